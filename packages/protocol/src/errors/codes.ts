@@ -1,0 +1,207 @@
+/**
+ * Stable error codes shared by every Pocket AI app. A code never changes meaning once published;
+ * new failures get new codes. Each entry carries the HTTP status an HTTP front door returns, the
+ * OpenAI error `type` it maps to, and a message that tells the caller what to do next.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCodes } from "@pocket-ai/protocol";
+ * ErrorCodes.INPUT_TOO_LONG.status; // 400
+ * ```
+ */
+export const ErrorCodes = {
+  // ── Request shape ────────────────────────────────────────────────────────────
+  INVALID_REQUEST: {
+    status: 400,
+    type: "invalid_request_error",
+    message: "The request body does not match the API schema. Fix the field named in `param` and retry.",
+  },
+  INPUT_TOO_LONG: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "The prompt has more input tokens than the tier allows. Shorten the prompt or pick a tier with a larger context.",
+  },
+  OUTPUT_TOO_LONG: {
+    status: 400,
+    type: "invalid_request_error",
+    message: "`max_tokens` is above the tier's output limit. Lower it or pick a tier with a larger output limit.",
+  },
+  IMAGE_TOO_LARGE: {
+    status: 400,
+    type: "invalid_request_error",
+    message: "The requested image size, count or step count is above the tier's limit. Ask for less.",
+  },
+  UNSUPPORTED_OPERATION: {
+    status: 400,
+    type: "invalid_request_error",
+    message: "This service does not offer that operation (for example images on a text service). Use another model.",
+  },
+  UNSUPPORTED_PARAMETER: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "A parameter is not supported by the node's backend (for example prompt logprobs). Remove it or target a tier whose nodes support it.",
+  },
+  // ── Identity and access ──────────────────────────────────────────────────────
+  UNKNOWN_MODEL: {
+    status: 404,
+    type: "invalid_request_error",
+    message: "No service or tier has that name. List the available ones with GET /v1/models.",
+  },
+  UNKNOWN_SERVICE: {
+    status: 404,
+    type: "invalid_request_error",
+    message: "The service ID is not in the catalog. Check the spelling or add the service to the catalog.",
+  },
+  UNKNOWN_TIER: {
+    status: 404,
+    type: "invalid_request_error",
+    message: "The service has no tier of that name. Use one of the tiers listed by GET /v1/models.",
+  },
+  INVALID_API_KEY: {
+    status: 401,
+    type: "authentication_error",
+    message: "The API key is missing, malformed, revoked or unknown. Send `Authorization: Bearer <key>`.",
+  },
+  ADMIN_UNAUTHORIZED: {
+    status: 401,
+    type: "authentication_error",
+    message: "The admin token is missing or wrong. Send the operator's admin token.",
+  },
+  RATE_LIMITED: {
+    status: 429,
+    type: "rate_limit_error",
+    message: "The key's requests-per-minute or tokens-per-minute limit is reached. Retry after the delay given.",
+  },
+  BUDGET_EXHAUSTED: {
+    status: 402,
+    type: "insufficient_quota",
+    message: "The key's budget is spent. Ask the portal operator to raise it.",
+  },
+  // ── Relay envelope ───────────────────────────────────────────────────────────
+  MALFORMED_ENVELOPE: {
+    status: 400,
+    type: "invalid_request_error",
+    message: "The relay envelope does not match the protocol schema. Upgrade the sender to this protocol version.",
+  },
+  INVALID_SIGNATURE: {
+    status: 401,
+    type: "authentication_error",
+    message: "The signature does not verify against the signer's public key. Re-sign the canonical bytes.",
+  },
+  ADDRESS_MISMATCH: {
+    status: 401,
+    type: "authentication_error",
+    message: "The declared address is not derived from the public key. Send the key that owns the address.",
+  },
+  WRONG_SESSION: {
+    status: 409,
+    type: "invalid_request_error",
+    message:
+      "The relay's session header does not match the current session for this application and service. Fetch the current session and retry.",
+  },
+  SESSION_EXPIRED: {
+    status: 409,
+    type: "invalid_request_error",
+    message: "The relay's session has ended. Retry in the current session.",
+  },
+  NOT_IN_SESSION: {
+    status: 403,
+    type: "permission_error",
+    message: "This node is not one of the session's nodes. Send the relay to a node the session selected.",
+  },
+  REPLAYED_RELAY: {
+    status: 409,
+    type: "invalid_request_error",
+    message: "This relay was already served in this session. Send a new request with a fresh nonce.",
+  },
+  UNKNOWN_GATEWAY: {
+    status: 403,
+    type: "permission_error",
+    message: "The node does not serve this gateway. Add the gateway's address to the node's config.",
+  },
+  // ── Nodes and backends ───────────────────────────────────────────────────────
+  NO_NODES_AVAILABLE: {
+    status: 503,
+    type: "server_error",
+    message: "No healthy node serves this service and tier right now. Retry shortly or choose another tier.",
+  },
+  NODE_BUSY: {
+    status: 503,
+    type: "server_error",
+    message: "The node's queue for this backend is full. Retry on another node or later.",
+  },
+  BACKEND_UNAVAILABLE: {
+    status: 502,
+    type: "server_error",
+    message: "The node's inference backend did not answer. The gateway retries elsewhere; retry later if it persists.",
+  },
+  BACKEND_ERROR: {
+    status: 502,
+    type: "server_error",
+    message: "The inference backend returned an error. Retry; report it to the node runner if it persists.",
+  },
+  TIMEOUT: {
+    status: 504,
+    type: "server_error",
+    message: "The relay did not complete within the tier's timeout. Retry, or use a smaller request.",
+  },
+  INVALID_NODE_RESPONSE: {
+    status: 502,
+    type: "server_error",
+    message: "A node's response failed validation (schema, service, signature or limits). It was retried elsewhere.",
+  },
+  STREAM_INTERRUPTED: {
+    status: 502,
+    type: "server_error",
+    message: "The stream ended before completion. The tokens delivered were metered; retry for the rest.",
+  },
+  // ── Claims and settlement ────────────────────────────────────────────────────
+  INVALID_CLAIM: {
+    status: 400,
+    type: "invalid_request_error",
+    message: "The claim does not match the relays this gateway signed for that session. Rebuild it from stored relays.",
+  },
+  INVALID_PROOF: {
+    status: 400,
+    type: "invalid_request_error",
+    message: "The proof does not verify against the claimed root. Rebuild the proof for the requested leaf.",
+  },
+  CLAIM_WINDOW_CLOSED: {
+    status: 409,
+    type: "invalid_request_error",
+    message: "The claim or proof arrived outside its window. Submit claims soon after the session ends.",
+  },
+  DUPLICATE_CLAIM: {
+    status: 409,
+    type: "invalid_request_error",
+    message: "A claim for this node and session already exists. Nothing more to do.",
+  },
+  RATE_NOT_SET: {
+    status: 409,
+    type: "invalid_request_error",
+    message: "No POKT/USD rate is set for that week. The admin must set the week's rate first.",
+  },
+  // ── Configuration and internals ──────────────────────────────────────────────
+  INVALID_CONFIG: {
+    status: 500,
+    type: "server_error",
+    message: "The configuration is invalid. Fix the field named in the message and restart.",
+  },
+  INTERNAL: {
+    status: 500,
+    type: "server_error",
+    message: "An unexpected error happened. Retry; report it with the request id if it persists.",
+  },
+} as const satisfies Record<string, { status: number; type: string; message: string }>;
+
+/**
+ * A stable error code, e.g. `"INPUT_TOO_LONG"`.
+ *
+ * @example
+ * ```ts
+ * const code: ErrorCode = "REPLAYED_RELAY";
+ * ```
+ */
+export type ErrorCode = keyof typeof ErrorCodes;
