@@ -2,16 +2,16 @@ import { defineConfig } from "vitest/config";
 
 /**
  * The vitest configuration every package shares. Tests sit beside the code as `*.test.ts`;
- * benchmarks live in `bench/` and never run here.
+ * benchmarks live in `bench/` and never run here. Plain JavaScript because Node loads this file
+ * before any TypeScript transform is in place.
  */
 export const baseConfig = defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**", "bench/**"],
-    // Real servers and SQLite files are used in tests; give them room on a 2-core CI machine.
+    // Real HTTP servers and SQLite files are used in tests; give them room on a 2-core CI machine.
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
-    reporters: process.env.CI ? ["default"] : ["default"],
   },
 });

@@ -1,0 +1,94 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canonicalBytes, canonicalJson } from "./canonical.js";
+import { bytesToHex, canonicalHash, hexToBytes, isHex, sha256Hex } from "./hash.js";
+
+/** Rebuilds every object in a JSON value with its keys in a shuffled order. */
+function reorderKeys(value: unknown, rand: () => number): unknown {
+  if (Array.isArray(value)) return value.map((v) => reorderKeys(v, rand));
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>);
+    for (let i = entries.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [entries[i], entries[j]] = [entries[j]!, entries[i]!];
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of entries) out[k] = reorderKeys(v, rand);
+    return out;
+  }
+  return value;
+}
+
+const jsonValue = fc.jsonValue({ noUnicodeString: false });
+
+describe("canonicalJson", () => {
+  it("sorts keys and drops white space", () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, "x", null], c: true } })).toBe(
+      '{"a":{"c":true,"d":[1,"x",null]},"b":1}',
+    );
+  });
+
+  it("is stable under any reordering of keys", () => {
+    fc.assert(
+      fc.property(jsonValue, fc.integer(), (value, seed) => {
+        let s = seed >>> 0;
+        const rand = () => {
+          s = (s * 1664525 + 1013904223) >>> 0;
+          return s / 2 ** 32;
+        };
+        expect(canonicalJson(reorderKeys(value, rand))).toBe(canonicalJson(value));
+        expect(bytesToHex(canonicalHash(reorderKeys(value, rand)))).toBe(bytesToHex(canonicalHash(value)));
+      }),
+    );
+  });
+
+  it("round-trips through JSON.parse to an equal value", () => {
+    fc.assert(
+      fc.property(jsonValue, (value) => {
+        // -0 is written as 0 by JSON, as in every JSON encoder.
+        expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+    );
+  });
+
+  it("omits undefined properties the way JSON.stringify does", () => {
+    expect(canonicalJson({ a: undefined, b: 2 })).toBe('{"b":2}');
+  });
+
+  it.each([
+    ["NaN", { a: Number.NaN }],
+    ["Infinity", [Number.POSITIVE_INFINITY]],
+    ["bigint", { a: 1n }],
+    ["undefined in an array", [undefined]],
+    ["a Date", { d: new Date(0) }],
+    ["a function", { f: () => 1 }],
+  ])("refuses %s", (_name, value) => {
+    expect(() => canonicalJson(value)).toThrow(TypeError);
+  });
+
+  it("encodes UTF-8", () => {
+    expect(Array.from(canonicalBytes("é"))).toEqual([0x22, 0xc3, 0xa9, 0x22]);
+  });
+});
+
+describe("hashing and hex", () => {
+  it("matches the SHA-256 test vectors", () => {
+    expect(sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  });
+
+  it("round-trips hex", () => {
+    fc.assert(
+      fc.property(fc.uint8Array(), (bytes) => {
+        expect(hexToBytes(bytesToHex(bytes))).toEqual(bytes);
+        expect(isHex(bytesToHex(bytes), bytes.length)).toBe(true);
+      }),
+    );
+  });
+
+  it("rejects what is not hex", () => {
+    expect(isHex("0")).toBe(false);
+    expect(isHex("zz")).toBe(false);
+    expect(isHex("00", 2)).toBe(false);
+  });
+});

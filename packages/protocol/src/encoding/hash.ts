@@ -1,0 +1,79 @@
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex as nobleBytesToHex, hexToBytes as nobleHexToBytes } from "@noble/hashes/utils.js";
+import { canonicalBytes } from "./canonical.js";
+
+/**
+ * SHA-256 of bytes (or of a string's UTF-8 bytes).
+ *
+ * @example
+ * ```ts
+ * bytesToHex(sha256("abc")); // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+ * ```
+ */
+export function sha256(data: Uint8Array | string): Uint8Array {
+  return nobleSha256(typeof data === "string" ? new TextEncoder().encode(data) : data);
+}
+
+/**
+ * SHA-256 as lowercase hex.
+ *
+ * @example
+ * ```ts
+ * sha256Hex(""); // "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+ * ```
+ */
+export function sha256Hex(data: Uint8Array | string): string {
+  return nobleBytesToHex(sha256(data));
+}
+
+/**
+ * SHA-256 of a value's canonical JSON bytes: the digest every signature in the protocol covers.
+ *
+ * @example
+ * ```ts
+ * canonicalHash({ b: 2, a: 1 }) === canonicalHash({ a: 1, b: 2 }); // compare with bytesToHex: true
+ * ```
+ */
+export function canonicalHash(value: unknown): Uint8Array {
+  return nobleSha256(canonicalBytes(value));
+}
+
+/**
+ * Lowercase hex of bytes.
+ *
+ * @example
+ * ```ts
+ * bytesToHex(new Uint8Array([1, 255])); // "01ff"
+ * ```
+ */
+export function bytesToHex(bytes: Uint8Array): string {
+  return nobleBytesToHex(bytes);
+}
+
+/**
+ * Bytes of a hex string (even length, 0-9a-f in either case). Throws `Error` on bad input; use
+ * {@link isHex} first where input is untrusted.
+ *
+ * @example
+ * ```ts
+ * hexToBytes("01ff"); // Uint8Array [1, 255]
+ * ```
+ */
+export function hexToBytes(hex: string): Uint8Array {
+  return nobleHexToBytes(hex);
+}
+
+/**
+ * Whether a string is hex of exactly `bytes` bytes (any length when omitted).
+ *
+ * @example
+ * ```ts
+ * isHex("00ff", 2); // true
+ * isHex("0g"); // false
+ * ```
+ */
+export function isHex(value: string, bytes?: number): boolean {
+  if (value.length % 2 !== 0) return false;
+  if (bytes !== undefined && value.length !== bytes * 2) return false;
+  return /^[0-9a-fA-F]*$/.test(value);
+}

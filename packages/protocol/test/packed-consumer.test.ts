@@ -1,0 +1,82 @@
+/**
+ * Third parties install `@pocket-ai/protocol` from npm. This test builds the package, packs the
+ * tarball exactly as `pnpm publish` would, unpacks it into a folder outside the workspace and
+ * imports it from there — with plain Node for the ESM build and with `tsc` for the declarations —
+ * and runs publint on the result.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const runtimeDeps = ["zod", "@noble/hashes", "@scure/base", "tiny-secp256k1"];
+let consumerDir = "";
+
+beforeAll(() => {
+  execFileSync("pnpm", ["run", "build"], { cwd: packageDir, stdio: "pipe" });
+  consumerDir = mkdtempSync(join(tmpdir(), "pocket-ai-consumer-"));
+  execFileSync("pnpm", ["pack", "--pack-destination", consumerDir], { cwd: packageDir, stdio: "pipe" });
+  const tarball = readdirSync(consumerDir).find((f) => f.endsWith(".tgz"));
+  if (tarball === undefined) throw new Error("pnpm pack produced no tarball");
+  const target = join(consumerDir, "node_modules", "@pocket-ai", "protocol");
+  mkdirSync(target, { recursive: true });
+  execFileSync("tar", ["xzf", join(consumerDir, tarball), "-C", target, "--strip-components=1"]);
+  // Dependencies come from the workspace's install: this checks the package, not the registry.
+  for (const dep of runtimeDeps) {
+    const link = join(consumerDir, "node_modules", dep);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(realpathSync(join(packageDir, "node_modules", dep)), link, "dir");
+  }
+  writeFileSync(join(consumerDir, "package.json"), JSON.stringify({ name: "consumer", type: "module" }));
+}, 120_000);
+
+afterAll(() => {
+  if (consumerDir !== "") rmSync(consumerDir, { recursive: true, force: true });
+});
+
+describe("the packed package", () => {
+  it("ships only the build, sources and README, and points exports at dist", () => {
+    const manifest = JSON.parse(
+      execFileSync("node", ["-p", "JSON.stringify(require('./node_modules/@pocket-ai/protocol/package.json'))"], {
+        cwd: consumerDir,
+      }).toString(),
+    ) as { exports: Record<string, unknown> };
+    expect(manifest.exports["."]).toEqual({ types: "./dist/index.d.ts", import: "./dist/index.js" });
+  });
+
+  it("imports with plain Node from outside the workspace and works", () => {
+    const script = [
+      'import * as p from "@pocket-ai/protocol";',
+      "const sig = p.canonicalJson({ b: 1, a: 2 });",
+      "const price = p.uPoktPerRelay(750, 250000);",
+      "const err = p.protocolError('INPUT_TOO_LONG').status;",
+      "console.log(JSON.stringify({ sig, price: String(price), err, v: p.PROTOCOL_VERSION }));",
+    ].join("\n");
+    const out = execFileSync("node", ["--input-type=module", "-e", script], { cwd: consumerDir }).toString();
+    expect(JSON.parse(out)).toEqual({ sig: '{"a":2,"b":1}', price: "3000", err: 400, v: 1 });
+  });
+
+  it("type-checks a TypeScript consumer against the shipped declarations", () => {
+    writeFileSync(
+      join(consumerDir, "consumer.ts"),
+      [
+        'import { canonicalJson, type ErrorCode, protocolError } from "@pocket-ai/protocol";',
+        'const code: ErrorCode = "REPLAYED_RELAY";',
+        "const text: string = canonicalJson({ code });",
+        "export const status: number = protocolError(code).status + text.length;",
+      ].join("\n"),
+    );
+    const tsc = join(packageDir, "node_modules", "typescript", "bin", "tsc");
+    const args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"];
+    execFileSync("node", [tsc, ...args, "--skipLibCheck", "false", "--types", "", "consumer.ts"], { cwd: consumerDir });
+  });
+
+  it("passes publint", () => {
+    const publint = join(packageDir, "node_modules", "publint", "src", "cli.js");
+    const out = execFileSync("node", [publint, "--strict", join(consumerDir, "node_modules", "@pocket-ai", "protocol")]).toString();
+    expect(out).not.toMatch(/error|warning/i);
+  });
+});

@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { Data, Effect } from "effect";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+
+/** The configuration could not be read or is invalid; `problems` name each bad field. */
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  readonly source: string;
+  readonly problems: readonly string[];
+}> {
+  override get message(): string {
+    return `Invalid configuration (${this.source}):\n  - ${this.problems.join("\n  - ")}`;
+  }
+}
+
+/**
+ * Reads a JSON or YAML file (chosen by extension; `.json`, `.yaml`, `.yml`), applies environment
+ * overrides, and validates the result. Overrides use a prefix and `__` for nesting:
+ * `POCKET_NODE__LISTEN__PORT=9000` sets `listen.port`. Values are parsed as JSON when they parse
+ * (numbers, booleans, arrays), else kept as strings.
+ */
+export function loadConfig<S extends z.ZodType>(options: {
+  readonly schema: S;
+  readonly file?: string | undefined;
+  readonly envPrefix: string;
+  readonly env?: Record<string, string | undefined>;
+  readonly defaults?: Record<string, unknown>;
+}): Effect.Effect<z.output<S>, ConfigError> {
+  return Effect.gen(function* () {
+    const source = options.file ?? "(no file)";
+    const base = options.file === undefined ? {} : yield* readConfigFile(options.file);
+    const merged = applyEnvOverrides(
+      deepMerge(options.defaults ?? {}, base),
+      options.envPrefix,
+      options.env ?? process.env,
+    );
+    const parsed = options.schema.safeParse(merged);
+    if (!parsed.success) {
+      return yield* new ConfigError({
+        source,
+        problems: parsed.error.issues.map(
+          (i) => `${i.path.length === 0 ? "(root)" : i.path.join(".")}: ${i.message}`,
+        ),
+      });
+    }
+    return parsed.data as z.output<S>;
+  });
+}
+
+function readConfigFile(file: string): Effect.Effect<Record<string, unknown>, ConfigError> {
+  return Effect.try({
+    try: () => {
+      const text = readFileSync(file, "utf8");
+      const value: unknown = extname(file) === ".json" ? JSON.parse(text) : parseYaml(text);
+      if (value === null || value === undefined) return {};
+      if (typeof value !== "object" || Array.isArray(value)) throw new Error("the file must hold an object");
+      return value as Record<string, unknown>;
+    },
+    catch: (e) => new ConfigError({ source: file, problems: [`cannot read: ${(e as Error).message}`] }),
+  });
+}
+
+/** Applies `PREFIX__A__B=value` overrides onto a config object (returns a new object). */
+export function applyEnvOverrides(
+  config: Record<string, unknown>,
+  prefix: string,
+  env: Record<string, string | undefined>,
+): Record<string, unknown> {
+  const out = structuredClone(config);
+  const marker = `${prefix}__`;
+  for (const [key, raw] of Object.entries(env)) {
+    if (!key.startsWith(marker) || raw === undefined) continue;
+    const path = key.slice(marker.length).split("__").map(camelCase);
+    let cursor: Record<string, unknown> = out;
+    for (const part of path.slice(0, -1)) {
+      const next = cursor[part];
+      if (next === null || typeof next !== "object" || Array.isArray(next)) cursor[part] = {};
+      cursor = cursor[part] as Record<string, unknown>;
+    }
+    cursor[path[path.length - 1]!] = parseEnvValue(raw);
+  }
+  return out;
+}
+
+function camelCase(segment: string): string {
+  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function parseEnvValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      prev !== null &&
+      typeof prev === "object" &&
+      !Array.isArray(prev) &&
+      v !== null &&
+      typeof v === "object" &&
+      !Array.isArray(v)
+        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { Data, Effect, type Scope } from "effect";
+
+/** The database file could not be opened or migrated. */
+export class DatabaseError extends Data.TaggedError("DatabaseError")<{
+  readonly file: string;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `Cannot open the database ${this.file}: ${this.reason}`;
+  }
+}
+
+export interface OpenedDatabase<S extends Record<string, unknown>> {
+  readonly db: BetterSQLite3Database<S>;
+  readonly sqlite: Database.Database;
+}
+
+/**
+ * Opens (creating its folder) a SQLite file in WAL mode, applies the app's committed migrations,
+ * and closes it — after a WAL checkpoint — when the scope ends. WAL with `synchronous=NORMAL`
+ * keeps every committed transaction across a process crash (`kill -9`); only a power loss can
+ * drop the last ones.
+ */
+export function openSqlite<S extends Record<string, unknown>>(options: {
+  readonly file: string;
+  readonly schema: S;
+  readonly migrationsFolder: string;
+}): Effect.Effect<OpenedDatabase<S>, DatabaseError, Scope.Scope> {
+  return Effect.acquireRelease(
+    Effect.try({
+      try: () => {
+        if (options.file !== ":memory:") mkdirSync(dirname(options.file), { recursive: true });
+        const sqlite = new Database(options.file);
+        sqlite.pragma("journal_mode = WAL");
+        sqlite.pragma("synchronous = NORMAL");
+        sqlite.pragma("busy_timeout = 5000");
+        sqlite.pragma("foreign_keys = ON");
+        const db = drizzle(sqlite, { schema: options.schema });
+        migrate(db, { migrationsFolder: options.migrationsFolder });
+        return { db, sqlite };
+      },
+      catch: (e) => new DatabaseError({ file: options.file, reason: (e as Error).message }),
+    }),
+    ({ sqlite }) =>
+      Effect.sync(() => {
+        if (!sqlite.open) return;
+        try {
+          sqlite.pragma("wal_checkpoint(TRUNCATE)");
+        } finally {
+          sqlite.close();
+        }
+      }),
+  );
+}

@@ -1,0 +1,73 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Data, Effect, type Scope } from "effect";
+
+/** The server could not listen, e.g. because the port is taken. */
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly host: string;
+  readonly port: number;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return this.reason;
+  }
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly url: string;
+  readonly port: number;
+}
+
+/**
+ * Starts an HTTP server for the scope's lifetime. On release it stops accepting, lets in-flight
+ * requests finish for up to `drainMs`, then closes what is left. A taken port fails with a
+ * message that names the port and the setting to change.
+ */
+export function serveHttp(options: {
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly host: string;
+  readonly port: number;
+  readonly drainMs?: number;
+  readonly portSetting?: string;
+}): Effect.Effect<RunningServer, ListenError, Scope.Scope> {
+  const listen = Effect.async<RunningServer, ListenError>((resume) => {
+    const server = createServer({ keepAliveTimeout: 65_000 }, options.handler);
+    server.headersTimeout = 66_000;
+    const onError = (e: NodeJS.ErrnoException) => {
+      const hint = options.portSetting === undefined ? "" : ` Set ${options.portSetting} to a free port.`;
+      const reason =
+        e.code === "EADDRINUSE"
+          ? `Port ${options.port} on ${options.host} is already in use.${hint}`
+          : `Cannot listen on ${options.host}:${options.port}: ${e.message}`;
+      resume(Effect.fail(new ListenError({ host: options.host, port: options.port, reason })));
+    };
+    server.once("error", onError);
+    server.listen(options.port, options.host, () => {
+      server.off("error", onError);
+      const port = (server.address() as AddressInfo).port;
+      const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+      resume(Effect.succeed({ server, port, url: `http://${host}:${port}` }));
+    });
+  });
+  return Effect.acquireRelease(listen, ({ server }) => closeServer(server, options.drainMs ?? 10_000));
+}
+
+/**
+ * Stops accepting, then reaps connections as they become idle (keep-alive sockets that finish
+ * their last response after `close()` are not reaped by Node on its own), and after `drainMs`
+ * closes whatever is still open. Plain timers, because a finalizer runs uninterruptibly and an
+ * Effect timeout could not cut it short.
+ */
+function closeServer(server: Server, drainMs: number): Effect.Effect<void> {
+  return Effect.async<void>((resume) => {
+    const reaper = setInterval(() => server.closeIdleConnections(), 50);
+    const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+    server.close(() => {
+      clearInterval(reaper);
+      clearTimeout(deadline);
+      resume(Effect.void);
+    });
+    server.closeIdleConnections();
+  });
+}
