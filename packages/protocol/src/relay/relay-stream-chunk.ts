@@ -1,0 +1,152 @@
+import { z } from "zod";
+import { PoktAddress, SignatureHex } from "../crypto/index.js";
+import { bytesToHex, canonicalBytes, hexToBytes, isHex, sha256 } from "../encoding/index.js";
+import {
+  RelayDigestHex,
+  RelayErrorBody,
+  RelayJsonPayload,
+  RelayOutcome,
+  RelayUsage,
+} from "./envelope-fields.js";
+import { invalidFieldsError, type RelaySigningKey, signEnvelope, signingKeyPair } from "./signing-key.js";
+
+/**
+ * The trailer of a stream's last chunk: the outcome and the work the node claims for the whole
+ * relay (as in a non-streamed response). A chunk with `final` ends the stream.
+ *
+ * @example
+ * ```ts
+ * RelayStreamFinal.parse({ outcome: "ok", usage: { inputTokens: 9, outputTokens: 120 }, computeUnits: 129 });
+ * ```
+ */
+export const RelayStreamFinal = z
+  .strictObject({
+    usage: RelayUsage,
+    computeUnits: z.int().nonnegative(),
+    outcome: RelayOutcome,
+    error: RelayErrorBody.optional(),
+  })
+  .refine((f) => (f.outcome === "error") === (f.error !== undefined), {
+    message: "error is required when outcome is error and not allowed when it is ok",
+    path: ["error"],
+  });
+
+/** A parsed {@link RelayStreamFinal}. */
+export type RelayStreamFinal = z.infer<typeof RelayStreamFinal>;
+
+const chunkShape = {
+  v: z.literal(1),
+  requestHash: RelayDigestHex,
+  seq: z.int().nonnegative(),
+  data: RelayJsonPayload,
+  chain: RelayDigestHex,
+  final: RelayStreamFinal.optional(),
+  node: PoktAddress,
+};
+
+/**
+ * A stream chunk before signing: everything the node's signature covers.
+ *
+ * @example
+ * ```ts
+ * UnsignedRelayStreamChunk.safeParse(withoutTheSignature).success;
+ * ```
+ */
+export const UnsignedRelayStreamChunk = z.strictObject(chunkShape);
+
+/** A parsed {@link UnsignedRelayStreamChunk}. */
+export type UnsignedRelayStreamChunk = z.infer<typeof UnsignedRelayStreamChunk>;
+
+/**
+ * One signed chunk of a streamed relay, node → gateway. `data` is one OpenAI SSE chunk object
+ * (the `[DONE]` sentinel is not a chunk: the gateway writes it after a verified final chunk).
+ * `seq` counts from 0. `chain` = SHA-256(previous chain bytes ‖ canonical bytes of `data`), where
+ * the previous chain of chunk 0 is the request hash, so the last chain commits to every chunk in
+ * order. Every chunk is signed (compact secp256k1, hex, over the canonical JSON of the other
+ * fields) so the gateway can verify each before forwarding it.
+ *
+ * @example
+ * ```ts
+ * const parsed = RelayStreamChunk.safeParse(JSON.parse(line));
+ * ```
+ */
+export const RelayStreamChunk = z.strictObject({ ...chunkShape, signature: SignatureHex });
+
+/** A parsed {@link RelayStreamChunk}. */
+export type RelayStreamChunk = z.infer<typeof RelayStreamChunk>;
+
+/**
+ * The chain value after `data`: SHA-256(`prevChain` bytes ‖ canonical bytes of `data`), as hex.
+ * For chunk 0, `prevChain` is the request hash. Throws a `TypeError` when `prevChain` is not 64
+ * hex digits or `data` is not canonical JSON.
+ *
+ * @example
+ * ```ts
+ * const chain0 = relayStreamChain(requestHash, firstSseChunk);
+ * const chain1 = relayStreamChain(chain0, secondSseChunk);
+ * ```
+ */
+export function relayStreamChain(prevChain: string, data: unknown): string {
+  if (typeof prevChain !== "string" || !isHex(prevChain, 32)) {
+    throw new TypeError("relayStreamChain: prevChain must be 64 hex digits");
+  }
+  const dataBytes = canonicalBytes(data);
+  const joined = new Uint8Array(32 + dataBytes.length);
+  joined.set(hexToBytes(prevChain), 0);
+  joined.set(dataBytes, 32);
+  return bytesToHex(sha256(joined));
+}
+
+/**
+ * What {@link createRelayStreamChunk} needs: the relay, the position, the SSE chunk, the chain of
+ * the previous chunk (the request hash for `seq` 0) and, on the last chunk, the trailer.
+ *
+ * @example
+ * ```ts
+ * const fields: RelayStreamChunkFields = { requestHash, seq: 0, data, prevChain: requestHash };
+ * ```
+ */
+export interface RelayStreamChunkFields {
+  readonly requestHash: string;
+  readonly seq: number;
+  readonly data: unknown;
+  readonly prevChain: string;
+  readonly final?: RelayStreamFinal;
+}
+
+/**
+ * Builds and signs one stream chunk without keeping state (see `RelayStreamSigner` for the
+ * stateful helper). Throws a `TypeError` naming the field when the fields are invalid.
+ *
+ * @example
+ * ```ts
+ * const first = createRelayStreamChunk({ requestHash, seq: 0, data: sse0, prevChain: requestHash }, nodeKeyPair);
+ * const second = createRelayStreamChunk({ requestHash, seq: 1, data: sse1, prevChain: first.chain }, nodeKeyPair);
+ * ```
+ */
+export function createRelayStreamChunk(
+  fields: RelayStreamChunkFields,
+  nodeKey: RelaySigningKey,
+): RelayStreamChunk {
+  const key = signingKeyPair(nodeKey);
+  if (typeof fields.prevChain !== "string" || !isHex(fields.prevChain, 32)) {
+    throw new TypeError("createRelayStreamChunk: prevChain must be 64 hex digits");
+  }
+  let chain: string;
+  try {
+    chain = relayStreamChain(fields.prevChain.toLowerCase(), fields.data);
+  } catch {
+    throw new TypeError("createRelayStreamChunk: data is not a canonical JSON value");
+  }
+  const parsed = UnsignedRelayStreamChunk.safeParse({
+    v: 1,
+    requestHash: fields.requestHash,
+    seq: fields.seq,
+    data: fields.data,
+    chain,
+    ...(fields.final === undefined ? {} : { final: fields.final }),
+    node: key.address,
+  });
+  if (!parsed.success) throw invalidFieldsError("createRelayStreamChunk", parsed.error.issues);
+  return { ...parsed.data, signature: signEnvelope(parsed.data, key) };
+}

@@ -1,0 +1,46 @@
+import { type KeyPair, keyPairFromPrivateKey, signCanonical } from "../crypto/index.js";
+
+/**
+ * The key an envelope is signed with: a raw 32-byte private key, or a {@link KeyPair} (preferred
+ * on hot paths: its public key and address are derived once instead of per envelope).
+ *
+ * @example
+ * ```ts
+ * const key: RelaySigningKey = generateKeyPair();
+ * ```
+ */
+export type RelaySigningKey = Uint8Array | KeyPair;
+
+/** The key pair of a signing key, deriving it when given a raw private key. */
+export function signingKeyPair(key: RelaySigningKey): KeyPair {
+  return key instanceof Uint8Array ? keyPairFromPrivateKey(key) : key;
+}
+
+/** Signs the canonical bytes of an unsigned envelope; returns the signature as hex. */
+export function signEnvelope(unsigned: unknown, key: KeyPair): string {
+  return signCanonical(unsigned, key.privateKey);
+}
+
+/**
+ * A copy of an envelope without its `signature` field: the exact value whose canonical hash is
+ * signed and which identifies the envelope.
+ */
+export function withoutSignature<T extends object>(envelope: T): Omit<T, "signature"> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(envelope)) {
+    if (key !== "signature") copy[key] = value;
+  }
+  return copy as Omit<T, "signature">;
+}
+
+/** Throws a `TypeError` naming the first schema issue of envelope fields a signer was given. */
+export function invalidFieldsError(
+  what: string,
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>,
+) {
+  const issue = issues[0];
+  const path = issue === undefined ? "" : issue.path.map(String).join(".");
+  return new TypeError(
+    `${what}: invalid field${path === "" ? "" : ` ${path}`}: ${issue?.message ?? "schema mismatch"}`,
+  );
+}

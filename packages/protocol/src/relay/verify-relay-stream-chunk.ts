@@ -1,0 +1,80 @@
+import { isHex } from "../encoding/index.js";
+import { fail, ok, type Result } from "../errors/index.js";
+import { checkEnvelopeSignature, parseEnvelope } from "./envelope-verification.js";
+import { RelayStreamChunk, relayStreamChain } from "./relay-stream-chunk.js";
+
+/**
+ * What the verifier of one chunk knows: the node's compressed public key (hex), the relay's
+ * request hash, the position it expects next and the previous chunk's chain (the request hash for
+ * `seq` 0).
+ *
+ * @example
+ * ```ts
+ * const expect: RelayStreamChunkExpectations = { publicKey, requestHash, expectedSeq: 0, prevChain: requestHash };
+ * ```
+ */
+export interface RelayStreamChunkExpectations {
+  readonly publicKey: string;
+  readonly requestHash: string;
+  readonly expectedSeq: number;
+  readonly prevChain: string;
+}
+
+/**
+ * Verifies one untrusted stream chunk against what the verifier expects. Refusals:
+ * MALFORMED_ENVELOPE (schema; or a validly signed chunk of another relay — `param` `requestHash` —,
+ * out of order or after a dropped chunk — `param` `seq` —, or spliced from another stream — `param`
+ * `chain`), ADDRESS_MISMATCH (`node` is not the address of `expect.publicKey`), INVALID_SIGNATURE.
+ * Never throws.
+ *
+ * @example
+ * ```ts
+ * const checked = verifyRelayStreamChunk(JSON.parse(line), { publicKey, requestHash, expectedSeq: 0, prevChain: requestHash });
+ * if (checked.ok) forward(checked.value.chunk.data);
+ * ```
+ */
+export function verifyRelayStreamChunk(
+  input: unknown,
+  expect: RelayStreamChunkExpectations,
+): Result<{ chunk: RelayStreamChunk }> {
+  const parsed = parseEnvelope(RelayStreamChunk, input, "stream chunk");
+  if (!parsed.ok) return parsed;
+  const chunk = parsed.value;
+  const { signature, ...unsigned } = chunk;
+  const checked = checkEnvelopeSignature(
+    unsigned,
+    signature,
+    { address: chunk.node, publicKey: expect.publicKey, field: "node" },
+    "stream chunk",
+  );
+  if (!checked.ok) {
+    return checked.error.code === "ADDRESS_MISMATCH"
+      ? fail("ADDRESS_MISMATCH", "stream chunk: node is not the address of the expected public key", "node")
+      : checked;
+  }
+  if (chunk.requestHash !== expect.requestHash) {
+    return fail("MALFORMED_ENVELOPE", `stream chunk belongs to request ${chunk.requestHash}`, "requestHash");
+  }
+  if (chunk.seq !== expect.expectedSeq) {
+    return fail(
+      "MALFORMED_ENVELOPE",
+      `stream chunk has seq ${chunk.seq}, expected ${expect.expectedSeq} (reordered or dropped chunk)`,
+      "seq",
+    );
+  }
+  if (typeof expect.prevChain !== "string" || !isHex(expect.prevChain, 32)) {
+    return fail(
+      "MALFORMED_ENVELOPE",
+      "stream chunk: the expected previous chain is not 64 hex digits",
+      "chain",
+    );
+  }
+  if (chunk.chain !== relayStreamChain(expect.prevChain.toLowerCase(), chunk.data)) {
+    return fail(
+      "MALFORMED_ENVELOPE",
+      "stream chunk does not extend the previous chunk's chain (spliced)",
+      "chain",
+    );
+  }
+  return ok({ chunk });
+}
