@@ -1,1 +1,18 @@
-export {};
+export { ChatContent, ChatMessage, ChatTextPart, ChatToolCall } from "./chat-message.js";
+export { ChatCompletionRequest, ChatResponseFormat, chatMaxTokens } from "./chat-request.js";
+export { ChatCompletionChunk, ChatCompletionResponse, ChatLogprobs } from "./chat-response.js";
+export { CompletionUsage, FinishReason, StopSequences, StreamOptions } from "./common-fields.js";
+export { CompletionPrompt, CompletionRequest } from "./completion-request.js";
+export { CompletionChunk, CompletionLogprobs, CompletionResponse } from "./completion-response.js";
+export { OpenAIErrorBody } from "./error-body.js";
+export { Base64Png, ImageEditRequest, ImageGenerationRequest, imageEditMode } from "./image-requests.js";
+export { ImageSize, imageRequestSize, OutpaintPadding, parseImageSize } from "./image-size.js";
+export { ImagesResponse } from "./images-response.js";
+export {
+  OPENAI_OPERATION_PATHS,
+  OPENAI_REQUEST_SCHEMAS,
+  type OpenAIRequestOf,
+  parseOpenAIRequest,
+} from "./parse-request.js";
+export { chatPromptText, countPromptTokens, type PromptInput, promptText } from "./prompt-text.js";
+export { formatSseEvent, parseSseStream, SSE_DONE, SseStreamParser } from "./sse.js";

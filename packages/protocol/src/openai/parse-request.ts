@@ -1,0 +1,71 @@
+import type { z } from "zod";
+import type { ServiceOperation } from "../catalog/index.js";
+import { describeZodIssues, zodIssuePath } from "../catalog/zod-issues.js";
+import { fail, ok, type Result } from "../errors/index.js";
+import { ChatCompletionRequest } from "./chat-request.js";
+import { CompletionRequest } from "./completion-request.js";
+import { ImageEditRequest, ImageGenerationRequest } from "./image-requests.js";
+
+/**
+ * The request schema of each operation.
+ *
+ * @example
+ * ```ts
+ * OPENAI_REQUEST_SCHEMAS["chat.completions"].safeParse(body);
+ * ```
+ */
+export const OPENAI_REQUEST_SCHEMAS = {
+  completions: CompletionRequest,
+  "chat.completions": ChatCompletionRequest,
+  "images.generations": ImageGenerationRequest,
+  "images.edits": ImageEditRequest,
+} as const satisfies Record<ServiceOperation, z.ZodType>;
+
+/**
+ * The parsed request type of an operation, e.g. `OpenAIRequestOf<"completions">` is
+ * {@link CompletionRequest}.
+ *
+ * @example
+ * ```ts
+ * const body: OpenAIRequestOf<"images.generations"> = { prompt: "a cat" };
+ * ```
+ */
+export type OpenAIRequestOf<Op extends ServiceOperation> = z.infer<(typeof OPENAI_REQUEST_SCHEMAS)[Op]>;
+
+/**
+ * The HTTP path of each operation under `/v1`.
+ *
+ * @example
+ * ```ts
+ * OPENAI_OPERATION_PATHS["chat.completions"]; // "/v1/chat/completions"
+ * ```
+ */
+export const OPENAI_OPERATION_PATHS = {
+  completions: "/v1/completions",
+  "chat.completions": "/v1/chat/completions",
+  "images.generations": "/v1/images/generations",
+  "images.edits": "/v1/images/edits",
+} as const satisfies Record<ServiceOperation, string>;
+
+/**
+ * Validates the body of an OpenAI-style request for an operation. On failure: INVALID_REQUEST with
+ * `param` = the path of the first bad field (`"messages.0.role"`, `"max_tokens"`; empty when the
+ * body is not an object) and the first issues explained in `detail`. Unknown fields are kept.
+ *
+ * @example
+ * ```ts
+ * const r = parseOpenAIRequest("chat.completions", { model: "mistral-7b", messages: [{ role: "bot", content: "x" }] });
+ * if (!r.ok) r.error.param; // "messages.0.role"
+ * ```
+ */
+export function parseOpenAIRequest<Op extends ServiceOperation>(
+  operation: Op,
+  body: unknown,
+): Result<OpenAIRequestOf<Op>> {
+  const schema: z.ZodType = OPENAI_REQUEST_SCHEMAS[operation];
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return ok(parsed.data as OpenAIRequestOf<Op>);
+  const first = parsed.error.issues[0];
+  const param = first === undefined ? "" : zodIssuePath(first);
+  return fail("INVALID_REQUEST", describeZodIssues(parsed.error.issues), param === "" ? undefined : param);
+}
