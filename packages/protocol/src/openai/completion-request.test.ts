@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CompletionRequest } from "./completion-request.js";
 import { parseOpenAIRequest } from "./parse-request.js";
 
 describe("CompletionRequest via parseOpenAIRequest", () => {
@@ -89,5 +90,13 @@ describe("CompletionRequest via parseOpenAIRequest", () => {
   it("refuses a body that is not an object without a param", () => {
     const r = parseOpenAIRequest("completions", "hello");
     expect(!r.ok && r.error.param).toBeUndefined();
+  });
+});
+
+describe("logprobs: false", () => {
+  it("means no logprobs, as the seed's vLLM example sends it", () => {
+    const parsed = CompletionRequest.parse({ model: "llama-2-13b", prompt: "Hi", logprobs: false });
+    expect(parsed.logprobs).toBeNull();
+    expect(CompletionRequest.safeParse({ model: "m", prompt: "Hi", logprobs: true }).success).toBe(false);
   });
 });

@@ -39,7 +39,11 @@ export type CompletionPrompt = z.infer<typeof CompletionPrompt>;
 export const CompletionRequest = z.looseObject({
   ...samplingFields,
   prompt: CompletionPrompt,
-  logprobs: z.number().int().min(0).max(20).nullish(),
+  // `false` is what clients copying vLLM examples send for "no logprobs"; it means the same as null.
+  logprobs: z
+    .union([z.number().int().min(0).max(20), z.literal(false)])
+    .nullish()
+    .transform((value) => (value === false ? null : value)),
   echo: z.boolean().nullish(),
   best_of: z.number().int().min(1).max(20).nullish(),
   suffix: z.string().nullish(),
