@@ -1,0 +1,81 @@
+import { Data, type Effect, type Stream } from "effect";
+import type { BackendKind } from "../config/node-config.js";
+
+/**
+ * What a backend can really do, declared per engine and confirmed by `pocket-node check`. Never
+ * pretend: a relay that needs a missing capability is refused with `UNSUPPORTED_PARAMETER`
+ * before any work, and the evaluator is told (e.g. no prompt logprobs → no loglikelihood tasks).
+ */
+export interface BackendCapabilities {
+  readonly completions: boolean;
+  readonly chat: boolean;
+  readonly streaming: boolean;
+  /** `echo: true` with `logprobs` returns the prompt tokens' logprobs (vLLM and the dev backend only). */
+  readonly promptLogprobs: boolean;
+  /** Logprobs of generated tokens. */
+  readonly logprobs: boolean;
+  /** `seed` makes sampling reproducible. */
+  readonly seed: boolean;
+  /** The engine can count tokens itself (vLLM, llama.cpp and TGI `/tokenize`). */
+  readonly tokenize: boolean;
+  readonly images: {
+    readonly generate: boolean;
+    readonly img2img: boolean;
+    readonly inpaint: boolean;
+    readonly outpaint: boolean;
+  } | null;
+}
+
+/** The engine could not be reached, answered 5xx, or closed the connection. Safe to retry elsewhere before any output. */
+export class BackendUnavailable extends Data.TaggedError("BackendUnavailable")<{
+  readonly backend: string;
+  readonly reason: string;
+}> {}
+
+/** The engine did not answer in time; the request was aborted. */
+export class BackendTimeout extends Data.TaggedError("BackendTimeout")<{
+  readonly backend: string;
+  readonly timeoutMs: number;
+}> {}
+
+/** The engine refused the request (4xx) or answered something that is not its API's shape. Not retried. */
+export class BackendRejected extends Data.TaggedError("BackendRejected")<{
+  readonly backend: string;
+  readonly status: number;
+  readonly reason: string;
+}> {}
+
+/** Every backend and queue slot for the service is taken: answer `NODE_BUSY` at once. */
+export class BackendBusy extends Data.TaggedError("BackendBusy")<{ readonly serviceId: string }> {}
+
+export type BackendError = BackendUnavailable | BackendTimeout | BackendRejected;
+
+/** A streamed piece of an OpenAI-compatible response: one SSE `data:` object. */
+export type StreamPiece = Record<string, unknown>;
+
+/**
+ * One inference engine behind the node. Request and response bodies are the OpenAI-compatible
+ * JSON shapes of `@pocket-ai/protocol` (the node has already validated and limited them); each
+ * adapter translates to its engine and back. Every call honours interruption: interrupting the
+ * Effect or Stream aborts the HTTP request to the engine.
+ */
+export interface Backend {
+  /** Stable id for logs and metrics, e.g. `vllm@http://127.0.0.1:8000`. */
+  readonly id: string;
+  readonly kind: BackendKind;
+  readonly capabilities: BackendCapabilities;
+  completions(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
+  chatCompletions(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
+  /** Streams `/v1/completions` or `/v1/chat/completions` chunks; `body.stream` is set by the adapter. */
+  stream(
+    operation: "completions" | "chat.completions",
+    body: Record<string, unknown>,
+  ): Stream.Stream<StreamPiece, BackendError>;
+  imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
+  /** Image edits: `body.image` and `body.mask` are base64 PNG; `body.padding` asks for outpainting. */
+  imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
+  /** Counts tokens with the engine's own tokenizer, when `capabilities.tokenize`. */
+  tokenize(text: string): Effect.Effect<number, BackendError>;
+  /** A cheap liveness probe used by the pool's health checks. */
+  health(): Effect.Effect<void, BackendError>;
+}

@@ -1,0 +1,91 @@
+import { Catalog, SessionParams } from "@pocket-ai/protocol";
+import { z } from "zod";
+
+/** The inference engines a node can sit in front of. `dev` is the built-in development backend. */
+export const BackendKind = z.enum(["vllm", "llamacpp", "ollama", "tgi", "a1111", "dev"]);
+export type BackendKind = z.infer<typeof BackendKind>;
+
+/** One backend URL serving one service. Several per service are load-balanced. */
+export const BackendConfig = z.strictObject({
+  kind: BackendKind,
+  /** Base URL of the engine, e.g. `http://127.0.0.1:8000` (vLLM) or `http://127.0.0.1:7860` (A1111). Not used by `dev`. */
+  url: z.url().optional(),
+  /** Model name the engine expects in its own requests (vLLM's served model name, an Ollama tag...). */
+  model: z.string().min(1).optional(),
+  /** Relays this backend runs at once; more wait in the queue. */
+  maxConcurrency: z.number().int().min(1).max(1024).default(4),
+  /** Relays allowed to wait; past this the node answers `NODE_BUSY` at once. */
+  maxQueue: z.number().int().min(0).max(100_000).default(32),
+  /** Per-call timeout; the tier's timeout applies when it is shorter. */
+  timeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
+  /** Development backend only: 0..1, lower means a worse model (for local networks with nodes that differ). */
+  quality: z.number().min(0).max(1).default(1),
+  /** Development backend only: tokens per second while streaming (0 = as fast as possible). */
+  tokensPerSecond: z.number().min(0).default(0),
+  /** Development backend only: delay before the first token, in ms. */
+  firstTokenMs: z.number().int().min(0).default(0),
+});
+export type BackendConfig = z.infer<typeof BackendConfig>;
+
+/** A service this node serves: which tiers, which model it declares, which backends run it. */
+export const ServedService = z.strictObject({
+  serviceId: z.string().min(1),
+  tiers: z.array(z.string().min(1)).min(1).default(["standard"]),
+  model: z
+    .strictObject({
+      /** The model the node runner declares (shown to gateways and tested by the evaluator). */
+      declared: z.string().min(1),
+      family: z.string().min(1).optional(),
+      quantization: z.string().min(1).default("none"),
+    })
+    .optional(),
+  backends: z.array(BackendConfig).min(1),
+});
+export type ServedService = z.infer<typeof ServedService>;
+
+/** A gateway this node serves and registers with. */
+export const GatewayLink = z.strictObject({
+  /** The gateway's tRPC base URL, e.g. `http://127.0.0.1:8080/trpc`. */
+  url: z.url(),
+  /** The gateway's `pokt1…` address; relays signed by any other key are refused. */
+  address: z.string().startsWith("pokt1"),
+});
+export type GatewayLink = z.infer<typeof GatewayLink>;
+
+/** The whole node configuration file (JSON or YAML). */
+export const NodeConfig = z.strictObject({
+  /** Hex secp256k1 private key, or use `privateKeyFile`. Env: `POCKET_NODE_PRIVATE_KEY`. */
+  privateKey: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters")
+    .optional(),
+  /** File holding the hex private key (created by `pocket-node keys generate`). */
+  privateKeyFile: z.string().min(1).optional(),
+  listen: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8545),
+    })
+    .prefault({}),
+  /** URL gateways use to reach this node (defaults to http://host:port). */
+  publicUrl: z.url().optional(),
+  /** Folder for the SQLite file and the key file. */
+  dataDir: z.string().default("./.data/node"),
+  gateways: z.array(GatewayLink).default([]),
+  /** Must match the gateways' session parameters (they are checked at registration). */
+  session: SessionParams.default({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 }),
+  services: z.array(ServedService).min(1),
+  hardware: z
+    .strictObject({
+      gpu: z.string().default("none"),
+      vramGb: z.number().min(0).default(0),
+      cpuOnly: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** Operator additions or overrides to the default service catalog. */
+  catalog: Catalog.partial().optional(),
+  /** How relays are weighed in claims: fixed per call (Pocket's way) or by tokens. */
+  weighting: z.enum(["per-call", "per-token"]).default("per-call"),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+export type NodeConfig = z.infer<typeof NodeConfig>;

@@ -1,0 +1,127 @@
+import { and, eq, lte, sql } from "drizzle-orm";
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { claims, type nodeSchema, relays } from "./schema.js";
+
+export type NodeDb = BetterSQLite3Database<typeof nodeSchema>;
+
+export interface AdmittedRelay {
+  readonly requestHash: string;
+  readonly sessionId: string;
+  readonly sessionNumber: number;
+  readonly sessionEnd: number;
+  readonly serviceId: string;
+  readonly tier: string;
+  readonly applicationAddress: string;
+  readonly gatewayAddress: string;
+}
+
+export interface AnsweredRelay {
+  readonly responseHash: string;
+  readonly leafHash: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly computeUnits: number;
+}
+
+/**
+ * The node's relay ledger. Every write is a single synchronous SQLite statement, so it is
+ * committed (WAL) before the caller goes on: a relay recorded as answered survives `kill -9`.
+ */
+export class RelayStore {
+  constructor(private readonly db: NodeDb) {}
+
+  /** Records an admitted relay; `false` when the same request was seen before (a replay). */
+  admit(relay: AdmittedRelay, now: number): boolean {
+    const result = this.db
+      .insert(relays)
+      .values({ ...relay, outcome: "pending", createdAt: now })
+      .onConflictDoNothing()
+      .run();
+    return result.changes === 1;
+  }
+
+  /** Marks a relay answered: it now counts in its session's claim. */
+  answer(requestHash: string, answered: AnsweredRelay, now: number): void {
+    this.db
+      .update(relays)
+      .set({ ...answered, outcome: "ok", completedAt: now })
+      .where(eq(relays.requestHash, requestHash))
+      .run();
+  }
+
+  /** Marks a relay refused or failed: it is kept (so a replay is still refused) but never claimed. */
+  refuse(requestHash: string, errorCode: string, now: number): void {
+    this.db
+      .update(relays)
+      .set({ outcome: "error", errorCode, completedAt: now })
+      .where(eq(relays.requestHash, requestHash))
+      .run();
+  }
+
+  /** Relays left `pending` by a crash were never answered: mark them so they are not claimed. */
+  abandonPending(now: number): number {
+    return this.db
+      .update(relays)
+      .set({ outcome: "error", errorCode: "INTERNAL", completedAt: now })
+      .where(eq(relays.outcome, "pending"))
+      .run().changes;
+  }
+
+  outcomeOf(requestHash: string): string | undefined {
+    return this.db.select({ o: relays.outcome }).from(relays).where(eq(relays.requestHash, requestHash)).get()
+      ?.o;
+  }
+
+  /** (session, gateway) pairs whose window closed before `endedBefore` and that have answered relays but no claim yet. */
+  unclaimedSessions(endedBefore: number): {
+    sessionId: string;
+    gatewayAddress: string;
+    serviceId: string;
+    applicationAddress: string;
+    sessionNumber: number;
+    sessionEnd: number;
+  }[] {
+    return this.db
+      .selectDistinct({
+        sessionId: relays.sessionId,
+        gatewayAddress: relays.gatewayAddress,
+        serviceId: relays.serviceId,
+        applicationAddress: relays.applicationAddress,
+        sessionNumber: relays.sessionNumber,
+        sessionEnd: relays.sessionEnd,
+      })
+      .from(relays)
+      .where(
+        and(
+          eq(relays.outcome, "ok"),
+          lte(relays.sessionEnd, endedBefore),
+          sql`NOT EXISTS (SELECT 1 FROM ${claims} c WHERE c.session_id = ${relays.sessionId} AND c.gateway_address = ${relays.gatewayAddress})`,
+        ),
+      )
+      .all();
+  }
+
+  /** The claim leaves of one session and gateway: every answered relay's leaf hash and weight. */
+  leaves(sessionId: string, gatewayAddress: string): { leafHash: string; computeUnits: number }[] {
+    return this.db
+      .select({ leafHash: relays.leafHash, computeUnits: relays.computeUnits })
+      .from(relays)
+      .where(
+        and(
+          eq(relays.sessionId, sessionId),
+          eq(relays.gatewayAddress, gatewayAddress),
+          eq(relays.outcome, "ok"),
+        ),
+      )
+      .all()
+      .flatMap((r) => (r.leafHash === null ? [] : [{ leafHash: r.leafHash, computeUnits: r.computeUnits }]));
+  }
+
+  counts(): { outcome: string; n: number }[] {
+    return this.db
+      .select({ outcome: relays.outcome, n: sql<number>`count(*)` })
+      .from(relays)
+      .groupBy(relays.outcome)
+      .all();
+  }
+}

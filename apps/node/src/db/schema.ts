@@ -1,0 +1,66 @@
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * One row per relay this node admitted. Only hashes and counts: never prompt or output text.
+ * A row is written as `pending` before any backend work (the primary key makes a replay fail
+ * atomically) and completed before the signed response leaves the node, so an answered relay
+ * survives a crash and is in the session's claim after a restart.
+ */
+export const relays = sqliteTable(
+  "relays",
+  {
+    requestHash: text("request_hash").primaryKey(),
+    sessionId: text("session_id").notNull(),
+    sessionNumber: integer("session_number").notNull(),
+    sessionEnd: integer("session_end").notNull(),
+    serviceId: text("service_id").notNull(),
+    tier: text("tier").notNull(),
+    applicationAddress: text("application_address").notNull(),
+    gatewayAddress: text("gateway_address").notNull(),
+    /** `pending` (admitted), `ok` (answered: claimable), `error` (refused or failed: not claimable). */
+    outcome: text("outcome", { enum: ["pending", "ok", "error"] }).notNull(),
+    errorCode: text("error_code"),
+    responseHash: text("response_hash"),
+    leafHash: text("leaf_hash"),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    computeUnits: integer("compute_units").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [index("relays_session_gateway").on(t.sessionId, t.gatewayAddress, t.outcome)],
+);
+
+/**
+ * One claim per (session, gateway): built when the session's window (plus grace) has passed,
+ * submitted, then proven when the gateway reveals the proof seed. Retried with backoff; the row
+ * is the state that survives restarts.
+ */
+export const claims = sqliteTable(
+  "claims",
+  {
+    sessionId: text("session_id").notNull(),
+    gatewayAddress: text("gateway_address").notNull(),
+    serviceId: text("service_id").notNull(),
+    applicationAddress: text("application_address").notNull(),
+    sessionNumber: integer("session_number").notNull(),
+    sessionEnd: integer("session_end").notNull(),
+    root: text("root").notNull(),
+    relayCount: integer("relay_count").notNull(),
+    /** Decimal string: sums of compute units can exceed 2^53 over a long session. */
+    computeUnits: text("compute_units").notNull(),
+    status: text("status", { enum: ["built", "claimed", "proven", "rejected"] }).notNull(),
+    proofSeed: text("proof_seed"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    lastError: text("last_error"),
+    mintedUpokt: text("minted_upokt"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.gatewayAddress] }),
+    index("claims_due").on(t.status, t.nextAttemptAt),
+  ],
+);
+
+export const nodeSchema = { relays, claims };

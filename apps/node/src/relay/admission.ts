@@ -1,0 +1,255 @@
+import {
+  chatMaxTokens,
+  chatPromptText,
+  checkImageLimits,
+  checkRelaySession,
+  checkTextLimits,
+  clampMaxTokens,
+  type ErrorCode,
+  imageRequestSize,
+  isImageTier,
+  isTextTier,
+  type OpenAIRequestOf,
+  operationSupported,
+  type ProtocolError,
+  parseOpenAIRequest,
+  promptText,
+  protocolError,
+  type RelayRequest,
+  type SessionParams,
+  type TierSpec,
+  verifyRelayRequest,
+} from "@pocket-ai/protocol";
+import { Effect } from "effect";
+import type { RelayStore } from "../db/relay-store.js";
+import type { ServedService } from "./served-service.js";
+
+/** A relay that passed every check: the backend may now spend work on it. */
+export interface AdmittedRelay {
+  readonly request: RelayRequest;
+  readonly requestHash: string;
+  readonly service: ServedService;
+  readonly tier: TierSpec;
+  /** The OpenAI body to send on, with `max_tokens` clamped to the tier. */
+  readonly body: Record<string, unknown>;
+  readonly inputTokens: number;
+  /** Output tokens allowed over all choices (text) — a response above this is a backend fault. */
+  readonly maxOutputTokens: number;
+  /** Standard images this call counts as (image services). */
+  readonly imageUnits: number;
+}
+
+export type Admission =
+  /** The envelope itself cannot be trusted: answered by a transport error, nothing is signed or stored. */
+  | { readonly kind: "unverifiable"; readonly error: ProtocolError }
+  /** A genuine relay that the node refuses: answered by a signed error response. */
+  | {
+      readonly kind: "refused";
+      readonly request: RelayRequest;
+      readonly requestHash: string;
+      readonly error: ProtocolError;
+    }
+  | { readonly kind: "admitted"; readonly relay: AdmittedRelay };
+
+export interface AdmissionContext {
+  readonly nodeAddress: string;
+  /** Gateways this node serves; empty means any gateway. */
+  readonly gateways: ReadonlySet<string>;
+  readonly session: SessionParams;
+  readonly services: ReadonlyMap<string, ServedService>;
+  readonly store: RelayStore;
+  /** Whether this node belongs to the session's node set (see `SessionMembership`). */
+  readonly inSession: (request: RelayRequest) => boolean;
+  readonly now: () => number;
+  readonly stream: boolean;
+}
+
+/**
+ * Every check a relay passes before any backend work, in an order where each refusal is cheap:
+ * envelope schema and gateway signature; gateway allowed; session current; this node in the
+ * session; not a replay (recorded atomically); service, tier and operation served; payload
+ * schema; backend capabilities; the tier's limits with input tokens counted by a real tokenizer.
+ * Output is clamped to the tier's limit rather than refused, as the limit is a cap on work.
+ */
+export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect<Admission> {
+  return Effect.gen(function* () {
+    const verified = verifyRelayRequest(input, { nodeAddress: ctx.nodeAddress });
+    if (!verified.ok) return { kind: "unverifiable", error: verified.error } as const;
+    const { request, requestHash } = verified.value;
+    const refuse = (code: ErrorCode, detail?: string, param?: string): Admission => ({
+      kind: "refused",
+      request,
+      requestHash,
+      error: protocolError(code, detail, param),
+    });
+
+    if (ctx.gateways.size > 0 && !ctx.gateways.has(request.gateway.address)) {
+      return refuse("UNKNOWN_GATEWAY", `gateway ${request.gateway.address} is not in this node's config`);
+    }
+    const now = ctx.now();
+    const session = checkRelaySession(request.header, ctx.session, now);
+    if (!session.ok) return { kind: "refused", request, requestHash, error: session.error } as const;
+    if (!ctx.inSession(request)) {
+      return refuse(
+        "NOT_IN_SESSION",
+        `node ${ctx.nodeAddress} is not selected for session ${request.header.sessionId}`,
+      );
+    }
+    const recorded = ctx.store.admit(
+      {
+        requestHash,
+        sessionId: request.header.sessionId,
+        sessionNumber: request.header.sessionNumber,
+        sessionEnd: request.header.sessionEnd,
+        serviceId: request.header.serviceId,
+        tier: request.tier,
+        applicationAddress: request.header.applicationAddress,
+        gatewayAddress: request.gateway.address,
+      },
+      now,
+    );
+    if (!recorded) return refuse("REPLAYED_RELAY", `relay ${requestHash} was already received`);
+
+    const checked = yield* checkPayload(request, ctx);
+    if (checked.ok) return { kind: "admitted", relay: { ...checked.value, request, requestHash } } as const;
+    ctx.store.refuse(requestHash, checked.error.code, ctx.now());
+    return { kind: "refused", request, requestHash, error: checked.error } as const;
+  });
+}
+
+type PayloadCheck =
+  | { readonly ok: true; readonly value: Omit<AdmittedRelay, "request" | "requestHash"> }
+  | { readonly ok: false; readonly error: ProtocolError };
+
+function refusal(code: ErrorCode, detail?: string, param?: string): PayloadCheck {
+  return { ok: false, error: protocolError(code, detail, param) };
+}
+
+function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effect<PayloadCheck> {
+  return Effect.gen(function* () {
+    const service = ctx.services.get(request.header.serviceId);
+    if (service === undefined)
+      return refusal("UNKNOWN_SERVICE", `this node does not serve ${request.header.serviceId}`);
+    const tier = service.tiers.get(request.tier);
+    if (tier === undefined) {
+      return refusal(
+        "UNKNOWN_TIER",
+        `this node serves ${service.spec.id} on tiers ${[...service.tiers.keys()].join(", ")}`,
+      );
+    }
+    if (!operationSupported(service.spec, request.operation)) {
+      return refusal("UNSUPPORTED_OPERATION", `${service.spec.id} does not offer ${request.operation}`);
+    }
+    const parsed = parseOpenAIRequest(request.operation, request.payload);
+    if (!parsed.ok) return { ok: false, error: parsed.error } as const;
+    const caps = service.capabilities;
+    if (ctx.stream && !caps.streaming)
+      return refusal("UNSUPPORTED_PARAMETER", "this node's backend cannot stream", "stream");
+
+    switch (request.operation) {
+      case "completions":
+      case "chat.completions": {
+        if (!isTextTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not a text tier`);
+        const text =
+          request.operation === "completions"
+            ? completionsInput(parsed.value as OpenAIRequestOf<"completions">)
+            : undefined;
+        const chat =
+          request.operation === "chat.completions"
+            ? (parsed.value as OpenAIRequestOf<"chat.completions">)
+            : undefined;
+        if (text !== undefined && !caps.completions)
+          return refusal("UNSUPPORTED_OPERATION", "this node's backend serves chat only");
+        if (chat !== undefined && !caps.chat)
+          return refusal("UNSUPPORTED_OPERATION", "this node's backend serves completions only");
+        if (text?.wantsPromptLogprobs && !caps.promptLogprobs) {
+          return refusal(
+            "UNSUPPORTED_PARAMETER",
+            "this node's backend returns no prompt logprobs (echo with logprobs)",
+            "echo",
+          );
+        }
+        if (chat?.logprobs === true && !caps.logprobs) {
+          return refusal("UNSUPPORTED_PARAMETER", "this node's backend returns no logprobs", "logprobs");
+        }
+        const inputTokens =
+          text !== undefined
+            ? yield* countTexts(text.prompts, service)
+            : yield* countTexts([{ text: chatPromptText(chat!.messages) }], service);
+        const choices = (text?.prompts.length ?? 1) * ((parsed.value as { n?: number | null }).n ?? 1);
+        const requested =
+          text !== undefined
+            ? (parsed.value as OpenAIRequestOf<"completions">).max_tokens
+            : chatMaxTokens(chat!);
+        const maxTokens = clampMaxTokens(tier, requested, choices);
+        const limits = checkTextLimits(tier, { inputTokens, maxTokens, choices });
+        if (!limits.ok) return { ok: false, error: limits.error } as const;
+        const body: Record<string, unknown> = {
+          ...(request.payload as Record<string, unknown>),
+          max_tokens: maxTokens,
+        };
+        if (chat !== undefined) delete body.max_completion_tokens;
+        return {
+          ok: true,
+          value: { service, tier, body, inputTokens, maxOutputTokens: maxTokens * choices, imageUnits: 0 },
+        } as const;
+      }
+      case "images.generations":
+      case "images.edits": {
+        if (!isImageTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an image tier`);
+        if (caps.images === null)
+          return refusal("UNSUPPORTED_OPERATION", "this node's backend makes no images");
+        const image = parsed.value as OpenAIRequestOf<"images.generations"> & {
+          padding?: unknown;
+          mask?: unknown;
+        };
+        const size = imageRequestSize(image as Parameters<typeof imageRequestSize>[0], tier);
+        if (!size.ok) return { ok: false, error: size.error } as const;
+        const limits = checkImageLimits(tier, {
+          ...size.value,
+          steps: image.steps ?? undefined,
+          n: image.n ?? 1,
+        });
+        if (!limits.ok) return { ok: false, error: limits.error } as const;
+        return {
+          ok: true,
+          value: {
+            service,
+            tier,
+            body: request.payload as Record<string, unknown>,
+            inputTokens: 0,
+            maxOutputTokens: 0,
+            imageUnits: limits.value.units,
+          },
+        } as const;
+      }
+    }
+  });
+}
+
+function completionsInput(req: OpenAIRequestOf<"completions">) {
+  return {
+    prompts: promptText(req),
+    wantsPromptLogprobs: req.echo === true && req.logprobs !== null && req.logprobs !== undefined,
+  };
+}
+
+function countTexts(
+  prompts: readonly ({ text: string } | { tokenIds: readonly number[] })[],
+  service: ServedService,
+): Effect.Effect<number> {
+  return Effect.gen(function* () {
+    let total = 0;
+    for (const p of prompts) {
+      // A counter that fails (a backend tokenize endpoint down) falls back to an upper-bound
+      // estimate rather than refusing: bytes are never fewer than tokens.
+      total +=
+        "text" in p
+          ? yield* service.tokens
+              .count(p.text)
+              .pipe(Effect.orElseSucceed(() => new TextEncoder().encode(p.text).length))
+          : p.tokenIds.length;
+    }
+    return total;
+  });
+}

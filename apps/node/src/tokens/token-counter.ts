@@ -1,0 +1,63 @@
+import { Effect } from "effect";
+import llamaTokenizer from "llama-tokenizer-js";
+import mistralTokenizer from "mistral-tokenizer-js";
+
+/**
+ * How a node counts input tokens for a service, most exact first:
+ * - `backend`: the engine's own tokenize endpoint (vLLM, llama.cpp, TGI) — the count the model sees;
+ * - `llama-2`, `mistral`: the model family's SentencePiece tokenizer, run in-process;
+ * - `dev`: the development backend's tokenizer;
+ * - `estimate`: about four characters a token. Only when nothing better exists, and `info` says so,
+ *   because a limit enforced on an estimate can be off by a few tokens either way.
+ */
+export type TokenizerKind = "backend" | "llama-2" | "mistral" | "dev" | "estimate";
+
+export interface TokenCounter {
+  readonly kind: TokenizerKind;
+  readonly exact: boolean;
+  count(text: string): Effect.Effect<number, unknown>;
+}
+
+/** Picks the in-process tokenizer for a declared model family or model name, if one exists. */
+export function familyTokenizer(familyOrModel: string | undefined): TokenCounter | undefined {
+  const name = (familyOrModel ?? "").toLowerCase();
+  // Both tokenizers count the BOS token the engines prepend, as vLLM's `usage.prompt_tokens` does.
+  if (/llama[-_ ]?2/.test(name)) {
+    return {
+      kind: "llama-2",
+      exact: true,
+      count: (text) => Effect.sync(() => llamaTokenizer.encode(text, true, true).length),
+    };
+  }
+  if (/m[iy]stral/.test(name)) {
+    return {
+      kind: "mistral",
+      exact: true,
+      count: (text) => Effect.sync(() => mistralTokenizer.encode(text, true, true).length),
+    };
+  }
+  return undefined;
+}
+
+/** The estimate used when no tokenizer is known: one token per four UTF-16 code units, rounded up. */
+export const estimateTokenCounter: TokenCounter = {
+  kind: "estimate",
+  exact: false,
+  count: (text) => Effect.succeed(text.length === 0 ? 0 : Math.ceil(text.length / 4)),
+};
+
+/**
+ * The best counter for a service: the engine's tokenize endpoint when it has one, else the
+ * family tokenizer, else the estimate.
+ */
+export function chooseTokenCounter(options: {
+  readonly family: string | undefined;
+  readonly backendTokenize?: ((text: string) => Effect.Effect<number, unknown>) | undefined;
+  readonly devTokenize?: ((text: string) => number) | undefined;
+}): TokenCounter {
+  const dev = options.devTokenize;
+  if (dev !== undefined) return { kind: "dev", exact: true, count: (text) => Effect.sync(() => dev(text)) };
+  if (options.backendTokenize !== undefined)
+    return { kind: "backend", exact: true, count: options.backendTokenize };
+  return familyTokenizer(options.family) ?? estimateTokenCounter;
+}
