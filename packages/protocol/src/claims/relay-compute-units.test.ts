@@ -1,0 +1,61 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_RELAY_TOKEN_WEIGHTS, relayComputeUnits } from "./relay-compute-units.js";
+
+describe("relayComputeUnits", () => {
+  const tier = { computeUnitsPerRelay: 4600 };
+
+  it("weighs per call with the tier's fixed compute units", () => {
+    expect(relayComputeUnits(tier, { inputTokens: 3, outputTokens: 0 }, "per-call")).toBe(4600);
+  });
+
+  it("weighs per token in proportion to the work, a full call weighing the per-call units", () => {
+    expect(relayComputeUnits(tier, { inputTokens: 200, outputTokens: 1000 }, "per-token")).toBe(4600);
+    expect(relayComputeUnits(tier, { inputTokens: 100, outputTokens: 100 }, "per-token")).toBe(700);
+    expect(relayComputeUnits(tier, { inputTokens: 0, outputTokens: 0 }, "per-token")).toBe(1);
+    expect(relayComputeUnits(tier, { inputTokens: 4000, outputTokens: 4000 }, "per-token")).toBe(4600);
+  });
+
+  it("stays within [1, computeUnitsPerRelay] and grows with tokens", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.nat({ max: 10_000 }),
+        fc.nat({ max: 10_000 }),
+        (perRelay, inputTokens, outputTokens) => {
+          const t = { computeUnitsPerRelay: perRelay };
+          const cu = relayComputeUnits(t, { inputTokens, outputTokens }, "per-token");
+          expect(cu).toBeGreaterThanOrEqual(1);
+          expect(cu).toBeLessThanOrEqual(perRelay);
+          const more = relayComputeUnits(
+            t,
+            { inputTokens: inputTokens + 1, outputTokens: outputTokens + 1 },
+            "per-token",
+          );
+          expect(more).toBeGreaterThanOrEqual(cu);
+        },
+      ),
+    );
+  });
+
+  it("weighs image relays by their standard images", () => {
+    const sd = { computeUnitsPerRelay: 18_000 };
+    expect(relayComputeUnits(sd, { inputTokens: 0, outputTokens: 0, standardUnits: 4 }, "per-call")).toBe(
+      72_000,
+    );
+    expect(relayComputeUnits(sd, { inputTokens: 0, outputTokens: 0, standardUnits: 1 }, "per-token")).toBe(
+      18_000,
+    );
+  });
+
+  it("takes custom weights and refuses fractional or negative counts", () => {
+    const weights = { ...DEFAULT_RELAY_TOKEN_WEIGHTS, inputTokenWeight: 0 };
+    expect(relayComputeUnits(tier, { inputTokens: 200, outputTokens: 500 }, "per-token", weights)).toBe(2300);
+    expect(() => relayComputeUnits(tier, { inputTokens: -1, outputTokens: 0 }, "per-token")).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      relayComputeUnits({ computeUnitsPerRelay: 1.5 }, { inputTokens: 0, outputTokens: 0 }, "per-call"),
+    ).toThrow(RangeError);
+  });
+});

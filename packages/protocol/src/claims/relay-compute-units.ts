@@ -1,0 +1,109 @@
+/**
+ * How a relay is weighed in a claim. `"per-call"`: every relay weighs the tier's fixed
+ * `computeUnitsPerRelay`, as Pocket Network weighs relays today. `"per-token"`: the weight follows
+ * the relay's real cost (input and output tokens), so a claim's sum is the work done.
+ *
+ * @example
+ * ```ts
+ * const mode: RelayWeighing = "per-token";
+ * ```
+ */
+export type RelayWeighing = "per-call" | "per-token";
+
+/**
+ * Integer weights of one input and one output token, and the tier's token limits that define a
+ * full call. A call at full limits weighs exactly the tier's `computeUnitsPerRelay`.
+ *
+ * @example
+ * ```ts
+ * const weights: RelayTokenWeights = { inputTokenWeight: 3, outputTokenWeight: 4, maxInputTokens: 200, maxOutputTokens: 1000 };
+ * ```
+ */
+export interface RelayTokenWeights {
+  readonly inputTokenWeight: number;
+  readonly outputTokenWeight: number;
+  readonly maxInputTokens: number;
+  readonly maxOutputTokens: number;
+}
+
+/**
+ * The default weights: the seed's text tiers (at most 200 input and 1000 output tokens per call)
+ * with tokens weighed in the ratio of the reference per-token prices ($0.00075 per 1k input,
+ * $0.001 per 1k output = 3 : 4).
+ *
+ * @example
+ * ```ts
+ * DEFAULT_RELAY_TOKEN_WEIGHTS.maxOutputTokens; // 1000
+ * ```
+ */
+export const DEFAULT_RELAY_TOKEN_WEIGHTS: RelayTokenWeights = Object.freeze({
+  inputTokenWeight: 3,
+  outputTokenWeight: 4,
+  maxInputTokens: 200,
+  maxOutputTokens: 1000,
+});
+
+/**
+ * The compute units of one relay.
+ *
+ * - `"per-call"`: `tier.computeUnitsPerRelay`.
+ * - `"per-token"`: `floor(C × work / full)` clamped to `[1, C]`, where `C` is the tier's
+ *   `computeUnitsPerRelay`, `work = wIn × inputTokens + wOut × outputTokens` and
+ *   `full = wIn × maxInputTokens + wOut × maxOutputTokens`. A full-limit call weighs `C`, so a
+ *   relay never weighs more than the per-call price pays for, and settlement (which mints at most
+ *   `uPoktPerRelay` per `C` compute units) never mints more than the fiat price buys. Every
+ *   served relay weighs at least 1; flooring costs the node under one compute unit per relay.
+ * - Image relays: pass `usage.standardUnits`, the number of standard images the call counts as
+ *   (the catalog's `imageUnits`, priced per standard image); the weight is `C × standardUnits` in
+ *   either mode. Settlement must then allow that much per relay (`maxComputeUnitsPerRelay` of the
+ *   pinned price).
+ *
+ * Exact integer arithmetic (bigint inside). Throws `RangeError` for a negative or fractional count.
+ *
+ * @example
+ * ```ts
+ * const tier = { computeUnitsPerRelay: 750 }; // the catalog's standard text tier
+ * relayComputeUnits(tier, { inputTokens: 200, outputTokens: 1000 }, "per-token"); // 750
+ * relayComputeUnits(tier, { inputTokens: 100, outputTokens: 100 }, "per-token"); // 114 = floor(750 × 700 / 4600)
+ * relayComputeUnits(tier, { inputTokens: 100, outputTokens: 100 }, "per-call"); // 750
+ * relayComputeUnits({ computeUnitsPerRelay: 18_000 }, { inputTokens: 0, outputTokens: 0, standardUnits: 4 }, "per-call"); // 72000
+ * ```
+ */
+export function relayComputeUnits(
+  tier: { readonly computeUnitsPerRelay: number },
+  usage: {
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly standardUnits?: number | undefined;
+  },
+  mode: RelayWeighing,
+  weights: RelayTokenWeights = DEFAULT_RELAY_TOKEN_WEIGHTS,
+): number {
+  const perRelay = tier.computeUnitsPerRelay;
+  requireCount("computeUnitsPerRelay", perRelay);
+  if (usage.standardUnits !== undefined) {
+    requireCount("standardUnits", usage.standardUnits);
+    const weight = perRelay * usage.standardUnits;
+    requireCount("computeUnitsPerRelay × standardUnits", weight);
+    return weight;
+  }
+  if (mode === "per-call") return perRelay;
+  requireCount("inputTokens", usage.inputTokens);
+  requireCount("outputTokens", usage.outputTokens);
+  for (const [name, value] of Object.entries(weights)) requireCount(name, value);
+  const full =
+    BigInt(weights.inputTokenWeight) * BigInt(weights.maxInputTokens) +
+    BigInt(weights.outputTokenWeight) * BigInt(weights.maxOutputTokens);
+  if (full === 0n || perRelay === 0) return perRelay;
+  const work =
+    BigInt(weights.inputTokenWeight) * BigInt(usage.inputTokens) +
+    BigInt(weights.outputTokenWeight) * BigInt(usage.outputTokens);
+  const scaled = (BigInt(perRelay) * work) / full;
+  return Math.max(1, Math.min(perRelay, Number(scaled)));
+}
+
+function requireCount(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`relayComputeUnits: ${name} must be a safe integer >= 0, got ${value}`);
+  }
+}
