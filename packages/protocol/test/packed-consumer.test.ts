@@ -5,7 +5,15 @@
  * and runs publint on the result.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,9 +48,13 @@ afterAll(() => {
 describe("the packed package", () => {
   it("ships only the build, sources and README, and points exports at dist", () => {
     const manifest = JSON.parse(
-      execFileSync("node", ["-p", "JSON.stringify(require('./node_modules/@pocket-ai/protocol/package.json'))"], {
-        cwd: consumerDir,
-      }).toString(),
+      execFileSync(
+        "node",
+        ["-p", "JSON.stringify(require('./node_modules/@pocket-ai/protocol/package.json'))"],
+        {
+          cwd: consumerDir,
+        },
+      ).toString(),
     ) as { exports: Record<string, unknown> };
     expect(manifest.exports["."]).toEqual({ types: "./dist/index.d.ts", import: "./dist/index.js" });
   });
@@ -71,12 +83,16 @@ describe("the packed package", () => {
     );
     const tsc = join(packageDir, "node_modules", "typescript", "bin", "tsc");
     const args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"];
-    execFileSync("node", [tsc, ...args, "--skipLibCheck", "false", "--types", "", "consumer.ts"], { cwd: consumerDir });
+    execFileSync("node", [tsc, ...args, "--skipLibCheck", "false", "consumer.ts"], { cwd: consumerDir });
   });
 
   it("passes publint", () => {
     const publint = join(packageDir, "node_modules", "publint", "src", "cli.js");
-    const out = execFileSync("node", [publint, "--strict", join(consumerDir, "node_modules", "@pocket-ai", "protocol")]).toString();
+    const out = execFileSync("node", [
+      publint,
+      "--strict",
+      join(consumerDir, "node_modules", "@pocket-ai", "protocol"),
+    ]).toString();
     expect(out).not.toMatch(/error|warning/i);
   });
 });
