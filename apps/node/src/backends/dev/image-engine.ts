@@ -1,0 +1,162 @@
+import { type FieldParams, renderField } from "./image-field.js";
+import { ImageEditRequest, ImageGenerateRequest, parseImageRequest } from "./image-request.js";
+import { DEV_BACKEND_LABEL } from "./label.js";
+import { decodePng, encodePng, PngError, type RgbaImage } from "./png.js";
+import { DevBackendRequestError } from "./request-error.js";
+import { randomSeed } from "./rng.js";
+import { realSleep, type Sleep } from "./sleep.js";
+
+export interface DevImageEngineOptions {
+  /** 0..1 (default 1): lower keeps fewer detail octaves and adds grain. */
+  readonly quality?: number | undefined;
+  /** Simulated denoising time per step per image; 0 (default) adds none. */
+  readonly msPerStep?: number | undefined;
+  readonly sleep?: Sleep | undefined;
+}
+
+export interface ImageResult {
+  /** PNG files, one per requested image. */
+  readonly images: Uint8Array[];
+  readonly width: number;
+  readonly height: number;
+  readonly seeds: number[];
+}
+
+export interface DevImageEngine {
+  readonly info: { readonly label: string; readonly quality: number; readonly msPerStep: number };
+  /** txt2img: same prompt, seed and steps give byte-identical PNGs. */
+  generate(request: ImageGenerateRequest, signal?: AbortSignal): Promise<ImageResult>;
+  /** img2img without mask or padding, inpainting with a mask, outpainting with padding. */
+  edit(request: ImageEditRequest, signal?: AbortSignal): Promise<ImageResult>;
+}
+
+export function createDevImageEngine(options: DevImageEngineOptions = {}): DevImageEngine {
+  const quality = options.quality ?? 1;
+  const msPerStep = options.msPerStep ?? 0;
+  if (!(quality >= 0 && quality <= 1)) throw new RangeError(`quality must be within 0..1, got ${quality}`);
+  if (!(msPerStep >= 0)) throw new RangeError("msPerStep must be non-negative");
+  const sleep = options.sleep ?? realSleep;
+
+  /** Runs `paint` once per image with its seed, after the simulated denoising time. */
+  const batch = async (
+    req: { readonly seed?: number | undefined; readonly n: number; readonly steps: number },
+    signal: AbortSignal | undefined,
+    paint: (seed: number) => Uint8Array,
+  ): Promise<{ images: Uint8Array[]; seeds: number[] }> => {
+    const first = req.seed ?? randomSeed();
+    const seeds = Array.from({ length: req.n }, (_, i) => first + i);
+    const images: Uint8Array[] = [];
+    for (const seed of seeds) {
+      signal?.throwIfAborted();
+      if (msPerStep > 0) await sleep(msPerStep * req.steps, signal);
+      signal?.throwIfAborted();
+      images.push(paint(seed));
+    }
+    return { images, seeds };
+  };
+
+  const fieldParams = (
+    req: { prompt: string; negativePrompt: string; steps: number; cfgScale: number },
+    seed: number,
+  ): FieldParams => ({ ...req, seed, quality });
+
+  return {
+    info: { label: DEV_BACKEND_LABEL, quality, msPerStep },
+    generate: async (request, signal) => {
+      const req = parseImageRequest(ImageGenerateRequest, request);
+      const { width, height } = req;
+      const result = await batch(req, signal, (seed) =>
+        encodePng({ width, height, data: renderField(width, height, fieldParams(req, seed)) }),
+      );
+      return { ...result, width, height };
+    },
+    edit: async (request, signal) => {
+      const req = parseImageRequest(ImageEditRequest, request);
+      const init = decodeInput(req.image, "image");
+      const mask = req.mask === undefined ? undefined : maskBits(decodeInput(req.mask, "mask"), init);
+      const pad = req.padding ?? { top: 0, right: 0, bottom: 0, left: 0 };
+      const width = init.width + pad.left + pad.right;
+      const height = init.height + pad.top + pad.bottom;
+      if (width > 4096 || height > 4096)
+        throw new DevBackendRequestError("outpainted canvas exceeds 4096 pixels");
+      const outpaint = width !== init.width || height !== init.height;
+      const result = await batch(req, signal, (seed) => {
+        // The field is rendered in the padded canvas's coordinates, so outpainting continues
+        // the same scene outward on every side.
+        const field = renderField(width, height, fieldParams(req, seed), -pad.left, -pad.top);
+        const out = composite(init, field, width, height, pad, (i) =>
+          mask ? (mask[i] ? req.strength : 0) : outpaint ? 0 : req.strength,
+        );
+        return encodePng({ width, height, data: out });
+      });
+      return { ...result, width, height };
+    },
+  };
+}
+
+function decodeInput(bytes: Uint8Array, what: string): RgbaImage {
+  try {
+    return decodePng(bytes);
+  } catch (error) {
+    if (error instanceof PngError) throw new DevBackendRequestError(`${what}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * One flag per init-image pixel: repaint or keep. A mask with any transparency is read by alpha
+ * (painted strokes on a clear layer), an opaque one by luminance (white on black); a mask of
+ * another size is scaled to the image by nearest neighbour.
+ */
+function maskBits(mask: RgbaImage, image: RgbaImage): Uint8Array {
+  let useAlpha = false;
+  for (let p = 3; p < mask.data.length; p += 4) if (mask.data[p]! < 255) useAlpha = true;
+  const bits = new Uint8Array(image.width * image.height);
+  for (let y = 0; y < image.height; y++) {
+    const my = Math.min(mask.height - 1, Math.floor((y * mask.height) / image.height));
+    for (let x = 0; x < image.width; x++) {
+      const mx = Math.min(mask.width - 1, Math.floor((x * mask.width) / image.width));
+      const p = (my * mask.width + mx) * 4;
+      const d = mask.data;
+      const value = useAlpha ? d[p + 3]! : 0.299 * d[p]! + 0.587 * d[p + 1]! + 0.114 * d[p + 2]!;
+      bits[y * image.width + x] = value > 127 ? 1 : 0;
+    }
+  }
+  return bits;
+}
+
+/**
+ * Places the init image at (left, top) of the canvas. Inside it, pixel i moves toward the field
+ * by `strengthAt(i)`; strength 0 copies the init pixel exactly. Outside it (the new border), the
+ * field is blended with the nearest edge pixel of the init image, fading out with distance so
+ * the seam does not show.
+ */
+function composite(
+  init: RgbaImage,
+  field: Uint8Array,
+  width: number,
+  height: number,
+  pad: { readonly top: number; readonly left: number },
+  strengthAt: (i: number) => number,
+): Uint8Array {
+  const out = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    const iy = y - pad.top;
+    for (let x = 0; x < width; x++) {
+      const ix = x - pad.left;
+      const o = (y * width + x) * 4;
+      const inside = ix >= 0 && iy >= 0 && ix < init.width && iy < init.height;
+      const cx = Math.min(init.width - 1, Math.max(0, ix));
+      const cy = Math.min(init.height - 1, Math.max(0, iy));
+      const s = (cy * init.width + cx) * 4;
+      let t: number;
+      if (inside) t = strengthAt(cy * init.width + cx);
+      else t = 1 - Math.exp(-Math.hypot(ix - cx, iy - cy) / 24) * 0.8;
+      for (let c = 0; c < 3; c++)
+        out[o + c] = Math.round(init.data[s + c]! + (field[o + c]! - init.data[s + c]!) * t);
+      const a = init.data[s + 3]!;
+      out[o + 3] = inside ? Math.round(a + (255 - a) * t) : 255;
+    }
+  }
+  return out;
+}
