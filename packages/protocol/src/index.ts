@@ -11,8 +11,10 @@ export * from "./encoding/index.js";
 export * from "./errors/index.js";
 export * from "./openai/index.js";
 export * from "./pricing/index.js";
+export * from "./registry/index.js";
 export * from "./relay/index.js";
 export * from "./session/index.js";
+export * from "./settlement-messages/index.js";
 
 /** The protocol version carried by every relay envelope; bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1 as const;

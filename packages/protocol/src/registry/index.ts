@@ -1,0 +1,17 @@
+export {
+  createNodeAnnouncement,
+  NODE_ANNOUNCEMENT_MAX_AGE_MS,
+  NODE_ANNOUNCEMENT_MAX_SKEW_MS,
+  NodeAnnouncement,
+  type NodeAnnouncementCheck,
+  type NodeAnnouncementFields,
+  UnsignedNodeAnnouncement,
+  verifyNodeAnnouncement,
+} from "./node-announcement.js";
+export {
+  NodeCapabilities,
+  NodeModelDeclaration,
+  NodeServiceOffer,
+  NodeTokenizer,
+} from "./node-service-offer.js";
+export { RegistrationAck, RegistryCandidate } from "./registration-ack.js";

@@ -1,0 +1,326 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { generateKeyPair } from "../crypto/index.js";
+import { bytesToHex, canonicalHash, canonicalJson } from "../encoding/index.js";
+import {
+  createNodeAnnouncement,
+  NODE_ANNOUNCEMENT_MAX_AGE_MS,
+  NODE_ANNOUNCEMENT_MAX_SKEW_MS,
+  type NodeAnnouncement,
+  type NodeAnnouncementFields,
+  verifyNodeAnnouncement,
+} from "./node-announcement.js";
+
+const node = generateKeyPair();
+const other = generateKeyPair();
+const now = 1_700_000_000_000;
+
+const fields: NodeAnnouncementFields = {
+  endpoint: "https://node-7.example.org:8443/trpc",
+  operator: "Acme GPU Co.",
+  services: [
+    {
+      serviceId: "llama-2-13b",
+      tiers: ["standard", "batch"],
+      model: { declared: "meta-llama/Llama-2-13b-chat-hf", family: "llama-2", quantization: "none" },
+      capabilities: {
+        completions: true,
+        chat: true,
+        streaming: true,
+        promptLogprobs: true,
+        logprobs: true,
+        seed: true,
+        tokenize: true,
+        images: null,
+      },
+      tokenizer: { kind: "backend", exact: true },
+    },
+    {
+      serviceId: "stable-diffusion",
+      tiers: ["standard"],
+      model: { declared: "sd-v1-5", quantization: "fp16" },
+      capabilities: {
+        completions: false,
+        chat: false,
+        streaming: false,
+        promptLogprobs: false,
+        logprobs: false,
+        seed: true,
+        tokenize: false,
+        images: { generate: true, img2img: true, inpaint: true, outpaint: false },
+      },
+      tokenizer: { kind: "estimate", exact: false },
+    },
+  ],
+  hardware: { gpu: "NVIDIA RTX 4090", vramGb: 24, cpuOnly: false },
+  software: { name: "pocket-node", version: "0.1.0" },
+  issuedAt: now - 1_000,
+};
+
+const announcement = createNodeAnnouncement(fields, node);
+type Mutable = Record<string, unknown> & NodeAnnouncement;
+const copy = (): Mutable => JSON.parse(JSON.stringify(announcement));
+const verify = (input: unknown) => verifyNodeAnnouncement(input, { now });
+
+describe("createNodeAnnouncement", () => {
+  it("fills version and node identity and signs what verifies", () => {
+    expect(announcement.v).toBe(1);
+    expect(announcement.node).toEqual({ address: node.address, publicKey: node.publicKeyHex });
+    const checked = verify(JSON.parse(JSON.stringify(announcement)));
+    expect(checked.ok).toBe(true);
+    if (!checked.ok) return;
+    expect(checked.value.announcement).toEqual(announcement);
+    const { signature: _s, ...unsigned } = announcement;
+    expect(checked.value.digest).toBe(bytesToHex(canonicalHash(unsigned)));
+  });
+
+  it("signs the same way from a raw private key, and leaves out a missing operator", () => {
+    expect(createNodeAnnouncement(fields, node.privateKey)).toEqual(announcement);
+    const { operator: _o, ...anonymous } = fields;
+    const bare = createNodeAnnouncement(anonymous, node);
+    expect("operator" in bare).toBe(false);
+    expect(verify(bare).ok).toBe(true);
+  });
+
+  it.each([
+    ["endpoint", { endpoint: "ftp://node.example" }],
+    ["endpoint", { endpoint: "https://user:pw@node.example" }],
+    ["endpoint", { endpoint: "https://node.example/?x=1" }],
+    ["operator", { operator: "x".repeat(65) }],
+    ["operator", { operator: "" }],
+    ["services", { services: [] }],
+    ["services", { services: [fields.services[0]!, fields.services[0]!] }],
+    ["services.0.tiers", { services: [{ ...fields.services[0]!, tiers: [] }] }],
+    ["services.0.tiers", { services: [{ ...fields.services[0]!, tiers: ["batch", "batch"] }] }],
+    ["services.0.serviceId", { services: [{ ...fields.services[0]!, serviceId: "Llama 2" }] }],
+    ["hardware.vramGb", { hardware: { gpu: "", vramGb: -1, cpuOnly: true } }],
+    ["issuedAt", { issuedAt: 1.5 }],
+  ])("throws a TypeError naming %s when the node's own fields are wrong", (path, change) => {
+    expect(() => createNodeAnnouncement({ ...fields, ...change } as NodeAnnouncementFields, node)).toThrow(
+      new RegExp(path.replaceAll(".", "\\.")),
+    );
+  });
+});
+
+describe("verifyNodeAnnouncement", () => {
+  type Tamper = [name: string, change: (a: Mutable) => void, code: string];
+  const tampers: Tamper[] = [
+    [
+      "endpoint",
+      (a) => {
+        a.endpoint = "https://evil.example/trpc";
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "operator",
+      (a) => {
+        a.operator = "Someone Else";
+      },
+      "INVALID_SIGNATURE",
+    ],
+    ["operator removed", (a) => void delete a.operator, "INVALID_SIGNATURE"],
+    ["a tier added", (a) => void a.services[0]!.tiers.push("long-context"), "INVALID_SIGNATURE"],
+    [
+      "model.declared",
+      (a) => {
+        a.services[0]!.model.declared = "gpt-4";
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "model.quantization",
+      (a) => {
+        a.services[0]!.model.quantization = "q4_0";
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "capabilities.promptLogprobs",
+      (a) => {
+        a.services[0]!.capabilities.promptLogprobs = false;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "images.outpaint",
+      (a) => {
+        a.services[1]!.capabilities.images!.outpaint = true;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "tokenizer.exact",
+      (a) => {
+        a.services[1]!.tokenizer.exact = true;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    ["services reordered", (a) => void a.services.reverse(), "INVALID_SIGNATURE"],
+    [
+      "hardware.vramGb",
+      (a) => {
+        a.hardware.vramGb = 80;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "hardware.cpuOnly",
+      (a) => {
+        a.hardware.cpuOnly = true;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "software.version",
+      (a) => {
+        a.software.version = "9.9.9";
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "issuedAt",
+      (a) => {
+        a.issuedAt += 1;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "signature",
+      (a) => {
+        a.signature = `${a.signature.slice(0, -2)}00`;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "node swapped consistently",
+      (a) => {
+        a.node = { address: other.address, publicKey: other.publicKeyHex };
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "node.address",
+      (a) => {
+        a.node.address = other.address;
+      },
+      "ADDRESS_MISMATCH",
+    ],
+    [
+      "node.publicKey",
+      (a) => {
+        a.node.publicKey = other.publicKeyHex;
+      },
+      "ADDRESS_MISMATCH",
+    ],
+    [
+      "v",
+      (a) => {
+        a.v = 2 as 1;
+      },
+      "MALFORMED_ENVELOPE",
+    ],
+    [
+      "extra field",
+      (a) => {
+        a.extra = true;
+      },
+      "MALFORMED_ENVELOPE",
+    ],
+    [
+      "unknown tokenizer",
+      (a) => {
+        a.services[0]!.tokenizer.kind = "gpt2" as "dev";
+      },
+      "MALFORMED_ENVELOPE",
+    ],
+    [
+      "capability missing",
+      (a) =>
+        void delete (a.services[0]!.capabilities as Partial<Mutable["services"][0]["capabilities"]>).seed,
+      "MALFORMED_ENVELOPE",
+    ],
+    ["duplicate service", (a) => void a.services.push(a.services[0]!), "MALFORMED_ENVELOPE"],
+    ["missing signature", (a) => void delete (a as Partial<Mutable>).signature, "MALFORMED_ENVELOPE"],
+  ];
+
+  it.each(tampers)("refuses a change of %s", (_name, change, code) => {
+    const tampered = copy();
+    change(tampered);
+    const checked = verify(tampered);
+    expect(checked.ok).toBe(false);
+    if (!checked.ok) expect(checked.error.code).toBe(code);
+  });
+
+  it("refuses a stale announcement with detail 'stale', and one from the future", () => {
+    const limit = announcement.issuedAt + NODE_ANNOUNCEMENT_MAX_AGE_MS;
+    expect(verifyNodeAnnouncement(announcement, { now: limit }).ok).toBe(true);
+    const stale = verifyNodeAnnouncement(announcement, { now: limit + 1 });
+    expect(stale.ok).toBe(false);
+    if (!stale.ok)
+      expect(stale.error).toMatchObject({ code: "MALFORMED_ENVELOPE", detail: "stale", param: "issuedAt" });
+    expect(verifyNodeAnnouncement(announcement, { now, maxAgeMs: 500 }).ok).toBe(false);
+    const early = announcement.issuedAt - NODE_ANNOUNCEMENT_MAX_SKEW_MS;
+    expect(verifyNodeAnnouncement(announcement, { now: early }).ok).toBe(true);
+    const future = verifyNodeAnnouncement(announcement, { now: early - 1 });
+    expect(!future.ok && future.error.code).toBe("MALFORMED_ENVELOPE");
+  });
+
+  it("uses the wall clock when no time is given", () => {
+    expect(verifyNodeAnnouncement(announcement).ok).toBe(false); // signed in 2023
+    const fresh = createNodeAnnouncement({ ...fields, issuedAt: Date.now() }, node);
+    expect(verifyNodeAnnouncement(fresh).ok).toBe(true);
+  });
+
+  it("refuses a change of any leaf value", () => {
+    const leaves = leafPaths(JSON.parse(JSON.stringify(announcement)));
+    fc.assert(
+      fc.property(fc.constantFrom(...leaves), (path) => {
+        const tampered = copy();
+        mutateAt(tampered, path);
+        expect(verify(tampered).ok).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("never throws on arbitrary input", () => {
+    fc.assert(
+      fc.property(fc.anything(), (input) => {
+        expect(verify(input).ok).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("never throws when any field is replaced by an arbitrary value", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(announcement)), fc.anything(), (key, value) => {
+        const tampered = { ...copy(), [key]: value };
+        const checked = verify(tampered);
+        if (checked.ok) expect(canonicalJson(tampered)).toBe(canonicalJson(announcement));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+/** Every path to a primitive in a JSON value. */
+function leafPaths(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) =>
+      leafPaths(v, [...path, Array.isArray(value) ? Number(k) : k]),
+    );
+  }
+  return [path];
+}
+
+/** Changes the primitive at `path` to another value of the same type. */
+function mutateAt(root: unknown, path: (string | number)[]): void {
+  let parent = root as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+  const key = path[path.length - 1]!;
+  const v = parent[key];
+  parent[key] =
+    typeof v === "number" ? v + 1 : typeof v === "boolean" ? !v : typeof v === "string" ? `${v}x` : 0;
+}

@@ -1,0 +1,206 @@
+import { z } from "zod";
+import { SignatureHex } from "../crypto/index.js";
+import { bytesToHex } from "../encoding/index.js";
+import { fail, ok, type Result } from "../errors/index.js";
+import { RelaySignerIdentity } from "../relay/envelope-fields.js";
+import { checkEnvelopeSignature, parseEnvelope } from "../relay/envelope-verification.js";
+import {
+  invalidFieldsError,
+  type RelaySigningKey,
+  signEnvelope,
+  signingKeyPair,
+  withoutSignature,
+} from "../relay/signing-key.js";
+import { NodeServiceOffer } from "./node-service-offer.js";
+
+const endpointUrl = z
+  .string()
+  .max(2048)
+  .refine(isHttpBaseUrl, { message: "expected an http(s) URL without credentials, query or fragment" });
+
+const announcementShape = {
+  v: z.literal(1),
+  node: RelaySignerIdentity,
+  endpoint: endpointUrl,
+  operator: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[^\p{Cc}]*$/u, { message: "no control characters" })
+    .optional(),
+  services: z
+    .array(NodeServiceOffer)
+    .min(1)
+    .max(64)
+    .refine((offers) => new Set(offers.map((o) => o.serviceId)).size === offers.length, {
+      message: "serviceIds must not repeat",
+    }),
+  hardware: z.strictObject({
+    gpu: z.string().max(128),
+    vramGb: z.number().nonnegative().max(100_000),
+    cpuOnly: z.boolean(),
+  }),
+  software: z.strictObject({ name: z.string().min(1).max(64), version: z.string().min(1).max(64) }),
+  issuedAt: z.int().nonnegative(),
+};
+
+/**
+ * A node announcement before signing: everything the node's signature covers.
+ *
+ * @example
+ * ```ts
+ * UnsignedNodeAnnouncement.safeParse(withoutTheSignature).success;
+ * ```
+ */
+export const UnsignedNodeAnnouncement = z.strictObject(announcementShape);
+
+/** A parsed {@link UnsignedNodeAnnouncement}. */
+export type UnsignedNodeAnnouncement = z.infer<typeof UnsignedNodeAnnouncement>;
+
+/**
+ * A node's signed registration with a gateway, node → gateway, re-sent every `nextAnnounceMs` of
+ * the gateway's {@link RegistrationAck}. `endpoint` is the node's tRPC base URL; `operator` is a
+ * free-text operator name (self-declared, so a gateway's cap on one operator's share binds honest
+ * operators only — pair it with evaluator identity checks); `services` lists each service with its
+ * tiers, model, capabilities and tokenizer; `issuedAt` is Unix milliseconds; `signature` is the
+ * node's compact secp256k1 signature of SHA-256 of the canonical JSON of all other fields.
+ *
+ * @example
+ * ```ts
+ * const parsed = NodeAnnouncement.safeParse(JSON.parse(body));
+ * ```
+ */
+export const NodeAnnouncement = z.strictObject({ ...announcementShape, signature: SignatureHex });
+
+/** A parsed {@link NodeAnnouncement}. */
+export type NodeAnnouncement = z.infer<typeof NodeAnnouncement>;
+
+/**
+ * What a node supplies to {@link createNodeAnnouncement}: the version, node identity and signature
+ * are filled in.
+ *
+ * @example
+ * ```ts
+ * const fields: NodeAnnouncementFields = { endpoint: "https://node.example/trpc", services, hardware, software, issuedAt: Date.now() };
+ * ```
+ */
+export type NodeAnnouncementFields = Omit<UnsignedNodeAnnouncement, "v" | "node">;
+
+/**
+ * How old an announcement may be by default: five minutes (nodes re-announce far more often).
+ *
+ * @example
+ * ```ts
+ * verifyNodeAnnouncement(input, { now, maxAgeMs: NODE_ANNOUNCEMENT_MAX_AGE_MS / 2 });
+ * ```
+ */
+export const NODE_ANNOUNCEMENT_MAX_AGE_MS = 300_000;
+
+/**
+ * How far in the future an announcement's `issuedAt` may be: tolerated clock skew between machines.
+ *
+ * @example
+ * ```ts
+ * NODE_ANNOUNCEMENT_MAX_SKEW_MS; // 30_000
+ * ```
+ */
+export const NODE_ANNOUNCEMENT_MAX_SKEW_MS = 30_000;
+
+/**
+ * Builds and signs a node announcement with the node's key. Throws a `TypeError` naming the field
+ * when the fields do not match {@link UnsignedNodeAnnouncement} (the node's own configuration is
+ * wrong: a gateway would refuse it).
+ *
+ * @example
+ * ```ts
+ * const announcement = createNodeAnnouncement(
+ *   { endpoint: "https://node.example/trpc", services, hardware, software, issuedAt: Date.now() },
+ *   nodeKeyPair,
+ * );
+ * ```
+ */
+export function createNodeAnnouncement(
+  fields: NodeAnnouncementFields,
+  nodeKey: RelaySigningKey,
+): NodeAnnouncement {
+  const key = signingKeyPair(nodeKey);
+  const parsed = UnsignedNodeAnnouncement.safeParse({
+    ...fields,
+    v: 1,
+    node: { address: key.address, publicKey: key.publicKeyHex },
+  });
+  if (!parsed.success) throw invalidFieldsError("createNodeAnnouncement", parsed.error.issues);
+  return { ...parsed.data, signature: signEnvelope(parsed.data, key) };
+}
+
+/**
+ * When {@link verifyNodeAnnouncement} runs (`now`, Unix ms; default `Date.now()`) and how old an
+ * announcement may be (`maxAgeMs`; default {@link NODE_ANNOUNCEMENT_MAX_AGE_MS}).
+ *
+ * @example
+ * ```ts
+ * const options: NodeAnnouncementCheck = { now: clock.now(), maxAgeMs: 120_000 };
+ * ```
+ */
+export interface NodeAnnouncementCheck {
+  readonly now?: number;
+  readonly maxAgeMs?: number;
+}
+
+/**
+ * Verifies an untrusted node announcement. Refusals: MALFORMED_ENVELOPE (schema, with the first
+ * issue's path as `param`; detail `"stale"` and param `issuedAt` when older than `maxAgeMs`, or
+ * issued more than {@link NODE_ANNOUNCEMENT_MAX_SKEW_MS} in the future), ADDRESS_MISMATCH (the
+ * node's address is not its public key's), INVALID_SIGNATURE. A fresh signed announcement cannot
+ * be replayed later to resurrect a node that left; catalog membership of the services and tiers is
+ * the gateway's check. Returns the announcement and its digest (hex SHA-256 of the unsigned
+ * fields). Never throws.
+ *
+ * @example
+ * ```ts
+ * const checked = verifyNodeAnnouncement(input, { now: Date.now() });
+ * if (!checked.ok) throw toTrpcError(checked.error);
+ * register(checked.value.announcement);
+ * ```
+ */
+export function verifyNodeAnnouncement(
+  input: unknown,
+  check: NodeAnnouncementCheck = {},
+): Result<{ announcement: NodeAnnouncement; digest: string }> {
+  const parsed = parseEnvelope(NodeAnnouncement, input, "node announcement");
+  if (!parsed.ok) return parsed;
+  const announcement = parsed.value;
+  // Freshness first: it is cheap, and an old announcement needs no signature check to be refused.
+  const now = check.now ?? Date.now();
+  const maxAgeMs = check.maxAgeMs ?? NODE_ANNOUNCEMENT_MAX_AGE_MS;
+  if (now - announcement.issuedAt > maxAgeMs) return fail("MALFORMED_ENVELOPE", "stale", "issuedAt");
+  if (announcement.issuedAt - now > NODE_ANNOUNCEMENT_MAX_SKEW_MS) {
+    return fail("MALFORMED_ENVELOPE", "node announcement: issuedAt is in the future", "issuedAt");
+  }
+  const signed = checkEnvelopeSignature(
+    withoutSignature(announcement),
+    announcement.signature,
+    { ...announcement.node, field: "node" },
+    "node announcement",
+  );
+  if (!signed.ok) return signed;
+  return ok({ announcement, digest: bytesToHex(signed.value) });
+}
+
+function isHttpBaseUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    url.username === "" &&
+    url.password === "" &&
+    url.search === "" &&
+    url.hash === "" &&
+    !value.includes("#") &&
+    !value.includes("?")
+  );
+}

@@ -1,0 +1,19 @@
+export { ClaimAck, createClaimAck, generateProofSeed, verifyClaimAck } from "./claim-ack.js";
+export { checkClaimAgainstLedger, type RelayLedgerTotals } from "./claim-ledger-check.js";
+export {
+  ClaimSubmission,
+  type ClaimSubmissionFields,
+  createClaimSubmission,
+  type SettlementExpectations,
+  UnsignedClaimSubmission,
+  verifyClaimSubmission,
+} from "./claim-submission.js";
+export { ProofAck } from "./proof-ack.js";
+export {
+  createProofSubmission,
+  ProofSubmission,
+  type ProofSubmissionExpectations,
+  type ProofSubmissionFields,
+  UnsignedProofSubmission,
+  verifyProofSubmission,
+} from "./proof-submission.js";
