@@ -2,4 +2,5 @@ export { applyEnvOverrides, ConfigError, loadConfig } from "./config/load-config
 export { DatabaseError, type OpenedDatabase, openSqlite } from "./db/sqlite.js";
 export { ListenError, type RunningServer, serveHttp } from "./http/serve.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
+export { runMain } from "./main/run-main.js";
 export { Counter, Gauge, Histogram, LATENCY_BUCKETS, MetricsRegistry } from "./metrics/registry.js";

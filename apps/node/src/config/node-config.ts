@@ -1,4 +1,4 @@
-import { Catalog, SessionParams } from "@pocket-ai/protocol";
+import { CatalogOverrides, PoktAddress, SessionParams } from "@pocket-ai/protocol";
 import { z } from "zod";
 
 /** The inference engines a node can sit in front of. `dev` is the built-in development backend. */
@@ -48,7 +48,7 @@ export const GatewayLink = z.strictObject({
   /** The gateway's tRPC base URL, e.g. `http://127.0.0.1:8080/trpc`. */
   url: z.url(),
   /** The gateway's `pokt1…` address; relays signed by any other key are refused. */
-  address: z.string().startsWith("pokt1"),
+  address: PoktAddress,
 });
 export type GatewayLink = z.infer<typeof GatewayLink>;
 
@@ -83,7 +83,7 @@ export const NodeConfig = z.strictObject({
     })
     .prefault({}),
   /** Operator additions or overrides to the default service catalog. */
-  catalog: Catalog.partial().optional(),
+  catalog: CatalogOverrides.optional(),
   /** How relays are weighed in claims: fixed per call (Pocket's way) or by tokens. */
   weighting: z.enum(["per-call", "per-token"]).default("per-call"),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),

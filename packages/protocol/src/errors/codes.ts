@@ -25,7 +25,8 @@ export const ErrorCodes = {
   OUTPUT_TOO_LONG: {
     status: 400,
     type: "invalid_request_error",
-    message: "`max_tokens` is above the tier's output limit. Lower it or pick a tier with a larger output limit.",
+    message:
+      "`max_tokens` is above the tier's output limit. Lower it or pick a tier with a larger output limit.",
   },
   IMAGE_TOO_LARGE: {
     status: 400,
@@ -35,7 +36,8 @@ export const ErrorCodes = {
   UNSUPPORTED_OPERATION: {
     status: 400,
     type: "invalid_request_error",
-    message: "This service does not offer that operation (for example images on a text service). Use another model.",
+    message:
+      "This service does not offer that operation (for example images on a text service). Use another model.",
   },
   UNSUPPORTED_PARAMETER: {
     status: 400,
@@ -72,7 +74,8 @@ export const ErrorCodes = {
   RATE_LIMITED: {
     status: 429,
     type: "rate_limit_error",
-    message: "The key's requests-per-minute or tokens-per-minute limit is reached. Retry after the delay given.",
+    message:
+      "The key's requests-per-minute or tokens-per-minute limit is reached. Retry after the delay given.",
   },
   BUDGET_EXHAUSTED: {
     status: 402,
@@ -83,7 +86,8 @@ export const ErrorCodes = {
   MALFORMED_ENVELOPE: {
     status: 400,
     type: "invalid_request_error",
-    message: "The relay envelope does not match the protocol schema. Upgrade the sender to this protocol version.",
+    message:
+      "The relay envelope does not match the protocol schema. Upgrade the sender to this protocol version.",
   },
   INVALID_SIGNATURE: {
     status: 401,
@@ -135,7 +139,8 @@ export const ErrorCodes = {
   BACKEND_UNAVAILABLE: {
     status: 502,
     type: "server_error",
-    message: "The node's inference backend did not answer. The gateway retries elsewhere; retry later if it persists.",
+    message:
+      "The node's inference backend did not answer. The gateway retries elsewhere; retry later if it persists.",
   },
   BACKEND_ERROR: {
     status: 502,
@@ -150,7 +155,8 @@ export const ErrorCodes = {
   INVALID_NODE_RESPONSE: {
     status: 502,
     type: "server_error",
-    message: "A node's response failed validation (schema, service, signature or limits). It was retried elsewhere.",
+    message:
+      "A node's response failed validation (schema, service, signature or limits). It was retried elsewhere.",
   },
   STREAM_INTERRUPTED: {
     status: 502,
@@ -161,7 +167,8 @@ export const ErrorCodes = {
   INVALID_CLAIM: {
     status: 400,
     type: "invalid_request_error",
-    message: "The claim does not match the relays this gateway signed for that session. Rebuild it from stored relays.",
+    message:
+      "The claim does not match the relays this gateway signed for that session. Rebuild it from stored relays.",
   },
   INVALID_PROOF: {
     status: 400,

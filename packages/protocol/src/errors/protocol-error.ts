@@ -47,7 +47,9 @@ export function protocolError(code: ErrorCode, detail?: string, param?: string):
  * if (r.ok) r.value; // 3
  * ```
  */
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ProtocolError };
+export type Result<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: ProtocolError };
 
 /**
  * Wraps a value as a successful {@link Result}.

@@ -1,3 +1,4 @@
+export { GATEWAY_PROCEDURES, NODE_PROCEDURES } from "./gateway-procedures.js";
 export {
   createNodeAnnouncement,
   NODE_ANNOUNCEMENT_MAX_AGE_MS,

@@ -1,0 +1,79 @@
+import { type Catalog, findService, type TierSpec } from "@pocket-ai/protocol";
+import { Data, Effect, type Scope } from "effect";
+import type { BackendObserver, BackendPool } from "../backends/backend-pool.js";
+import { makeBackendPool } from "../backends/backend-pool.js";
+import { makeBackend } from "../backends/make-backend.js";
+import type { NodeConfig } from "../config/node-config.js";
+import type { ServedService } from "../relay/served-service.js";
+import { chooseTokenCounter } from "../tokens/token-counter.js";
+
+export class ServiceConfigError extends Data.TaggedError("ServiceConfigError")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason;
+  }
+}
+
+/**
+ * Builds, for each configured service, its catalog entry, chosen tiers, backend pool and token
+ * counter. A service or tier the catalog does not know, or a backend that could never serve the
+ * service, stops the node at start with a message naming the config field.
+ */
+export function buildServedServices(
+  config: NodeConfig,
+  catalog: Catalog,
+  observer: BackendObserver,
+): Effect.Effect<
+  { services: Map<string, ServedService>; pools: Map<string, BackendPool> },
+  ServiceConfigError,
+  Scope.Scope
+> {
+  return Effect.gen(function* () {
+    const services = new Map<string, ServedService>();
+    const pools = new Map<string, BackendPool>();
+    for (const [i, served] of config.services.entries()) {
+      const where = `services.${i}`;
+      const spec = findService(catalog, served.serviceId);
+      if (spec === undefined) {
+        return yield* new ServiceConfigError({
+          reason: `${where}.serviceId: "${served.serviceId}" is not in the catalog (known: ${catalog.services.map((s) => s.id).join(", ")})`,
+        });
+      }
+      const tiers = new Map<string, TierSpec>();
+      for (const tierId of served.tiers) {
+        const tier = (spec.tiers as readonly TierSpec[]).find((t) => t.id === tierId);
+        if (tier === undefined) {
+          return yield* new ServiceConfigError({
+            reason: `${where}.tiers: "${tierId}" is not a tier of ${spec.id} (tiers: ${spec.tiers.map((t) => t.id).join(", ")})`,
+          });
+        }
+        tiers.set(tierId, tier);
+      }
+      const backends = yield* Effect.try({
+        try: () => served.backends.map((b) => makeBackend(b, spec.kind)),
+        catch: (e) => new ServiceConfigError({ reason: `${where}.backends: ${(e as Error).message}` }),
+      });
+      const pool = yield* makeBackendPool(spec.id, backends, served.backends, { observer });
+      const allDev = served.backends.every((b) => b.kind === "dev");
+      const family =
+        served.model?.family ??
+        (spec.kind === "text" && "modelFamily" in spec ? spec.modelFamily : undefined);
+      const counter = chooseTokenCounter({
+        family: family ?? served.model?.declared,
+        backendTokenize: pool.capabilities.tokenize ? (text) => pool.tokenize(text) : undefined,
+      });
+      services.set(spec.id, {
+        spec,
+        tiers,
+        capabilities: pool.capabilities,
+        tokens: allDev ? { ...counter, kind: "dev" } : counter,
+        declaredModel: {
+          declared: served.model?.declared ?? (allDev ? "pocket-ai-dev-ngram" : spec.id),
+          family,
+          quantization: served.model?.quantization ?? "none",
+        },
+      });
+      pools.set(spec.id, pool);
+    }
+    return { services, pools };
+  });
+}

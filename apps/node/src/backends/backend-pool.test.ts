@@ -1,0 +1,283 @@
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
+import { afterEach, describe, expect, it } from "vitest";
+import { backendConfig } from "../../test/fakes/backend-config.js";
+import { type FakeTextEngine, startFakeVllm } from "../../test/fakes/fake-vllm.js";
+import type { BackendConfig } from "../config/node-config.js";
+import type { Backend } from "./backend.js";
+import { type BackendObserver, type CallOutcome, makeBackendPool, type PoolError } from "./backend-pool.js";
+import { makeOpenAICompatibleBackend } from "./openai-compatible.js";
+
+const fakes: FakeTextEngine[] = [];
+afterEach(async () => {
+  await Promise.all(fakes.splice(0).map((fake) => fake.close()));
+});
+
+async function engines(count: number, overrides: Partial<BackendConfig> = {}) {
+  const made: { fake: FakeTextEngine; backend: Backend; config: BackendConfig }[] = [];
+  for (let i = 0; i < count; i++) {
+    const fake = await startFakeVllm();
+    fakes.push(fake);
+    const config = backendConfig({ kind: "vllm", url: fake.url, timeoutMs: 2_000, ...overrides });
+    made.push({
+      fake,
+      config,
+      backend: makeOpenAICompatibleBackend({ ...config, kind: "vllm", url: fake.url }),
+    });
+  }
+  return made;
+}
+
+function failureOf<A>(exit: Exit.Exit<A, PoolError>): PoolError {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure");
+  const failure = Cause.failureOption(exit.cause);
+  if (Option.isNone(failure)) throw new Error(Cause.pretty(exit.cause));
+  return failure.value;
+}
+
+const completion = { prompt: "hello there", max_tokens: 2 };
+const run = <A, E>(effect: Effect.Effect<A, E, import("effect").Scope.Scope>) =>
+  Effect.runPromise(Effect.scoped(effect));
+const sleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)));
+
+describe("backend pool", () => {
+  it("retries a 500 on the other backend", async () => {
+    const [a, b] = await engines(2);
+    a!.fake.faults.fail = { status: 500 };
+    const calls: [string, string, CallOutcome][] = [];
+    const observer: BackendObserver = {
+      onCall: (id, operation, _seconds, outcome) => calls.push([id, operation, outcome]),
+    };
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend, b!.backend], [a!.config, b!.config], {
+          observer,
+        });
+        const response = yield* pool.completions(completion);
+        expect(response.object).toBe("text_completion");
+      }),
+    );
+    expect(a!.fake.calls["POST /v1/completions"]).toBe(1);
+    expect(b!.fake.calls["POST /v1/completions"]).toBe(1);
+    expect(calls).toEqual([
+      [a!.backend.id, "completions", "unavailable"],
+      [b!.backend.id, "completions", "ok"],
+    ]);
+  });
+
+  it("does not retry timeouts or rejections", async () => {
+    const [a, b] = await engines(2, { timeoutMs: 150 });
+    const pool = () => makeBackendPool("svc", [a!.backend, b!.backend], [a!.config, b!.config]);
+    a!.fake.faults.hang = true;
+    await run(
+      Effect.gen(function* () {
+        expect(failureOf(yield* Effect.exit((yield* pool()).completions(completion)))._tag).toBe(
+          "BackendTimeout",
+        );
+      }),
+    );
+    a!.fake.faults.hang = false;
+    a!.fake.faults.fail = { status: 400, times: 1 };
+    await run(
+      Effect.gen(function* () {
+        expect(failureOf(yield* Effect.exit((yield* pool()).completions(completion)))._tag).toBe(
+          "BackendRejected",
+        );
+      }),
+    );
+    expect(a!.fake.calls["POST /v1/completions"]).toBe(2);
+    expect(b!.fake.calls["POST /v1/completions"]).toBeUndefined();
+  });
+
+  it("fails fast with BackendBusy when every seat and the queue are taken", async () => {
+    const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 1 });
+    a!.fake.faults.firstByteDelayMs = 300;
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
+        const first = yield* Effect.fork(pool.completions(completion));
+        const second = yield* Effect.fork(pool.completions(completion));
+        yield* sleep(30);
+        expect(pool.stats()).toMatchObject({ inFlight: 1, queueDepth: 1 });
+        const started = Date.now();
+        const third = yield* Effect.exit(pool.completions(completion));
+        expect(Date.now() - started).toBeLessThan(100);
+        expect(failureOf(third)).toMatchObject({ _tag: "BackendBusy", serviceId: "svc" });
+        yield* Fiber.join(first);
+        yield* Fiber.join(second);
+        expect(pool.stats()).toMatchObject({ inFlight: 0, queueDepth: 0 });
+      }),
+    );
+    expect(a!.fake.calls["POST /v1/completions"]).toBe(2);
+  });
+
+  it("gives the seat back when a queued relay is interrupted", async () => {
+    const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 4 });
+    a!.fake.faults.firstByteDelayMs = 150;
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
+        const first = yield* Effect.fork(pool.completions(completion));
+        yield* sleep(20);
+        const queued = yield* Effect.fork(pool.completions(completion));
+        yield* sleep(20);
+        expect(pool.stats().queueDepth).toBe(1);
+        yield* Fiber.interrupt(queued);
+        expect(pool.stats().queueDepth).toBe(0);
+        yield* Fiber.join(first);
+        expect(pool.stats().inFlight).toBe(0);
+        yield* pool.completions(completion);
+      }),
+    );
+    expect(a!.fake.calls["POST /v1/completions"]).toBe(2);
+  });
+
+  it("spreads relays over the least busy backends", async () => {
+    const [a, b] = await engines(2);
+    a!.fake.faults.firstByteDelayMs = 100;
+    b!.fake.faults.firstByteDelayMs = 100;
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend, b!.backend], [a!.config, b!.config]);
+        yield* Effect.all(
+          Array.from({ length: 4 }, () => pool.completions(completion)),
+          { concurrency: "unbounded" },
+        );
+      }),
+    );
+    expect(a!.fake.calls["POST /v1/completions"]).toBe(2);
+    expect(b!.fake.calls["POST /v1/completions"]).toBe(2);
+  });
+
+  it("skips an unhealthy backend and uses it again once it recovers", async () => {
+    const [a, b] = await engines(2);
+    const changes: [string, boolean][] = [];
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend, b!.backend], [a!.config, b!.config], {
+          healthIntervalMs: 60_000,
+          observer: { onCall: () => {}, onHealthChange: (id, healthy) => changes.push([id, healthy]) },
+        });
+        a!.fake.faults.unhealthy = true;
+        yield* pool.checkHealth;
+        expect(pool.stats().backends.map((backend) => backend.healthy)).toEqual([false, true]);
+        for (let i = 0; i < 3; i++) yield* pool.completions(completion);
+        expect(a!.fake.calls["POST /v1/completions"]).toBeUndefined();
+        expect(b!.fake.calls["POST /v1/completions"]).toBe(3);
+        a!.fake.faults.unhealthy = false;
+        yield* pool.checkHealth;
+        yield* pool.completions(completion);
+        expect(a!.fake.calls["POST /v1/completions"]).toBe(1);
+        b!.fake.faults.unhealthy = true;
+        a!.fake.faults.unhealthy = true;
+        yield* pool.checkHealth;
+        const down = failureOf(yield* Effect.exit(pool.completions(completion)));
+        expect(down).toMatchObject({ _tag: "BackendUnavailable", reason: "no healthy backend" });
+      }),
+    );
+    expect(changes.slice(0, 2)).toEqual([
+      [a!.backend.id, false],
+      [a!.backend.id, true],
+    ]);
+    expect(new Set(changes.slice(2).map(([id, healthy]) => `${id} ${healthy}`))).toEqual(
+      new Set([`${a!.backend.id} false`, `${b!.backend.id} false`]),
+    );
+  });
+
+  it("checks health on its schedule and stops when its scope closes", async () => {
+    const [a] = await engines(1);
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config], { healthIntervalMs: 20 });
+        a!.fake.faults.unhealthy = true;
+        yield* sleep(120);
+        expect(pool.stats().backends[0]?.healthy).toBe(false);
+        a!.fake.faults.unhealthy = false;
+        yield* sleep(120);
+        expect(pool.stats().backends[0]?.healthy).toBe(true);
+      }),
+    );
+    // A probe in flight when the scope closed may still reach the fake; after that, silence.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const after = a!.fake.calls["GET /v1/models"] ?? 0;
+    expect(after).toBeGreaterThan(3);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(a!.fake.calls["GET /v1/models"]).toBe(after);
+  });
+
+  it("retries a stream on another backend only before its first piece", async () => {
+    const [a, b] = await engines(2);
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend, b!.backend], [a!.config, b!.config]);
+        a!.fake.faults.fail = { status: 502, times: 1 };
+        const pieces = yield* Stream.runCollect(pool.stream("completions", { ...completion, max_tokens: 3 }));
+        expect(Chunk.size(pieces)).toBe(4);
+        expect(b!.fake.calls["POST /v1/completions"]).toBe(1);
+        expect(pool.stats().inFlight).toBe(0);
+
+        a!.fake.faults.dropAfterPieces = 1;
+        const seen: unknown[] = [];
+        const exit = yield* Effect.exit(
+          Stream.runForEach(pool.stream("completions", { ...completion, max_tokens: 3 }), (piece) =>
+            Effect.sync(() => seen.push(piece)),
+          ),
+        );
+        expect(seen).toHaveLength(1);
+        expect(failureOf(exit)._tag).toBe("BackendUnavailable");
+        expect(b!.fake.calls["POST /v1/completions"]).toBe(1);
+        expect(pool.stats().inFlight).toBe(0);
+      }),
+    );
+  });
+
+  it("aborts the engine request and frees the seat when a pooled stream is interrupted", async () => {
+    const [a] = await engines(1);
+    a!.fake.faults.pieceDelayMs = 20;
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
+        const fiber = yield* Effect.fork(
+          Stream.runDrain(pool.stream("completions", { prompt: "x", max_tokens: 500 })),
+        );
+        yield* sleep(60);
+        expect(pool.stats().inFlight).toBe(1);
+        yield* Fiber.interrupt(fiber);
+        yield* Effect.promise(() => a!.fake.waitForAbort(1));
+        expect(pool.stats().inFlight).toBe(0);
+      }),
+    );
+  });
+
+  it("holds the seat for the whole stream", async () => {
+    const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 0 });
+    a!.fake.faults.pieceDelayMs = 20;
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
+        const streaming = yield* Effect.fork(
+          Stream.runDrain(pool.stream("chat.completions", { messages: [], max_tokens: 5 })),
+        );
+        yield* sleep(40);
+        expect(failureOf(yield* Effect.exit(pool.completions(completion)))._tag).toBe("BackendBusy");
+        yield* Fiber.join(streaming);
+        yield* pool.completions(completion);
+      }),
+    );
+  });
+
+  it("declares only what every backend can do", async () => {
+    const [a] = await engines(1);
+    const ollama = makeOpenAICompatibleBackend({ ...a!.config, kind: "ollama", url: a!.fake.url });
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend, ollama], [a!.config, a!.config]);
+        expect(pool.capabilities).toMatchObject({
+          completions: true,
+          promptLogprobs: false,
+          tokenize: false,
+          images: null,
+        });
+      }),
+    );
+  });
+});

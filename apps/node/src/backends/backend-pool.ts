@@ -1,0 +1,232 @@
+import { Clock, Duration, Effect, Either, Exit, Schedule, type Scope, Stream } from "effect";
+import type { BackendConfig } from "../config/node-config.js";
+import {
+  type Backend,
+  type BackendBusy,
+  type BackendCapabilities,
+  type BackendError,
+  BackendUnavailable,
+  type StreamPiece,
+} from "./backend.js";
+import { BackendSlots, type SlotMember } from "./backend-slots.js";
+import { commonCapabilities } from "./common-capabilities.js";
+import { type BackendObserver, outcomeOf, type PoolOperation } from "./pool-observer.js";
+
+export type { BackendObserver, CallOutcome, PoolOperation } from "./pool-observer.js";
+
+export type PoolError = BackendError | BackendBusy;
+
+export interface BackendPoolOptions {
+  /** Pause between health rounds (default 10 s). */
+  readonly healthIntervalMs?: number;
+  /** A health probe slower than this counts as a failure (default 5 s). */
+  readonly healthTimeoutMs?: number;
+  readonly observer?: BackendObserver;
+}
+
+/** Numbers for Prometheus gauges, read at scrape time. */
+export interface BackendPoolStats {
+  readonly serviceId: string;
+  readonly queueDepth: number;
+  readonly inFlight: number;
+  readonly backends: readonly {
+    readonly id: string;
+    readonly kind: string;
+    readonly healthy: boolean;
+    readonly inFlight: number;
+    readonly maxConcurrency: number;
+  }[];
+}
+
+/** The backends of one service, seen as one: same calls as a `Backend`, plus `BackendBusy`. */
+export interface BackendPool {
+  readonly serviceId: string;
+  /** What every backend of the pool can do (a relay may land on any of them). */
+  readonly capabilities: BackendCapabilities;
+  completions(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
+  chatCompletions(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
+  stream(
+    operation: "completions" | "chat.completions",
+    body: Record<string, unknown>,
+  ): Stream.Stream<StreamPiece, PoolError>;
+  imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
+  imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
+  /** Takes no seat: counting tokens is cheap and happens before the relay queues for one. */
+  tokenize(text: string): Effect.Effect<number, PoolError>;
+  /** One health round now (the pool also runs them on its schedule). */
+  readonly checkHealth: Effect.Effect<void>;
+  stats(): BackendPoolStats;
+}
+
+/**
+ * Runs one service's backends: seats and queue per `BackendSlots`, health rounds in a fiber of the
+ * caller's scope (closing the scope stops them), and one retry policy — a relay that met
+ * BackendUnavailable before any output moves to a backend it has not tried; timeouts and
+ * rejections are never retried (the work may be running, or any copy would refuse it).
+ */
+export const makeBackendPool = (
+  serviceId: string,
+  backends: readonly Backend[],
+  configs: readonly BackendConfig[],
+  options: BackendPoolOptions = {},
+): Effect.Effect<BackendPool, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const observer = options.observer;
+    const members: SlotMember[] = backends.map((_, index) => ({
+      maxConcurrency: configs[index]?.maxConcurrency ?? 4,
+      maxQueue: configs[index]?.maxQueue ?? 32,
+      inFlight: 0,
+      healthy: true,
+      lastPicked: 0,
+    }));
+    const slots = new BackendSlots(serviceId, members);
+    const backendAt = (index: number): Backend => backends[index] as Backend;
+
+    const report = (
+      index: number,
+      operation: PoolOperation,
+      startedMs: number,
+      exit: Exit.Exit<unknown, PoolError>,
+    ) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() =>
+          observer?.onCall(backendAt(index).id, operation, (now - startedMs) / 1000, outcomeOf(exit)),
+        ),
+      );
+    const timed = <A>(index: number, operation: PoolOperation, call: Effect.Effect<A, BackendError>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (started) =>
+        Effect.onExit(call, (exit) => report(index, operation, started, exit)),
+      );
+
+    /** A retry that cannot get a seat reports the failure that caused it, not its own. */
+    const retryOr = <A>(
+      error: BackendError,
+      tried: ReadonlySet<number>,
+      again: (tried: ReadonlySet<number>) => A,
+      fail: A,
+    ) => (error._tag === "BackendUnavailable" && slots.hasCandidate(tried) ? again(tried) : fail);
+
+    const unary = <A>(
+      operation: PoolOperation,
+      call: (backend: Backend) => Effect.Effect<A, BackendError>,
+    ) => {
+      const attempt = (tried: ReadonlySet<number>): Effect.Effect<A, PoolError> =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const index = yield* slots.acquire(tried);
+            const result = yield* Effect.either(timed(index, operation, call(backendAt(index))));
+            return { index, result };
+          }),
+        ).pipe(
+          Effect.flatMap(({ index, result }) => {
+            if (Either.isRight(result)) return Effect.succeed(result.right);
+            const error = result.left;
+            const next = new Set([...tried, index]);
+            return retryOr(
+              error,
+              next,
+              (again) => attempt(again).pipe(Effect.catchTag("BackendBusy", () => Effect.fail(error))),
+              Effect.fail(error),
+            );
+          }),
+        );
+      return attempt(new Set());
+    };
+
+    const stream = (operation: "completions" | "chat.completions", body: Record<string, unknown>) => {
+      const label: PoolOperation =
+        operation === "completions" ? "completions.stream" : "chat.completions.stream";
+      const attempt = (tried: ReadonlySet<number>): Stream.Stream<StreamPiece, PoolError> =>
+        Stream.suspend(() => {
+          let emitted = false;
+          let used: number | undefined;
+          const pieces = Stream.unwrapScoped(
+            Effect.gen(function* () {
+              const index = yield* slots.acquire(tried);
+              used = index;
+              const started = yield* Clock.currentTimeMillis;
+              yield* Effect.addFinalizer((exit) =>
+                report(index, label, started, exit as Exit.Exit<unknown, PoolError>),
+              );
+              return backendAt(index).stream(operation, body);
+            }),
+          );
+          return pieces.pipe(
+            Stream.tap(() => Effect.sync(() => (emitted = true))),
+            Stream.catchAll((error): Stream.Stream<StreamPiece, PoolError> => {
+              if (emitted || used === undefined || error._tag === "BackendBusy") return Stream.fail(error);
+              const next = new Set([...tried, used]);
+              return retryOr(
+                error,
+                next,
+                (again) => attempt(again).pipe(Stream.catchTag("BackendBusy", () => Stream.fail(error))),
+                Stream.fail(error),
+              );
+            }),
+          );
+        });
+      return attempt(new Set());
+    };
+
+    const tokenize = (text: string) => {
+      const attempt = (tried: ReadonlySet<number>): Effect.Effect<number, PoolError> => {
+        const index = members.findIndex((member, i) => member.healthy && !tried.has(i));
+        if (index < 0) {
+          return Effect.fail(
+            new BackendUnavailable({ backend: `pool:${serviceId}`, reason: "no healthy backend" }),
+          );
+        }
+        return timed(index, "tokenize", backendAt(index).tokenize(text)).pipe(
+          Effect.catchAll((error) => retryOr(error, new Set([...tried, index]), attempt, Effect.fail(error))),
+        );
+      };
+      return attempt(new Set());
+    };
+
+    const healthTimeout = Duration.millis(options.healthTimeoutMs ?? 5_000);
+    const checkHealth = Effect.forEach(
+      backends,
+      (backend, index) =>
+        backend.health().pipe(
+          Effect.timeout(healthTimeout),
+          // A defect in one backend's probe marks that backend down; it never stops the health fiber.
+          Effect.exit,
+          Effect.flatMap((exit) =>
+            Effect.sync(() => {
+              const healthy = Exit.isSuccess(exit);
+              const before = members[index]?.healthy;
+              slots.setHealthy(index, healthy);
+              if (before !== healthy) observer?.onHealthChange?.(backend.id, healthy);
+            }),
+          ),
+        ),
+      { concurrency: "unbounded", discard: true },
+    );
+    yield* Effect.forkScoped(
+      Effect.repeat(checkHealth, Schedule.spaced(Duration.millis(options.healthIntervalMs ?? 10_000))),
+    );
+
+    return {
+      serviceId,
+      capabilities: commonCapabilities(backends.map((backend) => backend.capabilities)),
+      completions: (body) => unary("completions", (backend) => backend.completions(body)),
+      chatCompletions: (body) => unary("chat.completions", (backend) => backend.chatCompletions(body)),
+      stream,
+      imagesGenerations: (body) => unary("images.generations", (backend) => backend.imagesGenerations(body)),
+      imagesEdits: (body) => unary("images.edits", (backend) => backend.imagesEdits(body)),
+      tokenize,
+      checkHealth,
+      stats: () => ({
+        serviceId,
+        queueDepth: slots.queueDepth,
+        inFlight: members.reduce((sum, member) => sum + member.inFlight, 0),
+        backends: backends.map((backend, index) => ({
+          id: backend.id,
+          kind: backend.kind,
+          healthy: members[index]?.healthy ?? false,
+          inFlight: members[index]?.inFlight ?? 0,
+          maxConcurrency: members[index]?.maxConcurrency ?? 0,
+        })),
+      }),
+    } satisfies BackendPool;
+  });

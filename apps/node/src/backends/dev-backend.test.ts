@@ -1,0 +1,184 @@
+import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect";
+import { describe, expect, it } from "vitest";
+import { backendConfig } from "../../test/fakes/backend-config.js";
+import type { BackendError } from "./backend.js";
+import { decodePng, encodePng, type RgbaImage } from "./dev/index.js";
+import { makeDevBackend } from "./dev-backend.js";
+
+const text = makeDevBackend(backendConfig({ kind: "dev" }), "text");
+const images = makeDevBackend(backendConfig({ kind: "dev" }), "image");
+
+function failure(exit: Exit.Exit<unknown, BackendError>): BackendError {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure");
+  const error = Cause.failureOption(exit.cause);
+  if (Option.isNone(error)) throw new Error(Cause.pretty(exit.cause));
+  return error.value;
+}
+type Choice = {
+  text: string;
+  logprobs: { tokens: string[]; token_logprobs: (number | null)[] } | null;
+  finish_reason: string;
+};
+const choicesOf = (response: Record<string, unknown>) => response.choices as Choice[];
+
+function solidPng(width: number, height: number): string {
+  const data = new Uint8Array(width * height * 4).fill(255);
+  return Buffer.from(encodePng({ width, height, data })).toString("base64");
+}
+const decoded = (response: Record<string, unknown>): RgbaImage[] =>
+  (response.data as { b64_json: string }[]).map((item) => decodePng(Buffer.from(item.b64_json, "base64")));
+
+describe("development backend", () => {
+  it("scores the prompt with echo + logprobs, like vLLM", async () => {
+    const response = await Effect.runPromise(
+      text.completions({
+        model: "dev-model",
+        prompt: "The capital of France is",
+        max_tokens: 0,
+        echo: true,
+        logprobs: 1,
+      }),
+    );
+    expect(response).toMatchObject({
+      object: "text_completion",
+      model: "dev-model",
+      usage: { completion_tokens: 0 },
+    });
+    expect(String(response.id)).toMatch(/^cmpl-/);
+    const choice = choicesOf(response)[0]!;
+    expect(choice.text).toBe("The capital of France is");
+    expect(choice.logprobs?.tokens.join("")).toBe("The capital of France is");
+    expect(choice.logprobs?.token_logprobs[0]).toBeNull();
+    expect(choice.logprobs?.token_logprobs.slice(1).every((lp) => typeof lp === "number" && lp <= 0)).toBe(
+      true,
+    );
+  });
+
+  it("is reproducible with a seed and answers several prompts and samples", async () => {
+    const body = { prompt: ["Once upon a time", "The weather"], max_tokens: 6, seed: 3, n: 2 };
+    const first = await Effect.runPromise(text.completions(body));
+    const second = await Effect.runPromise(text.completions(body));
+    expect(choicesOf(first).map((c) => c.text)).toEqual(choicesOf(second).map((c) => c.text));
+    expect(choicesOf(first)).toHaveLength(4);
+    expect((first.usage as { prompt_tokens: number }).prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it("answers chat with logprobs", async () => {
+    const response = await Effect.runPromise(
+      text.chatCompletions({
+        messages: [{ role: "user", content: [{ type: "text", text: "What is the capital of France?" }] }],
+        max_tokens: 8,
+        seed: 1,
+        logprobs: true,
+        top_logprobs: 2,
+      }),
+    );
+    expect(response.object).toBe("chat.completion");
+    const choice = (
+      response.choices as { message: { role: string; content: string }; logprobs: { content: unknown[] } }[]
+    )[0]!;
+    expect(choice.message.role).toBe("assistant");
+    expect(choice.logprobs.content.length).toBeGreaterThan(0);
+    expect(response.usage).toMatchObject({
+      prompt_tokens: expect.any(Number),
+      completion_tokens: expect.any(Number),
+    });
+  });
+
+  it("streams the same text as the unary call, then finish and usage pieces", async () => {
+    const body = { prompt: "Once upon a time", max_tokens: 12, seed: 9 };
+    const unary = choicesOf(await Effect.runPromise(text.completions(body)))[0]!;
+    const pieces = Chunk.toArray(
+      await Effect.runPromise(Stream.runCollect(text.stream("completions", body))),
+    );
+    const usagePiece = pieces.at(-1)!;
+    expect(usagePiece.choices).toEqual([]);
+    expect(usagePiece.usage).toMatchObject({ completion_tokens: expect.any(Number) });
+    const finish = (pieces.at(-2)!.choices as Choice[])[0]!;
+    expect(finish.finish_reason).toBe(unary.finish_reason);
+    const streamed = pieces.slice(0, -1).map((piece) => (piece.choices as Choice[])[0]!.text);
+    expect(streamed.join("")).toBe(unary.text);
+  });
+
+  it("streams chat starting with the assistant role", async () => {
+    const pieces = Chunk.toArray(
+      await Effect.runPromise(
+        Stream.runCollect(
+          text.stream("chat.completions", { messages: [{ role: "user", content: "Hello" }], max_tokens: 5 }),
+        ),
+      ),
+    );
+    expect(pieces[0]).toMatchObject({
+      object: "chat.completion.chunk",
+      choices: [{ delta: { role: "assistant" } }],
+    });
+  });
+
+  it("paces tokens with the speed knob and stops when the stream is interrupted", async () => {
+    const slow = makeDevBackend(backendConfig({ kind: "dev", tokensPerSecond: 20 }), "text");
+    const started = Date.now();
+    const two = await Effect.runPromise(
+      Stream.runCollect(
+        Stream.take(slow.stream("completions", { prompt: "Once", max_tokens: 200, ignore_eos: true }), 2),
+      ),
+    );
+    expect(Chunk.size(two)).toBe(2);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("refuses what it cannot do before any output, and times out", async () => {
+    const refused = await Effect.runPromiseExit(
+      text.chatCompletions({ messages: [{ role: "tool", content: "x" }] }),
+    );
+    expect(failure(refused)).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    const seen: unknown[] = [];
+    const streamExit = await Effect.runPromiseExit(
+      Stream.runForEach(text.stream("chat.completions", { messages: [] }), (piece) =>
+        Effect.sync(() => seen.push(piece)),
+      ),
+    );
+    expect(failure(streamExit)._tag).toBe("BackendRejected");
+    expect(seen).toEqual([]);
+    const late = makeDevBackend(backendConfig({ kind: "dev", firstTokenMs: 2_000, timeoutMs: 100 }), "text");
+    expect(failure(await Effect.runPromiseExit(late.completions({ prompt: "x", max_tokens: 3 })))._tag).toBe(
+      "BackendTimeout",
+    );
+    expect(failure(await Effect.runPromiseExit(text.imagesGenerations({ prompt: "x" })))).toMatchObject({
+      status: 501,
+    });
+  });
+
+  it("counts tokens with its own tokenizer", async () => {
+    expect(await Effect.runPromise(text.tokenize("The capital of France is"))).toBe(5);
+  });
+
+  it("generates and edits images of the requested size", async () => {
+    const generated = await Effect.runPromise(
+      images.imagesGenerations({ prompt: "a lighthouse", size: "64x32", n: 2, seed: 4 }),
+    );
+    expect(decoded(generated).map((image) => [image.width, image.height])).toEqual([
+      [64, 32],
+      [64, 32],
+    ]);
+    expect((generated.data as { seed: number }[]).map((item) => item.seed)).toEqual([4, 5]);
+    const source = solidPng(32, 32);
+    const img2img = await Effect.runPromise(
+      images.imagesEdits({ prompt: "x", image: source, strength: 0.5, size: "48x48" }),
+    );
+    expect(decoded(img2img)[0]).toMatchObject({ width: 48, height: 48 });
+    const inpaint = await Effect.runPromise(
+      images.imagesEdits({ prompt: "x", image: source, mask: solidPng(32, 32) }),
+    );
+    expect(decoded(inpaint)[0]).toMatchObject({ width: 32, height: 32 });
+    const padding = { top: 8, right: 16, bottom: 8, left: 16 };
+    const outpaint = await Effect.runPromise(
+      images.imagesEdits({ prompt: "x", image: source, padding, size: "96x64" }),
+    );
+    expect(decoded(outpaint)[0]).toMatchObject({ width: 96, height: 64 });
+    expect(text.capabilities.images).toBeNull();
+    expect(images.capabilities).toMatchObject({
+      completions: false,
+      images: { generate: true, outpaint: true },
+    });
+  });
+});

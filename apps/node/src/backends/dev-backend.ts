@@ -1,0 +1,106 @@
+import { Effect, Stream } from "effect";
+import type { BackendConfig } from "../config/node-config.js";
+import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "./backend.js";
+import {
+  createDevImageEngine,
+  createDevTextEngine,
+  DevBackendRequestError,
+  type DevImageEngine,
+  type DevTextEngine,
+  PngError,
+} from "./dev/index.js";
+import { devImagesEdits, devImagesGenerations } from "./dev-image-calls.js";
+import { type DevRunner, devChatCompletions, devCompletions, devStream } from "./dev-text-calls.js";
+import { devCapabilities } from "./engine-capabilities.js";
+import { type EngineTarget, withEngineTimeout } from "./engine-http.js";
+import { withStreamDeadline } from "./engine-sse.js";
+
+let devBackendCount = 0;
+
+/** A refused request is the caller's fault (400); anything else is the engine failing. */
+function toBackendError(backend: string, error: unknown): BackendError {
+  if (error instanceof DevBackendRequestError || error instanceof PngError) {
+    return new BackendRejected({ backend, status: 400, reason: error.message });
+  }
+  return new BackendUnavailable({ backend, reason: error instanceof Error ? error.message : String(error) });
+}
+
+/**
+ * The built-in development backend behind the `Backend` contract: in-process engines answering
+ * with the JSON vLLM (text) or the image adapter (images) would return, under the same call
+ * timeout and with interruption aborting the engine. One engine per service kind: a text
+ * service's dev backend does not build an image engine, so it declares no image capability.
+ */
+export function makeDevBackend(
+  config: BackendConfig,
+  serviceKind: "text" | "image",
+  engines: { readonly text?: DevTextEngine; readonly image?: DevImageEngine } = {},
+): Backend {
+  devBackendCount += 1;
+  const target: EngineTarget = {
+    backendId: `dev@local/${serviceKind}/${devBackendCount}`,
+    baseUrl: "",
+    timeoutMs: config.timeoutMs,
+  };
+  const backend = target.backendId;
+  const text =
+    serviceKind === "text"
+      ? (engines.text ??
+        createDevTextEngine({
+          quality: config.quality,
+          tokensPerSecond: config.tokensPerSecond,
+          firstTokenLatencyMs: config.firstTokenMs,
+        }))
+      : undefined;
+  const image =
+    serviceKind === "image"
+      ? (engines.image ?? createDevImageEngine({ quality: config.quality }))
+      : undefined;
+
+  const runner: DevRunner = {
+    run: (call) =>
+      withEngineTimeout(
+        target,
+        Effect.tryPromise({ try: call, catch: (error) => toBackendError(backend, error) }),
+      ),
+    stream: (events) => {
+      const onError = (error: unknown) => toBackendError(backend, error);
+      const abortable = Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const controller = yield* Effect.acquireRelease(
+            Effect.sync(() => new AbortController()),
+            (controller) => Effect.sync(() => controller.abort()),
+          );
+          // Building the iterable may already refuse the request (a bad prompt): a failure, not a defect.
+          const iterable = yield* Effect.try({ try: () => events(controller.signal), catch: onError });
+          return Stream.fromAsyncIterable(iterable, onError);
+        }),
+      );
+      return withStreamDeadline(target, abortable);
+    },
+  };
+  const missing = (what: string) =>
+    Effect.fail(
+      new BackendRejected({
+        backend,
+        status: 501,
+        reason: `this development backend serves ${serviceKind}, not ${what}`,
+      }),
+    );
+
+  return {
+    id: backend,
+    kind: "dev",
+    capabilities: devCapabilities(serviceKind),
+    completions: (body) => (text === undefined ? missing("text") : devCompletions(text, runner, body)),
+    chatCompletions: (body) =>
+      text === undefined ? missing("text") : devChatCompletions(text, runner, body),
+    stream: (operation, body) =>
+      text === undefined ? Stream.unwrap(missing("text")) : devStream(text, runner, operation, body),
+    imagesGenerations: (body) =>
+      image === undefined ? missing("images") : devImagesGenerations(image, runner, body),
+    imagesEdits: (body) => (image === undefined ? missing("images") : devImagesEdits(image, runner, body)),
+    tokenize: (input) => (text === undefined ? missing("text") : Effect.sync(() => text.countTokens(input))),
+    health: () => Effect.void,
+  };
+}

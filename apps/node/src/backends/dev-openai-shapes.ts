@@ -1,0 +1,145 @@
+import { randomUUID } from "node:crypto";
+import type { ChatMessage, CompletionLogprobs, StreamedToken, TextCompletionRequest } from "./dev/index.js";
+import { DevBackendRequestError } from "./dev/index.js";
+
+/**
+ * Translation between OpenAI request/response JSON and the development text engine, producing
+ * what vLLM would answer: `cmpl-…`/`chatcmpl-…` ids, `object`, `created`, `model`, choices and usage.
+ */
+
+/** Shown in every dev response, so nobody mistakes it for a real model's answer. */
+export const DEV_FINGERPRINT = "pocket-ai-dev";
+
+const optionalNumber = (value: unknown) =>
+  typeof value === "number" && Number.isFinite(value) ? value : undefined;
+
+export const openaiId = (prefix: "cmpl" | "chatcmpl") => `${prefix}-${randomUUID().replaceAll("-", "")}`;
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function stopList(stop: unknown): string[] | undefined {
+  if (typeof stop === "string") return [stop];
+  if (Array.isArray(stop)) return stop.filter((s): s is string => typeof s === "string");
+  return undefined;
+}
+
+/** The sampling fields shared by completions and chat; OpenAI's `null` means "not set". */
+export function samplingOptions(body: Record<string, unknown>, defaultMaxTokens: number) {
+  return {
+    maxTokens:
+      optionalNumber(body.max_completion_tokens) ?? optionalNumber(body.max_tokens) ?? defaultMaxTokens,
+    temperature: optionalNumber(body.temperature),
+    topP: optionalNumber(body.top_p),
+    topK: optionalNumber(body.top_k),
+    seed: optionalNumber(body.seed),
+    stop: stopList(body.stop),
+    ignoreEos: body.ignore_eos === true,
+  };
+}
+
+/** `prompt` as the engine takes it: text, or token ids (as vLLM accepts) turned back into text. */
+export function completionPrompts(
+  prompt: unknown,
+  detokenize: (tokens: readonly number[]) => string,
+): string[] {
+  if (typeof prompt === "string") return [prompt];
+  if (Array.isArray(prompt) && prompt.every((p) => typeof p === "number")) return [detokenize(prompt)];
+  if (Array.isArray(prompt) && prompt.length > 0) {
+    return prompt.map((p) => {
+      if (typeof p === "string") return p;
+      if (Array.isArray(p) && p.every((t) => typeof t === "number")) return detokenize(p);
+      throw new DevBackendRequestError("prompt must be a string, a list of strings or token id lists");
+    });
+  }
+  throw new DevBackendRequestError("prompt must be a string, a list of strings or token id lists");
+}
+
+/** One engine request for a completion prompt; sample `i` of `n` uses seed + i, as vLLM does. */
+export function completionRequest(
+  body: Record<string, unknown>,
+  prompt: string,
+  sample: number,
+): TextCompletionRequest {
+  const options = samplingOptions(body, 16);
+  return {
+    ...options,
+    seed: options.seed === undefined ? undefined : options.seed + sample,
+    prompt,
+    echo: body.echo === true,
+    logprobs: optionalNumber(body.logprobs),
+  };
+}
+
+/** OpenAI chat messages as the engine's template takes them; text parts are joined. */
+export function chatMessages(messages: unknown): ChatMessage[] {
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw new DevBackendRequestError("messages must be a non-empty list");
+  return messages.map((message) => {
+    const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown };
+    if (role !== "system" && role !== "developer" && role !== "user" && role !== "assistant") {
+      throw new DevBackendRequestError(`the development backend does not take '${String(role)}' messages`);
+    }
+    const text =
+      typeof content === "string"
+        ? content
+        : Array.isArray(content)
+          ? content
+              .map((part) =>
+                (part as { type?: unknown }).type === "text"
+                  ? String((part as { text?: unknown }).text ?? "")
+                  : "",
+              )
+              .join("")
+          : "";
+    return { role, content: text };
+  });
+}
+
+/** Chat `logprobs: true` + `top_logprobs: k` is the engine's `logprobs: k`. */
+export function chatLogprobsCount(body: Record<string, unknown>): number | undefined {
+  return body.logprobs === true ? (optionalNumber(body.top_logprobs) ?? 0) : undefined;
+}
+
+export function legacyLogprobs(logprobs: CompletionLogprobs) {
+  return {
+    tokens: logprobs.tokens,
+    token_logprobs: logprobs.tokenLogprobs,
+    top_logprobs: logprobs.topLogprobs,
+    text_offset: logprobs.textOffset,
+  };
+}
+
+/** Legacy logprobs of streamed tokens (one stream piece). */
+export function streamedLegacyLogprobs(tokens: readonly StreamedToken[]) {
+  return {
+    tokens: tokens.map((t) => t.name),
+    token_logprobs: tokens.map((t) => t.logprob),
+    top_logprobs: tokens.map((t) => t.topLogprobs ?? null),
+    text_offset: tokens.map((t) => t.textOffset),
+  };
+}
+
+const bytesOf = (text: string) => Array.from(Buffer.from(text, "utf8"));
+
+/** Chat-style logprobs: `{content: [{token, logprob, bytes, top_logprobs}]}`. */
+export function chatLogprobs(tokens: readonly StreamedToken[]) {
+  return {
+    content: tokens.map((t) => ({
+      token: t.name,
+      logprob: t.logprob ?? 0,
+      bytes: bytesOf(t.name),
+      top_logprobs: Object.entries(t.topLogprobs ?? {}).map(([token, logprob]) => ({
+        token,
+        logprob,
+        bytes: bytesOf(token),
+      })),
+    })),
+  };
+}
+
+export function usage(promptTokens: number, completionTokens: number) {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
+}

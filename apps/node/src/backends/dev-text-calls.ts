@@ -1,0 +1,163 @@
+import { type Effect, Stream } from "effect";
+import type { BackendError, StreamPiece } from "./backend.js";
+import type { DevTextEngine, StreamedToken, TextStreamEvent } from "./dev/index.js";
+import { DevBackendRequestError } from "./dev/index.js";
+import {
+  chatLogprobs,
+  chatLogprobsCount,
+  chatMessages,
+  completionPrompts,
+  completionRequest,
+  DEV_FINGERPRINT,
+  legacyLogprobs,
+  nowSeconds,
+  openaiId,
+  samplingOptions,
+  streamedLegacyLogprobs,
+  usage,
+} from "./dev-openai-shapes.js";
+
+/** How the dev backend runs one engine call: with the call timeout, aborting on interruption. */
+export interface DevRunner {
+  run<A>(call: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, BackendError>;
+  stream(
+    events: (signal: AbortSignal) => AsyncIterable<TextStreamEvent>,
+  ): Stream.Stream<TextStreamEvent, BackendError>;
+}
+
+const modelOf = (body: Record<string, unknown>) => (typeof body.model === "string" ? body.model : "dev");
+
+/** `/v1/completions` on the dev engine: several prompts and `n` samples each, like vLLM. */
+export function devCompletions(engine: DevTextEngine, runner: DevRunner, body: Record<string, unknown>) {
+  return runner.run(async (signal) => {
+    const prompts = completionPrompts(body.prompt, engine.detokenize);
+    const n = typeof body.n === "number" && body.n > 0 ? body.n : 1;
+    const choices: Record<string, unknown>[] = [];
+    let promptTokens = 0;
+    let completionTokens = 0;
+    for (const prompt of prompts) {
+      for (let sample = 0; sample < n; sample++) {
+        const result = await engine.complete(completionRequest(body, prompt, sample), signal);
+        if (sample === 0) promptTokens += result.promptTokens;
+        completionTokens += result.completionTokens;
+        const logprobs = result.logprobs === undefined ? null : legacyLogprobs(result.logprobs);
+        choices.push({
+          index: choices.length,
+          text: result.text,
+          logprobs,
+          finish_reason: result.finishReason,
+        });
+      }
+    }
+    return {
+      id: openaiId("cmpl"),
+      object: "text_completion",
+      created: nowSeconds(),
+      model: modelOf(body),
+      system_fingerprint: DEV_FINGERPRINT,
+      choices,
+      usage: usage(promptTokens, completionTokens),
+    } as Record<string, unknown>;
+  });
+}
+
+function chatOptions(body: Record<string, unknown>) {
+  return { ...samplingOptions(body, 256), logprobs: chatLogprobsCount(body) };
+}
+
+/** `/v1/chat/completions`, read off the engine's chat stream so that logprobs come along. */
+export function devChatCompletions(engine: DevTextEngine, runner: DevRunner, body: Record<string, unknown>) {
+  return runner.run(async (signal) => {
+    const messages = chatMessages(body.messages);
+    let text = "";
+    const tokens: StreamedToken[] = [];
+    for await (const event of engine.streamChat(messages, chatOptions(body), signal)) {
+      if (event.type === "delta") {
+        text += event.text;
+        tokens.push(...event.tokens);
+        continue;
+      }
+      const wantsLogprobs = chatLogprobsCount(body) !== undefined;
+      return {
+        id: openaiId("chatcmpl"),
+        object: "chat.completion",
+        created: nowSeconds(),
+        model: modelOf(body),
+        system_fingerprint: DEV_FINGERPRINT,
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content: text.trim() },
+            logprobs: wantsLogprobs ? chatLogprobs(tokens) : null,
+            finish_reason: event.finishReason,
+          },
+        ],
+        usage: usage(event.promptTokens, event.completionTokens),
+      } as Record<string, unknown>;
+    }
+    throw new Error("chat stream ended without a finish event");
+  });
+}
+
+/**
+ * Streamed completions or chat, shaped as vLLM's SSE data objects: for chat a first `role` delta,
+ * then text pieces, a piece with the `finish_reason`, and always a last usage piece
+ * (`choices: []`), as the HTTP adapters ask every engine for one.
+ */
+export function devStream(
+  engine: DevTextEngine,
+  runner: DevRunner,
+  operation: "completions" | "chat.completions",
+  body: Record<string, unknown>,
+): Stream.Stream<StreamPiece, BackendError> {
+  const chat = operation === "chat.completions";
+  const base = {
+    id: openaiId(chat ? "chatcmpl" : "cmpl"),
+    object: chat ? "chat.completion.chunk" : "text_completion",
+    created: nowSeconds(),
+    model: modelOf(body),
+    system_fingerprint: DEV_FINGERPRINT,
+  };
+  const wantsLogprobs = chat ? chatLogprobsCount(body) !== undefined : typeof body.logprobs === "number";
+  const events = runner.stream((signal) => {
+    if (chat) return engine.streamChat(chatMessages(body.messages), chatOptions(body), signal);
+    const prompts = completionPrompts(body.prompt, engine.detokenize);
+    if (prompts.length !== 1 || (typeof body.n === "number" && body.n > 1)) {
+      throw new DevBackendRequestError("the development backend streams one prompt and one sample at a time");
+    }
+    return engine.stream(completionRequest(body, prompts[0] ?? "", 0), signal);
+  });
+  const piece = (choice: Record<string, unknown>): StreamPiece => ({
+    ...base,
+    choices: [{ index: 0, ...choice }],
+  });
+  const toPieces = (event: TextStreamEvent): StreamPiece[] => {
+    if (event.type === "finish") {
+      const finish = chat
+        ? piece({ delta: {}, logprobs: null, finish_reason: event.finishReason })
+        : piece({ text: "", logprobs: null, finish_reason: event.finishReason });
+      return [finish, { ...base, choices: [], usage: usage(event.promptTokens, event.completionTokens) }];
+    }
+    if (event.text === "" && event.tokens.length === 0) return [];
+    if (chat) {
+      const logprobs = wantsLogprobs ? chatLogprobs(event.tokens) : null;
+      return [piece({ delta: { content: event.text }, logprobs, finish_reason: null })];
+    }
+    const logprobs = wantsLogprobs ? streamedLegacyLogprobs(event.tokens) : null;
+    return [piece({ text: event.text, logprobs, finish_reason: null })];
+  };
+  // The chat `role` piece goes out with the engine's first event, so a refused request fails
+  // before any output, as vLLM's would.
+  return Stream.suspend(() => {
+    let first = chat;
+    return Stream.mapConcat(events, (event) => {
+      const out = toPieces(event);
+      if (!first) return out;
+      first = false;
+      return [
+        piece({ delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }),
+        ...out,
+      ];
+    });
+  });
+}

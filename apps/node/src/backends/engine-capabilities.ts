@@ -1,0 +1,91 @@
+import type { BackendKind } from "../config/node-config.js";
+import type { BackendCapabilities } from "./backend.js";
+
+const NO_TEXT = {
+  completions: false,
+  chat: false,
+  streaming: false,
+  promptLogprobs: false,
+  logprobs: false,
+  seed: false,
+  tokenize: false,
+} as const;
+
+/**
+ * What each engine is declared to do, from its documented API; `pocket-node check` compares these
+ * with what the running engine really does (`probe-backend.ts`). When in doubt, a capability is
+ * declared false: a refused relay is cheaper than a wrong answer the evaluator has to catch.
+ *
+ * - vLLM: the whole OpenAI surface, including `echo` + `logprobs` scoring the prompt tokens.
+ * - llama.cpp server: ignores `echo`, so no prompt logprobs; generated-token logprobs via
+ *   `logprobs` (its `n_probs`); `/tokenize` with `{content}`.
+ * - Ollama: no prompt logprobs and no tokenize endpoint; its `/v1/completions` logprobs support
+ *   depends on the version, so it is not declared.
+ * - TGI: the Messages API (`/v1/chat/completions`) only. Recent TGI versions answer
+ *   `/v1/completions` too, but without `echo` or prompt logprobs, so completions are not declared;
+ *   the adapter still forwards them (the probe shows whether this TGI has the route).
+ * - AUTOMATIC1111: images only; outpainting is built by the adapter as an inpainting request.
+ * - dev: everything, deterministically (it is the reference the tests and local networks use).
+ */
+export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
+  vllm: {
+    completions: true,
+    chat: true,
+    streaming: true,
+    promptLogprobs: true,
+    logprobs: true,
+    seed: true,
+    tokenize: true,
+    images: null,
+  },
+  llamacpp: {
+    completions: true,
+    chat: true,
+    streaming: true,
+    promptLogprobs: false,
+    logprobs: true,
+    seed: true,
+    tokenize: true,
+    images: null,
+  },
+  ollama: {
+    completions: true,
+    chat: true,
+    streaming: true,
+    promptLogprobs: false,
+    logprobs: false,
+    seed: true,
+    tokenize: false,
+    images: null,
+  },
+  tgi: {
+    completions: false,
+    chat: true,
+    streaming: true,
+    promptLogprobs: false,
+    logprobs: true,
+    seed: true,
+    tokenize: true,
+    images: null,
+  },
+  a1111: {
+    ...NO_TEXT,
+    images: { generate: true, img2img: true, inpaint: true, outpaint: true },
+  },
+  dev: {
+    completions: true,
+    chat: true,
+    streaming: true,
+    promptLogprobs: true,
+    logprobs: true,
+    seed: true,
+    tokenize: true,
+    images: { generate: true, img2img: true, inpaint: true, outpaint: true },
+  },
+};
+
+/** The dev backend serving an image service answers no text calls, and the reverse. */
+export function devCapabilities(serviceKind: "text" | "image"): BackendCapabilities {
+  const all = ENGINE_CAPABILITIES.dev;
+  return serviceKind === "text" ? { ...all, images: null } : { ...NO_TEXT, images: all.images };
+}

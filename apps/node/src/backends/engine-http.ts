@@ -1,0 +1,149 @@
+import { Duration, Effect } from "effect";
+import { type BackendError, BackendRejected, BackendTimeout, BackendUnavailable } from "./backend.js";
+
+/** Where one engine lives and how long a call to it may take. */
+export interface EngineTarget {
+  readonly backendId: string;
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+}
+
+/** Engine error text is shown to operators, never whole bodies: cut it short. */
+const MAX_REASON = 500;
+
+/** Joins a base URL and a path without doubling or losing the slash. */
+export function engineUrl(baseUrl: string, path: string): string {
+  return `${baseUrl.replace(/\/+$/, "")}${path}`;
+}
+
+/** Why fetch failed, down to the socket error (`ECONNREFUSED`, `UND_ERR_SOCKET`...). */
+export function describeFetchFailure(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const inner = (cause as { cause?: unknown }).cause;
+  if (inner instanceof Error) {
+    const code = (inner as { code?: unknown }).code;
+    return `${cause.message}: ${typeof code === "string" ? code : inner.message}`;
+  }
+  return cause.message;
+}
+
+/**
+ * The message an engine put in its error body: vLLM `{message}`, OpenAI/llama.cpp
+ * `{error: {message}}`, TGI `{error: "..."}`, A1111/FastAPI `{detail}`; else the raw text.
+ */
+export function engineErrorMessage(text: string): string {
+  let message = text;
+  const parsed = parseJsonText(text);
+  if (typeof parsed === "object" && parsed !== null) {
+    const body = parsed as Record<string, unknown>;
+    const error = body.error;
+    const candidates = [
+      typeof error === "object" && error !== null ? (error as Record<string, unknown>).message : error,
+      body.message,
+      body.detail,
+    ];
+    const found = candidates.find((candidate) => typeof candidate === "string" && candidate !== "");
+    message = typeof found === "string" ? found : JSON.stringify(body.detail ?? body);
+  }
+  const trimmed = message.trim() === "" ? "(empty body)" : message.trim();
+  return trimmed.length > MAX_REASON ? `${trimmed.slice(0, MAX_REASON)}…` : trimmed;
+}
+
+/**
+ * The tagged error for a non-2xx status. 5xx, 429 (engine queue full) and 503 mean "try another
+ * backend"; any other 4xx is the engine refusing this request, which another copy would refuse too.
+ */
+export function statusError(backendId: string, status: number, text: string): BackendError {
+  const reason = `HTTP ${status}: ${engineErrorMessage(text)}`;
+  if (status >= 500 || status === 429) return new BackendUnavailable({ backend: backendId, reason });
+  return new BackendRejected({ backend: backendId, status, reason });
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A 2xx body that is not JSON is not the engine's API: rejected with 502, as a proxy would. */
+export function parseEngineJson(backendId: string, text: string): Effect.Effect<unknown, BackendRejected> {
+  const parsed = parseJsonText(text);
+  return parsed === undefined
+    ? Effect.fail(
+        new BackendRejected({ backend: backendId, status: 502, reason: "engine answered with invalid JSON" }),
+      )
+    : Effect.succeed(parsed);
+}
+
+/** Fails with 502 unless `value` is a JSON object (an engine answering `[]` or `"ok"` is broken). */
+export function expectRecord(
+  backendId: string,
+  value: unknown,
+  what: string,
+): Effect.Effect<Record<string, unknown>, BackendRejected> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? Effect.succeed(value as Record<string, unknown>)
+    : Effect.fail(
+        new BackendRejected({ backend: backendId, status: 502, reason: `${what} is not a JSON object` }),
+      );
+}
+
+/** The timeout every engine call gets; interruption aborts the fetch through its signal. */
+export function withEngineTimeout<A, E>(
+  target: EngineTarget,
+  effect: Effect.Effect<A, E>,
+): Effect.Effect<A, E | BackendTimeout> {
+  return Effect.timeoutFail(effect, {
+    duration: Duration.millis(target.timeoutMs),
+    onTimeout: () => new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs }),
+  });
+}
+
+function exchange(
+  target: EngineTarget,
+  method: "GET" | "POST",
+  path: string,
+  body: unknown,
+): Effect.Effect<string, BackendError> {
+  const init: RequestInit =
+    body === undefined
+      ? { method }
+      : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  const call = Effect.tryPromise({
+    try: async (signal) => {
+      const response = await fetch(engineUrl(target.baseUrl, path), { ...init, signal });
+      return { status: response.status, text: await response.text() };
+    },
+    catch: (cause) =>
+      new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) }),
+  }).pipe(
+    Effect.flatMap(({ status, text }) =>
+      status >= 200 && status < 300
+        ? Effect.succeed(text)
+        : Effect.fail(statusError(target.backendId, status, text)),
+    ),
+  );
+  return withEngineTimeout(target, call);
+}
+
+/**
+ * One JSON call to an engine: `GET` without a body, `POST` with one. The whole exchange (headers
+ * and body) shares the target's timeout; a timeout or an interruption aborts the HTTP request.
+ */
+export function requestJson(
+  target: EngineTarget,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Effect.Effect<unknown, BackendError> {
+  return exchange(target, method, path, body).pipe(
+    Effect.flatMap((text) => parseEngineJson(target.backendId, text)),
+  );
+}
+
+/** A `GET` whose 2xx status is the whole answer (TGI's `/health` has an empty body). */
+export function requestOk(target: EngineTarget, path: string): Effect.Effect<void, BackendError> {
+  return Effect.asVoid(exchange(target, "GET", path, undefined));
+}

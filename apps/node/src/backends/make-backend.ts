@@ -1,0 +1,35 @@
+import { Data } from "effect";
+import type { BackendConfig } from "../config/node-config.js";
+import { makeA1111Backend } from "./a1111.js";
+import type { Backend } from "./backend.js";
+import { makeDevBackend } from "./dev-backend.js";
+import { isOpenAICompatibleKind, makeOpenAICompatibleBackend } from "./openai-compatible.js";
+
+/** A backend entry that cannot work as written (no URL, an image engine for a text service...). */
+export class BackendMisconfigured extends Data.TaggedError("BackendMisconfigured")<{
+  readonly kind: string;
+  readonly reason: string;
+  readonly message: string;
+}> {}
+
+const misconfigured = (kind: string, reason: string) =>
+  new BackendMisconfigured({ kind, reason, message: `backend '${kind}': ${reason}` });
+
+/**
+ * The adapter for one configured backend. Throws BackendMisconfigured at startup for an entry
+ * that could never serve the service, rather than failing every relay later.
+ */
+export function makeBackend(config: BackendConfig, serviceKind: "text" | "image"): Backend {
+  const { kind, url } = config;
+  if (kind === "dev") return makeDevBackend(config, serviceKind);
+  if (url === undefined) throw misconfigured(kind, `a ${kind} backend needs its url`);
+  if (kind === "a1111") {
+    if (serviceKind !== "image") throw misconfigured(kind, "AUTOMATIC1111 serves image services only");
+    return makeA1111Backend({ ...config, url });
+  }
+  if (isOpenAICompatibleKind(kind)) {
+    if (serviceKind !== "text") throw misconfigured(kind, `${kind} serves text services only`);
+    return makeOpenAICompatibleBackend({ ...config, kind, url });
+  }
+  throw misconfigured(kind, "unknown backend kind");
+}

@@ -1,0 +1,226 @@
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
+import { afterEach, describe, expect, it } from "vitest";
+import { backendConfig } from "../../test/fakes/backend-config.js";
+import { type FakeTextEngine, type FakeTextFlavor, startFakeVllm } from "../../test/fakes/fake-vllm.js";
+import type { Backend, BackendError } from "./backend.js";
+import { makeOpenAICompatibleBackend, type OpenAICompatibleKind } from "./openai-compatible.js";
+
+const fakes: FakeTextEngine[] = [];
+afterEach(async () => {
+  await Promise.all(fakes.splice(0).map((fake) => fake.close()));
+});
+
+async function setup(
+  flavor: FakeTextFlavor = "vllm",
+  timeoutMs = 5_000,
+): Promise<{ fake: FakeTextEngine; backend: Backend }> {
+  const fake = await startFakeVllm({ flavor, model: "engine-model" });
+  fakes.push(fake);
+  const config = backendConfig({ kind: flavor, url: fake.url, model: "engine-model", timeoutMs });
+  const backend = makeOpenAICompatibleBackend({
+    ...config,
+    kind: flavor as OpenAICompatibleKind,
+    url: fake.url,
+  });
+  return { fake, backend };
+}
+
+function failure<A>(exit: Exit.Exit<A, BackendError>): BackendError {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure");
+  const error = Cause.failureOption(exit.cause);
+  if (Option.isNone(error)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`);
+  return error.value;
+}
+
+describe("openai-compatible backend", () => {
+  it("completes with the engine's model name and answers with the caller's", async () => {
+    const { fake, backend } = await setup();
+    const response = await Effect.runPromise(
+      backend.completions({ model: "llama-2-13b", prompt: "Once upon a time", max_tokens: 4, seed: 7 }),
+    );
+    expect(response.model).toBe("llama-2-13b");
+    expect(response.usage).toEqual({ prompt_tokens: 4, completion_tokens: 4, total_tokens: 8 });
+    expect(fake.requests.at(-1)?.body).toMatchObject({ model: "engine-model" });
+    const again = await Effect.runPromise(
+      backend.completions({ model: "llama-2-13b", prompt: "Once upon a time", max_tokens: 4, seed: 7 }),
+    );
+    expect((again.choices as { text: string }[])[0]?.text).toBe(
+      (response.choices as { text: string }[])[0]?.text,
+    );
+  });
+
+  it("returns vLLM's prompt logprobs with echo, the first one null", async () => {
+    const { backend } = await setup();
+    const response = await Effect.runPromise(
+      backend.completions({ prompt: "The capital of France is", max_tokens: 0, echo: true, logprobs: 1 }),
+    );
+    const choice = (
+      response.choices as { text: string; logprobs: { token_logprobs: (number | null)[] } }[]
+    )[0];
+    expect(choice?.text).toBe("The capital of France is");
+    expect(choice?.logprobs.token_logprobs).toHaveLength(5);
+    expect(choice?.logprobs.token_logprobs[0]).toBeNull();
+    expect(choice?.logprobs.token_logprobs[1]).toBeLessThan(0);
+  });
+
+  it("answers chat completions", async () => {
+    const { fake, backend } = await setup("tgi");
+    const response = await Effect.runPromise(
+      backend.chatCompletions({ model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 3 }),
+    );
+    expect(response.object).toBe("chat.completion");
+    expect(fake.calls["POST /v1/chat/completions"]).toBe(1);
+  });
+
+  it("streams pieces in order, ending with the usage piece", async () => {
+    const { fake, backend } = await setup();
+    const pieces = Chunk.toArray(
+      await Effect.runPromise(
+        Stream.runCollect(
+          backend.stream("completions", { model: "svc", prompt: "a b c", max_tokens: 5, seed: 1 }),
+        ),
+      ),
+    );
+    expect(pieces).toHaveLength(6);
+    expect(pieces.every((piece) => piece.model === "svc")).toBe(true);
+    const texts = pieces.slice(0, 5).map((piece) => (piece.choices as { text: string }[])[0]?.text);
+    const unary = await Effect.runPromise(backend.completions({ prompt: "a b c", max_tokens: 5, seed: 1 }));
+    expect(texts.join("")).toBe((unary.choices as { text: string }[])[0]?.text);
+    expect(pieces[5]?.usage).toEqual({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 });
+    const sent = fake.requests.find((request) => request.path === "/v1/completions")?.body;
+    expect(sent).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it("streams chat deltas", async () => {
+    const { backend } = await setup("llamacpp");
+    const pieces = await Effect.runPromise(
+      Stream.runCollect(
+        backend.stream("chat.completions", { messages: [{ role: "user", content: "x" }], max_tokens: 2 }),
+      ),
+    );
+    expect(Chunk.toArray(pieces).map((piece) => piece.object)).toEqual(
+      Array(4).fill("chat.completion.chunk"),
+    );
+  });
+
+  it("aborts the upstream request when the stream is interrupted", async () => {
+    const { fake, backend } = await setup();
+    fake.faults.pieceDelayMs = 30;
+    const firstTwo = await Effect.runPromise(
+      Stream.runCollect(Stream.take(backend.stream("completions", { prompt: "x", max_tokens: 200 }), 2)),
+    );
+    expect(Chunk.size(firstTwo)).toBe(2);
+    await fake.waitForAbort(1);
+    const fiber = Effect.runFork(
+      Stream.runDrain(backend.stream("completions", { prompt: "x", max_tokens: 200 })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await Effect.runPromise(Fiber.interrupt(fiber));
+    await fake.waitForAbort(2);
+    expect(fake.aborted()).toBe(2);
+  });
+
+  it("fails a cut stream with BackendUnavailable after the pieces it got", async () => {
+    const { fake, backend } = await setup();
+    fake.faults.dropAfterPieces = 2;
+    const seen: unknown[] = [];
+    const exit = await Effect.runPromiseExit(
+      Stream.runForEach(backend.stream("completions", { prompt: "x", max_tokens: 10 }), (piece) =>
+        Effect.sync(() => seen.push(piece)),
+      ),
+    );
+    expect(seen).toHaveLength(2);
+    expect(failure(exit)._tag).toBe("BackendUnavailable");
+  });
+
+  it("fails on an error event in the middle of a stream", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end(
+        'data: {"choices":[{"index":0,"text":"a"}]}\n\ndata: {"object":"error","message":"engine died"}\n\n',
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const backend = makeOpenAICompatibleBackend({
+      ...backendConfig({ kind: "vllm", url }),
+      kind: "vllm",
+      url,
+    });
+    const exit = await Effect.runPromiseExit(
+      Stream.runCollect(backend.stream("completions", { prompt: "x" })),
+    );
+    expect(failure(exit)).toMatchObject({ _tag: "BackendUnavailable" });
+    expect((failure(exit) as { reason: string }).reason).toContain("engine died");
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("times out a hung call with BackendTimeout and aborts it", async () => {
+    const { fake, backend } = await setup("vllm", 200);
+    fake.faults.hang = true;
+    const exit = await Effect.runPromiseExit(backend.completions({ prompt: "x" }));
+    expect(failure(exit)).toMatchObject({ _tag: "BackendTimeout", timeoutMs: 200 });
+    await fake.waitForAbort(1);
+  });
+
+  it("times out a stream whose first byte is late", async () => {
+    const { fake, backend } = await setup("vllm", 150);
+    fake.faults.firstByteDelayMs = 1_000;
+    const exit = await Effect.runPromiseExit(Stream.runDrain(backend.stream("completions", { prompt: "x" })));
+    expect(failure(exit)._tag).toBe("BackendTimeout");
+    await fake.waitForAbort(1);
+  });
+
+  it("maps 5xx to BackendUnavailable and 4xx to BackendRejected with the engine's message", async () => {
+    const { fake, backend } = await setup();
+    fake.faults.fail = { status: 500, times: 1 };
+    expect(failure(await Effect.runPromiseExit(backend.completions({ prompt: "x" })))._tag).toBe(
+      "BackendUnavailable",
+    );
+    fake.faults.fail = { status: 400, message: "max_tokens is too large", times: 1 };
+    const rejected = failure(await Effect.runPromiseExit(backend.chatCompletions({ messages: [] })));
+    expect(rejected).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    expect((rejected as { reason: string }).reason).toContain("max_tokens is too large");
+    fake.faults.fail = { status: 503, times: 1 };
+    const streamExit = await Effect.runPromiseExit(
+      Stream.runDrain(backend.stream("completions", { prompt: "x" })),
+    );
+    expect(failure(streamExit)._tag).toBe("BackendUnavailable");
+  });
+
+  it("maps a refused connection to BackendUnavailable", async () => {
+    const { fake, backend } = await setup();
+    await fake.close();
+    const exit = await Effect.runPromiseExit(backend.health());
+    expect(failure(exit)).toMatchObject({ _tag: "BackendUnavailable" });
+    expect((failure(exit) as { reason: string }).reason).toContain("ECONNREFUSED");
+  });
+
+  it("counts tokens with each engine's tokenizer route", async () => {
+    for (const flavor of ["vllm", "llamacpp", "tgi"] as const) {
+      const { backend } = await setup(flavor);
+      expect(await Effect.runPromise(backend.tokenize("one two three four"))).toBe(4);
+    }
+    const { backend: ollama } = await setup("ollama");
+    expect(failure(await Effect.runPromiseExit(ollama.tokenize("x")))).toMatchObject({ status: 501 });
+  });
+
+  it("checks health on /v1/models, or /health for TGI", async () => {
+    const { fake, backend } = await setup("tgi");
+    await Effect.runPromise(backend.health());
+    expect(fake.calls["GET /health"]).toBe(1);
+    fake.faults.unhealthy = true;
+    expect(failure(await Effect.runPromiseExit(backend.health()))._tag).toBe("BackendUnavailable");
+    const { fake: vllm, backend: vllmBackend } = await setup("vllm");
+    await Effect.runPromise(vllmBackend.health());
+    expect(vllm.calls["GET /v1/models"]).toBe(1);
+  });
+
+  it("declares prompt logprobs only for vLLM", async () => {
+    expect((await setup("vllm")).backend.capabilities.promptLogprobs).toBe(true);
+    expect((await setup("llamacpp")).backend.capabilities.promptLogprobs).toBe(false);
+    expect((await setup("ollama")).backend.capabilities.promptLogprobs).toBe(false);
+    expect((await setup("tgi")).backend.capabilities.completions).toBe(false);
+  });
+});

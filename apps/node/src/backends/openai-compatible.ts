@@ -1,0 +1,98 @@
+import { Effect, Stream } from "effect";
+import type { BackendConfig } from "../config/node-config.js";
+import { type Backend, type BackendError, BackendRejected, type StreamPiece } from "./backend.js";
+import { ENGINE_CAPABILITIES } from "./engine-capabilities.js";
+import { type EngineTarget, expectRecord, requestJson, requestOk } from "./engine-http.js";
+import { requestSse } from "./engine-sse.js";
+import { tokenCount } from "./token-count.js";
+
+/** The engines that speak the OpenAI HTTP API (TGI through its Messages API). */
+export type OpenAICompatibleKind = "vllm" | "llamacpp" | "ollama" | "tgi";
+
+export function isOpenAICompatibleKind(kind: string): kind is OpenAICompatibleKind {
+  return kind === "vllm" || kind === "llamacpp" || kind === "ollama" || kind === "tgi";
+}
+
+const PATHS = { completions: "/v1/completions", "chat.completions": "/v1/chat/completions" } as const;
+
+/** Each engine's own tokenizer endpoint and request shape (Ollama has none). */
+const TOKENIZE: Record<OpenAICompatibleKind, ((text: string, model: string | undefined) => unknown) | null> =
+  {
+    vllm: (text, model) => (model === undefined ? { prompt: text } : { model, prompt: text }),
+    llamacpp: (text) => ({ content: text }),
+    tgi: (text) => ({ inputs: text }),
+    ollama: null,
+  };
+
+/**
+ * The backend for vLLM, llama.cpp server, Ollama and TGI. Bodies pass through unchanged except:
+ * - `model` becomes the engine's model name (`config.model`), and responses and stream pieces
+ *   carry the caller's `model` back, so engine-internal names (a GGUF path, an Ollama tag) never
+ *   reach the client and the gateway's service check sees what it asked for;
+ * - streams always ask for `stream_options.include_usage`, so a streamed relay is metered from
+ *   the engine's own count: the last piece before `[DONE]` has `choices: []` and `usage`.
+ */
+export function makeOpenAICompatibleBackend(
+  config: BackendConfig & { readonly kind: OpenAICompatibleKind; readonly url: string },
+): Backend {
+  const kind = config.kind;
+  const target: EngineTarget = {
+    backendId: `${kind}@${config.url}`,
+    baseUrl: config.url,
+    timeoutMs: config.timeoutMs,
+  };
+  const backendId = target.backendId;
+
+  const engineBody = (body: Record<string, unknown>): Record<string, unknown> =>
+    config.model === undefined ? { ...body } : { ...body, model: config.model };
+  const callerModel = (body: Record<string, unknown>) =>
+    typeof body.model === "string" ? body.model : undefined;
+  const withCallerModel = <T extends Record<string, unknown>>(value: T, model: string | undefined): T =>
+    model === undefined || value.model === undefined ? value : { ...value, model };
+
+  const unary = (path: string, body: Record<string, unknown>) =>
+    requestJson(target, "POST", path, { ...engineBody(body), stream: false }).pipe(
+      Effect.flatMap((value) => expectRecord(backendId, value, "response")),
+      Effect.filterOrFail(
+        (response) => Array.isArray(response.choices),
+        () =>
+          new BackendRejected({ backend: backendId, status: 502, reason: "response has no choices array" }),
+      ),
+      Effect.map((response) => withCallerModel(response, callerModel(body))),
+    );
+
+  const notSupported = (what: string) =>
+    Effect.fail(new BackendRejected({ backend: backendId, status: 501, reason: `${kind} does not ${what}` }));
+
+  return {
+    id: backendId,
+    kind,
+    capabilities: ENGINE_CAPABILITIES[kind],
+    completions: (body) => unary(PATHS.completions, body),
+    chatCompletions: (body) => unary(PATHS["chat.completions"], body),
+    stream: (operation, body): Stream.Stream<StreamPiece, BackendError> => {
+      const requested = body.stream_options;
+      const streamOptions = typeof requested === "object" && requested !== null ? requested : {};
+      const request = {
+        ...engineBody(body),
+        stream: true,
+        stream_options: { ...streamOptions, include_usage: true },
+      };
+      const model = callerModel(body);
+      return requestSse(target, PATHS[operation], request).pipe(
+        Stream.map((piece) => withCallerModel(piece, model)),
+      );
+    },
+    imagesGenerations: () => notSupported("generate images"),
+    imagesEdits: () => notSupported("edit images"),
+    tokenize: (text) => {
+      const shape = TOKENIZE[kind];
+      if (shape === null) return notSupported("expose a tokenizer");
+      return requestJson(target, "POST", "/tokenize", shape(text, config.model)).pipe(
+        Effect.flatMap((response) => tokenCount(backendId, response)),
+      );
+    },
+    health: () =>
+      kind === "tgi" ? requestOk(target, "/health") : Effect.asVoid(requestJson(target, "GET", "/v1/models")),
+  };
+}

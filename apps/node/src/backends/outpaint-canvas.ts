@@ -1,0 +1,92 @@
+import type { OutpaintPadding } from "@pocket-ai/protocol";
+import type { RgbaImage } from "./dev/index.js";
+
+/** Output width and height of an image request. */
+export interface ImageSize {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Reads `"WxH"`; undefined when absent or malformed (the node validated it already). */
+export function parseSize(size: unknown): ImageSize | undefined {
+  if (typeof size !== "string") return undefined;
+  const match = /^(\d+)x(\d+)$/.exec(size);
+  return match === null ? undefined : { width: Number(match[1]), height: Number(match[2]) };
+}
+
+/** Width and height from a PNG's IHDR, without decoding the pixels. */
+export function pngSize(png: Uint8Array): ImageSize | undefined {
+  if (png.length < 24) return undefined;
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/** Bilinear resampling; enough for fitting a source into an outpainting canvas. */
+export function resizeRgba(image: RgbaImage, width: number, height: number): RgbaImage {
+  if (image.width === width && image.height === height) return image;
+  const data = new Uint8Array(width * height * 4);
+  const at = (x: number, y: number, c: number) => image.data[(y * image.width + x) * 4 + c] ?? 0;
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(image.height - 1, Math.max(0, ((y + 0.5) * image.height) / height - 0.5));
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(image.height - 1, y0 + 1);
+    const fy = sy - y0;
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(image.width - 1, Math.max(0, ((x + 0.5) * image.width) / width - 0.5));
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(image.width - 1, x0 + 1);
+      const fx = sx - x0;
+      for (let c = 0; c < 4; c++) {
+        const top = at(x0, y0, c) * (1 - fx) + at(x1, y0, c) * fx;
+        const bottom = at(x0, y1, c) * (1 - fx) + at(x1, y1, c) * fx;
+        data[(y * width + x) * 4 + c] = Math.round(top * (1 - fy) + bottom * fy);
+      }
+    }
+  }
+  return { width, height, data };
+}
+
+/**
+ * The source as it sits inside the outpainting canvas. With a requested `size`, the canvas is
+ * that size and the source is scaled into it minus the padding (the protocol's meaning of
+ * `padding`); without one the canvas grows around the source at its own size.
+ */
+export function fitOutpaintSource(
+  source: RgbaImage,
+  padding: OutpaintPadding,
+  size: ImageSize | undefined,
+): RgbaImage {
+  if (size === undefined) return source;
+  const width = Math.max(1, size.width - padding.left - padding.right);
+  const height = Math.max(1, size.height - padding.top - padding.bottom);
+  return resizeRgba(source, width, height);
+}
+
+/**
+ * The padded canvas and its mask for an engine that only knows inpainting. The border repeats
+ * the nearest edge pixel (so colours carry over the seam), opaque; the mask is white on the
+ * border (repaint) and black over the source (keep).
+ */
+export function outpaintCanvas(
+  source: RgbaImage,
+  padding: OutpaintPadding,
+): { canvas: RgbaImage; mask: RgbaImage } {
+  const width = source.width + padding.left + padding.right;
+  const height = source.height + padding.top + padding.bottom;
+  const canvas = new Uint8Array(width * height * 4);
+  const mask = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(source.height - 1, Math.max(0, y - padding.top));
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(source.width - 1, Math.max(0, x - padding.left));
+      const inside = x - padding.left === sx && y - padding.top === sy;
+      const from = (sy * source.width + sx) * 4;
+      const to = (y * width + x) * 4;
+      canvas.set(source.data.subarray(from, from + 3), to);
+      canvas[to + 3] = 255;
+      mask.fill(inside ? 0 : 255, to, to + 3);
+      mask[to + 3] = 255;
+    }
+  }
+  return { canvas: { width, height, data: canvas }, mask: { width, height, data: mask } };
+}

@@ -1,0 +1,161 @@
+import {
+  buildClaimTree,
+  type ClaimTree,
+  claimRoot,
+  createClaimSubmission,
+  createProofSubmission,
+  deriveSessionId,
+  type KeyPair,
+  proofLeafIndex,
+  proveClaimLeaf,
+  type SessionParams,
+  sessionGrace,
+  sessionWindow,
+} from "@pocket-ai/protocol";
+import type { Logger } from "@pocket-ai/runtime";
+import { Effect } from "effect";
+import type { ClaimRow, ClaimStore } from "../db/claim-store.js";
+import type { RelayStore } from "../db/relay-store.js";
+import type { GatewayClient } from "../gateway-link/gateway-client.js";
+import type { NodeMetrics } from "../metrics/node-metrics.js";
+import { claimBackoffMs } from "../schedules.js";
+
+export interface ClaimLoopDeps {
+  readonly key: KeyPair;
+  readonly relays: RelayStore;
+  readonly claims: ClaimStore;
+  readonly session: SessionParams;
+  readonly gateways: ReadonlyMap<string, GatewayClient>;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+/**
+ * One pass of the claim cycle. Sessions whose window and grace have passed get a claim built
+ * from the stored relay hashes (the tree is rebuilt from the ledger whenever needed: it is
+ * deterministic, so nothing but the rows must survive a restart). Due claims are submitted; a
+ * claimed one is proven for the leaf the gateway's seed picks. Failures back off and retry.
+ */
+export function claimPass(deps: ClaimLoopDeps): Effect.Effect<void> {
+  return Effect.gen(function* () {
+    const now = deps.now();
+    const grace = sessionGrace(deps.session);
+    for (const s of deps.relays.unclaimedSessions(now - grace)) {
+      const tree = treeOf(deps.relays, s.sessionId, s.gatewayAddress);
+      if (tree === undefined) continue;
+      const root = claimRoot(tree);
+      deps.claims.insertBuilt({
+        ...s,
+        root: root.root,
+        relayCount: root.relays,
+        computeUnits: root.computeUnits,
+        nextAttemptAt: now,
+        updatedAt: now,
+      });
+      deps.log.info("claim built", {
+        sessionId: s.sessionId,
+        gateway: s.gatewayAddress,
+        relays: root.relays,
+      });
+    }
+    for (const row of deps.claims.due(now)) yield* advance(deps, row);
+  });
+}
+
+function treeOf(relays: RelayStore, sessionId: string, gateway: string): ClaimTree | undefined {
+  const leaves = relays.leaves(sessionId, gateway);
+  if (leaves.length === 0) return undefined;
+  return buildClaimTree(leaves.map((l) => ({ hash: l.leafHash, computeUnits: l.computeUnits })));
+}
+
+function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void> {
+  const gateway = deps.gateways.get(row.gatewayAddress);
+  const now = deps.now();
+  const retryLater = (error: string) =>
+    Effect.sync(() => {
+      const attempts = row.attempts + 1;
+      deps.claims.failed(
+        row.sessionId,
+        row.gatewayAddress,
+        attempts,
+        now + claimBackoffMs(attempts),
+        error,
+        now,
+      );
+      deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "retry" });
+      deps.log.warn("claim step failed; will retry", { sessionId: row.sessionId, attempts, error });
+    });
+  if (gateway === undefined) return retryLater(`gateway ${row.gatewayAddress} is not in the config`);
+  const root = { root: row.root, relays: row.relayCount, computeUnits: row.computeUnits };
+  const window = sessionWindow(deps.session, row.sessionNumber);
+  const header = {
+    applicationAddress: row.applicationAddress,
+    serviceId: row.serviceId,
+    sessionNumber: row.sessionNumber,
+    sessionId: deriveSessionId(row.applicationAddress, row.serviceId, row.sessionNumber),
+    sessionStart: window.start,
+    sessionEnd: window.end,
+  };
+
+  if (row.status === "built") {
+    const message = createClaimSubmission(
+      { gatewayAddress: row.gatewayAddress, header, root, issuedAt: now },
+      deps.key,
+    );
+    return gateway.submitClaim(message).pipe(
+      Effect.tap((ack) =>
+        Effect.sync(() => {
+          deps.claims.claimed(row.sessionId, row.gatewayAddress, ack.proofSeed, deps.now());
+          deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "claimed" });
+        }),
+      ),
+      Effect.flatMap((ack) =>
+        prove(deps, gateway, { ...row, status: "claimed", proofSeed: ack.proofSeed }, ack.leafIndex),
+      ),
+      Effect.catchAll((e) =>
+        e.pocketCode === "DUPLICATE_CLAIM" ||
+        e.pocketCode === "INVALID_CLAIM" ||
+        e.pocketCode === "CLAIM_WINDOW_CLOSED"
+          ? settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`)
+          : retryLater(e.message),
+      ),
+    );
+  }
+  if (row.proofSeed === null) return retryLater("claimed without a proof seed");
+  return prove(deps, gateway, row, undefined).pipe(Effect.catchAll((e) => retryLater(e.message)));
+}
+
+function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow, knownIndex: number | undefined) {
+  return Effect.gen(function* () {
+    const tree = treeOf(deps.relays, row.sessionId, row.gatewayAddress);
+    if (tree === undefined || row.proofSeed === null) return;
+    const root = claimRoot(tree);
+    const index = knownIndex ?? proofLeafIndex(row.proofSeed, root);
+    const proof = proveClaimLeaf(tree, index);
+    const message = createProofSubmission(
+      { gatewayAddress: row.gatewayAddress, sessionId: row.sessionId, proof, issuedAt: deps.now() },
+      deps.key,
+    );
+    const ack = yield* gateway.submitProof(message);
+    yield* settle(deps, row, ack.status, ack.mintedUpokt, ack.detail ?? null);
+  });
+}
+
+function settle(
+  deps: ClaimLoopDeps,
+  row: ClaimRow,
+  status: "proven" | "rejected",
+  minted: string,
+  detail: string | null,
+) {
+  return Effect.sync(() => {
+    deps.claims.settled(row.sessionId, row.gatewayAddress, status, minted, detail, deps.now());
+    deps.metrics.claims.inc({ gateway: row.gatewayAddress, status });
+    deps.log.info(`claim ${status}`, {
+      sessionId: row.sessionId,
+      gateway: row.gatewayAddress,
+      mintedUpokt: minted,
+    });
+  });
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env -S npx tsx
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { DEFAULT_CATALOG, findService, generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
+import { loadConfig, runMain } from "@pocket-ai/runtime";
+import { Console, Effect } from "effect";
+import { startNode } from "./app/node-app.js";
+import { makeBackend } from "./backends/make-backend.js";
+import { formatProbeReport, probeBackend } from "./backends/probe-backend.js";
+import { NodeConfig } from "./config/node-config.js";
+import { writeKeyFile } from "./identity/node-identity.js";
+
+const usage = `pocket-node — serve AI relays from your hardware
+
+Usage:
+  pocket-node start [--config node.yaml]     start the node (Ctrl-C drains and stops)
+  pocket-node check [--config node.yaml]     probe every backend and print what it really supports
+  pocket-node keys generate --out FILE       create a signing key (never overwrites) and print its address
+
+Config: YAML or JSON (see apps/node/node.example.yaml). Any field can be overridden from the
+environment: POCKET_NODE__LISTEN__PORT=9000, POCKET_NODE__PRIVATE_KEY=..., and so on.
+The config path can also come from POCKET_NODE_CONFIG.`;
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    config: { type: "string", short: "c" },
+    out: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+
+const configFile =
+  values.config ?? process.env.POCKET_NODE_CONFIG ?? (existsSync("node.yaml") ? "node.yaml" : undefined);
+const config = loadConfig({ schema: NodeConfig, file: configFile, envPrefix: "POCKET_NODE" });
+const command = positionals.join(" ");
+
+if (values.help === true || command === "" || command === "help") {
+  console.log(usage);
+} else if (command === "start") {
+  runMain(Effect.scoped(Effect.flatMap(config, (c) => Effect.zipRight(startNode(c), Effect.never))), {
+    app: "pocket-node",
+  });
+} else if (command === "check") {
+  runMain(
+    Effect.gen(function* () {
+      const c = yield* config;
+      for (const service of c.services) {
+        const spec = findService(DEFAULT_CATALOG, service.serviceId);
+        for (const b of service.backends) {
+          const backend = makeBackend(b, spec?.kind ?? "text");
+          const report = yield* probeBackend(backend, b);
+          yield* Console.log(`\n${service.serviceId} — ${backend.id}\n${formatProbeReport(report)}`);
+        }
+      }
+    }),
+    { app: "pocket-node" },
+  );
+} else if (command === "keys generate") {
+  if (values.out === undefined) {
+    console.error("pocket-node: keys generate needs --out FILE");
+    process.exit(2);
+  }
+  const key = generatePrivateKey();
+  try {
+    writeKeyFile(values.out, key);
+  } catch (e) {
+    console.error(`pocket-node: cannot write ${values.out}: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  console.log(`key written to ${values.out} (mode 0600)\naddress: ${keyPairFromPrivateKey(key).address}`);
+} else {
+  console.error(`pocket-node: unknown command "${command}"\n\n${usage}`);
+  process.exit(2);
+}

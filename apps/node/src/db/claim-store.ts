@@ -1,0 +1,69 @@
+import { and, eq, inArray, lte } from "drizzle-orm";
+import type { NodeDb } from "./relay-store.js";
+import { claims } from "./schema.js";
+
+export type ClaimRow = typeof claims.$inferSelect;
+
+/** The node's claims, one per (session, gateway); the row is the state machine that survives restarts. */
+export class ClaimStore {
+  constructor(private readonly db: NodeDb) {}
+
+  insertBuilt(row: Omit<ClaimRow, "status" | "attempts" | "proofSeed" | "lastError" | "mintedUpokt">): void {
+    this.db
+      .insert(claims)
+      .values({ ...row, status: "built", attempts: 0 })
+      .onConflictDoNothing()
+      .run();
+  }
+
+  /** Claims whose next step (submit or prove) is due. */
+  due(now: number): ClaimRow[] {
+    return this.db
+      .select()
+      .from(claims)
+      .where(and(inArray(claims.status, ["built", "claimed"]), lte(claims.nextAttemptAt, now)))
+      .all();
+  }
+
+  claimed(sessionId: string, gatewayAddress: string, proofSeed: string, now: number): void {
+    this.db
+      .update(claims)
+      .set({ status: "claimed", proofSeed, attempts: 0, nextAttemptAt: now, lastError: null, updatedAt: now })
+      .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
+      .run();
+  }
+
+  settled(
+    sessionId: string,
+    gatewayAddress: string,
+    status: "proven" | "rejected",
+    mintedUpokt: string,
+    detail: string | null,
+    now: number,
+  ): void {
+    this.db
+      .update(claims)
+      .set({ status, mintedUpokt, lastError: detail, updatedAt: now })
+      .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
+      .run();
+  }
+
+  failed(
+    sessionId: string,
+    gatewayAddress: string,
+    attempts: number,
+    nextAttemptAt: number,
+    error: string,
+    now: number,
+  ): void {
+    this.db
+      .update(claims)
+      .set({ attempts, nextAttemptAt, lastError: error.slice(0, 500), updatedAt: now })
+      .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
+      .run();
+  }
+
+  all(): ClaimRow[] {
+    return this.db.select().from(claims).all();
+  }
+}

@@ -1,0 +1,29 @@
+import { MetricsRegistry } from "@pocket-ai/runtime";
+
+/** The node's Prometheus metrics: relays by service and outcome, latency, queue depth, claims. */
+export function makeNodeMetrics() {
+  const registry = new MetricsRegistry();
+  return {
+    registry,
+    relays: registry.counter(
+      "pocket_node_relays_total",
+      "Relays answered, by service and outcome (ok or an error code)",
+    ),
+    relaySeconds: registry.histogram(
+      "pocket_node_relay_seconds",
+      "Time from admission to the backend's answer",
+    ),
+    backendSeconds: registry.histogram(
+      "pocket_node_backend_seconds",
+      "Backend call latency, by backend and outcome",
+    ),
+    queueDepth: registry.gauge(
+      "pocket_node_backend_queue_depth",
+      "Relays waiting for a backend slot, by service",
+    ),
+    inFlight: registry.gauge("pocket_node_backend_in_flight", "Relays running on a backend, by backend"),
+    claims: registry.counter("pocket_node_claims_total", "Claims by gateway and status"),
+  };
+}
+
+export type NodeMetrics = ReturnType<typeof makeNodeMetrics>;

@@ -1,0 +1,69 @@
+import {
+  canonicalJson,
+  createNodeAnnouncement,
+  type KeyPair,
+  type NodeServiceOffer,
+  type SessionParams,
+} from "@pocket-ai/protocol";
+import type { Logger } from "@pocket-ai/runtime";
+import { Duration, Effect } from "effect";
+import type { GatewayClient } from "../gateway-link/gateway-client.js";
+import type { SessionMembership } from "../relay/session-membership.js";
+import { announceRetryMs } from "../schedules.js";
+
+export interface AnnounceDeps {
+  readonly key: KeyPair;
+  readonly endpoint: string;
+  readonly services: readonly NodeServiceOffer[];
+  readonly hardware: { gpu: string; vramGb: number; cpuOnly: boolean };
+  readonly software: { name: string; version: string };
+  readonly session: SessionParams;
+  readonly membership: SessionMembership;
+  readonly log: Logger;
+}
+
+/**
+ * Keeps this node registered with one gateway: a signed announcement at start, again when the
+ * gateway asks (`nextAnnounceMs`), sooner after a failure. A gateway whose session parameters
+ * differ from the node's is reported loudly: relays from it would all be refused.
+ */
+export function announceForever(deps: AnnounceDeps, gateway: GatewayClient): Effect.Effect<never> {
+  let failures = 0;
+  const once = Effect.gen(function* () {
+    const message = createNodeAnnouncement(
+      {
+        endpoint: deps.endpoint,
+        services: [...deps.services],
+        hardware: deps.hardware,
+        software: deps.software,
+        issuedAt: Date.now(),
+      },
+      deps.key,
+    );
+    const ack = yield* gateway.announce(message);
+    failures = 0;
+    if (!ack.accepted) {
+      deps.log.warn("gateway refused the registration", { gateway: gateway.url, detail: ack.detail });
+      return ack.nextAnnounceMs;
+    }
+    if (canonicalJson(ack.session) !== canonicalJson(deps.session)) {
+      deps.log.error("gateway session parameters differ from this node's; set `session` to match", {
+        gateway: gateway.url,
+        gatewaySession: ack.session,
+        nodeSession: deps.session,
+      });
+    }
+    deps.membership.update(ack.registry, ack.nodesPerSession);
+    deps.log.info("registered with gateway", { gateway: gateway.url, nextAnnounceMs: ack.nextAnnounceMs });
+    return ack.nextAnnounceMs;
+  }).pipe(
+    Effect.catchAll((e) =>
+      Effect.sync(() => {
+        failures += 1;
+        deps.log.warn("registration failed; retrying", { gateway: gateway.url, error: e.message, failures });
+        return announceRetryMs(failures);
+      }),
+    ),
+  );
+  return Effect.forever(Effect.flatMap(once, (waitMs) => Effect.sleep(Duration.millis(waitMs))));
+}

@@ -1,0 +1,276 @@
+import {
+  bytesToHex,
+  createRelayResponse,
+  type KeyPair,
+  type ProtocolError,
+  protocolError,
+  type RelayRequest,
+  type RelayResponse,
+  type RelayStreamChunk,
+  RelayStreamSigner,
+  type RelayUsage,
+  type RelayWeighing,
+  relayLeafHash,
+  relayResponseHash,
+} from "@pocket-ai/protocol";
+import { Context, Duration, Effect, Either, Exit, Stream } from "effect";
+import {
+  type BackendBusy,
+  type BackendError,
+  BackendTimeout,
+  type StreamPiece,
+} from "../backends/backend.js";
+import type { BackendPool } from "../backends/backend-pool.js";
+import type { RelayStore } from "../db/relay-store.js";
+import type { NodeMetrics } from "../metrics/node-metrics.js";
+import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
+import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
+import { usageOf, weightOf } from "./relay-usage.js";
+
+export interface RelayServiceOptions {
+  readonly key: KeyPair;
+  readonly admission: Omit<AdmissionContext, "stream">;
+  readonly pools: ReadonlyMap<string, BackendPool>;
+  readonly store: RelayStore;
+  readonly weighting: RelayWeighing;
+  readonly metrics: NodeMetrics;
+}
+
+/**
+ * Serves relays: admits (every check before any work), runs the backend through its pool with
+ * the tier's timeout, signs the outcome — success or a coded error — and records the relay's
+ * hashes and weight before the response leaves the node.
+ */
+export class RelayService extends Context.Tag("node/RelayService")<
+  RelayService,
+  {
+    readonly unary: (input: unknown) => Effect.Effect<RelayResponse, EnvelopeRejected>;
+    readonly stream: (input: unknown) => Effect.Effect<Stream.Stream<RelayStreamChunk>, EnvelopeRejected>;
+  }
+>() {
+  static make(options: RelayServiceOptions): Context.Tag.Service<RelayService> {
+    const { key, store, metrics } = options;
+
+    const signError = (request: RelayRequest, requestHash: string, error: ProtocolError): RelayResponse => {
+      metrics.relays.inc({ service: request.header.serviceId, outcome: error.code });
+      return createRelayResponse(
+        {
+          requestHash,
+          header: request.header,
+          outcome: "error",
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.detail === undefined ? {} : { detail: error.detail }),
+          },
+          usage: { inputTokens: 0, outputTokens: 0 },
+          computeUnits: 0,
+        },
+        key,
+      );
+    };
+
+    const runUnary = (relay: AdmittedRelay, pool: BackendPool) => {
+      const op = relay.request.operation;
+      const started = performance.now();
+      const call = (() => {
+        switch (op) {
+          case "completions":
+            return pool.completions(relay.body);
+          case "chat.completions":
+            return pool.chatCompletions(relay.body);
+          case "images.generations":
+            return pool.imagesGenerations(relay.body);
+          case "images.edits":
+            return pool.imagesEdits(relay.body);
+        }
+      })();
+      return call.pipe(
+        Effect.timeoutFail({
+          duration: Duration.millis(relay.tier.timeoutMs),
+          onTimeout: () =>
+            new BackendTimeout({ backend: relay.service.spec.id, timeoutMs: relay.tier.timeoutMs }),
+        }),
+        Effect.tap(() =>
+          Effect.sync(() =>
+            metrics.relaySeconds.observe(
+              { service: relay.service.spec.id, operation: op },
+              (performance.now() - started) / 1000,
+            ),
+          ),
+        ),
+      );
+    };
+
+    const unary = (input: unknown) =>
+      Effect.gen(function* () {
+        const admission = yield* admitRelay(input, { ...options.admission, stream: false });
+        if (admission.kind === "unverifiable") return yield* new EnvelopeRejected({ error: admission.error });
+        if (admission.kind === "refused")
+          return signError(admission.request, admission.requestHash, admission.error);
+        const { relay } = admission;
+        const pool = options.pools.get(relay.service.spec.id);
+        const outcome =
+          pool === undefined ? Either.left(undefined) : yield* Effect.either(runUnary(relay, pool));
+        if (Either.isLeft(outcome)) {
+          const error =
+            outcome.left === undefined ? noBackend(relay.service.spec.id) : backendFailure(outcome.left);
+          store.refuse(relay.requestHash, error.code, Date.now());
+          return signError(relay.request, relay.requestHash, error);
+        }
+        const payload = outcome.right;
+        const usage: RelayUsage =
+          relay.imageUnits > 0
+            ? { inputTokens: 0, outputTokens: 0, images: relay.imageUnits }
+            : usageOf(payload, relay.inputTokens, relay.maxOutputTokens);
+        const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting);
+        const signed = yield* Effect.try(() =>
+          createRelayResponse(
+            {
+              requestHash: relay.requestHash,
+              header: relay.request.header,
+              outcome: "ok",
+              payload,
+              usage,
+              computeUnits,
+            },
+            key,
+          ),
+        ).pipe(Effect.either);
+        if (Either.isLeft(signed)) {
+          store.refuse(relay.requestHash, "BACKEND_ERROR", Date.now());
+          return signError(
+            relay.request,
+            relay.requestHash,
+            protocolError("BACKEND_ERROR", "the backend's answer is not plain JSON and cannot be signed"),
+          );
+        }
+        const responseHash = relayResponseHash(signed.right);
+        store.answer(
+          relay.requestHash,
+          {
+            responseHash,
+            leafHash: bytesToHex(relayLeafHash(relay.requestHash, responseHash)),
+            inputTokens: usage.inputTokens,
+            outputTokens: usage.outputTokens,
+            computeUnits,
+          },
+          Date.now(),
+        );
+        metrics.relays.inc({ service: relay.service.spec.id, outcome: "ok" });
+        return signed.right;
+      });
+
+    const stream = (input: unknown) =>
+      Effect.gen(function* () {
+        const admission = yield* admitRelay(input, { ...options.admission, stream: true });
+        if (admission.kind === "unverifiable") return yield* new EnvelopeRejected({ error: admission.error });
+        if (admission.kind === "refused") {
+          const signer = new RelayStreamSigner(admission.requestHash, key);
+          metrics.relays.inc({ service: admission.request.header.serviceId, outcome: admission.error.code });
+          return Stream.make(finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 }));
+        }
+        return streamRelay(admission.relay);
+      });
+
+    const finalError = (signer: RelayStreamSigner, error: ProtocolError, usage: RelayUsage) =>
+      signer.finish(null, {
+        usage,
+        computeUnits: 0,
+        outcome: "error",
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.detail === undefined ? {} : { detail: error.detail }),
+        },
+      });
+
+    const streamRelay = (relay: AdmittedRelay): Stream.Stream<RelayStreamChunk> => {
+      const signer = new RelayStreamSigner(relay.requestHash, key);
+      const pool = options.pools.get(relay.service.spec.id);
+      const serviceId = relay.service.spec.id;
+      const op = relay.request.operation === "completions" ? "completions" : "chat.completions";
+      const body = { ...relay.body, stream: true, stream_options: { include_usage: true } };
+      let pieces = 0;
+      let reported: RelayUsage | undefined;
+      const source: Stream.Stream<StreamPiece, BackendError | BackendBusy | "no-backend"> =
+        pool === undefined ? Stream.fail("no-backend" as const) : pool.stream(op, body);
+      const signedPieces = source.pipe(
+        Stream.timeoutFail(
+          () => new BackendTimeout({ backend: serviceId, timeoutMs: relay.tier.timeoutMs }),
+          Duration.millis(relay.tier.timeoutMs),
+        ),
+        Stream.map((piece) => {
+          if (
+            typeof (piece as { usage?: unknown }).usage === "object" &&
+            (piece as { usage?: unknown }).usage !== null
+          ) {
+            reported = usageOf(piece, relay.inputTokens, relay.maxOutputTokens);
+          }
+          if (hasContent(piece)) pieces += 1;
+          return signer.next(piece);
+        }),
+      );
+      const finish = Stream.suspend(() => {
+        const usage = reported ?? {
+          inputTokens: relay.inputTokens,
+          outputTokens: Math.min(pieces, relay.maxOutputTokens),
+        };
+        const computeUnits = weightOf(relay.tier, usage, 0, options.weighting);
+        const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
+        store.answer(
+          relay.requestHash,
+          {
+            responseHash: last.chain,
+            leafHash: bytesToHex(relayLeafHash(relay.requestHash, last.chain)),
+            inputTokens: usage.inputTokens,
+            outputTokens: usage.outputTokens,
+            computeUnits,
+          },
+          Date.now(),
+        );
+        metrics.relays.inc({ service: serviceId, outcome: "ok" });
+        return Stream.make(last);
+      });
+      return Stream.concat(signedPieces, finish).pipe(
+        Stream.catchAll((failure) => {
+          const error =
+            failure === "no-backend"
+              ? noBackend(serviceId)
+              : pieces > 0
+                ? protocolError("STREAM_INTERRUPTED", backendFailure(failure).detail)
+                : backendFailure(failure);
+          store.refuse(relay.requestHash, error.code, Date.now());
+          metrics.relays.inc({ service: serviceId, outcome: error.code });
+          return Stream.make(
+            finalError(signer, error, { inputTokens: relay.inputTokens, outputTokens: pieces }),
+          );
+        }),
+        Stream.ensuringWith((exit) =>
+          Effect.sync(() => {
+            // The gateway went away mid-stream: the backend request is aborted by interruption;
+            // the relay was not delivered whole, so it is not claimed.
+            if (Exit.isInterrupted(exit) && !signer.finished)
+              store.refuse(relay.requestHash, "STREAM_INTERRUPTED", Date.now());
+          }),
+        ),
+      );
+    };
+
+    return { unary, stream };
+  }
+}
+
+function noBackend(serviceId: string): ProtocolError {
+  return protocolError("BACKEND_UNAVAILABLE", `no backend is configured for ${serviceId}`);
+}
+
+function hasContent(piece: StreamPiece): boolean {
+  const choices = (piece as { choices?: { text?: unknown; delta?: { content?: unknown } }[] }).choices;
+  if (!Array.isArray(choices) || choices.length === 0) return false;
+  const c = choices[0]!;
+  return (
+    (typeof c.text === "string" && c.text.length > 0) ||
+    (typeof c.delta?.content === "string" && c.delta.content.length > 0)
+  );
+}

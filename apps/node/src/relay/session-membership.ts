@@ -1,0 +1,38 @@
+import { isNodeInSession, type RelayRequest } from "@pocket-ai/protocol";
+
+/**
+ * Whether this node belongs to a relay's session. Membership is recomputed from the session id
+ * and the gateway's candidate list for the service (`selectSessionNodes`), which the gateway
+ * returns on every registration. The list is pinned per session the first time the node sees
+ * it, so a registration in mid-session never moves a node out of a session it is serving. Until
+ * the node has a list for a service (first start, gateway unreachable) it serves the relays that
+ * name it as their target: the gateway that signed them did the selection.
+ */
+export class SessionMembership {
+  private readonly candidates = new Map<string, readonly { address: string }[]>();
+  private readonly pinned = new Map<string, readonly { address: string }[]>();
+
+  constructor(
+    private readonly nodeAddress: string,
+    private nodesPerSession: number,
+  ) {}
+
+  /** Replaces the candidate lists (from a gateway's registration answer). */
+  update(registry: Record<string, readonly { address: string }[]>, nodesPerSession: number): void {
+    this.nodesPerSession = nodesPerSession;
+    for (const [serviceId, list] of Object.entries(registry)) this.candidates.set(serviceId, list);
+  }
+
+  check(request: RelayRequest): boolean {
+    if (request.target !== undefined && request.target !== this.nodeAddress) return false;
+    const key = `${request.gateway.address}/${request.header.sessionId}`;
+    let list = this.pinned.get(key);
+    if (list === undefined) {
+      list = this.candidates.get(request.header.serviceId);
+      if (list === undefined) return true;
+      this.pinned.set(key, list);
+      if (this.pinned.size > 10_000) this.pinned.delete(this.pinned.keys().next().value as string);
+    }
+    return isNodeInSession(request.header.sessionId, list, this.nodesPerSession, this.nodeAddress);
+  }
+}

@@ -1,0 +1,103 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One request as the fake saw it. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body: unknown;
+}
+
+/** What every fake engine shares: its URL, its traffic, and the requests whose client hung up. */
+export interface FakeServerBase {
+  readonly url: string;
+  /** Requests per path (`"POST /v1/completions"` → 3). */
+  readonly calls: Record<string, number>;
+  readonly requests: RecordedRequest[];
+  /** Responses the client abandoned (socket closed before the fake finished answering). */
+  readonly aborted: () => number;
+  /** Resolves once `aborted()` reaches `count` (default: one more than now). */
+  readonly waitForAbort: (count?: number) => Promise<void>;
+  readonly close: () => Promise<void>;
+}
+
+export type FakeHandler = (request: RecordedRequest, response: ServerResponse) => Promise<void> | void;
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+/** Marks a response the fake itself cut (a simulated crash), so it is not counted as a client abort. */
+export function cutConnection(response: ServerResponse): void {
+  (response as ServerResponse & { cutByFake?: boolean }).cutByFake = true;
+  response.socket?.destroy();
+}
+
+/** A real HTTP server on 127.0.0.1 and a free port, recording everything it is sent. */
+export async function startFakeServer(handler: FakeHandler): Promise<FakeServerBase> {
+  const calls: Record<string, number> = {};
+  const requests: RecordedRequest[] = [];
+  let aborted = 0;
+  let waiters: { count: number; resolve: () => void }[] = [];
+
+  const server = createServer((request, response) => {
+    response.on("close", () => {
+      const cut = (response as ServerResponse & { cutByFake?: boolean }).cutByFake === true;
+      if (response.writableFinished || cut) return;
+      aborted += 1;
+      const ready = waiters.filter((waiter) => aborted >= waiter.count);
+      waiters = waiters.filter((waiter) => aborted < waiter.count);
+      for (const waiter of ready) waiter.resolve();
+    });
+    void (async () => {
+      const path = (request.url ?? "/").split("?")[0] ?? "/";
+      const recorded: RecordedRequest = {
+        method: request.method ?? "GET",
+        path,
+        body: await readBody(request),
+      };
+      const key = `${recorded.method} ${path}`;
+      calls[key] = (calls[key] ?? 0) + 1;
+      requests.push(recorded);
+      await handler(recorded, response);
+    })().catch((error: unknown) => {
+      if (!response.headersSent) sendJson(response, 500, { error: String(error) });
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    requests,
+    aborted: () => aborted,
+    waitForAbort: (count = aborted + 1) =>
+      aborted >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

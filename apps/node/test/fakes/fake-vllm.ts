@@ -1,0 +1,246 @@
+import type { ServerResponse } from "node:http";
+import {
+  cutConnection,
+  type FakeServerBase,
+  type RecordedRequest,
+  sendJson,
+  sleep,
+  startFakeServer,
+} from "./fake-server.js";
+import {
+  chatPrompt,
+  completionLogprobs,
+  fakeGenerate,
+  fakeLogprob,
+  fakeTokenize,
+  fakeTopLogprobs,
+} from "./fake-text-model.js";
+
+/**
+ * Which engine the fake imitates. `vllm` scores prompt tokens with `echo`; `llamacpp` and `ollama`
+ * ignore `echo` (ollama also returns no logprobs); `tgi` has only its chat route and `/health`.
+ * `/tokenize` answers in each engine's own shape.
+ */
+export type FakeTextFlavor = "vllm" | "llamacpp" | "ollama" | "tgi";
+
+/** Faults to inject; change them at any time through `fake.faults`. */
+export interface FakeTextFaults {
+  /** Answer generation and tokenize calls with this status (vLLM's error body); `times` then recover. */
+  fail: { status: number; message?: string; times?: number } | null;
+  /** Health routes answer 503 while set. */
+  unhealthy: boolean;
+  /** Wait before the status line of generation calls. */
+  firstByteDelayMs: number;
+  /** Never answer generation calls (until the client gives up). */
+  hang: boolean;
+  /** Destroy the socket after this many stream pieces. */
+  dropAfterPieces: number | null;
+  /** Pause between stream pieces, to give a test time to interrupt. */
+  pieceDelayMs: number;
+}
+
+export interface FakeTextEngine extends FakeServerBase {
+  readonly flavor: FakeTextFlavor;
+  readonly model: string;
+  readonly faults: FakeTextFaults;
+}
+
+interface Generation {
+  readonly id: string;
+  readonly prompt: string;
+  readonly tokens: string[];
+  readonly promptTokens: number;
+}
+
+/** Starts a fake OpenAI-compatible engine on 127.0.0.1 and a free port. */
+export async function startFakeVllm(
+  options: { flavor?: FakeTextFlavor; model?: string } = {},
+): Promise<FakeTextEngine> {
+  const flavor = options.flavor ?? "vllm";
+  const model = options.model ?? "fake/llama-2-13b";
+  const faults: FakeTextFaults = {
+    fail: null,
+    unhealthy: false,
+    firstByteDelayMs: 0,
+    hang: false,
+    dropAfterPieces: null,
+    pieceDelayMs: 0,
+  };
+  let sequence = 0;
+  const created = () => Math.floor(Date.now() / 1000);
+
+  const injectedFailure = (response: ServerResponse): boolean => {
+    const fail = faults.fail;
+    if (fail === null) return false;
+    if (fail.times !== undefined) faults.fail = fail.times <= 1 ? null : { ...fail, times: fail.times - 1 };
+    const message = fail.message ?? "injected failure";
+    sendJson(response, fail.status, { object: "error", message, type: "InjectedError", code: fail.status });
+    return true;
+  };
+
+  const generate = (prompt: string, body: Record<string, unknown>): Generation => {
+    const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : 16;
+    const seed = typeof body.seed === "number" ? body.seed : undefined;
+    sequence += 1;
+    return {
+      id: `cmpl-fake-${sequence}`,
+      prompt,
+      tokens: fakeGenerate(prompt, maxTokens, seed),
+      promptTokens: fakeTokenize(prompt).length,
+    };
+  };
+  const usage = (g: Generation) => ({
+    prompt_tokens: g.promptTokens,
+    completion_tokens: g.tokens.length,
+    total_tokens: g.promptTokens + g.tokens.length,
+  });
+
+  const completionLogprobsFor = (g: Generation, body: Record<string, unknown>) => {
+    if (typeof body.logprobs !== "number" || flavor === "ollama") return null;
+    const echo = body.echo === true && flavor === "vllm";
+    const prompt = echo ? fakeTokenize(g.prompt) : [];
+    const all = completionLogprobs("", [...prompt, ...g.tokens], body.logprobs, 0);
+    if (echo) return all;
+    return completionLogprobs(g.prompt, g.tokens, body.logprobs, 0);
+  };
+
+  const chatLogprobsFor = (g: Generation, body: Record<string, unknown>) => {
+    if (body.logprobs !== true || flavor === "ollama") return null;
+    const n = typeof body.top_logprobs === "number" ? body.top_logprobs : 0;
+    let context = g.prompt;
+    return {
+      content: g.tokens.map((token) => {
+        const entry = {
+          token,
+          logprob: fakeLogprob(context, token),
+          top_logprobs: Object.entries(fakeTopLogprobs(context, token, n))
+            .slice(0, n)
+            .map(([t, logprob]) => ({ token: t, logprob })),
+        };
+        context += token;
+        return entry;
+      }),
+    };
+  };
+
+  const stream = async (response: ServerResponse, pieces: unknown[]) => {
+    response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    let sent = 0;
+    for (const piece of pieces) {
+      if (response.destroyed) return;
+      if (faults.dropAfterPieces !== null && sent >= faults.dropAfterPieces) return cutConnection(response);
+      // Wait for the flush so that a later simulated crash cannot swallow pieces already "sent".
+      await new Promise((resolve) => response.write(`data: ${JSON.stringify(piece)}\n\n`, resolve));
+      sent += 1;
+      if (faults.pieceDelayMs > 0) await sleep(faults.pieceDelayMs);
+    }
+    response.end("data: [DONE]\n\n");
+  };
+
+  const completions = async (body: Record<string, unknown>, response: ServerResponse) => {
+    const prompt = Array.isArray(body.prompt) ? String(body.prompt[0] ?? "") : String(body.prompt ?? "");
+    const g = generate(prompt, body);
+    const echo = body.echo === true && flavor === "vllm";
+    const base = { id: g.id, object: "text_completion", created: created(), model };
+    if (body.stream !== true) {
+      const text = (echo ? g.prompt : "") + g.tokens.join("");
+      const choice = { index: 0, text, logprobs: completionLogprobsFor(g, body), finish_reason: "length" };
+      return sendJson(response, 200, { ...base, choices: [choice], usage: usage(g) });
+    }
+    const pieces: unknown[] = g.tokens.map((token, i) => ({
+      ...base,
+      choices: [
+        { index: 0, text: token, logprobs: null, finish_reason: i === g.tokens.length - 1 ? "length" : null },
+      ],
+    }));
+    if (wantsUsage(body)) pieces.push({ ...base, choices: [], usage: usage(g) });
+    await stream(response, pieces);
+  };
+
+  const chat = async (body: Record<string, unknown>, response: ServerResponse) => {
+    const g = generate(chatPrompt(body.messages), body);
+    const base = { id: `chatcmpl-${g.id}`, created: created(), model };
+    if (body.stream !== true) {
+      const message = { role: "assistant", content: g.tokens.join("").trimStart() };
+      const choice = { index: 0, message, logprobs: chatLogprobsFor(g, body), finish_reason: "length" };
+      return sendJson(response, 200, {
+        ...base,
+        object: "chat.completion",
+        choices: [choice],
+        usage: usage(g),
+      });
+    }
+    const chunk = { ...base, object: "chat.completion.chunk" };
+    const pieces: unknown[] = [
+      { ...chunk, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+      ...g.tokens.map((token, i) => ({
+        ...chunk,
+        choices: [
+          { index: 0, delta: { content: token }, finish_reason: i === g.tokens.length - 1 ? "length" : null },
+        ],
+      })),
+    ];
+    if (wantsUsage(body)) pieces.push({ ...chunk, choices: [], usage: usage(g) });
+    await stream(response, pieces);
+  };
+
+  const tokenize = (body: Record<string, unknown>, response: ServerResponse) => {
+    const text = String(body.prompt ?? body.content ?? body.inputs ?? "");
+    const tokens = fakeTokenize(text);
+    const ids = tokens.map((_, i) => 100 + i);
+    if (flavor === "vllm")
+      return sendJson(response, 200, { count: tokens.length, max_model_len: 4096, tokens: ids });
+    if (flavor === "llamacpp") return sendJson(response, 200, { tokens: ids });
+    if (flavor === "tgi")
+      return sendJson(
+        response,
+        200,
+        tokens.map((t, i) => ({ id: 100 + i, text: t, start: 0, stop: 0 })),
+      );
+    sendJson(response, 404, { error: "404 page not found" });
+  };
+
+  const route = async (request: RecordedRequest, response: ServerResponse) => {
+    const body = (typeof request.body === "object" && request.body !== null ? request.body : {}) as Record<
+      string,
+      unknown
+    >;
+    const key = `${request.method} ${request.path}`;
+    if (key === "GET /info" && flavor === "tgi")
+      return sendJson(response, 200, { model_id: model, max_input_tokens: 4095 });
+    if (key === "GET /health" || key === "GET /v1/models") {
+      if (faults.unhealthy) return sendJson(response, 503, { error: "unhealthy" });
+      if (key === "GET /health") return void response.writeHead(200).end();
+      return sendJson(response, 200, {
+        object: "list",
+        data: [{ id: model, object: "model", owned_by: "fake" }],
+      });
+    }
+    const routes: Record<string, (body: Record<string, unknown>, response: ServerResponse) => unknown> = {
+      "POST /v1/completions": completions,
+      "POST /v1/chat/completions": chat,
+      "POST /tokenize": tokenize,
+    };
+    const handler = routes[key];
+    if (handler === undefined || (flavor === "tgi" && key === "POST /v1/completions")) {
+      return sendJson(response, 404, { error: `no route ${key}` });
+    }
+    if (injectedFailure(response)) return;
+    if (faults.hang) return new Promise<void>((resolve) => response.on("close", resolve));
+    if (faults.firstByteDelayMs > 0) await sleep(faults.firstByteDelayMs);
+    if (response.destroyed) return;
+    await handler(body, response);
+  };
+
+  const base = await startFakeServer(route);
+  return { ...base, flavor, model, faults };
+}
+
+function wantsUsage(body: Record<string, unknown>): boolean {
+  const options = body.stream_options;
+  return (
+    typeof options === "object" &&
+    options !== null &&
+    (options as { include_usage?: unknown }).include_usage === true
+  );
+}

@@ -1,0 +1,41 @@
+import { Cause, Effect, Exit, Fiber } from "effect";
+
+/**
+ * Runs an app's main effect: SIGINT or SIGTERM interrupts it, so every scope closes in order
+ * (servers drain in-flight requests, loops stop, databases checkpoint) before the process exits.
+ * A failure prints its message — not a stack — and exits 1; a second signal exits at once.
+ */
+export function runMain<E>(
+  program: Effect.Effect<unknown, E>,
+  options: { readonly app: string } = { app: "app" },
+): void {
+  const fiber = Effect.runFork(program);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`${options.app}: second ${signal}, exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    process.stderr.write(`${options.app}: ${signal} received, shutting down cleanly…\n`);
+    Effect.runFork(Fiber.interrupt(fiber));
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  fiber.addObserver((exit) => {
+    if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) {
+      process.exit(0);
+    }
+    const failure = Cause.failureOption(exit.cause);
+    const message =
+      failure._tag === "Some" ? describe(failure.value) : `unexpected error: ${Cause.pretty(exit.cause)}`;
+    process.stderr.write(`${options.app}: ${message}\n`);
+    process.exit(1);
+  });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
+  return String(error);
+}
