@@ -1,0 +1,13 @@
+import { Layer } from "effect";
+import { Limits } from "../limits/limits.js";
+import { Accounts } from "./accounts.js";
+
+export { Accounts, type KeyPatch, type NewKey } from "./accounts.js";
+export { AccountsConfig, type AccountsSettings } from "./accounts-config.js";
+export { bearerToken } from "./api-key-format.js";
+export { applicationKeyPair } from "./application-address.js";
+export { ApiKeyNotFound, ApplicationDisabled, ApplicationNotFound, InvalidApiKey } from "./errors.js";
+export type { ApiKey, Application, AuthenticatedKey, CreatedKey, KeyLimits } from "./records.js";
+
+/** Accounts and limits together; needs `Database` and `AccountsConfig`. */
+export const AccountsLive = Layer.mergeAll(Accounts.layer, Limits.layer);

@@ -1,0 +1,2 @@
+export { AdminAuth, AdminUnauthorized } from "./admin-auth.js";
+export { type AdminRouter, adminRouter } from "./admin-router.js";

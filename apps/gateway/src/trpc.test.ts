@@ -1,0 +1,58 @@
+import { TRPCError } from "@trpc/server";
+import { Effect } from "effect";
+import { afterAll, describe, expect, it } from "vitest";
+import { InvalidApiKey } from "./accounts/errors.js";
+import { adminTestRuntime } from "./admin/admin-test-runtime.js";
+import { StorageError } from "./db/database.js";
+import { BudgetExhausted, RateLimited } from "./limits/errors.js";
+import { pocketCodeOf, runProcedure } from "./trpc.js";
+
+const managed = adminTestRuntime();
+afterAll(() => managed.dispose());
+
+const thrown = async (effect: Effect.Effect<unknown, unknown>) => {
+  const ctx = { runtime: await managed.runtime() };
+  return runProcedure(ctx, effect).then(
+    () => undefined,
+    (e: unknown) => e as TRPCError,
+  );
+};
+
+describe("runProcedure", () => {
+  it("maps protocol-coded failures to tRPC codes and keeps them as the cause", async () => {
+    const cases = [
+      [new InvalidApiKey({}), "UNAUTHORIZED"],
+      [new BudgetExhausted({ keyId: "k", costMicroUsd: 1 }), "PAYMENT_REQUIRED"],
+      [new RateLimited({ keyId: "k", limit: "rpm", retryAfterMs: 5, detail: "d" }), "TOO_MANY_REQUESTS"],
+    ] as const;
+    for (const [failure, code] of cases) {
+      const error = await thrown(Effect.fail(failure));
+      expect(error).toBeInstanceOf(TRPCError);
+      expect(error?.code).toBe(code);
+      expect(pocketCodeOf(error?.cause)).toBe(failure.code);
+    }
+  });
+
+  it("hides internal failures and defects behind INTERNAL_SERVER_ERROR", async () => {
+    for (const effect of [
+      Effect.fail(new StorageError({ operation: "x", reason: "SQLITE_CORRUPT at /secret/path" })),
+      Effect.die(new Error("boom")),
+      Effect.fail("plain"),
+    ]) {
+      const error = await thrown(effect);
+      expect(error?.code).toBe("INTERNAL_SERVER_ERROR");
+      expect(error?.message).not.toContain("secret");
+      expect(error?.cause).toBeUndefined();
+    }
+  });
+
+  it("returns the value on success", async () => {
+    expect(await runProcedure({ runtime: await managed.runtime() }, Effect.succeed(42))).toBe(42);
+  });
+
+  it("recognises only real protocol codes", () => {
+    expect(pocketCodeOf({ code: "ECONNRESET" })).toBeUndefined();
+    expect(pocketCodeOf({ code: "toString" })).toBeUndefined();
+    expect(pocketCodeOf(null)).toBeUndefined();
+  });
+});
