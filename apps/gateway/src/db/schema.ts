@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 // ── accounts ─────────────────────────────────────────────────────────────────────────────────
 // Applications (the portal's customers) and their API keys, with each key's limits and its
@@ -45,6 +45,10 @@ export const apiKeys = sqliteTable(
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
     lastUsedAt: integer("last_used_at"),
+    /** `evaluator` keys may target one node (header `x-pocket-target-node`); their relays look like any other to the node. */
+    role: text("role", { enum: ["application", "evaluator"] })
+      .notNull()
+      .default("application"),
   },
   (t) => [
     index("api_keys_application").on(t.applicationId),
@@ -52,4 +56,99 @@ export const apiKeys = sqliteTable(
   ],
 );
 
-export const gatewaySchema = { applications, apiKeys };
+// ── nodes ────────────────────────────────────────────────────────────────────────────────────
+// Nodes known from their signed announcements. The latest verified announcement is kept whole
+// (JSON) so routing sees exactly what the node declared.
+
+export const nodes = sqliteTable("nodes", {
+  address: text("address").primaryKey(),
+  publicKey: text("public_key").notNull(),
+  endpoint: text("endpoint").notNull(),
+  operator: text("operator"),
+  /** The verified `NodeAnnouncement`, as JSON. */
+  announcement: text("announcement").notNull(),
+  registeredAt: integer("registered_at").notNull(),
+  lastAnnouncedAt: integer("last_announced_at").notNull(),
+  status: text("status", { enum: ["active", "removed"] })
+    .notNull()
+    .default("active"),
+});
+
+// ── relays ───────────────────────────────────────────────────────────────────────────────────
+// One row per relay the gateway sent: the billing record (application, key, tokens, price) and
+// the settlement ledger (node, session, leaf hash, compute units of the node-signed answer).
+// Never prompt or output text. Written in batches off the hot path.
+
+export const relays = sqliteTable(
+  "relays",
+  {
+    requestHash: text("request_hash").primaryKey(),
+    applicationId: text("application_id").notNull(),
+    keyId: text("key_id").notNull(),
+    serviceId: text("service_id").notNull(),
+    tier: text("tier").notNull(),
+    operation: text("operation").notNull(),
+    nodeAddress: text("node_address"),
+    sessionId: text("session_id").notNull(),
+    sessionNumber: integer("session_number").notNull(),
+    /** `ok`: a verified node answer (claimable); `error`: refused or failed; `interrupted`: a stream cut mid-way. */
+    outcome: text("outcome", { enum: ["ok", "error", "interrupted"] }).notNull(),
+    errorCode: text("error_code"),
+    /** The leaf the node must claim: `relayLeafHash(requestHash, responseHash or final chain)`. */
+    leafHash: text("leaf_hash"),
+    computeUnits: integer("compute_units").notNull().default(0),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    images: integer("images").notNull().default(0),
+    priceMicroUsd: integer("price_micro_usd").notNull().default(0),
+    attempts: integer("attempts").notNull().default(1),
+    latencyMs: integer("latency_ms").notNull().default(0),
+    /** Time to first token, streams only. */
+    ttftMs: integer("ttft_ms"),
+    stream: integer("stream", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("relays_session_node").on(t.sessionId, t.nodeAddress, t.outcome),
+    index("relays_leaf").on(t.leafHash),
+    index("relays_key_time").on(t.keyId, t.createdAt),
+  ],
+);
+
+// ── settlement ───────────────────────────────────────────────────────────────────────────────
+// Claims and proofs from nodes, the weekly POKT/USD rates, and the mint per proven claim. Amounts
+// of uPOKT are decimal strings (they can exceed 2^53 over a week).
+
+export const weeklyRates = sqliteTable("weekly_rates", {
+  weekId: text("week_id").primaryKey(),
+  rateMicroUsdPerPokt: integer("rate_micro_usd_per_pokt").notNull(),
+  setAt: integer("set_at").notNull(),
+});
+
+export const claims = sqliteTable(
+  "claims",
+  {
+    sessionId: text("session_id").notNull(),
+    nodeAddress: text("node_address").notNull(),
+    serviceId: text("service_id").notNull(),
+    applicationAddress: text("application_address").notNull(),
+    sessionNumber: integer("session_number").notNull(),
+    sessionEnd: integer("session_end").notNull(),
+    root: text("root").notNull(),
+    relayCount: integer("relay_count").notNull(),
+    computeUnits: text("compute_units").notNull(),
+    proofSeed: text("proof_seed").notNull(),
+    leafIndex: integer("leaf_index").notNull(),
+    status: text("status", { enum: ["claimed", "proven", "rejected"] }).notNull(),
+    /** The week the session ended in, and that week's rate pinned when the claim was accepted. */
+    weekId: text("week_id").notNull(),
+    rateMicroUsdPerPokt: integer("rate_micro_usd_per_pokt").notNull(),
+    mintedUpokt: text("minted_upokt").notNull().default("0"),
+    detail: text("detail"),
+    claimedAt: integer("claimed_at").notNull(),
+    settledAt: integer("settled_at"),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.nodeAddress] }), index("claims_week").on(t.weekId, t.status)],
+);
+
+export const gatewaySchema = { applications, apiKeys, nodes, relays, weeklyRates, claims };

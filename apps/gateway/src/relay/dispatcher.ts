@@ -1,0 +1,79 @@
+import type { ErrorCode, RelayOperation, RelayUsage, ResolvedModel } from "@pocket-ai/protocol";
+import { Context, Data, type Effect, type Stream } from "effect";
+
+/**
+ * The contract between the gateway's front door (HTTP `/v1/*`, accounts, limits, metering) and
+ * its routing side (sessions, node selection, signed relays, verification, retries, hedging).
+ */
+
+/** What the front door asks for, after authentication, validation and reservation. */
+export interface DispatchRequest {
+  readonly application: { readonly id: string; readonly address: string };
+  readonly keyId: string;
+  /** The model the caller named, resolved against the catalog: a model-named, quality or skill service and a tier. */
+  readonly target: ResolvedModel;
+  readonly operation: RelayOperation;
+  /** The validated OpenAI body. The dispatcher rewrites `model` for the node; `stream` is set by the call used. */
+  readonly body: Record<string, unknown>;
+  /** Evaluator keys only: send to this node (it cannot tell the relay from any other). */
+  readonly targetNode?: string | undefined;
+}
+
+/** Where a relay went and what the settlement ledger must remember about it. */
+export interface RelayRecord {
+  readonly requestHash: string;
+  readonly nodeAddress: string;
+  /** The service the node served it under (a quality or skill request is served under a node's model service). */
+  readonly servedServiceId: string;
+  readonly sessionId: string;
+  readonly sessionNumber: number;
+  /** `relayLeafHash(requestHash, responseHash | final chain)` as hex, for claim verification. */
+  readonly leafHash: string;
+  readonly computeUnits: number;
+  readonly usage: RelayUsage;
+  /** Nodes tried, including the one that answered. */
+  readonly attempts: number;
+}
+
+export interface DispatchedUnary {
+  /** The node's verified OpenAI answer, `model` rewritten to the public model name. */
+  readonly payload: Record<string, unknown>;
+  readonly record: RelayRecord;
+}
+
+/** One event of a dispatched stream; every `data` was verified (signature, chain, order) before it is yielded. */
+export type DispatchStreamEvent =
+  | { readonly type: "data"; readonly data: Record<string, unknown> }
+  /** Always last. `outcome: "error"` with code STREAM_INTERRUPTED when the node failed mid-way: meter what was delivered. */
+  | {
+      readonly type: "final";
+      readonly outcome: "ok" | "error";
+      readonly error?: { readonly code: ErrorCode; readonly message: string } | undefined;
+      readonly record: RelayRecord | undefined;
+      readonly ttftMs: number | undefined;
+    };
+
+/** The relay could not be served: no node, every node failed before the first byte, a timeout... */
+export class DispatchError extends Data.TaggedError("DispatchError")<{
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly attempts: number;
+  /** The request hashes of failed attempts, so the front door can record them. */
+  readonly nodeAddress?: string | undefined;
+}> {}
+
+export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
+  Dispatcher,
+  {
+    readonly unary: (request: DispatchRequest) => Effect.Effect<DispatchedUnary, DispatchError>;
+    /**
+     * Opens a stream: fails with DispatchError only when no node produced a first byte (after
+     * retries on other nodes); after that, failures end the stream with a `final` error event.
+     */
+    readonly stream: (
+      request: DispatchRequest,
+    ) => Effect.Effect<Stream.Stream<DispatchStreamEvent>, DispatchError>;
+    /** What can be served now, for `GET /v1/models`: per public model name, whether any node is available. */
+    readonly availability: () => ReadonlyMap<string, { readonly nodes: number }>;
+  }
+>() {}
