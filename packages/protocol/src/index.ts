@@ -13,6 +13,7 @@ export * from "./openai/index.js";
 export * from "./pricing/index.js";
 export * from "./registry/index.js";
 export * from "./relay/index.js";
+export * from "./scores/index.js";
 export * from "./session/index.js";
 export * from "./settlement-messages/index.js";
 

@@ -1,0 +1,1 @@
+export { EVALUATOR_PROCEDURES, NodeScore, Scoreboard, ScoreEstimate } from "./scoreboard.js";

@@ -1,0 +1,95 @@
+import { z } from "zod";
+import { PoktAddress } from "../crypto/index.js";
+
+const unit = z.number().min(0).max(1);
+
+/**
+ * A measured score with its uncertainty: the mean over `n` scored items and its 95% confidence
+ * interval. A node joins a quality tier only when `lower` clears the tier's threshold.
+ *
+ * @example
+ * ```ts
+ * ScoreEstimate.parse({ mean: 0.72, lower: 0.66, upper: 0.78, n: 200 });
+ * ```
+ */
+export const ScoreEstimate = z.strictObject({
+  mean: unit,
+  lower: unit,
+  upper: unit,
+  n: z.int().nonnegative(),
+});
+/** A parsed {@link ScoreEstimate}. */
+export type ScoreEstimate = z.infer<typeof ScoreEstimate>;
+
+/**
+ * What an evaluator publishes about one node: per-category scores, speed at a low percentile,
+ * error rate, the quality and skill services it qualifies for, and identity findings.
+ *
+ * @example
+ * ```ts
+ * const entry: NodeScore = {
+ *   address: "pokt1...", serviceId: "llama-2-13b", categories: {}, qualifies: ["quality-gpt-3.5"],
+ *   speed: { ttftP10Ms: 120, tokensPerSecondP10: 35, samples: 40 }, errorRate: 0.01,
+ *   identity: { sharedBackendGroup: null, declaredModel: "llama-2-13b", modelTest: "consistent", modelTestPValue: 0.4 },
+ *   loglikelihood: "supported", updatedAt: 1_700_000_000_000,
+ * };
+ * ```
+ */
+export const NodeScore = z.strictObject({
+  address: PoktAddress,
+  /** The service the node was measured on (the one it registered). */
+  serviceId: z.string().min(1),
+  /** Category → score: knowledge, reasoning, coding, instruction, creative (and any others a suite defines). */
+  categories: z.record(z.string().min(1), ScoreEstimate),
+  /** Overall score across categories, when enough items were scored. */
+  overall: ScoreEstimate.optional(),
+  /** Quality and skill service ids whose threshold this node's interval clears. */
+  qualifies: z.array(z.string().min(1)),
+  speed: z.strictObject({
+    /** Time to first token that 90% of probes beat (the slow end, which customers feel). */
+    ttftP10Ms: z.number().nonnegative().nullable(),
+    tokensPerSecondP10: z.number().nonnegative().nullable(),
+    samples: z.int().nonnegative(),
+  }),
+  errorRate: unit,
+  identity: z.strictObject({
+    /** Nodes answering from one backend share a group id (identical greedy completions on random prompts). */
+    sharedBackendGroup: z.string().nullable(),
+    declaredModel: z.string().nullable(),
+    /** Two-sample test of completions against reference samples of the declared model. */
+    modelTest: z.enum(["consistent", "inconsistent", "untested"]),
+    modelTestPValue: unit.nullable(),
+  }),
+  /** `unsupported` when the backend returns no prompt logprobs: loglikelihood tasks were not run, never scored at chance. */
+  loglikelihood: z.enum(["supported", "unsupported", "unknown"]),
+  updatedAt: z.int().nonnegative(),
+});
+/** A parsed {@link NodeScore}. */
+export type NodeScore = z.infer<typeof NodeScore>;
+
+/**
+ * The evaluator's public scoreboard, which gateways poll and route by (quality-tier membership
+ * and selection weights) and the leaderboard page shows.
+ *
+ * @example
+ * ```ts
+ * Scoreboard.parse({ evaluator: "pokt1...", generatedAt: 0, nodes: [] });
+ * ```
+ */
+export const Scoreboard = z.strictObject({
+  evaluator: z.string().min(1),
+  generatedAt: z.int().nonnegative(),
+  nodes: z.array(NodeScore),
+});
+/** A parsed {@link Scoreboard}. */
+export type Scoreboard = z.infer<typeof Scoreboard>;
+
+/**
+ * The tRPC procedure path an evaluator serves its scoreboard at (a query, no input).
+ *
+ * @example
+ * ```ts
+ * EVALUATOR_PROCEDURES.scoreboard; // "scores.board"
+ * ```
+ */
+export const EVALUATOR_PROCEDURES = { scoreboard: "scores.board" } as const;
