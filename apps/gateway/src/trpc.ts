@@ -6,9 +6,11 @@ import type { Accounts } from "./accounts/accounts.js";
 import { bearerToken } from "./accounts/api-key-format.js";
 import { AdminAuth } from "./admin/admin-auth.js";
 import type { Limits } from "./limits/limits.js";
+import type { RoutingServices } from "./routing/routing-services.js";
+import type { SettlementServices } from "./settlement/settlement-services.js";
 
-/** The services tRPC procedures may use; widen this union as routers need more. */
-export type GatewayServices = Accounts | Limits | AdminAuth;
+/** The services tRPC procedures may use; each side widens its own union. */
+export type GatewayServices = Accounts | Limits | AdminAuth | RoutingServices | SettlementServices;
 
 /**
  * Per-request context. `adminToken` is the `Authorization: Bearer` value of the request (see

@@ -1,0 +1,5 @@
+/**
+ * The settlement side's services that tRPC procedures (settlement.*, admin.settlement.*) need.
+ * Widen this union as the settlement side adds services.
+ */
+export type SettlementServices = never;
