@@ -139,6 +139,7 @@ export function startNode(
       host: config.listen.host,
       port: config.listen.port,
       portSetting: "listen.port (env POCKET_NODE__LISTEN__PORT)",
+      drainMs: config.shutdownDrainMs,
       handler: (req, res) => {
         const path = (req.url ?? "/").split("?")[0];
         if (path?.startsWith("/trpc/")) return trpc(req, res);

@@ -87,5 +87,7 @@ export const NodeConfig = z.strictObject({
   /** How relays are weighed in claims: fixed per call (Pocket's way) or by tokens. */
   weighting: z.enum(["per-call", "per-token"]).default("per-call"),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** On SIGTERM, how long in-flight relays may take to finish before connections are closed. */
+  shutdownDrainMs: z.number().int().min(0).max(600_000).default(10_000),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;

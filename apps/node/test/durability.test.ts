@@ -1,0 +1,87 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import { startFakeGateway } from "./helpers/fake-gateway.js";
+import { nodeClient, startTestNode, TEST_SESSION, TestGateway } from "./helpers/node-harness.js";
+import { exited, spawnNode } from "./helpers/node-process.js";
+
+const services = [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }];
+
+describe("durability and the claim cycle", () => {
+  it("keeps answered relays through kill -9 and claims and proves them after restart, retrying a failure", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-crash-"));
+    const gw = new TestGateway();
+    const gateway = await startFakeGateway(TEST_SESSION, { refuseClaimsFirst: 4, key: gw.key });
+    const run = await spawnNode(dataDir, { session: TEST_SESSION, services });
+    const client = nodeClient(`${run.url}/trpc`);
+    const requests = Array.from({ length: 12 }, (_, i) =>
+      gw.request({ model: "llama-2-13b", prompt: `Relay number ${i}`, max_tokens: 3 }),
+    );
+    for (const request of requests) expect((await client.relay.mutate(request)).outcome).toBe("ok");
+    run.child.kill("SIGKILL");
+    await exited(run.child);
+
+    let clock = requests[0]!.header.sessionEnd + TEST_SESSION.graceMs + 1;
+    const restarted = await startTestNode({ services, gateways: [gateway.link] }, dataDir, {
+      now: () => clock,
+    });
+    try {
+      const sessionId = requests[0]!.header.sessionId;
+      expect(restarted.node.relays.leaves(sessionId, gw.key.address)).toHaveLength(12);
+
+      await Effect.runPromise(restarted.node.claimNow); // builds the claim; the gateway fails it (4 tries)
+      expect(restarted.node.claims.all()[0]).toMatchObject({ status: "built", relayCount: 12, attempts: 1 });
+      clock += 60_000; // past the backoff
+      await Effect.runPromise(restarted.node.claimNow);
+
+      const claim = restarted.node.claims.all()[0]!;
+      expect(claim.status).toBe("proven");
+      expect(claim.computeUnits).toBe(String(12 * 750));
+      expect(claim.mintedUpokt).toBe(String(12 * 750 * 4));
+      const seen = gateway.claims.get(`${sessionId}/${restarted.node.key.address}`);
+      expect(seen?.root.relays).toBe(12);
+      expect(seen?.proven).toBe(true);
+    } finally {
+      await restarted.stop();
+      await gateway.close();
+    }
+  });
+
+  it("drains an in-flight relay on SIGTERM before exiting", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-term-"));
+    const gw = new TestGateway();
+    const slow = [
+      { serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev", tokensPerSecond: 20 }] },
+    ];
+    const run = await spawnNode(dataDir, { session: TEST_SESSION, services: slow });
+    const client = nodeClient(`${run.url}/trpc`);
+    const pending = client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Once upon a time", max_tokens: 15, ignore_eos: true }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    run.child.kill("SIGTERM");
+    const response = await pending;
+    expect(response.outcome).toBe("ok");
+    expect(response.usage.outputTokens).toBe(15);
+    expect(await exited(run.child)).toBe(0);
+    expect(run.stderr()).toContain("shutting down cleanly");
+  });
+
+  it("registers with its gateways, signed, on start", async () => {
+    const gateway = await startFakeGateway(TEST_SESSION);
+    const h = await startTestNode({ gateways: [gateway.link] });
+    try {
+      for (let i = 0; i < 50 && gateway.announcements.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      const a = gateway.announcements[0];
+      expect(a?.node.address).toBe(h.node.key.address);
+      expect(a?.endpoint).toBe(h.node.trpcUrl);
+      expect(a?.services.map((s) => s.serviceId).sort()).toEqual(["llama-2-13b", "stable-diffusion"]);
+    } finally {
+      await h.stop();
+      await gateway.close();
+    }
+  });
+});

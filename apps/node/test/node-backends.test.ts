@@ -1,0 +1,137 @@
+import { generateKeyPair, relayRequestHash } from "@pocket-ai/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import { type FakeTextEngine, startFakeVllm } from "./fakes/fake-vllm.js";
+import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
+
+let harness: NodeHarness | undefined;
+let fake: FakeTextEngine | undefined;
+afterEach(async () => {
+  await harness?.stop();
+  await fake?.close();
+  harness = undefined;
+  fake = undefined;
+});
+
+const gw = new TestGateway();
+
+async function nodeInFrontOf(
+  flavor: "vllm" | "llamacpp",
+  backend: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+) {
+  fake = await startFakeVllm({ flavor });
+  harness = await startTestNode({
+    services: [
+      {
+        serviceId: "llama-2-13b",
+        tiers: ["standard"],
+        model: { declared: "llama-2-13b-chat", family: "llama-2", quantization: "q4_k_m" },
+        backends: [{ kind: flavor, url: fake.url, model: "served-model", ...backend }],
+      },
+    ],
+    ...extra,
+  });
+  return harness;
+}
+
+describe("a node in front of real HTTP engines", () => {
+  it("serves a vLLM backend and reports its tokenizer as the engine's own", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const response = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Hello there", max_tokens: 4 }),
+    );
+    expect(response.outcome).toBe("ok");
+    const info = await h.client.info.query();
+    expect(info.services[0]?.tokenizer).toEqual({ kind: "backend", exact: true });
+    expect(info.services[0]?.model).toEqual({
+      declared: "llama-2-13b-chat",
+      family: "llama-2",
+      quantization: "q4_k_m",
+    });
+    // The engine was asked for its own model name, not the public one.
+    const sent = fake!.requests.find((r) => r.path === "/v1/completions")?.body as { model?: string };
+    expect(sent.model).toBe("served-model");
+  });
+
+  it("refuses echo with logprobs on a llama.cpp backend before any generation (it cannot return prompt logprobs)", async () => {
+    const h = await nodeInFrontOf("llamacpp");
+    const before = fake!.calls["POST /v1/completions"] ?? 0;
+    const response = await h.client.relay.mutate(
+      gw.request({
+        model: "llama-2-13b",
+        prompt: "Two plus two is four",
+        max_tokens: 0,
+        echo: true,
+        logprobs: 1,
+      }),
+    );
+    expect(response.error?.code).toBe("UNSUPPORTED_PARAMETER");
+    expect(fake!.calls["POST /v1/completions"] ?? 0).toBe(before);
+    expect((await h.client.info.query()).services[0]?.capabilities.promptLogprobs).toBe(false);
+  });
+
+  it("answers BACKEND_UNAVAILABLE, signed, when the engine fails, and keeps serving", async () => {
+    const h = await nodeInFrontOf("vllm");
+    fake!.faults.fail = { status: 500, times: 10 };
+    const failed = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }),
+    );
+    expect(failed.error?.code).toBe("BACKEND_UNAVAILABLE");
+    fake!.faults.fail = null;
+    const ok = await h.client.relay.mutate(gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }));
+    expect(ok.outcome).toBe("ok");
+  });
+
+  it("answers NODE_BUSY at once when the backend's seat and queue are taken", async () => {
+    const h = await nodeInFrontOf("vllm", { maxConcurrency: 1, maxQueue: 0 });
+    fake!.faults.firstByteDelayMs = 1_000;
+    const slow = h.client.relay.mutate(gw.request({ model: "llama-2-13b", prompt: "slow", max_tokens: 2 }));
+    await new Promise((r) => setTimeout(r, 100));
+    const busy = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "fast", max_tokens: 2 }),
+    );
+    expect(busy.error?.code).toBe("NODE_BUSY");
+    // Refused without queueing: the engine saw only the first relay's generation.
+    expect(fake!.calls["POST /v1/completions"]).toBe(1);
+    expect((await slow).outcome).toBe("ok");
+  });
+
+  it("aborts the engine's request when the gateway goes away mid-stream, and does not claim the relay", async () => {
+    const h = await nodeInFrontOf("vllm");
+    fake!.faults.pieceDelayMs = 100;
+    const request = gw.request({
+      model: "llama-2-13b",
+      prompt: "Tell me a long story",
+      max_tokens: 200,
+      stream: true,
+    });
+    const controller = new AbortController();
+    const stream = await h.client.relayStream.mutate(request, { signal: controller.signal });
+    const aborted = fake!.waitForAbort();
+    let seen = 0;
+    await expect(
+      (async () => {
+        for await (const _chunk of stream) {
+          seen += 1;
+          if (seen === 2) controller.abort();
+        }
+      })(),
+    ).rejects.toThrow();
+    await aborted;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
+    expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(0);
+  });
+
+  it("refuses relays from a gateway it does not serve", async () => {
+    const h = await nodeInFrontOf(
+      "vllm",
+      {},
+      { gateways: [{ url: "http://127.0.0.1:9/trpc", address: generateKeyPair().address }] },
+    );
+    const response = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }),
+    );
+    expect(response.error?.code).toBe("UNKNOWN_GATEWAY");
+  });
+});
