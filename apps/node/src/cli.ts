@@ -65,7 +65,12 @@ if (values.help === true || command === "" || command === "help") {
   try {
     writeKeyFile(values.out, key);
   } catch (e) {
-    console.error(`pocket-node: cannot write ${values.out}: ${(e as Error).message}`);
+    const exists = (e as NodeJS.ErrnoException).code === "EEXIST";
+    console.error(
+      exists
+        ? `pocket-node: ${values.out} already exists; a key is never overwritten. Choose another --out.`
+        : `pocket-node: cannot write ${values.out}: ${(e as Error).message}`,
+    );
     process.exit(1);
   }
   console.log(`key written to ${values.out} (mode 0600)\naddress: ${keyPairFromPrivateKey(key).address}`);
