@@ -140,7 +140,7 @@ export const claims = sqliteTable(
     proofSeed: text("proof_seed").notNull(),
     leafIndex: integer("leaf_index").notNull(),
     status: text("status", { enum: ["claimed", "proven", "rejected"] }).notNull(),
-    /** The week the session ended in, and that week's rate pinned when the claim was accepted. */
+    /** The ISO week the session started in, and that week's rate, pinned when the claim was accepted. */
     weekId: text("week_id").notNull(),
     rateMicroUsdPerPokt: integer("rate_micro_usd_per_pokt").notNull(),
     mintedUpokt: text("minted_upokt").notNull().default("0"),

@@ -1,0 +1,170 @@
+import { describe, expect, it } from "@effect/vitest";
+import { createClaimSubmission, generateKeyPair, type SessionHeader } from "@pocket-ai/protocol";
+import { Effect, Exit, TestClock } from "effect";
+import { Settlement } from "./settlement.js";
+import {
+  claimTime,
+  HOUR,
+  type LedgerRelay,
+  ledgerRelays,
+  nodeClaim,
+  registerNode,
+  sessionAt,
+  W48_TUESDAY,
+  writeLedger,
+} from "./settlement-fixtures.js";
+import { SettlementTest, TEST_SESSION_PARAMS } from "./settlement-test-layer.js";
+
+const failure = <A, E>(exit: Exit.Exit<A, E>) =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined;
+
+const wire = <T>(x: T): unknown => JSON.parse(JSON.stringify(x));
+
+/** A registered node, the week's rate, a session with `relays` ok relays in the ledger, the clock in its window. */
+const served = (relays = 10, extra: readonly LedgerRelay[] = []) =>
+  Effect.gen(function* () {
+    const settlement = yield* Settlement;
+    const node = generateKeyPair();
+    yield* registerNode(node);
+    yield* settlement.setWeeklyRate("2026-W48", 250_000);
+    const header = sessionAt(W48_TUESDAY);
+    const ledger = ledgerRelays(header, relays);
+    yield* writeLedger(header, node.address, [...ledger, ...extra]);
+    yield* TestClock.setTime(claimTime(header));
+    return { settlement, node, header, ledger };
+  });
+
+const refusal = (input: unknown) =>
+  Effect.flatMap(Settlement, (s) => Effect.exit(s.submitClaim(input))).pipe(Effect.map(failure));
+
+describe("Settlement.submitClaim", () => {
+  it.effect(
+    "accepts a claim matching the ledger; the same claim again is a duplicate with the same seed",
+    () =>
+      Effect.gen(function* () {
+        const { settlement, node, header, ledger } = yield* served();
+        const { submission } = nodeClaim(node, header, ledger);
+        const first = yield* settlement.submitClaim(wire(submission));
+        expect(first.status).toBe("accepted");
+        const again = yield* settlement.submitClaim(
+          wire({ ...nodeClaim(node, header, ledger, 5).submission }),
+        );
+        expect(again).toEqual({ ...first, status: "duplicate" });
+        // Even after the window closed: the node may have lost the first answer.
+        yield* TestClock.adjust(48 * HOUR);
+        expect(yield* settlement.submitClaim(wire(submission))).toEqual({ ...first, status: "duplicate" });
+      }).pipe(Effect.provide(SettlementTest)),
+  );
+
+  it.effect("refuses another root for the same node and session with DUPLICATE_CLAIM", () =>
+    Effect.gen(function* () {
+      const { settlement, node, header, ledger } = yield* served();
+      yield* settlement.submitClaim(wire(nodeClaim(node, header, ledger).submission));
+      const other = nodeClaim(node, header, ledger.slice(1)).submission;
+      expect(yield* refusal(wire(other))).toMatchObject({ _tag: "DuplicateClaim", code: "DUPLICATE_CLAIM" });
+    }).pipe(Effect.provide(SettlementTest)),
+  );
+
+  it.effect("refuses a claim above the ledger (relays or compute units); accepts an under-claim", () =>
+    Effect.gen(function* () {
+      const failed = { leafHash: "ee".repeat(32), computeUnits: 750, outcome: "error" as const };
+      const { settlement, node, header, ledger } = yield* served(10, [failed]);
+      // The failed relay is in the ledger, but not claimable.
+      const tooMany = nodeClaim(node, header, [...ledger, failed]).submission;
+      expect(yield* refusal(wire(tooMany))).toMatchObject({ _tag: "InvalidClaim", code: "INVALID_CLAIM" });
+      expect(String((yield* refusal(wire(tooMany)))?.message)).toContain("11 relays");
+      const heavier = nodeClaim(
+        node,
+        header,
+        ledger.map((l, i) => (i === 0 ? { ...l, computeUnits: 751 } : l)),
+      );
+      expect(yield* refusal(wire(heavier.submission))).toMatchObject({ code: "INVALID_CLAIM" });
+      const fewer = nodeClaim(node, header, ledger.slice(0, 7)).submission;
+      expect((yield* settlement.submitClaim(wire(fewer))).status).toBe("accepted");
+    }).pipe(Effect.provide(SettlementTest)),
+  );
+
+  it.effect("refuses a node that is not registered, and a claim on another node's relays", () =>
+    Effect.gen(function* () {
+      const { header, ledger } = yield* served();
+      const stranger = generateKeyPair();
+      expect(yield* refusal(wire(nodeClaim(stranger, header, ledger).submission))).toMatchObject({
+        code: "INVALID_CLAIM",
+        detail: expect.stringContaining("not registered"),
+      });
+      const other = generateKeyPair();
+      yield* registerNode(other);
+      expect(yield* refusal(wire(nodeClaim(other, header, ledger).submission))).toMatchObject({
+        code: "INVALID_CLAIM",
+      });
+    }).pipe(Effect.provide(SettlementTest)),
+  );
+
+  it.effect("refuses a header that is not one of this gateway's sessions", () =>
+    Effect.gen(function* () {
+      const { node, header, ledger } = yield* served();
+      const forged: SessionHeader[] = [
+        { ...header, sessionId: "ab".repeat(32) },
+        { ...header, sessionEnd: header.sessionEnd + HOUR },
+        { ...header, serviceId: "mistral-7b" },
+      ];
+      for (const h of forged) {
+        expect(yield* refusal(wire(nodeClaim(node, h, ledger).submission))).toMatchObject({
+          code: "INVALID_CLAIM",
+        });
+      }
+    }).pipe(Effect.provide(SettlementTest)),
+  );
+
+  it.effect("refuses a claim before the session's grace has passed or after the claim window", () =>
+    Effect.gen(function* () {
+      const { settlement, node, header, ledger } = yield* served();
+      const { submission } = nodeClaim(node, header, ledger);
+      yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs - 1);
+      expect(yield* refusal(wire(submission))).toMatchObject({
+        _tag: "ClaimWindowClosed",
+        code: "CLAIM_WINDOW_CLOSED",
+      });
+      yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR + 1);
+      expect(String((yield* refusal(wire(submission)))?.message)).toContain("closed at");
+      yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR);
+      expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
+    }).pipe(Effect.provide(SettlementTest)),
+  );
+
+  it.effect("answers RATE_NOT_SET until the week's rate is set, then accepts", () =>
+    Effect.gen(function* () {
+      const settlement = yield* Settlement;
+      const node = generateKeyPair();
+      yield* registerNode(node);
+      const header = sessionAt(W48_TUESDAY + 7 * 24 * HOUR); // 2026-W49: no rate yet
+      const ledger = ledgerRelays(header, 3);
+      yield* writeLedger(header, node.address, ledger);
+      yield* TestClock.setTime(claimTime(header));
+      const { submission } = nodeClaim(node, header, ledger);
+      expect(yield* refusal(wire(submission))).toMatchObject({ code: "RATE_NOT_SET", weekId: "2026-W49" });
+      yield* settlement.setWeeklyRate("2026-W49", 300_000);
+      expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
+      const [claim] = yield* settlement.listClaims();
+      expect(claim).toMatchObject({ weekId: "2026-W49", rateMicroUsdPerPokt: 300_000, status: "claimed" });
+    }).pipe(Effect.provide(SettlementTest)),
+  );
+
+  it.effect("refuses forged, misaddressed and malformed messages with the protocol's codes", () =>
+    Effect.gen(function* () {
+      const { node, header, ledger } = yield* served();
+      const { submission, root } = nodeClaim(node, header, ledger);
+      const tampered = { ...submission, root: { ...root, relays: root.relays - 1 } };
+      expect(yield* refusal(wire(tampered))).toMatchObject({ code: "INVALID_SIGNATURE" });
+      const elsewhere = nodeClaim(node, header, ledger).submission;
+      const misaddressed = createClaimSubmission(
+        { gatewayAddress: generateKeyPair().address, header, root, issuedAt: 0 },
+        node,
+      );
+      expect(yield* refusal(wire(misaddressed))).toMatchObject({ code: "ADDRESS_MISMATCH" });
+      for (const junk of [null, "claim", { ...elsewhere, v: 2 }, { ...elsewhere, extra: 1 }]) {
+        expect(yield* refusal(junk)).toMatchObject({ code: "MALFORMED_ENVELOPE" });
+      }
+    }).pipe(Effect.provide(SettlementTest)),
+  );
+});

@@ -1,0 +1,114 @@
+import {
+  type ClaimAck,
+  checkClaimAgainstLedger,
+  createClaimAck,
+  deriveSessionId,
+  generateProofSeed,
+  type SessionHeader,
+  sessionWindow,
+  verifyClaimSubmission,
+  weekIdOf,
+} from "@pocket-ai/protocol";
+import { eq } from "drizzle-orm";
+import { Clock, Effect } from "effect";
+import { nodes } from "../db/schema.js";
+import { type ClaimRow, findClaim, findRate, insertClaimOnce } from "./claim-store.js";
+import { ClaimWindowClosed, DuplicateClaim, InvalidClaim, RateNotSet, refusalOf } from "./errors.js";
+import { sessionLedger } from "./relay-ledger.js";
+import { isoTime, rootOf, type SettlementDeps, sameRoot } from "./settlement-deps.js";
+
+/** Why a header is not one of this gateway's sessions, or undefined when it is. */
+function headerMismatch(header: SessionHeader, deps: SettlementDeps): string | undefined {
+  const { applicationAddress, serviceId, sessionNumber } = header;
+  if (deriveSessionId(applicationAddress, serviceId, sessionNumber) !== header.sessionId) {
+    return `session id ${header.sessionId} is not the id of session ${sessionNumber} of ${applicationAddress} for ${serviceId}`;
+  }
+  let window: { start: number; end: number };
+  try {
+    window = sessionWindow(deps.identity.session, sessionNumber);
+  } catch {
+    return `session ${sessionNumber} is outside this gateway's sessions`;
+  }
+  if (window.start !== header.sessionStart || window.end !== header.sessionEnd) {
+    return `session ${sessionNumber} runs [${window.start}, ${window.end}) here, not [${header.sessionStart}, ${header.sessionEnd})`;
+  }
+  return undefined;
+}
+
+/**
+ * A node's claim for one session: verified (signature, addressed to us, a session this gateway
+ * derives, a registered node, inside the claim window), compared with the gateway's own ledger of
+ * verified answers, priced at the week's rate, stored with a fresh proof seed. The same claim again
+ * gets the same seed (`duplicate`); another root for the same node and session is refused.
+ */
+export function makeSubmitClaim(deps: SettlementDeps) {
+  const { use, identity, config } = deps;
+  return Effect.fn("Settlement.submitClaim")(function* (input: unknown) {
+    const now = yield* Clock.currentTimeMillis;
+    const checked = verifyClaimSubmission(input, { gatewayAddress: identity.address });
+    if (!checked.ok) return yield* refusalOf(checked.error);
+    const { header, root, node } = checked.value.submission;
+    const mismatch = headerMismatch(header, deps);
+    if (mismatch !== undefined) return yield* new InvalidClaim({ detail: mismatch });
+
+    const answerTo = (row: ClaimRow): Effect.Effect<ClaimAck, DuplicateClaim> =>
+      sameRoot(rootOf(row), root)
+        ? Effect.succeed(createClaimAck("duplicate", row.proofSeed, root))
+        : Effect.fail(new DuplicateClaim({ sessionId: header.sessionId, nodeAddress: node.address }));
+    const earlier = yield* use("claims.find", (db) => findClaim(db, header.sessionId, node.address));
+    if (earlier !== undefined) return yield* answerTo(earlier);
+
+    const opensAt = header.sessionEnd + identity.session.graceMs;
+    const closesAt = opensAt + config.claimWindowMs;
+    if (now < opensAt) {
+      return yield* new ClaimWindowClosed({
+        detail: `the claim window of session ${header.sessionId} opens at ${isoTime(opensAt)}, after the session's grace; claim then`,
+      });
+    }
+    if (now > closesAt) {
+      return yield* new ClaimWindowClosed({
+        detail: `the claim window of session ${header.sessionId} closed at ${isoTime(closesAt)}`,
+      });
+    }
+
+    const registered = yield* use("nodes.find", (db) =>
+      db.select({ address: nodes.address }).from(nodes).where(eq(nodes.address, node.address)).get(),
+    );
+    if (registered === undefined) {
+      return yield* new InvalidClaim({ detail: `node ${node.address} is not registered with this gateway` });
+    }
+    const ledger = yield* use("relays.sessionLedger", (db) =>
+      sessionLedger(db, header.sessionId, node.address),
+    );
+    const againstLedger = checkClaimAgainstLedger(root, ledger);
+    if (!againstLedger.ok) return yield* refusalOf(againstLedger.error);
+
+    const weekId = weekIdOf(header.sessionStart);
+    const rate = yield* use("weeklyRates.find", (db) => findRate(db, weekId));
+    if (rate === undefined) return yield* new RateNotSet({ weekId });
+
+    const proofSeed = generateProofSeed();
+    const ack = createClaimAck("accepted", proofSeed, root);
+    const stored = yield* use("claims.insert", (db) =>
+      insertClaimOnce(db, {
+        sessionId: header.sessionId,
+        nodeAddress: node.address,
+        serviceId: header.serviceId,
+        applicationAddress: header.applicationAddress,
+        sessionNumber: header.sessionNumber,
+        sessionEnd: header.sessionEnd,
+        root: root.root,
+        relayCount: root.relays,
+        computeUnits: root.computeUnits,
+        proofSeed,
+        leafIndex: ack.leafIndex,
+        status: "claimed",
+        weekId,
+        rateMicroUsdPerPokt: rate.rateMicroUsdPerPokt,
+        claimedAt: now,
+      }),
+    );
+    // Another submission of this node and session may have been stored in between.
+    return stored.proofSeed === proofSeed ? ack : yield* answerTo(stored);
+  });
+}

@@ -1,0 +1,50 @@
+import { formatPokt } from "@pocket-ai/protocol";
+import type { ClaimRow } from "./claim-store.js";
+
+/** A stored claim as the admin API shows it (amounts as decimal strings). */
+export interface ClaimRecord {
+  readonly sessionId: string;
+  readonly nodeAddress: string;
+  readonly serviceId: string;
+  readonly applicationAddress: string;
+  readonly sessionNumber: number;
+  readonly sessionEnd: number;
+  readonly root: string;
+  readonly relays: number;
+  readonly computeUnits: string;
+  readonly leafIndex: number;
+  readonly status: "claimed" | "proven" | "rejected";
+  readonly weekId: string;
+  readonly rateMicroUsdPerPokt: number;
+  readonly mintedUpokt: string;
+  readonly mintedPokt: string;
+  readonly detail: string | null;
+  readonly claimedAt: number;
+  /** Until when the node may prove a `claimed` claim. */
+  readonly proofDeadline: number;
+  readonly settledAt: number | null;
+}
+
+export function toClaimRecord(row: ClaimRow, proofWindowMs: number): ClaimRecord {
+  return {
+    sessionId: row.sessionId,
+    nodeAddress: row.nodeAddress,
+    serviceId: row.serviceId,
+    applicationAddress: row.applicationAddress,
+    sessionNumber: row.sessionNumber,
+    sessionEnd: row.sessionEnd,
+    root: row.root,
+    relays: row.relayCount,
+    computeUnits: row.computeUnits,
+    leafIndex: row.leafIndex,
+    status: row.status,
+    weekId: row.weekId,
+    rateMicroUsdPerPokt: row.rateMicroUsdPerPokt,
+    mintedUpokt: row.mintedUpokt,
+    mintedPokt: formatPokt(BigInt(row.mintedUpokt)),
+    detail: row.detail,
+    claimedAt: row.claimedAt,
+    proofDeadline: row.claimedAt + proofWindowMs,
+    settledAt: row.settledAt,
+  };
+}

@@ -1,0 +1,82 @@
+import { ProofAck, verifyProofSubmission } from "@pocket-ai/protocol";
+import { Clock, Effect } from "effect";
+import { mintOfClaim } from "./claim-mint.js";
+import { type ClaimRow, findClaim, settleClaim } from "./claim-store.js";
+import { InvalidProof, refusalOf } from "./errors.js";
+import { ledgerLeaf, sessionLedger } from "./relay-ledger.js";
+import { isoTime, rootOf, type SettlementDeps } from "./settlement-deps.js";
+
+/** The answer a settled claim gives, every time it is asked. */
+export function proofAckOf(row: ClaimRow): ProofAck {
+  if (row.status === "proven") return ProofAck.parse({ status: "proven", mintedUpokt: row.mintedUpokt });
+  return ProofAck.parse({
+    status: "rejected",
+    mintedUpokt: "0",
+    detail: (row.detail ?? "rejected").slice(0, 1024),
+  });
+}
+
+/**
+ * A node's proof of the leaf its claim's seed picked. A message that is not the node's own
+ * (schema, signature, another gateway) or that matches no stored claim is refused with an error
+ * and changes nothing. A proof the node signed for its stored claim settles that claim for good:
+ * `proven` with the mint when the leaf verifies against the root AND is a relay this gateway
+ * signed and verified for that node and session, with the same compute units; otherwise
+ * `rejected` with the reason. Asked again, a settled claim answers the same ack.
+ */
+export function makeSubmitProof(deps: SettlementDeps) {
+  const { use, identity, config } = deps;
+  return Effect.fn("Settlement.submitProof")(function* (input: unknown) {
+    const now = yield* Clock.currentTimeMillis;
+    const signed = verifyProofSubmission(input, { gatewayAddress: identity.address });
+    if (!signed.ok) return yield* refusalOf(signed.error);
+    const { sessionId, node, proof } = signed.value.submission;
+    const row = yield* use("claims.find", (db) => findClaim(db, sessionId, node.address));
+    if (row === undefined) {
+      return yield* new InvalidProof({
+        detail: `node ${node.address} has no claim for session ${sessionId}; submit the claim first`,
+      });
+    }
+    if (row.status !== "claimed") return proofAckOf(row);
+
+    const settle = (status: "proven" | "rejected", mintedUpokt: string, detail: string | null) =>
+      Effect.map(
+        use("claims.settle", (db) => settleClaim(db, row, { status, mintedUpokt, detail, settledAt: now })),
+        proofAckOf,
+      );
+    const reject = (detail: string) => settle("rejected", "0", detail);
+
+    const deadline = row.claimedAt + config.proofWindowMs;
+    if (now > deadline)
+      return yield* reject(`CLAIM_WINDOW_CLOSED: the proof window closed at ${isoTime(deadline)}`);
+    const proven = verifyProofSubmission(input, {
+      gatewayAddress: identity.address,
+      claim: rootOf(row),
+      leafIndex: row.leafIndex,
+    });
+    if (!proven.ok)
+      return yield* reject(`${proven.error.code}: ${proven.error.detail ?? proven.error.message}`);
+
+    const { ledgerCu, ledger } = yield* use("relays.proofLeaf", (db) => ({
+      ledgerCu: ledgerLeaf(db, sessionId, node.address, proof.leaf.hash),
+      ledger: sessionLedger(db, sessionId, node.address),
+    }));
+    if (ledgerCu === undefined) {
+      return yield* reject(
+        `INVALID_PROOF: leaf ${proof.leaf.hash} is not a relay this gateway verified for this node and session`,
+      );
+    }
+    if (ledgerCu !== proof.leaf.computeUnits) {
+      return yield* reject(
+        `INVALID_PROOF: leaf ${proof.leaf.hash} weighs ${proof.leaf.computeUnits} compute units in the proof; the gateway verified ${ledgerCu}`,
+      );
+    }
+    const minted = mintOfClaim(
+      row.serviceId,
+      rootOf(row),
+      { weekId: row.weekId, rateMicroUsdPerPokt: row.rateMicroUsdPerPokt },
+      ledger.maxComputeUnits,
+    );
+    return yield* settle("proven", minted.toString(), null);
+  });
+}

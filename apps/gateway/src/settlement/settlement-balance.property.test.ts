@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateKeyPair, MICRO_USD_PER_USD, weekIdOf } from "@pocket-ai/protocol";
+import { Effect, Layer, ManagedRuntime, TestClock, TestContext } from "effect";
+import fc from "fast-check";
+import { afterAll, expect, it } from "vitest";
+import { Database } from "../db/database.js";
+import { Settlement } from "./settlement.js";
+import {
+  claimTime,
+  HOUR,
+  type LedgerRelay,
+  ledgerRelays,
+  nodeClaim,
+  nodeProof,
+  registerNode,
+  sessionAt,
+  writeLedger,
+} from "./settlement-fixtures.js";
+import { SettlementTestServices } from "./settlement-test-layer.js";
+
+const dir = mkdtempSync(join(tmpdir(), "pocket-settlement-prop-"));
+const runtime = ManagedRuntime.make(
+  SettlementTestServices.pipe(
+    Layer.provideMerge(Database.layer({ file: join(dir, "s.sqlite") })),
+    Layer.provideMerge(TestContext.TestContext),
+  ),
+);
+afterAll(async () => {
+  await runtime.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const WEEK_MS = 7 * 24 * HOUR;
+const FIRST_MONDAY = Date.UTC(2027, 0, 4); // 2027-W01
+let run = 0;
+
+const Session = fc.record({
+  service: fc.constantFrom("llama-2-13b", "mistral-7b", "stable-diffusion"),
+  // Per-relay compute units (= µUSD): text tiers, per-token weights, images of 1–4 standard units.
+  weights: fc.array(fc.constantFrom(1, 114, 500, 750, 2560, 18_000, 72_000), { minLength: 1, maxLength: 30 }),
+  hour: fc.integer({ min: 0, max: 6 * 24 }),
+  claimFewer: fc.nat({ max: 3 }),
+});
+
+it("minted == charged == burned for any week of claims and any rate, and each mint is the fiat rule", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 0xffff_ffff }),
+      fc.array(Session, { minLength: 1, maxLength: 6 }),
+      (rate, sessions) =>
+        runtime.runPromise(
+          Effect.gen(function* () {
+            const settlement = yield* Settlement;
+            const monday = FIRST_MONDAY + run++ * WEEK_MS; // a fresh week per run: rates are final once pinned
+            const headers = sessions.map((s) => sessionAt(monday + s.hour * HOUR, s.service));
+            const week = weekIdOf(monday);
+            yield* settlement.setWeeklyRate(week, rate);
+            let expected = 0n;
+            for (const [i, s] of sessions.entries()) {
+              const header = headers[i]!;
+              const node = generateKeyPair();
+              yield* registerNode(node);
+              const ledger: LedgerRelay[] = ledgerRelays(header, s.weights.length).map((l, j) => ({
+                ...l,
+                computeUnits: s.weights[j]!,
+              }));
+              yield* writeLedger(header, node.address, ledger);
+              const kept = ledger.slice(0, Math.max(1, ledger.length - s.claimFewer));
+              const { tree, root, submission } = nodeClaim(node, header, kept);
+              yield* TestClock.setTime(claimTime(header));
+              const ack = yield* settlement.submitClaim(JSON.parse(JSON.stringify(submission)));
+              const proven = yield* settlement.submitProof(
+                JSON.parse(JSON.stringify(nodeProof(node, header, tree, ack.leafIndex))),
+              );
+              const rule = (BigInt(root.computeUnits) * MICRO_USD_PER_USD) / BigInt(rate);
+              expect(proven).toEqual({ status: "proven", mintedUpokt: rule.toString() });
+              expected += rule;
+            }
+            const tally = yield* settlement.weeklyTally(week);
+            const sum = (k: "mintedUpokt" | "chargedUpokt" | "burnedUpokt") =>
+              tally.rows.reduce((n, r) => n + BigInt(r[k]), 0n);
+            expect(sum("mintedUpokt")).toBe(expected);
+            expect(sum("chargedUpokt")).toBe(expected);
+            expect(sum("burnedUpokt")).toBe(expected);
+            expect(tally.totals.burnedUpokt).toBe(expected.toString());
+            expect(tally.totals.claims).toBe(sessions.length);
+          }),
+        ),
+    ),
+    { numRuns: 40 },
+  );
+});

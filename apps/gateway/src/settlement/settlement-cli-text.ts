@@ -1,0 +1,50 @@
+import type { TallyAmounts, WeeklySettlementTally } from "./settlement-tally.js";
+import { formatUsd } from "./usd-amount.js";
+import type { WeeklyRateRecord } from "./weekly-rates.js";
+
+/** Plain-text renderings of settlement answers for the terminal. */
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+const cells = (label: string, a: TallyAmounts): string[] => [
+  label,
+  String(a.claims),
+  String(a.relaysProven),
+  a.mintedPokt,
+  a.burnedPokt,
+  `$${formatUsd(BigInt(a.fiatMicroUsd))}`,
+  a.bedrockEquivalentMicroUsd === null ? "-" : `$${formatUsd(BigInt(a.bedrockEquivalentMicroUsd))}`,
+];
+
+export function formatTallyText(t: WeeklySettlementTally): string {
+  const rate = t.usdPerPokt === null ? "no POKT rate set" : `POKT at $${t.usdPerPokt}`;
+  const head = `Week ${t.weekId} — operator ${t.operator} (gateway ${t.gatewayAddress}) — ${rate}`;
+  if (t.rows.length === 0) return `${head}\nNo proven claims this week.\n`;
+  const body = table(
+    [
+      "service",
+      "claims",
+      "relays",
+      "minted POKT",
+      "charged = burned POKT",
+      "burn in USD",
+      "Bedrock equivalent",
+    ],
+    [...t.rows.map((r) => cells(r.serviceId, r)), cells("total", t.totals)],
+  );
+  const open = `Not minted: ${t.unsettled.claimed} claim(s) awaiting proof, ${t.unsettled.rejected} rejected.`;
+  return `${head}\n${body}\n${open}\nThe operator is charged exactly what was minted, and the charge is burned 1:1.\n`;
+}
+
+export function formatRatesText(rates: readonly WeeklyRateRecord[]): string {
+  if (rates.length === 0) return "No weekly POKT rate is set.\n";
+  return `${table(
+    ["week", "USD per POKT", "µUSD per POKT", "claims pinned"],
+    rates.map((r) => [r.weekId, `$${r.usdPerPokt}`, String(r.rateMicroUsdPerPokt), String(r.claims)]),
+  )}\n`;
+}

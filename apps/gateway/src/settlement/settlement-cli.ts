@@ -1,0 +1,132 @@
+import { parseArgs } from "node:util";
+import { weekIdOf } from "@pocket-ai/protocol";
+import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
+import { Clock, Data, Duration, Effect } from "effect";
+import type { ClaimRecord } from "./claim-record.js";
+import { formatRatesText, formatTallyText } from "./settlement-cli-text.js";
+import type { WeeklySettlementTally } from "./settlement-tally.js";
+import { parseUsd } from "./usd-amount.js";
+import type { WeeklyRateRecord } from "./weekly-rates.js";
+
+export const SETTLEMENT_USAGE = `Settlement commands:
+  pocket-gateway tally [--week 2026-W48] [--format text|csv|json]   the week's mint, charge and burn (default: this week, text)
+  pocket-gateway rates set --week 2026-W48 --usd-per-pokt 0.25     set a week's POKT price (final once a claim pinned it)
+  pocket-gateway rates list                                         every week's rate and how many claims pinned it
+  pocket-gateway claims list [--week 2026-W48] [--status claimed|proven|rejected] [--limit 100]`;
+
+/** A settlement command failed: bad arguments (`usage`), or the admin API refused or was unreachable. */
+export class SettlementCommandError extends Data.TaggedError("SettlementCommandError")<{
+  readonly reason: string;
+  readonly usage: boolean;
+}> {
+  override get message(): string {
+    return this.usage ? `${this.reason}\n\n${SETTLEMENT_USAGE}` : this.reason;
+  }
+}
+
+/** Where the admin tRPC API is (e.g. `http://127.0.0.1:8080/trpc`) and the operator's admin token. */
+export interface AdminClientOptions {
+  readonly adminUrl: string;
+  readonly token: string;
+}
+
+const CALL_TIMEOUT = Duration.seconds(30);
+const usageError = (reason: string) => new SettlementCommandError({ reason, usage: true });
+
+/**
+ * Runs `tally`, `rates set`, `rates list` or `claims list` against a running gateway's admin API
+ * (procedures under `admin.settlement.`) and returns the text to print.
+ */
+export function runSettlementCommand(
+  args: readonly string[],
+  client: AdminClientOptions,
+): Effect.Effect<string, SettlementCommandError> {
+  return Effect.gen(function* () {
+    const parsed = yield* Effect.try({
+      try: () =>
+        parseArgs({
+          args: [...args],
+          allowPositionals: true,
+          options: {
+            week: { type: "string" },
+            format: { type: "string" },
+            "usd-per-pokt": { type: "string" },
+            status: { type: "string" },
+            limit: { type: "string" },
+          },
+        }),
+      catch: (e) => usageError((e as Error).message),
+    });
+    const { values } = parsed;
+    const command = parsed.positionals.join(" ");
+    const api = adminApi(client);
+    const week = values.week ?? weekIdOf(yield* Clock.currentTimeMillis);
+
+    if (command === "tally") {
+      const format = values.format ?? "text";
+      if (format === "csv" || format === "json") {
+        return yield* api.query<string>("report.export", { weekId: week, format });
+      }
+      if (format !== "text") return yield* usageError(`--format must be text, csv or json, not ${format}`);
+      return formatTallyText(yield* api.query<WeeklySettlementTally>("tally.week", { weekId: week }));
+    }
+    if (command === "rates set") {
+      if (values.week === undefined) return yield* usageError("rates set needs --week (e.g. 2026-W48)");
+      const usd = values["usd-per-pokt"];
+      if (usd === undefined) return yield* usageError("rates set needs --usd-per-pokt (e.g. 0.25)");
+      const rateMicroUsdPerPokt = yield* Effect.try({
+        try: () => parseUsd(usd),
+        catch: (e) => usageError(`--usd-per-pokt: ${(e as Error).message}`),
+      });
+      const rate = yield* api.mutation<WeeklyRateRecord>("rates.set", { weekId: week, rateMicroUsdPerPokt });
+      return `POKT rate of ${rate.weekId} set to $${rate.usdPerPokt} (${rate.rateMicroUsdPerPokt} µUSD per POKT)`;
+    }
+    if (command === "rates list") return formatRatesText(yield* api.query<WeeklyRateRecord[]>("rates.list"));
+    if (command === "claims list") {
+      const limit = values.limit === undefined ? undefined : Number(values.limit);
+      if (limit !== undefined && !Number.isSafeInteger(limit))
+        return yield* usageError("--limit must be a whole number");
+      const claims = yield* api.query<ClaimRecord[]>("claims.list", {
+        ...(values.week === undefined ? {} : { weekId: values.week }),
+        ...(values.status === undefined ? {} : { status: values.status }),
+        ...(limit === undefined ? {} : { limit }),
+      });
+      return `${JSON.stringify(claims, null, 2)}\n`;
+    }
+    return yield* usageError(`unknown settlement command "${command}"`);
+  });
+}
+
+function adminApi(options: AdminClientOptions) {
+  const trpc = createTRPCUntypedClient({
+    links: [httpLink({ url: options.adminUrl, headers: { authorization: `Bearer ${options.token}` } })],
+  });
+  const call = <A>(kind: "query" | "mutation", path: string, input: unknown) =>
+    Effect.tryPromise({
+      try: (signal) => trpc[kind](`admin.settlement.${path}`, input, { signal }) as Promise<A>,
+      catch: (e) => {
+        const code =
+          e instanceof TRPCClientError
+            ? (e.data as { pocketCode?: string } | undefined)?.pocketCode
+            : undefined;
+        const reason = e instanceof Error ? e.message : String(e);
+        return new SettlementCommandError({
+          reason: code === undefined ? reason : `${code}: ${reason}`,
+          usage: false,
+        });
+      },
+    }).pipe(
+      Effect.timeoutFail({
+        duration: CALL_TIMEOUT,
+        onTimeout: () =>
+          new SettlementCommandError({
+            reason: `${options.adminUrl} did not answer within 30 s`,
+            usage: false,
+          }),
+      }),
+    );
+  return {
+    query: <A>(path: string, input?: unknown) => call<A>("query", path, input),
+    mutation: <A>(path: string, input?: unknown) => call<A>("mutation", path, input),
+  };
+}

@@ -1,0 +1,124 @@
+import {
+  buildClaimTree,
+  type ClaimTree,
+  claimRoot,
+  createClaimSubmission,
+  createProofSubmission,
+  deriveSessionHeader,
+  generateKeyPair,
+  type KeyPair,
+  proveClaimLeaf,
+  type SessionHeader,
+  sha256Hex,
+} from "@pocket-ai/protocol";
+import { Effect } from "effect";
+import { Database } from "../db/database.js";
+import { TEST_GATEWAY, TEST_SESSION_PARAMS } from "./settlement-test-layer.js";
+
+/** Test fixtures: nodes, the front door's relay ledger, sessions, and the node's side of a claim. */
+
+/** A Tuesday of ISO week 2026-W48 (Monday 2026-11-23), 10:00 UTC. */
+export const W48_TUESDAY = Date.UTC(2026, 10, 24, 10);
+export const HOUR = 3_600_000;
+
+export interface LedgerRelay {
+  readonly leafHash: string;
+  readonly computeUnits: number;
+  readonly outcome?: "ok" | "error" | "interrupted";
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  readonly images?: number;
+}
+
+/** `n` distinct relays of one session at `computeUnits` each (a text tier: 1 CU = 1 µUSD). */
+export const ledgerRelays = (
+  header: SessionHeader,
+  n: number,
+  computeUnits = 750,
+  tag = "r",
+): LedgerRelay[] =>
+  Array.from({ length: n }, (_, i) => ({
+    leafHash: sha256Hex(`${tag}/${header.sessionId}/${i}`),
+    computeUnits,
+    inputTokens: 120,
+    outputTokens: 400,
+  }));
+
+export const sessionAt = (timeMs: number, serviceId = "llama-2-13b", app = generateKeyPair().address) =>
+  deriveSessionHeader(TEST_SESSION_PARAMS, app, serviceId, timeMs);
+
+/** A moment inside the claim window of a session (its end, plus grace, plus a second). */
+export const claimTime = (header: SessionHeader) => header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 1_000;
+
+/** Registers a node the way the routing side does: a row in `nodes`. */
+export const registerNode = (node: KeyPair) =>
+  Effect.flatMap(Database, ({ sqlite }) =>
+    Effect.sync(() =>
+      sqlite
+        .prepare(
+          `insert into nodes (address, public_key, endpoint, operator, announcement, registered_at, last_announced_at)
+           values (?, ?, 'http://node.invalid/trpc', 'test', '{}', 0, 0)`,
+        )
+        .run(node.address, node.publicKeyHex),
+    ),
+  );
+
+/** Writes relays to the front door's ledger in one transaction (fast enough for 100,000 rows). */
+export const writeLedger = (header: SessionHeader, node: string, relays: readonly LedgerRelay[]) =>
+  Effect.flatMap(Database, ({ sqlite }) =>
+    Effect.sync(() => {
+      const insert = sqlite.prepare(
+        `insert into relays (request_hash, application_id, key_id, service_id, tier, operation, node_address,
+           session_id, session_number, outcome, leaf_hash, compute_units, input_tokens, output_tokens, images,
+           price_micro_usd, created_at)
+         values (?, 'app_test', 'key_test', ?, 'standard', 'chat.completions', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      sqlite.transaction(() => {
+        for (const r of relays) {
+          insert.run(
+            sha256Hex(`request/${r.leafHash}`),
+            header.serviceId,
+            node,
+            header.sessionId,
+            header.sessionNumber,
+            r.outcome ?? "ok",
+            r.leafHash,
+            r.computeUnits,
+            r.inputTokens ?? 0,
+            r.outputTokens ?? 0,
+            r.images ?? 0,
+            r.computeUnits,
+            header.sessionStart,
+          );
+        }
+      })();
+    }),
+  );
+
+/** The node's claim tree over the leaves it kept, and its signed claim to the test gateway. */
+export function nodeClaim(
+  node: KeyPair,
+  header: SessionHeader,
+  leaves: readonly LedgerRelay[],
+  issuedAt = 0,
+) {
+  const tree = buildClaimTree(leaves.map((l) => ({ hash: l.leafHash, computeUnits: l.computeUnits })));
+  const root = claimRoot(tree);
+  const submission = createClaimSubmission(
+    { gatewayAddress: TEST_GATEWAY.address, header, root, issuedAt },
+    node,
+  );
+  return { tree, root, submission };
+}
+
+/** The node's signed proof of one leaf of its tree. */
+export const nodeProof = (node: KeyPair, header: SessionHeader, tree: ClaimTree, leafIndex: number) =>
+  createProofSubmission(
+    {
+      gatewayAddress: TEST_GATEWAY.address,
+      sessionId: header.sessionId,
+      proof: proveClaimLeaf(tree, leafIndex),
+      issuedAt: 0,
+    },
+    node,
+  );

@@ -1,0 +1,105 @@
+import type { AddressInfo } from "node:net";
+import { generateKeyPair, type SessionHeader, verifyClaimAck, weekIdOf } from "@pocket-ai/protocol";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { Effect, Either, Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeGatewayClient } from "../../../node/src/gateway-link/gateway-client.js";
+import { AdminAuth } from "../admin/admin-auth.js";
+import { contextFromRequest, type GatewayServices, router } from "../trpc.js";
+import { runSettlementCommand } from "./settlement-cli.js";
+import {
+  HOUR,
+  ledgerRelays,
+  nodeClaim,
+  nodeProof,
+  registerNode,
+  sessionAt,
+  writeLedger,
+} from "./settlement-fixtures.js";
+import { settlementAdminRouter, settlementRouter } from "./settlement-router.js";
+import { SettlementTest } from "./settlement-test-layer.js";
+
+const TOKEN = "settlement-admin-token-0123456789";
+const managed = ManagedRuntime.make(Layer.merge(SettlementTest, AdminAuth.layer(Redacted.make(TOKEN))));
+// The gateway mounts these two routers at the same paths.
+const appRouter = router({
+  settlement: settlementRouter,
+  admin: router({ settlement: settlementAdminRouter }),
+});
+const server = createHTTPServer({
+  router: appRouter,
+  createContext: async (opts) =>
+    // These procedures use only Settlement and AdminAuth, which this runtime provides.
+    contextFromRequest((await managed.runtime()) as unknown as Runtime.Runtime<GatewayServices>)(opts),
+});
+let url = "";
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await managed.dispose();
+});
+
+const cli = (...args: string[]) =>
+  Effect.runPromise(runSettlementCommand(args, { adminUrl: url, token: TOKEN }));
+
+describe("settlement over HTTP, with the node's own gateway client", () => {
+  const node = generateKeyPair();
+  let header: SessionHeader;
+
+  it("carries RATE_NOT_SET, the accepted claim, the proof, DUPLICATE_CLAIM and the tally across the wire", async () => {
+    header = sessionAt(Date.now() - 2 * HOUR); // ended an hour ago: inside its claim window
+    const ledger = ledgerRelays(header, 40);
+    await managed.runPromise(Effect.zipRight(registerNode(node), writeLedger(header, node.address, ledger)));
+    const gateway = makeGatewayClient(url);
+    const { tree, root, submission } = nodeClaim(node, header, ledger, Date.now());
+
+    const early = await Effect.runPromise(Effect.either(gateway.submitClaim(submission)));
+    expect(Either.isLeft(early) && early.left.pocketCode).toBe("RATE_NOT_SET");
+
+    const week = weekIdOf(header.sessionStart);
+    expect(await cli("rates", "set", "--week", week, "--usd-per-pokt", "$0.25")).toBe(
+      `POKT rate of ${week} set to $0.25 (250000 µUSD per POKT)`,
+    );
+    const ack = await Effect.runPromise(gateway.submitClaim(submission));
+    expect(ack.status).toBe("accepted");
+    expect(verifyClaimAck(ack, root).ok).toBe(true);
+    const proofAck = await Effect.runPromise(
+      gateway.submitProof(nodeProof(node, header, tree, ack.leafIndex)),
+    );
+    expect(proofAck).toEqual({ status: "proven", mintedUpokt: "120000" });
+
+    const other = nodeClaim(node, header, ledger.slice(1), Date.now()).submission;
+    const duplicate = await Effect.runPromise(Effect.either(gateway.submitClaim(other)));
+    expect(Either.isLeft(duplicate) && duplicate.left.pocketCode).toBe("DUPLICATE_CLAIM");
+
+    const csv = await cli("tally", "--week", week, "--format", "csv");
+    expect(csv.split("\r\n")[1]).toMatch(
+      /,llama-2-13b,1,40,30000,120000,120000,120000,0\.12,0\.12,250000,30000,/,
+    );
+    const json = JSON.parse(await cli("tally", "--week", week, "--format", "json"));
+    expect(json.totals).toMatchObject({
+      mintedUpokt: "120000",
+      chargedUpokt: "120000",
+      burnedUpokt: "120000",
+    });
+    const text = await cli("tally", "--week", week);
+    expect(text).toContain("POKT at $0.25");
+    expect(text).toMatch(/total\s+1\s+40\s+0\.12\s+0\.12\s+\$0\.03/);
+    expect(await cli("rates", "list")).toMatch(new RegExp(`${week}\\s+\\$0\\.25\\s+250000\\s+1`));
+    expect(JSON.parse(await cli("claims", "list", "--status", "proven"))).toHaveLength(1);
+  });
+
+  it("refuses a CLI call with a wrong token or bad arguments, saying why", async () => {
+    const wrong = runSettlementCommand(["rates", "list"], { adminUrl: url, token: "nope" });
+    await expect(Effect.runPromise(wrong)).rejects.toThrow(/ADMIN_UNAUTHORIZED/);
+    await expect(cli("rates", "set", "--week", "2026-W48", "--usd-per-pokt", "0.1234567")).rejects.toThrow(
+      /at most 6 decimals/,
+    );
+    await expect(cli("rates", "set", "--usd-per-pokt", "0.25")).rejects.toThrow(/needs --week/);
+    await expect(cli("tally", "--format", "xml")).rejects.toThrow(/--format must be/);
+    await expect(cli("mint")).rejects.toThrow(/unknown settlement command "mint"/);
+  });
+});

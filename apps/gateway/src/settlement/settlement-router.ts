@@ -1,0 +1,94 @@
+import { type Context, Effect } from "effect";
+import { z } from "zod";
+import { adminProcedure, publicProcedure, router, runProcedure } from "../trpc.js";
+import { Settlement } from "./settlement.js";
+import { REPORT_FORMATS } from "./tally-report.js";
+
+const withSettlement = <A, E>(f: (settlement: Context.Tag.Service<Settlement>) => Effect.Effect<A, E>) =>
+  Effect.flatMap(Settlement, f);
+
+/**
+ * What nodes call (mounted at `settlement`, paths `GATEWAY_PROCEDURES.submitClaim` /
+ * `submitProof`). Inputs are `unknown` on purpose: the protocol's verifiers parse and check every
+ * byte, and refuse with the protocol's codes.
+ */
+export const settlementRouter = router({
+  /** A signed `ClaimSubmission` → `ClaimAck`. */
+  submitClaim: publicProcedure.input(z.unknown()).mutation(({ ctx, input }) =>
+    runProcedure(
+      ctx,
+      withSettlement((s) => s.submitClaim(input)),
+    ),
+  ),
+  /** A signed `ProofSubmission` → `ProofAck`. */
+  submitProof: publicProcedure.input(z.unknown()).mutation(({ ctx, input }) =>
+    runProcedure(
+      ctx,
+      withSettlement((s) => s.submitProof(input)),
+    ),
+  ),
+});
+
+const WeekId = z.string().regex(/^[0-9]{4}-W[0-9]{2}$/, "an ISO week id like 2026-W48");
+
+/** The operator's settlement administration (mounted at `admin.settlement`). */
+export const settlementAdminRouter = router({
+  rates: router({
+    /** Sets a week's POKT price in µUSD per POKT ($0.25 = 250000); final once a claim pinned it. */
+    set: adminProcedure
+      .input(z.object({ weekId: WeekId, rateMicroUsdPerPokt: z.number().int().positive() }))
+      .mutation(({ ctx, input }) =>
+        runProcedure(
+          ctx,
+          withSettlement((s) => s.setWeeklyRate(input.weekId, input.rateMicroUsdPerPokt)),
+        ),
+      ),
+    list: adminProcedure.query(({ ctx }) =>
+      runProcedure(
+        ctx,
+        withSettlement((s) => s.listRates()),
+      ),
+    ),
+  }),
+  tally: router({
+    /** Minted, charged and burned per operator and service for a week, with totals. */
+    week: adminProcedure.input(z.object({ weekId: WeekId })).query(({ ctx, input }) =>
+      runProcedure(
+        ctx,
+        withSettlement((s) => s.weeklyTally(input.weekId)),
+      ),
+    ),
+  }),
+  report: router({
+    /** The week's tally as a CSV or JSON document (a string). */
+    export: adminProcedure
+      .input(z.object({ weekId: WeekId, format: z.enum(REPORT_FORMATS).default("csv") }))
+      .query(({ ctx, input }) =>
+        runProcedure(
+          ctx,
+          withSettlement((s) => s.report(input.weekId, input.format)),
+        ),
+      ),
+  }),
+  claims: router({
+    list: adminProcedure
+      .input(
+        z
+          .object({
+            weekId: WeekId.optional(),
+            status: z.enum(["claimed", "proven", "rejected"]).optional(),
+            limit: z.number().int().min(1).max(10_000).optional(),
+          })
+          .optional(),
+      )
+      .query(({ ctx, input }) =>
+        runProcedure(
+          ctx,
+          withSettlement((s) => s.listClaims(input ?? {})),
+        ),
+      ),
+  }),
+});
+
+export type SettlementRouter = typeof settlementRouter;
+export type SettlementAdminRouter = typeof settlementAdminRouter;

@@ -1,0 +1,70 @@
+import { Clock, Effect } from "effect";
+import { claimsPinning, findRate, listRateRows, type RateRow, upsertRate } from "./claim-store.js";
+import { InvalidSettlementInput, RatePinned } from "./errors.js";
+import { MAX_RATE_MICRO_USD_PER_POKT, WeeklyRateInput } from "./settlement-config.js";
+import type { SettlementDeps } from "./settlement-deps.js";
+import { formatUsd } from "./usd-amount.js";
+
+/** A week's POKT price as the admin API shows it. */
+export interface WeeklyRateRecord {
+  readonly weekId: string;
+  readonly rateMicroUsdPerPokt: number;
+  /** The same rate in dollars, e.g. "0.25". */
+  readonly usdPerPokt: string;
+  readonly setAt: number;
+  /** Stored claims that pinned this rate; once there is one, the rate is final. */
+  readonly claims: number;
+}
+
+const recordOf = (row: RateRow, claims: number): WeeklyRateRecord => ({
+  weekId: row.weekId,
+  rateMicroUsdPerPokt: row.rateMicroUsdPerPokt,
+  usdPerPokt: formatUsd(row.rateMicroUsdPerPokt),
+  setAt: row.setAt,
+  claims,
+});
+
+export function makeWeeklyRates({ use }: SettlementDeps) {
+  /**
+   * Sets the POKT rate (µUSD per POKT) of an ISO week. Setting the same rate again is a no-op;
+   * changing it is refused once a claim pinned it: that claim's mint was promised at that rate.
+   */
+  const setWeeklyRate = Effect.fn("Settlement.setWeeklyRate")(function* (
+    weekId: string,
+    rateMicroUsdPerPokt: number,
+  ) {
+    const parsed = WeeklyRateInput.safeParse({ weekId, rateMicroUsdPerPokt });
+    if (!parsed.success) {
+      return yield* new InvalidSettlementInput({
+        detail: `a weekly rate needs an ISO week id like 2026-W48 and a whole number of µUSD per POKT from 1 to ${MAX_RATE_MICRO_USD_PER_POKT}: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+      });
+    }
+    const setAt = yield* Clock.currentTimeMillis;
+    const outcome = yield* use("weeklyRates.set", (db) => {
+      const existing = findRate(db, weekId);
+      const claims = claimsPinning(db, weekId);
+      if (existing !== undefined && existing.rateMicroUsdPerPokt === rateMicroUsdPerPokt) {
+        return { record: recordOf(existing, claims) };
+      }
+      if (existing !== undefined && claims > 0) return { pinned: { existing, claims } };
+      const row = { weekId, rateMicroUsdPerPokt, setAt };
+      upsertRate(db, row);
+      return { record: recordOf(row, claims) };
+    });
+    if (outcome.pinned !== undefined) {
+      return yield* new RatePinned({
+        weekId,
+        rateMicroUsdPerPokt: outcome.pinned.existing.rateMicroUsdPerPokt,
+        claims: outcome.pinned.claims,
+      });
+    }
+    return outcome.record;
+  });
+
+  const listRates = Effect.fn("Settlement.listRates")(function* () {
+    const rows = yield* use("weeklyRates.list", listRateRows);
+    return rows.map((r): WeeklyRateRecord => recordOf(r, r.claims));
+  });
+
+  return { setWeeklyRate, listRates };
+}
