@@ -20,6 +20,9 @@ import type { GatewayClient } from "../gateway-link/gateway-client.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { claimBackoffMs } from "../schedules.js";
 
+/** How many times a claim refused for its window is tried before it is given up. */
+const CLAIM_WINDOW_ATTEMPTS = 5;
+
 export interface ClaimLoopDeps {
   readonly key: KeyPair;
   readonly relays: RelayStore;
@@ -113,13 +116,17 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void> {
       Effect.flatMap((ack) =>
         prove(deps, gateway, { ...row, status: "claimed", proofSeed: ack.proofSeed }, ack.leafIndex),
       ),
-      Effect.catchAll((e) =>
-        e.pocketCode === "DUPLICATE_CLAIM" ||
-        e.pocketCode === "INVALID_CLAIM" ||
-        e.pocketCode === "CLAIM_WINDOW_CLOSED"
+      Effect.catchAll((e) => {
+        // A closed window may only mean this node's clock runs ahead of the gateway's: try a few
+        // more times before giving the claim up.
+        const final =
+          e.pocketCode === "DUPLICATE_CLAIM" ||
+          e.pocketCode === "INVALID_CLAIM" ||
+          (e.pocketCode === "CLAIM_WINDOW_CLOSED" && row.attempts + 1 >= CLAIM_WINDOW_ATTEMPTS);
+        return final
           ? settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`)
-          : retryLater(e.message),
-      ),
+          : retryLater(e.message);
+      }),
     );
   }
   if (row.proofSeed === null) return retryLater("claimed without a proof seed");
