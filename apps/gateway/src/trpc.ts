@@ -45,6 +45,7 @@ const t = initTRPC.context<GatewayContext>().create({
 });
 
 export const router = t.router;
+export const mergeRouters = t.mergeRouters;
 export const publicProcedure = t.procedure;
 export const createCallerFactory = t.createCallerFactory;
 

@@ -1,0 +1,101 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import { GatewayConfig } from "../config/gateway-config.js";
+import { runAdminCommand } from "./admin-cli.js";
+import { startGateway } from "./gateway-app.js";
+import { startTestGateway, TEST_ADMIN_TOKEN } from "./gateway-test-harness.js";
+
+describe("startGateway", () => {
+  it("writes the relay rows still queued when it shuts down", async () => {
+    const t = await startTestGateway({ metering: { flushMs: 60_000, batchSize: 1000 } });
+    const { openai } = await t.newKey();
+    await openai.chat.completions.create({
+      model: "mistral-7b",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    const file = join(t.config.dataDir, "gateway.sqlite");
+    const count = () => {
+      const db = new Database(file, { readonly: true });
+      const n = (db.prepare("select count(*) as n from relays").get() as { n: number }).n;
+      db.close();
+      return n;
+    };
+    expect(count()).toBe(0);
+    await t.close({ keepData: true });
+    expect(count()).toBe(1);
+    rmSync(t.config.dataDir, { recursive: true, force: true });
+  }, 20_000);
+
+  it("refuses a bad catalog override and a taken port with a message naming the setting", async () => {
+    const t = await startTestGateway();
+    const start = (overrides: Record<string, unknown>) =>
+      Effect.runPromise(
+        Effect.scoped(
+          Effect.flip(
+            startGateway(
+              GatewayConfig.parse({ dataDir: t.config.dataDir, privateKey: "11".repeat(32), ...overrides }),
+              {
+                log: {
+                  debug() {},
+                  info() {},
+                  warn() {},
+                  error() {},
+                  child() {
+                    return this;
+                  },
+                },
+              },
+            ),
+          ),
+        ),
+      );
+    const catalog = await start({ catalog: { tiers: { "nope:standard": { priceMicroUsd: 1 } } } });
+    expect(catalog.message).toMatch(/catalog/);
+    const port = Number(new URL(t.gateway.url).port);
+    const taken = await start({ listen: { host: "127.0.0.1", port } });
+    expect(taken.message).toMatch(/POCKET_GATEWAY__LISTEN__PORT/);
+    await t.close();
+  }, 20_000);
+});
+
+describe("pocket-gateway admin", () => {
+  it("creates apps and keys (evaluator role included), lists them, reports usage and revokes", async () => {
+    const t = await startTestGateway();
+    const api = { url: t.gateway.trpcUrl, token: TEST_ADMIN_TOKEN };
+    const run = (line: string) => Effect.runPromise(runAdminCommand(line.split(" "), api));
+    const created = await run("apps create --name Probe --operator ops");
+    const appId = /app_\w+/.exec(created)![0];
+    expect(await run("apps list")).toContain("Probe");
+    const keyOut = await run(
+      `keys create --app ${appId} --name eval --rpm 60 --budget-usd 1.5 --role evaluator`,
+    );
+    expect(keyOut).toMatch(/evaluator/);
+    expect(keyOut).toMatch(/1500000/);
+    const secret = keyOut.trim().split("\n").at(-1)!;
+    const keyId = /key_\w+/.exec(keyOut)![0];
+    const response = await fetch(`${t.gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${secret}`,
+        "content-type": "application/json",
+        "x-pocket-target-node": "pokt1x",
+      },
+      body: JSON.stringify({ model: "llama-2-13b", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(response.status).toBe(200);
+    const usage = await run(`usage --app ${appId}`);
+    expect(usage).toMatch(/llama-2-13b\s+1\s+0/);
+    expect(usage).toContain("0.00075");
+    expect(await run(`keys revoke --key ${keyId}`)).toContain("revoked");
+    await expect(Effect.runPromise(runAdminCommand(["keys", "create"], api))).rejects.toThrow(
+      /--app is required/,
+    );
+    await expect(
+      Effect.runPromise(runAdminCommand(["apps", "list"], { ...api, token: "wrong-token-000000" })),
+    ).rejects.toThrow(/ADMIN_UNAUTHORIZED/);
+    await t.close();
+  }, 20_000);
+});

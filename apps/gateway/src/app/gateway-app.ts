@@ -1,0 +1,140 @@
+import { join } from "node:path";
+import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
+import { createLogger, type Logger, MetricsRegistry, serveHttp } from "@pocket-ai/runtime";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { Data, Duration, Effect, Layer, Redacted, type Scope } from "effect";
+import { AccountsConfig } from "../accounts/accounts-config.js";
+import { AccountsLive } from "../accounts/index.js";
+import { AdminAuth } from "../admin/admin-auth.js";
+import type { GatewayConfig } from "../config/gateway-config.js";
+import { loadGatewayKey } from "../config/gateway-key.js";
+import { Database } from "../db/database.js";
+import { MeteringWriter } from "../metering/metering-writer.js";
+import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
+import { makeHttpHandler } from "../openai/http-handler.js";
+import { contextFromRequest } from "../trpc.js";
+import { type GatewayAppRouter, makeAppRouter } from "./routers.js";
+import {
+  defaultRoutingLayer,
+  defaultSettlementLayer,
+  type RoutingLayer,
+  type SettlementLayer,
+  type SideEnv,
+} from "./side-layers.js";
+
+export class GatewayStartError extends Data.TaggedError("GatewayStartError")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason;
+  }
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  /** The tRPC base URL nodes and the admin CLI call: `<url>/trpc`. */
+  readonly trpcUrl: string;
+  readonly key: KeyPair;
+  readonly catalog: Catalog;
+  readonly router: GatewayAppRouter;
+  /** Writes queued relay rows now. */
+  readonly flushMetering: Effect.Effect<void>;
+}
+
+export interface StartGatewayOptions {
+  readonly log?: Logger;
+  /** The routing side's layer (the Dispatcher); tests pass a test Dispatcher here. */
+  readonly routing?: (env: SideEnv) => RoutingLayer;
+  readonly settlement?: (env: SideEnv) => SettlementLayer;
+}
+
+/**
+ * Starts a gateway for the scope's lifetime: key, catalog, database, accounts and limits,
+ * metering, the routing and settlement sides, and the HTTP server (`/v1/*`, `/trpc/*`,
+ * `/metrics`, `/health`). Closing the scope stops accepting, lets in-flight relays finish (up to
+ * `drainMs`) and settle, writes the last relay rows, and checkpoints the database.
+ */
+export function startGateway(
+  config: GatewayConfig,
+  options: StartGatewayOptions = {},
+): Effect.Effect<RunningGateway, GatewayStartError, Scope.Scope> {
+  return Effect.gen(function* () {
+    const log = options.log ?? createLogger({ app: "gateway", level: config.logLevel });
+    const fail = (reason: string) => new GatewayStartError({ reason });
+    const key = yield* loadGatewayKey({
+      privateKey: config.privateKey,
+      privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "gateway.key"),
+      createIfMissing: true,
+    }).pipe(Effect.mapError((e) => fail(e.message)));
+    const merged = config.catalog === undefined ? undefined : mergeCatalog(DEFAULT_CATALOG, config.catalog);
+    if (merged !== undefined && !merged.ok) {
+      return yield* fail(`catalog: ${merged.error.detail ?? merged.error.message}`);
+    }
+    const catalog = merged?.value ?? DEFAULT_CATALOG;
+    const registry = new MetricsRegistry();
+    const env: SideEnv = { config, key, catalog, registry, log };
+
+    const database = Database.layer({ file: join(config.dataDir, "gateway.sqlite") });
+    const foundation = Layer.mergeAll(
+      AccountsLive,
+      MeteringWriter.layer(config.metering),
+      (options.routing ?? defaultRoutingLayer)(env),
+      (options.settlement ?? defaultSettlementLayer)(env),
+    ).pipe(
+      Layer.provideMerge(
+        Layer.mergeAll(
+          database,
+          AccountsConfig.layer({ applicationSeed: key.privateKey }),
+          AdminAuth.layer(config.adminToken === undefined ? undefined : Redacted.make(config.adminToken)),
+        ),
+      ),
+    );
+    const context = yield* Layer.build(foundation).pipe(
+      Effect.mapError((e) => fail(e instanceof Error ? e.message : String(e))),
+    );
+    const runtime = yield* Effect.runtime<Layer.Layer.Success<typeof foundation>>().pipe(
+      Effect.provide(context),
+    );
+    const { db } = yield* Effect.provide(Database, context);
+    const metering = yield* Effect.provide(MeteringWriter, context);
+
+    const router = makeAppRouter({ db, flushMetering: metering.flush });
+    const trpc = createHTTPHandler({
+      router,
+      basePath: "/trpc/",
+      maxBodySize: 4 * 1024 * 1024,
+      createContext: contextFromRequest(runtime),
+    });
+    const http = makeHttpHandler({
+      deps: {
+        catalog,
+        db,
+        metrics: makeFrontDoorMetrics(registry),
+        log,
+        cors: config.cors,
+        maxBodyBytes: config.maxBodyBytes,
+      },
+      runtime,
+      registry,
+      trpc,
+      health: () => ({ address: key.address, metering: metering.stats() }),
+    });
+    // Added before the server: runs after it has closed, before the layers (metering, database).
+    yield* Effect.addFinalizer(() =>
+      http.drain.pipe(Effect.timeout(Duration.millis(config.drainMs)), Effect.ignore),
+    );
+    const server = yield* serveHttp({
+      host: config.listen.host,
+      port: config.listen.port,
+      drainMs: config.drainMs,
+      portSetting: "listen.port (env POCKET_GATEWAY__LISTEN__PORT)",
+      handler: http.handle,
+    }).pipe(Effect.mapError((e) => fail(e.message)));
+    const url = config.publicUrl ?? server.url;
+    log.info("gateway started", {
+      url: server.url,
+      address: key.address,
+      services: catalog.services.map((s) => s.id),
+      adminApi: config.adminToken === undefined ? "off (set adminToken)" : "on",
+    });
+    return { url: server.url, trpcUrl: `${url}/trpc`, key, catalog, router, flushMetering: metering.flush };
+  });
+}

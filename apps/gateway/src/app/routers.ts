@@ -1,0 +1,33 @@
+import type { Effect } from "effect";
+import { adminRouter } from "../admin/admin-router.js";
+import type { GatewayDb } from "../db/database.js";
+import { makeReportsRouter } from "../metering/reports-router.js";
+import { makeKeyRolesRouter } from "../openai/key-roles.js";
+import { nodesAdminRouter, nodesRouter } from "../registry/nodes-router.js";
+import { settlementAdminRouter, settlementRouter } from "../settlement/settlement-router.js";
+import { mergeRouters, router } from "../trpc.js";
+
+/**
+ * The gateway's tRPC API at `/trpc/*`:
+ * - `admin.*`: the operator's API (admin token): applications, keys, limits and usage from the
+ *   accounts side, plus `admin.reports` (usage by key/app/service/day) and `admin.keyRoles`
+ *   (evaluator keys) from the front door;
+ * - `nodes.*` (node announcements) and `admin.nodes.*` from the routing side;
+ * - `settlement.*` (nodes' claims and proofs) and `admin.settlement.*` (rates, tally, claims).
+ */
+export function makeAppRouter(deps: { readonly db: GatewayDb; readonly flushMetering: Effect.Effect<void> }) {
+  const frontDoorAdmin = router({
+    reports: makeReportsRouter({ db: deps.db, flush: deps.flushMetering }),
+    keyRoles: makeKeyRolesRouter(deps.db),
+    settlement: settlementAdminRouter,
+    nodes: nodesAdminRouter,
+  });
+  return router({
+    admin: mergeRouters(adminRouter, frontDoorAdmin),
+    settlement: settlementRouter,
+    nodes: nodesRouter,
+  });
+}
+
+/** The app router's type, for typed clients (`import type` only: it names server types). */
+export type GatewayAppRouter = ReturnType<typeof makeAppRouter>;

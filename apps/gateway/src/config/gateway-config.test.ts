@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import { redactedConfig } from "./gateway-config.js";
+import { loadGatewayKey } from "./gateway-key.js";
+import { loadGatewayConfig } from "./load-gateway-config.js";
+
+const dir = () => mkdtempSync(join(tmpdir(), "pocket-gateway-config-"));
+
+describe("gateway config", () => {
+  it("has working defaults and takes POCKET_GATEWAY__* overrides", async () => {
+    const config = await Effect.runPromise(
+      loadGatewayConfig(undefined, {
+        POCKET_GATEWAY__LISTEN__PORT: "9001",
+        POCKET_GATEWAY__ADMIN_TOKEN: "a-long-enough-admin-token",
+        POCKET_GATEWAY__METERING__BATCH_SIZE: "50",
+      }),
+    );
+    expect(config.listen).toEqual({ host: "127.0.0.1", port: 9001 });
+    expect(config.metering).toEqual({ batchSize: 50, flushMs: 250 });
+    expect(config.cors.origins).toEqual(["*"]);
+    expect(config.dataDir).toBe("./.data/gateway");
+    expect(config.routing.session.mode).toBe("time");
+    expect(config.settlement.claimWindowMs).toBeGreaterThan(0);
+    expect(JSON.stringify(redactedConfig(config))).not.toContain("a-long-enough-admin-token");
+  });
+
+  it("reads YAML and names each bad field", async () => {
+    const file = join(dir(), "gateway.yaml");
+    writeFileSync(file, "listen:\n  port: 70000\nadminToken: short\nsurprise: 1\n");
+    const error = await Effect.runPromise(Effect.flip(loadGatewayConfig(file, {})));
+    expect(error.problems.join("\n")).toMatch(/listen\.port/);
+    expect(error.problems.join("\n")).toMatch(/adminToken/);
+    expect(error.problems.join("\n")).toMatch(/surprise/);
+  });
+});
+
+describe("gateway key", () => {
+  it("creates a 0600 key file on first start and reads the same key after", async () => {
+    const file = join(dir(), "keys", "gateway.key");
+    const first = await Effect.runPromise(loadGatewayKey({ privateKeyFile: file, createIfMissing: true }));
+    const second = await Effect.runPromise(loadGatewayKey({ privateKeyFile: file, createIfMissing: false }));
+    expect(second.address).toBe(first.address);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("refuses a missing file when it may not create one, and a broken one", async () => {
+    const missing = await Effect.runPromise(
+      Effect.flip(loadGatewayKey({ privateKeyFile: join(dir(), "none.key"), createIfMissing: false })),
+    );
+    expect(missing.message).toMatch(/keys generate/);
+    const broken = join(dir(), "broken.key");
+    writeFileSync(broken, "zz");
+    const error = await Effect.runPromise(
+      Effect.flip(loadGatewayKey({ privateKeyFile: broken, createIfMissing: true })),
+    );
+    expect(error.message).toMatch(/valid hex/);
+  });
+});

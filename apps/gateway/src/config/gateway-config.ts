@@ -1,0 +1,80 @@
+import { CatalogOverrides } from "@pocket-ai/protocol";
+import { z } from "zod";
+import { RoutingConfig } from "../routing/routing-config.js";
+import { SettlementConfigSchema } from "../settlement/settlement-config.js";
+
+/** The whole gateway configuration file (JSON or YAML); every field can come from `POCKET_GATEWAY__*`. */
+export const GatewayConfig = z.strictObject({
+  listen: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  /** URL applications and nodes use to reach this gateway (defaults to http://host:port). */
+  publicUrl: z.url().optional(),
+  /** Folder for the SQLite file and the key file. */
+  dataDir: z.string().default("./.data/gateway"),
+  /** Hex secp256k1 key the gateway signs relays with; or `privateKeyFile`. Env: POCKET_GATEWAY__PRIVATE_KEY. */
+  privateKey: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters")
+    .optional(),
+  /** File holding the hex key (created on first start, or by `pocket-gateway keys generate`). */
+  privateKeyFile: z.string().min(1).optional(),
+  /** Bearer token of the admin API (`/trpc/admin.*`). Without it the admin API refuses everything. */
+  adminToken: z.string().min(16, "must be at least 16 characters").optional(),
+  /** This portal operator's name, as the weekly tally reports it. */
+  operator: z.string().min(1).max(100).default("portal"),
+  cors: z
+    .strictObject({
+      /** Allowed browser origins; `"*"` allows any (API keys, not cookies, authenticate). */
+      origins: z.array(z.string().min(1)).default(["*"]),
+    })
+    .prefault({}),
+  /** Operator additions or overrides to the default service catalog. */
+  catalog: CatalogOverrides.optional(),
+  /** Sessions, node selection, retries, hedging, the evaluator's scoreboard (see `routing/routing-config.ts`). */
+  routing: RoutingConfig.prefault({}),
+  /** Claim and proof windows (see `settlement/settlement-config.ts`). */
+  settlement: SettlementConfigSchema,
+  metering: z
+    .strictObject({
+      /** Relay rows written per SQLite transaction. */
+      batchSize: z.number().int().min(1).max(10_000).default(200),
+      /** Longest a row waits in memory before it is written. */
+      flushMs: z.number().int().min(10).max(60_000).default(250),
+    })
+    .prefault({}),
+  /** Largest request body accepted: JSON bodies, and multipart image edits (image + mask). */
+  maxBodyBytes: z
+    .strictObject({
+      json: z
+        .number()
+        .int()
+        .min(1024)
+        .default(4 * 1024 * 1024),
+      multipart: z
+        .number()
+        .int()
+        .min(1024)
+        .default(24 * 1024 * 1024),
+    })
+    .prefault({}),
+  /** How long in-flight requests may finish on shutdown. */
+  drainMs: z.number().int().min(0).max(600_000).default(15_000),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+
+/** The prefix of environment overrides: `POCKET_GATEWAY__LISTEN__PORT=9000` sets `listen.port`. */
+export const GATEWAY_ENV_PREFIX = "POCKET_GATEWAY";
+
+/** The configuration as it may be logged: secrets replaced. */
+export function redactedConfig(config: GatewayConfig): Record<string, unknown> {
+  return {
+    ...config,
+    privateKey: config.privateKey === undefined ? undefined : "[redacted]",
+    adminToken: config.adminToken === undefined ? undefined : "[redacted]",
+  };
+}

@@ -1,0 +1,61 @@
+import { Context, Effect, Exit, Layer, Scope } from "effect";
+import { describe, expect, it } from "vitest";
+import { Database } from "../db/database.js";
+import { relays } from "../db/schema.js";
+import { TempDatabase } from "../db/temp-database.js";
+import { type MeteringRow, MeteringWriter } from "./metering-writer.js";
+
+const row = (i: number): MeteringRow => ({
+  requestHash: `hash-${i}`,
+  applicationId: "app_1",
+  keyId: "key_1",
+  serviceId: "llama-2-13b",
+  tier: "standard",
+  operation: "completions",
+  sessionId: "s",
+  sessionNumber: 1,
+  outcome: "ok",
+  inputTokens: 3,
+  outputTokens: 4,
+  priceMicroUsd: 750,
+  createdAt: 1_700_000_000_000 + i,
+});
+
+const countRows = Effect.flatMap(Database, ({ db }) =>
+  Effect.sync(() => db.select().from(relays).all().length),
+);
+
+describe("MeteringWriter", () => {
+  it("writes a full batch at once and the rest on shutdown", async () => {
+    const program = Effect.gen(function* () {
+      const scope = yield* Scope.make();
+      const writer = yield* Layer.buildWithScope(
+        MeteringWriter.layer({ batchSize: 3, flushMs: 60_000 }),
+        scope,
+      ).pipe(Effect.map((ctx) => Context.get(ctx, MeteringWriter)));
+      for (let i = 0; i < 4; i++) yield* writer.record(row(i));
+      const afterBatch = yield* countRows;
+      const pending = writer.stats().pending;
+      yield* Scope.close(scope, Exit.void);
+      return { afterBatch, pending, afterClose: yield* countRows };
+    });
+    const result = await Effect.runPromise(program.pipe(Effect.provide(TempDatabase)));
+    expect(result).toEqual({ afterBatch: 3, pending: 1, afterClose: 4 });
+  });
+
+  it("flushes on its interval and ignores a row it already holds", async () => {
+    const program = Effect.gen(function* () {
+      const writer = yield* MeteringWriter;
+      yield* writer.record(row(1));
+      yield* writer.record(row(1));
+      yield* Effect.sleep("60 millis");
+      return { rows: yield* countRows, stats: writer.stats() };
+    });
+    const layer = MeteringWriter.layer({ batchSize: 100, flushMs: 10 }).pipe(
+      Layer.provideMerge(TempDatabase),
+    );
+    const result = await Effect.runPromise(program.pipe(Effect.provide(layer)));
+    expect(result.rows).toBe(1);
+    expect(result.stats).toMatchObject({ pending: 0, written: 2, dropped: 0 });
+  });
+});

@@ -1,0 +1,214 @@
+import {
+  canonicalJson,
+  chatPromptText,
+  type ErrorCode,
+  generateKeyPair,
+  type OpenAIRequestOf,
+  promptText,
+  type RelayUsage,
+  sha256Hex,
+} from "@pocket-ai/protocol";
+import { Effect, Layer, Stream } from "effect";
+import {
+  DispatchError,
+  type DispatchedUnary,
+  Dispatcher,
+  type DispatchRequest,
+  type DispatchStreamEvent,
+  type RelayRecord,
+} from "../relay/dispatcher.js";
+import { encodePng } from "./png-mask.js";
+
+const WORDS = "the quick relay carries a careful answer across the pocket network to you".split(" ");
+
+/** Knobs and a log of what was dispatched, for tests of the front door. */
+export interface TestDispatcherControl {
+  readonly requests: DispatchRequest[];
+  /** The next dispatch fails before any node answers, with this code. */
+  failNext: ErrorCode | undefined;
+  /** Streams stop after this many content chunks with a STREAM_INTERRUPTED final event. */
+  interruptStreamsAfter: number | undefined;
+  /** Milliseconds each content chunk waits (to test clients that leave mid-stream). */
+  chunkDelayMs: number;
+  /** Nodes per public model name for `availability()`. */
+  availability: Map<string, { nodes: number }>;
+}
+
+const countWords = (text: string) => text.split(/\s+/).filter((w) => w !== "").length;
+
+function inputTokens(request: DispatchRequest): number {
+  if (request.operation === "completions") {
+    return promptText(request.body as OpenAIRequestOf<"completions">).reduce(
+      (n, p) => n + ("text" in p ? countWords(p.text) : p.tokenIds.length),
+      0,
+    );
+  }
+  if (request.operation === "chat.completions") {
+    return countWords(chatPromptText((request.body as OpenAIRequestOf<"chat.completions">).messages));
+  }
+  return 0;
+}
+
+/**
+ * A Dispatcher that answers like a healthy node would — OpenAI-shaped bodies, node records with
+ * session, leaf hash and usage — without a network. The real one is the routing side's layer.
+ */
+export function makeTestDispatcher() {
+  const node = generateKeyPair().address;
+  const control: TestDispatcherControl = {
+    requests: [],
+    failNext: undefined,
+    interruptStreamsAfter: undefined,
+    chunkDelayMs: 0,
+    availability: new Map(),
+  };
+  let sequence = 0;
+
+  const record = (request: DispatchRequest, usage: RelayUsage): RelayRecord => {
+    const requestHash = sha256Hex(`${canonicalJson(request.body)}#${++sequence}`);
+    return {
+      requestHash,
+      nodeAddress: request.targetNode ?? node,
+      servedServiceId: request.target.service.id,
+      sessionId: sha256Hex(`session:${request.application.address}:${request.target.service.id}`),
+      sessionNumber: 1,
+      leafHash: sha256Hex(`leaf:${requestHash}`),
+      computeUnits: request.target.tier.computeUnitsPerRelay,
+      usage,
+      attempts: 1,
+    };
+  };
+
+  const admit = (request: DispatchRequest) =>
+    Effect.suspend(() => {
+      control.requests.push(request);
+      const code = control.failNext;
+      control.failNext = undefined;
+      return code === undefined
+        ? Effect.void
+        : Effect.fail(new DispatchError({ code, detail: "test", attempts: 2 }));
+    });
+
+  const outputWords = (request: DispatchRequest) => {
+    const max = typeof request.body.max_tokens === "number" ? request.body.max_tokens : 16;
+    return WORDS.slice(0, Math.min(max, 8));
+  };
+
+  const unary = (request: DispatchRequest): Effect.Effect<DispatchedUnary, DispatchError> =>
+    Effect.map(admit(request), () => {
+      const created = 1_700_000_000;
+      const model = request.target.modelName;
+      if (request.operation === "images.generations" || request.operation === "images.edits") {
+        const n = typeof request.body.n === "number" ? request.body.n : Number(request.body.n ?? 1);
+        const png = encodePng(8, 8, 1, new Uint8Array(64).fill(128)).toString("base64");
+        const data = Array.from({ length: n }, (_, i) => ({ b64_json: png, seed: i }));
+        return {
+          payload: { created, data },
+          record: record(request, { inputTokens: 0, outputTokens: 0, images: n }),
+        };
+      }
+      const words = outputWords(request);
+      const usage = { inputTokens: inputTokens(request), outputTokens: words.length };
+      const usageBody = {
+        prompt_tokens: usage.inputTokens,
+        completion_tokens: usage.outputTokens,
+        total_tokens: usage.inputTokens + usage.outputTokens,
+      };
+      if (request.operation === "completions") {
+        const body = request.body as OpenAIRequestOf<"completions">;
+        const prompt = typeof body.prompt === "string" ? body.prompt : "";
+        const tokens = [...(body.echo === true ? prompt.split(" ") : []), ...words];
+        const logprobs =
+          body.logprobs == null
+            ? null
+            : {
+                tokens,
+                token_logprobs: tokens.map((_, i) => (i === 0 && body.echo === true ? null : -0.5 - i / 10)),
+                top_logprobs: tokens.map((t) => ({ [t]: -0.5 })),
+                text_offset: tokens.map((_, i) => i),
+              };
+        const text = (body.echo === true ? `${prompt} ` : "") + words.join(" ");
+        const choice = { index: 0, text, logprobs, finish_reason: "length" };
+        const payload = {
+          id: `cmpl-${sequence}`,
+          object: "text_completion",
+          created,
+          model,
+          choices: [choice],
+          usage: usageBody,
+        };
+        return { payload, record: record(request, usage) };
+      }
+      const message = { role: "assistant", content: words.join(" ") };
+      const choice = { index: 0, message, logprobs: null, finish_reason: "stop" };
+      const payload = {
+        id: `chatcmpl-${sequence}`,
+        object: "chat.completion",
+        created,
+        model,
+        choices: [choice],
+        usage: usageBody,
+      };
+      return { payload, record: record(request, usage) };
+    });
+
+  const stream = (request: DispatchRequest) =>
+    Effect.map(admit(request), () => {
+      const chat = request.operation === "chat.completions";
+      const words = outputWords(request);
+      const cut = control.interruptStreamsAfter;
+      const sent = cut === undefined ? words : words.slice(0, cut);
+      const usage = { inputTokens: inputTokens(request), outputTokens: sent.length };
+      const base = {
+        id: `stream-${sequence}`,
+        object: chat ? "chat.completion.chunk" : "text_completion",
+        created: 1_700_000_000,
+        model: "node-model",
+      };
+      const piece = (word: string, i: number): DispatchStreamEvent => ({
+        type: "data",
+        data: {
+          ...base,
+          choices: [
+            chat
+              ? {
+                  index: 0,
+                  delta: i === 0 ? { role: "assistant", content: word } : { content: ` ${word}` },
+                  finish_reason: null,
+                }
+              : { index: 0, text: i === 0 ? word : ` ${word}`, finish_reason: null },
+          ],
+          usage: null,
+        },
+      });
+      const usageChunk: DispatchStreamEvent = {
+        type: "data",
+        data: {
+          ...base,
+          choices: [],
+          usage: {
+            prompt_tokens: usage.inputTokens,
+            completion_tokens: usage.outputTokens,
+            total_tokens: usage.inputTokens + usage.outputTokens,
+          },
+        },
+      };
+      const final: DispatchStreamEvent =
+        cut === undefined
+          ? { type: "final", outcome: "ok", record: record(request, usage), ttftMs: 5 }
+          : {
+              type: "final",
+              outcome: "error",
+              error: { code: "STREAM_INTERRUPTED", message: "node went away" },
+              record: record(request, usage),
+              ttftMs: 5,
+            };
+      const pieces = Stream.fromIterable(sent.map(piece)).pipe(
+        Stream.tap(() => (control.chunkDelayMs > 0 ? Effect.sleep(control.chunkDelayMs) : Effect.void)),
+      );
+      return Stream.concat(pieces, Stream.fromIterable(cut === undefined ? [usageChunk, final] : [final]));
+    });
+
+  const layer = Layer.succeed(Dispatcher, { unary, stream, availability: () => control.availability });
+  return { layer, control };
+}

@@ -1,0 +1,84 @@
+import {
+  type ErrorCode,
+  ErrorCodes,
+  type ProtocolError,
+  protocolError,
+  toOpenAIError,
+} from "@pocket-ai/protocol";
+import { Data } from "effect";
+import type { InvalidApiKey } from "../accounts/errors.js";
+import type { StorageError } from "../db/database.js";
+import type { BudgetExhausted, RateLimited } from "../limits/errors.js";
+import type { DispatchError } from "../relay/dispatcher.js";
+
+/**
+ * The front door refused a request before dispatch: a protocol check failed (schema, model name,
+ * limits), the body was unreadable, or the route does not exist. `status` overrides the code's
+ * HTTP status where HTTP has a sharper word (404 route, 405 method, 413 body size, 403 target).
+ */
+export class RequestRefused extends Data.TaggedError("RequestRefused")<{
+  readonly code: ErrorCode;
+  readonly detail?: string | undefined;
+  readonly param?: string | undefined;
+  readonly status?: 403 | 404 | 405 | 413 | 415 | undefined;
+}> {
+  static of(error: ProtocolError): RequestRefused {
+    return new RequestRefused({ code: error.code, detail: error.detail, param: error.param });
+  }
+}
+
+/** Everything the `/v1/*` front door can fail with. */
+export type FrontDoorFailure =
+  | RequestRefused
+  | InvalidApiKey
+  | RateLimited
+  | BudgetExhausted
+  | DispatchError
+  | StorageError;
+
+export interface HttpError {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: ReturnType<typeof toOpenAIError>;
+}
+
+/** 403 is a permission matter whatever code carries it; other overrides keep the code's type. */
+const typeForStatus: Partial<Record<number, string>> = { 403: "permission_error" };
+
+/**
+ * THE mapping of front-door failures to HTTP statuses, headers and OpenAI error bodies. Internal
+ * failures say nothing about their cause (paths, SQL): only the code's guidance goes out.
+ */
+export function httpErrorOf(failure: FrontDoorFailure): HttpError {
+  switch (failure._tag) {
+    case "RequestRefused": {
+      const body = toOpenAIError(protocolError(failure.code, failure.detail, failure.param));
+      const status = failure.status ?? ErrorCodes[failure.code].status;
+      const type = typeForStatus[status] ?? body.error.type;
+      return { status, headers: {}, body: { error: { ...body.error, type } } };
+    }
+    case "InvalidApiKey":
+      return plain("INVALID_API_KEY");
+    case "RateLimited":
+      return {
+        ...plain("RATE_LIMITED", failure.detail),
+        headers: { "retry-after": String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) },
+      };
+    case "BudgetExhausted":
+      return plain("BUDGET_EXHAUSTED", "the key's budget does not cover this request");
+    case "DispatchError":
+      // The routing detail names nodes and attempts: useful to the operator's logs, not the caller.
+      return plain(failure.code, failure.attempts > 1 ? `${failure.attempts} nodes tried` : undefined);
+    case "StorageError":
+      return plain("INTERNAL");
+  }
+}
+
+function plain(code: ErrorCode, detail?: string): HttpError {
+  return { status: ErrorCodes[code].status, headers: {}, body: toOpenAIError(protocolError(code, detail)) };
+}
+
+/** The OpenAI-shaped error event that ends a stream which failed after its first byte. */
+export function streamErrorEvent(code: ErrorCode, detail?: string) {
+  return toOpenAIError(protocolError(code, detail));
+}

@@ -1,0 +1,27 @@
+import type { MetricsRegistry } from "@pocket-ai/runtime";
+
+/** What the `/v1/*` front door exposes on `GET /metrics`. Labels never carry keys or content. */
+export function makeFrontDoorMetrics(registry: MetricsRegistry) {
+  return {
+    requests: registry.counter(
+      "pocket_gateway_requests_total",
+      "Requests to /v1 by operation, model and HTTP status",
+    ),
+    seconds: registry.histogram(
+      "pocket_gateway_request_seconds",
+      "Time from request to last byte, by operation and outcome",
+    ),
+    ttftSeconds: registry.histogram(
+      "pocket_gateway_stream_ttft_seconds",
+      "Time to the first streamed event, by model",
+    ),
+    inFlight: registry.gauge("pocket_gateway_in_flight", "Requests being served now"),
+    tokens: registry.counter("pocket_gateway_tokens_total", "Tokens metered, by model and direction"),
+    chargedMicroUsd: registry.counter(
+      "pocket_gateway_charged_micro_usd_total",
+      "Micro-USD charged to keys, by model",
+    ),
+  };
+}
+
+export type FrontDoorMetrics = ReturnType<typeof makeFrontDoorMetrics>;

@@ -1,0 +1,136 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../app/gateway-test-harness.js";
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway({ cors: { origins: ["https://app.example"] }, maxBodyBytes: { json: 2048 } });
+}, 30_000);
+afterAll(() => t?.close());
+
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  fetch(`${t.gateway.url}${path}`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...headers },
+  });
+
+describe("the HTTP front door", () => {
+  it("answers CORS preflights for configured origins only", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${t.gateway.url}/v1/chat/completions`, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type",
+        },
+      });
+    const allowed = await preflight("https://app.example");
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(allowed.headers.get("access-control-allow-headers")).toBe("authorization, content-type");
+    const other = await preflight("https://evil.example");
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("serves /health and /metrics", async () => {
+    const health = (await (await fetch(`${t.gateway.url}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ ok: true, address: t.gateway.key.address });
+    const metrics = await (await fetch(`${t.gateway.url}/metrics`)).text();
+    expect(metrics).toContain("pocket_gateway_requests_total");
+  });
+
+  it("refuses unknown routes, wrong methods, bad JSON and oversized bodies in OpenAI's shape", async () => {
+    const { secret } = await t.newKey();
+    const auth = { authorization: `Bearer ${secret}` };
+    const notFound = await fetch(`${t.gateway.url}/v1/embeddings`, { method: "POST" });
+    expect(notFound.status).toBe(404);
+    expect(((await notFound.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
+    expect((await fetch(`${t.gateway.url}/v1/chat/completions`)).status).toBe(405);
+    const badJson = await post("/v1/chat/completions", "{", auth);
+    expect(badJson.status).toBe(400);
+    expect(((await badJson.json()) as { error: { code: string } }).error.code).toBe("INVALID_REQUEST");
+    const big = await post(
+      "/v1/completions",
+      JSON.stringify({ model: "llama-2-13b", prompt: "x".repeat(5000) }),
+      auth,
+    );
+    expect(big.status).toBe(413);
+  });
+
+  it("a client that leaves mid-stream interrupts the relay and pays for what it got", async () => {
+    const { secret, key } = await t.newKey();
+    t.dispatcher.chunkDelayMs = 100;
+    const abort = new AbortController();
+    const response = await post(
+      "/v1/chat/completions",
+      JSON.stringify({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "go" }],
+        max_tokens: 8,
+        stream: true,
+      }),
+      { authorization: `Bearer ${secret}` },
+    );
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.read();
+    await reader.cancel();
+    abort.abort();
+    t.dispatcher.chunkDelayMs = 0;
+    await expect
+      .poll(() => t.admin.admin.usage.byKey.query({ keyId: key.id }), { timeout: 3000 })
+      .toMatchObject({
+        requests: 1,
+        reservedMicroUsd: 0,
+      });
+    const usage = await t.admin.admin.usage.byKey.query({ keyId: key.id });
+    expect(usage.spentMicroUsd).toBeGreaterThan(0);
+    expect(usage.spentMicroUsd).toBeLessThan(750);
+    const rows = await t.admin.admin.reports.usage.query({ keyId: key.id });
+    expect(rows).toMatchObject([{ requests: 1, failed: 1, spentMicroUsd: usage.spentMicroUsd }]);
+  });
+});
+
+describe("metering", () => {
+  it("writes one row per relay with the right totals and no text", async () => {
+    const { openai, key } = await t.newKey();
+    const secretPrompt = "zebra-umbrella-secret prompt text";
+    await openai.chat.completions.create({
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: secretPrompt }],
+      max_tokens: 3,
+    });
+    await openai.completions.create({ model: "llama-2-13b:batch", prompt: secretPrompt, max_tokens: 2 });
+    t.dispatcher.failNext = "TIMEOUT";
+    await openai.completions.create({ model: "llama-2-13b", prompt: secretPrompt }).catch(() => undefined);
+    const report = await t.admin.admin.reports.usage.query({ keyId: key.id });
+    expect(report).toHaveLength(1);
+    expect(report[0]).toMatchObject({
+      serviceId: "llama-2-13b",
+      requests: 3,
+      failed: 1,
+      outputTokens: 5,
+      spentMicroUsd: 1250,
+    });
+
+    const db = new Database(join(t.config.dataDir, "gateway.sqlite"), { readonly: true });
+    const rows = db
+      .prepare("select * from relays where key_id = ? order by created_at")
+      .all(key.id) as Record<string, unknown>[];
+    db.close();
+    expect(rows.map((r) => [r.outcome, r.tier, r.price_micro_usd])).toEqual([
+      ["ok", "standard", 750],
+      ["ok", "batch", 500],
+      ["error", "standard", 0],
+    ]);
+    expect(rows[0]).toMatchObject({ operation: "chat.completions", session_number: 1, compute_units: 750 });
+    expect(rows[0]?.leaf_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[2]).toMatchObject({ error_code: "TIMEOUT", session_id: "", attempts: 2 });
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain("zebra");
+    expect(text).not.toContain("relay carries");
+  });
+});

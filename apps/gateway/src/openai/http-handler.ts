@@ -1,0 +1,130 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { OPENAI_OPERATION_PATHS, type ServiceOperation } from "@pocket-ai/protocol";
+import type { MetricsRegistry } from "@pocket-ai/runtime";
+import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect";
+import { Dispatcher } from "../relay/dispatcher.js";
+import { type FrontDoorFailure, httpErrorOf, RequestRefused } from "./errors.js";
+import { corsHeaders, preflightHeaders, sendJson } from "./http-response.js";
+import { modelsList } from "./models-list.js";
+import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
+import { serveRelay } from "./serve-relay.js";
+
+const OPERATION_BY_PATH = new Map<string, ServiceOperation>(
+  Object.entries(OPENAI_OPERATION_PATHS).map(([operation, path]) => [path, operation as ServiceOperation]),
+);
+
+export interface HttpHandlerOptions {
+  readonly deps: FrontDoorDeps;
+  readonly runtime: Runtime.Runtime<FrontDoorServices>;
+  readonly registry: MetricsRegistry;
+  /** The tRPC handler for `/trpc/*` (node registration, settlement, admin). */
+  readonly trpc: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Extra `/health` fields (routing, settlement, metering state). */
+  readonly health?: () => Record<string, unknown>;
+}
+
+/**
+ * The gateway's HTTP front door, on plain `node:http`: the OpenAI-compatible `/v1/*` routes,
+ * `/health`, `/metrics` and tRPC at `/trpc/*`. Each `/v1` request runs as its own fiber; a client
+ * that disconnects before the answer is complete interrupts it, which aborts the relay.
+ */
+export function makeHttpHandler(options: HttpHandlerOptions) {
+  const { deps, runtime } = options;
+  const run = Runtime.runFork(runtime);
+
+  const route = (req: IncomingMessage, res: ServerResponse, path: string, cors: Record<string, string>) =>
+    Effect.gen(function* () {
+      const operation = OPERATION_BY_PATH.get(path);
+      if (operation !== undefined) {
+        if (req.method !== "POST") return yield* refuse(`${path} takes POST`, 405);
+        return yield* serveRelay(deps, req, res, operation, cors);
+      }
+      if (path === "/v1/models" && req.method === "GET") {
+        const dispatcher = yield* Dispatcher;
+        const now = yield* Clock.currentTimeMillis;
+        return sendJson(
+          res,
+          200,
+          modelsList(deps.catalog, dispatcher.availability(), Math.floor(now / 1000)),
+          cors,
+        );
+      }
+      return yield* refuse(`no route ${req.method ?? "GET"} ${path}`, 404);
+    });
+
+  const inFlight = new Set<Fiber.RuntimeFiber<void>>();
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path.startsWith("/trpc/")) {
+      options.trpc(req, res);
+      return;
+    }
+    const cors = corsHeaders(req, deps.cors.origins);
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, { ...cors, ...(cors["access-control-allow-origin"] ? preflightHeaders(req) : {}) });
+      res.end();
+      return;
+    }
+    if (path === "/health") {
+      sendJson(res, 200, { ok: true, ...(options.health?.() ?? {}) }, cors);
+      return;
+    }
+    if (path === "/metrics") {
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+      res.end(options.registry.render());
+      return;
+    }
+    const started = performance.now();
+    deps.metrics.inFlight.add({}, 1);
+    const fiber = run(
+      route(req, res, path, cors).pipe(
+        Effect.catchAll((failure: FrontDoorFailure) =>
+          Effect.sync(() => answerFailure(deps, res, failure, cors)),
+        ),
+        Effect.catchAllDefect((defect) =>
+          Effect.sync(() => {
+            deps.log.error("request failed unexpectedly", { path, defect: String(defect) });
+            answerFailure(deps, res, new RequestRefused({ code: "INTERNAL" }), cors);
+          }),
+        ),
+      ),
+    );
+    inFlight.add(fiber);
+    res.on("close", () => {
+      if (!res.writableFinished) run(Fiber.interrupt(fiber));
+    });
+    fiber.addObserver((exit) => {
+      inFlight.delete(fiber);
+      deps.metrics.inFlight.add({}, -1);
+      const operation = OPERATION_BY_PATH.get(path) ?? path;
+      const status =
+        Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+          ? "client-closed"
+          : String(res.statusCode);
+      deps.metrics.requests.inc({ operation, status });
+      deps.metrics.seconds.observe({ operation }, (performance.now() - started) / 1000);
+      if (!res.writableEnded && !res.destroyed) res.end();
+    });
+  };
+  /**
+   * Waits for every request fiber to finish its bookkeeping (settle, metering) — run after the
+   * server has closed its connections and before the database closes.
+   */
+  const drain = Effect.suspend(() => Fiber.awaitAll([...inFlight])).pipe(Effect.asVoid);
+  return { handle, drain };
+}
+
+const refuse = (detail: string, status: 404 | 405) =>
+  Effect.fail(new RequestRefused({ code: "INVALID_REQUEST", detail, status }));
+
+function answerFailure(
+  deps: FrontDoorDeps,
+  res: ServerResponse,
+  failure: FrontDoorFailure,
+  cors: Record<string, string>,
+) {
+  const http = httpErrorOf(failure);
+  if (http.status >= 500)
+    deps.log.warn("request refused", { code: http.body.error.code, status: http.status });
+  sendJson(res, http.status, http.body, { ...cors, ...http.headers });
+}

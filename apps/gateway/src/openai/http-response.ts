@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Effect } from "effect";
+
+/** Writes a whole JSON answer (no-op if the client has gone or headers are already out). */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(text)),
+  });
+  res.end(text);
+}
+
+/**
+ * Writes a piece of a streamed answer, waiting for the socket to drain when its buffer is full so
+ * a slow client slows the relay down instead of growing memory. Resolves at once when the client
+ * has gone (the request's fiber is being interrupted then anyway).
+ */
+export function writeChunk(res: ServerResponse, text: string): Effect.Effect<void> {
+  return Effect.async<void>((resume) => {
+    if (res.destroyed || res.writableEnded) return resume(Effect.void);
+    if (res.write(text)) return resume(Effect.void);
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resume(Effect.void);
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+/** CORS answer headers for a request, given the allowed origins (`"*"` allows any). */
+export function corsHeaders(req: IncomingMessage, origins: readonly string[]): Record<string, string> {
+  const origin = req.headers.origin;
+  if (origin === undefined) return {};
+  const any = origins.includes("*");
+  if (!any && !origins.includes(origin)) return {};
+  return {
+    "access-control-allow-origin": any ? "*" : origin,
+    "access-control-expose-headers":
+      "x-pocket-service, x-pocket-tier, x-pocket-node, x-request-id, retry-after",
+    ...(any ? {} : { vary: "Origin" }),
+  };
+}
+
+/** Extra headers of a preflight (`OPTIONS`) answer. */
+export function preflightHeaders(req: IncomingMessage): Record<string, string> {
+  return {
+    "access-control-allow-methods": "GET, POST, OPTIONS",
+    "access-control-allow-headers":
+      req.headers["access-control-request-headers"] ??
+      "authorization, content-type, x-pocket-target-node, openai-organization, openai-project",
+    "access-control-max-age": "600",
+  };
+}

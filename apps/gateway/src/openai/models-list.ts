@@ -1,0 +1,44 @@
+import { type Catalog, listModelNames, resolveModelName } from "@pocket-ai/protocol";
+
+/**
+ * `GET /v1/models` in OpenAI's list shape. Each entry also says what it is on Pocket AI: the
+ * service and tier it resolves to, the service's kind and class (model-named, quality or skill),
+ * its operations, the tier's limits and price per call (or per standard image) in micro-USD,
+ * and how many nodes can serve it now.
+ */
+export function modelsList(
+  catalog: Catalog,
+  availability: ReadonlyMap<string, { readonly nodes: number }>,
+  created: number,
+) {
+  const data = listModelNames(catalog).flatMap((name) => {
+    const resolved = resolveModelName(catalog, name);
+    if (!resolved.ok) return [];
+    const { service, tier, modelName } = resolved.value;
+    const nodes = availability.get(name)?.nodes ?? availability.get(modelName)?.nodes ?? 0;
+    return [
+      {
+        id: name,
+        object: "model" as const,
+        created,
+        owned_by: "pocket-ai",
+        pocket: {
+          model_name: modelName,
+          service_id: service.id,
+          display_name: service.displayName,
+          kind: service.kind,
+          service_class: service.class,
+          quality: service.quality ?? null,
+          operations: service.operations,
+          tier: tier.id,
+          tier_description: tier.description,
+          limits: tier.limits,
+          price_micro_usd: tier.priceMicroUsd,
+          price_unit: service.kind === "image" ? "standard image" : "call",
+          available_nodes: nodes,
+        },
+      },
+    ];
+  });
+  return { object: "list" as const, data };
+}

@@ -1,0 +1,225 @@
+import OpenAI, { type APIError, toFile } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../app/gateway-test-harness.js";
+import { decodePng, encodePng } from "./png-mask.js";
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway();
+}, 30_000);
+afterAll(() => t?.close());
+
+const unexpected = (): APIError => {
+  throw new Error("expected a refusal");
+};
+const asApiError = (e: unknown) => e as APIError;
+const lastRequest = () => t.dispatcher.requests.at(-1)!;
+const usageOf = (keyId: string) => t.admin.admin.usage.byKey.query({ keyId });
+
+describe("the OpenAI SDK against the gateway", () => {
+  it("chat: answers under the public model name, with Pocket AI headers, and clamps max_tokens", async () => {
+    const { openai } = await t.newKey();
+    const { data, response } = await openai.chat.completions
+      .create({ model: "llama-2-13b", messages: [{ role: "user", content: "Say hi" }], max_tokens: 5000 })
+      .withResponse();
+    expect(data.model).toBe("llama-2-13b:standard");
+    expect(data.choices[0]?.message.content).toMatch(/relay/);
+    expect(data.usage?.prompt_tokens).toBeGreaterThan(0);
+    expect(response.headers.get("x-pocket-service")).toBe("llama-2-13b");
+    expect(response.headers.get("x-pocket-tier")).toBe("standard");
+    expect(response.headers.get("x-pocket-node")).toMatch(/^pokt1/);
+    expect(lastRequest().body.max_tokens).toBe(1000);
+    expect(lastRequest().operation).toBe("chat.completions");
+  });
+
+  it("completions: echo and logprobs pass through to the node and back", async () => {
+    const { openai } = await t.newKey();
+    const answer = await openai.completions.create({
+      model: "mistral-7b:batch",
+      prompt: "the capital of France is",
+      echo: true,
+      logprobs: 1,
+      max_tokens: 2,
+    });
+    expect(lastRequest().body).toMatchObject({ echo: true, logprobs: 1, max_tokens: 2 });
+    expect(answer.model).toBe("mistral-7b:batch");
+    expect(answer.choices[0]?.logprobs?.tokens?.slice(0, 2)).toEqual(["the", "capital"]);
+    expect(answer.choices[0]?.logprobs?.token_logprobs?.[0]).toBeNull();
+  });
+
+  it("streams chat; the usage chunk comes only with stream_options.include_usage", async () => {
+    const { openai } = await t.newKey();
+    const ask = (includeUsage: boolean) =>
+      openai.chat.completions.create({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "Count" }],
+        max_tokens: 4,
+        stream: true,
+        ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+      });
+    const chunks = [];
+    for await (const chunk of await ask(true)) chunks.push(chunk);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toMatchObject({ completion_tokens: 4 });
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("the quick relay carries");
+    expect(chunks.every((c) => c.model === "llama-2-13b:standard")).toBe(true);
+
+    const plain = [];
+    for await (const chunk of await ask(false)) plain.push(chunk);
+    expect(plain.some((c) => c.usage != null)).toBe(false);
+    expect(plain).toHaveLength(4);
+  });
+
+  it("a stream the node cuts mid-way raises an APIError in the SDK and bills what was delivered", async () => {
+    const { openai, key } = await t.newKey();
+    t.dispatcher.interruptStreamsAfter = 2;
+    const seen: string[] = [];
+    const failure = await (async () => {
+      const stream = await openai.completions.create({
+        model: "llama-2-13b",
+        prompt: "Once",
+        max_tokens: 8,
+        stream: true,
+      });
+      for await (const chunk of stream) seen.push(chunk.choices[0]?.text ?? "");
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    t.dispatcher.interruptStreamsAfter = undefined;
+    expect(seen).toHaveLength(2);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as APIError).code).toBe("STREAM_INTERRUPTED");
+    const usage = await usageOf(key.id);
+    // 2 of 8 output tokens delivered: a quarter of the 750 µUSD call, rounded up.
+    expect(usage).toMatchObject({ requests: 1, spentMicroUsd: 188, reservedMicroUsd: 0 });
+  });
+
+  it("images: generations, and edits uploaded as multipart with the mask normalised", async () => {
+    const { openai, key } = await t.newKey();
+    const generated = await openai.images.generate({
+      model: "stable-diffusion",
+      prompt: "a lighthouse",
+      n: 2,
+      size: "512x512",
+    });
+    expect(generated.data).toHaveLength(2);
+    expect((await usageOf(key.id)).spentMicroUsd).toBe(36_000);
+
+    const image = encodePng(4, 4, 3, new Uint8Array(48).fill(90));
+    const maskPixels = new Uint8Array(64);
+    for (let i = 0; i < 16; i++) maskPixels.set([0, 0, 0, i < 8 ? 0 : 255], i * 4); // top half transparent
+    const edited = await openai.images.edit({
+      image: await toFile(image, "a.png", { type: "image/png" }),
+      mask: await toFile(encodePng(4, 4, 4, maskPixels), "mask.png", { type: "image/png" }),
+      prompt: "add a red boat",
+      n: 1,
+      size: "512x512",
+    });
+    expect(edited.data).toHaveLength(1);
+    const relayed = lastRequest();
+    expect(relayed.operation).toBe("images.edits");
+    expect(relayed.body.n).toBe(1);
+    expect(relayed.body.image).toBe(image.toString("base64"));
+    const mask = decodePng(Buffer.from(relayed.body.mask as string, "base64"));
+    const grey = Array.from({ length: 16 }, (_, i) => mask.data[i * 4]);
+    expect(grey).toEqual([...new Array(8).fill(255), ...new Array(8).fill(0)]);
+  });
+
+  it("lists models with Pocket AI's service, tier, limits, price and available nodes", async () => {
+    t.dispatcher.availability.set("llama-2-13b:batch", { nodes: 3 });
+    const { openai } = await t.newKey();
+    const models = [];
+    for await (const model of openai.models.list())
+      models.push(model as OpenAI.Model & { pocket: Record<string, unknown> });
+    const batch = models.find((m) => m.id === "llama-2-13b:batch")!;
+    expect(batch.pocket).toMatchObject({
+      service_id: "llama-2-13b",
+      service_class: "model",
+      tier: "batch",
+      price_micro_usd: 500,
+      limits: { maxInputTokens: 200, maxOutputTokens: 1000 },
+      available_nodes: 3,
+    });
+    expect(models.find((m) => m.id === "quality-gpt-3.5")?.pocket.service_class).toBe("quality");
+  });
+});
+
+describe("refusals in OpenAI's error shape", () => {
+  it("401 AuthenticationError for a bad key", async () => {
+    const openai = new OpenAI({ apiKey: "pai_nope", baseURL: `${t.gateway.url}/v1`, maxRetries: 0 });
+    await expect(
+      openai.chat.completions.create({ model: "llama-2-13b", messages: [{ role: "user", content: "x" }] }),
+    ).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it("404 NotFoundError for an unknown model or tier", async () => {
+    const { openai } = await t.newKey();
+    for (const model of ["gpt-17", "llama-2-13b:gold"]) {
+      const error = await openai.chat.completions
+        .create({ model, messages: [{ role: "user", content: "x" }] })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+      expect((error as APIError).param).toBe("model");
+    }
+  });
+
+  it("400 BadRequestError naming the bad field; over-long prompts are caught before dispatch", async () => {
+    const { openai } = await t.newKey();
+    const before = t.dispatcher.requests.length;
+    const bad = await openai.chat.completions
+      .create({ model: "llama-2-13b", messages: [{ role: "bot" as "user", content: "x" }] })
+      .then(unexpected, asApiError);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(bad.param).toBe("messages.0.role");
+    const long = await openai.completions
+      .create({ model: "llama-2-13b", prompt: "word ".repeat(300) })
+      .then(unexpected, asApiError);
+    expect(long.code).toBe("INPUT_TOO_LONG");
+    expect(t.dispatcher.requests.length).toBe(before);
+  });
+
+  it("402 when the budget cannot cover the call", async () => {
+    const { openai } = await t.newKey({ budgetMicroUsd: 1000 });
+    const ask = () =>
+      openai.chat.completions.create({ model: "llama-2-13b", messages: [{ role: "user", content: "x" }] });
+    await ask();
+    const error = await ask().then(unexpected, asApiError);
+    expect(error.status).toBe(402);
+    expect(error.code).toBe("BUDGET_EXHAUSTED");
+  });
+
+  it("429 RateLimitError with Retry-After", async () => {
+    const { openai } = await t.newKey({ rpm: 1 });
+    const ask = () =>
+      openai.chat.completions.create({ model: "llama-2-13b", messages: [{ role: "user", content: "x" }] });
+    await ask();
+    const error = await ask().then(unexpected, asApiError);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(Number(error.headers?.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("403 for the evaluator header on an ordinary key; evaluator keys may target a node", async () => {
+    const { openai, key } = await t.newKey();
+    const body = { model: "llama-2-13b", messages: [{ role: "user" as const, content: "x" }] };
+    const headers = { "x-pocket-target-node": "pokt1target" };
+    const refused = await openai.chat.completions.create(body, { headers }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    await t.admin.admin.keyRoles.set.mutate({ keyId: key.id, role: "evaluator" });
+    const { response } = await openai.chat.completions.create(body, { headers }).withResponse();
+    expect(lastRequest().targetNode).toBe("pokt1target");
+    expect(response.headers.get("x-pocket-node")).toBe("pokt1target");
+  });
+
+  it("a failed dispatch charges nothing and leaves nothing reserved", async () => {
+    const { openai, key } = await t.newKey({ budgetMicroUsd: 10_000 });
+    t.dispatcher.failNext = "NO_NODES_AVAILABLE";
+    const error = await openai.chat.completions
+      .create({ model: "llama-2-13b", messages: [{ role: "user", content: "x" }] })
+      .then(unexpected, asApiError);
+    expect(error.status).toBe(503);
+    expect(error.code).toBe("NO_NODES_AVAILABLE");
+    expect(await usageOf(key.id)).toMatchObject({ requests: 0, spentMicroUsd: 0, reservedMicroUsd: 0 });
+  });
+});

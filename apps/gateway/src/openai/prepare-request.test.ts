@@ -1,0 +1,95 @@
+import { DEFAULT_CATALOG, type RelayUsage } from "@pocket-ai/protocol";
+import { describe, expect, it } from "vitest";
+import { chatInputEstimate } from "./input-estimate.js";
+import { type PreparedRelay, prepareRelay } from "./prepare-request.js";
+import { chargeFor } from "./relay-charge.js";
+
+const prepared = (operation: Parameters<typeof prepareRelay>[1], body: unknown): PreparedRelay => {
+  const r = prepareRelay(DEFAULT_CATALOG, operation, body);
+  if (!r.ok) throw new Error(r.error.detail ?? r.error.message);
+  return r.value;
+};
+const refusal = (operation: Parameters<typeof prepareRelay>[1], body: unknown) => {
+  const r = prepareRelay(DEFAULT_CATALOG, operation, body);
+  return r.ok ? undefined : r.error;
+};
+
+describe("prepareRelay", () => {
+  it("reserves the tier's price and at most input + output tokens, clamping max_tokens", () => {
+    const relay = prepared("chat.completions", {
+      model: "llama-2-13b:batch",
+      messages: [{ role: "user", content: "Hello there" }],
+      max_completion_tokens: 4000,
+      n: 2,
+    });
+    expect(relay.body.max_tokens).toBe(500);
+    expect(relay.body).not.toHaveProperty("max_completion_tokens");
+    expect(relay.maxOutputTokens).toBe(1000);
+    // "user: Hello there" is 17 bytes: at most 18 input tokens.
+    expect(relay.reservation).toEqual({ requests: 1, tokens: 1018, costMicroUsd: 500 });
+  });
+
+  it("refuses only prompts certainly over the tier: more words than tokens allowed", () => {
+    expect(refusal("completions", { model: "llama-2-13b", prompt: "word ".repeat(201) })?.code).toBe(
+      "INPUT_TOO_LONG",
+    );
+    // 199 words of many bytes each may still fit the node's exact count: the node decides.
+    const longWords = `${"internationalisation ".repeat(199)}`;
+    expect(refusal("completions", { model: "llama-2-13b", prompt: longWords })).toBeUndefined();
+    expect(
+      refusal("completions", { model: "llama-2-13b", prompt: Array.from({ length: 201 }, () => 1) })?.code,
+    ).toBe("INPUT_TOO_LONG");
+  });
+
+  it("resolves models, and refuses unknown ones and operations the service lacks", () => {
+    expect(
+      refusal("chat.completions", { model: "nope", messages: [{ role: "user", content: "x" }] }),
+    ).toMatchObject({
+      code: "UNKNOWN_MODEL",
+      param: "model",
+    });
+    expect(refusal("images.generations", { model: "llama-2-13b", prompt: "a cat" })?.code).toBe(
+      "UNSUPPORTED_OPERATION",
+    );
+    expect(prepared("images.generations", { prompt: "a cat" }).target.service.id).toBe("stable-diffusion");
+  });
+
+  it("prices images by standard-image units and checks their limits", () => {
+    const relay = prepared("images.generations", {
+      model: "stable-diffusion",
+      prompt: "a cat",
+      size: "1024x1024",
+      n: 2,
+    });
+    expect(relay.reservation.costMicroUsd).toBe(8 * 18_000);
+    expect(refusal("images.generations", { prompt: "a cat", size: "2048x512" })?.code).toBe(
+      "IMAGE_TOO_LARGE",
+    );
+  });
+
+  it("bounds chat input from below by words and from above by bytes", () => {
+    const estimate = chatInputEstimate({
+      model: "m",
+      messages: [{ role: "user", content: "héllo  big world" }],
+    });
+    expect(estimate).toEqual({ atLeast: 4, atMost: 24 });
+  });
+});
+
+describe("chargeFor", () => {
+  const text = prepared("completions", { model: "llama-2-13b", prompt: "hi", max_tokens: 100 });
+  const usage = (outputTokens: number): RelayUsage => ({ inputTokens: 2, outputTokens });
+
+  it("charges a complete text call its tier price, and an interrupted one its delivered share", () => {
+    expect(chargeFor(text, usage(100), "complete")).toEqual({ tokens: 102, costMicroUsd: 750 });
+    expect(chargeFor(text, usage(10), "interrupted")).toEqual({ tokens: 12, costMicroUsd: 75 });
+    expect(chargeFor(text, usage(0), "interrupted").costMicroUsd).toBe(0);
+  });
+
+  it("charges images for the units actually made", () => {
+    const images = prepared("images.generations", { prompt: "a cat", size: "512x512", n: 3 });
+    expect(chargeFor(images, { inputTokens: 0, outputTokens: 0, images: 2 }, "complete").costMicroUsd).toBe(
+      36_000,
+    );
+  });
+});

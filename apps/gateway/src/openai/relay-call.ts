@@ -1,0 +1,39 @@
+import type { Catalog } from "@pocket-ai/protocol";
+import type { Logger } from "@pocket-ai/runtime";
+import type { Accounts } from "../accounts/accounts.js";
+import type { GatewayDb } from "../db/database.js";
+import type { Limits, Reservation } from "../limits/limits.js";
+import type { MeteringWriter } from "../metering/metering-writer.js";
+import type { Dispatcher, DispatchRequest } from "../relay/dispatcher.js";
+import type { FrontDoorMetrics } from "./front-door-metrics.js";
+import type { PreparedRelay } from "./prepare-request.js";
+import type { RelayCaller } from "./relay-rows.js";
+
+/** What the front door is built from (besides its services). */
+export interface FrontDoorDeps {
+  readonly catalog: Catalog;
+  readonly db: GatewayDb;
+  readonly metrics: FrontDoorMetrics;
+  readonly log: Logger;
+  readonly cors: { readonly origins: readonly string[] };
+  readonly maxBodyBytes: { readonly json: number; readonly multipart: number };
+}
+
+/** The services the `/v1/*` handlers run with. */
+export type FrontDoorServices = Accounts | Limits | Dispatcher | MeteringWriter;
+
+/** One authenticated, validated and reserved relay on its way to the dispatcher. */
+export interface RelayCall {
+  readonly caller: RelayCaller;
+  readonly relay: PreparedRelay;
+  readonly reservation: Reservation;
+  readonly request: DispatchRequest;
+  /** Headers every answer carries: CORS, `x-pocket-service`, `x-pocket-tier`. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Labels of a relay's metrics: the public model name, never the key. */
+export const labelsOf = (call: RelayCall) => ({
+  operation: call.relay.operation,
+  model: call.relay.target.modelName,
+});

@@ -1,0 +1,35 @@
+import { imageUnits, type RelayUsage } from "@pocket-ai/protocol";
+import type { PreparedRelay } from "./prepare-request.js";
+
+/** What a relay counts against the key's limits once it is over. */
+export interface RelayCharge {
+  readonly tokens: number;
+  readonly costMicroUsd: number;
+}
+
+/**
+ * The price of a relay the node answered. Text: the tier's price per call. Images: the price per
+ * standard image × the standard-image units of the images actually made. An interrupted stream
+ * pays for what was delivered: the call price × delivered / allowed output tokens, rounded up
+ * (nothing delivered, nothing to pay).
+ */
+export function chargeFor(
+  relay: PreparedRelay,
+  usage: RelayUsage,
+  outcome: "complete" | "interrupted",
+): RelayCharge {
+  const price = relay.target.tier.priceMicroUsd;
+  if (relay.target.kind === "image") {
+    const size = relay.image ?? { width: 0, height: 0, n: 0 };
+    const made = Math.min(usage.images ?? size.n, size.n);
+    return {
+      tokens: 0,
+      costMicroUsd: made === 0 ? 0 : price * imageUnits(relay.target.tier, size.width, size.height, made),
+    };
+  }
+  const tokens = usage.inputTokens + usage.outputTokens;
+  if (outcome === "complete") return { tokens, costMicroUsd: price };
+  if (usage.outputTokens === 0 || relay.maxOutputTokens === 0) return { tokens, costMicroUsd: 0 };
+  const share = Math.min(usage.outputTokens, relay.maxOutputTokens) / relay.maxOutputTokens;
+  return { tokens, costMicroUsd: Math.min(price, Math.ceil(price * share)) };
+}

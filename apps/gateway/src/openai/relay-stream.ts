@@ -1,0 +1,146 @@
+import type { ServerResponse } from "node:http";
+import { type ErrorCode, formatSseEvent, type RelayUsage, SSE_DONE } from "@pocket-ai/protocol";
+import { Clock, Effect, Stream } from "effect";
+import { Limits } from "../limits/limits.js";
+import { MeteringWriter } from "../metering/metering-writer.js";
+import { Dispatcher, type DispatchStreamEvent } from "../relay/dispatcher.js";
+import { streamErrorEvent } from "./errors.js";
+import { writeChunk } from "./http-response.js";
+import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
+import { chargeFor } from "./relay-charge.js";
+import { answeredRow, failedRow } from "./relay-rows.js";
+
+type Final = Extract<DispatchStreamEvent, { type: "final" }>;
+
+/** Text pieces in one chunk: a stand-in for tokens delivered when no node record says more. */
+function pieces(data: Record<string, unknown>): number {
+  const choices = data.choices;
+  if (!Array.isArray(choices)) return 0;
+  let n = 0;
+  for (const choice of choices as { text?: unknown; delta?: { content?: unknown } }[]) {
+    if (typeof choice.text === "string" && choice.text !== "") n++;
+    else if (typeof choice.delta?.content === "string" && choice.delta.content !== "") n++;
+  }
+  return n;
+}
+
+/** The node's closing usage chunk (`choices: []` with `usage`), sent only with `include_usage`. */
+const isUsageChunk = (data: Record<string, unknown>) =>
+  Array.isArray(data.choices) &&
+  data.choices.length === 0 &&
+  typeof data.usage === "object" &&
+  data.usage !== null;
+
+/**
+ * One streamed relay, end to end as server-sent events. Every verified `data` event is forwarded
+ * (model renamed to the public name; the usage chunk only when `stream_options.include_usage`).
+ * A stream that fails mid-way ends with an OpenAI error event (`data: {"error": …}`, which the
+ * official SDK raises as an `APIError`) and then `[DONE]`. Billing: a complete stream is settled
+ * like a unary relay; an interrupted one — by the node or by the client leaving — pays for what
+ * was delivered (node record when there is one, else the pieces forwarded).
+ */
+export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: RelayCall) {
+  return Effect.gen(function* () {
+    const dispatcher = yield* Dispatcher;
+    const meter = yield* MeteringWriter;
+    const limits = yield* Limits;
+    const model = call.relay.target.modelName;
+    const stream = yield* dispatcher.stream(call.request).pipe(
+      Effect.tapError((error) =>
+        Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) =>
+            meter.record(
+              failedRow(call.caller, call.relay, {
+                errorCode: error.code,
+                now,
+                attempts: error.attempts,
+                nodeAddress: error.nodeAddress,
+              }),
+            ),
+          ),
+        ),
+      ),
+    );
+    res.writeHead(200, {
+      ...call.headers,
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+      trailer: "x-pocket-node",
+    });
+    let delivered = 0;
+    let final: Final | undefined;
+    const inputEstimate = call.reservation.tokens - call.relay.maxOutputTokens;
+
+    const settle = (usage: RelayUsage, outcome: "complete" | "interrupted") =>
+      limits.settle(call.reservation, chargeFor(call.relay, usage, outcome)).pipe(
+        Effect.catchAll((error) =>
+          Effect.sync(() => {
+            deps.log.error("settling a stream failed", { reason: error.reason });
+            return 0;
+          }),
+        ),
+      );
+
+    // The client left: the dispatch is interrupted with this fiber; bill what reached it.
+    const clientLeft = Effect.gen(function* () {
+      const usage = { inputTokens: Math.max(0, inputEstimate), outputTokens: delivered };
+      const charged = yield* settle(usage, "interrupted");
+      const now = yield* Clock.currentTimeMillis;
+      yield* meter.record(
+        failedRow(call.caller, call.relay, {
+          errorCode: "CLIENT_CLOSED",
+          now,
+          usage,
+          chargedMicroUsd: charged,
+          interrupted: true,
+        }),
+      );
+    });
+
+    yield* Stream.runForEach(stream, (event) => {
+      if (event.type === "final") {
+        final = event;
+        return Effect.void;
+      }
+      if (isUsageChunk(event.data) && !call.relay.includeUsage) return Effect.void;
+      delivered += pieces(event.data);
+      return writeChunk(res, formatSseEvent({ ...event.data, model }));
+    }).pipe(Effect.onInterrupt(() => clientLeft));
+
+    const now = yield* Clock.currentTimeMillis;
+    const record = final?.record;
+    const failed = final === undefined || final.outcome === "error";
+    const errorCode: ErrorCode = final?.error?.code ?? "STREAM_INTERRUPTED";
+    if (failed) yield* writeChunk(res, formatSseEvent(streamErrorEvent(errorCode, final?.error?.message)));
+    yield* writeChunk(res, SSE_DONE);
+    if (record !== undefined) res.addTrailers({ "x-pocket-node": record.nodeAddress });
+    res.end();
+
+    const usage = record?.usage ?? { inputTokens: Math.max(0, inputEstimate), outputTokens: delivered };
+    const charged = yield* settle(usage, failed ? "interrupted" : "complete");
+    const ttftMs = final?.ttftMs;
+    yield* meter.record(
+      record === undefined
+        ? failedRow(call.caller, call.relay, {
+            errorCode,
+            now,
+            usage,
+            chargedMicroUsd: charged,
+            interrupted: true,
+          })
+        : answeredRow(call.caller, call.relay, record, {
+            kind: failed ? "interrupted" : "ok",
+            chargedMicroUsd: charged,
+            now,
+            ttftMs,
+            errorCode: failed ? errorCode : undefined,
+          }),
+    );
+    const labels = labelsOf(call);
+    if (ttftMs !== undefined) deps.metrics.ttftSeconds.observe({ model }, ttftMs / 1000);
+    deps.metrics.tokens.inc({ model, direction: "input" }, usage.inputTokens);
+    deps.metrics.tokens.inc({ model, direction: "output" }, usage.outputTokens);
+    deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
+  });
+}

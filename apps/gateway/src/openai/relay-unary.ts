@@ -1,0 +1,73 @@
+import type { ServerResponse } from "node:http";
+import { Clock, Effect } from "effect";
+import { Limits } from "../limits/limits.js";
+import { MeteringWriter } from "../metering/metering-writer.js";
+import { Dispatcher } from "../relay/dispatcher.js";
+import { sendJson } from "./http-response.js";
+import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
+import { chargeFor } from "./relay-charge.js";
+import { answeredRow, failedRow } from "./relay-rows.js";
+
+/**
+ * One non-streamed relay: dispatch, then charge the node-verified usage and answer with the
+ * node's payload under the public model name. A dispatch failure or a client that leaves first
+ * charges nothing (the caller releases the reservation) and is recorded as a failed row.
+ */
+export function unaryRelay(deps: FrontDoorDeps, res: ServerResponse, call: RelayCall) {
+  return Effect.gen(function* () {
+    const dispatcher = yield* Dispatcher;
+    const meter = yield* MeteringWriter;
+    const limits = yield* Limits;
+    const answer = yield* dispatcher.unary(call.request).pipe(
+      Effect.tapError((error) =>
+        Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) =>
+            meter.record(
+              failedRow(call.caller, call.relay, {
+                errorCode: error.code,
+                now,
+                attempts: error.attempts,
+                nodeAddress: error.nodeAddress,
+              }),
+            ),
+          ),
+        ),
+      ),
+      Effect.onInterrupt(() =>
+        Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) =>
+            meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now })),
+          ),
+        ),
+      ),
+    );
+    const { record } = answer;
+    const charge = chargeFor(call.relay, record.usage, "complete");
+    const charged = yield* limits.settle(call.reservation, charge).pipe(
+      Effect.catchAll((error) =>
+        Effect.sync(() => {
+          // The node did the work: answer anyway; the operator sees the failed write.
+          deps.log.error("settling a relay failed", {
+            requestHash: record.requestHash,
+            reason: error.reason,
+          });
+          return 0;
+        }),
+      ),
+    );
+    sendJson(
+      res,
+      200,
+      { ...answer.payload, model: call.relay.target.modelName },
+      { ...call.headers, "x-pocket-node": record.nodeAddress },
+    );
+    const now = yield* Clock.currentTimeMillis;
+    yield* meter.record(
+      answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd: charged, now }),
+    );
+    const labels = labelsOf(call);
+    deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
+    deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);
+    deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
+  });
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServiceOperation } from "@pocket-ai/protocol";
+import { Clock, Effect } from "effect";
+import { Accounts } from "../accounts/accounts.js";
+import { Limits } from "../limits/limits.js";
+import { RequestRefused } from "./errors.js";
+import { keyRoleOf } from "./key-roles.js";
+import { prepareRelay } from "./prepare-request.js";
+import type { FrontDoorDeps } from "./relay-call.js";
+import { streamRelay } from "./relay-stream.js";
+import { unaryRelay } from "./relay-unary.js";
+import { parseImageEditForm, parseJsonBody, readBody } from "./request-body.js";
+
+/** Evaluator keys send their probes to one node with this header. */
+export const TARGET_NODE_HEADER = "x-pocket-target-node";
+
+function targetNode(deps: FrontDoorDeps, req: IncomingMessage, keyId: string) {
+  return Effect.gen(function* () {
+    const value = req.headers[TARGET_NODE_HEADER];
+    if (value === undefined) return undefined;
+    const node = Array.isArray(value) ? value[0] : value;
+    const role = yield* keyRoleOf(deps.db, keyId);
+    if (role !== "evaluator") {
+      return yield* new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: `only evaluator keys may send ${TARGET_NODE_HEADER}`,
+        param: TARGET_NODE_HEADER,
+        status: 403,
+      });
+    }
+    return node;
+  });
+}
+
+function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: ServiceOperation) {
+  const contentType = req.headers["content-type"] ?? "";
+  if (operation === "images.edits") {
+    if (!contentType.startsWith("multipart/form-data")) {
+      return Effect.fail(
+        new RequestRefused({
+          code: "INVALID_REQUEST",
+          detail: "image edits are sent as multipart/form-data",
+          status: 415,
+        }),
+      );
+    }
+    return readBody(req, deps.maxBodyBytes.multipart).pipe(
+      Effect.flatMap((body) => parseImageEditForm(body, contentType)),
+    );
+  }
+  return readBody(req, deps.maxBodyBytes.json).pipe(Effect.flatMap(parseJsonBody));
+}
+
+/**
+ * `POST /v1/<operation>`: authenticate the key, check the evaluator header, read and validate the
+ * body against the catalog, reserve the relay's most tokens and cost, then dispatch. The
+ * reservation is released whatever happens unless the relay was settled first (release after
+ * settle is a no-op), so a failed dispatch is never charged.
+ */
+export function serveRelay(
+  deps: FrontDoorDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  operation: ServiceOperation,
+  cors: Readonly<Record<string, string>>,
+) {
+  return Effect.gen(function* () {
+    const startedAt = yield* Clock.currentTimeMillis;
+    const key = yield* Effect.flatMap(Accounts, (accounts) =>
+      accounts.authenticate(req.headers.authorization),
+    );
+    const node = yield* targetNode(deps, req, key.keyId);
+    const raw = yield* readRelayBody(deps, req, operation);
+    const prepared = prepareRelay(deps.catalog, operation, raw);
+    if (!prepared.ok) return yield* RequestRefused.of(prepared.error);
+    const relay = prepared.value;
+    const limits = yield* Limits;
+    const reservation = yield* limits.reserve(key, relay.reservation);
+    const call = {
+      caller: { applicationId: key.applicationId, keyId: key.keyId, startedAt },
+      relay,
+      reservation,
+      request: {
+        application: { id: key.applicationId, address: key.applicationAddress },
+        keyId: key.keyId,
+        target: relay.target,
+        operation,
+        body: relay.body,
+        targetNode: node,
+      },
+      headers: {
+        ...cors,
+        "x-pocket-service": relay.target.service.id,
+        "x-pocket-tier": relay.target.tier.id,
+      },
+    };
+    yield* (relay.stream ? streamRelay(deps, res, call) : unaryRelay(deps, res, call)).pipe(
+      Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)),
+    );
+  });
+}
