@@ -1,0 +1,157 @@
+import { type RegistrationAck, type RegistryCandidate, verifyNodeAnnouncement } from "@pocket-ai/protocol";
+import { eq } from "drizzle-orm";
+import { Clock, Context, Effect, Layer } from "effect";
+import { Database, statementRunner } from "../db/database.js";
+import { nodes } from "../db/schema.js";
+import { GatewayCatalog, GatewayKey } from "../routing/gateway-key.js";
+import { RoutingSettings } from "../routing/routing-config.js";
+import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
+import { nodeFromRow, type RegisteredNode, toRegistered } from "./registered-node.js";
+import { AnnouncementRefused } from "./registry-errors.js";
+
+export interface NodeHealth {
+  readonly healthy: boolean;
+  /** Probe failures in a row. */
+  readonly failures: number;
+  readonly checkedAt: number | undefined;
+  readonly latencyMs: number | undefined;
+}
+
+const UNPROBED: NodeHealth = { healthy: true, failures: 0, checkedAt: undefined, latencyMs: undefined };
+
+const make = Effect.gen(function* () {
+  const database = yield* Database;
+  const catalog = yield* GatewayCatalog;
+  const settings = yield* RoutingSettings;
+  const key = yield* GatewayKey;
+  const use = statementRunner(database.db);
+  const staleAfterMs = settings.announceEveryMs * announceGracePeriods;
+
+  const byAddress = new Map<string, RegisteredNode>();
+  const health = new Map<string, NodeHealth>();
+  let version = 0;
+  const rows = yield* use("nodes.load", (db) =>
+    db.select().from(nodes).where(eq(nodes.status, "active")).all(),
+  );
+  for (const row of rows) {
+    const node = nodeFromRow(catalog, row);
+    if (node !== undefined) byAddress.set(node.address, node);
+  }
+
+  const fresh = (node: RegisteredNode, now: number) => now - node.lastAnnouncedAt <= staleAfterMs;
+
+  /** Fresh nodes offering a service, in a stable order: the list sessions are drawn from. */
+  const candidates = (serviceId: string, now: number): RegisteredNode[] =>
+    [...byAddress.values()]
+      .filter((n) => n.offers.has(serviceId) && fresh(n, now))
+      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+
+  const toCandidate = (n: RegisteredNode): RegistryCandidate => ({
+    address: n.address,
+    registeredAt: n.registeredAt,
+  });
+
+  const announce = Effect.fn("NodeRegistry.announce")(function* (input: unknown) {
+    const now = yield* Clock.currentTimeMillis;
+    const verified = verifyNodeAnnouncement(input, { now });
+    if (!verified.ok) {
+      return yield* new AnnouncementRefused({
+        code: verified.error.code,
+        detail: verified.error.detail ?? verified.error.message,
+      });
+    }
+    const { announcement } = verified.value;
+    const address = announcement.node.address;
+    const previous = byAddress.get(address);
+    const node = toRegistered(catalog, announcement, previous?.registeredAt ?? now, now);
+    const ack = (accepted: boolean, detail?: string): RegistrationAck => ({
+      accepted,
+      gatewayAddress: key.address,
+      session: settings.session,
+      nodesPerSession: settings.nodesPerSession,
+      registry: Object.fromEntries(
+        [...node.offers.keys()].map((s) => [s, accepted ? candidates(s, now).map(toCandidate) : []]),
+      ),
+      nextAnnounceMs: settings.announceEveryMs,
+      ...(detail === undefined ? {} : { detail }),
+    });
+    if (node.offers.size === 0) {
+      const offered = announcement.services.map((s) => s.serviceId).join(", ");
+      return ack(
+        false,
+        `none of the announced services (${offered}) is a model service of this gateway's catalog`,
+      );
+    }
+    const squatter = [...byAddress.values()].find(
+      (n) => n.endpoint === node.endpoint && n.address !== address && fresh(n, now),
+    );
+    if (squatter !== undefined) {
+      return ack(false, `endpoint ${node.endpoint} is registered by another node`);
+    }
+    const row = {
+      address,
+      publicKey: node.publicKey,
+      endpoint: node.endpoint,
+      operator: node.operator ?? null,
+      announcement: JSON.stringify(announcement),
+      registeredAt: node.registeredAt,
+      lastAnnouncedAt: now,
+      status: "active" as const,
+    };
+    yield* use("nodes.upsert", (db) =>
+      db.insert(nodes).values(row).onConflictDoUpdate({ target: nodes.address, set: row }).run(),
+    );
+    byAddress.set(address, node);
+    if (previous === undefined || previous.endpoint !== node.endpoint) health.delete(address);
+    version += 1;
+    return ack(true);
+  });
+
+  return {
+    announce,
+    candidates,
+    get: (address: string): RegisteredNode | undefined => byAddress.get(address),
+    list: (): RegisteredNode[] => [...byAddress.values()],
+    isFresh: fresh,
+    health: (address: string): NodeHealth => health.get(address) ?? UNPROBED,
+    isHealthy: (address: string): boolean => (health.get(address) ?? UNPROBED).healthy,
+    /** Records one health probe: a success heals at once, failures in a row mark the node down. */
+    recordProbe: (address: string, ok: boolean, now: number, latencyMs: number | undefined) => {
+      const before = health.get(address) ?? UNPROBED;
+      const failures = ok ? 0 : before.failures + 1;
+      const healthy = ok || failures < unhealthyAfterFailures;
+      if (healthy !== before.healthy) version += 1;
+      health.set(address, {
+        healthy,
+        failures,
+        checkedAt: now,
+        latencyMs: ok ? latencyMs : before.latencyMs,
+      });
+    },
+    /** A relay found the node unreachable: count it as a failed probe so traffic moves away before the next one. */
+    markUnreachable: (address: string, now: number) => {
+      const before = health.get(address) ?? UNPROBED;
+      health.set(address, {
+        ...before,
+        healthy: false,
+        failures: Math.max(before.failures, unhealthyAfterFailures),
+        checkedAt: now,
+      });
+      version += 1;
+    },
+    /** Bumped when candidates or health change: keys cached session node sets. */
+    version: () => version,
+  };
+});
+
+/**
+ * The nodes registered with this gateway: verified announcements (kept in the `nodes` table and
+ * loaded at start), the candidates per service that sessions are drawn from, and each node's
+ * health as the probes see it. A node that stops announcing ages out after a few periods.
+ */
+export class NodeRegistry extends Context.Tag("gateway/NodeRegistry")<
+  NodeRegistry,
+  Effect.Effect.Success<typeof make>
+>() {
+  static readonly layer = Layer.effect(NodeRegistry, make);
+}

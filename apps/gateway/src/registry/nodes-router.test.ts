@@ -1,0 +1,158 @@
+import {
+  createNodeAnnouncement,
+  DEFAULT_CATALOG,
+  GATEWAY_PROCEDURES,
+  generateKeyPair,
+  RegistrationAck,
+} from "@pocket-ai/protocol";
+import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
+import { Context, Effect, Layer } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, startTestNetwork, type TestNetwork } from "../relay/test-network.js";
+import { registered } from "../relay/test-requests.js";
+import { GatewayCatalog, GatewayKey } from "../routing/gateway-key.js";
+import { RoutingSettings } from "../routing/routing-config.js";
+import { probeAll } from "./health-probe.js";
+import { NodeRegistry } from "./node-registry.js";
+
+let net: TestNetwork;
+let node: Awaited<ReturnType<TestNetwork["startNode"]>>;
+beforeAll(async () => {
+  net = await startTestNetwork();
+  node = await net.startNode();
+  await registered(net, 1);
+}, 60_000);
+afterAll(() => net.close());
+
+const client = (token?: string) =>
+  createTRPCUntypedClient({
+    links: [
+      httpLink({
+        url: net.gatewayUrl,
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      }),
+    ],
+  });
+const offer = node0Offer();
+function node0Offer() {
+  return {
+    serviceId: "llama-2-13b",
+    tiers: ["standard"],
+    model: { declared: "llama-2-13b", quantization: "none" },
+    capabilities: {
+      completions: true,
+      chat: true,
+      streaming: true,
+      promptLogprobs: true,
+      logprobs: true,
+      seed: true,
+      tokenize: true,
+      images: null,
+    },
+    tokenizer: { kind: "dev" as const, exact: true },
+  };
+}
+const announcement = (services = [offer], endpoint = "http://127.0.0.1:9/trpc") =>
+  createNodeAnnouncement(
+    {
+      endpoint,
+      services,
+      hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
+      software: { name: "t", version: "1" },
+      issuedAt: Date.now(),
+    },
+    generateKeyPair(),
+  );
+const pocketCode = (e: unknown) =>
+  e instanceof TRPCClientError ? (e.data as { pocketCode?: string }).pocketCode : undefined;
+
+describe("nodes.announce", () => {
+  it("accepts a signed announcement and answers with the session, candidates and next announcement", async () => {
+    const ack = RegistrationAck.parse(await client().mutation(GATEWAY_PROCEDURES.announce, announcement()));
+    expect(ack.accepted).toBe(true);
+    expect(ack.gatewayAddress).toBe(net.key.address);
+    expect(ack.session).toEqual({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 });
+    expect(ack.nodesPerSession).toBe(24);
+    expect(ack.registry["llama-2-13b"]!.map((c) => c.address)).toContain(node.address);
+    expect(ack.nextAnnounceMs).toBe(60_000);
+  });
+
+  it("refuses a forged announcement with its protocol code", async () => {
+    const forged = { ...announcement(), endpoint: "http://127.0.0.1:10/trpc" };
+    const error = await client()
+      .mutation(GATEWAY_PROCEDURES.announce, forged)
+      .catch((e: unknown) => e);
+    expect(pocketCode(error)).toBe("INVALID_SIGNATURE");
+  });
+
+  it("does not accept a node that serves nothing from the catalog, or another node's endpoint", async () => {
+    const none = RegistrationAck.parse(
+      await client().mutation(GATEWAY_PROCEDURES.announce, announcement([{ ...offer, serviceId: "gpt-17" }])),
+    );
+    expect(none).toMatchObject({ accepted: false });
+    expect(none.detail).toMatch(/gpt-17/);
+    const squat = RegistrationAck.parse(
+      await client().mutation(GATEWAY_PROCEDURES.announce, announcement([offer], node.node.trpcUrl)),
+    );
+    expect(squat.accepted).toBe(false);
+  });
+});
+
+describe("the registry", () => {
+  it("is loaded from the database when the gateway starts again", async () => {
+    const known = await net.managed.runPromise(
+      Effect.scoped(
+        Effect.map(
+          Layer.build(
+            NodeRegistry.layer.pipe(
+              Layer.provide(
+                Layer.mergeAll(
+                  GatewayCatalog.layer(DEFAULT_CATALOG),
+                  GatewayKey.layer(net.key),
+                  RoutingSettings.layer(),
+                ),
+              ),
+            ),
+          ),
+          (ctx) =>
+            Context.get(ctx, NodeRegistry)
+              .list()
+              .map((n) => n.address),
+        ),
+      ),
+    );
+    expect(known).toContain(node.address);
+  });
+
+  it("marks a node down after failed health probes", async () => {
+    const other = await net.startNode();
+    await registered(net, 3);
+    await other.stop();
+    const healthy = await net.managed.runPromise(
+      Effect.gen(function* () {
+        yield* probeAll;
+        yield* probeAll;
+        const registry = yield* NodeRegistry;
+        return [registry.isHealthy(node.address), registry.isHealthy(other.address)];
+      }),
+    );
+    expect(healthy).toEqual([true, false]);
+  });
+});
+
+describe("admin.nodes", () => {
+  it("lists nodes with health, stats and scores for the operator only", async () => {
+    const denied = await client()
+      .query("admin.nodes.list")
+      .catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(TRPCClientError);
+    const list = (await client(ADMIN_TOKEN).query("admin.nodes.list")) as {
+      address: string;
+      health: { healthy: boolean };
+    }[];
+    const mine = list.find((n) => n.address === node.address);
+    expect(mine).toMatchObject({ fresh: true, health: { healthy: true }, stats: { relays: 0 }, score: null });
+    const scores = (await client(ADMIN_TOKEN).query("admin.nodes.scores")) as { evaluator?: string };
+    expect(scores.evaluator).toBe("test-evaluator");
+  });
+});

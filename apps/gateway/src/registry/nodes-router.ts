@@ -1,0 +1,93 @@
+import { Clock, Effect } from "effect";
+import { z } from "zod";
+import { Selector } from "../routing/selector.js";
+import { ScoresPoller } from "../scores/scores-poller.js";
+import { adminProcedure, publicProcedure, router, runProcedure } from "../trpc.js";
+import { NodeRegistry } from "./node-registry.js";
+import type { RegisteredNode } from "./registered-node.js";
+import { UnknownNode } from "./registry-errors.js";
+
+/**
+ * The node-facing API (`GATEWAY_PROCEDURES.announce` = `nodes.announce`): a signed announcement
+ * in, a `RegistrationAck` out. Verification failures are coded tRPC errors; a node that serves
+ * nothing this gateway sells gets `accepted: false` with the reason.
+ */
+export const nodesRouter = router({
+  announce: publicProcedure.input(z.unknown()).mutation(({ ctx, input }) =>
+    runProcedure(
+      ctx,
+      Effect.flatMap(NodeRegistry, (registry) => registry.announce(input)),
+    ),
+  ),
+});
+
+const describeNode = (node: RegisteredNode) =>
+  Effect.gen(function* () {
+    const registry = yield* NodeRegistry;
+    const selector = yield* Selector;
+    const scores = yield* ScoresPoller;
+    const now = yield* Clock.currentTimeMillis;
+    const score = scores.score(node.address);
+    return {
+      address: node.address,
+      endpoint: node.endpoint,
+      operator: node.operator ?? null,
+      services: [...node.offers.values()].map((o) => ({
+        serviceId: o.serviceId,
+        tiers: o.tiers,
+        declaredModel: o.model.declared,
+        quantization: o.model.quantization,
+      })),
+      hardware: node.announcement.hardware,
+      software: node.announcement.software,
+      registeredAt: node.registeredAt,
+      lastAnnouncedAt: node.lastAnnouncedAt,
+      fresh: registry.isFresh(node, now),
+      health: registry.health(node.address),
+      stats: selector.stats.view(node.address, now),
+      score:
+        score === undefined
+          ? null
+          : { overall: score.overall?.mean ?? null, qualifies: score.qualifies, updatedAt: score.updatedAt },
+    };
+  });
+
+/** The operator's view of the nodes; mounted by the app under `admin.nodes`. */
+export const nodesAdminRouter = router({
+  /** Every registered node with its health, observed latency and errors, sanction and evaluator score. */
+  list: adminProcedure.query(({ ctx }) =>
+    runProcedure(
+      ctx,
+      Effect.flatMap(NodeRegistry, (registry) => Effect.forEach(registry.list(), describeNode)),
+    ),
+  ),
+  get: adminProcedure.input(z.object({ address: z.string().min(1).max(128) })).query(({ ctx, input }) =>
+    runProcedure(
+      ctx,
+      Effect.gen(function* () {
+        const node = (yield* NodeRegistry).get(input.address);
+        if (node === undefined) return yield* new UnknownNode({ address: input.address });
+        return yield* describeNode(node);
+      }),
+    ),
+  ),
+  /** Lifts a node's sanction before it expires. */
+  unsanction: adminProcedure
+    .input(z.object({ address: z.string().min(1).max(128) }))
+    .mutation(({ ctx, input }) =>
+      runProcedure(
+        ctx,
+        Effect.map(Selector, (selector) => {
+          selector.stats.clearSanction(input.address);
+          return { address: input.address };
+        }),
+      ),
+    ),
+  /** Where the scores come from and whether the last poll worked. */
+  scores: adminProcedure.query(({ ctx }) =>
+    runProcedure(
+      ctx,
+      Effect.map(ScoresPoller, (scores) => scores.status()),
+    ),
+  ),
+});

@@ -1,0 +1,50 @@
+import type { KeyPair } from "@pocket-ai/protocol";
+import type { Context } from "effect";
+import type { NodeRegistry } from "../registry/node-registry.js";
+import type { LatencyKind } from "../routing/node-stats.js";
+import type { Route } from "../routing/route-plan.js";
+import type { RoutingConfig } from "../routing/routing-config.js";
+import type { RoutingMetricSet } from "../routing/routing-metrics.js";
+import type { Selector } from "../routing/selector.js";
+import { type AttemptFailure, isCallerError } from "./attempt-errors.js";
+import type { NodeClients } from "./node-client.js";
+
+/** What one relay attempt needs: keys, settings, the selector's stats, the registry, clients, metrics. */
+export interface AttemptContext {
+  readonly key: KeyPair;
+  readonly settings: RoutingConfig;
+  readonly selector: Context.Tag.Service<Selector>;
+  readonly registry: Context.Tag.Service<NodeRegistry>;
+  readonly clients: Context.Tag.Service<NodeClients>;
+  readonly metrics: RoutingMetricSet;
+  /** Wall clock for envelopes and sanctions (Effect's clock in the layer). */
+  readonly now: () => number;
+}
+
+/** A verified answer arrived: feed latency into selection and the metrics. */
+export function noteSuccess(ctx: AttemptContext, route: Route, kind: LatencyKind, latencyMs: number): void {
+  ctx.selector.stats.success(route.node.address, kind, latencyMs);
+  ctx.metrics.relays.inc({ node: route.node.address, outcome: "ok" });
+  ctx.metrics.nodeSeconds.observe({ kind }, latencyMs / 1000);
+}
+
+/**
+ * An attempt failed: caller errors are not the node's fault; anything else counts against the
+ * node's error rate; an invalid answer sanctions it; a refused connection marks it down at once.
+ */
+export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void {
+  const address = failure.nodeAddress;
+  ctx.metrics.relays.inc({
+    node: address,
+    outcome:
+      failure._tag === "NodeUnreachable" ? (failure.timedOut ? "TIMEOUT" : "UNREACHABLE") : failure.code,
+  });
+  if (isCallerError(failure)) return;
+  ctx.selector.stats.failure(address);
+  if (failure._tag === "InvalidNodeResponse") {
+    ctx.selector.sanction(address, ctx.now(), failure.detail);
+    ctx.metrics.sanctions.inc({ reason: "invalid_response" });
+  }
+  if (failure._tag === "NodeUnreachable" && !failure.timedOut)
+    ctx.registry.markUnreachable(address, ctx.now());
+}

@@ -1,0 +1,141 @@
+import { Effect, Either } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Selector } from "../routing/selector.js";
+import type { DispatchStreamEvent } from "./dispatcher.js";
+import { startTestNetwork, type TestNetwork } from "./test-network.js";
+import { dispatchRequest, registered, streamed, unary } from "./test-requests.js";
+
+type TestNode = Awaited<ReturnType<TestNetwork["startNode"]>>;
+let net: TestNetwork;
+let good: TestNode;
+let slow: TestNode;
+let forger: TestNode;
+let cutter: TestNode;
+let splicer: TestNode;
+
+beforeAll(async () => {
+  net = await startTestNetwork({ hedge: { enabled: true, afterMs: 150 } });
+  good = await net.startNode();
+  slow = await net.startNode({ backend: { firstTokenMs: 3_000 } });
+  forger = await net.startNode({ misbehave: "bad-signature" });
+  cutter = await net.startNode({ misbehave: "cut-stream", backend: { tokensPerSecond: 200 } });
+  splicer = await net.startNode({ misbehave: "bad-chunk" });
+  await registered(net, 5);
+}, 60_000);
+afterAll(async () => {
+  await net.close();
+});
+
+/** Sanctions every node but `preferred`, so the selector draws it first (for this test). */
+const prefer = (preferred: TestNode) =>
+  net.managed.runPromise(
+    Effect.gen(function* () {
+      const selector = yield* Selector;
+      for (const n of [good, slow, forger, cutter, splicer]) {
+        if (n === preferred) selector.stats.clearSanction(n.address);
+        else selector.sanction(n.address, Date.now(), "test preference");
+      }
+    }),
+  );
+const sanctionOf = (node: TestNode) =>
+  net.managed.runPromise(Effect.map(Selector, (s) => s.stats.view(node.address, Date.now()).sanctionReason));
+const final = (events: DispatchStreamEvent[]) =>
+  events[events.length - 1] as Extract<DispatchStreamEvent, { type: "final" }>;
+const story = (model = "llama-2-13b") =>
+  dispatchRequest(
+    model,
+    { messages: [{ role: "user", content: "Tell me a long story" }], max_tokens: 40, ignore_eos: true },
+    {
+      operation: "chat.completions",
+    },
+  );
+
+describe("invalid answers", () => {
+  it("sanction a node whose signature does not verify and succeed elsewhere", async () => {
+    await prefer(forger);
+    const result = await unary(net, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }, {}));
+    if (Either.isLeft(result)) throw result.left;
+    expect(result.right.record.nodeAddress).not.toBe(forger.address);
+    expect(result.right.record.attempts).toBeGreaterThanOrEqual(2);
+    expect(await sanctionOf(forger)).toMatch(/INVALID_SIGNATURE/);
+    expect(net.metrics.render()).toContain('pocket_gateway_node_sanctions_total{reason="invalid_response"}');
+  });
+});
+
+describe("hedging", () => {
+  it("starts a second node when the first is slow and keeps the first good answer", async () => {
+    await prefer(slow);
+    const started = performance.now();
+    const result = await unary(net, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
+    const elapsed = performance.now() - started;
+    if (Either.isLeft(result)) throw result.left;
+    expect(result.right.record.nodeAddress).not.toBe(slow.address);
+    expect(elapsed).toBeLessThan(2_000);
+    expect(net.metrics.render()).toMatch(/pocket_gateway_relay_hedges_total [1-9]/);
+  });
+});
+
+describe("streams that fail mid-way", () => {
+  it("end with a STREAM_INTERRUPTED final event and a record of what was delivered", async () => {
+    const result = await streamed(net, { ...story(), targetNode: cutter.address });
+    if (Either.isLeft(result)) throw result.left;
+    const events = result.right;
+    expect(events.filter((e) => e.type === "data").length).toBeGreaterThan(0);
+    const last = final(events);
+    expect(last).toMatchObject({ outcome: "error", error: { code: "STREAM_INTERRUPTED" } });
+    expect(last.record?.nodeAddress).toBe(cutter.address);
+    expect(last.record?.computeUnits).toBe(0);
+  });
+
+  it("stop at a spliced chunk, sanction the node and never yield the bad chunk", async () => {
+    const result = await streamed(net, { ...story(), targetNode: splicer.address });
+    if (Either.isLeft(result)) throw result.left;
+    const events = result.right;
+    expect(events.filter((e) => e.type === "data")).toHaveLength(2);
+    expect(final(events)).toMatchObject({ outcome: "error", error: { code: "STREAM_INTERRUPTED" } });
+    expect(await sanctionOf(splicer)).toMatch(/INVALID_SIGNATURE/);
+  });
+});
+
+describe("quality services", () => {
+  it("route to nodes the evaluator qualifies, served under their model service", async () => {
+    const unavailable = await unary(net, dispatchRequest("quality-gpt-3.5", { prompt: "Hi", max_tokens: 4 }));
+    expect(Either.isLeft(unavailable) && unavailable.left.code).toBe("NO_NODES_AVAILABLE");
+    const score = (address: string, qualifies: string[]) => ({
+      address,
+      serviceId: "llama-2-13b",
+      categories: {},
+      overall: { mean: 0.7, lower: 0.65, upper: 0.75, n: 200 },
+      qualifies,
+      speed: { ttftP10Ms: 100, tokensPerSecondP10: 30, samples: 20 },
+      errorRate: 0,
+      identity: {
+        sharedBackendGroup: null,
+        declaredModel: "llama-2-13b",
+        modelTest: "consistent" as const,
+        modelTestPValue: 0.5,
+      },
+      loglikelihood: "supported" as const,
+      updatedAt: Date.now(),
+    });
+    net.setBoard({
+      evaluator: "test-evaluator",
+      generatedAt: Date.now(),
+      nodes: [score(good.address, ["quality-gpt-3.5"]), score(slow.address, [])],
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    const result = await unary(
+      net,
+      dispatchRequest("quality-gpt-3.5:batch", { prompt: "Hi", max_tokens: 4 }),
+    );
+    if (Either.isLeft(result)) throw result.left;
+    expect(result.right.record).toMatchObject({
+      nodeAddress: good.address,
+      servedServiceId: "llama-2-13b",
+      computeUnits: 500,
+    });
+    expect(result.right.payload.model).toBe("quality-gpt-3.5:batch");
+    const stream = await streamed(net, story("quality-gpt-3.5"));
+    expect(Either.isRight(stream) && final(stream.right).outcome).toBe("ok");
+  });
+});

@@ -1,0 +1,108 @@
+import { bytesToHex, type RelayStreamChunk, type RelayUsage, relayLeafHash } from "@pocket-ai/protocol";
+import { Effect, Either, Option, Stream } from "effect";
+import { type AttemptContext, noteFailure } from "./attempt-context.js";
+import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
+import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
+import { answerLimits } from "./relay-envelope.js";
+import { type OpenedStream, pullChunk } from "./stream-attempt.js";
+import { chunkOffSchema, overLimit } from "./verify-answer.js";
+
+/**
+ * The events of an opened stream: every chunk is verified (signature, order, chain, schema)
+ * before its data is yielded with `model` set to the public name. The stream always ends with one
+ * `final` event: `ok` with the node's signed usage and weight, or — when the node fails, stalls or
+ * sends something invalid mid-way — `error` STREAM_INTERRUPTED with a record of what was delivered.
+ */
+export function streamEvents(
+  ctx: AttemptContext,
+  opened: OpenedStream,
+  request: DispatchRequest,
+  attempts: number,
+): Stream.Stream<DispatchStreamEvent> {
+  const { route, verifier, requestHash } = opened;
+  const address = route.node.address;
+  const limits = answerLimits(route, request);
+  let pending: RelayStreamChunk | undefined = opened.first;
+  let done = false;
+  let delivered = 0;
+
+  const record = (usage: RelayUsage, computeUnits: number): RelayRecord => ({
+    requestHash,
+    nodeAddress: address,
+    servedServiceId: route.servedServiceId,
+    sessionId: route.header.sessionId,
+    sessionNumber: route.header.sessionNumber,
+    leafHash: bytesToHex(relayLeafHash(requestHash, verifier.chain)),
+    computeUnits,
+    usage,
+    attempts,
+  });
+  const final = (
+    outcome: "ok" | "error",
+    rec: RelayRecord | undefined,
+    message?: string,
+  ): DispatchStreamEvent => ({
+    type: "final",
+    outcome,
+    ...(outcome === "error"
+      ? { error: { code: "STREAM_INTERRUPTED" as const, message: message ?? "stream interrupted" } }
+      : {}),
+    record: rec,
+    ttftMs: opened.ttftMs,
+  });
+  const interrupted = (failure: AttemptFailure, usage?: RelayUsage): DispatchStreamEvent => {
+    noteFailure(ctx, failure);
+    done = true;
+    const used = usage ?? { inputTokens: 0, outputTokens: delivered };
+    return final("error", delivered > 0 ? record(used, 0) : undefined, failure.detail);
+  };
+  const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
+
+  const step = Effect.gen(function* () {
+    if (done) return yield* Effect.fail(Option.none());
+    let chunk = pending;
+    pending = undefined;
+    if (chunk === undefined) {
+      const next = yield* Effect.either(pullChunk(opened.iterator, address, opened.deadline));
+      if (Either.isLeft(next)) return interrupted(next.left);
+      if (next.right.done === true) return interrupted(invalid("the stream ended without its final chunk"));
+      const accepted = verifier.accept(next.right.value);
+      if (!accepted.ok)
+        return interrupted(
+          invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
+        );
+      chunk = accepted.value.chunk;
+    }
+    if (chunk.final === undefined) {
+      const off = chunkOffSchema(request.operation, chunk.data);
+      if (off !== undefined) return interrupted(invalid(off));
+      delivered += 1;
+      return {
+        type: "data",
+        data: { ...(chunk.data as Record<string, unknown>), model: request.target.modelName },
+      } as const;
+    }
+    done = true;
+    const trailer = chunk.final;
+    if (trailer.outcome === "error") {
+      ctx.selector.stats.failure(address);
+      ctx.metrics.relays.inc({ node: address, outcome: "STREAM_INTERRUPTED" });
+      return final(
+        "error",
+        delivered > 0 ? record(trailer.usage, 0) : undefined,
+        trailer.error?.detail ?? trailer.error?.message,
+      );
+    }
+    const over = overLimit(trailer.usage, trailer.computeUnits, limits);
+    if (over !== undefined) {
+      const capped = {
+        ...trailer.usage,
+        outputTokens: Math.min(trailer.usage.outputTokens, limits.maxOutputTokens),
+      };
+      return interrupted(invalid(over), capped);
+    }
+    return final("ok", record(trailer.usage, trailer.computeUnits));
+  });
+
+  return Stream.repeatEffectOption(step).pipe(Stream.ensuring(Effect.sync(() => opened.controller.abort())));
+}

@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_CATALOG, generateKeyPair, type Scoreboard } from "@pocket-ai/protocol";
+import { createLogger, MetricsRegistry } from "@pocket-ai/runtime";
+import { initTRPC } from "@trpc/server";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { Effect, Exit, Layer, ManagedRuntime, Redacted, type Runtime, Scope } from "effect";
+import { z } from "zod";
+import { type RunningNode, startNode } from "../../../node/src/app/node-app.js";
+import { NodeConfig } from "../../../node/src/config/node-config.js";
+import { AdminAuth } from "../admin/admin-auth.js";
+import { TempDatabase } from "../db/temp-database.js";
+import { nodesAdminRouter, nodesRouter } from "../registry/nodes-router.js";
+import { RoutingConfig } from "../routing/routing-config.js";
+import { routingLayer } from "../routing/routing-live.js";
+import { contextFromRequest, type GatewayServices, router } from "../trpc.js";
+
+export const ADMIN_TOKEN = "routing-test-admin-token";
+
+type Server = ReturnType<typeof createHTTPServer>;
+const listen = async (server: Server) => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
+const close = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+
+/** How a wrapped node misbehaves (see {@link TestNetwork.startNode}). */
+export type Misbehaviour = "bad-signature" | "cut-stream" | "bad-chunk";
+
+/**
+ * For tests: the routing side over a temp database, its tRPC API on 127.0.0.1, a fake evaluator,
+ * and real nodes (dev backend) that register with it. Nodes may sit behind a proxy router that
+ * misbehaves, announcing the proxy's URL as their endpoint.
+ */
+export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = {}) {
+  const key = generateKeyPair();
+  const metrics = new MetricsRegistry();
+  let board: Scoreboard = { evaluator: "test-evaluator", generatedAt: 0, nodes: [] };
+  const t = initTRPC.create();
+  const evaluator = createHTTPServer({
+    router: t.router({ scores: t.router({ board: t.procedure.query(() => board) }) }),
+  });
+  const evaluatorUrl = await listen(evaluator);
+  const config = RoutingConfig.parse({
+    healthCheckMs: 60_000,
+    evaluator: { url: evaluatorUrl, pollMs: 100 },
+    ...routing,
+  });
+  const layer = Layer.mergeAll(
+    routingLayer({ config, key, catalog: DEFAULT_CATALOG, metrics }),
+    AdminAuth.layer(Redacted.make(ADMIN_TOKEN)),
+  ).pipe(Layer.provideMerge(TempDatabase));
+  const managed = ManagedRuntime.make(layer);
+  const runtime = await managed.runtime();
+  const appRouter = router({ nodes: nodesRouter, admin: router({ nodes: nodesAdminRouter }) });
+  const gateway = createHTTPServer({
+    router: appRouter,
+    createContext: contextFromRequest(runtime as unknown as Runtime.Runtime<GatewayServices>),
+  });
+  const gatewayUrl = await listen(gateway);
+  const cleanups: (() => Promise<void>)[] = [];
+
+  const startTestNode = async (
+    options: { backend?: Record<string, unknown>; misbehave?: Misbehaviour } = {},
+  ) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-routing-node-"));
+    let proxy: Server | undefined;
+    let proxyUrl: string | undefined;
+    let target: RunningNode | undefined;
+    if (options.misbehave !== undefined) {
+      proxy = createHTTPServer({
+        router: misbehavingRouter(() => target!, options.misbehave),
+        basePath: "/trpc/",
+      });
+      proxyUrl = await listen(proxy);
+    }
+    const nodeConfig = NodeConfig.parse({
+      listen: { host: "127.0.0.1", port: 0 },
+      dataDir,
+      gateways: [{ url: gatewayUrl, address: key.address }],
+      ...(proxyUrl === undefined ? {} : { publicUrl: proxyUrl }),
+      services: [
+        {
+          serviceId: "llama-2-13b",
+          tiers: ["standard", "batch"],
+          backends: [{ kind: "dev", ...options.backend }],
+        },
+        { serviceId: "stable-diffusion", tiers: ["standard"], backends: [{ kind: "dev" }] },
+      ],
+      logLevel: "error",
+    });
+    const scope = Effect.runSync(Scope.make());
+    const log = createLogger({ app: "node-test", level: "error" });
+    const node = await Effect.runPromise(
+      Scope.extend(startNode(nodeConfig, { log, claimLoop: false }), scope),
+    );
+    target = node;
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      await Effect.runPromise(Scope.close(scope, Exit.void));
+      if (proxy !== undefined) await close(proxy);
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    cleanups.push(stop);
+    return { node, address: node.key.address, stop };
+  };
+
+  return {
+    key,
+    metrics,
+    managed,
+    gatewayUrl,
+    setBoard: (next: Scoreboard) => {
+      board = next;
+    },
+    startNode: startTestNode,
+    close: async () => {
+      for (const c of cleanups) await c();
+      await close(gateway);
+      await close(evaluator);
+      await managed.dispose();
+    },
+  };
+}
+
+/** A node router in front of a real node that corrupts what it answers. */
+function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour) {
+  const t = initTRPC.create();
+  const caller = () => node().router.createCaller({});
+  const flip = (signature: string) =>
+    `${signature.slice(0, 10)}${signature[10] === "0" ? "1" : "0"}${signature.slice(11)}`;
+  return t.router({
+    relay: t.procedure.input(z.unknown()).mutation(async ({ input }) => {
+      const answer = await caller().relay(input);
+      return mode === "bad-signature" ? { ...answer, signature: flip(answer.signature) } : answer;
+    }),
+    relayStream: t.procedure.input(z.unknown()).mutation(async function* ({ input }) {
+      let n = 0;
+      for await (const chunk of await caller().relayStream(input)) {
+        n += 1;
+        if (mode === "cut-stream" && n === 3) throw new Error("the node went away");
+        yield mode !== "cut-stream" && n === 3 ? { ...chunk, signature: flip(chunk.signature) } : chunk;
+      }
+    }),
+    info: t.procedure.query(() => caller().info()),
+    health: t.procedure.query(() => caller().health()),
+  });
+}
+
+export type TestNetwork = Awaited<ReturnType<typeof startTestNetwork>>;

@@ -1,0 +1,48 @@
+import { DEFAULT_CATALOG, generateKeyPair, type RelayOperation, resolveModelName } from "@pocket-ai/protocol";
+import { Effect, Stream } from "effect";
+import { NodeRegistry } from "../registry/node-registry.js";
+import { Dispatcher, type DispatchRequest, type DispatchStreamEvent } from "./dispatcher.js";
+import type { TestNetwork } from "./test-network.js";
+
+const app = generateKeyPair();
+
+/** For tests: a dispatch request as the front door would build it. */
+export function dispatchRequest(
+  model: string,
+  body: Record<string, unknown>,
+  options: { operation?: RelayOperation; targetNode?: string } = {},
+): DispatchRequest {
+  const resolved = resolveModelName(DEFAULT_CATALOG, model);
+  if (!resolved.ok) throw new Error(resolved.error.message);
+  return {
+    application: { id: "app_test", address: app.address },
+    keyId: "key_test",
+    target: resolved.value,
+    operation: options.operation ?? "completions",
+    body: { model, ...body },
+    ...(options.targetNode === undefined ? {} : { targetNode: options.targetNode }),
+  };
+}
+
+export const unary = (net: TestNetwork, request: DispatchRequest) =>
+  net.managed.runPromise(Effect.either(Effect.flatMap(Dispatcher, (d) => d.unary(request))));
+
+export const streamed = (net: TestNetwork, request: DispatchRequest) =>
+  net.managed.runPromise(
+    Effect.either(
+      Effect.flatMap(Dispatcher, (d) => d.stream(request)).pipe(
+        Effect.flatMap((events) => Stream.runCollect(events)),
+        Effect.map((chunk): DispatchStreamEvent[] => [...chunk]),
+      ),
+    ),
+  );
+
+/** Waits until the registry knows `count` nodes. */
+export async function registered(net: TestNetwork, count: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const known = await net.managed.runPromise(Effect.map(NodeRegistry, (r) => r.list().length));
+    if (known >= count) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`only some of ${count} nodes registered`);
+}

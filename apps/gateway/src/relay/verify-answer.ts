@@ -1,0 +1,99 @@
+import {
+  ChatCompletionChunk,
+  ChatCompletionResponse,
+  CompletionChunk,
+  CompletionResponse,
+  ImagesResponse,
+  type RelayOperation,
+  type RelayResponse,
+  type RelayUsage,
+  type SessionHeader,
+  verifyRelayResponse,
+} from "@pocket-ai/protocol";
+import type { z } from "zod";
+import { InvalidNodeResponse, NodeRefused } from "./attempt-errors.js";
+import type { AnswerLimits } from "./relay-envelope.js";
+
+const ANSWER_SCHEMAS: Record<RelayOperation, z.ZodType> = {
+  completions: CompletionResponse,
+  "chat.completions": ChatCompletionResponse,
+  "images.generations": ImagesResponse,
+  "images.edits": ImagesResponse,
+};
+
+const CHUNK_SCHEMAS: Record<"completions" | "chat.completions", z.ZodType> = {
+  completions: CompletionChunk,
+  "chat.completions": ChatCompletionChunk,
+};
+
+export interface AnswerExpectations {
+  readonly requestHash: string;
+  readonly nodeAddress: string;
+  readonly header: SessionHeader;
+  readonly operation: RelayOperation;
+  readonly limits: AnswerLimits;
+}
+
+export interface VerifiedAnswer {
+  readonly response: RelayResponse;
+  readonly responseHash: string;
+  readonly payload: Record<string, unknown>;
+}
+
+/** Checks usage and weight against what the request allowed. Returns a reason when over. */
+export function overLimit(usage: RelayUsage, computeUnits: number, limits: AnswerLimits): string | undefined {
+  if (usage.outputTokens > limits.maxOutputTokens && limits.maxImages === 0) {
+    return `claims ${usage.outputTokens} output tokens; the request allowed ${limits.maxOutputTokens}`;
+  }
+  if (computeUnits > limits.maxComputeUnits) {
+    return `claims ${computeUnits} compute units; at most ${limits.maxComputeUnits} were possible`;
+  }
+  return undefined;
+}
+
+/**
+ * Verifies a unary answer: envelope and node signature, the request hash, node and session header
+ * it must echo (so the service matches), then a refusal's code, or the payload's OpenAI schema and
+ * the limits (no more tokens or images than asked).
+ */
+export function verifyAnswer(
+  raw: unknown,
+  expect: AnswerExpectations,
+): VerifiedAnswer | InvalidNodeResponse | NodeRefused {
+  const { nodeAddress } = expect;
+  const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress, detail });
+  const verified = verifyRelayResponse(raw, {
+    requestHash: expect.requestHash,
+    nodeAddress,
+    header: expect.header,
+  });
+  if (!verified.ok)
+    return invalid(`${verified.error.code}: ${verified.error.detail ?? verified.error.message}`);
+  const { response, responseHash } = verified.value;
+  if (response.outcome === "error") {
+    const error = response.error!;
+    return new NodeRefused({ nodeAddress, code: error.code, detail: error.detail ?? error.message });
+  }
+  const parsed = ANSWER_SCHEMAS[expect.operation].safeParse(response.payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return invalid(`payload off-schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`);
+  }
+  const over = overLimit(response.usage, response.computeUnits, expect.limits);
+  if (over !== undefined) return invalid(over);
+  if (expect.limits.maxImages > 0) {
+    const images = (response.payload as { data: unknown[] }).data.length;
+    if (images > expect.limits.maxImages)
+      return invalid(`returned ${images} images; ${expect.limits.maxImages} were asked`);
+  }
+  return { response, responseHash, payload: response.payload as Record<string, unknown> };
+}
+
+/** Checks a stream chunk's data against the operation's chunk schema; a reason when it does not fit. */
+export function chunkOffSchema(operation: RelayOperation, data: unknown): string | undefined {
+  if (operation !== "completions" && operation !== "chat.completions") return "images do not stream";
+  const parsed = CHUNK_SCHEMAS[operation].safeParse(data);
+  if (parsed.success) return undefined;
+  const issue = parsed.error.issues[0];
+  return `chunk off-schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`;
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { NodeStats } from "./node-stats.js";
+
+describe("NodeStats", () => {
+  it("averages latency per kind and error rate over relays", () => {
+    const stats = new NodeStats();
+    stats.success("a", "text", 100);
+    stats.success("a", "text", 200);
+    stats.success("a", "ttft", 50);
+    stats.failure("a");
+    const view = stats.view("a", 0);
+    expect(view.latencyMs.text).toBeCloseTo(120, 6);
+    expect(view.latencyMs.ttft).toBe(50);
+    expect(view.errorRate).toBeCloseTo(0.2, 6);
+    expect(view).toMatchObject({ relays: 4, failures: 1 });
+  });
+
+  it("expires sanctions, and lets an operator lift one", () => {
+    const stats = new NodeStats();
+    stats.sanction("a", 1_000, 60_000, "bad signature");
+    expect(stats.isSanctioned("a", 60_999)).toBe(true);
+    expect(stats.view("a", 30_000).sanctionReason).toBe("bad signature");
+    expect(stats.isSanctioned("a", 61_000)).toBe(false);
+    expect(stats.view("a", 61_000).sanctionedUntil).toBeUndefined();
+    stats.sanction("a", 70_000, 60_000, "again");
+    stats.clearSanction("a");
+    expect(stats.isSanctioned("a", 70_001)).toBe(false);
+  });
+});

@@ -1,0 +1,109 @@
+import { ewmaAlpha } from "./schedules.js";
+
+/** Which latency a relay measured: a whole unary text answer, the first byte of a stream, an image. */
+export type LatencyKind = "text" | "ttft" | "image";
+
+export interface NodeStatsView {
+  readonly latencyMs: Partial<Record<LatencyKind, number>>;
+  /** EWMA of failures (1) and successes (0) of relays sent to the node. */
+  readonly errorRate: number;
+  readonly relays: number;
+  readonly failures: number;
+  /** Unix ms until which the node gets no traffic, when sanctioned. */
+  readonly sanctionedUntil: number | undefined;
+  readonly sanctionReason: string | undefined;
+}
+
+interface Entry {
+  latencyMs: Partial<Record<LatencyKind, number>>;
+  errorRate: number;
+  relays: number;
+  failures: number;
+  sanctionedUntil: number | undefined;
+  sanctionReason: string | undefined;
+}
+
+const ewma = (previous: number | undefined, value: number) =>
+  previous === undefined ? value : previous + ewmaAlpha * (value - previous);
+
+/**
+ * What the gateway observed of each node: latency and error-rate moving averages and sanctions.
+ * In memory only: a restarted gateway measures again (the evaluator's scores persist elsewhere).
+ */
+export class NodeStats {
+  private readonly entries = new Map<string, Entry>();
+
+  private entry(address: string): Entry {
+    let e = this.entries.get(address);
+    if (e === undefined) {
+      e = {
+        latencyMs: {},
+        errorRate: 0,
+        relays: 0,
+        failures: 0,
+        sanctionedUntil: undefined,
+        sanctionReason: undefined,
+      };
+      this.entries.set(address, e);
+    }
+    return e;
+  }
+
+  success(address: string, kind: LatencyKind, latencyMs: number): void {
+    const e = this.entry(address);
+    e.relays += 1;
+    e.errorRate = ewma(e.errorRate, 0);
+    e.latencyMs[kind] = ewma(e.latencyMs[kind], Math.max(0, latencyMs));
+  }
+
+  /** A failure before any answer (transport, timeout, node-side error) or an invalid answer. */
+  failure(address: string): void {
+    const e = this.entry(address);
+    e.relays += 1;
+    e.failures += 1;
+    e.errorRate = ewma(e.errorRate, 1);
+  }
+
+  sanction(address: string, now: number, forMs: number, reason: string): void {
+    const e = this.entry(address);
+    e.sanctionedUntil = Math.max(e.sanctionedUntil ?? 0, now + forMs);
+    e.sanctionReason = reason;
+  }
+
+  /** Lifts a sanction early (an operator's decision). */
+  clearSanction(address: string): void {
+    const e = this.entries.get(address);
+    if (e !== undefined) {
+      e.sanctionedUntil = undefined;
+      e.sanctionReason = undefined;
+    }
+  }
+
+  isSanctioned(address: string, now: number): boolean {
+    const until = this.entries.get(address)?.sanctionedUntil;
+    return until !== undefined && now < until;
+  }
+
+  view(address: string, now: number): NodeStatsView {
+    const e = this.entries.get(address);
+    if (e === undefined) {
+      return {
+        latencyMs: {},
+        errorRate: 0,
+        relays: 0,
+        failures: 0,
+        sanctionedUntil: undefined,
+        sanctionReason: undefined,
+      };
+    }
+    const active = e.sanctionedUntil !== undefined && now < e.sanctionedUntil;
+    return {
+      latencyMs: { ...e.latencyMs },
+      errorRate: e.errorRate,
+      relays: e.relays,
+      failures: e.failures,
+      sanctionedUntil: active ? e.sanctionedUntil : undefined,
+      sanctionReason: active ? e.sanctionReason : undefined,
+    };
+  }
+}

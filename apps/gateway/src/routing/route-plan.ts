@@ -1,0 +1,106 @@
+import {
+  type Catalog,
+  deriveSessionHeader,
+  findService,
+  findTier,
+  type NodeCapabilities,
+  type NodeServiceOffer,
+  type SessionHeader,
+  type TierSpec,
+} from "@pocket-ai/protocol";
+import type { RegisteredNode } from "../registry/registered-node.js";
+import type { DispatchRequest } from "../relay/dispatcher.js";
+import type { RoutingConfig } from "./routing-config.js";
+
+/** One way to serve a relay: a node, the session it is served in, and the service and tier it is served under. */
+export interface Route {
+  readonly node: RegisteredNode;
+  readonly header: SessionHeader;
+  readonly servedServiceId: string;
+  readonly servedTier: TierSpec;
+}
+
+export interface PlanSources {
+  readonly config: RoutingConfig;
+  readonly catalog: Catalog;
+  readonly candidates: (serviceId: string) => readonly RegisteredNode[];
+  /** The session's nodes among the candidates (cached by the caller). */
+  readonly sessionNodes: (
+    sessionId: string,
+    candidates: readonly RegisteredNode[],
+  ) => readonly RegisteredNode[];
+  /** Quality/skill membership from the evaluator: (node, served service) pairs that qualify. */
+  readonly qualifying: (qualityServiceId: string) => readonly { address: string; serviceId: string }[];
+  readonly get: (address: string) => RegisteredNode | undefined;
+}
+
+/** Whether the node's backend can do what the request asks. */
+export function canServe(caps: NodeCapabilities, request: DispatchRequest, stream: boolean): boolean {
+  if (stream && !caps.streaming) return false;
+  const body = request.body;
+  switch (request.operation) {
+    case "completions": {
+      const promptLogprobs = body.echo === true && body.logprobs !== undefined && body.logprobs !== null;
+      return caps.completions && (!promptLogprobs || caps.promptLogprobs);
+    }
+    case "chat.completions":
+      return caps.chat && (body.logprobs !== true || caps.logprobs);
+    case "images.generations":
+      return caps.images?.generate === true;
+    case "images.edits":
+      return caps.images !== null && (caps.images.img2img || caps.images.inpaint || caps.images.outpaint);
+  }
+}
+
+/** The tier a node serves a request under: the asked tier when it serves it, else its standard tier. */
+function servedTierOf(
+  catalog: Catalog,
+  offer: NodeServiceOffer,
+  askedTier: string,
+  exact: boolean,
+): TierSpec | undefined {
+  const service = findService(catalog, offer.serviceId);
+  if (service === undefined) return undefined;
+  if (offer.tiers.includes(askedTier)) return findTier(service, askedTier);
+  return exact || !offer.tiers.includes("standard") ? undefined : findTier(service, "standard");
+}
+
+/**
+ * Every route a relay may take. A model-named service: the session's nodes for (application,
+ * service) that serve the tier. A quality or skill service: the evaluator's qualifying nodes, each
+ * in its own session for (application, the node's model service), served under that service and
+ * the asked tier (or the node's standard tier when it does not serve the asked one). A target
+ * node (evaluator keys) is routed whether or not the session drew it; the node decides.
+ */
+export function planRoutes(
+  sources: PlanSources,
+  request: DispatchRequest,
+  now: number,
+  stream: boolean,
+): Route[] {
+  const { config, catalog } = sources;
+  const app = request.application.address;
+  const asked = request.target.tier.id;
+  const quality = request.target.service.class !== "model";
+  const pairs: { address: string; serviceId: string }[] = quality
+    ? [...sources.qualifying(request.target.service.id)]
+    : [];
+  const services = quality ? [...new Set(pairs.map((p) => p.serviceId))] : [request.target.service.id];
+  const routes: Route[] = [];
+  for (const serviceId of services) {
+    const header = deriveSessionHeader(config.session, app, serviceId, now);
+    const candidates = sources.candidates(serviceId);
+    const members =
+      request.targetNode !== undefined
+        ? candidates.filter((n) => n.address === request.targetNode)
+        : sources.sessionNodes(header.sessionId, candidates);
+    for (const node of members) {
+      if (quality && !pairs.some((p) => p.address === node.address && p.serviceId === serviceId)) continue;
+      const offer = node.offers.get(serviceId);
+      if (offer === undefined || !canServe(offer.capabilities, request, stream)) continue;
+      const servedTier = servedTierOf(catalog, offer, asked, !quality);
+      if (servedTier !== undefined) routes.push({ node, header, servedServiceId: serviceId, servedTier });
+    }
+  }
+  return routes;
+}

@@ -1,0 +1,75 @@
+import { SessionParams } from "@pocket-ai/protocol";
+import { Context, Layer } from "effect";
+import { z } from "zod";
+
+const ms = (max: number) => z.number().int().min(0).max(max);
+
+/**
+ * How the gateway routes relays: sessions, retries, hedging, selection and where scores come
+ * from. The front door embeds this schema in the gateway's configuration file; the gateway's
+ * private key is not here (the app passes its `KeyPair` as {@link GatewayKey}).
+ */
+export const RoutingConfig = z.strictObject({
+  /** Must equal the nodes' `session`: nodes refuse relays whose header they cannot recompute. */
+  session: SessionParams.default({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 }),
+  /** How many of a service's candidates each session selects (sent to nodes in the registration ack). */
+  nodesPerSession: z.number().int().min(1).max(10_000).default(24),
+  /** Per `service:tier` (or `*:tier`) timeout overrides in ms; otherwise the tier's own `timeoutMs`. */
+  timeouts: z.record(z.string().min(1), ms(3_600_000).min(100)).default({}),
+  retry: z
+    .strictObject({
+      /** Nodes tried per relay, hedges included. */
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+    })
+    .prefault({}),
+  hedge: z
+    .strictObject({
+      /** Unary text relays only: images are too costly to run twice, streams hedge nothing after their first byte. */
+      enabled: z.boolean().default(true),
+      /** Start a second node when the first has not answered after this long. */
+      afterMs: ms(600_000).min(1).default(2_000),
+    })
+    .prefault({}),
+  selection: z
+    .strictObject({
+      /** Share of picks made uniformly among healthy unsanctioned nodes, so low scorers stay measured. */
+      probationShare: z.number().min(0).max(1).default(0.05),
+      /** Highest share of picks one operator's nodes may get while other operators have nodes. */
+      maxOperatorShare: z.number().min(0.01).max(1).default(0.5),
+      /** How long a node that sent an invalid response (signature, schema, limits) gets no traffic. */
+      sanctionMs: ms(86_400_000).default(60_000),
+    })
+    .prefault({}),
+  /** The evaluator whose scoreboard sets quality-service membership and selection weights. */
+  evaluator: z
+    .strictObject({
+      /** The evaluator's tRPC base URL, e.g. `http://127.0.0.1:8090/trpc`. */
+      url: z.url(),
+      pollMs: ms(86_400_000).min(100).default(30_000),
+    })
+    .optional(),
+  /** How often each registered node's `health` is probed. */
+  healthCheckMs: ms(3_600_000).min(50).default(10_000),
+  /** How long a node stays a candidate without announcing again (it is asked to every `announceEveryMs`). */
+  announceEveryMs: ms(3_600_000).min(100).default(60_000),
+});
+export type RoutingConfig = z.infer<typeof RoutingConfig>;
+
+/** The parsed {@link RoutingConfig} as a service, so layers read it from the context. */
+export class RoutingSettings extends Context.Tag("gateway/RoutingSettings")<
+  RoutingSettings,
+  RoutingConfig
+>() {
+  static layer(config: z.input<typeof RoutingConfig> = {}) {
+    return Layer.succeed(RoutingSettings, RoutingConfig.parse(config));
+  }
+}
+
+/** The timeout of one relay attempt: an override for `service:tier`, then `*:tier`, then the tier's own. */
+export function relayTimeoutMs(
+  config: RoutingConfig,
+  serviceId: string,
+  tier: { readonly id: string; readonly timeoutMs: number },
+): number {
+  return config.timeouts[`${serviceId}:${tier.id}`] ?? config.timeouts[`*:${tier.id}`] ?? tier.timeoutMs;
+}

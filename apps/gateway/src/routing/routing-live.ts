@@ -1,0 +1,51 @@
+import type { Catalog, KeyPair } from "@pocket-ai/protocol";
+import type { MetricsRegistry } from "@pocket-ai/runtime";
+import { Layer } from "effect";
+import { HealthProbeLive } from "../registry/health-probe.js";
+import { NodeRegistry } from "../registry/node-registry.js";
+import { DispatcherLive } from "../relay/dispatcher-live.js";
+import { NodeClients } from "../relay/node-client.js";
+import { ScoresPoller } from "../scores/scores-poller.js";
+import { GatewayCatalog, GatewayKey } from "./gateway-key.js";
+import { type RoutingConfig, RoutingSettings } from "./routing-config.js";
+import { RoutingMetrics } from "./routing-metrics.js";
+import { Selector } from "./selector.js";
+
+/**
+ * The whole routing side: registry (loaded from the `nodes` table, health-probed), scores poller,
+ * selector, node clients and the `Dispatcher`. Needs `Database`, `GatewayKey`, `GatewayCatalog`
+ * and `RoutingSettings`; its Prometheus series go into the app's `metrics` registry.
+ */
+export function RoutingLive(metrics: MetricsRegistry) {
+  const base = Layer.mergeAll(
+    NodeRegistry.layer,
+    ScoresPoller.layer,
+    NodeClients.layer,
+    RoutingMetrics.layer(metrics),
+  );
+  const selector = Layer.provideMerge(Selector.layer, base);
+  const dispatcher = Layer.provideMerge(Layer.merge(DispatcherLive, HealthProbeLive), selector);
+  return dispatcher;
+}
+
+/**
+ * `RoutingLive` with its inputs given as values: what the app passes (the parsed `routing` section
+ * of its config, its key, its catalog and its metrics registry). Only `Database` is left to provide.
+ * Tests that fake the Dispatcher can merge their own layer after this one: the later one wins.
+ */
+export function routingLayer(options: {
+  readonly config: RoutingConfig;
+  readonly key: KeyPair;
+  readonly catalog: Catalog;
+  readonly metrics: MetricsRegistry;
+}) {
+  return RoutingLive(options.metrics).pipe(
+    Layer.provide(
+      Layer.mergeAll(
+        Layer.succeed(RoutingSettings, options.config),
+        GatewayKey.layer(options.key),
+        GatewayCatalog.layer(options.catalog),
+      ),
+    ),
+  );
+}

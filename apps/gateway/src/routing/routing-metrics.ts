@@ -1,0 +1,47 @@
+import type { Counter, Histogram, MetricsRegistry } from "@pocket-ai/runtime";
+import { Context, Layer } from "effect";
+
+/** The routing side's Prometheus series, registered in the app's registry (rendered by the front door). */
+export interface RoutingMetricSet {
+  /** Attempts by node and outcome (`ok`, a node's error code, `INVALID_NODE_RESPONSE`, `UNREACHABLE`). */
+  readonly relays: Counter;
+  /** Attempts beyond the first on another node. */
+  readonly retries: Counter;
+  /** Second nodes started because the first was slow. */
+  readonly hedges: Counter;
+  /** Sanctions by reason. */
+  readonly sanctions: Counter;
+  /** Gateway → node latency of verified answers (TTFT for streams), by kind. */
+  readonly nodeSeconds: Histogram;
+}
+
+export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet {
+  return {
+    relays: registry.counter("pocket_gateway_node_relays_total", "Relay attempts by node and outcome."),
+    retries: registry.counter(
+      "pocket_gateway_relay_retries_total",
+      "Relay attempts retried on another node.",
+    ),
+    hedges: registry.counter(
+      "pocket_gateway_relay_hedges_total",
+      "Second nodes started for a slow unary relay.",
+    ),
+    sanctions: registry.counter(
+      "pocket_gateway_node_sanctions_total",
+      "Nodes sanctioned for an invalid answer.",
+    ),
+    nodeSeconds: registry.histogram(
+      "pocket_gateway_node_latency_seconds",
+      "Latency of verified node answers (time to first chunk for streams).",
+    ),
+  };
+}
+
+export class RoutingMetrics extends Context.Tag("gateway/RoutingMetrics")<
+  RoutingMetrics,
+  RoutingMetricSet
+>() {
+  static layer(registry: MetricsRegistry) {
+    return Layer.sync(RoutingMetrics, () => makeRoutingMetrics(registry));
+  }
+}

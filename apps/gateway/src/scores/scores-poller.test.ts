@@ -1,0 +1,77 @@
+import type { AddressInfo } from "node:net";
+import { generateKeyPair, type NodeScore } from "@pocket-ai/protocol";
+import { initTRPC } from "@trpc/server";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { Effect, Layer, ManagedRuntime } from "effect";
+import { afterAll, describe, expect, it } from "vitest";
+import { RoutingSettings } from "../routing/routing-config.js";
+import { ScoreBook, ScoresPoller } from "./scores-poller.js";
+
+const node = generateKeyPair().address;
+const entry = (serviceId: string, qualifies: string[], updatedAt = 1): NodeScore => ({
+  address: node,
+  serviceId,
+  categories: {},
+  overall: { mean: 0.7, lower: 0.6, upper: 0.8, n: 100 },
+  qualifies,
+  speed: { ttftP10Ms: null, tokensPerSecondP10: null, samples: 0 },
+  errorRate: 0,
+  identity: { sharedBackendGroup: null, declaredModel: null, modelTest: "untested", modelTestPValue: null },
+  loglikelihood: "unknown",
+  updatedAt,
+});
+
+describe("ScoreBook", () => {
+  it("keeps scores per node and service and finds qualifying pairs", () => {
+    const book = new ScoreBook();
+    book.accept(
+      {
+        evaluator: "e",
+        generatedAt: 5,
+        nodes: [entry("llama-2-13b", ["quality-gpt-3.5"], 1), entry("mistral-7b", [], 2)],
+      },
+      10,
+    );
+    expect(book.score(node, "llama-2-13b")?.qualifies).toEqual(["quality-gpt-3.5"]);
+    expect(book.score(node)?.serviceId).toBe("mistral-7b");
+    expect(book.qualifying("quality-gpt-3.5").map((s) => s.serviceId)).toEqual(["llama-2-13b"]);
+    expect(book.fail("down")).toBe(true);
+    expect(book.fail("still down")).toBe(false);
+    expect(book.status()).toMatchObject({ evaluator: "e", fetchedAt: 10, lastError: "still down" });
+    expect(book.score(node, "llama-2-13b")).toBeDefined();
+  });
+});
+
+describe("ScoresPoller", () => {
+  const t = initTRPC.create();
+  let answer: unknown = { evaluator: "e", generatedAt: 1, nodes: [entry("llama-2-13b", ["skill-coding"])] };
+  const server = createHTTPServer({
+    router: t.router({ scores: t.router({ board: t.procedure.query(() => answer) }) }),
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("polls the evaluator, validates the board and keeps the last good one when it goes wrong", async () => {
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const runtime = ManagedRuntime.make(
+      ScoresPoller.layer.pipe(Layer.provide(RoutingSettings.layer({ evaluator: { url, pollMs: 100 } }))),
+    );
+    const book = await runtime.runPromise(ScoresPoller);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(book.qualifying("skill-coding")).toHaveLength(1);
+    answer = { evaluator: "e", generatedAt: 2, nodes: [{ address: node }] };
+    await new Promise((r) => setTimeout(r, 250));
+    expect(book.status().lastError).toMatch(/off-schema/);
+    expect(book.qualifying("skill-coding")).toHaveLength(1);
+    await runtime.dispose();
+  });
+
+  it("stays empty without an evaluator", async () => {
+    const book = await Effect.runPromise(
+      Effect.scoped(
+        Effect.provide(ScoresPoller, ScoresPoller.layer.pipe(Layer.provide(RoutingSettings.layer()))),
+      ),
+    );
+    expect(book.status().evaluator).toBeUndefined();
+  });
+});

@@ -1,0 +1,112 @@
+import { EVALUATOR_PROCEDURES, type NodeScore, Scoreboard } from "@pocket-ai/protocol";
+import { createTRPCUntypedClient, httpLink } from "@trpc/client";
+import { Clock, Context, Effect, Layer } from "effect";
+import { RoutingSettings } from "../routing/routing-config.js";
+import { scoreboardCallTimeout, scoresPollSchedule } from "../routing/schedules.js";
+
+export interface ScoresState {
+  readonly evaluator: string | undefined;
+  readonly generatedAt: number | undefined;
+  /** When the last board was accepted (Unix ms). */
+  readonly fetchedAt: number | undefined;
+  /** The last poll's failure, while the evaluator is unreachable or answers off-schema. */
+  readonly lastError: string | undefined;
+}
+
+/** Keeps the latest scoreboard; a failed poll keeps the previous one. */
+export class ScoreBook {
+  private byNode = new Map<string, NodeScore[]>();
+  private state: ScoresState = {
+    evaluator: undefined,
+    generatedAt: undefined,
+    fetchedAt: undefined,
+    lastError: undefined,
+  };
+
+  accept(board: Scoreboard, now: number): void {
+    const byNode = new Map<string, NodeScore[]>();
+    for (const entry of board.nodes) byNode.set(entry.address, [...(byNode.get(entry.address) ?? []), entry]);
+    this.byNode = byNode;
+    this.state = {
+      evaluator: board.evaluator,
+      generatedAt: board.generatedAt,
+      fetchedAt: now,
+      lastError: undefined,
+    };
+  }
+
+  /** Returns whether this is a new failure (the first since the last success), to log once. */
+  fail(reason: string): boolean {
+    const first = this.state.lastError === undefined;
+    this.state = { ...this.state, lastError: reason };
+    return first;
+  }
+
+  /** The node's score for a service it serves (its latest entry when `serviceId` is not given). */
+  score(address: string, serviceId?: string): NodeScore | undefined {
+    const entries = this.byNode.get(address) ?? [];
+    return serviceId === undefined
+      ? entries.reduce<NodeScore | undefined>(
+          (a, b) => (a === undefined || b.updatedAt > a.updatedAt ? b : a),
+          undefined,
+        )
+      : entries.find((e) => e.serviceId === serviceId);
+  }
+
+  /** Scored (node, served service) pairs that qualify for a quality or skill service. */
+  qualifying(qualityServiceId: string): NodeScore[] {
+    return [...this.byNode.values()].flat().filter((e) => e.qualifies.includes(qualityServiceId));
+  }
+
+  status(): ScoresState {
+    return this.state;
+  }
+}
+
+/** Fetches and validates one scoreboard. */
+export function fetchScoreboard(url: string) {
+  const client = createTRPCUntypedClient({ links: [httpLink({ url })] });
+  return Effect.tryPromise({
+    try: (signal) => client.query(EVALUATOR_PROCEDURES.scoreboard, undefined, { signal }),
+    catch: (e) => `unreachable: ${e instanceof Error ? e.message : String(e)}`,
+  }).pipe(
+    Effect.timeoutFail({ duration: scoreboardCallTimeout, onTimeout: () => "timed out" }),
+    Effect.flatMap((answer) => {
+      const parsed = Scoreboard.safeParse(answer);
+      return parsed.success
+        ? Effect.succeed(parsed.data)
+        : Effect.fail(
+            `off-schema: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`,
+          );
+    }),
+  );
+}
+
+/**
+ * The evaluator's scores, polled every `evaluator.pollMs` from `scores.board`. Without an
+ * evaluator configured the book stays empty: every node is neutral and no node qualifies for a
+ * quality or skill service.
+ */
+export class ScoresPoller extends Context.Tag("gateway/ScoresPoller")<ScoresPoller, ScoreBook>() {
+  static readonly layer = Layer.scoped(
+    ScoresPoller,
+    Effect.gen(function* () {
+      const settings = yield* RoutingSettings;
+      const book = new ScoreBook();
+      const evaluator = settings.evaluator;
+      if (evaluator === undefined) return book;
+      const poll = fetchScoreboard(evaluator.url).pipe(
+        Effect.flatMap((board) => Effect.map(Clock.currentTimeMillis, (now) => book.accept(board, now))),
+        Effect.catchAll((reason) =>
+          book.fail(reason)
+            ? Effect.logWarning("evaluator scoreboard unavailable; keeping the last one").pipe(
+                Effect.annotateLogs({ evaluator: evaluator.url, reason }),
+              )
+            : Effect.void,
+        ),
+      );
+      yield* Effect.forkScoped(Effect.repeat(poll, scoresPollSchedule(evaluator.pollMs)));
+      return book;
+    }),
+  );
+}
