@@ -170,6 +170,7 @@ export function startNode(
           {
             key,
             endpoint: trpcUrl,
+            ...(config.operator === undefined ? {} : { operator: config.operator }),
             services: offers,
             hardware: config.hardware,
             software: NODE_SOFTWARE,

@@ -69,6 +69,8 @@ export const NodeConfig = z.strictObject({
     .prefault({}),
   /** URL gateways use to reach this node (defaults to http://host:port). */
   publicUrl: z.url().optional(),
+  /** The node runner's name, announced to gateways, which cap the share of traffic one operator gets. */
+  operator: z.string().min(1).max(64).optional(),
   /** Folder for the SQLite file and the key file. */
   dataDir: z.string().default("./.data/node"),
   gateways: z.array(GatewayLink).default([]),

@@ -14,6 +14,7 @@ import { announceRetryMs } from "../schedules.js";
 export interface AnnounceDeps {
   readonly key: KeyPair;
   readonly endpoint: string;
+  readonly operator?: string;
   readonly services: readonly NodeServiceOffer[];
   readonly hardware: { gpu: string; vramGb: number; cpuOnly: boolean };
   readonly software: { name: string; version: string };
@@ -33,6 +34,7 @@ export function announceForever(deps: AnnounceDeps, gateway: GatewayClient): Eff
     const message = createNodeAnnouncement(
       {
         endpoint: deps.endpoint,
+        ...(deps.operator === undefined ? {} : { operator: deps.operator }),
         services: [...deps.services],
         hardware: deps.hardware,
         software: deps.software,

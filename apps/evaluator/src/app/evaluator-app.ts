@@ -1,0 +1,74 @@
+import { join } from "node:path";
+import { serveHttp } from "@pocket-ai/runtime";
+import { Effect, Layer } from "effect";
+import type { EvaluatedNode, EvaluatorConfig } from "../config/evaluator-config.js";
+import { EvaluatorStore } from "../db/evaluator-store.js";
+import { evaluatorHandler } from "../leaderboard/http-handler.js";
+import { makeOpenAiTransport, openAiTransportLayer } from "../probe/openai-transport.js";
+import { buildScoreboard } from "../publish/scoreboard.js";
+import { runNode } from "../runs/run-node.js";
+import { roundSchedule } from "../schedules.js";
+import { loadSuite } from "../tasks/load-task.js";
+
+/** The layer every command needs: the SQLite store and the gateway transport. */
+export function evaluatorLayer(config: EvaluatorConfig) {
+  return Layer.merge(
+    EvaluatorStore.layer(join(config.dataDir, "evaluator.sqlite")),
+    openAiTransportLayer(config.gateway),
+  );
+}
+
+const referenceFor = (config: EvaluatorConfig, node: EvaluatedNode) => {
+  const ref = node.declaredModel === null ? undefined : config.references[node.declaredModel];
+  return ref === undefined
+    ? undefined
+    : { transport: makeOpenAiTransport(ref.gateway), model: ref.model, targetNode: ref.targetNode };
+};
+
+/** One round: every selected node, `nodeConcurrency` at a time, each rate-limited on its own. */
+export const runRound = Effect.fn("Evaluator.runRound")(function* (
+  config: EvaluatorConfig,
+  nodes: readonly EvaluatedNode[],
+  onProgress?: (node: EvaluatedNode) => ((done: number, total: number) => void) | undefined,
+) {
+  const tasks = yield* loadSuite(config.tasks);
+  return yield* Effect.forEach(
+    nodes.filter((n) => n.kind === "text"),
+    (node) =>
+      runNode({
+        node,
+        tasks,
+        settings: config.run,
+        reference: referenceFor(config, node),
+        onProgress: onProgress?.(node),
+      }),
+    { concurrency: config.run.nodeConcurrency },
+  );
+});
+
+/** Serves the leaderboard page, `/scoreboard.json` and tRPC for the scope's lifetime. */
+export const serveBoard = Effect.fn("Evaluator.serve")(function* (config: EvaluatorConfig) {
+  const store = yield* EvaluatorStore;
+  const handler = evaluatorHandler({ store, evaluatorId: config.evaluatorId, now: Date.now });
+  return yield* serveHttp({
+    handler,
+    host: config.listen.host,
+    port: config.listen.port,
+    portSetting: "listen.port",
+  });
+});
+
+/** The long-running evaluator: serve the board and run a round over all nodes on a schedule. */
+export const startEvaluator = (config: EvaluatorConfig) =>
+  Effect.gen(function* () {
+    const server = yield* serveBoard(config);
+    yield* Effect.logInfo(`leaderboard at ${server.url}/`);
+    yield* runRound(config, config.nodes).pipe(
+      Effect.catchAll((e) => Effect.logError("round failed", e)),
+      Effect.repeat(roundSchedule(config.run.roundIntervalMs)),
+    );
+  }).pipe(Effect.scoped, Effect.provide(evaluatorLayer(config)));
+
+/** The board as it is stored now. */
+export const currentBoard = (config: EvaluatorConfig) =>
+  Effect.map(EvaluatorStore, (store) => buildScoreboard(store, config.evaluatorId, Date.now()));

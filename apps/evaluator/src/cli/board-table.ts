@@ -1,0 +1,52 @@
+import type { NodeScore, Scoreboard } from "@pocket-ai/protocol";
+
+const pct = (v: number) => `${(v * 100).toFixed(1)}`;
+
+function flagsOf(n: NodeScore): string {
+  const flags: string[] = [];
+  if (n.identity.sharedBackendGroup !== null)
+    flags.push(`shared:${n.identity.sharedBackendGroup.slice(8, 14)}`);
+  if (n.identity.modelTest === "inconsistent") flags.push(`NOT ${n.identity.declaredModel}`);
+  if (n.identity.modelTest === "consistent") flags.push(`${n.identity.declaredModel} ok`);
+  if (n.loglikelihood === "unsupported") flags.push("no-prompt-logprobs");
+  return flags.join(" ");
+}
+
+/** The leaderboard as a plain-text table for the terminal. */
+export function boardTable(board: Scoreboard): string {
+  const categories = [...new Set(board.nodes.flatMap((n) => Object.keys(n.categories)))]
+    .filter((c) => c !== "general")
+    .sort();
+  const header = [
+    "node",
+    "overall [95% CI]",
+    ...categories,
+    "ttft p90",
+    "tok/s p10",
+    "err",
+    "tiers",
+    "identity",
+  ];
+  const rows = board.nodes.map((n) => [
+    `${n.address.slice(0, 12)}…${n.address.slice(-4)}`,
+    n.overall === undefined
+      ? "-"
+      : `${pct(n.overall.mean)} [${pct(n.overall.lower)}, ${pct(n.overall.upper)}] n=${n.overall.n}`,
+    ...categories.map((c) => {
+      const e = n.categories[c];
+      return e === undefined ? "-" : `${pct(e.mean)}±${pct((e.upper - e.lower) / 2)}`;
+    }),
+    n.speed.ttftP10Ms === null ? "-" : `${Math.round(n.speed.ttftP10Ms)}ms`,
+    n.speed.tokensPerSecondP10 === null ? "-" : n.speed.tokensPerSecondP10.toFixed(1),
+    `${pct(n.errorRate)}%`,
+    n.qualifies.join(",") || "-",
+    flagsOf(n) || "-",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,72 @@
+import { PoktAddress } from "@pocket-ai/protocol";
+import { z } from "zod";
+
+/** Where probes go: a gateway's OpenAI-compatible base URL and the evaluator's own application key. */
+export const GatewayAccess = z.strictObject({
+  /** e.g. `http://127.0.0.1:8080/v1`. */
+  baseUrl: z.url(),
+  /** An application key with role `evaluator`, so the gateway honours `x-pocket-target-node`. */
+  apiKey: z.string().min(1),
+  timeoutMs: z.number().int().min(100).default(60_000),
+  /** Extra headers sent with every probe (e.g. an operator's routing header). */
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type GatewayAccess = z.infer<typeof GatewayAccess>;
+
+/** A node to evaluate: its address, the service it registered and the model it declares. */
+export const EvaluatedNode = z.strictObject({
+  address: PoktAddress,
+  serviceId: z.string().min(1),
+  /** The model the gateway names in requests (the service id by default). */
+  model: z.string().min(1).optional(),
+  declaredModel: z.string().min(1).nullable().default(null),
+  kind: z.enum(["text", "image"]).default("text"),
+});
+export type EvaluatedNode = z.infer<typeof EvaluatedNode>;
+
+/**
+ * A trusted endpoint serving a declared model, used for the model identity test: completions of
+ * the node and of the reference are both scored by the reference (echo + logprobs).
+ */
+export const ReferenceModel = z.strictObject({
+  gateway: GatewayAccess,
+  model: z.string().min(1),
+  targetNode: PoktAddress.optional(),
+});
+export type ReferenceModel = z.infer<typeof ReferenceModel>;
+
+export const EvaluatorConfig = z.strictObject({
+  /** Published as the scoreboard's `evaluator` (e.g. the evaluator's pokt1 address or name). */
+  evaluatorId: z.string().min(1).default("pocket-ai-evaluator"),
+  dataDir: z.string().default("./.data/evaluator"),
+  listen: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8546),
+    })
+    .prefault({}),
+  gateway: GatewayAccess,
+  nodes: z.array(EvaluatedNode).default([]),
+  /** Declared model name → reference endpoint. Nodes declaring other models are `untested`. */
+  references: z.record(z.string(), ReferenceModel).default({}),
+  /** Task files (YAML/JSON); empty means the starter suite shipped in `src/tasks/starter`. */
+  tasks: z.array(z.string()).default([]),
+  run: z
+    .strictObject({
+      /** Probes per second sent to one node (token bucket); other nodes run in parallel. */
+      perNodeRatePerSecond: z.number().positive().default(4),
+      /** Nodes evaluated at once. */
+      nodeConcurrency: z.number().int().min(1).default(4),
+      /** Items per task per run (a random sample; 0 = all). */
+      itemsPerTask: z.number().int().min(0).default(0),
+      /** Random prompts for identity (shared backend and model tests). */
+      identityPrompts: z.number().int().min(0).default(24),
+      /** Streamed probes measuring TTFT and tokens per second. */
+      speedProbes: z.number().int().min(0).default(8),
+      /** Between scheduled rounds over all nodes. */
+      roundIntervalMs: z.number().int().min(1000).default(3_600_000),
+    })
+    .prefault({}),
+});
+export type EvaluatorConfig = z.infer<typeof EvaluatorConfig>;
+export type RunSettings = EvaluatorConfig["run"];

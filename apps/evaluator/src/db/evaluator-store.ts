@@ -1,0 +1,115 @@
+import { fileURLToPath } from "node:url";
+import { NodeScore, type ScoreEstimate } from "@pocket-ai/protocol";
+import { openSqlite } from "@pocket-ai/runtime";
+import { and, desc, eq } from "drizzle-orm";
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { Context, Effect, Layer } from "effect";
+import { categoryScores, evaluatorSchema, itemResults, nodeScores, runs } from "./schema.js";
+
+export type EvaluatorDb = BetterSQLite3Database<typeof evaluatorSchema>;
+export type RunRow = typeof runs.$inferSelect;
+export type ItemResultRow = typeof itemResults.$inferSelect;
+
+const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
+
+/**
+ * Synchronous SQLite access (better-sqlite3): every write is one statement or one synchronous
+ * transaction, committed before the caller goes on, so a result recorded survives `kill -9`.
+ */
+export class EvaluatorStoreImpl {
+  constructor(readonly db: EvaluatorDb) {}
+
+  /** The unfinished run of a node for this suite, if a previous process stopped mid-way. */
+  openRun(nodeAddress: string, suiteHash: string): RunRow | undefined {
+    return this.db
+      .select()
+      .from(runs)
+      .where(
+        and(eq(runs.nodeAddress, nodeAddress), eq(runs.suiteHash, suiteHash), eq(runs.status, "running")),
+      )
+      .orderBy(desc(runs.startedAt))
+      .get();
+  }
+
+  startRun(row: Omit<RunRow, "finishedAt" | "status">): void {
+    this.db
+      .insert(runs)
+      .values({ ...row, status: "running" })
+      .run();
+  }
+
+  finishRun(runId: string, status: "finished" | "failed", now: number): void {
+    this.db.update(runs).set({ status, finishedAt: now }).where(eq(runs.id, runId)).run();
+  }
+
+  recordResult(row: ItemResultRow): void {
+    this.db.insert(itemResults).values(row).onConflictDoNothing().run();
+  }
+
+  results(runId: string): ItemResultRow[] {
+    return this.db.select().from(itemResults).where(eq(itemResults.runId, runId)).all();
+  }
+
+  /** Publishes a node's entry and its category figures together (one transaction). */
+  publish(runId: string, entry: NodeScore, now: number): void {
+    const checked = NodeScore.parse(entry);
+    this.db.transaction((tx) => {
+      tx.delete(nodeScores).where(eq(nodeScores.nodeAddress, checked.address)).run();
+      tx.insert(nodeScores)
+        .values({ nodeAddress: checked.address, runId, entry: checked, updatedAt: now })
+        .run();
+      for (const [category, e] of Object.entries(checked.categories) as [string, ScoreEstimate][]) {
+        tx.insert(categoryScores)
+          .values({ runId, category, ...e })
+          .onConflictDoNothing()
+          .run();
+      }
+    });
+  }
+
+  /** Published entries with the run each came from. */
+  published(): { runId: string; entry: NodeScore }[] {
+    return this.db
+      .select()
+      .from(nodeScores)
+      .all()
+      .flatMap((row) => {
+        const parsed = NodeScore.safeParse(row.entry);
+        return parsed.success ? [{ runId: row.runId, entry: parsed.data }] : [];
+      });
+  }
+
+  /** Replaces the identity group of a published entry. */
+  setSharedBackendGroup(address: string, group: string | null): void {
+    const row = this.db.select().from(nodeScores).where(eq(nodeScores.nodeAddress, address)).get();
+    if (row === undefined) return;
+    const entry = NodeScore.parse(row.entry);
+    const next = { ...entry, identity: { ...entry.identity, sharedBackendGroup: group } };
+    this.db.update(nodeScores).set({ entry: next }).where(eq(nodeScores.nodeAddress, address)).run();
+  }
+
+  /** Every published entry; rows that no longer parse (an old format) are left out. */
+  board(): NodeScore[] {
+    return this.db
+      .select()
+      .from(nodeScores)
+      .all()
+      .flatMap((row) => {
+        const parsed = NodeScore.safeParse(row.entry);
+        return parsed.success ? [parsed.data] : [];
+      });
+  }
+}
+
+export class EvaluatorStore extends Context.Tag("evaluator/Store")<EvaluatorStore, EvaluatorStoreImpl>() {
+  /** Opens (and migrates) the SQLite file for the layer's lifetime. */
+  static layer = (file: string) =>
+    Layer.scoped(
+      EvaluatorStore,
+      openSqlite({ file, schema: evaluatorSchema, migrationsFolder: MIGRATIONS }).pipe(
+        Effect.map(({ db }) => new EvaluatorStoreImpl(db)),
+      ),
+    );
+  /** An in-memory database, for tests. */
+  static layerTest = EvaluatorStore.layer(":memory:");
+}

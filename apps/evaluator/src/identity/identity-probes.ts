@@ -1,0 +1,77 @@
+import { Effect } from "effect";
+import { PromptLogprobsUnsupported } from "../errors.js";
+import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import { continuationLogprob } from "../scoring/loglikelihood.js";
+
+/** A completion and its mean per-token log-probability under a reference model. */
+export interface ScoredSample {
+  readonly completion: string;
+  readonly meanLogprob: number;
+}
+
+/**
+ * A seeded, sampled (temperature 1) completion of a fingerprint prompt. Nodes answering from one
+ * backend give identical text for the same prompt and seed; two different models — even close
+ * ones, which often agree greedily — diverge as soon as one sampled token differs.
+ */
+export function fingerprintProbe(
+  transport: ProbeTransportShape,
+  node: { address: string; model: string },
+  prompt: string,
+  seed: number,
+) {
+  return transport
+    .completions(
+      { model: node.model, prompt, max_tokens: 32, temperature: 1, top_p: 1, seed },
+      { node: node.address },
+    )
+    .pipe(Effect.map((o) => o.text));
+}
+
+/** A sampled completion (temperature 1): one draw from the node's distribution over continuations. */
+export function sampleCompletion(
+  transport: ProbeTransportShape,
+  target: { address?: string | undefined; model: string },
+  prompt: string,
+  seed: number,
+) {
+  return transport
+    .completions(
+      { model: target.model, prompt, max_tokens: 12, temperature: 1, top_p: 1, seed },
+      { node: target.address },
+    )
+    .pipe(Effect.map((o) => o.text));
+}
+
+/**
+ * Scores `completion` after `prompt` with the reference model (echo + logprobs) and returns the
+ * mean log-probability per token. The reference is the judge for both samples of the test, so
+ * the node's own logprobs (which a cheating node could fake) are never used.
+ */
+export function scoreUnderReference(
+  reference: ProbeTransportShape,
+  target: { address?: string | undefined; model: string },
+  prompt: string,
+  completion: string,
+) {
+  return Effect.gen(function* () {
+    const outcome = yield* reference.completions(
+      {
+        model: target.model,
+        prompt: prompt + completion,
+        max_tokens: 1,
+        echo: true,
+        logprobs: 1,
+        temperature: 0,
+      },
+      { node: target.address },
+    );
+    if (completion === "") return 0;
+    const sum = continuationLogprob(outcome, prompt, completion);
+    if (sum instanceof PromptLogprobsUnsupported) return yield* sum;
+    const tokens = (outcome.logprobs?.textOffset ?? []).filter(
+      (o) => o >= prompt.length && o < prompt.length + completion.length,
+    ).length;
+    return sum / Math.max(1, tokens);
+  });
+}

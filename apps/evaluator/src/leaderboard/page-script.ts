@@ -1,0 +1,66 @@
+/**
+ * The leaderboard's browser script, as a string served inline (no bundler, no framework). It
+ * renders the table from the embedded scoreboard JSON, sorts on header clicks, and applies
+ * `?sort=<column>&dir=asc|desc` from the address on load, so a sorted view can be linked.
+ */
+export const PAGE_SCRIPT = `
+const board = JSON.parse(document.getElementById("board-data").textContent);
+const categories = [...new Set(board.nodes.flatMap((n) => Object.keys(n.categories)))].filter((c) => c !== "general").sort();
+const columns = [
+  { key: "address", label: "Node", value: (n) => n.address },
+  { key: "overall", label: "Overall (95% CI)", value: (n) => n.overall ? n.overall.lower : -1 },
+  ...categories.map((c) => ({ key: "cat:" + c, label: c, value: (n) => n.categories[c] ? n.categories[c].lower : -1, category: c })),
+  { key: "ttft", label: "TTFT p90 ms", value: (n) => n.speed.ttftP10Ms ?? Infinity },
+  { key: "tps", label: "tok/s p10", value: (n) => n.speed.tokensPerSecondP10 ?? -1 },
+  { key: "errors", label: "Errors", value: (n) => n.errorRate },
+  { key: "flags", label: "Identity", value: (n) => flags(n).length },
+];
+function flags(n) {
+  const out = [];
+  if (n.identity.sharedBackendGroup) out.push({ cls: "shared", text: "shared backend " + n.identity.sharedBackendGroup.slice(8, 14) });
+  if (n.identity.modelTest === "inconsistent") out.push({ cls: "bad", text: "not " + n.identity.declaredModel });
+  if (n.identity.modelTest === "consistent") out.push({ cls: "ok", text: n.identity.declaredModel + " ✓" });
+  if (n.loglikelihood === "unsupported") out.push({ cls: "warn", text: "no prompt logprobs" });
+  return out;
+}
+function bar(e) {
+  if (!e) return '<span class="na">–</span>';
+  const pct = (v) => (v * 100).toFixed(1);
+  return '<svg class="bar" viewBox="0 0 100 14" width="120" height="14" role="img" aria-label="' + pct(e.mean) + '%">' +
+    '<rect x="0" y="3" width="' + pct(e.mean) + '" height="8" class="fill"/>' +
+    '<line x1="' + pct(e.lower) + '" x2="' + pct(e.upper) + '" y1="7" y2="7" class="whisker"/>' +
+    '<line x1="' + pct(e.lower) + '" x2="' + pct(e.lower) + '" y1="2" y2="12" class="whisker"/>' +
+    '<line x1="' + pct(e.upper) + '" x2="' + pct(e.upper) + '" y1="2" y2="12" class="whisker"/></svg>' +
+    ' <span class="num" data-mean="' + e.mean + '" data-lower="' + e.lower + '" data-upper="' + e.upper + '">' + pct(e.mean) + '% [' + pct(e.lower) + ', ' + pct(e.upper) + '] n=' + e.n + '</span>';
+}
+function cell(col, n) {
+  if (col.key === "address") return '<code>' + n.address + '</code><div class="svc">' + n.serviceId + (n.qualifies.length ? ' · ' + n.qualifies.join(", ") : '') + '</div>';
+  if (col.key === "overall") return bar(n.overall);
+  if (col.category) return bar(n.categories[col.category]);
+  if (col.key === "ttft") return n.speed.ttftP10Ms === null ? "–" : Math.round(n.speed.ttftP10Ms);
+  if (col.key === "tps") return n.speed.tokensPerSecondP10 === null ? "–" : n.speed.tokensPerSecondP10.toFixed(1);
+  if (col.key === "errors") return (n.errorRate * 100).toFixed(1) + "%";
+  return flags(n).map((f) => '<span class="flag ' + f.cls + '">' + f.text + '</span>').join(" ");
+}
+let state = { key: "overall", dir: "desc" };
+function draw() {
+  const col = columns.find((c) => c.key === state.key) || columns[1];
+  const rows = [...board.nodes].sort((a, b) => {
+    const x = col.value(a), y = col.value(b);
+    const c = x < y ? -1 : x > y ? 1 : 0;
+    return state.dir === "asc" ? c : -c;
+  });
+  const head = columns.map((c) => '<th data-key="' + c.key + '" aria-sort="' + (c.key === state.key ? (state.dir === "asc" ? "ascending" : "descending") : "none") + '">' + c.label + '</th>').join("");
+  const body = rows.map((n) => '<tr data-address="' + n.address + '">' + columns.map((c) => '<td>' + cell(c, n) + '</td>').join("") + '</tr>').join("");
+  document.getElementById("board").innerHTML = '<thead><tr>' + head + '</tr></thead><tbody>' + body + '</tbody>';
+  for (const th of document.querySelectorAll("th[data-key]")) th.onclick = () => {
+    const key = th.getAttribute("data-key");
+    state = { key, dir: state.key === key && state.dir === "desc" ? "asc" : "desc" };
+    draw();
+  };
+  document.body.setAttribute("data-sorted", state.key + ":" + state.dir);
+}
+const params = new URLSearchParams(location.search);
+if (params.get("sort")) state = { key: params.get("sort"), dir: params.get("dir") === "asc" ? "asc" : "desc" };
+draw();
+`;

@@ -1,0 +1,78 @@
+import { performance } from "node:perf_hooks";
+import { Effect, Layer } from "effect";
+import OpenAI from "openai";
+import type { GatewayAccess } from "../config/evaluator-config.js";
+import { type ProbeError, ProbeTimeout } from "../errors.js";
+import { probeFailureOf } from "./probe-error-map.js";
+import { readChatBody, readCompletionBody, readImagesBody } from "./probe-response.js";
+import { streamChat, streamCompletion } from "./probe-stream.js";
+import {
+  type ProbeTarget,
+  ProbeTransport,
+  type ProbeTransportShape,
+  type RequestBody,
+  TARGET_NODE_HEADER,
+} from "./probe-transport.js";
+
+/**
+ * `ProbeTransport` over the official OpenAI client: a gateway base URL, the evaluator's key and
+ * `x-pocket-target-node` when a node is targeted. The client never retries on its own (the run
+ * loop decides), and every call carries an AbortSignal so a timeout really cancels the request.
+ */
+export function makeOpenAiTransport(access: GatewayAccess): ProbeTransportShape {
+  const client = new OpenAI({
+    baseURL: access.baseUrl,
+    apiKey: access.apiKey,
+    maxRetries: 0,
+    timeout: access.timeoutMs,
+    defaultHeaders: access.headers,
+  });
+  const headersOf = (target: ProbeTarget) =>
+    target.node === undefined ? {} : { [TARGET_NODE_HEADER]: target.node };
+
+  const call = <A>(run: (signal: AbortSignal, started: number) => Promise<A>): Effect.Effect<A, ProbeError> =>
+    Effect.tryPromise({
+      try: (signal) => run(signal, performance.now()),
+      catch: probeFailureOf,
+    }).pipe(
+      Effect.timeoutFail({
+        duration: access.timeoutMs,
+        onTimeout: () => new ProbeTimeout({ timeoutMs: access.timeoutMs }),
+      }),
+    );
+
+  return {
+    completions: (body, target, options) =>
+      call(async (signal, started) => {
+        const request = { headers: headersOf(target), signal };
+        if (options?.stream === true) return streamCompletion(client, body, request, started);
+        const raw: unknown = await client.completions.create(
+          { ...body, stream: false } as unknown as OpenAI.CompletionCreateParamsNonStreaming,
+          request,
+        );
+        return readCompletionBody(raw, performance.now() - started);
+      }),
+    chat: (body, target, options) =>
+      call(async (signal, started) => {
+        const request = { headers: headersOf(target), signal };
+        if (options?.stream === true) return streamChat(client, body, request, started);
+        const raw: unknown = await client.chat.completions.create(
+          { ...body, stream: false } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
+          request,
+        );
+        return readChatBody(raw, performance.now() - started);
+      }),
+    images: (body: RequestBody, target) =>
+      call(async (signal, started) => {
+        const raw: unknown = await client.images.generate(
+          { response_format: "b64_json", ...body } as unknown as OpenAI.ImageGenerateParamsNonStreaming,
+          { headers: headersOf(target), signal },
+        );
+        return readImagesBody(raw, performance.now() - started);
+      }),
+  };
+}
+
+/** The transport for the configured gateway. */
+export const openAiTransportLayer = (access: GatewayAccess) =>
+  Layer.sync(ProbeTransport, () => makeOpenAiTransport(access));

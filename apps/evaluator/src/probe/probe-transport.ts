@@ -1,0 +1,70 @@
+import { Context, type Effect } from "effect";
+import type { ProbeError } from "../errors.js";
+
+/** Which node a probe must reach; absent means "any node the gateway picks". */
+export interface ProbeTarget {
+  readonly node?: string | undefined;
+}
+
+/** Wall-clock facts of one probe. `ttftMs` is set for streamed probes only. */
+export interface ProbeTiming {
+  readonly totalMs: number;
+  readonly ttftMs: number | null;
+}
+
+/** Legacy completions logprobs, as vLLM returns them (`echo` puts the prompt's tokens first). */
+export interface TokenLogprobs {
+  readonly tokens: readonly string[];
+  readonly tokenLogprobs: readonly (number | null)[];
+  readonly textOffset: readonly number[];
+}
+
+export interface CompletionOutcome {
+  readonly text: string;
+  readonly logprobs: TokenLogprobs | null;
+  readonly completionTokens: number | null;
+  readonly finishReason: string | null;
+  readonly timing: ProbeTiming;
+}
+
+export interface ChatOutcome {
+  readonly content: string;
+  readonly completionTokens: number | null;
+  readonly timing: ProbeTiming;
+}
+
+export interface ImagesOutcome {
+  /** Decoded image files (PNG or JPEG bytes). */
+  readonly images: readonly Uint8Array[];
+  readonly timing: ProbeTiming;
+}
+
+/** Request bodies are OpenAI-compatible JSON; extra sampling fields (`seed`, `top_k`) pass through. */
+export type RequestBody = Record<string, unknown>;
+
+/**
+ * The evaluator's only way to reach nodes: ordinary OpenAI-style relays through a gateway with the
+ * evaluator's application key, optionally pinned to one node. Kept small so that a test server, the
+ * real gateway or any OpenAI-compatible endpoint can stand behind it.
+ */
+export interface ProbeTransportShape {
+  completions(
+    body: RequestBody,
+    target: ProbeTarget,
+    options?: { readonly stream?: boolean },
+  ): Effect.Effect<CompletionOutcome, ProbeError>;
+  chat(
+    body: RequestBody,
+    target: ProbeTarget,
+    options?: { readonly stream?: boolean },
+  ): Effect.Effect<ChatOutcome, ProbeError>;
+  images(body: RequestBody, target: ProbeTarget): Effect.Effect<ImagesOutcome, ProbeError>;
+}
+
+export class ProbeTransport extends Context.Tag("evaluator/ProbeTransport")<
+  ProbeTransport,
+  ProbeTransportShape
+>() {}
+
+/** The header a gateway honours for keys with role `evaluator`: route this relay to that node. */
+export const TARGET_NODE_HEADER = "x-pocket-target-node";

@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { Effect } from "effect";
+import type { EvaluatedNode, RunSettings } from "../config/evaluator-config.js";
+import { EvaluatorStore } from "../db/evaluator-store.js";
+import { ProbeTransport, type ProbeTransportShape } from "../probe/probe-transport.js";
+import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
+import { nodeScoreOf } from "../scoring/node-score.js";
+import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
+import type { Task } from "../tasks/task-definition.js";
+import { executeEntry } from "./execute-entry.js";
+import { planRun, suiteHash } from "./plan.js";
+import { rateLimited } from "./rate-limited.js";
+
+export interface RunNodeOptions {
+  readonly node: EvaluatedNode;
+  readonly tasks: readonly Task[];
+  readonly settings: RunSettings;
+  readonly reference?:
+    | {
+        readonly transport: ProbeTransportShape;
+        readonly model: string;
+        readonly targetNode?: string | undefined;
+      }
+    | undefined;
+  readonly bars?: readonly TierBar[];
+  /** Called after every step with (done, total). */
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly now?: () => number;
+}
+
+/**
+ * Evaluates one node: plans the run (or resumes the node's unfinished run with the same seed and
+ * suite), sends each remaining step through the node's rate-limited transport, stores each result
+ * as it comes, then publishes the node's scoreboard entry and refreshes shared-backend groups.
+ */
+export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOptions) {
+  const store = yield* EvaluatorStore;
+  const transport = yield* rateLimited(yield* ProbeTransport, options.settings.perNodeRatePerSecond);
+  const now = options.now ?? Date.now;
+  const hash = suiteHash(options.tasks);
+  const open = store.openRun(options.node.address, hash);
+  const run = open ?? {
+    id: randomUUID(),
+    nodeAddress: options.node.address,
+    serviceId: options.node.serviceId,
+    seed: Math.floor(Math.random() * 2 ** 31),
+    suiteHash: hash,
+    plannedItems: 0,
+    startedAt: now(),
+  };
+  const plan = planRun(options.tasks, options.settings, run.seed);
+  if (open === undefined) store.startRun({ ...run, plannedItems: plan.length });
+  yield* Effect.logInfo(open === undefined ? "run started" : "run resumed").pipe(
+    Effect.annotateLogs({ node: options.node.address, runId: run.id, steps: plan.length }),
+  );
+
+  const done = new Set(store.results(run.id).map((r) => r.itemKey));
+  let loglikelihoodUnsupported = store.results(run.id).some((r) => r.status === "unsupported");
+  const ctx = {
+    runId: run.id,
+    seed: run.seed,
+    node: options.node,
+    transport,
+    reference: options.reference,
+    loglikelihoodUnsupported: () => loglikelihoodUnsupported,
+    now,
+  };
+  let finished = done.size;
+  options.onProgress?.(finished, plan.length);
+  for (const entry of plan) {
+    if (done.has(entry.key)) continue;
+    const row = yield* executeEntry(ctx, entry);
+    if (row.status === "unsupported") loglikelihoodUnsupported = true;
+    store.recordResult({ ...row, runId: run.id, itemKey: entry.key, createdAt: now() });
+    finished += 1;
+    options.onProgress?.(finished, plan.length);
+  }
+
+  const loglikelihoodTasks = new Set(
+    options.tasks.filter((t) => t.definition.output_type === "multiple_choice").map((t) => t.definition.task),
+  );
+  const entry = nodeScoreOf({
+    node: options.node,
+    rows: store.results(run.id),
+    loglikelihoodTasks,
+    sharedBackendGroup: null,
+    bars: options.bars ?? DEFAULT_TIER_BARS,
+    now: now(),
+  });
+  store.publish(run.id, entry, now());
+  store.finishRun(run.id, "finished", now());
+  refreshSharedBackendGroups(store);
+  return entry;
+}, Effect.scoped);

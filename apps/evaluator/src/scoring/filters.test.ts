@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { applyFilters } from "./filters.js";
+import { passesUnitTests, scoreGeneration } from "./generate-metrics.js";
+import { continuationLogprob, multipleChoiceScores } from "./loglikelihood.js";
+
+const doc = {};
+const ctx = { prompt: "", rawCompletion: "", doc };
+
+describe("filters and metrics", () => {
+  it("extracts with a regex (group 1 when present) and takes the first", () => {
+    expect(
+      applyFilters("The answer is 42.", [
+        { function: "regex", regex_pattern: "(\\d+)", group_select: 0, fallback: "?" },
+        { function: "take_first" },
+      ]),
+    ).toBe("42");
+    expect(
+      applyFilters("1, 2, 3", [{ function: "regex", regex_pattern: "\\d", group_select: -1, fallback: "?" }]),
+    ).toBe("3");
+    expect(
+      applyFilters("none", [
+        { function: "regex", regex_pattern: "\\d", group_select: 0, fallback: "[invalid]" },
+      ]),
+    ).toBe("[invalid]");
+  });
+
+  it("scores exact match with normalisation options", () => {
+    const em = { metric: "exact_match", ignore_case: true, ignore_punctuation: true } as const;
+    expect(scoreGeneration(em, " Paris.", "paris", ctx)).toBe(1);
+    expect(scoreGeneration({ ...em, ignore_case: false }, "paris", "Paris", ctx)).toBe(0);
+    expect(
+      scoreGeneration({ metric: "regex_match", flags: "i" }, "It is TUESDAY.", "\\btuesday\\b", ctx),
+    ).toBe(1);
+  });
+
+  it("runs JavaScript unit tests in a sandbox without I/O", () => {
+    expect(passesUnitTests("function add(a, b) {\n  return a + b;\n}", "add(2, 3) === 5")).toBe(true);
+    expect(passesUnitTests("function f() { return typeof process; }", "f() === 'object'")).toBe(false);
+    expect(passesUnitTests("while (true) {}", "true")).toBe(false);
+  });
+
+  it("reads continuation logprobs from an echoed completion and refuses a non-echo", () => {
+    const outcome = {
+      text: "The capital of France is Paris!",
+      logprobs: {
+        tokens: ["The", " capital", " of", " France", " is", " Paris", "!"],
+        tokenLogprobs: [null, -1, -1, -2, -1, -0.5, -3],
+        textOffset: [0, 3, 11, 14, 21, 24, 30],
+      },
+      completionTokens: 1,
+      finishReason: "length",
+      timing: { totalMs: 1, ttftMs: null },
+    };
+    expect(continuationLogprob(outcome, "The capital of France is", " Paris")).toBe(-0.5);
+    const noEcho = { ...outcome, text: "!" };
+    expect(continuationLogprob(noEcho, "The capital of France is", " Paris")).toMatchObject({
+      _tag: "PromptLogprobsUnsupported",
+    });
+    expect(
+      continuationLogprob({ ...outcome, logprobs: null }, "The capital of France is", " Paris"),
+    ).toMatchObject({ _tag: "PromptLogprobsUnsupported" });
+  });
+
+  it("computes acc and acc_norm", () => {
+    expect(multipleChoiceScores([-2, -3], [" a", " bbbbbbbb"], 1)).toEqual({ acc: 0, accNorm: 1 });
+  });
+});

@@ -1,0 +1,98 @@
+import type { Rng } from "../runs/rng.js";
+import type { Doc, Task, TaskDefinition } from "./task-definition.js";
+import { render, renderValue } from "./template.js";
+
+/** What one item asks of a node, after few-shot examples and perturbations were applied. */
+export type ItemRequest =
+  | {
+      readonly kind: "loglikelihood";
+      readonly context: string;
+      readonly continuations: readonly string[];
+      readonly gold: number;
+    }
+  | {
+      readonly kind: "generate";
+      readonly prompt: string;
+      readonly until: readonly string[];
+      readonly maxTokens: number;
+      readonly chat: boolean;
+      readonly target: string;
+    };
+
+export function choicesOf(def: TaskDefinition, doc: Doc): string[] {
+  if (def.doc_to_choice === undefined)
+    throw new Error(`task ${def.task}: multiple_choice needs doc_to_choice`);
+  const value = Array.isArray(def.doc_to_choice) ? def.doc_to_choice : renderValue(def.doc_to_choice, doc);
+  if (!Array.isArray(value) || value.length < 2)
+    throw new Error(`task ${def.task}: doc_to_choice must give 2+ choices`);
+  return value.map(String);
+}
+
+/** The gold choice: an index, or a string equal to one of the choices (lm-eval accepts both). */
+export function goldOf(def: TaskDefinition, doc: Doc, choices: readonly string[]): number {
+  const target = renderValue(def.doc_to_target, doc);
+  const index =
+    typeof target === "number"
+      ? target
+      : /^\d+$/.test(String(target))
+        ? Number(target)
+        : choices.indexOf(String(target));
+  if (!(index >= 0 && index < choices.length))
+    throw new Error(`task ${def.task}: target is not one of the choices`);
+  return index;
+}
+
+/** A document rendered as a solved example: its text, the delimiter and its answer. */
+function example(def: TaskDefinition, doc: Doc): string {
+  const text = render(def.doc_to_text, doc);
+  if (def.output_type === "multiple_choice") {
+    const choices = choicesOf(def, doc);
+    return `${text}${def.target_delimiter}${choices[goldOf(def, doc, choices)]}`;
+  }
+  return `${text}${def.target_delimiter}${render(def.doc_to_target, doc)}`;
+}
+
+/** Shuffles the choices inside a document copy, moving the target with them. */
+function shuffled(def: TaskDefinition, doc: Doc, rng: Rng): Doc {
+  if (!def.shuffle_choices || typeof def.doc_to_choice !== "string") return doc;
+  const field = def.doc_to_choice.match(/^\{\{\s*(\w+)\s*\}\}$/)?.[1];
+  const choices = choicesOf(def, doc);
+  if (field === undefined) return doc;
+  const order = rng.permutation(choices.length);
+  const gold = goldOf(def, doc, choices);
+  const targetField = def.doc_to_target.match(/^\{\{\s*(\w+)\s*\}\}$/)?.[1];
+  const out: Doc = { ...doc, [field]: order.map((i) => choices[i]) };
+  if (targetField !== undefined) out[targetField] = order.indexOf(gold);
+  return out;
+}
+
+/**
+ * Builds one item's request: `num_fewshot` other documents drawn at random for this run (so the
+ * prompt differs between runs and cannot be memorised as a whole), choices shuffled when the
+ * task says so, then the item itself.
+ */
+export function buildItem(task: Task, index: number, rng: Rng): ItemRequest {
+  const def = task.definition;
+  const doc = shuffled(def, task.docs[index]!.doc, rng);
+  const others = task.docs.filter((_, i) => i !== index);
+  const shots = rng.sample(others, Math.min(def.num_fewshot, others.length)).map((d) => example(def, d.doc));
+  const prefix = def.description === "" ? "" : `${def.description}${def.fewshot_delimiter}`;
+  const context = prefix + [...shots, render(def.doc_to_text, doc)].join(def.fewshot_delimiter);
+  if (def.output_type === "multiple_choice") {
+    const choices = choicesOf(def, doc);
+    return {
+      kind: "loglikelihood",
+      context,
+      continuations: choices.map((c) => `${def.target_delimiter}${c}`),
+      gold: goldOf(def, doc, choices),
+    };
+  }
+  return {
+    kind: "generate",
+    prompt: context,
+    until: def.generation_kwargs.until,
+    maxTokens: def.generation_kwargs.max_gen_toks,
+    chat: def.chat,
+    target: render(def.doc_to_target, doc),
+  };
+}

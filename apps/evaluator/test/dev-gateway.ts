@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Effect, Stream } from "effect";
+import type { Backend } from "../../node/src/backends/backend.js";
+import type { DevImageEngine, DevTextEngine } from "../../node/src/backends/dev/index.js";
+import { makeDevBackend } from "../../node/src/backends/dev-backend.js";
+
+/**
+ * A small OpenAI-compatible server standing in for a gateway in tests: it routes each request to
+ * one "node" by `x-pocket-target-node` (allowed only for the evaluator's key, as the real gateway
+ * does) or to a random node, and each node answers from a real development backend. Knobs imitate
+ * what the evaluator must catch: no prompt logprobs (llama.cpp ignores `echo`), a model swapped
+ * mid-run, two nodes sharing one engine.
+ */
+export interface DevNodeSpec {
+  readonly address: string;
+  readonly text?: DevTextEngine;
+  readonly image?: DevImageEngine;
+  /** Drop `echo` like llama.cpp: no prompt tokens, so no prompt logprobs. */
+  readonly dropPromptLogprobs?: boolean;
+  /** After this many requests to the node, answer from `swapTo` instead. */
+  readonly swapAfterRequests?: number;
+  readonly swapTo?: DevTextEngine;
+}
+
+export interface DevGateway {
+  readonly baseUrl: string;
+  readonly requests: Map<string, number>;
+  /** Requests that arrived with a target header from a key without the evaluator role. */
+  readonly refusedTargets: number;
+  close(): Promise<void>;
+}
+
+const config = {
+  kind: "dev",
+  maxConcurrency: 4,
+  maxQueue: 32,
+  timeoutMs: 60_000,
+  quality: 1,
+  tokensPerSecond: 0,
+  firstTokenMs: 0,
+} as const;
+
+function backendOf(spec: { text?: DevTextEngine; image?: DevImageEngine }): Backend {
+  return spec.image === undefined
+    ? makeDevBackend(config, "text", spec.text === undefined ? {} : { text: spec.text })
+    : makeDevBackend(config, "image", { image: spec.image });
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+export async function startDevGateway(options: {
+  readonly nodes: readonly DevNodeSpec[];
+  readonly evaluatorKey: string;
+  readonly customerKey?: string;
+}): Promise<DevGateway> {
+  const requests = new Map<string, number>();
+  const slots = new Map(
+    options.nodes.map((n) => [
+      n.address,
+      {
+        spec: n,
+        backend: backendOf(n),
+        swapped: n.swapTo === undefined ? undefined : backendOf({ text: n.swapTo }),
+      },
+    ]),
+  );
+  let refusedTargets = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const key = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+    if (key !== options.evaluatorKey && key !== options.customerKey) {
+      return send(res, 401, {
+        error: { message: "bad key", type: "authentication_error", code: "INVALID_API_KEY" },
+      });
+    }
+    const target = req.headers["x-pocket-target-node"];
+    if (typeof target === "string" && key !== options.evaluatorKey) {
+      refusedTargets += 1;
+      return send(res, 403, {
+        error: {
+          message: "targeting needs role evaluator",
+          type: "permission_error",
+          code: "NOT_IN_SESSION",
+        },
+      });
+    }
+    const addresses = [...slots.keys()];
+    const address =
+      typeof target === "string" ? target : addresses[Math.floor(Math.random() * addresses.length)]!;
+    const slot = slots.get(address);
+    if (slot === undefined) {
+      return send(res, 503, {
+        error: { message: "no such node", type: "server_error", code: "NO_NODES_AVAILABLE" },
+      });
+    }
+    const count = (requests.get(address) ?? 0) + 1;
+    requests.set(address, count);
+    const swapAfter = slot.spec.swapAfterRequests;
+    const backend =
+      slot.swapped !== undefined && swapAfter !== undefined && count > swapAfter
+        ? slot.swapped
+        : slot.backend;
+    let body = await readJson(req);
+    if (slot.spec.dropPromptLogprobs === true) body = { ...body, echo: false };
+    const path = req.url ?? "";
+    const operation = path.endsWith("/chat/completions")
+      ? "chat.completions"
+      : path.endsWith("/completions")
+        ? "completions"
+        : "images";
+    if (body.stream === true && operation !== "images") {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      await Effect.runPromise(
+        Stream.runForEach(backend.stream(operation, body), (piece) =>
+          Effect.sync(() => res.write(`data: ${JSON.stringify(piece)}\n\n`)),
+        ),
+      );
+      res.end("data: [DONE]\n\n");
+      return;
+    }
+    const call =
+      operation === "chat.completions"
+        ? backend.chatCompletions(body)
+        : operation === "completions"
+          ? backend.completions(body)
+          : backend.imagesGenerations(body);
+    const result = await Effect.runPromise(Effect.either(call));
+    if (result._tag === "Right") return send(res, 200, result.right);
+    const status = result.left._tag === "BackendRejected" ? 400 : 502;
+    return send(res, status, {
+      error: {
+        message: result.left._tag,
+        type: "server_error",
+        code: status === 400 ? "INVALID_REQUEST" : "BACKEND_ERROR",
+      },
+    });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent)
+        send(res, 500, { error: { message: String(error), type: "server_error", code: "INTERNAL" } });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    get refusedTargets() {
+      return refusedTargets;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

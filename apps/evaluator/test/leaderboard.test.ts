@@ -1,0 +1,133 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { promisify } from "node:util";
+import { EVALUATOR_PROCEDURES, generateKeyPair, type NodeScore, Scoreboard } from "@pocket-ai/protocol";
+import { serveHttp } from "@pocket-ai/runtime";
+import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { Context, Effect, Exit, Layer, Scope } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EvaluatorStore, type EvaluatorStoreImpl } from "../src/db/evaluator-store.js";
+import { evaluatorHandler } from "../src/leaderboard/http-handler.js";
+import type { AppRouter } from "../src/router.js";
+
+const run = promisify(execFile);
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) =>
+  existsSync(p),
+);
+
+function entry(address: string, mean: number, flags: Partial<NodeScore["identity"]> = {}): NodeScore {
+  const est = { mean, lower: mean - 0.05, upper: mean + 0.05, n: 250 };
+  return {
+    address,
+    serviceId: "dev-text",
+    categories: { knowledge: est, coding: { ...est, mean: mean - 0.1, lower: mean - 0.2 }, general: est },
+    overall: est,
+    qualifies: mean > 0.7 ? ["quality-gpt-3.5"] : [],
+    speed: { ttftP10Ms: 120, tokensPerSecondP10: 40, samples: 8 },
+    errorRate: 0.01,
+    identity: {
+      sharedBackendGroup: null,
+      declaredModel: null,
+      modelTest: "untested",
+      modelTestPValue: null,
+      ...flags,
+    },
+    loglikelihood: "supported",
+    updatedAt: 1,
+  };
+}
+
+const scope = Effect.runSync(Scope.make());
+let url = "";
+const nodes = [generateKeyPair().address, generateKeyPair().address, generateKeyPair().address];
+
+beforeAll(async () => {
+  const context = await Effect.runPromise(Layer.buildWithScope(EvaluatorStore.layerTest, scope));
+  const store: EvaluatorStoreImpl = Context.get(context, EvaluatorStore);
+  [0.85, 0.45, 0.65].forEach((mean, i) => {
+    const runId = `run-${i}`;
+    store.startRun({
+      id: runId,
+      nodeAddress: nodes[i]!,
+      serviceId: "dev-text",
+      seed: i,
+      suiteHash: "h",
+      plannedItems: 1,
+      startedAt: 1,
+    });
+    const flags =
+      i === 1 ? { declaredModel: "dev-q1", modelTest: "inconsistent" as const, modelTestPValue: 0.0001 } : {};
+    store.publish(runId, entry(nodes[i]!, mean, flags), 1);
+  });
+  const server = await Effect.runPromise(
+    Scope.extend(
+      serveHttp({
+        handler: evaluatorHandler({ store, evaluatorId: "test-evaluator", now: () => 5 }),
+        host: "127.0.0.1",
+        port: 0,
+      }),
+      scope,
+    ),
+  );
+  url = server.url;
+});
+
+afterAll(async () => {
+  await Effect.runPromise(Scope.close(scope, Exit.void));
+});
+
+describe("publishing", () => {
+  it(`serves the protocol's Scoreboard at tRPC ${EVALUATOR_PROCEDURES.scoreboard}`, async () => {
+    const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc` })] });
+    const board = Scoreboard.parse(await client.scores.board.query());
+    expect(board.nodes.map((n) => n.address)).toEqual([nodes[0], nodes[2], nodes[1]]);
+    expect(board.evaluator).toBe("test-evaluator");
+  });
+});
+
+describe("leaderboard page in headless Chromium", () => {
+  const dump = async (query: string) => {
+    const { stdout } = await run(
+      CHROMIUM!,
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+        `${url}/${query}`,
+      ],
+      { timeout: 60_000 },
+    );
+    return stdout;
+  };
+  const rowOrder = (dom: string) =>
+    [...dom.matchAll(/<tr data-address="(pokt1[a-z0-9]+)"/g)].map((m) => m[1]);
+
+  it.skipIf(CHROMIUM === undefined)(
+    "renders the table, bars with confidence whiskers and identity flags",
+    async () => {
+      const dom = await dump("");
+      expect(rowOrder(dom)).toEqual([nodes[0], nodes[2], nodes[1]]);
+      expect(dom).toContain('class="whisker"');
+      expect(dom).toContain("not dev-q1");
+      expect(dom).toMatch(/data-sorted="overall:desc"/);
+    },
+    90_000,
+  );
+
+  it.skipIf(CHROMIUM === undefined)(
+    "sorts by a column from the address",
+    async () => {
+      const dom = await dump("?sort=overall&dir=asc");
+      expect(rowOrder(dom)).toEqual([nodes[1], nodes[2], nodes[0]]);
+      expect(dom).toMatch(/aria-sort="ascending"/);
+    },
+    90_000,
+  );
+
+  if (CHROMIUM === undefined) {
+    console.warn("SKIPPED leaderboard browser tests: no chromium binary (apt-get install -y chromium)");
+  }
+});

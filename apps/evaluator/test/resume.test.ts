@@ -1,0 +1,86 @@
+import { generateKeyPair } from "@pocket-ai/protocol";
+import { Deferred, Effect, Fiber, Layer } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDevTextEngine } from "../../node/src/backends/dev/index.js";
+import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
+import { EvaluatorStore } from "../src/db/evaluator-store.js";
+import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
+import { ProbeTransport } from "../src/probe/probe-transport.js";
+import { runNode } from "../src/runs/run-node.js";
+import { loadSuite } from "../src/tasks/load-task.js";
+import { type DevGateway, startDevGateway } from "./dev-gateway.js";
+
+const settings: RunSettings = {
+  perNodeRatePerSecond: 5000,
+  nodeConcurrency: 1,
+  itemsPerTask: 4,
+  identityPrompts: 0,
+  speedProbes: 2,
+  roundIntervalMs: 60_000,
+};
+const address = generateKeyPair().address;
+const node: EvaluatedNode = {
+  address,
+  serviceId: "dev-text",
+  model: "dev-text",
+  declaredModel: null,
+  kind: "text",
+};
+let gateway: DevGateway;
+
+beforeAll(async () => {
+  gateway = await startDevGateway({
+    nodes: [{ address, text: createDevTextEngine({ quality: 1 }) }],
+    evaluatorKey: "k",
+    customerKey: "c",
+  });
+});
+afterAll(() => gateway.close());
+
+describe("a run stopped mid-way", () => {
+  it("resumes with the same plan and does not repeat finished steps", async () => {
+    const transport = makeOpenAiTransport({
+      baseUrl: gateway.baseUrl,
+      apiKey: "k",
+      timeoutMs: 10_000,
+      headers: {},
+    });
+    const layer = Layer.merge(EvaluatorStore.layerTest, Layer.succeed(ProbeTransport, transport));
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const tasks = yield* loadSuite([]);
+        const halfway = yield* Deferred.make<number>();
+        let total = 0;
+        const first = yield* Effect.fork(
+          runNode({
+            node,
+            tasks,
+            settings,
+            onProgress: (done, all) => {
+              total = all;
+              if (done === 20) Deferred.unsafeDone(halfway, Effect.succeed(done));
+            },
+          }),
+        );
+        yield* Deferred.await(halfway);
+        yield* Fiber.interrupt(first);
+        const before = gateway.requests.get(address) ?? 0;
+        let firstProgress = -1;
+        const entry = yield* runNode({
+          node,
+          tasks,
+          settings,
+          onProgress: (done) => {
+            if (firstProgress < 0) firstProgress = done;
+          },
+        });
+        return { entry, total, firstProgress, before, after: gateway.requests.get(address) ?? 0 };
+      }).pipe(Effect.provide(layer)),
+    );
+    expect(result.firstProgress).toBeGreaterThanOrEqual(20);
+    expect(result.entry.overall?.n).toBe(13 * 4);
+    // The second process only sent what was left: fewer requests than a whole run needs.
+    expect(result.after - result.before).toBeLessThan(result.before * 3);
+    expect(result.total).toBe(13 * 4 + 10 + 2);
+  });
+});
