@@ -63,6 +63,9 @@ export class ScoreBook {
   }
 }
 
+/** How long after start an unreachable evaluator is not reported. */
+const EVALUATOR_STARTUP_GRACE_MS = 60_000;
+
 /** Fetches and validates one scoreboard. */
 export function fetchScoreboard(url: string) {
   const client = createTRPCUntypedClient({ links: [httpLink({ url })] });
@@ -95,14 +98,26 @@ export class ScoresPoller extends Context.Tag("gateway/ScoresPoller")<ScoresPoll
       const book = new ScoreBook();
       const evaluator = settings.evaluator;
       if (evaluator === undefined) return book;
+      const startedAt = yield* Clock.currentTimeMillis;
+      let reachedOnce = false;
       const poll = fetchScoreboard(evaluator.url).pipe(
-        Effect.flatMap((board) => Effect.map(Clock.currentTimeMillis, (now) => book.accept(board, now))),
+        Effect.flatMap((board) =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            reachedOnce = true;
+            book.accept(board, now);
+          }),
+        ),
         Effect.catchAll((reason) =>
-          book.fail(reason)
-            ? Effect.logWarning("evaluator scoreboard unavailable; keeping the last one").pipe(
-                Effect.annotateLogs({ evaluator: evaluator.url, reason }),
-              )
-            : Effect.void,
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            // An evaluator that starts after the gateway (a local network, a restart) is not news
+            // for its first minute; after that, or once it had answered, it is.
+            if (!reachedOnce && now - startedAt < EVALUATOR_STARTUP_GRACE_MS) return Effect.void;
+            return book.fail(reason)
+              ? Effect.logWarning("evaluator scoreboard unavailable; keeping the last one").pipe(
+                  Effect.annotateLogs({ evaluator: evaluator.url, reason }),
+                )
+              : Effect.void;
+          }),
         ),
       );
       yield* Effect.forkScoped(Effect.repeat(poll, scoresPollSchedule(evaluator.pollMs)));

@@ -1,0 +1,68 @@
+import { SessionParams } from "@pocket-ai/protocol";
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65535);
+
+/**
+ * The local network's settings. Every field can be overridden from the environment with the
+ * prefix `POCKET_LOCALNET__`: `POCKET_LOCALNET__PORTS__GATEWAY=9080`, `POCKET_LOCALNET__DATA_DIR=/tmp/net`.
+ */
+export const LocalnetConfig = z.strictObject({
+  /** One folder for all state (databases, keys, the demo key); it survives restarts. */
+  dataDir: z.string().default("./.data/localnet"),
+  host: z.string().default("127.0.0.1"),
+  ports: z
+    .strictObject({
+      gateway: port.default(8080),
+      evaluator: port.default(8546),
+      nodes: z.array(port).length(3).default([8551, 8552, 8553]),
+    })
+    .prefault({}),
+  session: SessionParams.default({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 }),
+  evaluation: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Items per task in each round (a random sample), to keep rounds short on a laptop. */
+      itemsPerTask: z.number().int().min(0).default(4),
+      roundIntervalMs: z.number().int().min(1_000).default(600_000),
+    })
+    .prefault({}),
+  /** The week's POKT price set on start when none is set: $0.25, the seed's example. */
+  rateMicroUsdPerPokt: z.number().int().positive().default(250_000),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("warn"),
+});
+export type LocalnetConfig = z.infer<typeof LocalnetConfig>;
+
+/** The three development nodes: they differ in quality, speed and tier, as real ones would. */
+export const LOCAL_NODES = [
+  {
+    name: "alpha",
+    operator: "operator-a",
+    quality: 1,
+    tokensPerSecond: 0,
+    firstTokenMs: 0,
+    textTiers: ["standard"],
+    images: true,
+    hardware: { gpu: "development GPU (simulated)", vramGb: 24, cpuOnly: false },
+  },
+  {
+    name: "beta",
+    operator: "operator-b",
+    quality: 0.6,
+    tokensPerSecond: 150,
+    firstTokenMs: 40,
+    textTiers: ["standard"],
+    images: false,
+    hardware: { gpu: "development GPU (simulated)", vramGb: 16, cpuOnly: false },
+  },
+  {
+    name: "gamma",
+    operator: "operator-c",
+    quality: 0.35,
+    tokensPerSecond: 40,
+    firstTokenMs: 150,
+    textTiers: ["batch"],
+    images: false,
+    hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
+  },
+] as const;

@@ -1,0 +1,290 @@
+import { join } from "node:path";
+import { evaluatorLayer, runRound, serveBoard } from "@pocket-ai/evaluator/app";
+import type { EvaluatedNode } from "@pocket-ai/evaluator/config";
+import { EvaluatorConfig } from "@pocket-ai/evaluator/config";
+import { type GatewayAppRouter, GatewayConfig, type RunningGateway, startGateway } from "@pocket-ai/gateway";
+import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
+import { weekIdOf } from "@pocket-ai/protocol";
+import { createLogger, type Logger } from "@pocket-ai/runtime";
+import { createTRPCClient, httpLink } from "@trpc/client";
+import {
+  Data,
+  Duration,
+  Effect,
+  Logger as EffectLogger,
+  Layer,
+  LogLevel,
+  Schedule,
+  type Scope,
+} from "effect";
+import { LOCAL_NODES, type LocalnetConfig } from "./localnet-config.js";
+import { loadState, saveState } from "./localnet-state.js";
+import { ensurePortsFree } from "./ports.js";
+
+export class LocalnetError extends Data.TaggedError("LocalnetError")<{ readonly message: string }> {}
+
+export interface RunningLocalnet {
+  readonly gateway: RunningGateway;
+  readonly nodes: readonly { readonly name: string; readonly node: RunningNode }[];
+  /** `<gateway>/v1`, for `OPENAI_BASE_URL`. */
+  readonly baseUrl: string;
+  /** The demo application's API key. */
+  readonly apiKey: string;
+  readonly leaderboardUrl: string;
+  readonly adminToken: string;
+  readonly admin: ReturnType<typeof adminClient>;
+}
+
+function adminClient(trpcUrl: string, token: string) {
+  return createTRPCClient<GatewayAppRouter>({
+    links: [httpLink({ url: trpcUrl, headers: () => ({ authorization: `Bearer ${token}` }) })],
+  });
+}
+
+const step =
+  (say: (line: string) => void, what: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.gen(function* () {
+      say(`  … ${what}`);
+      const started = Date.now();
+      const result = yield* effect;
+      say(`  ✓ ${what} (${Date.now() - started} ms)`);
+      return result;
+    });
+
+const call = <A>(what: string, f: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: f,
+    catch: (e) => new LocalnetError({ message: `${what}: ${(e as Error).message}` }),
+  });
+
+/**
+ * Starts the whole network for the scope's lifetime: a gateway, three nodes on the development
+ * backend (different quality and speed; one on the batch tier, as a CPU node), and the
+ * evaluator. It waits until every node has registered and is healthy, creates (or reuses) a demo
+ * application and key and an evaluator key, sets the week's POKT rate, and starts evaluation.
+ * Closing the scope stops everything in order.
+ */
+export function startLocalnet(
+  config: LocalnetConfig,
+  options: { readonly say?: (line: string) => void; readonly log?: Logger } = {},
+): Effect.Effect<RunningLocalnet, LocalnetError, Scope.Scope> {
+  return Effect.gen(function* () {
+    const say = options.say ?? (() => {});
+    const log = options.log ?? createLogger({ app: "localnet", level: config.logLevel });
+    const { host, ports } = config;
+    yield* ensurePortsFree(host, [
+      { port: ports.gateway, what: "gateway", env: "POCKET_LOCALNET__PORTS__GATEWAY" },
+      { port: ports.evaluator, what: "evaluator", env: "POCKET_LOCALNET__PORTS__EVALUATOR" },
+      ...ports.nodes.map((port, i) => ({
+        port,
+        what: `node ${LOCAL_NODES[i]!.name}`,
+        env: "POCKET_LOCALNET__PORTS__NODES",
+      })),
+    ]).pipe(Effect.mapError((e) => new LocalnetError({ message: e.message })));
+    const state = loadState(config.dataDir);
+    saveState(config.dataDir, state);
+    const evaluatorUrl = `http://${host}:${ports.evaluator}`;
+
+    const gateway = yield* startGateway(
+      GatewayConfig.parse({
+        listen: { host, port: ports.gateway },
+        dataDir: join(config.dataDir, "gateway"),
+        adminToken: state.adminToken,
+        operator: "localnet-portal",
+        routing: {
+          session: config.session,
+          healthCheckMs: 2_000,
+          announceEveryMs: 10_000,
+          ...(config.evaluation.enabled ? { evaluator: { url: `${evaluatorUrl}/trpc`, pollMs: 5_000 } } : {}),
+        },
+        drainMs: 5_000,
+        logLevel: config.logLevel,
+      }),
+      { log: log.child({ app: "gateway" }) },
+    ).pipe(
+      Effect.mapError((e) => new LocalnetError({ message: `gateway: ${e.message}` })),
+      step(say, `gateway on ${host}:${ports.gateway}`),
+    );
+
+    const nodes = yield* Effect.forEach(LOCAL_NODES, (spec, i) =>
+      startNode(
+        NodeConfig.parse({
+          listen: { host, port: ports.nodes[i] },
+          dataDir: join(config.dataDir, `node-${spec.name}`),
+          operator: spec.operator,
+          gateways: [{ url: gateway.trpcUrl, address: gateway.key.address }],
+          session: config.session,
+          hardware: spec.hardware,
+          shutdownDrainMs: 5_000,
+          logLevel: config.logLevel,
+          services: [
+            {
+              serviceId: "llama-2-13b",
+              tiers: [...spec.textTiers],
+              model: {
+                declared: `pocket-ai-dev-ngram (quality ${spec.quality})`,
+                family: "dev",
+                quantization: "none",
+              },
+              backends: [
+                {
+                  kind: "dev",
+                  quality: spec.quality,
+                  tokensPerSecond: spec.tokensPerSecond,
+                  firstTokenMs: spec.firstTokenMs,
+                },
+              ],
+            },
+            ...(spec.images
+              ? [{ serviceId: "stable-diffusion", tiers: ["standard"], backends: [{ kind: "dev" }] }]
+              : []),
+          ],
+        }),
+        { log: log.child({ app: `node-${spec.name}` }) },
+      ).pipe(
+        Effect.map((node) => ({ name: spec.name, node })),
+        Effect.mapError((e) => new LocalnetError({ message: `node ${spec.name}: ${e.message}` })),
+        step(
+          say,
+          `node ${spec.name} on ${host}:${ports.nodes[i]} (quality ${spec.quality}, ${spec.textTiers.join("+")})`,
+        ),
+      ),
+    );
+
+    const admin = adminClient(gateway.trpcUrl, state.adminToken);
+    yield* Effect.gen(function* () {
+      const listed = yield* call("listing nodes", () => admin.admin.nodes.list.query());
+      const ready = nodes.every((n) =>
+        listed.some(
+          (l: { address: string; healthy?: boolean }) =>
+            l.address === n.node.key.address && l.healthy !== false,
+        ),
+      );
+      if (!ready) return yield* new LocalnetError({ message: "nodes not registered yet" });
+    }).pipe(
+      Effect.retry({ schedule: Schedule.spaced(Duration.millis(200)), times: 150 }),
+      Effect.mapError(
+        () =>
+          new LocalnetError({
+            message: "the nodes did not register with the gateway within 30 s; see the logs above",
+          }),
+      ),
+      step(say, "nodes registered and healthy"),
+    );
+
+    const demo = yield* ensureKey(admin, state.demo, "demo application", "application").pipe(
+      step(say, "demo application and key"),
+    );
+    const evaluatorKey = yield* ensureKey(admin, state.evaluator, "evaluator", "evaluator");
+    saveState(config.dataDir, { ...state, demo, evaluator: evaluatorKey });
+
+    const weekId = weekIdOf(Date.now());
+    const rates = yield* call("listing rates", () => admin.admin.settlement.rates.list.query());
+    if (!rates.some((r: { weekId: string }) => r.weekId === weekId)) {
+      yield* call("setting the week's rate", () =>
+        admin.admin.settlement.rates.set.mutate({ weekId, rateMicroUsdPerPokt: config.rateMicroUsdPerPokt }),
+      );
+    }
+
+    const evaluatorConfig = EvaluatorConfig.parse({
+      evaluatorId: "localnet-evaluator",
+      dataDir: join(config.dataDir, "evaluator"),
+      listen: { host, port: ports.evaluator },
+      gateway: { baseUrl: `${gateway.url}/v1`, apiKey: evaluatorKey.secret },
+      nodes: nodes.flatMap(({ name, node }): EvaluatedNode[] => {
+        const spec = LOCAL_NODES.find((s) => s.name === name)!;
+        const text: EvaluatedNode = {
+          address: node.key.address,
+          serviceId: "llama-2-13b",
+          model: `llama-2-13b:${spec.textTiers[0]}`,
+          declaredModel: null,
+          kind: "text",
+        };
+        return spec.images
+          ? [
+              text,
+              {
+                address: node.key.address,
+                serviceId: "stable-diffusion",
+                model: "stable-diffusion",
+                declaredModel: null,
+                kind: "image",
+              },
+            ]
+          : [text];
+      }),
+      run: {
+        itemsPerTask: config.evaluation.itemsPerTask,
+        roundIntervalMs: config.evaluation.roundIntervalMs,
+        perNodeRatePerSecond: 25,
+        identityPrompts: 8,
+        speedProbes: 4,
+      },
+    });
+    const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      EffectLogger.withMinimumLogLevel(effect, LogLevel.Warning);
+    const evaluatorScope = yield* Layer.build(evaluatorLayer(evaluatorConfig)).pipe(
+      Effect.mapError((e) => new LocalnetError({ message: `evaluator: ${String(e)}` })),
+    );
+    const board = yield* serveBoard(evaluatorConfig).pipe(
+      Effect.provide(evaluatorScope),
+      Effect.mapError((e) => new LocalnetError({ message: `evaluator: ${e.message}` })),
+      step(say, `evaluator and leaderboard on ${host}:${ports.evaluator}`),
+    );
+    if (config.evaluation.enabled) {
+      yield* Effect.forkScoped(
+        quiet(
+          runRound(evaluatorConfig, evaluatorConfig.nodes).pipe(
+            Effect.tap(() => Effect.sync(() => log.info("evaluation round finished"))),
+            Effect.catchAllCause((cause) =>
+              Effect.sync(() => log.warn("evaluation round failed", { cause: String(cause) })),
+            ),
+            Effect.repeat(Schedule.spaced(Duration.millis(config.evaluation.roundIntervalMs))),
+            Effect.provide(evaluatorScope),
+          ),
+        ),
+      );
+    }
+
+    return {
+      gateway,
+      nodes,
+      baseUrl: `${gateway.url}/v1`,
+      apiKey: demo.secret,
+      leaderboardUrl: `${board.url}/`,
+      adminToken: state.adminToken,
+      admin,
+    };
+  });
+}
+
+/** Reuses a stored key if the gateway still has it active; otherwise creates an application and key. */
+function ensureKey(
+  admin: ReturnType<typeof adminClient>,
+  stored: { applicationId: string; keyId: string; secret: string } | undefined,
+  name: string,
+  role: "application" | "evaluator",
+) {
+  return Effect.gen(function* () {
+    if (stored !== undefined) {
+      const keys = yield* call("listing keys", () =>
+        admin.admin.keys.list.query({ applicationId: stored.applicationId }),
+      );
+      if (keys.some((k: { id: string; status: string }) => k.id === stored.keyId && k.status === "active"))
+        return stored;
+    }
+    const app = yield* call("creating an application", () =>
+      admin.admin.applications.create.mutate({ name }),
+    );
+    const created = yield* call("creating a key", () =>
+      admin.admin.keys.create.mutate({ applicationId: app.id, name: `${name} key` }),
+    );
+    if (role === "evaluator") {
+      yield* call("marking the evaluator key", () =>
+        admin.admin.keyRoles.set.mutate({ keyId: created.key.id, role: "evaluator" }),
+      );
+    }
+    return { applicationId: app.id, keyId: created.key.id, secret: created.secret };
+  });
+}

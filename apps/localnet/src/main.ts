@@ -1,0 +1,34 @@
+import { loadConfig, runMain } from "@pocket-ai/runtime";
+import { Effect } from "effect";
+import { startLocalnet } from "./localnet.js";
+import { LocalnetConfig } from "./localnet-config.js";
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+runMain(
+  Effect.scoped(
+    Effect.gen(function* () {
+      const config = yield* loadConfig({ schema: LocalnetConfig, envPrefix: "POCKET_LOCALNET" });
+      say(`Pocket AI local network — state in ${config.dataDir}`);
+      const net = yield* startLocalnet(config, { say });
+      say("");
+      say(`OPENAI_BASE_URL=${net.baseUrl}`);
+      say(`OPENAI_API_KEY=${net.apiKey}`);
+      say(`LEADERBOARD_URL=${net.leaderboardUrl}`);
+      say("");
+      say("Try it:");
+      say(
+        `  curl -s ${net.baseUrl}/chat/completions -H "Authorization: Bearer ${net.apiKey}" -H "Content-Type: application/json" \\`,
+      );
+      say(
+        `    -d '{"model":"llama-2-13b","messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":20}'`,
+      );
+      say("");
+      say(
+        `Models: ${net.baseUrl}/models · admin token in ${config.dataDir}/localnet.json · Ctrl-C stops everything.`,
+      );
+      return yield* Effect.never;
+    }),
+  ),
+  { app: "localnet" },
+);
