@@ -4,13 +4,15 @@ import { Effect, Stream } from "effect";
 import type { Backend } from "../../node/src/backends/backend.js";
 import type { DevImageEngine, DevTextEngine } from "../../node/src/backends/dev/index.js";
 import { makeDevBackend } from "../../node/src/backends/dev-backend.js";
+import { faultyImages, type ImageFault } from "./image-faults.js";
 
 /**
  * A small OpenAI-compatible server standing in for a gateway in tests: it routes each request to
  * one "node" by `x-pocket-target-node` (allowed only for the evaluator's key, as the real gateway
  * does) or to a random node, and each node answers from a real development backend. Knobs imitate
  * what the evaluator must catch: no prompt logprobs (llama.cpp ignores `echo`), a model swapped
- * mid-run, two nodes sharing one engine.
+ * mid-run, two nodes sharing one engine; image nodes answer from the dev image engine, honestly
+ * or with one of the faults of `image-faults.ts`.
  */
 export interface DevNodeSpec {
   readonly address: string;
@@ -21,6 +23,8 @@ export interface DevNodeSpec {
   /** After this many requests to the node, answer from `swapTo` instead. */
   readonly swapAfterRequests?: number;
   readonly swapTo?: DevTextEngine;
+  /** An image node that answers wrongly in this way. */
+  readonly imageFault?: ImageFault;
 }
 
 export interface DevGateway {
@@ -73,6 +77,14 @@ export async function startDevGateway(options: {
         swapped: n.swapTo === undefined ? undefined : backendOf({ text: n.swapTo }),
       },
     ]),
+  );
+  const faults = new Map(
+    options.nodes.flatMap((n) => {
+      const slot = slots.get(n.address);
+      return n.imageFault === undefined || slot === undefined
+        ? []
+        : [[n.address, faultyImages(n.imageFault, slot.backend)] as const];
+    }),
   );
   let refusedTargets = 0;
 
@@ -133,7 +145,7 @@ export async function startDevGateway(options: {
         ? backend.chatCompletions(body)
         : operation === "completions"
           ? backend.completions(body)
-          : backend.imagesGenerations(body);
+          : (faults.get(address)?.(body) ?? backend.imagesGenerations(body));
     const result = await Effect.runPromise(Effect.either(call));
     if (result._tag === "Right") return send(res, 200, result.right);
     const status = result.left._tag === "BackendRejected" ? 400 : 502;

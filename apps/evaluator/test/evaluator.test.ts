@@ -16,6 +16,10 @@ const settings: RunSettings = {
   itemsPerTask: 0,
   identityPrompts: 32,
   speedProbes: 6,
+  imageProbes: 0,
+  imageSeedRepeats: 0,
+  imageMinSide: 64,
+  imageMaxSide: 64,
   roundIntervalMs: 60_000,
 };
 

@@ -37,9 +37,36 @@ function entry(address: string, mean: number, flags: Partial<NodeScore["identity
   };
 }
 
+/** An image node serving one cached picture for every prompt. */
+function imageEntry(address: string): NodeScore {
+  const pass = { mean: 1, lower: 0.76, upper: 1, n: 12 };
+  const images = { mean: 0.83, lower: 0.73, upper: 0.9, n: 72 };
+  return {
+    ...entry(address, 0.83),
+    serviceId: "stable-diffusion",
+    categories: { images },
+    overall: images,
+    qualifies: [],
+    identity: { ...entry(address, 0).identity, cachedAnswers: true },
+    images: {
+      checks: {
+        png: pass,
+        size: pass,
+        notBlank: pass,
+        seed: pass,
+        distinct: { ...pass, mean: 0, lower: 0, upper: 0.24 },
+      },
+      seedDistance: 0,
+      duplicateDistance: 0,
+      nearDuplicatePairs: 66,
+    },
+  };
+}
+
 const scope = Effect.runSync(Scope.make());
 let url = "";
 const nodes = [generateKeyPair().address, generateKeyPair().address, generateKeyPair().address];
+const imageNode = generateKeyPair().address;
 
 beforeAll(async () => {
   const context = await Effect.runPromise(Layer.buildWithScope(EvaluatorStore.layerTest, scope));
@@ -59,6 +86,16 @@ beforeAll(async () => {
       i === 1 ? { declaredModel: "dev-q1", modelTest: "inconsistent" as const, modelTestPValue: 0.0001 } : {};
     store.publish(runId, entry(nodes[i]!, mean, flags), 1);
   });
+  store.startRun({
+    id: "run-image",
+    nodeAddress: imageNode,
+    serviceId: "stable-diffusion",
+    seed: 9,
+    suiteHash: "i",
+    plannedItems: 1,
+    startedAt: 1,
+  });
+  store.publish("run-image", imageEntry(imageNode), 1);
   const server = await Effect.runPromise(
     Scope.extend(
       serveHttp({
@@ -80,7 +117,8 @@ describe("publishing", () => {
   it(`serves the protocol's Scoreboard at tRPC ${EVALUATOR_PROCEDURES.scoreboard}`, async () => {
     const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc` })] });
     const board = Scoreboard.parse(await client.scores.board.query());
-    expect(board.nodes.map((n) => n.address)).toEqual([nodes[0], nodes[2], nodes[1]]);
+    expect(board.nodes.map((n) => n.address)).toEqual([nodes[0], imageNode, nodes[2], nodes[1]]);
+    expect(board.nodes[1]?.identity.cachedAnswers).toBe(true);
     expect(board.evaluator).toBe("test-evaluator");
   });
 });
@@ -109,8 +147,11 @@ describe("leaderboard page in headless Chromium", () => {
     "renders the table, bars with confidence whiskers and identity flags",
     async () => {
       const dom = await dump("");
-      expect(rowOrder(dom)).toEqual([nodes[0], nodes[2], nodes[1]]);
+      expect(rowOrder(dom)).toEqual([nodes[0], imageNode, nodes[2], nodes[1]]);
       expect(dom).toContain('class="whisker"');
+      expect(dom).toContain('data-key="cat:images"');
+      expect(dom).toContain("cached answers");
+      expect(dom).toContain("seed distance 0.00");
       expect(dom).toContain("not dev-q1");
       expect(dom).toMatch(/data-sorted="overall:desc"/);
     },
@@ -121,7 +162,7 @@ describe("leaderboard page in headless Chromium", () => {
     "sorts by a column from the address",
     async () => {
       const dom = await dump("?sort=overall&dir=asc");
-      expect(rowOrder(dom)).toEqual([nodes[1], nodes[2], nodes[0]]);
+      expect(rowOrder(dom)).toEqual([nodes[1], nodes[2], imageNode, nodes[0]]);
       expect(dom).toMatch(/aria-sort="ascending"/);
     },
     90_000,

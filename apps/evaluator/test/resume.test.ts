@@ -16,6 +16,10 @@ const settings: RunSettings = {
   itemsPerTask: 4,
   identityPrompts: 0,
   speedProbes: 2,
+  imageProbes: 0,
+  imageSeedRepeats: 0,
+  imageMinSide: 64,
+  imageMaxSide: 64,
   roundIntervalMs: 60_000,
 };
 const address = generateKeyPair().address;

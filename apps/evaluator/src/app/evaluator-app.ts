@@ -25,7 +25,10 @@ const referenceFor = (config: EvaluatorConfig, node: EvaluatedNode) => {
     : { transport: makeOpenAiTransport(ref.gateway), model: ref.model, targetNode: ref.targetNode };
 };
 
-/** One round: every selected node, `nodeConcurrency` at a time, each rate-limited on its own. */
+/**
+ * One round: every selected node, `nodeConcurrency` at a time, each rate-limited on its own. Text
+ * nodes run the task suite and identity probes, image nodes the image checks (`src/images`).
+ */
 export const runRound = Effect.fn("Evaluator.runRound")(function* (
   config: EvaluatorConfig,
   nodes: readonly EvaluatedNode[],
@@ -33,7 +36,7 @@ export const runRound = Effect.fn("Evaluator.runRound")(function* (
 ) {
   const tasks = yield* loadSuite(config.tasks);
   return yield* Effect.forEach(
-    nodes.filter((n) => n.kind === "text"),
+    nodes,
     (node) =>
       runNode({
         node,

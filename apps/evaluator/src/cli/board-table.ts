@@ -9,6 +9,15 @@ function flagsOf(n: NodeScore): string {
   if (n.identity.modelTest === "inconsistent") flags.push(`NOT ${n.identity.declaredModel}`);
   if (n.identity.modelTest === "consistent") flags.push(`${n.identity.declaredModel} ok`);
   if (n.loglikelihood === "unsupported") flags.push("no-prompt-logprobs");
+  if (n.identity.cachedAnswers === true) flags.push("CACHED-ANSWERS");
+  const checks = n.images?.checks;
+  if (checks !== undefined) {
+    const failing = Object.entries(checks).filter(
+      ([name, e]) => name !== "distinct" && e.n > 0 && e.mean < 0.5,
+    );
+    for (const [name] of failing) flags.push(`fails:${name}`);
+    if (n.images?.seedDistance != null) flags.push(`seed-dist:${n.images.seedDistance.toFixed(2)}`);
+  }
   return flags.join(" ");
 }
 

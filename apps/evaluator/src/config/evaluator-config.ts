@@ -21,6 +21,8 @@ export const EvaluatedNode = z.strictObject({
   model: z.string().min(1).optional(),
   declaredModel: z.string().min(1).nullable().default(null),
   kind: z.enum(["text", "image"]).default("text"),
+  /** Image nodes: the catalog tier whose limits bound probe sizes and steps (the service's default when absent). */
+  tier: z.string().min(1).optional(),
 });
 export type EvaluatedNode = z.infer<typeof EvaluatedNode>;
 
@@ -63,6 +65,13 @@ export const EvaluatorConfig = z.strictObject({
       identityPrompts: z.number().int().min(0).default(24),
       /** Streamed probes measuring TTFT and tokens per second. */
       speedProbes: z.number().int().min(0).default(8),
+      /** Image nodes: probes with a random prompt, seed and size each. */
+      imageProbes: z.number().int().min(0).default(12),
+      /** Image nodes: probes repeated later in the run with the same prompt and seed. */
+      imageSeedRepeats: z.number().int().min(0).default(4),
+      /** Image probes' longer side is a multiple of 64 in [min, max], and within the tier's limits. */
+      imageMinSide: z.number().int().min(64).default(512),
+      imageMaxSide: z.number().int().min(64).default(768),
       /** Between scheduled rounds over all nodes. */
       roundIntervalMs: z.number().int().min(1000).default(3_600_000),
     })

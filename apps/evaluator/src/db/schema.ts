@@ -30,18 +30,25 @@ export const itemResults = sqliteTable(
     runId: text("run_id")
       .notNull()
       .references(() => runs.id),
-    /** `task/itemId`, `identity/n` or `speed/n`. */
+    /** `task/itemId`, `identity/n`, `speed/n`, `image/n` or `image-seed/n`. */
     itemKey: text("item_key").notNull(),
     kind: text("kind", { enum: ["item", "identity", "speed", "image"] }).notNull(),
     category: text("category"),
     status: text("status", { enum: ["scored", "unsupported", "error"] }).notNull(),
     score: real("score"),
-    /** Identity samples: mean per-token logprob under the reference model; speed: tokens per second. */
+    /**
+     * Identity samples: mean per-token logprob under the reference model; speed: tokens per second;
+     * image probes: the largest per-channel standard deviation of the picture.
+     */
     stat: real("stat"),
     ttftMs: real("ttft_ms"),
     promptHash: text("prompt_hash").notNull(),
     responseHash: text("response_hash"),
     errorCode: text("error_code"),
+    /** Image probes: the dHash of the picture (a perceptual hash, not the picture). */
+    perceptualHash: text("perceptual_hash"),
+    /** Image probes: which of the per-image checks passed, e.g. `{"png":true,"size":false,…}`. */
+    checks: text("checks", { mode: "json" }).$type<Record<string, boolean>>(),
     probes: integer("probes").notNull().default(1),
     createdAt: integer("created_at").notNull(),
   },

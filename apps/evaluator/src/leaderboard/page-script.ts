@@ -13,14 +13,21 @@ const columns = [
   { key: "ttft", label: "TTFT p90 ms", value: (n) => n.speed.ttftP10Ms ?? Infinity },
   { key: "tps", label: "tok/s p10", value: (n) => n.speed.tokensPerSecondP10 ?? -1 },
   { key: "errors", label: "Errors", value: (n) => n.errorRate },
-  { key: "flags", label: "Identity", value: (n) => flags(n).length },
+  { key: "flags", label: "Identity / integrity", value: (n) => flags(n).filter((f) => f.cls !== "info").length },
 ];
+const IMAGE_FAULTS = [["png", "not PNG"], ["size", "wrong size"], ["notBlank", "blank images"], ["seed", "ignores seed"]];
 function flags(n) {
   const out = [];
   if (n.identity.sharedBackendGroup) out.push({ cls: "shared", text: "shared backend " + n.identity.sharedBackendGroup.slice(8, 14) });
   if (n.identity.modelTest === "inconsistent") out.push({ cls: "bad", text: "not " + n.identity.declaredModel });
   if (n.identity.modelTest === "consistent") out.push({ cls: "ok", text: n.identity.declaredModel + " ✓" });
   if (n.loglikelihood === "unsupported") out.push({ cls: "warn", text: "no prompt logprobs" });
+  if (n.identity.cachedAnswers) out.push({ cls: "bad", text: "cached answers" });
+  for (const [check, text] of IMAGE_FAULTS) {
+    const e = n.images && n.images.checks[check];
+    if (e && e.n > 0 && e.mean < 0.5) out.push({ cls: "bad", text });
+  }
+  if (n.images && n.images.seedDistance !== null) out.push({ cls: "info", text: "seed distance " + n.images.seedDistance.toFixed(2) });
   return out;
 }
 function bar(e) {

@@ -27,12 +27,13 @@ export function leaderboardPage(board: Scoreboard): string {
   .flag { display: inline-block; border-radius: 3px; padding: 0 .35rem; font-size: 12px; margin: 1px; }
   .flag.bad { background: #fde2e1; color: #9b1c1c; } .flag.warn { background: #fff4d6; color: #7a5300; }
   .flag.shared { background: #e6e1fd; color: #3b2a8f; } .flag.ok { background: #e1f5e6; color: #1e5f30; }
+  .flag.info { background: #eef1f4; color: #3d4650; }
   footer { margin-top: 1rem; color: #5b6570; font-size: 12px; }
 </style>
 </head>
 <body>
 <h1>Node leaderboard</h1>
-<p>Scores are shares of items answered correctly, with 95% Wilson intervals (whiskers). A node joins a quality tier only when the lower end of its interval clears the tier's bar. Evaluator: <code>${escapeHtml(board.evaluator)}</code>.</p>
+<p>Scores are shares of items answered correctly (for image nodes, the <code>images</code> column: shares of image checks passed), with 95% Wilson intervals (whiskers). A node joins a quality tier only when the lower end of its interval clears the tier's bar. Evaluator: <code>${escapeHtml(board.evaluator)}</code>.</p>
 <table id="board"></table>
 <footer>Generated ${new Date(board.generatedAt).toISOString()} · machine-readable: <a href="/scoreboard.json">scoreboard.json</a> · tRPC <code>scores.board</code></footer>
 <script id="board-data" type="application/json">${embed(board)}</script>

@@ -1,11 +1,14 @@
 import { Effect } from "effect";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
-import type { ItemResultRow } from "../db/evaluator-store.js";
 import { errorCodeOf } from "../errors.js";
-import { fingerprintProbe, sampleCompletion, scoreUnderReference } from "../identity/identity-probes.js";
+import { identityEntry } from "../identity/identity-entry.js";
+import { fingerprintProbe } from "../identity/identity-probes.js";
 import { fingerprintSeed, randomPrompt } from "../identity/random-prompts.js";
+import { imageProbe } from "../images/image-probe.js";
+import type { ImageProbeLimits } from "../images/image-request.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { buildItem } from "../tasks/build-item.js";
+import { base, type Row } from "./entry-row.js";
 import type { PlanEntry } from "./plan.js";
 import { createRng, deriveSeed, sha256Hex } from "./rng.js";
 import { runItem } from "./run-item.js";
@@ -25,19 +28,10 @@ export interface EntryContext {
     | undefined;
   /** Set once a loglikelihood item finds no prompt logprobs: the rest are not sent. */
   readonly loglikelihoodUnsupported: () => boolean;
+  /** Image nodes: the sizes and steps probes stay within. */
+  readonly imageLimits?: ImageProbeLimits | undefined;
   readonly now: () => number;
 }
-
-type Row = Omit<ItemResultRow, "runId" | "itemKey" | "createdAt">;
-const base = {
-  category: null,
-  score: null,
-  stat: null,
-  ttftMs: null,
-  responseHash: null,
-  errorCode: null,
-  probes: 1,
-} as const;
 
 /** Runs one plan entry and returns what is stored about it (hashes, scores and numbers only). */
 export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect<Row> {
@@ -101,7 +95,17 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
       );
     }
     case "identity":
-      return identityEntry(ctx, node, rng);
+      return identityEntry(ctx.transport, ctx.reference, node, rng);
+    case "image": {
+      const limits = ctx.imageLimits;
+      if (limits === undefined)
+        return Effect.die(new Error("image probe planned for a node without image limits"));
+      return imageProbe(
+        { seed: ctx.seed, node, transport: ctx.transport, limits },
+        entry.index,
+        entry.repeat,
+      );
+    }
     case "speed": {
       const prompt = randomPrompt(rng);
       return ctx.transport
@@ -146,51 +150,4 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
         );
     }
   }
-}
-
-/**
- * One identity sample: a sampled completion from the node and one from the reference on the same
- * random prompt, both scored by the reference. Stored as two numbers: `stat` is the node's mean
- * per-token logprob, `score` the paired reference sample's (this row is not an item score).
- */
-function identityEntry(
-  ctx: EntryContext,
-  node: { address: string; model: string },
-  rng: ReturnType<typeof createRng>,
-): Effect.Effect<Row> {
-  const prompt = randomPrompt(rng);
-  const promptHash = sha256Hex(prompt);
-  const reference = ctx.reference;
-  if (reference === undefined) {
-    return Effect.succeed({ ...base, kind: "identity", category: "untested", status: "scored", promptHash });
-  }
-  const refTarget = { address: reference.targetNode, model: reference.model };
-  return Effect.gen(function* () {
-    const nodeText = yield* sampleCompletion(ctx.transport, node, prompt, rng.int(2 ** 31));
-    const refText = yield* sampleCompletion(reference.transport, refTarget, prompt, rng.int(2 ** 31));
-    const nodeStat = yield* scoreUnderReference(reference.transport, refTarget, prompt, nodeText);
-    const refStat = yield* scoreUnderReference(reference.transport, refTarget, prompt, refText);
-    // `stat` is the node's sample, `score` carries the paired reference sample (both mean logprobs, ≤ 0).
-    return {
-      ...base,
-      kind: "identity",
-      category: "model",
-      status: "scored",
-      stat: nodeStat,
-      score: refStat,
-      promptHash,
-      responseHash: sha256Hex(nodeText),
-    } satisfies Row;
-  }).pipe(
-    Effect.catchAll((e) =>
-      Effect.succeed<Row>({
-        ...base,
-        kind: "identity",
-        category: "model",
-        status: "error",
-        promptHash,
-        errorCode: errorCodeOf(e),
-      }),
-    ),
-  );
 }

@@ -7,10 +7,39 @@ export type PlanEntry =
   | { readonly key: string; readonly kind: "item"; readonly task: Task; readonly docIndex: number }
   | { readonly key: string; readonly kind: "fingerprint"; readonly index: number }
   | { readonly key: string; readonly kind: "identity"; readonly index: number }
-  | { readonly key: string; readonly kind: "speed"; readonly index: number };
+  | { readonly key: string; readonly kind: "speed"; readonly index: number }
+  | { readonly key: string; readonly kind: "image"; readonly index: number; readonly repeat: boolean };
 
 /** Fingerprint prompts per node and day, for shared-backend grouping. */
 export const FINGERPRINT_PROMPTS = 10;
+
+/** The suite hash of image runs (they use no tasks): a changed probe scheme never resumes an old plan. */
+export const IMAGE_SUITE_HASH = sha256Hex("images:v1");
+
+/**
+ * An image node's run: `imageProbes` first asks and `imageSeedRepeats` repeats of the first ones,
+ * in a seeded random order, so a repeat comes later and among other requests, as a customer's
+ * "same seed again" does.
+ */
+export function planImageRun(settings: RunSettings, seed: number): PlanEntry[] {
+  const entries: PlanEntry[] = [];
+  for (let i = 0; i < settings.imageProbes; i++)
+    entries.push({ key: `image/${i}`, kind: "image", index: i, repeat: false });
+  for (let i = 0; i < Math.min(settings.imageSeedRepeats, settings.imageProbes); i++)
+    entries.push({ key: `image-seed/${i}`, kind: "image", index: i, repeat: true });
+  const order = createRng(deriveSeed(seed, "image-order")).permutation(entries.length);
+  const firstAt = new Map<number, number>();
+  const ordered = order.map((i) => entries[i]!);
+  ordered.forEach((e, at) => {
+    if (e.kind === "image" && !e.repeat) firstAt.set(e.index, at);
+  });
+  // A repeat drawn before its first ask swaps places with it: the first ask always comes first.
+  ordered.forEach((e, at) => {
+    const first = e.kind === "image" && e.repeat ? firstAt.get(e.index) : undefined;
+    if (first !== undefined && first > at) [ordered[at], ordered[first]] = [ordered[first]!, ordered[at]!];
+  });
+  return ordered;
+}
 
 /** Identifies a suite by its tasks and item ids. */
 export function suiteHash(tasks: readonly Task[]): string {

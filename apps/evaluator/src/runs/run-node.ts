@@ -2,13 +2,14 @@ import { randomUUID } from "node:crypto";
 import { Effect } from "effect";
 import type { EvaluatedNode, RunSettings } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
+import { imageProbeLimits } from "../images/image-request.js";
 import { ProbeTransport, type ProbeTransportShape } from "../probe/probe-transport.js";
 import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
 import { nodeScoreOf } from "../scoring/node-score.js";
 import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import type { Task } from "../tasks/task-definition.js";
 import { executeEntry } from "./execute-entry.js";
-import { planRun, suiteHash } from "./plan.js";
+import { IMAGE_SUITE_HASH, planImageRun, planRun, suiteHash } from "./plan.js";
 import { rateLimited } from "./rate-limited.js";
 
 export interface RunNodeOptions {
@@ -37,7 +38,8 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   const store = yield* EvaluatorStore;
   const transport = yield* rateLimited(yield* ProbeTransport, options.settings.perNodeRatePerSecond);
   const now = options.now ?? Date.now;
-  const hash = suiteHash(options.tasks);
+  const images = options.node.kind === "image";
+  const hash = images ? IMAGE_SUITE_HASH : suiteHash(options.tasks);
   const open = store.openRun(options.node.address, hash);
   const run = open ?? {
     id: randomUUID(),
@@ -48,7 +50,9 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     plannedItems: 0,
     startedAt: now(),
   };
-  const plan = planRun(options.tasks, options.settings, run.seed);
+  const plan = images
+    ? planImageRun(options.settings, run.seed)
+    : planRun(options.tasks, options.settings, run.seed);
   if (open === undefined) store.startRun({ ...run, plannedItems: plan.length });
   yield* Effect.logInfo(open === undefined ? "run started" : "run resumed").pipe(
     Effect.annotateLogs({ node: options.node.address, runId: run.id, steps: plan.length }),
@@ -63,6 +67,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     transport,
     reference: options.reference,
     loglikelihoodUnsupported: () => loglikelihoodUnsupported,
+    imageLimits: images ? imageProbeLimits(options.node, options.settings) : undefined,
     now,
   };
   let finished = done.size;
@@ -77,7 +82,9 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   }
 
   const loglikelihoodTasks = new Set(
-    options.tasks.filter((t) => t.definition.output_type === "multiple_choice").map((t) => t.definition.task),
+    (images ? [] : options.tasks)
+      .filter((t) => t.definition.output_type === "multiple_choice")
+      .map((t) => t.definition.task),
   );
   const entry = nodeScoreOf({
     node: options.node,

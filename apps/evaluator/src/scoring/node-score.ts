@@ -2,6 +2,7 @@ import type { NodeScore } from "@pocket-ai/protocol";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { declaredModelTest } from "../identity/model-test.js";
+import { IMAGES_CATEGORY, imageScore } from "../images/image-findings.js";
 import { percentile } from "./percentile.js";
 import { qualifyingServices, type TierBar } from "./tiers.js";
 import { estimate } from "./wilson.js";
@@ -36,8 +37,11 @@ export function nodeScoreOf(options: {
   for (const [category, scores] of [...byCategory].sort(([a], [b]) => a.localeCompare(b))) {
     categories[category] = estimate(scores);
   }
-  const overall = estimate(scored.map((r) => r.score!));
-  if (scored.length > 0) categories[GENERAL_CATEGORY] = overall;
+  const images = imageScore(rows);
+  if (images !== undefined) categories[IMAGES_CATEGORY] = images.estimate;
+  // An image node's overall score is its image score; text nodes' is over all scored items.
+  const overall = images?.estimate ?? estimate(scored.map((r) => r.score!));
+  if (scored.length > 0) categories[GENERAL_CATEGORY] = estimate(scored.map((r) => r.score!));
 
   const taskOf = (r: ItemResultRow) => r.itemKey.split("/")[0] ?? "";
   const llRows = rows.filter((r) => r.kind === "item" && options.loglikelihoodTasks.has(taskOf(r)));
@@ -66,7 +70,7 @@ export function nodeScoreOf(options: {
     address: node.address,
     serviceId: node.serviceId,
     categories,
-    ...(scored.length > 0 ? { overall } : {}),
+    ...(scored.length > 0 || images !== undefined ? { overall } : {}),
     qualifies: qualifyingServices(categories, options.bars),
     speed: {
       ttftP10Ms: percentile(
@@ -80,8 +84,14 @@ export function nodeScoreOf(options: {
       samples: speed.length,
     },
     errorRate: counted.length === 0 ? 0 : errors / counted.length,
-    identity: { sharedBackendGroup: options.sharedBackendGroup, declaredModel: node.declaredModel, ...test },
+    identity: {
+      sharedBackendGroup: options.sharedBackendGroup,
+      declaredModel: node.declaredModel,
+      ...test,
+      ...(images === undefined ? {} : { cachedAnswers: images.cachedAnswers }),
+    },
     loglikelihood,
+    ...(images === undefined ? {} : { images: images.findings }),
     updatedAt: options.now,
   };
 }

@@ -1,1 +1,1 @@
-export { EVALUATOR_PROCEDURES, NodeScore, Scoreboard, ScoreEstimate } from "./scoreboard.js";
+export { EVALUATOR_PROCEDURES, ImageFindings, NodeScore, Scoreboard, ScoreEstimate } from "./scoreboard.js";

@@ -26,11 +26,34 @@ describe("Scoreboard", () => {
     expect(Scoreboard.parse({ evaluator: "e", generatedAt: 1, nodes: [entry] }).nodes).toHaveLength(1);
   });
 
+  it("accepts an image node's findings and cached-answer flag, and text entries without them", () => {
+    const est = { mean: 0.25, lower: 0.09, upper: 0.53, n: 12 };
+    const image = {
+      ...entry,
+      serviceId: "stable-diffusion",
+      categories: { images: est },
+      identity: { ...entry.identity, cachedAnswers: true },
+      images: {
+        checks: { png: est, size: est, notBlank: est, seed: est, distinct: est },
+        seedDistance: 0,
+        duplicateDistance: 0.02,
+        nearDuplicatePairs: 66,
+      },
+    };
+    const board = Scoreboard.parse({ evaluator: "e", generatedAt: 1, nodes: [entry, image] });
+    expect(board.nodes[1]?.identity.cachedAnswers).toBe(true);
+    expect(board.nodes[0]?.images).toBeUndefined();
+  });
+
   it.each([
     ["a score above 1", { categories: { knowledge: { mean: 1.2, lower: 0.6, upper: 0.8, n: 1 } } }],
     ["an unknown model test result", { identity: { ...entry.identity, modelTest: "maybe" } }],
     ["a bad address", { address: "0xabc" }],
     ["an extra field", { bonus: 1 }],
+    [
+      "an image finding without its checks",
+      { images: { seedDistance: 0, duplicateDistance: 0.5, nearDuplicatePairs: 0 } },
+    ],
   ])("refuses %s", (_name, patch) => {
     expect(
       Scoreboard.safeParse({ evaluator: "e", generatedAt: 1, nodes: [{ ...entry, ...patch }] }).success,

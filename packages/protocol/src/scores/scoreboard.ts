@@ -22,6 +22,40 @@ export const ScoreEstimate = z.strictObject({
 export type ScoreEstimate = z.infer<typeof ScoreEstimate>;
 
 /**
+ * What the image checks of an evaluator found on an image node: each check's pass share with its
+ * 95% interval (`png`: the file decodes; `size`: it is the size asked; `notBlank`: pixel statistics;
+ * `seed`: the same prompt and seed give the same picture; `distinct`: different prompts give
+ * different pictures), the largest perceptual distance between two same-seed answers (0 = the same
+ * picture, about 0.5 = unrelated) and the smallest between answers to different prompts.
+ *
+ * @example
+ * ```ts
+ * const est = { mean: 1, lower: 0.76, upper: 1, n: 12 };
+ * ImageFindings.parse({
+ *   checks: { png: est, size: est, notBlank: est, seed: { mean: 1, lower: 0.51, upper: 1, n: 4 }, distinct: est },
+ *   seedDistance: 0, duplicateDistance: 0.41, nearDuplicatePairs: 0,
+ * });
+ * ```
+ */
+export const ImageFindings = z.strictObject({
+  checks: z.strictObject({
+    png: ScoreEstimate,
+    size: ScoreEstimate,
+    notBlank: ScoreEstimate,
+    seed: ScoreEstimate,
+    distinct: ScoreEstimate,
+  }),
+  /** Largest perceptual distance (share of differing hash bits) between two answers to one prompt and seed. */
+  seedDistance: unit.nullable(),
+  /** Smallest perceptual distance between answers to two different prompts. */
+  duplicateDistance: unit.nullable(),
+  /** Pairs of answers to different prompts that are near-duplicates. */
+  nearDuplicatePairs: z.int().nonnegative(),
+});
+/** A parsed {@link ImageFindings}. */
+export type ImageFindings = z.infer<typeof ImageFindings>;
+
+/**
  * What an evaluator publishes about one node: per-category scores, speed at a low percentile,
  * error rate, the quality and skill services it qualifies for, and identity findings.
  *
@@ -59,9 +93,16 @@ export const NodeScore = z.strictObject({
     /** Two-sample test of completions against reference samples of the declared model. */
     modelTest: z.enum(["consistent", "inconsistent", "untested"]),
     modelTestPValue: unit.nullable(),
+    /**
+     * Image nodes: true when the node answered different prompts with near-duplicate pictures (a
+     * cached or stock answer); absent for text nodes.
+     */
+    cachedAnswers: z.boolean().optional(),
   }),
   /** `unsupported` when the backend returns no prompt logprobs: loglikelihood tasks were not run, never scored at chance. */
   loglikelihood: z.enum(["supported", "unsupported", "unknown"]),
+  /** Image nodes: the image checks in detail (their overall share is `categories.images`); absent for text nodes. */
+  images: ImageFindings.optional(),
   updatedAt: z.int().nonnegative(),
 });
 /** A parsed {@link NodeScore}. */

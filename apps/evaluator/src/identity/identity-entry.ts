@@ -1,0 +1,55 @@
+import { Effect } from "effect";
+import { errorCodeOf } from "../errors.js";
+import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import { base, type Row } from "../runs/entry-row.js";
+import type { EntryContext } from "../runs/execute-entry.js";
+import { type Rng, sha256Hex } from "../runs/rng.js";
+import { sampleCompletion, scoreUnderReference } from "./identity-probes.js";
+import { randomPrompt } from "./random-prompts.js";
+
+/**
+ * One identity sample: a sampled completion from the node and one from the reference on the same
+ * random prompt, both scored by the reference. Stored as two numbers: `stat` is the node's mean
+ * per-token logprob, `score` the paired reference sample's (this row is not an item score).
+ */
+export function identityEntry(
+  transport: ProbeTransportShape,
+  reference: EntryContext["reference"],
+  node: { address: string; model: string },
+  rng: Rng,
+): Effect.Effect<Row> {
+  const prompt = randomPrompt(rng);
+  const promptHash = sha256Hex(prompt);
+  if (reference === undefined) {
+    return Effect.succeed({ ...base, kind: "identity", category: "untested", status: "scored", promptHash });
+  }
+  const refTarget = { address: reference.targetNode, model: reference.model };
+  return Effect.gen(function* () {
+    const nodeText = yield* sampleCompletion(transport, node, prompt, rng.int(2 ** 31));
+    const refText = yield* sampleCompletion(reference.transport, refTarget, prompt, rng.int(2 ** 31));
+    const nodeStat = yield* scoreUnderReference(reference.transport, refTarget, prompt, nodeText);
+    const refStat = yield* scoreUnderReference(reference.transport, refTarget, prompt, refText);
+    // `stat` is the node's sample, `score` carries the paired reference sample (both mean logprobs, ≤ 0).
+    return {
+      ...base,
+      kind: "identity",
+      category: "model",
+      status: "scored",
+      stat: nodeStat,
+      score: refStat,
+      promptHash,
+      responseHash: sha256Hex(nodeText),
+    } satisfies Row;
+  }).pipe(
+    Effect.catchAll((e) =>
+      Effect.succeed<Row>({
+        ...base,
+        kind: "identity",
+        category: "model",
+        status: "error",
+        promptHash,
+        errorCode: errorCodeOf(e),
+      }),
+    ),
+  );
+}

@@ -1,0 +1,95 @@
+import type { ImageFindings, ScoreEstimate } from "@pocket-ai/protocol";
+import type { ItemResultRow } from "../db/evaluator-store.js";
+import { wilsonInterval } from "../scoring/wilson.js";
+import { IMAGE_PROBE, IMAGE_SEED_REPEAT } from "./image-probe.js";
+import { CACHED_MIN_PAIRS, DUPLICATE_MAX_DISTANCE, SEED_MAX_DISTANCE } from "./image-thresholds.js";
+import { hashDistance } from "./perceptual-hash.js";
+
+/** The `categories` key image nodes are scored under. */
+export const IMAGES_CATEGORY = "images";
+
+export interface ImageScore {
+  /** Share of all checks passed, with its Wilson interval: the `images` category. */
+  readonly estimate: ScoreEstimate;
+  readonly findings: ImageFindings;
+  readonly cachedAnswers: boolean;
+}
+
+type CheckName = keyof ImageFindings["checks"];
+const indexOf = (row: ItemResultRow) => row.itemKey.slice(row.itemKey.indexOf("/") + 1);
+const passed = (row: ItemResultRow, check: string) => row.checks?.[check] === true;
+
+/**
+ * Scores an image node from its stored probe rows. Per picture: `png`, `size`, `notBlank` (as
+ * recorded), and for first asks `distinct` — no answer to a different prompt is a near-duplicate
+ * of it; per repeat: `seed` — the repeat's pixels equal its first ask's, or their dHashes are at
+ * most `SEED_MAX_DISTANCE` apart. Undecodable and blank pictures are not compared (they already
+ * fail `notBlank`; a blank node is flagged as blank, not also as cached). Failed relays are errors,
+ * not failed checks. The category is the share of all checks passed, like an item share.
+ */
+export function imageScore(rows: readonly ItemResultRow[]): ImageScore | undefined {
+  const scored = rows.filter((r) => r.kind === "image" && r.status === "scored");
+  if (scored.length === 0) return undefined;
+  const tallies: Record<CheckName, number[]> = { png: [], size: [], notBlank: [], seed: [], distinct: [] };
+  for (const row of scored)
+    for (const check of ["png", "size", "notBlank"] as const) tallies[check].push(passed(row, check) ? 1 : 0);
+
+  const firsts = scored.filter((r) => r.category === IMAGE_PROBE);
+  const comparable = firsts.filter((r) => passed(r, "notBlank") && r.perceptualHash !== null);
+  let nearDuplicatePairs = 0;
+  let duplicateDistance: number | null = null;
+  const hasDuplicate = new Set<ItemResultRow>();
+  for (let i = 0; i < comparable.length; i++) {
+    for (let j = i + 1; j < comparable.length; j++) {
+      const a = comparable[i]!;
+      const b = comparable[j]!;
+      if (a.promptHash === b.promptHash) continue;
+      const distance = hashDistance(a.perceptualHash!, b.perceptualHash!);
+      duplicateDistance = Math.min(duplicateDistance ?? 1, distance);
+      if (distance <= DUPLICATE_MAX_DISTANCE) {
+        nearDuplicatePairs += 1;
+        hasDuplicate.add(a).add(b);
+      }
+    }
+  }
+  if (comparable.length > 1)
+    for (const row of comparable) tallies.distinct.push(hasDuplicate.has(row) ? 0 : 1);
+
+  let seedDistance: number | null = null;
+  const firstByIndex = new Map(firsts.map((r) => [indexOf(r), r]));
+  for (const repeat of scored.filter((r) => r.category === IMAGE_SEED_REPEAT)) {
+    const first = firstByIndex.get(indexOf(repeat));
+    if (first === undefined) continue;
+    const identical = passed(first, "png") && first.responseHash === repeat.responseHash;
+    const distance = identical
+      ? 0
+      : first.perceptualHash === null || repeat.perceptualHash === null
+        ? 1
+        : hashDistance(first.perceptualHash, repeat.perceptualHash);
+    seedDistance = Math.max(seedDistance ?? 0, distance);
+    tallies.seed.push(identical || (passed(repeat, "png") && distance <= SEED_MAX_DISTANCE) ? 1 : 0);
+  }
+
+  const rate = (values: readonly number[]) =>
+    wilsonInterval(
+      values.reduce((a, b) => a + b, 0),
+      values.length,
+    );
+  const all = Object.values(tallies).flat();
+  return {
+    estimate: rate(all),
+    cachedAnswers: nearDuplicatePairs >= CACHED_MIN_PAIRS,
+    findings: {
+      checks: {
+        png: rate(tallies.png),
+        size: rate(tallies.size),
+        notBlank: rate(tallies.notBlank),
+        seed: rate(tallies.seed),
+        distinct: rate(tallies.distinct),
+      },
+      seedDistance,
+      duplicateDistance,
+      nearDuplicatePairs,
+    },
+  };
+}

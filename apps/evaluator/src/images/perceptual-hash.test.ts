@@ -1,0 +1,71 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { resizeRgba } from "../../../node/src/backends/outpaint-canvas.js";
+import { differenceHash, hashDistance } from "./perceptual-hash.js";
+import type { RgbaImage } from "./png-codec.js";
+
+/** A smooth scene from a seed: a few soft blobs of light over a gradient (no library, no files). */
+function scene(seed: number, width = 96, height = 64): RgbaImage {
+  const data = new Uint8Array(width * height * 4);
+  const blobs = Array.from({ length: 4 }, (_, i) => ({
+    x: ((seed * (i + 3) * 7919) % 97) / 97,
+    y: ((seed * (i + 5) * 104729) % 89) / 89,
+    r: 0.15 + (((seed + i) * 31) % 10) / 40,
+  }));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let v = 40 + (120 * y) / height;
+      for (const b of blobs)
+        v += 100 * Math.exp(-((x / width - b.x) ** 2 + (y / height - b.y) ** 2) / (b.r * b.r));
+      const p = (y * width + x) * 4;
+      data.set([Math.min(255, v), Math.min(255, v * 0.8), Math.min(255, 255 - v / 2), 255], p);
+    }
+  }
+  return { width, height, data };
+}
+
+describe("differenceHash", () => {
+  it("gives 256 bits as 64 hex digits, all zero for a flat picture", () => {
+    const flat = { width: 40, height: 40, data: new Uint8Array(40 * 40 * 4).fill(200) };
+    expect(differenceHash(flat)).toBe("0".repeat(64));
+    expect(differenceHash(scene(3))).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("barely moves when a picture is resized to another aspect or lightly noised", () => {
+    const picture = scene(7);
+    expect(hashDistance(differenceHash(picture), differenceHash(resizeRgba(picture, 64, 96)))).toBeLessThan(
+      0.1,
+    );
+    const noisy = picture.data.map((v, i) =>
+      i % 4 === 3 ? v : Math.max(0, Math.min(255, v + ((i * 7) % 11) - 5)),
+    );
+    expect(hashDistance(differenceHash(picture), differenceHash({ ...picture, data: noisy }))).toBeLessThan(
+      0.1,
+    );
+  });
+
+  it("puts different pictures far apart", () => {
+    expect(hashDistance(differenceHash(scene(3)), differenceHash(scene(11)))).toBeGreaterThan(0.2);
+  });
+});
+
+describe("hashDistance", () => {
+  const hash = fc.stringMatching(/^[0-9a-f]{16}$/);
+  it("is a normalised metric: 0 on itself, symmetric, within 0..1, triangle inequality", () => {
+    fc.assert(
+      fc.property(hash, hash, hash, (a, b, c) => {
+        expect(hashDistance(a, a)).toBe(0);
+        expect(hashDistance(a, b)).toBe(hashDistance(b, a));
+        expect(hashDistance(a, b)).toBeGreaterThanOrEqual(0);
+        expect(hashDistance(a, b)).toBeLessThanOrEqual(1);
+        expect(hashDistance(a, c)).toBeLessThanOrEqual(hashDistance(a, b) + hashDistance(b, c) + 1e-12);
+      }),
+    );
+  });
+
+  it("counts differing bits and treats hashes of other lengths as unrelated", () => {
+    expect(hashDistance("f0", "0f")).toBe(1);
+    expect(hashDistance("80", "00")).toBe(1 / 8);
+    expect(hashDistance("00", "0000")).toBe(1);
+  });
+});

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { EvaluatorConfig } from "../config/evaluator-config.js";
+import { planImageRun } from "./plan.js";
+
+const settings = EvaluatorConfig.parse({ gateway: { baseUrl: "http://x/v1", apiKey: "k" } }).run;
+
+describe("planImageRun", () => {
+  it("asks each first probe before its repeat, in an order that changes with the seed", () => {
+    for (let seed = 0; seed < 50; seed++) {
+      const plan = planImageRun({ ...settings, imageProbes: 12, imageSeedRepeats: 6 }, seed);
+      expect(plan).toHaveLength(18);
+      expect(new Set(plan.map((e) => e.key)).size).toBe(18);
+      for (const [at, entry] of plan.entries()) {
+        if (entry.kind === "image" && entry.repeat)
+          expect(plan.findIndex((e) => e.key === `image/${entry.index}`)).toBeLessThan(at);
+      }
+    }
+    const keys = (seed: number) => planImageRun(settings, seed).map((e) => e.key);
+    expect(keys(1)).toEqual(keys(1));
+    expect(keys(1)).not.toEqual(keys(2));
+  });
+
+  it("repeats no more probes than were asked", () => {
+    const plan = planImageRun({ ...settings, imageProbes: 2, imageSeedRepeats: 5 }, 3);
+    expect(plan.map((e) => e.key).sort()).toEqual(["image-seed/0", "image-seed/1", "image/0", "image/1"]);
+  });
+});
