@@ -8,6 +8,7 @@ import {
   type LedgerRelay,
   ledgerRelays,
   nodeClaim,
+  nodeProof,
   registerNode,
   sessionAt,
   W48_TUESDAY,
@@ -65,22 +66,37 @@ describe("Settlement.submitClaim", () => {
     }).pipe(Effect.provide(SettlementTest)),
   );
 
-  it.effect("refuses a claim above the ledger (relays or compute units); accepts an under-claim", () =>
+  it.effect(
+    "accepts a claim above the ledger but mints at most what the gateway verified; accepts an under-claim",
+    () =>
+      Effect.gen(function* () {
+        const failed = { leafHash: "ee".repeat(32), computeUnits: 750, outcome: "error" as const };
+        const { settlement, node, header, ledger } = yield* served(10, [failed]);
+        // The failed relay is in the ledger, but not claimable: the node claims 11, the gateway verified 10.
+        const tooMany = nodeClaim(node, header, [...ledger, failed]);
+        const ack = yield* settlement.submitClaim(wire(tooMany.submission));
+        expect(ack.status).toBe("accepted");
+        const submission = nodeProof(node, header, tooMany.tree, ack.leafIndex);
+        const proof = yield* settlement.submitProof(wire(submission));
+        if (submission.proof.leaf.hash === failed.leafHash) {
+          // The seed picked the leaf the gateway never verified: the claim is rejected.
+          expect(proof.status).toBe("rejected");
+        } else {
+          expect(proof).toMatchObject({ status: "proven", mintedUpokt: String(10 * 3000) });
+          const [claim] = yield* settlement.listClaims();
+          expect(claim?.detail).toContain("minted at most what this gateway verified");
+        }
+      }).pipe(Effect.provide(SettlementTest)),
+  );
+
+  it.effect("accepts an under-claim and mints what was claimed", () =>
     Effect.gen(function* () {
-      const failed = { leafHash: "ee".repeat(32), computeUnits: 750, outcome: "error" as const };
-      const { settlement, node, header, ledger } = yield* served(10, [failed]);
-      // The failed relay is in the ledger, but not claimable.
-      const tooMany = nodeClaim(node, header, [...ledger, failed]).submission;
-      expect(yield* refusal(wire(tooMany))).toMatchObject({ _tag: "InvalidClaim", code: "INVALID_CLAIM" });
-      expect(String((yield* refusal(wire(tooMany)))?.message)).toContain("11 relays");
-      const heavier = nodeClaim(
-        node,
-        header,
-        ledger.map((l, i) => (i === 0 ? { ...l, computeUnits: 751 } : l)),
-      );
-      expect(yield* refusal(wire(heavier.submission))).toMatchObject({ code: "INVALID_CLAIM" });
-      const fewer = nodeClaim(node, header, ledger.slice(0, 7)).submission;
-      expect((yield* settlement.submitClaim(wire(fewer))).status).toBe("accepted");
+      const { settlement, node, header, ledger } = yield* served(10);
+      const fewer = nodeClaim(node, header, ledger.slice(0, 7));
+      const ack = yield* settlement.submitClaim(wire(fewer.submission));
+      expect(ack.status).toBe("accepted");
+      const proof = yield* settlement.submitProof(wire(nodeProof(node, header, fewer.tree, ack.leafIndex)));
+      expect(proof).toMatchObject({ status: "proven", mintedUpokt: String(7 * 3000) });
     }).pipe(Effect.provide(SettlementTest)),
   );
 

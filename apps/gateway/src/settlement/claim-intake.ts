@@ -80,8 +80,18 @@ export function makeSubmitClaim(deps: SettlementDeps) {
     const ledger = yield* use("relays.sessionLedger", (db) =>
       sessionLedger(db, header.sessionId, node.address),
     );
+    if (ledger.relays === 0) {
+      return yield* new InvalidClaim({
+        detail: `this gateway verified no relay of node ${node.address} in session ${header.sessionId}`,
+      });
+    }
+    // A claim above the ledger is accepted but minted at most what this gateway verified: a relay
+    // the node answered just as the gateway gave up on it (a hedge's loser, a timeout) would
+    // otherwise cost the node its whole session, and an inflated claim gains nothing.
     const againstLedger = checkClaimAgainstLedger(root, ledger);
-    if (!againstLedger.ok) return yield* refusalOf(againstLedger.error);
+    const overLedger = againstLedger.ok
+      ? null
+      : `${againstLedger.error.detail ?? againstLedger.error.message}; minted at most what this gateway verified`;
 
     const weekId = weekIdOf(header.sessionStart);
     const rate = yield* use("weeklyRates.find", (db) => findRate(db, weekId));
@@ -105,6 +115,7 @@ export function makeSubmitClaim(deps: SettlementDeps) {
         status: "claimed",
         weekId,
         rateMicroUsdPerPokt: rate.rateMicroUsdPerPokt,
+        detail: overLedger,
         claimedAt: now,
       }),
     );

@@ -71,12 +71,20 @@ export function makeSubmitProof(deps: SettlementDeps) {
         `INVALID_PROOF: leaf ${proof.leaf.hash} weighs ${proof.leaf.computeUnits} compute units in the proof; the gateway verified ${ledgerCu}`,
       );
     }
+    // Minted for at most what the gateway itself verified (see the claim intake).
+    const claimed = rootOf(row);
+    const claimedCu = BigInt(claimed.computeUnits);
+    const billable = {
+      root: claimed.root,
+      relays: Math.min(claimed.relays, ledger.relays),
+      computeUnits: (claimedCu < ledger.computeUnits ? claimedCu : ledger.computeUnits).toString(),
+    };
     const minted = mintOfClaim(
       row.serviceId,
-      rootOf(row),
+      billable,
       { weekId: row.weekId, rateMicroUsdPerPokt: row.rateMicroUsdPerPokt },
       ledger.maxComputeUnits,
     );
-    return yield* settle("proven", minted.toString(), null);
+    return yield* settle("proven", minted.toString(), row.detail ?? null);
   });
 }
