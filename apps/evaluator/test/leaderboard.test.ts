@@ -171,8 +171,11 @@ describe("leaderboard page in headless Chromium", () => {
   if (CHROMIUM === undefined) {
     console.warn("SKIPPED leaderboard browser tests: no chromium binary (apt-get install -y chromium)");
     // CI installs Chromium and sets POCKET_REQUIRE_BROWSER: there, a missing browser is a failure.
-    it.runIf(process.env.POCKET_REQUIRE_BROWSER === "1")("has a Chromium binary to test the page with", () => {
-      expect(CHROMIUM, "POCKET_REQUIRE_BROWSER is set but no Chromium was found").toBeDefined();
-    });
+    it.runIf(process.env.POCKET_REQUIRE_BROWSER === "1")(
+      "has a Chromium binary to test the page with",
+      () => {
+        expect(CHROMIUM, "POCKET_REQUIRE_BROWSER is set but no Chromium was found").toBeDefined();
+      },
+    );
   }
 });

@@ -1,9 +1,10 @@
 // The node's router type crosses the app boundary as a type only. Its sources are type-checked
 // with this program, so the node's ambient declaration for an untyped tokenizer comes along.
+
+import type { NodeRouter } from "@pocket-ai/node/router";
 import { NODE_PROCEDURES } from "@pocket-ai/protocol";
 import { createTRPCClient, httpBatchStreamLink, httpLink, splitLink } from "@trpc/client";
 import { Context, Effect, Layer } from "effect";
-import type { NodeRouter } from "@pocket-ai/node/router";
 import { type KeepAliveFetch, makeKeepAliveFetch } from "./keep-alive-fetch.js";
 
 /**
