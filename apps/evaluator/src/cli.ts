@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfig, runMain } from "@pocket-ai/runtime";
 import { Effect } from "effect";
@@ -34,7 +35,10 @@ if (values.help === true || command === undefined) {
 const program = Effect.gen(function* () {
   const loaded = yield* loadConfig({
     schema: EvaluatorConfig,
-    file: values.config,
+    file:
+      values.config ??
+      process.env.POCKET_EVALUATOR_CONFIG ??
+      (existsSync("evaluator.yaml") ? "evaluator.yaml" : undefined),
     envPrefix: "POCKET_EVALUATOR",
   });
   const config = values.tasks === undefined ? loaded : { ...loaded, tasks: values.tasks };

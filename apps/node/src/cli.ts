@@ -45,14 +45,19 @@ if (values.help === true || command === "" || command === "help") {
   runMain(
     Effect.gen(function* () {
       const c = yield* config;
+      let mismatches = 0;
       for (const service of c.services) {
         const spec = findService(DEFAULT_CATALOG, service.serviceId);
         for (const b of service.backends) {
           const backend = makeBackend(b, spec?.kind ?? "text");
           const report = yield* probeBackend(backend, b);
+          if (!report.ok) mismatches += 1;
           yield* Console.log(`\n${service.serviceId} — ${backend.id}\n${formatProbeReport(report)}`);
         }
       }
+      // A backend that does not do what it declares fails the check, so `check` can gate a deploy.
+      if (mismatches > 0)
+        return yield* Effect.fail(new Error(`${mismatches} backend(s) do not do what they declare`));
     }),
     { app: "pocket-node" },
   );

@@ -72,7 +72,21 @@ function loglikelihoodItem(
       errorCode: null,
       probes: request.continuations.length,
     } satisfies ItemOutcome;
-  }).pipe(Effect.catchAll((error) => Effect.succeed(failed(promptHash, error, 1))));
+  }).pipe(
+    Effect.catchAll((error) =>
+      // A node that refuses echo + logprobs (llama.cpp, Ollama) answers UNSUPPORTED_PARAMETER: the
+      // item cannot be scored by loglikelihood on it, which is not an error of the node.
+      Effect.succeed(
+        failed(
+          promptHash,
+          errorCodeOf(error) === "UNSUPPORTED_PARAMETER"
+            ? new PromptLogprobsUnsupported({ reason: "the node refused echo with logprobs" })
+            : error,
+          1,
+        ),
+      ),
+    ),
+  );
 }
 
 function generateItem(

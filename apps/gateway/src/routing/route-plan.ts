@@ -85,7 +85,14 @@ export function planRoutes(
   const pairs: { address: string; serviceId: string }[] = quality
     ? [...sources.qualifying(request.target.service.id)]
     : [];
-  const services = quality ? [...new Set(pairs.map((p) => p.serviceId))] : [request.target.service.id];
+  const targeted = request.targetNode !== undefined;
+  // An evaluator probing a node for a quality service measures it before it qualifies: any
+  // model-named text service the node serves will do.
+  const services = !quality
+    ? [request.target.service.id]
+    : targeted
+      ? catalog.services.filter((s) => s.class === "model" && s.kind === "text").map((s) => s.id)
+      : [...new Set(pairs.map((p) => p.serviceId))];
   const routes: Route[] = [];
   for (const serviceId of services) {
     const header = deriveSessionHeader(config.session, app, serviceId, now);
@@ -95,9 +102,13 @@ export function planRoutes(
         ? candidates.filter((n) => n.address === request.targetNode)
         : sources.sessionNodes(header.sessionId, candidates);
     for (const node of members) {
-      if (quality && !pairs.some((p) => p.address === node.address && p.serviceId === serviceId)) continue;
+      if (quality && !targeted && !pairs.some((p) => p.address === node.address && p.serviceId === serviceId))
+        continue;
       const offer = node.offers.get(serviceId);
-      if (offer === undefined || !canServe(offer.capabilities, request, stream)) continue;
+      if (offer === undefined) continue;
+      // A targeted probe goes to the node whatever it declared: the node refuses what it cannot do
+      // with a signed, coded answer, which is what the evaluator must see.
+      if (!targeted && !canServe(offer.capabilities, request, stream)) continue;
       const servedTier = servedTierOf(catalog, offer, asked, !quality);
       if (servedTier !== undefined) routes.push({ node, header, servedServiceId: serviceId, servedTier });
     }

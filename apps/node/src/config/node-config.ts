@@ -54,7 +54,7 @@ export type GatewayLink = z.infer<typeof GatewayLink>;
 
 /** The whole node configuration file (JSON or YAML). */
 export const NodeConfig = z.strictObject({
-  /** Hex secp256k1 private key, or use `privateKeyFile`. Env: `POCKET_NODE_PRIVATE_KEY`. */
+  /** Hex secp256k1 private key, or use `privateKeyFile`. Env: `POCKET_NODE__PRIVATE_KEY`. */
   privateKey: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters")
