@@ -1,0 +1,72 @@
+/**
+ * Starts the systems under test, each in its own process so that CPU time and memory are read
+ * per process from `/proc`. TypeScript runners are forked with tsx's loader and answer over IPC
+ * (see `child-ipc.ts`); with `profileDir` they run under `--cpu-prof`.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export interface Child<Info> {
+  readonly name: string;
+  readonly pid: number;
+  readonly info: Info;
+  stop(): Promise<void>;
+}
+
+export interface ChildOptions {
+  readonly args?: readonly string[];
+  readonly profileDir?: string | undefined;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Resolves when `child` exits (at once if it already has). */
+export function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      resolve();
+    }, timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Forks `src/<script>` and waits for its `{ ready }` message. */
+export function startRunner<Info>(
+  name: string,
+  script: string,
+  options: ChildOptions = {},
+): Promise<Child<Info>> {
+  const file = fileURLToPath(new URL(`./${script}`, import.meta.url));
+  const profile =
+    options.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}/${name}`];
+  const child = fork(file, [...(options.args ?? [])], {
+    execArgv: ["--import", "tsx", ...profile],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${name} did not start within ${options.readyTimeoutMs ?? 30_000} ms`));
+    }, options.readyTimeoutMs ?? 30_000);
+    child.once("exit", (code) => reject(new Error(`${name} exited with code ${code} before it was ready`)));
+    child.on("message", (message: { ready?: Info; failed?: string }) => {
+      if (message.failed !== undefined) reject(new Error(`${name}: ${message.failed}`));
+      if (message.ready === undefined) return;
+      clearTimeout(timer);
+      resolve({
+        name,
+        pid: child.pid ?? -1,
+        info: message.ready,
+        stop: async () => {
+          if (child.connected) child.send("stop");
+          else child.kill("SIGTERM");
+          await exited(child, 10_000);
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * The load generator: a keep-alive `node:http` client that runs `count` requests with
+ * `concurrency` in flight against one target and records each latency; for streams, the time to
+ * the first token and the gaps between tokens. Bounded by `count` and by `maxMs`.
+ */
+import http from "node:http";
+
+export type System = "direct" | "pocket" | "portkey";
+
+export interface Target {
+  readonly system: System;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface SliceResult {
+  readonly latencies: number[];
+  readonly ttfts: number[];
+  readonly gaps: number[];
+  errors: number;
+  firstError?: string;
+  readonly elapsedMs: number;
+}
+
+const TOKEN = /"(content|text)":"[^"]/;
+
+export function makeLoadClient(target: Target, maxSockets: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  const url = new URL(`${target.url}/v1/chat/completions`);
+
+  const one = (body: string, out: SliceResult) =>
+    new Promise<void>((resolve) => {
+      const started = performance.now();
+      const headers = {
+        ...target.headers,
+        "content-type": "application/json",
+        "content-length": String(Buffer.byteLength(body)),
+      };
+      const req = http.request(url, { method: "POST", agent, headers }, (res) => {
+        let last = 0;
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          const now = performance.now();
+          if (res.statusCode !== 200) {
+            text += chunk;
+            return;
+          }
+          for (const event of chunk.split("\n\n")) {
+            if (!TOKEN.test(event) || !event.startsWith("data:")) continue;
+            if (last === 0) out.ttfts.push(now - started);
+            else out.gaps.push(now - last);
+            last = now;
+          }
+        });
+        res.on("end", () => {
+          if (res.statusCode === 200) out.latencies.push(performance.now() - started);
+          else {
+            out.errors += 1;
+            out.firstError ??= `HTTP ${res.statusCode}: ${text.slice(0, 300)}`;
+          }
+          resolve();
+        });
+        res.on("error", () => resolve());
+      });
+      req.on("error", (e) => {
+        out.errors += 1;
+        out.firstError ??= e.message;
+        resolve();
+      });
+      req.end(body);
+    });
+
+  /** Runs up to `count` requests, `concurrency` at a time, stopping early after `maxMs`. */
+  const slice = async (body: string, concurrency: number, count: number, maxMs: number) => {
+    const out: SliceResult = { latencies: [], ttfts: [], gaps: [], errors: 0, elapsedMs: 0 };
+    const started = performance.now();
+    let issued = 0;
+    const worker = async () => {
+      while (issued < count && performance.now() - started < maxMs) {
+        issued += 1;
+        await one(body, out);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+    return { ...out, elapsedMs: performance.now() - started };
+  };
+
+  return { slice, one, close: () => agent.destroy() };
+}

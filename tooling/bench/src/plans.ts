@@ -1,0 +1,51 @@
+/** How much the benchmark runs: `quick` (under two minutes) and `full` (the numbers to publish). */
+import type { OpenStreamsPlan } from "./open-streams-phase.js";
+import type { SoakPlan } from "./soak-phase.js";
+import type { StreamPlan } from "./stream-phase.js";
+import type { UnaryPlan } from "./unary-phase.js";
+
+export interface Plan {
+  readonly unary: UnaryPlan;
+  readonly stream: StreamPlan & { readonly tokenDelayMs: number };
+  readonly openStreams: OpenStreamsPlan;
+  readonly soak: SoakPlan;
+}
+
+export const PLANS: Record<"quick" | "full", Plan> = {
+  quick: {
+    unary: {
+      concurrencies: [1, 16, 64, 256],
+      rounds: 2,
+      perSlice: (c) => (c === 1 ? 300 : Math.min(c * 16, 1_500)),
+      maxSliceMs: 1_500,
+    },
+    stream: {
+      concurrencies: [1, 16],
+      rounds: 2,
+      streamsPerSlice: (c) => (c === 1 ? 10 : c * 2),
+      tokens: 10,
+      tokenDelayMs: 5,
+      maxSliceMs: 1_500,
+    },
+    openStreams: { count: 1_000, holdMs: 2_000, maxWaitMs: 6_000 },
+    soak: { seconds: 8, rate: 50, maxInFlight: 256 },
+  },
+  full: {
+    unary: {
+      concurrencies: [1, 16, 64, 256],
+      rounds: 4,
+      perSlice: (c) => (c === 1 ? 1_000 : Math.min(c * 50, 5_000)),
+      maxSliceMs: 10_000,
+    },
+    stream: {
+      concurrencies: [1, 16, 64],
+      rounds: 4,
+      streamsPerSlice: (c) => (c === 1 ? 20 : c * 4),
+      tokens: 32,
+      tokenDelayMs: 10,
+      maxSliceMs: 10_000,
+    },
+    openStreams: { count: 1_000, holdMs: 5_000, maxWaitMs: 20_000 },
+    soak: { seconds: 600, rate: 40, maxInFlight: 256 },
+  },
+};

@@ -1,0 +1,49 @@
+/**
+ * Child process: a Pocket AI gateway as operators run it (default routing, metering and
+ * settlement), on 127.0.0.1:<free port> over a temp data folder. Once it serves, it creates an
+ * application and an API key through its own admin API and reports `{ url, address, apiKey }`.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GatewayConfig, startGateway } from "@pocket-ai/gateway";
+import { Effect, Exit, Scope } from "effect";
+import { onStopMessage, reportFailure, reportReady } from "./child-ipc.js";
+
+const ADMIN_TOKEN = "bench-admin-token-0123456789";
+
+async function admin<T>(trpcUrl: string, procedure: string, input: unknown): Promise<T> {
+  const response = await fetch(`${trpcUrl}/${procedure}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify(input),
+  });
+  const body = (await response.json()) as { result?: { data: T }; error?: unknown };
+  if (body.result === undefined) throw new Error(`${procedure}: ${JSON.stringify(body.error)}`);
+  return body.result.data;
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), "pocket-bench-gateway-"));
+  const config = GatewayConfig.parse({
+    listen: { host: "127.0.0.1", port: 0 },
+    dataDir,
+    adminToken: ADMIN_TOKEN,
+    logLevel: "warn",
+    drainMs: 2_000,
+  });
+  const scope = Effect.runSync(Scope.make());
+  const gateway = await Effect.runPromise(startGateway(config).pipe(Scope.extend(scope)));
+  const app = await admin<{ id: string }>(gateway.trpcUrl, "admin.applications.create", { name: "bench" });
+  const { secret } = await admin<{ secret: string }>(gateway.trpcUrl, "admin.keys.create", {
+    applicationId: app.id,
+    name: "bench",
+  });
+  onStopMessage(async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  reportReady({ url: gateway.url, trpcUrl: gateway.trpcUrl, address: gateway.key.address, apiKey: secret });
+}
+
+main().catch(reportFailure);

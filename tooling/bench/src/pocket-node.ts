@@ -1,0 +1,50 @@
+/**
+ * Child process: a Pocket AI node in its default configuration (signed answers, relay ledger in
+ * SQLite, claim loop on) in front of the mock backend through the `vllm` adapter, registered with
+ * the benchmark's gateway. Reports `{ url, address }` once it serves.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { NodeConfig, startNode } from "@pocket-ai/node";
+import { Effect, Exit, Scope } from "effect";
+import { onStopMessage, reportFailure, reportReady } from "./child-ipc.js";
+
+const { values } = parseArgs({
+  options: {
+    "gateway-trpc": { type: "string" },
+    "gateway-address": { type: "string" },
+    "backend-url": { type: "string" },
+  },
+});
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), "pocket-bench-node-"));
+  const config = NodeConfig.parse({
+    listen: { host: "127.0.0.1", port: 0 },
+    dataDir,
+    gateways: [{ url: values["gateway-trpc"], address: values["gateway-address"] }],
+    services: [
+      {
+        serviceId: "llama-2-13b",
+        tiers: ["standard"],
+        // Wide enough that the benchmark measures the relay path, not the node's backend queue.
+        backends: [
+          { kind: "vllm", url: values["backend-url"], model: "mock", maxConcurrency: 1024, maxQueue: 10_000 },
+        ],
+      },
+    ],
+    logLevel: "warn",
+    shutdownDrainMs: 1_000,
+  });
+  const scope = Effect.runSync(Scope.make());
+  const node = await Effect.runPromise(startNode(config).pipe(Scope.extend(scope)));
+  onStopMessage(async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  reportReady({ url: node.url, address: node.key.address });
+}
+
+main().catch(reportFailure);

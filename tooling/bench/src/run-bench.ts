@@ -1,0 +1,104 @@
+/**
+ * `pnpm bench`: the cost of crossing the Pocket AI network, next to a direct call and to Portkey's
+ * gateway, measured in one run against one mock backend. Prints markdown tables and writes
+ * `bench/results/latest.json` at the repository root. Flags: `--quick` (under two minutes),
+ * `--soak-seconds <s>` (default 600, quick 10), `--no-portkey`, `--phases unary,stream,open,soak`, `--concurrency 1,64` (unary), `--profile` (gateway, node and
+ * Portkey under `--cpu-prof`, profiles in `bench/results/profiles/`).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { makeLoadClient } from "./load-client.js";
+import { describeMachine } from "./machine.js";
+import { Metrics } from "./metrics.js";
+import { runOpenStreamsPhase } from "./open-streams-phase.js";
+import { PLANS } from "./plans.js";
+import { renderMarkdown } from "./report.js";
+import { chatBody } from "./request-bodies.js";
+import { runSoakPhase } from "./soak-phase.js";
+import { runStreamPhase } from "./stream-phase.js";
+import { type Systems, startSystems } from "./systems.js";
+import { runUnaryPhase } from "./unary-phase.js";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    "soak-seconds": { type: "string" },
+    "no-portkey": { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    phases: { type: "string", default: "unary,stream,open,soak" },
+    concurrency: { type: "string" },
+  },
+  allowPositionals: true,
+});
+const mode = values.quick ? "quick" : "full";
+const plan = {
+  ...PLANS[mode],
+  unary:
+    values.concurrency === undefined
+      ? PLANS[mode].unary
+      : { ...PLANS[mode].unary, concurrencies: values.concurrency.split(",").map(Number) },
+};
+const soakSeconds = values["soak-seconds"] === undefined ? plan.soak.seconds : Number(values["soak-seconds"]);
+const results = fileURLToPath(new URL("../../../bench/results/", import.meta.url));
+const log = (line: string) =>
+  console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+const t0 = performance.now();
+
+/** Polls the Pocket AI path until the node has registered and a relay goes through (30 s at most). */
+async function waitForPocket(systems: Systems) {
+  const pocket = systems.of("pocket");
+  if (pocket === undefined) return;
+  const client = makeLoadClient(pocket.target, 1);
+  const body = chatBody("pocket", { stream: false, maxTokens: 4 });
+  for (let attempt = 0; attempt < 150; attempt++) {
+    const result = await client.slice(body, 1, 1, 5_000);
+    if (result.errors === 0) return client.close();
+    if (attempt === 149) throw new Error(`the Pocket AI path never answered: ${result.firstError}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function main() {
+  const profileDir = values.profile ? `${results}profiles` : undefined;
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  const systems = await startSystems({
+    tokenDelayMs: plan.stream.tokenDelayMs,
+    portkey: !values["no-portkey"],
+    profileDir,
+  });
+  for (const note of systems.notes) log(note);
+  const metrics = new Metrics();
+  try {
+    await waitForPocket(systems);
+    log(`systems up: ${systems.list.map((s) => s.target.system).join(", ")}`);
+    const phases = new Set(values.phases.split(","));
+    if (phases.has("unary")) await runUnaryPhase(systems, plan.unary, metrics, log);
+    if (phases.has("stream")) await runStreamPhase(systems, plan.stream, metrics, log);
+    if (phases.has("open")) await runOpenStreamsPhase(systems, plan.openStreams, metrics, log);
+    if (phases.has("soak")) await runSoakPhase(systems, { ...plan.soak, seconds: soakSeconds }, metrics, log);
+  } finally {
+    await systems.stop();
+  }
+  const machine = describeMachine(mode, [
+    ...systems.notes,
+    `mock: ${plan.stream.tokenDelayMs} ms between streamed tokens; soak ${soakSeconds} s at ${plan.soak.rate}/s`,
+  ]);
+  const markdown = renderMarkdown(metrics);
+  mkdirSync(results, { recursive: true });
+  writeFileSync(`${results}latest.json`, `${JSON.stringify({ machine, metrics: metrics.all }, null, 2)}\n`);
+  writeFileSync(`${results}latest.md`, `${markdown}\n`);
+  console.log(
+    `### Benchmark (${mode}) — ${machine.date.slice(0, 10)}, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}\n`,
+  );
+  console.log(markdown);
+  log(`wrote ${results}latest.json`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,83 @@
+/**
+ * The soak: unary calls through Pocket AI at a fixed rate for `seconds`, open loop (a request
+ * starts every 1/rate s whether or not the last has finished, up to `maxInFlight`). RSS of the
+ * gateway and node at the start, after a tenth of the soak (warm) and at the end: growth after
+ * the warm-up is what a leak looks like.
+ */
+import { makeLoadClient, type SliceResult } from "./load-client.js";
+import { type Metrics, percentile } from "./metrics.js";
+import { rssMb } from "./proc-stats.js";
+import { chatBody } from "./request-bodies.js";
+import type { Systems } from "./systems.js";
+
+export interface SoakPlan {
+  readonly seconds: number;
+  readonly rate: number;
+  readonly maxInFlight: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runSoakPhase(
+  systems: Systems,
+  plan: SoakPlan,
+  metrics: Metrics,
+  log: (line: string) => void,
+) {
+  const pocket = systems.of("pocket");
+  if (pocket === undefined || plan.seconds <= 0) return;
+  const client = makeLoadClient(pocket.target, plan.maxInFlight);
+  const body = chatBody("pocket", { stream: false, maxTokens: 16 });
+  const out: SliceResult = { latencies: [], ttfts: [], gaps: [], errors: 0, elapsedMs: 0 };
+  const sample = () => pocket.processes.map((p) => rssMb(p.pid));
+  const start = sample();
+  let warm: number[] | undefined;
+  let inFlight = 0;
+  let dropped = 0;
+  const pending = new Set<Promise<void>>();
+  const began = performance.now();
+  const totalMs = plan.seconds * 1000;
+  for (let i = 0; i < plan.rate * plan.seconds; i++) {
+    const due = (i * 1000) / plan.rate;
+    const wait = due - (performance.now() - began);
+    if (wait > 0) await sleep(wait);
+    if (warm === undefined && performance.now() - began >= totalMs / 10) warm = sample();
+    if (inFlight >= plan.maxInFlight) {
+      dropped += 1;
+      continue;
+    }
+    inFlight += 1;
+    const call = client.one(body, out).finally(() => {
+      inFlight -= 1;
+      pending.delete(call);
+    });
+    pending.add(call);
+  }
+  await Promise.all(pending);
+  const end = sample();
+  for (const [i, p] of pocket.processes.entries()) {
+    metrics.add(`soak_${p.role}_rss_start_mb`, "pocket", 0, start[i] ?? 0, "MB");
+    metrics.add(`soak_${p.role}_rss_warm_mb`, "pocket", 0, warm?.[i] ?? start[i] ?? 0, "MB");
+    metrics.add(`soak_${p.role}_rss_end_mb`, "pocket", 0, end[i] ?? 0, "MB");
+    metrics.add(
+      `soak_${p.role}_rss_growth_mb`,
+      "pocket",
+      0,
+      (end[i] ?? 0) - (warm?.[i] ?? start[i] ?? 0),
+      "MB",
+    );
+  }
+  metrics.add("soak_requests", "pocket", 0, out.latencies.length, "count");
+  metrics.add("soak_errors", "pocket", 0, out.errors + dropped, "count");
+  metrics.add("soak_latency_p50_ms", "pocket", 0, percentile(out.latencies, 50), "ms");
+  metrics.add("soak_latency_p99_ms", "pocket", 0, percentile(out.latencies, 99), "ms");
+  log(
+    `soak ${plan.seconds} s at ${plan.rate}/s: ${out.latencies.length} ok, ${out.errors} errors, ${dropped} dropped; ` +
+      pocket.processes
+        .map(
+          (p, i) => `${p.role} ${start[i]?.toFixed(0)} → ${warm?.[i]?.toFixed(0)} → ${end[i]?.toFixed(0)} MB`,
+        )
+        .join(", "),
+  );
+  client.close();
+}

@@ -1,0 +1,103 @@
+/**
+ * The three paths to the mock backend, each with the processes whose CPU and memory it costs:
+ * direct (the mock itself), pocket (gateway and node, signed and metered, claims on) and portkey.
+ */
+import type { Child } from "./child-process.js";
+import { startRunner } from "./child-process.js";
+import type { System, Target } from "./load-client.js";
+import { startPortkey } from "./portkey.js";
+
+export interface SystemUnderTest {
+  readonly target: Target;
+  /** The process in front (mock, gateway, Portkey), then any others on the path (the node). */
+  readonly processes: readonly { readonly role: string; readonly pid: number }[];
+}
+
+export interface Systems {
+  readonly list: readonly SystemUnderTest[];
+  readonly of: (system: System) => SystemUnderTest | undefined;
+  readonly notes: string[];
+  readonly stop: () => Promise<void>;
+}
+
+const BODY_MODEL = { direct: "mock", pocket: "llama-2-13b", portkey: "mock" } as const;
+export const modelOf = (system: System) => BODY_MODEL[system];
+
+export async function startSystems(options: {
+  readonly tokenDelayMs: number;
+  readonly portkey: boolean;
+  readonly profileDir?: string | undefined;
+}): Promise<Systems> {
+  const children: Child<unknown>[] = [];
+  const notes: string[] = [];
+  const mock = await startRunner<{ url: string }>("mock", "mock-backend.ts", {
+    args: ["--token-delay-ms", String(options.tokenDelayMs)],
+  });
+  children.push(mock);
+  const gateway = await startRunner<{ url: string; trpcUrl: string; address: string; apiKey: string }>(
+    "gateway",
+    "pocket-gateway.ts",
+    { profileDir: options.profileDir },
+  );
+  children.push(gateway);
+  const node = await startRunner<{ url: string }>("node", "pocket-node.ts", {
+    args: [
+      "--gateway-trpc",
+      gateway.info.trpcUrl,
+      "--gateway-address",
+      gateway.info.address,
+      "--backend-url",
+      mock.info.url,
+    ],
+    profileDir: options.profileDir,
+  });
+  children.push(node);
+  const list: SystemUnderTest[] = [
+    {
+      target: { system: "direct", url: mock.info.url, headers: {} },
+      processes: [{ role: "mock", pid: mock.pid }],
+    },
+    {
+      target: {
+        system: "pocket",
+        url: gateway.info.url,
+        headers: { authorization: `Bearer ${gateway.info.apiKey}` },
+      },
+      processes: [
+        { role: "gateway", pid: gateway.pid },
+        { role: "node", pid: node.pid },
+      ],
+    },
+  ];
+  if (options.portkey) {
+    try {
+      const portkey = await startPortkey(options.profileDir);
+      children.push(portkey);
+      notes.push(
+        `Portkey gateway ${portkey.info.version} (npm @portkey-ai/gateway, build/start-server.js --headless)`,
+      );
+      list.push({
+        target: {
+          system: "portkey",
+          url: portkey.info.url,
+          headers: {
+            authorization: "Bearer sk-bench-mock",
+            "x-portkey-provider": "openai",
+            "x-portkey-custom-host": `${mock.info.url}/v1`,
+          },
+        },
+        processes: [{ role: "portkey", pid: portkey.pid }],
+      });
+    } catch (e) {
+      notes.push(`Portkey not measured: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return {
+    list,
+    of: (system) => list.find((s) => s.target.system === system),
+    notes,
+    stop: async () => {
+      for (const child of children.reverse()) await child.stop().catch(() => undefined);
+    },
+  };
+}
