@@ -1,5 +1,6 @@
 export { applyEnvOverrides, ConfigError, loadConfig } from "./config/load-config.js";
 export { DatabaseError, type OpenedDatabase, openSqlite } from "./db/sqlite.js";
+export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export { ListenError, type RunningServer, serveHttp } from "./http/serve.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";

@@ -3,9 +3,9 @@
 
 import type { NodeRouter } from "@pocket-ai/node/router";
 import { NODE_PROCEDURES } from "@pocket-ai/protocol";
+import { type KeepAliveFetch, makeKeepAliveFetch } from "@pocket-ai/runtime";
 import { createTRPCClient, httpBatchStreamLink, httpLink, splitLink } from "@trpc/client";
 import { Context, Effect, Layer } from "effect";
-import { type KeepAliveFetch, makeKeepAliveFetch } from "./keep-alive-fetch.js";
 
 /**
  * A typed tRPC client for one node: `relay`, `info` and `health` over plain `httpLink`;

@@ -1,3 +1,4 @@
+import { makeKeepAliveFetch } from "@pocket-ai/runtime";
 import { Duration, Effect } from "effect";
 import { type BackendError, BackendRejected, BackendTimeout, BackendUnavailable } from "./backend.js";
 
@@ -19,6 +20,8 @@ export function engineUrl(baseUrl: string, path: string): string {
 /** Why fetch failed, down to the socket error (`ECONNREFUSED`, `UND_ERR_SOCKET`...). */
 export function describeFetchFailure(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause);
+  const direct = (cause as { code?: unknown }).code;
+  if (typeof direct === "string") return `${cause.message}: ${direct}`;
   const inner = (cause as { cause?: unknown }).cause;
   if (inner instanceof Error) {
     const code = (inner as { code?: unknown }).code;
@@ -101,19 +104,25 @@ export function withEngineTimeout<A, E>(
   });
 }
 
+/**
+ * Unary engine calls go through pooled keep-alive `node:http` sockets: Node's global fetch costs
+ * about a millisecond of CPU per call, and a relay makes two (tokenize, then generate).
+ */
+const engineFetch = makeKeepAliveFetch({ maxSockets: 1024 });
+
 function exchange(
   target: EngineTarget,
   method: "GET" | "POST",
   path: string,
   body: unknown,
 ): Effect.Effect<string, BackendError> {
-  const init: RequestInit =
+  const init =
     body === undefined
       ? { method }
       : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
   const call = Effect.tryPromise({
     try: async (signal) => {
-      const response = await fetch(engineUrl(target.baseUrl, path), { ...init, signal });
+      const response = await engineFetch.fetch(engineUrl(target.baseUrl, path), { ...init, signal });
       return { status: response.status, text: await response.text() };
     },
     catch: (cause) =>

@@ -7,6 +7,7 @@ export interface KeepAliveResponse {
   readonly status: number;
   readonly body: http.IncomingMessage;
   json(): Promise<unknown>;
+  text(): Promise<string>;
 }
 
 export interface KeepAliveFetch {
@@ -31,7 +32,8 @@ function headersOf(headers: unknown): Record<string, string> {
 }
 
 /**
- * A minimal `fetch` on `node:http` with keep-alive agents, for the gateway → node hop. Node's
+ * A minimal `fetch` on `node:http` with keep-alive agents, for the gateway → node and node →
+ * engine hops. Node's
  * global fetch (undici) costs about a millisecond per loopback round trip; pooled `http.request`
  * sockets cost a fraction of that, which matters for the gateway's overhead budget. Bodies are
  * strings (tRPC sends JSON); the response body is the Node stream, which tRPC's stream link reads.
@@ -61,19 +63,8 @@ export function makeKeepAliveFetch(options: { readonly maxSockets?: number } = {
             ok: status >= 200 && status < 300,
             status,
             body: res,
-            json: () =>
-              new Promise((ok, fail) => {
-                const parts: Buffer[] = [];
-                res.on("data", (c: Buffer) => parts.push(c));
-                res.once("end", () => {
-                  try {
-                    ok(JSON.parse(Buffer.concat(parts).toString("utf8")));
-                  } catch (e) {
-                    fail(e);
-                  }
-                });
-                res.once("error", fail);
-              }),
+            json: () => readText(res).then((text) => JSON.parse(text) as unknown),
+            text: () => readText(res),
           });
         },
       );
@@ -93,4 +84,13 @@ export function makeKeepAliveFetch(options: { readonly maxSockets?: number } = {
       agents["https:"].destroy();
     },
   };
+}
+
+function readText(res: http.IncomingMessage): Promise<string> {
+  return new Promise((ok, fail) => {
+    const parts: Buffer[] = [];
+    res.on("data", (c: Buffer) => parts.push(c));
+    res.once("end", () => ok(Buffer.concat(parts).toString("utf8")));
+    res.once("error", fail);
+  });
 }
