@@ -35,14 +35,16 @@ async function nodeInFrontOf(
 }
 
 describe("a node in front of real HTTP engines", () => {
-  it("serves a vLLM backend and reports its tokenizer as the engine's own", async () => {
+  it("serves a vLLM backend, counting a Llama 2 model's tokens in-process", async () => {
     const h = await nodeInFrontOf("vllm");
     const response = await h.client.relay.mutate(
       gw.request({ model: "llama-2-13b", prompt: "Hello there", max_tokens: 4 }),
     );
     expect(response.outcome).toBe("ok");
     const info = await h.client.info.query();
-    expect(info.services[0]?.tokenizer).toEqual({ kind: "backend", exact: true });
+    expect(info.services[0]?.tokenizer).toEqual({ kind: "llama-2", exact: true });
+    // No round trip to the engine's tokenizer for a family the node can count itself.
+    expect(fake!.calls["POST /tokenize"] ?? 0).toBe(0);
     expect(info.services[0]?.model).toEqual({
       declared: "llama-2-13b-chat",
       family: "llama-2",

@@ -18,11 +18,16 @@ describe("token counting", () => {
     expect(Effect.runSync(counter!.count("Hello world"))).toBe(3);
   });
 
-  it("prefers the backend's own tokenizer, then the family, then the flagged estimate", () => {
-    const backend = chooseTokenCounter({ family: "llama-2", backendTokenize: () => Effect.succeed(7) });
+  it("prefers the declared family's tokenizer, then the backend's, then the flagged estimate", () => {
+    expect(chooseTokenCounter({ family: "llama-2", backendTokenize: () => Effect.succeed(7) }).kind).toBe(
+      "llama-2",
+    );
+    const backend = chooseTokenCounter({
+      family: "some-new-model",
+      backendTokenize: () => Effect.succeed(7),
+    });
     expect(backend.kind).toBe("backend");
     expect(Effect.runSync(backend.count("x"))).toBe(7);
-    expect(chooseTokenCounter({ family: "llama-2" }).kind).toBe("llama-2");
     const unknown = chooseTokenCounter({ family: "some-new-model" });
     expect(unknown).toBe(estimateTokenCounter);
     expect(unknown.exact).toBe(false);

@@ -3,10 +3,11 @@ import llamaTokenizer from "llama-tokenizer-js";
 import mistralTokenizer from "mistral-tokenizer-js";
 
 /**
- * How a node counts input tokens for a service, most exact first:
- * - `backend`: the engine's own tokenize endpoint (vLLM, llama.cpp, TGI) — the count the model sees;
- * - `llama-2`, `mistral`: the model family's SentencePiece tokenizer, run in-process;
+ * How a node counts input tokens for a service, in the order they are preferred:
  * - `dev`: the development backend's tokenizer;
+ * - `llama-2`, `mistral`: the declared family's SentencePiece tokenizer, run in-process — the
+ *   count the engine's tokenizer gives, without a round trip per relay;
+ * - `backend`: the engine's own tokenize endpoint (vLLM, llama.cpp, TGI) for other families;
  * - `estimate`: about four characters a token. Only when nothing better exists, and `info` says so,
  *   because a limit enforced on an estimate can be off by a few tokens either way.
  */
@@ -57,7 +58,11 @@ export function chooseTokenCounter(options: {
 }): TokenCounter {
   const dev = options.devTokenize;
   if (dev !== undefined) return { kind: "dev", exact: true, count: (text) => Effect.sync(() => dev(text)) };
+  // A declared family the node can count itself is as exact as the engine, without a round trip
+  // to the engine's tokenizer on every relay.
+  const family = familyTokenizer(options.family);
+  if (family !== undefined) return family;
   if (options.backendTokenize !== undefined)
     return { kind: "backend", exact: true, count: options.backendTokenize };
-  return familyTokenizer(options.family) ?? estimateTokenCounter;
+  return estimateTokenCounter;
 }
