@@ -29,6 +29,9 @@ async function main() {
       {
         serviceId: "llama-2-13b",
         tiers: ["standard"],
+        // Declared as a production Llama 2 node declares it (node.example.yaml): input tokens are
+        // then counted in-process, as vLLM would count them.
+        model: { declared: "meta-llama/Llama-2-13b-chat-hf", family: "llama-2", quantization: "none" },
         // Wide enough that the benchmark measures the relay path, not the node's backend queue.
         backends: [
           { kind: "vllm", url: values["backend-url"], model: "mock", maxConcurrency: 1024, maxQueue: 10_000 },
