@@ -1,0 +1,59 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import {
+  bytesToHex,
+  generatePrivateKey,
+  isValidPrivateKeyHex,
+  type KeyPair,
+  keyPairFromPrivateKey,
+  privateKeyFromHex,
+} from "@pocket-ai/protocol";
+import { Data, Effect } from "effect";
+
+/** The signing key could not be loaded; the message says what to do. */
+export class KeyFileError extends Data.TaggedError("KeyFileError")<{ readonly reason: string }> {
+  override get message(): string {
+    return this.reason;
+  }
+}
+
+/**
+ * An app's signing key: `privateKey` from the config (or its env override), else the key file.
+ * With `createIfMissing` a missing file is generated (mode 0600), so a first local run needs no
+ * manual step; production operators create the key with their CLI's `keys generate` and back the
+ * file up — the address is the app's identity on the network.
+ */
+export function loadKeyFile(options: {
+  readonly privateKey?: string | undefined;
+  readonly privateKeyFile: string;
+  readonly createIfMissing: boolean;
+  /** The command that creates a key, named in the message when the file is missing. */
+  readonly generateCommand: string;
+}): Effect.Effect<KeyPair, KeyFileError> {
+  return Effect.try({
+    try: () => {
+      if (options.privateKey !== undefined)
+        return keyPairFromPrivateKey(privateKeyFromHex(options.privateKey));
+      if (!existsSync(options.privateKeyFile)) {
+        if (!options.createIfMissing) {
+          throw new Error(
+            `No key file at ${options.privateKeyFile}. Create one with \`${options.generateCommand}\`.`,
+          );
+        }
+        writeKeyFile(options.privateKeyFile, generatePrivateKey());
+      }
+      const hex = readFileSync(options.privateKeyFile, "utf8").trim();
+      if (!isValidPrivateKeyHex(hex)) {
+        throw new Error(`The key file ${options.privateKeyFile} does not hold a valid hex private key.`);
+      }
+      return keyPairFromPrivateKey(privateKeyFromHex(hex));
+    },
+    catch: (e) => new KeyFileError({ reason: (e as Error).message }),
+  });
+}
+
+/** Writes a private key as hex, readable by the owner only; never overwrites an existing file. */
+export function writeKeyFile(file: string, privateKey: Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${bytesToHex(privateKey)}\n`, { mode: 0o600, flag: "wx" });
+}
