@@ -1,6 +1,6 @@
+import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/runtime";
 import { describe, expect, it } from "vitest";
 import { createDevImageEngine } from "./image-engine.js";
-import { decodePng, encodePng, type RgbaImage } from "./png.js";
 import { DevBackendRequestError } from "./request-error.js";
 import type { Sleep } from "./sleep.js";
 

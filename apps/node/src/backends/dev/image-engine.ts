@@ -1,7 +1,7 @@
+import { decodePng, encodePng, PngError, type RgbaImage } from "@pocket-ai/runtime";
 import { type FieldParams, renderField } from "./image-field.js";
 import { ImageEditRequest, ImageGenerateRequest, parseImageRequest } from "./image-request.js";
 import { DEV_BACKEND_LABEL } from "./label.js";
-import { decodePng, encodePng, PngError, type RgbaImage } from "./png.js";
 import { DevBackendRequestError } from "./request-error.js";
 import { randomSeed } from "./rng.js";
 import { realSleep, type Sleep } from "./sleep.js";

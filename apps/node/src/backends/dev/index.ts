@@ -3,6 +3,9 @@
  * Kneser–Ney n-gram model over an original corpus) and a procedural image generator. It is
  * deterministic given a seed, needs no GPU and no weights, and is labelled as what it is.
  */
+
+export type { RgbaImage } from "@pocket-ai/runtime";
+export { decodePng, encodePng, PngError } from "@pocket-ai/runtime";
 export type { ChatMessage } from "./chat-template.js";
 export { CHAT_STOP_SEQUENCES, formatChatPrompt } from "./chat-template.js";
 export type { StreamedToken } from "./completion-buffer.js";
@@ -11,8 +14,6 @@ export type { DevImageEngine, DevImageEngineOptions, ImageResult } from "./image
 export { createDevImageEngine } from "./image-engine.js";
 export type { ImageEditRequest, ImageGenerateRequest } from "./image-request.js";
 export { DEV_BACKEND_LABEL } from "./label.js";
-export type { RgbaImage } from "./png.js";
-export { decodePng, encodePng, PngError } from "./png.js";
 export type { QualityProfile } from "./quality.js";
 export { qualityProfile } from "./quality.js";
 export { DevBackendRequestError } from "./request-error.js";
