@@ -7,6 +7,9 @@ import { type KeepAliveFetch, makeKeepAliveFetch } from "@pocket-ai/runtime";
 import { createTRPCClient, httpBatchStreamLink, httpLink, splitLink } from "@trpc/client";
 import { Context, Effect, Layer } from "effect";
 
+/** Sockets one gateway keeps open to one node at most (one per open stream or in-flight relay). */
+const MAX_SOCKETS_PER_NODE = 4096;
+
 /**
  * A typed tRPC client for one node: `relay`, `info` and `health` over plain `httpLink`;
  * `relayStream` over `httpBatchStreamLink` with one operation per request, so each stream has
@@ -36,7 +39,9 @@ export class NodeClients extends Context.Tag("gateway/NodeClients")<
     NodeClients,
     Effect.map(
       Effect.acquireRelease(
-        Effect.sync(() => makeKeepAliveFetch()),
+        // A streamed relay holds its socket until the last chunk: the pool must allow as many
+        // sockets per node as the gateway may have streams open to it.
+        Effect.sync(() => makeKeepAliveFetch({ maxSockets: MAX_SOCKETS_PER_NODE })),
         (pool) => Effect.sync(() => pool.close()),
       ),
       (pool) => {
