@@ -14,7 +14,7 @@ const settings: RunSettings = {
   perNodeRatePerSecond: 5000,
   nodeConcurrency: 7,
   itemsPerTask: 0,
-  identityPrompts: 32,
+  identityPrompts: 48,
   speedProbes: 6,
   imageProbes: 0,
   imageSeedRepeats: 0,
@@ -28,7 +28,7 @@ let board: NodeScore[] = [];
 const entry = (address: string) => board.find((n) => n.address === address)!;
 
 beforeAll(async () => {
-  network = await startDevNetwork({ swapAfterRequests: 350 });
+  network = await startDevNetwork({ swapAfterRequests: 200 });
   const access = { baseUrl: network.gateway.baseUrl, apiKey: EVALUATOR_KEY, timeoutMs: 20_000, headers: {} };
   const transport = makeOpenAiTransport(access);
   const reference = { transport, model: "dev-q1", targetNode: network.referenceAddress };

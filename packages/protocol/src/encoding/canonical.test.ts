@@ -12,9 +12,8 @@ function reorderKeys(value: unknown, rand: () => number): unknown {
       const j = Math.floor(rand() * (i + 1));
       [entries[i], entries[j]] = [entries[j]!, entries[i]!];
     }
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) out[k] = reorderKeys(v, rand);
-    return out;
+    // fromEntries defines own properties, so a "__proto__" key stays a key (assignment would set the prototype).
+    return Object.fromEntries(entries.map(([k, v]) => [k, reorderKeys(v, rand)]));
   }
   return value;
 }
@@ -49,6 +48,11 @@ describe("canonicalJson", () => {
         expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
       }),
     );
+  });
+
+  it('keeps a "__proto__" key that JSON.parse made an own property', () => {
+    const value = JSON.parse('{"b":{"__proto__":0},"a":1}') as unknown;
+    expect(canonicalJson(value)).toBe('{"a":1,"b":{"__proto__":0}}');
   });
 
   it("omits undefined properties the way JSON.stringify does", () => {
