@@ -3,14 +3,9 @@ import { SignatureHex } from "../crypto/index.js";
 import { bytesToHex } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { RelaySignerIdentity } from "../relay/envelope-fields.js";
-import { checkEnvelopeSignature, parseEnvelope } from "../relay/envelope-verification.js";
-import {
-  invalidFieldsError,
-  type RelaySigningKey,
-  signEnvelope,
-  signingKeyPair,
-  withoutSignature,
-} from "../relay/signing-key.js";
+import { parseEnvelope } from "../relay/envelope-verification.js";
+import { checkNodeSignature, signNodeMessage } from "../relay/node-signed.js";
+import type { RelaySigningKey } from "../relay/signing-key.js";
 import { NodeServiceOffer } from "./node-service-offer.js";
 
 const endpointUrl = z
@@ -123,14 +118,7 @@ export function createNodeAnnouncement(
   fields: NodeAnnouncementFields,
   nodeKey: RelaySigningKey,
 ): NodeAnnouncement {
-  const key = signingKeyPair(nodeKey);
-  const parsed = UnsignedNodeAnnouncement.safeParse({
-    ...fields,
-    v: 1,
-    node: { address: key.address, publicKey: key.publicKeyHex },
-  });
-  if (!parsed.success) throw invalidFieldsError("createNodeAnnouncement", parsed.error.issues);
-  return { ...parsed.data, signature: signEnvelope(parsed.data, key) };
+  return signNodeMessage(UnsignedNodeAnnouncement, fields, nodeKey, "createNodeAnnouncement");
 }
 
 /**
@@ -177,12 +165,7 @@ export function verifyNodeAnnouncement(
   if (announcement.issuedAt - now > NODE_ANNOUNCEMENT_MAX_SKEW_MS) {
     return fail("MALFORMED_ENVELOPE", "node announcement: issuedAt is in the future", "issuedAt");
   }
-  const signed = checkEnvelopeSignature(
-    withoutSignature(announcement),
-    announcement.signature,
-    { ...announcement.node, field: "node" },
-    "node announcement",
-  );
+  const signed = checkNodeSignature(announcement, "node announcement");
   if (!signed.ok) return signed;
   return ok({ announcement, digest: bytesToHex(signed.value) });
 }

@@ -4,14 +4,9 @@ import { PoktAddress, SignatureHex } from "../crypto/index.js";
 import { bytesToHex } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { RelaySignerIdentity } from "../relay/envelope-fields.js";
-import { checkEnvelopeSignature, parseEnvelope } from "../relay/envelope-verification.js";
-import {
-  invalidFieldsError,
-  type RelaySigningKey,
-  signEnvelope,
-  signingKeyPair,
-  withoutSignature,
-} from "../relay/signing-key.js";
+import { parseEnvelope } from "../relay/envelope-verification.js";
+import { checkNodeSignature, signNodeMessage } from "../relay/node-signed.js";
+import type { RelaySigningKey } from "../relay/signing-key.js";
 import { SessionHeader } from "../session/index.js";
 
 const claimSubmissionShape = {
@@ -80,14 +75,7 @@ export function createClaimSubmission(
   fields: ClaimSubmissionFields,
   nodeKey: RelaySigningKey,
 ): ClaimSubmission {
-  const key = signingKeyPair(nodeKey);
-  const parsed = UnsignedClaimSubmission.safeParse({
-    ...fields,
-    v: 1,
-    node: { address: key.address, publicKey: key.publicKeyHex },
-  });
-  if (!parsed.success) throw invalidFieldsError("createClaimSubmission", parsed.error.issues);
-  return { ...parsed.data, signature: signEnvelope(parsed.data, key) };
+  return signNodeMessage(UnsignedClaimSubmission, fields, nodeKey, "createClaimSubmission");
 }
 
 /**
@@ -125,12 +113,7 @@ export function verifyClaimSubmission(
   const parsed = parseEnvelope(ClaimSubmission, input, "claim submission");
   if (!parsed.ok) return parsed;
   const submission = parsed.value;
-  const signed = checkEnvelopeSignature(
-    withoutSignature(submission),
-    submission.signature,
-    { ...submission.node, field: "node" },
-    "claim submission",
-  );
+  const signed = checkNodeSignature(submission, "claim submission");
   if (!signed.ok) return signed;
   if (expect.gatewayAddress !== undefined && submission.gatewayAddress !== expect.gatewayAddress) {
     return fail(

@@ -4,14 +4,9 @@ import { PoktAddress, SignatureHex } from "../crypto/index.js";
 import { bytesToHex } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { RelaySignerIdentity } from "../relay/envelope-fields.js";
-import { checkEnvelopeSignature, parseEnvelope } from "../relay/envelope-verification.js";
-import {
-  invalidFieldsError,
-  type RelaySigningKey,
-  signEnvelope,
-  signingKeyPair,
-  withoutSignature,
-} from "../relay/signing-key.js";
+import { parseEnvelope } from "../relay/envelope-verification.js";
+import { checkNodeSignature, signNodeMessage } from "../relay/node-signed.js";
+import type { RelaySigningKey } from "../relay/signing-key.js";
 import { SessionHeader } from "../session/index.js";
 import type { SettlementExpectations } from "./claim-submission.js";
 
@@ -80,14 +75,7 @@ export function createProofSubmission(
   fields: ProofSubmissionFields,
   nodeKey: RelaySigningKey,
 ): ProofSubmission {
-  const key = signingKeyPair(nodeKey);
-  const parsed = UnsignedProofSubmission.safeParse({
-    ...fields,
-    v: 1,
-    node: { address: key.address, publicKey: key.publicKeyHex },
-  });
-  if (!parsed.success) throw invalidFieldsError("createProofSubmission", parsed.error.issues);
-  return { ...parsed.data, signature: signEnvelope(parsed.data, key) };
+  return signNodeMessage(UnsignedProofSubmission, fields, nodeKey, "createProofSubmission");
 }
 
 /**
@@ -124,12 +112,7 @@ export function verifyProofSubmission(
   const parsed = parseEnvelope(ProofSubmission, input, "proof submission");
   if (!parsed.ok) return parsed;
   const submission = parsed.value;
-  const signed = checkEnvelopeSignature(
-    withoutSignature(submission),
-    submission.signature,
-    { ...submission.node, field: "node" },
-    "proof submission",
-  );
+  const signed = checkNodeSignature(submission, "proof submission");
   if (!signed.ok) return signed;
   if (expect.gatewayAddress !== undefined && submission.gatewayAddress !== expect.gatewayAddress) {
     return fail(
