@@ -14,7 +14,7 @@ let cutter: TestNode;
 let splicer: TestNode;
 
 beforeAll(async () => {
-  net = await startTestNetwork({ hedge: { enabled: true, afterMs: 150 } });
+  net = await startTestNetwork({ hedge: { enabled: true, afterMs: 1_000 } });
   good = await net.startNode();
   slow = await net.startNode({ backend: { firstTokenMs: 3_000 } });
   forger = await net.startNode({ misbehave: "bad-signature" });
@@ -25,6 +25,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await net.close();
 });
+
+/** The test network's sanction length (the routing default). */
+const SANCTION_MS = 60_000;
 
 /** Sanctions every node but `preferred`, so the selector draws it first (for this test). */
 const prefer = (preferred: TestNode) =>
@@ -65,6 +68,15 @@ describe("invalid answers", () => {
 describe("hedging", () => {
   it("starts a second node when the first is slow and keeps the first good answer", async () => {
     await prefer(slow);
+    // The good node's sanction ends half-way to the hedge: the first draw can only be the slow
+    // node, and the hedge a second later can only be the good one.
+    await net.managed.runPromise(
+      Effect.flatMap(Selector, (selector) =>
+        Effect.sync(() =>
+          selector.sanction(good.address, Date.now() - SANCTION_MS + 500, "test: until the hedge"),
+        ),
+      ),
+    );
     const result = await unary(net, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
     if (Either.isLeft(result)) throw result.left;
     // The hedge answered: the slow node (3 s to its first token) was asked first, another node won.
