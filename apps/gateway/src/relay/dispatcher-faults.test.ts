@@ -16,7 +16,7 @@ let splicer: TestNode;
 beforeAll(async () => {
   net = await startTestNetwork({ hedge: { enabled: true, afterMs: 1_000 } });
   good = await net.startNode();
-  slow = await net.startNode({ backend: { firstTokenMs: 3_000 } });
+  slow = await net.startNode({ backend: { firstTokenMs: 15_000 } });
   forger = await net.startNode({ misbehave: "bad-signature" });
   cutter = await net.startNode({ misbehave: "cut-stream", backend: { tokensPerSecond: 200 } });
   splicer = await net.startNode({ misbehave: "bad-chunk" });
@@ -79,7 +79,7 @@ describe("hedging", () => {
     );
     const result = await unary(net, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
     if (Either.isLeft(result)) throw result.left;
-    // The hedge answered: the slow node (3 s to its first token) was asked first, another node won.
+    // The hedge answered: the slow node (15 s to its first token) was asked first, another node won.
     expect(result.right.record.nodeAddress).not.toBe(slow.address);
     expect(net.metrics.render()).toMatch(/pocket_gateway_relay_hedges_total [1-9]/);
   });
