@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Effect, Stream } from "effect";
 import type { Backend } from "../../node/src/backends/backend.js";
+import { makeDevBackend } from "../../node/src/backends/dev/dev-backend.js";
 import type { DevImageEngine, DevTextEngine } from "../../node/src/backends/dev/index.js";
-import { makeDevBackend } from "../../node/src/backends/dev-backend.js";
 import { faultyImages, type ImageFault } from "./image-faults.js";
 
 /**

@@ -5,7 +5,7 @@ import { runMain } from "@pocket-ai/runtime";
 import { Console, Effect } from "effect";
 import { ADMIN_USAGE, runAdminCommand } from "./app/admin-cli.js";
 import { startGateway } from "./app/gateway-app.js";
-import { writeGatewayKeyFile } from "./config/gateway-key.js";
+import { writeGatewayKeyFile } from "./config/gateway-key-file.js";
 import { loadGatewayConfig } from "./config/load-gateway-config.js";
 import { runSettlementCommand, SETTLEMENT_USAGE } from "./settlement/settlement-cli.js";
 

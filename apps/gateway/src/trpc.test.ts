@@ -1,8 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { Effect } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
+import { adminTestRuntime } from "../test/support/admin-test-runtime.js";
 import { InvalidApiKey } from "./accounts/errors.js";
-import { adminTestRuntime } from "./admin/admin-test-runtime.js";
 import { StorageError } from "./db/database.js";
 import { BudgetExhausted, RateLimited } from "./limits/errors.js";
 import { pocketCodeOf, runProcedure } from "./trpc.js";

@@ -6,7 +6,7 @@ import { loadConfig, runMain } from "@pocket-ai/runtime";
 import { Console, Effect } from "effect";
 import { startNode } from "./app/node-app.js";
 import { makeBackend } from "./backends/make-backend.js";
-import { formatProbeReport, probeBackend } from "./backends/probe-backend.js";
+import { formatProbeReport, probeBackend } from "./check/check-backend.js";
 import { NodeConfig } from "./config/node-config.js";
 import { writeKeyFile } from "./identity/node-identity.js";
 

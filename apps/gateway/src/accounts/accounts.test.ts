@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Exit, TestClock } from "effect";
+import { AccountsTest } from "../../test/support/accounts-test-layer.js";
 import { Database } from "../db/database.js";
 import { Accounts } from "./accounts.js";
-import { AccountsTest } from "./accounts-test-layer.js";
 import { applicationKeyPair } from "./application-address.js";
 
 const failureTag = <A, E extends { _tag: string }>(exit: Exit.Exit<A, E>) =>

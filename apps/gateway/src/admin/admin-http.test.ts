@@ -2,9 +2,9 @@ import type { AddressInfo } from "node:net";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, adminTestRuntime } from "../../test/support/admin-test-runtime.js";
 import { contextFromRequest } from "../trpc.js";
 import { type AdminRouter, adminRouter } from "./admin-router.js";
-import { ADMIN_TOKEN, adminTestRuntime } from "./admin-test-runtime.js";
 
 const managed = adminTestRuntime();
 const server = createHTTPServer({

@@ -1,10 +1,10 @@
 import { TRPCError } from "@trpc/server";
 import { Effect, type Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, adminTestRuntime } from "../../test/support/admin-test-runtime.js";
 import { Limits } from "../limits/limits.js";
 import { createCallerFactory, type GatewayServices } from "../trpc.js";
 import { adminRouter } from "./admin-router.js";
-import { ADMIN_TOKEN, adminTestRuntime } from "./admin-test-runtime.js";
 
 const managed = adminTestRuntime();
 let runtime: Runtime.Runtime<GatewayServices>;

@@ -3,10 +3,10 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import { startTestGateway, TEST_ADMIN_TOKEN } from "../../test/support/gateway-test-harness.js";
 import { GatewayConfig } from "../config/gateway-config.js";
 import { runAdminCommand } from "./admin-cli.js";
 import { startGateway } from "./gateway-app.js";
-import { startTestGateway, TEST_ADMIN_TOKEN } from "./gateway-test-harness.js";
 
 describe("startGateway", () => {
   it("writes the relay rows still queued when it shuts down", async () => {

@@ -7,7 +7,7 @@ import { AccountsConfig } from "../accounts/accounts-config.js";
 import { AccountsLive } from "../accounts/index.js";
 import { AdminAuth } from "../admin/admin-auth.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
-import { loadGatewayKey } from "../config/gateway-key.js";
+import { loadGatewayKey } from "../config/gateway-key-file.js";
 import { Database } from "../db/database.js";
 import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { redactedConfig } from "./gateway-config.js";
-import { loadGatewayKey } from "./gateway-key.js";
+import { loadGatewayKey } from "./gateway-key-file.js";
 import { loadGatewayConfig } from "./load-gateway-config.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "pocket-gateway-config-"));

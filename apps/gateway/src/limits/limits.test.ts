@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Exit, TestClock } from "effect";
+import { AccountsTest } from "../../test/support/accounts-test-layer.js";
 import { Accounts } from "../accounts/accounts.js";
-import { AccountsTest } from "../accounts/accounts-test-layer.js";
 import type { KeyLimits } from "../accounts/records.js";
 import { Limits } from "./limits.js";
 

@@ -1,8 +1,8 @@
 import { Context, Effect, Exit, Layer, Scope } from "effect";
 import { describe, expect, it } from "vitest";
+import { TempDatabase } from "../../test/support/temp-database.js";
 import { Database } from "../db/database.js";
 import { relays } from "../db/schema.js";
-import { TempDatabase } from "../db/temp-database.js";
 import { type MeteringRow, MeteringWriter } from "./metering-writer.js";
 
 const row = (i: number): MeteringRow => ({

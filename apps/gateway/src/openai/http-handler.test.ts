@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../app/gateway-test-harness.js";
+import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
 
 let t: TestGateway;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import OpenAI, { type APIError, toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../app/gateway-test-harness.js";
+import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
 import { decodePng, encodePng } from "./png-mask.js";
 
 let t: TestGateway;

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { Clock, Context, Effect, Layer } from "effect";
 import { Database, statementRunner } from "../db/database.js";
 import { nodes } from "../db/schema.js";
-import { GatewayCatalog, GatewayKey } from "../routing/gateway-key.js";
+import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
 import { nodeFromRow, type RegisteredNode, toRegistered } from "./registered-node.js";

@@ -8,9 +8,9 @@ import {
 import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
 import { Context, Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, startTestNetwork, type TestNetwork } from "../relay/test-network.js";
-import { registered } from "../relay/test-requests.js";
-import { GatewayCatalog, GatewayKey } from "../routing/gateway-key.js";
+import { ADMIN_TOKEN, startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
+import { registered } from "../../test/support/test-requests.js";
+import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { probeAll } from "./health-probe.js";
 import { NodeRegistry } from "./node-registry.js";

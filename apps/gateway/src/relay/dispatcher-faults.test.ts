@@ -1,9 +1,9 @@
 import { Effect, Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
+import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
 import { Selector } from "../routing/selector.js";
 import type { DispatchStreamEvent } from "./dispatcher.js";
-import { startTestNetwork, type TestNetwork } from "./test-network.js";
-import { dispatchRequest, registered, streamed, unary } from "./test-requests.js";
 
 type TestNode = Awaited<ReturnType<TestNetwork["startNode"]>>;
 let net: TestNetwork;

@@ -1,6 +1,6 @@
 import { Clock, Deferred, Duration, Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
-import { GatewayKey } from "../routing/gateway-key.js";
+import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
 import { RoutingSettings } from "../routing/routing-config.js";

@@ -1,8 +1,8 @@
 import { Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeTextEngine, startFakeVllm } from "../../../node/test/fakes/fake-vllm.js";
-import { startTestNetwork, type TestNetwork } from "./test-network.js";
-import { dispatchRequest, registered, unary } from "./test-requests.js";
+import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
+import { dispatchRequest, registered, unary } from "../../test/support/test-requests.js";
 
 let net: TestNetwork;
 let fake: FakeTextEngine;

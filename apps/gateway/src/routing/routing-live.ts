@@ -6,7 +6,7 @@ import { NodeRegistry } from "../registry/node-registry.js";
 import { DispatcherLive } from "../relay/dispatcher-live.js";
 import { NodeClients } from "../relay/node-client.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
-import { GatewayCatalog, GatewayKey } from "./gateway-key.js";
+import { GatewayCatalog, GatewayKey } from "./gateway-key-and-catalog.js";
 import { type RoutingConfig, RoutingSettings } from "./routing-config.js";
 import { RoutingMetrics } from "./routing-metrics.js";
 import { Selector } from "./selector.js";

@@ -4,7 +4,7 @@ import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
-import { GatewayCatalog } from "./gateway-key.js";
+import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
 import { planRoutes, type Route } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "@effect/vitest";
 import { createClaimSubmission, generateKeyPair, type SessionHeader } from "@pocket-ai/protocol";
 import { Effect, Exit, TestClock } from "effect";
-import { Settlement } from "./settlement.js";
 import {
   claimTime,
   HOUR,
@@ -13,8 +12,9 @@ import {
   sessionAt,
   W48_TUESDAY,
   writeLedger,
-} from "./settlement-fixtures.js";
-import { SettlementTest, TEST_SESSION_PARAMS } from "./settlement-test-layer.js";
+} from "../../test/support/settlement-fixtures.js";
+import { SettlementTest, TEST_SESSION_PARAMS } from "../../test/support/settlement-test-layer.js";
+import { Settlement } from "./settlement.js";
 
 const failure = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined;

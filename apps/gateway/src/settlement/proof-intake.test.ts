@@ -7,7 +7,6 @@ import {
   sha256Hex,
 } from "@pocket-ai/protocol";
 import { Effect, Exit, TestClock } from "effect";
-import { Settlement } from "./settlement.js";
 import {
   claimTime,
   HOUR,
@@ -19,8 +18,9 @@ import {
   sessionAt,
   W48_TUESDAY,
   writeLedger,
-} from "./settlement-fixtures.js";
-import { SettlementTest, TEST_GATEWAY } from "./settlement-test-layer.js";
+} from "../../test/support/settlement-fixtures.js";
+import { SettlementTest, TEST_GATEWAY } from "../../test/support/settlement-test-layer.js";
+import { Settlement } from "./settlement.js";
 
 const failure = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined;

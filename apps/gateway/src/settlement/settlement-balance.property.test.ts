@@ -5,8 +5,6 @@ import { generateKeyPair, MICRO_USD_PER_USD, weekIdOf } from "@pocket-ai/protoco
 import { Effect, Layer, ManagedRuntime, TestClock, TestContext } from "effect";
 import fc from "fast-check";
 import { afterAll, expect, it } from "vitest";
-import { Database } from "../db/database.js";
-import { Settlement } from "./settlement.js";
 import {
   claimTime,
   HOUR,
@@ -17,8 +15,10 @@ import {
   registerNode,
   sessionAt,
   writeLedger,
-} from "./settlement-fixtures.js";
-import { SettlementTestServices } from "./settlement-test-layer.js";
+} from "../../test/support/settlement-fixtures.js";
+import { SettlementTestServices } from "../../test/support/settlement-test-layer.js";
+import { Database } from "../db/database.js";
+import { Settlement } from "./settlement.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pocket-settlement-prop-"));
 const runtime = ManagedRuntime.make(

@@ -4,9 +4,6 @@ import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Either, Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeGatewayClient } from "../../../node/src/gateway-link/gateway-client.js";
-import { AdminAuth } from "../admin/admin-auth.js";
-import { contextFromRequest, type GatewayServices, router } from "../trpc.js";
-import { runSettlementCommand } from "./settlement-cli.js";
 import {
   HOUR,
   ledgerRelays,
@@ -15,9 +12,12 @@ import {
   registerNode,
   sessionAt,
   writeLedger,
-} from "./settlement-fixtures.js";
+} from "../../test/support/settlement-fixtures.js";
+import { SettlementTest } from "../../test/support/settlement-test-layer.js";
+import { AdminAuth } from "../admin/admin-auth.js";
+import { contextFromRequest, type GatewayServices, router } from "../trpc.js";
+import { runSettlementCommand } from "./settlement-cli.js";
 import { settlementAdminRouter, settlementRouter } from "./settlement-router.js";
-import { SettlementTest } from "./settlement-test-layer.js";
 
 const TOKEN = "settlement-admin-token-0123456789";
 const managed = ManagedRuntime.make(Layer.merge(SettlementTest, AdminAuth.layer(Redacted.make(TOKEN))));

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "@effect/vitest";
 import { generateKeyPair, type SessionHeader, verifyClaimAck, weekIdOf } from "@pocket-ai/protocol";
 import { Effect, TestClock } from "effect";
-import { Settlement } from "./settlement.js";
 import {
   claimTime,
   HOUR,
@@ -12,8 +11,9 @@ import {
   sessionAt,
   W48_TUESDAY,
   writeLedger,
-} from "./settlement-fixtures.js";
-import { SettlementTest, TEST_OPERATOR } from "./settlement-test-layer.js";
+} from "../../test/support/settlement-fixtures.js";
+import { SettlementTest, TEST_OPERATOR } from "../../test/support/settlement-test-layer.js";
+import { Settlement } from "./settlement.js";
 
 const WEEK = "2026-W48";
 

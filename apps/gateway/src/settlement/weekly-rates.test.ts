@@ -1,7 +1,6 @@
 import { describe, expect, it } from "@effect/vitest";
 import { generateKeyPair } from "@pocket-ai/protocol";
 import { Effect, Exit, TestClock } from "effect";
-import { Settlement } from "./settlement.js";
 import {
   claimTime,
   ledgerRelays,
@@ -10,8 +9,9 @@ import {
   sessionAt,
   W48_TUESDAY,
   writeLedger,
-} from "./settlement-fixtures.js";
-import { SettlementTest } from "./settlement-test-layer.js";
+} from "../../test/support/settlement-fixtures.js";
+import { SettlementTest } from "../../test/support/settlement-test-layer.js";
+import { Settlement } from "./settlement.js";
 
 const failure = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined;

@@ -1,9 +1,12 @@
 import { Data } from "effect";
 import type { BackendConfig } from "../config/node-config.js";
-import { makeA1111Backend } from "./a1111.js";
+import { makeA1111Backend } from "./a1111/a1111.js";
 import type { Backend } from "./backend.js";
-import { makeDevBackend } from "./dev-backend.js";
-import { isOpenAICompatibleKind, makeOpenAICompatibleBackend } from "./openai-compatible.js";
+import { makeDevBackend } from "./dev/dev-backend.js";
+import {
+  isOpenAICompatibleKind,
+  makeOpenAICompatibleBackend,
+} from "./openai-compatible/openai-compatible.js";
 
 /** A backend entry that cannot work as written (no URL, an image engine for a text service...). */
 export class BackendMisconfigured extends Data.TaggedError("BackendMisconfigured")<{

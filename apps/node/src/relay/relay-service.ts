@@ -20,7 +20,7 @@ import {
   BackendTimeout,
   type StreamPiece,
 } from "../backends/backend.js";
-import type { BackendPool } from "../backends/backend-pool.js";
+import type { BackendPool } from "../backends/pool/backend-pool.js";
 import type { RelayStore } from "../db/relay-store.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";

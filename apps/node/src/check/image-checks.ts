@@ -1,7 +1,7 @@
 import { Effect } from "effect";
-import type { Backend, BackendCapabilities } from "./backend.js";
-import { encodePng } from "./dev/index.js";
-import { no, type Run, yes } from "./probe-finding.js";
+import type { Backend, BackendCapabilities } from "../backends/backend.js";
+import { encodePng } from "../backends/dev/index.js";
+import { no, type Run, yes } from "./check-finding.js";
 
 function solidPng(width: number, height: number, value: number): string {
   const data = new Uint8Array(width * height * 4).fill(value);

@@ -1,5 +1,5 @@
 import { Clock, Duration, Effect, Either, Exit, Schedule, type Scope, Stream } from "effect";
-import type { BackendConfig } from "../config/node-config.js";
+import type { BackendConfig } from "../../config/node-config.js";
 import {
   type Backend,
   type BackendBusy,
@@ -7,9 +7,9 @@ import {
   type BackendError,
   BackendUnavailable,
   type StreamPiece,
-} from "./backend.js";
+} from "../backend.js";
+import { commonCapabilities } from "../common-capabilities.js";
 import { BackendSlots, type SlotMember } from "./backend-slots.js";
-import { commonCapabilities } from "./common-capabilities.js";
 import { type BackendObserver, outcomeOf, type PoolOperation } from "./pool-observer.js";
 
 export type { BackendObserver, CallOutcome, PoolOperation } from "./pool-observer.js";

@@ -1,5 +1,5 @@
 import { Cause, Exit } from "effect";
-import type { BackendBusy, BackendError } from "./backend.js";
+import type { BackendBusy, BackendError } from "../backend.js";
 
 /** What the pool reports per call, for latency histograms (`stream` operations time the whole stream). */
 export type PoolOperation =

@@ -1,11 +1,11 @@
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
-import { backendConfig } from "../../test/fakes/backend-config.js";
-import { type FakeTextEngine, startFakeVllm } from "../../test/fakes/fake-vllm.js";
-import type { BackendConfig } from "../config/node-config.js";
-import type { Backend } from "./backend.js";
+import { backendConfig } from "../../../test/fakes/backend-config.js";
+import { type FakeTextEngine, startFakeVllm } from "../../../test/fakes/fake-vllm.js";
+import type { BackendConfig } from "../../config/node-config.js";
+import type { Backend } from "../backend.js";
+import { makeOpenAICompatibleBackend } from "../openai-compatible/openai-compatible.js";
 import { type BackendObserver, type CallOutcome, makeBackendPool, type PoolError } from "./backend-pool.js";
-import { makeOpenAICompatibleBackend } from "./openai-compatible.js";
 
 const fakes: FakeTextEngine[] = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { Deferred, Effect, Exit, type Scope } from "effect";
-import { BackendBusy, BackendUnavailable } from "./backend.js";
+import { BackendBusy, BackendUnavailable } from "../backend.js";
 
 /** One backend's seats: how many relays it runs now, how many it may, whether it is up. */
 export interface SlotMember {

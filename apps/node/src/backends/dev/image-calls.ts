@@ -1,10 +1,10 @@
 import type { OutpaintPadding } from "@pocket-ai/protocol";
 import type { Effect } from "effect";
-import type { BackendError } from "./backend.js";
-import type { DevImageEngine, ImageResult } from "./dev/index.js";
-import { DevBackendRequestError, decodePng, encodePng } from "./dev/index.js";
-import type { DevRunner } from "./dev-text-calls.js";
-import { fitOutpaintSource, type ImageSize, parseSize, resizeRgba } from "./outpaint-canvas.js";
+import type { BackendError } from "../backend.js";
+import { fitOutpaintSource, type ImageSize, parseSize, resizeRgba } from "../outpaint-canvas.js";
+import type { DevImageEngine, ImageResult } from "./index.js";
+import { DevBackendRequestError, decodePng, encodePng } from "./index.js";
+import type { DevRunner } from "./text-calls.js";
 
 const DEFAULT_SIZE: ImageSize = { width: 512, height: 512 };
 const optionalNumber = (value: unknown) =>

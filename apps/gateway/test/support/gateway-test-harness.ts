@@ -5,11 +5,11 @@ import { createLogger } from "@pocket-ai/runtime";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { Effect, Exit, Layer, Scope } from "effect";
 import OpenAI from "openai";
-import { GatewayConfig } from "../config/gateway-config.js";
-import { makeTestDispatcher } from "../openai/dispatcher-test.js";
-import { type RunningGateway, startGateway } from "./gateway-app.js";
-import type { GatewayAppRouter } from "./routers.js";
-import { defaultRoutingLayer } from "./side-layers.js";
+import { type RunningGateway, startGateway } from "../../src/app/gateway-app.js";
+import type { GatewayAppRouter } from "../../src/app/routers.js";
+import { defaultRoutingLayer } from "../../src/app/side-layers.js";
+import { GatewayConfig } from "../../src/config/gateway-config.js";
+import { makeTestDispatcher } from "./test-dispatcher.js";
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 

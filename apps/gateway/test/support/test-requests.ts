@@ -1,7 +1,7 @@
 import { DEFAULT_CATALOG, generateKeyPair, type RelayOperation, resolveModelName } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
-import { NodeRegistry } from "../registry/node-registry.js";
-import { Dispatcher, type DispatchRequest, type DispatchStreamEvent } from "./dispatcher.js";
+import { NodeRegistry } from "../../src/registry/node-registry.js";
+import { Dispatcher, type DispatchRequest, type DispatchStreamEvent } from "../../src/relay/dispatcher.js";
 import type { TestNetwork } from "./test-network.js";
 
 const app = generateKeyPair();

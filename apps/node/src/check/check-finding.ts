@@ -1,5 +1,5 @@
 import type { Effect } from "effect";
-import type { BackendError } from "./backend.js";
+import type { BackendError } from "../backends/backend.js";
 
 export type ProbeObservation = "yes" | "no" | "error";
 

@@ -1,8 +1,8 @@
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
-import { backendConfig } from "../../test/fakes/backend-config.js";
-import { type FakeTextEngine, type FakeTextFlavor, startFakeVllm } from "../../test/fakes/fake-vllm.js";
-import type { Backend, BackendError } from "./backend.js";
+import { backendConfig } from "../../../test/fakes/backend-config.js";
+import { type FakeTextEngine, type FakeTextFlavor, startFakeVllm } from "../../../test/fakes/fake-vllm.js";
+import type { Backend, BackendError } from "../backend.js";
 import { makeOpenAICompatibleBackend, type OpenAICompatibleKind } from "./openai-compatible.js";
 
 const fakes: FakeTextEngine[] = [];

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { BackendRejected } from "./backend.js";
+import { BackendRejected } from "../backend.js";
 
 /**
  * Reads a token count from any engine's `/tokenize` answer: vLLM `{count, tokens}`, llama.cpp

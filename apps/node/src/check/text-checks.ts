@@ -1,6 +1,6 @@
 import { Effect, Stream } from "effect";
-import type { Backend, BackendCapabilities } from "./backend.js";
-import { type Finding, no, type Run, yes } from "./probe-finding.js";
+import type { Backend, BackendCapabilities } from "../backends/backend.js";
+import { type Finding, no, type Run, yes } from "./check-finding.js";
 
 export const PROMPT = "The capital of France is";
 

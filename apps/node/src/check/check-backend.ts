@@ -1,7 +1,7 @@
 import { Effect } from "effect";
+import type { Backend, BackendError } from "../backends/backend.js";
+import { type EngineTarget, requestJson } from "../backends/engine-http.js";
 import type { BackendConfig } from "../config/node-config.js";
-import type { Backend, BackendError } from "./backend.js";
-import { type EngineTarget, requestJson } from "./engine-http.js";
 import {
   type Finding,
   fromError,
@@ -11,11 +11,11 @@ import {
   type ProbeRow,
   type Run,
   yes,
-} from "./probe-finding.js";
-import { probeImages } from "./probe-image-checks.js";
-import { probeText } from "./probe-text-checks.js";
+} from "./check-finding.js";
+import { probeImages } from "./image-checks.js";
+import { probeText } from "./text-checks.js";
 
-export type { ProbeObservation, ProbeReport, ProbeRow } from "./probe-finding.js";
+export type { ProbeObservation, ProbeReport, ProbeRow } from "./check-finding.js";
 
 /** The models the engine lists, from its own listing route. */
 function listModels(backend: Backend, config: BackendConfig): Effect.Effect<Finding, BackendError> {

@@ -1,10 +1,10 @@
 import { Cause, Effect, Exit, Option } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
-import { backendConfig } from "../../test/fakes/backend-config.js";
-import { type FakeA1111, startFakeA1111 } from "../../test/fakes/fake-a1111.js";
+import { backendConfig } from "../../../test/fakes/backend-config.js";
+import { type FakeA1111, startFakeA1111 } from "../../../test/fakes/fake-a1111.js";
+import type { Backend, BackendError } from "../backend.js";
+import { decodePng, encodePng, type RgbaImage } from "../dev/index.js";
 import { makeA1111Backend } from "./a1111.js";
-import type { Backend, BackendError } from "./backend.js";
-import { decodePng, encodePng, type RgbaImage } from "./dev/index.js";
 
 const fakes: FakeA1111[] = [];
 afterEach(async () => {

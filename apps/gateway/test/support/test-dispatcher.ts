@@ -9,6 +9,7 @@ import {
   sha256Hex,
 } from "@pocket-ai/protocol";
 import { Effect, Layer, Stream } from "effect";
+import { encodePng } from "../../src/openai/png-mask.js";
 import {
   DispatchError,
   type DispatchedUnary,
@@ -16,8 +17,7 @@ import {
   type DispatchRequest,
   type DispatchStreamEvent,
   type RelayRecord,
-} from "../relay/dispatcher.js";
-import { encodePng } from "./png-mask.js";
+} from "../../src/relay/dispatcher.js";
 
 const WORDS = "the quick relay carries a careful answer across the pocket network to you".split(" ");
 

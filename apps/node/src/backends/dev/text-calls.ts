@@ -1,7 +1,7 @@
 import { type Effect, Stream } from "effect";
-import type { BackendError, StreamPiece } from "./backend.js";
-import type { DevTextEngine, StreamedToken, TextStreamEvent } from "./dev/index.js";
-import { DevBackendRequestError } from "./dev/index.js";
+import type { BackendError, StreamPiece } from "../backend.js";
+import type { DevTextEngine, StreamedToken, TextStreamEvent } from "./index.js";
+import { DevBackendRequestError } from "./index.js";
 import {
   chatLogprobs,
   chatLogprobsCount,
@@ -15,7 +15,7 @@ import {
   samplingOptions,
   streamedLegacyLogprobs,
   usage,
-} from "./dev-openai-shapes.js";
+} from "./openai-shapes.js";
 
 /** How the dev backend runs one engine call: with the call timeout, aborting on interruption. */
 export interface DevRunner {

@@ -1,7 +1,7 @@
 import { Layer } from "effect";
-import { TempDatabase } from "../db/temp-database.js";
-import { AccountsConfig } from "./accounts-config.js";
-import { AccountsLive } from "./index.js";
+import { AccountsConfig } from "../../src/accounts/accounts-config.js";
+import { AccountsLive } from "../../src/accounts/index.js";
+import { TempDatabase } from "./temp-database.js";
 
 /** For tests: accounts and limits over a fresh SQLite file in a temp folder, with a fixed seed. */
 export const AccountsTest = AccountsLive.pipe(

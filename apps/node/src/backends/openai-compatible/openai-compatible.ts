@@ -1,9 +1,9 @@
 import { Effect, Stream } from "effect";
-import type { BackendConfig } from "../config/node-config.js";
-import { type Backend, type BackendError, BackendRejected, type StreamPiece } from "./backend.js";
-import { ENGINE_CAPABILITIES } from "./engine-capabilities.js";
-import { type EngineTarget, expectRecord, requestJson, requestOk } from "./engine-http.js";
-import { requestSse } from "./engine-sse.js";
+import type { BackendConfig } from "../../config/node-config.js";
+import { type Backend, type BackendError, BackendRejected, type StreamPiece } from "../backend.js";
+import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
+import { type EngineTarget, expectRecord, requestJson, requestOk } from "../engine-http.js";
+import { requestSse } from "../engine-sse.js";
 import { tokenCount } from "./token-count.js";
 
 /** The engines that speak the OpenAI HTTP API (TGI through its Messages API). */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Layer } from "effect";
-import { Database } from "./database.js";
+import { Database } from "../../src/db/database.js";
 
 /** For tests: a real SQLite file in a fresh temp folder, removed when the layer's scope closes. */
 export const TempDatabase = Layer.unwrapScoped(

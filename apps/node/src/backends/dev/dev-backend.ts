@@ -1,6 +1,10 @@
 import { Effect, Stream } from "effect";
-import type { BackendConfig } from "../config/node-config.js";
-import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "./backend.js";
+import type { BackendConfig } from "../../config/node-config.js";
+import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "../backend.js";
+import { devCapabilities } from "../engine-capabilities.js";
+import { type EngineTarget, withEngineTimeout } from "../engine-http.js";
+import { withStreamDeadline } from "../engine-sse.js";
+import { devImagesEdits, devImagesGenerations } from "./image-calls.js";
 import {
   createDevImageEngine,
   createDevTextEngine,
@@ -8,12 +12,8 @@ import {
   type DevImageEngine,
   type DevTextEngine,
   PngError,
-} from "./dev/index.js";
-import { devImagesEdits, devImagesGenerations } from "./dev-image-calls.js";
-import { type DevRunner, devChatCompletions, devCompletions, devStream } from "./dev-text-calls.js";
-import { devCapabilities } from "./engine-capabilities.js";
-import { type EngineTarget, withEngineTimeout } from "./engine-http.js";
-import { withStreamDeadline } from "./engine-sse.js";
+} from "./index.js";
+import { type DevRunner, devChatCompletions, devCompletions, devStream } from "./text-calls.js";
 
 let devBackendCount = 0;
 

@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../test/fakes/backend-config.js";
 import { startFakeA1111 } from "../../test/fakes/fake-a1111.js";
 import { type FakeTextFlavor, startFakeVllm } from "../../test/fakes/fake-vllm.js";
+import { makeBackend } from "../backends/make-backend.js";
 import type { BackendConfig } from "../config/node-config.js";
-import { makeBackend } from "./make-backend.js";
-import { formatProbeReport, type ProbeReport, probeBackend } from "./probe-backend.js";
+import { formatProbeReport, type ProbeReport, probeBackend } from "./check-backend.js";
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {

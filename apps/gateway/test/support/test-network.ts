@@ -10,12 +10,12 @@ import { Effect, Exit, Layer, ManagedRuntime, Redacted, type Runtime, Scope } fr
 import { z } from "zod";
 import { type RunningNode, startNode } from "../../../node/src/app/node-app.js";
 import { NodeConfig } from "../../../node/src/config/node-config.js";
-import { AdminAuth } from "../admin/admin-auth.js";
-import { TempDatabase } from "../db/temp-database.js";
-import { nodesAdminRouter, nodesRouter } from "../registry/nodes-router.js";
-import { RoutingConfig } from "../routing/routing-config.js";
-import { routingLayer } from "../routing/routing-live.js";
-import { contextFromRequest, type GatewayServices, router } from "../trpc.js";
+import { AdminAuth } from "../../src/admin/admin-auth.js";
+import { nodesAdminRouter, nodesRouter } from "../../src/registry/nodes-router.js";
+import { RoutingConfig } from "../../src/routing/routing-config.js";
+import { routingLayer } from "../../src/routing/routing-live.js";
+import { contextFromRequest, type GatewayServices, router } from "../../src/trpc.js";
+import { TempDatabase } from "./temp-database.js";
 
 export const ADMIN_TOKEN = "routing-test-admin-token";
 

@@ -1,8 +1,8 @@
 import { generateKeyPair, type KeyPair, type SessionParams } from "@pocket-ai/protocol";
 import { Layer } from "effect";
-import { TempDatabase } from "../db/temp-database.js";
-import { SettlementLive } from "./settlement.js";
-import { SettlementConfig, SettlementIdentity } from "./settlement-config.js";
+import { SettlementLive } from "../../src/settlement/settlement.js";
+import { SettlementConfig, SettlementIdentity } from "../../src/settlement/settlement-config.js";
+import { TempDatabase } from "./temp-database.js";
 
 /** For tests: hourly sessions from the Unix epoch with a minute of grace. */
 export const TEST_SESSION_PARAMS: Extract<SessionParams, { mode: "time" }> = {

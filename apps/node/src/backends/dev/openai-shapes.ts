@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { ChatMessage, CompletionLogprobs, StreamedToken, TextCompletionRequest } from "./dev/index.js";
-import { DevBackendRequestError } from "./dev/index.js";
+import type { ChatMessage, CompletionLogprobs, StreamedToken, TextCompletionRequest } from "./index.js";
+import { DevBackendRequestError } from "./index.js";
 
 /**
  * Translation between OpenAI request/response JSON and the development text engine, producing

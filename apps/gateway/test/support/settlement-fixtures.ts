@@ -12,7 +12,7 @@ import {
   sha256Hex,
 } from "@pocket-ai/protocol";
 import { Effect } from "effect";
-import { Database } from "../db/database.js";
+import { Database } from "../../src/db/database.js";
 import { TEST_GATEWAY, TEST_SESSION_PARAMS } from "./settlement-test-layer.js";
 
 /** Test fixtures: nodes, the front door's relay ledger, sessions, and the node's side of a claim. */

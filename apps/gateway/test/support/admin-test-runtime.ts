@@ -1,7 +1,7 @@
 import { Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
-import { AccountsTest } from "../accounts/accounts-test-layer.js";
-import type { GatewayServices } from "../trpc.js";
-import { AdminAuth } from "./admin-auth.js";
+import { AdminAuth } from "../../src/admin/admin-auth.js";
+import type { GatewayServices } from "../../src/trpc.js";
+import { AccountsTest } from "./accounts-test-layer.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
