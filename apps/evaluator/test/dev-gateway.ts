@@ -1,9 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type Backend, type DevImageEngine, type DevTextEngine, makeDevBackend } from "@pocket-ai/node";
 import { Effect, Stream } from "effect";
-import type { Backend } from "../../node/src/backends/backend.js";
-import { makeDevBackend } from "../../node/src/backends/dev/dev-backend.js";
-import type { DevImageEngine, DevTextEngine } from "../../node/src/backends/dev/index.js";
 import { faultyImages, type ImageFault } from "./image-faults.js";
 
 /**

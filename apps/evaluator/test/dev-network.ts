@@ -1,5 +1,5 @@
+import { createDevTextEngine } from "@pocket-ai/node";
 import { generateKeyPair } from "@pocket-ai/protocol";
-import { createDevTextEngine } from "../../node/src/backends/dev/index.js";
 import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { type DevGateway, type DevNodeSpec, startDevGateway } from "./dev-gateway.js";
 

@@ -1,7 +1,7 @@
+import { createDevImageEngine } from "@pocket-ai/node";
 import { generateKeyPair, type NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDevImageEngine } from "../../node/src/backends/dev/index.js";
 import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";

@@ -1,7 +1,6 @@
+import { type Backend, type BackendError, parseSize, resizeRgba } from "@pocket-ai/node";
+import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
 import { Effect } from "effect";
-import type { Backend, BackendError } from "../../node/src/backends/backend.js";
-import { decodePng, encodePng, type RgbaImage } from "../../node/src/backends/dev/index.js";
-import { parseSize, resizeRgba } from "../../node/src/backends/outpaint-canvas.js";
 
 /**
  * Faulty image nodes the evaluator must catch, each wrapping an honest dev image backend:

@@ -24,7 +24,7 @@ export async function startTestNetwork(overrides: Record<string, unknown> = {}) 
 
 /** A small valid RGBA PNG: a gradient, or a mask whose right half is transparent (OpenAI: edit there). */
 export async function makePng(width: number, height: number, kind: "image" | "mask"): Promise<Buffer> {
-  const { encodePng } = await import("@pocket-ai/runtime");
+  const { encodePng } = await import("@pocket-ai/png");
   const data = new Uint8Array(width * height * 4);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {

@@ -3,6 +3,16 @@
  * Operators run the CLI instead (`src/cli.ts`).
  */
 export { NodeStartError, type RunningNode, startNode } from "./app/node-app.js";
+export type { Backend, BackendError } from "./backends/backend.js";
+export { makeDevBackend } from "./backends/dev/dev-backend.js";
+export {
+  createDevImageEngine,
+  createDevTextEngine,
+  type DevImageEngine,
+  type DevTextEngine,
+} from "./backends/dev/index.js";
+export { type ImageSize, parseSize, resizeRgba } from "./backends/outpaint-canvas.js";
 export { NodeConfig } from "./config/node-config.js";
+export { GatewayCallError, type GatewayClient, makeGatewayClient } from "./gateway-link/gateway-client.js";
 export type { NodeInfo } from "./info/node-info.js";
 export type { NodeRouter } from "./relay/relay-router.js";

@@ -6,12 +6,3 @@ export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";
 export { Counter, Gauge, Histogram, LATENCY_BUCKETS, MetricsRegistry } from "./metrics/registry.js";
-export {
-  decodePng,
-  encodePng,
-  type PngColorType,
-  type PngEncodeOptions,
-  PngError,
-  type PngFilter,
-  type RgbaImage,
-} from "./png/png.js";

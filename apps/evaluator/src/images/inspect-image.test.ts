@@ -1,7 +1,7 @@
+import { createDevImageEngine } from "@pocket-ai/node";
+import { encodePng } from "@pocket-ai/png";
 import { describe, expect, it } from "vitest";
-import { createDevImageEngine } from "../../../node/src/backends/dev/index.js";
 import { inspectImage } from "./inspect-image.js";
-import { encodePng } from "./png-codec.js";
 
 function filled(width: number, height: number, pixel: (x: number, y: number) => [number, number, number]) {
   const data = new Uint8Array(width * height * 4);

@@ -1,8 +1,8 @@
+import { decodePng, type RgbaImage } from "@pocket-ai/png";
 import { sha256Hex } from "../runs/rng.js";
 import { BLANK_MAX_COLOURS, BLANK_MAX_STD_DEV } from "./image-thresholds.js";
 import { differenceHash } from "./perceptual-hash.js";
 import { pixelStats } from "./pixel-stats.js";
-import { decodePng, type RgbaImage } from "./png-codec.js";
 
 /** The per-image checks; `seed` and `distinct` compare probes and are made when the run is scored. */
 export interface ImageCheckResults {

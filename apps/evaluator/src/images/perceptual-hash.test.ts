@@ -1,8 +1,8 @@
+import { resizeRgba } from "@pocket-ai/node";
+import type { RgbaImage } from "@pocket-ai/png";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { resizeRgba } from "../../../node/src/backends/outpaint-canvas.js";
 import { differenceHash, hashDistance } from "./perceptual-hash.js";
-import type { RgbaImage } from "./png-codec.js";
 
 /** A smooth scene from a seed: a few soft blobs of light over a gradient (no library, no files). */
 function scene(seed: number, width = 96, height = 64): RgbaImage {

@@ -1,4 +1,4 @@
-import type { RgbaImage } from "./png-codec.js";
+import type { RgbaImage } from "@pocket-ai/png";
 
 /**
  * A difference hash (dHash) of an image: the picture is reduced to a (grid + 1) × grid grayscale

@@ -1,4 +1,4 @@
-import type { RgbaImage } from "./png-codec.js";
+import type { RgbaImage } from "@pocket-ai/png";
 
 /** What the blank check looks at: how much each colour channel varies, and how many colours there are. */
 export interface PixelStats {

@@ -1,7 +1,7 @@
+import { decodePng, encodePng } from "@pocket-ai/png";
 import OpenAI, { type APIError, toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
-import { decodePng, encodePng } from "./png-mask.js";
 
 let t: TestGateway;
 beforeAll(async () => {
@@ -107,12 +107,16 @@ describe("the OpenAI SDK against the gateway", () => {
     expect(generated.data).toHaveLength(2);
     expect((await usageOf(key.id)).spentMicroUsd).toBe(36_000);
 
-    const image = encodePng(4, 4, 3, new Uint8Array(48).fill(90));
+    const image = Buffer.from(
+      encodePng({ width: 4, height: 4, data: new Uint8Array(64).fill(90) }, { colorType: 2 }),
+    );
     const maskPixels = new Uint8Array(64);
     for (let i = 0; i < 16; i++) maskPixels.set([0, 0, 0, i < 8 ? 0 : 255], i * 4); // top half transparent
     const edited = await openai.images.edit({
       image: await toFile(image, "a.png", { type: "image/png" }),
-      mask: await toFile(encodePng(4, 4, 4, maskPixels), "mask.png", { type: "image/png" }),
+      mask: await toFile(encodePng({ width: 4, height: 4, data: maskPixels }), "mask.png", {
+        type: "image/png",
+      }),
       prompt: "add a red boat",
       n: 1,
       size: "512x512",

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from "node:http";
+import { PngError } from "@pocket-ai/png";
 import { Effect } from "effect";
+import { normaliseEditMask } from "./edit-mask.js";
 import { RequestRefused } from "./errors.js";
-import { normaliseEditMask, PngMaskError } from "./png-mask.js";
 
 /** Reads a request body up to `limit` bytes; a larger one is refused (413) without reading the rest. */
 export function readBody(req: IncomingMessage, limit: number): Effect.Effect<Buffer, RequestRefused> {
@@ -65,7 +66,7 @@ const FILE_FIELDS = new Set(["image", "mask"]);
 /**
  * The fields of a `multipart/form-data` image edit, as the OpenAI SDK uploads it: files `image`
  * and `mask` become base64 PNG (the mask normalised to the opaque white-repaints convention, see
- * `png-mask.ts`), other fields stay strings (the schema converts numbers). Parsed with the Web
+ * `edit-mask.ts`), other fields stay strings (the schema converts numbers). Parsed with the Web
  * `Request.formData()` of Node's fetch, over a body already bounded by {@link readBody}.
  */
 export function parseImageEditForm(
@@ -105,7 +106,7 @@ function opaqueMask(bytes: Uint8Array): Effect.Effect<string, RequestRefused> {
     catch: (e) =>
       new RequestRefused({
         code: "INVALID_REQUEST",
-        detail: e instanceof PngMaskError ? `mask: ${e.message}` : "mask: unreadable PNG",
+        detail: e instanceof PngError ? `mask: ${e.message}` : "mask: unreadable PNG",
         param: "mask",
       }),
   });

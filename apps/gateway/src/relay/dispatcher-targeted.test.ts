@@ -1,6 +1,6 @@
+import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
 import { Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeTextEngine, startFakeVllm } from "../../../node/test/fakes/fake-vllm.js";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { dispatchRequest, registered, unary } from "../../test/support/test-requests.js";
 

@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
+import { makeGatewayClient } from "@pocket-ai/node";
 import { generateKeyPair, type SessionHeader, verifyClaimAck, weekIdOf } from "@pocket-ai/protocol";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Either, Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeGatewayClient } from "../../../node/src/gateway-link/gateway-client.js";
 import {
   HOUR,
   ledgerRelays,

@@ -1,3 +1,4 @@
+import { encodePng } from "@pocket-ai/png";
 import {
   canonicalJson,
   chatPromptText,
@@ -9,7 +10,6 @@ import {
   sha256Hex,
 } from "@pocket-ai/protocol";
 import { Effect, Layer, Stream } from "effect";
-import { encodePng } from "../../src/openai/png-mask.js";
 import {
   DispatchError,
   type DispatchedUnary,
@@ -100,7 +100,8 @@ export function makeTestDispatcher() {
       const model = request.target.modelName;
       if (request.operation === "images.generations" || request.operation === "images.edits") {
         const n = typeof request.body.n === "number" ? request.body.n : Number(request.body.n ?? 1);
-        const png = encodePng(8, 8, 1, new Uint8Array(64).fill(128)).toString("base64");
+        const gray = { width: 8, height: 8, data: new Uint8Array(256).fill(128) };
+        const png = Buffer.from(encodePng(gray, { colorType: 0 })).toString("base64");
         const data = Array.from({ length: n }, (_, i) => ({ b64_json: png, seed: i }));
         return {
           payload: { created, data },

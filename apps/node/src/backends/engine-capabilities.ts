@@ -13,7 +13,7 @@ const NO_TEXT = {
 
 /**
  * What each engine is declared to do, from its documented API; `pocket-node check` compares these
- * with what the running engine really does (`probe-backend.ts`). When in doubt, a capability is
+ * with what the running engine really does (`src/check/`). When in doubt, a capability is
  * declared false: a refused relay is cheaper than a wrong answer the evaluator has to catch.
  *
  * - vLLM: the whole OpenAI surface, including `echo` + `logprobs` scoring the prompt tokens.

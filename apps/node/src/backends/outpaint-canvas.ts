@@ -1,5 +1,5 @@
+import { type RgbaImage, readPngHeader } from "@pocket-ai/png";
 import type { OutpaintPadding } from "@pocket-ai/protocol";
-import type { RgbaImage } from "./dev/index.js";
 
 /** Output width and height of an image request. */
 export interface ImageSize {
@@ -14,11 +14,14 @@ export function parseSize(size: unknown): ImageSize | undefined {
   return match === null ? undefined : { width: Number(match[1]), height: Number(match[2]) };
 }
 
-/** Width and height from a PNG's IHDR, without decoding the pixels. */
+/** Width and height from a PNG's IHDR, without decoding the pixels; undefined when it is not one. */
 export function pngSize(png: Uint8Array): ImageSize | undefined {
-  if (png.length < 24) return undefined;
-  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
+  try {
+    const { width, height } = readPngHeader(png);
+    return { width, height };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Bilinear resampling; enough for fitting a source into an outpainting canvas. */

@@ -1,6 +1,6 @@
+import { encodePng } from "@pocket-ai/png";
 import { Effect } from "effect";
 import type { Backend, BackendCapabilities } from "../backends/backend.js";
-import { encodePng } from "../backends/dev/index.js";
 import { no, type Run, yes } from "./check-finding.js";
 
 function solidPng(width: number, height: number, value: number): string {

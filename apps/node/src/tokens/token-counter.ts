@@ -1,3 +1,6 @@
+// The tokenizer package ships no types; its declaration sits beside this file, referenced so that
+// every program that compiles this file (other apps and tests importing `@pocket-ai/node`) sees it.
+/// <reference path="./mistral-tokenizer-js.d.ts" />
 import { Effect } from "effect";
 import llamaTokenizer from "llama-tokenizer-js";
 import mistralTokenizer from "mistral-tokenizer-js";

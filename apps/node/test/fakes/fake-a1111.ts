@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { encodePng } from "../../src/backends/dev/index.js";
+import { encodePng } from "@pocket-ai/png";
 import {
   type FakeServerBase,
   type RecordedRequest,

@@ -1,8 +1,8 @@
+import { decodePng, encodePng } from "@pocket-ai/png";
 import { imageEditMode, type OutpaintPadding } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { type Backend, BackendRejected } from "../backend.js";
-import { decodePng, encodePng } from "../dev/index.js";
 import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
 import { type EngineTarget, expectRecord, requestJson } from "../engine-http.js";
 import { fitOutpaintSource, outpaintCanvas, parseSize, pngSize } from "../outpaint-canvas.js";

@@ -1,9 +1,9 @@
+import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
 import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect";
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import type { BackendError } from "../backend.js";
 import { makeDevBackend } from "./dev-backend.js";
-import { decodePng, encodePng, type RgbaImage } from "./index.js";
 
 const text = makeDevBackend(backendConfig({ kind: "dev" }), "text");
 const images = makeDevBackend(backendConfig({ kind: "dev" }), "image");

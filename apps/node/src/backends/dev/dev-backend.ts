@@ -1,3 +1,4 @@
+import { PngError } from "@pocket-ai/png";
 import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "../backend.js";
@@ -11,7 +12,6 @@ import {
   DevBackendRequestError,
   type DevImageEngine,
   type DevTextEngine,
-  PngError,
 } from "./index.js";
 import { type DevRunner, devChatCompletions, devCompletions, devStream } from "./text-calls.js";
 

@@ -1,4 +1,4 @@
-import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/runtime";
+import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
 import { describe, expect, it } from "vitest";
 import { createDevImageEngine } from "./image-engine.js";
 import { DevBackendRequestError } from "./request-error.js";

@@ -1,4 +1,4 @@
-import { decodePng, encodePng, PngError, type RgbaImage } from "@pocket-ai/runtime";
+import { decodePng, encodePng, PngError, type RgbaImage } from "@pocket-ai/png";
 import { type FieldParams, renderField } from "./image-field.js";
 import { ImageEditRequest, ImageGenerateRequest, parseImageRequest } from "./image-request.js";
 import { DEV_BACKEND_LABEL } from "./label.js";

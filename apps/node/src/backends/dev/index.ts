@@ -4,8 +4,6 @@
  * deterministic given a seed, needs no GPU and no weights, and is labelled as what it is.
  */
 
-export type { RgbaImage } from "@pocket-ai/runtime";
-export { decodePng, encodePng, PngError } from "@pocket-ai/runtime";
 export type { ChatMessage } from "./chat-template.js";
 export { CHAT_STOP_SEQUENCES, formatChatPrompt } from "./chat-template.js";
 export type { StreamedToken } from "./completion-buffer.js";

@@ -1,0 +1,15 @@
+export {
+  DEFAULT_MAX_PIXELS,
+  decodePng,
+  encodePng,
+  type PngColorType,
+  type PngDecodeOptions,
+  type PngEncodeColorType,
+  type PngEncodeOptions,
+  PngError,
+  type PngErrorReason,
+  type PngFilter,
+  type PngHeader,
+  type RgbaImage,
+  readPngHeader,
+} from "./png.js";

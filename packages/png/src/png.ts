@@ -1,0 +1,328 @@
+import { deflateSync, inflateSync } from "node:zlib";
+import { crc32 } from "./crc32.js";
+
+/** An 8-bit RGBA raster, row-major, 4 bytes per pixel. */
+export interface RgbaImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/**
+ * Why a PNG was refused: `not-png` (no PNG signature), `truncated` (a chunk runs past the end or
+ * IEND is missing), `checksum` (a chunk CRC does not match), `unsupported` (bit depth, colour type
+ * or interlacing this codec does not read), `too-large` (the declared size exceeds the caller's
+ * pixel budget, or the image data inflates past what the size allows), `corrupt` (the image data
+ * or a palette does not make a valid image), `invalid-input` (encoding pixels that do not match
+ * the declared size).
+ */
+export type PngErrorReason =
+  | "not-png"
+  | "truncated"
+  | "checksum"
+  | "unsupported"
+  | "too-large"
+  | "corrupt"
+  | "invalid-input";
+
+export class PngError extends Error {
+  override readonly name = "PngError";
+  constructor(
+    readonly reason: PngErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+/** Samples per pixel of each colour type this codec reads (3, palette, is one index per pixel). */
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+export type PngFilter = 0 | 1 | 2 | 3 | 4;
+/** 0 grayscale, 2 RGB, 3 palette (decode only), 4 grayscale + alpha, 6 RGBA. */
+export type PngColorType = 0 | 2 | 3 | 4 | 6;
+/** The colour types `encodePng` writes: every one but palette. */
+export type PngEncodeColorType = Exclude<PngColorType, 3>;
+
+/**
+ * The pixel budget `decodePng` applies when the caller gives none: 64 megapixels (256 MiB of
+ * RGBA). Callers that read untrusted uploads pass their own, smaller budget.
+ */
+export const DEFAULT_MAX_PIXELS = 64_000_000;
+
+export interface PngEncodeOptions {
+  readonly filter?: PngFilter;
+  /** Defaults to RGBA; gray types keep the red channel, so pass images with r = g = b. */
+  readonly colorType?: PngEncodeColorType;
+}
+
+export interface PngDecodeOptions {
+  /** Refuse images with more pixels than this, before inflating anything. */
+  readonly maxPixels?: number;
+}
+
+/** What a PNG's IHDR chunk declares. */
+export interface PngHeader {
+  readonly width: number;
+  readonly height: number;
+  readonly bitDepth: number;
+  readonly colorType: number;
+  readonly interlaced: boolean;
+}
+
+/**
+ * Encodes RGBA as a PNG. By default each row takes the filter with the smallest sum of absolute
+ * filtered bytes (the usual heuristic, which compresses smooth images well); a fixed filter can
+ * be forced, which tests use to exercise every filter in the decoder.
+ */
+export function encodePng(image: RgbaImage, options: PngEncodeOptions = {}): Uint8Array {
+  const { width, height } = image;
+  if (image.data.length !== width * height * 4)
+    throw new PngError("invalid-input", "pixel data does not match width × height × 4");
+  const colorType = options.colorType ?? 6;
+  const channels = CHANNELS[colorType]!;
+  const data = fromRgba(image.data, colorType);
+  const stride = width * channels;
+  const raw = new Uint8Array((stride + 1) * height);
+  const candidate = new Uint8Array(stride);
+  for (let y = 0; y < height; y++) {
+    const row = data.subarray(y * stride, (y + 1) * stride);
+    const prior = y > 0 ? data.subarray((y - 1) * stride, y * stride) : undefined;
+    const filters: PngFilter[] = options.filter === undefined ? [0, 1, 2, 3, 4] : [options.filter];
+    let best: PngFilter = filters[0]!;
+    let bestScore = Number.POSITIVE_INFINITY;
+    for (const filter of filters) {
+      applyFilter(filter, row, prior, candidate, channels, false);
+      let score = 0;
+      for (const b of candidate) score += b < 128 ? b : 256 - b;
+      if (score < bestScore) {
+        bestScore = score;
+        best = filter;
+      }
+    }
+    const out = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    applyFilter(best, row, prior, out, channels, false);
+    raw[y * (stride + 1)] = best;
+  }
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, colorType, 0, 0, 0], 8);
+  return concat([
+    SIGNATURE,
+    pngChunk("IHDR", header),
+    pngChunk("IDAT", deflateSync(raw)),
+    pngChunk("IEND", new Uint8Array(0)),
+  ]);
+}
+
+/**
+ * Reads the signature and the IHDR chunk only: width, height, bit depth, colour type. Nothing is
+ * inflated, so it is safe on any upload, and the first 33 bytes of a file are enough.
+ */
+export function readPngHeader(bytes: Uint8Array): PngHeader {
+  checkSignature(bytes);
+  if (bytes.length < 33) throw new PngError("truncated", "truncated PNG: the header is incomplete");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = String.fromCharCode(...bytes.subarray(12, 16));
+  if (type !== "IHDR" || view.getUint32(8) !== 13)
+    throw new PngError("corrupt", "PNG does not start with a valid IHDR chunk");
+  if (crc32(bytes.subarray(12, 29)) !== view.getUint32(29))
+    throw new PngError("checksum", "PNG chunk CRC mismatch (IHDR)");
+  return {
+    width: view.getUint32(16),
+    height: view.getUint32(20),
+    bitDepth: bytes[24]!,
+    colorType: bytes[25]!,
+    interlaced: bytes[28] !== 0,
+  };
+}
+
+/**
+ * Decodes an 8-bit, non-interlaced grayscale, RGB, palette (with tRNS alpha), grayscale + alpha or
+ * RGBA PNG into RGBA. The declared size is checked against `maxPixels` before anything is
+ * inflated, and the image data is inflated with a hard output cap of exactly the size the header
+ * allows, so a small file cannot make the decoder allocate more than the caller budgeted for.
+ */
+export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): RgbaImage {
+  const { width, height, bitDepth, colorType, interlaced } = readPngHeader(bytes);
+  const channels = CHANNELS[colorType];
+  if (bitDepth !== 8 || channels === undefined) {
+    throw new PngError(
+      "unsupported",
+      `unsupported PNG: bit depth ${bitDepth}, colour type ${colorType} (only 8-bit gray, RGB, palette and alpha images are read)`,
+    );
+  }
+  if (interlaced) throw new PngError("unsupported", "unsupported PNG: interlaced images are not read");
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (width === 0 || height === 0) throw new PngError("corrupt", "PNG declares an empty image");
+  if (width * height > maxPixels) {
+    throw new PngError(
+      "too-large",
+      `PNG is ${width}×${height}, more than the ${maxPixels} pixels allowed here; send a smaller image`,
+    );
+  }
+
+  const { idat, palette, paletteAlpha } = readChunks(bytes);
+  if (colorType === 3 && palette === undefined)
+    throw new PngError("corrupt", "palette PNG without a PLTE chunk");
+  const stride = width * channels;
+  const raw = inflate(idat, (stride + 1) * height);
+  const pixels = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    if (filter > 4) throw new PngError("corrupt", `unknown PNG filter type ${filter}`);
+    const prior = y > 0 ? pixels.subarray((y - 1) * stride, y * stride) : undefined;
+    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    applyFilter(
+      filter as PngFilter,
+      src,
+      prior,
+      pixels.subarray(y * stride, (y + 1) * stride),
+      channels,
+      true,
+    );
+  }
+  const data =
+    palette !== undefined && colorType === 3
+      ? fromPalette(pixels, palette, paletteAlpha)
+      : toRgba(pixels, channels);
+  return { width, height, data };
+}
+
+/** Walks the chunks after IHDR (which `readPngHeader` checked), checking each CRC, up to IEND. */
+function readChunks(bytes: Uint8Array) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const idat: Uint8Array[] = [];
+  let palette: Uint8Array | undefined;
+  let paletteAlpha: Uint8Array | undefined;
+  for (let at = 33; ; ) {
+    if (at + 12 > bytes.length) throw new PngError("truncated", "truncated PNG: no IEND chunk");
+    const length = view.getUint32(at);
+    if (at + 12 + length > bytes.length) throw new PngError("truncated", "truncated PNG chunk");
+    const typeAndData = bytes.subarray(at + 4, at + 8 + length);
+    const type = String.fromCharCode(...typeAndData.subarray(0, 4));
+    if (crc32(typeAndData) !== view.getUint32(at + 8 + length))
+      throw new PngError("checksum", `PNG chunk CRC mismatch (${type})`);
+    const body = typeAndData.subarray(4);
+    at += 12 + length;
+    if (type === "IDAT") idat.push(body);
+    else if (type === "PLTE") palette = body;
+    else if (type === "tRNS") paletteAlpha = body;
+    else if (type === "IEND") return { idat: concat(idat), palette, paletteAlpha };
+  }
+}
+
+/** Inflates with a hard cap: a stream that would produce more than `expected` bytes is refused. */
+function inflate(data: Uint8Array, expected: number): Uint8Array {
+  let out: Uint8Array;
+  try {
+    out = inflateSync(data, { maxOutputLength: expected });
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE")
+      throw new PngError("too-large", "PNG image data inflates to more than its declared size allows");
+    throw new PngError("corrupt", "PNG image data is corrupt (it does not inflate)");
+  }
+  if (out.length < expected)
+    throw new PngError("corrupt", "PNG image data is too short for its declared size");
+  return out;
+}
+
+/**
+ * Filters (`undo` false) or unfilters (`undo` true) one scanline. When undoing, neighbours are
+ * read from `out`, the already reconstructed row; when filtering, from the raw `row`.
+ */
+function applyFilter(
+  filter: PngFilter,
+  row: Uint8Array,
+  prior: Uint8Array | undefined,
+  out: Uint8Array,
+  bpp: number,
+  undo: boolean,
+): void {
+  const recon = undo ? out : row;
+  for (let i = 0; i < row.length; i++) {
+    const a = i >= bpp ? recon[i - bpp]! : 0;
+    const b = prior ? prior[i]! : 0;
+    const c = prior && i >= bpp ? prior[i - bpp]! : 0;
+    const predictor =
+      filter === 0 ? 0 : filter === 1 ? a : filter === 2 ? b : filter === 3 ? (a + b) >> 1 : paeth(a, b, c);
+    out[i] = undo ? (row[i]! + predictor) & 0xff : (row[i]! - predictor) & 0xff;
+  }
+}
+
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const pa = Math.abs(p - a);
+  const pb = Math.abs(p - b);
+  const pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+function fromRgba(rgba: Uint8Array, colorType: PngEncodeColorType): Uint8Array {
+  if (colorType === 6) return rgba;
+  const picks = colorType === 0 ? [0] : colorType === 2 ? [0, 1, 2] : [0, 3];
+  const out = new Uint8Array((rgba.length / 4) * picks.length);
+  for (let p = 0, o = 0; p < rgba.length; p += 4) for (const k of picks) out[o++] = rgba[p + k]!;
+  return out;
+}
+
+function toRgba(pixels: Uint8Array, channels: number): Uint8Array {
+  if (channels === 4) return pixels;
+  const count = pixels.length / channels;
+  const rgba = new Uint8Array(count * 4);
+  for (let p = 0; p < count; p++) {
+    const s = p * channels;
+    const gray = channels <= 2;
+    rgba[p * 4] = pixels[s]!;
+    rgba[p * 4 + 1] = gray ? pixels[s]! : pixels[s + 1]!;
+    rgba[p * 4 + 2] = gray ? pixels[s]! : pixels[s + 2]!;
+    rgba[p * 4 + 3] = channels === 2 ? pixels[s + 1]! : 255;
+  }
+  return rgba;
+}
+
+/** Palette indices to RGBA; tRNS gives per-entry alpha, entries past its end are opaque. */
+function fromPalette(indices: Uint8Array, palette: Uint8Array, alpha: Uint8Array | undefined): Uint8Array {
+  const rgba = new Uint8Array(indices.length * 4);
+  for (let p = 0; p < indices.length; p++) {
+    const index = indices[p]!;
+    if (index * 3 + 2 >= palette.length)
+      throw new PngError(
+        "corrupt",
+        `PNG palette index ${index} is outside its ${palette.length / 3}-entry palette`,
+      );
+    rgba[p * 4] = palette[index * 3]!;
+    rgba[p * 4 + 1] = palette[index * 3 + 1]!;
+    rgba[p * 4 + 2] = palette[index * 3 + 2]!;
+    rgba[p * 4 + 3] = alpha?.[index] ?? 255;
+  }
+  return rgba;
+}
+
+function checkSignature(bytes: Uint8Array): void {
+  if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b))
+    throw new PngError("not-png", "not a PNG file");
+}
+
+/** One PNG chunk: length, type, body and CRC (exported for tests that build unusual files). */
+export function pngChunk(type: string, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, body.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(body, 8);
+  view.setUint32(8 + body.length, crc32(out.subarray(4, 8 + body.length)));
+  return out;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
