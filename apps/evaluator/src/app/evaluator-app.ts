@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { serveHttp } from "@pocket-ai/runtime";
+import { createLogger, observabilityLayer, serveHttp } from "@pocket-ai/runtime";
 import { Effect, Layer } from "effect";
 import type { EvaluatedNode, EvaluatorConfig } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
@@ -70,7 +70,17 @@ export const startEvaluator = (config: EvaluatorConfig) =>
       Effect.catchAll((e) => Effect.logError("round failed", e)),
       Effect.repeat(roundSchedule(config.run.roundIntervalMs)),
     );
-  }).pipe(Effect.scoped, Effect.provide(evaluatorLayer(config)));
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(evaluatorLayer(config)),
+    Effect.provide(
+      observabilityLayer(
+        createLogger({ app: "evaluator", level: config.logLevel }),
+        config.telemetry,
+        "evaluator",
+      ),
+    ),
+  );
 
 /** The board as it is stored now. */
 export const currentBoard = (config: EvaluatorConfig) =>

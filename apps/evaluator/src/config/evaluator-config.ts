@@ -1,4 +1,5 @@
 import { PoktAddress } from "@pocket-ai/protocol";
+import { TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
 /** Where probes go: a gateway's OpenAI-compatible base URL and the evaluator's own application key. */
@@ -41,6 +42,9 @@ export const EvaluatorConfig = z.strictObject({
   /** Published as the scoreboard's `evaluator` (e.g. the evaluator's pokt1 address or name). */
   evaluatorId: z.string().min(1).default("pocket-ai-evaluator"),
   dataDir: z.string().default("./.data/evaluator"),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Span export (`telemetry.otlpEndpoint`); off by default. */
+  telemetry: TelemetryConfig.optional(),
   listen: z
     .strictObject({
       host: z.string().default("127.0.0.1"),

@@ -1,6 +1,12 @@
 import { join } from "node:path";
 import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
-import { createLogger, type Logger, MetricsRegistry, serveHttp } from "@pocket-ai/runtime";
+import {
+  createLogger,
+  installObservability,
+  type Logger,
+  MetricsRegistry,
+  serveHttp,
+} from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Data, Duration, Effect, Layer, Redacted, type Scope } from "effect";
 import { AccountsConfig } from "../accounts/accounts-config.js";
@@ -58,6 +64,8 @@ export function startGateway(
 ): Effect.Effect<RunningGateway, GatewayStartError, Scope.Scope> {
   return Effect.gen(function* () {
     const log = options.log ?? createLogger({ app: "gateway", level: config.logLevel });
+    // Before the runtime is captured: procedures' Effect.log* and spans go through these.
+    yield* installObservability(log, config.telemetry, "gateway");
     const fail = (reason: string) => new GatewayStartError({ reason });
     const key = yield* loadGatewayKey({
       privateKey: config.privateKey,

@@ -1,4 +1,5 @@
 import { CatalogOverrides } from "@pocket-ai/protocol";
+import { TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 import { RoutingConfig } from "../routing/routing-config.js";
 import { SettlementConfigSchema } from "../settlement/settlement-config.js";
@@ -64,6 +65,8 @@ export const GatewayConfig = z.strictObject({
   /** How long in-flight requests may finish on shutdown. */
   drainMs: z.number().int().min(0).max(600_000).default(15_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Span export (`telemetry.otlpEndpoint`); off by default. */
+  telemetry: TelemetryConfig.optional(),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 

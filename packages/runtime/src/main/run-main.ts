@@ -1,15 +1,20 @@
 import { Cause, Effect, Exit, Fiber } from "effect";
+import { redactingLoggerLayer } from "../log/effect-logger.js";
+import { createLogger } from "../log/logger.js";
 
 /**
  * Runs an app's main effect: SIGINT or SIGTERM interrupts it, so every scope closes in order
  * (servers drain in-flight requests, loops stop, databases checkpoint) before the process exits.
  * A failure prints its message — not a stack — and exits 1; a second signal exits at once.
+ * `Effect.log*` goes through the redacting JSON logger unless the app installs its own.
  */
 export function runMain<E>(
   program: Effect.Effect<unknown, E>,
   options: { readonly app: string } = { app: "app" },
 ): void {
-  const fiber = Effect.runFork(program);
+  const fiber = Effect.runFork(
+    Effect.provide(program, redactingLoggerLayer(createLogger({ app: options.app }))),
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
