@@ -8,6 +8,7 @@ import {
   verifyRelayResponse,
 } from "@pocket-ai/protocol";
 import { TRPCClientError } from "@trpc/client";
+import llamaTokenizer from "llama-tokenizer-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
 
@@ -44,7 +45,11 @@ describe("unary relays", () => {
     expect(response.outcome).toBe("ok");
     const payload = response.payload as { choices: { text: string }[]; usage: { prompt_tokens: number } };
     expect(payload.choices[0]!.text.length).toBeGreaterThan(0);
-    expect(response.usage.inputTokens).toBe(payload.usage.prompt_tokens);
+    expect(payload.usage.prompt_tokens).toBeGreaterThan(0);
+    // Input is the protocol's budget count with the node's tokenizer (BOS included), not the engine's word.
+    expect(response.usage.inputTokens).toBe(
+      llamaTokenizer.encode("The capital of France is", true, true).length,
+    );
     expect(response.usage.outputTokens).toBeGreaterThan(0);
     expect(response.usage.outputTokens).toBeLessThanOrEqual(8);
     expect(response.computeUnits).toBe(750);

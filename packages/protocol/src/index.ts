@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export * from "./budget/index.js";
 export * from "./catalog/index.js";
 export * from "./claims/index.js";
 export * from "./crypto/index.js";

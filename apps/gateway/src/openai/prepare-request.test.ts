@@ -1,6 +1,12 @@
-import { DEFAULT_CATALOG, type RelayUsage } from "@pocket-ai/protocol";
+import {
+  countRelayInput,
+  DEFAULT_CATALOG,
+  type RelayUsage,
+  relayInputs,
+  tokensAtLeast,
+  tokensAtMost,
+} from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
-import { chatInputEstimate } from "./input-estimate.js";
 import { type PreparedRelay, prepareRelay } from "./prepare-request.js";
 import { chargeFor } from "./relay-charge.js";
 
@@ -68,11 +74,41 @@ describe("prepareRelay", () => {
   });
 
   it("bounds chat input from below by words and from above by bytes", () => {
-    const estimate = chatInputEstimate({
+    const inputs = relayInputs("chat.completions", {
       model: "m",
       messages: [{ role: "user", content: "héllo  big world" }],
     });
-    expect(estimate).toEqual({ atLeast: 4, atMost: 24 });
+    expect(countRelayInput(inputs, tokensAtLeast)).toEqual([4]);
+    expect(countRelayInput(inputs, tokensAtMost)).toEqual([24]);
+    const relay = prepared("chat.completions", {
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "héllo  big world" }],
+      max_tokens: 10,
+    });
+    expect(relay.inputTokens).toBe(4);
+    expect(relay.reservation.tokens).toBe(24 + 10);
+  });
+
+  it("admits a batch of prompts each under the input limit, whose sum is over it", () => {
+    const relay = prepared("completions", {
+      model: "llama-2-13b",
+      prompt: ["word ".repeat(150), "word ".repeat(150), "word ".repeat(150)],
+      max_tokens: 1,
+    });
+    expect(relay.inputTokens).toBe(450);
+    expect(relay.maxOutputTokens).toBe(3);
+    // Each prompt reserves at most the tier's 200 input tokens.
+    expect(relay.reservation.tokens).toBe(3 * 200 + 3);
+  });
+
+  it("refuses a chat whose tools schema pushes it over the input limit", () => {
+    const chat = { model: "llama-2-13b", messages: [{ role: "user", content: "word ".repeat(150) }] };
+    expect(refusal("chat.completions", chat)).toBeUndefined();
+    const tools = [{ type: "function", function: { name: "f", description: "word ".repeat(60) } }];
+    expect(refusal("chat.completions", { ...chat, tools })).toMatchObject({
+      code: "INPUT_TOO_LONG",
+      param: "messages",
+    });
   });
 });
 

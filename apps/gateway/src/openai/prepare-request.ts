@@ -1,9 +1,7 @@
 import {
   type Catalog,
-  chatMaxTokens,
   checkImageLimits,
-  checkTextLimits,
-  clampMaxTokens,
+  countRelayInput,
   fail,
   imageRequestSize,
   type OpenAIRequestOf,
@@ -12,12 +10,16 @@ import {
   parseOpenAIRequest,
   type ResolvedModel,
   type Result,
+  relayBudget,
+  relayInputs,
   resolveModelName,
   type ServiceOperation,
+  type TextRequestOf,
+  tokensAtLeast,
+  tokensAtMost,
 } from "@pocket-ai/protocol";
 import type { ReservationAmount } from "../limits/limits.js";
 import { reservationFor } from "../limits/reservation-estimate.js";
-import { chatInputEstimate, completionInputEstimate } from "./input-estimate.js";
 
 /** A validated request, ready to reserve for and dispatch. */
 export interface PreparedRelay {
@@ -30,6 +32,11 @@ export interface PreparedRelay {
   readonly reservation: ReservationAmount;
   /** Output tokens the call may produce over all its choices (0 for images). */
   readonly maxOutputTokens: number;
+  /**
+   * Input tokens as the gateway counts them by the protocol's budget rule with its lower-bound
+   * counter (it has no tokenizer): what it bills when no node-signed count exists (0 for images).
+   */
+  readonly inputTokens: number;
   /** Image calls: the output size, to price what was actually made. */
   readonly image?: { readonly width: number; readonly height: number; readonly n: number } | undefined;
 }
@@ -43,7 +50,8 @@ function defaultImageModel(catalog: Catalog): string | undefined {
  * Validates a `/v1/*` body against its schema, resolves `model` against the catalog and checks
  * the tier's limits before anything is reserved or sent. `max_tokens` above the tier's output
  * limit is clamped (as the node would), not refused; an over-long prompt is refused only when it
- * is certainly over (see `input-estimate.ts`).
+ * is certainly over: the protocol's budget rule (`relayBudget`) runs with the lower-bound counter
+ * `tokensAtLeast`, and the key's token budget is reserved with the upper bound `tokensAtMost`.
  */
 export function prepareRelay(
   catalog: Catalog,
@@ -73,35 +81,29 @@ function prepareText(
   operation: "completions" | "chat.completions",
   request: Record<string, unknown>,
 ): Result<PreparedRelay> {
-  const completion = operation === "completions" ? (request as OpenAIRequestOf<"completions">) : undefined;
-  const chat =
-    operation === "chat.completions" ? (request as OpenAIRequestOf<"chat.completions">) : undefined;
-  const estimate = completion !== undefined ? completionInputEstimate(completion) : chatInputEstimate(chat!);
-  const prompts =
-    completion === undefined
-      ? 1
-      : Array.isArray(completion.prompt) && typeof completion.prompt[0] !== "number"
-        ? completion.prompt.length
-        : 1;
-  const choices = prompts * (typeof request.n === "number" ? request.n : 1);
-  const requested = chat !== undefined ? chatMaxTokens(chat) : completion?.max_tokens;
-  const maxTokens = clampMaxTokens(target.tier, requested, choices);
-  const limits = checkTextLimits(target, { inputTokens: estimate.atLeast, maxTokens, choices });
-  if (!limits.ok) return limits;
+  const text = request as TextRequestOf<typeof operation>;
+  const budget = relayBudget(operation, text, target, tokensAtLeast);
+  if (!budget.ok) return budget;
+  const { maxTokens, maxOutputTokens, inputTokens } = budget.value;
   const body: Record<string, unknown> = { ...request, max_tokens: maxTokens };
   delete body.max_completion_tokens;
   const stream = request.stream === true;
   const options = request.stream_options as { include_usage?: boolean | null } | null | undefined;
-  const maxOutputTokens = maxTokens * choices;
-  const inputTokens = Math.min(estimate.atMost, target.tier.limits.maxInputTokens);
+  // Reserve for the most the node may count: each prompt's upper bound, capped at the limit it passed.
+  const limit = target.tier.limits.maxInputTokens;
+  const reserved = countRelayInput(relayInputs(operation, text), tokensAtMost).reduce(
+    (sum, tokens) => sum + Math.min(tokens, limit),
+    0,
+  );
   return ok({
     operation,
     target,
     body,
     stream,
     includeUsage: stream && options?.include_usage === true,
-    reservation: reservationFor(target.tier, { inputTokens, maxOutputTokens }),
+    reservation: reservationFor(target.tier, { inputTokens: reserved, maxOutputTokens }),
     maxOutputTokens,
+    inputTokens,
   });
 }
 
@@ -128,6 +130,7 @@ function prepareImage(
       units: limits.value.units,
     }),
     maxOutputTokens: 0,
+    inputTokens: 0,
     image: { ...size.value, n },
   });
 }

@@ -11,7 +11,9 @@ export interface RelayCharge {
  * The price of a relay the node answered. Text: the tier's price per call. Images: the price per
  * standard image × the standard-image units of the images actually made. An interrupted stream
  * pays for what was delivered: the call price × delivered / allowed output tokens, rounded up
- * (nothing delivered, nothing to pay).
+ * (nothing delivered, nothing to pay). `usage` is what the protocol's `DeliveredTally` counted —
+ * the node's signed tally for a relay delivered whole, the gateway's own for one cut short — so
+ * who failed does not change what the client pays.
  */
 export function chargeFor(
   relay: PreparedRelay,

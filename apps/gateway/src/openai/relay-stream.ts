@@ -1,5 +1,11 @@
 import type { ServerResponse } from "node:http";
-import { type ErrorCode, formatSseEvent, type RelayUsage, SSE_DONE } from "@pocket-ai/protocol";
+import {
+  DeliveredTally,
+  type ErrorCode,
+  formatSseEvent,
+  type RelayUsage,
+  SSE_DONE,
+} from "@pocket-ai/protocol";
 import { Clock, Effect, Stream } from "effect";
 import { Limits } from "../limits/limits.js";
 import { MeteringWriter } from "../metering/metering-writer.js";
@@ -11,18 +17,6 @@ import { chargeFor } from "./relay-charge.js";
 import { answeredRow, failedRow } from "./relay-rows.js";
 
 type Final = Extract<DispatchStreamEvent, { type: "final" }>;
-
-/** Text pieces in one chunk: a stand-in for tokens delivered when no node record says more. */
-function pieces(data: Record<string, unknown>): number {
-  const choices = data.choices;
-  if (!Array.isArray(choices)) return 0;
-  let n = 0;
-  for (const choice of choices as { text?: unknown; delta?: { content?: unknown } }[]) {
-    if (typeof choice.text === "string" && choice.text !== "") n++;
-    else if (typeof choice.delta?.content === "string" && choice.delta.content !== "") n++;
-  }
-  return n;
-}
 
 /** The node's closing usage chunk (`choices: []` with `usage`), sent only with `include_usage`. */
 const isUsageChunk = (data: Record<string, unknown>) =>
@@ -37,7 +31,8 @@ const isUsageChunk = (data: Record<string, unknown>) =>
  * A stream that fails mid-way ends with an OpenAI error event (`data: {"error": …}`, which the
  * official SDK raises as an `APIError`) and then `[DONE]`. Billing: a complete stream is settled
  * like a unary relay; an interrupted one — by the node or by the client leaving — pays for what
- * was delivered (node record when there is one, else the pieces forwarded).
+ * reached the client: the protocol's `DeliveredTally` over the chunks written (the dispatcher's
+ * record, kept by the same rule, when there is one).
  */
 export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: RelayCall) {
   return Effect.gen(function* () {
@@ -68,9 +63,8 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
       "x-accel-buffering": "no",
       trailer: "x-pocket-node",
     });
-    let delivered = 0;
+    const tally = new DeliveredTally(call.relay);
     let final: Final | undefined;
-    const inputEstimate = call.reservation.tokens - call.relay.maxOutputTokens;
 
     const settle = (usage: RelayUsage, outcome: "complete" | "interrupted") =>
       limits.settle(call.reservation, chargeFor(call.relay, usage, outcome)).pipe(
@@ -84,7 +78,7 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
 
     // The client left: the dispatch is interrupted with this fiber; bill what reached it.
     const clientLeft = Effect.gen(function* () {
-      const usage = { inputTokens: Math.max(0, inputEstimate), outputTokens: delivered };
+      const usage = tally.usage();
       const charged = yield* settle(usage, "interrupted");
       const now = yield* Clock.currentTimeMillis;
       yield* meter.record(
@@ -104,7 +98,9 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
         return Effect.void;
       }
       if (isUsageChunk(event.data) && !call.relay.includeUsage) return Effect.void;
-      delivered += pieces(event.data);
+      // Nothing reaches a client that has gone: count only chunks handed to an open response.
+      if (res.destroyed || res.writableEnded) return Effect.void;
+      tally.add(event.data);
       return writeChunk(res, formatSseEvent({ ...event.data, model }));
     }).pipe(Effect.onInterrupt(() => clientLeft));
 
@@ -117,7 +113,7 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
     if (record !== undefined) res.addTrailers({ "x-pocket-node": record.nodeAddress });
     res.end();
 
-    const usage = record?.usage ?? { inputTokens: Math.max(0, inputEstimate), outputTokens: delivered };
+    const usage: RelayUsage = record?.usage ?? tally.usage();
     const charged = yield* settle(usage, failed ? "interrupted" : "complete");
     const ttftMs = final?.ttftMs;
     yield* meter.record(

@@ -1,12 +1,14 @@
 import {
-  chatMaxTokens,
-  clampMaxTokens,
+  countRelayInput,
   createRelayRequest,
   isTextTier,
   type KeyPair,
-  promptText,
   type RelayRequest,
+  relayInputs,
+  relayOutputCap,
   relayRequestHash,
+  type TextRequestOf,
+  tokensAtLeast,
 } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
 import type { DispatchRequest } from "./dispatcher.js";
@@ -51,34 +53,40 @@ export interface AnswerLimits {
   readonly maxImages: number;
   /** Highest compute units the answer may carry. */
   readonly maxComputeUnits: number;
+  /** Input tokens by the protocol's budget rule, counted with the gateway's lower bound (0 for images). */
+  readonly inputTokens: number;
 }
 
 const count = (v: unknown, fallback: number) =>
   typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : fallback;
 
-/** The limits of an answer, from the body and the served tier (the node clamps `max_tokens` the same way). */
+/**
+ * The limits of an answer on the served tier, by the protocol's budget rule (`relayOutputCap`:
+ * the node clamps `max_tokens` the same way), with the input counted as the front door counts it.
+ */
 export function answerLimits(route: Route, request: DispatchRequest): AnswerLimits {
   const tier = route.servedTier;
   const body = request.body;
-  const n = Math.max(1, count(body.n, 1));
   if (!isTextTier(tier)) {
+    const n = Math.max(1, count(body.n, 1));
     const l = tier.limits;
     const units =
       Math.max(1, Math.ceil((l.maxWidth * l.maxHeight) / (l.standardWidth * l.standardHeight))) * n;
-    return { maxOutputTokens: 0, maxImages: n, maxComputeUnits: tier.computeUnitsPerRelay * units };
+    return {
+      maxOutputTokens: 0,
+      maxImages: n,
+      maxComputeUnits: tier.computeUnitsPerRelay * units,
+      inputTokens: 0,
+    };
   }
-  let prompts = 1;
-  if (request.operation === "completions" && body.prompt !== undefined) {
-    prompts = Math.max(1, promptText(body as { prompt: string }).length);
-  }
-  const choices = prompts * n;
-  const asked =
-    request.operation === "chat.completions"
-      ? chatMaxTokens(body as { max_tokens?: number; max_completion_tokens?: number })
-      : typeof body.max_tokens === "number"
-        ? body.max_tokens
-        : undefined;
-  const maxOutputTokens = clampMaxTokens(tier, asked, choices) * choices;
+  // A text tier serves text operations only (the route plan matched them).
+  const operation = request.operation as "completions" | "chat.completions";
+  const text = body as TextRequestOf<typeof operation>;
+  const { maxOutputTokens } = relayOutputCap(operation, text, tier);
+  const inputTokens = countRelayInput(relayInputs(operation, text), tokensAtLeast).reduce(
+    (sum, tokens) => sum + tokens,
+    0,
+  );
   // Per-call weight, or per-token weight which never exceeds a few times the per-call weight.
-  return { maxOutputTokens, maxImages: 0, maxComputeUnits: tier.computeUnitsPerRelay * 4 };
+  return { maxOutputTokens, maxImages: 0, maxComputeUnits: tier.computeUnitsPerRelay * 4, inputTokens };
 }

@@ -1,4 +1,10 @@
-import { bytesToHex, type RelayStreamChunk, type RelayUsage, relayLeafHash } from "@pocket-ai/protocol";
+import {
+  bytesToHex,
+  DeliveredTally,
+  type RelayStreamChunk,
+  type RelayUsage,
+  relayLeafHash,
+} from "@pocket-ai/protocol";
 import { Effect, Either, Option, Stream } from "effect";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
@@ -11,7 +17,8 @@ import { chunkOffSchema, overLimit } from "./verify-answer.js";
  * The events of an opened stream: every chunk is verified (signature, order, chain, schema)
  * before its data is yielded with `model` set to the public name. The stream always ends with one
  * `final` event: `ok` with the node's signed usage and weight, or — when the node fails, stalls or
- * sends something invalid mid-way — `error` STREAM_INTERRUPTED with a record of what was delivered.
+ * sends something invalid mid-way — `error` STREAM_INTERRUPTED with a record of what was delivered,
+ * counted by the protocol's `DeliveredTally` over the chunks passed on (whatever the node says).
  */
 export function streamEvents(
   ctx: AttemptContext,
@@ -24,7 +31,7 @@ export function streamEvents(
   const limits = answerLimits(route, request);
   let pending: RelayStreamChunk | undefined = opened.first;
   let done = false;
-  let delivered = 0;
+  const tally = new DeliveredTally(limits);
 
   const record = (usage: RelayUsage, computeUnits: number): RelayRecord => ({
     requestHash,
@@ -50,11 +57,12 @@ export function streamEvents(
     record: rec,
     ttftMs: opened.ttftMs,
   });
-  const interrupted = (failure: AttemptFailure, usage?: RelayUsage): DispatchStreamEvent => {
+  // A relay that passed chunks on is in the ledger, paid for what those chunks delivered.
+  const delivered = () => (tally.chunks > 0 ? record(tally.usage(), 0) : undefined);
+  const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {
     noteFailure(ctx, failure);
     done = true;
-    const used = usage ?? { inputTokens: 0, outputTokens: delivered };
-    return final("error", delivered > 0 ? record(used, 0) : undefined, failure.detail);
+    return final("error", delivered(), failure.detail);
   };
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
 
@@ -76,7 +84,7 @@ export function streamEvents(
     if (chunk.final === undefined) {
       const off = chunkOffSchema(request.operation, chunk.data);
       if (off !== undefined) return interrupted(invalid(off));
-      delivered += 1;
+      tally.add(chunk.data);
       return {
         type: "data",
         data: { ...(chunk.data as Record<string, unknown>), model: request.target.modelName },
@@ -87,20 +95,10 @@ export function streamEvents(
     if (trailer.outcome === "error") {
       ctx.selector.stats.failure(address);
       ctx.metrics.relays.inc({ node: address, outcome: "STREAM_INTERRUPTED" });
-      return final(
-        "error",
-        delivered > 0 ? record(trailer.usage, 0) : undefined,
-        trailer.error?.detail ?? trailer.error?.message,
-      );
+      return final("error", delivered(), trailer.error?.detail ?? trailer.error?.message);
     }
     const over = overLimit(trailer.usage, trailer.computeUnits, limits);
-    if (over !== undefined) {
-      const capped = {
-        ...trailer.usage,
-        outputTokens: Math.min(trailer.usage.outputTokens, limits.maxOutputTokens),
-      };
-      return interrupted(invalid(over), capped);
-    }
+    if (over !== undefined) return interrupted(invalid(over));
     return final("ok", record(trailer.usage, trailer.computeUnits));
   });
 

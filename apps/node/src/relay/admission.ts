@@ -1,10 +1,6 @@
 import {
-  chatMaxTokens,
-  chatPromptText,
   checkImageLimits,
   checkRelaySession,
-  checkTextLimits,
-  clampMaxTokens,
   type ErrorCode,
   imageRequestSize,
   isImageTier,
@@ -13,10 +9,13 @@ import {
   operationSupported,
   type ProtocolError,
   parseOpenAIRequest,
-  promptText,
   protocolError,
+  type RelayInput,
   type RelayRequest,
+  relayBudget,
+  relayInputs,
   type SessionParams,
+  type TextRequestOf,
   type TierSpec,
   verifyRelayRequest,
 } from "@pocket-ai/protocol";
@@ -68,8 +67,9 @@ export interface AdmissionContext {
  * Every check a relay passes before any backend work, in an order where each refusal is cheap:
  * envelope schema and gateway signature; gateway allowed; session current; this node in the
  * session; not a replay (recorded atomically); service, tier and operation served; payload
- * schema; backend capabilities; the tier's limits with input tokens counted by a real tokenizer.
- * Output is clamped to the tier's limit rather than refused, as the limit is a cap on work.
+ * schema; backend capabilities; the protocol's budget rule (`relayBudget`, the gateway's too) with
+ * input tokens counted by a real tokenizer. Output is clamped to the tier's limit rather than
+ * refused, as the limit is a cap on work.
  */
 export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect<Admission> {
   return Effect.gen(function* () {
@@ -150,12 +150,13 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
       case "completions":
       case "chat.completions": {
         if (!isTextTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not a text tier`);
+        const operation = request.operation;
         const text =
-          request.operation === "completions"
+          operation === "completions"
             ? completionsInput(parsed.value as OpenAIRequestOf<"completions">)
             : undefined;
         const chat =
-          request.operation === "chat.completions"
+          operation === "chat.completions"
             ? (parsed.value as OpenAIRequestOf<"chat.completions">)
             : undefined;
         if (text !== undefined && !caps.completions)
@@ -172,18 +173,11 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
         if (chat?.logprobs === true && !caps.logprobs) {
           return refusal("UNSUPPORTED_PARAMETER", "this node's backend returns no logprobs", "logprobs");
         }
-        const inputTokens =
-          text !== undefined
-            ? yield* countTexts(text.prompts, service)
-            : yield* countTexts([{ text: chatPromptText(chat!.messages) }], service);
-        const choices = (text?.prompts.length ?? 1) * ((parsed.value as { n?: number | null }).n ?? 1);
-        const requested =
-          text !== undefined
-            ? (parsed.value as OpenAIRequestOf<"completions">).max_tokens
-            : chatMaxTokens(chat!);
-        const maxTokens = clampMaxTokens(tier, requested, choices);
-        const limits = checkTextLimits(tier, { inputTokens, maxTokens, choices });
-        if (!limits.ok) return { ok: false, error: limits.error } as const;
+        const textRequest = parsed.value as TextRequestOf<typeof operation>;
+        const counted = yield* countTexts(relayInputs(operation, textRequest), service);
+        const budget = relayBudget(operation, textRequest, tier, (t) => counted.get(t) ?? upperBound(t));
+        if (!budget.ok) return { ok: false, error: budget.error } as const;
+        const { inputTokens, maxTokens, maxOutputTokens } = budget.value;
         const body: Record<string, unknown> = {
           ...(request.payload as Record<string, unknown>),
           max_tokens: maxTokens,
@@ -191,7 +185,7 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
         if (chat !== undefined) delete body.max_completion_tokens;
         return {
           ok: true,
-          value: { service, tier, body, inputTokens, maxOutputTokens: maxTokens * choices, imageUnits: 0 },
+          value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0 },
         } as const;
       }
       case "images.generations":
@@ -228,28 +222,29 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
 }
 
 function completionsInput(req: OpenAIRequestOf<"completions">) {
-  return {
-    prompts: promptText(req),
-    wantsPromptLogprobs: req.echo === true && req.logprobs !== null && req.logprobs !== undefined,
-  };
+  return { wantsPromptLogprobs: req.echo === true && req.logprobs !== null && req.logprobs !== undefined };
 }
 
+const upperBound = (text: string) => new TextEncoder().encode(text).length;
+
+/** Each distinct text of the prompts, counted by the service's tokenizer. */
 function countTexts(
-  prompts: readonly ({ text: string } | { tokenIds: readonly number[] })[],
+  prompts: readonly RelayInput[],
   service: ServedService,
-): Effect.Effect<number> {
+): Effect.Effect<Map<string, number>> {
   return Effect.gen(function* () {
-    let total = 0;
-    for (const p of prompts) {
-      // A counter that fails (a backend tokenize endpoint down) falls back to an upper-bound
-      // estimate rather than refusing: bytes are never fewer than tokens.
-      total +=
-        "text" in p
-          ? yield* service.tokens
-              .count(p.text)
-              .pipe(Effect.orElseSucceed(() => new TextEncoder().encode(p.text).length))
-          : p.tokenIds.length;
+    const counts = new Map<string, number>();
+    for (const prompt of prompts) {
+      for (const part of prompt) {
+        if (!("text" in part) || counts.has(part.text)) continue;
+        // A counter that fails (a backend tokenize endpoint down) falls back to an upper-bound
+        // estimate rather than refusing: bytes are never fewer than tokens.
+        const tokens = yield* service.tokens
+          .count(part.text)
+          .pipe(Effect.orElseSucceed(() => upperBound(part.text)));
+        counts.set(part.text, tokens);
+      }
     }
-    return total;
+    return counts;
   });
 }

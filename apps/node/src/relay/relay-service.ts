@@ -1,6 +1,7 @@
 import {
   bytesToHex,
   createRelayResponse,
+  DeliveredTally,
   type KeyPair,
   type ProtocolError,
   protocolError,
@@ -25,7 +26,7 @@ import type { RelayStore } from "../db/relay-store.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
-import { usageOf, weightOf } from "./relay-usage.js";
+import { weightOf } from "./relay-usage.js";
 
 export interface RelayServiceOptions {
   readonly key: KeyPair;
@@ -122,7 +123,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         const usage: RelayUsage =
           relay.imageUnits > 0
             ? { inputTokens: 0, outputTokens: 0, images: relay.imageUnits }
-            : usageOf(payload, relay.inputTokens, relay.maxOutputTokens);
+            : DeliveredTally.ofAnswer(payload, relay).usage();
         const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting);
         const signed = yield* Effect.try(() =>
           createRelayResponse(
@@ -191,8 +192,8 @@ export class RelayService extends Context.Tag("node/RelayService")<
       const serviceId = relay.service.spec.id;
       const op = relay.request.operation === "completions" ? "completions" : "chat.completions";
       const body = { ...relay.body, stream: true, stream_options: { include_usage: true } };
-      let pieces = 0;
-      let reported: RelayUsage | undefined;
+      // What the gateway received, by the protocol's one rule: the claim counts the same.
+      const tally = new DeliveredTally(relay);
       const source: Stream.Stream<StreamPiece, BackendError | BackendBusy | "no-backend"> =
         pool === undefined ? Stream.fail("no-backend" as const) : pool.stream(op, body);
       const signedPieces = source.pipe(
@@ -201,21 +202,13 @@ export class RelayService extends Context.Tag("node/RelayService")<
           Duration.millis(relay.tier.timeoutMs),
         ),
         Stream.map((piece) => {
-          if (
-            typeof (piece as { usage?: unknown }).usage === "object" &&
-            (piece as { usage?: unknown }).usage !== null
-          ) {
-            reported = usageOf(piece, relay.inputTokens, relay.maxOutputTokens);
-          }
-          if (hasContent(piece)) pieces += 1;
+          tally.add(piece);
           return signer.next(piece);
         }),
       );
       const finish = Stream.suspend(() => {
-        const usage = reported ?? {
-          inputTokens: relay.inputTokens,
-          outputTokens: Math.min(pieces, relay.maxOutputTokens),
-        };
+        tally.complete();
+        const usage = tally.usage();
         const computeUnits = weightOf(relay.tier, usage, 0, options.weighting);
         const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
         store.answer(
@@ -237,14 +230,12 @@ export class RelayService extends Context.Tag("node/RelayService")<
           const error =
             failure === "no-backend"
               ? noBackend(serviceId)
-              : pieces > 0
+              : tally.outputTokens > 0
                 ? protocolError("STREAM_INTERRUPTED", backendFailure(failure).detail)
                 : backendFailure(failure);
           store.refuse(relay.requestHash, error.code, Date.now());
           metrics.relays.inc({ service: serviceId, outcome: error.code });
-          return Stream.make(
-            finalError(signer, error, { inputTokens: relay.inputTokens, outputTokens: pieces }),
-          );
+          return Stream.make(finalError(signer, error, tally.usage()));
         }),
         Stream.ensuringWith((exit) =>
           Effect.sync(() => {
@@ -263,14 +254,4 @@ export class RelayService extends Context.Tag("node/RelayService")<
 
 function noBackend(serviceId: string): ProtocolError {
   return protocolError("BACKEND_UNAVAILABLE", `no backend is configured for ${serviceId}`);
-}
-
-function hasContent(piece: StreamPiece): boolean {
-  const choices = (piece as { choices?: { text?: unknown; delta?: { content?: unknown } }[] }).choices;
-  if (!Array.isArray(choices) || choices.length === 0) return false;
-  const c = choices[0]!;
-  return (
-    (typeof c.text === "string" && c.text.length > 0) ||
-    (typeof c.delta?.content === "string" && c.delta.content.length > 0)
-  );
 }

@@ -1,0 +1,10 @@
+export { DeliveredTally, type TallyBudget } from "./delivered-tally.js";
+export { type OutputCap, relayBudget, relayOutputCap, type TextRelayBudget } from "./relay-budget.js";
+export {
+  countRelayInput,
+  type RelayInput,
+  relayInputs,
+  type TextRequestOf,
+  type TokenCounter,
+} from "./relay-input.js";
+export { tokensAtLeast, tokensAtMost } from "./token-bounds.js";

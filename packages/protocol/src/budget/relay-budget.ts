@@ -1,0 +1,126 @@
+import { describeTarget, type LimitTarget, tierOfTarget } from "../catalog/limit-target.js";
+import { checkTextLimits, clampMaxTokens } from "../catalog/text-limits.js";
+import { isTextTier, type TextTierSpec } from "../catalog/tier-spec.js";
+import { fail, ok, type Result } from "../errors/index.js";
+import { type ChatCompletionRequest, chatMaxTokens } from "../openai/chat-request.js";
+import type { CompletionRequest } from "../openai/completion-request.js";
+import { promptText } from "../openai/prompt-text.js";
+import { countRelayInput, relayInputs, type TextRequestOf, type TokenCounter } from "./relay-input.js";
+
+/**
+ * The output a text relay may produce: `maxTokens` per choice (the request's `max_tokens`, or
+ * `max_completion_tokens` for chat, clamped to the tier's output limit shared among the choices),
+ * and `maxOutputTokens` over all choices. Choices are prompts × `n`: a tier's price covers one
+ * call's worth of output, whatever the batch.
+ *
+ * @example
+ * ```ts
+ * const cap: OutputCap = { prompts: 2, n: 1, choices: 2, maxTokens: 500, maxOutputTokens: 1000 };
+ * ```
+ */
+export interface OutputCap {
+  readonly prompts: number;
+  readonly n: number;
+  readonly choices: number;
+  readonly maxTokens: number;
+  readonly maxOutputTokens: number;
+}
+
+/**
+ * The output cap of a text request on a tier (see {@link OutputCap}). Never fails: a request whose
+ * choices leave less than one token each gets `maxTokens` 0.
+ *
+ * @example
+ * ```ts
+ * const standard = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard")!;
+ * relayOutputCap("completions", { model: "m", prompt: ["a", "b"], max_tokens: 800 }, standard);
+ * // { prompts: 2, n: 1, choices: 2, maxTokens: 500, maxOutputTokens: 1000 }
+ * ```
+ */
+export function relayOutputCap<Op extends "completions" | "chat.completions">(
+  operation: Op,
+  request: TextRequestOf<Op>,
+  tier: TextTierSpec,
+): OutputCap {
+  const prompts =
+    operation === "completions" ? Math.max(1, promptText(request as CompletionRequest).length) : 1;
+  const n = typeof request.n === "number" && request.n >= 1 ? request.n : 1;
+  const choices = prompts * n;
+  const requested =
+    operation === "chat.completions"
+      ? chatMaxTokens(request as ChatCompletionRequest)
+      : (request as CompletionRequest).max_tokens;
+  const maxTokens = clampMaxTokens(tier, requested, choices);
+  return { prompts, n, choices, maxTokens, maxOutputTokens: maxTokens * choices };
+}
+
+/**
+ * The budget of a text relay: the input tokens of each prompt and their sum, and the output cap.
+ *
+ * @example
+ * ```ts
+ * const budget: TextRelayBudget = {
+ *   promptTokens: [12, 9], inputTokens: 21,
+ *   prompts: 2, n: 1, choices: 2, maxTokens: 500, maxOutputTokens: 1000,
+ * };
+ * ```
+ */
+export interface TextRelayBudget extends OutputCap {
+  readonly promptTokens: readonly number[];
+  readonly inputTokens: number;
+}
+
+/**
+ * The one budget rule of a text relay, applied by the gateway's front door, its dispatcher and the
+ * node's admission alike: counts every prompt's input with `count` (see `relayInputs` for what
+ * counts), checks each prompt against the tier's input limit on its own — a batch of prompts each
+ * under the limit is admitted, as batching clients (lm-evaluation-harness) expect — and clamps the
+ * output (see {@link relayOutputCap}). Errors: INPUT_TOO_LONG (param `prompt`, or `messages` for
+ * chat) when a prompt is over; INVALID_REQUEST, UNSUPPORTED_OPERATION as `checkTextLimits`.
+ *
+ * @example
+ * ```ts
+ * const llama = resolveModelName(DEFAULT_CATALOG, "llama-2-13b");
+ * if (llama.ok) relayBudget("completions", { model: "m", prompt: ["a b", "c"] }, llama.value, tokensAtLeast);
+ * // ok: { promptTokens: [2, 1], inputTokens: 3, choices: 2, maxTokens: 500, maxOutputTokens: 1000, … }
+ * ```
+ */
+export function relayBudget<Op extends "completions" | "chat.completions">(
+  operation: Op,
+  request: TextRequestOf<Op>,
+  target: LimitTarget,
+  count: TokenCounter,
+): Result<TextRelayBudget> {
+  const tier = tierOfTarget(target);
+  if (!isTextTier(tier)) {
+    return fail(
+      "UNSUPPORTED_OPERATION",
+      `${describeTarget(target)} is an image tier; it takes no text calls`,
+    );
+  }
+  const promptTokens = countRelayInput(relayInputs(operation, request), count);
+  const limit = tier.limits.maxInputTokens;
+  const over = promptTokens.findIndex((tokens) => tokens > limit);
+  if (over >= 0) {
+    const chat = operation === "chat.completions";
+    const what = chat
+      ? "messages, tools and response format have"
+      : promptTokens.length > 1
+        ? `prompt ${over} of the batch has`
+        : "prompt has";
+    return fail(
+      "INPUT_TOO_LONG",
+      `${what} ${promptTokens[over]} input tokens; ${describeTarget(target)} allows ${limit} per prompt`,
+      chat ? "messages" : "prompt",
+    );
+  }
+  const cap = relayOutputCap(operation, request, tier);
+  const largest = promptTokens.reduce((a, b) => Math.max(a, b), 0);
+  const checked = checkTextLimits(target, {
+    inputTokens: largest,
+    maxTokens: cap.maxTokens,
+    choices: cap.choices,
+  });
+  if (!checked.ok) return checked;
+  return ok({ ...cap, promptTokens, inputTokens: promptTokens.reduce((a, b) => a + b, 0) });
+}
