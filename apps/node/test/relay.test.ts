@@ -121,6 +121,41 @@ describe("unary relays", () => {
   });
 });
 
+describe("the budget rule: limits per prompt, schemas count as input", () => {
+  const sentence = "The capital of France is Paris. ";
+  const count = (text: string) => llamaTokenizer.encode(text, true, true).length;
+
+  it("admits a batch of 3 prompts each under the 200-token limit, though together they are over", async () => {
+    const prompts = [sentence.repeat(12), sentence.repeat(11), sentence.repeat(10)];
+    expect(prompts.every((p) => count(p) <= 200)).toBe(true);
+    expect(prompts.reduce((sum, p) => sum + count(p), 0)).toBeGreaterThan(200);
+    const response = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: prompts, max_tokens: 2 }),
+    );
+    expect(response.outcome).toBe("ok");
+    expect(response.usage.inputTokens).toBe(prompts.reduce((sum, p) => sum + count(p), 0));
+    expect((response.payload as { choices: unknown[] }).choices).toHaveLength(3);
+  });
+
+  it("refuses a chat whose tools schema pushes it over the input limit with a signed INPUT_TOO_LONG", async () => {
+    const chat = {
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: sentence.repeat(12) }],
+      max_tokens: 2,
+    };
+    expect(count(`user: ${sentence.repeat(12)}`)).toBeLessThan(200);
+    const admitted = await h.client.relay.mutate(gw.request(chat, { operation: "chat.completions" }));
+    expect(admitted.outcome).toBe("ok");
+    const tools = [{ type: "function", function: { name: "lookup", description: sentence.repeat(20) } }];
+    const refused = await h.client.relay.mutate(
+      gw.request({ ...chat, tools }, { operation: "chat.completions" }),
+    );
+    expect(refused.outcome).toBe("error");
+    expect(refused.error?.code).toBe("INPUT_TOO_LONG");
+    expect(verifyRelayResponse(refused, { nodeAddress: h.node.key.address }).ok).toBe(true);
+  });
+});
+
 describe("refusals: the right code every time, no work spent", () => {
   it("refuses a prompt over the tier's 200 input tokens with a signed INPUT_TOO_LONG", async () => {
     const prompt = "The capital of France is Paris. ".repeat(60);

@@ -1,0 +1,115 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  createRelayRequest,
+  DEFAULT_CATALOG,
+  deriveSessionHeader,
+  findService,
+  generateKeyPair,
+  RELAY_BUDGET_VECTORS,
+  type SessionParams,
+  tokensAtLeast,
+} from "@pocket-ai/protocol";
+import { openSqlite } from "@pocket-ai/runtime";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import { RelayStore } from "../db/relay-store.js";
+import { nodeSchema } from "../db/schema.js";
+import { type AdmissionContext, admitRelay } from "./admission.js";
+import type { ServedService } from "./served-service.js";
+
+const SESSION = {
+  mode: "time",
+  genesisMs: 0,
+  sessionLengthMs: 600_000,
+  graceMs: 60_000,
+} as const satisfies SessionParams;
+const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
+const node = generateKeyPair();
+const gateway = generateKeyPair();
+const application = generateKeyPair();
+const spec = findService(DEFAULT_CATALOG, "llama-2-13b")!;
+
+/** A service whose tokenizer is the protocol's word counter: the count the vectors are made with. */
+const wordCounted: ServedService = {
+  spec,
+  tiers: new Map(spec.tiers.map((tier) => [tier.id, tier])),
+  capabilities: {
+    completions: true,
+    chat: true,
+    streaming: true,
+    promptLogprobs: true,
+    logprobs: true,
+    seed: true,
+    tokenize: false,
+    images: null,
+  },
+  tokens: { kind: "estimate", exact: false, count: (text) => Effect.succeed(tokensAtLeast(text)) },
+  declaredModel: { declared: "llama-2-13b", quantization: "fp16" },
+};
+
+const admit = (
+  store: RelayStore,
+  model: string,
+  operation: "completions" | "chat.completions",
+  payload: object,
+) => {
+  const now = Date.now();
+  const [, tier = "standard"] = model.split(":");
+  const request = createRelayRequest(
+    {
+      header: deriveSessionHeader(SESSION, application.address, spec.id, now),
+      tier,
+      operation,
+      payload: { ...payload, model: spec.id },
+      issuedAt: now,
+      target: node.address,
+    },
+    gateway,
+  );
+  const ctx: AdmissionContext = {
+    nodeAddress: node.address,
+    gateways: new Set(),
+    session: SESSION,
+    services: new Map([[spec.id, wordCounted]]),
+    store,
+    inSession: () => true,
+    now: () => now,
+    stream: false,
+  };
+  return admitRelay(request, ctx);
+};
+
+describe("node admission applies the protocol's budget rule", () => {
+  it("agrees with the budget vectors the gateway's front door and dispatcher agree with", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pocket-admission-"));
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { db } = yield* openSqlite({
+            file: join(dir, "node.sqlite"),
+            schema: nodeSchema,
+            migrationsFolder,
+          });
+          const store = new RelayStore(db);
+          for (const vector of RELAY_BUDGET_VECTORS) {
+            const admission = yield* admit(store, vector.model, vector.operation, vector.request);
+            if ("error" in vector.expected) {
+              expect(admission.kind === "refused" && admission.error.code, vector.name).toBe(
+                vector.expected.error,
+              );
+              continue;
+            }
+            if (admission.kind !== "admitted") throw new Error(`${vector.name}: ${admission.kind}`);
+            const { relay } = admission;
+            expect(relay.inputTokens, vector.name).toBe(vector.expected.inputTokens);
+            expect(relay.maxOutputTokens, vector.name).toBe(vector.expected.maxOutputTokens);
+            expect(relay.body.max_tokens, vector.name).toBe(vector.expected.maxTokens);
+          }
+        }),
+      ),
+    );
+  });
+});
