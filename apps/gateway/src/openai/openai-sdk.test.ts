@@ -184,6 +184,29 @@ describe("refusals in OpenAI's error shape", () => {
     expect(t.dispatcher.requests.length).toBe(before);
   });
 
+  it("admits a batch of prompts each under the input limit; refuses a chat pushed over it by its tools", async () => {
+    const { openai } = await t.newKey();
+    const before = t.dispatcher.requests.length;
+    const batch = await openai.completions.create({
+      model: "llama-2-13b",
+      prompt: ["word ".repeat(150), "word ".repeat(150), "word ".repeat(150)],
+      max_tokens: 1,
+    });
+    expect(batch.choices.length).toBeGreaterThan(0);
+    expect(t.dispatcher.requests.length).toBe(before + 1);
+    const long = await openai.chat.completions
+      .create({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "word ".repeat(150) }],
+        tools: [{ type: "function", function: { name: "lookup", description: "word ".repeat(60) } }],
+      })
+      .then(unexpected, asApiError);
+    expect(long).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(long.code).toBe("INPUT_TOO_LONG");
+    expect(long.param).toBe("messages");
+    expect(t.dispatcher.requests.length).toBe(before + 1);
+  });
+
   it("402 when the budget cannot cover the call", async () => {
     const { openai } = await t.newKey({ budgetMicroUsd: 1000 });
     const ask = () =>

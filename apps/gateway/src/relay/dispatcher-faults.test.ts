@@ -1,7 +1,10 @@
+import { DEFAULT_CATALOG } from "@pocket-ai/protocol";
 import { Effect, Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
+import { prepareRelay } from "../openai/prepare-request.js";
+import { chargeFor } from "../openai/relay-charge.js";
 import { Selector } from "../routing/selector.js";
 import type { DispatchStreamEvent } from "./dispatcher.js";
 
@@ -95,6 +98,27 @@ describe("streams that fail mid-way", () => {
     expect(last).toMatchObject({ outcome: "error", error: { code: "STREAM_INTERRUPTED" } });
     expect(last.record?.nodeAddress).toBe(cutter.address);
     expect(last.record?.computeUnits).toBe(0);
+  });
+
+  it("bill exactly the text pieces received before the cut, with the front door's input count", async () => {
+    const request = { ...story(), targetNode: cutter.address };
+    const result = await streamed(net, request);
+    if (Either.isLeft(result)) throw result.left;
+    const received = result.right
+      .flatMap((e) => (e.type === "data" ? [e.data] : []))
+      .map(
+        (data) => (data as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content ?? "",
+      )
+      .filter((text) => text !== "").length;
+    expect(received).toBeGreaterThan(0);
+    const prepared = prepareRelay(DEFAULT_CATALOG, "chat.completions", request.body);
+    if (!prepared.ok) throw new Error(prepared.error.message);
+    const usage = final(result.right).record!.usage;
+    expect(usage).toEqual({ inputTokens: prepared.value.inputTokens, outputTokens: received });
+    // received of the 40 allowed output tokens: that share of the 750 µUSD call, rounded up.
+    expect(chargeFor(prepared.value, usage, "interrupted").costMicroUsd).toBe(
+      Math.ceil((750 * received) / 40),
+    );
   });
 
   it("stop at a spliced chunk, sanction the node and never yield the bad chunk", async () => {
