@@ -19,12 +19,14 @@ const words = (n: number) => "word ".repeat(n).trim();
 
 describe("relayInputs", () => {
   it("counts a completions batch prompt by prompt, suffix included in each", () => {
-    const inputs = relayInputs("completions", { model: "m", prompt: ["a b", [1, 2, 3]], suffix: "c d e" });
+    const inputs = relayInputs("completions", { model: "m", prompt: ["a b", "c"], suffix: "c d e" });
     expect(inputs).toEqual([
       [{ text: "a b" }, { text: "c d e" }],
-      [{ tokenIds: [1, 2, 3] }, { text: "c d e" }],
+      [{ text: "c" }, { text: "c d e" }],
     ]);
-    expect(countRelayInput(inputs, tokensAtLeast)).toEqual([5, 6]);
+    expect(countRelayInput(inputs, tokensAtLeast)).toEqual([5, 4]);
+    const ids = relayInputs("completions", { model: "m", prompt: [[1, 2, 3], [4]], suffix: "x" });
+    expect(countRelayInput(ids, tokensAtLeast)).toEqual([4, 2]);
   });
 
   it("counts a chat's messages, tool schemas and response schema as one prompt; stop sequences not", () => {

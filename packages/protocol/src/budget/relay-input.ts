@@ -1,10 +1,12 @@
+import type { z } from "zod";
 import { canonicalJson } from "../encoding/canonical.js";
 import type { ChatCompletionRequest } from "../openai/chat-request.js";
 import type { CompletionRequest } from "../openai/completion-request.js";
 import { chatPromptText, type PromptInput, promptText } from "../openai/prompt-text.js";
 
 /**
- * The text operations a budget applies to, with their validated request types.
+ * The text operations a budget applies to, with their request types: a body that passed the
+ * operation's schema (parsed, or as the client sent it).
  *
  * @example
  * ```ts
@@ -12,8 +14,8 @@ import { chatPromptText, type PromptInput, promptText } from "../openai/prompt-t
  * ```
  */
 export type TextRequestOf<Op extends "completions" | "chat.completions"> = Op extends "completions"
-  ? CompletionRequest
-  : ChatCompletionRequest;
+  ? z.input<typeof CompletionRequest>
+  : z.input<typeof ChatCompletionRequest>;
 
 /**
  * Counts the tokens of one text. The node passes its real tokenizer; the gateway, which has none,
@@ -38,7 +40,7 @@ export type TokenCounter = (text: string) => number;
 export type RelayInput = readonly PromptInput[];
 
 /** Tool and response schemas of a chat, in canonical JSON, as the model's template receives them. */
-function chatSchemaTexts(request: ChatCompletionRequest): string[] {
+function chatSchemaTexts(request: Pick<ChatCompletionRequest, "tools" | "response_format">): string[] {
   const texts: string[] = [];
   for (const tool of request.tools ?? []) texts.push(canonicalJson(tool));
   // The deprecated `functions` field is still sent by older clients and reaches the engine.
@@ -76,13 +78,13 @@ export function relayInputs<Op extends "completions" | "chat.completions">(
   request: TextRequestOf<Op>,
 ): RelayInput[] {
   if (operation === "completions") {
-    const completion = request as CompletionRequest;
+    const completion = request as Pick<CompletionRequest, "prompt" | "suffix">;
     // Defensive: an unvalidated request without prompts counts as none rather than throwing.
     if (typeof completion.prompt !== "string" && !Array.isArray(completion.prompt)) return [];
     const suffix = typeof completion.suffix === "string" && completion.suffix !== "" ? completion.suffix : "";
     return promptText(completion).map((prompt) => (suffix === "" ? [prompt] : [prompt, { text: suffix }]));
   }
-  const chat = request as ChatCompletionRequest;
+  const chat = request as Pick<ChatCompletionRequest, "messages" | "tools" | "response_format">;
   if (!Array.isArray(chat.messages)) return [[{ text: "" }]];
   const text = [chatPromptText(chat.messages), ...chatSchemaTexts(chat)].join("\n");
   return [[{ text }]];

@@ -3,7 +3,8 @@ import { describeTarget, type LimitTarget, tierOfTarget } from "./limit-target.j
 import { isTextTier, type TextTierSpec } from "./tier-spec.js";
 
 /**
- * The size of a text call as the limit check sees it: input tokens (summed over all prompts),
+ * The size of a text call as the limit check sees it: input tokens (of one prompt: a batch is
+ * checked prompt by prompt — `relayBudget` passes its largest prompt here),
  * the requested `max_tokens` per choice (missing = the tier's maximum), and how many choices each
  * prompt asks for (`n` × number of prompts; default 1).
  *
