@@ -113,7 +113,8 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
     if (record !== undefined) res.addTrailers({ "x-pocket-node": record.nodeAddress });
     res.end();
 
-    const usage: RelayUsage = record?.usage ?? tally.usage();
+    // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
+    const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
     const charged = yield* settle(usage, failed ? "interrupted" : "complete");
     const ttftMs = final?.ttftMs;
     yield* meter.record(
@@ -125,7 +126,7 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
             chargedMicroUsd: charged,
             interrupted: true,
           })
-        : answeredRow(call.caller, call.relay, record, {
+        : answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
             kind: failed ? "interrupted" : "ok",
             chargedMicroUsd: charged,
             now,
