@@ -1,0 +1,50 @@
+/**
+ * `@pocket-ai/link`: the link between Pocket AI apps. The one tRPC instance and error envelope,
+ * the map from protocol codes to tRPC codes, the decoder for clients, the procedure runner, and
+ * the contracts each app implements (node relay, gateway's node-facing API, evaluator's
+ * scoreboard) with a typed client for each.
+ */
+export { httpStatusOf, trpcCodeOf } from "./error-status.js";
+export {
+  type GatewayClient,
+  type GatewayNodeApi,
+  type GatewayNodeRouter,
+  makeGatewayClient,
+  makeGatewayNodeRouter,
+} from "./gateway-contract.js";
+export {
+  type LinkFetch,
+  makeNodeClient,
+  makeNodeRouter,
+  type NodeClient,
+  type NodeHealth,
+  type NodeInfo,
+  type NodeRelayApi,
+  type NodeRouter,
+} from "./node-contract.js";
+export {
+  type CodedFailure,
+  codeOfFailure,
+  detailOfFailure,
+  isErrorCode,
+  pocketCodeOf,
+  pocketDetailOf,
+} from "./pocket-code.js";
+export { linkErrorOf, runInContext, runProcedure, runtimeOf, streamInContext } from "./run-procedure.js";
+export {
+  makeScoreboardClient,
+  makeScoreboardRouter,
+  type ScoreboardApi,
+  type ScoreboardRouter,
+} from "./scoreboard-contract.js";
+export {
+  bearerTokenOf,
+  contextFromRequest,
+  createCallerFactory,
+  type LinkContext,
+  type LinkErrorData,
+  mergeRouters,
+  middleware,
+  publicProcedure,
+  router,
+} from "./trpc.js";

@@ -1,0 +1,94 @@
+import {
+  NODE_PROCEDURES,
+  type NodeServiceOffer,
+  type RelayResponse,
+  type RelayStreamChunk,
+} from "@pocket-ai/protocol";
+import { createTRPCClient, httpBatchStreamLink, httpLink, splitLink } from "@trpc/client";
+import type { Effect, Stream } from "effect";
+import { z } from "zod";
+import type { CodedFailure } from "./pocket-code.js";
+import { runInContext, streamInContext } from "./run-procedure.js";
+import { publicProcedure, router } from "./trpc.js";
+
+/**
+ * What a node says about itself: identity, the services it offers (as announced) with the
+ * backends behind each, the hardware and how it weighs relays. Gateways show it; the evaluator
+ * tests the claims it makes.
+ */
+export interface NodeInfo {
+  readonly address: string;
+  readonly publicKey: string;
+  readonly software: { readonly name: string; readonly version: string };
+  readonly services: readonly (NodeServiceOffer & {
+    readonly backends: readonly { readonly kind: string; readonly id: string }[];
+  })[];
+  readonly hardware: { readonly gpu: string; readonly vramGb: number; readonly cpuOnly: boolean };
+  readonly weighting: "per-call" | "per-token";
+  /** Set when any service runs on the built-in development backend, so nobody mistakes it for a real model. */
+  readonly developmentBackend?: string;
+}
+
+/** Whether a node can serve: at least one healthy backend; each backend's health by id. */
+export interface NodeHealth {
+  readonly ok: boolean;
+  readonly backends: Readonly<Record<string, boolean>>;
+}
+
+/**
+ * What a node implements for gateways. `relay` and `relayStream` take the envelope as sent (the
+ * protocol verifies it and answers with coded failures); `R` is what the node's runtime provides.
+ */
+export interface NodeRelayApi<R = never> {
+  readonly relay: (input: unknown) => Effect.Effect<RelayResponse, CodedFailure, R>;
+  readonly relayStream: (
+    input: unknown,
+  ) => Effect.Effect<Stream.Stream<RelayStreamChunk, never, R>, CodedFailure, R>;
+  readonly info: () => NodeInfo;
+  readonly health: () => NodeHealth;
+}
+
+/**
+ * The node's tRPC API (paths are `NODE_PROCEDURES`'): `relay` (unary), `relayStream` (signed chunks
+ * as they come; a client that goes away aborts the backend request), `info` and `health`. Inputs
+ * are `unknown` on purpose: the protocol verifies envelopes itself and answers with coded errors.
+ */
+export function makeNodeRouter<R>(impl: NodeRelayApi<R>) {
+  return router({
+    [NODE_PROCEDURES.relay]: publicProcedure
+      .input(z.unknown())
+      .mutation(({ ctx, input, signal }) => runInContext(ctx, impl.relay(input), signal)),
+    [NODE_PROCEDURES.relayStream]: publicProcedure
+      .input(z.unknown())
+      .mutation(({ ctx, input, signal }) => streamInContext(ctx, impl.relayStream(input), signal)),
+    [NODE_PROCEDURES.info]: publicProcedure.query(() => impl.info()),
+    [NODE_PROCEDURES.health]: publicProcedure.query(() => impl.health()),
+  });
+}
+
+/** The node's router type, for typed clients. */
+export type NodeRouter = ReturnType<typeof makeNodeRouter<never>>;
+
+/** A `fetch` that clients may use instead of the global one (a keep-alive socket pool). */
+export type LinkFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A typed client for one node: `relay`, `info` and `health` over plain `httpLink`; `relayStream`
+ * over `httpBatchStreamLink` with one operation per request, so each stream has its own HTTP
+ * response (and its own abort).
+ */
+export function makeNodeClient(endpoint: string, options: { readonly fetch?: LinkFetch } = {}) {
+  const fetchOption = options.fetch === undefined ? {} : { fetch: options.fetch as never };
+  return createTRPCClient<NodeRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.path === NODE_PROCEDURES.relayStream,
+        true: httpBatchStreamLink({ url: endpoint, maxItems: 1, ...fetchOption }),
+        false: httpLink({ url: endpoint, ...fetchOption }),
+      }),
+    ],
+  });
+}
+
+/** A typed client for one node. */
+export type NodeClient = ReturnType<typeof makeNodeClient>;

@@ -1,0 +1,65 @@
+import { ErrorCodes } from "@pocket-ai/protocol";
+import { TRPCError } from "@trpc/server";
+import { Cause, type Effect, Exit, Option, Runtime, Stream } from "effect";
+import { trpcCodeOf } from "./error-status.js";
+import { codeOfFailure } from "./pocket-code.js";
+import type { LinkContext } from "./trpc.js";
+
+/**
+ * The tRPC error for a procedure's failure. A failure that carries a protocol code becomes a
+ * `TRPCError` with the code's HTTP meaning and the failure as its `cause` (the formatter reads
+ * `pocketCode` and `detail` from it); anything else — internal errors, defects, interruptions —
+ * is a bare INTERNAL_SERVER_ERROR that leaks nothing.
+ */
+export function linkErrorOf(cause: Cause.Cause<unknown>): TRPCError {
+  const failure = Option.getOrUndefined(Cause.failureOption(cause));
+  const code = codeOfFailure(failure);
+  if (code === undefined || code === "INTERNAL") {
+    return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: ErrorCodes.INTERNAL.message });
+  }
+  const message =
+    failure instanceof Error && failure.message !== "" ? failure.message : ErrorCodes[code].message;
+  return new TRPCError({ code: trpcCodeOf(code), message, cause: failure });
+}
+
+/** Runs an Effect as a procedure on a runtime; failures become {@link linkErrorOf}'s errors. */
+export async function runProcedure<A, E, R>(
+  runtime: Runtime.Runtime<R>,
+  effect: Effect.Effect<A, E, R>,
+  signal?: AbortSignal,
+): Promise<A> {
+  const exit = await Runtime.runPromiseExit(runtime)(effect, signal === undefined ? {} : { signal });
+  if (Exit.isSuccess(exit)) return exit.value;
+  throw linkErrorOf(exit.cause);
+}
+
+/**
+ * The context's runtime, for an Effect that needs `R`. The serving app builds the context from a
+ * runtime that provides every service its procedures ask for (see `contextFromRequest`).
+ */
+export function runtimeOf<R>(ctx: LinkContext): Runtime.Runtime<R> {
+  return ctx.runtime as Runtime.Runtime<R>;
+}
+
+/** Runs a procedure's Effect on the serving app's runtime (the context's). */
+export function runInContext<A, E, R>(
+  ctx: LinkContext,
+  effect: Effect.Effect<A, E, R>,
+  signal?: AbortSignal,
+): Promise<A> {
+  return runProcedure(runtimeOf<R>(ctx), effect, signal);
+}
+
+/**
+ * Runs a streaming procedure: the Effect opens the stream (its failures become coded errors before
+ * the first chunk); the stream's chunks are yielded as they come, on the app's runtime. A client
+ * that goes away ends the iteration, which interrupts the stream.
+ */
+export async function* streamInContext<A, E, R>(
+  ctx: LinkContext,
+  open: Effect.Effect<Stream.Stream<A, never, R>, E, R>,
+  signal?: AbortSignal,
+): AsyncGenerator<A> {
+  const stream = await runInContext(ctx, open, signal);
+  yield* Stream.toAsyncIterableRuntime(stream, runtimeOf<R>(ctx));
+}

@@ -1,0 +1,78 @@
+import type { IncomingMessage } from "node:http";
+import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
+import { initTRPC, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
+import type { Runtime } from "effect";
+import { codeOfFailure, detailOfFailure } from "./pocket-code.js";
+
+/**
+ * What every procedure gets: the request's `Authorization: Bearer` value (if any) and the serving
+ * app's runtime, on which procedures run their Effects (its services, clock and logger).
+ */
+export interface LinkContext {
+  readonly bearerToken?: string | undefined;
+  readonly runtime: Runtime.Runtime<never>;
+}
+
+/**
+ * The error envelope every app answers with: tRPC's code and HTTP status, the protocol's stable
+ * code (`null` for failures that have none) and, when the failure names what exactly was wrong,
+ * `detail`. Never a stack trace or a path.
+ */
+export interface LinkErrorData {
+  readonly code: TRPC_ERROR_CODE_KEY;
+  readonly httpStatus: number;
+  readonly pocketCode: ErrorCode | null;
+  readonly detail?: string;
+}
+
+const t = initTRPC.context<LinkContext>().create({
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const coded = codeOfFailure(error.cause);
+    // Input that fails a procedure's schema, or a body that is not JSON, is the caller's to fix.
+    const malformed = error.code === "BAD_REQUEST" || error.code === "PARSE_ERROR";
+    const pocketCode = coded ?? (malformed ? "INVALID_REQUEST" : null);
+    const detail = coded === undefined ? undefined : detailOfFailure(error.cause);
+    const data: LinkErrorData = {
+      code: shape.data.code,
+      httpStatus: shape.data.httpStatus,
+      pocketCode,
+      ...(detail === undefined ? {} : { detail }),
+    };
+    // An uncoded internal failure says nothing about itself: its message may name files or hosts.
+    const message =
+      error.code === "INTERNAL_SERVER_ERROR" && coded === undefined
+        ? ErrorCodes.INTERNAL.message
+        : shape.message;
+    return { message, code: shape.code, data };
+  },
+});
+
+export const router = t.router;
+export const mergeRouters = t.mergeRouters;
+export const publicProcedure = t.procedure;
+export const middleware = t.middleware;
+export const createCallerFactory = t.createCallerFactory;
+
+/**
+ * The token of an `Authorization` header value: `Bearer <token>` (scheme case-insensitive) or the
+ * bare token; `undefined` when nothing is there.
+ */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const trimmed = header.trim();
+  const match = /^bearer\s+(.+)$/i.exec(trimmed);
+  const token = match === null ? trimmed : (match[1] ?? "").trim();
+  return token === "" ? undefined : token;
+}
+
+/**
+ * The `createContext` for `@trpc/server` adapters that hand over a Node request: the bearer token
+ * and the app's runtime, which must provide every service the app's procedures ask for.
+ */
+export function contextFromRequest<R>(runtime: Runtime.Runtime<R>) {
+  return ({ req }: { req: IncomingMessage }): LinkContext => ({
+    bearerToken: bearerTokenOf(req.headers.authorization),
+    runtime,
+  });
+}

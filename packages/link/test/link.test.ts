@@ -1,0 +1,204 @@
+import type { AddressInfo } from "node:net";
+import {
+  type ErrorCode,
+  ErrorCodes,
+  GATEWAY_PROCEDURES,
+  NODE_PROCEDURES,
+  type RelayResponse,
+  type RelayStreamChunk,
+} from "@pocket-ai/protocol";
+import { TRPCClientError } from "@trpc/client";
+import { TRPCError } from "@trpc/server";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { Data, Effect, Runtime, Stream } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CodedFailure,
+  contextFromRequest,
+  makeGatewayClient,
+  makeGatewayNodeRouter,
+  makeNodeClient,
+  makeNodeRouter,
+  mergeRouters,
+  pocketCodeOf,
+  pocketDetailOf,
+  publicProcedure,
+  router,
+  runInContext,
+  trpcCodeOf,
+} from "../src/index.js";
+
+class Refused extends Data.TaggedError("Refused")<{ readonly code: ErrorCode; readonly detail?: string }> {}
+
+const refuse = (code: ErrorCode, detail?: string): CodedFailure =>
+  new Refused(detail === undefined ? { code } : { code, detail }) as unknown as CodedFailure;
+
+const chunk = (n: number) => ({ n }) as unknown as RelayStreamChunk;
+
+// A node whose relay refuses every envelope and whose stream yields three chunks.
+const nodeRouter = makeNodeRouter({
+  relay: (input) =>
+    input === "ok"
+      ? Effect.succeed({ ok: true } as unknown as RelayResponse)
+      : Effect.fail(refuse("INVALID_SIGNATURE", "the envelope's signature does not match")),
+  relayStream: () => Effect.succeed(Stream.make(chunk(1), chunk(2), chunk(3))),
+  info: () => {
+    throw new Error("ENOENT: /secret/node.key");
+  },
+  health: () => ({ ok: true, backends: { a: true } }),
+});
+
+// A gateway whose node-facing API refuses with 402/503/504-coded failures, plus a guarded procedure.
+const gatewayRouter = mergeRouters(
+  makeGatewayNodeRouter({
+    announce: () => Effect.fail(refuse("NO_NODES_AVAILABLE")),
+    submitClaim: () => Effect.fail(refuse("BUDGET_EXHAUSTED")),
+    submitProof: () => Effect.die(new Error("SQLITE_CORRUPT at /secret/gateway.sqlite")),
+  }),
+  router({
+    admin: router({
+      whoami: publicProcedure.query(({ ctx }) =>
+        runInContext(
+          ctx,
+          ctx.bearerToken === "letmein"
+            ? Effect.succeed("operator")
+            : Effect.fail(refuse("ADMIN_UNAUTHORIZED")),
+        ),
+      ),
+    }),
+  }),
+);
+
+const servers: { url: string; close: () => void }[] = [];
+let nodeUrl = "";
+let gatewayUrl = "";
+
+async function serve(appRouter: Parameters<typeof createHTTPServer>[0]["router"]) {
+  const server = createHTTPServer({
+    router: appRouter,
+    createContext: contextFromRequest(Runtime.defaultRuntime),
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  servers.push({ url, close: () => server.close() });
+  return url;
+}
+
+beforeAll(async () => {
+  nodeUrl = await serve(nodeRouter);
+  gatewayUrl = await serve(gatewayRouter);
+});
+afterAll(() => {
+  for (const s of servers) s.close();
+});
+
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+describe("the code map", () => {
+  it("gives every protocol code the HTTP status of the protocol's error table", () => {
+    for (const code of Object.keys(ErrorCodes) as ErrorCode[]) {
+      const status = getHTTPStatusCodeFromError(new TRPCError({ code: trpcCodeOf(code) }));
+      expect({ code, status }).toEqual({ code, status: ErrorCodes[code].status });
+    }
+    const statuses = new Set<number>(Object.values(ErrorCodes).map((e) => e.status));
+    for (const status of [402, 502, 503, 504]) expect(statuses.has(status)).toBe(true);
+  });
+});
+
+describe("pocketCodeOf", () => {
+  it("reads only real protocol codes and never throws", () => {
+    const withData = (data: unknown) => Object.assign(new TRPCClientError("x"), { data });
+    expect(pocketCodeOf(withData({ pocketCode: "NODE_BUSY" }))).toBe("NODE_BUSY");
+    expect(pocketCodeOf(withData({ pocketCode: "toString" }))).toBeUndefined();
+    expect(pocketCodeOf(withData({ pocketCode: "NOT_A_CODE" }))).toBeUndefined();
+    expect(pocketCodeOf(withData(null))).toBeUndefined();
+    expect(pocketCodeOf(withData(undefined))).toBeUndefined();
+    expect(pocketCodeOf(new Error("ECONNREFUSED"))).toBeUndefined();
+    expect(pocketCodeOf({ data: { pocketCode: "NODE_BUSY" } })).toBeUndefined();
+    expect(pocketCodeOf(null)).toBeUndefined();
+  });
+});
+
+describe("the node contract", () => {
+  it("serves NODE_PROCEDURES' paths", () => {
+    expect(Object.keys(nodeRouter._def.procedures).sort()).toEqual(Object.values(NODE_PROCEDURES).sort());
+  });
+
+  it("answers a coded failure with its code, detail and HTTP status", async () => {
+    const client = makeNodeClient(`${nodeUrl}/`);
+    expect(await client.relay.mutate("ok")).toEqual({ ok: true });
+    const error = await rejection(client.relay.mutate("bad"));
+    expect(pocketCodeOf(error)).toBe("INVALID_SIGNATURE");
+    expect(pocketDetailOf(error)).toBe("the envelope's signature does not match");
+    expect((error as TRPCClientError<never>).data).toMatchObject({ httpStatus: 401, code: "UNAUTHORIZED" });
+  });
+
+  it("streams chunks in order over the split link", async () => {
+    const client = makeNodeClient(`${nodeUrl}/`);
+    const seen: unknown[] = [];
+    for await (const c of await client.relayStream.mutate({})) seen.push(c);
+    expect(seen).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(await client.health.query()).toEqual({ ok: true, backends: { a: true } });
+  });
+
+  it("hides a thrown internal error's message", async () => {
+    const response = await fetch(`${nodeUrl}/info`);
+    const text = await response.text();
+    expect(response.status).toBe(500);
+    expect(text).not.toContain("secret");
+    expect(JSON.parse(text).error.data.pocketCode).toBeNull();
+  });
+});
+
+describe("the gateway contract", () => {
+  it("serves GATEWAY_PROCEDURES' paths", () => {
+    const paths = Object.keys(makeGatewayNodeRouter({} as never)._def.procedures).sort();
+    expect(paths).toEqual(Object.values(GATEWAY_PROCEDURES).sort());
+  });
+
+  it("maps 402, 503 and internal failures through the typed client", async () => {
+    const client = makeGatewayClient(gatewayUrl);
+    const claim = await rejection(client.settlement.submitClaim.mutate({}));
+    expect(pocketCodeOf(claim)).toBe("BUDGET_EXHAUSTED");
+    expect((claim as TRPCClientError<never>).data).toMatchObject({ httpStatus: 402 });
+    const announce = await rejection(client.nodes.announce.mutate({}));
+    expect(pocketCodeOf(announce)).toBe("NO_NODES_AVAILABLE");
+    expect((announce as TRPCClientError<never>).data).toMatchObject({
+      httpStatus: ErrorCodes.NO_NODES_AVAILABLE.status,
+    });
+    const proof = await rejection(client.settlement.submitProof.mutate({}));
+    expect(pocketCodeOf(proof)).toBeUndefined();
+    expect((proof as Error).message).toBe(ErrorCodes.INTERNAL.message);
+  });
+
+  it("answers an unauthenticated call with the envelope and no stack or path", async () => {
+    const denied = await fetch(`${gatewayUrl}/admin.whoami`);
+    const body = (await denied.json()) as { error: { message: string; data: Record<string, unknown> } };
+    expect(denied.status).toBe(401);
+    expect(body.error.data).toEqual({
+      code: "UNAUTHORIZED",
+      httpStatus: 401,
+      pocketCode: "ADMIN_UNAUTHORIZED",
+    });
+    expect(JSON.stringify(body)).not.toMatch(/stack|path|\.ts\b|node_modules/);
+    const allowed = await fetch(`${gatewayUrl}/admin.whoami`, {
+      headers: { authorization: "Bearer letmein" },
+    });
+    expect(((await allowed.json()) as { result: { data: unknown } }).result.data).toBe("operator");
+  });
+
+  it("answers a body that is not JSON with INVALID_REQUEST", async () => {
+    const bad = await fetch(`${gatewayUrl}/nodes.announce`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    const body = (await bad.json()) as { error: { data: Record<string, unknown> } };
+    expect(body.error.data.pocketCode).toBe("INVALID_REQUEST");
+  });
+});
