@@ -1,9 +1,16 @@
-import { type ScoresContext, scoresRouter } from "./publish/scores-router.js";
-import { router } from "./trpc.js";
+import { makeScoreboardRouter, type ScoreboardRouter } from "@pocket-ai/link";
+import { buildScoreboard } from "./publish/scoreboard.js";
+import type { ScoresContext } from "./publish/scores-context.js";
 
-/** The evaluator's tRPC router: `scores.board` and `scores.node`. Cross app boundaries as `import type` only. */
-export function appRouter(ctx: ScoresContext) {
-  return router({ scores: scoresRouter(ctx) });
+/**
+ * The evaluator's tRPC router: the link's scoreboard contract (`scores.board`, `scores.node`),
+ * implemented from the evaluator's store.
+ */
+export function appRouter(ctx: ScoresContext): ScoreboardRouter {
+  return makeScoreboardRouter({
+    board: () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now()),
+    node: (address) => ctx.store.board().find((n) => n.address === address) ?? null,
+  });
 }
 
-export type AppRouter = ReturnType<typeof appRouter>;
+export type AppRouter = ScoreboardRouter;

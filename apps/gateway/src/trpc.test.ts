@@ -1,3 +1,4 @@
+import { codeOfFailure } from "@pocket-ai/link";
 import { TRPCError } from "@trpc/server";
 import { Effect } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
@@ -5,7 +6,7 @@ import { adminTestRuntime } from "../test/support/admin-test-runtime.js";
 import { InvalidApiKey } from "./accounts/errors.js";
 import { StorageError } from "./db/database.js";
 import { BudgetExhausted, RateLimited } from "./limits/errors.js";
-import { pocketCodeOf, runProcedure } from "./trpc.js";
+import { runProcedure } from "./trpc.js";
 
 const managed = adminTestRuntime();
 afterAll(() => managed.dispose());
@@ -29,7 +30,7 @@ describe("runProcedure", () => {
       const error = await thrown(Effect.fail(failure));
       expect(error).toBeInstanceOf(TRPCError);
       expect(error?.code).toBe(code);
-      expect(pocketCodeOf(error?.cause)).toBe(failure.code);
+      expect(codeOfFailure(error?.cause)).toBe(failure.code);
     }
   });
 
@@ -51,8 +52,8 @@ describe("runProcedure", () => {
   });
 
   it("recognises only real protocol codes", () => {
-    expect(pocketCodeOf({ code: "ECONNRESET" })).toBeUndefined();
-    expect(pocketCodeOf({ code: "toString" })).toBeUndefined();
-    expect(pocketCodeOf(null)).toBeUndefined();
+    expect(codeOfFailure({ code: "ECONNRESET" })).toBeUndefined();
+    expect(codeOfFailure({ code: "toString" })).toBeUndefined();
+    expect(codeOfFailure(null)).toBeUndefined();
   });
 });

@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_CATALOG, findService, generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { loadConfig, runMain } from "@pocket-ai/runtime";
-import { Console, Effect } from "effect";
-import { startNode } from "./app/node-app.js";
+import { Console, Effect, Layer } from "effect";
+import { nodeLayerFromConfigFile } from "./app/node-app.js";
 import { makeBackend } from "./backends/make-backend.js";
 import { formatProbeReport, probeBackend } from "./check/check-backend.js";
 import { NodeConfig } from "./config/node-config.js";
@@ -38,9 +38,7 @@ const command = positionals.join(" ");
 if (values.help === true || command === "" || command === "help") {
   console.log(usage);
 } else if (command === "start") {
-  runMain(Effect.scoped(Effect.flatMap(config, (c) => Effect.zipRight(startNode(c), Effect.never))), {
-    app: "pocket-node",
-  });
+  runMain(Layer.launch(nodeLayerFromConfigFile(configFile)), { app: "pocket-node" });
 } else if (command === "check") {
   runMain(
     Effect.gen(function* () {

@@ -2,7 +2,13 @@
  * `@pocket-ai/node` as a library: start a node inside another process (the local network, tests).
  * Operators run the CLI instead (`src/cli.ts`).
  */
-export { NodeStartError, type RunningNode, startNode } from "./app/node-app.js";
+export {
+  NodeStartError,
+  nodeLayer,
+  type RunningNode,
+  type StartNodeOptions,
+  startNode,
+} from "./app/node-app.js";
 export type { Backend, BackendError } from "./backends/backend.js";
 export { makeDevBackend } from "./backends/dev/dev-backend.js";
 export {
@@ -15,4 +21,3 @@ export { type ImageSize, parseSize, resizeRgba } from "./backends/outpaint-canva
 export { NodeConfig } from "./config/node-config.js";
 export { GatewayCallError, type GatewayClient, makeGatewayClient } from "./gateway-link/gateway-client.js";
 export type { NodeInfo } from "./info/node-info.js";
-export type { NodeRouter } from "./relay/relay-router.js";

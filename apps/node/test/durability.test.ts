@@ -47,7 +47,7 @@ describe("durability and the claim cycle", () => {
       await restarted.stop();
       await gateway.close();
     }
-  });
+  }, 180_000);
 
   it("drains an in-flight relay on SIGTERM before exiting", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-term-"));
@@ -67,7 +67,7 @@ describe("durability and the claim cycle", () => {
     expect(response.usage.outputTokens).toBe(15);
     expect(await exited(run.child)).toBe(0);
     expect(run.stderr()).toContain("shutting down cleanly");
-  });
+  }, 180_000);
 
   it("registers with its gateways, signed, on start", async () => {
     const gateway = await startFakeGateway(TEST_SESSION);

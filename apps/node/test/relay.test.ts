@@ -1,3 +1,4 @@
+import { pocketCodeOf } from "@pocket-ai/link";
 import {
   bytesToHex,
   generateKeyPair,
@@ -7,7 +8,6 @@ import {
   relayResponseHash,
   verifyRelayResponse,
 } from "@pocket-ai/protocol";
-import { TRPCClientError } from "@trpc/client";
 import llamaTokenizer from "llama-tokenizer-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
@@ -22,11 +22,7 @@ afterAll(async () => {
   await h.stop();
 });
 
-function pocketCode(e: unknown): string | undefined {
-  return e instanceof TRPCClientError
-    ? (e.data as { pocketCode?: string } | undefined)?.pocketCode
-    : undefined;
-}
+const pocketCode = pocketCodeOf;
 
 describe("unary relays", () => {
   it("answers a completion with a signed response, usage and weight, and records its leaf", async () => {

@@ -69,8 +69,11 @@ export function makeNodeRouter<R>(impl: NodeRelayApi<R>) {
 /** The node's router type, for typed clients. */
 export type NodeRouter = ReturnType<typeof makeNodeRouter<never>>;
 
-/** A `fetch` that clients may use instead of the global one (a keep-alive socket pool). */
-export type LinkFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+/**
+ * A fetch-compatible function clients may use instead of the global `fetch` (a keep-alive socket
+ * pool); tRPC calls it with a URL string and a plain init object.
+ */
+export type LinkFetch = (input: string, init?: never) => Promise<unknown>;
 
 /**
  * A typed client for one node: `relay`, `info` and `health` over plain `httpLink`; `relayStream`

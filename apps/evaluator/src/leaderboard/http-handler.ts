@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { contextFromRequest } from "@pocket-ai/link";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { Runtime } from "effect";
 import { buildScoreboard } from "../publish/scoreboard.js";
-import type { ScoresContext } from "../publish/scores-router.js";
+import type { ScoresContext } from "../publish/scores-context.js";
 import { appRouter } from "../router.js";
 import { leaderboardPage } from "./page.js";
 
@@ -10,7 +12,12 @@ import { leaderboardPage } from "./page.js";
  * `/scoreboard.json`, and tRPC under `/trpc/` (`scores.board` is what gateways poll).
  */
 export function evaluatorHandler(ctx: ScoresContext): (req: IncomingMessage, res: ServerResponse) => void {
-  const trpc = createHTTPHandler({ router: appRouter(ctx), basePath: "/trpc/" });
+  // The scoreboard's procedures are plain reads of the store: they run no Effects.
+  const trpc = createHTTPHandler({
+    router: appRouter(ctx),
+    basePath: "/trpc/",
+    createContext: contextFromRequest(Runtime.defaultRuntime),
+  });
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path?.startsWith("/trpc/")) return trpc(req, res);

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { bearerTokenOf } from "@pocket-ai/link";
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /** 248 = 4 × 62: bytes at or above it are dropped so every character is equally likely. */
@@ -57,10 +58,4 @@ export function sameHash(a: string, b: string): boolean {
  * The key of an `Authorization` header value: `Bearer <key>` (scheme case-insensitive) or the
  * bare key. `undefined` when nothing is there.
  */
-export function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const trimmed = header.trim();
-  const match = /^bearer\s+(.+)$/i.exec(trimmed);
-  const token = match === null ? trimmed : (match[1] ?? "").trim();
-  return token === "" ? undefined : token;
-}
+export const bearerToken: (header: string | undefined) => string | undefined = bearerTokenOf;

@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => managed.dispose());
 
 const createCaller = createCallerFactory(adminRouter);
-const admin = () => createCaller({ adminToken: ADMIN_TOKEN, runtime });
+const admin = () => createCaller({ bearerToken: ADMIN_TOKEN, runtime });
 
 const rejection = async (p: Promise<unknown>) => {
   const error = await p.then(
@@ -27,8 +27,8 @@ const rejection = async (p: Promise<unknown>) => {
 
 describe("adminRouter (createCaller)", () => {
   it("refuses a missing or wrong admin token with ADMIN_UNAUTHORIZED", async () => {
-    for (const adminToken of [undefined, "", "wrong", `${ADMIN_TOKEN}x`]) {
-      const error = await rejection(createCaller({ adminToken, runtime }).applications.list());
+    for (const bearerToken of [undefined, "", "wrong", `${ADMIN_TOKEN}x`]) {
+      const error = await rejection(createCaller({ bearerToken, runtime }).applications.list());
       expect(error.code).toBe("UNAUTHORIZED");
       expect((error.cause as { code?: string }).code).toBe("ADMIN_UNAUTHORIZED");
     }

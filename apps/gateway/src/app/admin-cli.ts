@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
+import { pocketCodeOf } from "@pocket-ai/link";
+import { createTRPCClient, httpLink } from "@trpc/client";
 import { Data, Duration, Effect } from "effect";
 import { formatUsd, parseUsd } from "../settlement/usd-amount.js";
 import type { GatewayAppRouter } from "./routers.js";
@@ -53,10 +54,7 @@ export function runAdminCommand(
       Effect.tryPromise({
         try: f,
         catch: (e) => {
-          const code =
-            e instanceof TRPCClientError
-              ? (e.data as { pocketCode?: string } | undefined)?.pocketCode
-              : undefined;
+          const code = pocketCodeOf(e);
           const reason = e instanceof Error ? e.message : String(e);
           return new AdminCommandError({
             reason: code ? `${code}: ${reason}` : `${api.url}: ${reason}`,

@@ -1,19 +1,27 @@
+import { makeGatewayNodeRouter } from "@pocket-ai/link";
 import type { Effect } from "effect";
 import { adminRouter } from "../admin/admin-router.js";
 import type { GatewayDb } from "../db/database.js";
 import { makeReportsRouter } from "../metering/reports-router.js";
 import { makeKeyRolesRouter } from "../openai/key-roles.js";
-import { nodesAdminRouter, nodesRouter } from "../registry/nodes-router.js";
-import { settlementAdminRouter, settlementRouter } from "../settlement/settlement-router.js";
-import { mergeRouters, router } from "../trpc.js";
+import { nodeAnnouncements, nodesAdminRouter } from "../registry/nodes-router.js";
+import { settlementAdminRouter, settlementIntake } from "../settlement/settlement-router.js";
+import { type GatewayServices, mergeRouters, router } from "../trpc.js";
+
+/** What nodes call (`nodes.announce`, `settlement.submitClaim/submitProof`): the link's contract. */
+export const gatewayNodeRouter = makeGatewayNodeRouter<GatewayServices>({
+  ...nodeAnnouncements,
+  ...settlementIntake,
+});
 
 /**
  * The gateway's tRPC API at `/trpc/*`:
  * - `admin.*`: the operator's API (admin token): applications, keys, limits and usage from the
  *   accounts side, plus `admin.reports` (usage by key/app/service/day) and `admin.keyRoles`
  *   (evaluator keys) from the front door;
- * - `nodes.*` (node announcements) and `admin.nodes.*` from the routing side;
- * - `settlement.*` (nodes' claims and proofs) and `admin.settlement.*` (rates, tally, claims).
+ * - `nodes.announce`, `settlement.submitClaim` and `settlement.submitProof`: what nodes call, the
+ *   link's `GatewayNodeRouter` (see {@link gatewayNodeRouter});
+ * - `admin.nodes.*` from the routing side and `admin.settlement.*` (rates, tally, claims).
  */
 export function makeAppRouter(deps: { readonly db: GatewayDb; readonly flushMetering: Effect.Effect<void> }) {
   const frontDoorAdmin = router({
@@ -22,11 +30,7 @@ export function makeAppRouter(deps: { readonly db: GatewayDb; readonly flushMete
     settlement: settlementAdminRouter,
     nodes: nodesAdminRouter,
   });
-  return router({
-    admin: mergeRouters(adminRouter, frontDoorAdmin),
-    settlement: settlementRouter,
-    nodes: nodesRouter,
-  });
+  return mergeRouters(gatewayNodeRouter, router({ admin: mergeRouters(adminRouter, frontDoorAdmin) }));
 }
 
 /** The app router's type, for typed clients (`import type` only: it names server types). */

@@ -1,25 +1,21 @@
+import type { GatewayNodeApi } from "@pocket-ai/link";
 import { Clock, Effect } from "effect";
 import { z } from "zod";
 import { Selector } from "../routing/selector.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
-import { adminProcedure, publicProcedure, router, runProcedure } from "../trpc.js";
+import { adminProcedure, type GatewayServices, router, runProcedure } from "../trpc.js";
 import { NodeRegistry } from "./node-registry.js";
 import type { RegisteredNode } from "./registered-node.js";
 import { UnknownNode } from "./registry-errors.js";
 
 /**
- * The node-facing API (`GATEWAY_PROCEDURES.announce` = `nodes.announce`): a signed announcement
- * in, a `RegistrationAck` out. Verification failures are coded tRPC errors; a node that serves
- * nothing this gateway sells gets `accepted: false` with the reason.
+ * The gateway's side of `nodes.announce` (the link's `GatewayNodeApi`): a signed announcement in,
+ * a `RegistrationAck` out. Verification failures are coded errors; a node that serves nothing this
+ * gateway sells gets `accepted: false` with the reason.
  */
-export const nodesRouter = router({
-  announce: publicProcedure.input(z.unknown()).mutation(({ ctx, input }) =>
-    runProcedure(
-      ctx,
-      Effect.flatMap(NodeRegistry, (registry) => registry.announce(input)),
-    ),
-  ),
-});
+export const nodeAnnouncements = {
+  announce: (input: unknown) => Effect.flatMap(NodeRegistry, (registry) => registry.announce(input)),
+} satisfies Pick<GatewayNodeApi<GatewayServices>, "announce">;
 
 const describeNode = (node: RegisteredNode) =>
   Effect.gen(function* () {

@@ -1,5 +1,5 @@
+import { pocketCodeOf, pocketDetailOf } from "@pocket-ai/link";
 import type { ErrorCode } from "@pocket-ai/protocol";
-import { TRPCClientError } from "@trpc/client";
 import { Data } from "effect";
 
 /** The node refused the relay with a code (a signed error answer, or a coded transport error). */
@@ -48,15 +48,9 @@ export function isCallerError(failure: AttemptFailure): boolean {
 
 /** A failed tRPC call: a coded refusal when the node sent a protocol code, else unreachable. */
 export function callFailure(nodeAddress: string, error: unknown): AttemptFailure {
-  if (error instanceof TRPCClientError) {
-    const data = error.data as { pocketCode?: unknown; detail?: unknown } | undefined;
-    if (typeof data?.pocketCode === "string") {
-      return new NodeRefused({
-        nodeAddress,
-        code: data.pocketCode as ErrorCode,
-        detail: typeof data.detail === "string" ? data.detail : error.message,
-      });
-    }
+  const code = pocketCodeOf(error);
+  if (code !== undefined) {
+    return new NodeRefused({ nodeAddress, code, detail: pocketDetailOf(error) ?? (error as Error).message });
   }
   const detail = error instanceof Error ? error.message : String(error);
   return new NodeUnreachable({ nodeAddress, timedOut: false, detail });

@@ -1,5 +1,5 @@
-import { EVALUATOR_PROCEDURES, type NodeScore, Scoreboard } from "@pocket-ai/protocol";
-import { createTRPCUntypedClient, httpLink } from "@trpc/client";
+import { makeScoreboardClient } from "@pocket-ai/link";
+import { type NodeScore, Scoreboard } from "@pocket-ai/protocol";
 import { Clock, Context, Effect, Layer } from "effect";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { scoreboardCallTimeout, scoresPollSchedule } from "../routing/schedules.js";
@@ -68,9 +68,10 @@ const EVALUATOR_STARTUP_GRACE_MS = 60_000;
 
 /** Fetches and validates one scoreboard. */
 export function fetchScoreboard(url: string) {
-  const client = createTRPCUntypedClient({ links: [httpLink({ url })] });
+  const client = makeScoreboardClient(url);
   return Effect.tryPromise({
-    try: (signal) => client.query(EVALUATOR_PROCEDURES.scoreboard, undefined, { signal }),
+    // `scores.board`, the path EVALUATOR_PROCEDURES.scoreboard names; the answer is still checked.
+    try: (signal) => client.scores.board.query(undefined, { signal }),
     catch: (e) => `unreachable: ${e instanceof Error ? e.message : String(e)}`,
   }).pipe(
     Effect.timeoutFail({ duration: scoreboardCallTimeout, onTimeout: () => "timed out" }),

@@ -28,9 +28,8 @@ export {
 } from "./settlement-config.js";
 export {
   type SettlementAdminRouter,
-  type SettlementRouter,
   settlementAdminRouter,
-  settlementRouter,
+  settlementIntake,
 } from "./settlement-router.js";
 export type { SettlementServices } from "./settlement-services.js";
 export type { TallyAmounts, TallyLine, WeeklySettlementTally } from "./settlement-tally.js";

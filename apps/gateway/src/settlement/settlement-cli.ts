@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
+import { pocketCodeOf } from "@pocket-ai/link";
 import { weekIdOf } from "@pocket-ai/protocol";
-import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
+import { createTRPCUntypedClient, httpLink } from "@trpc/client";
 import { Clock, Data, Duration, Effect } from "effect";
 import type { ClaimRecord } from "./claim-record.js";
 import { formatRatesText, formatTallyText } from "./settlement-cli-text.js";
@@ -105,10 +106,7 @@ function adminApi(options: AdminClientOptions) {
     Effect.tryPromise({
       try: (signal) => trpc[kind](`admin.settlement.${path}`, input, { signal }) as Promise<A>,
       catch: (e) => {
-        const code =
-          e instanceof TRPCClientError
-            ? (e.data as { pocketCode?: string } | undefined)?.pocketCode
-            : undefined;
+        const code = pocketCodeOf(e);
         const reason = e instanceof Error ? e.message : String(e);
         return new SettlementCommandError({
           reason: code === undefined ? reason : `${code}: ${reason}`,

@@ -1,9 +1,13 @@
 import type { AddressInfo } from "node:net";
-import { makeGatewayClient } from "@pocket-ai/node";
+import { makeGatewayClient, pocketCodeOf } from "@pocket-ai/link";
 import { generateKeyPair, type SessionHeader, verifyClaimAck, weekIdOf } from "@pocket-ai/protocol";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { Effect, Either, Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
+import { Effect, Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminAuth } from "../admin/admin-auth.js";
+import { gatewayNodeRouter } from "../app/routers.js";
+import { contextFromRequest, type GatewayServices, mergeRouters, router } from "../trpc.js";
+import { runSettlementCommand } from "./settlement-cli.js";
 import {
   HOUR,
   ledgerRelays,
@@ -14,18 +18,15 @@ import {
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
 import { SettlementTest } from "../../test/support/settlement-test-layer.js";
-import { AdminAuth } from "../admin/admin-auth.js";
-import { contextFromRequest, type GatewayServices, router } from "../trpc.js";
-import { runSettlementCommand } from "./settlement-cli.js";
-import { settlementAdminRouter, settlementRouter } from "./settlement-router.js";
+import { settlementAdminRouter } from "./settlement-router.js";
 
 const TOKEN = "settlement-admin-token-0123456789";
 const managed = ManagedRuntime.make(Layer.merge(SettlementTest, AdminAuth.layer(Redacted.make(TOKEN))));
-// The gateway mounts these two routers at the same paths.
-const appRouter = router({
-  settlement: settlementRouter,
-  admin: router({ settlement: settlementAdminRouter }),
-});
+// The gateway mounts these routers at the same paths.
+const appRouter = mergeRouters(
+  gatewayNodeRouter,
+  router({ admin: router({ settlement: settlementAdminRouter }) }),
+);
 const server = createHTTPServer({
   router: appRouter,
   createContext: async (opts) =>
@@ -45,7 +46,7 @@ afterAll(async () => {
 const cli = (...args: string[]) =>
   Effect.runPromise(runSettlementCommand(args, { adminUrl: url, token: TOKEN }));
 
-describe("settlement over HTTP, with the node's own gateway client", () => {
+describe("settlement over HTTP, with the typed gateway client nodes use", () => {
   const node = generateKeyPair();
   let header: SessionHeader;
 
@@ -56,24 +57,23 @@ describe("settlement over HTTP, with the node's own gateway client", () => {
     const gateway = makeGatewayClient(url);
     const { tree, root, submission } = nodeClaim(node, header, ledger, Date.now());
 
-    const early = await Effect.runPromise(Effect.either(gateway.submitClaim(submission)));
-    expect(Either.isLeft(early) && early.left.pocketCode).toBe("RATE_NOT_SET");
+    const refused = (p: Promise<unknown>) => p.then(() => undefined, pocketCodeOf);
+    expect(await refused(gateway.settlement.submitClaim.mutate(submission))).toBe("RATE_NOT_SET");
 
     const week = weekIdOf(header.sessionStart);
     expect(await cli("rates", "set", "--week", week, "--usd-per-pokt", "$0.25")).toBe(
       `POKT rate of ${week} set to $0.25 (250000 µUSD per POKT)`,
     );
-    const ack = await Effect.runPromise(gateway.submitClaim(submission));
+    const ack = await gateway.settlement.submitClaim.mutate(submission);
     expect(ack.status).toBe("accepted");
     expect(verifyClaimAck(ack, root).ok).toBe(true);
-    const proofAck = await Effect.runPromise(
-      gateway.submitProof(nodeProof(node, header, tree, ack.leafIndex)),
+    const proofAck = await gateway.settlement.submitProof.mutate(
+      nodeProof(node, header, tree, ack.leafIndex),
     );
     expect(proofAck).toEqual({ status: "proven", mintedUpokt: "120000" });
 
     const other = nodeClaim(node, header, ledger.slice(1), Date.now()).submission;
-    const duplicate = await Effect.runPromise(Effect.either(gateway.submitClaim(other)));
-    expect(Either.isLeft(duplicate) && duplicate.left.pocketCode).toBe("DUPLICATE_CLAIM");
+    expect(await refused(gateway.settlement.submitClaim.mutate(other))).toBe("DUPLICATE_CLAIM");
 
     const csv = await cli("tally", "--week", week, "--format", "csv");
     expect(csv.split("\r\n")[1]).toMatch(

@@ -1,6 +1,7 @@
+import type { GatewayNodeApi } from "@pocket-ai/link";
 import { type Context, Effect } from "effect";
 import { z } from "zod";
-import { adminProcedure, publicProcedure, router, runProcedure } from "../trpc.js";
+import { adminProcedure, type GatewayServices, router, runProcedure } from "../trpc.js";
 import { Settlement } from "./settlement.js";
 import { REPORT_FORMATS } from "./tally-report.js";
 
@@ -8,26 +9,16 @@ const withSettlement = <A, E>(f: (settlement: Context.Tag.Service<Settlement>) =
   Effect.flatMap(Settlement, f);
 
 /**
- * What nodes call (mounted at `settlement`, paths `GATEWAY_PROCEDURES.submitClaim` /
- * `submitProof`). Inputs are `unknown` on purpose: the protocol's verifiers parse and check every
- * byte, and refuse with the protocol's codes.
+ * The gateway's side of what nodes call (the link's `GatewayNodeApi`, paths
+ * `GATEWAY_PROCEDURES.submitClaim` / `submitProof`). Inputs are `unknown` on purpose: the
+ * protocol's verifiers parse and check every byte, and refuse with the protocol's codes.
  */
-export const settlementRouter = router({
+export const settlementIntake = {
   /** A signed `ClaimSubmission` → `ClaimAck`. */
-  submitClaim: publicProcedure.input(z.unknown()).mutation(({ ctx, input }) =>
-    runProcedure(
-      ctx,
-      withSettlement((s) => s.submitClaim(input)),
-    ),
-  ),
+  submitClaim: (input: unknown) => withSettlement((s) => s.submitClaim(input)),
   /** A signed `ProofSubmission` → `ProofAck`. */
-  submitProof: publicProcedure.input(z.unknown()).mutation(({ ctx, input }) =>
-    runProcedure(
-      ctx,
-      withSettlement((s) => s.submitProof(input)),
-    ),
-  ),
-});
+  submitProof: (input: unknown) => withSettlement((s) => s.submitProof(input)),
+} satisfies Pick<GatewayNodeApi<GatewayServices>, "submitClaim" | "submitProof">;
 
 const WeekId = z.string().regex(/^[0-9]{4}-W[0-9]{2}$/, "an ISO week id like 2026-W48");
 
@@ -90,5 +81,4 @@ export const settlementAdminRouter = router({
   }),
 });
 
-export type SettlementRouter = typeof settlementRouter;
 export type SettlementAdminRouter = typeof settlementAdminRouter;

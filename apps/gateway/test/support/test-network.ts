@@ -2,18 +2,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  contextFromRequest as linkContextFromRequest,
+  makeNodeClient,
+  makeScoreboardRouter,
+} from "@pocket-ai/link";
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import { DEFAULT_CATALOG, generateKeyPair, type Scoreboard } from "@pocket-ai/protocol";
 import { createLogger, MetricsRegistry } from "@pocket-ai/runtime";
-import { initTRPC } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { Effect, Exit, Layer, ManagedRuntime, Redacted, type Runtime, Scope } from "effect";
+import { Effect, Exit, Layer, ManagedRuntime, Redacted, Runtime, Scope } from "effect";
 import { z } from "zod";
 import { AdminAuth } from "../../src/admin/admin-auth.js";
-import { nodesAdminRouter, nodesRouter } from "../../src/registry/nodes-router.js";
+import { gatewayNodeRouter } from "../../src/app/routers.js";
+import { nodesAdminRouter } from "../../src/registry/nodes-router.js";
 import { RoutingConfig } from "../../src/routing/routing-config.js";
 import { routingLayer } from "../../src/routing/routing-live.js";
-import { contextFromRequest, type GatewayServices, router } from "../../src/trpc.js";
+import { contextFromRequest, type GatewayServices, mergeRouters, publicProcedure, router } from "../../src/trpc.js";
 import { TempDatabase } from "./temp-database.js";
 
 export const ADMIN_TOKEN = "routing-test-admin-token";
@@ -41,9 +46,9 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
   const key = generateKeyPair();
   const metrics = new MetricsRegistry();
   let board: Scoreboard = { evaluator: "test-evaluator", generatedAt: 0, nodes: [] };
-  const t = initTRPC.create();
   const evaluator = createHTTPServer({
-    router: t.router({ scores: t.router({ board: t.procedure.query(() => board) }) }),
+    router: makeScoreboardRouter({ board: () => board, node: () => null }),
+    createContext: linkContextFromRequest(Runtime.defaultRuntime),
   });
   const evaluatorUrl = await listen(evaluator);
   const config = RoutingConfig.parse({
@@ -57,7 +62,8 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
   ).pipe(Layer.provideMerge(TempDatabase));
   const managed = ManagedRuntime.make(layer);
   const runtime = await managed.runtime();
-  const appRouter = router({ nodes: nodesRouter, admin: router({ nodes: nodesAdminRouter }) });
+  // Settlement is not provided here (its procedures would answer INTERNAL): nodes run no claim loop.
+  const appRouter = mergeRouters(gatewayNodeRouter, router({ admin: router({ nodes: nodesAdminRouter }) }));
   const gateway = createHTTPServer({
     router: appRouter,
     createContext: contextFromRequest(runtime as unknown as Runtime.Runtime<GatewayServices>),
@@ -76,6 +82,7 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
       proxy = createHTTPServer({
         router: misbehavingRouter(() => target!, options.misbehave),
         basePath: "/trpc/",
+        createContext: linkContextFromRequest(Runtime.defaultRuntime),
       });
       proxyUrl = await listen(proxy);
     }
@@ -132,25 +139,27 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
 
 /** A node router in front of a real node that corrupts what it answers. */
 function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour) {
-  const t = initTRPC.create();
-  const caller = () => node().router.createCaller({});
+  const caller = () => makeNodeClient(node().trpcUrl);
   const flip = (signature: string) =>
     `${signature.slice(0, 10)}${signature[10] === "0" ? "1" : "0"}${signature.slice(11)}`;
-  return t.router({
-    relay: t.procedure.input(z.unknown()).mutation(async ({ input }) => {
-      const answer = await caller().relay(input);
+  return router({
+    relay: publicProcedure.input(z.unknown()).mutation(async ({ input, signal }) => {
+      const answer = await caller().relay.mutate(input, signal === undefined ? {} : { signal });
       return mode === "bad-signature" ? { ...answer, signature: flip(answer.signature) } : answer;
     }),
-    relayStream: t.procedure.input(z.unknown()).mutation(async function* ({ input }) {
+    relayStream: publicProcedure.input(z.unknown()).mutation(async function* ({ input, signal }) {
       let n = 0;
-      for await (const chunk of await caller().relayStream(input)) {
+      for await (const chunk of await caller().relayStream.mutate(
+        input,
+        signal === undefined ? {} : { signal },
+      )) {
         n += 1;
         if (mode === "cut-stream" && n === 3) throw new Error("the node went away");
         yield mode !== "cut-stream" && n === 3 ? { ...chunk, signature: flip(chunk.signature) } : chunk;
       }
     }),
-    info: t.procedure.query(() => caller().info()),
-    health: t.procedure.query(() => caller().health()),
+    info: publicProcedure.query(() => caller().info.query()),
+    health: publicProcedure.query(() => caller().health.query()),
   });
 }
 

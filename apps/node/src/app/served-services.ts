@@ -1,11 +1,13 @@
 import { type Catalog, findService, type TierSpec } from "@pocket-ai/protocol";
-import { Data, Effect, type Scope } from "effect";
-import { makeBackend } from "../backends/make-backend.js";
+import { Context, Data, Effect, Layer, type Scope } from "effect";
 import type { BackendObserver, BackendPool } from "../backends/pool/backend-pool.js";
 import { makeBackendPool } from "../backends/pool/backend-pool.js";
+import { makeBackend } from "../backends/make-backend.js";
 import type { NodeConfig } from "../config/node-config.js";
+import { Metrics } from "../metrics/node-metrics.js";
 import type { ServedService } from "../relay/served-service.js";
 import { chooseTokenCounter } from "../tokens/token-counter.js";
+import { NodeSettings, NodeStartError } from "./node-settings.js";
 
 export class ServiceConfigError extends Data.TaggedError("ServiceConfigError")<{ readonly reason: string }> {
   override get message(): string {
@@ -76,4 +78,22 @@ export function buildServedServices(
     }
     return { services, pools };
   });
+}
+
+/** The served services and their backend pools, for the node's lifetime (pools close with it). */
+export class BackendPools extends Context.Tag("node/BackendPools")<
+  BackendPools,
+  { readonly services: ReadonlyMap<string, ServedService>; readonly pools: ReadonlyMap<string, BackendPool> }
+>() {
+  static readonly layer = Layer.scoped(
+    BackendPools,
+    Effect.gen(function* () {
+      const { config, catalog } = yield* NodeSettings;
+      const metrics = yield* Metrics;
+      return yield* buildServedServices(config, catalog, {
+        onCall: (backendId, operation, seconds, outcome) =>
+          metrics.backendSeconds.observe({ backend: backendId, operation, outcome }, seconds),
+      }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+    }),
+  );
 }

@@ -13,12 +13,19 @@ import {
   sessionWindow,
 } from "@pocket-ai/protocol";
 import type { Logger } from "@pocket-ai/runtime";
-import { Effect } from "effect";
+import { Context, Effect, Layer, Schedule } from "effect";
+import { NodeSettings } from "../app/node-settings.js";
+import { NodeClock } from "../clock/node-clock.js";
 import type { ClaimRow, ClaimStore } from "../db/claim-store.js";
+import { ClaimLedger, RelayLedger } from "../db/node-database.js";
+import type { NodeStoreError } from "../db/node-store-error.js";
 import type { RelayStore } from "../db/relay-store.js";
 import type { GatewayClient } from "../gateway-link/gateway-client.js";
+import { GatewayClients } from "../gateway-link/gateway-client.js";
+import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
-import { claimBackoffMs } from "../schedules.js";
+import { Metrics } from "../metrics/node-metrics.js";
+import { claimBackoffMs, claimLoopInterval } from "../schedules.js";
 
 /** How many times a claim refused for its window is tried before it is given up. */
 const CLAIM_WINDOW_ATTEMPTS = 5;
@@ -40,7 +47,7 @@ export interface ClaimLoopDeps {
  * deterministic, so nothing but the rows must survive a restart). Due claims are submitted; a
  * claimed one is proven for the leaf the gateway's seed picks. Failures back off and retry.
  */
-export function claimPass(deps: ClaimLoopDeps): Effect.Effect<void> {
+export function claimPass(deps: ClaimLoopDeps): Effect.Effect<void, NodeStoreError> {
   return Effect.gen(function* () {
     const now = deps.now();
     const grace = sessionGrace(deps.session);
@@ -48,7 +55,7 @@ export function claimPass(deps: ClaimLoopDeps): Effect.Effect<void> {
       const tree = treeOf(deps.relays, s.sessionId, s.gatewayAddress);
       if (tree === undefined) continue;
       const root = claimRoot(tree);
-      deps.claims.insertBuilt({
+      yield* deps.claims.insertBuilt({
         ...s,
         root: root.root,
         relayCount: root.relays,
@@ -72,23 +79,20 @@ function treeOf(relays: RelayStore, sessionId: string, gateway: string): ClaimTr
   return buildClaimTree(leaves.map((l) => ({ hash: l.leafHash, computeUnits: l.computeUnits })));
 }
 
-function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void> {
+function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeStoreError> {
   const gateway = deps.gateways.get(row.gatewayAddress);
   const now = deps.now();
-  const retryLater = (error: string) =>
-    Effect.sync(() => {
-      const attempts = row.attempts + 1;
-      deps.claims.failed(
-        row.sessionId,
-        row.gatewayAddress,
-        attempts,
-        now + claimBackoffMs(attempts),
-        error,
-        now,
+  const retryLater = (error: string) => {
+    const attempts = row.attempts + 1;
+    return deps.claims
+      .failed(row.sessionId, row.gatewayAddress, attempts, now + claimBackoffMs(attempts), error, now)
+      .pipe(
+        Effect.tap(() => {
+          deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "retry" });
+          deps.log.warn("claim step failed; will retry", { sessionId: row.sessionId, attempts, error });
+        }),
       );
-      deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "retry" });
-      deps.log.warn("claim step failed; will retry", { sessionId: row.sessionId, attempts, error });
-    });
+  };
   if (gateway === undefined) return retryLater(`gateway ${row.gatewayAddress} is not in the config`);
   const root = { root: row.root, relays: row.relayCount, computeUnits: row.computeUnits };
   const window = sessionWindow(deps.session, row.sessionNumber);
@@ -108,15 +112,16 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void> {
     );
     return gateway.submitClaim(message).pipe(
       Effect.tap((ack) =>
-        Effect.sync(() => {
-          deps.claims.claimed(row.sessionId, row.gatewayAddress, ack.proofSeed, deps.now());
-          deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "claimed" });
-        }),
+        deps.claims
+          .claimed(row.sessionId, row.gatewayAddress, ack.proofSeed, deps.now())
+          .pipe(
+            Effect.tap(() => deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "claimed" })),
+          ),
       ),
       Effect.flatMap((ack) =>
         prove(deps, gateway, { ...row, status: "claimed", proofSeed: ack.proofSeed }, ack.leafIndex),
       ),
-      Effect.catchAll((e) => {
+      Effect.catchTag("GatewayCallError", (e) => {
         // A closed window may only mean this node's clock runs ahead of the gateway's: try a few
         // more times before giving the claim up.
         const final =
@@ -130,7 +135,9 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void> {
     );
   }
   if (row.proofSeed === null) return retryLater("claimed without a proof seed");
-  return prove(deps, gateway, row, undefined).pipe(Effect.catchAll((e) => retryLater(e.message)));
+  return prove(deps, gateway, row, undefined).pipe(
+    Effect.catchTag("GatewayCallError", (e) => retryLater(e.message)),
+  );
 }
 
 function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow, knownIndex: number | undefined) {
@@ -156,13 +163,50 @@ function settle(
   minted: string,
   detail: string | null,
 ) {
-  return Effect.sync(() => {
-    deps.claims.settled(row.sessionId, row.gatewayAddress, status, minted, detail, deps.now());
-    deps.metrics.claims.inc({ gateway: row.gatewayAddress, status });
-    deps.log.info(`claim ${status}`, {
-      sessionId: row.sessionId,
-      gateway: row.gatewayAddress,
-      mintedUpokt: minted,
-    });
-  });
+  return deps.claims.settled(row.sessionId, row.gatewayAddress, status, minted, detail, deps.now()).pipe(
+    Effect.tap(() => {
+      deps.metrics.claims.inc({ gateway: row.gatewayAddress, status });
+      deps.log.info(`claim ${status}`, {
+        sessionId: row.sessionId,
+        gateway: row.gatewayAddress,
+        mintedUpokt: minted,
+      });
+    }),
+  );
+}
+
+/**
+ * The claim loop: a pass every `claimLoopInterval` while the layer lives (unless the settings turn
+ * it off), and `claimNow` to run one pass at once. A pass that fails is logged; the next one retries.
+ */
+export class ClaimLoop extends Context.Tag("node/ClaimLoop")<
+  ClaimLoop,
+  { readonly claimNow: Effect.Effect<void> }
+>() {
+  static readonly layer = Layer.scoped(
+    ClaimLoop,
+    Effect.gen(function* () {
+      const settings = yield* NodeSettings;
+      const { log } = settings;
+      const clock = yield* NodeClock;
+      const claimNow = claimPass({
+        key: (yield* NodeIdentity).key,
+        relays: yield* RelayLedger,
+        claims: yield* ClaimLedger,
+        session: settings.config.session,
+        gateways: yield* GatewayClients,
+        metrics: yield* Metrics,
+        log,
+        now: clock.now,
+      }).pipe(
+        Effect.catchAll((e) => Effect.sync(() => log.error("claim pass failed", { error: e.message }))),
+        Effect.catchAllDefect((defect) =>
+          Effect.sync(() => log.error("claim pass failed", { error: String(defect) })),
+        ),
+      );
+      if (settings.claimLoop)
+        yield* Effect.forkScoped(Effect.repeat(claimNow, Schedule.spaced(claimLoopInterval)));
+      return { claimNow };
+    }),
+  );
 }

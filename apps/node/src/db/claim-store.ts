@@ -1,4 +1,6 @@
 import { and, eq, inArray, lte } from "drizzle-orm";
+import type { Effect } from "effect";
+import { type NodeStoreError, storeWrite } from "./node-store-error.js";
 import type { NodeDb } from "./relay-store.js";
 import { claims } from "./schema.js";
 
@@ -8,12 +10,16 @@ export type ClaimRow = typeof claims.$inferSelect;
 export class ClaimStore {
   constructor(private readonly db: NodeDb) {}
 
-  insertBuilt(row: Omit<ClaimRow, "status" | "attempts" | "proofSeed" | "lastError" | "mintedUpokt">): void {
-    this.db
-      .insert(claims)
-      .values({ ...row, status: "built", attempts: 0 })
-      .onConflictDoNothing()
-      .run();
+  insertBuilt(
+    row: Omit<ClaimRow, "status" | "attempts" | "proofSeed" | "lastError" | "mintedUpokt">,
+  ): Effect.Effect<void, NodeStoreError> {
+    return storeWrite("record built claim", () => {
+      this.db
+        .insert(claims)
+        .values({ ...row, status: "built", attempts: 0 })
+        .onConflictDoNothing()
+        .run();
+    });
   }
 
   /** Claims whose next step (submit or prove) is due. */
@@ -25,12 +31,26 @@ export class ClaimStore {
       .all();
   }
 
-  claimed(sessionId: string, gatewayAddress: string, proofSeed: string, now: number): void {
-    this.db
-      .update(claims)
-      .set({ status: "claimed", proofSeed, attempts: 0, nextAttemptAt: now, lastError: null, updatedAt: now })
-      .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
-      .run();
+  claimed(
+    sessionId: string,
+    gatewayAddress: string,
+    proofSeed: string,
+    now: number,
+  ): Effect.Effect<void, NodeStoreError> {
+    return storeWrite("record accepted claim", () => {
+      this.db
+        .update(claims)
+        .set({
+          status: "claimed",
+          proofSeed,
+          attempts: 0,
+          nextAttemptAt: now,
+          lastError: null,
+          updatedAt: now,
+        })
+        .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
+        .run();
+    });
   }
 
   settled(
@@ -40,12 +60,14 @@ export class ClaimStore {
     mintedUpokt: string,
     detail: string | null,
     now: number,
-  ): void {
-    this.db
-      .update(claims)
-      .set({ status, mintedUpokt, lastError: detail, updatedAt: now })
-      .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
-      .run();
+  ): Effect.Effect<void, NodeStoreError> {
+    return storeWrite("record settled claim", () => {
+      this.db
+        .update(claims)
+        .set({ status, mintedUpokt, lastError: detail, updatedAt: now })
+        .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
+        .run();
+    });
   }
 
   failed(
@@ -55,12 +77,14 @@ export class ClaimStore {
     nextAttemptAt: number,
     error: string,
     now: number,
-  ): void {
-    this.db
-      .update(claims)
-      .set({ attempts, nextAttemptAt, lastError: error.slice(0, 500), updatedAt: now })
-      .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
-      .run();
+  ): Effect.Effect<void, NodeStoreError> {
+    return storeWrite("record failed claim attempt", () => {
+      this.db
+        .update(claims)
+        .set({ attempts, nextAttemptAt, lastError: error.slice(0, 500), updatedAt: now })
+        .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
+        .run();
+    });
   }
 
   all(): ClaimRow[] {

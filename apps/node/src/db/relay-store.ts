@@ -1,5 +1,7 @@
 import { and, eq, lte, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import type { Effect } from "effect";
+import { type NodeStoreError, storeWrite } from "./node-store-error.js";
 import { claims, type nodeSchema, relays } from "./schema.js";
 
 export type NodeDb = BetterSQLite3Database<typeof nodeSchema>;
@@ -26,45 +28,57 @@ export interface AnsweredRelay {
 /**
  * The node's relay ledger. Every write is a single synchronous SQLite statement, so it is
  * committed (WAL) before the caller goes on: a relay recorded as answered survives `kill -9`.
+ * Writes are Effects that fail with a typed {@link NodeStoreError}; reads are plain calls.
  */
 export class RelayStore {
   constructor(private readonly db: NodeDb) {}
 
   /** Records an admitted relay; `false` when the same request was seen before (a replay). */
-  admit(relay: AdmittedRelay, now: number): boolean {
-    const result = this.db
-      .insert(relays)
-      .values({ ...relay, outcome: "pending", createdAt: now })
-      .onConflictDoNothing()
-      .run();
-    return result.changes === 1;
+  admit(relay: AdmittedRelay, now: number): Effect.Effect<boolean, NodeStoreError> {
+    return storeWrite(
+      "admit relay",
+      () =>
+        this.db
+          .insert(relays)
+          .values({ ...relay, outcome: "pending", createdAt: now })
+          .onConflictDoNothing()
+          .run().changes === 1,
+    );
   }
 
   /** Marks a relay answered: it now counts in its session's claim. */
-  answer(requestHash: string, answered: AnsweredRelay, now: number): void {
-    this.db
-      .update(relays)
-      .set({ ...answered, outcome: "ok", completedAt: now })
-      .where(eq(relays.requestHash, requestHash))
-      .run();
+  answer(requestHash: string, answered: AnsweredRelay, now: number): Effect.Effect<void, NodeStoreError> {
+    return storeWrite("record answered relay", () => {
+      this.db
+        .update(relays)
+        .set({ ...answered, outcome: "ok", completedAt: now })
+        .where(eq(relays.requestHash, requestHash))
+        .run();
+    });
   }
 
   /** Marks a relay refused or failed: it is kept (so a replay is still refused) but never claimed. */
-  refuse(requestHash: string, errorCode: string, now: number): void {
-    this.db
-      .update(relays)
-      .set({ outcome: "error", errorCode, completedAt: now })
-      .where(eq(relays.requestHash, requestHash))
-      .run();
+  refuse(requestHash: string, errorCode: string, now: number): Effect.Effect<void, NodeStoreError> {
+    return storeWrite("record refused relay", () => {
+      this.db
+        .update(relays)
+        .set({ outcome: "error", errorCode, completedAt: now })
+        .where(eq(relays.requestHash, requestHash))
+        .run();
+    });
   }
 
   /** Relays left `pending` by a crash were never answered: mark them so they are not claimed. */
-  abandonPending(now: number): number {
-    return this.db
-      .update(relays)
-      .set({ outcome: "error", errorCode: "INTERNAL", completedAt: now })
-      .where(eq(relays.outcome, "pending"))
-      .run().changes;
+  abandonPending(now: number): Effect.Effect<number, NodeStoreError> {
+    return storeWrite(
+      "mark abandoned relays",
+      () =>
+        this.db
+          .update(relays)
+          .set({ outcome: "error", errorCode: "INTERNAL", completedAt: now })
+          .where(eq(relays.outcome, "pending"))
+          .run().changes,
+    );
   }
 
   outcomeOf(requestHash: string): string | undefined {

@@ -1,15 +1,17 @@
+import { makeGatewayClient as makeLinkClient, pocketCodeOf } from "@pocket-ai/link";
 import {
   ClaimAck,
   type ClaimSubmission,
+  type ErrorCode,
   GATEWAY_PROCEDURES,
   type NodeAnnouncement,
   ProofAck,
   type ProofSubmission,
   RegistrationAck,
 } from "@pocket-ai/protocol";
-import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
-import { Data, Effect } from "effect";
+import { Context, Data, Effect, Layer } from "effect";
 import type { z } from "zod";
+import { NodeSettings } from "../app/node-settings.js";
 import { gatewayCallRetry, gatewayCallTimeout } from "../schedules.js";
 
 /** A call to a gateway failed: unreachable, timed out, refused with a code, or answered off-schema. */
@@ -17,7 +19,7 @@ export class GatewayCallError extends Data.TaggedError("GatewayCallError")<{
   readonly gateway: string;
   readonly procedure: string;
   /** The protocol code the gateway refused with, when it did. */
-  readonly pocketCode?: string | undefined;
+  readonly pocketCode?: ErrorCode | undefined;
   readonly reason: string;
 }> {
   override get message(): string {
@@ -38,17 +40,21 @@ export interface GatewayClient {
  * refusal is not (the same message would be refused again).
  */
 export function makeGatewayClient(url: string): GatewayClient {
-  const client = createTRPCUntypedClient({ links: [httpLink({ url })] });
-  const call = <S extends z.ZodType>(procedure: string, input: unknown, schema: S) =>
+  const client = makeLinkClient(url);
+  const call = <S extends z.ZodType>(
+    procedure: string,
+    send: (signal: AbortSignal) => Promise<unknown>,
+    schema: S,
+  ) =>
     Effect.tryPromise({
-      try: (signal) => client.mutation(procedure, input, { signal }),
-      catch: (e) => {
-        const pocketCode =
-          e instanceof TRPCClientError
-            ? ((e.data as { pocketCode?: string } | undefined)?.pocketCode ?? undefined)
-            : undefined;
-        return new GatewayCallError({ gateway: url, procedure, pocketCode, reason: (e as Error).message });
-      },
+      try: send,
+      catch: (e) =>
+        new GatewayCallError({
+          gateway: url,
+          procedure,
+          pocketCode: pocketCodeOf(e),
+          reason: e instanceof Error ? e.message : String(e),
+        }),
     }).pipe(
       Effect.timeoutFail({
         duration: gatewayCallTimeout,
@@ -70,8 +76,37 @@ export function makeGatewayClient(url: string): GatewayClient {
     );
   return {
     url,
-    announce: (m) => call(GATEWAY_PROCEDURES.announce, m, RegistrationAck),
-    submitClaim: (m) => call(GATEWAY_PROCEDURES.submitClaim, m, ClaimAck),
-    submitProof: (m) => call(GATEWAY_PROCEDURES.submitProof, m, ProofAck),
+    announce: (m) =>
+      call(
+        GATEWAY_PROCEDURES.announce,
+        (signal) => client.nodes.announce.mutate(m, { signal }),
+        RegistrationAck,
+      ),
+    submitClaim: (m) =>
+      call(
+        GATEWAY_PROCEDURES.submitClaim,
+        (signal) => client.settlement.submitClaim.mutate(m, { signal }),
+        ClaimAck,
+      ),
+    submitProof: (m) =>
+      call(
+        GATEWAY_PROCEDURES.submitProof,
+        (signal) => client.settlement.submitProof.mutate(m, { signal }),
+        ProofAck,
+      ),
   };
+}
+
+/** A client for each gateway in the config, by the gateway's address. */
+export class GatewayClients extends Context.Tag("node/GatewayClients")<
+  GatewayClients,
+  ReadonlyMap<string, GatewayClient>
+>() {
+  static readonly layer = Layer.effect(
+    GatewayClients,
+    Effect.map(
+      NodeSettings,
+      ({ config }) => new Map(config.gateways.map((g) => [g.address, makeGatewayClient(g.url)] as const)),
+    ),
+  );
 }

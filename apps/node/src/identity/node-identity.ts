@@ -1,4 +1,8 @@
+import { join } from "node:path";
+import type { KeyPair } from "@pocket-ai/protocol";
 import { loadKeyFile, writeKeyFile } from "@pocket-ai/runtime";
+import { Context, Effect, Layer } from "effect";
+import { NodeSettings, NodeStartError } from "../app/node-settings.js";
 
 /** The node's signing key (see `loadKeyFile`): its address is where claims are paid. */
 export const loadKeyPair = (options: {
@@ -8,3 +12,22 @@ export const loadKeyPair = (options: {
 }) => loadKeyFile({ ...options, generateCommand: "pocket-node keys generate --out FILE" });
 
 export { writeKeyFile };
+
+/** The node's key pair, from the config's key, its key file, or a new key file in the data dir. */
+export class NodeIdentity extends Context.Tag("node/NodeIdentity")<
+  NodeIdentity,
+  { readonly key: KeyPair }
+>() {
+  static readonly layer = Layer.effect(
+    NodeIdentity,
+    Effect.gen(function* () {
+      const { config } = yield* NodeSettings;
+      const key = yield* loadKeyPair({
+        privateKey: config.privateKey,
+        privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "node.key"),
+        createIfMissing: true,
+      }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      return { key };
+    }),
+  );
+}

@@ -1,4 +1,5 @@
 import { MetricsRegistry } from "@pocket-ai/runtime";
+import { Context, Layer } from "effect";
 
 /** The node's Prometheus metrics: relays by service and outcome, latency, queue depth, claims. */
 export function makeNodeMetrics() {
@@ -27,3 +28,8 @@ export function makeNodeMetrics() {
 }
 
 export type NodeMetrics = ReturnType<typeof makeNodeMetrics>;
+
+/** The node's metrics as a service (rendered at `/metrics`). */
+export class Metrics extends Context.Tag("node/Metrics")<Metrics, NodeMetrics>() {
+  static readonly layer = Layer.sync(Metrics, makeNodeMetrics);
+}

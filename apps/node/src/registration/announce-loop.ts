@@ -6,9 +6,16 @@ import {
   type SessionParams,
 } from "@pocket-ai/protocol";
 import type { Logger } from "@pocket-ai/runtime";
-import { Duration, Effect } from "effect";
+import { Duration, Effect, Layer } from "effect";
+import { NodeEndpoint } from "../app/node-server.js";
+import { NodeSettings } from "../app/node-settings.js";
+import { NodeClock } from "../clock/node-clock.js";
 import type { GatewayClient } from "../gateway-link/gateway-client.js";
+import { GatewayClients } from "../gateway-link/gateway-client.js";
+import { NodeIdentity } from "../identity/node-identity.js";
+import { NODE_SOFTWARE, NodeDescription } from "../info/node-info.js";
 import type { SessionMembership } from "../relay/session-membership.js";
+import { Membership } from "../relay/session-membership.js";
 import { announceRetryMs } from "../schedules.js";
 
 export interface AnnounceDeps {
@@ -21,6 +28,7 @@ export interface AnnounceDeps {
   readonly session: SessionParams;
   readonly membership: SessionMembership;
   readonly log: Logger;
+  readonly now: () => number;
 }
 
 /**
@@ -38,7 +46,7 @@ export function announceForever(deps: AnnounceDeps, gateway: GatewayClient): Eff
         services: [...deps.services],
         hardware: deps.hardware,
         software: deps.software,
-        issuedAt: Date.now(),
+        issuedAt: deps.now(),
       },
       deps.key,
     );
@@ -69,3 +77,34 @@ export function announceForever(deps: AnnounceDeps, gateway: GatewayClient): Eff
   );
   return Effect.forever(Effect.flatMap(once, (waitMs) => Effect.sleep(Duration.millis(waitMs))));
 }
+
+/** Keeps the node registered with every gateway in its config, for the layer's lifetime. */
+export const AnnounceLoop = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const { config, log } = yield* NodeSettings;
+    const { key } = yield* NodeIdentity;
+    const { offers } = yield* NodeDescription;
+    const { trpcUrl } = yield* NodeEndpoint;
+    const membership = yield* Membership;
+    const clock = yield* NodeClock;
+    for (const gateway of (yield* GatewayClients).values()) {
+      yield* Effect.forkScoped(
+        announceForever(
+          {
+            key,
+            endpoint: trpcUrl,
+            ...(config.operator === undefined ? {} : { operator: config.operator }),
+            services: offers,
+            hardware: config.hardware,
+            software: NODE_SOFTWARE,
+            session: config.session,
+            membership,
+            log,
+            now: clock.now,
+          },
+          gateway,
+        ),
+      );
+    }
+  }),
+);

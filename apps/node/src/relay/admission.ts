@@ -20,6 +20,7 @@ import {
   verifyRelayRequest,
 } from "@pocket-ai/protocol";
 import { Effect } from "effect";
+import type { NodeStoreError } from "../db/node-store-error.js";
 import type { RelayStore } from "../db/relay-store.js";
 import type { ServedService } from "./served-service.js";
 
@@ -71,7 +72,7 @@ export interface AdmissionContext {
  * input tokens counted by a real tokenizer. Output is clamped to the tier's limit rather than
  * refused, as the limit is a cap on work.
  */
-export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect<Admission> {
+export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect<Admission, NodeStoreError> {
   return Effect.gen(function* () {
     const verified = verifyRelayRequest(input, { nodeAddress: ctx.nodeAddress });
     if (!verified.ok) return { kind: "unverifiable", error: verified.error } as const;
@@ -95,7 +96,7 @@ export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect
         `node ${ctx.nodeAddress} is not selected for session ${request.header.sessionId}`,
       );
     }
-    const recorded = ctx.store.admit(
+    const recorded = yield* ctx.store.admit(
       {
         requestHash,
         sessionId: request.header.sessionId,
@@ -112,7 +113,7 @@ export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect
 
     const checked = yield* checkPayload(request, ctx);
     if (checked.ok) return { kind: "admitted", relay: { ...checked.value, request, requestHash } } as const;
-    ctx.store.refuse(requestHash, checked.error.code, ctx.now());
+    yield* ctx.store.refuse(requestHash, checked.error.code, ctx.now());
     return { kind: "refused", request, requestHash, error: checked.error } as const;
   });
 }

@@ -14,7 +14,10 @@ import {
   relayLeafHash,
   relayResponseHash,
 } from "@pocket-ai/protocol";
-import { Context, Duration, Effect, Either, Exit, Stream } from "effect";
+import type { Logger } from "@pocket-ai/runtime";
+import { Context, Duration, Effect, Either, Exit, Layer, Stream } from "effect";
+import { NodeSettings } from "../app/node-settings.js";
+import { BackendPools } from "../app/served-services.js";
 import {
   type BackendBusy,
   type BackendError,
@@ -22,11 +25,17 @@ import {
   type StreamPiece,
 } from "../backends/backend.js";
 import type { BackendPool } from "../backends/pool/backend-pool.js";
+import { NodeClock } from "../clock/node-clock.js";
+import { RelayLedger } from "../db/node-database.js";
+import type { NodeStoreError } from "../db/node-store-error.js";
 import type { RelayStore } from "../db/relay-store.js";
+import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
+import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
+import { Membership } from "./session-membership.js";
 
 export interface RelayServiceOptions {
   readonly key: KeyPair;
@@ -35,6 +44,7 @@ export interface RelayServiceOptions {
   readonly store: RelayStore;
   readonly weighting: RelayWeighing;
   readonly metrics: NodeMetrics;
+  readonly log: Logger;
 }
 
 /**
@@ -45,12 +55,54 @@ export interface RelayServiceOptions {
 export class RelayService extends Context.Tag("node/RelayService")<
   RelayService,
   {
-    readonly unary: (input: unknown) => Effect.Effect<RelayResponse, EnvelopeRejected>;
-    readonly stream: (input: unknown) => Effect.Effect<Stream.Stream<RelayStreamChunk>, EnvelopeRejected>;
+    readonly relay: (input: unknown) => Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError>;
+    readonly relayStream: (
+      input: unknown,
+    ) => Effect.Effect<Stream.Stream<RelayStreamChunk>, EnvelopeRejected | NodeStoreError>;
   }
 >() {
+  /** The relay service from the node's identity, ledger, backend pools, session membership and clock. */
+  static readonly layer = Layer.effect(
+    RelayService,
+    Effect.gen(function* () {
+      const { config, log } = yield* NodeSettings;
+      const { key } = yield* NodeIdentity;
+      const store = yield* RelayLedger;
+      const metrics = yield* Metrics;
+      const { services, pools } = yield* BackendPools;
+      const membership = yield* Membership;
+      const clock = yield* NodeClock;
+      return RelayService.make({
+        key,
+        store,
+        metrics,
+        pools,
+        log,
+        weighting: config.weighting,
+        admission: {
+          nodeAddress: key.address,
+          gateways: new Set(config.gateways.map((g) => g.address)),
+          session: config.session,
+          services,
+          store,
+          inSession: (request) => membership.check(request),
+          now: clock.now,
+        },
+      });
+    }),
+  );
+
   static make(options: RelayServiceOptions): Context.Tag.Service<RelayService> {
     const { key, store, metrics } = options;
+    const now = options.admission.now;
+    // Bookkeeping of a relay already answered or refused: a failed write is logged, and the relay
+    // (not recorded as answered) is simply never claimed.
+    const bestEffort = (write: Effect.Effect<void, NodeStoreError>) =>
+      write.pipe(
+        Effect.catchAll((e) =>
+          Effect.sync(() => options.log.error("relay ledger write failed", { error: e.message })),
+        ),
+      );
 
     const signError = (request: RelayRequest, requestHash: string, error: ProtocolError): RelayResponse => {
       metrics.relays.inc({ service: request.header.serviceId, outcome: error.code });
@@ -103,10 +155,10 @@ export class RelayService extends Context.Tag("node/RelayService")<
       );
     };
 
-    const unary = (input: unknown) =>
+    const relay = (input: unknown) =>
       Effect.gen(function* () {
         const admission = yield* admitRelay(input, { ...options.admission, stream: false });
-        if (admission.kind === "unverifiable") return yield* new EnvelopeRejected({ error: admission.error });
+        if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
         if (admission.kind === "refused")
           return signError(admission.request, admission.requestHash, admission.error);
         const { relay } = admission;
@@ -116,7 +168,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         if (Either.isLeft(outcome)) {
           const error =
             outcome.left === undefined ? noBackend(relay.service.spec.id) : backendFailure(outcome.left);
-          store.refuse(relay.requestHash, error.code, Date.now());
+          yield* store.refuse(relay.requestHash, error.code, now());
           return signError(relay.request, relay.requestHash, error);
         }
         const payload = outcome.right;
@@ -139,7 +191,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           ),
         ).pipe(Effect.either);
         if (Either.isLeft(signed)) {
-          store.refuse(relay.requestHash, "BACKEND_ERROR", Date.now());
+          yield* store.refuse(relay.requestHash, "BACKEND_ERROR", now());
           return signError(
             relay.request,
             relay.requestHash,
@@ -147,7 +199,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           );
         }
         const responseHash = relayResponseHash(signed.right);
-        store.answer(
+        yield* store.answer(
           relay.requestHash,
           {
             responseHash,
@@ -156,16 +208,16 @@ export class RelayService extends Context.Tag("node/RelayService")<
             outputTokens: usage.outputTokens,
             computeUnits,
           },
-          Date.now(),
+          now(),
         );
         metrics.relays.inc({ service: relay.service.spec.id, outcome: "ok" });
         return signed.right;
       });
 
-    const stream = (input: unknown) =>
+    const relayStream = (input: unknown) =>
       Effect.gen(function* () {
         const admission = yield* admitRelay(input, { ...options.admission, stream: true });
-        if (admission.kind === "unverifiable") return yield* new EnvelopeRejected({ error: admission.error });
+        if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
         if (admission.kind === "refused") {
           const signer = new RelayStreamSigner(admission.requestHash, key);
           metrics.relays.inc({ service: admission.request.header.serviceId, outcome: admission.error.code });
@@ -206,25 +258,27 @@ export class RelayService extends Context.Tag("node/RelayService")<
           return signer.next(piece);
         }),
       );
-      const finish = Stream.suspend(() => {
-        tally.complete();
-        const usage = tally.usage();
-        const computeUnits = weightOf(relay.tier, usage, 0, options.weighting);
-        const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
-        store.answer(
-          relay.requestHash,
-          {
-            responseHash: last.chain,
-            leafHash: bytesToHex(relayLeafHash(relay.requestHash, last.chain)),
-            inputTokens: usage.inputTokens,
-            outputTokens: usage.outputTokens,
-            computeUnits,
-          },
-          Date.now(),
-        );
-        metrics.relays.inc({ service: serviceId, outcome: "ok" });
-        return Stream.make(last);
-      });
+      const finish = Stream.fromEffect(
+        Effect.suspend(() => {
+          tally.complete();
+          const usage = tally.usage();
+          const computeUnits = weightOf(relay.tier, usage, 0, options.weighting);
+          const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
+          const answered = store.answer(
+            relay.requestHash,
+            {
+              responseHash: last.chain,
+              leafHash: bytesToHex(relayLeafHash(relay.requestHash, last.chain)),
+              inputTokens: usage.inputTokens,
+              outputTokens: usage.outputTokens,
+              computeUnits,
+            },
+            now(),
+          );
+          metrics.relays.inc({ service: serviceId, outcome: "ok" });
+          return Effect.as(bestEffort(answered), last);
+        }),
+      );
       return Stream.concat(signedPieces, finish).pipe(
         Stream.catchAll((failure) => {
           const error =
@@ -233,22 +287,25 @@ export class RelayService extends Context.Tag("node/RelayService")<
               : tally.outputTokens > 0
                 ? protocolError("STREAM_INTERRUPTED", backendFailure(failure).detail)
                 : backendFailure(failure);
-          store.refuse(relay.requestHash, error.code, Date.now());
           metrics.relays.inc({ service: serviceId, outcome: error.code });
-          return Stream.make(finalError(signer, error, tally.usage()));
+          return Stream.fromEffect(
+            Effect.as(
+              bestEffort(store.refuse(relay.requestHash, error.code, now())),
+              finalError(signer, error, tally.usage()),
+            ),
+          );
         }),
+        // The gateway went away mid-stream: the backend request is aborted by interruption; the
+        // relay was not delivered whole, so it is not claimed.
         Stream.ensuringWith((exit) =>
-          Effect.sync(() => {
-            // The gateway went away mid-stream: the backend request is aborted by interruption;
-            // the relay was not delivered whole, so it is not claimed.
-            if (Exit.isInterrupted(exit) && !signer.finished)
-              store.refuse(relay.requestHash, "STREAM_INTERRUPTED", Date.now());
-          }),
+          Exit.isInterrupted(exit) && !signer.finished
+            ? bestEffort(store.refuse(relay.requestHash, "STREAM_INTERRUPTED", now()))
+            : Effect.void,
         ),
       );
     };
 
-    return { unary, stream };
+    return { relay, relayStream };
   }
 }
 

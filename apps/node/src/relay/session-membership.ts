@@ -1,4 +1,6 @@
 import { isNodeInSession, type RelayRequest } from "@pocket-ai/protocol";
+import { Context, Effect, Layer } from "effect";
+import { NodeIdentity } from "../identity/node-identity.js";
 
 /**
  * Whether this node belongs to a relay's session. Membership is recomputed from the session id
@@ -35,4 +37,12 @@ export class SessionMembership {
     }
     return isNodeInSession(request.header.sessionId, list, this.nodesPerSession, this.nodeAddress);
   }
+}
+
+/** This node's session membership, shared by admission and the announce loop. */
+export class Membership extends Context.Tag("node/Membership")<Membership, SessionMembership>() {
+  static readonly layer = Layer.effect(
+    Membership,
+    Effect.map(NodeIdentity, ({ key }) => new SessionMembership(key.address, 24)),
+  );
 }

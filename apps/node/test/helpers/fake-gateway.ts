@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { type CodedFailure, contextFromRequest, makeGatewayNodeRouter } from "@pocket-ai/link";
 import {
   type ClaimRoot,
   createClaimAck,
@@ -6,15 +7,15 @@ import {
   generateProofSeed,
   type KeyPair,
   type NodeAnnouncement,
+  type ProofAck,
   proofLeafIndex,
   type SessionParams,
   verifyClaimSubmission,
   verifyNodeAnnouncement,
   verifyProofSubmission,
 } from "@pocket-ai/protocol";
-import { initTRPC, TRPCError } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { z } from "zod";
+import { Effect, Runtime } from "effect";
 
 /**
  * A gateway's node-facing API, as small as the protocol allows: it verifies announcements, claims
@@ -29,22 +30,16 @@ export async function startFakeGateway(
   const announcements: NodeAnnouncement[] = [];
   const claims = new Map<string, { root: ClaimRoot; seed: string; leafIndex: number; proven: boolean }>();
   let refusals = options.refuseClaimsFirst ?? 0;
-  const t = initTRPC.create();
-  const refuse = (code: string, message: string) =>
-    new TRPCError({
-      code: "BAD_REQUEST",
-      message,
-      cause: Object.assign(new Error(code), { pocketCode: code }),
-    });
-  const router = t.router({
-    nodes: t.router({
-      announce: t.procedure.input(z.unknown()).mutation(({ input }) => {
+  const refuse = (error: CodedFailure) => Effect.fail(error);
+  const router = makeGatewayNodeRouter({
+    announce: (input) =>
+      Effect.suspend(() => {
         const verified = verifyNodeAnnouncement(input);
-        if (!verified.ok) throw refuse(verified.error.code, verified.error.message);
+        if (!verified.ok) return refuse(verified.error);
         announcements.push(verified.value.announcement);
         const a = verified.value.announcement;
-        return {
-          accepted: true,
+        return Effect.succeed({
+          accepted: true as const,
           gatewayAddress: key.address,
           session,
           nodesPerSession: 24,
@@ -52,39 +47,46 @@ export async function startFakeGateway(
             a.services.map((s) => [s.serviceId, [{ address: a.node.address, registeredAt: 1 }]]),
           ),
           nextAnnounceMs: 60_000,
-        };
+        });
       }),
-    }),
-    settlement: t.router({
-      submitClaim: t.procedure.input(z.unknown()).mutation(({ input }) => {
+    submitClaim: (input) =>
+      Effect.suspend(() => {
         if (refusals > 0) {
           refusals -= 1;
-          throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "temporarily unavailable" });
+          return Effect.die(new Error("temporarily unavailable"));
         }
         const verified = verifyClaimSubmission(input, { gatewayAddress: key.address });
-        if (!verified.ok) throw refuse(verified.error.code, verified.error.message);
+        if (!verified.ok) return refuse(verified.error);
         const s = verified.value.submission;
         const id = `${s.header.sessionId}/${s.node.address}`;
         const seed = claims.get(id)?.seed ?? generateProofSeed();
         claims.set(id, { root: s.root, seed, leafIndex: proofLeafIndex(seed, s.root), proven: false });
-        return createClaimAck("accepted", seed, s.root);
+        return Effect.succeed(createClaimAck("accepted", seed, s.root));
       }),
-      submitProof: t.procedure.input(z.unknown()).mutation(({ input }) => {
+    submitProof: (input) =>
+      Effect.suspend((): Effect.Effect<ProofAck, CodedFailure> => {
         const raw = input as { sessionId?: string; node?: { address?: string } };
         const claim = claims.get(`${raw.sessionId}/${raw.node?.address}`);
-        if (claim === undefined) throw refuse("INVALID_PROOF", "no such claim");
+        if (claim === undefined) return refuse({ code: "INVALID_PROOF", message: "no such claim" });
         const verified = verifyProofSubmission(input, {
           gatewayAddress: key.address,
           claim: claim.root,
           leafIndex: claim.leafIndex,
         });
-        if (!verified.ok) return { status: "rejected", mintedUpokt: "0", detail: verified.error.code };
+        if (!verified.ok)
+          return Effect.succeed({
+            status: "rejected" as const,
+            mintedUpokt: "0",
+            detail: verified.error.code,
+          });
         claim.proven = true;
-        return { status: "proven", mintedUpokt: String(BigInt(claim.root.computeUnits) * 4n) };
+        return Effect.succeed({
+          status: "proven" as const,
+          mintedUpokt: String(BigInt(claim.root.computeUnits) * 4n),
+        });
       }),
-    }),
   });
-  const server = createHTTPServer({ router });
+  const server = createHTTPServer({ router, createContext: contextFromRequest(Runtime.defaultRuntime) });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeNodeClient } from "@pocket-ai/link";
 import {
   createRelayRequest,
   deriveSessionHeader,
@@ -10,11 +11,9 @@ import {
   type SessionParams,
 } from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
-import { createTRPCClient, httpBatchStreamLink, httpLink, splitLink } from "@trpc/client";
 import { Effect, Exit, Scope } from "effect";
 import { type RunningNode, startNode } from "../../src/app/node-app.js";
 import { NodeConfig } from "../../src/config/node-config.js";
-import type { NodeRouter } from "../../src/relay/relay-router.js";
 
 export const TEST_SESSION = {
   mode: "time",
@@ -31,16 +30,9 @@ export interface NodeHarness {
   stop(): Promise<void>;
 }
 
+/** The gateway's view of a node: the link's typed node client. */
 export function nodeClient(trpcUrl: string) {
-  return createTRPCClient<NodeRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.path === "relayStream",
-        true: httpBatchStreamLink({ url: trpcUrl, maxItems: 1 }),
-        false: httpLink({ url: trpcUrl }),
-      }),
-    ],
-  });
+  return makeNodeClient(trpcUrl);
 }
 
 export async function startTestNode(

@@ -25,7 +25,7 @@ export async function spawnNode(
     err += d.toString();
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start:\n${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`node did not start:\n${err}`)), 90_000);
     const poll = setInterval(() => {
       const match = /"msg":"node started","url":"([^"]+)"/.exec(err);
       if (match !== null) {

@@ -1,0 +1,70 @@
+import { contextFromRequest, makeNodeRouter } from "@pocket-ai/link";
+import { serveHttp } from "@pocket-ai/runtime";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { Context, Effect, Layer } from "effect";
+import { NodeDescription } from "../info/node-info.js";
+import { Metrics } from "../metrics/node-metrics.js";
+import { RelayService } from "../relay/relay-service.js";
+import { NodeSettings, NodeStartError } from "./node-settings.js";
+import { BackendPools } from "./served-services.js";
+
+/** Where the node listens: its base URL and the tRPC URL gateways call (`<publicUrl or url>/trpc`). */
+export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
+  NodeEndpoint,
+  { readonly url: string; readonly trpcUrl: string }
+>() {
+  /**
+   * The HTTP server for the layer's lifetime: the link's node router at `/trpc` (procedures run on
+   * this layer's runtime), Prometheus at `/metrics`, `/health`. Closing it drains in-flight relays.
+   */
+  static readonly layer = Layer.scoped(
+    NodeEndpoint,
+    Effect.gen(function* () {
+      const { config } = yield* NodeSettings;
+      const relays = yield* RelayService;
+      const description = yield* NodeDescription;
+      const metrics = yield* Metrics;
+      const { pools } = yield* BackendPools;
+      const runtime = yield* Effect.runtime<never>();
+      const router = makeNodeRouter({
+        relay: relays.relay,
+        relayStream: relays.relayStream,
+        info: () => description.info,
+        health: description.health,
+      });
+      const trpc = createHTTPHandler({
+        router,
+        basePath: "/trpc/",
+        maxBodySize: 32 * 1024 * 1024,
+        createContext: contextFromRequest(runtime),
+      });
+      const server = yield* serveHttp({
+        host: config.listen.host,
+        port: config.listen.port,
+        portSetting: "listen.port (env POCKET_NODE__LISTEN__PORT)",
+        drainMs: config.shutdownDrainMs,
+        handler: (req, res) => {
+          const path = (req.url ?? "/").split("?")[0];
+          if (path?.startsWith("/trpc/")) return trpc(req, res);
+          if (path === "/metrics") {
+            for (const pool of pools.values()) {
+              const stats = pool.stats();
+              metrics.queueDepth.set({ service: stats.serviceId }, stats.queueDepth);
+              for (const b of stats.backends) metrics.inFlight.set({ backend: b.id }, b.inFlight);
+            }
+            res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+            return res.end(metrics.registry.render());
+          }
+          if (path === "/health") {
+            const h = description.health();
+            res.writeHead(h.ok ? 200 : 503, { "content-type": "application/json" });
+            return res.end(JSON.stringify(h));
+          }
+          res.writeHead(404, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: "not found: the node serves /trpc/*, /metrics and /health" }));
+        },
+      }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      return { url: server.url, trpcUrl: `${config.publicUrl ?? server.url}/trpc` };
+    }),
+  );
+}

@@ -1,0 +1,56 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openSqlite } from "@pocket-ai/runtime";
+import { Context, Effect, Layer } from "effect";
+import { NodeSettings, NodeStartError } from "../app/node-settings.js";
+import { NodeClock } from "../clock/node-clock.js";
+import { ClaimStore } from "./claim-store.js";
+import { type NodeDb, RelayStore } from "./relay-store.js";
+import { nodeSchema } from "./schema.js";
+
+const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
+
+/** The node's SQLite database (`<dataDir>/node.sqlite`), migrated on open, checkpointed on close. */
+export class NodeDatabase extends Context.Tag("node/NodeDatabase")<NodeDatabase, NodeDb>() {
+  static readonly layer = Layer.scoped(
+    NodeDatabase,
+    Effect.gen(function* () {
+      const { config } = yield* NodeSettings;
+      const { db } = yield* openSqlite({
+        file: join(config.dataDir, "node.sqlite"),
+        schema: nodeSchema,
+        migrationsFolder,
+      }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      return db;
+    }),
+  );
+}
+
+/**
+ * The relay ledger. Relays a previous run left `pending` were never answered: they are marked
+ * failed when the ledger opens, so they are never claimed.
+ */
+export class RelayLedger extends Context.Tag("node/RelayLedger")<RelayLedger, RelayStore>() {
+  static readonly layer = Layer.effect(
+    RelayLedger,
+    Effect.gen(function* () {
+      const store = new RelayStore(yield* NodeDatabase);
+      const { log } = yield* NodeSettings;
+      const clock = yield* NodeClock;
+      const abandoned = yield* store
+        .abandonPending(clock.now())
+        .pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      if (abandoned > 0)
+        log.warn("relays left unanswered by the last run were marked failed", { count: abandoned });
+      return store;
+    }),
+  );
+}
+
+/** The claim ledger: one row per (session, gateway), the claim's state machine. */
+export class ClaimLedger extends Context.Tag("node/ClaimLedger")<ClaimLedger, ClaimStore>() {
+  static readonly layer = Layer.effect(
+    ClaimLedger,
+    Effect.map(NodeDatabase, (db) => new ClaimStore(db)),
+  );
+}

@@ -1,0 +1,26 @@
+import type { ErrorCode } from "@pocket-ai/protocol";
+import { Data, Effect } from "effect";
+
+/**
+ * A write to the node's SQLite ledger failed (disk full, database locked, corrupt file). The
+ * caller learns it as a typed failure with the protocol code it answers with; the reason stays in
+ * the node's log and never leaves the process.
+ */
+export class NodeStoreError extends Data.TaggedError("NodeStoreError")<{
+  readonly operation: string;
+  readonly reason: string;
+}> {
+  readonly code: ErrorCode = "INTERNAL";
+
+  override get message(): string {
+    return `node store: ${this.operation} failed: ${this.reason}`;
+  }
+}
+
+/** Runs one synchronous SQLite write; a throw becomes a {@link NodeStoreError}, not a defect. */
+export function storeWrite<A>(operation: string, write: () => A): Effect.Effect<A, NodeStoreError> {
+  return Effect.try({
+    try: write,
+    catch: (e) => new NodeStoreError({ operation, reason: e instanceof Error ? e.message : String(e) }),
+  });
+}
