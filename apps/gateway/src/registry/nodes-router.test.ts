@@ -1,3 +1,4 @@
+import { pocketCodeOf } from "@pocket-ai/link";
 import {
   createNodeAnnouncement,
   DEFAULT_CATALOG,
@@ -63,8 +64,7 @@ const announcement = (services = [offer], endpoint = "http://127.0.0.1:9/trpc") 
     },
     generateKeyPair(),
   );
-const pocketCode = (e: unknown) =>
-  e instanceof TRPCClientError ? (e.data as { pocketCode?: string }).pocketCode : undefined;
+const pocketCode = pocketCodeOf;
 
 describe("nodes.announce", () => {
   it("accepts a signed announcement and answers with the session, candidates and next announcement", async () => {

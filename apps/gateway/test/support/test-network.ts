@@ -139,7 +139,8 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
 
 /** A node router in front of a real node that corrupts what it answers. */
 function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour) {
-  const caller = () => makeNodeClient(node().trpcUrl);
+  // The node announces the proxy as its endpoint: the proxy calls the node at its own address.
+  const caller = () => makeNodeClient(`${node().url}/trpc`);
   const flip = (signature: string) =>
     `${signature.slice(0, 10)}${signature[10] === "0" ? "1" : "0"}${signature.slice(11)}`;
   return router({
