@@ -4,10 +4,6 @@ import { generateKeyPair, type SessionHeader, verifyClaimAck, weekIdOf } from "@
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AdminAuth } from "../admin/admin-auth.js";
-import { gatewayNodeRouter } from "../app/routers.js";
-import { contextFromRequest, type GatewayServices, mergeRouters, router } from "../trpc.js";
-import { runSettlementCommand } from "./settlement-cli.js";
 import {
   HOUR,
   ledgerRelays,
@@ -18,6 +14,10 @@ import {
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
 import { SettlementTest } from "../../test/support/settlement-test-layer.js";
+import { AdminAuth } from "../admin/admin-auth.js";
+import { gatewayNodeRouter } from "../app/routers.js";
+import { contextFromRequest, type GatewayServices, mergeRouters, router } from "../trpc.js";
+import { runSettlementCommand } from "./settlement-cli.js";
 import { settlementAdminRouter } from "./settlement-router.js";
 
 const TOKEN = "settlement-admin-token-0123456789";

@@ -18,7 +18,13 @@ import { gatewayNodeRouter } from "../../src/app/routers.js";
 import { nodesAdminRouter } from "../../src/registry/nodes-router.js";
 import { RoutingConfig } from "../../src/routing/routing-config.js";
 import { routingLayer } from "../../src/routing/routing-live.js";
-import { contextFromRequest, type GatewayServices, mergeRouters, publicProcedure, router } from "../../src/trpc.js";
+import {
+  contextFromRequest,
+  type GatewayServices,
+  mergeRouters,
+  publicProcedure,
+  router,
+} from "../../src/trpc.js";
 import { TempDatabase } from "./temp-database.js";
 
 export const ADMIN_TOKEN = "routing-test-admin-token";

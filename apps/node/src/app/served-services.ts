@@ -1,8 +1,8 @@
 import { type Catalog, findService, type TierSpec } from "@pocket-ai/protocol";
 import { Context, Data, Effect, Layer, type Scope } from "effect";
+import { makeBackend } from "../backends/make-backend.js";
 import type { BackendObserver, BackendPool } from "../backends/pool/backend-pool.js";
 import { makeBackendPool } from "../backends/pool/backend-pool.js";
-import { makeBackend } from "../backends/make-backend.js";
 import type { NodeConfig } from "../config/node-config.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import type { ServedService } from "../relay/served-service.js";
