@@ -13,7 +13,8 @@ export const ADMIN_USAGE = `Admin commands (need the gateway's admin token):
   pocket-gateway admin keys create --app APP_ID --name NAME [--rpm N] [--tpm N] [--budget-usd 5.00] [--role evaluator]
   pocket-gateway admin keys list [--app APP_ID]
   pocket-gateway admin keys revoke --key KEY_ID
-  pocket-gateway admin usage [--app APP_ID] [--key KEY_ID] [--days 30]`;
+  pocket-gateway admin usage [--app APP_ID] [--key KEY_ID] [--days 30]
+  pocket-gateway admin portal-admin EMAIL [--role customer]   make a portal account an administrator (or not)`;
 
 export class AdminCommandError extends Data.TaggedError("AdminCommandError")<{
   readonly reason: string;
@@ -84,6 +85,16 @@ export function runAdminCommand(
     const optional = (name: string) =>
       typeof values[name] === "string" ? (values[name] as string) : undefined;
 
+    if (positionals[0] === "portal-admin") {
+      const email = positionals[1];
+      if (email === undefined || positionals.length > 2)
+        return yield* usageError("portal-admin takes one EMAIL");
+      const role = optional("role") ?? "admin";
+      if (role !== "admin" && role !== "customer")
+        return yield* usageError("--role must be admin or customer");
+      const changed = yield* call(() => client.admin.portal.setRole.mutate({ email, role }));
+      return textTable([changed], ["email", "role"]);
+    }
     switch (positionals.join(" ")) {
       case "apps create": {
         const name = yield* need("name");

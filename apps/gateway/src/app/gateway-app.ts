@@ -18,6 +18,7 @@ import { Database } from "../db/database.js";
 import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
 import { makeHttpHandler } from "../openai/http-handler.js";
+import { makePortal, mountPortal } from "../portal/index.js";
 import { contextFromRequest } from "../trpc.js";
 import { type GatewayAppRouter, makeAppRouter } from "./routers.js";
 import {
@@ -125,6 +126,19 @@ export function startGateway(
       trpc,
       health: () => ({ address: key.address, metering: metering.stats() }),
     });
+    const portal = config.portal.enabled
+      ? makePortal({
+          config: config.portal,
+          db,
+          runtime,
+          catalog,
+          secret: key.privateKey,
+          flushMetering: metering.flush,
+          publicUrl: config.publicUrl,
+          operator: config.operator,
+          log: log.child({ part: "portal" }),
+        })
+      : undefined;
     // Added before the server: runs after it has closed, before the layers (metering, database).
     yield* Effect.addFinalizer(() =>
       http.drain.pipe(Effect.timeout(Duration.millis(config.drainMs)), Effect.ignore),
@@ -134,7 +148,7 @@ export function startGateway(
       port: config.listen.port,
       drainMs: config.drainMs,
       portSetting: "listen.port (env POCKET_GATEWAY__LISTEN__PORT)",
-      handler: http.handle,
+      handler: portal === undefined ? http.handle : mountPortal(portal.handle, http.handle),
     }).pipe(Effect.mapError((e) => fail(e.message)));
     const url = config.publicUrl ?? server.url;
     log.info("gateway started", {
@@ -142,6 +156,7 @@ export function startGateway(
       address: key.address,
       services: catalog.services.map((s) => s.id),
       adminApi: config.adminToken === undefined ? "off (set adminToken)" : "on",
+      portal: portal === undefined ? "off" : `${server.url}/portal/`,
     });
     return { url: server.url, trpcUrl: `${url}/trpc`, key, catalog, router, flushMetering: metering.flush };
   });

@@ -4,6 +4,7 @@ import { adminRouter } from "../admin/admin-router.js";
 import type { GatewayDb } from "../db/database.js";
 import { makeReportsRouter } from "../metering/reports-router.js";
 import { makeKeyRolesRouter } from "../openai/key-roles.js";
+import { makePortalAdminRouter } from "../portal/portal-admin-router.js";
 import { nodeAnnouncements, nodesAdminRouter } from "../registry/nodes-router.js";
 import { settlementAdminRouter, settlementIntake } from "../settlement/settlement-router.js";
 import { type GatewayServices, mergeRouters, router } from "../trpc.js";
@@ -29,6 +30,7 @@ export function makeAppRouter(deps: { readonly db: GatewayDb; readonly flushMete
     keyRoles: makeKeyRolesRouter(deps.db),
     settlement: settlementAdminRouter,
     nodes: nodesAdminRouter,
+    portal: makePortalAdminRouter(deps.db),
   });
   return mergeRouters(gatewayNodeRouter, router({ admin: mergeRouters(adminRouter, frontDoorAdmin) }));
 }

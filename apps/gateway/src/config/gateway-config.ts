@@ -1,6 +1,7 @@
 import { CatalogOverrides } from "@pocket-ai/protocol";
 import { TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
+import { PortalConfig } from "../portal/portal-config.js";
 import { RoutingConfig } from "../routing/routing-config.js";
 import { SettlementConfigSchema } from "../settlement/settlement-config.js";
 
@@ -47,6 +48,8 @@ export const GatewayConfig = z.strictObject({
       flushMs: z.number().int().min(10).max(60_000).default(250),
     })
     .prefault({}),
+  /** The web portal at /portal/: sign-up, keys, usage, catalog, operator console (see `portal/portal-config.ts`). */
+  portal: PortalConfig,
   /** Largest request body accepted: JSON bodies, and multipart image edits (image + mask). */
   maxBodyBytes: z
     .strictObject({

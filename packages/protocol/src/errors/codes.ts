@@ -190,6 +190,63 @@ export const ErrorCodes = {
     type: "invalid_request_error",
     message: "No POKT/USD rate is set for that week. The admin must set the week's rate first.",
   },
+  // ── Portal (the web console at /portal/) ─────────────────────────────────────
+  SIGNUP_CLOSED: {
+    status: 403,
+    type: "permission_error",
+    message: "Self-serve sign-up is off on this portal. Ask the portal operator for an account.",
+  },
+  SIGNUP_LIMITED: {
+    status: 429,
+    type: "rate_limit_error",
+    message: "Too many accounts were created from your network recently. Try again in an hour.",
+  },
+  EMAIL_TAKEN: {
+    status: 409,
+    type: "invalid_request_error",
+    message: "An account with this e-mail address exists. Log in instead, or use another address.",
+  },
+  WEAK_PASSWORD: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "The password is too short or too common. Use a longer one, such as a passphrase of a few words.",
+  },
+  LOGIN_FAILED: {
+    status: 401,
+    type: "authentication_error",
+    message: "The e-mail address or the password is wrong. Check both and retry.",
+  },
+  LOGIN_LIMITED: {
+    status: 429,
+    type: "rate_limit_error",
+    message: "Too many failed log-ins for this account or network. Wait 15 minutes, then retry.",
+  },
+  SESSION_REQUIRED: {
+    status: 401,
+    type: "authentication_error",
+    message: "You are not logged in, or your session ended. Log in to continue.",
+  },
+  CSRF_REJECTED: {
+    status: 403,
+    type: "permission_error",
+    message: "The form expired or was sent from another site. Reload the page and submit it again.",
+  },
+  ADMIN_REQUIRED: {
+    status: 403,
+    type: "permission_error",
+    message: "This page is for the portal operator. Log in with an administrator account.",
+  },
+  KEY_LIMIT_REACHED: {
+    status: 409,
+    type: "invalid_request_error",
+    message: "The account holds the most active API keys allowed. Revoke a key you no longer use first.",
+  },
+  PAGE_NOT_FOUND: {
+    status: 404,
+    type: "invalid_request_error",
+    message: "There is no page at this address. Start again from /portal/.",
+  },
   // ── Configuration and internals ──────────────────────────────────────────────
   INVALID_CONFIG: {
     status: 500,

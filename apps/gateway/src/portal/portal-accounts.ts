@@ -1,0 +1,159 @@
+import { randomBytes } from "node:crypto";
+import { Effect, Runtime } from "effect";
+import { z } from "zod";
+import { Accounts } from "../accounts/accounts.js";
+import { randomBase62 } from "../accounts/api-key-format.js";
+import { FailureWindow } from "./failure-window.js";
+import { hashPassword, needsRehash, verifyPassword } from "./password-hash.js";
+import type { PortalConfig } from "./portal-config.js";
+import { refuse } from "./portal-errors.js";
+import { newSessionId, type PortalStore, type PortalUser } from "./portal-store.js";
+
+const HOUR_MS = 3_600_000;
+const LOGIN_WINDOW_MS = 15 * 60_000;
+const Email = z.email().max(254);
+/** Passwords everybody tries first; the length rule already rules out most of the rest. */
+const COMMON = new Set([
+  "password123",
+  "password1234",
+  "1234567890",
+  "12345678910",
+  "qwertyuiop",
+  "qwerty12345",
+  "iloveyou123",
+  "letmein1234",
+  "administrator",
+  "passw0rd123",
+  "0123456789",
+  "abcdefghij",
+]);
+
+export interface SignupInput {
+  readonly email: string;
+  readonly password: string;
+  /** The keyed tag of the client's network (see `client-network.ts`). */
+  readonly network: string;
+}
+
+/**
+ * Web accounts: sign-up (which creates the account's application through the gateway's Accounts
+ * service), log-in with abuse limits, and sessions. Every refusal is a {@link PortalRefused} with
+ * a protocol code.
+ */
+export class PortalAccounts {
+  private readonly failures = new FailureWindow(LOGIN_WINDOW_MS);
+  /** Compared against when the e-mail is unknown, so an unknown address costs as much as a wrong password. */
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly config: PortalConfig,
+    private readonly store: PortalStore,
+    private readonly runtime: Runtime.Runtime<Accounts>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private isListedAdmin(email: string): boolean {
+    return this.config.admins.some((a) => a.toLowerCase() === email);
+  }
+
+  /** Refuses when the network or everyone has reached a sign-up limit (counted from stored accounts). */
+  checkSignupLimits(network: string, now: number): void {
+    const { perNetworkPerHour, perNetworkPerDay, perHour } = this.config.signup;
+    const limited =
+      this.store.signupsFrom(network, now - HOUR_MS) >= perNetworkPerHour ||
+      this.store.signupsFrom(network, now - 24 * HOUR_MS) >= perNetworkPerDay ||
+      this.store.signupsSince(now - HOUR_MS) >= perHour;
+    if (limited) throw refuse("SIGNUP_LIMITED");
+  }
+
+  private checkPassword(password: string, email: string): void {
+    const min = this.config.signup.minPasswordLength;
+    if (password.length < min)
+      throw refuse(
+        "WEAK_PASSWORD",
+        `Use at least ${min} characters (a few words make a good one).`,
+        "password",
+      );
+    if (password.length > 1024) throw refuse("WEAK_PASSWORD", "Use at most 1024 characters.", "password");
+    const lower = password.toLowerCase();
+    if (COMMON.has(lower) || lower === email || new Set(lower).size < 4)
+      throw refuse("WEAK_PASSWORD", "This password is too easy to guess. Pick another one.", "password");
+  }
+
+  /** Creates an account and its application; returns the user. */
+  async signup(input: SignupInput): Promise<PortalUser> {
+    if (!this.config.signup.enabled) throw refuse("SIGNUP_CLOSED");
+    const email = input.email.trim().toLowerCase();
+    if (!Email.safeParse(email).success)
+      throw refuse("INVALID_REQUEST", "Enter an e-mail address like you@example.com.", "email");
+    this.checkPassword(input.password, email);
+    this.checkSignupLimits(input.network, this.now());
+    if (this.store.userByEmail(email) !== undefined) throw refuse("EMAIL_TAKEN", undefined, "email");
+    const passwordHash = await hashPassword(input.password, this.config.passwordHash);
+    // Checked again after the (slow) hash, in one synchronous block with the inserts: concurrent
+    // sign-ups from one network cannot all slip under the limit.
+    const now = this.now();
+    this.checkSignupLimits(input.network, now);
+    if (this.store.userByEmail(email) !== undefined) throw refuse("EMAIL_TAKEN", undefined, "email");
+    const app = Runtime.runSync(this.runtime)(
+      Effect.flatMap(Accounts, (accounts) => accounts.createApplication({ name: email })),
+    );
+    const user: PortalUser = {
+      id: `usr_${randomBase62(16)}`,
+      email,
+      passwordHash,
+      role: this.isListedAdmin(email) ? "admin" : "customer",
+      applicationId: app.id,
+      signupNetwork: input.network,
+      createdAt: now,
+      lastLoginAt: now,
+    };
+    this.store.insertUser(user);
+    return user;
+  }
+
+  /** Checks the password (with per-network and per-account failure limits); returns the user. */
+  async login(emailInput: string, password: string, network: string): Promise<PortalUser> {
+    const email = emailInput.trim().toLowerCase();
+    const limit = this.config.login.failuresPer15Min;
+    const start = this.now();
+    if (
+      this.failures.count(`n:${network}`, start) >= limit ||
+      this.failures.count(`e:${email}`, start) >= limit
+    )
+      throw refuse("LOGIN_LIMITED");
+    const user = this.store.userByEmail(email);
+    this.dummyHash ??= hashPassword(randomBytes(16).toString("hex"), this.config.passwordHash);
+    const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummyHash));
+    const now = this.now();
+    if (user === undefined || !ok) {
+      this.failures.record(`n:${network}`, now);
+      this.failures.record(`e:${email}`, now);
+      throw refuse("LOGIN_FAILED");
+    }
+    this.failures.clear(`e:${email}`);
+    if (needsRehash(user.passwordHash, this.config.passwordHash))
+      this.store.setPasswordHash(user.id, await hashPassword(password, this.config.passwordHash));
+    if (user.role !== "admin" && this.isListedAdmin(email)) this.store.setRole(email, "admin");
+    this.store.touchLogin(user.id, now);
+    return this.store.userById(user.id) ?? user;
+  }
+
+  /** Opens a session for the user; returns the id the cookie carries (only its hash is stored). */
+  openSession(user: PortalUser): string {
+    const id = newSessionId();
+    const now = this.now();
+    this.store.deleteExpiredSessions(now);
+    this.store.insertSession(id, user.id, now, this.config.sessionHours * HOUR_MS);
+    return id;
+  }
+
+  sessionUser(sessionId: string | undefined): PortalUser | undefined {
+    if (sessionId === undefined || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return undefined;
+    return this.store.sessionUser(sessionId, this.now());
+  }
+
+  closeSession(sessionId: string): void {
+    this.store.deleteSession(sessionId);
+  }
+}

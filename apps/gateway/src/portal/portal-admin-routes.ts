@@ -1,0 +1,166 @@
+import { weekIdOf } from "@pocket-ai/protocol";
+import { and, count, eq, gte, sql } from "drizzle-orm";
+import { Effect } from "effect";
+import { apiKeys, relays } from "../db/schema.js";
+import { NodeRegistry } from "../registry/node-registry.js";
+import { Selector } from "../routing/selector.js";
+import { ScoresPoller } from "../scores/scores-poller.js";
+import { Settlement } from "../settlement/settlement.js";
+import { parseUsd } from "../settlement/usd-amount.js";
+import { sendDownload } from "./http-io.js";
+import { adminNodesPage, type NodeRow } from "./pages/admin-nodes.js";
+import { adminSettlementPage } from "./pages/admin-settlement.js";
+import { adminTrafficPage, type TrafficRow } from "./pages/admin-traffic.js";
+import { type PortalContext, type PortalRequest, type RouteTable, requireAdmin } from "./portal-app.js";
+import { dayList } from "./portal-customer-routes.js";
+import { PortalRefused, refuse } from "./portal-errors.js";
+
+const DAY_MS = 86_400_000;
+const WEEK = /^[0-9]{4}-W[0-9]{2}$/;
+
+/** The operator's console: nodes, traffic, settlement (administrators only). */
+export function adminRoutes(ctx: PortalContext): RouteTable {
+  const { deps } = ctx;
+
+  async function nodes(r: PortalRequest) {
+    requireAdmin(r);
+    const data = await ctx.run(
+      Effect.gen(function* () {
+        const registry = yield* NodeRegistry;
+        const selector = yield* Selector;
+        const scores = yield* ScoresPoller;
+        const now = ctx.now();
+        const rows: NodeRow[] = registry.list().map((node) => ({
+          node,
+          fresh: registry.isFresh(node, now),
+          health: registry.health(node.address),
+          stats: selector.stats.view(node.address, now),
+          scores: [...node.offers.keys()].flatMap((serviceId) => {
+            const s = scores.score(node.address, serviceId);
+            return s === undefined ? [] : [s];
+          }),
+        }));
+        return { rows, now, scores: scores.status() };
+      }),
+    );
+    r.html(200, adminNodesPage(r.view, data));
+  }
+
+  async function traffic(r: PortalRequest) {
+    requireAdmin(r);
+    const asked = Number(r.query.get("days") ?? "7");
+    const days = [1, 7, 30].includes(asked) ? asked : 7;
+    await ctx.run(deps.flushMetering);
+    const now = ctx.now();
+    const from = (Math.floor(now / DAY_MS) - days + 1) * DAY_MS;
+    const db = deps.db;
+    const rows: TrafficRow[] = db
+      .select({
+        serviceId: relays.serviceId,
+        tier: relays.tier,
+        requests: sql<number>`count(*)`,
+        failed: sql<number>`coalesce(sum(${relays.outcome} <> 'ok'), 0)`,
+        inputTokens: sql<number>`coalesce(sum(${relays.inputTokens}), 0)`,
+        outputTokens: sql<number>`coalesce(sum(${relays.outputTokens}), 0)`,
+        images: sql<number>`coalesce(sum(${relays.images}), 0)`,
+        spentMicroUsd: sql<number>`coalesce(sum(${relays.priceMicroUsd}), 0)`,
+        avgLatencyMs: sql<number>`coalesce(avg(${relays.latencyMs}), 0)`,
+      })
+      .from(relays)
+      .where(gte(relays.createdAt, from))
+      .groupBy(relays.serviceId, relays.tier)
+      .orderBy(sql`count(*) desc`)
+      .all();
+    const day = sql<number>`(${relays.createdAt} / ${sql.raw(String(DAY_MS))})`;
+    const daily = db
+      .select({ day, serviceId: relays.serviceId, requests: sql<number>`count(*)` })
+      .from(relays)
+      .where(gte(relays.createdAt, from))
+      .groupBy(day, relays.serviceId)
+      .all()
+      .map((d) => ({ ...d, day: new Date(Number(d.day) * DAY_MS).toISOString().slice(0, 10) }));
+    const activeKeys =
+      db
+        .select({ n: count() })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.status, "active"), eq(apiKeys.role, "application")))
+        .get()?.n ?? 0;
+    r.html(
+      200,
+      adminTrafficPage(r.view, {
+        days,
+        rows,
+        daily,
+        dayList: dayList(now, days),
+        accounts: ctx.store.countUsers(),
+        activeKeys,
+      }),
+    );
+  }
+
+  async function settlement(r: PortalRequest, status = 200, error?: PortalRefused, weekOverride?: string) {
+    requireAdmin(r);
+    const currentWeekId = weekIdOf(ctx.now());
+    const asked = weekOverride ?? r.query.get("week") ?? "";
+    const weekId = WEEK.test(asked) ? asked : currentWeekId;
+    const { rates, tally } = await ctx.run(
+      Effect.gen(function* () {
+        const s = yield* Settlement;
+        return { rates: yield* s.listRates(), tally: yield* s.weeklyTally(weekId) };
+      }),
+    );
+    r.html(
+      status,
+      adminSettlementPage(
+        { ...r.view, error },
+        { weekId, currentWeekId, rates, tally, operator: deps.operator },
+      ),
+    );
+  }
+
+  async function setRate(r: PortalRequest) {
+    requireAdmin(r);
+    const form = await r.form();
+    const weekId = (form.get("week") ?? "").trim();
+    try {
+      if (!WEEK.test(weekId))
+        throw refuse("INVALID_REQUEST", "Write the week as an ISO week id like 2026-W49.", "week");
+      let rate: number;
+      try {
+        rate = parseUsd(form.get("usdPerPokt") ?? "");
+      } catch {
+        throw refuse("INVALID_REQUEST", "Write the rate in dollars per POKT, like 0.25.", "usdPerPokt");
+      }
+      if (rate < 1) throw refuse("INVALID_REQUEST", "The rate must be above $0.", "usdPerPokt");
+      await ctx.run(Effect.flatMap(Settlement, (s) => s.setWeeklyRate(weekId, rate)));
+      r.redirect(`/portal/admin/settlement?week=${weekId}&notice=rate-set`);
+    } catch (e) {
+      if (!(e instanceof PortalRefused)) throw e;
+      await settlement(r, e.status, e, WEEK.test(weekId) ? weekId : undefined);
+    }
+  }
+
+  async function tallyCsv(r: PortalRequest) {
+    requireAdmin(r);
+    const weekId = r.query.get("week") ?? "";
+    if (!WEEK.test(weekId)) throw refuse("INVALID_REQUEST", "Name the week: ?week=2026-W49.");
+    const csv = await ctx.run(Effect.flatMap(Settlement, (s) => s.report(weekId, "csv")));
+    sendDownload(r.res, `tally-${deps.operator}-${weekId}.csv`, "text/csv", csv);
+  }
+
+  return [
+    [
+      "GET",
+      /^\/admin\/?$/,
+      (r) => {
+        requireAdmin(r);
+        r.redirect("/portal/admin/nodes");
+      },
+    ],
+    ["GET", /^\/admin\/nodes$/, nodes],
+    ["GET", /^\/admin\/traffic$/, traffic],
+    ["GET", /^\/admin\/settlement$/, (r) => settlement(r)],
+    ["POST", /^\/admin\/settlement\/rate$/, setRate],
+    ["GET", /^\/admin\/tally\.csv$/, tallyCsv],
+  ];
+}

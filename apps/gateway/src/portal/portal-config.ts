@@ -1,0 +1,73 @@
+import { z } from "zod";
+
+const perWindow = z.number().int().min(0).max(1_000_000);
+const usd = z.string().regex(/^\$?(0|[1-9][0-9]{0,8})(\.[0-9]{1,6})?$/, "a dollar amount like 5 or 0.50");
+
+/**
+ * The web portal at `/portal/`: self-serve sign-up, keys and usage for applications, and the
+ * operator's console. Every abuse limit is here, so an operator tunes them in the gateway config
+ * (`portal.signup.perNetworkPerHour`, env `POCKET_GATEWAY__PORTAL__SIGNUP__PER_NETWORK_PER_HOUR`).
+ */
+export const PortalConfig = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** E-mail addresses that are administrators when they sign up or log in. */
+    admins: z.array(z.email().max(254)).default([]),
+    /**
+     * Cookies carry `Secure` when true; `"auto"` sets it when the gateway's `publicUrl` is https
+     * (plain-http loopback development cannot keep a Secure cookie in every browser).
+     */
+    secureCookies: z.union([z.boolean(), z.literal("auto")]).default("auto"),
+    /** Take the client address from the first `X-Forwarded-For` hop (only behind your own proxy). */
+    trustProxy: z.boolean().default(false),
+    /** How long a login lasts without activity ends it: absolute lifetime of a session. */
+    sessionHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90)
+      .default(24 * 7),
+    signup: z
+      .strictObject({
+        /** Off: only existing accounts log in (the operator still creates applications by CLI). */
+        enabled: z.boolean().default(true),
+        /** Sign-ups from one network (IPv4 address, IPv6 /64) per rolling hour and day. */
+        perNetworkPerHour: perWindow.default(5),
+        perNetworkPerDay: perWindow.default(20),
+        /** Sign-ups from everywhere per rolling hour: a brake on scripted mass sign-up. */
+        perHour: perWindow.default(200),
+        minPasswordLength: z.number().int().min(8).max(128).default(10),
+      })
+      .prefault({}),
+    login: z
+      .strictObject({
+        /** Failed log-ins allowed per network and per account in 15 minutes. */
+        failuresPer15Min: perWindow.default(10),
+      })
+      .prefault({}),
+    keys: z
+      .strictObject({
+        /** Active keys one account may hold. */
+        maxPerAccount: z.number().int().min(1).max(1000).default(10),
+        /** Budget a new self-serve key gets when the customer sets none; omitted: unlimited. */
+        defaultBudgetUsd: usd.optional(),
+        /** The highest budget a customer may give a key; omitted: no cap. */
+        maxBudgetUsd: usd.optional(),
+        /** The highest requests per minute a customer may give a key (and the default); omitted: none. */
+        maxRpm: z.number().int().positive().optional(),
+      })
+      .prefault({}),
+    /**
+     * scrypt cost for password hashes: N = 2^logN, r, p (memory = 128·N·r bytes: 32 MiB by
+     * default). Lower it only for tests.
+     */
+    passwordHash: z
+      .strictObject({
+        logN: z.number().int().min(10).max(20).default(15),
+        r: z.number().int().min(1).max(32).default(8),
+        p: z.number().int().min(1).max(16).default(1),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+export type PortalConfig = z.infer<typeof PortalConfig>;

@@ -1,0 +1,43 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+// ── portal ───────────────────────────────────────────────────────────────────────────────────
+// Web accounts of the portal: each customer account owns one application (see `applications`),
+// so its keys, limits and usage are the gateway's own. Passwords are scrypt hashes; sessions are
+// stored by the SHA-256 of their random id, so a copy of the database opens no session.
+
+export const portalUsers = sqliteTable(
+  "portal_users",
+  {
+    id: text("id").primaryKey(),
+    /** Lower-cased. */
+    email: text("email").notNull().unique(),
+    /** `scrypt$logN$r$p$salt$hash` (base64url). */
+    passwordHash: text("password_hash").notNull(),
+    role: text("role", { enum: ["customer", "admin"] })
+      .notNull()
+      .default("customer"),
+    applicationId: text("application_id").notNull(),
+    /** Keyed hash of the network it signed up from: sign-up limits count by it, no address is kept. */
+    signupNetwork: text("signup_network").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastLoginAt: integer("last_login_at"),
+  },
+  (t) => [
+    index("portal_users_signup").on(t.signupNetwork, t.createdAt),
+    index("portal_users_created").on(t.createdAt),
+  ],
+);
+
+export const portalSessions = sqliteTable(
+  "portal_sessions",
+  {
+    /** SHA-256 (hex) of the session id the cookie carries. */
+    idHash: text("id_hash").primaryKey(),
+    userId: text("user_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("portal_sessions_user").on(t.userId)],
+);
+
+export const portalSchema = { portalUsers, portalSessions };
