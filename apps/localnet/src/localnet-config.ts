@@ -27,6 +27,8 @@ export const LocalnetConfig = z.strictObject({
       roundIntervalMs: z.number().int().min(1_000).default(600_000),
     })
     .prefault({}),
+  /** E-mail addresses that are the portal's administrators once they sign up (local network only). */
+  portalAdmins: z.array(z.email()).default(["operator@localnet.test"]),
   /** The week's POKT price set on start when none is set: $0.25, the seed's example. */
   rateMicroUsdPerPokt: z.number().int().positive().default(250_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("warn"),

@@ -31,6 +31,8 @@ export interface RunningLocalnet {
   /** The demo application's API key. */
   readonly apiKey: string;
   readonly leaderboardUrl: string;
+  /** The web portal: sign-up, keys, usage, catalog, and the operator's console. */
+  readonly portalUrl: string;
   readonly adminToken: string;
   readonly admin: ReturnType<typeof adminClient>;
 }
@@ -100,6 +102,7 @@ export function startLocalnet(
         },
         drainMs: 5_000,
         logLevel: config.logLevel,
+        portal: { admins: config.portalAdmins },
       }),
       { log: log.child({ app: "gateway" }) },
     ).pipe(
@@ -253,6 +256,7 @@ export function startLocalnet(
       baseUrl: `${gateway.url}/v1`,
       apiKey: demo.secret,
       leaderboardUrl: `${board.url}/`,
+      portalUrl: `${gateway.url}/portal/`,
       adminToken: state.adminToken,
       admin,
     };

@@ -15,6 +15,7 @@ runMain(
       say(`OPENAI_BASE_URL=${net.baseUrl}`);
       say(`OPENAI_API_KEY=${net.apiKey}`);
       say(`LEADERBOARD_URL=${net.leaderboardUrl}`);
+      say(`PORTAL_URL=${net.portalUrl}`);
       say("");
       say("Try it:");
       say(
@@ -26,6 +27,9 @@ runMain(
       say("");
       say(
         `Models: ${net.baseUrl}/models · admin token in ${config.dataDir}/localnet.json · Ctrl-C stops everything.`,
+      );
+      say(
+        `Portal: sign up at ${net.portalUrl}; the account ${config.portalAdmins.join(" or ")} is this network's operator (console: nodes, traffic, settlement).`,
       );
       return yield* Effect.never;
     }),

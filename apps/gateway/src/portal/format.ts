@@ -19,3 +19,6 @@ export const pct = (x: number | null | undefined) =>
 /** A 0..1 score with its 95% interval: `0.81 [0.76, 0.86]`. */
 export const scoreWithInterval = (e: { mean: number; lower: number; upper: number } | undefined) =>
   e === undefined ? "—" : `${e.mean.toFixed(2)} [${e.lower.toFixed(2)}, ${e.upper.toFixed(2)}]`;
+
+/** `1 claim`, `3 claims`. */
+export const plural = (n: number, one: string, many = `${one}s`) => `${num(n)} ${n === 1 ? one : many}`;

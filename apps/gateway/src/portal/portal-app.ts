@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Catalog, type ErrorCode, weekIdOf } from "@pocket-ai/protocol";
+import type { Catalog, ErrorCode } from "@pocket-ai/protocol";
 import type { Logger } from "@pocket-ai/runtime";
 import { Cause, type Effect, Exit, Option, Runtime } from "effect";
 import type { Accounts } from "../accounts/accounts.js";
@@ -326,5 +326,10 @@ export function requireAdmin(r: PortalRequest): PortalUser {
   return user;
 }
 
-/** This week's ISO id. */
-export const currentWeek = (now: number) => weekIdOf(now);
+/** Whether cookies carry `Secure`: as configured, or (`auto`) when the public URL is https. */
+export function cookiesAreSecure(
+  setting: PortalConfig["secureCookies"],
+  publicUrl: string | undefined,
+): boolean {
+  return setting === "auto" ? publicUrl?.startsWith("https:") === true : setting;
+}

@@ -20,7 +20,9 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}h3{font-si
 .lead{color:var(--muted);margin:0 0 20px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:20px;margin:0 0 18px;box-shadow:0 1px 2px rgba(0,0,0,.03)}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px}.grid3{display:grid;grid-template-columns:repeat(3,1fr);gap:18px}
+.grid2>*,.grid3>*{min-width:0}
 @media (max-width:860px){.grid2,.grid3{grid-template-columns:1fr}}
+.quick-start h3{margin:14px 0 6px}
 .stat{font-size:26px;font-weight:700}.stat-label{color:var(--muted);font-size:13px}
 table{width:100%;border-collapse:collapse;font-size:14px}th{text-align:left;color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.03em;border-bottom:1px solid var(--line);padding:8px}
 td{border-bottom:1px solid var(--line);padding:8px;vertical-align:top}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}tr:last-child td{border-bottom:0}

@@ -35,6 +35,8 @@ export function stackedBars(options: {
   readonly categories: readonly string[];
   readonly series: readonly StackedSeries[];
   readonly format: (n: number) => string;
+  /** Whole counts: gridlines fall on whole numbers. */
+  readonly integer?: boolean;
 }): Html {
   const { categories, series, format } = options;
   const width = 760;
@@ -45,7 +47,8 @@ export function stackedBars(options: {
   const plotW = width - left - 12;
   const plotH = height - top - bottom;
   const totals = categories.map((_, i) => series.reduce((s, x) => s + (x.values[i] ?? 0), 0));
-  const max = niceMax(Math.max(0, ...totals));
+  const top0 = niceMax(Math.max(0, ...totals));
+  const max = options.integer === true ? Math.max(4, Math.ceil(top0 / 4) * 4) : top0;
   const slot = plotW / Math.max(1, categories.length);
   const barW = Math.max(2, Math.min(36, slot * 0.7));
   const parts: string[] = [];

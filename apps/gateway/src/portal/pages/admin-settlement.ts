@@ -1,6 +1,6 @@
 import type { WeeklySettlementTally } from "../../settlement/settlement-tally.js";
 import type { WeeklyRateRecord } from "../../settlement/weekly-rates.js";
-import { num, usd, when } from "../format.js";
+import { num, plural, usd, when } from "../format.js";
 import { type Html, html } from "../html.js";
 import { csrfField, page, type View } from "../layout.js";
 
@@ -24,7 +24,7 @@ export function adminSettlementPage(view: View, data: SettlementPageData): Html 
     html`<h1>Settlement</h1><p class="lead">Each proven claim mints POKT at the week's rate; this portal operator (<strong>${data.operator}</strong>) is charged exactly what was minted, and the charge is burned. The week adds no POKT.</p>
 <div class="grid2">
 <div class="card"><h2 style="margin-top:0">POKT rate for ${data.weekId}</h2>
-<div class="stat" id="current-rate">${rate ? `$${rate.usdPerPokt}` : "not set"}</div><div class="stat-label">${rate ? `per POKT · set ${when(rate.setAt)} · ${rate.claims} claims pinned it${rate.claims > 0 ? " (final)" : ""}` : "claims of this week wait until it is set"}</div>
+<div class="stat" id="current-rate">${rate ? `$${rate.usdPerPokt}` : "not set"}</div><div class="stat-label">${rate ? `per POKT · set ${when(rate.setAt)} · ${plural(rate.claims, "claim")} pinned it${rate.claims > 0 ? " (final)" : ""}` : "claims of this week wait until it is set"}</div>
 <form method="post" action="/portal/admin/settlement/rate" class="inline" style="margin-top:14px" id="rate-form">${csrfField(view)}
 <div class="field"><label for="rate-week">Week</label><input type="text" id="rate-week" name="week" value="${data.weekId}" pattern="[0-9]{4}-W[0-9]{2}" required style="width:120px"></div>
 <div class="field"><label for="rate-usd">USD per POKT</label><input type="text" inputmode="decimal" id="rate-usd" name="usdPerPokt" value="${rate?.usdPerPokt ?? ""}" placeholder="0.25" required style="width:140px"></div>
@@ -33,7 +33,7 @@ export function adminSettlementPage(view: View, data: SettlementPageData): Html 
 <div class="card"><h2 style="margin-top:0">Tally ${data.weekId}</h2>
 <div class="balance" id="balance"><span>minted <strong data-amount="minted">${tally.totals.mintedPokt}</strong> POKT</span><span class="eq">=</span><span>charged <strong data-amount="charged">${tally.totals.chargedUpokt === tally.totals.mintedUpokt ? tally.totals.mintedPokt : "≠"}</strong> POKT</span><span class="eq">=</span><span>burned <strong data-amount="burned">${tally.totals.burnedPokt}</strong> POKT</span>
 ${balanced ? html`<span class="badge ok">balanced</span>` : html`<span class="badge bad">unbalanced</span>`}</div>
-<p class="muted">${num(tally.totals.relaysProven)} relays proven in ${num(tally.totals.claims)} claims · worth ${usd(BigInt(tally.totals.fiatMicroUsd))} at the week's rate${tally.totals.bedrockEquivalentMicroUsd === null ? "" : html` · the same tokens on Bedrock: ${usd(BigInt(tally.totals.bedrockEquivalentMicroUsd))}`}. Unsettled: ${tally.unsettled.claimed} awaiting proof, ${tally.unsettled.rejected} rejected.</p>
+<p class="muted">${plural(tally.totals.relaysProven, "relay")} proven in ${plural(tally.totals.claims, "claim")} · worth ${usd(BigInt(tally.totals.fiatMicroUsd))} at the week's rate${tally.totals.bedrockEquivalentMicroUsd === null ? "" : html` · the same tokens on Bedrock: ${usd(BigInt(tally.totals.bedrockEquivalentMicroUsd))}`}. Unsettled: ${tally.unsettled.claimed} awaiting proof, ${tally.unsettled.rejected} rejected.</p>
 <a class="button secondary" href="/portal/admin/tally.csv?week=${data.weekId}" download>Export CSV</a></div>
 </div>
 <div class="card"><h2 style="margin-top:0">By service</h2><div class="table-wrap"><table id="tally"><thead><tr><th>Service</th><th class="num">Claims</th><th class="num">Relays proven</th><th class="num">Minted (uPOKT)</th><th class="num">Charged (uPOKT)</th><th class="num">Burned (uPOKT)</th><th class="num">Fiat</th></tr></thead><tbody>

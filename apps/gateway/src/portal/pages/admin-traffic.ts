@@ -44,7 +44,7 @@ export function adminTrafficPage(view: View, data: TrafficPageData): Html {
 <div class="grid3"><div class="card"><div class="stat">${num(requests)}</div><div class="stat-label">relays (${pct(requests === 0 ? 0 : total((r) => r.failed) / requests)} failed)</div></div>
 <div class="card"><div class="stat">${usd(total((r) => r.spentMicroUsd))}</div><div class="stat-label">charged to applications</div></div>
 <div class="card"><div class="stat">${num(data.accounts)}</div><div class="stat-label">portal accounts · ${num(data.activeKeys)} active keys</div></div></div>
-<div class="grid2"><div class="card">${stackedBars({ title: "Relays per day, by service", categories: data.dayList, series, format: (n) => num(n) })}</div>
+<div class="grid2"><div class="card">${stackedBars({ title: "Relays per day, by service", categories: data.dayList, series, format: (n) => num(n), integer: true })}</div>
 <div class="card">${horizontalBars({ title: "Relays by service and tier", rows: data.rows.map((r) => ({ label: `${r.serviceId}:${r.tier}`, value: r.requests })), format: (n) => num(n) })}</div></div>
 <div class="card"><div class="table-wrap"><table id="traffic"><thead><tr><th>Service</th><th>Tier</th><th class="num">Relays</th><th class="num">Failed</th><th class="num">Input tokens</th><th class="num">Output tokens</th><th class="num">Images</th><th class="num">Avg latency</th><th class="num">Charged</th></tr></thead><tbody>
 ${

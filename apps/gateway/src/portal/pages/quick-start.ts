@@ -36,7 +36,7 @@ print(answer.choices[0].message.content)`;
   -H "Authorization: Bearer ${apiKey}" \\
   -H "Content-Type: application/json" \\
   -d '{"model":"${model}","messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":50}'`;
-  return html`<div class="grid3 quick-start">
+  return html`<div class="quick-start">
 <div><h3>Node (openai SDK)</h3>${snippet(node, "Node example")}</div>
 <div><h3>Python (openai SDK)</h3>${snippet(python, "Python example")}</div>
 <div><h3>curl</h3>${snippet(curl, "curl example")}</div></div>`;

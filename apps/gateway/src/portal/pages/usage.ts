@@ -50,7 +50,7 @@ export function usagePage(view: View, data: UsagePageData): Html {
 <div class="card"><div class="stat" id="total-spend">${usd(total((r) => r.spentMicroUsd))}</div><div class="stat-label">spent</div></div>
 </div>
 <div class="grid2">
-<div class="card">${stackedBars({ title: "Requests per day, by model", categories: dayList, series: seriesBy(rows, dayList, (r) => r.requests), format: (n) => num(n) })}</div>
+<div class="card">${stackedBars({ title: "Requests per day, by model", categories: dayList, series: seriesBy(rows, dayList, (r) => r.requests), format: (n) => num(n), integer: true })}</div>
 <div class="card">${stackedBars({ title: "Spend per day, by model", categories: dayList, series: seriesBy(rows, dayList, (r) => r.spentMicroUsd), format: (n) => `$${formatUsd(Math.round(n))}` })}</div>
 </div>
 <div class="card"><h2 style="margin-top:0">By key, day and model</h2><div class="table-wrap"><table id="usage"><thead><tr><th>Day</th><th>Key</th><th>Model</th><th class="num">Requests</th><th class="num">Failed</th><th class="num">Input tokens</th><th class="num">Output tokens</th><th class="num">Images</th><th class="num">Spend</th></tr></thead><tbody>

@@ -1,0 +1,195 @@
+import { DEFAULT_CATALOG, generateKeyPair, type NodeScore } from "@pocket-ai/protocol";
+import { describe, expect, it } from "vitest";
+import { html } from "../html.js";
+import type { View } from "../layout.js";
+import type { PortalUser } from "../portal-store.js";
+import { adminNodesPage, identityFindings, type NodeRow } from "./admin-nodes.js";
+import { catalogPage } from "./catalog.js";
+import { csvField, usageCsv, usagePage } from "./usage.js";
+
+const admin: PortalUser = {
+  id: "usr_1",
+  email: "ops@example.com",
+  passwordHash: "x",
+  role: "admin",
+  applicationId: "app_1",
+  signupNetwork: "n",
+  createdAt: 0,
+  lastLoginAt: 0,
+};
+const view: View = { user: admin, csrf: "token", path: "/portal/admin/nodes" };
+
+const estimate = (mean: number) => ({ mean, lower: mean - 0.06, upper: mean + 0.04, n: 240 });
+function score(address: string, over: Partial<NodeScore["identity"]> = {}): NodeScore {
+  return {
+    address,
+    serviceId: "llama-2-13b",
+    categories: { general: estimate(0.72), coding: estimate(0.5) },
+    overall: estimate(0.7),
+    qualifies: ["quality-gpt-3.5"],
+    speed: { ttftP10Ms: 100, tokensPerSecondP10: 30, samples: 5 },
+    errorRate: 0,
+    identity: {
+      sharedBackendGroup: null,
+      declaredModel: null,
+      modelTest: "untested",
+      modelTestPValue: null,
+      ...over,
+    },
+    loglikelihood: "supported",
+    updatedAt: 1,
+  };
+}
+
+describe("portal pages", () => {
+  it("escapes everything interpolated, attributes included", () => {
+    const evil = `"><script>alert(1)</script>`;
+    const out = html`<input value="${evil}"><p>${evil}</p>${[evil, html`<b>ok</b>`]}`.value;
+    expect(out).not.toContain("<script>");
+    expect(out).toContain("&quot;&gt;&lt;script&gt;");
+    expect(out).toContain("<b>ok</b>");
+  });
+
+  it("names identity findings: wrong model, shared backend, cached answers", () => {
+    const address = generateKeyPair().address;
+    expect(identityFindings(score(address)).map((f) => f.label)).toEqual([]);
+    const labels = identityFindings(
+      score(address, {
+        modelTest: "inconsistent",
+        declaredModel: "llama-2-13b-q4",
+        modelTestPValue: 0.0004,
+        sharedBackendGroup: "g1",
+        cachedAnswers: true,
+      }),
+    ).map((f) => `${f.level}:${f.label}`);
+    expect(labels).toEqual([
+      "bad:not the declared model (llama-2-13b-q4), p = 0.00040",
+      "warn:shares a backend (group g1)",
+      "bad:cached answers",
+    ]);
+  });
+
+  it("shows each node's score with its interval as a whisker, its sanction and its findings", () => {
+    const address = generateKeyPair().address;
+    const row: NodeRow = {
+      node: {
+        address,
+        publicKey: "02",
+        endpoint: "http://127.0.0.1:1/trpc",
+        operator: "op <b>",
+        announcement: {
+          hardware: { gpu: "RTX 4090", vramGb: 24, cpuOnly: false },
+        } as NodeRow["node"]["announcement"],
+        offers: new Map([["llama-2-13b", { serviceId: "llama-2-13b", tiers: ["standard"] } as never]]),
+        registeredAt: 0,
+        lastAnnouncedAt: 0,
+      },
+      fresh: true,
+      health: { healthy: true, failures: 0, checkedAt: 1, latencyMs: 12 },
+      stats: {
+        latencyMs: { ttft: 140 },
+        errorRate: 0.25,
+        relays: 8,
+        failures: 2,
+        sanctionedUntil: 2_000_000_000_000,
+        sanctionReason: "invalid signature",
+      },
+      scores: [score(address, { sharedBackendGroup: "g7" })],
+    };
+    const page = adminNodesPage(view, {
+      rows: [row],
+      now: 0,
+      scores: { evaluator: "ev-1", fetchedAt: 1, lastError: undefined },
+    }).value;
+    expect(page).toContain('class="whisker"');
+    expect(page).toContain("0.70 [0.64, 0.74]");
+    expect(page).toContain("sanctioned");
+    expect(page).toContain("invalid signature");
+    expect(page).toContain("shares a backend (group g7)");
+    expect(page).toContain("25.0%");
+    expect(page).toContain("op &lt;b&gt;");
+  });
+
+  it("lists every catalog service and tier with price, limits, hardware and the quality bar's scores", () => {
+    const address = generateKeyPair().address;
+    const page = catalogPage(
+      { user: undefined, csrf: "t", path: "/portal/catalog" },
+      {
+        catalog: DEFAULT_CATALOG,
+        baseUrl: "http://127.0.0.1:8080/v1",
+        nodesFor: (name) => (name === "llama-2-13b:standard" ? 2 : 0),
+        measured: new Map([["quality-gpt-3.5", [{ address, estimate: estimate(0.72) }]]]),
+        evaluator: "ev-1",
+      },
+    ).value;
+    for (const service of DEFAULT_CATALOG.services) {
+      expect(page).toContain(`data-service="${service.id}"`);
+      for (const tier of service.tiers) expect(page).toContain(`<code>${service.id}:${tier.id}</code>`);
+    }
+    expect(page).toContain("$0.00075");
+    expect(page).toContain("0.72 [0.66, 0.76]");
+    expect(page).toContain("baseURL: &quot;http://127.0.0.1:8080/v1&quot;");
+    expect(page).toContain("curl http://127.0.0.1:8080/v1/chat/completions");
+  });
+
+  it("writes usage CSV that a spreadsheet cannot execute", () => {
+    expect(csvField("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
+    expect(csvField('a,"b"')).toBe('"a,""b"""');
+    const csv = usageCsv(
+      [
+        {
+          day: "2026-12-01",
+          applicationId: "app_1",
+          keyId: "key_1",
+          serviceId: "llama-2-13b",
+          requests: 3,
+          failed: 1,
+          inputTokens: 30,
+          outputTokens: 12,
+          images: 0,
+          spentMicroUsd: 1500,
+        },
+      ],
+      new Map([["key_1", "=cmd"]]),
+    );
+    expect(csv).toBe(
+      "day,key_id,key_name,model,requests,failed,input_tokens,output_tokens,images,spent_micro_usd\r\n2026-12-01,key_1,'=cmd,llama-2-13b,3,1,30,12,0,1500\r\n",
+    );
+  });
+
+  it("draws one bar segment per day and model with a value in its tooltip", () => {
+    const page = usagePage(
+      { ...view, path: "/portal/usage" },
+      {
+        rows: [
+          {
+            day: "2026-12-02",
+            applicationId: "app_1",
+            keyId: "key_1",
+            serviceId: "mistral-7b",
+            requests: 4,
+            failed: 0,
+            inputTokens: 1,
+            outputTokens: 1,
+            images: 0,
+            spentMicroUsd: 3000,
+          },
+        ],
+        days: 7,
+        keyId: undefined,
+        keyNames: new Map([["key_1", "prod"]]),
+        dayList: [
+          "2026-11-26",
+          "2026-11-27",
+          "2026-11-28",
+          "2026-11-29",
+          "2026-11-30",
+          "2026-12-01",
+          "2026-12-02",
+        ],
+      },
+    ).value;
+    expect(page).toContain("<title>2026-12-02 · mistral-7b: 4</title>");
+    expect(page).toContain("<title>2026-12-02 · mistral-7b: $0.003</title>");
+  });
+});

@@ -1,0 +1,314 @@
+import type { APIError } from "openai";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../app/gateway-test-harness.js";
+import { cookiesAreSecure } from "./portal-app.js";
+
+/** A browser in miniature: keeps cookies, follows nothing, reads the page's CSRF field. */
+class Browser {
+  readonly jar = new Map<string, string>();
+  lastSetCookies: string[] = [];
+  constructor(readonly base: string) {}
+
+  async request(
+    path: string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ) {
+    const headers: Record<string, string> = { ...init.headers };
+    if (this.jar.size > 0) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    let body: string | undefined;
+    if (init.form !== undefined) {
+      headers["content-type"] = "application/x-www-form-urlencoded";
+      body = new URLSearchParams(init.form).toString();
+    }
+    const res = await fetch(`${this.base}${path}`, {
+      method: init.method ?? (body === undefined ? "GET" : "POST"),
+      headers,
+      ...(body === undefined ? {} : { body }),
+      redirect: "manual",
+    });
+    this.lastSetCookies = res.headers.getSetCookie();
+    for (const c of this.lastSetCookies) {
+      const [pair = ""] = c.split(";");
+      const at = pair.indexOf("=");
+      const name = pair.slice(0, at);
+      const value = pair.slice(at + 1);
+      if (/Max-Age=0/.test(c)) this.jar.delete(name);
+      else this.jar.set(name, value);
+    }
+    return { res, text: await res.text() };
+  }
+
+  async csrf(path: string): Promise<string> {
+    const { text } = await this.request(path);
+    const m = /name="csrf" value="([^"]+)"/.exec(text);
+    if (m === null) throw new Error(`no CSRF field on ${path}`);
+    return m[1]!;
+  }
+
+  async signup(email: string, password = "a long passphrase") {
+    const csrf = await this.csrf("/portal/");
+    return this.request("/portal/signup", { form: { csrf, email, password } });
+  }
+
+  async createKey(fields: Record<string, string> = {}) {
+    const csrf = await this.csrf("/portal/keys");
+    const { res, text } = await this.request("/portal/keys", { form: { csrf, name: "first", ...fields } });
+    const secret = /pai_[0-9A-Za-z]{32}/.exec(text)?.[0];
+    return { res, text, secret };
+  }
+}
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway({
+    portal: {
+      passwordHash: { logN: 10 },
+      signup: { perNetworkPerHour: 20 },
+      keys: { maxPerAccount: 2, maxBudgetUsd: "20" },
+    },
+  });
+}, 30_000);
+afterAll(() => t?.close());
+
+const errorCode = (page: string) => /data-code="([A-Z_]+)"/.exec(page)?.[1];
+
+describe("the portal over HTTP", () => {
+  it("serves the landing page with a pre-session cookie and strict security headers", async () => {
+    const b = new Browser(t.gateway.url);
+    const { res, text } = await b.request("/portal/");
+    expect(res.status).toBe(200);
+    expect(text).toContain("Create your account");
+    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(b.lastSetCookies[0]).toMatch(/^pai_pre=[A-Za-z0-9_-]{24}; Path=\/; HttpOnly; SameSite=Lax$/);
+    const root = await fetch(`${t.gateway.url}/`, { redirect: "manual" });
+    expect(root.status).toBe(302);
+    expect(root.headers.get("location")).toBe("/portal/");
+  });
+
+  it("refuses a form without its CSRF token, or from another site, and creates nothing", async () => {
+    const b = new Browser(t.gateway.url);
+    const csrf = await b.csrf("/portal/");
+    const missing = await b.request("/portal/signup", {
+      form: { email: "csrf@example.com", password: "a long passphrase" },
+    });
+    expect(missing.res.status).toBe(403);
+    expect(errorCode(missing.text)).toBe("CSRF_REJECTED");
+    const foreign = await b.request("/portal/signup", {
+      form: { csrf, email: "csrf@example.com", password: "a long passphrase" },
+      headers: { origin: "https://evil.example" },
+    });
+    expect(foreign.res.status).toBe(403);
+    // A token from another browser (another pre-session cookie) does not fit this one.
+    const other = new Browser(t.gateway.url);
+    const otherToken = await other.csrf("/portal/");
+    const swapped = await b.request("/portal/signup", {
+      form: { csrf: otherToken, email: "csrf@example.com", password: "a long passphrase" },
+    });
+    expect(swapped.res.status).toBe(403);
+    expect((await b.signup("csrf@example.com")).res.status).toBe(303); // the address was never taken
+  });
+
+  it("signs up, logs in with an opaque HttpOnly session stored hashed, and a pre-login token stops working", async () => {
+    const b = new Browser(t.gateway.url);
+    const preToken = await b.csrf("/portal/");
+    const { res } = await b.request("/portal/signup", {
+      form: { csrf: preToken, email: "ann@example.com", password: "a long passphrase" },
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/portal/keys?notice=welcome");
+    const sessionCookie = b.lastSetCookies.find((c) => c.startsWith("pai_session="))!;
+    expect(sessionCookie).toMatch(
+      /^pai_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=604800$/,
+    );
+    const { text: keysPage } = await b.request("/portal/keys?notice=welcome");
+    expect(keysPage).toContain("Your account is ready");
+    expect(keysPage).toContain("ann@example.com");
+    // The session's forms need the session's token: the anonymous one is refused.
+    const stale = await b.request("/portal/keys", { form: { csrf: preToken, name: "x" } });
+    expect(stale.res.status).toBe(403);
+    expect(errorCode(stale.text)).toBe("CSRF_REJECTED");
+  });
+
+  it("creates a key shown once, which calls the API, shows in usage and its CSV, and stops on revoke", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("kim@example.com");
+    const { res, secret, text } = await b.createKey({ name: "prod", rpm: "30", budget: "5" });
+    expect(res.status).toBe(201);
+    expect(secret).toBeDefined();
+    expect(text).toContain("shown only once");
+    const { text: again } = await b.request("/portal/keys");
+    expect(again).not.toContain(secret!);
+    expect(again).toContain("prod");
+    expect(again).toMatch(/\$0 \/ \$5/);
+
+    const openai = new OpenAI({ apiKey: secret!, baseURL: `${t.gateway.url}/v1`, maxRetries: 0 });
+    const answer = await openai.chat.completions.create({
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "a private question" }],
+      max_tokens: 5,
+    });
+    expect(answer.choices[0]?.message.content).toBeTruthy();
+
+    const usage = await b.request("/portal/usage?days=7");
+    expect(usage.res.status).toBe(200);
+    expect(usage.text).toMatch(/<tr data-key-id="key_[0-9A-Za-z]+" data-model="llama-2-13b">/);
+    expect(usage.text).not.toContain("a private question");
+    expect(usage.text).toContain("<svg");
+    const csv = await b.request("/portal/usage.csv?days=7");
+    expect(csv.res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(csv.res.headers.get("content-disposition")).toMatch(/^attachment; filename="usage-/);
+    const [header, row] = csv.text.split("\r\n");
+    expect(header).toBe(
+      "day,key_id,key_name,model,requests,failed,input_tokens,output_tokens,images,spent_micro_usd",
+    );
+    expect(row).toMatch(/^\d{4}-\d{2}-\d{2},key_\w+,prod,llama-2-13b,1,0,\d+,\d+,0,750$/);
+
+    const keyId = /data-key-id="(key_[0-9A-Za-z]+)"/.exec(again)![1]!;
+    const csrf = await b.csrf("/portal/keys");
+    const revoked = await b.request(`/portal/keys/${keyId}/revoke`, { form: { csrf } });
+    expect(revoked.res.status).toBe(303);
+    const refused = await openai.chat.completions
+      .create({ model: "llama-2-13b", messages: [{ role: "user", content: "again" }], max_tokens: 5 })
+      .then(
+        () => undefined,
+        (e: APIError) => e,
+      );
+    expect(refused?.status).toBe(401);
+  });
+
+  it("edits limits within the operator's caps, and keeps one account out of another's keys", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("lee@example.com");
+    const { text } = await b.createKey({ name: "capped" });
+    expect(text).toMatch(/\$0 \/ \$20/); // no budget asked: the portal's cap applies
+    const over = await b.createKey({ name: "big", budget: "100" });
+    expect(over.res.status).toBe(400);
+    expect(over.text).toContain("at most $20");
+    await b.createKey({ name: "second" });
+    const third = await b.createKey({ name: "third" });
+    expect(errorCode(third.text)).toBe("KEY_LIMIT_REACHED");
+
+    const keyId = /data-key-id="(key_[0-9A-Za-z]+)"/.exec((await b.request("/portal/keys")).text)![1]!;
+    const csrf = await b.csrf("/portal/keys");
+    const saved = await b.request(`/portal/keys/${keyId}`, {
+      form: { csrf, name: "renamed", rpm: "12", tpm: "", budget: "3" },
+    });
+    expect(saved.res.status).toBe(303);
+    expect((await b.request("/portal/keys")).text).toContain("renamed");
+
+    const intruder = new Browser(t.gateway.url);
+    await intruder.signup("mallory@example.com");
+    const token = await intruder.csrf("/portal/keys");
+    const stolen = await intruder.request(`/portal/keys/${keyId}/revoke`, { form: { csrf: token } });
+    expect(stolen.res.status).toBe(404);
+    expect(errorCode(stolen.text)).toBe("PAGE_NOT_FOUND");
+    expect((await b.request("/portal/keys")).text).toMatch(/data-status="active"/);
+  });
+
+  it("keeps the console for administrators; the operator grants the role with the admin token", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("ops@example.com");
+    const denied = await b.request("/portal/admin/settlement");
+    expect(denied.res.status).toBe(403);
+    expect(errorCode(denied.text)).toBe("ADMIN_REQUIRED");
+    expect(denied.text).not.toMatch(/at .*\.ts:\d+/);
+    const anonymous = await new Browser(t.gateway.url).request("/portal/admin/nodes");
+    expect(anonymous.res.status).toBe(303);
+    expect(anonymous.res.headers.get("location")).toBe(
+      "/portal/login?notice=login&next=%2Fportal%2Fadmin%2Fnodes",
+    );
+
+    await t.admin.admin.portal.setRole.mutate({ email: "ops@example.com", role: "admin" });
+    for (const page of ["nodes", "traffic", "settlement"]) {
+      const { res, text } = await b.request(`/portal/admin/${page}`);
+      expect(res.status, page).toBe(200);
+      expect(text).toContain('<span class="badge">operator</span>');
+    }
+    const csrf = await b.csrf("/portal/admin/settlement");
+    const set = await b.request("/portal/admin/settlement/rate", {
+      form: { csrf, week: "2030-W10", usdPerPokt: "0.40" },
+    });
+    expect(set.res.status).toBe(303);
+    const rates = await t.admin.admin.settlement.rates.list.query();
+    expect(rates.find((r) => r.weekId === "2030-W10")?.rateMicroUsdPerPokt).toBe(400_000);
+    const csv = await b.request("/portal/admin/tally.csv?week=2030-W10");
+    expect(csv.text.split("\r\n")[0]).toContain("minted_upokt,charged_upokt,burned_upokt");
+    const bad = await b.request("/portal/admin/settlement/rate", {
+      form: { csrf, week: "2030-W10", usdPerPokt: "-1" },
+    });
+    expect(bad.res.status).toBe(400);
+    expect(errorCode(bad.text)).toBe("INVALID_REQUEST");
+  });
+
+  it("logs out (the session is gone server-side), and logs back in", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("out@example.com");
+    const sessionId = b.jar.get("pai_session")!;
+    const csrf = await b.csrf("/portal/keys");
+    const out = await b.request("/portal/logout", { form: { csrf } });
+    expect(out.res.status).toBe(303);
+    expect(b.jar.has("pai_session")).toBe(false);
+    const replay = await fetch(`${t.gateway.url}/portal/keys`, {
+      headers: { cookie: `pai_session=${sessionId}` },
+      redirect: "manual",
+    });
+    expect(replay.status).toBe(303);
+    const token = await b.csrf("/portal/login");
+    const wrong = await b.request("/portal/login", {
+      form: { csrf: token, email: "out@example.com", password: "not it at all" },
+    });
+    expect(wrong.res.status).toBe(401);
+    expect(errorCode(wrong.text)).toBe("LOGIN_FAILED");
+    const back = await b.request("/portal/login", {
+      form: { csrf: token, email: "out@example.com", password: "a long passphrase" },
+    });
+    expect(back.res.status).toBe(303);
+    expect(back.res.headers.get("location")).toBe("/portal/keys");
+  });
+
+  it("answers unknown pages and wrong methods with a code, never a stack trace", async () => {
+    const b = new Browser(t.gateway.url);
+    const missing = await b.request("/portal/nothing-here");
+    expect(missing.res.status).toBe(404);
+    expect(errorCode(missing.text)).toBe("PAGE_NOT_FOUND");
+    const wrongMethod = await b.request("/portal/keys", { method: "DELETE" });
+    expect(wrongMethod.res.status).toBe(400);
+    const garbage = await b.request("/portal/signup", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+    });
+    expect([400, 403]).toContain(garbage.res.status);
+    for (const text of [missing.text, wrongMethod.text, garbage.text])
+      expect(text).not.toMatch(/node_modules|\.ts:\d+|Error:/);
+    const catalog = await b.request("/portal/catalog");
+    expect(catalog.res.status).toBe(200);
+    expect(catalog.text).toContain("quality-gpt-3.5");
+    expect(catalog.text).toContain(`${t.gateway.url}/v1`);
+  });
+});
+
+describe("the portal behind https", () => {
+  it("decides Secure cookies from the config, and from an https public URL when set to auto", () => {
+    expect(cookiesAreSecure("auto", "https://portal.example")).toBe(true);
+    expect(cookiesAreSecure("auto", "http://127.0.0.1:8080")).toBe(false);
+    expect(cookiesAreSecure("auto", undefined)).toBe(false);
+    expect(cookiesAreSecure(true, undefined)).toBe(true);
+    expect(cookiesAreSecure(false, "https://portal.example")).toBe(false);
+  });
+
+  it("sets Secure __Host- cookies when cookies are secure", async () => {
+    const secure = await startTestGateway({ portal: { secureCookies: true, passwordHash: { logN: 10 } } });
+    try {
+      const res = await fetch(`${secure.gateway.url}/portal/`);
+      expect(res.headers.getSetCookie()[0]).toMatch(
+        /^__Host-pai_pre=[A-Za-z0-9_-]{24}; Path=\/; HttpOnly; SameSite=Lax; Secure$/,
+      );
+    } finally {
+      await secure.close();
+    }
+  });
+});
