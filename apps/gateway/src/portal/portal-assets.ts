@@ -47,6 +47,7 @@ button.small{padding:4px 10px;font-size:12px}
 @media (max-width:860px){.hero{grid-template-columns:1fr}}
 .hero h1{font-size:38px;line-height:1.15;margin-bottom:12px}.hero p.big{font-size:17px;color:#374151}
 .ticks{list-style:none;padding:0;margin:18px 0}.ticks li{padding:4px 0 4px 26px;position:relative}.ticks li:before{content:"✓";position:absolute;left:0;color:var(--ok);font-weight:700}
+.finding{display:block;border-radius:6px;padding:2px 8px;margin:0 0 4px;font-size:12px;font-weight:600;line-height:1.35}.finding.ok{background:#dcfce7;color:var(--ok)}.finding.warn{background:#fef3c7;color:var(--warn)}.finding.bad{background:#fee2e2;color:var(--bad)}
 .muted{color:var(--muted)}.right{text-align:right}.nowrap{white-space:nowrap}
 figure.chart{margin:0}figure.chart figcaption{font-weight:600;margin-bottom:6px}figure.chart svg{width:100%;height:auto}
 svg .grid{stroke:#eef0f4}svg .axis{fill:#6b7280;font-size:11px}svg .label{fill:#111827;font-size:12px}svg .empty{fill:#9ca3af;font-size:14px}

@@ -1,7 +1,9 @@
+import { Effect } from "effect";
 import type { APIError } from "openai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../app/gateway-test-harness.js";
+import { runAdminCommand } from "../app/admin-cli.js";
+import { startTestGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../app/gateway-test-harness.js";
 import { cookiesAreSecure } from "./portal-app.js";
 
 /** A browser in miniature: keeps cookies, follows nothing, reads the page's CSRF field. */
@@ -222,7 +224,12 @@ describe("the portal over HTTP", () => {
       "/portal/login?notice=login&next=%2Fportal%2Fadmin%2Fnodes",
     );
 
-    await t.admin.admin.portal.setRole.mutate({ email: "ops@example.com", role: "admin" });
+    // The operator's CLI: `pocket-gateway admin portal-admin ops@example.com`.
+    const api = { url: t.gateway.trpcUrl, token: TEST_ADMIN_TOKEN };
+    const printed = await Effect.runPromise(runAdminCommand(["portal-admin", "ops@example.com"], api));
+    expect(printed).toMatch(/ops@example\.com\s+admin/);
+    const unknown = await Effect.runPromiseExit(runAdminCommand(["portal-admin", "nobody@example.com"], api));
+    expect(String(unknown)).toContain("No portal account nobody@example.com");
     for (const page of ["nodes", "traffic", "settlement"]) {
       const { res, text } = await b.request(`/portal/admin/${page}`);
       expect(res.status, page).toBe(200);

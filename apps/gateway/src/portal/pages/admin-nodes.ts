@@ -66,7 +66,7 @@ function nodeRow(row: NodeRow): Html {
             }`,
         )
   }</td>
-<td>${row.scores.flatMap(identityFindings).map((f) => html`<div><span class="badge ${f.level}">${f.label}</span></div>`)}${
+<td>${row.scores.flatMap(identityFindings).map((f) => html`<div class="finding ${f.level}">${f.label}</div>`)}${
     row.scores.length > 0 && row.scores.flatMap(identityFindings).length === 0
       ? html`<span class="muted">none</span>`
       : ""
@@ -95,7 +95,7 @@ export function adminNodesPage(
 <div class="card"><div class="stat">${healthy}</div><div class="stat-label">healthy and fresh</div></div>
 <div class="card"><div class="stat">${sanctioned}</div><div class="stat-label">sanctioned now</div></div></div>
 <div class="card"><div class="muted" style="margin-bottom:8px">Evaluator: ${data.scores.evaluator ?? "none configured or not reached yet"}${data.scores.fetchedAt ? ` · scores fetched ${when(data.scores.fetchedAt)}` : ""}${data.scores.lastError ? ` · last poll failed: ${data.scores.lastError}` : ""}</div>
-<div class="table-wrap"><table id="nodes"><thead><tr><th>Node</th><th>Services</th><th>State</th><th>Latency</th><th class="num">Errors</th><th>Evaluator score</th><th>Identity findings</th></tr></thead>
+<div class="table-wrap"><table id="nodes"><thead><tr><th>Node</th><th>Services</th><th>State</th><th>Latency</th><th class="num">Errors</th><th>Evaluator score</th><th style="min-width:190px">Identity findings</th></tr></thead>
 <tbody>${data.rows.length === 0 ? html`<tr><td colspan="7" class="muted">No node has registered yet.</td></tr>` : data.rows.map(nodeRow)}</tbody></table></div></div>`,
   );
 }

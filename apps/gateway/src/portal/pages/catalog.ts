@@ -70,8 +70,9 @@ export function catalogPage(view: View, data: CatalogPageData): Html {
     "Models",
     html`<h1>Models and quality levels</h1>
 <p class="lead">Buy a named model, or a measured quality level that any node clearing its bar may serve. Every model has a <strong>standard</strong> tier (GPU) and most a cheaper <strong>batch</strong> tier. Scores come from ${data.evaluator ? html`the evaluator <code>${data.evaluator}</code>` : "the evaluator, once it has measured the nodes"}.</p>
-<div class="card"><h2 style="margin-top:0">Quick start</h2><p class="muted">Any OpenAI client works: set the base URL and your key${view.user ? html` (<a href="/portal/keys">create one</a>)` : html` (<a href="/portal/#signup">sign up</a> to get one)`}.</p>${quickStart(data.baseUrl, "$OPENAI_API_KEY", "llama-2-13b")}</div>
+<p><a href="#quick-start">Quick start for the openai SDK and curl ↓</a></p>
 <h2>Named models</h2>${byClass("model").map((s) => serviceCard(data, s))}
-<h2>Quality levels and skills</h2>${[...byClass("quality"), ...byClass("skill")].map((s) => serviceCard(data, s))}`,
+<h2>Quality levels and skills</h2>${[...byClass("quality"), ...byClass("skill")].map((s) => serviceCard(data, s))}
+<div class="card" id="quick-start"><h2 style="margin-top:0">Quick start</h2><p class="muted">Any OpenAI client works: set the base URL and your key${view.user ? html` (<a href="/portal/keys">create one</a>)` : html` (<a href="/portal/#signup">sign up</a> to get one)`}, here read from <code>OPENAI_API_KEY</code>.</p>${quickStart(data.baseUrl, undefined, "llama-2-13b")}</div>`,
   );
 }

@@ -43,7 +43,7 @@ function keyRow(view: View, data: KeysPageData, { key, usage }: KeysPageData["ke
     active
       ? html`<details><summary>Edit</summary><form method="post" action="/portal/keys/${key.id}" class="card" style="margin-top:8px;text-align:left;min-width:240px">${limitFields(view, key, data, key.id)}<button type="submit" class="small">Save</button><div class="hint">Leave a limit empty to lift it.</div></form></details>
 <form method="post" action="/portal/keys/${key.id}/revoke" data-confirm="Revoke ${key.name}? Calls with it fail at once." style="margin-top:6px">${csrfField(view)}<button type="submit" class="danger small">Revoke</button></form>`
-      : html`<span class="muted">${when(key.revokedAt)}</span>`
+      : html`<span class="muted">revoked ${when(key.revokedAt)}</span>`
   }</td></tr>`;
 }
 
