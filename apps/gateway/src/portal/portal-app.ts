@@ -137,7 +137,7 @@ export function makePortal(deps: PortalDeps) {
 
   const routes: RouteTable = [
     ["GET", /^\/$/, (r) => r.html(200, landingPage(r.view))],
-    ["GET", /^\/login$/, (r) => r.html(200, loginPage(r.view))],
+    ["GET", /^\/login$/, (r) => r.html(200, loginPage(r.view, { next: safeNext(r.query.get("next")) }))],
     ["POST", /^\/signup$/, signup],
     ["POST", /^\/login$/, login],
     ["POST", /^\/logout$/, logout],
@@ -177,12 +177,13 @@ export function makePortal(deps: PortalDeps) {
       r.redirect(target, [sessionCookieHeader(sessionId)]);
     } catch (e) {
       if (!(e instanceof PortalRefused)) throw e;
-      r.html(e.status, loginPage({ ...r.view, error: e }, { email }));
+      r.html(e.status, loginPage({ ...r.view, error: e }, { email, next: safeNext(r.query.get("next")) }));
     }
   }
 
   async function logout(r: PortalRequest) {
-    await r.form();
+    // Without a live session there is nothing to end (and the page's token is for the old one).
+    if (r.user !== undefined) await r.form();
     const sessionId = parseCookies(r.req.headers.cookie).get(sessionCookie);
     if (sessionId !== undefined) accounts.closeSession(sessionId);
     r.redirect("/portal/?notice=logged-out", [
@@ -310,6 +311,10 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   SESSION_REQUIRED: "Log in to continue",
 };
 const titleOf = (code: ErrorCode) => TITLES[code] ?? "Request refused";
+
+/** A page to return to after log-in: only a portal path, so the link cannot send anyone elsewhere. */
+export const safeNext = (next: string | null): string | undefined =>
+  next !== null && /^\/portal\/[a-z0-9/_-]*$/.test(next) ? next : undefined;
 
 export const headerValue = (v: string | string[] | undefined): string | undefined =>
   Array.isArray(v) ? v[0] : v;

@@ -223,6 +223,10 @@ describe("the portal over HTTP", () => {
     expect(anonymous.res.headers.get("location")).toBe(
       "/portal/login?notice=login&next=%2Fportal%2Fadmin%2Fnodes",
     );
+    const loginForm = (await b.request("/portal/login?next=%2Fportal%2Fusage")).text;
+    expect(loginForm).toContain('action="/portal/login?next=%2Fportal%2Fusage"');
+    const offsite = (await b.request("/portal/login?next=https%3A%2F%2Fevil.example")).text;
+    expect(offsite).toContain('action="/portal/login"');
 
     // The operator's CLI: `pocket-gateway admin portal-admin ops@example.com`.
     const api = { url: t.gateway.trpcUrl, token: TEST_ADMIN_TOKEN };

@@ -36,11 +36,11 @@ export function landingPage(view: View, values: { email?: string } = {}): Html {
   );
 }
 
-export function loginPage(view: View, values: { email?: string } = {}): Html {
+export function loginPage(view: View, values: { email?: string; next?: string | undefined } = {}): Html {
   return page(
     view,
     "Log in",
-    html`<div style="max-width:420px;margin:24px auto"><form method="post" action="/portal/login" class="card">
+    html`<div style="max-width:420px;margin:24px auto"><form method="post" action="/portal/login${values.next === undefined ? "" : `?next=${encodeURIComponent(values.next)}`}" class="card">
 <h1 style="font-size:22px">Log in</h1>
 ${csrfField(view)}
 <div class="field"><label for="login-email">E-mail</label><input type="email" id="login-email" name="email" autocomplete="username" required value="${values.email ?? ""}"></div>
