@@ -3,7 +3,7 @@ import type { APIError } from "openai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAdminCommand } from "../app/admin-cli.js";
-import { startTestGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../app/gateway-test-harness.js";
+import { startTestGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../test/support/gateway-test-harness.js";
 import { cookiesAreSecure } from "./portal-app.js";
 
 /** A browser in miniature: keeps cookies, follows nothing, reads the page's CSRF field. */
