@@ -1,7 +1,7 @@
 import { Effect, Exit, Layer, type Runtime, Scope } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Accounts } from "../accounts/accounts.js";
 import { AccountsTest } from "../../test/support/accounts-test-layer.js";
+import type { Accounts } from "../accounts/accounts.js";
 import { Database } from "../db/database.js";
 import { PortalAccounts } from "./portal-accounts.js";
 import { PortalConfig } from "./portal-config.js";

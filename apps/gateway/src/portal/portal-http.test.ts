@@ -2,8 +2,12 @@ import { Effect } from "effect";
 import type { APIError } from "openai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  startTestGateway,
+  TEST_ADMIN_TOKEN,
+  type TestGateway,
+} from "../../test/support/gateway-test-harness.js";
 import { runAdminCommand } from "../app/admin-cli.js";
-import { startTestGateway, TEST_ADMIN_TOKEN, type TestGateway } from "../../test/support/gateway-test-harness.js";
 import { cookiesAreSecure } from "./portal-app.js";
 
 /** A browser in miniature: keeps cookies, follows nothing, reads the page's CSRF field. */
