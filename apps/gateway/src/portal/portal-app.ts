@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { codeOfFailure } from "@pocket-ai/link";
 import type { Catalog, ErrorCode } from "@pocket-ai/protocol";
 import type { Logger } from "@pocket-ai/runtime";
 import { Cause, type Effect, Exit, Option, Runtime } from "effect";
@@ -8,7 +9,6 @@ import type { GatewayDb } from "../db/database.js";
 import type { Limits } from "../limits/limits.js";
 import type { RoutingServices } from "../routing/routing-services.js";
 import type { SettlementServices } from "../settlement/settlement-services.js";
-import { pocketCodeOf } from "../trpc.js";
 import { clientAddress, clientNetwork, networkTag } from "./client-network.js";
 import { CsrfTokens, isCrossSite } from "./csrf.js";
 import type { Html } from "./html.js";
@@ -117,7 +117,7 @@ export function makePortal(deps: PortalDeps) {
       const exit = await runPromiseExit(effect);
       if (Exit.isSuccess(exit)) return exit.value;
       const failure = Option.getOrUndefined(Cause.failureOption(exit.cause));
-      const code: ErrorCode | undefined = pocketCodeOf(failure);
+      const code: ErrorCode | undefined = codeOfFailure(failure);
       if (code === undefined || code === "INTERNAL")
         throw new Error(`service call failed: ${Cause.pretty(exit.cause)}`);
       throw refuse(code, failure instanceof Error && failure.message !== "" ? failure.message : undefined);
