@@ -1,4 +1,6 @@
+import { crc32 } from "node:zlib";
 import { pocketCodeOf } from "@pocket-ai/link";
+import { encodePng } from "@pocket-ai/png";
 import {
   bytesToHex,
   generateKeyPair,
@@ -23,6 +25,15 @@ afterAll(async () => {
 });
 
 const pocketCode = pocketCodeOf;
+
+/** A real 1×1 PNG whose header claims 40000×40000 pixels, as base64. */
+function hugePngHeader(): string {
+  const png = Buffer.from(encodePng({ width: 1, height: 1, data: new Uint8Array([0, 0, 0, 255]) }));
+  png.writeUInt32BE(40_000, 16);
+  png.writeUInt32BE(40_000, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)) >>> 0, 29);
+  return png.toString("base64");
+}
 
 describe("unary relays", () => {
   it("answers a completion with a signed response, usage and weight, and records its leaf", async () => {
@@ -208,6 +219,12 @@ describe("refusals: the right code every time, no work spent", () => {
       { prompt: "a cat" },
       { operation: "images.generations" as const },
       "UNSUPPORTED_OPERATION",
+    ],
+    [
+      "an upload whose PNG header is beyond the tier's pixel budget (nothing decoded)",
+      { prompt: "a cat", image: hugePngHeader() },
+      { operation: "images.edits" as const, serviceId: "stable-diffusion" },
+      "INVALID_REQUEST",
     ],
     [
       "an image larger than the tier allows",

@@ -19,7 +19,9 @@ import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
 import { makeHttpHandler } from "../openai/http-handler.js";
 import { makePortal, mountPortal } from "../portal/index.js";
+import { Dispatcher } from "../relay/dispatcher.js";
 import { contextFromRequest } from "../trpc.js";
+import { readiness } from "./readiness.js";
 import { type GatewayAppRouter, makeAppRouter } from "./routers.js";
 import {
   defaultRoutingLayer,
@@ -56,7 +58,7 @@ export interface StartGatewayOptions {
 /**
  * Starts a gateway for the scope's lifetime: key, catalog, database, accounts and limits,
  * metering, the routing and settlement sides, and the HTTP server (`/v1/*`, `/trpc/*`,
- * `/metrics`, `/health`). Closing the scope stops accepting, lets in-flight relays finish (up to
+ * `/metrics`, `/health`, `/ready`). Closing the scope stops accepting, lets in-flight relays finish (up to
  * `drainMs`) and settle, writes the last relay rows, and checkpoints the database.
  */
 export function startGateway(
@@ -104,6 +106,7 @@ export function startGateway(
     );
     const { db } = yield* Effect.provide(Database, context);
     const metering = yield* Effect.provide(MeteringWriter, context);
+    const dispatcher = yield* Effect.provide(Dispatcher, context);
 
     const router = makeAppRouter({ db, flushMetering: metering.flush });
     const trpc = createHTTPHandler({
@@ -125,6 +128,7 @@ export function startGateway(
       registry,
       trpc,
       health: () => ({ address: key.address, metering: metering.stats() }),
+      ready: () => readiness(db, catalog, dispatcher.availability()),
     });
     const portal = config.portal.enabled
       ? makePortal({

@@ -1,6 +1,9 @@
 import { and, eq, ne, sql } from "drizzle-orm";
 import type { GatewayDb } from "../db/database.js";
-import { apiKeys } from "../db/schema.js";
+import { apiKeys, relays } from "../db/schema.js";
+
+/** A relay's ledger row, written in the transaction that charges it (see {@link settleBudget}). */
+export type LedgerRow = typeof relays.$inferInsert;
 
 /**
  * The persistent half of the limits: each key's `spent` and `reserved` micro-USD. Every change is
@@ -29,10 +32,16 @@ export function reserveBudget(db: GatewayDb, keyId: string, cost: number): boole
  * Moves a reservation to `spent` and counts the relay. The charge is the actual cost, capped so
  * that `spent` never passes the budget (a reservation is the tier's price for the largest request,
  * so the cap only bites if a node reports more work than was reserved). Returns what was charged.
+ *
+ * With `ledger`, the relay's row (built from the charge) is inserted in the SAME transaction: a
+ * charge never exists without its ledger row, nor a row without its charge, whenever the process
+ * dies. A row already in the ledger (same request hash) makes the whole settlement a no-op, so a
+ * relay is charged at most once.
  */
 export function settleBudget(
   db: GatewayDb,
   settled: { keyId: string; reserved: number; actual: number; requests: number; tokens: number; now: number },
+  ledger?: (charged: number) => LedgerRow,
 ): number {
   const { keyId, reserved, actual } = settled;
   const charge = sql`CASE WHEN ${apiKeys.budgetMicroUsd} IS NULL THEN ${actual}
@@ -58,7 +67,13 @@ export function settleBudget(
         .where(eq(apiKeys.id, keyId))
         .returning({ spent: apiKeys.spentMicroUsd })
         .get();
-      return before === undefined || after === undefined ? 0 : after.spent - before.spent;
+      const charged = before === undefined || after === undefined ? 0 : after.spent - before.spent;
+      if (ledger !== undefined) {
+        const inserted = tx.insert(relays).values(ledger(charged)).onConflictDoNothing().run();
+        // Throwing rolls the charge back with the row: a duplicate relay is never charged twice.
+        if (inserted.changes !== 1) throw new DuplicateLedgerRow();
+      }
+      return charged;
     },
     { behavior: "immediate" },
   );
@@ -78,4 +93,11 @@ export function releaseBudget(db: GatewayDb, keyId: string, reserved: number): v
  */
 export function releaseStaleReservations(db: GatewayDb): number {
   return db.update(apiKeys).set({ reservedMicroUsd: 0 }).where(ne(apiKeys.reservedMicroUsd, 0)).run().changes;
+}
+
+/** The relay's row was already in the ledger; its settlement was rolled back. */
+export class DuplicateLedgerRow extends Error {
+  constructor() {
+    super("the relay is already in the ledger");
+  }
 }

@@ -3,7 +3,13 @@ import { Clock, Context, Effect, Layer } from "effect";
 import { ApiKeyNotFound, InvalidApiKey } from "../accounts/errors.js";
 import { Database, statementRunner } from "../db/database.js";
 import { apiKeys } from "../db/schema.js";
-import { releaseBudget, releaseStaleReservations, reserveBudget, settleBudget } from "./budget-ledger.js";
+import {
+  type LedgerRow,
+  releaseBudget,
+  releaseStaleReservations,
+  reserveBudget,
+  settleBudget,
+} from "./budget-ledger.js";
 import { BudgetExhausted, RateLimited } from "./errors.js";
 import { RateWindows } from "./rate-window.js";
 
@@ -109,25 +115,36 @@ const make = Effect.gen(function* () {
     /**
      * Charges the relay's actual cost and counts its actual tokens; the rest of the reservation is
      * given back. Settling or releasing twice does nothing the second time. Returns the charge.
+     * With `ledger`, the relay's ledger row is written in the same SQLite transaction as the
+     * charge (see `settleBudget`): call it BEFORE the client gets the answer, so a relay a client
+     * received is always in the ledger, and charged exactly once, whenever the process dies.
      */
     settle: Effect.fn("Limits.settle")(function* (
       reservation: Reservation,
       actual: { readonly tokens: number; readonly costMicroUsd: number },
+      ledger?: (charged: number) => LedgerRow,
     ) {
       yield* wholeAmount("tokens", actual.tokens);
       yield* wholeAmount("costMicroUsd", actual.costMicroUsd);
       const now = yield* Clock.currentTimeMillis;
       return yield* use("limits.settle", () => {
-        if (!live.delete(reservation.id)) return 0;
+        if (!live.has(reservation.id)) return 0;
+        const charged = settleBudget(
+          db,
+          {
+            keyId: reservation.keyId,
+            reserved: reservation.costMicroUsd,
+            actual: actual.costMicroUsd,
+            requests: reservation.requests,
+            tokens: actual.tokens,
+            now,
+          },
+          ledger,
+        );
+        // Only once the transaction committed: a failed write leaves the reservation to release.
+        live.delete(reservation.id);
         windows.settle(reservation.keyId, reservation.id, actual.tokens);
-        return settleBudget(db, {
-          keyId: reservation.keyId,
-          reserved: reservation.costMicroUsd,
-          actual: actual.costMicroUsd,
-          requests: reservation.requests,
-          tokens: actual.tokens,
-          now,
-        });
+        return charged;
       });
     }),
 

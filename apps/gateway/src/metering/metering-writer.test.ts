@@ -1,4 +1,5 @@
-import { Context, Effect, Exit, Layer, Scope } from "effect";
+import { sql } from "drizzle-orm";
+import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect";
 import { describe, expect, it } from "vitest";
 import { TempDatabase } from "../../test/support/temp-database.js";
 import { Database } from "../db/database.js";
@@ -56,6 +57,37 @@ describe("MeteringWriter", () => {
     );
     const result = await Effect.runPromise(program.pipe(Effect.provide(layer)));
     expect(result.rows).toBe(1);
-    expect(result.stats).toMatchObject({ pending: 0, written: 2, dropped: 0 });
+    expect(result.stats).toMatchObject({ pending: 0, written: 2, blocked: 0 });
+  });
+
+  it("never drops a row: when writes fail and the queue is full, record waits until a write succeeds", async () => {
+    const program = Effect.gen(function* () {
+      const { db } = yield* Database;
+      const writer = yield* MeteringWriter;
+      db.run(
+        sql.raw("CREATE TRIGGER refuse BEFORE INSERT ON relays BEGIN SELECT RAISE(ABORT, 'disk full'); END"),
+      );
+      const producer = yield* Effect.fork(
+        Effect.forEach(
+          Array.from({ length: 80 }, (_, i) => row(i)),
+          writer.record,
+        ),
+      );
+      // State, not time: wait until the producer is stuck behind a full queue.
+      while (writer.stats().blocked === 0) yield* Effect.sleep("10 millis");
+      const stuck = { done: (yield* Fiber.poll(producer))._tag === "Some", stats: writer.stats() };
+      db.run(sql.raw("DROP TRIGGER refuse"));
+      yield* Fiber.join(producer);
+      yield* writer.flush;
+      return { stuck, rows: yield* countRows };
+    });
+    const layer = MeteringWriter.layer({ batchSize: 1, flushMs: 60_000 }).pipe(
+      Layer.provideMerge(TempDatabase),
+    );
+    const result = await Effect.runPromise(program.pipe(Effect.provide(layer)));
+    expect(result.stuck.done).toBe(false);
+    expect(result.stuck.stats.pending).toBe(50);
+    expect(result.stuck.stats.written).toBe(0);
+    expect(result.rows).toBe(80);
   });
 });

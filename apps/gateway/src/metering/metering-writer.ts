@@ -12,15 +12,20 @@ export interface MeteringSettings {
   readonly flushMs: number;
 }
 
-/** Past this many unwritable rows (a full disk), the oldest are dropped rather than eat the memory. */
+/**
+ * Past this many unwritten rows (a full disk, a locked file), `record` waits until a write
+ * succeeds: backpressure on the requests that produce rows, never a dropped row.
+ */
 const MAX_BUFFERED_BATCHES = 50;
+/** How often a blocked `record` retries the write. */
+const RETRY_WRITE = Schedule.spaced("100 millis");
 
 const make = (settings: MeteringSettings) =>
   Effect.gen(function* () {
     const { db } = yield* Database;
     let buffer: MeteringRow[] = [];
     let written = 0;
-    let dropped = 0;
+    let blocked = 0;
 
     /** One synchronous better-sqlite3 transaction: nothing else runs until it commits. */
     const writeBatch = (rows: readonly MeteringRow[]) =>
@@ -37,11 +42,6 @@ const make = (settings: MeteringSettings) =>
         Effect.catchAll((error) =>
           Effect.gen(function* () {
             buffer = rows.concat(buffer);
-            const limit = settings.batchSize * MAX_BUFFERED_BATCHES;
-            if (buffer.length > limit) {
-              dropped += buffer.length - limit;
-              buffer = buffer.slice(buffer.length - limit);
-            }
             yield* Effect.logError("metering rows could not be written; kept for the next flush").pipe(
               Effect.annotateLogs({ rows: rows.length, reason: String(error) }),
             );
@@ -55,19 +55,39 @@ const make = (settings: MeteringSettings) =>
     yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(settings.flushMs)));
 
     return {
-      /** Queues a row; a full batch is written at once, the rest within `flushMs`. */
+      /**
+       * Queues a row; a full batch is written at once, the rest within `flushMs`. When writes
+       * keep failing and the queue is full, it waits (retrying the write) until there is room.
+       */
       record: (row: MeteringRow) =>
         Effect.suspend(() => {
           buffer.push(row);
-          return buffer.length >= settings.batchSize ? flush : Effect.void;
+          if (buffer.length < settings.batchSize) return Effect.void;
+          return flush.pipe(
+            Effect.zipRight(
+              Effect.suspend(() =>
+                buffer.length >= settings.batchSize * MAX_BUFFERED_BATCHES
+                  ? Effect.fail("full" as const)
+                  : Effect.void,
+              ),
+            ),
+            Effect.tapError(() => Effect.sync(() => blocked++)),
+            // Retries forever (the schedule never ends), so it never fails.
+            Effect.retry(RETRY_WRITE),
+            Effect.orDie,
+          );
         }),
       /** Writes whatever is queued now (tests, admin reports that must see the latest rows). */
       flush,
-      stats: () => ({ pending: buffer.length, written, dropped }),
+      /** `blocked`: times a `record` had to wait for the database (rows are never dropped). */
+      stats: () => ({ pending: buffer.length, written, blocked }),
     };
   });
 
-/** Relay rows (billing + settlement ledger) written in batches off the request path. */
+/**
+ * Rows of relays that charged nothing (refusals, failures), written in batches off the request
+ * path. Charged relays never pass through here: their row commits with the charge (`Limits.settle`).
+ */
 export class MeteringWriter extends Context.Tag("gateway/MeteringWriter")<
   MeteringWriter,
   Effect.Effect.Success<ReturnType<typeof make>>

@@ -21,11 +21,21 @@ export interface HttpHandlerOptions {
   readonly trpc: (req: IncomingMessage, res: ServerResponse) => void;
   /** Extra `/health` fields (routing, settlement, metering state). */
   readonly health?: () => Record<string, unknown>;
+  /** `GET /ready`: whether relays can be served now, with the state behind it (503 when not). */
+  readonly ready?: () => { readonly ready: boolean };
+}
+
+/**
+ * The `operation` label of a path: a route template, never the raw path, so scanners probing
+ * random URLs add no metric series.
+ */
+export function routeLabel(path: string): string {
+  return OPERATION_BY_PATH.get(path) ?? (path === "/v1/models" ? "models" : "unmatched");
 }
 
 /**
  * The gateway's HTTP front door, on plain `node:http`: the OpenAI-compatible `/v1/*` routes,
- * `/health`, `/metrics` and tRPC at `/trpc/*`. Each `/v1` request runs as its own fiber; a client
+ * `/health` (the process is up), `/ready` (it can serve relays), `/metrics` and tRPC at `/trpc/*`. Each `/v1` request runs as its own fiber; a client
  * that disconnects before the answer is complete interrupts it, which aborts the relay.
  */
 export function makeHttpHandler(options: HttpHandlerOptions) {
@@ -69,6 +79,11 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
       sendJson(res, 200, { ok: true, ...(options.health?.() ?? {}) }, cors);
       return;
     }
+    if (path === "/ready") {
+      const state = options.ready?.() ?? { ready: true };
+      sendJson(res, state.ready ? 200 : 503, state, cors);
+      return;
+    }
     if (path === "/metrics") {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end(options.registry.render());
@@ -96,7 +111,7 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
     fiber.addObserver((exit) => {
       inFlight.delete(fiber);
       deps.metrics.inFlight.add({}, -1);
-      const operation = OPERATION_BY_PATH.get(path) ?? path;
+      const operation = routeLabel(path);
       const status =
         Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
           ? "client-closed"

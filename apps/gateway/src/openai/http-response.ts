@@ -46,7 +46,7 @@ export function corsHeaders(req: IncomingMessage, origins: readonly string[]): R
   return {
     "access-control-allow-origin": any ? "*" : origin,
     "access-control-expose-headers":
-      "x-pocket-service, x-pocket-tier, x-pocket-node, x-request-id, retry-after",
+      "x-pocket-service, x-pocket-tier, x-pocket-node, x-pocket-relay, x-request-id, retry-after",
     ...(any ? {} : { vary: "Origin" }),
   };
 }

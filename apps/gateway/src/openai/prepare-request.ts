@@ -20,6 +20,7 @@ import {
 } from "@pocket-ai/protocol";
 import type { ReservationAmount } from "../limits/limits.js";
 import { reservationFor } from "../limits/reservation-estimate.js";
+import { applyFieldPolicy } from "./field-policy.js";
 
 /** A validated request, ready to reserve for and dispatch. */
 export interface PreparedRelay {
@@ -47,7 +48,7 @@ function defaultImageModel(catalog: Catalog): string | undefined {
 }
 
 /**
- * Validates a `/v1/*` body against its schema, resolves `model` against the catalog and checks
+ * Applies the field policy (`field-policy.ts`), validates a `/v1/*` body against its schema, resolves `model` against the catalog and checks
  * the tier's limits before anything is reserved or sent. `max_tokens` above the tier's output
  * limit is clamped (as the node would), not refused; an over-long prompt is refused only when it
  * is certainly over: the protocol's budget rule (`relayBudget`) runs with the lower-bound counter
@@ -58,7 +59,9 @@ export function prepareRelay(
   operation: ServiceOperation,
   raw: unknown,
 ): Result<PreparedRelay> {
-  const parsed = parseOpenAIRequest(operation, raw);
+  const known = applyFieldPolicy(operation, raw);
+  if (!known.ok) return known;
+  const parsed = parseOpenAIRequest(operation, known.value);
   if (!parsed.ok) return parsed;
   const request = parsed.value as Record<string, unknown> & { model?: string | null };
   const model = request.model ?? (operation.startsWith("images.") ? defaultImageModel(catalog) : undefined);

@@ -8,7 +8,7 @@ import {
 } from "@pocket-ai/protocol";
 import { Clock, Effect, Stream } from "effect";
 import { Limits } from "../limits/limits.js";
-import { MeteringWriter } from "../metering/metering-writer.js";
+import { type MeteringRow, MeteringWriter } from "../metering/metering-writer.js";
 import { Dispatcher, type DispatchStreamEvent } from "../relay/dispatcher.js";
 import { streamErrorEvent } from "./errors.js";
 import { writeChunk } from "./http-response.js";
@@ -61,13 +61,18 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       "x-accel-buffering": "no",
-      trailer: "x-pocket-node",
+      trailer: "x-pocket-node, x-pocket-relay",
     });
     const tally = new DeliveredTally(call.relay);
     let final: Final | undefined;
 
-    const settle = (usage: RelayUsage, outcome: "complete" | "interrupted") =>
-      limits.settle(call.reservation, chargeFor(call.relay, usage, outcome)).pipe(
+    /** Charges the stream and writes its ledger row in one transaction (see `Limits.settle`). */
+    const settle = (
+      usage: RelayUsage,
+      outcome: "complete" | "interrupted",
+      row: (chargedMicroUsd: number) => MeteringRow,
+    ) =>
+      limits.settle(call.reservation, chargeFor(call.relay, usage, outcome), row).pipe(
         Effect.catchAll((error) =>
           Effect.sync(() => {
             deps.log.error("settling a stream failed", { reason: error.reason });
@@ -79,14 +84,13 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
     // The client left: the dispatch is interrupted with this fiber; bill what reached it.
     const clientLeft = Effect.gen(function* () {
       const usage = tally.usage();
-      const charged = yield* settle(usage, "interrupted");
       const now = yield* Clock.currentTimeMillis;
-      yield* meter.record(
+      yield* settle(usage, "interrupted", (chargedMicroUsd) =>
         failedRow(call.caller, call.relay, {
           errorCode: "CLIENT_CLOSED",
           now,
           usage,
-          chargedMicroUsd: charged,
+          chargedMicroUsd,
           interrupted: true,
         }),
       );
@@ -108,32 +112,34 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
     const record = final?.record;
     const failed = final === undefined || final.outcome === "error";
     const errorCode: ErrorCode = final?.error?.code ?? "STREAM_INTERRUPTED";
-    if (failed) yield* writeChunk(res, formatSseEvent(streamErrorEvent(errorCode, final?.error?.message)));
-    yield* writeChunk(res, SSE_DONE);
-    if (record !== undefined) res.addTrailers({ "x-pocket-node": record.nodeAddress });
-    res.end();
-
     // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
     const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
-    const charged = yield* settle(usage, failed ? "interrupted" : "complete");
     const ttftMs = final?.ttftMs;
-    yield* meter.record(
+    // Charge and ledger row commit together before the stream's end reaches the client: a stream
+    // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.
+    const charged = yield* settle(usage, failed ? "interrupted" : "complete", (chargedMicroUsd) =>
       record === undefined
         ? failedRow(call.caller, call.relay, {
             errorCode,
             now,
             usage,
-            chargedMicroUsd: charged,
+            chargedMicroUsd,
             interrupted: true,
           })
         : answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
             kind: failed ? "interrupted" : "ok",
-            chargedMicroUsd: charged,
+            chargedMicroUsd,
             now,
             ttftMs,
             errorCode: failed ? errorCode : undefined,
           }),
     );
+    if (failed) yield* writeChunk(res, formatSseEvent(streamErrorEvent(errorCode, final?.error?.message)));
+    yield* writeChunk(res, SSE_DONE);
+    if (record !== undefined)
+      res.addTrailers({ "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash });
+    res.end();
+
     const labels = labelsOf(call);
     if (ttftMs !== undefined) deps.metrics.ttftSeconds.observe({ model }, ttftMs / 1000);
     deps.metrics.tokens.inc({ model, direction: "input" }, usage.inputTokens);

@@ -9,8 +9,8 @@ import { chargeFor } from "./relay-charge.js";
 import { answeredRow, failedRow } from "./relay-rows.js";
 
 /**
- * One non-streamed relay: dispatch, then charge the node-verified usage and answer with the
- * node's payload under the public model name. A dispatch failure or a client that leaves first
+ * One non-streamed relay: dispatch, then charge the node-verified usage together with its ledger
+ * row, and only then answer with the node's payload under the public model name. A dispatch failure or a client that leaves first
  * charges nothing (the caller releases the reservation) and is recorded as a failed row.
  */
 export function unaryRelay(deps: FrontDoorDeps, res: ServerResponse, call: RelayCall) {
@@ -43,27 +43,29 @@ export function unaryRelay(deps: FrontDoorDeps, res: ServerResponse, call: Relay
     );
     const { record } = answer;
     const charge = chargeFor(call.relay, record.usage, "complete");
-    const charged = yield* limits.settle(call.reservation, charge).pipe(
-      Effect.catchAll((error) =>
-        Effect.sync(() => {
-          // The node did the work: answer anyway; the operator sees the failed write.
-          deps.log.error("settling a relay failed", {
-            requestHash: record.requestHash,
-            reason: error.reason,
-          });
-          return 0;
-        }),
-      ),
-    );
+    const now = yield* Clock.currentTimeMillis;
+    // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
+    // client received is always claimable by its node and charged exactly once. If that write
+    // fails, the answer is withheld (a storage failure, never blamed on the node).
+    const charged = yield* limits
+      .settle(call.reservation, charge, (chargedMicroUsd) =>
+        answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now }),
+      )
+      .pipe(
+        Effect.tapError((error) =>
+          Effect.sync(() =>
+            deps.log.error("settling a relay failed; the answer was withheld", {
+              requestHash: record.requestHash,
+              reason: error.reason,
+            }),
+          ),
+        ),
+      );
     sendJson(
       res,
       200,
       { ...answer.payload, model: call.relay.target.modelName },
-      { ...call.headers, "x-pocket-node": record.nodeAddress },
-    );
-    const now = yield* Clock.currentTimeMillis;
-    yield* meter.record(
-      answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd: charged, now }),
+      { ...call.headers, "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash },
     );
     const labels = labelsOf(call);
     deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);

@@ -1,7 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { PngError } from "@pocket-ai/png";
 import { Effect } from "effect";
-import { normaliseEditMask } from "./edit-mask.js";
 import { RequestRefused } from "./errors.js";
 
 /** Reads a request body up to `limit` bytes; a larger one is refused (413) without reading the rest. */
@@ -53,11 +51,52 @@ const tooLarge = (limit: number) =>
     status: 413,
   });
 
-/** A JSON body as an unknown value (validated later against the operation's schema). */
+/** Deepest nesting of arrays and objects a JSON body may have (real requests stay under 10). */
+export const MAX_JSON_DEPTH = 64;
+
+class HostileJson extends Error {}
+
+/** The deepest array/object nesting of a JSON text, counted without parsing (strings skipped). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * A JSON body as an unknown value (validated later against the operation's schema). Refused with
+ * `INVALID_REQUEST` (400): text that is not JSON, nesting deeper than {@link MAX_JSON_DEPTH}, and
+ * numbers JSON can write but not carry (`1e999` parses to Infinity, which no signature covers).
+ */
 export function parseJsonBody(body: Buffer): Effect.Effect<unknown, RequestRefused> {
   return Effect.try({
-    try: () => JSON.parse(body.toString("utf8")) as unknown,
-    catch: () => new RequestRefused({ code: "INVALID_REQUEST", detail: "the body is not valid JSON" }),
+    try: () => {
+      const text = body.toString("utf8");
+      if (nestingDepth(text) > MAX_JSON_DEPTH)
+        throw new HostileJson(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+      return JSON.parse(text, (_key, value: unknown) => {
+        if (typeof value === "number" && !Number.isFinite(value))
+          throw new HostileJson("a number is too large to represent");
+        return value;
+      }) as unknown;
+    },
+    catch: (e) =>
+      new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: e instanceof HostileJson ? `the body is refused: ${e.message}` : "the body is not valid JSON",
+      }),
   });
 }
 
@@ -65,8 +104,8 @@ const FILE_FIELDS = new Set(["image", "mask"]);
 
 /**
  * The fields of a `multipart/form-data` image edit, as the OpenAI SDK uploads it: files `image`
- * and `mask` become base64 PNG (the mask normalised to the opaque white-repaints convention, see
- * `edit-mask.ts`), other fields stay strings (the schema converts numbers). Parsed with the Web
+ * and `mask` become base64 (not decoded here: that waits until the key is admitted, see
+ * `png-upload.ts`), other fields stay strings (the schema converts numbers). Parsed with the Web
  * `Request.formData()` of Node's fetch, over a body already bounded by {@link readBody}.
  */
 export function parseImageEditForm(
@@ -88,26 +127,22 @@ export function parseImageEditForm(
     for (const [name, value] of form.entries()) {
       // The SDK sends arrays as `image[]`; one image is all an edit takes.
       const key = name.endsWith("[]") ? name.slice(0, -2) : name;
-      if (key in fields) continue;
+      if (Object.hasOwn(fields, key)) continue;
       if (typeof value === "string") {
         fields[key] = FILE_FIELDS.has(key) && value === "" ? null : value;
         continue;
       }
-      const bytes = new Uint8Array(yield* Effect.promise(() => value.arrayBuffer()));
-      fields[key] = key === "mask" ? yield* opaqueMask(bytes) : Buffer.from(bytes).toString("base64");
+      const bytes = yield* Effect.tryPromise({
+        try: () => value.arrayBuffer(),
+        catch: () =>
+          new RequestRefused({
+            code: "INVALID_REQUEST",
+            detail: `the file ${key} could not be read`,
+            param: key,
+          }),
+      });
+      fields[key] = Buffer.from(bytes).toString("base64");
     }
     return fields;
-  });
-}
-
-function opaqueMask(bytes: Uint8Array): Effect.Effect<string, RequestRefused> {
-  return Effect.try({
-    try: () => normaliseEditMask(bytes).toString("base64"),
-    catch: (e) =>
-      new RequestRefused({
-        code: "INVALID_REQUEST",
-        detail: e instanceof PngError ? `mask: ${e.message}` : "mask: unreadable PNG",
-        param: "mask",
-      }),
   });
 }

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ServiceOperation } from "@pocket-ai/protocol";
+import { canonicalJson, type ServiceOperation, uploadPixelBudget } from "@pocket-ai/protocol";
 import { Clock, Effect } from "effect";
 import { Accounts } from "../accounts/accounts.js";
-import { Limits } from "../limits/limits.js";
+import type { AuthenticatedKey } from "../accounts/records.js";
+import { Limits, type Reservation } from "../limits/limits.js";
 import { RequestRefused } from "./errors.js";
 import { keyRoleOf } from "./key-roles.js";
-import { prepareRelay } from "./prepare-request.js";
+import { admitUploads } from "./png-upload.js";
+import { type PreparedRelay, prepareRelay } from "./prepare-request.js";
 import type { FrontDoorDeps } from "./relay-call.js";
 import { streamRelay } from "./relay-stream.js";
 import { unaryRelay } from "./relay-unary.js";
@@ -53,7 +55,8 @@ function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: Ser
 
 /**
  * `POST /v1/<operation>`: authenticate the key, check the evaluator header, read and validate the
- * body against the catalog, reserve the relay's most tokens and cost, then dispatch. The
+ * body against the field policy and the catalog, reserve the relay's most tokens and cost (budget
+ * and rate admission), then check and decode uploads, and dispatch. The
  * reservation is released whatever happens unless the relay was settled first (release after
  * settle is a no-op), so a failed dispatch is never charged.
  */
@@ -73,9 +76,43 @@ export function serveRelay(
     const raw = yield* readRelayBody(deps, req, operation);
     const prepared = prepareRelay(deps.catalog, operation, raw);
     if (!prepared.ok) return yield* RequestRefused.of(prepared.error);
-    const relay = prepared.value;
     const limits = yield* Limits;
-    const reservation = yield* limits.reserve(key, relay.reservation);
+    // Budget and rate admission come before any decoding: a key with nothing left costs no work.
+    const reservation = yield* limits.reserve(key, prepared.value.reservation);
+    yield* dispatchRelay(
+      deps,
+      res,
+      operation,
+      cors,
+      { key, node, startedAt, reservation },
+      prepared.value,
+    ).pipe(Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)));
+  });
+}
+
+/** Header checks and the mask decode (image edits), a signable body, then the relay itself. */
+function dispatchRelay(
+  deps: FrontDoorDeps,
+  res: ServerResponse,
+  operation: ServiceOperation,
+  cors: Readonly<Record<string, string>>,
+  admitted: {
+    readonly key: AuthenticatedKey;
+    readonly node: string | undefined;
+    readonly startedAt: number;
+    readonly reservation: Reservation;
+  },
+  prepared: PreparedRelay,
+) {
+  return Effect.gen(function* () {
+    const { key, node, startedAt, reservation } = admitted;
+    let relay = prepared;
+    if (operation === "images.edits" && relay.target.kind === "image") {
+      const uploads = admitUploads(relay.body, uploadPixelBudget(relay.target.tier.limits));
+      if (!uploads.ok) return yield* RequestRefused.of(uploads.error);
+      relay = { ...relay, body: uploads.value };
+    }
+    yield* signable(relay.body);
     const call = {
       caller: { applicationId: key.applicationId, keyId: key.keyId, startedAt },
       relay,
@@ -94,8 +131,22 @@ export function serveRelay(
         "x-pocket-tier": relay.target.tier.id,
       },
     };
-    yield* (relay.stream ? streamRelay(deps, res, call) : unaryRelay(deps, res, call)).pipe(
-      Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)),
-    );
+    yield* relay.stream ? streamRelay(deps, res, call) : unaryRelay(deps, res, call);
+  });
+}
+
+/**
+ * The body must be one the relay envelope can carry and sign: what passed the schema always is,
+ * but free-form parts (tool schemas) are checked here, so a body the gateway cannot sign is the
+ * caller's 400, never a 500 nor a failure blamed on a node.
+ */
+function signable(body: Record<string, unknown>) {
+  return Effect.try({
+    try: () => canonicalJson(body),
+    catch: () =>
+      new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: "the body holds a value that cannot be relayed",
+      }),
   });
 }

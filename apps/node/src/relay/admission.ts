@@ -1,3 +1,4 @@
+import { readPngHeader } from "@pocket-ai/png";
 import {
   checkImageLimits,
   checkRelaySession,
@@ -17,6 +18,7 @@ import {
   type SessionParams,
   type TextRequestOf,
   type TierSpec,
+  uploadPixelBudget,
   verifyRelayRequest,
 } from "@pocket-ai/protocol";
 import { Effect } from "effect";
@@ -206,6 +208,14 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
           n: image.n ?? 1,
         });
         if (!limits.ok) return { ok: false, error: limits.error } as const;
+        // Uploads: dimensions from the PNG headers against the tier's pixel budget, before the
+        // backend decodes anything (its inflate is capped by those dimensions).
+        const budget = uploadPixelBudget(tier.limits);
+        for (const field of ["image", "mask"] as const) {
+          const value = (image as Record<string, unknown>)[field];
+          const refused = typeof value === "string" ? uploadRefusal(field, value, budget) : undefined;
+          if (refused !== undefined) return refusal("INVALID_REQUEST", refused, field);
+        }
         return {
           ok: true,
           value: {
@@ -248,4 +258,16 @@ function countTexts(
     }
     return counts;
   });
+}
+
+/** Why a base64 PNG's header is refused against the tier's upload budget (nothing inflated). */
+function uploadRefusal(field: string, base64: string, budget: number): string | undefined {
+  try {
+    const { width, height } = readPngHeader(Buffer.from(base64.slice(0, 44), "base64"));
+    if (width === 0 || height === 0 || width * height > budget)
+      return `${field}: ${width}x${height} is outside the upload limit of ${budget} pixels`;
+    return undefined;
+  } catch {
+    return `${field}: not a readable PNG`;
+  }
 }

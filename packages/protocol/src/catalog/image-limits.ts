@@ -94,3 +94,17 @@ export function checkImageLimits(target: LimitTarget, call: ImageCallSize): Resu
   }
   return ok({ units: imageUnits(tier, width, height, n) });
 }
+
+/**
+ * The most pixels an uploaded image or mask (an image edit's input) may have on a tier: four
+ * times the tier's largest output (twice each side). Gateways and nodes check it from the PNG
+ * header, before decoding anything.
+ *
+ * @example
+ * ```ts
+ * uploadPixelBudget({ maxWidth: 1024, maxHeight: 1024 }); // 4_194_304 (2048×2048)
+ * ```
+ */
+export function uploadPixelBudget(limits: { readonly maxWidth: number; readonly maxHeight: number }): number {
+  return 4 * limits.maxWidth * limits.maxHeight;
+}

@@ -2,7 +2,7 @@ export { Catalog, parseCatalog } from "./catalog.js";
 export { DEFAULT_CATALOG } from "./default-catalog.js";
 export { MEASURED_SERVICES } from "./default-measured-services.js";
 export { LONG_CONTEXT_LIMITS, LONG_CONTEXT_PRICE_MICRO_USD, SEED_TEXT_LIMITS } from "./default-text-tiers.js";
-export { checkImageLimits, type ImageCallSize, imageUnits } from "./image-limits.js";
+export { checkImageLimits, type ImageCallSize, imageUnits, uploadPixelBudget } from "./image-limits.js";
 export type { LimitTarget } from "./limit-target.js";
 export { CatalogOverrides, mergeCatalog, TierPatch } from "./merge-catalog.js";
 export { listModelNames, modelNameFor, type ResolvedModel, resolveModelName } from "./model-names.js";

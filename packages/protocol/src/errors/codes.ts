@@ -45,6 +45,12 @@ export const ErrorCodes = {
     message:
       "A parameter is not supported by the node's backend (for example prompt logprobs). Remove it or target a tier whose nodes support it.",
   },
+  UNKNOWN_PARAMETER: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "The body has a field this API does not define (for example an engine option such as `n_predict`). Remove the field named in `param`; use `max_tokens` for output length.",
+  },
   // ── Identity and access ──────────────────────────────────────────────────────
   UNKNOWN_MODEL: {
     status: 404,

@@ -1,0 +1,79 @@
+import { DEFAULT_CATALOG } from "@pocket-ai/protocol";
+import { describe, expect, it } from "vitest";
+import { DROPPED } from "./field-policy.js";
+import { prepareRelay } from "./prepare-request.js";
+
+const chat = (extra: Record<string, unknown>, message: Record<string, unknown> = {}) =>
+  prepareRelay(DEFAULT_CATALOG, "chat.completions", {
+    model: "llama-2-13b",
+    messages: [{ role: "user", content: "hi", ...message }],
+    ...extra,
+  });
+
+describe("the field policy", () => {
+  it("refuses engine options with UNKNOWN_PARAMETER, naming the field and the OpenAI field to use", () => {
+    for (const field of ["n_predict", "num_predict", "max_new_tokens", "min_tokens", "repetition_penalty"]) {
+      const r = chat({ [field]: 10 });
+      expect(r.ok, field).toBe(false);
+      if (r.ok) continue;
+      expect(r.error).toMatchObject({ code: "UNKNOWN_PARAMETER", param: field });
+      expect(r.error.detail).toMatch(/engine option/);
+    }
+    const completion = prepareRelay(DEFAULT_CATALOG, "completions", {
+      model: "llama-2-13b",
+      prompt: "x",
+      options: { num_predict: 5000 },
+    });
+    expect(completion.ok ? undefined : completion.error).toMatchObject({
+      code: "UNKNOWN_PARAMETER",
+      param: "options",
+    });
+  });
+
+  it("refuses unknown fields inside messages, content parts, stream_options, tools and response_format", () => {
+    const cases: [Record<string, unknown>, Record<string, unknown>, string][] = [
+      [{}, { n_predict: 5 }, "messages[0].n_predict"],
+      [{}, { content: [{ type: "text", text: "a", extra: 1 }] }, "messages[0].content[0].extra"],
+      [
+        { stream: true, stream_options: { include_usage: true, chunk_size: 1 } },
+        {},
+        "stream_options.chunk_size",
+      ],
+      [
+        { tools: [{ type: "function", function: { name: "f", grammar: "x" } }] },
+        {},
+        "tools[0].function.grammar",
+      ],
+      [{ response_format: { type: "json_object", guided_json: {} } }, {}, "response_format.guided_json"],
+      [{ ["__proto__"]: { max_tokens: 1 } }, {}, "__proto__"],
+    ];
+    for (const [extra, message, param] of cases) {
+      const r = chat(extra, message);
+      expect(r.ok ? undefined : r.error, param).toMatchObject({ code: "UNKNOWN_PARAMETER", param });
+    }
+  });
+
+  it("drops OpenAI fields that change nothing a node does, and keeps free-form tool schemas", () => {
+    const r = chat({
+      store: true,
+      metadata: { team: "a" },
+      service_tier: "auto",
+      tools: [{ type: "function", function: { name: "f", parameters: { type: "object", anything: [1] } } }],
+    });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    for (const field of DROPPED) expect(r.value.body).not.toHaveProperty(field);
+    expect(r.value.body.tools).toEqual([
+      { type: "function", function: { name: "f", parameters: { type: "object", anything: [1] } } },
+    ]);
+  });
+
+  it("counts best_of candidates as work: they are all generated", () => {
+    const base = { model: "llama-2-13b", prompt: "x", max_tokens: 100 };
+    const one = prepareRelay(DEFAULT_CATALOG, "completions", base);
+    const best = prepareRelay(DEFAULT_CATALOG, "completions", { ...base, best_of: 5 });
+    expect(one.ok && best.ok).toBe(true);
+    if (!one.ok || !best.ok) return;
+    expect(best.value.maxOutputTokens).toBe(5 * one.value.maxOutputTokens);
+  });
+});

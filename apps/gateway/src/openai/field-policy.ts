@@ -1,0 +1,157 @@
+import {
+  ChatCompletionRequest,
+  CompletionRequest,
+  fail,
+  ImageEditRequest,
+  ImageGenerationRequest,
+  ok,
+  type Result,
+  type ServiceOperation,
+} from "@pocket-ai/protocol";
+
+/**
+ * The gateway's per-field policy for `/v1/*` bodies (docs/gateway.md, "Fields the gateway
+ * accepts"). The protocol's OpenAI schemas are loose (they let unknown fields through, so that
+ * third parties can read newer payloads); the front door is not. Every field a client sends is
+ * one of three kinds:
+ * - a field of the operation's schema: validated by the schema, then signed and relayed;
+ * - a field in {@link DROPPED}: an OpenAI field with no effect on what a node generates
+ *   (storage, tagging, routing hints of OpenAI's own service); removed before signing;
+ * - anything else: refused with `UNKNOWN_PARAMETER` (400) naming the field. Engine options
+ *   (`n_predict`, `num_predict`, `max_new_tokens`, `min_tokens`, …) would bypass the tier's
+ *   limits if a node forwarded them, so they are refused with a pointer to the OpenAI field.
+ * The same holds inside chat messages, their content parts, `stream_options`, `tools` and
+ * `response_format` (whose JSON schemas, `parameters` and `schema`, are free-form by nature).
+ */
+
+/** OpenAI fields that change nothing a node does; dropped, never forwarded. */
+export const DROPPED: ReadonlySet<string> = new Set(["store", "metadata", "service_tier"]);
+
+/** Engine options clients copy from engine docs, with the OpenAI field that does the job. */
+const ENGINE_OPTIONS: Readonly<Record<string, string>> = {
+  n_predict: "max_tokens",
+  num_predict: "max_tokens",
+  max_new_tokens: "max_tokens",
+  max_length: "max_tokens",
+  min_tokens: "max_tokens",
+  min_new_tokens: "max_tokens",
+  num_ctx: "max_tokens",
+  truncate: "max_tokens",
+  repeat_penalty: "frequency_penalty",
+  repetition_penalty: "frequency_penalty",
+  typical_p: "top_p",
+  min_p: "top_p",
+  mirostat: "temperature",
+  grammar: "response_format",
+  guided_json: "response_format",
+  guided_regex: "response_format",
+  json_schema: "response_format",
+  use_beam_search: "n",
+  num_beams: "n",
+};
+
+const keysOf = (schema: { shape: Record<string, unknown> }) => new Set(Object.keys(schema.shape));
+
+const TOP_LEVEL: Record<ServiceOperation, ReadonlySet<string>> = {
+  completions: keysOf(CompletionRequest),
+  "chat.completions": keysOf(ChatCompletionRequest),
+  "images.generations": keysOf(ImageGenerationRequest),
+  "images.edits": keysOf(ImageEditRequest),
+};
+
+const MESSAGE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  system: new Set(["role", "content", "name"]),
+  developer: new Set(["role", "content", "name"]),
+  user: new Set(["role", "content", "name"]),
+  assistant: new Set(["role", "content", "name", "tool_calls", "refusal"]),
+  tool: new Set(["role", "content", "tool_call_id"]),
+};
+const CONTENT_PART_FIELDS = new Set(["type", "text"]);
+const TOOL_CALL_FIELDS = new Set(["id", "type", "function"]);
+const TOOL_CALL_FUNCTION_FIELDS = new Set(["name", "arguments"]);
+const STREAM_OPTIONS_FIELDS = new Set(["include_usage"]);
+const TOOL_FIELDS = new Set(["type", "function"]);
+const FUNCTION_FIELDS = new Set(["name", "description", "parameters", "strict"]);
+const RESPONSE_FORMAT_FIELDS = new Set(["type", "json_schema"]);
+const JSON_SCHEMA_FIELDS = new Set(["name", "description", "schema", "strict"]);
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function unknownField(path: string, field: string): Result<never> {
+  const instead = ENGINE_OPTIONS[field];
+  const detail =
+    instead === undefined
+      ? `\`${path}\` is not a field of this API`
+      : `\`${path}\` is an engine option, not part of this API; use \`${instead}\``;
+  return fail("UNKNOWN_PARAMETER", detail, path);
+}
+
+/** The first field of `value` outside `allowed`, as a refusal; `undefined` when all are known. */
+function check(value: unknown, allowed: ReadonlySet<string>, at: string): Result<never> | undefined {
+  if (!isRecord(value)) return undefined;
+  for (const field of Object.keys(value)) {
+    if (!allowed.has(field)) return unknownField(at === "" ? field : `${at}.${field}`, field);
+  }
+  return undefined;
+}
+
+function checkEach(
+  list: unknown,
+  at: string,
+  each: (item: unknown, path: string) => Result<never> | undefined,
+): Result<never> | undefined {
+  if (!Array.isArray(list)) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    const refused = each(list[i], `${at}[${i}]`);
+    if (refused !== undefined) return refused;
+  }
+  return undefined;
+}
+
+function checkMessage(message: unknown, at: string): Result<never> | undefined {
+  if (!isRecord(message)) return undefined;
+  const allowed = typeof message.role === "string" ? MESSAGE_FIELDS[message.role] : undefined;
+  if (allowed === undefined) return undefined; // the schema names the bad role
+  return (
+    check(message, allowed, at) ??
+    checkEach(message.content, `${at}.content`, (part, path) => check(part, CONTENT_PART_FIELDS, path)) ??
+    checkEach(
+      message.tool_calls,
+      `${at}.tool_calls`,
+      (call, path) =>
+        check(call, TOOL_CALL_FIELDS, path) ??
+        (isRecord(call) ? check(call.function, TOOL_CALL_FUNCTION_FIELDS, `${path}.function`) : undefined),
+    )
+  );
+}
+
+/**
+ * Applies the policy to a raw body (before schema validation): a refusal for the first unknown
+ * field, else the body without the dropped fields. Non-object bodies pass through untouched (the
+ * schema refuses them with its own message).
+ */
+export function applyFieldPolicy(operation: ServiceOperation, raw: unknown): Result<unknown> {
+  if (!isRecord(raw)) return ok(raw);
+  const body: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(raw)) {
+    if (DROPPED.has(field)) continue;
+    if (!TOP_LEVEL[operation].has(field)) return unknownField(field, field);
+    body[field] = value;
+  }
+  const refused =
+    check(body.stream_options, STREAM_OPTIONS_FIELDS, "stream_options") ??
+    checkEach(body.messages, "messages", checkMessage) ??
+    checkEach(
+      body.tools,
+      "tools",
+      (tool, path) =>
+        check(tool, TOOL_FIELDS, path) ??
+        (isRecord(tool) ? check(tool.function, FUNCTION_FIELDS, `${path}.function`) : undefined),
+    ) ??
+    check(body.response_format, RESPONSE_FORMAT_FIELDS, "response_format") ??
+    (isRecord(body.response_format)
+      ? check(body.response_format.json_schema, JSON_SCHEMA_FIELDS, "response_format.json_schema")
+      : undefined);
+  return refused ?? ok(body);
+}

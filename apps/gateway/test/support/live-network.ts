@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
+import { createLogger } from "@pocket-ai/runtime";
+import { createTRPCClient, httpLink } from "@trpc/client";
+import { Effect, Exit, Scope } from "effect";
+import { startGateway } from "../../src/app/gateway-app.js";
+import type { GatewayAppRouter } from "../../src/app/routers.js";
+import { GatewayConfig } from "../../src/config/gateway-config.js";
+
+export const LIVE_ADMIN_TOKEN = "live-network-admin-token-0123";
+
+/**
+ * One session long enough that no test crosses a rollover, shared by the gateway and its nodes
+ * (nodes refuse relays whose session header they cannot recompute).
+ */
+export const liveSession = () => ({
+  mode: "time" as const,
+  genesisMs: Date.now() - 1_000,
+  sessionLengthMs: 3_600_000,
+  graceMs: 60_000,
+});
+
+export type LiveSession = ReturnType<typeof liveSession>;
+
+export function adminClient(trpcUrl: string) {
+  return createTRPCClient<GatewayAppRouter>({
+    links: [httpLink({ url: `${trpcUrl}`, headers: { authorization: `Bearer ${LIVE_ADMIN_TOKEN}` } })],
+  });
+}
+
+/** A node on the development backend (instant, deterministic) serving text and images. */
+export async function startDevNode(
+  gateway: { readonly trpcUrl: string; readonly address: string },
+  session: LiveSession,
+  dataDir: string,
+  backend: Record<string, unknown> = {},
+) {
+  const scope = Effect.runSync(Scope.make());
+  const node: RunningNode = await Effect.runPromise(
+    Scope.extend(
+      startNode(
+        NodeConfig.parse({
+          listen: { host: "127.0.0.1", port: 0 },
+          dataDir,
+          gateways: [{ url: gateway.trpcUrl, address: gateway.address }],
+          session,
+          shutdownDrainMs: 500,
+          logLevel: "error",
+          services: [
+            {
+              serviceId: "llama-2-13b",
+              tiers: ["standard", "batch"],
+              backends: [{ kind: "dev", ...backend }],
+            },
+            { serviceId: "stable-diffusion", tiers: ["standard"], backends: [{ kind: "dev" }] },
+          ],
+        }),
+        { log: createLogger({ app: "live-node", level: "error" }), claimLoop: false },
+      ),
+      scope,
+    ),
+  );
+  return { node, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
+}
+
+/** Waits until every address is registered and healthy at the gateway (state, not a timer). */
+export async function waitForNodes(admin: ReturnType<typeof adminClient>, addresses: readonly string[]) {
+  for (let i = 0; i < 600; i++) {
+    const listed = (await admin.admin.nodes.list.query()) as { address: string; healthy?: boolean }[];
+    if (addresses.every((a) => listed.some((n) => n.address === a && n.healthy !== false))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("the nodes did not register with the gateway");
+}
+
+/**
+ * For tests: a real gateway (the real routing side, no test dispatcher) on 127.0.0.1:0 over a
+ * temp folder, with `nodes` real nodes on the development backend registered with it.
+ */
+export async function startLiveNetwork(options: { readonly nodes?: number } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "pocket-live-"));
+  const session = liveSession();
+  const scope = Effect.runSync(Scope.make());
+  const logLines: string[] = [];
+  const gateway = await Effect.runPromise(
+    startGateway(
+      GatewayConfig.parse({
+        listen: { host: "127.0.0.1", port: 0 },
+        dataDir: join(dir, "gateway"),
+        adminToken: LIVE_ADMIN_TOKEN,
+        routing: { session, healthCheckMs: 60_000 },
+        metering: { flushMs: 20 },
+        drainMs: 2_000,
+      }),
+      { log: createLogger({ app: "live-gateway", level: "warn", write: (line) => logLines.push(line) }) },
+    ).pipe(Scope.extend(scope)),
+  );
+  const nodes: Awaited<ReturnType<typeof startDevNode>>[] = [];
+  for (let i = 0; i < (options.nodes ?? 2); i++) {
+    nodes.push(
+      await startDevNode(
+        { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
+        session,
+        join(dir, `node-${i}`),
+      ),
+    );
+  }
+  const admin = adminClient(gateway.trpcUrl);
+  await waitForNodes(
+    admin,
+    nodes.map((n) => n.node.key.address),
+  );
+  const app = await admin.admin.applications.create.mutate({ name: "live" });
+  const newKey = async (limits: { rpm?: number; tpm?: number; budgetMicroUsd?: number } = {}) =>
+    admin.admin.keys.create.mutate({ applicationId: app.id, name: "k", ...limits });
+  return {
+    gateway,
+    nodes,
+    admin,
+    newKey,
+    logLines,
+    close: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void));
+      for (const n of nodes) await n.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type LiveNetwork = Awaited<ReturnType<typeof startLiveNetwork>>;
+
+/**
+ * Whether the gateway blamed any node: sanctions, or attempt outcomes other than a verified
+ * answer or a refusal about the request itself (which is the caller's).
+ */
+export function nodeBlame(metrics: string): string[] {
+  const callerOutcomes = new Set([
+    "ok",
+    "INVALID_REQUEST",
+    "INPUT_TOO_LONG",
+    "OUTPUT_TOO_LONG",
+    "IMAGE_TOO_LARGE",
+  ]);
+  return metrics.split("\n").filter((line) => {
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (!(value > 0)) return false;
+    if (line.startsWith("pocket_gateway_node_sanctions_total")) return true;
+    if (!line.startsWith("pocket_gateway_node_relays_total")) return false;
+    const outcome = /outcome="([^"]*)"/.exec(line)?.[1] ?? "";
+    return !callerOutcomes.has(outcome);
+  });
+}
