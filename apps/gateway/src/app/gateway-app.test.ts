@@ -9,7 +9,7 @@ import { runAdminCommand } from "./admin-cli.js";
 import { startGateway } from "./gateway-app.js";
 
 describe("startGateway", () => {
-  it("writes the relay rows still queued when it shuts down", async () => {
+  it("writes a charged relay's row at once, and the unpaid rows still queued when it shuts down", async () => {
     const t = await startTestGateway({ metering: { flushMs: 60_000, batchSize: 1000 } });
     const { openai } = await t.newKey();
     await openai.chat.completions.create({
@@ -23,9 +23,15 @@ describe("startGateway", () => {
       db.close();
       return n;
     };
-    expect(count()).toBe(0);
-    await t.close({ keepData: true });
+    // Charged: in the ledger with its charge, before the answer left.
     expect(count()).toBe(1);
+    t.dispatcher.failNext = "TIMEOUT";
+    await openai.chat.completions
+      .create({ model: "mistral-7b", messages: [{ role: "user", content: "hi" }] })
+      .catch(() => undefined);
+    expect(count()).toBe(1);
+    await t.close({ keepData: true });
+    expect(count()).toBe(2);
     rmSync(t.config.dataDir, { recursive: true, force: true });
   }, 20_000);
 

@@ -67,13 +67,4 @@ describe("the field policy", () => {
       { type: "function", function: { name: "f", parameters: { type: "object", anything: [1] } } },
     ]);
   });
-
-  it("counts best_of candidates as work: they are all generated", () => {
-    const base = { model: "llama-2-13b", prompt: "x", max_tokens: 100 };
-    const one = prepareRelay(DEFAULT_CATALOG, "completions", base);
-    const best = prepareRelay(DEFAULT_CATALOG, "completions", { ...base, best_of: 5 });
-    expect(one.ok && best.ok).toBe(true);
-    if (!one.ok || !best.ok) return;
-    expect(best.value.maxOutputTokens).toBe(5 * one.value.maxOutputTokens);
-  });
 });
