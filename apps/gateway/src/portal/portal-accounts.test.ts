@@ -142,7 +142,8 @@ describe("log-in and sessions", () => {
     expect(stored.map((s) => s.idHash)).toEqual([sessionIdHash(sessionId)]);
     expect(JSON.stringify(stored)).not.toContain(sessionId);
     expect(accounts.sessionUser(sessionId)?.email).toBe("eve@example.com");
-    expect(accounts.sessionUser(`${sessionId.slice(0, -1)}A`)).toBeUndefined();
+    const last = sessionId.slice(-1);
+    expect(accounts.sessionUser(`${sessionId.slice(0, -1)}${last === "A" ? "B" : "A"}`)).toBeUndefined();
     accounts.closeSession(sessionId);
     expect(accounts.sessionUser(sessionId)).toBeUndefined();
   });
