@@ -71,6 +71,37 @@ describe("the packed package", () => {
     expect(JSON.parse(out)).toEqual({ sig: '{"a":2,"b":1}', price: "3000", err: 400, v: 1 });
   });
 
+  it("signs with the WASM fallback when the native binding is absent, and identically with it", () => {
+    const script = [
+      'import * as p from "@pocket-ai/protocol";',
+      "const key = p.privateKeyFromHex('00'.repeat(31) + '07');",
+      "const sig = p.signCanonical({ b: 1, a: [2] }, key);",
+      "const ok = p.verifyCanonical({ a: [2], b: 1 }, p.publicKeyHexFromPrivateKey(key), sig);",
+      "console.log(JSON.stringify({ impl: p.secp256k1Implementation(), sig, ok }));",
+    ].join("\n");
+    const run = (env: Record<string, string> = {}) =>
+      JSON.parse(
+        execFileSync("node", ["--input-type=module", "-e", script], {
+          cwd: consumerDir,
+          env: { ...process.env, POCKET_SECP256K1: "", ...env },
+        }).toString(),
+      ) as { impl: string; sig: string; ok: boolean };
+    // The consumer has not installed the optional native package yet.
+    const fallback = run();
+    expect(fallback.impl).toBe("wasm");
+    expect(fallback.ok).toBe(true);
+    const link = join(consumerDir, "node_modules", "secp256k1");
+    symlinkSync(realpathSync(join(packageDir, "node_modules", "secp256k1")), link, "dir");
+    try {
+      const native = run();
+      expect(native.impl).toBe("native");
+      expect(native).toEqual({ ...fallback, impl: "native" });
+      expect(run({ POCKET_SECP256K1: "wasm" })).toEqual(fallback);
+    } finally {
+      rmSync(link);
+    }
+  });
+
   it("type-checks a TypeScript consumer against the shipped declarations", () => {
     writeFileSync(
       join(consumerDir, "consumer.ts"),

@@ -1,7 +1,7 @@
-import { ripemd160 } from "@noble/hashes/legacy.js";
 import { bech32 } from "@scure/base";
 import { z } from "zod";
-import { hexToBytes, isHex, sha256 } from "../encoding/index.js";
+import { hexToBytes, isHex } from "../encoding/index.js";
+import { addressOfCompressedKey, preparedPublicKey } from "./public-key-cache.js";
 
 /** The bech32 human-readable prefix of every Pocket AI account address. */
 export const POKT_ADDRESS_PREFIX = "pokt" as const;
@@ -25,7 +25,7 @@ export function addressFromPublicKey(publicKey: Uint8Array | string): string {
   if (!(bytes instanceof Uint8Array) || !isCompressedKeyShape(bytes)) {
     throw new TypeError("public key: expected 33 bytes (compressed, 02/03 prefix)");
   }
-  return bech32.encode(POKT_ADDRESS_PREFIX, bech32.toWords(ripemd160(sha256(bytes))));
+  return addressOfCompressedKey(bytes);
 }
 
 /**
@@ -62,9 +62,7 @@ export function isValidAddress(address: unknown): address is string {
  * ```
  */
 export function addressMatchesPublicKey(address: string, publicKeyHex: string): boolean {
-  const bytes = publicKeyBytesOrNull(publicKeyHex);
-  if (bytes === null || !isCompressedKeyShape(bytes)) return false;
-  return addressFromPublicKey(bytes) === address;
+  return preparedPublicKey(publicKeyHex)?.address === address;
 }
 
 /**

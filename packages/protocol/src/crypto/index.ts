@@ -15,4 +15,5 @@ export {
   publicKeyFromPrivateKey,
   publicKeyHexFromPrivateKey,
 } from "./private-key.js";
+export { secp256k1Implementation } from "./secp256k1-backend.js";
 export { signCanonical, signDigest, verifyCanonical, verifyDigest } from "./signature.js";

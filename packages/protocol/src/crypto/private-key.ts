@@ -1,5 +1,7 @@
-import { isPrivate, pointFromScalar } from "tiny-secp256k1";
 import { bytesToHex, hexToBytes, isHex } from "../encoding/index.js";
+import { secp256k1 } from "./secp256k1-backend.js";
+
+const isPrivate = (key: Uint8Array) => key.length === 32 && secp256k1.isPrivate(key);
 
 /**
  * Draws a fresh secp256k1 private key (32 bytes) from the platform's cryptographic random source
@@ -74,7 +76,7 @@ export function publicKeyFromPrivateKey(privateKey: Uint8Array): Uint8Array {
   if (!(privateKey instanceof Uint8Array) || !isPrivate(privateKey)) {
     throw new TypeError("private key: expected a valid 32-byte secp256k1 scalar");
   }
-  const point = pointFromScalar(privateKey, true);
+  const point = secp256k1.publicKey(privateKey, true);
   if (point === null) throw new TypeError("private key: has no public point");
   return point;
 }

@@ -1,5 +1,6 @@
-import { sign, verify } from "tiny-secp256k1";
 import { bytesToHex, canonicalHash, hexToBytes, isHex } from "../encoding/index.js";
+import { type PreparedPublicKey, preparedPublicKey } from "./public-key-cache.js";
+import { secp256k1 } from "./secp256k1-backend.js";
 
 /**
  * Signs a 32-byte digest with a private key: deterministic ECDSA over secp256k1 (RFC 6979 nonces),
@@ -20,7 +21,7 @@ export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Uint8Arr
     throw new TypeError("signDigest: the private key must be 32 bytes");
   }
   try {
-    return sign(digest, privateKey);
+    return secp256k1.sign(digest, privateKey);
   } catch {
     throw new TypeError("signDigest: the private key is not a valid secp256k1 scalar");
   }
@@ -44,7 +45,26 @@ export function verifyDigest(digest: Uint8Array, publicKey: Uint8Array, signatur
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 33) return false;
   if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
   try {
-    return verify(digest, publicKey, signature, true);
+    return secp256k1.verify(digest, publicKey, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * {@link verifyDigest} with a key prepared once (see `preparedPublicKey`): the point is already
+ * decompressed, so a stream of signatures by one key skips that work on each. Never throws.
+ */
+export function verifyDigestPrepared(
+  digest: Uint8Array,
+  publicKey: PreparedPublicKey,
+  signature: Uint8Array,
+): boolean {
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) return false;
+  if (!(signature instanceof Uint8Array) || signature.length !== 64) return false;
+  if (publicKey.point === null) return false;
+  try {
+    return secp256k1.verify(digest, publicKey.point, signature);
   } catch {
     return false;
   }
@@ -77,7 +97,8 @@ export function signCanonical(value: unknown, privateKey: Uint8Array): string {
  * ```
  */
 export function verifyCanonical(value: unknown, publicKeyHex: string, signatureHex: string): boolean {
-  if (typeof publicKeyHex !== "string" || !isHex(publicKeyHex, 33)) return false;
+  const publicKey = preparedPublicKey(publicKeyHex);
+  if (publicKey === null) return false;
   if (typeof signatureHex !== "string" || !isHex(signatureHex, 64)) return false;
   let digest: Uint8Array;
   try {
@@ -85,5 +106,5 @@ export function verifyCanonical(value: unknown, publicKeyHex: string, signatureH
   } catch {
     return false;
   }
-  return verifyDigest(digest, hexToBytes(publicKeyHex), hexToBytes(signatureHex));
+  return verifyDigestPrepared(digest, publicKey, hexToBytes(signatureHex));
 }

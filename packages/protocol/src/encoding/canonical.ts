@@ -13,7 +13,13 @@
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, "$");
+  try {
+    return write(value);
+  } catch (error) {
+    // The fast writer keeps no paths; the checked one says where the value went wrong.
+    describeRefusal(value, "$");
+    throw error;
+  }
 }
 
 const encoder = new TextEncoder();
@@ -30,39 +36,102 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return encoder.encode(canonicalJson(value));
 }
 
-function write(value: unknown, path: string): string {
+/**
+ * {@link canonicalJson} of a plain object one of whose entries is already encoded: `encoded` must
+ * be `canonicalJson(record[key])`, and is spliced in as is. Lets a caller that needs an entry's
+ * encoding on its own (a stream chunk's data, hashed into the chain) encode it only once.
+ *
+ * @example
+ * ```ts
+ * const data = { b: 1, a: 2 };
+ * canonicalJsonWithEncoded({ seq: 0, data }, "data", canonicalJson(data)); // '{"data":{"a":2,"b":1},"seq":0}'
+ * ```
+ */
+export function canonicalJsonWithEncoded(
+  record: Readonly<Record<string, unknown>>,
+  key: string,
+  encoded: string,
+): string {
+  try {
+    return writeObject(record, key, encoded);
+  } catch (error) {
+    describeRefusal(record, "$");
+    throw error;
+  }
+}
+
+/** Canonical JSON of `value`; throws a bare `TypeError` on what it cannot encode. */
+function write(value: unknown): string {
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number at ${path}`);
+      if (!Number.isFinite(value)) throw new TypeError("canonicalJson: non-finite number");
       return JSON.stringify(value);
     case "object": {
       if (value === null) return "null";
       if (Array.isArray(value)) {
-        const parts = new Array<string>(value.length);
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (item === undefined) throw new TypeError("canonicalJson: undefined in an array");
+          out += i === 0 ? write(item) : `,${write(item)}`;
+        }
+        return `${out}]`;
+      }
+      return writeObject(value, undefined, "");
+    }
+    default:
+      throw new TypeError(`canonicalJson: ${typeof value} cannot be encoded`);
+  }
+}
+
+function writeObject(value: object, encodedKey: string | undefined, encoded: string): string {
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw new TypeError("canonicalJson: not a plain object");
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = "{";
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    if (out.length > 1) out += ",";
+    out += `${JSON.stringify(key)}:${key === encodedKey ? encoded : write(item)}`;
+  }
+  return `${out}}`;
+}
+
+/** Walks a value the fast writer refused and throws the `TypeError` that names where and why. */
+function describeRefusal(value: unknown, path: string): void {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return;
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number at ${path}`);
+      return;
+    case "object": {
+      if (value === null) return;
+      if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (item === undefined) throw new TypeError(`canonicalJson: undefined at ${path}[${i}]`);
-          parts[i] = write(item, `${path}[${i}]`);
+          describeRefusal(item, `${path}[${i}]`);
         }
-        return `[${parts.join(",")}]`;
+        return;
       }
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
         throw new TypeError(`canonicalJson: ${path} is not a plain object`);
       }
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
-      const parts: string[] = [];
-      for (const key of keys) {
+      for (const key of Object.keys(record).sort()) {
         const item = record[key];
-        if (item === undefined) continue;
-        parts.push(`${JSON.stringify(key)}:${write(item, `${path}.${key}`)}`);
+        if (item !== undefined) describeRefusal(item, `${path}.${key}`);
       }
-      return `{${parts.join(",")}}`;
+      return;
     }
     default:
       throw new TypeError(`canonicalJson: ${typeof value} at ${path} cannot be encoded`);

@@ -1,6 +1,32 @@
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex as nobleBytesToHex, hexToBytes as nobleHexToBytes } from "@noble/hashes/utils.js";
-import { canonicalBytes } from "./canonical.js";
+import { canonicalJson } from "./canonical.js";
+import { nodeCrypto } from "./node-builtins.js";
+
+const encoder = new TextEncoder();
+
+/**
+ * SHA-256 of the concatenation of `parts` (strings as UTF-8). Node's own SHA-256 (OpenSSL) where
+ * `node:crypto` is there, which hashes strings without an intermediate copy; `@noble/hashes`
+ * elsewhere. Both give the same digest; the returned array is a plain `Uint8Array`.
+ */
+export const sha256Parts: (...parts: ReadonlyArray<Uint8Array | string>) => Uint8Array =
+  nodeCrypto === undefined ? nobleSha256Parts : nodeSha256Parts(nodeCrypto);
+
+export function nobleSha256Parts(...parts: ReadonlyArray<Uint8Array | string>): Uint8Array {
+  const hash = nobleSha256.create();
+  for (const part of parts) hash.update(typeof part === "string" ? encoder.encode(part) : part);
+  return hash.digest();
+}
+
+function nodeSha256Parts(crypto: NonNullable<typeof nodeCrypto>) {
+  return (...parts: ReadonlyArray<Uint8Array | string>): Uint8Array => {
+    const hash = crypto.createHash("sha256");
+    for (const part of parts) hash.update(part);
+    const digest = hash.digest();
+    return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+  };
+}
 
 /**
  * SHA-256 of bytes (or of a string's UTF-8 bytes).
@@ -11,7 +37,7 @@ import { canonicalBytes } from "./canonical.js";
  * ```
  */
 export function sha256(data: Uint8Array | string): Uint8Array {
-  return nobleSha256(typeof data === "string" ? new TextEncoder().encode(data) : data);
+  return sha256Parts(data);
 }
 
 /**
@@ -35,7 +61,7 @@ export function sha256Hex(data: Uint8Array | string): string {
  * ```
  */
 export function canonicalHash(value: unknown): Uint8Array {
-  return nobleSha256(canonicalBytes(value));
+  return sha256Parts(canonicalJson(value));
 }
 
 /**

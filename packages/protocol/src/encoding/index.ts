@@ -1,2 +1,2 @@
-export { canonicalBytes, canonicalJson } from "./canonical.js";
-export { bytesToHex, canonicalHash, hexToBytes, isHex, sha256, sha256Hex } from "./hash.js";
+export { canonicalBytes, canonicalJson, canonicalJsonWithEncoded } from "./canonical.js";
+export { bytesToHex, canonicalHash, hexToBytes, isHex, sha256, sha256Hex, sha256Parts } from "./hash.js";

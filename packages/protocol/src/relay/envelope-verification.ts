@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { addressMatchesPublicKey, verifyDigest } from "../crypto/index.js";
+import { preparedPublicKey } from "../crypto/public-key-cache.js";
+import { verifyDigestPrepared } from "../crypto/signature.js";
 import { canonicalHash, hexToBytes } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 
@@ -42,21 +43,36 @@ export function checkEnvelopeSignature(
   signer: DeclaredSigner,
   what: string,
 ): Result<Uint8Array> {
-  if (!addressMatchesPublicKey(signer.address, signer.publicKey)) {
+  return checkEnvelopeDigestSignature(() => canonicalHash(unsigned), signatureHex, signer, what);
+}
+
+/**
+ * {@link checkEnvelopeSignature} for a caller that hashes the unsigned envelope itself (a stream
+ * chunk reuses its data's encoding): `digest` is called once the signer's address has matched,
+ * and a throw from it means the envelope cannot be encoded canonically.
+ */
+export function checkEnvelopeDigestSignature(
+  digest: () => Uint8Array,
+  signatureHex: string,
+  signer: DeclaredSigner,
+  what: string,
+): Result<Uint8Array> {
+  const publicKey = preparedPublicKey(signer.publicKey);
+  if (publicKey === null || publicKey.address !== signer.address) {
     return fail(
       "ADDRESS_MISMATCH",
       `${what}: ${signer.field}.address is not derived from ${signer.field}.publicKey`,
       `${signer.field}.address`,
     );
   }
-  let digest: Uint8Array;
+  let hash: Uint8Array;
   try {
-    digest = canonicalHash(unsigned);
+    hash = digest();
   } catch {
     return fail("MALFORMED_ENVELOPE", `${what}: not encodable as canonical JSON`);
   }
-  if (!verifyDigest(digest, hexToBytes(signer.publicKey), hexToBytes(signatureHex))) {
+  if (!verifyDigestPrepared(hash, publicKey, hexToBytes(signatureHex))) {
     return fail("INVALID_SIGNATURE", `${what}: signature does not verify for ${signer.address}`, "signature");
   }
-  return ok(digest);
+  return ok(hash);
 }

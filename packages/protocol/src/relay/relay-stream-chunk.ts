@@ -1,6 +1,13 @@
 import { z } from "zod";
-import { PoktAddress, SignatureHex } from "../crypto/index.js";
-import { bytesToHex, canonicalBytes, hexToBytes, isHex, sha256 } from "../encoding/index.js";
+import { PoktAddress, SignatureHex, signDigest } from "../crypto/index.js";
+import {
+  bytesToHex,
+  canonicalJson,
+  canonicalJsonWithEncoded,
+  hexToBytes,
+  isHex,
+  sha256Parts,
+} from "../encoding/index.js";
 import {
   RelayDigestHex,
   RelayErrorBody,
@@ -8,7 +15,7 @@ import {
   RelayOutcome,
   RelayUsage,
 } from "./envelope-fields.js";
-import { invalidFieldsError, type RelaySigningKey, signEnvelope, signingKeyPair } from "./signing-key.js";
+import { invalidFieldsError, type RelaySigningKey, signingKeyPair } from "./signing-key.js";
 
 /**
  * The trailer of a stream's last chunk: the outcome and the work the node claims for the whole
@@ -54,6 +61,17 @@ const chunkShape = {
  */
 export const UnsignedRelayStreamChunk = z.strictObject(chunkShape);
 
+const { data: _data, ...shapeWithoutData } = chunkShape;
+
+/**
+ * The fields of a chunk but `data`, which the hot path checks by encoding it canonically (once:
+ * the same encoding feeds the chain and the signature). Internal to the package.
+ */
+export const UnsignedChunkWithoutData = z.strictObject(shapeWithoutData);
+
+/** {@link UnsignedChunkWithoutData} with the signature. Internal to the package. */
+export const ChunkWithoutData = z.strictObject({ ...shapeWithoutData, signature: SignatureHex });
+
 /** A parsed {@link UnsignedRelayStreamChunk}. */
 export type UnsignedRelayStreamChunk = z.infer<typeof UnsignedRelayStreamChunk>;
 
@@ -90,11 +108,20 @@ export function relayStreamChain(prevChain: string, data: unknown): string {
   if (typeof prevChain !== "string" || !isHex(prevChain, 32)) {
     throw new TypeError("relayStreamChain: prevChain must be 64 hex digits");
   }
-  const dataBytes = canonicalBytes(data);
-  const joined = new Uint8Array(32 + dataBytes.length);
-  joined.set(hexToBytes(prevChain), 0);
-  joined.set(dataBytes, 32);
-  return bytesToHex(sha256(joined));
+  return chainOfEncoded(prevChain, canonicalJson(data));
+}
+
+/** {@link relayStreamChain} of data already encoded canonically (`prevChain` checked by the caller). */
+export function chainOfEncoded(prevChain: string, dataJson: string): string {
+  return bytesToHex(sha256Parts(hexToBytes(prevChain), dataJson));
+}
+
+/**
+ * The digest a chunk's signature covers: SHA-256 of the canonical JSON of the unsigned chunk,
+ * built around the data's encoding instead of encoding the data again.
+ */
+export function chunkDigest(unsigned: Readonly<Record<string, unknown>>, dataJson: string): Uint8Array {
+  return sha256Parts(canonicalJsonWithEncoded(unsigned, "data", dataJson));
 }
 
 /**
@@ -132,21 +159,35 @@ export function createRelayStreamChunk(
   if (typeof fields.prevChain !== "string" || !isHex(fields.prevChain, 32)) {
     throw new TypeError("createRelayStreamChunk: prevChain must be 64 hex digits");
   }
-  let chain: string;
+  if (fields.data === undefined) {
+    throw new TypeError("createRelayStreamChunk: data is not a canonical JSON value");
+  }
+  let dataJson: string;
   try {
-    chain = relayStreamChain(fields.prevChain.toLowerCase(), fields.data);
+    dataJson = canonicalJson(fields.data);
   } catch {
     throw new TypeError("createRelayStreamChunk: data is not a canonical JSON value");
   }
-  const parsed = UnsignedRelayStreamChunk.safeParse({
+  const chain = chainOfEncoded(fields.prevChain.toLowerCase(), dataJson);
+  const parsed = UnsignedChunkWithoutData.safeParse({
     v: 1,
     requestHash: fields.requestHash,
     seq: fields.seq,
-    data: fields.data,
     chain,
     ...(fields.final === undefined ? {} : { final: fields.final }),
     node: key.address,
   });
   if (!parsed.success) throw invalidFieldsError("createRelayStreamChunk", parsed.error.issues);
-  return { ...parsed.data, signature: signEnvelope(parsed.data, key) };
+  const { v, requestHash, seq, final, node } = parsed.data;
+  const unsigned: UnsignedRelayStreamChunk = {
+    v,
+    requestHash,
+    seq,
+    data: fields.data,
+    chain,
+    ...(final === undefined ? {} : { final }),
+    node,
+  };
+  const signature = bytesToHex(signDigest(chunkDigest(unsigned, dataJson), key.privateKey));
+  return { ...unsigned, signature };
 }

@@ -1,7 +1,7 @@
-import { isHex } from "../encoding/index.js";
+import { canonicalJson, isHex } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
-import { checkEnvelopeSignature, parseEnvelope } from "./envelope-verification.js";
-import { RelayStreamChunk, relayStreamChain } from "./relay-stream-chunk.js";
+import { checkEnvelopeDigestSignature, parseEnvelope } from "./envelope-verification.js";
+import { ChunkWithoutData, chainOfEncoded, chunkDigest, RelayStreamChunk } from "./relay-stream-chunk.js";
 
 /**
  * What the verifier of one chunk knows: the node's compressed public key (hex), the relay's
@@ -37,12 +37,12 @@ export function verifyRelayStreamChunk(
   input: unknown,
   expect: RelayStreamChunkExpectations,
 ): Result<{ chunk: RelayStreamChunk }> {
-  const parsed = parseEnvelope(RelayStreamChunk, input, "stream chunk");
+  const parsed = parseChunk(input);
   if (!parsed.ok) return parsed;
-  const chunk = parsed.value;
+  const { chunk, dataJson } = parsed.value;
   const { signature, ...unsigned } = chunk;
-  const checked = checkEnvelopeSignature(
-    unsigned,
+  const checked = checkEnvelopeDigestSignature(
+    () => chunkDigest(unsigned, dataJson),
     signature,
     { address: chunk.node, publicKey: expect.publicKey, field: "node" },
     "stream chunk",
@@ -69,7 +69,7 @@ export function verifyRelayStreamChunk(
       "chain",
     );
   }
-  if (chunk.chain !== relayStreamChain(expect.prevChain.toLowerCase(), chunk.data)) {
+  if (chunk.chain !== chainOfEncoded(expect.prevChain.toLowerCase(), dataJson)) {
     return fail(
       "MALFORMED_ENVELOPE",
       "stream chunk does not extend the previous chunk's chain (spliced)",
@@ -77,4 +77,42 @@ export function verifyRelayStreamChunk(
     );
   }
   return ok({ chunk });
+}
+
+/**
+ * Parses a chunk and encodes its data canonically, once. The fast path checks every field but
+ * `data` with the schema and `data` by encoding it; anything it refuses goes through the full
+ * schema, so errors read exactly as {@link RelayStreamChunk}'s.
+ */
+function parseChunk(input: unknown): Result<{ chunk: RelayStreamChunk; dataJson: string }> {
+  try {
+    if (typeof input === "object" && input !== null && !Array.isArray(input)) {
+      const { data, ...rest } = input as Record<string, unknown>;
+      const parsed = ChunkWithoutData.safeParse(rest);
+      if (parsed.success && data !== undefined) {
+        const dataJson = canonicalJson(data);
+        const { v, requestHash, seq, chain, final, node, signature } = parsed.data;
+        const chunk: RelayStreamChunk = {
+          v,
+          requestHash,
+          seq,
+          data,
+          chain,
+          ...(final === undefined ? {} : { final }),
+          node,
+          signature,
+        };
+        return ok({ chunk, dataJson });
+      }
+    }
+  } catch {
+    // Refused or unreadable: the full schema below says why.
+  }
+  const parsed = parseEnvelope(RelayStreamChunk, input, "stream chunk");
+  if (!parsed.ok) return parsed;
+  try {
+    return ok({ chunk: parsed.value, dataJson: canonicalJson(parsed.value.data) });
+  } catch {
+    return fail("MALFORMED_ENVELOPE", "stream chunk: data: not encodable as canonical JSON", "data");
+  }
 }

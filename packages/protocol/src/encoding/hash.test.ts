@@ -1,0 +1,65 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canonicalJson, canonicalJsonWithEncoded } from "./canonical.js";
+import { bytesToHex, canonicalHash, nobleSha256Parts, sha256, sha256Hex, sha256Parts } from "./hash.js";
+import { nodeCrypto } from "./node-builtins.js";
+
+describe("sha256Parts", () => {
+  it("uses node:crypto under Node", () => {
+    expect(nodeCrypto).toBeDefined();
+  });
+
+  it("matches the portable implementation and one-shot hashing of the concatenation", () => {
+    const part = fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ unit: "grapheme", maxLength: 80 }));
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 5 }), (parts) => {
+        const joined = Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p)));
+        const expected = nodeCrypto!.createHash("sha256").update(joined).digest("hex");
+        expect(bytesToHex(sha256Parts(...parts))).toBe(expected);
+        expect(bytesToHex(nobleSha256Parts(...parts))).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("returns a plain Uint8Array and keeps the published vectors", () => {
+    const digest = sha256("abc");
+    expect(digest.constructor).toBe(Uint8Array);
+    expect(digest).toHaveLength(32);
+    expect(bytesToHex(digest)).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  });
+});
+
+describe("canonicalJsonWithEncoded", () => {
+  it("is canonicalJson of the record when the entry is given pre-encoded", () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        fc.string(),
+        fc.jsonValue(),
+        (record, key, value) => {
+          const whole = { ...record };
+          Object.defineProperty(whole, key, { value, enumerable: true, writable: true, configurable: true });
+          expect(canonicalJsonWithEncoded(whole, key, canonicalJson(value))).toBe(canonicalJson(whole));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses what canonicalJson refuses, with the same message", () => {
+    const bad = { a: { b: [1, Number.NaN] }, data: 1 };
+    expect(() => canonicalJson(bad)).toThrow("canonicalJson: non-finite number at $.a.b[1]");
+    expect(() => canonicalJsonWithEncoded(bad, "data", "1")).toThrow(
+      "canonicalJson: non-finite number at $.a.b[1]",
+    );
+  });
+
+  it("hashes to canonicalHash", () => {
+    const value = { seq: 3, data: { z: [1, 2], a: "x" }, chain: "00" };
+    expect(bytesToHex(sha256Parts(canonicalJsonWithEncoded(value, "data", canonicalJson(value.data))))).toBe(
+      bytesToHex(canonicalHash(value)),
+    );
+  });
+});
