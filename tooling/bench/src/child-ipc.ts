@@ -1,10 +1,14 @@
 /**
  * The small protocol between the benchmark and the processes it starts: a child reports
  * `{ ready: {...} }` once it serves, and stops cleanly (so `--cpu-prof` writes its profile) when it
- * receives `"stop"` or SIGTERM. The parent side (`startChild`) lives in `child-process.ts`.
+ * receives `"stop"` or SIGTERM. Asked `"cpu"`, it answers `{ cpu: process.cpuUsage() }` (its own CPU
+ * time in microseconds, all threads). The parent side (`startChild`) lives in `child-process.ts`.
  */
 
 export function reportReady(info: Record<string, unknown>): void {
+  process.on("message", (message) => {
+    if (message === "cpu") process.send?.({ cpu: process.cpuUsage() });
+  });
   process.send?.({ ready: info });
 }
 

@@ -10,6 +10,8 @@ export interface Child<Info> {
   readonly name: string;
   readonly pid: number;
   readonly info: Info;
+  /** CPU seconds (user + system) the child has used, from its own `process.cpuUsage()`. */
+  cpuSeconds?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,17 @@ export function startRunner<Info>(
         name,
         pid: child.pid ?? -1,
         info: message.ready,
+        cpuSeconds: () =>
+          new Promise<number>((resolveCpu, rejectCpu) => {
+            const onMessage = (reply: { cpu?: { user: number; system: number } }) => {
+              if (reply.cpu === undefined) return;
+              child.off("message", onMessage);
+              resolveCpu((reply.cpu.user + reply.cpu.system) / 1e6);
+            };
+            child.on("message", onMessage);
+            if (!child.connected) rejectCpu(new Error(`${name} is not connected`));
+            else child.send("cpu");
+          }),
         stop: async () => {
           if (child.connected) child.send("stop");
           else child.kill("SIGTERM");

@@ -5,7 +5,7 @@
  */
 import http from "node:http";
 
-export type System = "direct" | "pocket" | "portkey";
+export type System = "direct" | "floor" | "pocket" | "portkey";
 
 export interface Target {
   readonly system: System;
@@ -17,6 +17,8 @@ export interface SliceResult {
   readonly latencies: number[];
   readonly ttfts: number[];
   readonly gaps: number[];
+  /** Token events received (streams). */
+  tokens: number;
   errors: number;
   firstError?: string;
   readonly elapsedMs: number;
@@ -48,6 +50,7 @@ export function makeLoadClient(target: Target, maxSockets: number) {
           }
           for (const event of chunk.split("\n\n")) {
             if (!TOKEN.test(event) || !event.startsWith("data:")) continue;
+            out.tokens += 1;
             if (last === 0) out.ttfts.push(now - started);
             else out.gaps.push(now - last);
             last = now;
@@ -73,7 +76,7 @@ export function makeLoadClient(target: Target, maxSockets: number) {
 
   /** Runs up to `count` requests, `concurrency` at a time, stopping early after `maxMs`. */
   const slice = async (body: string, concurrency: number, count: number, maxMs: number) => {
-    const out: SliceResult = { latencies: [], ttfts: [], gaps: [], errors: 0, elapsedMs: 0 };
+    const out: SliceResult = { latencies: [], ttfts: [], gaps: [], tokens: 0, errors: 0, elapsedMs: 0 };
     const started = performance.now();
     let issued = 0;
     const worker = async () => {

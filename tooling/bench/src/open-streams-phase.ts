@@ -28,7 +28,7 @@ export async function runOpenStreamsPhase(
     const client = makeLoadClient(s.target, plan.count);
     const body = chatBody(system, { stream: true, maxTokens: 3, note: `delay=${plan.holdMs}` });
     for (const p of s.processes) resetPeakRss(p.pid);
-    const out: SliceResult = { latencies: [], ttfts: [], gaps: [], errors: 0, elapsedMs: 0 };
+    const out: SliceResult = { latencies: [], ttfts: [], gaps: [], tokens: 0, errors: 0, elapsedMs: 0 };
     const started = performance.now();
     const all = Promise.all(Array.from({ length: plan.count }, () => client.one(body, out)));
     while (out.ttfts.length + out.errors < plan.count && performance.now() - started < plan.maxWaitMs) {

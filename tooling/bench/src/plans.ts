@@ -1,5 +1,6 @@
-/** How much the benchmark runs: `quick` (under two minutes) and `full` (the numbers to publish). */
+/** How much the benchmark runs: `quick` (about three minutes) and `full` (the numbers to publish). */
 import type { OpenStreamsPlan } from "./open-streams-phase.js";
+import type { ScalePlan } from "./scale-phase.js";
 import type { SoakPlan } from "./soak-phase.js";
 import type { StreamPlan } from "./stream-phase.js";
 import type { UnaryPlan } from "./unary-phase.js";
@@ -7,6 +8,7 @@ import type { UnaryPlan } from "./unary-phase.js";
 export interface Plan {
   readonly unary: UnaryPlan;
   readonly stream: StreamPlan & { readonly tokenDelayMs: number };
+  readonly scale: ScalePlan;
   readonly openStreams: OpenStreamsPlan;
   readonly soak: SoakPlan;
 }
@@ -27,6 +29,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       tokenDelayMs: 5,
       maxSliceMs: 1_500,
     },
+    scale: { streams: [20, 100], tokens: 45, tokenDelayMs: 33, seconds: 3 },
     openStreams: { count: 1_000, holdMs: 2_000, maxWaitMs: 6_000 },
     soak: { seconds: 8, rate: 50, maxInFlight: 256 },
   },
@@ -45,6 +48,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       tokenDelayMs: 10,
       maxSliceMs: 10_000,
     },
+    scale: { streams: [50, 200, 400], tokens: 90, tokenDelayMs: 33, seconds: 10 },
     openStreams: { count: 1_000, holdMs: 5_000, maxWaitMs: 20_000 },
     soak: { seconds: 600, rate: 40, maxInFlight: 256 },
   },

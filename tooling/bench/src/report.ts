@@ -5,7 +5,12 @@
 import type { System } from "./load-client.js";
 import type { Metrics } from "./metrics.js";
 
-const SYSTEMS: readonly System[] = ["direct", "pocket", "portkey"];
+const SYSTEMS: readonly System[] = ["direct", "floor", "pocket", "portkey"];
+/** The second process of a two-process path (its role prefixes that process's metrics). */
+const SECOND: Partial<Record<System, [string, string]>> = {
+  pocket: ["gateway", "node"],
+  floor: ["floor_a", "floor_b"],
+};
 const f = (value: number | undefined, digits = 2) =>
   value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
 const pair = (a: number | undefined, b: number | undefined, digits = 2) =>
@@ -34,10 +39,10 @@ export function renderMarkdown(m: Metrics): string {
       s === "direct" ? "–" : f(g("overhead_p50_ms", s, c)),
       s === "direct" ? "–" : f(g("overhead_p99_ms", s, c)),
       f(g("rps", s, c), 0),
-      s === "pocket"
-        ? pair(g("gateway_cpu_s_per_1k", s, c), g("node_cpu_s_per_1k", s, c))
-        : f(g("cpu_s_per_1k", s, c)),
-      pair(g("peak_rss_mb", s, c), g("node_peak_rss_mb", s, c), 0),
+      SECOND[s] === undefined
+        ? f(g("cpu_s_per_1k", s, c))
+        : pair(g(`${SECOND[s]?.[0]}_cpu_s_per_1k`, s, c), g(`${SECOND[s]?.[1]}_cpu_s_per_1k`, s, c)),
+      pair(g("peak_rss_mb", s, c), g(`${SECOND[s]?.[1] ?? "node"}_peak_rss_mb`, s, c), 0),
       f(g("errors", s, c), 0),
     ]),
   );
@@ -52,6 +57,43 @@ export function renderMarkdown(m: Metrics): string {
       s === "direct" ? "–" : f(g("inter_token_overhead_p50_ms", s, c)),
     ]),
   );
+  const scale = concurrencies(m, "scale_ttft_p50_ms").flatMap((n) =>
+    present.map((s) => [
+      String(n),
+      s,
+      f(g("scale_tokens_per_s", s, n), 0),
+      f(g("scale_ttft_p50_ms", s, n)),
+      s === "direct" ? "–" : f(g("scale_ttft_overhead_p50_ms", s, n)),
+      f(g("scale_gap_p50_ms", s, n)),
+      f(g("scale_gap_p99_ms", s, n)),
+      s === "direct" ? "–" : f(g("scale_gap_p99_vs_direct", s, n)),
+      SECOND[s] === undefined
+        ? f(g("scale_cpu_ms_per_token", s, n), 3)
+        : pair(
+            g(`scale_${SECOND[s]?.[0]}_cpu_ms_per_token`, s, n),
+            g(`scale_${SECOND[s]?.[1]}_cpu_ms_per_token`, s, n),
+            3,
+          ),
+      f(g("scale_errors", s, n), 0),
+    ]),
+  );
+  const unaryRatios = concurrencies(m, "rps").map((c) => [
+    String(c),
+    f(g("ratio_cpu_vs_floor", "pocket", c)),
+    f(g("ratio_overhead_p50_vs_floor", "pocket", c)),
+    f(g("ratio_rps_vs_floor", "pocket", c)),
+    f(g("ratio_cpu_vs_portkey", "pocket", c)),
+    f(g("ratio_rps_vs_portkey", "pocket", c)),
+  ]);
+  const scaleRatios = concurrencies(m, "scale_cpu_ms_per_token").map((n) => [
+    String(n),
+    f(g("scale_ratio_cpu_per_token_vs_floor", "pocket", n)),
+    f(g("scale_ratio_gateway_cpu_per_token_vs_floor_a", "pocket", n)),
+    f(g("scale_ratio_node_cpu_per_token_vs_floor_b", "pocket", n)),
+    f(g("scale_gap_p99_vs_direct", "pocket", n)),
+    f(g("scale_gap_p99_vs_direct", "floor", n)),
+    f(g("scale_ratio_cpu_per_token_vs_portkey", "pocket", n)),
+  ]);
   const open = concurrencies(m, "open_streams").flatMap((c) =>
     present.map((s) => [
       s,
@@ -68,7 +110,7 @@ export function renderMarkdown(m: Metrics): string {
     f(g(`soak_${role}_rss_growth_mb`, "pocket", 0), 1),
   ]);
   return [
-    "#### Unary (latency ms; overhead = this path's percentile minus direct's; pocket CPU and RSS: gateway + node)",
+    "#### Unary (latency ms; overhead = this path's percentile minus direct's; two-process paths: CPU and RSS as front + second (pocket: gateway + node; floor: A + B))",
     table(
       [
         "conc.",
@@ -89,6 +131,49 @@ export function renderMarkdown(m: Metrics): string {
     "#### Streaming (ms)",
     table(["conc.", "path", "TTFT p50", "TTFT +p50", "TTFT +p99", "gap p50", "gap +p50"], streams),
     "",
+    "#### Streaming at scale (concurrent streams at 30 tokens/s; CPU ms per streamed token, two-process paths front + second)",
+    table(
+      [
+        "streams",
+        "path",
+        "tokens/s",
+        "TTFT p50",
+        "TTFT +p50",
+        "gap p50",
+        "gap p99",
+        "gap p99 / direct",
+        "CPU ms / token",
+        "errors",
+      ],
+      scale,
+    ),
+    "",
+    "#### Ratios in this run (unary: per relay; floor = minimal signed two-hop chain)",
+    table(
+      [
+        "conc.",
+        "pocket CPU / floor",
+        "pocket +p50 / floor +p50",
+        "pocket req/s / floor",
+        "pocket CPU / Portkey",
+        "pocket req/s / Portkey",
+      ],
+      unaryRatios,
+    ),
+    "",
+    table(
+      [
+        "streams",
+        "pocket CPU/token / floor",
+        "gateway / floor A",
+        "node / floor B",
+        "pocket gap p99 / direct",
+        "floor gap p99 / direct",
+        "pocket CPU/token / Portkey",
+      ],
+      scaleRatios,
+    ),
+    "",
     "#### Open streams (RSS MB: front process + node)",
     table(["path", "open", "RSS while open", "peak RSS"], open),
     "",
@@ -107,11 +192,26 @@ function goals(m: Metrics): string[] {
   const o99 = m.get("overhead_p99_ms", "pocket", 1);
   const ours = m.get("rps", "pocket", 64);
   const theirs = m.get("rps", "portkey", 64);
+  const cpuVsFloor = m.get("ratio_cpu_vs_floor", "pocket", 1);
   const ttft = m.get("ttft_overhead_p50_ms", "pocket", 1);
+  const largest = Math.max(
+    -1,
+    ...m.all.filter((x) => x.name === "scale_ttft_p50_ms").map((x) => x.concurrency),
+  );
+  const scaleTtft = m.get("scale_ttft_overhead_p50_ms", "pocket", largest);
+  const scaleGap = m.get("scale_gap_p99_vs_direct", "pocket", largest);
+  const gatewayPerToken = m.get("scale_ratio_gateway_cpu_per_token_vs_floor_a", "pocket", largest);
+  const nodePerToken = m.get("scale_ratio_node_cpu_per_token_vs_floor_b", "pocket", largest);
   const openRss = m.all.find((x) => x.name === "open_streams_peak_rss_mb" && x.system === "pocket");
   const growth = m.get("soak_gateway_rss_growth_mb", "pocket", 0);
   return [
-    check("overhead p50 <= 1 ms at concurrency 1", o50, (v) => v <= 1, `${f(o50)} ms`),
+    check(
+      "unary CPU per relay (gateway + node) <= 2x the floor's, concurrency 1",
+      cpuVsFloor,
+      (v) => v <= 2,
+      `${f(cpuVsFloor)}x`,
+    ),
+    check("added p50 <= 1.5 ms at concurrency 1", o50, (v) => v <= 1.5, `${f(o50)} ms`),
     check("overhead p99 <= 3 ms at concurrency 1", o99, (v) => v <= 3, `${f(o99)} ms`),
     check(
       "req/s at concurrency 64 >= Portkey's",
@@ -119,7 +219,27 @@ function goals(m: Metrics): string[] {
       (v) => v >= 0,
       `${f(ours, 0)} vs ${f(theirs, 0)}`,
     ),
-    check("TTFT overhead p50 <= 2 ms", ttft, (v) => v <= 2, `${f(ttft)} ms`),
+    check("TTFT overhead p50 <= 2 ms, one stream", ttft, (v) => v <= 2, `${f(ttft)} ms`),
+    check(
+      `CPU per streamed token <= 2x the floor's, gateway and node, ${largest} streams`,
+      gatewayPerToken === undefined || nodePerToken === undefined
+        ? undefined
+        : Math.max(gatewayPerToken, nodePerToken),
+      (v) => v <= 2,
+      `gateway ${f(gatewayPerToken)}x, node ${f(nodePerToken)}x`,
+    ),
+    check(
+      `TTFT overhead p50 <= 5 ms with ${largest} streams`,
+      scaleTtft,
+      (v) => v <= 5,
+      `${f(scaleTtft)} ms`,
+    ),
+    check(
+      `inter-token gap p99 within 20% of direct's with ${largest} streams`,
+      scaleGap,
+      (v) => v <= 1.2,
+      `${f(scaleGap)}x`,
+    ),
     check(
       `gateway peak RSS <= 250 MB with ${openRss?.concurrency ?? "–"} open streams`,
       openRss?.value,

@@ -1,9 +1,11 @@
 /**
  * `pnpm bench`: the cost of crossing the Pocket AI network, next to a direct call and to Portkey's
- * gateway, measured in one run against one mock backend. Prints markdown tables and writes
- * `bench/results/latest.json` at the repository root. Flags: `--quick` (under two minutes),
- * `--soak-seconds <s>` (default 600, quick 10), `--no-portkey`, `--phases unary,stream,open,soak`, `--concurrency 1,64` (unary), `--profile` (gateway, node and
- * Portkey under `--cpu-prof`, profiles in `bench/results/profiles/`).
+ * gateway and to the floor (a minimal signed two-hop chain, `floor-hop.ts`), measured in one run
+ * against one mock backend. Prints markdown tables with the ratios between paths and writes
+ * `bench/results/latest.json` at the repository root. Flags: `--quick` (about three minutes),
+ * `--soak-seconds <s>` (default 600, quick 8), `--no-portkey`, `--phases unary,stream,scale,open,soak`,
+ * `--concurrency 1,64` (unary), `--streams 100,400` (scale), `--profile` (gateway, node and Portkey
+ * under `--cpu-prof`, profiles in `bench/results/profiles/`).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -13,8 +15,10 @@ import { describeMachine } from "./machine.js";
 import { Metrics } from "./metrics.js";
 import { runOpenStreamsPhase } from "./open-streams-phase.js";
 import { PLANS } from "./plans.js";
+import { addRatios } from "./ratios.js";
 import { renderMarkdown } from "./report.js";
 import { chatBody } from "./request-bodies.js";
+import { runScalePhase } from "./scale-phase.js";
 import { runSoakPhase } from "./soak-phase.js";
 import { runStreamPhase } from "./stream-phase.js";
 import { type Systems, startSystems } from "./systems.js";
@@ -26,8 +30,9 @@ const { values } = parseArgs({
     "soak-seconds": { type: "string" },
     "no-portkey": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
-    phases: { type: "string", default: "unary,stream,open,soak" },
+    phases: { type: "string", default: "unary,stream,scale,open,soak" },
     concurrency: { type: "string" },
+    streams: { type: "string" },
   },
   allowPositionals: true,
 });
@@ -38,6 +43,10 @@ const plan = {
     values.concurrency === undefined
       ? PLANS[mode].unary
       : { ...PLANS[mode].unary, concurrencies: values.concurrency.split(",").map(Number) },
+  scale:
+    values.streams === undefined
+      ? PLANS[mode].scale
+      : { ...PLANS[mode].scale, streams: values.streams.split(",").map(Number) },
 };
 const soakSeconds = values["soak-seconds"] === undefined ? plan.soak.seconds : Number(values["soak-seconds"]);
 const results = fileURLToPath(new URL("../../../bench/results/", import.meta.url));
@@ -75,6 +84,7 @@ async function main() {
     const phases = new Set(values.phases.split(","));
     if (phases.has("unary")) await runUnaryPhase(systems, plan.unary, metrics, log);
     if (phases.has("stream")) await runStreamPhase(systems, plan.stream, metrics, log);
+    if (phases.has("scale")) await runScalePhase(systems, plan.scale, metrics, log);
     if (phases.has("open")) await runOpenStreamsPhase(systems, plan.openStreams, metrics, log);
     if (phases.has("soak")) await runSoakPhase(systems, { ...plan.soak, seconds: soakSeconds }, metrics, log);
   } finally {
@@ -82,8 +92,9 @@ async function main() {
   }
   const machine = describeMachine(mode, [
     ...systems.notes,
-    `mock: ${plan.stream.tokenDelayMs} ms between streamed tokens; soak ${soakSeconds} s at ${plan.soak.rate}/s`,
+    `mock: ${plan.stream.tokenDelayMs} ms between streamed tokens (${plan.scale.tokenDelayMs} ms at scale, ${plan.scale.tokens} tokens a stream, ${plan.scale.seconds} s per path); soak ${soakSeconds} s at ${plan.soak.rate}/s`,
   ]);
+  addRatios(metrics);
   const markdown = renderMarkdown(metrics);
   mkdirSync(results, { recursive: true });
   writeFileSync(`${results}latest.json`, `${JSON.stringify({ machine, metrics: metrics.all }, null, 2)}\n`);

@@ -28,7 +28,7 @@ export async function runSoakPhase(
   if (pocket === undefined || plan.seconds <= 0) return;
   const client = makeLoadClient(pocket.target, plan.maxInFlight);
   const body = chatBody("pocket", { stream: false, maxTokens: 16 });
-  const out: SliceResult = { latencies: [], ttfts: [], gaps: [], errors: 0, elapsedMs: 0 };
+  const out: SliceResult = { latencies: [], ttfts: [], gaps: [], tokens: 0, errors: 0, elapsedMs: 0 };
   const sample = () => pocket.processes.map((p) => rssMb(p.pid));
   const start = sample();
   let warm: number[] | undefined;

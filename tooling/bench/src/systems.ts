@@ -1,6 +1,7 @@
 /**
- * The three paths to the mock backend, each with the processes whose CPU and memory it costs:
- * direct (the mock itself), pocket (gateway and node, signed and metered, claims on) and portkey.
+ * The paths to the mock backend, each with the processes whose CPU and memory it costs: direct
+ * (the mock itself), floor (the minimal signed two-hop chain of `floor-hop.ts`), pocket (gateway
+ * and node, signed and metered, claims on) and portkey.
  */
 import type { Child } from "./child-process.js";
 import { startRunner } from "./child-process.js";
@@ -10,7 +11,14 @@ import { startPortkey } from "./portkey.js";
 export interface SystemUnderTest {
   readonly target: Target;
   /** The process in front (mock, gateway, Portkey), then any others on the path (the node). */
-  readonly processes: readonly { readonly role: string; readonly pid: number }[];
+  readonly processes: readonly SystemProcess[];
+}
+
+export interface SystemProcess {
+  readonly role: string;
+  readonly pid: number;
+  /** The process's own `process.cpuUsage()` in seconds, where it answers over IPC. */
+  readonly cpuSeconds?: () => Promise<number>;
 }
 
 export interface Systems {
@@ -20,7 +28,7 @@ export interface Systems {
   readonly stop: () => Promise<void>;
 }
 
-const BODY_MODEL = { direct: "mock", pocket: "llama-2-13b", portkey: "mock" } as const;
+const BODY_MODEL = { direct: "mock", floor: "mock", pocket: "llama-2-13b", portkey: "mock" } as const;
 export const modelOf = (system: System) => BODY_MODEL[system];
 
 export async function startSystems(options: {
@@ -52,10 +60,27 @@ export async function startSystems(options: {
     profileDir: options.profileDir,
   });
   children.push(node);
+  const floorB = await startRunner<{ url: string }>("floor_b", "floor-hop.ts", {
+    args: ["--role", "b", "--upstream", mock.info.url],
+  });
+  children.push(floorB);
+  const floorA = await startRunner<{ url: string }>("floor_a", "floor-hop.ts", {
+    args: ["--role", "a", "--upstream", floorB.info.url],
+  });
+  children.push(floorA);
+  const processOf = (role: string, child: Child<unknown>): SystemProcess => ({
+    role,
+    pid: child.pid,
+    ...(child.cpuSeconds === undefined ? {} : { cpuSeconds: child.cpuSeconds }),
+  });
   const list: SystemUnderTest[] = [
     {
       target: { system: "direct", url: mock.info.url, headers: {} },
-      processes: [{ role: "mock", pid: mock.pid }],
+      processes: [processOf("mock", mock)],
+    },
+    {
+      target: { system: "floor", url: floorA.info.url, headers: {} },
+      processes: [processOf("floor_a", floorA), processOf("floor_b", floorB)],
     },
     {
       target: {
@@ -63,10 +88,7 @@ export async function startSystems(options: {
         url: gateway.info.url,
         headers: { authorization: `Bearer ${gateway.info.apiKey}` },
       },
-      processes: [
-        { role: "gateway", pid: gateway.pid },
-        { role: "node", pid: node.pid },
-      ],
+      processes: [processOf("gateway", gateway), processOf("node", node)],
     },
   ];
   if (options.portkey) {

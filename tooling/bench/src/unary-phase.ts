@@ -59,7 +59,7 @@ export async function runUnaryPhase(
         const seconds = cpuUsed[pidIndex++] ?? 0;
         total += seconds;
         const prefix = i === 0 ? "" : `${proc.role}_`;
-        if (i > 0 || system === "pocket")
+        if (i > 0 || run.system.processes.length > 1)
           metrics.add(`${proc.role}_cpu_s_per_1k`, system, c, (seconds * 1000) / n, "s");
         metrics.add(`${prefix}peak_rss_mb`, system, c, peakRssMb(proc.pid), "MB");
       }

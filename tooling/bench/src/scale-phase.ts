@@ -1,0 +1,100 @@
+/**
+ * Streaming at scale: `streams` concurrent streams, each token `tokenDelayMs` after the last (30
+ * tokens/s), started evenly over one token interval and restarted as they end, for `seconds` per
+ * system, one system at a time (they would otherwise share the CPU). Per system: time to first
+ * token and its overhead over direct's, the inter-token gap p50/p99 and the p99 as a multiple of
+ * direct's, and CPU time per streamed token of each process on the path, read from each process's
+ * own `process.cpuUsage()` (from `/proc` for Portkey, which does not answer over IPC).
+ */
+import { makeLoadClient, type SliceResult } from "./load-client.js";
+import { type Metrics, percentile } from "./metrics.js";
+import { cpuSeconds } from "./proc-stats.js";
+import { chatBody } from "./request-bodies.js";
+import type { SystemProcess, Systems } from "./systems.js";
+
+export interface ScalePlan {
+  /** Concurrent streams, one scenario each. */
+  readonly streams: readonly number[];
+  readonly tokens: number;
+  readonly tokenDelayMs: number;
+  readonly seconds: number;
+}
+
+const readCpu = (p: SystemProcess) =>
+  p.cpuSeconds === undefined ? Promise.resolve(cpuSeconds(p.pid)) : p.cpuSeconds();
+
+async function readAll(processes: readonly SystemProcess[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const p of processes) out.push(await readCpu(p));
+  return out;
+}
+
+export async function runScalePhase(
+  systems: Systems,
+  plan: ScalePlan,
+  metrics: Metrics,
+  log: (line: string) => void,
+) {
+  for (const n of plan.streams) {
+    for (const system of systems.list) {
+      const name = system.target.system;
+      const client = makeLoadClient(system.target, n);
+      const body = chatBody(name, {
+        stream: true,
+        maxTokens: plan.tokens,
+        note: `delay=${plan.tokenDelayMs}`,
+      });
+      const out: SliceResult = { latencies: [], ttfts: [], gaps: [], tokens: 0, errors: 0, elapsedMs: 0 };
+      // Warm the sockets and the path with a few streams first.
+      await client.slice(body, Math.min(n, 8), Math.min(n, 8), 10_000);
+      const cpuBefore = await readAll(system.processes);
+      const started = performance.now();
+      const deadline = started + plan.seconds * 1000;
+      const worker = async (i: number) => {
+        await new Promise((r) => setTimeout(r, (i * plan.tokenDelayMs) / n));
+        while (performance.now() < deadline) {
+          const errors = out.errors;
+          await client.one(body, out);
+          if (out.errors > errors) return; // a path that refuses streams is not hammered
+        }
+      };
+      await Promise.all(Array.from({ length: n }, (_, i) => worker(i)));
+      const elapsedS = (performance.now() - started) / 1000;
+      const cpuAfter = await readAll(system.processes);
+      client.close();
+
+      const ttft50 = percentile(out.ttfts, 50);
+      const gap50 = percentile(out.gaps, 50);
+      const gap99 = percentile(out.gaps, 99);
+      metrics.add("scale_streams_done", name, n, out.latencies.length, "count");
+      metrics.add("scale_tokens_per_s", name, n, out.tokens / elapsedS, "tokens/s");
+      metrics.add("scale_errors", name, n, out.errors, "count");
+      metrics.add("scale_ttft_p50_ms", name, n, ttft50, "ms");
+      metrics.add("scale_gap_p50_ms", name, n, gap50, "ms");
+      metrics.add("scale_gap_p99_ms", name, n, gap99, "ms");
+      if (name !== "direct") {
+        const directTtft = metrics.get("scale_ttft_p50_ms", "direct", n);
+        const directGap99 = metrics.get("scale_gap_p99_ms", "direct", n);
+        if (directTtft !== undefined)
+          metrics.add("scale_ttft_overhead_p50_ms", name, n, ttft50 - directTtft, "ms");
+        if (directGap99 !== undefined)
+          metrics.add("scale_gap_p99_vs_direct", name, n, gap99 / directGap99, "x");
+      }
+      let total = 0;
+      const perRole: string[] = [];
+      for (const [i, p] of system.processes.entries()) {
+        const seconds = (cpuAfter[i] ?? 0) - (cpuBefore[i] ?? 0);
+        total += seconds;
+        const ms = (seconds * 1000) / Math.max(out.tokens, 1);
+        metrics.add(`scale_${p.role}_cpu_ms_per_token`, name, n, ms, "ms");
+        perRole.push(`${p.role}=${ms.toFixed(3)}`);
+      }
+      metrics.add("scale_cpu_ms_per_token", name, n, (total * 1000) / Math.max(out.tokens, 1), "ms");
+      log(
+        `scale n=${n} ${name}: streams=${out.latencies.length} tokens/s=${(out.tokens / elapsedS).toFixed(0)} ` +
+          `ttft p50=${ttft50.toFixed(2)} ms gap p50=${gap50.toFixed(2)} p99=${gap99.toFixed(2)} ms ` +
+          `cpu ms/token ${perRole.join(" ")} errors=${out.errors}${out.firstError ? ` (${out.firstError.slice(0, 120)})` : ""}`,
+      );
+    }
+  }
+}
