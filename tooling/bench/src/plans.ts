@@ -16,7 +16,7 @@ export interface Plan {
 export const PLANS: Record<"quick" | "full", Plan> = {
   quick: {
     unary: {
-      concurrencies: [1, 16, 64, 256],
+      concurrencies: [1, 16, 64],
       rounds: 2,
       perSlice: (c) => (c === 1 ? 300 : Math.min(c * 16, 1_500)),
       maxSliceMs: 1_500,
@@ -29,7 +29,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       tokenDelayMs: 5,
       maxSliceMs: 1_500,
     },
-    scale: { streams: [20, 100], tokens: 45, tokenDelayMs: 33, seconds: 3 },
+    scale: { streams: [10, 50], tokens: 45, tokenDelayMs: 33, seconds: 3 },
     openStreams: { count: 1_000, holdMs: 2_000, maxWaitMs: 6_000 },
     soak: { seconds: 8, rate: 50, maxInFlight: 256 },
   },

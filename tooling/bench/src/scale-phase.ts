@@ -85,11 +85,17 @@ export async function runScalePhase(
       for (const [i, p] of system.processes.entries()) {
         const seconds = (cpuAfter[i] ?? 0) - (cpuBefore[i] ?? 0);
         total += seconds;
-        const ms = (seconds * 1000) / Math.max(out.tokens, 1);
+        const ms = out.tokens === 0 ? Number.NaN : (seconds * 1000) / out.tokens;
         metrics.add(`scale_${p.role}_cpu_ms_per_token`, name, n, ms, "ms");
         perRole.push(`${p.role}=${ms.toFixed(3)}`);
       }
-      metrics.add("scale_cpu_ms_per_token", name, n, (total * 1000) / Math.max(out.tokens, 1), "ms");
+      metrics.add(
+        "scale_cpu_ms_per_token",
+        name,
+        n,
+        out.tokens === 0 ? Number.NaN : (total * 1000) / out.tokens,
+        "ms",
+      );
       log(
         `scale n=${n} ${name}: streams=${out.latencies.length} tokens/s=${(out.tokens / elapsedS).toFixed(0)} ` +
           `ttft p50=${ttft50.toFixed(2)} ms gap p50=${gap50.toFixed(2)} p99=${gap99.toFixed(2)} ms ` +
