@@ -83,7 +83,8 @@ describe("the packed package", () => {
       JSON.parse(
         execFileSync("node", ["--input-type=module", "-e", script], {
           cwd: consumerDir,
-          env: { ...process.env, POCKET_SECP256K1: "", ...env },
+          // No NODE_PATH: package runners point it at the workspace's hoisted modules, native package included.
+          env: { ...process.env, NODE_PATH: "", POCKET_SECP256K1: "", ...env },
         }).toString(),
       ) as { impl: string; sig: string; ok: boolean };
     // The consumer has not installed the optional native package yet.
