@@ -111,23 +111,26 @@ function generateItem(
         .completions({ model: node.model, prompt: request.prompt, stop, ...sampling }, { node: node.address })
         .pipe(Effect.map((o) => o.text));
   return call.pipe(
-    Effect.map((raw): ItemOutcome => {
+    Effect.flatMap((raw) => {
       const filters = task.definition.filter_list[0]?.filter ?? [];
       const answer = applyFilters(raw, filters);
       const metric = task.definition.metric_list[0]!;
-      const score = scoreGeneration(metric, answer, request.target, {
+      return scoreGeneration(metric, answer, request.target, {
         prompt: request.prompt,
         rawCompletion: raw,
         doc,
-      });
-      return {
-        status: "scored",
-        score,
-        promptHash,
-        responseHash: sha256Hex(raw),
-        errorCode: null,
-        probes: 1,
-      };
+      }).pipe(
+        Effect.map(
+          (score): ItemOutcome => ({
+            status: "scored",
+            score,
+            promptHash,
+            responseHash: sha256Hex(raw),
+            errorCode: null,
+            probes: 1,
+          }),
+        ),
+      );
     }),
     Effect.catchAll((error) => Effect.succeed(failed(promptHash, error, 1))),
   );

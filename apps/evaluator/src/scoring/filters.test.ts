@@ -1,3 +1,4 @@
+import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { applyFilters } from "./filters.js";
 import { passesUnitTests, scoreGeneration } from "./generate-metrics.js";
@@ -26,17 +27,17 @@ describe("filters and metrics", () => {
 
   it("scores exact match with normalisation options", () => {
     const em = { metric: "exact_match", ignore_case: true, ignore_punctuation: true } as const;
-    expect(scoreGeneration(em, " Paris.", "paris", ctx)).toBe(1);
-    expect(scoreGeneration({ ...em, ignore_case: false }, "paris", "Paris", ctx)).toBe(0);
-    expect(
-      scoreGeneration({ metric: "regex_match", flags: "i" }, "It is TUESDAY.", "\\btuesday\\b", ctx),
-    ).toBe(1);
+    const score = (...args: Parameters<typeof scoreGeneration>) => Effect.runSync(scoreGeneration(...args));
+    expect(score(em, " Paris.", "paris", ctx)).toBe(1);
+    expect(score({ ...em, ignore_case: false }, "paris", "Paris", ctx)).toBe(0);
+    expect(score({ metric: "regex_match", flags: "i" }, "It is TUESDAY.", "\\btuesday\\b", ctx)).toBe(1);
   });
 
-  it("runs JavaScript unit tests in a sandbox without I/O", () => {
-    expect(passesUnitTests("function add(a, b) {\n  return a + b;\n}", "add(2, 3) === 5")).toBe(true);
-    expect(passesUnitTests("function f() { return typeof process; }", "f() === 'object'")).toBe(false);
-    expect(passesUnitTests("while (true) {}", "true")).toBe(false);
+  it("runs JavaScript unit tests in a sandbox without I/O", async () => {
+    const passes = (program: string, tests: string) => Effect.runPromise(passesUnitTests(program, tests));
+    expect(await passes("function add(a, b) {\n  return a + b;\n}", "add(2, 3) === 5")).toBe(true);
+    expect(await passes("function f() { return typeof process; }", "f() === 'object'")).toBe(false);
+    expect(await passes("while (true) {}", "true")).toBe(false);
   });
 
   it("reads continuation logprobs from an echoed completion and refuses a non-echo", () => {
