@@ -47,6 +47,21 @@ export class TaskFormatError extends Data.TaggedError("TaskFormatError")<{
   }
 }
 
+/**
+ * The configuration cannot work as asked: e.g. a quality bar no node could reach at the configured
+ * item counts. `problems` say what to change.
+ */
+export class EvaluatorConfigError extends Data.TaggedError("EvaluatorConfigError")<{
+  readonly problems: readonly string[];
+}> {
+  get code(): ErrorCode {
+    return "INVALID_CONFIG";
+  }
+  override get message(): string {
+    return `Invalid evaluator configuration:\n  - ${this.problems.join("\n  - ")}`;
+  }
+}
+
 export type ProbeError = ProbeFailed | ProbeTimeout;
 
 /** The stable code of any probe or task failure, as stored with a per-item result. */

@@ -23,6 +23,8 @@ export interface DevNodeSpec {
   readonly swapTo?: DevTextEngine;
   /** An image node that answers wrongly in this way. */
   readonly imageFault?: ImageFault;
+  /** A node that answers every non-streamed request itself (a cheat without a model). */
+  readonly respond?: (operation: string, body: Record<string, unknown>) => unknown;
 }
 
 export interface DevGateway {
@@ -138,6 +140,7 @@ export async function startDevGateway(options: {
       res.end("data: [DONE]\n\n");
       return;
     }
+    if (slot.spec.respond !== undefined) return send(res, 200, slot.spec.respond(operation, body));
     const call =
       operation === "chat.completions"
         ? backend.chatCompletions(body)

@@ -20,6 +20,8 @@ const settings: RunSettings = {
   imageSeedRepeats: 0,
   imageMinSide: 64,
   imageMaxSide: 64,
+  evidenceDecay: 0.7,
+  evidenceRounds: 8,
   roundIntervalMs: 60_000,
 };
 
@@ -54,7 +56,7 @@ beforeAll(async () => {
       `${name.padEnd(10)} overall ${fmt(e.overall)} ll=${e.loglikelihood} model=${e.identity.modelTest} p=${e.identity.modelTestPValue?.toExponential(2)} group=${e.identity.sharedBackendGroup}`,
     );
   }
-}, 120_000);
+}, 600_000);
 
 afterAll(async () => {
   await network.gateway.close();

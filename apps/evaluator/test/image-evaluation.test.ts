@@ -21,6 +21,8 @@ const settings: RunSettings = {
   imageSeedRepeats: 6,
   imageMinSide: 64,
   imageMaxSide: 192,
+  evidenceDecay: 0.7,
+  evidenceRounds: 8,
   roundIntervalMs: 60_000,
 };
 const names = ["good", "blank", "wrongSize", "ignoreSeed", "cached"] as const;

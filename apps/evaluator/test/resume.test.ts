@@ -20,6 +20,8 @@ const settings: RunSettings = {
   imageSeedRepeats: 0,
   imageMinSide: 64,
   imageMaxSide: 64,
+  evidenceDecay: 0.7,
+  evidenceRounds: 8,
   roundIntervalMs: 60_000,
 };
 const address = generateKeyPair().address;

@@ -3,12 +3,39 @@ import { createLogger, observabilityLayer, serveHttp } from "@pocket-ai/runtime"
 import { Effect, Layer } from "effect";
 import type { EvaluatedNode, EvaluatorConfig } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
+import { EvaluatorConfigError } from "../errors.js";
 import { evaluatorHandler } from "../leaderboard/http-handler.js";
 import { makeOpenAiTransport, openAiTransportLayer } from "../probe/openai-transport.js";
 import { buildScoreboard } from "../publish/scoreboard.js";
 import { runNode } from "../runs/run-node.js";
 import { roundSchedule } from "../schedules.js";
+import { barReach, unreachableBars } from "../scoring/reachable-bars.js";
+import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import { loadSuite } from "../tasks/load-task.js";
+import type { Task } from "../tasks/task-definition.js";
+
+/**
+ * Fails when a tier bar is out of reach at the configured sizes: a node scoring halfway between
+ * the bar and perfect would never clear it, even with the whole evidence window pooled.
+ */
+export function checkBarsReachable(
+  tasks: readonly Task[],
+  settings: EvaluatorConfig["run"],
+  bars: readonly TierBar[] = DEFAULT_TIER_BARS,
+): Effect.Effect<void, EvaluatorConfigError> {
+  const out = unreachableBars(barReach(tasks, settings, bars));
+  if (out.length === 0) return Effect.void;
+  return Effect.fail(
+    new EvaluatorConfigError({
+      problems: out.map(
+        (r) =>
+          `${r.bar.serviceId} needs ${r.needed} effective items in '${r.bar.category}' (bar ${r.bar.minScore}); ` +
+          `the suite gives ${r.perRun.toFixed(1)} per run and ${r.pooled.toFixed(1)} over ${settings.evidenceRounds} rounds ` +
+          `at decay ${settings.evidenceDecay}: raise run.itemsPerTask (0 = every item), run.evidenceRounds or run.evidenceDecay, or add items to that category`,
+      ),
+    }),
+  );
+}
 
 /** The layer every command needs: the SQLite store and the gateway transport. */
 export function evaluatorLayer(config: EvaluatorConfig) {
@@ -35,6 +62,7 @@ export const runRound = Effect.fn("Evaluator.runRound")(function* (
   onProgress?: (node: EvaluatedNode) => ((done: number, total: number) => void) | undefined,
 ) {
   const tasks = yield* loadSuite(config.tasks);
+  if (nodes.some((n) => n.kind === "text")) yield* checkBarsReachable(tasks, config.run);
   return yield* Effect.forEach(
     nodes,
     (node) =>

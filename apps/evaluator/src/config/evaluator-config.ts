@@ -76,6 +76,12 @@ export const EvaluatorConfig = z.strictObject({
       /** Image probes' longer side is a multiple of 64 in [min, max], and within the tier's limits. */
       imageMinSide: z.number().int().min(64).default(512),
       imageMaxSide: z.number().int().min(64).default(768),
+      /**
+       * Evidence carried across rounds: each earlier run's items weigh `evidenceDecay` times the
+       * next one's, over at most `evidenceRounds` runs of the node on its service.
+       */
+      evidenceDecay: z.number().min(0).max(1).default(0.7),
+      evidenceRounds: z.number().int().min(1).max(64).default(8),
       /** Between scheduled rounds over all nodes. */
       roundIntervalMs: z.number().int().min(1000).default(3_600_000),
     })

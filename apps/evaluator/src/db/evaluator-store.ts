@@ -50,13 +50,56 @@ export class EvaluatorStoreImpl {
     return this.db.select().from(itemResults).where(eq(itemResults.runId, runId)).all();
   }
 
-  /** Publishes a node's entry and its category figures together (one transaction). */
+  /**
+   * The node's finished runs on a service, newest first (at most `limit`): the evidence pooled
+   * across rounds.
+   */
+  finishedRuns(nodeAddress: string, serviceId: string, suiteHash: string, limit: number): RunRow[] {
+    return this.db
+      .select()
+      .from(runs)
+      .where(
+        and(
+          eq(runs.nodeAddress, nodeAddress),
+          eq(runs.serviceId, serviceId),
+          eq(runs.suiteHash, suiteHash),
+          eq(runs.status, "finished"),
+        ),
+      )
+      .orderBy(desc(runs.startedAt))
+      .limit(limit)
+      .all();
+  }
+
+  /** The published entry of a node on a service, if any. */
+  entry(nodeAddress: string, serviceId: string): NodeScore | undefined {
+    const row = this.db
+      .select()
+      .from(nodeScores)
+      .where(and(eq(nodeScores.nodeAddress, nodeAddress), eq(nodeScores.serviceId, serviceId)))
+      .get();
+    const parsed = row === undefined ? undefined : NodeScore.safeParse(row.entry);
+    return parsed?.success === true ? parsed.data : undefined;
+  }
+
+  /**
+   * Publishes a node's entry on its service and its category figures together (one transaction);
+   * the node's entries on other services stay.
+   */
   publish(runId: string, entry: NodeScore, now: number): void {
     const checked = NodeScore.parse(entry);
     this.db.transaction((tx) => {
-      tx.delete(nodeScores).where(eq(nodeScores.nodeAddress, checked.address)).run();
+      tx.delete(nodeScores)
+        .where(and(eq(nodeScores.nodeAddress, checked.address), eq(nodeScores.serviceId, checked.serviceId)))
+        .run();
       tx.insert(nodeScores)
-        .values({ nodeAddress: checked.address, runId, entry: checked, updatedAt: now })
+        .values({
+          nodeAddress: checked.address,
+          serviceId: checked.serviceId,
+          runId,
+          entry: checked,
+          updatedAt: now,
+        })
         .run();
       for (const [category, e] of Object.entries(checked.categories) as [string, ScoreEstimate][]) {
         tx.insert(categoryScores)
@@ -80,12 +123,13 @@ export class EvaluatorStoreImpl {
   }
 
   /** Replaces the identity group of a published entry. */
-  setSharedBackendGroup(address: string, group: string | null): void {
-    const row = this.db.select().from(nodeScores).where(eq(nodeScores.nodeAddress, address)).get();
+  setSharedBackendGroup(address: string, serviceId: string, group: string | null): void {
+    const where = and(eq(nodeScores.nodeAddress, address), eq(nodeScores.serviceId, serviceId));
+    const row = this.db.select().from(nodeScores).where(where).get();
     if (row === undefined) return;
     const entry = NodeScore.parse(row.entry);
     const next = { ...entry, identity: { ...entry.identity, sharedBackendGroup: group } };
-    this.db.update(nodeScores).set({ entry: next }).where(eq(nodeScores.nodeAddress, address)).run();
+    this.db.update(nodeScores).set({ entry: next }).where(where).run();
   }
 
   /** Every published entry; rows that no longer parse (an old format) are left out. */

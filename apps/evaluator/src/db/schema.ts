@@ -50,22 +50,34 @@ export const itemResults = sqliteTable(
     /** Image probes: which of the per-image checks passed, e.g. `{"png":true,"size":false,…}`. */
     checks: text("checks", { mode: "json" }).$type<Record<string, boolean>>(),
     probes: integer("probes").notNull().default(1),
+    /**
+     * Scored items: whether this run changed the item's own content (fresh numbers, swapped words,
+     * a paraphrase), so the public answer key does not answer it; null for other probes.
+     */
+    varied: integer("varied", { mode: "boolean" }),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.itemKey] })],
 );
 
-/** The published scoreboard entry of each node, replaced when a run finishes. */
+/**
+ * The published scoreboard entry of each (node, service), replaced when a run of that node on that
+ * service finishes: a node measured on a text and an image service keeps both entries.
+ */
 export const nodeScores = sqliteTable(
   "node_scores",
   {
-    nodeAddress: text("node_address").primaryKey(),
+    nodeAddress: text("node_address").notNull(),
+    serviceId: text("service_id").notNull(),
     runId: text("run_id").notNull(),
     /** The `NodeScore` JSON of `@pocket-ai/protocol`, validated before it is written and when read. */
     entry: text("entry", { mode: "json" }).notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("node_scores_run_idx").on(t.runId)],
+  (t) => [
+    primaryKey({ columns: [t.nodeAddress, t.serviceId] }),
+    uniqueIndex("node_scores_run_idx").on(t.runId),
+  ],
 );
 
 /** Per-category figures, for queries and history (the board reads `node_scores`). */

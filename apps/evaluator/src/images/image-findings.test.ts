@@ -18,6 +18,7 @@ function row(key: string, patch: Partial<ItemResultRow> = {}): ItemResultRow {
     promptHash: `prompt-${index}`,
     responseHash: `pixels-${index}`,
     errorCode: null,
+    varied: null,
     perceptualHash: null,
     checks: ok,
     probes: 1,

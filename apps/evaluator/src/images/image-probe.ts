@@ -33,6 +33,7 @@ export function imageProbe(ctx: ImageProbeContext, index: number, repeat: boolea
     ttftMs: null,
     promptHash,
     probes: 1,
+    varied: null,
   };
   return ctx.transport.images(request.body, { node: ctx.node.address }).pipe(
     Effect.map((outcome): Row => {

@@ -1,9 +1,12 @@
 import type { EvaluatorStoreImpl } from "../db/evaluator-store.js";
 import { sharedBackendGroups } from "../identity/shared-backend.js";
 
+const SEPARATOR = "\u0000";
+
 /**
- * Recomputes shared-backend groups over every published node from the fingerprint results of the
- * run each entry came from, and writes each node's group into its entry.
+ * Recomputes shared-backend groups over every published (node, service) entry from the fingerprint
+ * results of the run each entry came from, and writes each entry's group into it. Entries without
+ * fingerprints (image services) are not compared.
  */
 export function refreshSharedBackendGroups(store: EvaluatorStoreImpl): void {
   const fingerprints = new Map<string, Map<string, string>>();
@@ -14,8 +17,10 @@ export function refreshSharedBackendGroups(store: EvaluatorStoreImpl): void {
         answers.set(row.promptHash, row.responseHash);
       }
     }
-    fingerprints.set(entry.address, answers);
+    if (answers.size > 0) fingerprints.set(`${entry.address}${SEPARATOR}${entry.serviceId}`, answers);
   }
-  for (const [address, group] of sharedBackendGroups(fingerprints))
-    store.setSharedBackendGroup(address, group);
+  for (const [key, group] of sharedBackendGroups(fingerprints)) {
+    const [address, serviceId] = key.split(SEPARATOR) as [string, string];
+    store.setSharedBackendGroup(address, serviceId, group);
+  }
 }

@@ -14,4 +14,5 @@ export const base = {
   perceptualHash: null,
   checks: null,
   probes: 1,
+  varied: null,
 } as const;

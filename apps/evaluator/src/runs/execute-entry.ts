@@ -50,6 +50,7 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
           promptHash: sha256Hex(request.context),
           errorCode: "UNSUPPORTED_PARAMETER",
           probes: 0,
+          varied: request.varied,
         });
       }
       return runItem(ctx.transport, node, entry.task, entry.docIndex, request, rng).pipe(
@@ -64,6 +65,7 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
             responseHash: o.responseHash,
             errorCode: o.errorCode,
             probes: o.probes,
+            varied: request.varied,
           }),
         ),
       );

@@ -86,12 +86,22 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
       .filter((t) => t.definition.output_type === "multiple_choice")
       .map((t) => t.definition.task),
   );
+  // Earlier finished runs of the node on this service and suite, newest first, weighted by decay.
+  const earlier = store
+    .finishedRuns(options.node.address, options.node.serviceId, hash, options.settings.evidenceRounds)
+    .filter((r) => r.id !== run.id)
+    .slice(0, options.settings.evidenceRounds - 1);
   const entry = nodeScoreOf({
     node: options.node,
     rows: store.results(run.id),
+    history: earlier.map((r, k) => ({
+      rows: store.results(r.id),
+      weight: options.settings.evidenceDecay ** (k + 1),
+    })),
     loglikelihoodTasks,
     sharedBackendGroup: null,
     bars: options.bars ?? DEFAULT_TIER_BARS,
+    previous: store.entry(options.node.address, options.node.serviceId),
     now: now(),
   });
   store.publish(run.id, entry, now());

@@ -1,55 +1,82 @@
-import type { NodeScore } from "@pocket-ai/protocol";
+import type { ErrorCode, NodeScore } from "@pocket-ai/protocol";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { declaredModelTest } from "../identity/model-test.js";
 import { IMAGES_CATEGORY, imageScore } from "../images/image-findings.js";
+import { answerKeyFinding } from "./answer-key.js";
+import { categoryEstimates, type ItemCredit, tallyTasks, taskOf, type WeightedRun } from "./evidence.js";
 import { percentile } from "./percentile.js";
 import { qualifyingServices, type TierBar } from "./tiers.js";
-import { estimate } from "./wilson.js";
 
 /** The category every scored item also counts in; the catalog's `quality-gpt-*` services use it. */
 export const GENERAL_CATEGORY = "general";
+
+/** Failures of the gateway or of the evaluator's own access, which say nothing about the node. */
+const NOT_THE_NODE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "NO_NODES_AVAILABLE",
+  "RATE_LIMITED",
+  "BUDGET_EXHAUSTED",
+  "INVALID_API_KEY",
+  "UNKNOWN_MODEL",
+  "UNKNOWN_SERVICE",
+  "UNKNOWN_TIER",
+]);
+
+/** The code an item gets when its prompt log-probabilities are constant: not scored, flagged. */
+export const FAKE_LOGPROBS_CODE: ErrorCode = "INVALID_NODE_RESPONSE";
+/** Items with constant log-probabilities before a node is flagged for them. */
+export const FAKE_LOGPROBS_MIN_ITEMS = 3;
+
+/**
+ * What an item counts for: its score; 0 when the node refused or failed it (a node must not escape
+ * hard items by erroring on them); nothing when it could not be asked honestly — a capability the
+ * node does not declare (no prompt logprobs), made-up logprobs (flagged instead), or a failure of
+ * the gateway rather than the node.
+ */
+export const itemCredit: ItemCredit = (row) => {
+  if (row.status === "scored") return row.score;
+  if (row.status === "unsupported") return null;
+  return row.errorCode !== null && NOT_THE_NODE.has(row.errorCode as ErrorCode) ? null : 0;
+};
 
 const probeOrder = (a: ItemResultRow, b: ItemResultRow) =>
   a.createdAt - b.createdAt || a.itemKey.localeCompare(b.itemKey);
 
 /**
- * A node's published entry from one run's stored results. Items the backend could not run
- * (no prompt logprobs) are left out of every score; failed probes count in the error rate and
- * not in the scores, so a flaky node is not also marked as ignorant.
+ * A node's published entry. Category scores pool the evidence of the run just finished (`rows`)
+ * and the node's earlier runs on the service (`history`, each weighted by decay); speed, errors and
+ * identity come from the latest run. Tiers follow the pooled intervals with hysteresis against the
+ * previous entry's, and a finding that the node cheats — a failed model test, answers following the
+ * public key, made-up logprobs — takes every tier away and is named in `penalties`.
  */
 export function nodeScoreOf(options: {
   readonly node: EvaluatedNode;
   readonly rows: readonly ItemResultRow[];
+  readonly history?: readonly WeightedRun[];
   readonly loglikelihoodTasks: ReadonlySet<string>;
   readonly sharedBackendGroup: string | null;
   readonly bars: readonly TierBar[];
+  readonly previous?: NodeScore | undefined;
   readonly now: number;
 }): NodeScore {
   const { rows, node } = options;
-  const scored = rows.filter((r) => r.kind === "item" && r.status === "scored" && r.score !== null);
-  const byCategory = new Map<string, number[]>();
-  for (const r of scored) {
-    const key = r.category ?? "uncategorised";
-    byCategory.set(key, [...(byCategory.get(key) ?? []), r.score!]);
-  }
-  const categories: NodeScore["categories"] = {};
-  for (const [category, scores] of [...byCategory].sort(([a], [b]) => a.localeCompare(b))) {
-    categories[category] = estimate(scores);
-  }
+  const runs: WeightedRun[] = [{ rows, weight: 1 }, ...(options.history ?? [])];
+  const pooled = categoryEstimates(tallyTasks(runs, itemCredit));
+  const categories: NodeScore["categories"] = { ...pooled.categories };
   const images = imageScore(rows);
   if (images !== undefined) categories[IMAGES_CATEGORY] = images.estimate;
-  // An image node's overall score is its image score; text nodes' is over all scored items.
-  const overall = images?.estimate ?? estimate(scored.map((r) => r.score!));
-  if (scored.length > 0) categories[GENERAL_CATEGORY] = estimate(scored.map((r) => r.score!));
+  if (pooled.general !== undefined) categories[GENERAL_CATEGORY] = pooled.general;
+  // An image node's overall score is its image score; a text node's is `general`.
+  const overall = images?.estimate ?? pooled.general;
 
-  const taskOf = (r: ItemResultRow) => r.itemKey.split("/")[0] ?? "";
   const llRows = rows.filter((r) => r.kind === "item" && options.loglikelihoodTasks.has(taskOf(r)));
-  const loglikelihood = llRows.some((r) => r.status === "unsupported")
+  const fake = llRows.filter((r) => r.status === "unsupported" && r.errorCode === FAKE_LOGPROBS_CODE);
+  const loglikelihood = llRows.some((r) => r.status === "unsupported" && r.errorCode !== FAKE_LOGPROBS_CODE)
     ? "unsupported"
     : llRows.some((r) => r.status === "scored")
       ? "supported"
       : "unknown";
+  const fakeLogprobs = fake.length >= FAKE_LOGPROBS_MIN_ITEMS;
 
   const speed = rows.filter((r) => r.kind === "speed" && r.status === "scored");
   const counted = rows.filter((r) => r.status !== "unsupported");
@@ -65,13 +92,22 @@ export function nodeScoreOf(options: {
           model.map((r) => r.stat ?? 0),
           model.map((r) => r.score ?? 0),
         );
+  const answerKey =
+    images === undefined && answerKeyFinding(runs, itemCredit, options.loglikelihoodTasks).flagged;
+
+  const penalties = [
+    ...(test.modelTest === "inconsistent" ? ["model-mismatch"] : []),
+    ...(answerKey ? ["answer-key"] : []),
+    ...(fakeLogprobs ? ["fake-logprobs"] : []),
+  ];
+  const previous = options.previous?.penalties?.length ? [] : (options.previous?.qualifies ?? []);
 
   return {
     address: node.address,
     serviceId: node.serviceId,
     categories,
-    ...(scored.length > 0 || images !== undefined ? { overall } : {}),
-    qualifies: qualifyingServices(categories, options.bars),
+    ...(overall === undefined ? {} : { overall }),
+    qualifies: penalties.length > 0 ? [] : qualifyingServices(categories, options.bars, previous),
     speed: {
       ttftP10Ms: percentile(
         speed.flatMap((r) => (r.ttftMs === null ? [] : [r.ttftMs])),
@@ -89,9 +125,11 @@ export function nodeScoreOf(options: {
       declaredModel: node.declaredModel,
       ...test,
       ...(images === undefined ? {} : { cachedAnswers: images.cachedAnswers }),
+      ...(images === undefined ? { answerKey, fakeLogprobs } : {}),
     },
     loglikelihood,
     ...(images === undefined ? {} : { images: images.findings }),
+    ...(penalties.length > 0 ? { penalties } : {}),
     updatedAt: options.now,
   };
 }

@@ -1,9 +1,10 @@
 import type { Rng } from "../runs/rng.js";
+import { descriptionOf, fewshotCount, perturbDoc, soleField, textTemplate } from "./perturb.js";
 import type { Doc, Task, TaskDefinition } from "./task-definition.js";
 import { render, renderValue } from "./template.js";
 
 /** What one item asks of a node, after few-shot examples and perturbations were applied. */
-export type ItemRequest =
+export type ItemRequest = (
   | {
       readonly kind: "loglikelihood";
       readonly context: string;
@@ -17,7 +18,14 @@ export type ItemRequest =
       readonly maxTokens: number;
       readonly chat: boolean;
       readonly target: string;
-    };
+    }
+) & {
+  /**
+   * The item's own content differs from the published dataset this run (fresh numbers, swapped
+   * words, a paraphrased text): a node answering from the public answer key cannot know it.
+   */
+  readonly varied: boolean;
+};
 
 export function choicesOf(def: TaskDefinition, doc: Doc): string[] {
   if (def.doc_to_choice === undefined)
@@ -43,8 +51,8 @@ export function goldOf(def: TaskDefinition, doc: Doc, choices: readonly string[]
 }
 
 /** A document rendered as a solved example: its text, the delimiter and its answer. */
-function example(def: TaskDefinition, doc: Doc): string {
-  const text = render(def.doc_to_text, doc);
+function example(def: TaskDefinition, doc: Doc, template: string): string {
+  const text = render(template, doc);
   if (def.output_type === "multiple_choice") {
     const choices = choicesOf(def, doc);
     return `${text}${def.target_delimiter}${choices[goldOf(def, doc, choices)]}`;
@@ -55,36 +63,49 @@ function example(def: TaskDefinition, doc: Doc): string {
 /** Shuffles the choices inside a document copy, moving the target with them. */
 function shuffled(def: TaskDefinition, doc: Doc, rng: Rng): Doc {
   if (!def.shuffle_choices || typeof def.doc_to_choice !== "string") return doc;
-  const field = def.doc_to_choice.match(/^\{\{\s*(\w+)\s*\}\}$/)?.[1];
+  const field = soleField(def.doc_to_choice);
   const choices = choicesOf(def, doc);
   if (field === undefined) return doc;
   const order = rng.permutation(choices.length);
   const gold = goldOf(def, doc, choices);
-  const targetField = def.doc_to_target.match(/^\{\{\s*(\w+)\s*\}\}$/)?.[1];
+  const targetField = soleField(def.doc_to_target);
   const out: Doc = { ...doc, [field]: order.map((i) => choices[i]) };
   if (targetField !== undefined) out[targetField] = order.indexOf(gold);
   return out;
 }
 
 /**
- * Builds one item's request: `num_fewshot` other documents drawn at random for this run (so the
- * prompt differs between runs and cannot be memorised as a whole), choices shuffled when the
- * task says so, then the item itself.
+ * Builds one item's request as this run presents it (all draws from the run's seeded `rng`): fresh
+ * numbers and swapped words where the task allows, a paraphrase of the item text, choices shuffled
+ * when the prompt lists them, few-shot examples drawn from the task's other items (themselves
+ * perturbed), a description variant, and for multiple choice the continuations in a random order
+ * with the gold index following. Byte-identical prompts across runs become rare, so neither a cache
+ * of prompts nor the public answer key answers them.
  */
 export function buildItem(task: Task, index: number, rng: Rng): ItemRequest {
   const def = task.definition;
-  const doc = shuffled(def, task.docs[index]!.doc, rng);
+  const template = textTemplate(def, rng);
+  const original = task.docs[index]!.doc;
+  const perturbed = perturbDoc(def, original, rng);
+  const varied = template !== def.doc_to_text || JSON.stringify(perturbed) !== JSON.stringify(original);
+  const doc = shuffled(def, perturbed, rng);
   const others = task.docs.filter((_, i) => i !== index);
-  const shots = rng.sample(others, Math.min(def.num_fewshot, others.length)).map((d) => example(def, d.doc));
-  const prefix = def.description === "" ? "" : `${def.description}${def.fewshot_delimiter}`;
-  const context = prefix + [...shots, render(def.doc_to_text, doc)].join(def.fewshot_delimiter);
+  const shots = rng
+    .sample(others, Math.min(fewshotCount(def, rng), others.length))
+    .map((d) => example(def, perturbDoc(def, d.doc, rng), template));
+  const description = descriptionOf(def, rng);
+  const prefix = description === "" ? "" : `${description}${def.fewshot_delimiter}`;
+  const context = prefix + [...shots, render(template, doc)].join(def.fewshot_delimiter);
   if (def.output_type === "multiple_choice") {
     const choices = choicesOf(def, doc);
+    const gold = goldOf(def, doc, choices);
+    const order = rng.permutation(choices.length);
     return {
       kind: "loglikelihood",
       context,
-      continuations: choices.map((c) => `${def.target_delimiter}${c}`),
-      gold: goldOf(def, doc, choices),
+      continuations: order.map((i) => `${def.target_delimiter}${choices[i]}`),
+      gold: order.indexOf(gold),
+      varied,
     };
   }
   return {
@@ -94,5 +115,6 @@ export function buildItem(task: Task, index: number, rng: Rng): ItemRequest {
     maxTokens: def.generation_kwargs.max_gen_toks,
     chat: def.chat,
     target: render(def.doc_to_target, doc),
+    varied,
   };
 }

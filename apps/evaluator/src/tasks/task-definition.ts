@@ -41,6 +41,45 @@ const Metric = z.discriminatedUnion("metric", [
 ]);
 export type Metric = z.infer<typeof Metric>;
 
+const NUMBER_WORDS_MAX = 99;
+
+/**
+ * Pocket's own extension (not an lm-evaluation-harness field): how every run varies an item, seeded
+ * per run, so that byte-identical prompts across runs are rare and a node cannot answer from a
+ * cache of prompts or from the public answer key.
+ */
+export const Perturbation = z.strictObject({
+  /** Few-shot examples per run are drawn in [num_fewshot, fewshot_max] from the task's other items. */
+  fewshot_max: z.int().min(0).max(16).optional(),
+  /** Alternative descriptions (instruction lines), one drawn per item and run; "" for none. */
+  descriptions: z.array(z.string()).default([]),
+  /** Paraphrases of `doc_to_text`; the original or one of these is drawn per item and run. */
+  doc_to_text: z.array(z.string()).default([]),
+  /**
+   * Whole words replaced consistently in the item's fields (text, choices and target), e.g. names:
+   * `{ Mira: [Nora, Lena] }`. The original stays possible.
+   */
+  words: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
+  /**
+   * Numeric variants: each run replaces the two operand fields with fresh numbers in [min, max],
+   * recomputes the result field (and, for multiple choice, the choices around it), written in
+   * digits or in words ("Twelve", "three").
+   */
+  arithmetic: z
+    .strictObject({
+      op: z.enum(["+", "-", "*"]),
+      operands: z.tuple([z.string().min(1), z.string().min(1)]),
+      result: z.string().min(1),
+      min: z.int().min(0).max(NUMBER_WORDS_MAX),
+      max: z.int().min(0).max(NUMBER_WORDS_MAX),
+      format: z.enum(["digits", "words"]).default("digits"),
+      /** Share of items given fresh numbers in each run (the rest keep the dataset's). */
+      share: z.number().min(0).max(1).default(1),
+    })
+    .optional(),
+});
+export type Perturbation = z.infer<typeof Perturbation>;
+
 export const TaskDefinition = z.strictObject({
   task: z.string().regex(/^[a-z0-9_.-]+$/, "lowercase letters, digits, _ . -"),
   category: Category,
@@ -70,6 +109,12 @@ export const TaskDefinition = z.strictObject({
     .default([]),
   metric_list: z.array(Metric).min(1),
   license: z.string().default("MIT"),
+  /**
+   * The items are published (the starter suite, harness datasets): a node may know their answer
+   * key, so scores on them rest on perturbation alone. Private pools leave this `false`.
+   */
+  public: z.boolean().default(false),
+  perturb: Perturbation.prefault({}),
 });
 export type TaskDefinition = z.infer<typeof TaskDefinition>;
 

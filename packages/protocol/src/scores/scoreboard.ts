@@ -98,11 +98,26 @@ export const NodeScore = z.strictObject({
      * cached or stock answer); absent for text nodes.
      */
     cachedAnswers: z.boolean().optional(),
+    /**
+     * True when the node's answers follow the public answer key rather than the items' content:
+     * high on items asked as published, near chance on the same tasks' varied items. Absent from
+     * older boards.
+     */
+    answerKey: z.boolean().optional(),
+    /** True when the node's prompt log-probabilities are constant (made up, not computed). */
+    fakeLogprobs: z.boolean().optional(),
   }),
   /** `unsupported` when the backend returns no prompt logprobs: loglikelihood tasks were not run, never scored at chance. */
   loglikelihood: z.enum(["supported", "unsupported", "unknown"]),
   /** Image nodes: the image checks in detail (their overall share is `categories.images`); absent for text nodes. */
   images: ImageFindings.optional(),
+  /**
+   * Findings that took the node's quality and skill tiers away (`qualifies` is empty) and that
+   * gateways down-weight it for: `model-mismatch` (the declared-model test failed), `answer-key`,
+   * `fake-logprobs`. Open-ended strings, so a newer evaluator's reasons still parse. Absent or
+   * empty: none.
+   */
+  penalties: z.array(z.string().min(1)).optional(),
   updatedAt: z.int().nonnegative(),
 });
 /** A parsed {@link NodeScore}. */
