@@ -22,8 +22,11 @@ export const LocalnetConfig = z.strictObject({
   evaluation: z
     .strictObject({
       enabled: z.boolean().default(true),
-      /** Items per task in each round (a random sample), to keep rounds short on a laptop. */
-      itemsPerTask: z.number().int().min(0).default(4),
+      /**
+       * Items per task in each round (a random sample), to keep rounds short on a laptop; 8 is the
+       * least at which every quality bar can be reached with evidence pooled over rounds.
+       */
+      itemsPerTask: z.number().int().min(0).default(8),
       roundIntervalMs: z.number().int().min(1_000).default(600_000),
     })
     .prefault({}),

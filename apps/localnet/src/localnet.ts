@@ -21,6 +21,28 @@ import { LOCAL_NODES, type LocalnetConfig } from "./localnet-config.js";
 import { loadState, saveState } from "./localnet-state.js";
 import { ensurePortsFree } from "./ports.js";
 
+/**
+ * The declared model's reference for the evaluator's model test: the full-quality node (the one
+ * that serves the development engine at quality 1), reached through the gateway like any probe.
+ */
+function referenceOf(
+  nodes: readonly { readonly name: string; readonly node: { readonly key: { readonly address: string } } }[],
+  baseUrl: string,
+  apiKey: string,
+) {
+  const best = LOCAL_NODES.reduce((a, b) => (b.quality > a.quality ? b : a));
+  const node = nodes.find((n) => n.name === best.name);
+  return node === undefined
+    ? {}
+    : {
+        "llama-2-13b": {
+          gateway: { baseUrl, apiKey },
+          model: `llama-2-13b:${best.textTiers[0]}`,
+          targetNode: node.node.key.address,
+        },
+      };
+}
+
 export class LocalnetError extends Data.TaggedError("LocalnetError")<{ readonly message: string }> {}
 
 export interface RunningLocalnet {
@@ -197,11 +219,13 @@ export function startLocalnet(
       gateway: { baseUrl: `${gateway.url}/v1`, apiKey: evaluatorKey.secret },
       nodes: nodes.flatMap(({ name, node }): EvaluatedNode[] => {
         const spec = LOCAL_NODES.find((s) => s.name === name)!;
+        // Every text node declares the model it registers; the full-quality node is the reference,
+        // so the model test runs and a node serving a weaker model under that name is caught.
         const text: EvaluatedNode = {
           address: node.key.address,
           serviceId: "llama-2-13b",
           model: `llama-2-13b:${spec.textTiers[0]}`,
-          declaredModel: null,
+          declaredModel: "llama-2-13b",
           kind: "text",
         };
         return spec.images
@@ -217,6 +241,7 @@ export function startLocalnet(
             ]
           : [text];
       }),
+      references: referenceOf(nodes, `${gateway.url}/v1`, evaluatorKey.secret),
       run: {
         itemsPerTask: config.evaluation.itemsPerTask,
         roundIntervalMs: config.evaluation.roundIntervalMs,

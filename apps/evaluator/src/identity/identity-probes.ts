@@ -44,6 +44,12 @@ export function sampleCompletion(
 }
 
 /**
+ * What an empty completion scores: far below any real mean log-probability per token, so a node
+ * answering nothing looks least like the declared model rather than best (a mean over no tokens).
+ */
+export const EMPTY_COMPLETION_LOGPROB = -30;
+
+/**
  * Scores `completion` after `prompt` with the reference model (echo + logprobs) and returns the
  * mean log-probability per token. The reference is the judge for both samples of the test, so
  * the node's own logprobs (which a cheating node could fake) are never used.
@@ -66,7 +72,7 @@ export function scoreUnderReference(
       },
       { node: target.address },
     );
-    if (completion === "") return 0;
+    if (completion === "") return EMPTY_COMPLETION_LOGPROB;
     const sum = continuationLogprob(outcome, prompt, completion);
     if (sum instanceof PromptLogprobsUnsupported) return yield* sum;
     const tokens = (outcome.logprobs?.textOffset ?? []).filter(

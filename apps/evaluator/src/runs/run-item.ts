@@ -4,7 +4,12 @@ import { errorCodeOf, type ProbeError, PromptLogprobsUnsupported } from "../erro
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { applyFilters } from "../scoring/filters.js";
 import { scoreGeneration } from "../scoring/generate-metrics.js";
-import { continuationLogprob, multipleChoiceScores } from "../scoring/loglikelihood.js";
+import {
+  constantLogprobs,
+  continuationTokenLogprobs,
+  multipleChoiceScores,
+} from "../scoring/loglikelihood.js";
+import { FAKE_LOGPROBS_CODE } from "../scoring/node-score.js";
 import type { ItemRequest } from "../tasks/build-item.js";
 import type { Task } from "../tasks/task-definition.js";
 import type { Rng } from "./rng.js";
@@ -44,7 +49,7 @@ function loglikelihoodItem(
 ): Effect.Effect<ItemOutcome> {
   const promptHash = sha256Hex(request.context);
   return Effect.gen(function* () {
-    const logprobs: number[] = [];
+    const perToken: number[][] = [];
     for (const continuation of request.continuations) {
       const outcome = yield* transport.completions(
         {
@@ -58,11 +63,27 @@ function loglikelihoodItem(
         },
         { node: node.address },
       );
-      const lp = continuationLogprob(outcome, request.context, continuation);
+      const lp = continuationTokenLogprobs(outcome, request.context, continuation);
       if (lp instanceof PromptLogprobsUnsupported) return yield* lp;
-      logprobs.push(lp);
+      perToken.push(lp);
     }
-    const { acc, accNorm } = multipleChoiceScores(logprobs, request.continuations, request.gold);
+    const logprobs = perToken.map((t) => t.reduce((a, b) => a + b, 0));
+    if (constantLogprobs(perToken)) {
+      // Made-up numbers: the item is not scored, and the node is flagged from these rows.
+      return {
+        status: "unsupported",
+        score: null,
+        promptHash,
+        responseHash: null,
+        errorCode: FAKE_LOGPROBS_CODE,
+        probes: request.continuations.length,
+      } satisfies ItemOutcome;
+    }
+    const delimiter = task.definition.target_delimiter;
+    const choices = request.continuations.map((c) =>
+      c.startsWith(delimiter) ? c.slice(delimiter.length) : c,
+    );
+    const { acc, accNorm } = multipleChoiceScores(logprobs, choices, request.gold, rng.next());
     const primary = task.definition.metric_list[0]?.metric === "acc_norm" ? accNorm : acc;
     return {
       status: "scored",

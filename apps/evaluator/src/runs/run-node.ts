@@ -5,7 +5,7 @@ import { EvaluatorStore } from "../db/evaluator-store.js";
 import { imageProbeLimits } from "../images/image-request.js";
 import { ProbeTransport, type ProbeTransportShape } from "../probe/probe-transport.js";
 import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
-import { nodeScoreOf } from "../scoring/node-score.js";
+import { FAKE_LOGPROBS_CODE, nodeScoreOf } from "../scoring/node-score.js";
 import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import type { Task } from "../tasks/task-definition.js";
 import { executeEntry } from "./execute-entry.js";
@@ -59,7 +59,10 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   );
 
   const done = new Set(store.results(run.id).map((r) => r.itemKey));
-  let loglikelihoodUnsupported = store.results(run.id).some((r) => r.status === "unsupported");
+  // Made-up logprobs (FAKE_LOGPROBS_CODE) are not a missing capability: those items keep being sent.
+  const declined = (r: { status: string; errorCode: string | null }) =>
+    r.status === "unsupported" && r.errorCode !== FAKE_LOGPROBS_CODE;
+  let loglikelihoodUnsupported = store.results(run.id).some(declined);
   const ctx = {
     runId: run.id,
     seed: run.seed,
@@ -75,7 +78,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   for (const entry of plan) {
     if (done.has(entry.key)) continue;
     const row = yield* executeEntry(ctx, entry);
-    if (row.status === "unsupported") loglikelihoodUnsupported = true;
+    if (declined(row)) loglikelihoodUnsupported = true;
     store.recordResult({ ...row, runId: run.id, itemKey: entry.key, createdAt: now() });
     finished += 1;
     options.onProgress?.(finished, plan.length);

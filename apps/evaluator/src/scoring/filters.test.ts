@@ -2,7 +2,7 @@ import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { applyFilters } from "./filters.js";
 import { passesUnitTests, scoreGeneration } from "./generate-metrics.js";
-import { continuationLogprob, multipleChoiceScores } from "./loglikelihood.js";
+import { constantLogprobs, continuationLogprob, multipleChoiceScores } from "./loglikelihood.js";
 
 const doc = {};
 const ctx = { prompt: "", rawCompletion: "", doc };
@@ -62,7 +62,26 @@ describe("filters and metrics", () => {
     ).toMatchObject({ _tag: "PromptLogprobsUnsupported" });
   });
 
-  it("computes acc and acc_norm", () => {
-    expect(multipleChoiceScores([-2, -3], [" a", " bbbbbbbb"], 1)).toEqual({ acc: 0, accNorm: 1 });
+  it("computes acc and acc_norm, normalising by the choice without its delimiter", () => {
+    expect(multipleChoiceScores([-2, -3], ["a", "bbbbbbbb"], 1, 0)).toEqual({ acc: 0, accNorm: 1 });
+    // By the choices alone (2 and 4 characters): -1 vs -0.9, the longer wins. Counting a one-space
+    // delimiter (3 and 5) would give -0.667 vs -0.72 and pick the shorter one.
+    expect(multipleChoiceScores([-2, -3.6], ["ab", "abcd"], 1, 0).accNorm).toBe(1);
+  });
+
+  it("breaks ties at random, not toward the first choice", () => {
+    const wins = [0, 0, 0, 0];
+    for (let i = 0; i < 400; i++) {
+      const tieBreak = i / 400;
+      for (let gold = 0; gold < 4; gold++)
+        wins[gold]! += multipleChoiceScores([-1, -1, -1, -1], ["a", "b", "c", "d"], gold, tieBreak).acc;
+    }
+    expect(wins).toEqual([100, 100, 100, 100]);
+  });
+
+  it("recognises made-up constant logprobs", () => {
+    expect(constantLogprobs([[-1, -1], [-1], [-1, -1]])).toBe(true);
+    expect(constantLogprobs([[-1, -1.2], [-1], [-1, -1]])).toBe(false);
+    expect(constantLogprobs([[-1], [-1]])).toBe(false);
   });
 });

@@ -12,6 +12,17 @@ export function continuationLogprob(
   context: string,
   continuation: string,
 ): number | PromptLogprobsUnsupported {
+  const tokens = continuationTokenLogprobs(outcome, context, continuation);
+  if (tokens instanceof PromptLogprobsUnsupported) return tokens;
+  return tokens.reduce((a, b) => a + b, 0);
+}
+
+/** The log-probabilities of the continuation's tokens (see `continuationLogprob`). */
+export function continuationTokenLogprobs(
+  outcome: CompletionOutcome,
+  context: string,
+  continuation: string,
+): number[] | PromptLogprobsUnsupported {
   const prompt = context + continuation;
   if (!outcome.text.startsWith(prompt)) {
     return new PromptLogprobsUnsupported({ reason: "the response does not echo the prompt" });
@@ -20,8 +31,7 @@ export function continuationLogprob(
   if (lp === null || lp.tokens.length === 0) {
     return new PromptLogprobsUnsupported({ reason: "the response has no logprobs" });
   }
-  let sum = 0;
-  let counted = 0;
+  const values: number[] = [];
   for (let i = 0; i < lp.tokens.length; i++) {
     const offset = lp.textOffset[i] ?? -1;
     if (offset < context.length || offset >= prompt.length) continue;
@@ -29,26 +39,45 @@ export function continuationLogprob(
     if (value === null || value === undefined || !Number.isFinite(value)) {
       return new PromptLogprobsUnsupported({ reason: "a prompt token has no logprob" });
     }
-    sum += value;
-    counted += 1;
+    values.push(value);
   }
-  if (counted === 0) return new PromptLogprobsUnsupported({ reason: "no continuation token was scored" });
-  return sum;
+  if (values.length === 0)
+    return new PromptLogprobsUnsupported({ reason: "no continuation token was scored" });
+  return values;
 }
 
-const argmax = (values: readonly number[]) =>
-  values.reduce((best, v, i) => (v > (values[best] ?? Number.NEGATIVE_INFINITY) ? i : best), 0);
+/** The index of the largest value; ties are broken at random (`tieBreak` in [0, 1)), never toward the first. */
+export function argmaxRandomTies(values: readonly number[], tieBreak: number): number {
+  const best = Math.max(...values);
+  const top = values.flatMap((v, i) => (v === best ? [i] : []));
+  return top[Math.min(top.length - 1, Math.floor(tieBreak * top.length))] ?? 0;
+}
 
 /**
  * lm-evaluation-harness's `acc` (highest total log-probability is the gold choice) and `acc_norm`
- * (the same after dividing by the continuation's length in characters, which removes the bias
- * toward short answers).
+ * (the same after dividing by the choice's length in characters — the choice itself, without the
+ * target delimiter — which removes the bias toward short answers). Ties go to a random one of the
+ * tied choices (`tieBreak`, drawn from the run's seed): a node answering every choice alike scores
+ * at chance, not at the share of gold answers listed first.
  */
 export function multipleChoiceScores(
   logprobs: readonly number[],
-  continuations: readonly string[],
+  choices: readonly string[],
   gold: number,
+  tieBreak: number,
 ): { readonly acc: number; readonly accNorm: number } {
-  const normalised = logprobs.map((lp, i) => lp / Math.max(1, (continuations[i] ?? "").length));
-  return { acc: argmax(logprobs) === gold ? 1 : 0, accNorm: argmax(normalised) === gold ? 1 : 0 };
+  const normalised = logprobs.map((lp, i) => lp / Math.max(1, (choices[i] ?? "").length));
+  return {
+    acc: argmaxRandomTies(logprobs, tieBreak) === gold ? 1 : 0,
+    accNorm: argmaxRandomTies(normalised, tieBreak) === gold ? 1 : 0,
+  };
+}
+
+/**
+ * Made-up prompt logprobs: every scored token of every choice carries the same value (real models
+ * never assign one number to all tokens of several different texts).
+ */
+export function constantLogprobs(tokenLogprobs: readonly (readonly number[])[]): boolean {
+  const all = tokenLogprobs.flat();
+  return all.length >= 4 && all.every((v) => v === all[0]);
 }

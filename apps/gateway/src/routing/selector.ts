@@ -68,7 +68,7 @@ const make = Effect.gen(function* () {
       return {
         address: r.node.address,
         operator: r.node.operator,
-        score: scores.score(r.node.address, r.servedServiceId)?.overall?.mean,
+        score: scores.routingScore(r.node.address, r.servedServiceId),
         latencyMs: view.latencyMs[kind],
         errorRate: view.errorRate,
         sanctioned: view.sanctionedUntil !== undefined,

@@ -5,7 +5,7 @@ import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Layer, ManagedRuntime } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
 import { RoutingSettings } from "../routing/routing-config.js";
-import { ScoreBook, ScoresPoller } from "./scores-poller.js";
+import { PENALTY_WEIGHT, ScoreBook, ScoresPoller } from "./scores-poller.js";
 
 const node = generateKeyPair().address;
 const entry = (serviceId: string, qualifies: string[], updatedAt = 1): NodeScore => ({
@@ -39,6 +39,19 @@ describe("ScoreBook", () => {
     expect(book.fail("still down")).toBe(false);
     expect(book.status()).toMatchObject({ evaluator: "e", fetchedAt: 10, lastError: "still down" });
     expect(book.score(node, "llama-2-13b")).toBeDefined();
+  });
+});
+
+describe("ScoreBook penalties", () => {
+  it("down-weights and never qualifies an entry with a cheating finding; older boards still parse", () => {
+    const book = new ScoreBook();
+    const penalised = { ...entry("llama-2-13b", ["quality-gpt-3.5"]), penalties: ["model-mismatch"] };
+    book.accept({ evaluator: "e", generatedAt: 5, nodes: [penalised] }, 10);
+    expect(book.qualifying("quality-gpt-3.5")).toEqual([]);
+    expect(book.routingScore(node, "llama-2-13b")).toBeCloseTo(0.7 * PENALTY_WEIGHT, 9);
+    book.accept({ evaluator: "e", generatedAt: 6, nodes: [entry("llama-2-13b", ["quality-gpt-3.5"])] }, 11);
+    expect(book.routingScore(node, "llama-2-13b")).toBeCloseTo(0.7, 9);
+    expect(book.qualifying("quality-gpt-3.5")).toHaveLength(1);
   });
 });
 

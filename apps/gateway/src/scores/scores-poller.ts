@@ -13,6 +13,14 @@ export interface ScoresState {
   readonly lastError: string | undefined;
 }
 
+/**
+ * Share of its score a node keeps in routing while the evaluator reports a cheating finding
+ * against it (`penalties`: a failed model test, answers from the public key, made-up logprobs).
+ */
+export const PENALTY_WEIGHT = 0.1;
+
+const penalised = (entry: NodeScore) => (entry.penalties?.length ?? 0) > 0;
+
 /** Keeps the latest scoreboard; a failed poll keeps the previous one. */
 export class ScoreBook {
   private byNode = new Map<string, NodeScore[]>();
@@ -53,9 +61,25 @@ export class ScoreBook {
       : entries.find((e) => e.serviceId === serviceId);
   }
 
-  /** Scored (node, served service) pairs that qualify for a quality or skill service. */
+  /**
+   * Scored (node, served service) pairs that qualify for a quality or skill service. An entry with
+   * penalties (a cheating finding) never qualifies, even from an evaluator that still lists tiers.
+   */
   qualifying(qualityServiceId: string): NodeScore[] {
-    return [...this.byNode.values()].flat().filter((e) => e.qualifies.includes(qualityServiceId));
+    return [...this.byNode.values()]
+      .flat()
+      .filter((e) => e.qualifies.includes(qualityServiceId) && !penalised(e));
+  }
+
+  /**
+   * The score routing weighs a node by on a service: the evaluator's overall mean, times
+   * `PENALTY_WEIGHT` when the entry carries a cheating finding; undefined when unscored.
+   */
+  routingScore(address: string, serviceId?: string): number | undefined {
+    const entry = this.score(address, serviceId);
+    const mean = entry?.overall?.mean;
+    if (entry === undefined || mean === undefined) return undefined;
+    return penalised(entry) ? mean * PENALTY_WEIGHT : mean;
   }
 
   status(): ScoresState {
