@@ -1,7 +1,7 @@
+import { createDevTextEngine } from "@pocket-ai/node";
 import { generateKeyPair, type NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDevTextEngine } from "../../node/src/backends/dev/index.js";
 import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
 import { EvaluatorStore, type ItemResultRow } from "../src/db/evaluator-store.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";

@@ -44,6 +44,19 @@ describe("the starter suite", () => {
 describe("task files", () => {
   const dir = mkdtempSync(join(tmpdir(), "evaluator-tasks-"));
 
+  it("loads a private item pool from a folder, not public unless it says so", () => {
+    const pool = mkdtempSync(join(tmpdir(), "evaluator-pool-"));
+    writeFileSync(
+      join(pool, "private_qa.yaml"),
+      'task: private_qa\ncategory: knowledge\noutput_type: generate_until\ndataset_path: private_qa.jsonl\ndoc_to_text: "Q: {{q}}\\nA:"\ndoc_to_target: "{{a}}"\nmetric_list: [{ metric: exact_match }]\n',
+    );
+    writeFileSync(join(pool, "private_qa.jsonl"), `${JSON.stringify({ id: "1", q: "x?", a: "y" })}\n`);
+    const loaded = Effect.runSync(loadSuite([pool]));
+    expect(loaded.map((t) => t.definition.task)).toEqual(["private_qa"]);
+    expect(loaded[0]!.definition.public).toBe(false);
+    expect(Effect.runSync(loadSuite([])).every((t) => t.definition.public)).toBe(true);
+  });
+
   it("reports a malformed definition by field", () => {
     writeFileSync(join(dir, "bad.yaml"), "task: Bad Name\ncategory: knowledge\n");
     const error = Effect.runSync(Effect.flip(loadTask(join(dir, "bad.yaml"))));

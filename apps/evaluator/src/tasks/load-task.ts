@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Effect } from "effect";
@@ -78,8 +78,23 @@ export function taskFilesIn(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-/** Loads the configured task files, or the starter suite when none are configured. */
+/**
+ * Loads the configured task files, or the starter suite when none are configured. An entry that
+ * is a folder is an item pool: every task file in it (an operator's private pool lives outside the
+ * repository, so no node can have its answer key; the shipped starter items are marked `public`).
+ */
 export function loadSuite(files: readonly string[]): Effect.Effect<Task[], TaskFormatError> {
-  const list = files.length === 0 ? taskFilesIn(STARTER_SUITE_DIR) : files;
-  return Effect.forEach(list, loadTask);
+  return Effect.try({
+    try: () =>
+      (files.length === 0 ? [STARTER_SUITE_DIR] : files).flatMap((f) => (isFolder(f) ? taskFilesIn(f) : [f])),
+    catch: (e) => new TaskFormatError({ source: files.join(", "), problems: [(e as Error).message] }),
+  }).pipe(Effect.flatMap((list) => Effect.forEach(list, loadTask)));
 }
+
+const isFolder = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
