@@ -66,6 +66,8 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
             errorCode: o.errorCode,
             probes: o.probes,
             varied: request.varied,
+            // Items: 1 marks made-up (constant) prompt logprobs.
+            stat: o.constantLogprobs === true ? 1 : null,
           }),
         ),
       );

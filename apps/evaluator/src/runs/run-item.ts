@@ -9,7 +9,6 @@ import {
   continuationTokenLogprobs,
   multipleChoiceScores,
 } from "../scoring/loglikelihood.js";
-import { FAKE_LOGPROBS_CODE } from "../scoring/node-score.js";
 import type { ItemRequest } from "../tasks/build-item.js";
 import type { Task } from "../tasks/task-definition.js";
 import type { Rng } from "./rng.js";
@@ -25,6 +24,8 @@ export interface ItemOutcome {
   readonly responseHash: string | null;
   readonly errorCode: ErrorCode | null;
   readonly probes: number;
+  /** Multiple choice: every token of every choice had the same log-probability. */
+  readonly constantLogprobs?: boolean;
 }
 
 const failed = (
@@ -68,17 +69,6 @@ function loglikelihoodItem(
       perToken.push(lp);
     }
     const logprobs = perToken.map((t) => t.reduce((a, b) => a + b, 0));
-    if (constantLogprobs(perToken)) {
-      // Made-up numbers: the item is not scored, and the node is flagged from these rows.
-      return {
-        status: "unsupported",
-        score: null,
-        promptHash,
-        responseHash: null,
-        errorCode: FAKE_LOGPROBS_CODE,
-        probes: request.continuations.length,
-      } satisfies ItemOutcome;
-    }
     const delimiter = task.definition.target_delimiter;
     const choices = request.continuations.map((c) =>
       c.startsWith(delimiter) ? c.slice(delimiter.length) : c,
@@ -92,6 +82,8 @@ function loglikelihoodItem(
       responseHash: sha256Hex(logprobs.map((l) => l.toFixed(3)).join(",")),
       errorCode: null,
       probes: request.continuations.length,
+      // All choices alike: scored as a tie (chance); the node is flagged when most items are so.
+      constantLogprobs: constantLogprobs(perToken),
     } satisfies ItemOutcome;
   }).pipe(
     Effect.catchAll((error) =>

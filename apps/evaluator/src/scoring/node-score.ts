@@ -22,9 +22,9 @@ const NOT_THE_NODE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "UNKNOWN_TIER",
 ]);
 
-/** The code an item gets when its prompt log-probabilities are constant: not scored, flagged. */
+/** Reserved for items whose prompt log-probabilities are made up (older runs stored them so). */
 export const FAKE_LOGPROBS_CODE: ErrorCode = "INVALID_NODE_RESPONSE";
-/** Items with constant log-probabilities before a node is flagged for them. */
+/** Items with constant log-probabilities (and at least half of them) before a node is flagged. */
 export const FAKE_LOGPROBS_MIN_ITEMS = 3;
 
 /**
@@ -70,13 +70,15 @@ export function nodeScoreOf(options: {
   const overall = images?.estimate ?? pooled.general;
 
   const llRows = rows.filter((r) => r.kind === "item" && options.loglikelihoodTasks.has(taskOf(r)));
-  const fake = llRows.filter((r) => r.status === "unsupported" && r.errorCode === FAKE_LOGPROBS_CODE);
+  const scoredLl = llRows.filter((r) => r.status === "scored");
+  const fake = scoredLl.filter((r) => r.stat === 1);
   const loglikelihood = llRows.some((r) => r.status === "unsupported" && r.errorCode !== FAKE_LOGPROBS_CODE)
     ? "unsupported"
     : llRows.some((r) => r.status === "scored")
       ? "supported"
       : "unknown";
-  const fakeLogprobs = fake.length >= FAKE_LOGPROBS_MIN_ITEMS;
+  // A small model can tie every choice on a few items (unseen words); made-up numbers tie on most.
+  const fakeLogprobs = fake.length >= Math.max(FAKE_LOGPROBS_MIN_ITEMS, scoredLl.length / 2);
 
   const speed = rows.filter((r) => r.kind === "speed" && r.status === "scored");
   const counted = rows.filter((r) => r.status !== "unsupported");
