@@ -1,4 +1,4 @@
-import type { KeyPair } from "@pocket-ai/protocol";
+import type { KeyPair, TokenCounter } from "@pocket-ai/protocol";
 import type { Context } from "effect";
 import type { NodeRegistry } from "../registry/node-registry.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -6,7 +6,7 @@ import type { Route } from "../routing/route-plan.js";
 import type { RoutingConfig } from "../routing/routing-config.js";
 import type { RoutingMetricSet } from "../routing/routing-metrics.js";
 import type { Selector } from "../routing/selector.js";
-import { type AttemptFailure, isCallerError } from "./attempt-errors.js";
+import { type AttemptFailure, isCallerError, isErrorCode } from "./attempt-errors.js";
 import type { NodeClients } from "./node-client.js";
 
 /** What one relay attempt needs: keys, settings, the selector's stats, the registry, clients, metrics. */
@@ -17,8 +17,10 @@ export interface AttemptContext {
   readonly registry: Context.Tag.Service<NodeRegistry>;
   readonly clients: Context.Tag.Service<NodeClients>;
   readonly metrics: RoutingMetricSet;
-  /** Wall clock for envelopes and sanctions (Effect's clock in the layer). */
+  /** Wall clock for envelopes, session checks and sanctions (Effect's clock in the layer). */
   readonly now: () => number;
+  /** The served service's tokenizer, when the gateway has it (else checks use bounds). */
+  readonly countInput: (route: Route) => TokenCounter | undefined;
 }
 
 /** A verified answer arrived: feed latency into selection and the metrics. */
@@ -29,21 +31,33 @@ export function noteSuccess(ctx: AttemptContext, route: Route, kind: LatencyKind
 }
 
 /**
- * An attempt failed: caller errors are not the node's fault; anything else counts against the
- * node's error rate; an invalid answer sanctions it; a refused connection marks it down at once.
+ * An attempt failed: believed caller errors and session rollovers are not the node's fault;
+ * anything else counts against the node's error rate; an invalid answer or a lying refusal
+ * sanctions it; a refused connection marks it down at once.
  */
 export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void {
   const address = failure.nodeAddress;
   ctx.metrics.relays.inc({
     node: address,
     outcome:
-      failure._tag === "NodeUnreachable" ? (failure.timedOut ? "TIMEOUT" : "UNREACHABLE") : failure.code,
+      failure._tag === "NodeUnreachable"
+        ? failure.timedOut
+          ? "TIMEOUT"
+          : "UNREACHABLE"
+        : failure._tag === "NodeRefused" && !isErrorCode(failure.code)
+          ? "UNKNOWN_CODE"
+          : failure.code,
   });
   if (isCallerError(failure)) return;
+  if (failure._tag === "NodeRefused" && failure.blame === "session") return;
   ctx.selector.stats.failure(address);
   if (failure._tag === "InvalidNodeResponse") {
     ctx.selector.sanction(address, ctx.now(), failure.detail);
     ctx.metrics.sanctions.inc({ reason: "invalid_response" });
+  }
+  if (failure._tag === "NodeRefused" && failure.lie !== undefined) {
+    ctx.selector.sanction(address, ctx.now(), `${failure.code}: ${failure.lie}`);
+    ctx.metrics.sanctions.inc({ reason: "false_refusal" });
   }
   if (failure._tag === "NodeUnreachable" && !failure.timedOut)
     ctx.registry.markUnreachable(address, ctx.now());

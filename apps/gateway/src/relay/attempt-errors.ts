@@ -1,12 +1,29 @@
 import { pocketCodeOf, pocketDetailOf } from "@pocket-ai/link";
-import type { ErrorCode } from "@pocket-ai/protocol";
+import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
+import { TRPCClientError } from "@trpc/client";
 import { Data } from "effect";
+
+/**
+ * Whose fault a node's refusal is, as the gateway judged it (see `judge-refusal.ts`):
+ * - `caller`: the node signed a claim about the request and the gateway checked it — it goes back
+ *   to the client as is, and no other node is tried;
+ * - `session`: the node signed that the relay's session is over or not yet begun — the gateway
+ *   signs again for the session its own clock, or the node's answer, points to;
+ * - `node`: anything else (unsigned, unknown, unchecked or disproved) — another node is tried.
+ */
+export type Blame = "caller" | "session" | "node";
 
 /** The node refused the relay with a code (a signed error answer, or a coded transport error). */
 export class NodeRefused extends Data.TaggedError("NodeRefused")<{
   readonly nodeAddress: string;
-  readonly code: ErrorCode;
+  /** The code as the node sent it: possibly not a protocol code at all. */
+  readonly code: string;
   readonly detail: string;
+  /** Whether the node's signature covers the refusal. */
+  readonly signed: boolean;
+  readonly blame: Blame;
+  /** Why the refusal is a lie (a caller-blaming claim unsigned or disproved, an unknown code): the node is sanctioned. */
+  readonly lie?: string | undefined;
 }> {}
 
 /** The node's answer failed verification: signature, envelope, schema, service or limits. */
@@ -30,28 +47,53 @@ export class NodeUnreachable extends Data.TaggedError("NodeUnreachable")<{
 
 export type AttemptFailure = NodeRefused | InvalidNodeResponse | NodeUnreachable;
 
-/**
- * Refusals about the request itself: another node would refuse them too, so they go back to the
- * caller at once. Everything else a node says (busy, backend down, not in session...) is the
- * node's problem and the relay moves on to another node.
- */
-const CALLER_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "INVALID_REQUEST",
-  "INPUT_TOO_LONG",
-  "OUTPUT_TOO_LONG",
-  "IMAGE_TOO_LARGE",
-]);
-
-export function isCallerError(failure: AttemptFailure): boolean {
-  return failure._tag === "NodeRefused" && CALLER_ERRORS.has(failure.code);
+/** Whether a string is one of the protocol's error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ErrorCodes, code);
 }
 
-/** A failed tRPC call: a coded refusal when the node sent a protocol code, else unreachable. */
-export function callFailure(nodeAddress: string, error: unknown): AttemptFailure {
-  const code = pocketCodeOf(error);
-  if (code !== undefined) {
-    return new NodeRefused({ nodeAddress, code, detail: pocketDetailOf(error) ?? (error as Error).message });
+/** A refusal the gateway believed: the caller's request is at fault, so it goes back as is. */
+export function isCallerError(failure: AttemptFailure): boolean {
+  return failure._tag === "NodeRefused" && failure.blame === "caller";
+}
+
+/**
+ * The code a client sees for a node's failure. A believed caller error keeps its code; a node's
+ * fault is a server error (502/503/504) whatever the node said: a node cannot make the gateway
+ * answer 401, 402, 409 or 500 by sending that code. An evaluator's targeted relay measures the node:
+ * it gets the node's signed code as is (a 500 excepted).
+ */
+export function clientCodeOf(failure: AttemptFailure, targeted = false): ErrorCode {
+  if (failure._tag !== "NodeRefused") return failure.code;
+  if (failure.blame === "caller" && isErrorCode(failure.code)) return failure.code;
+  if (!isErrorCode(failure.code) || failure.lie !== undefined) return "INVALID_NODE_RESPONSE";
+  const status = ErrorCodes[failure.code].status;
+  if (targeted && failure.signed && status !== 500) return failure.code;
+  if (status === 502 || status === 503 || status === 504) return failure.code;
+  return "NO_NODES_AVAILABLE";
+}
+
+/**
+ * A failed tRPC call: the code the node put on its transport error (never signed), else
+ * `undefined`. Protocol codes come through the link's decoder; any other string the node put in
+ * the envelope is kept as is, so that the judge can sanction it rather than take it for a network
+ * failure.
+ */
+export function transportFailure(
+  error: unknown,
+): { readonly code: string; readonly detail: string } | undefined {
+  const known = pocketCodeOf(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (known !== undefined) return { code: known, detail: pocketDetailOf(error) ?? message };
+  if (error instanceof TRPCClientError) {
+    const raw = (error.data as { pocketCode?: unknown } | undefined)?.pocketCode;
+    if (typeof raw === "string") return { code: raw, detail: pocketDetailOf(error) ?? message };
   }
+  return undefined;
+}
+
+/** A failure that is not a coded answer: the node could not be reached (or sent no code). */
+export function unreachable(nodeAddress: string, error: unknown): NodeUnreachable {
   const detail = error instanceof Error ? error.message : String(error);
   return new NodeUnreachable({ nodeAddress, timedOut: false, detail });
 }

@@ -7,24 +7,35 @@ import { RoutingSettings } from "../routing/routing-config.js";
 import { RoutingMetrics } from "../routing/routing-metrics.js";
 import { Selector } from "../routing/selector.js";
 import type { AttemptContext } from "./attempt-context.js";
-import { type AttemptFailure, isCallerError } from "./attempt-errors.js";
+import { type AttemptFailure, clientCodeOf, isCallerError, type NodeRefused } from "./attempt-errors.js";
 import { DispatchError, Dispatcher, type DispatchRequest } from "./dispatcher.js";
+import { replanTime } from "./judge-refusal.js";
 import { NodeClients } from "./node-client.js";
 import { openStream } from "./stream-attempt.js";
 import { streamEvents } from "./stream-events.js";
-import { type UnaryAnswer, unaryAttempt } from "./unary-attempt.js";
+import { refusalCheck, type UnaryAnswer, unaryAttempt } from "./unary-attempt.js";
 
-/** The caller's error after every attempt failed: a caller error as is, else the last node failure's code. */
-function exhausted(failures: readonly AttemptFailure[], attempts: number): DispatchError {
+/** How many times one relay is signed again for another session after a node's session refusal. */
+const MAX_SESSION_REPLANS = 2;
+
+/**
+ * The caller's error after every attempt failed: a believed caller error as is, else a server
+ * error for the last node failure (`clientCodeOf`: never a code a node could use to blame the
+ * caller, never a 500).
+ */
+function exhausted(failures: readonly AttemptFailure[], attempts: number, targeted = false): DispatchError {
   const last = failures[failures.length - 1];
   if (last === undefined)
     return new DispatchError({ code: "NO_NODES_AVAILABLE", detail: "no node could be tried", attempts });
-  const code = failures.every((f) => f._tag === "NodeUnreachable" && f.timedOut) ? "TIMEOUT" : last.code;
+  const code = failures.every((f) => f._tag === "NodeUnreachable" && f.timedOut)
+    ? "TIMEOUT"
+    : clientCodeOf(last, targeted);
   const detail = isCallerError(last) ? last.detail : `${attempts} node(s) tried; last: ${last.detail}`;
   return new DispatchError({ code, detail, attempts, nodeAddress: last.nodeAddress });
 }
 
 const make = Effect.gen(function* () {
+  const clock = yield* Effect.clock;
   const selector = yield* Selector;
   const settings = yield* RoutingSettings;
   const ctx: AttemptContext = {
@@ -34,8 +45,35 @@ const make = Effect.gen(function* () {
     registry: yield* NodeRegistry,
     clients: yield* NodeClients,
     metrics: yield* RoutingMetrics,
-    now: () => Date.now(),
+    now: () => clock.unsafeCurrentTimeMillis(),
+    countInput: () => undefined,
   };
+
+  /**
+   * After a node's session refusal: the routes for the session the refusal points to, with the
+   * refusing nodes free to be tried again (their refusal was about the session, not them).
+   * `undefined` when no new plan is due.
+   */
+  const replan = (
+    request: DispatchRequest,
+    stream: boolean,
+    failures: readonly AttemptFailure[],
+    seen: number,
+    tried: Set<string>,
+    routes: readonly Route[],
+  ) =>
+    Effect.gen(function* () {
+      const session = failures
+        .slice(seen)
+        .find((f): f is NodeRefused => f._tag === "NodeRefused" && f.blame === "session");
+      if (session === undefined) return undefined;
+      const route = routes.find((r) => r.node.address === session.nodeAddress);
+      if (route === undefined) return undefined;
+      const at = replanTime(refusalCheck(ctx, route, request), session);
+      for (const f of failures.slice(seen))
+        if (f._tag === "NodeRefused" && f.blame === "session") tried.delete(f.nodeAddress);
+      return yield* Effect.option(selector.plan(request, stream, at));
+    });
 
   /** Terminal outcomes in the success channel, so a race ends on either; retryable failures fail. */
   type Outcome = { readonly answer: UnaryAnswer } | { readonly refused: AttemptFailure };
@@ -49,7 +87,8 @@ const make = Effect.gen(function* () {
     );
 
   const unary = Effect.fn("Dispatcher.unary")(function* (request: DispatchRequest) {
-    const routes = yield* selector.plan(request, false);
+    let routes = yield* selector.plan(request, false);
+    let replans = 0;
     const kind: LatencyKind = request.target.kind === "image" ? "image" : "text";
     const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
     const hedging = settings.hedge.enabled && kind === "text" && request.targetNode === undefined;
@@ -63,7 +102,9 @@ const make = Effect.gen(function* () {
     };
     while (true) {
       const route = next(yield* Clock.currentTimeMillis);
-      if (route === undefined) return yield* exhausted(failures, tried.size);
+      if (route === undefined)
+        return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
+      const seen = failures.length;
       const primary = attempt(route, request, kind, failures);
       let run: Effect.Effect<Outcome, AttemptFailure | "no-route"> = primary;
       if (hedging && tried.size < maxAttempts && routes.length > tried.size) {
@@ -73,7 +114,7 @@ const make = Effect.gen(function* () {
           Effect.as(Deferred.await(primaryFailed), false),
         ).pipe(
           Effect.flatMap((slow): Effect.Effect<Outcome, AttemptFailure | "no-route"> => {
-            const other = next(Date.now());
+            const other = next(clock.unsafeCurrentTimeMillis());
             if (other === undefined) return Effect.fail("no-route" as const);
             if (slow) ctx.metrics.hedges.inc();
             return attempt(other, request, kind, failures);
@@ -85,8 +126,18 @@ const make = Effect.gen(function* () {
         );
       }
       const outcome = yield* Effect.option(run);
-      if (Option.isNone(outcome)) continue;
-      if ("refused" in outcome.value) return yield* exhausted([outcome.value.refused], tried.size);
+      if (Option.isNone(outcome)) {
+        if (replans < MAX_SESSION_REPLANS) {
+          const replanned = yield* replan(request, false, failures, seen, tried, routes);
+          if (replanned !== undefined) {
+            replans += 1;
+            if (Option.isSome(replanned)) routes = replanned.value;
+          }
+        }
+        continue;
+      }
+      if ("refused" in outcome.value)
+        return yield* exhausted([outcome.value.refused], tried.size, request.targetNode !== undefined);
       return {
         payload: outcome.value.answer.payload,
         record: { ...outcome.value.answer.record, attempts: tried.size },
@@ -95,11 +146,13 @@ const make = Effect.gen(function* () {
   });
 
   const stream = Effect.fn("Dispatcher.stream")(function* (request: DispatchRequest) {
-    const routes = yield* selector.plan(request, true);
+    let routes = yield* selector.plan(request, true);
+    let replans = 0;
     const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
     const tried = new Set<string>();
     const failures: AttemptFailure[] = [];
     while (tried.size < maxAttempts) {
+      const seen = failures.length;
       const route = selector.pick(routes, tried, "ttft", yield* Clock.currentTimeMillis);
       if (route === undefined) break;
       tried.add(route.node.address);
@@ -108,14 +161,21 @@ const make = Effect.gen(function* () {
       if (Either.isRight(opened)) return streamEvents(ctx, opened.right, request, tried.size);
       failures.push(opened.left);
       if (isCallerError(opened.left)) break;
+      if (replans < MAX_SESSION_REPLANS) {
+        const replanned = yield* replan(request, true, failures, seen, tried, routes);
+        if (replanned !== undefined) {
+          replans += 1;
+          if (Option.isSome(replanned)) routes = replanned.value;
+        }
+      }
     }
-    return yield* exhausted(failures, tried.size);
+    return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
   });
 
   return Dispatcher.of({
     unary,
     stream,
-    availability: () => selector.availability(Date.now()),
+    availability: () => selector.availability(clock.unsafeCurrentTimeMillis()),
   });
 });
 

@@ -5,13 +5,15 @@ import { relayTimeoutMs } from "../routing/routing-config.js";
 import { type AttemptContext, noteFailure, noteSuccess } from "./attempt-context.js";
 import {
   type AttemptFailure,
-  callFailure,
   InvalidNodeResponse,
-  NodeRefused,
   NodeUnreachable,
+  transportFailure,
+  unreachable,
 } from "./attempt-errors.js";
 import type { DispatchRequest } from "./dispatcher.js";
+import { judgeRefusal, type RefusalCheck } from "./judge-refusal.js";
 import { signRelay } from "./relay-envelope.js";
+import { refusalCheck } from "./unary-attempt.js";
 import { chunkOffSchema } from "./verify-answer.js";
 
 /** A stream whose first chunk arrived and verified: the rest is pulled by `stream-events.ts`. */
@@ -25,6 +27,15 @@ export interface OpenedStream {
   readonly ttftMs: number;
   /** When the tier's timeout runs out (performance.now() ms). */
   readonly deadline: number;
+  readonly check: RefusalCheck;
+}
+
+/** A failed tRPC call: a coded (unsigned) refusal, judged, or the node unreachable. */
+function callFailure(nodeAddress: string, error: unknown, check: RefusalCheck): AttemptFailure {
+  const coded = transportFailure(error);
+  return coded === undefined
+    ? unreachable(nodeAddress, error)
+    : judgeRefusal(nodeAddress, { ...coded, signed: false }, check);
 }
 
 /** Pulls one chunk with the time left; a transport failure or timeout fails. */
@@ -32,8 +43,12 @@ export function pullChunk(
   iterator: AsyncIterator<unknown>,
   nodeAddress: string,
   deadline: number,
+  check: RefusalCheck,
 ): Effect.Effect<IteratorResult<unknown>, AttemptFailure> {
-  return Effect.tryPromise({ try: () => iterator.next(), catch: (e) => callFailure(nodeAddress, e) }).pipe(
+  return Effect.tryPromise({
+    try: () => iterator.next(),
+    catch: (e) => callFailure(nodeAddress, e, check),
+  }).pipe(
     Effect.timeoutFail({
       duration: Duration.millis(Math.max(0, deadline - performance.now())),
       onTimeout: () =>
@@ -64,12 +79,13 @@ export function openStream(
     const started = performance.now();
     const deadline = started + timeoutMs;
     const client = ctx.clients.get(route.node.endpoint);
+    const check = refusalCheck(ctx, route, request);
     const iterable = yield* Effect.tryPromise({
       try: () => client.relayStream.mutate(envelope, { signal: controller.signal }),
-      catch: (e) => callFailure(address, e),
+      catch: (e) => callFailure(address, e, check),
     });
     const iterator: AsyncIterator<unknown> = (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    const next = yield* pullChunk(iterator, address, deadline);
+    const next = yield* pullChunk(iterator, address, deadline, check);
     const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
     if (next.done === true) return yield* invalid("the stream ended without a chunk");
     const verifier = new RelayStreamVerifier({ publicKey: route.node.publicKey, requestHash });
@@ -79,11 +95,11 @@ export function openStream(
     const first = accepted.value.chunk;
     if (first.final?.outcome === "error") {
       const error = first.final.error!;
-      return yield* new NodeRefused({
-        nodeAddress: address,
-        code: error.code,
-        detail: error.detail ?? error.message,
-      });
+      return yield* judgeRefusal(
+        address,
+        { code: error.code, detail: error.detail ?? error.message, signed: true },
+        check,
+      );
     }
     if (first.final === undefined) {
       const off = chunkOffSchema(request.operation, first.data);
@@ -91,7 +107,7 @@ export function openStream(
     }
     const ttftMs = performance.now() - started;
     noteSuccess(ctx, route, "ttft", ttftMs);
-    return { route, requestHash, verifier, iterator, controller, first, ttftMs, deadline };
+    return { route, requestHash, verifier, iterator, controller, first, ttftMs, deadline, check };
   });
   return open.pipe(
     Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),

@@ -71,7 +71,7 @@ export function streamEvents(
     let chunk = pending;
     pending = undefined;
     if (chunk === undefined) {
-      const next = yield* Effect.either(pullChunk(opened.iterator, address, opened.deadline));
+      const next = yield* Effect.either(pullChunk(opened.iterator, address, opened.deadline, opened.check));
       if (Either.isLeft(next)) return interrupted(next.left);
       if (next.right.done === true) return interrupted(invalid("the stream ended without its final chunk"));
       const accepted = verifier.accept(next.right.value);

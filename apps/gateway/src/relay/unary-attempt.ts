@@ -4,8 +4,9 @@ import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
 import { type AttemptContext, noteFailure, noteSuccess } from "./attempt-context.js";
-import { type AttemptFailure, callFailure, NodeUnreachable } from "./attempt-errors.js";
+import { type AttemptFailure, NodeUnreachable, transportFailure, unreachable } from "./attempt-errors.js";
 import type { DispatchRequest, RelayRecord } from "./dispatcher.js";
+import { judgeRefusal, type RefusalCheck } from "./judge-refusal.js";
 import { answerLimits, signRelay } from "./relay-envelope.js";
 import { verifyAnswer } from "./verify-answer.js";
 
@@ -31,9 +32,15 @@ export function unaryAttempt(
     const timeoutMs = relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier);
     const client = ctx.clients.get(route.node.endpoint);
     const started = performance.now();
+    const check = refusalCheck(ctx, route, request);
     return Effect.tryPromise({
       try: (signal) => client.relay.mutate(envelope, { signal }),
-      catch: (e) => callFailure(address, e),
+      catch: (e): AttemptFailure => {
+        const coded = transportFailure(e);
+        return coded === undefined
+          ? unreachable(address, e)
+          : judgeRefusal(address, { ...coded, signed: false }, check);
+      },
     }).pipe(
       Effect.timeoutFail({
         duration: Duration.millis(timeoutMs),
@@ -44,7 +51,7 @@ export function unaryAttempt(
             detail: `no answer in ${timeoutMs} ms`,
           }),
       }),
-      Effect.flatMap((raw) => {
+      Effect.flatMap((raw): Effect.Effect<UnaryAnswer, AttemptFailure> => {
         const checked = verifyAnswer(raw, {
           requestHash,
           nodeAddress: address,
@@ -52,7 +59,9 @@ export function unaryAttempt(
           operation: request.operation,
           limits: answerLimits(route, request),
         });
-        if (!("response" in checked)) return Effect.fail(checked);
+        if (checked._tag === "SignedRefusal")
+          return Effect.fail(judgeRefusal(address, { ...checked, signed: true }, check));
+        if (checked._tag === "InvalidNodeResponse") return Effect.fail(checked);
         const { response, responseHash } = checked;
         noteSuccess(ctx, route, kind, performance.now() - started);
         return Effect.succeed({
@@ -72,4 +81,9 @@ export function unaryAttempt(
       Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
     );
   });
+}
+
+/** What a refusal from `route` is checked against: the request, the session rules, the gateway's clock. */
+export function refusalCheck(ctx: AttemptContext, route: Route, request: DispatchRequest): RefusalCheck {
+  return { route, request, session: ctx.settings.session, now: ctx.now(), countInput: ctx.countInput(route) };
 }

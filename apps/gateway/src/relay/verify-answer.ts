@@ -11,7 +11,7 @@ import {
   verifyRelayResponse,
 } from "@pocket-ai/protocol";
 import type { z } from "zod";
-import { InvalidNodeResponse, NodeRefused } from "./attempt-errors.js";
+import { InvalidNodeResponse } from "./attempt-errors.js";
 import type { AnswerLimits } from "./relay-envelope.js";
 
 const ANSWER_SCHEMAS: Record<RelayOperation, z.ZodType> = {
@@ -34,7 +34,15 @@ export interface AnswerExpectations {
   readonly limits: AnswerLimits;
 }
 
+/** A refusal under the node's valid signature, still to be judged (`judge-refusal.ts`). */
+export interface SignedRefusal {
+  readonly _tag: "SignedRefusal";
+  readonly code: string;
+  readonly detail: string;
+}
+
 export interface VerifiedAnswer {
+  readonly _tag: "VerifiedAnswer";
   readonly response: RelayResponse;
   readonly responseHash: string;
   readonly payload: Record<string, unknown>;
@@ -59,7 +67,7 @@ export function overLimit(usage: RelayUsage, computeUnits: number, limits: Answe
 export function verifyAnswer(
   raw: unknown,
   expect: AnswerExpectations,
-): VerifiedAnswer | InvalidNodeResponse | NodeRefused {
+): VerifiedAnswer | InvalidNodeResponse | SignedRefusal {
   const { nodeAddress } = expect;
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress, detail });
   const verified = verifyRelayResponse(raw, {
@@ -72,7 +80,7 @@ export function verifyAnswer(
   const { response, responseHash } = verified.value;
   if (response.outcome === "error") {
     const error = response.error!;
-    return new NodeRefused({ nodeAddress, code: error.code, detail: error.detail ?? error.message });
+    return { _tag: "SignedRefusal", code: error.code, detail: error.detail ?? error.message };
   }
   const parsed = ANSWER_SCHEMAS[expect.operation].safeParse(response.payload);
   if (!parsed.success) {
@@ -86,7 +94,12 @@ export function verifyAnswer(
     if (images > expect.limits.maxImages)
       return invalid(`returned ${images} images; ${expect.limits.maxImages} were asked`);
   }
-  return { response, responseHash, payload: response.payload as Record<string, unknown> };
+  return {
+    _tag: "VerifiedAnswer",
+    response,
+    responseHash,
+    payload: response.payload as Record<string, unknown>,
+  };
 }
 
 /** Checks a stream chunk's data against the operation's chunk schema; a reason when it does not fit. */

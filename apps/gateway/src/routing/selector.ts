@@ -28,7 +28,11 @@ const make = Effect.gen(function* () {
     return chosen;
   };
 
-  const plan = Effect.fn("Selector.plan")(function* (request: DispatchRequest, stream: boolean) {
+  const plan = Effect.fn("Selector.plan")(function* (
+    request: DispatchRequest,
+    stream: boolean,
+    sessionAt?: number,
+  ) {
     const now = yield* Clock.currentTimeMillis;
     const routes = planRoutes(
       {
@@ -41,7 +45,7 @@ const make = Effect.gen(function* () {
         get: registry.get,
       },
       request,
-      now,
+      sessionAt ?? now,
       stream,
     );
     if (routes.length === 0) {

@@ -11,7 +11,7 @@ import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import { DEFAULT_CATALOG, generateKeyPair, type Scoreboard } from "@pocket-ai/protocol";
 import { createLogger, MetricsRegistry } from "@pocket-ai/runtime";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { Effect, Exit, Layer, ManagedRuntime, Redacted, Runtime, Scope } from "effect";
+import { type Clock, Effect, Exit, Layer, ManagedRuntime, Redacted, Runtime, Scope } from "effect";
 import { z } from "zod";
 import { AdminAuth } from "../../src/admin/admin-auth.js";
 import { gatewayNodeRouter } from "../../src/app/routers.js";
@@ -48,7 +48,10 @@ export type Misbehaviour = "bad-signature" | "cut-stream" | "bad-chunk";
  * and real nodes (dev backend) that register with it. Nodes may sit behind a proxy router that
  * misbehaves, announcing the proxy's URL as their endpoint.
  */
-export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = {}) {
+export async function startTestNetwork(
+  routing: z.input<typeof RoutingConfig> = {},
+  options: { readonly clock?: Clock.Clock } = {},
+) {
   const key = generateKeyPair();
   const metrics = new MetricsRegistry();
   let board: Scoreboard = { evaluator: "test-evaluator", generatedAt: 0, nodes: [] };
@@ -65,7 +68,10 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
   const layer = Layer.mergeAll(
     routingLayer({ config, key, catalog: DEFAULT_CATALOG, metrics }),
     AdminAuth.layer(Redacted.make(ADMIN_TOKEN)),
-  ).pipe(Layer.provideMerge(TempDatabase));
+  ).pipe(
+    Layer.provideMerge(TempDatabase),
+    Layer.provide(options.clock === undefined ? Layer.empty : Layer.setClock(options.clock)),
+  );
   const managed = ManagedRuntime.make(layer);
   const runtime = await managed.runtime();
   // Settlement is not provided here (its procedures would answer INTERNAL): nodes run no claim loop.
@@ -78,7 +84,7 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
   const cleanups: (() => Promise<void>)[] = [];
 
   const startTestNode = async (
-    options: { backend?: Record<string, unknown>; misbehave?: Misbehaviour } = {},
+    options: { backend?: Record<string, unknown>; misbehave?: Misbehaviour; now?: () => number } = {},
   ) => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-routing-node-"));
     let proxy: Server | undefined;
@@ -96,6 +102,7 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
       listen: { host: "127.0.0.1", port: 0 },
       dataDir,
       gateways: [{ url: gatewayUrl, address: key.address }],
+      ...(routing.session === undefined ? {} : { session: config.session }),
       ...(proxyUrl === undefined ? {} : { publicUrl: proxyUrl }),
       services: [
         {
@@ -110,7 +117,14 @@ export async function startTestNetwork(routing: z.input<typeof RoutingConfig> = 
     const scope = Effect.runSync(Scope.make());
     const log = createLogger({ app: "node-test", level: "error" });
     const node = await Effect.runPromise(
-      Scope.extend(startNode(nodeConfig, { log, claimLoop: false }), scope),
+      Scope.extend(
+        startNode(nodeConfig, {
+          log,
+          claimLoop: false,
+          ...(options.now === undefined ? {} : { now: options.now }),
+        }),
+        scope,
+      ),
     );
     target = node;
     let stopped = false;

@@ -24,8 +24,21 @@ describe("checkRelaySession", () => {
     expect(r.ok ? "" : r.error.detail).toContain("session 6");
   });
 
-  it("refuses a future session, another application or service", () => {
-    expect(code(checkRelaySession(header, params, 4_999))).toBe("WRONG_SESSION");
+  it("accepts the next session up to the grace early (the sender's clock runs ahead)", () => {
+    expect(checkRelaySession(header, params, 4_999)).toEqual({ ok: true, value: "early" });
+    expect(checkRelaySession(header, params, 4_900)).toEqual({ ok: true, value: "early" });
+  });
+
+  it("accepts a session for every clock offset up to the grace, around its start and its end", () => {
+    for (let offset = -100; offset <= 100; offset += 10) {
+      for (const signedAt of [5_000, 5_999]) {
+        expect(code(checkRelaySession(header, params, signedAt + offset))).toBe("ok");
+      }
+    }
+  });
+
+  it("refuses a session further ahead than the grace, another application or service", () => {
+    expect(code(checkRelaySession(header, params, 4_899))).toBe("WRONG_SESSION");
     expect(code(checkRelaySession(header, params, 5_500, "pokt1else"))).toBe("WRONG_SESSION");
     expect(code(checkRelaySession(header, params, 5_500, undefined, "mistral-7b"))).toBe("WRONG_SESSION");
   });

@@ -4,15 +4,16 @@ import { deriveSessionId } from "./session-id.js";
 import { type SessionParams, sessionGrace, sessionNumberAt, sessionWindow } from "./session-params.js";
 
 /**
- * Where a relay's session stands at the moment it is checked: the session is the current one, or
- * the previous one still within its grace.
+ * Where a relay's session stands at the moment it is checked: the session is the current one, the
+ * previous one still within its grace, or the next one, begun less than the grace ahead of the
+ * receiver's clock (the sender's clock runs ahead).
  *
  * @example
  * ```ts
  * const phase: SessionPhase = "grace";
  * ```
  */
-export type SessionPhase = "current" | "grace";
+export type SessionPhase = "current" | "grace" | "early";
 
 /**
  * Checks that a relay's session header is one the receiver may serve at `now` (ms or height):
@@ -20,9 +21,10 @@ export type SessionPhase = "current" | "grace";
  * - it names `expectedApp` / `expectedService` when given (else `WRONG_SESSION`);
  * - it is internally consistent: the session id recomputes from its fields and its window is the
  *   window of its session number under `params` (else `WRONG_SESSION`);
- * - its session has started (a future session is `WRONG_SESSION`) and has not ended more than the
- *   grace ago (else `SESSION_EXPIRED`).
- * Returns `"current"` or `"grace"`. Never throws.
+ * - its session has started, or starts within the grace (clocks of different operators differ by
+ *   seconds: a gateway whose clock runs ahead signs for the next session first; a later session
+ *   is `WRONG_SESSION`), and has not ended more than the grace ago (else `SESSION_EXPIRED`).
+ * Returns `"current"`, `"grace"` or `"early"`. Never throws.
  *
  * @example
  * ```ts
@@ -77,7 +79,9 @@ export function checkRelaySession(
       "sessionStart",
     );
   }
+  const grace = sessionGrace(params);
   if (now < window.start) {
+    if (window.start - now <= grace) return ok("early");
     return fail(
       "WRONG_SESSION",
       `session ${h.sessionNumber} starts at ${window.start}; it is ${now}`,
@@ -85,7 +89,7 @@ export function checkRelaySession(
     );
   }
   if (now < window.end) return ok("current");
-  const graceEnd = window.end + sessionGrace(params);
+  const graceEnd = window.end + grace;
   if (now < graceEnd) {
     return ok("grace");
   }

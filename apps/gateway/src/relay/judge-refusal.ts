@@ -1,0 +1,114 @@
+import {
+  checkImageLimits,
+  checkRelaySession,
+  type ErrorCode,
+  imageRequestSize,
+  isImageTier,
+  isTextTier,
+  type OpenAIRequestOf,
+  parseOpenAIRequest,
+  type Result,
+  relayBudget,
+  type SessionParams,
+  type TextRequestOf,
+  type TokenCounter,
+  tokensAtMost,
+} from "@pocket-ai/protocol";
+import type { Route } from "../routing/route-plan.js";
+import { type Blame, isErrorCode, NodeRefused } from "./attempt-errors.js";
+import type { DispatchRequest } from "./dispatcher.js";
+
+/** What the gateway knows to check a refusal against: the request, where it went, sessions, its clock. */
+export interface RefusalCheck {
+  readonly route: Route;
+  readonly request: DispatchRequest;
+  readonly session: SessionParams;
+  /** The gateway's clock (Unix ms). */
+  readonly now: number;
+  /**
+   * Counts input tokens as the served service's tokenizer does, when the gateway has it; else an
+   * upper bound, so that only a claim the gateway can disprove for every tokenizer is called a lie.
+   */
+  readonly countInput?: TokenCounter | undefined;
+}
+
+/** Codes that blame the request itself: believed only when signed and confirmed by the gateway's own check. */
+const CALLER_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  "INVALID_REQUEST",
+  "INPUT_TOO_LONG",
+  "OUTPUT_TOO_LONG",
+  "IMAGE_TOO_LARGE",
+]);
+
+/** Codes that say the relay's session is over or not begun: the gateway signs again. */
+const SESSION_CODES: ReadonlySet<string> = new Set<ErrorCode>(["SESSION_EXPIRED", "WRONG_SESSION"]);
+
+/**
+ * The protocol's own verdict on the request, by the rules a node applies before any work: the
+ * payload schema, then the budget rule (text) or the image limits. `ok` when it passes.
+ */
+export function recheckRequest(check: RefusalCheck): Result<unknown> {
+  const { request, route } = check;
+  const tier = route.servedTier;
+  const payload = { ...request.body, model: route.servedServiceId };
+  const parsed = parseOpenAIRequest(request.operation, payload);
+  if (!parsed.ok) return parsed;
+  if (request.operation === "completions" || request.operation === "chat.completions") {
+    if (!isTextTier(tier)) return parsed;
+    const operation = request.operation;
+    return relayBudget(
+      operation,
+      parsed.value as TextRequestOf<typeof operation>,
+      tier,
+      check.countInput ?? tokensAtMost,
+    );
+  }
+  if (!isImageTier(tier)) return parsed;
+  const image = parsed.value as OpenAIRequestOf<"images.edits">;
+  const size = imageRequestSize(image, tier);
+  if (!size.ok) return size;
+  return checkImageLimits(tier, { ...size.value, steps: image.steps ?? undefined, n: image.n ?? 1 });
+}
+
+/**
+ * Judges a node's refusal. Only a signed refusal can blame the request, and only when the
+ * gateway's recheck of the request (`recheckRequest`) fails with the same code; a caller-blaming
+ * code that is unsigned or disproved, and any code outside the protocol's table, is a lie: the
+ * node is sanctioned and another node tried. A signed session refusal (`SESSION_EXPIRED`,
+ * `WRONG_SESSION`) makes the gateway sign again for another session; everything else is the
+ * node's own trouble (busy, backend down, not in session...), tried elsewhere without sanction.
+ */
+export function judgeRefusal(
+  nodeAddress: string,
+  refusal: { readonly code: string; readonly detail: string; readonly signed: boolean },
+  check: RefusalCheck,
+): NodeRefused {
+  const { code, signed } = refusal;
+  const make = (blame: Blame, lie?: string) =>
+    new NodeRefused({ nodeAddress, code, detail: refusal.detail, signed, blame, lie });
+  if (!isErrorCode(code))
+    return make("node", `answered with ${code.slice(0, 64)}, not a protocol error code`);
+  if (CALLER_CODES.has(code)) {
+    if (!signed) return make("node", `blamed the request (${code}) without signing it`);
+    const recheck = recheckRequest(check);
+    if (!recheck.ok && recheck.error.code === code) return make("caller");
+    const found = recheck.ok ? "the request passes that check" : `the check says ${recheck.error.code}`;
+    return make("node", `signed ${code} but ${found}`);
+  }
+  if (SESSION_CODES.has(code) && signed) return make("session");
+  return make("node");
+}
+
+/**
+ * When to plan the retry of a relay the node refused for its session: the session after the
+ * refused one when the node says it is over, the one before when the node says it has not begun
+ * (the node's clock runs behind), the gateway's own clock otherwise — never more than one session
+ * away from the gateway's clock.
+ */
+export function replanTime(check: RefusalCheck, refused: NodeRefused): number {
+  const header = check.route.header;
+  const own = checkRelaySession(header, check.session, check.now);
+  if (refused.code === "SESSION_EXPIRED") return Math.max(check.now, header.sessionEnd);
+  if (refused.code === "WRONG_SESSION" && own.ok) return Math.min(check.now, header.sessionStart - 1);
+  return check.now;
+}
