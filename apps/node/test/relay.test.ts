@@ -10,7 +10,7 @@ import {
   relayResponseHash,
   verifyRelayResponse,
 } from "@pocket-ai/protocol";
-import llamaTokenizer from "llama-tokenizer-js";
+import { familyTokenizer } from "@pocket-ai/tokens";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
 
@@ -55,7 +55,7 @@ describe("unary relays", () => {
     expect(payload.usage.prompt_tokens).toBeGreaterThan(0);
     // Input is the protocol's budget count with the node's tokenizer (BOS included), not the engine's word.
     expect(response.usage.inputTokens).toBe(
-      llamaTokenizer.encode("The capital of France is", true, true).length,
+      familyTokenizer("llama-2").countPrompt("The capital of France is"),
     );
     expect(response.usage.outputTokens).toBeGreaterThan(0);
     expect(response.usage.outputTokens).toBeLessThanOrEqual(8);
@@ -130,7 +130,7 @@ describe("unary relays", () => {
 
 describe("the budget rule: limits per prompt, schemas count as input", () => {
   const sentence = "The capital of France is Paris. ";
-  const count = (text: string) => llamaTokenizer.encode(text, true, true).length;
+  const count = (text: string) => familyTokenizer("llama-2").countPrompt(text);
 
   it("admits a batch of 3 prompts each under the 200-token limit, though together they are over", async () => {
     const prompts = [sentence.repeat(12), sentence.repeat(11), sentence.repeat(10)];

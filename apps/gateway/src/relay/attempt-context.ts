@@ -1,4 +1,4 @@
-import type { KeyPair, TokenCounter } from "@pocket-ai/protocol";
+import type { KeyPair } from "@pocket-ai/protocol";
 import type { Context } from "effect";
 import type { NodeRegistry } from "../registry/node-registry.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -19,8 +19,6 @@ export interface AttemptContext {
   readonly metrics: RoutingMetricSet;
   /** Wall clock for envelopes, session checks and sanctions (Effect's clock in the layer). */
   readonly now: () => number;
-  /** The served service's tokenizer, when the gateway has it (else checks use bounds). */
-  readonly countInput: (route: Route) => TokenCounter | undefined;
 }
 
 /** A verified answer arrived: feed latency into selection and the metrics. */

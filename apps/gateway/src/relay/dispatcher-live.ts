@@ -46,7 +46,6 @@ const make = Effect.gen(function* () {
     clients: yield* NodeClients,
     metrics: yield* RoutingMetrics,
     now: () => clock.unsafeCurrentTimeMillis(),
-    countInput: () => undefined,
   };
 
   /**

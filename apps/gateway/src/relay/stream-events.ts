@@ -10,6 +10,7 @@ import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
 import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { answerLimits } from "./relay-envelope.js";
+import { believedUsage, DeliveredText, outputOverrun, routeTokens } from "./route-tokens.js";
 import { type OpenedStream, pullChunk } from "./stream-attempt.js";
 import { chunkOffSchema, overLimit } from "./verify-answer.js";
 
@@ -19,6 +20,7 @@ import { chunkOffSchema, overLimit } from "./verify-answer.js";
  * `final` event: `ok` with the node's signed usage and weight, or — when the node fails, stalls or
  * sends something invalid mid-way — `error` STREAM_INTERRUPTED with a record of what was delivered,
  * counted by the protocol's `DeliveredTally` over the chunks passed on (whatever the node says).
+ * No usage is believed beyond the gateway's own count of the delivered text (`route-tokens.ts`).
  */
 export function streamEvents(
   ctx: AttemptContext,
@@ -32,6 +34,11 @@ export function streamEvents(
   let pending: RelayStreamChunk | undefined = opened.first;
   let done = false;
   const tally = new DeliveredTally(limits);
+  // The gateway's own count of the text: live lower bounds cut a stream that runs past the
+  // request's limit before the excess reaches the client; the whole text's count, at the end,
+  // caps what the node's usage may claim.
+  const tokens = routeTokens(route);
+  const text = new DeliveredText();
 
   const record = (usage: RelayUsage, computeUnits: number): RelayRecord => ({
     requestHash,
@@ -58,7 +65,12 @@ export function streamEvents(
     ttftMs: opened.ttftMs,
   });
   // A relay that passed chunks on is in the ledger, paid for what those chunks delivered.
-  const delivered = () => (tally.chunks > 0 ? record(tally.usage(), 0) : undefined);
+  const delivered = () => {
+    if (tally.chunks === 0) return undefined;
+    const usage = tally.usage();
+    const counted = text.count(tokens.output).atMost;
+    return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
+  };
   const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {
     noteFailure(ctx, failure);
     done = true;
@@ -84,6 +96,14 @@ export function streamEvents(
     if (chunk.final === undefined) {
       const off = chunkOffSchema(request.operation, chunk.data);
       if (off !== undefined) return interrupted(invalid(off));
+      text.add(chunk.data);
+      if (text.lowerBound > limits.maxOutputTokens) {
+        return interrupted(
+          invalid(
+            `streamed at least ${text.lowerBound} output tokens; the request allowed ${limits.maxOutputTokens}`,
+          ),
+        );
+      }
       tally.add(chunk.data);
       return {
         type: "data",
@@ -97,9 +117,11 @@ export function streamEvents(
       ctx.metrics.relays.inc({ node: address, outcome: "STREAM_INTERRUPTED" });
       return final("error", delivered(), trailer.error?.detail ?? trailer.error?.message);
     }
-    const over = overLimit(trailer.usage, trailer.computeUnits, limits);
+    const over =
+      overLimit(trailer.usage, trailer.computeUnits, limits) ?? outputOverrun(text, tokens, limits);
     if (over !== undefined) return interrupted(invalid(over));
-    return final("ok", record(trailer.usage, trailer.computeUnits));
+    const usage = believedUsage(trailer.usage, text, route, request, tokens, limits);
+    return final("ok", record(usage, trailer.computeUnits));
   });
 
   return Stream.repeatEffectOption(step).pipe(Stream.ensuring(Effect.sync(() => opened.controller.abort())));

@@ -4,10 +4,17 @@ import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
 import { type AttemptContext, noteFailure, noteSuccess } from "./attempt-context.js";
-import { type AttemptFailure, NodeUnreachable, transportFailure, unreachable } from "./attempt-errors.js";
+import {
+  type AttemptFailure,
+  InvalidNodeResponse,
+  NodeUnreachable,
+  transportFailure,
+  unreachable,
+} from "./attempt-errors.js";
 import type { DispatchRequest, RelayRecord } from "./dispatcher.js";
 import { judgeRefusal, type RefusalCheck } from "./judge-refusal.js";
 import { answerLimits, signRelay } from "./relay-envelope.js";
+import { believedUsage, DeliveredText, outputOverrun, routeTokens } from "./route-tokens.js";
 import { verifyAnswer } from "./verify-answer.js";
 
 export interface UnaryAnswer {
@@ -52,17 +59,27 @@ export function unaryAttempt(
           }),
       }),
       Effect.flatMap((raw): Effect.Effect<UnaryAnswer, AttemptFailure> => {
+        const limits = answerLimits(route, request);
         const checked = verifyAnswer(raw, {
           requestHash,
           nodeAddress: address,
           header: route.header,
           operation: request.operation,
-          limits: answerLimits(route, request),
+          limits,
         });
         if (checked._tag === "SignedRefusal")
           return Effect.fail(judgeRefusal(address, { ...checked, signed: true }, check));
         if (checked._tag === "InvalidNodeResponse") return Effect.fail(checked);
         const { response, responseHash } = checked;
+        // The gateway counts what the answer delivers itself: an answer longer than asked is refused
+        // (and tried elsewhere), and the node's usage is believed only up to that count.
+        const tokens = routeTokens(route);
+        const text = new DeliveredText();
+        if (limits.maxImages === 0) text.add(checked.payload);
+        const overrun = limits.maxImages === 0 ? outputOverrun(text, tokens, limits) : undefined;
+        if (overrun !== undefined)
+          return Effect.fail(new InvalidNodeResponse({ nodeAddress: address, detail: overrun }));
+        const usage = believedUsage(response.usage, text, route, request, tokens, limits);
         noteSuccess(ctx, route, kind, performance.now() - started);
         return Effect.succeed({
           payload: { ...checked.payload, model: request.target.modelName },
@@ -74,7 +91,7 @@ export function unaryAttempt(
             sessionNumber: route.header.sessionNumber,
             leafHash: bytesToHex(relayLeafHash(requestHash, responseHash)),
             computeUnits: response.computeUnits,
-            usage: response.usage,
+            usage,
           },
         });
       }),
@@ -85,5 +102,11 @@ export function unaryAttempt(
 
 /** What a refusal from `route` is checked against: the request, the session rules, the gateway's clock. */
 export function refusalCheck(ctx: AttemptContext, route: Route, request: DispatchRequest): RefusalCheck {
-  return { route, request, session: ctx.settings.session, now: ctx.now(), countInput: ctx.countInput(route) };
+  return {
+    route,
+    request,
+    session: ctx.settings.session,
+    now: ctx.now(),
+    countInput: routeTokens(route).countInput,
+  };
 }

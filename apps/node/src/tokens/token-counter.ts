@@ -1,9 +1,5 @@
-// The tokenizer package ships no types; its declaration sits beside this file, referenced so that
-// every program that compiles this file (other apps and tests importing `@pocket-ai/node`) sees it.
-/// <reference path="./mistral-tokenizer-js.d.ts" />
+import { tokenizerFamilyOf, familyTokenizer as tokenizerOf } from "@pocket-ai/tokens";
 import { Effect } from "effect";
-import llamaTokenizer from "llama-tokenizer-js";
-import mistralTokenizer from "mistral-tokenizer-js";
 
 /**
  * How a node counts input tokens for a service, in the order they are preferred:
@@ -24,23 +20,11 @@ export interface TokenCounter {
 
 /** Picks the in-process tokenizer for a declared model family or model name, if one exists. */
 export function familyTokenizer(familyOrModel: string | undefined): TokenCounter | undefined {
-  const name = (familyOrModel ?? "").toLowerCase();
-  // Both tokenizers count the BOS token the engines prepend, as vLLM's `usage.prompt_tokens` does.
-  if (/llama[-_ ]?2/.test(name)) {
-    return {
-      kind: "llama-2",
-      exact: true,
-      count: (text) => Effect.sync(() => llamaTokenizer.encode(text, true, true).length),
-    };
-  }
-  if (/m[iy]stral/.test(name)) {
-    return {
-      kind: "mistral",
-      exact: true,
-      count: (text) => Effect.sync(() => mistralTokenizer.encode(text, true, true).length),
-    };
-  }
-  return undefined;
+  const family = tokenizerFamilyOf(familyOrModel);
+  if (family === undefined) return undefined;
+  // The prompt count includes the BOS token the engines prepend, as vLLM's `usage.prompt_tokens` does.
+  const tokenizer = tokenizerOf(family);
+  return { kind: family, exact: true, count: (text) => Effect.sync(() => tokenizer.countPrompt(text)) };
 }
 
 /** The estimate used when no tokenizer is known: one token per four UTF-16 code units, rounded up. */

@@ -1,0 +1,94 @@
+import {
+  countRelayInput,
+  isTextTier,
+  type RelayUsage,
+  relayInputs,
+  type TextRequestOf,
+  type TokenCounter,
+  tokensAtMost,
+} from "@pocket-ai/protocol";
+import {
+  DeliveredText,
+  type FamilyTokenizer,
+  familyTokenizer,
+  type OutputBounds,
+  outputBounds,
+  tokenizerFamilyOf,
+} from "@pocket-ai/tokens";
+import type { Route } from "../routing/route-plan.js";
+import type { DispatchRequest } from "./dispatcher.js";
+import type { AnswerLimits } from "./relay-envelope.js";
+
+/**
+ * How the gateway counts a route's tokens itself. The family is the served model's (as the node
+ * declares it, else the service id); `exact` when the node declared it counts with that family's
+ * tokenizer — then the gateway's counts are the node's own, and prove what they say.
+ */
+export interface RouteTokens {
+  readonly family: FamilyTokenizer | undefined;
+  readonly output: OutputBounds;
+  /** Counts input as the node would, when exact; else an upper bound of any tokenizer's count. */
+  readonly countInput: TokenCounter;
+}
+
+export function routeTokens(route: Route): RouteTokens {
+  const offer = route.node.offers.get(route.servedServiceId);
+  const familyName =
+    tokenizerFamilyOf(offer?.model.family) ??
+    tokenizerFamilyOf(offer?.model.declared) ??
+    tokenizerFamilyOf(route.servedServiceId);
+  const family = familyName === undefined ? undefined : familyTokenizer(familyName);
+  const output = outputBounds(offer?.tokenizer, family);
+  const exact = output.exact;
+  return { family, output, countInput: exact === undefined ? tokensAtMost : exact.countPrompt };
+}
+
+/** Input tokens of a text request at most, as the node would count them (exact) or above any count. */
+export function inputAtMost(route: Route, request: DispatchRequest, tokens: RouteTokens): number {
+  if (!isTextTier(route.servedTier)) return 0;
+  const operation = request.operation as "completions" | "chat.completions";
+  const inputs = relayInputs(operation, request.body as TextRequestOf<typeof operation>);
+  return countRelayInput(inputs, tokens.countInput).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Tokens the exact tokenizer may count above the engine per choice: text decoded from the
+ * engine's tokens and counted again may merge or split one token differently at the edges.
+ */
+const RETOKENIZE_SLACK_PER_CHOICE = 1;
+
+/** Why the delivered text proves more output than the request allowed, or `undefined`. */
+export function outputOverrun(
+  text: DeliveredText,
+  tokens: RouteTokens,
+  limits: AnswerLimits,
+): string | undefined {
+  const counted = text.count(tokens.output);
+  const slack = tokens.output.exact === undefined ? 0 : RETOKENIZE_SLACK_PER_CHOICE * text.choices;
+  if (counted.atLeast <= limits.maxOutputTokens + slack) return undefined;
+  return `delivered at least ${counted.atLeast} output tokens by the gateway's count; the request allowed ${limits.maxOutputTokens}`;
+}
+
+/**
+ * The usage to record and bill: the node's signed usage, never above what the gateway counted
+ * (output: the delivered text by its own count; input: the request by the node's tokenizer or an
+ * upper bound), nor above the request's output cap.
+ */
+export function believedUsage(
+  declared: RelayUsage,
+  text: DeliveredText,
+  route: Route,
+  request: DispatchRequest,
+  tokens: RouteTokens,
+  limits: AnswerLimits,
+): RelayUsage {
+  if (limits.maxImages > 0) return declared;
+  const counted = text.count(tokens.output);
+  return {
+    ...declared,
+    inputTokens: Math.min(declared.inputTokens, inputAtMost(route, request, tokens)),
+    outputTokens: Math.min(declared.outputTokens, counted.atMost, limits.maxOutputTokens),
+  };
+}
+
+export { DeliveredText };

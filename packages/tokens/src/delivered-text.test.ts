@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { DeliveredText, outputBounds } from "./delivered-text.js";
+import { familyTokenizer, tokenizerFamilyOf } from "./family-tokenizer.js";
+
+const llama = familyTokenizer("llama-2");
+
+describe("family tokenizers", () => {
+  it("count prompts with the BOS token and output without it", () => {
+    expect(llama.countPrompt("Hello world")).toBe(3);
+    expect(llama.countOutput("Hello world")).toBe(2);
+    expect(familyTokenizer("mistral").countPrompt("Hello world")).toBe(3);
+    expect(llama.countOutput("")).toBe(0);
+  });
+
+  it("name the family of a model", () => {
+    expect(tokenizerFamilyOf("meta-llama/Llama-2-13b-chat-hf")).toBe("llama-2");
+    expect(tokenizerFamilyOf("mistral-7b")).toBe("mistral");
+    expect(tokenizerFamilyOf("stable-diffusion")).toBeUndefined();
+  });
+});
+
+describe("delivered text", () => {
+  it("counts words across pieces that split a word, and pieces", () => {
+    const text = new DeliveredText();
+    for (const piece of ["Hel", "lo", " big", " wor", "ld"]) {
+      text.add({ choices: [{ index: 0, delta: { content: piece } }] });
+    }
+    // 5 pieces, 3 words: each piece carried at least one token.
+    expect(text.lowerBound).toBe(5);
+    const counted = text.count({ exact: llama, family: llama });
+    expect(counted.atLeast).toBeGreaterThanOrEqual(5);
+    // The bill follows the tokenizer's count of the text, however finely the node split it.
+    expect(counted.atMost).toBe(llama.countOutput("Hello big world"));
+  });
+
+  it("sums choices, tool calls and refusals; ignores junk", () => {
+    const text = new DeliveredText();
+    text.add({
+      choices: [
+        {
+          index: 0,
+          message: { content: "one two", tool_calls: [{ function: { name: "f", arguments: "{}" } }] },
+        },
+        { index: 1, text: "three four five" },
+        { index: 2, message: { refusal: "no" } },
+        null,
+      ],
+    });
+    text.add("junk");
+    text.add({ choices: "junk" });
+    expect(text.choices).toBe(3);
+    // Choice 0: three pieces (content, name, arguments); choice 1: three words; choice 2: one piece.
+    expect(text.lowerBound).toBe(3 + 3 + 1);
+  });
+
+  it("proves an overrun with the exact tokenizer where words do not (one long word)", () => {
+    const text = new DeliveredText();
+    text.add({ choices: [{ index: 0, text: "x".repeat(400) }] });
+    expect(text.lowerBound).toBe(1);
+    expect(text.count({ exact: llama, family: llama }).atLeast).toBeGreaterThan(40);
+    // Without the node's exact tokenizer, the family count only caps the bill.
+    const dev = text.count(outputBounds({ kind: "dev", exact: true }, llama));
+    expect(dev.atLeast).toBe(1);
+    expect(dev.atMost).toBeGreaterThan(40);
+    // Without any tokenizer, bytes cap the bill.
+    expect(text.count().atMost).toBe(400);
+  });
+
+  it("picks exact counting only for the tokenizer the node declared", () => {
+    expect(outputBounds({ kind: "llama-2", exact: true }, llama).exact).toBe(llama);
+    expect(outputBounds({ kind: "backend", exact: true }, llama).exact).toBe(llama);
+    expect(outputBounds({ kind: "estimate", exact: false }, llama).exact).toBeUndefined();
+    expect(outputBounds({ kind: "llama-2", exact: true }, undefined)).toEqual({});
+  });
+});

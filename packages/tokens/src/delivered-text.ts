@@ -1,0 +1,166 @@
+import type { FamilyTokenizer } from "./family-tokenizer.js";
+
+/**
+ * How a reader without the engine counts delivered output. `exact`: the tokenizer the node declared
+ * it counts with, when the reader has it — its count proves an overrun. `family`: the served
+ * model's family tokenizer, when known — its count caps what is billed. Without either, the
+ * bounds below stand in (see {@link DeliveredText.count}).
+ *
+ * @example
+ * ```ts
+ * const bounds: OutputBounds = { exact: familyTokenizer("llama-2"), family: familyTokenizer("llama-2") };
+ * ```
+ */
+export interface OutputBounds {
+  readonly exact?: FamilyTokenizer | undefined;
+  readonly family?: FamilyTokenizer | undefined;
+}
+
+/**
+ * The reader's own counts of an answer: `atLeast` — no honest node counts fewer output tokens
+ * (more than the request allowed proves an overrun); `atMost` — no honest bill is higher.
+ *
+ * @example
+ * ```ts
+ * const counted: DeliveredBounds = { atLeast: 12, atMost: 14 };
+ * ```
+ */
+export interface DeliveredBounds {
+  readonly atLeast: number;
+  readonly atMost: number;
+}
+
+/**
+ * Picks the bounds for a served model: the node's declared tokenizer kind (`llama-2`, `mistral`, or
+ * `backend` with the model's family) makes counts exact; the family alone caps billing.
+ *
+ * @example
+ * ```ts
+ * outputBounds({ kind: "dev", exact: true }, familyTokenizer("llama-2")); // { family: llama-2 }
+ * ```
+ */
+export function outputBounds(
+  declared: { readonly kind: string; readonly exact: boolean } | undefined,
+  family: FamilyTokenizer | undefined,
+): OutputBounds {
+  if (family === undefined) return {};
+  const exact =
+    declared !== undefined &&
+    (declared.kind === family.family || (declared.kind === "backend" && declared.exact));
+  return exact ? { exact: family, family } : { family };
+}
+
+interface Choice {
+  text: string;
+  pieces: number;
+  words: number;
+  /** Whether the text so far ends inside a word (a piece that starts with one continues it). */
+  inWord: boolean;
+}
+
+const WORDS = /\S+/g;
+const isText = (value: unknown): value is string => typeof value === "string" && value !== "";
+const MAX_CHOICE_INDEX = 4096;
+const encoder = new TextEncoder();
+
+/**
+ * The text an answer delivered, per choice, as its chunks pass (or as one unary answer): the
+ * `text`, `content`, `refusal` and tool-call name and arguments of each choice. Keeps, as it goes,
+ * two lower bounds of the output tokens that hold for every tokenizer that splits on white space
+ * (SentencePiece, byte-level BPE, the development backend's): the words (no token spans two) and
+ * the non-empty text pieces (each is at least one token). {@link count} adds the tokenizers' counts
+ * of the whole text, once.
+ *
+ * @example
+ * ```ts
+ * const text = new DeliveredText();
+ * text.add({ choices: [{ index: 0, delta: { content: "Hello big" } }] });
+ * text.add({ choices: [{ index: 0, delta: { content: " world" } }] });
+ * text.lowerBound; // 3 words
+ * ```
+ */
+export class DeliveredText {
+  readonly #choices: Choice[] = [];
+
+  /** Adds one chunk's data or one whole answer. */
+  add(chunk: unknown): void {
+    if (typeof chunk !== "object" || chunk === null) return;
+    const choices = (chunk as { choices?: unknown }).choices;
+    if (!Array.isArray(choices)) return;
+    choices.forEach((raw: unknown, position) => {
+      if (typeof raw !== "object" || raw === null) return;
+      const c = raw as {
+        index?: unknown;
+        text?: unknown;
+        delta?: Record<string, unknown> | null;
+        message?: Record<string, unknown> | null;
+      };
+      const index =
+        typeof c.index === "number" &&
+        Number.isSafeInteger(c.index) &&
+        c.index >= 0 &&
+        c.index < MAX_CHOICE_INDEX
+          ? c.index
+          : position;
+      let choice = this.#choices[index];
+      if (choice === undefined) {
+        choice = { text: "", pieces: 0, words: 0, inWord: false };
+        this.#choices[index] = choice;
+      }
+      const parts: unknown[] = [c.text];
+      const body = c.delta ?? c.message;
+      if (typeof body === "object" && body !== null) {
+        parts.push(body.content, body.refusal);
+        if (Array.isArray(body.tool_calls)) {
+          for (const call of body.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
+            parts.push(call?.function?.name, call?.function?.arguments);
+          }
+        }
+      }
+      for (const part of parts) if (isText(part)) append(choice, part);
+    });
+  }
+
+  /** Output tokens at least, by words and pieces: cheap, kept as chunks arrive. */
+  get lowerBound(): number {
+    let sum = 0;
+    for (const c of this.#choices) if (c !== undefined) sum += Math.max(c.words, c.pieces);
+    return sum;
+  }
+
+  /** Choices that delivered any text. */
+  get choices(): number {
+    return this.#choices.filter((c) => c !== undefined && c.text !== "").length;
+  }
+
+  /**
+   * The reader's counts of the whole text: `atLeast` is the larger of the lower bound and the exact
+   * tokenizer's count; `atMost` the family tokenizer's count, or the UTF-8 bytes (every token is at
+   * least one byte). Pieces do not raise `atMost`: a node that splits its text finer bills no more.
+   */
+  count(bounds: OutputBounds = {}): DeliveredBounds {
+    let atLeast = 0;
+    let atMost = 0;
+    for (const c of this.#choices) {
+      if (c === undefined || c.text === "") continue;
+      const floor = Math.max(c.words, c.pieces);
+      const exact = bounds.exact?.countOutput(c.text);
+      atLeast += Math.max(floor, exact ?? 0);
+      const ceiling = bounds.family?.countOutput(c.text) ?? encoder.encode(c.text).length;
+      atMost += ceiling;
+    }
+    return { atLeast, atMost };
+  }
+}
+
+function append(choice: Choice, part: string): void {
+  choice.pieces += 1;
+  let words = 0;
+  WORDS.lastIndex = 0;
+  while (WORDS.exec(part) !== null) words++;
+  // A piece that starts inside the word the text ended in continues that word.
+  if (choice.inWord && !/^\s/.test(part) && words > 0) words -= 1;
+  choice.words += words;
+  choice.inWord = !/\s$/.test(part);
+  choice.text += part;
+}

@@ -1,0 +1,7 @@
+export { type DeliveredBounds, DeliveredText, type OutputBounds, outputBounds } from "./delivered-text.js";
+export {
+  type FamilyTokenizer,
+  familyTokenizer,
+  type TokenizerFamily,
+  tokenizerFamilyOf,
+} from "./family-tokenizer.js";
