@@ -55,6 +55,57 @@ describe("a node in front of real HTTP engines", () => {
     expect(sent.model).toBe("served-model");
   });
 
+  it("builds engine calls from the protocol's fields: engine-specific knobs and unknown fields never reach the engine", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const smuggled = {
+      n_predict: 100_000,
+      num_predict: 100_000,
+      max_new_tokens: 100_000,
+      min_tokens: 100_000,
+      best_of: 20,
+      user: "end-user-42",
+      options: { num_ctx: 1_000_000 },
+    };
+    const chat = await h.client.relay.mutate(
+      gw.request(
+        {
+          model: "llama-2-13b",
+          messages: [{ role: "user", content: "Hi", cache_prompt: true }],
+          max_tokens: 100_000,
+          tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } }, extra: 1 }],
+          response_format: { type: "json_object", grammar: "root ::= .*" },
+          ...smuggled,
+        },
+        { operation: "chat.completions" },
+      ),
+    );
+    expect(chat.outcome).toBe("ok");
+    const completion = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Hello", max_tokens: 4, top_k: 5, ...smuggled }),
+    );
+    expect(completion.outcome).toBe("ok");
+    const sentChat = fake!.requests.find((r) => r.path === "/v1/chat/completions")?.body as Record<
+      string,
+      unknown
+    >;
+    const sentCompletion = fake!.requests.find((r) => r.path === "/v1/completions")?.body as Record<
+      string,
+      unknown
+    >;
+    for (const sent of [sentChat, sentCompletion]) {
+      for (const field of Object.keys(smuggled)) expect(sent).not.toHaveProperty(field);
+    }
+    // max_tokens is clamped to the tier's output limit, never the client's number.
+    expect(sentChat.max_tokens).toBe(1000);
+    expect(sentChat.messages).toEqual([{ role: "user", content: "Hi" }]);
+    expect(sentChat.tools).toEqual([
+      { type: "function", function: { name: "f", parameters: { type: "object" } } },
+    ]);
+    expect(sentChat.response_format).toEqual({ type: "json_object" });
+    // vLLM takes its extras (top_k); other engines get the body without them.
+    expect(sentCompletion.top_k).toBe(5);
+  });
+
   it("refuses echo with logprobs on a llama.cpp backend before any generation (it cannot return prompt logprobs)", async () => {
     const h = await nodeInFrontOf("llamacpp");
     const before = fake!.calls["POST /v1/completions"] ?? 0;

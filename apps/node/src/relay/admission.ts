@@ -24,6 +24,7 @@ import {
 import { Effect } from "effect";
 import type { NodeStoreError } from "../db/node-store-error.js";
 import type { RelayStore } from "../db/relay-store.js";
+import { engineBody } from "./engine-body.js";
 import type { ServedService } from "./served-service.js";
 
 /** A relay that passed every check: the backend may now spend work on it. */
@@ -32,7 +33,7 @@ export interface AdmittedRelay {
   readonly requestHash: string;
   readonly service: ServedService;
   readonly tier: TierSpec;
-  /** The OpenAI body to send on, with `max_tokens` clamped to the tier. */
+  /** The engine body built from the validated request's schema fields (`engine-body.ts`), `max_tokens` clamped. */
   readonly body: Record<string, unknown>;
   readonly inputTokens: number;
   /** Output tokens allowed over all choices (text) — a response above this is a backend fault. */
@@ -181,11 +182,7 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
         const budget = relayBudget(operation, textRequest, tier, (t) => counted.get(t) ?? upperBound(t));
         if (!budget.ok) return { ok: false, error: budget.error } as const;
         const { inputTokens, maxTokens, maxOutputTokens } = budget.value;
-        const body: Record<string, unknown> = {
-          ...(request.payload as Record<string, unknown>),
-          max_tokens: maxTokens,
-        };
-        if (chat !== undefined) delete body.max_completion_tokens;
+        const body = engineBody(operation, parsed.value, maxTokens);
         return {
           ok: true,
           value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0 },
@@ -221,7 +218,7 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
           value: {
             service,
             tier,
-            body: request.payload as Record<string, unknown>,
+            body: engineBody(request.operation, parsed.value),
             inputTokens: 0,
             maxOutputTokens: 0,
             imageUnits: limits.value.units,

@@ -1,5 +1,6 @@
 import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
+import { ENGINE_EXTRAS } from "../../relay/engine-body.js";
 import { type Backend, type BackendError, BackendRejected, type StreamPiece } from "../backend.js";
 import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
 import { type EngineTarget, expectRecord, requestJson, requestOk } from "../engine-http.js";
@@ -25,7 +26,9 @@ const TOKENIZE: Record<OpenAICompatibleKind, ((text: string, model: string | und
   };
 
 /**
- * The backend for vLLM, llama.cpp server, Ollama and TGI. Bodies pass through unchanged except:
+ * The backend for vLLM, llama.cpp server, Ollama and TGI. Bodies arrive built from the protocol's
+ * fields only, and pass through unchanged except:
+ * - `top_k` and `ignore_eos` reach vLLM and llama.cpp only;
  * - `model` becomes the engine's model name (`config.model`), and responses and stream pieces
  *   carry the caller's `model` back, so engine-internal names (a GGUF path, an Ollama tag) never
  *   reach the client and the gateway's service check sees what it asked for;
@@ -43,8 +46,15 @@ export function makeOpenAICompatibleBackend(
   };
   const backendId = target.backendId;
 
-  const engineBody = (body: Record<string, unknown>): Record<string, unknown> =>
-    config.model === undefined ? { ...body } : { ...body, model: config.model };
+  // The body was built by admission from the protocol's fields (`relay/engine-body.ts`); this
+  // engine's adapter drops the extras it does not take and names its own model.
+  const takesExtras = kind === "vllm" || kind === "llamacpp";
+  const engineBody = (body: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { ...body };
+    if (!takesExtras) for (const field of ENGINE_EXTRAS) delete out[field];
+    if (config.model !== undefined) out.model = config.model;
+    return out;
+  };
   const callerModel = (body: Record<string, unknown>) =>
     typeof body.model === "string" ? body.model : undefined;
   const withCallerModel = <T extends Record<string, unknown>>(value: T, model: string | undefined): T =>
