@@ -151,6 +151,17 @@ export class DeliveredText {
     }
     return { atLeast, atMost };
   }
+
+  /**
+   * The most output tokens any honest count of the text can reach, for any tokenizer: its UTF-8
+   * bytes (no token is shorter than a byte; an engine may sample a word letter by letter, so a
+   * tokenizer's count of the text is no bound). A node declaring more inflates its usage.
+   */
+  get provableMax(): number {
+    let max = 0;
+    for (const c of this.#choices) if (c !== undefined) max += encoder.encode(c.text).length;
+    return max;
+  }
 }
 
 function append(choice: Choice, part: string): void {

@@ -50,6 +50,8 @@ export function signRelay(
 /** What a verified answer may claim: output tokens (text, all choices) and images (image calls). */
 export interface AnswerLimits {
   readonly maxOutputTokens: number;
+  /** Choices the answer may hold (text: prompts × n; images: 0). */
+  readonly choices: number;
   readonly maxImages: number;
   /** Highest compute units the answer may carry. */
   readonly maxComputeUnits: number;
@@ -74,6 +76,7 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
       Math.max(1, Math.ceil((l.maxWidth * l.maxHeight) / (l.standardWidth * l.standardHeight))) * n;
     return {
       maxOutputTokens: 0,
+      choices: 0,
       maxImages: n,
       maxComputeUnits: tier.computeUnitsPerRelay * units,
       inputTokens: 0,
@@ -82,11 +85,17 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
   // A text tier serves text operations only (the route plan matched them).
   const operation = request.operation as "completions" | "chat.completions";
   const text = body as TextRequestOf<typeof operation>;
-  const { maxOutputTokens } = relayOutputCap(operation, text, tier);
+  const { maxOutputTokens, choices } = relayOutputCap(operation, text, tier);
   const inputTokens = countRelayInput(relayInputs(operation, text), tokensAtLeast).reduce(
     (sum, tokens) => sum + tokens,
     0,
   );
   // Per-call weight, or per-token weight which never exceeds a few times the per-call weight.
-  return { maxOutputTokens, maxImages: 0, maxComputeUnits: tier.computeUnitsPerRelay * 4, inputTokens };
+  return {
+    maxOutputTokens,
+    choices,
+    maxImages: 0,
+    maxComputeUnits: tier.computeUnitsPerRelay * 4,
+    inputTokens,
+  };
 }

@@ -10,7 +10,7 @@ import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
 import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { answerLimits } from "./relay-envelope.js";
-import { believedUsage, DeliveredText, outputOverrun, routeTokens } from "./route-tokens.js";
+import { believedUsage, DeliveredText, outputOverrun, routeTokens, usageInflated } from "./route-tokens.js";
 import { type OpenedStream, pullChunk } from "./stream-attempt.js";
 import { chunkOffSchema, overLimit } from "./verify-answer.js";
 
@@ -112,6 +112,8 @@ export function streamEvents(
     }
     done = true;
     const trailer = chunk.final;
+    const inflated = usageInflated(trailer.usage, text, limits);
+    if (inflated !== undefined) return interrupted(invalid(inflated));
     if (trailer.outcome === "error") {
       ctx.selector.stats.failure(address);
       ctx.metrics.relays.inc({ node: address, outcome: "STREAM_INTERRUPTED" });

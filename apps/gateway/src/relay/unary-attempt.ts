@@ -14,7 +14,7 @@ import {
 import type { DispatchRequest, RelayRecord } from "./dispatcher.js";
 import { judgeRefusal, type RefusalCheck } from "./judge-refusal.js";
 import { answerLimits, signRelay } from "./relay-envelope.js";
-import { believedUsage, DeliveredText, outputOverrun, routeTokens } from "./route-tokens.js";
+import { believedUsage, DeliveredText, outputOverrun, routeTokens, usageInflated } from "./route-tokens.js";
 import { verifyAnswer } from "./verify-answer.js";
 
 export interface UnaryAnswer {
@@ -76,7 +76,10 @@ export function unaryAttempt(
         const tokens = routeTokens(route);
         const text = new DeliveredText();
         if (limits.maxImages === 0) text.add(checked.payload);
-        const overrun = limits.maxImages === 0 ? outputOverrun(text, tokens, limits) : undefined;
+        const overrun =
+          limits.maxImages === 0
+            ? (outputOverrun(text, tokens, limits) ?? usageInflated(response.usage, text, limits))
+            : undefined;
         if (overrun !== undefined)
           return Effect.fail(new InvalidNodeResponse({ nodeAddress: address, detail: overrun }));
         const usage = believedUsage(response.usage, text, route, request, tokens, limits);

@@ -1,0 +1,254 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createRelayResponse,
+  deriveSessionHeader,
+  type RelayResponse,
+  type RelayStreamChunk,
+  RelayStreamSigner,
+  relayRequestHash,
+} from "@pocket-ai/protocol";
+import { createLogger } from "@pocket-ai/runtime";
+import { initTRPC, TRPCError } from "@trpc/server";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { Effect, Exit, Scope } from "effect";
+import { z } from "zod";
+import { type RunningNode, startNode } from "../../../node/src/app/node-app.js";
+import { NodeConfig } from "../../../node/src/config/node-config.js";
+
+/**
+ * How a lying node answers. Every lie is signed with the node's own valid key (or, for the
+ * transport-level ones, sent as a coded tRPC error as a real node would): the gateway cannot
+ * reject it on the signature, only on what it checks itself.
+ */
+export type Lie =
+  | "honest"
+  /** Declares the request's whole output allowance while delivering a few characters. */
+  | "inflated-usage"
+  /** Delivers hundreds of words past `max_tokens`, declaring usage within the limit. */
+  | "extra-text"
+  /** Blames the request (INPUT_TOO_LONG) on an unsigned transport error. */
+  | "blame-unsigned"
+  /** Blames the request (INPUT_TOO_LONG) in a signed answer; the prompt is short. */
+  | "blame-signed-false"
+  /** Answers with a code outside the protocol's table (transport error: a signed one cannot parse). */
+  | "unknown-code"
+  /** Streams a few chunks, then a signed error trailer claiming the whole output allowance. */
+  | "broken-stream"
+  /** Streams a few chunks, then drops the connection (a failure, not a lie: billing is checked). */
+  | "cut-stream"
+  /** Signs an answer that is not the operation's OpenAI shape. */
+  | "off-schema"
+  /** Signs an answer for another service's session. */
+  | "wrong-service";
+
+/** What the proxy passes on: relays answered, by how the lie was applied. */
+export interface LyingNode {
+  readonly address: string;
+  lie: Lie;
+  /** Relays that reached this node (lying or not). */
+  relays: number;
+  stop(): Promise<void>;
+}
+
+type Server = ReturnType<typeof createHTTPServer>;
+const listen = async (server: Server) => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
+
+/** The node's transport error shape: the protocol code in `data.pocketCode` (see the node's `trpc.ts`). */
+const t = initTRPC.create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause as { pocketCode?: unknown; detail?: unknown } | undefined;
+    return {
+      ...shape,
+      data: { ...shape.data, stack: undefined, pocketCode: cause?.pocketCode, detail: cause?.detail },
+    };
+  },
+});
+class Coded extends Error {
+  constructor(
+    readonly pocketCode: string,
+    readonly detail: string,
+  ) {
+    super(pocketCode);
+  }
+}
+const coded = (code: string, detail: string) =>
+  new TRPCError({ code: "BAD_REQUEST", message: detail, cause: new Coded(code, detail) });
+
+const MORE = Array.from({ length: 300 }, () => " more").join("");
+
+/** Rewrites the OpenAI answer's text (first choice) with `edit`. */
+function editText(payload: unknown, edit: (text: string) => string): unknown {
+  const answer = structuredClone(payload) as {
+    choices?: { text?: string; message?: { content?: string | null } }[];
+  };
+  const choice = answer.choices?.[0];
+  if (choice === undefined) return answer;
+  if (typeof choice.text === "string") choice.text = edit(choice.text);
+  if (choice.message !== undefined) choice.message.content = edit(choice.message.content ?? "");
+  return answer;
+}
+
+/**
+ * A real node (development backend) behind a proxy that lies with the node's own key, announcing
+ * the proxy as its endpoint. `lie` can be changed between requests.
+ */
+export async function startLyingNode(options: {
+  readonly gatewayTrpcUrl: string;
+  readonly gatewayAddress: string;
+  readonly session: unknown;
+  readonly maxTokens: number;
+}): Promise<LyingNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), "pocket-lying-node-"));
+  let node: RunningNode | undefined;
+  const state = { lie: "honest" as Lie, relays: 0 };
+  const caller = () => node!.router.createCaller({});
+
+  const resign = (answer: RelayResponse, change: Partial<RelayResponse>): RelayResponse => {
+    const { signature: _s, v: _v, node: _n, ...fields } = { ...answer, ...change };
+    return createRelayResponse(fields as never, node!.key);
+  };
+
+  const proxy = createHTTPServer({
+    basePath: "/trpc/",
+    router: t.router({
+      relay: t.procedure.input(z.unknown()).mutation(async ({ input }) => {
+        state.relays += 1;
+        const lie = state.lie;
+        if (lie === "blame-unsigned") throw coded("INPUT_TOO_LONG", "prompt has 9999 input tokens");
+        if (lie === "unknown-code") throw coded("PAY_ME_ANYWAY", "the node says so");
+        const answer = await caller().relay(input);
+        if (answer.outcome !== "ok") return answer;
+        switch (lie) {
+          case "inflated-usage":
+            return resign(answer, {
+              payload: editText(answer.payload, (text) => text.slice(0, 10)),
+              usage: { ...answer.usage, outputTokens: options.maxTokens },
+            });
+          case "extra-text":
+            return resign(answer, { payload: editText(answer.payload, (text) => text + MORE) });
+          case "blame-signed-false": {
+            const { payload: _p, ...rest } = answer;
+            return resign(rest as RelayResponse, {
+              outcome: "error",
+              error: { code: "INPUT_TOO_LONG", message: "too long", detail: "prompt has 9999 input tokens" },
+              usage: { inputTokens: 0, outputTokens: 0 },
+              computeUnits: 0,
+            });
+          }
+          case "off-schema":
+            return resign(answer, { payload: { choices: "lies" } });
+          case "wrong-service":
+            return resign(answer, {
+              header: deriveSessionHeader(
+                options.session as never,
+                answer.header.applicationAddress,
+                "mistral-7b",
+                Date.now(),
+              ),
+            });
+          default:
+            return answer;
+        }
+      }),
+      relayStream: t.procedure.input(z.unknown()).mutation(async function* ({ input }) {
+        state.relays += 1;
+        const lie = state.lie;
+        if (lie === "blame-unsigned") throw coded("INPUT_TOO_LONG", "prompt has 9999 input tokens");
+        if (lie === "unknown-code") throw coded("PAY_ME_ANYWAY", "the node says so");
+        const signer = new RelayStreamSigner(relayRequestHash(input as never), node!.key);
+        if (lie === "blame-signed-false") {
+          yield signer.finish(null, {
+            outcome: "error",
+            error: { code: "INPUT_TOO_LONG", message: "too long", detail: "prompt has 9999 input tokens" },
+            usage: { inputTokens: 0, outputTokens: 0 },
+            computeUnits: 0,
+          });
+          return;
+        }
+        let n = 0;
+        for await (const raw of await caller().relayStream(input)) {
+          const chunk = raw as RelayStreamChunk;
+          n += 1;
+          if (chunk.final !== undefined) {
+            if (lie === "extra-text") {
+              for (let i = 0; i < 300; i++) {
+                yield signer.next({
+                  ...(chunk.data as object),
+                  choices: [{ index: 0, delta: { content: " more" } }],
+                });
+              }
+            }
+            if (lie === "inflated-usage") {
+              yield signer.finish(chunk.data, {
+                ...chunk.final,
+                usage: { ...chunk.final.usage, outputTokens: options.maxTokens },
+              });
+              return;
+            }
+            yield signer.finish(chunk.data, chunk.final);
+            return;
+          }
+          if (n === 3 && lie === "cut-stream") throw new Error("the node went away");
+          if (n === 3 && lie === "broken-stream") {
+            yield signer.finish(null, {
+              outcome: "error",
+              error: { code: "STREAM_INTERRUPTED", message: "interrupted" },
+              usage: { inputTokens: 10, outputTokens: options.maxTokens },
+              computeUnits: 0,
+            });
+            return;
+          }
+          if (n === 2 && lie === "off-schema") {
+            yield signer.next({ choices: 5 });
+            continue;
+          }
+          if (lie === "inflated-usage" && n > 1) continue;
+          yield signer.next(chunk.data);
+        }
+      }),
+      info: t.procedure.query(() => caller().info()),
+      health: t.procedure.query(() => caller().health()),
+    }),
+  });
+  const proxyUrl = await listen(proxy);
+  const config = NodeConfig.parse({
+    listen: { host: "127.0.0.1", port: 0 },
+    dataDir,
+    session: options.session,
+    publicUrl: proxyUrl,
+    gateways: [{ url: options.gatewayTrpcUrl, address: options.gatewayAddress }],
+    services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
+    logLevel: "error",
+  });
+  const scope = Effect.runSync(Scope.make());
+  const log = createLogger({ app: "lying-node", level: "error" });
+  node = await Effect.runPromise(Scope.extend(startNode(config, { log, claimLoop: false }), scope));
+  const lying: LyingNode = {
+    address: node.key.address,
+    get lie() {
+      return state.lie;
+    },
+    set lie(value: Lie) {
+      state.lie = value;
+    },
+    get relays() {
+      return state.relays;
+    },
+    set relays(value: number) {
+      state.relays = value;
+    },
+    stop: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void));
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return lying;
+}
