@@ -1,9 +1,9 @@
 import { sessionNumberAt, sessionWindow } from "@pocket-ai/protocol";
 import { Clock, Effect, Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
+import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
 import type { DispatchStreamEvent } from "./dispatcher.js";
-import { startTestNetwork, type TestNetwork } from "./test-network.js";
-import { dispatchRequest, registered, streamed, unary } from "./test-requests.js";
 
 // Short sessions and a grace shorter than the clock offsets: only signing again for the session
 // a node's refusal points to (and the node's tolerance of a session that starts early) keeps

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import {
   createRelayResponse,
   deriveSessionHeader,
@@ -15,8 +16,6 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Exit, Scope } from "effect";
 import { z } from "zod";
-import { type RunningNode, startNode } from "../../../node/src/app/node-app.js";
-import { NodeConfig } from "../../../node/src/config/node-config.js";
 
 /**
  * How a lying node answers. Every lie is signed with the node's own valid key (or, for the
