@@ -1,0 +1,103 @@
+import {
+  DEFAULT_CATALOG,
+  deriveSessionHeader,
+  type ErrorCode,
+  ErrorCodes,
+  findService,
+  findTier,
+  resolveModelName,
+  SessionParams,
+} from "@pocket-ai/protocol";
+import { describe, expect, it } from "vitest";
+import type { RegisteredNode } from "../registry/registered-node.js";
+import type { Route } from "../routing/route-plan.js";
+import { clientCodeOf } from "./attempt-errors.js";
+import type { DispatchRequest } from "./dispatcher.js";
+import { judgeRefusal, type RefusalCheck, replanTime } from "./judge-refusal.js";
+
+const session = SessionParams.parse({ mode: "time", genesisMs: 0, sessionLengthMs: 10_000, graceMs: 1_000 });
+const now = 1_000_005_000;
+const tier = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard")!;
+const route: Route = {
+  node: { address: "pokt1node", offers: new Map() } as unknown as RegisteredNode,
+  header: deriveSessionHeader(session, "pokt1app", "llama-2-13b", now),
+  servedServiceId: "llama-2-13b",
+  servedTier: tier,
+};
+const resolved = resolveModelName(DEFAULT_CATALOG, "llama-2-13b");
+if (!resolved.ok) throw new Error("catalog");
+const request = (body: Record<string, unknown>): DispatchRequest => ({
+  application: { id: "app", address: "pokt1app" },
+  keyId: "key",
+  target: resolved.value,
+  operation: "completions",
+  body: { model: "llama-2-13b", ...body },
+});
+const check = (body: Record<string, unknown>): RefusalCheck => ({
+  route,
+  request: request(body),
+  session,
+  now,
+});
+const short = check({ prompt: "Hello there", max_tokens: 8 });
+// 300 words: over the standard tier's 200 input tokens for every tokenizer.
+const long = check({ prompt: Array.from({ length: 300 }, () => "word").join(" "), max_tokens: 8 });
+const judge = (code: string, signed: boolean, against: RefusalCheck) =>
+  judgeRefusal("pokt1node", { code, detail: "says the node", signed }, against);
+
+describe("judging a node's refusal", () => {
+  it("believes a signed caller-blaming code only when the gateway's recheck agrees", () => {
+    expect(judge("INPUT_TOO_LONG", true, long).blame).toBe("caller");
+    expect(judge("INPUT_TOO_LONG", true, long).lie).toBeUndefined();
+    const disproved = judge("INPUT_TOO_LONG", true, short);
+    expect(disproved.blame).toBe("node");
+    expect(disproved.lie).toMatch(/passes/);
+    expect(judge("INVALID_REQUEST", true, short).lie).toBeDefined();
+    // Another code than the one the recheck finds is not believed either.
+    expect(judge("OUTPUT_TOO_LONG", true, long).blame).toBe("node");
+  });
+
+  it("never believes an unsigned caller-blaming code, nor an unknown code", () => {
+    expect(judge("INPUT_TOO_LONG", false, long)).toMatchObject({
+      blame: "node",
+      lie: expect.stringMatching(/without signing/),
+    });
+    expect(judge("PAY_ME", false, short)).toMatchObject({
+      blame: "node",
+      lie: expect.stringMatching(/not a protocol/),
+    });
+  });
+
+  it("signs again after a signed session refusal; other node troubles are tried elsewhere without sanction", () => {
+    expect(judge("SESSION_EXPIRED", true, short).blame).toBe("session");
+    expect(judge("SESSION_EXPIRED", false, short).blame).toBe("node");
+    expect(judge("NODE_BUSY", true, short)).toMatchObject({ blame: "node", lie: undefined });
+    expect(judge("NOT_IN_SESSION", true, short)).toMatchObject({ blame: "node", lie: undefined });
+  });
+
+  it("plans the retry for the session after an expired one, and the one before a session not yet begun", () => {
+    const expired = judge("SESSION_EXPIRED", true, short);
+    expect(replanTime(short, expired)).toBe(Math.max(now, route.header.sessionEnd));
+    const early = judge("WRONG_SESSION", true, short);
+    expect(replanTime(short, early)).toBe(route.header.sessionStart - 1);
+  });
+
+  it("gives the client no 500 and no code a node chose to blame it with, whatever the node sent", () => {
+    const codes = [...Object.keys(ErrorCodes), "PAY_ME", "", "__proto__"];
+    for (const code of codes) {
+      for (const signed of [true, false]) {
+        for (const against of [short, long]) {
+          for (const targeted of [true, false]) {
+            const failure = judge(code, signed, against);
+            const client = clientCodeOf(failure, targeted);
+            expect(Object.hasOwn(ErrorCodes, client)).toBe(true);
+            expect(ErrorCodes[client].status).not.toBe(500);
+            if (failure.blame !== "caller" && !targeted) {
+              expect(ErrorCodes[client as ErrorCode].status).toBeGreaterThanOrEqual(502);
+            }
+          }
+        }
+      }
+    }
+  });
+});
