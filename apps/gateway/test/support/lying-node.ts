@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeNodeClient } from "@pocket-ai/link";
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import {
   createRelayResponse,
@@ -106,7 +107,8 @@ export async function startLyingNode(options: {
   const dataDir = mkdtempSync(join(tmpdir(), "pocket-lying-node-"));
   let node: RunningNode | undefined;
   const state = { lie: "honest" as Lie, relays: 0 };
-  const caller = () => node!.router.createCaller({});
+  // The node announces the proxy as its endpoint: the proxy calls the node at its own address.
+  const caller = () => makeNodeClient(`${node!.url}/trpc`);
 
   const resign = (answer: RelayResponse, change: Partial<RelayResponse>): RelayResponse => {
     const { signature: _s, v: _v, node: _n, ...fields } = { ...answer, ...change };
@@ -121,7 +123,7 @@ export async function startLyingNode(options: {
         const lie = state.lie;
         if (lie === "blame-unsigned") throw coded("INPUT_TOO_LONG", "prompt has 9999 input tokens");
         if (lie === "unknown-code") throw coded("PAY_ME_ANYWAY", "the node says so");
-        const answer = await caller().relay(input);
+        const answer = (await caller().relay.mutate(input)) as RelayResponse;
         if (answer.outcome !== "ok") return answer;
         switch (lie) {
           case "inflated-usage":
@@ -171,7 +173,7 @@ export async function startLyingNode(options: {
           return;
         }
         let n = 0;
-        for await (const raw of await caller().relayStream(input)) {
+        for await (const raw of await caller().relayStream.mutate(input)) {
           const chunk = raw as RelayStreamChunk;
           n += 1;
           if (chunk.final !== undefined) {
@@ -211,8 +213,8 @@ export async function startLyingNode(options: {
           yield signer.next(chunk.data);
         }
       }),
-      info: t.procedure.query(() => caller().info()),
-      health: t.procedure.query(() => caller().health()),
+      info: t.procedure.query(() => caller().info.query()),
+      health: t.procedure.query(() => caller().health.query()),
     }),
   });
   const proxyUrl = await listen(proxy);
