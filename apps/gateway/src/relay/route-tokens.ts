@@ -115,3 +115,12 @@ export function believedUsage(
 }
 
 export { DeliveredText };
+
+/**
+ * Whether the answer repeats the prompt (`echo` on completions): its text then holds input the
+ * gateway cannot tell from output, so no overrun or inflation is read from it (billing still
+ * takes the lower of the node's usage and the count).
+ */
+export function echoesPrompt(request: DispatchRequest): boolean {
+  return request.operation === "completions" && request.body.echo === true;
+}

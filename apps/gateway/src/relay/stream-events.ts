@@ -10,7 +10,14 @@ import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
 import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { answerLimits } from "./relay-envelope.js";
-import { believedUsage, DeliveredText, outputOverrun, routeTokens, usageInflated } from "./route-tokens.js";
+import {
+  believedUsage,
+  DeliveredText,
+  echoesPrompt,
+  outputOverrun,
+  routeTokens,
+  usageInflated,
+} from "./route-tokens.js";
 import { type OpenedStream, pullChunk } from "./stream-attempt.js";
 import { chunkOffSchema, overLimit } from "./verify-answer.js";
 
@@ -39,6 +46,7 @@ export function streamEvents(
   // caps what the node's usage may claim.
   const tokens = routeTokens(route);
   const text = new DeliveredText();
+  const echoes = echoesPrompt(request);
 
   const record = (usage: RelayUsage, computeUnits: number): RelayRecord => ({
     requestHash,
@@ -97,7 +105,7 @@ export function streamEvents(
       const off = chunkOffSchema(request.operation, chunk.data);
       if (off !== undefined) return interrupted(invalid(off));
       text.add(chunk.data);
-      if (text.lowerBound > limits.maxOutputTokens) {
+      if (!echoes && text.lowerBound > limits.maxOutputTokens) {
         return interrupted(
           invalid(
             `streamed at least ${text.lowerBound} output tokens; the request allowed ${limits.maxOutputTokens}`,
@@ -112,7 +120,7 @@ export function streamEvents(
     }
     done = true;
     const trailer = chunk.final;
-    const inflated = usageInflated(trailer.usage, text, limits);
+    const inflated = echoes ? undefined : usageInflated(trailer.usage, text, limits);
     if (inflated !== undefined) return interrupted(invalid(inflated));
     if (trailer.outcome === "error") {
       ctx.selector.stats.failure(address);
@@ -120,7 +128,8 @@ export function streamEvents(
       return final("error", delivered(), trailer.error?.detail ?? trailer.error?.message);
     }
     const over =
-      overLimit(trailer.usage, trailer.computeUnits, limits) ?? outputOverrun(text, tokens, limits);
+      overLimit(trailer.usage, trailer.computeUnits, limits) ??
+      (echoes ? undefined : outputOverrun(text, tokens, limits));
     if (over !== undefined) return interrupted(invalid(over));
     const usage = believedUsage(trailer.usage, text, route, request, tokens, limits);
     return final("ok", record(usage, trailer.computeUnits));

@@ -14,7 +14,14 @@ import {
 import type { DispatchRequest, RelayRecord } from "./dispatcher.js";
 import { judgeRefusal, type RefusalCheck } from "./judge-refusal.js";
 import { answerLimits, signRelay } from "./relay-envelope.js";
-import { believedUsage, DeliveredText, outputOverrun, routeTokens, usageInflated } from "./route-tokens.js";
+import {
+  believedUsage,
+  DeliveredText,
+  echoesPrompt,
+  outputOverrun,
+  routeTokens,
+  usageInflated,
+} from "./route-tokens.js";
 import { verifyAnswer } from "./verify-answer.js";
 
 export interface UnaryAnswer {
@@ -77,7 +84,7 @@ export function unaryAttempt(
         const text = new DeliveredText();
         if (limits.maxImages === 0) text.add(checked.payload);
         const overrun =
-          limits.maxImages === 0
+          limits.maxImages === 0 && !echoesPrompt(request)
             ? (outputOverrun(text, tokens, limits) ?? usageInflated(response.usage, text, limits))
             : undefined;
         if (overrun !== undefined)
