@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { KeyPair } from "@pocket-ai/protocol";
-import { loadConfig } from "@pocket-ai/runtime";
+import { loadConfig, observabilityLayer } from "@pocket-ai/runtime";
 import { Context, Effect, Layer, type Scope } from "effect";
 import { ClaimLoop } from "../claims/claim-loop.js";
 import { NodeClock } from "../clock/node-clock.js";
@@ -34,8 +34,14 @@ export interface StartNodeOptions extends NodeOptions {
  */
 export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}) {
   const clock = options.now === undefined ? NodeClock.layer : NodeClock.from(options.now);
+  const settings = NodeSettings.layer(config, options);
+  // Effect.log* through the node's redacting logger, and spans to OTLP when configured, for every
+  // layer built on top (the runtime that serves procedures included).
+  const observability = Layer.unwrapEffect(
+    Effect.map(NodeSettings, ({ log }) => observabilityLayer(log, config.telemetry, "node")),
+  ).pipe(Layer.provide(settings));
   const foundation = Layer.mergeAll(NodeIdentity.layer, Metrics.layer, NodeDatabase.layer, clock).pipe(
-    Layer.provideMerge(NodeSettings.layer(config, options)),
+    Layer.provideMerge(Layer.merge(settings, observability)),
   );
   const stores = Layer.mergeAll(
     RelayLedger.layer,

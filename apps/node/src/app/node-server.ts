@@ -27,8 +27,8 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const { pools } = yield* BackendPools;
       const runtime = yield* Effect.runtime<never>();
       const router = makeNodeRouter({
-        relay: relays.relay,
-        relayStream: relays.relayStream,
+        relay: (input) => relays.relay(input).pipe(Effect.withSpan("Node.relay")),
+        relayStream: (input) => relays.relayStream(input).pipe(Effect.withSpan("Node.relayStream.open")),
         info: () => description.info,
         health: description.health,
       });

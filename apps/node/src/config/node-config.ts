@@ -1,4 +1,5 @@
 import { CatalogOverrides, PoktAddress, SessionParams } from "@pocket-ai/protocol";
+import { TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
 /** The inference engines a node can sit in front of. `dev` is the built-in development backend. */
@@ -89,6 +90,8 @@ export const NodeConfig = z.strictObject({
   /** How relays are weighed in claims: fixed per call (Pocket's way) or by tokens. */
   weighting: z.enum(["per-call", "per-token"]).default("per-call"),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Span export (`telemetry.otlpEndpoint`); off by default. */
+  telemetry: TelemetryConfig.optional(),
   /** On SIGTERM, how long in-flight relays may take to finish before connections are closed. */
   shutdownDrainMs: z.number().int().min(0).max(600_000).default(10_000),
 });
