@@ -4,6 +4,16 @@ import { relays } from "../db/schema.js";
 
 const DAY_MS = 86_400_000;
 
+/** The sums every usage and traffic report groups the relay ledger by (counts, never text). */
+export const relayTotals = {
+  requests: sql<number>`count(*)`,
+  failed: sql<number>`coalesce(sum(${relays.outcome} <> 'ok'), 0)`,
+  inputTokens: sql<number>`coalesce(sum(${relays.inputTokens}), 0)`,
+  outputTokens: sql<number>`coalesce(sum(${relays.outputTokens}), 0)`,
+  images: sql<number>`coalesce(sum(${relays.images}), 0)`,
+  spentMicroUsd: sql<number>`coalesce(sum(${relays.priceMicroUsd}), 0)`,
+};
+
 export interface UsageFilter {
   readonly applicationId?: string | undefined;
   readonly keyId?: string | undefined;
@@ -47,12 +57,7 @@ export function usageReport(db: GatewayDb, filter: UsageFilter, now: number): Us
       applicationId: relays.applicationId,
       keyId: relays.keyId,
       serviceId: relays.serviceId,
-      requests: sql<number>`count(*)`,
-      failed: sql<number>`coalesce(sum(${relays.outcome} <> 'ok'), 0)`,
-      inputTokens: sql<number>`coalesce(sum(${relays.inputTokens}), 0)`,
-      outputTokens: sql<number>`coalesce(sum(${relays.outputTokens}), 0)`,
-      images: sql<number>`coalesce(sum(${relays.images}), 0)`,
-      spentMicroUsd: sql<number>`coalesce(sum(${relays.priceMicroUsd}), 0)`,
+      ...relayTotals,
     })
     .from(relays)
     .where(and(...conditions))

@@ -2,6 +2,7 @@ import { weekIdOf } from "@pocket-ai/protocol";
 import { and, count, eq, gte, sql } from "drizzle-orm";
 import { Effect } from "effect";
 import { apiKeys, relays } from "../db/schema.js";
+import { relayTotals } from "../metering/usage-report.js";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { Selector } from "../routing/selector.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
@@ -58,12 +59,7 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
       .select({
         serviceId: relays.serviceId,
         tier: relays.tier,
-        requests: sql<number>`count(*)`,
-        failed: sql<number>`coalesce(sum(${relays.outcome} <> 'ok'), 0)`,
-        inputTokens: sql<number>`coalesce(sum(${relays.inputTokens}), 0)`,
-        outputTokens: sql<number>`coalesce(sum(${relays.outputTokens}), 0)`,
-        images: sql<number>`coalesce(sum(${relays.images}), 0)`,
-        spentMicroUsd: sql<number>`coalesce(sum(${relays.priceMicroUsd}), 0)`,
+        ...relayTotals,
         avgLatencyMs: sql<number>`coalesce(avg(${relays.latencyMs}), 0)`,
       })
       .from(relays)
