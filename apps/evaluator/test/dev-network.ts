@@ -1,5 +1,6 @@
 import { createDevTextEngine } from "@pocket-ai/node";
-import { generateKeyPair } from "@pocket-ai/protocol";
+import { createHash } from "node:crypto";
+import { keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { type DevGateway, type DevNodeSpec, startDevGateway } from "./dev-gateway.js";
 
@@ -17,7 +18,11 @@ export interface DevNetwork {
 }
 
 export async function startDevNetwork(options: { readonly swapAfterRequests: number }): Promise<DevNetwork> {
-  const address = () => generateKeyPair().address;
+  // Fixed keys: the evaluator derives each item's randomness from the node's address, so the same
+  // addresses give the same items, perturbations and sampling seeds on every run.
+  let nextKey = 0;
+  const address = () =>
+    keyPairFromPrivateKey(createHash("sha256").update(`dev-network-node-${nextKey++}`).digest()).address;
   const shared = createDevTextEngine({ quality: 0.8 });
   const specs = {
     best: { address: address(), text: createDevTextEngine({ quality: 1 }) },

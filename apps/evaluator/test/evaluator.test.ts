@@ -25,6 +25,8 @@ const settings: RunSettings = {
   roundIntervalMs: 60_000,
 };
 
+const RUN_SEED = 20_261_202;
+
 let network: DevNetwork;
 let board: NodeScore[] = [];
 const entry = (address: string) => board.find((n) => n.address === address)!;
@@ -41,7 +43,15 @@ beforeAll(async () => {
       yield* Effect.forEach(
         Object.values(network.nodes),
         (node) =>
-          runNode({ node, tasks, settings, reference: node.declaredModel === null ? undefined : reference }),
+          runNode({
+            node,
+            tasks,
+            settings,
+            // One fixed run seed: the items, their perturbations and the sampling seeds are the same
+            // on every run, so the outcome is decided by the nodes' quality, not by a lucky draw.
+            seed: RUN_SEED,
+            reference: node.declaredModel === null ? undefined : reference,
+          }),
         { concurrency: settings.nodeConcurrency },
       );
       const store = yield* EvaluatorStore;

@@ -27,6 +27,8 @@ export interface RunNodeOptions {
   /** Called after every step with (done, total). */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
   readonly now?: () => number;
+  /** The run's seed when a new run starts (a resumed run keeps its own); random by default. */
+  readonly seed?: number | undefined;
 }
 
 /**
@@ -45,7 +47,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     id: randomUUID(),
     nodeAddress: options.node.address,
     serviceId: options.node.serviceId,
-    seed: Math.floor(Math.random() * 2 ** 31),
+    seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
     suiteHash: hash,
     plannedItems: 0,
     startedAt: now(),
