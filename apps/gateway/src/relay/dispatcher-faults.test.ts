@@ -1,43 +1,39 @@
 import { DEFAULT_CATALOG } from "@pocket-ai/protocol";
-import { Effect, Either } from "effect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Clock, Duration, Effect, Either } from "effect";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
 import { prepareRelay } from "../openai/prepare-request.js";
 import { chargeFor } from "../openai/relay-charge.js";
 import { Selector } from "../routing/selector.js";
+import { ScoresPoller } from "../scores/scores-poller.js";
 import type { DispatchStreamEvent } from "./dispatcher.js";
 
 type TestNode = Awaited<ReturnType<TestNetwork["startNode"]>>;
 let net: TestNetwork;
 let good: TestNode;
-let slow: TestNode;
 let forger: TestNode;
 let cutter: TestNode;
 let splicer: TestNode;
 
 beforeAll(async () => {
-  net = await startTestNetwork({ hedge: { enabled: true, afterMs: 1_000 } });
+  net = await startTestNetwork({ hedge: { enabled: false } });
   good = await net.startNode();
-  slow = await net.startNode({ backend: { firstTokenMs: 15_000 } });
   forger = await net.startNode({ misbehave: "bad-signature" });
   cutter = await net.startNode({ misbehave: "cut-stream", backend: { tokensPerSecond: 200 } });
   splicer = await net.startNode({ misbehave: "bad-chunk" });
-  await registered(net, 5);
+  await registered(net, 4);
 }, 60_000);
 afterAll(async () => {
   await net.close();
 });
-
-/** The test network's sanction length (the routing default). */
-const SANCTION_MS = 60_000;
 
 /** Sanctions every node but `preferred`, so the selector draws it first (for this test). */
 const prefer = (preferred: TestNode) =>
   net.managed.runPromise(
     Effect.gen(function* () {
       const selector = yield* Selector;
-      for (const n of [good, slow, forger, cutter, splicer]) {
+      for (const n of [good, forger, cutter, splicer]) {
         if (n === preferred) selector.stats.clearSanction(n.address);
         else selector.sanction(n.address, Date.now(), "test preference");
       }
@@ -70,21 +66,56 @@ describe("invalid answers", () => {
 
 describe("hedging", () => {
   it("starts a second node when the first is slow and keeps the first good answer", async () => {
-    await prefer(slow);
-    // The good node's sanction ends half-way to the hedge: the first draw can only be the slow
-    // node, and the hedge a second later can only be the good one.
-    await net.managed.runPromise(
-      Effect.flatMap(Selector, (selector) =>
-        Effect.sync(() =>
-          selector.sanction(good.address, Date.now() - SANCTION_MS + 500, "test: until the hedge"),
-        ),
-      ),
+    // A network of its own whose hedge timer is a gate the test opens: the hedge starts when the
+    // test says, after the first node was drawn, so no wall-clock margin decides the outcome.
+    const HEDGE_MS = 1_000;
+    const realClock = Clock.make();
+    let armed!: () => void;
+    const hedgeArmed = new Promise<void>((resolve) => {
+      armed = resolve;
+    });
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const hedgeClock: Clock.Clock = {
+      [Clock.ClockTypeId]: Clock.ClockTypeId,
+      unsafeCurrentTimeMillis: () => realClock.unsafeCurrentTimeMillis(),
+      currentTimeMillis: realClock.currentTimeMillis,
+      unsafeCurrentTimeNanos: () => realClock.unsafeCurrentTimeNanos(),
+      currentTimeNanos: realClock.currentTimeNanos,
+      sleep: (duration) =>
+        Duration.toMillis(duration) === HEDGE_MS
+          ? Effect.zipRight(
+              Effect.sync(() => armed()),
+              Effect.promise(() => gate),
+            )
+          : realClock.sleep(duration),
+    };
+    const hedged = await startTestNetwork(
+      { hedge: { enabled: true, afterMs: HEDGE_MS } },
+      { clock: hedgeClock },
     );
-    const result = await unary(net, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
-    if (Either.isLeft(result)) throw result.left;
-    // The hedge answered: the slow node (15 s to its first token) was asked first, another node won.
-    expect(result.right.record.nodeAddress).not.toBe(slow.address);
-    expect(net.metrics.render()).toMatch(/pocket_gateway_relay_hedges_total [1-9]/);
+    try {
+      const quick = await hedged.startNode();
+      // The slow node's first token would take ten minutes: only the hedge can answer in time.
+      await hedged.startNode({ backend: { firstTokenMs: 600_000 } });
+      await registered(hedged, 2);
+      const selector = await hedged.managed.runPromise(Selector);
+      selector.sanction(quick.address, Date.now(), "test: not before the hedge");
+      const answer = unary(hedged, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
+      // The hedge is armed only after the first draw, which could only be the slow node.
+      await hedgeArmed;
+      selector.stats.clearSanction(quick.address);
+      openGate();
+      const result = await answer;
+      if (Either.isLeft(result)) throw result.left;
+      expect(result.right.record.nodeAddress).toBe(quick.address);
+      expect(result.right.record.attempts).toBe(2);
+      expect(hedged.metrics.render()).toMatch(/pocket_gateway_relay_hedges_total 1\b/);
+    } finally {
+      await hedged.close();
+    }
   });
 });
 
@@ -155,9 +186,16 @@ describe("quality services", () => {
     net.setBoard({
       evaluator: "test-evaluator",
       generatedAt: Date.now(),
-      nodes: [score(good.address, ["quality-gpt-3.5"]), score(slow.address, [])],
+      nodes: [score(good.address, ["quality-gpt-3.5"]), score(forger.address, [])],
     });
-    await new Promise((r) => setTimeout(r, 400));
+    // The gateway polls the board: wait until it holds the new one.
+    await vi.waitFor(
+      async () => {
+        const book = await net.managed.runPromise(ScoresPoller);
+        expect(book.qualifying("quality-gpt-3.5").map((n) => n.address)).toEqual([good.address]);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
     const result = await unary(
       net,
       dispatchRequest("quality-gpt-3.5:batch", { prompt: "Hi", max_tokens: 4 }),
