@@ -21,8 +21,21 @@ describe("client networks for abuse limits", () => {
   });
 
   it("believes X-Forwarded-For only behind a trusted proxy", () => {
-    expect(clientAddress("10.0.0.1", "198.51.100.9, 10.0.0.1", false)).toBe("10.0.0.1");
-    expect(clientAddress("10.0.0.1", "198.51.100.9, 10.0.0.1", true)).toBe("198.51.100.9");
-    expect(clientAddress(undefined, undefined, true)).toBe("unknown");
+    expect(clientAddress("10.0.0.1", "198.51.100.9", 0)).toBe("10.0.0.1");
+    expect(clientAddress("10.0.0.1", "198.51.100.9", 1)).toBe("198.51.100.9");
+    expect(clientAddress(undefined, undefined, 1)).toBe("unknown");
+    expect(clientAddress("10.0.0.1", " , ", 1)).toBe("10.0.0.1");
+  });
+
+  it("takes the entry the trusted proxy appended, never one the client wrote", () => {
+    // The client sent `X-Forwarded-For: 203.0.113.66` to dodge its limit; the proxy appended the
+    // address it really came from.
+    expect(clientAddress("10.0.0.1", "203.0.113.66, 198.51.100.9", 1)).toBe("198.51.100.9");
+    // Two proxies of the operator's: the outer one appended the client, the inner one the outer.
+    expect(clientAddress("10.0.0.2", "203.0.113.66, 198.51.100.9, 10.0.0.1", 2)).toBe("198.51.100.9");
+    // Fewer entries than trusted proxies: the leftmost one.
+    expect(clientAddress("10.0.0.2", "198.51.100.9", 3)).toBe("198.51.100.9");
+    // Not an address: the socket's.
+    expect(clientAddress("10.0.0.1", "evil, not-an-ip", 1)).toBe("10.0.0.1");
   });
 });

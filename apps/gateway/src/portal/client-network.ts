@@ -26,12 +26,25 @@ export function networkTag(secret: Buffer, network: string): string {
   return createHmac("sha256", secret).update(`network:${network}`).digest("hex").slice(0, 32);
 }
 
-/** The client's address: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy. */
+/**
+ * The client's address. Behind `trustedProxies` reverse proxies of the operator's own, each of which
+ * appends the address it received the request from to `X-Forwarded-For`, the client is the entry
+ * that many places from the right: everything left of it was written by whoever sent the request,
+ * so it is never believed. With no trusted proxy (0), the socket's address.
+ */
 export function clientAddress(
   socketAddress: string | undefined,
   forwardedFor: string | undefined,
-  trustProxy: boolean,
+  trustedProxies: number,
 ): string {
-  const forwarded = trustProxy ? forwardedFor?.split(",")[0]?.trim() : undefined;
-  return forwarded !== undefined && forwarded !== "" ? forwarded : (socketAddress ?? "unknown");
+  const socket = socketAddress ?? "unknown";
+  if (trustedProxies <= 0 || forwardedFor === undefined) return socket;
+  const hops = forwardedFor
+    .split(",")
+    .map((hop) => hop.trim())
+    .filter((hop) => hop !== "");
+  if (hops.length === 0) return socket;
+  // Fewer hops than trusted proxies: the leftmost is the furthest any trusted proxy saw.
+  const client = hops[Math.max(0, hops.length - trustedProxies)]!;
+  return isIPv4(client) || isIPv6(client) || isIPv4(client.replace(/^::ffff:/i, "")) ? client : socket;
 }

@@ -18,8 +18,15 @@ export const PortalConfig = z
      * (plain-http loopback development cannot keep a Secure cookie in every browser).
      */
     secureCookies: z.union([z.boolean(), z.literal("auto")]).default("auto"),
-    /** Take the client address from the first `X-Forwarded-For` hop (only behind your own proxy). */
-    trustProxy: z.boolean().default(false),
+    /**
+     * How many reverse proxies of your own stand in front of the gateway (`true` is one): the
+     * client address is the `X-Forwarded-For` entry the outermost of them appended. `false`/0:
+     * the socket's address, and `X-Forwarded-For` is ignored.
+     */
+    trustProxy: z
+      .union([z.boolean(), z.number().int().min(0).max(8)])
+      .default(false)
+      .transform((v) => (v === true ? 1 : v === false ? 0 : v)),
     /** How long a login lasts without activity ends it: absolute lifetime of a session. */
     sessionHours: z
       .number()
