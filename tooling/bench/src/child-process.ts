@@ -52,8 +52,8 @@ export function startRunner<Info>(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${name} did not start within ${options.readyTimeoutMs ?? 30_000} ms`));
-    }, options.readyTimeoutMs ?? 30_000);
+      reject(new Error(`${name} did not start within ${options.readyTimeoutMs ?? 120_000} ms`));
+    }, options.readyTimeoutMs ?? 120_000);
     child.once("exit", (code) => reject(new Error(`${name} exited with code ${code} before it was ready`)));
     child.on("message", (message: { ready?: Info; failed?: string }) => {
       if (message.failed !== undefined) reject(new Error(`${name}: ${message.failed}`));

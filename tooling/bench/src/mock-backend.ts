@@ -12,7 +12,9 @@ import { onStopMessage, reportReady } from "./child-ipc.js";
 
 const { values } = parseArgs({ options: { "token-delay-ms": { type: "string", default: "10" } } });
 const defaultDelayMs = Number(values["token-delay-ms"]);
-const WORDS = ["the", "quick", "relay", "carries", "signed", "tokens", "across", "pocket"];
+// Each word, with the space before it, is one token for the Llama and Mistral tokenizers, so a
+// reply of `max_tokens` pieces is exactly `max_tokens` tokens: never an overrun the gateway refuses.
+const WORDS = ["the", "and", "of", "to", "in", "is", "for", "on"];
 const json = (res: http.ServerResponse, status: number, value: unknown) => {
   const body = JSON.stringify(value);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
@@ -37,7 +39,7 @@ function answer(res: http.ServerResponse, chat: boolean, body: Body) {
   const promptTokens = lastText(body).split(/\s+/).length;
   const usage = { prompt_tokens: promptTokens, completion_tokens: n, total_tokens: promptTokens + n };
   const head = { id: "cmpl-bench", created: Math.floor(Date.now() / 1000), model: body.model ?? "mock" };
-  const text = (i: number) => `${WORDS[i % WORDS.length]} `;
+  const text = (i: number) => `${i === 0 ? "" : " "}${WORDS[i % WORDS.length]}`;
   if (body.stream !== true) {
     const content = Array.from({ length: n }, (_, i) => text(i)).join("");
     const choice = chat
