@@ -51,10 +51,30 @@ function backendOf(spec: { text?: DevTextEngine; image?: DevImageEngine }): Back
     : makeDevBackend(config, "image", { image: spec.image });
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/**
+ * The request body: JSON, or for image edits a multipart form read the way the gateway reads it
+ * (files as base64 PNG, numbers as numbers, an object field such as `padding` from its JSON).
+ */
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+  const raw = Buffer.concat(chunks);
+  const type = req.headers["content-type"] ?? "";
+  if (!type.startsWith("multipart/form-data"))
+    return JSON.parse(raw.toString("utf8") || "{}") as Record<string, unknown>;
+  const form = await new Request("http://dev-gateway/", {
+    method: "POST",
+    headers: { "content-type": type },
+    body: raw,
+  }).formData();
+  const body: Record<string, unknown> = {};
+  for (const [name, value] of form.entries()) {
+    if (typeof value !== "string") body[name] = Buffer.from(await value.arrayBuffer()).toString("base64");
+    else if (/^-?\d+(\.\d+)?$/.test(value)) body[name] = Number(value);
+    else if (value.startsWith("{")) body[name] = JSON.parse(value) as unknown;
+    else body[name] = value;
+  }
+  return body;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -122,15 +142,17 @@ export async function startDevGateway(options: {
       slot.swapped !== undefined && swapAfter !== undefined && count > swapAfter
         ? slot.swapped
         : slot.backend;
-    let body = await readJson(req);
+    let body = await readBody(req);
     if (slot.spec.dropPromptLogprobs === true) body = { ...body, echo: false };
     const path = req.url ?? "";
     const operation = path.endsWith("/chat/completions")
       ? "chat.completions"
       : path.endsWith("/completions")
         ? "completions"
-        : "images";
-    if (body.stream === true && operation !== "images") {
+        : path.endsWith("/images/edits")
+          ? "edits"
+          : "images";
+    if (body.stream === true && (operation === "chat.completions" || operation === "completions")) {
       res.writeHead(200, { "content-type": "text/event-stream" });
       await Effect.runPromise(
         Stream.runForEach(backend.stream(operation, body), (piece) =>
@@ -146,7 +168,9 @@ export async function startDevGateway(options: {
         ? backend.chatCompletions(body)
         : operation === "completions"
           ? backend.completions(body)
-          : (faults.get(address)?.(body) ?? backend.imagesGenerations(body));
+          : operation === "edits"
+            ? (faults.get(address)?.edits?.(body) ?? backend.imagesEdits(body))
+            : (faults.get(address)?.generations(body) ?? backend.imagesGenerations(body));
     const result = await Effect.runPromise(Effect.either(call));
     if (result._tag === "Right") return send(res, 200, result.right);
     const status = result.left._tag === "BackendRejected" ? 400 : 502;

@@ -19,13 +19,14 @@ const settings: RunSettings = {
   speedProbes: 0,
   imageProbes: 12,
   imageSeedRepeats: 6,
+  imageContentProbes: 3,
   imageMinSide: 64,
   imageMaxSide: 192,
   evidenceDecay: 0.7,
   evidenceRounds: 8,
   roundIntervalMs: 60_000,
 };
-const names = ["good", "blank", "wrongSize", "ignoreSeed", "cached"] as const;
+const names = ["good", "blank", "wrongSize", "ignoreSeed", "cached", "noise"] as const;
 type Name = (typeof names)[number];
 const specs = Object.fromEntries(
   names.map((name) => {
@@ -90,8 +91,16 @@ describe("evaluating image nodes", () => {
     expect(good.images!.duplicateDistance!).toBeGreaterThan(0.3);
     expect(good.identity.cachedAnswers).toBe(false);
     expect(good.errorRate).toBe(0);
-    // Every probe went to the node: 12 first asks and 6 repeats.
-    expect(gateway.requests.get(specs.good.address)).toBe(18);
+    // Every probe went to the node: 12 first asks, 6 repeats and 3 of each content check (an
+    // img2img probe asks three strengths).
+    expect(gateway.requests.get(specs.good.address)).toBe(12 + 6 + 3 * (1 + 3 + 1 + 1));
+    const f = good.images!.checks;
+    expect([f.colour, f.img2img, f.inpaint, f.outpaint].map((e) => [e!.mean, e!.n])).toEqual([
+      [1, 3],
+      [1, 3],
+      [1, 3],
+      [1, 3],
+    ]);
   });
 
   it("fails a blank node on the pixel statistics only", () => {
@@ -123,6 +132,12 @@ describe("evaluating image nodes", () => {
     expect(e.images!.checks.distinct.mean).toBe(0);
     expect(e.images!.nearDuplicatePairs).toBe(66);
     expect([e.images!.checks.size.mean, e.images!.checks.notBlank.mean]).toEqual([1, 1]);
+  });
+
+  it("fails pixel noise keyed on prompt and seed on every content check, and only there", () => {
+    const f = entry("noise").images!.checks;
+    expect([f.png.mean, f.size.mean, f.notBlank.mean, f.seed.mean, f.distinct.mean]).toEqual([1, 1, 1, 1, 1]);
+    expect([f.colour!.mean, f.img2img!.mean, f.inpaint!.mean, f.outpaint!.mean]).toEqual([0, 0, 0, 0]);
   });
 
   it("ranks the honest node above every faulty one", () => {

@@ -13,7 +13,7 @@ function flagsOf(n: NodeScore): string {
   const checks = n.images?.checks;
   if (checks !== undefined) {
     const failing = Object.entries(checks).filter(
-      ([name, e]) => name !== "distinct" && e.n > 0 && e.mean < 0.5,
+      ([name, e]) => name !== "distinct" && e !== undefined && e.n > 0 && e.mean < 0.5,
     );
     for (const [name] of failing) flags.push(`fails:${name}`);
     if (n.images?.seedDistance != null) flags.push(`seed-dist:${n.images.seedDistance.toFixed(2)}`);

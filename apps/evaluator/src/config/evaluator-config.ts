@@ -73,6 +73,11 @@ export const EvaluatorConfig = z.strictObject({
       imageProbes: z.number().int().min(0).default(12),
       /** Image nodes: probes repeated later in the run with the same prompt and seed. */
       imageSeedRepeats: z.number().int().min(0).default(4),
+      /**
+       * Image nodes: probes of each content check (a named colour; img2img strength; inpainting
+       * keeps unmasked pixels; outpainting keeps the source).
+       */
+      imageContentProbes: z.number().int().min(0).default(3),
       /** Image probes' longer side is a multiple of 64 in [min, max], and within the tier's limits. */
       imageMinSide: z.number().int().min(64).default(512),
       imageMaxSide: z.number().int().min(64).default(768),

@@ -1,6 +1,7 @@
 import type { ImageFindings, ScoreEstimate } from "@pocket-ai/protocol";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { wilsonInterval } from "../scoring/wilson.js";
+import { CONTENT_CHECKS, contentCategory } from "./content-probe.js";
 import { IMAGE_PROBE, IMAGE_SEED_REPEAT } from "./image-probe.js";
 import { CACHED_MIN_PAIRS, DUPLICATE_MAX_DISTANCE, SEED_MAX_DISTANCE } from "./image-thresholds.js";
 import { hashDistance } from "./perceptual-hash.js";
@@ -25,12 +26,27 @@ const passed = (row: ItemResultRow, check: string) => row.checks?.[check] === tr
  * of it; per repeat: `seed` — the repeat's pixels equal its first ask's, or their dHashes are at
  * most `SEED_MAX_DISTANCE` apart. Undecodable and blank pictures are not compared (they already
  * fail `notBlank`; a blank node is flagged as blank, not also as cached). Failed relays are errors,
- * not failed checks. The category is the share of all checks passed, like an item share.
+ * not failed checks. Content probes add one check each (`colour`, `img2img`, `inpaint`,
+ * `outpaint`: `content-checks.ts`). The category is the share of all checks passed, like an item share.
  */
 export function imageScore(rows: readonly ItemResultRow[]): ImageScore | undefined {
-  const scored = rows.filter((r) => r.kind === "image" && r.status === "scored");
-  if (scored.length === 0) return undefined;
-  const tallies: Record<CheckName, number[]> = { png: [], size: [], notBlank: [], seed: [], distinct: [] };
+  const all = rows.filter((r) => r.kind === "image" && r.status === "scored");
+  if (all.length === 0) return undefined;
+  const scored = all.filter((r) => r.category === IMAGE_PROBE || r.category === IMAGE_SEED_REPEAT);
+  const tallies: Record<CheckName, number[]> = {
+    png: [],
+    size: [],
+    notBlank: [],
+    seed: [],
+    distinct: [],
+    colour: [],
+    img2img: [],
+    inpaint: [],
+    outpaint: [],
+  };
+  for (const check of CONTENT_CHECKS)
+    for (const row of all.filter((r) => r.category === contentCategory(check)))
+      tallies[check].push(passed(row, check) ? 1 : 0);
   for (const row of scored)
     for (const check of ["png", "size", "notBlank"] as const) tallies[check].push(passed(row, check) ? 1 : 0);
 
@@ -75,9 +91,11 @@ export function imageScore(rows: readonly ItemResultRow[]): ImageScore | undefin
       values.reduce((a, b) => a + b, 0),
       values.length,
     );
-  const all = Object.values(tallies).flat();
+  const content = Object.fromEntries(
+    CONTENT_CHECKS.flatMap((check) => (tallies[check].length === 0 ? [] : [[check, rate(tallies[check])]])),
+  ) as Partial<Record<(typeof CONTENT_CHECKS)[number], ReturnType<typeof rate>>>;
   return {
-    estimate: rate(all),
+    estimate: rate(Object.values(tallies).flat()),
     cachedAnswers: nearDuplicatePairs >= CACHED_MIN_PAIRS,
     findings: {
       checks: {
@@ -86,6 +104,7 @@ export function imageScore(rows: readonly ItemResultRow[]): ImageScore | undefin
         notBlank: rate(tallies.notBlank),
         seed: rate(tallies.seed),
         distinct: rate(tallies.distinct),
+        ...content,
       },
       seedDistance,
       duplicateDistance,

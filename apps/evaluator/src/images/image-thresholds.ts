@@ -25,3 +25,28 @@ export const DUPLICATE_MAX_DISTANCE = 0.2;
 
 /** A node is flagged for cached answers from this many near-duplicate pairs on (one may be chance). */
 export const CACHED_MIN_PAIRS = 2;
+
+/**
+ * Colour probes ("a plain red background"): at least this share of pixels is saturated (HSV
+ * saturation ≥ 0.25), and their mean hue is at most this many degrees from the named colour's (the
+ * named colours are ≥ 55° apart, so a picture in another named colour fails).
+ */
+export const COLOUR_MIN_SATURATED_SHARE = 0.25;
+export const COLOUR_MAX_HUE_DISTANCE = 25;
+
+/**
+ * Edits keep what they must: pixels an edit must not touch (outside an inpainting mask, the source
+ * region of an outpainting, beyond a blending band) differ from the source by at most this mean
+ * (0–255 levels; re-encoding and a VAE round trip move a few levels) …
+ */
+export const EDIT_KEPT_MAX_LEVELS = 10;
+/** … and the pixels an edit must repaint differ by at least this mean. */
+export const EDIT_CHANGED_MIN_LEVELS = 6;
+
+/**
+ * Image-to-image strength: the distance from the source at the highest strength asked must exceed
+ * the lowest's by this many levels, and no higher strength may come back closer by more than the
+ * tolerance.
+ */
+export const STRENGTH_MIN_STEP_LEVELS = 8;
+export const STRENGTH_TOLERANCE_LEVELS = 2;

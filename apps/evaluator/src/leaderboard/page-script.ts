@@ -15,7 +15,11 @@ const columns = [
   { key: "errors", label: "Errors", value: (n) => n.errorRate },
   { key: "flags", label: "Identity / integrity", value: (n) => flags(n).filter((f) => f.cls !== "info").length },
 ];
-const IMAGE_FAULTS = [["png", "not PNG"], ["size", "wrong size"], ["notBlank", "blank images"], ["seed", "ignores seed"]];
+const IMAGE_FAULTS = [
+  ["png", "not PNG"], ["size", "wrong size"], ["notBlank", "blank images"], ["seed", "ignores seed"],
+  ["colour", "ignores named colours"], ["img2img", "ignores img2img strength"],
+  ["inpaint", "inpainting changes unmasked pixels"], ["outpaint", "outpainting loses the source"],
+];
 function flags(n) {
   const out = [];
   if (n.identity.sharedBackendGroup) out.push({ cls: "shared", text: "shared backend " + n.identity.sharedBackendGroup.slice(8, 14) });

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { Effect, Layer } from "effect";
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import type { GatewayAccess } from "../config/evaluator-config.js";
 import { type ProbeError, ProbeTimeout } from "../errors.js";
 import { probeFailureOf } from "./probe-error-map.js";
@@ -66,6 +66,28 @@ export function makeOpenAiTransport(access: GatewayAccess): ProbeTransportShape 
       call(async (signal, started) => {
         const raw: unknown = await client.images.generate(
           { response_format: "b64_json", ...body } as unknown as OpenAI.ImageGenerateParamsNonStreaming,
+          { headers: headersOf(target), signal },
+        );
+        return readImagesBody(raw, performance.now() - started);
+      }),
+    imageEdits: (edit, target) =>
+      call(async (signal, started) => {
+        // Numbers travel as form fields; an object (outpainting padding) as its JSON.
+        const fields = Object.fromEntries(
+          Object.entries(edit.fields).map(([k, v]) => [
+            k,
+            typeof v === "object" && v !== null ? JSON.stringify(v) : v,
+          ]),
+        );
+        const raw: unknown = await client.images.edit(
+          {
+            response_format: "b64_json",
+            ...fields,
+            image: await toFile(edit.image, "image.png", { type: "image/png" }),
+            ...(edit.mask === undefined
+              ? {}
+              : { mask: await toFile(edit.mask, "mask.png", { type: "image/png" }) }),
+          } as unknown as OpenAI.ImageEditParamsNonStreaming,
           { headers: headersOf(target), signal },
         );
         return readImagesBody(raw, performance.now() - started);

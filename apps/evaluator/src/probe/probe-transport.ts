@@ -59,6 +59,15 @@ export interface ProbeTransportShape {
     options?: { readonly stream?: boolean },
   ): Effect.Effect<ChatOutcome, ProbeError>;
   images(body: RequestBody, target: ProbeTarget): Effect.Effect<ImagesOutcome, ProbeError>;
+  /** `POST /v1/images/edits` as a multipart upload: img2img, inpainting (`mask`), outpainting (`padding`). */
+  imageEdits(edit: ImageEdit, target: ProbeTarget): Effect.Effect<ImagesOutcome, ProbeError>;
+}
+
+/** One image edit: the source and mask as PNG bytes, the other fields as an ordinary client sends them. */
+export interface ImageEdit {
+  readonly image: Uint8Array;
+  readonly mask?: Uint8Array | undefined;
+  readonly fields: RequestBody;
 }
 
 export class ProbeTransport extends Context.Tag("evaluator/ProbeTransport")<

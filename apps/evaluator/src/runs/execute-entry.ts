@@ -4,6 +4,7 @@ import { errorCodeOf } from "../errors.js";
 import { identityEntry } from "../identity/identity-entry.js";
 import { fingerprintProbe } from "../identity/identity-probes.js";
 import { fingerprintSeed, randomPrompt } from "../identity/random-prompts.js";
+import { contentProbe } from "../images/content-probe.js";
 import { imageProbe } from "../images/image-probe.js";
 import type { ImageProbeLimits } from "../images/image-request.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
@@ -108,6 +109,16 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
         { seed: ctx.seed, node, transport: ctx.transport, limits },
         entry.index,
         entry.repeat,
+      );
+    }
+    case "image-content": {
+      const limits = ctx.imageLimits;
+      if (limits === undefined)
+        return Effect.die(new Error("image probe planned for a node without image limits"));
+      return contentProbe(
+        { seed: ctx.seed, node, transport: ctx.transport, limits },
+        entry.check,
+        entry.index,
       );
     }
     case "speed": {

@@ -7,7 +7,10 @@ const settings = EvaluatorConfig.parse({ gateway: { baseUrl: "http://x/v1", apiK
 describe("planImageRun", () => {
   it("asks each first probe before its repeat, in an order that changes with the seed", () => {
     for (let seed = 0; seed < 50; seed++) {
-      const plan = planImageRun({ ...settings, imageProbes: 12, imageSeedRepeats: 6 }, seed);
+      const plan = planImageRun(
+        { ...settings, imageProbes: 12, imageSeedRepeats: 6, imageContentProbes: 0 },
+        seed,
+      );
       expect(plan).toHaveLength(18);
       expect(new Set(plan.map((e) => e.key)).size).toBe(18);
       for (const [at, entry] of plan.entries()) {
@@ -21,7 +24,22 @@ describe("planImageRun", () => {
   });
 
   it("repeats no more probes than were asked", () => {
-    const plan = planImageRun({ ...settings, imageProbes: 2, imageSeedRepeats: 5 }, 3);
+    const plan = planImageRun({ ...settings, imageProbes: 2, imageSeedRepeats: 5, imageContentProbes: 0 }, 3);
     expect(plan.map((e) => e.key).sort()).toEqual(["image-seed/0", "image-seed/1", "image/0", "image/1"]);
+  });
+
+  it("adds the content probes of every check", () => {
+    const plan = planImageRun({ ...settings, imageProbes: 1, imageSeedRepeats: 0, imageContentProbes: 2 }, 5);
+    expect(plan.map((e) => e.key).sort()).toEqual([
+      "image-colour/0",
+      "image-colour/1",
+      "image-img2img/0",
+      "image-img2img/1",
+      "image-inpaint/0",
+      "image-inpaint/1",
+      "image-outpaint/0",
+      "image-outpaint/1",
+      "image/0",
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import type { RunSettings } from "../config/evaluator-config.js";
+import { CONTENT_CHECKS, type ContentCheck } from "../images/content-probe.js";
 import type { Task } from "../tasks/task-definition.js";
 import { createRng, deriveSeed, sha256Hex } from "./rng.js";
 
@@ -8,18 +9,24 @@ export type PlanEntry =
   | { readonly key: string; readonly kind: "fingerprint"; readonly index: number }
   | { readonly key: string; readonly kind: "identity"; readonly index: number }
   | { readonly key: string; readonly kind: "speed"; readonly index: number }
-  | { readonly key: string; readonly kind: "image"; readonly index: number; readonly repeat: boolean };
+  | { readonly key: string; readonly kind: "image"; readonly index: number; readonly repeat: boolean }
+  | {
+      readonly key: string;
+      readonly kind: "image-content";
+      readonly check: ContentCheck;
+      readonly index: number;
+    };
 
 /** Fingerprint prompts per node and day, for shared-backend grouping. */
 export const FINGERPRINT_PROMPTS = 10;
 
 /** The suite hash of image runs (they use no tasks): a changed probe scheme never resumes an old plan. */
-export const IMAGE_SUITE_HASH = sha256Hex("images:v1");
+export const IMAGE_SUITE_HASH = sha256Hex("images:v2");
 
 /**
- * An image node's run: `imageProbes` first asks and `imageSeedRepeats` repeats of the first ones,
- * in a seeded random order, so a repeat comes later and among other requests, as a customer's
- * "same seed again" does.
+ * An image node's run: `imageProbes` first asks, `imageSeedRepeats` repeats of the first ones and
+ * `imageContentProbes` probes of each content check, in a seeded random order, so a repeat comes
+ * later and among other requests, as a customer's "same seed again" does.
  */
 export function planImageRun(settings: RunSettings, seed: number): PlanEntry[] {
   const entries: PlanEntry[] = [];
@@ -27,6 +34,9 @@ export function planImageRun(settings: RunSettings, seed: number): PlanEntry[] {
     entries.push({ key: `image/${i}`, kind: "image", index: i, repeat: false });
   for (let i = 0; i < Math.min(settings.imageSeedRepeats, settings.imageProbes); i++)
     entries.push({ key: `image-seed/${i}`, kind: "image", index: i, repeat: true });
+  for (const check of CONTENT_CHECKS)
+    for (let i = 0; i < settings.imageContentProbes; i++)
+      entries.push({ key: `image-${check}/${i}`, kind: "image-content", check, index: i });
   const order = createRng(deriveSeed(seed, "image-order")).permutation(entries.length);
   const firstAt = new Map<number, number>();
   const ordered = order.map((i) => entries[i]!);

@@ -20,6 +20,7 @@ export function rateLimited(
       completions: (body, target, options) => limit(transport.completions(body, target, options)),
       chat: (body, target, options) => limit(transport.chat(body, target, options)),
       images: (body, target) => limit(transport.images(body, target)),
+      imageEdits: (edit, target) => limit(transport.imageEdits(edit, target)),
     }),
   );
 }

@@ -44,6 +44,14 @@ export const ImageFindings = z.strictObject({
     notBlank: ScoreEstimate,
     seed: ScoreEstimate,
     distinct: ScoreEstimate,
+    /** A prompt naming a colour gets a picture in that colour. */
+    colour: ScoreEstimate.optional(),
+    /** Image-to-image: the distance from the source grows with `strength`. */
+    img2img: ScoreEstimate.optional(),
+    /** Inpainting keeps the pixels outside the mask and repaints inside it. */
+    inpaint: ScoreEstimate.optional(),
+    /** Outpainting keeps the source region and paints a border. */
+    outpaint: ScoreEstimate.optional(),
   }),
   /** Largest perceptual distance (share of differing hash bits) between two answers to one prompt and seed. */
   seedDistance: unit.nullable(),
