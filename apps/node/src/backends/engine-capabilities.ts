@@ -72,6 +72,10 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     ...NO_TEXT,
     images: { generate: true, img2img: true, inpaint: true, outpaint: true },
   },
+  comfyui: {
+    ...NO_TEXT,
+    images: { generate: true, img2img: true, inpaint: true, outpaint: true },
+  },
   dev: {
     completions: true,
     chat: true,

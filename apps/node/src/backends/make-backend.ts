@@ -2,6 +2,7 @@ import { Data } from "effect";
 import type { BackendConfig } from "../config/node-config.js";
 import { makeA1111Backend } from "./a1111/a1111.js";
 import type { Backend } from "./backend.js";
+import { makeComfyUiBackend } from "./comfyui/comfyui.js";
 import { makeDevBackend } from "./dev/dev-backend.js";
 import {
   isOpenAICompatibleKind,
@@ -29,6 +30,12 @@ export function makeBackend(config: BackendConfig, serviceKind: "text" | "image"
   if (kind === "a1111") {
     if (serviceKind !== "image") throw misconfigured(kind, "AUTOMATIC1111 serves image services only");
     return makeA1111Backend({ ...config, url });
+  }
+  if (kind === "comfyui") {
+    if (serviceKind !== "image") throw misconfigured(kind, "ComfyUI serves image services only");
+    if (config.model === undefined)
+      throw misconfigured(kind, "a comfyui backend needs `model`: the checkpoint file name");
+    return makeComfyUiBackend({ ...config, url });
   }
   if (isOpenAICompatibleKind(kind)) {
     if (serviceKind !== "text") throw misconfigured(kind, `${kind} serves text services only`);

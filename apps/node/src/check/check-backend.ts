@@ -23,12 +23,19 @@ function listModels(backend: Backend, config: BackendConfig): Effect.Effect<Find
     return Effect.succeed(yes("development backend, in-process"));
   const target: EngineTarget = { backendId: backend.id, baseUrl: config.url, timeoutMs: config.timeoutMs };
   const route =
-    backend.kind === "a1111" ? "/sdapi/v1/sd-models" : backend.kind === "tgi" ? "/info" : "/v1/models";
+    backend.kind === "a1111"
+      ? "/sdapi/v1/sd-models"
+      : backend.kind === "comfyui"
+        ? "/models/checkpoints"
+        : backend.kind === "tgi"
+          ? "/info"
+          : "/v1/models";
   return requestJson(target, "GET", route).pipe(
     Effect.map((answer) => {
       const items = Array.isArray(answer) ? answer : ((answer as { data?: unknown })?.data ?? [answer]);
       const names = (Array.isArray(items) ? items : [])
         .map((item) => {
+          if (typeof item === "string") return item;
           const record = (item ?? {}) as Record<string, unknown>;
           return record.id ?? record.model_id ?? record.model_name ?? record.title;
         })
@@ -84,7 +91,8 @@ export function probeBackend(backend: Backend, config: BackendConfig): Effect.Ef
     }
     record("reachable", null, "yes", "health check passed");
     yield* run("models listed", null, listModels(backend, config));
-    if (declared.images !== null || backend.kind === "a1111") yield* probeImages(declared, backend, run);
+    if (declared.images !== null || backend.kind === "a1111" || backend.kind === "comfyui")
+      yield* probeImages(declared, backend, run);
     else yield* probeText(declared, backend, model, run);
     return { backendId: backend.id, kind: backend.kind, rows, ok: rows.every((row) => row.agrees) };
   });

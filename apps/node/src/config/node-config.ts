@@ -3,7 +3,7 @@ import { TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
 /** The inference engines a node can sit in front of. `dev` is the built-in development backend. */
-export const BackendKind = z.enum(["vllm", "llamacpp", "ollama", "tgi", "a1111", "dev"]);
+export const BackendKind = z.enum(["vllm", "llamacpp", "ollama", "tgi", "a1111", "comfyui", "dev"]);
 export type BackendKind = z.infer<typeof BackendKind>;
 
 /** One backend URL serving one service. Several per service are load-balanced. */

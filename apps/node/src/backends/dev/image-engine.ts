@@ -1,4 +1,5 @@
 import { decodePng, encodePng, PngError, type RgbaImage } from "@pocket-ai/png";
+import { repaintBits } from "../edit-mask.js";
 import { type FieldParams, renderField } from "./image-field.js";
 import { ImageEditRequest, ImageGenerateRequest, parseImageRequest } from "./image-request.js";
 import { DEV_BACKEND_LABEL } from "./label.js";
@@ -73,7 +74,10 @@ export function createDevImageEngine(options: DevImageEngineOptions = {}): DevIm
     edit: async (request, signal) => {
       const req = parseImageRequest(ImageEditRequest, request);
       const init = decodeInput(req.image, "image");
-      const mask = req.mask === undefined ? undefined : maskBits(decodeInput(req.mask, "mask"), init);
+      const mask =
+        req.mask === undefined
+          ? undefined
+          : repaintBits(decodeInput(req.mask, "mask"), init.width, init.height);
       const pad = req.padding ?? { top: 0, right: 0, bottom: 0, left: 0 };
       const width = init.width + pad.left + pad.right;
       const height = init.height + pad.top + pad.bottom;
@@ -101,28 +105,6 @@ function decodeInput(bytes: Uint8Array, what: string): RgbaImage {
     if (error instanceof PngError) throw new DevBackendRequestError(`${what}: ${error.message}`);
     throw error;
   }
-}
-
-/**
- * One flag per init-image pixel: repaint or keep. A mask with any transparency is read by alpha
- * (painted strokes on a clear layer), an opaque one by luminance (white on black); a mask of
- * another size is scaled to the image by nearest neighbour.
- */
-function maskBits(mask: RgbaImage, image: RgbaImage): Uint8Array {
-  let useAlpha = false;
-  for (let p = 3; p < mask.data.length; p += 4) if (mask.data[p]! < 255) useAlpha = true;
-  const bits = new Uint8Array(image.width * image.height);
-  for (let y = 0; y < image.height; y++) {
-    const my = Math.min(mask.height - 1, Math.floor((y * mask.height) / image.height));
-    for (let x = 0; x < image.width; x++) {
-      const mx = Math.min(mask.width - 1, Math.floor((x * mask.width) / image.width));
-      const p = (my * mask.width + mx) * 4;
-      const d = mask.data;
-      const value = useAlpha ? d[p + 3]! : 0.299 * d[p]! + 0.587 * d[p + 1]! + 0.114 * d[p + 2]!;
-      bits[y * image.width + x] = value > 127 ? 1 : 0;
-    }
-  }
-  return bits;
 }
 
 /**

@@ -1,0 +1,249 @@
+import { randomInt, randomUUID } from "node:crypto";
+import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import { imageEditMode, type OutpaintPadding } from "@pocket-ai/protocol";
+import { Duration, Effect, Stream } from "effect";
+import type { BackendConfig } from "../../config/node-config.js";
+import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "../backend.js";
+import { repaintMaskImage } from "../edit-mask.js";
+import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
+import {
+  describeFetchFailure,
+  type EngineTarget,
+  engineUrl,
+  parseEngineJson,
+  statusError,
+  withEngineTimeout,
+} from "../engine-http.js";
+import { fitOutpaintSource, outpaintCanvas, parseSize, resizeRgba } from "../outpaint-canvas.js";
+import { buildWorkflow, type LatentSource, OUTPUT_NODE, type SamplingFields } from "./workflow.js";
+
+const DEFAULT_SIZE = { width: 512, height: 512 } as const;
+/** Sampler and scheduler names are ComfyUI identifiers: nothing else reaches the workflow. */
+const IDENTIFIER = /^[a-z0-9_]{1,64}$/;
+
+const text = (value: unknown, fallback: string) => (typeof value === "string" ? value : fallback);
+const num = (value: unknown, fallback: number) =>
+  typeof value === "number" && Number.isFinite(value) ? value : fallback;
+
+interface SavedImage {
+  readonly filename: string;
+  readonly subfolder: string;
+  readonly type: string;
+}
+
+/**
+ * The ComfyUI server API: a workflow of core nodes is queued with `POST /prompt`, its state read
+ * from `GET /history/{id}` until it finished, and its pictures fetched from `GET /view`. Edits
+ * upload the source (and mask) with `POST /upload/image` under random names first. txt2img,
+ * img2img (`strength` = denoise), inpainting (white = repaint, through `SetLatentNoiseMask`) and
+ * outpainting (a padded canvas and its mask, as inpainting) share one workflow (`workflow.ts`).
+ *
+ * `config.model` is the checkpoint file (`ckpt_name`) and is required. Pictures come back through
+ * `PreviewImage` (ComfyUI's temp folder, emptied when it restarts) rather than its output folder;
+ * uploaded sources stay in ComfyUI's input folder until the operator clears it (see the guide).
+ * An interrupted relay removes its prompt from ComfyUI's queue, or stops it if it is running.
+ */
+export function makeComfyUiBackend(config: BackendConfig & { readonly url: string }): Backend {
+  const target: EngineTarget = {
+    backendId: `comfyui@${config.url}`,
+    baseUrl: config.url,
+    timeoutMs: config.timeoutMs,
+  };
+  const backendId = target.backendId;
+  const rejected = (status: number, reason: string) =>
+    new BackendRejected({ backend: backendId, status, reason });
+  const notText = () => Effect.fail(rejected(501, "ComfyUI serves images only"));
+  const checkpoint = config.model;
+  const clientId = randomUUID();
+
+  const call = (path: string, init: RequestInit = {}): Effect.Effect<Response, BackendError> =>
+    Effect.tryPromise({
+      try: (signal) => fetch(engineUrl(config.url, path), { ...init, signal }),
+      catch: (cause) => new BackendUnavailable({ backend: backendId, reason: describeFetchFailure(cause) }),
+    }).pipe(
+      Effect.flatMap((response) =>
+        response.ok
+          ? Effect.succeed(response)
+          : Effect.flatMap(
+              Effect.promise(() => response.text()),
+              (body) => Effect.fail(statusError(backendId, response.status, body)),
+            ),
+      ),
+    );
+  const json = (path: string, init: RequestInit = {}) =>
+    call(path, init).pipe(
+      Effect.flatMap((response) => Effect.promise(() => response.text())),
+      Effect.flatMap((body) => parseEngineJson(backendId, body)),
+    );
+  const post = (path: string, body: unknown) =>
+    json(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  /** Uploads one PNG under a random name; answers the name `LoadImage` takes. */
+  const upload = (image: RgbaImage) =>
+    Effect.gen(function* () {
+      const form = new FormData();
+      form.append("image", new Blob([encodePng(image)], { type: "image/png" }), `pocket-${randomUUID()}.png`);
+      form.append("type", "input");
+      form.append("overwrite", "true");
+      const answer = yield* json("/upload/image", { method: "POST", body: form });
+      const saved = answer as { name?: unknown; subfolder?: unknown };
+      if (typeof saved.name !== "string" || saved.name === "")
+        return yield* rejected(502, "upload answered without a file name");
+      return typeof saved.subfolder === "string" && saved.subfolder !== ""
+        ? `${saved.subfolder}/${saved.name}`
+        : saved.name;
+    });
+
+  /** The finished run's pictures, or why it failed; `undefined` while it runs. */
+  const finished = (promptId: string) =>
+    json(`/history/${encodeURIComponent(promptId)}`).pipe(
+      Effect.flatMap((history) => {
+        const entry = (history as Record<string, unknown>)[promptId] as
+          | {
+              status?: { status_str?: string; completed?: boolean; messages?: unknown[] };
+              outputs?: Record<string, { images?: SavedImage[] }>;
+            }
+          | undefined;
+        if (entry === undefined) return Effect.succeed(undefined);
+        if (entry.status?.status_str === "error")
+          return Effect.fail(
+            new BackendUnavailable({ backend: backendId, reason: "the workflow failed in ComfyUI" }),
+          );
+        if (entry.status !== undefined && entry.status.completed !== true) return Effect.succeed(undefined);
+        return Effect.succeed(entry.outputs?.[OUTPUT_NODE]?.images ?? []);
+      }),
+    );
+
+  /** Polls the history, 50 ms at first and at most every second, until the run finished. */
+  const waitFor = (promptId: string) =>
+    Effect.gen(function* () {
+      let delayMs = 50;
+      while (true) {
+        const done = yield* finished(promptId);
+        if (done !== undefined) return done;
+        yield* Effect.sleep(Duration.millis(delayMs));
+        delayMs = Math.min(1000, delayMs * 1.5);
+      }
+    });
+
+  const cancel = (promptId: string) =>
+    Effect.all([post("/queue", { delete: [promptId] }), post("/interrupt", { prompt_id: promptId })], {
+      concurrency: 2,
+      mode: "either",
+    }).pipe(Effect.ignore);
+
+  /** Queues the workflow, waits for it, fetches its pictures: `{created, data: [{b64_json, seed}]}`. */
+  const run = (fields: SamplingFields, source: LatentSource, denoise: number) =>
+    Effect.gen(function* () {
+      const queued = yield* post("/prompt", {
+        prompt: buildWorkflow(fields, source, denoise),
+        client_id: clientId,
+      });
+      const promptId = (queued as { prompt_id?: unknown }).prompt_id;
+      if (typeof promptId !== "string" || promptId === "")
+        return yield* rejected(502, "the prompt was queued without an id");
+      const images = yield* waitFor(promptId).pipe(Effect.onInterrupt(() => cancel(promptId)));
+      if (images.length < fields.batch)
+        return yield* rejected(502, `expected ${fields.batch} images, got ${images.length}`);
+      const data = yield* Effect.forEach(images.slice(0, fields.batch), (saved, i) =>
+        call(
+          `/view?${new URLSearchParams({ filename: saved.filename, subfolder: saved.subfolder, type: saved.type })}`,
+        ).pipe(
+          Effect.flatMap((response) => Effect.promise(() => response.arrayBuffer())),
+          Effect.flatMap((bytes) => {
+            const png = new Uint8Array(bytes);
+            return png[0] === 0x89 && png[1] === 0x50
+              ? Effect.succeed({
+                  b64_json: Buffer.from(png).toString("base64"),
+                  // The batch shares one seed: only the first picture is reproduced by it alone.
+                  ...(i === 0 ? { seed: fields.seed } : {}),
+                })
+              : Effect.fail(rejected(502, "ComfyUI returned a file that is not a PNG"));
+          }),
+        ),
+      );
+      return { created: Math.floor(Date.now() / 1000), data } as Record<string, unknown>;
+    });
+
+  const sampling = (body: Record<string, unknown>): Effect.Effect<SamplingFields, BackendRejected> => {
+    if (checkpoint === undefined)
+      return Effect.fail(rejected(500, "no checkpoint configured (backend `model`)"));
+    const sampler = text(body.sampler, "euler");
+    const scheduler = text(body.scheduler, "normal");
+    if (!IDENTIFIER.test(sampler))
+      return Effect.fail(rejected(400, "sampler must be a ComfyUI sampler name"));
+    if (!IDENTIFIER.test(scheduler))
+      return Effect.fail(rejected(400, "scheduler must be a ComfyUI scheduler name"));
+    return Effect.succeed({
+      checkpoint,
+      prompt: text(body.prompt, ""),
+      negativePrompt: text(body.negative_prompt, ""),
+      seed: num(body.seed, randomInt(0, 2 ** 31)),
+      steps: num(body.steps, 20),
+      cfg: num(body.cfg_scale, 7),
+      sampler,
+      scheduler,
+      batch: num(body.n, 1),
+    });
+  };
+
+  const decodeUpload = (b64: string, what: string) =>
+    Effect.try({
+      try: () => decodePng(Buffer.from(b64, "base64")),
+      catch: (error) =>
+        rejected(
+          400,
+          `${what} is not a readable PNG: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+    });
+
+  const imagesEdits = (body: Record<string, unknown>) =>
+    Effect.gen(function* () {
+      const fields = yield* sampling(body);
+      const imageB64 = typeof body.image === "string" ? body.image : "";
+      if (imageB64 === "") return yield* rejected(400, "image is required");
+      const maskB64 = typeof body.mask === "string" ? body.mask : null;
+      const padding = (typeof body.padding === "object" ? body.padding : null) as OutpaintPadding | null;
+      const size = parseSize(body.size);
+      const source = yield* decodeUpload(imageB64, "image");
+      const mode = imageEditMode({ mask: maskB64, padding });
+      if (mode === "outpainting" && padding !== null) {
+        const { canvas, mask } = outpaintCanvas(fitOutpaintSource(source, padding, size), padding);
+        const [image, maskName] = yield* Effect.all([upload(canvas), upload(mask)], { concurrency: 2 });
+        // The border holds only repeated edge pixels: repaint it fully unless asked otherwise.
+        return yield* run(fields, { kind: "image", image, mask: maskName }, num(body.strength, 1));
+      }
+      const fitted = size === undefined ? source : resizeRgba(source, size.width, size.height);
+      const image = yield* upload(fitted);
+      let maskName: string | undefined;
+      if (mode === "inpainting" && maskB64 !== null) {
+        const mask = yield* decodeUpload(maskB64, "mask");
+        maskName = yield* upload(repaintMaskImage(mask, fitted.width, fitted.height));
+      }
+      return yield* run(fields, { kind: "image", image, mask: maskName }, num(body.strength, 0.75));
+    });
+
+  const limited = <A>(effect: Effect.Effect<A, BackendError>) => withEngineTimeout(target, effect);
+
+  return {
+    id: backendId,
+    kind: "comfyui",
+    capabilities: ENGINE_CAPABILITIES.comfyui,
+    completions: notText,
+    chatCompletions: notText,
+    stream: () => Stream.fail(rejected(501, "ComfyUI serves images only")),
+    imagesGenerations: (body) =>
+      limited(
+        Effect.flatMap(sampling(body), (fields) =>
+          run(fields, { kind: "empty", ...(parseSize(body.size) ?? DEFAULT_SIZE) }, 1),
+        ),
+      ),
+    imagesEdits: (body) => limited(imagesEdits(body)),
+    tokenize: notText,
+    health: () => Effect.asVoid(json("/system_stats")),
+  };
+}
