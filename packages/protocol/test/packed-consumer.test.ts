@@ -1,10 +1,11 @@
 /**
- * Third parties install `@pocket-ai/protocol` from npm. This test builds the package, packs the
- * tarball exactly as `pnpm publish` would, unpacks it into a folder outside the workspace and
- * imports it from there — with plain Node for the ESM build and with `tsc` for the declarations —
- * and runs publint on the result.
+ * Third parties install `@pocket-ai/protocol` from npm. This test removes any earlier build, packs
+ * the tarball exactly as `pnpm publish` would (its `prepack` script builds), unpacks it into a
+ * folder outside the workspace and loads it from there — with plain Node through both `import`
+ * (ESM build) and `require()` (CommonJS build), and with `tsc` for both sets of declarations — and
+ * runs publint on the result.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import {
   mkdirSync,
   mkdtempSync,
@@ -17,18 +18,20 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const runtimeDeps = ["zod", "@noble/hashes", "@scure/base", "tiny-secp256k1"];
 let consumerDir = "";
 
-beforeAll(() => {
-  execFileSync("pnpm", ["run", "build"], { cwd: packageDir, stdio: "pipe" });
+beforeAll(async () => {
+  // No build here: `pnpm pack` must build by itself (`prepack`), or the tarball has no `dist/`.
+  rmSync(join(packageDir, "dist"), { recursive: true, force: true });
   consumerDir = mkdtempSync(join(tmpdir(), "pocket-ai-consumer-"));
-  execFileSync("pnpm", ["pack", "--pack-destination", consumerDir], { cwd: packageDir, stdio: "pipe" });
-  const tarball = readdirSync(consumerDir).find((f) => f.endsWith(".tgz"));
-  if (tarball === undefined) throw new Error("pnpm pack produced no tarball");
+  // Asynchronous: the build takes a while, and a blocked worker cannot report to the test runner.
+  await promisify(execFile)("pnpm", ["pack", "--pack-destination", consumerDir], { cwd: packageDir });
+  const tarball = tarballName();
   const target = join(consumerDir, "node_modules", "@pocket-ai", "protocol");
   mkdirSync(target, { recursive: true });
   execFileSync("tar", ["xzf", join(consumerDir, tarball), "-C", target, "--strip-components=1"]);
@@ -40,6 +43,12 @@ beforeAll(() => {
   }
   writeFileSync(join(consumerDir, "package.json"), JSON.stringify({ name: "consumer", type: "module" }));
 }, 120_000);
+
+function tarballName(): string {
+  const tarball = readdirSync(consumerDir).find((f) => f.endsWith(".tgz"));
+  if (tarball === undefined) throw new Error("pnpm pack produced no tarball");
+  return tarball;
+}
 
 afterAll(() => {
   if (consumerDir !== "") rmSync(consumerDir, { recursive: true, force: true });
@@ -56,7 +65,48 @@ describe("the packed package", () => {
         },
       ).toString(),
     ) as { exports: Record<string, unknown> };
-    expect(manifest.exports["."]).toEqual({ types: "./dist/index.d.ts", import: "./dist/index.js" });
+    expect(manifest.exports["."]).toEqual({
+      import: { types: "./dist/index.d.ts", default: "./dist/index.js" },
+      require: { types: "./dist/index.d.cts", default: "./dist/index.cjs" },
+    });
+    const files = execFileSync("tar", ["tzf", join(consumerDir, tarballName())])
+      .toString()
+      .split("\n");
+    for (const built of ["index.js", "index.cjs", "index.d.ts", "index.d.cts"]) {
+      expect(files).toContain(`package/dist/${built}`);
+    }
+  });
+
+  it("loads with require() from a CommonJS consumer and gives the same answers as import", () => {
+    const body = [
+      "const sig = p.canonicalJson({ b: 1, a: 2 });",
+      "const price = p.uPoktPerRelay(750, 250000);",
+      "const err = p.protocolError('INPUT_TOO_LONG').status;",
+      "const key = p.privateKeyFromHex('00'.repeat(31) + '07');",
+      "const signature = p.signCanonical({ b: 1, a: [2] }, key);",
+      "const ok = p.verifyCanonical({ a: [2], b: 1 }, p.publicKeyHexFromPrivateKey(key), signature);",
+      "console.log(JSON.stringify({ sig, price: String(price), err, v: p.PROTOCOL_VERSION, signature, ok }));",
+    ];
+    const env = { ...process.env, NODE_PATH: "", POCKET_SECP256K1: "" };
+    writeFileSync(
+      join(consumerDir, "consumer.cjs"),
+      ['const p = require("@pocket-ai/protocol");', ...body].join("\n"),
+    );
+    const required = execFileSync("node", ["consumer.cjs"], { cwd: consumerDir, env }).toString();
+    const resolved = execFileSync("node", ["-p", "require.resolve('@pocket-ai/protocol')"], {
+      cwd: consumerDir,
+    })
+      .toString()
+      .trim();
+    expect(resolved.endsWith(join("dist", "index.cjs"))).toBe(true);
+    const imported = execFileSync(
+      "node",
+      ["--input-type=module", "-e", ['import * as p from "@pocket-ai/protocol";', ...body].join("\n")],
+      { cwd: consumerDir, env },
+    ).toString();
+    const result = JSON.parse(required) as Record<string, unknown>;
+    expect(result).toMatchObject({ sig: '{"a":2,"b":1}', price: "3000", err: 400, v: 1, ok: true });
+    expect(result).toEqual(JSON.parse(imported));
   });
 
   it("imports with plain Node from outside the workspace and works", () => {
@@ -116,6 +166,20 @@ describe("the packed package", () => {
     const tsc = join(packageDir, "node_modules", "typescript", "bin", "tsc");
     const args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"];
     execFileSync("node", [tsc, ...args, "--skipLibCheck", "false", "consumer.ts"], { cwd: consumerDir });
+  });
+
+  it("type-checks a CommonJS TypeScript consumer against the CommonJS declarations", () => {
+    writeFileSync(
+      join(consumerDir, "consumer-cjs.cts"),
+      [
+        'import protocol = require("@pocket-ai/protocol");',
+        'const code: protocol.ErrorCode = "REPLAYED_RELAY";',
+        "export const status: number = protocol.protocolError(code).status;",
+      ].join("\n"),
+    );
+    const tsc = join(packageDir, "node_modules", "typescript", "bin", "tsc");
+    const args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"];
+    execFileSync("node", [tsc, ...args, "--skipLibCheck", "false", "consumer-cjs.cts"], { cwd: consumerDir });
   });
 
   it("passes publint", () => {
