@@ -135,6 +135,24 @@ describe("a node in front of real HTTP engines", () => {
     expect(ok.outcome).toBe("ok");
   });
 
+  it("signs ENGINE_REJECTED with the engine's cleaned reason when the engine refuses the request", async () => {
+    const h = await nodeInFrontOf("vllm");
+    fake!.faults.fail = {
+      status: 400,
+      message: "prompt is too long for /srv/models/llama.gguf\u0007\n    at check (/srv/engine/main.js:10:3)",
+      times: 1,
+    };
+    const refused = await h.client.relay.mutate(gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }));
+    expect(refused.outcome).toBe("error");
+    expect(refused.error?.code).toBe("ENGINE_REJECTED");
+    expect(refused.error?.detail).toBe("the engine refused the request: HTTP 400: prompt is too long for <path>");
+    fake!.faults.fail = { status: 401, times: 1 };
+    const misconfigured = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }),
+    );
+    expect(misconfigured.error?.code).toBe("BACKEND_ERROR");
+  });
+
   it("answers NODE_BUSY at once when the backend's seat and queue are taken", async () => {
     const h = await nodeInFrontOf("vllm", { maxConcurrency: 1, maxQueue: 0 });
     fake!.faults.firstByteDelayMs = 1_000;

@@ -7,6 +7,35 @@ export interface EngineTarget {
   readonly backendId: string;
   readonly baseUrl: string;
   readonly timeoutMs: number;
+  /** Headers every call carries: the engine's API key and the operator's extra headers. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * The headers an engine call carries from its backend config: the operator's extra headers, then
+ * `Authorization: Bearer <apiKey>` when a key is set. Secrets stay here: a backend's id and logs
+ * name only its kind and the URL without credentials ({@link engineIdUrl}).
+ */
+export function engineHeaders(config: {
+  readonly apiKey?: string | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+}): Record<string, string> {
+  const out: Record<string, string> = { ...(config.headers ?? {}) };
+  if (config.apiKey !== undefined) out.authorization = `Bearer ${config.apiKey}`;
+  return out;
+}
+
+/** A URL fit to name a backend in ids, metrics and logs: any `user:password@` removed. */
+export function engineIdUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === "" && parsed.password === "") return url;
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, url.endsWith("/") ? "/" : "");
+  } catch {
+    return url;
+  }
 }
 
 /** Engine error text is shown to operators, never whole bodies: cut it short. */
@@ -116,10 +145,11 @@ function exchange(
   path: string,
   body: unknown,
 ): Effect.Effect<string, BackendError> {
+  const headers = { ...(target.headers ?? {}) };
   const init =
     body === undefined
-      ? { method }
-      : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+      ? { method, headers }
+      : { method, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) };
   const call = Effect.tryPromise({
     try: async (signal) => {
       const response = await engineFetch.fetch(engineUrl(target.baseUrl, path), { ...init, signal });

@@ -45,7 +45,11 @@ export function requestSse(
         try: () =>
           fetch(engineUrl(target.baseUrl, path), {
             method: "POST",
-            headers: { "content-type": "application/json", accept: "text/event-stream" },
+            headers: {
+              ...(target.headers ?? {}),
+              "content-type": "application/json",
+              accept: "text/event-stream",
+            },
             body: JSON.stringify(body),
             signal: controller.signal,
           }),

@@ -1,3 +1,4 @@
+import { ChatCompletionResponse, CompletionResponse } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
 import type { Backend, BackendCapabilities } from "../backends/backend.js";
 import { type Finding, no, type Run, yes } from "./check-finding.js";
@@ -43,15 +44,31 @@ export function probeText(declared: BackendCapabilities, backend: Backend, model
         max_tokens: 4,
         ...extra,
       });
-    const answered = (response: Record<string, unknown>) =>
-      textOf(response) === undefined
-        ? no("answer has no text")
-        : yes(`usage: ${JSON.stringify(response.usage ?? null)}`);
+    // The gateway checks every answer against the protocol's schema (after the same finish_reason
+    // normalisation the adapters apply): an answer that fails here would be refused there.
+    const answered =
+      (schema: typeof CompletionResponse | typeof ChatCompletionResponse) =>
+      (response: Record<string, unknown>) => {
+        const parsed = schema.safeParse(response);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          return no(
+            `answer off the OpenAI schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`,
+          );
+        }
+        return textOf(response) === undefined
+          ? no("answer has no text")
+          : yes(`usage: ${JSON.stringify(response.usage ?? null)}`);
+      };
 
     // Later checks use the completions route when it works, else chat (TGI).
     const completionsWork =
-      (yield* run("completions", declared.completions, Effect.map(completion({}), answered))) === "yes";
-    yield* run("chat", declared.chat, Effect.map(chat({}), answered));
+      (yield* run(
+        "completions",
+        declared.completions,
+        Effect.map(completion({}), answered(CompletionResponse)),
+      )) === "yes";
+    yield* run("chat", declared.chat, Effect.map(chat({}), answered(ChatCompletionResponse)));
     yield* run(
       "prompt logprobs (echo)",
       declared.promptLogprobs,

@@ -17,6 +17,15 @@ export const BackendConfig = z.strictObject({
   maxConcurrency: z.number().int().min(1).max(1024).default(4),
   /** Relays allowed to wait; past this the node answers `NODE_BUSY` at once. */
   maxQueue: z.number().int().min(0).max(100_000).default(32),
+  /**
+   * Engines behind an API key (a hosted vLLM, a proxy): sent as `Authorization: Bearer <apiKey>`.
+   * Never logged, never part of the backend's id or metrics labels.
+   */
+  apiKey: z.string().min(1).optional(),
+  /** Extra HTTP headers for every call to the engine (a proxy's tenant header...). Never logged. */
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "not an HTTP header name"), z.string())
+    .optional(),
   /** Per-call timeout; the tier's timeout applies when it is shorter. */
   timeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
   /** Development backend only: 0..1, lower means a worse model (for local networks with nodes that differ). */

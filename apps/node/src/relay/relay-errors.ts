@@ -1,4 +1,10 @@
-import { type ErrorCode, ErrorCodes, type ProtocolError, protocolError } from "@pocket-ai/protocol";
+import {
+  type ErrorCode,
+  ErrorCodes,
+  type ProtocolError,
+  protocolError,
+  sanitizeEngineMessage,
+} from "@pocket-ai/protocol";
 import { Data } from "effect";
 import type { BackendBusy, BackendError } from "../backends/backend.js";
 
@@ -17,7 +23,19 @@ export class EnvelopeRejected extends Data.TaggedError("EnvelopeRejected")<{
   }
 }
 
-/** Maps a backend failure to the stable code a signed error response carries. */
+/**
+ * Engine statuses that refuse the request itself (bad request, body too large, validation failed):
+ * the same request fails on every engine, so the node signs `ENGINE_REJECTED` with the engine's
+ * reason, and the gateway passes it to the client as a 400. Every other engine status (401/403: the
+ * node's key is wrong; 404: the node's model name is wrong; 5xx...) is the node's trouble.
+ */
+const ENGINE_REQUEST_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
+
+/**
+ * Maps a backend failure to the stable code a signed error response carries. An engine's refusal
+ * keeps its reason, cleaned (`sanitizeEngineMessage`: no paths, URLs, stack frames or control
+ * characters, bounded length), since the client must learn what to change.
+ */
 export function backendFailure(error: BackendError | BackendBusy): ProtocolError {
   const [code, detail]: [ErrorCode, string] = (() => {
     switch (error._tag) {
@@ -28,7 +46,9 @@ export function backendFailure(error: BackendError | BackendBusy): ProtocolError
       case "BackendUnavailable":
         return ["BACKEND_UNAVAILABLE", "the backend could not be reached"];
       case "BackendRejected":
-        return ["BACKEND_ERROR", `the backend refused the request (HTTP ${error.status})`];
+        return ENGINE_REQUEST_STATUSES.has(error.status)
+          ? ["ENGINE_REJECTED", `the engine refused the request: ${sanitizeEngineMessage(error.reason)}`]
+          : ["BACKEND_ERROR", `the backend refused the request (HTTP ${error.status})`];
     }
   })();
   return protocolError(code, detail);

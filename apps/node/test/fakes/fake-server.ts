@@ -6,6 +6,8 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly body: unknown;
+  /** Request headers, lower-cased names (an engine's API key arrives in `authorization`). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** What every fake engine shares: its URL, its traffic, and the requests whose client hung up. */
@@ -72,6 +74,7 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServerB
         method: request.method ?? "GET",
         path,
         body: await readBody(request),
+        headers: { ...request.headers },
       };
       const key = `${recorded.method} ${path}`;
       calls[key] = (calls[key] ?? 0) + 1;

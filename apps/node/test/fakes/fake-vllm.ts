@@ -37,6 +37,8 @@ export interface FakeTextFaults {
   dropAfterPieces: number | null;
   /** Pause between stream pieces, to give a test time to interrupt. */
   pieceDelayMs: number;
+  /** Generation calls without `authorization: Bearer <apiKey>` get 401, as an engine behind a key. */
+  apiKey: string | null;
 }
 
 export interface FakeTextEngine extends FakeServerBase {
@@ -65,6 +67,29 @@ export async function startFakeVllm(
     hang: false,
     dropAfterPieces: null,
     pieceDelayMs: 0,
+    apiKey: null,
+  };
+  // As the real engines: TGI's older versions end with `eos_token`; vLLM refuses `stream_options`
+  // without `stream: true`, prompts past its context and token ids past its vocabulary (400);
+  // Ollama's OpenAI route takes text prompts only.
+  const endReason = flavor === "tgi" ? "eos_token" : "length";
+  const CONTEXT = 4096;
+  const VOCABULARY = 32_000;
+  const engineRefusal = (body: Record<string, unknown>): string | undefined => {
+    if (body.stream_options !== undefined && body.stream !== true)
+      return "Stream options can only be defined when `stream=True`.";
+    const prompts = Array.isArray(body.prompt) ? body.prompt : [body.prompt];
+    const tokenPrompts = prompts.some((p) => Array.isArray(p) || typeof p === "number");
+    if (tokenPrompts && flavor === "ollama") return "invalid prompt: prompt must be a string";
+    const ids = prompts.flatMap((p) => (Array.isArray(p) ? p : typeof p === "number" ? [p] : []));
+    const outside = ids.find((id) => typeof id !== "number" || id < 0 || id >= VOCABULARY);
+    if (outside !== undefined) return `Token id ${String(outside)} is out of vocabulary`;
+    const text = prompts.filter((p): p is string => typeof p === "string").join(" ");
+    const asked =
+      fakeTokenize(text).length + ids.length + (typeof body.max_tokens === "number" ? body.max_tokens : 0);
+    if (asked > CONTEXT)
+      return `This model's maximum context length is ${CONTEXT} tokens. However, you requested ${asked} tokens. Please reduce the length of the messages or completion.`;
+    return undefined;
   };
   let sequence = 0;
   const created = () => Math.floor(Date.now() / 1000);
@@ -144,13 +169,18 @@ export async function startFakeVllm(
     const base = { id: g.id, object: "text_completion", created: created(), model };
     if (body.stream !== true) {
       const text = (echo ? g.prompt : "") + g.tokens.join("");
-      const choice = { index: 0, text, logprobs: completionLogprobsFor(g, body), finish_reason: "length" };
+      const choice = { index: 0, text, logprobs: completionLogprobsFor(g, body), finish_reason: endReason };
       return sendJson(response, 200, { ...base, choices: [choice], usage: usage(g) });
     }
     const pieces: unknown[] = g.tokens.map((token, i) => ({
       ...base,
       choices: [
-        { index: 0, text: token, logprobs: null, finish_reason: i === g.tokens.length - 1 ? "length" : null },
+        {
+          index: 0,
+          text: token,
+          logprobs: null,
+          finish_reason: i === g.tokens.length - 1 ? endReason : null,
+        },
       ],
     }));
     if (wantsUsage(body)) pieces.push({ ...base, choices: [], usage: usage(g) });
@@ -162,7 +192,7 @@ export async function startFakeVllm(
     const base = { id: `chatcmpl-${g.id}`, created: created(), model };
     if (body.stream !== true) {
       const message = { role: "assistant", content: g.tokens.join("").trimStart() };
-      const choice = { index: 0, message, logprobs: chatLogprobsFor(g, body), finish_reason: "length" };
+      const choice = { index: 0, message, logprobs: chatLogprobsFor(g, body), finish_reason: endReason };
       return sendJson(response, 200, {
         ...base,
         object: "chat.completion",
@@ -176,7 +206,11 @@ export async function startFakeVllm(
       ...g.tokens.map((token, i) => ({
         ...chunk,
         choices: [
-          { index: 0, delta: { content: token }, finish_reason: i === g.tokens.length - 1 ? "length" : null },
+          {
+            index: 0,
+            delta: { content: token },
+            finish_reason: i === g.tokens.length - 1 ? endReason : null,
+          },
         ],
       })),
     ];
@@ -226,6 +260,16 @@ export async function startFakeVllm(
       return sendJson(response, 404, { error: `no route ${key}` });
     }
     if (injectedFailure(response)) return;
+    if (faults.apiKey !== null && request.headers.authorization !== `Bearer ${faults.apiKey}`)
+      return sendJson(response, 401, { error: { message: "invalid api key", type: "auth_error" } });
+    const refusal = key === "POST /tokenize" ? undefined : engineRefusal(body);
+    if (refusal !== undefined)
+      return sendJson(response, 400, {
+        object: "error",
+        message: refusal,
+        type: "BadRequestError",
+        code: 400,
+      });
     if (faults.hang) return new Promise<void>((resolve) => response.on("close", resolve));
     if (faults.firstByteDelayMs > 0) await sleep(faults.firstByteDelayMs);
     if (response.destroyed) return;

@@ -153,6 +153,12 @@ export const ErrorCodes = {
     type: "server_error",
     message: "The inference backend returned an error. Retry; report it to the node runner if it persists.",
   },
+  ENGINE_REJECTED: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "The model's inference engine refused this request (for example, the prompt and max_tokens exceed its context window, or a token id is outside its vocabulary); its reason is quoted. Change the request as it says: the same request fails the same way on every node.",
+  },
   TIMEOUT: {
     status: 504,
     type: "server_error",

@@ -5,6 +5,7 @@ export { CompletionUsage, FinishReason, StopSequences, StreamOptions } from "./c
 export { CompletionPrompt, CompletionRequest } from "./completion-request.js";
 export { CompletionChunk, CompletionLogprobs, CompletionResponse } from "./completion-response.js";
 export { OpenAIErrorBody } from "./error-body.js";
+export { normalizeFinishReason, normalizeFinishReasons } from "./finish-reason.js";
 export { Base64Png, ImageEditRequest, ImageGenerationRequest, imageEditMode } from "./image-requests.js";
 export { ImageSize, imageRequestSize, OutpaintPadding, parseImageSize } from "./image-size.js";
 export { ImagesResponse } from "./images-response.js";

@@ -4,7 +4,7 @@ import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { type Backend, BackendRejected } from "../backend.js";
 import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
-import { type EngineTarget, expectRecord, requestJson } from "../engine-http.js";
+import { type EngineTarget, engineHeaders, engineIdUrl, expectRecord, requestJson } from "../engine-http.js";
 import { fitOutpaintSource, outpaintCanvas, parseSize, pngSize } from "../outpaint-canvas.js";
 
 const DEFAULT_SIZE = { width: 512, height: 512 } as const;
@@ -25,9 +25,10 @@ const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
  */
 export function makeA1111Backend(config: BackendConfig & { readonly url: string }): Backend {
   const target: EngineTarget = {
-    backendId: `a1111@${config.url}`,
+    backendId: `a1111@${engineIdUrl(config.url)}`,
     baseUrl: config.url,
     timeoutMs: config.timeoutMs,
+    headers: engineHeaders(config),
   };
   const backendId = target.backendId;
   const rejected = (status: number, reason: string) =>

@@ -132,6 +132,11 @@ describe("development backend", () => {
       text.chatCompletions({ messages: [{ role: "tool", content: "x" }] }),
     );
     expect(failure(refused)).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    const outside = failure(
+      await Effect.runPromiseExit(text.completions({ prompt: [[5, 10_000_000]], max_tokens: 1 })),
+    );
+    expect(outside).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    expect((outside as { reason: string }).reason).toContain("outside the model's vocabulary");
     const seen: unknown[] = [];
     const streamExit = await Effect.runPromiseExit(
       Stream.runForEach(text.stream("chat.completions", { messages: [] }), (piece) =>

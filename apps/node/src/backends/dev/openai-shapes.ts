@@ -36,11 +36,20 @@ export function samplingOptions(body: Record<string, unknown>, defaultMaxTokens:
   };
 }
 
-/** `prompt` as the engine takes it: text, or token ids (as vLLM accepts) turned back into text. */
-export function completionPrompts(
-  prompt: unknown,
-  detokenize: (tokens: readonly number[]) => string,
-): string[] {
+/**
+ * `prompt` as the engine takes it: text, or token ids (as vLLM accepts) turned back into text. A
+ * token id outside the vocabulary is the request's fault (vLLM answers 400 too), never an engine
+ * failure.
+ */
+export function completionPrompts(prompt: unknown, decode: (tokens: readonly number[]) => string): string[] {
+  const detokenize = (tokens: readonly number[]) => {
+    try {
+      return decode(tokens);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new DevBackendRequestError(`prompt token ids: ${error.message} (outside the model's vocabulary)`);
+    }
+  };
   if (typeof prompt === "string") return [prompt];
   if (Array.isArray(prompt) && prompt.every((p) => typeof p === "number")) return [detokenize(prompt)];
   if (Array.isArray(prompt) && prompt.length > 0) {

@@ -223,4 +223,103 @@ describe("openai-compatible backend", () => {
     expect((await setup("ollama")).backend.capabilities.promptLogprobs).toBe(false);
     expect((await setup("tgi")).backend.capabilities.completions).toBe(false);
   });
+
+  it("normalises an engine's finish_reason (TGI's eos_token) in answers and stream pieces", async () => {
+    const { backend } = await setup("tgi");
+    const response = await Effect.runPromise(
+      backend.chatCompletions({ model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 3 }),
+    );
+    expect((response.choices as { finish_reason: string }[])[0]?.finish_reason).toBe("stop");
+    const pieces = Chunk.toArray(
+      await Effect.runPromise(
+        Stream.runCollect(
+          backend.stream("chat.completions", { messages: [{ role: "user", content: "hi" }], max_tokens: 3 }),
+        ),
+      ),
+    );
+    const reasons = pieces.flatMap((p) =>
+      (p.choices as { finish_reason: unknown }[]).map((c) => c.finish_reason),
+    );
+    expect(reasons.filter((r) => r !== null)).toEqual(["stop"]);
+  });
+
+  it("never sends stream_options on a unary call (vLLM refuses it)", async () => {
+    const { fake, backend } = await setup("vllm");
+    const response = await Effect.runPromise(
+      backend.completions({ prompt: "a", max_tokens: 2, stream_options: { include_usage: true } }),
+    );
+    expect(Array.isArray(response.choices)).toBe(true);
+    expect(fake.requests.at(-1)?.body).not.toHaveProperty("stream_options");
+    expect(fake.requests.at(-1)?.body).toMatchObject({ stream: false });
+  });
+
+  it("passes the engine's 400 (context too long, token outside the vocabulary) as BackendRejected with its reason", async () => {
+    const { backend } = await setup("vllm");
+    const long = failure(await Effect.runPromiseExit(backend.completions({ prompt: "a", max_tokens: 5000 })));
+    expect(long).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    expect((long as { reason: string }).reason).toContain("maximum context length is 4096 tokens");
+    const oov = failure(
+      await Effect.runPromiseExit(backend.completions({ prompt: [1, 99_999], max_tokens: 2 })),
+    );
+    expect(oov).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    expect((oov as { reason: string }).reason).toContain("out of vocabulary");
+  });
+
+  it("refuses token-id prompts for Ollama before calling it, and sends it text prompts", async () => {
+    const { fake, backend } = await setup("ollama");
+    const before = fake.calls["POST /v1/completions"] ?? 0;
+    const refused = failure(
+      await Effect.runPromiseExit(backend.completions({ prompt: [1, 2, 3], max_tokens: 2 })),
+    );
+    expect(refused).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    expect((refused as { reason: string }).reason).toContain("text prompts only");
+    const streamed = failure(
+      await Effect.runPromiseExit(
+        Stream.runDrain(backend.stream("completions", { prompt: [[1, 2]], max_tokens: 2 })),
+      ),
+    );
+    expect(streamed).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    expect(fake.calls["POST /v1/completions"] ?? 0).toBe(before);
+    const ok = await Effect.runPromise(backend.completions({ prompt: ["a", "b"], max_tokens: 2 }));
+    expect(Array.isArray(ok.choices)).toBe(true);
+  });
+
+  it("sends the engine's API key and extra headers, and keeps credentials out of the backend id", async () => {
+    const fake = await startFakeVllm({ flavor: "vllm", model: "engine-model" });
+    fakes.push(fake);
+    fake.faults.apiKey = "sk-engine-secret";
+    const withCredentials = fake.url.replace("http://", "http://op:pw@");
+    const keyless = makeOpenAICompatibleBackend({
+      ...backendConfig({ kind: "vllm", url: fake.url }),
+      kind: "vllm",
+      url: fake.url,
+    });
+    const rejected = failure(
+      await Effect.runPromiseExit(keyless.completions({ prompt: "a", max_tokens: 1 })),
+    );
+    expect(rejected).toMatchObject({ _tag: "BackendRejected", status: 401 });
+    const keyed = makeOpenAICompatibleBackend({
+      ...backendConfig({
+        kind: "vllm",
+        url: fake.url,
+        apiKey: "sk-engine-secret",
+        headers: { "x-tenant": "t1" },
+      }),
+      kind: "vllm",
+      url: fake.url,
+    });
+    await Effect.runPromise(keyed.completions({ prompt: "a", max_tokens: 1 }));
+    await Effect.runPromise(Stream.runDrain(keyed.stream("completions", { prompt: "a", max_tokens: 1 })));
+    for (const request of fake.requests.slice(-2)) {
+      expect(request.headers.authorization).toBe("Bearer sk-engine-secret");
+      expect(request.headers["x-tenant"]).toBe("t1");
+    }
+    const named = makeOpenAICompatibleBackend({
+      ...backendConfig({ kind: "vllm", url: withCredentials, apiKey: "sk-engine-secret" }),
+      kind: "vllm",
+      url: withCredentials,
+    });
+    expect(named.id).not.toContain("pw");
+    expect(named.id).not.toContain("sk-engine-secret");
+  });
 });

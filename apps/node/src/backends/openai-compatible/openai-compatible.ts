@@ -1,9 +1,17 @@
+import { normalizeFinishReasons } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { ENGINE_EXTRAS } from "../../relay/engine-body.js";
 import { type Backend, type BackendError, BackendRejected, type StreamPiece } from "../backend.js";
 import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
-import { type EngineTarget, expectRecord, requestJson, requestOk } from "../engine-http.js";
+import {
+  type EngineTarget,
+  engineHeaders,
+  engineIdUrl,
+  expectRecord,
+  requestJson,
+  requestOk,
+} from "../engine-http.js";
 import { requestSse } from "../engine-sse.js";
 import { tokenCount } from "./token-count.js";
 
@@ -40,9 +48,10 @@ export function makeOpenAICompatibleBackend(
 ): Backend {
   const kind = config.kind;
   const target: EngineTarget = {
-    backendId: `${kind}@${config.url}`,
+    backendId: `${kind}@${engineIdUrl(config.url)}`,
     baseUrl: config.url,
     timeoutMs: config.timeoutMs,
+    headers: engineHeaders(config),
   };
   const backendId = target.backendId;
 
@@ -60,16 +69,32 @@ export function makeOpenAICompatibleBackend(
   const withCallerModel = <T extends Record<string, unknown>>(value: T, model: string | undefined): T =>
     model === undefined || value.model === undefined ? value : { ...value, model };
 
-  const unary = (path: string, body: Record<string, unknown>) =>
-    requestJson(target, "POST", path, { ...engineBody(body), stream: false }).pipe(
+  // Ollama's OpenAI routes take text prompts only: a token-id prompt is refused here, clearly,
+  // rather than sent to fail in the engine (admission refuses it first: `tokenPrompts`).
+  const textOnlyPrompt = (body: Record<string, unknown>) =>
+    kind === "ollama" && !isTextPrompt(body.prompt)
+      ? Effect.fail(
+          new BackendRejected({
+            backend: backendId,
+            status: 400,
+            reason: "Ollama takes text prompts only; send the prompt as a string or a list of strings",
+          }),
+        )
+      : Effect.void;
+
+  const unary = (path: string, body: Record<string, unknown>) => {
+    // A unary call never carries `stream_options` (vLLM refuses it with `stream: false`).
+    const { stream_options: _unused, ...request } = engineBody(body);
+    return requestJson(target, "POST", path, { ...request, stream: false }).pipe(
       Effect.flatMap((value) => expectRecord(backendId, value, "response")),
       Effect.filterOrFail(
         (response) => Array.isArray(response.choices),
         () =>
           new BackendRejected({ backend: backendId, status: 502, reason: "response has no choices array" }),
       ),
-      Effect.map((response) => withCallerModel(response, callerModel(body))),
+      Effect.map((response) => withCallerModel(normalizeFinishReasons(response), callerModel(body))),
     );
+  };
 
   const notSupported = (what: string) =>
     Effect.fail(new BackendRejected({ backend: backendId, status: 501, reason: `${kind} does not ${what}` }));
@@ -78,7 +103,7 @@ export function makeOpenAICompatibleBackend(
     id: backendId,
     kind,
     capabilities: ENGINE_CAPABILITIES[kind],
-    completions: (body) => unary(PATHS.completions, body),
+    completions: (body) => Effect.zipRight(textOnlyPrompt(body), unary(PATHS.completions, body)),
     chatCompletions: (body) => unary(PATHS["chat.completions"], body),
     stream: (operation, body): Stream.Stream<StreamPiece, BackendError> => {
       const requested = body.stream_options;
@@ -89,8 +114,14 @@ export function makeOpenAICompatibleBackend(
         stream_options: { ...streamOptions, include_usage: true },
       };
       const model = callerModel(body);
-      return requestSse(target, PATHS[operation], request).pipe(
-        Stream.map((piece) => withCallerModel(piece, model)),
+      const refused = operation === "completions" ? textOnlyPrompt(body) : Effect.void;
+      return Stream.unwrap(
+        Effect.as(
+          refused,
+          requestSse(target, PATHS[operation], request).pipe(
+            Stream.map((piece) => withCallerModel(normalizeFinishReasons(piece), model)),
+          ),
+        ),
       );
     },
     imagesGenerations: () => notSupported("generate images"),
@@ -105,4 +136,12 @@ export function makeOpenAICompatibleBackend(
     health: () =>
       kind === "tgi" ? requestOk(target, "/health") : Effect.asVoid(requestJson(target, "GET", "/v1/models")),
   };
+}
+
+/** A prompt as text: a string or a non-empty list of strings (not token ids). */
+function isTextPrompt(prompt: unknown): boolean {
+  return (
+    typeof prompt === "string" ||
+    (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === "string"))
+  );
 }
