@@ -142,10 +142,14 @@ describe("a node in front of real HTTP engines", () => {
       message: "prompt is too long for /srv/models/llama.gguf\u0007\n    at check (/srv/engine/main.js:10:3)",
       times: 1,
     };
-    const refused = await h.client.relay.mutate(gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }));
+    const refused = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }),
+    );
     expect(refused.outcome).toBe("error");
     expect(refused.error?.code).toBe("ENGINE_REJECTED");
-    expect(refused.error?.detail).toBe("the engine refused the request: HTTP 400: prompt is too long for <path>");
+    expect(refused.error?.detail).toBe(
+      "the engine refused the request: HTTP 400: prompt is too long for <path>",
+    );
     fake!.faults.fail = { status: 401, times: 1 };
     const misconfigured = await h.client.relay.mutate(
       gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }),

@@ -68,7 +68,11 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
       return plain("BUDGET_EXHAUSTED", "the key's budget does not cover this request");
     case "DispatchError":
       // The routing detail names nodes and attempts: useful to the operator's logs, not the caller.
-      return plain(failure.code, failure.attempts > 1 ? `${failure.attempts} nodes tried` : undefined);
+      // An engine's refusal is the exception: its cleaned reason is what the caller must change.
+      return plain(
+        failure.code,
+        failure.clientDetail ?? (failure.attempts > 1 ? `${failure.attempts} nodes tried` : undefined),
+      );
     case "StorageError":
       return plain("INTERNAL");
   }

@@ -6,7 +6,7 @@ import type { Route } from "../routing/route-plan.js";
 import type { RoutingConfig } from "../routing/routing-config.js";
 import type { RoutingMetricSet } from "../routing/routing-metrics.js";
 import type { Selector } from "../routing/selector.js";
-import { type AttemptFailure, isCallerError, isErrorCode } from "./attempt-errors.js";
+import { type AttemptFailure, isCallerError, isErrorCode, type NodeRefused } from "./attempt-errors.js";
 import type { NodeClients } from "./node-client.js";
 
 /** What one relay attempt needs: keys, settings, the selector's stats, the registry, clients, metrics. */
@@ -24,6 +24,7 @@ export interface AttemptContext {
 /** A verified answer arrived: feed latency into selection and the metrics. */
 export function noteSuccess(ctx: AttemptContext, route: Route, kind: LatencyKind, latencyMs: number): void {
   ctx.selector.stats.success(route.node.address, kind, latencyMs);
+  ctx.selector.engineRefusals.record(route.servedServiceId, route.node.address, false);
   ctx.metrics.relays.inc({ node: route.node.address, outcome: "ok" });
   ctx.metrics.nodeSeconds.observe({ kind }, latencyMs / 1000);
 }
@@ -46,7 +47,10 @@ export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void 
           ? "UNKNOWN_CODE"
           : failure.code,
   });
-  if (isCallerError(failure)) return;
+  if (isCallerError(failure)) {
+    if (failure._tag === "NodeRefused" && failure.code === "ENGINE_REJECTED") noteEngineRefusal(ctx, failure);
+    return;
+  }
   if (failure._tag === "NodeRefused" && failure.blame === "session") return;
   ctx.selector.stats.failure(address);
   if (failure._tag === "InvalidNodeResponse") {
@@ -59,4 +63,20 @@ export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void 
   }
   if (failure._tag === "NodeUnreachable" && !failure.timedOut)
     ctx.registry.markUnreachable(address, ctx.now());
+}
+
+/**
+ * A believed engine refusal: counted for the node and service; when the node's share of them
+ * stands far above its peers' it is sanctioned like a node that answers invalidly, and its count
+ * starts afresh.
+ */
+function noteEngineRefusal(ctx: AttemptContext, failure: NodeRefused): void {
+  const serviceId = failure.serviceId ?? "";
+  const ledger = ctx.selector.engineRefusals;
+  ledger.record(serviceId, failure.nodeAddress, true);
+  const outlier = ledger.outlier(serviceId, failure.nodeAddress);
+  if (outlier === undefined) return;
+  ledger.reset(serviceId, failure.nodeAddress);
+  ctx.selector.sanction(failure.nodeAddress, ctx.now(), `ENGINE_REJECTED: ${outlier}`);
+  ctx.metrics.sanctions.inc({ reason: "engine_refusals" });
 }

@@ -24,6 +24,8 @@ export class NodeRefused extends Data.TaggedError("NodeRefused")<{
   readonly blame: Blame;
   /** Why the refusal is a lie (a caller-blaming claim unsigned or disproved, an unknown code): the node is sanctioned. */
   readonly lie?: string | undefined;
+  /** The service the relay was served under (engine refusals are counted per service and node). */
+  readonly serviceId?: string | undefined;
 }> {}
 
 /** The node's answer failed verification: signature, envelope, schema, service or limits. */

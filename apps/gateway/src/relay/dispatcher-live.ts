@@ -31,7 +31,11 @@ function exhausted(failures: readonly AttemptFailure[], attempts: number, target
     ? "TIMEOUT"
     : clientCodeOf(last, targeted);
   const detail = isCallerError(last) ? last.detail : `${attempts} node(s) tried; last: ${last.detail}`;
-  return new DispatchError({ code, detail, attempts, nodeAddress: last.nodeAddress });
+  const clientDetail =
+    isCallerError(last) && last._tag === "NodeRefused" && last.code === "ENGINE_REJECTED"
+      ? last.detail
+      : undefined;
+  return new DispatchError({ code, detail, attempts, nodeAddress: last.nodeAddress, clientDetail });
 }
 
 const make = Effect.gen(function* () {

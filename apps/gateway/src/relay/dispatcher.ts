@@ -60,6 +60,8 @@ export class DispatchError extends Data.TaggedError("DispatchError")<{
   readonly attempts: number;
   /** The request hashes of failed attempts, so the front door can record them. */
   readonly nodeAddress?: string | undefined;
+  /** What the client may read besides the code: an engine's cleaned reason for refusing the request. */
+  readonly clientDetail?: string | undefined;
 }> {}
 
 export class Dispatcher extends Context.Tag("gateway/Dispatcher")<

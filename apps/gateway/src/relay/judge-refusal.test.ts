@@ -57,6 +57,27 @@ describe("judging a node's refusal", () => {
     expect(judge("OUTPUT_TOO_LONG", true, long).blame).toBe("node");
   });
 
+  it("believes a signed ENGINE_REJECTED with a cleaned reason, and sanctions an unsigned one", () => {
+    const signed = judgeRefusal(
+      "pokt1node",
+      {
+        code: "ENGINE_REJECTED",
+        detail: "context too long for /srv/m/a.gguf\n    at x (/a/b.js:1:1)",
+        signed: true,
+      },
+      short,
+    );
+    expect(signed.blame).toBe("caller");
+    expect(signed.lie).toBeUndefined();
+    expect(signed.detail).toBe("context too long for <path>");
+    expect(signed.serviceId).toBe("llama-2-13b");
+    expect(clientCodeOf(signed)).toBe("ENGINE_REJECTED");
+    const unsigned = judge("ENGINE_REJECTED", false, short);
+    expect(unsigned.blame).toBe("node");
+    expect(unsigned.lie).toMatch(/without signing/);
+    expect(clientCodeOf(unsigned)).toBe("INVALID_NODE_RESPONSE");
+  });
+
   it("never believes an unsigned caller-blaming code, nor an unknown code", () => {
     expect(judge("INPUT_TOO_LONG", false, long)).toMatchObject({
       blame: "node",

@@ -10,6 +10,7 @@ import {
   type Result,
   relayBudget,
   type SessionParams,
+  sanitizeEngineMessage,
   type TextRequestOf,
   type TokenCounter,
   tokensAtMost,
@@ -74,7 +75,9 @@ export function recheckRequest(check: RefusalCheck): Result<unknown> {
  * Judges a node's refusal. Only a signed refusal can blame the request, and only when the
  * gateway's recheck of the request (`recheckRequest`) fails with the same code; a caller-blaming
  * code that is unsigned or disproved, and any code outside the protocol's table, is a lie: the
- * node is sanctioned and another node tried. A signed session refusal (`SESSION_EXPIRED`,
+ * node is sanctioned and another node tried. A signed `ENGINE_REJECTED` (the node's engine refused
+ * the request) goes back to the client with the engine's cleaned reason; it is counted per node, and
+ * a node that claims it far more often than its peers is sanctioned. A signed session refusal (`SESSION_EXPIRED`,
  * `WRONG_SESSION`) makes the gateway sign again for another session; everything else is the
  * node's own trouble (busy, backend down, not in session...), tried elsewhere without sanction.
  */
@@ -84,10 +87,25 @@ export function judgeRefusal(
   check: RefusalCheck,
 ): NodeRefused {
   const { code, signed } = refusal;
+  const serviceId = check.route.servedServiceId;
   const make = (blame: Blame, lie?: string) =>
-    new NodeRefused({ nodeAddress, code, detail: refusal.detail, signed, blame, lie });
+    new NodeRefused({ nodeAddress, code, detail: refusal.detail, signed, blame, lie, serviceId });
   if (!isErrorCode(code))
     return make("node", `answered with ${code.slice(0, 64)}, not a protocol error code`);
+  if (code === "ENGINE_REJECTED") {
+    // The engine's own refusal of a request the gateway's checks admitted: believed when signed
+    // (the client gets it as a 400 and no other node runs it), counted per node and service so a
+    // node cannot use it to dodge failures at scale (`routing/engine-refusals.ts`).
+    if (!signed) return make("node", "blamed the request (ENGINE_REJECTED) without signing it");
+    return new NodeRefused({
+      nodeAddress,
+      code,
+      detail: sanitizeEngineMessage(refusal.detail),
+      signed,
+      blame: "caller",
+      serviceId,
+    });
+  }
   if (CALLER_CODES.has(code)) {
     if (!signed) return make("node", `blamed the request (${code}) without signing it`);
     const recheck = recheckRequest(check);

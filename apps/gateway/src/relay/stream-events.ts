@@ -1,6 +1,7 @@
 import {
   bytesToHex,
   DeliveredTally,
+  normalizeFinishReasons,
   type RelayStreamChunk,
   type RelayUsage,
   relayLeafHash,
@@ -115,7 +116,10 @@ export function streamEvents(
       tally.add(chunk.data);
       return {
         type: "data",
-        data: { ...(chunk.data as Record<string, unknown>), model: request.target.modelName },
+        data: {
+          ...normalizeFinishReasons(chunk.data as Record<string, unknown>),
+          model: request.target.modelName,
+        },
       } as const;
     }
     done = true;

@@ -4,6 +4,7 @@ import {
   CompletionChunk,
   CompletionResponse,
   ImagesResponse,
+  normalizeFinishReasons,
   type RelayOperation,
   type RelayResponse,
   type RelayUsage,
@@ -82,7 +83,11 @@ export function verifyAnswer(
     const error = response.error!;
     return { _tag: "SignedRefusal", code: error.code, detail: error.detail ?? error.message };
   }
-  const parsed = ANSWER_SCHEMAS[expect.operation].safeParse(response.payload);
+  // Engines spell finish_reason their own way (TGI's `eos_token`): mapped to OpenAI's four values
+  // as the node's adapters and `pocket-node check` do, so that no honest node is sanctioned for it.
+  // The signature covers the node's bytes; the client gets the normalised copy.
+  const payload = normalizeFinishReasons(response.payload);
+  const parsed = ANSWER_SCHEMAS[expect.operation].safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return invalid(`payload off-schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`);
@@ -98,14 +103,14 @@ export function verifyAnswer(
     _tag: "VerifiedAnswer",
     response,
     responseHash,
-    payload: response.payload as Record<string, unknown>,
+    payload: payload as Record<string, unknown>,
   };
 }
 
 /** Checks a stream chunk's data against the operation's chunk schema; a reason when it does not fit. */
 export function chunkOffSchema(operation: RelayOperation, data: unknown): string | undefined {
   if (operation !== "completions" && operation !== "chat.completions") return "images do not stream";
-  const parsed = CHUNK_SCHEMAS[operation].safeParse(data);
+  const parsed = CHUNK_SCHEMAS[operation].safeParse(normalizeFinishReasons(data));
   if (parsed.success) return undefined;
   const issue = parsed.error.issues[0];
   return `chunk off-schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`;

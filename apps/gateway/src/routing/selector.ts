@@ -4,6 +4,7 @@ import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
+import { EngineRefusalLedger } from "./engine-refusals.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
 import { planRoutes, type Route } from "./route-plan.js";
@@ -16,6 +17,7 @@ const make = Effect.gen(function* () {
   const settings = yield* RoutingSettings;
   const catalog = yield* GatewayCatalog;
   const stats = new NodeStats();
+  const engineRefusals = new EngineRefusalLedger();
   const sessions = new Map<string, { version: number; nodes: readonly RegisteredNode[] }>();
 
   const sessionNodes = (sessionId: string, candidates: readonly RegisteredNode[]) => {
@@ -111,6 +113,8 @@ const make = Effect.gen(function* () {
     pick,
     availability,
     stats,
+    /** Engine refusals per service and node, against which a node's share is judged. */
+    engineRefusals,
     sanctionMs: settings.selection.sanctionMs,
     /** A node sent an invalid answer (signature, schema, limits): no traffic for `sanctionMs`. */
     sanction: (address: string, now: number, reason: string) =>

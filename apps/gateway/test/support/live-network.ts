@@ -77,9 +77,13 @@ export async function waitForNodes(admin: ReturnType<typeof adminClient>, addres
 
 /**
  * For tests: a real gateway (the real routing side, no test dispatcher) on 127.0.0.1:0 over a
- * temp folder, with `nodes` real nodes on the development backend registered with it.
+ * temp folder, with `nodes` real nodes on the development backend registered with it — or one node
+ * per entry of `backends`, each serving the text service through that backend config (a fake
+ * engine's `{ kind: "vllm", url }`).
  */
-export async function startLiveNetwork(options: { readonly nodes?: number } = {}) {
+export async function startLiveNetwork(
+  options: { readonly nodes?: number; readonly backends?: readonly Record<string, unknown>[] } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "pocket-live-"));
   const session = liveSession();
   const scope = Effect.runSync(Scope.make());
@@ -98,12 +102,14 @@ export async function startLiveNetwork(options: { readonly nodes?: number } = {}
     ).pipe(Scope.extend(scope)),
   );
   const nodes: Awaited<ReturnType<typeof startDevNode>>[] = [];
-  for (let i = 0; i < (options.nodes ?? 2); i++) {
+  const backends = options.backends ?? Array.from({ length: options.nodes ?? 2 }, () => ({}));
+  for (const [i, backend] of backends.entries()) {
     nodes.push(
       await startDevNode(
         { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
         session,
         join(dir, `node-${i}`),
+        backend,
       ),
     );
   }
@@ -142,6 +148,7 @@ export function nodeBlame(metrics: string): string[] {
     "INPUT_TOO_LONG",
     "OUTPUT_TOO_LONG",
     "IMAGE_TOO_LARGE",
+    "ENGINE_REJECTED",
   ]);
   return metrics.split("\n").filter((line) => {
     const value = Number(line.slice(line.lastIndexOf(" ") + 1));

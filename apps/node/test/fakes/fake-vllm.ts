@@ -26,7 +26,7 @@ export type FakeTextFlavor = "vllm" | "llamacpp" | "ollama" | "tgi";
 /** Faults to inject; change them at any time through `fake.faults`. */
 export interface FakeTextFaults {
   /** Answer generation and tokenize calls with this status (vLLM's error body); `times` then recover. */
-  fail: { status: number; message?: string; times?: number } | null;
+  fail: { status: number; message?: string; times?: number; generationOnly?: boolean } | null;
   /** Health routes answer 503 while set. */
   unhealthy: boolean;
   /** Wait before the status line of generation calls. */
@@ -259,7 +259,8 @@ export async function startFakeVllm(
     if (handler === undefined || (flavor === "tgi" && key === "POST /v1/completions")) {
       return sendJson(response, 404, { error: `no route ${key}` });
     }
-    if (injectedFailure(response)) return;
+    if (!(faults.fail?.generationOnly === true && key === "POST /tokenize") && injectedFailure(response))
+      return;
     if (faults.apiKey !== null && request.headers.authorization !== `Bearer ${faults.apiKey}`)
       return sendJson(response, 401, { error: { message: "invalid api key", type: "auth_error" } });
     const refusal = key === "POST /tokenize" ? undefined : engineRefusal(body);
