@@ -4,6 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
 
 /**
+ * (The fake engines write words from a small list and count each as one token; the gateway counts
+ * delivered text with the Llama 2 tokenizer, so answers here ask for one token, or use a seed, to
+ * stay within what the gateway allows.)
+ *
  * Engines' own errors through a real gateway and real nodes in front of fake engines that answer
  * as vLLM and TGI do, driven by the official `openai` client with its default retries: an engine's
  * 400 reaches the client as a 400 with the engine's cleaned reason, once (no other node, no SDK
@@ -91,7 +95,7 @@ describe("engine errors through the gateway", () => {
     // relay is still answered, by the healthy node.
     for (let i = 0; i < 30 && engineCalls([failing]) === failedBefore; i++) {
       const servedBefore = engineCalls([healthy]);
-      const answer = await client.completions.create({ model: "llama-2-13b", prompt: "Hi", max_tokens: 4 });
+      const answer = await client.completions.create({ model: "llama-2-13b", prompt: "Hi", max_tokens: 1 });
       expect(answer.choices[0]?.text.length).toBeGreaterThan(0);
       expect(engineCalls([healthy]) - servedBefore).toBe(1);
     }
@@ -101,12 +105,18 @@ describe("engine errors through the gateway", () => {
 
   it("normalises TGI's eos_token to stop, unary and streamed, without blaming the node", async () => {
     const messages = [{ role: "user" as const, content: "Say hello." }];
-    const answer = await tgiClient.chat.completions.create({ model: "llama-2-13b", messages, max_tokens: 4 });
+    const answer = await tgiClient.chat.completions.create({
+      model: "llama-2-13b",
+      messages,
+      max_tokens: 4,
+      seed: 3,
+    });
     expect(answer.choices[0]?.finish_reason).toBe("stop");
     const stream = await tgiClient.chat.completions.create({
       model: "llama-2-13b",
       messages,
       max_tokens: 4,
+      seed: 3,
       stream: true,
     });
     const reasons: string[] = [];
@@ -117,4 +127,54 @@ describe("engine errors through the gateway", () => {
     expect(reasons).toEqual(["stop"]);
     expect(await blamed(tgiNet)).toEqual([]);
   });
+
+  it("sanctions a node whose engine refuses far more often than its peers'", async () => {
+    // A network of its own: the other tests' failures weigh on the nodes' selection.
+    const fakes = [await startFakeVllm({ flavor: "vllm" }), await startFakeVllm({ flavor: "vllm" })];
+    const own = await startLiveNetwork({ backends: fakes.map((f) => ({ kind: "vllm", url: f.url })) });
+    try {
+      await sanctionsTheDodger(own, fakes as [FakeTextEngine, FakeTextEngine]);
+    } finally {
+      await own.close();
+      await Promise.all(fakes.map((f) => f.close()));
+    }
+  }, 120_000);
 });
+
+async function sanctionsTheDodger(network: LiveNetwork, [dodger, honest]: [FakeTextEngine, FakeTextEngine]) {
+  const client = new OpenAI({
+    apiKey: (await network.newKey()).secret,
+    baseURL: `${network.gateway.url}/v1`,
+    maxRetries: 0,
+  });
+  dodger.faults.fail = { status: 400, message: "no", times: 100_000, generationOnly: true };
+  const sanctioned = async () =>
+    (await (await fetch(`${network.gateway.url}/metrics`)).text())
+      .split("\n")
+      .some((line) => line.includes('reason="engine_refusals"') && !line.endsWith(" 0"));
+  let refused = 0;
+  for (let i = 0; i < 200 && !(await sanctioned()); i++) {
+    const result = await client.completions
+      .create({ model: "llama-2-13b", prompt: "Hi", max_tokens: 1 })
+      .then(
+        () => "ok",
+        (e: unknown) => (e instanceof OpenAI.APIError ? e.code : String(e)),
+      );
+    if (result !== "ok") {
+      expect(result).toBe("ENGINE_REJECTED");
+      refused += 1;
+    }
+  }
+  expect(await sanctioned()).toBe(true);
+  expect(refused).toBeGreaterThanOrEqual(20);
+  // Marked like any other faulty node: no traffic until the sanction ends, and the operator sees why.
+  const listed = (await network.admin.admin.nodes.list.query()) as {
+    address: string;
+    stats: { sanctionReason?: string };
+  }[];
+  const reasons = listed.map((n) => n.stats.sanctionReason).filter((r) => r !== undefined);
+  expect(reasons).toHaveLength(1);
+  expect(reasons[0]).toMatch(/^ENGINE_REJECTED: engine refused 100% of \d+ relays; peers' median 0%$/);
+  expect(engineCalls([honest])).toBeGreaterThan(0);
+  dodger.faults.fail = null;
+}
