@@ -38,6 +38,11 @@ export interface PreparedRelay {
    * counter (it has no tokenizer): what it bills when no node-signed count exists (0 for images).
    */
   readonly inputTokens: number;
+  /**
+   * Text calls: prompts in the call (a `/v1/completions` batch), each priced as one call at the
+   * tier's price; 1 for chat and images.
+   */
+  readonly calls?: number | undefined;
   /** Image calls: the output size, to price what was actually made. */
   readonly image?: { readonly width: number; readonly height: number; readonly n: number } | undefined;
 }
@@ -87,7 +92,7 @@ function prepareText(
   const text = request as TextRequestOf<typeof operation>;
   const budget = relayBudget(operation, text, target, tokensAtLeast);
   if (!budget.ok) return budget;
-  const { maxTokens, maxOutputTokens, inputTokens } = budget.value;
+  const { maxTokens, maxOutputTokens, inputTokens, prompts } = budget.value;
   const body: Record<string, unknown> = { ...request, max_tokens: maxTokens };
   delete body.max_completion_tokens;
   const stream = request.stream === true;
@@ -104,9 +109,10 @@ function prepareText(
     body,
     stream,
     includeUsage: stream && options?.include_usage === true,
-    reservation: reservationFor(target.tier, { inputTokens: reserved, maxOutputTokens }),
+    reservation: reservationFor(target.tier, { inputTokens: reserved, maxOutputTokens, units: prompts }),
     maxOutputTokens,
     inputTokens,
+    calls: prompts,
   });
 }
 

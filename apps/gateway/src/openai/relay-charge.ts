@@ -8,7 +8,9 @@ export interface RelayCharge {
 }
 
 /**
- * The price of a relay the node answered. Text: the tier's price per call. Images: the price per
+ * The price of a relay the node answered. Text: the tier's price per call, and a batch of prompts
+ * (`/v1/completions` with a list) as that many calls — each prompt is its own call's worth of
+ * input, held to the tier's input limit on its own. Images: the price per
  * standard image × the standard-image units of the images actually made. An interrupted stream
  * pays for what was delivered: the call price × delivered / allowed output tokens, rounded up
  * (nothing delivered, nothing to pay). `usage` is what the protocol's `DeliveredTally` counted —
@@ -20,15 +22,16 @@ export function chargeFor(
   usage: RelayUsage,
   outcome: "complete" | "interrupted",
 ): RelayCharge {
-  const price = relay.target.tier.priceMicroUsd;
+  const tierPrice = relay.target.tier.priceMicroUsd;
   if (relay.target.kind === "image") {
     const size = relay.image ?? { width: 0, height: 0, n: 0 };
     const made = Math.min(usage.images ?? size.n, size.n);
     return {
       tokens: 0,
-      costMicroUsd: made === 0 ? 0 : price * imageUnits(relay.target.tier, size.width, size.height, made),
+      costMicroUsd: made === 0 ? 0 : tierPrice * imageUnits(relay.target.tier, size.width, size.height, made),
     };
   }
+  const price = tierPrice * Math.max(1, relay.calls ?? 1);
   const tokens = usage.inputTokens + usage.outputTokens;
   if (outcome === "complete") return { tokens, costMicroUsd: price };
   if (usage.outputTokens === 0 || relay.maxOutputTokens === 0) return { tokens, costMicroUsd: 0 };

@@ -85,17 +85,18 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
   // A text tier serves text operations only (the route plan matched them).
   const operation = request.operation as "completions" | "chat.completions";
   const text = body as TextRequestOf<typeof operation>;
-  const { maxOutputTokens, choices } = relayOutputCap(operation, text, tier);
+  const { maxOutputTokens, choices, prompts } = relayOutputCap(operation, text, tier);
   const inputTokens = countRelayInput(relayInputs(operation, text), tokensAtLeast).reduce(
     (sum, tokens) => sum + tokens,
     0,
   );
-  // Per-call weight, or per-token weight which never exceeds a few times the per-call weight.
+  // Per-call weight, or per-token weight which never exceeds a few times the per-call weight; a
+  // batch of prompts weighs as that many calls.
   return {
     maxOutputTokens,
     choices,
     maxImages: 0,
-    maxComputeUnits: tier.computeUnitsPerRelay * 4,
+    maxComputeUnits: tier.computeUnitsPerRelay * 4 * prompts,
     inputTokens,
   };
 }

@@ -40,6 +40,8 @@ export interface AdmittedRelay {
   readonly maxOutputTokens: number;
   /** Standard images this call counts as (image services). */
   readonly imageUnits: number;
+  /** Prompts of a batched completions call (1 otherwise): text is priced, and weighed, per prompt. */
+  readonly calls: number;
 }
 
 export type Admission =
@@ -181,11 +183,11 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
         const counted = yield* countTexts(relayInputs(operation, textRequest), service);
         const budget = relayBudget(operation, textRequest, tier, (t) => counted.get(t) ?? upperBound(t));
         if (!budget.ok) return { ok: false, error: budget.error } as const;
-        const { inputTokens, maxTokens, maxOutputTokens } = budget.value;
+        const { inputTokens, maxTokens, maxOutputTokens, prompts } = budget.value;
         const body = engineBody(operation, parsed.value, maxTokens);
         return {
           ok: true,
-          value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0 },
+          value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0, calls: prompts },
         } as const;
       }
       case "images.generations":
@@ -222,6 +224,7 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
             inputTokens: 0,
             maxOutputTokens: 0,
             imageUnits: limits.value.units,
+            calls: 1,
           },
         } as const;
       }

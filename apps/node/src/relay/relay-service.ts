@@ -176,7 +176,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           relay.imageUnits > 0
             ? { inputTokens: 0, outputTokens: 0, images: relay.imageUnits }
             : DeliveredTally.ofAnswer(payload, relay).usage();
-        const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting);
+        const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting, relay.calls);
         const signed = yield* Effect.try(() =>
           createRelayResponse(
             {
@@ -262,7 +262,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         Effect.suspend(() => {
           tally.complete();
           const usage = tally.usage();
-          const computeUnits = weightOf(relay.tier, usage, 0, options.weighting);
+          const computeUnits = weightOf(relay.tier, usage, 0, options.weighting, relay.calls);
           const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
           const answered = store.answer(
             relay.requestHash,

@@ -1,12 +1,16 @@
 import { type RelayUsage, type RelayWeighing, relayComputeUnits, type TierSpec } from "@pocket-ai/protocol";
 
-/** A relay's weight in the claim: per call (Pocket's rule) or by tokens; images by standard-image units. */
+/**
+ * A relay's weight in the claim: per call (Pocket's rule) or by tokens, a batch of prompts as that
+ * many calls; images by standard-image units.
+ */
 export function weightOf(
   tier: TierSpec,
   usage: RelayUsage,
   imageUnits: number,
   weighting: RelayWeighing,
+  calls = 1,
 ): number {
   if (imageUnits > 0) return tier.computeUnitsPerRelay * imageUnits;
-  return relayComputeUnits(tier, usage, weighting);
+  return relayComputeUnits(tier, { ...usage, calls }, weighting);
 }

@@ -10,8 +10,9 @@ import { countRelayInput, relayInputs, type TextRequestOf, type TokenCounter } f
 /**
  * The output a text relay may produce: `maxTokens` per choice (the request's `max_tokens`, or
  * `max_completion_tokens` for chat, clamped to the tier's output limit shared among the choices),
- * and `maxOutputTokens` over all choices. Choices are prompts × `n`: a tier's price covers one
- * call's worth of output, whatever the batch.
+ * and `maxOutputTokens` over all choices. Choices are prompts × `n`: the tier's output limit is one
+ * call's worth, shared by the batch; the price is per prompt (each is a call's worth of input), so
+ * a batch of `prompts` costs and weighs `prompts` calls.
  *
  * @example
  * ```ts

@@ -58,4 +58,30 @@ describe("relayComputeUnits", () => {
       relayComputeUnits({ computeUnitsPerRelay: 1.5 }, { inputTokens: 0, outputTokens: 0 }, "per-call"),
     ).toThrow(RangeError);
   });
+
+  it("weighs a batch of prompts as that many calls, per call and at most that per token", () => {
+    const standard = { computeUnitsPerRelay: 750 };
+    expect(relayComputeUnits(standard, { inputTokens: 40, outputTokens: 8, calls: 4 }, "per-call")).toBe(
+      3000,
+    );
+    // Per token, the work: 4 full prompts share one output limit, floor(750 × 6400 / 4600).
+    expect(relayComputeUnits(standard, { inputTokens: 800, outputTokens: 1000, calls: 4 }, "per-token")).toBe(
+      1043,
+    );
+    expect(
+      relayComputeUnits(standard, { inputTokens: 100_000, outputTokens: 1000, calls: 4 }, "per-token"),
+    ).toBe(3000);
+    expect(relayComputeUnits(standard, { inputTokens: 10, outputTokens: 0, calls: 1 }, "per-call")).toBe(750);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.nat(20_000), fc.nat(1000), (calls, input, output) => {
+        const units = relayComputeUnits(
+          standard,
+          { inputTokens: input, outputTokens: output, calls },
+          "per-token",
+        );
+        expect(units).toBeGreaterThanOrEqual(1);
+        expect(units).toBeLessThanOrEqual(750 * calls);
+      }),
+    );
+  });
 });

@@ -53,6 +53,9 @@ export const DEFAULT_RELAY_TOKEN_WEIGHTS: RelayTokenWeights = Object.freeze({
  *   relay never weighs more than the per-call price pays for, and settlement (which mints at most
  *   `uPoktPerRelay` per `C` compute units) never mints more than the fiat price buys. Every
  *   served relay weighs at least 1; flooring costs the node under one compute unit per relay.
+ * - A batch of prompts (`/v1/completions` with `prompt` a list): pass `usage.calls`, the number of
+ *   prompts. Text is priced per prompt, so the batch weighs `C × calls` per call, and per token at
+ *   most `C × calls`.
  * - Image relays: pass `usage.standardUnits`, the number of standard images the call counts as
  *   (the catalog's `imageUnits`, priced per standard image); the weight is `C × standardUnits` in
  *   either mode. Settlement must then allow that much per relay (`maxComputeUnitsPerRelay` of the
@@ -67,6 +70,7 @@ export const DEFAULT_RELAY_TOKEN_WEIGHTS: RelayTokenWeights = Object.freeze({
  * relayComputeUnits(tier, { inputTokens: 100, outputTokens: 100 }, "per-token"); // 114 = floor(750 × 700 / 4600)
  * relayComputeUnits(tier, { inputTokens: 100, outputTokens: 100 }, "per-call"); // 750
  * relayComputeUnits({ computeUnitsPerRelay: 18_000 }, { inputTokens: 0, outputTokens: 0, standardUnits: 4 }, "per-call"); // 72000
+ * relayComputeUnits(tier, { inputTokens: 40, outputTokens: 8, calls: 4 }, "per-call"); // 3000
  * ```
  */
 export function relayComputeUnits(
@@ -75,6 +79,8 @@ export function relayComputeUnits(
     readonly inputTokens: number;
     readonly outputTokens: number;
     readonly standardUnits?: number | undefined;
+    /** Prompts in a batched text call (default 1): each is priced as a call. */
+    readonly calls?: number | undefined;
   },
   mode: RelayWeighing,
   weights: RelayTokenWeights = DEFAULT_RELAY_TOKEN_WEIGHTS,
@@ -87,19 +93,23 @@ export function relayComputeUnits(
     requireCount("computeUnitsPerRelay × standardUnits", weight);
     return weight;
   }
-  if (mode === "per-call") return perRelay;
+  const calls = usage.calls ?? 1;
+  requireCount("calls", calls);
+  const ceiling = perRelay * Math.max(1, calls);
+  requireCount("computeUnitsPerRelay × calls", ceiling);
+  if (mode === "per-call") return ceiling;
   requireCount("inputTokens", usage.inputTokens);
   requireCount("outputTokens", usage.outputTokens);
   for (const [name, value] of Object.entries(weights)) requireCount(name, value);
   const full =
     BigInt(weights.inputTokenWeight) * BigInt(weights.maxInputTokens) +
     BigInt(weights.outputTokenWeight) * BigInt(weights.maxOutputTokens);
-  if (full === 0n || perRelay === 0) return perRelay;
+  if (full === 0n || perRelay === 0) return ceiling;
   const work =
     BigInt(weights.inputTokenWeight) * BigInt(usage.inputTokens) +
     BigInt(weights.outputTokenWeight) * BigInt(usage.outputTokens);
   const scaled = (BigInt(perRelay) * work) / full;
-  return Math.max(1, Math.min(perRelay, Number(scaled)));
+  return Math.max(1, Number(scaled < BigInt(ceiling) ? scaled : BigInt(ceiling)));
 }
 
 function requireCount(name: string, value: number): void {
