@@ -72,14 +72,19 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
       return plain(
         failure.code,
         failure.clientDetail ?? (failure.attempts > 1 ? `${failure.attempts} nodes tried` : undefined),
+        failure.param,
       );
     case "StorageError":
       return plain("INTERNAL");
   }
 }
 
-function plain(code: ErrorCode, detail?: string): HttpError {
-  return { status: ErrorCodes[code].status, headers: {}, body: toOpenAIError(protocolError(code, detail)) };
+function plain(code: ErrorCode, detail?: string, param?: string): HttpError {
+  return {
+    status: ErrorCodes[code].status,
+    headers: {},
+    body: toOpenAIError(protocolError(code, detail, param)),
+  };
 }
 
 /** The OpenAI-shaped error event that ends a stream which failed after its first byte. */

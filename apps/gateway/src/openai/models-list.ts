@@ -4,18 +4,25 @@ import { type Catalog, listModelNames, resolveModelName } from "@pocket-ai/proto
  * `GET /v1/models` in OpenAI's list shape. Each entry also says what it is on Pocket AI: the
  * service and tier it resolves to, the service's kind and class (model-named, quality or skill),
  * its operations, the tier's limits and price per call (or per standard image) in micro-USD,
- * and how many nodes can serve it now.
+ * how many nodes can serve it now, and how many of them support each feature a request may need
+ * (`capabilities`: `n`, `tools`, `jsonMode`, `jsonSchema`, `logprobs`, `promptLogprobs`,
+ * `tokenPrompts`, `streaming`, `images.*`…): a request that needs a feature no node has is refused
+ * with `NO_CAPABLE_NODE`.
  */
 export function modelsList(
   catalog: Catalog,
-  availability: ReadonlyMap<string, { readonly nodes: number }>,
+  availability: ReadonlyMap<
+    string,
+    { readonly nodes: number; readonly capabilities?: Readonly<Record<string, number>> | undefined }
+  >,
   created: number,
 ) {
   const data = listModelNames(catalog).flatMap((name) => {
     const resolved = resolveModelName(catalog, name);
     if (!resolved.ok) return [];
     const { service, tier, modelName } = resolved.value;
-    const nodes = availability.get(name)?.nodes ?? availability.get(modelName)?.nodes ?? 0;
+    const available = availability.get(name) ?? availability.get(modelName);
+    const nodes = available?.nodes ?? 0;
     return [
       {
         id: name,
@@ -36,6 +43,7 @@ export function modelsList(
           price_micro_usd: tier.priceMicroUsd,
           price_unit: service.kind === "image" ? "standard image" : "call",
           available_nodes: nodes,
+          capabilities: available?.capabilities ?? {},
         },
       },
     ];

@@ -62,6 +62,8 @@ export class DispatchError extends Data.TaggedError("DispatchError")<{
   readonly nodeAddress?: string | undefined;
   /** What the client may read besides the code: an engine's cleaned reason for refusing the request. */
   readonly clientDetail?: string | undefined;
+  /** The request field the error is about (`NO_CAPABLE_NODE`: the feature no node supports). */
+  readonly param?: string | undefined;
 }> {}
 
 export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
@@ -76,6 +78,9 @@ export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
       request: DispatchRequest,
     ) => Effect.Effect<Stream.Stream<DispatchStreamEvent>, DispatchError>;
     /** What can be served now, for `GET /v1/models`: per public model name, whether any node is available. */
-    readonly availability: () => ReadonlyMap<string, { readonly nodes: number }>;
+    readonly availability: () => ReadonlyMap<
+      string,
+      { readonly nodes: number; readonly capabilities?: Readonly<Record<string, number>> | undefined }
+    >;
   }
 >() {}

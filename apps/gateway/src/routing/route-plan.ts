@@ -1,8 +1,11 @@
 import {
+  type CapabilityNeed,
   type Catalog,
+  capabilityNeeds,
   deriveSessionHeader,
   findService,
   findTier,
+  missingCapability,
   type NodeCapabilities,
   type NodeServiceOffer,
   type SessionHeader,
@@ -34,22 +37,23 @@ export interface PlanSources {
   readonly get: (address: string) => RegisteredNode | undefined;
 }
 
+/** What the request needs from a node's backend (`capabilityNeeds` of the protocol). */
+export function needsOf(request: DispatchRequest, stream: boolean): CapabilityNeed[] {
+  return capabilityNeeds(request.operation, request.body, stream);
+}
+
+/** The first need the node's backend does not cover, or `undefined` when it can do what the request asks. */
+export function unmetNeed(
+  caps: NodeCapabilities,
+  request: DispatchRequest,
+  stream: boolean,
+): CapabilityNeed | undefined {
+  return missingCapability(caps, needsOf(request, stream));
+}
+
 /** Whether the node's backend can do what the request asks. */
 export function canServe(caps: NodeCapabilities, request: DispatchRequest, stream: boolean): boolean {
-  if (stream && !caps.streaming) return false;
-  const body = request.body;
-  switch (request.operation) {
-    case "completions": {
-      const promptLogprobs = body.echo === true && body.logprobs !== undefined && body.logprobs !== null;
-      return caps.completions && (!promptLogprobs || caps.promptLogprobs);
-    }
-    case "chat.completions":
-      return caps.chat && (body.logprobs !== true || caps.logprobs);
-    case "images.generations":
-      return caps.images?.generate === true;
-    case "images.edits":
-      return caps.images !== null && (caps.images.img2img || caps.images.inpaint || caps.images.outpaint);
-  }
+  return unmetNeed(caps, request, stream) === undefined;
 }
 
 /** The tier a node serves a request under: the asked tier when it serves it, else its standard tier. */
@@ -77,6 +81,8 @@ export function planRoutes(
   request: DispatchRequest,
   now: number,
   stream: boolean,
+  /** Plans as if every node could do what the request asks (to tell "no node" from "no capable node"). */
+  ignoreCapabilities = false,
 ): Route[] {
   const { config, catalog } = sources;
   const app = request.application.address;
@@ -108,7 +114,7 @@ export function planRoutes(
       if (offer === undefined) continue;
       // A targeted probe goes to the node whatever it declared: the node refuses what it cannot do
       // with a signed, coded answer, which is what the evaluator must see.
-      if (!targeted && !canServe(offer.capabilities, request, stream)) continue;
+      if (!targeted && !ignoreCapabilities && !canServe(offer.capabilities, request, stream)) continue;
       const servedTier = servedTierOf(catalog, offer, asked, !quality);
       if (servedTier !== undefined) routes.push({ node, header, servedServiceId: serviceId, servedTier });
     }

@@ -7,7 +7,7 @@ import { ScoresPoller } from "../scores/scores-poller.js";
 import { EngineRefusalLedger } from "./engine-refusals.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
-import { planRoutes, type Route } from "./route-plan.js";
+import { planRoutes, type Route, unmetNeed } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";
 import { type NodeSignal, pickNode } from "./selection-math.js";
 
@@ -36,20 +36,34 @@ const make = Effect.gen(function* () {
     sessionAt?: number,
   ) {
     const now = yield* Clock.currentTimeMillis;
-    const routes = planRoutes(
-      {
-        config: settings,
-        catalog,
-        candidates: (serviceId) => registry.candidates(serviceId, now),
-        sessionNodes,
-        qualifying: (id) =>
-          scores.qualifying(id).map((s) => ({ address: s.address, serviceId: s.serviceId })),
-        get: registry.get,
-      },
-      request,
-      sessionAt ?? now,
-      stream,
-    );
+    const sources = {
+      config: settings,
+      catalog,
+      candidates: (serviceId: string) => registry.candidates(serviceId, now),
+      sessionNodes,
+      qualifying: (id: string) =>
+        scores.qualifying(id).map((s) => ({ address: s.address, serviceId: s.serviceId })),
+      get: registry.get,
+    };
+    const routes = planRoutes(sources, request, sessionAt ?? now, stream);
+    if (routes.length === 0 && request.targetNode === undefined) {
+      // Nodes that serve the model but lack what the request needs: a 400 naming the feature,
+      // never a request sent to a node that would ignore it.
+      const incapable = planRoutes(sources, request, sessionAt ?? now, stream, true);
+      const unmet = incapable
+        .map((r) => unmetNeed(r.node.offers.get(r.servedServiceId)!.capabilities, request, stream))
+        .find((need) => need !== undefined);
+      if (unmet !== undefined) {
+        const detail = `no node serving ${request.target.modelName} supports ${unmet.what}`;
+        return yield* new DispatchError({
+          code: "NO_CAPABLE_NODE",
+          detail,
+          attempts: 0,
+          clientDetail: detail,
+          param: unmet.param,
+        });
+      }
+    }
     if (routes.length === 0) {
       const what =
         request.targetNode === undefined
@@ -84,9 +98,14 @@ const make = Effect.gen(function* () {
     return index === undefined ? undefined : pool[index];
   };
 
-  /** Public model names with at least one healthy fresh node (quality services: a qualifying one). */
-  const availability = (now: number): Map<string, { nodes: number }> => {
-    const out = new Map<string, { nodes: number }>();
+  /**
+   * Public model names with at least one healthy fresh node (quality services: a qualifying one),
+   * and how many of those nodes support each feature they may declare (`n`, `tools`, `jsonMode`…).
+   */
+  const availability = (
+    now: number,
+  ): Map<string, { nodes: number; capabilities: Record<string, number> }> => {
+    const out = new Map<string, { nodes: number; capabilities: Record<string, number> }>();
     const live = (n: RegisteredNode | undefined): n is RegisteredNode =>
       n !== undefined && registry.isFresh(n, now) && registry.isHealthy(n.address);
     for (const service of catalog.services) {
@@ -101,8 +120,20 @@ const make = Effect.gen(function* () {
                 .map((s) => registry.get(s.address))
                 .filter(live)
                 .filter((n) => n.offers.size > 0);
-        const distinct = new Set(nodes.map((n) => n.address)).size;
-        if (distinct > 0) out.set(modelNameFor(service.id, tier.id), { nodes: distinct });
+        const distinct = [...new Map(nodes.map((n) => [n.address, n])).values()];
+        if (distinct.length === 0) continue;
+        const capabilities: Record<string, number> = {};
+        for (const node of distinct) {
+          // A quality service's nodes serve it under their own model service: any offer counts.
+          const offer = node.offers.get(service.id) ?? node.offers.values().next().value;
+          for (const [flag, value] of Object.entries(offer?.capabilities ?? {})) {
+            if (flag === "images" || typeof value !== "boolean") continue;
+            capabilities[flag] = (capabilities[flag] ?? 0) + (value ? 1 : 0);
+          }
+          for (const [op, value] of Object.entries(offer?.capabilities.images ?? {}))
+            capabilities[`images.${op}`] = (capabilities[`images.${op}`] ?? 0) + (value ? 1 : 0);
+        }
+        out.set(modelNameFor(service.id, tier.id), { nodes: distinct.length, capabilities });
       }
     }
     return out;

@@ -18,6 +18,18 @@ export interface BackendCapabilities {
   readonly seed: boolean;
   /** The engine can count tokens itself (vLLM, llama.cpp and TGI `/tokenize`). */
   readonly tokenize: boolean;
+  /** `n` > 1 returns that many choices (llama.cpp server and TGI ignore `n`). */
+  readonly n: boolean;
+  /** Tool definitions, a forced `tool_choice` and tool-result turns (vLLM and llama.cpp need flags for them). */
+  readonly tools: boolean;
+  /** `response_format: { type: "json_object" }`. */
+  readonly jsonMode: boolean;
+  /** `response_format: { type: "json_schema" }`. */
+  readonly jsonSchema: boolean;
+  /** Completion prompts as token ids (Ollama's OpenAI route takes text only). */
+  readonly tokenPrompts: boolean;
+  /** `/v1/embeddings`. */
+  readonly embeddings: boolean;
   readonly images: {
     readonly generate: boolean;
     readonly img2img: boolean;

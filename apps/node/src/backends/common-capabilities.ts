@@ -8,6 +8,12 @@ const TEXT_KEYS = [
   "logprobs",
   "seed",
   "tokenize",
+  "n",
+  "tools",
+  "jsonMode",
+  "jsonSchema",
+  "tokenPrompts",
+  "embeddings",
 ] as const;
 
 /**

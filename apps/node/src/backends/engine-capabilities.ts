@@ -9,6 +9,12 @@ const NO_TEXT = {
   logprobs: false,
   seed: false,
   tokenize: false,
+  n: false,
+  tools: false,
+  jsonMode: false,
+  jsonSchema: false,
+  tokenPrompts: false,
+  embeddings: false,
 } as const;
 
 /**
@@ -25,7 +31,15 @@ const NO_TEXT = {
  *   `/v1/completions` too, but without `echo` or prompt logprobs, so completions are not declared;
  *   the adapter still forwards them (the probe shows whether this TGI has the route).
  * - AUTOMATIC1111: images only; outpainting is built by the adapter as an inpainting request.
- * - dev: everything, deterministically (it is the reference the tests and local networks use).
+ * - dev: everything, deterministically (it is the reference the tests and local networks use),
+ *   except tools and JSON output, which it does not do.
+ *
+ * Several choices (`n`): vLLM and the dev backend; llama.cpp server and TGI ignore `n`, Ollama's
+ * OpenAI route too. Tools: vLLM needs `--enable-auto-tool-choice` and a parser, llama.cpp `--jinja`,
+ * so neither is declared by default; an operator who started the engine so sets
+ * `capabilities: { tools: true }` on the backend, and `pocket-node check` confirms it. JSON output:
+ * vLLM (guided decoding), llama.cpp (grammars), Ollama (`json_object` only). Token-id prompts: vLLM,
+ * llama.cpp and the dev backend.
  */
 export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
   vllm: {
@@ -36,6 +50,12 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     logprobs: true,
     seed: true,
     tokenize: true,
+    n: true,
+    tools: false,
+    jsonMode: true,
+    jsonSchema: true,
+    tokenPrompts: true,
+    embeddings: false,
     images: null,
   },
   llamacpp: {
@@ -46,6 +66,12 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     logprobs: true,
     seed: true,
     tokenize: true,
+    n: false,
+    tools: false,
+    jsonMode: true,
+    jsonSchema: true,
+    tokenPrompts: true,
+    embeddings: false,
     images: null,
   },
   ollama: {
@@ -56,6 +82,12 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     logprobs: false,
     seed: true,
     tokenize: false,
+    n: false,
+    tools: true,
+    jsonMode: true,
+    jsonSchema: false,
+    tokenPrompts: false,
+    embeddings: false,
     images: null,
   },
   tgi: {
@@ -66,6 +98,12 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     logprobs: true,
     seed: true,
     tokenize: true,
+    n: false,
+    tools: false,
+    jsonMode: false,
+    jsonSchema: false,
+    tokenPrompts: false,
+    embeddings: false,
     images: null,
   },
   a1111: {
@@ -84,6 +122,12 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     logprobs: true,
     seed: true,
     tokenize: true,
+    n: true,
+    tools: false,
+    jsonMode: false,
+    jsonSchema: false,
+    tokenPrompts: true,
+    embeddings: false,
     images: { generate: true, img2img: true, inpaint: true, outpaint: true },
   },
 };
@@ -92,4 +136,15 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
 export function devCapabilities(serviceKind: "text" | "image"): BackendCapabilities {
   const all = ENGINE_CAPABILITIES.dev;
   return serviceKind === "text" ? { ...all, images: null } : { ...NO_TEXT, images: all.images };
+}
+
+/** An engine's capabilities with the operator's declared overrides (`capabilities` in the backend config). */
+export function withOverrides(
+  base: BackendCapabilities,
+  overrides: Partial<Record<Exclude<keyof BackendCapabilities, "images">, boolean | undefined>> | undefined,
+): BackendCapabilities {
+  if (overrides === undefined) return base;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) out[key] = value;
+  return out as unknown as BackendCapabilities;
 }

@@ -26,6 +26,23 @@ export const BackendConfig = z.strictObject({
   headers: z
     .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "not an HTTP header name"), z.string())
     .optional(),
+  /**
+   * What this engine was started to do beyond its kind's defaults (`backends/engine-capabilities.ts`),
+   * e.g. `{ tools: true }` for vLLM with `--enable-auto-tool-choice` or llama.cpp with `--jinja`.
+   * Declared in the node's announcement; `pocket-node check` probes them.
+   */
+  capabilities: z
+    .strictObject({
+      n: z.boolean(),
+      tools: z.boolean(),
+      jsonMode: z.boolean(),
+      jsonSchema: z.boolean(),
+      tokenPrompts: z.boolean(),
+      logprobs: z.boolean(),
+      promptLogprobs: z.boolean(),
+    })
+    .partial()
+    .optional(),
   /** Per-call timeout; the tier's timeout applies when it is shorter. */
   timeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
   /** Development backend only: 0..1, lower means a worse model (for local networks with nodes that differ). */

@@ -1,11 +1,13 @@
 import { readPngHeader } from "@pocket-ai/png";
 import {
+  capabilityNeeds,
   checkImageLimits,
   checkRelaySession,
   type ErrorCode,
   imageRequestSize,
   isImageTier,
   isTextTier,
+  missingCapability,
   type OpenAIRequestOf,
   operationSupported,
   type ProtocolError,
@@ -179,6 +181,17 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
         if (chat?.logprobs === true && !caps.logprobs) {
           return refusal("UNSUPPORTED_PARAMETER", "this node's backend returns no logprobs", "logprobs");
         }
+        // Several choices, tools, JSON output, token-id prompts: never silently ignored.
+        const missing = missingCapability(
+          caps,
+          capabilityNeeds(operation, parsed.value as unknown as Record<string, unknown>, ctx.stream),
+        );
+        if (missing !== undefined)
+          return refusal(
+            "UNSUPPORTED_PARAMETER",
+            `this node's backend does not do ${missing.what}`,
+            missing.param,
+          );
         const textRequest = parsed.value as TextRequestOf<typeof operation>;
         const counted = yield* countTexts(relayInputs(operation, textRequest), service);
         const budget = relayBudget(operation, textRequest, tier, (t) => counted.get(t) ?? upperBound(t));

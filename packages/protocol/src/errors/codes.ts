@@ -45,6 +45,12 @@ export const ErrorCodes = {
     message:
       "A parameter is not supported by the node's backend (for example prompt logprobs). Remove it or target a tier whose nodes support it.",
   },
+  NO_CAPABLE_NODE: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "No node serving this model supports a feature the request uses (named in `param`: for example `n` above 1, `response_format`, `tools`). Remove it, or use a model whose nodes support it; GET /v1/models lists each model's features.",
+  },
   UNKNOWN_PARAMETER: {
     status: 400,
     type: "invalid_request_error",

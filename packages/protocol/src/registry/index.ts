@@ -1,3 +1,9 @@
+export {
+  type CapabilityNeed,
+  capabilityNeeds,
+  missingCapability,
+  type TextCapability,
+} from "./capability-needs.js";
 export { GATEWAY_PROCEDURES, NODE_PROCEDURES } from "./gateway-procedures.js";
 export {
   createNodeAnnouncement,

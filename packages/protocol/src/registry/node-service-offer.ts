@@ -27,7 +27,13 @@ export type NodeModelDeclaration = z.infer<typeof NodeModelDeclaration>;
  * What a node's backend can do for a service. Text flags mirror the OpenAI surface (`promptLogprobs`
  * is `echo` + `logprobs` scoring the prompt, which loglikelihood evaluation needs); `images` is
  * `null` for a text-only backend, otherwise one flag per image operation. Gateways route a request
- * only to nodes whose flags cover it.
+ * only to nodes whose flags cover it. The later flags are optional so that older announcements still
+ * parse; absent means not supported:
+ * - `n`: several choices in one call (`n` > 1; llama.cpp server and TGI ignore it);
+ * - `tools`: tool definitions, a forced `tool_choice`, and tool-result turns in the conversation;
+ * - `jsonMode`, `jsonSchema`: `response_format` `json_object` and `json_schema`;
+ * - `tokenPrompts`: completion prompts as token ids (Ollama's OpenAI route takes text only);
+ * - `embeddings`: `/v1/embeddings`.
  *
  * @example
  * ```ts
@@ -45,6 +51,12 @@ export const NodeCapabilities = z.strictObject({
   logprobs: z.boolean(),
   seed: z.boolean(),
   tokenize: z.boolean(),
+  n: z.boolean().optional(),
+  tools: z.boolean().optional(),
+  jsonMode: z.boolean().optional(),
+  jsonSchema: z.boolean().optional(),
+  tokenPrompts: z.boolean().optional(),
+  embeddings: z.boolean().optional(),
   images: z
     .strictObject({
       generate: z.boolean(),

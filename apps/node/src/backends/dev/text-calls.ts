@@ -65,37 +65,52 @@ function chatOptions(body: Record<string, unknown>) {
   return { ...samplingOptions(body, 256), logprobs: chatLogprobsCount(body) };
 }
 
-/** `/v1/chat/completions`, read off the engine's chat stream so that logprobs come along. */
+/**
+ * `/v1/chat/completions`, read off the engine's chat stream so that logprobs come along; `n`
+ * samples, sample `i` seeded `seed + i` as for completions.
+ */
 export function devChatCompletions(engine: DevTextEngine, runner: DevRunner, body: Record<string, unknown>) {
   return runner.run(async (signal) => {
     const messages = chatMessages(body.messages);
-    let text = "";
-    const tokens: StreamedToken[] = [];
-    for await (const event of engine.streamChat(messages, chatOptions(body), signal)) {
-      if (event.type === "delta") {
-        text += event.text;
-        tokens.push(...event.tokens);
-        continue;
+    const n = typeof body.n === "number" && body.n > 0 ? body.n : 1;
+    const wantsLogprobs = chatLogprobsCount(body) !== undefined;
+    const options = chatOptions(body);
+    const choices: Record<string, unknown>[] = [];
+    let promptTokens = 0;
+    let completionTokens = 0;
+    for (let sample = 0; sample < n; sample++) {
+      const seeded = options.seed === undefined ? options : { ...options, seed: options.seed + sample };
+      let text = "";
+      const tokens: StreamedToken[] = [];
+      let finished = false;
+      for await (const event of engine.streamChat(messages, seeded, signal)) {
+        if (event.type === "delta") {
+          text += event.text;
+          tokens.push(...event.tokens);
+          continue;
+        }
+        if (sample === 0) promptTokens = event.promptTokens;
+        completionTokens += event.completionTokens;
+        choices.push({
+          index: sample,
+          message: { role: "assistant", content: text.trim() },
+          logprobs: wantsLogprobs ? chatLogprobs(tokens) : null,
+          finish_reason: event.finishReason,
+        });
+        finished = true;
+        break;
       }
-      const wantsLogprobs = chatLogprobsCount(body) !== undefined;
-      return {
-        id: openaiId("chatcmpl"),
-        object: "chat.completion",
-        created: nowSeconds(),
-        model: modelOf(body),
-        system_fingerprint: DEV_FINGERPRINT,
-        choices: [
-          {
-            index: 0,
-            message: { role: "assistant", content: text.trim() },
-            logprobs: wantsLogprobs ? chatLogprobs(tokens) : null,
-            finish_reason: event.finishReason,
-          },
-        ],
-        usage: usage(event.promptTokens, event.completionTokens),
-      } as Record<string, unknown>;
+      if (!finished) throw new Error("chat stream ended without a finish event");
     }
-    throw new Error("chat stream ended without a finish event");
+    return {
+      id: openaiId("chatcmpl"),
+      object: "chat.completion",
+      created: nowSeconds(),
+      model: modelOf(body),
+      system_fingerprint: DEV_FINGERPRINT,
+      choices,
+      usage: usage(promptTokens, completionTokens),
+    } as Record<string, unknown>;
   });
 }
 

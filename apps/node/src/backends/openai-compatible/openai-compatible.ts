@@ -3,7 +3,7 @@ import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { ENGINE_EXTRAS } from "../../relay/engine-body.js";
 import { type Backend, type BackendError, BackendRejected, type StreamPiece } from "../backend.js";
-import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
+import { ENGINE_CAPABILITIES, withOverrides } from "../engine-capabilities.js";
 import {
   type EngineTarget,
   engineHeaders,
@@ -102,7 +102,7 @@ export function makeOpenAICompatibleBackend(
   return {
     id: backendId,
     kind,
-    capabilities: ENGINE_CAPABILITIES[kind],
+    capabilities: withOverrides(ENGINE_CAPABILITIES[kind], config.capabilities),
     completions: (body) => Effect.zipRight(textOnlyPrompt(body), unary(PATHS.completions, body)),
     chatCompletions: (body) => unary(PATHS["chat.completions"], body),
     stream: (operation, body): Stream.Stream<StreamPiece, BackendError> => {

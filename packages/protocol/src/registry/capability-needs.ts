@@ -1,0 +1,133 @@
+import { imageEditMode } from "../openai/image-requests.js";
+import type { NodeCapabilities } from "./node-service-offer.js";
+
+/** A text capability a request needs (a boolean flag of {@link NodeCapabilities}). */
+export type TextCapability = Exclude<keyof NodeCapabilities, "images">;
+
+/** One thing a request needs from a node's backend, and the request field that asks for it. */
+export interface CapabilityNeed {
+  readonly capability:
+    | TextCapability
+    | "images.generate"
+    | "images.img2img"
+    | "images.inpaint"
+    | "images.outpaint";
+  /** The request field that needs it (the error's `param`). */
+  readonly param: string;
+  /** What the field asks for, in words, for error messages. */
+  readonly what: string;
+}
+
+type Body = Readonly<Record<string, unknown>>;
+const isRecord = (v: unknown): v is Body => typeof v === "object" && v !== null && !Array.isArray(v);
+const many = (v: unknown) => typeof v === "number" && v > 1;
+
+/** Whether a completions prompt holds token ids rather than text. */
+function tokenPrompt(prompt: unknown): boolean {
+  if (!Array.isArray(prompt)) return false;
+  return prompt.some((p) => typeof p === "number" || Array.isArray(p));
+}
+
+/** Whether a chat request uses tools: definitions, a forced choice, or tool calls and results in its turns. */
+function usesTools(body: Body): string | undefined {
+  if (Array.isArray(body.tools) && body.tools.length > 0) return "tools";
+  if (Array.isArray(body.functions) && body.functions.length > 0) return "functions";
+  const choice = body.tool_choice;
+  if (isRecord(choice) || choice === "required") return "tool_choice";
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const turns = messages.some(
+    (m) =>
+      isRecord(m) &&
+      (m.role === "tool" ||
+        m.role === "function" ||
+        (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) ||
+        m.function_call !== undefined),
+  );
+  return turns ? "messages" : undefined;
+}
+
+/**
+ * What a request needs from a node's backend beyond the operation itself: streaming, several
+ * choices, prompt or token logprobs, token-id prompts, tools, JSON output, each image operation.
+ * Gateways route a request only to nodes that have every need (`missingCapability`), and answer
+ * `NO_CAPABLE_NODE` naming the first unmet one when none has; nodes refuse the same requests with
+ * `UNSUPPORTED_PARAMETER`. A need is never dropped silently.
+ *
+ * @example
+ * ```ts
+ * capabilityNeeds("chat.completions", { messages: [], n: 3, response_format: { type: "json_object" } }, false);
+ * // [{ capability: "chat", … }, { capability: "n", param: "n", … }, { capability: "jsonMode", param: "response_format", … }]
+ * ```
+ */
+export function capabilityNeeds(operation: string, body: Body, stream: boolean): CapabilityNeed[] {
+  const needs: CapabilityNeed[] = [];
+  const need = (capability: CapabilityNeed["capability"], param: string, what: string) =>
+    needs.push({ capability, param, what });
+  if (stream) need("streaming", "stream", "streaming");
+  switch (operation) {
+    case "completions": {
+      need("completions", "prompt", "text completions");
+      const logprobs = body.logprobs !== undefined && body.logprobs !== null;
+      if (body.echo === true && logprobs)
+        need("promptLogprobs", "echo", "prompt logprobs (echo with logprobs)");
+      else if (logprobs) need("logprobs", "logprobs", "token logprobs");
+      if (tokenPrompt(body.prompt)) need("tokenPrompts", "prompt", "prompts as token ids");
+      if (many(body.n) || many(body.best_of)) need("n", "n", "several choices (n above 1)");
+      break;
+    }
+    case "chat.completions": {
+      need("chat", "messages", "chat completions");
+      if (body.logprobs === true || typeof body.top_logprobs === "number")
+        need("logprobs", "logprobs", "token logprobs");
+      if (many(body.n)) need("n", "n", "several choices (n above 1)");
+      const tools = usesTools(body);
+      if (tools !== undefined) need("tools", tools, "tool calling");
+      const format = isRecord(body.response_format) ? body.response_format.type : undefined;
+      if (format === "json_object") need("jsonMode", "response_format", "JSON mode (json_object)");
+      if (format === "json_schema") need("jsonSchema", "response_format", "structured output (json_schema)");
+      break;
+    }
+    case "embeddings":
+      need("embeddings", "input", "embeddings");
+      break;
+    case "images.generations":
+      need("images.generate", "prompt", "image generation");
+      break;
+    case "images.edits": {
+      const mode = imageEditMode(body as Parameters<typeof imageEditMode>[0]);
+      const capability =
+        mode === "outpainting"
+          ? "images.outpaint"
+          : mode === "inpainting"
+            ? "images.inpaint"
+            : "images.img2img";
+      need(capability, mode === "outpainting" ? "padding" : mode === "inpainting" ? "mask" : "image", mode);
+      break;
+    }
+  }
+  return needs;
+}
+
+/**
+ * The first need a node's capabilities do not cover, or `undefined` when it can serve the request.
+ * Optional flags an older node did not announce count as not supported.
+ *
+ * @example
+ * ```ts
+ * missingCapability({ completions: true, chat: true, streaming: true, promptLogprobs: false,
+ *   logprobs: true, seed: true, tokenize: true, images: null }, [{ capability: "n", param: "n", what: "n" }]);
+ * // { capability: "n", param: "n", what: "n" }
+ * ```
+ */
+export function missingCapability(
+  capabilities: NodeCapabilities,
+  needs: readonly CapabilityNeed[],
+): CapabilityNeed | undefined {
+  return needs.find((need) => {
+    if (need.capability.startsWith("images.")) {
+      const op = need.capability.slice("images.".length) as keyof NonNullable<NodeCapabilities["images"]>;
+      return capabilities.images?.[op] !== true;
+    }
+    return capabilities[need.capability as TextCapability] !== true;
+  });
+}
