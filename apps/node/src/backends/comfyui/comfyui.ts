@@ -9,6 +9,8 @@ import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
 import {
   describeFetchFailure,
   type EngineTarget,
+  engineHeaders,
+  engineIdUrl,
   engineUrl,
   parseEngineJson,
   statusError,
@@ -45,9 +47,10 @@ interface SavedImage {
  */
 export function makeComfyUiBackend(config: BackendConfig & { readonly url: string }): Backend {
   const target: EngineTarget = {
-    backendId: `comfyui@${config.url}`,
+    backendId: `comfyui@${engineIdUrl(config.url)}`,
     baseUrl: config.url,
     timeoutMs: config.timeoutMs,
+    headers: engineHeaders(config),
   };
   const backendId = target.backendId;
   const rejected = (status: number, reason: string) =>
@@ -58,7 +61,12 @@ export function makeComfyUiBackend(config: BackendConfig & { readonly url: strin
 
   const call = (path: string, init: RequestInit = {}): Effect.Effect<Response, BackendError> =>
     Effect.tryPromise({
-      try: (signal) => fetch(engineUrl(config.url, path), { ...init, signal }),
+      try: (signal) =>
+        fetch(engineUrl(config.url, path), {
+          ...init,
+          headers: { ...target.headers, ...(init.headers as Record<string, string> | undefined) },
+          signal,
+        }),
       catch: (cause) => new BackendUnavailable({ backend: backendId, reason: describeFetchFailure(cause) }),
     }).pipe(
       Effect.flatMap((response) =>
