@@ -42,7 +42,7 @@ beforeAll(async () => {
     symlinkSync(realpathSync(join(packageDir, "node_modules", dep)), link, "dir");
   }
   writeFileSync(join(consumerDir, "package.json"), JSON.stringify({ name: "consumer", type: "module" }));
-}, 120_000);
+}, 300_000);
 
 function tarballName(): string {
   const tarball = readdirSync(consumerDir).find((f) => f.endsWith(".tgz"));
