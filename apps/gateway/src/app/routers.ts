@@ -1,7 +1,7 @@
 import { makeGatewayNodeRouter } from "@pocket-ai/link";
+import type { SqlClient } from "@pocket-ai/runtime";
 import type { Effect } from "effect";
 import { adminRouter } from "../admin/admin-router.js";
-import type { SqlClient } from "@pocket-ai/runtime";
 import { makeReportsRouter } from "../metering/reports-router.js";
 import { makeKeyRolesRouter } from "../openai/key-roles.js";
 import { makePortalAdminRouter } from "../portal/portal-admin-router.js";

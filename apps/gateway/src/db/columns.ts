@@ -1,5 +1,5 @@
-import { type SQL, sql } from "drizzle-orm";
 import type { SqlClient } from "@pocket-ai/runtime";
+import { type SQL, sql } from "drizzle-orm";
 
 /**
  * Column lists with camelCase aliases, so a row reads the same from either dialect (double-quoted

@@ -58,7 +58,11 @@ export class GatewayStore extends Context.Tag("gateway/GatewayStore")<GatewaySto
       openSqlite({ file: location.file, schema: gatewaySchema, migrationsFolder: MIGRATIONS_FOLDER }).pipe(
         Effect.map(({ sqlite }) => sqliteClient(sqlite)),
         Effect.mapError(
-          (e) => new StoreOpenError({ code: "DATABASE_UNAVAILABLE", reason: `${e.message}; check the data folder` }),
+          (e) =>
+            new StoreOpenError({
+              code: "DATABASE_UNAVAILABLE",
+              reason: `${e.message}; check the data folder`,
+            }),
         ),
       ),
     );
@@ -66,7 +70,10 @@ export class GatewayStore extends Context.Tag("gateway/GatewayStore")<GatewaySto
 }
 
 /** A statement runner: runs `f` on the store and turns a thrown SQL error into a {@link StorageError}. */
-export type StoreRunner = <A>(operation: string, f: (db: SqlClient) => Promise<A>) => Effect.Effect<A, StorageError>;
+export type StoreRunner = <A>(
+  operation: string,
+  f: (db: SqlClient) => Promise<A>,
+) => Effect.Effect<A, StorageError>;
 
 export function storeRunner(db: SqlClient): StoreRunner {
   return (operation, f) =>

@@ -1,7 +1,13 @@
 import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
-import { checkWindow, RATE_WINDOW_MS, type RateAsk, type RateRefusal, type WindowEntry } from "./rate-window.js";
+import {
+  checkWindow,
+  RATE_WINDOW_MS,
+  type RateAsk,
+  type RateRefusal,
+  type WindowEntry,
+} from "./rate-window.js";
 
 /** A relay's ledger row, written in the transaction that charges it (see {@link settleBudget}). */
 export type LedgerRow = RelayRow;
@@ -40,7 +46,10 @@ export interface ReserveInput {
  * the key is active and `spent + reserved + cost <= budget`, and the reservation's row, in one
  * transaction. Returns `reserved`, the refusal of a rate limit, or `no-budget`.
  */
-export function reserveBudget(db: SqlClient, input: ReserveInput): Promise<"reserved" | "no-budget" | RateRefusal> {
+export function reserveBudget(
+  db: SqlClient,
+  input: ReserveInput,
+): Promise<"reserved" | "no-budget" | RateRefusal> {
   const { id, keyId, limits, ask, cost, now } = input;
   return db.transaction(async (tx) => {
     if (limits.rpm !== null || limits.tpm !== null) {
@@ -73,7 +82,15 @@ export function reserveBudget(db: SqlClient, input: ReserveInput): Promise<"rese
  */
 export function settleBudget(
   db: SqlClient,
-  settled: { id: string; keyId: string; reserved: number; actual: number; requests: number; tokens: number; now: number },
+  settled: {
+    id: string;
+    keyId: string;
+    reserved: number;
+    actual: number;
+    requests: number;
+    tokens: number;
+    now: number;
+  },
   ledger?: (charged: number) => LedgerRow,
 ): Promise<number> {
   const { id, keyId, reserved, actual } = settled;
@@ -94,17 +111,23 @@ export function settleBudget(
         tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
       where id = ${keyId}`);
     // Throwing rolls the charge back with the row: a duplicate relay is never charged twice.
-    if (ledger !== undefined && (await insertRelayRow(tx, ledger(charged))) !== 1) throw new DuplicateLedgerRow();
+    if (ledger !== undefined && (await insertRelayRow(tx, ledger(charged))) !== 1)
+      throw new DuplicateLedgerRow();
     return charged;
   });
 }
 
 /** Gives a reservation back: nothing is charged, and it leaves the rate window. */
-export function releaseBudget(db: SqlClient, r: { id: string; keyId: string; reserved: number }): Promise<void> {
+export function releaseBudget(
+  db: SqlClient,
+  r: { id: string; keyId: string; reserved: number },
+): Promise<void> {
   return db.transaction(async (tx) => {
     const removed = await tx.run(sql`delete from key_reservations where id = ${r.id} and open = 1`);
     if (removed === 1) {
-      await tx.run(sql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}`);
+      await tx.run(
+        sql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}`,
+      );
     }
   });
 }

@@ -186,14 +186,20 @@ const make = Effect.gen(function* () {
     release: Effect.fn("Limits.release")(function* (reservation: Reservation) {
       if (!live.delete(reservation.id)) return;
       yield* use("limits.release", (db) =>
-        releaseBudget(db, { id: reservation.id, keyId: reservation.keyId, reserved: reservation.costMicroUsd }),
+        releaseBudget(db, {
+          id: reservation.id,
+          keyId: reservation.keyId,
+          reserved: reservation.costMicroUsd,
+        }),
       );
     }),
 
     usage: Effect.fn("Limits.usage")(function* (keyId: string) {
       const now = yield* Clock.currentTimeMillis;
       const { row, entries } = yield* use("limits.usage", async (db) => ({
-        row: await db.get<typeof apiKeys.$inferSelect>(sql`select ${API_KEY_COLUMNS} from api_keys where id = ${keyId}`),
+        row: await db.get<typeof apiKeys.$inferSelect>(
+          sql`select ${API_KEY_COLUMNS} from api_keys where id = ${keyId}`,
+        ),
         entries: await windowEntries(db, keyId, now),
       }));
       if (row === undefined) return yield* new ApiKeyNotFound({ keyId });

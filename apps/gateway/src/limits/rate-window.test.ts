@@ -18,16 +18,18 @@ describe("checkWindow", () => {
 
   it("counts tokens against the TPM, by the actual count once settled", () => {
     const limits = { rpm: null, tpm: 1_000 };
-    expect(checkWindow([at(0, { requests: 1, tokens: 900 })], limits, { requests: 1, tokens: 200 }, 1)).toMatchObject(
-      { limit: "tpm" },
-    );
+    expect(
+      checkWindow([at(0, { requests: 1, tokens: 900 })], limits, { requests: 1, tokens: 200 }, 1),
+    ).toMatchObject({ limit: "tpm" });
     const settled = [at(0, { requests: 1, tokens: 300 })];
     expect(checkWindow(settled, limits, { requests: 1, tokens: 200 }, 1)).toBeUndefined();
     expect(windowUsage(settled, 1)).toEqual({ requests: 1, tokens: 300 });
   });
 
   it("refuses a request larger than the TPM itself", () => {
-    expect(checkWindow([], { rpm: null, tpm: 100 }, { requests: 1, tokens: 101 }, 0)?.detail).toContain("101 tokens");
+    expect(checkWindow([], { rpm: null, tpm: 100 }, { requests: 1, tokens: 101 }, 0)?.detail).toContain(
+      "101 tokens",
+    );
   });
 
   it("forgets entries older than the window", () => {

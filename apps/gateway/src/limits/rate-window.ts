@@ -60,7 +60,11 @@ export function checkWindow(
 }
 
 /** Requests and tokens of the entries inside the window. */
-export function windowUsage(entries: readonly WindowEntry[], now: number, windowMs = RATE_WINDOW_MS): RateAsk {
+export function windowUsage(
+  entries: readonly WindowEntry[],
+  now: number,
+  windowMs = RATE_WINDOW_MS,
+): RateAsk {
   const live = entries.filter((e) => e.at + windowMs > now);
   return {
     requests: live.reduce((n, e) => n + e.requests, 0),

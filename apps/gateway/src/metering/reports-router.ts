@@ -1,6 +1,6 @@
+import type { SqlClient } from "@pocket-ai/runtime";
 import { Clock, Effect } from "effect";
 import { z } from "zod";
-import type { SqlClient } from "@pocket-ai/runtime";
 import { storeRunner } from "../db/database.js";
 import { adminProcedure, router, runProcedure } from "../trpc.js";
 import { usageReport } from "./usage-report.js";

@@ -58,7 +58,9 @@ export async function usageReport(db: SqlClient, filter: UsageFilter, now: numbe
   const conditions: SQL[] = [sql`created_at >= ${from}`, sql`created_at < ${to}`];
   if (filter.applicationId !== undefined) conditions.push(sql`application_id = ${filter.applicationId}`);
   if (filter.keyId !== undefined) conditions.push(sql`key_id = ${filter.keyId}`);
-  const rows = await db.all<RelayTotals & { day: number; applicationId: string; keyId: string; serviceId: string }>(sql`
+  const rows = await db.all<
+    RelayTotals & { day: number; applicationId: string; keyId: string; serviceId: string }
+  >(sql`
     select ${RELAY_DAY} as "day", application_id as "applicationId", key_id as "keyId",
            service_id as "serviceId", ${RELAY_TOTALS}
     from relays where ${sql.join(conditions, sql` and `)}

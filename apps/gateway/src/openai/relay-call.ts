@@ -1,7 +1,6 @@
 import type { Catalog } from "@pocket-ai/protocol";
-import type { Logger } from "@pocket-ai/runtime";
+import type { Logger, SqlClient } from "@pocket-ai/runtime";
 import type { Accounts } from "../accounts/accounts.js";
-import type { SqlClient } from "@pocket-ai/runtime";
 import type { Limits, Reservation } from "../limits/limits.js";
 import type { MeteringWriter } from "../metering/metering-writer.js";
 import type { Dispatcher, DispatchRequest } from "../relay/dispatcher.js";

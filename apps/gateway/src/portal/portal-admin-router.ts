@@ -1,6 +1,6 @@
+import type { SqlClient } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { z } from "zod";
-import type { SqlClient } from "@pocket-ai/runtime";
 import { adminProcedure, router, runProcedure } from "../trpc.js";
 import { refuse } from "./portal-errors.js";
 import { portalStore } from "./portal-store.js";

@@ -21,7 +21,8 @@ const countOf = async (db: SqlClient, query: ReturnType<typeof sql>) =>
 
 /** The portal's tables (accounts and sessions), shared by every replica on the database. */
 export function portalStore(db: SqlClient) {
-  const userById = (id: string) => db.get<PortalUser>(sql`select ${USER_COLUMNS} from portal_users where id = ${id}`);
+  const userById = (id: string) =>
+    db.get<PortalUser>(sql`select ${USER_COLUMNS} from portal_users where id = ${id}`);
   return {
     userByEmail: (email: string) =>
       db.get<PortalUser>(sql`select ${USER_COLUMNS} from portal_users where email = ${email}`),
@@ -65,7 +66,8 @@ export function portalStore(db: SqlClient) {
     },
     deleteSession: (sessionId: string) =>
       db.run(sql`delete from portal_sessions where id_hash = ${sessionIdHash(sessionId)}`),
-    deleteExpiredSessions: (now: number) => db.run(sql`delete from portal_sessions where expires_at < ${now + 1}`),
+    deleteExpiredSessions: (now: number) =>
+      db.run(sql`delete from portal_sessions where expires_at < ${now + 1}`),
   };
 }
 

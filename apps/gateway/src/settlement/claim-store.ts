@@ -19,7 +19,11 @@ const CLAIM_COLUMNS = sql.raw(`session_id as "sessionId", node_address as "nodeA
   week_id as "weekId", rate_micro_usd_per_pokt as "rateMicroUsdPerPokt", minted_upokt as "mintedUpokt",
   detail, claimed_at as "claimedAt", settled_at as "settledAt"`);
 
-export function findClaim(db: SqlClient, sessionId: string, nodeAddress: string): Promise<ClaimRow | undefined> {
+export function findClaim(
+  db: SqlClient,
+  sessionId: string,
+  nodeAddress: string,
+): Promise<ClaimRow | undefined> {
   return db.get<ClaimRow>(
     sql`select ${CLAIM_COLUMNS} from claims where session_id = ${sessionId} and node_address = ${nodeAddress}`,
   );
@@ -61,7 +65,11 @@ export async function settleClaim(
   return stored;
 }
 
-export function claimsOfWeek(db: SqlClient, weekId: string, status?: ClaimRow["status"]): Promise<ClaimRow[]> {
+export function claimsOfWeek(
+  db: SqlClient,
+  weekId: string,
+  status?: ClaimRow["status"],
+): Promise<ClaimRow[]> {
   return db.all<ClaimRow>(sql`select ${CLAIM_COLUMNS} from claims where week_id = ${weekId}
     ${status === undefined ? sql`` : sql`and status = ${status}`}
     order by claimed_at, session_id, node_address`);
@@ -75,7 +83,9 @@ export function latestClaims(db: SqlClient, limit: number, status?: ClaimRow["st
 
 export type RateRow = typeof weeklyRates.$inferSelect;
 
-const RATE_COLUMNS = sql.raw(`week_id as "weekId", rate_micro_usd_per_pokt as "rateMicroUsdPerPokt", set_at as "setAt"`);
+const RATE_COLUMNS = sql.raw(
+  `week_id as "weekId", rate_micro_usd_per_pokt as "rateMicroUsdPerPokt", set_at as "setAt"`,
+);
 
 export function findRate(db: SqlClient, weekId: string): Promise<RateRow | undefined> {
   return db.get<RateRow>(sql`select ${RATE_COLUMNS} from weekly_rates where week_id = ${weekId}`);

@@ -16,7 +16,11 @@ export interface SessionLedger extends RelayLedgerTotals {
   readonly maxComputeUnits: number;
 }
 
-export async function sessionLedger(db: SqlClient, sessionId: string, nodeAddress: string): Promise<SessionLedger> {
+export async function sessionLedger(
+  db: SqlClient,
+  sessionId: string,
+  nodeAddress: string,
+): Promise<SessionLedger> {
   // The sum as text reaches JS without passing through a float (a number would round above 2^53).
   const row = await db.get<{ relays: number; computeUnits: string; maxComputeUnits: number | null }>(sql`
     select cast(count(*) as bigint) as "relays",
@@ -57,6 +61,9 @@ export async function provenTextTokens(
     where c.week_id = ${weekId} and c.status = 'proven' and r.outcome = 'ok' and r.images = 0
     group by c.service_id`);
   return new Map(
-    rows.map((r) => [r.serviceId, { inputTokens: Number(r.inputTokens), outputTokens: Number(r.outputTokens) }]),
+    rows.map((r) => [
+      r.serviceId,
+      { inputTokens: Number(r.inputTokens), outputTokens: Number(r.outputTokens) },
+    ]),
   );
 }

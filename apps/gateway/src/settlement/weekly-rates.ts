@@ -42,7 +42,9 @@ export function makeWeeklyRates({ use }: SettlementDeps) {
     const setAt = yield* Clock.currentTimeMillis;
     // One transaction holding the rate's row lock: a claim pinning the rate on another replica
     // waits for it (see the claim intake), so a pinned rate never changes under a claim.
-    type Outcome = { record: WeeklyRateRecord; pinned?: undefined } | { pinned: { existing: RateRow; claims: number } };
+    type Outcome =
+      | { record: WeeklyRateRecord; pinned?: undefined }
+      | { pinned: { existing: RateRow; claims: number } };
     const outcome = yield* use("weeklyRates.set", (db) =>
       db.transaction(async (tx): Promise<Outcome> => {
         const existing = await lockRate(tx, weekId);
