@@ -63,7 +63,9 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
   const direct = {
     all<T>(query: SQL): T[] {
       const { stmt, params } = compile(query);
-      return stmt.reader ? (stmt.all(...params) as T[]) : (stmt.run(...params), []);
+      if (stmt.reader) return stmt.all(...params) as T[];
+      stmt.run(...params);
+      return [];
     },
     run(query: SQL): number {
       const { stmt, params } = compile(query);

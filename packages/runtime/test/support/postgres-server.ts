@@ -112,7 +112,16 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       "-c max_connections=200",
     ].join(" ");
     await run(
-      ...asServerUser(join(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "start"]),
+      ...asServerUser(join(bin, "pg_ctl"), [
+        "-D",
+        data,
+        "-o",
+        options,
+        "-l",
+        join(dir, "log"),
+        "-w",
+        "start",
+      ]),
       { timeout: 120_000 },
     );
   } catch (e) {
@@ -144,7 +153,10 @@ export async function startTestPostgres(): Promise<TestPostgres> {
  * the new database's URL. Each test (or test file) gets its own, so nothing leaks between them.
  */
 export async function createTestDatabase(serverUrl: string, name?: string): Promise<string> {
-  const database = (name ?? `test_${process.pid}_${Date.now().toString(36)}_${++sequence}`).replaceAll('"', "");
+  const database = (name ?? `test_${process.pid}_${Date.now().toString(36)}_${++sequence}`).replaceAll(
+    '"',
+    "",
+  );
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
