@@ -40,6 +40,7 @@ const server = postgresServerUrl();
 interface Replica {
   readonly child: ChildProcess;
   readonly url: string;
+  readonly log: string[];
   readonly admin: ReturnType<typeof adminClient>;
 }
 
@@ -142,6 +143,9 @@ describe.skipIf(server === null)("three gateway replicas on one PostgreSQL datab
         `replicas: ${failed.length} relays failed unpaid: ${[...new Set(failed.map((x) => x.code))].join(", ")}`,
       );
     }
+    // Refused for the budget, or failed at a node: never a storage error.
+    if (failed.some((x) => x.code === "INTERNAL")) console.info(replicas.flatMap((r) => r.log).slice(0, 20));
+    expect(failed.filter((x) => x.code === "INTERNAL" || x.code === undefined)).toEqual([]);
     let topUp = 0;
     for (let i = 0; admitted.length + topUp < 100 && i < 1_000; i++) {
       const response = await completion(replicas[i % 3]!.url, budgetKey.secret);

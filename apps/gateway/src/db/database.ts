@@ -19,7 +19,7 @@ export class StorageError extends Data.TaggedError("StorageError")<{
 
 /** The gateway's database could not be opened at start (bad URL, server unreachable, bad file). */
 export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{
-  readonly code: "INVALID_CONFIG" | "DATABASE_UNAVAILABLE";
+  readonly code: Extract<ErrorCode, "INVALID_CONFIG" | "DATABASE_UNAVAILABLE">;
   readonly reason: string;
 }> {
   override get message(): string {

@@ -11,7 +11,7 @@ export function spawnGateway(
   configFile: string,
   children: ChildProcess[],
   env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; log: string[] }> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", configFile], {
     cwd: GATEWAY_APP,
     stdio: ["ignore", "ignore", "pipe"],
@@ -21,6 +21,8 @@ export function spawnGateway(
   return new Promise((resolve, reject) => {
     let pending = "";
     let errors = "";
+    /** The process's log lines after it started (warnings and errors, for a failing test to show). */
+    const log: string[] = [];
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (text: string) => {
       pending += text;
@@ -28,8 +30,11 @@ export function spawnGateway(
       pending = lines.pop() ?? "";
       for (const line of lines) {
         const url = /"msg":"gateway started".*"url":"([^"]+)"/.exec(line)?.[1];
-        if (url !== undefined) resolve({ child, url });
-        else errors += `${line}\n`;
+        if (url !== undefined) resolve({ child, url, log });
+        else {
+          errors += `${line}\n`;
+          if (log.length < 200) log.push(line);
+        }
       }
     });
     child.on("exit", (code) =>

@@ -1,3 +1,4 @@
+import type { ErrorCode } from "@pocket-ai/protocol";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { Data, Effect, type Scope } from "effect";
@@ -10,7 +11,7 @@ import { postgresClient, type SqlClient } from "./sql-client.js";
  * migrations. The message names the server (never the password) and what to do.
  */
 export class PostgresError extends Data.TaggedError("PostgresError")<{
-  readonly code: "INVALID_CONFIG" | "DATABASE_UNAVAILABLE";
+  readonly code: Extract<ErrorCode, "INVALID_CONFIG" | "DATABASE_UNAVAILABLE">;
   readonly reason: string;
 }> {
   override get message(): string {
@@ -77,23 +78,16 @@ export function openPostgres(options: {
         reason: `the database URL ${where} is not a PostgreSQL URL; write it as postgres://user:password@host:5432/database`,
       });
     }
-    const pool = yield* Effect.acquireRelease(
-      Effect.sync(
-        () =>
-          new pg.Pool({
-            connectionString: options.url,
-            max: options.poolSize ?? 10,
-            connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-            types,
-          }),
-      ),
-      (p) => Effect.promise(() => p.end()).pipe(Effect.ignore),
-    );
-    // An idle connection the server drops (restart, failover) must not crash the process.
-    pool.on("error", () => undefined);
+    // Checked first on a connection of its own, with a short timeout: a server that does not
+    // answer stops the start with a clear error instead of hanging.
     yield* Effect.tryPromise({
       try: async () => {
-        const connection = await pool.connect();
+        const connection = new pg.Client({
+          connectionString: options.url,
+          connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+          types,
+        });
+        await connection.connect();
         try {
           await connection.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
           try {
@@ -102,7 +96,7 @@ export function openPostgres(options: {
             await connection.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
           }
         } finally {
-          connection.release();
+          await connection.end();
         }
       },
       catch: (e) =>
@@ -111,6 +105,22 @@ export function openPostgres(options: {
           reason: `cannot use PostgreSQL at ${where}: ${describe(e)}; check that the server runs, the URL's host, port, user, password and database are right, and that the user may create tables`,
         }),
     });
+    // Requests wait for a pooled connection (a burst on one key queues on its row lock) rather
+    // than fail; a connection that cannot be made in a minute fails the request as a storage error.
+    const pool = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new pg.Pool({
+            connectionString: options.url,
+            max: options.poolSize ?? 10,
+            connectionTimeoutMillis: 60_000,
+            types,
+          }),
+      ),
+      (p) => Effect.promise(() => p.end()).pipe(Effect.ignore),
+    );
+    // An idle connection the server drops (restart, failover) must not crash the process.
+    pool.on("error", () => undefined);
     return { pool, client: postgresClient(pool) };
   });
 }
