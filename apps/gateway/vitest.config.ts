@@ -1,3 +1,8 @@
 import { baseConfig } from "@pocket-ai/vitest-config";
+import { defineConfig, mergeConfig } from "vitest/config";
 
-export default baseConfig;
+// The storage tests run on SQLite and on a throwaway PostgreSQL server started once per run.
+export default mergeConfig(
+  baseConfig,
+  defineConfig({ test: { globalSetup: ["./test/support/postgres-global-setup.ts"] } }),
+);

@@ -1,7 +1,8 @@
-import { and, eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Redacted } from "effect";
-import { Database, statementRunner } from "../db/database.js";
-import { apiKeys, applications } from "../db/schema.js";
+import { API_KEY_COLUMNS, APPLICATION_COLUMNS, insertionOrder } from "../db/columns.js";
+import { GatewayStore, storeRunner } from "../db/database.js";
+import type { apiKeys, applications } from "../db/schema.js";
 import { AccountsConfig } from "./accounts-config.js";
 import {
   bearerToken,
@@ -29,14 +30,16 @@ export type KeyPatch = { readonly name?: string | undefined } & {
 };
 
 const make = Effect.gen(function* () {
-  const database = yield* Database;
+  const store = yield* GatewayStore;
   const config = yield* AccountsConfig;
   const cache = new KeyCache(config.keyCacheMaxEntries, config.keyCacheTtlMs);
-  const use = statementRunner(database.db);
+  const use = storeRunner(store);
 
   const getApplication = Effect.fn("Accounts.getApplication")(function* (applicationId: string) {
     const row = yield* use("applications.get", (db) =>
-      db.select().from(applications).where(eq(applications.id, applicationId)).get(),
+      db.get<typeof applications.$inferSelect>(
+        sql`select ${APPLICATION_COLUMNS} from applications where id = ${applicationId}`,
+      ),
     );
     if (row === undefined) return yield* new ApplicationNotFound({ applicationId });
     return toApplication(row);
@@ -44,7 +47,7 @@ const make = Effect.gen(function* () {
 
   const getKey = Effect.fn("Accounts.getKey")(function* (keyId: string) {
     const row = yield* use("apiKeys.get", (db) =>
-      db.select().from(apiKeys).where(eq(apiKeys.id, keyId)).get(),
+      db.get<typeof apiKeys.$inferSelect>(sql`select ${API_KEY_COLUMNS} from api_keys where id = ${keyId}`),
     );
     if (row === undefined) return yield* new ApiKeyNotFound({ keyId });
     return toApiKey(row);
@@ -60,17 +63,17 @@ const make = Effect.gen(function* () {
       const createdAt = yield* Clock.currentTimeMillis;
       const row = { id, address, name: input.name, operator: input.operator ?? null, createdAt };
       yield* use("applications.insert", (db) =>
-        db
-          .insert(applications)
-          .values({ ...row, status: "active" })
-          .run(),
+        db.run(sql`insert into applications (id, address, name, operator, status, created_at)
+          values (${row.id}, ${row.address}, ${row.name}, ${row.operator}, 'active', ${row.createdAt})`),
       );
       return yield* getApplication(id);
     }),
 
     listApplications: Effect.fn("Accounts.listApplications")(function* () {
       const rows = yield* use("applications.list", (db) =>
-        db.select().from(applications).orderBy(applications.createdAt, sql`rowid`).all(),
+        db.all<typeof applications.$inferSelect>(
+          sql`select ${APPLICATION_COLUMNS} from applications order by created_at, ${insertionOrder(db)}`,
+        ),
       );
       return rows.map(toApplication);
     }),
@@ -81,11 +84,8 @@ const make = Effect.gen(function* () {
     disableApplication: Effect.fn("Accounts.disableApplication")(function* (applicationId: string) {
       const now = yield* Clock.currentTimeMillis;
       yield* use("applications.disable", (db) =>
-        db
-          .update(applications)
-          .set({ status: "disabled", disabledAt: now })
-          .where(and(eq(applications.id, applicationId), eq(applications.status, "active")))
-          .run(),
+        db.run(sql`update applications set status = 'disabled', disabled_at = ${now}
+          where id = ${applicationId} and status = 'active'`),
       );
       cache.invalidate((k) => k.applicationId === applicationId);
       return yield* getApplication(applicationId);
@@ -99,35 +99,19 @@ const make = Effect.gen(function* () {
       const id = `key_${randomBase62(16)}`;
       const createdAt = yield* Clock.currentTimeMillis;
       yield* use("apiKeys.insert", (db) =>
-        db
-          .insert(apiKeys)
-          .values({
-            id,
-            applicationId,
-            name: input.name,
-            prefix: visiblePrefix(secret),
-            hash: hashApiKey(secret),
-            status: "active",
-            rpm: input.rpm ?? null,
-            tpm: input.tpm ?? null,
-            budgetMicroUsd: input.budgetMicroUsd ?? null,
-            createdAt,
-          })
-          .run(),
+        db.run(sql`insert into api_keys
+          (id, application_id, name, prefix, hash, status, rpm, tpm, budget_micro_usd, created_at)
+          values (${id}, ${applicationId}, ${input.name}, ${visiblePrefix(secret)}, ${hashApiKey(secret)},
+            'active', ${input.rpm ?? null}, ${input.tpm ?? null}, ${input.budgetMicroUsd ?? null}, ${createdAt})`),
       );
       return { key: yield* getKey(id), secret };
     }),
 
     listKeys: Effect.fn("Accounts.listKeys")(function* (filter: { readonly applicationId?: string } = {}) {
       const rows = yield* use("apiKeys.list", (db) =>
-        db
-          .select()
-          .from(apiKeys)
-          .where(
-            filter.applicationId === undefined ? undefined : eq(apiKeys.applicationId, filter.applicationId),
-          )
-          .orderBy(apiKeys.createdAt, sql`rowid`)
-          .all(),
+        db.all<typeof apiKeys.$inferSelect>(sql`select ${API_KEY_COLUMNS} from api_keys
+          ${filter.applicationId === undefined ? sql`` : sql`where application_id = ${filter.applicationId}`}
+          order by created_at, ${insertionOrder(db)}`),
       );
       return rows.map(toApiKey);
     }),
@@ -137,11 +121,8 @@ const make = Effect.gen(function* () {
     revokeKey: Effect.fn("Accounts.revokeKey")(function* (keyId: string) {
       const now = yield* Clock.currentTimeMillis;
       yield* use("apiKeys.revoke", (db) =>
-        db
-          .update(apiKeys)
-          .set({ status: "revoked", revokedAt: now })
-          .where(and(eq(apiKeys.id, keyId), eq(apiKeys.status, "active")))
-          .run(),
+        db.run(sql`update api_keys set status = 'revoked', revoked_at = ${now}
+          where id = ${keyId} and status = 'active'`),
       );
       cache.invalidate((k) => k.keyId === keyId);
       return yield* getKey(keyId);
@@ -149,9 +130,14 @@ const make = Effect.gen(function* () {
 
     /** Changes a key's name or limits (`null` lifts a limit); takes effect on the next request. */
     updateKey: Effect.fn("Accounts.updateKey")(function* (keyId: string, patch: KeyPatch) {
-      const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as KeyPatch;
-      if (Object.keys(set).length > 0) {
-        yield* use("apiKeys.update", (db) => db.update(apiKeys).set(set).where(eq(apiKeys.id, keyId)).run());
+      const columns = { name: "name", rpm: "rpm", tpm: "tpm", budgetMicroUsd: "budget_micro_usd" } as const;
+      const assignments = (Object.keys(columns) as Array<keyof typeof columns>)
+        .filter((k) => patch[k] !== undefined)
+        .map((k) => sql`${sql.raw(columns[k])} = ${patch[k]}`);
+      if (assignments.length > 0) {
+        yield* use("apiKeys.update", (db) =>
+          db.run(sql`update api_keys set ${sql.join(assignments, sql`, `)} where id = ${keyId}`),
+        );
       }
       cache.invalidate((k) => k.keyId === keyId);
       return yield* getKey(keyId);

@@ -9,5 +9,5 @@ export { applicationKeyPair } from "./application-address.js";
 export { ApiKeyNotFound, ApplicationDisabled, ApplicationNotFound, InvalidApiKey } from "./errors.js";
 export type { ApiKey, Application, AuthenticatedKey, CreatedKey, KeyLimits } from "./records.js";
 
-/** Accounts and limits together; needs `Database` and `AccountsConfig`. */
+/** Accounts and limits together; needs `GatewayStore` and `AccountsConfig`. */
 export const AccountsLive = Layer.mergeAll(Accounts.layer, Limits.layer);

@@ -5,6 +5,7 @@ import {
   installObservability,
   type Logger,
   MetricsRegistry,
+  redactDatabaseUrl,
   serveHttp,
 } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -14,7 +15,7 @@ import { AccountsLive } from "../accounts/index.js";
 import { AdminAuth } from "../admin/admin-auth.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadGatewayKey } from "../config/gateway-key-file.js";
-import { Database } from "../db/database.js";
+import { GatewayStore, type StoreLocation } from "../db/database.js";
 import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
 import { makeHttpHandler } from "../openai/http-handler.js";
@@ -83,7 +84,11 @@ export function startGateway(
     const registry = new MetricsRegistry();
     const env: SideEnv = { config, key, catalog, registry, log };
 
-    const database = Database.layer({ file: join(config.dataDir, "gateway.sqlite") });
+    const location: StoreLocation =
+      config.database.url === undefined
+        ? { file: join(config.dataDir, "gateway.sqlite") }
+        : { url: config.database.url, poolSize: config.database.poolSize };
+    const database = GatewayStore.layer(location);
     const foundation = Layer.mergeAll(
       AccountsLive,
       MeteringWriter.layer(config.metering),
@@ -104,7 +109,7 @@ export function startGateway(
     const runtime = yield* Effect.runtime<Layer.Layer.Success<typeof foundation>>().pipe(
       Effect.provide(context),
     );
-    const { db } = yield* Effect.provide(Database, context);
+    const db = yield* Effect.provide(GatewayStore, context);
     const metering = yield* Effect.provide(MeteringWriter, context);
     const dispatcher = yield* Effect.provide(Dispatcher, context);
 
@@ -159,6 +164,7 @@ export function startGateway(
       url: server.url,
       address: key.address,
       services: catalog.services.map((s) => s.id),
+      database: "url" in location ? `postgres ${redactDatabaseUrl(location.url)}` : `sqlite ${location.file}`,
       adminApi: config.adminToken === undefined ? "off (set adminToken)" : "on",
       portal: portal === undefined ? "off" : `${server.url}/portal/`,
     });

@@ -1,6 +1,6 @@
 import { type Catalog, modelNameFor } from "@pocket-ai/protocol";
+import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
-import type { GatewayDb } from "../db/database.js";
 
 /** One catalog service's readiness: healthy nodes per tier right now. */
 export interface ServiceReadiness {
@@ -16,19 +16,20 @@ export interface Readiness {
 }
 
 /**
- * Whether the gateway can serve relays now: its database answers a query, and at least one
+ * Whether this replica can serve relays now: its database answers a query (the SQLite file, or
+ * the PostgreSQL server every replica shares), and at least one
  * catalog service has a healthy, freshly announced node (per the dispatcher's availability, the
  * same numbers `GET /v1/models` shows). A load balancer takes a gateway that is not ready out of
  * rotation; `/health` only says the process is up. The body names each service's state.
  */
-export function readiness(
-  db: GatewayDb,
+export async function readiness(
+  db: SqlClient,
   catalog: Catalog,
   availability: ReadonlyMap<string, { readonly nodes: number }>,
-): Readiness {
+): Promise<Readiness> {
   let database: Readiness["database"] = "open";
   try {
-    db.get(sql`select 1`);
+    await db.get(sql`select 1 as "one"`);
   } catch {
     database = "unavailable";
   }

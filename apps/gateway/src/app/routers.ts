@@ -1,7 +1,7 @@
 import { makeGatewayNodeRouter } from "@pocket-ai/link";
+import type { SqlClient } from "@pocket-ai/runtime";
 import type { Effect } from "effect";
 import { adminRouter } from "../admin/admin-router.js";
-import type { GatewayDb } from "../db/database.js";
 import { makeReportsRouter } from "../metering/reports-router.js";
 import { makeKeyRolesRouter } from "../openai/key-roles.js";
 import { makePortalAdminRouter } from "../portal/portal-admin-router.js";
@@ -24,7 +24,7 @@ export const gatewayNodeRouter = makeGatewayNodeRouter<GatewayServices>({
  *   link's `GatewayNodeRouter` (see {@link gatewayNodeRouter});
  * - `admin.nodes.*` from the routing side and `admin.settlement.*` (rates, tally, claims).
  */
-export function makeAppRouter(deps: { readonly db: GatewayDb; readonly flushMetering: Effect.Effect<void> }) {
+export function makeAppRouter(deps: { readonly db: SqlClient; readonly flushMetering: Effect.Effect<void> }) {
   const frontDoorAdmin = router({
     reports: makeReportsRouter({ db: deps.db, flush: deps.flushMetering }),
     keyRoles: makeKeyRolesRouter(deps.db),

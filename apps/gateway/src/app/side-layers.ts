@@ -2,7 +2,7 @@ import type { Catalog, KeyPair } from "@pocket-ai/protocol";
 import type { Logger, MetricsRegistry } from "@pocket-ai/runtime";
 import { Layer } from "effect";
 import type { GatewayConfig } from "../config/gateway-config.js";
-import type { Database } from "../db/database.js";
+import type { GatewayStore } from "../db/database.js";
 import type { Dispatcher } from "../relay/dispatcher.js";
 import { routingLayer } from "../routing/routing-live.js";
 import type { RoutingServices } from "../routing/routing-services.js";
@@ -20,9 +20,9 @@ export interface SideEnv {
 }
 
 /** The routing side: the Dispatcher the front door relays through, and its tRPC services. */
-export type RoutingLayer = Layer.Layer<Dispatcher | RoutingServices, unknown, Database>;
+export type RoutingLayer = Layer.Layer<Dispatcher | RoutingServices, unknown, GatewayStore>;
 /** The settlement side's services (claims, proofs, weekly tally). */
-export type SettlementLayer = Layer.Layer<SettlementServices, unknown, Database>;
+export type SettlementLayer = Layer.Layer<SettlementServices, unknown, GatewayStore>;
 
 /**
  * The routing side as `startGateway` runs it: node registry (from node announcements), health

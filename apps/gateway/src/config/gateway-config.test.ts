@@ -27,6 +27,24 @@ describe("gateway config", () => {
     expect(JSON.stringify(redactedConfig(config))).not.toContain("a-long-enough-admin-token");
   });
 
+  it("takes the database from POCKET_DATABASE_URL (SQLite without it) and never shows its password", async () => {
+    const sqlite = await Effect.runPromise(loadGatewayConfig(undefined, {}));
+    expect(sqlite.database.url).toBeUndefined();
+    const url = "postgres://pocket:hunter2-secret@db.internal:5432/gateway";
+    const config = await Effect.runPromise(loadGatewayConfig(undefined, { POCKET_DATABASE_URL: url }));
+    expect(config.database).toEqual({ url, poolSize: 10 });
+    const explicit = await Effect.runPromise(
+      loadGatewayConfig(undefined, {
+        POCKET_DATABASE_URL: url,
+        POCKET_GATEWAY__DATABASE__URL: "postgres://other/db",
+      }),
+    );
+    expect(explicit.database.url).toBe("postgres://other/db");
+    const shown = JSON.stringify(redactedConfig(config));
+    expect(shown).not.toContain("hunter2-secret");
+    expect(shown).toContain("db.internal:5432/gateway");
+  });
+
   it("reads YAML and names each bad field", async () => {
     const file = join(dir(), "gateway.yaml");
     writeFileSync(file, "listen:\n  port: 70000\nadminToken: short\nsurprise: 1\n");

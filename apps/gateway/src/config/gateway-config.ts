@@ -1,5 +1,5 @@
 import { CatalogOverrides } from "@pocket-ai/protocol";
-import { TelemetryConfig } from "@pocket-ai/runtime";
+import { redactDatabaseUrl, TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 import { PortalConfig } from "../portal/portal-config.js";
 import { RoutingConfig } from "../routing/routing-config.js";
@@ -17,6 +17,18 @@ export const GatewayConfig = z.strictObject({
   publicUrl: z.url().optional(),
   /** Folder for the SQLite file and the key file. */
   dataDir: z.string().default("./.data/gateway"),
+  /**
+   * Where the gateway's state lives. Without `url`, one SQLite file in `dataDir` (one process).
+   * With `url` (`postgres://user:password@host:5432/database`; env POCKET_DATABASE_URL or
+   * POCKET_GATEWAY__DATABASE__URL), a PostgreSQL database that several replicas share.
+   */
+  database: z
+    .strictObject({
+      url: z.string().min(1).optional(),
+      /** Connections each replica keeps to PostgreSQL. */
+      poolSize: z.number().int().min(1).max(200).default(10),
+    })
+    .prefault({}),
   /** Hex secp256k1 key the gateway signs relays with; or `privateKeyFile`. Env: POCKET_GATEWAY__PRIVATE_KEY. */
   privateKey: z
     .string()
@@ -82,5 +94,9 @@ export function redactedConfig(config: GatewayConfig): Record<string, unknown> {
     ...config,
     privateKey: config.privateKey === undefined ? undefined : "[redacted]",
     adminToken: config.adminToken === undefined ? undefined : "[redacted]",
+    database: {
+      ...config.database,
+      url: config.database.url === undefined ? undefined : redactDatabaseUrl(config.database.url),
+    },
   };
 }

@@ -1,54 +1,139 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { it } from "@effect/vitest";
-import { Effect } from "effect";
-import { afterAll, expect } from "vitest";
-import { Database } from "./database.js";
-import { applications } from "./schema.js";
+import type { SqlClient } from "@pocket-ai/runtime";
+import { sql } from "drizzle-orm";
+import { Effect, Exit } from "effect";
+import { describe, expect } from "vitest";
+import { dialectMissing, freshLocation, STORE_DIALECTS } from "../../test/support/temp-database.js";
+import { GatewayStore, type StoreLocation } from "./database.js";
 
-const dir = mkdtempSync(join(tmpdir(), "pocket-gateway-db-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const withStore = <A>(location: StoreLocation, f: (db: SqlClient) => Promise<A>) =>
+  Effect.scoped(
+    Effect.flatMap(GatewayStore, (db) => Effect.promise(() => f(db))).pipe(
+      Effect.provide(GatewayStore.layer(location)),
+    ),
+  );
 
-const withDatabase = <A>(file: string, f: (db: Database["Type"]) => A) =>
-  Effect.scoped(Effect.map(Database, f).pipe(Effect.provide(Database.layer({ file }))));
+const tableNames = (db: SqlClient) =>
+  db.dialect === "sqlite"
+    ? db.all<{ name: string }>(sql`select name from sqlite_master where type = 'table'`)
+    : db.all<{ name: string }>(
+        sql`select table_name as "name" from information_schema.tables where table_schema = 'public'`,
+      );
 
-it.effect("opens in WAL mode with the committed migrations applied", () =>
-  withDatabase(join(dir, "a.sqlite"), ({ sqlite }) => {
-    expect(sqlite.pragma("journal_mode", { simple: true })).toBe("wal");
-    const tables = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-      name: string;
-    }[];
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["applications", "api_keys"]));
-  }),
-);
-
-it.effect("keeps rows across a restart", () =>
-  Effect.gen(function* () {
-    const file = join(dir, "b.sqlite");
-    const row = { id: "app_1", name: "n", address: "pokt1a", status: "active" as const, createdAt: 1 };
-    yield* withDatabase(file, ({ db }) => db.insert(applications).values(row).run());
-    const names = yield* withDatabase(file, ({ db }) =>
-      db
-        .select()
-        .from(applications)
-        .all()
-        .map((a) => a.name),
+describe.each(STORE_DIALECTS)("the gateway store on %s", (dialect) => {
+  describe.skipIf(dialectMissing(dialect))(dialect, () => {
+    it.effect("opens with the committed migrations applied", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { location } = yield* freshLocation(dialect);
+          const names = yield* withStore(location, tableNames);
+          expect(names.map((t) => t.name)).toEqual(
+            expect.arrayContaining([
+              "applications",
+              "api_keys",
+              "key_reservations",
+              "nodes",
+              "relays",
+              "claims",
+              "weekly_rates",
+              "portal_users",
+              "portal_sessions",
+            ]),
+          );
+          if (dialect === "sqlite" && "file" in location) {
+            const mode = yield* withStore(location, (db) =>
+              db.get<{ journal_mode: string }>(sql`pragma journal_mode`),
+            );
+            expect(mode?.journal_mode).toBe("wal");
+          }
+        }),
+      ),
     );
-    expect(names).toEqual(["n"]);
-  }),
-);
 
-it.effect("refuses a negative reservation at the storage level", () =>
-  withDatabase(join(dir, "c.sqlite"), ({ sqlite }) => {
-    sqlite
-      .prepare(
-        "INSERT INTO applications (id, name, address, status, created_at) VALUES ('a', 'n', 'p', 'active', 1)",
-      )
-      .run();
-    const insertKey = sqlite.prepare(
-      "INSERT INTO api_keys (id, application_id, name, prefix, hash, status, created_at, reserved_micro_usd) VALUES ('k', 'a', 'n', 'p', 'h', 'active', 1, ?)",
+    it.effect("keeps rows across a restart, and migrating again changes nothing", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { location } = yield* freshLocation(dialect);
+          yield* withStore(location, (db) =>
+            db.run(sql`insert into applications (id, name, address, status, created_at)
+              values ('app_1', 'n', 'pokt1a', 'active', 1)`),
+          );
+          const names = yield* withStore(location, (db) =>
+            db.all<{ name: string }>(sql`select name from applications`),
+          );
+          expect(names.map((a) => a.name)).toEqual(["n"]);
+        }),
+      ),
     );
-    expect(() => insertKey.run(-1)).toThrow(/CHECK constraint/);
-  }),
+
+    it.effect("refuses a negative reservation at the storage level", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { location } = yield* freshLocation(dialect);
+          const insertKey = (reserved: number) => (db: SqlClient) =>
+            db.transaction(async (tx) => {
+              await tx.run(sql`insert into applications (id, name, address, status, created_at)
+                values ('a', 'n', 'p', 'active', 1) on conflict (id) do nothing`);
+              await tx.run(sql`insert into api_keys (id, application_id, name, prefix, hash, status, created_at, reserved_micro_usd)
+                values ('k', 'a', 'n', 'p', 'h', 'active', 1, ${reserved})`);
+            });
+          const refused = yield* Effect.exit(
+            Effect.scoped(
+              Effect.flatMap(GatewayStore, (db) =>
+                Effect.tryPromise({ try: () => insertKey(-1)(db), catch: (e) => String(e) }),
+              ).pipe(Effect.provide(GatewayStore.layer(location))),
+            ),
+          );
+          expect(Exit.isFailure(refused)).toBe(true);
+          expect(Exit.isFailure(refused) && refused.cause._tag === "Fail" && refused.cause.error).toMatch(
+            /api_keys_reserved_nonnegative|CHECK/,
+          );
+          // Rolled back whole: the application insert of the same transaction is gone too.
+          const apps = yield* withStore(location, (db) => db.all(sql`select id from applications`));
+          expect(apps).toEqual([]);
+        }),
+      ),
+    );
+
+    it.effect("returns BIGINT money and times as JS numbers, sums above 2^53 exactly as text", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { location } = yield* freshLocation(dialect);
+          const big = 2 ** 52 + 1;
+          const row = yield* withStore(location, async (db) => {
+            await db.run(
+              sql`insert into weekly_rates (week_id, rate_micro_usd_per_pokt, set_at) values ('2026-W01', ${big}, ${big})`,
+            );
+            await db.run(
+              sql`insert into weekly_rates (week_id, rate_micro_usd_per_pokt, set_at) values ('2026-W02', ${big}, 0)`,
+            );
+            return db.get<{ rate: number; total: string }>(sql`
+              select max(rate_micro_usd_per_pokt) as "rate", cast(sum(rate_micro_usd_per_pokt) as text) as "total"
+              from weekly_rates`);
+          });
+          expect(row?.rate).toBe(big);
+          expect(row?.total).toBe((2n * BigInt(big)).toString());
+        }),
+      ),
+    );
+  });
+});
+
+it.effect(
+  "a PostgreSQL URL that is not one, or a server that does not answer, fails with a stable code",
+  () =>
+    Effect.gen(function* () {
+      const bad = yield* Effect.exit(
+        Effect.scoped(Effect.provide(GatewayStore, GatewayStore.layer({ url: "mysql://x/y" }))),
+      );
+      expect(Exit.isFailure(bad) && String(bad.cause)).toContain("INVALID_CONFIG");
+      const down = yield* Effect.exit(
+        Effect.scoped(
+          Effect.provide(GatewayStore, GatewayStore.layer({ url: "postgres://u:secret@127.0.0.1:1/none" })),
+        ),
+      );
+      const message = Exit.isFailure(down) ? String(down.cause) : "";
+      expect(message).toContain("DATABASE_UNAVAILABLE");
+      expect(message).not.toContain("secret");
+    }),
 );

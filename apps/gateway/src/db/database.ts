@@ -1,16 +1,15 @@
 import { fileURLToPath } from "node:url";
 import type { ErrorCode } from "@pocket-ai/protocol";
-import { type OpenedDatabase, openSqlite } from "@pocket-ai/runtime";
+import { openPostgres, openSqlite, type SqlClient, sqliteClient } from "@pocket-ai/runtime";
 import { Context, Data, Effect, Layer } from "effect";
 import { gatewaySchema } from "./schema.js";
 
-export type GatewaySchema = typeof gatewaySchema;
-export type GatewayDb = OpenedDatabase<GatewaySchema>["db"];
-
-/** The committed drizzle migrations, applied when the database layer starts. */
+/** The committed SQLite migrations, applied when the store starts. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+/** The committed PostgreSQL migrations (the same tables, PostgreSQL's types). */
+export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle/pg", import.meta.url));
 
-/** A SQL statement failed unexpectedly (disk full, corrupt file): a server error, never the caller's. */
+/** A SQL statement failed unexpectedly (disk full, server gone): a server error, never the caller's. */
 export class StorageError extends Data.TaggedError("StorageError")<{
   readonly operation: string;
   readonly reason: string;
@@ -18,24 +17,65 @@ export class StorageError extends Data.TaggedError("StorageError")<{
   readonly code: ErrorCode = "INTERNAL";
 }
 
+/** The gateway's database could not be opened at start (bad URL, server unreachable, bad file). */
+export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{
+  readonly code: Extract<ErrorCode, "INVALID_CONFIG" | "DATABASE_UNAVAILABLE">;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `${this.code}: ${this.reason}`;
+  }
+}
+
+/** Where the gateway keeps its state: one SQLite file (default), or a PostgreSQL database shared by replicas. */
+export type StoreLocation =
+  | { readonly file: string }
+  | { readonly url: string; readonly poolSize?: number | undefined };
+
 /**
- * The gateway's SQLite database (WAL, migrated on start, checkpointed and closed with its scope).
- * Statements are synchronous (better-sqlite3): run them inside {@link Database.use}.
+ * The gateway's storage: every table (accounts, budgets and rate windows, relay ledger, nodes,
+ * claims, rates, portal accounts) behind one asynchronous {@link SqlClient}. SQLite (WAL,
+ * checkpointed and closed with its scope) for one process; PostgreSQL (a pool) for replicas that
+ * behave as one gateway. Migrated on start; the queries are the same on both.
  */
-export class Database extends Context.Tag("gateway/Database")<Database, OpenedDatabase<GatewaySchema>>() {
-  static layer(options: { readonly file: string }) {
+export class GatewayStore extends Context.Tag("gateway/GatewayStore")<GatewayStore, SqlClient>() {
+  static layer(location: StoreLocation): Layer.Layer<GatewayStore, StoreOpenError> {
+    if ("url" in location) {
+      return Layer.scoped(
+        GatewayStore,
+        openPostgres({
+          url: location.url,
+          migrationsFolder: PG_MIGRATIONS_FOLDER,
+          ...(location.poolSize === undefined ? {} : { poolSize: location.poolSize }),
+        }).pipe(
+          Effect.map((opened) => opened.client),
+          Effect.mapError((e) => new StoreOpenError({ code: e.code, reason: e.reason })),
+        ),
+      );
+    }
     return Layer.scoped(
-      Database,
-      openSqlite({ file: options.file, schema: gatewaySchema, migrationsFolder: MIGRATIONS_FOLDER }),
+      GatewayStore,
+      openSqlite({ file: location.file, schema: gatewaySchema, migrationsFolder: MIGRATIONS_FOLDER }).pipe(
+        Effect.map(({ sqlite }) => sqliteClient(sqlite)),
+        Effect.mapError(
+          (e) =>
+            new StoreOpenError({
+              code: "DATABASE_UNAVAILABLE",
+              reason: `${e.message}; check the data folder`,
+            }),
+        ),
+      ),
     );
   }
 }
 
-/**
- * Binds a runner for synchronous statements: each call runs `f` at once (no await, so it is one
- * uninterrupted critical section) and turns a thrown SQLite error into a {@link StorageError}.
- */
-export function statementRunner(db: GatewayDb) {
-  return <A>(operation: string, f: (db: GatewayDb) => A): Effect.Effect<A, StorageError> =>
-    Effect.try({ try: () => f(db), catch: (e) => new StorageError({ operation, reason: String(e) }) });
+/** A statement runner: runs `f` on the store and turns a thrown SQL error into a {@link StorageError}. */
+export type StoreRunner = <A>(
+  operation: string,
+  f: (db: SqlClient) => Promise<A>,
+) => Effect.Effect<A, StorageError>;
+
+export function storeRunner(db: SqlClient): StoreRunner {
+  return (operation, f) =>
+    Effect.tryPromise({ try: () => f(db), catch: (e) => new StorageError({ operation, reason: String(e) }) });
 }

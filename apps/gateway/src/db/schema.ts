@@ -56,6 +56,27 @@ export const apiKeys = sqliteTable(
   ],
 );
 
+/**
+ * Each reservation a relay holds until it ends, in the database so that every replica sees it:
+ * its share of the key's rate window (`at`, `requests`, `tokens`, the actual tokens once settled)
+ * and the micro-USD it still holds back in `api_keys.reserved_micro_usd` (0 once settled). Rows
+ * leave the window after 60 s; a reservation whose process died is given back by the sweep.
+ */
+export const keyReservations = sqliteTable(
+  "key_reservations",
+  {
+    id: text("id").primaryKey(),
+    keyId: text("key_id").notNull(),
+    at: integer("at").notNull(),
+    requests: integer("requests").notNull(),
+    tokens: integer("tokens").notNull(),
+    heldMicroUsd: integer("held_micro_usd").notNull(),
+    /** 1 while the relay runs (the hold counts in `reserved_micro_usd`); 0 once settled or released. */
+    open: integer("open").notNull(),
+  },
+  (t) => [index("key_reservations_key_at").on(t.keyId, t.at), index("key_reservations_at").on(t.at)],
+);
+
 // ── nodes ────────────────────────────────────────────────────────────────────────────────────
 // Nodes known from their signed announcements. The latest verified announcement is kept whole
 // (JSON) so routing sees exactly what the node declared.
@@ -151,4 +172,4 @@ export const claims = sqliteTable(
   (t) => [primaryKey({ columns: [t.sessionId, t.nodeAddress] }), index("claims_week").on(t.weekId, t.status)],
 );
 
-export const gatewaySchema = { applications, apiKeys, nodes, relays, weeklyRates, claims };
+export const gatewaySchema = { applications, apiKeys, keyReservations, nodes, relays, weeklyRates, claims };

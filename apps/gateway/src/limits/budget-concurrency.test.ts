@@ -1,23 +1,26 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, ManagedRuntime } from "effect";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  dialectMissing,
+  freshLocation,
+  STORE_DIALECTS,
+  type StoreDialect,
+} from "../../test/support/temp-database.js";
 import { Accounts } from "../accounts/accounts.js";
 import { AccountsConfig } from "../accounts/accounts-config.js";
 import { AccountsLive } from "../accounts/index.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
-import { Database } from "../db/database.js";
-import { Limits } from "./limits.js";
-
-const dir = mkdtempSync(join(tmpdir(), "pocket-gateway-budget-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+import { GatewayStore, type StoreLocation } from "../db/database.js";
+import { Limits, STALE_RESERVATION_MS } from "./limits.js";
 
 const PRICE = 750;
-/** A gateway process: its own connection to `file`, its own in-memory windows. */
-const gateway = (file: string) =>
+/** A gateway process (a replica): its own connection (or pool) to the database at `location`. */
+const gateway = (location: StoreLocation) =>
   ManagedRuntime.make(
-    AccountsLive.pipe(Layer.provideMerge(Layer.merge(Database.layer({ file }), AccountsConfig.layerTest))),
+    AccountsLive.pipe(
+      Layer.provideMerge(Layer.merge(GatewayStore.layer(location), AccountsConfig.layerTest)),
+    ),
   );
 
 const newKey = (budgetMicroUsd: number) =>
@@ -38,56 +41,121 @@ const reserveOne = (key: AuthenticatedKey) =>
 
 const usage = (keyId: string) => Effect.flatMap(Limits, (l) => l.usage(keyId));
 
-describe("budget reservations under concurrency", () => {
-  it("200 concurrent reservations against a budget for exactly 50: exactly 50 succeed", async () => {
-    const runtime = gateway(join(dir, "one.sqlite"));
-    const key = await runtime.runPromise(newKey(50 * PRICE));
-    const exits = await Promise.all(
-      Array.from({ length: 200 }, () => runtime.runPromiseExit(reserveOne(key))),
-    );
-    const won = exits.filter(Exit.isSuccess).map((e) => e.value);
-    expect(won).toHaveLength(50);
-    for (const e of exits.filter(Exit.isFailure)) {
-      expect(e.cause._tag === "Fail" && e.cause.error._tag).toBe("BudgetExhausted");
-    }
-    expect(await runtime.runPromise(usage(key.keyId))).toMatchObject({ reservedMicroUsd: 50 * PRICE });
-    await Promise.all(
-      won.map((r) =>
-        runtime.runPromise(Effect.flatMap(Limits, (l) => l.settle(r, { tokens: 10, costMicroUsd: PRICE }))),
-      ),
-    );
-    expect(await runtime.runPromise(usage(key.keyId))).toMatchObject({
-      requests: 50,
-      spentMicroUsd: 50 * PRICE,
-      reservedMicroUsd: 0,
-      remainingMicroUsd: 0,
+describe.each(STORE_DIALECTS)("budget reservations under concurrency on %s", (dialect: StoreDialect) => {
+  describe.skipIf(dialectMissing(dialect))(dialect, () => {
+    const scope = ManagedRuntime.make(Layer.empty);
+    const location = () =>
+      scope.runPromise(Effect.map(freshLocation(dialect), (l) => l.location).pipe(Effect.scoped));
+    beforeAll(() => scope.runPromise(Effect.void));
+    afterAll(() => scope.dispose());
+
+    it("200 concurrent reservations against a budget for exactly 50: exactly 50 succeed", async () => {
+      const runtime = gateway(await location());
+      const key = await runtime.runPromise(newKey(50 * PRICE));
+      const exits = await Promise.all(
+        Array.from({ length: 200 }, () => runtime.runPromiseExit(reserveOne(key))),
+      );
+      const won = exits.filter(Exit.isSuccess).map((e) => e.value);
+      expect(won).toHaveLength(50);
+      for (const e of exits.filter(Exit.isFailure)) {
+        expect(e.cause._tag === "Fail" && e.cause.error._tag).toBe("BudgetExhausted");
+      }
+      expect(await runtime.runPromise(usage(key.keyId))).toMatchObject({ reservedMicroUsd: 50 * PRICE });
+      await Promise.all(
+        won.map((r) =>
+          runtime.runPromise(Effect.flatMap(Limits, (l) => l.settle(r, { tokens: 10, costMicroUsd: PRICE }))),
+        ),
+      );
+      expect(await runtime.runPromise(usage(key.keyId))).toMatchObject({
+        requests: 50,
+        spentMicroUsd: 50 * PRICE,
+        reservedMicroUsd: 0,
+        remainingMicroUsd: 0,
+      });
+      await runtime.dispose();
     });
-    await runtime.dispose();
-  });
 
-  it("two gateways on one file (two connections) still cannot overspend: the UPDATE holds the condition", async () => {
-    const file = join(dir, "two.sqlite");
-    const a = gateway(file);
-    const key = await a.runPromise(newKey(50 * PRICE));
-    const b = gateway(file);
-    await b.runPromise(Limits);
-    const exits = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).runPromiseExit(reserveOne(key))),
-    );
-    expect(exits.filter(Exit.isSuccess)).toHaveLength(50);
-    await Promise.all([a.dispose(), b.dispose()]);
-  });
+    it("two gateways on one database (two connections) still cannot overspend: the UPDATE holds the condition", async () => {
+      const where = await location();
+      const a = gateway(where);
+      const key = await a.runPromise(newKey(50 * PRICE));
+      const b = gateway(where);
+      await b.runPromise(Limits);
+      const exits = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).runPromiseExit(reserveOne(key))),
+      );
+      expect(exits.filter(Exit.isSuccess)).toHaveLength(50);
+      await Promise.all([a.dispose(), b.dispose()]);
+    });
 
-  it("reservations left by a crash are released when the gateway starts again", async () => {
-    const file = join(dir, "crash.sqlite");
-    const before = gateway(file);
-    const key = await before.runPromise(newKey(3 * PRICE));
-    for (let i = 0; i < 3; i++) await before.runPromise(reserveOne(key));
-    expect(Exit.isFailure(await before.runPromiseExit(reserveOne(key)))).toBe(true);
-    await before.dispose(); // the relays never settle: as if the process died
-    const after = gateway(file);
-    expect(await after.runPromise(usage(key.keyId))).toMatchObject({ reservedMicroUsd: 0, spentMicroUsd: 0 });
-    for (let i = 0; i < 3; i++) await after.runPromise(reserveOne(key));
-    await after.dispose();
+    it("two gateways share one key's rate window: an RPM of 10 admits 10 across both", async () => {
+      const where = await location();
+      const a = gateway(where);
+      const limited = await a.runPromise(
+        Effect.gen(function* () {
+          const accounts = yield* Accounts;
+          const app = yield* accounts.createApplication({ name: "Acme" });
+          const { secret } = yield* accounts.createKey(app.id, { name: "k", rpm: 10 });
+          return yield* accounts.authenticate(secret);
+        }),
+      );
+      const b = gateway(where);
+      const exits = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 === 0 ? a : b).runPromiseExit(
+            Effect.flatMap(Limits, (l) => l.reserve(limited, { tokens: 1, costMicroUsd: 0 })),
+          ),
+        ),
+      );
+      expect(exits.filter(Exit.isSuccess)).toHaveLength(10);
+      for (const e of exits.filter(Exit.isFailure)) {
+        expect(e.cause._tag === "Fail" && e.cause.error._tag).toBe("RateLimited");
+      }
+      await Promise.all([a.dispose(), b.dispose()]);
+    });
+
+    if (dialect === "sqlite") {
+      it("reservations left by a crash are released when the gateway starts again", async () => {
+        const where = await location();
+        const before = gateway(where);
+        const key = await before.runPromise(newKey(3 * PRICE));
+        for (let i = 0; i < 3; i++) await before.runPromise(reserveOne(key));
+        expect(Exit.isFailure(await before.runPromiseExit(reserveOne(key)))).toBe(true);
+        await before.dispose(); // the relays never settle: as if the process died
+        const after = gateway(where);
+        expect(await after.runPromise(usage(key.keyId))).toMatchObject({
+          reservedMicroUsd: 0,
+          spentMicroUsd: 0,
+        });
+        for (let i = 0; i < 3; i++) await after.runPromise(reserveOne(key));
+        await after.dispose();
+      });
+    } else {
+      it("a replica starting keeps the holds of relays in flight elsewhere; holds older than any relay are given back", async () => {
+        const where = await location();
+        const running = gateway(where);
+        const key = await running.runPromise(newKey(3 * PRICE));
+        for (let i = 0; i < 3; i++) await running.runPromise(reserveOne(key));
+        const joining = gateway(where);
+        expect(await joining.runPromise(usage(key.keyId))).toMatchObject({ reservedMicroUsd: 3 * PRICE });
+        await joining.dispose();
+        await running.dispose(); // its relays never settle: as if the process died
+        await scope.runPromise(
+          Effect.scoped(
+            Effect.flatMap(GatewayStore, (db) =>
+              Effect.promise(() =>
+                db.run(sql`update key_reservations set at = at - ${STALE_RESERVATION_MS + 1}`),
+              ),
+            ).pipe(Effect.provide(GatewayStore.layer(where))),
+          ),
+        );
+        const later = gateway(where);
+        expect(await later.runPromise(usage(key.keyId))).toMatchObject({
+          reservedMicroUsd: 0,
+          spentMicroUsd: 0,
+        });
+        await later.dispose();
+      });
+    }
   });
 });

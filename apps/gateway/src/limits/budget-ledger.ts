@@ -1,37 +1,79 @@
-import { and, eq, ne, sql } from "drizzle-orm";
-import type { GatewayDb } from "../db/database.js";
-import { apiKeys, relays } from "../db/schema.js";
+import type { SqlClient } from "@pocket-ai/runtime";
+import { sql } from "drizzle-orm";
+import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
+import {
+  checkWindow,
+  RATE_WINDOW_MS,
+  type RateAsk,
+  type RateRefusal,
+  type WindowEntry,
+} from "./rate-window.js";
 
 /** A relay's ledger row, written in the transaction that charges it (see {@link settleBudget}). */
-export type LedgerRow = typeof relays.$inferInsert;
+export type LedgerRow = RelayRow;
 
 /**
- * The persistent half of the limits: each key's `spent` and `reserved` micro-USD. Every change is
- * a single SQL statement, so it is atomic even between processes sharing the file; the reserve
- * statement carries its own condition, so no caller can check, yield, and then overspend.
+ * The persistent half of the limits, shared by every replica on the database: each key's `spent`
+ * and `reserved` micro-USD, and one `key_reservations` row per reservation (the key's rate window
+ * and what the relay holds back). Every step is one transaction; the budget is taken by a
+ * conditional UPDATE that carries its own condition, and the rate window is checked while the
+ * key's row is locked, so no two requests — in one process or in several — can both take the
+ * last unit. Nothing is checked in process memory and then incremented.
  */
 
-/** Adds `cost` to `reserved` only if the key is active and `spent + reserved + cost <= budget`. */
-export function reserveBudget(db: GatewayDb, keyId: string, cost: number): boolean {
-  return (
-    db
-      .update(apiKeys)
-      .set({ reservedMicroUsd: sql`${apiKeys.reservedMicroUsd} + ${cost}` })
-      .where(
-        and(
-          eq(apiKeys.id, keyId),
-          eq(apiKeys.status, "active"),
-          sql`(${apiKeys.budgetMicroUsd} IS NULL OR ${apiKeys.spentMicroUsd} + ${apiKeys.reservedMicroUsd} + ${cost} <= ${apiKeys.budgetMicroUsd})`,
-        ),
-      )
-      .run().changes === 1
-  );
+/** Locks the key's row until the transaction ends (SQLite: the write lock is already held). */
+const lockKey = (tx: SqlClient, keyId: string) =>
+  tx.get<{ spent: number; reserved: number; budget: number | null }>(sql`
+    update api_keys set spent_micro_usd = spent_micro_usd where id = ${keyId}
+    returning spent_micro_usd as "spent", reserved_micro_usd as "reserved", budget_micro_usd as "budget"`);
+
+const windowEntries = (db: SqlClient, keyId: string, now: number) =>
+  db.all<WindowEntry>(sql`
+    select at, requests, tokens from key_reservations
+    where key_id = ${keyId} and at > ${now - RATE_WINDOW_MS} order by at, id`);
+
+export interface ReserveInput {
+  readonly id: string;
+  readonly keyId: string;
+  readonly limits: { readonly rpm: number | null; readonly tpm: number | null };
+  readonly ask: RateAsk;
+  readonly cost: number;
+  readonly now: number;
+}
+
+/**
+ * Takes one reservation: the rate check (only for keys with a limit), `reserved += cost` only if
+ * the key is active and `spent + reserved + cost <= budget`, and the reservation's row, in one
+ * transaction. Returns `reserved`, the refusal of a rate limit, or `no-budget`.
+ */
+export function reserveBudget(
+  db: SqlClient,
+  input: ReserveInput,
+): Promise<"reserved" | "no-budget" | RateRefusal> {
+  const { id, keyId, limits, ask, cost, now } = input;
+  return db.transaction(async (tx) => {
+    if (limits.rpm !== null || limits.tpm !== null) {
+      if ((await lockKey(tx, keyId)) === undefined) return "no-budget";
+      const refusal = checkWindow(await windowEntries(tx, keyId, now), limits, ask, now);
+      if (refusal !== undefined) return refusal;
+    }
+    const taken = await tx.run(sql`
+      update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
+      where id = ${keyId} and status = 'active'
+        and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)`);
+    if (taken !== 1) return "no-budget";
+    await tx.run(sql`
+      insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
+      values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
+    return "reserved";
+  });
 }
 
 /**
  * Moves a reservation to `spent` and counts the relay. The charge is the actual cost, capped so
  * that `spent` never passes the budget (a reservation is the tier's price for the largest request,
- * so the cap only bites if a node reports more work than was reserved). Returns what was charged.
+ * so the cap only bites if a node reports more work than was reserved). Returns what was charged;
+ * 0 when the reservation was already settled or released (by this call before, or by the sweep).
  *
  * With `ledger`, the relay's row (built from the charge) is inserted in the SAME transaction: a
  * charge never exists without its ledger row, nor a row without its charge, whenever the process
@@ -39,61 +81,87 @@ export function reserveBudget(db: GatewayDb, keyId: string, cost: number): boole
  * relay is charged at most once.
  */
 export function settleBudget(
-  db: GatewayDb,
-  settled: { keyId: string; reserved: number; actual: number; requests: number; tokens: number; now: number },
+  db: SqlClient,
+  settled: {
+    id: string;
+    keyId: string;
+    reserved: number;
+    actual: number;
+    requests: number;
+    tokens: number;
+    now: number;
+  },
   ledger?: (charged: number) => LedgerRow,
-): number {
-  const { keyId, reserved, actual } = settled;
-  const charge = sql`CASE WHEN ${apiKeys.budgetMicroUsd} IS NULL THEN ${actual}
-    ELSE MIN(${actual}, MAX(0, ${apiKeys.budgetMicroUsd} - ${apiKeys.spentMicroUsd} - ${apiKeys.reservedMicroUsd} + ${reserved})) END`;
-  // The read and the write run in one IMMEDIATE transaction (synchronous: nothing else runs in
-  // between); the read only reports the charge, the UPDATE alone moves the money.
-  return db.transaction(
-    (tx) => {
-      const before = tx
-        .select({ spent: apiKeys.spentMicroUsd })
-        .from(apiKeys)
-        .where(eq(apiKeys.id, keyId))
-        .get();
-      const after = tx
-        .update(apiKeys)
-        .set({
-          reservedMicroUsd: sql`${apiKeys.reservedMicroUsd} - ${reserved}`,
-          spentMicroUsd: sql`${apiKeys.spentMicroUsd} + ${charge}`,
-          requests: sql`${apiKeys.requests} + ${settled.requests}`,
-          tokens: sql`${apiKeys.tokens} + ${settled.tokens}`,
-          lastUsedAt: settled.now,
-        })
-        .where(eq(apiKeys.id, keyId))
-        .returning({ spent: apiKeys.spentMicroUsd })
-        .get();
-      const charged = before === undefined || after === undefined ? 0 : after.spent - before.spent;
-      if (ledger !== undefined) {
-        const inserted = tx.insert(relays).values(ledger(charged)).onConflictDoNothing().run();
-        // Throwing rolls the charge back with the row: a duplicate relay is never charged twice.
-        if (inserted.changes !== 1) throw new DuplicateLedgerRow();
-      }
-      return charged;
-    },
-    { behavior: "immediate" },
-  );
+): Promise<number> {
+  const { id, keyId, reserved, actual } = settled;
+  return db.transaction(async (tx) => {
+    const closed = await tx.run(sql`
+      update key_reservations set open = 0, held_micro_usd = 0, tokens = ${settled.tokens}
+      where id = ${id} and open = 1`);
+    if (closed !== 1) return 0;
+    const key = await lockKey(tx, keyId);
+    if (key === undefined) return 0;
+    const charged =
+      key.budget === null
+        ? actual
+        : Math.min(actual, Math.max(0, key.budget - key.spent - key.reserved + reserved));
+    await tx.run(sql`
+      update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved},
+        spent_micro_usd = spent_micro_usd + ${charged}, requests = requests + ${settled.requests},
+        tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
+      where id = ${keyId}`);
+    // Throwing rolls the charge back with the row: a duplicate relay is never charged twice.
+    if (ledger !== undefined && (await insertRelayRow(tx, ledger(charged))) !== 1)
+      throw new DuplicateLedgerRow();
+    return charged;
+  });
 }
 
-/** Gives a reservation back: nothing is charged. */
-export function releaseBudget(db: GatewayDb, keyId: string, reserved: number): void {
-  db.update(apiKeys)
-    .set({ reservedMicroUsd: sql`${apiKeys.reservedMicroUsd} - ${reserved}` })
-    .where(eq(apiKeys.id, keyId))
-    .run();
+/** Gives a reservation back: nothing is charged, and it leaves the rate window. */
+export function releaseBudget(
+  db: SqlClient,
+  r: { id: string; keyId: string; reserved: number },
+): Promise<void> {
+  return db.transaction(async (tx) => {
+    const removed = await tx.run(sql`delete from key_reservations where id = ${r.id} and open = 1`);
+    if (removed === 1) {
+      await tx.run(
+        sql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}`,
+      );
+    }
+  });
 }
 
 /**
- * At start-up no relay is in flight, so any reservation left in the file is from a crash: give it
- * all back. Assumes one gateway process per database file (SQLite is a single-host store anyway).
+ * Gives back every reservation still open since before `before` (a crashed process's relays never
+ * settle) and drops settled rows that left the rate window. Returns how many were given back.
  */
-export function releaseStaleReservations(db: GatewayDb): number {
-  return db.update(apiKeys).set({ reservedMicroUsd: 0 }).where(ne(apiKeys.reservedMicroUsd, 0)).run().changes;
+export async function releaseStaleReservations(db: SqlClient, before: number, now: number): Promise<number> {
+  const stale = await db.all<{ id: string; keyId: string; held: number }>(sql`
+    select id, key_id as "keyId", held_micro_usd as "held" from key_reservations
+    where open = 1 and at < ${before}`);
+  let released = 0;
+  for (const r of stale) {
+    await releaseBudget(db, { id: r.id, keyId: r.keyId, reserved: r.held });
+    released++;
+  }
+  await db.run(sql`delete from key_reservations where open = 0 and at <= ${now - RATE_WINDOW_MS}`);
+  return released;
 }
+
+/**
+ * At start-up of a gateway that owns its SQLite file alone, no relay is in flight: every hold
+ * left in the file is from a crash (including holds of a version that kept no reservation rows).
+ */
+export function releaseAllReservations(db: SqlClient): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.run(sql`update key_reservations set open = 0, held_micro_usd = 0 where open = 1`);
+    return tx.run(sql`update api_keys set reserved_micro_usd = 0 where reserved_micro_usd <> 0`);
+  });
+}
+
+/** Requests and tokens of a key's rate window now. */
+export { windowEntries };
 
 /** The relay's row was already in the ledger; its settlement was rolled back. */
 export class DuplicateLedgerRow extends Error {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest";
 import { Effect, Exit, TestClock } from "effect";
-import { AccountsTest } from "../../test/support/accounts-test-layer.js";
+import { accountsTest } from "../../test/support/accounts-test-layer.js";
+import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import { Accounts } from "../accounts/accounts.js";
 import type { KeyLimits } from "../accounts/records.js";
 import { Limits } from "./limits.js";
@@ -16,108 +17,112 @@ const keyWith = (limits: Partial<KeyLimits>) =>
     return { key: yield* accounts.authenticate(secret), limits: yield* Limits, accounts };
   });
 
-describe("Limits", () => {
-  it.effect("settle moves the reservation to spent and counts the relay", () =>
-    Effect.gen(function* () {
-      const { key, limits } = yield* keyWith({ budgetMicroUsd: 10_000 });
-      const r = yield* limits.reserve(key, { tokens: 1_200, costMicroUsd: 750 });
-      expect(yield* limits.usage(key.keyId)).toMatchObject({ reservedMicroUsd: 750, spentMicroUsd: 0 });
-      expect(yield* limits.settle(r, { tokens: 340, costMicroUsd: 600 })).toBe(600);
-      expect(yield* limits.usage(key.keyId)).toMatchObject({
-        requests: 1,
-        tokens: 340,
-        spentMicroUsd: 600,
-        reservedMicroUsd: 0,
-        remainingMicroUsd: 9_400,
-        window: { requests: 1, tokens: 340 },
-      });
-      expect(yield* limits.settle(r, { tokens: 340, costMicroUsd: 600 })).toBe(0); // twice: no effect
-      expect((yield* limits.usage(key.keyId)).spentMicroUsd).toBe(600);
-    }).pipe(Effect.provide(AccountsTest)),
-  );
+describe.each(STORE_DIALECTS)("Limits on %s", (dialect) => {
+  describe.skipIf(dialectMissing(dialect))(dialect, () => {
+    it.effect("settle moves the reservation to spent and counts the relay", () =>
+      Effect.gen(function* () {
+        const { key, limits } = yield* keyWith({ budgetMicroUsd: 10_000 });
+        const r = yield* limits.reserve(key, { tokens: 1_200, costMicroUsd: 750 });
+        expect(yield* limits.usage(key.keyId)).toMatchObject({ reservedMicroUsd: 750, spentMicroUsd: 0 });
+        expect(yield* limits.settle(r, { tokens: 340, costMicroUsd: 600 })).toBe(600);
+        expect(yield* limits.usage(key.keyId)).toMatchObject({
+          requests: 1,
+          tokens: 340,
+          spentMicroUsd: 600,
+          reservedMicroUsd: 0,
+          remainingMicroUsd: 9_400,
+          window: { requests: 1, tokens: 340 },
+        });
+        expect(yield* limits.settle(r, { tokens: 340, costMicroUsd: 600 })).toBe(0); // twice: no effect
+        expect((yield* limits.usage(key.keyId)).spentMicroUsd).toBe(600);
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
 
-  it.effect("release charges nothing and frees the window", () =>
-    Effect.gen(function* () {
-      const { key, limits } = yield* keyWith({ budgetMicroUsd: 750, rpm: 1 });
-      const r = yield* limits.reserve(key, { tokens: 100, costMicroUsd: 750 });
-      yield* limits.release(r);
-      yield* limits.release(r);
-      expect(yield* limits.usage(key.keyId)).toMatchObject({
-        requests: 0,
-        spentMicroUsd: 0,
-        reservedMicroUsd: 0,
-      });
-      yield* limits.reserve(key, { tokens: 100, costMicroUsd: 750 });
-    }).pipe(Effect.provide(AccountsTest)),
-  );
+    it.effect("release charges nothing and frees the window", () =>
+      Effect.gen(function* () {
+        const { key, limits } = yield* keyWith({ budgetMicroUsd: 750, rpm: 1 });
+        const r = yield* limits.reserve(key, { tokens: 100, costMicroUsd: 750 });
+        yield* limits.release(r);
+        yield* limits.release(r);
+        expect(yield* limits.usage(key.keyId)).toMatchObject({
+          requests: 0,
+          spentMicroUsd: 0,
+          reservedMicroUsd: 0,
+        });
+        yield* limits.reserve(key, { tokens: 100, costMicroUsd: 750 });
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
 
-  it.effect("refuses past the budget, counting reservations in flight", () =>
-    Effect.gen(function* () {
-      const { key, limits } = yield* keyWith({ budgetMicroUsd: 1_500 });
-      yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
-      yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
-      const refused = failure(yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 1 })));
-      expect(refused).toMatchObject({ _tag: "BudgetExhausted", code: "BUDGET_EXHAUSTED" });
-      expect(yield* limits.inFlight).toBe(2);
-    }).pipe(Effect.provide(AccountsTest)),
-  );
+    it.effect("refuses past the budget, counting reservations in flight", () =>
+      Effect.gen(function* () {
+        const { key, limits } = yield* keyWith({ budgetMicroUsd: 1_500 });
+        yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
+        yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
+        const refused = failure(yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 1 })));
+        expect(refused).toMatchObject({ _tag: "BudgetExhausted", code: "BUDGET_EXHAUSTED" });
+        expect(yield* limits.inFlight).toBe(2);
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
 
-  it.effect("caps a charge above the reservation so spent never passes the budget", () =>
-    Effect.gen(function* () {
-      const { key, limits } = yield* keyWith({ budgetMicroUsd: 1_000 });
-      const r = yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
-      expect(yield* limits.settle(r, { tokens: 1, costMicroUsd: 5_000 })).toBe(1_000);
-      expect(yield* limits.usage(key.keyId)).toMatchObject({ spentMicroUsd: 1_000, remainingMicroUsd: 0 });
-    }).pipe(Effect.provide(AccountsTest)),
-  );
+    it.effect("caps a charge above the reservation so spent never passes the budget", () =>
+      Effect.gen(function* () {
+        const { key, limits } = yield* keyWith({ budgetMicroUsd: 1_000 });
+        const r = yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
+        expect(yield* limits.settle(r, { tokens: 1, costMicroUsd: 5_000 })).toBe(1_000);
+        expect(yield* limits.usage(key.keyId)).toMatchObject({ spentMicroUsd: 1_000, remainingMicroUsd: 0 });
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
 
-  it.effect("rate-limits by RPM and TPM with a retry delay, over a sliding minute", () =>
-    Effect.gen(function* () {
-      const { key, limits } = yield* keyWith({ rpm: 2, tpm: 1_000 });
-      yield* limits.reserve(key, { tokens: 400, costMicroUsd: 0 });
-      yield* TestClock.adjust("20 seconds");
-      yield* limits.reserve(key, { tokens: 400, costMicroUsd: 0 });
-      const rpm = failure(yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 0 })));
-      expect(rpm).toMatchObject({
-        _tag: "RateLimited",
-        code: "RATE_LIMITED",
-        limit: "rpm",
-        retryAfterMs: 40_000,
-      });
-      yield* TestClock.adjust("40 seconds");
-      const tpm = failure(yield* Effect.exit(limits.reserve(key, { tokens: 700, costMicroUsd: 0 })));
-      expect(tpm).toMatchObject({ limit: "tpm", retryAfterMs: 20_000 });
-      yield* limits.reserve(key, { tokens: 600, costMicroUsd: 0 });
-    }).pipe(Effect.provide(AccountsTest)),
-  );
+    it.effect("rate-limits by RPM and TPM with a retry delay, over a sliding minute", () =>
+      Effect.gen(function* () {
+        const { key, limits } = yield* keyWith({ rpm: 2, tpm: 1_000 });
+        yield* limits.reserve(key, { tokens: 400, costMicroUsd: 0 });
+        yield* TestClock.adjust("20 seconds");
+        yield* limits.reserve(key, { tokens: 400, costMicroUsd: 0 });
+        const rpm = failure(yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 0 })));
+        expect(rpm).toMatchObject({
+          _tag: "RateLimited",
+          code: "RATE_LIMITED",
+          limit: "rpm",
+          retryAfterMs: 40_000,
+        });
+        yield* TestClock.adjust("40 seconds");
+        const tpm = failure(yield* Effect.exit(limits.reserve(key, { tokens: 700, costMicroUsd: 0 })));
+        expect(tpm).toMatchObject({ limit: "tpm", retryAfterMs: 20_000 });
+        yield* limits.reserve(key, { tokens: 600, costMicroUsd: 0 });
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
 
-  it.effect("a rate refusal reserves no budget", () =>
-    Effect.gen(function* () {
-      const { key, limits } = yield* keyWith({ rpm: 1, budgetMicroUsd: 10_000 });
-      yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
-      yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 750 }));
-      expect((yield* limits.usage(key.keyId)).reservedMicroUsd).toBe(750);
-    }).pipe(Effect.provide(AccountsTest)),
-  );
+    it.effect("a rate refusal reserves no budget", () =>
+      Effect.gen(function* () {
+        const { key, limits } = yield* keyWith({ rpm: 1, budgetMicroUsd: 10_000 });
+        yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
+        yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 750 }));
+        expect((yield* limits.usage(key.keyId)).reservedMicroUsd).toBe(750);
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
 
-  it.effect("a revoked key cannot reserve, but its relays in flight still settle", () =>
-    Effect.gen(function* () {
-      const { key, limits, accounts } = yield* keyWith({ budgetMicroUsd: 10_000 });
-      const r = yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
-      yield* accounts.revokeKey(key.keyId);
-      expect(failure(yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 1 })))).toMatchObject({
-        _tag: "InvalidApiKey",
-      });
-      yield* limits.settle(r, { tokens: 1, costMicroUsd: 750 });
-      expect((yield* limits.usage(key.keyId)).spentMicroUsd).toBe(750);
-    }).pipe(Effect.provide(AccountsTest)),
-  );
+    it.effect("a revoked key cannot reserve, but its relays in flight still settle", () =>
+      Effect.gen(function* () {
+        const { key, limits, accounts } = yield* keyWith({ budgetMicroUsd: 10_000 });
+        const r = yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
+        yield* accounts.revokeKey(key.keyId);
+        expect(
+          failure(yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 1 }))),
+        ).toMatchObject({
+          _tag: "InvalidApiKey",
+        });
+        yield* limits.settle(r, { tokens: 1, costMicroUsd: 750 });
+        expect((yield* limits.usage(key.keyId)).spentMicroUsd).toBe(750);
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
 
-  it.effect("refuses amounts that are not whole numbers as a defect", () =>
-    Effect.gen(function* () {
-      const { key, limits } = yield* keyWith({});
-      const exit = yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 0.5 }));
-      expect(Exit.isFailure(exit) && exit.cause._tag).toBe("Die");
-    }).pipe(Effect.provide(AccountsTest)),
-  );
+    it.effect("refuses amounts that are not whole numbers as a defect", () =>
+      Effect.gen(function* () {
+        const { key, limits } = yield* keyWith({});
+        const exit = yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 0.5 }));
+        expect(Exit.isFailure(exit) && exit.cause._tag).toBe("Die");
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
+  });
 });

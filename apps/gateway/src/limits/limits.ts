@@ -1,17 +1,21 @@
-import { eq } from "drizzle-orm";
-import { Clock, Context, Effect, Layer } from "effect";
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { Clock, Context, Effect, Layer, Schedule } from "effect";
 import { ApiKeyNotFound, InvalidApiKey } from "../accounts/errors.js";
-import { Database, statementRunner } from "../db/database.js";
-import { apiKeys } from "../db/schema.js";
+import { API_KEY_COLUMNS } from "../db/columns.js";
+import { GatewayStore, storeRunner } from "../db/database.js";
+import type { apiKeys } from "../db/schema.js";
 import {
   type LedgerRow,
+  releaseAllReservations,
   releaseBudget,
   releaseStaleReservations,
   reserveBudget,
   settleBudget,
+  windowEntries,
 } from "./budget-ledger.js";
 import { BudgetExhausted, RateLimited } from "./errors.js";
-import { RateWindows } from "./rate-window.js";
+import { windowUsage } from "./rate-window.js";
 
 /** What a reservation holds back until the relay ends: the most the relay may use. */
 export interface ReservationAmount {
@@ -60,25 +64,51 @@ const wholeAmount = (name: string, n: number) =>
     ? Effect.void
     : Effect.dieMessage(`${name} must be a whole number ≥ 0, got ${n}`);
 
-const make = Effect.gen(function* () {
-  const { db } = yield* Database;
-  const use = statementRunner(db);
-  const windows = new RateWindows();
-  const live = new Map<string, Reservation>();
-  let sequence = 0;
+/**
+ * A reservation still open this long is from a process that died (no relay runs for 15 minutes:
+ * timeouts end them far sooner); the sweep gives its hold back.
+ */
+export const STALE_RESERVATION_MS = 15 * 60_000;
+/** How often each replica sweeps stale reservations and rows that left the rate window. */
+const SWEEP_EVERY = "60 seconds";
 
-  const stale = yield* use("limits.releaseStale", releaseStaleReservations);
+const make = Effect.gen(function* () {
+  const store = yield* GatewayStore;
+  const use = storeRunner(store);
+  /** Reservations this process took and has not ended yet (metrics, graceful shutdown). */
+  const live = new Set<string>();
+
+  const startedAt = yield* Clock.currentTimeMillis;
+  // A SQLite file has one gateway: every open hold is a crash's. PostgreSQL is shared by
+  // replicas: only holds older than any relay can be are given back.
+  const stale = yield* store.dialect === "sqlite"
+    ? use("limits.releaseAll", releaseAllReservations)
+    : use("limits.releaseStale", (db) =>
+        releaseStaleReservations(db, startedAt - STALE_RESERVATION_MS, startedAt),
+      );
   if (stale > 0) {
     yield* Effect.logWarning("released budget reservations left by a crash").pipe(
-      Effect.annotateLogs({ keys: stale }),
+      Effect.annotateLogs({ reservations: stale }),
     );
   }
+  const sweep = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis;
+    const released = yield* use("limits.sweep", (db) =>
+      releaseStaleReservations(db, now - STALE_RESERVATION_MS, now),
+    );
+    if (released > 0) {
+      yield* Effect.logWarning("released stale budget reservations").pipe(
+        Effect.annotateLogs({ reservations: released }),
+      );
+    }
+  }).pipe(Effect.catchAll((e) => Effect.logWarning("reservation sweep failed", e)));
+  yield* Effect.forkScoped(Effect.repeat(Effect.delay(sweep, SWEEP_EVERY), Schedule.forever));
 
   return {
     /**
-     * Holds back one relay's requests, tokens and cost before it is sent. The rate check, the
-     * budget UPDATE and the window record run in ONE synchronous block, with no await in it, so
-     * no other request can interleave: concurrent reservations never share the last slot.
+     * Holds back one relay's requests, tokens and cost before it is sent: the rate check, the
+     * budget UPDATE and the window record are one database transaction (see `budget-ledger.ts`),
+     * so concurrent reservations, on this replica or any other, never share the last slot.
      */
     reserve: Effect.fn("Limits.reserve")(function* (key: LimitedKey, amount: ReservationAmount) {
       const ask = { requests: amount.requests ?? 1, tokens: amount.tokens };
@@ -86,38 +116,42 @@ const make = Effect.gen(function* () {
       yield* wholeAmount("tokens", ask.tokens);
       yield* wholeAmount("costMicroUsd", amount.costMicroUsd);
       const now = yield* Clock.currentTimeMillis;
-      const outcome = yield* use("limits.reserve", () => {
-        const refusal = windows.check(key.keyId, key, ask, now);
-        if (refusal !== undefined) return refusal;
-        if (!reserveBudget(db, key.keyId, amount.costMicroUsd)) return "no-budget" as const;
-        const reservation: Reservation = {
-          id: `res_${++sequence}`,
+      const id = `res_${randomUUID()}`;
+      const outcome = yield* use("limits.reserve", (db) =>
+        reserveBudget(db, {
+          id,
           keyId: key.keyId,
-          ...ask,
-          costMicroUsd: amount.costMicroUsd,
-          createdAt: now,
-        };
-        windows.record(key.keyId, reservation.id, ask, now);
-        live.set(reservation.id, reservation);
-        return reservation;
-      });
+          limits: { rpm: key.rpm, tpm: key.tpm },
+          ask,
+          cost: amount.costMicroUsd,
+          now,
+        }),
+      );
       if (outcome === "no-budget") {
-        const row = yield* use("limits.keyStatus", () =>
-          db.select({ status: apiKeys.status }).from(apiKeys).where(eq(apiKeys.id, key.keyId)).get(),
+        const row = yield* use("limits.keyStatus", (db) =>
+          db.get<{ status: string }>(sql`select status from api_keys where id = ${key.keyId}`),
         );
         if (row?.status !== "active") return yield* new InvalidApiKey({ reason: "revoked or unknown" });
         return yield* new BudgetExhausted({ keyId: key.keyId, costMicroUsd: amount.costMicroUsd });
       }
-      if ("limit" in outcome) return yield* new RateLimited({ keyId: key.keyId, ...outcome });
-      return outcome;
+      if (outcome !== "reserved") return yield* new RateLimited({ keyId: key.keyId, ...outcome });
+      live.add(id);
+      const reservation: Reservation = {
+        id,
+        keyId: key.keyId,
+        ...ask,
+        costMicroUsd: amount.costMicroUsd,
+        createdAt: now,
+      };
+      return reservation;
     }),
 
     /**
      * Charges the relay's actual cost and counts its actual tokens; the rest of the reservation is
      * given back. Settling or releasing twice does nothing the second time. Returns the charge.
-     * With `ledger`, the relay's ledger row is written in the same SQLite transaction as the
-     * charge (see `settleBudget`): call it BEFORE the client gets the answer, so a relay a client
-     * received is always in the ledger, and charged exactly once, whenever the process dies.
+     * With `ledger`, the relay's ledger row is written in the same transaction as the charge (see
+     * `settleBudget`): call it BEFORE the client gets the answer, so a relay a client received is
+     * always in the ledger, and charged exactly once, whenever the process dies.
      */
     settle: Effect.fn("Limits.settle")(function* (
       reservation: Reservation,
@@ -127,11 +161,12 @@ const make = Effect.gen(function* () {
       yield* wholeAmount("tokens", actual.tokens);
       yield* wholeAmount("costMicroUsd", actual.costMicroUsd);
       const now = yield* Clock.currentTimeMillis;
-      return yield* use("limits.settle", () => {
-        if (!live.has(reservation.id)) return 0;
-        const charged = settleBudget(
+      if (!live.has(reservation.id)) return 0;
+      const charged = yield* use("limits.settle", (db) =>
+        settleBudget(
           db,
           {
+            id: reservation.id,
             keyId: reservation.keyId,
             reserved: reservation.costMicroUsd,
             actual: actual.costMicroUsd,
@@ -140,29 +175,34 @@ const make = Effect.gen(function* () {
             now,
           },
           ledger,
-        );
-        // Only once the transaction committed: a failed write leaves the reservation to release.
-        live.delete(reservation.id);
-        windows.settle(reservation.keyId, reservation.id, actual.tokens);
-        return charged;
-      });
+        ),
+      );
+      // Only once the transaction committed: a failed write leaves the reservation to release.
+      live.delete(reservation.id);
+      return charged;
     }),
 
     /** The relay failed before any billable work: nothing is charged or counted. */
     release: Effect.fn("Limits.release")(function* (reservation: Reservation) {
-      yield* use("limits.release", () => {
-        if (!live.delete(reservation.id)) return;
-        windows.release(reservation.keyId, reservation.id);
-        releaseBudget(db, reservation.keyId, reservation.costMicroUsd);
-      });
+      if (!live.delete(reservation.id)) return;
+      yield* use("limits.release", (db) =>
+        releaseBudget(db, {
+          id: reservation.id,
+          keyId: reservation.keyId,
+          reserved: reservation.costMicroUsd,
+        }),
+      );
     }),
 
     usage: Effect.fn("Limits.usage")(function* (keyId: string) {
-      const row = yield* use("limits.usage", () =>
-        db.select().from(apiKeys).where(eq(apiKeys.id, keyId)).get(),
-      );
-      if (row === undefined) return yield* new ApiKeyNotFound({ keyId });
       const now = yield* Clock.currentTimeMillis;
+      const { row, entries } = yield* use("limits.usage", async (db) => ({
+        row: await db.get<typeof apiKeys.$inferSelect>(
+          sql`select ${API_KEY_COLUMNS} from api_keys where id = ${keyId}`,
+        ),
+        entries: await windowEntries(db, keyId, now),
+      }));
+      if (row === undefined) return yield* new ApiKeyNotFound({ keyId });
       const budget = row.budgetMicroUsd;
       const usage: KeyUsage = {
         keyId,
@@ -174,7 +214,7 @@ const make = Effect.gen(function* () {
         remainingMicroUsd:
           budget === null ? null : Math.max(0, budget - row.spentMicroUsd - row.reservedMicroUsd),
         lastUsedAt: row.lastUsedAt,
-        window: { ...windows.usage(keyId, now), rpm: row.rpm, tpm: row.tpm },
+        window: { ...windowUsage(entries, now), rpm: row.rpm, tpm: row.tpm },
       };
       return usage;
     }),
@@ -184,7 +224,10 @@ const make = Effect.gen(function* () {
   };
 });
 
-/** Rate limits (in memory, per 60 s window) and budgets (in SQLite), reserved before each relay. */
+/**
+ * Rate limits (sliding 60 s windows) and budgets, both in the gateway's database so that every
+ * replica shares them, reserved before each relay.
+ */
 export class Limits extends Context.Tag("gateway/Limits")<Limits, Effect.Effect.Success<typeof make>>() {
-  static layer = Layer.effect(Limits, make);
+  static layer = Layer.scoped(Limits, make);
 }

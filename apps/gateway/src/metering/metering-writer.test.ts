@@ -2,8 +2,7 @@ import { sql } from "drizzle-orm";
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect";
 import { describe, expect, it } from "vitest";
 import { TempDatabase } from "../../test/support/temp-database.js";
-import { Database } from "../db/database.js";
-import { relays } from "../db/schema.js";
+import { GatewayStore } from "../db/database.js";
 import { type MeteringRow, MeteringWriter } from "./metering-writer.js";
 
 const row = (i: number): MeteringRow => ({
@@ -22,8 +21,8 @@ const row = (i: number): MeteringRow => ({
   createdAt: 1_700_000_000_000 + i,
 });
 
-const countRows = Effect.flatMap(Database, ({ db }) =>
-  Effect.sync(() => db.select().from(relays).all().length),
+const countRows = Effect.flatMap(GatewayStore, (db) =>
+  Effect.promise(async () => (await db.all(sql`select request_hash from relays`)).length),
 );
 
 describe("MeteringWriter", () => {
@@ -62,10 +61,14 @@ describe("MeteringWriter", () => {
 
   it("never drops a row: when writes fail and the queue is full, record waits until a write succeeds", async () => {
     const program = Effect.gen(function* () {
-      const { db } = yield* Database;
+      const db = yield* GatewayStore;
       const writer = yield* MeteringWriter;
-      db.run(
-        sql.raw("CREATE TRIGGER refuse BEFORE INSERT ON relays BEGIN SELECT RAISE(ABORT, 'disk full'); END"),
+      yield* Effect.promise(() =>
+        db.run(
+          sql.raw(
+            "CREATE TRIGGER refuse BEFORE INSERT ON relays BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+          ),
+        ),
       );
       const producer = yield* Effect.fork(
         Effect.forEach(
@@ -76,7 +79,7 @@ describe("MeteringWriter", () => {
       // State, not time: wait until the producer is stuck behind a full queue.
       while (writer.stats().blocked === 0) yield* Effect.sleep("10 millis");
       const stuck = { done: (yield* Fiber.poll(producer))._tag === "Some", stats: writer.stats() };
-      db.run(sql.raw("DROP TRIGGER refuse"));
+      yield* Effect.promise(() => db.run(sql.raw("DROP TRIGGER refuse")));
       yield* Fiber.join(producer);
       yield* writer.flush;
       return { stuck, rows: yield* countRows };

@@ -1,9 +1,9 @@
 import { Context, Effect, Layer, Schedule } from "effect";
-import { Database } from "../db/database.js";
-import { relays } from "../db/schema.js";
+import { GatewayStore } from "../db/database.js";
+import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
 
 /** One relay's billing and settlement row: counts, prices, hashes — never prompt or output text. */
-export type MeteringRow = typeof relays.$inferInsert;
+export type MeteringRow = RelayRow;
 
 export interface MeteringSettings {
   /** Rows written per transaction; a full buffer is written at once. */
@@ -22,22 +22,22 @@ const RETRY_WRITE = Schedule.spaced("100 millis");
 
 const make = (settings: MeteringSettings) =>
   Effect.gen(function* () {
-    const { db } = yield* Database;
+    const store = yield* GatewayStore;
     let buffer: MeteringRow[] = [];
     let written = 0;
     let blocked = 0;
 
-    /** One synchronous better-sqlite3 transaction: nothing else runs until it commits. */
+    /** One transaction per batch: all of its rows are written, or none. */
     const writeBatch = (rows: readonly MeteringRow[]) =>
-      db.transaction((tx) => {
-        for (const row of rows) tx.insert(relays).values(row).onConflictDoNothing().run();
+      store.transaction(async (tx) => {
+        for (const row of rows) await insertRelayRow(tx, row);
       });
 
     const flush = Effect.suspend(() => {
       if (buffer.length === 0) return Effect.void;
       const rows = buffer;
       buffer = [];
-      return Effect.try({ try: () => writeBatch(rows), catch: (e) => e }).pipe(
+      return Effect.tryPromise({ try: () => writeBatch(rows), catch: (e) => e }).pipe(
         Effect.tap(() => Effect.sync(() => (written += rows.length))),
         Effect.catchAll((error) =>
           Effect.gen(function* () {

@@ -1,6 +1,7 @@
+import type { SqlClient } from "@pocket-ai/runtime";
 import { Clock, Effect } from "effect";
 import { z } from "zod";
-import { type GatewayDb, statementRunner } from "../db/database.js";
+import { storeRunner } from "../db/database.js";
 import { adminProcedure, router, runProcedure } from "../trpc.js";
 import { usageReport } from "./usage-report.js";
 
@@ -11,8 +12,8 @@ const EpochMs = z.number().int().nonnegative();
  * `admin.reports.*`: the operator's usage reports from the relay rows. Built over the metering
  * writer, whose queue is written first so the report includes the latest relays.
  */
-export function makeReportsRouter(deps: { readonly db: GatewayDb; readonly flush: Effect.Effect<void> }) {
-  const use = statementRunner(deps.db);
+export function makeReportsRouter(deps: { readonly db: SqlClient; readonly flush: Effect.Effect<void> }) {
+  const use = storeRunner(deps.db);
   return router({
     /** Per key, application, service and UTC day: requests, failures, tokens, images, micro-USD. */
     usage: adminProcedure

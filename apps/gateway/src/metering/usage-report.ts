@@ -1,18 +1,28 @@
-import { and, eq, gte, lt, type SQL, sql } from "drizzle-orm";
-import type { GatewayDb } from "../db/database.js";
-import { relays } from "../db/schema.js";
+import type { SqlClient } from "@pocket-ai/runtime";
+import { type SQL, sql } from "drizzle-orm";
 
 const DAY_MS = 86_400_000;
 
 /** The sums every usage and traffic report groups the relay ledger by (counts, never text). */
-export const relayTotals = {
-  requests: sql<number>`count(*)`,
-  failed: sql<number>`coalesce(sum(${relays.outcome} <> 'ok'), 0)`,
-  inputTokens: sql<number>`coalesce(sum(${relays.inputTokens}), 0)`,
-  outputTokens: sql<number>`coalesce(sum(${relays.outputTokens}), 0)`,
-  images: sql<number>`coalesce(sum(${relays.images}), 0)`,
-  spentMicroUsd: sql<number>`coalesce(sum(${relays.priceMicroUsd}), 0)`,
-};
+export const RELAY_TOTALS = sql.raw(`cast(count(*) as bigint) as "requests",
+  cast(coalesce(sum(case when outcome <> 'ok' then 1 else 0 end), 0) as bigint) as "failed",
+  cast(coalesce(sum(input_tokens), 0) as bigint) as "inputTokens",
+  cast(coalesce(sum(output_tokens), 0) as bigint) as "outputTokens",
+  cast(coalesce(sum(images), 0) as bigint) as "images",
+  cast(coalesce(sum(price_micro_usd), 0) as bigint) as "spentMicroUsd"`);
+
+/** The totals {@link RELAY_TOTALS} selects. */
+export interface RelayTotals {
+  readonly requests: number;
+  readonly failed: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly images: number;
+  readonly spentMicroUsd: number;
+}
+
+/** The UTC day of a relay row, as a whole number of days since the epoch (a literal divisor: integer division on both dialects). */
+export const RELAY_DAY = sql.raw(`(created_at / ${DAY_MS})`);
 
 export interface UsageFilter {
   readonly applicationId?: string | undefined;
@@ -42,28 +52,20 @@ export interface UsageRow {
  * tokens, images and micro-USD charged. Read from the relay rows, so it sees what the metering
  * writer has flushed.
  */
-export function usageReport(db: GatewayDb, filter: UsageFilter, now: number): UsageRow[] {
+export async function usageReport(db: SqlClient, filter: UsageFilter, now: number): Promise<UsageRow[]> {
   const to = filter.to ?? now;
   const from = filter.from ?? to - 30 * DAY_MS;
-  const conditions: SQL[] = [gte(relays.createdAt, from), lt(relays.createdAt, to)];
-  if (filter.applicationId !== undefined) conditions.push(eq(relays.applicationId, filter.applicationId));
-  if (filter.keyId !== undefined) conditions.push(eq(relays.keyId, filter.keyId));
-  // A literal, not a bound parameter: better-sqlite3 binds numbers as REAL, which would make the
-  // division fractional and every row its own day.
-  const day = sql<number>`(${relays.createdAt} / ${sql.raw(String(DAY_MS))})`;
-  const rows = db
-    .select({
-      day,
-      applicationId: relays.applicationId,
-      keyId: relays.keyId,
-      serviceId: relays.serviceId,
-      ...relayTotals,
-    })
-    .from(relays)
-    .where(and(...conditions))
-    .groupBy(day, relays.applicationId, relays.keyId, relays.serviceId)
-    .orderBy(day, relays.applicationId, relays.keyId, relays.serviceId)
-    .all();
+  const conditions: SQL[] = [sql`created_at >= ${from}`, sql`created_at < ${to}`];
+  if (filter.applicationId !== undefined) conditions.push(sql`application_id = ${filter.applicationId}`);
+  if (filter.keyId !== undefined) conditions.push(sql`key_id = ${filter.keyId}`);
+  const rows = await db.all<
+    RelayTotals & { day: number; applicationId: string; keyId: string; serviceId: string }
+  >(sql`
+    select ${RELAY_DAY} as "day", application_id as "applicationId", key_id as "keyId",
+           service_id as "serviceId", ${RELAY_TOTALS}
+    from relays where ${sql.join(conditions, sql` and `)}
+    group by ${RELAY_DAY}, application_id, key_id, service_id
+    order by ${RELAY_DAY}, application_id, key_id, service_id`);
   return rows.map((row) => ({
     ...row,
     day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10),

@@ -22,7 +22,7 @@ export interface HttpHandlerOptions {
   /** Extra `/health` fields (routing, settlement, metering state). */
   readonly health?: () => Record<string, unknown>;
   /** `GET /ready`: whether relays can be served now, with the state behind it (503 when not). */
-  readonly ready?: () => { readonly ready: boolean };
+  readonly ready?: () => Promise<{ readonly ready: boolean }>;
 }
 
 /**
@@ -80,8 +80,10 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
       return;
     }
     if (path === "/ready") {
-      const state = options.ready?.() ?? { ready: true };
-      sendJson(res, state.ready ? 200 : 503, state, cors);
+      void (options.ready?.() ?? Promise.resolve({ ready: true })).then(
+        (state) => sendJson(res, state.ready ? 200 : 503, state, cors),
+        () => sendJson(res, 503, { ready: false }, cors),
+      );
       return;
     }
     if (path === "/metrics") {

@@ -1,7 +1,6 @@
 import type { Catalog } from "@pocket-ai/protocol";
-import type { Logger } from "@pocket-ai/runtime";
+import type { Logger, SqlClient } from "@pocket-ai/runtime";
 import type { Accounts } from "../accounts/accounts.js";
-import type { GatewayDb } from "../db/database.js";
 import type { Limits, Reservation } from "../limits/limits.js";
 import type { MeteringWriter } from "../metering/metering-writer.js";
 import type { Dispatcher, DispatchRequest } from "../relay/dispatcher.js";
@@ -12,7 +11,7 @@ import type { RelayCaller } from "./relay-rows.js";
 /** What the front door is built from (besides its services). */
 export interface FrontDoorDeps {
   readonly catalog: Catalog;
-  readonly db: GatewayDb;
+  readonly db: SqlClient;
   readonly metrics: FrontDoorMetrics;
   readonly log: Logger;
   readonly cors: { readonly origins: readonly string[] };

@@ -1,17 +1,17 @@
+import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, type Runtime, Scope } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AccountsTest } from "../../test/support/accounts-test-layer.js";
 import type { Accounts } from "../accounts/accounts.js";
-import { Database } from "../db/database.js";
+import { GatewayStore } from "../db/database.js";
 import { PortalAccounts } from "./portal-accounts.js";
 import { PortalConfig } from "./portal-config.js";
 import { PortalRefused } from "./portal-errors.js";
-import { portalSessions } from "./portal-schema.js";
 import { portalStore, sessionIdHash } from "./portal-store.js";
 
 const HOUR = 3_600_000;
 let scope: Scope.CloseableScope;
-let runtime: Runtime.Runtime<Accounts | Database>;
+let runtime: Runtime.Runtime<Accounts | GatewayStore>;
 let clock = 1_800_000_000_000;
 
 beforeEach(async () => {
@@ -22,7 +22,7 @@ afterEach(() => Effect.runPromise(Scope.close(scope, Exit.void)));
 
 function portal(overrides: Record<string, unknown> = {}) {
   const config = PortalConfig.parse({ passwordHash: { logN: 10 }, ...overrides });
-  const { db } = Effect.runSync(Effect.provide(Database, runtime));
+  const db = Effect.runSync(Effect.provide(GatewayStore, runtime));
   const store = portalStore(db);
   return { accounts: new PortalAccounts(config, store, runtime, () => clock), store, db };
 }
@@ -48,7 +48,7 @@ describe("sign-up", () => {
     expect(user.email).toBe("ada@example.com");
     expect(user.applicationId).toMatch(/^app_/);
     expect(user.role).toBe("customer");
-    const row = store.userByEmail("ada@example.com")!;
+    const row = (await store.userByEmail("ada@example.com"))!;
     expect(row.passwordHash).toMatch(/^scrypt\$/);
     expect(row.passwordHash).not.toContain("a long passphrase");
   });
@@ -108,7 +108,7 @@ describe("sign-up", () => {
     );
     expect(results.filter((r) => r === "ok")).toHaveLength(3);
     expect(results.filter((r) => r === "SIGNUP_LIMITED")).toHaveLength(5);
-    expect(store.countUsers()).toBe(3);
+    expect(await store.countUsers()).toBe(3);
   });
 
   it("can be closed by the operator", async () => {
@@ -136,16 +136,18 @@ describe("log-in and sessions", () => {
     expect(await codeOf(accounts.login("eve@example.com", "wrong passphrase", "n"))).toBe("LOGIN_FAILED");
     expect(await codeOf(accounts.login("nobody@example.com", "a long passphrase", "n"))).toBe("LOGIN_FAILED");
     const user = await accounts.login("EVE@example.com", "a long passphrase", "n");
-    const sessionId = accounts.openSession(user);
+    const sessionId = await accounts.openSession(user);
     expect(sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const stored = db.select().from(portalSessions).all();
+    const stored = await db.all<{ idHash: string }>(sql`select id_hash as "idHash" from portal_sessions`);
     expect(stored.map((s) => s.idHash)).toEqual([sessionIdHash(sessionId)]);
     expect(JSON.stringify(stored)).not.toContain(sessionId);
-    expect(accounts.sessionUser(sessionId)?.email).toBe("eve@example.com");
+    expect((await accounts.sessionUser(sessionId))?.email).toBe("eve@example.com");
     const last = sessionId.slice(-1);
-    expect(accounts.sessionUser(`${sessionId.slice(0, -1)}${last === "A" ? "B" : "A"}`)).toBeUndefined();
-    accounts.closeSession(sessionId);
-    expect(accounts.sessionUser(sessionId)).toBeUndefined();
+    expect(
+      await accounts.sessionUser(`${sessionId.slice(0, -1)}${last === "A" ? "B" : "A"}`),
+    ).toBeUndefined();
+    await accounts.closeSession(sessionId);
+    expect(await accounts.sessionUser(sessionId)).toBeUndefined();
   });
 
   it("ends a session when it expires", async () => {
@@ -155,11 +157,11 @@ describe("log-in and sessions", () => {
       password: "a long passphrase",
       network: "n",
     });
-    const sessionId = accounts.openSession(user);
+    const sessionId = await accounts.openSession(user);
     clock += HOUR - 1;
-    expect(accounts.sessionUser(sessionId)).toBeDefined();
+    expect(await accounts.sessionUser(sessionId)).toBeDefined();
     clock += 1;
-    expect(accounts.sessionUser(sessionId)).toBeUndefined();
+    expect(await accounts.sessionUser(sessionId)).toBeUndefined();
   });
 
   it("stops guessing: after the allowed failures even the right password is refused for a while", async () => {

@@ -57,12 +57,12 @@ export class PortalAccounts {
   }
 
   /** Refuses when the network or everyone has reached a sign-up limit (counted from stored accounts). */
-  checkSignupLimits(network: string, now: number): void {
+  async checkSignupLimits(network: string, now: number): Promise<void> {
     const { perNetworkPerHour, perNetworkPerDay, perHour } = this.config.signup;
     const limited =
-      this.store.signupsFrom(network, now - HOUR_MS) >= perNetworkPerHour ||
-      this.store.signupsFrom(network, now - 24 * HOUR_MS) >= perNetworkPerDay ||
-      this.store.signupsSince(now - HOUR_MS) >= perHour;
+      (await this.store.signupsFrom(network, now - HOUR_MS)) >= perNetworkPerHour ||
+      (await this.store.signupsFrom(network, now - 24 * HOUR_MS)) >= perNetworkPerDay ||
+      (await this.store.signupsSince(now - HOUR_MS)) >= perHour;
     if (limited) throw refuse("SIGNUP_LIMITED");
   }
 
@@ -87,15 +87,26 @@ export class PortalAccounts {
     if (!Email.safeParse(email).success)
       throw refuse("INVALID_REQUEST", "Enter an e-mail address like you@example.com.", "email");
     this.checkPassword(input.password, email);
-    this.checkSignupLimits(input.network, this.now());
-    if (this.store.userByEmail(email) !== undefined) throw refuse("EMAIL_TAKEN", undefined, "email");
+    await this.checkSignupLimits(input.network, this.now());
+    if ((await this.store.userByEmail(email)) !== undefined) throw refuse("EMAIL_TAKEN", undefined, "email");
     const passwordHash = await hashPassword(input.password, this.config.passwordHash);
-    // Checked again after the (slow) hash, in one synchronous block with the inserts: concurrent
+    // Checked again after the (slow) hash, one sign-up at a time with the inserts: concurrent
     // sign-ups from one network cannot all slip under the limit.
+    return this.oneAtATime(() => this.createAccount(input, email, passwordHash));
+  }
+
+  private signupQueue: Promise<unknown> = Promise.resolve();
+  private oneAtATime<A>(f: () => Promise<A>): Promise<A> {
+    const next = this.signupQueue.then(f);
+    this.signupQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async createAccount(input: SignupInput, email: string, passwordHash: string): Promise<PortalUser> {
     const now = this.now();
-    this.checkSignupLimits(input.network, now);
-    if (this.store.userByEmail(email) !== undefined) throw refuse("EMAIL_TAKEN", undefined, "email");
-    const app = Runtime.runSync(this.runtime)(
+    await this.checkSignupLimits(input.network, now);
+    if ((await this.store.userByEmail(email)) !== undefined) throw refuse("EMAIL_TAKEN", undefined, "email");
+    const app = await Runtime.runPromise(this.runtime)(
       Effect.flatMap(Accounts, (accounts) => accounts.createApplication({ name: email })),
     );
     const user: PortalUser = {
@@ -108,7 +119,7 @@ export class PortalAccounts {
       createdAt: now,
       lastLoginAt: now,
     };
-    this.store.insertUser(user);
+    await this.store.insertUser(user);
     return user;
   }
 
@@ -122,7 +133,7 @@ export class PortalAccounts {
       this.failures.count(`e:${email}`, start) >= limit
     )
       throw refuse("LOGIN_LIMITED");
-    const user = this.store.userByEmail(email);
+    const user = await this.store.userByEmail(email);
     this.dummyHash ??= hashPassword(randomBytes(16).toString("hex"), this.config.passwordHash);
     const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummyHash));
     const now = this.now();
@@ -133,27 +144,27 @@ export class PortalAccounts {
     }
     this.failures.clear(`e:${email}`);
     if (needsRehash(user.passwordHash, this.config.passwordHash))
-      this.store.setPasswordHash(user.id, await hashPassword(password, this.config.passwordHash));
-    if (user.role !== "admin" && this.isListedAdmin(email)) this.store.setRole(email, "admin");
-    this.store.touchLogin(user.id, now);
-    return this.store.userById(user.id) ?? user;
+      await this.store.setPasswordHash(user.id, await hashPassword(password, this.config.passwordHash));
+    if (user.role !== "admin" && this.isListedAdmin(email)) await this.store.setRole(email, "admin");
+    await this.store.touchLogin(user.id, now);
+    return (await this.store.userById(user.id)) ?? user;
   }
 
   /** Opens a session for the user; returns the id the cookie carries (only its hash is stored). */
-  openSession(user: PortalUser): string {
+  async openSession(user: PortalUser): Promise<string> {
     const id = newSessionId();
     const now = this.now();
-    this.store.deleteExpiredSessions(now);
-    this.store.insertSession(id, user.id, now, this.config.sessionHours * HOUR_MS);
+    await this.store.deleteExpiredSessions(now);
+    await this.store.insertSession(id, user.id, now, this.config.sessionHours * HOUR_MS);
     return id;
   }
 
-  sessionUser(sessionId: string | undefined): PortalUser | undefined {
+  async sessionUser(sessionId: string | undefined): Promise<PortalUser | undefined> {
     if (sessionId === undefined || !/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return undefined;
     return this.store.sessionUser(sessionId, this.now());
   }
 
-  closeSession(sessionId: string): void {
-    this.store.deleteSession(sessionId);
+  async closeSession(sessionId: string): Promise<void> {
+    await this.store.deleteSession(sessionId);
   }
 }

@@ -1,6 +1,6 @@
+import type { SqlClient } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { z } from "zod";
-import type { GatewayDb } from "../db/database.js";
 import { adminProcedure, router, runProcedure } from "../trpc.js";
 import { refuse } from "./portal-errors.js";
 import { portalStore } from "./portal-store.js";
@@ -9,7 +9,7 @@ import { portalStore } from "./portal-store.js";
  * `admin.portal.*` (admin token): the operator's hold on portal accounts. `setRole` makes an
  * account an administrator of the web console (or takes that away); the account must exist.
  */
-export function makePortalAdminRouter(db: GatewayDb) {
+export function makePortalAdminRouter(db: SqlClient) {
   const store = portalStore(db);
   return router({
     setRole: adminProcedure
@@ -19,7 +19,7 @@ export function makePortalAdminRouter(db: GatewayDb) {
           ctx,
           Effect.gen(function* () {
             const email = input.email.trim().toLowerCase();
-            const changed = store.setRole(email, input.role);
+            const changed = yield* Effect.promise(() => store.setRole(email, input.role));
             if (changed === 0)
               return yield* Effect.fail(
                 refuse("INVALID_REQUEST", `No portal account ${email}: sign up at /portal/ first.`),
@@ -31,7 +31,7 @@ export function makePortalAdminRouter(db: GatewayDb) {
     accounts: adminProcedure.query(({ ctx }) =>
       runProcedure(
         ctx,
-        Effect.sync(() => ({ count: store.countUsers() })),
+        Effect.promise(async () => ({ count: await store.countUsers() })),
       ),
     ),
   });

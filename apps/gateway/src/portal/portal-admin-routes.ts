@@ -1,8 +1,7 @@
 import { weekIdOf } from "@pocket-ai/protocol";
-import { and, count, eq, gte, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { Effect } from "effect";
-import { apiKeys, relays } from "../db/schema.js";
-import { relayTotals } from "../metering/usage-report.js";
+import { RELAY_DAY, RELAY_TOTALS } from "../metering/usage-report.js";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { Selector } from "../routing/selector.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
@@ -55,32 +54,23 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
     const now = ctx.now();
     const from = (Math.floor(now / DAY_MS) - days + 1) * DAY_MS;
     const db = deps.db;
-    const rows: TrafficRow[] = db
-      .select({
-        serviceId: relays.serviceId,
-        tier: relays.tier,
-        ...relayTotals,
-        avgLatencyMs: sql<number>`coalesce(avg(${relays.latencyMs}), 0)`,
-      })
-      .from(relays)
-      .where(gte(relays.createdAt, from))
-      .groupBy(relays.serviceId, relays.tier)
-      .orderBy(sql`count(*) desc`)
-      .all();
-    const day = sql<number>`(${relays.createdAt} / ${sql.raw(String(DAY_MS))})`;
-    const daily = db
-      .select({ day, serviceId: relays.serviceId, requests: sql<number>`count(*)` })
-      .from(relays)
-      .where(gte(relays.createdAt, from))
-      .groupBy(day, relays.serviceId)
-      .all()
-      .map((d) => ({ ...d, day: new Date(Number(d.day) * DAY_MS).toISOString().slice(0, 10) }));
-    const activeKeys =
-      db
-        .select({ n: count() })
-        .from(apiKeys)
-        .where(and(eq(apiKeys.status, "active"), eq(apiKeys.role, "application")))
-        .get()?.n ?? 0;
+    const rows = await db.all<TrafficRow>(sql`
+      select service_id as "serviceId", tier, ${RELAY_TOTALS},
+             cast(coalesce(avg(latency_ms), 0) as double precision) as "avgLatencyMs"
+      from relays where created_at >= ${from}
+      group by service_id, tier order by count(*) desc`);
+    const daily = (
+      await db.all<{ day: number; serviceId: string; requests: number }>(sql`
+        select ${RELAY_DAY} as "day", service_id as "serviceId", cast(count(*) as bigint) as "requests"
+        from relays where created_at >= ${from} group by ${RELAY_DAY}, service_id`)
+    ).map((d) => ({ ...d, day: new Date(Number(d.day) * DAY_MS).toISOString().slice(0, 10) }));
+    const activeKeys = Number(
+      (
+        await db.get<{ n: number }>(sql`select cast(count(*) as bigint) as "n" from api_keys
+          where status = 'active' and role = 'application'`)
+      )?.n ?? 0,
+    );
+    const accounts = await ctx.store.countUsers();
     r.html(
       200,
       adminTrafficPage(r.view, {
@@ -88,7 +78,7 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
         rows,
         daily,
         dayList: dayList(now, days),
-        accounts: ctx.store.countUsers(),
+        accounts,
         activeKeys,
       }),
     );

@@ -2,10 +2,9 @@ import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { codeOfFailure } from "@pocket-ai/link";
 import type { Catalog, ErrorCode } from "@pocket-ai/protocol";
-import type { Logger } from "@pocket-ai/runtime";
+import type { Logger, SqlClient } from "@pocket-ai/runtime";
 import { Cause, type Effect, Exit, Option, Runtime } from "effect";
 import type { Accounts } from "../accounts/accounts.js";
-import type { GatewayDb } from "../db/database.js";
 import type { Limits } from "../limits/limits.js";
 import type { RoutingServices } from "../routing/routing-services.js";
 import type { SettlementServices } from "../settlement/settlement-services.js";
@@ -28,7 +27,7 @@ export type PortalServices = Accounts | Limits | RoutingServices | SettlementSer
 
 export interface PortalDeps {
   readonly config: PortalConfig;
-  readonly db: GatewayDb;
+  readonly db: SqlClient;
   readonly runtime: Runtime.Runtime<PortalServices>;
   readonly catalog: Catalog;
   /** Secret the portal's CSRF tokens and network tags are keyed with (derived from the gateway key). */
@@ -154,7 +153,7 @@ export function makePortal(deps: PortalDeps) {
         password: form.get("password") ?? "",
         network: ctx.networkOf(r.req),
       });
-      const sessionId = accounts.openSession(user);
+      const sessionId = await accounts.openSession(user);
       r.redirect("/portal/keys?notice=welcome", [sessionCookieHeader(sessionId)]);
     } catch (e) {
       if (!(e instanceof PortalRefused)) throw e;
@@ -167,7 +166,7 @@ export function makePortal(deps: PortalDeps) {
     const email = form.get("email") ?? "";
     try {
       const user = await accounts.login(email, form.get("password") ?? "", ctx.networkOf(r.req));
-      const sessionId = accounts.openSession(user);
+      const sessionId = await accounts.openSession(user);
       const next = r.query.get("next") ?? "";
       const target = /^\/portal\/[a-z0-9/_-]*$/.test(next)
         ? next
@@ -185,7 +184,7 @@ export function makePortal(deps: PortalDeps) {
     // Without a live session there is nothing to end (and the page's token is for the old one).
     if (r.user !== undefined) await r.form();
     const sessionId = parseCookies(r.req.headers.cookie).get(sessionCookie);
-    if (sessionId !== undefined) accounts.closeSession(sessionId);
+    if (sessionId !== undefined) await accounts.closeSession(sessionId);
     r.redirect("/portal/?notice=logged-out", [
       cookieHeader(sessionCookie, "", { secure: secureCookies, maxAge: 0 }),
     ]);
@@ -212,7 +211,7 @@ export function makePortal(deps: PortalDeps) {
 
     const cookies = parseCookies(req.headers.cookie);
     const sessionId = cookies.get(sessionCookie);
-    const user = accounts.sessionUser(sessionId);
+    const user = await accounts.sessionUser(sessionId);
     const setCookies: string[] = [];
     let preSession = cookies.get(preCookie);
     if (user === undefined && (preSession === undefined || !/^[A-Za-z0-9_-]{24}$/.test(preSession))) {
@@ -274,18 +273,14 @@ export function makePortal(deps: PortalDeps) {
 
   /** The `/portal/*` handler for the gateway's HTTP server. */
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    serve(req, res).catch((e: unknown) => {
+    serve(req, res).catch(async (e: unknown) => {
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      const user = (() => {
-        try {
-          return accounts.sessionUser(parseCookies(req.headers.cookie).get(sessionCookie));
-        } catch {
-          return undefined;
-        }
-      })();
+      const user = await accounts
+        .sessionUser(parseCookies(req.headers.cookie).get(sessionCookie))
+        .catch(() => undefined);
       const view: View = { user, csrf: "", path: req.url ?? "/portal/" };
       if (e instanceof PortalRefused) {
         if (e.code === "SESSION_REQUIRED" && req.method === "GET") {

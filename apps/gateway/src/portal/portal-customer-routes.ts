@@ -181,7 +181,11 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
     await ctx.run(deps.flushMetering);
     const now = ctx.now();
     const from = (Math.floor(now / DAY_MS) - days + 1) * DAY_MS;
-    const rows = usageReport(deps.db, { applicationId: user.applicationId, keyId, from, to: now + 1 }, now);
+    const rows = await usageReport(
+      deps.db,
+      { applicationId: user.applicationId, keyId, from, to: now + 1 },
+      now,
+    );
     return {
       rows,
       days,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, count, eq, gt, lt } from "drizzle-orm";
-import type { GatewayDb } from "../db/database.js";
-import { portalSessions, portalUsers } from "./portal-schema.js";
+import type { SqlClient } from "@pocket-ai/runtime";
+import { sql } from "drizzle-orm";
+import type { portalUsers } from "./portal-schema.js";
 
 export type PortalUser = typeof portalUsers.$inferSelect;
 export type PortalRole = PortalUser["role"];
@@ -12,58 +12,62 @@ export const sessionIdHash = (sessionId: string) => createHash("sha256").update(
 /** A fresh session id: 256 random bits, base64url. */
 export const newSessionId = () => randomBytes(32).toString("base64url");
 
-/** The portal's tables, as synchronous statements (better-sqlite3). */
-export function portalStore(db: GatewayDb) {
+const USER_COLUMNS = sql.raw(`id, email, password_hash as "passwordHash", role,
+  application_id as "applicationId", signup_network as "signupNetwork", created_at as "createdAt",
+  last_login_at as "lastLoginAt"`);
+
+const countOf = async (db: SqlClient, query: ReturnType<typeof sql>) =>
+  Number((await db.get<{ n: number }>(query))?.n ?? 0);
+
+/** The portal's tables (accounts and sessions), shared by every replica on the database. */
+export function portalStore(db: SqlClient) {
+  const userById = (id: string) =>
+    db.get<PortalUser>(sql`select ${USER_COLUMNS} from portal_users where id = ${id}`);
   return {
-    userByEmail: (email: string) => db.select().from(portalUsers).where(eq(portalUsers.email, email)).get(),
-    userById: (id: string) => db.select().from(portalUsers).where(eq(portalUsers.id, id)).get(),
-    insertUser: (user: typeof portalUsers.$inferInsert) => db.insert(portalUsers).values(user).run(),
+    userByEmail: (email: string) =>
+      db.get<PortalUser>(sql`select ${USER_COLUMNS} from portal_users where email = ${email}`),
+    userById,
+    insertUser: (u: PortalUser) =>
+      db.run(sql`insert into portal_users
+        (id, email, password_hash, role, application_id, signup_network, created_at, last_login_at)
+        values (${u.id}, ${u.email}, ${u.passwordHash}, ${u.role}, ${u.applicationId}, ${u.signupNetwork},
+          ${u.createdAt}, ${u.lastLoginAt})`),
     setRole: (email: string, role: PortalRole) =>
-      db.update(portalUsers).set({ role }).where(eq(portalUsers.email, email)).run().changes,
+      db.run(sql`update portal_users set role = ${role} where email = ${email}`),
     setPasswordHash: (id: string, passwordHash: string) =>
-      db.update(portalUsers).set({ passwordHash }).where(eq(portalUsers.id, id)).run(),
+      db.run(sql`update portal_users set password_hash = ${passwordHash} where id = ${id}`),
     touchLogin: (id: string, now: number) =>
-      db.update(portalUsers).set({ lastLoginAt: now }).where(eq(portalUsers.id, id)).run(),
+      db.run(sql`update portal_users set last_login_at = ${now} where id = ${id}`),
     /** Sign-ups from one network since `since`. */
     signupsFrom: (network: string, since: number) =>
-      db
-        .select({ n: count() })
-        .from(portalUsers)
-        .where(and(eq(portalUsers.signupNetwork, network), gt(portalUsers.createdAt, since)))
-        .get()?.n ?? 0,
+      countOf(
+        db,
+        sql`select cast(count(*) as bigint) as "n" from portal_users
+          where signup_network = ${network} and created_at > ${since}`,
+      ),
     signupsSince: (since: number) =>
-      db.select({ n: count() }).from(portalUsers).where(gt(portalUsers.createdAt, since)).get()?.n ?? 0,
-    countUsers: () => db.select({ n: count() }).from(portalUsers).get()?.n ?? 0,
+      countOf(db, sql`select cast(count(*) as bigint) as "n" from portal_users where created_at > ${since}`),
+    countUsers: () => countOf(db, sql`select cast(count(*) as bigint) as "n" from portal_users`),
 
     insertSession: (sessionId: string, userId: string, now: number, ttlMs: number) =>
-      db
-        .insert(portalSessions)
-        .values({ idHash: sessionIdHash(sessionId), userId, createdAt: now, expiresAt: now + ttlMs })
-        .run(),
+      db.run(sql`insert into portal_sessions (id_hash, user_id, created_at, expires_at)
+        values (${sessionIdHash(sessionId)}, ${userId}, ${now}, ${now + ttlMs})`),
     /** The user of a live session; expired ones are removed on the way. */
-    sessionUser: (sessionId: string, now: number): PortalUser | undefined => {
-      const session = db
-        .select()
-        .from(portalSessions)
-        .where(eq(portalSessions.idHash, sessionIdHash(sessionId)))
-        .get();
+    sessionUser: async (sessionId: string, now: number): Promise<PortalUser | undefined> => {
+      const session = await db.get<{ idHash: string; userId: string; expiresAt: number }>(sql`
+        select id_hash as "idHash", user_id as "userId", expires_at as "expiresAt"
+        from portal_sessions where id_hash = ${sessionIdHash(sessionId)}`);
       if (session === undefined) return undefined;
       if (session.expiresAt <= now) {
-        db.delete(portalSessions).where(eq(portalSessions.idHash, session.idHash)).run();
+        await db.run(sql`delete from portal_sessions where id_hash = ${session.idHash}`);
         return undefined;
       }
-      return db.select().from(portalUsers).where(eq(portalUsers.id, session.userId)).get();
+      return userById(session.userId);
     },
     deleteSession: (sessionId: string) =>
-      db
-        .delete(portalSessions)
-        .where(eq(portalSessions.idHash, sessionIdHash(sessionId)))
-        .run(),
+      db.run(sql`delete from portal_sessions where id_hash = ${sessionIdHash(sessionId)}`),
     deleteExpiredSessions: (now: number) =>
-      db
-        .delete(portalSessions)
-        .where(lt(portalSessions.expiresAt, now + 1))
-        .run().changes,
+      db.run(sql`delete from portal_sessions where expires_at < ${now + 1}`),
   };
 }
 

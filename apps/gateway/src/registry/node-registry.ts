@@ -1,8 +1,7 @@
 import { type RegistrationAck, type RegistryCandidate, verifyNodeAnnouncement } from "@pocket-ai/protocol";
-import { eq } from "drizzle-orm";
-import { Clock, Context, Effect, Layer } from "effect";
-import { Database, statementRunner } from "../db/database.js";
-import { nodes } from "../db/schema.js";
+import { sql } from "drizzle-orm";
+import { Clock, Context, Effect, Layer, Schedule } from "effect";
+import { GatewayStore, storeRunner } from "../db/database.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
@@ -17,26 +16,70 @@ export interface NodeHealth {
   readonly latencyMs: number | undefined;
 }
 
+/** How often each replica reloads the `nodes` table (nodes may announce to any replica). */
+const REFRESH_MS = 2_000;
+
 const UNPROBED: NodeHealth = { healthy: true, failures: 0, checkedAt: undefined, latencyMs: undefined };
 
 const make = Effect.gen(function* () {
-  const database = yield* Database;
+  const store = yield* GatewayStore;
   const catalog = yield* GatewayCatalog;
   const settings = yield* RoutingSettings;
   const key = yield* GatewayKey;
-  const use = statementRunner(database.db);
+  const use = storeRunner(store);
   const staleAfterMs = settings.announceEveryMs * announceGracePeriods;
 
   const byAddress = new Map<string, RegisteredNode>();
   const health = new Map<string, NodeHealth>();
   let version = 0;
-  const rows = yield* use("nodes.load", (db) =>
-    db.select().from(nodes).where(eq(nodes.status, "active")).all(),
+
+  /**
+   * Reads the `nodes` table into memory: the hot path reads the map, never the database. Replicas
+   * share the table, so a node that announced to another replica appears here at the next load.
+   */
+  const load = Effect.gen(function* () {
+    const rows = yield* use("nodes.load", (db) =>
+      db.all<{ address: string; announcement: string; registeredAt: number; lastAnnouncedAt: number }>(sql`
+        select address, announcement, registered_at as "registeredAt", last_announced_at as "lastAnnouncedAt"
+        from nodes where status = 'active'`),
+    );
+    let changed = false;
+    const seen = new Set<string>();
+    for (const row of rows) {
+      seen.add(row.address);
+      const known = byAddress.get(row.address);
+      if (known !== undefined && known.lastAnnouncedAt >= row.lastAnnouncedAt) continue;
+      if (known !== undefined && JSON.stringify(known.announcement) === row.announcement) {
+        byAddress.set(row.address, { ...known, lastAnnouncedAt: row.lastAnnouncedAt });
+        continue;
+      }
+      const node = nodeFromRow(catalog, row);
+      if (node === undefined) continue;
+      if (known !== undefined && known.endpoint !== node.endpoint) health.delete(row.address);
+      byAddress.set(row.address, node);
+      changed = true;
+    }
+    for (const address of byAddress.keys()) {
+      if (!seen.has(address)) {
+        byAddress.delete(address);
+        changed = true;
+      }
+    }
+    if (changed) version += 1;
+  });
+  yield* load;
+  // Bounded staleness across replicas: at most one refresh period (never longer than the
+  // announce period) behind the table.
+  const refreshEvery = Math.max(100, Math.min(REFRESH_MS, settings.announceEveryMs));
+  yield* Effect.forkScoped(
+    Effect.repeat(
+      Effect.delay(
+        load.pipe(Effect.catchAll((e) => Effect.logWarning("node registry refresh failed", e))),
+        refreshEvery,
+      ),
+      Schedule.forever,
+    ),
   );
-  for (const row of rows) {
-    const node = nodeFromRow(catalog, row);
-    if (node !== undefined) byAddress.set(node.address, node);
-  }
 
   const fresh = (node: RegisteredNode, now: number) => now - node.lastAnnouncedAt <= staleAfterMs;
 
@@ -99,7 +142,13 @@ const make = Effect.gen(function* () {
       status: "active" as const,
     };
     yield* use("nodes.upsert", (db) =>
-      db.insert(nodes).values(row).onConflictDoUpdate({ target: nodes.address, set: row }).run(),
+      db.run(sql`insert into nodes
+          (address, public_key, endpoint, operator, announcement, registered_at, last_announced_at, status)
+        values (${row.address}, ${row.publicKey}, ${row.endpoint}, ${row.operator}, ${row.announcement},
+          ${row.registeredAt}, ${row.lastAnnouncedAt}, ${row.status})
+        on conflict (address) do update set public_key = excluded.public_key, endpoint = excluded.endpoint,
+          operator = excluded.operator, announcement = excluded.announcement,
+          last_announced_at = excluded.last_announced_at, status = excluded.status`),
     );
     byAddress.set(address, node);
     if (previous === undefined || previous.endpoint !== node.endpoint) health.delete(address);
@@ -153,5 +202,5 @@ export class NodeRegistry extends Context.Tag("gateway/NodeRegistry")<
   NodeRegistry,
   Effect.Effect.Success<typeof make>
 >() {
-  static readonly layer = Layer.effect(NodeRegistry, make);
+  static readonly layer = Layer.scoped(NodeRegistry, make);
 }

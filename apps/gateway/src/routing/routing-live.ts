@@ -13,7 +13,7 @@ import { Selector } from "./selector.js";
 
 /**
  * The whole routing side: registry (loaded from the `nodes` table, health-probed), scores poller,
- * selector, node clients and the `Dispatcher`. Needs `Database`, `GatewayKey`, `GatewayCatalog`
+ * selector, node clients and the `Dispatcher`. Needs `GatewayStore`, `GatewayKey`, `GatewayCatalog`
  * and `RoutingSettings`; its Prometheus series go into the app's `metrics` registry.
  */
 export function RoutingLive(metrics: MetricsRegistry) {
@@ -30,7 +30,7 @@ export function RoutingLive(metrics: MetricsRegistry) {
 
 /**
  * `RoutingLive` with its inputs given as values: what the app passes (the parsed `routing` section
- * of its config, its key, its catalog and its metrics registry). Only `Database` is left to provide.
+ * of its config, its key, its catalog and its metrics registry). Only `GatewayStore` is left to provide.
  * Tests that fake the Dispatcher can merge their own layer after this one: the later one wins.
  */
 export function routingLayer(options: {

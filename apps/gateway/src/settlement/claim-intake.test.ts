@@ -13,7 +13,8 @@ import {
   W48_TUESDAY,
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
-import { SettlementTest, TEST_SESSION_PARAMS } from "../../test/support/settlement-test-layer.js";
+import { settlementTest, TEST_SESSION_PARAMS } from "../../test/support/settlement-test-layer.js";
+import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import { Settlement } from "./settlement.js";
 
 const failure = <A, E>(exit: Exit.Exit<A, E>) =>
@@ -38,149 +39,154 @@ const served = (relays = 10, extra: readonly LedgerRelay[] = []) =>
 const refusal = (input: unknown) =>
   Effect.flatMap(Settlement, (s) => Effect.exit(s.submitClaim(input))).pipe(Effect.map(failure));
 
-describe("Settlement.submitClaim", () => {
-  it.effect(
-    "accepts a claim matching the ledger; the same claim again is a duplicate with the same seed",
-    () =>
+describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
+  describe.skipIf(dialectMissing(dialect))(dialect, () => {
+    it.effect(
+      "accepts a claim matching the ledger; the same claim again is a duplicate with the same seed",
+      () =>
+        Effect.gen(function* () {
+          const { settlement, node, header, ledger } = yield* served();
+          const { submission } = nodeClaim(node, header, ledger);
+          const first = yield* settlement.submitClaim(wire(submission));
+          expect(first.status).toBe("accepted");
+          const again = yield* settlement.submitClaim(
+            wire({ ...nodeClaim(node, header, ledger, 5).submission }),
+          );
+          expect(again).toEqual({ ...first, status: "duplicate" });
+          // Even after the window closed: the node may have lost the first answer.
+          yield* TestClock.adjust(48 * HOUR);
+          expect(yield* settlement.submitClaim(wire(submission))).toEqual({ ...first, status: "duplicate" });
+        }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect("refuses another root for the same node and session with DUPLICATE_CLAIM", () =>
+      Effect.gen(function* () {
+        const { settlement, node, header, ledger } = yield* served();
+        yield* settlement.submitClaim(wire(nodeClaim(node, header, ledger).submission));
+        const other = nodeClaim(node, header, ledger.slice(1)).submission;
+        expect(yield* refusal(wire(other))).toMatchObject({
+          _tag: "DuplicateClaim",
+          code: "DUPLICATE_CLAIM",
+        });
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect(
+      "accepts a claim above the ledger but mints at most what the gateway verified; accepts an under-claim",
+      () =>
+        Effect.gen(function* () {
+          const failed = { leafHash: "ee".repeat(32), computeUnits: 750, outcome: "error" as const };
+          const { settlement, node, header, ledger } = yield* served(10, [failed]);
+          // The failed relay is in the ledger, but not claimable: the node claims 11, the gateway verified 10.
+          const tooMany = nodeClaim(node, header, [...ledger, failed]);
+          const ack = yield* settlement.submitClaim(wire(tooMany.submission));
+          expect(ack.status).toBe("accepted");
+          const submission = nodeProof(node, header, tooMany.tree, ack.leafIndex);
+          const proof = yield* settlement.submitProof(wire(submission));
+          if (submission.proof.leaf.hash === failed.leafHash) {
+            // The seed picked the leaf the gateway never verified: the claim is rejected.
+            expect(proof.status).toBe("rejected");
+          } else {
+            expect(proof).toMatchObject({ status: "proven", mintedUpokt: String(10 * 3000) });
+            const [claim] = yield* settlement.listClaims();
+            expect(claim?.detail).toContain("minted at most what this gateway verified");
+          }
+        }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect("accepts an under-claim and mints what was claimed", () =>
+      Effect.gen(function* () {
+        const { settlement, node, header, ledger } = yield* served(10);
+        const fewer = nodeClaim(node, header, ledger.slice(0, 7));
+        const ack = yield* settlement.submitClaim(wire(fewer.submission));
+        expect(ack.status).toBe("accepted");
+        const proof = yield* settlement.submitProof(wire(nodeProof(node, header, fewer.tree, ack.leafIndex)));
+        expect(proof).toMatchObject({ status: "proven", mintedUpokt: String(7 * 3000) });
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect("refuses a node that is not registered, and a claim on another node's relays", () =>
+      Effect.gen(function* () {
+        const { header, ledger } = yield* served();
+        const stranger = generateKeyPair();
+        expect(yield* refusal(wire(nodeClaim(stranger, header, ledger).submission))).toMatchObject({
+          code: "INVALID_CLAIM",
+          detail: expect.stringContaining("not registered"),
+        });
+        const other = generateKeyPair();
+        yield* registerNode(other);
+        expect(yield* refusal(wire(nodeClaim(other, header, ledger).submission))).toMatchObject({
+          code: "INVALID_CLAIM",
+        });
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect("refuses a header that is not one of this gateway's sessions", () =>
+      Effect.gen(function* () {
+        const { node, header, ledger } = yield* served();
+        const forged: SessionHeader[] = [
+          { ...header, sessionId: "ab".repeat(32) },
+          { ...header, sessionEnd: header.sessionEnd + HOUR },
+          { ...header, serviceId: "mistral-7b" },
+        ];
+        for (const h of forged) {
+          expect(yield* refusal(wire(nodeClaim(node, h, ledger).submission))).toMatchObject({
+            code: "INVALID_CLAIM",
+          });
+        }
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect("refuses a claim before the session's grace has passed or after the claim window", () =>
       Effect.gen(function* () {
         const { settlement, node, header, ledger } = yield* served();
         const { submission } = nodeClaim(node, header, ledger);
-        const first = yield* settlement.submitClaim(wire(submission));
-        expect(first.status).toBe("accepted");
-        const again = yield* settlement.submitClaim(
-          wire({ ...nodeClaim(node, header, ledger, 5).submission }),
-        );
-        expect(again).toEqual({ ...first, status: "duplicate" });
-        // Even after the window closed: the node may have lost the first answer.
-        yield* TestClock.adjust(48 * HOUR);
-        expect(yield* settlement.submitClaim(wire(submission))).toEqual({ ...first, status: "duplicate" });
-      }).pipe(Effect.provide(SettlementTest)),
-  );
-
-  it.effect("refuses another root for the same node and session with DUPLICATE_CLAIM", () =>
-    Effect.gen(function* () {
-      const { settlement, node, header, ledger } = yield* served();
-      yield* settlement.submitClaim(wire(nodeClaim(node, header, ledger).submission));
-      const other = nodeClaim(node, header, ledger.slice(1)).submission;
-      expect(yield* refusal(wire(other))).toMatchObject({ _tag: "DuplicateClaim", code: "DUPLICATE_CLAIM" });
-    }).pipe(Effect.provide(SettlementTest)),
-  );
-
-  it.effect(
-    "accepts a claim above the ledger but mints at most what the gateway verified; accepts an under-claim",
-    () =>
-      Effect.gen(function* () {
-        const failed = { leafHash: "ee".repeat(32), computeUnits: 750, outcome: "error" as const };
-        const { settlement, node, header, ledger } = yield* served(10, [failed]);
-        // The failed relay is in the ledger, but not claimable: the node claims 11, the gateway verified 10.
-        const tooMany = nodeClaim(node, header, [...ledger, failed]);
-        const ack = yield* settlement.submitClaim(wire(tooMany.submission));
-        expect(ack.status).toBe("accepted");
-        const submission = nodeProof(node, header, tooMany.tree, ack.leafIndex);
-        const proof = yield* settlement.submitProof(wire(submission));
-        if (submission.proof.leaf.hash === failed.leafHash) {
-          // The seed picked the leaf the gateway never verified: the claim is rejected.
-          expect(proof.status).toBe("rejected");
-        } else {
-          expect(proof).toMatchObject({ status: "proven", mintedUpokt: String(10 * 3000) });
-          const [claim] = yield* settlement.listClaims();
-          expect(claim?.detail).toContain("minted at most what this gateway verified");
-        }
-      }).pipe(Effect.provide(SettlementTest)),
-  );
-
-  it.effect("accepts an under-claim and mints what was claimed", () =>
-    Effect.gen(function* () {
-      const { settlement, node, header, ledger } = yield* served(10);
-      const fewer = nodeClaim(node, header, ledger.slice(0, 7));
-      const ack = yield* settlement.submitClaim(wire(fewer.submission));
-      expect(ack.status).toBe("accepted");
-      const proof = yield* settlement.submitProof(wire(nodeProof(node, header, fewer.tree, ack.leafIndex)));
-      expect(proof).toMatchObject({ status: "proven", mintedUpokt: String(7 * 3000) });
-    }).pipe(Effect.provide(SettlementTest)),
-  );
-
-  it.effect("refuses a node that is not registered, and a claim on another node's relays", () =>
-    Effect.gen(function* () {
-      const { header, ledger } = yield* served();
-      const stranger = generateKeyPair();
-      expect(yield* refusal(wire(nodeClaim(stranger, header, ledger).submission))).toMatchObject({
-        code: "INVALID_CLAIM",
-        detail: expect.stringContaining("not registered"),
-      });
-      const other = generateKeyPair();
-      yield* registerNode(other);
-      expect(yield* refusal(wire(nodeClaim(other, header, ledger).submission))).toMatchObject({
-        code: "INVALID_CLAIM",
-      });
-    }).pipe(Effect.provide(SettlementTest)),
-  );
-
-  it.effect("refuses a header that is not one of this gateway's sessions", () =>
-    Effect.gen(function* () {
-      const { node, header, ledger } = yield* served();
-      const forged: SessionHeader[] = [
-        { ...header, sessionId: "ab".repeat(32) },
-        { ...header, sessionEnd: header.sessionEnd + HOUR },
-        { ...header, serviceId: "mistral-7b" },
-      ];
-      for (const h of forged) {
-        expect(yield* refusal(wire(nodeClaim(node, h, ledger).submission))).toMatchObject({
-          code: "INVALID_CLAIM",
+        yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs - 1);
+        expect(yield* refusal(wire(submission))).toMatchObject({
+          _tag: "ClaimWindowClosed",
+          code: "CLAIM_WINDOW_CLOSED",
         });
-      }
-    }).pipe(Effect.provide(SettlementTest)),
-  );
+        yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR + 1);
+        expect(String((yield* refusal(wire(submission)))?.message)).toContain("closed at");
+        yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR);
+        expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
 
-  it.effect("refuses a claim before the session's grace has passed or after the claim window", () =>
-    Effect.gen(function* () {
-      const { settlement, node, header, ledger } = yield* served();
-      const { submission } = nodeClaim(node, header, ledger);
-      yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs - 1);
-      expect(yield* refusal(wire(submission))).toMatchObject({
-        _tag: "ClaimWindowClosed",
-        code: "CLAIM_WINDOW_CLOSED",
-      });
-      yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR + 1);
-      expect(String((yield* refusal(wire(submission)))?.message)).toContain("closed at");
-      yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR);
-      expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
-    }).pipe(Effect.provide(SettlementTest)),
-  );
+    it.effect("answers RATE_NOT_SET until the week's rate is set, then accepts", () =>
+      Effect.gen(function* () {
+        const settlement = yield* Settlement;
+        const node = generateKeyPair();
+        yield* registerNode(node);
+        const header = sessionAt(W48_TUESDAY + 7 * 24 * HOUR); // 2026-W49: no rate yet
+        const ledger = ledgerRelays(header, 3);
+        yield* writeLedger(header, node.address, ledger);
+        yield* TestClock.setTime(claimTime(header));
+        const { submission } = nodeClaim(node, header, ledger);
+        expect(yield* refusal(wire(submission))).toMatchObject({ code: "RATE_NOT_SET", weekId: "2026-W49" });
+        yield* settlement.setWeeklyRate("2026-W49", 300_000);
+        expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
+        const [claim] = yield* settlement.listClaims();
+        expect(claim).toMatchObject({ weekId: "2026-W49", rateMicroUsdPerPokt: 300_000, status: "claimed" });
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
 
-  it.effect("answers RATE_NOT_SET until the week's rate is set, then accepts", () =>
-    Effect.gen(function* () {
-      const settlement = yield* Settlement;
-      const node = generateKeyPair();
-      yield* registerNode(node);
-      const header = sessionAt(W48_TUESDAY + 7 * 24 * HOUR); // 2026-W49: no rate yet
-      const ledger = ledgerRelays(header, 3);
-      yield* writeLedger(header, node.address, ledger);
-      yield* TestClock.setTime(claimTime(header));
-      const { submission } = nodeClaim(node, header, ledger);
-      expect(yield* refusal(wire(submission))).toMatchObject({ code: "RATE_NOT_SET", weekId: "2026-W49" });
-      yield* settlement.setWeeklyRate("2026-W49", 300_000);
-      expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
-      const [claim] = yield* settlement.listClaims();
-      expect(claim).toMatchObject({ weekId: "2026-W49", rateMicroUsdPerPokt: 300_000, status: "claimed" });
-    }).pipe(Effect.provide(SettlementTest)),
-  );
-
-  it.effect("refuses forged, misaddressed and malformed messages with the protocol's codes", () =>
-    Effect.gen(function* () {
-      const { node, header, ledger } = yield* served();
-      const { submission, root } = nodeClaim(node, header, ledger);
-      const tampered = { ...submission, root: { ...root, relays: root.relays - 1 } };
-      expect(yield* refusal(wire(tampered))).toMatchObject({ code: "INVALID_SIGNATURE" });
-      const elsewhere = nodeClaim(node, header, ledger).submission;
-      const misaddressed = createClaimSubmission(
-        { gatewayAddress: generateKeyPair().address, header, root, issuedAt: 0 },
-        node,
-      );
-      expect(yield* refusal(wire(misaddressed))).toMatchObject({ code: "ADDRESS_MISMATCH" });
-      for (const junk of [null, "claim", { ...elsewhere, v: 2 }, { ...elsewhere, extra: 1 }]) {
-        expect(yield* refusal(junk)).toMatchObject({ code: "MALFORMED_ENVELOPE" });
-      }
-    }).pipe(Effect.provide(SettlementTest)),
-  );
+    it.effect("refuses forged, misaddressed and malformed messages with the protocol's codes", () =>
+      Effect.gen(function* () {
+        const { node, header, ledger } = yield* served();
+        const { submission, root } = nodeClaim(node, header, ledger);
+        const tampered = { ...submission, root: { ...root, relays: root.relays - 1 } };
+        expect(yield* refusal(wire(tampered))).toMatchObject({ code: "INVALID_SIGNATURE" });
+        const elsewhere = nodeClaim(node, header, ledger).submission;
+        const misaddressed = createClaimSubmission(
+          { gatewayAddress: generateKeyPair().address, header, root, issuedAt: 0 },
+          node,
+        );
+        expect(yield* refusal(wire(misaddressed))).toMatchObject({ code: "ADDRESS_MISMATCH" });
+        for (const junk of [null, "claim", { ...elsewhere, v: 2 }, { ...elsewhere, extra: 1 }]) {
+          expect(yield* refusal(junk)).toMatchObject({ code: "MALFORMED_ENVELOPE" });
+        }
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+  });
 });

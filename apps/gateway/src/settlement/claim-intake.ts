@@ -9,10 +9,9 @@ import {
   verifyClaimSubmission,
   weekIdOf,
 } from "@pocket-ai/protocol";
-import { eq } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { Clock, Effect } from "effect";
-import { nodes } from "../db/schema.js";
-import { type ClaimRow, findClaim, findRate, insertClaimOnce } from "./claim-store.js";
+import { type ClaimRow, findClaim, insertClaimOnce, lockRate } from "./claim-store.js";
 import { ClaimWindowClosed, DuplicateClaim, InvalidClaim, RateNotSet, refusalOf } from "./errors.js";
 import { sessionLedger } from "./relay-ledger.js";
 import { isoTime, rootOf, type SettlementDeps, sameRoot } from "./settlement-deps.js";
@@ -72,7 +71,7 @@ export function makeSubmitClaim(deps: SettlementDeps) {
     }
 
     const registered = yield* use("nodes.find", (db) =>
-      db.select({ address: nodes.address }).from(nodes).where(eq(nodes.address, node.address)).get(),
+      db.get<{ address: string }>(sql`select address from nodes where address = ${node.address}`),
     );
     if (registered === undefined) {
       return yield* new InvalidClaim({ detail: `node ${node.address} is not registered with this gateway` });
@@ -94,31 +93,35 @@ export function makeSubmitClaim(deps: SettlementDeps) {
       : `${againstLedger.error.detail ?? againstLedger.error.message}; minted at most what this gateway verified`;
 
     const weekId = weekIdOf(header.sessionStart);
-    const rate = yield* use("weeklyRates.find", (db) => findRate(db, weekId));
-    if (rate === undefined) return yield* new RateNotSet({ weekId });
-
     const proofSeed = generateProofSeed();
     const ack = createClaimAck("accepted", proofSeed, root);
+    // The rate is read under its row lock and the claim stored in the same transaction, so a
+    // replica changing the rate meanwhile either sees this claim (and refuses) or comes first.
     const stored = yield* use("claims.insert", (db) =>
-      insertClaimOnce(db, {
-        sessionId: header.sessionId,
-        nodeAddress: node.address,
-        serviceId: header.serviceId,
-        applicationAddress: header.applicationAddress,
-        sessionNumber: header.sessionNumber,
-        sessionEnd: header.sessionEnd,
-        root: root.root,
-        relayCount: root.relays,
-        computeUnits: root.computeUnits,
-        proofSeed,
-        leafIndex: ack.leafIndex,
-        status: "claimed",
-        weekId,
-        rateMicroUsdPerPokt: rate.rateMicroUsdPerPokt,
-        detail: overLedger,
-        claimedAt: now,
+      db.transaction(async (tx) => {
+        const rate = await lockRate(tx, weekId);
+        if (rate === undefined) return undefined;
+        return insertClaimOnce(tx, {
+          sessionId: header.sessionId,
+          nodeAddress: node.address,
+          serviceId: header.serviceId,
+          applicationAddress: header.applicationAddress,
+          sessionNumber: header.sessionNumber,
+          sessionEnd: header.sessionEnd,
+          root: root.root,
+          relayCount: root.relays,
+          computeUnits: root.computeUnits,
+          proofSeed,
+          leafIndex: ack.leafIndex,
+          status: "claimed",
+          weekId,
+          rateMicroUsdPerPokt: rate.rateMicroUsdPerPokt,
+          detail: overLedger,
+          claimedAt: now,
+        });
       }),
     );
+    if (stored === undefined) return yield* new RateNotSet({ weekId });
     // Another submission of this node and session may have been stored in between.
     return stored.proofSeed === proofSeed ? ack : yield* answerTo(stored);
   });

@@ -1,112 +1,125 @@
-import { and, count, desc, eq, sql } from "drizzle-orm";
-import type { GatewayDb } from "../db/database.js";
-import { claims, weeklyRates } from "../db/schema.js";
+import type { SqlClient } from "@pocket-ai/runtime";
+import { sql } from "drizzle-orm";
+import type { claims, weeklyRates } from "../db/schema.js";
 
 /**
  * The settlement tables: `claims` (one per node and session, with the seed drawn after it was
- * stored and the rate it pinned) and `weekly_rates`. Synchronous: call inside `statementRunner`.
+ * stored and the rate it pinned) and `weekly_rates`. Shared by every replica on the database: the
+ * primary key (session, node) stores a claim once, and a claim is settled by one conditional
+ * UPDATE, so it is minted once whichever replica receives the proof.
  */
 
 export type ClaimRow = typeof claims.$inferSelect;
 export type NewClaimRow = typeof claims.$inferInsert;
 
-export function findClaim(db: GatewayDb, sessionId: string, nodeAddress: string): ClaimRow | undefined {
-  return db
-    .select()
-    .from(claims)
-    .where(and(eq(claims.sessionId, sessionId), eq(claims.nodeAddress, nodeAddress)))
-    .get();
+const CLAIM_COLUMNS = sql.raw(`session_id as "sessionId", node_address as "nodeAddress",
+  service_id as "serviceId", application_address as "applicationAddress",
+  session_number as "sessionNumber", session_end as "sessionEnd", root, relay_count as "relayCount",
+  compute_units as "computeUnits", proof_seed as "proofSeed", leaf_index as "leafIndex", status,
+  week_id as "weekId", rate_micro_usd_per_pokt as "rateMicroUsdPerPokt", minted_upokt as "mintedUpokt",
+  detail, claimed_at as "claimedAt", settled_at as "settledAt"`);
+
+export function findClaim(
+  db: SqlClient,
+  sessionId: string,
+  nodeAddress: string,
+): Promise<ClaimRow | undefined> {
+  return db.get<ClaimRow>(
+    sql`select ${CLAIM_COLUMNS} from claims where session_id = ${sessionId} and node_address = ${nodeAddress}`,
+  );
 }
 
 /**
  * Stores a claim unless the node already claimed the session; returns the row stored now — the
- * new one, or the earlier one (compare its seed with yours to tell). One synchronous call.
+ * new one, or the earlier one (compare its seed with yours to tell).
  */
-export function insertClaimOnce(db: GatewayDb, row: NewClaimRow): ClaimRow {
-  db.insert(claims).values(row).onConflictDoNothing().run();
-  const stored = findClaim(db, row.sessionId, row.nodeAddress);
+export async function insertClaimOnce(db: SqlClient, row: NewClaimRow): Promise<ClaimRow> {
+  await db.run(sql`insert into claims
+    (session_id, node_address, service_id, application_address, session_number, session_end, root,
+     relay_count, compute_units, proof_seed, leaf_index, status, week_id, rate_micro_usd_per_pokt,
+     minted_upokt, detail, claimed_at, settled_at)
+    values (${row.sessionId}, ${row.nodeAddress}, ${row.serviceId}, ${row.applicationAddress},
+     ${row.sessionNumber}, ${row.sessionEnd}, ${row.root}, ${row.relayCount}, ${row.computeUnits},
+     ${row.proofSeed}, ${row.leafIndex}, ${row.status}, ${row.weekId}, ${row.rateMicroUsdPerPokt},
+     ${row.mintedUpokt ?? "0"}, ${row.detail ?? null}, ${row.claimedAt}, ${row.settledAt ?? null})
+    on conflict (session_id, node_address) do nothing`);
+  const stored = await findClaim(db, row.sessionId, row.nodeAddress);
   if (stored === undefined) throw new Error(`claim ${row.sessionId}/${row.nodeAddress} vanished`);
   return stored;
 }
 
 /**
  * Settles a claim that is still `claimed`; returns the row as stored afterwards, settled by
- * whoever came first. One synchronous call: no other statement runs between the two.
+ * whoever came first (the UPDATE's condition decides: two replicas cannot both settle it).
  */
-export function settleClaim(
-  db: GatewayDb,
+export async function settleClaim(
+  db: SqlClient,
   key: { readonly sessionId: string; readonly nodeAddress: string },
   outcome: { status: "proven" | "rejected"; mintedUpokt: string; detail: string | null; settledAt: number },
-): ClaimRow {
-  db.update(claims)
-    .set(outcome)
-    .where(
-      and(
-        eq(claims.sessionId, key.sessionId),
-        eq(claims.nodeAddress, key.nodeAddress),
-        eq(claims.status, "claimed"),
-      ),
-    )
-    .run();
-  const stored = findClaim(db, key.sessionId, key.nodeAddress);
+): Promise<ClaimRow> {
+  await db.run(sql`update claims set status = ${outcome.status}, minted_upokt = ${outcome.mintedUpokt},
+      detail = ${outcome.detail}, settled_at = ${outcome.settledAt}
+    where session_id = ${key.sessionId} and node_address = ${key.nodeAddress} and status = 'claimed'`);
+  const stored = await findClaim(db, key.sessionId, key.nodeAddress);
   if (stored === undefined) throw new Error(`claim ${key.sessionId}/${key.nodeAddress} vanished`);
   return stored;
 }
 
-export function claimsOfWeek(db: GatewayDb, weekId: string, status?: ClaimRow["status"]): ClaimRow[] {
-  return db
-    .select()
-    .from(claims)
-    .where(
-      status === undefined
-        ? eq(claims.weekId, weekId)
-        : and(eq(claims.weekId, weekId), eq(claims.status, status)),
-    )
-    .orderBy(claims.claimedAt, claims.sessionId, claims.nodeAddress)
-    .all();
+export function claimsOfWeek(
+  db: SqlClient,
+  weekId: string,
+  status?: ClaimRow["status"],
+): Promise<ClaimRow[]> {
+  return db.all<ClaimRow>(sql`select ${CLAIM_COLUMNS} from claims where week_id = ${weekId}
+    ${status === undefined ? sql`` : sql`and status = ${status}`}
+    order by claimed_at, session_id, node_address`);
 }
 
-export function latestClaims(db: GatewayDb, limit: number, status?: ClaimRow["status"]): ClaimRow[] {
-  return db
-    .select()
-    .from(claims)
-    .where(status === undefined ? undefined : eq(claims.status, status))
-    .orderBy(desc(claims.claimedAt), claims.sessionId, claims.nodeAddress)
-    .limit(limit)
-    .all();
+export function latestClaims(db: SqlClient, limit: number, status?: ClaimRow["status"]): Promise<ClaimRow[]> {
+  return db.all<ClaimRow>(sql`select ${CLAIM_COLUMNS} from claims
+    ${status === undefined ? sql`` : sql`where status = ${status}`}
+    order by claimed_at desc, session_id, node_address limit ${limit}`);
 }
 
 export type RateRow = typeof weeklyRates.$inferSelect;
 
-export function findRate(db: GatewayDb, weekId: string): RateRow | undefined {
-  return db.select().from(weeklyRates).where(eq(weeklyRates.weekId, weekId)).get();
+const RATE_COLUMNS = sql.raw(
+  `week_id as "weekId", rate_micro_usd_per_pokt as "rateMicroUsdPerPokt", set_at as "setAt"`,
+);
+
+export function findRate(db: SqlClient, weekId: string): Promise<RateRow | undefined> {
+  return db.get<RateRow>(sql`select ${RATE_COLUMNS} from weekly_rates where week_id = ${weekId}`);
+}
+
+/**
+ * The week's rate, with its row locked until the transaction ends (PostgreSQL; SQLite's write
+ * lock is already held): a claim pinning it and a change of it cannot interleave across replicas.
+ */
+export function lockRate(db: SqlClient, weekId: string): Promise<RateRow | undefined> {
+  return db.get<RateRow>(
+    sql`update weekly_rates set set_at = set_at where week_id = ${weekId} returning ${RATE_COLUMNS}`,
+  );
 }
 
 /** How many stored claims pinned a week's rate. */
-export function claimsPinning(db: GatewayDb, weekId: string): number {
-  return db.select({ n: count() }).from(claims).where(eq(claims.weekId, weekId)).get()?.n ?? 0;
+export async function claimsPinning(db: SqlClient, weekId: string): Promise<number> {
+  const row = await db.get<{ n: number }>(
+    sql`select cast(count(*) as bigint) as "n" from claims where week_id = ${weekId}`,
+  );
+  return Number(row?.n ?? 0);
 }
 
-export function upsertRate(db: GatewayDb, row: RateRow): void {
-  db.insert(weeklyRates)
-    .values(row)
-    .onConflictDoUpdate({
-      target: weeklyRates.weekId,
-      set: { rateMicroUsdPerPokt: row.rateMicroUsdPerPokt, setAt: row.setAt },
-    })
-    .run();
+export function upsertRate(db: SqlClient, row: RateRow): Promise<number> {
+  return db.run(sql`insert into weekly_rates (week_id, rate_micro_usd_per_pokt, set_at)
+    values (${row.weekId}, ${row.rateMicroUsdPerPokt}, ${row.setAt})
+    on conflict (week_id) do update set rate_micro_usd_per_pokt = excluded.rate_micro_usd_per_pokt,
+      set_at = excluded.set_at`);
 }
 
 /** Every rate, newest week first, with the number of claims that pinned it. */
-export function listRateRows(db: GatewayDb): Array<RateRow & { claims: number }> {
-  return db
-    .select({
-      weekId: weeklyRates.weekId,
-      rateMicroUsdPerPokt: weeklyRates.rateMicroUsdPerPokt,
-      setAt: weeklyRates.setAt,
-      claims: sql<number>`(select count(*) from ${claims} where ${claims.weekId} = ${weeklyRates.weekId})`,
-    })
-    .from(weeklyRates)
-    .orderBy(desc(weeklyRates.weekId))
-    .all();
+export async function listRateRows(db: SqlClient): Promise<Array<RateRow & { claims: number }>> {
+  const rows = await db.all<RateRow & { claims: number }>(sql`select ${RATE_COLUMNS},
+      (select cast(count(*) as bigint) from claims c where c.week_id = weekly_rates.week_id) as "claims"
+    from weekly_rates order by week_id desc`);
+  return rows.map((r) => ({ ...r, claims: Number(r.claims) }));
 }

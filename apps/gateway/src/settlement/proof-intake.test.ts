@@ -19,7 +19,8 @@ import {
   W48_TUESDAY,
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
-import { SettlementTest, TEST_GATEWAY } from "../../test/support/settlement-test-layer.js";
+import { settlementTest, TEST_GATEWAY } from "../../test/support/settlement-test-layer.js";
+import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import { Settlement } from "./settlement.js";
 
 const failure = <A, E>(exit: Exit.Exit<A, E>) =>
@@ -48,99 +49,109 @@ const claimed = (kept?: (ledger: LedgerRelay[]) => LedgerRelay[]) =>
 
 const claimStatus = Effect.flatMap(Settlement, (s) => s.listClaims()).pipe(Effect.map((c) => c[0]?.status));
 
-describe("Settlement.submitProof", () => {
-  it.effect(
-    "mints on the proof of the requested leaf; a second proof answers the same ack and mints nothing more",
-    () =>
+describe.each(STORE_DIALECTS)("Settlement.submitProof on %s", (dialect) => {
+  describe.skipIf(dialectMissing(dialect))(dialect, () => {
+    it.effect(
+      "mints on the proof of the requested leaf; a second proof answers the same ack and mints nothing more",
+      () =>
+        Effect.gen(function* () {
+          const { settlement, node, header, tree, ack } = yield* claimed();
+          const proof = wire(nodeProof(node, header, tree, ack.leafIndex));
+          const first = yield* settlement.submitProof(proof);
+          expect(first).toEqual({ status: "proven", mintedUpokt: "30000" });
+          expect(yield* settlement.submitProof(proof)).toEqual(first);
+          expect((yield* settlement.weeklyTally("2026-W48")).totals.mintedUpokt).toBe("30000");
+        }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect("rejects the proof of a leaf the gateway never signed, whatever the totals", () =>
+      Effect.gen(function* () {
+        // Ten invented relays with the ledger's weights: the totals pass, every leaf is fake.
+        const { settlement, node, header, tree, ack } = yield* claimed((ledger) =>
+          ledger.map((l, i) => ({ ...l, leafHash: sha256Hex(`invented/${i}`) })),
+        );
+        expect(ack.status).toBe("accepted");
+        const answer = yield* settlement.submitProof(wire(nodeProof(node, header, tree, ack.leafIndex)));
+        expect(answer).toMatchObject({ status: "rejected", mintedUpokt: "0" });
+        expect(answer.detail).toMatch(
+          /^INVALID_PROOF: leaf [0-9a-f]{64} is not a relay this gateway verified/,
+        );
+        expect(yield* claimStatus).toBe("rejected");
+        expect((yield* settlement.weeklyTally("2026-W48")).unsettled).toEqual({ claimed: 0, rejected: 1 });
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect("rejects a leaf whose compute units differ from the ledger's", () =>
+      Effect.gen(function* () {
+        // Same leaves and same sum, weights moved around: 700 and 800 instead of 750 each.
+        const { settlement, node, header, tree, ack } = yield* claimed((ledger) =>
+          ledger.map((l, i) => ({ ...l, computeUnits: i % 2 === 0 ? 700 : 800 })),
+        );
+        const answer = yield* settlement.submitProof(wire(nodeProof(node, header, tree, ack.leafIndex)));
+        expect(answer.detail).toContain("the gateway verified 750");
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect("rejects a tampered proof the node signed, and the proof of another leaf", () =>
       Effect.gen(function* () {
         const { settlement, node, header, tree, ack } = yield* claimed();
-        const proof = wire(nodeProof(node, header, tree, ack.leafIndex));
-        const first = yield* settlement.submitProof(proof);
-        expect(first).toEqual({ status: "proven", mintedUpokt: "30000" });
-        expect(yield* settlement.submitProof(proof)).toEqual(first);
-        expect((yield* settlement.weeklyTally("2026-W48")).totals.mintedUpokt).toBe("30000");
-      }).pipe(Effect.provide(SettlementTest)),
-  );
+        const proof = proveClaimLeaf(tree, ack.leafIndex);
+        const bent = {
+          ...proof,
+          path: proof.path.map((s, i) => (i === 0 ? { ...s, computeUnits: "1" } : s)),
+        };
+        const signed = createProofSubmission(
+          { gatewayAddress: TEST_GATEWAY.address, sessionId: header.sessionId, proof: bent, issuedAt: 0 },
+          node,
+        );
+        const answer = yield* settlement.submitProof(wire(signed));
+        expect(answer).toMatchObject({
+          status: "rejected",
+          detail: expect.stringMatching(/^INVALID_PROOF: /),
+        });
 
-  it.effect("rejects the proof of a leaf the gateway never signed, whatever the totals", () =>
-    Effect.gen(function* () {
-      // Ten invented relays with the ledger's weights: the totals pass, every leaf is fake.
-      const { settlement, node, header, tree, ack } = yield* claimed((ledger) =>
-        ledger.map((l, i) => ({ ...l, leafHash: sha256Hex(`invented/${i}`) })),
-      );
-      expect(ack.status).toBe("accepted");
-      const answer = yield* settlement.submitProof(wire(nodeProof(node, header, tree, ack.leafIndex)));
-      expect(answer).toMatchObject({ status: "rejected", mintedUpokt: "0" });
-      expect(answer.detail).toMatch(/^INVALID_PROOF: leaf [0-9a-f]{64} is not a relay this gateway verified/);
-      expect(yield* claimStatus).toBe("rejected");
-      expect((yield* settlement.weeklyTally("2026-W48")).unsettled).toEqual({ claimed: 0, rejected: 1 });
-    }).pipe(Effect.provide(SettlementTest)),
-  );
+        const other = yield* claimed();
+        const wrongLeaf = (other.ack.leafIndex + 1) % 10;
+        const otherAnswer = yield* other.settlement.submitProof(
+          wire(nodeProof(other.node, other.header, other.tree, wrongLeaf)),
+        );
+        expect(otherAnswer.detail).toContain(`leaf ${other.ack.leafIndex} was requested`);
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
 
-  it.effect("rejects a leaf whose compute units differ from the ledger's", () =>
-    Effect.gen(function* () {
-      // Same leaves and same sum, weights moved around: 700 and 800 instead of 750 each.
-      const { settlement, node, header, tree, ack } = yield* claimed((ledger) =>
-        ledger.map((l, i) => ({ ...l, computeUnits: i % 2 === 0 ? 700 : 800 })),
-      );
-      const answer = yield* settlement.submitProof(wire(nodeProof(node, header, tree, ack.leafIndex)));
-      expect(answer.detail).toContain("the gateway verified 750");
-    }).pipe(Effect.provide(SettlementTest)),
-  );
+    it.effect("refuses a message that is not the node's own without touching the claim", () =>
+      Effect.gen(function* () {
+        const { settlement, node, header, tree, ack } = yield* claimed();
+        const genuine = nodeProof(node, header, tree, ack.leafIndex);
+        const forged = {
+          ...genuine,
+          proof: { ...genuine.proof, leaf: { ...genuine.proof.leaf, computeUnits: 1 } },
+        };
+        const exit = yield* Effect.exit(settlement.submitProof(wire(forged)));
+        expect(failure(exit)).toMatchObject({ code: "INVALID_SIGNATURE" });
+        const impostor: KeyPair = generateKeyPair();
+        const noClaim = yield* Effect.exit(
+          settlement.submitProof(wire(nodeProof(impostor, header, tree, ack.leafIndex))),
+        );
+        expect(failure(noClaim)).toMatchObject({ _tag: "InvalidProof", code: "INVALID_PROOF" });
+        expect(failure(yield* Effect.exit(settlement.submitProof({ v: 1 })))).toMatchObject({
+          code: "MALFORMED_ENVELOPE",
+        });
+        expect(yield* claimStatus).toBe("claimed");
+        expect(yield* settlement.submitProof(wire(genuine))).toMatchObject({ status: "proven" });
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
 
-  it.effect("rejects a tampered proof the node signed, and the proof of another leaf", () =>
-    Effect.gen(function* () {
-      const { settlement, node, header, tree, ack } = yield* claimed();
-      const proof = proveClaimLeaf(tree, ack.leafIndex);
-      const bent = { ...proof, path: proof.path.map((s, i) => (i === 0 ? { ...s, computeUnits: "1" } : s)) };
-      const signed = createProofSubmission(
-        { gatewayAddress: TEST_GATEWAY.address, sessionId: header.sessionId, proof: bent, issuedAt: 0 },
-        node,
-      );
-      const answer = yield* settlement.submitProof(wire(signed));
-      expect(answer).toMatchObject({ status: "rejected", detail: expect.stringMatching(/^INVALID_PROOF: /) });
-
-      const other = yield* claimed();
-      const wrongLeaf = (other.ack.leafIndex + 1) % 10;
-      const otherAnswer = yield* other.settlement.submitProof(
-        wire(nodeProof(other.node, other.header, other.tree, wrongLeaf)),
-      );
-      expect(otherAnswer.detail).toContain(`leaf ${other.ack.leafIndex} was requested`);
-    }).pipe(Effect.provide(SettlementTest)),
-  );
-
-  it.effect("refuses a message that is not the node's own without touching the claim", () =>
-    Effect.gen(function* () {
-      const { settlement, node, header, tree, ack } = yield* claimed();
-      const genuine = nodeProof(node, header, tree, ack.leafIndex);
-      const forged = {
-        ...genuine,
-        proof: { ...genuine.proof, leaf: { ...genuine.proof.leaf, computeUnits: 1 } },
-      };
-      const exit = yield* Effect.exit(settlement.submitProof(wire(forged)));
-      expect(failure(exit)).toMatchObject({ code: "INVALID_SIGNATURE" });
-      const impostor: KeyPair = generateKeyPair();
-      const noClaim = yield* Effect.exit(
-        settlement.submitProof(wire(nodeProof(impostor, header, tree, ack.leafIndex))),
-      );
-      expect(failure(noClaim)).toMatchObject({ _tag: "InvalidProof", code: "INVALID_PROOF" });
-      expect(failure(yield* Effect.exit(settlement.submitProof({ v: 1 })))).toMatchObject({
-        code: "MALFORMED_ENVELOPE",
-      });
-      expect(yield* claimStatus).toBe("claimed");
-      expect(yield* settlement.submitProof(wire(genuine))).toMatchObject({ status: "proven" });
-    }).pipe(Effect.provide(SettlementTest)),
-  );
-
-  it.effect("rejects a proof after the proof window", () =>
-    Effect.gen(function* () {
-      const { settlement, node, header, tree, ack } = yield* claimed();
-      yield* TestClock.adjust(HOUR + 1);
-      const answer = yield* settlement.submitProof(wire(nodeProof(node, header, tree, ack.leafIndex)));
-      expect(answer).toMatchObject({
-        status: "rejected",
-        detail: expect.stringContaining("CLAIM_WINDOW_CLOSED"),
-      });
-    }).pipe(Effect.provide(SettlementTest)),
-  );
+    it.effect("rejects a proof after the proof window", () =>
+      Effect.gen(function* () {
+        const { settlement, node, header, tree, ack } = yield* claimed();
+        yield* TestClock.adjust(HOUR + 1);
+        const answer = yield* settlement.submitProof(wire(nodeProof(node, header, tree, ack.leafIndex)));
+        expect(answer).toMatchObject({
+          status: "rejected",
+          detail: expect.stringContaining("CLAIM_WINDOW_CLOSED"),
+        });
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+  });
 });

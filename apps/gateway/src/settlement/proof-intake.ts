@@ -57,9 +57,9 @@ export function makeSubmitProof(deps: SettlementDeps) {
     if (!proven.ok)
       return yield* reject(`${proven.error.code}: ${proven.error.detail ?? proven.error.message}`);
 
-    const { ledgerCu, ledger } = yield* use("relays.proofLeaf", (db) => ({
-      ledgerCu: ledgerLeaf(db, sessionId, node.address, proof.leaf.hash),
-      ledger: sessionLedger(db, sessionId, node.address),
+    const { ledgerCu, ledger } = yield* use("relays.proofLeaf", async (db) => ({
+      ledgerCu: await ledgerLeaf(db, sessionId, node.address, proof.leaf.hash),
+      ledger: await sessionLedger(db, sessionId, node.address),
     }));
     if (ledgerCu === undefined) {
       return yield* reject(

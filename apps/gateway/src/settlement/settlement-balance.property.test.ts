@@ -17,13 +17,13 @@ import {
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
 import { SettlementTestServices } from "../../test/support/settlement-test-layer.js";
-import { Database } from "../db/database.js";
+import { GatewayStore } from "../db/database.js";
 import { Settlement } from "./settlement.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pocket-settlement-prop-"));
 const runtime = ManagedRuntime.make(
   SettlementTestServices.pipe(
-    Layer.provideMerge(Database.layer({ file: join(dir, "s.sqlite") })),
+    Layer.provideMerge(GatewayStore.layer({ file: join(dir, "s.sqlite") })),
     Layer.provideMerge(TestContext.TestContext),
   ),
 );

@@ -1,11 +1,11 @@
 import type { ClaimRoot, SessionParams } from "@pocket-ai/protocol";
-import type { statementRunner } from "../db/database.js";
+import type { StoreRunner } from "../db/database.js";
 import type { ClaimRow } from "./claim-store.js";
 import type { SettlementIdentityValue, SettlementSettings } from "./settlement-config.js";
 
-/** What the settlement steps share: the statement runner, who we are, the windows. */
+/** What the settlement steps share: the store runner, who we are, the windows. */
 export interface SettlementDeps {
-  readonly use: ReturnType<typeof statementRunner>;
+  readonly use: StoreRunner;
   readonly identity: SettlementIdentityValue & { readonly session: Extract<SessionParams, { mode: "time" }> };
   readonly config: SettlementSettings;
 }

@@ -107,11 +107,14 @@ export function makeWeeklyTally({ use, identity }: SettlementDeps) {
     if (!WeeklyRate.shape.weekId.safeParse(weekId).success) {
       return yield* new InvalidSettlementInput({ detail: `"${weekId}" is not an ISO week id like 2026-W48` });
     }
-    const { rows, rate, tokens } = yield* use("claims.weekTally", (db) => ({
-      rows: claimsOfWeek(db, weekId),
-      rate: findRate(db, weekId)?.rateMicroUsdPerPokt ?? null,
-      tokens: provenTextTokens(db, weekId),
-    }));
+    // Read in one transaction, so the claims, the rate and the tokens are one consistent state.
+    const { rows, rate, tokens } = yield* use("claims.weekTally", (db) =>
+      db.transaction(async (tx) => ({
+        rows: await claimsOfWeek(tx, weekId),
+        rate: (await findRate(tx, weekId))?.rateMicroUsdPerPokt ?? null,
+        tokens: await provenTextTokens(tx, weekId),
+      })),
+    );
     const proven = rows.filter((r) => r.status === "proven");
     const mints: MintRecord[] = proven.map((r) => ({
       operator: identity.operator,

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer } from "effect";
-import { Database, statementRunner } from "../db/database.js";
+import { GatewayStore, storeRunner } from "../db/database.js";
 import { makeSubmitClaim } from "./claim-intake.js";
 import { type ClaimRecord, toClaimRecord } from "./claim-record.js";
 import { claimsOfWeek, latestClaims } from "./claim-store.js";
@@ -19,7 +19,7 @@ export interface ClaimFilter {
 }
 
 const make = Effect.gen(function* () {
-  const database = yield* Database;
+  const store = yield* GatewayStore;
   const identity = yield* SettlementIdentity;
   const config = yield* SettlementConfig;
   const session = identity.session;
@@ -29,7 +29,7 @@ const make = Effect.gen(function* () {
     );
   }
   const deps: SettlementDeps = {
-    use: statementRunner(database.db),
+    use: storeRunner(store),
     identity: { ...identity, session },
     config,
   };
@@ -56,10 +56,10 @@ const make = Effect.gen(function* () {
     /** Claims of one week in the order they came, or the latest ones; optionally of one status. */
     listClaims: Effect.fn("Settlement.listClaims")(function* (filter: ClaimFilter = {}) {
       const limit = filter.limit ?? 100;
-      const rows = yield* deps.use("claims.list", (db) =>
+      const rows = yield* deps.use("claims.list", async (db) =>
         filter.weekId === undefined
           ? latestClaims(db, limit, filter.status)
-          : claimsOfWeek(db, filter.weekId, filter.status).slice(0, limit),
+          : (await claimsOfWeek(db, filter.weekId, filter.status)).slice(0, limit),
       );
       return rows.map((r) => toClaimRecord(r, config.proofWindowMs));
     }),
@@ -78,5 +78,5 @@ export class Settlement extends Context.Tag("gateway/Settlement")<
   static layer = Layer.effect(Settlement, make);
 }
 
-/** Settlement; needs `Database`, `SettlementIdentity` and `SettlementConfig`. */
+/** Settlement; needs `GatewayStore`, `SettlementIdentity` and `SettlementConfig`. */
 export const SettlementLive = Settlement.layer;

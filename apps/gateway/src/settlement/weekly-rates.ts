@@ -1,5 +1,5 @@
 import { Clock, Effect } from "effect";
-import { claimsPinning, findRate, listRateRows, type RateRow, upsertRate } from "./claim-store.js";
+import { claimsPinning, listRateRows, lockRate, type RateRow, upsertRate } from "./claim-store.js";
 import { InvalidSettlementInput, RatePinned } from "./errors.js";
 import { MAX_RATE_MICRO_USD_PER_POKT, WeeklyRateInput } from "./settlement-config.js";
 import type { SettlementDeps } from "./settlement-deps.js";
@@ -40,17 +40,24 @@ export function makeWeeklyRates({ use }: SettlementDeps) {
       });
     }
     const setAt = yield* Clock.currentTimeMillis;
-    const outcome = yield* use("weeklyRates.set", (db) => {
-      const existing = findRate(db, weekId);
-      const claims = claimsPinning(db, weekId);
-      if (existing !== undefined && existing.rateMicroUsdPerPokt === rateMicroUsdPerPokt) {
-        return { record: recordOf(existing, claims) };
-      }
-      if (existing !== undefined && claims > 0) return { pinned: { existing, claims } };
-      const row = { weekId, rateMicroUsdPerPokt, setAt };
-      upsertRate(db, row);
-      return { record: recordOf(row, claims) };
-    });
+    // One transaction holding the rate's row lock: a claim pinning the rate on another replica
+    // waits for it (see the claim intake), so a pinned rate never changes under a claim.
+    type Outcome =
+      | { record: WeeklyRateRecord; pinned?: undefined }
+      | { pinned: { existing: RateRow; claims: number } };
+    const outcome = yield* use("weeklyRates.set", (db) =>
+      db.transaction(async (tx): Promise<Outcome> => {
+        const existing = await lockRate(tx, weekId);
+        const claims = await claimsPinning(tx, weekId);
+        if (existing !== undefined && existing.rateMicroUsdPerPokt === rateMicroUsdPerPokt) {
+          return { record: recordOf(existing, claims) };
+        }
+        if (existing !== undefined && claims > 0) return { pinned: { existing, claims } };
+        const row = { weekId, rateMicroUsdPerPokt, setAt };
+        await upsertRate(tx, row);
+        return { record: recordOf(row, claims) };
+      }),
+    );
     if (outcome.pinned !== undefined) {
       return yield* new RatePinned({
         weekId,

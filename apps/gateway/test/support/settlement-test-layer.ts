@@ -2,7 +2,7 @@ import { generateKeyPair, type KeyPair, type SessionParams } from "@pocket-ai/pr
 import { Layer } from "effect";
 import { SettlementLive } from "../../src/settlement/settlement.js";
 import { SettlementConfig, SettlementIdentity } from "../../src/settlement/settlement-config.js";
-import { TempDatabase } from "./temp-database.js";
+import { type StoreDialect, tempStore } from "./temp-database.js";
 
 /** For tests: hourly sessions from the Unix epoch with a minute of grace. */
 export const TEST_SESSION_PARAMS: Extract<SessionParams, { mode: "time" }> = {
@@ -30,5 +30,9 @@ export const SettlementTestServices = SettlementLive.pipe(
   ),
 );
 
+/** For tests: settlement over a fresh store of the dialect. */
+export const settlementTest = (dialect: StoreDialect) =>
+  SettlementTestServices.pipe(Layer.provideMerge(tempStore(dialect)));
+
 /** For tests: settlement over a fresh SQLite file in a temp folder. */
-export const SettlementTest = SettlementTestServices.pipe(Layer.provideMerge(TempDatabase));
+export const SettlementTest = settlementTest("sqlite");

@@ -271,6 +271,12 @@ export const ErrorCodes = {
     type: "server_error",
     message: "The configuration is invalid. Fix the field named in the message and restart.",
   },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    type: "server_error",
+    message:
+      "The gateway cannot reach its database. Check that the database server runs and that the configured URL is right.",
+  },
   INTERNAL: {
     status: 500,
     type: "server_error",

@@ -1,0 +1,182 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+/**
+ * The same tables as `schema.ts` (SQLite) and `portal/portal-schema.ts`, in PostgreSQL's dialect:
+ * what `drizzle/pg/` migrates a PostgreSQL database to. Queries are written once (see
+ * `db/gateway-store.ts`); only the column types differ: integers that hold money, times or counts
+ * are BIGINT, and `seq` keeps the order rows were made in (SQLite's `rowid`).
+ */
+const big = (name: string) => bigint(name, { mode: "number" });
+
+export const applications = pgTable("applications", {
+  id: text("id").primaryKey(),
+  seq: big("seq").generatedAlwaysAsIdentity(),
+  name: text("name").notNull(),
+  operator: text("operator"),
+  address: text("address").notNull().unique(),
+  status: text("status").notNull(),
+  createdAt: big("created_at").notNull(),
+  disabledAt: big("disabled_at"),
+});
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    seq: big("seq").generatedAlwaysAsIdentity(),
+    applicationId: text("application_id")
+      .notNull()
+      .references(() => applications.id),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    hash: text("hash").notNull().unique(),
+    status: text("status").notNull(),
+    rpm: big("rpm"),
+    tpm: big("tpm"),
+    budgetMicroUsd: big("budget_micro_usd"),
+    spentMicroUsd: big("spent_micro_usd").notNull().default(0),
+    reservedMicroUsd: big("reserved_micro_usd").notNull().default(0),
+    requests: big("requests").notNull().default(0),
+    tokens: big("tokens").notNull().default(0),
+    createdAt: big("created_at").notNull(),
+    revokedAt: big("revoked_at"),
+    lastUsedAt: big("last_used_at"),
+    role: text("role").notNull().default("application"),
+  },
+  (t) => [
+    index("api_keys_application").on(t.applicationId),
+    check("api_keys_reserved_nonnegative", sql`${t.reservedMicroUsd} >= 0`),
+  ],
+);
+
+export const keyReservations = pgTable(
+  "key_reservations",
+  {
+    id: text("id").primaryKey(),
+    keyId: text("key_id").notNull(),
+    at: big("at").notNull(),
+    requests: big("requests").notNull(),
+    tokens: big("tokens").notNull(),
+    heldMicroUsd: big("held_micro_usd").notNull(),
+    /** 1 while the relay runs (the hold counts in `reserved_micro_usd`); 0 once settled or released. */
+    open: integer("open").notNull(),
+  },
+  (t) => [index("key_reservations_key_at").on(t.keyId, t.at), index("key_reservations_at").on(t.at)],
+);
+
+export const nodes = pgTable("nodes", {
+  address: text("address").primaryKey(),
+  publicKey: text("public_key").notNull(),
+  endpoint: text("endpoint").notNull(),
+  operator: text("operator"),
+  announcement: text("announcement").notNull(),
+  registeredAt: big("registered_at").notNull(),
+  lastAnnouncedAt: big("last_announced_at").notNull(),
+  status: text("status").notNull().default("active"),
+});
+
+export const relays = pgTable(
+  "relays",
+  {
+    requestHash: text("request_hash").primaryKey(),
+    applicationId: text("application_id").notNull(),
+    keyId: text("key_id").notNull(),
+    serviceId: text("service_id").notNull(),
+    tier: text("tier").notNull(),
+    operation: text("operation").notNull(),
+    nodeAddress: text("node_address"),
+    sessionId: text("session_id").notNull(),
+    sessionNumber: big("session_number").notNull(),
+    outcome: text("outcome").notNull(),
+    errorCode: text("error_code"),
+    leafHash: text("leaf_hash"),
+    computeUnits: big("compute_units").notNull().default(0),
+    inputTokens: big("input_tokens").notNull().default(0),
+    outputTokens: big("output_tokens").notNull().default(0),
+    images: big("images").notNull().default(0),
+    priceMicroUsd: big("price_micro_usd").notNull().default(0),
+    attempts: integer("attempts").notNull().default(1),
+    latencyMs: big("latency_ms").notNull().default(0),
+    ttftMs: big("ttft_ms"),
+    stream: boolean("stream").notNull().default(false),
+    createdAt: big("created_at").notNull(),
+  },
+  (t) => [
+    index("relays_session_node").on(t.sessionId, t.nodeAddress, t.outcome),
+    index("relays_leaf").on(t.leafHash),
+    index("relays_key_time").on(t.keyId, t.createdAt),
+    index("relays_time").on(t.createdAt),
+  ],
+);
+
+export const weeklyRates = pgTable("weekly_rates", {
+  weekId: text("week_id").primaryKey(),
+  rateMicroUsdPerPokt: big("rate_micro_usd_per_pokt").notNull(),
+  setAt: big("set_at").notNull(),
+});
+
+export const claims = pgTable(
+  "claims",
+  {
+    sessionId: text("session_id").notNull(),
+    nodeAddress: text("node_address").notNull(),
+    serviceId: text("service_id").notNull(),
+    applicationAddress: text("application_address").notNull(),
+    sessionNumber: big("session_number").notNull(),
+    sessionEnd: big("session_end").notNull(),
+    root: text("root").notNull(),
+    relayCount: big("relay_count").notNull(),
+    computeUnits: text("compute_units").notNull(),
+    proofSeed: text("proof_seed").notNull(),
+    leafIndex: big("leaf_index").notNull(),
+    status: text("status").notNull(),
+    weekId: text("week_id").notNull(),
+    rateMicroUsdPerPokt: big("rate_micro_usd_per_pokt").notNull(),
+    mintedUpokt: text("minted_upokt").notNull().default("0"),
+    detail: text("detail"),
+    claimedAt: big("claimed_at").notNull(),
+    settledAt: big("settled_at"),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.nodeAddress] }), index("claims_week").on(t.weekId, t.status)],
+);
+
+export const portalUsers = pgTable(
+  "portal_users",
+  {
+    id: text("id").primaryKey(),
+    email: text("email").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    role: text("role").notNull().default("customer"),
+    applicationId: text("application_id").notNull(),
+    signupNetwork: text("signup_network").notNull(),
+    createdAt: big("created_at").notNull(),
+    lastLoginAt: big("last_login_at"),
+  },
+  (t) => [
+    uniqueIndex("portal_users_email_unique").on(t.email),
+    index("portal_users_signup").on(t.signupNetwork, t.createdAt),
+    index("portal_users_created").on(t.createdAt),
+  ],
+);
+
+export const portalSessions = pgTable(
+  "portal_sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    userId: text("user_id").notNull(),
+    createdAt: big("created_at").notNull(),
+    expiresAt: big("expires_at").notNull(),
+  },
+  (t) => [index("portal_sessions_user").on(t.userId)],
+);

@@ -1,0 +1,132 @@
+import type { ErrorCode } from "@pocket-ai/protocol";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import { Data, Effect, type Scope } from "effect";
+import pg from "pg";
+import { postgresClient, type SqlClient } from "./sql-client.js";
+
+/**
+ * PostgreSQL could not be used: `INVALID_CONFIG` for a URL that is not a `postgres://` URL,
+ * `DATABASE_UNAVAILABLE` for a server that cannot be reached, refuses the login, or fails the
+ * migrations. The message names the server (never the password) and what to do.
+ */
+export class PostgresError extends Data.TaggedError("PostgresError")<{
+  readonly code: Extract<ErrorCode, "INVALID_CONFIG" | "DATABASE_UNAVAILABLE">;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `${this.code}: ${this.reason}`;
+  }
+}
+
+export interface OpenedPostgres {
+  readonly pool: pg.Pool;
+  readonly client: SqlClient;
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(not a URL)";
+  }
+}
+
+const INT8_OID = 20;
+
+/**
+ * BIGINT columns (money in µUSD, times in ms, counts) come back as JS numbers, as SQLite's
+ * integers do; every value the apps keep there is below 2^53. Sums that could pass it are cast to
+ * text by their query.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary"
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
+};
+
+/** One lock number per app's migrations, so replicas starting together migrate one at a time. */
+const MIGRATION_LOCK = 0x706f636b; // "pock"
+
+/**
+ * Connects a pool to PostgreSQL, applies the app's committed migrations (under an advisory lock:
+ * replicas starting at once migrate one after another, the later ones find nothing to do) and
+ * ends the pool when the scope closes.
+ */
+export function openPostgres(options: {
+  readonly url: string;
+  readonly migrationsFolder: string;
+  /** Connections per process (default 10). */
+  readonly poolSize?: number;
+  readonly connectTimeoutMs?: number;
+}): Effect.Effect<OpenedPostgres, PostgresError, Scope.Scope> {
+  const where = redactDatabaseUrl(options.url);
+  return Effect.gen(function* () {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(options.url).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== "postgres:" && protocol !== "postgresql:") {
+      return yield* new PostgresError({
+        code: "INVALID_CONFIG",
+        reason: `the database URL ${where} is not a PostgreSQL URL; write it as postgres://user:password@host:5432/database`,
+      });
+    }
+    // Checked first on a connection of its own, with a short timeout: a server that does not
+    // answer stops the start with a clear error instead of hanging.
+    yield* Effect.tryPromise({
+      try: async () => {
+        const connection = new pg.Client({
+          connectionString: options.url,
+          connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+          types,
+        });
+        await connection.connect();
+        try {
+          await connection.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+          try {
+            await migrate(drizzle(connection), { migrationsFolder: options.migrationsFolder });
+          } finally {
+            await connection.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+          }
+        } finally {
+          await connection.end();
+        }
+      },
+      catch: (e) =>
+        new PostgresError({
+          code: "DATABASE_UNAVAILABLE",
+          reason: `cannot use PostgreSQL at ${where}: ${describe(e)}; check that the server runs, the URL's host, port, user, password and database are right, and that the user may create tables`,
+        }),
+    });
+    // Requests wait for a pooled connection (a burst on one key queues on its row lock) rather
+    // than fail; a connection that cannot be made in a minute fails the request as a storage error.
+    const pool = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new pg.Pool({
+            connectionString: options.url,
+            max: options.poolSize ?? 10,
+            connectionTimeoutMillis: 60_000,
+            types,
+          }),
+      ),
+      (p) => Effect.promise(() => p.end()).pipe(Effect.ignore),
+    );
+    // An idle connection the server drops (restart, failover) must not crash the process.
+    pool.on("error", () => undefined);
+    return { pool, client: postgresClient(pool) };
+  });
+}
+
+function describe(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown };
+  const message = typeof e.message === "string" && e.message !== "" ? e.message : String(error);
+  return typeof e.code === "string" ? `${message} (${e.code})` : message;
+}

@@ -1,0 +1,173 @@
+import type BetterSqlite3 from "better-sqlite3";
+import type { SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import type { Pool, PoolClient } from "pg";
+
+/** The SQL dialects an app's storage runs on: SQLite (embedded, one process) or PostgreSQL (shared). */
+export type SqlDialect = "sqlite" | "postgres";
+
+/**
+ * One asynchronous way to run SQL on either dialect. Queries are written once with drizzle's
+ * `sql` template in SQL both dialects accept (`INSERT … ON CONFLICT`, `RETURNING`, `coalesce`,
+ * `cast(… as bigint)`, double-quoted camelCase aliases); the client compiles the placeholders.
+ * Integers come back as JS numbers on both (PostgreSQL BIGINT included: money and times fit in
+ * 2^53); a sum that may not is cast to text by the query.
+ */
+export interface SqlClient {
+  readonly dialect: SqlDialect;
+  /** Every row the statement returns. */
+  all<T>(query: SQL): Promise<T[]>;
+  /** The first row, if any. */
+  get<T>(query: SQL): Promise<T | undefined>;
+  /** Runs a statement; returns how many rows it changed. */
+  run(query: SQL): Promise<number>;
+  /**
+   * Runs `f` in one transaction (SQLite: `BEGIN IMMEDIATE`, nothing else runs on the connection
+   * until it ends; PostgreSQL: one pooled connection, READ COMMITTED, retried on a deadlock or
+   * serialization failure). A throw rolls back. Inside, `tx.transaction` runs `f` inline.
+   */
+  transaction<A>(f: (tx: SqlClient) => Promise<A>): Promise<A>;
+}
+
+const sqliteDialect = new SQLiteSyncDialect();
+const pgDialect = new PgDialect();
+
+/** better-sqlite3 binds numbers, strings, bigints, buffers and null: booleans become 0/1. */
+const sqliteParam = (v: unknown): unknown =>
+  v === undefined ? null : typeof v === "boolean" ? (v ? 1 : 0) : v;
+
+/** One queue per database file in this process: see {@link sqliteClient}. */
+interface FileLock {
+  tail: Promise<unknown>;
+  inTransaction: boolean;
+}
+const fileLocks = new Map<string, FileLock>();
+
+/**
+ * A {@link SqlClient} over one better-sqlite3 connection. Statements run synchronously; a
+ * transaction holds the file (every connection this process has to it), so a statement from
+ * another task waits for it to end instead of landing inside it — or, on another connection,
+ * blocking the thread on SQLite's busy wait while the transaction it waits for cannot go on.
+ * Other processes sharing the file wait on SQLite's own lock (`busy_timeout`).
+ */
+export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
+  const name = sqlite.memory ? `:memory:${Math.random()}` : sqlite.name;
+  const lock = fileLocks.get(name) ?? { tail: Promise.resolve(), inTransaction: false };
+  fileLocks.set(name, lock);
+
+  const compile = (query: SQL) => {
+    const q = sqliteDialect.sqlToQuery(query);
+    return { stmt: sqlite.prepare(q.sql), params: q.params.map(sqliteParam) };
+  };
+  const direct = {
+    all<T>(query: SQL): T[] {
+      const { stmt, params } = compile(query);
+      if (stmt.reader) return stmt.all(...params) as T[];
+      stmt.run(...params);
+      return [];
+    },
+    run(query: SQL): number {
+      const { stmt, params } = compile(query);
+      if (stmt.reader) return stmt.all(...params).length;
+      return stmt.run(...params).changes;
+    },
+  };
+  /** Runs `f` after any transaction in progress (and the ones queued before it). */
+  const queued = <A>(f: () => A | Promise<A>): Promise<A> => {
+    const next = lock.tail.then(f);
+    lock.tail = next.catch(() => undefined);
+    return next;
+  };
+  const now = <A>(f: () => A): Promise<A> => {
+    if (!lock.inTransaction) {
+      try {
+        return Promise.resolve(f());
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return queued(f);
+  };
+
+  const inside: SqlClient = {
+    dialect: "sqlite",
+    all: async (q) => direct.all(q),
+    get: async (q) => direct.all(q)[0] as never,
+    run: async (q) => direct.run(q),
+    transaction: (f) => f(inside),
+  };
+  return {
+    dialect: "sqlite",
+    all: (q) => now(() => direct.all(q)),
+    get: (q) => now(() => direct.all(q)[0] as never),
+    run: (q) => now(() => direct.run(q)),
+    transaction: (f) =>
+      queued(async () => {
+        sqlite.exec("BEGIN IMMEDIATE");
+        lock.inTransaction = true;
+        try {
+          const result = await f(inside);
+          sqlite.exec("COMMIT");
+          return result;
+        } catch (e) {
+          if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+          throw e;
+        } finally {
+          lock.inTransaction = false;
+        }
+      }),
+  };
+}
+
+/** PostgreSQL error codes a transaction is retried on. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+const TRANSACTION_ATTEMPTS = 5;
+
+async function pgAll<T>(runner: Pool | PoolClient, query: SQL): Promise<{ rows: T[]; changes: number }> {
+  const q = pgDialect.sqlToQuery(query);
+  const result = await runner.query(q.sql, q.params as unknown[]);
+  return { rows: result.rows as T[], changes: result.rowCount ?? 0 };
+}
+
+function pgConnectionClient(connection: PoolClient): SqlClient {
+  const self: SqlClient = {
+    dialect: "postgres",
+    all: async (q) => (await pgAll(connection, q)).rows as never,
+    get: async (q) => (await pgAll(connection, q)).rows[0] as never,
+    run: async (q) => (await pgAll(connection, q)).changes,
+    transaction: (f) => f(self),
+  };
+  return self;
+}
+
+/** A {@link SqlClient} over a `pg` pool: statements take any connection, a transaction holds one. */
+export function postgresClient(pool: Pool): SqlClient {
+  return {
+    dialect: "postgres",
+    all: async (q) => (await pgAll(pool, q)).rows as never,
+    get: async (q) => (await pgAll(pool, q)).rows[0] as never,
+    run: async (q) => (await pgAll(pool, q)).changes,
+    transaction: async (f) => {
+      for (let attempt = 1; ; attempt++) {
+        const connection = await pool.connect();
+        let broken: Error | undefined;
+        try {
+          await connection.query("BEGIN");
+          const result = await f(pgConnectionClient(connection));
+          await connection.query("COMMIT");
+          return result;
+        } catch (e) {
+          await connection.query("ROLLBACK").catch((rollback: Error) => {
+            broken = rollback;
+          });
+          const code = (e as { code?: unknown }).code;
+          if (typeof code === "string" && RETRYABLE.has(code) && attempt < TRANSACTION_ATTEMPTS) continue;
+          throw e;
+        } finally {
+          connection.release(broken);
+        }
+      }
+    },
+  };
+}

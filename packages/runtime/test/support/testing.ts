@@ -1,0 +1,3 @@
+// `@pocket-ai/runtime/testing`: helpers other packages' tests share.
+export * from "./postgres-server.js";
+export * from "./span-collector.js";
