@@ -12,33 +12,45 @@ export function modelsList(
   created: number,
 ) {
   const data = listModelNames(catalog).flatMap((name) => {
-    const resolved = resolveModelName(catalog, name);
-    if (!resolved.ok) return [];
-    const { service, tier, modelName } = resolved.value;
-    const nodes = availability.get(name)?.nodes ?? availability.get(modelName)?.nodes ?? 0;
-    return [
-      {
-        id: name,
-        object: "model" as const,
-        created,
-        owned_by: "pocket-ai",
-        pocket: {
-          model_name: modelName,
-          service_id: service.id,
-          display_name: service.displayName,
-          kind: service.kind,
-          service_class: service.class,
-          quality: service.quality ?? null,
-          operations: service.operations,
-          tier: tier.id,
-          tier_description: tier.description,
-          limits: tier.limits,
-          price_micro_usd: tier.priceMicroUsd,
-          price_unit: service.kind === "image" ? "standard image" : "call",
-          available_nodes: nodes,
-        },
-      },
-    ];
+    const entry = modelEntry(catalog, availability, name, created);
+    return entry === undefined ? [] : [entry];
   });
   return { object: "list" as const, data };
+}
+
+/**
+ * `GET /v1/models/{id}`: one entry of {@link modelsList}, for any name the catalog resolves (a
+ * listed name, an alias, or `service:tier`); `undefined` for a name it does not know.
+ */
+export function modelEntry(
+  catalog: Catalog,
+  availability: ReadonlyMap<string, { readonly nodes: number }>,
+  name: string,
+  created: number,
+) {
+  const resolved = resolveModelName(catalog, name);
+  if (!resolved.ok) return undefined;
+  const { service, tier, modelName } = resolved.value;
+  const nodes = availability.get(name)?.nodes ?? availability.get(modelName)?.nodes ?? 0;
+  return {
+    id: name,
+    object: "model" as const,
+    created,
+    owned_by: "pocket-ai",
+    pocket: {
+      model_name: modelName,
+      service_id: service.id,
+      display_name: service.displayName,
+      kind: service.kind,
+      service_class: service.class,
+      quality: service.quality ?? null,
+      operations: service.operations,
+      tier: tier.id,
+      tier_description: tier.description,
+      limits: tier.limits,
+      price_micro_usd: tier.priceMicroUsd,
+      price_unit: service.kind === "image" ? "standard image" : "call",
+      available_nodes: nodes,
+    },
+  };
 }

@@ -15,6 +15,7 @@ import { writeChunk } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
 import { answeredRow, failedRow } from "./relay-rows.js";
+import { REQUEST_ID_HEADER } from "./request-id.js";
 
 type Final = Extract<DispatchStreamEvent, { type: "final" }>;
 
@@ -134,7 +135,11 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
             errorCode: failed ? errorCode : undefined,
           }),
     );
-    if (failed) yield* writeChunk(res, formatSseEvent(streamErrorEvent(errorCode, final?.error?.message)));
+    if (failed) {
+      const requestId = res.getHeader(REQUEST_ID_HEADER);
+      const event = streamErrorEvent(errorCode, final?.error?.message, requestId?.toString());
+      yield* writeChunk(res, formatSseEvent(event));
+    }
     yield* writeChunk(res, SSE_DONE);
     if (record !== undefined)
       res.addTrailers({ "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash });

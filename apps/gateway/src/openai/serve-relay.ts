@@ -8,6 +8,7 @@ import { RequestRefused } from "./errors.js";
 import { keyRoleOf } from "./key-roles.js";
 import { admitUploads } from "./png-upload.js";
 import { type PreparedRelay, prepareRelay } from "./prepare-request.js";
+import { rateLimitHeaders } from "./rate-limit-headers.js";
 import type { FrontDoorDeps } from "./relay-call.js";
 import { streamRelay } from "./relay-stream.js";
 import { unaryRelay } from "./relay-unary.js";
@@ -79,6 +80,12 @@ export function serveRelay(
     const limits = yield* Limits;
     // Budget and rate admission come before any decoding: a key with nothing left costs no work.
     const reservation = yield* limits.reserve(key, prepared.value.reservation);
+    // The key's window as it stands with this request in it, on whatever answer follows.
+    const rate = yield* limits.usage(key.keyId).pipe(
+      Effect.map((usage) => rateLimitHeaders(usage.window)),
+      Effect.orElseSucceed(() => ({})),
+    );
+    for (const [name, value] of Object.entries(rate)) res.setHeader(name, value);
     yield* dispatchRelay(
       deps,
       res,
