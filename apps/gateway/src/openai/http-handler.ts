@@ -8,6 +8,7 @@ import { corsHeaders, preflightHeaders, sendJson } from "./http-response.js";
 import { modelEntry, modelsList } from "./models-list.js";
 import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
 import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
+import { RESPONSES_SURFACE } from "./responses/responses-surface.js";
 import { serveRelay } from "./serve-relay.js";
 
 const OPERATION_BY_PATH = new Map<string, ServiceOperation>(
@@ -15,6 +16,7 @@ const OPERATION_BY_PATH = new Map<string, ServiceOperation>(
 );
 
 const MODEL_PATH = "/v1/models/";
+const RESPONSES_PATH = "/v1/responses";
 
 export interface HttpHandlerOptions {
   readonly deps: FrontDoorDeps;
@@ -36,6 +38,7 @@ export function routeLabel(path: string): string {
   const operation = OPERATION_BY_PATH.get(path);
   if (operation !== undefined) return operation;
   if (path === "/v1/models") return "models";
+  if (path === RESPONSES_PATH) return "responses";
   if (path.startsWith(MODEL_PATH)) return "models.retrieve";
   return "unmatched";
 }
@@ -55,6 +58,10 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
       if (operation !== undefined) {
         if (req.method !== "POST") return yield* refuse(`${path} takes POST`, 405);
         return yield* serveRelay(deps, req, res, operation, cors);
+      }
+      if (path === RESPONSES_PATH) {
+        if (req.method !== "POST") return yield* refuse(`${path} takes POST`, 405);
+        return yield* serveRelay(deps, req, res, "chat.completions", cors, RESPONSES_SURFACE);
       }
       if (path === "/v1/models" && req.method === "GET") {
         const dispatcher = yield* Dispatcher;

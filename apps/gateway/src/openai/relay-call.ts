@@ -5,6 +5,7 @@ import type { GatewayDb } from "../db/database.js";
 import type { Limits, Reservation } from "../limits/limits.js";
 import type { MeteringWriter } from "../metering/metering-writer.js";
 import type { Dispatcher, DispatchRequest } from "../relay/dispatcher.js";
+import type { AnswerPresenter } from "./answer-presenter.js";
 import type { FrontDoorMetrics } from "./front-door-metrics.js";
 import type { PreparedRelay } from "./prepare-request.js";
 import type { RelayCaller } from "./relay-rows.js";
@@ -28,6 +29,8 @@ export interface RelayCall {
   readonly relay: PreparedRelay;
   readonly reservation: Reservation;
   readonly request: DispatchRequest;
+  /** Writes the answer in another API's shape (`/v1/responses`); absent: the operation's own. */
+  readonly present?: AnswerPresenter | undefined;
   /** Headers every answer carries: CORS, `x-pocket-service`, `x-pocket-tier`. */
   readonly headers: Readonly<Record<string, string>>;
 }

@@ -1,9 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { canonicalJson, type ServiceOperation, uploadPixelBudget } from "@pocket-ai/protocol";
+import {
+  canonicalJson,
+  type ProtocolError,
+  type Result,
+  type ServiceOperation,
+  uploadPixelBudget,
+} from "@pocket-ai/protocol";
 import { Clock, Effect } from "effect";
 import { Accounts } from "../accounts/accounts.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
 import { Limits, type Reservation } from "../limits/limits.js";
+import type { AnswerPresenter } from "./answer-presenter.js";
 import { RequestRefused } from "./errors.js";
 import { keyRoleOf } from "./key-roles.js";
 import { admitUploads } from "./png-upload.js";
@@ -55,6 +62,24 @@ function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: Ser
 }
 
 /**
+ * Another API riding an operation's relay path (`/v1/responses` on chat): its body becomes the
+ * operation's body, and its answers are written by a presenter.
+ */
+export interface RelaySurface {
+  translate(raw: unknown): Result<{
+    readonly body: unknown;
+    readonly presenter: (model: string, createdAt: number) => AnswerPresenter;
+  }>;
+  /** The surface's name for a field of the relayed body that a refusal names. */
+  readonly paramName?: (param: string) => string;
+}
+
+function refusalOn(surface: RelaySurface | undefined, error: ProtocolError): RequestRefused {
+  const param = error.param === undefined ? undefined : (surface?.paramName?.(error.param) ?? error.param);
+  return RequestRefused.of({ ...error, ...(param === undefined ? {} : { param }) });
+}
+
+/**
  * `POST /v1/<operation>`: authenticate the key, check the evaluator header, read and validate the
  * body against the field policy and the catalog, reserve the relay's most tokens and cost (budget
  * and rate admission), then check and decode uploads, and dispatch. The
@@ -67,6 +92,7 @@ export function serveRelay(
   res: ServerResponse,
   operation: ServiceOperation,
   cors: Readonly<Record<string, string>>,
+  surface?: RelaySurface,
 ) {
   return Effect.gen(function* () {
     const startedAt = yield* Clock.currentTimeMillis;
@@ -75,8 +101,14 @@ export function serveRelay(
     );
     const node = yield* targetNode(deps, req, key.keyId);
     const raw = yield* readRelayBody(deps, req, operation);
-    const prepared = prepareRelay(deps.catalog, operation, raw);
-    if (!prepared.ok) return yield* RequestRefused.of(prepared.error);
+    const translated = surface === undefined ? undefined : surface.translate(raw);
+    if (translated !== undefined && !translated.ok) return yield* refusalOn(surface, translated.error);
+    const prepared = prepareRelay(deps.catalog, operation, translated?.value.body ?? raw);
+    if (!prepared.ok) return yield* refusalOn(surface, prepared.error);
+    const present = translated?.value.presenter(
+      prepared.value.target.modelName,
+      Math.floor(startedAt / 1000),
+    );
     const limits = yield* Limits;
     // Budget and rate admission come before any decoding: a key with nothing left costs no work.
     const reservation = yield* limits.reserve(key, prepared.value.reservation);
@@ -91,7 +123,7 @@ export function serveRelay(
       res,
       operation,
       cors,
-      { key, node, startedAt, reservation },
+      { key, node, startedAt, reservation, present },
       prepared.value,
     ).pipe(Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)));
   });
@@ -108,11 +140,12 @@ function dispatchRelay(
     readonly node: string | undefined;
     readonly startedAt: number;
     readonly reservation: Reservation;
+    readonly present: AnswerPresenter | undefined;
   },
   prepared: PreparedRelay,
 ) {
   return Effect.gen(function* () {
-    const { key, node, startedAt, reservation } = admitted;
+    const { key, node, startedAt, reservation, present } = admitted;
     let relay = prepared;
     if (operation === "images.edits" && relay.target.kind === "image") {
       const uploads = admitUploads(relay.body, uploadPixelBudget(relay.target.tier.limits));
@@ -124,6 +157,7 @@ function dispatchRelay(
       caller: { applicationId: key.applicationId, keyId: key.keyId, startedAt },
       relay,
       reservation,
+      present,
       request: {
         application: { id: key.applicationId, address: key.applicationAddress },
         keyId: key.keyId,

@@ -51,6 +51,18 @@ export const ErrorCodes = {
     message:
       "The body has a field this API does not define (for example an engine option such as `n_predict`). Remove the field named in `param`; use `max_tokens` for output length.",
   },
+  RESPONSE_NOT_STORED: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "Prompts and outputs are never stored, so earlier responses cannot be referred to (`previous_response_id`, `conversation`, `item_reference`, `store: true`). Send the whole conversation as `input` items; with the Vercel AI SDK set providerOptions.openai.store to false.",
+  },
+  UNSUPPORTED_RESPONSES_FEATURE: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "This Responses API feature is not offered (tools, image or file inputs, reasoning, background mode, structured text formats, logprobs). Remove the field named in `param`.",
+  },
   // ── Identity and access ──────────────────────────────────────────────────────
   UNKNOWN_MODEL: {
     status: 404,
