@@ -11,6 +11,7 @@ import { Accounts } from "../accounts/accounts.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
 import { Limits, type Reservation } from "../limits/limits.js";
 import type { AnswerPresenter } from "./answer-presenter.js";
+import { embeddingsPresenter } from "./embeddings-answer.js";
 import { RequestRefused } from "./errors.js";
 import { keyRoleOf } from "./key-roles.js";
 import { admitUploads } from "./png-upload.js";
@@ -145,7 +146,9 @@ function dispatchRelay(
   prepared: PreparedRelay,
 ) {
   return Effect.gen(function* () {
-    const { key, node, startedAt, reservation, present } = admitted;
+    const { key, node, startedAt, reservation } = admitted;
+    const present =
+      admitted.present ?? (prepared.embedding ? embeddingsPresenter(prepared.embedding.encoding) : undefined);
     let relay = prepared;
     if (operation === "images.edits" && relay.target.kind === "image") {
       const uploads = admitUploads(relay.body, uploadPixelBudget(relay.target.tier.limits));

@@ -49,6 +49,9 @@ export function canServe(caps: NodeCapabilities, request: DispatchRequest, strea
       return caps.images?.generate === true;
     case "images.edits":
       return caps.images !== null && (caps.images.img2img || caps.images.inpaint || caps.images.outpaint);
+    case "embeddings":
+      // Only embedding services offer it, and a node registers one only with a backend that embeds.
+      return !stream;
   }
 }
 

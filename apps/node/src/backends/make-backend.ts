@@ -23,7 +23,7 @@ const misconfigured = (kind: string, reason: string) =>
  * The adapter for one configured backend. Throws BackendMisconfigured at startup for an entry
  * that could never serve the service, rather than failing every relay later.
  */
-export function makeBackend(config: BackendConfig, serviceKind: "text" | "image"): Backend {
+export function makeBackend(config: BackendConfig, serviceKind: "text" | "image" | "embedding"): Backend {
   const { kind, url } = config;
   if (kind === "dev") return makeDevBackend(config, serviceKind);
   if (url === undefined) throw misconfigured(kind, `a ${kind} backend needs its url`);
@@ -38,7 +38,7 @@ export function makeBackend(config: BackendConfig, serviceKind: "text" | "image"
     return makeComfyUiBackend({ ...config, url });
   }
   if (isOpenAICompatibleKind(kind)) {
-    if (serviceKind !== "text") throw misconfigured(kind, `${kind} serves text services only`);
+    if (serviceKind === "image") throw misconfigured(kind, `${kind} serves text and embedding services only`);
     return makeOpenAICompatibleBackend({ ...config, kind, url });
   }
   throw misconfigured(kind, "unknown backend kind");

@@ -1,9 +1,13 @@
 import { readPngHeader } from "@pocket-ai/png";
 import {
+  checkEmbeddingLimits,
   checkImageLimits,
   checkRelaySession,
+  type EmbeddingRequest,
   type ErrorCode,
+  embeddingInputs,
   imageRequestSize,
+  isEmbeddingTier,
   isImageTier,
   isTextTier,
   type OpenAIRequestOf,
@@ -40,6 +44,8 @@ export interface AdmittedRelay {
   readonly maxOutputTokens: number;
   /** Standard images this call counts as (image services). */
   readonly imageUnits: number;
+  /** Embedding calls: how many vectors of which length the answer must hold. */
+  readonly embeddings?: { readonly inputs: number; readonly dimensions: number } | undefined;
 }
 
 export type Admission =
@@ -188,6 +194,8 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
           value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0 },
         } as const;
       }
+      case "embeddings":
+        return yield* checkEmbeddings(service, tier, parsed.value as EmbeddingRequest);
       case "images.generations":
       case "images.edits": {
         if (!isImageTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an image tier`);
@@ -226,6 +234,42 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
         } as const;
       }
     }
+  });
+}
+
+function checkEmbeddings(
+  service: ServedService,
+  tier: TierSpec,
+  request: EmbeddingRequest,
+): Effect.Effect<PayloadCheck> {
+  return Effect.gen(function* () {
+    if (!isEmbeddingTier(tier))
+      return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an embedding tier`);
+    const inputs = embeddingInputs(request);
+    const counted = yield* countTexts(
+      inputs.map((text) => [{ text }]),
+      service,
+    );
+    const limits = checkEmbeddingLimits(
+      tier,
+      { inputs, dimensions: request.dimensions },
+      (text) => counted.get(text) ?? upperBound(text),
+    );
+    if (!limits.ok) return { ok: false, error: limits.error } as const;
+    const { inputTokens } = limits.value;
+    const { dimensions } = tier.limits;
+    return {
+      ok: true,
+      value: {
+        service,
+        tier,
+        body: { model: request.model, input: [...inputs], dimensions },
+        inputTokens,
+        maxOutputTokens: 0,
+        imageUnits: 0,
+        embeddings: { inputs: inputs.length, dimensions },
+      },
+    } as const;
   });
 }
 

@@ -28,6 +28,12 @@ export const ErrorCodes = {
     message:
       "`max_tokens` is above the tier's output limit. Lower it or pick a tier with a larger output limit.",
   },
+  TOO_MANY_INPUTS: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "The embeddings call has more inputs than the tier takes in one call. Split the batch into several calls.",
+  },
   IMAGE_TOO_LARGE: {
     status: 400,
     type: "invalid_request_error",
@@ -62,6 +68,12 @@ export const ErrorCodes = {
     type: "invalid_request_error",
     message:
       "This Responses API feature is not offered (tools, image or file inputs, reasoning, background mode, structured text formats, logprobs). Remove the field named in `param`.",
+  },
+  IMAGE_URL_EXPIRED: {
+    status: 404,
+    type: "invalid_request_error",
+    message:
+      "The image URL has expired or never existed: the gateway keeps generated images for a limited time only. Fetch images soon after they are made, or ask for `response_format: \"b64_json\"`.",
   },
   // ── Identity and access ──────────────────────────────────────────────────────
   UNKNOWN_MODEL: {
