@@ -18,6 +18,7 @@ import { Database } from "../db/database.js";
 import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
 import { makeHttpHandler } from "../openai/http-handler.js";
+import { ImageUrlStore } from "../openai/image-urls.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { contextFromRequest } from "../trpc.js";
@@ -123,6 +124,11 @@ export function startGateway(
         log,
         cors: config.cors,
         maxBodyBytes: config.maxBodyBytes,
+        imageUrls: new ImageUrlStore({
+          ttlMs: config.imageUrls.ttlSeconds * 1000,
+          maxBytes: config.imageUrls.maxBytes,
+        }),
+        publicUrl: config.publicUrl,
       },
       runtime,
       registry,

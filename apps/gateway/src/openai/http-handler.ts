@@ -5,6 +5,7 @@ import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { type FrontDoorFailure, httpErrorOf, RequestRefused } from "./errors.js";
 import { corsHeaders, preflightHeaders, sendJson } from "./http-response.js";
+import { IMAGE_CONTENT_PATH } from "./image-urls.js";
 import { modelEntry, modelsList } from "./models-list.js";
 import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
 import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
@@ -39,6 +40,7 @@ export function routeLabel(path: string): string {
   if (operation !== undefined) return operation;
   if (path === "/v1/models") return "models";
   if (path === RESPONSES_PATH) return "responses";
+  if (path.startsWith(IMAGE_CONTENT_PATH)) return "images.content";
   if (path.startsWith(MODEL_PATH)) return "models.retrieve";
   return "unmatched";
 }
@@ -72,6 +74,19 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
           modelsList(deps.catalog, dispatcher.availability(), Math.floor(now / 1000)),
           cors,
         );
+      }
+      if (path.startsWith(IMAGE_CONTENT_PATH) && req.method === "GET") {
+        const name = path.slice(IMAGE_CONTENT_PATH.length);
+        const kept = name.endsWith(".png") ? deps.imageUrls.get(name.slice(0, -4)) : undefined;
+        if (kept === undefined) return yield* new RequestRefused({ code: "IMAGE_URL_EXPIRED" });
+        res.writeHead(200, {
+          ...cors,
+          "content-type": "image/png",
+          "content-length": String(kept.bytes.length),
+          "cache-control": `private, max-age=${kept.secondsLeft}`,
+        });
+        res.end(kept.bytes);
+        return;
       }
       if (path.startsWith(MODEL_PATH) && req.method === "GET") {
         const dispatcher = yield* Dispatcher;

@@ -7,6 +7,7 @@ import type { MeteringWriter } from "../metering/metering-writer.js";
 import type { Dispatcher, DispatchRequest } from "../relay/dispatcher.js";
 import type { AnswerPresenter } from "./answer-presenter.js";
 import type { FrontDoorMetrics } from "./front-door-metrics.js";
+import type { ImageUrlStore } from "./image-urls.js";
 import type { PreparedRelay } from "./prepare-request.js";
 import type { RelayCaller } from "./relay-rows.js";
 
@@ -18,6 +19,10 @@ export interface FrontDoorDeps {
   readonly log: Logger;
   readonly cors: { readonly origins: readonly string[] };
   readonly maxBodyBytes: { readonly json: number; readonly multipart: number };
+  /** Generated images kept for `response_format: "url"`. */
+  readonly imageUrls: ImageUrlStore;
+  /** The gateway's public URL (image URLs are made under it); absent: the request's Host. */
+  readonly publicUrl?: string | undefined;
 }
 
 /** The services the `/v1/*` handlers run with. */

@@ -13,6 +13,7 @@ import { Limits, type Reservation } from "../limits/limits.js";
 import type { AnswerPresenter } from "./answer-presenter.js";
 import { embeddingsPresenter } from "./embeddings-answer.js";
 import { RequestRefused } from "./errors.js";
+import { imageUrlPresenter } from "./image-urls.js";
 import { keyRoleOf } from "./key-roles.js";
 import { admitUploads } from "./png-upload.js";
 import { type PreparedRelay, prepareRelay } from "./prepare-request.js";
@@ -124,7 +125,7 @@ export function serveRelay(
       res,
       operation,
       cors,
-      { key, node, startedAt, reservation, present },
+      { key, node, startedAt, reservation, present, baseUrl: deps.publicUrl ?? `http://${req.headers.host}` },
       prepared.value,
     ).pipe(Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)));
   });
@@ -142,14 +143,21 @@ function dispatchRelay(
     readonly startedAt: number;
     readonly reservation: Reservation;
     readonly present: AnswerPresenter | undefined;
+    readonly baseUrl: string;
   },
   prepared: PreparedRelay,
 ) {
   return Effect.gen(function* () {
     const { key, node, startedAt, reservation } = admitted;
-    const present =
-      admitted.present ?? (prepared.embedding ? embeddingsPresenter(prepared.embedding.encoding) : undefined);
     let relay = prepared;
+    let present = admitted.present;
+    if (prepared.embedding !== undefined) present = embeddingsPresenter(prepared.embedding.encoding);
+    if (prepared.target.kind === "image" && prepared.body.response_format === "url") {
+      // Nodes answer base64; the gateway keeps the bytes and answers with URLs.
+      const { response_format: _format, ...body } = prepared.body;
+      relay = { ...relay, body };
+      present = imageUrlPresenter(deps.imageUrls, admitted.baseUrl);
+    }
     if (operation === "images.edits" && relay.target.kind === "image") {
       const uploads = admitUploads(relay.body, uploadPixelBudget(relay.target.tier.limits));
       if (!uploads.ok) return yield* RequestRefused.of(uploads.error);

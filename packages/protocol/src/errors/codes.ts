@@ -73,7 +73,7 @@ export const ErrorCodes = {
     status: 404,
     type: "invalid_request_error",
     message:
-      "The image URL has expired or never existed: the gateway keeps generated images for a limited time only. Fetch images soon after they are made, or ask for `response_format: \"b64_json\"`.",
+      'The image URL has expired or never existed: the gateway keeps generated images for a limited time only. Fetch images soon after they are made, or ask for `response_format: "b64_json"`.',
   },
   // ── Identity and access ──────────────────────────────────────────────────────
   UNKNOWN_MODEL: {
