@@ -162,7 +162,10 @@ export function startLocalnet(
               ],
             },
             ...(spec.images
-              ? [{ serviceId: "stable-diffusion", tiers: ["standard"], backends: [{ kind: "dev" }] }]
+              ? [
+                  { serviceId: "stable-diffusion", tiers: ["standard"], backends: [{ kind: "dev" }] },
+                  { serviceId: "nomic-embed-text", tiers: ["standard"], backends: [{ kind: "dev" }] },
+                ]
               : []),
           ],
         }),

@@ -60,6 +60,28 @@ describe("the local network through the official openai client", () => {
     expect(usage?.completion_tokens).toBeLessThanOrEqual(12);
   });
 
+  it("answers the Responses API and embeddings through the network", async () => {
+    const response = await t.client.responses.create({
+      model: "llama-2-13b",
+      instructions: "Be brief.",
+      input: "The capital of France is",
+      max_output_tokens: 8,
+    });
+    expect(response.status === "completed" || response.status === "incomplete").toBe(true);
+    expect(response.output_text.length).toBeGreaterThan(0);
+    expect(response.usage?.output_tokens).toBeGreaterThan(0);
+    const texts = ["a cat sat on the mat", "the cat is sitting on a mat", "tax law of the realm"];
+    const answer = await t.client.embeddings.create({
+      model: "nomic-embed-text",
+      input: texts,
+      encoding_format: "float",
+    });
+    const [a, b, c] = answer.data.map((d) => d.embedding);
+    const dot = (x: number[], y: number[]) => x.reduce((sum, v, i) => sum + v * (y[i] ?? 0), 0);
+    expect(a).toHaveLength(768);
+    expect(dot(a!, b!)).toBeGreaterThan(dot(a!, c!));
+  });
+
   it("generates an image and edits one with a mask", async () => {
     const generated = await t.client.images.generate({
       model: "stable-diffusion",

@@ -19,6 +19,7 @@ import { GatewayStore, type StoreLocation } from "../db/database.js";
 import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
 import { makeHttpHandler } from "../openai/http-handler.js";
+import { ImageUrlStore } from "../openai/image-urls.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { contextFromRequest } from "../trpc.js";
@@ -128,6 +129,11 @@ export function startGateway(
         log,
         cors: config.cors,
         maxBodyBytes: config.maxBodyBytes,
+        imageUrls: new ImageUrlStore({
+          ttlMs: config.imageUrls.ttlSeconds * 1000,
+          maxBytes: config.imageUrls.maxBytes,
+        }),
+        publicUrl: config.publicUrl,
       },
       runtime,
       registry,

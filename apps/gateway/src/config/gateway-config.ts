@@ -77,6 +77,20 @@ export const GatewayConfig = z.strictObject({
         .default(24 * 1024 * 1024),
     })
     .prefault({}),
+  /**
+   * Images answered as URLs (`response_format: "url"`): kept in memory this long, at most this
+   * many bytes in all (the oldest go first), then gone (the URL answers 404 IMAGE_URL_EXPIRED).
+   */
+  imageUrls: z
+    .strictObject({
+      ttlSeconds: z.number().int().min(1).max(86_400).default(3_600),
+      maxBytes: z
+        .number()
+        .int()
+        .min(16 * 1024 * 1024)
+        .default(256 * 1024 * 1024),
+    })
+    .prefault({}),
   /** How long in-flight requests may finish on shutdown. */
   drainMs: z.number().int().min(0).max(600_000).default(15_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),

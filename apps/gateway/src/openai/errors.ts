@@ -88,6 +88,7 @@ function plain(code: ErrorCode, detail?: string, param?: string): HttpError {
 }
 
 /** The OpenAI-shaped error event that ends a stream which failed after its first byte. */
-export function streamErrorEvent(code: ErrorCode, detail?: string) {
-  return toOpenAIError(protocolError(code, detail));
+export function streamErrorEvent(code: ErrorCode, detail?: string, requestId?: string) {
+  const body = toOpenAIError(protocolError(code, detail));
+  return requestId === undefined ? body : { error: { ...body.error, request_id: requestId } };
 }

@@ -1,6 +1,7 @@
 import {
   ChatCompletionRequest,
   CompletionRequest,
+  EmbeddingRequest,
   fail,
   ImageEditRequest,
   ImageGenerationRequest,
@@ -57,6 +58,7 @@ const TOP_LEVEL: Record<ServiceOperation, ReadonlySet<string>> = {
   "chat.completions": keysOf(ChatCompletionRequest),
   "images.generations": keysOf(ImageGenerationRequest),
   "images.edits": keysOf(ImageEditRequest),
+  embeddings: keysOf(EmbeddingRequest),
 };
 
 const MESSAGE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {

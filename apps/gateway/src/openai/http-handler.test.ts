@@ -45,7 +45,7 @@ describe("the HTTP front door", () => {
   it("refuses unknown routes, wrong methods, bad JSON and oversized bodies in OpenAI's shape", async () => {
     const { secret } = await t.newKey();
     const auth = { authorization: `Bearer ${secret}` };
-    const notFound = await fetch(`${t.gateway.url}/v1/embeddings`, { method: "POST" });
+    const notFound = await fetch(`${t.gateway.url}/v1/audio/speech`, { method: "POST" });
     expect(notFound.status).toBe(404);
     expect(((await notFound.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
     expect((await fetch(`${t.gateway.url}/v1/chat/completions`)).status).toBe(405);

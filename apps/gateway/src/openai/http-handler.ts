@@ -5,13 +5,19 @@ import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { type FrontDoorFailure, httpErrorOf, RequestRefused } from "./errors.js";
 import { corsHeaders, preflightHeaders, sendJson } from "./http-response.js";
-import { modelsList } from "./models-list.js";
+import { IMAGE_CONTENT_PATH } from "./image-urls.js";
+import { modelEntry, modelsList } from "./models-list.js";
 import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
+import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
+import { RESPONSES_SURFACE } from "./responses/responses-surface.js";
 import { serveRelay } from "./serve-relay.js";
 
 const OPERATION_BY_PATH = new Map<string, ServiceOperation>(
   Object.entries(OPENAI_OPERATION_PATHS).map(([operation, path]) => [path, operation as ServiceOperation]),
 );
+
+const MODEL_PATH = "/v1/models/";
+const RESPONSES_PATH = "/v1/responses";
 
 export interface HttpHandlerOptions {
   readonly deps: FrontDoorDeps;
@@ -30,7 +36,13 @@ export interface HttpHandlerOptions {
  * random URLs add no metric series.
  */
 export function routeLabel(path: string): string {
-  return OPERATION_BY_PATH.get(path) ?? (path === "/v1/models" ? "models" : "unmatched");
+  const operation = OPERATION_BY_PATH.get(path);
+  if (operation !== undefined) return operation;
+  if (path === "/v1/models") return "models";
+  if (path === RESPONSES_PATH) return "responses";
+  if (path.startsWith(IMAGE_CONTENT_PATH)) return "images.content";
+  if (path.startsWith(MODEL_PATH)) return "models.retrieve";
+  return "unmatched";
 }
 
 /**
@@ -49,6 +61,10 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
         if (req.method !== "POST") return yield* refuse(`${path} takes POST`, 405);
         return yield* serveRelay(deps, req, res, operation, cors);
       }
+      if (path === RESPONSES_PATH) {
+        if (req.method !== "POST") return yield* refuse(`${path} takes POST`, 405);
+        return yield* serveRelay(deps, req, res, "chat.completions", cors, RESPONSES_SURFACE);
+      }
       if (path === "/v1/models" && req.method === "GET") {
         const dispatcher = yield* Dispatcher;
         const now = yield* Clock.currentTimeMillis;
@@ -59,12 +75,44 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
           cors,
         );
       }
+      if (path.startsWith(IMAGE_CONTENT_PATH) && req.method === "GET") {
+        const name = path.slice(IMAGE_CONTENT_PATH.length);
+        const kept = name.endsWith(".png") ? deps.imageUrls.get(name.slice(0, -4)) : undefined;
+        if (kept === undefined) return yield* new RequestRefused({ code: "IMAGE_URL_EXPIRED" });
+        res.writeHead(200, {
+          ...cors,
+          "content-type": "image/png",
+          "content-length": String(kept.bytes.length),
+          "cache-control": `private, max-age=${kept.secondsLeft}`,
+        });
+        res.end(kept.bytes);
+        return;
+      }
+      if (path.startsWith(MODEL_PATH) && req.method === "GET") {
+        const dispatcher = yield* Dispatcher;
+        const now = yield* Clock.currentTimeMillis;
+        const name = decodedSegment(path.slice(MODEL_PATH.length));
+        const entry =
+          name === undefined
+            ? undefined
+            : modelEntry(deps.catalog, dispatcher.availability(), name, Math.floor(now / 1000));
+        if (entry === undefined) {
+          return yield* new RequestRefused({
+            code: "UNKNOWN_MODEL",
+            detail: `no model is named ${JSON.stringify(name ?? "")}`,
+            param: "model",
+          });
+        }
+        return sendJson(res, 200, entry, cors);
+      }
       return yield* refuse(`no route ${req.method ?? "GET"} ${path}`, 404);
     });
 
   const inFlight = new Set<Fiber.RuntimeFiber<void>>();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const requestId = requestIdOf(req);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     if (path.startsWith("/trpc/")) {
       options.trpc(req, res);
       return;
@@ -96,12 +144,12 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
     const fiber = run(
       route(req, res, path, cors).pipe(
         Effect.catchAll((failure: FrontDoorFailure) =>
-          Effect.sync(() => answerFailure(deps, res, failure, cors)),
+          Effect.sync(() => answerFailure(deps, res, failure, cors, requestId)),
         ),
         Effect.catchAllDefect((defect) =>
           Effect.sync(() => {
             deps.log.error("request failed unexpectedly", { path, defect: String(defect) });
-            answerFailure(deps, res, new RequestRefused({ code: "INTERNAL" }), cors);
+            answerFailure(deps, res, new RequestRefused({ code: "INTERNAL" }), cors, requestId);
           }),
         ),
       ),
@@ -131,6 +179,16 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
   return { handle, drain };
 }
 
+/** One decoded path segment (the SDK encodes `:` in `model:tier`); `undefined` when malformed. */
+function decodedSegment(segment: string): string | undefined {
+  if (segment === "" || segment.includes("/")) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 const refuse = (detail: string, status: 404 | 405) =>
   Effect.fail(new RequestRefused({ code: "INVALID_REQUEST", detail, status }));
 
@@ -139,9 +197,11 @@ function answerFailure(
   res: ServerResponse,
   failure: FrontDoorFailure,
   cors: Record<string, string>,
+  requestId: string,
 ) {
   const http = httpErrorOf(failure);
   if (http.status >= 500)
-    deps.log.warn("request refused", { code: http.body.error.code, status: http.status });
-  sendJson(res, http.status, http.body, { ...cors, ...http.headers });
+    deps.log.warn("request refused", { code: http.body.error.code, status: http.status, requestId });
+  const body = { error: { ...http.body.error, request_id: requestId } };
+  sendJson(res, http.status, body, { ...cors, ...http.headers });
 }

@@ -46,7 +46,9 @@ export function corsHeaders(req: IncomingMessage, origins: readonly string[]): R
   return {
     "access-control-allow-origin": any ? "*" : origin,
     "access-control-expose-headers":
-      "x-pocket-service, x-pocket-tier, x-pocket-node, x-pocket-relay, x-request-id, retry-after",
+      "x-pocket-service, x-pocket-tier, x-pocket-node, x-pocket-relay, x-request-id, retry-after, " +
+      "x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, " +
+      "x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens",
     ...(any ? {} : { vary: "Origin" }),
   };
 }
@@ -57,7 +59,7 @@ export function preflightHeaders(req: IncomingMessage): Record<string, string> {
     "access-control-allow-methods": "GET, POST, OPTIONS",
     "access-control-allow-headers":
       req.headers["access-control-request-headers"] ??
-      "authorization, content-type, x-pocket-target-node, openai-organization, openai-project",
+      "authorization, content-type, x-pocket-target-node, x-request-id, openai-organization, openai-project",
     "access-control-max-age": "600",
   };
 }

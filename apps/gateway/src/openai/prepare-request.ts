@@ -1,7 +1,10 @@
 import {
   type Catalog,
+  checkEmbeddingLimits,
   checkImageLimits,
   countRelayInput,
+  type EmbeddingRequest,
+  embeddingInputs,
   fail,
   imageRequestSize,
   type OpenAIRequestOf,
@@ -43,6 +46,10 @@ export interface PreparedRelay {
    * tier's price; 1 for chat and images.
    */
   readonly calls?: number | undefined;
+  /** Embedding calls: the vectors asked for, and how the client wants them written. */
+  readonly embedding?:
+    | { readonly inputs: number; readonly dimensions: number; readonly encoding: "float" | "base64" }
+    | undefined;
   /** Image calls: the output size, to price what was actually made. */
   readonly image?: { readonly width: number; readonly height: number; readonly n: number } | undefined;
 }
@@ -78,6 +85,12 @@ export function prepareRelay(
     return fail("UNSUPPORTED_OPERATION", `${target.modelName} does not offer ${operation}`, "model");
   }
   if (target.kind === "image") return prepareImage(target, operation, request);
+  if (target.kind === "embedding") {
+    if (operation !== "embeddings") {
+      return fail("UNSUPPORTED_OPERATION", `${target.modelName} is an embedding service`, "model");
+    }
+    return prepareEmbedding(target, request as EmbeddingRequest);
+  }
   if (operation === "completions" || operation === "chat.completions") {
     return prepareText(target, operation, request);
   }
@@ -113,6 +126,44 @@ function prepareText(
     maxOutputTokens,
     inputTokens,
     calls: prompts,
+  });
+}
+
+/**
+ * An embeddings call: its inputs checked against the tier (`checkEmbeddingLimits`, each input
+ * with the lower-bound counter, so only a certainly over-long one is refused here), reserved
+ * with the upper bound. The relayed body carries the inputs as a list and no `encoding_format`
+ * nor `dimensions`: nodes always answer base64 float32 at the tier's length, and the gateway
+ * writes the vectors as the client asked.
+ */
+function prepareEmbedding(
+  target: Extract<ResolvedModel, { kind: "embedding" }>,
+  request: EmbeddingRequest,
+): Result<PreparedRelay> {
+  const inputs = embeddingInputs(request);
+  const checked = checkEmbeddingLimits(
+    target.tier,
+    { inputs, dimensions: request.dimensions },
+    tokensAtLeast,
+  );
+  if (!checked.ok) return checked;
+  const limit = target.tier.limits.maxTokensPerInput;
+  const reserved = inputs.reduce((sum, text) => sum + Math.min(tokensAtMost(text), limit), 0);
+  const { encoding_format: encoding, dimensions: _dimensions, ...rest } = request;
+  return ok({
+    operation: "embeddings",
+    target,
+    body: { ...rest, input: [...inputs] },
+    stream: false,
+    includeUsage: false,
+    reservation: reservationFor(target.tier, { inputTokens: reserved, maxOutputTokens: 0 }),
+    maxOutputTokens: 0,
+    inputTokens: checked.value.inputTokens,
+    embedding: {
+      inputs: inputs.length,
+      dimensions: target.tier.limits.dimensions,
+      encoding: encoding === "base64" ? "base64" : "float",
+    },
   });
 }
 

@@ -4,7 +4,9 @@ import type { Accounts } from "../accounts/accounts.js";
 import type { Limits, Reservation } from "../limits/limits.js";
 import type { MeteringWriter } from "../metering/metering-writer.js";
 import type { Dispatcher, DispatchRequest } from "../relay/dispatcher.js";
+import type { AnswerPresenter } from "./answer-presenter.js";
 import type { FrontDoorMetrics } from "./front-door-metrics.js";
+import type { ImageUrlStore } from "./image-urls.js";
 import type { PreparedRelay } from "./prepare-request.js";
 import type { RelayCaller } from "./relay-rows.js";
 
@@ -16,6 +18,10 @@ export interface FrontDoorDeps {
   readonly log: Logger;
   readonly cors: { readonly origins: readonly string[] };
   readonly maxBodyBytes: { readonly json: number; readonly multipart: number };
+  /** Generated images kept for `response_format: "url"`. */
+  readonly imageUrls: ImageUrlStore;
+  /** The gateway's public URL (image URLs are made under it); absent: the request's Host. */
+  readonly publicUrl?: string | undefined;
 }
 
 /** The services the `/v1/*` handlers run with. */
@@ -27,6 +33,8 @@ export interface RelayCall {
   readonly relay: PreparedRelay;
   readonly reservation: Reservation;
   readonly request: DispatchRequest;
+  /** Writes the answer in another API's shape (`/v1/responses`); absent: the operation's own. */
+  readonly present?: AnswerPresenter | undefined;
   /** Headers every answer carries: CORS, `x-pocket-service`, `x-pocket-tier`. */
   readonly headers: Readonly<Record<string, string>>;
 }

@@ -33,6 +33,7 @@ export function chargeFor(
   }
   const price = tierPrice * Math.max(1, relay.calls ?? 1);
   const tokens = usage.inputTokens + usage.outputTokens;
+  if (relay.target.kind === "embedding") return { tokens, costMicroUsd: outcome === "complete" ? price : 0 };
   if (outcome === "complete") return { tokens, costMicroUsd: price };
   if (usage.outputTokens === 0 || relay.maxOutputTokens === 0) return { tokens, costMicroUsd: 0 };
   const share = Math.min(usage.outputTokens, relay.maxOutputTokens) / relay.maxOutputTokens;

@@ -15,6 +15,7 @@ import { writeChunk } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
 import { answeredRow, failedRow } from "./relay-rows.js";
+import { REQUEST_ID_HEADER } from "./request-id.js";
 
 type Final = Extract<DispatchStreamEvent, { type: "final" }>;
 
@@ -63,6 +64,8 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
       "x-accel-buffering": "no",
       trailer: "x-pocket-node, x-pocket-relay",
     });
+    const present = call.present;
+    if (present !== undefined) yield* writeChunk(res, present.open());
     const tally = new DeliveredTally(call.relay);
     let final: Final | undefined;
 
@@ -105,7 +108,9 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
       // Nothing reaches a client that has gone: count only chunks handed to an open response.
       if (res.destroyed || res.writableEnded) return Effect.void;
       tally.add(event.data);
-      return writeChunk(res, formatSseEvent({ ...event.data, model }));
+      if (present === undefined) return writeChunk(res, formatSseEvent({ ...event.data, model }));
+      const text = present.chunk(event.data);
+      return text === "" ? Effect.void : writeChunk(res, text);
     }).pipe(Effect.onInterrupt(() => clientLeft));
 
     const now = yield* Clock.currentTimeMillis;
@@ -134,8 +139,19 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
             errorCode: failed ? errorCode : undefined,
           }),
     );
-    if (failed) yield* writeChunk(res, formatSseEvent(streamErrorEvent(errorCode, final?.error?.message)));
-    yield* writeChunk(res, SSE_DONE);
+    const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();
+    if (present !== undefined) {
+      yield* writeChunk(
+        res,
+        failed ? present.fail(errorCode, final?.error?.message, requestId) : present.close(),
+      );
+    } else {
+      if (failed) {
+        const event = streamErrorEvent(errorCode, final?.error?.message, requestId);
+        yield* writeChunk(res, formatSseEvent(event));
+      }
+      yield* writeChunk(res, SSE_DONE);
+    }
     if (record !== undefined)
       res.addTrailers({ "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash });
     res.end();

@@ -61,12 +61,12 @@ export function unaryRelay(deps: FrontDoorDeps, res: ServerResponse, call: Relay
           ),
         ),
       );
-    sendJson(
-      res,
-      200,
-      { ...answer.payload, model: call.relay.target.modelName },
-      { ...call.headers, "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash },
-    );
+    const payload = { ...answer.payload, model: call.relay.target.modelName };
+    sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
+      ...call.headers,
+      "x-pocket-node": record.nodeAddress,
+      "x-pocket-relay": record.requestHash,
+    });
     const labels = labelsOf(call);
     deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
     deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);

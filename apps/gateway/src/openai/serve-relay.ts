@@ -1,13 +1,23 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { canonicalJson, type ServiceOperation, uploadPixelBudget } from "@pocket-ai/protocol";
+import {
+  canonicalJson,
+  type ProtocolError,
+  type Result,
+  type ServiceOperation,
+  uploadPixelBudget,
+} from "@pocket-ai/protocol";
 import { Clock, Effect } from "effect";
 import { Accounts } from "../accounts/accounts.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
 import { Limits, type Reservation } from "../limits/limits.js";
+import type { AnswerPresenter } from "./answer-presenter.js";
+import { embeddingsPresenter } from "./embeddings-answer.js";
 import { RequestRefused } from "./errors.js";
+import { imageUrlPresenter } from "./image-urls.js";
 import { keyRoleOf } from "./key-roles.js";
 import { admitUploads } from "./png-upload.js";
 import { type PreparedRelay, prepareRelay } from "./prepare-request.js";
+import { rateLimitHeaders } from "./rate-limit-headers.js";
 import type { FrontDoorDeps } from "./relay-call.js";
 import { streamRelay } from "./relay-stream.js";
 import { unaryRelay } from "./relay-unary.js";
@@ -54,6 +64,24 @@ function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: Ser
 }
 
 /**
+ * Another API riding an operation's relay path (`/v1/responses` on chat): its body becomes the
+ * operation's body, and its answers are written by a presenter.
+ */
+export interface RelaySurface {
+  translate(raw: unknown): Result<{
+    readonly body: unknown;
+    readonly presenter: (model: string, createdAt: number) => AnswerPresenter;
+  }>;
+  /** The surface's name for a field of the relayed body that a refusal names. */
+  readonly paramName?: (param: string) => string;
+}
+
+function refusalOn(surface: RelaySurface | undefined, error: ProtocolError): RequestRefused {
+  const param = error.param === undefined ? undefined : (surface?.paramName?.(error.param) ?? error.param);
+  return RequestRefused.of({ ...error, ...(param === undefined ? {} : { param }) });
+}
+
+/**
  * `POST /v1/<operation>`: authenticate the key, check the evaluator header, read and validate the
  * body against the field policy and the catalog, reserve the relay's most tokens and cost (budget
  * and rate admission), then check and decode uploads, and dispatch. The
@@ -66,6 +94,7 @@ export function serveRelay(
   res: ServerResponse,
   operation: ServiceOperation,
   cors: Readonly<Record<string, string>>,
+  surface?: RelaySurface,
 ) {
   return Effect.gen(function* () {
     const startedAt = yield* Clock.currentTimeMillis;
@@ -74,17 +103,29 @@ export function serveRelay(
     );
     const node = yield* targetNode(deps, req, key.keyId);
     const raw = yield* readRelayBody(deps, req, operation);
-    const prepared = prepareRelay(deps.catalog, operation, raw);
-    if (!prepared.ok) return yield* RequestRefused.of(prepared.error);
+    const translated = surface === undefined ? undefined : surface.translate(raw);
+    if (translated !== undefined && !translated.ok) return yield* refusalOn(surface, translated.error);
+    const prepared = prepareRelay(deps.catalog, operation, translated?.value.body ?? raw);
+    if (!prepared.ok) return yield* refusalOn(surface, prepared.error);
+    const present = translated?.value.presenter(
+      prepared.value.target.modelName,
+      Math.floor(startedAt / 1000),
+    );
     const limits = yield* Limits;
     // Budget and rate admission come before any decoding: a key with nothing left costs no work.
     const reservation = yield* limits.reserve(key, prepared.value.reservation);
+    // The key's window as it stands with this request in it, on whatever answer follows.
+    const rate = yield* limits.usage(key.keyId).pipe(
+      Effect.map((usage) => rateLimitHeaders(usage.window)),
+      Effect.orElseSucceed(() => ({})),
+    );
+    for (const [name, value] of Object.entries(rate)) res.setHeader(name, value);
     yield* dispatchRelay(
       deps,
       res,
       operation,
       cors,
-      { key, node, startedAt, reservation },
+      { key, node, startedAt, reservation, present, baseUrl: deps.publicUrl ?? `http://${req.headers.host}` },
       prepared.value,
     ).pipe(Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)));
   });
@@ -101,12 +142,22 @@ function dispatchRelay(
     readonly node: string | undefined;
     readonly startedAt: number;
     readonly reservation: Reservation;
+    readonly present: AnswerPresenter | undefined;
+    readonly baseUrl: string;
   },
   prepared: PreparedRelay,
 ) {
   return Effect.gen(function* () {
     const { key, node, startedAt, reservation } = admitted;
     let relay = prepared;
+    let present = admitted.present;
+    if (prepared.embedding !== undefined) present = embeddingsPresenter(prepared.embedding.encoding);
+    if (prepared.target.kind === "image" && prepared.body.response_format === "url") {
+      // Nodes answer base64; the gateway keeps the bytes and answers with URLs.
+      const { response_format: _format, ...body } = prepared.body;
+      relay = { ...relay, body };
+      present = imageUrlPresenter(deps.imageUrls, admitted.baseUrl);
+    }
     if (operation === "images.edits" && relay.target.kind === "image") {
       const uploads = admitUploads(relay.body, uploadPixelBudget(relay.target.tier.limits));
       if (!uploads.ok) return yield* RequestRefused.of(uploads.error);
@@ -117,6 +168,7 @@ function dispatchRelay(
       caller: { applicationId: key.applicationId, keyId: key.keyId, startedAt },
       relay,
       reservation,
+      present,
       request: {
         application: { id: key.applicationId, address: key.applicationAddress },
         keyId: key.keyId,

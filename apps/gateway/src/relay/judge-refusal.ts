@@ -1,8 +1,12 @@
 import {
+  checkEmbeddingLimits,
   checkImageLimits,
   checkRelaySession,
+  type EmbeddingRequest,
   type ErrorCode,
+  embeddingInputs,
   imageRequestSize,
+  isEmbeddingTier,
   isImageTier,
   isTextTier,
   type OpenAIRequestOf,
@@ -39,6 +43,7 @@ const CALLER_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "INPUT_TOO_LONG",
   "OUTPUT_TOO_LONG",
   "IMAGE_TOO_LARGE",
+  "TOO_MANY_INPUTS",
 ]);
 
 /** Codes that say the relay's session is over or not begun: the gateway signs again. */
@@ -61,6 +66,15 @@ export function recheckRequest(check: RefusalCheck): Result<unknown> {
       operation,
       parsed.value as TextRequestOf<typeof operation>,
       tier,
+      check.countInput ?? tokensAtMost,
+    );
+  }
+  if (request.operation === "embeddings") {
+    if (!isEmbeddingTier(tier)) return parsed;
+    const embedding = parsed.value as EmbeddingRequest;
+    return checkEmbeddingLimits(
+      tier,
+      { inputs: embeddingInputs(embedding), dimensions: embedding.dimensions },
       check.countInput ?? tokensAtMost,
     );
   }

@@ -1,6 +1,7 @@
 import {
   countRelayInput,
   createRelayRequest,
+  isEmbeddingTier,
   isTextTier,
   type KeyPair,
   type RelayRequest,
@@ -57,6 +58,8 @@ export interface AnswerLimits {
   readonly maxComputeUnits: number;
   /** Input tokens by the protocol's budget rule, counted with the gateway's lower bound (0 for images). */
   readonly inputTokens: number;
+  /** Embedding calls: the answer holds exactly `count` vectors of `dimensions` float32s. */
+  readonly vectors?: { readonly count: number; readonly dimensions: number } | undefined;
 }
 
 const count = (v: unknown, fallback: number) =>
@@ -69,6 +72,20 @@ const count = (v: unknown, fallback: number) =>
 export function answerLimits(route: Route, request: DispatchRequest): AnswerLimits {
   const tier = route.servedTier;
   const body = request.body;
+  if (isEmbeddingTier(tier)) {
+    const inputs = Array.isArray(body.input) ? body.input : [body.input];
+    return {
+      maxOutputTokens: 0,
+      choices: 0,
+      maxImages: 0,
+      maxComputeUnits: tier.computeUnitsPerRelay,
+      inputTokens: countRelayInput(
+        inputs.map((text) => [{ text: String(text) }]),
+        tokensAtLeast,
+      ).reduce((sum, tokens) => sum + tokens, 0),
+      vectors: { count: inputs.length, dimensions: tier.limits.dimensions },
+    };
+  }
   if (!isTextTier(tier)) {
     const n = Math.max(1, count(body.n, 1));
     const l = tier.limits;

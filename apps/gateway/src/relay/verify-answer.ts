@@ -3,12 +3,14 @@ import {
   ChatCompletionResponse,
   CompletionChunk,
   CompletionResponse,
+  EmbeddingResponse,
   ImagesResponse,
   normalizeFinishReasons,
   type RelayOperation,
   type RelayResponse,
   type RelayUsage,
   type SessionHeader,
+  unpackEmbedding,
   verifyRelayResponse,
 } from "@pocket-ai/protocol";
 import type { z } from "zod";
@@ -20,6 +22,7 @@ const ANSWER_SCHEMAS: Record<RelayOperation, z.ZodType> = {
   "chat.completions": ChatCompletionResponse,
   "images.generations": ImagesResponse,
   "images.edits": ImagesResponse,
+  embeddings: EmbeddingResponse,
 };
 
 const CHUNK_SCHEMAS: Record<"completions" | "chat.completions", z.ZodType> = {
@@ -94,6 +97,11 @@ export function verifyAnswer(
   }
   const over = overLimit(response.usage, response.computeUnits, expect.limits);
   if (over !== undefined) return invalid(over);
+  const vectors = expect.limits.vectors;
+  if (vectors !== undefined) {
+    const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);
+    if (wrong !== undefined) return invalid(wrong);
+  }
   if (expect.limits.maxImages > 0) {
     const images = (response.payload as { data: unknown[] }).data.length;
     if (images > expect.limits.maxImages)
@@ -105,6 +113,27 @@ export function verifyAnswer(
     responseHash,
     payload: payload as Record<string, unknown>,
   };
+}
+
+/**
+ * Why an embeddings answer is not the one asked for: one vector per input at indexes 0…n-1, each
+ * base64 of exactly `dimensions` finite float32s (the bytes the node signed).
+ */
+function vectorsOffShape(
+  payload: EmbeddingResponse,
+  expected: { readonly count: number; readonly dimensions: number },
+): string | undefined {
+  if (payload.data.length !== expected.count) {
+    return `returned ${payload.data.length} embeddings for ${expected.count} inputs`;
+  }
+  for (const [i, item] of payload.data.entries()) {
+    if (item.index !== i) return `embedding ${i} is out of order`;
+    const vector = typeof item.embedding === "string" ? unpackEmbedding(item.embedding) : undefined;
+    if (vector?.length !== expected.dimensions) {
+      return `embedding ${i} is not ${expected.dimensions} base64 float32 values`;
+    }
+  }
+  return undefined;
 }
 
 /** Checks a stream chunk's data against the operation's chunk schema; a reason when it does not fit. */

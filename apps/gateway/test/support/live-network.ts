@@ -30,7 +30,7 @@ export function adminClient(trpcUrl: string) {
   });
 }
 
-/** A node on the development backend (instant, deterministic) serving text and images. */
+/** A node on the development backend (instant, deterministic) serving text, images and embeddings. */
 export async function startDevNode(
   gateway: { readonly trpcUrl: string; readonly address: string },
   session: LiveSession,
@@ -55,6 +55,7 @@ export async function startDevNode(
               backends: [{ kind: "dev", ...backend }],
             },
             { serviceId: "stable-diffusion", tiers: ["standard"], backends: [{ kind: "dev" }] },
+            { serviceId: "nomic-embed-text", tiers: ["standard"], backends: [{ kind: "dev" }] },
           ],
         }),
         { log: createLogger({ app: "live-node", level: "error" }), claimLoop: false },

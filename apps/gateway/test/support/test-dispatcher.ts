@@ -5,6 +5,7 @@ import {
   type ErrorCode,
   generateKeyPair,
   type OpenAIRequestOf,
+  packEmbedding,
   promptText,
   type RelayUsage,
   sha256Hex,
@@ -106,6 +107,21 @@ export function makeTestDispatcher() {
         return {
           payload: { created, data },
           record: record(request, { inputTokens: 0, outputTokens: 0, images: n }),
+        };
+      }
+      if (request.operation === "embeddings" && request.target.kind === "embedding") {
+        const inputs = (request.body.input as string[]).map(String);
+        const dimensions = request.target.tier.limits.dimensions;
+        // Input i's vector: unit length along axis i (so the test can tell them apart).
+        const data = inputs.map((_, index) => ({
+          object: "embedding",
+          index,
+          embedding: packEmbedding(Array.from({ length: dimensions }, (_, d) => (d === index ? 1 : 0))),
+        }));
+        const tokens = inputs.reduce((n, text) => n + countWords(text), 0);
+        return {
+          payload: { object: "list", model, data, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+          record: record(request, { inputTokens: tokens, outputTokens: 0 }),
         };
       }
       const words = outputWords(request);

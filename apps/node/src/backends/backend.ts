@@ -86,6 +86,11 @@ export interface Backend {
   imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
   /** Image edits: `body.image` and `body.mask` are base64 PNG; `body.padding` asks for outpainting. */
   imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
+  /**
+   * `/v1/embeddings` for `body.input` (a list of strings), answered as OpenAI's float vectors.
+   * Absent when the engine makes no embeddings (the node then refuses the operation).
+   */
+  embeddings?(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
   /** Counts tokens with the engine's own tokenizer, when `capabilities.tokenize`. */
   tokenize(text: string): Effect.Effect<number, BackendError>;
   /** A cheap liveness probe used by the pool's health checks. */

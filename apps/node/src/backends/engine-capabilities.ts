@@ -133,8 +133,9 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
 };
 
 /** The dev backend serving an image service answers no text calls, and the reverse. */
-export function devCapabilities(serviceKind: "text" | "image"): BackendCapabilities {
+export function devCapabilities(serviceKind: "text" | "image" | "embedding"): BackendCapabilities {
   const all = ENGINE_CAPABILITIES.dev;
+  if (serviceKind === "embedding") return { ...NO_TEXT, images: null, embeddings: true };
   return serviceKind === "text" ? { ...all, images: null } : { ...NO_TEXT, images: all.images };
 }
 

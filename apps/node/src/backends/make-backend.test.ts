@@ -17,7 +17,13 @@ describe("makeBackend", () => {
       /image services only/,
     );
     expect(() => makeBackend(backendConfig({ kind: "ollama", url: "http://x" }), "image")).toThrow(
-      /text services only/,
+      /text and embedding services only/,
     );
+    expect(() => makeBackend(backendConfig({ kind: "a1111", url: "http://x" }), "embedding")).toThrow(
+      /image services only/,
+    );
+    expect(
+      makeBackend(backendConfig({ kind: "ollama", url: "http://x" }), "embedding").embeddings,
+    ).toBeDefined();
   });
 });

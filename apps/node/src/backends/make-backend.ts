@@ -23,7 +23,7 @@ const misconfigured = (kind: string, reason: string) =>
  * The adapter for one configured backend. Throws BackendMisconfigured at startup for an entry
  * that could never serve the service, rather than failing every relay later.
  */
-export function makeBackend(config: BackendConfig, serviceKind: "text" | "image"): Backend {
+export function makeBackend(config: BackendConfig, serviceKind: "text" | "image" | "embedding"): Backend {
   const { kind, url } = config;
   if (kind === "dev") return makeDevBackend(config, serviceKind);
   if (url === undefined) throw misconfigured(kind, `a ${kind} backend needs its url`);
@@ -38,8 +38,13 @@ export function makeBackend(config: BackendConfig, serviceKind: "text" | "image"
     return makeComfyUiBackend({ ...config, url });
   }
   if (isOpenAICompatibleKind(kind)) {
-    if (serviceKind !== "text") throw misconfigured(kind, `${kind} serves text services only`);
-    return makeOpenAICompatibleBackend({ ...config, kind, url });
+    if (serviceKind === "image") throw misconfigured(kind, `${kind} serves text and embedding services only`);
+    const backend = makeOpenAICompatibleBackend({ ...config, kind, url });
+    // Under an embedding service the engine answers `/v1/embeddings` (vLLM `--task embed`,
+    // llama.cpp `--embeddings`, Ollama): that is the capability routing looks for.
+    return serviceKind === "embedding"
+      ? { ...backend, capabilities: { ...backend.capabilities, embeddings: true } }
+      : backend;
   }
   throw misconfigured(kind, "unknown backend kind");
 }

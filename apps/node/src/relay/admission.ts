@@ -1,10 +1,14 @@
 import { readPngHeader } from "@pocket-ai/png";
 import {
   capabilityNeeds,
+  checkEmbeddingLimits,
   checkImageLimits,
   checkRelaySession,
+  type EmbeddingRequest,
   type ErrorCode,
+  embeddingInputs,
   imageRequestSize,
+  isEmbeddingTier,
   isImageTier,
   isTextTier,
   missingCapability,
@@ -44,6 +48,8 @@ export interface AdmittedRelay {
   readonly imageUnits: number;
   /** Prompts of a batched completions call (1 otherwise): text is priced, and weighed, per prompt. */
   readonly calls: number;
+  /** Embedding calls: how many vectors of which length the answer must hold. */
+  readonly embeddings?: { readonly inputs: number; readonly dimensions: number } | undefined;
 }
 
 export type Admission =
@@ -203,6 +209,8 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
           value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0, calls: prompts },
         } as const;
       }
+      case "embeddings":
+        return yield* checkEmbeddings(service, tier, parsed.value as EmbeddingRequest);
       case "images.generations":
       case "images.edits": {
         if (!isImageTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an image tier`);
@@ -242,6 +250,43 @@ function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effe
         } as const;
       }
     }
+  });
+}
+
+function checkEmbeddings(
+  service: ServedService,
+  tier: TierSpec,
+  request: EmbeddingRequest,
+): Effect.Effect<PayloadCheck> {
+  return Effect.gen(function* () {
+    if (!isEmbeddingTier(tier))
+      return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an embedding tier`);
+    const inputs = embeddingInputs(request);
+    const counted = yield* countTexts(
+      inputs.map((text) => [{ text }]),
+      service,
+    );
+    const limits = checkEmbeddingLimits(
+      tier,
+      { inputs, dimensions: request.dimensions },
+      (text) => counted.get(text) ?? upperBound(text),
+    );
+    if (!limits.ok) return { ok: false, error: limits.error } as const;
+    const { inputTokens } = limits.value;
+    const { dimensions } = tier.limits;
+    return {
+      ok: true,
+      value: {
+        service,
+        tier,
+        body: { model: request.model, input: [...inputs], dimensions },
+        inputTokens,
+        maxOutputTokens: 0,
+        imageUnits: 0,
+        calls: 1,
+        embeddings: { inputs: inputs.length, dimensions },
+      },
+    } as const;
   });
 }
 

@@ -33,6 +33,7 @@ import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
+import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
 import { Membership } from "./session-membership.js";
@@ -136,6 +137,15 @@ export class RelayService extends Context.Tag("node/RelayService")<
             return pool.imagesGenerations(relay.body);
           case "images.edits":
             return pool.imagesEdits(relay.body);
+          case "embeddings": {
+            const expected = {
+              ...(relay.embeddings ?? { inputs: 0, dimensions: 0 }),
+              inputTokens: relay.inputTokens,
+            };
+            return pool
+              .embeddings(relay.body)
+              .pipe(Effect.flatMap((payload) => packEmbeddingAnswer(payload, expected, pool.serviceId)));
+          }
         }
       })();
       return call.pipe(
@@ -175,7 +185,9 @@ export class RelayService extends Context.Tag("node/RelayService")<
         const usage: RelayUsage =
           relay.imageUnits > 0
             ? { inputTokens: 0, outputTokens: 0, images: relay.imageUnits }
-            : DeliveredTally.ofAnswer(payload, relay).usage();
+            : relay.embeddings !== undefined
+              ? { inputTokens: relay.inputTokens, outputTokens: 0 }
+              : DeliveredTally.ofAnswer(payload, relay).usage();
         const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting, relay.calls);
         const signed = yield* Effect.try(() =>
           createRelayResponse(

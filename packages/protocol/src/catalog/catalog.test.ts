@@ -25,6 +25,7 @@ describe("DEFAULT_CATALOG", () => {
       "skill-coding": "skill",
       "skill-creative": "skill",
       "skill-instruction": "skill",
+      "nomic-embed-text": "model",
     });
   });
 

@@ -113,12 +113,40 @@ const services: ServiceSpec[] = [
     ],
   },
   ...MEASURED_SERVICES,
+  {
+    id: "nomic-embed-text",
+    kind: "embedding",
+    class: "model",
+    displayName: "Nomic Embed Text",
+    description:
+      "Nomic's text embedding model (768 dimensions): search, clustering and retrieval for RAG. Priced per call, up to 64 inputs a call.",
+    modelFamily: "nomic-embed",
+    operations: ["embeddings"],
+    aliases: ["nomic-ai/nomic-embed-text-v1.5", "nomic-embed-text:latest", "nomic-embed-text-v1.5"],
+    tiers: [
+      {
+        id: "standard",
+        description: "Per call of up to 64 inputs of 512 tokens each; CPUs serve it well.",
+        priceMicroUsd: 50,
+        computeUnitsPerRelay: 50,
+        timeoutMs: 30_000,
+        limits: { maxTokensPerInput: 512, maxInputs: 64, dimensions: 768 },
+        hardware: {
+          minVramGb: 0,
+          gpuClass: "cpu-or-any-gpu",
+          cpuAcceptable: true,
+          notes: "A 137M-parameter model: any GPU, or a CPU with 1 GB RAM (GGUF via llama.cpp or Ollama).",
+        },
+      },
+    ],
+  },
 ];
 
 /**
  * The default service catalog, built from the seed proposal's numbers: model-named services
  * (`llama-2-13b`, `mistral-7b`: 750 µUSD standard / 500 µUSD batch per call, 200 input and 1000
- * output tokens; a 4K `long-context` tier; `stable-diffusion`: 18000 µUSD per 512×512 image) and the
+ * output tokens; a 4K `long-context` tier; `stable-diffusion`: 18000 µUSD per 512×512 image;
+ * `nomic-embed-text`: 50 µUSD per embeddings call of up to 64 inputs) and the
  * measured services the debate asked for (`quality-gpt-3.5`, `quality-gpt-4`, `skill-coding`,
  * `skill-creative`, `skill-instruction`). Operators adjust it with {@link mergeCatalog}.
  *

@@ -1,8 +1,8 @@
 import { fail, ok, type Result } from "../errors/index.js";
 import type { Catalog } from "./catalog.js";
 import { defaultTierOf, findTier } from "./service-lookup.js";
-import type { ImageServiceSpec, ServiceSpec, TextServiceSpec } from "./service-spec.js";
-import type { ImageTierSpec, TextTierSpec } from "./tier-spec.js";
+import type { EmbeddingServiceSpec, ImageServiceSpec, ServiceSpec, TextServiceSpec } from "./service-spec.js";
+import type { EmbeddingTierSpec, ImageTierSpec, TextTierSpec } from "./tier-spec.js";
 
 /**
  * A public model name resolved to its service and tier, with the canonical name
@@ -25,6 +25,12 @@ export type ResolvedModel =
       readonly kind: "image";
       readonly service: ImageServiceSpec;
       readonly tier: ImageTierSpec;
+      readonly modelName: string;
+    }
+  | {
+      readonly kind: "embedding";
+      readonly service: EmbeddingServiceSpec;
+      readonly tier: EmbeddingTierSpec;
       readonly modelName: string;
     };
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ImageTierSpec, TextTierSpec } from "./tier-spec.js";
+import { EmbeddingTierSpec, ImageTierSpec, TextTierSpec } from "./tier-spec.js";
 
 /**
  * The id of a service: a lowercase slug such as `"llama-2-13b"` or `"quality-gpt-3.5"`. The same
@@ -43,14 +43,32 @@ export const ImageOperation = z.enum(["images.generations", "images.edits"]);
 export type ImageOperation = z.infer<typeof ImageOperation>;
 
 /**
- * Any operation: `completions`, `chat.completions`, `images.generations` or `images.edits`.
+ * The operation an embedding service offers: `embeddings` (`POST /v1/embeddings`).
+ *
+ * @example
+ * ```ts
+ * EmbeddingOperation.parse("embeddings");
+ * ```
+ */
+export const EmbeddingOperation = z.enum(["embeddings"]);
+
+/** A parsed {@link EmbeddingOperation}. */
+export type EmbeddingOperation = z.infer<typeof EmbeddingOperation>;
+
+/**
+ * Any operation: `completions`, `chat.completions`, `images.generations`, `images.edits` or
+ * `embeddings`.
  *
  * @example
  * ```ts
  * const op: ServiceOperation = "completions";
  * ```
  */
-export const ServiceOperation = z.enum([...TextOperation.options, ...ImageOperation.options]);
+export const ServiceOperation = z.enum([
+  ...TextOperation.options,
+  ...ImageOperation.options,
+  ...EmbeddingOperation.options,
+]);
 
 /** A parsed {@link ServiceOperation}. */
 export type ServiceOperation = z.infer<typeof ServiceOperation>;
@@ -123,8 +141,18 @@ const ImageServiceShape = z.strictObject({
   tiers: z.array(ImageTierSpec).min(1),
 });
 
+const EmbeddingServiceShape = z.strictObject({
+  ...serviceFields,
+  kind: z.literal("embedding"),
+  operations: z.array(EmbeddingOperation).min(1),
+  tiers: z.array(EmbeddingTierSpec).min(1),
+});
+
 function checkService(
-  service: z.infer<typeof TextServiceShape> | z.infer<typeof ImageServiceShape>,
+  service:
+    | z.infer<typeof TextServiceShape>
+    | z.infer<typeof ImageServiceShape>
+    | z.infer<typeof EmbeddingServiceShape>,
   ctx: z.RefinementCtx,
 ): void {
   const seen = new Set<string>();
@@ -158,7 +186,7 @@ function checkService(
 }
 
 /**
- * A service a node can register and a gateway can sell: its id, kind (text/image), class
+ * A service a node can register and a gateway can sell: its id, kind (text/image/embedding), class
  * (model-named, quality tier or skill), the operations it offers, its tiers and optional aliases.
  * Tier ids are unique within the service; model services name a `modelFamily`; quality and skill
  * services carry a {@link QualityTarget}.
@@ -170,7 +198,7 @@ function checkService(
  * ```
  */
 export const ServiceSpec = z
-  .discriminatedUnion("kind", [TextServiceShape, ImageServiceShape])
+  .discriminatedUnion("kind", [TextServiceShape, ImageServiceShape, EmbeddingServiceShape])
   .superRefine(checkService);
 
 /** A parsed {@link ServiceSpec}. */
@@ -181,3 +209,6 @@ export type TextServiceSpec = Extract<ServiceSpec, { kind: "text" }>;
 
 /** An image {@link ServiceSpec}. */
 export type ImageServiceSpec = Extract<ServiceSpec, { kind: "image" }>;
+
+/** An embedding {@link ServiceSpec}. */
+export type EmbeddingServiceSpec = Extract<ServiceSpec, { kind: "embedding" }>;

@@ -73,6 +73,24 @@ export const ImageTierLimits = z.strictObject({
 /** A parsed {@link ImageTierLimits}. */
 export type ImageTierLimits = z.infer<typeof ImageTierLimits>;
 
+/**
+ * Per-call limits of an embedding tier: tokens of each input string (a batch is limited per
+ * input, not summed), inputs per call, and the length of the vectors the tier's model makes.
+ *
+ * @example
+ * ```ts
+ * EmbeddingTierLimits.parse({ maxTokensPerInput: 512, maxInputs: 64, dimensions: 384 });
+ * ```
+ */
+export const EmbeddingTierLimits = z.strictObject({
+  maxTokensPerInput: positiveInt,
+  maxInputs: positiveInt,
+  dimensions: positiveInt,
+});
+
+/** A parsed {@link EmbeddingTierLimits}. */
+export type EmbeddingTierLimits = z.infer<typeof EmbeddingTierLimits>;
+
 const tierFields = {
   id: TierId,
   description: z.string().min(1).max(1000),
@@ -120,6 +138,24 @@ export const ImageTierSpec = z.strictObject({ ...tierFields, limits: ImageTierLi
 export type ImageTierSpec = z.infer<typeof ImageTierSpec>;
 
 /**
+ * A tier of an embedding service: price and relay weight per call (whatever the batch size, up to
+ * `maxInputs`), timeout, limits, hardware.
+ *
+ * @example
+ * ```ts
+ * EmbeddingTierSpec.parse({
+ *   id: "standard", description: "CPU is fine", priceMicroUsd: 50, computeUnitsPerRelay: 50, timeoutMs: 30_000,
+ *   limits: { maxTokensPerInput: 512, maxInputs: 64, dimensions: 384 },
+ *   hardware: { minVramGb: 0, gpuClass: "cpu", cpuAcceptable: true, notes: "" },
+ * });
+ * ```
+ */
+export const EmbeddingTierSpec = z.strictObject({ ...tierFields, limits: EmbeddingTierLimits });
+
+/** A parsed {@link EmbeddingTierSpec}. */
+export type EmbeddingTierSpec = z.infer<typeof EmbeddingTierSpec>;
+
+/**
  * Any tier: text or image. Which one a service's tiers must be follows from the service's `kind`.
  *
  * @example
@@ -128,7 +164,7 @@ export type ImageTierSpec = z.infer<typeof ImageTierSpec>;
  * if (isTextTier(tier)) tier.limits.maxInputTokens;
  * ```
  */
-export const TierSpec = z.union([TextTierSpec, ImageTierSpec]);
+export const TierSpec = z.union([TextTierSpec, ImageTierSpec, EmbeddingTierSpec]);
 
 /** A parsed {@link TierSpec}. */
 export type TierSpec = z.infer<typeof TierSpec>;
@@ -155,4 +191,16 @@ export function isTextTier(tier: TierSpec): tier is TextTierSpec {
  */
 export function isImageTier(tier: TierSpec): tier is ImageTierSpec {
   return "maxWidth" in tier.limits;
+}
+
+/**
+ * True when the tier carries embedding limits (an embedding tier).
+ *
+ * @example
+ * ```ts
+ * isEmbeddingTier(findTier(findService(DEFAULT_CATALOG, "minilm-embed")!, "standard")!); // true
+ * ```
+ */
+export function isEmbeddingTier(tier: TierSpec): tier is EmbeddingTierSpec {
+  return "maxInputs" in tier.limits;
 }

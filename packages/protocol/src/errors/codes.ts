@@ -28,6 +28,12 @@ export const ErrorCodes = {
     message:
       "`max_tokens` is above the tier's output limit. Lower it or pick a tier with a larger output limit.",
   },
+  TOO_MANY_INPUTS: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "The embeddings call has more inputs than the tier takes in one call. Split the batch into several calls.",
+  },
   IMAGE_TOO_LARGE: {
     status: 400,
     type: "invalid_request_error",
@@ -56,6 +62,24 @@ export const ErrorCodes = {
     type: "invalid_request_error",
     message:
       "The body has a field this API does not define (for example an engine option such as `n_predict`). Remove the field named in `param`; use `max_tokens` for output length.",
+  },
+  RESPONSE_NOT_STORED: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "Prompts and outputs are never stored, so earlier responses cannot be referred to (`previous_response_id`, `conversation`, `item_reference`, `store: true`). Send the whole conversation as `input` items; with the Vercel AI SDK set providerOptions.openai.store to false.",
+  },
+  UNSUPPORTED_RESPONSES_FEATURE: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "This Responses API feature is not offered (tools, image or file inputs, reasoning, background mode, structured text formats, logprobs). Remove the field named in `param`.",
+  },
+  IMAGE_URL_EXPIRED: {
+    status: 404,
+    type: "invalid_request_error",
+    message:
+      'The image URL has expired or never existed: the gateway keeps generated images for a limited time only. Fetch images soon after they are made, or ask for `response_format: "b64_json"`.',
   },
   // ── Identity and access ──────────────────────────────────────────────────────
   UNKNOWN_MODEL: {

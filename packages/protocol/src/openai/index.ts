@@ -4,6 +4,13 @@ export { ChatCompletionChunk, ChatCompletionResponse, ChatLogprobs } from "./cha
 export { CompletionUsage, FinishReason, StopSequences, StreamOptions } from "./common-fields.js";
 export { CompletionPrompt, CompletionRequest } from "./completion-request.js";
 export { CompletionChunk, CompletionLogprobs, CompletionResponse } from "./completion-response.js";
+export {
+  EmbeddingRequest,
+  EmbeddingResponse,
+  embeddingInputs,
+  packEmbedding,
+  unpackEmbedding,
+} from "./embeddings.js";
 export { OpenAIErrorBody } from "./error-body.js";
 export { normalizeFinishReason, normalizeFinishReasons } from "./finish-reason.js";
 export { Base64Png, ImageEditRequest, ImageGenerationRequest, imageEditMode } from "./image-requests.js";

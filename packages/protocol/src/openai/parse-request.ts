@@ -4,6 +4,7 @@ import { describeZodIssues, zodIssuePath } from "../catalog/zod-issues.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { ChatCompletionRequest } from "./chat-request.js";
 import { CompletionRequest } from "./completion-request.js";
+import { EmbeddingRequest } from "./embeddings.js";
 import { ImageEditRequest, ImageGenerationRequest } from "./image-requests.js";
 
 /**
@@ -19,6 +20,7 @@ export const OPENAI_REQUEST_SCHEMAS = {
   "chat.completions": ChatCompletionRequest,
   "images.generations": ImageGenerationRequest,
   "images.edits": ImageEditRequest,
+  embeddings: EmbeddingRequest,
 } as const satisfies Record<ServiceOperation, z.ZodType>;
 
 /**
@@ -45,6 +47,7 @@ export const OPENAI_OPERATION_PATHS = {
   "chat.completions": "/v1/chat/completions",
   "images.generations": "/v1/images/generations",
   "images.edits": "/v1/images/edits",
+  embeddings: "/v1/embeddings",
 } as const satisfies Record<ServiceOperation, string>;
 
 /**

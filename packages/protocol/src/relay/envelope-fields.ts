@@ -16,6 +16,7 @@ export const RelayOperation = z.enum([
   "chat.completions",
   "images.generations",
   "images.edits",
+  "embeddings",
 ]);
 
 /** A parsed {@link RelayOperation}. */

@@ -251,7 +251,7 @@ describe("verifyRelayRequest", () => {
     [
       "unknown operation",
       (r) => {
-        r.operation = "embeddings" as "completions";
+        r.operation = "audio.speech" as "completions";
       },
       "MALFORMED_ENVELOPE",
     ],

@@ -1,5 +1,6 @@
 import {
   type Catalog,
+  isEmbeddingTier,
   isImageTier,
   modelNameFor,
   type ScoreEstimate,
@@ -36,7 +37,9 @@ const CLASS_LABEL: Record<ServiceSpec["class"], string> = {
 const limitsText = (tier: TierSpec) =>
   isImageTier(tier)
     ? `up to ${tier.limits.maxWidth}×${tier.limits.maxHeight}, ${tier.limits.maxImages} images, ${tier.limits.maxSteps} steps`
-    : `${num(tier.limits.maxInputTokens)} input / ${num(tier.limits.maxOutputTokens)} output tokens`;
+    : isEmbeddingTier(tier)
+      ? `${num(tier.limits.maxInputs)} inputs of ${num(tier.limits.maxTokensPerInput)} tokens, ${num(tier.limits.dimensions)} dimensions`
+      : `${num(tier.limits.maxInputTokens)} input / ${num(tier.limits.maxOutputTokens)} output tokens`;
 
 const hardwareText = (tier: TierSpec) =>
   `${tier.hardware.gpuClass}${tier.hardware.minVramGb > 0 ? `, ≥ ${tier.hardware.minVramGb} GB VRAM` : ""}${tier.hardware.cpuAcceptable ? ", CPU acceptable" : ""}`;

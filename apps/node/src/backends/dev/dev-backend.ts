@@ -5,6 +5,7 @@ import { type Backend, type BackendError, BackendRejected, BackendUnavailable } 
 import { devCapabilities } from "../engine-capabilities.js";
 import { type EngineTarget, withEngineTimeout } from "../engine-http.js";
 import { withStreamDeadline } from "../engine-sse.js";
+import { devEmbeddings } from "./embedding-engine.js";
 import { devImagesEdits, devImagesGenerations } from "./image-calls.js";
 import {
   createDevImageEngine,
@@ -33,7 +34,7 @@ function toBackendError(backend: string, error: unknown): BackendError {
  */
 export function makeDevBackend(
   config: BackendConfig,
-  serviceKind: "text" | "image",
+  serviceKind: "text" | "image" | "embedding",
   engines: { readonly text?: DevTextEngine; readonly image?: DevImageEngine } = {},
 ): Backend {
   devBackendCount += 1;
@@ -100,6 +101,8 @@ export function makeDevBackend(
     imagesGenerations: (body) =>
       image === undefined ? missing("images") : devImagesGenerations(image, runner, body),
     imagesEdits: (body) => (image === undefined ? missing("images") : devImagesEdits(image, runner, body)),
+    embeddings: (body) =>
+      serviceKind === "embedding" ? runner.run(async () => devEmbeddings(body)) : missing("embeddings"),
     tokenize: (input) => (text === undefined ? missing("text") : Effect.sync(() => text.countTokens(input))),
     health: () => Effect.void,
   };

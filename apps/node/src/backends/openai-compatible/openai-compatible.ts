@@ -126,6 +126,21 @@ export function makeOpenAICompatibleBackend(
     },
     imagesGenerations: () => notSupported("generate images"),
     imagesEdits: () => notSupported("edit images"),
+    // vLLM (`--task embed`), llama.cpp (`--embeddings`) and Ollama answer OpenAI's route; the
+    // node asks for floats (the one format all three give) and packs them itself.
+    embeddings: (body) =>
+      requestJson(target, "POST", "/v1/embeddings", {
+        model: config.model ?? body.model,
+        input: body.input,
+        encoding_format: "float",
+      }).pipe(
+        Effect.flatMap((value) => expectRecord(backendId, value, "response")),
+        Effect.filterOrFail(
+          (response) => Array.isArray(response.data),
+          () =>
+            new BackendRejected({ backend: backendId, status: 502, reason: "response has no data array" }),
+        ),
+      ),
     tokenize: (text) => {
       const shape = TOKENIZE[kind];
       if (shape === null) return notSupported("expose a tokenizer");

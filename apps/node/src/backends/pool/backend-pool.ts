@@ -5,6 +5,7 @@ import {
   type BackendBusy,
   type BackendCapabilities,
   type BackendError,
+  BackendRejected,
   BackendUnavailable,
   type StreamPiece,
 } from "../backend.js";
@@ -51,6 +52,7 @@ export interface BackendPool {
   ): Stream.Stream<StreamPiece, PoolError>;
   imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
   imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
+  embeddings(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
   /** Takes no seat: counting tokens is cheap and happens before the relay queues for one. */
   tokenize(text: string): Effect.Effect<number, PoolError>;
   /** One health round now (the pool also runs them on its schedule). */
@@ -214,6 +216,14 @@ export const makeBackendPool = (
       stream,
       imagesGenerations: (body) => unary("images.generations", (backend) => backend.imagesGenerations(body)),
       imagesEdits: (body) => unary("images.edits", (backend) => backend.imagesEdits(body)),
+      embeddings: (body) =>
+        unary("embeddings", (backend) =>
+          backend.embeddings === undefined
+            ? Effect.fail(
+                new BackendRejected({ backend: backend.id, status: 501, reason: "makes no embeddings" }),
+              )
+            : backend.embeddings(body),
+        ),
       tokenize,
       checkHealth,
       stats: () => ({

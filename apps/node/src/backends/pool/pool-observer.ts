@@ -9,6 +9,7 @@ export type PoolOperation =
   | "chat.completions.stream"
   | "images.generations"
   | "images.edits"
+  | "embeddings"
   | "tokenize";
 
 export type CallOutcome = "ok" | "unavailable" | "timeout" | "rejected" | "busy" | "interrupted";

@@ -1,0 +1,82 @@
+import { decodePng } from "@pocket-ai/png";
+import type { APIError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
+import { ImageUrlStore } from "./image-urls.js";
+
+describe("ImageUrlStore", () => {
+  it("keeps an image for its time only, then forgets it", () => {
+    let now = 1_000;
+    const store = new ImageUrlStore({ ttlMs: 60_000, maxBytes: 100 }, () => now);
+    const id = store.put(Buffer.from("png-bytes"));
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(store.get(id)).toMatchObject({ bytes: Buffer.from("png-bytes"), secondsLeft: 60 });
+    now += 59_999;
+    expect(store.get(id)?.secondsLeft).toBe(1);
+    now += 1;
+    expect(store.get(id)).toBeUndefined();
+    expect(store.stats()).toEqual({ images: 0, bytes: 0 });
+    expect(store.get("not-an-id")).toBeUndefined();
+  });
+
+  it("never holds more than its byte bound: the oldest images go first", () => {
+    const store = new ImageUrlStore({ ttlMs: 60_000, maxBytes: 100 }, () => 0);
+    const first = store.put(Buffer.alloc(40));
+    const second = store.put(Buffer.alloc(40));
+    const third = store.put(Buffer.alloc(40));
+    expect(store.get(first)).toBeUndefined();
+    expect(store.get(second)).toBeDefined();
+    expect(store.get(third)).toBeDefined();
+    expect(store.stats()).toEqual({ images: 2, bytes: 80 });
+  });
+});
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway();
+}, 30_000);
+afterAll(() => t?.close());
+
+describe('images with response_format: "url"', () => {
+  it("answers URLs served by the gateway, with the same PNG bytes and the same price as b64_json", async () => {
+    const { openai, key } = await t.newKey();
+    const answer = await openai.images.generate({
+      model: "stable-diffusion",
+      prompt: "a lighthouse",
+      n: 2,
+      size: "512x512",
+      response_format: "url",
+    });
+    expect(t.dispatcher.requests.at(-1)?.body).not.toHaveProperty("response_format");
+    const urls = (answer.data ?? []).map((d) => d.url ?? "");
+    expect(urls).toHaveLength(2);
+    expect(answer.data?.[0]?.b64_json).toBeUndefined();
+    for (const url of urls)
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/images\/content\/[0-9a-f]{64}\.png$/);
+    expect(urls[0]).not.toBe(urls[1]);
+    const fetched = await fetch(urls[0]!);
+    expect(fetched.status).toBe(200);
+    expect(fetched.headers.get("content-type")).toBe("image/png");
+    expect(fetched.headers.get("cache-control")).toMatch(/^private, max-age=\d+$/);
+    const png = decodePng(new Uint8Array(await fetched.arrayBuffer()));
+    expect([png.width, png.height]).toEqual([8, 8]);
+    expect((await t.admin.admin.usage.byKey.query({ keyId: key.id })).spentMicroUsd).toBe(36_000);
+
+    const b64 = await openai.images.generate({ model: "stable-diffusion", prompt: "a lighthouse", n: 1 });
+    expect(b64.data?.[0]?.b64_json).toBe(
+      Buffer.from(await (await fetch(urls[1]!)).arrayBuffer()).toString("base64"),
+    );
+  });
+
+  it("an unknown or expired image URL is a 404 with IMAGE_URL_EXPIRED", async () => {
+    for (const id of ["0".repeat(64), "nope", "x%2F..%2Fhealth"]) {
+      const answer = await fetch(`${t.gateway.url}/v1/images/content/${id}.png`);
+      expect(answer.status).toBe(404);
+      const body = (await answer.json()) as {
+        error: APIError["error"] & { code: string; request_id: string };
+      };
+      expect(body.error.code).toBe("IMAGE_URL_EXPIRED");
+      expect(body.error.request_id).toBe(answer.headers.get("x-request-id"));
+    }
+  });
+});

@@ -1,0 +1,102 @@
+import { randomBytes } from "node:crypto";
+
+/** How long generated images stay fetchable, and the most bytes kept at once. */
+export interface ImageUrlOptions {
+  readonly ttlMs: number;
+  readonly maxBytes: number;
+}
+
+interface KeptImage {
+  readonly bytes: Buffer;
+  readonly expiresAt: number;
+}
+
+/** The path images are served under: `/v1/images/content/<id>.png`. */
+export const IMAGE_CONTENT_PATH = "/v1/images/content/";
+
+/**
+ * Generated images kept for `response_format: "url"`, in memory and bounded: each for `ttlMs`,
+ * at most `maxBytes` in all (the oldest go first when a new one needs room). Ids are 32 random
+ * bytes (unguessable: the URL is the only credential, as with OpenAI's image URLs); an image is
+ * served only by this gateway and is gone after its time, or when the process stops. Nothing
+ * else about the request is kept.
+ */
+export class ImageUrlStore {
+  private readonly images = new Map<string, KeptImage>();
+  private bytes = 0;
+
+  constructor(
+    private readonly options: ImageUrlOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Keeps one image's bytes; returns its id. */
+  put(bytes: Buffer): string {
+    this.dropExpired();
+    while (this.bytes + bytes.length > this.options.maxBytes && this.images.size > 0) {
+      const oldest = this.images.keys().next().value as string;
+      this.remove(oldest);
+    }
+    const id = randomBytes(32).toString("hex");
+    this.images.set(id, { bytes, expiresAt: this.now() + this.options.ttlMs });
+    this.bytes += bytes.length;
+    return id;
+  }
+
+  /** The image's bytes and seconds left, or `undefined` once it expired (or never existed). */
+  get(id: string): { readonly bytes: Buffer; readonly secondsLeft: number } | undefined {
+    const kept = this.images.get(id);
+    if (kept === undefined) return undefined;
+    const left = kept.expiresAt - this.now();
+    if (left <= 0) {
+      this.remove(id);
+      return undefined;
+    }
+    return { bytes: kept.bytes, secondsLeft: Math.ceil(left / 1000) };
+  }
+
+  stats(): { readonly images: number; readonly bytes: number } {
+    this.dropExpired();
+    return { images: this.images.size, bytes: this.bytes };
+  }
+
+  private dropExpired(): void {
+    const now = this.now();
+    // Insertion order is expiry order (one TTL for all): stop at the first one still live.
+    for (const [id, kept] of this.images) {
+      if (kept.expiresAt > now) break;
+      this.remove(id);
+    }
+  }
+
+  private remove(id: string): void {
+    const kept = this.images.get(id);
+    if (kept === undefined) return;
+    this.images.delete(id);
+    this.bytes -= kept.bytes.length;
+  }
+}
+
+/**
+ * Image answers with `url` instead of `b64_json` (OpenAI's `response_format: "url"`): each image's
+ * bytes go to the store and the answer names them by URL under `baseUrl`.
+ */
+export function imageUrlPresenter(store: ImageUrlStore, baseUrl: string) {
+  const base = baseUrl.replace(/\/+$/, "");
+  return {
+    unary(payload: Record<string, unknown>): unknown {
+      if (!Array.isArray(payload.data)) return payload;
+      const data = payload.data.map((item: Record<string, unknown>) => {
+        const { b64_json: b64, ...rest } = item;
+        if (typeof b64 !== "string") return item;
+        const id = store.put(Buffer.from(b64, "base64"));
+        return { ...rest, url: `${base}${IMAGE_CONTENT_PATH}${id}.png` };
+      });
+      return { ...payload, data };
+    },
+    open: () => "",
+    chunk: () => "",
+    close: () => "",
+    fail: () => "",
+  };
+}

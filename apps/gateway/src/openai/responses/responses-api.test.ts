@@ -1,0 +1,275 @@
+import { createOpenAI } from "@ai-sdk/openai";
+import { APICallError, generateText, streamText } from "ai";
+import OpenAI, { type APIError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../../../test/support/gateway-test-harness.js";
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway();
+}, 30_000);
+afterAll(() => t?.close());
+
+const asApiError = (e: unknown) => e as APIError;
+const lastRequest = () => t.dispatcher.requests.at(-1)!;
+const usageOf = (keyId: string) => t.admin.admin.usage.byKey.query({ keyId });
+const aiSdk = (secret: string) => createOpenAI({ apiKey: secret, baseURL: `${t.gateway.url}/v1` });
+
+describe("/v1/responses with the official openai client", () => {
+  it("answers text input with one output_text message, usage, and is billed as one chat relay", async () => {
+    const { openai, key } = await t.newKey();
+    const { data, response } = await openai.responses
+      .create({
+        model: "llama-2-13b",
+        instructions: "Be brief.",
+        input: "Say hi",
+        max_output_tokens: 3,
+        temperature: 0.2,
+        top_p: 0.9,
+        metadata: { ticket: "42" },
+      })
+      .withResponse();
+    expect(data).toMatchObject({
+      object: "response",
+      status: "completed",
+      model: "llama-2-13b:standard",
+      instructions: "Be brief.",
+      max_output_tokens: 3,
+      temperature: 0.2,
+      top_p: 0.9,
+      metadata: { ticket: "42" },
+      store: false,
+    });
+    expect(data.id).toMatch(/^resp_[0-9a-f]{32}$/);
+    expect(data.output_text).toBe("the quick relay");
+    expect(data.output[0]).toMatchObject({ type: "message", role: "assistant", status: "completed" });
+    expect(data.usage).toMatchObject({ output_tokens: 3, total_tokens: data.usage!.input_tokens + 3 });
+    expect(data.usage!.input_tokens).toBeGreaterThan(0);
+    expect(response.headers.get("x-pocket-node")).toMatch(/^pokt1/);
+    // Relayed as chat: the instructions first, the node's limits and sampling as asked.
+    expect(lastRequest()).toMatchObject({
+      operation: "chat.completions",
+      body: {
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Say hi" },
+        ],
+        max_tokens: 3,
+        temperature: 0.2,
+        top_p: 0.9,
+      },
+    });
+    expect(lastRequest().body).not.toHaveProperty("metadata");
+    expect(await usageOf(key.id)).toMatchObject({ requests: 1, spentMicroUsd: 750, reservedMicroUsd: 0 });
+  });
+
+  it("multi-turn: every earlier turn travels in input, developer messages become system ones", async () => {
+    const { openai } = await t.newKey();
+    const answer = await openai.responses.create({
+      model: "mistral-7b",
+      input: [
+        { role: "developer", content: "Answer in one word." },
+        { role: "user", content: [{ type: "input_text", text: "Name a colour." }] },
+        {
+          type: "message",
+          role: "assistant",
+          id: "msg_earlier",
+          status: "completed",
+          content: [{ type: "output_text", text: "Blue.", annotations: [] }],
+        },
+        { role: "user", content: "Another one?" },
+      ],
+    });
+    expect(answer.output_text.length).toBeGreaterThan(0);
+    expect(lastRequest().body.messages).toEqual([
+      { role: "system", content: "Answer in one word." },
+      { role: "user", content: "Name a colour." },
+      { role: "assistant", content: "Blue." },
+      { role: "user", content: "Another one?" },
+    ]);
+  });
+
+  it("streams the documented events in order, and responses.stream() assembles the final response", async () => {
+    const { openai, key } = await t.newKey();
+    const stream = await openai.responses.create({ model: "llama-2-13b", input: "Count", stream: true });
+    const events = [];
+    for await (const event of stream) events.push(event);
+    const types = events.map((e) => e.type);
+    expect(types.slice(0, 4)).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+    ]);
+    expect(types.slice(4, -4).every((type) => type === "response.output_text.delta")).toBe(true);
+    expect(types.slice(-4)).toEqual([
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    const deltas = events.flatMap((e) => (e.type === "response.output_text.delta" ? [e.delta] : []));
+    const done = events.find((e) => e.type === "response.output_text.done");
+    expect(done?.type === "response.output_text.done" && done.text).toBe(deltas.join(""));
+    const completed = events.at(-1);
+    expect(completed?.type === "response.completed" && completed.response.usage?.output_tokens).toBe(8);
+    expect(await usageOf(key.id)).toMatchObject({ requests: 1, spentMicroUsd: 750 });
+
+    const helper = openai.responses.stream({ model: "llama-2-13b", input: "Count", max_output_tokens: 2 });
+    const final = await helper.finalResponse();
+    const message = final.output[0];
+    expect(message?.type === "message" && message.content[0]).toMatchObject({
+      type: "output_text",
+      text: "the quick",
+    });
+    expect(final.usage?.output_tokens).toBe(2);
+  });
+
+  it("a stream cut mid-way ends with an error event the client raises, and bills what was delivered", async () => {
+    const { openai, key } = await t.newKey();
+    t.dispatcher.interruptStreamsAfter = 2;
+    const seen: string[] = [];
+    const failure = await (async () => {
+      const stream = await openai.responses.create({
+        model: "llama-2-13b",
+        input: "Once",
+        max_output_tokens: 8,
+        stream: true,
+      });
+      for await (const event of stream)
+        if (event.type === "response.output_text.delta") seen.push(event.delta);
+    })().then(() => undefined, asApiError);
+    t.dispatcher.interruptStreamsAfter = undefined;
+    expect(seen).toHaveLength(2);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect(failure?.code).toBe("STREAM_INTERRUPTED");
+    expect(await usageOf(key.id)).toMatchObject({ requests: 1, spentMicroUsd: 188, reservedMicroUsd: 0 });
+  });
+
+  it("refuses stored state and features it does not offer with stable codes, before any dispatch", async () => {
+    const { openai } = await t.newKey();
+    const before = t.dispatcher.requests.length;
+    const ask = (extra: Record<string, unknown>) =>
+      openai.responses
+        .create({
+          model: "llama-2-13b",
+          input: "x",
+          ...extra,
+        } as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+        .then(() => undefined, asApiError);
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ previous_response_id: "resp_123" }, "RESPONSE_NOT_STORED", "previous_response_id"],
+      [{ store: true }, "RESPONSE_NOT_STORED", "store"],
+      [{ input: [{ type: "item_reference", id: "msg_1" }] }, "RESPONSE_NOT_STORED", "input.0.type"],
+      [{ tools: [{ type: "web_search" }] }, "UNSUPPORTED_RESPONSES_FEATURE", "tools"],
+      [{ reasoning: { effort: "high" } }, "UNSUPPORTED_RESPONSES_FEATURE", "reasoning"],
+      [{ background: true }, "UNSUPPORTED_RESPONSES_FEATURE", "background"],
+      [{ text: { format: { type: "json_object" } } }, "UNSUPPORTED_RESPONSES_FEATURE", "text"],
+      [
+        { input: [{ role: "user", content: [{ type: "input_file", file_id: "file_1" }] }] },
+        "UNSUPPORTED_RESPONSES_FEATURE",
+        "input.0.content.0.type",
+      ],
+      [
+        { input: [{ type: "function_call_output", call_id: "c", output: "{}" }] },
+        "UNSUPPORTED_RESPONSES_FEATURE",
+        "input.0.type",
+      ],
+      [{ n_predict: 5 }, "UNKNOWN_PARAMETER", "n_predict"],
+      [{ model: "gpt-17" }, "UNKNOWN_MODEL", "model"],
+    ];
+    for (const [extra, code, param] of cases) {
+      const error = await ask(extra);
+      expect({ extra, code: error?.code, param: error?.param }).toEqual({ extra, code, param });
+      expect(error?.status).toBe(code === "UNKNOWN_MODEL" ? 404 : 400);
+    }
+    // Defaults sent explicitly ask for nothing and are accepted.
+    await expect(
+      ask({
+        store: false,
+        tools: [],
+        tool_choice: "auto",
+        text: { format: { type: "text" } },
+        reasoning: null,
+      }),
+    ).resolves.toBeUndefined();
+    expect(t.dispatcher.requests.length).toBe(before + 1);
+  });
+
+  it("an over-long input is refused with the chat path's code, naming the Responses field", async () => {
+    const { openai } = await t.newKey();
+    const error = await openai.responses
+      .create({ model: "llama-2-13b", input: "word ".repeat(300) })
+      .then(() => undefined, asApiError);
+    expect(error?.code).toBe("INPUT_TOO_LONG");
+    expect(error?.param).toBe("input");
+  });
+});
+
+describe("/v1/responses with the Vercel AI SDK's default OpenAI provider", () => {
+  it("generateText: text, usage and finish reason", async () => {
+    const { secret, key } = await t.newKey();
+    const result = await generateText({
+      model: aiSdk(secret)("llama-2-13b"),
+      system: "Be brief.",
+      prompt: "Say hi",
+      maxOutputTokens: 4,
+      temperature: 0.5,
+    });
+    expect(result.text).toBe("the quick relay carries");
+    expect(result.finishReason).toBe("stop");
+    expect(result.usage.outputTokens).toBe(4);
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(lastRequest().body).toMatchObject({ max_tokens: 4, temperature: 0.5 });
+    expect(await usageOf(key.id)).toMatchObject({ requests: 1, spentMicroUsd: 750 });
+  });
+
+  it("streamText: the deltas add up to the text, with usage at the end", async () => {
+    const { secret } = await t.newKey();
+    const result = streamText({ model: aiSdk(secret)("mistral-7b"), prompt: "Count", maxOutputTokens: 3 });
+    const parts: string[] = [];
+    for await (const delta of result.textStream) parts.push(delta);
+    expect(parts.join("")).toBe("the quick relay");
+    expect((await result.usage).outputTokens).toBe(3);
+    expect(await result.finishReason).toBe("stop");
+  });
+
+  it("multi-turn messages travel whole; replaying stored item ids is refused with RESPONSE_NOT_STORED", async () => {
+    const { secret } = await t.newKey();
+    const model = aiSdk(secret)("llama-2-13b");
+    const first = await generateText({ model, prompt: "Name a colour." });
+    // With `store: false` the SDK sends the assistant turn's text, not a reference to it.
+    const second = await generateText({
+      model,
+      messages: [
+        { role: "user", content: "Name a colour." },
+        ...first.response.messages,
+        { role: "user", content: "Another?" },
+      ],
+      providerOptions: { openai: { store: false } },
+    });
+    expect(second.text.length).toBeGreaterThan(0);
+    expect(lastRequest().body.messages).toEqual([
+      { role: "user", content: "Name a colour." },
+      { role: "assistant", content: first.text },
+      { role: "user", content: "Another?" },
+    ]);
+    // By default the SDK refers to the earlier answer by id, which would need it stored.
+    const refused = await generateText({
+      model,
+      messages: [
+        { role: "user", content: "Name a colour." },
+        ...first.response.messages,
+        { role: "user", content: "Another?" },
+      ],
+      maxRetries: 0,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(APICallError.isInstance(refused)).toBe(true);
+    expect((refused as APICallError).statusCode).toBe(400);
+    expect((refused as APICallError).responseBody).toContain("RESPONSE_NOT_STORED");
+  });
+});
