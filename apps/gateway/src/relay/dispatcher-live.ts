@@ -1,3 +1,4 @@
+import { trafficShapeOf } from "@pocket-ai/protocol";
 import { Clock, Deferred, Duration, Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
@@ -85,7 +86,15 @@ const make = Effect.gen(function* () {
       }),
     );
 
+  /** Customer text relays (never pinned to a node) feed the traffic mix that probes imitate. */
+  const count = (request: DispatchRequest, stream: boolean) => {
+    if (request.targetNode !== undefined) return;
+    if (request.operation !== "completions" && request.operation !== "chat.completions") return;
+    selector.trafficMix.record(trafficShapeOf(request.operation, { ...request.body, stream }));
+  };
+
   const unary = Effect.fn("Dispatcher.unary")(function* (request: DispatchRequest) {
+    count(request, false);
     let routes = yield* selector.plan(request, false);
     let replans = 0;
     const kind: LatencyKind = request.target.kind === "image" ? "image" : "text";
@@ -145,6 +154,7 @@ const make = Effect.gen(function* () {
   });
 
   const stream = Effect.fn("Dispatcher.stream")(function* (request: DispatchRequest) {
+    count(request, true);
     let routes = yield* selector.plan(request, true);
     let replans = 0;
     const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
@@ -175,6 +185,7 @@ const make = Effect.gen(function* () {
     unary,
     stream,
     availability: () => selector.availability(clock.unsafeCurrentTimeMillis()),
+    trafficMix: () => selector.trafficMix.snapshot(),
   });
 });
 

@@ -1,8 +1,11 @@
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
-import { Either } from "effect";
+import { deriveSessionId, sessionNumberAt } from "@pocket-ai/protocol";
+import { Effect, Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
-import { dispatchRequest, registered, unary } from "../../test/support/test-requests.js";
+import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
+import { RoutingConfig } from "../routing/routing-config.js";
+import { Dispatcher } from "./dispatcher.js";
 
 let net: TestNetwork;
 let fake: FakeTextEngine;
@@ -46,5 +49,40 @@ describe("evaluator-targeted relays", () => {
     // Without targeting, an unqualified node is not a route for the quality service.
     const untargeted = await unary(net, dispatchRequest("quality-gpt-3.5", { prompt: "Hi", max_tokens: 2 }));
     expect(Either.isLeft(untargeted) && untargeted.left.code).toBe("NO_NODES_AVAILABLE");
+  });
+
+  it("travel in a probe application's session, never the evaluator's own, and are not counted as customer traffic", async () => {
+    const mix = () => net.managed.runPromise(Effect.map(Dispatcher, (d) => d.trafficMix?.()));
+    const before = (await mix())?.total ?? 0;
+    const request = dispatchRequest(
+      "llama-2-13b",
+      { prompt: "The capital of France is", max_tokens: 3, temperature: 0.7 },
+      { targetNode: dev.address },
+    );
+    const sessions = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const result = await unary(net, request);
+      if (Either.isLeft(result)) throw result.left;
+      sessions.add(result.right.record.sessionId);
+      const own = deriveSessionId(
+        request.application.address,
+        "llama-2-13b",
+        sessionNumberAt(RoutingConfig.parse({}).session, Date.now()),
+      );
+      expect(result.right.record.sessionId).not.toBe(own);
+    }
+    // The probes spread over several probe applications of the pool.
+    expect(sessions.size).toBeGreaterThan(1);
+    expect((await mix())?.total ?? 0).toBe(before);
+    // A customer's relays are counted by shape (parameters only).
+    const customer = dispatchRequest("llama-2-13b", {
+      prompt: "The capital of France is",
+      max_tokens: 3,
+      temperature: 0.7,
+    });
+    const sent = await streamed(net, customer);
+    expect(Either.isRight(sent)).toBe(true);
+    const after = await mix();
+    expect(after?.total).toBe(before + 1);
   });
 });

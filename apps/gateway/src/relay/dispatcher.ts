@@ -1,4 +1,4 @@
-import type { ErrorCode, RelayOperation, RelayUsage, ResolvedModel } from "@pocket-ai/protocol";
+import type { ErrorCode, RelayOperation, RelayUsage, ResolvedModel, TrafficMix } from "@pocket-ai/protocol";
 import { Context, Data, type Effect, type Stream } from "effect";
 
 /**
@@ -75,5 +75,7 @@ export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
     ) => Effect.Effect<Stream.Stream<DispatchStreamEvent>, DispatchError>;
     /** What can be served now, for `GET /v1/models`: per public model name, whether any node is available. */
     readonly availability: () => ReadonlyMap<string, { readonly nodes: number }>;
+    /** The shapes of recent customer text relays (parameters only), for evaluator keys. */
+    readonly trafficMix?: () => TrafficMix;
   }
 >() {}

@@ -1,4 +1,4 @@
-import { modelNameFor, selectSessionNodes } from "@pocket-ai/protocol";
+import { deriveSessionId, modelNameFor, selectSessionNodes, sessionNumberAt } from "@pocket-ai/protocol";
 import { Clock, Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
@@ -8,7 +8,9 @@ import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
 import { planRoutes, type Route } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";
+import { ProbeApplications } from "./probe-applications.js";
 import { type NodeSignal, pickNode } from "./selection-math.js";
+import { TrafficMixCounter } from "./traffic-mix.js";
 
 const make = Effect.gen(function* () {
   const registry = yield* NodeRegistry;
@@ -16,6 +18,8 @@ const make = Effect.gen(function* () {
   const settings = yield* RoutingSettings;
   const catalog = yield* GatewayCatalog;
   const stats = new NodeStats();
+  const probeApps = new ProbeApplications();
+  const trafficMix = new TrafficMixCounter();
   const sessions = new Map<string, { version: number; nodes: readonly RegisteredNode[] }>();
 
   const sessionNodes = (sessionId: string, candidates: readonly RegisteredNode[]) => {
@@ -43,6 +47,12 @@ const make = Effect.gen(function* () {
         qualifying: (id) =>
           scores.qualifying(id).map((s) => ({ address: s.address, serviceId: s.serviceId })),
         get: registry.get,
+        probeApplication: (node, serviceId, candidates, at) =>
+          probeApps.pick(at, (app) =>
+            sessionNodes(deriveSessionId(app, serviceId, sessionNumberAt(settings.session, at)), candidates).some(
+              (n) => n.address === node,
+            ),
+          ),
       },
       request,
       sessionAt ?? now,
@@ -111,6 +121,8 @@ const make = Effect.gen(function* () {
     pick,
     availability,
     stats,
+    /** Shapes of customer text relays (never prompts), for probes to be sent alike. */
+    trafficMix,
     sanctionMs: settings.selection.sanctionMs,
     /** A node sent an invalid answer (signature, schema, limits): no traffic for `sanctionMs`. */
     sanction: (address: string, now: number, reason: string) =>

@@ -1,0 +1,7 @@
+export {
+  TRAFFIC_MIX_PATH,
+  TrafficMix,
+  TrafficShape,
+  trafficShapeKey,
+  trafficShapeOf,
+} from "./traffic-mix.js";
