@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { TRAFFIC_MIX_PATH, TrafficMix } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import OpenAI, { toFile } from "openai";
 import type { GatewayAccess } from "../config/evaluator-config.js";
@@ -92,6 +93,16 @@ export function makeOpenAiTransport(access: GatewayAccess): ProbeTransportShape 
         );
         return readImagesBody(raw, performance.now() - started);
       }),
+    trafficMix: () =>
+      Effect.tryPromise(async (signal) => {
+        const response = await fetch(`${access.baseUrl.replace(/\/$/, "")}${TRAFFIC_MIX_PATH}`, {
+          headers: { ...access.headers, authorization: `Bearer ${access.apiKey}` },
+          signal: AbortSignal.any([signal, AbortSignal.timeout(access.timeoutMs)]),
+        });
+        if (!response.ok) return undefined;
+        const parsed = TrafficMix.safeParse(await response.json());
+        return parsed.success ? parsed.data : undefined;
+      }).pipe(Effect.orElseSucceed(() => undefined)),
   };
 }
 

@@ -10,7 +10,9 @@ import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import type { Task } from "../tasks/task-definition.js";
 import { executeEntry } from "./execute-entry.js";
 import { IMAGE_SUITE_HASH, planImageRun, planRun, suiteHash } from "./plan.js";
-import { rateLimited } from "./rate-limited.js";
+import { usableMix } from "./probe-shape.js";
+import { poissonPaced, rateLimited } from "./rate-limited.js";
+import { createRng, deriveSeed } from "./rng.js";
 
 export interface RunNodeOptions {
   readonly node: EvaluatedNode;
@@ -38,9 +40,12 @@ export interface RunNodeOptions {
  */
 export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOptions) {
   const store = yield* EvaluatorStore;
-  const transport = yield* rateLimited(yield* ProbeTransport, options.settings.perNodeRatePerSecond);
-  const now = options.now ?? Date.now;
   const images = options.node.kind === "image";
+  const gateway = yield* ProbeTransport;
+  const limited = yield* rateLimited(gateway, options.settings.perNodeRatePerSecond);
+  // With customer traffic to blend into, probes go out in its shapes and at Poisson times.
+  const mix = images ? undefined : usableMix(yield* (gateway.trafficMix?.() ?? Effect.succeed(undefined)));
+  const now = options.now ?? Date.now;
   const hash = images ? IMAGE_SUITE_HASH : suiteHash(options.tasks);
   const open = store.openRun(options.node.address, hash);
   const run = open ?? {
@@ -65,11 +70,17 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   const declined = (r: { status: string; errorCode: string | null }) =>
     r.status === "unsupported" && r.errorCode !== FAKE_LOGPROBS_CODE;
   let loglikelihoodUnsupported = store.results(run.id).some(declined);
+  const transport =
+    mix === undefined
+      ? limited
+      : poissonPaced(limited, options.settings.perNodeRatePerSecond, createRng(deriveSeed(run.seed, "pace")));
   const ctx = {
     runId: run.id,
     seed: run.seed,
     node: options.node,
     transport,
+    covert:
+      mix === undefined ? undefined : { mix, echo: () => !loglikelihoodUnsupported },
     reference: options.reference,
     loglikelihoodUnsupported: () => loglikelihoodUnsupported,
     imageLimits: images ? imageProbeLimits(options.node, options.settings) : undefined,

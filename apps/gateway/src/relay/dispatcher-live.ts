@@ -1,4 +1,4 @@
-import { trafficShapeOf } from "@pocket-ai/protocol";
+import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { Clock, Deferred, Duration, Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
@@ -90,7 +90,11 @@ const make = Effect.gen(function* () {
   const count = (request: DispatchRequest, stream: boolean) => {
     if (request.targetNode !== undefined) return;
     if (request.operation !== "completions" && request.operation !== "chat.completions") return;
-    selector.trafficMix.record(trafficShapeOf(request.operation, { ...request.body, stream }));
+    const body = { ...request.body, stream };
+    selector.trafficMix.record(
+      trafficShapeOf(request.operation, body),
+      promptCharsOf(request.operation, body).upTo,
+    );
   };
 
   const unary = Effect.fn("Dispatcher.unary")(function* (request: DispatchRequest) {

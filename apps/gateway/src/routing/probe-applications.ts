@@ -18,6 +18,16 @@ export const DEFAULT_PROBE_APPLICATIONS: ProbeApplicationOptions = {
 interface ProbeApplication {
   readonly address: string;
   readonly retireAt: number;
+  /** How busy this application is: probes pick applications in proportion to it. */
+  readonly activity: number;
+}
+
+/**
+ * An application's activity, Pareto-distributed (shape 1.1, like the Zipf-shaped activity of
+ * customer applications): a few probe applications are busy and most are light, as customers are.
+ */
+export function probeActivity(u: number): number {
+  return Math.min(1e4, (1 - u) ** (-1 / 1.1));
 }
 
 /**
@@ -51,7 +61,14 @@ export class ProbeApplications {
   pick(now: number, holds: (applicationAddress: string) => boolean): string | undefined {
     this.retire(now);
     const fitting = this.pool.filter((a) => holds(a.address));
-    if (fitting.length > 0) return fitting[Math.floor(this.random() * fitting.length)]!.address;
+    if (fitting.length > 0) {
+      let at = this.random() * fitting.reduce((sum, a) => sum + a.activity, 0);
+      for (const app of fitting) {
+        at -= app.activity;
+        if (at < 0) return app.address;
+      }
+      return fitting[fitting.length - 1]!.address;
+    }
     for (let i = 0; i < this.options.maxMints; i++) {
       const app = this.fresh(now);
       if (!holds(app.address)) continue;
@@ -64,7 +81,11 @@ export class ProbeApplications {
 
   private fresh(now: number): ProbeApplication {
     const [low, high] = this.options.lifetimeMs;
-    return { address: this.mint(), retireAt: now + low + this.random() * (high - low) };
+    return {
+      address: this.mint(),
+      retireAt: now + low + this.random() * (high - low),
+      activity: probeActivity(this.random()),
+    };
   }
 
   private retire(now: number): void {

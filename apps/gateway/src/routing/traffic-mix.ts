@@ -18,12 +18,14 @@ export const DEFAULT_TRAFFIC_MIX: TrafficMixOptions = { halfLife: 20_000, minCou
  */
 export class TrafficMixCounter {
   private readonly counts = new Map<string, { shape: TrafficShape; count: number }>();
+  private readonly lengths = new Map<number, number>();
   private total = 0;
   private sinceHalving = 0;
 
   constructor(private readonly options: TrafficMixOptions = DEFAULT_TRAFFIC_MIX) {}
 
-  record(shape: TrafficShape): void {
+  record(shape: TrafficShape, promptUpTo: number): void {
+    this.lengths.set(promptUpTo, (this.lengths.get(promptUpTo) ?? 0) + 1);
     const key = trafficShapeKey(shape);
     const entry = this.counts.get(key);
     if (entry === undefined) this.counts.set(key, { shape, count: 1 });
@@ -39,7 +41,11 @@ export class TrafficMixCounter {
       .filter((e) => e.count >= this.options.minCount)
       .sort((a, b) => b.count - a.count)
       .map((e) => ({ shape: e.shape, count: e.count }));
-    return { total: this.total, shapes };
+    const promptChars = [...this.lengths.entries()]
+      .filter(([, count]) => count >= this.options.minCount)
+      .sort((a, b) => a[0] - b[0])
+      .map(([upTo, count]) => ({ upTo, count }));
+    return { total: this.total, shapes, promptChars };
   }
 
   private halve(): void {
@@ -49,6 +55,7 @@ export class TrafficMixCounter {
       entry.count /= 2;
       if (entry.count < 0.5) this.counts.delete(key);
     }
+    for (const [upTo, count] of this.lengths) this.lengths.set(upTo, count / 2);
   }
 
   private dropRarest(): void {

@@ -1,4 +1,5 @@
 export {
+  promptCharsOf,
   TRAFFIC_MIX_PATH,
   TrafficMix,
   TrafficShape,

@@ -9,7 +9,7 @@ import { z } from "zod";
  * @example
  * const shape = TrafficShape.parse({
  *   operation: "chat.completions", stream: true, echo: false, logprobs: false,
- *   temperature: 0.7, topP: null, maxTokens: 512, seed: false, system: true, stop: false,
+ *   temperature: 0.7, topP: null, maxTokens: 512, seed: false, system: true, turns: 2, stop: false,
  * });
  */
 export const TrafficShape = z.object({
@@ -28,6 +28,8 @@ export const TrafficShape = z.object({
   seed: z.boolean(),
   /** Chat requests that open with a system message. */
   system: z.boolean(),
+  /** Chat requests: earlier messages of the conversation (besides the system message), capped at 8. */
+  turns: z.number().int().min(0).max(8),
   stop: z.boolean(),
 });
 export type TrafficShape = z.infer<typeof TrafficShape>;
@@ -43,11 +45,38 @@ export const TrafficMix = z.object({
   /** Relays counted (decayed), including those of shapes left out. */
   total: z.number().nonnegative(),
   shapes: z.array(z.object({ shape: TrafficShape, count: z.number().positive() })),
+  /**
+   * Prompt lengths in characters (all messages together), in power-of-two buckets: relays of at
+   * most `upTo` characters and more than half of it. A length, never the text.
+   */
+  promptChars: z.array(z.object({ upTo: z.number().int().positive(), count: z.number().positive() })).default([]),
 });
 export type TrafficMix = z.infer<typeof TrafficMix>;
 
 /** Where a gateway serves its traffic mix to evaluator keys, under its `/v1` base URL. */
 export const TRAFFIC_MIX_PATH = "/pocket/traffic-mix";
+
+/**
+ * The prompt's length in characters as `TrafficMix.promptChars` counts it, and its bucket.
+ *
+ * @example
+ * promptCharsOf("completions", { prompt: "Hello" }); // { chars: 5, upTo: 8 }
+ */
+export function promptCharsOf(
+  operation: "completions" | "chat.completions",
+  body: Readonly<Record<string, unknown>>,
+): { readonly chars: number; readonly upTo: number } {
+  const text = (v: unknown): number =>
+    typeof v === "string" ? v.length : Array.isArray(v) ? v.reduce((s: number, x) => s + text(x), 0) : 0;
+  const chars =
+    operation === "completions"
+      ? text(body.prompt)
+      : (Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : []).reduce(
+          (s, m) => s + text(m.content),
+          0,
+        );
+  return { chars, upTo: 2 ** Math.max(3, Math.ceil(Math.log2(Math.max(1, chars)))) };
+}
 
 const round = (value: number, step: number) => Math.round(value / step) * step;
 const roundTo = (value: number, step: number, min: number, max: number) =>
@@ -69,6 +98,7 @@ export function trafficShapeOf(
   const maxTokens = num(body.max_tokens) ?? num(body.max_completion_tokens);
   const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown }[]) : [];
   const stop = body.stop;
+  const system = operation === "chat.completions" && messages[0]?.role === "system";
   return {
     operation,
     stream: body.stream === true,
@@ -81,7 +111,8 @@ export function trafficShapeOf(
     topP: topP === null ? null : roundTo(topP, 0.05, 0, 1),
     maxTokens: maxTokens === null || maxTokens < 1 ? null : Math.floor(maxTokens),
     seed: num(body.seed) !== null,
-    system: operation === "chat.completions" && messages[0]?.role === "system",
+    system,
+    turns: operation === "chat.completions" ? Math.min(8, Math.max(0, messages.length - 1 - (system ? 1 : 0))) : 0,
     stop: (typeof stop === "string" && stop !== "") || (Array.isArray(stop) && stop.length > 0),
   };
 }
@@ -98,6 +129,7 @@ export function trafficShapeKey(shape: TrafficShape): string {
     shape.maxTokens,
     shape.seed,
     shape.system,
+    shape.turns,
     shape.stop,
   ].join("|");
 }
