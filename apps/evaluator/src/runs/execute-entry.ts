@@ -1,6 +1,7 @@
 import { trafficShapeKey } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
+import type { ProbeError } from "../errors.js";
 import { errorCodeOf } from "../errors.js";
 import { identityEntry } from "../identity/identity-entry.js";
 import { fingerprintProbe } from "../identity/identity-probes.js";
@@ -8,13 +9,19 @@ import { fingerprintSeed, randomPrompt } from "../identity/random-prompts.js";
 import { contentProbe } from "../images/content-probe.js";
 import { imageProbe } from "../images/image-probe.js";
 import type { ImageProbeLimits } from "../images/image-request.js";
-import type { ProbeError } from "../errors.js";
 import type { CompletionOutcome, ProbeTransportShape } from "../probe/probe-transport.js";
 import { buildItem } from "../tasks/build-item.js";
 import { base, type Row } from "./entry-row.js";
 import type { PlanEntry } from "./plan.js";
+import {
+  type CovertContext,
+  drawPromptChars,
+  drawShape,
+  padPrompt,
+  padText,
+  shapedBody,
+} from "./probe-shape.js";
 import { createRng, deriveSeed, type Rng, sha256Hex } from "./rng.js";
-import { type CovertContext, drawShape, shapedBody } from "./probe-shape.js";
 import { runItem } from "./run-item.js";
 
 export interface EntryContext {
@@ -80,7 +87,7 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
     }
     case "fingerprint": {
       const day = createRng(deriveSeed("fingerprint", fingerprintSeed(ctx.now()), entry.index));
-      const prompt = randomPrompt(day);
+      const prompt = padText(randomPrompt(day), ctx.covert?.mix, day, () => randomPrompt(day));
       // Covert runs: a customer shape drawn from the day's seed, so nodes probed in the same shape
       // can be compared (the shape is part of the compared key); only seeded, sampled shapes
       // give comparable answers, the others are ordinary probes.
@@ -139,33 +146,33 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
     case "speed": {
       const prompt = randomPrompt(rng);
       return speedCall(ctx, node, prompt, rng).pipe(
-          Effect.map((o): Row => {
-            const ttft = o.timing.ttftMs;
-            const generating = ttft === null ? o.timing.totalMs : o.timing.totalMs - ttft;
-            const tps =
-              o.completionTokens === null || o.completionTokens < 2
-                ? null
-                : (o.completionTokens - 1) / Math.max(generating / 1000, 1e-3);
-            return {
-              ...base,
-              kind: "speed",
-              status: "scored",
-              stat: tps,
-              ttftMs: ttft,
-              promptHash: sha256Hex(prompt),
-              responseHash: sha256Hex(o.text),
-            };
+        Effect.map((o): Row => {
+          const ttft = o.timing.ttftMs;
+          const generating = ttft === null ? o.timing.totalMs : o.timing.totalMs - ttft;
+          const tps =
+            o.completionTokens === null || o.completionTokens < 2
+              ? null
+              : (o.completionTokens - 1) / Math.max(generating / 1000, 1e-3);
+          return {
+            ...base,
+            kind: "speed",
+            status: "scored",
+            stat: tps,
+            ttftMs: ttft,
+            promptHash: sha256Hex(prompt),
+            responseHash: sha256Hex(o.text),
+          };
+        }),
+        Effect.catchAll((e) =>
+          Effect.succeed<Row>({
+            ...base,
+            kind: "speed",
+            status: "error",
+            promptHash: sha256Hex(prompt),
+            errorCode: errorCodeOf(e),
           }),
-          Effect.catchAll((e) =>
-            Effect.succeed<Row>({
-              ...base,
-              kind: "speed",
-              status: "error",
-              promptHash: sha256Hex(prompt),
-              errorCode: errorCodeOf(e),
-            }),
-          ),
-        );
+        ),
+      );
     }
   }
 }
@@ -188,11 +195,17 @@ function speedCall(
       { stream: true },
     );
   const shape = drawShape(ctx.covert.mix, rng, (s) => !s.echo && s.turns === 0);
-  const body = shapedBody(shape, node.model, prompt, rng);
+  const body = padPrompt(
+    shapedBody(shape, node.model, prompt, rng),
+    drawPromptChars(ctx.covert.mix, rng),
+    () => randomPrompt(rng),
+  );
   const options = { stream: shape.stream };
   return shape.operation === "completions"
     ? ctx.transport.completions(body, target, options)
     : ctx.transport
         .chat(body, target, options)
-        .pipe(Effect.map((o) => ({ text: o.content, completionTokens: o.completionTokens, timing: o.timing })));
+        .pipe(
+          Effect.map((o) => ({ text: o.content, completionTokens: o.completionTokens, timing: o.timing })),
+        );
 }

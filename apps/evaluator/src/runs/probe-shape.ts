@@ -109,15 +109,19 @@ export function probeGapMs(rng: Rng, perSecond: number): number {
   return (-Math.log(1 - rng.next()) / Math.max(perSecond, 1e-6)) * 1000;
 }
 
-/** A prompt length (characters) drawn from the mix's length buckets; undefined when it has none. */
-export function drawPromptChars(mix: TrafficMix, rng: Rng): number | undefined {
+/** A prompt length (characters and lines) drawn from the mix's length buckets; undefined when it has none. */
+export function drawPromptChars(
+  mix: TrafficMix,
+  rng: Rng,
+): { readonly chars: number; readonly lines: number } | undefined {
   const buckets = mix.promptChars ?? [];
   const total = buckets.reduce((sum, b) => sum + b.count, 0);
   if (total <= 0) return undefined;
   let at = rng.next() * total;
+  const within = (upTo: number) => (upTo <= 1 ? 1 : Math.floor(upTo / 2) + 1 + rng.int(Math.ceil(upTo / 2)));
   for (const b of buckets) {
     at -= b.count;
-    if (at < 0) return Math.round(b.upTo / 2 + rng.next() * (b.upTo / 2));
+    if (at < 0) return { chars: within(b.upTo), lines: within(b.linesUpTo) };
   }
   return undefined;
 }
@@ -125,32 +129,80 @@ export function drawPromptChars(mix: TrafficMix, rng: Rng): number | undefined {
 /** Text services take at most 200 input tokens: padding stops well before that. */
 const MAX_PADDED_CHARS = 760;
 
+/** The last message's text (chat) or the prompt (completions), and a body with it replaced. */
+function lastText(body: Record<string, unknown>): {
+  text: string;
+  put: (text: string) => Record<string, unknown>;
+} {
+  if (body.messages === undefined) {
+    return { text: String(body.prompt), put: (text) => ({ ...body, prompt: text }) };
+  }
+  const messages = [...(body.messages as { role: string; content: string }[])];
+  const last = messages[messages.length - 1]!;
+  return {
+    text: last.content,
+    put: (text) => {
+      messages[messages.length - 1] = { ...last, content: text };
+      return { ...body, messages };
+    },
+  };
+}
+
+const operationOf = (body: Record<string, unknown>) =>
+  body.messages === undefined ? ("completions" as const) : ("chat.completions" as const);
+
 /**
- * Solved examples (`example()`: undefined when there are no more) put before the prompt, each
- * followed by `separator`, until the request is about `target` characters long, as the length of customers'
- * prompts is drawn (few-shot examples, as lm-evaluation-harness adds them).
+ * Shapes a probe's prompt like a customer's of a drawn length: solved examples (`example()`:
+ * undefined when there are no more) are put before it until it is about `target.chars` long (few-
+ * shot examples, as lm-evaluation-harness adds them), then, where line breaks carry no meaning
+ * (`prose`), its lines are joined or split at sentence ends toward `target.lines`.
  */
 export function padPrompt(
   body: Record<string, unknown>,
-  target: number | undefined,
+  target: { readonly chars: number; readonly lines: number } | undefined,
   example: () => string | undefined,
-  separator = "\n\n",
+  prose = true,
 ): Record<string, unknown> {
   if (target === undefined) return body;
-  const operation = body.messages === undefined ? "completions" : "chat.completions";
   let out = body;
   for (let i = 0; i < 8; i++) {
-    const chars = promptCharsOf(operation, out).chars;
-    if (chars >= target) break;
+    const chars = promptCharsOf(operationOf(out), out).chars;
+    if (chars >= target.chars) break;
     const shot = example();
-    if (shot === undefined || chars + shot.length + 2 > MAX_PADDED_CHARS) break;
-    if (operation === "completions") out = { ...out, prompt: `${shot}${separator}${String(out.prompt)}` };
-    else {
-      const messages = [...(out.messages as { role: string; content: string }[])];
-      const last = messages[messages.length - 1]!;
-      messages[messages.length - 1] = { ...last, content: `${shot}${separator}${last.content}` };
-      out = { ...out, messages };
-    }
+    const whole = JSON.stringify(out.messages ?? out.prompt).length;
+    if (shot === undefined || whole + shot.length + 1 > MAX_PADDED_CHARS) break;
+    const last = lastText(out);
+    out = last.put(`${shot}\n${last.text}`);
   }
-  return out;
+  return prose ? reflow(out, target.lines) : out;
+}
+
+/** Joins the earliest line breaks of the last message, or breaks it after sentence ends, toward `lines`. */
+function reflow(body: Record<string, unknown>, lines: number): Record<string, unknown> {
+  const total = promptCharsOf(operationOf(body), body).lines;
+  const last = lastText(body);
+  let text = last.text;
+  let delta = total - lines;
+  while (delta > 0 && text.includes("\n")) {
+    text = text.replace(/\s*\n\s*/, " ");
+    delta -= 1;
+  }
+  while (delta < 0) {
+    const at = text.search(/[.?!:;] (?=\S)/);
+    if (at < 0) break;
+    text = `${text.slice(0, at + 1)}\n${text.slice(at + 2)}`;
+    delta += 1;
+  }
+  return last.put(text);
+}
+
+/** `padPrompt` for a bare prompt text (identity probes, whose node and reference samples share it). */
+export function padText(
+  prompt: string,
+  mix: TrafficMix | undefined,
+  rng: Rng,
+  example: () => string | undefined,
+): string {
+  if (mix === undefined) return prompt;
+  return String(padPrompt({ prompt }, drawPromptChars(mix, rng), example).prompt);
 }

@@ -32,10 +32,15 @@ export function rateLimited(
  * Covert runs: each relay waits an exponential gap first (`probeGapMs`), so probes reach the node
  * as a Poisson stream at about `perSecond`, as independent customers' requests do.
  */
-export function poissonPaced(transport: ProbeTransportShape, perSecond: number, rng: Rng): ProbeTransportShape {
+export function poissonPaced(
+  transport: ProbeTransportShape,
+  perSecond: number,
+  rng: Rng,
+): ProbeTransportShape {
   const gap = () => Effect.sleep(Duration.millis(probeGapMs(rng, perSecond)));
   return {
-    completions: (body, target, options) => Effect.zipRight(gap(), transport.completions(body, target, options)),
+    completions: (body, target, options) =>
+      Effect.zipRight(gap(), transport.completions(body, target, options)),
     chat: (body, target, options) => Effect.zipRight(gap(), transport.chat(body, target, options)),
     images: (body, target) => Effect.zipRight(gap(), transport.images(body, target)),
     imageEdits: (edit, target) => Effect.zipRight(gap(), transport.imageEdits(edit, target)),

@@ -3,17 +3,15 @@ import { Effect } from "effect";
 import { errorCodeOf, type ProbeError, PromptLogprobsUnsupported } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { applyFilters } from "../scoring/filters.js";
-import { LETTER_INSTRUCTIONS, letterPrompt, parseLetter } from "../scoring/letter-choice.js";
 import { scoreGeneration } from "../scoring/generate-metrics.js";
+import { LETTER_INSTRUCTIONS, letterPrompt, parseLetter } from "../scoring/letter-choice.js";
 import {
   constantLogprobs,
   continuationTokenLogprobs,
   multipleChoiceScores,
 } from "../scoring/loglikelihood.js";
-import type { Task } from "../tasks/task-definition.js";
-import type { Rng } from "./rng.js";
-import { sha256Hex } from "./rng.js";
 import { buildItem, type ItemRequest } from "../tasks/build-item.js";
+import type { Task } from "../tasks/task-definition.js";
 import {
   type CovertContext,
   drawPromptChars,
@@ -22,6 +20,8 @@ import {
   padPrompt,
   shapedBody,
 } from "./probe-shape.js";
+import type { Rng } from "./rng.js";
+import { sha256Hex } from "./rng.js";
 import { scoredSampling } from "./sampling.js";
 
 /** What is kept of one item: hashes and a score, never the texts. */
@@ -129,21 +129,33 @@ function generateItem(
   const sampling = scoredSampling(rng, request.maxTokens);
   const stop = [...request.until];
   const call = covert
-    ? shapedGeneration(transport, node, prose(task, request.prompt), stop, request.maxTokens, rng, covert, (n) =>
-        otherItems(task, docIndex, n, rng).flatMap((other) =>
-          other.kind === "generate" ? [{ user: prose(task, other.prompt), assistant: other.target }] : [],
-        ),
+    ? shapedGeneration(
+        transport,
+        node,
+        prose(task, request.prompt),
+        stop,
+        request.maxTokens,
+        rng,
+        covert,
+        (n) =>
+          otherItems(task, docIndex, n, rng).flatMap((other) =>
+            other.kind === "generate" ? [{ user: prose(task, other.prompt), assistant: other.target }] : [],
+          ),
+        task.definition.category !== "coding",
       )
     : request.chat
-    ? transport
-        .chat(
-          { model: node.model, messages: [{ role: "user", content: request.prompt }], stop, ...sampling },
-          { node: node.address },
-        )
-        .pipe(Effect.map((o) => o.content))
-    : transport
-        .completions({ model: node.model, prompt: request.prompt, stop, ...sampling }, { node: node.address })
-        .pipe(Effect.map((o) => o.text));
+      ? transport
+          .chat(
+            { model: node.model, messages: [{ role: "user", content: request.prompt }], stop, ...sampling },
+            { node: node.address },
+          )
+          .pipe(Effect.map((o) => o.content))
+      : transport
+          .completions(
+            { model: node.model, prompt: request.prompt, stop, ...sampling },
+            { node: node.address },
+          )
+          .pipe(Effect.map((o) => o.text));
   return call.pipe(
     Effect.flatMap((raw) => {
       const filters = task.definition.filter_list[0]?.filter ?? [];
@@ -212,18 +224,25 @@ function shapedGeneration(
   rng: Rng,
   covert: CovertContext,
   history: History,
+  prosePrompts: boolean,
 ): Effect.Effect<string, ProbeError> {
   const shape = drawShape(
     covert.mix,
     rng,
-    (s) => !(s.echo && s.stream) && (s.echo ? covert.echo() : true) && (s.maxTokens ?? maxTokens) >= maxTokens,
+    (s) =>
+      !(s.echo && s.stream) && (s.echo ? covert.echo() : true) && (s.maxTokens ?? maxTokens) >= maxTokens,
   );
   const extra = shape.stop ? { stop: stop.length > 0 ? [...stop] : ["\n\n"] } : {};
   const shaped = shapedBody(shape, node.model, prompt, rng, extra, history);
-  const body = padPrompt(shaped, drawPromptChars(covert.mix, rng), () => {
-    const [solved] = history(1);
-    return solved === undefined ? undefined : `${solved.user} ${solved.assistant}`;
-  }, "\n");
+  const body = padPrompt(
+    shaped,
+    drawPromptChars(covert.mix, rng),
+    () => {
+      const [solved] = history(1);
+      return solved === undefined ? undefined : `${solved.user} ${solved.assistant}`;
+    },
+    prosePrompts,
+  );
   const options = { stream: shape.stream };
   const text =
     shape.operation === "chat.completions"
@@ -278,7 +297,7 @@ function shapedChoiceItem(
     const shown = other.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
     const solved = letterPrompt(other.context, shown, rng.int(LETTER_INSTRUCTIONS), false);
     return `${solved.replace(/\n/g, " ")} ${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[other.gold] ?? "A"}`;
-  }, "\n");
+  });
   const options = { stream: shape.stream };
   const reply = completions
     ? transport.completions(body, { node: node.address }, options).pipe(Effect.map((o) => o.text))

@@ -44,7 +44,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   const gateway = yield* ProbeTransport;
   const limited = yield* rateLimited(gateway, options.settings.perNodeRatePerSecond);
   // With customer traffic to blend into, probes go out in its shapes and at Poisson times.
-  const mix = images ? undefined : usableMix(yield* (gateway.trafficMix?.() ?? Effect.succeed(undefined)));
+  const mix = images ? undefined : usableMix(yield* gateway.trafficMix?.() ?? Effect.succeed(undefined));
   const now = options.now ?? Date.now;
   const hash = images ? IMAGE_SUITE_HASH : suiteHash(options.tasks);
   const open = store.openRun(options.node.address, hash);
@@ -79,8 +79,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     seed: run.seed,
     node: options.node,
     transport,
-    covert:
-      mix === undefined ? undefined : { mix, echo: () => !loglikelihoodUnsupported },
+    covert: mix === undefined ? undefined : { mix, echo: () => !loglikelihoodUnsupported },
     reference: options.reference,
     loglikelihoodUnsupported: () => loglikelihoodUnsupported,
     imageLimits: images ? imageProbeLimits(options.node, options.settings) : undefined,

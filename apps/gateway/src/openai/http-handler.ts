@@ -60,7 +60,8 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
           cors,
         );
       }
-      if (path === `/v1${TRAFFIC_MIX_PATH}` && req.method === "GET") return yield* serveTrafficMix(deps, req, res, cors);
+      if (path === `/v1${TRAFFIC_MIX_PATH}` && req.method === "GET")
+        return yield* serveTrafficMix(deps, req, res, cors);
       return yield* refuse(`no route ${req.method ?? "GET"} ${path}`, 404);
     });
 

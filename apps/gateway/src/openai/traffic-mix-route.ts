@@ -19,7 +19,9 @@ export function serveTrafficMix(
   cors: Readonly<Record<string, string>>,
 ) {
   return Effect.gen(function* () {
-    const key = yield* Effect.flatMap(Accounts, (accounts) => accounts.authenticate(req.headers.authorization));
+    const key = yield* Effect.flatMap(Accounts, (accounts) =>
+      accounts.authenticate(req.headers.authorization),
+    );
     if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
       return yield* new RequestRefused({
         code: "INVALID_REQUEST",

@@ -93,7 +93,7 @@ const make = Effect.gen(function* () {
     const body = { ...request.body, stream };
     selector.trafficMix.record(
       trafficShapeOf(request.operation, body),
-      promptCharsOf(request.operation, body).upTo,
+      promptCharsOf(request.operation, body),
     );
   };
 

@@ -6,9 +6,9 @@ import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
+import { ProbeApplications } from "./probe-applications.js";
 import { planRoutes, type Route } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";
-import { ProbeApplications } from "./probe-applications.js";
 import { type NodeSignal, pickNode } from "./selection-math.js";
 import { TrafficMixCounter } from "./traffic-mix.js";
 
@@ -49,9 +49,10 @@ const make = Effect.gen(function* () {
         get: registry.get,
         probeApplication: (node, serviceId, candidates, at) =>
           probeApps.pick(at, (app) =>
-            sessionNodes(deriveSessionId(app, serviceId, sessionNumberAt(settings.session, at)), candidates).some(
-              (n) => n.address === node,
-            ),
+            sessionNodes(
+              deriveSessionId(app, serviceId, sessionNumberAt(settings.session, at)),
+              candidates,
+            ).some((n) => n.address === node),
           ),
       },
       request,

@@ -18,14 +18,17 @@ export const DEFAULT_TRAFFIC_MIX: TrafficMixOptions = { halfLife: 20_000, minCou
  */
 export class TrafficMixCounter {
   private readonly counts = new Map<string, { shape: TrafficShape; count: number }>();
-  private readonly lengths = new Map<number, number>();
+  private readonly lengths = new Map<string, { upTo: number; linesUpTo: number; count: number }>();
   private total = 0;
   private sinceHalving = 0;
 
   constructor(private readonly options: TrafficMixOptions = DEFAULT_TRAFFIC_MIX) {}
 
-  record(shape: TrafficShape, promptUpTo: number): void {
-    this.lengths.set(promptUpTo, (this.lengths.get(promptUpTo) ?? 0) + 1);
+  record(shape: TrafficShape, prompt: { readonly upTo: number; readonly linesUpTo: number }): void {
+    const at = `${prompt.upTo}/${prompt.linesUpTo}`;
+    const length = this.lengths.get(at) ?? { upTo: prompt.upTo, linesUpTo: prompt.linesUpTo, count: 0 };
+    length.count += 1;
+    this.lengths.set(at, length);
     const key = trafficShapeKey(shape);
     const entry = this.counts.get(key);
     if (entry === undefined) this.counts.set(key, { shape, count: 1 });
@@ -41,10 +44,10 @@ export class TrafficMixCounter {
       .filter((e) => e.count >= this.options.minCount)
       .sort((a, b) => b.count - a.count)
       .map((e) => ({ shape: e.shape, count: e.count }));
-    const promptChars = [...this.lengths.entries()]
-      .filter(([, count]) => count >= this.options.minCount)
-      .sort((a, b) => a[0] - b[0])
-      .map(([upTo, count]) => ({ upTo, count }));
+    const promptChars = [...this.lengths.values()]
+      .filter((l) => l.count >= this.options.minCount)
+      .sort((a, b) => a.upTo - b.upTo || a.linesUpTo - b.linesUpTo)
+      .map((l) => ({ ...l }));
     return { total: this.total, shapes, promptChars };
   }
 
@@ -55,7 +58,7 @@ export class TrafficMixCounter {
       entry.count /= 2;
       if (entry.count < 0.5) this.counts.delete(key);
     }
-    for (const [upTo, count] of this.lengths) this.lengths.set(upTo, count / 2);
+    for (const length of this.lengths.values()) length.count /= 2;
   }
 
   private dropRarest(): void {

@@ -46,10 +46,19 @@ export const TrafficMix = z.object({
   total: z.number().nonnegative(),
   shapes: z.array(z.object({ shape: TrafficShape, count: z.number().positive() })),
   /**
-   * Prompt lengths in characters (all messages together), in power-of-two buckets: relays of at
-   * most `upTo` characters and more than half of it. A length, never the text.
+   * Prompt lengths in characters (the prompt, or a chat's last message), in power-of-two
+   * buckets: relays of at most `upTo` characters and more than half of it. A length, never the text.
    */
-  promptChars: z.array(z.object({ upTo: z.number().int().positive(), count: z.number().positive() })).default([]),
+  promptChars: z
+    .array(
+      z.object({
+        upTo: z.number().int().positive(),
+        /** Lines of the prompt (or last message), in power-of-two buckets likewise. */
+        linesUpTo: z.number().int().positive().default(1),
+        count: z.number().positive(),
+      }),
+    )
+    .default([]),
 });
 export type TrafficMix = z.infer<typeof TrafficMix>;
 
@@ -57,25 +66,26 @@ export type TrafficMix = z.infer<typeof TrafficMix>;
 export const TRAFFIC_MIX_PATH = "/pocket/traffic-mix";
 
 /**
- * The prompt's length in characters as `TrafficMix.promptChars` counts it, and its bucket.
+ * The prompt's length in characters and lines as `TrafficMix.promptChars` counts them (a chat's
+ * last message: earlier turns and the system message are counted by the shape), and their
+ * buckets (powers of two).
  *
  * @example
- * promptCharsOf("completions", { prompt: "Hello" }); // { chars: 5, upTo: 8 }
+ * promptCharsOf("completions", { prompt: "Hello" }); // { chars: 5, upTo: 8, lines: 1, linesUpTo: 1 }
  */
 export function promptCharsOf(
   operation: "completions" | "chat.completions",
   body: Readonly<Record<string, unknown>>,
-): { readonly chars: number; readonly upTo: number } {
-  const text = (v: unknown): number =>
-    typeof v === "string" ? v.length : Array.isArray(v) ? v.reduce((s: number, x) => s + text(x), 0) : 0;
-  const chars =
-    operation === "completions"
-      ? text(body.prompt)
-      : (Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : []).reduce(
-          (s, m) => s + text(m.content),
-          0,
-        );
-  return { chars, upTo: 2 ** Math.max(3, Math.ceil(Math.log2(Math.max(1, chars)))) };
+): { readonly chars: number; readonly upTo: number; readonly lines: number; readonly linesUpTo: number } {
+  const parts = (v: unknown): string[] =>
+    typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap((x) => parts(x)) : [];
+  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
+  const texts =
+    operation === "completions" ? parts(body.prompt) : parts(messages[messages.length - 1]?.content);
+  const chars = texts.reduce((s, t) => s + t.length, 0);
+  const lines = texts.reduce((s, t) => s + t.split("\n").length, 0);
+  const bucket = (n: number, least: number) => 2 ** Math.max(least, Math.ceil(Math.log2(Math.max(1, n))));
+  return { chars, upTo: bucket(chars, 3), lines, linesUpTo: bucket(lines, 0) };
 }
 
 const round = (value: number, step: number) => Math.round(value / step) * step;
@@ -112,7 +122,8 @@ export function trafficShapeOf(
     maxTokens: maxTokens === null || maxTokens < 1 ? null : Math.floor(maxTokens),
     seed: num(body.seed) !== null,
     system,
-    turns: operation === "chat.completions" ? Math.min(8, Math.max(0, messages.length - 1 - (system ? 1 : 0))) : 0,
+    turns:
+      operation === "chat.completions" ? Math.min(8, Math.max(0, messages.length - 1 - (system ? 1 : 0))) : 0,
     stop: (typeof stop === "string" && stop !== "") || (Array.isArray(stop) && stop.length > 0),
   };
 }
