@@ -94,6 +94,7 @@ function recordingTransport(
         return { content: "B", completionTokens: 1, timing };
       }),
     images: () => Effect.die(new Error("no images here")),
+    imageEdits: () => Effect.die(new Error("no images here")),
   };
   return transport;
 }
