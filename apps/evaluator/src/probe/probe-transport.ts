@@ -1,4 +1,4 @@
-import type { TrafficMix } from "@pocket-ai/protocol";
+import type { OrganicSample, TrafficMix } from "@pocket-ai/protocol";
 import { Context, type Effect } from "effect";
 import type { ProbeError } from "../errors.js";
 
@@ -67,6 +67,8 @@ export interface ProbeTransportShape {
    * when it has none to give; absent on transports that are not a gateway.
    */
   trafficMix?(): Effect.Effect<TrafficMix | undefined>;
+  /** Customer relays of a node the gateway held for organic checks (handed out once); absent off a gateway. */
+  organicSamples?(nodeAddress: string): Effect.Effect<readonly OrganicSample[]>;
 }
 
 /** One image edit: the source and mask as PNG bytes, the other fields as an ordinary client sends them. */

@@ -24,6 +24,7 @@ export function rateLimited(
       images: (body, target) => limit(transport.images(body, target)),
       imageEdits: (edit, target) => limit(transport.imageEdits(edit, target)),
       ...(transport.trafficMix === undefined ? {} : { trafficMix: transport.trafficMix }),
+      ...(transport.organicSamples === undefined ? {} : { organicSamples: transport.organicSamples }),
     }),
   );
 }

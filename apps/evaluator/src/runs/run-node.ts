@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Effect } from "effect";
 import type { EvaluatedNode, RunSettings } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
+import { organicCheck } from "../identity/organic-check.js";
 import { imageProbeLimits } from "../images/image-request.js";
 import { ProbeTransport, type ProbeTransportShape } from "../probe/probe-transport.js";
 import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
@@ -94,6 +95,16 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     store.recordResult({ ...row, runId: run.id, itemKey: entry.key, createdAt: now() });
     finished += 1;
     options.onProgress?.(finished, plan.length);
+  }
+
+  // Organic checks: customer relays of this node the gateway held, scored under the reference.
+  if (!images && options.reference !== undefined && gateway.organicSamples !== undefined) {
+    const samples = yield* gateway.organicSamples(options.node.address);
+    for (const [i, sample] of samples.entries()) {
+      const row = yield* organicCheck(options.reference, sample);
+      if (row !== undefined)
+        store.recordResult({ ...row, runId: run.id, itemKey: `organic/${now()}/${i}`, createdAt: now() });
+    }
   }
 
   const loglikelihoodTasks = new Set(

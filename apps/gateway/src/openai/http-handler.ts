@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { OPENAI_OPERATION_PATHS, type ServiceOperation, TRAFFIC_MIX_PATH } from "@pocket-ai/protocol";
+import {
+  OPENAI_OPERATION_PATHS,
+  ORGANIC_SAMPLES_PATH,
+  type ServiceOperation,
+  TRAFFIC_MIX_PATH,
+} from "@pocket-ai/protocol";
 import type { MetricsRegistry } from "@pocket-ai/runtime";
 import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect";
 import { Dispatcher } from "../relay/dispatcher.js";
@@ -8,7 +13,7 @@ import { corsHeaders, preflightHeaders, sendJson } from "./http-response.js";
 import { modelsList } from "./models-list.js";
 import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
 import { serveRelay } from "./serve-relay.js";
-import { serveTrafficMix } from "./traffic-mix-route.js";
+import { serveOrganicSamples, serveTrafficMix } from "./traffic-mix-route.js";
 
 const OPERATION_BY_PATH = new Map<string, ServiceOperation>(
   Object.entries(OPENAI_OPERATION_PATHS).map(([operation, path]) => [path, operation as ServiceOperation]),

@@ -33,3 +33,30 @@ export function serveTrafficMix(
     sendJson(res, 200, dispatcher.trafficMix?.() ?? { total: 0, shapes: [] }, cors);
   });
 }
+
+/**
+ * `GET /v1/pocket/organic-samples?node=pokt1…`: customer relays of that node held for organic
+ * checks (prompt, output, parameters), handed out once, for evaluator keys only.
+ */
+export function serveOrganicSamples(
+  deps: FrontDoorDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  cors: Readonly<Record<string, string>>,
+) {
+  return Effect.gen(function* () {
+    const key = yield* Effect.flatMap(Accounts, (accounts) =>
+      accounts.authenticate(req.headers.authorization),
+    );
+    if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
+      return yield* new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: "only evaluator keys may take organic samples",
+        status: 403,
+      });
+    }
+    const node = new URL(req.url ?? "/", "http://gateway").searchParams.get("node") ?? "";
+    const dispatcher = yield* Dispatcher;
+    sendJson(res, 200, { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256) ?? []) }, cors);
+  });
+}

@@ -150,10 +150,12 @@ const make = Effect.gen(function* () {
       }
       if ("refused" in outcome.value)
         return yield* exhausted([outcome.value.refused], tried.size, request.targetNode !== undefined);
-      return {
+      const answer = {
         payload: outcome.value.answer.payload,
         record: { ...outcome.value.answer.record, attempts: tried.size },
       };
+      selector.organic.offer(request, answer.payload, answer.record, clock.unsafeCurrentTimeMillis());
+      return answer;
     }
   });
 
@@ -190,6 +192,7 @@ const make = Effect.gen(function* () {
     stream,
     availability: () => selector.availability(clock.unsafeCurrentTimeMillis()),
     trafficMix: () => selector.trafficMix.snapshot(),
+    organicSamples: (node, max) => selector.organic.take(node, max, clock.unsafeCurrentTimeMillis()),
   });
 });
 

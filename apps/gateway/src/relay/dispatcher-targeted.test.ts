@@ -14,7 +14,7 @@ let dev: Awaited<ReturnType<TestNetwork["startNode"]>>;
 
 beforeAll(async () => {
   fake = await startFakeVllm({ flavor: "llamacpp" });
-  net = await startTestNetwork({ hedge: { enabled: false } });
+  net = await startTestNetwork({ hedge: { enabled: false }, organic: { share: 1 } });
   llamacpp = await net.startNode({ backend: { kind: "llamacpp", url: fake.url } });
   dev = await net.startNode();
   await registered(net, 2);
@@ -84,5 +84,33 @@ describe("evaluator-targeted relays", () => {
     expect(Either.isRight(sent)).toBe(true);
     const after = await mix();
     expect(after?.total).toBe(before + 1);
+  });
+
+  it("hold customers' completions in memory for organic checks, hand each out once, never a probe's", async () => {
+    const take = (node: string) =>
+      net.managed.runPromise(Effect.map(Dispatcher, (d) => d.organicSamples?.(node, 10) ?? []));
+    await take(dev.address);
+    const probe = await unary(
+      net,
+      dispatchRequest("llama-2-13b", { prompt: "One two three", max_tokens: 4 }, { targetNode: dev.address }),
+    );
+    expect(Either.isRight(probe)).toBe(true);
+    expect(await take(dev.address)).toEqual([]);
+    const customer = await unary(
+      net,
+      dispatchRequest("llama-2-13b", { prompt: "The capital of France is", max_tokens: 4, temperature: 0.5 }),
+    );
+    if (Either.isLeft(customer)) throw customer.left;
+    const node = customer.right.record.nodeAddress;
+    const samples = await take(node);
+    expect(samples).toHaveLength(1);
+    expect(samples[0]).toMatchObject({
+      nodeAddress: node,
+      serviceId: "llama-2-13b",
+      prompt: "The capital of France is",
+      params: { max_tokens: 4, temperature: 0.5 },
+    });
+    expect(samples[0]!.output).toBe((customer.right.payload.choices as { text: string }[])[0]!.text);
+    expect(await take(node)).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
+import { OrganicSampler } from "./organic-sampler.js";
 import { ProbeApplications } from "./probe-applications.js";
 import { planRoutes, type Route } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";
@@ -20,6 +21,7 @@ const make = Effect.gen(function* () {
   const stats = new NodeStats();
   const probeApps = new ProbeApplications();
   const trafficMix = new TrafficMixCounter();
+  const organic = new OrganicSampler(settings.organic);
   const sessions = new Map<string, { version: number; nodes: readonly RegisteredNode[] }>();
 
   const sessionNodes = (sessionId: string, candidates: readonly RegisteredNode[]) => {
@@ -124,6 +126,8 @@ const make = Effect.gen(function* () {
     stats,
     /** Shapes of customer text relays (never prompts), for probes to be sent alike. */
     trafficMix,
+    /** Customer relays held for organic checks. */
+    organic,
     sanctionMs: settings.selection.sanctionMs,
     /** A node sent an invalid answer (signature, schema, limits): no traffic for `sanctionMs`. */
     sanction: (address: string, now: number, reason: string) =>

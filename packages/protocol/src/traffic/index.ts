@@ -1,3 +1,4 @@
+export { ORGANIC_SAMPLES_PATH, OrganicSample, OrganicSamples } from "./organic-sample.js";
 export {
   promptCharsOf,
   TRAFFIC_MIX_PATH,
