@@ -67,6 +67,8 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
       }
       if (path === `/v1${TRAFFIC_MIX_PATH}` && req.method === "GET")
         return yield* serveTrafficMix(deps, req, res, cors);
+      if (path === `/v1${ORGANIC_SAMPLES_PATH}` && req.method === "GET")
+        return yield* serveOrganicSamples(deps, req, res, cors);
       return yield* refuse(`no route ${req.method ?? "GET"} ${path}`, 404);
     });
 
