@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Backend, type DevImageEngine, type DevTextEngine, makeDevBackend } from "@pocket-ai/node";
+import { ORGANIC_SAMPLES_PATH, type OrganicSample } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
 import { faultyImages, type ImageFault } from "./image-faults.js";
 
@@ -25,6 +26,8 @@ export interface DevNodeSpec {
   readonly imageFault?: ImageFault;
   /** A node that answers every non-streamed request itself (a cheat without a model). */
   readonly respond?: (operation: string, body: Record<string, unknown>) => unknown;
+  /** A two-faced node: customers' requests (the customer key) are answered from this engine instead. */
+  readonly customerText?: DevTextEngine;
 }
 
 export interface DevGateway {
@@ -95,6 +98,7 @@ export async function startDevGateway(options: {
         spec: n,
         backend: backendOf(n),
         swapped: n.swapTo === undefined ? undefined : backendOf({ text: n.swapTo }),
+        forCustomers: n.customerText === undefined ? undefined : backendOf({ text: n.customerText }),
       },
     ]),
   );
@@ -107,6 +111,7 @@ export async function startDevGateway(options: {
     }),
   );
   let refusedTargets = 0;
+  let organic: OrganicSample[] = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const key = (req.headers.authorization ?? "").replace(/^Bearer /, "");
@@ -114,6 +119,16 @@ export async function startDevGateway(options: {
       return send(res, 401, {
         error: { message: "bad key", type: "authentication_error", code: "INVALID_API_KEY" },
       });
+    }
+    const path0 = (req.url ?? "").split("?")[0] ?? "";
+    if (path0.endsWith(ORGANIC_SAMPLES_PATH)) {
+      // As the gateway does: customer relays held for organic checks, handed out once.
+      if (key !== options.evaluatorKey)
+        return send(res, 403, { error: { message: "evaluator only", code: "INVALID_REQUEST" } });
+      const node = new URL(req.url ?? "/", "http://dev-gateway").searchParams.get("node");
+      const taken = organic.filter((s) => s.nodeAddress === node);
+      organic = organic.filter((s) => s.nodeAddress !== node);
+      return send(res, 200, { samples: taken });
     }
     const target = req.headers["x-pocket-target-node"];
     if (typeof target === "string" && key !== options.evaluatorKey) {
@@ -139,9 +154,11 @@ export async function startDevGateway(options: {
     requests.set(address, count);
     const swapAfter = slot.spec.swapAfterRequests;
     const backend =
-      slot.swapped !== undefined && swapAfter !== undefined && count > swapAfter
-        ? slot.swapped
-        : slot.backend;
+      key === options.customerKey && slot.forCustomers !== undefined
+        ? slot.forCustomers
+        : slot.swapped !== undefined && swapAfter !== undefined && count > swapAfter
+          ? slot.swapped
+          : slot.backend;
     let body = await readBody(req);
     if (slot.spec.dropPromptLogprobs === true) body = { ...body, echo: false };
     const path = req.url ?? "";
@@ -172,6 +189,22 @@ export async function startDevGateway(options: {
             ? (faults.get(address)?.edits?.(body) ?? backend.imagesEdits(body))
             : (faults.get(address)?.generations(body) ?? backend.imagesGenerations(body));
     const result = await Effect.runPromise(Effect.either(call));
+    if (result._tag === "Right" && key === options.customerKey && operation === "completions") {
+      const text = (result.right as { choices?: { text?: string }[] }).choices?.[0]?.text;
+      const params = Object.fromEntries(
+        ["temperature", "top_p", "max_tokens", "seed"].flatMap((f) =>
+          typeof body[f] === "number" ? [[f, body[f] as number]] : [],
+        ),
+      );
+      if (typeof text === "string" && typeof body.prompt === "string" && text !== "")
+        organic.push({
+          nodeAddress: address,
+          serviceId: "dev-text",
+          prompt: body.prompt,
+          output: text,
+          params,
+        });
+    }
     if (result._tag === "Right") return send(res, 200, result.right);
     const status = result.left._tag === "BackendRejected" ? 400 : 502;
     return send(res, status, {

@@ -17,6 +17,7 @@ export * from "./relay/index.js";
 export * from "./scores/index.js";
 export * from "./session/index.js";
 export * from "./settlement-messages/index.js";
+export * from "./traffic/index.js";
 
 /** The protocol version carried by every relay envelope; bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1 as const;

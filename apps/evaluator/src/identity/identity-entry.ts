@@ -3,6 +3,7 @@ import { errorCodeOf } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { base, type Row } from "../runs/entry-row.js";
 import type { EntryContext } from "../runs/execute-entry.js";
+import { type CovertContext, drawShape, padText } from "../runs/probe-shape.js";
 import { type Rng, sha256Hex } from "../runs/rng.js";
 import { sampleCompletion, scoreUnderReference } from "./identity-probes.js";
 import { randomPrompt } from "./random-prompts.js";
@@ -17,16 +18,37 @@ export function identityEntry(
   reference: EntryContext["reference"],
   node: { address: string; model: string },
   rng: Rng,
+  covert?: CovertContext,
 ): Effect.Effect<Row> {
-  const prompt = randomPrompt(rng);
+  const prompt = padText(randomPrompt(rng), covert?.mix, rng, () => randomPrompt(rng));
   const promptHash = sha256Hex(prompt);
   if (reference === undefined) {
     return Effect.succeed({ ...base, kind: "identity", category: "untested", status: "scored", promptHash });
   }
   const refTarget = { address: reference.targetNode, model: reference.model };
   return Effect.gen(function* () {
-    const nodeText = yield* sampleCompletion(transport, node, prompt, rng.int(2 ** 31));
-    const refText = yield* sampleCompletion(reference.transport, refTarget, prompt, rng.int(2 ** 31));
+    // Covert runs: a sampled customer shape (not greedy, no echo, a short enough answer to score).
+    const drawn =
+      covert === undefined
+        ? undefined
+        : drawShape(
+            covert.mix,
+            rng,
+            (s) =>
+              !s.echo &&
+              s.turns === 0 &&
+              (s.temperature ?? 1) >= 0.5 &&
+              (s.maxTokens === null || s.maxTokens <= 256),
+          );
+    const nodeShape = drawn === undefined ? undefined : { shape: drawn, rng };
+    const nodeText = yield* sampleCompletion(transport, node, prompt, rng.int(2 ** 31), nodeShape);
+    const refText = yield* sampleCompletion(
+      reference.transport,
+      refTarget,
+      prompt,
+      rng.int(2 ** 31),
+      nodeShape,
+    );
     const nodeStat = yield* scoreUnderReference(reference.transport, refTarget, prompt, nodeText);
     const refStat = yield* scoreUnderReference(reference.transport, refTarget, prompt, refText);
     // `stat` is the node's sample, `score` carries the paired reference sample (both mean logprobs, ≤ 0).

@@ -1,6 +1,9 @@
+import type { TrafficShape } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { PromptLogprobsUnsupported } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import { shapedBody } from "../runs/probe-shape.js";
+import type { Rng } from "../runs/rng.js";
 import { continuationLogprob } from "../scoring/loglikelihood.js";
 
 /** A completion and its mean per-token log-probability under a reference model. */
@@ -19,7 +22,9 @@ export function fingerprintProbe(
   node: { address: string; model: string },
   prompt: string,
   seed: number,
+  shape?: { readonly shape: TrafficShape; readonly rng: Rng },
 ) {
+  if (shape !== undefined) return sampleCompletion(transport, node, prompt, seed, shape);
   return transport
     .completions(
       { model: node.model, prompt, max_tokens: 32, temperature: 1, top_p: 1, seed },
@@ -28,13 +33,26 @@ export function fingerprintProbe(
     .pipe(Effect.map((o) => o.text));
 }
 
-/** A sampled completion (temperature 1): one draw from the node's distribution over continuations. */
+/**
+ * A sampled completion (temperature 1): one draw from the node's distribution over continuations.
+ * With a customer `shape` (covert runs) the draw is made in that shape instead; the reference's
+ * paired sample is drawn in the same shape, so the test compares like with like.
+ */
 export function sampleCompletion(
   transport: ProbeTransportShape,
   target: { address?: string | undefined; model: string },
   prompt: string,
   seed: number,
+  shape?: { readonly shape: TrafficShape; readonly rng: Rng },
 ) {
+  if (shape !== undefined) {
+    const body = shapedBody(shape.shape, target.model, prompt, shape.rng);
+    if (shape.shape.seed) body.seed = seed;
+    const options = { stream: shape.shape.stream };
+    return shape.shape.operation === "chat.completions"
+      ? transport.chat(body, { node: target.address }, options).pipe(Effect.map((o) => o.content))
+      : transport.completions(body, { node: target.address }, options).pipe(Effect.map((o) => o.text));
+  }
   return transport
     .completions(
       { model: target.model, prompt, max_tokens: 12, temperature: 1, top_p: 1, seed },

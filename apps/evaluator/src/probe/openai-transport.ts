@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { ORGANIC_SAMPLES_PATH, OrganicSamples, TRAFFIC_MIX_PATH, TrafficMix } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import OpenAI, { toFile } from "openai";
 import type { GatewayAccess } from "../config/evaluator-config.js";
@@ -92,7 +93,32 @@ export function makeOpenAiTransport(access: GatewayAccess): ProbeTransportShape 
         );
         return readImagesBody(raw, performance.now() - started);
       }),
+    trafficMix: () =>
+      getJson(access, TRAFFIC_MIX_PATH).pipe(
+        Effect.map((raw) => {
+          const parsed = TrafficMix.safeParse(raw);
+          return parsed.success ? parsed.data : undefined;
+        }),
+      ),
+    organicSamples: (nodeAddress) =>
+      getJson(access, `${ORGANIC_SAMPLES_PATH}?node=${encodeURIComponent(nodeAddress)}`).pipe(
+        Effect.map((raw) => {
+          const parsed = OrganicSamples.safeParse(raw);
+          return parsed.success ? parsed.data.samples : [];
+        }),
+      ),
   };
+}
+
+/** A gateway `GET` under the `/v1` base URL with the evaluator's key; undefined when it fails. */
+function getJson(access: GatewayAccess, path: string): Effect.Effect<unknown> {
+  return Effect.tryPromise(async (signal) => {
+    const response = await fetch(`${access.baseUrl.replace(/\/$/, "")}${path}`, {
+      headers: { ...access.headers, authorization: `Bearer ${access.apiKey}` },
+      signal: AbortSignal.any([signal, AbortSignal.timeout(access.timeoutMs)]),
+    });
+    return response.ok ? ((await response.json()) as unknown) : undefined;
+  }).pipe(Effect.orElseSucceed(() => undefined));
 }
 
 /** The transport for the configured gateway. */

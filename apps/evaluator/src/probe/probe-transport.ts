@@ -1,3 +1,4 @@
+import type { OrganicSample, TrafficMix } from "@pocket-ai/protocol";
 import { Context, type Effect } from "effect";
 import type { ProbeError } from "../errors.js";
 
@@ -61,6 +62,13 @@ export interface ProbeTransportShape {
   images(body: RequestBody, target: ProbeTarget): Effect.Effect<ImagesOutcome, ProbeError>;
   /** `POST /v1/images/edits` as a multipart upload: img2img, inpainting (`mask`), outpainting (`padding`). */
   imageEdits(edit: ImageEdit, target: ProbeTarget): Effect.Effect<ImagesOutcome, ProbeError>;
+  /**
+   * The gateway's mix of customer request shapes (`GET /v1/pocket/traffic-mix`), or undefined
+   * when it has none to give; absent on transports that are not a gateway.
+   */
+  trafficMix?(): Effect.Effect<TrafficMix | undefined>;
+  /** Customer relays of a node the gateway held for organic checks (handed out once); absent off a gateway. */
+  organicSamples?(nodeAddress: string): Effect.Effect<readonly OrganicSample[]>;
 }
 
 /** One image edit: the source and mask as PNG bytes, the other fields as an ordinary client sends them. */

@@ -1,5 +1,7 @@
+import { trafficShapeKey } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
+import type { ProbeError } from "../errors.js";
 import { errorCodeOf } from "../errors.js";
 import { identityEntry } from "../identity/identity-entry.js";
 import { fingerprintProbe } from "../identity/identity-probes.js";
@@ -7,11 +9,19 @@ import { fingerprintSeed, randomPrompt } from "../identity/random-prompts.js";
 import { contentProbe } from "../images/content-probe.js";
 import { imageProbe } from "../images/image-probe.js";
 import type { ImageProbeLimits } from "../images/image-request.js";
-import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import type { CompletionOutcome, ProbeTransportShape } from "../probe/probe-transport.js";
 import { buildItem } from "../tasks/build-item.js";
 import { base, type Row } from "./entry-row.js";
 import type { PlanEntry } from "./plan.js";
-import { createRng, deriveSeed, sha256Hex } from "./rng.js";
+import {
+  type CovertContext,
+  drawPromptChars,
+  drawShape,
+  padPrompt,
+  padText,
+  shapedBody,
+} from "./probe-shape.js";
+import { createRng, deriveSeed, type Rng, sha256Hex } from "./rng.js";
 import { runItem } from "./run-item.js";
 
 export interface EntryContext {
@@ -32,6 +42,8 @@ export interface EntryContext {
   /** Image nodes: the sizes and steps probes stay within. */
   readonly imageLimits?: ImageProbeLimits | undefined;
   readonly now: () => number;
+  /** Customer traffic to imitate (`probe-shape.ts`); undefined: the measuring shapes. */
+  readonly covert?: CovertContext | undefined;
 }
 
 /** Runs one plan entry and returns what is stored about it (hashes, scores and numbers only). */
@@ -54,7 +66,7 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
           varied: request.varied,
         });
       }
-      return runItem(ctx.transport, node, entry.task, entry.docIndex, request, rng).pipe(
+      return runItem(ctx.transport, node, entry.task, entry.docIndex, request, rng, ctx.covert).pipe(
         Effect.map(
           (o): Row => ({
             ...base,
@@ -75,15 +87,25 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
     }
     case "fingerprint": {
       const day = createRng(deriveSeed("fingerprint", fingerprintSeed(ctx.now()), entry.index));
-      const prompt = randomPrompt(day);
-      return fingerprintProbe(ctx.transport, node, prompt, day.int(2 ** 31)).pipe(
+      const prompt = padText(randomPrompt(day), ctx.covert?.mix, day, () => randomPrompt(day));
+      // Covert runs: a customer shape drawn from the day's seed, so nodes probed in the same shape
+      // can be compared (the shape is part of the compared key); only seeded, sampled shapes
+      // give comparable answers, the others are ordinary probes.
+      const drawn =
+        ctx.covert === undefined
+          ? undefined
+          : drawShape(ctx.covert.mix, day, (s) => !s.echo && s.turns === 0);
+      const key = drawn === undefined ? prompt : `${prompt}\u0000${trafficShapeKey(drawn)}`;
+      const seed = day.int(2 ** 31);
+      const shape = drawn === undefined ? undefined : { shape: drawn, rng: day };
+      return fingerprintProbe(ctx.transport, node, prompt, seed, shape).pipe(
         Effect.map(
           (text): Row => ({
             ...base,
             kind: "identity",
             category: "fingerprint",
             status: "scored",
-            promptHash: sha256Hex(prompt),
+            promptHash: sha256Hex(key),
             responseHash: sha256Hex(text),
           }),
         ),
@@ -100,7 +122,7 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
       );
     }
     case "identity":
-      return identityEntry(ctx.transport, ctx.reference, node, rng);
+      return identityEntry(ctx.transport, ctx.reference, node, rng, ctx.covert);
     case "image": {
       const limits = ctx.imageLimits;
       if (limits === undefined)
@@ -123,46 +145,67 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
     }
     case "speed": {
       const prompt = randomPrompt(rng);
-      return ctx.transport
-        .completions(
-          {
-            model: node.model,
-            prompt,
-            max_tokens: 24 + rng.int(16),
-            temperature: 0.8,
-            seed: rng.int(2 ** 31),
-          },
-          { node: node.address },
-          { stream: true },
-        )
-        .pipe(
-          Effect.map((o): Row => {
-            const ttft = o.timing.ttftMs;
-            const generating = ttft === null ? o.timing.totalMs : o.timing.totalMs - ttft;
-            const tps =
-              o.completionTokens === null || o.completionTokens < 2
-                ? null
-                : (o.completionTokens - 1) / Math.max(generating / 1000, 1e-3);
-            return {
-              ...base,
-              kind: "speed",
-              status: "scored",
-              stat: tps,
-              ttftMs: ttft,
-              promptHash: sha256Hex(prompt),
-              responseHash: sha256Hex(o.text),
-            };
+      return speedCall(ctx, node, prompt, rng).pipe(
+        Effect.map((o): Row => {
+          const ttft = o.timing.ttftMs;
+          const generating = ttft === null ? o.timing.totalMs : o.timing.totalMs - ttft;
+          const tps =
+            o.completionTokens === null || o.completionTokens < 2
+              ? null
+              : (o.completionTokens - 1) / Math.max(generating / 1000, 1e-3);
+          return {
+            ...base,
+            kind: "speed",
+            status: "scored",
+            stat: tps,
+            ttftMs: ttft,
+            promptHash: sha256Hex(prompt),
+            responseHash: sha256Hex(o.text),
+          };
+        }),
+        Effect.catchAll((e) =>
+          Effect.succeed<Row>({
+            ...base,
+            kind: "speed",
+            status: "error",
+            promptHash: sha256Hex(prompt),
+            errorCode: errorCodeOf(e),
           }),
-          Effect.catchAll((e) =>
-            Effect.succeed<Row>({
-              ...base,
-              kind: "speed",
-              status: "error",
-              promptHash: sha256Hex(prompt),
-              errorCode: errorCodeOf(e),
-            }),
-          ),
-        );
+        ),
+      );
     }
   }
+}
+
+/**
+ * One streamed generation to time. Covert runs use a customer shape as drawn: a non-streamed one
+ * measures only the total time (no time to first token).
+ */
+function speedCall(
+  ctx: EntryContext,
+  node: { address: string; model: string },
+  prompt: string,
+  rng: Rng,
+): Effect.Effect<Pick<CompletionOutcome, "text" | "completionTokens" | "timing">, ProbeError> {
+  const target = { node: node.address };
+  if (ctx.covert === undefined)
+    return ctx.transport.completions(
+      { model: node.model, prompt, max_tokens: 24 + rng.int(16), temperature: 0.8, seed: rng.int(2 ** 31) },
+      target,
+      { stream: true },
+    );
+  const shape = drawShape(ctx.covert.mix, rng, (s) => !s.echo && s.turns === 0);
+  const body = padPrompt(
+    shapedBody(shape, node.model, prompt, rng),
+    drawPromptChars(ctx.covert.mix, rng),
+    () => randomPrompt(rng),
+  );
+  const options = { stream: shape.stream };
+  return shape.operation === "completions"
+    ? ctx.transport.completions(body, target, options)
+    : ctx.transport
+        .chat(body, target, options)
+        .pipe(
+          Effect.map((o) => ({ text: o.content, completionTokens: o.completionTokens, timing: o.timing })),
+        );
 }

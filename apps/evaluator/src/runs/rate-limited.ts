@@ -1,5 +1,7 @@
-import { Effect, RateLimiter, type Scope } from "effect";
+import { Duration, Effect, RateLimiter, type Scope } from "effect";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import { probeGapMs } from "./probe-shape.js";
+import type { Rng } from "./rng.js";
 
 /**
  * The transport for one node behind a token bucket: every relay to the node (each choice of a
@@ -21,6 +23,27 @@ export function rateLimited(
       chat: (body, target, options) => limit(transport.chat(body, target, options)),
       images: (body, target) => limit(transport.images(body, target)),
       imageEdits: (edit, target) => limit(transport.imageEdits(edit, target)),
+      ...(transport.trafficMix === undefined ? {} : { trafficMix: transport.trafficMix }),
+      ...(transport.organicSamples === undefined ? {} : { organicSamples: transport.organicSamples }),
     }),
   );
+}
+
+/**
+ * Covert runs: each relay waits an exponential gap first (`probeGapMs`), so probes reach the node
+ * as a Poisson stream at about `perSecond`, as independent customers' requests do.
+ */
+export function poissonPaced(
+  transport: ProbeTransportShape,
+  perSecond: number,
+  rng: Rng,
+): ProbeTransportShape {
+  const gap = () => Effect.sleep(Duration.millis(probeGapMs(rng, perSecond)));
+  return {
+    completions: (body, target, options) =>
+      Effect.zipRight(gap(), transport.completions(body, target, options)),
+    chat: (body, target, options) => Effect.zipRight(gap(), transport.chat(body, target, options)),
+    images: (body, target) => Effect.zipRight(gap(), transport.images(body, target)),
+    imageEdits: (edit, target) => Effect.zipRight(gap(), transport.imageEdits(edit, target)),
+  };
 }

@@ -1,16 +1,25 @@
-import type { ErrorCode } from "@pocket-ai/protocol";
+import type { ErrorCode, TrafficShape } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { errorCodeOf, type ProbeError, PromptLogprobsUnsupported } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { applyFilters } from "../scoring/filters.js";
 import { scoreGeneration } from "../scoring/generate-metrics.js";
+import { LETTER_INSTRUCTIONS, letterPrompt, parseLetter } from "../scoring/letter-choice.js";
 import {
   constantLogprobs,
   continuationTokenLogprobs,
   multipleChoiceScores,
 } from "../scoring/loglikelihood.js";
-import type { ItemRequest } from "../tasks/build-item.js";
+import { buildItem, type ItemRequest } from "../tasks/build-item.js";
 import type { Task } from "../tasks/task-definition.js";
+import {
+  type CovertContext,
+  drawPromptChars,
+  drawShape,
+  type History,
+  padPrompt,
+  shapedBody,
+} from "./probe-shape.js";
 import type { Rng } from "./rng.js";
 import { sha256Hex } from "./rng.js";
 import { scoredSampling } from "./sampling.js";
@@ -47,23 +56,27 @@ function loglikelihoodItem(
   request: Extract<ItemRequest, { kind: "loglikelihood" }>,
   task: Task,
   rng: Rng,
+  shape?: TrafficShape,
 ): Effect.Effect<ItemOutcome> {
   const promptHash = sha256Hex(request.context);
   return Effect.gen(function* () {
     const perToken: number[][] = [];
     for (const continuation of request.continuations) {
-      const outcome = yield* transport.completions(
-        {
-          model: node.model,
-          prompt: request.context + continuation,
-          max_tokens: 1,
-          echo: true,
-          logprobs: 1,
-          temperature: 0,
-          seed: rng.int(2 ** 31),
-        },
-        { node: node.address },
-      );
+      // Only the prompt's log-probabilities are read, so a customer shape's sampling parameters
+      // and output length change nothing in the score.
+      const body =
+        shape === undefined
+          ? {
+              model: node.model,
+              prompt: request.context + continuation,
+              max_tokens: 1,
+              echo: true,
+              logprobs: 1,
+              temperature: 0,
+              seed: rng.int(2 ** 31),
+            }
+          : shapedBody(shape, node.model, request.context + continuation, rng, { echo: true, logprobs: 1 });
+      const outcome = yield* transport.completions(body, { node: node.address });
       const lp = continuationTokenLogprobs(outcome, request.context, continuation);
       if (lp instanceof PromptLogprobsUnsupported) return yield* lp;
       perToken.push(lp);
@@ -107,22 +120,42 @@ function generateItem(
   node: { address: string; model: string },
   request: Extract<ItemRequest, { kind: "generate" }>,
   task: Task,
-  doc: Record<string, unknown>,
+  docIndex: number,
   rng: Rng,
+  covert?: CovertContext,
 ): Effect.Effect<ItemOutcome> {
+  const doc = task.docs[docIndex]!.doc;
   const promptHash = sha256Hex(request.prompt);
   const sampling = scoredSampling(rng, request.maxTokens);
   const stop = [...request.until];
-  const call = request.chat
-    ? transport
-        .chat(
-          { model: node.model, messages: [{ role: "user", content: request.prompt }], stop, ...sampling },
-          { node: node.address },
-        )
-        .pipe(Effect.map((o) => o.content))
-    : transport
-        .completions({ model: node.model, prompt: request.prompt, stop, ...sampling }, { node: node.address })
-        .pipe(Effect.map((o) => o.text));
+  const call = covert
+    ? shapedGeneration(
+        transport,
+        node,
+        prose(task, request.prompt),
+        stop,
+        request.maxTokens,
+        rng,
+        covert,
+        (n) =>
+          otherItems(task, docIndex, n, rng).flatMap((other) =>
+            other.kind === "generate" ? [{ user: prose(task, other.prompt), assistant: other.target }] : [],
+          ),
+        task.definition.category !== "coding",
+      )
+    : request.chat
+      ? transport
+          .chat(
+            { model: node.model, messages: [{ role: "user", content: request.prompt }], stop, ...sampling },
+            { node: node.address },
+          )
+          .pipe(Effect.map((o) => o.content))
+      : transport
+          .completions(
+            { model: node.model, prompt: request.prompt, stop, ...sampling },
+            { node: node.address },
+          )
+          .pipe(Effect.map((o) => o.text));
   return call.pipe(
     Effect.flatMap((raw) => {
       const filters = task.definition.filter_list[0]?.filter ?? [];
@@ -149,7 +182,146 @@ function generateItem(
   );
 }
 
-/** Runs one built item against one node and scores it by the task's primary metric. */
+/**
+ * Covert runs: a prompt's line breaks become spaces (solved examples stay on lines of their own),
+ * as people type questions, except where lines carry meaning (code).
+ */
+function prose(task: Task, prompt: string): string {
+  if (task.definition.category === "coding") return prompt;
+  return prompt
+    .split(/\n\s*\n/)
+    .map((p) => p.replace(/\s*\n\s*/g, " "))
+    .join("\n");
+}
+
+/** `n` other items of the task, built as this run presents items (solved examples for earlier turns). */
+function otherItems(task: Task, docIndex: number, n: number, rng: Rng): ItemRequest[] {
+  const others = task.docs.map((_, i) => i).filter((i) => i !== docIndex);
+  return rng.sample(others, Math.min(n, others.length)).map((i) => buildItem(task, i, rng));
+}
+
+/** Text cut at the first stop sequence, as the node would have cut it had they been sent. */
+export function cutAtStop(text: string, stop: readonly string[]): string {
+  let end = text.length;
+  for (const s of stop) {
+    const at = s === "" ? -1 : text.indexOf(s);
+    if (at >= 0 && at < end) end = at;
+  }
+  return text.slice(0, end);
+}
+
+/**
+ * A generation in a customer shape drawn from the mix (one that allows the item's output length
+ * when customers send such shapes): chat or completions, streamed or not, the shape's sampling
+ * parameters; stop sequences are sent only when the shape sends some, else applied here.
+ */
+function shapedGeneration(
+  transport: ProbeTransportShape,
+  node: { address: string; model: string },
+  prompt: string,
+  stop: readonly string[],
+  maxTokens: number,
+  rng: Rng,
+  covert: CovertContext,
+  history: History,
+  prosePrompts: boolean,
+): Effect.Effect<string, ProbeError> {
+  const shape = drawShape(
+    covert.mix,
+    rng,
+    (s) =>
+      !(s.echo && s.stream) && (s.echo ? covert.echo() : true) && (s.maxTokens ?? maxTokens) >= maxTokens,
+  );
+  const extra = shape.stop ? { stop: stop.length > 0 ? [...stop] : ["\n\n"] } : {};
+  const shaped = shapedBody(shape, node.model, prompt, rng, extra, history);
+  const body = padPrompt(
+    shaped,
+    drawPromptChars(covert.mix, rng),
+    () => {
+      const [solved] = history(1);
+      return solved === undefined ? undefined : `${solved.user} ${solved.assistant}`;
+    },
+    prosePrompts,
+  );
+  const options = { stream: shape.stream };
+  const text =
+    shape.operation === "chat.completions"
+      ? transport.chat(body, { node: node.address }, options).pipe(Effect.map((o) => o.content))
+      : transport.completions(body, { node: node.address }, options).pipe(
+          // An echoed prompt comes back first: the generation is what follows it.
+          Effect.map((o) => (shape.echo && o.text.startsWith(prompt) ? o.text.slice(prompt.length) : o.text)),
+        );
+  return text.pipe(Effect.map((t) => cutAtStop(t, stop)));
+}
+
+/**
+ * Multiple choice in a customer shape: through `echo` (scored by log-likelihood) when the drawn
+ * shape is one customers send with echo and the node returns prompt log-probabilities; otherwise
+ * asked for the letter of the answer in the shape's operation and scored by the generated letter
+ * (no letter, or a wrong one, scores 0).
+ */
+function shapedChoiceItem(
+  transport: ProbeTransportShape,
+  node: { address: string; model: string },
+  request: Extract<ItemRequest, { kind: "loglikelihood" }>,
+  task: Task,
+  docIndex: number,
+  rng: Rng,
+  covert: CovertContext,
+): Effect.Effect<ItemOutcome> {
+  // An echo shape costs one relay per choice: it is kept one time in (choices) so that echo
+  // relays are as common among probes as among customers' relays.
+  const echoKept = rng.next() < 1 / request.continuations.length;
+  const shape = drawShape(
+    covert.mix,
+    rng,
+    (s) => !(s.echo && s.stream) && (!s.echo || (covert.echo() && echoKept)),
+  );
+  if (shape.echo) return loglikelihoodItem(transport, node, request, task, rng, shape);
+  const delimiter = task.definition.target_delimiter;
+  const choices = request.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
+  const completions = shape.operation === "completions";
+  const prompt = letterPrompt(request.context, choices, rng.int(LETTER_INSTRUCTIONS), completions);
+  const promptHash = sha256Hex(request.context);
+  const history: History = (n) =>
+    otherItems(task, docIndex, n, rng).flatMap((other) => {
+      if (other.kind !== "loglikelihood") return [];
+      const shown = other.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
+      const user = letterPrompt(other.context, shown, rng.int(LETTER_INSTRUCTIONS), false);
+      return [{ user, assistant: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[other.gold] ?? "A" }];
+    });
+  const shaped = shapedBody(shape, node.model, prompt, rng, shape.stop ? { stop: ["\n\n"] } : {}, history);
+  const body = padPrompt(shaped, drawPromptChars(covert.mix, rng), () => {
+    const [other] = otherItems(task, docIndex, 1, rng);
+    if (other?.kind !== "loglikelihood") return undefined;
+    const shown = other.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
+    const solved = letterPrompt(other.context, shown, rng.int(LETTER_INSTRUCTIONS), false);
+    return `${solved.replace(/\n/g, " ")} ${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[other.gold] ?? "A"}`;
+  });
+  const options = { stream: shape.stream };
+  const reply = completions
+    ? transport.completions(body, { node: node.address }, options).pipe(Effect.map((o) => o.text))
+    : transport.chat(body, { node: node.address }, options).pipe(Effect.map((o) => o.content));
+  return reply.pipe(
+    Effect.map(
+      (text): ItemOutcome => ({
+        status: "scored",
+        score: parseLetter(text, choices.length) === request.gold ? 1 : 0,
+        promptHash,
+        responseHash: sha256Hex(text),
+        errorCode: null,
+        probes: 1,
+      }),
+    ),
+    Effect.catchAll((error) => Effect.succeed(failed(promptHash, error, 1))),
+  );
+}
+
+/**
+ * Runs one built item against one node and scores it by the task's primary metric. With a
+ * `covert` context (a gateway mix with customer traffic) every request goes out in a customer
+ * shape drawn from the mix; without one, in the measuring shapes.
+ */
 export function runItem(
   transport: ProbeTransportShape,
   node: { address: string; model: string },
@@ -157,8 +329,11 @@ export function runItem(
   docIndex: number,
   request: ItemRequest,
   rng: Rng,
+  covert?: CovertContext,
 ): Effect.Effect<ItemOutcome> {
-  return request.kind === "loglikelihood"
-    ? loglikelihoodItem(transport, node, request, task, rng)
-    : generateItem(transport, node, request, task, task.docs[docIndex]!.doc, rng);
+  if (request.kind === "loglikelihood")
+    return covert
+      ? shapedChoiceItem(transport, node, request, task, docIndex, rng, covert)
+      : loglikelihoodItem(transport, node, request, task, rng);
+  return generateItem(transport, node, request, task, docIndex, rng, covert);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Effect } from "effect";
 import type { EvaluatedNode, RunSettings } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
+import { organicCheck } from "../identity/organic-check.js";
 import { imageProbeLimits } from "../images/image-request.js";
 import { ProbeTransport, type ProbeTransportShape } from "../probe/probe-transport.js";
 import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
@@ -10,7 +11,9 @@ import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import type { Task } from "../tasks/task-definition.js";
 import { executeEntry } from "./execute-entry.js";
 import { IMAGE_SUITE_HASH, planImageRun, planRun, suiteHash } from "./plan.js";
-import { rateLimited } from "./rate-limited.js";
+import { usableMix } from "./probe-shape.js";
+import { poissonPaced, rateLimited } from "./rate-limited.js";
+import { createRng, deriveSeed } from "./rng.js";
 
 export interface RunNodeOptions {
   readonly node: EvaluatedNode;
@@ -38,9 +41,12 @@ export interface RunNodeOptions {
  */
 export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOptions) {
   const store = yield* EvaluatorStore;
-  const transport = yield* rateLimited(yield* ProbeTransport, options.settings.perNodeRatePerSecond);
-  const now = options.now ?? Date.now;
   const images = options.node.kind === "image";
+  const gateway = yield* ProbeTransport;
+  const limited = yield* rateLimited(gateway, options.settings.perNodeRatePerSecond);
+  // With customer traffic to blend into, probes go out in its shapes and at Poisson times.
+  const mix = images ? undefined : usableMix(yield* gateway.trafficMix?.() ?? Effect.succeed(undefined));
+  const now = options.now ?? Date.now;
   const hash = images ? IMAGE_SUITE_HASH : suiteHash(options.tasks);
   const open = store.openRun(options.node.address, hash);
   const run = open ?? {
@@ -65,11 +71,16 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   const declined = (r: { status: string; errorCode: string | null }) =>
     r.status === "unsupported" && r.errorCode !== FAKE_LOGPROBS_CODE;
   let loglikelihoodUnsupported = store.results(run.id).some(declined);
+  const transport =
+    mix === undefined
+      ? limited
+      : poissonPaced(limited, options.settings.perNodeRatePerSecond, createRng(deriveSeed(run.seed, "pace")));
   const ctx = {
     runId: run.id,
     seed: run.seed,
     node: options.node,
     transport,
+    covert: mix === undefined ? undefined : { mix, echo: () => !loglikelihoodUnsupported },
     reference: options.reference,
     loglikelihoodUnsupported: () => loglikelihoodUnsupported,
     imageLimits: images ? imageProbeLimits(options.node, options.settings) : undefined,
@@ -84,6 +95,16 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     store.recordResult({ ...row, runId: run.id, itemKey: entry.key, createdAt: now() });
     finished += 1;
     options.onProgress?.(finished, plan.length);
+  }
+
+  // Organic checks: customer relays of this node the gateway held, scored under the reference.
+  if (!images && options.reference !== undefined && gateway.organicSamples !== undefined) {
+    const samples = yield* gateway.organicSamples(options.node.address);
+    for (const [i, sample] of samples.entries()) {
+      const row = yield* organicCheck(options.reference, sample);
+      if (row !== undefined)
+        store.recordResult({ ...row, runId: run.id, itemKey: `organic/${now()}/${i}`, createdAt: now() });
+    }
   }
 
   const loglikelihoodTasks = new Set(

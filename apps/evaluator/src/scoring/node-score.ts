@@ -2,6 +2,7 @@ import type { ErrorCode, NodeScore } from "@pocket-ai/protocol";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { declaredModelTest } from "../identity/model-test.js";
+import { organicMismatch } from "../identity/organic-check.js";
 import { IMAGES_CATEGORY, imageScore } from "../images/image-findings.js";
 import { answerKeyFinding } from "./answer-key.js";
 import { categoryEstimates, type ItemCredit, tallyTasks, taskOf, type WeightedRun } from "./evidence.js";
@@ -81,7 +82,7 @@ export function nodeScoreOf(options: {
   const fakeLogprobs = fake.length >= Math.max(FAKE_LOGPROBS_MIN_ITEMS, scoredLl.length / 2);
 
   const speed = rows.filter((r) => r.kind === "speed" && r.status === "scored");
-  const counted = rows.filter((r) => r.status !== "unsupported");
+  const counted = rows.filter((r) => r.status !== "unsupported" && r.category !== "organic");
   const errors = counted.filter((r) => r.status === "error").length;
 
   const model = rows
@@ -97,8 +98,20 @@ export function nodeScoreOf(options: {
   const answerKey =
     images === undefined && answerKeyFinding(runs, itemCredit, options.loglikelihoodTasks).flagged;
 
+  // Organic checks, pooled over the runs kept as evidence: customers' outputs under the reference.
+  const organic = organicMismatch(
+    runs.flatMap((run) =>
+      run.rows.flatMap((r) =>
+        r.kind === "identity" && r.category === "organic" && r.status === "scored" && r.stat !== null
+          ? [r.stat]
+          : [],
+      ),
+    ),
+  );
+
   const penalties = [
     ...(test.modelTest === "inconsistent" ? ["model-mismatch"] : []),
+    ...(organic ? ["organic-mismatch"] : []),
     ...(answerKey ? ["answer-key"] : []),
     ...(fakeLogprobs ? ["fake-logprobs"] : []),
   ];

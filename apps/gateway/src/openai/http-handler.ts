@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { OPENAI_OPERATION_PATHS, type ServiceOperation } from "@pocket-ai/protocol";
+import {
+  OPENAI_OPERATION_PATHS,
+  ORGANIC_SAMPLES_PATH,
+  type ServiceOperation,
+  TRAFFIC_MIX_PATH,
+} from "@pocket-ai/protocol";
 import type { MetricsRegistry } from "@pocket-ai/runtime";
 import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect";
 import { Dispatcher } from "../relay/dispatcher.js";
@@ -11,6 +16,7 @@ import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
 import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
 import { RESPONSES_SURFACE } from "./responses/responses-surface.js";
 import { serveRelay } from "./serve-relay.js";
+import { serveOrganicSamples, serveTrafficMix } from "./traffic-mix-route.js";
 
 const OPERATION_BY_PATH = new Map<string, ServiceOperation>(
   Object.entries(OPENAI_OPERATION_PATHS).map(([operation, path]) => [path, operation as ServiceOperation]),
@@ -105,6 +111,10 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
         }
         return sendJson(res, 200, entry, cors);
       }
+      if (path === `/v1${TRAFFIC_MIX_PATH}` && req.method === "GET")
+        return yield* serveTrafficMix(deps, req, res, cors);
+      if (path === `/v1${ORGANIC_SAMPLES_PATH}` && req.method === "GET")
+        return yield* serveOrganicSamples(deps, req, res, cors);
       return yield* refuse(`no route ${req.method ?? "GET"} ${path}`, 404);
     });
 

@@ -239,6 +239,20 @@ describe("refusals in OpenAI's error shape", () => {
     expect(response.headers.get("x-pocket-node")).toBe("pokt1target");
   });
 
+  it("serves the traffic mix and organic samples to evaluator keys only", async () => {
+    const { key, secret } = await t.newKey();
+    const get = (path: string) =>
+      fetch(`${t.gateway.url}/v1${path}`, { headers: { authorization: `Bearer ${secret}` } });
+    expect((await get("/pocket/traffic-mix")).status).toBe(403);
+    expect((await get("/pocket/organic-samples?node=pokt1target")).status).toBe(403);
+    await t.admin.admin.keyRoles.set.mutate({ keyId: key.id, role: "evaluator" });
+    const mix = await get("/pocket/traffic-mix");
+    expect(mix.status).toBe(200);
+    expect(await mix.json()).toMatchObject({ total: 0, shapes: [] });
+    const samples = await get("/pocket/organic-samples?node=pokt1target");
+    expect(await samples.json()).toEqual({ samples: [] });
+  });
+
   it("a failed dispatch charges nothing and leaves nothing reserved", async () => {
     const { openai, key } = await t.newKey({ budgetMicroUsd: 10_000 });
     t.dispatcher.failNext = "NO_NODES_AVAILABLE";

@@ -1,3 +1,4 @@
+import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { Clock, Deferred, Duration, Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
@@ -89,7 +90,19 @@ const make = Effect.gen(function* () {
       }),
     );
 
+  /** Customer text relays (never pinned to a node) feed the traffic mix that probes imitate. */
+  const count = (request: DispatchRequest, stream: boolean) => {
+    if (request.targetNode !== undefined) return;
+    if (request.operation !== "completions" && request.operation !== "chat.completions") return;
+    const body = { ...request.body, stream };
+    selector.trafficMix.record(
+      trafficShapeOf(request.operation, body),
+      promptCharsOf(request.operation, body),
+    );
+  };
+
   const unary = Effect.fn("Dispatcher.unary")(function* (request: DispatchRequest) {
+    count(request, false);
     let routes = yield* selector.plan(request, false);
     let replans = 0;
     const kind: LatencyKind = request.target.kind === "image" ? "image" : "text";
@@ -141,14 +154,17 @@ const make = Effect.gen(function* () {
       }
       if ("refused" in outcome.value)
         return yield* exhausted([outcome.value.refused], tried.size, request.targetNode !== undefined);
-      return {
+      const answer = {
         payload: outcome.value.answer.payload,
         record: { ...outcome.value.answer.record, attempts: tried.size },
       };
+      selector.organic.offer(request, answer.payload, answer.record, clock.unsafeCurrentTimeMillis());
+      return answer;
     }
   });
 
   const stream = Effect.fn("Dispatcher.stream")(function* (request: DispatchRequest) {
+    count(request, true);
     let routes = yield* selector.plan(request, true);
     let replans = 0;
     const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
@@ -179,6 +195,8 @@ const make = Effect.gen(function* () {
     unary,
     stream,
     availability: () => selector.availability(clock.unsafeCurrentTimeMillis()),
+    trafficMix: () => selector.trafficMix.snapshot(),
+    organicSamples: (node, max) => selector.organic.take(node, max, clock.unsafeCurrentTimeMillis()),
   });
 });
 

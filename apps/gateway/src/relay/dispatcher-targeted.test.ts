@@ -1,8 +1,11 @@
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
-import { Either } from "effect";
+import { deriveSessionId, sessionNumberAt } from "@pocket-ai/protocol";
+import { Effect, Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
-import { dispatchRequest, registered, unary } from "../../test/support/test-requests.js";
+import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
+import { RoutingConfig } from "../routing/routing-config.js";
+import { Dispatcher } from "./dispatcher.js";
 
 let net: TestNetwork;
 let fake: FakeTextEngine;
@@ -11,7 +14,7 @@ let dev: Awaited<ReturnType<TestNetwork["startNode"]>>;
 
 beforeAll(async () => {
   fake = await startFakeVllm({ flavor: "llamacpp" });
-  net = await startTestNetwork({ hedge: { enabled: false } });
+  net = await startTestNetwork({ hedge: { enabled: false }, organic: { share: 1 } });
   llamacpp = await net.startNode({ backend: { kind: "llamacpp", url: fake.url } });
   dev = await net.startNode();
   await registered(net, 2);
@@ -46,5 +49,68 @@ describe("evaluator-targeted relays", () => {
     // Without targeting, an unqualified node is not a route for the quality service.
     const untargeted = await unary(net, dispatchRequest("quality-gpt-3.5", { prompt: "Hi", max_tokens: 2 }));
     expect(Either.isLeft(untargeted) && untargeted.left.code).toBe("NO_NODES_AVAILABLE");
+  });
+
+  it("travel in a probe application's session, never the evaluator's own, and are not counted as customer traffic", async () => {
+    const mix = () => net.managed.runPromise(Effect.map(Dispatcher, (d) => d.trafficMix?.()));
+    const before = (await mix())?.total ?? 0;
+    const request = dispatchRequest(
+      "llama-2-13b",
+      { prompt: "The capital of France is", max_tokens: 3, temperature: 0.7 },
+      { targetNode: dev.address },
+    );
+    const sessions = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const result = await unary(net, request);
+      if (Either.isLeft(result)) throw result.left;
+      sessions.add(result.right.record.sessionId);
+      const own = deriveSessionId(
+        request.application.address,
+        "llama-2-13b",
+        sessionNumberAt(RoutingConfig.parse({}).session, Date.now()),
+      );
+      expect(result.right.record.sessionId).not.toBe(own);
+    }
+    // The probes spread over several probe applications of the pool.
+    expect(sessions.size).toBeGreaterThan(1);
+    expect((await mix())?.total ?? 0).toBe(before);
+    // A customer's relays are counted by shape (parameters only).
+    const customer = dispatchRequest("llama-2-13b", {
+      prompt: "The capital of France is",
+      max_tokens: 3,
+      temperature: 0.7,
+    });
+    const sent = await streamed(net, customer);
+    expect(Either.isRight(sent)).toBe(true);
+    const after = await mix();
+    expect(after?.total).toBe(before + 1);
+  });
+
+  it("hold customers' completions in memory for organic checks, hand each out once, never a probe's", async () => {
+    const take = (node: string) =>
+      net.managed.runPromise(Effect.map(Dispatcher, (d) => d.organicSamples?.(node, 10) ?? []));
+    await take(dev.address);
+    const probe = await unary(
+      net,
+      dispatchRequest("llama-2-13b", { prompt: "One two three", max_tokens: 4 }, { targetNode: dev.address }),
+    );
+    expect(Either.isRight(probe)).toBe(true);
+    expect(await take(dev.address)).toEqual([]);
+    const customer = await unary(
+      net,
+      dispatchRequest("llama-2-13b", { prompt: "The capital of France is", max_tokens: 4, temperature: 0.5 }),
+    );
+    if (Either.isLeft(customer)) throw customer.left;
+    const node = customer.right.record.nodeAddress;
+    const samples = await take(node);
+    expect(samples).toHaveLength(1);
+    expect(samples[0]).toMatchObject({
+      nodeAddress: node,
+      serviceId: "llama-2-13b",
+      prompt: "The capital of France is",
+      params: { max_tokens: 4, temperature: 0.5 },
+    });
+    expect(samples[0]!.output).toBe((customer.right.payload.choices as { text: string }[])[0]!.text);
+    expect(await take(node)).toEqual([]);
   });
 });

@@ -1,4 +1,11 @@
-import type { ErrorCode, RelayOperation, RelayUsage, ResolvedModel } from "@pocket-ai/protocol";
+import type {
+  ErrorCode,
+  OrganicSample,
+  RelayOperation,
+  RelayUsage,
+  ResolvedModel,
+  TrafficMix,
+} from "@pocket-ai/protocol";
 import { Context, Data, type Effect, type Stream } from "effect";
 
 /**
@@ -82,5 +89,9 @@ export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
       string,
       { readonly nodes: number; readonly capabilities?: Readonly<Record<string, number>> | undefined }
     >;
+    /** The shapes of recent customer text relays (parameters only), for evaluator keys. */
+    readonly trafficMix?: () => TrafficMix;
+    /** Hands out (once) customer relays of a node held for organic checks, for evaluator keys. */
+    readonly organicSamples?: (nodeAddress: string, max: number) => readonly OrganicSample[];
   }
 >() {}

@@ -35,6 +35,16 @@ export interface PlanSources {
   /** Quality/skill membership from the evaluator: (node, served service) pairs that qualify. */
   readonly qualifying: (qualityServiceId: string) => readonly { address: string; serviceId: string }[];
   readonly get: (address: string) => RegisteredNode | undefined;
+  /**
+   * Targeted (evaluator) relays: the probe application to send under, one whose session for the
+   * service holds the node (`probe-applications.ts`); absent or undefined: the caller's own.
+   */
+  readonly probeApplication?: (
+    nodeAddress: string,
+    serviceId: string,
+    candidates: readonly RegisteredNode[],
+    now: number,
+  ) => string | undefined;
 }
 
 /** What the request needs from a node's backend (`capabilityNeeds` of the protocol). */
@@ -74,7 +84,9 @@ function servedTierOf(
  * service) that serve the tier. A quality or skill service: the evaluator's qualifying nodes, each
  * in its own session for (application, the node's model service), served under that service and
  * the asked tier (or the node's standard tier when it does not serve the asked one). A target
- * node (evaluator keys) is routed whether or not the session drew it; the node decides.
+ * node (evaluator keys) is routed in the session of a probe application that holds it, so the
+ * node sees an ordinary member relay; without one, whether or not the session drew it (the node
+ * decides).
  */
 export function planRoutes(
   sources: PlanSources,
@@ -101,8 +113,12 @@ export function planRoutes(
       : [...new Set(pairs.map((p) => p.serviceId))];
   const routes: Route[] = [];
   for (const serviceId of services) {
-    const header = deriveSessionHeader(config.session, app, serviceId, now);
     const candidates = sources.candidates(serviceId);
+    const probeApp =
+      request.targetNode === undefined
+        ? undefined
+        : sources.probeApplication?.(request.targetNode, serviceId, candidates, now);
+    const header = deriveSessionHeader(config.session, probeApp ?? app, serviceId, now);
     const members =
       request.targetNode !== undefined
         ? candidates.filter((n) => n.address === request.targetNode)

@@ -48,6 +48,16 @@ export const RoutingConfig = z.strictObject({
       pollMs: ms(86_400_000).min(100).default(30_000),
     })
     .optional(),
+  /** Organic checks: customers' completions relays set aside for the evaluator to score (`organic-sampler.ts`). */
+  organic: z
+    .strictObject({
+      share: z.number().min(0).max(1).default(0.02),
+      /** Application ids that opted out. */
+      optOut: z.array(z.string().min(1)).default([]),
+      heldMs: ms(3_600_000).min(1_000).default(600_000),
+      maxHeld: z.number().int().min(1).max(100_000).default(512),
+    })
+    .prefault({}),
   /** How often each registered node's `health` is probed. */
   healthCheckMs: ms(3_600_000).min(50).default(10_000),
   /** How long a node stays a candidate without announcing again (it is asked to every `announceEveryMs`). */

@@ -1,4 +1,4 @@
-import { modelNameFor, selectSessionNodes } from "@pocket-ai/protocol";
+import { deriveSessionId, modelNameFor, selectSessionNodes, sessionNumberAt } from "@pocket-ai/protocol";
 import { Clock, Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
@@ -7,9 +7,12 @@ import { ScoresPoller } from "../scores/scores-poller.js";
 import { EngineRefusalLedger } from "./engine-refusals.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
+import { OrganicSampler } from "./organic-sampler.js";
+import { ProbeApplications } from "./probe-applications.js";
 import { planRoutes, type Route, unmetNeed } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";
 import { type NodeSignal, pickNode } from "./selection-math.js";
+import { TrafficMixCounter } from "./traffic-mix.js";
 
 const make = Effect.gen(function* () {
   const registry = yield* NodeRegistry;
@@ -18,6 +21,9 @@ const make = Effect.gen(function* () {
   const catalog = yield* GatewayCatalog;
   const stats = new NodeStats();
   const engineRefusals = new EngineRefusalLedger();
+  const probeApps = new ProbeApplications();
+  const trafficMix = new TrafficMixCounter();
+  const organic = new OrganicSampler(settings.organic);
   const sessions = new Map<string, { version: number; nodes: readonly RegisteredNode[] }>();
 
   const sessionNodes = (sessionId: string, candidates: readonly RegisteredNode[]) => {
@@ -44,6 +50,18 @@ const make = Effect.gen(function* () {
       qualifying: (id: string) =>
         scores.qualifying(id).map((s) => ({ address: s.address, serviceId: s.serviceId })),
       get: registry.get,
+      probeApplication: (
+        node: string,
+        serviceId: string,
+        candidates: readonly RegisteredNode[],
+        at: number,
+      ) =>
+        probeApps.pick(at, (app) =>
+          sessionNodes(
+            deriveSessionId(app, serviceId, sessionNumberAt(settings.session, at)),
+            candidates,
+          ).some((n) => n.address === node),
+        ),
     };
     const routes = planRoutes(sources, request, sessionAt ?? now, stream);
     if (routes.length === 0 && request.targetNode === undefined) {
@@ -146,6 +164,10 @@ const make = Effect.gen(function* () {
     stats,
     /** Engine refusals per service and node, against which a node's share is judged. */
     engineRefusals,
+    /** Shapes of customer text relays (never prompts), for probes to be sent alike. */
+    trafficMix,
+    /** Customer relays held for organic checks. */
+    organic,
     sanctionMs: settings.selection.sanctionMs,
     /** A node sent an invalid answer (signature, schema, limits): no traffic for `sanctionMs`. */
     sanction: (address: string, now: number, reason: string) =>

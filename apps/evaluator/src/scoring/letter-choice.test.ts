@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { letterPrompt, parseLetter } from "./letter-choice.js";
+
+describe("multiple choice by letter", () => {
+  it("reads the letter a reply names, in the forms models answer in", () => {
+    expect(parseLetter("B", 4)).toBe(1);
+    expect(parseLetter(" (C) Paris", 4)).toBe(2);
+    expect(parseLetter("The answer is D.", 4)).toBe(3);
+    expect(parseLetter("I think it is A.", 4)).toBe(0);
+    expect(parseLetter("E", 4)).toBeUndefined();
+    expect(parseLetter("no idea", 4)).toBeUndefined();
+  });
+
+  it("asks the question with its lettered choices on one line, without the benchmark's answer cue", () => {
+    const prompt = letterPrompt("Question: Which is a fruit?\nAnswer:", [" apple", " stone"], 0, false);
+    expect(prompt).toContain("Question: Which is a fruit?\n(A) apple (B) stone\n");
+    expect(prompt).not.toContain("Answer:");
+    expect(letterPrompt("Q?\nAnswer:", ["x", "y"], 1, true).endsWith(" Answer:")).toBe(true);
+  });
+});

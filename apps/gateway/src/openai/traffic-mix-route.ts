@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Effect } from "effect";
+import { Accounts } from "../accounts/accounts.js";
+import { Dispatcher } from "../relay/dispatcher.js";
+import { RequestRefused } from "./errors.js";
+import { sendJson } from "./http-response.js";
+import { keyRoleOf } from "./key-roles.js";
+import type { FrontDoorDeps } from "./relay-call.js";
+
+/**
+ * `GET /v1/pocket/traffic-mix`: the shapes of recent customer text relays (counts of parameter
+ * combinations, never prompts or outputs), for evaluator keys only, so probes go out in the shapes
+ * customers send.
+ */
+export function serveTrafficMix(
+  deps: FrontDoorDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  cors: Readonly<Record<string, string>>,
+) {
+  return Effect.gen(function* () {
+    const key = yield* Effect.flatMap(Accounts, (accounts) =>
+      accounts.authenticate(req.headers.authorization),
+    );
+    if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
+      return yield* new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: "only evaluator keys may read the traffic mix",
+        status: 403,
+      });
+    }
+    const dispatcher = yield* Dispatcher;
+    sendJson(res, 200, dispatcher.trafficMix?.() ?? { total: 0, shapes: [] }, cors);
+  });
+}
+
+/**
+ * `GET /v1/pocket/organic-samples?node=pokt1…`: customer relays of that node held for organic
+ * checks (prompt, output, parameters), handed out once, for evaluator keys only.
+ */
+export function serveOrganicSamples(
+  deps: FrontDoorDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  cors: Readonly<Record<string, string>>,
+) {
+  return Effect.gen(function* () {
+    const key = yield* Effect.flatMap(Accounts, (accounts) =>
+      accounts.authenticate(req.headers.authorization),
+    );
+    if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
+      return yield* new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: "only evaluator keys may take organic samples",
+        status: 403,
+      });
+    }
+    const node = new URL(req.url ?? "/", "http://gateway").searchParams.get("node") ?? "";
+    const dispatcher = yield* Dispatcher;
+    sendJson(res, 200, { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256) ?? []) }, cors);
+  });
+}
