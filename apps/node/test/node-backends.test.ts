@@ -56,7 +56,8 @@ describe("a node in front of real HTTP engines", () => {
   });
 
   it("builds engine calls from the protocol's fields: engine-specific knobs and unknown fields never reach the engine", async () => {
-    const h = await nodeInFrontOf("vllm");
+    // vLLM started with tool calling on (`--enable-auto-tool-choice`): tools pass, knobs do not.
+    const h = await nodeInFrontOf("vllm", { capabilities: { tools: true } });
     const smuggled = {
       n_predict: 100_000,
       num_predict: 100_000,

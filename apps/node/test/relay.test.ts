@@ -18,7 +18,17 @@ let h: NodeHarness;
 const gw = new TestGateway();
 
 beforeAll(async () => {
-  h = await startTestNode();
+  // The text backend is declared able to call tools, so a tools schema is refused only by the budget.
+  h = await startTestNode({
+    services: [
+      {
+        serviceId: "llama-2-13b",
+        tiers: ["standard", "batch"],
+        backends: [{ kind: "dev", capabilities: { tools: true } }],
+      },
+      { serviceId: "stable-diffusion", tiers: ["standard"], backends: [{ kind: "dev" }] },
+    ],
+  });
 });
 afterAll(async () => {
   await h.stop();

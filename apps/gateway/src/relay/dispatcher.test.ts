@@ -92,8 +92,13 @@ describe("unary relays", () => {
 
   it("lists what can be served", async () => {
     const available = await net.managed.runPromise(Effect.map(Dispatcher, (d) => d.availability()));
-    expect(available.get("llama-2-13b:standard")).toEqual({ nodes: 3 });
-    expect(available.get("stable-diffusion:standard")).toEqual({ nodes: 3 });
+    expect(available.get("llama-2-13b:standard")).toMatchObject({ nodes: 3 });
+    expect(available.get("stable-diffusion:standard")).toMatchObject({ nodes: 3 });
+    // Per feature, how many of those nodes support it: the dev text backend streams and scores prompts.
+    expect(available.get("llama-2-13b:standard")?.capabilities).toMatchObject({
+      streaming: 3,
+      promptLogprobs: 3,
+    });
     expect(available.has("mistral-7b:standard")).toBe(false);
     expect(available.has("quality-gpt-3.5:standard")).toBe(false);
   });

@@ -32,7 +32,10 @@ const gateway = generateKeyPair();
 const application = generateKeyPair();
 const spec = findService(DEFAULT_CATALOG, "llama-2-13b")!;
 
-/** A service whose tokenizer is the protocol's word counter: the count the vectors are made with. */
+/**
+ * A service whose tokenizer is the protocol's word counter: the count the vectors are made with.
+ * Its backend does everything the vectors ask for (tools, JSON schemas), so only the budget decides.
+ */
 const wordCounted: ServedService = {
   spec,
   tiers: new Map(spec.tiers.map((tier) => [tier.id, tier])),
@@ -45,9 +48,9 @@ const wordCounted: ServedService = {
     seed: true,
     tokenize: false,
     n: true,
-    tools: false,
-    jsonMode: false,
-    jsonSchema: false,
+    tools: true,
+    jsonMode: true,
+    jsonSchema: true,
     tokenPrompts: true,
     embeddings: false,
     images: null,

@@ -2,7 +2,7 @@ import { PngError } from "@pocket-ai/png";
 import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "../backend.js";
-import { devCapabilities } from "../engine-capabilities.js";
+import { devCapabilities, withOverrides } from "../engine-capabilities.js";
 import { type EngineTarget, withEngineTimeout } from "../engine-http.js";
 import { withStreamDeadline } from "../engine-sse.js";
 import { devImagesEdits, devImagesGenerations } from "./image-calls.js";
@@ -91,7 +91,7 @@ export function makeDevBackend(
   return {
     id: backend,
     kind: "dev",
-    capabilities: devCapabilities(serviceKind),
+    capabilities: withOverrides(devCapabilities(serviceKind), config.capabilities),
     completions: (body) => (text === undefined ? missing("text") : devCompletions(text, runner, body)),
     chatCompletions: (body) =>
       text === undefined ? missing("text") : devChatCompletions(text, runner, body),
