@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { createDevImageEngine } from "@pocket-ai/node";
-import { generateKeyPair, type NodeScore } from "@pocket-ai/protocol";
+import { keyPairFromPrivateKey, type NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
@@ -32,7 +33,8 @@ const specs = Object.fromEntries(
   names.map((name) => {
     const fault: ImageFault | undefined = name === "good" ? undefined : name;
     const spec: DevNodeSpec = {
-      address: generateKeyPair().address,
+      // Fixed keys and a fixed run seed: the probes (derived from both) are the same every run.
+      address: keyPairFromPrivateKey(createHash("sha256").update(`image-node-${name}`).digest()).address,
       image: createDevImageEngine(),
       ...(fault === undefined ? {} : { imageFault: fault }),
     };
@@ -62,9 +64,13 @@ beforeAll(async () => {
   const layer = Layer.merge(EvaluatorStore.layerTest, Layer.succeed(ProbeTransport, transport));
   board = await Effect.runPromise(
     Effect.gen(function* () {
-      yield* Effect.forEach(names, (name) => runNode({ node: node(name), tasks: [], settings }), {
-        concurrency: settings.nodeConcurrency,
-      });
+      yield* Effect.forEach(
+        names,
+        (name) => runNode({ node: node(name), tasks: [], settings, seed: 20_261_202 }),
+        {
+          concurrency: settings.nodeConcurrency,
+        },
+      );
       return buildScoreboard(yield* EvaluatorStore, "test-evaluator", Date.now()).nodes;
     }).pipe(Effect.provide(layer)),
   );

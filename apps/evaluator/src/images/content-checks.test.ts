@@ -29,8 +29,23 @@ describe("the colour check", () => {
   it("reads the hue of saturated pixels and ignores grey ones", () => {
     expect(dominantHue(flat(8, 8, [220, 30, 30])).hue).toBeCloseTo(0, 0);
     expect(dominantHue(flat(8, 8, [30, 30, 220])).hue).toBeCloseTo(240, 0);
-    expect(dominantHue(flat(8, 8, [128, 128, 128]))).toEqual({ hue: null, saturatedShare: 0 });
+    expect(dominantHue(flat(8, 8, [128, 128, 128]))).toEqual({
+      hue: null,
+      saturatedShare: 0,
+      concentration: 0,
+    });
+    expect(dominantHue(flat(8, 8, [220, 30, 30])).concentration).toBeCloseTo(1, 5);
     expect(showsColour(flat(8, 8, [128, 128, 128]), "red")).toBe(false);
+  });
+
+  it("fails pixel noise, whose hues go all round the circle", () => {
+    const noise = flat(64, 64, [0, 0, 0]);
+    const rng = createRng(11);
+    for (let p = 0; p < noise.data.length; p += 4)
+      noise.data.set([rng.int(256), rng.int(256), rng.int(256)], p);
+    expect(dominantHue(noise).concentration).toBeLessThan(0.2);
+    for (const colour of Object.keys(PROBE_COLOURS) as ProbeColour[])
+      expect(showsColour(noise, colour)).toBe(false);
   });
 
   it("passes the development engine's pictures of every named colour and fails the others", async () => {

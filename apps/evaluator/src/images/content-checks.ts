@@ -1,6 +1,7 @@
 import type { RgbaImage } from "@pocket-ai/png";
 import {
   COLOUR_MAX_HUE_DISTANCE,
+  COLOUR_MIN_CONCENTRATION,
   COLOUR_MIN_SATURATED_SHARE,
   EDIT_CHANGED_MIN_LEVELS,
   EDIT_KEPT_MAX_LEVELS,
@@ -41,11 +42,16 @@ const hueGap = (a: number, b: number) => {
  * The picture's dominant hue: the saturation-weighted circular mean of the hues of its saturated
  * pixels (HSV saturation ≥ 0.25, value ≥ 0.15), and the share of pixels that are saturated.
  */
-export function dominantHue(image: RgbaImage): { hue: number | null; saturatedShare: number } {
+export function dominantHue(image: RgbaImage): {
+  hue: number | null;
+  saturatedShare: number;
+  concentration: number;
+} {
   const { data } = image;
   let x = 0;
   let y = 0;
   let saturated = 0;
+  let weights = 0;
   const pixels = data.length / 4;
   for (let p = 0; p < data.length; p += 4) {
     const r = data[p]! / 255;
@@ -62,20 +68,27 @@ export function dominantHue(image: RgbaImage): { hue: number | null; saturatedSh
     else h = (r - g) / chroma + 4;
     const angle = (h * Math.PI) / 3;
     const weight = chroma / max;
+    weights += weight;
     x += weight * Math.cos(angle);
     y += weight * Math.sin(angle);
   }
-  if (saturated === 0) return { hue: null, saturatedShare: 0 };
+  if (saturated === 0) return { hue: null, saturatedShare: 0, concentration: 0 };
   const hue = ((Math.atan2(y, x) * 180) / Math.PI + 360) % 360;
-  return { hue, saturatedShare: saturated / Math.max(1, pixels) };
+  // How much the hues agree: 1 when all are one hue, near 0 for hues all round the circle (noise).
+  const concentration = Math.hypot(x, y) / weights;
+  return { hue, saturatedShare: saturated / Math.max(1, pixels), concentration };
 }
 
-/** The colour check: enough saturated pixels, and their hue near the one the prompt named. */
+/**
+ * The colour check: enough saturated pixels, hues that agree (not noise all round the colour
+ * circle), and their mean near the hue the prompt named.
+ */
 export function showsColour(image: RgbaImage, colour: ProbeColour): boolean {
-  const { hue, saturatedShare } = dominantHue(image);
+  const { hue, saturatedShare, concentration } = dominantHue(image);
   return (
     hue !== null &&
     saturatedShare >= COLOUR_MIN_SATURATED_SHARE &&
+    concentration >= COLOUR_MIN_CONCENTRATION &&
     hueGap(hue, PROBE_COLOURS[colour]) <= COLOUR_MAX_HUE_DISTANCE
   );
 }

@@ -33,6 +33,11 @@ export const CACHED_MIN_PAIRS = 2;
  */
 export const COLOUR_MIN_SATURATED_SHARE = 0.25;
 export const COLOUR_MAX_HUE_DISTANCE = 25;
+/**
+ * … and the saturated hues agree: the length of their saturation-weighted mean direction is at
+ * least this (1 = one hue; pixel noise measures about 0.05, the dev engine's colour pictures ≥ 0.8).
+ */
+export const COLOUR_MIN_CONCENTRATION = 0.5;
 
 /**
  * Edits keep what they must: pixels an edit must not touch (outside an inpainting mask, the source
