@@ -30,6 +30,11 @@ export const LocalnetConfig = z.strictObject({
       roundIntervalMs: z.number().int().min(1_000).default(600_000),
     })
     .prefault({}),
+  /**
+   * The gateway starts a second node when the first has not answered a text call within 2 s. Both
+   * relays are then the gateway's and both are paid; tests that count relays one per request turn it off.
+   */
+  hedging: z.boolean().default(true),
   /** E-mail addresses that are the portal's administrators once they sign up (local network only). */
   portalAdmins: z.array(z.email()).default(["operator@localnet.test"]),
   /** The week's POKT price set on start when none is set: $0.25, the seed's example. */

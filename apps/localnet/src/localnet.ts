@@ -120,6 +120,7 @@ export function startLocalnet(
           session: config.session,
           healthCheckMs: 2_000,
           announceEveryMs: 10_000,
+          hedge: { enabled: config.hedging },
           ...(config.evaluation.enabled ? { evaluator: { url: `${evaluatorUrl}/trpc`, pollMs: 5_000 } } : {}),
         },
         drainMs: 5_000,
