@@ -144,6 +144,9 @@ export const claims = pgTable(
     weekId: text("week_id").notNull(),
     rateMicroUsdPerPokt: big("rate_micro_usd_per_pokt").notNull(),
     mintedUpokt: text("minted_upokt").notNull().default("0"),
+    /** What a proven claim was paid for, at most the ledger's count (null until settled). */
+    paidRelays: big("paid_relays"),
+    paidComputeUnits: text("paid_compute_units"),
     detail: text("detail"),
     claimedAt: big("claimed_at").notNull(),
     settledAt: big("settled_at"),

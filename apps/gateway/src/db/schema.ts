@@ -165,6 +165,12 @@ export const claims = sqliteTable(
     weekId: text("week_id").notNull(),
     rateMicroUsdPerPokt: integer("rate_micro_usd_per_pokt").notNull(),
     mintedUpokt: text("minted_upokt").notNull().default("0"),
+    /**
+     * What a proven claim was paid for: the claim's relays and compute units, at most what this
+     * gateway's ledger verified for the node and session (null until settled).
+     */
+    paidRelays: integer("paid_relays"),
+    paidComputeUnits: text("paid_compute_units"),
     detail: text("detail"),
     claimedAt: integer("claimed_at").notNull(),
     settledAt: integer("settled_at"),

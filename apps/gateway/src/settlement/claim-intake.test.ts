@@ -90,6 +90,10 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
             expect(proof).toMatchObject({ status: "proven", mintedUpokt: String(10 * 3000) });
             const [claim] = yield* settlement.listClaims();
             expect(claim?.detail).toContain("minted at most what this gateway verified");
+            // The claim keeps what the node said; the books count what was paid for.
+            expect(claim).toMatchObject({ relays: 11, paidRelays: 10, paidComputeUnits: String(10 * 750) });
+            const tally = yield* settlement.weeklyTally(claim!.weekId);
+            expect(tally.totals).toMatchObject({ relaysProven: 10, mintedUpokt: String(10 * 3000) });
           }
         }).pipe(Effect.provide(settlementTest(dialect))),
     );

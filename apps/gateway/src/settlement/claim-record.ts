@@ -10,8 +10,12 @@ export interface ClaimRecord {
   readonly sessionNumber: number;
   readonly sessionEnd: number;
   readonly root: string;
+  /** What the node claimed. */
   readonly relays: number;
   readonly computeUnits: string;
+  /** What a proven claim was paid for: at most what this gateway verified (null until settled). */
+  readonly paidRelays: number | null;
+  readonly paidComputeUnits: string | null;
   readonly leafIndex: number;
   readonly status: "claimed" | "proven" | "rejected";
   readonly weekId: string;
@@ -36,6 +40,8 @@ export function toClaimRecord(row: ClaimRow, proofWindowMs: number): ClaimRecord
     root: row.root,
     relays: row.relayCount,
     computeUnits: row.computeUnits,
+    paidRelays: row.paidRelays,
+    paidComputeUnits: row.paidComputeUnits,
     leafIndex: row.leafIndex,
     status: row.status,
     weekId: row.weekId,

@@ -17,7 +17,7 @@ const CLAIM_COLUMNS = sql.raw(`session_id as "sessionId", node_address as "nodeA
   session_number as "sessionNumber", session_end as "sessionEnd", root, relay_count as "relayCount",
   compute_units as "computeUnits", proof_seed as "proofSeed", leaf_index as "leafIndex", status,
   week_id as "weekId", rate_micro_usd_per_pokt as "rateMicroUsdPerPokt", minted_upokt as "mintedUpokt",
-  detail, claimed_at as "claimedAt", settled_at as "settledAt"`);
+  paid_relays as "paidRelays", paid_compute_units as "paidComputeUnits", detail, claimed_at as "claimedAt", settled_at as "settledAt"`);
 
 export function findClaim(
   db: SqlClient,
@@ -55,9 +55,17 @@ export async function insertClaimOnce(db: SqlClient, row: NewClaimRow): Promise<
 export async function settleClaim(
   db: SqlClient,
   key: { readonly sessionId: string; readonly nodeAddress: string },
-  outcome: { status: "proven" | "rejected"; mintedUpokt: string; detail: string | null; settledAt: number },
+  outcome: {
+    status: "proven" | "rejected";
+    mintedUpokt: string;
+    /** What the mint paid for (a proven claim): at most the ledger's relays and compute units. */
+    paid: { readonly relays: number; readonly computeUnits: string } | null;
+    detail: string | null;
+    settledAt: number;
+  },
 ): Promise<ClaimRow> {
   await db.run(sql`update claims set status = ${outcome.status}, minted_upokt = ${outcome.mintedUpokt},
+      paid_relays = ${outcome.paid?.relays ?? null}, paid_compute_units = ${outcome.paid?.computeUnits ?? null},
       detail = ${outcome.detail}, settled_at = ${outcome.settledAt}
     where session_id = ${key.sessionId} and node_address = ${key.nodeAddress} and status = 'claimed'`);
   const stored = await findClaim(db, key.sessionId, key.nodeAddress);

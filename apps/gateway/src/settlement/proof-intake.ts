@@ -39,12 +39,19 @@ export function makeSubmitProof(deps: SettlementDeps) {
     }
     if (row.status !== "claimed") return proofAckOf(row);
 
-    const settle = (status: "proven" | "rejected", mintedUpokt: string, detail: string | null) =>
+    const settle = (
+      status: "proven" | "rejected",
+      mintedUpokt: string,
+      paid: { readonly relays: number; readonly computeUnits: string } | null,
+      detail: string | null,
+    ) =>
       Effect.map(
-        use("claims.settle", (db) => settleClaim(db, row, { status, mintedUpokt, detail, settledAt: now })),
+        use("claims.settle", (db) =>
+          settleClaim(db, row, { status, mintedUpokt, paid, detail, settledAt: now }),
+        ),
         proofAckOf,
       );
-    const reject = (detail: string) => settle("rejected", "0", detail);
+    const reject = (detail: string) => settle("rejected", "0", null, detail);
 
     const deadline = row.claimedAt + config.proofWindowMs;
     if (now > deadline)
@@ -85,6 +92,11 @@ export function makeSubmitProof(deps: SettlementDeps) {
       { weekId: row.weekId, rateMicroUsdPerPokt: row.rateMicroUsdPerPokt },
       ledger.maxComputeUnits,
     );
-    return yield* settle("proven", minted.toString(), row.detail ?? null);
+    return yield* settle(
+      "proven",
+      minted.toString(),
+      { relays: billable.relays, computeUnits: billable.computeUnits },
+      row.detail ?? null,
+    );
   });
 }

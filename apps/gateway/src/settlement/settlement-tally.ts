@@ -132,8 +132,9 @@ export function makeWeeklyTally({ use, identity }: SettlementDeps) {
         t,
         {
           claims: t.mints,
-          relays: mine.reduce((n, r) => n + r.relayCount, 0),
-          cu: mine.reduce((n, r) => n + BigInt(r.computeUnits), 0n),
+          // What was paid for: a claim above the ledger is minted for the ledger's relays only.
+          relays: mine.reduce((n, r) => n + (r.paidRelays ?? r.relayCount), 0),
+          cu: mine.reduce((n, r) => n + BigInt(r.paidComputeUnits ?? r.computeUnits), 0n),
           minted: t.minted,
           charged: t.charged,
           burned: t.burned,
