@@ -125,7 +125,8 @@ export function startLocalnet(
         },
         drainMs: 5_000,
         logLevel: config.logLevel,
-        portal: { admins: config.portalAdmins },
+        // Loopback only: the listed operator address is trusted on sign-up (no mail to verify it).
+        portal: { admins: config.portalAdmins, trustListedAdmins: true },
       }),
       { log: log.child({ app: "gateway" }) },
     ).pipe(

@@ -118,14 +118,22 @@ describe("sign-up", () => {
     ).toBe("SIGNUP_CLOSED");
   });
 
-  it("makes the addresses the operator lists administrators", async () => {
-    const { accounts } = portal({ admins: ["ops@example.com"] });
+  it("makes the addresses the operator lists administrators on a network that trusts them", async () => {
+    const { accounts } = portal({ admins: ["ops@example.com"], trustListedAdmins: true });
     const user = await accounts.signup({
       email: "OPS@example.com",
       password: "a long passphrase",
       network: "n",
     });
     expect(user.role).toBe("admin");
+  });
+
+  it("refuses a list of administrators that a stranger could claim by signing up first", () => {
+    const parsed = PortalConfig.safeParse({ admins: ["ops@example.com"] });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]).toMatchObject({ path: ["admins"] });
+    expect(parsed.error?.issues[0]?.message).toContain("pocket-gateway admin portal-admin");
+    expect(PortalConfig.parse({}).admins).toEqual([]);
   });
 });
 

@@ -53,7 +53,7 @@ export class PortalAccounts {
   ) {}
 
   private isListedAdmin(email: string): boolean {
-    return this.config.admins.some((a) => a.toLowerCase() === email);
+    return this.config.trustListedAdmins && this.config.admins.some((a) => a.toLowerCase() === email);
   }
 
   /** Refuses when the network or everyone has reached a sign-up limit (counted from stored accounts). */

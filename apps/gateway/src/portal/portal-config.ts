@@ -11,8 +11,15 @@ const usd = z.string().regex(/^\$?(0|[1-9][0-9]{0,8})(\.[0-9]{1,6})?$/, "a dolla
 export const PortalConfig = z
   .strictObject({
     enabled: z.boolean().default(true),
-    /** E-mail addresses that are administrators when they sign up or log in. */
+    /**
+     * E-mail addresses that are administrators when they sign up or log in. The portal sends no
+     * mail, so it cannot tell the address's owner from whoever signs up with it first: this list
+     * is honoured only with `trustListedAdmins` (a local network nobody else reaches). A gateway
+     * others can reach grants the role with `pocket-gateway admin portal-admin <email>`.
+     */
     admins: z.array(z.email().max(254)).default([]),
+    /** Honour `admins` on unverified sign-ups (local networks only); see `admins`. */
+    trustListedAdmins: z.boolean().default(false),
     /**
      * Cookies carry `Secure` when true; `"auto"` sets it when the gateway's `publicUrl` is https
      * (plain-http loopback development cannot keep a Secure cookie in every browser).
@@ -75,6 +82,15 @@ export const PortalConfig = z
         p: z.number().int().min(1).max(16).default(1),
       })
       .prefault({}),
+  })
+  .superRefine((portal, ctx) => {
+    if (portal.admins.length > 0 && !portal.trustListedAdmins)
+      ctx.addIssue({
+        code: "custom",
+        path: ["admins"],
+        message:
+          "anyone could sign up first with a listed address and get the console: grant the role with `pocket-gateway admin portal-admin <email>` after the owner signs up (set portal.trustListedAdmins only on a local network nobody else reaches)",
+      });
   })
   .prefault({});
 export type PortalConfig = z.infer<typeof PortalConfig>;
