@@ -186,6 +186,26 @@ describe("the portal over HTTP", () => {
     expect(refused?.status).toBe(401);
   });
 
+  it("enforces the limits a customer sets on a key at the API: requests per minute and budget", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("max@example.com");
+    const call = (secret: string) =>
+      new OpenAI({ apiKey: secret, baseURL: `${t.gateway.url}/v1`, maxRetries: 0 }).chat.completions
+        .create({ model: "llama-2-13b", messages: [{ role: "user", content: "hi" }], max_tokens: 3 })
+        .then(
+          () => ({ status: 200, code: undefined }),
+          (e: APIError) => ({ status: e.status, code: (e.error as { code?: string } | undefined)?.code }),
+        );
+    // One request a minute: the second within the minute is refused.
+    const slow = await b.createKey({ name: "one a minute", rpm: "1" });
+    expect(await call(slow.secret!)).toEqual({ status: 200, code: undefined });
+    expect(await call(slow.secret!)).toMatchObject({ status: 429, code: "RATE_LIMITED" });
+    // $0.001 buys one call at $0.00075: the second is refused for the budget.
+    const small = await b.createKey({ name: "small budget", budget: "0.001" });
+    expect(await call(small.secret!)).toEqual({ status: 200, code: undefined });
+    expect(await call(small.secret!)).toMatchObject({ status: 402, code: "BUDGET_EXHAUSTED" });
+  });
+
   it("edits limits within the operator's caps, and keeps one account out of another's keys", async () => {
     const b = new Browser(t.gateway.url);
     await b.signup("lee@example.com");
