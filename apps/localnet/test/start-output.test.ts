@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, describe, expect, it } from "vitest";
+
+/**
+ * What a newcomer sees after `pnpm start`: the lines to copy (`OPENAI_BASE_URL`, `OPENAI_API_KEY`,
+ * `PORTAL_URL`), each of which must work as printed; Ctrl-C then stops everything cleanly.
+ */
+const PRIVATE_PROMPT = "a private question about the weather in Lisbon";
+let child: ChildProcess | undefined;
+let output = "";
+
+afterAll(() => {
+  if (child?.exitCode === null) child.kill("SIGKILL");
+});
+
+const printed = (name: string) => new RegExp(`^${name}=(\\S+)$`, "m").exec(output)?.[1];
+
+describe("pnpm start", () => {
+  it("prints the API's base URL and key and the portal's URL, which work as printed, and stops on SIGINT", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-localnet-start-"));
+    child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: join(import.meta.dirname, ".."),
+      env: {
+        ...process.env,
+        POCKET_LOCALNET__DATA_DIR: dataDir,
+        POCKET_LOCALNET__PORTS__GATEWAY: "0",
+        POCKET_LOCALNET__PORTS__EVALUATOR: "0",
+        POCKET_LOCALNET__PORTS__NODES: "[0,0,0]",
+        POCKET_LOCALNET__EVALUATION__ENABLED: "false",
+        POCKET_LOCALNET__LOG_LEVEL: "error",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
+    child.stdout!.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr!.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
+    // The lines come once the network is up; the process exiting first is a failure.
+    await Promise.race([
+      expect.poll(() => printed("PORTAL_URL"), { timeout: 110_000, interval: 200 }).toBeDefined(),
+      exited.then((code) => {
+        throw new Error(`pnpm start exited with ${code} before printing its URLs:\n${output}`);
+      }),
+    ]);
+
+    const baseURL = printed("OPENAI_BASE_URL")!;
+    const apiKey = printed("OPENAI_API_KEY")!;
+    expect(baseURL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    expect(apiKey).toMatch(/^pai_/);
+    const answer = await new OpenAI({ baseURL, apiKey, maxRetries: 0 }).chat.completions.create({
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: PRIVATE_PROMPT }],
+      max_tokens: 8,
+    });
+    expect(answer.choices[0]?.message.content).toBeTruthy();
+
+    const portal = await fetch(printed("PORTAL_URL")!);
+    expect(portal.status).toBe(200);
+    expect(await portal.text()).toContain("Sign up");
+
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    // Nothing private reached the terminal: no prompt text, no stack traces.
+    expect(output).not.toContain(PRIVATE_PROMPT);
+    expect(output).not.toMatch(/\n\s+at .*\.ts:\d+/);
+  }, 180_000);
+});
