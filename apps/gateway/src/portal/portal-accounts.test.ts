@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, type Runtime, Scope } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AccountsTest } from "../../test/support/accounts-test-layer.js";
+import { accountsTest } from "../../test/support/accounts-test-layer.js";
+import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import type { Accounts } from "../accounts/accounts.js";
 import { GatewayStore } from "../db/database.js";
 import { PortalAccounts } from "./portal-accounts.js";
@@ -9,181 +10,196 @@ import { PortalConfig } from "./portal-config.js";
 import { PortalRefused } from "./portal-errors.js";
 import { portalStore, sessionIdHash } from "./portal-store.js";
 
-const HOUR = 3_600_000;
-let scope: Scope.CloseableScope;
-let runtime: Runtime.Runtime<Accounts | GatewayStore>;
-let clock = 1_800_000_000_000;
+// The portal's tables on both dialects: replicas on PostgreSQL share accounts and sessions.
+describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
+  describe.skipIf(dialectMissing(dialect))(dialect, () => {
+    const HOUR = 3_600_000;
+    let scope: Scope.CloseableScope;
+    let runtime: Runtime.Runtime<Accounts | GatewayStore>;
+    let clock = 1_800_000_000_000;
 
-beforeEach(async () => {
-  scope = Effect.runSync(Scope.make());
-  runtime = await Effect.runPromise(Layer.toRuntime(AccountsTest).pipe(Scope.extend(scope)));
-});
-afterEach(() => Effect.runPromise(Scope.close(scope, Exit.void)));
-
-function portal(overrides: Record<string, unknown> = {}) {
-  const config = PortalConfig.parse({ passwordHash: { logN: 10 }, ...overrides });
-  const db = Effect.runSync(Effect.provide(GatewayStore, runtime));
-  const store = portalStore(db);
-  return { accounts: new PortalAccounts(config, store, runtime, () => clock), store, db };
-}
-
-const codeOf = async (p: Promise<unknown>) => {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    if (e instanceof PortalRefused) return e.code;
-    throw e;
-  }
-};
-
-describe("sign-up", () => {
-  it("creates an account with its own application, and stores no password", async () => {
-    const { accounts, store } = portal();
-    const user = await accounts.signup({
-      email: " Ada@Example.COM ",
-      password: "a long passphrase",
-      network: "n1",
+    beforeEach(async () => {
+      scope = Effect.runSync(Scope.make());
+      runtime = await Effect.runPromise(Layer.toRuntime(accountsTest(dialect)).pipe(Scope.extend(scope)));
     });
-    expect(user.email).toBe("ada@example.com");
-    expect(user.applicationId).toMatch(/^app_/);
-    expect(user.role).toBe("customer");
-    const row = (await store.userByEmail("ada@example.com"))!;
-    expect(row.passwordHash).toMatch(/^scrypt\$/);
-    expect(row.passwordHash).not.toContain("a long passphrase");
-  });
+    afterEach(() => Effect.runPromise(Scope.close(scope, Exit.void)));
 
-  it("refuses a taken e-mail, a bad address and weak passwords with stable codes", async () => {
-    const { accounts } = portal();
-    await accounts.signup({ email: "bob@example.com", password: "a long passphrase", network: "n1" });
-    expect(
-      await codeOf(
-        accounts.signup({ email: "BOB@example.com", password: "another passphrase", network: "n2" }),
-      ),
-    ).toBe("EMAIL_TAKEN");
-    expect(
-      await codeOf(
-        accounts.signup({ email: "not-an-address", password: "a long passphrase", network: "n2" }),
-      ),
-    ).toBe("INVALID_REQUEST");
-    expect(await codeOf(accounts.signup({ email: "c@example.com", password: "short", network: "n2" }))).toBe(
-      "WEAK_PASSWORD",
-    );
-    expect(
-      await codeOf(accounts.signup({ email: "c@example.com", password: "password123", network: "n2" })),
-    ).toBe("WEAK_PASSWORD");
-    expect(
-      await codeOf(accounts.signup({ email: "c@example.com", password: "aaaaaaaaaaaa", network: "n2" })),
-    ).toBe("WEAK_PASSWORD");
-  });
+    function portal(overrides: Record<string, unknown> = {}) {
+      const config = PortalConfig.parse({ passwordHash: { logN: 10 }, ...overrides });
+      const db = Effect.runSync(Effect.provide(GatewayStore, runtime));
+      const store = portalStore(db);
+      return { accounts: new PortalAccounts(config, store, runtime, () => clock), store, db };
+    }
 
-  it("limits sign-ups per network per hour and per day, and everywhere per hour", async () => {
-    const { accounts } = portal({ signup: { perNetworkPerHour: 2, perNetworkPerDay: 3, perHour: 5 } });
-    const signup = (i: number, network: string) =>
-      codeOf(accounts.signup({ email: `u${i}@example.com`, password: "a long passphrase", network }));
-    expect(await signup(1, "home")).toBe("ok");
-    expect(await signup(2, "home")).toBe("ok");
-    expect(await signup(3, "home")).toBe("SIGNUP_LIMITED");
-    expect(await signup(3, "office")).toBe("ok"); // another network is not affected
-    clock += HOUR + 1;
-    expect(await signup(4, "home")).toBe("ok");
-    expect(await signup(5, "home")).toBe("SIGNUP_LIMITED"); // 3 in the last day
-    expect(await signup(5, "n3")).toBe("ok");
-    expect(await signup(6, "n4")).toBe("ok");
-    expect(await signup(7, "n5")).toBe("ok");
-    expect(await signup(8, "n6")).toBe("ok");
-    expect(await signup(9, "n7")).toBe("SIGNUP_LIMITED"); // 5 everywhere in the last hour
-    clock += 24 * HOUR;
-    expect(await signup(9, "home")).toBe("ok");
-  });
+    const codeOf = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        return "ok";
+      } catch (e) {
+        if (e instanceof PortalRefused) return e.code;
+        throw e;
+      }
+    };
 
-  it("holds under concurrent sign-ups from one network: the limit is checked again after hashing", async () => {
-    const { accounts, store } = portal({ signup: { perNetworkPerHour: 3 } });
-    const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        codeOf(
-          accounts.signup({ email: `race${i}@example.com`, password: "a long passphrase", network: "same" }),
-        ),
-      ),
-    );
-    expect(results.filter((r) => r === "ok")).toHaveLength(3);
-    expect(results.filter((r) => r === "SIGNUP_LIMITED")).toHaveLength(5);
-    expect(await store.countUsers()).toBe(3);
-  });
+    describe("sign-up", () => {
+      it("creates an account with its own application, and stores no password", async () => {
+        const { accounts, store } = portal();
+        const user = await accounts.signup({
+          email: " Ada@Example.COM ",
+          password: "a long passphrase",
+          network: "n1",
+        });
+        expect(user.email).toBe("ada@example.com");
+        expect(user.applicationId).toMatch(/^app_/);
+        expect(user.role).toBe("customer");
+        const row = (await store.userByEmail("ada@example.com"))!;
+        expect(row.passwordHash).toMatch(/^scrypt\$/);
+        expect(row.passwordHash).not.toContain("a long passphrase");
+      });
 
-  it("can be closed by the operator", async () => {
-    const { accounts } = portal({ signup: { enabled: false } });
-    expect(
-      await codeOf(accounts.signup({ email: "x@example.com", password: "a long passphrase", network: "n" })),
-    ).toBe("SIGNUP_CLOSED");
-  });
+      it("refuses a taken e-mail, a bad address and weak passwords with stable codes", async () => {
+        const { accounts } = portal();
+        await accounts.signup({ email: "bob@example.com", password: "a long passphrase", network: "n1" });
+        expect(
+          await codeOf(
+            accounts.signup({ email: "BOB@example.com", password: "another passphrase", network: "n2" }),
+          ),
+        ).toBe("EMAIL_TAKEN");
+        expect(
+          await codeOf(
+            accounts.signup({ email: "not-an-address", password: "a long passphrase", network: "n2" }),
+          ),
+        ).toBe("INVALID_REQUEST");
+        expect(
+          await codeOf(accounts.signup({ email: "c@example.com", password: "short", network: "n2" })),
+        ).toBe("WEAK_PASSWORD");
+        expect(
+          await codeOf(accounts.signup({ email: "c@example.com", password: "password123", network: "n2" })),
+        ).toBe("WEAK_PASSWORD");
+        expect(
+          await codeOf(accounts.signup({ email: "c@example.com", password: "aaaaaaaaaaaa", network: "n2" })),
+        ).toBe("WEAK_PASSWORD");
+      });
 
-  it("makes the addresses the operator lists administrators on a network that trusts them", async () => {
-    const { accounts } = portal({ admins: ["ops@example.com"], trustListedAdmins: true });
-    const user = await accounts.signup({
-      email: "OPS@example.com",
-      password: "a long passphrase",
-      network: "n",
+      it("limits sign-ups per network per hour and per day, and everywhere per hour", async () => {
+        const { accounts } = portal({ signup: { perNetworkPerHour: 2, perNetworkPerDay: 3, perHour: 5 } });
+        const signup = (i: number, network: string) =>
+          codeOf(accounts.signup({ email: `u${i}@example.com`, password: "a long passphrase", network }));
+        expect(await signup(1, "home")).toBe("ok");
+        expect(await signup(2, "home")).toBe("ok");
+        expect(await signup(3, "home")).toBe("SIGNUP_LIMITED");
+        expect(await signup(3, "office")).toBe("ok"); // another network is not affected
+        clock += HOUR + 1;
+        expect(await signup(4, "home")).toBe("ok");
+        expect(await signup(5, "home")).toBe("SIGNUP_LIMITED"); // 3 in the last day
+        expect(await signup(5, "n3")).toBe("ok");
+        expect(await signup(6, "n4")).toBe("ok");
+        expect(await signup(7, "n5")).toBe("ok");
+        expect(await signup(8, "n6")).toBe("ok");
+        expect(await signup(9, "n7")).toBe("SIGNUP_LIMITED"); // 5 everywhere in the last hour
+        clock += 24 * HOUR;
+        expect(await signup(9, "home")).toBe("ok");
+      });
+
+      it("holds under concurrent sign-ups from one network: the limit is checked again after hashing", async () => {
+        const { accounts, store } = portal({ signup: { perNetworkPerHour: 3 } });
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            codeOf(
+              accounts.signup({
+                email: `race${i}@example.com`,
+                password: "a long passphrase",
+                network: "same",
+              }),
+            ),
+          ),
+        );
+        expect(results.filter((r) => r === "ok")).toHaveLength(3);
+        expect(results.filter((r) => r === "SIGNUP_LIMITED")).toHaveLength(5);
+        expect(await store.countUsers()).toBe(3);
+      });
+
+      it("can be closed by the operator", async () => {
+        const { accounts } = portal({ signup: { enabled: false } });
+        expect(
+          await codeOf(
+            accounts.signup({ email: "x@example.com", password: "a long passphrase", network: "n" }),
+          ),
+        ).toBe("SIGNUP_CLOSED");
+      });
+
+      it("makes the addresses the operator lists administrators on a network that trusts them", async () => {
+        const { accounts } = portal({ admins: ["ops@example.com"], trustListedAdmins: true });
+        const user = await accounts.signup({
+          email: "OPS@example.com",
+          password: "a long passphrase",
+          network: "n",
+        });
+        expect(user.role).toBe("admin");
+      });
+
+      it("refuses a list of administrators that a stranger could claim by signing up first", () => {
+        const parsed = PortalConfig.safeParse({ admins: ["ops@example.com"] });
+        expect(parsed.success).toBe(false);
+        expect(parsed.error?.issues[0]).toMatchObject({ path: ["admins"] });
+        expect(parsed.error?.issues[0]?.message).toContain("pocket-gateway admin portal-admin");
+        expect(PortalConfig.parse({}).admins).toEqual([]);
+      });
     });
-    expect(user.role).toBe("admin");
-  });
 
-  it("refuses a list of administrators that a stranger could claim by signing up first", () => {
-    const parsed = PortalConfig.safeParse({ admins: ["ops@example.com"] });
-    expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0]).toMatchObject({ path: ["admins"] });
-    expect(parsed.error?.issues[0]?.message).toContain("pocket-gateway admin portal-admin");
-    expect(PortalConfig.parse({}).admins).toEqual([]);
-  });
-});
+    describe("log-in and sessions", () => {
+      it("logs in with the right password only, and stores the session id hashed", async () => {
+        const { accounts, db } = portal();
+        await accounts.signup({ email: "eve@example.com", password: "a long passphrase", network: "n" });
+        expect(await codeOf(accounts.login("eve@example.com", "wrong passphrase", "n"))).toBe("LOGIN_FAILED");
+        expect(await codeOf(accounts.login("nobody@example.com", "a long passphrase", "n"))).toBe(
+          "LOGIN_FAILED",
+        );
+        const user = await accounts.login("EVE@example.com", "a long passphrase", "n");
+        const sessionId = await accounts.openSession(user);
+        expect(sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        const stored = await db.all<{ idHash: string }>(sql`select id_hash as "idHash" from portal_sessions`);
+        expect(stored.map((s) => s.idHash)).toEqual([sessionIdHash(sessionId)]);
+        expect(JSON.stringify(stored)).not.toContain(sessionId);
+        expect((await accounts.sessionUser(sessionId))?.email).toBe("eve@example.com");
+        const last = sessionId.slice(-1);
+        expect(
+          await accounts.sessionUser(`${sessionId.slice(0, -1)}${last === "A" ? "B" : "A"}`),
+        ).toBeUndefined();
+        await accounts.closeSession(sessionId);
+        expect(await accounts.sessionUser(sessionId)).toBeUndefined();
+      });
 
-describe("log-in and sessions", () => {
-  it("logs in with the right password only, and stores the session id hashed", async () => {
-    const { accounts, db } = portal();
-    await accounts.signup({ email: "eve@example.com", password: "a long passphrase", network: "n" });
-    expect(await codeOf(accounts.login("eve@example.com", "wrong passphrase", "n"))).toBe("LOGIN_FAILED");
-    expect(await codeOf(accounts.login("nobody@example.com", "a long passphrase", "n"))).toBe("LOGIN_FAILED");
-    const user = await accounts.login("EVE@example.com", "a long passphrase", "n");
-    const sessionId = await accounts.openSession(user);
-    expect(sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const stored = await db.all<{ idHash: string }>(sql`select id_hash as "idHash" from portal_sessions`);
-    expect(stored.map((s) => s.idHash)).toEqual([sessionIdHash(sessionId)]);
-    expect(JSON.stringify(stored)).not.toContain(sessionId);
-    expect((await accounts.sessionUser(sessionId))?.email).toBe("eve@example.com");
-    const last = sessionId.slice(-1);
-    expect(
-      await accounts.sessionUser(`${sessionId.slice(0, -1)}${last === "A" ? "B" : "A"}`),
-    ).toBeUndefined();
-    await accounts.closeSession(sessionId);
-    expect(await accounts.sessionUser(sessionId)).toBeUndefined();
-  });
+      it("ends a session when it expires", async () => {
+        const { accounts } = portal({ sessionHours: 1 });
+        const user = await accounts.signup({
+          email: "exp@example.com",
+          password: "a long passphrase",
+          network: "n",
+        });
+        const sessionId = await accounts.openSession(user);
+        clock += HOUR - 1;
+        expect(await accounts.sessionUser(sessionId)).toBeDefined();
+        clock += 1;
+        expect(await accounts.sessionUser(sessionId)).toBeUndefined();
+      });
 
-  it("ends a session when it expires", async () => {
-    const { accounts } = portal({ sessionHours: 1 });
-    const user = await accounts.signup({
-      email: "exp@example.com",
-      password: "a long passphrase",
-      network: "n",
+      it("stops guessing: after the allowed failures even the right password is refused for a while", async () => {
+        const { accounts } = portal({ login: { failuresPer15Min: 3 } });
+        await accounts.signup({ email: "tom@example.com", password: "a long passphrase", network: "n" });
+        for (let i = 0; i < 3; i++)
+          expect(await codeOf(accounts.login("tom@example.com", `guess ${i}`, "attacker"))).toBe(
+            "LOGIN_FAILED",
+          );
+        expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "attacker"))).toBe(
+          "LOGIN_LIMITED",
+        );
+        expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "elsewhere"))).toBe(
+          "LOGIN_LIMITED",
+        );
+        clock += 15 * 60_000 + 1;
+        expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "n"))).toBe("ok");
+      });
     });
-    const sessionId = await accounts.openSession(user);
-    clock += HOUR - 1;
-    expect(await accounts.sessionUser(sessionId)).toBeDefined();
-    clock += 1;
-    expect(await accounts.sessionUser(sessionId)).toBeUndefined();
-  });
-
-  it("stops guessing: after the allowed failures even the right password is refused for a while", async () => {
-    const { accounts } = portal({ login: { failuresPer15Min: 3 } });
-    await accounts.signup({ email: "tom@example.com", password: "a long passphrase", network: "n" });
-    for (let i = 0; i < 3; i++)
-      expect(await codeOf(accounts.login("tom@example.com", `guess ${i}`, "attacker"))).toBe("LOGIN_FAILED");
-    expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "attacker"))).toBe(
-      "LOGIN_LIMITED",
-    );
-    expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "elsewhere"))).toBe(
-      "LOGIN_LIMITED",
-    );
-    clock += 15 * 60_000 + 1;
-    expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "n"))).toBe("ok");
   });
 });
