@@ -1,7 +1,12 @@
 import { sql } from "drizzle-orm";
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect";
 import { describe, expect, it } from "vitest";
-import { TempDatabase } from "../../test/support/temp-database.js";
+import {
+  dialectMissing,
+  STORE_DIALECTS,
+  type StoreDialect,
+  tempStore,
+} from "../../test/support/temp-database.js";
 import { GatewayStore } from "../db/database.js";
 import { type MeteringRow, MeteringWriter } from "./metering-writer.js";
 
@@ -25,72 +30,84 @@ const countRows = Effect.flatMap(GatewayStore, (db) =>
   Effect.promise(async () => (await db.all(sql`select request_hash from relays`)).length),
 );
 
-describe("MeteringWriter", () => {
-  it("writes a full batch at once and the rest on shutdown", async () => {
-    const program = Effect.gen(function* () {
-      const scope = yield* Scope.make();
-      const writer = yield* Layer.buildWithScope(
-        MeteringWriter.layer({ batchSize: 3, flushMs: 60_000 }),
-        scope,
-      ).pipe(Effect.map((ctx) => Context.get(ctx, MeteringWriter)));
-      for (let i = 0; i < 4; i++) yield* writer.record(row(i));
-      const afterBatch = yield* countRows;
-      const pending = writer.stats().pending;
-      yield* Scope.close(scope, Exit.void);
-      return { afterBatch, pending, afterClose: yield* countRows };
-    });
-    const result = await Effect.runPromise(program.pipe(Effect.provide(TempDatabase)));
-    expect(result).toEqual({ afterBatch: 3, pending: 1, afterClose: 4 });
-  });
+/** A database that refuses every new relay row (a full disk, a lost server), and the way back. */
+const REFUSE_INSERTS: Record<StoreDialect, readonly string[]> = {
+  sqlite: ["CREATE TRIGGER refuse BEFORE INSERT ON relays BEGIN SELECT RAISE(ABORT, 'disk full'); END"],
+  postgres: [
+    "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql",
+    "CREATE TRIGGER refuse BEFORE INSERT ON relays FOR EACH ROW EXECUTE FUNCTION refuse()",
+  ],
+};
+const ALLOW_INSERTS: Record<StoreDialect, string> = {
+  sqlite: "DROP TRIGGER refuse",
+  postgres: "DROP TRIGGER refuse ON relays",
+};
 
-  it("flushes on its interval and ignores a row it already holds", async () => {
-    const program = Effect.gen(function* () {
-      const writer = yield* MeteringWriter;
-      yield* writer.record(row(1));
-      yield* writer.record(row(1));
-      yield* Effect.sleep("60 millis");
-      return { rows: yield* countRows, stats: writer.stats() };
+describe.each(STORE_DIALECTS)("MeteringWriter on %s", (dialect) => {
+  const TempDatabase = tempStore(dialect);
+  describe.skipIf(dialectMissing(dialect))(dialect, () => {
+    it("writes a full batch at once and the rest on shutdown", async () => {
+      const program = Effect.gen(function* () {
+        const scope = yield* Scope.make();
+        const writer = yield* Layer.buildWithScope(
+          MeteringWriter.layer({ batchSize: 3, flushMs: 60_000 }),
+          scope,
+        ).pipe(Effect.map((ctx) => Context.get(ctx, MeteringWriter)));
+        for (let i = 0; i < 4; i++) yield* writer.record(row(i));
+        const afterBatch = yield* countRows;
+        const pending = writer.stats().pending;
+        yield* Scope.close(scope, Exit.void);
+        return { afterBatch, pending, afterClose: yield* countRows };
+      });
+      const result = await Effect.runPromise(program.pipe(Effect.provide(TempDatabase)));
+      expect(result).toEqual({ afterBatch: 3, pending: 1, afterClose: 4 });
     });
-    const layer = MeteringWriter.layer({ batchSize: 100, flushMs: 10 }).pipe(
-      Layer.provideMerge(TempDatabase),
-    );
-    const result = await Effect.runPromise(program.pipe(Effect.provide(layer)));
-    expect(result.rows).toBe(1);
-    expect(result.stats).toMatchObject({ pending: 0, written: 2, blocked: 0 });
-  });
 
-  it("never drops a row: when writes fail and the queue is full, record waits until a write succeeds", async () => {
-    const program = Effect.gen(function* () {
-      const db = yield* GatewayStore;
-      const writer = yield* MeteringWriter;
-      yield* Effect.promise(() =>
-        db.run(
-          sql.raw(
-            "CREATE TRIGGER refuse BEFORE INSERT ON relays BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    it("flushes on its interval and ignores a row it already holds", async () => {
+      const program = Effect.gen(function* () {
+        const writer = yield* MeteringWriter;
+        yield* writer.record(row(1));
+        yield* writer.record(row(1));
+        // State, not time: wait for the interval's flush to have written the row.
+        while ((yield* countRows) === 0) yield* Effect.sleep("10 millis");
+        return { rows: yield* countRows, stats: writer.stats() };
+      });
+      const layer = MeteringWriter.layer({ batchSize: 100, flushMs: 10 }).pipe(
+        Layer.provideMerge(TempDatabase),
+      );
+      const result = await Effect.runPromise(program.pipe(Effect.provide(layer)));
+      expect(result.rows).toBe(1);
+      expect(result.stats).toMatchObject({ pending: 0, written: 2, blocked: 0 });
+    });
+
+    it("never drops a row: when writes fail and the queue is full, record waits until a write succeeds", async () => {
+      const program = Effect.gen(function* () {
+        const db = yield* GatewayStore;
+        const writer = yield* MeteringWriter;
+        for (const statement of REFUSE_INSERTS[dialect])
+          yield* Effect.promise(() => db.run(sql.raw(statement)));
+        const producer = yield* Effect.fork(
+          Effect.forEach(
+            Array.from({ length: 80 }, (_, i) => row(i)),
+            writer.record,
           ),
-        ),
+        );
+        // State, not time: wait until the producer is stuck behind a full queue.
+        while (writer.stats().blocked === 0) yield* Effect.sleep("10 millis");
+        const stuck = { done: (yield* Fiber.poll(producer))._tag === "Some", stats: writer.stats() };
+        yield* Effect.promise(() => db.run(sql.raw(ALLOW_INSERTS[dialect])));
+        yield* Fiber.join(producer);
+        yield* writer.flush;
+        return { stuck, rows: yield* countRows };
+      });
+      const layer = MeteringWriter.layer({ batchSize: 1, flushMs: 60_000 }).pipe(
+        Layer.provideMerge(TempDatabase),
       );
-      const producer = yield* Effect.fork(
-        Effect.forEach(
-          Array.from({ length: 80 }, (_, i) => row(i)),
-          writer.record,
-        ),
-      );
-      // State, not time: wait until the producer is stuck behind a full queue.
-      while (writer.stats().blocked === 0) yield* Effect.sleep("10 millis");
-      const stuck = { done: (yield* Fiber.poll(producer))._tag === "Some", stats: writer.stats() };
-      yield* Effect.promise(() => db.run(sql.raw("DROP TRIGGER refuse")));
-      yield* Fiber.join(producer);
-      yield* writer.flush;
-      return { stuck, rows: yield* countRows };
+      const result = await Effect.runPromise(program.pipe(Effect.provide(layer)));
+      expect(result.stuck.done).toBe(false);
+      expect(result.stuck.stats.pending).toBe(50);
+      expect(result.stuck.stats.written).toBe(0);
+      expect(result.rows).toBe(80);
     });
-    const layer = MeteringWriter.layer({ batchSize: 1, flushMs: 60_000 }).pipe(
-      Layer.provideMerge(TempDatabase),
-    );
-    const result = await Effect.runPromise(program.pipe(Effect.provide(layer)));
-    expect(result.stuck.done).toBe(false);
-    expect(result.stuck.stats.pending).toBe(50);
-    expect(result.stuck.stats.written).toBe(0);
-    expect(result.rows).toBe(80);
   });
 });
