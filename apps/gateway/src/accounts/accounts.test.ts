@@ -62,8 +62,22 @@ describe.each(STORE_DIALECTS)("Accounts on %s", (dialect) => {
           applicationAddress: app.address,
           rpm: 60,
           tpm: 10_000,
+          organicChecks: true,
         });
         expect(yield* accounts.authenticate(created.secret)).toEqual(key);
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
+
+    it.effect("carries an application's opt-out of organic checks to its keys at once", () =>
+      Effect.gen(function* () {
+        const { accounts, app, created } = yield* setup;
+        expect(app.organicChecks).toBe(true);
+        yield* accounts.authenticate(created.secret); // now cached
+        expect((yield* accounts.setOrganicChecks(app.id, false)).organicChecks).toBe(false);
+        expect((yield* accounts.authenticate(created.secret)).organicChecks).toBe(false);
+        expect((yield* accounts.getApplication(app.id)).organicChecks).toBe(false);
+        yield* accounts.setOrganicChecks(app.id, true);
+        expect((yield* accounts.authenticate(created.secret)).organicChecks).toBe(true);
       }).pipe(Effect.provide(accountsTest(dialect))),
     );
 

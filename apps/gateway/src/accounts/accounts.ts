@@ -91,6 +91,22 @@ const make = Effect.gen(function* () {
       return yield* getApplication(applicationId);
     }),
 
+    /**
+     * Whether organic checks may sample the application's completions. Takes effect at once on
+     * this replica and within the key cache's lifetime on the others.
+     */
+    setOrganicChecks: Effect.fn("Accounts.setOrganicChecks")(function* (
+      applicationId: string,
+      enabled: boolean,
+    ) {
+      yield* getApplication(applicationId);
+      yield* use("applications.organicChecks", (db) =>
+        db.run(sql`update applications set organic_checks = ${enabled ? 1 : 0} where id = ${applicationId}`),
+      );
+      cache.invalidate((k) => k.applicationId === applicationId);
+      return yield* getApplication(applicationId);
+    }),
+
     /** Returns the secret once; only its hash and a visible prefix are stored. */
     createKey: Effect.fn("Accounts.createKey")(function* (applicationId: string, input: NewKey) {
       const application = yield* getApplication(applicationId);
@@ -165,7 +181,8 @@ const make = Effect.gen(function* () {
       if (row.applicationStatus !== "active")
         return yield* new InvalidApiKey({ reason: "application disabled" });
       const { keyId, applicationId, applicationAddress, rpm, tpm } = row;
-      const key: AuthenticatedKey = { keyId, applicationId, applicationAddress, rpm, tpm };
+      const organicChecks = Number(row.organicChecks) !== 0;
+      const key: AuthenticatedKey = { keyId, applicationId, applicationAddress, rpm, tpm, organicChecks };
       cache.set(hash, key, now);
       return key;
     }),

@@ -8,6 +8,7 @@ const key = (keyId: string, applicationId = "app_1"): AuthenticatedKey => ({
   applicationAddress: "pokt1x",
   rpm: null,
   tpm: null,
+  organicChecks: true,
 });
 
 describe("KeyCache", () => {

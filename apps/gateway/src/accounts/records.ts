@@ -10,6 +10,8 @@ export interface Application {
   readonly status: "active" | "disabled";
   readonly createdAt: number;
   readonly disabledAt: number | null;
+  /** Organic checks may sample this application's completions (held in memory, never stored). */
+  readonly organicChecks: boolean;
 }
 
 /** Per-key limits; `null` means unlimited. */
@@ -39,6 +41,8 @@ export interface AuthenticatedKey {
   readonly applicationAddress: string;
   readonly rpm: number | null;
   readonly tpm: number | null;
+  /** The application lets organic checks sample its completions. */
+  readonly organicChecks: boolean;
 }
 
 /** The only time a key's secret leaves the gateway: in the answer to `createKey`. */
@@ -49,7 +53,16 @@ export interface CreatedKey {
 
 export function toApplication(row: typeof applications.$inferSelect): Application {
   const { id, address, name, operator, status, createdAt, disabledAt } = row;
-  return { id, address, name, operator, status, createdAt, disabledAt };
+  return {
+    id,
+    address,
+    name,
+    operator,
+    status,
+    createdAt,
+    disabledAt,
+    organicChecks: Number(row.organicChecks) !== 0,
+  };
 }
 
 export function toApiKey(row: typeof apiKeys.$inferSelect): ApiKey {

@@ -6,7 +6,8 @@ import { type SQL, sql } from "drizzle-orm";
  * aliases keep their case in PostgreSQL and SQLite alike).
  */
 export const APPLICATION_COLUMNS = sql.raw(
-  `id, name, operator, address, status, created_at as "createdAt", disabled_at as "disabledAt"`,
+  `id, name, operator, address, status, created_at as "createdAt", disabled_at as "disabledAt",
+  organic_checks as "organicChecks"`,
 );
 
 export const API_KEY_COLUMNS = sql.raw(

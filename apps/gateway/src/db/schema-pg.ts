@@ -28,6 +28,8 @@ export const applications = pgTable("applications", {
   status: text("status").notNull(),
   createdAt: big("created_at").notNull(),
   disabledAt: big("disabled_at"),
+  /** 1: organic checks may sample this application's completions; 0: never (see schema.ts). */
+  organicChecks: integer("organic_checks").notNull().default(1),
 });
 
 export const apiKeys = pgTable(

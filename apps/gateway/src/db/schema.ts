@@ -17,6 +17,11 @@ export const applications = sqliteTable("applications", {
   status: text("status", { enum: ["active", "disabled"] }).notNull(),
   createdAt: integer("created_at").notNull(),
   disabledAt: integer("disabled_at"),
+  /**
+   * 1: a small share of this application's completions may be held in memory (never stored) for
+   * the evaluator to score the node that served them (organic checks); 0: never.
+   */
+  organicChecks: integer("organic_checks").notNull().default(1),
 });
 
 /**

@@ -170,7 +170,11 @@ function dispatchRelay(
       reservation,
       present,
       request: {
-        application: { id: key.applicationId, address: key.applicationAddress },
+        application: {
+          id: key.applicationId,
+          address: key.applicationAddress,
+          organicChecks: key.organicChecks,
+        },
         keyId: key.keyId,
         target: relay.target,
         operation,

@@ -113,6 +113,8 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
       keys: withUsage,
       baseUrl: "",
       maxKeys: limits.maxPerAccount,
+      organicChecks: (await ctx.run(Effect.flatMap(Accounts, (a) => a.getApplication(applicationId))))
+        .organicChecks,
       created,
       defaults: {
         budgetUsd: limits.defaultBudgetUsd,
@@ -161,6 +163,18 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
       if (!(e instanceof PortalRefused)) throw e;
       await showKeys(r, e.status, undefined, e);
     }
+  }
+
+  async function setOrganicChecks(r: PortalRequest) {
+    const user = requireUser(r);
+    const form = await r.form();
+    const enabled = form.get("enabled");
+    if (enabled !== "true" && enabled !== "false")
+      throw refuse("INVALID_REQUEST", "Choose whether quality checks are on or off.");
+    await ctx.run(
+      Effect.flatMap(Accounts, (a) => a.setOrganicChecks(user.applicationId, enabled === "true")),
+    );
+    r.redirect(`/portal/keys?notice=organic-${enabled === "true" ? "on" : "off"}`);
   }
 
   async function revokeKey(r: PortalRequest, m: RegExpExecArray) {
@@ -244,6 +258,7 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
     ["POST", /^\/keys$/, createKey],
     ["POST", /^\/keys\/(key_[A-Za-z0-9]{1,40})$/, updateKey],
     ["POST", /^\/keys\/(key_[A-Za-z0-9]{1,40})\/revoke$/, revokeKey],
+    ["POST", /^\/organic-checks$/, setOrganicChecks],
     ["GET", /^\/usage$/, async (r) => r.html(200, usagePage(r.view, await usageData(r)))],
     [
       "GET",

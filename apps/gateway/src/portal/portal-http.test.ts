@@ -206,6 +206,31 @@ describe("the portal over HTTP", () => {
     expect(await call(small.secret!)).toMatchObject({ status: 402, code: "BUDGET_EXHAUSTED" });
   });
 
+  it("lets a customer turn quality checks on their traffic off and on again", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("ola@example.com");
+    const { text: before } = await b.request("/portal/keys");
+    expect(before).toContain("Quality checks on your traffic");
+    expect(before).toContain("Turn quality checks off");
+    const off = await b.request("/portal/organic-checks", {
+      form: { csrf: await b.csrf("/portal/keys"), enabled: "false" },
+    });
+    expect(off.res.status).toBe(303);
+    const { text: after } = await b.request("/portal/keys?notice=organic-off");
+    expect(after).toContain("Quality checks are off");
+    expect(after).toContain("Turn quality checks on");
+    const bad = await b.request("/portal/organic-checks", {
+      form: { csrf: await b.csrf("/portal/keys"), enabled: "maybe" },
+    });
+    expect(errorCode(bad.text)).toBe("INVALID_REQUEST");
+    const stale = await b.request("/portal/organic-checks", { form: { csrf: "x", enabled: "true" } });
+    expect(errorCode(stale.text)).toBe("CSRF_REJECTED");
+    await b.request("/portal/organic-checks", {
+      form: { csrf: await b.csrf("/portal/keys"), enabled: "true" },
+    });
+    expect((await b.request("/portal/keys")).text).toContain("Turn quality checks off");
+  });
+
   it("edits limits within the operator's caps, and keeps one account out of another's keys", async () => {
     const b = new Browser(t.gateway.url);
     await b.signup("lee@example.com");

@@ -15,7 +15,12 @@ import { Context, Data, type Effect, type Stream } from "effect";
 
 /** What the front door asks for, after authentication, validation and reservation. */
 export interface DispatchRequest {
-  readonly application: { readonly id: string; readonly address: string };
+  readonly application: {
+    readonly id: string;
+    readonly address: string;
+    /** False: the application opted out of organic checks (absent: the gateway's default, in). */
+    readonly organicChecks?: boolean;
+  };
   readonly keyId: string;
   /** The model the caller named, resolved against the catalog: a model-named, quality or skill service and a tier. */
   readonly target: ResolvedModel;

@@ -20,6 +20,13 @@ describe("organic sampler", () => {
   it("skips opted-out applications, echo requests and pinned probes; forgets after heldMs", () => {
     const sampler = new OrganicSampler(settings);
     sampler.offer(request("app_quiet"), payload, served, 0);
+    // Opted out in the portal: the application's keys carry it.
+    sampler.offer(
+      { ...request("app_b"), application: { id: "app_b", address: "pokt1b", organicChecks: false } },
+      payload,
+      served,
+      0,
+    );
     sampler.offer(request("app_a", { echo: true, logprobs: 1 }), payload, served, 0);
     sampler.offer({ ...request("app_a"), targetNode: "pokt1node" }, payload, served, 0);
     expect(sampler.take("pokt1node", 10, 0)).toEqual([]);

@@ -35,7 +35,8 @@ export class OrganicSampler {
     now: number,
   ): void {
     if (request.targetNode !== undefined || request.operation !== "completions") return;
-    if (this.settings.optOut.includes(request.application.id)) return;
+    if (request.application.organicChecks === false || this.settings.optOut.includes(request.application.id))
+      return;
     if (this.random() >= this.settings.share) return;
     const prompt = request.body.prompt;
     const choices = payload.choices as { text?: unknown }[] | undefined;

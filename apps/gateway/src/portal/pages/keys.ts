@@ -10,6 +10,8 @@ export interface KeysPageData {
   readonly keys: readonly { readonly key: ApiKey; readonly usage: KeyUsage | undefined }[];
   readonly baseUrl: string;
   readonly maxKeys: number;
+  /** The account's application lets organic checks sample its completions. */
+  readonly organicChecks: boolean;
   readonly created?: { readonly name: string; readonly secret: string } | undefined;
   readonly defaults: {
     readonly budgetUsd: string | undefined;
@@ -67,6 +69,13 @@ ${created}
         ? html`<p class="muted">You hold ${active} active keys, the most allowed. Revoke one to create another.</p>`
         : html`<form method="post" action="/portal/keys" class="inline" id="create-key">${limitFields(view, undefined, data, "new")}<button type="submit">Create key</button></form>
 <div class="hint">Empty limits mean unlimited${data.defaults.maxBudgetUsd ? `, up to this portal's caps` : ""}. You can change them later.</div>`
-    }</div>`,
+    }</div>
+<div class="card" id="organic-checks"><h2 style="margin-top:0">Quality checks on your traffic</h2>
+<p>${data.organicChecks ? "On" : "Off"}: ${
+      data.organicChecks
+        ? "about 2% of your completions may be held in this gateway's memory (never written to disk, dropped within minutes) so the evaluator can check that the node which answered served the model it claims. Nothing is logged or stored."
+        : "none of your requests or answers are ever set aside for quality checks."
+    }</p>
+<form method="post" action="/portal/organic-checks">${csrfField(view)}<input type="hidden" name="enabled" value="${data.organicChecks ? "false" : "true"}"><button type="submit" class="small">${data.organicChecks ? "Turn quality checks off" : "Turn quality checks on"}</button></form></div>`,
   );
 }

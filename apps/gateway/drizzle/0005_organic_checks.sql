@@ -1,0 +1,1 @@
+ALTER TABLE `applications` ADD `organic_checks` integer DEFAULT 1 NOT NULL;
