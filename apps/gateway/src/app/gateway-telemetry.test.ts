@@ -11,11 +11,16 @@ describe("gateway telemetry", () => {
       model: "mistral-7b",
       messages: [{ role: "user", content: "hi" }],
     });
+    // State, not the shutdown flush's deadline: the periodic export (every 5 s) delivers them.
+    const names = () => new Set(collector.spans.map((s) => s.name));
+    await expect
+      .poll(() => names().has("Accounts.createApplication") && names().has("Limits.reserve"), {
+        timeout: 50_000,
+        interval: 100,
+      })
+      .toBe(true);
     await t.close();
     await collector.close();
-    const names = new Set(collector.spans.map((s) => s.name));
-    expect(names.has("Accounts.createApplication")).toBe(true);
-    expect(names.has("Limits.reserve")).toBe(true);
     expect(new Set(collector.spans.map((s) => s.service))).toEqual(new Set(["gateway"]));
-  }, 60_000);
+  }, 90_000);
 });
