@@ -171,10 +171,13 @@ describe("openai-compatible backend", () => {
 
   it("times out a stream whose first byte is late", async () => {
     const { fake, backend } = await setup("vllm", 150);
-    fake.faults.firstByteDelayMs = 1_000;
+    // The engine sends its first byte only once the test is done: the timeout alone can end this.
+    const firstByte = latch();
+    fake.faults.gate = firstByte.promise;
     const exit = await Effect.runPromiseExit(Stream.runDrain(backend.stream("completions", { prompt: "x" })));
     expect(failure(exit)._tag).toBe("BackendTimeout");
     await fake.waitForAbort(1);
+    firstByte.open();
   });
 
   it("maps 5xx to BackendUnavailable and 4xx to BackendRejected with the engine's message", async () => {
