@@ -112,6 +112,7 @@ export async function startDevGateway(options: {
   );
   let refusedTargets = 0;
   let organic: OrganicSample[] = [];
+  let untargeted = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const key = (req.headers.authorization ?? "").replace(/^Bearer /, "");
@@ -142,8 +143,8 @@ export async function startDevGateway(options: {
       });
     }
     const addresses = [...slots.keys()];
-    const address =
-      typeof target === "string" ? target : addresses[Math.floor(Math.random() * addresses.length)]!;
+    // Untargeted requests go round the nodes in turn: which node answers is never a random draw.
+    const address = typeof target === "string" ? target : addresses[untargeted++ % addresses.length]!;
     const slot = slots.get(address);
     if (slot === undefined) {
       return send(res, 503, {

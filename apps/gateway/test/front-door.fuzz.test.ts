@@ -210,7 +210,11 @@ describe("fuzz: the gateway's HTTP API against real nodes", () => {
           serverErrors.push(`${status} ${r.path} ${String(r.body).slice(0, 200)} → ${body.slice(0, 200)}`);
         return true;
       }),
-      { numRuns: 300, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
+      // The suite's fixed fast-check seed (the same requests every run); FUZZ_SEED explores others.
+      {
+        numRuns: 300,
+        ...(process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) }),
+      },
     );
     const metrics = await (await fetch(`${net.gateway.url}/metrics`)).text();
     const blamed = nodeBlame(metrics);

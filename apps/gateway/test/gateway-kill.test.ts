@@ -149,7 +149,9 @@ describe("kill -9 of the gateway under load", () => {
 
     const received: Received[] = [];
     let sent = 0;
-    for (const killAfter of [25 + Math.floor(Math.random() * 20), 10 + Math.floor(Math.random() * 20)]) {
+    // Kill points counted in answers (the same every run); with eight clients the relays in flight
+    // at the kill still vary, and the reconciliation below must hold for any of them.
+    for (const killAfter of [37, 19]) {
       if (gateway.child.exitCode !== null || gateway.child.signalCode !== null) {
         gateway = await spawnGateway(configFile);
         await waitForNodes(adminClient(`${gateway.url}/trpc`), addresses);

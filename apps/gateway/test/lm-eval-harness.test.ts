@@ -1,6 +1,7 @@
 import { DEFAULT_CATALOG, findService, findTier, isTextTier } from "@pocket-ai/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
+import { until } from "./support/until.js";
 
 /**
  * The request shapes lm-evaluation-harness sends through its `local-completions` and
@@ -56,15 +57,16 @@ const words = (n: number) =>
 
 /** The spent micro-USD of the key once `requests` relays are settled. */
 async function spentAfter(requests: number): Promise<number> {
-  for (let i = 0; i < 200; i++) {
+  let spent = 0;
+  await until(async () => {
     const usage = (await net.admin.admin.usage.byKey.query({ keyId: key.id })) as {
       requests: number;
       spentMicroUsd: number;
     };
-    if (usage.requests >= requests) return usage.spentMicroUsd;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error("the relays were not settled");
+    spent = usage.spentMicroUsd;
+    return usage.requests >= requests;
+  }, `${requests} settled relays`);
+  return spent;
 }
 
 describe("lm-evaluation-harness request shapes", () => {

@@ -11,6 +11,7 @@ import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
 import type { GatewayAppRouter } from "../src/app/routers.js";
 import { GatewayConfig } from "../src/config/gateway-config.js";
 import { type Lie, type LyingNode, startLyingNode } from "./support/lying-node.js";
+import { until } from "./support/until.js";
 
 /**
  * Nodes with valid keys that lie, in front of a real gateway on loopback, driven by the official
@@ -52,12 +53,14 @@ function adminClient(url: string) {
 }
 
 async function waitForNode(address: string) {
-  for (let i = 0; i < 400; i++) {
-    const list = (await admin.admin.nodes.list.query()) as { address: string; fresh: boolean }[];
-    if (list.some((n) => n.address === address && n.fresh)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`node ${address} did not register`);
+  await until(
+    async () => {
+      const list = (await admin.admin.nodes.list.query()) as { address: string; fresh: boolean }[];
+      return list.some((n) => n.address === address && n.fresh);
+    },
+    `node ${address} to register`,
+    60_000,
+  );
 }
 
 const sanctionOf = async (address: string) =>

@@ -120,17 +120,31 @@ describe.skipIf(server === null)("three gateway replicas on one PostgreSQL datab
       name: "k",
       budgetMicroUsd: 100 * PRICE,
     });
+    // Every replica admits calls against the one budget (shared, not split): one call admitted at
+    // each first, in turn, so no replica's speed on a loaded machine decides this. (A relay that
+    // fails on its way is not charged: the replica is asked again.)
+    let first = 0;
+    for (const r of replicas) {
+      let admittedHere = false;
+      for (let attempt = 0; !admittedHere && attempt < 20; attempt++) {
+        const response = await completion(r.url, budgetKey.secret);
+        admittedHere = response.status === 200;
+        await response.arrayBuffer();
+      }
+      expect(admittedHere).toBe(true);
+      first += 1;
+    }
     const answers = await Promise.all(
       Array.from({ length: 500 }, async (_, i) => {
         const response = await completion(replicas[i % 3]!.url, budgetKey.secret);
         const body = (await response.json()) as { error?: { code?: string } };
-        return { status: response.status, code: body.error?.code, replica: i % 3 };
+        return { status: response.status, code: body.error?.code };
       }),
     );
     const admitted = answers.filter((x) => x.status === 200);
     const failed = answers.filter((x) => x.status !== 200 && x.code !== "BUDGET_EXHAUSTED");
     // Never more than the budget, whatever the interleaving across replicas.
-    expect(admitted.length).toBeLessThanOrEqual(100);
+    expect(first + admitted.length).toBeLessThanOrEqual(100);
     // A relay that failed on its way (a node too slow on a loaded machine) is not charged and
     // gives its reservation back: the budget then admits that many more, and not one more.
     if (failed.length > 0) {
@@ -146,20 +160,18 @@ describe.skipIf(server === null)("three gateway replicas on one PostgreSQL datab
     // With no relay lost on the way, the 500 themselves admitted exactly the budget's 100.
     if (failed.length === 0) expect(admitted.length).toBe(100);
     let topUp = 0;
-    for (let i = 0; admitted.length + topUp < 100 && i < 1_000; i++) {
+    for (let i = 0; first + admitted.length + topUp < 100 && i < 1_000; i++) {
       const response = await completion(replicas[i % 3]!.url, budgetKey.secret);
       if (response.status === 200) topUp++;
       await response.arrayBuffer();
     }
-    expect(admitted.length + topUp).toBe(100);
+    expect(first + admitted.length + topUp).toBe(100);
     const over = await Promise.all(replicas.map((r) => completion(r.url, budgetKey.secret)));
     for (const response of over) {
       expect(response.status).toBe(402);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe("BUDGET_EXHAUSTED");
     }
     expect(answers.filter((x) => x.status === 402).every((x) => x.code === "BUDGET_EXHAUSTED")).toBe(true);
-    // Every replica served some of them: the budget was shared, not split.
-    for (const r of [0, 1, 2]) expect(admitted.some((x) => x.replica === r)).toBe(true);
     for (const r of replicas) {
       expect(await r.admin.admin.usage.byKey.query({ keyId: budgetKey.key.id })).toMatchObject({
         requests: 100,

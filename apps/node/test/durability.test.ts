@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import { latch, until } from "./fakes/fake-server.js";
+import { startFakeVllm } from "./fakes/fake-vllm.js";
 import { startFakeGateway } from "./helpers/fake-gateway.js";
 import { nodeClient, startTestNode, TEST_SESSION, TestGateway } from "./helpers/node-harness.js";
 import { exited, spawnNode } from "./helpers/node-process.js";
@@ -52,29 +54,44 @@ describe("durability and the claim cycle", () => {
   it("drains an in-flight relay on SIGTERM before exiting", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-term-"));
     const gw = new TestGateway();
-    const slow = [
-      { serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev", tokensPerSecond: 20 }] },
-    ];
-    const run = await spawnNode(dataDir, { session: TEST_SESSION, services: slow });
-    const client = nodeClient(`${run.url}/trpc`);
-    const pending = client.relay.mutate(
-      gw.request({ model: "llama-2-13b", prompt: "Once upon a time", max_tokens: 15, ignore_eos: true }),
-    );
-    await new Promise((r) => setTimeout(r, 200));
-    run.child.kill("SIGTERM");
-    const response = await pending;
-    expect(response.outcome).toBe("ok");
-    expect(response.usage.outputTokens).toBe(15);
-    expect(await exited(run.child)).toBe(0);
-    expect(run.stderr()).toContain("shutting down cleanly");
+    // An engine that holds the relay's generation until the node has taken the signal: the relay
+    // is in flight when SIGTERM arrives, whatever the machine's load.
+    const engine = await startFakeVllm();
+    const gate = latch();
+    engine.faults.gate = gate.promise;
+    try {
+      const held = [
+        {
+          serviceId: "llama-2-13b",
+          tiers: ["standard"],
+          backends: [{ kind: "vllm", url: engine.url, model: "served-model" }],
+        },
+      ];
+      const run = await spawnNode(dataDir, { session: TEST_SESSION, services: held });
+      const client = nodeClient(`${run.url}/trpc`);
+      const pending = client.relay.mutate(
+        gw.request({ model: "llama-2-13b", prompt: "Once upon a time", max_tokens: 15, ignore_eos: true }),
+      );
+      await until(() => engine.calls["POST /v1/completions"] === 1, "the relay at the engine");
+      run.child.kill("SIGTERM");
+      await until(() => run.stderr().includes("SIGTERM received"), "the node to take the signal");
+      gate.open();
+      const response = await pending;
+      expect(response.outcome).toBe("ok");
+      expect(response.usage.outputTokens).toBe(15);
+      expect(await exited(run.child)).toBe(0);
+      expect(run.stderr()).toContain("shutting down cleanly");
+    } finally {
+      gate.open();
+      await engine.close();
+    }
   }, 180_000);
 
   it("registers with its gateways, signed, on start", async () => {
     const gateway = await startFakeGateway(TEST_SESSION);
     const h = await startTestNode({ gateways: [gateway.link] });
     try {
-      for (let i = 0; i < 50 && gateway.announcements.length === 0; i++)
-        await new Promise((r) => setTimeout(r, 50));
+      await until(() => gateway.announcements.length > 0, "the node's announcement");
       const a = gateway.announcements[0];
       expect(a?.node.address).toBe(h.node.key.address);
       expect(a?.endpoint).toBe(h.node.trpcUrl);

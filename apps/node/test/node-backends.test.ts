@@ -1,5 +1,6 @@
 import { generateKeyPair, relayRequestHash } from "@pocket-ai/protocol";
 import { afterEach, describe, expect, it } from "vitest";
+import { latch, until } from "./fakes/fake-server.js";
 import { type FakeTextEngine, startFakeVllm } from "./fakes/fake-vllm.js";
 import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
 
@@ -160,15 +161,18 @@ describe("a node in front of real HTTP engines", () => {
 
   it("answers NODE_BUSY at once when the backend's seat and queue are taken", async () => {
     const h = await nodeInFrontOf("vllm", { maxConcurrency: 1, maxQueue: 0 });
-    fake!.faults.firstByteDelayMs = 1_000;
+    // The engine holds the first relay's generation until the second relay has been answered.
+    const engine = latch();
+    fake!.faults.gate = engine.promise;
     const slow = h.client.relay.mutate(gw.request({ model: "llama-2-13b", prompt: "slow", max_tokens: 2 }));
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => fake!.calls["POST /v1/completions"] === 1, "the first relay at the engine");
     const busy = await h.client.relay.mutate(
       gw.request({ model: "llama-2-13b", prompt: "fast", max_tokens: 2 }),
     );
     expect(busy.error?.code).toBe("NODE_BUSY");
     // Refused without queueing: the engine saw only the first relay's generation.
     expect(fake!.calls["POST /v1/completions"]).toBe(1);
+    engine.open();
     expect((await slow).outcome).toBe("ok");
   });
 
@@ -194,7 +198,11 @@ describe("a node in front of real HTTP engines", () => {
       })(),
     ).rejects.toThrow();
     await aborted;
-    await new Promise((r) => setTimeout(r, 100));
+    // The node records the outcome once the aborted stream has unwound.
+    await until(
+      () => h.node.relays.outcomeOf(relayRequestHash(request)) !== undefined,
+      "the relay's outcome",
+    );
     expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
     expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(0);
   });

@@ -35,7 +35,13 @@ describe("filters and metrics", () => {
 
   it("runs JavaScript unit tests in a sandbox without I/O", async () => {
     const passes = (program: string, tests: string) => Effect.runPromise(passesUnitTests(program, tests));
-    expect(await passes("function add(a, b) {\n  return a + b;\n}", "add(2, 3) === 5")).toBe(true);
+    // A correct program passes by what it does, not because a loaded machine was quick enough.
+    const roomy = { cpuMs: 20_000, wallMs: 20_000, heapMb: 64 };
+    expect(
+      await Effect.runPromise(
+        passesUnitTests("function add(a, b) {\n  return a + b;\n}", "add(2, 3) === 5", roomy),
+      ),
+    ).toBe(true);
     expect(await passes("function f() { return typeof process; }", "f() === 'object'")).toBe(false);
     expect(await passes("while (true) {}", "true")).toBe(false);
   });

@@ -62,7 +62,9 @@ describe("the HTTP front door", () => {
 
   it("a client that leaves mid-stream interrupts the relay and pays for what it got", async () => {
     const { secret, key } = await t.newKey();
-    t.dispatcher.chunkDelayMs = 100;
+    // Two content chunks, then the stream stalls: only the client leaving can end this relay,
+    // whatever the load.
+    t.dispatcher.stallAfterChunks = 2;
     const abort = new AbortController();
     const response = await post(
       "/v1/chat/completions",
@@ -75,10 +77,13 @@ describe("the HTTP front door", () => {
       { authorization: `Bearer ${secret}` },
     );
     const reader = response.body!.getReader();
-    await reader.read();
-    // The rest of the stream stalls: only the client leaving can end this relay, whatever the load.
-    t.dispatcher.chunkDelayMs = 600_000;
-    await reader.read();
+    const decoder = new TextDecoder();
+    let text = "";
+    while ((text.match(/^data: /gm) ?? []).length < 2) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before two chunks: ${text}`);
+      text += decoder.decode(value, { stream: true });
+    }
     await reader.cancel();
     abort.abort();
     await expect
@@ -87,7 +92,7 @@ describe("the HTTP front door", () => {
         requests: 1,
         reservedMicroUsd: 0,
       });
-    t.dispatcher.chunkDelayMs = 0;
+    t.dispatcher.stallAfterChunks = undefined;
     const usage = await t.admin.admin.usage.byKey.query({ keyId: key.id });
     expect(usage.spentMicroUsd).toBeGreaterThan(0);
     expect(usage.spentMicroUsd).toBeLessThan(750);

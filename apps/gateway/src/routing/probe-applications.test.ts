@@ -1,12 +1,21 @@
-import { randomBytes } from "node:crypto";
-import { deriveSessionId, generateKeyPair, isNodeInSession } from "@pocket-ai/protocol";
+import { createHash } from "node:crypto";
+import { deriveSessionId, isNodeInSession, keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
 import { ProbeApplications } from "./probe-applications.js";
+import { seededRandom } from "./selection-math.js";
 
 const HOUR = 3_600_000;
-const nodes = Array.from({ length: 60 }, () => ({ address: generateKeyPair().address }));
-// Any uniformly random address will do here; the gateway mints key pairs.
-const mint = () => `pokt1${randomBytes(16).toString("hex")}`;
+const sha256 = (text: string) => createHash("sha256").update(text).digest();
+// Fixed node keys, addresses and draws: which sessions hold which node, and every count below,
+// are the same on every run (no lucky draw decides them).
+const nodes = Array.from({ length: 60 }, (_, i) => ({
+  address: keyPairFromPrivateKey(sha256(`probe-test-node-${i}`)).address,
+}));
+// Any uniformly spread address will do here (the gateway mints key pairs): hashes of a counter.
+const minter = () => {
+  let n = 0;
+  return () => `pokt1${sha256(`probe-app-${n++}`).toString("hex").slice(0, 32)}`;
+};
 const holds = (node: string, session: number) => (app: string) =>
   isNodeInSession(deriveSessionId(app, "llama-2-13b", session), nodes, 6, node);
 
@@ -14,8 +23,8 @@ describe("probe applications", () => {
   it("send a probe under an application whose session holds the node, spread over the pool", () => {
     const apps = new ProbeApplications(
       { poolSize: 32, lifetimeMs: [6 * HOUR, 48 * HOUR], maxMints: 512 },
-      Math.random,
-      mint,
+      seededRandom(7),
+      minter(),
     );
     const used = new Set<string>();
     for (let i = 0; i < 200; i++) {
@@ -34,8 +43,8 @@ describe("probe applications", () => {
   it("retire every application after its lifetime", () => {
     const apps = new ProbeApplications(
       { poolSize: 8, lifetimeMs: [6 * HOUR, 48 * HOUR], maxMints: 64 },
-      Math.random,
-      mint,
+      seededRandom(7),
+      minter(),
     );
     const first = new Set(apps.addresses(0));
     expect(first.size).toBe(8);
@@ -44,8 +53,8 @@ describe("probe applications", () => {
     expect(later.some((a) => first.has(a))).toBe(false);
     const middle = new ProbeApplications(
       { poolSize: 64, lifetimeMs: [6 * HOUR, 48 * HOUR], maxMints: 1 },
-      Math.random,
-      mint,
+      seededRandom(7),
+      minter(),
     );
     const start = new Set(middle.addresses(0));
     // Lifetimes are drawn, so applications leave one by one, not all at once.
@@ -57,8 +66,8 @@ describe("probe applications", () => {
   it("give up after maxMints when no application's session can hold the node", () => {
     const apps = new ProbeApplications(
       { poolSize: 4, lifetimeMs: [HOUR, 2 * HOUR], maxMints: 16 },
-      Math.random,
-      mint,
+      seededRandom(7),
+      minter(),
     );
     expect(apps.pick(0, () => false)).toBeUndefined();
   });

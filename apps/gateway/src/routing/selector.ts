@@ -8,7 +8,7 @@ import { EngineRefusalLedger } from "./engine-refusals.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
 import { OrganicSampler } from "./organic-sampler.js";
-import { ProbeApplications } from "./probe-applications.js";
+import { DEFAULT_PROBE_APPLICATIONS, ProbeApplications } from "./probe-applications.js";
 import { planRoutes, type Route, unmetNeed } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";
 import { type NodeSignal, pickNode } from "./selection-math.js";
@@ -21,7 +21,11 @@ const make = Effect.gen(function* () {
   const catalog = yield* GatewayCatalog;
   const stats = new NodeStats();
   const engineRefusals = new EngineRefusalLedger();
-  const probeApps = new ProbeApplications();
+  // Draws (node picks, probe applications) come from Effect's Random service: random in
+  // production, seeded where a test provides one (`Layer.setRandom`).
+  const random = yield* Effect.random;
+  const draw = () => Effect.runSync(random.next);
+  const probeApps = new ProbeApplications(DEFAULT_PROBE_APPLICATIONS, draw);
   const trafficMix = new TrafficMixCounter();
   const organic = new OrganicSampler(settings.organic);
   const sessions = new Map<string, { version: number; nodes: readonly RegisteredNode[] }>();
@@ -112,7 +116,7 @@ const make = Effect.gen(function* () {
         sanctioned: view.sanctionedUntil !== undefined,
       };
     });
-    const index = pickNode(signals, settings.selection, Math.random);
+    const index = pickNode(signals, settings.selection, draw);
     return index === undefined ? undefined : pool[index];
   };
 

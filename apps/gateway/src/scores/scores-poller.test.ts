@@ -4,6 +4,7 @@ import { initTRPC } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Layer, ManagedRuntime } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
+import { until } from "../../test/support/until.js";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { PENALTY_WEIGHT, ScoreBook, ScoresPoller } from "./scores-poller.js";
 
@@ -70,10 +71,11 @@ describe("ScoresPoller", () => {
       ScoresPoller.layer.pipe(Layer.provide(RoutingSettings.layer({ evaluator: { url, pollMs: 100 } }))),
     );
     const book = await runtime.runPromise(ScoresPoller);
-    await new Promise((r) => setTimeout(r, 150));
+    // Waits on what the poller has seen, never on how long a poll takes (the bound ends a broken run).
+    await until(() => book.qualifying("skill-coding").length > 0, "the first board");
     expect(book.qualifying("skill-coding")).toHaveLength(1);
     answer = { evaluator: "e", generatedAt: 2, nodes: [{ address: node }] };
-    await new Promise((r) => setTimeout(r, 250));
+    await until(() => book.status().lastError !== undefined, "a poll of the off-schema board");
     expect(book.status().lastError).toMatch(/off-schema/);
     expect(book.qualifying("skill-coding")).toHaveLength(1);
     await runtime.dispose();

@@ -29,8 +29,11 @@ export interface TestDispatcherControl {
   failNext: ErrorCode | undefined;
   /** Streams stop after this many content chunks with a STREAM_INTERRUPTED final event. */
   interruptStreamsAfter: number | undefined;
-  /** Milliseconds each content chunk waits (to test clients that leave mid-stream). */
-  chunkDelayMs: number;
+  /**
+   * Streams send this many content chunks, then stall until the client leaves (to test clients
+   * that leave mid-stream); `undefined`: no stall.
+   */
+  stallAfterChunks: number | undefined;
   /** Nodes per public model name for `availability()`. */
   availability: Map<string, { nodes: number }>;
 }
@@ -60,7 +63,7 @@ export function makeTestDispatcher() {
     requests: [],
     failNext: undefined,
     interruptStreamsAfter: undefined,
-    chunkDelayMs: 0,
+    stallAfterChunks: undefined,
     availability: new Map(),
   };
   let sequence = 0;
@@ -220,8 +223,12 @@ export function makeTestDispatcher() {
               record: record(request, usage),
               ttftMs: 5,
             };
+      const stallAfter = control.stallAfterChunks;
       const pieces = Stream.fromIterable(sent.map(piece)).pipe(
-        Stream.tap(() => (control.chunkDelayMs > 0 ? Effect.sleep(control.chunkDelayMs) : Effect.void)),
+        Stream.zipWithIndex,
+        Stream.mapEffect(([chunk, i]) =>
+          stallAfter !== undefined && i >= stallAfter ? Effect.never : Effect.succeed(chunk),
+        ),
       );
       return Stream.concat(pieces, Stream.fromIterable(cut === undefined ? [usageChunk, final] : [final]));
     });

@@ -11,7 +11,7 @@ import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import { DEFAULT_CATALOG, generateKeyPair, type Scoreboard } from "@pocket-ai/protocol";
 import { createLogger, MetricsRegistry } from "@pocket-ai/runtime";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { type Clock, Effect, Exit, Layer, ManagedRuntime, Redacted, Runtime, Scope } from "effect";
+import { type Clock, Effect, Exit, Layer, ManagedRuntime, Random, Redacted, Runtime, Scope } from "effect";
 import { z } from "zod";
 import { AdminAuth } from "../../src/admin/admin-auth.js";
 import { gatewayNodeRouter } from "../../src/app/routers.js";
@@ -71,6 +71,9 @@ export async function startTestNetwork(
   ).pipe(
     Layer.provideMerge(TempDatabase),
     Layer.provide(options.clock === undefined ? Layer.empty : Layer.setClock(options.clock)),
+    // One fixed seed for the selector's draws (node picks, probe applications): the same draws
+    // every run, so no test's outcome rests on a lucky one.
+    Layer.provide(Layer.setRandom(Random.make("test-network"))),
   );
   const managed = ManagedRuntime.make(layer);
   const runtime = await managed.runtime();

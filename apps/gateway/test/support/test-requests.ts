@@ -3,6 +3,7 @@ import { Effect, Stream } from "effect";
 import { NodeRegistry } from "../../src/registry/node-registry.js";
 import { Dispatcher, type DispatchRequest, type DispatchStreamEvent } from "../../src/relay/dispatcher.js";
 import type { TestNetwork } from "./test-network.js";
+import { until } from "./until.js";
 
 const app = generateKeyPair();
 
@@ -39,10 +40,8 @@ export const streamed = (net: TestNetwork, request: DispatchRequest) =>
 
 /** Waits until the registry knows `count` nodes. */
 export async function registered(net: TestNetwork, count: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const known = await net.managed.runPromise(Effect.map(NodeRegistry, (r) => r.list().length));
-    if (known >= count) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`only some of ${count} nodes registered`);
+  await until(
+    async () => (await net.managed.runPromise(Effect.map(NodeRegistry, (r) => r.list().length))) >= count,
+    `${count} registered nodes`,
+  );
 }

@@ -104,3 +104,33 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServerB
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A gate a test opens when it is ready: `promise` resolves on `open()`, never before. */
+export interface Latch {
+  readonly promise: Promise<void>;
+  readonly open: () => void;
+}
+
+export function latch(): Latch {
+  let open: () => void = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/**
+ * Polls `condition` (every 5 ms) until it holds; rejects with `what` if it never does within the
+ * generous deadline. The deadline only bounds a broken run: state, not the clock, decides a test.
+ */
+export async function until(
+  condition: () => boolean,
+  what = "a condition",
+  deadlineMs = 20_000,
+): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}

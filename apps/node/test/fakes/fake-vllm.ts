@@ -37,6 +37,10 @@ export interface FakeTextFaults {
   dropAfterPieces: number | null;
   /** Pause between stream pieces, to give a test time to interrupt. */
   pieceDelayMs: number;
+  /** While set, generation calls wait for it before their status line (a test opens a {@link latch}). */
+  gate: Promise<void> | null;
+  /** While set, a stream sends `after` pieces, then waits for `open` (the stream is held open). */
+  pieceGate: { after: number; open: Promise<void> } | null;
   /** Generation calls without `authorization: Bearer <apiKey>` get 401, as an engine behind a key. */
   apiKey: string | null;
 }
@@ -67,6 +71,8 @@ export async function startFakeVllm(
     hang: false,
     dropAfterPieces: null,
     pieceDelayMs: 0,
+    gate: null,
+    pieceGate: null,
     apiKey: null,
   };
   // As the real engines: TGI's older versions end with `eos_token`; vLLM refuses `stream_options`
@@ -158,6 +164,7 @@ export async function startFakeVllm(
       await new Promise((resolve) => response.write(`data: ${JSON.stringify(piece)}\n\n`, resolve));
       sent += 1;
       if (faults.pieceDelayMs > 0) await sleep(faults.pieceDelayMs);
+      if (faults.pieceGate !== null && sent >= faults.pieceGate.after) await faults.pieceGate.open;
     }
     response.end("data: [DONE]\n\n");
   };
@@ -273,6 +280,7 @@ export async function startFakeVllm(
       });
     if (faults.hang) return new Promise<void>((resolve) => response.on("close", resolve));
     if (faults.firstByteDelayMs > 0) await sleep(faults.firstByteDelayMs);
+    if (faults.gate !== null) await faults.gate;
     if (response.destroyed) return;
     await handler(body, response);
   };

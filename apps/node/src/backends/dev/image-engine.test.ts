@@ -191,15 +191,19 @@ describe("dev image engine", () => {
     const slow = createDevImageEngine({ msPerStep: 5, sleep: fakeSleep });
     await slow.generate({ prompt: "x", width: 8, height: 8, steps: 30, n: 2, seed: 1 });
     expect(waits).toEqual([150, 150]);
-    const real = createDevImageEngine({ msPerStep: 50 });
+    // Aborted during the first image's wait: the engine stops there and renders nothing more.
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 20);
-    const started = Date.now();
+    const abortWaits: number[] = [];
+    const abortingSleep: Sleep = async (ms, signal) => {
+      abortWaits.push(ms);
+      controller.abort();
+      signal?.throwIfAborted();
+    };
+    const aborted = createDevImageEngine({ msPerStep: 50, sleep: abortingSleep });
     await expect(
-      real.generate({ prompt: "x", width: 8, height: 8, steps: 100 }, controller.signal),
+      aborted.generate({ prompt: "x", width: 8, height: 8, steps: 100, n: 3 }, controller.signal),
     ).rejects.toThrow();
-    // 100 steps at 50 ms would take 5 s: the abort ends it long before that.
-    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(abortWaits).toEqual([5_000]);
   });
 
   it("refuses invalid requests with a request error", async () => {

@@ -127,9 +127,16 @@ describe("dev text engine", () => {
   });
 
   it("stops promptly when aborted", async () => {
-    const slow = createDevTextEngine({ tokensPerSecond: 200 });
+    // The abort arrives in the 6th pacing wait, the one before the 7th token (the first token has
+    // no wait): no wall clock decides how far generation gets.
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    const waits: number[] = [];
+    const abortingSleep: Sleep = async (ms, signal) => {
+      waits.push(ms);
+      if (waits.length === 6) controller.abort();
+      signal?.throwIfAborted();
+    };
+    const slow = createDevTextEngine({ tokensPerSecond: 200, sleep: abortingSleep });
     let tokens = 0;
     await expect(async () => {
       for await (const event of slow.stream(
@@ -139,14 +146,17 @@ describe("dev text engine", () => {
         if (event.type === "delta") tokens += event.tokens.length;
       }
     }).rejects.toThrow();
-    // Paced at 200 tokens/s and aborted after 50 ms: far fewer than the 1000 asked for.
-    expect(tokens).toBeLessThan(100);
+    // Aborted while pacing the 7th token: the six before it, and nothing after.
+    expect(tokens).toBe(6);
+    expect(waits).toHaveLength(6);
     await expect(engine.complete({ prompt: "x", maxTokens: 5 }, AbortSignal.abort())).rejects.toThrow();
   });
 
   it("notices an abort even when generating as fast as possible", async () => {
+    // The abort runs at the engine's first yield to the event loop: it must yield and notice
+    // while generating, or it would finish all 100 000 tokens.
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 5);
+    setImmediate(() => controller.abort());
     await expect(
       engine.complete({ prompt: "The", maxTokens: 100_000, ignoreEos: true }, controller.signal),
     ).rejects.toThrow();

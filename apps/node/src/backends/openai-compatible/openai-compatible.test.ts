@@ -1,6 +1,7 @@
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
+import { latch, until } from "../../../test/fakes/fake-server.js";
 import { type FakeTextEngine, type FakeTextFlavor, startFakeVllm } from "../../../test/fakes/fake-vllm.js";
 import type { Backend, BackendError } from "../backend.js";
 import { makeOpenAICompatibleBackend, type OpenAICompatibleKind } from "./openai-compatible.js";
@@ -105,7 +106,9 @@ describe("openai-compatible backend", () => {
 
   it("aborts the upstream request when the stream is interrupted", async () => {
     const { fake, backend } = await setup();
-    fake.faults.pieceDelayMs = 30;
+    // The engine sends two pieces and holds the stream open: only an abort ends it.
+    const rest = latch();
+    fake.faults.pieceGate = { after: 2, open: rest.promise };
     const firstTwo = await Effect.runPromise(
       Stream.runCollect(Stream.take(backend.stream("completions", { prompt: "x", max_tokens: 200 }), 2)),
     );
@@ -114,10 +117,12 @@ describe("openai-compatible backend", () => {
     const fiber = Effect.runFork(
       Stream.runDrain(backend.stream("completions", { prompt: "x", max_tokens: 200 })),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Interrupt once the engine has the second request (whatever the machine's load).
+    await until(() => fake.calls["POST /v1/completions"] === 2, "the second request at the engine");
     await Effect.runPromise(Fiber.interrupt(fiber));
     await fake.waitForAbort(2);
     expect(fake.aborted()).toBe(2);
+    rest.open();
   });
 
   it("fails a cut stream with BackendUnavailable after the pieces it got", async () => {
@@ -166,10 +171,13 @@ describe("openai-compatible backend", () => {
 
   it("times out a stream whose first byte is late", async () => {
     const { fake, backend } = await setup("vllm", 150);
-    fake.faults.firstByteDelayMs = 1_000;
+    // The engine sends its first byte only once the test is done: the timeout alone can end this.
+    const firstByte = latch();
+    fake.faults.gate = firstByte.promise;
     const exit = await Effect.runPromiseExit(Stream.runDrain(backend.stream("completions", { prompt: "x" })));
     expect(failure(exit)._tag).toBe("BackendTimeout");
     await fake.waitForAbort(1);
+    firstByte.open();
   });
 
   it("maps 5xx to BackendUnavailable and 4xx to BackendRejected with the engine's message", async () => {

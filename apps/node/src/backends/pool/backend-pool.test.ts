@@ -1,6 +1,7 @@
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
+import { latch, until } from "../../../test/fakes/fake-server.js";
 import { type FakeTextEngine, startFakeVllm } from "../../../test/fakes/fake-vllm.js";
 import type { BackendConfig } from "../../config/node-config.js";
 import type { Backend } from "../backend.js";
@@ -37,7 +38,8 @@ function failureOf<A>(exit: Exit.Exit<A, PoolError>): PoolError {
 const completion = { prompt: "hello there", max_tokens: 2 };
 const run = <A, E>(effect: Effect.Effect<A, E, import("effect").Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(effect));
-const sleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)));
+/** Waits (polling) until `condition` holds: what the pool has done, never how long it took. */
+const waitUntil = (condition: () => boolean, what: string) => Effect.promise(() => until(condition, what));
 
 describe("backend pool", () => {
   it("retries a 500 on the other backend", async () => {
@@ -92,18 +94,22 @@ describe("backend pool", () => {
 
   it("fails fast with BackendBusy when every seat and the queue are taken", async () => {
     const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 1 });
-    a!.fake.faults.firstByteDelayMs = 300;
+    const engine = latch();
+    a!.fake.faults.gate = engine.promise;
     await run(
       Effect.gen(function* () {
         const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
         const first = yield* Effect.fork(pool.completions(completion));
         const second = yield* Effect.fork(pool.completions(completion));
-        yield* sleep(30);
-        expect(pool.stats()).toMatchObject({ inFlight: 1, queueDepth: 1 });
+        yield* waitUntil(
+          () => pool.stats().inFlight === 1 && pool.stats().queueDepth === 1,
+          "one call in flight and one queued",
+        );
         const third = yield* Effect.exit(pool.completions(completion));
         expect(failureOf(third)).toMatchObject({ _tag: "BackendBusy", serviceId: "svc" });
-        // Refused at once: the first call is still running, so the third did not wait its turn.
+        // Refused at once: the first call is still held by the engine, so the third did not wait its turn.
         expect(pool.stats()).toMatchObject({ inFlight: 1, queueDepth: 1 });
+        engine.open();
         yield* Fiber.join(first);
         yield* Fiber.join(second);
         expect(pool.stats()).toMatchObject({ inFlight: 0, queueDepth: 0 });
@@ -114,17 +120,18 @@ describe("backend pool", () => {
 
   it("gives the seat back when a queued relay is interrupted", async () => {
     const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 4 });
-    a!.fake.faults.firstByteDelayMs = 150;
+    const engine = latch();
+    a!.fake.faults.gate = engine.promise;
     await run(
       Effect.gen(function* () {
         const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
         const first = yield* Effect.fork(pool.completions(completion));
-        yield* sleep(20);
+        yield* waitUntil(() => pool.stats().inFlight === 1, "the first call in flight");
         const queued = yield* Effect.fork(pool.completions(completion));
-        yield* sleep(20);
-        expect(pool.stats().queueDepth).toBe(1);
+        yield* waitUntil(() => pool.stats().queueDepth === 1, "the second call queued");
         yield* Fiber.interrupt(queued);
         expect(pool.stats().queueDepth).toBe(0);
+        engine.open();
         yield* Fiber.join(first);
         expect(pool.stats().inFlight).toBe(0);
         yield* pool.completions(completion);
@@ -135,15 +142,24 @@ describe("backend pool", () => {
 
   it("spreads relays over the least busy backends", async () => {
     const [a, b] = await engines(2);
-    a!.fake.faults.firstByteDelayMs = 100;
-    b!.fake.faults.firstByteDelayMs = 100;
+    // Both engines hold every call until all four have arrived: none finishes early to free its seat.
+    const engine = latch();
+    a!.fake.faults.gate = engine.promise;
+    b!.fake.faults.gate = engine.promise;
+    const arrived = () =>
+      (a!.fake.calls["POST /v1/completions"] ?? 0) + (b!.fake.calls["POST /v1/completions"] ?? 0);
     await run(
       Effect.gen(function* () {
         const pool = yield* makeBackendPool("svc", [a!.backend, b!.backend], [a!.config, b!.config]);
-        yield* Effect.all(
-          Array.from({ length: 4 }, () => pool.completions(completion)),
-          { concurrency: "unbounded" },
+        const all = yield* Effect.fork(
+          Effect.all(
+            Array.from({ length: 4 }, () => pool.completions(completion)),
+            { concurrency: "unbounded" },
+          ),
         );
+        yield* waitUntil(() => arrived() === 4, "four calls at the engines");
+        engine.open();
+        yield* Fiber.join(all);
       }),
     );
     expect(a!.fake.calls["POST /v1/completions"]).toBe(2);
@@ -190,20 +206,19 @@ describe("backend pool", () => {
     await run(
       Effect.gen(function* () {
         const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config], { healthIntervalMs: 20 });
+        // Only the schedule probes here (no call asks for a check): each change is seen by a later probe.
         a!.fake.faults.unhealthy = true;
-        yield* sleep(120);
-        expect(pool.stats().backends[0]?.healthy).toBe(false);
+        yield* waitUntil(() => pool.stats().backends[0]?.healthy === false, "a probe to see the engine down");
         a!.fake.faults.unhealthy = false;
-        yield* sleep(120);
-        expect(pool.stats().backends[0]?.healthy).toBe(true);
+        yield* waitUntil(() => pool.stats().backends[0]?.healthy === true, "a probe to see it back");
       }),
     );
-    // A probe in flight when the scope closed may still reach the fake; after that, silence.
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    const after = a!.fake.calls["GET /v1/models"] ?? 0;
-    expect(after).toBeGreaterThan(3);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(a!.fake.calls["GET /v1/models"]).toBe(after);
+    const atClose = a!.fake.calls["GET /v1/models"] ?? 0;
+    expect(atClose).toBeGreaterThanOrEqual(2);
+    // A probe in flight when the scope closed may still reach the fake; after that, silence. Ten
+    // intervals pass: a schedule still running would probe again (this wait cannot fail a correct pool).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((a!.fake.calls["GET /v1/models"] ?? 0) - atClose).toBeLessThanOrEqual(1);
   });
 
   it("retries a stream on another backend only before its first piece", async () => {
@@ -234,7 +249,9 @@ describe("backend pool", () => {
 
   it("aborts the engine request and frees the seat when a pooled stream is interrupted", async () => {
     const [a] = await engines(1);
-    a!.fake.faults.pieceDelayMs = 20;
+    // The engine sends one piece and holds the stream open: only the interruption can end it.
+    const rest = latch();
+    a!.fake.faults.pieceGate = { after: 1, open: rest.promise };
     await run(
       Effect.gen(function* () {
         const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
@@ -242,26 +259,35 @@ describe("backend pool", () => {
           Stream.runDrain(pool.stream("completions", { prompt: "x", max_tokens: 500 })),
         );
         // Interrupt only once the engine is answering, whatever the machine's load.
-        while ((a!.fake.calls["POST /v1/completions"] ?? 0) === 0) yield* sleep(10);
+        yield* waitUntil(() => (a!.fake.calls["POST /v1/completions"] ?? 0) > 0, "the engine's call");
         expect(pool.stats().inFlight).toBe(1);
         yield* Fiber.interrupt(fiber);
         yield* Effect.promise(() => a!.fake.waitForAbort(1));
         expect(pool.stats().inFlight).toBe(0);
       }),
     );
+    rest.open();
   });
 
   it("holds the seat for the whole stream", async () => {
     const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 0 });
-    a!.fake.faults.pieceDelayMs = 20;
+    // The engine sends the first piece, then holds the stream open until the test lets it go on.
+    const rest = latch();
+    a!.fake.faults.pieceGate = { after: 1, open: rest.promise };
+    let received = 0;
     await run(
       Effect.gen(function* () {
         const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
         const streaming = yield* Effect.fork(
-          Stream.runDrain(pool.stream("chat.completions", { messages: [], max_tokens: 5 })),
+          Stream.runForEach(pool.stream("chat.completions", { messages: [], max_tokens: 5 }), () =>
+            Effect.sync(() => {
+              received += 1;
+            }),
+          ),
         );
-        yield* sleep(40);
+        yield* waitUntil(() => received > 0, "the stream's first piece");
         expect(failureOf(yield* Effect.exit(pool.completions(completion)))._tag).toBe("BackendBusy");
+        rest.open();
         yield* Fiber.join(streaming);
         yield* pool.completions(completion);
       }),
