@@ -25,6 +25,8 @@ const NO_TEXT = {
  *   `/v1/completions` too, but without `echo` or prompt logprobs, so completions are not declared;
  *   the adapter still forwards them (the probe shows whether this TGI has the route).
  * - AUTOMATIC1111: images only; outpainting is built by the adapter as an inpainting request.
+ * - gguf: a GGUF model run in-process by llama.cpp (`gguf/`): completions and chat, streaming,
+ *   prompt and generated-token logprobs, seeded sampling and the model's own tokenizer; no images.
  * - dev: everything, deterministically (it is the reference the tests and local networks use).
  */
 export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
@@ -75,6 +77,16 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
   comfyui: {
     ...NO_TEXT,
     images: { generate: true, img2img: true, inpaint: true, outpaint: true },
+  },
+  gguf: {
+    completions: true,
+    chat: true,
+    streaming: true,
+    promptLogprobs: true,
+    logprobs: true,
+    seed: true,
+    tokenize: true,
+    images: null,
   },
   dev: {
     completions: true,
