@@ -48,6 +48,21 @@ function modelTokenizer(model: LlamaModel): Tokenizer {
 
 const exp = (row: Float64Array) => row.map(Math.exp);
 
+/** The `k` most probable tokens, best first (lower id on ties), in one pass over the row. */
+function topTokens(row: Float64Array, k: number): number[] {
+  const best: number[] = [];
+  if (k <= 0) return best;
+  for (let token = 0; token < row.length; token++) {
+    const value = row[token]!;
+    if (best.length === k && value <= row[best[k - 1]!]!) continue;
+    let at = best.length;
+    while (at > 0 && row[best[at - 1]!]! < value) at--;
+    best.splice(at, 0, token);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
 /**
  * OpenAI completions and chat on a GGUF model run by llama.cpp: the model's tokenizer counts the
  * usage, sampling (temperature, top_p, top_k, seed) happens here on llama.cpp's log-probabilities
@@ -64,10 +79,7 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     if (k === undefined) return { token, name, logprob };
     if (row === undefined) return { token, name, logprob, topLogprobs: null };
     const top: Record<string, number> = {};
-    const order = Array.from(row.keys())
-      .sort((a, b) => row[b]! - row[a]! || a - b)
-      .slice(0, k);
-    for (const alt of order) top[tokenizer.tokenName(alt)] = row[alt]!;
+    for (const alt of topTokens(row, k)) top[tokenizer.tokenName(alt)] = row[alt]!;
     top[name] = logprob!;
     return { token, name, logprob, topLogprobs: top };
   };
