@@ -198,4 +198,20 @@ describe("gguf backend configuration", () => {
       BackendMisconfigured,
     );
   });
+
+  it("answers BACKEND_UNAVAILABLE with GGUF_MODEL_INVALID for a GGUF header llama.cpp cannot load", async () => {
+    const broken = join(dir, "broken.gguf");
+    const header = Buffer.alloc(64);
+    header.write("GGUF", 0, "latin1");
+    header.writeUInt32LE(3, 4);
+    header.writeBigUInt64LE(3n, 8);
+    writeFileSync(broken, header);
+    const backend = makeBackend(backendConfig({ kind: "gguf", modelPath: broken, gpu: "off" }), "text");
+    const error = failure(await Effect.runPromiseExit(backend.completions({ prompt: "hi", max_tokens: 1 })));
+    expect(error._tag).toBe("BackendUnavailable");
+    expect((error as { reason: string }).reason).toMatch(/^GGUF_MODEL_INVALID: /);
+    expect((error as { reason: string }).reason).not.toContain(dir);
+    const health = failure(await Effect.runPromiseExit(backend.health()));
+    expect((health as { reason: string }).reason).toMatch(/^GGUF_MODEL_INVALID: /);
+  });
 });

@@ -41,8 +41,10 @@ export function makeGgufBackend(config: BackendConfig & { readonly modelPath: st
   const runner = inProcessRunner(target, (error) => toBackendError(backend, error));
 
   let loading: Promise<TextEngine> | undefined;
+  let lastFailure: unknown;
   const load = () => {
     if (loading === undefined) {
+      lastFailure = undefined;
       loading = openLlamaModel({
         modelPath: config.modelPath,
         contextSize: config.contextSize,
@@ -51,14 +53,26 @@ export function makeGgufBackend(config: BackendConfig & { readonly modelPath: st
         threads: config.threads,
       }).then(createGgufTextEngine);
       // A failed load is tried again on the next call (the file may have been fixed).
-      loading.catch(() => {
+      loading.catch((error: unknown) => {
         loading = undefined;
+        lastFailure = error;
       });
     }
     return loading;
   };
   load().catch(() => {});
   const engine = Effect.tryPromise({ try: load, catch: (error) => toBackendError(backend, error) });
+  // Healthy while the model loads (calls wait for it) and once it is loaded; a failed load is
+  // reported, and tried again, by the next probe.
+  const health = Effect.suspend(() => {
+    if (lastFailure === undefined) {
+      if (loading === undefined) load().catch(() => {});
+      return Effect.void;
+    }
+    const failure = toBackendError(backend, lastFailure);
+    load().catch(() => {});
+    return Effect.fail(failure);
+  });
 
   return {
     id: backend,
@@ -77,6 +91,6 @@ export function makeGgufBackend(config: BackendConfig & { readonly modelPath: st
         new BackendRejected({ backend, status: 501, reason: "a GGUF text model does not edit images" }),
       ),
     tokenize: (input) => Effect.map(engine, (text) => text.countTokens(input)),
-    health: () => Effect.asVoid(engine),
+    health: () => health,
   };
 }
