@@ -5,6 +5,7 @@ import { tinyModelInfo, tinyModelPath } from "@pocket-ai/tiny-model";
 import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect";
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
+import { formatProbeReport, probeBackend } from "../../check/check-backend.js";
 import type { BackendError } from "../backend.js";
 import { BackendMisconfigured, makeBackend } from "../make-backend.js";
 
@@ -144,12 +145,13 @@ describe("gguf backend on the tiny model", () => {
     const choice = choiceOf(response);
     expect(choice.text).toBe(reference.text);
     const lp = choice.logprobs!;
-    expect(lp.tokens[0]).toBe("<s>");
+    // `<s>` is evaluated, not echoed; the first echoed token has no logprob, as in OpenAI's API.
+    expect(lp.tokens.join("")).toBe(reference.text);
+    expect(lp.text_offset).toEqual([...reference.text].map((_, i) => i));
+    expect(lp.token_logprobs).toHaveLength(reference.next_token_logprobs.length);
     expect(lp.token_logprobs[0]).toBeNull();
-    expect(lp.tokens.slice(1).join("")).toBe(reference.text);
-    expect(lp.text_offset.slice(1)).toEqual([...reference.text].map((_, i) => i));
     lp.token_logprobs.slice(1).forEach((value, i) => {
-      expect(value).toBeCloseTo(reference.next_token_logprobs[i]!, 2);
+      expect(value).toBeCloseTo(reference.next_token_logprobs[i + 1]!, 2);
     });
     const tops = lp.top_logprobs!.slice(1);
     expect(tops.every((top) => top !== null && Object.keys(top).length <= 3)).toBe(true);
@@ -163,7 +165,7 @@ describe("gguf backend on the tiny model", () => {
       temperature: 0,
     });
     expect(choiceOf(one).text).toBe("Six plus four is ");
-    expect(choiceOf(one).logprobs!.tokens).toHaveLength("Six plus four is".length + 2);
+    expect(choiceOf(one).logprobs!.tokens).toHaveLength("Six plus four is".length + 1);
   });
 
   it("takes token-id prompts, and refuses a prompt longer than the context with a 400", async () => {
@@ -177,6 +179,19 @@ describe("gguf backend on the tiny model", () => {
     expect(error._tag).toBe("BackendRejected");
     expect(error).toMatchObject({ status: 400 });
     expect((error as { reason: string }).reason).toMatch(/exceeds the model's context of 512 tokens/);
+  });
+});
+
+describe("pocket-node check on a gguf backend", () => {
+  it("confirms every capability the embedded engine declares", async () => {
+    const report = await Effect.runPromise(probeBackend(backend, config));
+    expect(formatProbeReport(report)).toContain("GGUF model, in-process");
+    expect(report.rows.filter((r) => !r.agrees)).toEqual([]);
+    expect(report.rows.find((r) => r.check === "prompt logprobs (echo)")).toMatchObject({
+      declared: true,
+      observed: "yes",
+    });
+    expect(report.ok).toBe(true);
   });
 });
 

@@ -84,16 +84,22 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     return { token, name, logprob, topLogprobs: top };
   };
 
-  /** The prompt's tokens as one chunk, each scored given the tokens before it (the first is not). */
+  /**
+   * The prompt's tokens as one chunk, each scored given the tokens before it, the first with a
+   * null logprob as in OpenAI's API. A leading `<s>` is evaluated but not echoed: it is no part of
+   * the client's text.
+   */
   const scorePrompt = (
     prompt: readonly number[],
     rows: readonly Float64Array[] | undefined,
     k: number | undefined,
+    skip: number,
   ): CompletionChunk => {
     const buffer = new CompletionBuffer(tokenizer, []);
     const chunks: CompletionChunk[] = [];
     prompt.forEach((token, i) => {
-      const chunk = buffer.push(describe(token, i > 0 ? rows?.[i - 1] : undefined, k)).chunk;
+      if (i < skip) return;
+      const chunk = buffer.push(describe(token, i > skip ? rows?.[i - 1] : undefined, k)).chunk;
       if (chunk) chunks.push(chunk);
     });
     const rest = buffer.finish();
@@ -110,7 +116,8 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     const seed = req.seed ?? randomSeed();
     const rng = createRng(seed);
     const text = model.tokenize(req.prompt);
-    const prompt = model.addBos && model.bos !== undefined ? [model.bos, ...text] : text;
+    const bos = model.addBos && model.bos !== undefined ? [model.bos] : [];
+    const prompt = [...bos, ...text];
     if (prompt.length === 0) throw new DevBackendRequestError("the prompt is empty");
     if (prompt.length + req.maxTokens > model.contextSize) {
       throw new DevBackendRequestError(
@@ -124,7 +131,7 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
       signal?.throwIfAborted();
       const rows = await sequence.append(prompt, scored ? "all" : "last");
       if (req.echo) {
-        const echoed = scorePrompt(prompt, scored ? rows : undefined, k);
+        const echoed = scorePrompt(prompt, scored ? rows : undefined, k, bos.length);
         if (echoed.text !== "" || echoed.tokens.length > 0) yield { type: "delta", ...echoed };
       }
       const buffer = new CompletionBuffer(tokenizer, req.stop, req.echo ? req.prompt.length : 0);
