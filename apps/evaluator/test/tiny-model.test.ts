@@ -14,8 +14,8 @@ import { startTinyModelNetwork, TINY_EVALUATOR_KEY, type TinyModelNetwork } from
 const settings: RunSettings = {
   perNodeRatePerSecond: 5000,
   nodeConcurrency: 4,
-  itemsPerTask: 6,
-  identityPrompts: 24,
+  itemsPerTask: 4,
+  identityPrompts: 16,
   speedProbes: 2,
   imageProbes: 0,
   imageSeedRepeats: 0,
