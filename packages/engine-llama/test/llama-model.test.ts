@@ -16,8 +16,9 @@ describe("openLlamaModel on the tiny fixture model", () => {
   let model: LlamaModel;
   beforeAll(async () => {
     model = await openLlamaModel({ modelPath: tinyModelPath(), gpu: "off", sequences: 1, threads: 1 });
-  });
-  afterAll(() => model.close());
+    // Loading llama.cpp's binary and the model takes a while on a busy machine.
+  }, 120_000);
+  afterAll(() => model?.close());
 
   it("reads the model's metadata and its own tokenizer", () => {
     expect(model.name).toBe("pocket-tiny");
@@ -131,7 +132,7 @@ describe("model file errors", () => {
     const error = await openLlamaModel({ modelPath: broken, gpu: "off" }).catch((e) => e);
     expect(engineError(error)).toBe("GGUF_MODEL_INVALID");
     expect((error as Error).message).not.toContain(dir);
-  });
+  }, 120_000);
 });
 
 function captureSync(run: () => void): unknown {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tinyModelInfo, tinyModelPath } from "@pocket-ai/tiny-model";
 import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { formatProbeReport, probeBackend } from "../../check/check-backend.js";
 import type { BackendError } from "../backend.js";
@@ -35,6 +35,9 @@ function failure(exit: Exit.Exit<unknown, BackendError>): BackendError {
   if (Option.isNone(error)) throw new Error(Cause.pretty(exit.cause));
   return error.value;
 }
+
+// The model loads in the background; wait for it once, with room for a busy machine.
+beforeAll(() => Effect.runPromise(backend.tokenize("a")), 120_000);
 
 describe("gguf backend on the tiny model", () => {
   it("declares what llama.cpp in-process can do", () => {
@@ -228,5 +231,5 @@ describe("gguf backend configuration", () => {
     expect((error as { reason: string }).reason).not.toContain(dir);
     const health = failure(await Effect.runPromiseExit(backend.health()));
     expect((health as { reason: string }).reason).toMatch(/^GGUF_MODEL_INVALID: /);
-  });
+  }, 120_000);
 });
