@@ -24,6 +24,8 @@ export interface DevNodeSpec {
   readonly swapTo?: DevTextEngine;
   /** An image node that answers wrongly in this way. */
   readonly imageFault?: ImageFault;
+  /** A node served by this backend instead of a development one (e.g. a GGUF model in llama.cpp). */
+  readonly backend?: Backend;
   /** A node that answers every non-streamed request itself (a cheat without a model). */
   readonly respond?: (operation: string, body: Record<string, unknown>) => unknown;
   /** A two-faced node: customers' requests (the customer key) are answered from this engine instead. */
@@ -48,7 +50,8 @@ const config = {
   firstTokenMs: 0,
 } as const;
 
-function backendOf(spec: { text?: DevTextEngine; image?: DevImageEngine }): Backend {
+function backendOf(spec: { text?: DevTextEngine; image?: DevImageEngine; backend?: Backend }): Backend {
+  if (spec.backend !== undefined) return spec.backend;
   return spec.image === undefined
     ? makeDevBackend(config, "text", spec.text === undefined ? {} : { text: spec.text })
     : makeDevBackend(config, "image", { image: spec.image });

@@ -1,4 +1,4 @@
-import { SessionParams } from "@pocket-ai/protocol";
+import { type ServiceSpec, SessionParams } from "@pocket-ai/protocol";
 import { z } from "zod";
 
 const port = z.number().int().min(0).max(65535);
@@ -76,3 +76,37 @@ export const LOCAL_NODES = [
     hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
   },
 ] as const;
+
+/**
+ * A real model next to the development backend: the project's tiny llama (`tooling/tiny-model`,
+ * about 0.75M parameters, character-level, trained on the development corpus), run in-process by
+ * llama.cpp through node beta's `gguf` backend. It is its own service in this network's catalog,
+ * so `model: "pocket-tiny"` reaches it and the leaderboard scores it.
+ */
+export const TINY_MODEL_NODE = "beta";
+export const TINY_MODEL_SERVICE = {
+  id: "pocket-tiny",
+  kind: "text",
+  class: "model",
+  displayName: "Pocket tiny (test model)",
+  description:
+    "The project's own 0.75M-parameter character-level llama, run by llama.cpp inside a node: a real neural model, tiny enough for a laptop CPU.",
+  modelFamily: "pocket-tiny",
+  operations: ["completions", "chat.completions"],
+  tiers: [
+    {
+      id: "standard",
+      description: "CPU tier; the model's context is 512 characters.",
+      priceMicroUsd: 100,
+      computeUnitsPerRelay: 100,
+      timeoutMs: 60_000,
+      limits: { maxInputTokens: 380, maxOutputTokens: 120 },
+      hardware: {
+        minVramGb: 0,
+        gpuClass: "low-end-or-cpu",
+        cpuAcceptable: true,
+        notes: "Any CPU: the model file is 1.5 MB.",
+      },
+    },
+  ],
+} as const satisfies ServiceSpec;

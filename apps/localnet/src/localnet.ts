@@ -6,6 +6,7 @@ import { type GatewayAppRouter, GatewayConfig, type RunningGateway, startGateway
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import { weekIdOf } from "@pocket-ai/protocol";
 import { createLogger, type Logger } from "@pocket-ai/runtime";
+import { tinyModelPath } from "@pocket-ai/tiny-model";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import {
   Data,
@@ -17,7 +18,7 @@ import {
   Schedule,
   type Scope,
 } from "effect";
-import { LOCAL_NODES, type LocalnetConfig } from "./localnet-config.js";
+import { LOCAL_NODES, type LocalnetConfig, TINY_MODEL_NODE, TINY_MODEL_SERVICE } from "./localnet-config.js";
 import { loadState, saveState } from "./localnet-state.js";
 import { ensurePortsFree } from "./ports.js";
 
@@ -127,6 +128,7 @@ export function startLocalnet(
         logLevel: config.logLevel,
         // Loopback only: the listed operator address is trusted on sign-up (no mail to verify it).
         portal: { admins: config.portalAdmins, trustListedAdmins: true },
+        catalog: { services: [TINY_MODEL_SERVICE] },
       }),
       { log: log.child({ app: "gateway" }) },
     ).pipe(
@@ -145,6 +147,7 @@ export function startLocalnet(
           hardware: spec.hardware,
           shutdownDrainMs: 5_000,
           logLevel: config.logLevel,
+          catalog: { services: [TINY_MODEL_SERVICE] },
           services: [
             {
               serviceId: "llama-2-13b",
@@ -169,6 +172,7 @@ export function startLocalnet(
                   { serviceId: "nomic-embed-text", tiers: ["standard"], backends: [{ kind: "dev" }] },
                 ]
               : []),
+            ...(spec.name === TINY_MODEL_NODE ? [tinyModelService()] : []),
           ],
         }),
         { log: log.child({ app: `node-${spec.name}` }) },
@@ -233,6 +237,18 @@ export function startLocalnet(
           declaredModel: "llama-2-13b",
           kind: "text",
         };
+        const tiny: EvaluatedNode[] =
+          name === TINY_MODEL_NODE
+            ? [
+                {
+                  address: node.key.address,
+                  serviceId: TINY_MODEL_SERVICE.id,
+                  model: TINY_MODEL_SERVICE.id,
+                  declaredModel: null,
+                  kind: "text",
+                },
+              ]
+            : [];
         return spec.images
           ? [
               text,
@@ -243,8 +259,9 @@ export function startLocalnet(
                 declaredModel: null,
                 kind: "image",
               },
+              ...tiny,
             ]
-          : [text];
+          : [text, ...tiny];
       }),
       references: referenceOf(nodes, `${gateway.url}/v1`, evaluatorKey.secret),
       run: {
@@ -291,6 +308,18 @@ export function startLocalnet(
       admin,
     };
   });
+}
+
+/** Node beta's second text service: the tiny llama model in llama.cpp, on one CPU thread. */
+function tinyModelService() {
+  return {
+    serviceId: TINY_MODEL_SERVICE.id,
+    tiers: ["standard"],
+    model: { declared: "pocket-tiny", family: "pocket-tiny", quantization: "f16" },
+    backends: [
+      { kind: "gguf", modelPath: tinyModelPath("pocket-tiny"), gpu: "off", threads: 1, maxConcurrency: 2 },
+    ],
+  };
 }
 
 /** Reuses a stored key if the gateway still has it active; otherwise creates an application and key. */

@@ -24,6 +24,9 @@ runMain(
       say(
         `    -d '{"model":"llama-2-13b","messages":[{"role":"user","content":"What is the capital of France?"}],"max_tokens":20}'`,
       );
+      say(
+        `  A real (tiny) neural model, run by llama.cpp in node beta: the same call with "model":"pocket-tiny"`,
+      );
       say("");
       say(
         `Models: ${net.baseUrl}/models · admin token in ${config.dataDir}/localnet.json · Ctrl-C stops everything.`,

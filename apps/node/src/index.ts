@@ -17,6 +17,7 @@ export {
   type DevImageEngine,
   type DevTextEngine,
 } from "./backends/dev/index.js";
+export { makeGgufBackend } from "./backends/gguf/gguf-backend.js";
 export { type ImageSize, parseSize, resizeRgba } from "./backends/outpaint-canvas.js";
 export { NodeConfig } from "./config/node-config.js";
 export { GatewayCallError, type GatewayClient, makeGatewayClient } from "./gateway-link/gateway-client.js";

@@ -31,6 +31,10 @@ const NO_TEXT = {
  *   `/v1/completions` too, but without `echo` or prompt logprobs, so completions are not declared;
  *   the adapter still forwards them (the probe shows whether this TGI has the route).
  * - AUTOMATIC1111: images only; outpainting is built by the adapter as an inpainting request.
+ * - gguf: a GGUF model run in-process by llama.cpp (`gguf/`): completions and chat, streaming,
+ *   prompt and generated-token logprobs, seeded sampling, `n` samples (each seeded `seed + i`),
+ *   token-id prompts and the model's own tokenizer. No tools, no JSON output (it samples without a
+ *   grammar), no embeddings, no images.
  * - dev: everything, deterministically (it is the reference the tests and local networks use),
  *   except tools and JSON output, which it does not do.
  *
@@ -113,6 +117,22 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
   comfyui: {
     ...NO_TEXT,
     images: { generate: true, img2img: true, inpaint: true, outpaint: true },
+  },
+  gguf: {
+    completions: true,
+    chat: true,
+    streaming: true,
+    promptLogprobs: true,
+    logprobs: true,
+    seed: true,
+    tokenize: true,
+    n: true,
+    tools: false,
+    jsonMode: false,
+    jsonSchema: false,
+    tokenPrompts: true,
+    embeddings: false,
+    images: null,
   },
   dev: {
     completions: true,

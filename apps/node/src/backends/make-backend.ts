@@ -4,6 +4,7 @@ import { makeA1111Backend } from "./a1111/a1111.js";
 import type { Backend } from "./backend.js";
 import { makeComfyUiBackend } from "./comfyui/comfyui.js";
 import { makeDevBackend } from "./dev/dev-backend.js";
+import { makeGgufBackend } from "./gguf/gguf-backend.js";
 import {
   isOpenAICompatibleKind,
   makeOpenAICompatibleBackend,
@@ -26,6 +27,17 @@ const misconfigured = (kind: string, reason: string) =>
 export function makeBackend(config: BackendConfig, serviceKind: "text" | "image" | "embedding"): Backend {
   const { kind, url } = config;
   if (kind === "dev") return makeDevBackend(config, serviceKind);
+  if (kind === "gguf") {
+    const { modelPath } = config;
+    if (serviceKind !== "text") throw misconfigured(kind, "a GGUF model serves text services only");
+    if (modelPath === undefined) throw misconfigured(kind, "a gguf backend needs its modelPath");
+    try {
+      return makeGgufBackend({ ...config, modelPath });
+    } catch (error) {
+      // GGUF_MODEL_NOT_FOUND or GGUF_MODEL_INVALID, with what to fix.
+      throw misconfigured(kind, `modelPath: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   if (url === undefined) throw misconfigured(kind, `a ${kind} backend needs its url`);
   if (kind === "a1111") {
     if (serviceKind !== "image") throw misconfigured(kind, "AUTOMATIC1111 serves image services only");

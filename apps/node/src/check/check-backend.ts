@@ -19,6 +19,7 @@ export type { ProbeObservation, ProbeReport, ProbeRow } from "./check-finding.js
 
 /** The models the engine lists, from its own listing route. */
 function listModels(backend: Backend, config: BackendConfig): Effect.Effect<Finding, BackendError> {
+  if (backend.kind === "gguf") return Effect.succeed(yes("GGUF model, in-process"));
   if (backend.kind === "dev" || config.url === undefined)
     return Effect.succeed(yes("development backend, in-process"));
   const target: EngineTarget = { backendId: backend.id, baseUrl: config.url, timeoutMs: config.timeoutMs };

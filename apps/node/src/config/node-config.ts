@@ -3,7 +3,7 @@ import { TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
 /** The inference engines a node can sit in front of. `dev` is the built-in development backend. */
-export const BackendKind = z.enum(["vllm", "llamacpp", "ollama", "tgi", "a1111", "comfyui", "dev"]);
+export const BackendKind = z.enum(["vllm", "llamacpp", "ollama", "tgi", "a1111", "comfyui", "dev", "gguf"]);
 export type BackendKind = z.infer<typeof BackendKind>;
 
 /** One backend URL serving one service. Several per service are load-balanced. */
@@ -51,6 +51,14 @@ export const BackendConfig = z.strictObject({
   tokensPerSecond: z.number().min(0).default(0),
   /** Development backend only: delay before the first token, in ms. */
   firstTokenMs: z.number().int().min(0).default(0),
+  /** `gguf` backend only: path of the `.gguf` model file llama.cpp runs in-process. */
+  modelPath: z.string().min(1).optional(),
+  /** `gguf` backend only: tokens each request can hold (prompt plus completion); default the model's, at most 4096. */
+  contextSize: z.number().int().min(16).max(1_048_576).optional(),
+  /** `gguf` backend only: `auto` (default) uses a GPU when llama.cpp's GPU build is installed, `off` the CPU only. */
+  gpu: z.enum(["auto", "off"]).optional(),
+  /** `gguf` backend only: CPU threads for evaluation; default llama.cpp's choice. */
+  threads: z.number().int().min(1).max(1024).optional(),
 });
 export type BackendConfig = z.infer<typeof BackendConfig>;
 

@@ -12,7 +12,7 @@ import {
   createDevTextEngine,
   DevBackendRequestError,
   type DevImageEngine,
-  type DevTextEngine,
+  type TextEngine,
 } from "./index.js";
 import { type DevRunner, devChatCompletions, devCompletions, devStream } from "./text-calls.js";
 
@@ -35,7 +35,7 @@ function toBackendError(backend: string, error: unknown): BackendError {
 export function makeDevBackend(
   config: BackendConfig,
   serviceKind: "text" | "image" | "embedding",
-  engines: { readonly text?: DevTextEngine; readonly image?: DevImageEngine } = {},
+  engines: { readonly text?: TextEngine; readonly image?: DevImageEngine } = {},
 ): Backend {
   devBackendCount += 1;
   const target: EngineTarget = {
@@ -58,28 +58,7 @@ export function makeDevBackend(
       ? (engines.image ?? createDevImageEngine({ quality: config.quality }))
       : undefined;
 
-  const runner: DevRunner = {
-    run: (call) =>
-      withEngineTimeout(
-        target,
-        Effect.tryPromise({ try: call, catch: (error) => toBackendError(backend, error) }),
-      ),
-    stream: (events) => {
-      const onError = (error: unknown) => toBackendError(backend, error);
-      const abortable = Stream.unwrapScoped(
-        Effect.gen(function* () {
-          const controller = yield* Effect.acquireRelease(
-            Effect.sync(() => new AbortController()),
-            (controller) => Effect.sync(() => controller.abort()),
-          );
-          // Building the iterable may already refuse the request (a bad prompt): a failure, not a defect.
-          const iterable = yield* Effect.try({ try: () => events(controller.signal), catch: onError });
-          return Stream.fromAsyncIterable(iterable, onError);
-        }),
-      );
-      return withStreamDeadline(target, abortable);
-    },
-  };
+  const runner = inProcessRunner(target, (error) => toBackendError(backend, error));
   const missing = (what: string) =>
     Effect.fail(
       new BackendRejected({
@@ -105,5 +84,29 @@ export function makeDevBackend(
       serviceKind === "embedding" ? runner.run(async () => devEmbeddings(body)) : missing("embeddings"),
     tokenize: (input) => (text === undefined ? missing("text") : Effect.sync(() => text.countTokens(input))),
     health: () => Effect.void,
+  };
+}
+
+/**
+ * How an in-process engine runs behind the `Backend` contract: each call under the backend's
+ * timeout, a stream under its deadline, and interruption aborting the engine through its signal.
+ */
+export function inProcessRunner(target: EngineTarget, onError: (error: unknown) => BackendError): DevRunner {
+  return {
+    run: (call) => withEngineTimeout(target, Effect.tryPromise({ try: call, catch: onError })),
+    stream: (events) => {
+      const abortable = Stream.unwrapScoped(
+        Effect.gen(function* () {
+          const controller = yield* Effect.acquireRelease(
+            Effect.sync(() => new AbortController()),
+            (controller) => Effect.sync(() => controller.abort()),
+          );
+          // Building the iterable may already refuse the request (a bad prompt): a failure, not a defect.
+          const iterable = yield* Effect.try({ try: () => events(controller.signal), catch: onError });
+          return Stream.fromAsyncIterable(iterable, onError);
+        }),
+      );
+      return withStreamDeadline(target, abortable);
+    },
   };
 }

@@ -27,5 +27,6 @@ export type {
   DevTextEngineOptions,
   FinishReason,
   TextCompletion,
+  TextEngine,
   TextStreamEvent,
 } from "./text-types.js";

@@ -1,6 +1,6 @@
 import { type Effect, Stream } from "effect";
 import type { BackendError, StreamPiece } from "../backend.js";
-import type { DevTextEngine, StreamedToken, TextStreamEvent } from "./index.js";
+import type { StreamedToken, TextEngine, TextStreamEvent } from "./index.js";
 import { DevBackendRequestError } from "./index.js";
 import {
   chatLogprobs,
@@ -28,7 +28,7 @@ export interface DevRunner {
 const modelOf = (body: Record<string, unknown>) => (typeof body.model === "string" ? body.model : "dev");
 
 /** `/v1/completions` on the dev engine: several prompts and `n` samples each, like vLLM. */
-export function devCompletions(engine: DevTextEngine, runner: DevRunner, body: Record<string, unknown>) {
+export function devCompletions(engine: TextEngine, runner: DevRunner, body: Record<string, unknown>) {
   return runner.run(async (signal) => {
     const prompts = completionPrompts(body.prompt, engine.detokenize);
     const n = typeof body.n === "number" && body.n > 0 ? body.n : 1;
@@ -54,7 +54,7 @@ export function devCompletions(engine: DevTextEngine, runner: DevRunner, body: R
       object: "text_completion",
       created: nowSeconds(),
       model: modelOf(body),
-      system_fingerprint: DEV_FINGERPRINT,
+      system_fingerprint: engine.fingerprint ?? DEV_FINGERPRINT,
       choices,
       usage: usage(promptTokens, completionTokens),
     } as Record<string, unknown>;
@@ -69,7 +69,7 @@ function chatOptions(body: Record<string, unknown>) {
  * `/v1/chat/completions`, read off the engine's chat stream so that logprobs come along; `n`
  * samples, sample `i` seeded `seed + i` as for completions.
  */
-export function devChatCompletions(engine: DevTextEngine, runner: DevRunner, body: Record<string, unknown>) {
+export function devChatCompletions(engine: TextEngine, runner: DevRunner, body: Record<string, unknown>) {
   return runner.run(async (signal) => {
     const messages = chatMessages(body.messages);
     const n = typeof body.n === "number" && body.n > 0 ? body.n : 1;
@@ -107,7 +107,7 @@ export function devChatCompletions(engine: DevTextEngine, runner: DevRunner, bod
       object: "chat.completion",
       created: nowSeconds(),
       model: modelOf(body),
-      system_fingerprint: DEV_FINGERPRINT,
+      system_fingerprint: engine.fingerprint ?? DEV_FINGERPRINT,
       choices,
       usage: usage(promptTokens, completionTokens),
     } as Record<string, unknown>;
@@ -120,7 +120,7 @@ export function devChatCompletions(engine: DevTextEngine, runner: DevRunner, bod
  * (`choices: []`), as the HTTP adapters ask every engine for one.
  */
 export function devStream(
-  engine: DevTextEngine,
+  engine: TextEngine,
   runner: DevRunner,
   operation: "completions" | "chat.completions",
   body: Record<string, unknown>,
@@ -131,7 +131,7 @@ export function devStream(
     object: chat ? "chat.completion.chunk" : "text_completion",
     created: nowSeconds(),
     model: modelOf(body),
-    system_fingerprint: DEV_FINGERPRINT,
+    system_fingerprint: engine.fingerprint ?? DEV_FINGERPRINT,
   };
   const wantsLogprobs = chat ? chatLogprobsCount(body) !== undefined : typeof body.logprobs === "number";
   const events = runner.stream((signal) => {

@@ -185,7 +185,7 @@ export function createDevTextEngine(options: DevTextEngineOptions = {}): DevText
   };
 }
 
-function toLogprobs(tokens: readonly StreamedToken[]): CompletionLogprobs {
+export function toLogprobs(tokens: readonly StreamedToken[]): CompletionLogprobs {
   return {
     tokens: tokens.map((t) => t.name),
     tokenLogprobs: tokens.map((t) => t.logprob),
@@ -195,7 +195,9 @@ function toLogprobs(tokens: readonly StreamedToken[]): CompletionLogprobs {
 }
 
 /** The template leaves a space after `Assistant:`; a chat reply should not start with it. */
-async function* trimLeadingSpace(events: AsyncIterable<TextStreamEvent>): AsyncGenerator<TextStreamEvent> {
+export async function* trimLeadingSpace(
+  events: AsyncIterable<TextStreamEvent>,
+): AsyncGenerator<TextStreamEvent> {
   let started = false;
   for await (const event of events) {
     if (event.type === "delta" && !started) {

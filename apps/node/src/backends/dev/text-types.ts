@@ -70,8 +70,13 @@ export interface DevTextEngineInfo {
   readonly firstTokenLatencyMs: number;
 }
 
-export interface DevTextEngine {
-  readonly info: DevTextEngineInfo;
+/**
+ * A text engine behind the OpenAI completions and chat shapes (`text-calls.ts`): the development
+ * n-gram model, or a GGUF model run by llama.cpp (`../gguf`).
+ */
+export interface TextEngine {
+  /** `system_fingerprint` of its answers; the development backend's when absent. */
+  readonly fingerprint?: string;
   complete(request: TextCompletionRequest, signal?: AbortSignal): Promise<TextCompletion>;
   /** Deltas as text becomes final, then one `finish` event; aborting rejects the iteration. */
   stream(request: TextCompletionRequest, signal?: AbortSignal): AsyncIterable<TextStreamEvent>;
@@ -84,4 +89,8 @@ export interface DevTextEngine {
     options: ChatOptions,
     signal?: AbortSignal,
   ): AsyncIterable<TextStreamEvent>;
+}
+
+export interface DevTextEngine extends TextEngine {
+  readonly info: DevTextEngineInfo;
 }
