@@ -1,3 +1,4 @@
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestNetwork } from "./e2e-helpers.js";
 
@@ -53,5 +54,55 @@ describe("the local network's real model (the tiny llama in llama.cpp on node be
     const lp = scored.choices[0]!.logprobs!;
     expect(scored.choices[0]!.text).toBe("The capital of France is Paris");
     expect(lp.token_logprobs!.slice(1).every((v) => typeof v === "number" && v <= 0)).toBe(true);
+  });
+
+  it("declares what llama.cpp in-process does, serves n samples, and refuses the rest with NO_CAPABLE_NODE", async () => {
+    const model = (await t.client.models.retrieve("pocket-tiny")) as unknown as {
+      pocket: { available_nodes: number; capabilities: Record<string, number> };
+    };
+    expect(model.pocket.available_nodes).toBe(1);
+    expect(model.pocket.capabilities).toMatchObject({ n: 1, promptLogprobs: 1, tokenPrompts: 1 });
+    expect(model.pocket.capabilities.tools ?? 0).toBe(0);
+    expect(model.pocket.capabilities.jsonMode ?? 0).toBe(0);
+
+    const messages = [{ role: "user" as const, content: "Tell me a story." }];
+    const two = await t.client.chat.completions.create({
+      model: "pocket-tiny",
+      messages,
+      max_tokens: 20,
+      temperature: 1,
+      seed: 3,
+      n: 2,
+    });
+    expect(two.choices.map((c) => c.index)).toEqual([0, 1]);
+    expect(two.choices.every((c) => (c.message.content ?? "").length > 0)).toBe(true);
+
+    const refusal = async (call: Promise<unknown>) => {
+      const error = await call.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!(error instanceof OpenAI.APIError)) throw new Error(`expected an API error, got ${String(error)}`);
+      return { status: error.status, code: error.code, param: error.param };
+    };
+    expect(
+      await refusal(
+        t.client.chat.completions.create({
+          model: "pocket-tiny",
+          messages,
+          response_format: { type: "json_object" },
+        }),
+      ),
+    ).toEqual({ status: 400, code: "NO_CAPABLE_NODE", param: "response_format" });
+    expect(
+      await refusal(
+        t.client.chat.completions.create({
+          model: "pocket-tiny",
+          messages,
+          tools: [{ type: "function", function: { name: "now", parameters: { type: "object" } } }],
+          tool_choice: "required",
+        }),
+      ),
+    ).toEqual({ status: 400, code: "NO_CAPABLE_NODE", param: "tools" });
   });
 });

@@ -43,6 +43,7 @@ export interface LlamaModel {
   readonly gpu: string | false;
   /** Text to token ids with the model's own tokenizer; special-token text is treated as plain text. */
   tokenize(text: string): number[];
+  /** Token ids to text; throws a `RangeError` for an id outside the vocabulary. */
   detokenize(tokens: readonly number[]): string;
   /** The bytes a token stands for (empty for control tokens such as `<s>`). */
   tokenBytes(token: number): Uint8Array;
@@ -205,7 +206,12 @@ export async function openLlamaModel(options: LlamaModelOptions): Promise<LlamaM
     addBos,
     gpu: llama.gpu,
     tokenize: (text) => native.tokenize(text, false).map(Number),
-    detokenize: (tokens) => native.detokenize(toks(tokens), false),
+    detokenize: (tokens) => {
+      // llama.cpp reads the vocabulary table at each id unchecked.
+      const outside = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= vocabSize);
+      if (outside !== undefined) throw new RangeError(`token id ${outside} is not in 0..${vocabSize - 1}`);
+      return native.detokenize(toks(tokens), false);
+    },
     tokenBytes,
     tokenPiece: (token) => pieces[token] ?? native.detokenize([tok(token)], true),
     isEndOfGeneration: (token) => native.isEogToken(tok(token)),

@@ -135,10 +135,16 @@ export function devStream(
   };
   const wantsLogprobs = chat ? chatLogprobsCount(body) !== undefined : typeof body.logprobs === "number";
   const events = runner.stream((signal) => {
-    if (chat) return engine.streamChat(chatMessages(body.messages), chatOptions(body), signal);
+    // Several streamed choices would interleave; refused rather than cut to one.
+    const several = typeof body.n === "number" && body.n > 1;
+    if (chat) {
+      if (several)
+        throw new DevBackendRequestError("an in-process engine streams one sample at a time (n 1)");
+      return engine.streamChat(chatMessages(body.messages), chatOptions(body), signal);
+    }
     const prompts = completionPrompts(body.prompt, engine.detokenize);
-    if (prompts.length !== 1 || (typeof body.n === "number" && body.n > 1)) {
-      throw new DevBackendRequestError("the development backend streams one prompt and one sample at a time");
+    if (prompts.length !== 1 || several) {
+      throw new DevBackendRequestError("an in-process engine streams one prompt and one sample at a time");
     }
     return engine.stream(completionRequest(body, prompts[0] ?? "", 0), signal);
   });

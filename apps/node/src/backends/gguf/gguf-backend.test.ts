@@ -43,7 +43,7 @@ describe("gguf backend on the tiny model", () => {
   it("declares what llama.cpp in-process can do", () => {
     expect(backend.kind).toBe("gguf");
     expect(backend.id).toMatch(/^gguf@pocket-tiny\.gguf\//);
-    expect(backend.capabilities).toMatchObject({
+    expect(backend.capabilities).toEqual({
       completions: true,
       chat: true,
       streaming: true,
@@ -51,8 +51,18 @@ describe("gguf backend on the tiny model", () => {
       logprobs: true,
       seed: true,
       tokenize: true,
+      n: true,
+      tools: false,
+      jsonMode: false,
+      jsonSchema: false,
+      tokenPrompts: true,
+      embeddings: false,
       images: null,
     });
+    expect(backend.embeddings).toBeUndefined();
+    // An operator's `capabilities` cannot make the in-process engine claim what its code does not do.
+    const claimed = makeBackend({ ...config, capabilities: { tools: true, jsonMode: true } }, "text");
+    expect(claimed.capabilities).toEqual(backend.capabilities);
   });
 
   it("completes a prompt with what the model learned, counting tokens with its own tokenizer", async () => {
@@ -107,6 +117,34 @@ describe("gguf backend on the tiny model", () => {
     expect(others.size).toBeGreaterThan(2);
   });
 
+  it("returns n samples, sample i seeded seed + i, for completions and chat", async () => {
+    const body = { prompt: "3 + 4 = 7.", max_tokens: 16, temperature: 1, top_p: 0.95 };
+    const three = await complete({ ...body, n: 3, seed: 5 });
+    const texts = (three.choices as Choice[]).map((c) => c.text);
+    expect((three.choices as { index: number }[]).map((c) => c.index)).toEqual([0, 1, 2]);
+    let completionTokens = 0;
+    for (const [i, text] of texts.entries()) {
+      const single = await complete({ ...body, seed: 5 + i });
+      expect(choiceOf(single).text).toBe(text);
+      completionTokens += usageOf(single).completion_tokens;
+    }
+    expect(new Set(texts).size).toBeGreaterThan(1);
+    expect(usageOf(three).completion_tokens).toBe(completionTokens);
+
+    const chat = await Effect.runPromise(
+      backend.chatCompletions({
+        messages: [{ role: "user", content: "Tell me a story." }],
+        max_tokens: 24,
+        temperature: 1,
+        n: 2,
+        seed: 9,
+      }),
+    );
+    const messages = chat.choices as { index: number; message: { content: string } }[];
+    expect(messages.map((c) => c.index)).toEqual([0, 1]);
+    expect(messages.every((c) => c.message.content.length > 0)).toBe(true);
+  });
+
   it("streams the same text as a unary call, then the finish reason and the usage", async () => {
     const body = {
       prompt: "Question: What is two times three?\nAnswer:",
@@ -140,6 +178,16 @@ describe("gguf backend on the tiny model", () => {
     const deltas = chat.flatMap((p) => (p.choices as { delta: { role?: string; content?: string } }[]) ?? []);
     expect(deltas[0]?.delta.role).toBe("assistant");
     expect(deltas.map((d) => d.delta.content ?? "").join("")).toBe("The opposite of hot is cold.");
+
+    // Several streamed samples are refused, not cut to one.
+    const several = failure(
+      await Effect.runPromiseExit(
+        Stream.runCollect(
+          backend.stream("chat.completions", { messages: [{ role: "user", content: "Hi" }], n: 2 }),
+        ),
+      ),
+    );
+    expect(several).toMatchObject({ _tag: "BackendRejected", status: 400 });
   });
 
   it("scores the prompt with echo + logprobs (max_tokens 0 and 1), matching the PyTorch reference", async () => {
@@ -175,6 +223,11 @@ describe("gguf backend on the tiny model", () => {
     const info = tinyModelInfo().reference[0]!;
     const ids = await complete({ prompt: info.tokens.slice(1, 20), max_tokens: 0, echo: true });
     expect(choiceOf(ids).text).toBe(info.text.slice(0, 19));
+    const outside = failure(
+      await Effect.runPromiseExit(backend.completions({ prompt: [5, 356, 7], max_tokens: 1 })),
+    );
+    expect(outside).toMatchObject({ _tag: "BackendRejected", status: 400 });
+    expect((outside as { reason: string }).reason).toMatch(/outside the model's vocabulary/);
 
     const error = failure(
       await Effect.runPromiseExit(backend.completions({ prompt: "a".repeat(600), max_tokens: 4 })),
