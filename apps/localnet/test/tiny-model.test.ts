@@ -56,7 +56,7 @@ describe("the local network's real model (the tiny llama in llama.cpp on node be
     expect(lp.token_logprobs!.slice(1).every((v) => typeof v === "number" && v <= 0)).toBe(true);
   });
 
-  it("declares what llama.cpp in-process does, serves n samples, and refuses the rest with NO_CAPABLE_NODE", async () => {
+  it("declares what llama.cpp in-process does, serves n samples, and refuses the rest with a stable code", async () => {
     const model = (await t.client.models.retrieve("pocket-tiny")) as unknown as {
       pocket: { available_nodes: number; capabilities: Record<string, number> };
     };
@@ -104,5 +104,22 @@ describe("the local network's real model (the tiny llama in llama.cpp on node be
         }),
       ),
     ).toEqual({ status: 400, code: "NO_CAPABLE_NODE", param: "tools" });
+
+    // 600 characters: within the tier's 380 input tokens as Llama 2 counts them, not as the tiny
+    // model's own tokenizer does (one token a character), which is what the node counts with.
+    const long = await refusal(
+      t.client.completions.create({
+        model: "pocket-tiny",
+        prompt: "the cat sat on the mat. ".repeat(25),
+        max_tokens: 8,
+      }),
+    );
+    expect(long).toMatchObject({ status: 400, code: "INPUT_TOO_LONG" });
+
+    // Several samples streamed at once would interleave: the engine refuses, and its reason arrives.
+    const streamed = await refusal(
+      t.client.chat.completions.create({ model: "pocket-tiny", messages, n: 2, stream: true }),
+    );
+    expect(streamed).toMatchObject({ status: 400, code: "ENGINE_REJECTED" });
   });
 });
