@@ -77,6 +77,7 @@ export function makeGgufBackend(config: BackendConfig & { readonly modelPath: st
   return {
     id: backend,
     kind: "gguf",
+    // What this code does, whatever the config says: an in-process engine has no flags to start it with.
     capabilities: ENGINE_CAPABILITIES.gguf,
     completions: (body) => Effect.flatMap(engine, (text) => devCompletions(text, runner, body)),
     chatCompletions: (body) => Effect.flatMap(engine, (text) => devChatCompletions(text, runner, body)),
