@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import { decodePng, encodePng, type RgbaImage, resizeRgba } from "@pocket-ai/png";
 import { imageEditMode, type OutpaintPadding } from "@pocket-ai/protocol";
 import { Duration, Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
@@ -16,7 +16,7 @@ import {
   statusError,
   withEngineTimeout,
 } from "../engine-http.js";
-import { fitOutpaintSource, outpaintCanvas, parseSize, resizeRgba } from "../outpaint-canvas.js";
+import { fitOutpaintSource, outpaintCanvas, parseSize } from "../outpaint-canvas.js";
 import { buildWorkflow, type LatentSource, OUTPUT_NODE, type SamplingFields } from "./workflow.js";
 
 const DEFAULT_SIZE = { width: 512, height: 512 } as const;

@@ -1,8 +1,8 @@
-import { decodePng, encodePng } from "@pocket-ai/png";
+import { decodePng, encodePng, resizeRgba } from "@pocket-ai/png";
 import type { OutpaintPadding } from "@pocket-ai/protocol";
 import type { Effect } from "effect";
 import type { BackendError } from "../backend.js";
-import { fitOutpaintSource, type ImageSize, parseSize, resizeRgba } from "../outpaint-canvas.js";
+import { fitOutpaintSource, type ImageSize, parseSize } from "../outpaint-canvas.js";
 import type { DevImageEngine, ImageResult } from "./index.js";
 import { DevBackendRequestError } from "./index.js";
 import type { DevRunner } from "./text-calls.js";
