@@ -45,7 +45,10 @@ interface SavedImage {
  * uploaded sources stay in ComfyUI's input folder until the operator clears it (see the guide).
  * An interrupted relay removes its prompt from ComfyUI's queue, or stops it if it is running.
  */
-export function makeComfyUiBackend(config: BackendConfig & { readonly url: string }): Backend {
+export function makeComfyUiBackend(
+  config: BackendConfig & { readonly url: string; readonly now?: () => number },
+): Backend {
+  const now = config.now ?? Date.now;
   const target: EngineTarget = {
     backendId: `comfyui@${engineIdUrl(config.url)}`,
     baseUrl: config.url,
@@ -174,7 +177,7 @@ export function makeComfyUiBackend(config: BackendConfig & { readonly url: strin
           }),
         ),
       );
-      return { created: Math.floor(Date.now() / 1000), data } as Record<string, unknown>;
+      return { created: Math.floor(now() / 1000), data } as Record<string, unknown>;
     });
 
   const sampling = (body: Record<string, unknown>): Effect.Effect<SamplingFields, BackendRejected> => {

@@ -35,7 +35,12 @@ function toBackendError(backend: string, error: unknown): BackendError {
 export function makeDevBackend(
   config: BackendConfig,
   serviceKind: "text" | "image" | "embedding",
-  engines: { readonly text?: DevTextEngine; readonly image?: DevImageEngine } = {},
+  engines: {
+    readonly text?: DevTextEngine;
+    readonly image?: DevImageEngine;
+    /** The node's clock (Unix ms), for `created`; `Date.now` when not given. */
+    readonly now?: () => number;
+  } = {},
 ): Backend {
   devBackendCount += 1;
   const target: EngineTarget = {
@@ -59,6 +64,7 @@ export function makeDevBackend(
       : undefined;
 
   const runner: DevRunner = {
+    now: engines.now ?? Date.now,
     run: (call) =>
       withEngineTimeout(
         target,
