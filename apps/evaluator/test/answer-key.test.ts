@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createDevTextEngine } from "@pocket-ai/node";
+import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { keyPairFromPrivateKey, type NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Backend, type DevImageEngine, type DevTextEngine, makeDevBackend } from "@pocket-ai/node";
+import { type Backend, type DevImageEngine, type DevTextEngine, makeDevBackend } from "@pocket-ai/node/fakes";
 import { ORGANIC_SAMPLES_PATH, type OrganicSample } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
 import { faultyImages, type ImageFault } from "./image-faults.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createDevTextEngine } from "@pocket-ai/node";
+import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { type DevGateway, type DevNodeSpec, startDevGateway } from "./dev-gateway.js";

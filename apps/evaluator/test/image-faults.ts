@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { type Backend, type BackendError, parseSize, resizeRgba } from "@pocket-ai/node";
-import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import type { Backend, BackendError } from "@pocket-ai/node/fakes";
+import { decodePng, encodePng, type RgbaImage, resizeRgba } from "@pocket-ai/png";
 import { Effect } from "effect";
 
 /**
@@ -14,7 +14,11 @@ import { Effect } from "effect";
 export type ImageFault = "blank" | "wrongSize" | "ignoreSeed" | "cached" | "noise";
 
 type Body = Record<string, unknown>;
-const askedSize = (body: Body) => parseSize(body.size) ?? { width: 512, height: 512 };
+/** The request's `"WxH"` size, 512×512 when absent. */
+function askedSize(body: Body): { width: number; height: number } {
+  const match = typeof body.size === "string" ? /^(\d+)x(\d+)$/.exec(body.size) : null;
+  return match === null ? { width: 512, height: 512 } : { width: Number(match[1]), height: Number(match[2]) };
+}
 
 const answer = (image: RgbaImage): Body => ({
   created: Math.floor(Date.now() / 1000),

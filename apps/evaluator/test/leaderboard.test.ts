@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { EVALUATOR_PROCEDURES, generateKeyPair, type NodeScore, Scoreboard } from "@pocket-ai/protocol";
 import { serveHttp } from "@pocket-ai/runtime";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
-import { Context, Effect, Exit, Layer, Scope } from "effect";
+import { Context, Effect, Exit, Layer, Runtime, Scope } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EvaluatorStore, type EvaluatorStoreImpl } from "../src/db/evaluator-store.js";
 import { evaluatorHandler } from "../src/leaderboard/http-handler.js";
@@ -99,7 +99,10 @@ beforeAll(async () => {
   const server = await Effect.runPromise(
     Scope.extend(
       serveHttp({
-        handler: evaluatorHandler({ store, evaluatorId: "test-evaluator", now: () => 5 }),
+        handler: evaluatorHandler(
+          { store, evaluatorId: "test-evaluator", now: () => 5 },
+          Runtime.defaultRuntime,
+        ),
         host: "127.0.0.1",
         port: 0,
       }),

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { makeGgufBackend } from "@pocket-ai/node";
+import { makeGgufBackend } from "@pocket-ai/node/fakes";
 import { keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { type TinyModelName, tinyModelPath } from "@pocket-ai/tiny-model";
 import type { EvaluatedNode } from "../src/config/evaluator-config.js";

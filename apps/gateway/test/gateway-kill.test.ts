@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,7 +19,8 @@ import {
  * Durable accounting, end to end: a real gateway process (the CLI, as operators run it) on
  * loopback in front of real nodes, under concurrent load, is killed with SIGKILL at an arbitrary
  * moment — twice — and the ledger is then reconciled against what the clients received: every
- * relay a client got is in the ledger, claimable by its node, and charged exactly once.
+ * relay a client got (a unary answer, or a stream that reached `[DONE]` without an error event)
+ * is in the ledger, claimable by its node, and charged exactly once.
  */
 
 const GATEWAY_APP = fileURLToPath(new URL("..", import.meta.url));
@@ -63,14 +65,82 @@ interface Received {
   readonly nodeAddress: string;
 }
 
+/** A streamed chat completion as the client saw it: its `data:` payloads, and the trailers if the response ended. */
+function streamOnce(
+  url: string,
+  secret: string,
+): Promise<{ events: string[]; trailers: Record<string, string | undefined> | undefined }> {
+  return new Promise((resolve) => {
+    const events: string[] = [];
+    let pending = "";
+    const req = request(
+      `${url}/v1/chat/completions`,
+      { method: "POST", headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" } },
+      (res) => {
+        res.setEncoding("utf8");
+        res.on("data", (text: string) => {
+          pending += text;
+          const lines = pending.split("\n");
+          pending = lines.pop() ?? "";
+          for (const line of lines) if (line.startsWith("data: ")) events.push(line.slice(6));
+        });
+        res.on("end", () =>
+          resolve({
+            events,
+            trailers: res.statusCode === 200 ? (res.trailers as Record<string, string>) : undefined,
+          }),
+        );
+        // Cut by the kill: what arrived is all the client has, and there are no trailers.
+        res.on("error", () => resolve({ events, trailers: undefined }));
+        res.on("aborted", () => resolve({ events, trailers: undefined }));
+      },
+    );
+    req.on("error", () => resolve({ events, trailers: undefined }));
+    req.end(
+      JSON.stringify({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "count to five" }],
+        max_tokens: 5,
+        stream: true,
+      }),
+    );
+  });
+}
+
+/** A stream the client saw whole: `[DONE]` last and no error event before it. */
+const completed = (events: readonly string[]) =>
+  events.at(-1) === "[DONE]" && !events.some((e) => e.startsWith('{"error"'));
+
 /**
- * Eight clients send relays until `killAfter` answers arrived, then the gateway gets SIGKILL with
- * relays in flight. Returns the answers the clients received in full.
+ * Eight unary and four streaming clients send relays until `killAfter` relays arrived whole, then
+ * the gateway gets SIGKILL with relays in flight. Returns what the clients received in full: unary
+ * answers, and complete streams — with the relay named by the trailers when the response ended,
+ * counted apart (`streamedUnnamed`) when the kill cut it between `[DONE]` and its trailers.
  */
 async function loadAndKill(url: string, child: ChildProcess, secret: string, killAfter: number) {
   const received: Received[] = [];
+  const streamed: Received[] = [];
+  let streamedUnnamed = 0;
   let sent = 0;
   let killed = false;
+  const killWhenDue = () => {
+    if (received.length + streamed.length + streamedUnnamed >= killAfter && !killed) {
+      killed = true;
+      child.kill("SIGKILL");
+    }
+  };
+  const streamClient = async () => {
+    while (!killed) {
+      sent++;
+      const { events, trailers } = await streamOnce(url, secret);
+      if (!completed(events)) continue;
+      const requestHash = trailers?.["x-pocket-relay"];
+      const nodeAddress = trailers?.["x-pocket-node"];
+      if (requestHash !== undefined && nodeAddress !== undefined) streamed.push({ requestHash, nodeAddress });
+      else streamedUnnamed++;
+      killWhenDue();
+    }
+  };
   const client = async () => {
     while (!killed) {
       sent++;
@@ -86,18 +156,15 @@ async function loadAndKill(url: string, child: ChildProcess, secret: string, kil
           requestHash: response.headers.get("x-pocket-relay") ?? "",
           nodeAddress: response.headers.get("x-pocket-node") ?? "",
         });
-        if (received.length >= killAfter && !killed) {
-          killed = true;
-          child.kill("SIGKILL");
-        }
+        killWhenDue();
       } catch {
         // The connection died with the gateway: nothing was received.
       }
     }
   };
-  await Promise.all(Array.from({ length: 8 }, client));
+  await Promise.all([...Array.from({ length: 8 }, client), ...Array.from({ length: 4 }, streamClient)]);
   await exited(child);
-  return { received, sent };
+  return { received, streamed, streamedUnnamed, sent };
 }
 
 describe("kill -9 of the gateway under load", () => {
@@ -148,6 +215,8 @@ describe("kill -9 of the gateway under load", () => {
     });
 
     const received: Received[] = [];
+    const streamed: Received[] = [];
+    let streamedUnnamed = 0;
     let sent = 0;
     // Kill points counted in answers (the same every run); with eight clients the relays in flight
     // at the kill still vary, and the reconciliation below must hold for any of them.
@@ -158,18 +227,21 @@ describe("kill -9 of the gateway under load", () => {
       }
       const round = await loadAndKill(gateway.url, gateway.child, secret, killAfter);
       received.push(...round.received);
+      streamed.push(...round.streamed);
+      streamedUnnamed += round.streamedUnnamed;
       sent += round.sent;
     }
     try {
       const db = new Database(join(gatewayDir, "gateway.sqlite"), { readonly: true });
       const rows = db
         .prepare(
-          "select request_hash, node_address, session_id, outcome, leaf_hash, price_micro_usd from relays where key_id = ?",
+          "select request_hash, node_address, session_id, operation, outcome, leaf_hash, price_micro_usd from relays where key_id = ?",
         )
         .all(apiKey.id) as {
         request_hash: string;
         node_address: string;
         session_id: string;
+        operation: string;
         outcome: string;
         leaf_hash: string | null;
         price_micro_usd: number;
@@ -190,7 +262,7 @@ describe("kill -9 of the gateway under load", () => {
           new Set(sessions.flatMap((id) => n.node.relays.leaves(id, key.address).map((l) => l.leafHash))),
         ]),
       );
-      const claimable = received.filter((r) => {
+      const isClaimable = (r: Received) => {
         const row = byHash.get(r.requestHash);
         return (
           row !== undefined &&
@@ -199,18 +271,31 @@ describe("kill -9 of the gateway under load", () => {
           row.leaf_hash !== null &&
           leavesOf.get(r.nodeAddress)?.has(row.leaf_hash) === true
         );
-      });
+      };
+      const claimable = received.filter(isClaimable);
+      const claimableStreams = streamed.filter(isClaimable);
+      const okStreamRows = rows.filter(
+        (r) => r.outcome === "ok" && r.operation === "chat.completions",
+      ).length;
       const charged = rows.reduce((sum, r) => sum + r.price_micro_usd, 0);
       const okRows = rows.filter((r) => r.outcome === "ok").length;
       console.info(
         `kill -9 reconciliation: ${sent} relays sent, ${received.length} received by clients, ` +
           `${claimable.length} of them claimable by their node; ${okRows} ok ledger rows ` +
-          `(${okRows - received.length} answered but cut by the kill before delivery); ` +
-          `charged ${spent} µUSD = ledger sum ${charged} µUSD`,
+          `(${okRows - received.length - streamed.length - streamedUnnamed} answered but cut by the kill before delivery); ` +
+          `charged ${spent} µUSD = ledger sum ${charged} µUSD; ` +
+          `${streamed.length + streamedUnnamed} streams reached [DONE] (${streamedUnnamed} cut before their trailers), ` +
+          `${claimableStreams.length} of the named ones claimable; ${okStreamRows} ok stream rows`,
       );
-      expect(received.length).toBeGreaterThanOrEqual(35);
-      expect(new Set(received.map((r) => r.requestHash)).size).toBe(received.length);
+      expect(received.length + streamed.length + streamedUnnamed).toBeGreaterThanOrEqual(35);
+      expect(received.length).toBeGreaterThan(0);
+      expect(streamed.length).toBeGreaterThan(0);
+      const hashes = [...received, ...streamed].map((r) => r.requestHash);
+      expect(new Set(hashes).size).toBe(hashes.length);
       expect(claimable.length).toBe(received.length);
+      expect(claimableStreams.length).toBe(streamed.length);
+      // A stream cut between `[DONE]` and its trailers cannot be named, but it is in the ledger too.
+      expect(okStreamRows).toBeGreaterThanOrEqual(streamed.length + streamedUnnamed);
       // Charged exactly once: the key's spend is the ledger's sum, and every ok relay paid the call price.
       expect(spent).toBe(charged);
       expect(rows.filter((r) => r.outcome === "ok").every((r) => r.price_micro_usd === 750)).toBe(true);

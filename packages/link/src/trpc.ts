@@ -25,13 +25,27 @@ export interface LinkErrorData {
   readonly detail?: string;
 }
 
+/**
+ * tRPC's own refusals that the caller fixes: input that fails a procedure's schema, a body that is
+ * not JSON, a procedure that does not exist, the wrong HTTP method or content type, a body too
+ * large. Uncoded, they travel as `INVALID_REQUEST` (under tRPC's own status), as the HTTP front
+ * door answers an unknown route or method.
+ */
+const CALLER_FIXES: ReadonlySet<TRPC_ERROR_CODE_KEY> = new Set<TRPC_ERROR_CODE_KEY>([
+  "BAD_REQUEST",
+  "PARSE_ERROR",
+  "NOT_FOUND",
+  "METHOD_NOT_SUPPORTED",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "PAYLOAD_TOO_LARGE",
+  "UNPROCESSABLE_CONTENT",
+]);
+
 const t = initTRPC.context<LinkContext>().create({
   isDev: false,
   errorFormatter({ shape, error }) {
     const coded = codeOfFailure(error.cause);
-    // Input that fails a procedure's schema, or a body that is not JSON, is the caller's to fix.
-    const malformed = error.code === "BAD_REQUEST" || error.code === "PARSE_ERROR";
-    const pocketCode = coded ?? (malformed ? "INVALID_REQUEST" : null);
+    const pocketCode = coded ?? (CALLER_FIXES.has(error.code) ? "INVALID_REQUEST" : null);
     const detail = coded === undefined ? undefined : detailOfFailure(error.cause);
     const data: LinkErrorData = {
       code: shape.data.code,

@@ -201,4 +201,20 @@ describe("the gateway contract", () => {
     const body = (await bad.json()) as { error: { data: Record<string, unknown> } };
     expect(body.error.data.pocketCode).toBe("INVALID_REQUEST");
   });
+
+  it("answers an unknown procedure, a wrong method or content type with INVALID_REQUEST under tRPC's status", async () => {
+    const cases: [string, RequestInit, number][] = [
+      ["/no.such.procedure", {}, 404],
+      ["/nodes.announce", { method: "GET" }, 405],
+      ["/admin.whoami", { method: "PUT", body: "{}", headers: { "content-type": "application/json" } }, 405],
+      ["/nodes.announce", { method: "POST", body: "{}", headers: { "content-type": "text/plain" } }, 415],
+    ];
+    for (const [path, init, status] of cases) {
+      const response = await fetch(`${gatewayUrl}${path}`, init);
+      expect(response.status).toBe(status);
+      const body = (await response.json()) as { error: { data: Record<string, unknown> } };
+      expect(body.error.data.pocketCode).toBe("INVALID_REQUEST");
+      expect(JSON.stringify(body)).not.toMatch(/stack|\.ts\b|node_modules/);
+    }
+  });
 });

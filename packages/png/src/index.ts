@@ -13,3 +13,4 @@ export {
   type RgbaImage,
   readPngHeader,
 } from "./png.js";
+export { resizeRgba } from "./resize.js";

@@ -80,7 +80,11 @@ export const runRound = Effect.fn("Evaluator.runRound")(function* (
 /** Serves the leaderboard page, `/scoreboard.json` and tRPC for the scope's lifetime. */
 export const serveBoard = Effect.fn("Evaluator.serve")(function* (config: EvaluatorConfig) {
   const store = yield* EvaluatorStore;
-  const handler = evaluatorHandler({ store, evaluatorId: config.evaluatorId, now: Date.now });
+  const clock = yield* Effect.clock;
+  const handler = evaluatorHandler(
+    { store, evaluatorId: config.evaluatorId, now: () => clock.unsafeCurrentTimeMillis() },
+    yield* Effect.runtime<never>(),
+  );
   return yield* serveHttp({
     handler,
     host: config.listen.host,

@@ -1,4 +1,4 @@
-import { createDevImageEngine } from "@pocket-ai/node";
+import { createDevImageEngine } from "@pocket-ai/node/fakes";
 import { decodePng, type RgbaImage } from "@pocket-ai/png";
 import { describe, expect, it } from "vitest";
 import { createRng } from "../runs/rng.js";

@@ -1,5 +1,5 @@
-import { resizeRgba } from "@pocket-ai/node";
 import type { RgbaImage } from "@pocket-ai/png";
+import { resizeRgba } from "@pocket-ai/png";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { differenceHash, hashDistance } from "./perceptual-hash.js";

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { contextFromRequest } from "@pocket-ai/link";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { Runtime } from "effect";
+import type { Runtime } from "effect";
 import { buildScoreboard } from "../publish/scoreboard.js";
 import type { ScoresContext } from "../publish/scores-context.js";
 import { appRouter } from "../router.js";
@@ -9,14 +9,17 @@ import { leaderboardPage } from "./page.js";
 
 /**
  * The evaluator's HTTP surface: the leaderboard page at `/`, the scoreboard as JSON at
- * `/scoreboard.json`, and tRPC under `/trpc/` (`scores.board` is what gateways poll).
+ * `/scoreboard.json`, and tRPC under `/trpc/` (`scores.board` is what gateways poll). `runtime` is
+ * the app's (its logger and services) for what the procedures run.
  */
-export function evaluatorHandler(ctx: ScoresContext): (req: IncomingMessage, res: ServerResponse) => void {
-  // The scoreboard's procedures are plain reads of the store: they run no Effects.
+export function evaluatorHandler(
+  ctx: ScoresContext,
+  runtime: Runtime.Runtime<never>,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const trpc = createHTTPHandler({
     router: appRouter(ctx),
     basePath: "/trpc/",
-    createContext: contextFromRequest(Runtime.defaultRuntime),
+    createContext: contextFromRequest(runtime),
   });
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0];

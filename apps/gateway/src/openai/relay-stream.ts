@@ -16,6 +16,7 @@ import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
 import { answeredRow, failedRow } from "./relay-rows.js";
 import { REQUEST_ID_HEADER } from "./request-id.js";
+import { settleWithRetry } from "./settle-retry.js";
 
 type Final = Extract<DispatchStreamEvent, { type: "final" }>;
 
@@ -33,7 +34,10 @@ const isUsageChunk = (data: Record<string, unknown>) =>
  * official SDK raises as an `APIError`) and then `[DONE]`. Billing: a complete stream is settled
  * like a unary relay; an interrupted one — by the node or by the client leaving — pays for what
  * reached the client: the protocol's `DeliveredTally` over the chunks written (the dispatcher's
- * record, kept by the same rule, when there is one).
+ * record, kept by the same rule, when there is one). The charge and ledger row commit before the
+ * stream's end reaches the client; when that write keeps failing (tried `SETTLE_ATTEMPTS` times)
+ * the stream ends with a `DATABASE_UNAVAILABLE` error event instead of `[DONE]`, nothing is
+ * charged, and the client is told to retry — as a unary answer is withheld.
  */
 export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: RelayCall) {
   return Effect.gen(function* () {
@@ -69,17 +73,26 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
     const tally = new DeliveredTally(call.relay);
     let final: Final | undefined;
 
-    /** Charges the stream and writes its ledger row in one transaction (see `Limits.settle`). */
+    /**
+     * Charges the stream and writes its ledger row in one transaction (see `Limits.settle`), with
+     * bounded retries; undefined when it still failed (nothing charged, no row).
+     */
     const settle = (
       usage: RelayUsage,
       outcome: "complete" | "interrupted",
       row: (chargedMicroUsd: number) => MeteringRow,
-    ) =>
-      limits.settle(call.reservation, chargeFor(call.relay, usage, outcome), row).pipe(
+    ): Effect.Effect<number | undefined> =>
+      settleWithRetry(
+        deps.log,
+        "a stream",
+        limits.settle(call.reservation, chargeFor(call.relay, usage, outcome), row),
+      ).pipe(
         Effect.catchAll((error) =>
           Effect.sync(() => {
-            deps.log.error("settling a stream failed", { reason: error.reason });
-            return 0;
+            deps.log.error("settling a stream failed; it ends with an error, not [DONE]", {
+              reason: error.reason,
+            });
+            return undefined;
           }),
         ),
       );
@@ -140,6 +153,18 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
           }),
     );
     const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();
+    if (charged === undefined) {
+      // Not in the ledger: the client must not take this stream for a whole, paid answer.
+      const detail = "the answer could not be recorded, so nothing was charged; retry the request";
+      yield* writeChunk(
+        res,
+        present !== undefined
+          ? present.fail("DATABASE_UNAVAILABLE", detail, requestId)
+          : formatSseEvent(streamErrorEvent("DATABASE_UNAVAILABLE", detail, requestId)),
+      );
+      res.end();
+      return;
+    }
     if (present !== undefined) {
       yield* writeChunk(
         res,

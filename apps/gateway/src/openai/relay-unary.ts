@@ -7,6 +7,7 @@ import { sendJson } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
 import { answeredRow, failedRow } from "./relay-rows.js";
+import { settleWithRetry } from "./settle-retry.js";
 
 /**
  * One non-streamed relay: dispatch, then charge the node-verified usage together with its ledger
@@ -46,21 +47,24 @@ export function unaryRelay(deps: FrontDoorDeps, res: ServerResponse, call: Relay
     const now = yield* Clock.currentTimeMillis;
     // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
     // client received is always claimable by its node and charged exactly once. If that write
-    // fails, the answer is withheld (a storage failure, never blamed on the node).
-    const charged = yield* limits
-      .settle(call.reservation, charge, (chargedMicroUsd) =>
+    // keeps failing (`SETTLE_ATTEMPTS` tries), the answer is withheld (a storage failure, never
+    // blamed on the node).
+    const charged = yield* settleWithRetry(
+      deps.log,
+      "a relay",
+      limits.settle(call.reservation, charge, (chargedMicroUsd) =>
         answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now }),
-      )
-      .pipe(
-        Effect.tapError((error) =>
-          Effect.sync(() =>
-            deps.log.error("settling a relay failed; the answer was withheld", {
-              requestHash: record.requestHash,
-              reason: error.reason,
-            }),
-          ),
+      ),
+    ).pipe(
+      Effect.tapError((error) =>
+        Effect.sync(() =>
+          deps.log.error("settling a relay failed; the answer was withheld", {
+            requestHash: record.requestHash,
+            reason: error.reason,
+          }),
         ),
-      );
+      ),
+    );
     const payload = { ...answer.payload, model: call.relay.target.modelName };
     sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
       ...call.headers,

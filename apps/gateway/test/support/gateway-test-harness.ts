@@ -16,9 +16,12 @@ export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 /**
  * For tests: a real gateway on 127.0.0.1:<free port> over a temp data folder, with the test
  * Dispatcher as its routing side, an admin client, and a helper that makes a key and an OpenAI
- * SDK client for it. `close()` shuts it down as SIGTERM would and removes the folder.
+ * SDK client for it. `onLog` sees each log line as it is written (synchronously). `close()` shuts it down as SIGTERM would and removes the folder.
  */
-export async function startTestGateway(overrides: Record<string, unknown> = {}) {
+export async function startTestGateway(
+  overrides: Record<string, unknown> = {},
+  options: { readonly onLog?: (line: string) => void } = {},
+) {
   const dataDir = mkdtempSync(join(tmpdir(), "pocket-gateway-app-"));
   const config = GatewayConfig.parse({
     listen: { host: "127.0.0.1", port: 0 },
@@ -31,7 +34,14 @@ export async function startTestGateway(overrides: Record<string, unknown> = {}) 
   const dispatcher = makeTestDispatcher();
   const scope = Effect.runSync(Scope.make());
   const lines: string[] = [];
-  const log = createLogger({ app: "gateway-test", level: "debug", write: (line) => lines.push(line) });
+  const log = createLogger({
+    app: "gateway-test",
+    level: "debug",
+    write: (line) => {
+      lines.push(line);
+      options.onLog?.(line);
+    },
+  });
   const gateway: RunningGateway = await Effect.runPromise(
     startGateway(config, {
       log,

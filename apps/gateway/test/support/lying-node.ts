@@ -39,8 +39,10 @@ export type Lie =
   | "broken-stream"
   /** Streams a few chunks, then drops the connection (a failure, not a lie: billing is checked). */
   | "cut-stream"
-  /** Signs an answer that is not the operation's OpenAI shape. */
+  /** Signs an answer that is not the operation's OpenAI shape (streams: the second chunk). */
   | "off-schema"
+  /** Streams only: signs a first chunk that is not the operation's OpenAI shape (before any byte reached the client). */
+  | "off-schema-first"
   /** Signs an answer for another service's session. */
   | "wrong-service";
 
@@ -204,6 +206,10 @@ export async function startLyingNode(options: {
               computeUnits: 0,
             });
             return;
+          }
+          if (n === 1 && lie === "off-schema-first") {
+            yield signer.next({ choices: 5 });
+            continue;
           }
           if (n === 2 && lie === "off-schema") {
             yield signer.next({ choices: 5 });

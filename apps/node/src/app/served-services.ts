@@ -3,6 +3,7 @@ import { Context, Data, Effect, Layer, type Scope } from "effect";
 import { makeBackend } from "../backends/make-backend.js";
 import type { BackendObserver, BackendPool } from "../backends/pool/backend-pool.js";
 import { makeBackendPool } from "../backends/pool/backend-pool.js";
+import { NodeClock } from "../clock/node-clock.js";
 import type { NodeConfig } from "../config/node-config.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import type { ServedService } from "../relay/served-service.js";
@@ -24,6 +25,7 @@ export function buildServedServices(
   config: NodeConfig,
   catalog: Catalog,
   observer: BackendObserver,
+  now: () => number = Date.now,
 ): Effect.Effect<
   { services: Map<string, ServedService>; pools: Map<string, BackendPool> },
   ServiceConfigError,
@@ -51,7 +53,7 @@ export function buildServedServices(
         tiers.set(tierId, tier);
       }
       const backends = yield* Effect.try({
-        try: () => served.backends.map((b) => makeBackend(b, spec.kind)),
+        try: () => served.backends.map((b) => makeBackend(b, spec.kind, now)),
         catch: (e) => new ServiceConfigError({ reason: `${where}.backends: ${(e as Error).message}` }),
       });
       const pool = yield* makeBackendPool(spec.id, backends, served.backends, { observer });
@@ -90,10 +92,16 @@ export class BackendPools extends Context.Tag("node/BackendPools")<
     Effect.gen(function* () {
       const { config, catalog } = yield* NodeSettings;
       const metrics = yield* Metrics;
-      return yield* buildServedServices(config, catalog, {
-        onCall: (backendId, operation, seconds, outcome) =>
-          metrics.backendSeconds.observe({ backend: backendId, operation, outcome }, seconds),
-      }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      const clock = yield* NodeClock;
+      return yield* buildServedServices(
+        config,
+        catalog,
+        {
+          onCall: (backendId, operation, seconds, outcome) =>
+            metrics.backendSeconds.observe({ backend: backendId, operation, outcome }, seconds),
+        },
+        clock.now,
+      ).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
     }),
   );
 }

@@ -22,11 +22,16 @@ const misconfigured = (kind: string, reason: string) =>
 
 /**
  * The adapter for one configured backend. Throws BackendMisconfigured at startup for an entry
- * that could never serve the service, rather than failing every relay later.
+ * that could never serve the service, rather than failing every relay later. `now` is the node's
+ * clock (Unix ms), read for the `created` of answers the adapter builds itself.
  */
-export function makeBackend(config: BackendConfig, serviceKind: "text" | "image" | "embedding"): Backend {
+export function makeBackend(
+  config: BackendConfig,
+  serviceKind: "text" | "image" | "embedding",
+  now: () => number = Date.now,
+): Backend {
   const { kind, url } = config;
-  if (kind === "dev") return makeDevBackend(config, serviceKind);
+  if (kind === "dev") return makeDevBackend(config, serviceKind, { now });
   if (kind === "gguf") {
     const { modelPath } = config;
     if (serviceKind !== "text") throw misconfigured(kind, "a GGUF model serves text services only");
@@ -41,13 +46,13 @@ export function makeBackend(config: BackendConfig, serviceKind: "text" | "image"
   if (url === undefined) throw misconfigured(kind, `a ${kind} backend needs its url`);
   if (kind === "a1111") {
     if (serviceKind !== "image") throw misconfigured(kind, "AUTOMATIC1111 serves image services only");
-    return makeA1111Backend({ ...config, url });
+    return makeA1111Backend({ ...config, url, now });
   }
   if (kind === "comfyui") {
     if (serviceKind !== "image") throw misconfigured(kind, "ComfyUI serves image services only");
     if (config.model === undefined)
       throw misconfigured(kind, "a comfyui backend needs `model`: the checkpoint file name");
-    return makeComfyUiBackend({ ...config, url });
+    return makeComfyUiBackend({ ...config, url, now });
   }
   if (isOpenAICompatibleKind(kind)) {
     if (serviceKind === "image") throw misconfigured(kind, `${kind} serves text and embedding services only`);

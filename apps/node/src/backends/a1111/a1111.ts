@@ -23,7 +23,10 @@ const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
  * `config.model` selects the checkpoint through `override_settings`, kept loaded afterwards
  * (switching checkpoints per request would cost seconds each time).
  */
-export function makeA1111Backend(config: BackendConfig & { readonly url: string }): Backend {
+export function makeA1111Backend(
+  config: BackendConfig & { readonly url: string; readonly now?: () => number },
+): Backend {
+  const now = config.now ?? Date.now;
   const target: EngineTarget = {
     backendId: `a1111@${engineIdUrl(config.url)}`,
     baseUrl: config.url,
@@ -74,7 +77,7 @@ export function makeA1111Backend(config: BackendConfig & { readonly url: string 
           b64_json: image.replace(/^data:image\/\w+;base64,/, ""),
           ...(seeds[i] === undefined ? {} : { seed: seeds[i] }),
         }));
-        return Effect.succeed({ created: Math.floor(Date.now() / 1000), data } as Record<string, unknown>);
+        return Effect.succeed({ created: Math.floor(now() / 1000), data } as Record<string, unknown>);
       }),
     );
 

@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import { decodePng, encodePng, type RgbaImage, resizeRgba } from "@pocket-ai/png";
 import { imageEditMode, type OutpaintPadding } from "@pocket-ai/protocol";
 import { Duration, Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
@@ -16,7 +16,7 @@ import {
   statusError,
   withEngineTimeout,
 } from "../engine-http.js";
-import { fitOutpaintSource, outpaintCanvas, parseSize, resizeRgba } from "../outpaint-canvas.js";
+import { fitOutpaintSource, outpaintCanvas, parseSize } from "../outpaint-canvas.js";
 import { buildWorkflow, type LatentSource, OUTPUT_NODE, type SamplingFields } from "./workflow.js";
 
 const DEFAULT_SIZE = { width: 512, height: 512 } as const;
@@ -45,7 +45,10 @@ interface SavedImage {
  * uploaded sources stay in ComfyUI's input folder until the operator clears it (see the guide).
  * An interrupted relay removes its prompt from ComfyUI's queue, or stops it if it is running.
  */
-export function makeComfyUiBackend(config: BackendConfig & { readonly url: string }): Backend {
+export function makeComfyUiBackend(
+  config: BackendConfig & { readonly url: string; readonly now?: () => number },
+): Backend {
+  const now = config.now ?? Date.now;
   const target: EngineTarget = {
     backendId: `comfyui@${engineIdUrl(config.url)}`,
     baseUrl: config.url,
@@ -174,7 +177,7 @@ export function makeComfyUiBackend(config: BackendConfig & { readonly url: strin
           }),
         ),
       );
-      return { created: Math.floor(Date.now() / 1000), data } as Record<string, unknown>;
+      return { created: Math.floor(now() / 1000), data } as Record<string, unknown>;
     });
 
   const sampling = (body: Record<string, unknown>): Effect.Effect<SamplingFields, BackendRejected> => {

@@ -186,4 +186,24 @@ describe("development backend", () => {
       images: { generate: true, outpaint: true },
     });
   });
+  it("dates its answers (`created`) by the node's clock, not the machine's", async () => {
+    const at = Date.UTC(2031, 0, 2, 3, 4, 5);
+    const now = () => at;
+    const clocked = makeDevBackend(backendConfig({ kind: "dev" }), "text", { now });
+    const clockedImages = makeDevBackend(backendConfig({ kind: "dev" }), "image", { now });
+    const created = at / 1000;
+    const unary = await Effect.runPromise(clocked.completions({ prompt: "The", max_tokens: 2 }));
+    expect(unary.created).toBe(created);
+    const chat = await Effect.runPromise(
+      clocked.chatCompletions({ messages: [{ role: "user", content: "hi" }], max_tokens: 2 }),
+    );
+    expect(chat.created).toBe(created);
+    const pieces = await Effect.runPromise(
+      Stream.runCollect(clocked.stream("completions", { prompt: "The", max_tokens: 2 })),
+    );
+    expect(Chunk.size(pieces)).toBeGreaterThan(0);
+    for (const piece of Chunk.toReadonlyArray(pieces)) expect(piece.created).toBe(created);
+    const picture = await Effect.runPromise(clockedImages.imagesGenerations({ prompt: "x", size: "16x16" }));
+    expect(picture.created).toBe(created);
+  });
 });

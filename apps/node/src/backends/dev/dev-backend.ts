@@ -35,7 +35,12 @@ function toBackendError(backend: string, error: unknown): BackendError {
 export function makeDevBackend(
   config: BackendConfig,
   serviceKind: "text" | "image" | "embedding",
-  engines: { readonly text?: TextEngine; readonly image?: DevImageEngine } = {},
+  engines: {
+    readonly text?: TextEngine;
+    readonly image?: DevImageEngine;
+    /** The node's clock (Unix ms), for `created`; `Date.now` when not given. */
+    readonly now?: () => number;
+  } = {},
 ): Backend {
   devBackendCount += 1;
   const target: EngineTarget = {
@@ -58,7 +63,7 @@ export function makeDevBackend(
       ? (engines.image ?? createDevImageEngine({ quality: config.quality }))
       : undefined;
 
-  const runner = inProcessRunner(target, (error) => toBackendError(backend, error));
+  const runner = inProcessRunner(target, (error) => toBackendError(backend, error), engines.now);
   const missing = (what: string) =>
     Effect.fail(
       new BackendRejected({
@@ -91,8 +96,13 @@ export function makeDevBackend(
  * How an in-process engine runs behind the `Backend` contract: each call under the backend's
  * timeout, a stream under its deadline, and interruption aborting the engine through its signal.
  */
-export function inProcessRunner(target: EngineTarget, onError: (error: unknown) => BackendError): DevRunner {
+export function inProcessRunner(
+  target: EngineTarget,
+  onError: (error: unknown) => BackendError,
+  now: () => number = Date.now,
+): DevRunner {
   return {
+    now,
     run: (call) => withEngineTimeout(target, Effect.tryPromise({ try: call, catch: onError })),
     stream: (events) => {
       const abortable = Stream.unwrapScoped(

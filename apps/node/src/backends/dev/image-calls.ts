@@ -1,8 +1,8 @@
-import { decodePng, encodePng } from "@pocket-ai/png";
+import { decodePng, encodePng, resizeRgba } from "@pocket-ai/png";
 import type { OutpaintPadding } from "@pocket-ai/protocol";
 import type { Effect } from "effect";
 import type { BackendError } from "../backend.js";
-import { fitOutpaintSource, type ImageSize, parseSize, resizeRgba } from "../outpaint-canvas.js";
+import { fitOutpaintSource, type ImageSize, parseSize } from "../outpaint-canvas.js";
 import type { DevImageEngine, ImageResult } from "./index.js";
 import { DevBackendRequestError } from "./index.js";
 import type { DevRunner } from "./text-calls.js";
@@ -24,9 +24,9 @@ function commonFields(body: Record<string, unknown>) {
 }
 
 /** `{created, data: [{b64_json, seed}]}`, the seed of each image kept for reproducibility. */
-function imagesResponse(result: ImageResult): Record<string, unknown> {
+function imagesResponse(result: ImageResult, now: () => number): Record<string, unknown> {
   return {
-    created: Math.floor(Date.now() / 1000),
+    created: Math.floor(now() / 1000),
     data: result.images.map((png, i) => ({
       b64_json: Buffer.from(png).toString("base64"),
       seed: result.seeds[i],
@@ -41,7 +41,7 @@ export function devImagesGenerations(
 ): Effect.Effect<Record<string, unknown>, BackendError> {
   const size = parseSize(body.size) ?? DEFAULT_SIZE;
   return runner.run(async (signal) =>
-    imagesResponse(await engine.generate({ ...commonFields(body), ...size }, signal)),
+    imagesResponse(await engine.generate({ ...commonFields(body), ...size }, signal), runner.now),
   );
 }
 
@@ -80,6 +80,6 @@ export function devImagesEdits(
       },
       signal,
     );
-    return imagesResponse(result);
+    return imagesResponse(result, runner.now);
   });
 }

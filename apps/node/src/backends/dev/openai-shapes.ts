@@ -14,7 +14,8 @@ const optionalNumber = (value: unknown) =>
   typeof value === "number" && Number.isFinite(value) ? value : undefined;
 
 export const openaiId = (prefix: "cmpl" | "chatcmpl") => `${prefix}-${randomUUID().replaceAll("-", "")}`;
-export const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** Unix seconds (OpenAI's `created`) from the node's clock. */
+export const unixSeconds = (now: () => number) => Math.floor(now() / 1000);
 
 function stopList(stop: unknown): string[] | undefined {
   if (typeof stop === "string") return [stop];

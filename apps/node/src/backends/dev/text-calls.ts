@@ -10,15 +10,17 @@ import {
   completionRequest,
   DEV_FINGERPRINT,
   legacyLogprobs,
-  nowSeconds,
   openaiId,
   samplingOptions,
   streamedLegacyLogprobs,
+  unixSeconds,
   usage,
 } from "./openai-shapes.js";
 
 /** How the dev backend runs one engine call: with the call timeout, aborting on interruption. */
 export interface DevRunner {
+  /** The node's clock (Unix ms), for `created`. */
+  readonly now: () => number;
   run<A>(call: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, BackendError>;
   stream(
     events: (signal: AbortSignal) => AsyncIterable<TextStreamEvent>,
@@ -52,7 +54,7 @@ export function devCompletions(engine: TextEngine, runner: DevRunner, body: Reco
     return {
       id: openaiId("cmpl"),
       object: "text_completion",
-      created: nowSeconds(),
+      created: unixSeconds(runner.now),
       model: modelOf(body),
       system_fingerprint: engine.fingerprint ?? DEV_FINGERPRINT,
       choices,
@@ -105,7 +107,7 @@ export function devChatCompletions(engine: TextEngine, runner: DevRunner, body: 
     return {
       id: openaiId("chatcmpl"),
       object: "chat.completion",
-      created: nowSeconds(),
+      created: unixSeconds(runner.now),
       model: modelOf(body),
       system_fingerprint: engine.fingerprint ?? DEV_FINGERPRINT,
       choices,
@@ -129,7 +131,7 @@ export function devStream(
   const base = {
     id: openaiId(chat ? "chatcmpl" : "cmpl"),
     object: chat ? "chat.completion.chunk" : "text_completion",
-    created: nowSeconds(),
+    created: unixSeconds(runner.now),
     model: modelOf(body),
     system_fingerprint: engine.fingerprint ?? DEV_FINGERPRINT,
   };

@@ -1,0 +1,31 @@
+import type { Logger } from "@pocket-ai/runtime";
+import { Effect, Schedule } from "effect";
+
+/** Tries at settling a relay (charge and ledger row in one transaction) before giving up on it. */
+export const SETTLE_ATTEMPTS = 3;
+
+/**
+ * `settle` (see `Limits.settle`) tried up to {@link SETTLE_ATTEMPTS} times, a short, growing pause
+ * between tries: a passing storage fault (a busy or briefly unreachable database) must not cost the
+ * client its answer or the node its pay. Each failed try is logged (the reason only: never a
+ * prompt); the last failure is the caller's to handle (withhold the answer, end the stream with
+ * an error).
+ */
+export function settleWithRetry<A, E extends { readonly reason?: unknown }, R>(
+  log: Logger,
+  what: string,
+  settle: Effect.Effect<A, E, R>,
+): Effect.Effect<A, E, R> {
+  let attempt = 0;
+  return Effect.suspend(() => {
+    attempt += 1;
+    return settle;
+  }).pipe(
+    Effect.tapError((error) =>
+      Effect.sync(() =>
+        log.warn(`settling ${what} failed`, { attempt, of: SETTLE_ATTEMPTS, reason: String(error.reason) }),
+      ),
+    ),
+    Effect.retry({ schedule: Schedule.exponential("20 millis"), times: SETTLE_ATTEMPTS - 1 }),
+  );
+}
