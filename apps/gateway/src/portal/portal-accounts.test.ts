@@ -206,8 +206,12 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         const two = portal({ login: { failuresPer15Min: 2 } });
         await one.accounts.signup({ email: "ann@example.com", password: "a long passphrase", network: "n" });
         // Guesses spread over two replicas still reach the limit.
-        expect(await codeOf(one.accounts.login("ann@example.com", "guess 1", "attacker"))).toBe("LOGIN_FAILED");
-        expect(await codeOf(two.accounts.login("ann@example.com", "guess 2", "attacker"))).toBe("LOGIN_FAILED");
+        expect(await codeOf(one.accounts.login("ann@example.com", "guess 1", "attacker"))).toBe(
+          "LOGIN_FAILED",
+        );
+        expect(await codeOf(two.accounts.login("ann@example.com", "guess 2", "attacker"))).toBe(
+          "LOGIN_FAILED",
+        );
         expect(await codeOf(one.accounts.login("ann@example.com", "a long passphrase", "home"))).toBe(
           "LOGIN_LIMITED",
         );
@@ -216,7 +220,9 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.subject))).toBe(true);
         // A failure after the window deletes the old rows; a success clears the address's count.
         clock += 15 * 60_000 + 1;
-        expect(await codeOf(two.accounts.login("bob@example.com", "guess", "elsewhere"))).toBe("LOGIN_FAILED");
+        expect(await codeOf(two.accounts.login("bob@example.com", "guess", "elsewhere"))).toBe(
+          "LOGIN_FAILED",
+        );
         expect(await one.db.all(sql`select subject from portal_login_failures`)).toHaveLength(2);
         expect(await codeOf(two.accounts.login("ann@example.com", "a long passphrase", "home"))).toBe("ok");
       });
