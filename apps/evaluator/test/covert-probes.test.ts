@@ -9,6 +9,7 @@ import { Effect } from "effect";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
 import type { ProbeTransportShape, RequestBody } from "../src/probe/probe-transport.js";
+import { baseLengths } from "../src/runs/base-lengths.js";
 import { executeEntry } from "../src/runs/execute-entry.js";
 import { planRun } from "../src/runs/plan.js";
 import { probeGapMs, usableMix } from "../src/runs/probe-shape.js";
@@ -43,12 +44,13 @@ interface Seen {
 /** The mix as the gateway counts it (`TrafficMixCounter`: shapes of customer relays, rare shapes left out). */
 function gatewayMix(relays: readonly CustomerRelay[]): TrafficMix {
   const counts = new Map<string, { shape: TrafficShape; count: number }>();
-  const lengths = new Map<string, { upTo: number; linesUpTo: number; count: number }>();
+  const lengths = new Map<string, { upTo: number; linesUpTo: number; contextUpTo: number; count: number }>();
   for (const r of relays) {
-    const { upTo, linesUpTo } = promptCharsOf(r.operation, r.body);
-    const length = lengths.get(`${upTo}/${linesUpTo}`) ?? { upTo, linesUpTo, count: 0 };
+    const { upTo, linesUpTo, contextUpTo } = promptCharsOf(r.operation, r.body);
+    const at = `${upTo}/${linesUpTo}/${contextUpTo}`;
+    const length = lengths.get(at) ?? { upTo, linesUpTo, contextUpTo, count: 0 };
     length.count += 1;
-    lengths.set(`${upTo}/${linesUpTo}`, length);
+    lengths.set(at, length);
     const shape = trafficShapeOf(r.operation, gatewayBody(r.body));
     const key = trafficShapeKey(shape);
     const entry = counts.get(key) ?? { shape, count: 0 };
@@ -99,8 +101,16 @@ function recordingTransport(
   return transport;
 }
 
-/** Probe relays of whole evaluator runs over the starter suite, in shapes drawn from `mix`. */
-async function probeRelays(tasks: readonly Task[], mix: TrafficMix | undefined, count: number) {
+/**
+ * Probe relays of whole evaluator runs over the starter suite, in shapes drawn from `mix`;
+ * `rankLengths` false draws each prompt length at random instead of at the probe's own rank.
+ */
+async function probeRelays(
+  tasks: readonly Task[],
+  mix: TrafficMix | undefined,
+  count: number,
+  rankLengths = true,
+) {
   const out: { operation: Seen["operation"]; body: Record<string, unknown> }[] = [];
   const transport = recordingTransport((operation, body, stream) =>
     out.push({ operation, body: { ...body, ...(stream ? { stream: true } : {}) } }),
@@ -115,6 +125,7 @@ async function probeRelays(tasks: readonly Task[], mix: TrafficMix | undefined, 
   };
   for (let run = 0; out.length < count; run++) {
     const seed = 1000 + run;
+    const plan = planRun(tasks, settings, seed);
     const ctx = {
       runId: `run-${run}`,
       seed,
@@ -123,9 +134,12 @@ async function probeRelays(tasks: readonly Task[], mix: TrafficMix | undefined, 
       reference: { transport, model: "reference" },
       loglikelihoodUnsupported: () => false,
       now: () => Date.UTC(2026, 0, 1 + run),
-      covert: mix === undefined ? undefined : { mix, echo: () => true },
+      covert:
+        mix === undefined
+          ? undefined
+          : { mix, echo: () => true, bases: rankLengths ? baseLengths(plan, seed) : undefined },
     };
-    for (const entry of planRun(tasks, settings, seed)) await Effect.runPromise(executeEntry(ctx, entry));
+    for (const entry of plan) await Effect.runPromise(executeEntry(ctx, entry));
   }
   return out.slice(0, count);
 }
@@ -271,7 +285,11 @@ interface Separability {
  * second (a quarter of the node's relays), Poisson-paced, from a pool of 64 probe applications;
  * classifiers trained on a random half of a balanced sample and tested on the other half.
  */
-async function separability(covert: boolean, columns: readonly number[]): Promise<Separability> {
+async function separability(
+  covert: boolean,
+  columns: readonly number[],
+  rankLengths = true,
+): Promise<Separability> {
   const rng = createRng(20261202);
   const zipf = Array.from({ length: 400 }, (_, i) => 1 / (i + 1) ** 1.1);
   const zipfTotal = zipf.reduce((a, b) => a + b, 0);
@@ -284,7 +302,7 @@ async function separability(covert: boolean, columns: readonly number[]): Promis
   }));
   const mix = usableMix(gatewayMix(mixSample));
   if (mix === undefined) throw new Error("the synthetic customers gave no usable mix");
-  const probes = await probeRelays(tasks, covert ? mix : undefined, PROBES);
+  const probes = await probeRelays(tasks, covert ? mix : undefined, PROBES, rankLengths);
   const pickApp = probeApps(rng, 64);
   let at = 0;
   const probeSeen: Seen[] = probes.map((p) => {
@@ -342,14 +360,22 @@ describe("covert probes", () => {
     expect(r.logistic).toBeGreaterThan(0.95);
   }, 300_000);
 
-  it("still leak through the length of their prompts when the node sees the whole view, far less than before", async () => {
+  it("cannot be told from customers by the node's whole view, prompt lengths and lines included, better than chance plus the margin", async () => {
     const covert = await separability(true, WHOLE_VIEW);
-    const before = await separability(false, WHOLE_VIEW);
     report("covert, whole view", covert);
+    expect(covert.testRelays).toBe(PROBES);
+    expect(covert.logistic).toBeLessThanOrEqual(0.5 + MARGIN);
+    expect(covert.stump.accuracy).toBeLessThanOrEqual(0.5 + MARGIN);
+  }, 300_000);
+
+  it("are told apart by their prompt lengths when each length is drawn without regard to the probe's own (the whole-view test can fail)", async () => {
+    const unranked = await separability(true, WHOLE_VIEW, false);
+    const before = await separability(false, WHOLE_VIEW);
+    report("covert, lengths drawn at random, whole view", unranked);
     report("measuring shapes, whole view", before);
-    // Open work (docs/evaluator.md): benchmark items are never as short as many customers'
-    // prompts, and their length sits in the last message rather than in earlier turns.
-    expect(covert.logistic).toBeLessThan(0.8);
+    // Padding only lengthens: a length drawn at random leaves every probe at least as long as its
+    // item, and the probes as a whole longer than customers' prompts.
+    expect(Math.max(unranked.logistic, unranked.stump.accuracy)).toBeGreaterThan(0.5 + MARGIN);
     expect(before.logistic).toBeGreaterThan(0.95);
   }, 300_000);
 });

@@ -3,7 +3,7 @@ import { errorCodeOf } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { base, type Row } from "../runs/entry-row.js";
 import type { EntryContext } from "../runs/execute-entry.js";
-import { type CovertContext, drawShape, padText } from "../runs/probe-shape.js";
+import { type CovertContext, drawShape, hasContext, padText } from "../runs/probe-shape.js";
 import { type Rng, sha256Hex } from "../runs/rng.js";
 import { sampleCompletion, scoreUnderReference } from "./identity-probes.js";
 import { randomPrompt } from "./random-prompts.js";
@@ -20,27 +20,35 @@ export function identityEntry(
   rng: Rng,
   covert?: CovertContext,
 ): Effect.Effect<Row> {
-  const prompt = padText(randomPrompt(rng), covert?.mix, rng, () => randomPrompt(rng));
+  // Covert runs: a sampled customer shape (not greedy, no echo, a short enough answer to score).
+  const drawn =
+    covert === undefined
+      ? undefined
+      : drawShape(
+          covert.mix,
+          rng,
+          (s) =>
+            !s.echo &&
+            s.turns === 0 &&
+            (s.temperature ?? 1) >= 0.5 &&
+            (s.maxTokens === null || s.maxTokens <= 256),
+        );
+  const padded = padText(
+    randomPrompt(rng),
+    covert,
+    rng,
+    () => randomPrompt(rng),
+    drawn === undefined ? undefined : hasContext(drawn),
+  );
+  const prompt = padded.prompt;
   const promptHash = sha256Hex(prompt);
   if (reference === undefined) {
     return Effect.succeed({ ...base, kind: "identity", category: "untested", status: "scored", promptHash });
   }
   const refTarget = { address: reference.targetNode, model: reference.model };
   return Effect.gen(function* () {
-    // Covert runs: a sampled customer shape (not greedy, no echo, a short enough answer to score).
-    const drawn =
-      covert === undefined
-        ? undefined
-        : drawShape(
-            covert.mix,
-            rng,
-            (s) =>
-              !s.echo &&
-              s.turns === 0 &&
-              (s.temperature ?? 1) >= 0.5 &&
-              (s.maxTokens === null || s.maxTokens <= 256),
-          );
-    const nodeShape = drawn === undefined ? undefined : { shape: drawn, rng };
+    const nodeShape =
+      drawn === undefined ? undefined : { shape: drawn, rng, systemChars: padded.target?.context };
     const nodeText = yield* sampleCompletion(transport, node, prompt, rng.int(2 ** 31), nodeShape);
     const refText = yield* sampleCompletion(
       reference.transport,

@@ -12,6 +12,13 @@ export interface ScoredSample {
   readonly meanLogprob: number;
 }
 
+/** A customer shape to send a probe in, and the length of its system message when it has one. */
+export interface CustomerShape {
+  readonly shape: TrafficShape;
+  readonly rng: Rng;
+  readonly systemChars?: number | undefined;
+}
+
 /**
  * A seeded, sampled (temperature 1) completion of a fingerprint prompt. Nodes answering from one
  * backend give identical text for the same prompt and seed; two different models — even close
@@ -22,7 +29,7 @@ export function fingerprintProbe(
   node: { address: string; model: string },
   prompt: string,
   seed: number,
-  shape?: { readonly shape: TrafficShape; readonly rng: Rng },
+  shape?: CustomerShape,
 ) {
   if (shape !== undefined) return sampleCompletion(transport, node, prompt, seed, shape);
   return transport
@@ -43,10 +50,10 @@ export function sampleCompletion(
   target: { address?: string | undefined; model: string },
   prompt: string,
   seed: number,
-  shape?: { readonly shape: TrafficShape; readonly rng: Rng },
+  shape?: CustomerShape,
 ) {
   if (shape !== undefined) {
-    const body = shapedBody(shape.shape, target.model, prompt, shape.rng);
+    const body = shapedBody(shape.shape, target.model, prompt, shape.rng, {}, undefined, shape.systemChars);
     if (shape.shape.seed) body.seed = seed;
     const options = { stream: shape.shape.stream };
     return shape.shape.operation === "chat.completions"

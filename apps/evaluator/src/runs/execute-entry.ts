@@ -15,8 +15,9 @@ import { base, type Row } from "./entry-row.js";
 import type { PlanEntry } from "./plan.js";
 import {
   type CovertContext,
-  drawPromptChars,
+  drawPromptLength,
   drawShape,
+  hasContext,
   padPrompt,
   padText,
   shapedBody,
@@ -87,17 +88,26 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
     }
     case "fingerprint": {
       const day = createRng(deriveSeed("fingerprint", fingerprintSeed(ctx.now()), entry.index));
-      const prompt = padText(randomPrompt(day), ctx.covert?.mix, day, () => randomPrompt(day));
       // Covert runs: a customer shape drawn from the day's seed, so nodes probed in the same shape
       // can be compared (the shape is part of the compared key); only seeded, sampled shapes
-      // give comparable answers, the others are ordinary probes.
+      // give comparable answers, the others are ordinary probes. The prompt's length is drawn
+      // from the day's seed too (not from the run's lengths), so every node gets the same prompt.
       const drawn =
         ctx.covert === undefined
           ? undefined
           : drawShape(ctx.covert.mix, day, (s) => !s.echo && s.turns === 0);
+      const padded = padText(
+        randomPrompt(day),
+        ctx.covert === undefined ? undefined : { ...ctx.covert, bases: undefined },
+        day,
+        () => randomPrompt(day),
+        drawn === undefined ? undefined : hasContext(drawn),
+      );
+      const prompt = padded.prompt;
       const key = drawn === undefined ? prompt : `${prompt}\u0000${trafficShapeKey(drawn)}`;
       const seed = day.int(2 ** 31);
-      const shape = drawn === undefined ? undefined : { shape: drawn, rng: day };
+      const shape =
+        drawn === undefined ? undefined : { shape: drawn, rng: day, systemChars: padded.target?.context };
       return fingerprintProbe(ctx.transport, node, prompt, seed, shape).pipe(
         Effect.map(
           (text): Row => ({
@@ -197,8 +207,10 @@ function speedCall(
   const shape = drawShape(ctx.covert.mix, rng, (s) => !s.echo && s.turns === 0);
   const body = padPrompt(
     shapedBody(shape, node.model, prompt, rng),
-    drawPromptChars(ctx.covert.mix, rng),
+    drawPromptLength(ctx.covert, rng, prompt.length, hasContext(shape)),
     () => randomPrompt(rng),
+    true,
+    rng,
   );
   const options = { stream: shape.stream };
   return shape.operation === "completions"

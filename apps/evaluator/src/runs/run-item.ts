@@ -1,4 +1,5 @@
 import type { ErrorCode, TrafficShape } from "@pocket-ai/protocol";
+import { promptCharsOf } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { errorCodeOf, type ProbeError, PromptLogprobsUnsupported } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
@@ -14,11 +15,13 @@ import { buildItem, type ItemRequest } from "../tasks/build-item.js";
 import type { Task } from "../tasks/task-definition.js";
 import {
   type CovertContext,
-  drawPromptChars,
+  drawPromptLength,
   drawShape,
   type History,
+  hasContext,
   padPrompt,
   shapedBody,
+  turnsCharsOf,
 } from "./probe-shape.js";
 import type { Rng } from "./rng.js";
 import { sha256Hex } from "./rng.js";
@@ -56,9 +59,34 @@ function loglikelihoodItem(
   request: Extract<ItemRequest, { kind: "loglikelihood" }>,
   task: Task,
   rng: Rng,
-  shape?: TrafficShape,
+  covert?: { readonly shape: TrafficShape; readonly context: CovertContext; readonly docIndex: number },
 ): Effect.Effect<ItemOutcome> {
   const promptHash = sha256Hex(request.context);
+  const shape = covert?.shape;
+  // Covert runs: solved examples of the task before the item (few-shot, as the harness adds
+  // them), the same for every choice, toward a customer prompt length; the choices are scored
+  // after the whole context, so the examples never count in a choice's log-likelihood.
+  const context =
+    covert === undefined
+      ? request.context
+      : String(
+          padPrompt(
+            { prompt: request.context },
+            drawPromptLength(
+              covert.context,
+              rng,
+              request.context.length + Math.max(...request.continuations.map((c) => c.length)),
+              false,
+            ),
+            () => {
+              const [other] = otherItems(task, covert.docIndex, 1, rng);
+              return other?.kind === "loglikelihood"
+                ? `${other.context}${other.continuations[other.gold] ?? ""}\n`
+                : undefined;
+            },
+            false,
+          ).prompt,
+        );
   return Effect.gen(function* () {
     const perToken: number[][] = [];
     for (const continuation of request.continuations) {
@@ -75,9 +103,9 @@ function loglikelihoodItem(
               temperature: 0,
               seed: rng.int(2 ** 31),
             }
-          : shapedBody(shape, node.model, request.context + continuation, rng, { echo: true, logprobs: 1 });
+          : shapedBody(shape, node.model, context + continuation, rng, { echo: true, logprobs: 1 });
       const outcome = yield* transport.completions(body, { node: node.address });
-      const lp = continuationTokenLogprobs(outcome, request.context, continuation);
+      const lp = continuationTokenLogprobs(outcome, context, continuation);
       if (lp instanceof PromptLogprobsUnsupported) return yield* lp;
       perToken.push(lp);
     }
@@ -182,11 +210,15 @@ function generateItem(
   );
 }
 
+/** The characters of a body's prompt (or a chat's last message). */
+const lastChars = (body: Record<string, unknown>) =>
+  promptCharsOf(body.messages === undefined ? "completions" : "chat.completions", body).chars;
+
 /**
  * Covert runs: a prompt's line breaks become spaces (solved examples stay on lines of their own),
  * as people type questions, except where lines carry meaning (code).
  */
-function prose(task: Task, prompt: string): string {
+export function prose(task: Task, prompt: string): string {
   if (task.definition.category === "coding") return prompt;
   return prompt
     .split(/\n\s*\n/)
@@ -236,12 +268,13 @@ function shapedGeneration(
   const shaped = shapedBody(shape, node.model, prompt, rng, extra, history);
   const body = padPrompt(
     shaped,
-    drawPromptChars(covert.mix, rng),
+    drawPromptLength(covert, rng, lastChars(shaped), hasContext(shape), turnsCharsOf(shaped)),
     () => {
       const [solved] = history(1);
       return solved === undefined ? undefined : `${solved.user} ${solved.assistant}`;
     },
     prosePrompts,
+    rng,
   );
   const options = { stream: shape.stream };
   const text =
@@ -277,7 +310,8 @@ function shapedChoiceItem(
     rng,
     (s) => !(s.echo && s.stream) && (!s.echo || (covert.echo() && echoKept)),
   );
-  if (shape.echo) return loglikelihoodItem(transport, node, request, task, rng, shape);
+  if (shape.echo)
+    return loglikelihoodItem(transport, node, request, task, rng, { shape, context: covert, docIndex });
   const delimiter = task.definition.target_delimiter;
   const choices = request.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
   const completions = shape.operation === "completions";
@@ -291,13 +325,19 @@ function shapedChoiceItem(
       return [{ user, assistant: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[other.gold] ?? "A" }];
     });
   const shaped = shapedBody(shape, node.model, prompt, rng, shape.stop ? { stop: ["\n\n"] } : {}, history);
-  const body = padPrompt(shaped, drawPromptChars(covert.mix, rng), () => {
-    const [other] = otherItems(task, docIndex, 1, rng);
-    if (other?.kind !== "loglikelihood") return undefined;
-    const shown = other.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
-    const solved = letterPrompt(other.context, shown, rng.int(LETTER_INSTRUCTIONS), false);
-    return `${solved.replace(/\n/g, " ")} ${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[other.gold] ?? "A"}`;
-  });
+  const body = padPrompt(
+    shaped,
+    drawPromptLength(covert, rng, lastChars(shaped), hasContext(shape), turnsCharsOf(shaped)),
+    () => {
+      const [other] = otherItems(task, docIndex, 1, rng);
+      if (other?.kind !== "loglikelihood") return undefined;
+      const shown = other.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
+      const solved = letterPrompt(other.context, shown, rng.int(LETTER_INSTRUCTIONS), false);
+      return `${solved.replace(/\n/g, " ")} ${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[other.gold] ?? "A"}`;
+    },
+    true,
+    rng,
+  );
   const options = { stream: shape.stream };
   const reply = completions
     ? transport.completions(body, { node: node.address }, options).pipe(Effect.map((o) => o.text))

@@ -9,6 +9,7 @@ import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
 import { FAKE_LOGPROBS_CODE, nodeScoreOf } from "../scoring/node-score.js";
 import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import type { Task } from "../tasks/task-definition.js";
+import { baseLengths } from "./base-lengths.js";
 import { executeEntry } from "./execute-entry.js";
 import { IMAGE_SUITE_HASH, planImageRun, planRun, suiteHash } from "./plan.js";
 import { usableMix } from "./probe-shape.js";
@@ -80,7 +81,10 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     seed: run.seed,
     node: options.node,
     transport,
-    covert: mix === undefined ? undefined : { mix, echo: () => !loglikelihoodUnsupported },
+    covert:
+      mix === undefined
+        ? undefined
+        : { mix, echo: () => !loglikelihoodUnsupported, bases: baseLengths(plan, run.seed) },
     reference: options.reference,
     loglikelihoodUnsupported: () => loglikelihoodUnsupported,
     imageLimits: images ? imageProbeLimits(options.node, options.settings) : undefined,

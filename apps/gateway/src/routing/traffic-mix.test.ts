@@ -38,8 +38,8 @@ describe("traffic mix", () => {
         stop: false,
       },
     });
-    // The last message: 18 characters on 2 lines.
-    expect(snapshot.promptChars).toEqual([{ upTo: 32, linesUpTo: 2, count: 6 }]);
+    // The last message: 18 characters on 2 lines; the system message before it: 9 characters.
+    expect(snapshot.promptChars).toEqual([{ upTo: 32, linesUpTo: 2, contextUpTo: 16, count: 6 }]);
     expect(JSON.stringify(snapshot)).not.toContain("Hello");
   });
 

@@ -18,15 +18,27 @@ export const DEFAULT_TRAFFIC_MIX: TrafficMixOptions = { halfLife: 20_000, minCou
  */
 export class TrafficMixCounter {
   private readonly counts = new Map<string, { shape: TrafficShape; count: number }>();
-  private readonly lengths = new Map<string, { upTo: number; linesUpTo: number; count: number }>();
+  private readonly lengths = new Map<
+    string,
+    { upTo: number; linesUpTo: number; contextUpTo: number; count: number }
+  >();
   private total = 0;
   private sinceHalving = 0;
 
   constructor(private readonly options: TrafficMixOptions = DEFAULT_TRAFFIC_MIX) {}
 
-  record(shape: TrafficShape, prompt: { readonly upTo: number; readonly linesUpTo: number }): void {
-    const at = `${prompt.upTo}/${prompt.linesUpTo}`;
-    const length = this.lengths.get(at) ?? { upTo: prompt.upTo, linesUpTo: prompt.linesUpTo, count: 0 };
+  record(
+    shape: TrafficShape,
+    prompt: { readonly upTo: number; readonly linesUpTo: number; readonly contextUpTo?: number },
+  ): void {
+    const contextUpTo = prompt.contextUpTo ?? 0;
+    const at = `${prompt.upTo}/${prompt.linesUpTo}/${contextUpTo}`;
+    const length = this.lengths.get(at) ?? {
+      upTo: prompt.upTo,
+      linesUpTo: prompt.linesUpTo,
+      contextUpTo,
+      count: 0,
+    };
     length.count += 1;
     this.lengths.set(at, length);
     const key = trafficShapeKey(shape);
@@ -46,7 +58,7 @@ export class TrafficMixCounter {
       .map((e) => ({ shape: e.shape, count: e.count }));
     const promptChars = [...this.lengths.values()]
       .filter((l) => l.count >= this.options.minCount)
-      .sort((a, b) => a.upTo - b.upTo || a.linesUpTo - b.linesUpTo)
+      .sort((a, b) => a.upTo - b.upTo || a.linesUpTo - b.linesUpTo || a.contextUpTo - b.contextUpTo)
       .map((l) => ({ ...l }));
     return { total: this.total, shapes, promptChars };
   }

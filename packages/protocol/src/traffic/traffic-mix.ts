@@ -55,6 +55,11 @@ export const TrafficMix = z.object({
         upTo: z.number().int().positive(),
         /** Lines of the prompt (or last message), in power-of-two buckets likewise. */
         linesUpTo: z.number().int().positive().default(1),
+        /**
+         * A chat's earlier messages (the system message and earlier turns) in characters, in
+         * power-of-two buckets likewise; 0 when there are none (and for completions).
+         */
+        contextUpTo: z.number().int().nonnegative().default(0),
         count: z.number().positive(),
       }),
     )
@@ -67,16 +72,23 @@ export const TRAFFIC_MIX_PATH = "/pocket/traffic-mix";
 
 /**
  * The prompt's length in characters and lines as `TrafficMix.promptChars` counts them (a chat's
- * last message: earlier turns and the system message are counted by the shape), and their
- * buckets (powers of two).
+ * last message), the characters of a chat's earlier messages (system message and earlier turns),
+ * and their buckets (powers of two; no earlier message is bucket 0).
  *
  * @example
- * promptCharsOf("completions", { prompt: "Hello" }); // { chars: 5, upTo: 8, lines: 1, linesUpTo: 1 }
+ * promptCharsOf("completions", { prompt: "Hello" }); // { chars: 5, upTo: 8, lines: 1, linesUpTo: 1, contextChars: 0, contextUpTo: 0 }
  */
 export function promptCharsOf(
   operation: "completions" | "chat.completions",
   body: Readonly<Record<string, unknown>>,
-): { readonly chars: number; readonly upTo: number; readonly lines: number; readonly linesUpTo: number } {
+): {
+  readonly chars: number;
+  readonly upTo: number;
+  readonly lines: number;
+  readonly linesUpTo: number;
+  readonly contextChars: number;
+  readonly contextUpTo: number;
+} {
   const parts = (v: unknown): string[] =>
     typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap((x) => parts(x)) : [];
   const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
@@ -85,7 +97,16 @@ export function promptCharsOf(
   const chars = texts.reduce((s, t) => s + t.length, 0);
   const lines = texts.reduce((s, t) => s + t.split("\n").length, 0);
   const bucket = (n: number, least: number) => 2 ** Math.max(least, Math.ceil(Math.log2(Math.max(1, n))));
-  return { chars, upTo: bucket(chars, 3), lines, linesUpTo: bucket(lines, 0) };
+  const earlier = operation === "completions" ? [] : messages.slice(0, -1).flatMap((m) => parts(m.content));
+  const contextChars = earlier.reduce((s, t) => s + t.length, 0);
+  return {
+    chars,
+    upTo: bucket(chars, 3),
+    lines,
+    linesUpTo: bucket(lines, 0),
+    contextChars,
+    contextUpTo: earlier.length === 0 ? 0 : bucket(contextChars, 3),
+  };
 }
 
 const round = (value: number, step: number) => Math.round(value / step) * step;
