@@ -44,14 +44,21 @@ interface Seen {
 /** The mix as the gateway counts it (`TrafficMixCounter`: shapes of customer relays, rare shapes left out). */
 function gatewayMix(relays: readonly CustomerRelay[]): TrafficMix {
   const counts = new Map<string, { shape: TrafficShape; count: number }>();
-  const lengths = new Map<string, { upTo: number; linesUpTo: number; contextUpTo: number; count: number }>();
+  const lengths = new Map<string, NonNullable<TrafficMix["promptChars"]>[number]>();
   for (const r of relays) {
     const { upTo, linesUpTo, contextUpTo } = promptCharsOf(r.operation, r.body);
-    const at = `${upTo}/${linesUpTo}/${contextUpTo}`;
-    const length = lengths.get(at) ?? { upTo, linesUpTo, contextUpTo, count: 0 };
+    const shape = trafficShapeOf(r.operation, gatewayBody(r.body));
+    const at = `${shape.operation}/${shape.echo}/${upTo}/${linesUpTo}/${contextUpTo}`;
+    const length = lengths.get(at) ?? {
+      upTo,
+      linesUpTo,
+      contextUpTo,
+      operation: shape.operation,
+      echo: shape.echo,
+      count: 0,
+    };
     length.count += 1;
     lengths.set(at, length);
-    const shape = trafficShapeOf(r.operation, gatewayBody(r.body));
     const key = trafficShapeKey(shape);
     const entry = counts.get(key) ?? { shape, count: 0 };
     entry.count += 1;

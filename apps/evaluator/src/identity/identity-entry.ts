@@ -3,7 +3,7 @@ import { errorCodeOf } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { base, type Row } from "../runs/entry-row.js";
 import type { EntryContext } from "../runs/execute-entry.js";
-import { type CovertContext, drawShape, hasContext, padText } from "../runs/probe-shape.js";
+import { type CovertContext, drawShape, padText } from "../runs/probe-shape.js";
 import { type Rng, sha256Hex } from "../runs/rng.js";
 import { sampleCompletion, scoreUnderReference } from "./identity-probes.js";
 import { randomPrompt } from "./random-prompts.js";
@@ -33,13 +33,7 @@ export function identityEntry(
             (s.temperature ?? 1) >= 0.5 &&
             (s.maxTokens === null || s.maxTokens <= 256),
         );
-  const padded = padText(
-    randomPrompt(rng),
-    covert,
-    rng,
-    () => randomPrompt(rng),
-    drawn === undefined ? undefined : hasContext(drawn),
-  );
+  const padded = padText(randomPrompt(rng), covert, rng, () => randomPrompt(rng), drawn);
   const prompt = padded.prompt;
   const promptHash = sha256Hex(prompt);
   if (reference === undefined) {

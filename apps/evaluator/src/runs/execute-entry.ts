@@ -17,7 +17,6 @@ import {
   type CovertContext,
   drawPromptLength,
   drawShape,
-  hasContext,
   padPrompt,
   padText,
   shapedBody,
@@ -101,7 +100,7 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
         ctx.covert === undefined ? undefined : { ...ctx.covert, bases: undefined },
         day,
         () => randomPrompt(day),
-        drawn === undefined ? undefined : hasContext(drawn),
+        drawn,
       );
       const prompt = padded.prompt;
       const key = drawn === undefined ? prompt : `${prompt}\u0000${trafficShapeKey(drawn)}`;
@@ -207,7 +206,7 @@ function speedCall(
   const shape = drawShape(ctx.covert.mix, rng, (s) => !s.echo && s.turns === 0);
   const body = padPrompt(
     shapedBody(shape, node.model, prompt, rng),
-    drawPromptLength(ctx.covert, rng, prompt.length, hasContext(shape)),
+    drawPromptLength(ctx.covert, rng, prompt.length, shape),
     () => randomPrompt(rng),
     true,
     rng,

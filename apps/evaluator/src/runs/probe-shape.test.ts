@@ -37,13 +37,13 @@ describe("probe shaping", () => {
     const covert = { mix, echo: () => true, bases };
     const rng = createRng(7);
     for (const base of [20, 50])
-      expect(drawPromptLength(covert, rng, base, false)!.chars).toBeLessThanOrEqual(64);
+      expect(drawPromptLength(covert, rng, base, echoShape)!.chars).toBeLessThanOrEqual(64);
     for (const base of [300, 330])
-      expect(drawPromptLength(covert, rng, base, false)!.chars).toBeGreaterThan(256);
+      expect(drawPromptLength(covert, rng, base, echoShape)!.chars).toBeGreaterThan(256);
     // Without the run's lengths the draw ignores the probe's own: short probes also get long targets.
     const random = Array.from(
       { length: 200 },
-      () => drawPromptLength({ mix, echo: () => true }, rng, 20, false)!.chars,
+      () => drawPromptLength({ mix, echo: () => true }, rng, 20, echoShape)!.chars,
     );
     expect(random.some((c) => c > 256)).toBe(true);
   });

@@ -174,10 +174,10 @@ function rankOf(bases: readonly number[], base: number, rng: Rng): number {
 }
 
 /**
- * A prompt length drawn from the mix's length buckets (those with earlier messages when
- * `context` is true, those without when false, any when undefined; with `turnsChars` of earlier
- * turns already there, those whose earlier messages are at least that long); undefined when it has
- * none.
+ * A prompt length drawn from the mix's length buckets of requests like `shape` (the same
+ * operation and echo, earlier messages when it has a system message or turns, none otherwise;
+ * with `turnsChars` of earlier turns already there, earlier messages at least that long; any bucket
+ * when no shape is given); undefined when the mix has none.
  *
  * With the run's own lengths (`covert.bases`) the draw is a quantile match: a probe whose own
  * prompt is `base` characters long gets the customer length at the same rank, so the run's
@@ -190,16 +190,25 @@ export function drawPromptLength(
   covert: CovertContext,
   rng: Rng,
   base: number,
-  context?: boolean,
+  shape?: TrafficShape,
   turnsChars = 0,
 ): LengthTarget | undefined {
   const all = covert.mix.promptChars ?? [];
   const least = turnsChars > 0 ? 2 ** Math.max(3, Math.ceil(Math.log2(turnsChars))) : 0;
-  const fitting =
+  const context = shape === undefined ? undefined : hasContext(shape);
+  const sameContext =
     context === undefined
       ? all
       : all.filter((b) => (b.contextUpTo ?? 0) > 0 === context && (b.contextUpTo ?? 0) >= least);
-  const buckets = fitting.length > 0 ? fitting : all;
+  const sameRequest =
+    shape === undefined
+      ? sameContext
+      : sameContext.filter(
+          (b) =>
+            (b.operation === undefined || b.operation === shape.operation) &&
+            (b.echo === undefined || b.echo === shape.echo),
+        );
+  const buckets = sameRequest.length > 0 ? sameRequest : sameContext.length > 0 ? sameContext : all;
   const total = buckets.reduce((sum, b) => sum + b.count, 0);
   if (total <= 0) return undefined;
   const byChars = new Map<number, number>();
@@ -295,10 +304,7 @@ function fitsInput(body: Record<string, unknown>, shot: string): boolean {
 }
 
 /** The last message's text (chat) or the prompt (completions), and a body with it replaced. */
-function lastText(body: Record<string, unknown>): {
-  text: string;
-  put: (text: string) => Record<string, unknown>;
-} {
+function lastText(body: Record<string, unknown>): ReturnType<Access> {
   if (body.messages === undefined) {
     return { text: String(body.prompt), put: (text) => ({ ...body, prompt: text }) };
   }
@@ -338,10 +344,49 @@ export function padPrompt(
 ): Record<string, unknown> {
   if (target === undefined) return body;
   let out = rng === undefined ? body : resizeSystem(body, target.context, rng);
-  const off = (chars: number) => Math.abs(Math.log(Math.max(chars, 1) / Math.max(target.chars, 1)));
+  out = grow(out, lastText, (b) => promptCharsOf(operationOf(b), b).chars, target.chars, example);
+  // Earlier turns short of the drawn earlier-message length: examples go before the first one.
+  if (target.context > 0 && turnsCharsOf(out) > 0)
+    out = grow(out, firstTurn, (b) => promptCharsOf(operationOf(b), b).contextChars, target.context, example);
+  return prose ? reflow(out, target.lines) : out;
+}
+
+/** A message's text and a body with it replaced. */
+type Access = (body: Record<string, unknown>) => {
+  text: string;
+  put: (text: string) => Record<string, unknown>;
+};
+
+/** The first earlier turn of a chat (after the system message). */
+const firstTurn: Access = (body) => {
+  const messages = [...(body.messages as { role: string; content: string }[])];
+  const at = messages[0]?.role === "system" ? 1 : 0;
+  const turn = messages[at]!;
+  return {
+    text: turn.content,
+    put: (text) => {
+      messages[at] = { ...turn, content: text };
+      return { ...body, messages };
+    },
+  };
+};
+
+/**
+ * Puts examples before one message's text while that brings `measure` closer to `goal` (on a
+ * log scale), each the closest of a few candidates; at the input limit, the end of one.
+ */
+function grow(
+  body: Record<string, unknown>,
+  at: Access,
+  measure: (body: Record<string, unknown>) => number,
+  goal: number,
+  example: () => string | undefined,
+): Record<string, unknown> {
+  const off = (chars: number) => Math.abs(Math.log(Math.max(chars, 1) / Math.max(goal, 1)));
+  let out = body;
   for (let i = 0; i < 8; i++) {
-    const chars = promptCharsOf(operationOf(out), out).chars;
-    if (chars >= target.chars) break;
+    const chars = measure(out);
+    if (chars >= goal) break;
     let best: string | undefined;
     let over: string | undefined;
     for (let k = 0; k < SHOT_CANDIDATES; k++) {
@@ -350,14 +395,14 @@ export function padPrompt(
       if (!fitsInput(out, shot)) over = shot;
       else if (off(chars + shot.length + 1) < off(chars + (best?.length ?? -1) + 1)) best = shot;
     }
-    // Nothing fits, the prompt is still short of its length and the request is at its input limit:
+    // Nothing fits, the text is still short of its length and the request is at its input limit:
     // the example's beginning is cut off, as clients trim the oldest text of a long prompt.
     if (best === undefined && over !== undefined) best = trimmedToFit(out, over);
     if (best === undefined || off(chars + best.length + 1) >= off(chars)) break;
-    const last = lastText(out);
-    out = last.put(`${best}\n${last.text}`);
+    const message = at(out);
+    out = message.put(`${best}\n${message.text}`);
   }
-  return prose ? reflow(out, target.lines) : out;
+  return out;
 }
 
 /** A chat's system message rewritten so the earlier messages total about `context` characters. */
@@ -395,9 +440,9 @@ export function padText(
   covert: CovertContext | undefined,
   rng: Rng,
   example: () => string | undefined,
-  context?: boolean,
+  shape?: TrafficShape,
 ): { readonly prompt: string; readonly target: LengthTarget | undefined } {
   if (covert === undefined) return { prompt, target: undefined };
-  const target = drawPromptLength(covert, rng, prompt.length, context);
+  const target = drawPromptLength(covert, rng, prompt.length, shape);
   return { prompt: String(padPrompt({ prompt }, target, example).prompt), target };
 }

@@ -18,7 +18,6 @@ import {
   drawPromptLength,
   drawShape,
   type History,
-  hasContext,
   padPrompt,
   shapedBody,
   turnsCharsOf,
@@ -76,7 +75,7 @@ function loglikelihoodItem(
               covert.context,
               rng,
               request.context.length + Math.max(...request.continuations.map((c) => c.length)),
-              false,
+              covert.shape,
             ),
             () => {
               const [other] = otherItems(task, covert.docIndex, 1, rng);
@@ -268,7 +267,7 @@ function shapedGeneration(
   const shaped = shapedBody(shape, node.model, prompt, rng, extra, history);
   const body = padPrompt(
     shaped,
-    drawPromptLength(covert, rng, lastChars(shaped), hasContext(shape), turnsCharsOf(shaped)),
+    drawPromptLength(covert, rng, lastChars(shaped), shape, turnsCharsOf(shaped)),
     () => {
       const [solved] = history(1);
       return solved === undefined ? undefined : `${solved.user} ${solved.assistant}`;
@@ -327,7 +326,7 @@ function shapedChoiceItem(
   const shaped = shapedBody(shape, node.model, prompt, rng, shape.stop ? { stop: ["\n\n"] } : {}, history);
   const body = padPrompt(
     shaped,
-    drawPromptLength(covert, rng, lastChars(shaped), hasContext(shape), turnsCharsOf(shaped)),
+    drawPromptLength(covert, rng, lastChars(shaped), shape, turnsCharsOf(shaped)),
     () => {
       const [other] = otherItems(task, docIndex, 1, rng);
       if (other?.kind !== "loglikelihood") return undefined;

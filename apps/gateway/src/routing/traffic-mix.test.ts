@@ -39,7 +39,9 @@ describe("traffic mix", () => {
       },
     });
     // The last message: 18 characters on 2 lines; the system message before it: 9 characters.
-    expect(snapshot.promptChars).toEqual([{ upTo: 32, linesUpTo: 2, contextUpTo: 16, count: 6 }]);
+    expect(snapshot.promptChars).toEqual([
+      { upTo: 32, linesUpTo: 2, contextUpTo: 16, operation: "chat.completions", echo: false, count: 6 },
+    ]);
     expect(JSON.stringify(snapshot)).not.toContain("Hello");
   });
 

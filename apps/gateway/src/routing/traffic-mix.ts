@@ -20,7 +20,14 @@ export class TrafficMixCounter {
   private readonly counts = new Map<string, { shape: TrafficShape; count: number }>();
   private readonly lengths = new Map<
     string,
-    { upTo: number; linesUpTo: number; contextUpTo: number; count: number }
+    {
+      upTo: number;
+      linesUpTo: number;
+      contextUpTo: number;
+      operation: TrafficShape["operation"];
+      echo: boolean;
+      count: number;
+    }
   >();
   private total = 0;
   private sinceHalving = 0;
@@ -32,11 +39,13 @@ export class TrafficMixCounter {
     prompt: { readonly upTo: number; readonly linesUpTo: number; readonly contextUpTo?: number },
   ): void {
     const contextUpTo = prompt.contextUpTo ?? 0;
-    const at = `${prompt.upTo}/${prompt.linesUpTo}/${contextUpTo}`;
+    const at = `${shape.operation}/${shape.echo}/${prompt.upTo}/${prompt.linesUpTo}/${contextUpTo}`;
     const length = this.lengths.get(at) ?? {
       upTo: prompt.upTo,
       linesUpTo: prompt.linesUpTo,
       contextUpTo,
+      operation: shape.operation,
+      echo: shape.echo,
       count: 0,
     };
     length.count += 1;

@@ -60,6 +60,9 @@ export const TrafficMix = z.object({
          * power-of-two buckets likewise; 0 when there are none (and for completions).
          */
         contextUpTo: z.number().int().nonnegative().default(0),
+        /** The relays' operation, and whether they were `echo` completions (absent: not told apart). */
+        operation: z.enum(["completions", "chat.completions"]).optional(),
+        echo: z.boolean().optional(),
         count: z.number().positive(),
       }),
     )
