@@ -100,6 +100,43 @@ describe("development backend", () => {
     expect(streamed.join("")).toBe(unary.text);
   });
 
+  it("streams several prompts and samples one after another, each under the unary answer's index", async () => {
+    const body = { prompt: ["Once upon a time", "The weather"], max_tokens: 6, seed: 3, n: 2 };
+    const unary = await Effect.runPromise(text.completions(body));
+    const pieces = Chunk.toArray(
+      await Effect.runPromise(Stream.runCollect(text.stream("completions", body))),
+    );
+    const texts: string[] = [];
+    const finishes: string[] = [];
+    for (const piece of pieces.slice(0, -1)) {
+      const choice = (piece.choices as (Choice & { index: number })[])[0]!;
+      texts[choice.index] = (texts[choice.index] ?? "") + choice.text;
+      if (choice.finish_reason !== null) finishes[choice.index] = choice.finish_reason;
+    }
+    expect(texts).toEqual(choicesOf(unary).map((c) => c.text));
+    expect(finishes).toEqual(choicesOf(unary).map((c) => c.finish_reason));
+    expect(pieces.at(-1)).toMatchObject({ choices: [], usage: unary.usage as object });
+
+    const chat = { messages: [{ role: "user", content: "Hello" }], max_tokens: 5, seed: 8, n: 3 };
+    const unaryChat = await Effect.runPromise(text.chatCompletions(chat));
+    const chatPieces = Chunk.toArray(
+      await Effect.runPromise(Stream.runCollect(text.stream("chat.completions", chat))),
+    );
+    const replies: string[] = [];
+    const roles: number[] = [];
+    for (const piece of chatPieces.slice(0, -1)) {
+      const choice = (piece.choices as { index: number; delta: { role?: string; content?: string } }[])[0]!;
+      if (choice.delta.role === "assistant") roles.push(choice.index);
+      replies[choice.index] = (replies[choice.index] ?? "") + (choice.delta.content ?? "");
+    }
+    expect(roles).toEqual([0, 1, 2]);
+    const unaryReplies = (unaryChat.choices as { message: { content: string } }[]).map(
+      (c) => c.message.content,
+    );
+    expect(replies).toEqual(unaryReplies);
+    expect(chatPieces.at(-1)).toMatchObject({ choices: [], usage: unaryChat.usage as object });
+  });
+
   it("streams chat starting with the assistant role", async () => {
     const pieces = Chunk.toArray(
       await Effect.runPromise(

@@ -1,7 +1,6 @@
 import { type Effect, Stream } from "effect";
 import type { BackendError, StreamPiece } from "../backend.js";
 import type { StreamedToken, TextEngine, TextStreamEvent } from "./index.js";
-import { DevBackendRequestError } from "./index.js";
 import {
   chatLogprobs,
   chatLogprobsCount,
@@ -22,9 +21,7 @@ export interface DevRunner {
   /** The node's clock (Unix ms), for `created`. */
   readonly now: () => number;
   run<A>(call: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, BackendError>;
-  stream(
-    events: (signal: AbortSignal) => AsyncIterable<TextStreamEvent>,
-  ): Stream.Stream<TextStreamEvent, BackendError>;
+  stream<A>(events: (signal: AbortSignal) => AsyncIterable<A>): Stream.Stream<A, BackendError>;
 }
 
 const modelOf = (body: Record<string, unknown>) => (typeof body.model === "string" ? body.model : "dev");
@@ -136,51 +133,88 @@ export function devStream(
     system_fingerprint: engine.fingerprint ?? DEV_FINGERPRINT,
   };
   const wantsLogprobs = chat ? chatLogprobsCount(body) !== undefined : typeof body.logprobs === "number";
+  const n = typeof body.n === "number" && body.n > 0 ? body.n : 1;
+  // Several prompts and samples are streamed one after another, each choice under its own index
+  // (prompt × n + sample, as in a unary answer); usage comes once, at the end, for all of them.
+  // The request is read before the first event, so a refused one fails before any output.
   const events = runner.stream((signal) => {
-    // Several streamed choices would interleave; refused rather than cut to one.
-    const several = typeof body.n === "number" && body.n > 1;
+    const choices: ChoiceSource[] = [];
     if (chat) {
-      if (several)
-        throw new DevBackendRequestError("an in-process engine streams one sample at a time (n 1)");
-      return engine.streamChat(chatMessages(body.messages), chatOptions(body), signal);
+      const messages = chatMessages(body.messages);
+      const options = chatOptions(body);
+      for (let sample = 0; sample < n; sample++) {
+        const seeded = options.seed === undefined ? options : { ...options, seed: options.seed + sample };
+        choices.push({ index: sample, sample, open: () => engine.streamChat(messages, seeded, signal) });
+      }
+    } else {
+      const prompts = completionPrompts(body.prompt, engine.detokenize);
+      for (const [p, prompt] of prompts.entries())
+        for (let sample = 0; sample < n; sample++) {
+          const request = completionRequest(body, prompt, sample);
+          choices.push({ index: p * n + sample, sample, open: () => engine.stream(request, signal) });
+        }
     }
-    const prompts = completionPrompts(body.prompt, engine.detokenize);
-    if (prompts.length !== 1 || several) {
-      throw new DevBackendRequestError("an in-process engine streams one prompt and one sample at a time");
-    }
-    return engine.stream(completionRequest(body, prompts[0] ?? "", 0), signal);
+    return oneAfterAnother(choices);
   });
-  const piece = (choice: Record<string, unknown>): StreamPiece => ({
+  const piece = (index: number, choice: Record<string, unknown>): StreamPiece => ({
     ...base,
-    choices: [{ index: 0, ...choice }],
+    choices: [{ index, ...choice }],
   });
-  const toPieces = (event: TextStreamEvent): StreamPiece[] => {
-    if (event.type === "finish") {
-      const finish = chat
-        ? piece({ delta: {}, logprobs: null, finish_reason: event.finishReason })
-        : piece({ text: "", logprobs: null, finish_reason: event.finishReason });
-      return [finish, { ...base, choices: [], usage: usage(event.promptTokens, event.completionTokens) }];
-    }
-    if (event.text === "" && event.tokens.length === 0) return [];
-    if (chat) {
-      const logprobs = wantsLogprobs ? chatLogprobs(event.tokens) : null;
-      return [piece({ delta: { content: event.text }, logprobs, finish_reason: null })];
-    }
-    const logprobs = wantsLogprobs ? streamedLegacyLogprobs(event.tokens) : null;
-    return [piece({ text: event.text, logprobs, finish_reason: null })];
-  };
-  // The chat `role` piece goes out with the engine's first event, so a refused request fails
-  // before any output, as vLLM's would.
   return Stream.suspend(() => {
-    let first = chat;
-    return Stream.mapConcat(events, (event) => {
-      const out = toPieces(event);
-      if (!first) return out;
-      first = false;
-      return [
-        piece({ delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }),
-        ...out,
-      ];
-    });
+    let promptTokens = 0;
+    let completionTokens = 0;
+    const started = new Set<number>();
+    const toPieces = ({ index, sample, event }: IndexedEvent): StreamPiece[] => {
+      const out: StreamPiece[] = [];
+      // A chat choice opens with its `role` piece, sent with its first event.
+      if (chat && !started.has(index)) {
+        started.add(index);
+        out.push(
+          piece(index, { delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }),
+        );
+      }
+      if (event.type === "finish") {
+        if (sample === 0) promptTokens += event.promptTokens;
+        completionTokens += event.completionTokens;
+        out.push(
+          chat
+            ? piece(index, { delta: {}, logprobs: null, finish_reason: event.finishReason })
+            : piece(index, { text: "", logprobs: null, finish_reason: event.finishReason }),
+        );
+        return out;
+      }
+      if (event.text === "" && event.tokens.length === 0) return out;
+      if (chat) {
+        const logprobs = wantsLogprobs ? chatLogprobs(event.tokens) : null;
+        out.push(piece(index, { delta: { content: event.text }, logprobs, finish_reason: null }));
+        return out;
+      }
+      const logprobs = wantsLogprobs ? streamedLegacyLogprobs(event.tokens) : null;
+      out.push(piece(index, { text: event.text, logprobs, finish_reason: null }));
+      return out;
+    };
+    return Stream.concat(
+      Stream.mapConcat(events, toPieces),
+      Stream.sync(
+        () => ({ ...base, choices: [], usage: usage(promptTokens, completionTokens) }) as StreamPiece,
+      ),
+    );
   });
+}
+
+interface IndexedEvent {
+  readonly index: number;
+  readonly sample: number;
+  readonly event: TextStreamEvent;
+}
+
+interface ChoiceSource {
+  readonly index: number;
+  readonly sample: number;
+  readonly open: () => AsyncIterable<TextStreamEvent>;
+}
+
+async function* oneAfterAnother(choices: readonly ChoiceSource[]): AsyncGenerator<IndexedEvent> {
+  for (const { index, sample, open } of choices)
+    for await (const event of open()) yield { index, sample, event };
 }
