@@ -5,8 +5,8 @@
  * - `GGUF_MODEL_NOT_FOUND`: no file at the configured `modelPath`.
  * - `GGUF_MODEL_INVALID`: the file is not a GGUF model llama.cpp can load (wrong magic, truncated,
  *   unsupported architecture or tensor type).
- * - `GGUF_ENGINE_UNAVAILABLE`: llama.cpp's binary for this platform is not installed or fails to
- *   load (see the node operator guide, "Running a GGUF model").
+ * - `GGUF_ENGINE_UNAVAILABLE`: the binding (node-llama-cpp) is not installed, or llama.cpp's binary
+ *   for this platform fails to load (see docs/node-gguf.md, "Install").
  */
 export type LlamaEngineErrorCode = "GGUF_MODEL_NOT_FOUND" | "GGUF_MODEL_INVALID" | "GGUF_ENGINE_UNAVAILABLE";
 

@@ -1,4 +1,5 @@
 import type { Llama, LlamaContextSequence, LlamaModel as NativeModel, Token } from "node-llama-cpp";
+import { LLAMA_BINDING_INSTALL } from "./binding.js";
 import { LlamaEngineError } from "./errors.js";
 import { checkGgufFile } from "./gguf-file.js";
 
@@ -69,7 +70,10 @@ function runtime(gpu: "auto" | "off") {
       try {
         lib = await import("node-llama-cpp");
       } catch {
-        throw new LlamaEngineError("GGUF_ENGINE_UNAVAILABLE", "node-llama-cpp is not installed");
+        throw new LlamaEngineError(
+          "GGUF_ENGINE_UNAVAILABLE",
+          `node-llama-cpp is not installed: ${LLAMA_BINDING_INSTALL}`,
+        );
       }
       try {
         const llama = await lib.getLlama({

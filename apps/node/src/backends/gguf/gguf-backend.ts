@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { checkGgufFile, LlamaEngineError, openLlamaModel } from "@pocket-ai/engine-llama";
+import { checkGgufFile, checkLlamaBinding, LlamaEngineError, openLlamaModel } from "@pocket-ai/engine-llama";
 import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "../backend.js";
@@ -25,12 +25,14 @@ function toBackendError(backend: string, error: unknown): BackendError {
 /**
  * A GGUF model run in-process by llama.cpp (node-llama-cpp), behind the same `Backend` contract
  * as the HTTP engines: OpenAI completions and chat, streamed or not, under the call timeout, with
- * interruption stopping generation. The file is checked at once (a missing or non-GGUF file
- * throws `LlamaEngineError` with `GGUF_MODEL_NOT_FOUND` / `GGUF_MODEL_INVALID`, so the node
- * refuses to start), then loaded in the background; calls wait for the load.
+ * interruption stopping generation. The file and the binding are checked at once (a missing or
+ * non-GGUF file throws `LlamaEngineError` with `GGUF_MODEL_NOT_FOUND` / `GGUF_MODEL_INVALID`, a
+ * missing node-llama-cpp `GGUF_ENGINE_UNAVAILABLE` with the install command, so the node refuses
+ * to start), then the model is loaded in the background; calls wait for the load.
  */
 export function makeGgufBackend(config: BackendConfig & { readonly modelPath: string }): Backend {
   checkGgufFile(config.modelPath);
+  checkLlamaBinding();
   ggufBackendCount += 1;
   const target: EngineTarget = {
     backendId: `gguf@${basename(config.modelPath)}/${ggufBackendCount}`,
