@@ -42,7 +42,10 @@ export function makeBackend(
       // GGUF_MODEL_NOT_FOUND or GGUF_MODEL_INVALID (the file), GGUF_ENGINE_UNAVAILABLE (the
       // binding is not installed), each with what to fix.
       const reason = error instanceof Error ? error.message : String(error);
-      throw misconfigured(kind, reason.startsWith("GGUF_ENGINE_UNAVAILABLE") ? reason : `modelPath: ${reason}`);
+      throw misconfigured(
+        kind,
+        reason.startsWith("GGUF_ENGINE_UNAVAILABLE") ? reason : `modelPath: ${reason}`,
+      );
     }
   }
   if (url === undefined) throw misconfigured(kind, `a ${kind} backend needs its url`);
