@@ -46,9 +46,19 @@ if (values.help === true || command === "" || command === "help") {
       let mismatches = 0;
       for (const service of c.services) {
         const spec = findService(DEFAULT_CATALOG, service.serviceId);
+        const serviceKind = spec?.kind ?? "text";
         for (const b of service.backends) {
-          const backend = makeBackend(b, spec?.kind ?? "text");
-          const report = yield* probeBackend(backend, b);
+          // A backend that cannot start (no model file, no GGUF binding) is a failed check, with its reason.
+          const made = yield* Effect.either(Effect.try(() => makeBackend(b, serviceKind)));
+          if (made._tag === "Left") {
+            mismatches += 1;
+            const cause = made.left.error;
+            const reason = cause instanceof Error ? cause.message : String(cause);
+            yield* Console.log(`\n${service.serviceId} — ${b.kind}\ncannot start: ${reason}`);
+            continue;
+          }
+          const backend = made.right;
+          const report = yield* probeBackend(backend, b, serviceKind);
           if (!report.ok) mismatches += 1;
           yield* Console.log(`\n${service.serviceId} — ${backend.id}\n${formatProbeReport(report)}`);
         }

@@ -4,12 +4,12 @@ import { fileURLToPath } from "node:url";
 import { LlamaEngineError } from "./errors.js";
 
 /**
- * How to install the binding, named in the `GGUF_ENGINE_UNAVAILABLE` start-up error. A workspace
- * `pnpm install` (with dev dependencies, as contributors and CI run it) installs it;
- * `pnpm install --prod` and `pnpm deploy --prod` leave it out.
+ * How to install the binding, named in the `GGUF_ENGINE_UNAVAILABLE` start-up error. The
+ * workspace's full `pnpm install` (as contributors, CI and the node's Docker image run it)
+ * installs it; `pnpm install --prod`, for nodes without a `gguf` backend, leaves it out.
  */
 export const LLAMA_BINDING_INSTALL =
-  "run `pnpm install` (without --prod) in the repository, or `pnpm add node-llama-cpp@3.22.1` in a deployed node";
+  "run `pnpm install` in the repository (`pnpm install --prod` leaves the GGUF engine out)";
 
 /**
  * Checks, without loading it, that the llama.cpp binding (the npm package node-llama-cpp, an

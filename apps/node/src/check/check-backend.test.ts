@@ -2,7 +2,7 @@ import { Effect } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../test/fakes/backend-config.js";
 import { startFakeA1111 } from "../../test/fakes/fake-a1111.js";
-import { type FakeTextFlavor, startFakeVllm } from "../../test/fakes/fake-vllm.js";
+import { type FakeTextFeatures, type FakeTextFlavor, startFakeVllm } from "../../test/fakes/fake-vllm.js";
 import { makeBackend } from "../backends/make-backend.js";
 import type { BackendConfig } from "../config/node-config.js";
 import { formatProbeReport, type ProbeReport, probeBackend } from "./check-backend.js";
@@ -16,12 +16,32 @@ async function probeText(
   flavor: FakeTextFlavor,
   declaredKind: BackendConfig["kind"] = flavor,
   model = "engine-model",
+  options: {
+    features?: Partial<FakeTextFeatures>;
+    capabilities?: BackendConfig["capabilities"];
+    serviceKind?: "text" | "embedding";
+  } = {},
 ) {
-  const fake = await startFakeVllm({ flavor, model: "engine-model" });
+  const fake = await startFakeVllm({ flavor, model: "engine-model", features: options.features ?? {} });
   closers.push(fake.close);
-  const config = backendConfig({ kind: declaredKind, url: fake.url, model, timeoutMs: 5_000 });
-  return Effect.runPromise(probeBackend(makeBackend(config, "text"), config));
+  const config = backendConfig({
+    kind: declaredKind,
+    url: fake.url,
+    model,
+    timeoutMs: 5_000,
+    ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
+  });
+  const serviceKind = options.serviceKind ?? "text";
+  return Effect.runPromise(probeBackend(makeBackend(config, serviceKind), config, serviceKind));
 }
+
+/** check → [declared, observed, finding] for the probes of the parameters engines differ on. */
+const parameterRows = (report: ProbeReport) =>
+  Object.fromEntries(
+    report.rows
+      .filter((r) => ["n", "tools", "JSON mode", "JSON schema", "embeddings"].includes(r.check))
+      .map((r) => [r.check, [r.declared, r.observed, r.finding]]),
+  );
 
 const row = (report: ProbeReport, check: string) => report.rows.find((r) => r.check === check);
 
@@ -42,7 +62,13 @@ describe("probeBackend", () => {
       "seed",
       "streaming",
       "tokenize",
+      "n",
+      "tools",
+      "JSON mode",
+      "JSON schema",
+      "embeddings",
     ]);
+    expect(report.rows.every((r) => r.finding === "ok")).toBe(true);
   });
 
   it("agrees with llama.cpp's, Ollama's and TGI's honest declarations", async () => {
@@ -69,9 +95,10 @@ describe("probeBackend", () => {
       declared: true,
       observed: "no",
       agrees: false,
+      finding: "error",
       detail: "echo ignored: the answer does not start with the prompt",
     });
-    expect(formatProbeReport(report)).toMatch(/prompt logprobs \(echo\)\s+yes\s+no\s+MISMATCH/);
+    expect(formatProbeReport(report)).toMatch(/prompt logprobs \(echo\)\s+yes\s+no\s+ERROR/);
   });
 
   it("reports a configured model the engine does not serve", async () => {
@@ -107,5 +134,112 @@ describe("probeBackend", () => {
       const report = await Effect.runPromise(probeBackend(makeBackend(config, kind), config));
       expect(report.rows.filter((r) => !r.agrees)).toEqual([]);
     }
+  });
+
+  it("reports n, tools, JSON mode, JSON schema and embeddings as vLLM's engine does them", async () => {
+    const report = await probeText("vllm");
+    expect(parameterRows(report)).toEqual({
+      n: [true, "yes", "ok"],
+      tools: [false, "no", "ok"],
+      "JSON mode": [true, "yes", "ok"],
+      "JSON schema": [true, "yes", "ok"],
+      embeddings: [false, "no", "ok"],
+    });
+    expect(row(report, "n")?.detail).toBe("n=2 gave two choices");
+    expect(row(report, "tools")?.detail).toBe("a forced tool_choice came back as text, without a tool call");
+  });
+
+  it("makes each declared capability the engine lacks an error finding that fails the check", async () => {
+    // Declared as vLLM (n, JSON mode, JSON schema) and with tools by the operator, but the engine
+    // ignores `n`, `response_format` and the tools: gateways would get silently wrong answers.
+    const report = await probeText("vllm", "vllm", "engine-model", {
+      features: { n: false, jsonMode: false, jsonSchema: false },
+      capabilities: { tools: true },
+    });
+    expect(report.ok).toBe(false);
+    expect(parameterRows(report)).toEqual({
+      n: [true, "no", "error"],
+      tools: [true, "no", "error"],
+      "JSON mode": [true, "no", "error"],
+      "JSON schema": [true, "no", "error"],
+      embeddings: [false, "no", "ok"],
+    });
+    expect(row(report, "n")?.detail).toBe("asked n=2, got 1 choice: n is ignored");
+    expect(row(report, "JSON mode")?.detail).toBe(
+      "response_format json_object ignored: the answer is not a JSON object",
+    );
+    const table = formatProbeReport(report);
+    expect(table).toMatch(/\nn\s+yes\s+no\s+ERROR\s+asked n=2/);
+    expect(table).toMatch(/\ntools\s+yes\s+no\s+ERROR/);
+    expect(table).toMatch(/\nJSON schema\s+yes\s+no\s+ERROR/);
+  });
+
+  it("confirms tools declared for an engine started with tool calling, and JSON mode without a schema", async () => {
+    const vllm = await probeText("vllm", "vllm", "engine-model", {
+      features: { tools: true },
+      capabilities: { tools: true },
+    });
+    expect(vllm.ok).toBe(true);
+    expect(row(vllm, "tools")).toMatchObject({ declared: true, observed: "yes", finding: "ok" });
+    const ollama = await probeText("ollama");
+    expect(ollama.ok).toBe(true);
+    expect(parameterRows(ollama)).toEqual({
+      n: [false, "no", "ok"],
+      tools: [true, "yes", "ok"],
+      "JSON mode": [true, "yes", "ok"],
+      "JSON schema": [false, "no", "ok"],
+      embeddings: [false, "no", "ok"],
+    });
+  });
+
+  it("notes, without failing, what the engine does beyond its declaration", async () => {
+    // A llama.cpp build that returns `n` choices: the node just is not routed `n` requests.
+    const report = await probeText("llamacpp", "llamacpp", "engine-model", { features: { n: true } });
+    expect(row(report, "n")).toMatchObject({ declared: false, observed: "yes", finding: "note" });
+    expect(report.ok).toBe(true);
+    expect(formatProbeReport(report)).toMatch(/\nn\s+no\s+yes\s+note/);
+  });
+
+  it("probes only embeddings for an embedding service", async () => {
+    const served = await probeText("vllm", "vllm", "engine-model", {
+      features: { embeddings: true },
+      serviceKind: "embedding",
+    });
+    expect(served.rows.map((r) => [r.check, r.observed, r.finding])).toEqual([
+      ["reachable", "yes", "ok"],
+      ["models listed", "yes", "ok"],
+      ["embeddings", "yes", "ok"],
+    ]);
+    expect(row(served, "embeddings")?.detail).toBe("8 dimensions");
+    // An engine started without its embeddings route (no `--task embed`): 404, declared, an error.
+    const missing = await probeText("vllm", "vllm", "engine-model", { serviceKind: "embedding" });
+    expect(row(missing, "embeddings")).toMatchObject({ declared: true, observed: "no", finding: "error" });
+    expect(missing.ok).toBe(false);
+  });
+
+  it("agrees with the development backend on n, tools, JSON and embeddings", async () => {
+    const config = backendConfig({ kind: "dev" });
+    const text = await Effect.runPromise(probeBackend(makeBackend(config, "text"), config));
+    expect(parameterRows(text)).toEqual({
+      n: [true, "yes", "ok"],
+      tools: [false, "no", "ok"],
+      "JSON mode": [false, "no", "ok"],
+      "JSON schema": [false, "no", "ok"],
+      embeddings: [false, "no", "ok"],
+    });
+    expect(text.ok).toBe(true);
+    const embedding = await Effect.runPromise(
+      probeBackend(makeBackend(config, "embedding"), config, "embedding"),
+    );
+    expect(embedding.rows.map((r) => [r.check, r.declared, r.observed])).toEqual([
+      ["reachable", null, "yes"],
+      ["models listed", null, "yes"],
+      ["embeddings", true, "yes"],
+    ]);
+    // Declared by an operator's override, JSON mode is an error the dev engine's prose shows up.
+    const overclaimed = backendConfig({ kind: "dev", capabilities: { jsonMode: true } });
+    const wrong = await Effect.runPromise(probeBackend(makeBackend(overclaimed, "text"), overclaimed));
+    expect(row(wrong, "JSON mode")).toMatchObject({ declared: true, observed: "no", finding: "error" });
+    expect(wrong.ok).toBe(false);
   });
 });

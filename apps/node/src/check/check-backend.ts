@@ -13,7 +13,7 @@ import {
   yes,
 } from "./check-finding.js";
 import { probeImages } from "./image-checks.js";
-import { probeText } from "./text-checks.js";
+import { probeEmbeddings, probeText } from "./text-checks.js";
 
 export type { ProbeObservation, ProbeReport, ProbeRow } from "./check-finding.js";
 
@@ -56,23 +56,26 @@ function listModels(backend: Backend, config: BackendConfig): Effect.Effect<Find
 /**
  * Probes a backend for real and reports what it saw next to what the backend declares:
  * reachable, models listed, then each text capability (a tiny completion, chat, prompt logprobs
- * with `echo`, generated-token logprobs, seeded reproducibility, streaming, tokenize) or each
- * image capability (txt2img, img2img, inpainting, outpainting at 64×64, two steps). Prompts are
- * fixed harmless strings; nothing is logged.
+ * with `echo`, generated-token logprobs, seeded reproducibility, streaming, tokenize, `n`, a
+ * forced tool call, JSON mode, a JSON schema, embeddings), each image capability (txt2img,
+ * img2img, inpainting, outpainting at 64×64, two steps), or for an embedding service the
+ * embeddings alone. A declared capability the engine does not do is an `error` finding and fails
+ * the report. Prompts are fixed harmless strings; nothing is logged.
  */
-export function probeBackend(backend: Backend, config: BackendConfig): Effect.Effect<ProbeReport> {
+export function probeBackend(
+  backend: Backend,
+  config: BackendConfig,
+  serviceKind: "text" | "image" | "embedding" = "text",
+): Effect.Effect<ProbeReport> {
   return Effect.gen(function* () {
     const rows: ProbeRow[] = [];
     const declared = backend.capabilities;
     const model = config.model ?? "probe";
-    const record = (check: string, claim: boolean | null, observed: ProbeObservation, detail: string) =>
-      rows.push({
-        check,
-        declared: claim,
-        observed,
-        detail,
-        agrees: claim === null ? observed === "yes" : claim === (observed === "yes"),
-      });
+    const record = (check: string, claim: boolean | null, observed: ProbeObservation, detail: string) => {
+      const agrees = claim === null ? observed === "yes" : claim === (observed === "yes");
+      const finding = agrees ? "ok" : claim === false ? "note" : "error";
+      rows.push({ check, declared: claim, observed, detail, agrees, finding });
+    };
     const run: Run = (check, claim, probe) =>
       probe.pipe(
         Effect.match({
@@ -92,23 +95,26 @@ export function probeBackend(backend: Backend, config: BackendConfig): Effect.Ef
     }
     record("reachable", null, "yes", "health check passed");
     yield* run("models listed", null, listModels(backend, config));
-    if (declared.images !== null || backend.kind === "a1111" || backend.kind === "comfyui")
+    if (serviceKind === "embedding") yield* probeEmbeddings(declared, backend, model, run);
+    else if (declared.images !== null || backend.kind === "a1111" || backend.kind === "comfyui")
       yield* probeImages(declared, backend, run);
     else yield* probeText(declared, backend, model, run);
-    return { backendId: backend.id, kind: backend.kind, rows, ok: rows.every((row) => row.agrees) };
+    const ok = rows.every((row) => row.finding !== "error");
+    return { backendId: backend.id, kind: backend.kind, rows, ok };
   });
 }
 
 /** The report as a fixed-width table for a terminal. */
 export function formatProbeReport(report: ProbeReport): string {
   const mark = (value: boolean | null) => (value === null ? "-" : value ? "yes" : "no");
+  const verdict = { ok: "ok", error: "ERROR", note: "note" } as const;
   const lines = [
     ["check", "declared", "observed", "", "detail"],
     ...report.rows.map((row) => [
       row.check,
       mark(row.declared),
       row.observed,
-      row.agrees ? "ok" : "MISMATCH",
+      verdict[row.finding],
       row.detail,
     ]),
   ];

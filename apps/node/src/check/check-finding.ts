@@ -12,13 +12,20 @@ export interface ProbeRow {
   readonly detail: string;
   /** Declared and observed agree (for non-capabilities: the check passed). */
   readonly agrees: boolean;
+  /**
+   * `error`: a check failed, or the node declares a capability the engine does not do: gateways
+   * would route it requests it answers wrongly (the parameter silently ignored, or the evaluator
+   * sanctioning the node). `note`: the engine does something the node does not declare (harmless:
+   * it is only not routed those requests). `ok` otherwise.
+   */
+  readonly finding: "ok" | "error" | "note";
 }
 
 export interface ProbeReport {
   readonly backendId: string;
   readonly kind: string;
   readonly rows: readonly ProbeRow[];
-  /** Every row agrees: the backend does what it declares, no more and no less. */
+  /** No `error` finding: the backend does everything it declares. */
   readonly ok: boolean;
 }
 

@@ -1,6 +1,6 @@
 import { ChatCompletionResponse, CompletionResponse } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
-import type { Backend, BackendCapabilities } from "../backends/backend.js";
+import type { Backend, BackendCapabilities, BackendError } from "../backends/backend.js";
 import { type Finding, no, type Run, yes } from "./check-finding.js";
 
 export const PROMPT = "The capital of France is";
@@ -117,5 +117,125 @@ export function probeText(declared: BackendCapabilities, backend: Backend, model
       declared.tokenize,
       Effect.map(backend.tokenize(PROMPT), (count) => yes(`${count} tokens`)),
     );
+    const several = (completionsWork ? completion : chat)({ max_tokens: 4, temperature: 1, seed: 7, n: 2 });
+    yield* run(
+      "n",
+      declared.n,
+      Effect.map(several, (response) => {
+        const choices = Array.isArray(response.choices) ? (response.choices as { index?: unknown }[]) : [];
+        if (choices.length === 2 && choices[0]?.index === 0 && choices[1]?.index === 1)
+          return yes("n=2 gave two choices");
+        return no(`asked n=2, got ${choices.length} choice${choices.length === 1 ? "" : "s"}: n is ignored`);
+      }),
+    );
+    yield* run(
+      "tools",
+      declared.tools,
+      Effect.map(
+        chat({
+          messages: [{ role: "user", content: "What time is it?" }],
+          max_tokens: 32,
+          tools: [
+            {
+              type: "function",
+              function: { name: PROBE_TOOL, parameters: { type: "object", properties: {} } },
+            },
+          ],
+          tool_choice: { type: "function", function: { name: PROBE_TOOL } },
+        }),
+        (response) => {
+          const message = firstChoice(response)?.message as { tool_calls?: unknown } | undefined;
+          const calls = Array.isArray(message?.tool_calls)
+            ? (message.tool_calls as { function?: { name?: unknown } }[])
+            : [];
+          if (calls.some((call) => call.function?.name === PROBE_TOOL))
+            return yes("the forced tool was called");
+          return calls.length > 0
+            ? no("a tool call, but not to the forced tool")
+            : no("a forced tool_choice came back as text, without a tool call");
+        },
+      ),
+    );
+    const json = (responseFormat: Record<string, unknown>) =>
+      chat({
+        messages: [{ role: "user", content: 'Answer in JSON: {"answer": "the capital of France"}.' }],
+        max_tokens: 48,
+        temperature: 0,
+        response_format: responseFormat,
+      });
+    yield* run(
+      "JSON mode",
+      declared.jsonMode,
+      Effect.map(json({ type: "json_object" }), (response) => {
+        const value = parsedObject(textOf(response));
+        return value === undefined
+          ? no("response_format json_object ignored: the answer is not a JSON object")
+          : yes("the answer is a JSON object");
+      }),
+    );
+    yield* run(
+      "JSON schema",
+      declared.jsonSchema,
+      Effect.map(
+        json({
+          type: "json_schema",
+          json_schema: {
+            name: "probe",
+            strict: true,
+            schema: {
+              type: "object",
+              properties: { answer: { type: "string" } },
+              required: ["answer"],
+              additionalProperties: false,
+            },
+          },
+        }),
+        (response) => {
+          const value = parsedObject(textOf(response));
+          if (value === undefined)
+            return no("response_format json_schema ignored: the answer is not a JSON object");
+          return typeof value.answer === "string"
+            ? yes("the answer follows the schema")
+            : no("a JSON object without the schema's required `answer` string");
+        },
+      ),
+    );
+    yield* probeEmbeddings(declared, backend, model, run);
   });
+}
+
+const PROBE_TOOL = "current_time";
+
+/** The text as a JSON object (surrounding whitespace allowed), or undefined. */
+function parsedObject(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `/v1/embeddings` for two short inputs: one float vector each, of the same length. */
+export function probeEmbeddings(declared: BackendCapabilities, backend: Backend, model: string, run: Run) {
+  const { embeddings } = backend;
+  const probe: Effect.Effect<Finding, BackendError> =
+    embeddings === undefined
+      ? Effect.succeed(no("this backend has no embeddings route"))
+      : Effect.map(embeddings({ model, input: [PROMPT, "Paris"] }), (response) => {
+          const data = Array.isArray(response.data) ? (response.data as { embedding?: unknown }[]) : [];
+          const vectors = data.map((item) => item.embedding);
+          const valid = vectors.every(
+            (v) =>
+              Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number" && Number.isFinite(x)),
+          );
+          const sizes = new Set(vectors.map((v) => (Array.isArray(v) ? v.length : 0)));
+          if (vectors.length !== 2 || !valid || sizes.size !== 1)
+            return no("the answer does not hold one float vector per input");
+          return yes(`${[...sizes][0]} dimensions`);
+        });
+  return Effect.asVoid(run("embeddings", declared.embeddings, probe));
 }

@@ -14,6 +14,7 @@ import {
   fakeLogprob,
   fakeTokenize,
   fakeTopLogprobs,
+  hashText,
 } from "./fake-text-model.js";
 
 /**
@@ -22,6 +23,33 @@ import {
  * `/tokenize` answers in each engine's own shape.
  */
 export type FakeTextFlavor = "vllm" | "llamacpp" | "ollama" | "tgi";
+
+/**
+ * What the fake engine does with the parameters engines differ on. By default each flavor does
+ * what the node declares for its engine: vLLM `n` and JSON output (schema too), llama.cpp JSON
+ * output, Ollama tools and JSON mode, TGI none; no embeddings route. A test overrides them to
+ * imitate an engine started with other flags (vLLM with tool calling, `--task embed`) or one that
+ * lacks what it is declared to do. Unary answers only: a stream is always one plain sample.
+ */
+export interface FakeTextFeatures {
+  /** `n` above 1 gives that many choices (else one). */
+  readonly n: boolean;
+  /** With `tools` (and `tool_choice` not "none"), chat answers a call to the forced or first tool. */
+  readonly tools: boolean;
+  /** `response_format: json_object` makes the chat answer a JSON object (else it is ignored). */
+  readonly jsonMode: boolean;
+  /** `response_format: json_schema` makes the chat answer an object with the schema's properties. */
+  readonly jsonSchema: boolean;
+  /** `POST /v1/embeddings` answers float vectors (else 404). */
+  readonly embeddings: boolean;
+}
+
+const FLAVOR_FEATURES: Record<FakeTextFlavor, FakeTextFeatures> = {
+  vllm: { n: true, tools: false, jsonMode: true, jsonSchema: true, embeddings: false },
+  llamacpp: { n: false, tools: false, jsonMode: true, jsonSchema: true, embeddings: false },
+  ollama: { n: false, tools: true, jsonMode: true, jsonSchema: false, embeddings: false },
+  tgi: { n: false, tools: false, jsonMode: false, jsonSchema: false, embeddings: false },
+};
 
 /** Faults to inject; change them at any time through `fake.faults`. */
 export interface FakeTextFaults {
@@ -48,6 +76,7 @@ export interface FakeTextFaults {
 export interface FakeTextEngine extends FakeServerBase {
   readonly flavor: FakeTextFlavor;
   readonly model: string;
+  readonly features: FakeTextFeatures;
   readonly faults: FakeTextFaults;
 }
 
@@ -60,9 +89,10 @@ interface Generation {
 
 /** Starts a fake OpenAI-compatible engine on 127.0.0.1 and a free port. */
 export async function startFakeVllm(
-  options: { flavor?: FakeTextFlavor; model?: string } = {},
+  options: { flavor?: FakeTextFlavor; model?: string; features?: Partial<FakeTextFeatures> } = {},
 ): Promise<FakeTextEngine> {
   const flavor = options.flavor ?? "vllm";
+  const features: FakeTextFeatures = { ...FLAVOR_FEATURES[flavor], ...options.features };
   const model = options.model ?? "fake/llama-2-13b";
   const faults: FakeTextFaults = {
     fail: null,
@@ -126,6 +156,57 @@ export async function startFakeVllm(
     total_tokens: g.promptTokens + g.tokens.length,
   });
 
+  const usageOf = (samples: readonly Generation[]) => {
+    const completion = samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
+    const prompt = samples[0]?.promptTokens ?? 0;
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  };
+  // Samples 2..n when the engine does `n` (each seeded `seed + i`), none when it ignores `n`.
+  const extraSamples = (prompt: string, body: Record<string, unknown>): Generation[] => {
+    const n = typeof body.n === "number" ? body.n : 1;
+    if (!features.n || n <= 1) return [];
+    const seed = typeof body.seed === "number" ? body.seed : 0;
+    return Array.from({ length: n - 1 }, (_, i) => generate(prompt, { ...body, seed: seed + i + 1 }));
+  };
+  const toolCall = (body: Record<string, unknown>) => {
+    const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: unknown } }[]) : [];
+    if (!features.tools || tools.length === 0 || body.tool_choice === "none") return undefined;
+    const forced = (body.tool_choice as { function?: { name?: unknown } } | undefined)?.function?.name;
+    const name = typeof forced === "string" ? forced : String(tools[0]?.function?.name ?? "tool");
+    sequence += 1;
+    return { id: `call-fake-${sequence}`, type: "function", function: { name, arguments: "{}" } };
+  };
+  // The answer as JSON when the engine honours `response_format`, the generated text in it.
+  const shaped = (text: string, body: Record<string, unknown>): string => {
+    const format = body.response_format as
+      | { type?: unknown; json_schema?: { schema?: { properties?: Record<string, { type?: unknown }> } } }
+      | undefined;
+    if (format?.type === "json_object" && features.jsonMode) return JSON.stringify({ text });
+    if (format?.type === "json_schema" && features.jsonSchema) {
+      const properties = Object.entries(format.json_schema?.schema?.properties ?? {});
+      const value = (type: unknown) =>
+        type === "number" || type === "integer" ? 1 : type === "boolean" ? true : text;
+      return JSON.stringify(Object.fromEntries(properties.map(([key, schema]) => [key, value(schema.type)])));
+    }
+    return text;
+  };
+
+  const embeddings = (body: Record<string, unknown>, response: ServerResponse) => {
+    const inputs = (Array.isArray(body.input) ? body.input : [body.input]).map(String);
+    const data = inputs.map((text, index) => {
+      const h = hashText(text);
+      const embedding = Array.from({ length: 8 }, (_, i) => (((h >>> i) & 0xff) - 127.5) / 128);
+      return { object: "embedding", index, embedding };
+    });
+    const tokens = inputs.reduce((sum, text) => sum + fakeTokenize(text).length, 0);
+    sendJson(response, 200, {
+      object: "list",
+      data,
+      model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  };
+
   const completionLogprobsFor = (g: Generation, body: Record<string, unknown>) => {
     if (typeof body.logprobs !== "number" || flavor === "ollama") return null;
     const echo = body.echo === true && flavor === "vllm";
@@ -175,9 +256,14 @@ export async function startFakeVllm(
     const echo = body.echo === true && flavor === "vllm";
     const base = { id: g.id, object: "text_completion", created: created(), model };
     if (body.stream !== true) {
-      const text = (echo ? g.prompt : "") + g.tokens.join("");
-      const choice = { index: 0, text, logprobs: completionLogprobsFor(g, body), finish_reason: endReason };
-      return sendJson(response, 200, { ...base, choices: [choice], usage: usage(g) });
+      const samples = [g, ...extraSamples(prompt, body)];
+      const choices = samples.map((sample, index) => ({
+        index,
+        text: (echo ? sample.prompt : "") + sample.tokens.join(""),
+        logprobs: completionLogprobsFor(sample, body),
+        finish_reason: endReason,
+      }));
+      return sendJson(response, 200, { ...base, choices, usage: usageOf(samples) });
     }
     const pieces: unknown[] = g.tokens.map((token, i) => ({
       ...base,
@@ -198,13 +284,21 @@ export async function startFakeVllm(
     const g = generate(chatPrompt(body.messages), body);
     const base = { id: `chatcmpl-${g.id}`, created: created(), model };
     if (body.stream !== true) {
-      const message = { role: "assistant", content: g.tokens.join("").trimStart() };
-      const choice = { index: 0, message, logprobs: chatLogprobsFor(g, body), finish_reason: endReason };
+      const samples = [g, ...extraSamples(g.prompt, body)];
+      const choices = samples.map((sample, index) => {
+        const call = toolCall(body);
+        if (call !== undefined) {
+          const message = { role: "assistant", content: null, tool_calls: [call] };
+          return { index, message, logprobs: null, finish_reason: "tool_calls" };
+        }
+        const message = { role: "assistant", content: shaped(sample.tokens.join("").trimStart(), body) };
+        return { index, message, logprobs: chatLogprobsFor(sample, body), finish_reason: endReason };
+      });
       return sendJson(response, 200, {
         ...base,
         object: "chat.completion",
-        choices: [choice],
-        usage: usage(g),
+        choices,
+        usage: usageOf(samples),
       });
     }
     const chunk = { ...base, object: "chat.completion.chunk" };
@@ -262,6 +356,7 @@ export async function startFakeVllm(
       "POST /v1/chat/completions": chat,
       "POST /tokenize": tokenize,
     };
+    if (features.embeddings) routes["POST /v1/embeddings"] = embeddings;
     const handler = routes[key];
     if (handler === undefined || (flavor === "tgi" && key === "POST /v1/completions")) {
       return sendJson(response, 404, { error: `no route ${key}` });
@@ -286,7 +381,7 @@ export async function startFakeVllm(
   };
 
   const base = await startFakeServer(route);
-  return { ...base, flavor, model, faults };
+  return { ...base, flavor, model, features, faults };
 }
 
 function wantsUsage(body: Record<string, unknown>): boolean {

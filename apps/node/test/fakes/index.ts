@@ -17,4 +17,10 @@ export {
 export { makeGgufBackend } from "../../src/backends/gguf/gguf-backend.js";
 export { type FakeA1111, startFakeA1111 } from "./fake-a1111.js";
 export { type Latch, latch, until } from "./fake-server.js";
-export { type FakeTextEngine, type FakeTextFaults, type FakeTextFlavor, startFakeVllm } from "./fake-vllm.js";
+export {
+  type FakeTextEngine,
+  type FakeTextFaults,
+  type FakeTextFeatures,
+  type FakeTextFlavor,
+  startFakeVllm,
+} from "./fake-vllm.js";

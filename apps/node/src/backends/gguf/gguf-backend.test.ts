@@ -256,6 +256,20 @@ describe("pocket-node check on a gguf backend", () => {
       declared: true,
       observed: "yes",
     });
+    // `n` samples for real; tools, JSON output and embeddings are neither declared nor done.
+    const observed = Object.fromEntries(
+      ["n", "tools", "JSON mode", "JSON schema", "embeddings"].map((check) => {
+        const found = report.rows.find((r) => r.check === check);
+        return [check, [found?.declared, found?.observed]];
+      }),
+    );
+    expect(observed).toEqual({
+      n: [true, "yes"],
+      tools: [false, "no"],
+      "JSON mode": [false, "no"],
+      "JSON schema": [false, "no"],
+      embeddings: [false, "no"],
+    });
     expect(report.ok).toBe(true);
   });
 });
