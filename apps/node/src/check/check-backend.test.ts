@@ -2,7 +2,12 @@ import { Effect } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../test/fakes/backend-config.js";
 import { startFakeA1111 } from "../../test/fakes/fake-a1111.js";
-import { type FakeTextFeatures, type FakeTextFlavor, startFakeVllm } from "../../test/fakes/fake-vllm.js";
+import {
+  ENGINE_JSON_FEATURES,
+  type FakeTextFeatures,
+  type FakeTextFlavor,
+  startFakeVllm,
+} from "../../test/fakes/fake-vllm.js";
 import { makeBackend } from "../backends/make-backend.js";
 import type { BackendConfig } from "../config/node-config.js";
 import { formatProbeReport, type ProbeReport, probeBackend } from "./check-backend.js";
@@ -22,7 +27,8 @@ async function probeText(
     serviceKind?: "text" | "embedding";
   } = {},
 ) {
-  const fake = await startFakeVllm({ flavor, model: "engine-model", features: options.features ?? {} });
+  const features = { ...ENGINE_JSON_FEATURES[flavor], ...options.features };
+  const fake = await startFakeVllm({ flavor, model: "engine-model", features });
   closers.push(fake.close);
   const config = backendConfig({
     kind: declaredKind,

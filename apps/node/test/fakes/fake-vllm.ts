@@ -25,9 +25,9 @@ import {
 export type FakeTextFlavor = "vllm" | "llamacpp" | "ollama" | "tgi";
 
 /**
- * What the fake engine does with the parameters engines differ on. By default each flavor does
- * what the node declares for its engine: vLLM `n` and JSON output (schema too), llama.cpp JSON
- * output, Ollama tools and JSON mode, TGI none; no embeddings route. A test overrides them to
+ * What the fake engine does with the parameters engines differ on. By default: vLLM `n`, Ollama
+ * tools, and no JSON output (its short answers are counted by the gateway's own tokenizer; a test
+ * that checks JSON output turns it on: {@link ENGINE_JSON_FEATURES}); no embeddings route. A test overrides them to
  * imitate an engine started with other flags (vLLM with tool calling, `--task embed`) or one that
  * lacks what it is declared to do. Unary answers only: a stream is always one plain sample.
  */
@@ -45,9 +45,9 @@ export interface FakeTextFeatures {
 }
 
 const FLAVOR_FEATURES: Record<FakeTextFlavor, FakeTextFeatures> = {
-  vllm: { n: true, tools: false, jsonMode: true, jsonSchema: true, embeddings: false },
-  llamacpp: { n: false, tools: false, jsonMode: true, jsonSchema: true, embeddings: false },
-  ollama: { n: false, tools: true, jsonMode: true, jsonSchema: false, embeddings: false },
+  vllm: { n: true, tools: false, jsonMode: false, jsonSchema: false, embeddings: false },
+  llamacpp: { n: false, tools: false, jsonMode: false, jsonSchema: false, embeddings: false },
+  ollama: { n: false, tools: true, jsonMode: false, jsonSchema: false, embeddings: false },
   tgi: { n: false, tools: false, jsonMode: false, jsonSchema: false, embeddings: false },
 };
 
@@ -86,6 +86,17 @@ interface Generation {
   readonly tokens: string[];
   readonly promptTokens: number;
 }
+
+/** The JSON output each engine really has (vLLM and llama.cpp both kinds, Ollama JSON mode only). */
+export const ENGINE_JSON_FEATURES: Record<
+  FakeTextFlavor,
+  Pick<FakeTextFeatures, "jsonMode" | "jsonSchema">
+> = {
+  vllm: { jsonMode: true, jsonSchema: true },
+  llamacpp: { jsonMode: true, jsonSchema: true },
+  ollama: { jsonMode: true, jsonSchema: false },
+  tgi: { jsonMode: false, jsonSchema: false },
+};
 
 /** Starts a fake OpenAI-compatible engine on 127.0.0.1 and a free port. */
 export async function startFakeVllm(
@@ -176,19 +187,24 @@ export async function startFakeVllm(
     sequence += 1;
     return { id: `call-fake-${sequence}`, type: "function", function: { name, arguments: "{}" } };
   };
-  // The answer as JSON when the engine honours `response_format`, the generated text in it.
-  const shaped = (text: string, body: Record<string, unknown>): string => {
+  // The answer as JSON when the engine honours `response_format` (a few generated words in it),
+  // cut at `max_tokens` like any answer and counted as it is.
+  const shaped = (g: Generation, body: Record<string, unknown>): Generation => {
     const format = body.response_format as
       | { type?: unknown; json_schema?: { schema?: { properties?: Record<string, { type?: unknown }> } } }
       | undefined;
-    if (format?.type === "json_object" && features.jsonMode) return JSON.stringify({ text });
+    const words = g.tokens.slice(0, 3).join("").trim();
+    let json: string | undefined;
+    if (format?.type === "json_object" && features.jsonMode) json = JSON.stringify({ text: words });
     if (format?.type === "json_schema" && features.jsonSchema) {
       const properties = Object.entries(format.json_schema?.schema?.properties ?? {});
       const value = (type: unknown) =>
-        type === "number" || type === "integer" ? 1 : type === "boolean" ? true : text;
-      return JSON.stringify(Object.fromEntries(properties.map(([key, schema]) => [key, value(schema.type)])));
+        type === "number" || type === "integer" ? 1 : type === "boolean" ? true : words;
+      json = JSON.stringify(Object.fromEntries(properties.map(([key, schema]) => [key, value(schema.type)])));
     }
-    return text;
+    if (json === undefined) return g;
+    const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : 16;
+    return { ...g, tokens: fakeTokenize(json).slice(0, maxTokens) };
   };
 
   const embeddings = (body: Record<string, unknown>, response: ServerResponse) => {
@@ -284,14 +300,14 @@ export async function startFakeVllm(
     const g = generate(chatPrompt(body.messages), body);
     const base = { id: `chatcmpl-${g.id}`, created: created(), model };
     if (body.stream !== true) {
-      const samples = [g, ...extraSamples(g.prompt, body)];
+      const samples = [g, ...extraSamples(g.prompt, body)].map((sample) => shaped(sample, body));
       const choices = samples.map((sample, index) => {
         const call = toolCall(body);
         if (call !== undefined) {
           const message = { role: "assistant", content: null, tool_calls: [call] };
           return { index, message, logprobs: null, finish_reason: "tool_calls" };
         }
-        const message = { role: "assistant", content: shaped(sample.tokens.join("").trimStart(), body) };
+        const message = { role: "assistant", content: sample.tokens.join("").trimStart() };
         return { index, message, logprobs: chatLogprobsFor(sample, body), finish_reason: endReason };
       });
       return sendJson(response, 200, {
