@@ -3,10 +3,11 @@ import {
   DeliveredTally,
   normalizeFinishReasons,
   type RelayStreamChunk,
+  type RelayStreamFinal,
   type RelayUsage,
   relayLeafHash,
 } from "@pocket-ai/protocol";
-import { Effect, Either, Option, Stream } from "effect";
+import { Effect, Stream } from "effect";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
 import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
@@ -19,7 +20,7 @@ import {
   routeTokens,
   usageInflated,
 } from "./route-tokens.js";
-import { type OpenedStream, pullChunk } from "./stream-attempt.js";
+import { isPullFailure, type OpenedStream, pullChunk } from "./stream-attempt.js";
 import { chunkOffSchema, overLimit } from "./verify-answer.js";
 
 /**
@@ -39,8 +40,6 @@ export function streamEvents(
   const { route, verifier, requestHash } = opened;
   const address = route.node.address;
   const limits = answerLimits(route, request);
-  let pending: RelayStreamChunk | undefined = opened.first;
-  let done = false;
   const tally = new DeliveredTally(limits);
   // The gateway's own count of the text: live lower bounds cut a stream that runs past the
   // request's limit before the excess reaches the client; the whole text's count, at the end,
@@ -82,48 +81,49 @@ export function streamEvents(
   };
   const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {
     noteFailure(ctx, failure);
-    done = true;
     return final("error", delivered(), failure.detail);
   };
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
 
-  const step = Effect.gen(function* () {
-    if (done) return yield* Effect.fail(Option.none());
-    let chunk = pending;
-    pending = undefined;
-    if (chunk === undefined) {
-      const next = yield* Effect.either(pullChunk(opened.iterator, address, opened.deadline, opened.check));
-      if (Either.isLeft(next)) return interrupted(next.left);
-      if (next.right.done === true) return interrupted(invalid("the stream ended without its final chunk"));
-      const accepted = verifier.accept(next.right.value);
-      if (!accepted.ok)
-        return interrupted(
-          invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
-        );
-      chunk = accepted.value.chunk;
-    }
-    if (chunk.final === undefined) {
+  // The per-chunk path is a plain loop (no Effect, no timer per chunk): the opened stream's one
+  // deadline aborts a stalled pull.
+  async function* events(): AsyncGenerator<DispatchStreamEvent> {
+    let chunk: RelayStreamChunk | undefined = opened.first;
+    for (;;) {
+      if (chunk === undefined) {
+        const pulled = await pullChunk(opened.iterator, address, opened.deadline, opened.check);
+        if (isPullFailure(pulled)) return yield interrupted(pulled);
+        if (pulled.done === true)
+          return yield interrupted(invalid("the stream ended without its final chunk"));
+        const accepted = verifier.accept(pulled.value);
+        if (!accepted.ok)
+          return yield interrupted(
+            invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
+          );
+        chunk = accepted.value.chunk;
+      }
+      if (chunk.final !== undefined) return yield closing(chunk.final);
       const off = chunkOffSchema(request.operation, chunk.data);
-      if (off !== undefined) return interrupted(invalid(off));
+      if (off !== undefined) return yield interrupted(invalid(off));
       text.add(chunk.data);
       if (!echoes && text.lowerBound > limits.maxOutputTokens) {
-        return interrupted(
+        return yield interrupted(
           invalid(
             `streamed at least ${text.lowerBound} output tokens; the request allowed ${limits.maxOutputTokens}`,
           ),
         );
       }
       tally.add(chunk.data);
-      return {
+      const data = chunk.data as Record<string, unknown>;
+      chunk = undefined;
+      yield {
         type: "data",
-        data: {
-          ...normalizeFinishReasons(chunk.data as Record<string, unknown>),
-          model: request.target.modelName,
-        },
-      } as const;
+        data: { ...normalizeFinishReasons(data), model: request.target.modelName },
+      };
     }
-    done = true;
-    const trailer = chunk.final;
+  }
+
+  const closing = (trailer: RelayStreamFinal): DispatchStreamEvent => {
     const inflated = echoes ? undefined : usageInflated(trailer.usage, text, limits);
     if (inflated !== undefined) return interrupted(invalid(inflated));
     if (trailer.outcome === "error") {
@@ -137,7 +137,21 @@ export function streamEvents(
     if (over !== undefined) return interrupted(invalid(over));
     const usage = believedUsage(trailer.usage, text, route, request, tokens, limits);
     return final("ok", record(usage, trailer.computeUnits));
-  });
+  };
 
-  return Stream.repeatEffectOption(step).pipe(Stream.ensuring(Effect.sync(() => opened.controller.abort())));
+  // The generator is read without `return()`: a consumer that stops (the client left) must not
+  // wait for a pending pull; the abort below fails that pull instead.
+  const generator = events();
+  const iterable: AsyncIterable<DispatchStreamEvent> = {
+    [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
+  };
+  return Stream.fromAsyncIterable(iterable, (cause) => cause).pipe(
+    Stream.orDie,
+    Stream.ensuring(
+      Effect.sync(() => {
+        opened.deadline.clear();
+        opened.controller.abort();
+      }),
+    ),
+  );
 }
