@@ -112,6 +112,8 @@ export function openStream(
     if (!accepted.ok)
       return yield* invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`);
     const first = accepted.value.chunk;
+    // The first chunk must be a signed head: the node is committed to before the client sees a byte.
+    if (first.signature === undefined) return yield* invalid("the first stream chunk is not signed");
     if (first.final?.outcome === "error") {
       const error = first.final.error!;
       return yield* judgeRefusal(

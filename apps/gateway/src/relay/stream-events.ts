@@ -1,6 +1,6 @@
 import {
   bytesToHex,
-  DeliveredTally,
+  HeadCoveredTally,
   normalizeFinishReasons,
   type RelayStreamChunk,
   type RelayStreamFinal,
@@ -24,11 +24,12 @@ import { isPullFailure, type OpenedStream, pullChunk } from "./stream-attempt.js
 import { chunkOffSchema, overLimit } from "./verify-answer.js";
 
 /**
- * The events of an opened stream: every chunk is verified (signature, order, chain, schema)
- * before its data is yielded with `model` set to the public name. The stream always ends with one
+ * The events of an opened stream: every chunk is checked (order, chain, schema; the signature of
+ * each signed head) before its data is yielded with `model` set to the public name. The stream always ends with one
  * `final` event: `ok` with the node's signed usage and weight, or — when the node fails, stalls or
  * sends something invalid mid-way — `error` STREAM_INTERRUPTED with a record of what was delivered,
- * counted by the protocol's `DeliveredTally` over the chunks passed on (whatever the node says).
+ * counted by the protocol's `HeadCoveredTally` over the chunks passed on that a signed head covers
+ * (whatever the node says).
  * No usage is believed beyond the gateway's own count of the delivered text (`route-tokens.ts`).
  */
 export function streamEvents(
@@ -40,7 +41,8 @@ export function streamEvents(
   const { route, verifier, requestHash } = opened;
   const address = route.node.address;
   const limits = answerLimits(route, request);
-  const tally = new DeliveredTally(limits);
+  // What the client was passed, billable as far as the node's signed heads cover it.
+  const tally = new HeadCoveredTally(limits);
   // The gateway's own count of the text: live lower bounds cut a stream that runs past the
   // request's limit before the excess reaches the client; the whole text's count, at the end,
   // caps what the node's usage may claim.
@@ -54,7 +56,8 @@ export function streamEvents(
     servedServiceId: route.servedServiceId,
     sessionId: route.header.sessionId,
     sessionNumber: route.header.sessionNumber,
-    leafHash: bytesToHex(relayLeafHash(requestHash, verifier.chain)),
+    // The last signed head: the final chunk when the stream completed.
+    leafHash: bytesToHex(relayLeafHash(requestHash, verifier.verifiedChain)),
     computeUnits,
     usage,
     attempts,
@@ -65,6 +68,7 @@ export function streamEvents(
     message?: string,
   ): DispatchStreamEvent => ({
     type: "final",
+    verified: verifier.verifiedChunks,
     outcome,
     ...(outcome === "error"
       ? { error: { code: "STREAM_INTERRUPTED" as const, message: message ?? "stream interrupted" } }
@@ -72,9 +76,11 @@ export function streamEvents(
     record: rec,
     ttftMs: opened.ttftMs,
   });
-  // A relay that passed chunks on is in the ledger, paid for what those chunks delivered.
+  // A relay that passed chunks on is in the ledger, paid for what those chunks delivered as far
+  // as the node's last signed head covers them.
   const delivered = () => {
-    if (tally.chunks === 0) return undefined;
+    tally.cover(verifier.verifiedChunks);
+    if (tally.chunks === 0 && tally.uncovered === 0) return undefined;
     const usage = tally.usage();
     const counted = text.count(tokens.output).atMost;
     return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
@@ -113,12 +119,15 @@ export function streamEvents(
           ),
         );
       }
-      tally.add(chunk.data);
+      tally.add(chunk.seq, chunk.data);
       const data = chunk.data as Record<string, unknown>;
+      const seq = chunk.seq;
       chunk = undefined;
       yield {
         type: "data",
         data: { ...normalizeFinishReasons(data), model: request.target.modelName },
+        seq,
+        verified: verifier.verifiedChunks,
       };
     }
   }

@@ -2,6 +2,7 @@ import {
   bytesToHex,
   createRelayResponse,
   DeliveredTally,
+  type HeadCadence,
   type KeyPair,
   type ProtocolError,
   protocolError,
@@ -40,6 +41,8 @@ export interface RelayServiceOptions {
   readonly pools: ReadonlyMap<string, BackendPool>;
   readonly store: RelayStore;
   readonly weighting: RelayWeighing;
+  /** How often a streamed relay's chain head is signed (default: every chunk). */
+  readonly streamHeads?: HeadCadence;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
 }
@@ -80,6 +83,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         pools,
         log,
         weighting: config.weighting,
+        streamHeads: config.streamHeads,
         admission: {
           nodeAddress: key.address,
           gateways: new Set(config.gateways.map((g) => g.address)),
@@ -264,7 +268,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
       signal: AbortSignal | undefined,
     ): Effect.Effect<Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>> =>
       Effect.gen(function* () {
-        const signer = new RelayStreamSigner(relay.requestHash, key);
+        const signer = new RelayStreamSigner(relay.requestHash, key, options.streamHeads);
         const serviceId = relay.service.spec.id;
         // What the gateway received, by the protocol's one rule: the claim counts the same.
         const tally = new DeliveredTally(relay);

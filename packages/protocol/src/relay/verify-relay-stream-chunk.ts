@@ -1,3 +1,4 @@
+import { preparedPublicKey } from "../crypto/public-key-cache.js";
 import { canonicalJson, isHex } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { checkEnvelopeDigestSignature, parseEnvelope } from "./envelope-verification.js";
@@ -24,8 +25,10 @@ export interface RelayStreamChunkExpectations {
  * Verifies one untrusted stream chunk against what the verifier expects. Refusals:
  * MALFORMED_ENVELOPE (schema; or a validly signed chunk of another relay — `param` `requestHash` —,
  * out of order or after a dropped chunk — `param` `seq` —, or spliced from another stream — `param`
- * `chain`), ADDRESS_MISMATCH (`node` is not the address of `expect.publicKey`), INVALID_SIGNATURE.
- * Never throws.
+ * `chain`; or a final chunk without a signature — `param` `signature`), ADDRESS_MISMATCH (`node` is
+ * not the address of `expect.publicKey`), INVALID_SIGNATURE. A chunk without a signature (not a
+ * head) is checked for everything but the signature: it is the node's word only once a later
+ * signed head covers it (see {@link RelayStreamVerifier}). Never throws.
  *
  * @example
  * ```ts
@@ -41,16 +44,22 @@ export function verifyRelayStreamChunk(
   if (!parsed.ok) return parsed;
   const { chunk, dataJson } = parsed.value;
   const { signature, ...unsigned } = chunk;
-  const checked = checkEnvelopeDigestSignature(
-    () => chunkDigest(unsigned, dataJson),
-    signature,
-    { address: chunk.node, publicKey: expect.publicKey, field: "node" },
-    "stream chunk",
-  );
-  if (!checked.ok) {
-    return checked.error.code === "ADDRESS_MISMATCH"
-      ? fail("ADDRESS_MISMATCH", "stream chunk: node is not the address of the expected public key", "node")
-      : checked;
+  const addressMismatch = () =>
+    fail("ADDRESS_MISMATCH", "stream chunk: node is not the address of the expected public key", "node");
+  if (signature === undefined) {
+    // Not a head: only the order and the chain are checked now; a later head vouches for it.
+    if (chunk.final !== undefined) {
+      return fail("MALFORMED_ENVELOPE", "stream chunk: the final chunk must be signed", "signature");
+    }
+    if (preparedPublicKey(expect.publicKey)?.address !== chunk.node) return addressMismatch();
+  } else {
+    const checked = checkEnvelopeDigestSignature(
+      () => chunkDigest(unsigned, dataJson),
+      signature,
+      { address: chunk.node, publicKey: expect.publicKey, field: "node" },
+      "stream chunk",
+    );
+    if (!checked.ok) return checked.error.code === "ADDRESS_MISMATCH" ? addressMismatch() : checked;
   }
   if (chunk.requestHash !== expect.requestHash) {
     return fail("MALFORMED_ENVELOPE", `stream chunk belongs to request ${chunk.requestHash}`, "requestHash");
@@ -100,7 +109,7 @@ function parseChunk(input: unknown): Result<{ chunk: RelayStreamChunk; dataJson:
           chain,
           ...(final === undefined ? {} : { final }),
           node,
-          signature,
+          ...(signature === undefined ? {} : { signature }),
         };
         return ok({ chunk, dataJson });
       }
