@@ -69,9 +69,6 @@ const { data: _data, ...shapeWithoutData } = chunkShape;
  */
 export const UnsignedChunkWithoutData = z.strictObject(shapeWithoutData);
 
-/** {@link UnsignedChunkWithoutData} with the signature, if any. Internal to the package. */
-export const ChunkWithoutData = z.strictObject({ ...shapeWithoutData, signature: SignatureHex.optional() });
-
 /** A parsed {@link UnsignedRelayStreamChunk}. */
 export type UnsignedRelayStreamChunk = z.infer<typeof UnsignedRelayStreamChunk>;
 
