@@ -7,6 +7,21 @@ import { sendJson } from "./http-response.js";
 import { keyRoleOf } from "./key-roles.js";
 import type { FrontDoorDeps } from "./relay-call.js";
 
+/** Authenticates the caller and refuses (403) any key whose role is not `evaluator`. */
+const requireEvaluatorKey = (deps: FrontDoorDeps, req: IncomingMessage, what: string) =>
+  Effect.gen(function* () {
+    const key = yield* Effect.flatMap(Accounts, (accounts) =>
+      accounts.authenticate(req.headers.authorization),
+    );
+    if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
+      return yield* new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: `only evaluator keys may ${what}`,
+        status: 403,
+      });
+    }
+  });
+
 /**
  * `GET /v1/pocket/traffic-mix`: the shapes of recent customer text relays (counts of parameter
  * combinations, never prompts or outputs), for evaluator keys only, so probes go out in the shapes
@@ -19,16 +34,7 @@ export function serveTrafficMix(
   cors: Readonly<Record<string, string>>,
 ) {
   return Effect.gen(function* () {
-    const key = yield* Effect.flatMap(Accounts, (accounts) =>
-      accounts.authenticate(req.headers.authorization),
-    );
-    if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
-      return yield* new RequestRefused({
-        code: "INVALID_REQUEST",
-        detail: "only evaluator keys may read the traffic mix",
-        status: 403,
-      });
-    }
+    yield* requireEvaluatorKey(deps, req, "read the traffic mix");
     const dispatcher = yield* Dispatcher;
     sendJson(res, 200, dispatcher.trafficMix?.() ?? { total: 0, shapes: [] }, cors);
   });
@@ -45,16 +51,7 @@ export function serveOrganicSamples(
   cors: Readonly<Record<string, string>>,
 ) {
   return Effect.gen(function* () {
-    const key = yield* Effect.flatMap(Accounts, (accounts) =>
-      accounts.authenticate(req.headers.authorization),
-    );
-    if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
-      return yield* new RequestRefused({
-        code: "INVALID_REQUEST",
-        detail: "only evaluator keys may take organic samples",
-        status: 403,
-      });
-    }
+    yield* requireEvaluatorKey(deps, req, "take organic samples");
     const node = new URL(req.url ?? "/", "http://gateway").searchParams.get("node") ?? "";
     const dispatcher = yield* Dispatcher;
     sendJson(res, 200, { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256) ?? []) }, cors);

@@ -17,6 +17,24 @@ const NO_TEXT = {
   embeddings: false,
 } as const;
 
+/** An in-process text engine (llama.cpp on a GGUF file): what its code does, no more. */
+const GGUF_TEXT: BackendCapabilities = {
+  completions: true,
+  chat: true,
+  streaming: true,
+  promptLogprobs: true,
+  logprobs: true,
+  seed: true,
+  tokenize: true,
+  n: true,
+  tools: false,
+  jsonMode: false,
+  jsonSchema: false,
+  tokenPrompts: true,
+  embeddings: false,
+  images: null,
+};
+
 /**
  * What each engine is declared to do, from its documented API; `pocket-node check` compares these
  * with what the running engine really does (`src/check/`). When in doubt, a capability is
@@ -118,36 +136,10 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     ...NO_TEXT,
     images: { generate: true, img2img: true, inpaint: true, outpaint: true },
   },
-  gguf: {
-    completions: true,
-    chat: true,
-    streaming: true,
-    promptLogprobs: true,
-    logprobs: true,
-    seed: true,
-    tokenize: true,
-    n: true,
-    tools: false,
-    jsonMode: false,
-    jsonSchema: false,
-    tokenPrompts: true,
-    embeddings: false,
-    images: null,
-  },
+  gguf: GGUF_TEXT,
+  // The development engine: the same text calls as an in-process GGUF model, and pictures too.
   dev: {
-    completions: true,
-    chat: true,
-    streaming: true,
-    promptLogprobs: true,
-    logprobs: true,
-    seed: true,
-    tokenize: true,
-    n: true,
-    tools: false,
-    jsonMode: false,
-    jsonSchema: false,
-    tokenPrompts: true,
-    embeddings: false,
+    ...GGUF_TEXT,
     images: { generate: true, img2img: true, inpaint: true, outpaint: true },
   },
 };

@@ -95,7 +95,7 @@ export function devChatCompletions(engine: TextEngine, runner: DevRunner, body: 
         completionTokens += event.completionTokens;
         choices.push({
           index: sample,
-          message: { role: "assistant", content: text.trim() },
+          message: { role: "assistant", content: text },
           logprobs: wantsLogprobs ? chatLogprobs(tokens) : null,
           finish_reason: event.finishReason,
         });

@@ -115,6 +115,29 @@ describe("dev text engine", () => {
     expect(ignored.completionTokens).toBe(50);
   });
 
+  it("delivers text for every counted chat token: the reply's bytes bound its completion tokens", async () => {
+    // Gateways refuse a usage above the delivered text's UTF-8 bytes (plus the end-of-sequence
+    // and one special token per choice): dropping whole whitespace tokens from a reply while
+    // counting them would get an honest node sanctioned. Short replies make whitespace-only
+    // ones likely; the seeds make the run the same every time.
+    const messages = [{ role: "user" as const, content: "fuzz me" }];
+    const overCounted: string[] = [];
+    for (let seed = 0; seed < 1500; seed++) {
+      const options = { maxTokens: 3, temperature: 1, seed };
+      const reply = await engine.chat(messages, options);
+      const bytes = Buffer.byteLength(reply.message.content);
+      if (reply.completionTokens > bytes + 1)
+        overCounted.push(`unary seed ${seed}: ${reply.completionTokens} > ${bytes}`);
+      const events = await collect(engine.streamChat(messages, options));
+      const text = events.map((e) => (e.type === "delta" ? e.text : "")).join("");
+      const finish = events.at(-1)!;
+      if (text !== reply.message.content) overCounted.push(`seed ${seed}: the stream and the reply differ`);
+      if (finish.type === "finish" && finish.completionTokens > Buffer.byteLength(text) + 1)
+        overCounted.push(`stream seed ${seed}: ${finish.completionTokens} > ${Buffer.byteLength(text)}`);
+    }
+    expect(overCounted).toEqual([]);
+  });
+
   it("streams the same text and tokens as a completion, then one finish event", async () => {
     const request = { prompt: "Once upon a time", maxTokens: 40, temperature: 0.9, seed: 8, stop: ["cloud"] };
     const events = await collect(engine.stream(request));

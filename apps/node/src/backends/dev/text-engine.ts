@@ -178,7 +178,7 @@ export function createDevTextEngine(options: DevTextEngineOptions = {}): DevText
         tokens: __,
         ...usage
       } = await complete(chatRequest(messages, options), signal);
-      return { message: { role: "assistant", content: text.trim() }, ...usage };
+      return { message: { role: "assistant", content: withoutTemplateSpace(text) }, ...usage };
     },
     streamChat: (messages, options, signal) =>
       trimLeadingSpace(stream(chatRequest(messages, options), signal)),
@@ -194,16 +194,24 @@ export function toLogprobs(tokens: readonly StreamedToken[]): CompletionLogprobs
   };
 }
 
-/** The template leaves a space after `Assistant:`; a chat reply should not start with it. */
+/**
+ * The template leaves a space after `Assistant:`, which the reply should not start with: one
+ * leading space is dropped, nothing more. Every other character a counted token produced is
+ * delivered, so the reply's UTF-8 bytes bound its completion tokens as gateways check.
+ */
+export function withoutTemplateSpace(text: string): string {
+  return text.startsWith(" ") ? text.slice(1) : text;
+}
+
+/** {@link withoutTemplateSpace} on a stream: the first delta with text loses its leading space. */
 export async function* trimLeadingSpace(
   events: AsyncIterable<TextStreamEvent>,
 ): AsyncGenerator<TextStreamEvent> {
   let started = false;
   for await (const event of events) {
-    if (event.type === "delta" && !started) {
-      const text = event.text.trimStart();
-      started = text !== "";
-      yield { ...event, text };
+    if (event.type === "delta" && !started && event.text !== "") {
+      started = true;
+      yield { ...event, text: withoutTemplateSpace(event.text) };
     } else yield event;
   }
 }

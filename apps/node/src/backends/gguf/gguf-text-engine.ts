@@ -6,7 +6,7 @@ import { CompletionBuffer } from "../dev/completion-buffer.js";
 import { DevBackendRequestError } from "../dev/request-error.js";
 import { createRng, randomSeed } from "../dev/rng.js";
 import { sampleToken } from "../dev/sampling.js";
-import { toLogprobs, trimLeadingSpace } from "../dev/text-engine.js";
+import { toLogprobs, trimLeadingSpace, withoutTemplateSpace } from "../dev/text-engine.js";
 import type { TextCompletionRequest } from "../dev/text-request.js";
 import { parseTextRequest } from "../dev/text-request.js";
 import type {
@@ -209,7 +209,7 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
         tokens: __,
         ...usage
       } = await complete(chatRequest(messages, options), signal);
-      return { message: { role: "assistant", content: text.trim() }, ...usage };
+      return { message: { role: "assistant", content: withoutTemplateSpace(text) }, ...usage };
     },
     streamChat: (messages, options, signal) =>
       trimLeadingSpace(stream(chatRequest(messages, options), signal)),
