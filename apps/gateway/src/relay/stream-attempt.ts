@@ -14,8 +14,8 @@ import {
 import type { DispatchRequest } from "./dispatcher.js";
 import { judgeRefusal, type RefusalCheck } from "./judge-refusal.js";
 import { signRelay } from "./relay-envelope.js";
+import { StreamChecks } from "./stream-checks.js";
 import { refusalCheck } from "./unary-attempt.js";
-import { chunkOffSchema } from "./verify-answer.js";
 
 /** A stream whose first chunk arrived and verified: the rest is pulled by `stream-events.ts`. */
 export interface OpenedStream {
@@ -30,6 +30,8 @@ export interface OpenedStream {
   /** The tier's timeout for the whole stream: one timer, which aborts `controller` when it passes. */
   readonly deadline: StreamDeadline;
   readonly check: RefusalCheck;
+  /** The chunk checks, the first chunk's data already passed (its text counted). */
+  readonly checks: StreamChecks;
 }
 
 /** A failed tRPC call: a coded (unsigned) refusal, judged, or the node unreachable. */
@@ -73,7 +75,10 @@ export function isPullFailure(pulled: IteratorResult<unknown> | AttemptFailure):
 /**
  * Opens a streaming relay on one node and waits for its first chunk, verified: a data chunk (the
  * stream is open), an `ok` final chunk (an empty answer), or a signed refusal. Anything that goes
- * wrong before the first data chunk fails the attempt, so the dispatcher can try another node.
+ * wrong before the first data chunk fails the attempt, so the dispatcher can try another node:
+ * the first chunk must be a signed head, and it meets every check a later chunk meets
+ * ({@link StreamChecks}: shape, output limit, a final trailer's claims) before the client sees a
+ * byte, so a lie it carries costs the client nothing.
  */
 export function openStream(
   ctx: AttemptContext,
@@ -122,13 +127,12 @@ export function openStream(
         check,
       );
     }
-    if (first.final === undefined) {
-      const off = chunkOffSchema(request.operation, first.data);
-      if (off !== undefined) return yield* invalid(off);
-    }
+    const checks = new StreamChecks(route, request);
+    const lie = first.final === undefined ? checks.data(first.data) : checks.trailer(first.final);
+    if (lie !== undefined) return yield* invalid(lie);
     const ttftMs = performance.now() - started;
     noteSuccess(ctx, route, "ttft", ttftMs);
-    return { route, requestHash, verifier, iterator, controller, first, ttftMs, deadline, check };
+    return { route, requestHash, verifier, iterator, controller, first, ttftMs, deadline, check, checks };
   });
   return open.pipe(
     Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),

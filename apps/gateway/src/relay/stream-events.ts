@@ -11,21 +11,14 @@ import { Effect, Stream } from "effect";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
 import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
-import { answerLimits } from "./relay-envelope.js";
-import {
-  believedUsage,
-  DeliveredText,
-  echoesPrompt,
-  outputOverrun,
-  routeTokens,
-  usageInflated,
-} from "./route-tokens.js";
+import { believedUsage } from "./route-tokens.js";
 import { isPullFailure, type OpenedStream, pullChunk } from "./stream-attempt.js";
-import { chunkOffSchema, overLimit } from "./verify-answer.js";
+import type { StreamChecks } from "./stream-checks.js";
 
 /**
- * The events of an opened stream: every chunk is checked (order, chain, schema; the signature of
- * each signed head) before its data is yielded with `model` set to the public name. The stream always ends with one
+ * The events of an opened stream: every chunk is checked (order, chain, the signature of each
+ * signed head, then the {@link StreamChecks} the first chunk met when the stream opened) before its
+ * data is yielded with `model` set to the public name. The stream always ends with one
  * `final` event: `ok` with the node's signed usage and weight, or — when the node fails, stalls or
  * sends something invalid mid-way — `error` STREAM_INTERRUPTED with a record of what was delivered,
  * counted by the protocol's `HeadCoveredTally` over the chunks passed on that a signed head covers
@@ -38,17 +31,11 @@ export function streamEvents(
   request: DispatchRequest,
   attempts: number,
 ): Stream.Stream<DispatchStreamEvent> {
-  const { route, verifier, requestHash } = opened;
+  const { route, verifier, requestHash, checks } = opened;
   const address = route.node.address;
-  const limits = answerLimits(route, request);
+  const { limits, tokens, text } = checks;
   // What the client was passed, billable as far as the node's signed heads cover it.
   const tally = new HeadCoveredTally(limits);
-  // The gateway's own count of the text: live lower bounds cut a stream that runs past the
-  // request's limit before the excess reaches the client; the whole text's count, at the end,
-  // caps what the node's usage may claim.
-  const tokens = routeTokens(route);
-  const text = new DeliveredText();
-  const echoes = echoesPrompt(request);
 
   const record = (usage: RelayUsage, computeUnits: number): RelayRecord => ({
     requestHash,
@@ -94,7 +81,9 @@ export function streamEvents(
   // The per-chunk path is a plain loop (no Effect, no timer per chunk): the opened stream's one
   // deadline aborts a stalled pull.
   async function* events(): AsyncGenerator<DispatchStreamEvent> {
+    // The first chunk passed its checks when the stream opened (`openStream`).
     let chunk: RelayStreamChunk | undefined = opened.first;
+    let checked = true;
     for (;;) {
       if (chunk === undefined) {
         const pulled = await pullChunk(opened.iterator, address, opened.deadline, opened.check);
@@ -107,18 +96,11 @@ export function streamEvents(
             invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
           );
         chunk = accepted.value.chunk;
+        checked = false;
       }
-      if (chunk.final !== undefined) return yield closing(chunk.final);
-      const off = chunkOffSchema(request.operation, chunk.data);
-      if (off !== undefined) return yield interrupted(invalid(off));
-      text.add(chunk.data);
-      if (!echoes && text.lowerBound > limits.maxOutputTokens) {
-        return yield interrupted(
-          invalid(
-            `streamed at least ${text.lowerBound} output tokens; the request allowed ${limits.maxOutputTokens}`,
-          ),
-        );
-      }
+      if (chunk.final !== undefined) return yield closing(chunk.final, checked);
+      const lie = checked ? undefined : checks.data(chunk.data);
+      if (lie !== undefined) return yield interrupted(invalid(lie));
       tally.add(chunk.seq, chunk.data);
       const data = chunk.data as Record<string, unknown>;
       const seq = chunk.seq;
@@ -132,18 +114,14 @@ export function streamEvents(
     }
   }
 
-  const closing = (trailer: RelayStreamFinal): DispatchStreamEvent => {
-    const inflated = echoes ? undefined : usageInflated(trailer.usage, text, limits);
-    if (inflated !== undefined) return interrupted(invalid(inflated));
+  const closing = (trailer: RelayStreamFinal, checked: boolean): DispatchStreamEvent => {
+    const lie = checked ? undefined : checks.trailer(trailer);
+    if (lie !== undefined) return interrupted(invalid(lie));
     if (trailer.outcome === "error") {
       ctx.selector.stats.failure(address);
       ctx.metrics.relays.inc({ node: address, outcome: "STREAM_INTERRUPTED" });
       return final("error", delivered(), trailer.error?.detail ?? trailer.error?.message);
     }
-    const over =
-      overLimit(trailer.usage, trailer.computeUnits, limits) ??
-      (echoes ? undefined : outputOverrun(text, tokens, limits));
-    if (over !== undefined) return interrupted(invalid(over));
     const usage = believedUsage(trailer.usage, text, route, request, tokens, limits);
     return final("ok", record(usage, trailer.computeUnits));
   };
