@@ -159,7 +159,9 @@ export async function startTestNetwork(
     },
     startNode: startTestNode,
     close: async () => {
-      for (const c of cleanups) await c();
+      // Together: a node whose gateway cut a stream short may hold that connection until its drain
+      // limit (10 s) when it shuts down, and one after another those limits add up.
+      await Promise.all(cleanups.map((c) => c()));
       await close(gateway);
       await close(evaluator);
       await managed.dispose();
