@@ -115,6 +115,54 @@ const mutatedRequest = fc
     return { path, body, contentType: "application/json" };
   });
 
+/** A request an honest client may send, with its sampling settings drawn: answered by a node. */
+const validRequest = fc
+  .record({
+    chat: fc.boolean(),
+    model: fc.constantFrom("llama-2-13b", "llama-2-13b:batch"),
+    stream: fc.boolean(),
+    maxTokens: fc.integer({ min: 1, max: 24 }),
+    temperature: fc.option(fc.double({ min: 0, max: 2, noNaN: true }), { nil: undefined }),
+    topP: fc.option(fc.double({ min: 0.05, max: 1, noNaN: true }), { nil: undefined }),
+    n: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+    seed: fc.option(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { nil: undefined }),
+    stop: fc.option(fc.array(fc.string({ minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 3 }), {
+      nil: undefined,
+    }),
+    logprobs: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+    echo: fc.boolean(),
+    prompt: fc.oneof(fc.constant("Once upon a time"), fc.string({ minLength: 1, maxLength: 60 })),
+  })
+  .map((r): Sent => {
+    const common = {
+      model: r.model,
+      stream: r.stream,
+      max_tokens: r.maxTokens,
+      ...(r.temperature === undefined ? {} : { temperature: r.temperature }),
+      ...(r.topP === undefined ? {} : { top_p: r.topP }),
+      ...(r.n === undefined ? {} : { n: r.n }),
+      ...(r.seed === undefined ? {} : { seed: r.seed }),
+      ...(r.stop === undefined ? {} : { stop: r.stop }),
+    };
+    const body = r.chat
+      ? {
+          ...common,
+          messages: [{ role: "user", content: r.prompt }],
+          ...(r.logprobs === undefined ? {} : { logprobs: true, top_logprobs: r.logprobs }),
+        }
+      : {
+          ...common,
+          prompt: r.prompt,
+          ...(r.logprobs === undefined ? {} : { logprobs: r.logprobs }),
+          ...(r.echo ? { echo: true } : {}),
+        };
+    return {
+      path: r.chat ? "/v1/chat/completions" : "/v1/completions",
+      body: JSON.stringify(body),
+      contentType: "application/json",
+    };
+  });
+
 /** Deep nesting, giant arrays, non-JSON, wrong content types. */
 const hostileBody = fc.oneof(
   fc.integer({ min: 1, max: 5000 }).map(
@@ -180,6 +228,7 @@ const multipart = fc
   });
 
 const request = fc.oneof(
+  { weight: 3, arbitrary: validRequest },
   { weight: 5, arbitrary: mutatedRequest },
   { weight: 2, arbitrary: hostileBody },
   { weight: 2, arbitrary: multipart },

@@ -1,23 +1,27 @@
 /**
  * `pnpm --filter @pocket-ai/bench bench:replicas`: requests per second through 1, 2 and 3
  * gateway replicas on one PostgreSQL database, against one gateway on SQLite (the default), on
- * this machine, and the ratios between them. Each replica is a full gateway (its own pool, its
- * own HTTP server) in this process; one development-backend node serves them all, so the figures
- * are the gateway's own cost: signing, verifying, budgets and rate windows and the ledger in the
- * database. A throwaway PostgreSQL server is started (initdb + pg_ctl on loopback) and removed.
+ * this machine, and the ratios between them. Each replica is its own `pocket-gateway start`
+ * process, as operators run them, and its CPU time per request is read from `/proc`; one
+ * development-backend node (in this process) serves them all, so the figures are the gateway's
+ * own cost: signing, verifying, budgets and rate windows and the ledger in the database. A
+ * throwaway PostgreSQL server is started (initdb + pg_ctl on loopback) and removed.
  * Flags: `--seconds <s>` per scenario (default 20), `--concurrency <n>` (default 32), `--smoke`
  * (2 s at concurrency 8: checks that every scenario runs). Nothing here gates CI.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { GatewayConfig, type RunningGateway, startGateway } from "@pocket-ai/gateway";
 import { NodeConfig, startNode } from "@pocket-ai/node";
-import { generatePrivateKey } from "@pocket-ai/protocol";
+import { addressFromPublicKey, generatePrivateKey, publicKeyFromPrivateKey } from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
 import { createTestDatabase, startTestPostgres } from "@pocket-ai/runtime/testing";
 import { Effect, Exit, Scope } from "effect";
+import { exited } from "./child-process.js";
+import { cpuSeconds } from "./proc-stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +46,43 @@ async function admin<T>(trpcUrl: string, procedure: string, input: unknown): Pro
   return body.result.data;
 }
 
+/** The gateway app's folder, where `src/cli.ts` runs under tsx as `pocket-gateway`. */
+const GATEWAY_APP = fileURLToPath(new URL("../../../apps/gateway/", import.meta.url));
+
+interface Replica {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly trpcUrl: string;
+  readonly address: string;
+}
+
+/** Starts one replica process with `config` and resolves once it listens. */
+function spawnReplica(
+  dir: string,
+  i: number,
+  config: Record<string, unknown>,
+  address: string,
+): Promise<Replica> {
+  const file = join(dir, `gateway-${i}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", file], {
+    cwd: GATEWAY_APP,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  return new Promise((resolve, reject) => {
+    let pending = "";
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (text: string) => {
+      pending += text;
+      const url = /"msg":"gateway started".*?"url":"([^"]+)"/.exec(pending)?.[1];
+      if (url !== undefined) resolve({ child, url, trpcUrl: `${url}/trpc`, address });
+      if (pending.length > 100_000) pending = pending.slice(-10_000);
+    });
+    child.on("exit", (code) => reject(new Error(`replica ${i} exited (${code}): ${pending.slice(-2_000)}`)));
+  });
+}
+
 interface Scenario {
   readonly name: string;
   readonly replicas: number;
@@ -49,7 +90,7 @@ interface Scenario {
 }
 
 /** Runs one scenario: its replicas and a node, a closed loop of `concurrency` clients, round robin. */
-async function run(scenario: Scenario): Promise<{ rps: number; errors: number }> {
+async function run(scenario: Scenario): Promise<{ rps: number; errors: number; cpuMsPerRequest: number }> {
   const dir = mkdtempSync(join(tmpdir(), "pocket-bench-replicas-"));
   const scope = Effect.runSync(Scope.make());
   const privateKey = generatePrivateKey();
@@ -59,20 +100,21 @@ async function run(scenario: Scenario): Promise<{ rps: number; errors: number }>
     sessionLengthMs: 3_600_000,
     graceMs: 60_000,
   };
+  const gateways: Replica[] = [];
   try {
-    const gateways: RunningGateway[] = [];
+    const address = addressFromPublicKey(publicKeyFromPrivateKey(privateKey));
     for (let i = 0; i < scenario.replicas; i++) {
-      const config = GatewayConfig.parse({
+      const config = {
         listen: { host: "127.0.0.1", port: 0 },
         dataDir: join(dir, `gateway-${i}`),
         privateKey: Buffer.from(privateKey).toString("hex"),
         adminToken: ADMIN_TOKEN,
         routing: { session, healthCheckMs: 60_000 },
         portal: { enabled: false },
-        logLevel: "error",
+        logLevel: "info",
         ...(scenario.databaseUrl === undefined ? {} : { database: { url: scenario.databaseUrl } }),
-      });
-      gateways.push(await Effect.runPromise(startGateway(config, { log: quiet }).pipe(Scope.extend(scope))));
+      };
+      gateways.push(await spawnReplica(dir, i, config, address));
     }
     const first = gateways[0]!;
     await Effect.runPromise(
@@ -80,7 +122,7 @@ async function run(scenario: Scenario): Promise<{ rps: number; errors: number }>
         NodeConfig.parse({
           listen: { host: "127.0.0.1", port: 0 },
           dataDir: join(dir, "node"),
-          gateways: [{ url: first.trpcUrl, address: first.key.address }],
+          gateways: [{ url: first.trpcUrl, address: first.address }],
           session,
           logLevel: "error",
           services: [
@@ -120,6 +162,7 @@ async function run(scenario: Scenario): Promise<{ rps: number; errors: number }>
     let ok = 0;
     let errors = 0;
     let next = 0;
+    const cpuBefore = gateways.map((g) => cpuSeconds(g.child.pid!));
     const end = performance.now() + seconds * 1_000;
     const started = performance.now();
     await Promise.all(
@@ -131,9 +174,15 @@ async function run(scenario: Scenario): Promise<{ rps: number; errors: number }>
         }
       }),
     );
-    return { rps: ok / ((performance.now() - started) / 1_000), errors };
+    const elapsed = (performance.now() - started) / 1_000;
+    const cpu = gateways.reduce((sum, g, i) => sum + cpuSeconds(g.child.pid!) - cpuBefore[i]!, 0);
+    return { rps: ok / elapsed, errors, cpuMsPerRequest: (cpu * 1_000) / Math.max(1, ok + errors) };
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void));
+    for (const g of gateways) {
+      g.child.kill("SIGTERM");
+      await exited(g.child, 10_000).catch(() => g.child.kill("SIGKILL"));
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -155,12 +204,17 @@ async function main() {
       rows.push({ ...s, ...(await run(s)) });
     }
     const base = rows[0]!.rps;
-    console.log(`\n| scenario | requests/s | errors | vs SQLite ×1 |\n| --- | ---: | ---: | ---: |`);
+    const baseCpu = rows[0]!.cpuMsPerRequest;
+    console.log(
+      `\n| scenario | requests/s | vs SQLite ×1 | gateway CPU ms/request | vs SQLite ×1 | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |`,
+    );
     for (const r of rows) {
-      console.log(`| ${r.name} | ${r.rps.toFixed(1)} | ${r.errors} | ${(r.rps / base).toFixed(2)} |`);
+      console.log(
+        `| ${r.name} | ${r.rps.toFixed(1)} | ${(r.rps / base).toFixed(2)} | ${r.cpuMsPerRequest.toFixed(2)} | ${(r.cpuMsPerRequest / baseCpu).toFixed(2)} | ${r.errors} |`,
+      );
     }
     console.log(
-      `\nOne process, ${concurrency} clients, ${seconds} s per scenario; replicas share this machine's cores, so the ratios show the cost of the shared database, not extra hardware.`,
+      `\nOne gateway process per replica, ${concurrency} clients (round robin), ${seconds} s per scenario, ${cpus().length} cores shared by the replicas, the node, the clients and PostgreSQL: requests/s shows what the shared database costs on this machine, CPU per request what each replica spends (summed over replicas).`,
     );
     if (rows.some((r) => r.rps === 0)) process.exitCode = 1;
   } finally {

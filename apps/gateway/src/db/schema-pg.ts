@@ -185,3 +185,15 @@ export const portalSessions = pgTable(
   },
   (t) => [index("portal_sessions_user").on(t.userId)],
 );
+
+export const portalLoginFailures = pgTable(
+  "portal_login_failures",
+  {
+    subject: text("subject").notNull(),
+    at: big("at").notNull(),
+  },
+  (t) => [
+    index("portal_login_failures_subject").on(t.subject, t.at),
+    index("portal_login_failures_at").on(t.at),
+  ],
+);

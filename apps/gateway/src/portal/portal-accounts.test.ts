@@ -200,6 +200,32 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         clock += 15 * 60_000 + 1;
         expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "n"))).toBe("ok");
       });
+
+      it("counts failures for every replica on the database, keeps no address, and forgets old ones", async () => {
+        const one = portal({ login: { failuresPer15Min: 2 } });
+        const two = portal({ login: { failuresPer15Min: 2 } });
+        await one.accounts.signup({ email: "ann@example.com", password: "a long passphrase", network: "n" });
+        // Guesses spread over two replicas still reach the limit.
+        expect(await codeOf(one.accounts.login("ann@example.com", "guess 1", "attacker"))).toBe(
+          "LOGIN_FAILED",
+        );
+        expect(await codeOf(two.accounts.login("ann@example.com", "guess 2", "attacker"))).toBe(
+          "LOGIN_FAILED",
+        );
+        expect(await codeOf(one.accounts.login("ann@example.com", "a long passphrase", "home"))).toBe(
+          "LOGIN_LIMITED",
+        );
+        const rows = await one.db.all<{ subject: string }>(sql`select subject from portal_login_failures`);
+        expect(rows).toHaveLength(4);
+        expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.subject))).toBe(true);
+        // A failure after the window deletes the old rows; a success clears the address's count.
+        clock += 15 * 60_000 + 1;
+        expect(await codeOf(two.accounts.login("bob@example.com", "guess", "elsewhere"))).toBe(
+          "LOGIN_FAILED",
+        );
+        expect(await one.db.all(sql`select subject from portal_login_failures`)).toHaveLength(2);
+        expect(await codeOf(two.accounts.login("ann@example.com", "a long passphrase", "home"))).toBe("ok");
+      });
     });
   });
 });

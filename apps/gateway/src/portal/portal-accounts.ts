@@ -3,7 +3,6 @@ import { Effect, Runtime } from "effect";
 import { z } from "zod";
 import { Accounts } from "../accounts/accounts.js";
 import { randomBase62 } from "../accounts/api-key-format.js";
-import { FailureWindow } from "./failure-window.js";
 import { hashPassword, needsRehash, verifyPassword } from "./password-hash.js";
 import type { PortalConfig } from "./portal-config.js";
 import { refuse } from "./portal-errors.js";
@@ -41,7 +40,6 @@ export interface SignupInput {
  * a protocol code.
  */
 export class PortalAccounts {
-  private readonly failures = new FailureWindow(LOGIN_WINDOW_MS);
   /** Compared against when the e-mail is unknown, so an unknown address costs as much as a wrong password. */
   private dummyHash: Promise<string> | undefined;
 
@@ -128,9 +126,11 @@ export class PortalAccounts {
     const email = emailInput.trim().toLowerCase();
     const limit = this.config.login.failuresPer15Min;
     const start = this.now();
+    // Counted in the database, so every replica sees the same failures.
+    const since = start - LOGIN_WINDOW_MS;
     if (
-      this.failures.count(`n:${network}`, start) >= limit ||
-      this.failures.count(`e:${email}`, start) >= limit
+      (await this.store.loginFailures(`n:${network}`, since)) >= limit ||
+      (await this.store.loginFailures(`e:${email}`, since)) >= limit
     )
       throw refuse("LOGIN_LIMITED");
     const user = await this.store.userByEmail(email);
@@ -138,11 +138,10 @@ export class PortalAccounts {
     const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummyHash));
     const now = this.now();
     if (user === undefined || !ok) {
-      this.failures.record(`n:${network}`, now);
-      this.failures.record(`e:${email}`, now);
+      await this.store.recordLoginFailure([`n:${network}`, `e:${email}`], now, now - LOGIN_WINDOW_MS);
       throw refuse("LOGIN_FAILED");
     }
-    this.failures.clear(`e:${email}`);
+    await this.store.clearLoginFailures(`e:${email}`);
     if (needsRehash(user.passwordHash, this.config.passwordHash))
       await this.store.setPasswordHash(user.id, await hashPassword(password, this.config.passwordHash));
     if (user.role !== "admin" && this.isListedAdmin(email)) await this.store.setRole(email, "admin");

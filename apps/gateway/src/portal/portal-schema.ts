@@ -40,4 +40,22 @@ export const portalSessions = sqliteTable(
   (t) => [index("portal_sessions_user").on(t.userId)],
 );
 
-export const portalSchema = { portalUsers, portalSessions };
+/**
+ * Failed log-ins in the last window, shared by every replica: one row per failure and subject
+ * (`n:` a network's keyed tag, `e:` an address), the subject kept only as its SHA-256. Rows older
+ * than the window are deleted as new ones arrive.
+ */
+export const portalLoginFailures = sqliteTable(
+  "portal_login_failures",
+  {
+    /** SHA-256 (hex) of the subject. */
+    subject: text("subject").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [
+    index("portal_login_failures_subject").on(t.subject, t.at),
+    index("portal_login_failures_at").on(t.at),
+  ],
+);
+
+export const portalSchema = { portalUsers, portalSessions, portalLoginFailures };

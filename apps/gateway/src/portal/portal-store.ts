@@ -9,6 +9,9 @@ export type PortalRole = PortalUser["role"];
 /** SHA-256 (hex) of a session id: what the database keeps instead of the id. */
 export const sessionIdHash = (sessionId: string) => createHash("sha256").update(sessionId).digest("hex");
 
+/** What the failure table keeps of a log-in subject (an address or a network's tag). */
+const subjectHash = (subject: string) => createHash("sha256").update(subject).digest("hex");
+
 /** A fresh session id: 256 random bits, base64url. */
 export const newSessionId = () => randomBytes(32).toString("base64url");
 
@@ -66,6 +69,24 @@ export function portalStore(db: SqlClient) {
     },
     deleteSession: (sessionId: string) =>
       db.run(sql`delete from portal_sessions where id_hash = ${sessionIdHash(sessionId)}`),
+    /** Failed log-ins of a subject (`n:<network>` or `e:<email>`) after `since`. */
+    loginFailures: (subject: string, since: number) =>
+      countOf(
+        db,
+        sql`select cast(count(*) as bigint) as "n" from portal_login_failures
+          where subject = ${subjectHash(subject)} and at > ${since}`,
+      ),
+    /** Records one failure for each subject and forgets every failure at or before `forgetBefore`. */
+    recordLoginFailure: (subjects: readonly string[], now: number, forgetBefore: number) =>
+      db.transaction(async (tx) => {
+        await tx.run(sql`delete from portal_login_failures where at <= ${forgetBefore}`);
+        for (const subject of subjects)
+          await tx.run(
+            sql`insert into portal_login_failures (subject, at) values (${subjectHash(subject)}, ${now})`,
+          );
+      }),
+    clearLoginFailures: (subject: string) =>
+      db.run(sql`delete from portal_login_failures where subject = ${subjectHash(subject)}`),
     deleteExpiredSessions: (now: number) =>
       db.run(sql`delete from portal_sessions where expires_at < ${now + 1}`),
   };

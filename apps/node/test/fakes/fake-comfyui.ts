@@ -6,7 +6,7 @@ import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
 /**
  * A ComfyUI-shaped server for tests, following the documented server API: `POST /upload/image`
  * (multipart `image`, `type`, `overwrite` → `{name, subfolder, type}`), `POST /prompt` (`{prompt,
- * client_id}` → `{prompt_id, number, node_errors}`, or 400 with `{error, node_errors}` when the
+ * client_id, prompt_id?}` → `{prompt_id, number, node_errors}` (the client's id when it sent one), or 400 with `{error, node_errors}` when the
  * workflow does not validate), `GET /history/{id}` (`{}` until the run finished, then `{[id]:
  * {outputs, status}}`), `GET /view?filename&subfolder&type`, `POST /queue` (`{delete: [ids]}`),
  * `POST /interrupt`, `GET /system_stats`, `GET /models/checkpoints`.
@@ -26,9 +26,13 @@ export interface FakeComfyUi {
   /** Prompt ids removed from the queue or interrupted. */
   readonly cancelled: string[];
   hold: boolean;
+  /** Queue a prompt but never answer `POST /prompt` (with `hold`: a run the caller has no id for). */
+  stallPromptAnswer: boolean;
   release(): void;
   /** Resolves with a held run's id once its client asked for its history (so it knows the id). */
   waitForQueued(): Promise<string>;
+  /** Runs held and still queued. */
+  pendingCount(): number;
   close(): Promise<void>;
 }
 
@@ -110,10 +114,12 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
     uploads: [],
     cancelled: [],
     hold: false,
+    stallPromptAnswer: false,
     release: () => {
       for (const run of [...pending.values()]) run();
     },
     waitForQueued: () => new Promise((resolve) => queuedWaiters.push(resolve)),
+    pendingCount: () => pending.size,
     close: async () => {},
   };
 
@@ -267,7 +273,7 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
       return send(res, 200, { name, subfolder: "", type: "input" });
     }
     if (req.method === "POST" && url.pathname === "/prompt") {
-      const body = JSON.parse(raw.toString("utf8")) as { prompt: Record<string, Node> };
+      const body = JSON.parse(raw.toString("utf8")) as { prompt: Record<string, Node>; prompt_id?: unknown };
       fake.prompts.push(body.prompt);
       const nodeErrors = validate(body.prompt);
       if (Object.keys(nodeErrors).length > 0)
@@ -279,7 +285,8 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
           },
           node_errors: nodeErrors,
         });
-      const id = randomUUID();
+      // ComfyUI takes the client's `prompt_id` when it sends one.
+      const id = typeof body.prompt_id === "string" ? body.prompt_id : randomUUID();
       const run = () => {
         pending.delete(id);
         history.set(id, {
@@ -290,6 +297,11 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
       };
       if (fake.hold) pending.set(id, run);
       else setImmediate(run);
+      if (fake.stallPromptAnswer) {
+        // Queued, but the answer never comes: the caller learns no id from ComfyUI.
+        for (const waiter of queuedWaiters.splice(0)) waiter(id);
+        return;
+      }
       return send(res, 200, { prompt_id: id, number: number++, node_errors: {} });
     }
     if (req.method === "GET" && url.pathname.startsWith("/history/")) {

@@ -18,8 +18,9 @@ export interface CapabilityNeed {
   readonly what: string;
 }
 
-type Body = Readonly<Record<string, unknown>>;
-const isRecord = (v: unknown): v is Body => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A request body as the client sent it (parsed JSON). */
+export type RequestBody = Readonly<Record<string, unknown>>;
+const isRecord = (v: unknown): v is RequestBody => typeof v === "object" && v !== null && !Array.isArray(v);
 const many = (v: unknown) => typeof v === "number" && v > 1;
 
 /** Whether a completions prompt holds token ids rather than text. */
@@ -29,7 +30,7 @@ function tokenPrompt(prompt: unknown): boolean {
 }
 
 /** Whether a chat request uses tools: definitions, a forced choice, or tool calls and results in its turns. */
-function usesTools(body: Body): string | undefined {
+function usesTools(body: RequestBody): string | undefined {
   if (Array.isArray(body.tools) && body.tools.length > 0) return "tools";
   if (Array.isArray(body.functions) && body.functions.length > 0) return "functions";
   const choice = body.tool_choice;
@@ -59,7 +60,7 @@ function usesTools(body: Body): string | undefined {
  * // [{ capability: "chat", … }, { capability: "n", param: "n", … }, { capability: "jsonMode", param: "response_format", … }]
  * ```
  */
-export function capabilityNeeds(operation: string, body: Body, stream: boolean): CapabilityNeed[] {
+export function capabilityNeeds(operation: string, body: RequestBody, stream: boolean): CapabilityNeed[] {
   const needs: CapabilityNeed[] = [];
   const need = (capability: CapabilityNeed["capability"], param: string, what: string) =>
     needs.push({ capability, param, what });

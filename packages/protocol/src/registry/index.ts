@@ -2,6 +2,7 @@ export {
   type CapabilityNeed,
   capabilityNeeds,
   missingCapability,
+  type RequestBody,
   type TextCapability,
 } from "./capability-needs.js";
 export { GATEWAY_PROCEDURES, NODE_PROCEDURES } from "./gateway-procedures.js";

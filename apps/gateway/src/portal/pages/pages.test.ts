@@ -192,4 +192,35 @@ describe("portal pages", () => {
     expect(page).toContain("<title>2026-12-02 · mistral-7b: 4</title>");
     expect(page).toContain("<title>2026-12-02 · mistral-7b: $0.003</title>");
   });
+
+  it("charts spend per day by key over all keys, named as the customer named them", () => {
+    const row = (keyId: string, spentMicroUsd: number) => ({
+      day: "2026-12-02",
+      applicationId: "app_1",
+      keyId,
+      serviceId: "mistral-7b",
+      requests: 1,
+      failed: 0,
+      inputTokens: 1,
+      outputTokens: 1,
+      images: 0,
+      spentMicroUsd,
+    });
+    const data = {
+      rows: [row("key_1", 3000), row("key_2", 1000)],
+      days: 1,
+      keyNames: new Map([
+        ["key_1", "prod"],
+        ["key_2", "<staging>"],
+      ]),
+      dayList: ["2026-12-02"],
+    };
+    const all = usagePage({ ...view, path: "/portal/usage" }, { ...data, keyId: undefined }).value;
+    expect(all).toContain('id="spend-by-key"');
+    expect(all).toContain("<title>2026-12-02 · prod: $0.003</title>");
+    expect(all).toContain("<title>2026-12-02 · &lt;staging&gt;: $0.001</title>");
+    // Filtered to one key, the by-key chart would repeat the by-model one: it is left out.
+    const one = usagePage({ ...view, path: "/portal/usage" }, { ...data, keyId: "key_1" }).value;
+    expect(one).not.toContain('id="spend-by-key"');
+  });
 });

@@ -14,16 +14,24 @@ export interface UsagePageData {
   readonly dayList: readonly string[];
 }
 
-/** Per-day series by model for one measure. */
-function seriesBy(rows: readonly UsageRow[], dayList: readonly string[], measure: (r: UsageRow) => number) {
-  const models = [...new Set(rows.map((r) => r.serviceId))].sort();
-  return models.map((name) => ({
-    name,
+/** Per-day series of one measure, one series per group (a model, a key), named by `label`. */
+function seriesBy(
+  rows: readonly UsageRow[],
+  dayList: readonly string[],
+  measure: (r: UsageRow) => number,
+  group: (r: UsageRow) => string = (r) => r.serviceId,
+  label: (g: string) => string = (g) => g,
+) {
+  const groups = [...new Set(rows.map(group))].sort();
+  return groups.map((g) => ({
+    name: label(g),
     values: dayList.map((day) =>
-      rows.filter((r) => r.day === day && r.serviceId === name).reduce((s, r) => s + measure(r), 0),
+      rows.filter((r) => r.day === day && group(r) === g).reduce((s, r) => s + measure(r), 0),
     ),
   }));
 }
+
+const spend = (n: number) => `$${formatUsd(Math.round(n))}`;
 
 export function usagePage(view: View, data: UsagePageData): Html {
   const { rows, dayList } = data;
@@ -51,8 +59,24 @@ export function usagePage(view: View, data: UsagePageData): Html {
 </div>
 <div class="grid2">
 <div class="card">${stackedBars({ title: "Requests per day, by model", categories: dayList, series: seriesBy(rows, dayList, (r) => r.requests), format: (n) => num(n), integer: true })}</div>
-<div class="card">${stackedBars({ title: "Spend per day, by model", categories: dayList, series: seriesBy(rows, dayList, (r) => r.spentMicroUsd), format: (n) => `$${formatUsd(Math.round(n))}` })}</div>
+<div class="card">${stackedBars({ title: "Spend per day, by model", categories: dayList, series: seriesBy(rows, dayList, (r) => r.spentMicroUsd), format: spend })}</div>
 </div>
+${
+  data.keyId === undefined
+    ? html`<div class="card" id="spend-by-key">${stackedBars({
+        title: "Spend per day, by key",
+        categories: dayList,
+        series: seriesBy(
+          rows,
+          dayList,
+          (r) => r.spentMicroUsd,
+          (r) => r.keyId,
+          (id) => data.keyNames.get(id) ?? id,
+        ),
+        format: spend,
+      })}</div>`
+    : ""
+}
 <div class="card"><h2 style="margin-top:0">By key, day and model</h2><div class="table-wrap"><table id="usage"><thead><tr><th>Day</th><th>Key</th><th>Model</th><th class="num">Requests</th><th class="num">Failed</th><th class="num">Input tokens</th><th class="num">Output tokens</th><th class="num">Images</th><th class="num">Spend</th></tr></thead><tbody>
 ${
   rows.length === 0

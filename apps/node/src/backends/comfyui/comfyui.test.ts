@@ -174,6 +174,18 @@ describe("the ComfyUI backend", () => {
     expect(fake.cancelled).toContain(id);
   });
 
+  it("removes the prompt of a relay interrupted before ComfyUI answered the queueing call", async () => {
+    const { fake, backend } = await setup();
+    fake.hold = true;
+    fake.stallPromptAnswer = true;
+    const queued = fake.waitForQueued();
+    const fiber = Effect.runFork(backend.imagesGenerations({ prompt: "slow", size: "16x16" }));
+    const id = await queued;
+    await Effect.runPromise(Fiber.interrupt(fiber));
+    expect(fake.cancelled).toContain(id);
+    expect(fake.pendingCount()).toBe(0);
+  });
+
   it("refuses a ComfyUI entry without a checkpoint, or for a text service, at startup", () => {
     const config = backendConfig({ kind: "comfyui", url: "http://127.0.0.1:1" });
     expect(() => makeBackend(config, "image")).toThrow(BackendMisconfigured);

@@ -150,10 +150,15 @@ export function makeComfyUiBackend(
   /** Queues the workflow, waits for it, fetches its pictures: `{created, data: [{b64_json, seed}]}`. */
   const run = (fields: SamplingFields, source: LatentSource, denoise: number) =>
     Effect.gen(function* () {
+      // The node names the prompt itself, so that a relay interrupted while ComfyUI is still
+      // answering the queueing call can take it out of the queue all the same.
+      const chosenId = randomUUID();
       const queued = yield* post("/prompt", {
         prompt: buildWorkflow(fields, source, denoise),
         client_id: clientId,
-      });
+        prompt_id: chosenId,
+      }).pipe(Effect.onInterrupt(() => cancel(chosenId)));
+      // A ComfyUI too old to take the id names the prompt in its answer.
       const promptId = (queued as { prompt_id?: unknown }).prompt_id;
       if (typeof promptId !== "string" || promptId === "")
         return yield* rejected(502, "the prompt was queued without an id");
