@@ -39,6 +39,9 @@ const LIES: readonly { lie: Lie; modes: readonly Mode[]; early: readonly Mode[];
   { lie: "cut-stream", modes: ["stream"], early: [], lying: false },
   { lie: "off-schema", modes: ["unary", "stream"], early: ["unary"], lying: true },
   { lie: "off-schema-first", modes: ["stream"], early: ["stream"], lying: true },
+  { lie: "unsigned-first", modes: ["stream"], early: ["stream"], lying: true },
+  { lie: "overflow-first", modes: ["stream"], early: ["stream"], lying: true },
+  { lie: "inflated-empty", modes: ["stream"], early: ["stream"], lying: true },
   { lie: "wrong-service", modes: ["unary"], early: ["unary"], lying: true },
 ];
 

@@ -21,6 +21,7 @@ export {
   type NodeInfo,
   type NodeRelayApi,
   type NodeRouter,
+  type RelayChunks,
 } from "./node-contract.js";
 export {
   type CodedFailure,

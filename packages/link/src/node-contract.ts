@@ -41,12 +41,23 @@ export interface NodeHealth {
  */
 export interface NodeRelayApi<R = never> {
   readonly relay: (input: unknown) => Effect.Effect<RelayResponse, CodedFailure, R>;
+  /**
+   * Opens a streamed relay. The chunks may come as an Effect stream or as a plain (async)
+   * iterable — the cheaper per-chunk path; `signal` aborts when the caller goes away.
+   */
   readonly relayStream: (
     input: unknown,
-  ) => Effect.Effect<Stream.Stream<RelayStreamChunk, never, R>, CodedFailure, R>;
+    signal?: AbortSignal,
+  ) => Effect.Effect<RelayChunks<R>, CodedFailure, R>;
   readonly info: () => NodeInfo;
   readonly health: () => NodeHealth;
 }
+
+/** The chunks of an opened streamed relay. */
+export type RelayChunks<R = never> =
+  | Stream.Stream<RelayStreamChunk, never, R>
+  | Iterable<RelayStreamChunk>
+  | AsyncIterable<RelayStreamChunk>;
 
 /**
  * The node's tRPC API (paths are `NODE_PROCEDURES`'): `relay` (unary), `relayStream` (signed chunks
@@ -60,7 +71,7 @@ export function makeNodeRouter<R>(impl: NodeRelayApi<R>) {
       .mutation(({ ctx, input, signal }) => runInContext(ctx, impl.relay(input), signal)),
     [NODE_PROCEDURES.relayStream]: publicProcedure
       .input(z.unknown())
-      .mutation(({ ctx, input, signal }) => streamInContext(ctx, impl.relayStream(input), signal)),
+      .mutation(({ ctx, input, signal }) => streamInContext(ctx, impl.relayStream(input, signal), signal)),
     [NODE_PROCEDURES.info]: publicProcedure.query(() => impl.info()),
     [NODE_PROCEDURES.health]: publicProcedure.query(() => impl.health()),
   });

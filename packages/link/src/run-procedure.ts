@@ -52,14 +52,16 @@ export function runInContext<A, E, R>(
 
 /**
  * Runs a streaming procedure: the Effect opens the stream (its failures become coded errors before
- * the first chunk); the stream's chunks are yielded as they come, on the app's runtime. A client
- * that goes away ends the iteration, which interrupts the stream.
+ * the first chunk); the chunks — an Effect stream run on the app's runtime, or a plain (async)
+ * iterable, the cheaper per-chunk path — are yielded as they come. A client that goes away ends
+ * the iteration, which interrupts the stream.
  */
 export async function* streamInContext<A, E, R>(
   ctx: LinkContext,
-  open: Effect.Effect<Stream.Stream<A, never, R>, E, R>,
+  open: Effect.Effect<Stream.Stream<A, never, R> | Iterable<A> | AsyncIterable<A>, E, R>,
   signal?: AbortSignal,
 ): AsyncGenerator<A> {
-  const stream = await runInContext(ctx, open, signal);
-  yield* Stream.toAsyncIterableRuntime(stream, runtimeOf<R>(ctx));
+  const opened = await runInContext(ctx, open, signal);
+  if (Stream.StreamTypeId in opened) yield* Stream.toAsyncIterableRuntime(opened, runtimeOf<R>(ctx));
+  else yield* opened;
 }

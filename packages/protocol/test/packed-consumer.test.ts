@@ -153,7 +153,7 @@ describe("the packed package", () => {
     }
   });
 
-  it("type-checks TypeScript consumers, ESM and CommonJS, against the shipped declarations", () => {
+  it("type-checks TypeScript consumers, ESM and CommonJS, against the shipped declarations", async () => {
     writeFileSync(
       join(consumerDir, "consumer.ts"),
       [
@@ -174,24 +174,25 @@ describe("the packed package", () => {
     const tsc = join(packageDir, "node_modules", "typescript", "bin", "tsc");
     const args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"];
     // One compiler run for both files (it throws on any type error); its trace shows that the .cts
-    // consumer got the CommonJS declarations and the .ts one the ESM declarations.
-    const trace = execFileSync(
+    // consumer got the CommonJS declarations and the .ts one the ESM declarations. Run without
+    // blocking: a compiler minute on a loaded machine must not starve the test worker's own RPC.
+    const { stdout: trace } = await promisify(execFile)(
       "node",
       [tsc, ...args, "--skipLibCheck", "false", "--traceResolution", "consumer.ts", "consumer-cjs.cts"],
       { cwd: consumerDir, maxBuffer: 256 * 1024 * 1024 },
-    ).toString();
+    );
     expect(new Set(trace.match(/dist\/index\.d\.c?ts/g))).toEqual(
       new Set(["dist/index.d.ts", "dist/index.d.cts"]),
     );
   }, 300_000);
 
-  it("passes publint", () => {
+  it("passes publint", async () => {
     const publint = join(packageDir, "node_modules", "publint", "src", "cli.js");
-    const out = execFileSync("node", [
+    const { stdout: out } = await promisify(execFile)("node", [
       publint,
       "--strict",
       join(consumerDir, "node_modules", "@pocket-ai", "protocol"),
-    ]).toString();
+    ]);
     expect(out).not.toMatch(/error|warning/i);
-  });
+  }, 120_000);
 });

@@ -9,5 +9,11 @@ export { effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";
 export { Counter, Gauge, Histogram, LATENCY_BUCKETS, MetricsRegistry } from "./metrics/registry.js";
+export {
+  abortableIterator,
+  type DeadlineReason,
+  StreamDeadline,
+  type StreamDeadlineOptions,
+} from "./stream/stream-deadline.js";
 export { installObservability, observabilityLayer } from "./telemetry/observability.js";
 export { TelemetryConfig, tracingLayer } from "./telemetry/tracing.js";

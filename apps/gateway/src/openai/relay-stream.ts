@@ -1,8 +1,8 @@
 import type { ServerResponse } from "node:http";
 import {
-  DeliveredTally,
   type ErrorCode,
   formatSseEvent,
+  HeadCoveredTally,
   type RelayUsage,
   SSE_DONE,
 } from "@pocket-ai/protocol";
@@ -33,11 +33,12 @@ const isUsageChunk = (data: Record<string, unknown>) =>
  * A stream that fails mid-way ends with an OpenAI error event (`data: {"error": …}`, which the
  * official SDK raises as an `APIError`) and then `[DONE]`. Billing: a complete stream is settled
  * like a unary relay; an interrupted one — by the node or by the client leaving — pays for what
- * reached the client: the protocol's `DeliveredTally` over the chunks written (the dispatcher's
- * record, kept by the same rule, when there is one). The charge and ledger row commit before the
- * stream's end reaches the client; when that write keeps failing (tried `SETTLE_ATTEMPTS` times)
- * the stream ends with a `DATABASE_UNAVAILABLE` error event instead of `[DONE]`, nothing is
- * charged, and the client is told to retry — as a unary answer is withheld.
+ * reached the client as far as the node's last signed chain head covers it: the protocol's
+ * `HeadCoveredTally` over the chunks written (the dispatcher's record, kept by the same rule, when
+ * there is one). The charge and ledger row commit before the stream's end reaches the client; when
+ * that write keeps failing (tried `SETTLE_ATTEMPTS` times) the stream ends with a
+ * `DATABASE_UNAVAILABLE` error event instead of `[DONE]`, nothing is charged, and the client is
+ * told to retry — as a unary answer is withheld.
  */
 export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: RelayCall) {
   return Effect.gen(function* () {
@@ -70,7 +71,8 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
     });
     const present = call.present;
     if (present !== undefined) yield* writeChunk(res, present.open());
-    const tally = new DeliveredTally(call.relay);
+    // What reached the client, billable as far as the node's signed chain heads cover it.
+    const tally = new HeadCoveredTally(call.relay);
     let final: Final | undefined;
 
     /**
@@ -114,13 +116,18 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
 
     yield* Stream.runForEach(stream, (event) => {
       if (event.type === "final") {
+        tally.cover(event.verified);
         final = event;
         return Effect.void;
       }
-      if (isUsageChunk(event.data) && !call.relay.includeUsage) return Effect.void;
+      if (isUsageChunk(event.data) && !call.relay.includeUsage) {
+        tally.cover(event.verified);
+        return Effect.void;
+      }
       // Nothing reaches a client that has gone: count only chunks handed to an open response.
       if (res.destroyed || res.writableEnded) return Effect.void;
-      tally.add(event.data);
+      tally.add(event.seq, event.data);
+      tally.cover(event.verified);
       if (present === undefined) return writeChunk(res, formatSseEvent({ ...event.data, model }));
       const text = present.chunk(event.data);
       return text === "" ? Effect.void : writeChunk(res, text);

@@ -15,14 +15,30 @@ let good: TestNode;
 let forger: TestNode;
 let cutter: TestNode;
 let splicer: TestNode;
+let gapCutter: TestNode;
+let tailForger: TestNode;
 
 beforeAll(async () => {
   net = await startTestNetwork({ hedge: { enabled: false } });
   good = await net.startNode();
-  forger = await net.startNode({ misbehave: "bad-signature" });
-  cutter = await net.startNode({ misbehave: "cut-stream", backend: { tokensPerSecond: 200 } });
-  splicer = await net.startNode({ misbehave: "bad-chunk" });
-  await registered(net, 4);
+  // Signing every chunk: each of their chunks is a signed head.
+  const everyChunk = { everyChunks: 1 };
+  forger = await net.startNode({ misbehave: "bad-signature", streamHeads: everyChunk });
+  cutter = await net.startNode({
+    misbehave: "cut-stream",
+    backend: { tokensPerSecond: 200 },
+    streamHeads: everyChunk,
+  });
+  splicer = await net.startNode({ misbehave: "bad-chunk", streamHeads: everyChunk });
+  // Heads only on the first and the final chunk (no time-based head, whatever the machine's speed).
+  const firstAndLast = { everyChunks: 1024, everyMs: 3_600_000 };
+  gapCutter = await net.startNode({
+    misbehave: "cut-stream",
+    backend: { tokensPerSecond: 200 },
+    streamHeads: firstAndLast,
+  });
+  tailForger = await net.startNode({ misbehave: "forged-tail", streamHeads: firstAndLast });
+  await registered(net, 6);
 }, 60_000);
 afterAll(async () => {
   await net.close();
@@ -33,7 +49,7 @@ const prefer = (preferred: TestNode) =>
   net.managed.runPromise(
     Effect.gen(function* () {
       const selector = yield* Selector;
-      for (const n of [good, forger, cutter, splicer]) {
+      for (const n of [good, forger, cutter, splicer, gapCutter, tailForger]) {
         if (n === preferred) selector.stats.clearSanction(n.address);
         else selector.sanction(n.address, Date.now(), "test preference");
       }
@@ -43,6 +59,12 @@ const sanctionOf = (node: TestNode) =>
   net.managed.runPromise(Effect.map(Selector, (s) => s.stats.view(node.address, Date.now()).sanctionReason));
 const final = (events: DispatchStreamEvent[]) =>
   events[events.length - 1] as Extract<DispatchStreamEvent, { type: "final" }>;
+/** Text pieces (non-empty chat deltas) among data events. */
+const textPieces = (events: readonly DispatchStreamEvent[]) =>
+  events
+    .flatMap((e) => (e.type === "data" ? [e.data] : []))
+    .map((data) => (data as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content ?? "")
+    .filter((text) => text !== "").length;
 const story = (model = "llama-2-13b") =>
   dispatchRequest(
     model,
@@ -150,6 +172,31 @@ describe("streams that fail mid-way", () => {
     expect(chargeFor(prepared.value, usage, "interrupted").costMicroUsd).toBe(
       Math.ceil((750 * received) / 40),
     );
+  });
+
+  it("bill only the chunks the last signed head covers when a stream breaks between heads", async () => {
+    const request = { ...story(), targetNode: gapCutter.address };
+    const result = await streamed(net, request);
+    if (Either.isLeft(result)) throw result.left;
+    const data = result.right.flatMap((e) => (e.type === "data" ? [e] : []));
+    // Two chunks reached the client; only the first (a signed head) is the node's word.
+    expect(data.map((e) => e.seq)).toEqual([0, 1]);
+    const last = final(result.right);
+    expect(last).toMatchObject({ outcome: "error", error: { code: "STREAM_INTERRUPTED" }, verified: 1 });
+    const covered = textPieces(data.slice(0, 1));
+    expect(textPieces(data)).toBeGreaterThan(covered);
+    expect(last.record!.usage.outputTokens).toBe(covered);
+  });
+
+  it("pass on a forged unsigned tail but never pay for it", async () => {
+    const result = await streamed(net, { ...story(), targetNode: tailForger.address });
+    if (Either.isLeft(result)) throw result.left;
+    const data = result.right.flatMap((e) => (e.type === "data" ? [e] : []));
+    const forged = data.filter((e) => JSON.stringify(e.data).includes(" forged"));
+    expect(forged).toHaveLength(3);
+    const last = final(result.right);
+    expect(last).toMatchObject({ outcome: "error", error: { code: "STREAM_INTERRUPTED" }, verified: 1 });
+    expect(last.record!.usage.outputTokens).toBe(textPieces(data.slice(0, 1)));
   });
 
   it("stop at a spliced chunk, sanction the node and never yield the bad chunk", async () => {

@@ -53,12 +53,23 @@ export interface DispatchedUnary {
   readonly record: RelayRecord;
 }
 
-/** One event of a dispatched stream; every `data` was verified (signature, chain, order) before it is yielded. */
+/**
+ * One event of a dispatched stream; every `data` was checked (order, chain, schema, limits) before
+ * it is yielded. `verified` is how many chunks from the first the node's last signed head vouches
+ * for (its signature verified): a `data` event's `seq` below it is the node's word; above it, the
+ * chunk becomes billable only when a later event's `verified` covers it (see `HeadCoveredTally`).
+ */
 export type DispatchStreamEvent =
-  | { readonly type: "data"; readonly data: Record<string, unknown> }
+  | {
+      readonly type: "data";
+      readonly data: Record<string, unknown>;
+      readonly seq: number;
+      readonly verified: number;
+    }
   /** Always last. `outcome: "error"` with code STREAM_INTERRUPTED when the node failed mid-way: meter what was delivered. */
   | {
       readonly type: "final";
+      readonly verified: number;
       readonly outcome: "ok" | "error";
       readonly error?: { readonly code: ErrorCode; readonly message: string } | undefined;
       readonly record: RelayRecord | undefined;

@@ -1,5 +1,6 @@
 import { type RelayStreamChunk, RelayStreamVerifier } from "@pocket-ai/protocol";
-import { Duration, Effect } from "effect";
+import { abortableIterator, StreamDeadline } from "@pocket-ai/runtime";
+import { Effect } from "effect";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
 import { type AttemptContext, noteFailure, noteSuccess } from "./attempt-context.js";
@@ -13,21 +14,24 @@ import {
 import type { DispatchRequest } from "./dispatcher.js";
 import { judgeRefusal, type RefusalCheck } from "./judge-refusal.js";
 import { signRelay } from "./relay-envelope.js";
+import { StreamChecks } from "./stream-checks.js";
 import { refusalCheck } from "./unary-attempt.js";
-import { chunkOffSchema } from "./verify-answer.js";
 
 /** A stream whose first chunk arrived and verified: the rest is pulled by `stream-events.ts`. */
 export interface OpenedStream {
   readonly route: Route;
   readonly requestHash: string;
   readonly verifier: RelayStreamVerifier;
+  /** The node's chunks; a pending `next()` fails as soon as the deadline passes or the stream is aborted. */
   readonly iterator: AsyncIterator<unknown>;
   readonly controller: AbortController;
   readonly first: RelayStreamChunk;
   readonly ttftMs: number;
-  /** When the tier's timeout runs out (performance.now() ms). */
-  readonly deadline: number;
+  /** The tier's timeout for the whole stream: one timer, which aborts `controller` when it passes. */
+  readonly deadline: StreamDeadline;
   readonly check: RefusalCheck;
+  /** The chunk checks, the first chunk's data already passed (its text counted). */
+  readonly checks: StreamChecks;
 }
 
 /** A failed tRPC call: a coded (unsigned) refusal, judged, or the node unreachable. */
@@ -38,33 +42,43 @@ function callFailure(nodeAddress: string, error: unknown, check: RefusalCheck): 
     : judgeRefusal(nodeAddress, { ...coded, signed: false }, check);
 }
 
-/** Pulls one chunk with the time left; a transport failure or timeout fails. */
-export function pullChunk(
+/**
+ * Pulls one chunk. The deadline's timer aborts a pending pull (no timer per chunk): a stall past
+ * the tier's timeout or a transport failure is the node unreachable.
+ */
+export async function pullChunk(
   iterator: AsyncIterator<unknown>,
   nodeAddress: string,
-  deadline: number,
+  deadline: StreamDeadline,
   check: RefusalCheck,
-): Effect.Effect<IteratorResult<unknown>, AttemptFailure> {
-  return Effect.tryPromise({
-    try: () => iterator.next(),
-    catch: (e) => callFailure(nodeAddress, e, check),
-  }).pipe(
-    Effect.timeoutFail({
-      duration: Duration.millis(Math.max(0, deadline - performance.now())),
-      onTimeout: () =>
-        new NodeUnreachable({
-          nodeAddress,
-          timedOut: true,
-          detail: "the stream stalled past the tier's timeout",
-        }),
-    }),
-  );
+): Promise<IteratorResult<unknown> | AttemptFailure> {
+  try {
+    return await iterator.next();
+  } catch (error) {
+    return deadline.expired === undefined ? callFailure(nodeAddress, error, check) : stalled(nodeAddress);
+  }
+}
+
+function stalled(nodeAddress: string): AttemptFailure {
+  return new NodeUnreachable({
+    nodeAddress,
+    timedOut: true,
+    detail: "the stream stalled past the tier's timeout",
+  });
+}
+
+/** Whether a pull failed (and why) rather than returned a chunk or the end. */
+export function isPullFailure(pulled: IteratorResult<unknown> | AttemptFailure): pulled is AttemptFailure {
+  return "_tag" in pulled;
 }
 
 /**
  * Opens a streaming relay on one node and waits for its first chunk, verified: a data chunk (the
  * stream is open), an `ok` final chunk (an empty answer), or a signed refusal. Anything that goes
- * wrong before the first data chunk fails the attempt, so the dispatcher can try another node.
+ * wrong before the first data chunk fails the attempt, so the dispatcher can try another node:
+ * the first chunk must be a signed head, and it meets every check a later chunk meets
+ * ({@link StreamChecks}: shape, output limit, a final trailer's claims) before the client sees a
+ * byte, so a lie it carries costs the client nothing.
  */
 export function openStream(
   ctx: AttemptContext,
@@ -73,19 +87,29 @@ export function openStream(
 ): Effect.Effect<OpenedStream, AttemptFailure> {
   const address = route.node.address;
   const controller = new AbortController();
+  let cleared: StreamDeadline | undefined;
   const open = Effect.gen(function* () {
     const { envelope, requestHash } = signRelay(ctx.key, route, request, true, ctx.now());
     const timeoutMs = relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier);
     const started = performance.now();
-    const deadline = started + timeoutMs;
+    const deadline = new StreamDeadline({
+      totalMs: timeoutMs,
+      onExpire: () => controller.abort(new Error("the stream stalled past the tier's timeout")),
+    });
+    cleared = deadline;
     const client = ctx.clients.get(route.node.endpoint);
     const check = refusalCheck(ctx, route, request);
     const iterable = yield* Effect.tryPromise({
       try: () => client.relayStream.mutate(envelope, { signal: controller.signal }),
-      catch: (e) => callFailure(address, e, check),
+      catch: (e) => (deadline.expired === undefined ? callFailure(address, e, check) : stalled(address)),
     });
-    const iterator: AsyncIterator<unknown> = (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    const next = yield* pullChunk(iterator, address, deadline, check);
+    const iterator = abortableIterator(
+      (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator](),
+      controller.signal,
+    );
+    const pulled = yield* Effect.promise(() => pullChunk(iterator, address, deadline, check));
+    if (isPullFailure(pulled)) return yield* Effect.fail(pulled);
+    const next = pulled;
     const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
     if (next.done === true) return yield* invalid("the stream ended without a chunk");
     const verifier = new RelayStreamVerifier({ publicKey: route.node.publicKey, requestHash });
@@ -93,6 +117,8 @@ export function openStream(
     if (!accepted.ok)
       return yield* invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`);
     const first = accepted.value.chunk;
+    // The first chunk must be a signed head: the node is committed to before the client sees a byte.
+    if (first.signature === undefined) return yield* invalid("the first stream chunk is not signed");
     if (first.final?.outcome === "error") {
       const error = first.final.error!;
       return yield* judgeRefusal(
@@ -101,16 +127,22 @@ export function openStream(
         check,
       );
     }
-    if (first.final === undefined) {
-      const off = chunkOffSchema(request.operation, first.data);
-      if (off !== undefined) return yield* invalid(off);
-    }
+    const checks = new StreamChecks(route, request);
+    const lie = first.final === undefined ? checks.data(first.data) : checks.trailer(first.final);
+    if (lie !== undefined) return yield* invalid(lie);
     const ttftMs = performance.now() - started;
     noteSuccess(ctx, route, "ttft", ttftMs);
-    return { route, requestHash, verifier, iterator, controller, first, ttftMs, deadline, check };
+    return { route, requestHash, verifier, iterator, controller, first, ttftMs, deadline, check, checks };
   });
   return open.pipe(
     Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
-    Effect.onExit((exit) => (exit._tag === "Failure" ? Effect.sync(() => controller.abort()) : Effect.void)),
+    Effect.onExit((exit) =>
+      exit._tag === "Failure"
+        ? Effect.sync(() => {
+            cleared?.clear();
+            controller.abort();
+          })
+        : Effect.void,
+    ),
   );
 }

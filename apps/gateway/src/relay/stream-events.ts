@@ -1,33 +1,28 @@
 import {
   bytesToHex,
-  DeliveredTally,
+  HeadCoveredTally,
   normalizeFinishReasons,
   type RelayStreamChunk,
+  type RelayStreamFinal,
   type RelayUsage,
   relayLeafHash,
 } from "@pocket-ai/protocol";
-import { Effect, Either, Option, Stream } from "effect";
+import { Effect, Stream } from "effect";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
 import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
-import { answerLimits } from "./relay-envelope.js";
-import {
-  believedUsage,
-  DeliveredText,
-  echoesPrompt,
-  outputOverrun,
-  routeTokens,
-  usageInflated,
-} from "./route-tokens.js";
-import { type OpenedStream, pullChunk } from "./stream-attempt.js";
-import { chunkOffSchema, overLimit } from "./verify-answer.js";
+import { believedUsage } from "./route-tokens.js";
+import { isPullFailure, type OpenedStream, pullChunk } from "./stream-attempt.js";
+import type { StreamChecks } from "./stream-checks.js";
 
 /**
- * The events of an opened stream: every chunk is verified (signature, order, chain, schema)
- * before its data is yielded with `model` set to the public name. The stream always ends with one
+ * The events of an opened stream: every chunk is checked (order, chain, the signature of each
+ * signed head, then the {@link StreamChecks} the first chunk met when the stream opened) before its
+ * data is yielded with `model` set to the public name. The stream always ends with one
  * `final` event: `ok` with the node's signed usage and weight, or — when the node fails, stalls or
  * sends something invalid mid-way — `error` STREAM_INTERRUPTED with a record of what was delivered,
- * counted by the protocol's `DeliveredTally` over the chunks passed on (whatever the node says).
+ * counted by the protocol's `HeadCoveredTally` over the chunks passed on that a signed head covers
+ * (whatever the node says).
  * No usage is believed beyond the gateway's own count of the delivered text (`route-tokens.ts`).
  */
 export function streamEvents(
@@ -36,18 +31,11 @@ export function streamEvents(
   request: DispatchRequest,
   attempts: number,
 ): Stream.Stream<DispatchStreamEvent> {
-  const { route, verifier, requestHash } = opened;
+  const { route, verifier, requestHash, checks } = opened;
   const address = route.node.address;
-  const limits = answerLimits(route, request);
-  let pending: RelayStreamChunk | undefined = opened.first;
-  let done = false;
-  const tally = new DeliveredTally(limits);
-  // The gateway's own count of the text: live lower bounds cut a stream that runs past the
-  // request's limit before the excess reaches the client; the whole text's count, at the end,
-  // caps what the node's usage may claim.
-  const tokens = routeTokens(route);
-  const text = new DeliveredText();
-  const echoes = echoesPrompt(request);
+  const { limits, tokens, text } = checks;
+  // What the client was passed, billable as far as the node's signed heads cover it.
+  const tally = new HeadCoveredTally(limits);
 
   const record = (usage: RelayUsage, computeUnits: number): RelayRecord => ({
     requestHash,
@@ -55,7 +43,8 @@ export function streamEvents(
     servedServiceId: route.servedServiceId,
     sessionId: route.header.sessionId,
     sessionNumber: route.header.sessionNumber,
-    leafHash: bytesToHex(relayLeafHash(requestHash, verifier.chain)),
+    // The last signed head: the final chunk when the stream completed.
+    leafHash: bytesToHex(relayLeafHash(requestHash, verifier.verifiedChain)),
     computeUnits,
     usage,
     attempts,
@@ -66,6 +55,7 @@ export function streamEvents(
     message?: string,
   ): DispatchStreamEvent => ({
     type: "final",
+    verified: verifier.verifiedChunks,
     outcome,
     ...(outcome === "error"
       ? { error: { code: "STREAM_INTERRUPTED" as const, message: message ?? "stream interrupted" } }
@@ -73,71 +63,82 @@ export function streamEvents(
     record: rec,
     ttftMs: opened.ttftMs,
   });
-  // A relay that passed chunks on is in the ledger, paid for what those chunks delivered.
+  // A relay that passed chunks on is in the ledger, paid for what those chunks delivered as far
+  // as the node's last signed head covers them.
   const delivered = () => {
-    if (tally.chunks === 0) return undefined;
+    tally.cover(verifier.verifiedChunks);
+    if (tally.chunks === 0 && tally.uncovered === 0) return undefined;
     const usage = tally.usage();
     const counted = text.count(tokens.output).atMost;
     return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
   };
   const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {
     noteFailure(ctx, failure);
-    done = true;
     return final("error", delivered(), failure.detail);
   };
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
 
-  const step = Effect.gen(function* () {
-    if (done) return yield* Effect.fail(Option.none());
-    let chunk = pending;
-    pending = undefined;
-    if (chunk === undefined) {
-      const next = yield* Effect.either(pullChunk(opened.iterator, address, opened.deadline, opened.check));
-      if (Either.isLeft(next)) return interrupted(next.left);
-      if (next.right.done === true) return interrupted(invalid("the stream ended without its final chunk"));
-      const accepted = verifier.accept(next.right.value);
-      if (!accepted.ok)
-        return interrupted(
-          invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
-        );
-      chunk = accepted.value.chunk;
-    }
-    if (chunk.final === undefined) {
-      const off = chunkOffSchema(request.operation, chunk.data);
-      if (off !== undefined) return interrupted(invalid(off));
-      text.add(chunk.data);
-      if (!echoes && text.lowerBound > limits.maxOutputTokens) {
-        return interrupted(
-          invalid(
-            `streamed at least ${text.lowerBound} output tokens; the request allowed ${limits.maxOutputTokens}`,
-          ),
-        );
+  // The per-chunk path is a plain loop (no Effect, no timer per chunk): the opened stream's one
+  // deadline aborts a stalled pull.
+  async function* events(): AsyncGenerator<DispatchStreamEvent> {
+    // The first chunk passed its checks when the stream opened (`openStream`).
+    let chunk: RelayStreamChunk | undefined = opened.first;
+    let checked = true;
+    for (;;) {
+      if (chunk === undefined) {
+        const pulled = await pullChunk(opened.iterator, address, opened.deadline, opened.check);
+        if (isPullFailure(pulled)) return yield interrupted(pulled);
+        if (pulled.done === true)
+          return yield interrupted(invalid("the stream ended without its final chunk"));
+        const accepted = verifier.accept(pulled.value);
+        if (!accepted.ok)
+          return yield interrupted(
+            invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
+          );
+        chunk = accepted.value.chunk;
+        checked = false;
       }
-      tally.add(chunk.data);
-      return {
+      if (chunk.final !== undefined) return yield closing(chunk.final, checked);
+      const lie = checked ? undefined : checks.data(chunk.data);
+      if (lie !== undefined) return yield interrupted(invalid(lie));
+      tally.add(chunk.seq, chunk.data);
+      const data = chunk.data as Record<string, unknown>;
+      const seq = chunk.seq;
+      chunk = undefined;
+      yield {
         type: "data",
-        data: {
-          ...normalizeFinishReasons(chunk.data as Record<string, unknown>),
-          model: request.target.modelName,
-        },
-      } as const;
+        data: { ...normalizeFinishReasons(data), model: request.target.modelName },
+        seq,
+        verified: verifier.verifiedChunks,
+      };
     }
-    done = true;
-    const trailer = chunk.final;
-    const inflated = echoes ? undefined : usageInflated(trailer.usage, text, limits);
-    if (inflated !== undefined) return interrupted(invalid(inflated));
+  }
+
+  const closing = (trailer: RelayStreamFinal, checked: boolean): DispatchStreamEvent => {
+    const lie = checked ? undefined : checks.trailer(trailer);
+    if (lie !== undefined) return interrupted(invalid(lie));
     if (trailer.outcome === "error") {
       ctx.selector.stats.failure(address);
       ctx.metrics.relays.inc({ node: address, outcome: "STREAM_INTERRUPTED" });
       return final("error", delivered(), trailer.error?.detail ?? trailer.error?.message);
     }
-    const over =
-      overLimit(trailer.usage, trailer.computeUnits, limits) ??
-      (echoes ? undefined : outputOverrun(text, tokens, limits));
-    if (over !== undefined) return interrupted(invalid(over));
     const usage = believedUsage(trailer.usage, text, route, request, tokens, limits);
     return final("ok", record(usage, trailer.computeUnits));
-  });
+  };
 
-  return Stream.repeatEffectOption(step).pipe(Stream.ensuring(Effect.sync(() => opened.controller.abort())));
+  // The generator is read without `return()`: a consumer that stops (the client left) must not
+  // wait for a pending pull; the abort below fails that pull instead.
+  const generator = events();
+  const iterable: AsyncIterable<DispatchStreamEvent> = {
+    [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
+  };
+  return Stream.fromAsyncIterable(iterable, (cause) => cause).pipe(
+    Stream.orDie,
+    Stream.ensuring(
+      Effect.sync(() => {
+        opened.deadline.clear();
+        opened.controller.abort();
+      }),
+    ),
+  );
 }

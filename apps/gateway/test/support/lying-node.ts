@@ -7,6 +7,7 @@ import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import {
   createRelayResponse,
   deriveSessionHeader,
+  type HeadCadence,
   type RelayResponse,
   type RelayStreamChunk,
   RelayStreamSigner,
@@ -43,6 +44,12 @@ export type Lie =
   | "off-schema"
   /** Streams only: signs a first chunk that is not the operation's OpenAI shape (before any byte reached the client). */
   | "off-schema-first"
+  /** Streams only: sends the first chunk without a signature (the node never vouched for it). */
+  | "unsigned-first"
+  /** Streams only: a signed first chunk carrying hundreds of words past `max_tokens`. */
+  | "overflow-first"
+  /** Streams only: a first chunk that is a signed `ok` final claiming the whole output allowance for no text. */
+  | "inflated-empty"
   /** Signs an answer for another service's session. */
   | "wrong-service";
 
@@ -97,8 +104,21 @@ function editText(payload: unknown, edit: (text: string) => string): unknown {
 }
 
 /**
+ * A copy of a streamed chat chunk (`like`, the node's own, so every other field stays in the
+ * operation's shape) whose first choice's delta carries `content` and no finish reason.
+ */
+function chunkWithText(like: unknown, content: string): unknown {
+  const chunk = structuredClone(like) as { choices?: Record<string, unknown>[] };
+  const choice = chunk.choices?.[0] ?? { index: 0 };
+  chunk.choices = [{ ...choice, delta: { content }, finish_reason: null }];
+  return chunk;
+}
+
+/**
  * A real node (development backend) behind a proxy that lies with the node's own key, announcing
- * the proxy as its endpoint. `lie` can be changed between requests.
+ * the proxy as its endpoint. `lie` can be changed between requests. Its streams sign chain heads
+ * at the node's configured cadence (every 16 chunks or 200 ms by default, and always the first
+ * and the final chunk), as a real node does: most chunks a client receives are not signed yet.
  */
 export async function startLyingNode(options: {
   readonly gatewayTrpcUrl: string;
@@ -109,6 +129,7 @@ export async function startLyingNode(options: {
   const dataDir = mkdtempSync(join(tmpdir(), "pocket-lying-node-"));
   let node: RunningNode | undefined;
   const state = { lie: "honest" as Lie, relays: 0 };
+  let cadence: HeadCadence | undefined;
   // The node announces the proxy as its endpoint: the proxy calls the node at its own address.
   const caller = () => makeNodeClient(`${node!.url}/trpc`);
 
@@ -164,7 +185,15 @@ export async function startLyingNode(options: {
         const lie = state.lie;
         if (lie === "blame-unsigned") throw coded("INPUT_TOO_LONG", "prompt has 9999 input tokens");
         if (lie === "unknown-code") throw coded("PAY_ME_ANYWAY", "the node says so");
-        const signer = new RelayStreamSigner(relayRequestHash(input as never), node!.key);
+        const signer = new RelayStreamSigner(relayRequestHash(input as never), node!.key, cadence);
+        if (lie === "inflated-empty") {
+          yield signer.finish(null, {
+            outcome: "ok",
+            usage: { inputTokens: 10, outputTokens: options.maxTokens },
+            computeUnits: 0,
+          });
+          return;
+        }
         if (lie === "blame-signed-false") {
           yield signer.finish(null, {
             outcome: "error",
@@ -175,17 +204,13 @@ export async function startLyingNode(options: {
           return;
         }
         let n = 0;
+        let lastData: unknown;
         for await (const raw of await caller().relayStream.mutate(input)) {
           const chunk = raw as RelayStreamChunk;
           n += 1;
           if (chunk.final !== undefined) {
             if (lie === "extra-text") {
-              for (let i = 0; i < 300; i++) {
-                yield signer.next({
-                  ...(chunk.data as object),
-                  choices: [{ index: 0, delta: { content: " more" } }],
-                });
-              }
+              for (let i = 0; i < 300; i++) yield signer.next(chunkWithText(lastData, " more"));
             }
             if (lie === "inflated-usage") {
               yield signer.finish(chunk.data, {
@@ -211,6 +236,17 @@ export async function startLyingNode(options: {
             yield signer.next({ choices: 5 });
             continue;
           }
+          if (n === 1 && lie === "unsigned-first") {
+            const { signature: _signature, ...unsigned } = signer.next(chunk.data);
+            yield unsigned;
+            continue;
+          }
+          if (n === 1 && lie === "overflow-first") {
+            yield signer.next(chunkWithText(chunk.data, MORE));
+            continue;
+          }
+          // A text chunk to copy (not the closing usage chunk, whose `choices` is empty).
+          if ((chunk.data as { choices?: unknown[] }).choices?.length) lastData = chunk.data;
           if (n === 2 && lie === "off-schema") {
             yield signer.next({ choices: 5 });
             continue;
@@ -233,6 +269,7 @@ export async function startLyingNode(options: {
     services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
     logLevel: "error",
   });
+  cadence = config.streamHeads;
   const scope = Effect.runSync(Scope.make());
   const log = createLogger({ app: "lying-node", level: "error" });
   node = await Effect.runPromise(Scope.extend(startNode(config, { log, claimLoop: false }), scope));

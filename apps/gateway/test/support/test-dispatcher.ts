@@ -185,8 +185,11 @@ export function makeTestDispatcher() {
         created: 1_700_000_000,
         model: "node-model",
       };
+      // Every chunk of the test dispatcher is a signed head: each covers itself.
       const piece = (word: string, i: number): DispatchStreamEvent => ({
         type: "data",
+        seq: i,
+        verified: i + 1,
         data: {
           ...base,
           choices: [
@@ -203,6 +206,8 @@ export function makeTestDispatcher() {
       });
       const usageChunk: DispatchStreamEvent = {
         type: "data",
+        seq: sent.length,
+        verified: sent.length + 1,
         data: {
           ...base,
           choices: [],
@@ -215,9 +220,16 @@ export function makeTestDispatcher() {
       };
       const final: DispatchStreamEvent =
         cut === undefined
-          ? { type: "final", outcome: "ok", record: record(request, usage), ttftMs: 5 }
+          ? {
+              type: "final",
+              verified: sent.length + 2,
+              outcome: "ok",
+              record: record(request, usage),
+              ttftMs: 5,
+            }
           : {
               type: "final",
+              verified: sent.length,
               outcome: "error",
               error: { code: "STREAM_INTERRUPTED", message: "node went away" },
               record: record(request, usage),

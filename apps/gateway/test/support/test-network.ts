@@ -8,7 +8,7 @@ import {
   makeScoreboardRouter,
 } from "@pocket-ai/link";
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
-import { DEFAULT_CATALOG, generateKeyPair, type Scoreboard } from "@pocket-ai/protocol";
+import { DEFAULT_CATALOG, generateKeyPair, relayStreamChain, type Scoreboard } from "@pocket-ai/protocol";
 import { createLogger, MetricsRegistry } from "@pocket-ai/runtime";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { type Clock, Effect, Exit, Layer, ManagedRuntime, Random, Redacted, Runtime, Scope } from "effect";
@@ -41,7 +41,7 @@ const close = (server: Server) =>
   });
 
 /** How a wrapped node misbehaves (see {@link TestNetwork.startNode}). */
-export type Misbehaviour = "bad-signature" | "cut-stream" | "bad-chunk";
+export type Misbehaviour = "bad-signature" | "cut-stream" | "bad-chunk" | "forged-tail";
 
 /**
  * For tests: the routing side over a temp database, its tRPC API on 127.0.0.1, a fake evaluator,
@@ -87,7 +87,13 @@ export async function startTestNetwork(
   const cleanups: (() => Promise<void>)[] = [];
 
   const startTestNode = async (
-    options: { backend?: Record<string, unknown>; misbehave?: Misbehaviour; now?: () => number } = {},
+    options: {
+      backend?: Record<string, unknown>;
+      misbehave?: Misbehaviour;
+      now?: () => number;
+      /** How often the node signs a stream's chain head (the node's default when absent). */
+      streamHeads?: { everyChunks?: number; everyMs?: number };
+    } = {},
   ) => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-routing-node-"));
     let proxy: Server | undefined;
@@ -107,6 +113,7 @@ export async function startTestNetwork(
       gateways: [{ url: gatewayUrl, address: key.address }],
       ...(routing.session === undefined ? {} : { session: config.session }),
       ...(proxyUrl === undefined ? {} : { publicUrl: proxyUrl }),
+      ...(options.streamHeads === undefined ? {} : { streamHeads: options.streamHeads }),
       services: [
         {
           serviceId: "llama-2-13b",
@@ -152,7 +159,9 @@ export async function startTestNetwork(
     },
     startNode: startTestNode,
     close: async () => {
-      for (const c of cleanups) await c();
+      // Together: a node whose gateway cut a stream short may hold that connection until its drain
+      // limit (10 s) when it shuts down, and one after another those limits add up.
+      await Promise.all(cleanups.map((c) => c()));
       await close(gateway);
       await close(evaluator);
       await managed.dispose();
@@ -172,14 +181,35 @@ function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour) {
       return mode === "bad-signature" ? { ...answer, signature: flip(answer.signature) } : answer;
     }),
     relayStream: publicProcedure.input(z.unknown()).mutation(async function* ({ input, signal }) {
+      let previous: string | undefined;
       let n = 0;
-      for await (const chunk of await caller().relayStream.mutate(
-        input,
-        signal === undefined ? {} : { signal },
-      )) {
-        n += 1;
-        if (mode === "cut-stream" && n === 3) throw new Error("the node went away");
-        yield mode !== "cut-stream" && n === 3 ? { ...chunk, signature: flip(chunk.signature) } : chunk;
+      // A proxy that stops reading hangs up on the node too (else the node's stream waits for a reader).
+      const upstream = new AbortController();
+      signal?.addEventListener("abort", () => upstream.abort(), { once: true });
+      try {
+        for await (const chunk of await caller().relayStream.mutate(input, { signal: upstream.signal })) {
+          n += 1;
+          if (mode === "cut-stream" && n === 3) throw new Error("the node went away");
+          if (mode === "forged-tail" && n === 2) {
+            // Unsigned chunks that extend the chain correctly, then a cut before any signed head.
+            let chain = previous!;
+            for (let seq = chunk.seq; seq < chunk.seq + 3; seq++) {
+              const data = {
+                ...(chunk.data as object),
+                choices: [{ index: 0, delta: { content: " forged" }, finish_reason: null }],
+              };
+              chain = relayStreamChain(chain, data);
+              yield { v: 1, requestHash: chunk.requestHash, seq, data, chain, node: chunk.node };
+            }
+            throw new Error("the node went away");
+          }
+          previous = chunk.chain;
+          const tampered =
+            mode !== "cut-stream" && mode !== "forged-tail" && n === 3 && chunk.signature !== undefined;
+          yield tampered ? { ...chunk, signature: flip(chunk.signature!) } : chunk;
+        }
+      } finally {
+        upstream.abort();
       }
     }),
     info: publicProcedure.query(() => caller().info.query()),

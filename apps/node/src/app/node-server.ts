@@ -28,7 +28,8 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const runtime = yield* Effect.runtime<never>();
       const router = makeNodeRouter({
         relay: (input) => relays.relay(input).pipe(Effect.withSpan("Node.relay")),
-        relayStream: (input) => relays.relayStream(input).pipe(Effect.withSpan("Node.relayStream.open")),
+        relayStream: (input, signal) =>
+          relays.relayStream(input, signal).pipe(Effect.withSpan("Node.relayStream.open")),
         info: () => description.info,
         health: description.health,
       });

@@ -1,4 +1,4 @@
-import { Data, type Effect, type Stream } from "effect";
+import { Data, type Effect, type Scope, type Stream } from "effect";
 import type { BackendKind } from "../config/node-config.js";
 
 /**
@@ -83,6 +83,15 @@ export interface Backend {
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
   ): Stream.Stream<StreamPiece, BackendError>;
+  /**
+   * Optional fast path of {@link stream}: opens the stream in the scope (closing it aborts the
+   * engine request) and hands back a plain iterator whose `next()` throws only BackendErrors. A
+   * streamed relay reads it without per-piece Effect machinery; without it, `stream` is used.
+   */
+  openStream?(
+    operation: "completions" | "chat.completions",
+    body: Record<string, unknown>,
+  ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope>;
   imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
   /** Image edits: `body.image` and `body.mask` are base64 PNG; `body.padding` asks for outpainting. */
   imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;

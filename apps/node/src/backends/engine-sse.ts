@@ -1,5 +1,6 @@
 import { SseStreamParser } from "@pocket-ai/protocol";
-import { Effect, Stream } from "effect";
+import { makeKeepAliveFetch, StreamDeadline } from "@pocket-ai/runtime";
+import { Effect, type Scope, Stream } from "effect";
 import {
   type BackendError,
   BackendRejected,
@@ -12,79 +13,136 @@ import {
   type EngineTarget,
   engineErrorMessage,
   engineUrl,
-  expectRecord,
-  parseEngineJson,
   statusError,
 } from "./engine-http.js";
 
+/** Engine streams use pooled keep-alive `node:http` sockets, read as plain Node streams. */
+const sseFetch = makeKeepAliveFetch({ maxSockets: 1024 });
+
 /**
- * POSTs `body` and reads the answer as an OpenAI-style SSE stream of JSON objects.
+ * POSTs `body` and opens the answer as an OpenAI-style SSE stream of JSON objects, read by plain
+ * async iteration (one timer per stream, no per-piece Effect): the hot path of a streamed relay.
  *
- * - The request lives in the stream's scope: ending, failing or interrupting the stream aborts
- *   it, so an engine stops generating for a client that went away.
- * - `target.timeoutMs` is a deadline for the whole stream, as for a unary call.
+ * - The request lives in the scope: closing it aborts the request, so an engine stops generating
+ *   for a client that went away.
+ * - `target.timeoutMs` is a deadline for the whole stream, as for a unary call: past it the
+ *   pending read fails with BackendTimeout.
  * - A stream that ends without `data: [DONE]` was cut (engine crash, dropped socket):
  *   BackendUnavailable, never a silent short answer.
  * - An `{error: ...}` event in the middle of the stream is the engine giving up mid-way.
+ *
+ * Iteration throws only {@link BackendError}s.
  */
+export function openSse(
+  target: EngineTarget,
+  path: string,
+  body: unknown,
+): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> {
+  const backend = target.backendId;
+  return Effect.gen(function* () {
+    const controller = new AbortController();
+    const deadline = new StreamDeadline({
+      totalMs: target.timeoutMs,
+      onExpire: () => controller.abort(new BackendTimeout({ backend, timeoutMs: target.timeoutMs })),
+    });
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        deadline.clear();
+        controller.abort(new BackendUnavailable({ backend, reason: "stream closed" }));
+      }),
+    );
+    const failure = (cause: unknown): BackendError =>
+      deadline.expired !== undefined
+        ? new BackendTimeout({ backend, timeoutMs: target.timeoutMs })
+        : isBackendError(cause)
+          ? cause
+          : new BackendUnavailable({ backend, reason: describeFetchFailure(cause) });
+    const response = yield* Effect.tryPromise({
+      try: (signal) => {
+        signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+        return sseFetch.fetch(engineUrl(target.baseUrl, path), {
+          method: "POST",
+          headers: {
+            ...(target.headers ?? {}),
+            "content-type": "application/json",
+            accept: "text/event-stream",
+          },
+          body: JSON.stringify(body),
+          signal: controller.signal,
+        });
+      },
+      catch: failure,
+    });
+    if (!response.ok) {
+      const text = yield* Effect.tryPromise({ try: () => response.text(), catch: failure });
+      return yield* Effect.fail(statusError(backend, response.status, text));
+    }
+    response.body.setEncoding("utf8");
+    return readSse(backend, response.body, failure);
+  });
+}
+
+async function* readSse(
+  backend: string,
+  body: AsyncIterable<string>,
+  failure: (cause: unknown) => BackendError,
+): AsyncGenerator<StreamPiece> {
+  const parser = new SseStreamParser();
+  try {
+    for await (const text of body) {
+      for (const data of parser.push(text)) yield pieceOf(backend, data);
+    }
+  } catch (cause) {
+    throw failure(cause);
+  }
+  if (!parser.done) throw new BackendUnavailable({ backend, reason: "stream ended before [DONE]" });
+}
+
+function pieceOf(backend: string, data: string): StreamPiece {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    throw new BackendRejected({ backend, status: 502, reason: "engine answered with invalid JSON" });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new BackendRejected({ backend, status: 502, reason: "stream event is not a JSON object" });
+  }
+  const piece = value as StreamPiece;
+  // vLLM sends `{"object": "error", ...}` (newer: `{"error": {...}}`), TGI and llama.cpp `{"error": ...}`.
+  if ((piece.error !== undefined || piece.object === "error") && piece.choices === undefined) {
+    throw new BackendUnavailable({
+      backend,
+      reason: `engine error mid-stream: ${engineErrorMessage(data)}`,
+    });
+  }
+  return piece;
+}
+
+function isBackendError(value: unknown): value is BackendError {
+  const tag = (value as { _tag?: unknown } | null)?._tag;
+  return tag === "BackendUnavailable" || tag === "BackendTimeout" || tag === "BackendRejected";
+}
+
+/** {@link openSse} as an Effect stream, for callers that compose streams. */
 export function requestSse(
   target: EngineTarget,
   path: string,
   body: unknown,
 ): Stream.Stream<StreamPiece, BackendError> {
-  const backend = target.backendId;
-  const unavailable = (cause: unknown) =>
-    new BackendUnavailable({ backend, reason: describeFetchFailure(cause) });
-  const pieces = Stream.unwrapScoped(
-    Effect.gen(function* () {
-      const controller = yield* Effect.acquireRelease(
-        Effect.sync(() => new AbortController()),
-        (controller) => Effect.sync(() => controller.abort()),
-      );
-      const response = yield* Effect.tryPromise({
-        try: () =>
-          fetch(engineUrl(target.baseUrl, path), {
-            method: "POST",
-            headers: {
-              ...(target.headers ?? {}),
-              "content-type": "application/json",
-              accept: "text/event-stream",
-            },
-            body: JSON.stringify(body),
-            signal: controller.signal,
-          }),
-        catch: unavailable,
-      });
-      if (!response.ok) {
-        const text = yield* Effect.tryPromise({ try: () => response.text(), catch: unavailable });
-        return yield* Effect.fail(statusError(backend, response.status, text));
-      }
-      const stream = response.body;
-      if (stream === null) {
-        return yield* Effect.fail(
-          new BackendRejected({ backend, status: 502, reason: "stream response has no body" }),
-        );
-      }
-      const parser = new SseStreamParser();
-      const cutShort = Stream.suspend(() =>
-        parser.done
-          ? Stream.empty
-          : Stream.fail(new BackendUnavailable({ backend, reason: "stream ended before [DONE]" })),
-      );
-      return Stream.fromReadableStream({ evaluate: () => stream, onError: unavailable }).pipe(
-        Stream.decodeText(),
-        Stream.mapConcat((chunk) => parser.push(chunk)),
-        Stream.mapEffect((data) =>
-          parseEngineJson(backend, data).pipe(
-            Effect.flatMap((value) => expectRecord(backend, value, "stream event")),
-            Effect.flatMap((piece) => failOnErrorEvent(backend, piece)),
-          ),
-        ),
-        Stream.concat(cutShort),
-      );
-    }),
+  return Stream.unwrapScoped(
+    Effect.map(openSse(target, path, body), (iterator) => streamOfIterator(target.backendId, iterator)),
   );
-  return withStreamDeadline(target, pieces);
+}
+
+/** An open piece iterator as an Effect stream (failures are the iterator's BackendErrors). */
+export function streamOfIterator(
+  backend: string,
+  iterator: AsyncIterator<StreamPiece>,
+): Stream.Stream<StreamPiece, BackendError> {
+  return Stream.fromAsyncIterable({ [Symbol.asyncIterator]: () => iterator }, (cause) =>
+    isBackendError(cause) ? cause : new BackendUnavailable({ backend, reason: describeFetchFailure(cause) }),
+  );
 }
 
 /** The call timeout applied to a whole stream: past it the stream fails with BackendTimeout and is torn down. */
@@ -98,19 +156,4 @@ export function withStreamDeadline<A, E>(
     ),
   );
   return Stream.interruptWhen(stream, deadline);
-}
-
-function failOnErrorEvent(
-  backend: string,
-  piece: StreamPiece,
-): Effect.Effect<StreamPiece, BackendUnavailable> {
-  // vLLM sends `{"object": "error", ...}` (newer: `{"error": {...}}`), TGI and llama.cpp `{"error": ...}`.
-  const isError = (piece.error !== undefined || piece.object === "error") && piece.choices === undefined;
-  if (!isError) return Effect.succeed(piece);
-  return Effect.fail(
-    new BackendUnavailable({
-      backend,
-      reason: `engine error mid-stream: ${engineErrorMessage(JSON.stringify(piece))}`,
-    }),
-  );
 }

@@ -123,6 +123,17 @@ export const NodeConfig = z.strictObject({
   catalog: CatalogOverrides.optional(),
   /** How relays are weighed in claims: fixed per call (Pocket's way) or by tokens. */
   weighting: z.enum(["per-call", "per-token"]).default("per-call"),
+  /**
+   * How often a streamed relay's chain head is signed: every `everyChunks` chunks or `everyMs`
+   * milliseconds, and always the first and the final chunk (docs/security.md). A stream broken
+   * between heads is paid only up to the last head; signing less often costs less CPU per token.
+   */
+  streamHeads: z
+    .strictObject({
+      everyChunks: z.int().min(1).max(1024).default(16),
+      everyMs: z.int().min(0).max(3_600_000).default(200),
+    })
+    .prefault({}),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),

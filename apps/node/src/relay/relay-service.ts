@@ -2,6 +2,7 @@ import {
   bytesToHex,
   createRelayResponse,
   DeliveredTally,
+  type HeadCadence,
   type KeyPair,
   type ProtocolError,
   protocolError,
@@ -14,16 +15,12 @@ import {
   relayLeafHash,
   relayResponseHash,
 } from "@pocket-ai/protocol";
-import type { Logger } from "@pocket-ai/runtime";
-import { Context, Duration, Effect, Either, Exit, Layer, Stream } from "effect";
+import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
+import { Context, Duration, Effect, Either, Exit, FiberId, Layer, Scope } from "effect";
 import { NodeSettings } from "../app/node-settings.js";
 import { BackendPools } from "../app/served-services.js";
-import {
-  type BackendBusy,
-  type BackendError,
-  BackendTimeout,
-  type StreamPiece,
-} from "../backends/backend.js";
+import { BackendTimeout, type StreamPiece } from "../backends/backend.js";
+import { asPoolError } from "../backends/piece-iterator.js";
 import type { BackendPool } from "../backends/pool/backend-pool.js";
 import { NodeClock } from "../clock/node-clock.js";
 import { RelayLedger } from "../db/node-database.js";
@@ -44,6 +41,8 @@ export interface RelayServiceOptions {
   readonly pools: ReadonlyMap<string, BackendPool>;
   readonly store: RelayStore;
   readonly weighting: RelayWeighing;
+  /** How often a streamed relay's chain head is signed (default: every chunk). */
+  readonly streamHeads?: HeadCadence;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
 }
@@ -59,7 +58,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
     readonly relay: (input: unknown) => Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError>;
     readonly relayStream: (
       input: unknown,
-    ) => Effect.Effect<Stream.Stream<RelayStreamChunk>, EnvelopeRejected | NodeStoreError>;
+      signal?: AbortSignal,
+    ) => Effect.Effect<
+      Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>,
+      EnvelopeRejected | NodeStoreError
+    >;
   }
 >() {
   /** The relay service from the node's identity, ledger, backend pools, session membership and clock. */
@@ -80,6 +83,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         pools,
         log,
         weighting: config.weighting,
+        streamHeads: config.streamHeads,
         admission: {
           nodeAddress: key.address,
           gateways: new Set(config.gateways.map((g) => g.address)),
@@ -226,16 +230,16 @@ export class RelayService extends Context.Tag("node/RelayService")<
         return signed.right;
       });
 
-    const relayStream = (input: unknown) =>
+    const relayStream = (input: unknown, signal?: AbortSignal) =>
       Effect.gen(function* () {
         const admission = yield* admitRelay(input, { ...options.admission, stream: true });
         if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
         if (admission.kind === "refused") {
           const signer = new RelayStreamSigner(admission.requestHash, key);
           metrics.relays.inc({ service: admission.request.header.serviceId, outcome: admission.error.code });
-          return Stream.make(finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 }));
+          return [finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 })];
         }
-        return streamRelay(admission.relay);
+        return yield* streamRelay(admission.relay, signal);
       });
 
     const finalError = (signer: RelayStreamSigner, error: ProtocolError, usage: RelayUsage) =>
@@ -250,72 +254,140 @@ export class RelayService extends Context.Tag("node/RelayService")<
         },
       });
 
-    const streamRelay = (relay: AdmittedRelay): Stream.Stream<RelayStreamChunk> => {
-      const signer = new RelayStreamSigner(relay.requestHash, key);
-      const pool = options.pools.get(relay.service.spec.id);
-      const serviceId = relay.service.spec.id;
-      const op = relay.request.operation === "completions" ? "completions" : "chat.completions";
-      const body = { ...relay.body, stream: true, stream_options: { include_usage: true } };
-      // What the gateway received, by the protocol's one rule: the claim counts the same.
-      const tally = new DeliveredTally(relay);
-      const source: Stream.Stream<StreamPiece, BackendError | BackendBusy | "no-backend"> =
-        pool === undefined ? Stream.fail("no-backend" as const) : pool.stream(op, body);
-      const signedPieces = source.pipe(
-        Stream.timeoutFail(
-          () => new BackendTimeout({ backend: serviceId, timeoutMs: relay.tier.timeoutMs }),
-          Duration.millis(relay.tier.timeoutMs),
-        ),
-        Stream.map((piece) => {
-          tally.add(piece);
-          return signer.next(piece);
-        }),
-      );
-      const finish = Stream.fromEffect(
-        Effect.suspend(() => {
-          tally.complete();
-          const usage = tally.usage();
-          const computeUnits = weightOf(relay.tier, usage, 0, options.weighting, relay.calls);
-          const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
-          const answered = store.answer(
-            relay.requestHash,
-            {
-              responseHash: last.chain,
-              leafHash: bytesToHex(relayLeafHash(relay.requestHash, last.chain)),
-              inputTokens: usage.inputTokens,
-              outputTokens: usage.outputTokens,
-              computeUnits,
-            },
-            now(),
-          );
-          metrics.relays.inc({ service: serviceId, outcome: "ok" });
-          return Effect.as(bestEffort(answered), last);
-        }),
-      );
-      return Stream.concat(signedPieces, finish).pipe(
-        Stream.catchAll((failure) => {
+    const refuse = (relay: AdmittedRelay, code: ProtocolError["code"]) =>
+      Effect.runPromise(bestEffort(store.refuse(relay.requestHash, code, now())));
+
+    /**
+     * A streamed relay. Effect opens it (seat, engine request, first piece, retries) in a scope that
+     * the stream closes when it ends; the per-piece path is a plain loop — tally, sign, hand on —
+     * under one timer: the tier's timeout as a stall limit between pieces. A gateway that goes away
+     * (`signal`) aborts the engine request; the relay, not delivered whole, is never claimed.
+     */
+    const streamRelay = (
+      relay: AdmittedRelay,
+      signal: AbortSignal | undefined,
+    ): Effect.Effect<Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>> =>
+      Effect.gen(function* () {
+        const signer = new RelayStreamSigner(relay.requestHash, key, options.streamHeads);
+        const serviceId = relay.service.spec.id;
+        // What the gateway received, by the protocol's one rule: the claim counts the same.
+        const tally = new DeliveredTally(relay);
+        const failed = (failure: unknown): RelayStreamChunk => {
+          const backendError = asPoolError(serviceId, failure);
           const error =
-            failure === "no-backend"
-              ? noBackend(serviceId)
-              : tally.outputTokens > 0
-                ? protocolError("STREAM_INTERRUPTED", backendFailure(failure).detail)
-                : backendFailure(failure);
+            tally.outputTokens > 0
+              ? protocolError("STREAM_INTERRUPTED", backendFailure(backendError).detail)
+              : backendFailure(backendError);
           metrics.relays.inc({ service: serviceId, outcome: error.code });
-          return Stream.fromEffect(
-            Effect.as(
-              bestEffort(store.refuse(relay.requestHash, error.code, now())),
-              finalError(signer, error, tally.usage()),
+          return finalError(signer, error, tally.usage());
+        };
+        const pool = options.pools.get(serviceId);
+        if (pool === undefined) {
+          const error = noBackend(serviceId);
+          metrics.relays.inc({ service: serviceId, outcome: error.code });
+          yield* bestEffort(store.refuse(relay.requestHash, error.code, now()));
+          return [finalError(signer, error, tally.usage())];
+        }
+        const op = relay.request.operation === "completions" ? "completions" : "chat.completions";
+        const body = { ...relay.body, stream: true, stream_options: { include_usage: true } };
+        const timeoutMs = relay.tier.timeoutMs;
+        const controller = new AbortController();
+        const deadline = new StreamDeadline({
+          totalMs: Number.POSITIVE_INFINITY,
+          idleMs: timeoutMs,
+          onExpire: () => controller.abort(new BackendTimeout({ backend: serviceId, timeoutMs })),
+        });
+        const onGone = () => controller.abort(GATEWAY_GONE);
+        signal?.addEventListener("abort", onGone, { once: true });
+        const scope = yield* Scope.make();
+        const release = (exit: Exit.Exit<unknown, unknown>) => {
+          deadline.clear();
+          signal?.removeEventListener("abort", onGone);
+          return Scope.close(scope, exit);
+        };
+        const opened = yield* Scope.extend(pool.open(op, body), scope).pipe(
+          Effect.timeoutFail({
+            duration: Duration.millis(timeoutMs),
+            onTimeout: () => new BackendTimeout({ backend: serviceId, timeoutMs }),
+          }),
+          Effect.either,
+          Effect.onInterrupt(() =>
+            Effect.zipRight(
+              release(Exit.interrupt(FiberId.none)),
+              bestEffort(store.refuse(relay.requestHash, "STREAM_INTERRUPTED", now())),
             ),
+          ),
+        );
+        if (Either.isLeft(opened)) {
+          const last = failed(opened.left);
+          yield* release(Exit.fail(opened.left));
+          yield* bestEffort(
+            store.refuse(relay.requestHash, last.final?.error?.code ?? "BACKEND_ERROR", now()),
           );
-        }),
-        // The gateway went away mid-stream: the backend request is aborted by interruption; the
-        // relay was not delivered whole, so it is not claimed.
-        Stream.ensuringWith((exit) =>
-          Exit.isInterrupted(exit) && !signer.finished
-            ? bestEffort(store.refuse(relay.requestHash, "STREAM_INTERRUPTED", now()))
-            : Effect.void,
-        ),
-      );
-    };
+          return [last];
+        }
+        const pieces = abortableIterator(opened.right, controller.signal);
+
+        async function* run(): AsyncGenerator<RelayStreamChunk> {
+          let exit: Exit.Exit<unknown, unknown> = Exit.void;
+          let settled = false;
+          try {
+            let failure: unknown;
+            for (;;) {
+              let next: IteratorResult<StreamPiece>;
+              try {
+                next = await pieces.next();
+              } catch (cause) {
+                failure = cause;
+                break;
+              }
+              if (next.done === true) break;
+              deadline.touch();
+              tally.add(next.value);
+              yield signer.next(next.value);
+            }
+            if (failure === undefined) {
+              tally.complete();
+              const usage = tally.usage();
+              const computeUnits = weightOf(relay.tier, usage, 0, options.weighting, relay.calls);
+              const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
+              await Effect.runPromise(
+                bestEffort(
+                  store.answer(
+                    relay.requestHash,
+                    {
+                      responseHash: last.chain,
+                      leafHash: bytesToHex(relayLeafHash(relay.requestHash, last.chain)),
+                      inputTokens: usage.inputTokens,
+                      outputTokens: usage.outputTokens,
+                      computeUnits,
+                    },
+                    now(),
+                  ),
+                ),
+              );
+              settled = true;
+              metrics.relays.inc({ service: serviceId, outcome: "ok" });
+              yield last;
+              return;
+            }
+            exit = Exit.fail(failure);
+            if (failure === GATEWAY_GONE) return;
+            const last = failed(failure);
+            settled = true;
+            await refuse(relay, last.final?.error?.code ?? "BACKEND_ERROR");
+            yield last;
+          } finally {
+            // The gateway went away mid-stream: the relay was not delivered whole, so it is not claimed.
+            if (!settled) {
+              if (Exit.isSuccess(exit)) exit = Exit.interrupt(FiberId.none);
+              await refuse(relay, "STREAM_INTERRUPTED");
+            }
+            await Effect.runPromise(release(exit));
+          }
+        }
+        return run();
+      });
 
     return { relay, relayStream };
   }
@@ -324,3 +396,6 @@ export class RelayService extends Context.Tag("node/RelayService")<
 function noBackend(serviceId: string): ProtocolError {
   return protocolError("BACKEND_UNAVAILABLE", `no backend is configured for ${serviceId}`);
 }
+
+/** The reason a stream's controller aborts when the gateway goes away. */
+const GATEWAY_GONE = Symbol("gateway gone");

@@ -35,7 +35,7 @@ export {
   relayStreamChain,
   UnsignedRelayStreamChunk,
 } from "./relay-stream-chunk.js";
-export { RelayStreamSigner } from "./relay-stream-signer.js";
+export { type HeadCadence, RelayStreamSigner } from "./relay-stream-signer.js";
 export { RelayStreamVerifier } from "./relay-stream-verifier.js";
 export type { RelaySigningKey } from "./signing-key.js";
 export { type RelayStreamChunkExpectations, verifyRelayStreamChunk } from "./verify-relay-stream-chunk.js";

@@ -69,26 +69,30 @@ const { data: _data, ...shapeWithoutData } = chunkShape;
  */
 export const UnsignedChunkWithoutData = z.strictObject(shapeWithoutData);
 
-/** {@link UnsignedChunkWithoutData} with the signature. Internal to the package. */
-export const ChunkWithoutData = z.strictObject({ ...shapeWithoutData, signature: SignatureHex });
-
 /** A parsed {@link UnsignedRelayStreamChunk}. */
 export type UnsignedRelayStreamChunk = z.infer<typeof UnsignedRelayStreamChunk>;
 
 /**
- * One signed chunk of a streamed relay, node → gateway. `data` is one OpenAI SSE chunk object
- * (the `[DONE]` sentinel is not a chunk: the gateway writes it after a verified final chunk).
- * `seq` counts from 0. `chain` = SHA-256(previous chain bytes ‖ canonical bytes of `data`), where
- * the previous chain of chunk 0 is the request hash, so the last chain commits to every chunk in
- * order. Every chunk is signed (compact secp256k1, hex, over the canonical JSON of the other
- * fields) so the gateway can verify each before forwarding it.
+ * One chunk of a streamed relay, node → gateway. `data` is one OpenAI SSE chunk object (the
+ * `[DONE]` sentinel is not a chunk: the gateway writes it after a verified final chunk). `seq`
+ * counts from 0. `chain` = SHA-256(previous chain bytes ‖ canonical bytes of `data`), where the
+ * previous chain of chunk 0 is the request hash, so any chunk's chain commits to every chunk up to
+ * it, in order.
+ *
+ * A chunk that carries `signature` (compact secp256k1, hex, over the canonical JSON of the other
+ * fields) is a signed **head**: it vouches for itself and, through `chain`, for every chunk before
+ * it. The node need not sign every chunk — a head every few chunks or milliseconds is enough — but
+ * the first chunk should be signed and the final chunk (`final`) must be. An unsigned chunk is
+ * checked for order and chain as it arrives, and becomes the node's word only when a later head
+ * covers it: a stream broken before the next head is paid only up to the last head.
  *
  * @example
  * ```ts
  * const parsed = RelayStreamChunk.safeParse(JSON.parse(line));
+ * const isHead = parsed.success && parsed.data.signature !== undefined;
  * ```
  */
-export const RelayStreamChunk = z.strictObject({ ...chunkShape, signature: SignatureHex });
+export const RelayStreamChunk = z.strictObject({ ...chunkShape, signature: SignatureHex.optional() });
 
 /** A parsed {@link RelayStreamChunk}. */
 export type RelayStreamChunk = z.infer<typeof RelayStreamChunk>;
@@ -142,18 +146,20 @@ export interface RelayStreamChunkFields {
 }
 
 /**
- * Builds and signs one stream chunk without keeping state (see `RelayStreamSigner` for the
- * stateful helper). Throws a `TypeError` naming the field when the fields are invalid.
+ * Builds one stream chunk without keeping state (see `RelayStreamSigner` for the stateful
+ * helper), signed unless `options.sign` is false (a final chunk is always signed). Throws a
+ * `TypeError` naming the field when the fields are invalid.
  *
  * @example
  * ```ts
  * const first = createRelayStreamChunk({ requestHash, seq: 0, data: sse0, prevChain: requestHash }, nodeKeyPair);
- * const second = createRelayStreamChunk({ requestHash, seq: 1, data: sse1, prevChain: first.chain }, nodeKeyPair);
+ * const second = createRelayStreamChunk({ requestHash, seq: 1, data: sse1, prevChain: first.chain }, nodeKeyPair, { sign: false });
  * ```
  */
 export function createRelayStreamChunk(
   fields: RelayStreamChunkFields,
   nodeKey: RelaySigningKey,
+  options: { readonly sign?: boolean } = {},
 ): RelayStreamChunk {
   const key = signingKeyPair(nodeKey);
   if (typeof fields.prevChain !== "string" || !isHex(fields.prevChain, 32)) {
@@ -188,6 +194,7 @@ export function createRelayStreamChunk(
     ...(final === undefined ? {} : { final }),
     node,
   };
+  if (options.sign === false && final === undefined) return unsigned;
   const signature = bytesToHex(signDigest(chunkDigest(unsigned, dataJson), key.privateKey));
   return { ...unsigned, signature };
 }

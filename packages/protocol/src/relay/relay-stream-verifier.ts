@@ -4,7 +4,9 @@ import { verifyRelayStreamChunk } from "./verify-relay-stream-chunk.js";
 
 /**
  * The gateway's side of a streamed relay: verifies chunks in arrival order, keeping the expected
- * `seq` and chain, so reordered, dropped, duplicated or spliced chunks are refused. A refused chunk
+ * `seq` and chain, so reordered, dropped, duplicated or spliced chunks are refused. Signatures are
+ * checked on heads only (chunks that carry one; the final chunk must): a head vouches for every
+ * chunk up to it ({@link RelayStreamVerifier.verifiedChunks}). A refused chunk
  * leaves the state unchanged; the gateway should end the stream with an error event on the first
  * refusal. A stream that stops before a final chunk is incomplete: `finished` stays false and the
  * gateway reports STREAM_INTERRUPTED.
@@ -26,11 +28,28 @@ export class RelayStreamVerifier {
   #seq = 0;
   #chain: string;
   #final: RelayStreamFinal | undefined;
+  #verified = 0;
+  #verifiedChain: string;
 
   constructor(expect: { readonly publicKey: string; readonly requestHash: string }) {
     this.publicKey = expect.publicKey;
     this.requestHash = expect.requestHash;
     this.#chain = expect.requestHash;
+    this.#verifiedChain = expect.requestHash;
+  }
+
+  /**
+   * How many chunks, from the first, the last signed head vouches for (0 before any head). Chunks
+   * past it were accepted for order and chain but are not yet the node's word: a stream that breaks
+   * here is paid and claimable only up to this count.
+   */
+  get verifiedChunks(): number {
+    return this.#verified;
+  }
+
+  /** The chain of the last signed head (the request hash before any): the leaf of a broken stream. */
+  get verifiedChain(): string {
+    return this.#verifiedChain;
   }
 
   /** The `seq` the next chunk must carry. */
@@ -70,6 +89,10 @@ export class RelayStreamVerifier {
     this.#seq += 1;
     this.#chain = chunk.chain;
     this.#final = chunk.final;
+    if (chunk.signature !== undefined) {
+      this.#verified = this.#seq;
+      this.#verifiedChain = chunk.chain;
+    }
     return checked;
   }
 }

@@ -281,3 +281,112 @@ describe("RelayStreamSigner and RelayStreamVerifier", () => {
     ).toThrow(/seq/);
   });
 });
+
+describe("chain heads signed at intervals", () => {
+  const cadenceStream = (count: number, everyChunks: number, clock?: () => number) => {
+    const signer = new RelayStreamSigner(requestHash, node, {
+      everyChunks,
+      everyMs: clock === undefined ? Number.POSITIVE_INFINITY : 100,
+      ...(clock === undefined ? {} : { now: clock }),
+    });
+    const chunks = Array.from({ length: count }, (_, i) => signer.next(sseChunk(`t${i}`, i)));
+    chunks.push(signer.finish(null, final));
+    return chunks;
+  };
+
+  it("sign the first chunk, every K-th after the last head and always the final one", () => {
+    const chunks = cadenceStream(7, 3);
+    expect(chunks.map((c) => c.signature !== undefined)).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    // The chain is the same whether or not a chunk is signed.
+    const everyChunk = signStream(["t0", "t1", "t2", "t3", "t4", "t5", "t6"]);
+    expect(chunks.map((c) => c.chain)).toEqual(everyChunk.map((c) => c.chain));
+  });
+
+  it("sign a head once the interval has passed, whatever the chunk count", () => {
+    let now = 0;
+    const signer = new RelayStreamSigner(requestHash, node, {
+      everyChunks: 1000,
+      everyMs: 100,
+      now: () => now,
+    });
+    const heads: boolean[] = [];
+    for (const t of [0, 50, 99, 100, 150, 260]) {
+      now = t;
+      heads.push(signer.next(sseChunk("x", 0)).signature !== undefined);
+    }
+    expect(heads).toEqual([true, false, false, true, false, true]);
+  });
+
+  it("verify heads only, and count what the last head covers", () => {
+    const chunks = JSON.parse(JSON.stringify(cadenceStream(5, 3))) as RelayStreamChunk[];
+    const verifier = new RelayStreamVerifier({ publicKey: node.publicKeyHex, requestHash });
+    const covered: number[] = [];
+    for (const chunk of chunks) {
+      expect(verifier.accept(chunk).ok).toBe(true);
+      covered.push(verifier.verifiedChunks);
+    }
+    expect(covered).toEqual([1, 1, 1, 4, 4, 6]);
+    expect(verifier.finished).toBe(true);
+    expect(verifier.verifiedChain).toBe(chunks.at(-1)!.chain);
+  });
+
+  it("leave unsigned chunks uncovered when the stream breaks before the next head", () => {
+    const chunks = cadenceStream(5, 3);
+    const verifier = new RelayStreamVerifier({ publicKey: node.publicKeyHex, requestHash });
+    for (const chunk of chunks.slice(0, 6 - 1)) expect(verifier.accept(chunk).ok).toBe(true);
+    // Chunks 0..4 accepted; the head at seq 3 covers 0..3; seq 4 is not the node's word yet.
+    expect(verifier.verifiedChunks).toBe(4);
+    expect(verifier.verifiedChain).toBe(chunks[3]!.chain);
+    expect(verifier.finished).toBe(false);
+  });
+
+  it("refuse a forged unsigned chunk at the next head, and an unsigned final chunk", () => {
+    const chunks = cadenceStream(5, 3);
+    const forgedData = sseChunk("forged", 1);
+    const forged = {
+      ...withoutSignatureOf(chunks[1]!),
+      data: forgedData,
+      chain: relayStreamChain(chunks[0]!.chain, forgedData),
+    };
+    const verifier = new RelayStreamVerifier({ publicKey: node.publicKeyHex, requestHash });
+    expect(verifier.accept(chunks[0]).ok).toBe(true);
+    // A forged chunk that extends the chain is accepted for order, but covered by nothing...
+    expect(verifier.accept(forged).ok).toBe(true);
+    expect(verifier.verifiedChunks).toBe(1);
+    // ...and the node's real chunks no longer extend it: the stream stops there.
+    const next = verifier.accept(chunks[2]);
+    expect(next.ok).toBe(false);
+    expect(!next.ok && next.error.param).toBe("chain");
+    expect(verifier.verifiedChunks).toBe(1);
+
+    const fresh = new RelayStreamVerifier({ publicKey: node.publicKeyHex, requestHash });
+    for (const chunk of chunks.slice(0, 5)) expect(fresh.accept(chunk).ok).toBe(true);
+    const unsignedFinal = withoutSignatureOf(chunks[5]!);
+    const refused = fresh.accept(unsignedFinal);
+    expect(!refused.ok && refused.error.param).toBe("signature");
+  });
+
+  it("refuse an unsigned chunk that names another node", () => {
+    const theirs = new RelayStreamSigner(requestHash, otherNode, { everyChunks: 10 });
+    theirs.next(sseChunk("a", 0));
+    const chunks = cadenceStream(2, 10);
+    const verifier = new RelayStreamVerifier({ publicKey: node.publicKeyHex, requestHash });
+    expect(verifier.accept(chunks[0]).ok).toBe(true);
+    const refused = verifier.accept({ ...chunks[1]!, node: otherNode.address });
+    expect(!refused.ok && refused.error.code).toBe("ADDRESS_MISMATCH");
+  });
+});
+
+function withoutSignatureOf(chunk: RelayStreamChunk): RelayStreamChunk {
+  const { signature: _signature, ...rest } = chunk;
+  return rest;
+}

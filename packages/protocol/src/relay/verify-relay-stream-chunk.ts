@@ -1,7 +1,8 @@
+import { preparedPublicKey } from "../crypto/public-key-cache.js";
 import { canonicalJson, isHex } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { checkEnvelopeDigestSignature, parseEnvelope } from "./envelope-verification.js";
-import { ChunkWithoutData, chainOfEncoded, chunkDigest, RelayStreamChunk } from "./relay-stream-chunk.js";
+import { chainOfEncoded, chunkDigest, RelayStreamChunk, RelayStreamFinal } from "./relay-stream-chunk.js";
 
 /**
  * What the verifier of one chunk knows: the node's compressed public key (hex), the relay's
@@ -24,8 +25,10 @@ export interface RelayStreamChunkExpectations {
  * Verifies one untrusted stream chunk against what the verifier expects. Refusals:
  * MALFORMED_ENVELOPE (schema; or a validly signed chunk of another relay — `param` `requestHash` —,
  * out of order or after a dropped chunk — `param` `seq` —, or spliced from another stream — `param`
- * `chain`), ADDRESS_MISMATCH (`node` is not the address of `expect.publicKey`), INVALID_SIGNATURE.
- * Never throws.
+ * `chain`; or a final chunk without a signature — `param` `signature`), ADDRESS_MISMATCH (`node` is
+ * not the address of `expect.publicKey`), INVALID_SIGNATURE. A chunk without a signature (not a
+ * head) is checked for everything but the signature: it is the node's word only once a later
+ * signed head covers it (see {@link RelayStreamVerifier}). Never throws.
  *
  * @example
  * ```ts
@@ -37,20 +40,26 @@ export function verifyRelayStreamChunk(
   input: unknown,
   expect: RelayStreamChunkExpectations,
 ): Result<{ chunk: RelayStreamChunk }> {
-  const parsed = parseChunk(input);
+  const parsed = parseChunk(input, preparedPublicKey(expect.publicKey)?.address);
   if (!parsed.ok) return parsed;
   const { chunk, dataJson } = parsed.value;
   const { signature, ...unsigned } = chunk;
-  const checked = checkEnvelopeDigestSignature(
-    () => chunkDigest(unsigned, dataJson),
-    signature,
-    { address: chunk.node, publicKey: expect.publicKey, field: "node" },
-    "stream chunk",
-  );
-  if (!checked.ok) {
-    return checked.error.code === "ADDRESS_MISMATCH"
-      ? fail("ADDRESS_MISMATCH", "stream chunk: node is not the address of the expected public key", "node")
-      : checked;
+  const addressMismatch = () =>
+    fail("ADDRESS_MISMATCH", "stream chunk: node is not the address of the expected public key", "node");
+  if (signature === undefined) {
+    // Not a head: only the order and the chain are checked now; a later head vouches for it.
+    if (chunk.final !== undefined) {
+      return fail("MALFORMED_ENVELOPE", "stream chunk: the final chunk must be signed", "signature");
+    }
+    if (preparedPublicKey(expect.publicKey)?.address !== chunk.node) return addressMismatch();
+  } else {
+    const checked = checkEnvelopeDigestSignature(
+      () => chunkDigest(unsigned, dataJson),
+      signature,
+      { address: chunk.node, publicKey: expect.publicKey, field: "node" },
+      "stream chunk",
+    );
+    if (!checked.ok) return checked.error.code === "ADDRESS_MISMATCH" ? addressMismatch() : checked;
   }
   if (chunk.requestHash !== expect.requestHash) {
     return fail("MALFORMED_ENVELOPE", `stream chunk belongs to request ${chunk.requestHash}`, "requestHash");
@@ -79,32 +88,75 @@ export function verifyRelayStreamChunk(
   return ok({ chunk });
 }
 
+const HEX_64 = /^[0-9a-f]{64}$/;
+const HEX_128 = /^[0-9a-f]{128}$/;
+const CHUNK_KEYS: ReadonlySet<string> = new Set([
+  "v",
+  "requestHash",
+  "seq",
+  "data",
+  "chain",
+  "final",
+  "node",
+  "signature",
+]);
+
+/**
+ * The hot path's parse of a well-formed chunk from the expected node, without the schema library:
+ * the same rules as {@link RelayStreamChunk} (a `node` equal to the expected address is a valid
+ * address by construction). Undefined for anything else, which the full schema then explains.
+ */
+function fastChunk(input: unknown, expectedAddress: string | undefined): RelayStreamChunk | undefined {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return undefined;
+  const fields = input as Record<string, unknown>;
+  for (const key in fields) if (!CHUNK_KEYS.has(key)) return undefined;
+  const { v, requestHash, seq, data, chain, final, node, signature } = fields;
+  if (
+    v !== 1 ||
+    expectedAddress === undefined ||
+    node !== expectedAddress ||
+    typeof requestHash !== "string" ||
+    !HEX_64.test(requestHash) ||
+    typeof seq !== "number" ||
+    !Number.isSafeInteger(seq) ||
+    seq < 0 ||
+    data === undefined ||
+    typeof chain !== "string" ||
+    !HEX_64.test(chain) ||
+    (signature !== undefined && (typeof signature !== "string" || !HEX_128.test(signature)))
+  ) {
+    return undefined;
+  }
+  let trailer: RelayStreamFinal | undefined;
+  if (final !== undefined) {
+    const checked = RelayStreamFinal.safeParse(final);
+    if (!checked.success) return undefined;
+    trailer = checked.data;
+  }
+  return {
+    v,
+    requestHash,
+    seq,
+    data,
+    chain,
+    ...(trailer === undefined ? {} : { final: trailer }),
+    node,
+    ...(signature === undefined ? {} : { signature }),
+  };
+}
+
 /**
  * Parses a chunk and encodes its data canonically, once. The fast path checks every field but
- * `data` with the schema and `data` by encoding it; anything it refuses goes through the full
- * schema, so errors read exactly as {@link RelayStreamChunk}'s.
+ * `data` by hand ({@link fastChunk}) and `data` by encoding it; anything it refuses goes through
+ * the full schema, so errors read exactly as {@link RelayStreamChunk}'s.
  */
-function parseChunk(input: unknown): Result<{ chunk: RelayStreamChunk; dataJson: string }> {
+function parseChunk(
+  input: unknown,
+  expectedAddress: string | undefined,
+): Result<{ chunk: RelayStreamChunk; dataJson: string }> {
   try {
-    if (typeof input === "object" && input !== null && !Array.isArray(input)) {
-      const { data, ...rest } = input as Record<string, unknown>;
-      const parsed = ChunkWithoutData.safeParse(rest);
-      if (parsed.success && data !== undefined) {
-        const dataJson = canonicalJson(data);
-        const { v, requestHash, seq, chain, final, node, signature } = parsed.data;
-        const chunk: RelayStreamChunk = {
-          v,
-          requestHash,
-          seq,
-          data,
-          chain,
-          ...(final === undefined ? {} : { final }),
-          node,
-          signature,
-        };
-        return ok({ chunk, dataJson });
-      }
-    }
+    const chunk = fastChunk(input, expectedAddress);
+    if (chunk !== undefined) return ok({ chunk, dataJson: canonicalJson(chunk.data) });
   } catch {
     // Refused or unreadable: the full schema below says why.
   }

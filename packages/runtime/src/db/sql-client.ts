@@ -37,6 +37,13 @@ const pgDialect = new PgDialect();
 const sqliteParam = (v: unknown): unknown =>
   v === undefined ? null : typeof v === "boolean" ? (v ? 1 : 0) : v;
 
+/**
+ * Prepared statements a SQLite client keeps, by SQL text (the oldest prepared goes first when
+ * full): far more than the distinct texts an app runs, so a text built with a literal in it
+ * cannot grow the cache without bound.
+ */
+export const STATEMENT_CACHE_SIZE = 256;
+
 /** One queue per database file in this process: see {@link sqliteClient}. */
 interface FileLock {
   tail: Promise<unknown>;
@@ -45,7 +52,8 @@ interface FileLock {
 const fileLocks = new Map<string, FileLock>();
 
 /**
- * A {@link SqlClient} over one better-sqlite3 connection. Statements run synchronously; a
+ * A {@link SqlClient} over one better-sqlite3 connection, preparing each SQL text once (up to
+ * {@link STATEMENT_CACHE_SIZE} texts). Statements run synchronously; a
  * transaction holds the file (every connection this process has to it), so a statement from
  * another task waits for it to end instead of landing inside it — or, on another connection,
  * blocking the thread on SQLite's busy wait while the transaction it waits for cannot go on.
@@ -56,9 +64,18 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
   const lock = fileLocks.get(name) ?? { tail: Promise.resolve(), inTransaction: false };
   fileLocks.set(name, lock);
 
+  // Statements prepared once per SQL text (queries bind their values as parameters, so the texts
+  // are few): preparing is most of a short statement's cost on the budget path.
+  const statements = new Map<string, BetterSqlite3.Statement>();
   const compile = (query: SQL) => {
     const q = sqliteDialect.sqlToQuery(query);
-    return { stmt: sqlite.prepare(q.sql), params: q.params.map(sqliteParam) };
+    let stmt = statements.get(q.sql);
+    if (stmt === undefined) {
+      stmt = sqlite.prepare(q.sql);
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      statements.set(q.sql, stmt);
+    }
+    return { stmt, params: q.params.map(sqliteParam) };
   };
   const direct = {
     all<T>(query: SQL): T[] {

@@ -1,5 +1,5 @@
 import { normalizeFinishReasons } from "@pocket-ai/protocol";
-import { Effect, Stream } from "effect";
+import { Effect, type Scope, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { ENGINE_EXTRAS } from "../../relay/engine-body.js";
 import { type Backend, type BackendError, BackendRejected, type StreamPiece } from "../backend.js";
@@ -12,7 +12,7 @@ import {
   requestJson,
   requestOk,
 } from "../engine-http.js";
-import { requestSse } from "../engine-sse.js";
+import { openSse, streamOfIterator } from "../engine-sse.js";
 import { tokenCount } from "./token-count.js";
 
 /** The engines that speak the OpenAI HTTP API (TGI through its Messages API). */
@@ -99,31 +99,43 @@ export function makeOpenAICompatibleBackend(
   const notSupported = (what: string) =>
     Effect.fail(new BackendRejected({ backend: backendId, status: 501, reason: `${kind} does not ${what}` }));
 
+  const openStream = (
+    operation: "completions" | "chat.completions",
+    body: Record<string, unknown>,
+  ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> => {
+    const requested = body.stream_options;
+    const streamOptions = typeof requested === "object" && requested !== null ? requested : {};
+    const request = {
+      ...engineBody(body),
+      stream: true,
+      stream_options: { ...streamOptions, include_usage: true },
+    };
+    const model = callerModel(body);
+    const refused = operation === "completions" ? textOnlyPrompt(body) : Effect.void;
+    return Effect.zipRight(
+      refused,
+      Effect.map(openSse(target, PATHS[operation], request), (pieces) => ({
+        next: async () => {
+          const next = await pieces.next();
+          return next.done === true
+            ? next
+            : { done: false, value: withCallerModel(normalizeFinishReasons(next.value), model) };
+        },
+      })),
+    );
+  };
+
   return {
     id: backendId,
     kind,
     capabilities: withOverrides(ENGINE_CAPABILITIES[kind], config.capabilities),
     completions: (body) => Effect.zipRight(textOnlyPrompt(body), unary(PATHS.completions, body)),
     chatCompletions: (body) => unary(PATHS["chat.completions"], body),
-    stream: (operation, body): Stream.Stream<StreamPiece, BackendError> => {
-      const requested = body.stream_options;
-      const streamOptions = typeof requested === "object" && requested !== null ? requested : {};
-      const request = {
-        ...engineBody(body),
-        stream: true,
-        stream_options: { ...streamOptions, include_usage: true },
-      };
-      const model = callerModel(body);
-      const refused = operation === "completions" ? textOnlyPrompt(body) : Effect.void;
-      return Stream.unwrap(
-        Effect.as(
-          refused,
-          requestSse(target, PATHS[operation], request).pipe(
-            Stream.map((piece) => withCallerModel(normalizeFinishReasons(piece), model)),
-          ),
-        ),
-      );
-    },
+    openStream,
+    stream: (operation, body): Stream.Stream<StreamPiece, BackendError> =>
+      Stream.unwrapScoped(
+        Effect.map(openStream(operation, body), (iterator) => streamOfIterator(backendId, iterator)),
+      ),
     imagesGenerations: () => notSupported("generate images"),
     imagesEdits: () => notSupported("edit images"),
     // vLLM (`--task embed`), llama.cpp (`--embeddings`) and Ollama answer OpenAI's route; the

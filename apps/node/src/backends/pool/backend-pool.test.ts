@@ -247,6 +247,48 @@ describe("backend pool", () => {
     );
   });
 
+  it("opens a stream as a plain iterator: retried before its first piece, the seat held until its scope closes", async () => {
+    const [a, b] = await engines(2);
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend, b!.backend], [a!.config, b!.config]);
+        a!.fake.faults.fail = { status: 502, times: 1 };
+        const pieces = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const iterator = yield* pool.open("completions", { ...completion, max_tokens: 3 });
+            expect(pool.stats().inFlight).toBe(1);
+            const seen: unknown[] = [];
+            for (;;) {
+              const next = yield* Effect.promise(() => iterator.next());
+              if (next.done === true) return seen;
+              seen.push(next.value);
+            }
+          }),
+        );
+        expect(pieces).toHaveLength(4);
+        expect(b!.fake.calls["POST /v1/completions"]).toBe(1);
+        expect(pool.stats().inFlight).toBe(0);
+
+        a!.fake.faults.dropAfterPieces = 1;
+        b!.fake.faults.dropAfterPieces = 1;
+        const failure = yield* Effect.scoped(
+          Effect.gen(function* () {
+            const iterator = yield* pool.open("completions", { ...completion, max_tokens: 3 });
+            yield* Effect.promise(() => iterator.next());
+            return yield* Effect.promise(() =>
+              iterator.next().then(
+                () => undefined,
+                (e: unknown) => e,
+              ),
+            );
+          }),
+        );
+        expect((failure as { _tag?: string })._tag).toBe("BackendUnavailable");
+        expect(pool.stats().inFlight).toBe(0);
+      }),
+    );
+  });
+
   it("aborts the engine request and frees the seat when a pooled stream is interrupted", async () => {
     const [a] = await engines(1);
     // The engine sends one piece and holds the stream open: only the interruption can end it.

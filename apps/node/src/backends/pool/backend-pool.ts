@@ -1,4 +1,16 @@
-import { Clock, Duration, Effect, Either, Exit, Schedule, type Scope, Stream } from "effect";
+import {
+  Cause,
+  Clock,
+  Duration,
+  Effect,
+  Either,
+  ExecutionStrategy,
+  Exit,
+  Option,
+  Schedule,
+  Scope,
+  Stream,
+} from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import {
   type Backend,
@@ -10,6 +22,7 @@ import {
   type StreamPiece,
 } from "../backend.js";
 import { commonCapabilities } from "../common-capabilities.js";
+import { asPoolError, openPieces } from "../piece-iterator.js";
 import { BackendSlots, type SlotMember } from "./backend-slots.js";
 import { type BackendObserver, outcomeOf, type PoolOperation } from "./pool-observer.js";
 
@@ -50,6 +63,17 @@ export interface BackendPool {
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
   ): Stream.Stream<StreamPiece, PoolError>;
+  /**
+   * {@link stream} as a plain iterator opened in the caller's scope, for the per-piece hot path:
+   * the seat, the engine request and the first piece are taken here, in Effect (a backend that
+   * fails before its first piece is retried on another, as for `stream`); `next()` then throws
+   * only BackendErrors. Closing the scope frees the seat and aborts the engine request; the
+   * observer hears the scope's exit.
+   */
+  open(
+    operation: "completions" | "chat.completions",
+    body: Record<string, unknown>,
+  ): Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope>;
   imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
   imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
   embeddings(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
@@ -170,6 +194,52 @@ export const makeBackendPool = (
       return attempt(new Set());
     };
 
+    const open = (operation: "completions" | "chat.completions", body: Record<string, unknown>) => {
+      const label: PoolOperation =
+        operation === "completions" ? "completions.stream" : "chat.completions.stream";
+      const attempt = (
+        tried: ReadonlySet<number>,
+      ): Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope> =>
+        Effect.gen(function* () {
+          const outer = yield* Effect.scope;
+          const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential);
+          let used: number | undefined;
+          const opened = yield* Effect.exit(
+            Scope.extend(
+              Effect.gen(function* () {
+                const index = yield* slots.acquire(tried);
+                used = index;
+                const started = yield* Clock.currentTimeMillis;
+                yield* Effect.addFinalizer((exit) =>
+                  report(index, label, started, exit as Exit.Exit<unknown, PoolError>),
+                );
+                const iterator = yield* openPieces(backendAt(index), operation, body);
+                const first = yield* Effect.tryPromise({
+                  try: () => iterator.next(),
+                  catch: (cause) => asPoolError(backendAt(index).id, cause),
+                });
+                return { iterator, first };
+              }),
+              scope,
+            ),
+          );
+          if (Exit.isSuccess(opened)) return withFirst(opened.value.first, opened.value.iterator);
+          yield* Scope.close(scope, opened);
+          const failure = Cause.failureOption(opened.cause);
+          if (Option.isNone(failure)) return yield* Effect.failCause(opened.cause);
+          const error = failure.value;
+          if (used === undefined || error._tag === "BackendBusy") return yield* Effect.fail(error);
+          const next = new Set([...tried, used]);
+          return yield* retryOr(
+            error,
+            next,
+            (again) => attempt(again).pipe(Effect.catchTag("BackendBusy", () => Effect.fail(error))),
+            Effect.fail(error),
+          );
+        });
+      return attempt(new Set());
+    };
+
     const tokenize = (text: string) => {
       const attempt = (tried: ReadonlySet<number>): Effect.Effect<number, PoolError> => {
         const index = members.findIndex((member, i) => member.healthy && !tried.has(i));
@@ -214,6 +284,7 @@ export const makeBackendPool = (
       completions: (body) => unary("completions", (backend) => backend.completions(body)),
       chatCompletions: (body) => unary("chat.completions", (backend) => backend.chatCompletions(body)),
       stream,
+      open,
       imagesGenerations: (body) => unary("images.generations", (backend) => backend.imagesGenerations(body)),
       imagesEdits: (body) => unary("images.edits", (backend) => backend.imagesEdits(body)),
       embeddings: (body) =>
@@ -240,3 +311,18 @@ export const makeBackendPool = (
       }),
     } satisfies BackendPool;
   });
+
+/** The iterator again, with the piece already read put back in front. */
+function withFirst(
+  first: IteratorResult<StreamPiece>,
+  rest: AsyncIterator<StreamPiece>,
+): AsyncIterator<StreamPiece> {
+  let pending: IteratorResult<StreamPiece> | undefined = first;
+  return {
+    next: () => {
+      const held = pending;
+      pending = undefined;
+      return held === undefined ? rest.next() : Promise.resolve(held);
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import type { RelayStreamFinal } from "@pocket-ai/protocol";
+import type { Route } from "../routing/route-plan.js";
+import type { DispatchRequest } from "./dispatcher.js";
+import { type AnswerLimits, answerLimits } from "./relay-envelope.js";
+import {
+  DeliveredText,
+  echoesPrompt,
+  outputOverrun,
+  type RouteTokens,
+  routeTokens,
+  usageInflated,
+} from "./route-tokens.js";
+import { chunkOffSchema, overLimit } from "./verify-answer.js";
+
+/**
+ * What the gateway holds against a stream's chunks as they arrive, the first one included: the
+ * OpenAI shape, the request's output limit by the gateway's own count of the text so far, and the
+ * trailer's claims against that text. The same checks run on the first chunk before anything
+ * reaches the client (`openStream`: a lie there is retried elsewhere) and on every later chunk
+ * (`streamEvents`: a lie there cuts the stream).
+ *
+ * @example
+ * ```ts
+ * const checks = new StreamChecks(route, request);
+ * const lie = chunk.final === undefined ? checks.data(chunk.data) : checks.trailer(chunk.final);
+ * if (lie !== undefined) return invalid(lie);
+ * ```
+ */
+export class StreamChecks {
+  readonly limits: AnswerLimits;
+  readonly tokens: RouteTokens;
+  /** The text of every data chunk checked so far. */
+  readonly text = new DeliveredText();
+  /** Whether the answer repeats the prompt: no overrun or inflation is read from its text. */
+  readonly echoes: boolean;
+  readonly #operation: DispatchRequest["operation"];
+
+  constructor(route: Route, request: DispatchRequest) {
+    this.limits = answerLimits(route, request);
+    this.tokens = routeTokens(route);
+    this.echoes = echoesPrompt(request);
+    this.#operation = request.operation;
+  }
+
+  /**
+   * Why a data chunk is a lie, or `undefined`: off the operation's schema, or its text takes the
+   * answer past the request's output limit (a lower bound of any count). A chunk that passes is
+   * added to {@link StreamChecks.text}.
+   */
+  data(data: unknown): string | undefined {
+    const off = chunkOffSchema(this.#operation, data);
+    if (off !== undefined) return off;
+    this.text.add(data);
+    if (!this.echoes && this.text.lowerBound > this.limits.maxOutputTokens) {
+      return `streamed at least ${this.text.lowerBound} output tokens; the request allowed ${this.limits.maxOutputTokens}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Why the final chunk's trailer is a lie about the text checked so far, or `undefined`: usage
+   * more than that text can hold (either outcome); for `ok`, claims beyond the request's limits or
+   * text past its output limit by the gateway's count.
+   */
+  trailer(final: RelayStreamFinal): string | undefined {
+    const inflated = this.echoes ? undefined : usageInflated(final.usage, this.text, this.limits);
+    if (inflated !== undefined || final.outcome === "error") return inflated;
+    return (
+      overLimit(final.usage, final.computeUnits, this.limits) ??
+      (this.echoes ? undefined : outputOverrun(this.text, this.tokens, this.limits))
+    );
+  }
+}

@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { sql } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type SqlClient, STATEMENT_CACHE_SIZE, sqliteClient } from "./sql-client.js";
+
+let dir: string;
+let sqlite: Database.Database;
+let db: SqlClient;
+/** SQL texts passed to `prepare`, in order. */
+let prepared: string[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "pocket-sql-client-"));
+  sqlite = new Database(join(dir, "a.sqlite"));
+  sqlite.exec("create table t (id integer primary key, v text not null)");
+  prepared = [];
+  const prepare = sqlite.prepare.bind(sqlite);
+  sqlite.prepare = ((source: string) => {
+    prepared.push(source);
+    return prepare(source);
+  }) as typeof sqlite.prepare;
+  db = sqliteClient(sqlite);
+});
+afterEach(() => {
+  sqlite.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the SQLite client's prepared statements", () => {
+  it("prepares a SQL text once and binds each call's own values", async () => {
+    for (const v of ["a", "b", "c"]) expect(await db.run(sql`insert into t (v) values (${v})`)).toBe(1);
+    await db.transaction(async (tx) => {
+      await tx.run(sql`insert into t (v) values (${"d"})`);
+    });
+    const byId = async (id: number) => db.get<{ v: string }>(sql`select v from t where id = ${id}`);
+    expect([await byId(1), await byId(3), await byId(4), await byId(9)]).toEqual([
+      { v: "a" },
+      { v: "c" },
+      { v: "d" },
+      undefined,
+    ]);
+    expect(prepared).toEqual(["insert into t (v) values (?)", "select v from t where id = ?"]);
+  });
+
+  it("reads a changed schema through a statement prepared before the change", async () => {
+    await db.run(sql`insert into t (v) values (${"a"})`);
+    const everything = () => db.all<Record<string, unknown>>(sql`select * from t`);
+    expect(await everything()).toEqual([{ id: 1, v: "a" }]);
+    sqlite.exec("alter table t add column w integer not null default 7");
+    expect(await everything()).toEqual([{ id: 1, v: "a", w: 7 }]);
+  });
+
+  it("keeps at most its cache size of statements, the oldest prepared going first", async () => {
+    const literal = (n: number) => db.get<{ n: number }>(sql.raw(`select ${n} as n`));
+    for (let n = 0; n <= STATEMENT_CACHE_SIZE; n++) expect(await literal(n)).toEqual({ n });
+    expect(prepared).toHaveLength(STATEMENT_CACHE_SIZE + 1);
+    // The newest are still held; the first was let go and is prepared again.
+    expect(await literal(STATEMENT_CACHE_SIZE)).toEqual({ n: STATEMENT_CACHE_SIZE });
+    expect(prepared).toHaveLength(STATEMENT_CACHE_SIZE + 1);
+    expect(await literal(0)).toEqual({ n: 0 });
+    expect(prepared).toHaveLength(STATEMENT_CACHE_SIZE + 2);
+  });
+});
