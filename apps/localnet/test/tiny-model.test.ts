@@ -56,7 +56,7 @@ describe("the local network's real model (the tiny llama in llama.cpp on node be
     expect(lp.token_logprobs!.slice(1).every((v) => typeof v === "number" && v <= 0)).toBe(true);
   });
 
-  it("declares what llama.cpp in-process does, serves n samples, and refuses the rest with a stable code", async () => {
+  it("declares what llama.cpp in-process does, serves n samples (streamed too), and refuses the rest with a stable code", async () => {
     const model = (await t.client.models.retrieve("pocket-tiny")) as unknown as {
       pocket: { available_nodes: number; capabilities: Record<string, number> };
     };
@@ -116,10 +116,19 @@ describe("the local network's real model (the tiny llama in llama.cpp on node be
     );
     expect(long).toMatchObject({ status: 400, code: "INPUT_TOO_LONG" });
 
-    // Several samples streamed at once would interleave: the engine refuses, and its reason arrives.
-    const streamed = await refusal(
-      t.client.chat.completions.create({ model: "pocket-tiny", messages, n: 2, stream: true }),
-    );
-    expect(streamed).toMatchObject({ status: 400, code: "ENGINE_REJECTED" });
+    // Several samples streamed: one after another, each under its own index, as the unary call.
+    const streamed = await t.client.chat.completions.create({
+      model: "pocket-tiny",
+      messages,
+      max_tokens: 20,
+      temperature: 1,
+      seed: 3,
+      n: 2,
+      stream: true,
+    });
+    const replies = ["", ""];
+    for await (const chunk of streamed)
+      for (const c of chunk.choices) replies[c.index] = (replies[c.index] ?? "") + (c.delta.content ?? "");
+    expect(replies).toEqual(two.choices.map((c) => c.message.content));
   });
 });
