@@ -142,6 +142,25 @@ export function createDevTextEngine(options: DevTextEngineOptions = {}): DevText
     yield { type: "finish", finishReason, promptTokens: prompt.length, completionTokens, seed };
   }
 
+  const calls = callsOverStream(stream);
+  return {
+    info,
+    ...calls,
+    stream,
+    countTokens: (text) => tokenizer.encode(text).length,
+    tokenize: (text) => tokenizer.encode(text),
+    detokenize: (tokens) => tokenizer.decode(tokens),
+  };
+}
+
+/**
+ * A completion, a chat reply and a streamed chat, all read off an engine's token stream (the
+ * development and the in-process GGUF engines share them): the chat template and its stop
+ * sequences, and only the template's leading space dropped from the reply.
+ */
+export function callsOverStream(
+  stream: (request: TextCompletionRequest, signal?: AbortSignal) => AsyncIterable<TextStreamEvent>,
+): Pick<DevTextEngine, "complete" | "chat" | "streamChat"> {
   const complete = async (request: TextCompletionRequest, signal?: AbortSignal): Promise<TextCompletion> => {
     let text = "";
     const tokens: StreamedToken[] = [];
@@ -157,20 +176,13 @@ export function createDevTextEngine(options: DevTextEngineOptions = {}): DevText
     }
     throw new Error("completion stream ended without a finish event");
   };
-
   const chatRequest = (messages: readonly ChatMessage[], options: ChatOptions): TextCompletionRequest => ({
     ...options,
     prompt: formatChatPrompt(messages),
     stop: [...CHAT_STOP_SEQUENCES, ...(options.stop ?? [])],
   });
-
   return {
-    info,
     complete,
-    stream,
-    countTokens: (text) => tokenizer.encode(text).length,
-    tokenize: (text) => tokenizer.encode(text),
-    detokenize: (tokens) => tokenizer.decode(tokens),
     chat: async (messages, options, signal) => {
       const {
         text,

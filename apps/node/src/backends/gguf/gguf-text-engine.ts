@@ -1,21 +1,13 @@
 import type { LlamaModel, LlamaSequence } from "@pocket-ai/engine-llama";
-import type { ChatMessage } from "../dev/chat-template.js";
-import { CHAT_STOP_SEQUENCES, formatChatPrompt } from "../dev/chat-template.js";
-import type { CompletionChunk, StreamedToken } from "../dev/completion-buffer.js";
+import type { CompletionChunk } from "../dev/completion-buffer.js";
 import { CompletionBuffer } from "../dev/completion-buffer.js";
 import { DevBackendRequestError } from "../dev/request-error.js";
 import { createRng, randomSeed } from "../dev/rng.js";
 import { sampleToken } from "../dev/sampling.js";
-import { toLogprobs, trimLeadingSpace, withoutTemplateSpace } from "../dev/text-engine.js";
+import { callsOverStream } from "../dev/text-engine.js";
 import type { TextCompletionRequest } from "../dev/text-request.js";
 import { parseTextRequest } from "../dev/text-request.js";
-import type {
-  ChatOptions,
-  FinishReason,
-  TextCompletion,
-  TextEngine,
-  TextStreamEvent,
-} from "../dev/text-types.js";
+import type { FinishReason, TextEngine, TextStreamEvent } from "../dev/text-types.js";
 import type { Tokenizer } from "../dev/tokenizer.js";
 
 /** Shown as `system_fingerprint` in every answer of the embedded engine. */
@@ -173,45 +165,12 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     }
   }
 
-  const complete = async (request: TextCompletionRequest, signal?: AbortSignal): Promise<TextCompletion> => {
-    let text = "";
-    const tokens: StreamedToken[] = [];
-    for await (const event of stream(request, signal)) {
-      if (event.type === "finish") {
-        const { type: _, ...usage } = event;
-        const completion = tokens.slice(tokens.length - usage.completionTokens).map((t) => t.token);
-        const base = { text, tokens: completion, ...usage };
-        return request.logprobs === undefined ? base : { ...base, logprobs: toLogprobs(tokens) };
-      }
-      text += event.text;
-      tokens.push(...event.tokens);
-    }
-    throw new Error("completion stream ended without a finish event");
-  };
-
-  const chatRequest = (messages: readonly ChatMessage[], options: ChatOptions): TextCompletionRequest => ({
-    ...options,
-    prompt: formatChatPrompt(messages),
-    stop: [...CHAT_STOP_SEQUENCES, ...(options.stop ?? [])],
-  });
-
   return {
     fingerprint: GGUF_FINGERPRINT,
-    complete,
+    ...callsOverStream(stream),
     stream,
     countTokens: (text) => model.tokenize(text).length,
     tokenize: (text) => model.tokenize(text),
     detokenize: (tokens) => model.detokenize(tokens),
-    chat: async (messages, options, signal) => {
-      const {
-        text,
-        logprobs: _,
-        tokens: __,
-        ...usage
-      } = await complete(chatRequest(messages, options), signal);
-      return { message: { role: "assistant", content: withoutTemplateSpace(text) }, ...usage };
-    },
-    streamChat: (messages, options, signal) =>
-      trimLeadingSpace(stream(chatRequest(messages, options), signal)),
   };
 }
