@@ -119,6 +119,16 @@ export const makeBackendPool = (
           observer?.onCall(backendAt(index).id, operation, (now - startedMs) / 1000, outcomeOf(exit)),
         ),
       );
+    /** A backend's seat for a stream, held (and the call reported) until the scope closes. */
+    const seat = (tried: ReadonlySet<number>, label: PoolOperation) =>
+      Effect.gen(function* () {
+        const index = yield* slots.acquire(tried);
+        const started = yield* Clock.currentTimeMillis;
+        yield* Effect.addFinalizer((exit) =>
+          report(index, label, started, exit as Exit.Exit<unknown, PoolError>),
+        );
+        return index;
+      });
     const timed = <A>(index: number, operation: PoolOperation, call: Effect.Effect<A, BackendError>) =>
       Effect.flatMap(Clock.currentTimeMillis, (started) =>
         Effect.onExit(call, (exit) => report(index, operation, started, exit)),
@@ -160,20 +170,15 @@ export const makeBackendPool = (
     };
 
     const stream = (operation: "completions" | "chat.completions", body: Record<string, unknown>) => {
-      const label: PoolOperation =
-        operation === "completions" ? "completions.stream" : "chat.completions.stream";
+      const label = streamLabel(operation);
       const attempt = (tried: ReadonlySet<number>): Stream.Stream<StreamPiece, PoolError> =>
         Stream.suspend(() => {
           let emitted = false;
           let used: number | undefined;
           const pieces = Stream.unwrapScoped(
             Effect.gen(function* () {
-              const index = yield* slots.acquire(tried);
+              const index = yield* seat(tried, label);
               used = index;
-              const started = yield* Clock.currentTimeMillis;
-              yield* Effect.addFinalizer((exit) =>
-                report(index, label, started, exit as Exit.Exit<unknown, PoolError>),
-              );
               return backendAt(index).stream(operation, body);
             }),
           );
@@ -195,8 +200,7 @@ export const makeBackendPool = (
     };
 
     const open = (operation: "completions" | "chat.completions", body: Record<string, unknown>) => {
-      const label: PoolOperation =
-        operation === "completions" ? "completions.stream" : "chat.completions.stream";
+      const label = streamLabel(operation);
       const attempt = (
         tried: ReadonlySet<number>,
       ): Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope> =>
@@ -207,12 +211,8 @@ export const makeBackendPool = (
           const opened = yield* Effect.exit(
             Scope.extend(
               Effect.gen(function* () {
-                const index = yield* slots.acquire(tried);
+                const index = yield* seat(tried, label);
                 used = index;
-                const started = yield* Clock.currentTimeMillis;
-                yield* Effect.addFinalizer((exit) =>
-                  report(index, label, started, exit as Exit.Exit<unknown, PoolError>),
-                );
                 const iterator = yield* openPieces(backendAt(index), operation, body);
                 const first = yield* Effect.tryPromise({
                   try: () => iterator.next(),
@@ -326,3 +326,6 @@ function withFirst(
     },
   };
 }
+
+const streamLabel = (operation: "completions" | "chat.completions"): PoolOperation =>
+  operation === "completions" ? "completions.stream" : "chat.completions.stream";
