@@ -64,7 +64,8 @@ describe("durability and the claim cycle", () => {
         {
           serviceId: "llama-2-13b",
           tiers: ["standard"],
-          backends: [{ kind: "vllm", url: engine.url, model: "served-model" }],
+          // The engine is gated from the start, so no start-up probe (it would wait on the gate).
+          backends: [{ kind: "vllm", url: engine.url, model: "served-model", probeAtStart: false }],
         },
       ];
       const run = await spawnNode(dataDir, { session: TEST_SESSION, services: held });

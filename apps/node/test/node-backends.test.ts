@@ -19,8 +19,9 @@ async function nodeInFrontOf(
   flavor: "vllm" | "llamacpp",
   backend: Record<string, unknown> = {},
   extra: Record<string, unknown> = {},
+  features: Parameters<typeof startFakeVllm>[0] = {},
 ) {
-  fake = await startFakeVllm({ flavor });
+  fake = await startFakeVllm({ flavor, ...features });
   harness = await startTestNode({
     services: [
       {
@@ -32,6 +33,8 @@ async function nodeInFrontOf(
     ],
     ...extra,
   });
+  // The node probed the engine at start (`probeAtStart`); the tests count their relays' calls only.
+  fake.resetCounts();
   return harness;
 }
 
@@ -58,7 +61,12 @@ describe("a node in front of real HTTP engines", () => {
 
   it("builds engine calls from the protocol's fields: engine-specific knobs and unknown fields never reach the engine", async () => {
     // vLLM started with tool calling on (`--enable-auto-tool-choice`): tools pass, knobs do not.
-    const h = await nodeInFrontOf("vllm", { capabilities: { tools: true } });
+    const h = await nodeInFrontOf(
+      "vllm",
+      { capabilities: { tools: true } },
+      {},
+      { features: { tools: true, jsonMode: true } },
+    );
     const smuggled = {
       n_predict: 100_000,
       num_predict: 100_000,

@@ -3,8 +3,9 @@ import { Context, Data, Effect, Layer, type Scope } from "effect";
 import { makeBackend } from "../backends/make-backend.js";
 import type { BackendObserver, BackendPool } from "../backends/pool/backend-pool.js";
 import { makeBackendPool } from "../backends/pool/backend-pool.js";
+import { probeAtStart } from "../check/probe-at-start.js";
 import { NodeClock } from "../clock/node-clock.js";
-import type { NodeConfig } from "../config/node-config.js";
+import type { BackendConfig, NodeConfig } from "../config/node-config.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import type { ServedService } from "../relay/served-service.js";
 import { chooseTokenCounter } from "../tokens/token-counter.js";
@@ -52,10 +53,30 @@ export function buildServedServices(
         }
         tiers.set(tierId, tier);
       }
-      const backends = yield* Effect.try({
+      const made = yield* Effect.try({
         try: () => served.backends.map((b) => makeBackend(b, spec.kind, now)),
         catch: (e) => new ServiceConfigError({ reason: `${where}.backends: ${(e as Error).message}` }),
       });
+      // Announce only what each engine was seen to do (`check/probe-at-start.ts`).
+      const backends = yield* Effect.forEach(
+        made,
+        (backend, j) =>
+          probeAtStart(backend, served.backends[j] as BackendConfig, spec.kind).pipe(
+            Effect.tap((outcome) =>
+              outcome.turnedOff.length > 0
+                ? Effect.logWarning(
+                    `${where}.backends.${j} (${backend.id}): declared but not done by the engine, so not announced: ${outcome.turnedOff.join(", ")} (pocket-node check shows why)`,
+                  )
+                : outcome.kept !== undefined
+                  ? Effect.logWarning(
+                      `${where}.backends.${j} (${backend.id}): capabilities announced as declared, unprobed: ${outcome.kept}`,
+                    )
+                  : Effect.void,
+            ),
+            Effect.map((outcome) => outcome.backend),
+          ),
+        { concurrency: "unbounded" },
+      );
       const pool = yield* makeBackendPool(spec.id, backends, served.backends, { observer });
       const allDev = served.backends.every((b) => b.kind === "dev");
       const family =

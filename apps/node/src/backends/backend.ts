@@ -20,8 +20,10 @@ export interface BackendCapabilities {
   readonly tokenize: boolean;
   /** `n` > 1 returns that many choices (llama.cpp server and TGI ignore `n`). */
   readonly n: boolean;
-  /** Tool definitions, a forced `tool_choice` and tool-result turns (vLLM and llama.cpp need flags for them). */
+  /** Tool definitions and tool-result turns (vLLM and llama.cpp need flags for them). */
   readonly tools: boolean;
+  /** A forced `tool_choice` (a named function or `"required"`) is obeyed (Ollama ignores it). */
+  readonly forcedToolChoice: boolean;
   /** `response_format: { type: "json_object" }`. */
   readonly jsonMode: boolean;
   /** `response_format: { type: "json_schema" }`. */

@@ -10,6 +10,7 @@ const TEXT_KEYS = [
   "tokenize",
   "n",
   "tools",
+  "forcedToolChoice",
   "jsonMode",
   "jsonSchema",
   "tokenPrompts",

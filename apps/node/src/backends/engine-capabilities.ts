@@ -11,6 +11,7 @@ const NO_TEXT = {
   tokenize: false,
   n: false,
   tools: false,
+  forcedToolChoice: false,
   jsonMode: false,
   jsonSchema: false,
   tokenPrompts: false,
@@ -28,6 +29,7 @@ const GGUF_TEXT: BackendCapabilities = {
   tokenize: true,
   n: true,
   tools: false,
+  forcedToolChoice: false,
   jsonMode: false,
   jsonSchema: false,
   tokenPrompts: true,
@@ -59,7 +61,9 @@ const GGUF_TEXT: BackendCapabilities = {
  * Several choices (`n`): vLLM and the dev backend; llama.cpp server and TGI ignore `n`, Ollama's
  * OpenAI route too. Tools: vLLM needs `--enable-auto-tool-choice` and a parser, llama.cpp `--jinja`,
  * so neither is declared by default; an operator who started the engine so sets
- * `capabilities: { tools: true }` on the backend, and `pocket-node check` confirms it. JSON output:
+ * `capabilities: { tools: true, forcedToolChoice: true }` on the backend, and the node's start-up
+ * probe (and `pocket-node check`) confirms it. Ollama takes tools but ignores a forced
+ * `tool_choice` (it answers in prose or calls whatever it likes), so it declares `tools` only. JSON output:
  * vLLM (guided decoding), llama.cpp (grammars), Ollama (`json_object` only). Token-id prompts: vLLM,
  * llama.cpp and the dev backend.
  */
@@ -74,6 +78,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     tokenize: true,
     n: true,
     tools: false,
+    forcedToolChoice: false,
     jsonMode: true,
     jsonSchema: true,
     tokenPrompts: true,
@@ -90,6 +95,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     tokenize: true,
     n: false,
     tools: false,
+    forcedToolChoice: false,
     jsonMode: true,
     jsonSchema: true,
     tokenPrompts: true,
@@ -106,6 +112,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     tokenize: false,
     n: false,
     tools: true,
+    forcedToolChoice: false,
     jsonMode: true,
     jsonSchema: false,
     tokenPrompts: false,
@@ -122,6 +129,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     tokenize: true,
     n: false,
     tools: false,
+    forcedToolChoice: false,
     jsonMode: false,
     jsonSchema: false,
     tokenPrompts: false,

@@ -45,7 +45,17 @@ async function probeText(
 const parameterRows = (report: ProbeReport) =>
   Object.fromEntries(
     report.rows
-      .filter((r) => ["n", "tools", "JSON mode", "JSON schema", "embeddings"].includes(r.check))
+      .filter((r) =>
+        [
+          "n",
+          "tools",
+          "forced tool choice",
+          "token-id prompts",
+          "JSON mode",
+          "JSON schema",
+          "embeddings",
+        ].includes(r.check),
+      )
       .map((r) => [r.check, [r.declared, r.observed, r.finding]]),
   );
 
@@ -70,6 +80,8 @@ describe("probeBackend", () => {
       "tokenize",
       "n",
       "tools",
+      "forced tool choice",
+      "token-id prompts",
       "JSON mode",
       "JSON schema",
       "embeddings",
@@ -147,12 +159,16 @@ describe("probeBackend", () => {
     expect(parameterRows(report)).toEqual({
       n: [true, "yes", "ok"],
       tools: [false, "no", "ok"],
+      "forced tool choice": [false, "no", "ok"],
+      "token-id prompts": [true, "yes", "ok"],
       "JSON mode": [true, "yes", "ok"],
       "JSON schema": [true, "yes", "ok"],
       embeddings: [false, "no", "ok"],
     });
     expect(row(report, "n")?.detail).toBe("n=2 gave two choices");
-    expect(row(report, "tools")?.detail).toBe("a forced tool_choice came back as text, without a tool call");
+    expect(row(report, "tools")?.detail).toBe(
+      "offered a tool and asked to use it, the answer is prose without a tool call",
+    );
   });
 
   it("makes each declared capability the engine lacks an error finding that fails the check", async () => {
@@ -160,12 +176,14 @@ describe("probeBackend", () => {
     // ignores `n`, `response_format` and the tools: gateways would get silently wrong answers.
     const report = await probeText("vllm", "vllm", "engine-model", {
       features: { n: false, jsonMode: false, jsonSchema: false },
-      capabilities: { tools: true },
+      capabilities: { tools: true, forcedToolChoice: true },
     });
     expect(report.ok).toBe(false);
     expect(parameterRows(report)).toEqual({
       n: [true, "no", "error"],
       tools: [true, "no", "error"],
+      "forced tool choice": [true, "no", "error"],
+      "token-id prompts": [true, "yes", "ok"],
       "JSON mode": [true, "no", "error"],
       "JSON schema": [true, "no", "error"],
       embeddings: [false, "no", "ok"],
@@ -183,15 +201,19 @@ describe("probeBackend", () => {
   it("confirms tools declared for an engine started with tool calling, and JSON mode without a schema", async () => {
     const vllm = await probeText("vllm", "vllm", "engine-model", {
       features: { tools: true },
-      capabilities: { tools: true },
+      capabilities: { tools: true, forcedToolChoice: true },
     });
     expect(vllm.ok).toBe(true);
     expect(row(vllm, "tools")).toMatchObject({ declared: true, observed: "yes", finding: "ok" });
+    expect(row(vllm, "forced tool choice")).toMatchObject({ declared: true, observed: "yes", finding: "ok" });
     const ollama = await probeText("ollama");
     expect(ollama.ok).toBe(true);
     expect(parameterRows(ollama)).toEqual({
       n: [false, "no", "ok"],
       tools: [true, "yes", "ok"],
+      // Ollama takes tools but ignores a forced choice (it called the first tool instead).
+      "forced tool choice": [false, "no", "ok"],
+      "token-id prompts": [false, "no", "ok"],
       "JSON mode": [true, "yes", "ok"],
       "JSON schema": [false, "no", "ok"],
       embeddings: [false, "no", "ok"],
@@ -229,6 +251,8 @@ describe("probeBackend", () => {
     expect(parameterRows(text)).toEqual({
       n: [true, "yes", "ok"],
       tools: [false, "no", "ok"],
+      "forced tool choice": [false, "no", "ok"],
+      "token-id prompts": [true, "yes", "ok"],
       "JSON mode": [false, "no", "ok"],
       "JSON schema": [false, "no", "ok"],
       embeddings: [false, "no", "ok"],

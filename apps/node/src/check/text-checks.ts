@@ -128,32 +128,90 @@ export function probeText(declared: BackendCapabilities, backend: Backend, model
         return no(`asked n=2, got ${choices.length} choice${choices.length === 1 ? "" : "s"}: n is ignored`);
       }),
     );
+    const toolDefinition = (name: string, description: string) => ({
+      type: "function",
+      function: { name, description, parameters: { type: "object", properties: {} } },
+    });
+    const toolCalls = (response: Record<string, unknown>) => {
+      const message = firstChoice(response)?.message as { tool_calls?: unknown } | undefined;
+      return Array.isArray(message?.tool_calls)
+        ? (message.tool_calls as { function?: { name?: unknown } }[])
+        : [];
+    };
+    // Tools: offered one tool and asked to use it, the engine calls it (a tool-capable model does;
+    // an engine without tool support answers in prose), and it answers a tool-result turn.
     yield* run(
       "tools",
       declared.tools,
+      Effect.map(
+        Effect.all([
+          chat({
+            messages: [{ role: "user", content: "What time is it? Use the tool." }],
+            max_tokens: 32,
+            tools: [toolDefinition(PROBE_TOOL, "The current time.")],
+            tool_choice: "auto",
+          }),
+          chat({
+            messages: [
+              { role: "user", content: "What time is it?" },
+              {
+                role: "assistant",
+                content: null,
+                tool_calls: [
+                  { id: "call-probe-1", type: "function", function: { name: PROBE_TOOL, arguments: "{}" } },
+                ],
+              },
+              { role: "tool", tool_call_id: "call-probe-1", content: "12:00" },
+            ],
+            max_tokens: 16,
+            tools: [toolDefinition(PROBE_TOOL, "The current time.")],
+          }),
+        ]),
+        ([first, afterResult]) => {
+          const calls = toolCalls(first);
+          if (calls.length === 0)
+            return no("offered a tool and asked to use it, the answer is prose without a tool call");
+          if (calls.some((call) => call.function?.name !== PROBE_TOOL))
+            return no("a tool call names a tool that was not offered");
+          if (firstChoice(afterResult) === undefined) return no("a tool-result turn got no answer");
+          return yes("called the offered tool; a tool-result turn answered");
+        },
+      ),
+    );
+    // A forced choice: two tools, the second one named; an engine that ignores `tool_choice`
+    // answers in prose or calls whatever it likes.
+    yield* run(
+      "forced tool choice",
+      declared.forcedToolChoice,
       Effect.map(
         chat({
           messages: [{ role: "user", content: "What time is it?" }],
           max_tokens: 32,
           tools: [
-            {
-              type: "function",
-              function: { name: PROBE_TOOL, parameters: { type: "object", properties: {} } },
-            },
+            toolDefinition(PROBE_TOOL, "The current time."),
+            toolDefinition(PROBE_FORCED_TOOL, "The weather."),
           ],
-          tool_choice: { type: "function", function: { name: PROBE_TOOL } },
+          tool_choice: { type: "function", function: { name: PROBE_FORCED_TOOL } },
         }),
         (response) => {
-          const message = firstChoice(response)?.message as { tool_calls?: unknown } | undefined;
-          const calls = Array.isArray(message?.tool_calls)
-            ? (message.tool_calls as { function?: { name?: unknown } }[])
-            : [];
-          if (calls.some((call) => call.function?.name === PROBE_TOOL))
+          const calls = toolCalls(response);
+          if (calls.some((call) => call.function?.name === PROBE_FORCED_TOOL))
             return yes("the forced tool was called");
           return calls.length > 0
             ? no("a tool call, but not to the forced tool")
             : no("a forced tool_choice came back as text, without a tool call");
         },
+      ),
+    );
+    yield* run(
+      "token-id prompts",
+      declared.tokenPrompts,
+      Effect.map(
+        backend.completions({ model, prompt: [15, 16, 17], max_tokens: 2, temperature: 0 }),
+        (response) =>
+          typeof firstChoice(response)?.text === "string"
+            ? yes("a prompt of token ids answered")
+            : no("a prompt of token ids got no text"),
       ),
     );
     const json = (responseFormat: Record<string, unknown>) =>
@@ -205,6 +263,7 @@ export function probeText(declared: BackendCapabilities, backend: Backend, model
 }
 
 const PROBE_TOOL = "current_time";
+const PROBE_FORCED_TOOL = "current_weather";
 
 /** The text as a JSON object (surrounding whitespace allowed), or undefined. */
 function parsedObject(text: string | undefined): Record<string, unknown> | undefined {

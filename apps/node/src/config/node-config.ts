@@ -35,6 +35,7 @@ export const BackendConfig = z.strictObject({
     .strictObject({
       n: z.boolean(),
       tools: z.boolean(),
+      forcedToolChoice: z.boolean(),
       jsonMode: z.boolean(),
       jsonSchema: z.boolean(),
       tokenPrompts: z.boolean(),
@@ -43,6 +44,13 @@ export const BackendConfig = z.strictObject({
     })
     .partial()
     .optional(),
+  /**
+   * Probe the engine at start (an HTTP engine only: vLLM, llama.cpp, Ollama, TGI) and announce only
+   * the declared capabilities it really has: each one the probe sees refused or ignored is turned
+   * off before the node announces itself (the same probes as `pocket-node check`). An engine that
+   * cannot be reached at start keeps its declaration. Off: the declaration is announced as is.
+   */
+  probeAtStart: z.boolean().default(true),
   /** Per-call timeout; the tier's timeout applies when it is shorter. */
   timeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
   /** Development backend only: 0..1, lower means a worse model (for local networks with nodes that differ). */

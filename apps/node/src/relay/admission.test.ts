@@ -49,6 +49,7 @@ const wordCounted: ServedService = {
     tokenize: false,
     n: true,
     tools: true,
+    forcedToolChoice: true,
     jsonMode: true,
     jsonSchema: true,
     tokenPrompts: true,

@@ -8,6 +8,7 @@ export function backendConfig(fields: Pick<BackendConfig, "kind"> & Partial<Back
   return {
     maxConcurrency: 4,
     maxQueue: 32,
+    probeAtStart: true,
     timeoutMs: 120_000,
     quality: 1,
     tokensPerSecond: 0,

@@ -16,6 +16,8 @@ export interface FakeServerBase {
   /** Requests per path (`"POST /v1/completions"` → 3). */
   readonly calls: Record<string, number>;
   readonly requests: RecordedRequest[];
+  /** Forgets the traffic so far (`calls` and `requests`), e.g. a node's start-up probe. */
+  readonly resetCounts: () => void;
   /** Responses the client abandoned (socket closed before the fake finished answering). */
   readonly aborted: () => number;
   /** Resolves once `aborted()` reaches `count` (default: one more than now). */
@@ -92,6 +94,10 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServerB
     url: `http://127.0.0.1:${port}`,
     calls,
     requests,
+    resetCounts: () => {
+      for (const key of Object.keys(calls)) delete calls[key];
+      requests.length = 0;
+    },
     aborted: () => aborted,
     waitForAbort: (count = aborted + 1) =>
       aborted >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),

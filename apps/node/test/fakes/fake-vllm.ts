@@ -34,8 +34,13 @@ export type FakeTextFlavor = "vllm" | "llamacpp" | "ollama" | "tgi";
 export interface FakeTextFeatures {
   /** `n` above 1 gives that many choices (else one). */
   readonly n: boolean;
-  /** With `tools` (and `tool_choice` not "none"), chat answers a call to the forced or first tool. */
+  /**
+   * With `tools` (and `tool_choice` not "none"), chat answers a call to the first tool, or to the
+   * forced one when `forcedToolChoice`; after a tool-result turn it answers in text.
+   */
   readonly tools: boolean;
+  /** A forced `tool_choice` is obeyed (Ollama ignores it and calls as it likes). */
+  readonly forcedToolChoice: boolean;
   /** `response_format: json_object` makes the chat answer a JSON object (else it is ignored). */
   readonly jsonMode: boolean;
   /** `response_format: json_schema` makes the chat answer an object with the schema's properties. */
@@ -45,10 +50,38 @@ export interface FakeTextFeatures {
 }
 
 const FLAVOR_FEATURES: Record<FakeTextFlavor, FakeTextFeatures> = {
-  vllm: { n: true, tools: false, jsonMode: false, jsonSchema: false, embeddings: false },
-  llamacpp: { n: false, tools: false, jsonMode: false, jsonSchema: false, embeddings: false },
-  ollama: { n: false, tools: true, jsonMode: false, jsonSchema: false, embeddings: false },
-  tgi: { n: false, tools: false, jsonMode: false, jsonSchema: false, embeddings: false },
+  vllm: {
+    n: true,
+    tools: false,
+    forcedToolChoice: true,
+    jsonMode: false,
+    jsonSchema: false,
+    embeddings: false,
+  },
+  llamacpp: {
+    n: false,
+    tools: false,
+    forcedToolChoice: true,
+    jsonMode: false,
+    jsonSchema: false,
+    embeddings: false,
+  },
+  ollama: {
+    n: false,
+    tools: true,
+    forcedToolChoice: false,
+    jsonMode: false,
+    jsonSchema: false,
+    embeddings: false,
+  },
+  tgi: {
+    n: false,
+    tools: false,
+    forcedToolChoice: false,
+    jsonMode: false,
+    jsonSchema: false,
+    embeddings: false,
+  },
 };
 
 /** Faults to inject; change them at any time through `fake.faults`. */
@@ -182,7 +215,11 @@ export async function startFakeVllm(
   const toolCall = (body: Record<string, unknown>) => {
     const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: unknown } }[]) : [];
     if (!features.tools || tools.length === 0 || body.tool_choice === "none") return undefined;
-    const forced = (body.tool_choice as { function?: { name?: unknown } } | undefined)?.function?.name;
+    const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown }[]) : [];
+    if (messages.at(-1)?.role === "tool") return undefined;
+    const forced = features.forcedToolChoice
+      ? (body.tool_choice as { function?: { name?: unknown } } | undefined)?.function?.name
+      : undefined;
     const name = typeof forced === "string" ? forced : String(tools[0]?.function?.name ?? "tool");
     sequence += 1;
     return { id: `call-fake-${sequence}`, type: "function", function: { name, arguments: "{}" } };

@@ -29,12 +29,17 @@ function tokenPrompt(prompt: unknown): boolean {
   return prompt.some((p) => typeof p === "number" || Array.isArray(p));
 }
 
+/** Whether a chat request forces a tool call: `tool_choice` naming a function, or `"required"`. */
+function forcesTool(body: RequestBody): boolean {
+  const choice = body.tool_choice;
+  return isRecord(choice) || choice === "required";
+}
+
 /** Whether a chat request uses tools: definitions, a forced choice, or tool calls and results in its turns. */
 function usesTools(body: RequestBody): string | undefined {
   if (Array.isArray(body.tools) && body.tools.length > 0) return "tools";
   if (Array.isArray(body.functions) && body.functions.length > 0) return "functions";
-  const choice = body.tool_choice;
-  if (isRecord(choice) || choice === "required") return "tool_choice";
+  if (forcesTool(body)) return "tool_choice";
   const messages = Array.isArray(body.messages) ? body.messages : [];
   const turns = messages.some(
     (m) =>
@@ -69,8 +74,14 @@ export function capabilityNeeds(operation: string, body: RequestBody, stream: bo
     case "completions": {
       need("completions", "prompt", "text completions");
       const logprobs = body.logprobs !== undefined && body.logprobs !== null;
-      if (body.echo === true && logprobs)
-        need("promptLogprobs", "echo", "prompt logprobs (echo with logprobs)");
+      // Engines that cannot score the prompt (llama.cpp server, Ollama, TGI) also drop `echo`
+      // itself, so an echo without logprobs needs the same capability: never a prompt left out.
+      if (body.echo === true)
+        need(
+          "promptLogprobs",
+          "echo",
+          logprobs ? "prompt logprobs (echo with logprobs)" : "echo (the prompt returned before the answer)",
+        );
       else if (logprobs) need("logprobs", "logprobs", "token logprobs");
       if (tokenPrompt(body.prompt)) need("tokenPrompts", "prompt", "prompts as token ids");
       if (many(body.n) || many(body.best_of)) need("n", "n", "several choices (n above 1)");
@@ -83,6 +94,7 @@ export function capabilityNeeds(operation: string, body: RequestBody, stream: bo
       if (many(body.n)) need("n", "n", "several choices (n above 1)");
       const tools = usesTools(body);
       if (tools !== undefined) need("tools", tools, "tool calling");
+      if (forcesTool(body)) need("forcedToolChoice", "tool_choice", "a forced tool call (tool_choice)");
       const format = isRecord(body.response_format) ? body.response_format.type : undefined;
       if (format === "json_object") need("jsonMode", "response_format", "JSON mode (json_object)");
       if (format === "json_schema") need("jsonSchema", "response_format", "structured output (json_schema)");

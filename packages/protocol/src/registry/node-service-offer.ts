@@ -30,7 +30,9 @@ export type NodeModelDeclaration = z.infer<typeof NodeModelDeclaration>;
  * only to nodes whose flags cover it. The later flags are optional so that older announcements still
  * parse; absent means not supported:
  * - `n`: several choices in one call (`n` > 1; llama.cpp server and TGI ignore it);
- * - `tools`: tool definitions, a forced `tool_choice`, and tool-result turns in the conversation;
+ * - `tools`: tool definitions (the model may call them) and tool-result turns in the conversation;
+ * - `forcedToolChoice`: `tool_choice` naming a function or `"required"` is obeyed (Ollama, for one,
+ *   takes tools but ignores a forced choice);
  * - `jsonMode`, `jsonSchema`: `response_format` `json_object` and `json_schema`;
  * - `tokenPrompts`: completion prompts as token ids (Ollama's OpenAI route takes text only);
  * - `embeddings`: `/v1/embeddings`.
@@ -53,6 +55,7 @@ export const NodeCapabilities = z.strictObject({
   tokenize: z.boolean(),
   n: z.boolean().optional(),
   tools: z.boolean().optional(),
+  forcedToolChoice: z.boolean().optional(),
   jsonMode: z.boolean().optional(),
   jsonSchema: z.boolean().optional(),
   tokenPrompts: z.boolean().optional(),

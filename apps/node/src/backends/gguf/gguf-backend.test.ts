@@ -53,6 +53,7 @@ describe("gguf backend on the tiny model", () => {
       tokenize: true,
       n: true,
       tools: false,
+      forcedToolChoice: false,
       jsonMode: false,
       jsonSchema: false,
       tokenPrompts: true,

@@ -1,0 +1,80 @@
+import { Duration, Effect } from "effect";
+import type { Backend, BackendCapabilities } from "../backends/backend.js";
+import type { BackendConfig } from "../config/node-config.js";
+import { probeBackend } from "./check-backend.js";
+
+type TextFlag = Exclude<keyof BackendCapabilities, "images">;
+
+/** Which capability each probe row of {@link probeBackend} observes. */
+const CHECK_FLAGS: Readonly<Record<string, TextFlag>> = {
+  completions: "completions",
+  chat: "chat",
+  "prompt logprobs (echo)": "promptLogprobs",
+  logprobs: "logprobs",
+  seed: "seed",
+  streaming: "streaming",
+  tokenize: "tokenize",
+  n: "n",
+  tools: "tools",
+  "forced tool choice": "forcedToolChoice",
+  "token-id prompts": "tokenPrompts",
+  "JSON mode": "jsonMode",
+  "JSON schema": "jsonSchema",
+  embeddings: "embeddings",
+};
+
+/** Engines reached over HTTP, whose flags and versions the node cannot know from their kind. */
+const PROBED_KINDS = new Set(["vllm", "llamacpp", "ollama", "tgi"]);
+
+/** The longest a start-up probe of one engine may take before the declaration is kept as is. */
+export const START_PROBE_LIMIT = Duration.seconds(90);
+
+/** What the start-up probe did to one backend's declaration. */
+export interface StartProbeOutcome {
+  readonly backend: Backend;
+  /** Declared capabilities the engine refused or ignored, now off. */
+  readonly turnedOff: readonly TextFlag[];
+  /** Why the declaration was kept unprobed (engine unreachable, probe too slow), if it was. */
+  readonly kept?: string;
+}
+
+/**
+ * Probes an HTTP text engine at start with `pocket-node check`'s probes and returns the backend
+ * with every declared capability the engine was seen not to have turned off: a node announces
+ * only what it was seen to do, so gateways never route it a parameter its engine would ignore.
+ * Capabilities are only ever removed (an undeclared one the engine has stays off: the operator
+ * declares it). An engine that cannot be reached, or a probe that errs or runs past
+ * {@link START_PROBE_LIMIT}, leaves the declaration as it is: an engine still loading is not
+ * punished, and `pocket-node check` says more. In-process and image engines are not probed here.
+ */
+export function probeAtStart(
+  backend: Backend,
+  config: BackendConfig,
+  serviceKind: "text" | "image" | "embedding",
+): Effect.Effect<StartProbeOutcome> {
+  if (!config.probeAtStart || !PROBED_KINDS.has(backend.kind) || serviceKind === "image")
+    return Effect.succeed({ backend, turnedOff: [] });
+  return probeBackend(backend, config, serviceKind).pipe(
+    Effect.timeoutFail({
+      duration: START_PROBE_LIMIT,
+      onTimeout: () => `the probe took longer than ${Duration.format(START_PROBE_LIMIT)}`,
+    }),
+    Effect.map((report): StartProbeOutcome => {
+      const reachable = report.rows.find((row) => row.check === "reachable");
+      if (reachable?.observed !== "yes") return { backend, turnedOff: [], kept: "engine not reachable" };
+      const turnedOff: TextFlag[] = [];
+      for (const row of report.rows) {
+        const flag = CHECK_FLAGS[row.check];
+        if (flag !== undefined && row.declared === true && row.observed === "no") turnedOff.push(flag);
+      }
+      if (turnedOff.length === 0) return { backend, turnedOff };
+      const capabilities: Record<string, unknown> = { ...backend.capabilities };
+      for (const flag of turnedOff) capabilities[flag] = false;
+      return {
+        backend: { ...backend, capabilities: capabilities as unknown as BackendCapabilities },
+        turnedOff,
+      };
+    }),
+    Effect.catchAll((reason) => Effect.succeed({ backend, turnedOff: [], kept: reason })),
+  );
+}
