@@ -1,4 +1,4 @@
-import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
+import { ENGINE_JSON_FEATURES, type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
@@ -19,7 +19,8 @@ const calls = () =>
   (llamacpp.calls["POST /v1/chat/completions"] ?? 0) + (llamacpp.calls["POST /v1/completions"] ?? 0);
 
 beforeAll(async () => {
-  llamacpp = await startFakeVllm({ flavor: "llamacpp" });
+  // A llama.cpp engine with its real JSON output (grammars); the node probes it at start.
+  llamacpp = await startFakeVllm({ flavor: "llamacpp", features: ENGINE_JSON_FEATURES.llamacpp });
   net = await startLiveNetwork({ backends: [{ kind: "dev" }, { kind: "llamacpp", url: llamacpp.url }] });
   client = new OpenAI({
     apiKey: (await net.newKey()).secret,
@@ -77,17 +78,19 @@ describe("capability routing", () => {
   it("sends JSON mode and json_schema only to the node whose engine does them", async () => {
     const before = calls();
     for (let i = 0; i < 3; i++) {
-      await client.chat.completions.create({
+      const answer = await client.chat.completions.create({
         model: "llama-2-13b",
         messages,
-        max_tokens: 1,
+        max_tokens: 32,
         response_format: { type: "json_object" },
       });
+      // The engine really answers JSON (whole: 32 tokens hold it).
+      expect(JSON.parse(answer.choices[0]?.message.content ?? "")).toEqual(expect.any(Object));
     }
-    await client.chat.completions.create({
+    const structured = await client.chat.completions.create({
       model: "llama-2-13b",
       messages,
-      max_tokens: 1,
+      max_tokens: 32,
       response_format: {
         type: "json_schema",
         json_schema: {
@@ -96,6 +99,7 @@ describe("capability routing", () => {
         },
       },
     });
+    expect(Object.keys(JSON.parse(structured.choices[0]?.message.content ?? "{}"))).toEqual(["text"]);
     expect(calls() - before).toBe(4);
     const sent = llamacpp.requests.at(-1)?.body as { response_format?: { type: string } };
     expect(sent.response_format?.type).toBe("json_schema");

@@ -36,7 +36,9 @@ describe("fake vLLM", () => {
     const answer = JSON.parse(
       (await post(fake, "/v1/completions", { prompt: "a b c", max_tokens: 2, echo: true, logprobs: 1 })).text,
     );
-    expect(answer.choices[0].logprobs.token_logprobs).toHaveLength(2);
+    // llama.cpp's own logprobs shape on completions: chat-shaped, the generated tokens only.
+    expect(answer.choices[0].logprobs.content).toHaveLength(2);
+    expect(answer.choices[0].logprobs.token_logprobs).toBeUndefined();
     expect(answer.choices[0].text.startsWith("a b c")).toBe(false);
   });
 

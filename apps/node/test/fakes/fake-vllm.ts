@@ -266,7 +266,8 @@ export async function startFakeVllm(
     const prompt = echo ? fakeTokenize(g.prompt) : [];
     const all = completionLogprobs("", [...prompt, ...g.tokens], body.logprobs, 0);
     if (echo) return all;
-    return completionLogprobs(g.prompt, g.tokens, body.logprobs, 0);
+    const generated = completionLogprobs(g.prompt, g.tokens, body.logprobs, 0);
+    return flavor === "llamacpp" ? llamaCppLogprobs(generated) : generated;
   };
 
   const chatLogprobsFor = (g: Generation, body: Record<string, unknown>) => {
@@ -318,13 +319,18 @@ export async function startFakeVllm(
       }));
       return sendJson(response, 200, { ...base, choices, usage: usageOf(samples) });
     }
+    // llama.cpp's pieces carry each token's logprobs (chat-shaped); the others' none here.
+    const tokenLogprobs = flavor === "llamacpp" ? completionLogprobsFor(g, body) : null;
     const pieces: unknown[] = g.tokens.map((token, i) => ({
       ...base,
       choices: [
         {
           index: 0,
           text: token,
-          logprobs: null,
+          logprobs:
+            tokenLogprobs === null
+              ? null
+              : { content: [(tokenLogprobs as { content: unknown[] }).content[i]] },
           finish_reason: i === g.tokens.length - 1 ? endReason : null,
         },
       ],
@@ -444,4 +450,23 @@ function wantsUsage(body: Record<string, unknown>): boolean {
     options !== null &&
     (options as { include_usage?: unknown }).include_usage === true
   );
+}
+
+/**
+ * llama.cpp server's logprobs on `/v1/completions`: the chat shape (`content`: token, logprob,
+ * bytes and `top_logprobs` entries), not the completions API's arrays.
+ */
+function llamaCppLogprobs(legacy: ReturnType<typeof completionLogprobs>) {
+  const bytes = (token: string) => [...Buffer.from(token, "utf8")];
+  return {
+    content: legacy.tokens.map((token, i) => ({
+      id: i,
+      token,
+      logprob: legacy.token_logprobs[i] ?? 0,
+      bytes: bytes(token),
+      top_logprobs: Object.entries(legacy.top_logprobs[i] ?? { [token]: legacy.token_logprobs[i] ?? 0 }).map(
+        ([alt, logprob]) => ({ id: 0, token: alt, logprob, bytes: bytes(alt) }),
+      ),
+    })),
+  };
 }

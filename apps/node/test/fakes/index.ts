@@ -18,6 +18,7 @@ export { makeGgufBackend } from "../../src/backends/gguf/gguf-backend.js";
 export { type FakeA1111, startFakeA1111 } from "./fake-a1111.js";
 export { type Latch, latch, until } from "./fake-server.js";
 export {
+  ENGINE_JSON_FEATURES,
   type FakeTextEngine,
   type FakeTextFaults,
   type FakeTextFeatures,

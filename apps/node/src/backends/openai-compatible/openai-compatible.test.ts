@@ -1,3 +1,4 @@
+import { type CompletionLogprobs, CompletionResponse } from "@pocket-ai/protocol";
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
@@ -90,6 +91,37 @@ describe("openai-compatible backend", () => {
     expect(pieces[5]?.usage).toEqual({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 });
     const sent = fake.requests.find((request) => request.path === "/v1/completions")?.body;
     expect(sent).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it("turns llama.cpp's chat-shaped completion logprobs into the completions API's arrays, unary and streamed", async () => {
+    const { fake, backend } = await setup("llamacpp");
+    const body = { model: "llama-2-13b", prompt: "Once upon a time", max_tokens: 5, logprobs: 2, seed: 3 };
+    const unary = await Effect.runPromise(backend.completions(body));
+    // The engine answered in its own shape…
+    expect(fake.requests.at(-1)?.path).toBe("/v1/completions");
+    const parsed = CompletionResponse.parse(unary);
+    const choice = parsed.choices[0]!;
+    const logprobs = choice.logprobs!;
+    // …and the client gets one entry per generated token, offsets into the choice's text.
+    expect(logprobs.tokens.join("")).toBe(choice.text);
+    expect(logprobs.token_logprobs).toHaveLength(logprobs.tokens.length);
+    expect(logprobs.token_logprobs.every((lp) => typeof lp === "number" && lp <= 0)).toBe(true);
+    expect(logprobs.text_offset).toEqual(
+      logprobs.tokens.map((_, i) => logprobs.tokens.slice(0, i).join("").length),
+    );
+    expect(logprobs.top_logprobs?.every((top) => top !== null && Object.keys(top).length > 0)).toBe(true);
+    const pieces = Chunk.toArray(
+      await Effect.runPromise(Stream.runCollect(backend.stream("completions", { ...body, stream: true }))),
+    );
+    const streamed = pieces
+      .map(
+        (piece) => (piece.choices as { logprobs?: CompletionLogprobs | null }[] | undefined)?.[0]?.logprobs,
+      )
+      .filter((lp): lp is CompletionLogprobs => lp !== null && lp !== undefined);
+    expect(streamed.flatMap((lp) => lp.tokens)).toEqual(logprobs.tokens);
+    expect(streamed.flatMap((lp) => lp.token_logprobs)).toEqual(logprobs.token_logprobs);
+    // Offsets run on across pieces.
+    expect(streamed.flatMap((lp) => lp.text_offset)).toEqual(logprobs.text_offset);
   });
 
   it("streams chat deltas", async () => {

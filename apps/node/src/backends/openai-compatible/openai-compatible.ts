@@ -112,14 +112,20 @@ export function makeOpenAICompatibleBackend(
     };
     const model = callerModel(body);
     const refused = operation === "completions" ? textOnlyPrompt(body) : Effect.void;
+    // llama.cpp's completion pieces carry chat-shaped logprobs; offsets run on across pieces.
+    const offsets = new Map<number, number>();
+    const piece = (value: Record<string, unknown>) => {
+      const named = withCallerModel(normalizeFinishReasons(value), model);
+      return kind === "llamacpp" && operation === "completions"
+        ? legacyCompletionLogprobs(named, offsets)
+        : named;
+    };
     return Effect.zipRight(
       refused,
       Effect.map(openSse(target, PATHS[operation], request), (pieces) => ({
         next: async () => {
           const next = await pieces.next();
-          return next.done === true
-            ? next
-            : { done: false, value: withCallerModel(normalizeFinishReasons(next.value), model) };
+          return next.done === true ? next : { done: false, value: piece(next.value) };
         },
       })),
     );
@@ -129,7 +135,15 @@ export function makeOpenAICompatibleBackend(
     id: backendId,
     kind,
     capabilities: withOverrides(ENGINE_CAPABILITIES[kind], config.capabilities),
-    completions: (body) => Effect.zipRight(textOnlyPrompt(body), unary(PATHS.completions, body)),
+    completions: (body) =>
+      Effect.zipRight(
+        textOnlyPrompt(body),
+        kind === "llamacpp"
+          ? Effect.map(unary(PATHS.completions, body), (response) =>
+              legacyCompletionLogprobs(response, new Map()),
+            )
+          : unary(PATHS.completions, body),
+      ),
     chatCompletions: (body) => unary(PATHS["chat.completions"], body),
     openStream,
     stream: (operation, body): Stream.Stream<StreamPiece, BackendError> =>
@@ -171,4 +185,57 @@ function isTextPrompt(prompt: unknown): boolean {
     typeof prompt === "string" ||
     (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === "string"))
   );
+}
+
+interface ChatLogprob {
+  readonly token?: unknown;
+  readonly logprob?: unknown;
+  readonly top_logprobs?: unknown;
+}
+
+/**
+ * llama.cpp server answers `/v1/completions` with chat-shaped logprobs (`{ content: [{ token,
+ * logprob, top_logprobs: [{ token, logprob }] }] }`); the completions API (and the protocol's
+ * schema) has `tokens`, `token_logprobs`, `top_logprobs` as token → logprob maps, and `text_offset`.
+ * Each choice's offsets start at 0 and run on across a stream's pieces (`offsets`, by choice index).
+ * Choices already in the completions shape, or without logprobs, pass through.
+ */
+export function legacyCompletionLogprobs<T extends Record<string, unknown>>(
+  response: T,
+  offsets: Map<number, number>,
+): T {
+  const choices = response.choices;
+  if (!Array.isArray(choices)) return response;
+  let changed = false;
+  const converted = choices.map((choice: Record<string, unknown>) => {
+    const logprobs = choice?.logprobs as { content?: unknown } | null | undefined;
+    if (logprobs === null || typeof logprobs !== "object" || !Array.isArray(logprobs.content)) return choice;
+    changed = true;
+    const index = typeof choice.index === "number" ? choice.index : 0;
+    let offset = offsets.get(index) ?? 0;
+    const entries = logprobs.content as ChatLogprob[];
+    const tokens: string[] = [];
+    const tokenLogprobs: (number | null)[] = [];
+    const top: (Record<string, number> | null)[] = [];
+    const textOffset: number[] = [];
+    for (const entry of entries) {
+      const token = typeof entry.token === "string" ? entry.token : "";
+      tokens.push(token);
+      tokenLogprobs.push(typeof entry.logprob === "number" ? entry.logprob : null);
+      const alternatives = Array.isArray(entry.top_logprobs) ? (entry.top_logprobs as ChatLogprob[]) : [];
+      const map: Record<string, number> = Object.create(null);
+      for (const alt of alternatives)
+        if (typeof alt.token === "string" && typeof alt.logprob === "number" && !(alt.token in map))
+          map[alt.token] = alt.logprob;
+      top.push(map);
+      textOffset.push(offset);
+      offset += token.length;
+    }
+    offsets.set(index, offset);
+    return {
+      ...choice,
+      logprobs: { tokens, token_logprobs: tokenLogprobs, top_logprobs: top, text_offset: textOffset },
+    };
+  });
+  return changed ? { ...response, choices: converted } : response;
 }
