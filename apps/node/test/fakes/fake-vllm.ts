@@ -161,6 +161,9 @@ export async function startFakeVllm(
     const prompts = Array.isArray(body.prompt) ? body.prompt : [body.prompt];
     const tokenPrompts = prompts.some((p) => Array.isArray(p) || typeof p === "number");
     if (tokenPrompts && flavor === "ollama") return "invalid prompt: prompt must be a string";
+    // Ollama's completion prompt is one Go string: a list does not even decode.
+    if (flavor === "ollama" && Array.isArray(body.prompt))
+      return "json: cannot unmarshal array into Go struct field CompletionRequest.prompt of type string";
     const ids = prompts.flatMap((p) => (Array.isArray(p) ? p : typeof p === "number" ? [p] : []));
     const outside = ids.find((id) => typeof id !== "number" || id < 0 || id >= VOCABULARY);
     if (outside !== undefined) return `Token id ${String(outside)} is out of vocabulary`;

@@ -124,6 +124,49 @@ describe("openai-compatible backend", () => {
     expect(streamed.flatMap((lp) => lp.text_offset)).toEqual(logprobs.text_offset);
   });
 
+  it("sends Ollama a list of prompts as one call per prompt, unary and streamed, choices in prompt order", async () => {
+    const { fake, backend } = await setup("ollama");
+    const prompts = ["The sky is", "Two and two make", "Once upon a time"];
+    const body = { model: "llama-2-13b", prompt: prompts, max_tokens: 3, temperature: 0, seed: 11 };
+    const merged = CompletionResponse.parse(await Effect.runPromise(backend.completions(body)));
+    expect(merged.choices.map((choice) => choice.index)).toEqual([0, 1, 2]);
+    const sent = fake.requests
+      .filter((r) => r.path === "/v1/completions")
+      .map((r) => (r.body as { prompt: unknown }).prompt);
+    expect([...sent].sort()).toEqual([...prompts].sort());
+    // Each choice is its own prompt's answer, and the usage is the sum of the three calls.
+    for (const [i, prompt] of prompts.entries()) {
+      const alone = CompletionResponse.parse(
+        await Effect.runPromise(backend.completions({ ...body, prompt })),
+      );
+      expect(merged.choices[i]?.text).toBe(alone.choices[0]?.text);
+    }
+    const single = await Promise.all(
+      prompts.map((prompt) => Effect.runPromise(backend.completions({ ...body, prompt }))),
+    );
+    const sum = (key: "prompt_tokens" | "completion_tokens") =>
+      single.reduce((total, answer) => total + ((answer.usage as Record<string, number>)[key] ?? 0), 0);
+    expect(merged.usage).toMatchObject({
+      prompt_tokens: sum("prompt_tokens"),
+      completion_tokens: sum("completion_tokens"),
+    });
+    const pieces = Chunk.toArray(
+      await Effect.runPromise(Stream.runCollect(backend.stream("completions", { ...body, stream: true }))),
+    );
+    const texts = ["", "", ""];
+    for (const piece of pieces)
+      for (const choice of (piece.choices as { index: number; text: string }[]) ?? [])
+        texts[choice.index] += choice.text;
+    expect(texts).toEqual(merged.choices.map((choice) => choice.text));
+    const usagePieces = pieces.filter((piece) => piece.usage !== undefined && piece.usage !== null);
+    expect(usagePieces).toHaveLength(1);
+    expect(pieces.at(-1)?.usage).toMatchObject(merged.usage ?? {});
+    // The engine itself refuses a list (its prompt is one string): the adapter never sends one.
+    expect(fake.requests.every((r) => typeof (r.body as { prompt?: unknown }).prompt !== "object")).toBe(
+      true,
+    );
+  });
+
   it("streams chat deltas", async () => {
     const { backend } = await setup("llamacpp");
     const pieces = await Effect.runPromise(

@@ -131,6 +131,34 @@ export function makeOpenAICompatibleBackend(
     );
   };
 
+  // Ollama's completion prompt is one string: a list of prompts (lm-evaluation-harness batches
+  // them) becomes one engine call per prompt, choices numbered in prompt order, usage summed.
+  const splitsPrompts = (
+    body: Record<string, unknown>,
+  ): body is Record<string, unknown> & { prompt: string[] } =>
+    kind === "ollama" && Array.isArray(body.prompt) && body.prompt.length > 0;
+
+  const completionsOnePerPrompt = (body: Record<string, unknown> & { prompt: string[] }) =>
+    Effect.forEach(body.prompt, (prompt) => unary(PATHS.completions, { ...body, prompt }), {
+      concurrency: 4,
+    }).pipe(Effect.map((answers) => mergeCompletions(answers)));
+
+  const openCompletionStream = (
+    operation: "completions" | "chat.completions",
+    body: Record<string, unknown>,
+  ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> =>
+    operation === "completions" && splitsPrompts(body)
+      ? Effect.zipRight(
+          textOnlyPrompt(body),
+          Effect.map(
+            Effect.forEach(body.prompt, (prompt) => openStream("completions", { ...body, prompt }), {
+              concurrency: 4,
+            }),
+            (iterators) => sequentialPieces(iterators),
+          ),
+        )
+      : openStream(operation, body);
+
   return {
     id: backendId,
     kind,
@@ -142,13 +170,17 @@ export function makeOpenAICompatibleBackend(
           ? Effect.map(unary(PATHS.completions, body), (response) =>
               legacyCompletionLogprobs(response, new Map()),
             )
-          : unary(PATHS.completions, body),
+          : splitsPrompts(body)
+            ? completionsOnePerPrompt(body)
+            : unary(PATHS.completions, body),
       ),
     chatCompletions: (body) => unary(PATHS["chat.completions"], body),
-    openStream,
+    openStream: openCompletionStream,
     stream: (operation, body): Stream.Stream<StreamPiece, BackendError> =>
       Stream.unwrapScoped(
-        Effect.map(openStream(operation, body), (iterator) => streamOfIterator(backendId, iterator)),
+        Effect.map(openCompletionStream(operation, body), (iterator) =>
+          streamOfIterator(backendId, iterator),
+        ),
       ),
     imagesGenerations: () => notSupported("generate images"),
     imagesEdits: () => notSupported("edit images"),
@@ -238,4 +270,60 @@ export function legacyCompletionLogprobs<T extends Record<string, unknown>>(
     };
   });
   return changed ? { ...response, choices: converted } : response;
+}
+
+type Usage = { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+
+function addUsage(total: Usage, usage: unknown): void {
+  const u = (usage ?? {}) as Partial<Record<keyof Usage, unknown>>;
+  for (const key of ["prompt_tokens", "completion_tokens", "total_tokens"] as const)
+    if (typeof u[key] === "number") total[key] += u[key] as number;
+}
+
+/** Answers to one prompt each, as one answer: choice `i` is prompt `i`'s, usage the sum. */
+function mergeCompletions(answers: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  const choices: unknown[] = [];
+  answers.forEach((answer, i) => {
+    addUsage(usage, answer.usage);
+    for (const choice of answer.choices as Record<string, unknown>[]) choices.push({ ...choice, index: i });
+  });
+  return { ...answers[0], choices, usage };
+}
+
+/**
+ * Streams of one prompt each, as one stream: prompt `i`'s pieces (its choices numbered `i`) in
+ * prompt order, each stream's usage piece held back and one summed usage piece at the end.
+ */
+function sequentialPieces(iterators: readonly AsyncIterator<StreamPiece>[]): AsyncIterator<StreamPiece> {
+  const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  let current = 0;
+  let last: StreamPiece = {};
+  let done = false;
+  return {
+    next: async () => {
+      while (!done) {
+        const iterator = iterators[current];
+        if (iterator === undefined) {
+          done = true;
+          const { usage: _own, ...head } = last;
+          return { done: false, value: { ...head, choices: [], usage } };
+        }
+        const next = await iterator.next();
+        if (next.done === true) {
+          current += 1;
+          continue;
+        }
+        const piece = next.value;
+        if (piece.usage !== undefined && piece.usage !== null) addUsage(usage, piece.usage);
+        const choices = Array.isArray(piece.choices) ? (piece.choices as Record<string, unknown>[]) : [];
+        const { usage: _own, ...rest } = piece;
+        last = rest;
+        if (choices.length === 0) continue;
+        const index = current;
+        return { done: false, value: { ...rest, choices: choices.map((choice) => ({ ...choice, index })) } };
+      }
+      return { done: true, value: undefined };
+    },
+  };
 }
