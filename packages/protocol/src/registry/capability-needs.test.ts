@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { capabilityNeeds, missingCapability } from "./capability-needs.js";
+import type { NodeCapabilities } from "./node-service-offer.js";
+
+const names = (operation: string, body: Record<string, unknown>, stream = false) =>
+  capabilityNeeds(operation, body, stream).map((need) => `${need.capability}@${need.param}`);
+
+/** What an Ollama node announces: tools, no forced choice, no prompt logprobs (so no echo). */
+const ollama: NodeCapabilities = {
+  completions: true,
+  chat: true,
+  streaming: true,
+  promptLogprobs: false,
+  logprobs: false,
+  seed: true,
+  tokenize: false,
+  n: false,
+  tools: true,
+  forcedToolChoice: false,
+  jsonMode: true,
+  jsonSchema: false,
+  tokenPrompts: false,
+  embeddings: false,
+  images: null,
+};
+
+describe("capabilityNeeds", () => {
+  it("needs an engine that echoes for echo, with or without logprobs", () => {
+    expect(names("completions", { prompt: "Hi", echo: true })).toEqual([
+      "completions@prompt",
+      "promptLogprobs@echo",
+    ]);
+    expect(names("completions", { prompt: "Hi", echo: true, logprobs: 1 })).toEqual([
+      "completions@prompt",
+      "promptLogprobs@echo",
+    ]);
+    expect(names("completions", { prompt: "Hi", echo: false, logprobs: 1 })).toEqual([
+      "completions@prompt",
+      "logprobs@logprobs",
+    ]);
+    expect(capabilityNeeds("completions", { prompt: "Hi", echo: true }, false)[1]?.what).toBe(
+      "echo (the prompt returned before the answer)",
+    );
+  });
+
+  it("needs a forced-choice engine only when tool_choice forces a call", () => {
+    const tools = [{ type: "function", function: { name: "now" } }];
+    const chat = { messages: [{ role: "user", content: "Hi" }], tools };
+    expect(names("chat.completions", chat)).toEqual(["chat@messages", "tools@tools"]);
+    expect(names("chat.completions", { ...chat, tool_choice: "auto" })).toEqual([
+      "chat@messages",
+      "tools@tools",
+    ]);
+    expect(names("chat.completions", { ...chat, tool_choice: "required" })).toEqual([
+      "chat@messages",
+      "tools@tools",
+      "forcedToolChoice@tool_choice",
+    ]);
+    const named = { ...chat, tool_choice: { type: "function", function: { name: "now" } } };
+    expect(names("chat.completions", named)).toEqual([
+      "chat@messages",
+      "tools@tools",
+      "forcedToolChoice@tool_choice",
+    ]);
+    // An Ollama node takes tools, but not a forced choice, nor an echo.
+    expect(
+      missingCapability(ollama, capabilityNeeds("chat.completions", { ...chat, tool_choice: "auto" }, false)),
+    ).toBe(undefined);
+    expect(missingCapability(ollama, capabilityNeeds("chat.completions", named, false))?.param).toBe(
+      "tool_choice",
+    );
+    expect(
+      missingCapability(ollama, capabilityNeeds("completions", { prompt: "Hi", echo: true }, false))?.param,
+    ).toBe("echo");
+    // An older announcement without the flag counts as not supported.
+    const { forcedToolChoice: _absent, ...older } = ollama;
+    expect(
+      missingCapability({ ...older, tools: true }, capabilityNeeds("chat.completions", named, false))
+        ?.capability,
+    ).toBe("forcedToolChoice");
+  });
+});
