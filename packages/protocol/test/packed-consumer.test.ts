@@ -55,6 +55,20 @@ afterAll(() => {
 });
 
 describe("the packed package", () => {
+  it("refuses to be packed by npm, which would ship exports pointing at the sources", async () => {
+    const refused = await promisify(execFile)(
+      "npm",
+      ["pack", "--dry-run", "--pack-destination", consumerDir],
+      {
+        cwd: packageDir,
+      },
+    ).then(
+      () => undefined,
+      (error: { stderr?: string }) => error.stderr ?? "",
+    );
+    expect(refused).toContain("PACK_WITH_PNPM");
+  });
+
   it("ships only the build, sources and README, and points exports at dist", () => {
     const manifest = JSON.parse(
       execFileSync(
