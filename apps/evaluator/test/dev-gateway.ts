@@ -47,6 +47,7 @@ const config = {
   timeoutMs: 60_000,
   quality: 1,
   tokensPerSecond: 0,
+  probeAtStart: true,
   firstTokenMs: 0,
 } as const;
 

@@ -31,6 +31,7 @@ function ggufBackend(name: TinyModelName) {
     timeoutMs: 60_000,
     quality: 1,
     tokensPerSecond: 0,
+    probeAtStart: true,
     firstTokenMs: 0,
   });
 }
