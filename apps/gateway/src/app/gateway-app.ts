@@ -20,6 +20,7 @@ import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
 import { makeHttpHandler } from "../openai/http-handler.js";
 import { ImageUrlStore } from "../openai/image-urls.js";
+import { MessageItemSeal } from "../openai/responses/sealed-items.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { contextFromRequest } from "../trpc.js";
@@ -134,6 +135,7 @@ export function startGateway(
           maxBytes: config.imageUrls.maxBytes,
         }),
         publicUrl: config.publicUrl,
+        responseItems: new MessageItemSeal(key.privateKey),
       },
       runtime,
       registry,

@@ -14,7 +14,7 @@ import { IMAGE_CONTENT_PATH } from "./image-urls.js";
 import { modelEntry, modelsList } from "./models-list.js";
 import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
 import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
-import { RESPONSES_SURFACE } from "./responses/responses-surface.js";
+import { responsesSurface } from "./responses/responses-surface.js";
 import { serveRelay } from "./serve-relay.js";
 import { serveOrganicSamples, serveTrafficMix } from "./traffic-mix-route.js";
 
@@ -59,6 +59,7 @@ export function routeLabel(path: string): string {
 export function makeHttpHandler(options: HttpHandlerOptions) {
   const { deps, runtime } = options;
   const run = Runtime.runFork(runtime);
+  const responses = responsesSurface(deps.responseItems);
 
   const route = (req: IncomingMessage, res: ServerResponse, path: string, cors: Record<string, string>) =>
     Effect.gen(function* () {
@@ -69,7 +70,7 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
       }
       if (path === RESPONSES_PATH) {
         if (req.method !== "POST") return yield* refuse(`${path} takes POST`, 405);
-        return yield* serveRelay(deps, req, res, "chat.completions", cors, RESPONSES_SURFACE);
+        return yield* serveRelay(deps, req, res, "chat.completions", cors, responses);
       }
       if (path === "/v1/models" && req.method === "GET") {
         const dispatcher = yield* Dispatcher;

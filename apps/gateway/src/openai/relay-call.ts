@@ -9,6 +9,7 @@ import type { FrontDoorMetrics } from "./front-door-metrics.js";
 import type { ImageUrlStore } from "./image-urls.js";
 import type { PreparedRelay } from "./prepare-request.js";
 import type { RelayCaller } from "./relay-rows.js";
+import type { MessageItemSeal } from "./responses/sealed-items.js";
 
 /** What the front door is built from (besides its services). */
 export interface FrontDoorDeps {
@@ -20,6 +21,8 @@ export interface FrontDoorDeps {
   readonly maxBodyBytes: { readonly json: number; readonly multipart: number };
   /** Generated images kept for `response_format: "url"`. */
   readonly imageUrls: ImageUrlStore;
+  /** Seals `/v1/responses` message texts into their item ids (nothing is stored). */
+  readonly responseItems: MessageItemSeal;
   /** The gateway's public URL (image URLs are made under it); absent: the request's Host. */
   readonly publicUrl?: string | undefined;
 }

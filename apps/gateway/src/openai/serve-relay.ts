@@ -68,7 +68,10 @@ function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: Ser
  * operation's body, and its answers are written by a presenter.
  */
 export interface RelaySurface {
-  translate(raw: unknown): Result<{
+  translate(
+    raw: unknown,
+    caller: { readonly applicationId: string },
+  ): Result<{
     readonly body: unknown;
     readonly presenter: (model: string, createdAt: number) => AnswerPresenter;
   }>;
@@ -103,7 +106,7 @@ export function serveRelay(
     );
     const node = yield* targetNode(deps, req, key.keyId);
     const raw = yield* readRelayBody(deps, req, operation);
-    const translated = surface === undefined ? undefined : surface.translate(raw);
+    const translated = surface === undefined ? undefined : surface.translate(raw, key);
     if (translated !== undefined && !translated.ok) return yield* refusalOn(surface, translated.error);
     const prepared = prepareRelay(deps.catalog, operation, translated?.value.body ?? raw);
     if (!prepared.ok) return yield* refusalOn(surface, prepared.error);

@@ -67,13 +67,19 @@ export const ErrorCodes = {
     status: 400,
     type: "invalid_request_error",
     message:
-      "Prompts and outputs are never stored, so earlier responses cannot be referred to (`previous_response_id`, `conversation`, `item_reference`, `store: true`). Send the whole conversation as `input` items; with the Vercel AI SDK set providerOptions.openai.store to false.",
+      "Prompts and outputs are never stored, so earlier responses cannot be referred to (`previous_response_id`, `conversation`, or an `item_reference` to an item whose text is not in its id, such as a streamed answer's). Send the earlier items themselves in `input`; with the Vercel AI SDK set providerOptions.openai.store to false.",
+  },
+  INVALID_ITEM_REFERENCE: {
+    status: 400,
+    type: "invalid_request_error",
+    message:
+      "The `item_reference` id was not issued by this gateway to this application, or was changed. Refer only to ids of message items this gateway answered you with, unchanged, or send the item itself.",
   },
   UNSUPPORTED_RESPONSES_FEATURE: {
     status: 400,
     type: "invalid_request_error",
     message:
-      "This Responses API feature is not offered (tools, image or file inputs, reasoning, background mode, structured text formats, logprobs). Remove the field named in `param`.",
+      "This Responses API feature is not offered (built-in tools other than functions, image or file inputs, reasoning, background mode, logprobs). Remove the field named in `param`.",
   },
   IMAGE_URL_EXPIRED: {
     status: 404,

@@ -35,31 +35,76 @@ function usageOf(usage: ChatUsage | undefined) {
   };
 }
 
+interface MessageOutput {
+  readonly type: "message";
+  readonly index: number;
+  id: string;
+  text: string;
+}
+interface FunctionCallOutput {
+  readonly type: "function_call";
+  readonly index: number;
+  readonly id: string;
+  callId: string;
+  name: string;
+  arguments: string;
+}
+type Output = MessageOutput | FunctionCallOutput;
+
+interface ChatToolCallDelta {
+  readonly index?: number;
+  readonly id?: string;
+  readonly function?: { readonly name?: string; readonly arguments?: string };
+}
+
 /**
- * `/v1/responses` answers built from the chat relay's: one `message` output item with one
- * `output_text` part, usage in Responses names, `status: "incomplete"` when the output limit cut
- * the text. Streams follow the documented event order: `response.created`,
- * `response.in_progress`, `response.output_item.added`, `response.content_part.added`,
- * `response.output_text.delta`…, `response.output_text.done`, `response.content_part.done`,
- * `response.output_item.done`, then `response.completed` (or `response.incomplete`); a stream
- * that fails ends with `error` and `response.failed`. Each event carries `sequence_number`.
+ * `/v1/responses` answers built from the chat relay's: a `message` output item with one
+ * `output_text` part when the node wrote text (or called no tool), then one `function_call` item
+ * per tool call; usage in Responses names; `status: "incomplete"` when the output limit cut the
+ * text. A unary answer's message item id carries its text, sealed (`sealItem`), so a later
+ * `item_reference` to it needs nothing stored; a streamed item's id is announced before its text
+ * exists, so it is a plain id.
+ *
+ * Streams follow the documented event order: `response.created`, `response.in_progress`, then per
+ * item as it starts `response.output_item.added` (and `response.content_part.added` for a message),
+ * `response.output_text.delta` or `response.function_call_arguments.delta`…, and at the end per
+ * item `response.output_text.done`, `response.content_part.done` (or
+ * `response.function_call_arguments.done`), `response.output_item.done`, then
+ * `response.completed` (or `response.incomplete`); a stream that fails ends with `error` and
+ * `response.failed`. Each event carries `sequence_number`.
  */
-export function responsesPresenter(echo: ResponsesEcho, model: string, createdAt: number): AnswerPresenter {
+export function responsesPresenter(
+  echo: ResponsesEcho,
+  model: string,
+  createdAt: number,
+  sealItem: (text: string) => string,
+): AnswerPresenter {
   const id = newId("resp");
-  const itemId = newId("msg");
   let sequence = 0;
-  let text = "";
+  const outputs: Output[] = [];
+  let message: MessageOutput | undefined;
+  const calls = new Map<number, FunctionCallOutput>();
   let finishReason: unknown = null;
   let usage: ChatUsage | undefined;
 
-  const part = () => ({ type: "output_text", text, annotations: [], logprobs: [] });
-  const item = (status: Status) => ({
-    id: itemId,
-    type: "message",
-    status,
-    role: "assistant",
-    content: status === "in_progress" ? [] : [part()],
-  });
+  const part = (m: MessageOutput) => ({ type: "output_text", text: m.text, annotations: [], logprobs: [] });
+  const item = (o: Output, status: Status) =>
+    o.type === "message"
+      ? {
+          id: o.id,
+          type: "message",
+          status,
+          role: "assistant",
+          content: status === "in_progress" ? [] : [part(o)],
+        }
+      : {
+          id: o.id,
+          type: "function_call",
+          status,
+          call_id: o.callId,
+          name: o.name,
+          arguments: status === "in_progress" ? "" : o.arguments,
+        };
   const response = (status: Status, extra: { error?: unknown } = {}) => {
     const reason = status === "incomplete" ? incompleteReason(finishReason) : null;
     return {
@@ -73,15 +118,16 @@ export function responsesPresenter(echo: ResponsesEcho, model: string, createdAt
       instructions: echo.instructions,
       max_output_tokens: echo.maxOutputTokens,
       model,
-      output: status === "in_progress" || status === "failed" ? [] : [item(status)],
-      parallel_tool_calls: false,
+      output: status === "in_progress" || status === "failed" ? [] : outputs.map((o) => item(o, status)),
+      parallel_tool_calls: echo.parallelToolCalls,
       previous_response_id: null,
       reasoning: { effort: null, summary: null },
+      // Nothing is kept whatever the request said: message ids carry their own text.
       store: false,
       temperature: echo.temperature ?? 1,
-      text: { format: { type: "text" } },
-      tool_choice: "auto",
-      tools: [],
+      text: { format: echo.textFormat },
+      tool_choice: echo.toolChoice,
+      tools: echo.tools,
       top_p: echo.topP ?? 1,
       truncation: "disabled",
       usage: status === "in_progress" ? null : usageOf(usage),
@@ -92,13 +138,45 @@ export function responsesPresenter(echo: ResponsesEcho, model: string, createdAt
   const endStatus = (): Status => (incompleteReason(finishReason) === null ? "completed" : "incomplete");
   const event = (type: string, fields: Record<string, unknown>) =>
     `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`;
-  const at = { item_id: itemId, output_index: 0, content_index: 0 };
+  const at = (m: MessageOutput) => ({ item_id: m.id, output_index: m.index, content_index: 0 });
+
+  const addMessage = (text: string, itemId: string): MessageOutput => {
+    const added: MessageOutput = { type: "message", index: outputs.length, id: itemId, text };
+    outputs.push(added);
+    return added;
+  };
+  const addCall = (call: ChatToolCallDelta, position: number): FunctionCallOutput => {
+    const added: FunctionCallOutput = {
+      type: "function_call",
+      index: outputs.length,
+      id: newId("fc"),
+      callId: call.id ?? `call_${position}_${id.slice(5, 21)}`,
+      name: call.function?.name ?? "",
+      arguments: call.function?.arguments ?? "",
+    };
+    outputs.push(added);
+    return added;
+  };
+  /** Opens the streamed message item on its first text. */
+  const openMessage = () => {
+    if (message !== undefined) return "";
+    message = addMessage("", newId("msg"));
+    return (
+      event("response.output_item.added", {
+        output_index: message.index,
+        item: item(message, "in_progress"),
+      }) + event("response.content_part.added", { ...at(message), part: part(message) })
+    );
+  };
 
   return {
     unary(payload) {
       const choice = Array.isArray(payload.choices) ? payload.choices[0] : undefined;
-      const message = isRecord(choice) && isRecord(choice.message) ? choice.message : {};
-      text = typeof message.content === "string" ? message.content : "";
+      const reply = isRecord(choice) && isRecord(choice.message) ? choice.message : {};
+      const text = typeof reply.content === "string" ? reply.content : "";
+      const toolCalls = Array.isArray(reply.tool_calls) ? (reply.tool_calls as ChatToolCallDelta[]) : [];
+      if (text !== "" || toolCalls.length === 0) addMessage(text, sealItem(text));
+      for (const [position, call] of toolCalls.entries()) addCall(call, position);
       finishReason = isRecord(choice) ? choice.finish_reason : null;
       usage = isRecord(payload.usage)
         ? (payload.usage as ChatUsage)
@@ -107,27 +185,67 @@ export function responsesPresenter(echo: ResponsesEcho, model: string, createdAt
     },
     open: () =>
       event("response.created", { response: response("in_progress") }) +
-      event("response.in_progress", { response: response("in_progress") }) +
-      event("response.output_item.added", { output_index: 0, item: item("in_progress") }) +
-      event("response.content_part.added", { ...at, part: part() }),
+      event("response.in_progress", { response: response("in_progress") }),
     chunk(data) {
       if (isRecord(data.usage)) usage = data.usage as ChatUsage;
       const choice = Array.isArray(data.choices) ? data.choices[0] : undefined;
       if (!isRecord(choice)) return "";
       if (choice.finish_reason !== null && choice.finish_reason !== undefined)
         finishReason = choice.finish_reason;
-      const delta =
-        isRecord(choice.delta) && typeof choice.delta.content === "string" ? choice.delta.content : "";
-      if (delta === "") return "";
-      text += delta;
-      return event("response.output_text.delta", { ...at, delta, logprobs: [] });
+      const delta = isRecord(choice.delta) ? choice.delta : {};
+      let events = "";
+      if (typeof delta.content === "string" && delta.content !== "") {
+        events += openMessage();
+        const open = message as MessageOutput;
+        open.text += delta.content;
+        events += event("response.output_text.delta", { ...at(open), delta: delta.content, logprobs: [] });
+      }
+      const toolCalls: unknown[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
+      for (const [position, raw] of toolCalls.entries()) {
+        if (!isRecord(raw)) continue;
+        const call = raw as ChatToolCallDelta;
+        const key = typeof call.index === "number" ? call.index : position;
+        let open = calls.get(key);
+        if (open === undefined) {
+          open = addCall({ ...call, function: { ...(call.function ?? {}), arguments: "" } }, key);
+          calls.set(key, open);
+          events += event("response.output_item.added", {
+            output_index: open.index,
+            item: item(open, "in_progress"),
+          });
+        }
+        const more = call.function?.arguments ?? "";
+        if (more !== "") {
+          open.arguments += more;
+          events += event("response.function_call_arguments.delta", {
+            item_id: open.id,
+            output_index: open.index,
+            delta: more,
+          });
+        }
+      }
+      return events;
     },
     close() {
       const status = endStatus();
+      let events = outputs.length === 0 ? openMessage() : "";
+      for (const o of outputs) {
+        if (o.type === "message") {
+          events +=
+            event("response.output_text.done", { ...at(o), text: o.text, logprobs: [] }) +
+            event("response.content_part.done", { ...at(o), part: part(o) });
+        } else {
+          events += event("response.function_call_arguments.done", {
+            item_id: o.id,
+            output_index: o.index,
+            name: o.name,
+            arguments: o.arguments,
+          });
+        }
+        events += event("response.output_item.done", { output_index: o.index, item: item(o, status) });
+      }
       return (
-        event("response.output_text.done", { ...at, text, logprobs: [] }) +
-        event("response.content_part.done", { ...at, part: part() }) +
-        event("response.output_item.done", { output_index: 0, item: item(status) }) +
+        events +
         event(status === "completed" ? "response.completed" : "response.incomplete", {
           response: response(status),
         })

@@ -147,6 +147,46 @@ describe("/v1/responses with the official openai client", () => {
     expect(await usageOf(key.id)).toMatchObject({ requests: 1, spentMicroUsd: 188, reservedMicroUsd: 0 });
   });
 
+  it("a message item id carries its text: item_reference resolves it with nothing stored, for its application only", async () => {
+    const { openai } = await t.newKey();
+    const first = await openai.responses.create({
+      model: "llama-2-13b",
+      input: "Name a colour.",
+      store: true,
+    });
+    expect(first.store).toBe(false);
+    const item = first.output[0]!;
+    expect(item.type === "message" && item.id).toMatch(/^msg_pk1[A-Za-z0-9_-]+$/);
+    await openai.responses.create({
+      model: "llama-2-13b",
+      input: [
+        { role: "user", content: "Name a colour." },
+        { type: "item_reference", id: item.id! },
+        { role: "user", content: "Another?" },
+      ],
+    });
+    expect(lastRequest().body.messages).toEqual([
+      { role: "user", content: "Name a colour." },
+      { role: "assistant", content: first.output_text },
+      { role: "user", content: "Another?" },
+    ]);
+    // Another application cannot open it.
+    const otherApp = await t.admin.admin.applications.create.mutate({ name: "Other" });
+    const { secret } = await t.admin.admin.keys.create.mutate({ applicationId: otherApp.id, name: "k" });
+    const other = new OpenAI({ apiKey: secret, baseURL: `${t.gateway.url}/v1`, maxRetries: 0 });
+    const refused = await other.responses
+      .create({
+        model: "llama-2-13b",
+        input: [
+          { role: "user", content: "x" },
+          { type: "item_reference", id: item.id! },
+        ],
+      })
+      .then(() => undefined, asApiError);
+    expect(refused?.status).toBe(400);
+    expect(refused?.code).toBe("INVALID_ITEM_REFERENCE");
+  });
+
   it("refuses stored state and features it does not offer with stable codes, before any dispatch", async () => {
     const { openai } = await t.newKey();
     const before = t.dispatcher.requests.length;
@@ -160,19 +200,23 @@ describe("/v1/responses with the official openai client", () => {
         .then(() => undefined, asApiError);
     const cases: [Record<string, unknown>, string, string][] = [
       [{ previous_response_id: "resp_123" }, "RESPONSE_NOT_STORED", "previous_response_id"],
-      [{ store: true }, "RESPONSE_NOT_STORED", "store"],
-      [{ input: [{ type: "item_reference", id: "msg_1" }] }, "RESPONSE_NOT_STORED", "input.0.type"],
-      [{ tools: [{ type: "web_search" }] }, "UNSUPPORTED_RESPONSES_FEATURE", "tools"],
+      [{ input: [{ type: "item_reference", id: "msg_1" }] }, "RESPONSE_NOT_STORED", "input.0.id"],
+      [
+        { input: [{ type: "item_reference", id: "msg_pk1AAAAAAAA" }] },
+        "INVALID_ITEM_REFERENCE",
+        "input.0.id",
+      ],
+      [{ tools: [{ type: "web_search" }] }, "UNSUPPORTED_RESPONSES_FEATURE", "tools.0.type"],
       [{ reasoning: { effort: "high" } }, "UNSUPPORTED_RESPONSES_FEATURE", "reasoning"],
       [{ background: true }, "UNSUPPORTED_RESPONSES_FEATURE", "background"],
-      [{ text: { format: { type: "json_object" } } }, "UNSUPPORTED_RESPONSES_FEATURE", "text"],
+      [{ text: { verbosity: "low" } }, "UNSUPPORTED_RESPONSES_FEATURE", "text.verbosity"],
       [
         { input: [{ role: "user", content: [{ type: "input_file", file_id: "file_1" }] }] },
         "UNSUPPORTED_RESPONSES_FEATURE",
         "input.0.content.0.type",
       ],
       [
-        { input: [{ type: "function_call_output", call_id: "c", output: "{}" }] },
+        { input: [{ type: "web_search_call", id: "ws_1", status: "completed" }] },
         "UNSUPPORTED_RESPONSES_FEATURE",
         "input.0.type",
       ],
@@ -184,7 +228,8 @@ describe("/v1/responses with the official openai client", () => {
       expect({ extra, code: error?.code, param: error?.param }).toEqual({ extra, code, param });
       expect(error?.status).toBe(code === "UNKNOWN_MODEL" ? 404 : 400);
     }
-    // Defaults sent explicitly ask for nothing and are accepted.
+    // Defaults sent explicitly ask for nothing and are accepted; so is store either way.
+    await expect(ask({ store: true })).resolves.toBeUndefined();
     await expect(
       ask({
         store: false,
@@ -194,7 +239,7 @@ describe("/v1/responses with the official openai client", () => {
         reasoning: null,
       }),
     ).resolves.toBeUndefined();
-    expect(t.dispatcher.requests.length).toBe(before + 1);
+    expect(t.dispatcher.requests.length).toBe(before + 2);
   });
 
   it("an over-long input is refused with the chat path's code, naming the Responses field", async () => {
@@ -235,34 +280,42 @@ describe("/v1/responses with the Vercel AI SDK's default OpenAI provider", () =>
     expect(await result.finishReason).toBe("stop");
   });
 
-  it("multi-turn messages travel whole; replaying stored item ids is refused with RESPONSE_NOT_STORED", async () => {
+  it("multi-turn with default settings: the earlier answer goes back as an item_reference the gateway opens", async () => {
     const { secret } = await t.newKey();
     const model = aiSdk(secret)("llama-2-13b");
     const first = await generateText({ model, prompt: "Name a colour." });
-    // With `store: false` the SDK sends the assistant turn's text, not a reference to it.
+    const history = [{ role: "user" as const, content: "Name a colour." }, ...first.response.messages];
     const second = await generateText({
       model,
-      messages: [
-        { role: "user", content: "Name a colour." },
-        ...first.response.messages,
-        { role: "user", content: "Another?" },
-      ],
-      providerOptions: { openai: { store: false } },
+      messages: [...history, { role: "user", content: "Another?" }],
     });
     expect(second.text.length).toBeGreaterThan(0);
-    expect(lastRequest().body.messages).toEqual([
+    const sent = t.dispatcher.requests.at(-1)!;
+    expect(sent.body.messages).toEqual([
       { role: "user", content: "Name a colour." },
       { role: "assistant", content: first.text },
       { role: "user", content: "Another?" },
     ]);
-    // By default the SDK refers to the earlier answer by id, which would need it stored.
+    // With `store: false` the SDK sends the text itself: the same conversation reaches the node.
+    await generateText({
+      model,
+      messages: [...history, { role: "user", content: "Another?" }],
+      providerOptions: { openai: { store: false } },
+    });
+    expect(lastRequest().body.messages).toEqual(sent.body.messages);
+  });
+
+  it("a streamed answer's id carries no text: referring to it is RESPONSE_NOT_STORED, store: false works", async () => {
+    const { secret } = await t.newKey();
+    const model = aiSdk(secret)("mistral-7b");
+    const first = streamText({ model, prompt: "Name a colour.", maxOutputTokens: 3 });
+    const history = [
+      { role: "user" as const, content: "Name a colour." },
+      ...(await first.response).messages,
+    ];
     const refused = await generateText({
       model,
-      messages: [
-        { role: "user", content: "Name a colour." },
-        ...first.response.messages,
-        { role: "user", content: "Another?" },
-      ],
+      messages: [...history, { role: "user", content: "Another?" }],
       maxRetries: 0,
     }).then(
       () => undefined,
@@ -271,5 +324,16 @@ describe("/v1/responses with the Vercel AI SDK's default OpenAI provider", () =>
     expect(APICallError.isInstance(refused)).toBe(true);
     expect((refused as APICallError).statusCode).toBe(400);
     expect((refused as APICallError).responseBody).toContain("RESPONSE_NOT_STORED");
+    const second = streamText({
+      model,
+      messages: [...history, { role: "user", content: "Another?" }],
+      providerOptions: { openai: { store: false } },
+    });
+    expect((await second.text).length).toBeGreaterThan(0);
+    expect(lastRequest().body.messages).toEqual([
+      { role: "user", content: "Name a colour." },
+      { role: "assistant", content: await first.text },
+      { role: "user", content: "Another?" },
+    ]);
   });
 });

@@ -2,14 +2,20 @@ import { type ErrorCode, fail, ok, type Result } from "@pocket-ai/protocol";
 
 /**
  * What `/v1/responses` takes, and how it becomes a `/v1/chat/completions` body for the ordinary
- * chat relay path (same field policy, limits, budget, pricing, signing and settlement).
+ * chat relay path (same field policy, limits, budget, pricing, capability routing, signing and
+ * settlement).
  *
  * Every field is one of four kinds: mapped onto chat (`model`, `input`, `instructions`,
- * `max_output_tokens`, `temperature`, `top_p`, `stream`, `user`); accepted because it asks for
- * nothing the gateway would not do anyway (`store: false`, `metadata`, echoed back and never
- * kept; an empty `tools`, `include` or `reasoning: null`); refused with a stable code because
- * it needs stored state (`RESPONSE_NOT_STORED`) or a feature not offered here
- * (`UNSUPPORTED_RESPONSES_FEATURE`); anything else is `UNKNOWN_PARAMETER`.
+ * `max_output_tokens`, `temperature`, `top_p`, `stream`, `user`, function `tools`, `tool_choice`,
+ * `parallel_tool_calls`, `text.format` json_object / json_schema); accepted because it asks for
+ * nothing the gateway would not do anyway (`store`, `metadata`, echoed back and never kept; an
+ * empty `include` or `reasoning: null`); refused with a stable code because it needs stored state
+ * (`RESPONSE_NOT_STORED`) or a feature not offered here (`UNSUPPORTED_RESPONSES_FEATURE`); anything
+ * else is `UNKNOWN_PARAMETER`. A mapped feature reaches only nodes that support it, and is
+ * `NO_CAPABLE_NODE` (naming the Responses field) when none does.
+ *
+ * `store` takes either value and keeps nothing either way: the answer's message item id carries
+ * its text, sealed (`sealed-items.ts`), so an `item_reference` to it is resolved from the id alone.
  */
 
 /** What the answer echoes back of the request (OpenAI's response object repeats these). */
@@ -20,6 +26,10 @@ export interface ResponsesEcho {
   readonly topP: number | null;
   readonly metadata: Record<string, string>;
   readonly user: string | null;
+  readonly tools: readonly unknown[];
+  readonly toolChoice: unknown;
+  readonly parallelToolCalls: boolean;
+  readonly textFormat: unknown;
 }
 
 export interface TranslatedResponsesRequest {
@@ -29,7 +39,18 @@ export interface TranslatedResponsesRequest {
   readonly echo: ResponsesEcho;
 }
 
-type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+/** Reads the text an `item_reference` id carries (`MessageItemSeal.open` for the caller). */
+export type ItemReferenceReader = (id: string, param: string) => Result<string>;
+
+interface ChatToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+type ChatMessage =
+  | { role: "system" | "user"; content: string }
+  | { role: "assistant"; content: string | null; tool_calls?: ChatToolCall[] }
+  | { role: "tool"; tool_call_id: string; content: string };
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -39,14 +60,10 @@ const NEEDS_STORAGE = new Set(["previous_response_id", "conversation"]);
 
 /** Fields of features not offered here, refused when they ask for anything. */
 const FEATURES = new Set([
-  "tools",
-  "tool_choice",
-  "parallel_tool_calls",
   "max_tool_calls",
   "reasoning",
   "background",
   "include",
-  "text",
   "truncation",
   "top_logprobs",
   "prompt",
@@ -68,27 +85,20 @@ const MAPPED = new Set([
   "store",
   "metadata",
   "user",
+  "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "text",
 ]);
 
 /** Values of the feature fields that ask for nothing (the defaults clients send explicitly). */
 function asksForNothing(field: string, value: unknown): boolean {
   if (value === null || value === undefined) return true;
   switch (field) {
-    case "tools":
     case "include":
       return Array.isArray(value) && value.length === 0;
-    case "tool_choice":
-      return value === "none" || value === "auto";
-    case "parallel_tool_calls":
-      return typeof value === "boolean";
     case "background":
       return value === false;
-    case "text":
-      return (
-        isRecord(value) &&
-        Object.keys(value).every((k) => k === "format") &&
-        (value.format === undefined || (isRecord(value.format) && value.format.type === "text"))
-      );
     case "truncation":
       return value === "disabled";
     case "service_tier":
@@ -122,46 +132,111 @@ function partText(part: unknown, param: string): Result<string> {
   return refuse("INVALID_REQUEST", `unknown content part type ${JSON.stringify(type)}`, `${param}.type`);
 }
 
-const ROLES: Readonly<Record<string, ChatMessage["role"]>> = {
+/** A string, or the text of a list of content parts. */
+function contentText(content: unknown, param: string): Result<string> {
+  if (typeof content === "string") return ok(content);
+  if (!Array.isArray(content)) {
+    return refuse("INVALID_REQUEST", "content must be a string or an array of parts", param);
+  }
+  const texts: string[] = [];
+  for (const [i, part] of content.entries()) {
+    const text = partText(part, `${param}.${i}`);
+    if (!text.ok) return text;
+    texts.push(text.value);
+  }
+  return ok(texts.join(""));
+}
+
+const ROLES: Readonly<Record<string, "system" | "user" | "assistant">> = {
   system: "system",
   developer: "system",
   user: "user",
   assistant: "assistant",
 };
-const MESSAGE_FIELDS = new Set(["type", "role", "content", "id", "status", "phase"]);
+const ITEM_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  message: new Set(["type", "role", "content", "id", "status", "phase"]),
+  item_reference: new Set(["type", "id"]),
+  function_call: new Set(["type", "id", "call_id", "name", "arguments", "status"]),
+  function_call_output: new Set(["type", "id", "call_id", "output", "status"]),
+};
 
-/** One `input` item as a chat message, or why it is refused. */
-function inputMessage(item: unknown, param: string): Result<ChatMessage> {
+const stringField = (item: Record<string, unknown>, field: string, param: string): Result<string> =>
+  typeof item[field] === "string" && item[field] !== ""
+    ? ok(item[field] as string)
+    : refuse("INVALID_REQUEST", `${field} must be a non-empty string`, `${param}.${field}`);
+
+/**
+ * Appends one `input` item to the chat conversation, or says why it is refused. Function calls
+ * join the assistant turn before them (chat keeps a turn's text and its tool calls together);
+ * an `item_reference` becomes the assistant message its id carries.
+ */
+function appendItem(
+  messages: ChatMessage[],
+  item: unknown,
+  param: string,
+  readReference: ItemReferenceReader,
+): Result<void> {
   if (!isRecord(item)) return refuse("INVALID_REQUEST", "an input item must be an object", param);
-  const type = item.type ?? "message";
-  if (type === "item_reference") {
-    return refuse("RESPONSE_NOT_STORED", "an item_reference points at a stored item", `${param}.type`);
-  }
-  if (type !== "message") {
+  const type = typeof item.type === "string" ? item.type : item.type === undefined ? "message" : "";
+  const allowed = ITEM_FIELDS[type];
+  if (allowed === undefined) {
     return refuse(
       "UNSUPPORTED_RESPONSES_FEATURE",
-      `${JSON.stringify(type)} items are not offered`,
+      `${JSON.stringify(item.type)} items are not offered`,
       `${param}.type`,
     );
   }
-  const role = typeof item.role === "string" ? ROLES[item.role] : undefined;
-  if (role === undefined) {
-    return refuse("INVALID_REQUEST", "role must be user, assistant, system or developer", `${param}.role`);
-  }
-  const extra = Object.keys(item).find((k) => !MESSAGE_FIELDS.has(k));
+  const extra = Object.keys(item).find((k) => !allowed.has(k));
   if (extra !== undefined)
     return refuse("UNKNOWN_PARAMETER", `${param} has no field ${extra}`, `${param}.${extra}`);
-  if (typeof item.content === "string") return ok({ role, content: item.content });
-  if (!Array.isArray(item.content)) {
-    return refuse("INVALID_REQUEST", "content must be a string or an array of parts", `${param}.content`);
+  switch (type) {
+    case "item_reference": {
+      if (typeof item.id !== "string") return refuse("INVALID_REQUEST", "id must be a string", `${param}.id`);
+      const text = readReference(item.id, `${param}.id`);
+      if (!text.ok) return text;
+      messages.push({ role: "assistant", content: text.value });
+      return ok(undefined);
+    }
+    case "function_call": {
+      const callId = stringField(item, "call_id", param);
+      if (!callId.ok) return callId;
+      const name = stringField(item, "name", param);
+      if (!name.ok) return name;
+      if (typeof item.arguments !== "string")
+        return refuse("INVALID_REQUEST", "arguments must be a string", `${param}.arguments`);
+      const call: ChatToolCall = {
+        id: callId.value,
+        type: "function",
+        function: { name: name.value, arguments: item.arguments },
+      };
+      const last = messages.at(-1);
+      if (last?.role === "assistant") last.tool_calls = [...(last.tool_calls ?? []), call];
+      else messages.push({ role: "assistant", content: null, tool_calls: [call] });
+      return ok(undefined);
+    }
+    case "function_call_output": {
+      const callId = stringField(item, "call_id", param);
+      if (!callId.ok) return callId;
+      const output = contentText(item.output, `${param}.output`);
+      if (!output.ok) return output;
+      messages.push({ role: "tool", tool_call_id: callId.value, content: output.value });
+      return ok(undefined);
+    }
+    default: {
+      const role = typeof item.role === "string" ? ROLES[item.role] : undefined;
+      if (role === undefined) {
+        return refuse(
+          "INVALID_REQUEST",
+          "role must be user, assistant, system or developer",
+          `${param}.role`,
+        );
+      }
+      const content = contentText(item.content, `${param}.content`);
+      if (!content.ok) return content;
+      messages.push({ role, content: content.value });
+      return ok(undefined);
+    }
   }
-  const texts: string[] = [];
-  for (const [i, part] of item.content.entries()) {
-    const text = partText(part, `${param}.content.${i}`);
-    if (!text.ok) return text;
-    texts.push(text.value);
-  }
-  return ok({ role, content: texts.join("") });
 }
 
 function numberOrNull(body: Record<string, unknown>, field: string): Result<number | null> {
@@ -171,18 +246,107 @@ function numberOrNull(body: Record<string, unknown>, field: string): Result<numb
   return ok(value);
 }
 
+const FUNCTION_TOOL_FIELDS = new Set(["type", "name", "description", "parameters", "strict"]);
+
+/** Responses function tools as chat tools (the same fields, one level down). */
+function chatTools(value: unknown): Result<Record<string, unknown>[]> {
+  if (value === undefined || value === null) return ok([]);
+  if (!Array.isArray(value)) return refuse("INVALID_REQUEST", "tools must be a list", "tools");
+  const tools: Record<string, unknown>[] = [];
+  for (const [i, tool] of value.entries()) {
+    const param = `tools.${i}`;
+    if (!isRecord(tool)) return refuse("INVALID_REQUEST", "a tool must be an object", param);
+    if (tool.type !== "function") {
+      return refuse(
+        "UNSUPPORTED_RESPONSES_FEATURE",
+        `${JSON.stringify(tool.type)} tools are not offered; define function tools`,
+        `${param}.type`,
+      );
+    }
+    const extra = Object.keys(tool).find((k) => !FUNCTION_TOOL_FIELDS.has(k));
+    if (extra !== undefined)
+      return refuse("UNKNOWN_PARAMETER", `a function tool has no field ${extra}`, `${param}.${extra}`);
+    const name = stringField(tool, "name", param);
+    if (!name.ok) return name;
+    const fn: Record<string, unknown> = { name: name.value };
+    for (const field of ["description", "parameters", "strict"] as const) {
+      if (tool[field] !== undefined && tool[field] !== null) fn[field] = tool[field];
+    }
+    tools.push({ type: "function", function: fn });
+  }
+  return ok(tools);
+}
+
+/** A Responses `tool_choice` as chat's. */
+function chatToolChoice(value: unknown): Result<unknown> {
+  if (value === undefined || value === null) return ok(undefined);
+  if (value === "none" || value === "auto" || value === "required") return ok(value);
+  if (isRecord(value) && value.type === "function" && typeof value.name === "string") {
+    return ok({ type: "function", function: { name: value.name } });
+  }
+  return refuse(
+    "UNSUPPORTED_RESPONSES_FEATURE",
+    "tool_choice takes none, auto, required or { type: function, name }",
+    "tool_choice",
+  );
+}
+
+const JSON_SCHEMA_FORMAT_FIELDS = new Set(["type", "name", "description", "schema", "strict"]);
+
+/** `text.format` as chat's `response_format` (`undefined` for plain text). */
+function chatResponseFormat(text: unknown): Result<Record<string, unknown> | undefined> {
+  if (text === undefined || text === null) return ok(undefined);
+  if (!isRecord(text)) return refuse("INVALID_REQUEST", "text must be an object", "text");
+  for (const field of Object.keys(text)) {
+    if (field === "verbosity" && (text.verbosity === null || text.verbosity === undefined)) continue;
+    if (field === "verbosity")
+      return refuse("UNSUPPORTED_RESPONSES_FEATURE", "text.verbosity is not offered", "text.verbosity");
+    if (field !== "format") return refuse("UNKNOWN_PARAMETER", `text has no field ${field}`, `text.${field}`);
+  }
+  const format = text.format;
+  if (format === undefined || format === null) return ok(undefined);
+  if (!isRecord(format)) return refuse("INVALID_REQUEST", "text.format must be an object", "text.format");
+  if (format.type === "text") return ok(undefined);
+  if (format.type === "json_object") return ok({ type: "json_object" });
+  if (format.type !== "json_schema") {
+    return refuse(
+      "INVALID_REQUEST",
+      "text.format.type must be text, json_object or json_schema",
+      "text.format.type",
+    );
+  }
+  const extra = Object.keys(format).find((k) => !JSON_SCHEMA_FORMAT_FIELDS.has(k));
+  if (extra !== undefined)
+    return refuse("UNKNOWN_PARAMETER", `text.format has no field ${extra}`, `text.format.${extra}`);
+  const name = stringField(format, "name", "text.format");
+  if (!name.ok) return name;
+  if (!isRecord(format.schema))
+    return refuse("INVALID_REQUEST", "schema must be a JSON schema object", "text.format.schema");
+  const jsonSchema: Record<string, unknown> = { name: name.value, schema: format.schema };
+  if (typeof format.description === "string") jsonSchema.description = format.description;
+  if (typeof format.strict === "boolean") jsonSchema.strict = format.strict;
+  return ok({ type: "json_schema", json_schema: jsonSchema });
+}
+
 /**
  * A `/v1/responses` body as a chat body. `instructions` comes first as a system message; `input`
- * is a string (one user message) or a list of message items (the whole conversation: nothing is
- * stored, so multi-turn is the client sending every turn). Streams always ask the node for the
- * usage chunk, which `response.completed` reports.
+ * is a string (one user message) or a list of items (the whole conversation: messages, references
+ * to earlier message items, function calls and their outputs). Streams always ask the node for
+ * the usage chunk, which `response.completed` reports.
  */
-export function translateResponsesRequest(raw: unknown): Result<TranslatedResponsesRequest> {
+export function translateResponsesRequest(
+  raw: unknown,
+  readReference: ItemReferenceReader,
+): Result<TranslatedResponsesRequest> {
   if (!isRecord(raw)) return fail("INVALID_REQUEST", "the body must be a JSON object");
   for (const field of Object.keys(raw)) {
     const value = raw[field];
     if (NEEDS_STORAGE.has(field) && value !== null && value !== undefined) {
-      return refuse("RESPONSE_NOT_STORED", `${field} refers to stored state`, field);
+      return refuse(
+        "RESPONSE_NOT_STORED",
+        `${field} refers to stored state and the gateway keeps none: send the earlier turns in input (an item_reference to a message item id this gateway answered with works)`,
+        field,
+      );
     }
     if (FEATURES.has(field) && !asksForNothing(field, value)) {
       return refuse("UNSUPPORTED_RESPONSES_FEATURE", `${field} is not offered`, field);
@@ -191,9 +355,7 @@ export function translateResponsesRequest(raw: unknown): Result<TranslatedRespon
       return refuse("UNKNOWN_PARAMETER", `the Responses API has no field ${field}`, field);
     }
   }
-  if (raw.store === true)
-    return refuse("RESPONSE_NOT_STORED", "store: true asks the gateway to keep the response", "store");
-  if (raw.store !== undefined && raw.store !== null && raw.store !== false) {
+  if (raw.store !== undefined && raw.store !== null && typeof raw.store !== "boolean") {
     return refuse("INVALID_REQUEST", "store must be a boolean", "store");
   }
 
@@ -206,11 +368,10 @@ export function translateResponsesRequest(raw: unknown): Result<TranslatedRespon
   if (typeof raw.input === "string") messages.push({ role: "user", content: raw.input });
   else if (Array.isArray(raw.input)) {
     for (const [i, item] of raw.input.entries()) {
-      const message = inputMessage(item, `input.${i}`);
-      if (!message.ok) return message;
-      messages.push(message.value);
+      const added = appendItem(messages, item, `input.${i}`, readReference);
+      if (!added.ok) return added;
     }
-  } else return refuse("INVALID_REQUEST", "input must be a string or a list of message items", "input");
+  } else return refuse("INVALID_REQUEST", "input must be a string or a list of input items", "input");
   if (!messages.some((m) => m.role === "user")) {
     return refuse("INVALID_REQUEST", "input must hold at least one user message", "input");
   }
@@ -232,12 +393,33 @@ export function translateResponsesRequest(raw: unknown): Result<TranslatedRespon
     return refuse("INVALID_REQUEST", "stream must be a boolean", "stream");
   }
   const stream = raw.stream === true;
+  const tools = chatTools(raw.tools);
+  if (!tools.ok) return tools;
+  const toolChoice = chatToolChoice(raw.tool_choice);
+  if (!toolChoice.ok) return toolChoice;
+  const parallel = raw.parallel_tool_calls ?? null;
+  if (parallel !== null && typeof parallel !== "boolean") {
+    return refuse("INVALID_REQUEST", "parallel_tool_calls must be a boolean", "parallel_tool_calls");
+  }
+  const responseFormat = chatResponseFormat(raw.text);
+  if (!responseFormat.ok) return responseFormat;
 
   const chat: Record<string, unknown> = { model: raw.model, messages };
   if (maxOutputTokens.value !== null) chat.max_tokens = maxOutputTokens.value;
   if (temperature.value !== null) chat.temperature = temperature.value;
   if (topP.value !== null) chat.top_p = topP.value;
   if (user !== null) chat.user = user;
+  if (tools.value.length > 0) {
+    chat.tools = tools.value;
+    if (parallel !== null) chat.parallel_tool_calls = parallel;
+  }
+  // "auto" and "none" without tools ask for nothing; a forced choice is relayed (and routed).
+  if (
+    toolChoice.value !== undefined &&
+    (tools.value.length > 0 || isRecord(toolChoice.value) || toolChoice.value === "required")
+  )
+    chat.tool_choice = toolChoice.value;
+  if (responseFormat.value !== undefined) chat.response_format = responseFormat.value;
   if (stream) {
     chat.stream = true;
     chat.stream_options = { include_usage: true };
@@ -252,6 +434,10 @@ export function translateResponsesRequest(raw: unknown): Result<TranslatedRespon
       topP: topP.value,
       metadata: metadata as Record<string, string>,
       user,
+      tools: Array.isArray(raw.tools) ? raw.tools : [],
+      toolChoice: raw.tool_choice ?? "auto",
+      parallelToolCalls: parallel ?? true,
+      textFormat: isRecord(raw.text) && isRecord(raw.text.format) ? raw.text.format : { type: "text" },
     },
   });
 }
