@@ -66,7 +66,8 @@ const MESSAGE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
   developer: new Set(["role", "content", "name"]),
   user: new Set(["role", "content", "name"]),
   assistant: new Set(["role", "content", "name", "tool_calls", "refusal"]),
-  tool: new Set(["role", "content", "tool_call_id"]),
+  // LangChain's ToolMessage sends the tool's `name`, as OpenAI accepts.
+  tool: new Set(["role", "content", "tool_call_id", "name"]),
 };
 const CONTENT_PART_FIELDS = new Set(["type", "text"]);
 const TOOL_CALL_FIELDS = new Set(["id", "type", "function"]);

@@ -1,0 +1,322 @@
+import { createServer, type IncomingMessage, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createOpenAI } from "@ai-sdk/openai";
+import { tool as langchainTool } from "@langchain/core/tools";
+import { ChatOpenAI } from "@langchain/openai";
+import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from "ai";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
+
+/**
+ * Tool calling that succeeds end to end: a real gateway and a real node in front of a vLLM-shaped
+ * engine started with tool calling (`capabilities: { tools: true }`), driven by the official
+ * `openai` client (chat and Responses), the Vercel AI SDK (`.chat()` and its default Responses
+ * provider) and LangChain. The fake engine answers tools with a call to the forced or first tool,
+ * unary only; a small proxy in front of it streams tool calls the way vLLM does (a first delta
+ * with id and name, then argument fragments), so streamed tool-call deltas cross the network too.
+ */
+
+const ARG_PIECES = ['{"city":', ' "Oslo"}'];
+const ARGUMENTS = ARG_PIECES.join("");
+
+/** Streams a call to the forced or first tool for streamed chat requests with tools; the rest goes to the engine. */
+async function startToolStreamingProxy(engine: FakeTextEngine): Promise<{ url: string; server: Server }> {
+  const target = new URL(engine.url);
+  let calls = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks);
+      const body = parseBody(req, raw);
+      const tools = Array.isArray(body?.tools) ? (body.tools as { function?: { name?: string } }[]) : [];
+      if (body?.stream === true && tools.length > 0 && body.tool_choice !== "none") {
+        const forced = (body.tool_choice as { function?: { name?: string } } | undefined)?.function?.name;
+        const name = forced ?? tools[0]?.function?.name ?? "tool";
+        const base = {
+          id: `chatcmpl-proxy-${++calls}`,
+          object: "chat.completion.chunk",
+          created: 1,
+          model: engine.model,
+        };
+        const piece = (delta: unknown, finish: string | null = null) => ({
+          ...base,
+          choices: [{ index: 0, delta, finish_reason: finish }],
+        });
+        const pieces: unknown[] = [
+          piece({ role: "assistant", content: null }),
+          piece({
+            tool_calls: [
+              { index: 0, id: `call-stream-${calls}`, type: "function", function: { name, arguments: "" } },
+            ],
+          }),
+          ...ARG_PIECES.map((a) => piece({ tool_calls: [{ index: 0, function: { arguments: a } }] })),
+          piece({}, "tool_calls"),
+        ];
+        if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true) {
+          pieces.push({
+            ...base,
+            choices: [],
+            usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 },
+          });
+        }
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        for (const p of pieces) res.write(`data: ${JSON.stringify(p)}\n\n`);
+        res.end("data: [DONE]\n\n");
+        return;
+      }
+      const forward = request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on("error", () => res.destroy());
+      forward.end(raw);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function parseBody(req: IncomingMessage, raw: Buffer): Record<string, unknown> | undefined {
+  if (req.method !== "POST" || !(req.headers["content-type"] ?? "").includes("json")) return undefined;
+  try {
+    return JSON.parse(raw.toString("utf8")) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+let engine: FakeTextEngine;
+let proxy: { url: string; server: Server };
+let net: LiveNetwork;
+let secret: string;
+let client: OpenAI;
+const MODEL = "llama-2-13b";
+const baseURL = () => `${net.gateway.url}/v1`;
+const chatCalls = () => engine.calls["POST /v1/chat/completions"] ?? 0;
+
+beforeAll(async () => {
+  engine = await startFakeVllm({ features: { tools: true, jsonMode: true, jsonSchema: true } });
+  proxy = await startToolStreamingProxy(engine);
+  net = await startLiveNetwork({
+    backends: [{ kind: "vllm", url: proxy.url, capabilities: { tools: true } }],
+  });
+  secret = (await net.newKey()).secret;
+  client = new OpenAI({ apiKey: secret, baseURL: baseURL(), maxRetries: 0 });
+}, 90_000);
+afterAll(async () => {
+  await net?.close();
+  if (proxy !== undefined) await new Promise((resolve) => proxy.server.close(resolve));
+  await engine?.close();
+});
+
+const weatherTool = {
+  type: "function" as const,
+  function: {
+    name: "weather",
+    description: "The weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+const weatherSchema = jsonSchema<{ city: string }>({
+  type: "object",
+  properties: { city: { type: "string" } },
+  required: ["city"],
+});
+
+describe("tool calls with the official openai client", () => {
+  it("chat: a tool_calls answer, then the tool-result turn answered 200", async () => {
+    const before = chatCalls();
+    const first = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "Weather in Oslo?" }],
+      tools: [weatherTool],
+      tool_choice: { type: "function", function: { name: "weather" } },
+      max_tokens: 8,
+    });
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(first.choices[0]?.finish_reason).toBe("tool_calls");
+    expect(call?.type === "function" && call.function.name).toBe("weather");
+    const second = await client.chat.completions
+      .create({
+        model: MODEL,
+        messages: [
+          { role: "user", content: "Weather in Oslo?" },
+          { role: "assistant", content: null, tool_calls: first.choices[0]!.message.tool_calls! },
+          { role: "tool", tool_call_id: call!.id, content: '{"temp":3}' },
+        ],
+        tools: [weatherTool],
+        tool_choice: "none",
+        max_tokens: 1,
+      })
+      .withResponse();
+    expect(second.response.status).toBe(200);
+    expect(second.data.choices[0]?.message.content?.length).toBeGreaterThan(0);
+    expect(chatCalls()).toBe(before + 2);
+  });
+
+  it("chat: streamed tool-call deltas add up to the call", async () => {
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "Weather in Oslo?" }],
+      tools: [weatherTool],
+      stream: true,
+      max_tokens: 8,
+    });
+    let name = "";
+    let args = "";
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      for (const d of choice?.delta.tool_calls ?? []) {
+        name += d.function?.name ?? "";
+        args += d.function?.arguments ?? "";
+      }
+      finish = choice?.finish_reason ?? finish;
+    }
+    expect({ name, args, finish }).toEqual({ name: "weather", args: ARGUMENTS, finish: "tool_calls" });
+  });
+
+  it("responses: a function_call item, the function_call_output turn answered 200, and streamed argument events", async () => {
+    const tools = [
+      {
+        type: "function" as const,
+        name: "weather",
+        parameters: weatherTool.function.parameters,
+        strict: false,
+      },
+    ];
+    const first = await client.responses.create({
+      model: MODEL,
+      input: "Weather in Oslo?",
+      tools,
+      tool_choice: { type: "function", name: "weather" },
+      max_output_tokens: 8,
+    });
+    const call = first.output.find((o) => o.type === "function_call");
+    expect(call).toMatchObject({ type: "function_call", name: "weather", status: "completed" });
+    if (call?.type !== "function_call") throw new Error("expected a function call");
+    const second = await client.responses.create({
+      model: MODEL,
+      input: [
+        { role: "user", content: "Weather in Oslo?" },
+        { type: "function_call", call_id: call.call_id, name: call.name, arguments: call.arguments },
+        { type: "function_call_output", call_id: call.call_id, output: '{"temp":3}' },
+      ],
+      tools,
+      tool_choice: "none",
+      max_output_tokens: 1,
+    });
+    expect(second.output.map((o) => o.type)).toEqual(["message"]);
+    expect(second.output_text.length).toBeGreaterThan(0);
+
+    const stream = await client.responses.create({
+      model: MODEL,
+      input: "Weather?",
+      tools,
+      stream: true,
+      max_output_tokens: 8,
+    });
+    const deltas: string[] = [];
+    let done: unknown;
+    for await (const event of stream) {
+      if (event.type === "response.function_call_arguments.delta") deltas.push(event.delta);
+      if (event.type === "response.completed") done = event.response.output;
+    }
+    expect(deltas.join("")).toBe(ARGUMENTS);
+    expect(done).toEqual([
+      expect.objectContaining({ type: "function_call", name: "weather", arguments: ARGUMENTS }),
+    ]);
+  });
+});
+
+describe("tool calls with the Vercel AI SDK", () => {
+  const weather = tool({
+    description: "The weather in a city",
+    inputSchema: weatherSchema,
+    execute: async ({ city }) => ({ city, temp: 3 }),
+  });
+  // The second step sends the tool result and asks for text (the fake engine calls a tool whenever
+  // it may), one token of it: the fake's words may count as two of the model's tokens each.
+  const textAfterTools = ({ stepNumber }: { stepNumber: number }) =>
+    stepNumber > 0 ? { toolChoice: "none" as const, maxOutputTokens: 1 } : undefined;
+
+  for (const [label, model] of [
+    [".chat()", () => createOpenAI({ apiKey: secret, baseURL: baseURL() }).chat(MODEL)],
+    ["the default Responses provider", () => createOpenAI({ apiKey: secret, baseURL: baseURL() })(MODEL)],
+  ] as const) {
+    it(`${label}: generateText calls the tool, sends its result and gets the answer`, async () => {
+      const result = await generateText({
+        model: model(),
+        tools: { weather },
+        prompt: "Weather in Oslo?",
+        stopWhen: stepCountIs(2),
+        prepareStep: textAfterTools,
+        maxOutputTokens: 8,
+        maxRetries: 0,
+      });
+      expect(result.steps).toHaveLength(2);
+      expect(result.steps[0]?.toolCalls.map((c) => c.toolName)).toEqual(["weather"]);
+      expect(result.steps[0]?.toolResults[0]?.output).toMatchObject({ temp: 3 });
+      expect(result.steps[1]?.toolCalls).toEqual([]);
+      expect(JSON.stringify(result.steps[1]?.request.body)).toContain('\\"temp\\":3');
+      expect(result.text.length).toBeGreaterThan(0);
+    });
+
+    it(`${label}: streamText streams the tool call's input deltas`, async () => {
+      const result = streamText({
+        model: model(),
+        tools: { weather: tool({ description: "The weather in a city", inputSchema: weatherSchema }) },
+        prompt: "Weather in Oslo?",
+        maxOutputTokens: 8,
+        maxRetries: 0,
+      });
+      const deltas: string[] = [];
+      for await (const part of result.fullStream)
+        if (part.type === "tool-input-delta") deltas.push(part.delta);
+      expect(deltas.join("")).toBe(ARGUMENTS);
+      expect((await result.toolCalls).map((c) => [c.toolName, c.input])).toEqual([
+        ["weather", { city: "Oslo" }],
+      ]);
+      expect(await result.finishReason).toBe("tool-calls");
+    });
+  }
+});
+
+describe("tool calls with LangChain", () => {
+  it("ChatOpenAI.bindTools: a tool call, then the ToolMessage turn answered", async () => {
+    const weather = langchainTool(async ({ city }: { city: string }) => JSON.stringify({ city, temp: 3 }), {
+      name: "weather",
+      description: "The weather in a city",
+      // The fake engine calls tools with `{}`: nothing is required.
+      schema: { type: "object", properties: { city: { type: "string" } } },
+    });
+    const chat = (maxTokens: number) =>
+      new ChatOpenAI({
+        model: MODEL,
+        apiKey: secret,
+        configuration: { baseURL: baseURL() },
+        maxRetries: 0,
+        maxTokens,
+      });
+    const first = await chat(8).bindTools([weather]).invoke("Weather in Oslo?");
+    expect(first.tool_calls?.map((c) => c.name)).toEqual(["weather"]);
+    const result = await weather.invoke(first.tool_calls![0]!);
+    const answer = await chat(1)
+      .bindTools([weather], { tool_choice: "none" })
+      .invoke([["human", "Weather in Oslo?"], first, result]);
+    expect(typeof answer.content === "string" && answer.content.length).toBeGreaterThan(0);
+  });
+});
+
+describe("the network after all that", () => {
+  it("blamed no node", async () => {
+    const metrics = await (await fetch(`${net.gateway.url}/metrics`)).text();
+    expect(nodeBlame(metrics)).toEqual([]);
+  });
+});
