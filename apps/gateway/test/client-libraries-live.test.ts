@@ -1,27 +1,36 @@
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createOpenAI } from "@ai-sdk/openai";
+import { ToolMessage } from "@langchain/core/messages";
 import { tool as langchainTool } from "@langchain/core/tools";
-import { ChatOpenAI } from "@langchain/openai";
+import { ChatOpenAI, DallEAPIWrapper } from "@langchain/openai";
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
-import { generateText, jsonSchema, stepCountIs, streamText, tool } from "ai";
-import OpenAI from "openai";
+import { decodePng } from "@pocket-ai/png";
+import { generateImage, generateObject, generateText, jsonSchema, stepCountIs, streamText, tool } from "ai";
+import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
 
 /**
- * Tool calling that succeeds end to end: a real gateway and a real node in front of a vLLM-shaped
+ * What an application does with each client library, end to end. Tool calling that succeeds: a real gateway and a real node in front of a vLLM-shaped
  * engine started with tool calling (`capabilities: { tools: true }`), driven by the official
  * `openai` client (chat and Responses), the Vercel AI SDK (`.chat()` and its default Responses
  * provider) and LangChain. The fake engine answers tools with a call to the forced or first tool,
  * unary only; a small proxy in front of it streams tool calls the way vLLM does (a first delta
  * with id and name, then argument fragments), so streamed tool-call deltas cross the network too.
+ * Then chat, structured output (JSON schema through the JSON-capable node), image URLs (the node's
+ * development image backend, URLs served by the gateway), `GET /v1/models/{id}` and the
+ * `x-request-id` / `x-ratelimit-*` headers, each as the libraries expose them.
+ * (The fake engine's words can count as two of the model's tokens: text answers ask for one.)
  */
 
 const ARG_PIECES = ['{"city":', ' "Oslo"}'];
 const ARGUMENTS = ARG_PIECES.join("");
 
-/** Streams a call to the forced or first tool for streamed chat requests with tools; the rest goes to the engine. */
+/**
+ * Streams a call to the forced or first tool for streamed chat requests with tools, and ends
+ * complete JSON answers with `stop`; the rest goes to the engine untouched.
+ */
 async function startToolStreamingProxy(engine: FakeTextEngine): Promise<{ url: string; server: Server }> {
   const target = new URL(engine.url);
   let calls = 0;
@@ -67,11 +76,22 @@ async function startToolStreamingProxy(engine: FakeTextEngine): Promise<{ url: s
         res.end("data: [DONE]\n\n");
         return;
       }
+      const json = body?.response_format !== undefined && body.stream !== true;
       const forward = request(
         { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
+          if (!json) {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+            return;
+          }
+          const parts: Buffer[] = [];
+          answer.on("data", (c: Buffer) => parts.push(c));
+          answer.on("end", () => {
+            const text = endJsonAnswers(Buffer.concat(parts).toString("utf8"));
+            res.writeHead(answer.statusCode ?? 502, { "content-type": "application/json" });
+            res.end(text);
+          });
         },
       );
       forward.on("error", () => res.destroy());
@@ -80,6 +100,27 @@ async function startToolStreamingProxy(engine: FakeTextEngine): Promise<{ url: s
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/**
+ * The fake engine ends every answer with `length`; a real one stops after a complete JSON object,
+ * and LangChain's structured output refuses a `length` answer. A complete object ends with `stop`.
+ */
+function endJsonAnswers(raw: string): string {
+  try {
+    const answer = JSON.parse(raw) as {
+      choices?: { message?: { content?: string }; finish_reason?: string }[];
+    };
+    for (const choice of answer.choices ?? []) {
+      try {
+        JSON.parse(choice.message?.content ?? "");
+        choice.finish_reason = "stop";
+      } catch {}
+    }
+    return JSON.stringify(answer);
+  } catch {
+    return raw;
+  }
 }
 
 function parseBody(req: IncomingMessage, raw: Buffer): Record<string, unknown> | undefined {
@@ -306,11 +347,146 @@ describe("tool calls with LangChain", () => {
       });
     const first = await chat(8).bindTools([weather]).invoke("Weather in Oslo?");
     expect(first.tool_calls?.map((c) => c.name)).toEqual(["weather"]);
-    const result = await weather.invoke(first.tool_calls![0]!);
+    const call = first.tool_calls![0]!;
+    // The tool's answer as LangChain's agents send it: a ToolMessage carrying the call id and the tool's name.
+    const result = new ToolMessage({
+      tool_call_id: call.id!,
+      name: call.name,
+      content: JSON.stringify({ city: "Oslo", temp: 3 }),
+    });
     const answer = await chat(1)
       .bindTools([weather], { tool_choice: "none" })
       .invoke([["human", "Weather in Oslo?"], first, result]);
     expect(typeof answer.content === "string" && answer.content.length).toBeGreaterThan(0);
+  });
+});
+
+describe("chat, structured output, images, models and headers", () => {
+  const aiSdk = () => createOpenAI({ apiKey: secret, baseURL: baseURL() });
+  const citySchema = jsonSchema<{ city: string; temp: number }>({
+    type: "object",
+    properties: { city: { type: "string" }, temp: { type: "number" } },
+    required: ["city", "temp"],
+    additionalProperties: false,
+  });
+
+  it("AI SDK .chat(): generateText and streamText, with the request id and rate-limit headers", async () => {
+    const limited = await net.newKey({ rpm: 100, tpm: 100_000 });
+    const model = createOpenAI({ apiKey: limited.secret, baseURL: baseURL() }).chat(MODEL);
+    const result = await generateText({ model, prompt: "Say hi", maxOutputTokens: 1, maxRetries: 0 });
+    expect(result.text.length).toBeGreaterThan(0);
+    expect(result.usage.outputTokens).toBe(1);
+    const headers = result.response.headers ?? {};
+    expect(headers["x-request-id"]).toMatch(/^req_[0-9a-f]{24}$/);
+    expect(headers).toMatchObject({
+      "x-ratelimit-limit-requests": "100",
+      "x-ratelimit-remaining-requests": "99",
+      "x-ratelimit-limit-tokens": "100000",
+    });
+    const streamed = streamText({ model, prompt: "Say hi", maxOutputTokens: 1, maxRetries: 0 });
+    const parts: string[] = [];
+    for await (const delta of streamed.textStream) parts.push(delta);
+    expect(parts.join("")).toBe(await streamed.text);
+    expect(parts.join("").length).toBeGreaterThan(0);
+    expect((await streamed.usage).outputTokens).toBe(1);
+    expect((await streamed.response).headers?.["x-ratelimit-remaining-requests"]).toBe("98");
+  });
+
+  it("AI SDK generateObject: a JSON-schema object through .chat() and through the Responses provider", async () => {
+    for (const model of [aiSdk().chat(MODEL), aiSdk()(MODEL)]) {
+      const before = chatCalls();
+      const { object } = await generateObject({
+        model,
+        schema: citySchema,
+        prompt: "The weather in Oslo as JSON",
+        maxOutputTokens: 64,
+        maxRetries: 0,
+      });
+      expect(object).toEqual({ city: expect.any(String), temp: 1 });
+      expect(chatCalls()).toBe(before + 1);
+    }
+  });
+
+  it("LangChain ChatOpenAI: invoke, stream and withStructuredOutput (JSON schema)", async () => {
+    const chat = new ChatOpenAI({
+      model: MODEL,
+      apiKey: secret,
+      configuration: { baseURL: baseURL() },
+      maxRetries: 0,
+      maxTokens: 1,
+    });
+    const answer = await chat.invoke("Say hi");
+    expect(typeof answer.content === "string" && answer.content.length).toBeGreaterThan(0);
+    let streamed = "";
+    for await (const chunk of await chat.stream("Say hi")) streamed += String(chunk.content);
+    expect(streamed.length).toBeGreaterThan(0);
+    const structured = new ChatOpenAI({
+      model: MODEL,
+      apiKey: secret,
+      configuration: { baseURL: baseURL() },
+      maxRetries: 0,
+      maxTokens: 64,
+    }).withStructuredOutput(
+      {
+        title: "weather",
+        type: "object",
+        properties: { city: { type: "string" }, temp: { type: "number" } },
+        required: ["city", "temp"],
+        additionalProperties: false,
+      },
+      { method: "jsonSchema" },
+    );
+    expect(await structured.invoke("The weather in Oslo as JSON")).toEqual({
+      city: expect.any(String),
+      temp: 1,
+    });
+  });
+
+  it('images: "url" answers the gateway serves (official client), base64 (AI SDK); LangChain DALL·E fields refused', async () => {
+    const answer = await client.images.generate({
+      model: "stable-diffusion",
+      prompt: "a lighthouse",
+      size: "512x512",
+      response_format: "url",
+    });
+    const url = answer.data?.[0]?.url ?? "";
+    expect(url).toMatch(/\/v1\/images\/content\/[0-9a-f]{64}\.png$/);
+    const png = decodePng(new Uint8Array(await (await fetch(url)).arrayBuffer()));
+    expect(png.width).toBeGreaterThan(0);
+
+    // The Vercel AI SDK asks for base64 (its image model always does) and gets the node's PNG.
+    const { image } = await generateImage({
+      model: aiSdk().image("stable-diffusion"),
+      prompt: "a lighthouse",
+      size: "512x512",
+      maxRetries: 0,
+    });
+    expect(decodePng(image.uint8Array).width).toBeGreaterThan(0);
+    // LangChain's DallEAPIWrapper always sends DALL·E's `style` and `quality`, which no node does:
+    // refused by name rather than ignored.
+    const dalle = new DallEAPIWrapper({
+      apiKey: secret,
+      baseUrl: baseURL(),
+      model: "stable-diffusion",
+      size: "512x512",
+      dallEResponseFormat: "url",
+    });
+    const refused = await dalle.invoke("a lighthouse").then(
+      () => undefined,
+      (e: unknown) => e as APIError,
+    );
+    expect([refused?.status, refused?.code, refused?.param]).toEqual([400, "UNKNOWN_PARAMETER", "style"]);
+  });
+
+  it("GET /v1/models/{id}: the official client's models.retrieve, and 404 UNKNOWN_MODEL for a name not served", async () => {
+    const model = await client.models.retrieve(MODEL);
+    expect(model).toMatchObject({ id: MODEL, object: "model" });
+    const missing = await client.models.retrieve("gpt-17").then(
+      () => undefined,
+      (e: unknown) => e as APIError,
+    );
+    expect(missing?.status).toBe(404);
+    expect(missing?.code).toBe("UNKNOWN_MODEL");
   });
 });
 

@@ -154,7 +154,7 @@ describe("/v1/responses with the official openai client", () => {
       input: "Name a colour.",
       store: true,
     });
-    expect(first.store).toBe(false);
+    expect((first as unknown as { store: boolean }).store).toBe(false);
     const item = first.output[0]!;
     expect(item.type === "message" && item.id).toMatch(/^msg_pk1[A-Za-z0-9_-]+$/);
     await openai.responses.create({
