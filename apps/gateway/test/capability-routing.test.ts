@@ -147,6 +147,37 @@ describe("capability routing", () => {
     expect(both.code).toBe("NO_CAPABLE_NODE");
   });
 
+  it("routes /v1/responses the same way: text.format to the JSON node, tools and tool turns NO_CAPABLE_NODE", async () => {
+    const before = calls();
+    const answer = await client.responses.create({
+      model: "llama-2-13b",
+      input: "Say hello.",
+      max_output_tokens: 1,
+      text: { format: { type: "json_schema", name: "greeting", schema: { type: "object" } } },
+    });
+    expect(answer.output[0]?.type).toBe("message");
+    expect(calls()).toBe(before + 1);
+    const sent = llamacpp.requests.at(-1)?.body as { response_format?: { type: string } };
+    expect(sent.response_format?.type).toBe("json_schema");
+    const tools = [{ type: "function" as const, name: "now", parameters: { type: "object" }, strict: false }];
+    const forced = await refusal(
+      client.responses.create({ model: "llama-2-13b", input: "Time?", tools, tool_choice: "required" }),
+    );
+    expect([forced.status, forced.code, forced.param]).toEqual([400, "NO_CAPABLE_NODE", "tools"]);
+    const toolTurn = await refusal(
+      client.responses.create({
+        model: "llama-2-13b",
+        input: [
+          { role: "user", content: "What time is it?" },
+          { type: "function_call", call_id: "c1", name: "now", arguments: "{}" },
+          { type: "function_call_output", call_id: "c1", output: "12:00" },
+        ],
+      }),
+    );
+    expect([toolTurn.code, toolTurn.param]).toEqual(["NO_CAPABLE_NODE", "input"]);
+    expect(calls()).toBe(before + 1);
+  });
+
   it("blamed no node", async () => {
     expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual([]);
   });

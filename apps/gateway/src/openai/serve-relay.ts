@@ -10,6 +10,7 @@ import { Clock, Effect } from "effect";
 import { Accounts } from "../accounts/accounts.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
 import { Limits, type Reservation } from "../limits/limits.js";
+import { DispatchError } from "../relay/dispatcher.js";
 import type { AnswerPresenter } from "./answer-presenter.js";
 import { embeddingsPresenter } from "./embeddings-answer.js";
 import { RequestRefused } from "./errors.js";
@@ -84,6 +85,20 @@ function refusalOn(surface: RelaySurface | undefined, error: ProtocolError): Req
   return RequestRefused.of({ ...error, ...(param === undefined ? {} : { param }) });
 }
 
+/** A routing refusal naming a relayed field (`NO_CAPABLE_NODE`), in the surface's names. */
+function dispatchErrorOn(surface: RelaySurface | undefined, error: DispatchError): DispatchError {
+  const rename = surface?.paramName;
+  if (error.param === undefined || rename === undefined) return error;
+  return new DispatchError({
+    code: error.code,
+    detail: error.detail,
+    attempts: error.attempts,
+    nodeAddress: error.nodeAddress,
+    clientDetail: error.clientDetail,
+    param: rename(error.param),
+  });
+}
+
 /**
  * `POST /v1/<operation>`: authenticate the key, check the evaluator header, read and validate the
  * body against the field policy and the catalog, reserve the relay's most tokens and cost (budget
@@ -130,7 +145,10 @@ export function serveRelay(
       cors,
       { key, node, startedAt, reservation, present, baseUrl: deps.publicUrl ?? `http://${req.headers.host}` },
       prepared.value,
-    ).pipe(Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)));
+    ).pipe(
+      Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(surface, e) : e)),
+      Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)),
+    );
   });
 }
 
