@@ -13,7 +13,7 @@ import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-ne
 
 /**
  * What an application does with each client library, end to end. Tool calling that succeeds: a real gateway and a real node in front of a vLLM-shaped
- * engine started with tool calling (`capabilities: { tools: true }`), driven by the official
+ * engine started with tool calling (`capabilities: { tools: true, forcedToolChoice: true }`), driven by the official
  * `openai` client (chat and Responses), the Vercel AI SDK (`.chat()` and its default Responses
  * provider) and LangChain. The fake engine answers tools with a call to the forced or first tool,
  * unary only; a small proxy in front of it streams tool calls the way vLLM does (a first delta
@@ -145,7 +145,7 @@ beforeAll(async () => {
   engine = await startFakeVllm({ features: { tools: true, jsonMode: true, jsonSchema: true } });
   proxy = await startToolStreamingProxy(engine);
   net = await startLiveNetwork({
-    backends: [{ kind: "vllm", url: proxy.url, capabilities: { tools: true } }],
+    backends: [{ kind: "vllm", url: proxy.url, capabilities: { tools: true, forcedToolChoice: true } }],
   });
   secret = (await net.newKey()).secret;
   client = new OpenAI({ apiKey: secret, baseURL: baseURL(), maxRetries: 0 });
