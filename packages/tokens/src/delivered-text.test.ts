@@ -72,4 +72,27 @@ describe("delivered text", () => {
     expect(outputBounds({ kind: "estimate", exact: false }, llama).exact).toBeUndefined();
     expect(outputBounds({ kind: "llama-2", exact: true }, undefined)).toEqual({});
   });
+
+  it("runs the tokenizer once per text, and again once more text arrives", () => {
+    const texts: string[] = [];
+    const counting = {
+      family: "llama-2" as const,
+      countPrompt: (t: string) => llama.countPrompt(t),
+      countOutput: (t: string) => {
+        texts.push(t);
+        return llama.countOutput(t);
+      },
+    };
+    const text = new DeliveredText();
+    text.add({ choices: [{ index: 0, delta: { content: "Hello big" } }] });
+    const bounds = { exact: counting, family: counting };
+    const first = text.count(bounds);
+    expect(text.count(bounds)).toEqual(first);
+    expect(texts).toEqual(["Hello big"]);
+    text.add({ choices: [{ index: 0, delta: { content: " world" } }] });
+    expect(text.count(bounds).atMost).toBe(llama.countOutput("Hello big world"));
+    expect(texts).toEqual(["Hello big", "Hello big world"]);
+    // Other bounds are counted for themselves.
+    expect(text.count().atMost).toBe(15);
+  });
 });

@@ -81,12 +81,15 @@ const encoder = new TextEncoder();
  */
 export class DeliveredText {
   readonly #choices: Choice[] = [];
+  /** The last {@link count}, for the bounds it was made with, until more text arrives. */
+  #counted: { readonly bounds: OutputBounds; readonly value: DeliveredBounds } | undefined;
 
   /** Adds one chunk's data or one whole answer. */
   add(chunk: unknown): void {
     if (typeof chunk !== "object" || chunk === null) return;
     const choices = (chunk as { choices?: unknown }).choices;
     if (!Array.isArray(choices)) return;
+    this.#counted = undefined;
     choices.forEach((raw: unknown, position) => {
       if (typeof raw !== "object" || raw === null) return;
       const c = raw as {
@@ -137,8 +140,13 @@ export class DeliveredText {
    * The reader's counts of the whole text: `atLeast` is the larger of the lower bound and the exact
    * tokenizer's count; `atMost` the family tokenizer's count, or the UTF-8 bytes (every token is at
    * least one byte). Pieces do not raise `atMost`: a node that splits its text finer bills no more.
+   * The tokenizers run once per text: the counts are kept until more text arrives, and a family
+   * that is also the exact tokenizer counts the text once for both bounds.
    */
   count(bounds: OutputBounds = {}): DeliveredBounds {
+    const kept = this.#counted;
+    if (kept !== undefined && kept.bounds.exact === bounds.exact && kept.bounds.family === bounds.family)
+      return kept.value;
     let atLeast = 0;
     let atMost = 0;
     for (const c of this.#choices) {
@@ -146,10 +154,17 @@ export class DeliveredText {
       const floor = Math.max(c.words, c.pieces);
       const exact = bounds.exact?.countOutput(c.text);
       atLeast += Math.max(floor, exact ?? 0);
-      const ceiling = bounds.family?.countOutput(c.text) ?? encoder.encode(c.text).length;
+      const ceiling =
+        bounds.family === undefined
+          ? encoder.encode(c.text).length
+          : bounds.family === bounds.exact
+            ? (exact as number)
+            : bounds.family.countOutput(c.text);
       atMost += ceiling;
     }
-    return { atLeast, atMost };
+    const value = { atLeast, atMost };
+    this.#counted = { bounds: { exact: bounds.exact, family: bounds.family }, value };
+    return value;
   }
 
   /**
