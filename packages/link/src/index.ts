@@ -24,6 +24,12 @@ export {
   type RelayChunks,
 } from "./node-contract.js";
 export {
+  makeNodeRelayClient,
+  type NodeRelayCallOptions,
+  type NodeRelayClient,
+} from "./node-relay-caller.js";
+export { makeNodeRelayHandler, type NodeRelayHandler } from "./node-relay-server.js";
+export {
   type CodedFailure,
   codeOfFailure,
   detailOfFailure,

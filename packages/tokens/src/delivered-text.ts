@@ -131,6 +131,16 @@ export class DeliveredText {
     return sum;
   }
 
+  /**
+   * The words of the text, over all choices: no tokenizer that splits on white space (SentencePiece,
+   * byte-level BPE) counts fewer tokens, so a bill at or under it needs no tokenizer to believe.
+   */
+  get words(): number {
+    let sum = 0;
+    for (const c of this.#choices) if (c !== undefined) sum += c.words;
+    return sum;
+  }
+
   /** Choices that delivered any text. */
   get choices(): number {
     return this.#choices.filter((c) => c !== undefined && c.text !== "").length;

@@ -1,16 +1,21 @@
-import { makeNodeClient, type NodeClient } from "@pocket-ai/link";
+import http from "node:http";
+import https from "node:https";
+import { makeNodeRelayClient, type NodeRelayClient } from "@pocket-ai/link";
 import { makeKeepAliveFetch } from "@pocket-ai/runtime";
 import { Context, Effect, Layer } from "effect";
 
-export type { NodeClient } from "@pocket-ai/link";
+export type { NodeRelayClient as NodeClient } from "@pocket-ai/link";
 
 /** Sockets one gateway keeps open to one node at most (one per open stream or in-flight relay). */
 const MAX_SOCKETS_PER_NODE = 4096;
 
-/** One client per node endpoint, sharing one pool of keep-alive sockets, closed with the layer. */
+/**
+ * One client per node endpoint, closed with the layer: relays on the link's direct path over
+ * pooled keep-alive sockets, `info` and `health` through tRPC's client on a keep-alive fetch.
+ */
 export class NodeClients extends Context.Tag("gateway/NodeClients")<
   NodeClients,
-  { readonly get: (endpoint: string) => NodeClient }
+  { readonly get: (endpoint: string) => NodeRelayClient }
 >() {
   static readonly layer = Layer.scoped(
     NodeClients,
@@ -18,16 +23,29 @@ export class NodeClients extends Context.Tag("gateway/NodeClients")<
       Effect.acquireRelease(
         // A streamed relay holds its socket until the last chunk: the pool must allow as many
         // sockets per node as the gateway may have streams open to it.
-        Effect.sync(() => makeKeepAliveFetch({ maxSockets: MAX_SOCKETS_PER_NODE })),
-        (pool) => Effect.sync(() => pool.close()),
+        Effect.sync(() => {
+          const options = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_NODE, scheduling: "lifo" as const };
+          return {
+            fetch: makeKeepAliveFetch({ maxSockets: MAX_SOCKETS_PER_NODE }),
+            http: new http.Agent(options),
+            https: new https.Agent(options),
+          };
+        }),
+        (pool) =>
+          Effect.sync(() => {
+            pool.fetch.close();
+            pool.http.destroy();
+            pool.https.destroy();
+          }),
       ),
       (pool) => {
-        const clients = new Map<string, NodeClient>();
+        const clients = new Map<string, NodeRelayClient>();
         return {
           get: (endpoint: string) => {
             let client = clients.get(endpoint);
             if (client === undefined) {
-              client = makeNodeClient(endpoint, { fetch: pool.fetch });
+              const agent = endpoint.startsWith("https:") ? pool.https : pool.http;
+              client = makeNodeRelayClient(endpoint, { agent, fetch: pool.fetch.fetch });
               clients.set(endpoint, client);
               if (clients.size > 100_000) clients.delete(clients.keys().next().value as string);
             }

@@ -63,8 +63,11 @@ export function outputOverrun(
   tokens: RouteTokens,
   limits: AnswerLimits,
 ): string | undefined {
-  const counted = text.count(tokens.output);
   const slack = tokens.output.exact === undefined ? 0 : RETOKENIZE_SLACK_PER_CHOICE * text.choices;
+  // No count reaches the text's UTF-8 bytes (every token, word and piece holds at least one): text
+  // that short proves no overrun without running a tokenizer.
+  if (text.provableMax <= limits.maxOutputTokens + slack) return undefined;
+  const counted = text.count(tokens.output);
   if (counted.atLeast <= limits.maxOutputTokens + slack) return undefined;
   return `delivered at least ${counted.atLeast} output tokens by the gateway's count; the request allowed ${limits.maxOutputTokens}`;
 }
@@ -106,12 +109,24 @@ export function believedUsage(
   limits: AnswerLimits,
 ): RelayUsage {
   if (limits.maxImages > 0) return declared;
-  const counted = text.count(tokens.output);
   return {
     ...declared,
     inputTokens: Math.min(declared.inputTokens, inputAtMost(route, request, tokens)),
-    outputTokens: Math.min(declared.outputTokens, counted.atMost, limits.maxOutputTokens),
+    outputTokens: Math.min(
+      declared.outputTokens,
+      deliveredAtMost(declared.outputTokens, text, tokens),
+      limits.maxOutputTokens,
+    ),
   };
+}
+
+/**
+ * The gateway's own ceiling on the output a text holds, as far as billing `declared` needs it: a
+ * declared count at or under the text's words is under any count of it (no token spans two words),
+ * so the tokenizer runs only when the node bills more than that.
+ */
+export function deliveredAtMost(declared: number, text: DeliveredText, tokens: RouteTokens): number {
+  return declared <= text.words ? declared : text.count(tokens.output).atMost;
 }
 
 export { DeliveredText };

@@ -11,7 +11,7 @@ import { Effect, Stream } from "effect";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
 import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
-import { believedUsage } from "./route-tokens.js";
+import { believedUsage, deliveredAtMost } from "./route-tokens.js";
 import { isPullFailure, type OpenedStream, pullChunk } from "./stream-attempt.js";
 import type { StreamChecks } from "./stream-checks.js";
 
@@ -69,7 +69,7 @@ export function streamEvents(
     tally.cover(verifier.verifiedChunks);
     if (tally.chunks === 0 && tally.uncovered === 0) return undefined;
     const usage = tally.usage();
-    const counted = text.count(tokens.output).atMost;
+    const counted = deliveredAtMost(usage.outputTokens, text, tokens);
     return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
   };
   const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {

@@ -1,4 +1,4 @@
-import { contextFromRequest, makeNodeRouter } from "@pocket-ai/link";
+import { contextFromRequest, makeNodeRelayHandler, makeNodeRouter, type NodeRelayApi } from "@pocket-ai/link";
 import { serveHttp } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Context, Effect, Layer } from "effect";
@@ -15,7 +15,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
 >() {
   /**
    * The HTTP server for the layer's lifetime: the link's node router at `/trpc` (procedures run on
-   * this layer's runtime), Prometheus at `/metrics`, `/health`. Closing it drains in-flight relays.
+   * this layer's runtime; `relay` and `relayStream` calls served on the link's direct path), Prometheus at `/metrics`, `/health`. Closing it drains in-flight relays.
    */
   static readonly layer = Layer.scoped(
     NodeEndpoint,
@@ -26,19 +26,25 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const metrics = yield* Metrics;
       const { pools } = yield* BackendPools;
       const runtime = yield* Effect.runtime<never>();
-      const router = makeNodeRouter({
+      const impl: NodeRelayApi = {
         relay: (input) => relays.relay(input).pipe(Effect.withSpan("Node.relay")),
         relayStream: (input, signal) =>
           relays.relayStream(input, signal).pipe(Effect.withSpan("Node.relayStream.open")),
         info: () => description.info,
         health: description.health,
-      });
+      };
+      const router = makeNodeRouter(impl);
+      const basePath = "/trpc/";
+      const maxBodySize = 32 * 1024 * 1024;
       const trpc = createHTTPHandler({
         router,
-        basePath: "/trpc/",
-        maxBodySize: 32 * 1024 * 1024,
+        basePath,
+        maxBodySize,
         createContext: contextFromRequest(runtime),
       });
+      // The relay procedures' calls in tRPC's own shape are served straight on node:http (no Web
+      // Request or Stream per call or chunk); everything else goes through the tRPC handler.
+      const relayCalls = makeNodeRelayHandler({ impl, router, runtime, basePath, maxBodySize });
       const server = yield* serveHttp({
         host: config.listen.host,
         port: config.listen.port,
@@ -46,7 +52,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
         drainMs: config.shutdownDrainMs,
         handler: (req, res) => {
           const path = (req.url ?? "/").split("?")[0];
-          if (path?.startsWith("/trpc/")) return trpc(req, res);
+          if (path?.startsWith("/trpc/")) return relayCalls(req, res) ? undefined : trpc(req, res);
           if (path === "/metrics") {
             for (const pool of pools.values()) {
               const stats = pool.stats();

@@ -1,0 +1,334 @@
+import http from "node:http";
+import https from "node:https";
+import type { RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
+import { TRPCClientError } from "@trpc/client";
+import { type LinkFetch, makeNodeClient, type NodeClient, type NodeRouter } from "./node-contract.js";
+import { RELAY_PATH, RELAY_STREAM_PATH } from "./node-relay-wire.js";
+
+/** What a call takes: a signal that aborts it (the HTTP request with it, so the node sees it go). */
+export interface NodeRelayCallOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * A client for one node on the relay path: `relay` and `relayStream` as tRPC's client calls them
+ * (same requests, same answers, failures as `TRPCClientError`s with the node's error envelope as
+ * `data`), sent on pooled keep-alive `node:http` sockets and read without a Web stream per chunk;
+ * `info` and `health` through the tRPC client.
+ */
+export interface NodeRelayClient {
+  readonly relay: {
+    readonly mutate: (input: unknown, options?: NodeRelayCallOptions) => Promise<RelayResponse>;
+  };
+  readonly relayStream: {
+    readonly mutate: (
+      input: unknown,
+      options?: NodeRelayCallOptions,
+    ) => Promise<AsyncIterable<RelayStreamChunk>>;
+  };
+  readonly info: NodeClient["info"];
+  readonly health: NodeClient["health"];
+}
+
+/** Chunks held unread before the socket is paused (the node then waits to write more). */
+const MAX_BUFFERED_CHUNKS = 64;
+
+export function makeNodeRelayClient(
+  endpoint: string,
+  options: { readonly agent: http.Agent; readonly fetch?: LinkFetch },
+): NodeRelayClient {
+  const trpc = makeNodeClient(endpoint, options.fetch === undefined ? {} : { fetch: options.fetch });
+  const base = endpoint.endsWith("/") ? endpoint.slice(0, -1) : endpoint;
+  const relayUrl = new URL(`${base}/${RELAY_PATH}`);
+  const streamUrl = new URL(`${base}/${RELAY_STREAM_PATH}?batch=1`);
+  const transport = relayUrl.protocol === "https:" ? https : http;
+  const post = (
+    url: URL,
+    body: string,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+    onResponse: (res: http.IncomingMessage) => void,
+    onError: (error: unknown) => void,
+  ) => {
+    if (signal?.aborted === true) return onError(signal.reason);
+    const request = transport.request(
+      url,
+      {
+        method: "POST",
+        agent: options.agent,
+        headers: {
+          "content-type": "application/json",
+          "content-length": String(Buffer.byteLength(body)),
+          ...headers,
+        },
+      },
+      onResponse,
+    );
+    const onAbort = () =>
+      request.destroy(signal?.reason instanceof Error ? signal.reason : new Error("the call was aborted"));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    request.once("close", () => signal?.removeEventListener("abort", onAbort));
+    request.once("error", onError);
+    request.end(body);
+    return request;
+  };
+
+  const relay = (input: unknown, call: NodeRelayCallOptions = {}) =>
+    new Promise<RelayResponse>((resolve, reject) => {
+      const fail = (e: unknown) => reject(TRPCClientError.from(asError(e)));
+      post(
+        relayUrl,
+        JSON.stringify(input) ?? "",
+        {},
+        call.signal,
+        (res) => {
+          res.setEncoding("utf8");
+          let text = "";
+          res.on("data", (part: string) => {
+            text += part;
+          });
+          res.once("error", fail);
+          res.once("end", () => {
+            const parsed = parseJson(text);
+            if (isObject(parsed) && isObject(parsed.result) && "data" in parsed.result)
+              return resolve(parsed.result.data as RelayResponse);
+            reject(envelopeError(parsed, res.statusCode ?? 0));
+          });
+        },
+        fail,
+      );
+    });
+
+  const relayStream = (input: unknown, call: NodeRelayCallOptions = {}) =>
+    new Promise<AsyncIterable<RelayStreamChunk>>((resolve, reject) => {
+      const fail = (e: unknown) => reject(TRPCClientError.from(asError(e)));
+      const body = `{"0":${JSON.stringify(input) ?? "null"}}`;
+      const request = post(
+        streamUrl,
+        body,
+        { "trpc-accept": "application/jsonl" },
+        call.signal,
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.setEncoding("utf8");
+            let text = "";
+            res.on("data", (part: string) => {
+              text += part;
+            });
+            res.once("end", () => reject(envelopeError(parseJson(text), res.statusCode ?? 0)));
+            res.once("error", fail);
+            return;
+          }
+          const stream = new ChunkStream(res, () => request?.destroy());
+          stream.opened.then(() => resolve(stream), reject);
+        },
+        fail,
+      );
+    });
+
+  return {
+    relay: { mutate: relay },
+    relayStream: { mutate: relayStream },
+    info: trpc.info,
+    health: trpc.health,
+  };
+}
+
+/**
+ * The chunks of one streamed answer, read line by line from the response: `opened` settles once
+ * the lines that resolve the result to the chunk iterable arrived (or fails with the refusal sent
+ * instead); then each chunk line is one item. Returning early destroys the request.
+ */
+class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<RelayStreamChunk> {
+  readonly opened: Promise<void>;
+  #open!: () => void;
+  #refuse!: (error: unknown) => void;
+  #streamId: number | undefined;
+  #head = true;
+  #partial = "";
+  readonly #queue: RelayStreamChunk[] = [];
+  #ended = false;
+  #error: unknown;
+  #waiter:
+    | { resolve: (r: IteratorResult<RelayStreamChunk>) => void; reject: (e: unknown) => void }
+    | undefined;
+  readonly #res: http.IncomingMessage;
+  readonly #destroy: () => void;
+
+  constructor(res: http.IncomingMessage, destroy: () => void) {
+    this.#res = res;
+    this.#destroy = destroy;
+    this.opened = new Promise<void>((resolve, reject) => {
+      this.#open = resolve;
+      this.#refuse = reject;
+    });
+    this.opened.catch(() => undefined);
+    res.setEncoding("utf8");
+    res.on("data", (part: string) => this.#read(part));
+    res.once("end", () => this.#fail(new Error("the node's stream ended without its last line")));
+    res.once("error", (e) => this.#fail(e));
+    res.once("close", () => this.#fail(new Error("the node's stream was cut off")));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<RelayStreamChunk> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<RelayStreamChunk>> {
+    const chunk = this.#queue.shift();
+    if (chunk !== undefined) {
+      if (this.#queue.length < MAX_BUFFERED_CHUNKS / 2 && this.#res.isPaused()) this.#res.resume();
+      return Promise.resolve({ done: false, value: chunk });
+    }
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<RelayStreamChunk>> {
+    if (!this.#ended && this.#error === undefined) {
+      this.#ended = true;
+      this.#destroy();
+    }
+    this.#queue.length = 0;
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  #read(part: string): void {
+    let text = this.#partial + part;
+    let newline = text.indexOf("\n");
+    while (newline !== -1) {
+      const line = text.slice(0, newline);
+      text = text.slice(newline + 1);
+      if (line !== "") this.#line(line);
+      if (this.#ended || this.#error !== undefined) return;
+      newline = text.indexOf("\n");
+    }
+    this.#partial = text;
+  }
+
+  #line(line: string): void {
+    const parsed = parseJson(line);
+    if (this.#head) {
+      this.#head = false;
+      if (!isObject(parsed)) this.#fail(invalid("its head is not an object"));
+      return;
+    }
+    if (!Array.isArray(parsed) || typeof parsed[0] !== "number" || typeof parsed[1] !== "number") {
+      this.#fail(invalid("a line is not [id, status, value]"));
+      return;
+    }
+    const [id, status, payload] = parsed as [number, number, unknown];
+    if (id === this.#streamId) {
+      if (status === 1) {
+        const value = Array.isArray(payload) && Array.isArray(payload[0]) ? payload[0][0] : undefined;
+        if (payload === undefined || (payload as unknown[]).length !== 1 || value === undefined) {
+          this.#fail(invalid("a chunk line is not [[chunk]]"));
+          return;
+        }
+        this.#push(value as RelayStreamChunk);
+        return;
+      }
+      if (status === 0) {
+        this.#end();
+        return;
+      }
+      this.#fail(envelopeError({ error: payload }, 200));
+      return;
+    }
+    if (this.#streamId !== undefined) {
+      this.#fail(invalid("a line names no open stream"));
+      return;
+    }
+    // A line that resolves the result: on to the chunk iterable, or a refusal in its place.
+    if (status !== 0) {
+      this.#fail(envelopeError({ error: payload }, 200));
+      return;
+    }
+    if (!Array.isArray(payload) || !Array.isArray(payload[0])) {
+      this.#fail(invalid("a result line is malformed"));
+      return;
+    }
+    const value: unknown = payload[0][0];
+    const iterable = payload
+      .slice(1)
+      .find((ref) => Array.isArray(ref) && ref[1] === 1 && typeof ref[2] === "number");
+    if (iterable !== undefined) {
+      this.#streamId = (iterable as [unknown, number, number])[2];
+      this.#open();
+      return;
+    }
+    if (isObject(value) && "error" in value) {
+      this.#fail(envelopeError(value, 200));
+      return;
+    }
+    if (payload.length === 1) this.#fail(invalid("the answer holds no chunks"));
+  }
+
+  #push(chunk: RelayStreamChunk): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter.resolve({ done: false, value: chunk });
+      return;
+    }
+    this.#queue.push(chunk);
+    if (this.#queue.length >= MAX_BUFFERED_CHUNKS) this.#res.pause();
+  }
+
+  #end(): void {
+    if (this.#ended || this.#error !== undefined) return;
+    this.#ended = true;
+    this.#res.resume();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve({ done: true, value: undefined });
+  }
+
+  #fail(error: unknown): void {
+    if (this.#ended || this.#error !== undefined) return;
+    this.#error = error instanceof TRPCClientError ? error : TRPCClientError.from(asError(error));
+    this.#refuse(this.#error);
+    this.#destroy();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(this.#error);
+  }
+}
+
+function invalid(what: string): Error {
+  return new Error(`the node's stream is not in tRPC's format: ${what}`);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * The client error for an answer that is not a result: the node's envelope when it sent one (as
+ * tRPC's client reads it), else a plain transport failure naming the HTTP status.
+ */
+function envelopeError(parsed: unknown, status: number): TRPCClientError<NodeRouter> {
+  if (
+    isObject(parsed) &&
+    isObject(parsed.error) &&
+    typeof parsed.error.code === "number" &&
+    typeof parsed.error.message === "string"
+  )
+    return TRPCClientError.from(parsed as never);
+  return TRPCClientError.from(new Error(`the node answered HTTP ${status} without a tRPC result`));
+}

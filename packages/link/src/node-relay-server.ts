@@ -1,0 +1,248 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AnyRouter } from "@trpc/server";
+import { TRPCError } from "@trpc/server";
+import { Exit, Runtime, Stream } from "effect";
+import type { NodeRelayApi, RelayChunks } from "./node-contract.js";
+import {
+  chunkLine,
+  formatError,
+  JSON_HEADERS,
+  RELAY_PATH,
+  RELAY_STREAM_PATH,
+  STREAM_END_LINE,
+  STREAM_PRELUDE,
+  streamErrorLine,
+  streamRefusalLines,
+} from "./node-relay-wire.js";
+import { linkErrorOf } from "./run-procedure.js";
+
+/** A request handler that answers the calls it knows (`true`) and leaves the rest to tRPC (`false`). */
+export type NodeRelayHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * Serves the node's `relay` and `relayStream` procedures straight on `node:http`, in tRPC's wire
+ * format (`node-relay-wire.ts`): what `makeNodeRouter` runs, with the same errors (the router's
+ * formatter shapes them), the same abort (a caller that goes away aborts the relay) and the same
+ * size limit. Calls in any other shape (a batch of several, another content type, a query string
+ * it does not know) return `false` and go to the tRPC handler, which serves the whole router.
+ */
+export function makeNodeRelayHandler<R>(options: {
+  readonly impl: NodeRelayApi<R>;
+  /** The router built from `impl`: its error formatter shapes every error. */
+  readonly router: AnyRouter;
+  readonly runtime: Runtime.Runtime<R>;
+  /** The base path the tRPC handler serves, with a trailing slash: `/trpc/`. */
+  readonly basePath: string;
+  readonly maxBodySize: number;
+}): NodeRelayHandler {
+  const { impl, router, runtime, basePath, maxBodySize } = options;
+  const relayUrl = `${basePath}${RELAY_PATH}`;
+  const streamUrl = `${basePath}${RELAY_STREAM_PATH}?batch=1`;
+  const run = Runtime.runPromiseExit(runtime);
+
+  const serveRelay = (req: IncomingMessage, res: ServerResponse) => {
+    const controller = abortOnClose(res);
+    readBody(req, res, maxBodySize, (error, input) => {
+      const answer = (status: number, body: string) => {
+        if (res.destroyed) return;
+        res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      };
+      const refuse = (e: unknown, inputSeen: unknown) => {
+        const { status, shape } = formatError(router, e, RELAY_PATH, inputSeen);
+        answer(status, JSON.stringify({ error: shape }));
+      };
+      if (error !== undefined) return refuse(error, undefined);
+      run(impl.relay(input), { signal: controller.signal }).then(
+        (exit) => {
+          if (Exit.isSuccess(exit)) return answer(200, `{"result":{"data":${JSON.stringify(exit.value)}}}`);
+          refuse(linkErrorOf(exit.cause), input);
+        },
+        (e: unknown) => refuse(e, input),
+      );
+    });
+  };
+
+  const serveStream = (req: IncomingMessage, res: ServerResponse) => {
+    const controller = abortOnClose(res);
+    readBody(req, res, maxBodySize, (error, body) => {
+      if (error !== undefined) {
+        const { shape } = formatError(router, error, RELAY_STREAM_PATH, undefined);
+        if (res.destroyed) return;
+        res.writeHead(200, JSON_HEADERS);
+        res.end(streamRefusalLines(shape));
+        return;
+      }
+      const input =
+        typeof body === "object" && body !== null ? (body as Record<string, unknown>)["0"] : undefined;
+      let started = false;
+      const fail = (e: unknown) => {
+        if (res.destroyed) return;
+        if (!res.headersSent) res.writeHead(200, JSON_HEADERS);
+        const { shape } = formatError(router, e, RELAY_STREAM_PATH, input);
+        res.end((started ? "" : STREAM_PRELUDE) + streamErrorLine(shape));
+      };
+      run(impl.relayStream(input, controller.signal), { signal: controller.signal }).then((exit) => {
+        if (Exit.isFailure(exit)) return fail(linkErrorOf(exit.cause));
+        if (res.destroyed) return closeChunks(exit.value, runtime);
+        res.writeHead(200, JSON_HEADERS);
+        started = true;
+        res.write(STREAM_PRELUDE);
+        pipeChunks(exit.value, runtime, res, controller.signal).catch(fail);
+      }, fail);
+    });
+  };
+
+  return (req, res) => {
+    if (req.method !== "POST" || !isJson(req.headers["content-type"])) return false;
+    if (req.url === relayUrl) {
+      serveRelay(req, res);
+      return true;
+    }
+    if (req.url === streamUrl && req.headers["trpc-accept"] === "application/jsonl") {
+      serveStream(req, res);
+      return true;
+    }
+    return false;
+  };
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/json\s*(;|$)/i.test(contentType);
+}
+
+/** An abort signal that fires when the caller goes away before the answer is sent whole. */
+function abortOnClose(res: ServerResponse): AbortController {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("the caller went away"));
+  });
+  return controller;
+}
+
+/**
+ * Reads the JSON body up to `limit` bytes. A larger body is refused without keeping it (the
+ * connection is closed after the answer); a body that is not JSON is refused with a fixed message
+ * (the parser's would quote the body).
+ */
+function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  done: (error: TRPCError | undefined, body: unknown) => void,
+): void {
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  const tooLarge = () =>
+    new TRPCError({
+      code: "PAYLOAD_TOO_LARGE",
+      message: `the request body is larger than ${limit} bytes`,
+    });
+  if (declared > limit) {
+    res.setHeader("connection", "close");
+    req.resume();
+    done(tooLarge(), undefined);
+    return;
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  req.on("data", (part: Buffer) => {
+    if (finished) return;
+    size += part.length;
+    if (size > limit) {
+      finished = true;
+      res.setHeader("connection", "close");
+      parts.length = 0;
+      done(tooLarge(), undefined);
+      return;
+    }
+    parts.push(part);
+  });
+  req.once("end", () => {
+    if (finished) return;
+    finished = true;
+    const text =
+      parts.length === 1 ? (parts[0] as Buffer).toString("utf8") : Buffer.concat(parts).toString("utf8");
+    let body: unknown;
+    try {
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      return done(
+        new TRPCError({ code: "BAD_REQUEST", message: "the request body is not valid JSON" }),
+        undefined,
+      );
+    }
+    done(undefined, body);
+  });
+  req.once("error", () => {
+    finished = true;
+  });
+}
+
+function iteratorOf<R>(
+  chunks: RelayChunks<R>,
+  runtime: Runtime.Runtime<R>,
+): AsyncIterator<unknown> | Iterator<unknown> {
+  if (Stream.StreamTypeId in chunks)
+    return Stream.toAsyncIterableRuntime(chunks as Stream.Stream<unknown, never, R>, runtime)[
+      Symbol.asyncIterator
+    ]();
+  if (Symbol.asyncIterator in chunks) return (chunks as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  return (chunks as Iterable<unknown>)[Symbol.iterator]();
+}
+
+/** Ends chunks nobody will read (the caller left while the stream opened). */
+function closeChunks<R>(chunks: RelayChunks<R>, runtime: Runtime.Runtime<R>): void {
+  void Promise.resolve(iteratorOf(chunks, runtime).return?.()).catch(() => undefined);
+}
+
+/**
+ * Writes each chunk as it comes. Chunks that come within one turn of the event loop leave in one
+ * write (the response is corked until the turn ends): a reader slower than the engine gets them
+ * coalesced, and the first chunk is never held back by a timer. A full socket pauses the pulling
+ * until it drains; a caller that goes away ends the chunks (which aborts the engine's request).
+ */
+async function pipeChunks<R>(
+  chunks: RelayChunks<R>,
+  runtime: Runtime.Runtime<R>,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
+  const iterator = iteratorOf(chunks, runtime);
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
+  try {
+    while (!signal.aborted) {
+      const next = await iterator.next();
+      if (next.done === true || signal.aborted) break;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(uncork);
+      }
+      if (!res.write(chunkLine(JSON.stringify(next.value)))) await drained(res, signal);
+    }
+    if (!signal.aborted) {
+      res.end(STREAM_END_LINE);
+      return;
+    }
+  } finally {
+    if (signal.aborted || !res.writableEnded)
+      await Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}
+
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    res.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

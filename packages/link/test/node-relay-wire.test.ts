@@ -1,0 +1,247 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ErrorCode, RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
+import type { TRPCClientError } from "@trpc/client";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { Data, Effect, Runtime, Stream } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CodedFailure,
+  contextFromRequest,
+  makeNodeClient,
+  makeNodeRelayClient,
+  makeNodeRelayHandler,
+  makeNodeRouter,
+  type NodeRelayApi,
+  pocketCodeOf,
+  pocketDetailOf,
+} from "../src/index.js";
+
+class Refused extends Data.TaggedError("Refused")<{ readonly code: ErrorCode; readonly detail?: string }> {}
+const refuse = (code: ErrorCode, detail: string): CodedFailure =>
+  new Refused({ code, detail }) as unknown as CodedFailure;
+const chunk = (n: number, text = "") => ({ n, text }) as unknown as RelayStreamChunk;
+
+/** What the node saw of each stream: whether its chunks were ended, and whether its signal aborted. */
+const streams = new Map<string, { ended: Promise<void>; aborted: () => boolean }>();
+
+// A node whose inputs pick the answer: ok, a coded refusal, a defect naming a secret path, three
+// chunks (as an Effect stream or a plain generator), a stream that fails to open or mid-way, and
+// one that yields a chunk then waits for the caller to leave.
+const impl: NodeRelayApi = {
+  relay: (input) => {
+    const kind = (input as { kind?: string } | undefined)?.kind;
+    if (kind === "ok") return Effect.succeed({ ok: true, input } as unknown as RelayResponse);
+    if (kind === "defect") return Effect.die(new Error("ENOENT: /secret/node.key"));
+    return Effect.fail(refuse("INVALID_SIGNATURE", "the envelope's signature does not match"));
+  },
+  relayStream: (input, signal) => {
+    const { kind, id } = (input ?? {}) as { kind?: string; id?: string };
+    if (kind === "refuse") return Effect.fail(refuse("NODE_BUSY", "queue full"));
+    if (kind === "effect") return Effect.succeed(Stream.make(chunk(1), chunk(2), chunk(3)));
+    return Effect.succeed(
+      (async function* () {
+        let end!: () => void;
+        const ended = new Promise<void>((resolve) => {
+          end = resolve;
+        });
+        if (id !== undefined) streams.set(id, { ended, aborted: () => signal?.aborted === true });
+        try {
+          yield chunk(1, 'line\n"quoted" ✓');
+          if (kind === "hang")
+            await new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve()));
+          yield chunk(2);
+          if (kind === "break") throw new Error("SQLITE_CORRUPT at /secret/node.sqlite");
+          yield chunk(3);
+        } finally {
+          end();
+        }
+      })(),
+    );
+  },
+  info: () => ({ address: "0xnode" }) as never,
+  health: () => ({ ok: true, backends: {} }),
+};
+
+const router = makeNodeRouter(impl);
+const runtime = Runtime.defaultRuntime;
+const basePath = "/trpc/";
+const maxBodySize = 4096;
+const trpc = createHTTPHandler({ router, basePath, maxBodySize, createContext: contextFromRequest(runtime) });
+const direct = makeNodeRelayHandler({ impl, router, runtime, basePath, maxBodySize });
+const servedDirect = { count: 0 };
+
+const servers: http.Server[] = [];
+const agent = new http.Agent({ keepAlive: true });
+let directUrl = "";
+let trpcUrl = "";
+
+async function serve(handler: http.RequestListener): Promise<string> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+}
+
+beforeAll(async () => {
+  // The node as it serves: relay calls on the direct path, the rest through tRPC.
+  directUrl = await serve((req, res) => {
+    if (direct(req, res)) servedDirect.count++;
+    else trpc(req, res);
+  });
+  // A node served by tRPC's own adapter alone: the reference for the wire format.
+  trpcUrl = await serve((req, res) => trpc(req, res));
+});
+afterAll(() => {
+  agent.destroy();
+  for (const s of servers) s.close();
+});
+
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+async function collect(iterable: AsyncIterable<unknown>): Promise<{ chunks: unknown[]; error?: unknown }> {
+  const chunks: unknown[] = [];
+  try {
+    for await (const c of iterable) chunks.push(c);
+    return { chunks };
+  } catch (error) {
+    return { chunks, error };
+  }
+}
+
+const pairs = [
+  {
+    name: "tRPC's client → the direct path",
+    server: () => directUrl,
+    client: (url: string) => makeNodeClient(url),
+  },
+  {
+    name: "the direct caller → tRPC's adapter",
+    server: () => trpcUrl,
+    client: (url: string) => makeNodeRelayClient(url, { agent }),
+  },
+  {
+    name: "the direct caller → the direct path",
+    server: () => directUrl,
+    client: (url: string) => makeNodeRelayClient(url, { agent }),
+  },
+] as const;
+
+describe.each(pairs)("the relay wire: $name", ({ server, client: makeClient }) => {
+  it("answers a relay, and a coded refusal with its code, detail and HTTP status", async () => {
+    const client = makeClient(server());
+    expect(await client.relay.mutate({ kind: "ok" })).toEqual({ ok: true, input: { kind: "ok" } });
+    const error = await rejection(client.relay.mutate({ kind: "bad" }));
+    expect(pocketCodeOf(error)).toBe("INVALID_SIGNATURE");
+    expect(pocketDetailOf(error)).toBe("the envelope's signature does not match");
+    expect((error as TRPCClientError<never>).data).toMatchObject({ httpStatus: 401, code: "UNAUTHORIZED" });
+  });
+
+  it("hides a defect's message", async () => {
+    const error = await rejection(makeClient(server()).relay.mutate({ kind: "defect" }));
+    expect(pocketCodeOf(error)).toBeUndefined();
+    expect((error as TRPCClientError<never>).data).toMatchObject({ httpStatus: 500, pocketCode: null });
+    expect(JSON.stringify(error)).not.toContain("secret");
+    expect((error as Error).message).not.toContain("secret");
+  });
+
+  it("streams chunks in order, from an Effect stream and a generator, text intact", async () => {
+    const client = makeClient(server());
+    expect(await collect(await client.relayStream.mutate({ kind: "effect" }))).toEqual({
+      chunks: [chunk(1), chunk(2), chunk(3)],
+    });
+    expect(await collect(await client.relayStream.mutate({ kind: "gen" }))).toEqual({
+      chunks: [chunk(1, 'line\n"quoted" ✓'), chunk(2), chunk(3)],
+    });
+    expect(await client.health.query()).toEqual({ ok: true, backends: {} });
+  });
+
+  it("fails a stream that cannot open with its code, and one that breaks with nothing leaked", async () => {
+    const client = makeClient(server());
+    const opened = await rejection(
+      client.relayStream
+        .mutate({ kind: "refuse" })
+        .then((it) => collect(it).then((r) => Promise.reject(r.error))),
+    );
+    expect(pocketCodeOf(opened)).toBe("NODE_BUSY");
+    expect(pocketDetailOf(opened)).toBe("queue full");
+    const broken = await collect(await client.relayStream.mutate({ kind: "break" }));
+    expect(broken.chunks).toHaveLength(2);
+    expect((broken.error as TRPCClientError<never>).data).toMatchObject({
+      pocketCode: null,
+      httpStatus: 500,
+    });
+    expect((broken.error as Error).message).not.toContain("secret");
+  });
+
+  it("ends the node's chunks when the caller stops reading mid-stream", async () => {
+    const id = `${server()}-${Math.random()}`;
+    const controller = new AbortController();
+    const iterable = await makeClient(server()).relayStream.mutate(
+      { kind: "hang", id },
+      { signal: controller.signal },
+    );
+    const iterator = iterable[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toEqual(chunk(1, 'line\n"quoted" ✓'));
+    controller.abort();
+    await iterator.return?.();
+    await streams.get(id)?.ended;
+    expect(streams.get(id)?.aborted()).toBe(true);
+  });
+});
+
+describe("the direct path's refusals", () => {
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${directUrl}/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+
+  it("serves the relay calls itself and leaves other shapes to tRPC", async () => {
+    const before = servedDirect.count;
+    await post("relay", JSON.stringify({ kind: "ok" }));
+    expect(servedDirect.count).toBe(before + 1);
+    // A batch of relays is tRPC's to answer, with the same result.
+    const batch = await post("relay?batch=1", JSON.stringify({ 0: { kind: "ok" } }));
+    expect(servedDirect.count).toBe(before + 1);
+    expect(await batch.json()).toEqual([{ result: { data: { ok: true, input: { kind: "ok" } } } }]);
+  });
+
+  it("answers a body that is not JSON with INVALID_REQUEST, quoting nothing of it", async () => {
+    const bad = await post("relay", "{secret-not-json");
+    const text = await bad.text();
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(text).error.data).toEqual({
+      code: "BAD_REQUEST",
+      httpStatus: 400,
+      pocketCode: "INVALID_REQUEST",
+    });
+    expect(text).not.toMatch(/secret|stack|\.ts\b|node_modules/);
+    const error = await rejection(
+      makeNodeRelayClient(directUrl, { agent }).relay.mutate({ kind: "x".repeat(maxBodySize) }),
+    );
+    expect(pocketCodeOf(error)).toBe("INVALID_REQUEST");
+    expect((error as TRPCClientError<never>).data).toMatchObject({
+      httpStatus: 413,
+      code: "PAYLOAD_TOO_LARGE",
+    });
+  });
+
+  it("refuses an oversized or broken stream request in the stream's format", async () => {
+    for (const client of [makeNodeClient(directUrl), makeNodeRelayClient(directUrl, { agent })]) {
+      const error = await rejection(
+        client.relayStream.mutate({ kind: "x".repeat(maxBodySize) }).then((it) => collect(it)),
+      );
+      expect(pocketCodeOf(error)).toBe("INVALID_REQUEST");
+    }
+    const broken = await post("relayStream?batch=1", "{nope", { "trpc-accept": "application/jsonl" });
+    const text = await broken.text();
+    expect(text.split("\n")[1]).toContain('"pocketCode":"INVALID_REQUEST"');
+    expect(text).not.toMatch(/nope|stack|\.ts\b/);
+  });
+});
