@@ -139,8 +139,42 @@ function vectorsOffShape(
 /** Checks a stream chunk's data against the operation's chunk schema; a reason when it does not fit. */
 export function chunkOffSchema(operation: RelayOperation, data: unknown): string | undefined {
   if (operation !== "completions" && operation !== "chat.completions") return "images do not stream";
+  if (operation === "chat.completions" && plainChatChunk(data)) return undefined;
   const parsed = CHUNK_SCHEMAS[operation].safeParse(normalizeFinishReasons(data));
   if (parsed.success) return undefined;
   const issue = parsed.error.issues[0];
   return `chunk off-schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+const isAbsent = (value: unknown) => value === undefined || value === null;
+const isText = (value: unknown) => isAbsent(value) || typeof value === "string";
+
+/**
+ * Whether a chat chunk has the plain shape of a streamed content piece — each choice a `delta` of
+ * role, content or refusal, `finish_reason: null`, no logprobs, tool calls or usage — checked by
+ * hand, as most chunks are. It accepts only chunks `ChatCompletionChunk` accepts; anything else
+ * (a final chunk, tool calls, logprobs, usage, a malformed chunk) goes through the schema, which
+ * says what is wrong.
+ */
+export function plainChatChunk(data: unknown): boolean {
+  if (!isRecord(data)) return false;
+  if (
+    typeof data.id !== "string" ||
+    data.object !== "chat.completion.chunk" ||
+    typeof data.model !== "string"
+  )
+    return false;
+  if (!isCount(data.created) || !isAbsent(data.usage) || !isText(data.system_fingerprint)) return false;
+  if (!Array.isArray(data.choices)) return false;
+  for (const choice of data.choices) {
+    if (!isRecord(choice) || !isCount(choice.index) || choice.finish_reason !== null) return false;
+    if (!isAbsent(choice.logprobs)) return false;
+    const delta = choice.delta;
+    if (!isRecord(delta) || !(delta.role === undefined || delta.role === "assistant")) return false;
+    if (!isText(delta.content) || !isText(delta.refusal) || !isAbsent(delta.tool_calls)) return false;
+  }
+  return true;
 }

@@ -31,40 +31,87 @@ export interface AnsweredRelay {
  * Writes are Effects that fail with a typed {@link NodeStoreError}; reads are plain calls.
  */
 export class RelayStore {
-  constructor(private readonly db: NodeDb) {}
+  /** The per-relay writes, prepared once (SQLite parses each statement once, not per relay). */
+  readonly #admit;
+  readonly #answer;
+  readonly #refuse;
+
+  constructor(private readonly db: NodeDb) {
+    const p = sql.placeholder;
+    this.#admit = db
+      .insert(relays)
+      .values({
+        requestHash: p("requestHash"),
+        sessionId: p("sessionId"),
+        sessionNumber: p("sessionNumber"),
+        sessionEnd: p("sessionEnd"),
+        serviceId: p("serviceId"),
+        tier: p("tier"),
+        applicationAddress: p("applicationAddress"),
+        gatewayAddress: p("gatewayAddress"),
+        outcome: "pending",
+        createdAt: p("createdAt"),
+      })
+      .onConflictDoNothing()
+      .prepare();
+    this.#answer = db
+      .update(relays)
+      .set({
+        responseHash: sql`${p("responseHash")}`,
+        leafHash: sql`${p("leafHash")}`,
+        inputTokens: sql`${p("inputTokens")}`,
+        outputTokens: sql`${p("outputTokens")}`,
+        computeUnits: sql`${p("computeUnits")}`,
+        outcome: "ok",
+        completedAt: sql`${p("completedAt")}`,
+      })
+      .where(eq(relays.requestHash, p("requestHash")))
+      .prepare();
+    this.#refuse = db
+      .update(relays)
+      .set({ outcome: "error", errorCode: sql`${p("errorCode")}`, completedAt: sql`${p("completedAt")}` })
+      .where(eq(relays.requestHash, p("requestHash")))
+      .prepare();
+  }
 
   /** Records an admitted relay; `false` when the same request was seen before (a replay). */
   admit(relay: AdmittedRelay, now: number): Effect.Effect<boolean, NodeStoreError> {
     return storeWrite(
       "admit relay",
       () =>
-        this.db
-          .insert(relays)
-          .values({ ...relay, outcome: "pending", createdAt: now })
-          .onConflictDoNothing()
-          .run().changes === 1,
+        this.#admit.run({
+          requestHash: relay.requestHash,
+          sessionId: relay.sessionId,
+          sessionNumber: relay.sessionNumber,
+          sessionEnd: relay.sessionEnd,
+          serviceId: relay.serviceId,
+          tier: relay.tier,
+          applicationAddress: relay.applicationAddress,
+          gatewayAddress: relay.gatewayAddress,
+          createdAt: now,
+        }).changes === 1,
     );
   }
 
   /** Marks a relay answered: it now counts in its session's claim. */
   answer(requestHash: string, answered: AnsweredRelay, now: number): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record answered relay", () => {
-      this.db
-        .update(relays)
-        .set({ ...answered, outcome: "ok", completedAt: now })
-        .where(eq(relays.requestHash, requestHash))
-        .run();
+      this.#answer.run({
+        requestHash,
+        responseHash: answered.responseHash,
+        leafHash: answered.leafHash,
+        inputTokens: answered.inputTokens,
+        outputTokens: answered.outputTokens,
+        computeUnits: answered.computeUnits,
+        completedAt: now,
+      });
     });
   }
 
   /** Marks a relay refused or failed: it is kept (so a replay is still refused) but never claimed. */
   refuse(requestHash: string, errorCode: string, now: number): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record refused relay", () => {
-      this.db
-        .update(relays)
-        .set({ outcome: "error", errorCode, completedAt: now })
-        .where(eq(relays.requestHash, requestHash))
-        .run();
+      this.#refuse.run({ requestHash, errorCode, completedAt: now });
     });
   }
 
