@@ -212,7 +212,8 @@ async function pipeChunks<R>(
   let corked = false;
   const uncork = () => {
     corked = false;
-    res.uncork();
+    // `end` flushed the response itself; the socket may be serving the next response by now.
+    if (!res.writableEnded) res.uncork();
   };
   try {
     while (!signal.aborted) {

@@ -92,6 +92,7 @@ describe("delivered text", () => {
     text.add({ choices: [{ index: 0, delta: { content: " world" } }] });
     expect(text.count(bounds).atMost).toBe(llama.countOutput("Hello big world"));
     expect(texts).toEqual(["Hello big", "Hello big world"]);
+    expect(text.words).toBe(3);
     // Other bounds are counted for themselves.
     expect(text.count().atMost).toBe(15);
   });
