@@ -67,7 +67,8 @@ describe("the packed package", () => {
       (error: { stderr?: string }) => error.stderr ?? "",
     );
     expect(refused).toContain("PACK_WITH_PNPM");
-  });
+    // npm starts slowly on a loaded machine: the refusal, not the time, decides this test.
+  }, 180_000);
 
   it("ships only the build, sources and README, and points exports at dist", () => {
     const manifest = JSON.parse(
