@@ -21,6 +21,7 @@ const settings: RunSettings = {
   imageProbes: 12,
   imageSeedRepeats: 6,
   imageContentProbes: 3,
+  imageReferenceProbes: 0,
   imageMinSide: 64,
   imageMaxSide: 192,
   evidenceDecay: 0.7,

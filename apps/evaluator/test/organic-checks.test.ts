@@ -23,6 +23,7 @@ const settings: RunSettings = {
   imageProbes: 0,
   imageSeedRepeats: 0,
   imageContentProbes: 0,
+  imageReferenceProbes: 0,
   imageMinSide: 64,
   imageMaxSide: 64,
   evidenceDecay: 0.7,

@@ -4,6 +4,7 @@ import { Effect, Layer } from "effect";
 import type { EvaluatedNode, EvaluatorConfig } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
 import { EvaluatorConfigError } from "../errors.js";
+import { referenceModelOf } from "../images/image-reference.js";
 import { evaluatorHandler } from "../leaderboard/http-handler.js";
 import { makeOpenAiTransport, openAiTransportLayer } from "../probe/openai-transport.js";
 import { buildScoreboard } from "../publish/scoreboard.js";
@@ -46,7 +47,8 @@ export function evaluatorLayer(config: EvaluatorConfig) {
 }
 
 const referenceFor = (config: EvaluatorConfig, node: EvaluatedNode) => {
-  const ref = node.declaredModel === null ? undefined : config.references[node.declaredModel];
+  const name = node.kind === "image" ? referenceModelOf(node) : node.declaredModel;
+  const ref = name === null ? undefined : config.references[name];
   return ref === undefined
     ? undefined
     : { transport: makeOpenAiTransport(ref.gateway), model: ref.model, targetNode: ref.targetNode };

@@ -6,7 +6,13 @@ function flagsOf(n: NodeScore): string {
   const flags: string[] = [];
   if (n.identity.sharedBackendGroup !== null)
     flags.push(`shared:${n.identity.sharedBackendGroup.slice(8, 14)}`);
-  if (n.identity.modelTest === "inconsistent") flags.push(`NOT ${n.identity.declaredModel}`);
+  // Image nodes: the model test compared their pictures with the reference's for the same requests.
+  if (n.identity.modelTest === "inconsistent")
+    flags.push(
+      n.images === undefined
+        ? `NOT ${n.identity.declaredModel}`
+        : `PICTURES-UNLIKE ${n.identity.declaredModel} reference`,
+    );
   if (n.identity.modelTest === "consistent") flags.push(`${n.identity.declaredModel} ok`);
   if (n.loglikelihood === "unsupported") flags.push("no-prompt-logprobs");
   if (n.identity.cachedAnswers === true) flags.push("CACHED-ANSWERS");

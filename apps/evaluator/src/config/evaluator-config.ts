@@ -29,7 +29,9 @@ export type EvaluatedNode = z.infer<typeof EvaluatedNode>;
 
 /**
  * A trusted endpoint serving a declared model, used for the model identity test: completions of
- * the node and of the reference are both scored by the reference (echo + logprobs).
+ * the node and of the reference are both scored by the reference (echo + logprobs). For image
+ * nodes it paints the same requests as the node (same prompt, seed and parameters) and the
+ * pictures are compared; an image node is looked up by its declared model, else by its service's.
  */
 export const ReferenceModel = z.strictObject({
   gateway: GatewayAccess,
@@ -53,7 +55,10 @@ export const EvaluatorConfig = z.strictObject({
     .prefault({}),
   gateway: GatewayAccess,
   nodes: z.array(EvaluatedNode).default([]),
-  /** Declared model name → reference endpoint. Nodes declaring other models are `untested`. */
+  /**
+   * Declared model name → reference endpoint (image nodes without a declared model: the service's
+   * model name). Nodes whose model has no entry are `untested`.
+   */
   references: z.record(z.string(), ReferenceModel).default({}),
   /** Task files (YAML/JSON); empty means the starter suite shipped in `src/tasks/starter`. */
   tasks: z.array(z.string()).default([]),
@@ -78,6 +83,11 @@ export const EvaluatorConfig = z.strictObject({
        * keeps unmasked pixels; outpainting keeps the source).
        */
       imageContentProbes: z.number().int().min(0).default(3),
+      /**
+       * Image nodes whose model has a reference (`references`): requests sent to both, the two
+       * pictures compared (txt2img and img2img alternately; `docs/evaluator.md`).
+       */
+      imageReferenceProbes: z.number().int().min(0).default(8),
       /** Image probes' longer side is a multiple of 64 in [min, max], and within the tier's limits. */
       imageMinSide: z.number().int().min(64).default(512),
       imageMaxSide: z.number().int().min(64).default(768),

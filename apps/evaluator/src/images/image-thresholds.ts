@@ -55,3 +55,25 @@ export const EDIT_CHANGED_MIN_LEVELS = 6;
  */
 export const STRENGTH_MIN_STEP_LEVELS = 8;
 export const STRENGTH_TOLERANCE_LEVELS = 2;
+
+/**
+ * Reference comparison (`image-reference.ts`): a node's picture and the reference's for the same
+ * request are "far" when their layouts differ by more than this (1 − correlation of 8 × 8 grayscale
+ * thumbnails; ±20 levels of pixel noise measured at most 0.06 on the dev engine's pictures, another
+ * seed 0.27–1, median 0.78) …
+ */
+export const REFERENCE_MAX_LAYOUT = 0.15;
+/**
+ * … or their colours by more than this (mean absolute difference of 8 × 8 RGB thumbnails as a share
+ * of 255, about 5 levels; pixel noise measured at most 0.007, another seed 0.03–0.17).
+ */
+export const REFERENCE_MAX_COLOUR = 0.02;
+/**
+ * The share of far pairs an honest node may show (pictures from hardware that is not bit-exact,
+ * an odd failed decode): the test asks whether the node's far share is above it.
+ */
+export const REFERENCE_TOLERATED_FAR_SHARE = 0.1;
+/** The one-sided binomial p-value below which a node's pictures are called unlike the reference's. */
+export const REFERENCE_ALPHA = 0.01;
+/** Fewer compared pairs than this and the comparison is `untested` (4 far of 4 gives p = 0.0001). */
+export const REFERENCE_MIN_PAIRS = 4;

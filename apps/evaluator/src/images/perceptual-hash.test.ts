@@ -1,8 +1,10 @@
+import { createDevImageEngine } from "@pocket-ai/node/fakes";
 import type { RgbaImage } from "@pocket-ai/png";
-import { resizeRgba } from "@pocket-ai/png";
+import { decodePng, encodePng, resizeRgba } from "@pocket-ai/png";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { differenceHash, hashDistance } from "./perceptual-hash.js";
+import { REFERENCE_MAX_COLOUR, REFERENCE_MAX_LAYOUT } from "./image-thresholds.js";
+import { colourDistance, differenceHash, hashDistance, layoutDistance } from "./perceptual-hash.js";
 
 /** A smooth scene from a seed: a few soft blobs of light over a gradient (no library, no files). */
 function scene(seed: number, width = 96, height = 64): RgbaImage {
@@ -67,5 +69,75 @@ describe("hashDistance", () => {
     expect(hashDistance("f0", "0f")).toBe(1);
     expect(hashDistance("80", "00")).toBe(1 / 8);
     expect(hashDistance("00", "0000")).toBe(1);
+  });
+});
+
+/** Every colour channel moved by a fixed pseudo-random amount of up to ±`levels`. */
+function noised(picture: RgbaImage, levels: number): RgbaImage {
+  const data = picture.data.map((v, i) => {
+    if (i % 4 === 3) return v;
+    const h = Math.imul(i, 0x9e3779b1) >>> 0;
+    return Math.max(0, Math.min(255, v + (h % (2 * levels + 1)) - levels));
+  });
+  return { ...picture, data };
+}
+
+describe("layoutDistance and colourDistance", () => {
+  const engine = createDevImageEngine();
+  const paint = async (seed: number, prompt = "a stone bridge beside a quiet canal, watercolour") =>
+    decodePng((await engine.generate({ prompt, seed, steps: 24, width: 192, height: 128 })).images[0]!);
+
+  it("put a picture and its re-encoded, resized or lightly noised copy at (about) 0", async () => {
+    const picture = await paint(11);
+    const copies = [
+      decodePng(encodePng(picture)),
+      resizeRgba(resizeRgba(picture, 144, 96), 192, 128),
+      noised(picture, 20),
+      resizeRgba(picture, 128, 128),
+    ];
+    expect(layoutDistance(picture, copies[0]!)).toBe(0);
+    expect(colourDistance(picture, copies[0]!)).toBe(0);
+    for (const copy of copies) {
+      expect(layoutDistance(picture, copy)).toBeLessThan(REFERENCE_MAX_LAYOUT / 3);
+      expect(colourDistance(picture, copy)).toBeLessThan(REFERENCE_MAX_COLOUR / 2);
+    }
+  });
+
+  it("put the same prompt painted from another seed far apart", async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const [a, b] = [await paint(seed), await paint(seed + 1000)];
+      expect(layoutDistance(a, b) > REFERENCE_MAX_LAYOUT || colourDistance(a, b) > REFERENCE_MAX_COLOUR).toBe(
+        true,
+      );
+    }
+    expect(layoutDistance(await paint(1), await paint(2))).toBeGreaterThan(REFERENCE_MAX_LAYOUT);
+  });
+
+  it("see a tint in the colours even when the layout is unchanged", async () => {
+    const picture = await paint(5);
+    const tinted = {
+      ...picture,
+      data: picture.data.map((v, i) => (i % 4 === 0 ? Math.min(255, v + 30) : v)),
+    };
+    expect(layoutDistance(picture, tinted)).toBeLessThan(REFERENCE_MAX_LAYOUT);
+    expect(colourDistance(picture, tinted)).toBeGreaterThan(REFERENCE_MAX_COLOUR);
+  });
+
+  it("treat two flat pictures as one layout, a flat and a varied one as unrelated", () => {
+    const flat = (v: number) => ({ width: 16, height: 16, data: new Uint8Array(16 * 16 * 4).fill(v) });
+    expect(layoutDistance(flat(40), flat(200))).toBe(0);
+    expect(layoutDistance(flat(40), scene(3))).toBe(1);
+    expect(colourDistance(flat(0), flat(255))).toBe(1);
+  });
+
+  it("are symmetric and stay within 0..1", () => {
+    const a = scene(3);
+    const b = scene(11);
+    expect(layoutDistance(a, b)).toBeCloseTo(layoutDistance(b, a), 12);
+    expect(colourDistance(a, b)).toBeCloseTo(colourDistance(b, a), 12);
+    for (const d of [layoutDistance(a, b), colourDistance(a, b)]) {
+      expect(d).toBeGreaterThanOrEqual(0);
+      expect(d).toBeLessThanOrEqual(1);
+    }
   });
 });

@@ -23,7 +23,8 @@ const IMAGE_FAULTS = [
 function flags(n) {
   const out = [];
   if (n.identity.sharedBackendGroup) out.push({ cls: "shared", text: "shared backend " + n.identity.sharedBackendGroup.slice(8, 14) });
-  if (n.identity.modelTest === "inconsistent") out.push({ cls: "bad", text: "not " + n.identity.declaredModel });
+  if (n.identity.modelTest === "inconsistent")
+    out.push({ cls: "bad", text: n.images ? "pictures unlike the " + n.identity.declaredModel + " reference" : "not " + n.identity.declaredModel });
   if (n.identity.modelTest === "consistent") out.push({ cls: "ok", text: n.identity.declaredModel + " ✓" });
   if (n.loglikelihood === "unsupported") out.push({ cls: "warn", text: "no prompt logprobs" });
   if (n.identity.cachedAnswers) out.push({ cls: "bad", text: "cached answers" });

@@ -8,6 +8,7 @@ import { fingerprintProbe } from "../identity/identity-probes.js";
 import { fingerprintSeed, randomPrompt } from "../identity/random-prompts.js";
 import { contentProbe } from "../images/content-probe.js";
 import { imageProbe } from "../images/image-probe.js";
+import { referenceProbe } from "../images/image-reference.js";
 import type { ImageProbeLimits } from "../images/image-request.js";
 import type { CompletionOutcome, ProbeTransportShape } from "../probe/probe-transport.js";
 import { buildItem } from "../tasks/build-item.js";
@@ -149,6 +150,16 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
       return contentProbe(
         { seed: ctx.seed, node, transport: ctx.transport, limits },
         entry.check,
+        entry.index,
+      );
+    }
+    case "image-reference": {
+      const limits = ctx.imageLimits;
+      if (limits === undefined || ctx.reference === undefined)
+        return Effect.die(new Error("reference comparison planned without image limits or a reference"));
+      return referenceProbe(
+        { seed: ctx.seed, node, transport: ctx.transport, limits },
+        ctx.reference,
         entry.index,
       );
     }

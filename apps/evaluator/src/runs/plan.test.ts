@@ -42,4 +42,20 @@ describe("planImageRun", () => {
       "image/0",
     ]);
   });
+
+  it("adds reference comparisons only when the node's model has a reference", () => {
+    const few = {
+      ...settings,
+      imageProbes: 1,
+      imageSeedRepeats: 0,
+      imageContentProbes: 0,
+      imageReferenceProbes: 3,
+    };
+    expect(planImageRun(few, 5).map((e) => e.key)).toEqual(["image/0"]);
+    expect(
+      planImageRun(few, 5, true)
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(["image-reference/0", "image-reference/1", "image-reference/2", "image/0"]);
+  });
 });

@@ -15,20 +15,22 @@ export type PlanEntry =
       readonly kind: "image-content";
       readonly check: ContentCheck;
       readonly index: number;
-    };
+    }
+  | { readonly key: string; readonly kind: "image-reference"; readonly index: number };
 
 /** Fingerprint prompts per node and day, for shared-backend grouping. */
 export const FINGERPRINT_PROMPTS = 10;
 
 /** The suite hash of image runs (they use no tasks): a changed probe scheme never resumes an old plan. */
-export const IMAGE_SUITE_HASH = sha256Hex("images:v2");
+export const IMAGE_SUITE_HASH = sha256Hex("images:v3");
 
 /**
- * An image node's run: `imageProbes` first asks, `imageSeedRepeats` repeats of the first ones and
- * `imageContentProbes` probes of each content check, in a seeded random order, so a repeat comes
- * later and among other requests, as a customer's "same seed again" does.
+ * An image node's run: `imageProbes` first asks, `imageSeedRepeats` repeats of the first ones,
+ * `imageContentProbes` probes of each content check and, when the node's model has a reference,
+ * `imageReferenceProbes` comparisons with it, in a seeded random order, so a repeat comes later and
+ * among other requests, as a customer's "same seed again" does.
  */
-export function planImageRun(settings: RunSettings, seed: number): PlanEntry[] {
+export function planImageRun(settings: RunSettings, seed: number, withReference = false): PlanEntry[] {
   const entries: PlanEntry[] = [];
   for (let i = 0; i < settings.imageProbes; i++)
     entries.push({ key: `image/${i}`, kind: "image", index: i, repeat: false });
@@ -37,6 +39,9 @@ export function planImageRun(settings: RunSettings, seed: number): PlanEntry[] {
   for (const check of CONTENT_CHECKS)
     for (let i = 0; i < settings.imageContentProbes; i++)
       entries.push({ key: `image-${check}/${i}`, kind: "image-content", check, index: i });
+  if (withReference)
+    for (let i = 0; i < settings.imageReferenceProbes; i++)
+      entries.push({ key: `image-reference/${i}`, kind: "image-reference", index: i });
   const order = createRng(deriveSeed(seed, "image-order")).permutation(entries.length);
   const firstAt = new Map<number, number>();
   const ordered = order.map((i) => entries[i]!);

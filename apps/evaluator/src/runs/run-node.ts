@@ -60,7 +60,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     startedAt: now(),
   };
   const plan = images
-    ? planImageRun(options.settings, run.seed)
+    ? planImageRun(options.settings, run.seed, options.reference !== undefined)
     : planRun(options.tasks, options.settings, run.seed);
   if (open === undefined) store.startRun({ ...run, plannedItems: plan.length });
   yield* Effect.logInfo(open === undefined ? "run started" : "run resumed").pipe(

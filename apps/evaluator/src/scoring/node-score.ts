@@ -4,6 +4,7 @@ import type { ItemResultRow } from "../db/evaluator-store.js";
 import { declaredModelTest } from "../identity/model-test.js";
 import { organicMismatch } from "../identity/organic-check.js";
 import { IMAGES_CATEGORY, imageScore } from "../images/image-findings.js";
+import { IMAGE_REFERENCE_PENALTY, referenceComparison, referenceModelOf } from "../images/image-reference.js";
 import { answerKeyFinding } from "./answer-key.js";
 import { categoryEstimates, type ItemCredit, tallyTasks, taskOf, type WeightedRun } from "./evidence.js";
 import { percentile } from "./percentile.js";
@@ -48,7 +49,8 @@ const probeOrder = (a: ItemResultRow, b: ItemResultRow) =>
  * and the node's earlier runs on the service (`history`, each weighted by decay); speed, errors and
  * identity come from the latest run. Tiers follow the pooled intervals with hysteresis against the
  * previous entry's, and a finding that the node cheats — a failed model test, answers following the
- * public key, made-up logprobs — takes every tier away and is named in `penalties`.
+ * public key, made-up logprobs, an image node's pictures unlike its reference's — takes every tier
+ * away and is named in `penalties`.
  */
 export function nodeScoreOf(options: {
   readonly node: EvaluatedNode;
@@ -88,13 +90,21 @@ export function nodeScoreOf(options: {
   const model = rows
     .filter((r) => r.kind === "identity" && r.category === "model" && r.status === "scored")
     .sort(probeOrder);
+  // Image nodes: the model test is the comparison of their pictures with the reference's.
+  const reference = images === undefined ? undefined : referenceComparison(rows);
   const test =
-    node.declaredModel === null
-      ? { modelTest: "untested" as const, modelTestPValue: null }
-      : declaredModelTest(
-          model.map((r) => r.stat ?? 0),
-          model.map((r) => r.score ?? 0),
-        );
+    reference !== undefined
+      ? { modelTest: reference.modelTest, modelTestPValue: reference.modelTestPValue }
+      : node.declaredModel === null
+        ? { modelTest: "untested" as const, modelTestPValue: null }
+        : declaredModelTest(
+            model.map((r) => r.stat ?? 0),
+            model.map((r) => r.score ?? 0),
+          );
+  const declaredModel =
+    reference !== undefined && reference.modelTest !== "untested"
+      ? referenceModelOf(node)
+      : node.declaredModel;
   const answerKey =
     images === undefined && answerKeyFinding(runs, itemCredit, options.loglikelihoodTasks).flagged;
 
@@ -110,7 +120,9 @@ export function nodeScoreOf(options: {
   );
 
   const penalties = [
-    ...(test.modelTest === "inconsistent" ? ["model-mismatch"] : []),
+    ...(test.modelTest === "inconsistent"
+      ? [reference === undefined ? "model-mismatch" : IMAGE_REFERENCE_PENALTY]
+      : []),
     ...(organic ? ["organic-mismatch"] : []),
     ...(answerKey ? ["answer-key"] : []),
     ...(fakeLogprobs ? ["fake-logprobs"] : []),
@@ -137,7 +149,7 @@ export function nodeScoreOf(options: {
     errorRate: counted.length === 0 ? 0 : errors / counted.length,
     identity: {
       sharedBackendGroup: options.sharedBackendGroup,
-      declaredModel: node.declaredModel,
+      declaredModel,
       ...test,
       ...(images === undefined ? {} : { cachedAnswers: images.cachedAnswers }),
       ...(images === undefined ? { answerKey, fakeLogprobs } : {}),
