@@ -13,6 +13,7 @@ import { buildScoreboard } from "../src/publish/scoreboard.js";
 import { IMAGE_SUITE_HASH } from "../src/runs/plan.js";
 import { runNode } from "../src/runs/run-node.js";
 import { type DevGateway, type DevNodeSpec, startDevGateway } from "./dev-gateway.js";
+import type { ImageFault } from "./image-faults.js";
 import { otherWeights, reencoded } from "./image-variants.js";
 
 const settings: RunSettings = {
@@ -33,7 +34,8 @@ const settings: RunSettings = {
 };
 
 /** The nodes: one without a reference (`untested`), the rest compared with `reference`. */
-const names = ["reference", "honest", "reencoded", "otherWeights", "noise", "untested"] as const;
+const faults = ["noise", "blank", "ignoreSeed", "cached", "wrongSize"] as const;
+const names = ["reference", "honest", "reencoded", "otherWeights", ...faults, "untested"] as const;
 type Name = (typeof names)[number];
 const specs = Object.fromEntries(
   names.map((name) => {
@@ -42,7 +44,7 @@ const specs = Object.fromEntries(
       address: keyPairFromPrivateKey(createHash("sha256").update(`image-reference-${name}`).digest()).address,
       image:
         name === "otherWeights" ? otherWeights(engine) : name === "reencoded" ? reencoded(engine, 6) : engine,
-      ...(name === "noise" ? { imageFault: "noise" as const } : {}),
+      ...((faults as readonly string[]).includes(name) ? { imageFault: name as ImageFault } : {}),
     };
     return [name, spec];
   }),
@@ -54,7 +56,7 @@ const node = (name: Name): EvaluatedNode => ({
   declaredModel: null,
   kind: "image",
 });
-const compared = ["honest", "reencoded", "otherWeights", "noise"] as const;
+const compared = ["honest", "reencoded", "otherWeights", ...faults] as const;
 
 let gateway: DevGateway;
 let board: NodeScore[] = [];
@@ -86,12 +88,15 @@ beforeAll(async () => {
           }),
         { concurrency: settings.nodeConcurrency },
       );
-      // Per node and compared pair: 1 when the two pictures were far apart.
+      // Per node and compared pair, in index order (even: txt2img, odd: img2img): 1 when far apart.
       const distances = Object.fromEntries(
         compared.map((name) => {
           const run = store.finishedRuns(specs[name].address, "stable-diffusion", IMAGE_SUITE_HASH, 1)[0]!;
-          const rows = store.results(run.id).filter((r) => r.category === IMAGE_REFERENCE);
-          return [name, rows.map((r) => (r.checks?.reference === true ? 0 : 1))];
+          const far = Array<number>(settings.imageReferenceProbes).fill(-1);
+          for (const r of store.results(run.id))
+            if (r.category === IMAGE_REFERENCE)
+              far[Number(r.itemKey.split("/")[1])] = r.checks?.reference === true ? 0 : 1;
+          return [name, far];
         }),
       );
       return { nodes: buildScoreboard(store, "test-evaluator", Date.now()).nodes, distances };
@@ -99,6 +104,13 @@ beforeAll(async () => {
   );
   board = out.nodes;
   farPairs = out.distances;
+  for (const name of compared) {
+    const far = farPairs[name]!.filter((f) => f === 1).length;
+    const e = entry(name);
+    console.log(
+      `${name.padEnd(12)} far ${far}/${farPairs[name]!.length} model test ${e.identity.modelTest} p ${e.identity.modelTestPValue?.toExponential(1)} penalties ${e.penalties ?? []}`,
+    );
+  }
 }, 120_000);
 
 afterAll(() => gateway.close());
@@ -129,11 +141,22 @@ describe("comparing image nodes with a reference of their model", () => {
     expect(e.images!.checks.notBlank.mean).toBe(1);
   });
 
-  it("flags pixel noise keyed on the request", () => {
-    const e = entry("noise");
+  it("flags pixel noise keyed on the request on every pair", () => {
     expect(farPairs.noise).toEqual(Array(8).fill(1));
-    expect(e.identity.modelTest).toBe("inconsistent");
-    expect(e.penalties).toContain(IMAGE_REFERENCE_PENALTY);
+    expect(entry("noise").identity.modelTest).toBe("inconsistent");
+    expect(entry("noise").penalties).toContain(IMAGE_REFERENCE_PENALTY);
+  });
+
+  it("flags blank and seedless pictures on every txt2img pair (their faults leave edits honest)", () => {
+    for (const name of ["blank", "ignoreSeed"] as const) {
+      expect(farPairs[name]).toEqual([1, 0, 1, 0, 1, 0, 1, 0]);
+      expect(entry(name).identity.modelTest).toBe("inconsistent");
+      expect(entry(name).penalties).toContain(IMAGE_REFERENCE_PENALTY);
+    }
+    // A cached node's first picture is honest; the rest are someone else's prompt.
+    const cached = farPairs.cached!.filter((f, i) => i % 2 === 0 && f === 1).length;
+    expect(cached).toBeGreaterThanOrEqual(3);
+    expect(farPairs.cached!.filter((_, i) => i % 2 === 1)).toEqual([0, 0, 0, 0]);
   });
 
   it("leaves a node whose model has no reference untested, without asking anything extra", () => {
@@ -146,6 +169,9 @@ describe("comparing image nodes with a reference of their model", () => {
 
   it("the reference painted each compared request once", () => {
     expect(gateway.requests.get(specs.reference.address)).toBe(compared.length * 8);
+    // A node painting every picture at 160 × 160 paints a square request's scene at another
+    // resolution (the dev engine's scene is scale-free): only its other aspects are far.
+    expect(farPairs.wrongSize!.some((f) => f === 1)).toBe(true);
   });
 
   it("publishes the reason with the entry, on the board and in the terminal table", () => {
