@@ -37,7 +37,7 @@ function entry(address: string, mean: number, flags: Partial<NodeScore["identity
   };
 }
 
-/** An image node serving one cached picture for every prompt. */
+/** An image node serving one cached picture for every prompt, unlike its reference's pictures. */
 function imageEntry(address: string): NodeScore {
   const pass = { mean: 1, lower: 0.76, upper: 1, n: 12 };
   const images = { mean: 0.83, lower: 0.73, upper: 0.9, n: 72 };
@@ -47,7 +47,14 @@ function imageEntry(address: string): NodeScore {
     categories: { images },
     overall: images,
     qualifies: [],
-    identity: { ...entry(address, 0).identity, cachedAnswers: true },
+    identity: {
+      ...entry(address, 0).identity,
+      cachedAnswers: true,
+      declaredModel: "stable-diffusion",
+      modelTest: "inconsistent",
+      modelTestPValue: 0.005,
+    },
+    penalties: ["image-reference-mismatch"],
     images: {
       checks: {
         png: pass,
@@ -156,6 +163,7 @@ describe("leaderboard page in headless Chromium", () => {
       expect(dom).toContain("cached answers");
       expect(dom).toContain("seed distance 0.00");
       expect(dom).toContain("not dev-q1");
+      expect(dom).toContain("pictures unlike the stable-diffusion reference");
       expect(dom).toMatch(/data-sorted="overall:desc"/);
     },
     90_000,
