@@ -85,7 +85,7 @@ beforeAll(async () => {
       `${name.padEnd(10)} images ${pct(e.categories.images)}% [${e.categories.images!.lower.toFixed(2)}, ${e.categories.images!.upper.toFixed(2)}] n=${e.categories.images!.n} | ${checks.join(" ")} | seedDist ${f.seedDistance?.toFixed(3)} minDupDist ${f.duplicateDistance?.toFixed(3)} pairs ${f.nearDuplicatePairs} cached ${e.identity.cachedAnswers}`,
     );
   }
-}, 60_000);
+}, 180_000);
 
 afterAll(() => gateway.close());
 

@@ -111,7 +111,7 @@ beforeAll(async () => {
       `${name.padEnd(12)} far ${far}/${farPairs[name]!.length} model test ${e.identity.modelTest} p ${e.identity.modelTestPValue?.toExponential(1)} penalties ${e.penalties ?? []}`,
     );
   }
-}, 120_000);
+}, 180_000);
 
 afterAll(() => gateway.close());
 
