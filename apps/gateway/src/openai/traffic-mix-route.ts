@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { OrganicSampleKind } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { Accounts } from "../accounts/accounts.js";
 import { Dispatcher } from "../relay/dispatcher.js";
@@ -41,8 +42,9 @@ export function serveTrafficMix(
 }
 
 /**
- * `GET /v1/pocket/organic-samples?node=pokt1…`: customer relays of that node held for organic
- * checks (prompt, output, parameters), handed out once, for evaluator keys only.
+ * `GET /v1/pocket/organic-samples?node=pokt1…&kinds=completions,chat`: customer relays of that
+ * node held for organic checks (prompt or messages, output, parameters), handed out once, for
+ * evaluator keys only. Without `kinds`, completions samples only (what older evaluators read).
  */
 export function serveOrganicSamples(
   deps: FrontDoorDeps,
@@ -52,8 +54,17 @@ export function serveOrganicSamples(
 ) {
   return Effect.gen(function* () {
     yield* requireEvaluatorKey(deps, req, "take organic samples");
-    const node = new URL(req.url ?? "/", "http://gateway").searchParams.get("node") ?? "";
+    const query = new URL(req.url ?? "/", "http://gateway").searchParams;
+    const node = query.get("node") ?? "";
+    const kinds = (query.get("kinds") ?? "completions")
+      .split(",")
+      .filter((k): k is OrganicSampleKind => k === "completions" || k === "chat");
     const dispatcher = yield* Dispatcher;
-    sendJson(res, 200, { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256) ?? []) }, cors);
+    sendJson(
+      res,
+      200,
+      { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256, kinds) ?? []) },
+      cors,
+    );
   });
 }

@@ -1,5 +1,5 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
-import { Clock, Deferred, Duration, Effect, Either, Layer, Option } from "effect";
+import { Clock, Deferred, Duration, Effect, Either, Layer, Option, Stream } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -177,7 +177,12 @@ const make = Effect.gen(function* () {
       tried.add(route.node.address);
       if (tried.size > 1) ctx.metrics.retries.inc();
       const opened = yield* Effect.either(openStream(ctx, route, request));
-      if (Either.isRight(opened)) return streamEvents(ctx, opened.right, request, tried.size);
+      if (Either.isRight(opened)) {
+        const events = streamEvents(ctx, opened.right, request, tried.size);
+        // Organic checks decide once per stream; an unsampled stream's chunks are not looked at.
+        const watch = selector.organic.watch(request, ctx.now);
+        return watch === undefined ? events : Stream.map(events, watch);
+      }
       failures.push(opened.left);
       if (isCallerError(opened.left)) break;
       if (replans < MAX_SESSION_REPLANS) {
@@ -196,7 +201,8 @@ const make = Effect.gen(function* () {
     stream,
     availability: () => selector.availability(clock.unsafeCurrentTimeMillis()),
     trafficMix: () => selector.trafficMix.snapshot(),
-    organicSamples: (node, max) => selector.organic.take(node, max, clock.unsafeCurrentTimeMillis()),
+    organicSamples: (node, max, kinds) =>
+      selector.organic.take(node, max, clock.unsafeCurrentTimeMillis(), kinds),
   });
 });
 

@@ -113,4 +113,51 @@ describe("evaluator-targeted relays", () => {
     expect(samples[0]!.output).toBe((customer.right.payload.choices as { text: string }[])[0]!.text);
     expect(await take(node)).toEqual([]);
   });
+
+  it("hold a customer's streamed chat once it ended normally, with the text the client was passed", async () => {
+    const take = (node: string, kinds?: ("completions" | "chat")[]) =>
+      net.managed.runPromise(Effect.map(Dispatcher, (d) => d.organicSamples?.(node, 10, kinds) ?? []));
+    const messages = [{ role: "user", content: "Tell me about the sea." }];
+    const outcomes = new Set<string>();
+    // Both nodes serve it in turn; a stream the gateway cut (the llama.cpp stand-in's text counts
+    // past max_tokens) is never held, one that ended normally is.
+    for (let i = 0; i < 16 && !outcomes.has("ok"); i++) {
+      const events = await streamed(
+        net,
+        dispatchRequest(
+          "llama-2-13b",
+          { messages, max_tokens: 12, temperature: 0.9 },
+          { operation: "chat.completions" },
+        ),
+      );
+      if (Either.isLeft(events)) throw events.left;
+      const last = events.right[events.right.length - 1];
+      if (last?.type !== "final" || last.record === undefined) throw new Error("no final event");
+      const delivered = events.right
+        .flatMap((e) => (e.type === "data" ? (e.data.choices as { delta?: { content?: string } }[]) : []))
+        .map((c) => c.delta?.content ?? "")
+        .join("");
+      expect(delivered).not.toBe("");
+      const node = last.record.nodeAddress;
+      outcomes.add(last.outcome);
+      // An evaluator that reads completions samples only is not handed the chat.
+      expect(await take(node)).toEqual([]);
+      expect(await take(node, ["completions", "chat"])).toEqual(
+        last.outcome === "ok"
+          ? [
+              {
+                kind: "chat",
+                nodeAddress: node,
+                serviceId: "llama-2-13b",
+                messages,
+                output: delivered,
+                params: { max_tokens: 12, temperature: 0.9 },
+                stream: true,
+              },
+            ]
+          : [],
+      );
+    }
+    expect(outcomes.has("ok")).toBe(true);
+  });
 });

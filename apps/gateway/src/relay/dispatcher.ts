@@ -1,6 +1,7 @@
 import type {
   ErrorCode,
   OrganicSample,
+  OrganicSampleKind,
   RelayOperation,
   RelayUsage,
   ResolvedModel,
@@ -108,6 +109,10 @@ export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
     /** The shapes of recent customer text relays (parameters only), for evaluator keys. */
     readonly trafficMix?: () => TrafficMix;
     /** Hands out (once) customer relays of a node held for organic checks, for evaluator keys. */
-    readonly organicSamples?: (nodeAddress: string, max: number) => readonly OrganicSample[];
+    readonly organicSamples?: (
+      nodeAddress: string,
+      max: number,
+      kinds?: readonly OrganicSampleKind[],
+    ) => readonly OrganicSample[];
   }
 >() {}

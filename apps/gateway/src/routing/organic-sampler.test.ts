@@ -1,6 +1,6 @@
-import { DEFAULT_CATALOG, resolveModelName } from "@pocket-ai/protocol";
+import { DEFAULT_CATALOG, ORGANIC_MAX_CHARS, OrganicSample, resolveModelName } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
-import type { DispatchRequest } from "../relay/dispatcher.js";
+import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "../relay/dispatcher.js";
 import { OrganicSampler } from "./organic-sampler.js";
 
 const target = resolveModelName(DEFAULT_CATALOG, "llama-2-13b");
@@ -44,4 +44,205 @@ describe("organic sampler", () => {
     for (let k = 0; k < 5; k++) all.offer(request("app_a"), payload, served, 0);
     expect(all.take("pokt1node", 10, 0)).toHaveLength(3);
   });
+
+  it("samples unary chats of plain-text messages, with the customer's parameters", () => {
+    const sampler = new OrganicSampler(settings);
+    const messages = [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Name a river." },
+    ];
+    const reply = (content: string, extra: Record<string, unknown> = {}) => ({
+      choices: [{ index: 0, message: { role: "assistant", content, ...extra }, finish_reason: "stop" }],
+    });
+    sampler.offer(
+      chat("app_a", { messages, temperature: 0.7, max_tokens: 64, max_completion_tokens: 32 }),
+      reply("The Nile."),
+      served,
+      0,
+    );
+    // Not sampled: tools, a tool call in the reply, JSON mode, n = 2, named or tool messages.
+    sampler.offer(chat("app_a", { messages, tools: [{ type: "function" }] }), reply("x"), served, 0);
+    sampler.offer(chat("app_a", { messages }), reply("", { tool_calls: [{ id: "c" }] }), served, 0);
+    sampler.offer(
+      chat("app_a", { messages, response_format: { type: "json_object" } }),
+      reply("{}"),
+      served,
+      0,
+    );
+    sampler.offer(chat("app_a", { messages, n: 2 }), reply("x"), served, 0);
+    sampler.offer(
+      chat("app_a", { messages: [{ role: "user", content: "Hi", name: "ann" }] }),
+      reply("x"),
+      served,
+      0,
+    );
+    sampler.offer(
+      chat("app_a", { messages: [...messages, { role: "tool", content: "42", tool_call_id: "c" }] }),
+      reply("x"),
+      served,
+      0,
+    );
+    sampler.offer(
+      chat("app_a", { messages: [{ role: "user", content: [{ type: "text", text: "Hi" }] }] }),
+      reply("x"),
+      served,
+      0,
+    );
+    // Older evaluators read completions samples only: chats wait for a caller that asks for them.
+    expect(sampler.take("pokt1node", 10, 0)).toEqual([]);
+    const taken = sampler.take("pokt1node", 10, 0, ["completions", "chat"]);
+    expect(taken).toEqual([
+      {
+        kind: "chat",
+        nodeAddress: "pokt1node",
+        serviceId: "llama-2-13b",
+        messages,
+        output: "The Nile.",
+        params: { temperature: 0.7, max_tokens: 32 },
+        stream: false,
+      },
+    ]);
+    expect(OrganicSample.safeParse(taken[0]).success).toBe(true);
+  });
+
+  it("samples a streamed chat at its start and holds the delivered text once it ended normally", () => {
+    const sampler = new OrganicSampler(settings);
+    const pass = sampler.watch(
+      chat("app_a", { messages: [{ role: "user", content: "Hi" }], seed: 3 }),
+      () => 5,
+    );
+    if (pass === undefined) throw new Error("a share of 1 samples every eligible stream");
+    for (const event of chatStream(["Hel", "lo", " there"], "stop")) expect(pass(event)).toBe(event);
+    expect(sampler.take("pokt1node", 10, 5, ["chat"])).toEqual([
+      {
+        kind: "chat",
+        nodeAddress: "pokt1node",
+        serviceId: "llama-2-13b",
+        messages: [{ role: "user", content: "Hi" }],
+        output: "Hello there",
+        params: { seed: 3, max_tokens: 8 },
+        stream: true,
+      },
+    ]);
+  });
+
+  it("samples a streamed completion; never a broken, cut or tool-calling stream", () => {
+    const sampler = new OrganicSampler(settings);
+    const completion = sampler.watch(request("app_a", { temperature: 0.2 }), () => 0);
+    for (const event of completionStream([" wor", "ld"], "length")) completion?.(event);
+    const take = () => sampler.take("pokt1node", 10, 0, ["completions", "chat"]);
+    expect(take()).toMatchObject([{ kind: "completions", prompt: "Hello", output: " world", stream: true }]);
+
+    const runs: DispatchStreamEvent[][] = [
+      // The node failed mid-way: an error final, whatever came before.
+      [...completionStream([" a", " b"], "stop").slice(0, 2), final("error")],
+      // An ok final without a finish reason of stop or length.
+      completionStream([" a"], null),
+      completionStream([" a"], "content_filter"),
+    ];
+    for (const events of runs) {
+      const pass = sampler.watch(request("app_a"), () => 0);
+      for (const event of events) pass?.(event);
+    }
+    const tools = sampler.watch(chat("app_a", { messages: [{ role: "user", content: "Hi" }] }), () => 0);
+    const call = {
+      index: 0,
+      delta: { tool_calls: [{ index: 0, function: { name: "f", arguments: "{}" } }] },
+    };
+    for (const event of [data({ choices: [call] }), ...chatStream(["x"], "stop")]) tools?.(event);
+    expect(take()).toEqual([]);
+  });
+
+  it("never watches an unsampled stream: not drawn, opted out, pinned, n > 1, echo", () => {
+    const draws = new OrganicSampler({ ...settings, share: 0.02 }, () => 0.5);
+    expect(
+      draws.watch(chat("app_a", { messages: [{ role: "user", content: "Hi" }] }), () => 0),
+    ).toBeUndefined();
+    const sampler = new OrganicSampler(settings);
+    const messages = [{ role: "user", content: "Hi" }];
+    expect(sampler.watch(chat("app_quiet", { messages }), () => 0)).toBeUndefined();
+    expect(
+      sampler.watch(
+        {
+          ...chat("app_b", { messages }),
+          application: { id: "app_b", address: "pokt1b", organicChecks: false },
+        },
+        () => 0,
+      ),
+    ).toBeUndefined();
+    expect(
+      sampler.watch({ ...chat("app_a", { messages }), targetNode: "pokt1node" }, () => 0),
+    ).toBeUndefined();
+    expect(sampler.watch(chat("app_a", { messages, n: 2 }), () => 0)).toBeUndefined();
+    expect(sampler.watch(request("app_a", { n: 3 }), () => 0)).toBeUndefined();
+    expect(sampler.watch(request("app_a", { echo: true }), () => 0)).toBeUndefined();
+    expect(sampler.watch(request("app_a", { prompt: ["a", "b"] }), () => 0)).toBeUndefined();
+  });
+
+  it("drops a streamed sample as soon as its text passes the bound", () => {
+    const sampler = new OrganicSampler(settings);
+    const piece = "x".repeat(1_000);
+    const long = Array.from({ length: Math.ceil(ORGANIC_MAX_CHARS / piece.length) + 1 }, () => piece);
+    const pass = sampler.watch(request("app_a"), () => 0);
+    for (const event of completionStream(long, "length")) pass?.(event);
+    const fits = sampler.watch(request("app_a"), () => 0);
+    for (const event of completionStream(long.slice(0, 16), "length")) fits?.(event);
+    const taken = sampler.take("pokt1node", 10, 0);
+    expect(taken.map((s) => s.output.length)).toEqual([16_000]);
+    // A unary answer past the bound is not held either.
+    sampler.offer(request("app_a"), { choices: [{ text: "x".repeat(ORGANIC_MAX_CHARS + 1) }] }, served, 0);
+    expect(sampler.take("pokt1node", 10, 0)).toEqual([]);
+  });
 });
+
+function chat(app: string, body: Record<string, unknown>): DispatchRequest {
+  const { prompt: _, ...rest } = request(app, body).body;
+  return { ...request(app), operation: "chat.completions", body: rest };
+}
+
+const record: RelayRecord = {
+  requestHash: "00",
+  nodeAddress: "pokt1node",
+  servedServiceId: "llama-2-13b",
+  sessionId: "s",
+  sessionNumber: 1,
+  leafHash: "00",
+  computeUnits: 1,
+  usage: { inputTokens: 1, outputTokens: 1 },
+  attempts: 1,
+};
+
+let seq = 0;
+const data = (payload: Record<string, unknown>): DispatchStreamEvent => ({
+  type: "data",
+  data: payload,
+  seq: seq++,
+  verified: seq,
+});
+const final = (outcome: "ok" | "error"): DispatchStreamEvent => ({
+  type: "final",
+  verified: seq,
+  outcome,
+  ...(outcome === "error" ? { error: { code: "STREAM_INTERRUPTED" as const, message: "cut" } } : {}),
+  record,
+  ttftMs: 1,
+});
+
+/** A chat stream as the dispatcher yields it: a role delta, content deltas, the finish, usage, final. */
+function chatStream(pieces: readonly string[], finish: string | null): DispatchStreamEvent[] {
+  return [
+    data({ choices: [{ index: 0, delta: { role: "assistant" }, finish_reason: null }] }),
+    ...pieces.map((content) => data({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })),
+    data({ choices: [{ index: 0, delta: {}, finish_reason: finish }] }),
+    data({ choices: [], usage: { prompt_tokens: 1, completion_tokens: pieces.length } }),
+    final("ok"),
+  ];
+}
+
+function completionStream(pieces: readonly string[], finish: string | null): DispatchStreamEvent[] {
+  return [
+    ...pieces.map((text) => data({ choices: [{ index: 0, text, finish_reason: null }] })),
+    data({ choices: [{ index: 0, text: "", finish_reason: finish }] }),
+    final("ok"),
+  ];
+}

@@ -1,5 +1,10 @@
-import type { OrganicSample } from "@pocket-ai/protocol";
-import type { DispatchRequest } from "../relay/dispatcher.js";
+import {
+  ORGANIC_MAX_CHARS,
+  type OrganicSample,
+  type OrganicSampleKind,
+  organicRequestOf,
+} from "@pocket-ai/protocol";
+import type { DispatchRequest, DispatchStreamEvent } from "../relay/dispatcher.js";
 
 export interface OrganicSettings {
   /** Share of eligible customer relays set aside (on by default). */
@@ -12,13 +17,27 @@ export interface OrganicSettings {
   readonly maxHeld: number;
 }
 
-const SAMPLING_FIELDS = ["temperature", "top_p", "max_tokens", "seed"] as const;
+type Asked = NonNullable<ReturnType<typeof organicRequestOf>>;
+type Served = { readonly nodeAddress: string; readonly servedServiceId: string };
+type Choice = {
+  readonly index?: unknown;
+  readonly text?: unknown;
+  readonly message?: { readonly content?: unknown; readonly tool_calls?: unknown };
+  readonly delta?: { readonly content?: unknown; readonly tool_calls?: unknown };
+  readonly finish_reason?: unknown;
+};
+
+const ENDED = new Set<unknown>(["stop", "length"]);
+
+const hasToolCalls = (part: { readonly tool_calls?: unknown } | undefined) =>
+  Array.isArray(part?.tool_calls) && part.tool_calls.length > 0;
 
 /**
- * Organic checks, the gateway's part: a small share of customers' answered completions relays
- * (one prompt, one choice) is held in memory — prompt, output, parameters, the serving node —
- * until an evaluator takes it to score the output against a reference model for the node's
- * service. Nothing is written anywhere; a sample is handed out once and dropped after `heldMs`.
+ * Organic checks, the gateway's part: a small share of customers' answered text relays —
+ * completions and chats, unary and streamed, one choice of plain text (`organicRequestOf`) — is
+ * held in memory (prompt or messages, output, parameters, the serving node) until an evaluator
+ * takes it to score the output against a reference model for the node's service. Nothing is
+ * written anywhere; a sample is handed out once and dropped after `heldMs`.
  */
 export class OrganicSampler {
   private held: { sample: OrganicSample; until: number }[] = [];
@@ -28,44 +47,99 @@ export class OrganicSampler {
     private readonly random: () => number = Math.random,
   ) {}
 
-  offer(
-    request: DispatchRequest,
-    payload: Record<string, unknown>,
-    served: { readonly nodeAddress: string; readonly servedServiceId: string },
-    now: number,
-  ): void {
-    if (request.targetNode !== undefined || request.operation !== "completions") return;
-    if (request.application.organicChecks === false || this.settings.optOut.includes(request.application.id))
-      return;
-    if (this.random() >= this.settings.share) return;
-    const prompt = request.body.prompt;
-    const choices = payload.choices as { text?: unknown }[] | undefined;
-    const output = choices?.length === 1 ? choices[0]?.text : undefined;
-    if (typeof prompt !== "string" || typeof output !== "string" || output === "") return;
-    if (request.body.echo === true) return;
-    const params: Record<string, number> = {};
-    for (const field of SAMPLING_FIELDS) {
-      const v = request.body[field];
-      if (typeof v === "number" && Number.isFinite(v)) params[field] = v;
-    }
-    this.drop(now);
-    this.held.push({
-      sample: { nodeAddress: served.nodeAddress, serviceId: served.servedServiceId, prompt, output, params },
-      until: now + this.settings.heldMs,
-    });
-    if (this.held.length > this.settings.maxHeld) this.held.shift();
+  /** A unary relay's answer: set aside when the draw picks it and it is of a sampled shape. */
+  offer(request: DispatchRequest, payload: Record<string, unknown>, served: Served, now: number): void {
+    const asked = this.draw(request);
+    if (asked === undefined) return;
+    const choices = payload.choices as Choice[] | undefined;
+    const choice = choices?.length === 1 ? choices[0] : undefined;
+    if (choice === undefined || (choice.finish_reason != null && !ENDED.has(choice.finish_reason))) return;
+    if (asked.kind === "chat" && hasToolCalls(choice.message)) return;
+    const output = asked.kind === "chat" ? choice.message?.content : choice.text;
+    if (typeof output === "string") this.hold(asked, output, false, served, now);
   }
 
-  /** Hands out (and forgets) up to `max` samples of one node. */
-  take(nodeAddress: string, max: number, now: number): OrganicSample[] {
+  /**
+   * A stream about to be passed to the client: decided here, once, whether it is sampled. For an
+   * unsampled stream (nearly all) the answer is `undefined` and nothing watches its chunks; a
+   * sampled one gets a function to pass each event through, which gathers choice 0's delivered
+   * text (dropping the sample past `ORGANIC_MAX_CHARS`) and sets the sample aside only when the
+   * stream ended normally (`ok`, finish reason `stop` or `length`).
+   */
+  watch(
+    request: DispatchRequest,
+    now: () => number,
+  ): ((event: DispatchStreamEvent) => DispatchStreamEvent) | undefined {
+    const asked = this.draw(request);
+    if (asked === undefined) return undefined;
+    let parts: string[] | undefined = [];
+    let chars = 0;
+    let finish: unknown = null;
+    return (event) => {
+      if (parts === undefined) return event;
+      if (event.type === "final") {
+        if (event.outcome === "ok" && event.record !== undefined && ENDED.has(finish))
+          this.hold(asked, parts.join(""), true, event.record, now());
+        parts = undefined;
+        return event;
+      }
+      const choices = event.data.choices;
+      if (!Array.isArray(choices)) return event;
+      for (const choice of choices as Choice[]) {
+        const part = asked.kind === "chat" ? choice.delta : undefined;
+        const text = asked.kind === "chat" ? part?.content : choice.text;
+        chars += typeof text === "string" ? text.length : 0;
+        if ((choice.index ?? 0) !== 0 || hasToolCalls(part) || chars > ORGANIC_MAX_CHARS) {
+          parts = undefined;
+          return event;
+        }
+        if (typeof text === "string" && text !== "") parts.push(text);
+        if (choice.finish_reason != null) finish = choice.finish_reason;
+      }
+      return event;
+    };
+  }
+
+  /**
+   * Hands out (and forgets) up to `max` samples of one node, of the kinds the caller can score
+   * (older evaluators read completions samples only).
+   */
+  take(
+    nodeAddress: string,
+    max: number,
+    now: number,
+    kinds: readonly OrganicSampleKind[] = ["completions"],
+  ): OrganicSample[] {
     this.drop(now);
     const out: OrganicSample[] = [];
     this.held = this.held.filter((h) => {
-      if (h.sample.nodeAddress !== nodeAddress || out.length >= max) return true;
+      const kind = h.sample.kind ?? "completions";
+      if (h.sample.nodeAddress !== nodeAddress || !kinds.includes(kind) || out.length >= max) return true;
       out.push(h.sample);
       return false;
     });
     return out;
+  }
+
+  /** The request's part of a sample when this relay is drawn and of a sampled shape. */
+  private draw(request: DispatchRequest): Asked | undefined {
+    if (request.targetNode !== undefined) return undefined;
+    if (request.application.organicChecks === false || this.settings.optOut.includes(request.application.id))
+      return undefined;
+    if (this.random() >= this.settings.share) return undefined;
+    return organicRequestOf(request.operation, request.body);
+  }
+
+  private hold(asked: Asked, output: string, stream: boolean, served: Served, now: number): void {
+    if (output === "" || output.length > ORGANIC_MAX_CHARS) return;
+    const common = { nodeAddress: served.nodeAddress, serviceId: served.servedServiceId, output };
+    const sample: OrganicSample =
+      asked.kind === "chat"
+        ? { kind: "chat", ...common, messages: asked.messages, params: asked.params, stream }
+        : { kind: "completions", ...common, prompt: asked.prompt, params: asked.params, stream };
+    this.drop(now);
+    this.held.push({ sample, until: now + this.settings.heldMs });
+    if (this.held.length > this.settings.maxHeld) this.held.shift();
   }
 
   private drop(now: number): void {

@@ -1,4 +1,13 @@
-export { ORGANIC_SAMPLES_PATH, OrganicSample, OrganicSamples } from "./organic-sample.js";
+export {
+  ORGANIC_MAX_CHARS,
+  ORGANIC_MAX_MESSAGES,
+  ORGANIC_SAMPLES_PATH,
+  OrganicMessage,
+  OrganicSample,
+  type OrganicSampleKind,
+  OrganicSamples,
+  organicRequestOf,
+} from "./organic-sample.js";
 export {
   promptCharsOf,
   TRAFFIC_MIX_PATH,
