@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Backend, type DevImageEngine, type DevTextEngine, makeDevBackend } from "@pocket-ai/node/fakes";
-import { ORGANIC_SAMPLES_PATH, type OrganicSample } from "@pocket-ai/protocol";
+import { ORGANIC_SAMPLES_PATH, type OrganicSample, organicRequestOf } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
 import { faultyImages, type ImageFault } from "./image-faults.js";
 
@@ -30,6 +30,8 @@ export interface DevNodeSpec {
   readonly respond?: (operation: string, body: Record<string, unknown>) => unknown;
   /** A two-faced node: customers' requests (the customer key) are answered from this engine instead. */
   readonly customerText?: DevTextEngine;
+  /** Which customer requests `customerText` answers (default: all of them). */
+  readonly customerTextFor?: (operation: string, stream: boolean) => boolean;
 }
 
 export interface DevGateway {
@@ -39,6 +41,14 @@ export interface DevGateway {
   readonly refusedTargets: number;
   close(): Promise<void>;
 }
+
+/** One choice of a text answer or stream piece, as far as organic sampling reads it. */
+type Choice = {
+  readonly text?: string;
+  readonly message?: { readonly content?: string | null };
+  readonly delta?: { readonly content?: string };
+  readonly finish_reason?: string | null;
+};
 
 const config = {
   kind: "dev",
@@ -130,9 +140,12 @@ export async function startDevGateway(options: {
       // As the gateway does: customer relays held for organic checks, handed out once.
       if (key !== options.evaluatorKey)
         return send(res, 403, { error: { message: "evaluator only", code: "INVALID_REQUEST" } });
-      const node = new URL(req.url ?? "/", "http://dev-gateway").searchParams.get("node");
-      const taken = organic.filter((s) => s.nodeAddress === node);
-      organic = organic.filter((s) => s.nodeAddress !== node);
+      const query = new URL(req.url ?? "/", "http://dev-gateway").searchParams;
+      const node = query.get("node");
+      const kinds = (query.get("kinds") ?? "completions").split(",");
+      const wanted = (s: OrganicSample) => s.nodeAddress === node && kinds.includes(s.kind ?? "completions");
+      const taken = organic.filter(wanted);
+      organic = organic.filter((s) => !wanted(s));
       return send(res, 200, { samples: taken });
     }
     const target = req.headers["x-pocket-target-node"];
@@ -158,14 +171,7 @@ export async function startDevGateway(options: {
     const count = (requests.get(address) ?? 0) + 1;
     requests.set(address, count);
     const swapAfter = slot.spec.swapAfterRequests;
-    const backend =
-      key === options.customerKey && slot.forCustomers !== undefined
-        ? slot.forCustomers
-        : slot.swapped !== undefined && swapAfter !== undefined && count > swapAfter
-          ? slot.swapped
-          : slot.backend;
     let body = await readBody(req);
-    if (slot.spec.dropPromptLogprobs === true) body = { ...body, echo: false };
     const path = req.url ?? "";
     const operation = path.endsWith("/chat/completions")
       ? "chat.completions"
@@ -174,13 +180,43 @@ export async function startDevGateway(options: {
         : path.endsWith("/images/edits")
           ? "edits"
           : "images";
+    const twoFaced =
+      key === options.customerKey && (slot.spec.customerTextFor?.(operation, body.stream === true) ?? true);
+    const backend =
+      twoFaced && slot.forCustomers !== undefined
+        ? slot.forCustomers
+        : slot.swapped !== undefined && swapAfter !== undefined && count > swapAfter
+          ? slot.swapped
+          : slot.backend;
+    if (slot.spec.dropPromptLogprobs === true) body = { ...body, echo: false };
+    // As the gateway does: customers' relays of one plain-text choice are held for organic checks.
+    const asked = key === options.customerKey ? organicRequestOf(operation, body) : undefined;
+    const hold = (output: unknown, finish: unknown, stream: boolean) => {
+      if (asked === undefined || typeof output !== "string" || output === "") return;
+      if (finish !== "stop" && finish !== "length") return;
+      const served = { nodeAddress: address, serviceId: "dev-text", output, params: asked.params, stream };
+      organic.push(
+        asked.kind === "chat"
+          ? { kind: "chat", ...served, messages: asked.messages }
+          : { kind: "completions", ...served, prompt: asked.prompt },
+      );
+    };
     if (body.stream === true && (operation === "chat.completions" || operation === "completions")) {
       res.writeHead(200, { "content-type": "text/event-stream" });
+      let text = "";
+      let finish: unknown = null;
       await Effect.runPromise(
         Stream.runForEach(backend.stream(operation, body), (piece) =>
-          Effect.sync(() => res.write(`data: ${JSON.stringify(piece)}\n\n`)),
+          Effect.sync(() => {
+            for (const choice of (piece as { choices?: Choice[] }).choices ?? []) {
+              text += (operation === "chat.completions" ? choice.delta?.content : choice.text) ?? "";
+              finish = choice.finish_reason ?? finish;
+            }
+            res.write(`data: ${JSON.stringify(piece)}\n\n`);
+          }),
         ),
       );
+      hold(text, finish, true);
       res.end("data: [DONE]\n\n");
       return;
     }
@@ -194,21 +230,13 @@ export async function startDevGateway(options: {
             ? (faults.get(address)?.edits?.(body) ?? backend.imagesEdits(body))
             : (faults.get(address)?.generations(body) ?? backend.imagesGenerations(body));
     const result = await Effect.runPromise(Effect.either(call));
-    if (result._tag === "Right" && key === options.customerKey && operation === "completions") {
-      const text = (result.right as { choices?: { text?: string }[] }).choices?.[0]?.text;
-      const params = Object.fromEntries(
-        ["temperature", "top_p", "max_tokens", "seed"].flatMap((f) =>
-          typeof body[f] === "number" ? [[f, body[f] as number]] : [],
-        ),
+    if (result._tag === "Right") {
+      const choice = (result.right as { choices?: Choice[] }).choices?.[0];
+      hold(
+        operation === "chat.completions" ? choice?.message?.content : choice?.text,
+        choice?.finish_reason,
+        false,
       );
-      if (typeof text === "string" && typeof body.prompt === "string" && text !== "")
-        organic.push({
-          nodeAddress: address,
-          serviceId: "dev-text",
-          prompt: body.prompt,
-          output: text,
-          params,
-        });
     }
     if (result._tag === "Right") return send(res, 200, result.right);
     const status = result.left._tag === "BackendRejected" ? 400 : 502;

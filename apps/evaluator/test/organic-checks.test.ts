@@ -6,8 +6,10 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
+import { organicMismatch } from "../src/identity/organic-check.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
 import { ProbeTransport } from "../src/probe/probe-transport.js";
+import { sha256Hex } from "../src/runs/rng.js";
 import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
@@ -46,7 +48,11 @@ let gateway: DevGateway;
 const honest = address(0);
 const twoFaced = address(1);
 const reference = address(2);
+// Serves customers' unary completions honestly — the one kind organic checks used to sample — and
+// a weak model to their chats and streams.
+const chatCheat = address(3);
 let entries: Record<string, NodeScore>;
+let organicRows: Record<string, { stat: number | null; promptHash: string }[]>;
 
 beforeAll(async () => {
   const strong = createDevTextEngine({ quality: 1 });
@@ -56,20 +62,61 @@ beforeAll(async () => {
       // Serves the strong model to the evaluator's probes and a weak one to customers.
       { address: twoFaced, text: strong, customerText: createDevTextEngine({ quality: 0.2 }) },
       { address: reference, text: strong },
+      {
+        address: chatCheat,
+        text: strong,
+        customerText: createDevTextEngine({ quality: 0.2 }),
+        customerTextFor: (operation, stream) => operation === "chat.completions" || stream,
+      },
     ],
     evaluatorKey: EVALUATOR_KEY,
     customerKey: CUSTOMER_KEY,
   });
   // Customers' ordinary traffic; the gateway holds what it answered for organic checks.
   const customer = new OpenAI({ baseURL: gateway.baseUrl, apiKey: CUSTOMER_KEY, maxRetries: 0 });
-  for (let i = 0; i < 90; i++) {
+  // Untargeted requests go round the four nodes in turn: blocks of a multiple of four give every
+  // node the same share of each kind.
+  const prompt = (i: number) => PROMPTS[i % PROMPTS.length]!;
+  const messages = (i: number) => [
+    { role: "system" as const, content: "Continue the story." },
+    { role: "user" as const, content: prompt(i) },
+  ];
+  const drain = async (stream: AsyncIterable<unknown>) => {
+    for await (const _ of stream);
+  };
+  for (let i = 0; i < 48; i++)
     await customer.completions.create({
       model: "dev-text",
-      prompt: PROMPTS[i % PROMPTS.length]!,
+      prompt: prompt(i),
       max_tokens: 16,
       temperature: 0.8,
     });
-  }
+  for (let i = 0; i < 48; i++)
+    await customer.chat.completions.create({
+      model: "dev-text",
+      messages: messages(i),
+      max_tokens: 16,
+      temperature: 0.8,
+    });
+  for (let i = 0; i < 48; i++)
+    await drain(
+      await customer.chat.completions.create({
+        model: "dev-text",
+        messages: messages(i + 1),
+        max_completion_tokens: 16,
+        top_p: 0.9,
+        stream: true,
+      }),
+    );
+  for (let i = 0; i < 16; i++)
+    await drain(
+      await customer.completions.create({
+        model: "dev-text",
+        prompt: `${prompt(i)} then`,
+        max_tokens: 16,
+        stream: true,
+      }),
+    );
   const transport = makeOpenAiTransport({
     baseUrl: gateway.baseUrl,
     apiKey: EVALUATOR_KEY,
@@ -87,18 +134,27 @@ beforeAll(async () => {
   const scored = await Effect.runPromise(
     Effect.gen(function* () {
       const tasks = yield* loadSuite([]);
-      return yield* Effect.forEach([honest, twoFaced], (a) =>
-        runNode({
-          node: node(a),
-          tasks,
-          settings,
-          seed: 7,
-          reference: { transport, model: "dev-q1", targetNode: reference },
-        }),
+      const store = yield* EvaluatorStore;
+      return yield* Effect.forEach([honest, twoFaced, chatCheat], (a) =>
+        Effect.map(
+          runNode({
+            node: node(a),
+            tasks,
+            settings,
+            seed: 7,
+            reference: { transport, model: "dev-q1", targetNode: reference },
+          }),
+          (entry) => {
+            const run = store.published().find((p) => p.entry.address === a)!;
+            const rows = store.results(run.runId).filter((r) => r.category === "organic");
+            return { entry, rows };
+          },
+        ),
       );
     }).pipe(Effect.provide(layer)),
   );
-  entries = Object.fromEntries(scored.map((e) => [e.address, e]));
+  entries = Object.fromEntries(scored.map((e) => [e.entry.address, e.entry]));
+  organicRows = Object.fromEntries(scored.map((e) => [e.entry.address, e.rows]));
 }, 600_000);
 
 afterAll(async () => {
@@ -114,7 +170,24 @@ describe("organic checks", () => {
     expect(cheat.qualifies).toEqual([]);
   });
 
-  it("leave an honest node alone", () => {
+  it("catch a node that cheats only on customers' chats and streams", () => {
+    const cheat = entries[chatCheat]!;
+    expect(cheat.identity.modelTest).not.toBe("inconsistent");
+    expect(cheat.penalties).toContain("organic-mismatch");
+    expect(cheat.qualifies).toEqual([]);
+    // Its unary completions, the one kind organic checks once sampled, show nothing; the rest do.
+    const unary = new Set(PROMPTS.map(sha256Hex));
+    const rows = organicRows[chatCheat]!;
+    const gaps = (keep: (r: { promptHash: string }) => boolean) => rows.filter(keep).map((r) => r.stat!);
+    expect(gaps((r) => unary.has(r.promptHash))).toHaveLength(12);
+    expect(organicMismatch(gaps((r) => unary.has(r.promptHash)))).toBe(false);
+    expect(organicMismatch(gaps((r) => !unary.has(r.promptHash)))).toBe(true);
+  });
+
+  it("leave an honest node alone, its chats and streams scored as well", () => {
     expect(entries[honest]!.penalties ?? []).not.toContain("organic-mismatch");
+    // 12 each of unary completions, unary chats and streamed chats, 4 streamed completions.
+    expect(organicRows[honest]).toHaveLength(40);
+    expect(organicRows[honest]!.every((r) => r.stat !== null && Number.isFinite(r.stat))).toBe(true);
   });
 });

@@ -101,7 +101,10 @@ export function makeOpenAiTransport(access: GatewayAccess): ProbeTransportShape 
         }),
       ),
     organicSamples: (nodeAddress) =>
-      getJson(access, `${ORGANIC_SAMPLES_PATH}?node=${encodeURIComponent(nodeAddress)}`).pipe(
+      getJson(
+        access,
+        `${ORGANIC_SAMPLES_PATH}?node=${encodeURIComponent(nodeAddress)}&kinds=completions,chat`,
+      ).pipe(
         Effect.map((raw) => {
           const parsed = OrganicSamples.safeParse(raw);
           return parsed.success ? parsed.data.samples : [];
