@@ -48,7 +48,8 @@ const NOTICES: Record<string, string> = {
   "key-saved": "The key's name and limits are saved. They apply from the next call.",
   "key-revoked": "The key is revoked: calls with it now fail with 401 invalid_api_key.",
   "rate-set": "The week's POKT rate is set.",
-  "organic-on": "Quality checks are on: a small share of your completions may be checked, never stored.",
+  "organic-on":
+    "Quality checks are on: a small share of your completions and chats may be checked, never stored.",
   "organic-off": "Quality checks are off: none of your requests or answers are set aside.",
 };
 

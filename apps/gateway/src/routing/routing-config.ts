@@ -48,7 +48,7 @@ export const RoutingConfig = z.strictObject({
       pollMs: ms(86_400_000).min(100).default(30_000),
     })
     .optional(),
-  /** Organic checks: customers' completions relays set aside for the evaluator to score (`organic-sampler.ts`). */
+  /** Organic checks: customers' completions and chat relays (unary and streamed) set aside for the evaluator to score (`organic-sampler.ts`). */
   organic: z
     .strictObject({
       share: z.number().min(0).max(1).default(0.02),

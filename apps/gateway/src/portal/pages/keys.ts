@@ -73,7 +73,7 @@ ${created}
 <div class="card" id="organic-checks"><h2 style="margin-top:0">Quality checks on your traffic</h2>
 <p>${data.organicChecks ? "On" : "Off"}: ${
       data.organicChecks
-        ? "about 2% of your completions may be held in this gateway's memory (never written to disk, dropped within minutes) so the evaluator can check that the node which answered served the model it claims. Nothing is logged or stored."
+        ? "about 2% of your text requests (completions and chats, streamed or not) and their answers may be held in this gateway's memory (never written to disk, dropped within minutes) so the evaluator can check that the node which answered served the model it claims. Nothing is logged or stored."
         : "none of your requests or answers are ever set aside for quality checks."
     }</p>
 <form method="post" action="/portal/organic-checks">${csrfField(view)}<input type="hidden" name="enabled" value="${data.organicChecks ? "false" : "true"}"><button type="submit" class="small">${data.organicChecks ? "Turn quality checks off" : "Turn quality checks on"}</button></form></div>`,
