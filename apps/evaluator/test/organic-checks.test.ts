@@ -91,14 +91,14 @@ beforeAll(async () => {
       max_tokens: 16,
       temperature: 0.8,
     });
-  for (let i = 0; i < 48; i++)
+  for (let i = 0; i < 32; i++)
     await customer.chat.completions.create({
       model: "dev-text",
       messages: messages(i),
       max_tokens: 16,
       temperature: 0.8,
     });
-  for (let i = 0; i < 48; i++)
+  for (let i = 0; i < 32; i++)
     await drain(
       await customer.chat.completions.create({
         model: "dev-text",
@@ -176,18 +176,33 @@ describe("organic checks", () => {
     expect(cheat.penalties).toContain("organic-mismatch");
     expect(cheat.qualifies).toEqual([]);
     // Its unary completions, the one kind organic checks once sampled, show nothing; the rest do.
-    const unary = new Set(PROMPTS.map(sha256Hex));
-    const rows = organicRows[chatCheat]!;
-    const gaps = (keep: (r: { promptHash: string }) => boolean) => rows.filter(keep).map((r) => r.stat!);
-    expect(gaps((r) => unary.has(r.promptHash))).toHaveLength(12);
-    expect(organicMismatch(gaps((r) => unary.has(r.promptHash)))).toBe(false);
-    expect(organicMismatch(gaps((r) => !unary.has(r.promptHash)))).toBe(true);
+    const { unary, rest } = split(organicRows[chatCheat]!);
+    expect(unary).toHaveLength(12);
+    expect(organicMismatch(unary)).toBe(false);
+    expect(rest.length).toBeGreaterThanOrEqual(12);
+    expect(organicMismatch(rest)).toBe(true);
   });
 
   it("leave an honest node alone, its chats and streams scored as well", () => {
     expect(entries[honest]!.penalties ?? []).not.toContain("organic-mismatch");
-    // 12 each of unary completions, unary chats and streamed chats, 4 streamed completions.
-    expect(organicRows[honest]).toHaveLength(40);
-    expect(organicRows[honest]!.every((r) => r.stat !== null && Number.isFinite(r.stat))).toBe(true);
+    // Up to 8 unary chats, 8 streamed chats and 4 streamed completions (an empty answer is not
+    // sampled): enough for a finding on their own, and none.
+    const { unary, rest } = split(organicRows[honest]!);
+    expect(unary).toHaveLength(12);
+    expect(rest.length).toBeGreaterThanOrEqual(12);
+    expect(organicMismatch(rest)).toBe(false);
   });
 });
+
+/** Organic gaps of unary completions (the story prompts as sent) and of the chats and streams. */
+function split(rows: readonly { stat: number | null; promptHash: string }[]) {
+  const unary = new Set(PROMPTS.map(sha256Hex));
+  const gaps = (keep: (hash: string) => boolean) =>
+    rows
+      .filter((r) => keep(r.promptHash))
+      .map((r) => {
+        if (r.stat === null || !Number.isFinite(r.stat)) throw new Error("an organic check without a gap");
+        return r.stat;
+      });
+  return { unary: gaps((h) => unary.has(h)), rest: gaps((h) => !unary.has(h)) };
+}

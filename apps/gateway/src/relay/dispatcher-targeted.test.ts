@@ -89,7 +89,9 @@ describe("evaluator-targeted relays", () => {
   it("hold customers' completions in memory for organic checks, hand each out once, never a probe's", async () => {
     const take = (node: string) =>
       net.managed.runPromise(Effect.map(Dispatcher, (d) => d.organicSamples?.(node, 10) ?? []));
+    // Customer relays of the tests above (a streamed completion among them) were sampled too.
     await take(dev.address);
+    await take(llamacpp.address);
     const probe = await unary(
       net,
       dispatchRequest("llama-2-13b", { prompt: "One two three", max_tokens: 4 }, { targetNode: dev.address }),
