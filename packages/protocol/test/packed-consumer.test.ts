@@ -44,6 +44,10 @@ beforeAll(async () => {
   writeFileSync(join(consumerDir, "package.json"), JSON.stringify({ name: "consumer", type: "module" }));
 }, 300_000);
 
+function shellEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_)/i.test(key)));
+}
+
 function tarballName(): string {
   const tarball = readdirSync(consumerDir).find((f) => f.endsWith(".tgz"));
   if (tarball === undefined) throw new Error("pnpm pack produced no tarball");
@@ -59,9 +63,9 @@ describe("the packed package", () => {
     const refused = await promisify(execFile)(
       "npm",
       ["pack", "--dry-run", "--pack-destination", consumerDir],
-      {
-        cwd: packageDir,
-      },
+      // As from an operator's shell: without the package manager variables this test runs under
+      // (pnpm's user agent would otherwise reach npm's lifecycle scripts).
+      { cwd: packageDir, env: shellEnv() },
     ).then(
       () => undefined,
       (error: { stderr?: string }) => error.stderr ?? "",
