@@ -1,4 +1,4 @@
-import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import { encodePng, type RgbaImage } from "@pocket-ai/png";
 import { Effect } from "effect";
 import type { ProbeError } from "../errors.js";
 import { errorCodeOf } from "../errors.js";
@@ -18,6 +18,7 @@ import {
 import type { ImageProbeContext } from "./image-probe.js";
 import { randomImagePrompt } from "./image-prompts.js";
 import { randomImageSize } from "./image-request.js";
+import { decoded } from "./inspect-image.js";
 
 /** The content checks, each a kind of probe and a check of the `images` category. */
 export const CONTENT_CHECKS = ["colour", "img2img", "inpaint", "outpaint"] as const;
@@ -89,14 +90,10 @@ function maskPicture(width: number, height: number, rect: Rect): RgbaImage {
   return { width, height, data };
 }
 
-const decoded = (outcome: ImagesOutcome): RgbaImage | undefined => {
+/** The answer's first picture, decoded; undefined when there is none or it does not decode. */
+export const firstPicture = (outcome: ImagesOutcome): RgbaImage | undefined => {
   const bytes = outcome.images[0];
-  if (bytes === undefined) return undefined;
-  try {
-    return decodePng(bytes);
-  } catch {
-    return undefined;
-  }
+  return bytes === undefined ? undefined : decoded(bytes);
 };
 
 /** The band (pixels) next to a mask or source edge where an edit may blend: ignored by the checks. */
@@ -153,7 +150,7 @@ export function contentProbe(ctx: ImageProbeContext, check: ContentCheck, index:
       probe = Effect.map(
         ctx.transport.images({ ...common, prompt, size: `${width}x${height}` }, target),
         (outcome) => {
-          const image = decoded(outcome);
+          const image = firstPicture(outcome);
           const passed =
             image !== undefined &&
             image.width === width &&
@@ -178,7 +175,7 @@ export function contentProbe(ctx: ImageProbeContext, check: ContentCheck, index:
         ),
         (outcomes) => {
           const distances = outcomes.map((o) => {
-            const image = decoded(o);
+            const image = firstPicture(o);
             return image === undefined ? null : meanDifference(source, image);
           });
           const passed = strengthMonotonic(distances);
@@ -209,7 +206,7 @@ export function contentProbe(ctx: ImageProbeContext, check: ContentCheck, index:
           target,
         ),
         (outcome) => {
-          const image = decoded(outcome);
+          const image = firstPicture(outcome);
           const passed = image !== undefined && inpaintKeeps(source, image, mask, bandOf(width, height));
           return row(passed, null, promptHash, outcome.images[0]);
         },
@@ -231,7 +228,7 @@ export function contentProbe(ctx: ImageProbeContext, check: ContentCheck, index:
           target,
         ),
         (outcome) => {
-          const image = decoded(outcome);
+          const image = firstPicture(outcome);
           const passed =
             image !== undefined && outpaintKeeps(source, image, { width, height }, at, bandOf(width, height));
           return row(passed, null, promptHash, outcome.images[0]);

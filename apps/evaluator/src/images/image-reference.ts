@@ -1,4 +1,4 @@
-import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import { encodePng, type RgbaImage } from "@pocket-ai/png";
 import { Effect } from "effect";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
 import { errorCodeOf, type ProbeError } from "../errors.js";
@@ -6,7 +6,7 @@ import type { ImagesOutcome } from "../probe/probe-transport.js";
 import { base, type Row } from "../runs/entry-row.js";
 import type { EntryContext } from "../runs/execute-entry.js";
 import { createRng, deriveSeed, sha256Hex } from "../runs/rng.js";
-import { sourcePicture } from "./content-probe.js";
+import { firstPicture, sourcePicture } from "./content-probe.js";
 import type { ImageProbeContext } from "./image-probe.js";
 import { imageProbeRequest } from "./image-request.js";
 import {
@@ -34,16 +34,6 @@ export const referenceModelOf = (node: EvaluatedNode): string =>
 /** Image-to-image strengths a reference probe asks for: high enough that the model paints most of it. */
 const MIN_STRENGTH = 0.6;
 const STRENGTH_SPREAD = 0.25;
-
-const decoded = (outcome: ImagesOutcome): RgbaImage | undefined => {
-  const bytes = outcome.images[0];
-  if (bytes === undefined) return undefined;
-  try {
-    return decodePng(bytes);
-  } catch {
-    return undefined;
-  }
-};
 
 /** Both distances between a node's picture and the reference's; a picture that does not decode is as far as can be. */
 export function referenceDistances(
@@ -97,7 +87,7 @@ export function referenceProbe(
   const row = { ...base, kind: "image" as const, category: IMAGE_REFERENCE, promptHash };
   return Effect.either(ask(reference.transport, reference.model, reference.targetNode)).pipe(
     Effect.flatMap((answered) => {
-      const refPicture = answered._tag === "Right" ? decoded(answered.right) : undefined;
+      const refPicture = answered._tag === "Right" ? firstPicture(answered.right) : undefined;
       if (refPicture === undefined)
         return Effect.succeed<Row>({
           ...row,
@@ -107,7 +97,7 @@ export function referenceProbe(
         });
       return ask(ctx.transport, ctx.node.model, ctx.node.address).pipe(
         Effect.map((outcome): Row => {
-          const picture = decoded(outcome);
+          const picture = firstPicture(outcome);
           const d = referenceDistances(picture, refPicture);
           return {
             ...row,

@@ -22,7 +22,8 @@ export interface ImageInspection {
   readonly distinctColours: number | null;
 }
 
-function decoded(bytes: Uint8Array): RgbaImage | undefined {
+/** The PNG's pixels, or undefined when the bytes are not a PNG that decodes. */
+export function decoded(bytes: Uint8Array): RgbaImage | undefined {
   try {
     return decodePng(bytes);
   } catch {
