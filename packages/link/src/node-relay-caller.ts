@@ -32,11 +32,23 @@ export interface NodeRelayClient {
 
 /** Chunks held unread before the socket is paused (the node then waits to write more). */
 const MAX_BUFFERED_CHUNKS = 64;
+/**
+ * The most characters read from a node for one answer, or for one line of a stream (a node is a
+ * stranger: without a bound, an endless answer would grow the gateway's memory until the
+ * deadline). Four pictures of 1024×1024 as base64 PNG fit many times over.
+ */
+export const MAX_NODE_ANSWER_CHARS = 64 * 1024 * 1024;
 
 export function makeNodeRelayClient(
   endpoint: string,
-  options: { readonly agent: http.Agent; readonly fetch?: LinkFetch },
+  options: {
+    readonly agent: http.Agent;
+    readonly fetch?: LinkFetch;
+    /** The most characters of one answer or stream line ({@link MAX_NODE_ANSWER_CHARS}). */
+    readonly maxAnswerChars?: number;
+  },
 ): NodeRelayClient {
+  const limit = options.maxAnswerChars ?? MAX_NODE_ANSWER_CHARS;
   const trpc = makeNodeClient(endpoint, options.fetch === undefined ? {} : { fetch: options.fetch });
   const base = endpoint.endsWith("/") ? endpoint.slice(0, -1) : endpoint;
   const relayUrl = new URL(`${base}/${RELAY_PATH}`);
@@ -86,6 +98,7 @@ export function makeNodeRelayClient(
           let text = "";
           res.on("data", (part: string) => {
             text += part;
+            if (text.length > limit) res.destroy(tooLarge(limit));
           });
           res.once("error", fail);
           res.once("end", () => {
@@ -114,12 +127,13 @@ export function makeNodeRelayClient(
             let text = "";
             res.on("data", (part: string) => {
               text += part;
+              if (text.length > limit) res.destroy(tooLarge(limit));
             });
             res.once("end", () => reject(envelopeError(parseJson(text), res.statusCode ?? 0)));
             res.once("error", fail);
             return;
           }
-          const stream = new ChunkStream(res, () => request?.destroy());
+          const stream = new ChunkStream(res, () => request?.destroy(), limit);
           stream.opened.then(() => resolve(stream), reject);
         },
         fail,
@@ -155,7 +169,10 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
   readonly #res: http.IncomingMessage;
   readonly #destroy: () => void;
 
-  constructor(res: http.IncomingMessage, destroy: () => void) {
+  readonly #limit: number;
+
+  constructor(res: http.IncomingMessage, destroy: () => void, limit: number) {
+    this.#limit = limit;
     this.#res = res;
     this.#destroy = destroy;
     this.opened = new Promise<void>((resolve, reject) => {
@@ -207,6 +224,7 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
       newline = text.indexOf("\n");
     }
     this.#partial = text;
+    if (text.length > this.#limit) this.#fail(tooLarge(this.#limit));
   }
 
   #line(line: string): void {
@@ -296,6 +314,10 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
     this.#waiter = undefined;
     waiter?.reject(this.#error);
   }
+}
+
+function tooLarge(limit: number): Error {
+  return new Error(`the node's answer is longer than ${limit} characters`);
 }
 
 function invalid(what: string): Error {

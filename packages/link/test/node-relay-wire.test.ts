@@ -245,3 +245,44 @@ describe("the direct path's refusals", () => {
     expect(text).not.toMatch(/nope|stack|\.ts\b/);
   });
 });
+
+describe("the direct caller against a hostile node", () => {
+  it("stops reading an answer, or a stream line, longer than its bound", async () => {
+    // A node that answers without end: a unary body, and a stream's first line, that never close.
+    let sent = 0;
+    const hostile = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const more = () => {
+        while (!res.destroyed && res.write("x".repeat(1024))) sent += 1024;
+        if (!res.destroyed) res.once("drain", more);
+      };
+      res.on("close", () => undefined);
+      more();
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/trpc`;
+    const client = makeNodeRelayClient(url, { agent, maxAnswerChars: 64 * 1024 });
+    try {
+      const unary = await client.relay.mutate({}).then(
+        () => "answered",
+        (error: Error) => error.message,
+      );
+      expect(unary).toContain("longer than 65536 characters");
+      const stream = await client.relayStream.mutate({}).then(
+        async (chunks) => {
+          for await (const _ of chunks) {
+            /* reading until it fails */
+          }
+          return "ended";
+        },
+        (error: Error) => error.message,
+      );
+      expect(stream).toContain("longer than 65536 characters");
+      // The caller hung up soon after its bound: the node could not make it read without end.
+      expect(sent).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      hostile.closeAllConnections();
+      await new Promise((resolve) => hostile.close(resolve));
+    }
+  });
+});
