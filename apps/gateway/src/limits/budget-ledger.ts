@@ -7,6 +7,7 @@ import {
   type RateAsk,
   type RateRefusal,
   type WindowEntry,
+  windowUsage,
 } from "./rate-window.js";
 
 /** A relay's ledger row, written in the transaction that charges it (see {@link settleBudget}). */
@@ -41,21 +42,32 @@ export interface ReserveInput {
   readonly now: number;
 }
 
+/** A reservation taken; for a key with a rate limit, its window with this request in it. */
+export interface Reserved {
+  readonly outcome: "reserved";
+  readonly window?: RateAsk;
+}
+
 /**
  * Takes one reservation: the rate check (only for keys with a limit), `reserved += cost` only if
  * the key is active and `spent + reserved + cost <= budget`, and the reservation's row, in one
- * transaction. Returns `reserved`, the refusal of a rate limit, or `no-budget`.
+ * transaction. Returns the reservation (with the window the check read, plus this request), the
+ * refusal of a rate limit, or `no-budget`. A key without limits reads no window at all.
  */
 export function reserveBudget(
   db: SqlClient,
   input: ReserveInput,
-): Promise<"reserved" | "no-budget" | RateRefusal> {
+): Promise<Reserved | "no-budget" | RateRefusal> {
   const { id, keyId, limits, ask, cost, now } = input;
   return db.transaction(async (tx) => {
+    let window: RateAsk | undefined;
     if (limits.rpm !== null || limits.tpm !== null) {
       if ((await lockKey(tx, keyId)) === undefined) return "no-budget";
-      const refusal = checkWindow(await windowEntries(tx, keyId, now), limits, ask, now);
+      const entries = await windowEntries(tx, keyId, now);
+      const refusal = checkWindow(entries, limits, ask, now);
       if (refusal !== undefined) return refusal;
+      const used = windowUsage(entries, now);
+      window = { requests: used.requests + ask.requests, tokens: used.tokens + ask.tokens };
     }
     const taken = await tx.run(sql`
       update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
@@ -65,7 +77,9 @@ export function reserveBudget(
     await tx.run(sql`
       insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
       values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
-    return "reserved";
+    const reserved: Reserved =
+      window === undefined ? { outcome: "reserved" } : { outcome: "reserved", window };
+    return reserved;
   });
 }
 

@@ -38,6 +38,11 @@ export interface Reservation {
   readonly tokens: number;
   readonly costMicroUsd: number;
   readonly createdAt: number;
+  /**
+   * For a key with a rate limit: its window right after this reservation, against its limits
+   * (read in the reservation's own transaction, so the answer's rate headers cost no query).
+   */
+  readonly window?: KeyUsage["window"];
 }
 
 export interface KeyUsage {
@@ -134,7 +139,7 @@ const make = Effect.gen(function* () {
         if (row?.status !== "active") return yield* new InvalidApiKey({ reason: "revoked or unknown" });
         return yield* new BudgetExhausted({ keyId: key.keyId, costMicroUsd: amount.costMicroUsd });
       }
-      if (outcome !== "reserved") return yield* new RateLimited({ keyId: key.keyId, ...outcome });
+      if (!("outcome" in outcome)) return yield* new RateLimited({ keyId: key.keyId, ...outcome });
       live.add(id);
       const reservation: Reservation = {
         id,
@@ -142,6 +147,7 @@ const make = Effect.gen(function* () {
         ...ask,
         costMicroUsd: amount.costMicroUsd,
         createdAt: now,
+        ...(outcome.window !== undefined && { window: { ...outcome.window, rpm: key.rpm, tpm: key.tpm } }),
       };
       return reservation;
     }),

@@ -132,12 +132,12 @@ export function serveRelay(
     const limits = yield* Limits;
     // Budget and rate admission come before any decoding: a key with nothing left costs no work.
     const reservation = yield* limits.reserve(key, prepared.value.reservation);
-    // The key's window as it stands with this request in it, on whatever answer follows.
-    const rate = yield* limits.usage(key.keyId).pipe(
-      Effect.map((usage) => rateLimitHeaders(usage.window)),
-      Effect.orElseSucceed(() => ({})),
-    );
-    for (const [name, value] of Object.entries(rate)) res.setHeader(name, value);
+    // The key's window as it stands with this request in it, on whatever answer follows (only a
+    // key with a limit has one: the reservation read it while checking).
+    if (reservation.window !== undefined) {
+      for (const [name, value] of Object.entries(rateLimitHeaders(reservation.window)))
+        res.setHeader(name, value);
+    }
     yield* dispatchRelay(
       deps,
       res,
