@@ -23,6 +23,8 @@ import { ImageUrlStore } from "../openai/image-urls.js";
 import { MessageItemSeal } from "../openai/responses/sealed-items.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
+import { advertiseUrlOf } from "../replicas/advertise-url.js";
+import { newReplicaId, replicaDirectory } from "../replicas/replica-directory.js";
 import { contextFromRequest } from "../trpc.js";
 import { readiness } from "./readiness.js";
 import { type GatewayAppRouter, makeAppRouter } from "./routers.js";
@@ -115,6 +117,9 @@ export function startGateway(
     const metering = yield* Effect.provide(MeteringWriter, context);
     const dispatcher = yield* Effect.provide(Dispatcher, context);
 
+    // Image URLs carry this id; peers on the same PostgreSQL fetch the bytes from this replica.
+    const replicas = yield* replicaDirectory(db, newReplicaId());
+
     const router = makeAppRouter({ db, flushMetering: metering.flush });
     const trpc = createHTTPHandler({
       router,
@@ -130,17 +135,23 @@ export function startGateway(
         log,
         cors: config.cors,
         maxBodyBytes: config.maxBodyBytes,
-        imageUrls: new ImageUrlStore({
-          ttlMs: config.imageUrls.ttlSeconds * 1000,
-          maxBytes: config.imageUrls.maxBytes,
-        }),
+        imageUrls: new ImageUrlStore(
+          { ttlMs: config.imageUrls.ttlSeconds * 1000, maxBytes: config.imageUrls.maxBytes },
+          replicas.id,
+        ),
+        replicas,
+        peerTimeoutMs: config.replica.peerTimeoutMs,
         publicUrl: config.publicUrl,
         responseItems: new MessageItemSeal(key.privateKey),
       },
       runtime,
       registry,
       trpc,
-      health: () => ({ address: key.address, metering: metering.stats() }),
+      health: () => ({
+        address: key.address,
+        metering: metering.stats(),
+        replica: { id: replicas.id, peers: replicas.stats().peers },
+      }),
       ready: () => readiness(db, catalog, dispatcher.availability()),
     });
     const portal = config.portal.enabled
@@ -168,6 +179,20 @@ export function startGateway(
       handler: portal === undefined ? http.handle : mountPortal(portal.handle, http.handle),
     }).pipe(Effect.mapError((e) => fail(e.message)));
     const url = config.publicUrl ?? server.url;
+    // Registered once it listens (the port may have been 0); its row goes before the server closes.
+    const advertiseUrl =
+      "url" in location
+        ? advertiseUrlOf({ host: config.listen.host, port: server.port }, config.replica.advertiseUrl)
+        : undefined;
+    yield* replicas
+      .join(advertiseUrl)
+      .pipe(Effect.mapError((e) => fail(`replica registration: ${e.reason}`)));
+    if ("url" in location && advertiseUrl === undefined) {
+      log.warn("image URLs made here are served by this replica only: set replica.advertiseUrl", {
+        listen: config.listen.host,
+        setting: "replica.advertiseUrl (env POCKET_GATEWAY__REPLICA__ADVERTISE_URL)",
+      });
+    }
     log.info("gateway started", {
       url: server.url,
       address: key.address,
@@ -175,6 +200,7 @@ export function startGateway(
       database: "url" in location ? `postgres ${redactDatabaseUrl(location.url)}` : `sqlite ${location.file}`,
       adminApi: config.adminToken === undefined ? "off (set adminToken)" : "on",
       portal: portal === undefined ? "off" : `${server.url}/portal/`,
+      replica: { id: replicas.id, ...(advertiseUrl === undefined ? {} : { advertiseUrl }) },
     });
     return { url: server.url, trpcUrl: `${url}/trpc`, key, catalog, router, flushMetering: metering.flush };
   });

@@ -91,6 +91,26 @@ export const GatewayConfig = z.strictObject({
         .default(256 * 1024 * 1024),
     })
     .prefault({}),
+  /**
+   * This process as one of several replicas on PostgreSQL (ignored on SQLite): image URLs made
+   * by any replica are served by every replica, which fetches the bytes from the one holding them.
+   */
+  replica: z
+    .strictObject({
+      /**
+       * The URL the other replicas reach this one at (`http://10.0.3.7:8080`; env
+       * POCKET_GATEWAY__REPLICA__ADVERTISE_URL). Default: the listen address when it names one
+       * host (`127.0.0.1`, a private IP); for `0.0.0.0` / `::`, this machine's one non-loopback
+       * IPv4 address when it has exactly one (a container's).
+       */
+      advertiseUrl: z
+        .url({ protocol: /^https?$/ })
+        .refine((u) => !/[?#]/.test(u), "must have no query or fragment")
+        .optional(),
+      /** Longest a replica waits for a peer's answer when it fetches an image the peer holds. */
+      peerTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+    })
+    .prefault({}),
   /** How long in-flight requests may finish on shutdown. */
   drainMs: z.number().int().min(0).max(600_000).default(15_000),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -12,7 +12,8 @@ import {
 } from "drizzle-orm/pg-core";
 
 /**
- * The same tables as `schema.ts` (SQLite) and `portal/portal-schema.ts`, in PostgreSQL's dialect:
+ * The same tables as `schema.ts` (SQLite) and `portal/portal-schema.ts`, in PostgreSQL's dialect
+ * (plus `gateway_replicas`, which only replicas need):
  * what `drizzle/pg/` migrates a PostgreSQL database to. Queries are written once (see
  * `db/gateway-store.ts`); only the column types differ: integers that hold money, times or counts
  * are BIGINT, and `seq` keeps the order rows were made in (SQLite's `rowid`).
@@ -197,3 +198,16 @@ export const portalLoginFailures = pgTable(
     index("portal_login_failures_at").on(t.at),
   ],
 );
+
+/**
+ * PostgreSQL only (a SQLite gateway is one process): the replicas sharing this database, each
+ * with the address its peers reach it at, so an image URL made by one is served by all (see
+ * `replicas/replica-directory.ts`). A replica writes its row at start, refreshes `last_seen_at`
+ * while it runs and deletes the row when it stops; image bytes never come here.
+ */
+export const gatewayReplicas = pgTable("gateway_replicas", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  startedAt: big("started_at").notNull(),
+  lastSeenAt: big("last_seen_at").notNull(),
+});

@@ -10,6 +10,7 @@ import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { type FrontDoorFailure, httpErrorOf, RequestRefused } from "./errors.js";
 import { corsHeaders, preflightHeaders, sendJson } from "./http-response.js";
+import { serveImageContent } from "./image-content.js";
 import { IMAGE_CONTENT_PATH } from "./image-urls.js";
 import { modelEntry, modelsList } from "./models-list.js";
 import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
@@ -82,19 +83,8 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
           cors,
         );
       }
-      if (path.startsWith(IMAGE_CONTENT_PATH) && req.method === "GET") {
-        const name = path.slice(IMAGE_CONTENT_PATH.length);
-        const kept = name.endsWith(".png") ? deps.imageUrls.get(name.slice(0, -4)) : undefined;
-        if (kept === undefined) return yield* new RequestRefused({ code: "IMAGE_URL_EXPIRED" });
-        res.writeHead(200, {
-          ...cors,
-          "content-type": "image/png",
-          "content-length": String(kept.bytes.length),
-          "cache-control": `private, max-age=${kept.secondsLeft}`,
-        });
-        res.end(kept.bytes);
-        return;
-      }
+      if (path.startsWith(IMAGE_CONTENT_PATH) && req.method === "GET")
+        return yield* serveImageContent(deps, req, res, path, cors);
       if (path.startsWith(MODEL_PATH) && req.method === "GET") {
         const dispatcher = yield* Dispatcher;
         const now = yield* Clock.currentTimeMillis;

@@ -15,11 +15,26 @@ interface KeptImage {
 export const IMAGE_CONTENT_PATH = "/v1/images/content/";
 
 /**
+ * An image id: the id of the replica that holds the bytes (16 hex), `-`, and 32 random bytes
+ * (64 hex). Nothing else is an image id: no other character can reach a peer's URL.
+ */
+const IMAGE_ID = /^([0-9a-f]{16})-[0-9a-f]{64}$/;
+
+/** The id in a `/v1/images/content/…` path's last part and the replica holding it; else `undefined`. */
+export function imageIdOf(name: string): { readonly id: string; readonly holder: string } | undefined {
+  if (!name.endsWith(".png")) return undefined;
+  const id = name.slice(0, -4);
+  const holder = IMAGE_ID.exec(id)?.[1];
+  return holder === undefined ? undefined : { id, holder };
+}
+
+/**
  * Generated images kept for `response_format: "url"`, in memory and bounded: each for `ttlMs`,
- * at most `maxBytes` in all (the oldest go first when a new one needs room). Ids are 32 random
- * bytes (unguessable: the URL is the only credential, as with OpenAI's image URLs); an image is
- * served only by this gateway and is gone after its time, or when the process stops. Nothing
- * else about the request is kept.
+ * at most `maxBytes` in all (the oldest go first when a new one needs room). Ids are this
+ * replica's id and 32 random bytes (unguessable: the URL is the only credential, as with OpenAI's
+ * image URLs); the bytes live in this process only (other replicas fetch them from it, see
+ * `image-content.ts`) and are gone after their time, or when the process stops. Nothing else
+ * about the request is kept.
  */
 export class ImageUrlStore {
   private readonly images = new Map<string, KeptImage>();
@@ -27,8 +42,20 @@ export class ImageUrlStore {
 
   constructor(
     private readonly options: ImageUrlOptions,
+    /** This replica's id, the first part of every id it makes. */
+    readonly replicaId: string,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** The most bytes kept at once (also the most a peer's answer may carry). */
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
+  /** How long an image stays fetchable, in seconds. */
+  get ttlSeconds(): number {
+    return Math.ceil(this.options.ttlMs / 1000);
+  }
 
   /** Keeps one image's bytes; returns its id. */
   put(bytes: Buffer): string {
@@ -37,7 +64,7 @@ export class ImageUrlStore {
       const oldest = this.images.keys().next().value as string;
       this.remove(oldest);
     }
-    const id = randomBytes(32).toString("hex");
+    const id = `${this.replicaId}-${randomBytes(32).toString("hex")}`;
     this.images.set(id, { bytes, expiresAt: this.now() + this.options.ttlMs });
     this.bytes += bytes.length;
     return id;

@@ -4,6 +4,7 @@ import type { Accounts } from "../accounts/accounts.js";
 import type { Limits, Reservation } from "../limits/limits.js";
 import type { MeteringWriter } from "../metering/metering-writer.js";
 import type { Dispatcher, DispatchRequest } from "../relay/dispatcher.js";
+import type { ReplicaDirectory } from "../replicas/replica-directory.js";
 import type { AnswerPresenter } from "./answer-presenter.js";
 import type { FrontDoorMetrics } from "./front-door-metrics.js";
 import type { ImageUrlStore } from "./image-urls.js";
@@ -21,6 +22,10 @@ export interface FrontDoorDeps {
   readonly maxBodyBytes: { readonly json: number; readonly multipart: number };
   /** Generated images kept for `response_format: "url"`. */
   readonly imageUrls: ImageUrlStore;
+  /** This replica and its peers (on PostgreSQL), which hold the images this one does not. */
+  readonly replicas: ReplicaDirectory;
+  /** Longest wait for a peer's answer to an image fetch. */
+  readonly peerTimeoutMs: number;
   /** Seals `/v1/responses` message texts into their item ids (nothing is stored). */
   readonly responseItems: MessageItemSeal;
   /** The gateway's public URL (image URLs are made under it); absent: the request's Host. */

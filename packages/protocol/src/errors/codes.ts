@@ -87,6 +87,12 @@ export const ErrorCodes = {
     message:
       'The image URL has expired or never existed: the gateway keeps generated images for a limited time only. Fetch images soon after they are made, or ask for `response_format: "b64_json"`.',
   },
+  IMAGE_URL_UNAVAILABLE: {
+    status: 503,
+    type: "server_error",
+    message:
+      'The gateway replica that holds this image did not answer in time. Retry the URL in a few seconds; if it keeps failing, generate the image again or ask for `response_format: "b64_json"`.',
+  },
   // ── Identity and access ──────────────────────────────────────────────────────
   UNKNOWN_MODEL: {
     status: 404,
