@@ -450,7 +450,7 @@ describe("chat, structured output, images, models and headers", () => {
       response_format: "url",
     });
     const url = answer.data?.[0]?.url ?? "";
-    expect(url).toMatch(/\/v1\/images\/content\/[0-9a-f]{64}\.png$/);
+    expect(url).toMatch(/\/v1\/images\/content\/[0-9a-f]{16}-[0-9a-f]{64}\.png$/);
     const png = decodePng(new Uint8Array(await (await fetch(url)).arrayBuffer()));
     expect(png.width).toBeGreaterThan(0);
 
