@@ -4,10 +4,12 @@ import { join } from "node:path";
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import { createLogger } from "@pocket-ai/runtime";
 import { createTRPCClient, httpLink } from "@trpc/client";
+import Database from "better-sqlite3";
 import { Effect, Exit, Scope } from "effect";
 import { startGateway } from "../../src/app/gateway-app.js";
 import type { GatewayAppRouter } from "../../src/app/routers.js";
 import { GatewayConfig } from "../../src/config/gateway-config.js";
+import { until } from "./until.js";
 
 export const LIVE_ADMIN_TOKEN = "live-network-admin-token-0123";
 
@@ -30,12 +32,16 @@ export function adminClient(trpcUrl: string) {
   });
 }
 
-/** A node on the development backend (instant, deterministic) serving text, images and embeddings. */
+/**
+ * A node on the development backend (instant, deterministic) serving text, images and embeddings;
+ * `backend` and `imageBackend` replace the text and image services' development backends.
+ */
 export async function startDevNode(
   gateway: { readonly trpcUrl: string; readonly address: string },
   session: LiveSession,
   dataDir: string,
   backend: Record<string, unknown> = {},
+  imageBackend: Record<string, unknown> = { kind: "dev" },
 ) {
   const scope = Effect.runSync(Scope.make());
   const node: RunningNode = await Effect.runPromise(
@@ -54,7 +60,7 @@ export async function startDevNode(
               tiers: ["standard", "batch"],
               backends: [{ kind: "dev", ...backend }],
             },
-            { serviceId: "stable-diffusion", tiers: ["standard"], backends: [{ kind: "dev" }] },
+            { serviceId: "stable-diffusion", tiers: ["standard"], backends: [imageBackend] },
             { serviceId: "nomic-embed-text", tiers: ["standard"], backends: [{ kind: "dev" }] },
           ],
         }),
@@ -80,10 +86,15 @@ export async function waitForNodes(admin: ReturnType<typeof adminClient>, addres
  * For tests: a real gateway (the real routing side, no test dispatcher) on 127.0.0.1:0 over a
  * temp folder, with `nodes` real nodes on the development backend registered with it — or one node
  * per entry of `backends`, each serving the text service through that backend config (a fake
- * engine's `{ kind: "vllm", url }`).
+ * engine's `{ kind: "vllm", url }`), and its image service through the same entry of
+ * `imageBackends` (a fake ComfyUI's `{ kind: "comfyui", url, model }`) where there is one.
  */
 export async function startLiveNetwork(
-  options: { readonly nodes?: number; readonly backends?: readonly Record<string, unknown>[] } = {},
+  options: {
+    readonly nodes?: number;
+    readonly backends?: readonly Record<string, unknown>[];
+    readonly imageBackends?: readonly Record<string, unknown>[];
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "pocket-live-"));
   const session = liveSession();
@@ -103,14 +114,19 @@ export async function startLiveNetwork(
     ).pipe(Scope.extend(scope)),
   );
   const nodes: Awaited<ReturnType<typeof startDevNode>>[] = [];
-  const backends = options.backends ?? Array.from({ length: options.nodes ?? 2 }, () => ({}));
-  for (const [i, backend] of backends.entries()) {
+  const count = Math.max(
+    options.backends?.length ?? 0,
+    options.imageBackends?.length ?? 0,
+    options.backends === undefined && options.imageBackends === undefined ? (options.nodes ?? 2) : 0,
+  );
+  for (let i = 0; i < count; i++) {
     nodes.push(
       await startDevNode(
         { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
         session,
         join(dir, `node-${i}`),
-        backend,
+        options.backends?.[i],
+        options.imageBackends?.[i],
       ),
     );
   }
@@ -128,6 +144,7 @@ export async function startLiveNetwork(
     admin,
     newKey,
     logLines,
+    ledgerFile: join(dir, "gateway", "gateway.sqlite"),
     close: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void));
       for (const n of nodes) await n.stop();
@@ -137,6 +154,57 @@ export async function startLiveNetwork(
 }
 
 export type LiveNetwork = Awaited<ReturnType<typeof startLiveNetwork>>;
+
+export interface LedgerRelay {
+  readonly operation: string;
+  readonly outcome: string;
+  readonly nodeAddress: string | null;
+  readonly images: number;
+  readonly priceMicroUsd: number;
+  /** Whether the node that answered holds the relay's leaf for its claim (it is paid on proof). */
+  readonly claimable: boolean;
+}
+
+/**
+ * The gateway's ledger row of the relay a client received (`x-pocket-relay` names it), once it is
+ * metered, and whether its node could claim it: signed by both sides, verified, priced and paid.
+ */
+export async function ledgerRelay(net: LiveNetwork, requestHash: string): Promise<LedgerRelay> {
+  type Row = {
+    operation: string;
+    outcome: string;
+    node_address: string | null;
+    session_id: string;
+    leaf_hash: string | null;
+    images: number;
+    price_micro_usd: number;
+  };
+  let row: Row | undefined;
+  await until(() => {
+    const db = new Database(net.ledgerFile, { readonly: true });
+    try {
+      row = db
+        .prepare(
+          "select operation, outcome, node_address, session_id, leaf_hash, images, price_micro_usd from relays where request_hash = ?",
+        )
+        .get(requestHash) as Row | undefined;
+    } finally {
+      db.close();
+    }
+    return row !== undefined;
+  }, `relay ${requestHash} in the ledger`);
+  const found = row!;
+  const node = net.nodes.find((n) => n.node.key.address === found.node_address)?.node;
+  const leaves = node?.relays.leaves(found.session_id, net.gateway.key.address) ?? [];
+  return {
+    operation: found.operation,
+    outcome: found.outcome,
+    nodeAddress: found.node_address,
+    images: found.images,
+    priceMicroUsd: found.price_micro_usd,
+    claimable: found.leaf_hash !== null && leaves.some((l) => l.leafHash === found.leaf_hash),
+  };
+}
 
 /**
  * Whether the gateway blamed any node: sanctions, or attempt outcomes other than a verified

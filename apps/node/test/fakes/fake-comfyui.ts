@@ -28,6 +28,11 @@ export interface FakeComfyUi {
   hold: boolean;
   /** Queue a prompt but never answer `POST /prompt` (with `hold`: a run the caller has no id for). */
   stallPromptAnswer: boolean;
+  /**
+   * When set, runs fail while executing (the workflow validated): their history says `error`, with
+   * ComfyUI's `execution_error` message carrying this exception text and a Python traceback.
+   */
+  failRuns: string | null;
   release(): void;
   /** Resolves with a held run's id once its client asked for its history (so it knows the id). */
   waitForQueued(): Promise<string>;
@@ -101,6 +106,41 @@ function paint(text: string, seed: number, index: number, width: number, height:
   return { width, height, data };
 }
 
+/** A history entry as ComfyUI writes it when a node raised while the workflow ran. */
+function failedRun(id: string, workflow: Record<string, Node>, exception: string): Record<string, unknown> {
+  const [nodeId, node] = Object.entries(workflow).find(([, n]) => n.class_type === "KSampler") ?? ["?", null];
+  const at = Date.now();
+  return {
+    prompt: [0, id, workflow, {}, []],
+    outputs: {},
+    status: {
+      status_str: "error",
+      completed: false,
+      messages: [
+        ["execution_start", { prompt_id: id, timestamp: at }],
+        [
+          "execution_error",
+          {
+            prompt_id: id,
+            node_id: nodeId,
+            node_type: node?.class_type ?? "",
+            executed: ["checkpoint", "positive", "negative"],
+            exception_message: exception,
+            exception_type: "torch.OutOfMemoryError",
+            traceback: [
+              '  File "/opt/ComfyUI/execution.py", line 323, in execute\n',
+              '  File "/opt/ComfyUI/comfy/samplers.py", line 1038, in sample\n',
+            ],
+            current_inputs: {},
+            current_outputs: {},
+            timestamp: at,
+          },
+        ],
+      ],
+    },
+  };
+}
+
 export async function startFakeComfyUi(): Promise<FakeComfyUi> {
   const inputs = new Map<string, RgbaImage>();
   const files = new Map<string, Uint8Array>();
@@ -115,6 +155,7 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
     cancelled: [],
     hold: false,
     stallPromptAnswer: false,
+    failRuns: null,
     release: () => {
       for (const run of [...pending.values()]) run();
     },
@@ -123,32 +164,49 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
     close: async () => {},
   };
 
+  /** ComfyUI's `node_errors`: per node id, `{errors: [{type, message, details}], class_type}`. */
   const validate = (workflow: Record<string, Node>): Record<string, unknown> => {
     const errors: Record<string, unknown> = {};
     for (const [id, node] of Object.entries(workflow)) {
       const required = KNOWN[node.class_type];
-      const problems: string[] = [];
-      if (required === undefined) problems.push(`unknown node type ${node.class_type}`);
+      const problems: { type: string; message: string; details: string }[] = [];
+      const notInList = (name: string, allowed: Iterable<string>) =>
+        problems.push({
+          type: "value_not_in_list",
+          message: "Value not in list",
+          details: `${name}: '${String(node.inputs[name])}' not in ${JSON.stringify([...allowed])}`,
+        });
+      if (required === undefined)
+        problems.push({ type: "invalid_prompt", message: "Unknown node type", details: node.class_type });
       for (const name of required ?? []) {
         const value = node.inputs?.[name];
-        if (value === undefined) problems.push(`required input missing: ${name}`);
+        if (value === undefined)
+          problems.push({
+            type: "required_input_missing",
+            message: "Required input is missing",
+            details: name,
+          });
         if (Array.isArray(value) && workflow[String(value[0])] === undefined)
-          problems.push(`${name} links to a missing node`);
+          problems.push({ type: "bad_linked_input", message: "Bad linked input", details: name });
       }
       if (
         node.class_type === "CheckpointLoaderSimple" &&
         !fake.checkpoints.includes(String(node.inputs.ckpt_name))
       )
-        problems.push(`Value not in list: ckpt_name: '${String(node.inputs.ckpt_name)}'`);
+        notInList("ckpt_name", fake.checkpoints);
       if (node.class_type === "KSampler" && !SAMPLERS.has(String(node.inputs.sampler_name)))
-        problems.push(`Value not in list: sampler_name: '${String(node.inputs.sampler_name)}'`);
+        notInList("sampler_name", SAMPLERS);
       if (
         (node.class_type === "LoadImage" || node.class_type === "LoadImageMask") &&
         !inputs.has(String(node.inputs.image))
       )
-        problems.push(`Invalid image file: ${String(node.inputs.image)}`);
+        problems.push({
+          type: "custom_validation_failed",
+          message: "Custom validation failed for node",
+          details: `image - Invalid image file: ${String(node.inputs.image)}`,
+        });
       if (problems.length > 0)
-        errors[id] = { errors: problems.map((message) => ({ message })), class_type: node.class_type };
+        errors[id] = { errors: problems, dependent_outputs: [], class_type: node.class_type };
     }
     return errors;
   };
@@ -287,8 +345,10 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
         });
       // ComfyUI takes the client's `prompt_id` when it sends one.
       const id = typeof body.prompt_id === "string" ? body.prompt_id : randomUUID();
+      const failure = fake.failRuns;
       const run = () => {
         pending.delete(id);
+        if (failure !== null) return history.set(id, failedRun(id, body.prompt, failure));
         history.set(id, {
           prompt: [number, id, body.prompt, {}, []],
           outputs: execute(body.prompt),

@@ -155,7 +155,12 @@ describe("the ComfyUI backend", () => {
       await Effect.runPromiseExit(backend.imagesGenerations({ prompt: "x", size: "16x16" })),
     );
     expect(refused).toMatchObject({ _tag: "BackendRejected", status: 400 });
-    expect((refused as { reason: string }).reason).toContain("Prompt outputs failed validation");
+    const reason = (refused as { reason: string }).reason;
+    expect(reason).toContain("Prompt outputs failed validation");
+    // What failed, from ComfyUI's node_errors: the node type, the input and the choices.
+    expect(reason).toContain(
+      `CheckpointLoaderSimple: Value not in list: ckpt_name: 'sd15.safetensors' not in ["another.safetensors"]`,
+    );
     const before = fake.prompts.length;
     const odd = failure(
       await Effect.runPromiseExit(backend.imagesGenerations({ prompt: "x", sampler: 'euler"; rm -rf' })),

@@ -27,6 +27,37 @@ const text = (value: unknown, fallback: string) => (typeof value === "string" ? 
 const num = (value: unknown, fallback: number) =>
   typeof value === "number" && Number.isFinite(value) ? value : fallback;
 
+/**
+ * ComfyUI's refusal of a workflow names what failed only in `node_errors` (`{id: {class_type,
+ * errors: [{message, details}]}}`) beside a generic `error.message` ("Prompt outputs failed
+ * validation"): both, joined, so the client learns which input to change. Other bodies pass as sent.
+ */
+export function comfyUiErrorText(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body;
+  }
+  const { error, node_errors: nodeErrors } = (parsed ?? {}) as { error?: unknown; node_errors?: unknown };
+  if (typeof nodeErrors !== "object" || nodeErrors === null) return body;
+  const problems = Object.values(nodeErrors).flatMap((node: unknown) => {
+    const { class_type: type, errors } = (node ?? {}) as { class_type?: unknown; errors?: unknown };
+    if (!Array.isArray(errors)) return [];
+    return errors.map((e: unknown) => {
+      const { message, details } = (e ?? {}) as { message?: unknown; details?: unknown };
+      const what = [message, details].filter((v) => typeof v === "string" && v !== "").join(": ");
+      return typeof type === "string" ? `${type}: ${what}` : what;
+    });
+  });
+  if (problems.length === 0) return body;
+  const headline = (error as { message?: unknown } | undefined)?.message;
+  const message = [typeof headline === "string" ? headline : "", problems.join("; ")]
+    .filter((part) => part !== "")
+    .join(": ");
+  return JSON.stringify({ error: { message } });
+}
+
 interface SavedImage {
   readonly filename: string;
   readonly subfolder: string;
@@ -77,7 +108,7 @@ export function makeComfyUiBackend(
           ? Effect.succeed(response)
           : Effect.flatMap(
               Effect.promise(() => response.text()),
-              (body) => Effect.fail(statusError(backendId, response.status, body)),
+              (body) => Effect.fail(statusError(backendId, response.status, comfyUiErrorText(body))),
             ),
       ),
     );
