@@ -37,26 +37,35 @@ export function samplingOptions(body: Record<string, unknown>, defaultMaxTokens:
   };
 }
 
+/** One completion prompt: its text, and the token ids it was sent as, if it was. */
+export interface CompletionPrompt {
+  readonly text: string;
+  readonly tokens?: readonly number[];
+}
+
 /**
- * `prompt` as the engine takes it: text, or token ids (as vLLM accepts) turned back into text. A
- * token id outside the vocabulary is the request's fault (vLLM answers 400 too), never an engine
+ * `prompt` as the engine takes it: text, or token ids (as vLLM accepts) with their text. A token
+ * id outside the vocabulary is the request's fault (vLLM answers 400 too), never an engine
  * failure.
  */
-export function completionPrompts(prompt: unknown, decode: (tokens: readonly number[]) => string): string[] {
-  const detokenize = (tokens: readonly number[]) => {
+export function completionPrompts(
+  prompt: unknown,
+  decode: (tokens: readonly number[]) => string,
+): CompletionPrompt[] {
+  const fromTokens = (tokens: readonly number[]): CompletionPrompt => {
     try {
-      return decode(tokens);
+      return { text: decode(tokens), tokens };
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
       throw new DevBackendRequestError(`prompt token ids: ${error.message} (outside the model's vocabulary)`);
     }
   };
-  if (typeof prompt === "string") return [prompt];
-  if (Array.isArray(prompt) && prompt.every((p) => typeof p === "number")) return [detokenize(prompt)];
+  if (typeof prompt === "string") return [{ text: prompt }];
+  if (Array.isArray(prompt) && prompt.every((p) => typeof p === "number")) return [fromTokens(prompt)];
   if (Array.isArray(prompt) && prompt.length > 0) {
     return prompt.map((p) => {
-      if (typeof p === "string") return p;
-      if (Array.isArray(p) && p.every((t) => typeof t === "number")) return detokenize(p);
+      if (typeof p === "string") return { text: p };
+      if (Array.isArray(p) && p.every((t) => typeof t === "number")) return fromTokens(p);
       throw new DevBackendRequestError("prompt must be a string, a list of strings or token id lists");
     });
   }
@@ -66,14 +75,15 @@ export function completionPrompts(prompt: unknown, decode: (tokens: readonly num
 /** One engine request for a completion prompt; sample `i` of `n` uses seed + i, as vLLM does. */
 export function completionRequest(
   body: Record<string, unknown>,
-  prompt: string,
+  prompt: CompletionPrompt,
   sample: number,
 ): TextCompletionRequest {
   const options = samplingOptions(body, 16);
   return {
     ...options,
     seed: options.seed === undefined ? undefined : options.seed + sample,
-    prompt,
+    prompt: prompt.text,
+    ...(prompt.tokens === undefined ? {} : { promptTokens: [...prompt.tokens] }),
     echo: body.echo === true,
     logprobs: optionalNumber(body.logprobs),
   };

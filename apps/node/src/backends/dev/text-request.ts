@@ -7,6 +7,11 @@ import { describeIssues } from "./request-error.js";
  */
 export const TextCompletionRequest = z.object({
   prompt: z.string(),
+  /**
+   * The token ids the client sent, when it sent ids (`prompt` is their text): an engine with the
+   * model's own tokenizer evaluates exactly these, so that an echo has one token per id sent.
+   */
+  promptTokens: z.array(z.number().int().min(0)).optional(),
   maxTokens: z.number().int().min(0).max(100_000),
   temperature: z.number().min(0).max(2).optional().default(1),
   topP: z.number().gt(0).max(1).optional().default(1),

@@ -229,10 +229,22 @@ describe("gguf backend on the tiny model", () => {
     expect(choiceOf(one).logprobs!.tokens).toHaveLength("Six plus four is".length + 1);
   });
 
-  it("takes token-id prompts, and refuses a prompt longer than the context with a 400", async () => {
+  it("takes token-id prompts as sent, and refuses a prompt longer than the context with a 400", async () => {
     const info = tinyModelInfo().reference[0]!;
     const ids = await complete({ prompt: info.tokens.slice(1, 20), max_tokens: 0, echo: true });
     expect(choiceOf(ids).text).toBe(info.text.slice(0, 19));
+    // Evaluated as sent, one echoed token per id, control tokens too (lm-evaluation-harness
+    // slices the echo by its own count): `<s>` sent first is not added twice, and scores the same.
+    for (const prompt of [info.tokens, [...info.tokens.slice(0, 3), 2, ...info.tokens.slice(3, 8)]]) {
+      const scored = await complete({ prompt, max_tokens: 0, echo: true, logprobs: 1 });
+      expect(choiceOf(scored).logprobs!.tokens).toHaveLength(prompt.length);
+      expect(usageOf(scored).prompt_tokens).toBe(prompt.length);
+    }
+    const withBos = choiceOf(await complete({ prompt: info.tokens, max_tokens: 0, echo: true, logprobs: 1 }));
+    expect(withBos.logprobs!.tokens[0]).toBe("<s>");
+    withBos.logprobs!.token_logprobs.slice(1).forEach((value, i) => {
+      expect(value).toBeCloseTo(info.next_token_logprobs[i]!, 2);
+    });
     const outside = failure(
       await Effect.runPromiseExit(backend.completions({ prompt: [5, 356, 7], max_tokens: 1 })),
     );

@@ -107,8 +107,11 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     signal?.throwIfAborted();
     const seed = req.seed ?? randomSeed();
     const rng = createRng(seed);
-    const text = model.tokenize(req.prompt);
-    const bos = model.addBos && model.bos !== undefined ? [model.bos] : [];
+    // Token ids are evaluated as sent (a detokenize/tokenize round trip would drop control
+    // tokens and could merge pieces), so an echo has one token per id: lm-evaluation-harness
+    // slices it by its own count. `<s>` is put first unless the ids start with it.
+    const text = req.promptTokens ?? model.tokenize(req.prompt);
+    const bos = model.addBos && model.bos !== undefined && text[0] !== model.bos ? [model.bos] : [];
     const prompt = [...bos, ...text];
     if (prompt.length === 0) throw new DevBackendRequestError("the prompt is empty");
     if (prompt.length + req.maxTokens > model.contextSize) {
@@ -122,11 +125,13 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     try {
       signal?.throwIfAborted();
       const rows = await sequence.append(prompt, scored ? "all" : "last");
+      let echoedLength = 0;
       if (req.echo) {
         const echoed = scorePrompt(prompt, scored ? rows : undefined, k, bos.length);
+        echoedLength = echoed.text.length;
         if (echoed.text !== "" || echoed.tokens.length > 0) yield { type: "delta", ...echoed };
       }
-      const buffer = new CompletionBuffer(tokenizer, req.stop, req.echo ? req.prompt.length : 0);
+      const buffer = new CompletionBuffer(tokenizer, req.stop, echoedLength);
       let next = rows.at(-1)!;
       let completionTokens = 0;
       let finishReason: FinishReason = "length";
