@@ -1,6 +1,7 @@
 import { ENGINE_JSON_FEATURES, type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { refusal } from "./support/api-refusal.js";
 import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
 
 /**
@@ -32,15 +33,6 @@ afterAll(async () => {
   await net?.close();
   await llamacpp?.close();
 });
-
-async function refusal(call: Promise<unknown>) {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof OpenAI.APIError)) throw new Error(`expected an API error, got ${String(error)}`);
-  return error;
-}
 
 const messages = [{ role: "user" as const, content: "Say hello." }];
 

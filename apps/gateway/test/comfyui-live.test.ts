@@ -3,6 +3,7 @@ import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
 import { DEFAULT_CATALOG, findService, findTier, imageUnits, isImageTier } from "@pocket-ai/protocol";
 import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { refusal } from "./support/api-refusal.js";
 import { type LiveNetwork, ledgerRelay, nodeBlame, startLiveNetwork } from "./support/live-network.js";
 
 /**
@@ -89,15 +90,6 @@ async function expectSettled(
     claimable: true,
   });
   return relay;
-}
-
-async function refusal(call: Promise<unknown>) {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof OpenAI.APIError)) throw new Error(`expected an API error, got ${String(error)}`);
-  return error;
 }
 
 describe("Stable Diffusion through a node in front of ComfyUI", () => {

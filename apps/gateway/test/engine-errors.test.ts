@@ -1,6 +1,7 @@
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { refusal } from "./support/api-refusal.js";
 import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
 
 /**
@@ -43,15 +44,6 @@ afterAll(async () => {
   await tgiNet?.close();
   await Promise.all([...vllm, tgi].map((f) => f?.close()));
 });
-
-async function refusal(call: Promise<unknown>) {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof OpenAI.APIError)) throw new Error(`expected an API error, got ${String(error)}`);
-  return error;
-}
 
 describe("engine errors through the gateway", () => {
   it("passes an engine's 400 to the client once, as a 400 with its cleaned reason, and blames no node", async () => {
