@@ -277,10 +277,10 @@ describe.each(TARGETS)("lm-evaluation-harness request shapes, $name", (target) =
     }
   });
 
-  it.runIf(target.reference !== undefined)(
-    "scores a text as PyTorch did for the same weights, through gateway and node",
-    async () => {
-      const reference = target.reference!;
+  const reference = target.reference;
+  // A model whose weights are known: its scores are checked against PyTorch's.
+  if (reference !== undefined)
+    it("scores a text as PyTorch did for the same weights, through gateway and node", async () => {
       const { status, body } = await post("completions", {
         model: "llama-2-13b",
         prompt: reference.map((r) => r.text),
@@ -295,8 +295,7 @@ describe.each(TARGETS)("lm-evaluation-harness request shapes, $name", (target) =
         expect(scored).toHaveLength(reference[i]!.logprobs.length);
         for (const [j, value] of scored.entries()) expect(value).toBeCloseTo(reference[i]!.logprobs[j]!, 2);
       }
-    },
-  );
+    });
 
   it("generate_until, batched: stop sequences, a seed, max_tokens shared by the batch's choices", async () => {
     const request = {
