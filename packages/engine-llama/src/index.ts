@@ -7,8 +7,11 @@ export { checkLlamaBinding, LLAMA_BINDING_INSTALL } from "./binding.js";
 export { LlamaEngineError, type LlamaEngineErrorCode } from "./errors.js";
 export { checkGgufFile } from "./gguf-file.js";
 export {
+  describePlacement,
+  type LlamaGpuSetting,
   type LlamaModel,
   type LlamaModelOptions,
+  type LlamaPlacement,
   type LlamaSequence,
   openLlamaModel,
 } from "./llama-model.js";

@@ -10,10 +10,33 @@ export interface LlamaModelOptions {
   readonly contextSize?: number | undefined;
   /** Sequences evaluated side by side, i.e. requests served at once. Default 1. */
   readonly sequences?: number | undefined;
-  /** `auto` (default) offloads to a GPU when llama.cpp has a build for one installed; `off` uses the CPU only. */
-  readonly gpu?: "auto" | "off" | undefined;
+  /**
+   * `auto` (default) offloads to a GPU when a llama.cpp build for one is installed and its driver
+   * is present, and runs on the CPU otherwise (`placement.note` then says why when the machine has
+   * a GPU); `off` uses the CPU only; `cuda`, `vulkan` or `metal` use that build or fail with
+   * `GGUF_ENGINE_UNAVAILABLE`, never falling back to the CPU.
+   */
+  readonly gpu?: LlamaGpuSetting | undefined;
   /** CPU threads for evaluation. Default: llama.cpp's choice. */
   readonly threads?: number | undefined;
+}
+
+export type LlamaGpuSetting = "auto" | "off" | "cuda" | "vulkan" | "metal";
+
+/** Where llama.cpp runs the model. */
+export interface LlamaPlacement {
+  /** The compute backend in use: `cuda`, `vulkan`, `metal`, or `false` for the CPU. */
+  readonly gpu: string | false;
+  /** Layers of the model offloaded to the GPU (0 on the CPU). */
+  readonly gpuLayers: number;
+  /** Layers the model has (its blocks plus the output layer, as llama.cpp counts them). */
+  readonly totalLayers: number;
+  /** The GPU devices llama.cpp uses, by name (empty on the CPU). */
+  readonly devices: readonly string[];
+  /** Set when `gpu: auto` found a GPU driver but no llama.cpp build for it loaded, so the CPU runs the model. */
+  readonly note: string | undefined;
+  /** One line for the operator's log, e.g. `vulkan: 7 of 7 layers on NVIDIA H200`. */
+  readonly summary: string;
 }
 
 /**
@@ -42,6 +65,8 @@ export interface LlamaModel {
   readonly addBos: boolean;
   /** The compute backend in use: `cuda`, `vulkan`, `metal`, or `false` for the CPU. */
   readonly gpu: string | false;
+  /** Where the model runs: backend, layers offloaded, devices, and why `auto` stayed on the CPU. */
+  readonly placement: LlamaPlacement;
   /** Text to token ids with the model's own tokenizer; special-token text is treated as plain text. */
   tokenize(text: string): number[];
   /** Token ids to text; throws a `RangeError` for an id outside the vocabulary. */
@@ -59,13 +84,22 @@ export interface LlamaModel {
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");
 
-const runtimes = new Map<"auto" | "off", Promise<{ readonly lib: NodeLlamaCpp; readonly llama: Llama }>>();
+interface Runtime {
+  readonly lib: NodeLlamaCpp;
+  readonly llama: Llama;
+  /** Why `gpu: auto` runs on the CPU of a machine that has a GPU driver; undefined otherwise. */
+  readonly note: string | undefined;
+}
 
-/** One llama.cpp runtime per process and GPU choice; the binding is loaded on first use only. */
-function runtime(gpu: "auto" | "off") {
+const runtimes = new Map<LlamaGpuSetting, Promise<Runtime>>();
+
+const GPU_INSTALL = 'docs/node-gguf.md, "GPU"';
+
+/** One llama.cpp runtime per process and GPU setting; the binding is loaded on first use only. */
+function runtime(gpu: LlamaGpuSetting) {
   let pending = runtimes.get(gpu);
   if (pending === undefined) {
-    pending = (async () => {
+    pending = (async (): Promise<Runtime> => {
       let lib: NodeLlamaCpp;
       try {
         lib = await import("node-llama-cpp");
@@ -75,9 +109,11 @@ function runtime(gpu: "auto" | "off") {
           `node-llama-cpp is not installed: ${LLAMA_BINDING_INSTALL}`,
         );
       }
+      const explicit = gpu !== "auto" && gpu !== "off";
+      let llama: Llama;
       try {
-        const llama = await lib.getLlama({
-          gpu: gpu === "off" ? false : "auto",
+        llama = await lib.getLlama({
+          gpu: gpu === "off" ? false : gpu,
           // Never download or compile at run time: use the prebuilt binary that was installed.
           build: "never",
           usePrebuiltBinaries: true,
@@ -86,18 +122,47 @@ function runtime(gpu: "auto" | "off") {
           logLevel: lib.LlamaLogLevel.error,
           logger: () => {},
         });
-        return { lib, llama };
       } catch {
         throw new LlamaEngineError(
           "GGUF_ENGINE_UNAVAILABLE",
-          "no prebuilt llama.cpp binary for this platform could be loaded",
+          explicit
+            ? `llama.cpp's ${gpu} build could not be loaded: install it and its driver (${GPU_INSTALL}), or set gpu: auto`
+            : "no prebuilt llama.cpp binary for this platform could be loaded",
         );
       }
+      // node-llama-cpp reads a GPU type this platform has no build for (Metal off a Mac, CUDA on
+      // an Arm Mac) as `auto`: a named GPU must be the one in use, never a quiet substitute.
+      if (explicit && llama.gpu !== gpu) {
+        const got = llama.gpu === false ? "the CPU" : llama.gpu;
+        await llama.dispose().catch(() => {});
+        throw new LlamaEngineError(
+          "GGUF_ENGINE_UNAVAILABLE",
+          `llama.cpp's ${gpu} build is not available on this platform (${got} would run the model): set gpu: auto or off`,
+        );
+      }
+      let note: string | undefined;
+      if (gpu === "auto" && llama.gpu === false) {
+        // The GPU types whose driver this machine has: one there means a GPU build was missing or failed to load.
+        const drivers = (await lib.getLlamaGpuTypes("supported").catch(() => [])).filter(
+          (type) => type !== false,
+        );
+        if (drivers.length > 0) {
+          note = `gpu: auto found a ${drivers.join(" and ")} driver but no llama.cpp build for it loaded, so the CPU runs the model (${GPU_INSTALL})`;
+        }
+      }
+      return { lib, llama, note };
     })();
     runtimes.set(gpu, pending);
     pending.catch(() => runtimes.delete(gpu));
   }
   return pending;
+}
+
+/** The operator's one line about where the model runs. */
+export function describePlacement(placement: Omit<LlamaPlacement, "summary">): string {
+  if (placement.gpu === false) return placement.note === undefined ? "CPU" : `CPU: ${placement.note}`;
+  const on = placement.devices.length > 0 ? ` on ${placement.devices.join(", ")}` : "";
+  return `${placement.gpu}: ${placement.gpuLayers} of ${placement.totalLayers} layers${on}`;
 }
 
 /** node-llama-cpp brands token ids; they are plain numbers at run time. */
@@ -109,7 +174,7 @@ const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 /** Loads a GGUF model with llama.cpp. Fails with a `LlamaEngineError` naming what is wrong. */
 export async function openLlamaModel(options: LlamaModelOptions): Promise<LlamaModel> {
   checkGgufFile(options.modelPath);
-  const { llama } = await runtime(options.gpu ?? "auto");
+  const { llama, note } = await runtime(options.gpu ?? "auto");
   let native: NativeModel;
   try {
     native = await llama.loadModel({ modelPath: options.modelPath });
@@ -129,6 +194,16 @@ export async function openLlamaModel(options: LlamaModelOptions): Promise<LlamaM
       await native.dispose();
       throw new LlamaEngineError("GGUF_MODEL_INVALID", `cannot create a context of ${contextSize} tokens`);
     });
+
+  const devices = llama.gpu === false ? [] : await llama.getGpuDeviceNames().catch(() => []);
+  const where = {
+    gpu: llama.gpu,
+    gpuLayers: native.gpuLayers,
+    totalLayers: native.fileInsights.totalLayers,
+    devices,
+    note,
+  };
+  const placement: LlamaPlacement = { ...where, summary: describePlacement(where) };
 
   const metadata = native.fileInfo.metadata as {
     general?: { name?: string; architecture?: string };
@@ -209,6 +284,7 @@ export async function openLlamaModel(options: LlamaModelOptions): Promise<LlamaM
     eos,
     addBos,
     gpu: llama.gpu,
+    placement,
     tokenize: (text) => native.tokenize(text, false).map(Number),
     detokenize: (tokens) => {
       // llama.cpp reads the vocabulary table at each id unchecked.

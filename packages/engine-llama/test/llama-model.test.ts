@@ -29,6 +29,14 @@ describe("openLlamaModel on the tiny fixture model", () => {
     expect(model.bos).toBe(1);
     expect(model.eos).toBe(2);
     expect(model.gpu).toBe(false);
+    expect(model.placement).toEqual({
+      gpu: false,
+      gpuLayers: 0,
+      totalLayers: 5,
+      devices: [],
+      note: undefined,
+      summary: "CPU",
+    });
     const reference = tinyModelInfo().reference[0]!;
     expect([model.bos, ...model.tokenize(reference.text)]).toEqual(reference.tokens);
     expect(model.detokenize(model.tokenize("Hello, world!"))).toBe("Hello, world!");
