@@ -1,5 +1,5 @@
 import { type Catalog, findService, type TierSpec } from "@pocket-ai/protocol";
-import { Context, Data, Effect, Layer, type Scope } from "effect";
+import { Context, Data, Effect, Layer, Runtime, type Scope } from "effect";
 import { makeBackend } from "../backends/make-backend.js";
 import type { BackendObserver, BackendPool } from "../backends/pool/backend-pool.js";
 import { makeBackendPool } from "../backends/pool/backend-pool.js";
@@ -33,6 +33,8 @@ export function buildServedServices(
   Scope.Scope
 > {
   return Effect.gen(function* () {
+    // A gguf model loads in the background: its placement is logged through the node's logger when it is in.
+    const runtime = yield* Effect.runtime<never>();
     const services = new Map<string, ServedService>();
     const pools = new Map<string, BackendPool>();
     for (const [i, served] of config.services.entries()) {
@@ -54,7 +56,15 @@ export function buildServedServices(
         tiers.set(tierId, tier);
       }
       const made = yield* Effect.try({
-        try: () => served.backends.map((b) => makeBackend(b, spec.kind, now)),
+        try: () =>
+          served.backends.map((b, j) =>
+            makeBackend(b, spec.kind, now, (placement) => {
+              const line = `${where}.backends.${j} (gguf): model loaded, ${placement.summary}`;
+              Runtime.runFork(runtime)(
+                placement.note === undefined ? Effect.logInfo(line) : Effect.logWarning(line),
+              );
+            }),
+          ),
         catch: (e) => new ServiceConfigError({ reason: `${where}.backends: ${(e as Error).message}` }),
       });
       // Announce only what each engine was seen to do (`check/probe-at-start.ts`).

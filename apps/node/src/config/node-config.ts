@@ -63,8 +63,12 @@ export const BackendConfig = z.strictObject({
   modelPath: z.string().min(1).optional(),
   /** `gguf` backend only: tokens each request can hold (prompt plus completion); default the model's, at most 4096. */
   contextSize: z.number().int().min(16).max(1_048_576).optional(),
-  /** `gguf` backend only: `auto` (default) uses a GPU when llama.cpp's GPU build is installed, `off` the CPU only. */
-  gpu: z.enum(["auto", "off"]).optional(),
+  /**
+   * `gguf` backend only: `auto` (default) uses a GPU when llama.cpp's GPU build and its driver are
+   * installed, else the CPU (the node logs which, and why); `off` the CPU only; `cuda`, `vulkan` or
+   * `metal` that build or no start.
+   */
+  gpu: z.enum(["auto", "off", "cuda", "vulkan", "metal"]).optional(),
   /** `gguf` backend only: CPU threads for evaluation; default llama.cpp's choice. */
   threads: z.number().int().min(1).max(1024).optional(),
 });

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LlamaPlacement } from "@pocket-ai/engine-llama";
 import { tinyModelInfo, tinyModelPath } from "@pocket-ai/tiny-model";
 import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +13,8 @@ import { BackendMisconfigured, makeBackend } from "../make-backend.js";
 // One CPU thread: the tiny model needs no more, and a busy machine makes llama.cpp's thread pool
 // spin instead of working.
 const config = backendConfig({ kind: "gguf", modelPath: tinyModelPath(), gpu: "off", threads: 1 });
-const backend = makeBackend(config, "text");
+const placements: LlamaPlacement[] = [];
+const backend = makeBackend(config, "text", Date.now, (placement) => placements.push(placement));
 
 type Choice = {
   text: string;
@@ -40,6 +42,12 @@ function failure(exit: Exit.Exit<unknown, BackendError>): BackendError {
 beforeAll(() => Effect.runPromise(backend.tokenize("a")), 120_000);
 
 describe("gguf backend on the tiny model", () => {
+  it("tells where the loaded model runs, once", () => {
+    expect(placements).toEqual([
+      { gpu: false, gpuLayers: 0, totalLayers: 5, devices: [], note: undefined, summary: "CPU" },
+    ]);
+  });
+
   it("declares what llama.cpp in-process can do", () => {
     expect(backend.kind).toBe("gguf");
     expect(backend.id).toMatch(/^gguf@pocket-tiny\.gguf\//);

@@ -1,5 +1,11 @@
 import { basename } from "node:path";
-import { checkGgufFile, checkLlamaBinding, LlamaEngineError, openLlamaModel } from "@pocket-ai/engine-llama";
+import {
+  checkGgufFile,
+  checkLlamaBinding,
+  LlamaEngineError,
+  type LlamaPlacement,
+  openLlamaModel,
+} from "@pocket-ai/engine-llama";
 import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "../backend.js";
@@ -28,9 +34,13 @@ function toBackendError(backend: string, error: unknown): BackendError {
  * interruption stopping generation. The file and the binding are checked at once (a missing or
  * non-GGUF file throws `LlamaEngineError` with `GGUF_MODEL_NOT_FOUND` / `GGUF_MODEL_INVALID`, a
  * missing node-llama-cpp `GGUF_ENGINE_UNAVAILABLE` with the install command, so the node refuses
- * to start), then the model is loaded in the background; calls wait for the load.
+ * to start), then the model is loaded in the background; calls wait for the load. `onLoaded`
+ * hears where each load put the model (GPU layers, or why `gpu: auto` stayed on the CPU).
  */
-export function makeGgufBackend(config: BackendConfig & { readonly modelPath: string }): Backend {
+export function makeGgufBackend(
+  config: BackendConfig & { readonly modelPath: string },
+  onLoaded?: (placement: LlamaPlacement) => void,
+): Backend {
   checkGgufFile(config.modelPath);
   checkLlamaBinding();
   ggufBackendCount += 1;
@@ -53,7 +63,10 @@ export function makeGgufBackend(config: BackendConfig & { readonly modelPath: st
         sequences: config.maxConcurrency,
         gpu: config.gpu,
         threads: config.threads,
-      }).then(createGgufTextEngine);
+      }).then((model) => {
+        onLoaded?.(model.placement);
+        return createGgufTextEngine(model);
+      });
       // A failed load is tried again on the next call (the file may have been fixed).
       loading.catch((error: unknown) => {
         loading = undefined;
