@@ -66,7 +66,7 @@ export const BackendConfig = z.strictObject({
   /**
    * `gguf` backend only: `auto` (default) uses a GPU when llama.cpp's GPU build and its driver are
    * installed, else the CPU (the node logs which, and why); `off` the CPU only; `cuda`, `vulkan` or
-   * `metal` that build or no start.
+   * `metal` that build or none (the backend then reports `GGUF_ENGINE_UNAVAILABLE`).
    */
   gpu: z.enum(["auto", "off", "cuda", "vulkan", "metal"]).optional(),
   /** `gguf` backend only: CPU threads for evaluation; default llama.cpp's choice. */
