@@ -1,10 +1,26 @@
 /**
  * Starts the systems under test, each in its own process so that CPU time and memory are read
- * per process from `/proc`. TypeScript runners are forked with tsx's loader and answer over IPC
- * (see `child-ipc.ts`); with `profileDir` they run under `--cpu-prof`.
+ * per process from `/proc`. Each runner is bundled into one file as operators deploy the apps
+ * (`pnpm build`, `@pocket-ai/bundle`) and forked under plain `node`, with no TypeScript loader in
+ * any process measured; runners answer over IPC (see `child-ipc.ts`); with `profileDir` they run
+ * under `--cpu-prof`.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { bundle } from "@pocket-ai/bundle";
+
+/** Each runner's bundle, built once per benchmark run into `dist/` (beside `src/`). */
+const bundles = new Map<string, Promise<string>>();
+function bundled(script: string): Promise<string> {
+  let built = bundles.get(script);
+  if (built === undefined) {
+    const entry = fileURLToPath(new URL(`./${script}`, import.meta.url));
+    const outfile = fileURLToPath(new URL(`../dist/${script.replace(/\.ts$/, ".mjs")}`, import.meta.url));
+    built = bundle({ entry, outfile }).then(() => outfile);
+    bundles.set(script, built);
+  }
+  return built;
+}
 
 export interface Child<Info> {
   readonly name: string;
@@ -36,17 +52,17 @@ export function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-/** Forks `src/<script>` and waits for its `{ ready }` message. */
-export function startRunner<Info>(
+/** Bundles `src/<script>`, forks the bundle and waits for its `{ ready }` message. */
+export async function startRunner<Info>(
   name: string,
   script: string,
   options: ChildOptions = {},
 ): Promise<Child<Info>> {
-  const file = fileURLToPath(new URL(`./${script}`, import.meta.url));
+  const file = await bundled(script);
   const profile =
     options.profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}/${name}`];
   const child = fork(file, [...(options.args ?? [])], {
-    execArgv: ["--import", "tsx", ...profile],
+    execArgv: profile,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {

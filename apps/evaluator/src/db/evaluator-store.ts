@@ -1,6 +1,5 @@
-import { fileURLToPath } from "node:url";
 import { NodeScore, type ScoreEstimate } from "@pocket-ai/protocol";
-import { openSqlite } from "@pocket-ai/runtime";
+import { openSqlite, packageFile } from "@pocket-ai/runtime";
 import { and, desc, eq } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { Context, Effect, Layer } from "effect";
@@ -10,7 +9,7 @@ export type EvaluatorDb = BetterSQLite3Database<typeof evaluatorSchema>;
 export type RunRow = typeof runs.$inferSelect;
 export type ItemResultRow = typeof itemResults.$inferSelect;
 
-const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
+const MIGRATIONS = packageFile(import.meta.url, "@pocket-ai/evaluator", "drizzle");
 
 /**
  * Synchronous SQLite access (better-sqlite3): every write is one statement or one synchronous

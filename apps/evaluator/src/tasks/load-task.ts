@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageFile } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { parse as parseYaml } from "yaml";
 import { TaskFormatError } from "../errors.js";
 import { type Doc, type Task, TaskDefinition } from "./task-definition.js";
 
 /** The starter suite shipped with the evaluator (original items, MIT; see `starter/LICENSE.md`). */
-export const STARTER_SUITE_DIR = fileURLToPath(new URL("./starter", import.meta.url));
+export const STARTER_SUITE_DIR = packageFile(import.meta.url, "@pocket-ai/evaluator", "src/tasks/starter");
 
 /** Reads JSONL (one object per line) or a JSON array; `problems` name the bad lines. */
 export function parseDataset(text: string, source: string): Doc[] {

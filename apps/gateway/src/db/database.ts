@@ -1,13 +1,12 @@
-import { fileURLToPath } from "node:url";
 import type { ErrorCode } from "@pocket-ai/protocol";
-import { openPostgres, openSqlite, type SqlClient, sqliteClient } from "@pocket-ai/runtime";
+import { openPostgres, openSqlite, packageFile, type SqlClient, sqliteClient } from "@pocket-ai/runtime";
 import { Context, Data, Effect, Layer } from "effect";
 import { gatewaySchema } from "./schema.js";
 
 /** The committed SQLite migrations, applied when the store starts. */
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+export const MIGRATIONS_FOLDER = packageFile(import.meta.url, "@pocket-ai/gateway", "drizzle");
 /** The committed PostgreSQL migrations (the same tables, PostgreSQL's types). */
-export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle/pg", import.meta.url));
+export const PG_MIGRATIONS_FOLDER = packageFile(import.meta.url, "@pocket-ai/gateway", "drizzle/pg");
 
 /** A SQL statement failed unexpectedly (disk full, server gone): a server error, never the caller's. */
 export class StorageError extends Data.TaggedError("StorageError")<{

@@ -1,6 +1,5 @@
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { openSqlite } from "@pocket-ai/runtime";
+import { openSqlite, packageFile } from "@pocket-ai/runtime";
 import { Context, Effect, Layer } from "effect";
 import { NodeSettings, NodeStartError } from "../app/node-settings.js";
 import { NodeClock } from "../clock/node-clock.js";
@@ -8,7 +7,7 @@ import { ClaimStore } from "./claim-store.js";
 import { type NodeDb, RelayStore } from "./relay-store.js";
 import { nodeSchema } from "./schema.js";
 
-const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
+const migrationsFolder = packageFile(import.meta.url, "@pocket-ai/node", "drizzle");
 
 /** The node's SQLite database (`<dataDir>/node.sqlite`), migrated on open, checkpointed on close. */
 export class NodeDatabase extends Context.Tag("node/NodeDatabase")<NodeDatabase, NodeDb>() {

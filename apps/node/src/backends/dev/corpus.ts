@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { packageFile } from "@pocket-ai/runtime";
 
 /** The shipped training text, resolved from this module so it works from any working directory. */
-export const DEV_CORPUS_PATH = fileURLToPath(new URL("../../../data/dev-corpus.txt", import.meta.url));
+export const DEV_CORPUS_PATH = packageFile(import.meta.url, "@pocket-ai/node", "data/dev-corpus.txt");
 
 /** Reads a corpus file; lines starting with `#` before the first text are a header, not training data. */
 export function loadCorpus(path: string = DEV_CORPUS_PATH): string {

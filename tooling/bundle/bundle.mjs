@@ -1,0 +1,45 @@
+import { build } from "esbuild";
+
+/**
+ * Packages that stay outside the bundle and are loaded from `node_modules` when the program runs:
+ * native bindings and packages that read files beside their own code (a `.wasm`, prebuilt
+ * binaries), which cannot live inside one JavaScript file. Every app that is bundled lists the ones
+ * it uses among its own dependencies, so they resolve from its folder.
+ */
+export const NATIVE_PACKAGES = [
+  "better-sqlite3",
+  "secp256k1",
+  "tiny-secp256k1",
+  "node-llama-cpp",
+  "@node-llama-cpp/*",
+  "pg-native",
+];
+
+/**
+ * Bundles `entry` (TypeScript, with the workspace packages it imports) into one ES module at
+ * `outfile`, runnable by `node` alone: every dependency is inlined except {@link NATIVE_PACKAGES}
+ * and `external`. Assets (migrations, corpora, task suites) are not copied: the code finds them in
+ * its package's folder (`packageFile` in `@pocket-ai/runtime`), so the bundle must stay inside it.
+ */
+export async function bundle({ entry, outfile, external = [], minify = false }) {
+  const result = await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20.19",
+    external: [...NATIVE_PACKAGES, ...external],
+    // CommonJS dependencies inlined into an ES module still call `require` for Node's built-ins.
+    banner: {
+      js: "import { createRequire as __pocketRequire } from 'node:module'; const require = __pocketRequire(import.meta.url);",
+    },
+    minify,
+    sourcemap: false,
+    legalComments: "none",
+    logLevel: "warning",
+    metafile: true,
+  });
+  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  return { outfile, bytes, warnings: result.warnings.length };
+}

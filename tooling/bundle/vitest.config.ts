@@ -1,0 +1,3 @@
+import { baseConfig } from "@pocket-ai/vitest-config";
+
+export default baseConfig;
