@@ -147,7 +147,7 @@ describe("Stable Diffusion through a node in front of ComfyUI", () => {
       })
       .withResponse();
     const url = data.data?.[0]?.url ?? "";
-    expect(url).toMatch(/\/v1\/images\/content\/[0-9a-f]{64}\.png$/);
+    expect(url).toMatch(/\/v1\/images\/content\/[0-9a-f]{16}-[0-9a-f]{64}\.png$/);
     expect(data.data?.[0]?.b64_json).toBeUndefined();
     const fetched = await fetch(url);
     expect(fetched.status).toBe(200);

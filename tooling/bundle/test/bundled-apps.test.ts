@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tinyModelPath } from "@pocket-ai/tiny-model";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundle } from "../bundle.mjs";
@@ -10,7 +11,8 @@ import { bundle } from "../bundle.mjs";
 /**
  * The files operators deploy (`pnpm build` in apps/gateway and apps/node) run under plain `node`,
  * with no TypeScript loader: each finds its migrations and data in its package folder, loads its
- * native bindings from node_modules, and the two together serve the official OpenAI client.
+ * native bindings from node_modules (the llama.cpp binding too, for a `gguf` backend), and the two
+ * together serve the official OpenAI client.
  */
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url));
@@ -121,6 +123,14 @@ beforeAll(async () => {
           model: { declared: "pocket-ai-dev-ngram", family: "dev", quantization: "none" },
           backends: [{ kind: "dev" }],
         },
+        {
+          // A real model in llama.cpp: the bundle loads the binding from the node's node_modules.
+          serviceId: "mistral-7b",
+          tiers: ["standard"],
+          backends: [
+            { kind: "gguf", modelPath: tinyModelPath("pocket-tiny"), gpu: "off", threads: 1, maxConcurrency: 1 },
+          ],
+        },
       ],
     },
     /"msg":"node started","url":"([^"]+)"/,
@@ -173,6 +183,18 @@ describe("bundled gateway and node under plain node", () => {
     // The gateway's ledger (its migrations ran from the package folder) holds both relays.
     const usage = await admin<{ requests: number }[]>(`${gatewayUrl}/trpc`, "admin.usage.list");
     expect(usage.reduce((n, u) => n + u.requests, 0)).toBeGreaterThanOrEqual(2);
+  });
+
+  it("serve a real model through the bundled node's gguf backend (llama.cpp binding found from the bundle)", async () => {
+    const completion = await openai.completions.create({
+      model: "mistral-7b",
+      prompt: "The sea",
+      max_tokens: 6,
+      temperature: 0,
+    });
+    expect(completion.choices[0]?.text.length).toBeGreaterThan(0);
+    expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(completion.system_fingerprint).toBe("pocket-ai-gguf");
   });
 
   it("stop cleanly on SIGTERM", async () => {
