@@ -128,7 +128,13 @@ beforeAll(async () => {
           serviceId: "mistral-7b",
           tiers: ["standard"],
           backends: [
-            { kind: "gguf", modelPath: tinyModelPath("pocket-tiny"), gpu: "off", threads: 1, maxConcurrency: 1 },
+            {
+              kind: "gguf",
+              modelPath: tinyModelPath("pocket-tiny"),
+              gpu: "off",
+              threads: 1,
+              maxConcurrency: 1,
+            },
           ],
         },
       ],
