@@ -18,22 +18,29 @@ export function sendJson(
   res.end(text);
 }
 
+/** Resolves when `res` can take more (`drain`) or is gone (`close`). */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed || res.writableEnded) return resolve();
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
 /**
  * Writes a piece of a streamed answer, waiting for the socket to drain when its buffer is full so
  * a slow client slows the relay down instead of growing memory. Resolves at once when the client
  * has gone (the request's fiber is being interrupted then anyway).
  */
 export function writeChunk(res: ServerResponse, text: string): Effect.Effect<void> {
-  return Effect.async<void>((resume) => {
-    if (res.destroyed || res.writableEnded) return resume(Effect.void);
-    if (res.write(text)) return resume(Effect.void);
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resume(Effect.void);
-    };
-    res.on("drain", done);
-    res.on("close", done);
+  return Effect.suspend(() => {
+    if (res.destroyed || res.writableEnded || res.write(text)) return Effect.void;
+    return Effect.promise(() => drained(res));
   });
 }
 

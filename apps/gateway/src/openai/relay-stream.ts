@@ -6,12 +6,12 @@ import {
   type RelayUsage,
   SSE_DONE,
 } from "@pocket-ai/protocol";
-import { Clock, Effect, Stream } from "effect";
+import { Clock, Effect } from "effect";
 import { Limits } from "../limits/limits.js";
 import { type MeteringRow, MeteringWriter } from "../metering/metering-writer.js";
 import { Dispatcher, type DispatchStreamEvent } from "../relay/dispatcher.js";
 import { streamErrorEvent } from "./errors.js";
-import { writeChunk } from "./http-response.js";
+import { drained, writeChunk } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
 import { answeredRow, failedRow } from "./relay-rows.js";
@@ -46,7 +46,7 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
     const meter = yield* MeteringWriter;
     const limits = yield* Limits;
     const model = call.relay.target.modelName;
-    const stream = yield* dispatcher.stream(call.request).pipe(
+    const events = yield* dispatcher.stream(call.request).pipe(
       Effect.tapError((error) =>
         Clock.currentTimeMillis.pipe(
           Effect.flatMap((now) =>
@@ -114,24 +114,40 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
       );
     });
 
-    yield* Stream.runForEach(stream, (event) => {
-      if (event.type === "final") {
-        tally.cover(event.verified);
-        final = event;
-        return Effect.void;
+    // The per-token path is a plain loop, no Effect per chunk. The fiber's interruption (the
+    // client left) aborts `signal`, which closes the dispatched stream: a pending read ends at once
+    // and nothing more is written or counted.
+    const pump = async (signal: AbortSignal) => {
+      const stop = () => events.close();
+      signal.addEventListener("abort", stop, { once: true });
+      try {
+        for await (const event of events) {
+          if (signal.aborted) return;
+          if (event.type === "final") {
+            tally.cover(event.verified);
+            final = event;
+            return;
+          }
+          if (isUsageChunk(event.data) && !call.relay.includeUsage) {
+            tally.cover(event.verified);
+            continue;
+          }
+          // Nothing reaches a client that has gone: count only chunks handed to an open response.
+          if (res.destroyed || res.writableEnded) continue;
+          tally.add(event.seq, event.data);
+          tally.cover(event.verified);
+          // `data.model` is already the public name (the dispatcher sets it).
+          const text = present === undefined ? formatSseEvent(event.data) : present.chunk(event.data);
+          if (text !== "" && !res.write(text)) await drained(res);
+        }
+      } finally {
+        signal.removeEventListener("abort", stop);
       }
-      if (isUsageChunk(event.data) && !call.relay.includeUsage) {
-        tally.cover(event.verified);
-        return Effect.void;
-      }
-      // Nothing reaches a client that has gone: count only chunks handed to an open response.
-      if (res.destroyed || res.writableEnded) return Effect.void;
-      tally.add(event.seq, event.data);
-      tally.cover(event.verified);
-      if (present === undefined) return writeChunk(res, formatSseEvent({ ...event.data, model }));
-      const text = present.chunk(event.data);
-      return text === "" ? Effect.void : writeChunk(res, text);
-    }).pipe(Effect.onInterrupt(() => clientLeft));
+    };
+    yield* Effect.promise(pump).pipe(
+      Effect.onInterrupt(() => clientLeft),
+      Effect.ensuring(Effect.sync(() => events.close())),
+    );
 
     const now = yield* Clock.currentTimeMillis;
     const record = final?.record;

@@ -1,5 +1,5 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
-import { Clock, Deferred, Duration, Effect, Either, Layer, Option, Stream } from "effect";
+import { Clock, Deferred, Duration, Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -178,10 +178,9 @@ const make = Effect.gen(function* () {
       if (tried.size > 1) ctx.metrics.retries.inc();
       const opened = yield* Effect.either(openStream(ctx, route, request));
       if (Either.isRight(opened)) {
-        const events = streamEvents(ctx, opened.right, request, tried.size);
         // Organic checks decide once per stream; an unsampled stream's chunks are not looked at.
         const watch = selector.organic.watch(request, ctx.now);
-        return watch === undefined ? events : Stream.map(events, watch);
+        return streamEvents(ctx, opened.right, request, tried.size, watch);
       }
       failures.push(opened.left);
       if (isCallerError(opened.left)) break;

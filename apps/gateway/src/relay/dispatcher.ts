@@ -7,7 +7,7 @@ import type {
   ResolvedModel,
   TrafficMix,
 } from "@pocket-ai/protocol";
-import { Context, Data, type Effect, type Stream } from "effect";
+import { Context, Data, type Effect } from "effect";
 
 /**
  * The contract between the gateway's front door (HTTP `/v1/*`, accounts, limits, metering) and
@@ -77,6 +77,17 @@ export type DispatchStreamEvent =
       readonly ttftMs: number | undefined;
     };
 
+/**
+ * A dispatched stream's events, read with plain async iteration: no Effect machinery runs per
+ * chunk (the per-token path of every streamed relay). Iterate it once; it always ends with a
+ * `final` event. `close()` stops it early (the client left): the node's call is aborted, so a
+ * pending read ends with a `final` error event instead of waiting for the next chunk. Whoever
+ * opened it calls `close()` when done (it is idempotent; the end of the iteration also cleans up).
+ */
+export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
+  close(): void;
+}
+
 /** The relay could not be served: no node, every node failed before the first byte, a timeout... */
 export class DispatchError extends Data.TaggedError("DispatchError")<{
   readonly code: ErrorCode;
@@ -98,9 +109,7 @@ export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
      * Opens a stream: fails with DispatchError only when no node produced a first byte (after
      * retries on other nodes); after that, failures end the stream with a `final` error event.
      */
-    readonly stream: (
-      request: DispatchRequest,
-    ) => Effect.Effect<Stream.Stream<DispatchStreamEvent>, DispatchError>;
+    readonly stream: (request: DispatchRequest) => Effect.Effect<DispatchEvents, DispatchError>;
     /** What can be served now, for `GET /v1/models`: per public model name, whether any node is available. */
     readonly availability: () => ReadonlyMap<
       string,

@@ -7,10 +7,9 @@ import {
   type RelayUsage,
   relayLeafHash,
 } from "@pocket-ai/protocol";
-import { Effect, Stream } from "effect";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
-import type { DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
+import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost } from "./route-tokens.js";
 import { isPullFailure, type OpenedStream, pullChunk } from "./stream-attempt.js";
 import type { StreamChecks } from "./stream-checks.js";
@@ -30,7 +29,9 @@ export function streamEvents(
   opened: OpenedStream,
   request: DispatchRequest,
   attempts: number,
-): Stream.Stream<DispatchStreamEvent> {
+  /** Sees each event on its way out (the organic checks of a sampled stream). */
+  watch?: (event: DispatchStreamEvent) => DispatchStreamEvent,
+): DispatchEvents {
   const { route, verifier, requestHash, checks } = opened;
   const address = route.node.address;
   const { limits, tokens, text } = checks;
@@ -126,19 +127,25 @@ export function streamEvents(
     return final("ok", record(usage, trailer.computeUnits));
   };
 
-  // The generator is read without `return()`: a consumer that stops (the client left) must not
-  // wait for a pending pull; the abort below fails that pull instead.
-  const generator = events();
-  const iterable: AsyncIterable<DispatchStreamEvent> = {
-    [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    opened.deadline.clear();
+    opened.controller.abort();
   };
-  return Stream.fromAsyncIterable(iterable, (cause) => cause).pipe(
-    Stream.orDie,
-    Stream.ensuring(
-      Effect.sync(() => {
-        opened.deadline.clear();
-        opened.controller.abort();
-      }),
-    ),
-  );
+  // The generator is read without `return()`: a consumer that stops (the client left) must not
+  // wait for a pending pull; `close()` aborts the node's call, which fails that pull instead.
+  const generator = events();
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        const next = await generator.next();
+        if (next.done === true || next.value.type === "final") close();
+        if (next.done === true || watch === undefined) return next;
+        return { done: false, value: watch(next.value) };
+      },
+    }),
+    close,
+  };
 }

@@ -10,9 +10,10 @@ import {
   type RelayUsage,
   sha256Hex,
 } from "@pocket-ai/protocol";
-import { Effect, Layer, Stream } from "effect";
+import { Effect, Layer } from "effect";
 import {
   DispatchError,
+  type DispatchEvents,
   type DispatchedUnary,
   Dispatcher,
   type DispatchRequest,
@@ -183,7 +184,8 @@ export function makeTestDispatcher() {
         id: `stream-${sequence}`,
         object: chat ? "chat.completion.chunk" : "text_completion",
         created: 1_700_000_000,
-        model: "node-model",
+        // As the dispatcher passes chunks on: `model` is the public name.
+        model: request.target.modelName,
       };
       // Every chunk of the test dispatcher is a signed head: each covers itself.
       const piece = (word: string, i: number): DispatchStreamEvent => ({
@@ -236,13 +238,29 @@ export function makeTestDispatcher() {
               ttftMs: 5,
             };
       const stallAfter = control.stallAfterChunks;
-      const pieces = Stream.fromIterable(sent.map(piece)).pipe(
-        Stream.zipWithIndex,
-        Stream.mapEffect(([chunk, i]) =>
-          stallAfter !== undefined && i >= stallAfter ? Effect.never : Effect.succeed(chunk),
-        ),
-      );
-      return Stream.concat(pieces, Stream.fromIterable(cut === undefined ? [usageChunk, final] : [final]));
+      const events = [...sent.map(piece), ...(cut === undefined ? [usageChunk, final] : [final])];
+      // A stall waits until the stream is closed (the client left), then ends.
+      let close = () => {};
+      const closed = new Promise<void>((resolve) => {
+        close = resolve;
+      });
+      let stopped = false;
+      async function* run(): AsyncGenerator<DispatchStreamEvent> {
+        for (const [i, event] of events.entries()) {
+          if (stopped) return;
+          if (stallAfter !== undefined && i >= stallAfter && i < sent.length) return await closed;
+          yield event;
+        }
+      }
+      const iterator = run();
+      const dispatched: DispatchEvents = {
+        [Symbol.asyncIterator]: () => iterator,
+        close: () => {
+          stopped = true;
+          close();
+        },
+      };
+      return dispatched;
     });
 
   const layer = Layer.succeed(Dispatcher, { unary, stream, availability: () => control.availability });

@@ -1,5 +1,5 @@
 import { DEFAULT_CATALOG, generateKeyPair, type RelayOperation, resolveModelName } from "@pocket-ai/protocol";
-import { Effect, Stream } from "effect";
+import { Effect } from "effect";
 import { NodeRegistry } from "../../src/registry/node-registry.js";
 import { Dispatcher, type DispatchRequest, type DispatchStreamEvent } from "../../src/relay/dispatcher.js";
 import type { TestNetwork } from "./test-network.js";
@@ -32,8 +32,13 @@ export const streamed = (net: TestNetwork, request: DispatchRequest) =>
   net.managed.runPromise(
     Effect.either(
       Effect.flatMap(Dispatcher, (d) => d.stream(request)).pipe(
-        Effect.flatMap((events) => Stream.runCollect(events)),
-        Effect.map((chunk): DispatchStreamEvent[] => [...chunk]),
+        Effect.flatMap((events) =>
+          Effect.promise(async () => {
+            const collected: DispatchStreamEvent[] = [];
+            for await (const event of events) collected.push(event);
+            return collected;
+          }),
+        ),
       ),
     ),
   );
