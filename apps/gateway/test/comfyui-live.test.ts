@@ -1,10 +1,17 @@
 import { type FakeComfyUi, startFakeComfyUi } from "@pocket-ai/node/fakes";
 import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
-import { DEFAULT_CATALOG, findService, findTier, imageUnits, isImageTier } from "@pocket-ai/protocol";
 import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { refusal } from "./support/api-refusal.js";
-import { type LiveNetwork, ledgerRelay, nodeBlame, startLiveNetwork } from "./support/live-network.js";
+import {
+  expectImageRelaySettled,
+  gradient,
+  lastWorkflowNode as lastNodeOf,
+  leftHalfMask,
+  pixel,
+  workflowNodes,
+} from "./support/comfyui-checks.js";
+import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
 
 /**
  * Stable Diffusion through ComfyUI, end to end: the official `openai` client, a real gateway, a
@@ -22,12 +29,6 @@ let keyId: string;
 
 /** The checkpoint the fake ComfyUI has installed. */
 const CHECKPOINT = "sd15.safetensors";
-const standard = (() => {
-  const tier = findTier(findService(DEFAULT_CATALOG, "stable-diffusion")!, "standard");
-  if (tier === undefined || !isImageTier(tier)) throw new Error("the catalog has no standard image tier");
-  return tier;
-})();
-
 beforeAll(async () => {
   fake = await startFakeComfyUi();
   expect(fake.checkpoints).toContain(CHECKPOINT);
@@ -44,53 +45,19 @@ afterAll(async () => {
   await fake?.close();
 });
 
-type WorkflowNode = { class_type: string; inputs: Record<string, unknown> };
 /** The one node of `type` in the last workflow ComfyUI was sent. */
-function lastWorkflowNode(type: string): WorkflowNode | undefined {
-  const workflow = fake.prompts.at(-1) as Record<string, WorkflowNode> | undefined;
-  const found = Object.values(workflow ?? {}).filter((node) => node.class_type === type);
-  if (found.length > 1) throw new Error(`the workflow has ${found.length} ${type} nodes`);
-  return found[0];
-}
+const lastWorkflowNode = (type: string) => lastNodeOf(fake, type);
 
-/** A smooth opaque picture, different in every pixel, so a kept or repainted pixel is visible. */
-function gradient(width: number, height: number): RgbaImage {
-  const data = new Uint8Array(width * height * 4);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) data.set([(x * 4) % 256, (y * 4) % 256, 128, 255], (y * width + x) * 4);
-  return { width, height, data };
-}
-
-const pixel = (image: RgbaImage, x: number, y: number) =>
-  Array.from(image.data.subarray((y * image.width + x) * 4, (y * image.width + x) * 4 + 4));
 const pngFile = (image: RgbaImage, name: string) =>
   toFile(Buffer.from(encodePng(image)), name, { type: "image/png" });
 const decodeB64 = (b64: string | undefined) => decodePng(Buffer.from(b64 ?? "", "base64"));
 
-/**
- * The relay behind an answer: in the ledger as `ok`, counted and priced in standard images,
- * claimable by its node.
- */
-async function expectSettled(
+/** The relay behind an answer of the official client: in the ledger, priced, claimable. */
+const expectSettled = (
   response: Response,
   operation: string,
   size: { width: number; height: number; n: number },
-) {
-  const requestHash = response.headers.get("x-pocket-relay") ?? "";
-  expect(requestHash).toMatch(/^[0-9a-f]{64}$/);
-  expect(response.headers.get("x-pocket-node")).toBe(net.nodes[0]!.node.key.address);
-  expect(response.headers.get("x-pocket-service")).toBe("stable-diffusion");
-  const relay = await ledgerRelay(net, requestHash);
-  expect(relay).toMatchObject({
-    operation,
-    outcome: "ok",
-    nodeAddress: net.nodes[0]!.node.key.address,
-    images: imageUnits(standard, size.width, size.height, size.n),
-    priceMicroUsd: imageUnits(standard, size.width, size.height, size.n) * standard.priceMicroUsd,
-    claimable: true,
-  });
-  return relay;
-}
+) => expectImageRelaySettled(net, (name) => response.headers.get(name), operation, size);
 
 describe("Stable Diffusion through a node in front of ComfyUI", () => {
   it("txt2img, base64: the client's prompt, seed, size, steps and n reach ComfyUI's workflow", async () => {
@@ -120,9 +87,7 @@ describe("Stable Diffusion through a node in front of ComfyUI", () => {
       sampler_name: "dpmpp_2m",
       denoise: 1,
     });
-    const texts = Object.values(fake.prompts.at(-1) as Record<string, WorkflowNode>)
-      .filter((node) => node.class_type === "CLIPTextEncode")
-      .map((node) => node.inputs.text);
+    const texts = workflowNodes(fake, "CLIPTextEncode").map((node) => node.inputs.text);
     expect(texts.sort()).toEqual(["a lighthouse at dusk", "fog"]);
     await expectSettled(response, "images.generations", { width: 256, height: 192, n: 2 });
 
@@ -183,9 +148,7 @@ describe("Stable Diffusion through a node in front of ComfyUI", () => {
   it("inpainting: OpenAI's mask (transparent = edit) repaints only there; the rest comes back as sent", async () => {
     const source = gradient(64, 64);
     // Left half transparent (to repaint), right half opaque (to keep).
-    const mask = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 4) };
-    for (let y = 0; y < 64; y++)
-      for (let x = 0; x < 64; x++) mask.data.set([0, 0, 0, x < 32 ? 0 : 255], (y * 64 + x) * 4);
+    const mask = leftHalfMask(64, 64);
     const uploadsBefore = fake.uploads.length;
     const { data, response } = await client.images
       .edit({
