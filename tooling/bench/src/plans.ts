@@ -30,7 +30,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       maxSliceMs: 1_500,
     },
     scale: { streams: [10, 50], tokens: 45, tokenDelayMs: 33, seconds: 3 },
-    openStreams: { count: 1_000, holdMs: 2_000, maxWaitMs: 6_000 },
+    openStreams: { count: 1_000, holdMs: 45_000, maxWaitMs: 40_000 },
     soak: { seconds: 8, rate: 50, maxInFlight: 256 },
   },
   full: {
@@ -49,7 +49,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       maxSliceMs: 10_000,
     },
     scale: { streams: [50, 200, 400], tokens: 90, tokenDelayMs: 33, seconds: 10 },
-    openStreams: { count: 1_000, holdMs: 5_000, maxWaitMs: 20_000 },
+    openStreams: { count: 1_000, holdMs: 90_000, maxWaitMs: 80_000 },
     soak: { seconds: 600, rate: 40, maxInFlight: 256 },
   },
 };
