@@ -5,7 +5,7 @@ import { EvaluatorConfig } from "@pocket-ai/evaluator/config";
 import { type GatewayAppRouter, GatewayConfig, type RunningGateway, startGateway } from "@pocket-ai/gateway";
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import { weekIdOf } from "@pocket-ai/protocol";
-import { createLogger, type Logger } from "@pocket-ai/runtime";
+import { createLogger, describeCause, type Logger } from "@pocket-ai/runtime";
 import { tinyModelPath } from "@pocket-ai/tiny-model";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import {
@@ -288,7 +288,7 @@ export function startLocalnet(
           runRound(evaluatorConfig, evaluatorConfig.nodes).pipe(
             Effect.tap(() => Effect.sync(() => log.info("evaluation round finished"))),
             Effect.catchAllCause((cause) =>
-              Effect.sync(() => log.warn("evaluation round failed", { cause: String(cause) })),
+              Effect.sync(() => log.warn("evaluation round failed", { error: describeCause(cause) })),
             ),
             Effect.repeat(Schedule.spaced(Duration.millis(config.evaluation.roundIntervalMs))),
             Effect.provide(evaluatorScope),

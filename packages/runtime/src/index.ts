@@ -6,7 +6,7 @@ export { packageDir, packageFile } from "./files/package-file.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export { ListenError, type RunningServer, serveHttp } from "./http/serve.js";
 export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
-export { effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
+export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";
 export { Counter, Gauge, Histogram, LATENCY_BUCKETS, MetricsRegistry } from "./metrics/registry.js";

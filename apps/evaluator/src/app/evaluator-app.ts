@@ -101,7 +101,8 @@ export const startEvaluator = (config: EvaluatorConfig) =>
     const server = yield* serveBoard(config);
     yield* Effect.logInfo(`leaderboard at ${server.url}/`);
     yield* runRound(config, config.nodes).pipe(
-      Effect.catchAll((e) => Effect.logError("round failed", e)),
+      // Any failure, a defect too (a database error), ends this round only: the next one runs.
+      Effect.catchAllCause((cause) => Effect.logError("round failed", cause)),
       Effect.repeat(roundSchedule(config.run.roundIntervalMs)),
     );
   }).pipe(

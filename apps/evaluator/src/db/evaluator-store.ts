@@ -18,13 +18,22 @@ const MIGRATIONS = packageFile(import.meta.url, "@pocket-ai/evaluator", "drizzle
 export class EvaluatorStoreImpl {
   constructor(readonly db: EvaluatorDb) {}
 
-  /** The unfinished run of a node for this suite, if a previous process stopped mid-way. */
-  openRun(nodeAddress: string, suiteHash: string): RunRow | undefined {
+  /**
+   * The unfinished run of a node on a service for this suite, if a previous process stopped
+   * mid-way. Per service: a node serving two text services (one suite) has a run for each, and
+   * one service's results must never be resumed into the other's.
+   */
+  openRun(nodeAddress: string, serviceId: string, suiteHash: string): RunRow | undefined {
     return this.db
       .select()
       .from(runs)
       .where(
-        and(eq(runs.nodeAddress, nodeAddress), eq(runs.suiteHash, suiteHash), eq(runs.status, "running")),
+        and(
+          eq(runs.nodeAddress, nodeAddress),
+          eq(runs.serviceId, serviceId),
+          eq(runs.suiteHash, suiteHash),
+          eq(runs.status, "running"),
+        ),
       )
       .orderBy(desc(runs.startedAt))
       .get();

@@ -49,7 +49,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   const mix = images ? undefined : usableMix(yield* gateway.trafficMix?.() ?? Effect.succeed(undefined));
   const now = options.now ?? Date.now;
   const hash = images ? IMAGE_SUITE_HASH : suiteHash(options.tasks);
-  const open = store.openRun(options.node.address, hash);
+  const open = store.openRun(options.node.address, options.node.serviceId, hash);
   const run = open ?? {
     id: randomUUID(),
     nodeAddress: options.node.address,

@@ -11,7 +11,7 @@ function levelOf(level: EffectLogLevel.LogLevel): LogLevel | undefined {
 }
 
 /** A failure's message, never its stack: logs leave the process, file paths must not. */
-function describeCause(cause: Cause.Cause<unknown>): string | undefined {
+export function describeCause(cause: Cause.Cause<unknown>): string | undefined {
   if (Cause.isEmpty(cause)) return undefined;
   if (Cause.isInterruptedOnly(cause)) return "interrupted";
   const error = Cause.squash(cause);
