@@ -199,7 +199,7 @@ export const ErrorCodes = {
     status: 400,
     type: "invalid_request_error",
     message:
-      "The model's inference engine refused this request (for example, the prompt and max_tokens exceed its context window, or a token id is outside its vocabulary); its reason is quoted. Change the request as it says: the same request fails the same way on every node.",
+      "The model's inference engine refused this request (for example, the prompt and max_tokens exceed its context window, a token id is outside its vocabulary, or an image workflow's input such as the sampler or step count is not accepted); its reason is quoted. Change the request as it says: the same request fails the same way on every node.",
   },
   TIMEOUT: {
     status: 504,
