@@ -77,7 +77,9 @@ describe("backend pool", () => {
         );
       }),
     );
-    expect(a!.fake.calls["POST /v1/completions"]).toBe(1);
+    // At most the one call (on a busy machine the timeout can pass before it even arrives), and
+    // never a retry on the other engine.
+    expect(a!.fake.calls["POST /v1/completions"] ?? 0).toBeLessThanOrEqual(1);
     expect(b!.fake.calls["POST /v1/completions"]).toBeUndefined();
     // Rejections, on engines with an ordinary timeout (a loaded machine must not turn them into timeouts).
     const [c, d] = await engines(2);
