@@ -54,64 +54,66 @@ describe("the seed's worked example, at the service level", () => {
     }).pipe(Effect.provide(SettlementTest)),
   );
 
-  it.effect("100,000 relays by one operator in a week: 300 POKT minted, charged and burned", () =>
-    Effect.gen(function* () {
-      const settlement = yield* Settlement;
-      const nodes = [generateKeyPair(), generateKeyPair()];
-      for (const node of nodes) yield* registerNode(node);
-      yield* settlement.setWeeklyRate(WEEK, 250_000);
-      // Four sessions of 25,000 relays, two nodes, across the week.
-      const acks = [];
-      for (const [i, node] of [...nodes, ...nodes].entries()) {
-        const header = sessionAt(W48_TUESDAY + i * 24 * HOUR);
-        acks.push(yield* serveAndSettle(node, header, 25_000));
-      }
-      expect(acks.map((a) => a.mintedUpokt)).toEqual(["75000000", "75000000", "75000000", "75000000"]);
+  it.effect(
+    "100,000 relays by one operator in a week: 300 POKT minted, charged and burned",
+    () =>
+      Effect.gen(function* () {
+        const settlement = yield* Settlement;
+        const nodes = [generateKeyPair(), generateKeyPair()];
+        for (const node of nodes) yield* registerNode(node);
+        yield* settlement.setWeeklyRate(WEEK, 250_000);
+        // Four sessions of 25,000 relays, two nodes, across the week.
+        const acks = [];
+        for (const [i, node] of [...nodes, ...nodes].entries()) {
+          const header = sessionAt(W48_TUESDAY + i * 24 * HOUR);
+          acks.push(yield* serveAndSettle(node, header, 25_000));
+        }
+        expect(acks.map((a) => a.mintedUpokt)).toEqual(["75000000", "75000000", "75000000", "75000000"]);
 
-      const tally = yield* settlement.weeklyTally(WEEK);
-      expect(tally).toMatchObject({
-        weekId: WEEK,
-        operator: TEST_OPERATOR,
-        rateMicroUsdPerPokt: 250_000,
-        usdPerPokt: "0.25",
-        unsettled: { claimed: 0, rejected: 0 },
-      });
-      expect(tally.rows).toHaveLength(1);
-      expect(tally.rows[0]).toMatchObject({
-        operator: TEST_OPERATOR,
-        serviceId: "llama-2-13b",
-        claims: 4,
-        relaysProven: 100_000,
-        computeUnits: "75000000",
-        mintedUpokt: "300000000",
-        chargedUpokt: "300000000",
-        burnedUpokt: "300000000",
-        mintedPokt: "300",
-        burnedPokt: "300",
-        fiatMicroUsd: "75000000", // $75 = 100,000 × $0.00075
-      });
-      const { operator, serviceId, ...rowAmounts } = tally.rows[0]!;
-      expect([operator, serviceId]).toEqual([TEST_OPERATOR, "llama-2-13b"]);
-      expect(tally.totals).toEqual(rowAmounts); // one operator, one service: the totals are the row
-      // 100,000 calls of 120 input and 400 output tokens at Bedrock's Llama 2 13B prices.
-      expect(tally.totals.bedrockEquivalentMicroUsd).toBe(
-        String((100_000 * (120 * 750 + 400 * 1000)) / 1000),
-      );
+        const tally = yield* settlement.weeklyTally(WEEK);
+        expect(tally).toMatchObject({
+          weekId: WEEK,
+          operator: TEST_OPERATOR,
+          rateMicroUsdPerPokt: 250_000,
+          usdPerPokt: "0.25",
+          unsettled: { claimed: 0, rejected: 0 },
+        });
+        expect(tally.rows).toHaveLength(1);
+        expect(tally.rows[0]).toMatchObject({
+          operator: TEST_OPERATOR,
+          serviceId: "llama-2-13b",
+          claims: 4,
+          relaysProven: 100_000,
+          computeUnits: "75000000",
+          mintedUpokt: "300000000",
+          chargedUpokt: "300000000",
+          burnedUpokt: "300000000",
+          mintedPokt: "300",
+          burnedPokt: "300",
+          fiatMicroUsd: "75000000", // $75 = 100,000 × $0.00075
+        });
+        const { operator, serviceId, ...rowAmounts } = tally.rows[0]!;
+        expect([operator, serviceId]).toEqual([TEST_OPERATOR, "llama-2-13b"]);
+        expect(tally.totals).toEqual(rowAmounts); // one operator, one service: the totals are the row
+        // 100,000 calls of 120 input and 400 output tokens at Bedrock's Llama 2 13B prices.
+        expect(tally.totals.bedrockEquivalentMicroUsd).toBe(
+          String((100_000 * (120 * 750 + 400 * 1000)) / 1000),
+        );
 
-      const csv = yield* settlement.report(WEEK, "csv");
-      const [header, row, ...rest] = csv.split("\r\n");
-      expect(header).toBe(
-        "week_id,operator,service_id,claims,relays_proven,compute_units,minted_upokt,charged_upokt,burned_upokt,minted_pokt,burned_pokt,rate_micro_usd_per_pokt,fiat_micro_usd,bedrock_equivalent_micro_usd",
-      );
-      expect(row).toBe(
-        `${WEEK},${TEST_OPERATOR},llama-2-13b,4,100000,75000000,300000000,300000000,300000000,300,300,250000,75000000,49000000`,
-      );
-      expect(rest).toEqual([""]);
+        const csv = yield* settlement.report(WEEK, "csv");
+        const [header, row, ...rest] = csv.split("\r\n");
+        expect(header).toBe(
+          "week_id,operator,service_id,claims,relays_proven,compute_units,minted_upokt,charged_upokt,burned_upokt,minted_pokt,burned_pokt,rate_micro_usd_per_pokt,fiat_micro_usd,bedrock_equivalent_micro_usd",
+        );
+        expect(row).toBe(
+          `${WEEK},${TEST_OPERATOR},llama-2-13b,4,100000,75000000,300000000,300000000,300000000,300,300,250000,75000000,49000000`,
+        );
+        expect(rest).toEqual([""]);
 
-      const json = JSON.parse(yield* settlement.report(WEEK, "json"));
-      expect(json).toEqual(JSON.parse(JSON.stringify(tally)));
-      expect(json.totals).toMatchObject({ mintedUpokt: "300000000", burnedUpokt: "300000000" });
-    }).pipe(Effect.provide(SettlementTest)),
+        const json = JSON.parse(yield* settlement.report(WEEK, "json"));
+        expect(json).toEqual(JSON.parse(JSON.stringify(tally)));
+        expect(json.totals).toMatchObject({ mintedUpokt: "300000000", burnedUpokt: "300000000" });
+      }).pipe(Effect.provide(SettlementTest)),
     // 100,000 relays proven and settled: seconds on an idle machine, far more on a busy one.
     180_000,
   );
