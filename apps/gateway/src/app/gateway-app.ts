@@ -21,6 +21,7 @@ import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
 import { makeHttpHandler } from "../openai/http-handler.js";
 import { ImageUrlStore } from "../openai/image-urls.js";
 import { MessageItemSeal } from "../openai/responses/sealed-items.js";
+import { StreamedItemStore } from "../openai/responses/streamed-items.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { advertiseUrlOf } from "../replicas/advertise-url.js";
@@ -117,7 +118,8 @@ export function startGateway(
     const metering = yield* Effect.provide(MeteringWriter, context);
     const dispatcher = yield* Effect.provide(Dispatcher, context);
 
-    // Image URLs carry this id; peers on the same PostgreSQL fetch the bytes from this replica.
+    // Image URLs and streamed response item ids carry this id; peers on the same PostgreSQL fetch
+    // the bytes from this replica.
     const replicas = yield* replicaDirectory(db, newReplicaId());
 
     const router = makeAppRouter({ db, flushMetering: metering.flush });
@@ -143,6 +145,11 @@ export function startGateway(
         peerTimeoutMs: config.replica.peerTimeoutMs,
         publicUrl: config.publicUrl,
         responseItems: new MessageItemSeal(key.privateKey),
+        streamedItems: new StreamedItemStore(
+          { ttlMs: config.responseItems.ttlSeconds * 1000, maxBytes: config.responseItems.maxBytes },
+          replicas.id,
+          key.privateKey,
+        ),
       },
       runtime,
       registry,

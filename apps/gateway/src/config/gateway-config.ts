@@ -92,8 +92,25 @@ export const GatewayConfig = z.strictObject({
     })
     .prefault({}),
   /**
-   * This process as one of several replicas on PostgreSQL (ignored on SQLite): image URLs made
-   * by any replica are served by every replica, which fetches the bytes from the one holding them.
+   * Streamed `/v1/responses` message items, so a later `item_reference` to one works: its text
+   * is kept once the stream completes, encrypted with a key only the item's id holds, in memory
+   * this long and at most this many bytes in all (the oldest go first), then gone (a reference to
+   * it answers 400 RESPONSE_NOT_STORED). Nothing is written to disk or the database.
+   */
+  responseItems: z
+    .strictObject({
+      ttlSeconds: z.number().int().min(60).max(86_400).default(3_600),
+      maxBytes: z
+        .number()
+        .int()
+        .min(1024 * 1024)
+        .default(64 * 1024 * 1024),
+    })
+    .prefault({}),
+  /**
+   * This process as one of several replicas on PostgreSQL (ignored on SQLite): image URLs and
+   * streamed response items made by any replica are served by every replica, which fetches the
+   * bytes (for items, the ciphertext) from the one holding them.
    */
   replica: z
     .strictObject({
@@ -107,7 +124,7 @@ export const GatewayConfig = z.strictObject({
         .url({ protocol: /^https?$/ })
         .refine((u) => !/[?#]/.test(u), "must have no query or fragment")
         .optional(),
-      /** Longest a replica waits for a peer's answer when it fetches an image the peer holds. */
+      /** Longest a replica waits for a peer's answer when it fetches an image or item the peer holds. */
       peerTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
     })
     .prefault({}),

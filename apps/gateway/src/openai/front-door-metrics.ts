@@ -19,6 +19,10 @@ export function makeFrontDoorMetrics(registry: MetricsRegistry) {
       "pocket_gateway_image_peer_fetches_total",
       "Image URLs fetched from the replica holding them, by outcome (image, gone, unavailable)",
     ),
+    responseItemPeerFetches: registry.counter(
+      "pocket_gateway_response_item_peer_fetches_total",
+      "Streamed response items fetched from the replica holding them, by outcome (found, gone, unavailable)",
+    ),
     inFlight: registry.gauge("pocket_gateway_in_flight", "Requests being served now"),
     tokens: registry.counter("pocket_gateway_tokens_total", "Tokens metered, by model and direction"),
     chargedMicroUsd: registry.counter(

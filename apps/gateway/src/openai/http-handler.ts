@@ -16,6 +16,8 @@ import { modelEntry, modelsList } from "./models-list.js";
 import type { FrontDoorDeps, FrontDoorServices } from "./relay-call.js";
 import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
 import { responsesSurface } from "./responses/responses-surface.js";
+import { serveStreamedItemCiphertext } from "./responses/streamed-item-content.js";
+import { STREAMED_ITEM_PATH } from "./responses/streamed-items.js";
 import { serveRelay } from "./serve-relay.js";
 import { serveOrganicSamples, serveTrafficMix } from "./traffic-mix-route.js";
 
@@ -48,6 +50,7 @@ export function routeLabel(path: string): string {
   if (path === "/v1/models") return "models";
   if (path === RESPONSES_PATH) return "responses";
   if (path.startsWith(IMAGE_CONTENT_PATH)) return "images.content";
+  if (path.startsWith(STREAMED_ITEM_PATH)) return "responses.streamed-items";
   if (path.startsWith(MODEL_PATH)) return "models.retrieve";
   return "unmatched";
 }
@@ -60,7 +63,7 @@ export function routeLabel(path: string): string {
 export function makeHttpHandler(options: HttpHandlerOptions) {
   const { deps, runtime } = options;
   const run = Runtime.runFork(runtime);
-  const responses = responsesSurface(deps.responseItems);
+  const responses = responsesSurface(deps);
 
   const route = (req: IncomingMessage, res: ServerResponse, path: string, cors: Record<string, string>) =>
     Effect.gen(function* () {
@@ -83,6 +86,8 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
           cors,
         );
       }
+      if (path.startsWith(STREAMED_ITEM_PATH) && req.method === "GET")
+        return yield* serveStreamedItemCiphertext(deps, req, res, path);
       if (path.startsWith(IMAGE_CONTENT_PATH) && req.method === "GET")
         return yield* serveImageContent(deps, req, res, path, cors);
       if (path.startsWith(MODEL_PATH) && req.method === "GET") {

@@ -2,8 +2,8 @@ import { Duration, Effect } from "effect";
 import { IMAGE_CONTENT_PATH } from "./image-urls.js";
 
 /**
- * Marks a request one replica sends another for an image it holds: the receiver answers from its
- * own memory only, never asks a further peer. A client may send it too; it then only loses the
+ * Marks a request one replica sends another for bytes it holds (an image, a streamed response
+ * item): the receiver answers from its own memory only, never asks a further peer. A client may send it too; it then only loses the
  * forwarding for its own request.
  */
 export const IMAGE_HOP_HEADER = "x-pocket-image-hop";
@@ -29,37 +29,61 @@ export interface PeerFetchOptions {
 /**
  * GETs `<peerUrl>/v1/images/content/<imageId>.png` from a registered peer replica: the path is
  * built here from an id that matched the image id pattern (hex and one `-`), so nothing a client
- * sent other than that id reaches the peer; no client header is passed on; redirects are not
- * followed; the whole exchange is bounded by `timeoutMs` (the request is aborted then) and the
- * body by `maxBytes`. Never fails: every outcome is a {@link PeerImage}.
+ * sent other than that id reaches the peer. See {@link fetchPeerBytes}.
  */
 export function fetchPeerImage(
   peerUrl: string,
   imageId: string,
   options: PeerFetchOptions,
 ): Effect.Effect<PeerImage> {
-  const url = `${peerUrl.replace(/\/+$/, "")}${IMAGE_CONTENT_PATH}${imageId}.png`;
+  return fetchPeerBytes(`${IMAGE_CONTENT_PATH}${imageId}.png`, "image/png", peerUrl, options).pipe(
+    Effect.map((answer): PeerImage => (answer.kind === "found" ? { ...answer, kind: "image" } : answer)),
+  );
+}
+
+/** What a peer replica answered for something it holds in memory. */
+export type PeerBytes =
+  | { readonly kind: "found"; readonly bytes: Buffer; readonly secondsLeft: number }
+  | { readonly kind: "gone" }
+  | { readonly kind: "unavailable"; readonly reason: string };
+
+/**
+ * GETs `path` (built by the caller from validated parts only) from a registered peer replica, for
+ * bytes it keeps in memory (images, streamed response items): the hop header marks the request as
+ * a peer's, so the peer answers from its own memory only; no client header is passed on;
+ * redirects are not followed; the whole exchange is bounded by `timeoutMs` (the request is
+ * aborted then) and the body by `maxBytes`; an answer of another content type is refused. 404 is
+ * `gone`. Never fails: every outcome is a {@link PeerBytes}.
+ */
+export function fetchPeerBytes(
+  path: string,
+  contentType: string,
+  peerUrl: string,
+  options: PeerFetchOptions,
+): Effect.Effect<PeerBytes> {
+  const url = `${peerUrl.replace(/\/+$/, "")}${path}`;
   return Effect.tryPromise({
-    try: (signal) => readPeerImage(url, signal, options),
+    try: (signal) => readPeerBytes(url, contentType, signal, options),
     catch: (e) => (e instanceof Error ? e.message : String(e)),
   }).pipe(
     Effect.timeoutFail({
       duration: Duration.millis(options.timeoutMs),
       onTimeout: () => `no answer within ${options.timeoutMs} ms`,
     }),
-    Effect.catchAll((reason) => Effect.succeed<PeerImage>({ kind: "unavailable", reason })),
+    Effect.catchAll((reason) => Effect.succeed<PeerBytes>({ kind: "unavailable", reason })),
   );
 }
 
-async function readPeerImage(
+async function readPeerBytes(
   url: string,
+  contentType: string,
   signal: AbortSignal,
   options: PeerFetchOptions,
-): Promise<PeerImage> {
+): Promise<PeerBytes> {
   const response = await fetch(url, {
     signal,
     redirect: "manual",
-    headers: { [IMAGE_HOP_HEADER]: "1", "x-request-id": options.requestId, accept: "image/png" },
+    headers: { [IMAGE_HOP_HEADER]: "1", "x-request-id": options.requestId, accept: contentType },
   });
   const drop = () => response.body?.cancel().catch(() => undefined);
   if (response.status === 404) {
@@ -70,9 +94,9 @@ async function readPeerImage(
     await drop();
     return { kind: "unavailable", reason: `status ${response.status}` };
   }
-  if (response.headers.get("content-type") !== "image/png") {
+  if (response.headers.get("content-type") !== contentType) {
     await drop();
-    return { kind: "unavailable", reason: "not image/png" };
+    return { kind: "unavailable", reason: `not ${contentType}` };
   }
   const declared = Number(response.headers.get("content-length") ?? Number.NaN);
   if (declared > options.maxBytes) {
@@ -97,5 +121,5 @@ async function readPeerImage(
     response.headers.get("cache-control") ?? "",
   )?.[1];
   const secondsLeft = Math.min(options.maxSecondsLeft, Number(maxAge ?? 0));
-  return { kind: "image", bytes: Buffer.concat(chunks, length), secondsLeft };
+  return { kind: "found", bytes: Buffer.concat(chunks, length), secondsLeft };
 }

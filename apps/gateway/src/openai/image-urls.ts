@@ -1,15 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { ExpiringBytes, type ExpiringBytesOptions } from "./expiring-bytes.js";
 
 /** How long generated images stay fetchable, and the most bytes kept at once. */
-export interface ImageUrlOptions {
-  readonly ttlMs: number;
-  readonly maxBytes: number;
-}
-
-interface KeptImage {
-  readonly bytes: Buffer;
-  readonly expiresAt: number;
-}
+export type ImageUrlOptions = ExpiringBytesOptions;
 
 /** The path images are served under: `/v1/images/content/<id>.png`. */
 export const IMAGE_CONTENT_PATH = "/v1/images/content/";
@@ -29,78 +22,50 @@ export function imageIdOf(name: string): { readonly id: string; readonly holder:
 }
 
 /**
- * Generated images kept for `response_format: "url"`, in memory and bounded: each for `ttlMs`,
- * at most `maxBytes` in all (the oldest go first when a new one needs room). Ids are this
- * replica's id and 32 random bytes (unguessable: the URL is the only credential, as with OpenAI's
- * image URLs); the bytes live in this process only (other replicas fetch them from it, see
- * `image-content.ts`) and are gone after their time, or when the process stops. Nothing else
- * about the request is kept.
+ * Generated images kept for `response_format: "url"`, in memory and bounded
+ * ({@link ExpiringBytes}): each for `ttlMs`, at most `maxBytes` in all (the oldest go first when a
+ * new one needs room). Ids are this replica's id and 32 random bytes (unguessable: the URL is the
+ * only credential, as with OpenAI's image URLs); the bytes live in this process only (other
+ * replicas fetch them from it, see `image-content.ts`) and are gone after their time, or when the
+ * process stops. Nothing else about the request is kept.
  */
 export class ImageUrlStore {
-  private readonly images = new Map<string, KeptImage>();
-  private bytes = 0;
+  private readonly images: ExpiringBytes;
 
   constructor(
-    private readonly options: ImageUrlOptions,
+    options: ImageUrlOptions,
     /** This replica's id, the first part of every id it makes. */
     readonly replicaId: string,
-    private readonly now: () => number = Date.now,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.images = new ExpiringBytes(options, now);
+  }
 
   /** The most bytes kept at once (also the most a peer's answer may carry). */
   get maxBytes(): number {
-    return this.options.maxBytes;
+    return this.images.maxBytes;
   }
 
   /** How long an image stays fetchable, in seconds. */
   get ttlSeconds(): number {
-    return Math.ceil(this.options.ttlMs / 1000);
+    return this.images.ttlSeconds;
   }
 
   /** Keeps one image's bytes; returns its id. */
   put(bytes: Buffer): string {
-    this.dropExpired();
-    while (this.bytes + bytes.length > this.options.maxBytes && this.images.size > 0) {
-      const oldest = this.images.keys().next().value as string;
-      this.remove(oldest);
-    }
     const id = `${this.replicaId}-${randomBytes(32).toString("hex")}`;
-    this.images.set(id, { bytes, expiresAt: this.now() + this.options.ttlMs });
-    this.bytes += bytes.length;
+    this.images.put(id, bytes);
     return id;
   }
 
   /** The image's bytes and seconds left, or `undefined` once it expired (or never existed). */
   get(id: string): { readonly bytes: Buffer; readonly secondsLeft: number } | undefined {
-    const kept = this.images.get(id);
-    if (kept === undefined) return undefined;
-    const left = kept.expiresAt - this.now();
-    if (left <= 0) {
-      this.remove(id);
-      return undefined;
-    }
-    return { bytes: kept.bytes, secondsLeft: Math.ceil(left / 1000) };
+    return this.images.get(id);
   }
 
   stats(): { readonly images: number; readonly bytes: number } {
-    this.dropExpired();
-    return { images: this.images.size, bytes: this.bytes };
-  }
-
-  private dropExpired(): void {
-    const now = this.now();
-    // Insertion order is expiry order (one TTL for all): stop at the first one still live.
-    for (const [id, kept] of this.images) {
-      if (kept.expiresAt > now) break;
-      this.remove(id);
-    }
-  }
-
-  private remove(id: string): void {
-    const kept = this.images.get(id);
-    if (kept === undefined) return;
-    this.images.delete(id);
-    this.bytes -= kept.bytes.length;
+    const { entries, bytes } = this.images.stats();
+    return { images: entries, bytes };
   }
 }
 

@@ -11,6 +11,7 @@ import type { ImageUrlStore } from "./image-urls.js";
 import type { PreparedRelay } from "./prepare-request.js";
 import type { RelayCaller } from "./relay-rows.js";
 import type { MessageItemSeal } from "./responses/sealed-items.js";
+import type { StreamedItemStore } from "./responses/streamed-items.js";
 
 /** What the front door is built from (besides its services). */
 export interface FrontDoorDeps {
@@ -28,6 +29,8 @@ export interface FrontDoorDeps {
   readonly peerTimeoutMs: number;
   /** Seals `/v1/responses` message texts into their item ids (nothing is stored). */
   readonly responseItems: MessageItemSeal;
+  /** Streamed `/v1/responses` message items, kept encrypted for a limited time (on this replica). */
+  readonly streamedItems: StreamedItemStore;
   /** The gateway's public URL (image URLs are made under it); absent: the request's Host. */
   readonly publicUrl?: string | undefined;
 }

@@ -9,6 +9,7 @@ import {
 import { Clock, Effect } from "effect";
 import { Accounts } from "../accounts/accounts.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
+import type { StorageError } from "../db/database.js";
 import { Limits, type Reservation } from "../limits/limits.js";
 import { DispatchError } from "../relay/dispatcher.js";
 import type { AnswerPresenter } from "./answer-presenter.js";
@@ -23,6 +24,7 @@ import type { FrontDoorDeps } from "./relay-call.js";
 import { streamRelay } from "./relay-stream.js";
 import { unaryRelay } from "./relay-unary.js";
 import { parseImageEditForm, parseJsonBody, readBody } from "./request-body.js";
+import { REQUEST_ID_HEADER } from "./request-id.js";
 
 /** Evaluator keys send their probes to one node with this header. */
 export const TARGET_NODE_HEADER = "x-pocket-target-node";
@@ -72,10 +74,14 @@ export interface RelaySurface {
   translate(
     raw: unknown,
     caller: { readonly applicationId: string },
-  ): Result<{
-    readonly body: unknown;
-    readonly presenter: (model: string, createdAt: number) => AnswerPresenter;
-  }>;
+    requestId: string,
+  ): Effect.Effect<
+    Result<{
+      readonly body: unknown;
+      readonly presenter: (model: string, createdAt: number) => AnswerPresenter;
+    }>,
+    StorageError
+  >;
   /** The surface's name for a field of the relayed body that a refusal names. */
   readonly paramName?: (param: string) => string;
 }
@@ -121,7 +127,8 @@ export function serveRelay(
     );
     const node = yield* targetNode(deps, req, key.keyId);
     const raw = yield* readRelayBody(deps, req, operation);
-    const translated = surface === undefined ? undefined : surface.translate(raw, key);
+    const requestId = String(res.getHeader(REQUEST_ID_HEADER) ?? "");
+    const translated = surface === undefined ? undefined : yield* surface.translate(raw, key, requestId);
     if (translated !== undefined && !translated.ok) return yield* refusalOn(surface, translated.error);
     const prepared = prepareRelay(deps.catalog, operation, translated?.value.body ?? raw);
     if (!prepared.ok) return yield* refusalOn(surface, prepared.error);

@@ -67,13 +67,19 @@ export const ErrorCodes = {
     status: 400,
     type: "invalid_request_error",
     message:
-      "Prompts and outputs are never stored, so earlier responses cannot be referred to (`previous_response_id`, `conversation`, or an `item_reference` to an item whose text is not in its id, such as a streamed answer's). Send the earlier items themselves in `input`; with the Vercel AI SDK set providerOptions.openai.store to false.",
+      "Responses are not stored, so they cannot be referred to (`previous_response_id`, `conversation`), and a streamed answer's message item is kept (encrypted, in memory) for a limited time only, so an `item_reference` to one may have expired. Send the earlier items themselves in `input`; with the Vercel AI SDK set providerOptions.openai.store to false.",
   },
   INVALID_ITEM_REFERENCE: {
     status: 400,
     type: "invalid_request_error",
     message:
       "The `item_reference` id was not issued by this gateway to this application, or was changed. Refer only to ids of message items this gateway answered you with, unchanged, or send the item itself.",
+  },
+  RESPONSE_ITEM_UNAVAILABLE: {
+    status: 503,
+    type: "server_error",
+    message:
+      "The gateway replica that holds this streamed answer's message item did not answer in time. Retry in a few seconds; if it keeps failing, send the item itself (an assistant message with its text) instead of the `item_reference`.",
   },
   UNSUPPORTED_RESPONSES_FEATURE: {
     status: 400,

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { responsesPresenter } from "./responses-answer.js";
+import { type MessageItemIds, responsesPresenter } from "./responses-answer.js";
 import { type ResponsesEcho, translateResponsesRequest } from "./responses-request.js";
 import { MAX_ITEM_ID_CHARS, MAX_SEALED_TEXT_BYTES, MessageItemSeal } from "./sealed-items.js";
+import { StreamedItemStore } from "./streamed-items.js";
 
 const echo: ResponsesEcho = {
   instructions: null,
@@ -15,9 +16,18 @@ const echo: ResponsesEcho = {
   toolChoice: "auto",
   parallelToolCalls: true,
   textFormat: { type: "text" },
+  store: true,
 };
 const seal = new MessageItemSeal(randomBytes(32));
-const sealFor = (app: string) => (text: string) => seal.seal(text, app);
+const streamedItems = new StreamedItemStore(
+  { ttlMs: 60_000, maxBytes: 1 << 20 },
+  "0123456789abcdef",
+  randomBytes(32),
+);
+const sealFor = (app: string): MessageItemIds => ({
+  sealed: (text) => seal.seal(text, app),
+  streamed: () => streamedItems.announce(app),
+});
 const present = () => responsesPresenter(echo, "m:standard", 1, sealFor("app1"));
 const noReferences = () => {
   throw new Error("no reference expected");
@@ -159,15 +169,37 @@ describe("message item ids that carry their text", () => {
     });
   });
 
-  it("a streamed item's id is plain: its text did not exist when the id was sent", () => {
+  it("a streamed item keeps the id it was announced with; its text is kept once the stream completes, not before", () => {
     const p = present();
-    const all = events(
-      p.open() +
-        p.chunk({ choices: [{ index: 0, delta: { content: "hi" }, finish_reason: "stop" }] }) +
-        p.close(),
+    const head = events(
+      p.open() + p.chunk({ choices: [{ index: 0, delta: { content: "hi " }, finish_reason: null }] }),
     );
-    const done = all.find((e) => e.type === "response.output_item.done") as { item: { id: string } };
-    expect(done.item.id).toMatch(/^msg_[0-9a-f]{32}$/);
+    const added = head.find((e) => e.type === "response.output_item.added") as { item: { id: string } };
+    expect(added.item.id).toMatch(/^msg_pk20123456789abcdef-[A-Za-z0-9_-]{64}$/);
+    const ref = streamedItems.parse(added.item.id, "app1")!;
+    expect(streamedItems.ciphertext(ref.hash)).toBeUndefined();
+    const tail = events(
+      p.chunk({ choices: [{ index: 0, delta: { content: "there" }, finish_reason: "stop" }] }) + p.close(),
+    );
+    const done = tail.find((e) => e.type === "response.output_item.done") as { item: { id: string } };
+    const completed = tail.at(-1) as { response: { output: { id: string }[] } };
+    expect(done.item.id).toBe(added.item.id);
+    expect(completed.response.output[0]!.id).toBe(added.item.id);
+    const kept = streamedItems.ciphertext(ref.hash)!;
+    expect(streamedItems.open(ref, kept.bytes, "app1")).toBe("hi there");
+  });
+
+  it("a stream that fails keeps nothing", () => {
+    const before = streamedItems.stats().items;
+    const p = present();
+    const head = events(
+      p.open() + p.chunk({ choices: [{ index: 0, delta: { content: "half" }, finish_reason: null }] }),
+    );
+    const added = head.find((e) => e.type === "response.output_item.added") as { item: { id: string } };
+    const tail = events(p.fail("STREAM_INTERRUPTED", undefined, "req-1"));
+    expect(tail.map((e) => e.type)).toEqual(["error", "response.failed"]);
+    expect(streamedItems.ciphertext(streamedItems.parse(added.item.id, "app1")!.hash)).toBeUndefined();
+    expect(streamedItems.stats().items).toBe(before);
   });
 });
 

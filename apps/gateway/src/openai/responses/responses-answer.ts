@@ -57,13 +57,22 @@ interface ChatToolCallDelta {
   readonly function?: { readonly name?: string; readonly arguments?: string };
 }
 
+/** Where a presenter's message item ids come from (`responses-surface.ts` binds them to the caller). */
+export interface MessageItemIds {
+  /** The id of a unary answer's message item, whose text is known as the id is sent. */
+  sealed(text: string): string;
+  /** A streamed message item: its id now, its text kept (or not) when the stream ends. */
+  streamed(): { readonly id: string; keep(text: string): void; discard(): void };
+}
+
 /**
  * `/v1/responses` answers built from the chat relay's: a `message` output item with one
  * `output_text` part when the node wrote text (or called no tool), then one `function_call` item
  * per tool call; usage in Responses names; `status: "incomplete"` when the output limit cut the
- * text. A unary answer's message item id carries its text, sealed (`sealItem`), so a later
+ * text. A unary answer's message item id carries its text, sealed (`ids.sealed`), so a later
  * `item_reference` to it needs nothing stored; a streamed item's id is announced before its text
- * exists, so it is a plain id.
+ * exists, so it carries a key instead, and the text is kept, encrypted with it, once the stream
+ * completes (`ids.streamed`, see `streamed-items.ts`); a stream that fails keeps nothing.
  *
  * Streams follow the documented event order: `response.created`, `response.in_progress`, then per
  * item as it starts `response.output_item.added` (and `response.content_part.added` for a message),
@@ -77,12 +86,13 @@ export function responsesPresenter(
   echo: ResponsesEcho,
   model: string,
   createdAt: number,
-  sealItem: (text: string) => string,
+  ids: MessageItemIds,
 ): AnswerPresenter {
   const id = newId("resp");
   let sequence = 0;
   const outputs: Output[] = [];
   let message: MessageOutput | undefined;
+  let streamedItem: ReturnType<MessageItemIds["streamed"]> | undefined;
   const calls = new Map<number, FunctionCallOutput>();
   let finishReason: unknown = null;
   let usage: ChatUsage | undefined;
@@ -122,7 +132,8 @@ export function responsesPresenter(
       parallel_tool_calls: echo.parallelToolCalls,
       previous_response_id: null,
       reasoning: { effort: null, summary: null },
-      // Nothing is kept whatever the request said: message ids carry their own text.
+      // No response is kept to be retrieved or continued (only a streamed message item's text, for
+      // an item_reference, encrypted with a key that only its id holds).
       store: false,
       temperature: echo.temperature ?? 1,
       text: { format: echo.textFormat },
@@ -160,7 +171,8 @@ export function responsesPresenter(
   /** Opens the streamed message item on its first text. */
   const openMessage = () => {
     if (message !== undefined) return "";
-    message = addMessage("", newId("msg"));
+    streamedItem = ids.streamed();
+    message = addMessage("", streamedItem.id);
     return (
       event("response.output_item.added", {
         output_index: message.index,
@@ -175,7 +187,7 @@ export function responsesPresenter(
       const reply = isRecord(choice) && isRecord(choice.message) ? choice.message : {};
       const text = typeof reply.content === "string" ? reply.content : "";
       const toolCalls = Array.isArray(reply.tool_calls) ? (reply.tool_calls as ChatToolCallDelta[]) : [];
-      if (text !== "" || toolCalls.length === 0) addMessage(text, sealItem(text));
+      if (text !== "" || toolCalls.length === 0) addMessage(text, ids.sealed(text));
       for (const [position, call] of toolCalls.entries()) addCall(call, position);
       finishReason = isRecord(choice) ? choice.finish_reason : null;
       usage = isRecord(payload.usage)
@@ -229,6 +241,8 @@ export function responsesPresenter(
     close() {
       const status = endStatus();
       let events = outputs.length === 0 ? openMessage() : "";
+      // The whole text is known now: kept (encrypted with the id's key) for a later item_reference.
+      if (message !== undefined) streamedItem?.keep(message.text);
       for (const o of outputs) {
         if (o.type === "message") {
           events +=
@@ -252,6 +266,7 @@ export function responsesPresenter(
       );
     },
     fail(code: ErrorCode, detail, requestId) {
+      streamedItem?.discard();
       const error = toOpenAIError(protocolError(code, detail)).error;
       const withId = requestId === undefined ? error : { ...error, request_id: requestId };
       return (

@@ -187,6 +187,130 @@ describe("/v1/responses with the official openai client", () => {
     expect(refused?.code).toBe("INVALID_ITEM_REFERENCE");
   });
 
+  it("a streamed answer's item id works in item_reference: responses.stream() and create({ stream: true }), for its application only", async () => {
+    const { openai } = await t.newKey();
+    const refer = (client: OpenAI, id: string) =>
+      client.responses.create({
+        model: "llama-2-13b",
+        input: [
+          { role: "user", content: "Name a colour." },
+          { type: "item_reference", id },
+          { role: "user", content: "Another?" },
+        ],
+      });
+
+    // responses.stream(): the final response's message id, the same as announced.
+    const helper = openai.responses.stream({ model: "llama-2-13b", input: "Name a colour." });
+    let announced = "";
+    helper.on("response.output_item.added", (e) => {
+      announced = e.item.id ?? "";
+    });
+    const final = await helper.finalResponse();
+    const item = final.output[0]!;
+    expect(item.type === "message" && item.id).toMatch(/^msg_pk2[0-9a-f]{16}-[A-Za-z0-9_-]{64}$/);
+    expect(item.id).toBe(announced);
+    const finalText =
+      item.type === "message" && item.content[0]?.type === "output_text" ? item.content[0].text : "";
+    expect(finalText.length).toBeGreaterThan(0);
+    await refer(openai, item.id!);
+    expect(lastRequest().body.messages).toEqual([
+      { role: "user", content: "Name a colour." },
+      { role: "assistant", content: finalText },
+      { role: "user", content: "Another?" },
+    ]);
+
+    // create({ stream: true }): the id from response.output_item.added.
+    const stream = await openai.responses.create({ model: "mistral-7b", input: "Count", stream: true });
+    let id = "";
+    let text = "";
+    for await (const event of stream) {
+      if (event.type === "response.output_item.added") id = event.item.id ?? "";
+      if (event.type === "response.output_text.done") text = event.text;
+    }
+    await refer(openai, id);
+    expect(lastRequest().body.messages[1]).toEqual({ role: "assistant", content: text });
+
+    // Another application cannot open it; a changed id is refused as such.
+    const otherApp = await t.admin.admin.applications.create.mutate({ name: "Other streamed" });
+    const { secret } = await t.admin.admin.keys.create.mutate({ applicationId: otherApp.id, name: "k" });
+    const other = new OpenAI({ apiKey: secret, baseURL: `${t.gateway.url}/v1`, maxRetries: 0 });
+    for (const [client, ref] of [
+      [other, id],
+      [openai, `${id.slice(0, -1)}${id.endsWith("A") ? "B" : "A"}`],
+    ] as const) {
+      const refused = await refer(client, ref).then(() => undefined, asApiError);
+      expect(refused?.status).toBe(400);
+      expect(refused?.code).toBe("INVALID_ITEM_REFERENCE");
+      expect(refused?.param).toBe("input.1.id");
+    }
+  });
+
+  it("a streamed item is kept only when its stream completes and store is not false", async () => {
+    const { openai } = await t.newKey();
+    const announcedId = async (params: Record<string, unknown>, signal?: AbortSignal) => {
+      const stream = await openai.responses.create(
+        {
+          model: "llama-2-13b",
+          input: "Once",
+          stream: true,
+          ...params,
+        } as OpenAI.Responses.ResponseCreateParamsStreaming,
+        { signal },
+      );
+      for await (const event of stream)
+        if (event.type === "response.output_item.added") return event.item.id ?? "";
+      return "";
+    };
+    const refer = (id: string) =>
+      openai.responses
+        .create({
+          model: "llama-2-13b",
+          input: [
+            { role: "user", content: "Once" },
+            { type: "item_reference", id },
+            { role: "user", content: "Again" },
+          ],
+        })
+        .then(() => undefined, asApiError);
+
+    // Cut by the node: nothing kept.
+    t.dispatcher.interruptStreamsAfter = 2;
+    let cutId = "";
+    const cut = await (async () => {
+      const stream = await openai.responses.create({ model: "llama-2-13b", input: "Once", stream: true });
+      for await (const event of stream)
+        if (event.type === "response.output_item.added") cutId = event.item.id ?? "";
+    })().then(() => undefined, asApiError);
+    t.dispatcher.interruptStreamsAfter = undefined;
+    expect(cut?.code).toBe("STREAM_INTERRUPTED");
+    expect(cutId).toMatch(/^msg_pk2/);
+    expect((await refer(cutId))?.code).toBe("RESPONSE_NOT_STORED");
+
+    // Left by the client mid-way: nothing kept.
+    t.dispatcher.stallAfterChunks = 1;
+    const abort = new AbortController();
+    const leftId = await announcedId({}, abort.signal);
+    abort.abort();
+    t.dispatcher.stallAfterChunks = undefined;
+    expect(leftId).toMatch(/^msg_pk2/);
+    const left = await refer(leftId);
+    expect(left?.status).toBe(400);
+    expect(left?.code).toBe("RESPONSE_NOT_STORED");
+    expect(left?.message).toMatch(
+      /expired: the gateway keeps a streamed item's text .* for 60 minutes at most/,
+    );
+    expect(left?.message).toMatch(/send the item itself/);
+
+    // store: false: a plain id, nothing kept.
+    const unkeptId = await announcedId({ store: false });
+    expect(unkeptId).toMatch(/^msg_[0-9a-f]{32}$/);
+    expect((await refer(unkeptId))?.code).toBe("RESPONSE_NOT_STORED");
+
+    // The same stream completed: kept.
+    const keptId = await announcedId({});
+    expect(await refer(keptId)).toBeUndefined();
+  });
+
   it("refuses stored state and features it does not offer with stable codes, before any dispatch", async () => {
     const { openai } = await t.newKey();
     const before = t.dispatcher.requests.length;
@@ -305,7 +429,7 @@ describe("/v1/responses with the Vercel AI SDK's default OpenAI provider", () =>
     expect(lastRequest().body.messages).toEqual(sent.body.messages);
   });
 
-  it("a streamed answer's id carries no text: referring to it is RESPONSE_NOT_STORED, store: false works", async () => {
+  it("multi-turn after streamText with default settings: the streamed item goes back as an item_reference the gateway opens", async () => {
     const { secret } = await t.newKey();
     const model = aiSdk(secret)("mistral-7b");
     const first = streamText({ model, prompt: "Name a colour.", maxOutputTokens: 3 });
@@ -313,9 +437,54 @@ describe("/v1/responses with the Vercel AI SDK's default OpenAI provider", () =>
       { role: "user" as const, content: "Name a colour." },
       ...(await first.response).messages,
     ];
+    // The SDK sends an item_reference to the id it saw at output_item.added (store defaults to true).
+    const second = streamText({ model, messages: [...history, { role: "user", content: "Another?" }] });
+    expect((await second.text).length).toBeGreaterThan(0);
+    const sent = lastRequest().body.messages;
+    expect(sent).toEqual([
+      { role: "user", content: "Name a colour." },
+      { role: "assistant", content: await first.text },
+      { role: "user", content: "Another?" },
+    ]);
+    // A third turn refers to both streamed answers; generateText reads them the same way.
+    const third = await generateText({
+      model,
+      messages: [
+        ...history,
+        { role: "user", content: "Another?" },
+        ...(await second.response).messages,
+        { role: "user", content: "And one more?" },
+      ],
+    });
+    expect(third.text.length).toBeGreaterThan(0);
+    expect(lastRequest().body.messages).toEqual([
+      ...sent,
+      { role: "assistant", content: await second.text },
+      { role: "user", content: "And one more?" },
+    ]);
+    // With `store: false` the SDK sends the text itself, and the gateway keeps nothing of the stream.
+    const unkept = streamText({
+      model,
+      prompt: "Name a colour.",
+      providerOptions: { openai: { store: false } },
+    });
+    const unkeptHistory = [
+      { role: "user" as const, content: "Name a colour." },
+      ...(await unkept.response).messages,
+    ];
+    await generateText({
+      model,
+      messages: [...unkeptHistory, { role: "user", content: "Another?" }],
+      providerOptions: { openai: { store: false } },
+    });
+    expect(lastRequest().body.messages).toEqual([
+      { role: "user", content: "Name a colour." },
+      { role: "assistant", content: await unkept.text },
+      { role: "user", content: "Another?" },
+    ]);
     const refused = await generateText({
       model,
-      messages: [...history, { role: "user", content: "Another?" }],
+      messages: [...unkeptHistory, { role: "user", content: "Another?" }],
       maxRetries: 0,
     }).then(
       () => undefined,
@@ -324,16 +493,5 @@ describe("/v1/responses with the Vercel AI SDK's default OpenAI provider", () =>
     expect(APICallError.isInstance(refused)).toBe(true);
     expect((refused as APICallError).statusCode).toBe(400);
     expect((refused as APICallError).responseBody).toContain("RESPONSE_NOT_STORED");
-    const second = streamText({
-      model,
-      messages: [...history, { role: "user", content: "Another?" }],
-      providerOptions: { openai: { store: false } },
-    });
-    expect((await second.text).length).toBeGreaterThan(0);
-    expect(lastRequest().body.messages).toEqual([
-      { role: "user", content: "Name a colour." },
-      { role: "assistant", content: await first.text },
-      { role: "user", content: "Another?" },
-    ]);
   });
 });

@@ -8,14 +8,18 @@ import { type ErrorCode, fail, ok, type Result } from "@pocket-ai/protocol";
  * Every field is one of four kinds: mapped onto chat (`model`, `input`, `instructions`,
  * `max_output_tokens`, `temperature`, `top_p`, `stream`, `user`, function `tools`, `tool_choice`,
  * `parallel_tool_calls`, `text.format` json_object / json_schema); accepted because it asks for
- * nothing the gateway would not do anyway (`store`, `metadata`, echoed back and never kept; an
+ * nothing the gateway would not do anyway (`store`, see below; `metadata`, echoed back and never kept; an
  * empty `include` or `reasoning: null`); refused with a stable code because it needs stored state
  * (`RESPONSE_NOT_STORED`) or a feature not offered here (`UNSUPPORTED_RESPONSES_FEATURE`); anything
  * else is `UNKNOWN_PARAMETER`. A mapped feature reaches only nodes that support it, and is
  * `NO_CAPABLE_NODE` (naming the Responses field) when none does.
  *
- * `store` takes either value and keeps nothing either way: the answer's message item id carries
- * its text, sealed (`sealed-items.ts`), so an `item_reference` to it is resolved from the id alone.
+ * `store` takes either value. A unary answer's message item id carries its text, sealed
+ * (`sealed-items.ts`), so an `item_reference` to it is resolved from the id alone. A streamed
+ * answer's item id is sent before its text exists: unless `store` is `false`, the text is kept
+ * once the stream completes, encrypted with a key only the id holds, in memory and for a limited
+ * time (`streamed-items.ts`); with `store: false` nothing at all is kept (the client sends the
+ * text itself, as the Vercel AI SDK does then).
  */
 
 /** What the answer echoes back of the request (OpenAI's response object repeats these). */
@@ -30,6 +34,8 @@ export interface ResponsesEcho {
   readonly toolChoice: unknown;
   readonly parallelToolCalls: boolean;
   readonly textFormat: unknown;
+  /** False when the request said `store: false`: a streamed item's text is then not kept either. */
+  readonly store: boolean;
 }
 
 export interface TranslatedResponsesRequest {
@@ -39,7 +45,7 @@ export interface TranslatedResponsesRequest {
   readonly echo: ResponsesEcho;
 }
 
-/** Reads the text an `item_reference` id carries (`MessageItemSeal.open` for the caller). */
+/** Reads the text an `item_reference` id names (`MessageItemSeal.open`, or a streamed item's, for the caller). */
 export type ItemReferenceReader = (id: string, param: string) => Result<string>;
 
 interface ChatToolCall {
@@ -344,7 +350,7 @@ export function translateResponsesRequest(
     if (NEEDS_STORAGE.has(field) && value !== null && value !== undefined) {
       return refuse(
         "RESPONSE_NOT_STORED",
-        `${field} refers to stored state and the gateway keeps none: send the earlier turns in input (an item_reference to a message item id this gateway answered with works)`,
+        `${field} refers to stored state and the gateway keeps no responses: send the earlier turns in input (an item_reference to a message item id this gateway answered with works)`,
         field,
       );
     }
@@ -438,6 +444,7 @@ export function translateResponsesRequest(
       toolChoice: raw.tool_choice ?? "auto",
       parallelToolCalls: parallel ?? true,
       textFormat: isRecord(raw.text) && isRecord(raw.text.format) ? raw.text.format : { type: "text" },
+      store: raw.store !== false,
     },
   });
 }

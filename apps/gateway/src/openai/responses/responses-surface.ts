@@ -1,8 +1,12 @@
-import { ok } from "@pocket-ai/protocol";
+import { ok, type Result } from "@pocket-ai/protocol";
+import { Effect } from "effect";
+import type { FrontDoorDeps } from "../relay-call.js";
 import type { RelaySurface } from "../serve-relay.js";
-import { responsesPresenter } from "./responses-answer.js";
+import { type MessageItemIds, responsesPresenter } from "./responses-answer.js";
 import { translateResponsesRequest } from "./responses-request.js";
-import type { MessageItemSeal } from "./sealed-items.js";
+import { MAX_SEALED_TEXT_BYTES, plainMessageId } from "./sealed-items.js";
+import { readStreamedItem } from "./streamed-item-content.js";
+import { STREAMED_MESSAGE_PREFIX } from "./streamed-items.js";
 
 /** The Responses names of the chat fields a refusal may point at. */
 const PARAM_NAMES: Readonly<Record<string, string>> = {
@@ -12,24 +16,68 @@ const PARAM_NAMES: Readonly<Record<string, string>> = {
   response_format: "text.format",
 };
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The streamed items (`msg_pk2…`) the input refers to, read in input order until the first that
+ * fails (the translation reports it where it stands); everything else is read synchronously.
+ */
+const readStreamedReferences = (
+  deps: FrontDoorDeps,
+  raw: unknown,
+  applicationId: string,
+  requestId: string,
+) =>
+  Effect.gen(function* () {
+    const read = new Map<string, Result<string>>();
+    if (!isRecord(raw) || !Array.isArray(raw.input)) return read;
+    for (const [i, item] of raw.input.entries()) {
+      if (!isRecord(item) || item.type !== "item_reference" || typeof item.id !== "string") continue;
+      if (!item.id.startsWith(STREAMED_MESSAGE_PREFIX) || read.has(item.id)) continue;
+      const text = yield* readStreamedItem(deps, item.id, applicationId, `input.${i}.id`, requestId);
+      read.set(item.id, text);
+      if (!text.ok) break;
+    }
+    return read;
+  });
+
 /**
  * `POST /v1/responses`, served on the chat relay path (`responses-request.ts` says how). Message
- * item ids are sealed for, and opened only by, the calling application.
+ * item ids are made for, and read only by, the calling application: a unary answer's carries its
+ * text sealed (`sealed-items.ts`); a streamed answer's carries the key to its text, kept encrypted
+ * for a limited time once the stream completes (`streamed-items.ts`), unless the request said
+ * `store: false`. A unary text too long to seal into an id is kept the streamed way.
  */
-export function responsesSurface(seal: MessageItemSeal): RelaySurface {
+export function responsesSurface(deps: FrontDoorDeps): RelaySurface {
+  const seal = deps.responseItems;
+  const store = deps.streamedItems;
   return {
-    translate(raw, caller) {
-      const translated = translateResponsesRequest(raw, (id, param) =>
-        seal.open(id, caller.applicationId, param),
-      );
-      if (!translated.ok) return translated;
-      const { chat, echo } = translated.value;
-      return ok({
-        body: chat,
-        presenter: (model: string, createdAt: number) =>
-          responsesPresenter(echo, model, createdAt, (text) => seal.seal(text, caller.applicationId)),
-      });
-    },
+    translate: (raw, caller, requestId) =>
+      Effect.gen(function* () {
+        const streamed = yield* readStreamedReferences(deps, raw, caller.applicationId, requestId);
+        const translated = translateResponsesRequest(raw, (id, param) => {
+          const read = streamed.get(id);
+          return read ?? seal.open(id, caller.applicationId, param);
+        });
+        if (!translated.ok) return translated;
+        const { chat, echo } = translated.value;
+        const nothingKept = { id: plainMessageId(), keep: () => undefined, discard: () => undefined };
+        const ids: MessageItemIds = {
+          sealed: (text) => {
+            if (Buffer.byteLength(text, "utf8") <= MAX_SEALED_TEXT_BYTES || !echo.store)
+              return seal.seal(text, caller.applicationId);
+            const item = store.announce(caller.applicationId);
+            item.keep(text);
+            return item.id;
+          },
+          streamed: () => (echo.store ? store.announce(caller.applicationId) : nothingKept),
+        };
+        return ok({
+          body: chat,
+          presenter: (model: string, createdAt: number) => responsesPresenter(echo, model, createdAt, ids),
+        });
+      }),
     paramName: (param) => {
       const [head, ...rest] = param.split(".");
       const renamed = PARAM_NAMES[head ?? ""];

@@ -25,7 +25,8 @@ const KEY_INFO = "pocket-ai gateway: responses message item ids v1";
  * caught. The text is never written anywhere: it travels in the id, which the client holds.
  *
  * A reply is sealed only when its text is known as the item id is sent, which is the unary answer;
- * a streamed item's id is announced before its first word, so it is a plain random id.
+ * a streamed item's id is announced before its first word, so its text is kept the other way
+ * (`streamed-items.ts`).
  */
 export class MessageItemSeal {
   private readonly key: Buffer;
@@ -57,7 +58,7 @@ export class MessageItemSeal {
     if (!id.startsWith(SEALED_MESSAGE_PREFIX)) {
       return fail(
         "RESPONSE_NOT_STORED",
-        "this item's text is not in its id (items of streamed answers, and answers over 32 KiB, carry none) and the gateway keeps no items: send the item itself (an assistant message with its text); with the Vercel AI SDK set providerOptions.openai.store to false",
+        "this item's text is not in its id and the gateway kept none for it (a streamed answer asked with store: false, or an id from elsewhere): send the item itself (an assistant message with its text); with the Vercel AI SDK set providerOptions.openai.store to false",
         param,
       );
     }
@@ -85,5 +86,5 @@ const notIssued = (param: string) =>
     param,
   );
 
-/** A message item id that carries nothing (streamed answers, over-long texts). */
+/** A message item id that carries nothing (streamed answers asked with `store: false`). */
 export const plainMessageId = () => `msg_${randomBytes(16).toString("hex")}`;

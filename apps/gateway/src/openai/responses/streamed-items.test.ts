@@ -1,0 +1,121 @@
+import { createHash, randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { STREAMED_ITEM_ID_CHARS, StreamedItemStore } from "./streamed-items.js";
+
+const REPLICA = "0123456789abcdef";
+const gatewayKey = randomBytes(32);
+const storeAt = (clock: { now: number }, maxBytes = 1 << 20) =>
+  new StreamedItemStore({ ttlMs: 60_000, maxBytes }, REPLICA, gatewayKey, () => clock.now);
+
+/** The id's key K, as the client holds it. */
+const keyOf = (id: string) => Buffer.from(id.slice(-64), "base64url").subarray(0, 32);
+
+/** Kept, then read back as a reference would be. */
+function keepAndRead(store: StreamedItemStore, text: string, app = "app1") {
+  const item = store.announce(app);
+  item.keep(text);
+  return item.id;
+}
+const read = (store: StreamedItemStore, id: string, app = "app1") => {
+  const ref = store.parse(id, app);
+  if (ref === undefined) return "invalid";
+  const kept = store.ciphertext(ref.hash);
+  if (kept === undefined) return "gone";
+  return store.open(ref, kept.bytes, app) ?? "invalid";
+};
+
+describe("StreamedItemStore", () => {
+  it("an id names its replica and opens to its text once kept; for its time only (injected clock)", () => {
+    const clock = { now: 1_000 };
+    const store = storeAt(clock);
+    const item = store.announce("app1");
+    expect(item.id).toMatch(/^msg_pk20123456789abcdef-[A-Za-z0-9_-]{64}$/);
+    expect(item.id).toHaveLength(STREAMED_ITEM_ID_CHARS);
+    expect(store.parse(item.id, "app1")?.holder).toBe(REPLICA);
+    // Announced, not yet kept: nothing is there until the stream completes.
+    expect(read(store, item.id)).toBe("gone");
+    item.keep("Blue, like the sea.");
+    expect(read(store, item.id)).toBe("Blue, like the sea.");
+    const ref = store.parse(item.id, "app1")!;
+    clock.now += 59_999;
+    expect(store.ciphertext(ref.hash)?.secondsLeft).toBe(1);
+    clock.now += 1;
+    expect(read(store, item.id)).toBe("gone");
+    expect(store.stats()).toEqual({ items: 0, bytes: 0 });
+  });
+
+  it("never holds more than its byte bound: the oldest items go first", () => {
+    const store = storeAt({ now: 0 }, 200);
+    // Each: 12-byte IV + 60 bytes + 16-byte tag = 88 bytes.
+    const ids = [0, 1, 2].map((i) => keepAndRead(store, String(i).repeat(60)));
+    expect(read(store, ids[0]!)).toBe("gone");
+    expect(read(store, ids[1]!)).toBe("1".repeat(60));
+    expect(read(store, ids[2]!)).toBe("2".repeat(60));
+    expect(store.stats()).toEqual({ items: 2, bytes: 176 });
+    // One larger than the whole bound is not kept (and pushes nothing out).
+    const huge = keepAndRead(store, "x".repeat(300));
+    expect(read(store, huge)).toBe("gone");
+    expect(store.stats().items).toBe(2);
+  });
+
+  it("another application, another gateway key, or any changed character: refused before any lookup", () => {
+    const store = storeAt({ now: 0 });
+    const id = keepAndRead(store, "secret answer");
+    expect(store.parse(id, "app2")).toBeUndefined();
+    expect(read(store, id, "app2")).toBe("invalid");
+    const otherGateway = new StreamedItemStore(
+      { ttlMs: 60_000, maxBytes: 1 << 20 },
+      REPLICA,
+      randomBytes(32),
+    );
+    expect(otherGateway.parse(id, "app1")).toBeUndefined();
+    for (let i = "msg_pk2".length; i < id.length; i++) {
+      if (id[i] === "-") continue;
+      const swap =
+        /[0-9a-f]/.test(id[i]!) && i < 23 ? (id[i] === "a" ? "b" : "a") : id[i] === "A" ? "B" : "A";
+      const changed = `${id.slice(0, i)}${swap}${id.slice(i + 1)}`;
+      expect(store.parse(changed, "app1"), `character ${i}`).toBeUndefined();
+    }
+    for (const bad of [
+      "",
+      "msg_pk2",
+      `${id}A`,
+      id.slice(0, -1),
+      id.toUpperCase(),
+      id.replace("msg_pk2", "msg_pk1"),
+      id.replace("-", "_"),
+      `${id.slice(0, 23)}-${"=".repeat(64)}`,
+      `${id}\n`,
+      `msg_pk2${"0".repeat(16)}-${"A".repeat(10_000)}`,
+    ]) {
+      expect(store.parse(bad, "app1"), bad.slice(0, 40)).toBeUndefined();
+    }
+    expect(store.ciphertext("../../health")).toBeUndefined();
+  });
+
+  it("memory holds neither the text nor the key: only sha256(K) and the ciphertext; the key is forgotten once kept", () => {
+    const store = storeAt({ now: 0 });
+    const text = "the private answer 12345";
+    const item = store.announce("app1");
+    item.keep(text);
+    // Kept once: a second keep (the key is gone) changes nothing.
+    const before = store.held().values[0]!;
+    item.keep("something else");
+    const held = store.held();
+    expect(held.values).toHaveLength(1);
+    expect(held.values[0]!.equals(before)).toBe(true);
+    const key = keyOf(item.id);
+    expect(held.names).toEqual([createHash("sha256").update(key).digest("hex")]);
+    const dump = Buffer.concat([...held.values, Buffer.from(held.names.join(""), "utf8")]);
+    expect(dump.includes(Buffer.from(text, "utf8"))).toBe(false);
+    expect(dump.includes(key)).toBe(false);
+    expect(dump.includes(Buffer.from(key.toString("hex"), "utf8"))).toBe(false);
+    expect(read(store, item.id)).toBe(text);
+    // A discarded item keeps nothing, then or later.
+    const dropped = store.announce("app1");
+    dropped.discard();
+    dropped.keep("too late");
+    expect(read(store, dropped.id)).toBe("gone");
+    expect(store.stats().items).toBe(1);
+  });
+});
