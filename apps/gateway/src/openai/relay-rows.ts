@@ -41,7 +41,8 @@ export function answeredRow(
     ...usageColumns(record.usage),
     priceMicroUsd: outcome.chargedMicroUsd,
     attempts: record.attempts,
-    ttftMs: outcome.ttftMs ?? null,
+    // Whole milliseconds: the column is an integer (PostgreSQL refuses a fraction).
+    ttftMs: outcome.ttftMs === undefined ? null : Math.round(outcome.ttftMs),
   };
 }
 
