@@ -1,4 +1,6 @@
 import { createOpenAI } from "@ai-sdk/openai";
+import { type AIMessageChunk, HumanMessage } from "@langchain/core/messages";
+import { ChatOpenAI } from "@langchain/openai";
 import { APICallError, generateText, streamText } from "ai";
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -493,5 +495,61 @@ describe("/v1/responses with the Vercel AI SDK's default OpenAI provider", () =>
     expect(APICallError.isInstance(refused)).toBe(true);
     expect((refused as APICallError).statusCode).toBe(400);
     expect((refused as APICallError).responseBody).toContain("RESPONSE_NOT_STORED");
+  });
+});
+
+describe("/v1/responses with LangChain's ChatOpenAI (useResponsesApi: true)", () => {
+  const chat = (secret: string, maxTokens?: number) =>
+    new ChatOpenAI({
+      model: "llama-2-13b",
+      apiKey: secret,
+      configuration: { baseURL: `${t.gateway.url}/v1` },
+      useResponsesApi: true,
+      maxRetries: 0,
+      ...(maxTokens === undefined ? {} : { maxTokens }),
+    });
+
+  it("invoke and stream, then a second turn with each answer as history", async () => {
+    const { secret, key } = await t.newKey();
+    const before = t.dispatcher.requests.length;
+    const answer = await chat(secret, 3).invoke("Say hi");
+    expect(answer.content).toEqual([expect.objectContaining({ type: "text", text: "the quick relay" })]);
+    expect(answer.usage_metadata).toMatchObject({ output_tokens: 3 });
+    expect(lastRequest().body).toMatchObject({
+      max_tokens: 3,
+      messages: [{ role: "user", content: "Say hi" }],
+    });
+
+    let streamedText = "";
+    let whole: AIMessageChunk | undefined;
+    for await (const chunk of await chat(secret, 2).stream("Count")) {
+      for (const part of Array.isArray(chunk.content) ? chunk.content : [chunk.content])
+        streamedText += typeof part === "string" ? part : "text" in part ? String(part.text) : "";
+      whole = whole === undefined ? chunk : whole.concat(chunk);
+    }
+    expect(streamedText).toBe("the quick");
+    expect(lastRequest().body).toMatchObject({ stream: true, max_tokens: 2 });
+
+    // Earlier answers go back as history (LangChain sends their text or their item ids).
+    const second = await chat(secret).invoke([
+      new HumanMessage("Say hi"),
+      answer,
+      new HumanMessage("Again?"),
+    ]);
+    expect(second.content.length).toBeGreaterThan(0);
+    expect(lastRequest().body.messages).toEqual([
+      { role: "user", content: "Say hi" },
+      { role: "assistant", content: "the quick relay" },
+      { role: "user", content: "Again?" },
+    ]);
+    // The streamed answer as history too.
+    await chat(secret).invoke([new HumanMessage("Count"), whole!, new HumanMessage("More?")]);
+    expect(lastRequest().body.messages).toEqual([
+      { role: "user", content: "Count" },
+      { role: "assistant", content: "the quick" },
+      { role: "user", content: "More?" },
+    ]);
+    expect(t.dispatcher.requests.length).toBe(before + 4);
+    expect((await usageOf(key.id)).requests).toBe(4);
   });
 });
