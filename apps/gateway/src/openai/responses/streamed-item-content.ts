@@ -106,7 +106,8 @@ export const serveStreamedItemCiphertext = (
     if (kept === undefined) {
       return yield* new RequestRefused({
         code: "RESPONSE_NOT_STORED",
-        detail: "this replica keeps no such item",
+        detail:
+          "no such item here (this route serves other gateway replicas only; refer to an item with an item_reference in /v1/responses)",
         status: 404,
       });
     }
