@@ -230,7 +230,7 @@ describe("/v1/responses with the official openai client", () => {
       if (event.type === "response.output_text.done") text = event.text;
     }
     await refer(openai, id);
-    expect(lastRequest().body.messages[1]).toEqual({ role: "assistant", content: text });
+    expect((lastRequest().body.messages as unknown[])[1]).toEqual({ role: "assistant", content: text });
 
     // Another application cannot open it; a changed id is refused as such.
     const otherApp = await t.admin.admin.applications.create.mutate({ name: "Other streamed" });
@@ -442,7 +442,7 @@ describe("/v1/responses with the Vercel AI SDK's default OpenAI provider", () =>
     // The SDK sends an item_reference to the id it saw at output_item.added (store defaults to true).
     const second = streamText({ model, messages: [...history, { role: "user", content: "Another?" }] });
     expect((await second.text).length).toBeGreaterThan(0);
-    const sent = lastRequest().body.messages;
+    const sent = lastRequest().body.messages as unknown[];
     expect(sent).toEqual([
       { role: "user", content: "Name a colour." },
       { role: "assistant", content: await first.text },
