@@ -1,5 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
+import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import type { FrontDoorDeps } from "../relay-call.js";
+import { responsesSurface } from "./responses-surface.js";
+import { MAX_SEALED_TEXT_BYTES, MessageItemSeal } from "./sealed-items.js";
 import { STREAMED_ITEM_ID_CHARS, StreamedItemStore } from "./streamed-items.js";
 
 const REPLICA = "0123456789abcdef";
@@ -117,5 +121,55 @@ describe("StreamedItemStore", () => {
     dropped.keep("too late");
     expect(read(store, dropped.id)).toBe("gone");
     expect(store.stats().items).toBe(1);
+  });
+});
+
+describe("the /v1/responses surface with its item stores", () => {
+  const deps = {
+    responseItems: new MessageItemSeal(gatewayKey),
+    streamedItems: new StreamedItemStore({ ttlMs: 60_000, maxBytes: 1 << 20 }, REPLICA, gatewayKey),
+  } as unknown as FrontDoorDeps;
+  const surface = responsesSurface(deps);
+  const caller = { applicationId: "app1" };
+  const translate = (raw: unknown) => Effect.runPromise(surface.translate(raw, caller, "req-1"));
+  const answerId = async (text: string, store?: boolean) => {
+    const translated = await translate({
+      model: "m",
+      input: "hi",
+      ...(store === undefined ? {} : { store }),
+    });
+    if (!translated.ok) throw new Error(translated.error.message);
+    const body = translated.value
+      .presenter("m:standard", 1)
+      .unary({
+        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+      });
+    return (body as { output: { id: string }[] }).output[0]!.id;
+  };
+  const referred = async (id: string) => {
+    const translated = await translate({
+      model: "m",
+      input: [
+        { role: "user", content: "hi" },
+        { type: "item_reference", id },
+      ],
+    });
+    return translated.ok
+      ? (translated.value.body as { messages: unknown[] }).messages[1]
+      : translated.error.code;
+  };
+
+  it("a unary text over the sealing bound is kept the streamed way, and read back by reference", async () => {
+    const short = await answerId("Blue.");
+    expect(short.startsWith("msg_pk1")).toBe(true);
+    expect(await referred(short)).toEqual({ role: "assistant", content: "Blue." });
+    const long = "word ".repeat(Math.ceil(MAX_SEALED_TEXT_BYTES / 5) + 1);
+    const kept = await answerId(long);
+    expect(kept).toMatch(/^msg_pk20123456789abcdef-/);
+    expect(await referred(kept)).toEqual({ role: "assistant", content: long });
+    // store: false keeps nothing: a plain id, which refers to nothing.
+    const unkept = await answerId(long, false);
+    expect(unkept).toMatch(/^msg_[0-9a-f]{32}$/);
+    expect(await referred(unkept)).toBe("RESPONSE_NOT_STORED");
   });
 });
