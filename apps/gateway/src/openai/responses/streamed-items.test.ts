@@ -139,11 +139,9 @@ describe("the /v1/responses surface with its item stores", () => {
       ...(store === undefined ? {} : { store }),
     });
     if (!translated.ok) throw new Error(translated.error.message);
-    const body = translated.value
-      .presenter("m:standard", 1)
-      .unary({
-        choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
-      });
+    const body = translated.value.presenter("m:standard", 1).unary({
+      choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+    });
     return (body as { output: { id: string }[] }).output[0]!.id;
   };
   const referred = async (id: string) => {
