@@ -78,6 +78,18 @@ export const keyReservations = pgTable(
   (t) => [index("key_reservations_key_at").on(t.keyId, t.at), index("key_reservations_at").on(t.at)],
 );
 
+/** Each key's rate window in 1 s buckets (see the SQLite schema). */
+export const keyRateBuckets = pgTable(
+  "key_rate_buckets",
+  {
+    keyId: text("key_id").notNull(),
+    second: big("second").notNull(),
+    requests: big("requests").notNull(),
+    tokens: big("tokens").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.second] }), index("key_rate_buckets_second").on(t.second)],
+);
+
 export const nodes = pgTable("nodes", {
   address: text("address").primaryKey(),
   publicKey: text("public_key").notNull(),

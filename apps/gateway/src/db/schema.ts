@@ -82,6 +82,24 @@ export const keyReservations = sqliteTable(
   (t) => [index("key_reservations_key_at").on(t.keyId, t.at), index("key_reservations_at").on(t.at)],
 );
 
+/**
+ * Each key's rate window in 1 s buckets: the requests and tokens of the key's reservations whose
+ * `at` falls in second `second` (`floor(at / 1000)`), kept equal to the sum of those
+ * `key_reservations` rows by the transactions that reserve, settle and release. A reservation
+ * reads at most 61 of them instead of every row of the last minute; the sweep drops buckets that
+ * left the window.
+ */
+export const keyRateBuckets = sqliteTable(
+  "key_rate_buckets",
+  {
+    keyId: text("key_id").notNull(),
+    second: integer("second").notNull(),
+    requests: integer("requests").notNull(),
+    tokens: integer("tokens").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.keyId, t.second] }), index("key_rate_buckets_second").on(t.second)],
+);
+
 // ── nodes ────────────────────────────────────────────────────────────────────────────────────
 // Nodes known from their signed announcements. The latest verified announcement is kept whole
 // (JSON) so routing sees exactly what the node declared.

@@ -2,12 +2,16 @@ import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
 import {
-  checkWindow,
-  RATE_WINDOW_MS,
+  BUCKET_MS,
+  type BucketCheck,
+  bucketUsage,
+  checkBuckets,
+  firstBucket,
+  fitsLimits,
   type RateAsk,
+  type RateBucket,
   type RateRefusal,
   type WindowEntry,
-  windowUsage,
 } from "./rate-window.js";
 
 /** A relay's ledger row, written in the transaction that charges it (see {@link settleBudget}). */
@@ -16,7 +20,9 @@ export type LedgerRow = RelayRow;
 /**
  * The persistent half of the limits, shared by every replica on the database: each key's `spent`
  * and `reserved` micro-USD, and one `key_reservations` row per reservation (the key's rate window
- * and what the relay holds back). Every step is one transaction; the budget is taken by a
+ * and what the relay holds back), and the key's window summed per second in `key_rate_buckets`,
+ * which every step that adds, changes or removes a reservation row updates in the same
+ * transaction, so each bucket always equals its rows. Every step is one transaction; the budget is taken by a
  * conditional UPDATE that carries its own condition, and the rate window is checked while the
  * key's row is locked, so no two requests — in one process or in several — can both take the
  * last unit. Nothing is checked in process memory and then incremented.
@@ -28,10 +34,65 @@ const lockKey = (tx: SqlClient, keyId: string) =>
     update api_keys set spent_micro_usd = spent_micro_usd where id = ${keyId}
     returning spent_micro_usd as "spent", reserved_micro_usd as "reserved", budget_micro_usd as "budget"`);
 
-const windowEntries = (db: SqlClient, keyId: string, now: number) =>
+const second = (at: number) => Math.floor(at / BUCKET_MS);
+
+/** The key's use of its window counted in whole buckets: one aggregate over at most 61 rows. */
+const bucketTotal = async (db: SqlClient, keyId: string, now: number): Promise<RateAsk> =>
+  (await db.get<RateAsk>(sql`
+    select cast(coalesce(sum(requests), 0) as bigint) as "requests",
+      cast(coalesce(sum(tokens), 0) as bigint) as "tokens"
+    from key_rate_buckets where key_id = ${keyId} and "second" >= ${firstBucket(now)}`)) ?? {
+    requests: 0,
+    tokens: 0,
+  };
+
+/** The key's buckets that hold part of the window at `now`, oldest first (at most 61). */
+const windowBuckets = (db: SqlClient, keyId: string, now: number) =>
+  db.all<RateBucket>(sql`
+    select "second", requests, tokens from key_rate_buckets
+    where key_id = ${keyId} and "second" >= ${firstBucket(now)} order by "second"`);
+
+/** The reservations of one bucket (one second of one key), oldest first. */
+const bucketEntries = (db: SqlClient, keyId: string) => (s: number) =>
   db.all<WindowEntry>(sql`
     select at, requests, tokens from key_reservations
-    where key_id = ${keyId} and at > ${now - RATE_WINDOW_MS} order by at, id`);
+    where key_id = ${keyId} and at >= ${s * BUCKET_MS} and at < ${(s + 1) * BUCKET_MS} order by at, id`);
+
+/** Adds to (or, negative, takes from) the bucket of a reservation made at `at`. */
+const addToBucket = (db: SqlClient, keyId: string, at: number, add: RateAsk) =>
+  db.run(sql`
+    insert into key_rate_buckets (key_id, "second", requests, tokens)
+    values (${keyId}, ${second(at)}, ${add.requests}, ${add.tokens})
+    on conflict (key_id, "second") do update set
+      requests = key_rate_buckets.requests + excluded.requests,
+      tokens = key_rate_buckets.tokens + excluded.tokens`);
+
+/**
+ * Takes a reservation's share (or, negative, more tokens) out of its bucket; a bucket already
+ * swept stays gone. Called with the key's row locked, as `addToBucket` is.
+ */
+const takeFromBucket = (db: SqlClient, keyId: string, at: number, take: RateAsk) =>
+  db.run(sql`
+    update key_rate_buckets set requests = requests - ${take.requests}, tokens = tokens - ${take.tokens}
+    where key_id = ${keyId} and "second" = ${second(at)}`);
+
+/** Checks `ask` against the key's window from its buckets (see `checkBuckets`): exact, and O(1) when it fits. */
+async function checkRate(
+  db: SqlClient,
+  keyId: string,
+  limits: { readonly rpm: number | null; readonly tpm: number | null },
+  ask: RateAsk,
+  now: number,
+): Promise<BucketCheck> {
+  const total = await bucketTotal(db, keyId, now);
+  if (fitsLimits(total, limits, ask)) return { used: total };
+  return checkBuckets(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), limits, ask, now);
+}
+
+/** A key's exact use of its window: its buckets, and the oldest bucket's rows if it is partly out. */
+export async function windowUse(db: SqlClient, keyId: string, now: number): Promise<RateAsk> {
+  return bucketUsage(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), now);
+}
 
 export interface ReserveInput {
   readonly id: string;
@@ -51,8 +112,10 @@ export interface Reserved {
 /**
  * Takes one reservation: the rate check (only for keys with a limit), `reserved += cost` only if
  * the key is active and `spent + reserved + cost <= budget`, and the reservation's row, in one
- * transaction. Returns the reservation (with the window the check read, plus this request), the
- * refusal of a rate limit, or `no-budget`. A key without limits reads no window at all.
+ * transaction, and the reservation added to its bucket (every key's, so that a limit set later
+ * counts the minute before it). Returns the reservation (with the window the check read, plus this
+ * request: counted in whole buckets unless the check read rows, see `checkBuckets`), the refusal
+ * of a rate limit, or `no-budget`. A key without limits reads no window at all.
  */
 export function reserveBudget(
   db: SqlClient,
@@ -63,11 +126,9 @@ export function reserveBudget(
     let window: RateAsk | undefined;
     if (limits.rpm !== null || limits.tpm !== null) {
       if ((await lockKey(tx, keyId)) === undefined) return "no-budget";
-      const entries = await windowEntries(tx, keyId, now);
-      const refusal = checkWindow(entries, limits, ask, now);
-      if (refusal !== undefined) return refusal;
-      const used = windowUsage(entries, now);
-      window = { requests: used.requests + ask.requests, tokens: used.tokens + ask.tokens };
+      const check = await checkRate(tx, keyId, limits, ask, now);
+      if (check.refusal !== undefined) return check.refusal;
+      window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
     }
     const taken = await tx.run(sql`
       update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
@@ -77,6 +138,7 @@ export function reserveBudget(
     await tx.run(sql`
       insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
       values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
+    await addToBucket(tx, keyId, now, ask);
     const reserved: Reserved =
       window === undefined ? { outcome: "reserved" } : { outcome: "reserved", window };
     return reserved;
@@ -100,6 +162,8 @@ export function settleBudget(
     id: string;
     keyId: string;
     reserved: number;
+    /** The tokens the reservation holds in its row and bucket (its estimate), replaced by `tokens`. */
+    reservedTokens: number;
     actual: number;
     requests: number;
     tokens: number;
@@ -109,12 +173,15 @@ export function settleBudget(
 ): Promise<number> {
   const { id, keyId, reserved, actual } = settled;
   return db.transaction(async (tx) => {
-    const closed = await tx.run(sql`
+    const closed = await tx.get<{ at: number }>(sql`
       update key_reservations set open = 0, held_micro_usd = 0, tokens = ${settled.tokens}
-      where id = ${id} and open = 1`);
-    if (closed !== 1) return 0;
+      where id = ${id} and open = 1 returning at`);
+    if (closed === undefined) return 0;
+    // The key's row before its bucket, as in every step: two steps never wait on each other.
     const key = await lockKey(tx, keyId);
     if (key === undefined) return 0;
+    const tokens = settled.reservedTokens - settled.tokens;
+    if (tokens !== 0) await takeFromBucket(tx, keyId, closed.at, { requests: 0, tokens });
     const charged =
       key.budget === null
         ? actual
@@ -137,18 +204,22 @@ export function releaseBudget(
   r: { id: string; keyId: string; reserved: number },
 ): Promise<void> {
   return db.transaction(async (tx) => {
-    const removed = await tx.run(sql`delete from key_reservations where id = ${r.id} and open = 1`);
-    if (removed === 1) {
+    const removed = await tx.get<{ at: number; requests: number; tokens: number }>(
+      sql`delete from key_reservations where id = ${r.id} and open = 1 returning at, requests, tokens`,
+    );
+    if (removed !== undefined) {
       await tx.run(
         sql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}`,
       );
+      await takeFromBucket(tx, r.keyId, removed.at, removed);
     }
   });
 }
 
 /**
  * Gives back every reservation still open since before `before` (a crashed process's relays never
- * settle) and drops settled rows that left the rate window. Returns how many were given back.
+ * settle), drops the buckets that left the rate window, and the settled rows of those buckets (a
+ * bucket's rows stay while it counts: a refusal may read them). Returns how many were given back.
  */
 export async function releaseStaleReservations(db: SqlClient, before: number, now: number): Promise<number> {
   const stale = await db.all<{ id: string; keyId: string; held: number }>(sql`
@@ -159,7 +230,9 @@ export async function releaseStaleReservations(db: SqlClient, before: number, no
     await releaseBudget(db, { id: r.id, keyId: r.keyId, reserved: r.held });
     released++;
   }
-  await db.run(sql`delete from key_reservations where open = 0 and at <= ${now - RATE_WINDOW_MS}`);
+  const first = firstBucket(now);
+  await db.run(sql`delete from key_rate_buckets where "second" < ${first}`);
+  await db.run(sql`delete from key_reservations where open = 0 and at < ${first * BUCKET_MS}`);
   return released;
 }
 
@@ -173,9 +246,6 @@ export function releaseAllReservations(db: SqlClient): Promise<number> {
     return tx.run(sql`update api_keys set reserved_micro_usd = 0 where reserved_micro_usd <> 0`);
   });
 }
-
-/** Requests and tokens of a key's rate window now. */
-export { windowEntries };
 
 /** The relay's row was already in the ledger; its settlement was rolled back. */
 export class DuplicateLedgerRow extends Error {

@@ -12,10 +12,9 @@ import {
   releaseStaleReservations,
   reserveBudget,
   settleBudget,
-  windowEntries,
+  windowUse,
 } from "./budget-ledger.js";
 import { BudgetExhausted, RateLimited } from "./errors.js";
-import { windowUsage } from "./rate-window.js";
 
 /** What a reservation holds back until the relay ends: the most the relay may use. */
 export interface ReservationAmount {
@@ -175,6 +174,7 @@ const make = Effect.gen(function* () {
             id: reservation.id,
             keyId: reservation.keyId,
             reserved: reservation.costMicroUsd,
+            reservedTokens: reservation.tokens,
             actual: actual.costMicroUsd,
             requests: reservation.requests,
             tokens: actual.tokens,
@@ -202,11 +202,11 @@ const make = Effect.gen(function* () {
 
     usage: Effect.fn("Limits.usage")(function* (keyId: string) {
       const now = yield* Clock.currentTimeMillis;
-      const { row, entries } = yield* use("limits.usage", async (db) => ({
+      const { row, window } = yield* use("limits.usage", async (db) => ({
         row: await db.get<typeof apiKeys.$inferSelect>(
           sql`select ${API_KEY_COLUMNS} from api_keys where id = ${keyId}`,
         ),
-        entries: await windowEntries(db, keyId, now),
+        window: await windowUse(db, keyId, now),
       }));
       if (row === undefined) return yield* new ApiKeyNotFound({ keyId });
       const budget = row.budgetMicroUsd;
@@ -220,7 +220,7 @@ const make = Effect.gen(function* () {
         remainingMicroUsd:
           budget === null ? null : Math.max(0, budget - row.spentMicroUsd - row.reservedMicroUsd),
         lastUsedAt: row.lastUsedAt,
-        window: { ...windowUsage(entries, now), rpm: row.rpm, tpm: row.tpm },
+        window: { ...window, rpm: row.rpm, tpm: row.tpm },
       };
       return usage;
     }),
