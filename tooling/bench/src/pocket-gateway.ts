@@ -2,10 +2,13 @@
  * Child process: a Pocket AI gateway as operators run it (default routing, metering and
  * settlement), on 127.0.0.1:<free port> over a temp data folder. Once it serves, it creates an
  * application and an API key through its own admin API and reports `{ url, address, apiKey }`.
+ * `--rpm <n>` and `--tpm <n>` give the key rate limits (none by default), so that every relay
+ * also checks and records the key's rate window.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { GatewayConfig, startGateway } from "@pocket-ai/gateway";
 import { Effect, Exit, Scope } from "effect";
 import { onStopMessage, reportFailure, reportReady } from "./child-ipc.js";
@@ -23,6 +26,9 @@ async function admin<T>(trpcUrl: string, procedure: string, input: unknown): Pro
   return body.result.data;
 }
 
+const { values } = parseArgs({ options: { rpm: { type: "string" }, tpm: { type: "string" } } });
+const limit = (value: string | undefined) => (value === undefined ? null : Number(value));
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), "pocket-bench-gateway-"));
   const config = GatewayConfig.parse({
@@ -38,6 +44,8 @@ async function main() {
   const { secret } = await admin<{ secret: string }>(gateway.trpcUrl, "admin.keys.create", {
     applicationId: app.id,
     name: "bench",
+    rpm: limit(values.rpm),
+    tpm: limit(values.tpm),
   });
   onStopMessage(async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void));

@@ -5,7 +5,8 @@
  * `bench/results/latest.json` at the repository root. Flags: `--quick` (about three minutes),
  * `--soak-seconds <s>` (default 600, quick 8), `--no-portkey`, `--phases unary,stream,scale,open,soak`,
  * `--concurrency 1,64` (unary), `--streams 100,400` (scale), `--profile` (gateway, node and Portkey
- * under `--cpu-prof`, profiles in `bench/results/profiles/`).
+ * under `--cpu-prof`, profiles in `bench/results/profiles/`), `--key-rpm <n>` and `--key-tpm <n>` (rate
+ * limits on the Pocket AI path's API key, so each relay checks and records its rate window).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     phases: { type: "string", default: "unary,stream,scale,open,soak" },
     concurrency: { type: "string" },
     streams: { type: "string" },
+    "key-rpm": { type: "string" },
+    "key-tpm": { type: "string" },
   },
   allowPositionals: true,
 });
@@ -75,6 +78,10 @@ async function main() {
     tokenDelayMs: plan.stream.tokenDelayMs,
     portkey: !values["no-portkey"],
     profileDir,
+    keyLimits: {
+      rpm: values["key-rpm"] === undefined ? undefined : Number(values["key-rpm"]),
+      tpm: values["key-tpm"] === undefined ? undefined : Number(values["key-tpm"]),
+    },
   });
   for (const note of systems.notes) log(note);
   const metrics = new Metrics();

@@ -35,6 +35,8 @@ export async function startSystems(options: {
   readonly tokenDelayMs: number;
   readonly portkey: boolean;
   readonly profileDir?: string | undefined;
+  /** Rate limits for the Pocket AI path's API key (none when absent). */
+  readonly keyLimits?: { readonly rpm?: number | undefined; readonly tpm?: number | undefined };
 }): Promise<Systems> {
   const children: Child<unknown>[] = [];
   const notes: string[] = [];
@@ -45,9 +47,20 @@ export async function startSystems(options: {
   const gateway = await startRunner<{ url: string; trpcUrl: string; address: string; apiKey: string }>(
     "gateway",
     "pocket-gateway.ts",
-    { profileDir: options.profileDir },
+    {
+      profileDir: options.profileDir,
+      args: [
+        ...(options.keyLimits?.rpm === undefined ? [] : ["--rpm", String(options.keyLimits.rpm)]),
+        ...(options.keyLimits?.tpm === undefined ? [] : ["--tpm", String(options.keyLimits.tpm)]),
+      ],
+    },
   );
   children.push(gateway);
+  if (options.keyLimits?.rpm !== undefined || options.keyLimits?.tpm !== undefined) {
+    notes.push(
+      `Pocket AI key limits: rpm ${options.keyLimits.rpm ?? "none"}, tpm ${options.keyLimits.tpm ?? "none"}`,
+    );
+  }
   const node = await startRunner<{ url: string }>("node", "pocket-node.ts", {
     args: [
       "--gateway-trpc",

@@ -7,7 +7,10 @@ const WINDOW_SECONDS = 60;
  * OpenAI's `x-ratelimit-*` headers from the key's window right after this request was reserved:
  * the limit per minute, what is left of it, and when the window is back to its initial state.
  * The window slides over the last minute and this request was just recorded in it, so it is whole
- * again one window from now. A key without a requests (or tokens) limit gets no such headers.
+ * again one window from now. `used` is the reservation's read of the window: whole 1 s buckets
+ * unless the check read rows (see `checkBuckets`), so `remaining` may be lower than exact by what
+ * the key used in the window's oldest second, never higher. A key without a requests (or tokens)
+ * limit gets no such headers.
  */
 export function rateLimitHeaders(window: KeyUsage["window"]): Record<string, string> {
   const headers: Record<string, string> = {};
