@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openPostgres, openSqlite } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
-import { Effect } from "effect";
+import { Effect, type Scope } from "effect";
 import { describe, expect, it } from "vitest";
 import { GatewayStore, MIGRATIONS_FOLDER, PG_MIGRATIONS_FOLDER } from "../src/db/database.js";
 import { dialectMissing, freshLocation, STORE_DIALECTS } from "./support/temp-database.js";
@@ -37,7 +37,7 @@ describe.each(STORE_DIALECTS)("upgrading to rate buckets on %s", (dialect) => {
               values ('r1', 'k1', 1800000000100, 1, 100, 0, 0), ('r2', 'k1', 1800000000900, 1, 50, 5, 1),
                      ('r3', 'k1', 1800000001000, 2, 7, 0, 0), ('r4', 'k2', 1800000000500, 1, 1, 0, 0)`;
             // The previous version's database, with reservations in flight.
-            yield* Effect.scoped(
+            const previous: Effect.Effect<void, unknown, Scope.Scope> =
               "url" in location
                 ? Effect.flatMap(
                     openPostgres({ url: location.url, migrationsFolder: before }),
@@ -45,9 +45,11 @@ describe.each(STORE_DIALECTS)("upgrading to rate buckets on %s", (dialect) => {
                   )
                 : Effect.map(
                     openSqlite({ file: location.file, schema: {}, migrationsFolder: before }),
-                    ({ sqlite }) => sqlite.exec(insert),
-                  ),
-            );
+                    ({ sqlite }) => {
+                      sqlite.exec(insert);
+                    },
+                  );
+            yield* Effect.scoped(previous);
             const buckets = yield* Effect.flatMap(GatewayStore, (db) =>
               Effect.promise(() =>
                 db.all(sql`select key_id as "keyId", "second", requests, tokens from key_rate_buckets
