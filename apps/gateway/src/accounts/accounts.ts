@@ -3,6 +3,7 @@ import { Clock, Context, Effect, Layer, Redacted } from "effect";
 import { API_KEY_COLUMNS, APPLICATION_COLUMNS, insertionOrder } from "../db/columns.js";
 import { GatewayStore, storeRunner } from "../db/database.js";
 import type { apiKeys, applications } from "../db/schema.js";
+import { rebuildBuckets } from "../limits/budget-ledger.js";
 import { AccountsConfig } from "./accounts-config.js";
 import {
   bearerToken,
@@ -151,8 +152,14 @@ const make = Effect.gen(function* () {
         .filter((k) => patch[k] !== undefined)
         .map((k) => sql`${sql.raw(columns[k])} = ${patch[k]}`);
       if (assignments.length > 0) {
+        const now = yield* Clock.currentTimeMillis;
+        const limitsChange = patch.rpm !== undefined || patch.tpm !== undefined;
         yield* use("apiKeys.update", (db) =>
-          db.run(sql`update api_keys set ${sql.join(assignments, sql`, `)} where id = ${keyId}`),
+          db.transaction(async (tx) => {
+            await tx.run(sql`update api_keys set ${sql.join(assignments, sql`, `)} where id = ${keyId}`);
+            // Buckets are kept only while a key has a limit: start them over from its rows.
+            if (limitsChange) await rebuildBuckets(tx, keyId, now);
+          }),
         );
       }
       cache.invalidate((k) => k.keyId === keyId);

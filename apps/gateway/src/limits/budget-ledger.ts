@@ -8,10 +8,12 @@ import {
   checkBuckets,
   firstBucket,
   fitsLimits,
+  RATE_WINDOW_MS,
   type RateAsk,
   type RateBucket,
   type RateRefusal,
   type WindowEntry,
+  windowUsage,
 } from "./rate-window.js";
 
 /** A relay's ledger row, written in the transaction that charges it (see {@link settleBudget}). */
@@ -20,9 +22,10 @@ export type LedgerRow = RelayRow;
 /**
  * The persistent half of the limits, shared by every replica on the database: each key's `spent`
  * and `reserved` micro-USD, and one `key_reservations` row per reservation (the key's rate window
- * and what the relay holds back), and the key's window summed per second in `key_rate_buckets`,
- * which every step that adds, changes or removes a reservation row updates in the same
- * transaction, so each bucket always equals its rows. Every step is one transaction; the budget is taken by a
+ * and what the relay holds back), and, for a key with a rate limit, its window summed per second
+ * in `key_rate_buckets`, which every step that adds, changes or removes a reservation row of such
+ * a key updates in the same transaction, with the key's row locked, so each bucket equals its rows
+ * (`rebuildBuckets` starts them over when a key's limits change). Every step is one transaction; the budget is taken by a
  * conditional UPDATE that carries its own condition, and the rate window is checked while the
  * key's row is locked, so no two requests — in one process or in several — can both take the
  * last unit. Nothing is checked in process memory and then incremented.
@@ -30,9 +33,18 @@ export type LedgerRow = RelayRow;
 
 /** Locks the key's row until the transaction ends (SQLite: the write lock is already held). */
 const lockKey = (tx: SqlClient, keyId: string) =>
-  tx.get<{ spent: number; reserved: number; budget: number | null }>(sql`
+  tx.get<{ spent: number; reserved: number; budget: number | null } & RateLimits>(sql`
     update api_keys set spent_micro_usd = spent_micro_usd where id = ${keyId}
-    returning spent_micro_usd as "spent", reserved_micro_usd as "reserved", budget_micro_usd as "budget"`);
+    returning spent_micro_usd as "spent", reserved_micro_usd as "reserved", budget_micro_usd as "budget",
+      rpm, tpm`);
+
+interface RateLimits {
+  readonly rpm: number | null;
+  readonly tpm: number | null;
+}
+
+/** Whether the key's row has a rate limit: only then are its buckets kept. */
+const limited = (row: RateLimits) => row.rpm !== null || row.tpm !== null;
 
 const second = (at: number) => Math.floor(at / BUCKET_MS);
 
@@ -89,9 +101,34 @@ async function checkRate(
   return checkBuckets(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), limits, ask, now);
 }
 
-/** A key's exact use of its window: its buckets, and the oldest bucket's rows if it is partly out. */
-export async function windowUse(db: SqlClient, keyId: string, now: number): Promise<RateAsk> {
-  return bucketUsage(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), now);
+/**
+ * A key's exact use of its window: its buckets (and the oldest bucket's rows if it is partly out)
+ * for a key with a limit; its rows for a key without, which keeps no buckets.
+ */
+export async function windowUse(
+  db: SqlClient,
+  keyId: string,
+  limits: RateLimits,
+  now: number,
+): Promise<RateAsk> {
+  if (limited(limits)) return bucketUsage(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), now);
+  const entries = await db.all<WindowEntry>(sql`
+    select at, requests, tokens from key_reservations where key_id = ${keyId} and at > ${now - RATE_WINDOW_MS}`);
+  return windowUsage(entries, now);
+}
+
+/**
+ * Starts a key's buckets over from its rows of the window, in the transaction that changes its
+ * limits (the key's row locked): a key without limits keeps no buckets, so one that gets a limit
+ * counts the minute before it, and one whose limit comes back drops buckets that went stale.
+ */
+export async function rebuildBuckets(tx: SqlClient, keyId: string, now: number): Promise<void> {
+  await tx.run(sql`delete from key_rate_buckets where key_id = ${keyId}`);
+  await tx.run(sql`
+    insert into key_rate_buckets (key_id, "second", requests, tokens)
+    select key_id, at / 1000, sum(requests), sum(tokens) from key_reservations
+    where key_id = ${keyId} and at >= ${firstBucket(now) * BUCKET_MS}
+    group by key_id, at / 1000`);
 }
 
 export interface ReserveInput {
@@ -112,8 +149,7 @@ export interface Reserved {
 /**
  * Takes one reservation: the rate check (only for keys with a limit), `reserved += cost` only if
  * the key is active and `spent + reserved + cost <= budget`, and the reservation's row, in one
- * transaction, and the reservation added to its bucket (every key's, so that a limit set later
- * counts the minute before it). Returns the reservation (with the window the check read, plus this
+ * transaction, and, for a key whose row has a limit, the reservation added to its bucket. Returns the reservation (with the window the check read, plus this
  * request: counted in whole buckets unless the check read rows, see `checkBuckets`), the refusal
  * of a rate limit, or `no-budget`. A key without limits reads no window at all.
  */
@@ -125,20 +161,25 @@ export function reserveBudget(
   return db.transaction(async (tx) => {
     let window: RateAsk | undefined;
     if (limits.rpm !== null || limits.tpm !== null) {
-      if ((await lockKey(tx, keyId)) === undefined) return "no-budget";
-      const check = await checkRate(tx, keyId, limits, ask, now);
-      if (check.refusal !== undefined) return check.refusal;
-      window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
+      // The row's limits, not the (cached) caller's: they decide the buckets too.
+      const row = await lockKey(tx, keyId);
+      if (row === undefined) return "no-budget";
+      if (limited(row)) {
+        const check = await checkRate(tx, keyId, row, ask, now);
+        if (check.refusal !== undefined) return check.refusal;
+        window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
+      }
     }
-    const taken = await tx.run(sql`
+    const taken = await tx.get<RateLimits>(sql`
       update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
       where id = ${keyId} and status = 'active'
-        and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)`);
-    if (taken !== 1) return "no-budget";
+        and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)
+      returning rpm, tpm`);
+    if (taken === undefined) return "no-budget";
     await tx.run(sql`
       insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
       values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
-    await addToBucket(tx, keyId, now, ask);
+    if (limited(taken)) await addToBucket(tx, keyId, now, ask);
     const reserved: Reserved =
       window === undefined ? { outcome: "reserved" } : { outcome: "reserved", window };
     return reserved;
@@ -181,7 +222,7 @@ export function settleBudget(
     const key = await lockKey(tx, keyId);
     if (key === undefined) return 0;
     const tokens = settled.reservedTokens - settled.tokens;
-    if (tokens !== 0) await takeFromBucket(tx, keyId, closed.at, { requests: 0, tokens });
+    if (tokens !== 0 && limited(key)) await takeFromBucket(tx, keyId, closed.at, { requests: 0, tokens });
     const charged =
       key.budget === null
         ? actual
@@ -208,10 +249,11 @@ export function releaseBudget(
       sql`delete from key_reservations where id = ${r.id} and open = 1 returning at, requests, tokens`,
     );
     if (removed !== undefined) {
-      await tx.run(
-        sql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}`,
+      const key = await tx.get<RateLimits>(
+        sql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}
+          returning rpm, tpm`,
       );
-      await takeFromBucket(tx, r.keyId, removed.at, removed);
+      if (key !== undefined && limited(key)) await takeFromBucket(tx, r.keyId, removed.at, removed);
     }
   });
 }

@@ -14,7 +14,7 @@ const keyWith = (limits: Partial<KeyLimits>) =>
     const accounts = yield* Accounts;
     const app = yield* accounts.createApplication({ name: "Acme" });
     const { secret } = yield* accounts.createKey(app.id, { name: "k", ...limits });
-    return { key: yield* accounts.authenticate(secret), limits: yield* Limits, accounts };
+    return { key: yield* accounts.authenticate(secret), limits: yield* Limits, accounts, secret };
   });
 
 describe.each(STORE_DIALECTS)("Limits on %s", (dialect) => {
@@ -90,6 +90,24 @@ describe.each(STORE_DIALECTS)("Limits on %s", (dialect) => {
         const tpm = failure(yield* Effect.exit(limits.reserve(key, { tokens: 700, costMicroUsd: 0 })));
         expect(tpm).toMatchObject({ limit: "tpm", retryAfterMs: 20_000 });
         yield* limits.reserve(key, { tokens: 600, costMicroUsd: 0 });
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
+
+    it.effect("a limit set on a key counts the requests it made in the minute before", () =>
+      Effect.gen(function* () {
+        const { key, limits, accounts, secret } = yield* keyWith({});
+        const r = yield* limits.reserve(key, { tokens: 500, costMicroUsd: 0 });
+        yield* limits.reserve(key, { tokens: 100, costMicroUsd: 0 });
+        yield* TestClock.adjust("30 seconds");
+        yield* accounts.updateKey(key.keyId, { rpm: 3, tpm: 1_000 });
+        const limited = yield* accounts.authenticate(secret);
+        yield* limits.settle(r, { tokens: 300, costMicroUsd: 0 });
+        expect((yield* limits.usage(key.keyId)).window).toMatchObject({ requests: 2, tokens: 400 });
+        const tpm = failure(yield* Effect.exit(limits.reserve(limited, { tokens: 700, costMicroUsd: 0 })));
+        expect(tpm).toMatchObject({ limit: "tpm", retryAfterMs: 30_000 });
+        yield* limits.reserve(limited, { tokens: 600, costMicroUsd: 0 });
+        const rpm = failure(yield* Effect.exit(limits.reserve(limited, { tokens: 0, costMicroUsd: 0 })));
+        expect(rpm).toMatchObject({ limit: "rpm", retryAfterMs: 30_000 });
       }).pipe(Effect.provide(accountsTest(dialect))),
     );
 

@@ -202,13 +202,13 @@ const make = Effect.gen(function* () {
 
     usage: Effect.fn("Limits.usage")(function* (keyId: string) {
       const now = yield* Clock.currentTimeMillis;
-      const { row, window } = yield* use("limits.usage", async (db) => ({
-        row: await db.get<typeof apiKeys.$inferSelect>(
+      const { row, window } = yield* use("limits.usage", async (db) => {
+        const row = await db.get<typeof apiKeys.$inferSelect>(
           sql`select ${API_KEY_COLUMNS} from api_keys where id = ${keyId}`,
-        ),
-        window: await windowUse(db, keyId, now),
-      }));
-      if (row === undefined) return yield* new ApiKeyNotFound({ keyId });
+        );
+        return { row, window: row === undefined ? undefined : await windowUse(db, keyId, row, now) };
+      });
+      if (row === undefined || window === undefined) return yield* new ApiKeyNotFound({ keyId });
       const budget = row.budgetMicroUsd;
       const usage: KeyUsage = {
         keyId,

@@ -61,6 +61,14 @@ const Op = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("sweep" as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("limits" as const),
+      rpm: fc.option(fc.integer({ min: 1, max: 8 }), { freq: 2 }),
+      tpm: fc.option(fc.integer({ min: 1, max: 4_000 }), { freq: 2 }),
+    }),
+  },
 );
 
 /** A reservation as the model keeps it: its row's share of the window. */
@@ -80,23 +88,25 @@ describe.each(STORE_DIALECTS)("rate buckets on %s", (dialect) => {
     beforeAll(() => runtime.runPromise(Limits));
     afterAll(() => runtime.dispose());
 
-    it("for any sequence of reserve/settle/release/wait/sweep: every decision, retry delay and usage is the exact per-reservation window's, and each bucket equals its rows", async () => {
+    it("for any sequence of reserve/settle/release/wait/sweep/limit changes: every decision, retry delay and usage is the exact per-reservation window's, and each bucket equals its rows", async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.integer({ min: 1_800_000_000_000, max: 1_800_000_100_000 }),
-          fc.option(fc.integer({ min: 1, max: 8 })),
-          fc.option(fc.integer({ min: 1, max: 4_000 })),
+          fc.option(fc.integer({ min: 1, max: 8 }), { freq: 2 }),
+          fc.option(fc.integer({ min: 1, max: 4_000 }), { freq: 2 }),
           fc.array(Op, { maxLength: 30 }),
-          (start, rpm, tpm, ops) =>
+          (start, firstRpm, firstTpm, ops) =>
             runtime.runPromise(
               Effect.gen(function* () {
                 clock.now = start;
+                let rpm = firstRpm;
+                let tpm = firstTpm;
                 const accounts = yield* Accounts;
                 const limits = yield* Limits;
                 const db = yield* GatewayStore;
                 const app = yield* accounts.createApplication({ name: "p" });
                 const { secret } = yield* accounts.createKey(app.id, { name: "k", rpm, tpm });
-                const key = yield* accounts.authenticate(secret);
+                let key = yield* accounts.authenticate(secret);
                 let held: Held[] = [];
                 for (const step of ops) {
                   const now = clock.now;
@@ -150,6 +160,12 @@ describe.each(STORE_DIALECTS)("rate buckets on %s", (dialect) => {
                     }
                   } else if (step.op === "wait") {
                     clock.now += step.ms;
+                  } else if (step.op === "limits") {
+                    // A key without limits keeps no buckets; one that gets a limit counts the minute before.
+                    yield* accounts.updateKey(key.keyId, { rpm: step.rpm, tpm: step.tpm });
+                    key = yield* accounts.authenticate(secret);
+                    rpm = step.rpm;
+                    tpm = step.tpm;
                   } else {
                     yield* Effect.promise(() =>
                       releaseStaleReservations(db, now - STALE_RESERVATION_MS, now),
@@ -158,6 +174,7 @@ describe.each(STORE_DIALECTS)("rate buckets on %s", (dialect) => {
                   const usage = yield* limits.usage(key.keyId);
                   const exact = windowUsage(held, clock.now);
                   expect(usage.window).toMatchObject(exact);
+                  if (rpm === null && tpm === null) continue;
                   // Every bucket still in the window holds exactly the sum of its rows.
                   const mismatched = yield* Effect.promise(() =>
                     db.all(sql`
