@@ -83,11 +83,11 @@ export const keyReservations = sqliteTable(
 );
 
 /**
- * Each key's rate window in 1 s buckets: the requests and tokens of the key's reservations whose
- * `at` falls in second `second` (`floor(at / 1000)`), kept equal to the sum of those
- * `key_reservations` rows by the transactions that reserve, settle and release. A reservation
- * reads at most 61 of them instead of every row of the last minute; the sweep drops buckets that
- * left the window.
+ * The rate window of each key with a limit in 1 s buckets: the requests and tokens of the key's
+ * reservations whose `at` falls in second `second` (`floor(at / 1000)`), kept equal to the sum of
+ * those `key_reservations` rows by the transactions that reserve, settle and release (and rebuilt
+ * from them when the key's limits change). A reservation reads at most 61 of them instead of every
+ * row of the last minute; the sweep drops buckets that left the window.
  */
 export const keyRateBuckets = sqliteTable(
   "key_rate_buckets",
