@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { processScope } from "./support/gateway-process.js";
 import {
   adminClient,
   LIVE_ADMIN_TOKEN,
@@ -24,13 +24,7 @@ import {
  */
 
 const GATEWAY_APP = fileURLToPath(new URL("..", import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), "pocket-kill-"));
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, children } = processScope("pocket-kill-");
 
 /** Starts `pocket-gateway start` as a child process and resolves with its URL once it listens. */
 function spawnGateway(configFile: string): Promise<{ child: ChildProcess; url: string }> {

@@ -1,12 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
 import OpenAI from "openai";
-import { afterAll, describe, expect, it } from "vitest";
-import { killAll, spawnGateway } from "./support/gateway-process.js";
+import { describe, expect, it } from "vitest";
+import { processScope, spawnGateway } from "./support/gateway-process.js";
 import {
   adminClient,
   LIVE_ADMIN_TOKEN,
@@ -22,14 +21,7 @@ import { postgresServerUrl } from "./support/temp-database.js";
  * memory of the replica that made them; the others fetch them from it for each request.
  */
 
-const dir = mkdtempSync(join(tmpdir(), "pocket-replica-images-"));
-const children: ChildProcess[] = [];
-const stops: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  killAll(children);
-  for (const stop of stops) await stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, children, stops } = processScope("pocket-replica-images-");
 
 const server = postgresServerUrl();
 

@@ -1,14 +1,13 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
 import OpenAI, { type APIError } from "openai";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StreamedItemStore } from "../src/openai/responses/streamed-items.js";
-import { killAll, spawnGateway } from "./support/gateway-process.js";
+import { processScope, spawnGateway } from "./support/gateway-process.js";
 import {
   adminClient,
   LIVE_ADMIN_TOKEN,
@@ -25,14 +24,7 @@ import { postgresServerUrl } from "./support/temp-database.js";
  * by hash (the key in the id never travels) and decrypt it themselves.
  */
 
-const dir = mkdtempSync(join(tmpdir(), "pocket-replica-items-"));
-const children: ChildProcess[] = [];
-const stops: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  killAll(children);
-  for (const stop of stops) await stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, children, stops } = processScope("pocket-replica-items-");
 
 const server = postgresServerUrl();
 const asApiError = (e: unknown) => e as APIError;

@@ -1,6 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   buildClaimTree,
@@ -14,8 +13,8 @@ import {
   weekIdOf,
 } from "@pocket-ai/protocol";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
-import { afterAll, describe, expect, it } from "vitest";
-import { killAll, spawnGateway } from "./support/gateway-process.js";
+import { describe, expect, it } from "vitest";
+import { processScope, spawnGateway } from "./support/gateway-process.js";
 import { adminClient, LIVE_ADMIN_TOKEN, startDevNode, waitForNodes } from "./support/live-network.js";
 import { postgresServerUrl } from "./support/temp-database.js";
 
@@ -26,14 +25,7 @@ import { postgresServerUrl } from "./support/temp-database.js";
  */
 
 const PRICE = 750;
-const dir = mkdtempSync(join(tmpdir(), "pocket-replicas-"));
-const children: ChildProcess[] = [];
-const stops: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  killAll(children);
-  for (const stop of stops) await stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, children, stops } = processScope("pocket-replicas-");
 
 const server = postgresServerUrl();
 

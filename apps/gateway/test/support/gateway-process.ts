@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
 
 const GATEWAY_APP = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -49,4 +53,25 @@ export function spawnGateway(
 export function killAll(children: readonly ChildProcess[]): void {
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
+/**
+ * What a test file of gateway processes holds: a temporary folder, the children it started and the
+ * stops of in-process parts (nodes). After the file's tests, the children are killed, the stops run
+ * and the folder is removed.
+ */
+export function processScope(prefix: string): {
+  readonly dir: string;
+  readonly children: ChildProcess[];
+  readonly stops: Array<() => Promise<void>>;
+} {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const children: ChildProcess[] = [];
+  const stops: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    killAll(children);
+    for (const stop of stops) await stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, children, stops };
 }
