@@ -1,5 +1,6 @@
 /** How much the benchmark runs: `quick` (about three minutes) and `full` (the numbers to publish). */
 import type { OpenStreamsPlan } from "./open-streams-phase.js";
+import type { PromptPlan } from "./prompt-phase.js";
 import type { ScalePlan } from "./scale-phase.js";
 import type { SoakPlan } from "./soak-phase.js";
 import type { StreamPlan } from "./stream-phase.js";
@@ -9,6 +10,7 @@ export interface Plan {
   readonly unary: UnaryPlan;
   readonly stream: StreamPlan & { readonly tokenDelayMs: number };
   readonly scale: ScalePlan;
+  readonly prompt: PromptPlan;
   readonly openStreams: OpenStreamsPlan;
   readonly soak: SoakPlan;
 }
@@ -30,6 +32,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       maxSliceMs: 1_500,
     },
     scale: { streams: [10, 50], tokens: 45, tokenDelayMs: 33, seconds: 3 },
+    prompt: { longChars: 9_000, rounds: 2, perSlice: 100, maxSliceMs: 3_000 },
     openStreams: { count: 1_000, holdMs: 45_000, maxWaitMs: 40_000 },
     soak: { seconds: 8, rate: 50, maxInFlight: 256 },
   },
@@ -49,6 +52,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       maxSliceMs: 10_000,
     },
     scale: { streams: [50, 200, 400], tokens: 90, tokenDelayMs: 33, seconds: 10 },
+    prompt: { longChars: 9_000, rounds: 4, perSlice: 300, maxSliceMs: 10_000 },
     openStreams: { count: 1_000, holdMs: 90_000, maxWaitMs: 80_000 },
     soak: { seconds: 600, rate: 40, maxInFlight: 256 },
   },

@@ -28,7 +28,7 @@ async function main() {
     services: [
       {
         serviceId: "llama-2-13b",
-        tiers: ["standard"],
+        tiers: ["standard", "long-context"],
         // Declared as a production Llama 2 node declares it (node.example.yaml): input tokens are
         // then counted in-process, as vLLM would count them.
         model: { declared: "meta-llama/Llama-2-13b-chat-hf", family: "llama-2", quantization: "none" },

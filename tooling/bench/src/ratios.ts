@@ -65,4 +65,21 @@ export function addRatios(m: Metrics): void {
       n,
     );
   }
+  // Prompt size: each process's CPU per relay at the longest prompt over the shortest.
+  for (const name of new Set(
+    m.all.filter((x) => /^prompt_.+_cpu_ms_per_relay$/.test(x.name)).map((x) => x.name),
+  )) {
+    const role = name.slice("prompt_".length, -"_cpu_ms_per_relay".length);
+    for (const system of new Set(m.all.filter((x) => x.name === name).map((x) => x.system))) {
+      const sizes = m.all.filter((x) => x.name === name && x.system === system).map((x) => x.concurrency);
+      if (sizes.length < 2) continue;
+      const short = Math.min(...sizes);
+      const long = Math.max(...sizes);
+      const a = m.get(name, system, long);
+      const b = m.get(name, system, short);
+      if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0)
+        continue;
+      m.add(`prompt_ratio_${role}_cpu_long_vs_short`, system, long, a / b, "x");
+    }
+  }
 }

@@ -94,6 +94,40 @@ export function renderMarkdown(m: Metrics): string {
     f(g("scale_gap_p99_vs_direct", "floor", n)),
     f(g("scale_ratio_cpu_per_token_vs_portkey", "pocket", n)),
   ]);
+  const promptRoles = (s: System) =>
+    SECOND[s] ?? [
+      m.all.find((x) => x.system === s && /^prompt_.+_cpu_ms_per_relay$/.test(x.name))?.name.slice(7, -17) ??
+        "",
+    ];
+  const promptCpu = (s: System, chars: number, field: "cpu_ms_per_relay" | "cpu_long_vs_short") => {
+    const [front, second] = promptRoles(s);
+    const name = (role: string | undefined) =>
+      field === "cpu_ms_per_relay"
+        ? `prompt_${role}_cpu_ms_per_relay`
+        : `prompt_ratio_${role}_cpu_long_vs_short`;
+    return second === undefined
+      ? f(g(name(front), s, chars), 3)
+      : pair(g(name(front), s, chars), g(name(second), s, chars), 3);
+  };
+  const promptSizes = concurrencies(m, "prompt_latency_p50_ms").sort((a, b) => a - b);
+  const prompt = promptSizes.flatMap((chars) =>
+    present
+      .filter((s) => g("prompt_latency_p50_ms", s, chars) !== undefined)
+      .map((s) => [
+        String(chars),
+        s,
+        f(g("prompt_latency_p50_ms", s, chars)),
+        promptCpu(s, chars, "cpu_ms_per_relay"),
+        f(g("prompt_errors", s, chars), 0),
+      ]),
+  );
+  const longest = promptSizes.at(-1) ?? 0;
+  const promptRatios =
+    promptSizes.length < 2
+      ? []
+      : present
+          .filter((s) => g("prompt_latency_p50_ms", s, longest) !== undefined)
+          .map((s) => [s, promptCpu(s, longest, "cpu_long_vs_short")]);
   const open = concurrencies(m, "open_streams").flatMap((c) =>
     present.map((s) => [
       s,
@@ -174,6 +208,11 @@ export function renderMarkdown(m: Metrics): string {
       scaleRatios,
     ),
     "",
+    "#### Prompt size (concurrency 1; CPU ms per relay of each process, two-process paths front + second)",
+    table(["prompt chars", "path", "p50", "CPU ms / relay", "errors"], prompt),
+    "",
+    table([`path`, `CPU per relay, ${longest} ÷ ${promptSizes[0] ?? "–"} chars`], promptRatios),
+    "",
     "#### Open streams (RSS MB: front process + node)",
     table(["path", "open", "RSS while open", "peak RSS"], open),
     "",
@@ -208,6 +247,12 @@ function goals(m: Metrics): string[] {
   const nodeOpenRss =
     openRss === undefined ? undefined : m.get("node_open_streams_peak_rss_mb", "pocket", openRss.concurrency);
   const growth = m.get("soak_gateway_rss_growth_mb", "pocket", 0);
+  const longPrompt = Math.max(
+    -1,
+    ...m.all.filter((x) => x.name === "prompt_ratio_node_cpu_long_vs_short").map((x) => x.concurrency),
+  );
+  const nodeFlat = m.get("prompt_ratio_node_cpu_long_vs_short", "pocket", longPrompt);
+  const floorFlat = m.get("prompt_ratio_floor_b_cpu_long_vs_short", "floor", longPrompt);
   return [
     check(
       "unary CPU per relay (gateway + node) <= 2x the floor's, concurrency 1",
@@ -256,6 +301,12 @@ function goals(m: Metrics): string[] {
       opened !== undefined && openRss !== undefined && opened < openRss.concurrency
         ? `only ${f(opened, 0)} of ${openRss.concurrency} were open at once`
         : `gateway ${f(openRss?.value, 0)} MB, node ${f(nodeOpenRss, 0)} MB`,
+    ),
+    check(
+      `node CPU per relay flat in prompt size: a ${longPrompt}-character prompt <= 1.25x a short one`,
+      nodeFlat,
+      (v) => v <= 1.25,
+      `node ${f(nodeFlat)}x; floor B ${f(floorFlat)}x`,
     ),
     check(
       "no gateway RSS growth over the soak (<= 10 MB after warm-up)",

@@ -3,7 +3,7 @@
  * gateway and to the floor (a minimal signed two-hop chain, `floor-hop.ts`), measured in one run
  * against one mock backend. Prints markdown tables with the ratios between paths and writes
  * `bench/results/latest.json` at the repository root. Flags: `--quick` (about three minutes),
- * `--soak-seconds <s>` (default 600, quick 8), `--no-portkey`, `--phases unary,stream,scale,open,soak`,
+ * `--soak-seconds <s>` (default 600, quick 8), `--no-portkey`, `--phases unary,stream,scale,prompt,open,soak`,
  * `--concurrency 1,64` (unary), `--streams 100,400` (scale), `--profile` (gateway, node and Portkey
  * under `--cpu-prof`, profiles in `bench/results/profiles/`), `--key-rpm <n>` and `--key-tpm <n>` (rate
  * limits on the Pocket AI path's API key, so each relay checks and records its rate window).
@@ -16,6 +16,7 @@ import { describeMachine } from "./machine.js";
 import { Metrics } from "./metrics.js";
 import { runOpenStreamsPhase } from "./open-streams-phase.js";
 import { PLANS } from "./plans.js";
+import { runPromptPhase } from "./prompt-phase.js";
 import { addRatios } from "./ratios.js";
 import { renderMarkdown } from "./report.js";
 import { chatBody } from "./request-bodies.js";
@@ -31,7 +32,7 @@ const { values } = parseArgs({
     "soak-seconds": { type: "string" },
     "no-portkey": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
-    phases: { type: "string", default: "unary,stream,scale,open,soak" },
+    phases: { type: "string", default: "unary,stream,scale,prompt,open,soak" },
     concurrency: { type: "string" },
     streams: { type: "string" },
     "key-rpm": { type: "string" },
@@ -92,6 +93,7 @@ async function main() {
     if (phases.has("unary")) await runUnaryPhase(systems, plan.unary, metrics, log);
     if (phases.has("stream")) await runStreamPhase(systems, plan.stream, metrics, log);
     if (phases.has("scale")) await runScalePhase(systems, plan.scale, metrics, log);
+    if (phases.has("prompt")) await runPromptPhase(systems, plan.prompt, metrics, log);
     if (phases.has("open")) await runOpenStreamsPhase(systems, plan.openStreams, metrics, log);
     if (phases.has("soak")) await runSoakPhase(systems, { ...plan.soak, seconds: soakSeconds }, metrics, log);
   } finally {
