@@ -26,7 +26,7 @@ const POCKET_MODEL = "llama-2-13b:long-context";
 
 /**
  * Plain mixed prose (words, punctuation, numbers, a few accented and non-Latin words), repeated to
- * `chars`: about 3.3 characters per Llama 2 token.
+ * `chars`: 9,000 characters are 2,416 Llama 2 tokens.
  */
 export function longPrompt(chars: number): string {
   const text =
