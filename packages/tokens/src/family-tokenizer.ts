@@ -1,6 +1,7 @@
 /// <reference path="./mistral-tokenizer-js.d.ts" />
 import llamaTokenizer from "llama-tokenizer-js";
 import mistralTokenizer from "mistral-tokenizer-js";
+import { MergeTokenizer } from "./merge-tokenizer.js";
 
 /** The model families whose tokenizer runs in-process, in gateways and nodes alike. */
 export type TokenizerFamily = "llama-2" | "mistral";
@@ -14,18 +15,41 @@ export interface FamilyTokenizer {
   countOutput(text: string): number;
 }
 
-const TOKENIZERS: Record<TokenizerFamily, FamilyTokenizer> = {
-  "llama-2": {
-    family: "llama-2",
-    countPrompt: (text) => llamaTokenizer.encode(text, true, true).length,
-    countOutput: (text) => (text === "" ? 0 : llamaTokenizer.encode(text, false, false).length),
-  },
-  mistral: {
-    family: "mistral",
-    countPrompt: (text) => mistralTokenizer.encode(text, true, true).length,
-    countOutput: (text) => (text === "" ? 0 : mistralTokenizer.encode(text, false, false).length),
-  },
+/**
+ * The id of the token that stands for a space (`▁`) in each family's vocabulary.
+ */
+const SPACE_TOKEN_ID: Record<TokenizerFamily, number> = { "llama-2": 29871, mistral: 28705 };
+
+/**
+ * Each family's merge tokenizer: the vocabulary and merges of the family's tokenizer package, read
+ * into integer tables on first use. Its ids equal the package's `encode` for every text.
+ */
+const MERGE_TOKENIZERS: Record<TokenizerFamily, MergeTokenizer> = {
+  "llama-2": new MergeTokenizer(() => llamaTokenizer, SPACE_TOKEN_ID["llama-2"]),
+  mistral: new MergeTokenizer(() => mistralTokenizer, SPACE_TOKEN_ID.mistral),
 };
+
+function familyTokenizerOf(family: TokenizerFamily): FamilyTokenizer {
+  const tokenizer = MERGE_TOKENIZERS[family];
+  return {
+    family,
+    countPrompt: (text) => tokenizer.count(text, true, true),
+    countOutput: (text) => tokenizer.count(text, false, false),
+  };
+}
+
+const TOKENIZERS: Record<TokenizerFamily, FamilyTokenizer> = {
+  "llama-2": familyTokenizerOf("llama-2"),
+  mistral: familyTokenizerOf("mistral"),
+};
+
+/**
+ * The token ids of a family's tokenizer (for tests and tools; counting goes through
+ * {@link familyTokenizer}). `encode(text, true, true)` is a prompt: BOS and a preceding space.
+ */
+export function familyMergeTokenizer(family: TokenizerFamily): MergeTokenizer {
+  return MERGE_TOKENIZERS[family];
+}
 
 /**
  * The family a model family or model name belongs to, when its tokenizer is one of ours:

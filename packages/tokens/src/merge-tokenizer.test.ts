@@ -1,0 +1,213 @@
+import fc from "fast-check";
+import llamaReference from "llama-tokenizer-js";
+import mistralReference from "mistral-tokenizer-js";
+import { describe, expect, it } from "vitest";
+import { familyMergeTokenizer, familyTokenizer, type TokenizerFamily } from "./family-tokenizer.js";
+
+// Each family's tokenizer package: the ids every text must get.
+const FAMILIES: ReadonlyArray<{
+  family: TokenizerFamily;
+  reference: { encode(text: string, bos?: boolean, precedingSpace?: boolean): number[] };
+}> = [
+  { family: "llama-2", reference: llamaReference },
+  { family: "mistral", reference: mistralReference },
+];
+
+// Prompt (BOS and a preceding space), output (neither), and the two mixed options.
+const MODES: ReadonlyArray<readonly [boolean, boolean]> = [
+  [true, true],
+  [false, false],
+  [true, false],
+  [false, true],
+];
+
+/** Expects the same ids as the reference in every family and mode, and the same counts. */
+function expectSameIds(text: string): void {
+  for (const { family, reference } of FAMILIES) {
+    const ours = familyMergeTokenizer(family);
+    for (const [bos, precedingSpace] of MODES) {
+      const expected = reference.encode(text, bos, precedingSpace);
+      const label = `${family} bos=${bos} space=${precedingSpace} text=${JSON.stringify(text.slice(0, 80))}`;
+      expect(ours.encode(text, bos, precedingSpace), label).toEqual(expected);
+      expect(ours.count(text, bos, precedingSpace), label).toBe(expected.length);
+    }
+    const counts = familyTokenizer(family);
+    expect(counts.countPrompt(text)).toBe(reference.encode(text, true, true).length);
+    expect(counts.countOutput(text)).toBe(text === "" ? 0 : reference.encode(text, false, false).length);
+  }
+}
+
+/** A deterministic pseudo-random source (mulberry32), so a failure names a reproducible text. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = [
+  "the",
+  "tokenizer",
+  "Pocket",
+  "relay",
+  "gateway",
+  "  ",
+  "\n",
+  "\n\n",
+  "\t",
+  "12345",
+  "3.14159",
+  "!!!",
+  "...",
+  '{"key": [1, 2]}',
+  "naïve",
+  "café",
+  "Größe",
+  "Ωμέγα",
+  "Привет",
+  "中文字符",
+  "日本語のテキスト",
+  "한국어",
+  "🦙",
+  "👩‍👩‍👧",
+  "🇫🇷",
+  "e\u0301",
+  "ﬁ",
+  "\u00a0",
+  "▁",
+  "<0x0A>",
+  "undefined",
+  "supercalifragilisticexpialidocious",
+];
+
+/** Mixed text of about `length` characters: words of several scripts, spaces, digits, emoji. */
+function mixedText(length: number, seed: number): string {
+  const random = seeded(seed);
+  let text = "";
+  while (text.length < length) {
+    text += WORDS[Math.floor(random() * WORDS.length)]!;
+    text += random() < 0.8 ? " " : "";
+  }
+  return text;
+}
+
+const HARD_CASES: readonly string[] = [
+  "",
+  " ",
+  "  ",
+  "     ",
+  " a",
+  "a ",
+  "  a  b  ",
+  "Hello world",
+  " Hello world ",
+  "grabbed",
+  " grabbed",
+  "           grabbed",
+  "\n",
+  " \n",
+  "\n\n\n",
+  "\r\n",
+  "\ttabs\t\t\t\tout here",
+  "ax\n####\nboo",
+  "0",
+  "1234567890",
+  "3.14159265358979",
+  "!!!???...;;;",
+  "(((([[[{{{}}}]]]))))",
+  "----====____",
+  "a,b.c;d:e!f?g",
+  "🦙",
+  "🦙Ꙋ",
+  "Ꙋ🦙",
+  "😀😃😄😁",
+  "👩‍👩‍👧‍👦",
+  "🇫🇷🇩🇪",
+  "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+  "𠀀𠀁",
+  "镇",
+  "中文分词测试",
+  "日本語のテキストです。",
+  "한국어 문장",
+  "e\u0301 a\u0300 o\u0308\u0304",
+  "\u0301",
+  "\ud800",
+  "\udc00",
+  "a\ud800b",
+  "\udfff\ud800",
+  "\ud83e",
+  "x\ud83e",
+  "\u0000",
+  "\u0001\u0002\u007f",
+  "\u00a0\u2009\u3000",
+  "\ufffd",
+  "\uffff",
+  "▁",
+  "▁▁ ▁",
+  "<0x0A>",
+  "<s></s><unk>",
+  "undefined",
+  " undefined",
+  "x".repeat(400),
+  "a".repeat(1000),
+  " ".repeat(300),
+  "supercalifragilisticexpialidocious".repeat(20),
+  "antidisestablishmentarianism",
+  "The llama (/ˈlɑːmə/; 🦙Spanish pronunciation: [ˈʎama]) (Lama glama) is a domesticated South American camelid.",
+  mixedText(10_000, 1),
+];
+
+describe("merge tokenizer against the reference packages", () => {
+  it("gives the same ids on hard cases", () => {
+    for (const text of HARD_CASES) expectSameIds(text);
+  });
+
+  it("gives the same ids on long mixed texts", () => {
+    for (let seed = 2; seed < 6; seed++) expectSameIds(mixedText(3_000, seed));
+  });
+
+  const units = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") },
+    { weight: 4, arbitrary: fc.constantFrom(" ", " ", " ", "\n", "\t", "\r", "\u00a0") },
+    { weight: 2, arbitrary: fc.constantFrom(..."0123456789.,;:!?'\"()[]{}<>-_=+*/\\|@#$%^&~`") },
+    { weight: 2, arbitrary: fc.integer({ min: 0xa0, max: 0xff }).map((c) => String.fromCharCode(c)) },
+    { weight: 2, arbitrary: fc.integer({ min: 0x4e00, max: 0x9fff }).map((c) => String.fromCharCode(c)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom("🦙", "😀", "👍", "🇫🇷", "‍", "𝔘", "𠀀", "🙂", "\u{1f600}\u{1f3fd}"),
+    },
+    { weight: 1, arbitrary: fc.constantFrom("\u0301", "\u0308", "▁", "ﬁ", "Ω", "й", "ß", "\ufffd") },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) },
+  );
+
+  it("gives the same ids on random mixed-alphabet strings", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: units, maxLength: 60 }), (text) => {
+        expectSameIds(text);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it("gives the same ids on random full-Unicode strings", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 40 }), (text) => {
+        expectSameIds(text);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it("gives the same ids on random longer texts", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: units, minLength: 200, maxLength: 2_000 }), (text) => {
+        expectSameIds(text);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

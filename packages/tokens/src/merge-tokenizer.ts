@@ -1,0 +1,388 @@
+/**
+ * SentencePiece-style byte-pair merging over integer tables: the token ids of the Llama 2 and
+ * Mistral tokenizers, computed without a per-merge allocation.
+ *
+ * The counting rules are those of the family's reference tokenizer package, followed to the id:
+ *
+ * - Text maps to one token per code point (`" "` as the family's `▁`), a code point outside the
+ *   vocabulary to the byte tokens `<0xNN>` of its UTF-8 form (a lone surrogate to those of U+FFFD).
+ *   A BOS token and a preceding space are added on request; empty text has no tokens at all.
+ * - Adjacent pairs merge in the order of a key: the pair's merge rank plus the left token's
+ *   position in the initial sequence divided by the text's length in UTF-16 units. The position
+ *   counts BOS, the preceding space and byte tokens, so the fraction can exceed 1 and reorder merges
+ *   of different ranks; equal keys leave the queue in the order its binary heap gives them. Both
+ *   are reproduced here: the same key as the same double, the same heap operations in the same order.
+ */
+
+/** A family's vocabulary and merges, as its reference package exposes them once loaded. */
+export interface MergeData {
+  /** Token strings by id. */
+  readonly vocabById: readonly string[];
+  /** Token ids by string. */
+  readonly vocabByString: ReadonlyMap<string, number>;
+  /** Merge ranks by `"left right"` (the two token strings joined by one space); lower merges first. */
+  readonly merges: ReadonlyMap<string, number>;
+}
+
+interface Tables {
+  readonly vocabSize: number;
+  /** Id of each single UTF-16 unit character, -1 where none (surrogates always -1). */
+  readonly unitIds: Int32Array;
+  /** Ids of the astral-plane characters that are tokens, by code point. */
+  readonly astralIds: ReadonlyMap<number, number>;
+  /** Ids of the byte tokens `<0x00>`..`<0xFF>` (0, the unknown token, where one is missing). */
+  readonly byteIds: Int32Array;
+  /** Id a space maps to (the family's `▁`, or -1 to fall back to its bytes). */
+  readonly spaceId: number;
+  /** UTF-16 unit of the character a space becomes (for its byte fallback). */
+  readonly spaceUnit: number;
+  /** Open-addressing pair table: `[left * vocabSize + right, rank, merged id]` per slot, key -1 empty. */
+  readonly pairs: Int32Array;
+  readonly pairMask: number;
+  readonly pairShift: number;
+}
+
+const EMPTY = -1;
+const HASH = 0x9e3779b1;
+/** Scratch arrays above this many slots are not kept between calls. */
+const RETAINED_SLOTS = 1 << 16;
+
+function buildTables(data: MergeData, spaceTokenId: number): Tables {
+  const { vocabById, vocabByString, merges } = data;
+  const vocabSize = vocabById.length;
+  if (vocabSize * vocabSize > 0x7fffffff)
+    throw new Error("merge tokenizer: vocabulary too large for pair keys");
+  if (vocabByString.size !== vocabSize) throw new Error("merge tokenizer: vocabulary has repeated tokens");
+
+  const unitIds = new Int32Array(0x10000).fill(EMPTY);
+  const astralIds = new Map<number, number>();
+  for (const [token, id] of vocabByString) {
+    if (token.includes(" ")) throw new Error("merge tokenizer: a token contains a space");
+    const cp = token.codePointAt(0);
+    if (cp === undefined) continue;
+    if (cp < 0x10000 && token.length === 1) {
+      if (cp < 0xd800 || cp > 0xdfff) unitIds[cp] = id;
+    } else if (cp >= 0x10000 && token.length === 2) {
+      astralIds.set(cp, id);
+    }
+  }
+
+  const byteIds = new Int32Array(256);
+  for (let b = 0; b < 256; b++) {
+    byteIds[b] = vocabByString.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`) ?? 0;
+  }
+
+  const spaceString = vocabById[spaceTokenId];
+  if (spaceString === undefined || spaceString.length !== 1) {
+    throw new Error("merge tokenizer: the space token is not one character");
+  }
+  const spaceUnit = spaceString.charCodeAt(0);
+  const spaceId = unitIds[spaceUnit]!;
+
+  let capacity = 1;
+  while (capacity < merges.size * 3) capacity <<= 1;
+  const pairs = new Int32Array(capacity * 3).fill(EMPTY);
+  const pairMask = capacity - 1;
+  const pairShift = 32 - Math.log2(capacity);
+  for (const [key, rank] of merges) {
+    const space = key.indexOf(" ");
+    const leftString = key.slice(0, space);
+    const rightString = key.slice(space + 1);
+    const left = vocabByString.get(leftString);
+    const right = vocabByString.get(rightString);
+    // A merge of strings that are not tokens can never be looked up.
+    if (left === undefined || right === undefined) continue;
+    const merged = vocabByString.get(leftString + rightString);
+    if (merged === undefined) throw new Error("merge tokenizer: a merge yields no token");
+    const pairKey = left * vocabSize + right;
+    let h = Math.imul(pairKey, HASH) >>> pairShift;
+    while (pairs[h * 3] !== EMPTY && pairs[h * 3] !== pairKey) h = (h + 1) & pairMask;
+    pairs[h * 3] = pairKey;
+    pairs[h * 3 + 1] = rank;
+    pairs[h * 3 + 2] = merged;
+  }
+  return { vocabSize, unitIds, astralIds, byteIds, spaceId, spaceUnit, pairs, pairMask, pairShift };
+}
+
+// Scratch shared by every tokenizer (calls are synchronous and never nested).
+// Token slots: a slot is one position of the initial sequence; a merge keeps its left slot.
+let tok = new Int32Array(256);
+let prev = new Int32Array(256);
+let next = new Int32Array(256);
+/** Bumped each time a slot's token, or its right neighbour, changes: queued merges of older versions are stale. */
+let version = new Int32Array(256);
+// Queued merges: the left slot, its version when queued, and the merged token id.
+let entrySlot = new Int32Array(256);
+let entryVersion = new Int32Array(256);
+let entryMerged = new Int32Array(256);
+// Binary min-heap of queued merges by key.
+let heapEntry = new Int32Array(256);
+let heapKey = new Float64Array(256);
+
+function slotCapacity(needed: number): number {
+  let c = 256;
+  while (c < needed) c <<= 1;
+  return c;
+}
+
+function ensureTokens(needed: number): void {
+  if (tok.length >= needed) return;
+  const c = slotCapacity(needed);
+  tok = new Int32Array(c);
+  prev = new Int32Array(c);
+  next = new Int32Array(c);
+  version = new Int32Array(c);
+}
+
+function ensureEntries(needed: number): void {
+  if (entrySlot.length >= needed) return;
+  const c = slotCapacity(needed);
+  entrySlot = new Int32Array(c);
+  entryVersion = new Int32Array(c);
+  entryMerged = new Int32Array(c);
+  heapEntry = new Int32Array(c);
+  heapKey = new Float64Array(c);
+}
+
+/** Drops scratch arrays a long text made larger than what is kept between calls. */
+function releaseLarge(): void {
+  if (tok.length > RETAINED_SLOTS) {
+    tok = new Int32Array(256);
+    prev = new Int32Array(256);
+    next = new Int32Array(256);
+    version = new Int32Array(256);
+  }
+  if (entrySlot.length > RETAINED_SLOTS) {
+    entrySlot = new Int32Array(256);
+    entryVersion = new Int32Array(256);
+    entryMerged = new Int32Array(256);
+    heapEntry = new Int32Array(256);
+    heapKey = new Float64Array(256);
+  }
+}
+
+/** Writes the byte tokens of the UTF-8 form of a BMP unit (surrogates as U+FFFD) from `n`; returns the new length. */
+function pushBytes(byteIds: Int32Array, unit: number, n: number): number {
+  const c = unit >= 0xd800 && unit <= 0xdfff ? 0xfffd : unit;
+  if (c < 0x80) {
+    tok[n++] = byteIds[c]!;
+  } else if (c < 0x800) {
+    tok[n++] = byteIds[0xc0 | (c >> 6)]!;
+    tok[n++] = byteIds[0x80 | (c & 0x3f)]!;
+  } else {
+    tok[n++] = byteIds[0xe0 | (c >> 12)]!;
+    tok[n++] = byteIds[0x80 | ((c >> 6) & 0x3f)]!;
+    tok[n++] = byteIds[0x80 | (c & 0x3f)]!;
+  }
+  return n;
+}
+
+/** Fills `tok` with the initial tokens of `text`; returns their number. */
+function initialTokens(t: Tables, text: string, bos: boolean, precedingSpace: boolean): number {
+  const len = text.length;
+  // At most 3 byte tokens per UTF-16 unit (4 per surrogate pair), plus BOS and the preceding space.
+  ensureTokens(3 * len + 5);
+  const { unitIds, astralIds, byteIds, spaceId, spaceUnit } = t;
+  let n = 0;
+  if (bos) tok[n++] = 1;
+  if (precedingSpace) {
+    if (spaceId >= 0) tok[n++] = spaceId;
+    else n = pushBytes(byteIds, spaceUnit, n);
+  }
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20) {
+      if (spaceId >= 0) tok[n++] = spaceId;
+      else n = pushBytes(byteIds, spaceUnit, n);
+      continue;
+    }
+    const id = unitIds[c]!;
+    if (id >= 0) {
+      tok[n++] = id;
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < len) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+        const cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+        const astral = astralIds.get(cp);
+        if (astral !== undefined) {
+          tok[n++] = astral;
+        } else {
+          tok[n++] = byteIds[0xf0 | (cp >> 18)]!;
+          tok[n++] = byteIds[0x80 | ((cp >> 12) & 0x3f)]!;
+          tok[n++] = byteIds[0x80 | ((cp >> 6) & 0x3f)]!;
+          tok[n++] = byteIds[0x80 | (cp & 0x3f)]!;
+        }
+        continue;
+      }
+    }
+    n = pushBytes(byteIds, c, n);
+  }
+  return n;
+}
+
+/**
+ * Queues the merge of `slot` with its right neighbour, when the pair has one, as entry `entry` in a
+ * heap of `size` entries: sifted up while strictly smaller than its parent. Returns whether it did.
+ */
+function queuePair(t: Tables, slot: number, len: number, entry: number, size: number): boolean {
+  const pairs = t.pairs;
+  const pairKey = tok[slot]! * t.vocabSize + tok[next[slot]!]!;
+  let h = Math.imul(pairKey, HASH) >>> t.pairShift;
+  let k = pairs[h * 3]!;
+  while (k !== pairKey) {
+    if (k === EMPTY) return false;
+    h = (h + 1) & t.pairMask;
+    k = pairs[h * 3]!;
+  }
+  entrySlot[entry] = slot;
+  entryVersion[entry] = version[slot]!;
+  entryMerged[entry] = pairs[h * 3 + 2]!;
+  const key = pairs[h * 3 + 1]! + slot / len;
+  const heapEntry_ = heapEntry;
+  const heapKey_ = heapKey;
+  let i = size;
+  while (i > 0) {
+    const parent = ((i + 1) >>> 1) - 1;
+    const parentKey = heapKey_[parent]!;
+    if (!(key < parentKey)) break;
+    heapEntry_[i] = heapEntry_[parent]!;
+    heapKey_[i] = parentKey;
+    i = parent;
+  }
+  heapEntry_[i] = entry;
+  heapKey_[i] = key;
+  return true;
+}
+
+/**
+ * Merges the `n` tokens in `tok` (a text of `len` UTF-16 units); returns how many merges happened.
+ * Afterwards slot 0 heads the list of remaining tokens, linked by `next`.
+ */
+function mergeTokens(t: Tables, n: number, len: number): number {
+  // Each merge queues at most two new pairs.
+  ensureEntries(3 * n);
+  const tok_ = tok;
+  const next_ = next;
+  const prev_ = prev;
+  const version_ = version;
+  const heapEntry_ = heapEntry;
+  const heapKey_ = heapKey;
+  for (let i = 0; i < n; i++) {
+    prev_[i] = i - 1;
+    next_[i] = i + 1;
+    version_[i] = 0;
+  }
+  next_[n - 1] = -1;
+
+  let entries = 0;
+  let size = 0;
+  for (let i = 0; i + 1 < n; i++) {
+    if (queuePair(t, i, len, entries, size)) {
+      entries++;
+      size++;
+    }
+  }
+
+  let merges = 0;
+  while (size > 0) {
+    const e = heapEntry_[0]!;
+    // Pop: the last element moves to the root and sifts down, preferring the right child only when
+    // strictly smaller than the left.
+    size--;
+    if (size > 0) {
+      const movedEntry = heapEntry_[size]!;
+      const movedKey = heapKey_[size]!;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= size) break;
+        const r = l + 1;
+        const lKey = heapKey_[l]!;
+        let child = l;
+        let childKey = lKey;
+        if (r < size) {
+          const rKey = heapKey_[r]!;
+          if (rKey < lKey) {
+            child = r;
+            childKey = rKey;
+          }
+        }
+        if (!(childKey < movedKey)) break;
+        heapEntry_[i] = heapEntry_[child]!;
+        heapKey_[i] = childKey;
+        i = child;
+      }
+      heapEntry_[i] = movedEntry;
+      heapKey_[i] = movedKey;
+    }
+
+    const left = entrySlot[e]!;
+    if (entryVersion[e] !== version_[left]) continue;
+    const right = next_[left]!;
+    merges++;
+    version_[right]!++;
+    version_[left]!++;
+    tok_[left] = entryMerged[e]!;
+    const after = next_[right]!;
+    next_[left] = after;
+    if (after >= 0) prev_[after] = left;
+    const before = prev_[left]!;
+    // Queued in this order: the token before with the merged one, then the merged one with the next.
+    if (before >= 0) {
+      version_[before]!++;
+      if (queuePair(t, before, len, entries, size)) {
+        entries++;
+        size++;
+      }
+    }
+    if (after >= 0 && queuePair(t, left, len, entries, size)) {
+      entries++;
+      size++;
+    }
+  }
+  return merges;
+}
+
+/** The token ids, or count, of text in one family: lazily built tables over its reference data. */
+export class MergeTokenizer {
+  private tables: Tables | undefined;
+
+  /**
+   * @param load returns the family's data; called once, on first use.
+   * @param spaceTokenId the id of the token whose string replaces each space (`▁`).
+   */
+  constructor(
+    private readonly load: () => MergeData,
+    private readonly spaceTokenId: number,
+  ) {}
+
+  private prepared(): Tables {
+    if (this.tables === undefined) this.tables = buildTables(this.load(), this.spaceTokenId);
+    return this.tables;
+  }
+
+  /** Number of tokens of `text`; 0 for empty text whatever the options. */
+  count(text: string, bos: boolean, precedingSpace: boolean): number {
+    if (text.length === 0) return 0;
+    const t = this.prepared();
+    const n = initialTokens(t, text, bos, precedingSpace);
+    const count = n - mergeTokens(t, n, text.length);
+    releaseLarge();
+    return count;
+  }
+
+  /** Token ids of `text`; `[]` for empty text whatever the options. */
+  encode(text: string, bos: boolean, precedingSpace: boolean): number[] {
+    if (text.length === 0) return [];
+    const t = this.prepared();
+    const n = initialTokens(t, text, bos, precedingSpace);
+    mergeTokens(t, n, text.length);
+    const ids: number[] = [];
+    for (let slot = 0; slot >= 0; slot = next[slot]!) ids.push(tok[slot]!);
+    releaseLarge();
+    return ids;
+  }
+}
