@@ -1,8 +1,9 @@
 import fc from "fast-check";
-import llamaReference from "llama-tokenizer-js";
+import llamaReference, { LlamaTokenizer } from "llama-tokenizer-js";
 import mistralReference from "mistral-tokenizer-js";
 import { describe, expect, it } from "vitest";
 import { familyMergeTokenizer, familyTokenizer, type TokenizerFamily } from "./family-tokenizer.js";
+import { MergeTokenizer } from "./merge-tokenizer.js";
 
 // Each family's tokenizer package: the ids every text must get.
 const FAMILIES: ReadonlyArray<{
@@ -208,6 +209,68 @@ describe("merge tokenizer against the reference packages", () => {
         expectSameIds(text);
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe("merge tokenizer on a small made-up vocabulary", () => {
+  // Tokens over "a", "b", "▁" (the space at id 29871, where the package expects it), some with the
+  // space inside ("a▁b"): then runs cannot be merged apart and every text goes through one queue.
+  const SPACE_ID = 29871;
+  const random = seeded(7);
+  const vocab = ["<unk>", "<s>", "</s>"];
+  for (let b = 0; b < 256; b++) vocab.push(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+  while (vocab.length < SPACE_ID) vocab.push(`~${vocab.length}`);
+  vocab.push("▁", "a", "b");
+  const strings = new Set(vocab);
+  while (vocab.length < SPACE_ID + 60) {
+    let token = "";
+    const length = 2 + Math.floor(random() * 4);
+    for (let i = 0; i < length; i++) token += "ab▁"[Math.floor(random() * 3)]!;
+    if (!strings.has(token)) {
+      strings.add(token);
+      vocab.push(token);
+    }
+  }
+  const ids = new Map(vocab.map((token, id) => [token, id]));
+  const merges: Array<[number, number]> = [];
+  for (let id = SPACE_ID + 3; id < vocab.length; id++) {
+    const token = vocab[id]!;
+    for (let cut = 1; cut < token.length; cut++) {
+      const left = ids.get(token.slice(0, cut));
+      const right = ids.get(token.slice(cut));
+      if (left !== undefined && right !== undefined) merges.push([left, right]);
+    }
+  }
+  for (let i = merges.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [merges[i], merges[j]] = [merges[j]!, merges[i]!];
+  }
+  const mergeBytes = Buffer.alloc(merges.length * 4);
+  merges.forEach(([left, right], i) => {
+    mergeBytes.writeUInt16LE(left, i * 4);
+    mergeBytes.writeUInt16LE(right, i * 4 + 2);
+  });
+  const reference = new LlamaTokenizer(
+    Buffer.from(vocab.join("\n"), "utf8").toString("base64"),
+    mergeBytes.toString("base64"),
+  );
+  const ours = new MergeTokenizer(() => reference, SPACE_ID);
+
+  it("gives the package's ids through the single queue", () => {
+    expect(merges.length).toBeGreaterThan(40);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom("a", "a", "b", " ", " ", "▁", "\n", "c", "é"), maxLength: 80 }),
+        (text) => {
+          for (const [bos, precedingSpace] of MODES) {
+            expect(ours.encode(text, bos, precedingSpace)).toEqual(
+              reference.encode(text, bos, precedingSpace),
+            );
+          }
+        },
+      ),
+      { numRuns: 2_000 },
     );
   });
 });

@@ -9,9 +9,14 @@
  *   A BOS token and a preceding space are added on request; empty text has no tokens at all.
  * - Adjacent pairs merge in the order of a key: the pair's merge rank plus the left token's
  *   position in the initial sequence divided by the text's length in UTF-16 units. The position
- *   counts BOS, the preceding space and byte tokens, so the fraction can exceed 1 and reorder merges
- *   of different ranks; equal keys leave the queue in the order its binary heap gives them. Both
- *   are reproduced here: the same key as the same double, the same heap operations in the same order.
+ *   counts BOS, the preceding space and byte tokens, so the fraction can exceed 1. The queue here
+ *   computes the same key as the same double and runs the same binary-heap operations in the same
+ *   order, so even equal keys leave it in the same order.
+ *
+ * Speed comes from splitting the initial tokens into runs no merge crosses (see `segmented`): where
+ * the vocabulary allows it, a space token after another token starts a run, and a token no merge
+ * takes (bytes, BOS) is a run of its own. Short runs merge by scanning for the lowest rank (the
+ * queue's order within a run: rank, then position), longer ones through the queue.
  */
 
 /** A family's vocabulary and merges, as its reference package exposes them once loaded. */
@@ -40,6 +45,15 @@ interface Tables {
   readonly pairs: Int32Array;
   readonly pairMask: number;
   readonly pairShift: number;
+  /** 1 for the ids that take part in some merge: the others never join a neighbour. */
+  readonly mergeable: Uint8Array;
+  /**
+   * Whether the text splits into runs merged independently: before every space token that follows
+   * another token, and around every token no merge takes. True when no token has the space inside
+   * after another character, and merge ranks are at least 2 apart (then, within a run, the queue's
+   * order is rank, then position: the position fraction never reaches the next rank).
+   */
+  readonly segmented: boolean;
 }
 
 const EMPTY = -1;
@@ -84,6 +98,8 @@ function buildTables(data: MergeData, spaceTokenId: number): Tables {
   const pairs = new Int32Array(capacity * 3).fill(EMPTY);
   const pairMask = capacity - 1;
   const pairShift = 32 - Math.log2(capacity);
+  const mergeable = new Uint8Array(vocabSize);
+  const ranks: number[] = [];
   for (const [key, rank] of merges) {
     const space = key.indexOf(" ");
     const leftString = key.slice(0, space);
@@ -100,8 +116,31 @@ function buildTables(data: MergeData, spaceTokenId: number): Tables {
     pairs[h * 3] = pairKey;
     pairs[h * 3 + 1] = rank;
     pairs[h * 3 + 2] = merged;
+    mergeable[left] = 1;
+    mergeable[right] = 1;
+    ranks.push(rank);
   }
-  return { vocabSize, unitIds, astralIds, byteIds, spaceId, spaceUnit, pairs, pairMask, pairShift };
+
+  ranks.sort((a, b) => a - b);
+  let segmented = ranks.every((rank, i) => Number.isInteger(rank) && (i === 0 || rank - ranks[i - 1]! >= 2));
+  for (const token of vocabById) {
+    for (let i = token.indexOf(spaceString, 1); segmented && i > 0; i = token.indexOf(spaceString, i + 1)) {
+      if (token[i - 1] !== spaceString) segmented = false;
+    }
+  }
+  return {
+    vocabSize,
+    unitIds,
+    astralIds,
+    byteIds,
+    spaceId,
+    spaceUnit,
+    pairs,
+    pairMask,
+    pairShift,
+    mergeable,
+    segmented,
+  };
 }
 
 // Scratch shared by every tokenizer (calls are synchronous and never nested).
@@ -258,28 +297,30 @@ function queuePair(t: Tables, slot: number, len: number, entry: number, size: nu
 }
 
 /**
- * Merges the `n` tokens in `tok` (a text of `len` UTF-16 units); returns how many merges happened.
- * Afterwards slot 0 heads the list of remaining tokens, linked by `next`.
+ * Merges the tokens in slots `from`..`to` of `tok` (of a text of `len` UTF-16 units) with the queue;
+ * returns how many merges happened. Afterwards slot `from` heads the list of remaining tokens, linked
+ * by `next` up to -1.
  */
-function mergeTokens(t: Tables, n: number, len: number): number {
+function mergeQueued(t: Tables, from: number, to: number, len: number): number {
   // Each merge queues at most two new pairs.
-  ensureEntries(3 * n);
+  ensureEntries(3 * (to - from));
   const tok_ = tok;
   const next_ = next;
   const prev_ = prev;
   const version_ = version;
   const heapEntry_ = heapEntry;
   const heapKey_ = heapKey;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     prev_[i] = i - 1;
     next_[i] = i + 1;
     version_[i] = 0;
   }
-  next_[n - 1] = -1;
+  prev_[from] = -1;
+  next_[to - 1] = -1;
 
   let entries = 0;
   let size = 0;
-  for (let i = 0; i + 1 < n; i++) {
+  for (let i = from; i + 1 < to; i++) {
     if (queuePair(t, i, len, entries, size)) {
       entries++;
       size++;
@@ -346,6 +387,105 @@ function mergeTokens(t: Tables, n: number, len: number): number {
   return merges;
 }
 
+/** Runs up to this many tokens merge by scanning for the lowest rank; longer ones through the queue. */
+const SCAN_LIMIT = 32;
+const NO_RANK = 0x7fffffff;
+const scanRank = new Int32Array(SCAN_LIMIT);
+const scanMerged = new Int32Array(SCAN_LIMIT);
+
+/** Sets `scanRank[i]`, `scanMerged[i]` for the pair of tokens `a`, `b`. */
+function scanPair(t: Tables, i: number, a: number, b: number): void {
+  const pairs = t.pairs;
+  const pairKey = a * t.vocabSize + b;
+  let h = Math.imul(pairKey, HASH) >>> t.pairShift;
+  let k = pairs[h * 3]!;
+  while (k !== pairKey) {
+    if (k === EMPTY) {
+      scanRank[i] = NO_RANK;
+      return;
+    }
+    h = (h + 1) & t.pairMask;
+    k = pairs[h * 3]!;
+  }
+  scanRank[i] = pairs[h * 3 + 1]!;
+  scanMerged[i] = pairs[h * 3 + 2]!;
+}
+
+/**
+ * Merges a run of 2..SCAN_LIMIT tokens in slots `from`..`to` of `tok` in place: the lowest-ranked pair
+ * first, the leftmost of equal ones. Returns how many tokens remain (in `from`.. onwards).
+ */
+function mergeScanned(t: Tables, from: number, to: number): number {
+  const tok_ = tok;
+  let m = to - from;
+  for (let i = 0; i + 1 < m; i++) scanPair(t, i, tok_[from + i]!, tok_[from + i + 1]!);
+  for (;;) {
+    let best = -1;
+    let bestRank = NO_RANK;
+    for (let i = 0; i + 1 < m; i++) {
+      const rank = scanRank[i]!;
+      if (rank < bestRank) {
+        bestRank = rank;
+        best = i;
+      }
+    }
+    if (best < 0) return m;
+    tok_[from + best] = scanMerged[best]!;
+    m--;
+    for (let j = best + 1; j < m; j++) tok_[from + j] = tok_[from + j + 1]!;
+    for (let i = best + 1; i + 1 < m; i++) {
+      scanRank[i] = scanRank[i + 1]!;
+      scanMerged[i] = scanMerged[i + 1]!;
+    }
+    if (best > 0) scanPair(t, best - 1, tok_[from + best - 1]!, tok_[from + best]!);
+    if (best + 1 < m) scanPair(t, best, tok_[from + best]!, tok_[from + best + 1]!);
+  }
+}
+
+/** Merges slots `from`..`to` as one run; returns its token count, appending its ids to `out` if given. */
+function mergeRun(t: Tables, from: number, to: number, len: number, out: number[] | undefined): number {
+  const m = to - from;
+  if (m === 1) {
+    out?.push(tok[from]!);
+    return 1;
+  }
+  if (m <= SCAN_LIMIT && t.segmented) {
+    const left = mergeScanned(t, from, to);
+    if (out !== undefined) for (let i = from; i < from + left; i++) out.push(tok[i]!);
+    return left;
+  }
+  const left = m - mergeQueued(t, from, to, len);
+  if (out !== undefined) for (let slot = from; slot >= 0; slot = next[slot]!) out.push(tok[slot]!);
+  return left;
+}
+
+/** Token count of non-empty `text`, appending the ids to `out` if given. */
+function tokenize(t: Tables, text: string, bos: boolean, precedingSpace: boolean, out?: number[]): number {
+  const len = text.length;
+  const n = initialTokens(t, text, bos, precedingSpace);
+  let count: number;
+  if (!t.segmented) {
+    count = mergeRun(t, 0, n, len, out);
+  } else {
+    const { mergeable, spaceId } = t;
+    const tok_ = tok;
+    count = 0;
+    let start = 0;
+    let before = tok_[0]!;
+    for (let p = 1; p < n; p++) {
+      const token = tok_[p]!;
+      if (mergeable[before] === 0 || mergeable[token] === 0 || (token === spaceId && before !== spaceId)) {
+        count += mergeRun(t, start, p, len, out);
+        start = p;
+      }
+      before = token;
+    }
+    count += mergeRun(t, start, n, len, out);
+  }
+  releaseLarge();
+  return count;
+}
+
 /** The token ids, or count, of text in one family: lazily built tables over its reference data. */
 export class MergeTokenizer {
   private tables: Tables | undefined;
@@ -367,22 +507,13 @@ export class MergeTokenizer {
   /** Number of tokens of `text`; 0 for empty text whatever the options. */
   count(text: string, bos: boolean, precedingSpace: boolean): number {
     if (text.length === 0) return 0;
-    const t = this.prepared();
-    const n = initialTokens(t, text, bos, precedingSpace);
-    const count = n - mergeTokens(t, n, text.length);
-    releaseLarge();
-    return count;
+    return tokenize(this.prepared(), text, bos, precedingSpace);
   }
 
   /** Token ids of `text`; `[]` for empty text whatever the options. */
   encode(text: string, bos: boolean, precedingSpace: boolean): number[] {
-    if (text.length === 0) return [];
-    const t = this.prepared();
-    const n = initialTokens(t, text, bos, precedingSpace);
-    mergeTokens(t, n, text.length);
     const ids: number[] = [];
-    for (let slot = 0; slot >= 0; slot = next[slot]!) ids.push(tok[slot]!);
-    releaseLarge();
+    if (text.length > 0) tokenize(this.prepared(), text, bos, precedingSpace, ids);
     return ids;
   }
 }
