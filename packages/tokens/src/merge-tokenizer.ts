@@ -384,6 +384,8 @@ function mergeQueued(t: Tables, from: number, to: number, len: number): number {
       size++;
     }
   }
+  // No merged ids of the text stay behind.
+  entryMerged.fill(0, 0, entries);
   return merges;
 }
 
@@ -482,6 +484,9 @@ function tokenize(t: Tables, text: string, bos: boolean, precedingSpace: boolean
     }
     count += mergeRun(t, start, n, len, out);
   }
+  // No ids of the text stay behind in the scratch arrays.
+  tok.fill(0, 0, n);
+  scanMerged.fill(0);
   releaseLarge();
   return count;
 }
