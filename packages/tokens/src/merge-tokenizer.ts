@@ -164,10 +164,17 @@ function slotCapacity(needed: number): number {
   return c;
 }
 
-function ensureTokens(needed: number): void {
+/** Makes room for `needed` tokens, keeping the first `kept`. */
+function ensureTokens(needed: number, kept: number): void {
   if (tok.length >= needed) return;
+  const grown = new Int32Array(slotCapacity(needed));
+  grown.set(tok.subarray(0, kept));
+  tok = grown;
+}
+
+function ensureLinks(needed: number): void {
+  if (next.length >= needed) return;
   const c = slotCapacity(needed);
-  tok = new Int32Array(c);
   prev = new Int32Array(c);
   next = new Int32Array(c);
   version = new Int32Array(c);
@@ -185,8 +192,8 @@ function ensureEntries(needed: number): void {
 
 /** Drops scratch arrays a long text made larger than what is kept between calls. */
 function releaseLarge(): void {
-  if (tok.length > RETAINED_SLOTS) {
-    tok = new Int32Array(256);
+  if (tok.length > RETAINED_SLOTS) tok = new Int32Array(256);
+  if (next.length > RETAINED_SLOTS) {
     prev = new Int32Array(256);
     next = new Int32Array(256);
     version = new Int32Array(256);
@@ -219,8 +226,9 @@ function pushBytes(byteIds: Int32Array, unit: number, n: number): number {
 /** Fills `tok` with the initial tokens of `text`; returns their number. */
 function initialTokens(t: Tables, text: string, bos: boolean, precedingSpace: boolean): number {
   const len = text.length;
-  // At most 3 byte tokens per UTF-16 unit (4 per surrogate pair), plus BOS and the preceding space.
-  ensureTokens(3 * len + 5);
+  // Room for BOS, the preceding space (up to 3 bytes) and one token per unit; a unit that falls back
+  // to bytes makes room for its bytes and one token per unit after it.
+  ensureTokens(len + 5, 0);
   const { unitIds, astralIds, byteIds, spaceId, spaceUnit } = t;
   let n = 0;
   if (bos) tok[n++] = 1;
@@ -231,8 +239,12 @@ function initialTokens(t: Tables, text: string, bos: boolean, precedingSpace: bo
   for (let i = 0; i < len; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x20) {
-      if (spaceId >= 0) tok[n++] = spaceId;
-      else n = pushBytes(byteIds, spaceUnit, n);
+      if (spaceId >= 0) {
+        tok[n++] = spaceId;
+      } else {
+        ensureTokens(n + 4 + (len - i), n);
+        n = pushBytes(byteIds, spaceUnit, n);
+      }
       continue;
     }
     const id = unitIds[c]!;
@@ -240,6 +252,7 @@ function initialTokens(t: Tables, text: string, bos: boolean, precedingSpace: bo
       tok[n++] = id;
       continue;
     }
+    ensureTokens(n + 4 + (len - i), n);
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < len) {
       const d = text.charCodeAt(i + 1);
       if (d >= 0xdc00 && d <= 0xdfff) {
@@ -302,6 +315,7 @@ function queuePair(t: Tables, slot: number, len: number, entry: number, size: nu
  * by `next` up to -1.
  */
 function mergeQueued(t: Tables, from: number, to: number, len: number): number {
+  ensureLinks(to);
   // Each merge queues at most two new pairs.
   ensureEntries(3 * (to - from));
   const tok_ = tok;
