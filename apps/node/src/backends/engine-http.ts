@@ -139,32 +139,71 @@ export function withEngineTimeout<A, E>(
  */
 const engineFetch = makeKeepAliveFetch({ maxSockets: 1024 });
 
+/** `setTimeout`'s longest delay; a longer limit is no limit within a process's life. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * One HTTP exchange with the engine under the target's timeout, in one asynchronous step: the
+ * deadline is a plain timer that aborts the request (no timer fiber raced against the call), and
+ * an interruption aborts it too.
+ */
 function exchange(
   target: EngineTarget,
   method: "GET" | "POST",
   path: string,
   body: unknown,
 ): Effect.Effect<string, BackendError> {
-  const headers = { ...(target.headers ?? {}) };
-  const init =
-    body === undefined
-      ? { method, headers }
-      : { method, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) };
-  const call = Effect.tryPromise({
-    try: async (signal) => {
-      const response = await engineFetch.fetch(engineUrl(target.baseUrl, path), { ...init, signal });
-      return { status: response.status, text: await response.text() };
-    },
-    catch: (cause) =>
-      new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) }),
-  }).pipe(
-    Effect.flatMap(({ status, text }) =>
-      status >= 200 && status < 300
-        ? Effect.succeed(text)
-        : Effect.fail(statusError(target.backendId, status, text)),
-    ),
-  );
-  return withEngineTimeout(target, call);
+  return Effect.async<string, BackendError>((resume) => {
+    const headers = { ...(target.headers ?? {}) };
+    const controller = new AbortController();
+    const init =
+      body === undefined
+        ? { method, headers, signal: controller.signal }
+        : {
+            method,
+            headers: { ...headers, "content-type": "application/json" },
+            body: JSON.stringify(body),
+            signal: controller.signal,
+          };
+    let settled = false;
+    const settle = (outcome: Effect.Effect<string, BackendError>) => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      resume(outcome);
+    };
+    const timer =
+      target.timeoutMs > MAX_TIMER_MS
+        ? undefined
+        : setTimeout(() => {
+            const timeout = new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
+            settle(Effect.fail(timeout));
+            controller.abort(timeout);
+          }, target.timeoutMs);
+    engineFetch
+      .fetch(engineUrl(target.baseUrl, path), init)
+      .then(async (response) => ({ status: response.status, text: await response.text() }))
+      .then(
+        ({ status, text }) =>
+          settle(
+            status >= 200 && status < 300
+              ? Effect.succeed(text)
+              : Effect.fail(statusError(target.backendId, status, text)),
+          ),
+        (cause: unknown) =>
+          settle(
+            Effect.fail(
+              new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) }),
+            ),
+          ),
+      );
+    return Effect.sync(() => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      controller.abort();
+    });
+  });
 }
 
 /**
