@@ -146,7 +146,34 @@ export const makeBackendPool = (
       operation: PoolOperation,
       call: (backend: Backend) => Effect.Effect<A, BackendError>,
     ) => {
+      /** What follows a failed attempt on `index`: another backend, or the failure itself. */
+      const after = (error: BackendError, tried: ReadonlySet<number>, index: number) =>
+        retryOr(
+          error,
+          new Set([...tried, index]),
+          (again) => attempt(again).pipe(Effect.catchTag("BackendBusy", () => Effect.fail(error))),
+          Effect.fail(error),
+        );
+      // A seat that is free now is taken without a scope or a queue: the call runs interruptible,
+      // and its exit — whatever it is — frees the seat and reports the call before anything else.
       const attempt = (tried: ReadonlySet<number>): Effect.Effect<A, PoolError> =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.suspend(() => {
+            const index = slots.tryTake(tried);
+            if (index === undefined) return restore(queued(tried));
+            const backend = backendAt(index);
+            const started = Date.now();
+            return Effect.flatMap(Effect.exit(restore(call(backend))), (exit) => {
+              slots.release(index);
+              observer?.onCall(backend.id, operation, (Date.now() - started) / 1000, outcomeOf(exit));
+              if (Exit.isSuccess(exit)) return exit;
+              const failure = Cause.failureOption(exit.cause);
+              return Option.isSome(failure) ? restore(after(failure.value, tried, index)) : exit;
+            });
+          }),
+        );
+      /** No seat free now: wait in the queue (or fail with BackendBusy / BackendUnavailable). */
+      const queued = (tried: ReadonlySet<number>): Effect.Effect<A, PoolError> =>
         Effect.scoped(
           Effect.gen(function* () {
             const index = yield* slots.acquire(tried);
@@ -154,17 +181,9 @@ export const makeBackendPool = (
             return { index, result };
           }),
         ).pipe(
-          Effect.flatMap(({ index, result }) => {
-            if (Either.isRight(result)) return Effect.succeed(result.right);
-            const error = result.left;
-            const next = new Set([...tried, index]);
-            return retryOr(
-              error,
-              next,
-              (again) => attempt(again).pipe(Effect.catchTag("BackendBusy", () => Effect.fail(error))),
-              Effect.fail(error),
-            );
-          }),
+          Effect.flatMap(({ index, result }) =>
+            Either.isRight(result) ? Effect.succeed(result.right) : after(result.left, tried, index),
+          ),
         );
       return attempt(new Set());
     };

@@ -84,6 +84,18 @@ export class BackendSlots {
     );
   }
 
+  /**
+   * A free seat taken at once, without a scope: its index, or `undefined` when none is free now
+   * (the caller then goes through {@link acquire}, which queues or refuses). The caller must
+   * {@link release} it, and must call this where it cannot be interrupted before it can.
+   */
+  tryTake(exclude: ReadonlySet<number>): number | undefined {
+    if (!this.hasCandidate(exclude)) return undefined;
+    const index = this.#freeMember(exclude);
+    if (index !== undefined) this.#take(index);
+    return index;
+  }
+
   /** Frees a seat: the first queued relay that may use this backend takes it over. */
   release(index: number): void {
     const member = this.members[index];
