@@ -13,7 +13,6 @@ import {
   type RelayUsage,
   type RelayWeighing,
   relayLeafHash,
-  relayResponseHash,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
 import { Context, Duration, Effect, Either, Exit, FiberId, Layer, Scope } from "effect";
@@ -30,10 +29,12 @@ import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
+import { withDeadline } from "./deadline.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
 import { Membership } from "./session-membership.js";
+import { signAnswer } from "./sign-answer.js";
 
 export interface RelayServiceOptions {
   readonly key: KeyPair;
@@ -152,18 +153,16 @@ export class RelayService extends Context.Tag("node/RelayService")<
           }
         }
       })();
-      return call.pipe(
-        Effect.timeoutFail({
-          duration: Duration.millis(relay.tier.timeoutMs),
-          onTimeout: () =>
-            new BackendTimeout({ backend: relay.service.spec.id, timeoutMs: relay.tier.timeoutMs }),
-        }),
+      const timeoutMs = relay.tier.timeoutMs;
+      return withDeadline(
+        call,
+        timeoutMs,
+        () => new BackendTimeout({ backend: relay.service.spec.id, timeoutMs }),
+      ).pipe(
         Effect.tap(() =>
-          Effect.sync(() =>
-            metrics.relaySeconds.observe(
-              { service: relay.service.spec.id, operation: op },
-              (performance.now() - started) / 1000,
-            ),
+          metrics.relaySeconds.observe(
+            { service: relay.service.spec.id, operation: op },
+            (performance.now() - started) / 1000,
           ),
         ),
       );
@@ -194,7 +193,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
               : DeliveredTally.ofAnswer(payload, relay).usage();
         const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting, relay.calls);
         const signed = yield* Effect.try(() =>
-          createRelayResponse(
+          signAnswer(
             {
               requestHash: relay.requestHash,
               header: relay.request.header,
@@ -214,7 +213,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
             protocolError("BACKEND_ERROR", "the backend's answer is not plain JSON and cannot be signed"),
           );
         }
-        const responseHash = relayResponseHash(signed.right);
+        const { response, responseHash } = signed.right;
         yield* store.answer(
           relay.requestHash,
           {
@@ -227,7 +226,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           now(),
         );
         metrics.relays.inc({ service: relay.service.spec.id, outcome: "ok" });
-        return signed.right;
+        return response;
       });
 
     const relayStream = (input: unknown, signal?: AbortSignal) =>
