@@ -27,9 +27,12 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const { pools } = yield* BackendPools;
       const runtime = yield* Effect.runtime<never>();
       const impl: NodeRelayApi = {
-        relay: (input) => relays.relay(input).pipe(Effect.withSpan("Node.relay")),
+        relay: (input) =>
+          relays.relay(input).pipe(Effect.withSpan("Node.relay", { captureStackTrace: false })),
         relayStream: (input, signal) =>
-          relays.relayStream(input, signal).pipe(Effect.withSpan("Node.relayStream.open")),
+          relays
+            .relayStream(input, signal)
+            .pipe(Effect.withSpan("Node.relayStream.open", { captureStackTrace: false })),
         info: () => description.info,
         health: description.health,
       };
