@@ -86,30 +86,12 @@ export interface AdmissionContext {
  * refused, as the limit is a cap on work.
  */
 export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect<Admission, NodeStoreError> {
-  return Effect.gen(function* () {
-    const verified = verifyRelayRequest(input, { nodeAddress: ctx.nodeAddress });
-    if (!verified.ok) return { kind: "unverifiable", error: verified.error } as const;
-    const { request, requestHash } = verified.value;
-    const refuse = (code: ErrorCode, detail?: string, param?: string): Admission => ({
-      kind: "refused",
-      request,
-      requestHash,
-      error: protocolError(code, detail, param),
-    });
-
-    if (ctx.gateways.size > 0 && !ctx.gateways.has(request.gateway.address)) {
-      return refuse("UNKNOWN_GATEWAY", `gateway ${request.gateway.address} is not in this node's config`);
-    }
-    const now = ctx.now();
-    const session = checkRelaySession(request.header, ctx.session, now);
-    if (!session.ok) return { kind: "refused", request, requestHash, error: session.error } as const;
-    if (!ctx.inSession(request)) {
-      return refuse(
-        "NOT_IN_SESSION",
-        `node ${ctx.nodeAddress} is not selected for session ${request.header.sessionId}`,
-      );
-    }
-    const recorded = yield* ctx.store.admit(
+  return Effect.suspend(() => {
+    const envelope = checkEnvelope(input, ctx);
+    if ("kind" in envelope) return Effect.succeed(envelope);
+    const { request, requestHash, now } = envelope;
+    const refused = (error: ProtocolError): Admission => ({ kind: "refused", request, requestHash, error });
+    const recorded = ctx.store.admit(
       {
         requestHash,
         sessionId: request.header.sessionId,
@@ -122,13 +104,57 @@ export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect
       },
       now,
     );
-    if (!recorded) return refuse("REPLAYED_RELAY", `relay ${requestHash} was already received`);
-
-    const checked = yield* checkPayload(request, ctx);
-    if (checked.ok) return { kind: "admitted", relay: { ...checked.value, request, requestHash } } as const;
-    yield* ctx.store.refuse(requestHash, checked.error.code, ctx.now());
-    return { kind: "refused", request, requestHash, error: checked.error } as const;
+    return Effect.flatMap(recorded, (fresh) => {
+      if (!fresh)
+        return Effect.succeed(
+          refused(protocolError("REPLAYED_RELAY", `relay ${requestHash} was already received`)),
+        );
+      return Effect.flatMap(checkPayload(request, ctx), (checked) =>
+        checked.ok
+          ? Effect.succeed<Admission>({ kind: "admitted", relay: { ...checked.value, request, requestHash } })
+          : Effect.as(ctx.store.refuse(requestHash, checked.error.code, ctx.now()), refused(checked.error)),
+      );
+    });
   });
+}
+
+/**
+ * The checks before the replay record, all synchronous: envelope and signature, gateway, session,
+ * membership. A refusal, or the verified request with the time its session was checked at.
+ */
+function checkEnvelope(
+  input: unknown,
+  ctx: AdmissionContext,
+): Admission | { readonly request: RelayRequest; readonly requestHash: string; readonly now: number } {
+  const verified = verifyRelayRequest(input, { nodeAddress: ctx.nodeAddress });
+  if (!verified.ok) return { kind: "unverifiable", error: verified.error };
+  const { request, requestHash } = verified.value;
+  if (ctx.gateways.size > 0 && !ctx.gateways.has(request.gateway.address)) {
+    return {
+      kind: "refused",
+      request,
+      requestHash,
+      error: protocolError(
+        "UNKNOWN_GATEWAY",
+        `gateway ${request.gateway.address} is not in this node's config`,
+      ),
+    };
+  }
+  const now = ctx.now();
+  const session = checkRelaySession(request.header, ctx.session, now);
+  if (!session.ok) return { kind: "refused", request, requestHash, error: session.error };
+  if (!ctx.inSession(request)) {
+    return {
+      kind: "refused",
+      request,
+      requestHash,
+      error: protocolError(
+        "NOT_IN_SESSION",
+        `node ${ctx.nodeAddress} is not selected for session ${request.header.sessionId}`,
+      ),
+    };
+  }
+  return { request, requestHash, now };
 }
 
 type PayloadCheck =
@@ -140,117 +166,125 @@ function refusal(code: ErrorCode, detail?: string, param?: string): PayloadCheck
 }
 
 function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effect<PayloadCheck> {
-  return Effect.gen(function* () {
-    const service = ctx.services.get(request.header.serviceId);
-    if (service === undefined)
-      return refusal("UNKNOWN_SERVICE", `this node does not serve ${request.header.serviceId}`);
-    const tier = service.tiers.get(request.tier);
-    if (tier === undefined) {
-      return refusal(
-        "UNKNOWN_TIER",
-        `this node serves ${service.spec.id} on tiers ${[...service.tiers.keys()].join(", ")}`,
-      );
-    }
-    if (!operationSupported(service.spec, request.operation)) {
-      return refusal("UNSUPPORTED_OPERATION", `${service.spec.id} does not offer ${request.operation}`);
-    }
-    const parsed = parseOpenAIRequest(request.operation, request.payload);
-    if (!parsed.ok) return { ok: false, error: parsed.error } as const;
-    const caps = service.capabilities;
-    if (ctx.stream && !caps.streaming)
-      return refusal("UNSUPPORTED_PARAMETER", "this node's backend cannot stream", "stream");
+  return Effect.suspend(() => {
+    const checked = payloadCheck(request, ctx);
+    return Effect.isEffect(checked) ? checked : Effect.succeed(checked);
+  });
+}
 
-    switch (request.operation) {
-      case "completions":
-      case "chat.completions": {
-        if (!isTextTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not a text tier`);
-        const operation = request.operation;
-        const text =
-          operation === "completions"
-            ? completionsInput(parsed.value as OpenAIRequestOf<"completions">)
-            : undefined;
-        const chat =
-          operation === "chat.completions"
-            ? (parsed.value as OpenAIRequestOf<"chat.completions">)
-            : undefined;
-        if (text !== undefined && !caps.completions)
-          return refusal("UNSUPPORTED_OPERATION", "this node's backend serves chat only");
-        if (chat !== undefined && !caps.chat)
-          return refusal("UNSUPPORTED_OPERATION", "this node's backend serves completions only");
-        if (text?.wantsPromptLogprobs && !caps.promptLogprobs) {
-          return refusal(
-            "UNSUPPORTED_PARAMETER",
-            "this node's backend returns no prompt logprobs (echo with logprobs)",
-            "echo",
-          );
-        }
-        if (chat?.logprobs === true && !caps.logprobs) {
-          return refusal("UNSUPPORTED_PARAMETER", "this node's backend returns no logprobs", "logprobs");
-        }
-        // Several choices, tools, JSON output, token-id prompts: never silently ignored.
-        const missing = missingCapability(
-          caps,
-          capabilityNeeds(operation, parsed.value as unknown as Record<string, unknown>, ctx.stream),
+/** The payload's checks, synchronous but for counting tokens with a counter that is not. */
+function payloadCheck(
+  request: RelayRequest,
+  ctx: AdmissionContext,
+): PayloadCheck | Effect.Effect<PayloadCheck> {
+  const service = ctx.services.get(request.header.serviceId);
+  if (service === undefined)
+    return refusal("UNKNOWN_SERVICE", `this node does not serve ${request.header.serviceId}`);
+  const tier = service.tiers.get(request.tier);
+  if (tier === undefined) {
+    return refusal(
+      "UNKNOWN_TIER",
+      `this node serves ${service.spec.id} on tiers ${[...service.tiers.keys()].join(", ")}`,
+    );
+  }
+  if (!operationSupported(service.spec, request.operation)) {
+    return refusal("UNSUPPORTED_OPERATION", `${service.spec.id} does not offer ${request.operation}`);
+  }
+  const parsed = parseOpenAIRequest(request.operation, request.payload);
+  if (!parsed.ok) return { ok: false, error: parsed.error } as const;
+  const caps = service.capabilities;
+  if (ctx.stream && !caps.streaming)
+    return refusal("UNSUPPORTED_PARAMETER", "this node's backend cannot stream", "stream");
+
+  switch (request.operation) {
+    case "completions":
+    case "chat.completions": {
+      if (!isTextTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not a text tier`);
+      const operation = request.operation;
+      const text =
+        operation === "completions"
+          ? completionsInput(parsed.value as OpenAIRequestOf<"completions">)
+          : undefined;
+      const chat =
+        operation === "chat.completions" ? (parsed.value as OpenAIRequestOf<"chat.completions">) : undefined;
+      if (text !== undefined && !caps.completions)
+        return refusal("UNSUPPORTED_OPERATION", "this node's backend serves chat only");
+      if (chat !== undefined && !caps.chat)
+        return refusal("UNSUPPORTED_OPERATION", "this node's backend serves completions only");
+      if (text?.wantsPromptLogprobs && !caps.promptLogprobs) {
+        return refusal(
+          "UNSUPPORTED_PARAMETER",
+          "this node's backend returns no prompt logprobs (echo with logprobs)",
+          "echo",
         );
-        if (missing !== undefined)
-          return refusal(
-            "UNSUPPORTED_PARAMETER",
-            `this node's backend does not do ${missing.what}`,
-            missing.param,
-          );
-        const textRequest = parsed.value as TextRequestOf<typeof operation>;
-        const counted = yield* countTexts(relayInputs(operation, textRequest), service);
+      }
+      if (chat?.logprobs === true && !caps.logprobs) {
+        return refusal("UNSUPPORTED_PARAMETER", "this node's backend returns no logprobs", "logprobs");
+      }
+      // Several choices, tools, JSON output, token-id prompts: never silently ignored.
+      const missing = missingCapability(
+        caps,
+        capabilityNeeds(operation, parsed.value as unknown as Record<string, unknown>, ctx.stream),
+      );
+      if (missing !== undefined)
+        return refusal(
+          "UNSUPPORTED_PARAMETER",
+          `this node's backend does not do ${missing.what}`,
+          missing.param,
+        );
+      const textRequest = parsed.value as TextRequestOf<typeof operation>;
+      return Effect.map(countTexts(relayInputs(operation, textRequest), service), (counted): PayloadCheck => {
         const budget = relayBudget(operation, textRequest, tier, (t) => counted.get(t) ?? upperBound(t));
-        if (!budget.ok) return { ok: false, error: budget.error } as const;
+        if (!budget.ok) return { ok: false, error: budget.error };
         const { inputTokens, maxTokens, maxOutputTokens, prompts } = budget.value;
         const body = engineBody(operation, parsed.value, maxTokens);
         return {
           ok: true,
           value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0, calls: prompts },
-        } as const;
-      }
-      case "embeddings":
-        return yield* checkEmbeddings(service, tier, parsed.value as EmbeddingRequest);
-      case "images.generations":
-      case "images.edits": {
-        if (!isImageTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an image tier`);
-        if (caps.images === null)
-          return refusal("UNSUPPORTED_OPERATION", "this node's backend makes no images");
-        const image = parsed.value as OpenAIRequestOf<"images.generations"> & {
-          padding?: unknown;
-          mask?: unknown;
         };
-        const size = imageRequestSize(image as Parameters<typeof imageRequestSize>[0], tier);
-        if (!size.ok) return { ok: false, error: size.error } as const;
-        const limits = checkImageLimits(tier, {
-          ...size.value,
-          steps: image.steps ?? undefined,
-          n: image.n ?? 1,
-        });
-        if (!limits.ok) return { ok: false, error: limits.error } as const;
-        // Uploads: dimensions from the PNG headers against the tier's pixel budget, before the
-        // backend decodes anything (its inflate is capped by those dimensions).
-        const budget = uploadPixelBudget(tier.limits);
-        for (const field of ["image", "mask"] as const) {
-          const value = (image as Record<string, unknown>)[field];
-          const refused = typeof value === "string" ? uploadRefusal(field, value, budget) : undefined;
-          if (refused !== undefined) return refusal("INVALID_REQUEST", refused, field);
-        }
-        return {
-          ok: true,
-          value: {
-            service,
-            tier,
-            body: engineBody(request.operation, parsed.value),
-            inputTokens: 0,
-            maxOutputTokens: 0,
-            imageUnits: limits.value.units,
-            calls: 1,
-          },
-        } as const;
-      }
+      });
     }
-  });
+    case "embeddings":
+      return checkEmbeddings(service, tier, parsed.value as EmbeddingRequest);
+    case "images.generations":
+    case "images.edits": {
+      if (!isImageTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an image tier`);
+      if (caps.images === null)
+        return refusal("UNSUPPORTED_OPERATION", "this node's backend makes no images");
+      const image = parsed.value as OpenAIRequestOf<"images.generations"> & {
+        padding?: unknown;
+        mask?: unknown;
+      };
+      const size = imageRequestSize(image as Parameters<typeof imageRequestSize>[0], tier);
+      if (!size.ok) return { ok: false, error: size.error } as const;
+      const limits = checkImageLimits(tier, {
+        ...size.value,
+        steps: image.steps ?? undefined,
+        n: image.n ?? 1,
+      });
+      if (!limits.ok) return { ok: false, error: limits.error } as const;
+      // Uploads: dimensions from the PNG headers against the tier's pixel budget, before the
+      // backend decodes anything (its inflate is capped by those dimensions).
+      const budget = uploadPixelBudget(tier.limits);
+      for (const field of ["image", "mask"] as const) {
+        const value = (image as Record<string, unknown>)[field];
+        const refused = typeof value === "string" ? uploadRefusal(field, value, budget) : undefined;
+        if (refused !== undefined) return refusal("INVALID_REQUEST", refused, field);
+      }
+      return {
+        ok: true,
+        value: {
+          service,
+          tier,
+          body: engineBody(request.operation, parsed.value),
+          inputTokens: 0,
+          maxOutputTokens: 0,
+          imageUnits: limits.value.units,
+          calls: 1,
+        },
+      } as const;
+    }
+  }
 }
 
 function checkEmbeddings(
