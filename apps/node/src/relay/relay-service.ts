@@ -159,79 +159,90 @@ export class RelayService extends Context.Tag("node/RelayService")<
         timeoutMs,
         () => new BackendTimeout({ backend: relay.service.spec.id, timeoutMs }),
       ).pipe(
-        Effect.tap(() =>
+        Effect.map((payload) => {
           metrics.relaySeconds.observe(
             { service: relay.service.spec.id, operation: op },
             (performance.now() - started) / 1000,
-          ),
-        ),
+          );
+          return payload;
+        }),
       );
     };
 
-    const relay = (input: unknown) =>
-      Effect.gen(function* () {
-        const admission = yield* admitRelay(input, { ...options.admission, stream: false });
-        if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
-        if (admission.kind === "refused")
-          return signError(admission.request, admission.requestHash, admission.error);
-        const { relay } = admission;
-        const pool = options.pools.get(relay.service.spec.id);
-        const outcome =
-          pool === undefined ? Either.left(undefined) : yield* Effect.either(runUnary(relay, pool));
-        if (Either.isLeft(outcome)) {
-          const error =
-            outcome.left === undefined ? noBackend(relay.service.spec.id) : backendFailure(outcome.left);
-          yield* store.refuse(relay.requestHash, error.code, now());
-          return signError(relay.request, relay.requestHash, error);
-        }
-        const payload = outcome.right;
-        const usage: RelayUsage =
-          relay.imageUnits > 0
-            ? { inputTokens: 0, outputTokens: 0, images: relay.imageUnits }
-            : relay.embeddings !== undefined
-              ? { inputTokens: relay.inputTokens, outputTokens: 0 }
-              : DeliveredTally.ofAnswer(payload, relay).usage();
-        const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting, relay.calls);
-        const signed = yield* Effect.try(() =>
-          signAnswer(
-            {
-              requestHash: relay.requestHash,
-              header: relay.request.header,
-              outcome: "ok",
-              payload,
-              usage,
-              computeUnits,
-            },
-            key,
-          ),
-        ).pipe(Effect.either);
-        if (Either.isLeft(signed)) {
-          yield* store.refuse(relay.requestHash, "BACKEND_ERROR", now());
-          return signError(
-            relay.request,
-            relay.requestHash,
-            protocolError("BACKEND_ERROR", "the backend's answer is not plain JSON and cannot be signed"),
-          );
-        }
-        const { response, responseHash } = signed.right;
-        yield* store.answer(
-          relay.requestHash,
+    /** An admitted relay that fails after admission: recorded as refused, then answered signed. */
+    const refuseAdmitted = (relay: AdmittedRelay, error: ProtocolError) =>
+      Effect.map(store.refuse(relay.requestHash, error.code, now()), () =>
+        signError(relay.request, relay.requestHash, error),
+      );
+
+    /** The backend's answer, metered and signed, recorded as answered before it is returned. */
+    const answer = (
+      relay: AdmittedRelay,
+      payload: Record<string, unknown>,
+    ): Effect.Effect<RelayResponse, NodeStoreError> => {
+      const usage: RelayUsage =
+        relay.imageUnits > 0
+          ? { inputTokens: 0, outputTokens: 0, images: relay.imageUnits }
+          : relay.embeddings !== undefined
+            ? { inputTokens: relay.inputTokens, outputTokens: 0 }
+            : DeliveredTally.ofAnswer(payload, relay).usage();
+      const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting, relay.calls);
+      let signed: ReturnType<typeof signAnswer>;
+      try {
+        signed = signAnswer(
           {
-            responseHash,
-            leafHash: bytesToHex(relayLeafHash(relay.requestHash, responseHash)),
-            inputTokens: usage.inputTokens,
-            outputTokens: usage.outputTokens,
+            requestHash: relay.requestHash,
+            header: relay.request.header,
+            outcome: "ok",
+            payload,
+            usage,
             computeUnits,
           },
-          now(),
+          key,
         );
+      } catch {
+        return refuseAdmitted(
+          relay,
+          protocolError("BACKEND_ERROR", "the backend's answer is not plain JSON and cannot be signed"),
+        );
+      }
+      const { response, responseHash } = signed;
+      const answered = {
+        responseHash,
+        leafHash: bytesToHex(relayLeafHash(relay.requestHash, responseHash)),
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        computeUnits,
+      };
+      return Effect.map(store.answer(relay.requestHash, answered, now()), () => {
         metrics.relays.inc({ service: relay.service.spec.id, outcome: "ok" });
         return response;
       });
+    };
+
+    const unaryAdmission: AdmissionContext = { ...options.admission, stream: false };
+    const streamAdmission: AdmissionContext = { ...options.admission, stream: true };
+
+    const relay = (input: unknown): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
+      Effect.flatMap(
+        admitRelay(input, unaryAdmission),
+        (admission): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> => {
+          if (admission.kind === "unverifiable") return Effect.fail(EnvelopeRejected.of(admission.error));
+          if (admission.kind === "refused")
+            return Effect.sync(() => signError(admission.request, admission.requestHash, admission.error));
+          const { relay } = admission;
+          const pool = options.pools.get(relay.service.spec.id);
+          if (pool === undefined) return refuseAdmitted(relay, noBackend(relay.service.spec.id));
+          return Effect.matchEffect(runUnary(relay, pool), {
+            onFailure: (error) => refuseAdmitted(relay, backendFailure(error)),
+            onSuccess: (payload) => answer(relay, payload),
+          });
+        },
+      );
 
     const relayStream = (input: unknown, signal?: AbortSignal) =>
       Effect.gen(function* () {
-        const admission = yield* admitRelay(input, { ...options.admission, stream: true });
+        const admission = yield* admitRelay(input, streamAdmission);
         if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
         if (admission.kind === "refused") {
           const signer = new RelayStreamSigner(admission.requestHash, key);
