@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AnyRouter } from "@trpc/server";
 import { TRPCError } from "@trpc/server";
-import { Exit, Runtime, Stream } from "effect";
+import { Exit, type Fiber, Runtime, Stream } from "effect";
 import type { NodeRelayApi, RelayChunks } from "./node-contract.js";
 import {
   chunkLine,
@@ -40,8 +40,18 @@ export function makeNodeRelayHandler<R>(options: {
   const streamUrl = `${basePath}${RELAY_STREAM_PATH}?batch=1`;
   const run = Runtime.runPromiseExit(runtime);
 
+  const fork = Runtime.runFork(runtime);
+
+  // The relay runs as a fiber watched directly (no promise, no abort signal per call): a caller
+  // that goes away before the answer is sent whole interrupts it, as the signal would.
   const serveRelay = (req: IncomingMessage, res: ServerResponse) => {
-    const controller = abortOnClose(res);
+    let fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined;
+    let gone = false;
+    res.once("close", () => {
+      if (res.writableFinished) return;
+      gone = true;
+      fiber?.unsafeInterruptAsFork(fiber.id());
+    });
     readBody(req, res, maxBodySize, (error, input) => {
       const answer = (status: number, body: string) => {
         if (res.destroyed) return;
@@ -53,13 +63,17 @@ export function makeNodeRelayHandler<R>(options: {
         answer(status, JSON.stringify({ error: shape }));
       };
       if (error !== undefined) return refuse(error, undefined);
-      run(impl.relay(input), { signal: controller.signal }).then(
-        (exit) => {
+      const running = fork(impl.relay(input));
+      fiber = running;
+      if (gone) running.unsafeInterruptAsFork(running.id());
+      running.addObserver((exit) => {
+        try {
           if (Exit.isSuccess(exit)) return answer(200, `{"result":{"data":${JSON.stringify(exit.value)}}}`);
           refuse(linkErrorOf(exit.cause), input);
-        },
-        (e: unknown) => refuse(e, input),
-      );
+        } catch (e) {
+          if (!res.headersSent) refuse(e, input);
+        }
+      });
     });
   };
 
