@@ -64,6 +64,15 @@ export class BackendBusy extends Data.TaggedError("BackendBusy")<{ readonly serv
 
 export type BackendError = BackendUnavailable | BackendTimeout | BackendRejected;
 
+/**
+ * A time limit a caller sets over a whole call, its wait for a seat included: at `at` (on
+ * `performance.now()`'s clock) the call is aborted and fails with `error()`.
+ */
+export interface CallDeadline {
+  readonly at: number;
+  readonly error: () => BackendTimeout;
+}
+
 /** A streamed piece of an OpenAI-compatible response: one SSE `data:` object. */
 export type StreamPiece = Record<string, unknown>;
 
@@ -78,8 +87,19 @@ export interface Backend {
   readonly id: string;
   readonly kind: BackendKind;
   readonly capabilities: BackendCapabilities;
-  completions(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
-  chatCompletions(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
+  /**
+   * Whether `completions` and `chatCompletions` end at the {@link CallDeadline} given them (on the
+   * engine request's own timer); for a backend that does not, the pool bounds the call itself.
+   */
+  readonly honorsDeadline?: boolean;
+  completions(
+    body: Record<string, unknown>,
+    deadline?: CallDeadline,
+  ): Effect.Effect<Record<string, unknown>, BackendError>;
+  chatCompletions(
+    body: Record<string, unknown>,
+    deadline?: CallDeadline,
+  ): Effect.Effect<Record<string, unknown>, BackendError>;
   /** Streams `/v1/completions` or `/v1/chat/completions` chunks; `body.stream` is set by the adapter. */
   stream(
     operation: "completions" | "chat.completions",

@@ -1,6 +1,12 @@
 import { makeKeepAliveFetch } from "@pocket-ai/runtime";
 import { Duration, Effect } from "effect";
-import { type BackendError, BackendRejected, BackendTimeout, BackendUnavailable } from "./backend.js";
+import {
+  type BackendError,
+  BackendRejected,
+  BackendTimeout,
+  BackendUnavailable,
+  type CallDeadline,
+} from "./backend.js";
 
 /** Where one engine lives and how long a call to it may take. */
 export interface EngineTarget {
@@ -144,14 +150,16 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * One HTTP exchange with the engine under the target's timeout, in one asynchronous step: the
- * deadline is a plain timer that aborts the request (no timer fiber raced against the call), and
- * an interruption aborts it too.
+ * limit is a plain timer that aborts the request (no timer fiber raced against the call), and an
+ * interruption aborts it too. A caller's `deadline` that comes first ends it the same way, with
+ * the caller's error.
  */
 function exchange(
   target: EngineTarget,
   method: "GET" | "POST",
   path: string,
   body: unknown,
+  deadline?: CallDeadline,
 ): Effect.Effect<string, BackendError> {
   return Effect.async<string, BackendError>((resume) => {
     const headers = { ...(target.headers ?? {}) };
@@ -172,14 +180,18 @@ function exchange(
       if (timer !== undefined) clearTimeout(timer);
       resume(outcome);
     };
+    const callerFirst = deadline !== undefined && deadline.at - performance.now() < target.timeoutMs;
+    const limitMs = callerFirst ? Math.max(0, deadline.at - performance.now()) : target.timeoutMs;
     const timer =
-      target.timeoutMs > MAX_TIMER_MS
+      limitMs > MAX_TIMER_MS
         ? undefined
         : setTimeout(() => {
-            const timeout = new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
+            const timeout = callerFirst
+              ? deadline.error()
+              : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
             settle(Effect.fail(timeout));
             controller.abort(timeout);
-          }, target.timeoutMs);
+          }, limitMs);
     engineFetch
       .fetch(engineUrl(target.baseUrl, path), init)
       .then(async (response) => ({ status: response.status, text: await response.text() }))
@@ -208,15 +220,17 @@ function exchange(
 
 /**
  * One JSON call to an engine: `GET` without a body, `POST` with one. The whole exchange (headers
- * and body) shares the target's timeout; a timeout or an interruption aborts the HTTP request.
+ * and body) shares the target's timeout, or the caller's `deadline` when that comes first; a
+ * timeout or an interruption aborts the HTTP request.
  */
 export function requestJson(
   target: EngineTarget,
   method: "GET" | "POST",
   path: string,
   body?: unknown,
+  deadline?: CallDeadline,
 ): Effect.Effect<unknown, BackendError> {
-  return exchange(target, method, path, body).pipe(
+  return exchange(target, method, path, body, deadline).pipe(
     Effect.flatMap((text) => parseEngineJson(target.backendId, text)),
   );
 }

@@ -18,7 +18,8 @@ import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runti
 import { Context, Duration, Effect, Either, Exit, FiberId, Layer, Scope } from "effect";
 import { NodeSettings } from "../app/node-settings.js";
 import { BackendPools } from "../app/served-services.js";
-import { BackendTimeout, type StreamPiece } from "../backends/backend.js";
+import { BackendTimeout, type CallDeadline, type StreamPiece } from "../backends/backend.js";
+import { withDeadline } from "../backends/deadline.js";
 import { asPoolError } from "../backends/piece-iterator.js";
 import type { BackendPool } from "../backends/pool/backend-pool.js";
 import { NodeClock } from "../clock/node-clock.js";
@@ -29,7 +30,6 @@ import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
-import { withDeadline } from "./deadline.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
@@ -129,44 +129,51 @@ export class RelayService extends Context.Tag("node/RelayService")<
       );
     };
 
+    /**
+     * The backend call under the tier's timeout, which counts from here (the wait for a seat
+     * included). Text calls carry it as a deadline the pool and the engine request end at; the
+     * other operations are bounded around the pool's call.
+     */
     const runUnary = (relay: AdmittedRelay, pool: BackendPool) => {
       const op = relay.request.operation;
       const started = performance.now();
+      const timeoutMs = relay.tier.timeoutMs;
+      const deadline: CallDeadline = {
+        at: started + timeoutMs,
+        error: () => new BackendTimeout({ backend: relay.service.spec.id, timeoutMs }),
+      };
       const call = (() => {
         switch (op) {
           case "completions":
-            return pool.completions(relay.body);
+            return pool.completions(relay.body, deadline);
           case "chat.completions":
-            return pool.chatCompletions(relay.body);
+            return pool.chatCompletions(relay.body, deadline);
           case "images.generations":
-            return pool.imagesGenerations(relay.body);
+            return withDeadline(pool.imagesGenerations(relay.body), timeoutMs, deadline.error);
           case "images.edits":
-            return pool.imagesEdits(relay.body);
+            return withDeadline(pool.imagesEdits(relay.body), timeoutMs, deadline.error);
           case "embeddings": {
             const expected = {
               ...(relay.embeddings ?? { inputs: 0, dimensions: 0 }),
               inputTokens: relay.inputTokens,
             };
-            return pool
-              .embeddings(relay.body)
-              .pipe(Effect.flatMap((payload) => packEmbeddingAnswer(payload, expected, pool.serviceId)));
+            return withDeadline(
+              pool
+                .embeddings(relay.body)
+                .pipe(Effect.flatMap((payload) => packEmbeddingAnswer(payload, expected, pool.serviceId))),
+              timeoutMs,
+              deadline.error,
+            );
           }
         }
       })();
-      const timeoutMs = relay.tier.timeoutMs;
-      return withDeadline(
-        call,
-        timeoutMs,
-        () => new BackendTimeout({ backend: relay.service.spec.id, timeoutMs }),
-      ).pipe(
-        Effect.map((payload) => {
-          metrics.relaySeconds.observe(
-            { service: relay.service.spec.id, operation: op },
-            (performance.now() - started) / 1000,
-          );
-          return payload;
-        }),
-      );
+      return Effect.map(call, (payload) => {
+        metrics.relaySeconds.observe(
+          { service: relay.service.spec.id, operation: op },
+          (performance.now() - started) / 1000,
+        );
+        return payload;
+      });
     };
 
     /** An admitted relay that fails after admission: recorded as refused, then answered signed. */

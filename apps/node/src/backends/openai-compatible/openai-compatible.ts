@@ -2,7 +2,13 @@ import { normalizeFinishReasons } from "@pocket-ai/protocol";
 import { Effect, type Scope, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { ENGINE_EXTRAS } from "../../relay/engine-body.js";
-import { type Backend, type BackendError, BackendRejected, type StreamPiece } from "../backend.js";
+import {
+  type Backend,
+  type BackendError,
+  BackendRejected,
+  type CallDeadline,
+  type StreamPiece,
+} from "../backend.js";
 import { ENGINE_CAPABILITIES, withOverrides } from "../engine-capabilities.js";
 import {
   type EngineTarget,
@@ -82,10 +88,10 @@ export function makeOpenAICompatibleBackend(
         )
       : Effect.void;
 
-  const unary = (path: string, body: Record<string, unknown>) => {
+  const unary = (path: string, body: Record<string, unknown>, deadline?: CallDeadline) => {
     // A unary call never carries `stream_options` (vLLM refuses it with `stream: false`).
     const { stream_options: _unused, ...request } = engineBody(body);
-    return requestJson(target, "POST", path, { ...request, stream: false }).pipe(
+    return requestJson(target, "POST", path, { ...request, stream: false }, deadline).pipe(
       Effect.flatMap((value) => expectRecord(backendId, value, "response")),
       Effect.filterOrFail(
         (response) => Array.isArray(response.choices),
@@ -138,8 +144,11 @@ export function makeOpenAICompatibleBackend(
   ): body is Record<string, unknown> & { prompt: string[] } =>
     kind === "ollama" && Array.isArray(body.prompt) && body.prompt.length > 0;
 
-  const completionsOnePerPrompt = (body: Record<string, unknown> & { prompt: string[] }) =>
-    Effect.forEach(body.prompt, (prompt) => unary(PATHS.completions, { ...body, prompt }), {
+  const completionsOnePerPrompt = (
+    body: Record<string, unknown> & { prompt: string[] },
+    deadline: CallDeadline | undefined,
+  ) =>
+    Effect.forEach(body.prompt, (prompt) => unary(PATHS.completions, { ...body, prompt }, deadline), {
       concurrency: 4,
     }).pipe(Effect.map((answers) => mergeCompletions(answers)));
 
@@ -163,18 +172,19 @@ export function makeOpenAICompatibleBackend(
     id: backendId,
     kind,
     capabilities: withOverrides(ENGINE_CAPABILITIES[kind], config.capabilities),
-    completions: (body) =>
+    honorsDeadline: true,
+    completions: (body, deadline) =>
       Effect.zipRight(
         textOnlyPrompt(body),
         kind === "llamacpp"
-          ? Effect.map(unary(PATHS.completions, body), (response) =>
+          ? Effect.map(unary(PATHS.completions, body, deadline), (response) =>
               legacyCompletionLogprobs(response, new Map()),
             )
           : splitsPrompts(body)
-            ? completionsOnePerPrompt(body)
-            : unary(PATHS.completions, body),
+            ? completionsOnePerPrompt(body, deadline)
+            : unary(PATHS.completions, body, deadline),
       ),
-    chatCompletions: (body) => unary(PATHS["chat.completions"], body),
+    chatCompletions: (body, deadline) => unary(PATHS["chat.completions"], body, deadline),
     openStream: openCompletionStream,
     stream: (operation, body): Stream.Stream<StreamPiece, BackendError> =>
       Stream.unwrapScoped(

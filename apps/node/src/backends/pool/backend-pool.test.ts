@@ -4,7 +4,7 @@ import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { latch, until } from "../../../test/fakes/fake-server.js";
 import { type FakeTextEngine, startFakeVllm } from "../../../test/fakes/fake-vllm.js";
 import type { BackendConfig } from "../../config/node-config.js";
-import type { Backend } from "../backend.js";
+import { type Backend, BackendTimeout } from "../backend.js";
 import { makeOpenAICompatibleBackend } from "../openai-compatible/openai-compatible.js";
 import { type BackendObserver, type CallOutcome, makeBackendPool, type PoolError } from "./backend-pool.js";
 
@@ -36,6 +36,7 @@ function failureOf<A>(exit: Exit.Exit<A, PoolError>): PoolError {
 }
 
 const completion = { prompt: "hello there", max_tokens: 2 };
+const chat = { messages: [{ role: "user", content: "hello there" }], max_tokens: 2 };
 const run = <A, E>(effect: Effect.Effect<A, E, import("effect").Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(effect));
 /** Waits (polling) until `condition` holds: what the pool has done, never how long it took. */
@@ -92,6 +93,34 @@ describe("backend pool", () => {
     );
     expect(c!.fake.calls["POST /v1/completions"]).toBe(1);
     expect(d!.fake.calls["POST /v1/completions"]).toBeUndefined();
+  });
+
+  it("ends a call at the caller's deadline, in flight or queued, with the deadline's error", async () => {
+    const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 4, timeoutMs: 60_000 });
+    a!.fake.faults.hang = true;
+    const deadline = () => ({
+      at: performance.now() + 150,
+      error: () => new BackendTimeout({ backend: "svc", timeoutMs: 150 }),
+    });
+    const outcomes: CallOutcome[] = [];
+    const observer: BackendObserver = {
+      onCall: (_id, _operation, _seconds, outcome) => outcomes.push(outcome),
+    };
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config], { observer });
+        const inFlight = yield* Effect.fork(Effect.exit(pool.chatCompletions(chat, deadline())));
+        yield* waitUntil(() => pool.stats().inFlight === 1, "one call in flight");
+        const queued = yield* Effect.exit(pool.completions(completion, deadline()));
+        for (const exit of [yield* Fiber.join(inFlight), queued]) {
+          expect(failureOf(exit)).toMatchObject({ _tag: "BackendTimeout", backend: "svc", timeoutMs: 150 });
+        }
+        expect(pool.stats()).toMatchObject({ inFlight: 0, queueDepth: 0 });
+      }),
+    );
+    // The call in flight timed out on its engine request; the queued one may have got the seat
+    // back just before its own deadline (then interrupted there).
+    expect(outcomes[0]).toBe("timeout");
   });
 
   it("fails fast with BackendBusy when every seat and the queue are taken", async () => {

@@ -18,10 +18,13 @@ import {
   type BackendCapabilities,
   type BackendError,
   BackendRejected,
+  type BackendTimeout,
   BackendUnavailable,
+  type CallDeadline,
   type StreamPiece,
 } from "../backend.js";
 import { commonCapabilities } from "../common-capabilities.js";
+import { withDeadline } from "../deadline.js";
 import { asPoolError, openPieces } from "../piece-iterator.js";
 import { BackendSlots, type SlotMember } from "./backend-slots.js";
 import { type BackendObserver, outcomeOf, type PoolOperation } from "./pool-observer.js";
@@ -57,8 +60,15 @@ export interface BackendPool {
   readonly serviceId: string;
   /** What every backend of the pool can do (a relay may land on any of them). */
   readonly capabilities: BackendCapabilities;
-  completions(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
-  chatCompletions(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
+  /** A `deadline` bounds the whole call, the wait for a seat and any retry included. */
+  completions(
+    body: Record<string, unknown>,
+    deadline?: CallDeadline,
+  ): Effect.Effect<Record<string, unknown>, PoolError>;
+  chatCompletions(
+    body: Record<string, unknown>,
+    deadline?: CallDeadline,
+  ): Effect.Effect<Record<string, unknown>, PoolError>;
   stream(
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
@@ -142,10 +152,24 @@ export const makeBackendPool = (
       fail: A,
     ) => (error._tag === "BackendUnavailable" && slots.hasCandidate(tried) ? again(tried) : fail);
 
+    /**
+     * One unary call on a backend of the pool. A `deadline` bounds all of it: a backend that
+     * honours deadlines ends its engine request at it; any other call, and the wait for a seat, is
+     * bounded here.
+     */
     const unary = <A>(
       operation: PoolOperation,
-      call: (backend: Backend) => Effect.Effect<A, BackendError>,
-    ) => {
+      call: (backend: Backend, deadline?: CallDeadline) => Effect.Effect<A, BackendError>,
+      deadline?: CallDeadline,
+    ): Effect.Effect<A, PoolError> => {
+      const bounded = <X, E>(effect: Effect.Effect<X, E>): Effect.Effect<X, E | BackendTimeout> =>
+        deadline === undefined
+          ? effect
+          : withDeadline(effect, deadline.at - performance.now(), deadline.error);
+      const callOn = (backend: Backend) =>
+        deadline === undefined || backend.honorsDeadline === true
+          ? call(backend, deadline)
+          : bounded(call(backend));
       /** What follows a failed attempt on `index`: another backend, or the failure itself. */
       const after = (error: BackendError, tried: ReadonlySet<number>, index: number) =>
         retryOr(
@@ -160,10 +184,10 @@ export const makeBackendPool = (
         Effect.uninterruptibleMask((restore) =>
           Effect.suspend(() => {
             const index = slots.tryTake(tried);
-            if (index === undefined) return restore(queued(tried));
+            if (index === undefined) return restore(bounded(queued(tried)));
             const backend = backendAt(index);
             const started = Date.now();
-            return Effect.flatMap(Effect.exit(restore(call(backend))), (exit) => {
+            return Effect.flatMap(Effect.exit(restore(callOn(backend))), (exit) => {
               slots.release(index);
               observer?.onCall(backend.id, operation, (Date.now() - started) / 1000, outcomeOf(exit));
               if (Exit.isSuccess(exit)) return exit;
@@ -300,8 +324,10 @@ export const makeBackendPool = (
     return {
       serviceId,
       capabilities: commonCapabilities(backends.map((backend) => backend.capabilities)),
-      completions: (body) => unary("completions", (backend) => backend.completions(body)),
-      chatCompletions: (body) => unary("chat.completions", (backend) => backend.chatCompletions(body)),
+      completions: (body, deadline) =>
+        unary("completions", (backend, limit) => backend.completions(body, limit), deadline),
+      chatCompletions: (body, deadline) =>
+        unary("chat.completions", (backend, limit) => backend.chatCompletions(body, limit), deadline),
       stream,
       open,
       imagesGenerations: (body) => unary("images.generations", (backend) => backend.imagesGenerations(body)),
