@@ -12,7 +12,8 @@ import { NodeIdentity } from "../identity/node-identity.js";
  */
 export class SessionMembership {
   private readonly candidates = new Map<string, readonly { address: string }[]>();
-  private readonly pinned = new Map<string, readonly { address: string }[]>();
+  /** Per gateway and session: the pinned list, and whether this node is in the session's set of it. */
+  private readonly pinned = new Map<string, Pinned>();
 
   constructor(
     private readonly nodeAddress: string,
@@ -28,15 +29,29 @@ export class SessionMembership {
   check(request: RelayRequest): boolean {
     if (request.target !== undefined && request.target !== this.nodeAddress) return false;
     const key = `${request.gateway.address}/${request.header.sessionId}`;
-    let list = this.pinned.get(key);
-    if (list === undefined) {
-      list = this.candidates.get(request.header.serviceId);
+    let pinned = this.pinned.get(key);
+    if (pinned === undefined) {
+      const list = this.candidates.get(request.header.serviceId);
       if (list === undefined) return true;
-      this.pinned.set(key, list);
+      pinned = { list, count: -1, member: false };
+      this.pinned.set(key, pinned);
       if (this.pinned.size > 10_000) this.pinned.delete(this.pinned.keys().next().value as string);
     }
-    return isNodeInSession(request.header.sessionId, list, this.nodesPerSession, this.nodeAddress);
+    // The selection depends only on the session, the pinned list and the set's size: made once.
+    if (pinned.count !== this.nodesPerSession) {
+      const count = this.nodesPerSession;
+      pinned.member = isNodeInSession(request.header.sessionId, pinned.list, count, this.nodeAddress);
+      pinned.count = count;
+    }
+    return pinned.member;
   }
+}
+
+interface Pinned {
+  readonly list: readonly { address: string }[];
+  /** The set size `member` was selected with (-1: not yet). */
+  count: number;
+  member: boolean;
 }
 
 /** This node's session membership, shared by admission and the announce loop. */
