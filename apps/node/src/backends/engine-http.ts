@@ -1,4 +1,6 @@
-import { makeKeepAliveFetch } from "@pocket-ai/runtime";
+import http from "node:http";
+import https from "node:https";
+import { urlToHttpOptions } from "node:url";
 import { Duration, Effect } from "effect";
 import {
   type BackendError,
@@ -140,10 +142,30 @@ export function withEngineTimeout<A, E>(
 }
 
 /**
- * Unary engine calls go through pooled keep-alive `node:http` sockets: Node's global fetch costs
- * about a millisecond of CPU per call, and a relay makes two (tokenize, then generate).
+ * Unary engine calls go through pooled keep-alive `node:http` sockets, written directly: Node's
+ * global fetch costs about a millisecond of CPU per call, and a relay makes one or two. Each
+ * engine URL is parsed once; a call is one `http.request` with the body as a string, its
+ * response read whole, and its limit and interruption both `destroy` it.
  */
-const engineFetch = makeKeepAliveFetch({ maxSockets: 1024 });
+const agents = {
+  "http:": new http.Agent({ keepAlive: true, maxSockets: 1024, scheduling: "lifo" }),
+  "https:": new https.Agent({ keepAlive: true, maxSockets: 1024, scheduling: "lifo" }),
+};
+
+/** Request options per engine URL (a backend's base URL and one of its few paths). */
+const requestOptions = new Map<string, http.RequestOptions & { readonly secure: boolean }>();
+
+function optionsFor(url: string): http.RequestOptions & { readonly secure: boolean } {
+  let options = requestOptions.get(url);
+  if (options === undefined) {
+    const parsed = new URL(url);
+    const secure = parsed.protocol === "https:";
+    options = { ...urlToHttpOptions(parsed), agent: agents[secure ? "https:" : "http:"], secure };
+    if (requestOptions.size >= 1_024) requestOptions.clear();
+    requestOptions.set(url, options);
+  }
+  return options;
+}
 
 /** `setTimeout`'s longest delay; a longer limit is no limit within a process's life. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -162,58 +184,65 @@ function exchange(
   deadline?: CallDeadline,
 ): Effect.Effect<string, BackendError> {
   return Effect.async<string, BackendError>((resume) => {
-    const headers = { ...(target.headers ?? {}) };
-    const controller = new AbortController();
-    const init =
-      body === undefined
-        ? { method, headers, signal: controller.signal }
-        : {
-            method,
-            headers: { ...headers, "content-type": "application/json" },
-            body: JSON.stringify(body),
-            signal: controller.signal,
-          };
+    const headers: Record<string, string | number> = { ...(target.headers ?? {}) };
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) {
+      headers["content-type"] = "application/json";
+      headers["content-length"] = Buffer.byteLength(payload);
+    }
     let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const settle = (outcome: Effect.Effect<string, BackendError>) => {
       if (settled) return;
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
       resume(outcome);
     };
-    const callerFirst = deadline !== undefined && deadline.at - performance.now() < target.timeoutMs;
-    const limitMs = callerFirst ? Math.max(0, deadline.at - performance.now()) : target.timeoutMs;
-    const timer =
-      limitMs > MAX_TIMER_MS
-        ? undefined
-        : setTimeout(() => {
-            const timeout = callerFirst
-              ? deadline.error()
-              : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
-            settle(Effect.fail(timeout));
-            controller.abort(timeout);
-          }, limitMs);
-    engineFetch
-      .fetch(engineUrl(target.baseUrl, path), init)
-      .then(async (response) => ({ status: response.status, text: await response.text() }))
-      .then(
-        ({ status, text }) =>
+    const unavailable = (cause: unknown) =>
+      settle(
+        Effect.fail(
+          new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) }),
+        ),
+      );
+    let request: http.ClientRequest;
+    try {
+      const { secure, ...options } = optionsFor(engineUrl(target.baseUrl, path));
+      request = (secure ? https : http).request({ ...options, method, headers }, (response) => {
+        const status = response.statusCode ?? 0;
+        const parts: Buffer[] = [];
+        response.on("data", (part: Buffer) => parts.push(part));
+        response.once("end", () => {
+          const text = Buffer.concat(parts).toString("utf8");
           settle(
             status >= 200 && status < 300
               ? Effect.succeed(text)
               : Effect.fail(statusError(target.backendId, status, text)),
-          ),
-        (cause: unknown) =>
-          settle(
-            Effect.fail(
-              new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) }),
-            ),
-          ),
-      );
+          );
+        });
+        response.on("error", unavailable);
+      });
+    } catch (cause) {
+      unavailable(cause);
+      return;
+    }
+    request.on("error", unavailable);
+    const callerFirst = deadline !== undefined && deadline.at - performance.now() < target.timeoutMs;
+    const limitMs = callerFirst ? Math.max(0, deadline.at - performance.now()) : target.timeoutMs;
+    if (limitMs <= MAX_TIMER_MS) {
+      timer = setTimeout(() => {
+        const timeout = callerFirst
+          ? deadline.error()
+          : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
+        settle(Effect.fail(timeout));
+        request.destroy(timeout);
+      }, limitMs);
+    }
+    request.end(payload);
     return Effect.sync(() => {
       if (settled) return;
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
-      controller.abort();
+      request.destroy(new Error("aborted"));
     });
   });
 }
