@@ -89,9 +89,12 @@ export function makeOpenAICompatibleBackend(
       : Effect.void;
 
   const unary = (path: string, body: Record<string, unknown>, deadline?: CallDeadline) => {
-    // A unary call never carries `stream_options` (vLLM refuses it with `stream: false`).
-    const { stream_options: _unused, ...request } = engineBody(body);
-    return requestJson(target, "POST", path, { ...request, stream: false }, deadline).pipe(
+    // A unary call never carries `stream_options` (vLLM refuses it with `stream: false`). The
+    // engine body is this call's own copy: edited in place.
+    const request = engineBody(body);
+    delete request.stream_options;
+    request.stream = false;
+    return requestJson(target, "POST", path, request, deadline).pipe(
       Effect.flatMap((value) => expectRecord(backendId, value, "response")),
       Effect.filterOrFail(
         (response) => Array.isArray(response.choices),
