@@ -1,10 +1,53 @@
-import { and, eq, lte, sql } from "drizzle-orm";
+import type { Database } from "better-sqlite3";
+import { and, eq, is, lte, Param, Placeholder, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type { Effect } from "effect";
 import { type NodeStoreError, storeWrite } from "./node-store-error.js";
 import { claims, type nodeSchema, relays } from "./schema.js";
 
 export type NodeDb = BetterSQLite3Database<typeof nodeSchema>;
+
+type Values = Record<string, unknown>;
+
+/**
+ * A drizzle statement with placeholders, prepared once as a better-sqlite3 statement: the same
+ * SQL text, each parameter resolved to a placeholder's value or its constant once, here, rather
+ * than by drizzle's generic fill on every run.
+ */
+function prepareRun(
+  db: NodeDb,
+  query: {
+    toSQL(): { sql: string; params: unknown[] };
+    prepare(): { run(values: Values): { changes: number } };
+  },
+): (values: Values) => { changes: number } {
+  // drizzle's better-sqlite3 driver keeps the connection as `$client` (its type here omits it).
+  const client = (db as { readonly $client?: Database }).$client;
+  if (client === undefined) {
+    const prepared = query.prepare();
+    return (values) => prepared.run(values);
+  }
+  const { sql: text, params } = query.toSQL();
+  const statement = client.prepare(text);
+  const resolve = params.map((param): ((values: Values) => unknown) => {
+    if (is(param, Placeholder)) {
+      const name = param.name;
+      return (values) => required(values, name);
+    }
+    if (is(param, Param) && is(param.value, Placeholder)) {
+      const { encoder } = param;
+      const name = param.value.name;
+      return (values) => encoder.mapToDriverValue(required(values, name));
+    }
+    return () => param;
+  });
+  return (values) => statement.run(...resolve.map((value) => value(values)));
+}
+
+function required(values: Values, name: string): unknown {
+  if (!(name in values)) throw new Error(`No value for placeholder "${name}" was provided`);
+  return values[name];
+}
 
 export interface AdmittedRelay {
   readonly requestHash: string;
@@ -38,40 +81,46 @@ export class RelayStore {
 
   constructor(private readonly db: NodeDb) {
     const p = sql.placeholder;
-    this.#admit = db
-      .insert(relays)
-      .values({
-        requestHash: p("requestHash"),
-        sessionId: p("sessionId"),
-        sessionNumber: p("sessionNumber"),
-        sessionEnd: p("sessionEnd"),
-        serviceId: p("serviceId"),
-        tier: p("tier"),
-        applicationAddress: p("applicationAddress"),
-        gatewayAddress: p("gatewayAddress"),
-        outcome: "pending",
-        createdAt: p("createdAt"),
-      })
-      .onConflictDoNothing()
-      .prepare();
-    this.#answer = db
-      .update(relays)
-      .set({
-        responseHash: sql`${p("responseHash")}`,
-        leafHash: sql`${p("leafHash")}`,
-        inputTokens: sql`${p("inputTokens")}`,
-        outputTokens: sql`${p("outputTokens")}`,
-        computeUnits: sql`${p("computeUnits")}`,
-        outcome: "ok",
-        completedAt: sql`${p("completedAt")}`,
-      })
-      .where(eq(relays.requestHash, p("requestHash")))
-      .prepare();
-    this.#refuse = db
-      .update(relays)
-      .set({ outcome: "error", errorCode: sql`${p("errorCode")}`, completedAt: sql`${p("completedAt")}` })
-      .where(eq(relays.requestHash, p("requestHash")))
-      .prepare();
+    this.#admit = prepareRun(
+      db,
+      db
+        .insert(relays)
+        .values({
+          requestHash: p("requestHash"),
+          sessionId: p("sessionId"),
+          sessionNumber: p("sessionNumber"),
+          sessionEnd: p("sessionEnd"),
+          serviceId: p("serviceId"),
+          tier: p("tier"),
+          applicationAddress: p("applicationAddress"),
+          gatewayAddress: p("gatewayAddress"),
+          outcome: "pending",
+          createdAt: p("createdAt"),
+        })
+        .onConflictDoNothing(),
+    );
+    this.#answer = prepareRun(
+      db,
+      db
+        .update(relays)
+        .set({
+          responseHash: sql`${p("responseHash")}`,
+          leafHash: sql`${p("leafHash")}`,
+          inputTokens: sql`${p("inputTokens")}`,
+          outputTokens: sql`${p("outputTokens")}`,
+          computeUnits: sql`${p("computeUnits")}`,
+          outcome: "ok",
+          completedAt: sql`${p("completedAt")}`,
+        })
+        .where(eq(relays.requestHash, p("requestHash"))),
+    );
+    this.#refuse = prepareRun(
+      db,
+      db
+        .update(relays)
+        .set({ outcome: "error", errorCode: sql`${p("errorCode")}`, completedAt: sql`${p("completedAt")}` })
+        .where(eq(relays.requestHash, p("requestHash"))),
+    );
   }
 
   /** Records an admitted relay; `false` when the same request was seen before (a replay). */
@@ -79,7 +128,7 @@ export class RelayStore {
     return storeWrite(
       "admit relay",
       () =>
-        this.#admit.run({
+        this.#admit({
           requestHash: relay.requestHash,
           sessionId: relay.sessionId,
           sessionNumber: relay.sessionNumber,
@@ -96,7 +145,7 @@ export class RelayStore {
   /** Marks a relay answered: it now counts in its session's claim. */
   answer(requestHash: string, answered: AnsweredRelay, now: number): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record answered relay", () => {
-      this.#answer.run({
+      this.#answer({
         requestHash,
         responseHash: answered.responseHash,
         leafHash: answered.leafHash,
@@ -111,7 +160,7 @@ export class RelayStore {
   /** Marks a relay refused or failed: it is kept (so a replay is still refused) but never claimed. */
   refuse(requestHash: string, errorCode: string, now: number): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record refused relay", () => {
-      this.#refuse.run({ requestHash, errorCode, completedAt: now });
+      this.#refuse({ requestHash, errorCode, completedAt: now });
     });
   }
 
