@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { sql } from "drizzle-orm";
+import { StringChunk, sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type SqlClient, STATEMENT_CACHE_SIZE, sqliteClient } from "./sql-client.js";
+import { type SqlClient, STATEMENT_CACHE_SIZE, sqliteClient, templateCompiler } from "./sql-client.js";
 
 let dir: string;
 let sqlite: Database.Database;
@@ -63,4 +65,31 @@ describe("the SQLite client's prepared statements", () => {
     expect(await literal(0)).toEqual({ n: 0 });
     expect(prepared).toHaveLength(STATEMENT_CACHE_SIZE + 2);
   });
+});
+
+describe("templateCompiler", () => {
+  const dialects = { sqlite: new SQLiteSyncDialect(), postgres: new PgDialect() };
+  for (const [name, dialect] of Object.entries(dialects)) {
+    it(`gives drizzle's text and values on ${name}, the first time and every time after`, () => {
+      const compile = templateCompiler(dialect);
+      const queries = [
+        (id: number, v: string | null) => sql`select * from t where id = ${id} and v is ${v}`,
+        (id: number, v: string | null) => sql`select * from t where id = ${id} and v = ${v} and ${true}`,
+        (id: number) => sql`select * from t where id in ${[id, id + 1]}`,
+        (id: number) => sql`select ${sql.raw("v")} from t where id = ${id}`,
+        (id: number) => sql.fromList([new StringChunk("select "), id]),
+        (id: number) => sql.fromList([new StringChunk("select "), id, new StringChunk("")]),
+        () => sql`select 1`,
+        () => sql`select ${1}`.inlineParams(),
+        () => sql``,
+      ];
+      for (let round = 0; round < 3; round++) {
+        for (const query of queries) {
+          const q = query(round, round === 1 ? null : `v${round}`);
+          const { sql: text, params } = dialect.sqlToQuery(q);
+          expect(compile(q)).toMatchObject({ sql: text, params });
+        }
+      }
+    });
+  }
 });

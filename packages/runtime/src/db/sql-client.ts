@@ -1,5 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
-import type { SQL } from "drizzle-orm";
+import { is, type SQL, StringChunk } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { Pool, PoolClient } from "pg";
@@ -32,6 +32,82 @@ export interface SqlClient {
 
 const sqliteDialect = new SQLiteSyncDialect();
 const pgDialect = new PgDialect();
+
+/** A statement's text and its values, as the driver takes them. */
+interface Compiled {
+  readonly sql: string;
+  readonly params: unknown[];
+}
+
+/** One template's text on a dialect: the literal parts it was compiled from, and what they gave. */
+interface CompiledTemplate {
+  /** How many chunks: its parts and its values. */
+  readonly chunks: number;
+  readonly parts: readonly string[];
+  readonly sql: string;
+}
+
+/** Distinct literal openings remembered per dialect, and templates per opening (see {@link templateCompiler}). */
+const TEMPLATE_CACHE_SIZE = 1024;
+const TEMPLATES_PER_OPENING = 8;
+
+/**
+ * Compiles drizzle `sql` templates to a dialect's text and values, remembering the text of each
+ * template whose values are all plain (string, number, bigint, boolean, null): its text depends
+ * only on its literal parts then, so the next query with the same parts reuses it and only its
+ * values are collected. Anything else (nested SQL, columns, arrays, objects, inlined values) goes
+ * through drizzle every time. The cache is bounded: a text built with a literal in it cannot grow
+ * it without bound.
+ */
+export function templateCompiler(dialect: {
+  sqlToQuery(query: SQL): { sql: string; params: unknown[] };
+}): (query: SQL) => Compiled {
+  const byOpening = new Map<string, CompiledTemplate[]>();
+  return (query) => {
+    const chunks = query.queryChunks;
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    let plain =
+      !(query as unknown as { shouldInlineParams: boolean }).shouldInlineParams && chunks.length > 0;
+    for (let i = 0; plain && i < chunks.length; i++) {
+      const chunk = chunks[i];
+      // Literal parts and values alternate, as the template wrote them.
+      if (i % 2 === 0) {
+        if (typeof chunk === "object" && chunk !== null && is(chunk, StringChunk)) {
+          const value = chunk.value;
+          parts.push(value.length === 1 ? (value[0] as string) : value.join(""));
+        } else plain = false;
+      } else if (
+        chunk === null ||
+        (typeof chunk !== "object" &&
+          typeof chunk !== "undefined" &&
+          typeof chunk !== "function" &&
+          typeof chunk !== "symbol")
+      ) {
+        params.push(chunk);
+      } else plain = false;
+    }
+    if (!plain) return dialect.sqlToQuery(query);
+    const opening = parts[0] as string;
+    const known = byOpening.get(opening);
+    if (known !== undefined) {
+      for (const template of known) {
+        if (template.chunks === chunks.length && template.parts.every((part, i) => part === parts[i]))
+          return { sql: template.sql, params };
+      }
+    }
+    const compiled = dialect.sqlToQuery(query);
+    if (known === undefined) {
+      if (byOpening.size >= TEMPLATE_CACHE_SIZE) byOpening.delete(byOpening.keys().next().value as string);
+      byOpening.set(opening, [{ chunks: chunks.length, parts, sql: compiled.sql }]);
+    } else if (known.length < TEMPLATES_PER_OPENING)
+      known.push({ chunks: chunks.length, parts, sql: compiled.sql });
+    return compiled;
+  };
+}
+
+const compileSqlite = templateCompiler(sqliteDialect);
+const compilePg = templateCompiler(pgDialect);
 
 /** better-sqlite3 binds numbers, strings, bigints, buffers and null: booleans become 0/1. */
 const sqliteParam = (v: unknown): unknown =>
@@ -68,7 +144,7 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
   // are few): preparing is most of a short statement's cost on the budget path.
   const statements = new Map<string, BetterSqlite3.Statement>();
   const compile = (query: SQL) => {
-    const q = sqliteDialect.sqlToQuery(query);
+    const q = compileSqlite(query);
     let stmt = statements.get(q.sql);
     if (stmt === undefined) {
       stmt = sqlite.prepare(q.sql);
@@ -142,7 +218,7 @@ const RETRYABLE = new Set(["40001", "40P01"]);
 const TRANSACTION_ATTEMPTS = 5;
 
 async function pgAll<T>(runner: Pool | PoolClient, query: SQL): Promise<{ rows: T[]; changes: number }> {
-  const q = pgDialect.sqlToQuery(query);
+  const q = compilePg(query);
   const result = await runner.query(q.sql, q.params as unknown[]);
   return { rows: result.rows as T[], changes: result.rowCount ?? 0 };
 }
