@@ -1,5 +1,5 @@
-import { bytesToHex, relayLeafHash } from "@pocket-ai/protocol";
-import { Duration, Effect } from "effect";
+import { bytesToHex, type RelayResponse, relayLeafHash } from "@pocket-ai/protocol";
+import { Effect } from "effect";
 import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
@@ -47,24 +47,49 @@ export function unaryAttempt(
     const client = ctx.clients.get(route.node.endpoint);
     const started = performance.now();
     const check = refusalCheck(ctx, route, request);
-    return Effect.tryPromise({
-      try: (signal) => client.relay.mutate(envelope, { signal }),
-      catch: (e): AttemptFailure => {
-        const coded = transportFailure(e);
-        return coded === undefined
-          ? unreachable(address, e)
-          : judgeRefusal(address, { ...coded, signed: false }, check);
-      },
+    // The tier's deadline rides on the call itself (a timer that aborts the HTTP request), not on
+    // a racing fiber; interruption (a hedge's loser, a client gone) aborts the request too.
+    return Effect.async<RelayResponse, AttemptFailure>((resume) => {
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new Error(`no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      client.relay.mutate(envelope, { signal: controller.signal }).then(
+        (raw) => {
+          clearTimeout(timer);
+          resume(Effect.succeed(raw));
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          if (timedOut) {
+            resume(
+              Effect.fail(
+                new NodeUnreachable({
+                  nodeAddress: address,
+                  timedOut: true,
+                  detail: `no answer in ${timeoutMs} ms`,
+                }),
+              ),
+            );
+            return;
+          }
+          const coded = transportFailure(e);
+          resume(
+            Effect.fail(
+              coded === undefined
+                ? unreachable(address, e)
+                : judgeRefusal(address, { ...coded, signed: false }, check),
+            ),
+          );
+        },
+      );
+      return Effect.sync(() => {
+        clearTimeout(timer);
+        controller.abort(new Error("the relay was interrupted"));
+      });
     }).pipe(
-      Effect.timeoutFail({
-        duration: Duration.millis(timeoutMs),
-        onTimeout: () =>
-          new NodeUnreachable({
-            nodeAddress: address,
-            timedOut: true,
-            detail: `no answer in ${timeoutMs} ms`,
-          }),
-      }),
       Effect.flatMap((raw): Effect.Effect<UnaryAnswer, AttemptFailure> => {
         const limits = answerLimits(route, request);
         const checked = verifyAnswer(raw, {
