@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { spannedFn } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Schedule } from "effect";
 import { ApiKeyNotFound, InvalidApiKey } from "../accounts/errors.js";
@@ -108,88 +109,10 @@ const make = Effect.gen(function* () {
   }).pipe(Effect.catchAll((e) => Effect.logWarning("reservation sweep failed", e)));
   yield* Effect.forkScoped(Effect.repeat(Effect.delay(sweep, SWEEP_EVERY), Schedule.forever));
 
-  return {
-    /**
-     * Holds back one relay's requests, tokens and cost before it is sent: the rate check, the
-     * budget UPDATE and the window record are one database transaction (see `budget-ledger.ts`),
-     * so concurrent reservations, on this replica or any other, never share the last slot.
-     */
-    reserve: Effect.fn("Limits.reserve")(function* (key: LimitedKey, amount: ReservationAmount) {
-      const ask = { requests: amount.requests ?? 1, tokens: amount.tokens };
-      yield* wholeAmount("requests", ask.requests);
-      yield* wholeAmount("tokens", ask.tokens);
-      yield* wholeAmount("costMicroUsd", amount.costMicroUsd);
-      const now = yield* Clock.currentTimeMillis;
-      const id = `res_${randomUUID()}`;
-      const outcome = yield* use("limits.reserve", (db) =>
-        reserveBudget(db, {
-          id,
-          keyId: key.keyId,
-          limits: { rpm: key.rpm, tpm: key.tpm },
-          ask,
-          cost: amount.costMicroUsd,
-          now,
-        }),
-      );
-      if (outcome === "no-budget") {
-        const row = yield* use("limits.keyStatus", (db) =>
-          db.get<{ status: string }>(sql`select status from api_keys where id = ${key.keyId}`),
-        );
-        if (row?.status !== "active") return yield* new InvalidApiKey({ reason: "revoked or unknown" });
-        return yield* new BudgetExhausted({ keyId: key.keyId, costMicroUsd: amount.costMicroUsd });
-      }
-      if (!("outcome" in outcome)) return yield* new RateLimited({ keyId: key.keyId, ...outcome });
-      live.add(id);
-      const reservation: Reservation = {
-        id,
-        keyId: key.keyId,
-        ...ask,
-        costMicroUsd: amount.costMicroUsd,
-        createdAt: now,
-        ...(outcome.window !== undefined && { window: { ...outcome.window, rpm: key.rpm, tpm: key.tpm } }),
-      };
-      return reservation;
-    }),
-
-    /**
-     * Charges the relay's actual cost and counts its actual tokens; the rest of the reservation is
-     * given back. Settling or releasing twice does nothing the second time. Returns the charge.
-     * With `ledger`, the relay's ledger row is written in the same transaction as the charge (see
-     * `settleBudget`): call it BEFORE the client gets the answer, so a relay a client received is
-     * always in the ledger, and charged exactly once, whenever the process dies.
-     */
-    settle: Effect.fn("Limits.settle")(function* (
-      reservation: Reservation,
-      actual: { readonly tokens: number; readonly costMicroUsd: number },
-      ledger?: (charged: number) => LedgerRow,
-    ) {
-      yield* wholeAmount("tokens", actual.tokens);
-      yield* wholeAmount("costMicroUsd", actual.costMicroUsd);
-      const now = yield* Clock.currentTimeMillis;
-      if (!live.has(reservation.id)) return 0;
-      const charged = yield* use("limits.settle", (db) =>
-        settleBudget(
-          db,
-          {
-            id: reservation.id,
-            keyId: reservation.keyId,
-            reserved: reservation.costMicroUsd,
-            reservedTokens: reservation.tokens,
-            actual: actual.costMicroUsd,
-            requests: reservation.requests,
-            tokens: actual.tokens,
-            now,
-          },
-          ledger,
-        ),
-      );
-      // Only once the transaction committed: a failed write leaves the reservation to release.
-      live.delete(reservation.id);
-      return charged;
-    }),
-
-    /** The relay failed before any billable work: nothing is charged or counted. */
-    release: Effect.fn("Limits.release")(function* (reservation: Reservation) {
+  /** The relay failed before any billable work: nothing is charged or counted. */
+  const releaseSpanned = spannedFn(
+    "Limits.release",
+    Effect.fnUntraced(function* (reservation: Reservation) {
       if (!live.delete(reservation.id)) return;
       yield* use("limits.release", (db) =>
         releaseBudget(db, {
@@ -199,6 +122,98 @@ const make = Effect.gen(function* () {
         }),
       );
     }),
+  );
+
+  return {
+    /**
+     * Holds back one relay's requests, tokens and cost before it is sent: the rate check, the
+     * budget UPDATE and the window record are one database transaction (see `budget-ledger.ts`),
+     * so concurrent reservations, on this replica or any other, never share the last slot.
+     */
+    reserve: spannedFn(
+      "Limits.reserve",
+      Effect.fnUntraced(function* (key: LimitedKey, amount: ReservationAmount) {
+        const ask = { requests: amount.requests ?? 1, tokens: amount.tokens };
+        yield* wholeAmount("requests", ask.requests);
+        yield* wholeAmount("tokens", ask.tokens);
+        yield* wholeAmount("costMicroUsd", amount.costMicroUsd);
+        const now = yield* Clock.currentTimeMillis;
+        const id = `res_${randomUUID()}`;
+        const outcome = yield* use("limits.reserve", (db) =>
+          reserveBudget(db, {
+            id,
+            keyId: key.keyId,
+            limits: { rpm: key.rpm, tpm: key.tpm },
+            ask,
+            cost: amount.costMicroUsd,
+            now,
+          }),
+        );
+        if (outcome === "no-budget") {
+          const row = yield* use("limits.keyStatus", (db) =>
+            db.get<{ status: string }>(sql`select status from api_keys where id = ${key.keyId}`),
+          );
+          if (row?.status !== "active") return yield* new InvalidApiKey({ reason: "revoked or unknown" });
+          return yield* new BudgetExhausted({ keyId: key.keyId, costMicroUsd: amount.costMicroUsd });
+        }
+        if (!("outcome" in outcome)) return yield* new RateLimited({ keyId: key.keyId, ...outcome });
+        live.add(id);
+        const reservation: Reservation = {
+          id,
+          keyId: key.keyId,
+          ...ask,
+          costMicroUsd: amount.costMicroUsd,
+          createdAt: now,
+          ...(outcome.window !== undefined && { window: { ...outcome.window, rpm: key.rpm, tpm: key.tpm } }),
+        };
+        return reservation;
+      }),
+    ),
+
+    /**
+     * Charges the relay's actual cost and counts its actual tokens; the rest of the reservation is
+     * given back. Settling or releasing twice does nothing the second time. Returns the charge.
+     * With `ledger`, the relay's ledger row is written in the same transaction as the charge (see
+     * `settleBudget`): call it BEFORE the client gets the answer, so a relay a client received is
+     * always in the ledger, and charged exactly once, whenever the process dies.
+     */
+    settle: spannedFn(
+      "Limits.settle",
+      Effect.fnUntraced(function* (
+        reservation: Reservation,
+        actual: { readonly tokens: number; readonly costMicroUsd: number },
+        ledger?: (charged: number) => LedgerRow,
+      ) {
+        yield* wholeAmount("tokens", actual.tokens);
+        yield* wholeAmount("costMicroUsd", actual.costMicroUsd);
+        const now = yield* Clock.currentTimeMillis;
+        if (!live.has(reservation.id)) return 0;
+        const charged = yield* use("limits.settle", (db) =>
+          settleBudget(
+            db,
+            {
+              id: reservation.id,
+              keyId: reservation.keyId,
+              reserved: reservation.costMicroUsd,
+              reservedTokens: reservation.tokens,
+              actual: actual.costMicroUsd,
+              requests: reservation.requests,
+              tokens: actual.tokens,
+              now,
+            },
+            ledger,
+          ),
+        );
+        // Only once the transaction committed: a failed write leaves the reservation to release.
+        live.delete(reservation.id);
+        return charged;
+      }),
+    ),
+
+    /** The relay failed before any billable work: nothing is charged or counted. */
+    release: (reservation: Reservation) =>
+      // Settled (or released) already: nothing to give back, and no span for nothing.
+      live.has(reservation.id) ? releaseSpanned(reservation) : Effect.void,
 
     usage: Effect.fn("Limits.usage")(function* (keyId: string) {
       const now = yield* Clock.currentTimeMillis;

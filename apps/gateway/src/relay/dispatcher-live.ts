@@ -1,4 +1,5 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
+import { spannedFn } from "@pocket-ai/runtime";
 import { Clock, Deferred, Duration, Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
@@ -101,67 +102,70 @@ const make = Effect.gen(function* () {
     );
   };
 
-  const unary = Effect.fn("Dispatcher.unary")(function* (request: DispatchRequest) {
-    count(request, false);
-    let routes = yield* selector.plan(request, false);
-    let replans = 0;
-    const kind: LatencyKind = request.target.kind === "image" ? "image" : "text";
-    const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
-    const hedging = settings.hedge.enabled && kind === "text" && request.targetNode === undefined;
-    const tried = new Set<string>();
-    const failures: AttemptFailure[] = [];
-    const next = (now: number) => {
-      const route = tried.size < maxAttempts ? selector.pick(routes, tried, kind, now) : undefined;
-      if (route !== undefined) tried.add(route.node.address);
-      if (route !== undefined && tried.size > 1) ctx.metrics.retries.inc();
-      return route;
-    };
-    while (true) {
-      const route = next(yield* Clock.currentTimeMillis);
-      if (route === undefined)
-        return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
-      const seen = failures.length;
-      const primary = attempt(route, request, kind, failures);
-      let run: Effect.Effect<Outcome, AttemptFailure | "no-route"> = primary;
-      if (hedging && tried.size < maxAttempts && routes.length > tried.size) {
-        const primaryFailed = yield* Deferred.make<void>();
-        const second = Effect.raceFirst(
-          Effect.as(Effect.sleep(Duration.millis(settings.hedge.afterMs)), true),
-          Effect.as(Deferred.await(primaryFailed), false),
-        ).pipe(
-          Effect.flatMap((slow): Effect.Effect<Outcome, AttemptFailure | "no-route"> => {
-            const other = next(clock.unsafeCurrentTimeMillis());
-            if (other === undefined) return Effect.fail("no-route" as const);
-            if (slow) ctx.metrics.hedges.inc();
-            return attempt(other, request, kind, failures);
-          }),
-        );
-        run = Effect.race(
-          Effect.tapError(primary, () => Deferred.succeed(primaryFailed, undefined)),
-          second,
-        );
-      }
-      const outcome = yield* Effect.option(run);
-      if (Option.isNone(outcome)) {
-        if (replans < MAX_SESSION_REPLANS) {
-          const replanned = yield* replan(request, false, failures, seen, tried, routes);
-          if (replanned !== undefined) {
-            replans += 1;
-            if (Option.isSome(replanned)) routes = replanned.value;
-          }
-        }
-        continue;
-      }
-      if ("refused" in outcome.value)
-        return yield* exhausted([outcome.value.refused], tried.size, request.targetNode !== undefined);
-      const answer = {
-        payload: outcome.value.answer.payload,
-        record: { ...outcome.value.answer.record, attempts: tried.size },
+  const unary = spannedFn(
+    "Dispatcher.unary",
+    Effect.fnUntraced(function* (request: DispatchRequest) {
+      count(request, false);
+      let routes = yield* selector.plan(request, false);
+      let replans = 0;
+      const kind: LatencyKind = request.target.kind === "image" ? "image" : "text";
+      const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
+      const hedging = settings.hedge.enabled && kind === "text" && request.targetNode === undefined;
+      const tried = new Set<string>();
+      const failures: AttemptFailure[] = [];
+      const next = (now: number) => {
+        const route = tried.size < maxAttempts ? selector.pick(routes, tried, kind, now) : undefined;
+        if (route !== undefined) tried.add(route.node.address);
+        if (route !== undefined && tried.size > 1) ctx.metrics.retries.inc();
+        return route;
       };
-      selector.organic.offer(request, answer.payload, answer.record, clock.unsafeCurrentTimeMillis());
-      return answer;
-    }
-  });
+      while (true) {
+        const route = next(yield* Clock.currentTimeMillis);
+        if (route === undefined)
+          return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
+        const seen = failures.length;
+        const primary = attempt(route, request, kind, failures);
+        let run: Effect.Effect<Outcome, AttemptFailure | "no-route"> = primary;
+        if (hedging && tried.size < maxAttempts && routes.length > tried.size) {
+          const primaryFailed = yield* Deferred.make<void>();
+          const second = Effect.raceFirst(
+            Effect.as(Effect.sleep(Duration.millis(settings.hedge.afterMs)), true),
+            Effect.as(Deferred.await(primaryFailed), false),
+          ).pipe(
+            Effect.flatMap((slow): Effect.Effect<Outcome, AttemptFailure | "no-route"> => {
+              const other = next(clock.unsafeCurrentTimeMillis());
+              if (other === undefined) return Effect.fail("no-route" as const);
+              if (slow) ctx.metrics.hedges.inc();
+              return attempt(other, request, kind, failures);
+            }),
+          );
+          run = Effect.race(
+            Effect.tapError(primary, () => Deferred.succeed(primaryFailed, undefined)),
+            second,
+          );
+        }
+        const outcome = yield* Effect.option(run);
+        if (Option.isNone(outcome)) {
+          if (replans < MAX_SESSION_REPLANS) {
+            const replanned = yield* replan(request, false, failures, seen, tried, routes);
+            if (replanned !== undefined) {
+              replans += 1;
+              if (Option.isSome(replanned)) routes = replanned.value;
+            }
+          }
+          continue;
+        }
+        if ("refused" in outcome.value)
+          return yield* exhausted([outcome.value.refused], tried.size, request.targetNode !== undefined);
+        const answer = {
+          payload: outcome.value.answer.payload,
+          record: { ...outcome.value.answer.record, attempts: tried.size },
+        };
+        selector.organic.offer(request, answer.payload, answer.record, clock.unsafeCurrentTimeMillis());
+        return answer;
+      }
+    }),
+  );
 
   const stream = Effect.fn("Dispatcher.stream")(function* (request: DispatchRequest) {
     count(request, true);

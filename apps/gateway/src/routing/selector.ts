@@ -1,4 +1,5 @@
 import { deriveSessionId, modelNameFor, selectSessionNodes, sessionNumberAt } from "@pocket-ai/protocol";
+import { spannedFn } from "@pocket-ai/runtime";
 import { Clock, Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
@@ -40,65 +41,64 @@ const make = Effect.gen(function* () {
     return chosen;
   };
 
-  const plan = Effect.fn("Selector.plan")(function* (
-    request: DispatchRequest,
-    stream: boolean,
-    sessionAt?: number,
-  ) {
-    const now = yield* Clock.currentTimeMillis;
-    const sources = {
-      config: settings,
-      catalog,
-      candidates: (serviceId: string) => registry.candidates(serviceId, now),
-      sessionNodes,
-      qualifying: (id: string) =>
-        scores.qualifying(id).map((s) => ({ address: s.address, serviceId: s.serviceId })),
-      get: registry.get,
-      probeApplication: (
-        node: string,
-        serviceId: string,
-        candidates: readonly RegisteredNode[],
-        at: number,
-      ) =>
-        probeApps.pick(at, (app) =>
-          sessionNodes(
-            deriveSessionId(app, serviceId, sessionNumberAt(settings.session, at)),
-            candidates,
-          ).some((n) => n.address === node),
-        ),
-    };
-    const routes = planRoutes(sources, request, sessionAt ?? now, stream);
-    if (routes.length === 0 && request.targetNode === undefined) {
-      // Nodes that serve the model but lack what the request needs: a 400 naming the feature,
-      // never a request sent to a node that would ignore it.
-      const incapable = planRoutes(sources, request, sessionAt ?? now, stream, true);
-      const unmet = incapable
-        .map((r) => unmetNeed(r.node.offers.get(r.servedServiceId)!.capabilities, request, stream))
-        .find((need) => need !== undefined);
-      if (unmet !== undefined) {
-        const detail = `no node serving ${request.target.modelName} supports ${unmet.what}`;
+  const plan = spannedFn(
+    "Selector.plan",
+    Effect.fnUntraced(function* (request: DispatchRequest, stream: boolean, sessionAt?: number) {
+      const now = yield* Clock.currentTimeMillis;
+      const sources = {
+        config: settings,
+        catalog,
+        candidates: (serviceId: string) => registry.candidates(serviceId, now),
+        sessionNodes,
+        qualifying: (id: string) =>
+          scores.qualifying(id).map((s) => ({ address: s.address, serviceId: s.serviceId })),
+        get: registry.get,
+        probeApplication: (
+          node: string,
+          serviceId: string,
+          candidates: readonly RegisteredNode[],
+          at: number,
+        ) =>
+          probeApps.pick(at, (app) =>
+            sessionNodes(
+              deriveSessionId(app, serviceId, sessionNumberAt(settings.session, at)),
+              candidates,
+            ).some((n) => n.address === node),
+          ),
+      };
+      const routes = planRoutes(sources, request, sessionAt ?? now, stream);
+      if (routes.length === 0 && request.targetNode === undefined) {
+        // Nodes that serve the model but lack what the request needs: a 400 naming the feature,
+        // never a request sent to a node that would ignore it.
+        const incapable = planRoutes(sources, request, sessionAt ?? now, stream, true);
+        const unmet = incapable
+          .map((r) => unmetNeed(r.node.offers.get(r.servedServiceId)!.capabilities, request, stream))
+          .find((need) => need !== undefined);
+        if (unmet !== undefined) {
+          const detail = `no node serving ${request.target.modelName} supports ${unmet.what}`;
+          return yield* new DispatchError({
+            code: "NO_CAPABLE_NODE",
+            detail,
+            attempts: 0,
+            clientDetail: detail,
+            param: unmet.param,
+          });
+        }
+      }
+      if (routes.length === 0) {
+        const what =
+          request.targetNode === undefined
+            ? request.target.modelName
+            : `${request.target.modelName} on ${request.targetNode}`;
         return yield* new DispatchError({
-          code: "NO_CAPABLE_NODE",
-          detail,
+          code: "NO_NODES_AVAILABLE",
+          detail: `no node can serve ${what} now`,
           attempts: 0,
-          clientDetail: detail,
-          param: unmet.param,
         });
       }
-    }
-    if (routes.length === 0) {
-      const what =
-        request.targetNode === undefined
-          ? request.target.modelName
-          : `${request.target.modelName} on ${request.targetNode}`;
-      return yield* new DispatchError({
-        code: "NO_NODES_AVAILABLE",
-        detail: `no node can serve ${what} now`,
-        attempts: 0,
-      });
-    }
-    return routes;
-  });
+      return routes;
+    }),
+  );
 
   /** Draws one route among those not tried yet: healthy nodes first, weighted as in `selection-math.ts`. */
   const pick = (routes: readonly Route[], tried: ReadonlySet<string>, kind: LatencyKind, now: number) => {
