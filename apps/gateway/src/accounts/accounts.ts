@@ -1,3 +1,4 @@
+import { spannedFn } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Redacted } from "effect";
 import { API_KEY_COLUMNS, APPLICATION_COLUMNS, insertionOrder } from "../db/columns.js";
@@ -170,29 +171,32 @@ const make = Effect.gen(function* () {
      * The key behind an `Authorization` header value (`Bearer pai_…` or the bare key). Unknown,
      * revoked, malformed and missing keys, and keys of disabled applications, all fail the same way.
      */
-    authenticate: Effect.fn("Accounts.authenticate")(function* (authorization: string | undefined) {
-      const token = bearerToken(authorization);
-      if (token === undefined || !isWellFormedApiKey(token)) {
-        return yield* new InvalidApiKey({ reason: "missing or malformed" });
-      }
-      const hash = hashApiKey(token);
-      const now = yield* Clock.currentTimeMillis;
-      const cached = cache.get(hash, now);
-      if (cached !== undefined) return cached;
-      const row = yield* use("apiKeys.authenticate", (db) => findKeyByHash(db, hash));
-      // The lookup is by the hash of a 190-bit secret, so index timing reveals nothing usable;
-      // the final comparison is constant-time all the same.
-      if (row === undefined || !sameHash(row.hash, hash))
-        return yield* new InvalidApiKey({ reason: "unknown" });
-      if (row.keyStatus !== "active") return yield* new InvalidApiKey({ reason: "revoked" });
-      if (row.applicationStatus !== "active")
-        return yield* new InvalidApiKey({ reason: "application disabled" });
-      const { keyId, applicationId, applicationAddress, rpm, tpm } = row;
-      const organicChecks = Number(row.organicChecks) !== 0;
-      const key: AuthenticatedKey = { keyId, applicationId, applicationAddress, rpm, tpm, organicChecks };
-      cache.set(hash, key, now);
-      return key;
-    }),
+    authenticate: spannedFn(
+      "Accounts.authenticate",
+      Effect.fnUntraced(function* (authorization: string | undefined) {
+        const token = bearerToken(authorization);
+        if (token === undefined || !isWellFormedApiKey(token)) {
+          return yield* new InvalidApiKey({ reason: "missing or malformed" });
+        }
+        const hash = hashApiKey(token);
+        const now = yield* Clock.currentTimeMillis;
+        const cached = cache.get(hash, now);
+        if (cached !== undefined) return cached;
+        const row = yield* use("apiKeys.authenticate", (db) => findKeyByHash(db, hash));
+        // The lookup is by the hash of a 190-bit secret, so index timing reveals nothing usable;
+        // the final comparison is constant-time all the same.
+        if (row === undefined || !sameHash(row.hash, hash))
+          return yield* new InvalidApiKey({ reason: "unknown" });
+        if (row.keyStatus !== "active") return yield* new InvalidApiKey({ reason: "revoked" });
+        if (row.applicationStatus !== "active")
+          return yield* new InvalidApiKey({ reason: "application disabled" });
+        const { keyId, applicationId, applicationAddress, rpm, tpm } = row;
+        const organicChecks = Number(row.organicChecks) !== 0;
+        const key: AuthenticatedKey = { keyId, applicationId, applicationAddress, rpm, tpm, organicChecks };
+        cache.set(hash, key, now);
+        return key;
+      }),
+    ),
   };
 });
 
