@@ -17,7 +17,7 @@ export function settleWithRetry<A, E extends { readonly reason?: unknown }, R>(
   settle: Effect.Effect<A, E, R>,
 ): Effect.Effect<A, E, R> {
   let attempt = 0;
-  return Effect.suspend(() => {
+  const tried = Effect.suspend(() => {
     attempt += 1;
     return settle;
   }).pipe(
@@ -26,6 +26,15 @@ export function settleWithRetry<A, E extends { readonly reason?: unknown }, R>(
         log.warn(`settling ${what} failed`, { attempt, of: SETTLE_ATTEMPTS, reason: String(error.reason) }),
       ),
     ),
-    Effect.retry({ schedule: Schedule.exponential("20 millis"), times: SETTLE_ATTEMPTS - 1 }),
+  );
+  // The first try runs alone (the common case costs no schedule); after a failure, pauses of 20,
+  // then 40 ms before the next tries.
+  return tried.pipe(
+    Effect.catchAll(() =>
+      Effect.zipRight(
+        Effect.sleep("20 millis"),
+        Effect.retry(tried, { schedule: Schedule.exponential("40 millis"), times: SETTLE_ATTEMPTS - 2 }),
+      ),
+    ),
   );
 }
