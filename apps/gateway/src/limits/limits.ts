@@ -64,10 +64,15 @@ export interface KeyUsage {
   };
 }
 
-const wholeAmount = (name: string, n: number) =>
-  Number.isSafeInteger(n) && n >= 0
-    ? Effect.void
-    : Effect.dieMessage(`${name} must be a whole number ≥ 0, got ${n}`);
+/** The first of `amounts` that is not a whole number ≥ 0, as a defect; `undefined` when all are. */
+const notWhole = (amounts: Readonly<Record<string, number>>) => {
+  for (const name in amounts) {
+    const n = amounts[name] as number;
+    if (!Number.isSafeInteger(n) || n < 0)
+      return Effect.dieMessage(`${name} must be a whole number ≥ 0, got ${n}`);
+  }
+  return undefined;
+};
 
 /**
  * A reservation still open this long is from a process that died (no relay runs for 15 minutes:
@@ -134,9 +139,12 @@ const make = Effect.gen(function* () {
       "Limits.reserve",
       Effect.fnUntraced(function* (key: LimitedKey, amount: ReservationAmount) {
         const ask = { requests: amount.requests ?? 1, tokens: amount.tokens };
-        yield* wholeAmount("requests", ask.requests);
-        yield* wholeAmount("tokens", ask.tokens);
-        yield* wholeAmount("costMicroUsd", amount.costMicroUsd);
+        const invalid = notWhole({
+          requests: ask.requests,
+          tokens: ask.tokens,
+          costMicroUsd: amount.costMicroUsd,
+        });
+        if (invalid !== undefined) return yield* invalid;
         const now = yield* Clock.currentTimeMillis;
         const id = `res_${randomUUID()}`;
         const outcome = yield* use("limits.reserve", (db) =>
@@ -184,8 +192,8 @@ const make = Effect.gen(function* () {
         actual: { readonly tokens: number; readonly costMicroUsd: number },
         ledger?: (charged: number) => LedgerRow,
       ) {
-        yield* wholeAmount("tokens", actual.tokens);
-        yield* wholeAmount("costMicroUsd", actual.costMicroUsd);
+        const invalid = notWhole({ tokens: actual.tokens, costMicroUsd: actual.costMicroUsd });
+        if (invalid !== undefined) return yield* invalid;
         const now = yield* Clock.currentTimeMillis;
         if (!live.has(reservation.id)) return 0;
         const charged = yield* use("limits.settle", (db) =>

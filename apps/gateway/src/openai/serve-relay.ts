@@ -30,9 +30,9 @@ import { REQUEST_ID_HEADER } from "./request-id.js";
 export const TARGET_NODE_HEADER = "x-pocket-target-node";
 
 function targetNode(deps: FrontDoorDeps, req: IncomingMessage, keyId: string) {
+  const value = req.headers[TARGET_NODE_HEADER];
+  if (value === undefined) return Effect.succeed(undefined);
   return Effect.gen(function* () {
-    const value = req.headers[TARGET_NODE_HEADER];
-    if (value === undefined) return undefined;
     const node = Array.isArray(value) ? value[0] : value;
     const role = yield* keyRoleOf(deps.db, keyId);
     if (role !== "evaluator") {
