@@ -67,6 +67,70 @@ describe("the SQLite client's prepared statements", () => {
   });
 });
 
+describe("the SQLite client's transactions", () => {
+  const values = () => db.all<{ v: string }>(sql`select v from t order by id`);
+
+  it("commits transactions asked for together in one group, each whole and alone", async () => {
+    const begins: string[] = [];
+    const exec = sqlite.exec.bind(sqlite);
+    sqlite.exec = ((source: string) => {
+      if (source.startsWith("BEGIN")) begins.push(source);
+      return exec(source);
+    }) as typeof sqlite.exec;
+    const insert = (v: string) =>
+      db.transaction(async (tx) => {
+        await tx.run(sql`insert into t (v) values (${v})`);
+        await tx.run(sql`insert into t (v) values (${`${v}2`})`);
+        return v;
+      });
+    const failing = db.transaction(async (tx) => {
+      await tx.run(sql`insert into t (v) values (${"lost"})`);
+      throw new Error("refused");
+    });
+    const results = await Promise.allSettled([insert("a"), failing, insert("b"), insert("c")]);
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message))).toEqual([
+      "a",
+      "refused",
+      "b",
+      "c",
+    ]);
+    expect((await values()).map((r) => r.v)).toEqual(["a", "a2", "b", "b2", "c", "c2"]);
+    expect(begins).toEqual(["BEGIN IMMEDIATE"]);
+    expect(sqlite.inTransaction).toBe(false);
+    // A transaction alone still commits by itself.
+    expect(await insert("d")).toBe("d");
+    expect(begins).toHaveLength(2);
+  });
+
+  it("holds every other statement until the group has committed", async () => {
+    const first = db.transaction(async (tx) => {
+      await tx.run(sql`insert into t (v) values (${"x"})`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return tx.all<{ v: string }>(sql`select v from t`);
+    });
+    const second = db.transaction((tx) => tx.run(sql`insert into t (v) values (${"y"})`));
+    await new Promise((resolve) => setImmediate(resolve));
+    const outside = values();
+    expect(await first).toEqual([{ v: "x" }]);
+    expect(await second).toBe(1);
+    expect((await outside).map((r) => r.v)).toEqual(["x", "y"]);
+  });
+
+  it("fails every member of a group whose commit fails, keeping none of them", async () => {
+    const exec = sqlite.exec.bind(sqlite);
+    sqlite.exec = ((source: string) => {
+      if (source === "COMMIT") throw new Error("disk I/O error (test)");
+      return exec(source);
+    }) as typeof sqlite.exec;
+    const insert = (v: string) => db.transaction((tx) => tx.run(sql`insert into t (v) values (${v})`));
+    const results = await Promise.allSettled([insert("a"), insert("b")]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    sqlite.exec = exec;
+    expect(sqlite.inTransaction).toBe(false);
+    expect(await values()).toEqual([]);
+  });
+});
+
 describe("templateCompiler", () => {
   const dialects = { sqlite: new SQLiteSyncDialect(), postgres: new PgDialect() };
   for (const [name, dialect] of Object.entries(dialects)) {

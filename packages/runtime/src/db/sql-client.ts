@@ -120,6 +120,9 @@ const sqliteParam = (v: unknown): unknown =>
  */
 export const STATEMENT_CACHE_SIZE = 256;
 
+/** The most transactions one group commit holds (see {@link sqliteClient}). */
+const MAX_GROUP_COMMIT = 64;
+
 /** One queue per database file in this process: see {@link sqliteClient}. */
 interface FileLock {
   tail: Promise<unknown>;
@@ -183,6 +186,81 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
     return queued(f);
   };
 
+  /**
+   * Transactions asked for in one turn of the event loop commit together (group commit): one
+   * `BEGIN IMMEDIATE … COMMIT` around them, each in its own savepoint, so each still commits or
+   * rolls back whole and alone, and none resolves before the COMMIT that makes it durable. A
+   * busy writer pays one commit for several transactions instead of one each.
+   */
+  const waiting: PendingTransaction[] = [];
+  const commitWaiting = async (): Promise<void> => {
+    const batch = waiting.splice(0, MAX_GROUP_COMMIT);
+    if (waiting.length > 0) setImmediate(scheduleWaiting);
+    if (batch.length === 0) return;
+    if (batch.length === 1) {
+      const only = batch[0] as PendingTransaction;
+      await runAlone(only.f).then(only.resolve, only.reject);
+      return;
+    }
+    const done: { readonly t: PendingTransaction; readonly result: unknown }[] = [];
+    let next = 0;
+    try {
+      sqlite.exec("BEGIN IMMEDIATE");
+      lock.inTransaction = true;
+      for (; next < batch.length; next++) {
+        const t = batch[next] as PendingTransaction;
+        sqlite.exec("SAVEPOINT group_member");
+        try {
+          done.push({ t, result: await t.f(inside) });
+          sqlite.exec("RELEASE group_member");
+        } catch (e) {
+          // SQLite may have ended the whole transaction (an I/O error): then nothing of the group
+          // holds, and the rest must not run outside a transaction.
+          if (!sqlite.inTransaction) {
+            next++;
+            t.reject(e);
+            throw e;
+          }
+          sqlite.exec("ROLLBACK TO group_member");
+          sqlite.exec("RELEASE group_member");
+          t.reject(e);
+        }
+      }
+      sqlite.exec("COMMIT");
+      for (const { t, result } of done) t.resolve(result);
+    } catch (e) {
+      for (const { t } of done) t.reject(e);
+      for (const t of batch.slice(next)) t.reject(e);
+      if (sqlite.inTransaction) {
+        try {
+          sqlite.exec("ROLLBACK");
+        } catch {
+          // The connection's own failure: every member was already told.
+        }
+      }
+    } finally {
+      lock.inTransaction = false;
+    }
+  };
+  const scheduleWaiting = () => {
+    queued(commitWaiting).catch(() => undefined);
+  };
+  /** One transaction by itself, as a group of one. */
+  const runAlone = async <A>(f: (tx: SqlClient) => Promise<A>): Promise<A> => {
+    sqlite.exec("BEGIN IMMEDIATE");
+    lock.inTransaction = true;
+    try {
+      const result = await f(inside);
+      sqlite.exec("COMMIT");
+      return result;
+    } catch (e) {
+      if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+      throw e;
+    } finally {
+      lock.inTransaction = false;
+    }
+  };
+
   const inside: SqlClient = {
     dialect: "sqlite",
     all: async (q) => direct.all(q),
@@ -195,22 +273,19 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
     all: (q) => now(() => direct.all(q)),
     get: (q) => now(() => direct.all(q)[0] as never),
     run: (q) => now(() => direct.run(q)),
-    transaction: (f) =>
-      queued(async () => {
-        sqlite.exec("BEGIN IMMEDIATE");
-        lock.inTransaction = true;
-        try {
-          const result = await f(inside);
-          sqlite.exec("COMMIT");
-          return result;
-        } catch (e) {
-          if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
-          throw e;
-        } finally {
-          lock.inTransaction = false;
-        }
+    transaction: <A>(f: (tx: SqlClient) => Promise<A>) =>
+      new Promise<A>((resolve, reject) => {
+        waiting.push({ f, resolve, reject } as PendingTransaction);
+        if (waiting.length === 1) setImmediate(scheduleWaiting);
       }),
   };
+}
+
+/** A transaction asked for and not yet run: see {@link sqliteClient}'s group commit. */
+interface PendingTransaction {
+  readonly f: (tx: SqlClient) => Promise<unknown>;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /** PostgreSQL error codes a transaction is retried on. */
