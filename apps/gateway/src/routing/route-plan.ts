@@ -9,11 +9,43 @@ import {
   type NodeCapabilities,
   type NodeServiceOffer,
   type SessionHeader,
+  type SessionParams,
+  sessionNumberAt,
   type TierSpec,
 } from "@pocket-ai/protocol";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import type { DispatchRequest } from "../relay/dispatcher.js";
 import type { RoutingConfig } from "./routing-config.js";
+
+/** Session headers derived per session rules (see {@link sessionHeader}), at most this many each. */
+const SESSION_HEADERS_KEPT = 10_000;
+const sessionHeaders = new WeakMap<SessionParams, Map<string, SessionHeader>>();
+
+/**
+ * `deriveSessionHeader`, remembered: a header depends only on the rules, the application, the
+ * service and the session's number, so every relay of one application to one service in one
+ * session shares it (headers are never changed once made).
+ */
+function sessionHeader(
+  params: SessionParams,
+  application: string,
+  serviceId: string,
+  now: number,
+): SessionHeader {
+  let byKey = sessionHeaders.get(params);
+  if (byKey === undefined) {
+    byKey = new Map();
+    sessionHeaders.set(params, byKey);
+  }
+  const key = `${sessionNumberAt(params, now)} ${serviceId} ${application}`;
+  let header = byKey.get(key);
+  if (header === undefined) {
+    header = deriveSessionHeader(params, application, serviceId, now);
+    if (byKey.size >= SESSION_HEADERS_KEPT) byKey.delete(byKey.keys().next().value as string);
+    byKey.set(key, header);
+  }
+  return header;
+}
 
 /** One way to serve a relay: a node, the session it is served in, and the service and tier it is served under. */
 export interface Route {
@@ -118,7 +150,7 @@ export function planRoutes(
       request.targetNode === undefined
         ? undefined
         : sources.probeApplication?.(request.targetNode, serviceId, candidates, now);
-    const header = deriveSessionHeader(config.session, probeApp ?? app, serviceId, now);
+    const header = sessionHeader(config.session, probeApp ?? app, serviceId, now);
     const members =
       request.targetNode !== undefined
         ? candidates.filter((n) => n.address === request.targetNode)
