@@ -27,8 +27,15 @@ export function answeredRow(
     readonly errorCode?: string | undefined;
   },
 ): MeteringRow {
+  // One literal with every column (no spreads): built once per relay, inside its settlement.
   return {
-    ...base(caller, relay, outcome.now),
+    applicationId: caller.applicationId,
+    keyId: caller.keyId,
+    tier: relay.target.tier.id,
+    operation: relay.operation,
+    stream: relay.stream,
+    latencyMs: Math.max(0, outcome.now - caller.startedAt),
+    createdAt: caller.startedAt,
     requestHash: record.requestHash,
     serviceId: record.servedServiceId,
     nodeAddress: record.nodeAddress,
@@ -38,7 +45,9 @@ export function answeredRow(
     errorCode: outcome.errorCode ?? null,
     leafHash: record.leafHash,
     computeUnits: record.computeUnits,
-    ...usageColumns(record.usage),
+    inputTokens: record.usage.inputTokens,
+    outputTokens: record.usage.outputTokens,
+    images: record.usage.images ?? 0,
     priceMicroUsd: outcome.chargedMicroUsd,
     attempts: record.attempts,
     // Whole milliseconds: the column is an integer (PostgreSQL refuses a fraction).
