@@ -147,8 +147,13 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
     }
     const started = performance.now();
     deps.metrics.inFlight.add({}, 1);
+    // The relay routes (nearly every request) skip the router's own effect.
+    const operation = req.method === "POST" ? OPERATION_BY_PATH.get(path) : undefined;
     const fiber = run(
-      route(req, res, path, cors).pipe(
+      (operation === undefined
+        ? route(req, res, path, cors)
+        : serveRelay(deps, req, res, operation, cors)
+      ).pipe(
         Effect.catchAll((failure: FrontDoorFailure) =>
           Effect.sync(() => answerFailure(deps, res, failure, cors, requestId)),
         ),
