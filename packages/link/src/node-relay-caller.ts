@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { urlToHttpOptions } from "node:url";
 import type { RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
 import { TRPCClientError } from "@trpc/client";
 import { type LinkFetch, makeNodeClient, type NodeClient, type NodeRouter } from "./node-contract.js";
@@ -54,8 +55,11 @@ export function makeNodeRelayClient(
   const relayUrl = new URL(`${base}/${RELAY_PATH}`);
   const streamUrl = new URL(`${base}/${RELAY_STREAM_PATH}?batch=1`);
   const transport = relayUrl.protocol === "https:" ? https : http;
+  // Each URL's request options made once per client, not converted from the URL on every call.
+  const relayTarget = urlToHttpOptions(relayUrl);
+  const streamTarget = urlToHttpOptions(streamUrl);
   const post = (
-    url: URL,
+    url: http.RequestOptions,
     body: string,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
@@ -64,8 +68,8 @@ export function makeNodeRelayClient(
   ) => {
     if (signal?.aborted === true) return onError(signal.reason);
     const request = transport.request(
-      url,
       {
+        ...url,
         method: "POST",
         agent: options.agent,
         headers: {
@@ -89,7 +93,7 @@ export function makeNodeRelayClient(
     new Promise<RelayResponse>((resolve, reject) => {
       const fail = (e: unknown) => reject(TRPCClientError.from(asError(e)));
       post(
-        relayUrl,
+        relayTarget,
         JSON.stringify(input) ?? "",
         {},
         call.signal,
@@ -117,7 +121,7 @@ export function makeNodeRelayClient(
       const fail = (e: unknown) => reject(TRPCClientError.from(asError(e)));
       const body = `{"0":${JSON.stringify(input) ?? "null"}}`;
       const request = post(
-        streamUrl,
+        streamTarget,
         body,
         { "trpc-accept": "application/jsonl" },
         call.signal,
