@@ -6,11 +6,19 @@
 type Labels = Readonly<Record<string, string>>;
 
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(",");
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return "";
+  if (keys.length > 1) keys.sort();
+  let key = "";
+  for (const k of keys) key += `${key === "" ? "" : ","}${k}="${escapeLabel(labels[k]!)}"`;
+  return key;
 }
 
+/** Characters a label value escapes. */
+const ESCAPED = /[\\\n"]/;
+
 function escapeLabel(value: string): string {
+  if (!ESCAPED.test(value)) return value;
   return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 
