@@ -48,10 +48,16 @@ export function unaryAttempt(
     const started = performance.now();
     const check = refusalCheck(ctx, route, request);
     // The tier's deadline rides on the call itself (a timer that aborts the HTTP request), not on
-    // a racing fiber; interruption (a hedge's loser, a client gone) aborts the request too.
-    return Effect.async<RelayResponse, AttemptFailure>((resume) => {
+    // a racing fiber; interruption (a hedge's loser, a client gone) aborts the request too. The
+    // answer is checked as it arrives, and every failure counted in the node's stats.
+    return Effect.async<UnaryAnswer, AttemptFailure>((resume) => {
       const controller = new AbortController();
       let timedOut = false;
+      let interrupted = false;
+      const fail = (failure: AttemptFailure) => {
+        noteFailure(ctx, failure);
+        resume(Effect.fail(failure));
+      };
       const timer = setTimeout(() => {
         timedOut = true;
         controller.abort(new Error(`no answer in ${timeoutMs} ms`));
@@ -59,80 +65,106 @@ export function unaryAttempt(
       client.relay.mutate(envelope, { signal: controller.signal }).then(
         (raw) => {
           clearTimeout(timer);
-          resume(Effect.succeed(raw));
+          if (interrupted) return;
+          let checked: Checked;
+          try {
+            checked = checkAnswer(ctx, route, request, kind, raw, { requestHash, started, check });
+          } catch (defect) {
+            resume(Effect.die(defect));
+            return;
+          }
+          if (checked.ok) resume(Effect.succeed(checked.answer));
+          else fail(checked.failure);
         },
         (e: unknown) => {
           clearTimeout(timer);
+          if (interrupted) return;
           if (timedOut) {
-            resume(
-              Effect.fail(
-                new NodeUnreachable({
-                  nodeAddress: address,
-                  timedOut: true,
-                  detail: `no answer in ${timeoutMs} ms`,
-                }),
-              ),
+            fail(
+              new NodeUnreachable({
+                nodeAddress: address,
+                timedOut: true,
+                detail: `no answer in ${timeoutMs} ms`,
+              }),
             );
             return;
           }
           const coded = transportFailure(e);
-          resume(
-            Effect.fail(
-              coded === undefined
-                ? unreachable(address, e)
-                : judgeRefusal(address, { ...coded, signed: false }, check),
-            ),
+          fail(
+            coded === undefined
+              ? unreachable(address, e)
+              : judgeRefusal(address, { ...coded, signed: false }, check),
           );
         },
       );
       return Effect.sync(() => {
+        interrupted = true;
         clearTimeout(timer);
         controller.abort(new Error("the relay was interrupted"));
       });
-    }).pipe(
-      Effect.flatMap((raw): Effect.Effect<UnaryAnswer, AttemptFailure> => {
-        const limits = answerLimits(route, request);
-        const checked = verifyAnswer(raw, {
-          requestHash,
-          nodeAddress: address,
-          header: route.header,
-          operation: request.operation,
-          limits,
-        });
-        if (checked._tag === "SignedRefusal")
-          return Effect.fail(judgeRefusal(address, { ...checked, signed: true }, check));
-        if (checked._tag === "InvalidNodeResponse") return Effect.fail(checked);
-        const { response, responseHash } = checked;
-        // The gateway counts what the answer delivers itself: an answer longer than asked is refused
-        // (and tried elsewhere), and the node's usage is believed only up to that count.
-        const tokens = routeTokens(route);
-        const text = new DeliveredText();
-        if (limits.maxImages === 0) text.add(checked.payload);
-        const overrun =
-          limits.maxImages === 0 && !echoesPrompt(request)
-            ? (outputOverrun(text, tokens, limits) ?? usageInflated(response.usage, text, limits))
-            : undefined;
-        if (overrun !== undefined)
-          return Effect.fail(new InvalidNodeResponse({ nodeAddress: address, detail: overrun }));
-        const usage = believedUsage(response.usage, text, route, request, tokens, limits);
-        noteSuccess(ctx, route, kind, performance.now() - started);
-        return Effect.succeed({
-          payload: { ...checked.payload, model: request.target.modelName },
-          record: {
-            requestHash,
-            nodeAddress: address,
-            servedServiceId: route.servedServiceId,
-            sessionId: route.header.sessionId,
-            sessionNumber: route.header.sessionNumber,
-            leafHash: bytesToHex(relayLeafHash(requestHash, responseHash)),
-            computeUnits: response.computeUnits,
-            usage,
-          },
-        });
-      }),
-      Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
-    );
+    });
   });
+}
+
+type Checked =
+  | { readonly ok: true; readonly answer: UnaryAnswer }
+  | { readonly ok: false; readonly failure: AttemptFailure };
+
+/**
+ * A node's answer verified (signature, hash, schema, limits), its delivered tokens counted, and its
+ * usage believed up to that count; a refusal it signed judged.
+ */
+function checkAnswer(
+  ctx: AttemptContext,
+  route: Route,
+  request: DispatchRequest,
+  kind: LatencyKind,
+  raw: RelayResponse,
+  sent: { readonly requestHash: string; readonly started: number; readonly check: RefusalCheck },
+): Checked {
+  const { requestHash, started, check } = sent;
+  const address = route.node.address;
+  const limits = answerLimits(route, request);
+  const checked = verifyAnswer(raw, {
+    requestHash,
+    nodeAddress: address,
+    header: route.header,
+    operation: request.operation,
+    limits,
+  });
+  if (checked._tag === "SignedRefusal")
+    return { ok: false, failure: judgeRefusal(address, { ...checked, signed: true }, check) };
+  if (checked._tag === "InvalidNodeResponse") return { ok: false, failure: checked };
+  const { response, responseHash } = checked;
+  // The gateway counts what the answer delivers itself: an answer longer than asked is refused
+  // (and tried elsewhere), and the node's usage is believed only up to that count.
+  const tokens = routeTokens(route);
+  const text = new DeliveredText();
+  if (limits.maxImages === 0) text.add(checked.payload);
+  const overrun =
+    limits.maxImages === 0 && !echoesPrompt(request)
+      ? (outputOverrun(text, tokens, limits) ?? usageInflated(response.usage, text, limits))
+      : undefined;
+  if (overrun !== undefined)
+    return { ok: false, failure: new InvalidNodeResponse({ nodeAddress: address, detail: overrun }) };
+  const usage = believedUsage(response.usage, text, route, request, tokens, limits);
+  noteSuccess(ctx, route, kind, performance.now() - started);
+  return {
+    ok: true,
+    answer: {
+      payload: { ...checked.payload, model: request.target.modelName },
+      record: {
+        requestHash,
+        nodeAddress: address,
+        servedServiceId: route.servedServiceId,
+        sessionId: route.header.sessionId,
+        sessionNumber: route.header.sessionNumber,
+        leafHash: bytesToHex(relayLeafHash(requestHash, responseHash)),
+        computeUnits: response.computeUnits,
+        usage,
+      },
+    },
+  };
 }
 
 /** What a refusal from `route` is checked against: the request, the session rules, the gateway's clock. */
