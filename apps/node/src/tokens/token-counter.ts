@@ -24,6 +24,9 @@ export function familyTokenizer(familyOrModel: string | undefined): TokenCounter
   if (family === undefined) return undefined;
   // The prompt count includes the BOS token the engines prepend, as vLLM's `usage.prompt_tokens` does.
   const tokenizer = tokenizerOf(family);
+  // Its tables are built on first use (about 0.1 s): here, while the node starts, rather than in
+  // the first relay.
+  tokenizer.countPrompt("a");
   return { kind: family, exact: true, count: (text) => Effect.sync(() => tokenizer.countPrompt(text)) };
 }
 
