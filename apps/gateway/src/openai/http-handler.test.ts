@@ -113,6 +113,10 @@ describe("metering", () => {
     await openai.completions.create({ model: "llama-2-13b:batch", prompt: secretPrompt, max_tokens: 2 });
     t.dispatcher.failNext = "TIMEOUT";
     await openai.completions.create({ model: "llama-2-13b", prompt: secretPrompt }).catch(() => undefined);
+    // A failed relay's row goes through the metering queue after the client has its error.
+    await expect
+      .poll(() => t.admin.admin.reports.usage.query({ keyId: key.id }), { timeout: 30_000, interval: 20 })
+      .toMatchObject([{ requests: 3 }]);
     const report = await t.admin.admin.reports.usage.query({ keyId: key.id });
     expect(report).toHaveLength(1);
     expect(report[0]).toMatchObject({
