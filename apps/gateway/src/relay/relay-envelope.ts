@@ -1,18 +1,14 @@
 import {
-  bytesToHex,
-  canonicalHash,
   countRelayInput,
-  generateRelayNonce,
   isEmbeddingTier,
   isTextTier,
   type KeyPair,
   type RelayRequest,
   relayInputs,
   relayOutputCap,
-  signDigest,
+  signRelayRequest,
   type TextRequestOf,
   tokensAtLeast,
-  UnsignedRelayRequest,
 } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
 import type { DispatchRequest } from "./dispatcher.js";
@@ -37,33 +33,19 @@ export function signRelay(
   const { stream: _s, stream_options: _o, ...rest } = request.body;
   const payload: Record<string, unknown> = { ...rest, model: route.servedServiceId };
   if (stream) payload.stream = true;
-  // As `createRelayRequest` builds it (the same checks, fields and signature), with the canonical
-  // hash of the unsigned envelope taken once: it is both what is signed and the relay's identity
-  // (`relayRequestHash`).
-  const parsed = UnsignedRelayRequest.safeParse({
-    header: route.header,
-    tier: route.servedTier.id,
-    operation: request.operation,
-    payload,
-    issuedAt: now,
-    target: route.node.address,
-    v: 1,
-    nonce: generateRelayNonce(),
-    gateway: { address: key.address, publicKey: key.publicKeyHex },
-  });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue === undefined ? "" : issue.path.map(String).join(".");
-    throw new TypeError(
-      `signRelay: invalid field${path === "" ? "" : ` ${path}`}: ${issue?.message ?? "schema mismatch"}`,
-    );
-  }
-  const digest = canonicalHash(parsed.data);
-  const envelope: RelayRequest = {
-    ...parsed.data,
-    signature: bytesToHex(signDigest(digest, key.privateKey)),
-  };
-  return { envelope, requestHash: bytesToHex(digest) };
+  const { request: envelope, requestHash } = signRelayRequest(
+    {
+      header: route.header,
+      tier: route.servedTier.id,
+      operation: request.operation,
+      payload,
+      issuedAt: now,
+      target: route.node.address,
+    },
+    key,
+    "signRelay",
+  );
+  return { envelope, requestHash };
 }
 
 /** What a verified answer may claim: output tokens (text, all choices) and images (image calls). */

@@ -13,6 +13,7 @@ import {
   type RelayUsage,
   type RelayWeighing,
   relayLeafHash,
+  signRelayResponse,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
 import { Context, Duration, Effect, Either, Exit, FiberId, Layer, Scope } from "effect";
@@ -34,7 +35,6 @@ import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
 import { Membership } from "./session-membership.js";
-import { signAnswer } from "./sign-answer.js";
 
 export interface RelayServiceOptions {
   readonly key: KeyPair;
@@ -194,9 +194,9 @@ export class RelayService extends Context.Tag("node/RelayService")<
             ? { inputTokens: relay.inputTokens, outputTokens: 0 }
             : DeliveredTally.ofAnswer(payload, relay).usage();
       const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting, relay.calls);
-      let signed: ReturnType<typeof signAnswer>;
+      let signed: ReturnType<typeof signRelayResponse>;
       try {
-        signed = signAnswer(
+        signed = signRelayResponse(
           {
             requestHash: relay.requestHash,
             header: relay.request.header,

@@ -15,6 +15,7 @@ export {
   type RelayRequestExpectations,
   type RelayRequestFields,
   relayRequestHash,
+  signRelayRequest,
   UnsignedRelayRequest,
   verifyRelayRequest,
 } from "./relay-request.js";
@@ -24,6 +25,7 @@ export {
   type RelayResponseExpectations,
   type RelayResponseFields,
   relayResponseHash,
+  signRelayResponse,
   UnsignedRelayResponse,
   verifyRelayResponse,
 } from "./relay-response.js";

@@ -27,7 +27,7 @@ export function signNodeMessage<S extends z.ZodType<object>>(
     node: { address: key.address, publicKey: key.publicKeyHex },
   });
   if (!parsed.success) throw invalidFieldsError(caller, parsed.error.issues);
-  return { ...(parsed.data as z.output<S>), signature: signEnvelope(parsed.data, key) };
+  return { ...(parsed.data as z.output<S>), signature: signEnvelope(parsed.data, key).signature };
 }
 
 /**

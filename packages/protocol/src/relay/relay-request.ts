@@ -92,6 +92,27 @@ export function generateRelayNonce(): string {
  * ```
  */
 export function createRelayRequest(fields: RelayRequestFields, gatewayKey: RelaySigningKey): RelayRequest {
+  return signRelayRequest(fields, gatewayKey, "createRelayRequest").request;
+}
+
+/**
+ * {@link createRelayRequest} and {@link relayRequestHash} at once: the canonical bytes of the
+ * request are encoded and hashed once, for the signature and the hash alike. `what` names the
+ * caller in the `TypeError` thrown for fields that do not match {@link UnsignedRelayRequest}.
+ *
+ * @example
+ * ```ts
+ * const { request, requestHash } = signRelayRequest(
+ *   { header, tier: "standard", operation: "completions", payload, issuedAt: Date.now() },
+ *   gatewayKeyPair,
+ * );
+ * ```
+ */
+export function signRelayRequest(
+  fields: RelayRequestFields,
+  gatewayKey: RelaySigningKey,
+  what = "signRelayRequest",
+): { readonly request: RelayRequest; readonly requestHash: string } {
   const key = signingKeyPair(gatewayKey);
   const parsed = UnsignedRelayRequest.safeParse({
     ...fields,
@@ -99,8 +120,9 @@ export function createRelayRequest(fields: RelayRequestFields, gatewayKey: Relay
     nonce: fields.nonce ?? generateRelayNonce(),
     gateway: { address: key.address, publicKey: key.publicKeyHex },
   });
-  if (!parsed.success) throw invalidFieldsError("createRelayRequest", parsed.error.issues);
-  return { ...parsed.data, signature: signEnvelope(parsed.data, key) };
+  if (!parsed.success) throw invalidFieldsError(what, parsed.error.issues);
+  const { signature, digest } = signEnvelope(parsed.data, key);
+  return { request: { ...parsed.data, signature }, requestHash: digest };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type RelayResponse,
   type RelayResponseFields,
   relayResponseHash,
+  signRelayResponse,
   verifyRelayResponse,
 } from "./relay-response.js";
 
@@ -316,5 +317,37 @@ describe("verifyRelayResponse", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("signRelayResponse", () => {
+  it("signs what createRelayResponse signs and returns relayResponseHash of it", () => {
+    const key = generateKeyPair();
+    const fields = {
+      requestHash: "b".repeat(64),
+      header,
+      outcome: "ok",
+      payload: { id: "x", choices: [{ index: 0, message: { role: "assistant", content: "hé" } }], n: 1.5 },
+      usage: { inputTokens: 3, outputTokens: 4 },
+      computeUnits: 9,
+    } as unknown as RelayResponseFields;
+    const expected = createRelayResponse(fields, key);
+    const { response, responseHash } = signRelayResponse(fields, key);
+    expect(response).toEqual(expected);
+    expect(responseHash).toBe(relayResponseHash(expected));
+    expect(verifyRelayResponse(JSON.parse(JSON.stringify(response))).ok).toBe(true);
+  });
+
+  it("throws on fields createRelayResponse refuses", () => {
+    const key = generateKeyPair();
+    const fields = {
+      requestHash: "b".repeat(64),
+      header,
+      outcome: "ok",
+      usage: { inputTokens: 0, outputTokens: 0 },
+      computeUnits: 0,
+    } as unknown as RelayResponseFields;
+    expect(() => createRelayResponse(fields, key)).toThrow(TypeError);
+    expect(() => signRelayResponse(fields, key)).toThrow(TypeError);
   });
 });

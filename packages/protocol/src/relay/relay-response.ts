@@ -109,14 +109,37 @@ export type RelayResponseFields = Omit<UnsignedRelayResponse, "v" | "node">;
  * ```
  */
 export function createRelayResponse(fields: RelayResponseFields, nodeKey: RelaySigningKey): RelayResponse {
+  return signRelayResponse(fields, nodeKey, "createRelayResponse").response;
+}
+
+/**
+ * {@link createRelayResponse} and {@link relayResponseHash} at once: the canonical bytes of the
+ * response are encoded and hashed once, for the signature and the hash alike. `what` names the
+ * caller in the `TypeError` thrown for fields that do not match {@link UnsignedRelayResponse}.
+ *
+ * @example
+ * ```ts
+ * const { response, responseHash } = signRelayResponse(
+ *   { requestHash, header: request.header, outcome: "ok", payload: completion,
+ *     usage: { inputTokens: 12, outputTokens: 40 }, computeUnits: 52 },
+ *   nodeKeyPair,
+ * );
+ * ```
+ */
+export function signRelayResponse(
+  fields: RelayResponseFields,
+  nodeKey: RelaySigningKey,
+  what = "signRelayResponse",
+): { readonly response: RelayResponse; readonly responseHash: string } {
   const key = signingKeyPair(nodeKey);
   const parsed = UnsignedRelayResponse.safeParse({
     ...fields,
     v: 1,
     node: { address: key.address, publicKey: key.publicKeyHex },
   });
-  if (!parsed.success) throw invalidFieldsError("createRelayResponse", parsed.error.issues);
-  return { ...parsed.data, signature: signEnvelope(parsed.data, key) };
+  if (!parsed.success) throw invalidFieldsError(what, parsed.error.issues);
+  const { signature, digest } = signEnvelope(parsed.data, key);
+  return { response: { ...parsed.data, signature }, responseHash: digest };
 }
 
 /**

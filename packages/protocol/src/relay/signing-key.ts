@@ -1,4 +1,5 @@
-import { type KeyPair, keyPairFromPrivateKey, signCanonical } from "../crypto/index.js";
+import { type KeyPair, keyPairFromPrivateKey, signDigest } from "../crypto/index.js";
+import { bytesToHex, canonicalHash } from "../encoding/index.js";
 
 /**
  * The key an envelope is signed with: a raw 32-byte private key, or a {@link KeyPair} (preferred
@@ -16,9 +17,13 @@ export function signingKeyPair(key: RelaySigningKey): KeyPair {
   return key instanceof Uint8Array ? keyPairFromPrivateKey(key) : key;
 }
 
-/** Signs the canonical bytes of an unsigned envelope; returns the signature as hex. */
-export function signEnvelope(unsigned: unknown, key: KeyPair): string {
-  return signCanonical(unsigned, key.privateKey);
+/**
+ * Signs the canonical bytes of an unsigned envelope: the signature as hex, and the digest signed,
+ * as hex — the envelope's identity (a request's or response's hash), hashed once for both.
+ */
+export function signEnvelope(unsigned: unknown, key: KeyPair): { signature: string; digest: string } {
+  const digest = canonicalHash(unsigned);
+  return { signature: bytesToHex(signDigest(digest, key.privateKey)), digest: bytesToHex(digest) };
 }
 
 /**
