@@ -1,18 +1,10 @@
-import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { processScope, spawnGateway } from "./support/gateway-process.js";
-import {
-  adminClient,
-  LIVE_ADMIN_TOKEN,
-  liveSession,
-  startDevNode,
-  waitForNodes,
-} from "./support/live-network.js";
+import { outcomeCounts, processScope, spawnReplicas } from "./support/gateway-process.js";
+import { adminClient, liveSession, startDevNode, waitForNodes } from "./support/live-network.js";
 import { postgresServerUrl } from "./support/temp-database.js";
 
 /**
@@ -29,43 +21,23 @@ const errorOf = async (response: Response) =>
   ((await response.json()) as { error: { code: string; message: string } }).error;
 
 /** `pocket_gateway_image_peer_fetches_total` by outcome, from a replica's `/metrics`. */
-async function peerFetches(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const counts: Record<string, number> = {};
-  for (const m of text.matchAll(/^pocket_gateway_image_peer_fetches_total\{outcome="(\w+)"\} (\d+)$/gm))
-    counts[m[1]!] = Number(m[2]);
-  return counts;
-}
+const peerFetches = (url: string) => outcomeCounts(url, "pocket_gateway_image_peer_fetches_total");
 
 describe.skipIf(server === null)("image URLs across gateway replicas on one PostgreSQL database", () => {
   it("an image made through one replica is fetched from every replica, with the same bytes; gone replicas answer 404", async () => {
     const databaseUrl = await createTestDatabase(server!);
     const key = randomBytes(32).toString("hex");
     const session = liveSession();
-    const replicas: { child: ChildProcess; url: string; log: string[] }[] = [];
-    for (let i = 0; i < 3; i++) {
-      const configFile = join(dir, `gateway-${i}.json`);
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          listen: { host: "127.0.0.1", port: 0 },
-          dataDir: join(dir, `gateway-${i}`),
-          privateKey: key,
-          adminToken: LIVE_ADMIN_TOKEN,
-          routing: {
-            session,
-            healthCheckMs: 60_000,
-            hedge: { enabled: false },
-            timeouts: { "*:standard": 120_000 },
-          },
-          // A loaded test machine may be slow: a peer has long to answer.
-          replica: { peerTimeoutMs: 30_000 },
-          drainMs: 1_000,
-          logLevel: "info",
-        }),
-      );
-      replicas.push(await spawnGateway(configFile, children, { POCKET_DATABASE_URL: databaseUrl }));
-    }
+    // A loaded test machine may be slow: a peer has long to answer.
+    const replicas = await spawnReplicas(
+      { dir, children },
+      {
+        databaseUrl,
+        privateKeyHex: key,
+        session,
+        configs: [0, 1, 2].map(() => ({ replica: { peerTimeoutMs: 30_000 }, drainMs: 1_000 })),
+      },
+    );
     const [a, b, c] = replicas as [(typeof replicas)[0], (typeof replicas)[0], (typeof replicas)[0]];
     const admin = adminClient(`${a.url}/trpc`);
     const address = (await (await fetch(`${a.url}/health`)).json()) as { address: string };

@@ -1,20 +1,12 @@
-import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
 import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { StreamedItemStore } from "../src/openai/responses/streamed-items.js";
-import { processScope, spawnGateway } from "./support/gateway-process.js";
-import {
-  adminClient,
-  LIVE_ADMIN_TOKEN,
-  liveSession,
-  startDevNode,
-  waitForNodes,
-} from "./support/live-network.js";
+import { outcomeCounts, processScope, spawnReplicas } from "./support/gateway-process.js";
+import { adminClient, liveSession, startDevNode, waitForNodes } from "./support/live-network.js";
 import { postgresServerUrl } from "./support/temp-database.js";
 
 /**
@@ -30,15 +22,7 @@ const server = postgresServerUrl();
 const asApiError = (e: unknown) => e as APIError;
 
 /** `pocket_gateway_response_item_peer_fetches_total` by outcome, from a replica's `/metrics`. */
-async function peerFetches(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const counts: Record<string, number> = {};
-  for (const m of text.matchAll(
-    /^pocket_gateway_response_item_peer_fetches_total\{outcome="(\w+)"\} (\d+)$/gm,
-  ))
-    counts[m[1]!] = Number(m[2]);
-  return counts;
-}
+const peerFetches = (url: string) => outcomeCounts(url, "pocket_gateway_response_item_peer_fetches_total");
 
 /** A loopback port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
@@ -56,33 +40,22 @@ describe.skipIf(server === null)(
       const databaseUrl = await createTestDatabase(server!);
       const key = randomBytes(32).toString("hex");
       const session = liveSession();
-      const replicas: { child: ChildProcess; url: string; log: string[] }[] = [];
-      // D advertises an address nothing answers at: registered and live, but unreachable.
+      // D advertises an address nothing answers at: registered and live, but unreachable. A loaded
+      // test machine may be slow: a peer has long to answer.
       const advertise = [undefined, undefined, undefined, `http://127.0.0.1:${await closedPort()}`];
-      for (const [i, advertiseUrl] of advertise.entries()) {
-        const configFile = join(dir, `gateway-${i}.json`);
-        writeFileSync(
-          configFile,
-          JSON.stringify({
-            listen: { host: "127.0.0.1", port: 0 },
-            dataDir: join(dir, `gateway-${i}`),
-            privateKey: key,
-            adminToken: LIVE_ADMIN_TOKEN,
-            routing: {
-              session,
-              healthCheckMs: 60_000,
-              hedge: { enabled: false },
-              timeouts: { "*:standard": 120_000 },
-            },
-            // A loaded test machine may be slow: a peer has long to answer.
+      const replicas = await spawnReplicas(
+        { dir, children },
+        {
+          databaseUrl,
+          privateKeyHex: key,
+          session,
+          configs: advertise.map((advertiseUrl) => ({
             replica: { peerTimeoutMs: 30_000, ...(advertiseUrl === undefined ? {} : { advertiseUrl }) },
             responseItems: { ttlSeconds: 600 },
             drainMs: 1_000,
-            logLevel: "info",
-          }),
-        );
-        replicas.push(await spawnGateway(configFile, children, { POCKET_DATABASE_URL: databaseUrl }));
-      }
+          })),
+        },
+      );
       const [a, b, c, d] = replicas as [
         (typeof replicas)[0],
         (typeof replicas)[0],

@@ -1,5 +1,4 @@
 import type { ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   buildClaimTree,
@@ -14,8 +13,8 @@ import {
 } from "@pocket-ai/protocol";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
 import { describe, expect, it } from "vitest";
-import { processScope, spawnGateway } from "./support/gateway-process.js";
-import { adminClient, LIVE_ADMIN_TOKEN, startDevNode, waitForNodes } from "./support/live-network.js";
+import { processScope, spawnReplicas } from "./support/gateway-process.js";
+import { adminClient, startDevNode, waitForNodes } from "./support/live-network.js";
 import { postgresServerUrl } from "./support/temp-database.js";
 
 /**
@@ -47,31 +46,17 @@ describe.skipIf(server === null)("three gateway replicas on one PostgreSQL datab
       sessionLengthMs: 12_000,
       graceMs: 1_000,
     };
-    const replicas: Replica[] = [];
-    for (let i = 0; i < 3; i++) {
-      const configFile = join(dir, `gateway-${i}.json`);
-      writeFileSync(
-        configFile,
-        JSON.stringify({
-          listen: { host: "127.0.0.1", port: 0 },
-          dataDir: join(dir, `gateway-${i}`),
-          privateKey: Buffer.from(key.privateKey).toString("hex"),
-          adminToken: LIVE_ADMIN_TOKEN,
-          // A loaded test machine may be slow: long timeouts, no hedges, so relays do not fail.
-          routing: {
-            session,
-            healthCheckMs: 60_000,
-            hedge: { enabled: false },
-            timeouts: { "*:standard": 120_000 },
-          },
-          metering: { flushMs: 50 },
-          logLevel: "info",
-        }),
-      );
-      // The database comes from the environment, as a deployment passes its secret.
-      const started = await spawnGateway(configFile, children, { POCKET_DATABASE_URL: databaseUrl });
-      replicas.push({ ...started, admin: adminClient(`${started.url}/trpc`) });
-    }
+    const replicas: Replica[] = (
+      await spawnReplicas(
+        { dir, children },
+        {
+          databaseUrl,
+          privateKeyHex: Buffer.from(key.privateKey).toString("hex"),
+          session,
+          configs: [0, 1, 2].map(() => ({ metering: { flushMs: 50 } })),
+        },
+      )
+    ).map((started) => ({ ...started, admin: adminClient(`${started.url}/trpc`) }));
     const [a, b, c] = replicas as [Replica, Replica, Replica];
 
     // Nodes announce to replica A only; B and C see them through the shared table.

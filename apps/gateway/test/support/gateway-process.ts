@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
+import { LIVE_ADMIN_TOKEN } from "./live-network.js";
 
 const GATEWAY_APP = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -74,4 +75,55 @@ export function processScope(prefix: string): {
     rmSync(dir, { recursive: true, force: true });
   });
   return { dir, children, stops };
+}
+
+/**
+ * Gateway processes on one database, as replicas run: one config file each in the scope's folder,
+ * the same key and session, the admin token of the live network, routing that suits a loaded test
+ * machine (long timeouts, no hedges), and the database from the environment, as a deployment
+ * passes its secret. `configs[i]` adds to replica i's config; one replica per entry.
+ */
+export async function spawnReplicas(
+  scope: { readonly dir: string; readonly children: ChildProcess[] },
+  options: {
+    readonly databaseUrl: string;
+    readonly privateKeyHex: string;
+    readonly session: unknown;
+    readonly configs: readonly Record<string, unknown>[];
+  },
+): Promise<Array<{ child: ChildProcess; url: string; log: string[] }>> {
+  const replicas: Array<{ child: ChildProcess; url: string; log: string[] }> = [];
+  for (const [i, extra] of options.configs.entries()) {
+    const configFile = join(scope.dir, `gateway-${i}.json`);
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        listen: { host: "127.0.0.1", port: 0 },
+        dataDir: join(scope.dir, `gateway-${i}`),
+        privateKey: options.privateKeyHex,
+        adminToken: LIVE_ADMIN_TOKEN,
+        routing: {
+          session: options.session,
+          healthCheckMs: 60_000,
+          hedge: { enabled: false },
+          timeouts: { "*:standard": 120_000 },
+        },
+        logLevel: "info",
+        ...extra,
+      }),
+    );
+    replicas.push(
+      await spawnGateway(configFile, scope.children, { POCKET_DATABASE_URL: options.databaseUrl }),
+    );
+  }
+  return replicas;
+}
+
+/** A counter's values by its `outcome` label, from a gateway's `/metrics`. */
+export async function outcomeCounts(url: string, metric: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  const line = new RegExp(`^${metric}\\{outcome="(\\w+)"\\} (\\d+)$`, "gm");
+  for (const m of text.matchAll(line)) counts[m[1]!] = Number(m[2]);
+  return counts;
 }
