@@ -75,8 +75,6 @@ export function startGateway(
     const log = options.log ?? createLogger({ app: "gateway", level: config.logLevel });
     // Before the runtime is captured: procedures' Effect.log* and spans go through these.
     yield* installObservability(log, config.telemetry, "gateway");
-    // With no exporter, spans would go nowhere: each relay's spans are then no-ops.
-    if (config.telemetry?.otlpEndpoint === undefined) yield* Layer.build(Layer.setTracerEnabled(false));
     const fail = (reason: string) => new GatewayStartError({ reason });
     const key = yield* loadGatewayKey({
       privateKey: config.privateKey,

@@ -26,18 +26,14 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const metrics = yield* Metrics;
       const { pools } = yield* BackendPools;
       const runtime = yield* Effect.runtime<never>();
-      // Relay spans are made only where they go somewhere: with span export configured.
-      const traced = config.telemetry?.otlpEndpoint !== undefined;
+      // Without span export configured the tracer is off (`tracingLayer`) and these spans are no-ops.
       const impl: NodeRelayApi = {
-        relay: traced
-          ? (input) => relays.relay(input).pipe(Effect.withSpan("Node.relay", { captureStackTrace: false }))
-          : relays.relay,
-        relayStream: traced
-          ? (input, signal) =>
-              relays
-                .relayStream(input, signal)
-                .pipe(Effect.withSpan("Node.relayStream.open", { captureStackTrace: false }))
-          : relays.relayStream,
+        relay: (input) =>
+          relays.relay(input).pipe(Effect.withSpan("Node.relay", { captureStackTrace: false })),
+        relayStream: (input, signal) =>
+          relays
+            .relayStream(input, signal)
+            .pipe(Effect.withSpan("Node.relayStream.open", { captureStackTrace: false })),
         info: () => description.info,
         health: description.health,
       };
