@@ -111,7 +111,7 @@ describe("fetchPeerImage", () => {
     let closed = false;
     answer = (res) => res.on("close", () => (closed = true));
     expect(await get({ timeoutMs: 200 })).toEqual({ kind: "unavailable", reason: "no answer within 200 ms" });
-    for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1_000 && !closed; i++) await new Promise((r) => setTimeout(r, 20));
     expect(closed).toBe(true);
     const gone = createServer();
     await new Promise<void>((resolve) => gone.listen(0, "127.0.0.1", resolve));
