@@ -3,13 +3,15 @@
  * settlement), on 127.0.0.1:<free port> over a temp data folder. Once it serves, it creates an
  * application and an API key through its own admin API and reports `{ url, address, apiKey }`.
  * `--rpm <n>` and `--tpm <n>` give the key rate limits (none by default), so that every relay
- * also checks and records the key's rate window.
+ * also checks and records the key's rate window. This week's and next week's POKT rates are set,
+ * so the nodes' claims settle when a run outlasts a session (the soak), as on an operated gateway.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { GatewayConfig, startGateway } from "@pocket-ai/gateway";
+import { weekIdOf } from "@pocket-ai/protocol";
 import { Effect, Exit, Scope } from "effect";
 import { onStopMessage, reportFailure, reportReady } from "./child-ipc.js";
 
@@ -47,6 +49,13 @@ async function main() {
     rpm: limit(values.rpm),
     tpm: limit(values.tpm),
   });
+  const WEEK_MS = 7 * 24 * 3_600_000;
+  for (const at of [Date.now(), Date.now() + WEEK_MS]) {
+    await admin(gateway.trpcUrl, "admin.settlement.rates.set", {
+      weekId: weekIdOf(at),
+      rateMicroUsdPerPokt: 500_000,
+    });
+  }
   onStopMessage(async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void));
     rmSync(dataDir, { recursive: true, force: true });
