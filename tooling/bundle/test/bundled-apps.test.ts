@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,9 +82,10 @@ let node: Started;
 let openai: OpenAI;
 let gatewayUrl: string;
 
+const gatewayFile = join(repo, "apps/gateway/dist/pocket-gateway.test.mjs");
+const nodeFile = join(repo, "apps/node/dist/pocket-node.test.mjs");
+
 beforeAll(async () => {
-  const gatewayFile = join(repo, "apps/gateway/dist/pocket-gateway.test.mjs");
-  const nodeFile = join(repo, "apps/node/dist/pocket-node.test.mjs");
   await bundle({ entry: join(repo, "apps/gateway/src/cli.ts"), outfile: gatewayFile });
   await bundle({ entry: join(repo, "apps/node/src/cli.ts"), outfile: nodeFile });
 
@@ -161,6 +162,15 @@ afterAll(async () => {
 });
 
 describe("bundled gateway and node under plain node", () => {
+  it("are ASCII only, so V8 keeps each source as a one-byte string (half the memory)", () => {
+    for (const file of [gatewayFile, nodeFile]) {
+      const text = readFileSync(file, "utf8");
+      // The sources hold non-ASCII comments (≤, →): the bundler escaped them, it did not drop them.
+      expect(text).toContain("\\u2192");
+      expect(text.match(/[\u0080-\uffff]/g) ?? []).toEqual([]);
+    }
+  });
+
   it("serve a chat completion and a stream to the official client, signed and metered", async () => {
     const chat = await openai.chat.completions.create({
       model: "llama-2-13b",
