@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalBytes, canonicalJson } from "./canonical.js";
+import { canonicalBytes, canonicalJson, isCanonicalJson } from "./canonical.js";
 import { bytesToHex, canonicalHash, hexToBytes, isHex, sha256Hex } from "./hash.js";
 
 /** Rebuilds every object in a JSON value with its keys in a shuffled order. */
@@ -68,6 +68,48 @@ describe("canonicalJson", () => {
     ["a function", { f: () => 1 }],
   ])("refuses %s", (_name, value) => {
     expect(() => canonicalJson(value)).toThrow(TypeError);
+  });
+
+  it("is what isCanonicalJson says: it encodes exactly the values isCanonicalJson accepts", () => {
+    const anything = fc.anything({
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withNullPrototype: true,
+      withObjectString: true,
+      withSet: true,
+      withSparseArray: true,
+      withTypedArray: true,
+    });
+    const encodes = (value: unknown) => {
+      try {
+        canonicalJson(value);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // Doubles include NaN and ±Infinity, which the other generators leave out.
+    const doubles = fc.oneof(fc.double(), fc.array(fc.double()), fc.dictionary(fc.string(), fc.double()));
+    fc.assert(
+      fc.property(fc.oneof(anything, jsonValue, doubles), (value) => {
+        expect(isCanonicalJson(value)).toBe(encodes(value));
+      }),
+      { numRuns: 2_000 },
+    );
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect([isCanonicalJson(deep), encodes(deep)]).toEqual([false, false]);
+    expect([isCanonicalJson(undefined), isCanonicalJson({ a: undefined })]).toEqual([false, true]);
+    for (const refused of [
+      { a: Number.NaN },
+      [Number.POSITIVE_INFINITY],
+      { a: 1n },
+      [undefined],
+      new Date(0),
+    ])
+      expect(isCanonicalJson(refused)).toBe(false);
   });
 
   it("encodes UTF-8", () => {

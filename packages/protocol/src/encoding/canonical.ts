@@ -60,6 +60,55 @@ export function canonicalJsonWithEncoded(
   }
 }
 
+/**
+ * Whether {@link canonicalJson} encodes `value` (rather than throwing): the same checks, made
+ * without building the encoding, so a schema can ask before the one encoding that is hashed.
+ *
+ * @example
+ * ```ts
+ * isCanonicalJson({ a: [1, "x", null] }); // true
+ * isCanonicalJson({ a: Number.NaN }); // false
+ * ```
+ */
+export function isCanonicalJson(value: unknown): boolean {
+  try {
+    return encodable(value);
+  } catch {
+    // A value too deep (or cyclic) for the stack: the encoder cannot write it either.
+    return false;
+  }
+}
+
+function encodable(value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (item === undefined || !encodable(item)) return false;
+        }
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        const item = record[key];
+        if (item !== undefined && !encodable(item)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** Canonical JSON of `value`; throws a bare `TypeError` on what it cannot encode. */
 function write(value: unknown): string {
   switch (typeof value) {

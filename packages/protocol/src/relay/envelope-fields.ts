@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PoktAddress, PublicKeyHex } from "../crypto/index.js";
-import { canonicalJson } from "../encoding/index.js";
+import { isCanonicalJson } from "../encoding/index.js";
 import { type ErrorCode, ErrorCodes } from "../errors/index.js";
 
 /**
@@ -58,7 +58,7 @@ export const RelayDigestHex = z.string().regex(/^[0-9a-f]{64}$/, {
  * RelayJsonPayload.safeParse(Number.NaN).success; // false
  * ```
  */
-export const RelayJsonPayload = z.unknown().refine(isCanonicalJsonValue, {
+export const RelayJsonPayload = z.unknown().refine(isCanonicalJson, {
   message: "expected a JSON value (finite numbers, plain objects, no undefined in arrays)",
 });
 
@@ -112,13 +112,3 @@ export const RelayOutcome = z.enum(["ok", "error"]);
 
 /** A parsed {@link RelayOutcome}. */
 export type RelayOutcome = z.infer<typeof RelayOutcome>;
-
-function isCanonicalJsonValue(value: unknown): boolean {
-  if (value === undefined) return false;
-  try {
-    canonicalJson(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
