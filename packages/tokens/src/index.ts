@@ -2,6 +2,8 @@ export { type DeliveredBounds, DeliveredText, type OutputBounds, outputBounds } 
 export {
   type FamilyTokenizer,
   familyTokenizer,
+  familyTokenizerReady,
+  prepareFamilyTokenizers,
   type TokenizerFamily,
   tokenizerFamilyOf,
 } from "./family-tokenizer.js";

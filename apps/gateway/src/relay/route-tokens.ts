@@ -1,4 +1,5 @@
 import {
+  type Catalog,
   countRelayInput,
   isTextTier,
   type RelayUsage,
@@ -13,6 +14,8 @@ import {
   familyTokenizer,
   type OutputBounds,
   outputBounds,
+  prepareFamilyTokenizers,
+  type TokenizerFamily,
   tokenizerFamilyOf,
 } from "@pocket-ai/tokens";
 import type { Route } from "../routing/route-plan.js";
@@ -41,6 +44,21 @@ export function routeTokens(route: Route): RouteTokens {
   const output = outputBounds(offer?.tokenizer, family);
   const exact = output.exact;
   return { family, output, countInput: exact === undefined ? tokensAtMost : exact.countPrompt };
+}
+
+/**
+ * Builds the token tables of every family the catalog's text model services name, as the gateway
+ * starts (about 0.1 s each), rather than in the first relay of each: those are the families it
+ * counts. A family only a node declares (a service named for another model) is still built on its
+ * first relay. Returns the families built.
+ */
+export function prepareCatalogTokenizers(catalog: Catalog): TokenizerFamily[] {
+  const families = catalog.services.flatMap((service) => {
+    if (service.class !== "model" || service.kind !== "text") return [];
+    const family = tokenizerFamilyOf(service.modelFamily) ?? tokenizerFamilyOf(service.id);
+    return family === undefined ? [] : [family];
+  });
+  return prepareFamilyTokenizers(families);
 }
 
 /** Input tokens of a text request at most, as the node would count them (exact) or above any count. */

@@ -1,4 +1,8 @@
-import { tokenizerFamilyOf, familyTokenizer as tokenizerOf } from "@pocket-ai/tokens";
+import {
+  prepareFamilyTokenizers,
+  tokenizerFamilyOf,
+  familyTokenizer as tokenizerOf,
+} from "@pocket-ai/tokens";
 import { Effect } from "effect";
 
 /**
@@ -24,9 +28,8 @@ export function familyTokenizer(familyOrModel: string | undefined): TokenCounter
   if (family === undefined) return undefined;
   // The prompt count includes the BOS token the engines prepend, as vLLM's `usage.prompt_tokens` does.
   const tokenizer = tokenizerOf(family);
-  // Its tables are built on first use (about 0.1 s): here, while the node starts, rather than in
-  // the first relay.
-  tokenizer.countPrompt("a");
+  // Its tables are built here, while the node starts, rather than in the first relay.
+  prepareFamilyTokenizers([family]);
   return { kind: family, exact: true, count: (text) => Effect.sync(() => tokenizer.countPrompt(text)) };
 }
 
