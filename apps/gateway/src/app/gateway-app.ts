@@ -24,7 +24,6 @@ import { MessageItemSeal } from "../openai/responses/sealed-items.js";
 import { StreamedItemStore } from "../openai/responses/streamed-items.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
-import { prepareCatalogTokenizers } from "../relay/route-tokens.js";
 import { advertiseUrlOf } from "../replicas/advertise-url.js";
 import { newReplicaId, replicaDirectory } from "../replicas/replica-directory.js";
 import { contextFromRequest } from "../trpc.js";
@@ -87,8 +86,6 @@ export function startGateway(
       return yield* fail(`catalog: ${merged.error.detail ?? merged.error.message}`);
     }
     const catalog = merged?.value ?? DEFAULT_CATALOG;
-    // The token tables of the catalog's text families, now rather than in a customer's first relay.
-    prepareCatalogTokenizers(catalog);
     const registry = new MetricsRegistry();
     const env: SideEnv = { config, key, catalog, registry, log };
 

@@ -2,6 +2,7 @@ import { type RegistrationAck, type RegistryCandidate, verifyNodeAnnouncement } 
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Schedule } from "effect";
 import { GatewayStore, storeRunner } from "../db/database.js";
+import { prepareNodeTokenizers } from "../relay/route-tokens.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
@@ -30,6 +31,10 @@ const make = Effect.gen(function* () {
   const staleAfterMs = settings.announceEveryMs * announceGracePeriods;
 
   const byAddress = new Map<string, RegisteredNode>();
+  /** A node now in the registry: the token tables of its families are built next, off its request. */
+  const arrived = (node: RegisteredNode) => {
+    setImmediate(() => prepareNodeTokenizers(node));
+  };
   const health = new Map<string, NodeHealth>();
   let version = 0;
 
@@ -57,6 +62,7 @@ const make = Effect.gen(function* () {
       if (node === undefined) continue;
       if (known !== undefined && known.endpoint !== node.endpoint) health.delete(row.address);
       byAddress.set(row.address, node);
+      arrived(node);
       changed = true;
     }
     for (const address of byAddress.keys()) {
@@ -151,6 +157,7 @@ const make = Effect.gen(function* () {
           last_announced_at = excluded.last_announced_at, status = excluded.status`),
     );
     byAddress.set(address, node);
+    arrived(node);
     if (previous === undefined || previous.endpoint !== node.endpoint) health.delete(address);
     version += 1;
     return ack(true);
