@@ -1,7 +1,7 @@
 import { Effect, type Exit, Fiber } from "effect";
 
 /** `setTimeout`'s longest delay; a longer limit is no limit within a process's life. */
-const MAX_TIMER_MS = 2_147_483_647;
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * `effect` under a time limit, as `Effect.timeoutFail`: past `ms` the work is interrupted (and

@@ -9,6 +9,7 @@ import {
   BackendUnavailable,
   type CallDeadline,
 } from "./backend.js";
+import { MAX_TIMER_MS } from "./deadline.js";
 
 /** Where one engine lives and how long a call to it may take. */
 export interface EngineTarget {
@@ -166,9 +167,6 @@ function optionsFor(url: string): http.RequestOptions & { readonly secure: boole
   }
   return options;
 }
-
-/** `setTimeout`'s longest delay; a longer limit is no limit within a process's life. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * One HTTP exchange with the engine under the target's timeout, in one asynchronous step: the

@@ -90,7 +90,7 @@ export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect
     const envelope = checkEnvelope(input, ctx);
     if ("kind" in envelope) return Effect.succeed(envelope);
     const { request, requestHash, now } = envelope;
-    const refused = (error: ProtocolError): Admission => ({ kind: "refused", request, requestHash, error });
+    const refused = (error: ProtocolError) => refusedAdmission(request, requestHash, error);
     const recorded = ctx.store.admit(
       {
         requestHash,
@@ -118,6 +118,13 @@ export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect
   });
 }
 
+const refusedAdmission = (request: RelayRequest, requestHash: string, error: ProtocolError): Admission => ({
+  kind: "refused",
+  request,
+  requestHash,
+  error,
+});
+
 /**
  * The checks before the replay record, all synchronous: envelope and signature, gateway, session,
  * membership. A refusal, or the verified request with the time its session was checked at.
@@ -129,30 +136,22 @@ function checkEnvelope(
   const verified = verifyRelayRequest(input, { nodeAddress: ctx.nodeAddress });
   if (!verified.ok) return { kind: "unverifiable", error: verified.error };
   const { request, requestHash } = verified.value;
+  const refused = (error: ProtocolError) => refusedAdmission(request, requestHash, error);
   if (ctx.gateways.size > 0 && !ctx.gateways.has(request.gateway.address)) {
-    return {
-      kind: "refused",
-      request,
-      requestHash,
-      error: protocolError(
-        "UNKNOWN_GATEWAY",
-        `gateway ${request.gateway.address} is not in this node's config`,
-      ),
-    };
+    return refused(
+      protocolError("UNKNOWN_GATEWAY", `gateway ${request.gateway.address} is not in this node's config`),
+    );
   }
   const now = ctx.now();
   const session = checkRelaySession(request.header, ctx.session, now);
-  if (!session.ok) return { kind: "refused", request, requestHash, error: session.error };
+  if (!session.ok) return refused(session.error);
   if (!ctx.inSession(request)) {
-    return {
-      kind: "refused",
-      request,
-      requestHash,
-      error: protocolError(
+    return refused(
+      protocolError(
         "NOT_IN_SESSION",
         `node ${ctx.nodeAddress} is not selected for session ${request.header.sessionId}`,
       ),
-    };
+    );
   }
   return { request, requestHash, now };
 }

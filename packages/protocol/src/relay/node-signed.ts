@@ -1,13 +1,7 @@
 import type { z } from "zod";
 import type { Result } from "../errors/index.js";
 import { checkEnvelopeSignature } from "./envelope-verification.js";
-import {
-  invalidFieldsError,
-  type RelaySigningKey,
-  signEnvelope,
-  signingKeyPair,
-  withoutSignature,
-} from "./signing-key.js";
+import { type RelaySigningKey, signingKeyPair, signValidated, withoutSignature } from "./signing-key.js";
 
 /**
  * Builds a node-signed message (an announcement, a claim, a proof): adds `v: 1` and the node's
@@ -21,13 +15,8 @@ export function signNodeMessage<S extends z.ZodType<object>>(
   caller: string,
 ): z.output<S> & { signature: string } {
   const key = signingKeyPair(nodeKey);
-  const parsed = unsignedSchema.safeParse({
-    ...fields,
-    v: 1,
-    node: { address: key.address, publicKey: key.publicKeyHex },
-  });
-  if (!parsed.success) throw invalidFieldsError(caller, parsed.error.issues);
-  return { ...(parsed.data as z.output<S>), signature: signEnvelope(parsed.data, key).signature };
+  const node = { address: key.address, publicKey: key.publicKeyHex };
+  return signValidated(unsignedSchema, { ...fields, v: 1, node }, key, caller).envelope;
 }
 
 /**

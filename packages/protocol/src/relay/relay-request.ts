@@ -5,13 +5,7 @@ import { fail, ok, type Result } from "../errors/index.js";
 import { SessionHeader } from "../session/index.js";
 import { RelayJsonPayload, RelayOperation, RelaySignerIdentity } from "./envelope-fields.js";
 import { checkEnvelopeSignature, parseEnvelope } from "./envelope-verification.js";
-import {
-  invalidFieldsError,
-  type RelaySigningKey,
-  signEnvelope,
-  signingKeyPair,
-  withoutSignature,
-} from "./signing-key.js";
+import { type RelaySigningKey, signingKeyPair, signValidated, withoutSignature } from "./signing-key.js";
 
 const requestShape = {
   v: z.literal(1),
@@ -114,15 +108,14 @@ export function signRelayRequest(
   what = "signRelayRequest",
 ): { readonly request: RelayRequest; readonly requestHash: string } {
   const key = signingKeyPair(gatewayKey);
-  const parsed = UnsignedRelayRequest.safeParse({
+  const unsigned = {
     ...fields,
     v: 1,
     nonce: fields.nonce ?? generateRelayNonce(),
     gateway: { address: key.address, publicKey: key.publicKeyHex },
-  });
-  if (!parsed.success) throw invalidFieldsError(what, parsed.error.issues);
-  const { signature, digest } = signEnvelope(parsed.data, key);
-  return { request: { ...parsed.data, signature }, requestHash: digest };
+  };
+  const { envelope, digest } = signValidated(UnsignedRelayRequest, unsigned, key, what);
+  return { request: envelope, requestHash: digest };
 }
 
 /**

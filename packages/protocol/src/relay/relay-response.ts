@@ -12,13 +12,7 @@ import {
   RelayUsage,
 } from "./envelope-fields.js";
 import { checkEnvelopeSignature, parseEnvelope } from "./envelope-verification.js";
-import {
-  invalidFieldsError,
-  type RelaySigningKey,
-  signEnvelope,
-  signingKeyPair,
-  withoutSignature,
-} from "./signing-key.js";
+import { type RelaySigningKey, signingKeyPair, signValidated, withoutSignature } from "./signing-key.js";
 
 const responseShape = {
   v: z.literal(1),
@@ -132,14 +126,9 @@ export function signRelayResponse(
   what = "signRelayResponse",
 ): { readonly response: RelayResponse; readonly responseHash: string } {
   const key = signingKeyPair(nodeKey);
-  const parsed = UnsignedRelayResponse.safeParse({
-    ...fields,
-    v: 1,
-    node: { address: key.address, publicKey: key.publicKeyHex },
-  });
-  if (!parsed.success) throw invalidFieldsError(what, parsed.error.issues);
-  const { signature, digest } = signEnvelope(parsed.data, key);
-  return { response: { ...parsed.data, signature }, responseHash: digest };
+  const node = { address: key.address, publicKey: key.publicKeyHex };
+  const { envelope, digest } = signValidated(UnsignedRelayResponse, { ...fields, v: 1, node }, key, what);
+  return { response: envelope, responseHash: digest };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import { type KeyPair, keyPairFromPrivateKey, signDigest } from "../crypto/index.js";
 import { bytesToHex, canonicalHash } from "../encoding/index.js";
 
@@ -36,6 +37,22 @@ export function withoutSignature<T extends object>(envelope: T): Omit<T, "signat
     if (key !== "signature") copy[key] = value;
   }
   return copy as Omit<T, "signature">;
+}
+
+/**
+ * Validates an unsigned envelope against its schema (a wrong field throws a `TypeError` named after
+ * `what`) and signs its canonical bytes: the signed envelope, and the digest signed (hex).
+ */
+export function signValidated<S extends z.ZodType<object>>(
+  schema: S,
+  unsigned: object,
+  key: KeyPair,
+  what: string,
+): { readonly envelope: z.output<S> & { signature: string }; readonly digest: string } {
+  const parsed = schema.safeParse(unsigned);
+  if (!parsed.success) throw invalidFieldsError(what, parsed.error.issues);
+  const { signature, digest } = signEnvelope(parsed.data, key);
+  return { envelope: { ...(parsed.data as z.output<S>), signature }, digest };
 }
 
 /** Throws a `TypeError` naming the first schema issue of envelope fields a signer was given. */
