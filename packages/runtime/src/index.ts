@@ -17,5 +17,5 @@ export {
   type StreamDeadlineOptions,
 } from "./stream/stream-deadline.js";
 export { installObservability, observabilityLayer } from "./telemetry/observability.js";
-export { spannedFn } from "./telemetry/spanned.js";
+export { spanned, spannedFn, spansExported } from "./telemetry/spanned.js";
 export { TelemetryConfig, tracingLayer } from "./telemetry/tracing.js";

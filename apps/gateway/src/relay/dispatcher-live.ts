@@ -167,37 +167,40 @@ const make = Effect.gen(function* () {
     }),
   );
 
-  const stream = Effect.fn("Dispatcher.stream")(function* (request: DispatchRequest) {
-    count(request, true);
-    let routes = yield* selector.plan(request, true);
-    let replans = 0;
-    const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
-    const tried = new Set<string>();
-    const failures: AttemptFailure[] = [];
-    while (tried.size < maxAttempts) {
-      const seen = failures.length;
-      const route = selector.pick(routes, tried, "ttft", yield* Clock.currentTimeMillis);
-      if (route === undefined) break;
-      tried.add(route.node.address);
-      if (tried.size > 1) ctx.metrics.retries.inc();
-      const opened = yield* Effect.either(openStream(ctx, route, request));
-      if (Either.isRight(opened)) {
-        // Organic checks decide once per stream; an unsampled stream's chunks are not looked at.
-        const watch = selector.organic.watch(request, ctx.now);
-        return streamEvents(ctx, opened.right, request, tried.size, watch);
-      }
-      failures.push(opened.left);
-      if (isCallerError(opened.left)) break;
-      if (replans < MAX_SESSION_REPLANS) {
-        const replanned = yield* replan(request, true, failures, seen, tried, routes);
-        if (replanned !== undefined) {
-          replans += 1;
-          if (Option.isSome(replanned)) routes = replanned.value;
+  const stream = spannedFn(
+    "Dispatcher.stream",
+    Effect.fnUntraced(function* (request: DispatchRequest) {
+      count(request, true);
+      let routes = yield* selector.plan(request, true);
+      let replans = 0;
+      const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
+      const tried = new Set<string>();
+      const failures: AttemptFailure[] = [];
+      while (tried.size < maxAttempts) {
+        const seen = failures.length;
+        const route = selector.pick(routes, tried, "ttft", yield* Clock.currentTimeMillis);
+        if (route === undefined) break;
+        tried.add(route.node.address);
+        if (tried.size > 1) ctx.metrics.retries.inc();
+        const opened = yield* Effect.either(openStream(ctx, route, request));
+        if (Either.isRight(opened)) {
+          // Organic checks decide once per stream; an unsampled stream's chunks are not looked at.
+          const watch = selector.organic.watch(request, ctx.now);
+          return streamEvents(ctx, opened.right, request, tried.size, watch);
+        }
+        failures.push(opened.left);
+        if (isCallerError(opened.left)) break;
+        if (replans < MAX_SESSION_REPLANS) {
+          const replanned = yield* replan(request, true, failures, seen, tried, routes);
+          if (replanned !== undefined) {
+            replans += 1;
+            if (Option.isSome(replanned)) routes = replanned.value;
+          }
         }
       }
-    }
-    return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
-  });
+      return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
+    }),
+  );
 
   return Dispatcher.of({
     unary,

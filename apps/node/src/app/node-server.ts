@@ -1,5 +1,5 @@
 import { contextFromRequest, makeNodeRelayHandler, makeNodeRouter, type NodeRelayApi } from "@pocket-ai/link";
-import { serveHttp } from "@pocket-ai/runtime";
+import { serveHttp, spanned } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Context, Effect, Layer } from "effect";
 import { NodeDescription } from "../info/node-info.js";
@@ -26,14 +26,10 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const metrics = yield* Metrics;
       const { pools } = yield* BackendPools;
       const runtime = yield* Effect.runtime<never>();
-      // Without span export configured the tracer is off (`tracingLayer`) and these spans are no-ops.
+      // Without span export configured these spans are skipped (`spanned`).
       const impl: NodeRelayApi = {
-        relay: (input) =>
-          relays.relay(input).pipe(Effect.withSpan("Node.relay", { captureStackTrace: false })),
-        relayStream: (input, signal) =>
-          relays
-            .relayStream(input, signal)
-            .pipe(Effect.withSpan("Node.relayStream.open", { captureStackTrace: false })),
+        relay: (input) => spanned(relays.relay(input), "Node.relay"),
+        relayStream: (input, signal) => spanned(relays.relayStream(input, signal), "Node.relayStream.open"),
         info: () => description.info,
         health: description.health,
       };

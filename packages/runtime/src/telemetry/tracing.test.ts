@@ -1,6 +1,7 @@
 import { Duration, Effect } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSpanCollector } from "../../test/support/span-collector.js";
+import { spannedFn, spansExported } from "./spanned.js";
 import { tracingLayer } from "./tracing.js";
 
 const served = Effect.fn("Relay.serve")(function* (n: number) {
@@ -33,5 +34,34 @@ describe("tracingLayer", () => {
     await Effect.runPromise(served(1).pipe(Effect.provide(tracingLayer(undefined, "gateway"))));
     await Effect.runPromise(served(1).pipe(Effect.provide(tracingLayer({}, "gateway"))));
     expect(collector.spans).toEqual([]);
+  });
+});
+
+describe("spannedFn", () => {
+  /** The name of the span the call ran in, if any. */
+  const hot = spannedFn("Relay.hot", (n: number) =>
+    Effect.map(Effect.option(Effect.currentSpan), (span) => ({
+      n: n + 1,
+      span: span._tag === "Some" ? span.value.name : undefined,
+    })),
+  );
+
+  it("enters no span while no exporter runs, not even the tracer's no-op one", async () => {
+    expect(spansExported()).toBe(false);
+    const off = await Effect.runPromise(hot(1).pipe(Effect.provide(tracingLayer(undefined, "gateway"))));
+    expect(off).toEqual({ n: 2, span: undefined });
+  });
+
+  it("runs in its span, exported, while an exporter runs; and stops when the exporter stops", async () => {
+    collector = await startSpanCollector();
+    const on = await Effect.runPromise(
+      hot(41).pipe(
+        Effect.provide(tracingLayer({ otlpEndpoint: collector.url }, "node", { exportInterval: "1 hour" })),
+      ),
+    );
+    expect(on).toEqual({ n: 42, span: "Relay.hot" });
+    expect(collector.spans).toEqual([{ path: "/v1/traces", service: "node", name: "Relay.hot" }]);
+    expect(spansExported()).toBe(false);
+    expect(await Effect.runPromise(hot(1))).toEqual({ n: 2, span: undefined });
   });
 });

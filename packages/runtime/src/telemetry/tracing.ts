@@ -3,6 +3,7 @@ import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer";
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
 import { Duration, Layer } from "effect";
 import { z } from "zod";
+import { spanExporterRunning } from "./spanned.js";
 
 /**
  * Where an app sends its `Effect.fn` spans: an OTLP/HTTP collector's base URL (spans go to
@@ -21,7 +22,8 @@ export type TelemetryConfig = z.infer<typeof TelemetryConfig>;
 /**
  * The tracing layer for an app: exports spans to the configured OTLP endpoint in batches, and
  * flushes on shutdown. With no endpoint configured, spans would go nowhere: the tracer is turned
- * off, so each span is a no-op (no clock reads, attributes or span objects per request).
+ * off, so each span is a no-op (no clock reads, attributes or span objects per request), and the
+ * hot path's spans (`spannedFn`, `spanned`) are not entered at all.
  */
 export function tracingLayer(
   config: TelemetryConfig | undefined,
@@ -35,5 +37,9 @@ export function tracingLayer(
     resource: { serviceName: config?.serviceName ?? app },
     exportInterval: options.exportInterval ?? Duration.seconds(5),
     shutdownTimeout: Duration.seconds(3),
-  }).pipe(Layer.provide(OtlpSerialization.layerJson), Layer.provide(FetchHttpClient.layer));
+  }).pipe(
+    Layer.provide(OtlpSerialization.layerJson),
+    Layer.provide(FetchHttpClient.layer),
+    Layer.merge(spanExporterRunning),
+  );
 }
