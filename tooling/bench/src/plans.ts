@@ -22,6 +22,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       rounds: 2,
       perSlice: (c) => (c === 1 ? 300 : Math.min(c * 16, 1_500)),
       maxSliceMs: 1_500,
+      warmup: (c) => Math.max(c * 4, 500),
     },
     stream: {
       concurrencies: [1, 16],
@@ -42,6 +43,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
       rounds: 4,
       perSlice: (c) => (c === 1 ? 1_000 : Math.min(c * 50, 5_000)),
       maxSliceMs: 10_000,
+      warmup: (c) => Math.max(c * 8, 2_000),
     },
     stream: {
       concurrencies: [1, 16, 64],

@@ -15,6 +15,12 @@ export interface UnaryPlan {
   /** Requests per system per round, at concurrency c. */
   readonly perSlice: (concurrency: number) => number;
   readonly maxSliceMs: number;
+  /**
+   * Requests each system serves at a concurrency before it is measured, so that every process runs
+   * its hot code compiled (V8 optimizes a function only after many calls): a server's steady
+   * state, not its first seconds.
+   */
+  readonly warmup: (concurrency: number) => number;
 }
 
 export async function runUnaryPhase(
@@ -33,7 +39,7 @@ export async function runUnaryPhase(
       errors: 0,
       firstError: undefined as string | undefined,
     }));
-    for (const run of runs) await run.client.slice(run.body, c, Math.max(c * 4, 50), plan.maxSliceMs);
+    for (const run of runs) await run.client.slice(run.body, c, plan.warmup(c), plan.maxSliceMs);
     const pids = runs.flatMap((r) => r.system.processes.map((p) => p.pid));
     for (const pid of pids) resetPeakRss(pid);
     const cpu = cpuMeter(pids);
