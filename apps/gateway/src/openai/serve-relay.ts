@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  canonicalJson,
+  isCanonicalJson,
   type ProtocolError,
   type Result,
   type ServiceOperation,
@@ -225,12 +225,12 @@ function dispatchRelay(
  * caller's 400, never a 500 nor a failure blamed on a node.
  */
 function signable(body: Record<string, unknown>) {
-  return Effect.try({
-    try: () => canonicalJson(body),
-    catch: () =>
-      new RequestRefused({
-        code: "INVALID_REQUEST",
-        detail: "the body holds a value that cannot be relayed",
-      }),
-  });
+  return isCanonicalJson(body)
+    ? Effect.void
+    : Effect.fail(
+        new RequestRefused({
+          code: "INVALID_REQUEST",
+          detail: "the body holds a value that cannot be relayed",
+        }),
+      );
 }

@@ -71,6 +71,12 @@ describe("createRelayRequest", () => {
     expect(relayRequestHash(a)).toBe(relayRequestHash(b));
   });
 
+  it("never repeats a nonce across refills of its random pool (256 nonces per draw)", () => {
+    const nonces = Array.from({ length: 1_000 }, () => generateRelayNonce());
+    for (const nonce of nonces) expect(nonce).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(nonces).size).toBe(nonces.length);
+  });
+
   it("throws a TypeError naming the field when the fields are invalid", () => {
     expect(() => createRelayRequest({ ...fields, tier: "" }, gateway)).toThrow(/tier/);
     expect(() => createRelayRequest({ ...fields, payload: { n: Number.NaN } }, gateway)).toThrow(/payload/);
