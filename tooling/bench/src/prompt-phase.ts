@@ -19,6 +19,8 @@ export interface PromptPlan {
   /** Requests per path, prompt and round. */
   readonly perSlice: number;
   readonly maxSliceMs: number;
+  /** Requests per path and prompt before it is measured (hot code compiled, as in the unary phase). */
+  readonly warmup: number;
 }
 
 /** The Pocket AI path's model for this phase: the tier that admits the long prompt. */
@@ -63,7 +65,7 @@ export async function runPromptPhase(
       firstError: undefined as string | undefined,
     })),
   );
-  for (const run of runs) await run.client.slice(run.body, 1, 50, plan.maxSliceMs);
+  for (const run of runs) await run.client.slice(run.body, 1, plan.warmup, plan.maxSliceMs);
   for (let round = 0; round < plan.rounds; round++) {
     for (const run of runs) {
       const pids = run.system.processes.map((p) => p.pid);
