@@ -217,7 +217,16 @@ export function renderMarkdown(m: Metrics): string {
     table(["path", "open", "RSS while open", "peak RSS"], open),
     "",
     `#### Soak: ${f(g("soak_requests", "pocket", 0), 0)} requests, ${f(g("soak_errors", "pocket", 0), 0)} errors, p50 ${f(g("soak_latency_p50_ms", "pocket", 0))} ms, p99 ${f(g("soak_latency_p99_ms", "pocket", 0))} ms`,
-    table(["process", "RSS start", "RSS warm (10%)", "RSS end", "growth after warm"], soak),
+    table(
+      [
+        "process",
+        "RSS start",
+        "RSS warm (median, 10–20%)",
+        "RSS end (median, last 10%)",
+        "growth after warm",
+      ],
+      soak,
+    ),
     "",
     "#### Goals",
     ...goals(m),
