@@ -3,7 +3,7 @@ import llamaReference, { LlamaTokenizer } from "llama-tokenizer-js";
 import mistralReference from "mistral-tokenizer-js";
 import { describe, expect, it } from "vitest";
 import { familyMergeTokenizer, familyTokenizer, type TokenizerFamily } from "./family-tokenizer.js";
-import { MergeTokenizer } from "./merge-tokenizer.js";
+import { heldRunIds, MergeTokenizer } from "./merge-tokenizer.js";
 
 // Each family's tokenizer package: the ids every text must get.
 const FAMILIES: ReadonlyArray<{
@@ -187,6 +187,32 @@ describe("merge tokenizer against the reference packages", () => {
     { weight: 1, arbitrary: fc.constantFrom("\u0301", "\u0308", "▁", "ﬁ", "Ω", "й", "ß", "\ufffd") },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) },
   );
+
+  it("counts texts with more distinct words than the per-text run table keeps", () => {
+    // About 6,000 distinct made-up words, each twice: the table fills, later words are merged.
+    const random = seeded(11);
+    const letters = "abcdefghijklmnopqrstuvwxyzéö";
+    const words: string[] = [];
+    for (let i = 0; i < 6_000; i++) {
+      let word = "";
+      const length = 3 + Math.floor(random() * 9);
+      for (let j = 0; j < length; j++) word += letters[Math.floor(random() * letters.length)];
+      words.push(word);
+    }
+    const text = [...words, ...words].join(" ");
+    for (const { family, reference } of FAMILIES) {
+      expect(familyTokenizer(family).countPrompt(text)).toBe(reference.encode(text, true, true).length);
+      expect(familyTokenizer(family).countOutput(text)).toBe(reference.encode(text, false, false).length);
+    }
+  });
+
+  it("keeps no ids of a counted text after the call", () => {
+    for (const { family } of FAMILIES) {
+      const counted = familyTokenizer(family).countPrompt(mixedText(5_000, 9));
+      expect(counted).toBeGreaterThan(1_000);
+      expect(heldRunIds()).toBe(0);
+    }
+  });
 
   it("gives the same ids on random mixed-alphabet strings", () => {
     fc.assert(

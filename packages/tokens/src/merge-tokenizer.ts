@@ -16,7 +16,10 @@
  * Speed comes from splitting the initial tokens into runs no merge crosses (see `segmented`): where
  * the vocabulary allows it, a space token after another token starts a run, and a token no merge
  * takes (bytes, BOS) is a run of its own. Short runs merge by scanning for the lowest rank (the
- * queue's order within a run: rank, then position), longer ones through the queue.
+ * queue's order within a run: rank, then position), longer ones through the queue. A run's count
+ * depends on its ids alone, so counting looks runs up before merging them: in a table of the runs
+ * that spell vocabulary tokens (most words), then in one of the runs already merged in the same
+ * text, emptied when the call ends.
  */
 
 /** A family's vocabulary and merges, as its reference package exposes them once loaded. */
@@ -54,6 +57,12 @@ interface Tables {
    * order is rank, then position: the position fraction never reaches the next rank).
    */
   readonly segmented: boolean;
+  /**
+   * The counts of the runs that spell a vocabulary token (only when `segmented`): most words of a
+   * text are one of these, and their count is looked up instead of merged. Built from the
+   * vocabulary alone, so it holds nothing of any text.
+   */
+  readonly known: RunTable | undefined;
 }
 
 const EMPTY = -1;
@@ -128,7 +137,7 @@ function buildTables(data: MergeData, spaceTokenId: number): Tables {
       if (token[i - 1] !== spaceString) segmented = false;
     }
   }
-  return {
+  const tables = {
     vocabSize,
     unitIds,
     astralIds,
@@ -140,7 +149,9 @@ function buildTables(data: MergeData, spaceTokenId: number): Tables {
     pairShift,
     mergeable,
     segmented,
+    known: undefined,
   };
+  return segmented ? { ...tables, known: knownRuns(tables, vocabById) } : tables;
 }
 
 // Scratch shared by every tokenizer (calls are synchronous and never nested).
@@ -458,6 +469,148 @@ function mergeScanned(t: Tables, from: number, to: number): number {
   }
 }
 
+/**
+ * Counts of runs by their initial ids, in open addressing: `slots` holds `[length, count, offset]`
+ * per slot (length 0: empty), the ids sit in `ids` from `offset`. Only runs of
+ * {@link RUN_MIN}..{@link RUN_MAX} tokens are kept: shorter ones merge about as fast as they are
+ * looked up, longer ones are rare.
+ */
+interface RunTable {
+  readonly slots: Int32Array;
+  readonly mask: number;
+  readonly ids: Int32Array;
+  /** Ids used so far (a table being filled). */
+  used: number;
+  /** Runs kept so far. */
+  size: number;
+}
+
+const RUN_MIN = 3;
+const RUN_MAX = SCAN_LIMIT;
+/** Slots a lookup visits at most: a run that would need more is merged, and not kept. */
+const MAX_PROBES = 8;
+
+function runTable(slots: number, ids: number): RunTable {
+  return { slots: new Int32Array(slots * 3), mask: slots - 1, ids: new Int32Array(ids), used: 0, size: 0 };
+}
+
+/** Hash of the ids in slots `from`..`to` of `tok`. */
+function runHash(from: number, to: number): number {
+  let h = to - from;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ tok[i]!, 0x9e3779b1) ^ (h >>> 15);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The count kept for the run in slots `from`..`to` of `tok`, or `-1 - slot` for the empty slot
+ * where it would go (`-1 - table.slots.length` when the probes ran out).
+ */
+function lookupRun(table: RunTable, hash: number, from: number, m: number): number {
+  const { slots, mask, ids } = table;
+  let s = hash & mask;
+  for (let probe = 0; probe < MAX_PROBES; probe++) {
+    const b = s * 3;
+    const length = slots[b]!;
+    if (length === 0) return -1 - s;
+    if (length === m) {
+      const offset = slots[b + 2]!;
+      let i = 0;
+      while (i < m && ids[offset + i] === tok[from + i]) i++;
+      if (i === m) return slots[b + 1]!;
+    }
+    s = (s + 1) & mask;
+  }
+  return -1 - slots.length;
+}
+
+/** Keeps `count` for the run in slots `from`..`to` of `tok` at `slot` (from {@link lookupRun}). */
+function keepRun(table: RunTable, slot: number, from: number, m: number, count: number): void {
+  const b = slot * 3;
+  table.slots[b] = m;
+  table.slots[b + 1] = count;
+  table.slots[b + 2] = table.used;
+  table.ids.set(tok.subarray(from, from + m), table.used);
+  table.used += m;
+  table.size++;
+}
+
+/**
+ * The runs a vocabulary token's characters make, each with its count (merged once here): the
+ * table that words of a text are looked up in. Tokens whose characters do not all have ids of
+ * their own, and runs outside {@link RUN_MIN}..{@link RUN_MAX}, are left out.
+ */
+function knownRuns(t: Omit<Tables, "known">, vocabById: readonly string[]): RunTable {
+  let capacity = 1;
+  while (capacity < vocabById.length * 2) capacity <<= 1;
+  let idCount = 0;
+  for (const token of vocabById) idCount += token.length <= RUN_MAX ? token.length : 0;
+  const table = runTable(capacity, idCount);
+  const tables = { ...t, known: undefined };
+  for (const token of vocabById) {
+    if (token.length < RUN_MIN || token.length > RUN_MAX) continue;
+    let m = 0;
+    for (let i = 0; i < token.length; i++) {
+      const id = t.unitIds[token.charCodeAt(i)]!;
+      if (id < 0) break;
+      tok[m++] = id;
+    }
+    if (m !== token.length) continue;
+    const found = lookupRun(table, runHash(0, m), 0, m);
+    if (found >= 0 || found === -1 - table.slots.length) continue;
+    const slot = -1 - found;
+    keepRun(table, slot, 0, m, 0);
+    table.slots[slot * 3 + 1] = mergeScanned(tables, 0, m);
+  }
+  tok.fill(0, 0, RUN_MAX);
+  scanMerged.fill(0);
+  return table;
+}
+
+/**
+ * The runs of the text being counted, with their counts: a word that comes back later in the same
+ * text is looked up instead of merged again. Emptied at the end of every call, so that no ids of
+ * a text stay behind.
+ */
+const SEEN_SLOTS = 4096;
+const seen = runTable(SEEN_SLOTS, (SEEN_SLOTS / 2) * RUN_MAX);
+/** Slots of {@link seen} filled by the call in progress. */
+const seenSlots = new Int32Array(SEEN_SLOTS / 2);
+
+function clearSeen(): void {
+  for (let i = 0; i < seen.size; i++) seen.slots.fill(0, seenSlots[i]! * 3, seenSlots[i]! * 3 + 3);
+  seenSlots.fill(0, 0, seen.size);
+  seen.ids.fill(0, 0, seen.used);
+  seen.used = 0;
+  seen.size = 0;
+}
+
+/** How many ids and slots the per-text run table holds now: 0 between calls. */
+export function heldRunIds(): number {
+  let held = 0;
+  for (const v of seen.ids) if (v !== 0) held++;
+  for (const v of seen.slots) if (v !== 0) held++;
+  return held;
+}
+
+/** The token count of the run in slots `from`..`to` (as {@link mergeRun}, without its ids). */
+function countRun(t: Tables, from: number, to: number, len: number): number {
+  const m = to - from;
+  const known = t.known;
+  if (m < RUN_MIN || m > RUN_MAX || known === undefined) return mergeRun(t, from, to, len, undefined);
+  const hash = runHash(from, to);
+  const kept = lookupRun(known, hash, from, m);
+  if (kept >= 0) return kept;
+  const again = lookupRun(seen, hash, from, m);
+  if (again >= 0) return again;
+  if (again === -1 - seen.slots.length || seen.size >= seenSlots.length) return mergeScanned(t, from, to);
+  const slot = -1 - again;
+  seenSlots[seen.size] = slot;
+  keepRun(seen, slot, from, m, 0);
+  const count = mergeScanned(t, from, to);
+  seen.slots[slot * 3 + 1] = count;
+  return count;
+}
+
 /** Merges slots `from`..`to` as one run; returns its token count, appending its ids to `out` if given. */
 function mergeRun(t: Tables, from: number, to: number, len: number, out: number[] | undefined): number {
   const m = to - from;
@@ -491,16 +644,17 @@ function tokenize(t: Tables, text: string, bos: boolean, precedingSpace: boolean
     for (let p = 1; p < n; p++) {
       const token = tok_[p]!;
       if (mergeable[before] === 0 || mergeable[token] === 0 || (token === spaceId && before !== spaceId)) {
-        count += mergeRun(t, start, p, len, out);
+        count += out === undefined ? countRun(t, start, p, len) : mergeRun(t, start, p, len, out);
         start = p;
       }
       before = token;
     }
-    count += mergeRun(t, start, n, len, out);
+    count += out === undefined ? countRun(t, start, n, len) : mergeRun(t, start, n, len, out);
   }
   // No ids of the text stay behind in the scratch arrays.
   tok.fill(0, 0, n);
   scanMerged.fill(0);
+  clearSeen();
   releaseLarge();
   return count;
 }

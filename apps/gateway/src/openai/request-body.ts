@@ -56,23 +56,30 @@ export const MAX_JSON_DEPTH = 64;
 
 class HostileJson extends Error {}
 
-/** The deepest array/object nesting of a JSON text, counted without parsing (strings skipped). */
-function nestingDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92)
-        i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > deepest) deepest = depth;
-    } else if (c === 125 || c === 93) depth--;
+/**
+ * Why a parsed JSON value cannot be relayed, or `undefined`: arrays and objects nested deeper than
+ * {@link MAX_JSON_DEPTH}, or a number JSON can write but not carry (`1e999` parses to Infinity).
+ * Walked with a stack of its own (`JSON.parse` itself nests without limit), visiting containers and
+ * numbers only: a long string costs nothing here.
+ */
+function hostility(value: unknown): string | undefined {
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (typeof v === "number") {
+      if (!Number.isFinite(v)) return "a number is too large to represent";
+    } else if (typeof v === "object" && v !== null) {
+      if (depth >= MAX_JSON_DEPTH) return `nested deeper than ${MAX_JSON_DEPTH} levels`;
+      for (const item of Array.isArray(v) ? v : Object.values(v)) {
+        if (typeof item === "object" ? item === null : typeof item !== "number") continue;
+        values.push(item);
+        depths.push(depth + 1);
+      }
+    }
   }
-  return deepest;
+  return undefined;
 }
 
 /**
@@ -83,14 +90,10 @@ function nestingDepth(text: string): number {
 export function parseJsonBody(body: Buffer): Effect.Effect<unknown, RequestRefused> {
   return Effect.try({
     try: () => {
-      const text = body.toString("utf8");
-      if (nestingDepth(text) > MAX_JSON_DEPTH)
-        throw new HostileJson(`nested deeper than ${MAX_JSON_DEPTH} levels`);
-      return JSON.parse(text, (_key, value: unknown) => {
-        if (typeof value === "number" && !Number.isFinite(value))
-          throw new HostileJson("a number is too large to represent");
-        return value;
-      }) as unknown;
+      const value = JSON.parse(body.toString("utf8")) as unknown;
+      const hostile = hostility(value);
+      if (hostile !== undefined) throw new HostileJson(hostile);
+      return value;
     },
     catch: (e) =>
       new RequestRefused({

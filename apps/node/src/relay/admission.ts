@@ -25,6 +25,7 @@ import {
   type TextRequestOf,
   type TierSpec,
   uploadPixelBudget,
+  utf8Length,
   verifyRelayRequest,
 } from "@pocket-ai/protocol";
 import { Effect } from "effect";
@@ -327,7 +328,7 @@ function completionsInput(req: OpenAIRequestOf<"completions">) {
   return { wantsPromptLogprobs: req.echo === true && req.logprobs !== null && req.logprobs !== undefined };
 }
 
-const upperBound = (text: string) => new TextEncoder().encode(text).length;
+const upperBound = utf8Length;
 
 /** Each distinct text of the prompts, counted by the service's tokenizer. */
 function countTexts(

@@ -9,4 +9,4 @@ export {
   type TextRequestOf,
   type TokenCounter,
 } from "./relay-input.js";
-export { tokensAtLeast, tokensAtMost } from "./token-bounds.js";
+export { tokensAtLeast, tokensAtMost, utf8Length } from "./token-bounds.js";
