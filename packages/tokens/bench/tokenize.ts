@@ -1,8 +1,9 @@
 /**
  * Token counting speed: the family tokenizers of `@pocket-ai/tokens` against the tokenizer
  * packages whose ids they reproduce (`llama-tokenizer-js`, `mistral-tokenizer-js`), same run, same
- * texts: a 26-character prompt and 1,000- and 10,000-character mixed texts (several scripts,
- * digits, punctuation, emoji). Prints µs per call and per character (UTF-16 unit), and the one-time
+ * texts: a 26-character prompt, 1,000- and 10,000-character mixed texts (words of several scripts,
+ * digits, punctuation, emoji, drawn from a list of 29: most come back), and 10,000 characters of
+ * made-up words that never come back (the case where counting finds nothing to look up). Prints µs per call and per character (UTF-16 unit), and the one-time
  * costs: loading the module (the packages decode their data) and each family's first count (its
  * integer tables are built then). Not a test: nothing here fails on a slow machine.
  *
@@ -62,10 +63,34 @@ function mixedText(length: number): string {
   return text.slice(0, length);
 }
 
+/**
+ * Deterministic text of made-up words, none repeated (letters at random, 3–10 each): nothing a
+ * count can look up, neither a vocabulary word nor a word met earlier in the text.
+ */
+function distinctWords(length: number): string {
+  let state = 777;
+  const random = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 4294967296;
+  };
+  const seen = new Set<string>();
+  let text = "";
+  while (text.length < length) {
+    let word = "";
+    const letters = 3 + Math.floor(random() * 8);
+    for (let i = 0; i < letters; i++) word += "abcdefghijklmnopqrstuvwxyz"[Math.floor(random() * 26)];
+    if (seen.has(word)) continue;
+    seen.add(word);
+    text += `${word} `;
+  }
+  return text.slice(0, length);
+}
+
 const TEXTS: ReadonlyArray<readonly [string, string]> = [
   ["26-char prompt", "Summarize this in one line"],
   ["1,000-char mixed", mixedText(1_000)],
   ["10,000-char mixed", mixedText(10_000)],
+  ["10,000-char distinct made-up words", distinctWords(10_000)],
 ];
 
 /** Microseconds per call of `op`, run in batches until `MIN_MS` has passed (after a warm-up). */

@@ -62,7 +62,7 @@ interface Tables {
    * text are one of these, and their count is looked up instead of merged. Built from the
    * vocabulary alone, so it holds nothing of any text.
    */
-  readonly known: RunTable | undefined;
+  known: RunTable | undefined;
 }
 
 const EMPTY = -1;
@@ -137,7 +137,7 @@ function buildTables(data: MergeData, spaceTokenId: number): Tables {
       if (token[i - 1] !== spaceString) segmented = false;
     }
   }
-  const tables = {
+  const tables: Tables = {
     vocabSize,
     unitIds,
     astralIds,
@@ -151,7 +151,9 @@ function buildTables(data: MergeData, spaceTokenId: number): Tables {
     segmented,
     known: undefined,
   };
-  return segmented ? { ...tables, known: knownRuns(tables, vocabById) } : tables;
+  // Built on this same object: one shape of tables reaches the merge functions.
+  if (segmented) tables.known = knownRuns(tables, vocabById);
+  return tables;
 }
 
 // Scratch shared by every tokenizer (calls are synchronous and never nested).
@@ -525,12 +527,14 @@ function lookupRun(table: RunTable, hash: number, from: number, m: number): numb
 
 /** Keeps `count` for the run in slots `from`..`to` of `tok` at `slot` (from {@link lookupRun}). */
 function keepRun(table: RunTable, slot: number, from: number, m: number, count: number): void {
+  const { slots, ids } = table;
   const b = slot * 3;
-  table.slots[b] = m;
-  table.slots[b + 1] = count;
-  table.slots[b + 2] = table.used;
-  table.ids.set(tok.subarray(from, from + m), table.used);
-  table.used += m;
+  const offset = table.used;
+  slots[b] = m;
+  slots[b + 1] = count;
+  slots[b + 2] = offset;
+  for (let i = 0; i < m; i++) ids[offset + i] = tok[from + i]!;
+  table.used = offset + m;
   table.size++;
 }
 
@@ -539,13 +543,12 @@ function keepRun(table: RunTable, slot: number, from: number, m: number, count: 
  * table that words of a text are looked up in. Tokens whose characters do not all have ids of
  * their own, and runs outside {@link RUN_MIN}..{@link RUN_MAX}, are left out.
  */
-function knownRuns(t: Omit<Tables, "known">, vocabById: readonly string[]): RunTable {
+function knownRuns(t: Tables, vocabById: readonly string[]): RunTable {
   let capacity = 1;
   while (capacity < vocabById.length * 2) capacity <<= 1;
   let idCount = 0;
   for (const token of vocabById) idCount += token.length <= RUN_MAX ? token.length : 0;
   const table = runTable(capacity, idCount);
-  const tables = { ...t, known: undefined };
   for (const token of vocabById) {
     if (token.length < RUN_MIN || token.length > RUN_MAX) continue;
     let m = 0;
@@ -559,7 +562,7 @@ function knownRuns(t: Omit<Tables, "known">, vocabById: readonly string[]): RunT
     if (found >= 0 || found === -1 - table.slots.length) continue;
     const slot = -1 - found;
     keepRun(table, slot, 0, m, 0);
-    table.slots[slot * 3 + 1] = mergeScanned(tables, 0, m);
+    table.slots[slot * 3 + 1] = mergeScanned(t, 0, m);
   }
   tok.fill(0, 0, RUN_MAX);
   scanMerged.fill(0);
@@ -577,11 +580,20 @@ const seen = runTable(SEEN_SLOTS, (SEEN_SLOTS / 2) * RUN_MAX);
 const seenSlots = new Int32Array(SEEN_SLOTS / 2);
 
 function clearSeen(): void {
-  for (let i = 0; i < seen.size; i++) seen.slots.fill(0, seenSlots[i]! * 3, seenSlots[i]! * 3 + 3);
+  const slots = seen.slots;
+  for (let i = 0; i < seen.size; i++) {
+    const b = seenSlots[i]! * 3;
+    slots[b] = 0;
+    slots[b + 1] = 0;
+    slots[b + 2] = 0;
+  }
   seenSlots.fill(0, 0, seen.size);
   seen.ids.fill(0, 0, seen.used);
   seen.used = 0;
   seen.size = 0;
+  lookups.tried = 0;
+  lookups.found = 0;
+  lookups.off = false;
 }
 
 /** How many ids and slots the per-text run table holds now: 0 between calls. */
@@ -596,12 +608,20 @@ export function heldRunIds(): number {
 function countRun(t: Tables, from: number, to: number, len: number): number {
   const m = to - from;
   const known = t.known;
-  if (m < RUN_MIN || m > RUN_MAX || known === undefined) return mergeRun(t, from, to, len, undefined);
+  if (m < RUN_MIN || m > RUN_MAX || known === undefined || lookups.off)
+    return mergeRun(t, from, to, len, undefined);
+  if (++lookups.tried === LOOKUP_TRIAL && lookups.found * 4 < LOOKUP_TRIAL) lookups.off = true;
   const hash = runHash(from, to);
   const kept = lookupRun(known, hash, from, m);
-  if (kept >= 0) return kept;
+  if (kept >= 0) {
+    lookups.found++;
+    return kept;
+  }
   const again = lookupRun(seen, hash, from, m);
-  if (again >= 0) return again;
+  if (again >= 0) {
+    lookups.found++;
+    return again;
+  }
   if (again === -1 - seen.slots.length || seen.size >= seenSlots.length) return mergeScanned(t, from, to);
   const slot = -1 - again;
   seenSlots[seen.size] = slot;
@@ -610,6 +630,14 @@ function countRun(t: Tables, from: number, to: number, len: number): number {
   seen.slots[slot * 3 + 1] = count;
   return count;
 }
+
+/**
+ * Runs looked up in the call in progress, and found. A text whose first {@link LOOKUP_TRIAL} runs
+ * are found less than a quarter of the time (made-up words, identifiers, another language's
+ * vocabulary) merges the rest without looking them up: a lookup that misses costs about half a merge.
+ */
+const LOOKUP_TRIAL = 256;
+const lookups = { tried: 0, found: 0, off: false };
 
 /** Merges slots `from`..`to` as one run; returns its token count, appending its ids to `out` if given. */
 function mergeRun(t: Tables, from: number, to: number, len: number, out: number[] | undefined): number {
