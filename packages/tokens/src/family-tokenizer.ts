@@ -44,7 +44,7 @@ const TOKENIZERS: Record<TokenizerFamily, FamilyTokenizer> = {
 };
 
 /**
- * Builds the tables of each family's tokenizer that are not built yet (about 0.1 s and 13 MB
+ * Builds the tables of each family's tokenizer that are not built yet (about 0.1–0.2 s and 15 MB
  * each): what a process calls while it starts, for the families it will count, so that no relay
  * waits for them. Returns the families that were built by this call.
  *
