@@ -659,14 +659,13 @@ function mergeRun(t: Tables, from: number, to: number, len: number, out: number[
 /** Token count of non-empty `text`, appending the ids to `out` if given. */
 function tokenize(t: Tables, text: string, bos: boolean, precedingSpace: boolean, out?: number[]): number {
   const len = text.length;
-  const n = initialTokens(t, text, bos, precedingSpace);
-  let count: number;
-  if (!t.segmented) {
-    count = mergeRun(t, 0, n, len, out);
-  } else {
+  let n = -1;
+  try {
+    n = initialTokens(t, text, bos, precedingSpace);
+    if (!t.segmented) return mergeRun(t, 0, n, len, out);
     const { mergeable, spaceId } = t;
     const tok_ = tok;
-    count = 0;
+    let count = 0;
     let start = 0;
     let before = tok_[0]!;
     for (let p = 1; p < n; p++) {
@@ -677,14 +676,15 @@ function tokenize(t: Tables, text: string, bos: boolean, precedingSpace: boolean
       }
       before = token;
     }
-    count += out === undefined ? countRun(t, start, n, len) : mergeRun(t, start, n, len, out);
+    return count + (out === undefined ? countRun(t, start, n, len) : mergeRun(t, start, n, len, out));
+  } finally {
+    // No ids of the text stay behind in the scratch arrays, whatever happened (a text too large
+    // to allocate for): nor do runs of one call reach the next, which may count another family.
+    tok.fill(0, 0, n < 0 ? tok.length : n);
+    scanMerged.fill(0);
+    clearSeen();
+    releaseLarge();
   }
-  // No ids of the text stay behind in the scratch arrays.
-  tok.fill(0, 0, n);
-  scanMerged.fill(0);
-  clearSeen();
-  releaseLarge();
-  return count;
 }
 
 /** The token ids, or count, of text in one family: lazily built tables over its reference data. */
