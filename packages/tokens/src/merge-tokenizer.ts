@@ -525,17 +525,23 @@ function lookupRun(table: RunTable, hash: number, from: number, m: number): numb
   return -1 - slots.length;
 }
 
-/** Keeps `count` for the run in slots `from`..`to` of `tok` at `slot` (from {@link lookupRun}). */
-function keepRun(table: RunTable, slot: number, from: number, m: number, count: number): void {
+/**
+ * Merges the run in slots `from`..`to` of `tok` and keeps its count at `slot` (an empty slot from
+ * {@link lookupRun}), under the ids it had before merging. Returns the count.
+ */
+function mergeAndKeep(t: Tables, table: RunTable, slot: number, from: number, to: number): number {
   const { slots, ids } = table;
-  const b = slot * 3;
+  const m = to - from;
   const offset = table.used;
+  for (let i = 0; i < m; i++) ids[offset + i] = tok[from + i]!;
+  const count = mergeScanned(t, from, to);
+  const b = slot * 3;
   slots[b] = m;
   slots[b + 1] = count;
   slots[b + 2] = offset;
-  for (let i = 0; i < m; i++) ids[offset + i] = tok[from + i]!;
   table.used = offset + m;
   table.size++;
+  return count;
 }
 
 /**
@@ -560,9 +566,7 @@ function knownRuns(t: Tables, vocabById: readonly string[]): RunTable {
     if (m !== token.length) continue;
     const found = lookupRun(table, runHash(0, m), 0, m);
     if (found >= 0 || found === -1 - table.slots.length) continue;
-    const slot = -1 - found;
-    keepRun(table, slot, 0, m, 0);
-    table.slots[slot * 3 + 1] = mergeScanned(t, 0, m);
+    mergeAndKeep(t, table, -1 - found, 0, m);
   }
   tok.fill(0, 0, RUN_MAX);
   scanMerged.fill(0);
@@ -623,12 +627,8 @@ function countRun(t: Tables, from: number, to: number, len: number): number {
     return again;
   }
   if (again === -1 - seen.slots.length || seen.size >= seenSlots.length) return mergeScanned(t, from, to);
-  const slot = -1 - again;
-  seenSlots[seen.size] = slot;
-  keepRun(seen, slot, from, m, 0);
-  const count = mergeScanned(t, from, to);
-  seen.slots[slot * 3 + 1] = count;
-  return count;
+  seenSlots[seen.size] = -1 - again;
+  return mergeAndKeep(t, seen, -1 - again, from, to);
 }
 
 /**
