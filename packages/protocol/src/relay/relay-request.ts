@@ -3,6 +3,7 @@ import { PoktAddress, SignatureHex } from "../crypto/index.js";
 import { bytesToHex, canonicalHash } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { SessionHeader } from "../session/index.js";
+import { acceptsRelayRequest } from "./envelope-fast.js";
 import { RelayJsonPayload, RelayOperation, RelaySignerIdentity } from "./envelope-fields.js";
 import { checkEnvelopeSignature, parseEnvelope } from "./envelope-verification.js";
 import { type RelaySigningKey, signingKeyPair, signValidated, withoutSignature } from "./signing-key.js";
@@ -32,6 +33,9 @@ export const UnsignedRelayRequest = z.strictObject(requestShape);
 
 /** A parsed {@link UnsignedRelayRequest}. */
 export type UnsignedRelayRequest = z.infer<typeof UnsignedRelayRequest>;
+
+const acceptsUnsigned = (value: unknown) => acceptsRelayRequest(value, false);
+const acceptsSigned = (value: unknown) => acceptsRelayRequest(value, true);
 
 /**
  * A signed relay request, gateway → node. `payload` is the OpenAI request body; `nonce` (16 random
@@ -128,7 +132,7 @@ export function signRelayRequest(
     nonce: fields.nonce ?? generateRelayNonce(),
     gateway: { address: key.address, publicKey: key.publicKeyHex },
   };
-  const { envelope, digest } = signValidated(UnsignedRelayRequest, unsigned, key, what);
+  const { envelope, digest } = signValidated(UnsignedRelayRequest, unsigned, key, what, acceptsUnsigned);
   return { request: envelope, requestHash: digest };
 }
 
@@ -177,7 +181,7 @@ export function verifyRelayRequest(
   input: unknown,
   expect: RelayRequestExpectations = {},
 ): Result<{ request: RelayRequest; requestHash: string }> {
-  const parsed = parseEnvelope(RelayRequest, input, "relay request");
+  const parsed = parseEnvelope(RelayRequest, input, "relay request", acceptsSigned);
   if (!parsed.ok) return parsed;
   const request = parsed.value;
   const checked = checkEnvelopeSignature(

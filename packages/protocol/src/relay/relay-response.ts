@@ -3,6 +3,7 @@ import { SignatureHex } from "../crypto/index.js";
 import { bytesToHex, canonicalHash, canonicalJson } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { SessionHeader } from "../session/index.js";
+import { acceptsRelayResponse } from "./envelope-fast.js";
 import {
   RelayDigestHex,
   RelayErrorBody,
@@ -57,6 +58,9 @@ export const UnsignedRelayResponse = z.strictObject(responseShape).superRefine(c
 
 /** A parsed {@link UnsignedRelayResponse}. */
 export type UnsignedRelayResponse = z.infer<typeof UnsignedRelayResponse>;
+
+const acceptsUnsigned = (value: unknown) => acceptsRelayResponse(value, false);
+const acceptsSigned = (value: unknown) => acceptsRelayResponse(value, true);
 
 /**
  * A signed relay response, node → gateway, for a non-streamed relay. It is bound to its request by
@@ -127,7 +131,13 @@ export function signRelayResponse(
 ): { readonly response: RelayResponse; readonly responseHash: string } {
   const key = signingKeyPair(nodeKey);
   const node = { address: key.address, publicKey: key.publicKeyHex };
-  const { envelope, digest } = signValidated(UnsignedRelayResponse, { ...fields, v: 1, node }, key, what);
+  const { envelope, digest } = signValidated(
+    UnsignedRelayResponse,
+    { ...fields, v: 1, node },
+    key,
+    what,
+    acceptsUnsigned,
+  );
   return { response: envelope, responseHash: digest };
 }
 
@@ -178,7 +188,7 @@ export function verifyRelayResponse(
   input: unknown,
   expect: RelayResponseExpectations = {},
 ): Result<{ response: RelayResponse; responseHash: string }> {
-  const parsed = parseEnvelope(RelayResponse, input, "relay response");
+  const parsed = parseEnvelope(RelayResponse, input, "relay response", acceptsSigned);
   if (!parsed.ok) return parsed;
   const response = parsed.value;
   const checked = checkEnvelopeSignature(

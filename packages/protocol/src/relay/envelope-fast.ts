@@ -1,0 +1,192 @@
+import { isValidAddress } from "../crypto/index.js";
+import { isCanonicalJson } from "../encoding/index.js";
+import { ErrorCodes } from "../errors/index.js";
+
+/**
+ * Hand-written acceptance checks for the relay envelopes on the hot path (a gateway signs a request
+ * and verifies a response per relay; a node verifies a request and signs a response). Each one says
+ * `true` only for a value its schema accepts AND returns unchanged (a plain object with only the
+ * schema's keys, every field valid, no key present with the value `undefined`); anything else
+ * answers `false` and the caller runs the schema, so errors read exactly as the schema's. Being
+ * stricter than the schema is allowed (the schema then decides); being looser is not, and the
+ * property tests in `envelope-fast.test.ts` hold each check to its schema.
+ */
+
+const HEX_64 = /^[0-9a-f]{64}$/;
+const HEX_128 = /^[0-9a-f]{128}$/;
+const PUBLIC_KEY_HEX = /^0[23][0-9a-f]{64}$/;
+const SERVICE_ID = /^[a-z0-9][a-z0-9.-]{0,63}$/;
+const TIER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NONCE = /^[0-9a-f]{32}$/;
+const OPERATIONS: ReadonlySet<unknown> = new Set([
+  "completions",
+  "chat.completions",
+  "images.generations",
+  "images.edits",
+  "embeddings",
+]);
+const ERROR_CODES: ReadonlySet<unknown> = new Set(Object.keys(ErrorCodes));
+
+/** A plain object (JSON-parsed or built from a literal) whose own keys are all in `keys`. */
+function isRecordOf(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) if (!keys.has(key)) return false;
+  return true;
+}
+
+const isNat = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+/** A string of 1–`max` UTF-16 units: within the schema's `min(1).max(max)` whatever it counts. */
+const isShortString = (value: unknown, max: number, min = 0): value is string =>
+  typeof value === "string" && value.length >= min && value.length <= max;
+
+/**
+ * Addresses already found valid (bech32 decoding is the costliest field check; a gateway and its
+ * nodes send the same few addresses on every relay). Bounded: when full it starts over.
+ */
+const validAddresses = new Set<string>();
+const VALID_ADDRESSES_KEPT = 4096;
+
+function isKnownValidAddress(value: unknown): value is string {
+  if (typeof value !== "string") return false;
+  if (validAddresses.has(value)) return true;
+  if (!isValidAddress(value)) return false;
+  if (validAddresses.size >= VALID_ADDRESSES_KEPT) validAddresses.clear();
+  validAddresses.add(value);
+  return true;
+}
+
+const HEADER_KEYS: ReadonlySet<string> = new Set([
+  "applicationAddress",
+  "serviceId",
+  "sessionNumber",
+  "sessionId",
+  "sessionStart",
+  "sessionEnd",
+]);
+
+/** `SessionHeader`. */
+function isHeader(value: unknown): boolean {
+  if (!isRecordOf(value, HEADER_KEYS)) return false;
+  const { applicationAddress, serviceId, sessionNumber, sessionId, sessionStart, sessionEnd } = value;
+  return (
+    isShortString(applicationAddress, 128, 1) &&
+    typeof serviceId === "string" &&
+    SERVICE_ID.test(serviceId) &&
+    isNat(sessionNumber) &&
+    typeof sessionId === "string" &&
+    HEX_64.test(sessionId) &&
+    isNat(sessionStart) &&
+    isNat(sessionEnd)
+  );
+}
+
+const SIGNER_KEYS: ReadonlySet<string> = new Set(["address", "publicKey"]);
+
+/** `RelaySignerIdentity`. */
+function isSigner(value: unknown): boolean {
+  if (!isRecordOf(value, SIGNER_KEYS)) return false;
+  const { address, publicKey } = value;
+  return typeof publicKey === "string" && PUBLIC_KEY_HEX.test(publicKey) && isKnownValidAddress(address);
+}
+
+const USAGE_KEYS: ReadonlySet<string> = new Set(["inputTokens", "outputTokens", "images"]);
+
+/** `RelayUsage`. */
+function isUsage(value: unknown): boolean {
+  if (!isRecordOf(value, USAGE_KEYS)) return false;
+  return (
+    isNat(value.inputTokens) && isNat(value.outputTokens) && (!("images" in value) || isNat(value.images))
+  );
+}
+
+const ERROR_KEYS: ReadonlySet<string> = new Set(["code", "message", "detail"]);
+
+/** `RelayErrorBody`. */
+function isErrorBody(value: unknown): boolean {
+  if (!isRecordOf(value, ERROR_KEYS)) return false;
+  return (
+    ERROR_CODES.has(value.code) &&
+    isShortString(value.message, 4096) &&
+    (!("detail" in value) || isShortString(value.detail, 4096))
+  );
+}
+
+const REQUEST_KEYS: ReadonlySet<string> = new Set([
+  "v",
+  "header",
+  "tier",
+  "operation",
+  "payload",
+  "nonce",
+  "issuedAt",
+  "gateway",
+  "target",
+]);
+const SIGNED_REQUEST_KEYS: ReadonlySet<string> = new Set([...REQUEST_KEYS, "signature"]);
+
+/**
+ * Whether `value` is an `UnsignedRelayRequest` (`signed` false) or a `RelayRequest` (`signed` true)
+ * that the schema would return as it is.
+ */
+export function acceptsRelayRequest(value: unknown, signed: boolean): boolean {
+  if (!isRecordOf(value, signed ? SIGNED_REQUEST_KEYS : REQUEST_KEYS)) return false;
+  const { v, header, tier, operation, payload, nonce, issuedAt, gateway } = value;
+  return (
+    v === 1 &&
+    typeof tier === "string" &&
+    TIER.test(tier) &&
+    OPERATIONS.has(operation) &&
+    typeof nonce === "string" &&
+    NONCE.test(nonce) &&
+    isNat(issuedAt) &&
+    (!signed || (typeof value.signature === "string" && HEX_128.test(value.signature))) &&
+    (!("target" in value) || isKnownValidAddress(value.target)) &&
+    isHeader(header) &&
+    isSigner(gateway) &&
+    payload !== undefined &&
+    isCanonicalJson(payload)
+  );
+}
+
+const RESPONSE_KEYS: ReadonlySet<string> = new Set([
+  "v",
+  "requestHash",
+  "header",
+  "node",
+  "outcome",
+  "payload",
+  "error",
+  "usage",
+  "computeUnits",
+]);
+const SIGNED_RESPONSE_KEYS: ReadonlySet<string> = new Set([...RESPONSE_KEYS, "signature"]);
+
+/**
+ * Whether `value` is an `UnsignedRelayResponse` (`signed` false) or a `RelayResponse` (`signed`
+ * true) that the schema would return as it is: `ok` with a payload and no error, or `error` with an
+ * error and no payload.
+ */
+export function acceptsRelayResponse(value: unknown, signed: boolean): boolean {
+  if (!isRecordOf(value, signed ? SIGNED_RESPONSE_KEYS : RESPONSE_KEYS)) return false;
+  const { v, requestHash, header, node, outcome, usage, computeUnits } = value;
+  if (
+    v !== 1 ||
+    typeof requestHash !== "string" ||
+    !HEX_64.test(requestHash) ||
+    !isNat(computeUnits) ||
+    (signed && (typeof value.signature !== "string" || !HEX_128.test(value.signature))) ||
+    !isUsage(usage) ||
+    !isHeader(header) ||
+    !isSigner(node)
+  ) {
+    return false;
+  }
+  if (outcome === "ok")
+    return !("error" in value) && value.payload !== undefined && isCanonicalJson(value.payload);
+  if (outcome === "error") return !("payload" in value) && isErrorBody(value.error);
+  return false;
+}
