@@ -101,4 +101,78 @@ describe("the node's ledgers", () => {
     });
     await Effect.runPromise(Scope.close(scope, Exit.void));
   });
+
+  it("write a relay once, when it ends: none while in flight, a replay refused in flight and after a restart", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "pocket-node-store-")), "node.sqlite");
+    const open = async () => {
+      const scope = Effect.runSync(Scope.make());
+      const { db } = await Effect.runPromise(
+        Scope.extend(openSqlite({ file, schema: nodeSchema, migrationsFolder }), scope),
+      );
+      return { db, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
+    };
+    const first = await open();
+    const store = new RelayStore(first.db);
+    const unanswered = { ...relay, requestHash: "cd".repeat(32) };
+    expect(await Effect.runPromise(store.admit(relay, 1))).toBe(true);
+    expect(await Effect.runPromise(store.admit(unanswered, 1))).toBe(true);
+    expect(first.db.select().from(relays).all()).toEqual([]);
+    expect(store.outcomeOf(relay.requestHash)).toBe("pending");
+    expect(await Effect.runPromise(store.admit(relay, 2))).toBe(false);
+    const answered = {
+      responseHash: "ef".repeat(32),
+      leafHash: "01".repeat(32),
+      inputTokens: 1,
+      outputTokens: 2,
+      computeUnits: 3,
+    };
+    await Effect.runPromise(store.answer(relay.requestHash, answered, 3));
+    // Once it ended, a later write for it changes nothing.
+    await Effect.runPromise(store.refuse(relay.requestHash, "TIMEOUT", 4));
+    expect(store.outcomeOf(relay.requestHash)).toBe("ok");
+    expect(await Effect.runPromise(store.admit(relay, 5))).toBe(false);
+    await first.close();
+
+    // After a restart the answered relay is still a replay; the one that never ended left no row.
+    const second = await open();
+    const restarted = new RelayStore(second.db);
+    expect(await Effect.runPromise(restarted.admit(relay, 6))).toBe(false);
+    expect(restarted.outcomeOf(unanswered.requestHash)).toBeUndefined();
+    expect(second.db.select().from(relays).all()).toHaveLength(1);
+    await second.close();
+  });
+
+  it("forget admitted relays left unanswered once their session can admit nothing more", async () => {
+    const scope = Effect.runSync(Scope.make());
+    const { db } = await Effect.runPromise(
+      Scope.extend(
+        openSqlite({
+          file: join(mkdtempSync(join(tmpdir(), "pocket-node-store-")), "node.sqlite"),
+          schema: nodeSchema,
+          migrationsFolder,
+        }),
+        scope,
+      ),
+    );
+    const store = new RelayStore(db);
+    const hash = (i: number) => i.toString(16).padStart(64, "0");
+    // Many relays of a session that expires at 100 and one whose session goes on: past 100, the
+    // growing map is swept and only the live one (and the new one) stay.
+    expect(
+      await Effect.runPromise(store.admit({ ...relay, requestHash: hash(0), expiresAt: 1_000 }, 1)),
+    ).toBe(true);
+    let i = 1;
+    while (store.inFlight() < 1_024) {
+      expect(
+        await Effect.runPromise(store.admit({ ...relay, requestHash: hash(i++), expiresAt: 100 }, 2)),
+      ).toBe(true);
+    }
+    expect(
+      await Effect.runPromise(store.admit({ ...relay, requestHash: hash(i), expiresAt: 1_000 }, 101)),
+    ).toBe(true);
+    expect(store.inFlight()).toBe(2);
+    expect(store.outcomeOf(hash(0))).toBe("pending");
+    expect(store.outcomeOf(hash(1))).toBeUndefined();
+    await Effect.runPromise(Scope.close(scope, Exit.void));
+  });
 });

@@ -49,6 +49,44 @@ function required(values: Values, name: string): unknown {
   return values[name];
 }
 
+/** {@link prepareRun} for a query that reads one row: the row, or `undefined`. */
+function prepareGet(
+  db: NodeDb,
+  query: {
+    toSQL(): { sql: string; params: unknown[] };
+    prepare(): { get(values: Values): unknown };
+  },
+): (values: Values) => unknown {
+  const client = (db as { readonly $client?: Database }).$client;
+  if (client === undefined) {
+    const prepared = query.prepare();
+    return (values) => prepared.get(values);
+  }
+  const { sql: text, params } = query.toSQL();
+  const statement = client.prepare(text);
+  const names = params.map((param) => {
+    if (!is(param, Placeholder)) throw new TypeError("prepareGet takes placeholders only");
+    return param.name;
+  });
+  return (values) => statement.get(...names.map((name) => required(values, name)));
+}
+
+/** The columns of a relay's row that admission decided. */
+function rowOf(relay: AdmittedRelay, admittedAt: number, completedAt: number): Values {
+  return {
+    requestHash: relay.requestHash,
+    sessionId: relay.sessionId,
+    sessionNumber: relay.sessionNumber,
+    sessionEnd: relay.sessionEnd,
+    serviceId: relay.serviceId,
+    tier: relay.tier,
+    applicationAddress: relay.applicationAddress,
+    gatewayAddress: relay.gatewayAddress,
+    createdAt: admittedAt,
+    completedAt,
+  };
+}
+
 export interface AdmittedRelay {
   readonly requestHash: string;
   readonly sessionId: string;
@@ -58,6 +96,12 @@ export interface AdmittedRelay {
   readonly tier: string;
   readonly applicationAddress: string;
   readonly gatewayAddress: string;
+  /**
+   * When no relay of its session can be admitted any more (the session's end plus its grace): an
+   * admitted relay still unanswered then may be forgotten, as a replay of it is refused anyway.
+   * Absent: kept until it is answered or refused.
+   */
+  readonly expiresAt?: number;
 }
 
 export interface AnsweredRelay {
@@ -68,20 +112,35 @@ export interface AnsweredRelay {
   readonly computeUnits: number;
 }
 
+/** Admitted relays held in memory before the first sweep of the expired ones (see `admit`). */
+const FIRST_SWEEP_AT = 1_024;
+
 /**
- * The node's relay ledger. Every write is a single synchronous SQLite statement, so it is
- * committed (WAL) before the caller goes on: a relay recorded as answered survives `kill -9`.
- * Writes are Effects that fail with a typed {@link NodeStoreError}; reads are plain calls.
+ * The node's relay ledger. A relay is admitted in memory (refused as a replay if its request hash
+ * is already admitted or in the database) and written once, with its outcome, when it is answered
+ * or refused: one SQLite statement, committed (WAL) before the caller goes on, so a relay recorded
+ * as answered survives `kill -9`. A relay admitted but unanswered when the process dies leaves no
+ * row: it was never claimable, and its session's checks still bound any replay. Writes are Effects
+ * that fail with a typed {@link NodeStoreError}; reads are plain calls.
  */
 export class RelayStore {
-  /** The per-relay writes, prepared once (SQLite parses each statement once, not per relay). */
-  readonly #admit;
-  readonly #answer;
-  readonly #refuse;
+  /** The per-relay statements, prepared once (SQLite parses each statement once, not per relay). */
+  readonly #known;
+  readonly #record;
+  /** Admitted relays not yet answered or refused, by request hash, with when they were admitted. */
+  readonly #admitted = new Map<string, { readonly relay: AdmittedRelay; readonly at: number }>();
+  #sweepAt = FIRST_SWEEP_AT;
 
   constructor(private readonly db: NodeDb) {
     const p = sql.placeholder;
-    this.#admit = prepareRun(
+    this.#known = prepareGet(
+      db,
+      db
+        .select({ one: sql<number>`1` })
+        .from(relays)
+        .where(eq(relays.requestHash, p("requestHash"))),
+    );
+    this.#record = prepareRun(
       db,
       db
         .insert(relays)
@@ -94,77 +153,92 @@ export class RelayStore {
           tier: p("tier"),
           applicationAddress: p("applicationAddress"),
           gatewayAddress: p("gatewayAddress"),
-          outcome: "pending",
-          createdAt: p("createdAt"),
-        })
-        .onConflictDoNothing(),
-    );
-    this.#answer = prepareRun(
-      db,
-      db
-        .update(relays)
-        .set({
+          outcome: sql`${p("outcome")}`,
+          errorCode: sql`${p("errorCode")}`,
           responseHash: sql`${p("responseHash")}`,
           leafHash: sql`${p("leafHash")}`,
           inputTokens: sql`${p("inputTokens")}`,
           outputTokens: sql`${p("outputTokens")}`,
           computeUnits: sql`${p("computeUnits")}`,
-          outcome: "ok",
+          createdAt: p("createdAt"),
           completedAt: sql`${p("completedAt")}`,
         })
-        .where(eq(relays.requestHash, p("requestHash"))),
-    );
-    this.#refuse = prepareRun(
-      db,
-      db
-        .update(relays)
-        .set({ outcome: "error", errorCode: sql`${p("errorCode")}`, completedAt: sql`${p("completedAt")}` })
-        .where(eq(relays.requestHash, p("requestHash"))),
+        .onConflictDoNothing(),
     );
   }
 
-  /** Records an admitted relay; `false` when the same request was seen before (a replay). */
+  /**
+   * Admits a relay; `false` when the same request was admitted before (a replay), whether it is
+   * still in flight or already recorded. Synchronous from the check to the admission, so two
+   * concurrent copies of one request cannot both be admitted.
+   */
   admit(relay: AdmittedRelay, now: number): Effect.Effect<boolean, NodeStoreError> {
-    return storeWrite(
-      "admit relay",
-      () =>
-        this.#admit({
-          requestHash: relay.requestHash,
-          sessionId: relay.sessionId,
-          sessionNumber: relay.sessionNumber,
-          sessionEnd: relay.sessionEnd,
-          serviceId: relay.serviceId,
-          tier: relay.tier,
-          applicationAddress: relay.applicationAddress,
-          gatewayAddress: relay.gatewayAddress,
-          createdAt: now,
-        }).changes === 1,
-    );
+    return storeWrite("admit relay", () => {
+      if (this.#admitted.has(relay.requestHash)) return false;
+      if (this.#known({ requestHash: relay.requestHash }) !== undefined) return false;
+      if (this.#admitted.size >= this.#sweepAt) this.#sweep(now);
+      this.#admitted.set(relay.requestHash, { relay, at: now });
+      return true;
+    });
   }
 
-  /** Marks a relay answered: it now counts in its session's claim. */
+  /** Forgets the admitted relays whose session can no longer admit anything (amortized: see `#sweepAt`). */
+  #sweep(now: number): void {
+    for (const [hash, { relay }] of this.#admitted) {
+      if (relay.expiresAt !== undefined && relay.expiresAt <= now) this.#admitted.delete(hash);
+    }
+    this.#sweepAt = Math.max(FIRST_SWEEP_AT, this.#admitted.size * 2);
+  }
+
+  /** How many admitted relays are not yet answered or refused. */
+  inFlight(): number {
+    return this.#admitted.size;
+  }
+
+  /**
+   * Records an admitted relay answered: it now counts in its session's claim. A relay not admitted,
+   * or already answered or refused, is left as it is.
+   */
   answer(requestHash: string, answered: AnsweredRelay, now: number): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record answered relay", () => {
-      this.#answer({
-        requestHash,
-        responseHash: answered.responseHash,
-        leafHash: answered.leafHash,
-        inputTokens: answered.inputTokens,
-        outputTokens: answered.outputTokens,
-        computeUnits: answered.computeUnits,
-        completedAt: now,
+      const admitted = this.#admitted.get(requestHash);
+      if (admitted === undefined) return;
+      this.#record({
+        ...rowOf(admitted.relay, admitted.at, now),
+        outcome: "ok",
+        errorCode: null,
+        ...answered,
       });
+      this.#admitted.delete(requestHash);
     });
   }
 
-  /** Marks a relay refused or failed: it is kept (so a replay is still refused) but never claimed. */
+  /**
+   * Records an admitted relay refused or failed: it is kept (so a replay is still refused) but never
+   * claimed. A relay not admitted, or already answered or refused, is left as it is.
+   */
   refuse(requestHash: string, errorCode: string, now: number): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record refused relay", () => {
-      this.#refuse({ requestHash, errorCode, completedAt: now });
+      const admitted = this.#admitted.get(requestHash);
+      if (admitted === undefined) return;
+      this.#record({
+        ...rowOf(admitted.relay, admitted.at, now),
+        outcome: "error",
+        errorCode,
+        responseHash: null,
+        leafHash: null,
+        inputTokens: 0,
+        outputTokens: 0,
+        computeUnits: 0,
+      });
+      this.#admitted.delete(requestHash);
     });
   }
 
-  /** Relays left `pending` by a crash were never answered: mark them so they are not claimed. */
+  /**
+   * Rows left `pending` by a crash of an earlier version (which wrote a row on admission) were never
+   * answered: mark them so they are not claimed.
+   */
   abandonPending(now: number): Effect.Effect<number, NodeStoreError> {
     return storeWrite(
       "mark abandoned relays",
@@ -177,7 +251,9 @@ export class RelayStore {
     );
   }
 
+  /** `pending` while admitted and unanswered, then the recorded outcome; `undefined` if never admitted. */
   outcomeOf(requestHash: string): string | undefined {
+    if (this.#admitted.has(requestHash)) return "pending";
     return this.db.select({ o: relays.outcome }).from(relays).where(eq(relays.requestHash, requestHash)).get()
       ?.o;
   }
@@ -225,13 +301,5 @@ export class RelayStore {
       )
       .all()
       .flatMap((r) => (r.leafHash === null ? [] : [{ leafHash: r.leafHash, computeUnits: r.computeUnits }]));
-  }
-
-  counts(): { outcome: string; n: number }[] {
-    return this.db
-      .select({ outcome: relays.outcome, n: sql<number>`count(*)` })
-      .from(relays)
-      .groupBy(relays.outcome)
-      .all();
   }
 }

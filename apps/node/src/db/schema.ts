@@ -1,10 +1,11 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
- * One row per relay this node admitted. Only hashes and counts: never prompt or output text.
- * A row is written as `pending` before any backend work (the primary key makes a replay fail
- * atomically) and completed before the signed response leaves the node, so an answered relay
- * survives a crash and is in the session's claim after a restart.
+ * One row per relay this node answered or refused. Only hashes and counts: never prompt or output
+ * text. The row is written once, with its outcome, before the signed response leaves the node, so
+ * an answered relay survives a crash and is in the session's claim after a restart; while a relay
+ * is in flight the ledger holds it in memory (see `RelayStore`). `pending` rows come only from
+ * earlier versions, which wrote a row on admission.
  */
 export const relays = sqliteTable(
   "relays",
@@ -17,7 +18,7 @@ export const relays = sqliteTable(
     tier: text("tier").notNull(),
     applicationAddress: text("application_address").notNull(),
     gatewayAddress: text("gateway_address").notNull(),
-    /** `pending` (admitted), `ok` (answered: claimable), `error` (refused or failed: not claimable). */
+    /** `ok` (answered: claimable), `error` (refused or failed: not claimable); `pending`: see above. */
     outcome: text("outcome", { enum: ["pending", "ok", "error"] }).notNull(),
     errorCode: text("error_code"),
     responseHash: text("response_hash"),

@@ -22,6 +22,7 @@ import {
   relayBudget,
   relayInputs,
   type SessionParams,
+  sessionGrace,
   type TextRequestOf,
   type TierSpec,
   uploadPixelBudget,
@@ -102,6 +103,7 @@ export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect
         tier: request.tier,
         applicationAddress: request.header.applicationAddress,
         gatewayAddress: request.gateway.address,
+        expiresAt: request.header.sessionEnd + sessionGrace(ctx.session),
       },
       now,
     );

@@ -243,7 +243,10 @@ export class RelayService extends Context.Tag("node/RelayService")<
           return Effect.matchEffect(runUnary(relay, pool), {
             onFailure: (error) => refuseAdmitted(relay, backendFailure(error)),
             onSuccess: (payload) => answer(relay, payload),
-          });
+          }).pipe(
+            // Cut off before it was answered (the gateway went away): recorded failed, never claimed.
+            Effect.onInterrupt(() => bestEffort(store.refuse(relay.requestHash, "INTERNAL", now()))),
+          );
         },
       );
 
