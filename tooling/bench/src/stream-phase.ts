@@ -11,6 +11,8 @@ export interface StreamPlan {
   readonly concurrencies: readonly number[];
   readonly rounds: number;
   readonly streamsPerSlice: (concurrency: number) => number;
+  /** Short streams (two tokens) each system serves before a concurrency is measured. */
+  readonly warmup: (concurrency: number) => number;
   readonly tokens: number;
   readonly maxSliceMs: number;
 }
@@ -31,7 +33,12 @@ export async function runStreamPhase(
       errors: 0,
       firstError: undefined as string | undefined,
     }));
-    for (const run of runs) await run.client.slice(run.body, c, c, plan.maxSliceMs);
+    // Every path's per-stream code (open, first chunk, last chunk) compiled before it is timed,
+    // as the unary phase's warm-up does for a relay: short streams, so it costs little time.
+    for (const run of runs) {
+      const short = chatBody(run.system, { stream: true, maxTokens: 2 });
+      await run.client.slice(short, c, plan.warmup(c), plan.maxSliceMs);
+    }
     for (let round = 0; round < plan.rounds; round++) {
       for (const run of runs) {
         const result = await run.client.slice(run.body, c, plan.streamsPerSlice(c), plan.maxSliceMs);
