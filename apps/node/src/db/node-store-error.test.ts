@@ -21,23 +21,22 @@ const relay = {
   gatewayAddress: "gw",
 };
 
+/** The node's database in a fresh folder (or at `file`), open until `close`. */
+async function openLedger(file = join(mkdtempSync(join(tmpdir(), "pocket-node-store-")), "node.sqlite")) {
+  const scope = Effect.runSync(Scope.make());
+  const { db } = await Effect.runPromise(
+    Scope.extend(openSqlite({ file, schema: nodeSchema, migrationsFolder }), scope),
+  );
+  return { db, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
+}
+
 describe("the node's ledgers", () => {
   it("write through, and turn a failed SQLite write into a typed NodeStoreError, not a defect", async () => {
-    const scope = Effect.runSync(Scope.make());
-    const { db } = await Effect.runPromise(
-      Scope.extend(
-        openSqlite({
-          file: join(mkdtempSync(join(tmpdir(), "pocket-node-store-")), "node.sqlite"),
-          schema: nodeSchema,
-          migrationsFolder,
-        }),
-        scope,
-      ),
-    );
+    const { db, close } = await openLedger();
     const relays = new RelayStore(db);
     expect(await Effect.runPromise(relays.admit(relay, 1))).toBe(true);
     expect(await Effect.runPromise(relays.admit(relay, 2))).toBe(false);
-    await Effect.runPromise(Scope.close(scope, Exit.void)); // closes the database
+    await close(); // closes the database
 
     const claims = new ClaimStore(db);
     for (const write of [
@@ -56,17 +55,7 @@ describe("the node's ledgers", () => {
   });
 
   it("record each relay's outcome, hashes and counts through the prepared writes", async () => {
-    const scope = Effect.runSync(Scope.make());
-    const { db } = await Effect.runPromise(
-      Scope.extend(
-        openSqlite({
-          file: join(mkdtempSync(join(tmpdir(), "pocket-node-store-")), "node.sqlite"),
-          schema: nodeSchema,
-          migrationsFolder,
-        }),
-        scope,
-      ),
-    );
+    const { db, close } = await openLedger();
     const store = new RelayStore(db);
     const other = { ...relay, requestHash: "cd".repeat(32), sessionId: "s2" };
     expect(await Effect.runPromise(store.admit(relay, 1))).toBe(true);
@@ -99,19 +88,12 @@ describe("the node's ledgers", () => {
       responseHash: null,
       outputTokens: 0,
     });
-    await Effect.runPromise(Scope.close(scope, Exit.void));
+    await close();
   });
 
   it("write a relay once, when it ends: none while in flight, a replay refused in flight and after a restart", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "pocket-node-store-")), "node.sqlite");
-    const open = async () => {
-      const scope = Effect.runSync(Scope.make());
-      const { db } = await Effect.runPromise(
-        Scope.extend(openSqlite({ file, schema: nodeSchema, migrationsFolder }), scope),
-      );
-      return { db, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
-    };
-    const first = await open();
+    const first = await openLedger(file);
     const store = new RelayStore(first.db);
     const unanswered = { ...relay, requestHash: "cd".repeat(32) };
     expect(await Effect.runPromise(store.admit(relay, 1))).toBe(true);
@@ -134,7 +116,7 @@ describe("the node's ledgers", () => {
     await first.close();
 
     // After a restart the answered relay is still a replay; the one that never ended left no row.
-    const second = await open();
+    const second = await openLedger(file);
     const restarted = new RelayStore(second.db);
     expect(await Effect.runPromise(restarted.admit(relay, 6))).toBe(false);
     expect(restarted.outcomeOf(unanswered.requestHash)).toBeUndefined();
@@ -143,17 +125,7 @@ describe("the node's ledgers", () => {
   });
 
   it("forget admitted relays left unanswered once their session can admit nothing more", async () => {
-    const scope = Effect.runSync(Scope.make());
-    const { db } = await Effect.runPromise(
-      Scope.extend(
-        openSqlite({
-          file: join(mkdtempSync(join(tmpdir(), "pocket-node-store-")), "node.sqlite"),
-          schema: nodeSchema,
-          migrationsFolder,
-        }),
-        scope,
-      ),
-    );
+    const { db, close } = await openLedger();
     const store = new RelayStore(db);
     const hash = (i: number) => i.toString(16).padStart(64, "0");
     // Many relays of a session that expires at 100 and one whose session goes on: past 100, the
@@ -173,6 +145,6 @@ describe("the node's ledgers", () => {
     expect(store.inFlight()).toBe(2);
     expect(store.outcomeOf(hash(0))).toBe("pending");
     expect(store.outcomeOf(hash(1))).toBeUndefined();
-    await Effect.runPromise(Scope.close(scope, Exit.void));
+    await close();
   });
 });

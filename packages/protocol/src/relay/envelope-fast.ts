@@ -12,8 +12,9 @@ import { ErrorCodes } from "../errors/index.js";
  * property tests in `envelope-fast.test.ts` hold each check to its schema.
  */
 
-const HEX_64 = /^[0-9a-f]{64}$/;
-const HEX_128 = /^[0-9a-f]{128}$/;
+/** A SHA-256 digest and a compact signature in lowercase hex (the stream chunk's check uses them too). */
+export const HEX_64 = /^[0-9a-f]{64}$/;
+export const HEX_128 = /^[0-9a-f]{128}$/;
 const PUBLIC_KEY_HEX = /^0[23][0-9a-f]{64}$/;
 const SERVICE_ID = /^[a-z0-9][a-z0-9.-]{0,63}$/;
 const TIER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

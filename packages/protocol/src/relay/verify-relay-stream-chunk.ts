@@ -1,6 +1,7 @@
 import { preparedPublicKey } from "../crypto/public-key-cache.js";
 import { canonicalJson, isHex } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
+import { HEX_64, HEX_128 } from "./envelope-fast.js";
 import { checkEnvelopeDigestSignature, parseEnvelope } from "./envelope-verification.js";
 import { chainOfEncoded, chunkDigest, RelayStreamChunk, RelayStreamFinal } from "./relay-stream-chunk.js";
 
@@ -88,8 +89,6 @@ export function verifyRelayStreamChunk(
   return ok({ chunk });
 }
 
-const HEX_64 = /^[0-9a-f]{64}$/;
-const HEX_128 = /^[0-9a-f]{128}$/;
 const CHUNK_KEYS: ReadonlySet<string> = new Set([
   "v",
   "requestHash",
