@@ -16,7 +16,7 @@ import {
   signRelayResponse,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
-import { Context, Duration, Effect, Either, Exit, FiberId, Layer, Scope } from "effect";
+import { Context, Effect, Either, Exit, FiberId, Layer, Scope } from "effect";
 import { NodeSettings } from "../app/node-settings.js";
 import { BackendPools } from "../app/served-services.js";
 import { BackendTimeout, type CallDeadline, type StreamPiece } from "../backends/backend.js";
@@ -325,11 +325,12 @@ export class RelayService extends Context.Tag("node/RelayService")<
           signal?.removeEventListener("abort", onGone);
           return Scope.close(scope, exit);
         };
-        const opened = yield* Scope.extend(pool.open(op, body), scope).pipe(
-          Effect.timeoutFail({
-            duration: Duration.millis(timeoutMs),
-            onTimeout: () => new BackendTimeout({ backend: serviceId, timeoutMs }),
-          }),
+        // One plain timer bounds the opening (seat, engine request, first piece), not a timer fiber.
+        const opened = yield* withDeadline(
+          Scope.extend(pool.open(op, body), scope),
+          timeoutMs,
+          () => new BackendTimeout({ backend: serviceId, timeoutMs }),
+        ).pipe(
           Effect.either,
           Effect.onInterrupt(() =>
             Effect.zipRight(
