@@ -1,7 +1,7 @@
 import type { KeyPair } from "../crypto/index.js";
 import { signDigest } from "../crypto/index.js";
 import { bytesToHex, canonicalJson } from "../encoding/index.js";
-import { RelayDigestHex } from "./envelope-fields.js";
+import { HEX_64 } from "./envelope-fast.js";
 import {
   chainOfEncoded,
   chunkDigest,
@@ -57,7 +57,7 @@ export class RelayStreamSigner {
   #headAt = 0;
 
   constructor(requestHash: string, nodeKey: RelaySigningKey, cadence: HeadCadence = {}) {
-    if (!RelayDigestHex.safeParse(requestHash).success) {
+    if (typeof requestHash !== "string" || !HEX_64.test(requestHash)) {
       throw new TypeError("RelayStreamSigner: requestHash must be 64 lowercase hex digits");
     }
     this.requestHash = requestHash;

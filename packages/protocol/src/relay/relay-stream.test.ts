@@ -61,6 +61,20 @@ describe("relayStreamChain", () => {
 });
 
 describe("RelayStreamSigner and RelayStreamVerifier", () => {
+  it("refuses a request hash that is not 64 lowercase hex digits", () => {
+    const key = generateKeyPair();
+    for (const bad of [
+      "AB".repeat(32),
+      "ab".repeat(31),
+      `${"ab".repeat(32)}0`,
+      "",
+      42 as unknown as string,
+    ]) {
+      expect(() => new RelayStreamSigner(bad, key)).toThrow(TypeError);
+    }
+    expect(new RelayStreamSigner("ab".repeat(32), key).nextSeq).toBe(0);
+  });
+
   it("sign and verify a stream chunk by chunk", () => {
     const chunks = signStream(["Bon", "jour", "!"]);
     expect(chunks.map((c) => c.seq)).toEqual([0, 1, 2, 3]);
