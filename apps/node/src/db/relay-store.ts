@@ -98,8 +98,9 @@ export interface AdmittedRelay {
   readonly gatewayAddress: string;
   /**
    * When no relay of its session can be admitted any more (the session's end plus its grace): an
-   * admitted relay still unanswered then may be forgotten, as a replay of it is refused anyway.
-   * Absent: kept until it is answered or refused.
+   * admitted relay still unanswered then may be forgotten, as a replay of it is refused anyway and
+   * its session's claim is built from the relays answered by then (an outcome that comes later is
+   * not written). Absent: kept until it is answered or refused.
    */
   readonly expiresAt?: number;
 }
