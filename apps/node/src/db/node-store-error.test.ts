@@ -30,6 +30,15 @@ async function openLedger(file = join(mkdtempSync(join(tmpdir(), "pocket-node-st
   return { db, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
 }
 
+/** What an answered relay's row carries besides what admission decided. */
+const answered = {
+  responseHash: "ef".repeat(32),
+  leafHash: "01".repeat(32),
+  inputTokens: 7,
+  outputTokens: 9,
+  computeUnits: 16,
+};
+
 describe("the node's ledgers", () => {
   it("write through, and turn a failed SQLite write into a typed NodeStoreError, not a defect", async () => {
     const { db, close } = await openLedger();
@@ -61,13 +70,6 @@ describe("the node's ledgers", () => {
     expect(await Effect.runPromise(store.admit(relay, 1))).toBe(true);
     expect(await Effect.runPromise(store.admit(other, 2))).toBe(true);
     expect(await Effect.runPromise(store.admit(relay, 3))).toBe(false);
-    const answered = {
-      responseHash: "ef".repeat(32),
-      leafHash: "01".repeat(32),
-      inputTokens: 7,
-      outputTokens: 9,
-      computeUnits: 16,
-    };
     await Effect.runPromise(store.answer(relay.requestHash, answered, 4));
     await Effect.runPromise(store.refuse(other.requestHash, "TIMEOUT", 5));
     const rows = db.select().from(relays).all();
@@ -101,13 +103,6 @@ describe("the node's ledgers", () => {
     expect(first.db.select().from(relays).all()).toEqual([]);
     expect(store.outcomeOf(relay.requestHash)).toBe("pending");
     expect(await Effect.runPromise(store.admit(relay, 2))).toBe(false);
-    const answered = {
-      responseHash: "ef".repeat(32),
-      leafHash: "01".repeat(32),
-      inputTokens: 1,
-      outputTokens: 2,
-      computeUnits: 3,
-    };
     await Effect.runPromise(store.answer(relay.requestHash, answered, 3));
     // Once it ended, a later write for it changes nothing.
     await Effect.runPromise(store.refuse(relay.requestHash, "TIMEOUT", 4));
