@@ -211,10 +211,11 @@ function closeChunks<R>(chunks: RelayChunks<R>, runtime: Runtime.Runtime<R>): vo
 }
 
 /**
- * Writes each chunk as it comes. Chunks that come within one turn of the event loop leave in one
+ * Writes each chunk as it comes. The first leaves at once, with the response's head (it is the
+ * time to first token); later chunks that come within one turn of the event loop leave in one
  * write (the response is corked until the turn ends): a reader slower than the engine gets them
- * coalesced, and the first chunk is never held back by a timer. A full socket pauses the pulling
- * until it drains; a caller that goes away ends the chunks (which aborts the engine's request).
+ * coalesced. A full socket pauses the pulling until it drains; a caller that goes away ends the
+ * chunks (which aborts the engine's request).
  */
 async function pipeChunks<R>(
   chunks: RelayChunks<R>,
@@ -224,6 +225,7 @@ async function pipeChunks<R>(
 ): Promise<void> {
   const iterator = iteratorOf(chunks, runtime);
   let corked = false;
+  let first = true;
   const uncork = () => {
     corked = false;
     // `end` flushed the response itself; the socket may be serving the next response by now.
@@ -233,7 +235,8 @@ async function pipeChunks<R>(
     while (!signal.aborted) {
       const next = await iterator.next();
       if (next.done === true || signal.aborted) break;
-      if (!corked) {
+      if (first) first = false;
+      else if (!corked) {
         corked = true;
         res.cork();
         setImmediate(uncork);
