@@ -215,6 +215,26 @@ describe("a node in front of real HTTP engines", () => {
     expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(0);
   });
 
+  it("records a unary relay the gateway gave up on as failed, holds nothing for it, and refuses its replay", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const engine = latch();
+    fake!.faults.gate = engine.promise;
+    const request = gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 });
+    const hash = relayRequestHash(request);
+    const controller = new AbortController();
+    const call = h.client.relay.mutate(request, { signal: controller.signal });
+    await until(() => fake!.calls["POST /v1/completions"] === 1, "the relay at the engine");
+    expect(h.node.relays.outcomeOf(hash)).toBe("pending");
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    await until(() => h.node.relays.outcomeOf(hash) === "error", "the relay recorded failed");
+    expect(h.node.relays.inFlight()).toBe(0);
+    engine.open();
+    const replay = await h.client.relay.mutate(request);
+    expect(replay.error?.code).toBe("REPLAYED_RELAY");
+    expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(0);
+  });
+
   it("refuses relays from a gateway it does not serve", async () => {
     const h = await nodeInFrontOf(
       "vllm",
