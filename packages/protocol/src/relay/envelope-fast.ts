@@ -1,6 +1,8 @@
 import { isValidAddress } from "../crypto/index.js";
 import { isCanonicalJson } from "../encoding/index.js";
+import { HEX_64, HEX_128, isNat, isRecordOf, isShortString } from "../encoding/plain-values.js";
 import { ErrorCodes } from "../errors/index.js";
+import { acceptsSessionHeader } from "../session/header.js";
 
 /**
  * Hand-written acceptance checks for the relay envelopes on the hot path (a gateway signs a request
@@ -12,11 +14,7 @@ import { ErrorCodes } from "../errors/index.js";
  * property tests in `envelope-fast.test.ts` hold each check to its schema.
  */
 
-/** A SHA-256 digest and a compact signature in lowercase hex (the stream chunk's check uses them too). */
-export const HEX_64 = /^[0-9a-f]{64}$/;
-export const HEX_128 = /^[0-9a-f]{128}$/;
 const PUBLIC_KEY_HEX = /^0[23][0-9a-f]{64}$/;
-const SERVICE_ID = /^[a-z0-9][a-z0-9.-]{0,63}$/;
 const TIER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const NONCE = /^[0-9a-f]{32}$/;
 const OPERATIONS: ReadonlySet<unknown> = new Set([
@@ -27,22 +25,6 @@ const OPERATIONS: ReadonlySet<unknown> = new Set([
   "embeddings",
 ]);
 const ERROR_CODES: ReadonlySet<unknown> = new Set(Object.keys(ErrorCodes));
-
-/** A plain object (JSON-parsed or built from a literal) whose own keys are all in `keys`. */
-function isRecordOf(value: unknown, keys: ReadonlySet<string>): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  for (const key in value) if (!keys.has(key)) return false;
-  return true;
-}
-
-const isNat = (value: unknown): value is number =>
-  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
-
-/** A string of 1–`max` UTF-16 units: within the schema's `min(1).max(max)` whatever it counts. */
-const isShortString = (value: unknown, max: number, min = 0): value is string =>
-  typeof value === "string" && value.length >= min && value.length <= max;
 
 /**
  * Addresses already found valid (bech32 decoding is the costliest field check; a gateway and its
@@ -58,31 +40,6 @@ function isKnownValidAddress(value: unknown): value is string {
   if (validAddresses.size >= VALID_ADDRESSES_KEPT) validAddresses.clear();
   validAddresses.add(value);
   return true;
-}
-
-const HEADER_KEYS: ReadonlySet<string> = new Set([
-  "applicationAddress",
-  "serviceId",
-  "sessionNumber",
-  "sessionId",
-  "sessionStart",
-  "sessionEnd",
-]);
-
-/** `SessionHeader`. */
-function isHeader(value: unknown): boolean {
-  if (!isRecordOf(value, HEADER_KEYS)) return false;
-  const { applicationAddress, serviceId, sessionNumber, sessionId, sessionStart, sessionEnd } = value;
-  return (
-    isShortString(applicationAddress, 128, 1) &&
-    typeof serviceId === "string" &&
-    SERVICE_ID.test(serviceId) &&
-    isNat(sessionNumber) &&
-    typeof sessionId === "string" &&
-    HEX_64.test(sessionId) &&
-    isNat(sessionStart) &&
-    isNat(sessionEnd)
-  );
 }
 
 const SIGNER_KEYS: ReadonlySet<string> = new Set(["address", "publicKey"]);
@@ -146,7 +103,7 @@ export function acceptsRelayRequest(value: unknown, signed: boolean): boolean {
     isNat(issuedAt) &&
     (!signed || (typeof value.signature === "string" && HEX_128.test(value.signature))) &&
     (!("target" in value) || isKnownValidAddress(value.target)) &&
-    isHeader(header) &&
+    acceptsSessionHeader(header) &&
     isSigner(gateway) &&
     payload !== undefined &&
     isCanonicalJson(payload)
@@ -181,7 +138,7 @@ export function acceptsRelayResponse(value: unknown, signed: boolean): boolean {
     !isNat(computeUnits) ||
     (signed && (typeof value.signature !== "string" || !HEX_128.test(value.signature))) ||
     !isUsage(usage) ||
-    !isHeader(header) ||
+    !acceptsSessionHeader(header) ||
     !isSigner(node)
   ) {
     return false;

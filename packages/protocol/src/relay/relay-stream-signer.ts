@@ -1,7 +1,7 @@
 import type { KeyPair } from "../crypto/index.js";
 import { signDigest } from "../crypto/index.js";
 import { bytesToHex, canonicalJson } from "../encoding/index.js";
-import { HEX_64 } from "./envelope-fast.js";
+import { HEX_64 } from "../encoding/plain-values.js";
 import {
   chainOfEncoded,
   chunkDigest,

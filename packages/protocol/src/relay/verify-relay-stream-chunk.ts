@@ -1,7 +1,7 @@
 import { preparedPublicKey } from "../crypto/public-key-cache.js";
 import { canonicalJson, isHex } from "../encoding/index.js";
+import { HEX_64, HEX_128 } from "../encoding/plain-values.js";
 import { fail, ok, type Result } from "../errors/index.js";
-import { HEX_64, HEX_128 } from "./envelope-fast.js";
 import { checkEnvelopeDigestSignature, parseEnvelope } from "./envelope-verification.js";
 import { chainOfEncoded, chunkDigest, RelayStreamChunk, RelayStreamFinal } from "./relay-stream-chunk.js";
 

@@ -1,5 +1,5 @@
 import { fail, ok, type Result } from "../errors/index.js";
-import { SessionHeader } from "./header.js";
+import { acceptsSessionHeader, SessionHeader } from "./header.js";
 import { deriveSessionId } from "./session-id.js";
 import { type SessionParams, sessionGrace, sessionNumberAt, sessionWindow } from "./session-params.js";
 
@@ -39,12 +39,16 @@ export function checkRelaySession(
   expectedApp?: string,
   expectedService?: string,
 ): Result<SessionPhase> {
-  const parsed = SessionHeader.safeParse(header);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return fail("INVALID_REQUEST", `session header: ${issue?.message ?? "invalid"}`, issue?.path.join("."));
+  let h: SessionHeader;
+  if (acceptsSessionHeader(header)) h = header;
+  else {
+    const parsed = SessionHeader.safeParse(header);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return fail("INVALID_REQUEST", `session header: ${issue?.message ?? "invalid"}`, issue?.path.join("."));
+    }
+    h = parsed.data;
   }
-  const h = parsed.data;
   if (expectedApp !== undefined && h.applicationAddress !== expectedApp) {
     return fail(
       "WRONG_SESSION",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HEX_64, isNat, isRecordOf, isShortString } from "../encoding/plain-values.js";
 
 /**
  * The session header every relay is bound to: which application, which service, which session
@@ -25,3 +26,32 @@ export const SessionHeader = z.strictObject({
 
 /** A parsed {@link SessionHeader}. */
 export type SessionHeader = z.infer<typeof SessionHeader>;
+
+const SERVICE_ID = /^[a-z0-9][a-z0-9.-]{0,63}$/;
+const HEADER_KEYS: ReadonlySet<string> = new Set([
+  "applicationAddress",
+  "serviceId",
+  "sessionNumber",
+  "sessionId",
+  "sessionStart",
+  "sessionEnd",
+]);
+
+/**
+ * Whether `value` is a {@link SessionHeader} that the schema would return as it is (see
+ * `relay/envelope-fast.ts`): `false` leaves the decision, and the error, to the schema.
+ */
+export function acceptsSessionHeader(value: unknown): value is SessionHeader {
+  if (!isRecordOf(value, HEADER_KEYS)) return false;
+  const { applicationAddress, serviceId, sessionNumber, sessionId, sessionStart, sessionEnd } = value;
+  return (
+    isShortString(applicationAddress, 128, 1) &&
+    typeof serviceId === "string" &&
+    SERVICE_ID.test(serviceId) &&
+    isNat(sessionNumber) &&
+    typeof sessionId === "string" &&
+    HEX_64.test(sessionId) &&
+    isNat(sessionStart) &&
+    isNat(sessionEnd)
+  );
+}

@@ -20,10 +20,22 @@ export function deriveSessionId(
   serviceId: string,
   sessionNumber: number,
 ): string {
-  return sha256Hex(
+  // Every relay of a session recomputes the same id: the last ones are remembered. The key
+  // prefixes each string with its length, so two different field lists never share a key.
+  const key = `${applicationAddress.length}:${applicationAddress}${serviceId.length}:${serviceId}${sessionNumber}`;
+  const known = recentSessionIds.get(key);
+  if (known !== undefined) return known;
+  const id = sha256Hex(
     canonicalBytes({ applicationAddress, domain: SESSION_ID_DOMAIN, serviceId, sessionNumber }),
   );
+  if (recentSessionIds.size >= SESSION_IDS_KEPT) recentSessionIds.clear();
+  recentSessionIds.set(key, id);
+  return id;
 }
+
+/** Session ids computed lately, by their fields (bounded: when full it starts over). */
+const recentSessionIds = new Map<string, string>();
+const SESSION_IDS_KEPT = 4_096;
 
 /**
  * The header of the session that is current at `now` (ms or height, per the params) for an
