@@ -9,24 +9,24 @@ export type NodeDb = BetterSQLite3Database<typeof nodeSchema>;
 
 type Values = Record<string, unknown>;
 
+/** A statement prepared once: `run` for a write (what it changed), `get` for a read (its first row). */
+interface Prepared {
+  run(values: Values): { changes: number };
+  get(values: Values): unknown;
+}
+
 /**
  * A drizzle statement with placeholders, prepared once as a better-sqlite3 statement: the same
  * SQL text, each parameter resolved to a placeholder's value or its constant once, here, rather
  * than by drizzle's generic fill on every run.
  */
-function prepareRun(
+function prepareStatement(
   db: NodeDb,
-  query: {
-    toSQL(): { sql: string; params: unknown[] };
-    prepare(): { run(values: Values): { changes: number } };
-  },
-): (values: Values) => { changes: number } {
+  query: { toSQL(): { sql: string; params: unknown[] }; prepare(): Prepared },
+): Prepared {
   // drizzle's better-sqlite3 driver keeps the connection as `$client` (its type here omits it).
   const client = (db as { readonly $client?: Database }).$client;
-  if (client === undefined) {
-    const prepared = query.prepare();
-    return (values) => prepared.run(values);
-  }
+  if (client === undefined) return query.prepare();
   const { sql: text, params } = query.toSQL();
   const statement = client.prepare(text);
   const resolve = params.map((param): ((values: Values) => unknown) => {
@@ -41,34 +41,16 @@ function prepareRun(
     }
     return () => param;
   });
-  return (values) => statement.run(...resolve.map((value) => value(values)));
+  const args = (values: Values) => resolve.map((value) => value(values));
+  return {
+    run: (values) => statement.run(...args(values)),
+    get: (values) => statement.get(...args(values)),
+  };
 }
 
 function required(values: Values, name: string): unknown {
   if (!(name in values)) throw new Error(`No value for placeholder "${name}" was provided`);
   return values[name];
-}
-
-/** {@link prepareRun} for a query that reads one row: the row, or `undefined`. */
-function prepareGet(
-  db: NodeDb,
-  query: {
-    toSQL(): { sql: string; params: unknown[] };
-    prepare(): { get(values: Values): unknown };
-  },
-): (values: Values) => unknown {
-  const client = (db as { readonly $client?: Database }).$client;
-  if (client === undefined) {
-    const prepared = query.prepare();
-    return (values) => prepared.get(values);
-  }
-  const { sql: text, params } = query.toSQL();
-  const statement = client.prepare(text);
-  const names = params.map((param) => {
-    if (!is(param, Placeholder)) throw new TypeError("prepareGet takes placeholders only");
-    return param.name;
-  });
-  return (values) => statement.get(...names.map((name) => required(values, name)));
 }
 
 /** The columns of a relay's row that admission decided. */
@@ -134,14 +116,14 @@ export class RelayStore {
 
   constructor(private readonly db: NodeDb) {
     const p = sql.placeholder;
-    this.#known = prepareGet(
+    this.#known = prepareStatement(
       db,
       db
         .select({ one: sql<number>`1` })
         .from(relays)
         .where(eq(relays.requestHash, p("requestHash"))),
     );
-    this.#record = prepareRun(
+    this.#record = prepareStatement(
       db,
       db
         .insert(relays)
@@ -176,7 +158,7 @@ export class RelayStore {
   admit(relay: AdmittedRelay, now: number): Effect.Effect<boolean, NodeStoreError> {
     return storeWrite("admit relay", () => {
       if (this.#admitted.has(relay.requestHash)) return false;
-      if (this.#known({ requestHash: relay.requestHash }) !== undefined) return false;
+      if (this.#known.get({ requestHash: relay.requestHash }) !== undefined) return false;
       if (this.#admitted.size >= this.#sweepAt) this.#sweep(now);
       this.#admitted.set(relay.requestHash, { relay, at: now });
       return true;
@@ -204,7 +186,7 @@ export class RelayStore {
     return storeWrite("record answered relay", () => {
       const admitted = this.#admitted.get(requestHash);
       if (admitted === undefined) return;
-      this.#record({
+      this.#record.run({
         ...rowOf(admitted.relay, admitted.at, now),
         outcome: "ok",
         errorCode: null,
@@ -222,7 +204,7 @@ export class RelayStore {
     return storeWrite("record refused relay", () => {
       const admitted = this.#admitted.get(requestHash);
       if (admitted === undefined) return;
-      this.#record({
+      this.#record.run({
         ...rowOf(admitted.relay, admitted.at, now),
         outcome: "error",
         errorCode,

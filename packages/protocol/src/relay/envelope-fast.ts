@@ -1,4 +1,5 @@
 import { isValidAddress } from "../crypto/index.js";
+import { preparedPublicKey } from "../crypto/public-key-cache.js";
 import { isCanonicalJson } from "../encoding/index.js";
 import { HEX_64, HEX_128, isNat, isRecordOf, isShortString } from "../encoding/plain-values.js";
 import { ErrorCodes } from "../errors/index.js";
@@ -26,29 +27,20 @@ const OPERATIONS: ReadonlySet<unknown> = new Set([
 ]);
 const ERROR_CODES: ReadonlySet<unknown> = new Set(Object.keys(ErrorCodes));
 
-/**
- * Addresses already found valid (bech32 decoding is the costliest field check; a gateway and its
- * nodes send the same few addresses on every relay). Bounded: when full it starts over.
- */
-const validAddresses = new Set<string>();
-const VALID_ADDRESSES_KEPT = 4096;
-
-function isKnownValidAddress(value: unknown): value is string {
-  if (typeof value !== "string") return false;
-  if (validAddresses.has(value)) return true;
-  if (!isValidAddress(value)) return false;
-  if (validAddresses.size >= VALID_ADDRESSES_KEPT) validAddresses.clear();
-  validAddresses.add(value);
-  return true;
-}
-
 const SIGNER_KEYS: ReadonlySet<string> = new Set(["address", "publicKey"]);
 
-/** `RelaySignerIdentity`. */
+/**
+ * `RelaySignerIdentity`. An address equal to its key's (from the key cache that verification uses
+ * anyway) is a valid address by construction, so bech32 is decoded only for one that is not.
+ */
 function isSigner(value: unknown): boolean {
   if (!isRecordOf(value, SIGNER_KEYS)) return false;
   const { address, publicKey } = value;
-  return typeof publicKey === "string" && PUBLIC_KEY_HEX.test(publicKey) && isKnownValidAddress(address);
+  return (
+    typeof publicKey === "string" &&
+    PUBLIC_KEY_HEX.test(publicKey) &&
+    (preparedPublicKey(publicKey)?.address === address || isValidAddress(address))
+  );
 }
 
 const USAGE_KEYS: ReadonlySet<string> = new Set(["inputTokens", "outputTokens", "images"]);
@@ -102,7 +94,7 @@ export function acceptsRelayRequest(value: unknown, signed: boolean): boolean {
     NONCE.test(nonce) &&
     isNat(issuedAt) &&
     (!signed || (typeof value.signature === "string" && HEX_128.test(value.signature))) &&
-    (!("target" in value) || isKnownValidAddress(value.target)) &&
+    (!("target" in value) || isValidAddress(value.target)) &&
     acceptsSessionHeader(header) &&
     isSigner(gateway) &&
     payload !== undefined &&
