@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openSqlite } from "@pocket-ai/runtime";
 import { Cause, Effect, Exit, Scope } from "effect";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ClaimStore } from "./claim-store.js";
 import { RelayStore } from "./relay-store.js";
 import { nodeSchema, relays } from "./schema.js";
@@ -140,6 +140,54 @@ describe("the node's ledgers", () => {
     expect(store.inFlight()).toBe(2);
     expect(store.outcomeOf(hash(0))).toBe("pending");
     expect(store.outcomeOf(hash(1))).toBeUndefined();
+    await close();
+  });
+
+  it("commit the rows of relays that end in one turn together, and fail a bad row alone", async () => {
+    const { db, close } = await openLedger();
+    const store = new RelayStore(db);
+    const hash = (i: number) => i.toString(16).padStart(64, "0");
+    for (let i = 0; i < 3; i++)
+      expect(await Effect.runPromise(store.admit({ ...relay, requestHash: hash(i) }, 1))).toBe(true);
+    // A row SQLite refuses (session_id is NOT NULL): only its own relay's write fails.
+    const bad = { ...relay, requestHash: hash(9), sessionId: null as unknown as string };
+    expect(await Effect.runPromise(store.admit(bad, 1))).toBe(true);
+    const transactions = vi.spyOn(db, "transaction");
+
+    const good = [0, 1, 2].map((i) => Effect.runPromise(store.answer(hash(i), answered, 2)));
+    // Queued, not yet written: still in flight, a replay still refused, a second outcome ignored.
+    expect(db.select().from(relays).all()).toEqual([]);
+    expect(store.outcomeOf(hash(0))).toBe("pending");
+    expect(await Effect.runPromise(store.admit({ ...relay, requestHash: hash(0) }, 2))).toBe(false);
+    const late = Effect.runPromise(store.refuse(hash(0), "TIMEOUT", 2));
+    await Promise.all([...good, late]);
+    expect(transactions).toHaveBeenCalledTimes(1);
+    expect(
+      db
+        .select()
+        .from(relays)
+        .all()
+        .map((r) => [r.requestHash, r.outcome]),
+    ).toEqual([0, 1, 2].map((i) => [hash(i), "ok"]));
+    expect(store.inFlight()).toBe(1);
+
+    const mixed = await Promise.all([
+      Effect.runPromiseExit(store.refuse(bad.requestHash, "TIMEOUT", 3)),
+      Effect.runPromiseExit(
+        Effect.zipRight(
+          store.admit({ ...relay, requestHash: hash(3) }, 3),
+          store.refuse(hash(3), "TIMEOUT", 3),
+        ),
+      ),
+    ]);
+    expect(Exit.isFailure(mixed[0]) && Cause.failureOption(mixed[0].cause)).toMatchObject({
+      value: { _tag: "NodeStoreError", operation: "record refused relay" },
+    });
+    expect(Exit.isSuccess(mixed[1])).toBe(true);
+    expect(store.outcomeOf(hash(3))).toBe("error");
+    // The relay whose row failed stays admitted: its replay is still refused.
+    expect(store.outcomeOf(bad.requestHash)).toBe("pending");
+    expect(await Effect.runPromise(store.admit(bad, 4))).toBe(false);
     await close();
   });
 });

@@ -1,8 +1,8 @@
 import type { Database } from "better-sqlite3";
 import { and, eq, is, lte, Param, Placeholder, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
-import type { Effect } from "effect";
-import { type NodeStoreError, storeWrite } from "./node-store-error.js";
+import { Effect } from "effect";
+import { NodeStoreError, storeWrite } from "./node-store-error.js";
 import { claims, type nodeSchema, relays } from "./schema.js";
 
 export type NodeDb = BetterSQLite3Database<typeof nodeSchema>;
@@ -98,11 +98,24 @@ export interface AnsweredRelay {
 /** Admitted relays held in memory before the first sweep of the expired ones (see `admit`). */
 const FIRST_SWEEP_AT = 1_024;
 
+/** A relay's row waiting for the next group commit, and the write waiting on it. */
+interface QueuedRow {
+  readonly requestHash: string;
+  readonly operation: string;
+  readonly row: Values;
+  readonly done: (result: Effect.Effect<void, NodeStoreError>) => void;
+}
+
+const failure = (operation: string, e: unknown) =>
+  new NodeStoreError({ operation, reason: e instanceof Error ? e.message : String(e) });
+
 /**
  * The node's relay ledger. A relay is admitted in memory (refused as a replay if its request hash
  * is already admitted or in the database) and written once, with its outcome, when it is answered
- * or refused: one SQLite statement, committed (WAL) before the caller goes on, so a relay recorded
- * as answered survives `kill -9`. A relay admitted but unanswered when the process dies leaves no
+ * or refused: one row, committed (WAL) before the caller goes on, so a relay recorded as answered
+ * survives `kill -9`. The rows of relays that end in one turn of the event loop commit together
+ * (group commit: one transaction, one WAL commit, instead of one per relay); a batch that fails is
+ * written again row by row, so one bad row fails only its own relay. A relay admitted but unanswered when the process dies leaves no
  * row: it was never claimable, and its session's checks still bound any replay. Writes are Effects
  * that fail with a typed {@link NodeStoreError}; reads are plain calls.
  */
@@ -113,6 +126,10 @@ export class RelayStore {
   /** Admitted relays not yet answered or refused, by request hash, with when they were admitted. */
   readonly #admitted = new Map<string, { readonly relay: AdmittedRelay; readonly at: number }>();
   #sweepAt = FIRST_SWEEP_AT;
+  /** Rows queued for the next group commit (their relays stay admitted until it commits). */
+  #queued: QueuedRow[] = [];
+  /** The request hashes of the queued rows: a second outcome for one of them changes nothing. */
+  readonly #recording = new Set<string>();
 
   constructor(private readonly db: NodeDb) {
     const p = sql.placeholder;
@@ -180,43 +197,86 @@ export class RelayStore {
 
   /**
    * Records an admitted relay answered: it now counts in its session's claim. A relay not admitted,
-   * or already answered or refused, is left as it is.
+   * or already answered or refused, is left as it is. Completes once the row is committed.
    */
   answer(requestHash: string, answered: AnsweredRelay, now: number): Effect.Effect<void, NodeStoreError> {
-    return storeWrite("record answered relay", () => {
-      const admitted = this.#admitted.get(requestHash);
-      if (admitted === undefined) return;
-      this.#record.run({
-        ...rowOf(admitted.relay, admitted.at, now),
-        outcome: "ok",
-        errorCode: null,
-        ...answered,
-      });
-      this.#admitted.delete(requestHash);
-    });
+    return this.#write("record answered relay", requestHash, (admitted) => ({
+      ...rowOf(admitted.relay, admitted.at, now),
+      outcome: "ok",
+      errorCode: null,
+      ...answered,
+    }));
   }
 
   /**
    * Records an admitted relay refused or failed: it is kept (so a replay is still refused) but never
-   * claimed. A relay not admitted, or already answered or refused, is left as it is.
+   * claimed. A relay not admitted, or already answered or refused, is left as it is. Completes once
+   * the row is committed.
    */
   refuse(requestHash: string, errorCode: string, now: number): Effect.Effect<void, NodeStoreError> {
-    return storeWrite("record refused relay", () => {
+    return this.#write("record refused relay", requestHash, (admitted) => ({
+      ...rowOf(admitted.relay, admitted.at, now),
+      outcome: "error",
+      errorCode,
+      responseHash: null,
+      leafHash: null,
+      inputTokens: 0,
+      outputTokens: 0,
+      computeUnits: 0,
+    }));
+  }
+
+  /** Queues an admitted relay's row for the next group commit and completes when it commits. */
+  #write(
+    operation: string,
+    requestHash: string,
+    row: (admitted: { readonly relay: AdmittedRelay; readonly at: number }) => Values,
+  ): Effect.Effect<void, NodeStoreError> {
+    return Effect.async<void, NodeStoreError>((done) => {
       const admitted = this.#admitted.get(requestHash);
-      if (admitted === undefined) return;
-      this.#record.run({
-        ...rowOf(admitted.relay, admitted.at, now),
-        outcome: "error",
-        errorCode,
-        responseHash: null,
-        leafHash: null,
-        inputTokens: 0,
-        outputTokens: 0,
-        computeUnits: 0,
-      });
-      this.#admitted.delete(requestHash);
+      if (admitted === undefined || this.#recording.has(requestHash)) {
+        done(Effect.void);
+        return;
+      }
+      this.#recording.add(requestHash);
+      this.#queued.push({ requestHash, operation, row: row(admitted), done });
+      if (this.#queued.length === 1) setImmediate(this.#commitQueued);
     });
   }
+
+  /**
+   * Writes every queued row in one transaction; if it fails, each row alone. A written relay
+   * leaves the in-flight map; one whose write failed stays admitted (a replay is still refused).
+   */
+  readonly #commitQueued = (): void => {
+    const batch = this.#queued;
+    if (batch.length === 0) return;
+    this.#queued = [];
+    let failed: Map<QueuedRow, unknown> | undefined;
+    try {
+      this.db.transaction(() => {
+        for (const queued of batch) this.#record.run(queued.row);
+      });
+    } catch {
+      failed = new Map();
+      for (const queued of batch) {
+        try {
+          this.#record.run(queued.row);
+        } catch (e) {
+          failed.set(queued, e);
+        }
+      }
+    }
+    for (const queued of batch) {
+      this.#recording.delete(queued.requestHash);
+      if (failed?.has(queued) === true) {
+        queued.done(Effect.fail(failure(queued.operation, failed.get(queued))));
+      } else {
+        this.#admitted.delete(queued.requestHash);
+        queued.done(Effect.void);
+      }
+    }
+  };
 
   /**
    * Rows left `pending` by a crash of an earlier version (which wrote a row on admission) were never
