@@ -1,10 +1,16 @@
 /**
  * Streaming at scale: `streams` concurrent streams, each token `tokenDelayMs` after the last (30
- * tokens/s), started evenly over one token interval and restarted as they end, for `seconds` per
- * system, one system at a time (they would otherwise share the CPU). Per system: time to first
- * token and its overhead over direct's, the inter-token gap p50/p99 and the p99 as a multiple of
- * direct's, and CPU time per streamed token of each process on the path, read from each process's
- * own `process.cpuUsage()` (from `/proc` for Portkey, which does not answer over IPC).
+ * tokens/s), each restarted as it ends, one system at a time (they would otherwise share the CPU).
+ * The streams start evenly over one stream's length (`tokens` × `tokenDelayMs`, the ramp), so new
+ * streams arrive at the steady rate `streams` concurrent streams make (one every length ÷ streams)
+ * rather than all within one token interval and then again in lockstep as they end (a burst of
+ * openings whose queue, not the path, would decide the time to first token; the two-hop floor
+ * itself measured ~36 ms of TTFT overhead at 100 streams that way). After the ramp the scenario
+ * runs `seconds` more. Per system: time to first token and its overhead over direct's, the
+ * inter-token gap p50/p99 and the p99 as a multiple of direct's, of the streams started after the
+ * ramp (all `streams` in flight); tokens per second and CPU time per streamed token of each
+ * process on the path over the whole run, read from each process's own `process.cpuUsage()` (from
+ * `/proc` for Portkey, which does not answer over IPC).
  */
 import { makeLoadClient, type SliceResult } from "./load-client.js";
 import { type Metrics, percentile } from "./metrics.js";
@@ -44,29 +50,47 @@ export async function runScalePhase(
         maxTokens: plan.tokens,
         note: `delay=${plan.tokenDelayMs}`,
       });
-      const out: SliceResult = { latencies: [], ttfts: [], gaps: [], tokens: 0, errors: 0, elapsedMs: 0 };
+      const empty = (): SliceResult => ({
+        latencies: [],
+        ttfts: [],
+        gaps: [],
+        tokens: 0,
+        errors: 0,
+        elapsedMs: 0,
+      });
+      // Streams started after the ramp (timed), and those started during it (counted, not timed).
+      const out = empty();
+      const ramping = empty();
       // Warm the sockets and the path with a few streams first.
       await client.slice(body, Math.min(n, 8), Math.min(n, 8), 10_000);
       const cpuBefore = await readAll(system.processes);
       const started = performance.now();
-      const deadline = started + plan.seconds * 1000;
+      const rampMs = plan.tokens * plan.tokenDelayMs;
+      const rampEnd = started + rampMs;
+      const deadline = rampEnd + plan.seconds * 1000;
       const worker = async (i: number) => {
-        await new Promise((r) => setTimeout(r, (i * plan.tokenDelayMs) / n));
+        await new Promise((r) => setTimeout(r, (i * rampMs) / n));
         while (performance.now() < deadline) {
-          const errors = out.errors;
-          await client.one(body, out);
-          if (out.errors > errors) return; // a path that refuses streams is not hammered
+          const into = performance.now() < rampEnd ? ramping : out;
+          const errors = into.errors;
+          await client.one(body, into);
+          if (into.errors > errors) return; // a path that refuses streams is not hammered
         }
       };
       await Promise.all(Array.from({ length: n }, (_, i) => worker(i)));
       const elapsedS = (performance.now() - started) / 1000;
+      out.tokens += ramping.tokens;
+      out.errors += ramping.errors;
+      if (out.firstError === undefined && ramping.firstError !== undefined)
+        out.firstError = ramping.firstError;
       const cpuAfter = await readAll(system.processes);
       client.close();
 
       const ttft50 = percentile(out.ttfts, 50);
       const gap50 = percentile(out.gaps, 50);
       const gap99 = percentile(out.gaps, 99);
-      metrics.add("scale_streams_done", name, n, out.latencies.length, "count");
+      const done = out.latencies.length + ramping.latencies.length;
+      metrics.add("scale_streams_done", name, n, done, "count");
       metrics.add("scale_tokens_per_s", name, n, out.tokens / elapsedS, "tokens/s");
       metrics.add("scale_errors", name, n, out.errors, "count");
       metrics.add("scale_ttft_p50_ms", name, n, ttft50, "ms");
@@ -97,7 +121,7 @@ export async function runScalePhase(
         "ms",
       );
       log(
-        `scale n=${n} ${name}: streams=${out.latencies.length} tokens/s=${(out.tokens / elapsedS).toFixed(0)} ` +
+        `scale n=${n} ${name}: streams=${done} tokens/s=${(out.tokens / elapsedS).toFixed(0)} ` +
           `ttft p50=${ttft50.toFixed(2)} ms gap p50=${gap50.toFixed(2)} p99=${gap99.toFixed(2)} ms ` +
           `cpu ms/token ${perRole.join(" ")} errors=${out.errors}${out.firstError ? ` (${out.firstError.slice(0, 120)})` : ""}`,
       );
