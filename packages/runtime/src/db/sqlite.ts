@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { Data, Effect, type Scope } from "effect";
+import { type CheckpointerOptions, WalCheckpointer } from "./wal-checkpointer.js";
 
 /** The database file could not be opened or migrated. */
 export class DatabaseError extends Data.TaggedError("DatabaseError")<{
@@ -18,18 +19,23 @@ export class DatabaseError extends Data.TaggedError("DatabaseError")<{
 export interface OpenedDatabase<S extends Record<string, unknown>> {
   readonly db: BetterSQLite3Database<S>;
   readonly sqlite: Database.Database;
+  /** Checkpoints the WAL off the app's thread (absent for `:memory:`). */
+  readonly checkpointer?: WalCheckpointer;
 }
 
 /**
  * Opens (creating its folder) a SQLite file in WAL mode, applies the app's committed migrations,
  * and closes it — after a WAL checkpoint — when the scope ends. WAL with `synchronous=NORMAL`
  * keeps every committed transaction across a process crash (`kill -9`); only a power loss can
- * drop the last ones.
+ * drop the last ones. Once the WAL grows, a worker thread checkpoints it (see
+ * {@link WalCheckpointer}), so the copy and its fsync do not stall the event loop.
  */
 export function openSqlite<S extends Record<string, unknown>>(options: {
   readonly file: string;
   readonly schema: S;
   readonly migrationsFolder: string;
+  /** Overrides of the checkpointer's settings (tests). */
+  readonly checkpoint?: Partial<CheckpointerOptions>;
 }): Effect.Effect<OpenedDatabase<S>, DatabaseError, Scope.Scope> {
   return Effect.acquireRelease(
     Effect.try({
@@ -42,18 +48,30 @@ export function openSqlite<S extends Record<string, unknown>>(options: {
         sqlite.pragma("foreign_keys = ON");
         const db = drizzle(sqlite, { schema: options.schema });
         migrate(db, { migrationsFolder: options.migrationsFolder });
-        return { db, sqlite };
+        if (options.file === ":memory:") return { db, sqlite };
+        return { db, sqlite, checkpointer: new WalCheckpointer(options.file, sqlite, options.checkpoint) };
       },
       catch: (e) => new DatabaseError({ file: options.file, reason: (e as Error).message }),
     }),
-    ({ sqlite }) =>
-      Effect.sync(() => {
+    ({ sqlite, checkpointer }) => {
+      const close = Effect.sync(() => {
         if (!sqlite.open) return;
         try {
           sqlite.pragma("wal_checkpoint(TRUNCATE)");
         } finally {
           sqlite.close();
         }
-      }),
+      });
+      if (checkpointer === undefined) return close;
+      // A database whose worker never started closes synchronously (as before); one whose worker
+      // runs waits for it to close its connection first.
+      const stopped = checkpointer.stop();
+      return checkpointer.started
+        ? Effect.zipRight(
+            Effect.promise(() => stopped),
+            close,
+          )
+        : close;
+    },
   );
 }

@@ -1,0 +1,139 @@
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Effect, Exit, Scope } from "effect";
+import { describe, expect, it } from "vitest";
+import { openSqlite } from "./sqlite.js";
+import {
+  type CheckpointerOptions,
+  type CheckpointRun,
+  SAFETY_AUTOCHECKPOINT,
+  type WalCheckpointer,
+} from "./wal-checkpointer.js";
+
+function migrations(): string {
+  const dir = mkdtempSync(join(tmpdir(), "pocket-mig-"));
+  mkdirSync(join(dir, "meta"));
+  writeFileSync(join(dir, "0000_init.sql"), "CREATE TABLE t (id integer primary key, v text);");
+  writeFileSync(
+    join(dir, "meta", "_journal.json"),
+    JSON.stringify({
+      version: "7",
+      dialect: "sqlite",
+      entries: [{ idx: 0, version: "6", when: 1, tag: "0000_init", breakpoints: true }],
+    }),
+  );
+  return dir;
+}
+
+async function open(file: string, checkpoint: Partial<CheckpointerOptions>) {
+  const scope = Effect.runSync(Scope.make());
+  const opened = await Effect.runPromise(
+    Scope.extend(openSqlite({ file, schema: {}, migrationsFolder: migrations(), checkpoint }), scope),
+  );
+  return { ...opened, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
+}
+
+/** A checkpoint the worker runs now, which must copy every frame of the WAL. */
+async function fullCheckpoint(checkpointer: WalCheckpointer): Promise<CheckpointRun> {
+  const run = await checkpointer.checkpointNow();
+  if (run === undefined) throw new Error("the worker is not running");
+  expect(run.log).toBeGreaterThan(0);
+  expect(run.checkpointed).toBe(run.log);
+  expect(run.whole).toBe(true);
+  return run;
+}
+
+/** The WAL file's size (0 once the last connection closed and SQLite removed it). */
+const walSize = (file: string) => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+
+describe("WalCheckpointer", () => {
+  it("checkpoints from a worker once the WAL grows, so the WAL is reused instead of growing", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "pocket-ckpt-")), "a.sqlite");
+    const { sqlite, checkpointer, close } = await open(file, {
+      pollMs: 5,
+      startAtBytes: 64 * 1024,
+      everyMs: 5,
+    });
+    if (checkpointer === undefined) throw new Error("a file database has a checkpointer");
+    const insert = sqlite.prepare("INSERT INTO t (v) VALUES (?)");
+    const batch = () => {
+      // One transaction per row, as relays commit: each adds frames to the WAL.
+      for (let i = 0; i < 200; i++) insert.run("x".repeat(500));
+    };
+    expect(checkpointer.stats().running).toBe(false);
+    expect(sqlite.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+    batch();
+    // The worker starts by itself once the WAL passed 64 KiB, and reports its own checkpoints.
+    while (checkpointer.stats().runs === 0) await checkpointer.next();
+    await fullCheckpoint(checkpointer);
+    // The app's connection now checkpoints only as a safety valve.
+    expect(checkpointer.stats().running).toBe(true);
+    expect(sqlite.pragma("wal_autocheckpoint", { simple: true })).toBe(SAFETY_AUTOCHECKPOINT);
+    const after = walSize(file);
+    for (let round = 0; round < 4; round++) {
+      batch();
+      await fullCheckpoint(checkpointer);
+    }
+    // Four more batches, each written once the last was copied: the WAL restarted each time.
+    expect(walSize(file)).toBeLessThanOrEqual(after * 2);
+    expect(sqlite.prepare("SELECT count(*) FROM t").pluck().get()).toBe(1000);
+    await close();
+    expect(walSize(file)).toBe(0);
+    expect(checkpointer.stats().running).toBe(false);
+
+    // Every row is in the file after the worker and the app both closed.
+    const reopened = await open(file, { pollMs: 60_000 });
+    expect(reopened.sqlite.prepare("SELECT count(*) FROM t").pluck().get()).toBe(1000);
+    await reopened.close();
+  });
+
+  it("copies what the worker left behind on the app's thread, so the WAL still starts over", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "pocket-ckpt-")), "c.sqlite");
+    // One round per run: the worker never sees a round begin with nothing new, so it never reports
+    // the WAL whole, and the app's thread copies the rest after each report.
+    const { sqlite, checkpointer, close } = await open(file, {
+      pollMs: 5,
+      startAtBytes: 0,
+      everyMs: 60_000,
+      catchUpRounds: 1,
+    });
+    if (checkpointer === undefined) throw new Error("a file database has a checkpointer");
+    const insert = sqlite.prepare("INSERT INTO t (v) VALUES (?)");
+    insert.run("first");
+    while (!checkpointer.stats().running) await new Promise((r) => setTimeout(r, 5));
+    let size = 0;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 200; i++) insert.run("x".repeat(500));
+      const run = await checkpointer.checkpointNow();
+      expect(run).toMatchObject({ whole: false });
+      expect(checkpointer.stats().finished).toBe(round + 1);
+      if (round === 0) size = walSize(file);
+    }
+    // Each round's 200 transactions went into a WAL that had started over.
+    expect(walSize(file)).toBeLessThanOrEqual(size * 1.5);
+    await close();
+  });
+
+  it("falls back to checkpoints on the app's connection when the worker cannot run", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "pocket-ckpt-")), "b.sqlite");
+    const { sqlite, checkpointer, close } = await open(file, {
+      pollMs: 5,
+      startAtBytes: 0,
+      module: join(tmpdir(), "no-such-sqlite-module.js"),
+    });
+    if (checkpointer === undefined) throw new Error("a file database has a checkpointer");
+    sqlite.prepare("INSERT INTO t (v) VALUES (?)").run("kept");
+    while (checkpointer.stats().failure === undefined) await new Promise((r) => setTimeout(r, 5));
+    expect(checkpointer.stats()).toMatchObject({
+      running: false,
+      failure: expect.stringContaining("Cannot find"),
+    });
+    expect(sqlite.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+    sqlite.prepare("INSERT INTO t (v) VALUES (?)").run("still written");
+    await close();
+    const reopened = await open(file, { pollMs: 60_000 });
+    expect(reopened.sqlite.prepare("SELECT count(*) FROM t").pluck().get()).toBe(2);
+    await reopened.close();
+  });
+});

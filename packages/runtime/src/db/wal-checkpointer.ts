@@ -1,0 +1,217 @@
+import { statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type Database from "better-sqlite3";
+
+/**
+ * Frames in the WAL at which the app's own connection still checkpoints while the worker runs: a
+ * safety valve for a worker that falls behind, far above what it lets the WAL reach.
+ */
+export const SAFETY_AUTOCHECKPOINT = 10_000;
+/** SQLite's default, used until the worker starts and again if it fails. */
+const DEFAULT_AUTOCHECKPOINT = 1_000;
+
+export interface CheckpointerOptions {
+  /** How often the app's thread looks at the WAL's size to decide whether to start the worker. */
+  readonly pollMs: number;
+  /** The WAL size, in bytes, at which the worker starts (short-lived databases never start one). */
+  readonly startAtBytes: number;
+  /** How often the worker checkpoints once started. */
+  readonly everyMs: number;
+  /**
+   * PASSIVE checkpoints one run of the worker may take in a row. The first copies what
+   * accumulated; each next one only what the app committed meanwhile, until one begins with nothing
+   * new: the WAL was then wholly in the database file, and the app's next transaction starts the
+   * WAL over from its beginning instead of growing it (SQLite restarts a WAL only from that state).
+   */
+  readonly catchUpRounds: number;
+  /** The better-sqlite3 module the worker loads (the app's own, resolved from here). */
+  readonly module: string;
+}
+
+const defaults = (): CheckpointerOptions => ({
+  pollMs: 1_000,
+  startAtBytes: 1 << 20,
+  everyMs: 100,
+  catchUpRounds: 8,
+  module: createRequire(import.meta.url).resolve("better-sqlite3"),
+});
+
+/**
+ * One checkpoint the worker ran: frames in the WAL when its last round began, how many of them are
+ * in the database file, and whether the WAL was then wholly copied (no frame came in meanwhile).
+ */
+export interface CheckpointRun {
+  readonly log: number;
+  readonly checkpointed: number;
+  readonly whole: boolean;
+}
+
+/**
+ * The worker, as source (bundles carry no separate worker file): its own connection to the file,
+ * a PASSIVE checkpoint every `everyMs` (it waits for no reader or writer, so the app's writes go on
+ * meanwhile) and one on request (`{ now: id }`), each result posted back, and a clean close on
+ * "stop".
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.module);
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma("synchronous = NORMAL");
+const run = (id) => {
+  let r;
+  let seen = -1;
+  let whole = false;
+  for (let round = 0; round < workerData.catchUp && !whole; round++) {
+    [r] = db.pragma("wal_checkpoint(PASSIVE)");
+    // A round copies the frames that were in the WAL when it began; the WAL was wholly copied
+    // only if the next round began with no new frame.
+    whole = r.log === seen && r.checkpointed === r.log;
+    seen = r.log;
+  }
+  parentPort.postMessage({ id, log: r.log, checkpointed: r.checkpointed, whole });
+};
+const timer = setInterval(run, workerData.everyMs);
+parentPort.on("message", (m) => {
+  if (m !== "stop") return run(m.now);
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * Moves a SQLite file's WAL checkpoints off the app's thread. With its default settings SQLite
+ * checkpoints inside the COMMIT that takes the WAL past 1,000 frames: it copies the pages into the
+ * database file and fsyncs both, blocking the event loop for milliseconds (8–15 ms measured here)
+ * every few hundred transactions, which every request in flight then waits for. Once the WAL
+ * passes `startAtBytes`, a worker thread with its own connection checkpoints it instead, and the
+ * app's connection keeps a checkpoint of its own only past {@link SAFETY_AUTOCHECKPOINT} frames.
+ * Durability is unchanged: a transaction is durable once its COMMIT is in the WAL, whoever copies
+ * it later. If the worker fails, the app's connection checkpoints as before.
+ */
+export class WalCheckpointer {
+  readonly #options: CheckpointerOptions;
+  #poll: NodeJS.Timeout | undefined;
+  #worker: Worker | undefined;
+  #exited: Promise<void> | undefined;
+  #runs = 0;
+  /** Reports after which this thread copied the frames the worker had not. */
+  #finished = 0;
+  #failure: string | undefined;
+  #last: CheckpointRun | undefined;
+  readonly #waiting: ((run: CheckpointRun) => void)[] = [];
+  readonly #asked = new Map<number, (run: CheckpointRun) => void>();
+  #nextId = 1;
+
+  constructor(
+    private readonly file: string,
+    private readonly sqlite: Database.Database,
+    options: Partial<CheckpointerOptions> = {},
+  ) {
+    this.#options = { ...defaults(), ...options };
+    this.#poll = setInterval(() => this.#check(), this.#options.pollMs);
+    this.#poll.unref();
+  }
+
+  /** Whether the worker runs, how many checkpoints it reported, the last one, and why it failed. */
+  stats(): {
+    readonly running: boolean;
+    readonly runs: number;
+    readonly finished: number;
+    readonly last?: CheckpointRun;
+    readonly failure?: string;
+  } {
+    return {
+      running: this.#worker !== undefined,
+      runs: this.#runs,
+      finished: this.#finished,
+      ...(this.#last === undefined ? {} : { last: this.#last }),
+      ...(this.#failure === undefined ? {} : { failure: this.#failure }),
+    };
+  }
+
+  /** The worker's next report, from its timer or a request (tests wait on state, not on time). */
+  next(): Promise<CheckpointRun> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Asks the running worker for a checkpoint now; `undefined` when no worker runs. */
+  checkpointNow(): Promise<CheckpointRun> | undefined {
+    const worker = this.#worker;
+    if (worker === undefined) return undefined;
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#asked.set(id, resolve);
+      worker.postMessage({ now: id });
+    });
+  }
+
+  #check(): void {
+    if (this.#worker !== undefined || this.#failure !== undefined) return;
+    let size: number;
+    try {
+      size = statSync(`${this.file}-wal`).size;
+    } catch {
+      return; // no WAL yet
+    }
+    if (size >= this.#options.startAtBytes) this.#start();
+  }
+
+  #start(): void {
+    clearInterval(this.#poll);
+    this.#poll = undefined;
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        file: this.file,
+        module: this.#options.module,
+        everyMs: this.#options.everyMs,
+        catchUp: this.#options.catchUpRounds,
+      },
+    });
+    worker.unref();
+    this.#worker = worker;
+    this.#exited = new Promise((resolve) => worker.once("exit", () => resolve()));
+    this.sqlite.pragma(`wal_autocheckpoint = ${SAFETY_AUTOCHECKPOINT}`);
+    worker.on("message", (message: CheckpointRun & { readonly id?: number }) => {
+      const run = { log: message.log, checkpointed: message.checkpointed, whole: message.whole };
+      // Frames committed while the worker copied: this thread copies them (a few, well under a
+      // millisecond) between transactions, so the next transaction starts the WAL over. Under a
+      // steady stream of commits the worker alone rarely catches the WAL whole.
+      if (!run.whole && this.sqlite.open && !this.sqlite.inTransaction) {
+        this.sqlite.pragma("wal_checkpoint(PASSIVE)");
+        this.#finished++;
+      }
+      this.#runs++;
+      this.#last = run;
+      if (message.id !== undefined) {
+        this.#asked.get(message.id)?.(run);
+        this.#asked.delete(message.id);
+      }
+      for (const resolve of this.#waiting.splice(0)) resolve(run);
+    });
+    worker.once("error", (error) => {
+      // Back to checkpoints on the app's connection; the worker is not started again.
+      this.#failure = error instanceof Error ? error.message : String(error);
+      this.#worker = undefined;
+      if (this.sqlite.open) this.sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+    });
+  }
+
+  /** Stops the poll and the worker (which closes its connection); resolves once it has exited. */
+  stop(): Promise<void> {
+    clearInterval(this.#poll);
+    this.#poll = undefined;
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker === undefined) return this.#exited ?? Promise.resolve();
+    worker.postMessage("stop");
+    return this.#exited ?? Promise.resolve();
+  }
+
+  /** Whether a worker was ever started (then closing waits for it). */
+  get started(): boolean {
+    return this.#exited !== undefined;
+  }
+}
