@@ -8,6 +8,8 @@ import type Database from "better-sqlite3";
  * safety valve for a worker that falls behind, far above what it lets the WAL reach.
  */
 export const SAFETY_AUTOCHECKPOINT = 10_000;
+/** The code of the process warning emitted when the worker fails. */
+export const CHECKPOINT_WORKER_FAILED = "POCKET_CHECKPOINT_WORKER_FAILED";
 /** SQLite's default, used until the worker starts and again if it fails. */
 const DEFAULT_AUTOCHECKPOINT = 1_000;
 
@@ -196,6 +198,11 @@ export class WalCheckpointer {
       this.#failure = error instanceof Error ? error.message : String(error);
       this.#worker = undefined;
       if (this.sqlite.open) this.sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+      // The operator's own log (stderr); nothing about it leaves the process.
+      process.emitWarning(
+        `SQLite checkpoints are back on the app's thread: the checkpoint worker stopped (${this.#failure})`,
+        { code: CHECKPOINT_WORKER_FAILED },
+      );
     });
   }
 
