@@ -17,10 +17,11 @@ export class NodeStoreError extends Data.TaggedError("NodeStoreError")<{
   }
 }
 
+/** What a failed write threw, as the typed error of `operation`. */
+export const storeError = (operation: string, e: unknown): NodeStoreError =>
+  new NodeStoreError({ operation, reason: e instanceof Error ? e.message : String(e) });
+
 /** Runs one synchronous SQLite write; a throw becomes a {@link NodeStoreError}, not a defect. */
 export function storeWrite<A>(operation: string, write: () => A): Effect.Effect<A, NodeStoreError> {
-  return Effect.try({
-    try: write,
-    catch: (e) => new NodeStoreError({ operation, reason: e instanceof Error ? e.message : String(e) }),
-  });
+  return Effect.try({ try: write, catch: (e) => storeError(operation, e) });
 }

@@ -2,7 +2,7 @@ import type { Database } from "better-sqlite3";
 import { and, eq, is, lte, Param, Placeholder, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { Effect } from "effect";
-import { NodeStoreError, storeWrite } from "./node-store-error.js";
+import { type NodeStoreError, storeError, storeWrite } from "./node-store-error.js";
 import { claims, type nodeSchema, relays } from "./schema.js";
 
 export type NodeDb = BetterSQLite3Database<typeof nodeSchema>;
@@ -105,9 +105,6 @@ interface QueuedRow {
   readonly row: Values;
   readonly done: (result: Effect.Effect<void, NodeStoreError>) => void;
 }
-
-const failure = (operation: string, e: unknown) =>
-  new NodeStoreError({ operation, reason: e instanceof Error ? e.message : String(e) });
 
 /**
  * The node's relay ledger. A relay is admitted in memory (refused as a replay if its request hash
@@ -270,7 +267,7 @@ export class RelayStore {
     for (const queued of batch) {
       this.#recording.delete(queued.requestHash);
       if (failed?.has(queued) === true) {
-        queued.done(Effect.fail(failure(queued.operation, failed.get(queued))));
+        queued.done(Effect.fail(storeError(queued.operation, failed.get(queued))));
       } else {
         this.#admitted.delete(queued.requestHash);
         queued.done(Effect.void);

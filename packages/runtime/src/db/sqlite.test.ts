@@ -1,24 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
 import { openSqlite } from "./sqlite.js";
-
-function migrations(): string {
-  const dir = mkdtempSync(join(tmpdir(), "pocket-mig-"));
-  mkdirSync(join(dir, "meta"));
-  writeFileSync(join(dir, "0000_init.sql"), "CREATE TABLE t (id integer primary key, v text);");
-  writeFileSync(
-    join(dir, "meta", "_journal.json"),
-    JSON.stringify({
-      version: "7",
-      dialect: "sqlite",
-      entries: [{ idx: 0, version: "6", when: 1, tag: "0000_init", breakpoints: true }],
-    }),
-  );
-  return dir;
-}
+import { migrations } from "./test-migrations.js";
 
 describe("openSqlite", () => {
   it("opens in WAL mode, migrates, and keeps data across reopen", () => {

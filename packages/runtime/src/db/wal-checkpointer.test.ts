@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Exit, Scope } from "effect";
 import { describe, expect, it } from "vitest";
 import { openSqlite } from "./sqlite.js";
+import { migrations } from "./test-migrations.js";
 import {
   CHECKPOINT_WORKER_FAILED,
   type CheckpointerOptions,
@@ -11,21 +12,6 @@ import {
   SAFETY_AUTOCHECKPOINT,
   type WalCheckpointer,
 } from "./wal-checkpointer.js";
-
-function migrations(): string {
-  const dir = mkdtempSync(join(tmpdir(), "pocket-mig-"));
-  mkdirSync(join(dir, "meta"));
-  writeFileSync(join(dir, "0000_init.sql"), "CREATE TABLE t (id integer primary key, v text);");
-  writeFileSync(
-    join(dir, "meta", "_journal.json"),
-    JSON.stringify({
-      version: "7",
-      dialect: "sqlite",
-      entries: [{ idx: 0, version: "6", when: 1, tag: "0000_init", breakpoints: true }],
-    }),
-  );
-  return dir;
-}
 
 async function open(file: string, checkpoint: Partial<CheckpointerOptions>) {
   const scope = Effect.runSync(Scope.make());
