@@ -2,7 +2,12 @@ export { applyEnvOverrides, ConfigError, loadConfig } from "./config/load-config
 export { type OpenedPostgres, openPostgres, PostgresError, redactDatabaseUrl } from "./db/postgres.js";
 export { postgresClient, type SqlClient, type SqlDialect, sqliteClient } from "./db/sql-client.js";
 export { DatabaseError, type OpenedDatabase, openSqlite } from "./db/sqlite.js";
-export { type CheckpointerOptions, type CheckpointRun, WalCheckpointer } from "./db/wal-checkpointer.js";
+export {
+  type CheckpointerOptions,
+  type CheckpointRun,
+  WalCheckpointer,
+  watchCheckpoints,
+} from "./db/wal-checkpointer.js";
 export { packageDir, packageFile } from "./files/package-file.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export { ListenError, type RunningServer, serveHttp } from "./http/serve.js";

@@ -7,6 +7,7 @@ import {
   MetricsRegistry,
   redactDatabaseUrl,
   serveHttp,
+  watchCheckpoints,
 } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Data, Duration, Effect, Layer, Redacted, type Scope } from "effect";
@@ -87,6 +88,8 @@ export function startGateway(
     }
     const catalog = merged?.value ?? DEFAULT_CATALOG;
     const registry = new MetricsRegistry();
+    // Whether SQLite checkpoints run off the event loop (no series on PostgreSQL).
+    watchCheckpoints(registry);
     const env: SideEnv = { config, key, catalog, registry, log };
 
     const location: StoreLocation =

@@ -92,6 +92,12 @@ describe("the operational surface", () => {
     expect(metrics).toMatch(/pocket_gateway_requests_total\{[^}]*operation="unmatched"[^}]*\} 1001/);
   });
 
+  it("/metrics says where its SQLite checkpoints run: the app's thread while the WAL is small", async () => {
+    const metrics = await (await fetch(`${t.gateway.url}/metrics`)).text();
+    expect(metrics).toContain('pocket_sqlite_checkpoint_worker{database="gateway.sqlite"} 0');
+    expect(metrics).toContain('pocket_sqlite_checkpoint_worker_failed{database="gateway.sqlite"} 0');
+  });
+
   it("/health says the process is up; /ready is 503 until a node serves a catalog service", async () => {
     const health = await fetch(`${t.gateway.url}/health`);
     expect(health.status).toBe(200);

@@ -1,9 +1,10 @@
-import { MetricsRegistry } from "@pocket-ai/runtime";
+import { MetricsRegistry, watchCheckpoints } from "@pocket-ai/runtime";
 import { Context, Layer } from "effect";
 
 /** The node's Prometheus metrics: relays by service and outcome, latency, queue depth, claims. */
 export function makeNodeMetrics() {
   const registry = new MetricsRegistry();
+  watchCheckpoints(registry);
   return {
     registry,
     relays: registry.counter(

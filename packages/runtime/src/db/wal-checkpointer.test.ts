@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Exit, Scope } from "effect";
 import { describe, expect, it } from "vitest";
+import { MetricsRegistry } from "../metrics/registry.js";
 import { openSqlite } from "./sqlite.js";
 import { migrations } from "./test-migrations.js";
 import {
@@ -10,8 +11,21 @@ import {
   type CheckpointerOptions,
   type CheckpointRun,
   SAFETY_AUTOCHECKPOINT,
-  type WalCheckpointer,
+  WalCheckpointer,
+  watchCheckpoints,
 } from "./wal-checkpointer.js";
+
+/** What a scrape says of one database: [worker running, worker failed], or undefined if absent. */
+function scraped(registry: MetricsRegistry, database: string): [number, number] | undefined {
+  const text = registry.render();
+  const value = (name: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(`${name}{database="${database}"} `));
+    return line === undefined ? undefined : Number(line.split(" ")[1]);
+  };
+  const running = value("pocket_sqlite_checkpoint_worker");
+  const failed = value("pocket_sqlite_checkpoint_worker_failed");
+  return running === undefined || failed === undefined ? undefined : [running, failed];
+}
 
 async function open(file: string, checkpoint: Partial<CheckpointerOptions>) {
   const scope = Effect.runSync(Scope.make());
@@ -43,6 +57,9 @@ describe("WalCheckpointer", () => {
       everyMs: 5,
     });
     if (checkpointer === undefined) throw new Error("a file database has a checkpointer");
+    const registry = new MetricsRegistry();
+    watchCheckpoints(registry);
+    expect(scraped(registry, "a.sqlite")).toEqual([0, 0]);
     const insert = sqlite.prepare("INSERT INTO t (v) VALUES (?)");
     const batch = () => {
       // One transaction per row, as relays commit: each adds frames to the WAL.
@@ -57,6 +74,7 @@ describe("WalCheckpointer", () => {
     // The app's connection now checkpoints only as a safety valve.
     expect(checkpointer.stats().running).toBe(true);
     expect(sqlite.pragma("wal_autocheckpoint", { simple: true })).toBe(SAFETY_AUTOCHECKPOINT);
+    expect(scraped(registry, "a.sqlite")).toEqual([1, 0]);
     const after = walSize(file);
     for (let round = 0; round < 4; round++) {
       batch();
@@ -68,6 +86,7 @@ describe("WalCheckpointer", () => {
     await close();
     expect(walSize(file)).toBe(0);
     expect(checkpointer.stats().running).toBe(false);
+    expect(WalCheckpointer.live()).not.toContain(checkpointer);
 
     // Every row is in the file after the worker and the app both closed.
     const reopened = await open(file, { pollMs: 60_000 });
@@ -119,6 +138,10 @@ describe("WalCheckpointer", () => {
       failure: expect.stringContaining("Cannot find"),
     });
     expect(sqlite.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+    // Metrics show it too: checkpoints on the app's thread, the worker failed.
+    const registry = new MetricsRegistry();
+    watchCheckpoints(registry);
+    expect(scraped(registry, "b.sqlite")).toEqual([0, 1]);
     sqlite.prepare("INSERT INTO t (v) VALUES (?)").run("still written");
     await close();
     const reopened = await open(file, { pollMs: 60_000 });

@@ -1,7 +1,9 @@
 import { statSync } from "node:fs";
 import { createRequire } from "node:module";
+import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
+import type { MetricsRegistry } from "../metrics/registry.js";
 
 /**
  * Frames in the WAL at which the app's own connection still checkpoints while the worker runs: a
@@ -93,6 +95,8 @@ parentPort.on("message", (m) => {
  * it later. If the worker fails, the app's connection checkpoints as before.
  */
 export class WalCheckpointer {
+  /** The checkpointers of this process's open databases (see {@link watchCheckpoints}). */
+  static readonly #live = new Set<WalCheckpointer>();
   readonly #options: CheckpointerOptions;
   #poll: NodeJS.Timeout | undefined;
   #worker: Worker | undefined;
@@ -114,6 +118,17 @@ export class WalCheckpointer {
     this.#options = { ...defaults(), ...options };
     this.#poll = setInterval(() => this.#check(), this.#options.pollMs);
     this.#poll.unref();
+    WalCheckpointer.#live.add(this);
+  }
+
+  /** The checkpointers of the databases this process has open now. */
+  static live(): readonly WalCheckpointer[] {
+    return [...WalCheckpointer.#live];
+  }
+
+  /** The database file's name, without its folder (what metrics show). */
+  get database(): string {
+    return basename(this.file);
   }
 
   /** Whether the worker runs, how many checkpoints it reported, the last one, and why it failed. */
@@ -208,6 +223,7 @@ export class WalCheckpointer {
 
   /** Stops the poll and the worker (which closes its connection); resolves once it has exited. */
   stop(): Promise<void> {
+    WalCheckpointer.#live.delete(this);
     clearInterval(this.#poll);
     this.#poll = undefined;
     const worker = this.#worker;
@@ -221,4 +237,29 @@ export class WalCheckpointer {
   get started(): boolean {
     return this.#exited !== undefined;
   }
+}
+
+/**
+ * Adds to `registry`, per open SQLite database of this process (by file name), whether its
+ * checkpoints run on the worker thread (`pocket_sqlite_checkpoint_worker` 1) or on the app's thread
+ * (0: the WAL is still small, or the worker failed), and whether the worker failed
+ * (`pocket_sqlite_checkpoint_worker_failed` 1: checkpoints block the event loop again; the process
+ * also logged a `POCKET_CHECKPOINT_WORKER_FAILED` warning saying why). Read at each scrape.
+ */
+export function watchCheckpoints(registry: MetricsRegistry): void {
+  const running = registry.gauge(
+    "pocket_sqlite_checkpoint_worker",
+    "1 when a SQLite database's WAL checkpoints run on a worker thread, 0 on the app's thread",
+  );
+  const failed = registry.gauge(
+    "pocket_sqlite_checkpoint_worker_failed",
+    "1 when a SQLite database's checkpoint worker stopped and checkpoints went back to the app's thread",
+  );
+  registry.beforeRender(() => {
+    for (const c of WalCheckpointer.live()) {
+      const stats = c.stats();
+      running.set({ database: c.database }, stats.running ? 1 : 0);
+      failed.set({ database: c.database }, stats.failure === undefined ? 0 : 1);
+    }
+  });
 }

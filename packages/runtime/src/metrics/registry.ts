@@ -114,6 +114,7 @@ export class Histogram implements Metric {
 /** The set of metrics one app exposes. */
 export class MetricsRegistry {
   private readonly metrics: Metric[] = [];
+  private readonly beforeRenders: (() => void)[] = [];
   counter(name: string, help: string): Counter {
     return this.add(new Counter(name, help));
   }
@@ -123,8 +124,13 @@ export class MetricsRegistry {
   histogram(name: string, help: string, buckets?: readonly number[]): Histogram {
     return this.add(new Histogram(name, help, buckets));
   }
+  /** Runs `update` before every render: for gauges read from state at scrape time. */
+  beforeRender(update: () => void): void {
+    this.beforeRenders.push(update);
+  }
   /** The Prometheus text exposition of every metric. */
   render(): string {
+    for (const update of this.beforeRenders) update();
     return `${this.metrics.map((m) => m.render()).join("\n")}\n`;
   }
   private add<M extends Metric>(metric: M): M {
