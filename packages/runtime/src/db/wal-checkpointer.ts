@@ -68,6 +68,8 @@ const run = (id) => {
   let whole = false;
   for (let round = 0; round < workerData.catchUp && !whole; round++) {
     [r] = db.pragma("wal_checkpoint(PASSIVE)");
+    // Another checkpoint (the app's thread's) held the file: nothing copied, nothing known.
+    if (r.busy !== 0 || r.log < 0) break;
     // A round copies the frames that were in the WAL when it began; the WAL was wholly copied
     // only if the next round began with no new frame.
     whole = r.log === seen && r.checkpointed === r.log;
@@ -244,7 +246,8 @@ export class WalCheckpointer {
  * checkpoints run on the worker thread (`pocket_sqlite_checkpoint_worker` 1) or on the app's thread
  * (0: the WAL is still small, or the worker failed), and whether the worker failed
  * (`pocket_sqlite_checkpoint_worker_failed` 1: checkpoints block the event loop again; the process
- * also logged a `POCKET_CHECKPOINT_WORKER_FAILED` warning saying why). Read at each scrape.
+ * also logged a `POCKET_CHECKPOINT_WORKER_FAILED` warning saying why). Read at each scrape; a closed
+ * database keeps its last values.
  */
 export function watchCheckpoints(registry: MetricsRegistry): void {
   const running = registry.gauge(
@@ -256,10 +259,20 @@ export function watchCheckpoints(registry: MetricsRegistry): void {
     "1 when a SQLite database's checkpoint worker stopped and checkpoints went back to the app's thread",
   );
   registry.beforeRender(() => {
+    // Databases of one file name (several nodes in one process, as the localnet runs them) share a
+    // series: running only if every one's worker runs, failed if any one's failed.
+    const byName = new Map<string, { running: boolean; failed: boolean }>();
     for (const c of WalCheckpointer.live()) {
       const stats = c.stats();
-      running.set({ database: c.database }, stats.running ? 1 : 0);
-      failed.set({ database: c.database }, stats.failure === undefined ? 0 : 1);
+      const seen = byName.get(c.database) ?? { running: true, failed: false };
+      byName.set(c.database, {
+        running: seen.running && stats.running,
+        failed: seen.failed || stats.failure !== undefined,
+      });
+    }
+    for (const [database, state] of byName) {
+      running.set({ database }, state.running ? 1 : 0);
+      failed.set({ database }, state.failed ? 1 : 0);
     }
   });
 }
