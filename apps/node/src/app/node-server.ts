@@ -1,7 +1,7 @@
 import { contextFromRequest, makeNodeRelayHandler, makeNodeRouter, type NodeRelayApi } from "@pocket-ai/link";
 import { serveHttp, spanned } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { Context, Effect, Layer } from "effect";
+import { Context, Duration, Effect, Layer } from "effect";
 import { NodeDescription } from "../info/node-info.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { RelayService } from "../relay/relay-service.js";
@@ -20,7 +20,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
   static readonly layer = Layer.scoped(
     NodeEndpoint,
     Effect.gen(function* () {
-      const { config } = yield* NodeSettings;
+      const { config, log } = yield* NodeSettings;
       const relays = yield* RelayService;
       const description = yield* NodeDescription;
       const metrics = yield* Metrics;
@@ -45,6 +45,25 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       // The relay procedures' calls in tRPC's own shape are served straight on node:http (no Web
       // Request or Stream per call or chunk); everything else goes through the tRPC handler.
       const relayCalls = makeNodeRelayHandler({ impl, router, runtime, basePath, maxBodySize });
+      // Added before the server, so it runs after the server has closed and before the database
+      // closes: relays whose callers went away still write their outcome (interrupted relays are
+      // recorded failed), bounded by the same drain time.
+      yield* Effect.addFinalizer(() =>
+        relays.drain.pipe(
+          Effect.timeout(Duration.millis(config.shutdownDrainMs)),
+          Effect.catchAll(() =>
+            Effect.sync(() =>
+              log.warn(
+                "relays still in flight after shutdownDrainMs: their outcome is not recorded, so they are never claimed (raise shutdownDrainMs to wait longer)",
+                {
+                  code: "NODE_DRAIN_TIMEOUT",
+                  relays: relays.inFlight(),
+                },
+              ),
+            ),
+          ),
+        ),
+      );
       const server = yield* serveHttp({
         host: config.listen.host,
         port: config.listen.port,

@@ -34,6 +34,7 @@ import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admissi
 import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
+import { OpenStream, ServingCount } from "./serving.js";
 import { Membership } from "./session-membership.js";
 
 export interface RelayServiceOptions {
@@ -64,6 +65,14 @@ export class RelayService extends Context.Tag("node/RelayService")<
       Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>,
       EnvelopeRejected | NodeStoreError
     >;
+    /**
+     * Completes when no relay is being served any more: every relay taken (a stream until its last
+     * chunk or its reader left) has had its outcome written or its write fail. The node waits for it
+     * after its server has closed and before its database closes.
+     */
+    readonly drain: Effect.Effect<void>;
+    /** How many relays are being served now (unary calls and open streams). */
+    readonly inFlight: () => number;
   }
 >() {
   /** The relay service from the node's identity, ledger, backend pools, session membership and clock. */
@@ -101,6 +110,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
   static make(options: RelayServiceOptions): Context.Tag.Service<RelayService> {
     const { key, store, metrics } = options;
     const now = options.admission.now;
+    const serving = new ServingCount();
     // Bookkeeping of a relay already answered or refused: a failed write is logged, and the relay
     // (not recorded as answered) is simply never claimed.
     const bestEffort = (write: Effect.Effect<void, NodeStoreError>) =>
@@ -231,6 +241,9 @@ export class RelayService extends Context.Tag("node/RelayService")<
     const streamAdmission: AdmissionContext = { ...options.admission, stream: true };
 
     const relay = (input: unknown): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
+      serving.around(relayUnary(input));
+
+    const relayUnary = (input: unknown): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
       Effect.flatMap(
         admitRelay(input, unaryAdmission),
         (admission): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> => {
@@ -250,7 +263,19 @@ export class RelayService extends Context.Tag("node/RelayService")<
         },
       );
 
+    // Counted from here until the stream's bookkeeping is done: at once for a refusal or an opening
+    // that failed (one final chunk), else when the open stream ends (see `OpenStream`).
     const relayStream = (input: unknown, signal?: AbortSignal) =>
+      Effect.suspend(() => {
+        serving.enter();
+        return Effect.onExit(openRelayStream(input, signal), (exit) =>
+          Effect.sync(() => {
+            if (!(Exit.isSuccess(exit) && exit.value instanceof OpenStream)) serving.leave();
+          }),
+        );
+      });
+
+    const openRelayStream = (input: unknown, signal?: AbortSignal) =>
       Effect.gen(function* () {
         const admission = yield* admitRelay(input, streamAdmission);
         if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
@@ -407,10 +432,21 @@ export class RelayService extends Context.Tag("node/RelayService")<
             await Effect.runPromise(release(exit));
           }
         }
-        return run();
+        // A reader that leaves before its first read never runs the generator's body (nor its
+        // `finally`): the stream is then ended here, the same way.
+        const abandon = async () => {
+          await refuse(relay, "STREAM_INTERRUPTED");
+          await Effect.runPromise(release(Exit.interrupt(FiberId.none)));
+        };
+        return new OpenStream(run(), abandon, () => serving.leave());
       });
 
-    return { relay, relayStream };
+    return {
+      relay,
+      relayStream,
+      drain: Effect.promise(() => serving.idle()),
+      inFlight: () => serving.size,
+    };
   }
 }
 

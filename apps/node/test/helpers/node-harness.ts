@@ -10,7 +10,7 @@ import {
   type RelayOperation,
   type SessionParams,
 } from "@pocket-ai/protocol";
-import { createLogger } from "@pocket-ai/runtime";
+import { createLogger, type Logger } from "@pocket-ai/runtime";
 import { Effect, Exit, Scope } from "effect";
 import { type RunningNode, startNode } from "../../src/app/node-app.js";
 import { NodeConfig } from "../../src/config/node-config.js";
@@ -38,7 +38,7 @@ export function nodeClient(trpcUrl: string) {
 export async function startTestNode(
   overrides: Record<string, unknown> = {},
   dataDir?: string,
-  options: { now?: () => number } = {},
+  options: { now?: () => number; log?: Logger } = {},
 ): Promise<NodeHarness> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "pocket-node-"));
   const config = NodeConfig.parse({
@@ -56,7 +56,7 @@ export async function startTestNode(
   const node = await Effect.runPromise(
     Scope.extend(
       startNode(config, {
-        log: createLogger({ app: "node-test", level: "error" }),
+        log: options.log ?? createLogger({ app: "node-test", level: "error" }),
         claimLoop: false,
         ...(options.now === undefined ? {} : { now: options.now }),
       }),
