@@ -11,18 +11,35 @@ import { type SqlClient, STATEMENT_CACHE_SIZE, sqliteClient, templateCompiler } 
 let dir: string;
 let sqlite: Database.Database;
 let db: SqlClient;
-/** SQL texts passed to `prepare`, in order. */
+/** SQL texts passed to `prepare`, in order, transaction control left out. */
 let prepared: string[];
+/** Transaction control statements run (BEGIN, SAVEPOINT, COMMIT…), in order. */
+let controls: string[];
+/** A control statement that throws when run (a failing disk), if any. */
+let failing: string | undefined;
+const CONTROL = /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "pocket-sql-client-"));
   sqlite = new Database(join(dir, "a.sqlite"));
   sqlite.exec("create table t (id integer primary key, v text not null)");
   prepared = [];
+  controls = [];
+  failing = undefined;
   const prepare = sqlite.prepare.bind(sqlite);
   sqlite.prepare = ((source: string) => {
-    prepared.push(source);
-    return prepare(source);
+    const stmt = prepare(source);
+    if (!CONTROL.test(source)) {
+      prepared.push(source);
+      return stmt;
+    }
+    const run = stmt.run.bind(stmt);
+    stmt.run = ((...params: unknown[]) => {
+      controls.push(source);
+      if (source === failing) throw new Error("disk I/O error (test)");
+      return run(...params);
+    }) as typeof stmt.run;
+    return stmt;
   }) as typeof sqlite.prepare;
   db = sqliteClient(sqlite);
 });
@@ -71,12 +88,6 @@ describe("the SQLite client's transactions", () => {
   const values = () => db.all<{ v: string }>(sql`select v from t order by id`);
 
   it("commits transactions asked for together in one group, each whole and alone", async () => {
-    const begins: string[] = [];
-    const exec = sqlite.exec.bind(sqlite);
-    sqlite.exec = ((source: string) => {
-      if (source.startsWith("BEGIN")) begins.push(source);
-      return exec(source);
-    }) as typeof sqlite.exec;
     const insert = (v: string) =>
       db.transaction(async (tx) => {
         await tx.run(sql`insert into t (v) values (${v})`);
@@ -95,11 +106,14 @@ describe("the SQLite client's transactions", () => {
       "c",
     ]);
     expect((await values()).map((r) => r.v)).toEqual(["a", "a2", "b", "b2", "c", "c2"]);
-    expect(begins).toEqual(["BEGIN IMMEDIATE"]);
+    const begins = () => controls.filter((c) => c.startsWith("BEGIN"));
+    expect(begins()).toEqual(["BEGIN IMMEDIATE"]);
+    // Each member in its own savepoint: the refused one rolled back alone.
+    expect(controls.filter((c) => c.startsWith("ROLLBACK"))).toEqual(["ROLLBACK TO group_member"]);
     expect(sqlite.inTransaction).toBe(false);
     // A transaction alone still commits by itself.
     expect(await insert("d")).toBe("d");
-    expect(begins).toHaveLength(2);
+    expect(begins()).toHaveLength(2);
   });
 
   it("holds every other statement until the group has committed", async () => {
@@ -117,15 +131,12 @@ describe("the SQLite client's transactions", () => {
   });
 
   it("fails every member of a group whose commit fails, keeping none of them", async () => {
-    const exec = sqlite.exec.bind(sqlite);
-    sqlite.exec = ((source: string) => {
-      if (source === "COMMIT") throw new Error("disk I/O error (test)");
-      return exec(source);
-    }) as typeof sqlite.exec;
+    failing = "COMMIT";
     const insert = (v: string) => db.transaction((tx) => tx.run(sql`insert into t (v) values (${v})`));
     const results = await Promise.allSettled([insert("a"), insert("b")]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
-    sqlite.exec = exec;
+    expect(controls.at(-1)).toBe("ROLLBACK");
+    failing = undefined;
     expect(sqlite.inTransaction).toBe(false);
     expect(await values()).toEqual([]);
   });

@@ -156,12 +156,33 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
     }
     return { stmt, params: q.params.map(sqliteParam) };
   };
+  // Transaction control as prepared statements too: `exec` parses its text on every call.
+  const control = (sql: string) => {
+    let stmt: BetterSqlite3.Statement | undefined;
+    return () => {
+      stmt ??= sqlite.prepare(sql);
+      stmt.run();
+    };
+  };
+  const begin = control("BEGIN IMMEDIATE");
+  const commit = control("COMMIT");
+  const rollback = control("ROLLBACK");
+  const savepoint = control("SAVEPOINT group_member");
+  const release = control("RELEASE group_member");
+  const rollbackToSavepoint = control("ROLLBACK TO group_member");
   const direct = {
     all<T>(query: SQL): T[] {
       const { stmt, params } = compile(query);
       if (stmt.reader) return stmt.all(...params) as T[];
       stmt.run(...params);
       return [];
+    },
+    // A statement with RETURNING makes all its changes on its first step, so one row is enough.
+    get<T>(query: SQL): T | undefined {
+      const { stmt, params } = compile(query);
+      if (stmt.reader) return stmt.get(...params) as T | undefined;
+      stmt.run(...params);
+      return undefined;
     },
     run(query: SQL): number {
       const { stmt, params } = compile(query);
@@ -205,14 +226,14 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
     const done: { readonly t: PendingTransaction; readonly result: unknown }[] = [];
     let next = 0;
     try {
-      sqlite.exec("BEGIN IMMEDIATE");
+      begin();
       lock.inTransaction = true;
       for (; next < batch.length; next++) {
         const t = batch[next] as PendingTransaction;
-        sqlite.exec("SAVEPOINT group_member");
+        savepoint();
         try {
           done.push({ t, result: await t.f(inside) });
-          sqlite.exec("RELEASE group_member");
+          release();
         } catch (e) {
           // SQLite may have ended the whole transaction (an I/O error): then nothing of the group
           // holds, and the rest must not run outside a transaction.
@@ -221,19 +242,19 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
             t.reject(e);
             throw e;
           }
-          sqlite.exec("ROLLBACK TO group_member");
-          sqlite.exec("RELEASE group_member");
+          rollbackToSavepoint();
+          release();
           t.reject(e);
         }
       }
-      sqlite.exec("COMMIT");
+      commit();
       for (const { t, result } of done) t.resolve(result);
     } catch (e) {
       for (const { t } of done) t.reject(e);
       for (const t of batch.slice(next)) t.reject(e);
       if (sqlite.inTransaction) {
         try {
-          sqlite.exec("ROLLBACK");
+          rollback();
         } catch {
           // The connection's own failure: every member was already told.
         }
@@ -247,14 +268,14 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
   };
   /** One transaction by itself, as a group of one. */
   const runAlone = async <A>(f: (tx: SqlClient) => Promise<A>): Promise<A> => {
-    sqlite.exec("BEGIN IMMEDIATE");
+    begin();
     lock.inTransaction = true;
     try {
       const result = await f(inside);
-      sqlite.exec("COMMIT");
+      commit();
       return result;
     } catch (e) {
-      if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+      if (sqlite.inTransaction) rollback();
       throw e;
     } finally {
       lock.inTransaction = false;
@@ -264,14 +285,14 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
   const inside: SqlClient = {
     dialect: "sqlite",
     all: async (q) => direct.all(q),
-    get: async (q) => direct.all(q)[0] as never,
+    get: async (q) => direct.get(q) as never,
     run: async (q) => direct.run(q),
     transaction: (f) => f(inside),
   };
   return {
     dialect: "sqlite",
     all: (q) => now(() => direct.all(q)),
-    get: (q) => now(() => direct.all(q)[0] as never),
+    get: (q) => now(() => direct.get(q) as never),
     run: (q) => now(() => direct.run(q)),
     transaction: <A>(f: (tx: SqlClient) => Promise<A>) =>
       new Promise<A>((resolve, reject) => {
