@@ -208,6 +208,7 @@ function dispatchRelay(
         operation,
         body: relay.body,
         targetNode: node,
+        ...(relay.target.kind === "text" ? { inputTokens: relay.inputTokens } : {}),
       },
       headers: {
         ...cors,

@@ -30,6 +30,11 @@ export interface DispatchRequest {
   readonly body: Record<string, unknown>;
   /** Evaluator keys only: send to this node (it cannot tell the relay from any other). */
   readonly targetNode?: string | undefined;
+  /**
+   * Text operations: the prompts' input tokens by the lower-bound counter (`tokensAtLeast`), as
+   * the front door counted them for the budget rule; absent, the answer checks count them again.
+   */
+  readonly inputTokens?: number;
 }
 
 /** Where a relay went and what the settlement ledger must remember about it. */

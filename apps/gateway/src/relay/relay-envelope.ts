@@ -103,10 +103,9 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
   const operation = request.operation as "completions" | "chat.completions";
   const text = body as TextRequestOf<typeof operation>;
   const { maxOutputTokens, choices, prompts } = relayOutputCap(operation, text, tier);
-  const inputTokens = countRelayInput(relayInputs(operation, text), tokensAtLeast).reduce(
-    (sum, tokens) => sum + tokens,
-    0,
-  );
+  const inputTokens =
+    request.inputTokens ??
+    countRelayInput(relayInputs(operation, text), tokensAtLeast).reduce((sum, tokens) => sum + tokens, 0);
   // Per-call weight, or per-token weight which never exceeds a few times the per-call weight; a
   // batch of prompts weighs as that many calls.
   return {

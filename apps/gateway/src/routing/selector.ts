@@ -15,6 +15,9 @@ import { RoutingSettings } from "./routing-config.js";
 import { type NodeSignal, pickNode } from "./selection-math.js";
 import { TrafficMixCounter } from "./traffic-mix.js";
 
+/** The Random service a program gets when nothing sets another (`Layer.setRandom`). */
+const DEFAULT_RANDOM = Effect.runSync(Effect.random);
+
 const make = Effect.gen(function* () {
   const registry = yield* NodeRegistry;
   const scores = yield* ScoresPoller;
@@ -24,8 +27,10 @@ const make = Effect.gen(function* () {
   const engineRefusals = new EngineRefusalLedger();
   // Draws (node picks, probe applications) come from Effect's Random service: random in
   // production, seeded where a test provides one (`Layer.setRandom`).
+  // A draw through the service runs a fiber (~1 µs, more on a busy heap): the default service
+  // draws from Math.random directly.
   const random = yield* Effect.random;
-  const draw = () => Effect.runSync(random.next);
+  const draw = random === DEFAULT_RANDOM ? Math.random : () => Effect.runSync(random.next);
   const probeApps = new ProbeApplications(DEFAULT_PROBE_APPLICATIONS, draw);
   const trafficMix = new TrafficMixCounter();
   const organic = new OrganicSampler(settings.organic);
