@@ -89,6 +89,8 @@ describe("WalCheckpointer", () => {
     expect(walSize(file)).toBe(0);
     expect(checkpointer.stats().running).toBe(false);
     expect(WalCheckpointer.live()).not.toContain(checkpointer);
+    // A closed database has no series left, rather than its last values.
+    expect(scraped(registry, "a.sqlite")).toBeUndefined();
 
     // Every row is in the file after the worker and the app both closed.
     const reopened = await open(file, { pollMs: 60_000 });

@@ -270,6 +270,9 @@ export function watchCheckpoints(registry: MetricsRegistry): void {
         failed: seen.failed || stats.failure !== undefined,
       });
     }
+    // Rebuilt at each scrape: a database closed since the last one has no series any more.
+    running.clear();
+    failed.clear();
     for (const [database, state] of byName) {
       running.set({ database }, state.running ? 1 : 0);
       failed.set({ database }, state.failed ? 1 : 0);

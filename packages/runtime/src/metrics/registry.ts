@@ -64,6 +64,10 @@ export class Gauge implements Metric {
   get(labels: Labels = {}): number {
     return this.values.get(labelKey(labels)) ?? 0;
   }
+  /** Drops every series: for a gauge rebuilt from live state at each scrape, so gone things go. */
+  clear(): void {
+    this.values.clear();
+  }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
     for (const [k, v] of this.values) lines.push(`${this.name}${k === "" ? "" : `{${k}}`} ${v}`);
