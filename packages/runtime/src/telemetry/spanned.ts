@@ -24,13 +24,13 @@ export const spanExporterRunning: Layer.Layer<never> = Layer.scopedDiscard(
 export const spansExported = (): boolean => exporters > 0;
 
 /**
- * `effect` in a span named `name` (no stack trace captured) when spans are exported as it runs;
- * else `effect` itself.
+ * `effect` in a span named `name` (no stack trace captured) when spans are exported as it is
+ * built; else `effect` itself. Decided when it is built, not when it runs (a suspended check costs
+ * two fiber steps per call): an effect kept and run after an exporter started or stopped keeps
+ * the choice it was built with.
  */
 export const spanned = <A, E, R>(effect: Effect.Effect<A, E, R>, name: string): Effect.Effect<A, E, R> =>
-  Effect.suspend(() =>
-    exporters > 0 ? Effect.withSpan(effect, name, { captureStackTrace: false }) : effect,
-  );
+  exporters > 0 ? Effect.withSpan(effect, name, { captureStackTrace: false }) : effect;
 
 /**
  * A function whose every call runs in a span named `name`, as `Effect.fn(name)(f)` does, without

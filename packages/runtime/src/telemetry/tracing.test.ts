@@ -52,10 +52,11 @@ describe("spannedFn", () => {
     expect(off).toEqual({ n: 2, span: undefined });
   });
 
-  it("runs in its span, exported, while an exporter runs; and stops when the exporter stops", async () => {
+  it("runs in its span, exported, when built while an exporter runs; and stops when the exporter stops", async () => {
     collector = await startSpanCollector();
+    // Built inside the program that runs the exporter, as a server builds each request's effect.
     const on = await Effect.runPromise(
-      hot(41).pipe(
+      Effect.suspend(() => hot(41)).pipe(
         Effect.provide(tracingLayer({ otlpEndpoint: collector.url }, "node", { exportInterval: "1 hour" })),
       ),
     );
