@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Child, exited } from "./child-process.js";
 
 const freePort = () =>
@@ -28,7 +29,14 @@ export async function startPortkey(profileDir?: string): Promise<Child<{ url: st
   const profile = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
   const child = spawn(
     process.execPath,
-    [...profile, join(dirname(manifest), "build/start-server.js"), `--port=${port}`, "--headless"],
+    [
+      ...profile,
+      "--require",
+      fileURLToPath(new URL("./portkey-fetch-shim.cjs", import.meta.url)),
+      join(dirname(manifest), "build/start-server.js"),
+      `--port=${port}`,
+      "--headless",
+    ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const url = `http://127.0.0.1:${port}`;
