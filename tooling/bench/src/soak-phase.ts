@@ -1,9 +1,11 @@
 /**
  * The soak: unary calls through Pocket AI at a fixed rate for `seconds`, open loop (a request
  * starts every 1/rate s whether or not the last has finished, up to `maxInFlight`). RSS of the
- * gateway and node is sampled about 200 times over the soak: at the start, over the second tenth
- * (warm) and over the last tenth (end). Growth from warm to end is what a leak looks like; each is
- * the median of its window, so one sample taken just before or after a collection decides nothing.
+ * gateway and node is sampled about 200 times over the soak: at the start, over each tenth after
+ * the first, and over the last tenth (end). Growth is the end less the lowest tenth after warm-up
+ * (second to ninth): what a leak looks like, also when memory the phase before left behind is
+ * still being given back early in the soak. Each figure is the median of its window, so one sample
+ * taken just before or after a collection decides nothing.
  */
 import { makeLoadClient, type SliceResult } from "./load-client.js";
 import { type Metrics, percentile } from "./metrics.js";
@@ -61,13 +63,18 @@ export async function runSoakPhase(
   clearInterval(sampler);
   const finished = performance.now() - began;
   samples.push({ at: finished, rss: sample() });
-  const warm = windowMedians(samples, finished * 0.1, finished * 0.2);
+  const tenths = Array.from({ length: 8 }, (_, k) =>
+    windowMedians(samples, finished * (0.1 * (k + 1)), finished * (0.1 * (k + 2))),
+  );
+  const warm = tenths[0] ?? [];
+  const low = pocket.processes.map((_, i) => Math.min(...tenths.map((t) => t[i] ?? 0)));
   const end = windowMedians(samples, finished * 0.9, finished);
   for (const [i, p] of pocket.processes.entries()) {
     metrics.add(`soak_${p.role}_rss_start_mb`, "pocket", 0, start[i] ?? 0, "MB");
     metrics.add(`soak_${p.role}_rss_warm_mb`, "pocket", 0, warm[i] ?? 0, "MB");
+    metrics.add(`soak_${p.role}_rss_low_mb`, "pocket", 0, low[i] ?? 0, "MB");
     metrics.add(`soak_${p.role}_rss_end_mb`, "pocket", 0, end[i] ?? 0, "MB");
-    metrics.add(`soak_${p.role}_rss_growth_mb`, "pocket", 0, (end[i] ?? 0) - (warm[i] ?? 0), "MB");
+    metrics.add(`soak_${p.role}_rss_growth_mb`, "pocket", 0, (end[i] ?? 0) - (low[i] ?? 0), "MB");
   }
   metrics.add("soak_requests", "pocket", 0, out.latencies.length, "count");
   metrics.add("soak_errors", "pocket", 0, out.errors + dropped, "count");
@@ -77,7 +84,8 @@ export async function runSoakPhase(
     `soak ${plan.seconds} s at ${plan.rate}/s: ${out.latencies.length} ok, ${out.errors} errors, ${dropped} dropped; ` +
       pocket.processes
         .map(
-          (p, i) => `${p.role} ${start[i]?.toFixed(0)} → ${warm[i]?.toFixed(0)} → ${end[i]?.toFixed(0)} MB`,
+          (p, i) =>
+            `${p.role} ${start[i]?.toFixed(0)} → ${warm[i]?.toFixed(0)} (low ${low[i]?.toFixed(0)}) → ${end[i]?.toFixed(0)} MB`,
         )
         .join(", "),
   );
