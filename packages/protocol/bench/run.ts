@@ -10,9 +10,6 @@ import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify, randomByte
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-// TODO: move to the package's own signing API in src/crypto/ once it lands; this calls the
-// secp256k1 library it wraps directly.
-import * as secp from "tiny-secp256k1";
 import {
   buildClaimTree,
   type ClaimLeaf,
@@ -21,6 +18,14 @@ import {
   proveClaimLeaf,
   verifyClaimProof,
 } from "../src/claims/index.js";
+import {
+  generatePrivateKey,
+  publicKeyFromPrivateKey,
+  secp256k1Implementation,
+  signDigest,
+  verifyDigest,
+} from "../src/crypto/index.js";
+import { wasmBackend } from "../src/crypto/secp256k1-backend.js";
 import { bytesToHex, sha256 } from "../src/encoding/index.js";
 import { nodeCryptoRoot, nodeCryptoVerify } from "./baseline-claim-tree.js";
 
@@ -105,33 +110,43 @@ rows.push({
 });
 
 // ── secp256k1 over a relay-sized message ─────────────────────────────────────────────────────
+// Through the package's own signing API (the native binding where it loads, as the apps run it),
+// and the WASM fallback it uses elsewhere, against node:crypto's secp256k1 in the same run.
 const message = randomBytes(512);
-let d = randomBytes(32);
-while (!secp.isPrivate(d)) d = randomBytes(32);
-const publicKey = secp.pointFromScalar(d, true)!;
-const signature = secp.sign(sha256(message), d);
+const privateKey = generatePrivateKey();
+const publicKey = publicKeyFromPrivateKey(privateKey);
+const signature = signDigest(sha256(message), privateKey);
 const { privateKey: nodePriv, publicKey: nodePub } = generateKeyPairSync("ec", { namedCurve: "secp256k1" });
 const nodeSig = nodeSign("sha256", message, { key: nodePriv, dsaEncoding: "ieee-p1363" });
-
-rows.push({
-  operation: "secp256k1 sign (sha256 + ECDSA, 512 B)",
-  unit: "sign/s",
-  ours: rate(() => secp.sign(sha256(message), d), 20),
-  baselineName: "node:crypto secp256k1",
-  baseline: rate(() => nodeSign("sha256", message, { key: nodePriv, dsaEncoding: "ieee-p1363" }), 20),
-});
-rows.push({
-  operation: "secp256k1 verify (sha256 + ECDSA, 512 B)",
-  unit: "verify/s",
-  ours: rate(() => {
-    if (!secp.verify(sha256(message), publicKey, signature)) throw new Error("verify failed");
-  }, 20),
-  baselineName: "node:crypto secp256k1",
-  baseline: rate(() => {
-    if (!nodeVerify("sha256", message, { key: nodePub, dsaEncoding: "ieee-p1363" }, nodeSig))
-      throw new Error("verify failed");
-  }, 20),
-});
+const nodeSignRate = rate(() => nodeSign("sha256", message, { key: nodePriv, dsaEncoding: "ieee-p1363" }), 20);
+const nodeVerifyRate = rate(() => {
+  if (!nodeVerify("sha256", message, { key: nodePub, dsaEncoding: "ieee-p1363" }, nodeSig))
+    throw new Error("verify failed");
+}, 20);
+const implementations = [
+  { name: secp256k1Implementation(), sign: signDigest, verify: verifyDigest },
+  ...(secp256k1Implementation() === "wasm"
+    ? []
+    : [{ name: "wasm" as const, sign: wasmBackend.sign, verify: wasmBackend.verify }]),
+];
+for (const impl of implementations) {
+  rows.push({
+    operation: `secp256k1 sign, ${impl.name} (sha256 + ECDSA, 512 B)`,
+    unit: "sign/s",
+    ours: rate(() => impl.sign(sha256(message), privateKey), 20),
+    baselineName: "node:crypto secp256k1",
+    baseline: nodeSignRate,
+  });
+  rows.push({
+    operation: `secp256k1 verify, ${impl.name} (sha256 + ECDSA, 512 B)`,
+    unit: "verify/s",
+    ours: rate(() => {
+      if (!impl.verify(sha256(message), publicKey, signature)) throw new Error("verify failed");
+    }, 20),
+    baselineName: "node:crypto secp256k1",
+    baseline: nodeVerifyRate,
+  });
+}
 
 // ── Report ───────────────────────────────────────────────────────────────────────────────────
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
