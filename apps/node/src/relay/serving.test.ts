@@ -45,13 +45,17 @@ describe("what the node counts as being served", () => {
 });
 
 describe("an open stream's end", () => {
-  it("ends once after its last chunk, with the generator's own cleanup and no abandoning", async () => {
-    const log: string[] = [];
-    const stream = new OpenStream(
-      counting(log, 2),
+  /** An open stream over `chunks` that logs its abandoning and its end into `log`. */
+  const open = (chunks: AsyncGenerator<number>, log: string[]) =>
+    new OpenStream(
+      chunks,
       async () => void log.push("abandon"),
       () => void log.push("ended"),
     );
+
+  it("ends once after its last chunk, with the generator's own cleanup and no abandoning", async () => {
+    const log: string[] = [];
+    const stream = open(counting(log, 2), log);
     const seen: number[] = [];
     for await (const n of stream) seen.push(n);
     await stream.return();
@@ -61,11 +65,7 @@ describe("an open stream's end", () => {
 
   it("runs the generator's cleanup when its reader leaves mid-stream", async () => {
     const log: string[] = [];
-    const stream = new OpenStream(
-      counting(log, 5),
-      async () => void log.push("abandon"),
-      () => void log.push("ended"),
-    );
+    const stream = open(counting(log, 5), log);
     expect((await stream.next()).value).toBe(1);
     await stream.return();
     expect(log).toEqual(["cleanup", "ended"]);
@@ -73,11 +73,7 @@ describe("an open stream's end", () => {
 
   it("abandons a stream whose reader left before reading anything (the generator's body never ran)", async () => {
     const log: string[] = [];
-    const stream = new OpenStream(
-      counting(log, 5),
-      async () => void log.push("abandon"),
-      () => void log.push("ended"),
-    );
+    const stream = open(counting(log, 5), log);
     await stream.return();
     await stream.return();
     expect(log).toEqual(["abandon", "ended"]);
@@ -90,11 +86,7 @@ describe("an open stream's end", () => {
       yield 1;
       throw new Error("engine gone");
     }
-    const stream = new OpenStream(
-      broken(),
-      async () => void log.push("abandon"),
-      () => void log.push("ended"),
-    );
+    const stream = open(broken(), log);
     await stream.next();
     await expect(stream.next()).rejects.toThrow("engine gone");
     expect(log).toEqual(["ended"]);
