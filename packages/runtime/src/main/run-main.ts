@@ -5,24 +5,31 @@ import { createLogger } from "../log/logger.js";
 /**
  * Runs an app's main effect: SIGINT or SIGTERM interrupts it, so every scope closes in order
  * (servers drain in-flight requests, loops stop, databases checkpoint) before the process exits.
- * A failure prints its message — not a stack — and exits 1; a second signal exits at once.
+ * A failure prints its message — not a stack — and exits 1. A second signal exits at once, unless
+ * it comes within `sameSignalMs` of the first: Ctrl-C under a task runner (pnpm, turbo) reaches
+ * the app twice, from the terminal and forwarded by the runner, and that is one Ctrl-C.
  * `Effect.log*` goes through the redacting JSON logger unless the app installs its own.
  */
 export function runMain<E>(
   program: Effect.Effect<unknown, E>,
-  options: { readonly app: string } = { app: "app" },
+  options: { readonly app: string; readonly sameSignalMs?: number } = { app: "app" },
 ): void {
   const fiber = Effect.runFork(
     Effect.provide(program, redactingLoggerLayer(createLogger({ app: options.app }))),
   );
-  let stopping = false;
+  const sameSignalMs = options.sameSignalMs ?? 1_000;
+  let firstAt: number | undefined;
   const stop = (signal: string) => {
-    if (stopping) {
+    const now = performance.now();
+    if (firstAt !== undefined) {
+      if (now - firstAt < sameSignalMs) return;
       process.stderr.write(`${options.app}: second ${signal}, exiting now\n`);
       process.exit(130);
     }
-    stopping = true;
-    process.stderr.write(`${options.app}: ${signal} received, shutting down cleanly…\n`);
+    firstAt = now;
+    process.stderr.write(
+      `${options.app}: ${signal} received, shutting down cleanly… (again to exit at once)\n`,
+    );
     Effect.runFork(Fiber.interrupt(fiber));
   };
   process.on("SIGINT", () => stop("SIGINT"));
