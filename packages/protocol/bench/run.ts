@@ -118,7 +118,10 @@ const publicKey = publicKeyFromPrivateKey(privateKey);
 const signature = signDigest(sha256(message), privateKey);
 const { privateKey: nodePriv, publicKey: nodePub } = generateKeyPairSync("ec", { namedCurve: "secp256k1" });
 const nodeSig = nodeSign("sha256", message, { key: nodePriv, dsaEncoding: "ieee-p1363" });
-const nodeSignRate = rate(() => nodeSign("sha256", message, { key: nodePriv, dsaEncoding: "ieee-p1363" }), 20);
+const nodeSignRate = rate(
+  () => nodeSign("sha256", message, { key: nodePriv, dsaEncoding: "ieee-p1363" }),
+  20,
+);
 const nodeVerifyRate = rate(() => {
   if (!nodeVerify("sha256", message, { key: nodePub, dsaEncoding: "ieee-p1363" }, nodeSig))
     throw new Error("verify failed");
