@@ -21,6 +21,8 @@ export class RequestRefused extends Data.TaggedError("RequestRefused")<{
   readonly detail?: string | undefined;
   readonly param?: string | undefined;
   readonly status?: 403 | 404 | 405 | 413 | 415 | undefined;
+  /** A 405's `Allow` header: the methods the route takes. */
+  readonly allow?: string | undefined;
 }> {
   static of(error: ProtocolError): RequestRefused {
     return new RequestRefused({ code: error.code, detail: error.detail, param: error.param });
@@ -55,7 +57,8 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
       const body = toOpenAIError(protocolError(failure.code, failure.detail, failure.param));
       const status = failure.status ?? ErrorCodes[failure.code].status;
       const type = typeForStatus[status] ?? body.error.type;
-      return { status, headers: {}, body: { error: { ...body.error, type } } };
+      const headers: Record<string, string> = failure.allow === undefined ? {} : { allow: failure.allow };
+      return { status, headers, body: { error: { ...body.error, type } } };
     }
     case "InvalidApiKey":
       return plain("INVALID_API_KEY");

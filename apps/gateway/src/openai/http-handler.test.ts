@@ -45,10 +45,26 @@ describe("the HTTP front door", () => {
   it("refuses unknown routes, wrong methods, bad JSON and oversized bodies in OpenAI's shape", async () => {
     const { secret } = await t.newKey();
     const auth = { authorization: `Bearer ${secret}` };
+    type Refusal = { error: { type: string; code: string; message: string } };
     const notFound = await fetch(`${t.gateway.url}/v1/audio/speech`, { method: "POST" });
     expect(notFound.status).toBe(404);
-    expect(((await notFound.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
-    expect((await fetch(`${t.gateway.url}/v1/chat/completions`)).status).toBe(405);
+    const missing = (await notFound.json()) as Refusal;
+    expect(missing.error).toMatchObject({ type: "invalid_request_error", code: "ROUTE_NOT_FOUND" });
+    expect(missing.error.message).toContain("/v1/chat/completions");
+    // A wrong method is a 405 that names the right one, for relay routes and read-only routes alike.
+    for (const [path, method, allow] of [
+      ["/v1/chat/completions", "GET", "POST"],
+      ["/v1/responses", "PUT", "POST"],
+      ["/v1/models", "DELETE", "GET"],
+      ["/v1/models/llama-2-13b", "POST", "GET"],
+    ] as const) {
+      const wrong = await fetch(`${t.gateway.url}${path}`, { method, headers: auth });
+      expect(wrong.status, `${method} ${path}`).toBe(405);
+      expect(wrong.headers.get("allow")).toBe(allow);
+      const refusal = (await wrong.json()) as Refusal;
+      expect(refusal.error.code).toBe("METHOD_NOT_ALLOWED");
+      expect(refusal.error.message).toContain(`takes ${allow}, not ${method}`);
+    }
     const badJson = await post("/v1/chat/completions", "{", auth);
     expect(badJson.status).toBe(400);
     expect(((await badJson.json()) as { error: { code: string } }).error.code).toBe("INVALID_REQUEST");

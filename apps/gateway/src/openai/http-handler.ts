@@ -69,11 +69,11 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
     Effect.gen(function* () {
       const operation = OPERATION_BY_PATH.get(path);
       if (operation !== undefined) {
-        if (req.method !== "POST") return yield* refuse(`${path} takes POST`, 405);
+        if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
         return yield* serveRelay(deps, req, res, operation, cors);
       }
       if (path === RESPONSES_PATH) {
-        if (req.method !== "POST") return yield* refuse(`${path} takes POST`, 405);
+        if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
         return yield* serveRelay(deps, req, res, "chat.completions", cors, responses);
       }
       if (path === "/v1/models" && req.method === "GET") {
@@ -111,7 +111,12 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
         return yield* serveTrafficMix(deps, req, res, cors);
       if (path === `/v1${ORGANIC_SAMPLES_PATH}` && req.method === "GET")
         return yield* serveOrganicSamples(deps, req, res, cors);
-      return yield* refuse(`no route ${req.method ?? "GET"} ${path}`, 404);
+      if (req.method !== "GET" && isGetRoute(path)) return yield* wrongMethod(req, path, "GET");
+      return yield* new RequestRefused({
+        code: "ROUTE_NOT_FOUND",
+        detail: `no route ${req.method ?? "GET"} ${path}`,
+        status: 404,
+      });
     });
 
   const inFlight = new Set<Fiber.RuntimeFiber<void>>();
@@ -200,8 +205,28 @@ function decodedSegment(segment: string): string | undefined {
   }
 }
 
-const refuse = (detail: string, status: 404 | 405) =>
-  Effect.fail(new RequestRefused({ code: "INVALID_REQUEST", detail, status }));
+/** A 405 naming the method the route takes (`Allow`). */
+const wrongMethod = (req: IncomingMessage, path: string, allow: "GET" | "POST") =>
+  Effect.fail(
+    new RequestRefused({
+      code: "METHOD_NOT_ALLOWED",
+      detail: `${path} takes ${allow}, not ${req.method ?? "GET"}`,
+      status: 405,
+      allow,
+    }),
+  );
+
+/** The paths of the read-only routes (`GET`). */
+function isGetRoute(path: string): boolean {
+  return (
+    path === "/v1/models" ||
+    path.startsWith(MODEL_PATH) ||
+    path.startsWith(STREAMED_ITEM_PATH) ||
+    path.startsWith(IMAGE_CONTENT_PATH) ||
+    path === `/v1${TRAFFIC_MIX_PATH}` ||
+    path === `/v1${ORGANIC_SAMPLES_PATH}`
+  );
+}
 
 function answerFailure(
   deps: FrontDoorDeps,

@@ -307,6 +307,17 @@ export const ErrorCodes = {
     type: "invalid_request_error",
     message: "There is no page at this address. Start again from /portal/.",
   },
+  ROUTE_NOT_FOUND: {
+    status: 404,
+    type: "invalid_request_error",
+    message:
+      "The API has no route at this path. It serves /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/images/edits and /v1/models.",
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    type: "invalid_request_error",
+    message: "This route does not take this HTTP method. Use the one the `Allow` header names.",
+  },
   // ── Configuration and internals ──────────────────────────────────────────────
   INVALID_CONFIG: {
     status: 500,
