@@ -14,7 +14,8 @@ export const ErrorCodes = {
   INVALID_REQUEST: {
     status: 400,
     type: "invalid_request_error",
-    message: "The request body does not match the API schema. Fix the field named in `param` and retry.",
+    message:
+      "The request does not match the API. Fix what the message names (the field in `param`, when there is one) and retry.",
   },
   INPUT_TOO_LONG: {
     status: 400,
