@@ -76,7 +76,9 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
         if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
         return yield* serveRelay(deps, req, res, "chat.completions", cors, responses);
       }
-      if (path === "/v1/models" && req.method === "GET") {
+      // Every other route reads: one check of the method for all of them.
+      if (isGetRoute(path) && req.method !== "GET") return yield* wrongMethod(req, path, "GET");
+      if (path === "/v1/models") {
         const dispatcher = yield* Dispatcher;
         const now = yield* Clock.currentTimeMillis;
         return sendJson(
@@ -86,11 +88,10 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
           cors,
         );
       }
-      if (path.startsWith(STREAMED_ITEM_PATH) && req.method === "GET")
+      if (path.startsWith(STREAMED_ITEM_PATH))
         return yield* serveStreamedItemCiphertext(deps, req, res, path);
-      if (path.startsWith(IMAGE_CONTENT_PATH) && req.method === "GET")
-        return yield* serveImageContent(deps, req, res, path, cors);
-      if (path.startsWith(MODEL_PATH) && req.method === "GET") {
+      if (path.startsWith(IMAGE_CONTENT_PATH)) return yield* serveImageContent(deps, req, res, path, cors);
+      if (path.startsWith(MODEL_PATH)) {
         const dispatcher = yield* Dispatcher;
         const now = yield* Clock.currentTimeMillis;
         const name = decodedSegment(path.slice(MODEL_PATH.length));
@@ -107,11 +108,8 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
         }
         return sendJson(res, 200, entry, cors);
       }
-      if (path === `/v1${TRAFFIC_MIX_PATH}` && req.method === "GET")
-        return yield* serveTrafficMix(deps, req, res, cors);
-      if (path === `/v1${ORGANIC_SAMPLES_PATH}` && req.method === "GET")
-        return yield* serveOrganicSamples(deps, req, res, cors);
-      if (req.method !== "GET" && isGetRoute(path)) return yield* wrongMethod(req, path, "GET");
+      if (path === `/v1${TRAFFIC_MIX_PATH}`) return yield* serveTrafficMix(deps, req, res, cors);
+      if (path === `/v1${ORGANIC_SAMPLES_PATH}`) return yield* serveOrganicSamples(deps, req, res, cors);
       return yield* new RequestRefused({
         code: "ROUTE_NOT_FOUND",
         detail: `no route ${req.method ?? "GET"} ${path}`,
@@ -216,7 +214,7 @@ const wrongMethod = (req: IncomingMessage, path: string, allow: "GET" | "POST") 
     }),
   );
 
-/** The paths of the read-only routes (`GET`). */
+/** The paths of the read-only routes (`GET`), each served by a branch of `route`. */
 function isGetRoute(path: string): boolean {
   return (
     path === "/v1/models" ||
