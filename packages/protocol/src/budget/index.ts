@@ -1,7 +1,13 @@
 export { RELAY_BUDGET_VECTORS, type RelayBudgetVector } from "./budget-vectors.js";
 export { DeliveredTally, type TallyBudget } from "./delivered-tally.js";
 export { HeadCoveredTally } from "./head-covered-tally.js";
-export { type OutputCap, relayBudget, relayOutputCap, type TextRelayBudget } from "./relay-budget.js";
+export {
+  type OutputCap,
+  relayBudget,
+  relayBudgetOfCounts,
+  relayOutputCap,
+  type TextRelayBudget,
+} from "./relay-budget.js";
 export {
   countRelayInput,
   type RelayInput,

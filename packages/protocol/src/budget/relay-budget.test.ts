@@ -5,7 +5,7 @@ import { resolveModelName } from "../catalog/model-names.js";
 import { findService, findTier } from "../catalog/service-lookup.js";
 import type { TextTierSpec } from "../catalog/tier-spec.js";
 import type { ChatCompletionRequest } from "../openai/chat-request.js";
-import { relayBudget, relayOutputCap } from "./relay-budget.js";
+import { relayBudget, relayBudgetOfCounts, relayOutputCap } from "./relay-budget.js";
 import { countRelayInput, relayInputs } from "./relay-input.js";
 import { tokensAtLeast, tokensAtMost } from "./token-bounds.js";
 
@@ -199,6 +199,38 @@ describe("relayBudget", () => {
         const byExact = relayBudget("completions", request, llama, exact);
         const byBound = relayBudget("completions", request, llama, tokensAtLeast);
         if (byExact.ok) expect(byBound.ok).toBe(true);
+      }),
+    );
+  });
+});
+
+describe("relayBudgetOfCounts", () => {
+  it("applies the budget rule to counts given per prompt, as relayBudget does to counted ones", () => {
+    const batch = { model: "m", prompt: ["a", "b"], max_tokens: 800 };
+    expect(relayBudgetOfCounts("completions", batch, llama, [150, 200])).toEqual({
+      ok: true,
+      value: {
+        promptTokens: [150, 200],
+        inputTokens: 350,
+        prompts: 2,
+        n: 1,
+        choices: 2,
+        maxTokens: 500,
+        maxOutputTokens: 1000,
+      },
+    });
+    const over = relayBudgetOfCounts("completions", batch, llama, [150, 201]);
+    expect(!over.ok && over.error).toMatchObject({ code: "INPUT_TOO_LONG", param: "prompt" });
+  });
+
+  it("property: equals relayBudget with the counter that gave the counts", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 260 }), { minLength: 1, maxLength: 4 }), (sizes) => {
+        const request = { model: "m", prompt: sizes.map((n) => words(n)), max_tokens: 50 };
+        const counts = countRelayInput(relayInputs("completions", request), tokensAtLeast);
+        expect(relayBudgetOfCounts("completions", request, llama, counts)).toEqual(
+          relayBudget("completions", request, llama, tokensAtLeast),
+        );
       }),
     );
   });

@@ -92,6 +92,32 @@ export function relayBudget<Op extends "completions" | "chat.completions">(
   target: LimitTarget,
   count: TokenCounter,
 ): Result<TextRelayBudget> {
+  return relayBudgetOfCounts(
+    operation,
+    request,
+    target,
+    countRelayInput(relayInputs(operation, request), count),
+  );
+}
+
+/**
+ * {@link relayBudget} with each prompt's input tokens already counted (one per entry of
+ * `relayInputs`, in its order): a node that takes a gateway's signed count (`RelayInputCount`)
+ * applies the same rule without running its tokenizer.
+ *
+ * @example
+ * ```ts
+ * const llama = resolveModelName(DEFAULT_CATALOG, "llama-2-13b");
+ * if (llama.ok) relayBudgetOfCounts("completions", { model: "m", prompt: ["a b", "c"] }, llama.value, [3, 2]);
+ * // ok: { promptTokens: [3, 2], inputTokens: 5, choices: 2, maxTokens: 500, maxOutputTokens: 1000, … }
+ * ```
+ */
+export function relayBudgetOfCounts<Op extends "completions" | "chat.completions">(
+  operation: Op,
+  request: TextRequestOf<Op>,
+  target: LimitTarget,
+  promptTokens: readonly number[],
+): Result<TextRelayBudget> {
   const tier = tierOfTarget(target);
   if (!isTextTier(tier)) {
     return fail(
@@ -99,7 +125,6 @@ export function relayBudget<Op extends "completions" | "chat.completions">(
       `${describeTarget(target)} is an image tier; it takes no text calls`,
     );
   }
-  const promptTokens = countRelayInput(relayInputs(operation, request), count);
   const limit = tier.limits.maxInputTokens;
   const over = promptTokens.findIndex((tokens) => tokens > limit);
   if (over >= 0) {

@@ -37,9 +37,23 @@ const validRequest = fc
     payload,
     issuedAt: fc.nat(),
     target: fc.option(fc.constant(node.address), { nil: undefined }),
+    inputCount: fc.option(
+      fc.record({
+        tokenizer: fc.constantFrom("llama-2", "mistral", "a", "x.y_z-9"),
+        promptTokens: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
+      }),
+      { nil: undefined },
+    ),
   })
-  .map(({ target, ...fields }) => {
-    const { request } = signRelayRequest(target === undefined ? fields : { ...fields, target }, gateway);
+  .map(({ target, inputCount, ...fields }) => {
+    const { request } = signRelayRequest(
+      {
+        ...fields,
+        ...(target === undefined ? {} : { target }),
+        ...(inputCount === undefined ? {} : { inputCount }),
+      },
+      gateway,
+    );
     // What a node receives: JSON on the wire.
     return JSON.parse(JSON.stringify(request)) as Record<string, unknown>;
   });
@@ -90,6 +104,11 @@ const oddValue = fc.constantFrom<unknown>(
   0,
   "",
   "x".repeat(129),
+  "Llama-2",
+  "x".repeat(33),
+  [3, 1.5],
+  [-1],
+  Array.from({ length: 4097 }, () => 1),
   "x".repeat(4097),
   "AB".repeat(32),
   "ab".repeat(32),
@@ -139,8 +158,12 @@ const requestPaths = [
   ["issuedAt"],
   ["gateway"],
   ["target"],
+  ["inputCount"],
   ["signature"],
   ["extra"],
+  ["inputCount", "tokenizer"],
+  ["inputCount", "promptTokens"],
+  ["inputCount", "extra"],
   ["header", "applicationAddress"],
   ["header", "serviceId"],
   ["header", "sessionNumber"],

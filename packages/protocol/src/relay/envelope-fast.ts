@@ -4,6 +4,7 @@ import { isCanonicalJson } from "../encoding/index.js";
 import { HEX_64, HEX_128, isNat, isRecordOf, isShortString } from "../encoding/plain-values.js";
 import { ErrorCodes } from "../errors/index.js";
 import { acceptsSessionHeader } from "../session/header.js";
+import { MAX_COUNTED_PROMPTS } from "./envelope-fields.js";
 
 /**
  * Hand-written acceptance checks for the relay envelopes on the hot path (a gateway signs a request
@@ -65,6 +66,20 @@ function isErrorBody(value: unknown): boolean {
   );
 }
 
+const INPUT_COUNT_KEYS: ReadonlySet<string> = new Set(["tokenizer", "promptTokens"]);
+const TOKENIZER = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+
+/** `RelayInputCount`. */
+function isInputCount(value: unknown): boolean {
+  if (!isRecordOf(value, INPUT_COUNT_KEYS)) return false;
+  const { tokenizer, promptTokens } = value;
+  if (typeof tokenizer !== "string" || !TOKENIZER.test(tokenizer)) return false;
+  if (!Array.isArray(promptTokens) || promptTokens.length < 1 || promptTokens.length > MAX_COUNTED_PROMPTS)
+    return false;
+  for (let i = 0; i < promptTokens.length; i++) if (!isNat(promptTokens[i])) return false;
+  return true;
+}
+
 const REQUEST_KEYS: ReadonlySet<string> = new Set([
   "v",
   "header",
@@ -75,6 +90,7 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set([
   "issuedAt",
   "gateway",
   "target",
+  "inputCount",
 ]);
 const SIGNED_REQUEST_KEYS: ReadonlySet<string> = new Set([...REQUEST_KEYS, "signature"]);
 
@@ -95,6 +111,7 @@ export function acceptsRelayRequest(value: unknown, signed: boolean): boolean {
     isNat(issuedAt) &&
     (!signed || (typeof value.signature === "string" && HEX_128.test(value.signature))) &&
     (!("target" in value) || isValidAddress(value.target)) &&
+    (!("inputCount" in value) || isInputCount(value.inputCount)) &&
     acceptsSessionHeader(header) &&
     isSigner(gateway) &&
     payload !== undefined &&

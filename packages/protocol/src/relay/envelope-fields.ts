@@ -37,6 +37,32 @@ export const RelaySignerIdentity = z.strictObject({ address: PoktAddress, public
 export type RelaySignerIdentity = z.infer<typeof RelaySignerIdentity>;
 
 /**
+ * Most prompts a relay's input count lists: a completions batch longer than this is counted by
+ * the node itself.
+ */
+export const MAX_COUNTED_PROMPTS = 4096;
+
+/**
+ * The gateway's count of a text relay's input, signed with the request: the tokens of each prompt
+ * (in the order of `relayInputs`, by the protocol's budget rule) as the named tokenizer family
+ * counts them. A node whose counter is that family may take the count instead of running its
+ * tokenizer, and checks it on a random share of relays (see the node's `relay.countAudit`); the
+ * count is the gateway's own signed word, so it cannot dispute a bill that uses it.
+ *
+ * @example
+ * ```ts
+ * RelayInputCount.parse({ tokenizer: "llama-2", promptTokens: [2416] });
+ * ```
+ */
+export const RelayInputCount = z.strictObject({
+  tokenizer: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,31}$/),
+  promptTokens: z.array(z.int().nonnegative()).min(1).max(MAX_COUNTED_PROMPTS),
+});
+
+/** A parsed {@link RelayInputCount}. */
+export type RelayInputCount = z.infer<typeof RelayInputCount>;
+
+/**
  * A SHA-256 digest as 64 lowercase hex digits (request hashes, response hashes, stream chains).
  *
  * @example

@@ -1,6 +1,8 @@
 export {
+  MAX_COUNTED_PROMPTS,
   RelayDigestHex,
   RelayErrorBody,
+  RelayInputCount,
   RelayJsonPayload,
   RelayOperation,
   RelayOutcome,

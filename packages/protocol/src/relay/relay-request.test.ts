@@ -38,6 +38,7 @@ const fields: RelayRequestFields = {
   },
   issuedAt: 1_700_000_123_456,
   target: node.address,
+  inputCount: { tokenizer: "llama-2", promptTokens: [12] },
 };
 
 const request = createRelayRequest(fields, gateway);
@@ -150,6 +151,27 @@ describe("verifyRelayRequest", () => {
       "tier",
       (r) => {
         r.tier = "batch";
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "inputCount.promptTokens",
+      (r) => {
+        r.inputCount = { tokenizer: "llama-2", promptTokens: [11] };
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "inputCount removed",
+      (r) => {
+        delete (r as Record<string, unknown>).inputCount;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "inputCount.tokenizer",
+      (r) => {
+        r.inputCount = { tokenizer: "mistral", promptTokens: [12] };
       },
       "INVALID_SIGNATURE",
     ],

@@ -4,7 +4,7 @@ import { bytesToHex, canonicalHash } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { SessionHeader } from "../session/index.js";
 import { acceptsRelayRequest } from "./envelope-fast.js";
-import { RelayJsonPayload, RelayOperation, RelaySignerIdentity } from "./envelope-fields.js";
+import { RelayInputCount, RelayJsonPayload, RelayOperation, RelaySignerIdentity } from "./envelope-fields.js";
 import { checkEnvelopeSignature, parseEnvelope } from "./envelope-verification.js";
 import { type RelaySigningKey, signingKeyPair, signValidated, withoutSignature } from "./signing-key.js";
 
@@ -18,6 +18,7 @@ const requestShape = {
   issuedAt: z.int().nonnegative(),
   gateway: RelaySignerIdentity,
   target: PoktAddress.optional(),
+  inputCount: RelayInputCount.optional(),
 };
 
 /**
@@ -40,7 +41,8 @@ const acceptsSigned = (value: unknown) => acceptsRelayRequest(value, true);
 /**
  * A signed relay request, gateway → node. `payload` is the OpenAI request body; `nonce` (16 random
  * bytes, hex) makes every relay unique; `issuedAt` is milliseconds since the Unix epoch; `target`,
- * when present, names the only node that may serve it. `signature` is the gateway's compact
+ * when present, names the only node that may serve it; `inputCount`, on text relays, is the
+ * gateway's count of the input (see {@link RelayInputCount}). `signature` is the gateway's compact
  * secp256k1 signature (hex) of SHA-256 of the canonical JSON of all other fields.
  *
  * @example
