@@ -146,6 +146,14 @@ export const NodeConfig = z.strictObject({
       everyMs: z.int().min(0).max(3_600_000).default(200),
     })
     .prefault({}),
+  /**
+   * Text relays from a gateway of `gateways` that signed its count of the input (`inputCount`, by
+   * this node's tokenizer family) are billed and limited by that count instead of the node's
+   * tokenizer, except one in `countAuditEvery`, drawn at random, which the node counts and
+   * compares. A gateway caught with a wrong count is counted on every relay after. 1: the node
+   * counts every relay (docs/security.md, "Input counts").
+   */
+  countAuditEvery: z.int().min(1).max(1_000_000).default(16),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),

@@ -25,6 +25,14 @@ export function makeNodeMetrics() {
     ),
     inFlight: registry.gauge("pocket_node_backend_in_flight", "Relays running on a backend, by backend"),
     claims: registry.counter("pocket_node_claims_total", "Claims by gateway and status"),
+    inputCounts: registry.counter(
+      "pocket_node_input_counts_total",
+      "Text relays by how their input was counted: gateway (its signed count taken), audit (counted and compared with it), node (counted)",
+    ),
+    wrongCounts: registry.counter(
+      "pocket_node_gateway_counts_wrong_total",
+      "Audited gateway input counts that differed from the node's, by gateway",
+    ),
   };
 }
 

@@ -4,6 +4,7 @@ import {
   checkEmbeddingLimits,
   checkImageLimits,
   checkRelaySession,
+  countRelayInput,
   type EmbeddingRequest,
   type ErrorCode,
   embeddingInputs,
@@ -19,10 +20,12 @@ import {
   protocolError,
   type RelayInput,
   type RelayRequest,
-  relayBudget,
+  type Result,
+  relayBudgetOfCounts,
   relayInputs,
   type SessionParams,
   sessionGrace,
+  type TextRelayBudget,
   type TextRequestOf,
   type TierSpec,
   uploadPixelBudget,
@@ -33,6 +36,7 @@ import { Effect } from "effect";
 import type { NodeStoreError } from "../db/node-store-error.js";
 import type { RelayStore } from "../db/relay-store.js";
 import { engineBody } from "./engine-body.js";
+import type { GatewayCounts } from "./gateway-counts.js";
 import type { ServedService } from "./served-service.js";
 
 /** A relay that passed every check: the backend may now spend work on it. */
@@ -77,6 +81,8 @@ export interface AdmissionContext {
   readonly inSession: (request: RelayRequest) => boolean;
   readonly now: () => number;
   readonly stream: boolean;
+  /** Gateways' signed input counts the node may take instead of tokenizing (absent: it counts every relay). */
+  readonly counts?: GatewayCounts | undefined;
 }
 
 /**
@@ -235,8 +241,8 @@ function payloadCheck(
           missing.param,
         );
       const textRequest = parsed.value as TextRequestOf<typeof operation>;
-      return Effect.map(countTexts(relayInputs(operation, textRequest), service), (counted): PayloadCheck => {
-        const budget = relayBudget(operation, textRequest, tier, (t) => counted.get(t) ?? upperBound(t));
+      const inputs = relayInputs(operation, textRequest);
+      const checked = (budget: Result<TextRelayBudget>): PayloadCheck => {
         if (!budget.ok) return { ok: false, error: budget.error };
         const { inputTokens, maxTokens, maxOutputTokens, prompts } = budget.value;
         const body = engineBody(operation, parsed.value, maxTokens);
@@ -244,6 +250,27 @@ function payloadCheck(
           ok: true,
           value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0, calls: prompts },
         };
+      };
+      const source =
+        ctx.counts !== undefined && service.tokens.exact
+          ? ctx.counts.sourceFor(request, service.tokens.kind)
+          : "node";
+      const claimed = request.inputCount?.promptTokens;
+      if (source === "gateway" && claimed !== undefined && claimed.length === inputs.length) {
+        ctx.counts?.counted("gateway");
+        return checked(relayBudgetOfCounts(operation, textRequest, tier, claimed));
+      }
+      return Effect.map(countTexts(inputs, service), (counted): PayloadCheck => {
+        const promptTokens = countRelayInput(inputs, (t) => counted.get(t) ?? upperBound(t));
+        if (source !== "node" && claimed !== undefined) {
+          // Audited, or a count that does not even list each prompt: compared with the node's own.
+          ctx.counts?.counted("audit");
+          if (!sameCounts(claimed, promptTokens))
+            ctx.counts?.distrust(request.gateway.address, sum(claimed), sum(promptTokens));
+        } else {
+          ctx.counts?.counted("node");
+        }
+        return checked(relayBudgetOfCounts(operation, textRequest, tier, promptTokens));
       });
     }
     case "embeddings":
@@ -331,6 +358,12 @@ function completionsInput(req: OpenAIRequestOf<"completions">) {
 }
 
 const upperBound = utf8Length;
+
+const sum = (counts: readonly number[]) => counts.reduce((a, b) => a + b, 0);
+
+function sameCounts(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}
 
 /** Each distinct text of the prompts, counted by the service's tokenizer. */
 function countTexts(

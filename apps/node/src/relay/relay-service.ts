@@ -32,6 +32,7 @@ import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
+import { GatewayCounts } from "./gateway-counts.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
 import { OpenStream, ServingCount } from "./serving.js";
@@ -102,6 +103,21 @@ export class RelayService extends Context.Tag("node/RelayService")<
           store,
           inSession: (request) => membership.check(request),
           now: clock.now,
+          counts: new GatewayCounts({
+            trusted: config.gateways.map((g) => g.address),
+            auditEvery: config.countAuditEvery,
+            report: {
+              counted: (source) => metrics.inputCounts.inc({ source }),
+              wrong: (gateway, claimed, counted, first) => {
+                metrics.wrongCounts.inc({ gateway });
+                if (first)
+                  log.warn(
+                    "a gateway's signed input count differs from the node's tokenizer: its relays are counted by the node from now on",
+                    { code: "GATEWAY_COUNT_WRONG", gateway, claimed, counted },
+                  );
+              },
+            },
+          }),
         },
       });
     }),
