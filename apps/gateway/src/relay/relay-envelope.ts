@@ -12,6 +12,7 @@ import {
 } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
 import type { DispatchRequest } from "./dispatcher.js";
+import { routeTokens, signedInputCount } from "./route-tokens.js";
 
 export interface SignedRelay {
   readonly envelope: RelayRequest;
@@ -20,8 +21,9 @@ export interface SignedRelay {
 
 /**
  * Signs the relay for one route: the route's session header and served tier, the caller's body
- * with `model` set to the served service id, a fresh nonce, and the chosen node as target (a
- * node cannot tell an evaluator's relay from any other: every relay names its target).
+ * with `model` set to the served service id, a fresh nonce, the chosen node as target (a node
+ * cannot tell an evaluator's relay from any other: every relay names its target), and the input
+ * counted by the node's tokenizer family when the gateway has it (`signedInputCount`).
  */
 export function signRelay(
   key: KeyPair,
@@ -33,6 +35,7 @@ export function signRelay(
   const { stream: _s, stream_options: _o, ...rest } = request.body;
   const payload: Record<string, unknown> = { ...rest, model: route.servedServiceId };
   if (stream) payload.stream = true;
+  const inputCount = signedInputCount(route, request, routeTokens(route));
   const { request: envelope, requestHash } = signRelayRequest(
     {
       header: route.header,
@@ -41,6 +44,7 @@ export function signRelay(
       payload,
       issuedAt: now,
       target: route.node.address,
+      ...(inputCount === undefined ? {} : { inputCount }),
     },
     key,
     "signRelay",

@@ -1,6 +1,8 @@
 import {
   countRelayInput,
   isTextTier,
+  MAX_COUNTED_PROMPTS,
+  type RelayInputCount,
   type RelayUsage,
   relayInputs,
   type TextRequestOf,
@@ -63,12 +65,52 @@ export function prepareNodeTokenizers(node: RegisteredNode): TokenizerFamily[] {
   return prepareFamilyTokenizers(families);
 }
 
-/** Input tokens of a text request at most, as the node would count them (exact) or above any count. */
-export function inputAtMost(route: Route, request: DispatchRequest, tokens: RouteTokens): number {
-  if (!isTextTier(route.servedTier)) return 0;
+/** Each request's prompt counts by counter: a retry or a hedge counted the same way counts nothing again. */
+const promptCountsOf = new WeakMap<DispatchRequest, Map<TokenCounter, readonly number[]>>();
+
+/**
+ * Each prompt's input tokens of a text request (by the budget rule's `relayInputs`), as the node
+ * would count them (exact) or above any count; empty for other operations. Counted once per request
+ * and counter.
+ */
+export function promptCounts(route: Route, request: DispatchRequest, tokens: RouteTokens): readonly number[] {
+  if (!isTextTier(route.servedTier)) return [];
+  let byCounter = promptCountsOf.get(request);
+  const known = byCounter?.get(tokens.countInput);
+  if (known !== undefined) return known;
   const operation = request.operation as "completions" | "chat.completions";
   const inputs = relayInputs(operation, request.body as TextRequestOf<typeof operation>);
-  return countRelayInput(inputs, tokens.countInput).reduce((a, b) => a + b, 0);
+  const counts = countRelayInput(inputs, tokens.countInput);
+  if (byCounter === undefined) {
+    byCounter = new Map();
+    promptCountsOf.set(request, byCounter);
+  }
+  byCounter.set(tokens.countInput, counts);
+  return counts;
+}
+
+/** Input tokens of a text request at most, as the node would count them (exact) or above any count. */
+export function inputAtMost(route: Route, request: DispatchRequest, tokens: RouteTokens): number {
+  return promptCounts(route, request, tokens).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The count the gateway signs into a text relay for a node that counts with the same tokenizer
+ * family (`RelayRequest.inputCount`): the node may bill and limit by it instead of tokenizing
+ * again. `undefined` when the gateway's count is not the node's own (no exact family), for
+ * operations without text input, and for batches longer than the protocol lists.
+ */
+export function signedInputCount(
+  route: Route,
+  request: DispatchRequest,
+  tokens: RouteTokens,
+): RelayInputCount | undefined {
+  const exact = tokens.output.exact;
+  if (exact === undefined || !isTextTier(route.servedTier)) return undefined;
+  if (request.operation !== "completions" && request.operation !== "chat.completions") return undefined;
+  const promptTokens = promptCounts(route, request, tokens);
+  if (promptTokens.length === 0 || promptTokens.length > MAX_COUNTED_PROMPTS) return undefined;
+  return { tokenizer: exact.family, promptTokens: [...promptTokens] };
 }
 
 /**
