@@ -1,64 +1,41 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   createRelayRequest,
-  DEFAULT_CATALOG,
   deriveSessionHeader,
-  findService,
   generateKeyPair,
   RELAY_BUDGET_VECTORS,
-  type SessionParams,
   tokensAtLeast,
 } from "@pocket-ai/protocol";
 import { openSqlite } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import {
+  llamaSpec,
+  nodeMigrations,
+  servedLlama,
+  TEST_SESSION,
+} from "../../test/helpers/admission-fixtures.js";
 import { RelayStore } from "../db/relay-store.js";
 import { nodeSchema } from "../db/schema.js";
 import { type AdmissionContext, admitRelay } from "./admission.js";
-import type { ServedService } from "./served-service.js";
 
-const SESSION = {
-  mode: "time",
-  genesisMs: 0,
-  sessionLengthMs: 600_000,
-  graceMs: 60_000,
-} as const satisfies SessionParams;
-const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
+const SESSION = TEST_SESSION;
+const migrationsFolder = nodeMigrations;
 const node = generateKeyPair();
 const gateway = generateKeyPair();
 const application = generateKeyPair();
-const spec = findService(DEFAULT_CATALOG, "llama-2-13b")!;
+const spec = llamaSpec;
 
 /**
  * A service whose tokenizer is the protocol's word counter: the count the vectors are made with.
  * Its backend does everything the vectors ask for (tools, JSON schemas), so only the budget decides.
  */
-const wordCounted: ServedService = {
-  spec,
-  tiers: new Map(spec.tiers.map((tier) => [tier.id, tier])),
-  capabilities: {
-    completions: true,
-    chat: true,
-    streaming: true,
-    promptLogprobs: true,
-    logprobs: true,
-    seed: true,
-    tokenize: false,
-    n: true,
-    tools: true,
-    forcedToolChoice: true,
-    jsonMode: true,
-    jsonSchema: true,
-    tokenPrompts: true,
-    embeddings: false,
-    images: null,
-  },
-  tokens: { kind: "estimate", exact: false, count: (text) => Effect.succeed(tokensAtLeast(text)) },
-  declaredModel: { declared: "llama-2-13b", quantization: "fp16" },
-};
+const wordCounted = servedLlama(
+  { kind: "estimate", exact: false, count: (text) => Effect.succeed(tokensAtLeast(text)) },
+  { declared: "llama-2-13b", quantization: "fp16" },
+);
 
 const admit = (
   store: RelayStore,

@@ -90,7 +90,8 @@ export interface AdmissionContext {
  * envelope schema and gateway signature; gateway allowed; session current; this node in the
  * session; not a replay (recorded atomically); service, tier and operation served; payload
  * schema; backend capabilities; the protocol's budget rule (`relayBudget`, the gateway's too) with
- * input tokens counted by a real tokenizer. Output is clamped to the tier's limit rather than
+ * input tokens counted by a real tokenizer, or taken from the gateway's signed count under random
+ * audit (`GatewayCounts`). Output is clamped to the tier's limit rather than
  * refused, as the limit is a cap on work.
  */
 export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect<Admission, NodeStoreError> {

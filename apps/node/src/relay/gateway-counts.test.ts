@@ -1,39 +1,35 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import {
   createRelayRequest,
-  DEFAULT_CATALOG,
   deriveSessionHeader,
-  findService,
   generateKeyPair,
   type RelayInputCount,
-  type SessionParams,
 } from "@pocket-ai/protocol";
 import { openSqlite } from "@pocket-ai/runtime";
 import { familyTokenizer as tokensOf } from "@pocket-ai/tokens";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import {
+  llamaSpec,
+  nodeMigrations,
+  servedLlama,
+  TEST_SESSION,
+} from "../../test/helpers/admission-fixtures.js";
 import { RelayStore } from "../db/relay-store.js";
 import { nodeSchema } from "../db/schema.js";
 import { familyTokenizer } from "../tokens/token-counter.js";
 import { type Admission, type AdmissionContext, admitRelay } from "./admission.js";
 import { GatewayCounts, type InputCountSource } from "./gateway-counts.js";
-import type { ServedService } from "./served-service.js";
 
-const SESSION = {
-  mode: "time",
-  genesisMs: 0,
-  sessionLengthMs: 600_000,
-  graceMs: 60_000,
-} as const satisfies SessionParams;
-const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
+const SESSION = TEST_SESSION;
+const migrationsFolder = nodeMigrations;
+const spec = llamaSpec;
 const node = generateKeyPair();
 const gateway = generateKeyPair();
 const stranger = generateKeyPair();
 const application = generateKeyPair();
-const spec = findService(DEFAULT_CATALOG, "llama-2-13b")!;
 const llama = tokensOf("llama-2");
 const PROMPT = "The relay network carries each request to a node that serves the model. Москва, 東京.";
 const TRUE_COUNT = llama.countPrompt(PROMPT);
@@ -42,27 +38,8 @@ const TRUE_COUNT = llama.countPrompt(PROMPT);
 function countedService() {
   const counter = familyTokenizer("llama-2")!;
   const calls = { n: 0 };
-  const service: ServedService = {
-    spec,
-    tiers: new Map(spec.tiers.map((tier) => [tier.id, tier])),
-    capabilities: {
-      completions: true,
-      chat: true,
-      streaming: true,
-      promptLogprobs: false,
-      logprobs: false,
-      seed: true,
-      tokenize: false,
-      n: true,
-      tools: false,
-      forcedToolChoice: false,
-      jsonMode: false,
-      jsonSchema: false,
-      tokenPrompts: false,
-      embeddings: false,
-      images: null,
-    },
-    tokens: {
+  const service = servedLlama(
+    {
       ...counter,
       count: (text) =>
         Effect.suspend(() => {
@@ -70,8 +47,8 @@ function countedService() {
           return counter.count(text);
         }),
     },
-    declaredModel: { declared: "meta-llama/Llama-2-13b-chat-hf", family: "llama-2", quantization: "fp16" },
-  };
+    { declared: "meta-llama/Llama-2-13b-chat-hf", family: "llama-2", quantization: "fp16" },
+  );
   return { service, calls };
 }
 
