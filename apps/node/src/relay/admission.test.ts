@@ -1,32 +1,15 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  createRelayRequest,
-  deriveSessionHeader,
-  generateKeyPair,
-  RELAY_BUDGET_VECTORS,
-  tokensAtLeast,
-} from "@pocket-ai/protocol";
-import { openSqlite } from "@pocket-ai/runtime";
+import { generateKeyPair, RELAY_BUDGET_VECTORS, tokensAtLeast } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import {
-  llamaSpec,
-  nodeMigrations,
-  servedLlama,
-  TEST_SESSION,
-} from "../../test/helpers/admission-fixtures.js";
-import { RelayStore } from "../db/relay-store.js";
-import { nodeSchema } from "../db/schema.js";
-import { type AdmissionContext, admitRelay } from "./admission.js";
+import { admitLlamaRelay, openTestLedger, servedLlama } from "../../test/helpers/admission-fixtures.js";
+import type { RelayStore } from "../db/relay-store.js";
 
-const SESSION = TEST_SESSION;
-const migrationsFolder = nodeMigrations;
 const node = generateKeyPair();
 const gateway = generateKeyPair();
 const application = generateKeyPair();
-const spec = llamaSpec;
 
 /**
  * A service whose tokenizer is the protocol's word counter: the count the vectors are made with.
@@ -42,32 +25,17 @@ const admit = (
   model: string,
   operation: "completions" | "chat.completions",
   payload: object,
-) => {
-  const now = Date.now();
-  const [, tier = "standard"] = model.split(":");
-  const request = createRelayRequest(
-    {
-      header: deriveSessionHeader(SESSION, application.address, spec.id, now),
-      tier,
-      operation,
-      payload: { ...payload, model: spec.id },
-      issuedAt: now,
-      target: node.address,
-    },
-    gateway,
-  );
-  const ctx: AdmissionContext = {
-    nodeAddress: node.address,
-    gateways: new Set(),
-    session: SESSION,
-    services: new Map([[spec.id, wordCounted]]),
+) =>
+  admitLlamaRelay({
     store,
-    inSession: () => true,
-    now: () => now,
-    stream: false,
-  };
-  return admitRelay(request, ctx);
-};
+    service: wordCounted,
+    signer: gateway,
+    nodeAddress: node.address,
+    applicationAddress: application.address,
+    tier: model.split(":")[1] ?? "standard",
+    operation,
+    payload,
+  });
 
 describe("node admission applies the protocol's budget rule", () => {
   it("agrees with the budget vectors the gateway's front door and dispatcher agree with", async () => {
@@ -75,12 +43,7 @@ describe("node admission applies the protocol's budget rule", () => {
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
-          const { db } = yield* openSqlite({
-            file: join(dir, "node.sqlite"),
-            schema: nodeSchema,
-            migrationsFolder,
-          });
-          const store = new RelayStore(db);
+          const store = yield* openTestLedger(join(dir, "node.sqlite"));
           for (const vector of RELAY_BUDGET_VECTORS) {
             const admission = yield* admit(store, vector.model, vector.operation, vector.request);
             if ("error" in vector.expected) {

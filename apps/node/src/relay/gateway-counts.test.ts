@@ -7,25 +7,20 @@ import {
   generateKeyPair,
   type RelayInputCount,
 } from "@pocket-ai/protocol";
-import { openSqlite } from "@pocket-ai/runtime";
 import { familyTokenizer as tokensOf } from "@pocket-ai/tokens";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import {
+  admitLlamaRelay,
   llamaSpec,
-  nodeMigrations,
+  openTestLedger,
   servedLlama,
   TEST_SESSION,
 } from "../../test/helpers/admission-fixtures.js";
-import { RelayStore } from "../db/relay-store.js";
-import { nodeSchema } from "../db/schema.js";
 import { familyTokenizer } from "../tokens/token-counter.js";
-import { type Admission, type AdmissionContext, admitRelay } from "./admission.js";
+import type { Admission } from "./admission.js";
 import { GatewayCounts, type InputCountSource } from "./gateway-counts.js";
 
-const SESSION = TEST_SESSION;
-const migrationsFolder = nodeMigrations;
-const spec = llamaSpec;
 const node = generateKeyPair();
 const gateway = generateKeyPair();
 const stranger = generateKeyPair();
@@ -78,38 +73,20 @@ function setup(options: { auditEvery?: number; draws?: number[] } = {}) {
     signer = gateway,
   ): Effect.Effect<Admission, unknown> =>
     Effect.scoped(
-      Effect.gen(function* () {
-        const { db } = yield* openSqlite({
-          file: join(dir, "node.sqlite"),
-          schema: nodeSchema,
-          migrationsFolder,
-        });
-        const now = Date.now();
-        const request = createRelayRequest(
-          {
-            header: deriveSessionHeader(SESSION, application.address, spec.id, now),
-            tier: "standard",
-            operation: "completions",
-            payload: { ...body, model: spec.id },
-            issuedAt: now,
-            target: node.address,
-            ...(inputCount === undefined ? {} : { inputCount }),
-          },
+      Effect.flatMap(openTestLedger(join(dir, "node.sqlite")), (store) =>
+        admitLlamaRelay({
+          store,
+          service,
           signer,
-        );
-        const ctx: AdmissionContext = {
           nodeAddress: node.address,
-          gateways: new Set(),
-          session: SESSION,
-          services: new Map([[spec.id, service]]),
-          store: new RelayStore(db),
-          inSession: () => true,
-          now: () => now,
-          stream: false,
+          applicationAddress: application.address,
+          tier: "standard",
+          operation: "completions",
+          payload: body,
+          inputCount,
           counts,
-        };
-        return yield* admitRelay(request, ctx);
-      }),
+        }),
+      ),
     );
   return { admit, calls, reported, counts };
 }
@@ -172,7 +149,7 @@ describe("a gateway's signed input count", () => {
 
   it("limits the relay as the node's own count would: over the tier's input limit is refused", async () => {
     const { admit, calls } = setup();
-    const limit = spec.tiers.find((t) => t.id === "standard")!;
+    const limit = llamaSpec.tiers.find((t) => t.id === "standard")!;
     const over = "limits" in limit && "maxInputTokens" in limit.limits ? limit.limits.maxInputTokens + 1 : 0;
     const admission = await run(admit(body, { tokenizer: "llama-2", promptTokens: [over] }));
     expect(admission.kind === "refused" && admission.error.code).toBe("INPUT_TOO_LONG");
@@ -205,10 +182,10 @@ describe("a gateway's signed input count", () => {
     const counts = new GatewayCounts({ trusted: [gateway.address], auditEvery: 4 });
     const request = createRelayRequest(
       {
-        header: deriveSessionHeader(SESSION, application.address, spec.id, Date.now()),
+        header: deriveSessionHeader(TEST_SESSION, application.address, llamaSpec.id, Date.now()),
         tier: "standard",
         operation: "completions",
-        payload: { ...body, model: spec.id },
+        payload: { ...body, model: llamaSpec.id },
         issuedAt: Date.now(),
         inputCount: { tokenizer: "llama-2", promptTokens: [TRUE_COUNT] },
       },
