@@ -42,6 +42,8 @@ export async function startDevNode(
   dataDir: string,
   backend: Record<string, unknown> = {},
   imageBackend: Record<string, unknown> = { kind: "dev" },
+  /** More node settings (`countAuditEvery`, …) over the defaults. */
+  settings: Record<string, unknown> = {},
 ) {
   const scope = Effect.runSync(Scope.make());
   const node: RunningNode = await Effect.runPromise(
@@ -54,6 +56,7 @@ export async function startDevNode(
           session,
           shutdownDrainMs: 500,
           logLevel: "error",
+          ...settings,
           services: [
             {
               serviceId: "llama-2-13b",
@@ -94,6 +97,8 @@ export async function startLiveNetwork(
     readonly nodes?: number;
     readonly backends?: readonly Record<string, unknown>[];
     readonly imageBackends?: readonly Record<string, unknown>[];
+    /** More settings of every node (`countAuditEvery`, …). */
+    readonly nodeSettings?: Record<string, unknown>;
   } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "pocket-live-"));
@@ -127,6 +132,7 @@ export async function startLiveNetwork(
         join(dir, `node-${i}`),
         options.backends?.[i],
         options.imageBackends?.[i],
+        options.nodeSettings,
       ),
     );
   }

@@ -171,11 +171,16 @@ describe("a gateway's signed input count", () => {
     expect(reported.wrong).toEqual([]);
   });
 
-  it("is never taken when every relay is audited (countAuditEvery 1)", async () => {
-    const { admit, calls } = setup({ auditEvery: 1 });
-    const relay = admitted(await run(admit(body, { tokenizer: "llama-2", promptTokens: [1] })));
-    expect(relay.inputTokens).toBe(TRUE_COUNT);
-    expect(calls.n).toBe(1);
+  it("is never taken, and always compared, when every relay is audited (countAuditEvery 1)", async () => {
+    const { admit, calls, reported } = setup({ auditEvery: 1 });
+    const right = admitted(await run(admit(body, { tokenizer: "llama-2", promptTokens: [TRUE_COUNT] })));
+    expect(right.inputTokens).toBe(TRUE_COUNT);
+    expect(reported.wrong).toEqual([]);
+    const wrong = admitted(await run(admit(body, { tokenizer: "llama-2", promptTokens: [1] })));
+    expect(wrong.inputTokens).toBe(TRUE_COUNT);
+    expect(calls.n).toBe(2);
+    expect(reported.sources).toEqual(["audit", "audit"]);
+    expect(reported.wrong).toHaveLength(1);
   });
 
   it("is audited about one relay in auditEvery with the default random draw", () => {

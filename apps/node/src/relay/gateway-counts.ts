@@ -33,7 +33,7 @@ export class GatewayCounts {
   constructor(options: {
     /** Gateways whose counts may be taken: those of the node's config. */
     readonly trusted: Iterable<string>;
-    /** One relay in this many is counted anyway; 1 takes no gateway's count. */
+    /** One relay in this many is counted anyway and compared; 1 audits every relay (takes no count). */
     readonly auditEvery: number;
     /** A uniform integer in [0, below): the audit draw (tests pass a fixed one). */
     readonly draw?: (below: number) => number;
@@ -52,15 +52,15 @@ export class GatewayCounts {
 
   /**
    * How to count this relay's input: `node` when the request carries no count the node may take
-   * (none, another tokenizer family, a gateway not in the config or caught before, or audits of
-   * every relay), else `audit` on a random one in `auditEvery` and `gateway` on the rest.
+   * (none, another tokenizer family, a gateway not in the config or caught before), else `audit` on
+   * a random one in `auditEvery` (every one when it is 1) and `gateway` on the rest.
    */
   sourceFor(request: RelayRequest, family: string): InputCountSource {
     const counted = request.inputCount;
-    if (counted === undefined || counted.tokenizer !== family || this.#auditEvery === 1) return "node";
+    if (counted === undefined || counted.tokenizer !== family) return "node";
     const gateway = request.gateway.address;
     if (!this.#trusted.has(gateway) || this.#distrusted.has(gateway)) return "node";
-    return this.#draw(this.#auditEvery) === 0 ? "audit" : "gateway";
+    return this.#auditEvery === 1 || this.#draw(this.#auditEvery) === 0 ? "audit" : "gateway";
   }
 
   /** The gateway's count differed from the node's: it is counted on every relay from now on. */
