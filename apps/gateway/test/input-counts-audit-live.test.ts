@@ -55,7 +55,7 @@ const weatherTool = {
 };
 
 describe("input counts audited on every relay", () => {
-  it("agree with the node's own count for every request shape: roles, content parts, names, tools and their turns, JSON output, batches, streams", async () => {
+  it("agree with the node's own count for every request shape: roles, content parts, names, tools and their turns, JSON output, batches, streams, Responses items", async () => {
     const chats: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming[] = [
       {
         model: MODEL,
@@ -151,7 +151,24 @@ describe("input counts audited on every relay", () => {
     const single = await client.completions.create({ model: MODEL, prompt: "", max_tokens: 1 });
     expect(single.choices).toHaveLength(1);
 
-    const relays = chats.length + 3;
+    // The Responses API: the gateway turns items into a chat before counting and relaying it.
+    const response = await client.responses.create({
+      model: MODEL,
+      instructions: "Answer briefly.",
+      input: [
+        { role: "user", content: "Weather in Oslo?" },
+        { type: "function_call", call_id: "call_2", name: "weather", arguments: '{"city":"Oslo"}' },
+        { type: "function_call_output", call_id: "call_2", output: '{"temp":3}' },
+      ],
+      tools: [
+        { type: "function", name: "weather", parameters: weatherTool.function.parameters, strict: false },
+      ],
+      tool_choice: "none",
+      max_output_tokens: 2,
+    });
+    expect(response.output.map((o) => o.type)).toEqual(["message"]);
+
+    const relays = chats.length + 4;
     const { bySource, wrong } = await nodeCounts();
     // Every relay carried the gateway's count, and the node compared it with its own each time.
     expect(bySource).toEqual({ audit: relays });
