@@ -3,10 +3,12 @@ import type { OpenStreamsPlan } from "./open-streams-phase.js";
 import type { PromptPlan } from "./prompt-phase.js";
 import type { ScalePlan } from "./scale-phase.js";
 import type { SoakPlan } from "./soak-phase.js";
+import type { SteadyPlan } from "./steady-warmup.js";
 import type { StreamPlan } from "./stream-phase.js";
 import type { UnaryPlan } from "./unary-phase.js";
 
 export interface Plan {
+  readonly steady: SteadyPlan;
   readonly unary: UnaryPlan;
   readonly stream: StreamPlan & { readonly tokenDelayMs: number };
   readonly scale: ScalePlan;
@@ -17,6 +19,16 @@ export interface Plan {
 
 export const PLANS: Record<"quick" | "full", Plan> = {
   quick: {
+    steady: {
+      concurrency: 16,
+      chunk: 500,
+      minRequests: 3_000,
+      maxRequests: 8_000,
+      streamChunk: 500,
+      minStreams: 2_000,
+      maxStreams: 8_000,
+      maxChunkMs: 10_000,
+    },
     unary: {
       concurrencies: [1, 16, 64],
       rounds: 2,
@@ -39,6 +51,16 @@ export const PLANS: Record<"quick" | "full", Plan> = {
     soak: { seconds: 8, rate: 50, maxInFlight: 256 },
   },
   full: {
+    steady: {
+      concurrency: 16,
+      chunk: 1_000,
+      minRequests: 6_000,
+      maxRequests: 20_000,
+      streamChunk: 1_000,
+      minStreams: 4_000,
+      maxStreams: 20_000,
+      maxChunkMs: 20_000,
+    },
     unary: {
       concurrencies: [1, 16, 64, 256],
       rounds: 4,

@@ -6,7 +6,9 @@
  * `--soak-seconds <s>` (default 600, quick 8), `--no-portkey`, `--phases unary,stream,scale,prompt,open,soak`,
  * `--concurrency 1,64` (unary), `--streams 100,400` (scale), `--profile` (gateway, node and Portkey
  * under `--cpu-prof`, profiles in `bench/results/profiles/`), `--key-rpm <n>` and `--key-tpm <n>` (rate
- * limits on the Pocket AI path's API key, so each relay checks and records its rate window).
+ * limits on the Pocket AI path's API key, so each relay checks and records its rate window),
+ * `--no-steady` (skip the steady-state warm-up of `steady-warmup.ts`: first seconds, not a server's
+ * steady state).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -22,6 +24,7 @@ import { renderMarkdown } from "./report.js";
 import { chatBody } from "./request-bodies.js";
 import { runScalePhase } from "./scale-phase.js";
 import { runSoakPhase } from "./soak-phase.js";
+import { warmToSteadyState } from "./steady-warmup.js";
 import { runStreamPhase } from "./stream-phase.js";
 import { type Systems, startSystems } from "./systems.js";
 import { runUnaryPhase } from "./unary-phase.js";
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     streams: { type: "string" },
     "key-rpm": { type: "string" },
     "key-tpm": { type: "string" },
+    "no-steady": { type: "boolean", default: false },
   },
   allowPositionals: true,
 });
@@ -90,6 +94,7 @@ async function main() {
     await waitForPocket(systems);
     log(`systems up: ${systems.list.map((s) => s.target.system).join(", ")}`);
     const phases = new Set(values.phases.split(","));
+    if (!values["no-steady"]) await warmToSteadyState(systems, plan.steady, metrics, log);
     if (phases.has("unary")) await runUnaryPhase(systems, plan.unary, metrics, log);
     if (phases.has("stream")) await runStreamPhase(systems, plan.stream, metrics, log);
     if (phases.has("scale")) await runScalePhase(systems, plan.scale, metrics, log);
