@@ -10,6 +10,7 @@ import { generateImage, generateObject, generateText, jsonSchema, stepCountIs, s
 import OpenAI, { type APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
+import { weatherTool } from "./support/test-requests.js";
 
 /**
  * What an application does with each client library, end to end. Tool calling that succeeds: a real gateway and a real node in front of a vLLM-shaped
@@ -156,14 +157,6 @@ afterAll(async () => {
   await engine?.close();
 });
 
-const weatherTool = {
-  type: "function" as const,
-  function: {
-    name: "weather",
-    description: "The weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
 const weatherSchema = jsonSchema<{ city: string }>({
   type: "object",
   properties: { city: { type: "string" } },

@@ -2,6 +2,7 @@ import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
+import { weatherTool } from "./support/test-requests.js";
 
 /**
  * The gateway's signed input count must equal the node's own count for every shape of text
@@ -45,14 +46,6 @@ async function nodeCounts(): Promise<{ bySource: Record<string, number>; wrong: 
 }
 
 const MODEL = "llama-2-13b";
-const weatherTool = {
-  type: "function" as const,
-  function: {
-    name: "weather",
-    description: "The weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-  },
-};
 
 describe("input counts audited on every relay", () => {
   it("agree with the node's own count for every request shape: roles, content parts, names, tools and their turns, JSON output, batches, streams, Responses items", async () => {

@@ -7,6 +7,16 @@ import { until } from "./until.js";
 
 const app = generateKeyPair();
 
+/** A function tool for chats with tools: the weather in a city (its `city` argument required). */
+export const weatherTool = {
+  type: "function" as const,
+  function: {
+    name: "weather",
+    description: "The weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+  },
+};
+
 /** For tests: a dispatch request as the front door would build it. */
 export function dispatchRequest(
   model: string,
