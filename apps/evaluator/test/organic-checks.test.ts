@@ -72,7 +72,10 @@ beforeAll(async () => {
     evaluatorKey: EVALUATOR_KEY,
     customerKey: CUSTOMER_KEY,
   });
-  // Customers' ordinary traffic; the gateway holds what it answered for organic checks.
+  // Customers' ordinary traffic; the gateway holds what it answered for organic checks. Each
+  // request carries its own seed (the reference answers with the same parameters), so a run's
+  // outputs, and what the checks find, are the same every time: with unseeded sampling about one
+  // run in eight drew a pair whose gap was an outlier, and the t-test missed the cheat.
   const customer = new OpenAI({ baseURL: gateway.baseUrl, apiKey: CUSTOMER_KEY, maxRetries: 0 });
   // Untargeted requests go round the four nodes in turn: blocks of a multiple of four give every
   // node the same share of each kind.
@@ -90,6 +93,7 @@ beforeAll(async () => {
       prompt: prompt(i),
       max_tokens: 16,
       temperature: 0.8,
+      seed: i,
     });
   for (let i = 0; i < 32; i++)
     await customer.chat.completions.create({
@@ -97,6 +101,7 @@ beforeAll(async () => {
       messages: messages(i),
       max_tokens: 16,
       temperature: 0.8,
+      seed: 100 + i,
     });
   for (let i = 0; i < 32; i++)
     await drain(
@@ -105,6 +110,7 @@ beforeAll(async () => {
         messages: messages(i + 1),
         max_completion_tokens: 16,
         top_p: 0.9,
+        seed: 200 + i,
         stream: true,
       }),
     );
@@ -114,6 +120,7 @@ beforeAll(async () => {
         model: "dev-text",
         prompt: `${prompt(i)} then`,
         max_tokens: 16,
+        seed: 300 + i,
         stream: true,
       }),
     );
