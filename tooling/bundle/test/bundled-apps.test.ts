@@ -202,12 +202,12 @@ describe("bundled gateway and node under plain node", () => {
   });
 
   it("serve a real model through the bundled node's gguf backend (llama.cpp binding found from the bundle)", async () => {
-    const completion = await openai.completions.create({
-      model: "mistral-7b",
-      prompt: "The sea",
-      max_tokens: 6,
-      temperature: 0,
-    });
+    const completion = await openai.completions
+      .create({ model: "mistral-7b", prompt: "The sea", max_tokens: 6, temperature: 0 })
+      .catch((error: unknown) => {
+        // What the node logged (model load, llama.cpp) says why, where the 502 alone cannot.
+        throw new Error(`${String(error)}\nthe node's log:\n${node.log().slice(-6_000)}`);
+      });
     expect(completion.choices[0]?.text.length).toBeGreaterThan(0);
     expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
     expect(completion.system_fingerprint).toBe("pocket-ai-gguf");
