@@ -30,3 +30,18 @@ export function checkLlamaBinding(from: string | URL = import.meta.url): void {
     `node-llama-cpp is not installed: ${LLAMA_BINDING_INSTALL}`,
   );
 }
+
+/**
+ * What to say when `import("node-llama-cpp")` fails: "not installed" only when the package itself
+ * cannot be found; any other failure (the package is there but one of its files or dependencies
+ * fails to load) names its first line, so that an operator, or a failed test, sees the cause
+ * instead of a wrong "not installed". The text stays in the node's own log and start-up error.
+ */
+export function bindingLoadFailure(cause: unknown): string {
+  const code = (cause as { readonly code?: unknown } | null | undefined)?.code;
+  const text = cause instanceof Error ? cause.message : String(cause);
+  if (code === "ERR_MODULE_NOT_FOUND" && text.includes("'node-llama-cpp'"))
+    return `node-llama-cpp is not installed: ${LLAMA_BINDING_INSTALL}`;
+  const first = (text.split("\n")[0] ?? "").slice(0, 300);
+  return `node-llama-cpp is installed but could not be loaded (${first}): ${LLAMA_BINDING_INSTALL}`;
+}

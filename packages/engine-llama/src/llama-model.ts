@@ -1,5 +1,5 @@
 import type { Llama, LlamaContextSequence, LlamaModel as NativeModel, Token } from "node-llama-cpp";
-import { LLAMA_BINDING_INSTALL } from "./binding.js";
+import { bindingLoadFailure } from "./binding.js";
 import { LlamaEngineError } from "./errors.js";
 import { checkGgufFile } from "./gguf-file.js";
 
@@ -103,11 +103,8 @@ function runtime(gpu: LlamaGpuSetting) {
       let lib: NodeLlamaCpp;
       try {
         lib = await import("node-llama-cpp");
-      } catch {
-        throw new LlamaEngineError(
-          "GGUF_ENGINE_UNAVAILABLE",
-          `node-llama-cpp is not installed: ${LLAMA_BINDING_INSTALL}`,
-        );
+      } catch (cause) {
+        throw new LlamaEngineError("GGUF_ENGINE_UNAVAILABLE", bindingLoadFailure(cause));
       }
       const explicit = gpu !== "auto" && gpu !== "off";
       let llama: Llama;
