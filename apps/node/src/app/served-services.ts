@@ -58,11 +58,20 @@ export function buildServedServices(
       const made = yield* Effect.try({
         try: () =>
           served.backends.map((b, j) =>
-            makeBackend(b, spec.kind, now, (placement) => {
-              const line = `${where}.backends.${j} (gguf): model loaded, ${placement.summary}`;
-              Runtime.runFork(runtime)(
-                placement.note === undefined ? Effect.logInfo(line) : Effect.logWarning(line),
-              );
+            makeBackend(b, spec.kind, now, {
+              onLoaded: (placement) => {
+                const line = `${where}.backends.${j} (gguf): model loaded, ${placement.summary}`;
+                Runtime.runFork(runtime)(
+                  placement.note === undefined ? Effect.logInfo(line) : Effect.logWarning(line),
+                );
+              },
+              // Relays answer BACKEND_UNAVAILABLE meanwhile; the reason is the operator's alone.
+              onLoadFailed: (reason) =>
+                Runtime.runFork(runtime)(
+                  Effect.logWarning(
+                    `${where}.backends.${j} (gguf): the model could not be loaded (${reason}); the next call tries again`,
+                  ),
+                ),
             }),
           ),
         catch: (e) => new ServiceConfigError({ reason: `${where}.backends: ${(e as Error).message}` }),

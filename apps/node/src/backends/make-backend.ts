@@ -1,11 +1,10 @@
-import type { LlamaPlacement } from "@pocket-ai/engine-llama";
 import { Data } from "effect";
 import type { BackendConfig } from "../config/node-config.js";
 import { makeA1111Backend } from "./a1111/a1111.js";
 import type { Backend } from "./backend.js";
 import { makeComfyUiBackend } from "./comfyui/comfyui.js";
 import { makeDevBackend } from "./dev/dev-backend.js";
-import { makeGgufBackend } from "./gguf/gguf-backend.js";
+import { type GgufLoadHooks, makeGgufBackend } from "./gguf/gguf-backend.js";
 import {
   isOpenAICompatibleKind,
   makeOpenAICompatibleBackend,
@@ -24,14 +23,14 @@ const misconfigured = (kind: string, reason: string) =>
 /**
  * The adapter for one configured backend. Throws BackendMisconfigured at startup for an entry
  * that could never serve the service, rather than failing every relay later. `now` is the node's
- * clock (Unix ms), read for the `created` of answers the adapter builds itself. `onGgufLoaded`
- * hears where a `gguf` backend's model runs once it is loaded.
+ * clock (Unix ms), read for the `created` of answers the adapter builds itself. `gguf` hears
+ * where a `gguf` backend's model runs once it is loaded, and why a load failed.
  */
 export function makeBackend(
   config: BackendConfig,
   serviceKind: "text" | "image" | "embedding",
   now: () => number = Date.now,
-  onGgufLoaded?: (placement: LlamaPlacement) => void,
+  gguf?: GgufLoadHooks,
 ): Backend {
   const { kind, url } = config;
   if (kind === "dev") return makeDevBackend(config, serviceKind, { now });
@@ -40,7 +39,7 @@ export function makeBackend(
     if (serviceKind !== "text") throw misconfigured(kind, "a GGUF model serves text services only");
     if (modelPath === undefined) throw misconfigured(kind, "a gguf backend needs its modelPath");
     try {
-      return makeGgufBackend({ ...config, modelPath }, onGgufLoaded);
+      return makeGgufBackend({ ...config, modelPath }, gguf);
     } catch (error) {
       // GGUF_MODEL_NOT_FOUND or GGUF_MODEL_INVALID (the file), GGUF_ENGINE_UNAVAILABLE (the
       // binding is not installed), each with what to fix.

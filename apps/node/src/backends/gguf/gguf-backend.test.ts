@@ -14,7 +14,9 @@ import { BackendMisconfigured, makeBackend } from "../make-backend.js";
 // spin instead of working.
 const config = backendConfig({ kind: "gguf", modelPath: tinyModelPath(), gpu: "off", threads: 1 });
 const placements: LlamaPlacement[] = [];
-const backend = makeBackend(config, "text", Date.now, (placement) => placements.push(placement));
+const backend = makeBackend(config, "text", Date.now, {
+  onLoaded: (placement) => placements.push(placement),
+});
 
 type Choice = {
   text: string;
@@ -321,8 +323,19 @@ describe("gguf backend configuration", () => {
     header.writeUInt32LE(3, 4);
     header.writeBigUInt64LE(3n, 8);
     writeFileSync(broken, header);
-    const backend = makeBackend(backendConfig({ kind: "gguf", modelPath: broken, gpu: "off" }), "text");
+    const failures: string[] = [];
+    const backend = makeBackend(
+      backendConfig({ kind: "gguf", modelPath: broken, gpu: "off" }),
+      "text",
+      Date.now,
+      {
+        onLoadFailed: (reason) => failures.push(reason),
+      },
+    );
     const error = failure(await Effect.runPromiseExit(backend.completions({ prompt: "hi", max_tokens: 1 })));
+    // The node's log hears why (served-services logs it as a warning).
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0]).toMatch(/^GGUF_MODEL_INVALID: /);
     expect(error._tag).toBe("BackendUnavailable");
     expect((error as { reason: string }).reason).toMatch(/^GGUF_MODEL_INVALID: /);
     expect((error as { reason: string }).reason).not.toContain(dir);

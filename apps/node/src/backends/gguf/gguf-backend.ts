@@ -28,18 +28,25 @@ function toBackendError(backend: string, error: unknown): BackendError {
   return new BackendUnavailable({ backend, reason: "llama.cpp failed while evaluating the request" });
 }
 
+/** What a `gguf` backend tells its node about loading its model (the node logs both). */
+export interface GgufLoadHooks {
+  readonly onLoaded?: (placement: LlamaPlacement) => void;
+  readonly onLoadFailed?: (reason: string) => void;
+}
+
 /**
  * A GGUF model run in-process by llama.cpp (node-llama-cpp), behind the same `Backend` contract
  * as the HTTP engines: OpenAI completions and chat, streamed or not, under the call timeout, with
  * interruption stopping generation. The file and the binding are checked at once (a missing or
  * non-GGUF file throws `LlamaEngineError` with `GGUF_MODEL_NOT_FOUND` / `GGUF_MODEL_INVALID`, a
  * missing node-llama-cpp `GGUF_ENGINE_UNAVAILABLE` with the install command, so the node refuses
- * to start), then the model is loaded in the background; calls wait for the load. `onLoaded`
- * hears where each load put the model (GPU layers, or why `gpu: auto` stayed on the CPU).
+ * to start), then the model is loaded in the background; calls wait for the load. `hooks.onLoaded`
+ * hears where each load put the model (GPU layers, or why `gpu: auto` stayed on the CPU),
+ * `hooks.onLoadFailed` why a load failed (the next call or health probe tries again).
  */
 export function makeGgufBackend(
   config: BackendConfig & { readonly modelPath: string },
-  onLoaded?: (placement: LlamaPlacement) => void,
+  hooks: GgufLoadHooks = {},
 ): Backend {
   checkGgufFile(config.modelPath);
   checkLlamaBinding();
@@ -64,13 +71,14 @@ export function makeGgufBackend(
         gpu: config.gpu,
         threads: config.threads,
       }).then((model) => {
-        onLoaded?.(model.placement);
+        hooks.onLoaded?.(model.placement);
         return createGgufTextEngine(model);
       });
       // A failed load is tried again on the next call (the file may have been fixed).
       loading.catch((error: unknown) => {
         loading = undefined;
         lastFailure = error;
+        hooks.onLoadFailed?.(error instanceof Error ? error.message : String(error));
       });
     }
     return loading;
