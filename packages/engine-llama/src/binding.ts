@@ -43,5 +43,25 @@ export function bindingLoadFailure(cause: unknown): string {
   if (code === "ERR_MODULE_NOT_FOUND" && text.includes("'node-llama-cpp'"))
     return `node-llama-cpp is not installed: ${LLAMA_BINDING_INSTALL}`;
   const first = (text.split("\n")[0] ?? "").slice(0, 300);
+  // node-llama-cpp parses its environment variables strictly as it loads (the `env-var` package).
+  if (first.startsWith("env-var:"))
+    return `node-llama-cpp refused an environment variable as it loaded (${first}): fix or unset it`;
   return `node-llama-cpp is installed but could not be loaded (${first}): ${LLAMA_BINDING_INSTALL}`;
+}
+
+/** What node-llama-cpp accepts in `CI`, which it reads as a strict boolean when it loads. */
+const CI_VALUES: ReadonlySet<string> = new Set(["true", "false", "TRUE", "FALSE", "1", "0"]);
+
+/**
+ * Checks, at start-up, the one environment variable outside its own namespace that node-llama-cpp
+ * refuses to load with: `CI` set to anything but a boolean (an empty `CI=` included). Without this
+ * check the node would start and every load of the model would fail.
+ */
+export function checkLlamaEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): void {
+  const ci = env.CI;
+  if (ci === undefined || CI_VALUES.has(ci)) return;
+  throw new LlamaEngineError(
+    "GGUF_ENGINE_UNAVAILABLE",
+    `the environment variable CI is ${JSON.stringify(ci)}, which node-llama-cpp will not load with: unset it or set it to true, false, 1 or 0`,
+  );
 }

@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -6,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import {
   bindingLoadFailure,
   checkLlamaBinding,
+  checkLlamaEnvironment,
   LLAMA_BINDING_INSTALL,
   LlamaEngineError,
 } from "../src/index.js";
@@ -65,4 +68,41 @@ describe("bindingLoadFailure", () => {
       "is installed but could not be loaded (Cannot find package",
     );
   });
+});
+
+describe("checkLlamaEnvironment", () => {
+  it("refuses a CI that node-llama-cpp would not load with, and names the fix", () => {
+    expect(() => checkLlamaEnvironment({})).not.toThrow();
+    for (const ok of ["true", "false", "1", "0", "TRUE"])
+      expect(() => checkLlamaEnvironment({ CI: ok })).not.toThrow();
+    for (const bad of ["", "yes"]) {
+      let error: unknown;
+      try {
+        checkLlamaEnvironment({ CI: bad });
+      } catch (e) {
+        error = e;
+      }
+      expect((error as LlamaEngineError).code).toBe("GGUF_ENGINE_UNAVAILABLE");
+      expect((error as Error).message).toContain(`CI is ${JSON.stringify(bad)}`);
+      expect((error as Error).message).toContain("unset it or set it to true, false, 1 or 0");
+    }
+  });
+
+  it("matches what node-llama-cpp itself refuses: its load fails with CI empty", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "binding-ci-"));
+    const file = join(dir, "entry.mjs");
+    // The binding as this package finds it; the entry sets CI before node-llama-cpp reads it.
+    const binding = pathToFileURL(createRequire(import.meta.url).resolve("node-llama-cpp")).href;
+    writeFileSync(file, `process.env.CI = "";\nawait import(${JSON.stringify(binding)});\n`);
+    let failed = "";
+    try {
+      execFileSync(process.execPath, [file], { stdio: "pipe" });
+    } catch (e) {
+      failed = String((e as { stderr?: Buffer }).stderr ?? e);
+    }
+    expect(failed).toContain('env-var: "CI"');
+    expect(bindingLoadFailure(new Error(failed.slice(failed.indexOf("env-var:"))))).toMatch(
+      /^node-llama-cpp refused an environment variable as it loaded \(env-var: "CI"/,
+    );
+  }, 60_000);
 });

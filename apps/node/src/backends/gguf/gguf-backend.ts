@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import {
   checkGgufFile,
   checkLlamaBinding,
+  checkLlamaEnvironment,
   LlamaEngineError,
   type LlamaPlacement,
   openLlamaModel,
@@ -50,6 +51,7 @@ export function makeGgufBackend(
 ): Backend {
   checkGgufFile(config.modelPath);
   checkLlamaBinding();
+  checkLlamaEnvironment();
   ggufBackendCount += 1;
   const target: EngineTarget = {
     backendId: `gguf@${basename(config.modelPath)}/${ggufBackendCount}`,
