@@ -1,7 +1,7 @@
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
+import { type LiveNetwork, nodeInputCounts, startLiveNetwork } from "./support/live-network.js";
 import { weatherTool } from "./support/test-requests.js";
 
 /**
@@ -30,20 +30,6 @@ afterAll(async () => {
   await net?.close();
   await engine?.close();
 });
-
-/** The node's counters of input counts by source, and of gateways caught with a wrong count. */
-async function nodeCounts(): Promise<{ bySource: Record<string, number>; wrong: number }> {
-  const text = await (await fetch(`${net.nodes[0]!.node.url}/metrics`)).text();
-  const bySource: Record<string, number> = {};
-  let wrong = 0;
-  for (const line of text.split("\n")) {
-    const source = /^pocket_node_input_counts_total\{source="([a-z]+)"\} (\d+)/.exec(line);
-    if (source !== null) bySource[source[1]!] = Number(source[2]);
-    const caught = /^pocket_node_gateway_counts_wrong_total\{[^}]*\} (\d+)/.exec(line);
-    if (caught !== null) wrong += Number(caught[1]);
-  }
-  return { bySource, wrong };
-}
 
 const MODEL = "llama-2-13b";
 
@@ -162,7 +148,7 @@ describe("input counts audited on every relay", () => {
     expect(response.output.map((o) => o.type)).toEqual(["message"]);
 
     const relays = chats.length + 4;
-    const { bySource, wrong } = await nodeCounts();
+    const { bySource, wrong } = await nodeInputCounts(net.nodes[0]!.node.url);
     // Every relay carried the gateway's count, and the node compared it with its own each time.
     expect(bySource).toEqual({ audit: relays });
     expect(wrong).toBe(0);

@@ -3,7 +3,7 @@ import { familyTokenizer, prepareFamilyTokenizers } from "@pocket-ai/tokens";
 import Database from "better-sqlite3";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
+import { type LiveNetwork, nodeInputCounts, startLiveNetwork } from "./support/live-network.js";
 import { until } from "./support/until.js";
 
 /**
@@ -30,17 +30,6 @@ const PROMPT =
   "The relay network carries each request to a node that serves the model; a café in Zürich, 東京 and Москва. ".repeat(
     4,
   );
-
-/** The node's `pocket_node_input_counts_total` by source, from its `/metrics` page. */
-async function nodeCounts(): Promise<Record<string, number>> {
-  const text = await (await fetch(`${net.nodes[0]!.node.url}/metrics`)).text();
-  const counts: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const match = /^pocket_node_input_counts_total\{source="([a-z]+)"\} (\d+)/.exec(line);
-    if (match !== null) counts[match[1]!] = Number(match[2]);
-  }
-  return counts;
-}
 
 /** Input tokens of the ledger's ok relays by operation, once `n` of them are metered. */
 async function meteredInputTokens(n: number): Promise<Record<string, number[]>> {
@@ -86,7 +75,7 @@ describe("input counts signed by the gateway", () => {
     const billed = await meteredInputTokens(relays + 1);
     expect(billed.completions).toEqual(Array.from({ length: relays }, () => expected));
     expect(billed["chat.completions"]).toEqual([familyTokenizer("llama-2").countPrompt(`user: ${PROMPT}`)]);
-    const counts = await nodeCounts();
+    const counts = (await nodeInputCounts(net.nodes[0]!.node.url)).bySource;
     // Every relay carried a count the node could take; it counted itself only on its random audits.
     expect((counts.gateway ?? 0) + (counts.audit ?? 0)).toBe(relays + 1);
     expect(counts.node ?? 0).toBe(0);

@@ -234,3 +234,22 @@ export function nodeBlame(metrics: string): string[] {
     return !callerOutcomes.has(outcome);
   });
 }
+
+/**
+ * A node's counters of text relays' input counts (`pocket_node_input_counts_total`) by source
+ * (`gateway`, `audit`, `node`), and of gateways caught with a wrong count, from its `/metrics` page.
+ */
+export async function nodeInputCounts(
+  nodeUrl: string,
+): Promise<{ readonly bySource: Record<string, number>; readonly wrong: number }> {
+  const text = await (await fetch(`${nodeUrl}/metrics`)).text();
+  const bySource: Record<string, number> = {};
+  let wrong = 0;
+  for (const line of text.split("\n")) {
+    const source = /^pocket_node_input_counts_total\{source="([a-z]+)"\} (\d+)/.exec(line);
+    if (source !== null) bySource[source[1]!] = Number(source[2]);
+    const caught = /^pocket_node_gateway_counts_wrong_total\{[^}]*\} (\d+)/.exec(line);
+    if (caught !== null) wrong += Number(caught[1]);
+  }
+  return { bySource, wrong };
+}

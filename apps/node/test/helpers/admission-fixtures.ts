@@ -10,6 +10,7 @@ import {
 import { openSqlite } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import type { BackendCapabilities } from "../../src/backends/backend.js";
+import { ENGINE_CAPABILITIES } from "../../src/backends/engine-capabilities.js";
 import type { NodeStoreError } from "../../src/db/node-store-error.js";
 import { RelayStore } from "../../src/db/relay-store.js";
 import { nodeSchema } from "../../src/db/schema.js";
@@ -39,22 +40,12 @@ export function servedLlama(
   return {
     spec: llamaSpec,
     tiers: new Map(llamaSpec.tiers.map((tier) => [tier.id, tier])),
+    // vLLM started with tool calling (as an operator declares it), counted in-process: no /tokenize.
     capabilities: {
-      completions: true,
-      chat: true,
-      streaming: true,
-      promptLogprobs: true,
-      logprobs: true,
-      seed: true,
+      ...ENGINE_CAPABILITIES.vllm,
       tokenize: false,
-      n: true,
       tools: true,
       forcedToolChoice: true,
-      jsonMode: true,
-      jsonSchema: true,
-      tokenPrompts: true,
-      embeddings: false,
-      images: null,
       ...capabilities,
     },
     tokens,
