@@ -167,6 +167,25 @@ describe("a node in front of real HTTP engines", () => {
     expect(misconfigured.error?.code).toBe("BACKEND_ERROR");
   });
 
+  it("answers a batch of prompts with prompt × n choices, and refuses (signed) an engine answer that drops prompts", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const batch = { model: "llama-2-13b", prompt: ["One", "Two", "Three"], max_tokens: 2, n: 2 };
+    const whole = await h.client.relay.mutate(gw.request(batch));
+    expect(whole.outcome).toBe("ok");
+    const choices = (whole.payload as { choices: { index: number }[] }).choices;
+    expect(choices.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    fake!.faults.firstPromptOnly = true;
+    const request = gw.request(batch);
+    const partial = await h.client.relay.mutate(request);
+    expect(partial.outcome).toBe("error");
+    expect(partial.error?.code).toBe("BACKEND_ERROR");
+    expect(partial.error?.detail).toBe(
+      "the backend's answer holds 2 choices; the request asked for 6 (prompts × n)",
+    );
+    // Recorded refused: never claimed as answered.
+    expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
+  });
+
   it("answers NODE_BUSY at once when the backend's seat and queue are taken", async () => {
     const h = await nodeInFrontOf("vllm", { maxConcurrency: 1, maxQueue: 0 });
     // The engine holds the first relay's generation until the second relay has been answered.

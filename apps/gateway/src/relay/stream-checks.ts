@@ -1,4 +1,4 @@
-import type { RelayStreamFinal } from "@pocket-ai/protocol";
+import { chunkChoiceOutOfRange, type RelayStreamFinal } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
 import type { DispatchRequest } from "./dispatcher.js";
 import { type AnswerLimits, answerLimits } from "./relay-envelope.js";
@@ -34,22 +34,36 @@ export class StreamChecks {
   /** Whether the answer repeats the prompt: no overrun or inflation is read from its text. */
   readonly echoes: boolean;
   readonly #operation: DispatchRequest["operation"];
+  /** Which choices (0…choices-1) delivered a chunk so far, and how many did. */
+  readonly #seen: Uint8Array;
+  #seenCount = 0;
 
   constructor(route: Route, request: DispatchRequest) {
     this.limits = answerLimits(route, request);
     this.tokens = routeTokens(route);
     this.echoes = echoesPrompt(request);
     this.#operation = request.operation;
+    this.#seen = new Uint8Array(this.limits.choices);
   }
 
   /**
-   * Why a data chunk is a lie, or `undefined`: off the operation's schema, or its text takes the
-   * answer past the request's output limit (a lower bound of any count). A chunk that passes is
-   * added to {@link StreamChecks.text}.
+   * Why a data chunk is a lie, or `undefined`: off the operation's schema, a choice outside the
+   * request's (prompts × n), or its text takes the answer past the request's output limit (a lower
+   * bound of any count). A chunk that passes is added to {@link StreamChecks.text}.
    */
   data(data: unknown): string | undefined {
     const off = chunkOffSchema(this.#operation, data);
     if (off !== undefined) return off;
+    const choices = (data as { choices: readonly { readonly index: unknown }[] }).choices;
+    for (const choice of choices) {
+      const out = chunkChoiceOutOfRange(choice.index, this.limits.choices);
+      if (out !== undefined) return out;
+      const index = choice.index as number;
+      if (this.#seen[index] === 0) {
+        this.#seen[index] = 1;
+        this.#seenCount++;
+      }
+    }
     this.text.add(data);
     if (!this.echoes && this.text.lowerBound > this.limits.maxOutputTokens) {
       return `streamed at least ${this.text.lowerBound} output tokens; the request allowed ${this.limits.maxOutputTokens}`;
@@ -60,11 +74,14 @@ export class StreamChecks {
   /**
    * Why the final chunk's trailer is a lie about the text checked so far, or `undefined`: usage
    * more than that text can hold (either outcome); for `ok`, claims beyond the request's limits or
-   * text past its output limit by the gateway's count.
+   * text past its output limit by the gateway's count, or a choice asked for that never came (a
+   * batch answered in part is not paid as the whole).
    */
   trailer(final: RelayStreamFinal): string | undefined {
     const inflated = this.echoes ? undefined : usageInflated(final.usage, this.text, this.limits);
     if (inflated !== undefined || final.outcome === "error") return inflated;
+    if (this.#seenCount < this.limits.choices)
+      return `streamed ${this.#seenCount} of the ${this.limits.choices} choices asked for (prompts × n)`;
     return (
       overLimit(final.usage, final.computeUnits, this.limits) ??
       (this.echoes ? undefined : outputOverrun(this.text, this.tokens, this.limits))

@@ -1,7 +1,13 @@
-import { ChatCompletionChunk, normalizeFinishReasons } from "@pocket-ai/protocol";
+import {
+  ChatCompletionChunk,
+  generateKeyPair,
+  normalizeFinishReasons,
+  type SessionHeader,
+  signRelayResponse,
+} from "@pocket-ai/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { chunkOffSchema, plainChatChunk } from "./verify-answer.js";
+import { chunkOffSchema, plainChatChunk, verifyAnswer } from "./verify-answer.js";
 
 const piece = {
   id: "chatcmpl-1",
@@ -112,5 +118,62 @@ describe("the plain chat chunk check", () => {
         choices: [{ index: 0, delta: { role: "user" }, finish_reason: null }],
       }),
     ).toMatch(/choices\.0\.delta\.role/);
+  });
+});
+
+describe("verifyAnswer: the choices a text answer holds", () => {
+  const node = generateKeyPair();
+  const header: SessionHeader = {
+    applicationAddress: generateKeyPair().address,
+    serviceId: "llama-2-13b",
+    sessionNumber: 7,
+    sessionId: "0f".repeat(32),
+    sessionStart: 1_000,
+    sessionEnd: 2_000,
+  };
+  const requestHash = "b".repeat(64);
+  const limits = { maxOutputTokens: 60, choices: 4, maxImages: 0, maxComputeUnits: 100, inputTokens: 3 };
+  const answerWith = (indexes: number[]) =>
+    signRelayResponse(
+      {
+        requestHash,
+        header,
+        outcome: "ok",
+        payload: {
+          id: "cmpl-1",
+          object: "text_completion",
+          created: 1_700_000_000,
+          model: "m",
+          choices: indexes.map((index) => ({ index, text: " hi", logprobs: null, finish_reason: "stop" })),
+          usage: { prompt_tokens: 3, completion_tokens: indexes.length, total_tokens: 3 + indexes.length },
+        },
+        usage: { inputTokens: 3, outputTokens: indexes.length },
+        computeUnits: 4,
+      },
+      node,
+    ).response;
+  const verify = (indexes: number[]) =>
+    verifyAnswer(JSON.parse(JSON.stringify(answerWith(indexes))), {
+      requestHash,
+      nodeAddress: node.address,
+      header,
+      operation: "completions",
+      limits,
+    });
+
+  it("accepts prompts × n choices numbered 0…k-1 in any order", () => {
+    expect(verify([0, 1, 2, 3])._tag).toBe("VerifiedAnswer");
+    expect(verify([2, 0, 3, 1])._tag).toBe("VerifiedAnswer");
+  });
+
+  it("refuses, under the node's valid signature, a batch answered in part, a choice twice or out of range", () => {
+    for (const [indexes, detail] of [
+      [[0], "the answer holds 1 choices; the request asked for 4 (prompts × n)"],
+      [[0, 1, 2, 3, 4], "the answer holds 5 choices; the request asked for 4 (prompts × n)"],
+      [[0, 1, 1, 3], "the answer holds choice 1 twice"],
+      [[0, 1, 2, 7], "the answer holds a choice numbered 7; choices are numbered 0 to 3"],
+    ] as const) {
+      expect(verify([...indexes])).toMatchObject({ _tag: "InvalidNodeResponse", detail });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import {
+  answerChoicesMismatch,
   ChatCompletionChunk,
   ChatCompletionResponse,
   CompletionChunk,
@@ -97,6 +98,12 @@ export function verifyAnswer(
   }
   const over = overLimit(response.usage, response.computeUnits, expect.limits);
   if (over !== undefined) return invalid(over);
+  // A text answer holds exactly the choices asked for (prompts × n): a batch answered in part is
+  // not paid as the whole.
+  if (expect.limits.choices > 0) {
+    const wrong = answerChoicesMismatch(payload, expect.limits.choices);
+    if (wrong !== undefined) return invalid(`the answer ${wrong}`);
+  }
   const vectors = expect.limits.vectors;
   if (vectors !== undefined) {
     const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);

@@ -54,6 +54,8 @@ export interface AdmittedRelay {
   readonly imageUnits: number;
   /** Prompts of a batched completions call (1 otherwise): text is priced, and weighed, per prompt. */
   readonly calls: number;
+  /** Text: the choices the answer must hold (prompts × n), numbered from 0; 0 for other operations. */
+  readonly choices: number;
   /** Embedding calls: how many vectors of which length the answer must hold. */
   readonly embeddings?: { readonly inputs: number; readonly dimensions: number } | undefined;
 }
@@ -245,11 +247,20 @@ function payloadCheck(
       const inputs = relayInputs(operation, textRequest);
       const checked = (budget: Result<TextRelayBudget>): PayloadCheck => {
         if (!budget.ok) return { ok: false, error: budget.error };
-        const { inputTokens, maxTokens, maxOutputTokens, prompts } = budget.value;
+        const { inputTokens, maxTokens, maxOutputTokens, prompts, choices } = budget.value;
         const body = engineBody(operation, parsed.value, maxTokens);
         return {
           ok: true,
-          value: { service, tier, body, inputTokens, maxOutputTokens, imageUnits: 0, calls: prompts },
+          value: {
+            service,
+            tier,
+            body,
+            inputTokens,
+            maxOutputTokens,
+            imageUnits: 0,
+            calls: prompts,
+            choices,
+          },
         };
       };
       const source =
@@ -311,6 +322,7 @@ function payloadCheck(
           maxOutputTokens: 0,
           imageUnits: limits.value.units,
           calls: 1,
+          choices: 0,
         },
       } as const;
     }
@@ -348,6 +360,7 @@ function checkEmbeddings(
         maxOutputTokens: 0,
         imageUnits: 0,
         calls: 1,
+        choices: 0,
         embeddings: { inputs: inputs.length, dimensions },
       },
     } as const;

@@ -1,4 +1,5 @@
 import {
+  answerChoicesMismatch,
   bytesToHex,
   createRelayResponse,
   DeliveredTally,
@@ -271,7 +272,14 @@ export class RelayService extends Context.Tag("node/RelayService")<
           if (pool === undefined) return refuseAdmitted(relay, noBackend(relay.service.spec.id));
           return Effect.matchEffect(runUnary(relay, pool), {
             onFailure: (error) => refuseAdmitted(relay, backendFailure(error)),
-            onSuccess: (payload) => answer(relay, payload),
+            onSuccess: (payload) => {
+              // An engine that answers a batch in part is not signed as having answered it whole
+              // (the gateway would refuse the answer as a lie of this node's).
+              const wrong = relay.choices > 0 ? answerChoicesMismatch(payload, relay.choices) : undefined;
+              return wrong === undefined
+                ? answer(relay, payload)
+                : refuseAdmitted(relay, protocolError("BACKEND_ERROR", `the backend's answer ${wrong}`));
+            },
           }).pipe(
             // Cut off before it was answered (the gateway went away): recorded failed, never claimed.
             Effect.onInterrupt(() => bestEffort(store.refuse(relay.requestHash, "INTERNAL", now()))),

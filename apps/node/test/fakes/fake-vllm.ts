@@ -104,6 +104,8 @@ export interface FakeTextFaults {
   pieceGate: { after: number; open: Promise<void> } | null;
   /** Generation calls without `authorization: Bearer <apiKey>` get 401, as an engine behind a key. */
   apiKey: string | null;
+  /** Completions answer only the first prompt of a batch (an engine that drops or joins prompts). */
+  firstPromptOnly: boolean;
 }
 
 export interface FakeTextEngine extends FakeServerBase {
@@ -148,6 +150,7 @@ export async function startFakeVllm(
     gate: null,
     pieceGate: null,
     apiKey: null,
+    firstPromptOnly: false,
   };
   // As the real engines: TGI's older versions end with `eos_token`; vLLM refuses `stream_options`
   // without `stream: true`, prompts past its context and token ids past its vocabulary (400);
@@ -197,11 +200,6 @@ export async function startFakeVllm(
       promptTokens: fakeTokenize(prompt).length,
     };
   };
-  const usage = (g: Generation) => ({
-    prompt_tokens: g.promptTokens,
-    completion_tokens: g.tokens.length,
-    total_tokens: g.promptTokens + g.tokens.length,
-  });
 
   const usageOf = (samples: readonly Generation[]) => {
     const completion = samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
@@ -307,38 +305,61 @@ export async function startFakeVllm(
     response.end("data: [DONE]\n\n");
   };
 
+  // A list of prompts (strings or token-id lists) is a batch: each prompt is answered with its n
+  // samples, choice `prompt × n + sample`, as vLLM does; a list of token ids is one prompt.
+  const promptsOf = (body: Record<string, unknown>): string[] => {
+    const p = body.prompt;
+    if (!Array.isArray(p) || p.length === 0) return [String(p ?? "")];
+    if (p.every((item) => typeof item === "number")) return [String(p[0])];
+    return p.map(String);
+  };
+
   const completions = async (body: Record<string, unknown>, response: ServerResponse) => {
-    const prompt = Array.isArray(body.prompt) ? String(body.prompt[0] ?? "") : String(body.prompt ?? "");
-    const g = generate(prompt, body);
+    const prompts = promptsOf(body);
+    const batch = (faults.firstPromptOnly ? prompts.slice(0, 1) : prompts).map((prompt) => {
+      const g = generate(prompt, body);
+      return [g, ...extraSamples(prompt, body)];
+    });
+    const first = batch[0]![0]!;
     const echo = body.echo === true && flavor === "vllm";
-    const base = { id: g.id, object: "text_completion", created: created(), model };
+    const base = { id: first.id, object: "text_completion", created: created(), model };
+    const batchUsage = () => {
+      const prompt = batch.reduce((sum, samples) => sum + samples[0]!.promptTokens, 0);
+      const completion = batch.reduce((sum, samples) => sum + usageOf(samples).completion_tokens, 0);
+      return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+    };
     if (body.stream !== true) {
-      const samples = [g, ...extraSamples(prompt, body)];
-      const choices = samples.map((sample, index) => ({
-        index,
-        text: (echo ? sample.prompt : "") + sample.tokens.join(""),
-        logprobs: completionLogprobsFor(sample, body),
-        finish_reason: endReason,
-      }));
-      return sendJson(response, 200, { ...base, choices, usage: usageOf(samples) });
+      const choices = batch.flatMap((samples, p) =>
+        samples.map((sample, j) => ({
+          index: p * samples.length + j,
+          text: (echo ? sample.prompt : "") + sample.tokens.join(""),
+          logprobs: completionLogprobsFor(sample, body),
+          finish_reason: endReason,
+        })),
+      );
+      return sendJson(response, 200, { ...base, choices, usage: batchUsage() });
     }
     // llama.cpp's pieces carry each token's logprobs (chat-shaped); the others' none here.
-    const tokenLogprobs = flavor === "llamacpp" ? completionLogprobsFor(g, body) : null;
-    const pieces: unknown[] = g.tokens.map((token, i) => ({
-      ...base,
-      choices: [
-        {
-          index: 0,
-          text: token,
-          logprobs:
-            tokenLogprobs === null
-              ? null
-              : { content: [(tokenLogprobs as { content: unknown[] }).content[i]] },
-          finish_reason: i === g.tokens.length - 1 ? endReason : null,
-        },
-      ],
-    }));
-    if (wantsUsage(body)) pieces.push({ ...base, choices: [], usage: usage(g) });
+    const pieces: unknown[] = batch.flatMap((samples, p) =>
+      samples.flatMap((g, j) => {
+        const tokenLogprobs = flavor === "llamacpp" ? completionLogprobsFor(g, body) : null;
+        return g.tokens.map((token, i) => ({
+          ...base,
+          choices: [
+            {
+              index: p * samples.length + j,
+              text: token,
+              logprobs:
+                tokenLogprobs === null
+                  ? null
+                  : { content: [(tokenLogprobs as { content: unknown[] }).content[i]] },
+              finish_reason: i === g.tokens.length - 1 ? endReason : null,
+            },
+          ],
+        }));
+      }),
+    );
+    if (wantsUsage(body)) pieces.push({ ...base, choices: [], usage: batchUsage() });
     await stream(response, pieces);
   };
 
@@ -364,20 +385,22 @@ export async function startFakeVllm(
       });
     }
     const chunk = { ...base, object: "chat.completion.chunk" };
-    const pieces: unknown[] = [
-      { ...chunk, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
-      ...g.tokens.map((token, i) => ({
+    // Each of the n samples streamed in turn under its own index, as vLLM numbers them.
+    const samples = [g, ...extraSamples(g.prompt, body)];
+    const pieces: unknown[] = samples.flatMap((sample, index) => [
+      { ...chunk, choices: [{ index, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+      ...sample.tokens.map((token, i) => ({
         ...chunk,
         choices: [
           {
-            index: 0,
+            index,
             delta: { content: token },
-            finish_reason: i === g.tokens.length - 1 ? endReason : null,
+            finish_reason: i === sample.tokens.length - 1 ? endReason : null,
           },
         ],
       })),
-    ];
-    if (wantsUsage(body)) pieces.push({ ...chunk, choices: [], usage: usage(g) });
+    ]);
+    if (wantsUsage(body)) pieces.push({ ...chunk, choices: [], usage: usageOf(samples) });
     await stream(response, pieces);
   };
 

@@ -1,0 +1,67 @@
+import {
+  DEFAULT_CATALOG,
+  deriveSessionHeader,
+  findService,
+  findTier,
+  resolveModelName,
+  SessionParams,
+} from "@pocket-ai/protocol";
+import { describe, expect, it } from "vitest";
+import type { RegisteredNode } from "../registry/registered-node.js";
+import type { Route } from "../routing/route-plan.js";
+import type { DispatchRequest } from "./dispatcher.js";
+import { StreamChecks } from "./stream-checks.js";
+
+const session = SessionParams.parse({ mode: "time", genesisMs: 0, sessionLengthMs: 10_000, graceMs: 1_000 });
+const tier = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard")!;
+const route: Route = {
+  node: { address: "pokt1node", offers: new Map() } as unknown as RegisteredNode,
+  header: deriveSessionHeader(session, "pokt1app", "llama-2-13b", 1_000_005_000),
+  servedServiceId: "llama-2-13b",
+  servedTier: tier,
+};
+const resolved = resolveModelName(DEFAULT_CATALOG, "llama-2-13b");
+if (!resolved.ok) throw new Error("catalog");
+/** Two prompts, two samples each: four choices, numbered 0…3. */
+const request: DispatchRequest = {
+  application: { id: "app", address: "pokt1app" },
+  keyId: "key",
+  target: resolved.value,
+  operation: "completions",
+  body: { model: "llama-2-13b", prompt: ["One", "Two"], n: 2, max_tokens: 8 },
+};
+const chunk = (index: number, text: string, finish: string | null = null) => ({
+  id: "cmpl-1",
+  object: "text_completion",
+  created: 1_700_000_000,
+  model: "m",
+  choices: [{ index, text, logprobs: null, finish_reason: finish }],
+});
+const trailer = (outputTokens: number) => ({
+  outcome: "ok" as const,
+  usage: { inputTokens: 2, outputTokens },
+  computeUnits: 1,
+});
+
+describe("a stream's choices against the request's prompts × n", () => {
+  it("accepts every choice streamed, in any order, and ends clean", () => {
+    const checks = new StreamChecks(route, request);
+    for (const index of [2, 0, 3, 1]) expect(checks.data(chunk(index, " word", "stop"))).toBeUndefined();
+    expect(checks.trailer(trailer(4))).toBeUndefined();
+  });
+
+  it("cuts a chunk of a choice the request did not ask for", () => {
+    const checks = new StreamChecks(route, request);
+    expect(checks.data(chunk(0, " word"))).toBeUndefined();
+    expect(checks.data(chunk(4, " word"))).toBe("streams a choice numbered 4; choices are numbered 0 to 3");
+  });
+
+  it("refuses a clean end before every choice came (a batch answered in part)", () => {
+    const checks = new StreamChecks(route, request);
+    expect(checks.data(chunk(0, " word", "stop"))).toBeUndefined();
+    expect(checks.data(chunk(1, " word", "stop"))).toBeUndefined();
+    expect(checks.trailer(trailer(2))).toBe("streamed 2 of the 4 choices asked for (prompts × n)");
+    // A stream that ends in an error pays for what came: its missing choices are not a lie.
+    expect(checks.trailer({ ...trailer(2), outcome: "error" as const })).toBeUndefined();
+  });
+});
