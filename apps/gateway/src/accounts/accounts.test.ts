@@ -62,7 +62,6 @@ describe.each(STORE_DIALECTS)("Accounts on %s", (dialect) => {
           applicationAddress: app.address,
           rpm: 60,
           tpm: 10_000,
-          budgetMicroUsd: null,
           organicChecks: true,
         });
         expect(yield* accounts.authenticate(created.secret)).toEqual(key);

@@ -190,17 +190,9 @@ const make = Effect.gen(function* () {
         if (row.keyStatus !== "active") return yield* new InvalidApiKey({ reason: "revoked" });
         if (row.applicationStatus !== "active")
           return yield* new InvalidApiKey({ reason: "application disabled" });
-        const { keyId, applicationId, applicationAddress, rpm, tpm, budgetMicroUsd } = row;
+        const { keyId, applicationId, applicationAddress, rpm, tpm } = row;
         const organicChecks = Number(row.organicChecks) !== 0;
-        const key: AuthenticatedKey = {
-          keyId,
-          applicationId,
-          applicationAddress,
-          rpm,
-          tpm,
-          budgetMicroUsd,
-          organicChecks,
-        };
+        const key: AuthenticatedKey = { keyId, applicationId, applicationAddress, rpm, tpm, organicChecks };
         cache.set(hash, key, now);
         return key;
       }),

@@ -11,7 +11,6 @@ export interface KeyByHash {
   readonly applicationStatus: "active" | "disabled";
   readonly rpm: number | null;
   readonly tpm: number | null;
-  readonly budgetMicroUsd: number | null;
   /** 1 (or true): organic checks may sample the application's completions. */
   readonly organicChecks: number | boolean;
 }
@@ -21,7 +20,7 @@ export function findKeyByHash(db: SqlClient, hash: string): Promise<KeyByHash | 
   return db.get<KeyByHash>(sql`
     select k.id as "keyId", k.hash, k.status as "keyStatus", a.id as "applicationId",
            a.address as "applicationAddress", a.status as "applicationStatus", k.rpm, k.tpm,
-           k.budget_micro_usd as "budgetMicroUsd", a.organic_checks as "organicChecks"
+           a.organic_checks as "organicChecks"
     from api_keys k join applications a on k.application_id = a.id
     where k.hash = ${hash}`);
 }

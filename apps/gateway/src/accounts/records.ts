@@ -41,11 +41,6 @@ export interface AuthenticatedKey {
   readonly applicationAddress: string;
   readonly rpm: number | null;
   readonly tpm: number | null;
-  /**
-   * The key's budget when it was looked up (absent: not known). A hint only: the reservation
-   * reads or locks the key's row, so a budget changed since is never missed.
-   */
-  readonly budgetMicroUsd?: number | null;
   /** The application lets organic checks sample its completions. */
   readonly organicChecks: boolean;
 }

@@ -29,12 +29,6 @@ export type LedgerRow = RelayRow;
  * conditional UPDATE that carries its own condition, and the rate window is checked while the
  * key's row is locked, so no two requests — in one process or in several — can both take the
  * last unit. Nothing is checked in process memory and then incremented.
- *
- * The one exception is a key with nothing to exceed: no budget and no rate limit. Its reservation
- * is a local hold (see `reserveBudget`): the key's row is read (it must be active) and nothing is
- * written until the relay settles, when its window row is written closed, in the transaction that
- * charges it. No replica can take a unit such a key does not have, so holding it in the process
- * that runs the relay is exact; it saves every relay of such a key one write transaction.
  */
 
 /** Locks the key's row until the transaction ends (SQLite: the write lock is already held). */
@@ -141,17 +135,6 @@ export interface ReserveInput {
   readonly id: string;
   readonly keyId: string;
   readonly limits: { readonly rpm: number | null; readonly tpm: number | null };
-  /**
-   * The key's budget as the caller last knew it (absent: unknown). A key known to have a budget
-   * or a limit goes straight to the shared ledger; any other has its row read first (see
-   * `reserveBudget`).
-   */
-  readonly budget?: number | null;
-  /**
-   * This process's local holds of the key still in flight (a budget or a limit was set on it
-   * since they began): they count against the budget and the window, but are not recorded here.
-   */
-  readonly held?: () => { readonly costMicroUsd: number; readonly requests: number; readonly tokens: number };
   readonly ask: RateAsk;
   readonly cost: number;
   readonly now: number;
@@ -161,17 +144,7 @@ export interface ReserveInput {
 export interface Reserved {
   readonly outcome: "reserved";
   readonly window?: RateAsk;
-  /**
-   * A local hold: the key has no budget and no limit, so nothing was written; its window row is
-   * written when it settles (`settleBudget` with `local`), and releasing it writes nothing.
-   */
-  readonly local?: true;
 }
-
-/** What decides a reservation's way: the key's status, budget and limits, read without a lock. */
-const keyTerms = (db: SqlClient, keyId: string) =>
-  db.get<{ status: string; budget: number | null } & RateLimits>(sql`
-    select status, budget_micro_usd as "budget", rpm, tpm from api_keys where id = ${keyId}`);
 
 /**
  * Takes one reservation: the rate check (only for keys with a limit), `reserved += cost` only if
@@ -179,45 +152,28 @@ const keyTerms = (db: SqlClient, keyId: string) =>
  * transaction, and, for a key whose row has a limit, the reservation added to its bucket. Returns the reservation (with the window the check read, plus this
  * request: counted in whole buckets unless the check read rows, see `checkBuckets`), the refusal
  * of a rate limit, or `no-budget`. A key without limits reads no window at all.
- *
- * A key the caller does not know to have a budget or a limit has its row read first: active,
- * with no budget and no limit, it gets a local hold and nothing is written (there is nothing it
- * could exceed, here or on another replica); not active (or gone), `no-budget`, as the UPDATE
- * would answer. A budget or a limit set on the key later applies to its next reservation, and
- * its holds then in flight settle under it (see `settleBudget`).
  */
-export async function reserveBudget(
+export function reserveBudget(
   db: SqlClient,
   input: ReserveInput,
 ): Promise<Reserved | "no-budget" | RateRefusal> {
   const { id, keyId, limits, ask, cost, now } = input;
-  if (limits.rpm === null && limits.tpm === null && input.budget == null) {
-    const terms = await keyTerms(db, keyId);
-    if (terms === undefined || terms.status !== "active") return "no-budget";
-    if (terms.budget === null && !limited(terms)) return { outcome: "reserved", local: true };
-  }
-  const held = input.held?.();
-  // What the checks see: this request and the local holds in flight (never recorded here).
-  const seen =
-    held === undefined ? ask : { requests: ask.requests + held.requests, tokens: ask.tokens + held.tokens };
-  const heldCost = held?.costMicroUsd ?? 0;
   return db.transaction(async (tx) => {
     let window: RateAsk | undefined;
-    if (limits.rpm !== null || limits.tpm !== null || held !== undefined) {
+    if (limits.rpm !== null || limits.tpm !== null) {
       // The row's limits, not the (cached) caller's: they decide the buckets too.
       const row = await lockKey(tx, keyId);
       if (row === undefined) return "no-budget";
       if (limited(row)) {
-        const check = await checkRate(tx, keyId, row, seen, now);
+        const check = await checkRate(tx, keyId, row, ask, now);
         if (check.refusal !== undefined) return check.refusal;
-        window = { requests: check.used.requests + seen.requests, tokens: check.used.tokens + seen.tokens };
+        window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
       }
     }
     const taken = await tx.get<RateLimits>(sql`
       update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
       where id = ${keyId} and status = 'active'
-        and (budget_micro_usd is null
-          or spent_micro_usd + reserved_micro_usd + ${cost + heldCost} <= budget_micro_usd)
+        and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)
       returning rpm, tpm`);
     if (taken === undefined) return "no-budget";
     await tx.run(sql`
@@ -240,11 +196,6 @@ export async function reserveBudget(
  * charge never exists without its ledger row, nor a row without its charge, whenever the process
  * dies. A row already in the ledger (same request hash) makes the whole settlement a no-op, so a
  * relay is charged at most once.
- *
- * With `local` (a local hold, see `reserveBudget`), the reservation's window row is written here,
- * already closed (an id already written makes the settlement a no-op), and added to the key's
- * bucket if the key has a limit by now (its buckets, rebuilt when the limit was set, never had
- * it); a budget set on the key meanwhile caps the charge like any other.
  */
 export function settleBudget(
   db: SqlClient,
@@ -258,40 +209,20 @@ export function settleBudget(
     requests: number;
     tokens: number;
     now: number;
-    /** A local hold taken at `local.at`: it holds no row, no bucket share and nothing in `reserved`. */
-    local?: { readonly at: number };
   },
   ledger?: (charged: number) => LedgerRow,
 ): Promise<number> {
-  const { id, keyId, actual, local } = settled;
-  const reserved = local === undefined ? settled.reserved : 0;
+  const { id, keyId, reserved, actual } = settled;
   return db.transaction(async (tx) => {
-    let at: number;
-    if (local === undefined) {
-      const closed = await tx.get<{ at: number }>(sql`
-        update key_reservations set open = 0, held_micro_usd = 0, tokens = ${settled.tokens}
-        where id = ${id} and open = 1 returning at`);
-      if (closed === undefined) return 0;
-      at = closed.at;
-    } else {
-      const written = await tx.run(sql`
-        insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
-        values (${id}, ${keyId}, ${local.at}, ${settled.requests}, ${settled.tokens}, 0, 0)
-        on conflict (id) do nothing`);
-      if (written !== 1) return 0;
-      at = local.at;
-    }
+    const closed = await tx.get<{ at: number }>(sql`
+      update key_reservations set open = 0, held_micro_usd = 0, tokens = ${settled.tokens}
+      where id = ${id} and open = 1 returning at`);
+    if (closed === undefined) return 0;
     // The key's row before its bucket, as in every step: two steps never wait on each other.
     const key = await lockKey(tx, keyId);
     if (key === undefined) return 0;
-    if (limited(key)) {
-      if (local !== undefined)
-        await addToBucket(tx, keyId, at, { requests: settled.requests, tokens: settled.tokens });
-      else {
-        const tokens = settled.reservedTokens - settled.tokens;
-        if (tokens !== 0) await takeFromBucket(tx, keyId, at, { requests: 0, tokens });
-      }
-    }
+    const tokens = settled.reservedTokens - settled.tokens;
+    if (tokens !== 0 && limited(key)) await takeFromBucket(tx, keyId, closed.at, { requests: 0, tokens });
     const charged =
       key.budget === null
         ? actual

@@ -1,28 +1,13 @@
 import { describe, expect, it } from "@effect/vitest";
-import { sql } from "drizzle-orm";
 import { Effect, Exit, TestClock } from "effect";
 import { accountsTest } from "../../test/support/accounts-test-layer.js";
 import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import { Accounts } from "../accounts/accounts.js";
 import type { KeyLimits } from "../accounts/records.js";
-import { GatewayStore } from "../db/database.js";
 import { Limits } from "./limits.js";
 
 const failure = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined;
-
-/** What the database holds for a key: its reservation rows and its row's `reserved` and `spent`. */
-const stored = (keyId: string) =>
-  Effect.flatMap(GatewayStore, (db) =>
-    Effect.promise(async () => ({
-      rows: await db.all<{ open: number; tokens: number; held: number }>(
-        sql`select open, tokens, held_micro_usd as "held" from key_reservations where key_id = ${keyId}`,
-      ),
-      key: await db.get<{ reserved: number; spent: number }>(
-        sql`select reserved_micro_usd as "reserved", spent_micro_usd as "spent" from api_keys where id = ${keyId}`,
-      ),
-    })),
-  );
 
 const keyWith = (limits: Partial<KeyLimits>) =>
   Effect.gen(function* () {
@@ -147,85 +132,6 @@ describe.each(STORE_DIALECTS)("Limits on %s", (dialect) => {
         });
         yield* limits.settle(r, { tokens: 1, costMicroUsd: 750 });
         expect((yield* limits.usage(key.keyId)).spentMicroUsd).toBe(750);
-      }).pipe(Effect.provide(accountsTest(dialect))),
-    );
-
-    it.effect(
-      "a key with no budget and no limit is held in the process: nothing is written until it settles",
-      () =>
-        Effect.gen(function* () {
-          const { key, limits } = yield* keyWith({});
-          const r = yield* limits.reserve(key, { tokens: 1_200, costMicroUsd: 750 });
-          expect(yield* stored(key.keyId)).toEqual({ rows: [], key: { reserved: 0, spent: 0 } });
-          // The process's own holds count in what it reports.
-          expect(yield* limits.usage(key.keyId)).toMatchObject({
-            reservedMicroUsd: 750,
-            window: { requests: 1, tokens: 1_200 },
-          });
-          expect(yield* limits.inFlight).toBe(1);
-          expect(yield* limits.settle(r, { tokens: 340, costMicroUsd: 600 })).toBe(600);
-          expect(yield* limits.settle(r, { tokens: 340, costMicroUsd: 600 })).toBe(0);
-          // Settled: its window row, closed, and the charge.
-          expect(yield* stored(key.keyId)).toEqual({
-            rows: [{ open: 0, tokens: 340, held: 0 }],
-            key: { reserved: 0, spent: 600 },
-          });
-          const released = yield* limits.reserve(key, { tokens: 100, costMicroUsd: 750 });
-          yield* limits.release(released);
-          expect((yield* stored(key.keyId)).rows).toHaveLength(1);
-          expect(yield* limits.usage(key.keyId)).toMatchObject({
-            requests: 1,
-            spentMicroUsd: 600,
-            reservedMicroUsd: 0,
-            window: { requests: 1, tokens: 340 },
-          });
-          expect(yield* limits.inFlight).toBe(0);
-          // A hold leaves the window after a minute, as a row does, but holds its cost until it ends.
-          const old = yield* limits.reserve(key, { tokens: 50, costMicroUsd: 10 });
-          yield* TestClock.adjust("61 seconds");
-          expect(yield* limits.usage(key.keyId)).toMatchObject({
-            reservedMicroUsd: 10,
-            window: { requests: 0, tokens: 0 },
-          });
-          yield* limits.settle(old, { tokens: 50, costMicroUsd: 10 });
-        }).pipe(Effect.provide(accountsTest(dialect))),
-    );
-
-    it.effect("a revoked key without a budget cannot reserve, and its holds in flight still settle", () =>
-      Effect.gen(function* () {
-        const { key, limits, accounts } = yield* keyWith({});
-        const r = yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
-        yield* accounts.revokeKey(key.keyId);
-        expect(
-          failure(yield* Effect.exit(limits.reserve(key, { tokens: 1, costMicroUsd: 1 }))),
-        ).toMatchObject({
-          _tag: "InvalidApiKey",
-        });
-        expect(yield* limits.settle(r, { tokens: 1, costMicroUsd: 750 })).toBe(750);
-        expect((yield* stored(key.keyId)).key).toEqual({ reserved: 0, spent: 750 });
-      }).pipe(Effect.provide(accountsTest(dialect))),
-    );
-
-    it.effect("a budget set while holds are in flight counts them, and spent never passes it", () =>
-      Effect.gen(function* () {
-        const { key, limits, accounts, secret } = yield* keyWith({});
-        const held = yield* limits.reserve(key, { tokens: 1, costMicroUsd: 750 });
-        yield* accounts.updateKey(key.keyId, { budgetMicroUsd: 1_000 });
-        const budgeted = yield* accounts.authenticate(secret);
-        // 750 held in this process + 750 > 1,000: refused; 750 + 250 fits.
-        expect(
-          failure(yield* Effect.exit(limits.reserve(budgeted, { tokens: 1, costMicroUsd: 750 }))),
-        ).toMatchObject({ _tag: "BudgetExhausted" });
-        const ledgered = yield* limits.reserve(budgeted, { tokens: 1, costMicroUsd: 250 });
-        expect((yield* stored(key.keyId)).key).toEqual({ reserved: 250, spent: 0 });
-        expect(yield* limits.usage(key.keyId)).toMatchObject({
-          reservedMicroUsd: 1_000,
-          remainingMicroUsd: 0,
-        });
-        // The hold settles under the budget: at most what the budget leaves beside the other hold.
-        expect(yield* limits.settle(held, { tokens: 1, costMicroUsd: 900 })).toBe(750);
-        expect(yield* limits.settle(ledgered, { tokens: 1, costMicroUsd: 250 })).toBe(250);
-        expect(yield* limits.usage(key.keyId)).toMatchObject({ spentMicroUsd: 1_000, reservedMicroUsd: 0 });
       }).pipe(Effect.provide(accountsTest(dialect))),
     );
 

@@ -16,7 +16,6 @@ import {
   windowUse,
 } from "./budget-ledger.js";
 import { BudgetExhausted, RateLimited } from "./errors.js";
-import { RATE_WINDOW_MS } from "./rate-window.js";
 
 /** What a reservation holds back until the relay ends: the most the relay may use. */
 export interface ReservationAmount {
@@ -30,8 +29,6 @@ export interface LimitedKey {
   readonly keyId: string;
   readonly rpm: number | null;
   readonly tpm: number | null;
-  /** The key's budget when it was authenticated (absent: unknown); see `reserveBudget`. */
-  readonly budgetMicroUsd?: number | null;
 }
 
 export interface Reservation {
@@ -90,44 +87,6 @@ const make = Effect.gen(function* () {
   const use = storeRunner(store);
   /** Reservations this process took and has not ended yet (metrics, graceful shutdown). */
   const live = new Set<string>();
-  /**
-   * The local holds among them (keys with no budget and no limit: nothing written until they
-   * settle), by reservation id: `usage` adds them to what the database holds.
-   */
-  const localHolds = new Map<string, Reservation>();
-  /** How many local holds each key has. */
-  const holdsByKey = new Map<string, number>();
-  const holdLocally = (r: Reservation) => {
-    localHolds.set(r.id, r);
-    holdsByKey.set(r.keyId, (holdsByKey.get(r.keyId) ?? 0) + 1);
-  };
-  /** Ends a local hold; false when `id` is none. */
-  const endLocalHold = (id: string) => {
-    const r = localHolds.get(id);
-    if (r === undefined) return false;
-    localHolds.delete(id);
-    const holds = holdsByKey.get(r.keyId) ?? 0;
-    if (holds <= 1) holdsByKey.delete(r.keyId);
-    else holdsByKey.set(r.keyId, holds - 1);
-    return true;
-  };
-  /**
-   * What a key's local holds add up to at `now`: all of their cost, and the requests and tokens
-   * of those still in the rate window (a hold leaves the window 60 s after it began, as a row does).
-   */
-  const heldLocally = (keyId: string, now: number) => {
-    const held = { costMicroUsd: 0, requests: 0, tokens: 0 };
-    if (!holdsByKey.has(keyId)) return held;
-    for (const r of localHolds.values()) {
-      if (r.keyId !== keyId) continue;
-      held.costMicroUsd += r.costMicroUsd;
-      if (r.createdAt > now - RATE_WINDOW_MS) {
-        held.requests += r.requests;
-        held.tokens += r.tokens;
-      }
-    }
-    return held;
-  };
 
   const startedAt = yield* Clock.currentTimeMillis;
   // A SQLite file has one gateway: every open hold is a crash's. PostgreSQL is shared by
@@ -160,7 +119,6 @@ const make = Effect.gen(function* () {
     "Limits.release",
     Effect.fnUntraced(function* (reservation: Reservation) {
       if (!live.delete(reservation.id)) return;
-      if (endLocalHold(reservation.id)) return;
       yield* use("limits.release", (db) =>
         releaseBudget(db, {
           id: reservation.id,
@@ -175,8 +133,7 @@ const make = Effect.gen(function* () {
     /**
      * Holds back one relay's requests, tokens and cost before it is sent: the rate check, the
      * budget UPDATE and the window record are one database transaction (see `budget-ledger.ts`),
-     * so concurrent reservations, on this replica or any other, never share the last slot. A key
-     * with no budget and no limit gets a local hold instead: its row is read, nothing written.
+     * so concurrent reservations, on this replica or any other, never share the last slot.
      */
     reserve: spannedFn(
       "Limits.reserve",
@@ -195,9 +152,6 @@ const make = Effect.gen(function* () {
             id,
             keyId: key.keyId,
             limits: { rpm: key.rpm, tpm: key.tpm },
-            ...(key.budgetMicroUsd !== undefined && { budget: key.budgetMicroUsd }),
-            // A budget or a limit set on the key while it had local holds in flight counts them.
-            ...(holdsByKey.has(key.keyId) && { held: () => heldLocally(key.keyId, now) }),
             ask,
             cost: amount.costMicroUsd,
             now,
@@ -220,7 +174,6 @@ const make = Effect.gen(function* () {
           createdAt: now,
           ...(outcome.window !== undefined && { window: { ...outcome.window, rpm: key.rpm, tpm: key.tpm } }),
         };
-        if (outcome.local) holdLocally(reservation);
         return reservation;
       }),
     ),
@@ -243,7 +196,6 @@ const make = Effect.gen(function* () {
         if (invalid !== undefined) return yield* invalid;
         const now = yield* Clock.currentTimeMillis;
         if (!live.has(reservation.id)) return 0;
-        const local = localHolds.has(reservation.id) ? { at: reservation.createdAt } : undefined;
         const charged = yield* use("limits.settle", (db) =>
           settleBudget(
             db,
@@ -256,14 +208,12 @@ const make = Effect.gen(function* () {
               requests: reservation.requests,
               tokens: actual.tokens,
               now,
-              ...(local !== undefined && { local }),
             },
             ledger,
           ),
         );
         // Only once the transaction committed: a failed write leaves the reservation to release.
         live.delete(reservation.id);
-        endLocalHold(reservation.id);
         return charged;
       }),
     ),
@@ -283,25 +233,17 @@ const make = Effect.gen(function* () {
       });
       if (row === undefined || window === undefined) return yield* new ApiKeyNotFound({ keyId });
       const budget = row.budgetMicroUsd;
-      // This process's local holds are nowhere in the database until they settle.
-      const held = heldLocally(keyId, now);
-      const reservedMicroUsd = row.reservedMicroUsd + held.costMicroUsd;
       const usage: KeyUsage = {
         keyId,
         requests: row.requests,
         tokens: row.tokens,
         spentMicroUsd: row.spentMicroUsd,
-        reservedMicroUsd,
+        reservedMicroUsd: row.reservedMicroUsd,
         budgetMicroUsd: budget,
         remainingMicroUsd:
-          budget === null ? null : Math.max(0, budget - row.spentMicroUsd - reservedMicroUsd),
+          budget === null ? null : Math.max(0, budget - row.spentMicroUsd - row.reservedMicroUsd),
         lastUsedAt: row.lastUsedAt,
-        window: {
-          requests: window.requests + held.requests,
-          tokens: window.tokens + held.tokens,
-          rpm: row.rpm,
-          tpm: row.tpm,
-        },
+        window: { ...window, rpm: row.rpm, tpm: row.tpm },
       };
       return usage;
     }),
