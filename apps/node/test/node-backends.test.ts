@@ -186,6 +186,33 @@ describe("a node in front of real HTTP engines", () => {
     expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
   });
 
+  it("streams every choice of a batch, and ends a stream that drops prompts with an error, never claimed", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const batch = { model: "llama-2-13b", prompt: ["One", "Two"], max_tokens: 2, n: 2, stream: true };
+    const read = async (request: ReturnType<typeof gw.request>) => {
+      const chunks = [];
+      for await (const chunk of await h.client.relayStream.mutate(request)) chunks.push(chunk);
+      return chunks;
+    };
+    const whole = await read(gw.request(batch));
+    expect(whole.at(-1)?.final?.outcome).toBe("ok");
+    const indexes = new Set(
+      whole.flatMap((c) =>
+        ((c.data as { choices?: { index: number }[] } | undefined)?.choices ?? []).map((x) => x.index),
+      ),
+    );
+    expect([...indexes].sort()).toEqual([0, 1, 2, 3]);
+    fake!.faults.firstPromptOnly = true;
+    const request = gw.request(batch);
+    const partial = await read(request);
+    const final = partial.at(-1)?.final;
+    expect(final?.outcome).toBe("error");
+    // Tokens were delivered before the engine's stream ended short: paid for what came, if signed.
+    expect(final?.error?.code).toBe("STREAM_INTERRUPTED");
+    expect(final?.error?.detail).toBe("the backend's stream delivered 2 of the 4 choices asked for");
+    expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
+  });
+
   it("answers NODE_BUSY at once when the backend's seat and queue are taken", async () => {
     const h = await nodeInFrontOf("vllm", { maxConcurrency: 1, maxQueue: 0 });
     // The engine holds the first relay's generation until the second relay has been answered.

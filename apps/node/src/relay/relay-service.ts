@@ -1,6 +1,7 @@
 import {
   answerChoicesMismatch,
   bytesToHex,
+  chunkChoiceOutOfRange,
   createRelayResponse,
   DeliveredTally,
   type HeadCadence,
@@ -342,11 +343,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
         // What the gateway received, by the protocol's one rule: the claim counts the same.
         const tally = new DeliveredTally(relay);
         const failed = (failure: unknown): RelayStreamChunk => {
-          const backendError = asPoolError(serviceId, failure);
-          const error =
-            tally.outputTokens > 0
-              ? protocolError("STREAM_INTERRUPTED", backendFailure(backendError).detail)
-              : backendFailure(backendError);
+          const cause =
+            failure instanceof OffChoices
+              ? protocolError("BACKEND_ERROR", `the backend's stream ${failure.detail}`)
+              : backendFailure(asPoolError(serviceId, failure));
+          const error = tally.outputTokens > 0 ? protocolError("STREAM_INTERRUPTED", cause.detail) : cause;
           metrics.relays.inc({ service: serviceId, outcome: error.code });
           return finalError(signer, error, tally.usage());
         };
@@ -398,6 +399,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         }
         const pieces = abortableIterator(opened.right, controller.signal);
 
+        const choices = new StreamedChoices(relay.choices);
         async function* run(): AsyncGenerator<RelayStreamChunk> {
           let exit: Exit.Exit<unknown, unknown> = Exit.void;
           let settled = false;
@@ -411,8 +413,20 @@ export class RelayService extends Context.Tag("node/RelayService")<
                 failure = cause;
                 break;
               }
-              if (next.done === true) break;
+              if (next.done === true) {
+                // Every choice asked for (prompts × n) came, or the stream does not end `ok`.
+                if (choices.seen < relay.choices)
+                  failure = new OffChoices(
+                    `delivered ${choices.seen} of the ${relay.choices} choices asked for`,
+                  );
+                break;
+              }
               deadline.touch();
+              const off = relay.choices > 0 ? choices.add(next.value) : undefined;
+              if (off !== undefined) {
+                failure = new OffChoices(off);
+                break;
+              }
               tally.add(next.value);
               yield signer.next(next.value);
             }
@@ -480,3 +494,33 @@ function noBackend(serviceId: string): ProtocolError {
 
 /** The reason a stream's controller aborts when the gateway goes away. */
 const GATEWAY_GONE = Symbol("gateway gone");
+
+/** An engine's stream that holds a choice not asked for, or ended before every choice came. */
+class OffChoices {
+  constructor(readonly detail: string) {}
+}
+
+/** The choices an engine's stream delivered, against the `expected` (prompts × n) asked for. */
+class StreamedChoices {
+  readonly #seen: Uint8Array;
+  seen = 0;
+  constructor(readonly expected: number) {
+    this.#seen = new Uint8Array(expected);
+  }
+
+  /** Counts a piece's choices; why one is not asked for, or `undefined`. */
+  add(piece: StreamPiece): string | undefined {
+    const pieceChoices = piece.choices;
+    if (!Array.isArray(pieceChoices)) return undefined;
+    for (const choice of pieceChoices) {
+      const index = (choice as { index?: unknown } | null)?.index;
+      const out = chunkChoiceOutOfRange(index, this.expected);
+      if (out !== undefined) return out;
+      if (this.#seen[index as number] === 0) {
+        this.#seen[index as number] = 1;
+        this.seen++;
+      }
+    }
+    return undefined;
+  }
+}
