@@ -1,38 +1,12 @@
-import {
-  DEFAULT_CATALOG,
-  deriveSessionHeader,
-  type ErrorCode,
-  ErrorCodes,
-  findService,
-  findTier,
-  resolveModelName,
-  SessionParams,
-} from "@pocket-ai/protocol";
+import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
-import type { RegisteredNode } from "../registry/registered-node.js";
-import type { Route } from "../routing/route-plan.js";
+import { testSession as session, testDispatch, testRoute } from "../../test/support/relay-route.js";
 import { clientCodeOf } from "./attempt-errors.js";
-import type { DispatchRequest } from "./dispatcher.js";
 import { judgeRefusal, type RefusalCheck, replanTime } from "./judge-refusal.js";
 
-const session = SessionParams.parse({ mode: "time", genesisMs: 0, sessionLengthMs: 10_000, graceMs: 1_000 });
 const now = 1_000_005_000;
-const tier = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard")!;
-const route: Route = {
-  node: { address: "pokt1node", offers: new Map() } as unknown as RegisteredNode,
-  header: deriveSessionHeader(session, "pokt1app", "llama-2-13b", now),
-  servedServiceId: "llama-2-13b",
-  servedTier: tier,
-};
-const resolved = resolveModelName(DEFAULT_CATALOG, "llama-2-13b");
-if (!resolved.ok) throw new Error("catalog");
-const request = (body: Record<string, unknown>): DispatchRequest => ({
-  application: { id: "app", address: "pokt1app" },
-  keyId: "key",
-  target: resolved.value,
-  operation: "completions",
-  body: { model: "llama-2-13b", ...body },
-});
+const route = testRoute(now);
+const request = (body: Record<string, unknown>) => testDispatch(body);
 const check = (body: Record<string, unknown>): RefusalCheck => ({
   route,
   request: request(body),

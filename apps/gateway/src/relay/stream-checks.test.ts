@@ -1,35 +1,10 @@
-import {
-  DEFAULT_CATALOG,
-  deriveSessionHeader,
-  findService,
-  findTier,
-  resolveModelName,
-  SessionParams,
-} from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
-import type { RegisteredNode } from "../registry/registered-node.js";
-import type { Route } from "../routing/route-plan.js";
-import type { DispatchRequest } from "./dispatcher.js";
+import { testDispatch, testRoute } from "../../test/support/relay-route.js";
 import { StreamChecks } from "./stream-checks.js";
 
-const session = SessionParams.parse({ mode: "time", genesisMs: 0, sessionLengthMs: 10_000, graceMs: 1_000 });
-const tier = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard")!;
-const route: Route = {
-  node: { address: "pokt1node", offers: new Map() } as unknown as RegisteredNode,
-  header: deriveSessionHeader(session, "pokt1app", "llama-2-13b", 1_000_005_000),
-  servedServiceId: "llama-2-13b",
-  servedTier: tier,
-};
-const resolved = resolveModelName(DEFAULT_CATALOG, "llama-2-13b");
-if (!resolved.ok) throw new Error("catalog");
+const route = testRoute(1_000_005_000);
 /** Two prompts, two samples each: four choices, numbered 0…3. */
-const request: DispatchRequest = {
-  application: { id: "app", address: "pokt1app" },
-  keyId: "key",
-  target: resolved.value,
-  operation: "completions",
-  body: { model: "llama-2-13b", prompt: ["One", "Two"], n: 2, max_tokens: 8 },
-};
+const request = testDispatch({ prompt: ["One", "Two"], n: 2, max_tokens: 8 });
 const chunk = (index: number, text: string, finish: string | null = null) => ({
   id: "cmpl-1",
   object: "text_completion",

@@ -2,11 +2,11 @@ import {
   ChatCompletionChunk,
   generateKeyPair,
   normalizeFinishReasons,
-  type SessionHeader,
   signRelayResponse,
 } from "@pocket-ai/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { testRoute } from "../../test/support/relay-route.js";
 import { chunkOffSchema, plainChatChunk, verifyAnswer } from "./verify-answer.js";
 
 const piece = {
@@ -123,14 +123,7 @@ describe("the plain chat chunk check", () => {
 
 describe("verifyAnswer: the choices a text answer holds", () => {
   const node = generateKeyPair();
-  const header: SessionHeader = {
-    applicationAddress: generateKeyPair().address,
-    serviceId: "llama-2-13b",
-    sessionNumber: 7,
-    sessionId: "0f".repeat(32),
-    sessionStart: 1_000,
-    sessionEnd: 2_000,
-  };
+  const header = testRoute(1_000_005_000).header;
   const requestHash = "b".repeat(64);
   const limits = { maxOutputTokens: 60, choices: 4, maxImages: 0, maxComputeUnits: 100, inputTokens: 3 };
   const answerWith = (indexes: number[]) =>
