@@ -34,16 +34,17 @@ export class StreamChecks {
   /** Whether the answer repeats the prompt: no overrun or inflation is read from its text. */
   readonly echoes: boolean;
   readonly #operation: DispatchRequest["operation"];
-  /** Which choices (0…choices-1) delivered a chunk so far, and how many did. */
-  readonly #seen: Uint8Array;
-  #seenCount = 0;
+  /**
+   * Which choices (0…choices-1) delivered a chunk so far: as many entries as came, never the
+   * count asked for up front (a huge batch costs nothing until its chunks do).
+   */
+  readonly #seen = new Set<number>();
 
   constructor(route: Route, request: DispatchRequest) {
     this.limits = answerLimits(route, request);
     this.tokens = routeTokens(route);
     this.echoes = echoesPrompt(request);
     this.#operation = request.operation;
-    this.#seen = new Uint8Array(this.limits.choices);
   }
 
   /**
@@ -58,11 +59,7 @@ export class StreamChecks {
     for (const choice of choices) {
       const out = chunkChoiceOutOfRange(choice.index, this.limits.choices);
       if (out !== undefined) return out;
-      const index = choice.index as number;
-      if (this.#seen[index] === 0) {
-        this.#seen[index] = 1;
-        this.#seenCount++;
-      }
+      this.#seen.add(choice.index as number);
     }
     this.text.add(data);
     if (!this.echoes && this.text.lowerBound > this.limits.maxOutputTokens) {
@@ -80,8 +77,8 @@ export class StreamChecks {
   trailer(final: RelayStreamFinal): string | undefined {
     const inflated = this.echoes ? undefined : usageInflated(final.usage, this.text, this.limits);
     if (inflated !== undefined || final.outcome === "error") return inflated;
-    if (this.#seenCount < this.limits.choices)
-      return `streamed ${this.#seenCount} of the ${this.limits.choices} choices asked for (prompts × n)`;
+    if (this.#seen.size < this.limits.choices)
+      return `streamed ${this.#seen.size} of the ${this.limits.choices} choices asked for (prompts × n)`;
     return (
       overLimit(final.usage, final.computeUnits, this.limits) ??
       (this.echoes ? undefined : outputOverrun(this.text, this.tokens, this.limits))

@@ -502,10 +502,12 @@ class OffChoices {
 
 /** The choices an engine's stream delivered, against the `expected` (prompts × n) asked for. */
 class StreamedChoices {
-  readonly #seen: Uint8Array;
-  seen = 0;
-  constructor(readonly expected: number) {
-    this.#seen = new Uint8Array(expected);
+  /** The choices that came: as many entries as came, never the count asked for up front. */
+  readonly #seen = new Set<number>();
+  constructor(readonly expected: number) {}
+
+  get seen(): number {
+    return this.#seen.size;
   }
 
   /** Counts a piece's choices; why one is not asked for, or `undefined`. */
@@ -516,10 +518,7 @@ class StreamedChoices {
       const index = (choice as { index?: unknown } | null)?.index;
       const out = chunkChoiceOutOfRange(index, this.expected);
       if (out !== undefined) return out;
-      if (this.#seen[index as number] === 0) {
-        this.#seen[index as number] = 1;
-        this.seen++;
-      }
+      this.#seen.add(index as number);
     }
     return undefined;
   }

@@ -15,6 +15,7 @@ export function answerChoicesMismatch(payload: unknown, expected: number): strin
   if (!Array.isArray(choices)) return "holds no choices array";
   if (choices.length !== expected)
     return `holds ${choices.length} choices; the request asked for ${expected} (prompts × n)`;
+  // Allocated only once the answer holds `expected` choices: as large as the answer itself.
   const seen = new Uint8Array(expected);
   for (const choice of choices) {
     const index = (choice as { index?: unknown } | null)?.index;
