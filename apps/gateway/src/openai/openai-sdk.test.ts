@@ -205,6 +205,14 @@ describe("refusals in OpenAI's error shape", () => {
     expect(long.code).toBe("INPUT_TOO_LONG");
     expect(long.param).toBe("messages");
     expect(t.dispatcher.requests.length).toBe(before + 1);
+    // A batch past the choices one call takes (prompts × n > 4096) is refused, never clamped.
+    const huge = await openai.completions
+      .create({ model: "llama-2-13b", prompt: Array.from({ length: 2049 }, () => "a"), n: 2, max_tokens: 0 })
+      .then(unexpected, asApiError);
+    expect(huge).toBeInstanceOf(OpenAI.BadRequestError);
+    expect({ code: huge.code, param: huge.param }).toEqual({ code: "INVALID_REQUEST", param: "prompt" });
+    expect(huge.message).toContain("split the batch");
+    expect(t.dispatcher.requests.length).toBe(before + 1);
   });
 
   it("402 when the budget cannot cover the call", async () => {

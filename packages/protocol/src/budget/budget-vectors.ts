@@ -136,4 +136,24 @@ export const RELAY_BUDGET_VECTORS: readonly RelayBudgetVector[] = [
     },
     expected: { error: "INPUT_TOO_LONG" },
   },
+  {
+    name: "completions batch of 2048 prompts × n=2 scoring with max_tokens 0: 4096 choices, the most one call takes",
+    model: "llama-2-13b",
+    operation: "completions",
+    request: { model: "llama-2-13b", prompt: Array.from({ length: 2048 }, () => "a"), n: 2, max_tokens: 0 },
+    expected: {
+      promptTokens: Array.from({ length: 2048 }, () => 1),
+      inputTokens: 2048,
+      choices: 4096,
+      maxTokens: 0,
+      maxOutputTokens: 0,
+    },
+  },
+  {
+    name: "completions batch of 2049 prompts × n=2: past the choices one call takes",
+    model: "llama-2-13b",
+    operation: "completions",
+    request: { model: "llama-2-13b", prompt: Array.from({ length: 2049 }, () => "a"), n: 2, max_tokens: 0 },
+    expected: { error: "INVALID_REQUEST" },
+  },
 ];

@@ -2,6 +2,7 @@ export { RELAY_BUDGET_VECTORS, type RelayBudgetVector } from "./budget-vectors.j
 export { DeliveredTally, type TallyBudget } from "./delivered-tally.js";
 export { HeadCoveredTally } from "./head-covered-tally.js";
 export {
+  MAX_RELAY_CHOICES,
   type OutputCap,
   relayBudget,
   relayBudgetOfCounts,

@@ -101,6 +101,13 @@ export function relayBudget<Op extends "completions" | "chat.completions">(
 }
 
 /**
+ * The most choices one text call may ask for: prompts × `n`. A batch past it is refused
+ * (`INVALID_REQUEST`, param `prompt`; `n` alone is at most 128), never clamped: split it into calls.
+ * Checking an answer costs per choice, and an answer holds every choice asked for.
+ */
+export const MAX_RELAY_CHOICES = 4096;
+
+/**
  * {@link relayBudget} with each prompt's input tokens already counted (one per entry of
  * `relayInputs`, in its order): a node that takes a gateway's signed count (`RelayInputCount`)
  * applies the same rule without running its tokenizer.
@@ -125,6 +132,14 @@ export function relayBudgetOfCounts<Op extends "completions" | "chat.completions
       `${describeTarget(target)} is an image tier; it takes no text calls`,
     );
   }
+  const cap = relayOutputCap(operation, request, tier);
+  if (cap.choices > MAX_RELAY_CHOICES) {
+    return fail(
+      "INVALID_REQUEST",
+      `${cap.prompts} prompts × n=${cap.n} ask for ${cap.choices} choices; one call takes at most ${MAX_RELAY_CHOICES}: split the batch`,
+      "prompt",
+    );
+  }
   const limit = tier.limits.maxInputTokens;
   const over = promptTokens.findIndex((tokens) => tokens > limit);
   if (over >= 0) {
@@ -140,7 +155,6 @@ export function relayBudgetOfCounts<Op extends "completions" | "chat.completions
       chat ? "messages" : "prompt",
     );
   }
-  const cap = relayOutputCap(operation, request, tier);
   const largest = promptTokens.reduce((a, b) => Math.max(a, b), 0);
   const checked = checkTextLimits(target, {
     inputTokens: largest,
