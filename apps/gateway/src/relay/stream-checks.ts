@@ -1,4 +1,4 @@
-import { chunkChoiceOutOfRange, type RelayStreamFinal } from "@pocket-ai/protocol";
+import { type RelayStreamFinal, StreamedChoices } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
 import type { DispatchRequest } from "./dispatcher.js";
 import { type AnswerLimits, answerLimits } from "./relay-envelope.js";
@@ -34,15 +34,13 @@ export class StreamChecks {
   /** Whether the answer repeats the prompt: no overrun or inflation is read from its text. */
   readonly echoes: boolean;
   readonly #operation: DispatchRequest["operation"];
-  /**
-   * Which choices (0…choices-1) delivered a chunk so far: as many entries as came, never the
-   * count asked for up front (a huge batch costs nothing until its chunks do).
-   */
-  readonly #seen = new Set<number>();
+  /** The choices (0…choices-1) that delivered a chunk so far. */
+  readonly #choices: StreamedChoices;
 
   constructor(route: Route, request: DispatchRequest) {
     this.limits = answerLimits(route, request);
     this.tokens = routeTokens(route);
+    this.#choices = new StreamedChoices(this.limits.choices);
     this.echoes = echoesPrompt(request);
     this.#operation = request.operation;
   }
@@ -55,12 +53,8 @@ export class StreamChecks {
   data(data: unknown): string | undefined {
     const off = chunkOffSchema(this.#operation, data);
     if (off !== undefined) return off;
-    const choices = (data as { choices: readonly { readonly index: unknown }[] }).choices;
-    for (const choice of choices) {
-      const out = chunkChoiceOutOfRange(choice.index, this.limits.choices);
-      if (out !== undefined) return out;
-      this.#seen.add(choice.index as number);
-    }
+    const out = this.#choices.add(data);
+    if (out !== undefined) return out;
     this.text.add(data);
     if (!this.echoes && this.text.lowerBound > this.limits.maxOutputTokens) {
       return `streamed at least ${this.text.lowerBound} output tokens; the request allowed ${this.limits.maxOutputTokens}`;
@@ -77,8 +71,8 @@ export class StreamChecks {
   trailer(final: RelayStreamFinal): string | undefined {
     const inflated = this.echoes ? undefined : usageInflated(final.usage, this.text, this.limits);
     if (inflated !== undefined || final.outcome === "error") return inflated;
-    if (this.#seen.size < this.limits.choices)
-      return `streamed ${this.#seen.size} of the ${this.limits.choices} choices asked for (prompts × n)`;
+    if (this.#choices.seen < this.limits.choices)
+      return `streamed ${this.#choices.seen} of the ${this.limits.choices} choices asked for (prompts × n)`;
     return (
       overLimit(final.usage, final.computeUnits, this.limits) ??
       (this.echoes ? undefined : outputOverrun(this.text, this.tokens, this.limits))

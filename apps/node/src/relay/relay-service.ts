@@ -1,7 +1,6 @@
 import {
   answerChoicesMismatch,
   bytesToHex,
-  chunkChoiceOutOfRange,
   createRelayResponse,
   DeliveredTally,
   type HeadCadence,
@@ -15,6 +14,7 @@ import {
   type RelayUsage,
   type RelayWeighing,
   relayLeafHash,
+  StreamedChoices,
   signRelayResponse,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
@@ -498,28 +498,4 @@ const GATEWAY_GONE = Symbol("gateway gone");
 /** An engine's stream that holds a choice not asked for, or ended before every choice came. */
 class OffChoices {
   constructor(readonly detail: string) {}
-}
-
-/** The choices an engine's stream delivered, against the `expected` (prompts × n) asked for. */
-class StreamedChoices {
-  /** The choices that came: as many entries as came, never the count asked for up front. */
-  readonly #seen = new Set<number>();
-  constructor(readonly expected: number) {}
-
-  get seen(): number {
-    return this.#seen.size;
-  }
-
-  /** Counts a piece's choices; why one is not asked for, or `undefined`. */
-  add(piece: StreamPiece): string | undefined {
-    const pieceChoices = piece.choices;
-    if (!Array.isArray(pieceChoices)) return undefined;
-    for (const choice of pieceChoices) {
-      const index = (choice as { index?: unknown } | null)?.index;
-      const out = chunkChoiceOutOfRange(index, this.expected);
-      if (out !== undefined) return out;
-      this.#seen.add(index as number);
-    }
-    return undefined;
-  }
 }

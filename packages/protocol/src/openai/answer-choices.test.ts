@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answerChoicesMismatch, chunkChoiceOutOfRange } from "./answer-choices.js";
+import { answerChoicesMismatch, chunkChoiceOutOfRange, StreamedChoices } from "./answer-choices.js";
 
 const answer = (...indexes: unknown[]) => ({ choices: indexes.map((index) => ({ index, text: "x" })) });
 
@@ -30,5 +30,18 @@ describe("chunkChoiceOutOfRange", () => {
     expect(chunkChoiceOutOfRange(null, 2)).toBe(
       "streams a choice numbered null; choices are numbered 0 to 1",
     );
+  });
+});
+
+describe("StreamedChoices", () => {
+  it("counts each choice asked for once, and names the first chunk of one not asked for", () => {
+    const choices = new StreamedChoices(2);
+    expect(choices.add({ choices: [] })).toBeUndefined();
+    expect(choices.add(answer(1))).toBeUndefined();
+    expect(choices.add(answer(1))).toBeUndefined();
+    expect(choices.seen).toBe(1);
+    expect(choices.add(answer(0))).toBeUndefined();
+    expect(choices.seen).toBe(2);
+    expect(choices.add(answer(2))).toBe("streams a choice numbered 2; choices are numbered 0 to 1");
   });
 });

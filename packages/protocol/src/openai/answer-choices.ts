@@ -18,8 +18,8 @@ export function answerChoicesMismatch(payload: unknown, expected: number): strin
   // Allocated only once the answer holds `expected` choices: as large as the answer itself.
   const seen = new Uint8Array(expected);
   for (const choice of choices) {
-    const index = (choice as { index?: unknown } | null)?.index;
-    if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0 || index >= expected)
+    const index = indexOf(choice);
+    if (!isChoiceIndex(index, expected))
       return `holds a choice numbered ${String(index)}; choices are numbered 0 to ${expected - 1}`;
     if (seen[index] === 1) return `holds choice ${index} twice`;
     seen[index] = 1;
@@ -32,7 +32,48 @@ export function answerChoicesMismatch(payload: unknown, expected: number): strin
  * `undefined`. See {@link answerChoicesMismatch}.
  */
 export function chunkChoiceOutOfRange(index: unknown, expected: number): string | undefined {
-  if (typeof index === "number" && Number.isSafeInteger(index) && index >= 0 && index < expected)
-    return undefined;
+  if (isChoiceIndex(index, expected)) return undefined;
   return `streams a choice numbered ${String(index)}; choices are numbered 0 to ${expected - 1}`;
 }
+
+/**
+ * The choices a stream delivered so far, against the `expected` (prompts × n) asked for: each
+ * chunk's choices must be ones asked for, and a stream that ends `ok` must have delivered each.
+ * Keeps as many entries as choices came, never the count asked for up front (a huge batch costs
+ * nothing until its chunks do). The node counts its engine's pieces with it before it signs them;
+ * the gateway, the node's chunks.
+ *
+ * @example
+ * ```ts
+ * const choices = new StreamedChoices(2);
+ * choices.add({ choices: [{ index: 0, text: "a" }] }); // undefined
+ * choices.seen; // 1: one of the 2 still to come before an `ok` end
+ * ```
+ */
+export class StreamedChoices {
+  readonly #seen = new Set<number>();
+  constructor(readonly expected: number) {}
+
+  /** How many of the choices asked for delivered a chunk. */
+  get seen(): number {
+    return this.#seen.size;
+  }
+
+  /** Counts a chunk's choices; why one was not asked for, or `undefined`. */
+  add(chunk: unknown): string | undefined {
+    const choices = (chunk as { choices?: unknown } | null)?.choices;
+    if (!Array.isArray(choices)) return undefined;
+    for (const choice of choices) {
+      const index = indexOf(choice);
+      const out = chunkChoiceOutOfRange(index, this.expected);
+      if (out !== undefined) return out;
+      this.#seen.add(index as number);
+    }
+    return undefined;
+  }
+}
+
+const indexOf = (choice: unknown) => (choice as { index?: unknown } | null)?.index;
+
+const isChoiceIndex = (index: unknown, expected: number): index is number =>
+  typeof index === "number" && Number.isSafeInteger(index) && index >= 0 && index < expected;

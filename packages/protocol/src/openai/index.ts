@@ -1,4 +1,4 @@
-export { answerChoicesMismatch, chunkChoiceOutOfRange } from "./answer-choices.js";
+export { answerChoicesMismatch, chunkChoiceOutOfRange, StreamedChoices } from "./answer-choices.js";
 export { ChatContent, ChatMessage, ChatTextPart, ChatToolCall } from "./chat-message.js";
 export { ChatCompletionRequest, ChatResponseFormat, chatMaxTokens } from "./chat-request.js";
 export { ChatCompletionChunk, ChatCompletionResponse, ChatLogprobs } from "./chat-response.js";
