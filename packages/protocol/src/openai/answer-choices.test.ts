@@ -16,10 +16,14 @@ describe("answerChoicesMismatch", () => {
       "holds 1 choices; the request asked for 3 (prompts × n)",
     );
     expect(answerChoicesMismatch(answer(0, 0), 2)).toBe("holds choice 0 twice");
-    for (const index of [2, -1, 0.5, "1", undefined])
+    for (const index of [2, -1, 0.5, undefined])
       expect(answerChoicesMismatch(answer(0, index), 2)).toBe(
         `holds a choice numbered ${String(index)}; choices are numbered 0 to 1`,
       );
+    // Text in an index is named by its type only: no engine text rides in the reason.
+    expect(answerChoicesMismatch(answer(0, "/srv/engine/secret.gguf"), 2)).toBe(
+      "holds a choice numbered (a string); choices are numbered 0 to 1",
+    );
   });
 });
 

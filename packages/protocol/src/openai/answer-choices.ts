@@ -20,7 +20,7 @@ export function answerChoicesMismatch(payload: unknown, expected: number): strin
   for (const choice of choices) {
     const index = indexOf(choice);
     if (!isChoiceIndex(index, expected))
-      return `holds a choice numbered ${String(index)}; choices are numbered 0 to ${expected - 1}`;
+      return `holds a choice numbered ${labelOf(index)}; choices are numbered 0 to ${expected - 1}`;
     if (seen[index] === 1) return `holds choice ${index} twice`;
     seen[index] = 1;
   }
@@ -33,7 +33,7 @@ export function answerChoicesMismatch(payload: unknown, expected: number): strin
  */
 export function chunkChoiceOutOfRange(index: unknown, expected: number): string | undefined {
   if (isChoiceIndex(index, expected)) return undefined;
-  return `streams a choice numbered ${String(index)}; choices are numbered 0 to ${expected - 1}`;
+  return `streams a choice numbered ${labelOf(index)}; choices are numbered 0 to ${expected - 1}`;
 }
 
 /**
@@ -74,6 +74,13 @@ export class StreamedChoices {
 }
 
 const indexOf = (choice: unknown) => (choice as { index?: unknown } | null)?.index;
+
+/**
+ * An index as a reason names it: a number as written; anything else by its type only, so that no
+ * text from an engine or node rides in a signed error or a log line.
+ */
+const labelOf = (index: unknown) =>
+  typeof index === "number" || index === null || index === undefined ? String(index) : `(a ${typeof index})`;
 
 const isChoiceIndex = (index: unknown, expected: number): index is number =>
   typeof index === "number" && Number.isSafeInteger(index) && index >= 0 && index < expected;
