@@ -4,7 +4,8 @@ import { parseArgs } from "node:util";
 import { DEFAULT_CATALOG, findService, generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { loadConfig, runMain } from "@pocket-ai/runtime";
 import { Console, Effect, Layer } from "effect";
-import { nodeLayerFromConfigFile } from "./app/node-app.js";
+import { nodeLayerFromConfigFile, nodeWorkerLayer } from "./app/node-app.js";
+import { isNodeWorker, runNodeWorker } from "./app/node-cluster.js";
 import { makeBackend } from "./backends/make-backend.js";
 import { formatProbeReport, probeBackend } from "./check/check-backend.js";
 import { NodeConfig } from "./config/node-config.js";
@@ -38,7 +39,9 @@ const command = positionals.join(" ");
 if (values.help === true || command === "" || command === "help") {
   console.log(usage);
 } else if (command === "start") {
-  runMain(Layer.launch(nodeLayerFromConfigFile(configFile)), { app: "pocket-node" });
+  // With `workers` > 1 this script runs again in each worker the primary forks.
+  if (isNodeWorker()) runNodeWorker(nodeWorkerLayer);
+  else runMain(Layer.launch(nodeLayerFromConfigFile(configFile)), { app: "pocket-node" });
 } else if (command === "check") {
   runMain(
     Effect.gen(function* () {

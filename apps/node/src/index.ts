@@ -6,9 +6,11 @@
 export {
   NodeStartError,
   nodeLayer,
+  nodeWorkerLayer,
   type RunningNode,
   type StartNodeOptions,
   startNode,
 } from "./app/node-app.js";
+export { isNodeWorker, runNodeWorker } from "./app/node-cluster.js";
 export { NodeConfig } from "./config/node-config.js";
 export type { NodeInfo } from "./info/node-info.js";

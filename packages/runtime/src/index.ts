@@ -15,7 +15,14 @@ export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";
-export { Counter, Gauge, Histogram, LATENCY_BUCKETS, MetricsRegistry } from "./metrics/registry.js";
+export {
+  Counter,
+  Gauge,
+  Histogram,
+  LATENCY_BUCKETS,
+  MetricsRegistry,
+  mergeExpositions,
+} from "./metrics/registry.js";
 export {
   abortableIterator,
   type DeadlineReason,

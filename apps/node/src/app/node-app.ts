@@ -15,9 +15,11 @@ import { Metrics } from "../metrics/node-metrics.js";
 import { AnnounceLoop } from "../registration/announce-loop.js";
 import { RelayService } from "../relay/relay-service.js";
 import { Membership } from "../relay/session-membership.js";
+import { NodeCluster } from "./node-cluster.js";
 import { NodeEndpoint } from "./node-server.js";
 import { type NodeOptions, NodeSettings, type NodeStartError } from "./node-settings.js";
 import { BackendPools } from "./served-services.js";
+import { type PrimaryLink, WorkerLink } from "./worker-link.js";
 
 export { NodeStartError } from "./node-settings.js";
 
@@ -26,15 +28,53 @@ export interface StartNodeOptions extends NodeOptions {
   readonly now?: () => number;
 }
 
+/** What embedding processes read off a running node (see {@link startNode}). */
+export type NodeLayer = Layer.Layer<
+  NodeEndpoint | NodeIdentity | NodeDescription | RelayLedger | ClaimLedger | ClaimLoop,
+  NodeStartError
+>;
+
 /**
  * The whole node as one layer: settings and clock; key, metrics and database; relay and claim
  * ledgers, backend pools, session membership and gateway clients; the relay service and the
  * node's description; the HTTP server; the announce and claim loops. Closing it stops the loops,
  * drains in-flight relays, closes the backend pools and checkpoints the database, in that order.
  */
-export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}) {
+export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}): NodeLayer {
+  const stores = nodeStores(config, options);
+  const loops = Layer.mergeAll(AnnounceLoop, ClaimLoop.layer, startedLog);
+  if (config.workers > 1) {
+    // The primary serves no relay: its workers do (node-cluster.ts).
+    const cluster = NodeCluster.pipe(
+      Layer.provideMerge(NodeDescription.layer.pipe(Layer.provideMerge(stores))),
+    );
+    return loops.pipe(Layer.provideMerge(cluster));
+  }
+  const serving = Layer.mergeAll(RelayService.layer, NodeDescription.layer).pipe(Layer.provideMerge(stores));
+  return loops.pipe(Layer.provideMerge(NodeEndpoint.layer.pipe(Layer.provideMerge(serving))));
+}
+
+/**
+ * One worker of a node that runs several (`workers` > 1, see `node-cluster.ts`): it serves relays
+ * on the port the workers share, admitting each through `link` to its primary, and runs no loop.
+ */
+export function nodeWorkerLayer(
+  config: NodeConfig,
+  link: PrimaryLink,
+): Layer.Layer<NodeEndpoint, NodeStartError> {
+  const stores = nodeStores(config, {}, Layer.succeed(WorkerLink, link));
+  const serving = Layer.mergeAll(RelayService.layer, NodeDescription.layer).pipe(Layer.provideMerge(stores));
+  return NodeEndpoint.layer.pipe(Layer.provideMerge(serving));
+}
+
+/** The layers every process of a node builds: settings, clock, key, metrics, database and stores. */
+function nodeStores(
+  config: NodeConfig,
+  options: StartNodeOptions,
+  link: Layer.Layer<WorkerLink> | Layer.Layer<never> = Layer.empty,
+) {
   const clock = options.now === undefined ? NodeClock.layer : NodeClock.from(options.now);
-  const settings = NodeSettings.layer(config, options);
+  const settings = Layer.merge(NodeSettings.layer(config, options), link);
   // Effect.log* through the node's redacting logger, and spans to OTLP when configured, for every
   // layer built on top (the runtime that serves procedures included).
   const observability = Layer.unwrapEffect(
@@ -43,16 +83,13 @@ export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}) {
   const foundation = Layer.mergeAll(NodeIdentity.layer, Metrics.layer, NodeDatabase.layer, clock).pipe(
     Layer.provideMerge(Layer.merge(settings, observability)),
   );
-  const stores = Layer.mergeAll(
+  return Layer.mergeAll(
     RelayLedger.layer,
     ClaimLedger.layer,
     BackendPools.layer,
     Membership.layer,
     GatewayClients.layer,
   ).pipe(Layer.provideMerge(foundation));
-  const serving = Layer.mergeAll(RelayService.layer, NodeDescription.layer).pipe(Layer.provideMerge(stores));
-  const server = NodeEndpoint.layer.pipe(Layer.provideMerge(serving));
-  return Layer.mergeAll(AnnounceLoop, ClaimLoop.layer, startedLog).pipe(Layer.provideMerge(server));
 }
 
 const startedLog = Layer.effectDiscard(

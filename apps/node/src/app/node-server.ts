@@ -1,12 +1,13 @@
 import { contextFromRequest, makeNodeRelayHandler, makeNodeRouter, type NodeRelayApi } from "@pocket-ai/link";
-import { serveHttp, spanned } from "@pocket-ai/runtime";
+import { mergeExpositions, serveHttp, spanned } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { Context, Duration, Effect, Layer } from "effect";
+import { Context, Duration, Effect, Layer, Option } from "effect";
 import { NodeDescription } from "../info/node-info.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { RelayService } from "../relay/relay-service.js";
 import { NodeSettings, NodeStartError } from "./node-settings.js";
 import { BackendPools } from "./served-services.js";
+import { WorkerLink } from "./worker-link.js";
 
 /** Where the node listens: its base URL and the tRPC URL gateways call (`<publicUrl or url>/trpc`). */
 export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
@@ -26,6 +27,16 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const metrics = yield* Metrics;
       const { pools } = yield* BackendPools;
       const runtime = yield* Effect.runtime<never>();
+      const worker = Option.getOrUndefined(yield* Effect.serviceOption(WorkerLink));
+      const render = () => {
+        for (const pool of pools.values()) {
+          const stats = pool.stats();
+          metrics.queueDepth.set({ service: stats.serviceId }, stats.queueDepth);
+          for (const b of stats.backends) metrics.inFlight.set({ backend: b.id }, b.inFlight);
+        }
+        return metrics.registry.render();
+      };
+      worker?.onRender(render);
       // Without span export configured these spans are skipped (`spanned`).
       const impl: NodeRelayApi = {
         relay: (input) => spanned(relays.relay(input), "Node.relay"),
@@ -73,16 +84,25 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
           const path = (req.url ?? "/").split("?")[0];
           if (path?.startsWith("/trpc/")) return relayCalls(req, res) ? undefined : trpc(req, res);
           if (path === "/metrics") {
-            for (const pool of pools.values()) {
-              const stats = pool.stats();
-              metrics.queueDepth.set({ service: stats.serviceId }, stats.queueDepth);
-              for (const b of stats.backends) metrics.inFlight.set({ backend: b.id }, b.inFlight);
+            if (worker === undefined) {
+              res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+              return res.end(render());
             }
-            res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-            return res.end(metrics.registry.render());
+            // One scrape of a node with several workers holds every process's metrics.
+            const own = [{ process: String(worker.index), text: render() }];
+            worker
+              .scrape()
+              .catch(() => own)
+              .then((parts) => {
+                res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+                res.end(mergeExpositions(parts, "worker"));
+              });
+            return;
           }
           if (path === "/health") {
-            const h = description.health();
+            // A worker of several says which one answered (the primary passes connections in turn).
+            const h =
+              worker === undefined ? description.health() : { ...description.health(), worker: worker.index };
             res.writeHead(h.ok ? 200 : 503, { "content-type": "application/json" });
             return res.end(JSON.stringify(h));
           }

@@ -157,6 +157,13 @@ export const NodeConfig = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),
+  /**
+   * Processes that serve relays, sharing the node's port, key and ledger (docs/node-workers.md):
+   * one process carries a few thousand streamed tokens per second; a node in front of a GPU that
+   * produces more runs several. Each backend's `maxConcurrency` and `maxQueue` are shared out among
+   * them. `gguf` backends (a model loaded in-process) need 1.
+   */
+  workers: z.int().min(1).max(64).default(1),
   /** On SIGTERM, how long in-flight relays may take to finish before connections are closed. */
   shutdownDrainMs: z.number().int().min(0).max(600_000).default(10_000),
 });

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { openSqlite, packageFile } from "@pocket-ai/runtime";
-import { Context, Effect, Layer } from "effect";
+import { Context, Effect, Layer, Option } from "effect";
 import { NodeSettings, NodeStartError } from "../app/node-settings.js";
+import { WorkerLink } from "../app/worker-link.js";
 import { NodeClock } from "../clock/node-clock.js";
 import { ClaimStore } from "./claim-store.js";
 import { type NodeDb, RelayStore } from "./relay-store.js";
@@ -33,7 +34,9 @@ export class RelayLedger extends Context.Tag("node/RelayLedger")<RelayLedger, Re
   static readonly layer = Layer.effect(
     RelayLedger,
     Effect.gen(function* () {
-      const store = new RelayStore(yield* NodeDatabase);
+      // A worker of several admits each request hash through its primary (app/node-cluster.ts).
+      const link = yield* Effect.serviceOption(WorkerLink);
+      const store = new RelayStore(yield* NodeDatabase, Option.getOrUndefined(link));
       const { log } = yield* NodeSettings;
       const clock = yield* NodeClock;
       const abandoned = yield* store

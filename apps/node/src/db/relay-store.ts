@@ -98,6 +98,16 @@ export interface AnsweredRelay {
 /** Admitted relays held in memory before the first sweep of the expired ones (see `admit`). */
 const FIRST_SWEEP_AT = 1_024;
 
+/**
+ * Admission shared by the processes of one node (its workers, see `app/node-cluster.ts`): a request
+ * hash is in flight in at most one of them. `admit` is `false` when another holds it; `release`
+ * hands hashes back once their rows are committed (the database refuses replays from then on).
+ */
+export interface SharedAdmission {
+  admit(requestHash: string, expiresAt: number | undefined): Promise<boolean>;
+  release(requestHashes: readonly string[]): void;
+}
+
 /** A relay's row waiting for the next group commit, and the write waiting on it. */
 interface QueuedRow {
   readonly requestHash: string;
@@ -128,7 +138,11 @@ export class RelayStore {
   /** The request hashes of the queued rows: a second outcome for one of them changes nothing. */
   readonly #recording = new Set<string>();
 
-  constructor(private readonly db: NodeDb) {
+  constructor(
+    private readonly db: NodeDb,
+    /** The node's other processes, when it runs several (absent: this process alone admits). */
+    private readonly shared?: SharedAdmission,
+  ) {
     const p = sql.placeholder;
     this.#known = prepareStatement(
       db,
@@ -170,13 +184,37 @@ export class RelayStore {
    * concurrent copies of one request cannot both be admitted.
    */
   admit(relay: AdmittedRelay, now: number): Effect.Effect<boolean, NodeStoreError> {
-    return storeWrite("admit relay", () => {
-      if (this.#admitted.has(relay.requestHash)) return false;
-      if (this.#known.get({ requestHash: relay.requestHash }) !== undefined) return false;
+    const fresh = () =>
+      !this.#admitted.has(relay.requestHash) &&
+      this.#known.get({ requestHash: relay.requestHash }) === undefined;
+    const take = () => {
       if (this.#admitted.size >= this.#sweepAt) this.#sweep(now);
       this.#admitted.set(relay.requestHash, { relay, at: now });
       return true;
-    });
+    };
+    const shared = this.shared;
+    if (shared === undefined) return storeWrite("admit relay", () => fresh() && take());
+    // Several processes: the primary holds each hash in flight in one of them. A relay another
+    // process answered while this one asked is in the database by then (its row is committed
+    // before its hash is released), so the second look refuses it.
+    return Effect.flatMap(storeWrite("admit relay", fresh), (isFresh) =>
+      !isFresh
+        ? Effect.succeed(false)
+        : Effect.tryPromise({
+            try: () => shared.admit(relay.requestHash, relay.expiresAt),
+            catch: (e) => storeError("admit relay", e),
+          }).pipe(
+            Effect.flatMap((granted) =>
+              !granted
+                ? Effect.succeed(false)
+                : storeWrite("admit relay", () => {
+                    if (fresh()) return take();
+                    shared.release([relay.requestHash]);
+                    return false;
+                  }),
+            ),
+          ),
+    );
   }
 
   /** Forgets the admitted relays whose session can no longer admit anything (amortized: see `#sweepAt`). */
@@ -264,15 +302,18 @@ export class RelayStore {
         }
       }
     }
+    const written: string[] = [];
     for (const queued of batch) {
       this.#recording.delete(queued.requestHash);
       if (failed?.has(queued) === true) {
         queued.done(Effect.fail(storeError(queued.operation, failed.get(queued))));
       } else {
         this.#admitted.delete(queued.requestHash);
+        written.push(queued.requestHash);
         queued.done(Effect.void);
       }
     }
+    if (written.length > 0) this.shared?.release(written);
   };
 
   /**

@@ -29,6 +29,7 @@ export class GatewayCounts {
   readonly #auditEvery: number;
   readonly #draw: (below: number) => number;
   readonly #report: GatewayCountReport | undefined;
+  readonly #onDistrust: ((gateway: string) => void) | undefined;
 
   constructor(options: {
     /** Gateways whose counts may be taken: those of the node's config. */
@@ -38,11 +39,14 @@ export class GatewayCounts {
     /** A uniform integer in [0, below): the audit draw (tests pass a fixed one). */
     readonly draw?: (below: number) => number;
     readonly report?: GatewayCountReport;
+    /** Hears of each gateway newly distrusted here (a node's workers share what one of them caught). */
+    readonly onDistrust?: (gateway: string) => void;
   }) {
     this.#trusted = new Set(options.trusted);
     this.#auditEvery = Math.max(1, Math.floor(options.auditEvery));
     this.#draw = options.draw ?? randomInt;
     this.#report = options.report;
+    this.#onDistrust = options.onDistrust;
   }
 
   /** Tells the reporter how a relay's input was counted. */
@@ -68,6 +72,12 @@ export class GatewayCounts {
     const first = !this.#distrusted.has(gateway);
     this.#distrusted.add(gateway);
     this.#report?.wrong(gateway, claimed, counted, first);
+    if (first) this.#onDistrust?.(gateway);
+  }
+
+  /** Another worker of this node caught the gateway: its counts are no longer taken here either. */
+  distrustedElsewhere(gateway: string): void {
+    this.#distrusted.add(gateway);
   }
 
   /** Whether a gateway's counts are no longer taken. */

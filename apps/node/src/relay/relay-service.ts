@@ -18,9 +18,10 @@ import {
   signRelayResponse,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
-import { Context, Effect, Either, Exit, FiberId, Layer, Scope } from "effect";
+import { Context, Effect, Either, Exit, FiberId, Layer, Option, Scope } from "effect";
 import { NodeSettings } from "../app/node-settings.js";
 import { BackendPools } from "../app/served-services.js";
+import { WorkerLink } from "../app/worker-link.js";
 import { BackendTimeout, type CallDeadline, type StreamPiece } from "../backends/backend.js";
 import { withDeadline } from "../backends/deadline.js";
 import { asPoolError } from "../backends/piece-iterator.js";
@@ -89,6 +90,25 @@ export class RelayService extends Context.Tag("node/RelayService")<
       const { services, pools } = yield* BackendPools;
       const membership = yield* Membership;
       const clock = yield* NodeClock;
+      // Workers of one node share the gateways one of them caught miscounting (app/node-cluster.ts).
+      const link = Option.getOrUndefined(yield* Effect.serviceOption(WorkerLink));
+      const counts = new GatewayCounts({
+        trusted: config.gateways.map((g) => g.address),
+        auditEvery: config.countAuditEvery,
+        report: {
+          counted: (source) => metrics.inputCounts.inc({ source }),
+          wrong: (gateway, claimed, counted, first) => {
+            metrics.wrongCounts.inc({ gateway });
+            if (first)
+              log.warn(
+                "a gateway's signed input count differs from the node's tokenizer: its relays are counted by the node from now on",
+                { code: "GATEWAY_COUNT_WRONG", gateway, claimed, counted },
+              );
+          },
+        },
+        ...(link === undefined ? {} : { onDistrust: (gateway: string) => link.distrusted(gateway) }),
+      });
+      link?.onDistrust((gateway) => counts.distrustedElsewhere(gateway));
       return RelayService.make({
         key,
         store,
@@ -105,21 +125,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           store,
           inSession: (request) => membership.check(request),
           now: clock.now,
-          counts: new GatewayCounts({
-            trusted: config.gateways.map((g) => g.address),
-            auditEvery: config.countAuditEvery,
-            report: {
-              counted: (source) => metrics.inputCounts.inc({ source }),
-              wrong: (gateway, claimed, counted, first) => {
-                metrics.wrongCounts.inc({ gateway });
-                if (first)
-                  log.warn(
-                    "a gateway's signed input count differs from the node's tokenizer: its relays are counted by the node from now on",
-                    { code: "GATEWAY_COUNT_WRONG", gateway, claimed, counted },
-                  );
-              },
-            },
-          }),
+          counts,
         },
       });
     }),

@@ -1,5 +1,6 @@
 import { isNodeInSession, type RelayRequest } from "@pocket-ai/protocol";
-import { Context, Effect, Layer } from "effect";
+import { Context, Effect, Layer, Option } from "effect";
+import { WorkerLink } from "../app/worker-link.js";
 import { NodeIdentity } from "../identity/node-identity.js";
 
 /**
@@ -14,6 +15,7 @@ export class SessionMembership {
   private readonly candidates = new Map<string, readonly { address: string }[]>();
   /** Per gateway and session: the pinned list, and whether this node is in the session's set of it. */
   private readonly pinned = new Map<string, Pinned>();
+  private readonly listeners: MembershipListener[] = [];
 
   constructor(
     private readonly nodeAddress: string,
@@ -24,6 +26,12 @@ export class SessionMembership {
   update(registry: Record<string, readonly { address: string }[]>, nodesPerSession: number): void {
     this.nodesPerSession = nodesPerSession;
     for (const [serviceId, list] of Object.entries(registry)) this.candidates.set(serviceId, list);
+    for (const listener of this.listeners) listener(registry, nodesPerSession);
+  }
+
+  /** Hears every update (a node's primary passes each on to its workers). */
+  onUpdate(listener: MembershipListener): void {
+    this.listeners.push(listener);
   }
 
   check(request: RelayRequest): boolean {
@@ -47,6 +55,12 @@ export class SessionMembership {
   }
 }
 
+/** Hears a membership update: the candidate lists by service, and the session set's size. */
+export type MembershipListener = (
+  registry: Record<string, readonly { address: string }[]>,
+  nodesPerSession: number,
+) => void;
+
 interface Pinned {
   readonly list: readonly { address: string }[];
   /** The set size `member` was selected with (-1: not yet). */
@@ -58,6 +72,13 @@ interface Pinned {
 export class Membership extends Context.Tag("node/Membership")<Membership, SessionMembership>() {
   static readonly layer = Layer.effect(
     Membership,
-    Effect.map(NodeIdentity, ({ key }) => new SessionMembership(key.address, 24)),
+    Effect.gen(function* () {
+      const { key } = yield* NodeIdentity;
+      const membership = new SessionMembership(key.address, 24);
+      // A worker of several hears the lists its primary's registrations bring (app/node-cluster.ts).
+      const link = yield* Effect.serviceOption(WorkerLink);
+      if (Option.isSome(link)) link.value.onMembership((registry, n) => membership.update(registry, n));
+      return membership;
+    }),
   );
 }

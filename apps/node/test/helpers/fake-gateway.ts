@@ -24,7 +24,13 @@ import { Effect, Runtime } from "effect";
  */
 export async function startFakeGateway(
   session: SessionParams,
-  options: { refuseClaimsFirst?: number; key?: KeyPair } = {},
+  options: {
+    refuseClaimsFirst?: number;
+    key?: KeyPair;
+    /** The candidate lists its registration answers carry (default: the announcing node alone). */
+    registry?: (a: NodeAnnouncement) => Record<string, { address: string; registeredAt: number }[]>;
+    nodesPerSession?: number;
+  } = {},
 ) {
   const key: KeyPair = options.key ?? generateKeyPair();
   const announcements: NodeAnnouncement[] = [];
@@ -42,10 +48,12 @@ export async function startFakeGateway(
           accepted: true as const,
           gatewayAddress: key.address,
           session,
-          nodesPerSession: 24,
-          registry: Object.fromEntries(
-            a.services.map((s) => [s.serviceId, [{ address: a.node.address, registeredAt: 1 }]]),
-          ),
+          nodesPerSession: options.nodesPerSession ?? 24,
+          registry:
+            options.registry?.(a) ??
+            Object.fromEntries(
+              a.services.map((s) => [s.serviceId, [{ address: a.node.address, registeredAt: 1 }]]),
+            ),
           nextAnnounceMs: 60_000,
         });
       }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MetricsRegistry } from "./registry.js";
+import { MetricsRegistry, mergeExpositions } from "./registry.js";
 
 describe("MetricsRegistry", () => {
   it("renders counters, gauges and histograms in Prometheus text format", () => {
@@ -26,5 +26,38 @@ describe("MetricsRegistry", () => {
     const r = new MetricsRegistry();
     r.counter("c", "h").inc({ v: 'a"b\\c\nd' });
     expect(r.render()).toContain('c{v="a\\"b\\\\c\\nd"} 1');
+  });
+
+  it("merges several processes' expositions: each metric's HELP and TYPE once, every sample labelled by its process", () => {
+    const of = (relays: number, seconds: number) => {
+      const r = new MetricsRegistry();
+      r.counter("relays_total", "Relays served").inc({ outcome: "ok" }, relays);
+      r.counter("plain_total", "No labels").inc({}, relays);
+      r.histogram("latency_seconds", "Latency", [1]).observe({}, seconds);
+      return r.render();
+    };
+    const text = mergeExpositions(
+      [
+        { process: "1", text: of(2, 0.5) },
+        { process: "2", text: of(3, 2) },
+      ],
+      "worker",
+    );
+    expect(text.match(/# HELP relays_total /g)).toHaveLength(1);
+    expect(text.match(/# TYPE latency_seconds histogram/g)).toHaveLength(1);
+    expect(text).toContain('relays_total{worker="1",outcome="ok"} 2');
+    expect(text).toContain('relays_total{worker="2",outcome="ok"} 3');
+    expect(text).toContain('plain_total{worker="2"} 3');
+    expect(text).toContain('latency_seconds_bucket{worker="1",le="1"} 1');
+    expect(text).toContain('latency_seconds_bucket{worker="2",le="1"} 0');
+    expect(text).toContain('latency_seconds_count{worker="2"} 1');
+    // Every sample line follows its own family's TYPE line.
+    const lines = text.trim().split("\n");
+    const typeAt = (name: string) => lines.indexOf(lines.find((l) => l.startsWith(`# TYPE ${name} `))!);
+    const plainSamples = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith("plain_total{"));
+    for (const [, i] of plainSamples) {
+      expect(i).toBeGreaterThan(typeAt("plain_total"));
+      expect(i).toBeLessThan(typeAt("latency_seconds"));
+    }
   });
 });

@@ -142,3 +142,42 @@ export class MetricsRegistry {
     return metric;
   }
 }
+
+/**
+ * The expositions of several processes of one app (a node's workers and its primary) as one: each
+ * metric's HELP and TYPE once, then every process's samples of it, each with a `label` naming the
+ * process, so that one scrape sees them all and no two series collide.
+ */
+export function mergeExpositions(
+  parts: readonly { readonly process: string; readonly text: string }[],
+  label = "process",
+): string {
+  const families = new Map<string, { head: string[]; samples: string[] }>();
+  for (const { process, text } of parts) {
+    const value = escapeLabel(process);
+    let family: { head: string[]; samples: string[] } | undefined;
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      const comment = /^# (HELP|TYPE) (\S+) /.exec(line);
+      if (comment !== null) {
+        const name = comment[2] as string;
+        family = families.get(name);
+        if (family === undefined) {
+          family = { head: [], samples: [] };
+          families.set(name, family);
+        }
+        if (!family.head.some((h) => h.startsWith(`# ${comment[1]} `))) family.head.push(line);
+        continue;
+      }
+      if (line.startsWith("#") || family === undefined) continue;
+      const brace = line.indexOf("{");
+      const space = line.indexOf(" ");
+      family.samples.push(
+        brace !== -1 && brace < space
+          ? `${line.slice(0, brace + 1)}${label}="${value}",${line.slice(brace + 1)}`
+          : `${line.slice(0, space)}{${label}="${value}"}${line.slice(space)}`,
+      );
+    }
+  }
+  return `${[...families.values()].map((f) => [...f.head, ...f.samples].join("\n")).join("\n")}\n`;
+}

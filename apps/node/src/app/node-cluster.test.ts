@@ -1,0 +1,158 @@
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import { NodeConfig } from "../config/node-config.js";
+import { ClusterHub, workerConfig, workersRefusal } from "./node-cluster.js";
+import { PrimaryLink, type ToWorker } from "./worker-link.js";
+
+/**
+ * Workers wired to a hub as Node's IPC wires them: each message is serialized and arrives on a
+ * later turn of the event loop; a channel can disconnect.
+ */
+function wire(hub: ClusterHub, id: number) {
+  const channel = new EventEmitter() as EventEmitter & { send(message: unknown): boolean };
+  let connected = true;
+  channel.send = (message) => {
+    if (!connected) return false;
+    const copy = JSON.parse(JSON.stringify(message)) as unknown;
+    setImmediate(() => hub.receive(id, copy));
+    return true;
+  };
+  const link = new PrimaryLink(id, channel);
+  hub.join(id, (message: ToWorker) => {
+    const copy = JSON.parse(JSON.stringify(message)) as unknown;
+    setImmediate(() => channel.emit("message", copy));
+  });
+  const disconnect = () => {
+    connected = false;
+    hub.leave(id);
+    channel.emit("disconnect");
+  };
+  return { link, disconnect };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("the workers' shared admission", () => {
+  it("grants a request hash to one worker at a time, until its row is committed and it is released", async () => {
+    const hub = new ClusterHub();
+    const a = wire(hub, 1);
+    const b = wire(hub, 2);
+    expect(await a.link.admit("h1", undefined)).toBe(true);
+    expect(await b.link.admit("h1", undefined)).toBe(false);
+    expect(await a.link.admit("h1", undefined)).toBe(false);
+    // Only its holder releases a hash.
+    b.link.release(["h1"]);
+    await turn();
+    await turn();
+    expect(await b.link.admit("h1", undefined)).toBe(false);
+    a.link.release(["h1"]);
+    await turn();
+    await turn();
+    expect(hub.admissions.size).toBe(0);
+    expect(await b.link.admit("h1", undefined)).toBe(true);
+  });
+
+  it("drops what a worker held when it is gone, and fails its pending admissions", async () => {
+    const hub = new ClusterHub();
+    const a = wire(hub, 1);
+    const b = wire(hub, 2);
+    expect(await a.link.admit("h1", undefined)).toBe(true);
+    const pending = a.link.admit("h2", undefined);
+    a.disconnect();
+    await expect(pending).rejects.toThrow(/primary process is gone/);
+    await expect(a.link.admit("h3", undefined)).rejects.toThrow(/primary process is gone/);
+    expect(await b.link.admit("h1", undefined)).toBe(true);
+  });
+
+  it("forgets hashes whose session ended once the table grows, and keeps the rest", () => {
+    let now = 1_000;
+    const hub = new ClusterHub(() => now);
+    for (let i = 0; i < 1_023; i++) expect(hub.admissions.admit(1, `old${i}`, 2_000, now)).toBe(true);
+    expect(hub.admissions.admit(1, "open", undefined, now)).toBe(true);
+    now = 3_000;
+    expect(hub.admissions.admit(1, "new", 5_000, now)).toBe(true);
+    expect(hub.admissions.size).toBe(2);
+    expect(hub.admissions.admit(2, "open", undefined, now)).toBe(false);
+    expect(hub.admissions.admit(2, "old0", undefined, now)).toBe(true);
+  });
+
+  it("passes the gateways' lists to every worker, the latest to one that joins later, and a caught gateway to the others", async () => {
+    const hub = new ClusterHub();
+    const a = wire(hub, 1);
+    const heard: string[] = [];
+    a.link.onMembership((registry, n) => heard.push(`a:${Object.keys(registry).join()}:${n}`));
+    hub.membership({ "llama-2-13b": [{ address: "pokt1x" }] }, 3);
+    await turn();
+    const b = wire(hub, 2);
+    await turn();
+    b.link.onMembership((registry, n) => heard.push(`b:${Object.keys(registry).join()}:${n}`));
+    expect(heard).toEqual(["a:llama-2-13b:3", "b:llama-2-13b:3"]);
+
+    const caught: string[] = [];
+    a.link.onDistrust((g) => caught.push(`a:${g}`));
+    b.link.onDistrust((g) => caught.push(`b:${g}`));
+    a.link.distrusted("pokt1gateway");
+    await turn();
+    await turn();
+    expect(caught).toEqual(["b:pokt1gateway"]);
+  });
+
+  it("gathers every process's metrics for a scrape one worker took, and leaves out a worker that is gone", async () => {
+    const hub = new ClusterHub(
+      Date.now,
+      () => "# HELP claims_total c\n# TYPE claims_total counter\nclaims_total 4\n",
+    );
+    const a = wire(hub, 1);
+    const b = wire(hub, 2);
+    const c = wire(hub, 3);
+    a.link.onRender(() => "relays_total 1\n");
+    b.link.onRender(() => "relays_total 2\n");
+    c.link.onRender(() => "relays_total 3\n");
+    const parts = await b.link.scrape();
+    expect([...parts].map((p) => `${p.process}:${p.text.trim().split("\n").at(-1)}`).sort()).toEqual([
+      "1:relays_total 1",
+      "2:relays_total 2",
+      "3:relays_total 3",
+      "primary:claims_total 4",
+    ]);
+    c.disconnect();
+    const after = await a.link.scrape();
+    expect(after.map((p) => p.process).sort()).toEqual(["1", "2", "primary"]);
+  });
+
+  it("ignores messages that are not of the protocol", async () => {
+    const hub = new ClusterHub();
+    const a = wire(hub, 1);
+    hub.receive(1, "admit h1");
+    hub.receive(1, { pocket: "admit", id: "x", hash: "h1" });
+    hub.receive(1, { pocket: "release", hashes: "h1" });
+    expect(hub.admissions.size).toBe(0);
+    expect(await a.link.admit("h1", undefined)).toBe(true);
+  });
+});
+
+describe("the workers' config", () => {
+  const config = (workers: number, kind = "dev") =>
+    NodeConfig.parse({
+      workers,
+      services: [
+        {
+          serviceId: "llama-2-13b",
+          backends: [{ kind, maxConcurrency: 10, maxQueue: 33, modelPath: "m.gguf" }],
+        },
+      ],
+    });
+
+  it("shares each backend's concurrency and queue out among the workers, at least one relay each", () => {
+    const backend = (n: number) => workerConfig(config(n)).services[0]!.backends[0]!;
+    expect([backend(1).maxConcurrency, backend(1).maxQueue]).toEqual([10, 33]);
+    expect([backend(4).maxConcurrency, backend(4).maxQueue]).toEqual([2, 9]);
+    expect(backend(16).maxConcurrency).toBe(1);
+  });
+
+  it("refuses several workers in front of an in-process gguf model, naming the backend", () => {
+    expect(workersRefusal(config(1, "gguf"))).toBeUndefined();
+    expect(workersRefusal(config(2, "dev"))).toBeUndefined();
+    expect(workersRefusal(config(2, "gguf"))).toMatch(/services\.0\.backends\.0.*workers: 1/);
+  });
+});
