@@ -11,6 +11,8 @@ export interface Target {
   readonly system: System;
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** More fronts of the same system (several gateways before one node): requests go to each in turn. */
+  readonly more?: readonly { readonly url: string; readonly headers: Readonly<Record<string, string>> }[];
 }
 
 export interface SliceResult {
@@ -28,13 +30,19 @@ const TOKEN = /"(content|text)":"[^"]/;
 
 export function makeLoadClient(target: Target, maxSockets: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
-  const url = new URL(`${target.url}/v1/chat/completions`);
+  const fronts = [target, ...(target.more ?? [])].map((front) => ({
+    url: new URL(`${front.url}/v1/chat/completions`),
+    headers: front.headers,
+  }));
+  let turn = 0;
 
   const one = (body: string, out: SliceResult) =>
     new Promise<void>((resolve) => {
       const started = performance.now();
+      const front = fronts[turn++ % fronts.length]!;
+      const url = front.url;
       const headers = {
-        ...target.headers,
+        ...front.headers,
         "content-type": "application/json",
         "content-length": String(Buffer.byteLength(body)),
       };

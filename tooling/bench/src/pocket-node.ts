@@ -1,21 +1,23 @@
 /**
  * Child process: a Pocket AI node in its default configuration (signed answers, relay ledger in
  * SQLite, claim loop on) in front of the mock backend through the `vllm` adapter, registered with
- * the benchmark's gateway. Reports `{ url, address }` once it serves.
+ * the benchmark's gateways. Reports `{ url, address }` once it serves. `--workers <n>` runs it as
+ * a node of n worker processes (docs/node-workers.md).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { NodeConfig, startNode } from "@pocket-ai/node";
+import { isNodeWorker, NodeConfig, nodeWorkerLayer, runNodeWorker, startNode } from "@pocket-ai/node";
 import { Effect, Exit, Scope } from "effect";
 import { onStopMessage, reportFailure, reportReady } from "./child-ipc.js";
 
 const { values } = parseArgs({
   options: {
-    "gateway-trpc": { type: "string" },
-    "gateway-address": { type: "string" },
+    "gateway-trpc": { type: "string", multiple: true },
+    "gateway-address": { type: "string", multiple: true },
     "backend-url": { type: "string" },
+    workers: { type: "string", default: "1" },
   },
 });
 
@@ -24,7 +26,11 @@ async function main() {
   const config = NodeConfig.parse({
     listen: { host: "127.0.0.1", port: 0 },
     dataDir,
-    gateways: [{ url: values["gateway-trpc"], address: values["gateway-address"] }],
+    gateways: (values["gateway-trpc"] ?? []).map((url, i) => ({
+      url,
+      address: values["gateway-address"]?.[i],
+    })),
+    workers: Number(values.workers),
     services: [
       {
         serviceId: "llama-2-13b",
@@ -50,4 +56,6 @@ async function main() {
   reportReady({ url: node.url, address: node.key.address });
 }
 
-main().catch(reportFailure);
+// With `--workers` > 1 the node forks this script again for each worker.
+if (isNodeWorker()) runNodeWorker(nodeWorkerLayer);
+else main().catch(reportFailure);

@@ -22,6 +22,32 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
+/**
+ * CPU seconds of a process and every process it started that still runs (a node's workers): its
+ * own, then each child's, read from `/proc/<pid>/task/<pid>/children`.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid);
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // A kernel without the children file: the process alone.
+  }
+  for (const child of children) {
+    try {
+      total += treeCpuSeconds(child);
+    } catch {
+      // The child exited between the listing and the read.
+    }
+  }
+  return total;
+}
+
 function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8")
     .split("\n")

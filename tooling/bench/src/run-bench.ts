@@ -8,7 +8,9 @@
  * under `--cpu-prof`, profiles in `bench/results/profiles/`), `--key-rpm <n>` and `--key-tpm <n>` (rate
  * limits on the Pocket AI path's API key, so each relay checks and records its rate window),
  * `--no-steady` (skip the steady-state warm-up of `steady-warmup.ts`: first seconds, not a server's
- * steady state).
+ * steady state), `--gateways <n>` and `--node-workers <n>` (the Pocket AI path as n gateways taking
+ * the load in turn before one node of n worker processes: a node in front of a GPU, on a machine
+ * with the cores for it; CPU summed over the processes).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -41,6 +43,8 @@ const { values } = parseArgs({
     "key-rpm": { type: "string" },
     "key-tpm": { type: "string" },
     "no-steady": { type: "boolean", default: false },
+    gateways: { type: "string" },
+    "node-workers": { type: "string" },
   },
   allowPositionals: true,
 });
@@ -68,10 +72,15 @@ async function waitForPocket(systems: Systems) {
   if (pocket === undefined) return;
   const client = makeLoadClient(pocket.target, 1);
   const body = chatBody("pocket", { stream: false, maxTokens: 4 });
-  for (let attempt = 0; attempt < 150; attempt++) {
+  // Requests go to the fronts in turn: every gateway must answer, one after another.
+  const fronts = 1 + (pocket.target.more?.length ?? 0);
+  let answered = 0;
+  for (let attempt = 0; attempt < 150 * fronts; attempt++) {
     const result = await client.slice(body, 1, 1, 5_000);
-    if (result.errors === 0) return client.close();
-    if (attempt === 149) throw new Error(`the Pocket AI path never answered: ${result.firstError}`);
+    answered = result.errors === 0 ? answered + 1 : 0;
+    if (answered === fronts) return client.close();
+    if (attempt === 150 * fronts - 1)
+      throw new Error(`the Pocket AI path never answered: ${result.firstError}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -87,6 +96,8 @@ async function main() {
       rpm: values["key-rpm"] === undefined ? undefined : Number(values["key-rpm"]),
       tpm: values["key-tpm"] === undefined ? undefined : Number(values["key-tpm"]),
     },
+    gateways: values.gateways === undefined ? undefined : Number(values.gateways),
+    nodeWorkers: values["node-workers"] === undefined ? undefined : Number(values["node-workers"]),
   });
   for (const note of systems.notes) log(note);
   const metrics = new Metrics();

@@ -7,6 +7,7 @@ import type { Child } from "./child-process.js";
 import { startRunner } from "./child-process.js";
 import type { System, Target } from "./load-client.js";
 import { startPortkey } from "./portkey.js";
+import { cpuSeconds, treeCpuSeconds } from "./proc-stats.js";
 
 export interface SystemUnderTest {
   readonly target: Target;
@@ -37,6 +38,10 @@ export async function startSystems(options: {
   readonly profileDir?: string | undefined;
   /** Rate limits for the Pocket AI path's API key (none when absent). */
   readonly keyLimits?: { readonly rpm?: number | undefined; readonly tpm?: number | undefined };
+  /** Gateways in front of the one node (default 1): the load goes to each in turn. */
+  readonly gateways?: number | undefined;
+  /** The node's `workers` (default 1). */
+  readonly nodeWorkers?: number | undefined;
 }): Promise<Systems> {
   const children: Child<unknown>[] = [];
   const notes: string[] = [];
@@ -44,18 +49,29 @@ export async function startSystems(options: {
     args: ["--token-delay-ms", String(options.tokenDelayMs)],
   });
   children.push(mock);
-  const gateway = await startRunner<{ url: string; trpcUrl: string; address: string; apiKey: string }>(
-    "gateway",
-    "pocket-gateway.ts",
-    {
-      profileDir: options.profileDir,
-      args: [
-        ...(options.keyLimits?.rpm === undefined ? [] : ["--rpm", String(options.keyLimits.rpm)]),
-        ...(options.keyLimits?.tpm === undefined ? [] : ["--tpm", String(options.keyLimits.tpm)]),
-      ],
-    },
-  );
-  children.push(gateway);
+  const gateways: Child<{ url: string; trpcUrl: string; address: string; apiKey: string }>[] = [];
+  for (let i = 0; i < Math.max(1, options.gateways ?? 1); i++) {
+    gateways.push(
+      await startRunner<{ url: string; trpcUrl: string; address: string; apiKey: string }>(
+        i === 0 ? "gateway" : `gateway_${i + 1}`,
+        "pocket-gateway.ts",
+        {
+          profileDir: options.profileDir,
+          args: [
+            ...(options.keyLimits?.rpm === undefined ? [] : ["--rpm", String(options.keyLimits.rpm)]),
+            ...(options.keyLimits?.tpm === undefined ? [] : ["--tpm", String(options.keyLimits.tpm)]),
+          ],
+        },
+      ),
+    );
+  }
+  const gateway = gateways[0]!;
+  children.push(...gateways);
+  const nodeWorkers = Math.max(1, options.nodeWorkers ?? 1);
+  if (gateways.length > 1 || nodeWorkers > 1)
+    notes.push(
+      `Pocket AI path: ${gateways.length} gateway(s) taking the load in turn, one node with workers: ${nodeWorkers}; CPU is summed over the gateways and over the node's processes, RSS is the first gateway's and the node's primary's`,
+    );
   if (options.keyLimits?.rpm !== undefined || options.keyLimits?.tpm !== undefined) {
     notes.push(
       `Pocket AI key limits: rpm ${options.keyLimits.rpm ?? "none"}, tpm ${options.keyLimits.tpm ?? "none"}`,
@@ -63,12 +79,11 @@ export async function startSystems(options: {
   }
   const node = await startRunner<{ url: string }>("node", "pocket-node.ts", {
     args: [
-      "--gateway-trpc",
-      gateway.info.trpcUrl,
-      "--gateway-address",
-      gateway.info.address,
+      ...gateways.flatMap((g) => ["--gateway-trpc", g.info.trpcUrl, "--gateway-address", g.info.address]),
       "--backend-url",
       mock.info.url,
+      "--workers",
+      String(nodeWorkers),
     ],
     profileDir: options.profileDir,
   });
@@ -100,8 +115,21 @@ export async function startSystems(options: {
         system: "pocket",
         url: gateway.info.url,
         headers: { authorization: `Bearer ${gateway.info.apiKey}` },
+        more: gateways
+          .slice(1)
+          .map((g) => ({ url: g.info.url, headers: { authorization: `Bearer ${g.info.apiKey}` } })),
       },
-      processes: [processOf("gateway", gateway), processOf("node", node)],
+      processes:
+        gateways.length === 1 && nodeWorkers === 1
+          ? [processOf("gateway", gateway), processOf("node", node)]
+          : [
+              {
+                role: "gateway",
+                pid: gateway.pid,
+                cpuSeconds: async () => gateways.reduce((sum, g) => sum + cpuSeconds(g.pid), 0),
+              },
+              { role: "node", pid: node.pid, cpuSeconds: async () => treeCpuSeconds(node.pid) },
+            ],
     },
   ];
   if (options.portkey) {
