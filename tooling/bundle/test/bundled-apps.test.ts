@@ -213,6 +213,32 @@ describe("bundled gateway and node under plain node", () => {
     expect(completion.system_fingerprint).toBe("pocket-ai-gguf");
   });
 
+  it("run a node of several workers: each worker re-runs the bundle and serves on the node's port", async () => {
+    const workers = await startBundle(
+      nodeFile,
+      {
+        listen: { host: "127.0.0.1", port: 0 },
+        dataDir: join(work, "node-workers"),
+        logLevel: "info",
+        workers: 2,
+        services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
+      },
+      /"msg":"node started","url":"([^"]+)"/,
+    );
+    // A new connection each time: the primary hands connections to its workers in turn.
+    const seen = new Set<number>();
+    for (let i = 0; i < 4; i++) {
+      const health = (await (
+        await fetch(`${workers.line[1]}/health`, { headers: { connection: "close" } })
+      ).json()) as { ok: boolean; worker?: number };
+      expect(health.ok).toBe(true);
+      if (health.worker !== undefined) seen.add(health.worker);
+    }
+    expect([...seen].sort()).toEqual([1, 2]);
+    workers.child.kill("SIGTERM");
+    expect(await exited(workers.child)).toBe(0);
+  });
+
   it("stop cleanly on SIGTERM", async () => {
     node.child.kill("SIGTERM");
     gateway.child.kill("SIGTERM");
