@@ -181,7 +181,9 @@ export class RelayStore {
   /**
    * Admits a relay; `false` when the same request was admitted before (a replay), whether it is
    * still in flight or already recorded. Synchronous from the check to the admission, so two
-   * concurrent copies of one request cannot both be admitted.
+   * concurrent copies of one request cannot both be admitted; with `shared` (several workers), the
+   * primary grants each request hash to one worker at a time, and the database is looked at again
+   * once it has.
    */
   admit(relay: AdmittedRelay, now: number): Effect.Effect<boolean, NodeStoreError> {
     const fresh = () =>
