@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,6 +53,17 @@ async function eventually(check: () => Promise<boolean>, what: string, deadlineM
 /** The processes a process started (Linux). */
 const childrenOf = (pid: number) =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+
+/** Whether a process has exited (gone, or a zombie no one reaped yet). */
+const gone = (pid: number) => {
+  if (!existsSync(`/proc/${pid}`)) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+};
 
 const workerOf = async (url: string) =>
   ((await (await freshFetch(`${url}/health`)).json()) as { worker?: number }).worker;
@@ -184,6 +195,49 @@ describe("a node with several workers", () => {
       expect(await exited(run.child)).toBe(0);
     } finally {
       await gateway.close();
+    }
+  }, 180_000);
+
+  it("drains a worker whose primary died: the relay in flight is answered and recorded", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-workers-"));
+    const gw = new TestGateway();
+    const engine = await startFakeVllm();
+    const gate = latch();
+    engine.faults.gate = gate.promise;
+    const services = [
+      {
+        serviceId: "llama-2-13b",
+        tiers: ["standard"],
+        backends: [{ kind: "vllm", url: engine.url, model: "served-model", probeAtStart: false }],
+      },
+    ];
+    try {
+      const run = await spawnNode(dataDir, { session: TEST_SESSION, services, workers: 2 });
+      const workerPids = childrenOf(run.child.pid!);
+      const client = makeNodeClient(`${run.url}/trpc`, { fetch: freshFetch as never });
+      const request = gw.request({ model: "llama-2-13b", prompt: "Held at the engine", max_tokens: 3 });
+      const pending = client.relay.mutate(request);
+      await until(() => engine.calls["POST /v1/completions"] === 1, "the relay at the engine");
+      run.child.kill("SIGKILL");
+      await exited(run.child);
+      gate.open();
+      expect((await pending).outcome).toBe("ok");
+      // Both workers stop by themselves once their relays are recorded.
+      await eventually(
+        async () => workerPids.every(gone),
+        "the orphaned workers to exit",
+      );
+      const restarted = await startTestNode({ services }, dataDir, {
+        now: () => request.header.sessionEnd + TEST_SESSION.graceMs + 1,
+      });
+      try {
+        expect(restarted.node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(1);
+      } finally {
+        await restarted.stop();
+      }
+    } finally {
+      gate.open();
+      await engine.close();
     }
   }, 180_000);
 });

@@ -15,9 +15,9 @@ import { Metrics } from "../metrics/node-metrics.js";
 import { AnnounceLoop } from "../registration/announce-loop.js";
 import { RelayService } from "../relay/relay-service.js";
 import { Membership } from "../relay/session-membership.js";
-import { NodeCluster } from "./node-cluster.js";
+import { NodeCluster, workersRefusal } from "./node-cluster.js";
 import { NodeEndpoint } from "./node-server.js";
-import { type NodeOptions, NodeSettings, type NodeStartError } from "./node-settings.js";
+import { type NodeOptions, NodeSettings, NodeStartError } from "./node-settings.js";
 import { BackendPools } from "./served-services.js";
 import { type PrimaryLink, WorkerLink } from "./worker-link.js";
 
@@ -41,6 +41,9 @@ export type NodeLayer = Layer.Layer<
  * drains in-flight relays, closes the backend pools and checkpoints the database, in that order.
  */
 export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}): NodeLayer {
+  // Refused before anything is built (a gguf backend would load its model first).
+  const refusal = workersRefusal(config);
+  if (refusal !== undefined) return Layer.fail(new NodeStartError({ reason: refusal }));
   const stores = nodeStores(config, options);
   const loops = Layer.mergeAll(AnnounceLoop, ClaimLoop.layer, startedLog);
   if (config.workers > 1) {

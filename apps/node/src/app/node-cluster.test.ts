@@ -120,6 +120,31 @@ describe("the workers' shared admission", () => {
     expect(after.map((p) => p.process).sort()).toEqual(["1", "2", "primary"]);
   });
 
+  it("tells a worker that joins later every gateway caught so far and every gateway's lists, merged", async () => {
+    const hub = new ClusterHub();
+    const a = wire(hub, 1);
+    hub.membership({ "llama-2-13b": [{ address: "pokt1x" }] }, 3);
+    hub.membership({ "mistral-7b": [{ address: "pokt1y" }] }, 3);
+    a.link.distrusted("pokt1gateway");
+    await turn();
+    const b = wire(hub, 2);
+    await turn();
+    const lists: string[] = [];
+    const caught: string[] = [];
+    b.link.onMembership((registry) => lists.push(Object.keys(registry).sort().join()));
+    b.link.onDistrust((g) => caught.push(g));
+    expect(lists).toEqual(["llama-2-13b,mistral-7b"]);
+    expect(caught).toEqual(["pokt1gateway"]);
+  });
+
+  it("drops what a worker sends after it left (IPC data can outlive its exit)", () => {
+    const hub = new ClusterHub();
+    wire(hub, 1);
+    hub.leave(1);
+    hub.receive(1, { pocket: "admit", id: 0, hash: "h1" });
+    expect(hub.admissions.size).toBe(0);
+  });
+
   it("ignores messages that are not of the protocol", async () => {
     const hub = new ClusterHub();
     const a = wire(hub, 1);

@@ -9,6 +9,8 @@ import { Membership } from "../relay/session-membership.js";
 import { NodeEndpoint } from "./node-server.js";
 import { NodeSettings, NodeStartError } from "./node-settings.js";
 import {
+  type IpcChannel,
+  ignoreSendError,
   nodeMessage,
   PrimaryLink,
   type ScrapedPart,
@@ -19,8 +21,14 @@ import {
 
 /** The environment variable that gives a worker its number (set by the primary when it forks it). */
 const WORKER_ENV = "POCKET_NODE_WORKER";
-/** A worker that exits while the node runs is replaced after this long. */
+/**
+ * A worker that exits while the node runs is replaced after this long, doubled for each exit in a
+ * row that came within {@link RESTART_RESET_MS} of its start (a worker that cannot run), up to
+ * {@link RESTART_MAX_DELAY_MS}.
+ */
 const RESTART_DELAY_MS = 1_000;
+const RESTART_MAX_DELAY_MS = 60_000;
+const RESTART_RESET_MS = 30_000;
 /** Admitted hashes held before the first sweep of the expired ones (amortized, as in the relay ledger). */
 const FIRST_SWEEP_AT = 1_024;
 
@@ -73,7 +81,10 @@ export class ClusterHub {
     number,
     { readonly send: (message: ToWorker) => void; readonly name: string }
   >();
+  /** Every gateway's candidate lists so far, merged by service as each worker's membership merges them. */
   #lastMembership: Extract<ToWorker, { pocket: "membership" }> | undefined;
+  /** Gateways a worker caught miscounting: every worker, a later one too, distrusts them. */
+  readonly #distrusted = new Set<string>();
   /** Scrapes gathering every worker's metrics, by id. */
   readonly #scrapes = new Map<number, Scrape>();
   #nextScrape = 0;
@@ -86,11 +97,12 @@ export class ClusterHub {
 
   /**
    * A worker that can be sent to (it asked for its config), named in metrics by `name` (its
-   * number): it hears the latest lists at once.
+   * number): it hears the lists and the caught gateways at once.
    */
   join(worker: number, send: (message: ToWorker) => void, name = String(worker)): void {
     this.#workers.set(worker, { send, name });
     if (this.#lastMembership !== undefined) send(this.#lastMembership);
+    for (const gateway of this.#distrusted) send({ pocket: "distrust", gateway });
   }
 
   /** A worker is gone: the hashes it held are dropped, and no scrape waits for it. */
@@ -112,14 +124,19 @@ export class ClusterHub {
   }
 
   membership(registry: Record<string, readonly { address: string }[]>, nodesPerSession: number): void {
-    this.#lastMembership = { pocket: "membership", registry, nodesPerSession };
+    this.#lastMembership = {
+      pocket: "membership",
+      registry: { ...this.#lastMembership?.registry, ...registry },
+      nodesPerSession,
+    };
     for (const { send } of this.#workers.values()) send(this.#lastMembership);
   }
 
   /** A message from a worker (anything not of the protocol is ignored). */
   receive(worker: number, raw: unknown): void {
     const message = nodeMessage(raw) as ToPrimary | undefined;
-    if (message === undefined) return;
+    // A message that arrives after its worker left (IPC data can outlive the exit) is dropped.
+    if (message === undefined || !this.#workers.has(worker)) return;
     if (message.pocket === "admit" && typeof message.hash === "string" && typeof message.id === "number") {
       const expiresAt = typeof message.expiresAt === "number" ? message.expiresAt : undefined;
       const ok = this.admissions.admit(worker, message.hash, expiresAt, this.now());
@@ -127,6 +144,7 @@ export class ClusterHub {
     } else if (message.pocket === "release" && Array.isArray(message.hashes)) {
       this.admissions.release(worker, message.hashes);
     } else if (message.pocket === "distrust" && typeof message.gateway === "string") {
+      this.#distrusted.add(message.gateway);
       for (const [other, { send }] of this.#workers)
         if (other !== worker) send({ pocket: "distrust", gateway: message.gateway });
     } else if (message.pocket === "scrape" && typeof message.id === "number") {
@@ -213,8 +231,6 @@ export const NodeCluster = Layer.scoped(
     // Built first: the database is migrated and the key file in place before any worker opens them.
     yield* NodeDatabase;
     yield* NodeIdentity;
-    const refusal = workersRefusal(config);
-    if (refusal !== undefined) return yield* new NodeStartError({ reason: refusal });
     if (!cluster.isPrimary)
       return yield* new NodeStartError({ reason: "a node worker cannot start workers of its own" });
 
@@ -226,13 +242,25 @@ export const NodeCluster = Layer.scoped(
     let started: ((port: number) => void) | undefined;
     let failedStart: ((reason: string) => void) | undefined;
     const listening = new Set<number>();
+    /** Per worker number: when its current process started, and its quick exits in a row. */
+    const restarts = new Map<number, { startedAt: number; quickExits: number }>();
     membership.onUpdate((registry, nodesPerSession) => hub.membership(registry, nodesPerSession));
+    // From the first signal on, a worker that exits is not replaced (a service manager may signal
+    // the workers themselves before this layer closes).
+    const onSignal = () => {
+      stopping = true;
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
 
     const fork = (index: number) => {
       const worker = cluster.fork({ [WORKER_ENV]: String(index) });
       workers.set(index, worker);
+      restarts.set(index, { startedAt: Date.now(), quickExits: restarts.get(index)?.quickExits ?? 0 });
+      // A worker that just died fails a send (EPIPE): its exit is handled below, not as a crash here.
+      worker.on("error", ignoreSendError);
       const send = (message: ToWorker) => {
-        if (worker.isConnected()) worker.send(message);
+        if (worker.isConnected()) worker.send(message, undefined, undefined, ignoreSendError);
       };
       worker.on("message", (raw: unknown) => {
         // A worker asks for its config once its script listens (a message sent before would be lost).
@@ -254,21 +282,30 @@ export const NodeCluster = Layer.scoped(
           );
           return;
         }
+        const run = restarts.get(index) ?? { startedAt: 0, quickExits: 0 };
+        run.quickExits = Date.now() - run.startedAt < RESTART_RESET_MS ? run.quickExits + 1 : 0;
+        const delayMs = Math.min(
+          RESTART_MAX_DELAY_MS,
+          RESTART_DELAY_MS * 2 ** Math.max(0, run.quickExits - 1),
+        );
         log.error("a node worker exited; starting another", {
           code: "NODE_WORKER_EXITED",
           worker: index,
           exitCode: code,
           signal,
+          restartInMs: delayMs,
         });
         setTimeout(() => {
           if (!stopping) fork(index);
-        }, RESTART_DELAY_MS).unref();
+        }, delayMs).unref();
       });
     };
 
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
         stopping = true;
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
         const exits = [...workers.values()].map(
           (worker) =>
             new Promise<void>((resolve) => {
@@ -319,7 +356,11 @@ export function runNodeWorker(
   layer: (config: NodeConfig, link: PrimaryLink) => Layer.Layer<never, unknown>,
 ): void {
   const index = Number(process.env[WORKER_ENV] ?? "0");
-  const link = new PrimaryLink(index, process);
+  // Node's cluster exits a worker at once when its primary's channel closes unexpectedly; this one
+  // drains first (its relays still record their outcome), then exits.
+  if (cluster.worker !== undefined)
+    (cluster.worker as { exitedAfterDisconnect: boolean }).exitedAfterDisconnect = true;
+  const link = new PrimaryLink(index, process as IpcChannel);
   const config = new Promise<NodeConfig>((resolve, reject) => {
     const onConfig = (raw: unknown) => {
       const message = nodeMessage(raw) as ToWorker | undefined;
@@ -330,7 +371,7 @@ export function runNodeWorker(
       else reject(new Error(`node worker ${index}: the primary's config did not parse`));
     };
     process.on("message", onConfig);
-    process.send?.({ pocket: "hello" } satisfies ToPrimary);
+    process.send?.({ pocket: "hello" } satisfies ToPrimary, undefined, undefined, ignoreSendError);
   });
   const program = Effect.flatMap(Effect.tryPromise({ try: () => config, catch: (e) => e }), (c) =>
     Layer.launch(layer(c, link)),

@@ -37,10 +37,19 @@ export type ToPrimary =
 
 /** What a process sends on: `process` in a worker (the IPC channel to its primary). */
 export interface IpcChannel {
-  send?(message: unknown): boolean;
+  /** `false` only says the channel is backed up: the message is still delivered. */
+  send?(
+    message: unknown,
+    handle?: undefined,
+    options?: undefined,
+    callback?: (error: Error | null) => void,
+  ): boolean;
   on(event: "message", listener: (message: unknown) => void): unknown;
   once(event: "disconnect", listener: () => void): unknown;
 }
+
+/** A send whose failure (the other side just died: EPIPE) is the disconnect's to handle, not a crash. */
+export const ignoreSendError = (): void => undefined;
 
 /** A message of the node's own protocol (its `pocket` field names it); anything else is ignored. */
 export const nodeMessage = (message: unknown): { readonly pocket: string } | undefined =>
@@ -63,6 +72,8 @@ export class PrimaryLink implements SharedAdmission {
   readonly #membership: MembershipListener[] = [];
   #lastMembership: Extract<ToWorker, { pocket: "membership" }> | undefined;
   readonly #distrust: ((gateway: string) => void)[] = [];
+  /** Gateways the other workers caught, kept for a listener that subscribes later. */
+  readonly #distrusted = new Set<string>();
   readonly #scrapes = new Map<
     number,
     { resolve: (parts: readonly ScrapedPart[]) => void; reject: (e: Error) => void }
@@ -85,6 +96,7 @@ export class PrimaryLink implements SharedAdmission {
         this.#lastMembership = message;
         for (const listener of this.#membership) listener(message.registry, message.nodesPerSession);
       } else if (message.pocket === "distrust" && typeof message.gateway === "string") {
+        this.#distrusted.add(message.gateway);
         for (const listener of this.#distrust) listener(message.gateway);
       } else if (message.pocket === "render") {
         this.#send({ pocket: "rendered", id: message.id, text: this.#render?.() ?? "" });
@@ -104,9 +116,11 @@ export class PrimaryLink implements SharedAdmission {
     });
   }
 
+  /** Sends unless the primary is gone (a backed-up channel still delivers: Node queues the message). */
   #send(message: ToPrimary): boolean {
     if (this.#gone || this.channel.send === undefined) return false;
-    return this.channel.send(message);
+    this.channel.send(message, undefined, undefined, ignoreSendError);
+    return true;
   }
 
   admit(requestHash: string, expiresAt: number | undefined): Promise<boolean> {
@@ -158,8 +172,10 @@ export class PrimaryLink implements SharedAdmission {
     });
   }
 
+  /** Hears each gateway another worker caught (those caught already, at once). */
   onDistrust(listener: (gateway: string) => void): void {
     this.#distrust.push(listener);
+    for (const gateway of this.#distrusted) listener(gateway);
   }
 
   /** Hears the candidate lists the primary passes on (the latest at once, if one came already). */

@@ -199,24 +199,50 @@ export class RelayStore {
     // Several processes: the primary holds each hash in flight in one of them. A relay another
     // process answered while this one asked is in the database by then (its row is committed
     // before its hash is released), so the second look refuses it.
-    return Effect.flatMap(storeWrite("admit relay", fresh), (isFresh) =>
-      !isFresh
-        ? Effect.succeed(false)
-        : Effect.tryPromise({
-            try: () => shared.admit(relay.requestHash, relay.expiresAt),
-            catch: (e) => storeError("admit relay", e),
-          }).pipe(
-            Effect.flatMap((granted) =>
-              !granted
-                ? Effect.succeed(false)
-                : storeWrite("admit relay", () => {
-                    if (fresh()) return take();
-                    shared.release([relay.requestHash]);
-                    return false;
-                  }),
-            ),
-          ),
-    );
+    return Effect.flatMap(storeWrite("admit relay", fresh), (isFresh) => {
+      if (!isFresh) return Effect.succeed(false);
+      // A relay interrupted while it asks (its gateway went away) hands back a hash it is granted.
+      let granted = false;
+      let settled = false;
+      let abandoned = false;
+      const handBack = () => {
+        if (granted && !settled) {
+          settled = true;
+          shared.release([relay.requestHash]);
+        }
+      };
+      const asked = shared.admit(relay.requestHash, relay.expiresAt);
+      asked.then(
+        (ok) => {
+          granted = ok;
+          if (abandoned) handBack();
+        },
+        () => undefined,
+      );
+      return Effect.tryPromise({
+        try: () => asked,
+        catch: (e) => storeError("admit relay", e),
+      }).pipe(
+        Effect.flatMap((ok) =>
+          !ok
+            ? Effect.succeed(false)
+            : storeWrite("admit relay", () => {
+                if (fresh()) {
+                  settled = true;
+                  return take();
+                }
+                handBack();
+                return false;
+              }),
+        ),
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            abandoned = true;
+            handBack();
+          }),
+        ),
+      );
+    });
   }
 
   /** Forgets the admitted relays whose session can no longer admit anything (amortized: see `#sweepAt`). */
