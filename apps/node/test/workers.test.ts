@@ -223,10 +223,7 @@ describe("a node with several workers", () => {
       gate.open();
       expect((await pending).outcome).toBe("ok");
       // Both workers stop by themselves once their relays are recorded.
-      await eventually(
-        async () => workerPids.every(gone),
-        "the orphaned workers to exit",
-      );
+      await eventually(async () => workerPids.every(gone), "the orphaned workers to exit");
       const restarted = await startTestNode({ services }, dataDir, {
         now: () => request.header.sessionEnd + TEST_SESSION.graceMs + 1,
       });
