@@ -1,6 +1,14 @@
 import { EventEmitter } from "node:events";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openSqlite } from "@pocket-ai/runtime";
+import { Effect, Exit, Fiber, Scope } from "effect";
 import { describe, expect, it } from "vitest";
 import { NodeConfig } from "../config/node-config.js";
+import { RelayStore } from "../db/relay-store.js";
+import { nodeSchema } from "../db/schema.js";
 import { ClusterHub, workerConfig, workersRefusal } from "./node-cluster.js";
 import { PrimaryLink, type ToWorker } from "./worker-link.js";
 
@@ -153,6 +161,77 @@ describe("the workers' shared admission", () => {
     hub.receive(1, { pocket: "release", hashes: "h1" });
     expect(hub.admissions.size).toBe(0);
     expect(await a.link.admit("h1", undefined)).toBe(true);
+  });
+});
+
+/** One ledger file opened twice, as two workers open it. */
+async function twoWorkersLedger() {
+  const file = join(mkdtempSync(join(tmpdir(), "pocket-node-workers-")), "node.sqlite");
+  const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
+  const scope = Effect.runSync(Scope.make());
+  const open = () =>
+    Effect.runPromise(Scope.extend(openSqlite({ file, schema: nodeSchema, migrationsFolder }), scope));
+  const first = await open();
+  const second = await open();
+  return {
+    dbs: [first.db, second.db] as const,
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+  };
+}
+
+const relay = {
+  requestHash: "ab".repeat(32),
+  sessionId: "s1",
+  sessionNumber: 1,
+  sessionEnd: 10,
+  serviceId: "llama-2-13b",
+  tier: "standard",
+  applicationAddress: "app",
+  gatewayAddress: "gw",
+};
+const answered = {
+  responseHash: "ef".repeat(32),
+  leafHash: "01".repeat(32),
+  inputTokens: 7,
+  outputTokens: 9,
+  computeUnits: 16,
+};
+
+describe("two workers' relay ledgers on one file", () => {
+  it("admit a request once: in flight through the primary, then from the shared rows", async () => {
+    const { dbs, close } = await twoWorkersLedger();
+    try {
+      const hub = new ClusterHub();
+      const a = new RelayStore(dbs[0], wire(hub, 1).link);
+      const b = new RelayStore(dbs[1], wire(hub, 2).link);
+      expect(await Effect.runPromise(a.admit(relay, 1))).toBe(true);
+      expect(await Effect.runPromise(b.admit(relay, 1))).toBe(false);
+      await Effect.runPromise(a.answer(relay.requestHash, answered, 2));
+      await turn();
+      await turn();
+      // Released once its row committed: the other worker's ledger refuses it from the file.
+      expect(hub.admissions.size).toBe(0);
+      expect(await Effect.runPromise(b.admit(relay, 3))).toBe(false);
+      expect(b.leaves("s1", "gw")).toHaveLength(1);
+    } finally {
+      await close();
+    }
+  });
+
+  it("hand back a hash granted to a relay that was interrupted while it asked", async () => {
+    const { dbs, close } = await twoWorkersLedger();
+    try {
+      const hub = new ClusterHub();
+      const a = new RelayStore(dbs[0], wire(hub, 1).link);
+      const b = new RelayStore(dbs[1], wire(hub, 2).link);
+      const asking = Effect.runFork(a.admit(relay, 1));
+      await Effect.runPromise(Fiber.interrupt(asking));
+      for (let i = 0; i < 4; i++) await turn();
+      expect(hub.admissions.size).toBe(0);
+      expect(await Effect.runPromise(b.admit(relay, 1))).toBe(true);
+    } finally {
+      await close();
+    }
   });
 });
 
