@@ -68,8 +68,8 @@ export function resetPeakRss(pid: number): boolean {
   }
 }
 
-/** CPU seconds used between two calls, per process, for a set of processes. */
-export function cpuMeter(pids: readonly number[]) {
-  const start = pids.map(cpuSeconds);
-  return () => pids.map((pid, i) => cpuSeconds(pid) - (start[i] ?? 0));
+/** CPU seconds used between two calls, per reader (a process, or several: see `cpuReader` in systems.ts). */
+export function cpuMeter(readers: readonly (() => number)[]) {
+  const start = readers.map((read) => read());
+  return () => readers.map((read, i) => read() - (start[i] ?? 0));
 }

@@ -10,7 +10,7 @@ import { makeLoadClient } from "./load-client.js";
 import { type Metrics, percentile } from "./metrics.js";
 import { cpuMeter } from "./proc-stats.js";
 import { chatBody } from "./request-bodies.js";
-import type { Systems } from "./systems.js";
+import { cpuReader, type Systems } from "./systems.js";
 
 export interface PromptPlan {
   /** Characters of the long prompt: within the `long-context` tier's 3,072 input tokens. */
@@ -68,8 +68,7 @@ export async function runPromptPhase(
   for (const run of runs) await run.client.slice(run.body, 1, plan.warmup, plan.maxSliceMs);
   for (let round = 0; round < plan.rounds; round++) {
     for (const run of runs) {
-      const pids = run.system.processes.map((p) => p.pid);
-      const cpu = cpuMeter(pids);
+      const cpu = cpuMeter(run.system.processes.map(cpuReader));
       const result = await run.client.slice(run.body, 1, plan.perSlice, plan.maxSliceMs);
       const used = cpu();
       used.forEach((seconds, i) => {

@@ -27,7 +27,11 @@ export interface ScalePlan {
 }
 
 const readCpu = (p: SystemProcess) =>
-  p.cpuSeconds === undefined ? Promise.resolve(cpuSeconds(p.pid)) : p.cpuSeconds();
+  p.procCpu !== undefined
+    ? Promise.resolve(p.procCpu())
+    : p.cpuSeconds === undefined
+      ? Promise.resolve(cpuSeconds(p.pid))
+      : p.cpuSeconds();
 
 async function readAll(processes: readonly SystemProcess[]): Promise<number[]> {
   const out: number[] = [];

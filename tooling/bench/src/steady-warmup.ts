@@ -13,9 +13,8 @@
  */
 import { makeLoadClient } from "./load-client.js";
 import type { Metrics } from "./metrics.js";
-import { cpuSeconds } from "./proc-stats.js";
 import { chatBody } from "./request-bodies.js";
-import type { Systems } from "./systems.js";
+import { cpuReader, type Systems } from "./systems.js";
 
 export interface SteadyPlan {
   /** Concurrency of the warm-up calls (a higher one gets more calls done per second). */
@@ -41,7 +40,7 @@ const PLATEAU_CHUNKS = 2;
 /** One kind of call in chunks until its CPU per call stops falling (or `maxCalls`). */
 async function untilSteady(
   client: ReturnType<typeof makeLoadClient>,
-  pids: readonly number[],
+  readers: readonly (() => number)[],
   body: string,
   plan: SteadyPlan,
   limits: { readonly chunk: number; readonly minCalls: number; readonly maxCalls: number },
@@ -52,9 +51,9 @@ async function untilSteady(
   let calls = 0;
   let errors = 0;
   while (calls < limits.maxCalls) {
-    const before = pids.map(cpuSeconds);
+    const before = readers.map((read) => read());
     const result = await client.slice(body, plan.concurrency, limits.chunk, plan.maxChunkMs);
-    const spent = pids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - (before[i] ?? 0), 0);
+    const spent = readers.reduce((sum, read, i) => sum + read() - (before[i] ?? 0), 0);
     const served = result.latencies.length;
     calls += served + result.errors;
     errors += result.errors;
@@ -77,14 +76,14 @@ export async function warmToSteadyState(
 ) {
   for (const system of systems.list) {
     const name = system.target.system;
-    const pids = system.processes.map((p) => p.pid);
+    const readers = system.processes.map(cpuReader);
     const client = makeLoadClient(system.target, plan.concurrency);
-    const unary = await untilSteady(client, pids, chatBody(name, { stream: false, maxTokens: 16 }), plan, {
+    const unary = await untilSteady(client, readers, chatBody(name, { stream: false, maxTokens: 16 }), plan, {
       chunk: plan.chunk,
       minCalls: plan.minRequests,
       maxCalls: plan.maxRequests,
     });
-    const streams = await untilSteady(client, pids, chatBody(name, { stream: true, maxTokens: 2 }), plan, {
+    const streams = await untilSteady(client, readers, chatBody(name, { stream: true, maxTokens: 2 }), plan, {
       chunk: plan.streamChunk,
       minCalls: plan.minStreams,
       maxCalls: plan.maxStreams,

@@ -20,7 +20,12 @@ export interface SystemProcess {
   readonly pid: number;
   /** The process's own `process.cpuUsage()` in seconds, where it answers over IPC. */
   readonly cpuSeconds?: () => Promise<number>;
+  /** CPU seconds from `/proc` of every process this entry stands for (several gateways, a node's workers). */
+  readonly procCpu?: () => number;
 }
+
+/** Reads an entry's CPU seconds from `/proc`: its own process's, or all it stands for. */
+export const cpuReader = (p: SystemProcess): (() => number) => p.procCpu ?? (() => cpuSeconds(p.pid));
 
 export interface Systems {
   readonly list: readonly SystemUnderTest[];
@@ -126,9 +131,9 @@ export async function startSystems(options: {
               {
                 role: "gateway",
                 pid: gateway.pid,
-                cpuSeconds: async () => gateways.reduce((sum, g) => sum + cpuSeconds(g.pid), 0),
+                procCpu: () => gateways.reduce((sum, g) => sum + cpuSeconds(g.pid), 0),
               },
-              { role: "node", pid: node.pid, cpuSeconds: async () => treeCpuSeconds(node.pid) },
+              { role: "node", pid: node.pid, procCpu: () => treeCpuSeconds(node.pid) },
             ],
     },
   ];

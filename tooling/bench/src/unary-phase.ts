@@ -7,7 +7,7 @@ import { makeLoadClient } from "./load-client.js";
 import { type Metrics, percentile } from "./metrics.js";
 import { cpuMeter, peakRssMb, resetPeakRss } from "./proc-stats.js";
 import { chatBody } from "./request-bodies.js";
-import type { Systems } from "./systems.js";
+import { cpuReader, type Systems } from "./systems.js";
 
 export interface UnaryPlan {
   readonly concurrencies: readonly number[];
@@ -42,7 +42,7 @@ export async function runUnaryPhase(
     for (const run of runs) await run.client.slice(run.body, c, plan.warmup(c), plan.maxSliceMs);
     const pids = runs.flatMap((r) => r.system.processes.map((p) => p.pid));
     for (const pid of pids) resetPeakRss(pid);
-    const cpu = cpuMeter(pids);
+    const cpu = cpuMeter(runs.flatMap((r) => r.system.processes.map(cpuReader)));
     for (let round = 0; round < plan.rounds; round++) {
       for (const run of runs) {
         const result = await run.client.slice(run.body, c, plan.perSlice(c), plan.maxSliceMs);
