@@ -65,6 +65,32 @@ const gone = (pid: number) => {
   }
 };
 
+/** The service served through the fake engine at `url`, with no probe at start (tests gate the engine). */
+const engineServices = (url: string, backend: Record<string, unknown> = {}) => [
+  {
+    serviceId: "llama-2-13b",
+    tiers: ["standard"],
+    backends: [{ kind: "vllm", url, model: "served-model", probeAtStart: false, ...backend }],
+  },
+];
+
+/** A single-process node on the ledger in `dataDir`, its clock past `request`'s session, for `check`. */
+async function afterSession(
+  dataDir: string,
+  services: unknown,
+  request: { header: { sessionEnd: number } },
+  check: (node: Awaited<ReturnType<typeof startTestNode>>["node"]) => Promise<void>,
+) {
+  const restarted = await startTestNode({ services }, dataDir, {
+    now: () => request.header.sessionEnd + TEST_SESSION.graceMs + 1,
+  });
+  try {
+    await check(restarted.node);
+  } finally {
+    await restarted.stop();
+  }
+}
+
 const workerOf = async (url: string) =>
   ((await (await freshFetch(`${url}/health`)).json()) as { worker?: number }).worker;
 
@@ -74,15 +100,7 @@ describe("a node with several workers", () => {
     const gw = new TestGateway();
     const engine = await startFakeVllm();
     const gate = latch();
-    const services = [
-      {
-        serviceId: "llama-2-13b",
-        tiers: ["standard"],
-        backends: [
-          { kind: "vllm", url: engine.url, model: "served-model", probeAtStart: false, maxConcurrency: 8 },
-        ],
-      },
-    ];
+    const services = engineServices(engine.url, { maxConcurrency: 8 });
     try {
       const run = await spawnNode(dataDir, { session: TEST_SESSION, services, workers: 2 });
       const client = makeNodeClient(`${run.url}/trpc`, { fetch: freshFetch as never });
@@ -127,15 +145,11 @@ describe("a node with several workers", () => {
       expect(await exited(run.child)).toBe(0);
 
       // Every worker wrote to the one ledger: the session's claim holds each relay once.
-      const clock = requests[0]!.header.sessionEnd + TEST_SESSION.graceMs + 1;
-      const restarted = await startTestNode({ services }, dataDir, { now: () => clock });
-      try {
-        expect(restarted.node.relays.leaves(requests[0]!.header.sessionId, gw.key.address)).toHaveLength(7);
-        await Effect.runPromise(restarted.node.claimNow);
-        expect(restarted.node.claims.all()[0]).toMatchObject({ relayCount: 7 });
-      } finally {
-        await restarted.stop();
-      }
+      await afterSession(dataDir, services, requests[0]!, async (node) => {
+        expect(node.relays.leaves(requests[0]!.header.sessionId, gw.key.address)).toHaveLength(7);
+        await Effect.runPromise(node.claimNow);
+        expect(node.claims.all()[0]).toMatchObject({ relayCount: 7 });
+      });
     } finally {
       gate.open();
       await engine.close();
@@ -204,13 +218,7 @@ describe("a node with several workers", () => {
     const engine = await startFakeVllm();
     const gate = latch();
     engine.faults.gate = gate.promise;
-    const services = [
-      {
-        serviceId: "llama-2-13b",
-        tiers: ["standard"],
-        backends: [{ kind: "vllm", url: engine.url, model: "served-model", probeAtStart: false }],
-      },
-    ];
+    const services = engineServices(engine.url);
     try {
       const run = await spawnNode(dataDir, { session: TEST_SESSION, services, workers: 2 });
       const workerPids = childrenOf(run.child.pid!);
@@ -224,14 +232,9 @@ describe("a node with several workers", () => {
       expect((await pending).outcome).toBe("ok");
       // Both workers stop by themselves once their relays are recorded.
       await eventually(async () => workerPids.every(gone), "the orphaned workers to exit");
-      const restarted = await startTestNode({ services }, dataDir, {
-        now: () => request.header.sessionEnd + TEST_SESSION.graceMs + 1,
+      await afterSession(dataDir, services, request, async (node) => {
+        expect(node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(1);
       });
-      try {
-        expect(restarted.node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(1);
-      } finally {
-        await restarted.stop();
-      }
     } finally {
       gate.open();
       await engine.close();

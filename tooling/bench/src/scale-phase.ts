@@ -14,9 +14,8 @@
  */
 import { makeLoadClient, type SliceResult } from "./load-client.js";
 import { type Metrics, percentile } from "./metrics.js";
-import { cpuSeconds } from "./proc-stats.js";
 import { chatBody } from "./request-bodies.js";
-import type { SystemProcess, Systems } from "./systems.js";
+import { cpuReader, type SystemProcess, type Systems } from "./systems.js";
 
 export interface ScalePlan {
   /** Concurrent streams, one scenario each. */
@@ -26,12 +25,9 @@ export interface ScalePlan {
   readonly seconds: number;
 }
 
+/** A process's own count over IPC where it answers, else `/proc` (all the processes an entry stands for). */
 const readCpu = (p: SystemProcess) =>
-  p.procCpu !== undefined
-    ? Promise.resolve(p.procCpu())
-    : p.cpuSeconds === undefined
-      ? Promise.resolve(cpuSeconds(p.pid))
-      : p.cpuSeconds();
+  p.procCpu === undefined && p.cpuSeconds !== undefined ? p.cpuSeconds() : Promise.resolve(cpuReader(p)());
 
 async function readAll(processes: readonly SystemProcess[]): Promise<number[]> {
   const out: number[] = [];

@@ -1,14 +1,9 @@
 import { EventEmitter } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { openSqlite } from "@pocket-ai/runtime";
-import { Effect, Exit, Fiber, Scope } from "effect";
+import { Effect, Fiber } from "effect";
 import { describe, expect, it } from "vitest";
+import { answered, ledgerFile, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
 import { NodeConfig } from "../config/node-config.js";
 import { RelayStore } from "../db/relay-store.js";
-import { nodeSchema } from "../db/schema.js";
 import { ClusterHub, workerConfig, workersRefusal } from "./node-cluster.js";
 import { PrimaryLink, type ToWorker } from "./worker-link.js";
 
@@ -166,36 +161,17 @@ describe("the workers' shared admission", () => {
 
 /** One ledger file opened twice, as two workers open it. */
 async function twoWorkersLedger() {
-  const file = join(mkdtempSync(join(tmpdir(), "pocket-node-workers-")), "node.sqlite");
-  const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
-  const scope = Effect.runSync(Scope.make());
-  const open = () =>
-    Effect.runPromise(Scope.extend(openSqlite({ file, schema: nodeSchema, migrationsFolder }), scope));
-  const first = await open();
-  const second = await open();
+  const file = ledgerFile();
+  const first = await openLedger(file);
+  const second = await openLedger(file);
   return {
     dbs: [first.db, second.db] as const,
-    close: () => Effect.runPromise(Scope.close(scope, Exit.void)),
+    close: async () => {
+      await first.close();
+      await second.close();
+    },
   };
 }
-
-const relay = {
-  requestHash: "ab".repeat(32),
-  sessionId: "s1",
-  sessionNumber: 1,
-  sessionEnd: 10,
-  serviceId: "llama-2-13b",
-  tier: "standard",
-  applicationAddress: "app",
-  gatewayAddress: "gw",
-};
-const answered = {
-  responseHash: "ef".repeat(32),
-  leafHash: "01".repeat(32),
-  inputTokens: 7,
-  outputTokens: 9,
-  computeUnits: 16,
-};
 
 describe("two workers' relay ledgers on one file", () => {
   it("admit a request once: in flight through the primary, then from the shared rows", async () => {

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
-import { createLogger, redactingLoggerLayer } from "@pocket-ai/runtime";
-import { Cause, Effect, Exit, Fiber, Layer } from "effect";
+import { runMain } from "@pocket-ai/runtime";
+import { Effect, Layer } from "effect";
 import { NodeConfig } from "../config/node-config.js";
 import { NodeDatabase } from "../db/node-database.js";
 import { NodeIdentity } from "../identity/node-identity.js";
@@ -350,7 +350,7 @@ export const isNodeWorker = (): boolean => cluster.isWorker && process.env[WORKE
  * A node worker's main: takes its config from the primary, serves relays until the primary stops
  * it (SIGTERM, or the primary's channel closes: it died), drains, and exits. SIGINT is left to the
  * primary (Ctrl-C reaches every process of the terminal; the primary stops its workers in order).
- * `layer` builds the worker's node from its config (`nodeLayer(config, { role: "worker" })`).
+ * `layer` builds the worker's node from its config (`nodeWorkerLayer`).
  */
 export function runNodeWorker(
   layer: (config: NodeConfig, link: PrimaryLink) => Layer.Layer<never, unknown>,
@@ -376,32 +376,14 @@ export function runNodeWorker(
   const program = Effect.flatMap(Effect.tryPromise({ try: () => config, catch: (e) => e }), (c) =>
     Layer.launch(layer(c, link)),
   );
-  const fiber = Effect.runFork(
-    Effect.provide(program, redactingLoggerLayer(createLogger({ app: "pocket-node" }))),
-  );
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    Effect.runFork(Fiber.interrupt(fiber));
-  };
+  // SIGTERM (from the primary, or a service manager) drains; a second one changes nothing. Ctrl-C
+  // is the primary's to handle, and a primary that died stops the worker as SIGTERM would.
   process.on("SIGINT", () => undefined);
-  process.on("SIGTERM", stop);
-  process.once("disconnect", stop);
-  fiber.addObserver((exit) => {
-    if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) process.exit(0);
-    const failure = Cause.failureOption(exit.cause);
-    const message =
-      failure._tag === "Some" && failure.value instanceof Error
-        ? failure.value.message
-        : failure._tag === "Some" &&
-            typeof failure.value === "object" &&
-            failure.value !== null &&
-            "message" in failure.value
-          ? String(failure.value.message)
-          : "unexpected error";
-    process.stderr.write(`pocket-node worker ${index}: ${message}\n`);
-    process.exit(1);
+  process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+  runMain(program, {
+    app: `pocket-node worker ${index}`,
+    signals: ["SIGTERM"],
+    sameSignalMs: Number.POSITIVE_INFINITY,
   });
 }
 

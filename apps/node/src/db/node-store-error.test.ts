@@ -1,43 +1,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { openSqlite } from "@pocket-ai/runtime";
-import { Cause, Effect, Exit, Scope } from "effect";
+import { Cause, Effect, Exit } from "effect";
 import { describe, expect, it, vi } from "vitest";
+import { answered, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
 import { ClaimStore } from "./claim-store.js";
 import { RelayStore } from "./relay-store.js";
-import { nodeSchema, relays } from "./schema.js";
-
-const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
-const relay = {
-  requestHash: "ab".repeat(32),
-  sessionId: "s1",
-  sessionNumber: 1,
-  sessionEnd: 10,
-  serviceId: "llama-2-13b",
-  tier: "standard",
-  applicationAddress: "app",
-  gatewayAddress: "gw",
-};
-
-/** The node's database in a fresh folder (or at `file`), open until `close`. */
-async function openLedger(file = join(mkdtempSync(join(tmpdir(), "pocket-node-store-")), "node.sqlite")) {
-  const scope = Effect.runSync(Scope.make());
-  const { db } = await Effect.runPromise(
-    Scope.extend(openSqlite({ file, schema: nodeSchema, migrationsFolder }), scope),
-  );
-  return { db, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
-}
-
-/** What an answered relay's row carries besides what admission decided. */
-const answered = {
-  responseHash: "ef".repeat(32),
-  leafHash: "01".repeat(32),
-  inputTokens: 7,
-  outputTokens: 9,
-  computeUnits: 16,
-};
+import { relays } from "./schema.js";
 
 describe("the node's ledgers", () => {
   it("write through, and turn a failed SQLite write into a typed NodeStoreError, not a defect", async () => {

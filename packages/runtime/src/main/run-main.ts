@@ -12,7 +12,12 @@ import { createLogger } from "../log/logger.js";
  */
 export function runMain<E>(
   program: Effect.Effect<unknown, E>,
-  options: { readonly app: string; readonly sameSignalMs?: number } = { app: "app" },
+  options: {
+    readonly app: string;
+    readonly sameSignalMs?: number;
+    /** The signals that stop it (default SIGINT and SIGTERM). */
+    readonly signals?: readonly ("SIGINT" | "SIGTERM")[];
+  } = { app: "app" },
 ): void {
   const fiber = Effect.runFork(
     Effect.provide(program, redactingLoggerLayer(createLogger({ app: options.app }))),
@@ -32,8 +37,7 @@ export function runMain<E>(
     );
     Effect.runFork(Fiber.interrupt(fiber));
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  for (const signal of options.signals ?? ["SIGINT", "SIGTERM"]) process.on(signal, () => stop(signal));
   fiber.addObserver((exit) => {
     if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) {
       process.exit(0);
