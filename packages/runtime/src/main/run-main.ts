@@ -33,7 +33,7 @@ export function runMain<E>(
     }
     firstAt = now;
     process.stderr.write(
-      `${options.app}: ${signal} received, shutting down cleanly… (again to exit at once)\n`,
+      `${options.app}: ${signal} received, shutting down cleanly…${Number.isFinite(sameSignalMs) ? " (again to exit at once)" : ""}\n`,
     );
     Effect.runFork(Fiber.interrupt(fiber));
   };
