@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalBytes, canonicalJson, isCanonicalJson } from "./canonical.js";
 import { bytesToHex, canonicalHash, hexToBytes, isHex, sha256Hex } from "./hash.js";
+import { nodeCrypto } from "./node-builtins.js";
 
 /** Rebuilds every object in a JSON value with its keys in a shuffled order. */
 function reorderKeys(value: unknown, rand: () => number): unknown {
@@ -136,5 +137,115 @@ describe("hashing and hex", () => {
     expect(isHex("0")).toBe(false);
     expect(isHex("zz")).toBe(false);
     expect(isHex("00", 2)).toBe(false);
+  });
+});
+
+/**
+ * The encoding written the plain way, as the reference the fast writers are held to: keys by the
+ * default sort, every string and number through JSON.stringify.
+ */
+function reference(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(reference).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record)
+      .sort()
+      .filter((key) => record[key] !== undefined);
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${reference(record[key])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const sha256OfText = (text: string) => nodeCrypto!.createHash("sha256").update(text, "utf8").digest("hex");
+
+/** Strings of every kind: ASCII, escapes, DEL, multi-byte UTF-8, surrogate pairs and lone surrogates. */
+const anyString = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.string({
+    unit: fc.constantFrom(
+      "\u0000",
+      "\u001f",
+      '"',
+      "\\",
+      "\u007f",
+      "\u0080",
+      "é",
+      "中",
+      "😀",
+      "\ud800",
+      "\udfff",
+      "a",
+    ),
+  }),
+);
+const wideJson = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small" },
+    anyString,
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie("value"), { maxLength: 5 }),
+    // Up to 24 keys: both the in-place sort (16 or fewer) and the array sort.
+    fc.dictionary(anyString, tie("value"), { maxKeys: 24 }),
+  ),
+})).value;
+
+describe("the fast writers (string and bytes)", () => {
+  it("write what the plain encoding writes, and hash its UTF-8 bytes", () => {
+    fc.assert(
+      fc.property(wideJson, (value) => {
+        const text = reference(value);
+        expect(canonicalJson(value)).toBe(text);
+        expect(canonicalBytes(value)).toEqual(new Uint8Array(Buffer.from(text, "utf8")));
+        expect(bytesToHex(canonicalHash(value))).toBe(sha256OfText(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("sort keys by UTF-16 code unit, integer-like keys too, in small and large objects", () => {
+    const small = { b: 1, "10": 2, "9": 3, é: 4, "😀": 5, "\uffff": 6, A: 7 };
+    expect(canonicalJson(small)).toBe(reference(small));
+    const large = Object.fromEntries(
+      Array.from({ length: 40 }, (_, i) => [String.fromCharCode(0x7a - i), i]),
+    );
+    expect(canonicalJson(large)).toBe(reference(large));
+    expect(bytesToHex(canonicalHash(large))).toBe(sha256OfText(reference(large)));
+  });
+
+  it("hash values larger than the scratch buffer, and smaller ones after them", () => {
+    const big = { text: "x".repeat(3 << 20), more: ["é".repeat(100_000)] };
+    expect(bytesToHex(canonicalHash(big))).toBe(sha256OfText(reference(big)));
+    expect(canonicalBytes(big)).toHaveLength(Buffer.byteLength(reference(big), "utf8"));
+    expect(bytesToHex(canonicalHash({ a: 1 }))).toBe(sha256OfText('{"a":1}'));
+  });
+
+  it("hand out bytes the next encoding does not change", () => {
+    const first = canonicalBytes({ a: "first" });
+    canonicalBytes({ a: "second, and longer" });
+    expect(Buffer.from(first).toString("utf8")).toBe('{"a":"first"}');
+  });
+
+  it("encode a value whose getter encodes another value meanwhile", () => {
+    const inner = { z: "inner", a: [1, 2] };
+    const outer: Record<string, unknown> = { b: "outer" };
+    Object.defineProperty(outer, "a", {
+      enumerable: true,
+      get: () => bytesToHex(canonicalHash(inner)),
+    });
+    const expected = `{"a":"${sha256OfText(reference(inner))}","b":"outer"}`;
+    expect(bytesToHex(canonicalHash(outer))).toBe(sha256OfText(expected));
+    expect(bytesToHex(canonicalHash(inner))).toBe(sha256OfText(reference(inner)));
+  });
+
+  it("refuse what canonicalJson refuses, with its message", () => {
+    const bad = { a: [1, { b: Number.NaN }] };
+    expect(() => canonicalHash(bad)).toThrow("canonicalJson: non-finite number at $.a[1].b");
+    expect(() => canonicalBytes({ d: new Date(0) })).toThrow("canonicalJson: $.d is not a plain object");
+    // The writer is usable after a refusal.
+    expect(bytesToHex(canonicalHash({ a: 1 }))).toBe(sha256OfText('{"a":1}'));
   });
 });

@@ -33,7 +33,7 @@ const encoder = new TextEncoder();
  * ```
  */
 export function canonicalBytes(value: unknown): Uint8Array {
-  return encoder.encode(canonicalJson(value));
+  return withCanonicalBytes(value, (bytes) => bytes.slice());
 }
 
 /**
@@ -113,12 +113,11 @@ function encodable(value: unknown): boolean {
 function write(value: unknown): string {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value);
+      return quote(value);
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError("canonicalJson: non-finite number");
-      return JSON.stringify(value);
+      return numberText(value);
     case "object": {
       if (value === null) return "null";
       if (Array.isArray(value)) {
@@ -126,7 +125,8 @@ function write(value: unknown): string {
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (item === undefined) throw new TypeError("canonicalJson: undefined in an array");
-          out += i === 0 ? write(item) : `,${write(item)}`;
+          if (i > 0) out += ",";
+          out += write(item);
         }
         return `${out}]`;
       }
@@ -141,15 +141,197 @@ function writeObject(value: object, encodedKey: string | undefined, encoded: str
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) throw new TypeError("canonicalJson: not a plain object");
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  const keys = sortedKeys(record);
   let out = "{";
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const item = record[key];
     if (item === undefined) continue;
     if (out.length > 1) out += ",";
-    out += `${JSON.stringify(key)}:${key === encodedKey ? encoded : write(item)}`;
+    out += quote(key);
+    out += ":";
+    out += key === encodedKey ? encoded : write(item);
   }
   return `${out}}`;
+}
+
+/** The most keys sorted in place by insertion (no work array); more go to `Array.prototype.sort`. */
+const INSERTION_SORT_MAX = 16;
+
+/**
+ * An object's own enumerable keys in UTF-16 code unit order (as the default sort orders them).
+ * Objects have few keys: an insertion sort in place allocates nothing beyond the keys' array.
+ */
+function sortedKeys(record: object): string[] {
+  const keys = Object.keys(record);
+  const n = keys.length;
+  if (n > INSERTION_SORT_MAX) return keys.sort();
+  for (let i = 1; i < n; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+/** Whether `JSON.stringify` writes `s` as itself in quotes: no quote, backslash, control or non-ASCII character. */
+function plainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** `JSON.stringify(s)`, without its copy for the plain ASCII strings most of an envelope is. */
+const quote = (s: string): string => (plainAscii(s) ? `"${s}"` : JSON.stringify(s));
+
+/** `JSON.stringify(n)` of a finite number (an integer below 1e21 is its digits); throws on a non-finite one. */
+function numberText(n: number): string {
+  if (Number.isInteger(n) && n < 1e21 && n > -1e21) return `${n}`;
+  if (!Number.isFinite(n)) throw new TypeError("canonicalJson: non-finite number");
+  return JSON.stringify(n);
+}
+
+/** The scratch buffer's size; one grown past {@link SCRATCH_KEPT} for a large value is dropped after it. */
+const SCRATCH_BYTES = 1 << 16;
+const SCRATCH_KEPT = 1 << 20;
+
+/**
+ * The canonical UTF-8 bytes of a value, written straight into one buffer this module keeps (so
+ * signing and verifying an envelope builds no strings): ASCII strings byte by byte, others through
+ * `JSON.stringify`. The same bytes as `canonicalJson`'s UTF-8; the property tests hold it to that.
+ */
+class ByteWriter {
+  buf = new Uint8Array(SCRATCH_BYTES);
+  pos = 0;
+
+  /** Room for `n` more bytes. */
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    grown.set(this.buf.subarray(0, this.pos));
+    this.buf = grown;
+  }
+
+  byte(b: number): void {
+    this.room(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Characters all below 0x80. */
+  ascii(s: string): void {
+    this.room(s.length);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < s.length; i++) buf[pos++] = s.charCodeAt(i);
+    this.pos = pos;
+  }
+
+  string(s: string): void {
+    const n = s.length;
+    this.room(n + 2);
+    const buf = this.buf;
+    const start = this.pos;
+    let pos = start;
+    buf[pos++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+        // Escapes or multi-byte UTF-8: JSON.stringify writes the text, the encoder its bytes.
+        this.pos = start;
+        const quoted = JSON.stringify(s);
+        this.room(quoted.length * 3);
+        this.pos += encoder.encodeInto(quoted, this.buf.subarray(this.pos)).written;
+        return;
+      }
+      buf[pos++] = c;
+    }
+    buf[pos++] = 0x22;
+    this.pos = pos;
+  }
+
+  value(value: unknown): void {
+    switch (typeof value) {
+      case "string":
+        this.string(value);
+        return;
+      case "boolean":
+        this.ascii(value ? "true" : "false");
+        return;
+      case "number":
+        this.ascii(numberText(value));
+        return;
+      case "object": {
+        if (value === null) {
+          this.ascii("null");
+          return;
+        }
+        if (Array.isArray(value)) {
+          this.byte(0x5b);
+          for (let i = 0; i < value.length; i++) {
+            const item: unknown = value[i];
+            if (item === undefined) throw new TypeError("canonicalJson: undefined in an array");
+            if (i > 0) this.byte(0x2c);
+            this.value(item);
+          }
+          this.byte(0x5d);
+          return;
+        }
+        const proto: unknown = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null)
+          throw new TypeError("canonicalJson: not a plain object");
+        const record = value as Record<string, unknown>;
+        const keys = sortedKeys(record);
+        this.byte(0x7b);
+        let first = true;
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i] as string;
+          const item = record[key];
+          if (item === undefined) continue;
+          if (!first) this.byte(0x2c);
+          first = false;
+          this.string(key);
+          this.byte(0x3a);
+          this.value(item);
+        }
+        this.byte(0x7d);
+        return;
+      }
+      default:
+        throw new TypeError(`canonicalJson: ${typeof value} cannot be encoded`);
+    }
+  }
+}
+
+let scratch: ByteWriter | undefined;
+
+/**
+ * Calls `use` with the canonical UTF-8 bytes of `value` (see {@link canonicalJson}), which are valid
+ * only during the call: they live in a buffer the next encoding reuses. Refuses what
+ * `canonicalJson` refuses, with its message. Internal to the package (the hashes use it).
+ */
+export function withCanonicalBytes<T>(value: unknown, use: (bytes: Uint8Array) => T): T {
+  // A getter that encodes while this one runs gets a writer of its own.
+  const writer = scratch ?? new ByteWriter();
+  scratch = undefined;
+  try {
+    writer.pos = 0;
+    try {
+      writer.value(value);
+    } catch (error) {
+      describeRefusal(value, "$");
+      throw error;
+    }
+    return use(writer.buf.subarray(0, writer.pos));
+  } finally {
+    if (writer.buf.length > SCRATCH_KEPT) writer.buf = new Uint8Array(SCRATCH_BYTES);
+    scratch = writer;
+  }
 }
 
 /** Walks a value the fast writer refused and throws the `TypeError` that names where and why. */

@@ -1,6 +1,6 @@
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex as nobleBytesToHex, hexToBytes as nobleHexToBytes } from "@noble/hashes/utils.js";
-import { canonicalJson } from "./canonical.js";
+import { withCanonicalBytes } from "./canonical.js";
 import { nodeCrypto } from "./node-builtins.js";
 
 const encoder = new TextEncoder();
@@ -12,6 +12,18 @@ const encoder = new TextEncoder();
  */
 export const sha256Parts: (...parts: ReadonlyArray<Uint8Array | string>) => Uint8Array =
   nodeCrypto === undefined ? nobleSha256Parts : nodeSha256Parts(nodeCrypto);
+
+/**
+ * SHA-256 of one byte string or string: Node's one-shot `crypto.hash` where it is there (no hash
+ * object per call), else {@link sha256Parts}.
+ */
+const sha256One: (data: Uint8Array | string) => Uint8Array =
+  typeof nodeCrypto?.hash === "function"
+    ? ((hash) => (data) => {
+        const digest = hash("sha256", data, "buffer");
+        return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+      })(nodeCrypto.hash)
+    : (data) => sha256Parts(data);
 
 export function nobleSha256Parts(...parts: ReadonlyArray<Uint8Array | string>): Uint8Array {
   const hash = nobleSha256.create();
@@ -37,7 +49,7 @@ function nodeSha256Parts(crypto: NonNullable<typeof nodeCrypto>) {
  * ```
  */
 export function sha256(data: Uint8Array | string): Uint8Array {
-  return sha256Parts(data);
+  return sha256One(data);
 }
 
 /**
@@ -61,7 +73,7 @@ export function sha256Hex(data: Uint8Array | string): string {
  * ```
  */
 export function canonicalHash(value: unknown): Uint8Array {
-  return sha256Parts(canonicalJson(value));
+  return withCanonicalBytes(value, sha256One);
 }
 
 /**
