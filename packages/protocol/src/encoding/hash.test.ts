@@ -1,3 +1,4 @@
+import { bytesToHex as nobleBytesToHex } from "@noble/hashes/utils.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, canonicalJsonWithEncoded } from "./canonical.js";
@@ -28,6 +29,22 @@ describe("sha256Parts", () => {
     expect(digest).toHaveLength(32);
     expect(bytesToHex(digest)).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     expect(sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  });
+});
+
+describe("bytesToHex", () => {
+  it("writes what the portable writer writes, for views into a larger buffer too", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat(20), fc.nat(20), (bytes, start, cut) => {
+        const view = bytes.subarray(Math.min(start, bytes.length), Math.max(0, bytes.length - cut));
+        expect(bytesToHex(view)).toBe(nobleBytesToHex(view));
+        expect(bytesToHex(view)).toBe(Buffer.from(view).toString("hex"));
+      }),
+    );
+  });
+
+  it("refuses what is not bytes, as the portable writer does", () => {
+    expect(() => bytesToHex("00" as unknown as Uint8Array)).toThrow();
   });
 });
 

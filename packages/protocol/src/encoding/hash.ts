@@ -61,7 +61,7 @@ export function sha256(data: Uint8Array | string): Uint8Array {
  * ```
  */
 export function sha256Hex(data: Uint8Array | string): string {
-  return nobleBytesToHex(sha256(data));
+  return toHex(sha256(data));
 }
 
 /**
@@ -85,8 +85,25 @@ export function canonicalHash(value: unknown): Uint8Array {
  * ```
  */
 export function bytesToHex(bytes: Uint8Array): string {
-  return nobleBytesToHex(bytes);
+  return toHex(bytes);
 }
+
+/** Node's `Buffer`, where there is one: its hex writer is native, one string and no per-byte pieces. */
+const NodeBuffer = (
+  globalThis as {
+    Buffer?: {
+      from(buffer: ArrayBufferLike, offset: number, length: number): { toString(enc: "hex"): string };
+    };
+  }
+).Buffer;
+
+const toHex: (bytes: Uint8Array) => string =
+  NodeBuffer === undefined
+    ? nobleBytesToHex
+    : (bytes) => {
+        if (!(bytes instanceof Uint8Array)) return nobleBytesToHex(bytes);
+        return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+      };
 
 /**
  * Bytes of a hex string (even length, 0-9a-f in either case). Throws `Error` on bad input; use

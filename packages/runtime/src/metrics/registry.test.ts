@@ -22,6 +22,23 @@ describe("MetricsRegistry", () => {
     expect(text).toContain("# TYPE latency_seconds histogram");
   });
 
+  it("counts one series whatever order its labels come in", () => {
+    const r = new MetricsRegistry();
+    const c = r.counter("c", "h");
+    const labels = [
+      ["d", "4"],
+      ["b", "2"],
+      ["c", "3"],
+      ["a", "1"],
+    ] as const;
+    for (let turn = 0; turn < 4; turn++) {
+      const rotated = [...labels.slice(turn), ...labels.slice(0, turn)];
+      c.inc(Object.fromEntries(turn % 2 === 0 ? rotated : rotated.reverse()));
+    }
+    expect(c.get({ a: "1", b: "2", c: "3", d: "4" })).toBe(4);
+    expect(r.render()).toContain('c{a="1",b="2",c="3",d="4"} 4');
+  });
+
   it("escapes label values", () => {
     const r = new MetricsRegistry();
     r.counter("c", "h").inc({ v: 'a"b\\c\nd' });

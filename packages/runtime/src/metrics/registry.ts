@@ -7,10 +7,24 @@ type Labels = Readonly<Record<string, string>>;
 
 function labelKey(labels: Labels): string {
   const keys = Object.keys(labels);
-  if (keys.length === 0) return "";
-  if (keys.length > 1) keys.sort();
+  const n = keys.length;
+  if (n === 0) return "";
+  // A series has a few labels: sorted in place (no work array, as `sort` would allocate per call).
+  for (let i = 1; i < n; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
   let key = "";
-  for (const k of keys) key += `${key === "" ? "" : ","}${k}="${escapeLabel(labels[k]!)}"`;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (i > 0) key += ",";
+    key += `${k}="${escapeLabel(labels[k]!)}"`;
+  }
   return key;
 }
 
