@@ -1,6 +1,15 @@
 export { applyEnvOverrides, ConfigError, loadConfig } from "./config/load-config.js";
 export { type OpenedPostgres, openPostgres, PostgresError, redactDatabaseUrl } from "./db/postgres.js";
-export { postgresClient, type SqlClient, type SqlDialect, sqliteClient } from "./db/sql-client.js";
+export {
+  PlainSql,
+  type PlainSqlValue,
+  plainSql,
+  postgresClient,
+  type SqlClient,
+  type SqlDialect,
+  type SqlQuery,
+  sqliteClient,
+} from "./db/sql-client.js";
 export { DatabaseError, type OpenedDatabase, openSqlite } from "./db/sqlite.js";
 export {
   type CheckpointerOptions,

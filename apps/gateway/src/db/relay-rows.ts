@@ -1,5 +1,4 @@
-import type { SqlClient } from "@pocket-ai/runtime";
-import { sql } from "drizzle-orm";
+import { plainSql, type SqlClient } from "@pocket-ai/runtime";
 import type { relays } from "./schema.js";
 
 /** One relay's ledger row: counts, prices, hashes — never prompt or output text. */
@@ -7,7 +6,7 @@ export type RelayRow = typeof relays.$inferInsert;
 
 /** Inserts a relay's row unless its request hash is already in the ledger; returns 1 if inserted, else 0. */
 export function insertRelayRow(db: SqlClient, r: RelayRow): Promise<number> {
-  return db.run(sql`insert into relays
+  return db.run(plainSql`insert into relays
     (request_hash, application_id, key_id, service_id, tier, operation, node_address, session_id,
      session_number, outcome, error_code, leaf_hash, compute_units, input_tokens, output_tokens,
      images, price_micro_usd, attempts, latency_ms, ttft_ms, stream, created_at)

@@ -1,5 +1,4 @@
-import type { SqlClient } from "@pocket-ai/runtime";
-import { sql } from "drizzle-orm";
+import { plainSql, type SqlClient } from "@pocket-ai/runtime";
 import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
 import {
   BUCKET_MS,
@@ -33,7 +32,7 @@ export type LedgerRow = RelayRow;
 
 /** Locks the key's row until the transaction ends (SQLite: the write lock is already held). */
 const lockKey = (tx: SqlClient, keyId: string) =>
-  tx.get<{ spent: number; reserved: number; budget: number | null } & RateLimits>(sql`
+  tx.get<{ spent: number; reserved: number; budget: number | null } & RateLimits>(plainSql`
     update api_keys set spent_micro_usd = spent_micro_usd where id = ${keyId}
     returning spent_micro_usd as "spent", reserved_micro_usd as "reserved", budget_micro_usd as "budget",
       rpm, tpm`);
@@ -50,7 +49,7 @@ const second = (at: number) => Math.floor(at / BUCKET_MS);
 
 /** The key's use of its window counted in whole buckets: one aggregate over at most 61 rows. */
 const bucketTotal = async (db: SqlClient, keyId: string, now: number): Promise<RateAsk> =>
-  (await db.get<RateAsk>(sql`
+  (await db.get<RateAsk>(plainSql`
     select cast(coalesce(sum(requests), 0) as bigint) as "requests",
       cast(coalesce(sum(tokens), 0) as bigint) as "tokens"
     from key_rate_buckets where key_id = ${keyId} and "second" >= ${firstBucket(now)}`)) ?? {
@@ -60,19 +59,19 @@ const bucketTotal = async (db: SqlClient, keyId: string, now: number): Promise<R
 
 /** The key's buckets that hold part of the window at `now`, oldest first (at most 61). */
 const windowBuckets = (db: SqlClient, keyId: string, now: number) =>
-  db.all<RateBucket>(sql`
+  db.all<RateBucket>(plainSql`
     select "second", requests, tokens from key_rate_buckets
     where key_id = ${keyId} and "second" >= ${firstBucket(now)} order by "second"`);
 
 /** The reservations of one bucket (one second of one key), oldest first. */
 const bucketEntries = (db: SqlClient, keyId: string) => (s: number) =>
-  db.all<WindowEntry>(sql`
+  db.all<WindowEntry>(plainSql`
     select at, requests, tokens from key_reservations
     where key_id = ${keyId} and at >= ${s * BUCKET_MS} and at < ${(s + 1) * BUCKET_MS} order by at, id`);
 
 /** Adds to (or, negative, takes from) the bucket of a reservation made at `at`. */
 const addToBucket = (db: SqlClient, keyId: string, at: number, add: RateAsk) =>
-  db.run(sql`
+  db.run(plainSql`
     insert into key_rate_buckets (key_id, "second", requests, tokens)
     values (${keyId}, ${second(at)}, ${add.requests}, ${add.tokens})
     on conflict (key_id, "second") do update set
@@ -84,7 +83,7 @@ const addToBucket = (db: SqlClient, keyId: string, at: number, add: RateAsk) =>
  * swept stays gone. Called with the key's row locked, as `addToBucket` is.
  */
 const takeFromBucket = (db: SqlClient, keyId: string, at: number, take: RateAsk) =>
-  db.run(sql`
+  db.run(plainSql`
     update key_rate_buckets set requests = requests - ${take.requests}, tokens = tokens - ${take.tokens}
     where key_id = ${keyId} and "second" = ${second(at)}`);
 
@@ -112,7 +111,7 @@ export async function windowUse(
   now: number,
 ): Promise<RateAsk> {
   if (limited(limits)) return bucketUsage(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), now);
-  const entries = await db.all<WindowEntry>(sql`
+  const entries = await db.all<WindowEntry>(plainSql`
     select at, requests, tokens from key_reservations where key_id = ${keyId} and at > ${now - RATE_WINDOW_MS}`);
   return windowUsage(entries, now);
 }
@@ -123,8 +122,8 @@ export async function windowUse(
  * counts the minute before it, and one whose limit comes back drops buckets that went stale.
  */
 export async function rebuildBuckets(tx: SqlClient, keyId: string, now: number): Promise<void> {
-  await tx.run(sql`delete from key_rate_buckets where key_id = ${keyId}`);
-  await tx.run(sql`
+  await tx.run(plainSql`delete from key_rate_buckets where key_id = ${keyId}`);
+  await tx.run(plainSql`
     insert into key_rate_buckets (key_id, "second", requests, tokens)
     select key_id, at / 1000, sum(requests), sum(tokens) from key_reservations
     where key_id = ${keyId} and at >= ${firstBucket(now) * BUCKET_MS}
@@ -170,13 +169,13 @@ export function reserveBudget(
         window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
       }
     }
-    const taken = await tx.get<RateLimits>(sql`
+    const taken = await tx.get<RateLimits>(plainSql`
       update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
       where id = ${keyId} and status = 'active'
         and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)
       returning rpm, tpm`);
     if (taken === undefined) return "no-budget";
-    await tx.run(sql`
+    await tx.run(plainSql`
       insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
       values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
     if (limited(taken)) await addToBucket(tx, keyId, now, ask);
@@ -214,7 +213,7 @@ export function settleBudget(
 ): Promise<number> {
   const { id, keyId, reserved, actual } = settled;
   return db.transaction(async (tx) => {
-    const closed = await tx.get<{ at: number }>(sql`
+    const closed = await tx.get<{ at: number }>(plainSql`
       update key_reservations set open = 0, held_micro_usd = 0, tokens = ${settled.tokens}
       where id = ${id} and open = 1 returning at`);
     if (closed === undefined) return 0;
@@ -227,7 +226,7 @@ export function settleBudget(
       key.budget === null
         ? actual
         : Math.min(actual, Math.max(0, key.budget - key.spent - key.reserved + reserved));
-    await tx.run(sql`
+    await tx.run(plainSql`
       update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved},
         spent_micro_usd = spent_micro_usd + ${charged}, requests = requests + ${settled.requests},
         tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
@@ -246,11 +245,11 @@ export function releaseBudget(
 ): Promise<void> {
   return db.transaction(async (tx) => {
     const removed = await tx.get<{ at: number; requests: number; tokens: number }>(
-      sql`delete from key_reservations where id = ${r.id} and open = 1 returning at, requests, tokens`,
+      plainSql`delete from key_reservations where id = ${r.id} and open = 1 returning at, requests, tokens`,
     );
     if (removed !== undefined) {
       const key = await tx.get<RateLimits>(
-        sql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}
+        plainSql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}
           returning rpm, tpm`,
       );
       if (key !== undefined && limited(key)) await takeFromBucket(tx, r.keyId, removed.at, removed);
@@ -264,7 +263,7 @@ export function releaseBudget(
  * bucket's rows stay while it counts: a refusal may read them). Returns how many were given back.
  */
 export async function releaseStaleReservations(db: SqlClient, before: number, now: number): Promise<number> {
-  const stale = await db.all<{ id: string; keyId: string; held: number }>(sql`
+  const stale = await db.all<{ id: string; keyId: string; held: number }>(plainSql`
     select id, key_id as "keyId", held_micro_usd as "held" from key_reservations
     where open = 1 and at < ${before}`);
   let released = 0;
@@ -273,8 +272,8 @@ export async function releaseStaleReservations(db: SqlClient, before: number, no
     released++;
   }
   const first = firstBucket(now);
-  await db.run(sql`delete from key_rate_buckets where "second" < ${first}`);
-  await db.run(sql`delete from key_reservations where open = 0 and at < ${first * BUCKET_MS}`);
+  await db.run(plainSql`delete from key_rate_buckets where "second" < ${first}`);
+  await db.run(plainSql`delete from key_reservations where open = 0 and at < ${first * BUCKET_MS}`);
   return released;
 }
 
@@ -284,8 +283,8 @@ export async function releaseStaleReservations(db: SqlClient, before: number, no
  */
 export function releaseAllReservations(db: SqlClient): Promise<number> {
   return db.transaction(async (tx) => {
-    await tx.run(sql`update key_reservations set open = 0, held_micro_usd = 0 where open = 1`);
-    return tx.run(sql`update api_keys set reserved_micro_usd = 0 where reserved_micro_usd <> 0`);
+    await tx.run(plainSql`update key_reservations set open = 0, held_micro_usd = 0 where open = 1`);
+    return tx.run(plainSql`update api_keys set reserved_micro_usd = 0 where reserved_micro_usd <> 0`);
   });
 }
 

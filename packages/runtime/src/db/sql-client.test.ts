@@ -5,8 +5,16 @@ import Database from "better-sqlite3";
 import { StringChunk, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import type { Pool } from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type SqlClient, STATEMENT_CACHE_SIZE, sqliteClient, templateCompiler } from "./sql-client.js";
+import {
+  plainSql,
+  postgresClient,
+  type SqlClient,
+  STATEMENT_CACHE_SIZE,
+  sqliteClient,
+  templateCompiler,
+} from "./sql-client.js";
 
 let dir: string;
 let sqlite: Database.Database;
@@ -139,6 +147,59 @@ describe("the SQLite client's transactions", () => {
     failing = undefined;
     expect(sqlite.inTransaction).toBe(false);
     expect(await values()).toEqual([]);
+  });
+});
+
+describe("plainSql statements", () => {
+  it("run on SQLite with drizzle's text, each template prepared once, booleans and nulls bound as drizzle binds them", async () => {
+    sqlite.exec("create table p (id integer primary key, v text, flag integer, big integer)");
+    const insert = (v: string | null, flag: boolean, big: bigint) =>
+      db.run(plainSql`insert into p (v, flag, big) values (${v}, ${flag}, ${big})`);
+    expect(await insert("a", true, 2n ** 40n)).toBe(1);
+    expect(await insert(null, false, 7n)).toBe(1);
+    await db.transaction(async (tx) => {
+      await tx.run(plainSql`insert into p (v, flag, big) values (${"c"}, ${true}, ${1n})`);
+    });
+    const rows = await db.all<{ id: number; v: string | null; flag: number; big: number }>(
+      plainSql`select id, v, flag, big from p where id >= ${1} order by id`,
+    );
+    expect(rows).toEqual([
+      { id: 1, v: "a", flag: 1, big: 2 ** 40 },
+      { id: 2, v: null, flag: 0, big: 7 },
+      { id: 3, v: "c", flag: 1, big: 1 },
+    ]);
+    expect(await db.get(plainSql`select v from p where id = ${2}`)).toEqual({ v: null });
+    const drizzleText = (query: ReturnType<typeof sql>) => new SQLiteSyncDialect().sqlToQuery(query).sql;
+    expect(prepared).toEqual([
+      drizzleText(sql`insert into p (v, flag, big) values (${"x"}, ${true}, ${1n})`),
+      // The transaction's template is another template with the same text: one statement.
+      drizzleText(sql`select id, v, flag, big from p where id >= ${1} order by id`),
+      drizzleText(sql`select v from p where id = ${2}`),
+    ]);
+  });
+
+  it("give PostgreSQL numbered placeholders, the text drizzle's pg dialect gives", async () => {
+    const seen: { text: string; params: unknown[] }[] = [];
+    const pool = {
+      query: async (text: string, params: unknown[]) => {
+        seen.push({ text, params });
+        return { rows: [{ n: 1 }], rowCount: 1 };
+      },
+    } as unknown as Pool;
+    const pg = postgresClient(pool);
+    for (const id of ["k1", "k2"]) {
+      await pg.get(
+        plainSql`update api_keys set spent = spent + ${5} where id = ${id} and status = ${"active"}`,
+      );
+    }
+    const drizzle = new PgDialect().sqlToQuery(
+      sql`update api_keys set spent = spent + ${5} where id = ${"k1"} and status = ${"active"}`,
+    );
+    expect(seen).toEqual([
+      { text: drizzle.sql, params: [5, "k1", "active"] },
+      { text: drizzle.sql, params: [5, "k2", "active"] },
+    ]);
+    expect(drizzle.sql).toContain("$3");
   });
 });
 

@@ -17,17 +17,62 @@ export type SqlDialect = "sqlite" | "postgres";
 export interface SqlClient {
   readonly dialect: SqlDialect;
   /** Every row the statement returns. */
-  all<T>(query: SQL): Promise<T[]>;
+  all<T>(query: SqlQuery): Promise<T[]>;
   /** The first row, if any. */
-  get<T>(query: SQL): Promise<T | undefined>;
+  get<T>(query: SqlQuery): Promise<T | undefined>;
   /** Runs a statement; returns how many rows it changed. */
-  run(query: SQL): Promise<number>;
+  run(query: SqlQuery): Promise<number>;
   /**
    * Runs `f` in one transaction (SQLite: `BEGIN IMMEDIATE`, nothing else runs on the connection
    * until it ends; PostgreSQL: one pooled connection, READ COMMITTED, retried on a deadlock or
    * serialization failure). A throw rolls back. Inside, `tx.transaction` runs `f` inline.
    */
   transaction<A>(f: (tx: SqlClient) => Promise<A>): Promise<A>;
+}
+
+/** A value a {@link plainSql} statement binds: what both drivers take as a parameter as it is. */
+export type PlainSqlValue = string | number | bigint | boolean | null;
+
+/**
+ * A statement written with {@link plainSql}: its template's literal parts (the same array at every
+ * call of one template) and the values between them.
+ */
+export class PlainSql {
+  constructor(
+    readonly parts: TemplateStringsArray,
+    readonly values: readonly PlainSqlValue[],
+  ) {}
+}
+
+/** A statement a {@link SqlClient} runs: drizzle's `sql` template, or {@link plainSql}'s. */
+export type SqlQuery = SQL | PlainSql;
+
+/**
+ * The `sql` template for statements on the hot path whose values are all plain (strings, numbers,
+ * bigints, booleans, null): the same SQL text as drizzle's `sql` would run, without building its
+ * chunks on every call. Each template's text is compiled once per dialect (keyed by the template's
+ * own parts array). Anything else (nested SQL, columns, lists) needs drizzle's `sql`.
+ *
+ * @example
+ * ```ts
+ * await db.get(plainSql`select spent from api_keys where id = ${keyId}`);
+ * ```
+ */
+export const plainSql = (parts: TemplateStringsArray, ...values: PlainSqlValue[]): PlainSql =>
+  new PlainSql(parts, values);
+
+/** The texts of plain templates, by their parts, for one dialect's placeholders. */
+function plainCompiler(placeholder: (index: number) => string): (query: PlainSql) => Compiled {
+  const texts = new WeakMap<TemplateStringsArray, string>();
+  return (query) => {
+    let text = texts.get(query.parts);
+    if (text === undefined) {
+      text = query.parts[0] as string;
+      for (let i = 1; i < query.parts.length; i++) text += placeholder(i - 1) + (query.parts[i] as string);
+      texts.set(query.parts, text);
+    }
+    return { sql: text, params: query.values as unknown[] };
+  };
 }
 
 const sqliteDialect = new SQLiteSyncDialect();
@@ -106,8 +151,14 @@ export function templateCompiler(dialect: {
   };
 }
 
-const compileSqlite = templateCompiler(sqliteDialect);
-const compilePg = templateCompiler(pgDialect);
+const compileSqliteSql = templateCompiler(sqliteDialect);
+const compilePgSql = templateCompiler(pgDialect);
+const compileSqlitePlain = plainCompiler(() => "?");
+const compilePgPlain = plainCompiler((index) => `$${index + 1}`);
+const compileSqlite = (query: SqlQuery): Compiled =>
+  query instanceof PlainSql ? compileSqlitePlain(query) : compileSqliteSql(query);
+const compilePg = (query: SqlQuery): Compiled =>
+  query instanceof PlainSql ? compilePgPlain(query) : compilePgSql(query);
 
 /** better-sqlite3 binds numbers, strings, bigints, buffers and null: booleans become 0/1. */
 const sqliteParam = (v: unknown): unknown =>
@@ -146,7 +197,7 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
   // Statements prepared once per SQL text (queries bind their values as parameters, so the texts
   // are few): preparing is most of a short statement's cost on the budget path.
   const statements = new Map<string, BetterSqlite3.Statement>();
-  const compile = (query: SQL) => {
+  const compile = (query: SqlQuery) => {
     const q = compileSqlite(query);
     let stmt = statements.get(q.sql);
     if (stmt === undefined) {
@@ -171,20 +222,20 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
   const release = control("RELEASE group_member");
   const rollbackToSavepoint = control("ROLLBACK TO group_member");
   const direct = {
-    all<T>(query: SQL): T[] {
+    all<T>(query: SqlQuery): T[] {
       const { stmt, params } = compile(query);
       if (stmt.reader) return stmt.all(...params) as T[];
       stmt.run(...params);
       return [];
     },
     // A statement with RETURNING makes all its changes on its first step, so one row is enough.
-    get<T>(query: SQL): T | undefined {
+    get<T>(query: SqlQuery): T | undefined {
       const { stmt, params } = compile(query);
       if (stmt.reader) return stmt.get(...params) as T | undefined;
       stmt.run(...params);
       return undefined;
     },
-    run(query: SQL): number {
+    run(query: SqlQuery): number {
       const { stmt, params } = compile(query);
       if (stmt.reader) return stmt.all(...params).length;
       return stmt.run(...params).changes;
@@ -313,7 +364,7 @@ interface PendingTransaction {
 const RETRYABLE = new Set(["40001", "40P01"]);
 const TRANSACTION_ATTEMPTS = 5;
 
-async function pgAll<T>(runner: Pool | PoolClient, query: SQL): Promise<{ rows: T[]; changes: number }> {
+async function pgAll<T>(runner: Pool | PoolClient, query: SqlQuery): Promise<{ rows: T[]; changes: number }> {
   const q = compilePg(query);
   const result = await runner.query(q.sql, q.params as unknown[]);
   return { rows: result.rows as T[], changes: result.rowCount ?? 0 };
