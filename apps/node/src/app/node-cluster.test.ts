@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { answered, ledgerFile, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
 import { NodeConfig } from "../config/node-config.js";
 import { RelayStore } from "../db/relay-store.js";
-import { ClusterHub, workerConfig, workersRefusal } from "./node-cluster.js";
+import { ClusterHub, SCRAPE_REUSE_MS, workerConfig, workersRefusal } from "./node-cluster.js";
 import { PrimaryLink, type ToWorker } from "./worker-link.js";
 
 /**
@@ -121,6 +121,49 @@ describe("the workers' shared admission", () => {
     c.disconnect();
     const after = await a.link.scrape();
     expect(after.map((p) => p.process).sort()).toEqual(["1", "2", "primary"]);
+  });
+
+  it("answers scrapes asked for while one is gathered, or just after it, from that one gathering", async () => {
+    let now = 10_000;
+    let primaryRenders = 0;
+    const hub = new ClusterHub(
+      () => now,
+      () => {
+        primaryRenders++;
+        return "claims_total 4\n";
+      },
+    );
+    const a = wire(hub, 1);
+    const b = wire(hub, 2);
+    const renders = { a: 0, b: 0 };
+    a.link.onRender(() => `relays_total ${++renders.a}\n`);
+    b.link.onRender(() => `relays_total ${++renders.b}\n`);
+    const texts = (parts: readonly { process: string; text: string }[]) =>
+      parts.map((p) => `${p.process}:${p.text.trim()}`).sort();
+    // A flood of scrapes taken at once by both workers: one gathering answers them all.
+    const flood = await Promise.all([...Array(10)].map((_, i) => (i % 2 === 0 ? a : b).link.scrape()));
+    expect(renders).toEqual({ a: 1, b: 1 });
+    expect(primaryRenders).toBe(1);
+    for (const parts of flood)
+      expect(texts(parts)).toEqual(["1:relays_total 1", "2:relays_total 1", "primary:claims_total 4"]);
+    // Just after, the same result; once the moment has passed, a new gathering.
+    now += SCRAPE_REUSE_MS - 1;
+    expect(texts(await a.link.scrape())).toContain("1:relays_total 1");
+    now += 1;
+    expect(texts(await b.link.scrape())).toEqual([
+      "1:relays_total 2",
+      "2:relays_total 2",
+      "primary:claims_total 4",
+    ]);
+    // A worker that joins makes the next scrape gather again, with it.
+    const c = wire(hub, 3);
+    c.link.onRender(() => "relays_total 9\n");
+    expect(texts(await a.link.scrape())).toEqual([
+      "1:relays_total 3",
+      "2:relays_total 3",
+      "3:relays_total 9",
+      "primary:claims_total 4",
+    ]);
   });
 
   it("tells a worker that joins later every gateway caught so far and every gateway's lists, merged", async () => {

@@ -85,9 +85,13 @@ export class ClusterHub {
   #lastMembership: Extract<ToWorker, { pocket: "membership" }> | undefined;
   /** Gateways a worker caught miscounting: every worker, a later one too, distrusts them. */
   readonly #distrusted = new Set<string>();
-  /** Scrapes gathering every worker's metrics, by id. */
+  /** Scrapes gathering every worker's metrics, by id (one at a time: later askers join it). */
   readonly #scrapes = new Map<number, Scrape>();
   #nextScrape = 0;
+  /** The scrape being gathered, which a scrape asked for meanwhile joins. */
+  #gathering: Scrape | undefined;
+  /** The last scrape gathered, and when: shared with scrapes asked for soon after. */
+  #recent: { readonly parts: readonly ScrapedPart[]; readonly at: number } | undefined;
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -101,6 +105,7 @@ export class ClusterHub {
    */
   join(worker: number, send: (message: ToWorker) => void, name = String(worker)): void {
     this.#workers.set(worker, { send, name });
+    this.#recent = undefined;
     if (this.#lastMembership !== undefined) send(this.#lastMembership);
     for (const gateway of this.#distrusted) send({ pocket: "distrust", gateway });
   }
@@ -108,6 +113,7 @@ export class ClusterHub {
   /** A worker is gone: the hashes it held are dropped, and no scrape waits for it. */
   leave(worker: number): void {
     this.#workers.delete(worker);
+    this.#recent = undefined;
     this.admissions.dropOwner(worker);
     for (const [id, scrape] of this.#scrapes) {
       scrape.pending.delete(worker);
@@ -120,7 +126,10 @@ export class ClusterHub {
     if (scrape === undefined) return;
     this.#scrapes.delete(id);
     clearTimeout(scrape.timer);
-    this.#workers.get(scrape.asker)?.send({ pocket: "scraped", id: scrape.askerId, parts: scrape.parts });
+    if (this.#gathering === scrape) this.#gathering = undefined;
+    this.#recent = { parts: scrape.parts, at: this.now() };
+    for (const { worker, id: askerId } of scrape.askers)
+      this.#workers.get(worker)?.send({ pocket: "scraped", id: askerId, parts: scrape.parts });
   }
 
   membership(registry: Record<string, readonly { address: string }[]>, nodesPerSession: number): void {
@@ -148,12 +157,22 @@ export class ClusterHub {
       for (const [other, { send }] of this.#workers)
         if (other !== worker) send({ pocket: "distrust", gateway: message.gateway });
     } else if (message.pocket === "scrape" && typeof message.id === "number") {
+      // Scrapes share one gathering, and the last one's result for a moment after it: a flood of
+      // scrapes (the endpoint is open) costs each process a few renders a second, not one each.
+      const recent = this.#recent;
+      if (recent !== undefined && this.now() - recent.at < SCRAPE_REUSE_MS) {
+        this.#workers.get(worker)?.send({ pocket: "scraped", id: message.id, parts: recent.parts });
+        return;
+      }
+      if (this.#gathering !== undefined) {
+        this.#gathering.askers.push({ worker, id: message.id });
+        return;
+      }
       const id = this.#nextScrape++;
       const parts: ScrapedPart[] =
         this.renderOwn === undefined ? [] : [{ process: "primary", text: this.renderOwn() }];
       const scrape: Scrape = {
-        asker: worker,
-        askerId: message.id,
+        askers: [{ worker, id: message.id }],
         pending: new Set(this.#workers.keys()),
         parts,
         // A worker that does not answer in time is left out of this scrape.
@@ -161,6 +180,7 @@ export class ClusterHub {
       };
       scrape.timer.unref?.();
       this.#scrapes.set(id, scrape);
+      this.#gathering = scrape;
       for (const { send } of this.#workers.values()) send({ pocket: "render", id });
     } else if (message.pocket === "rendered" && typeof message.id === "number") {
       const scrape = this.#scrapes.get(message.id);
@@ -174,10 +194,12 @@ export class ClusterHub {
 
 /** How long a scrape waits for each worker's metrics. */
 const SCRAPE_WAIT_MS = 2_000;
+/** How long a gathered scrape answers the scrapes asked for after it (while no worker came or went). */
+export const SCRAPE_REUSE_MS = 250;
 
 interface Scrape {
-  readonly asker: number;
-  readonly askerId: number;
+  /** The workers that asked, each with the id its link waits on. */
+  readonly askers: { readonly worker: number; readonly id: number }[];
   readonly pending: Set<number>;
   readonly parts: ScrapedPart[];
   readonly timer: ReturnType<typeof setTimeout>;
