@@ -6,8 +6,24 @@
  * under `--cpu-prof`.
  */
 import { type ChildProcess, fork } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bundle } from "@pocket-ai/bundle";
+
+/** The scripts run as child processes, each bundled into `dist/` (see `pack-bench.ts` too). */
+export const RUNNER_SCRIPTS = [
+  "mock-backend.ts",
+  "pocket-gateway.ts",
+  "pocket-node.ts",
+  "floor-hop.ts",
+] as const;
+
+/** Whether the runners' bundles are taken as they are in `dist/` (`--prebuilt`, see `pack-bench.ts`). */
+let prebuilt = false;
+
+/** Runs the bundles already in `dist/` instead of building them (a packed benchmark). */
+export function usePrebuiltRunners(): void {
+  prebuilt = true;
+}
 
 /** Each runner's bundle, built once per benchmark run into `dist/` (beside `src/`). */
 const bundles = new Map<string, Promise<string>>();
@@ -16,7 +32,13 @@ function bundled(script: string): Promise<string> {
   if (built === undefined) {
     const entry = fileURLToPath(new URL(`./${script}`, import.meta.url));
     const outfile = fileURLToPath(new URL(`../dist/${script.replace(/\.ts$/, ".mjs")}`, import.meta.url));
-    built = bundle({ entry, outfile }).then(() => outfile);
+    built = prebuilt
+      ? existsSync(outfile)
+        ? Promise.resolve(outfile)
+        : Promise.reject(
+            new Error(`--prebuilt: ${outfile} is missing (pnpm --filter @pocket-ai/bench bench:pack)`),
+          )
+      : import("@pocket-ai/bundle").then(({ bundle }) => bundle({ entry, outfile })).then(() => outfile);
     bundles.set(script, built);
   }
   return built;

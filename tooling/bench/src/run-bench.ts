@@ -10,11 +10,13 @@
  * `--no-steady` (skip the steady-state warm-up of `steady-warmup.ts`: first seconds, not a server's
  * steady state), `--gateways <n>` and `--node-workers <n>` (the Pocket AI path as n gateways taking
  * the load in turn before one node of n worker processes: a node in front of a GPU, on a machine
- * with the cores for it; CPU summed over the processes).
+ * with the cores for it; CPU summed over the processes), `--prebuilt` (run the bundles already in
+ * `dist/`, as `pack-bench.ts` leaves them for a machine without the workspace's tooling).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { usePrebuiltRunners } from "./child-process.js";
 import { makeLoadClient } from "./load-client.js";
 import { describeMachine } from "./machine.js";
 import { Metrics } from "./metrics.js";
@@ -45,10 +47,12 @@ const { values } = parseArgs({
     "no-steady": { type: "boolean", default: false },
     gateways: { type: "string" },
     "node-workers": { type: "string" },
+    prebuilt: { type: "boolean", default: false },
   },
   allowPositionals: true,
 });
 const mode = values.quick ? "quick" : "full";
+if (values.prebuilt) usePrebuiltRunners();
 const plan = {
   ...PLANS[mode],
   unary:
