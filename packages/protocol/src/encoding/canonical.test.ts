@@ -221,6 +221,14 @@ describe("the fast writers (string and bytes)", () => {
     expect(bytesToHex(canonicalHash(big))).toBe(sha256OfText(reference(big)));
     expect(canonicalBytes(big)).toHaveLength(Buffer.byteLength(reference(big), "utf8"));
     expect(bytesToHex(canonicalHash({ a: 1 }))).toBe(sha256OfText('{"a":1}'));
+    // Multi-byte text longer than the room first asked for: encoded in several steps.
+    for (const wide of [
+      { t: "中".repeat(40_000) },
+      { t: `${"😀".repeat(30_000)}\n`, u: "é".repeat(70_000) },
+    ]) {
+      expect(bytesToHex(canonicalHash(wide))).toBe(sha256OfText(reference(wide)));
+      expect(canonicalBytes(wide)).toEqual(new Uint8Array(Buffer.from(reference(wide), "utf8")));
+    }
   });
 
   it("hand out bytes the next encoding does not change", () => {

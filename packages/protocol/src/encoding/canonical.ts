@@ -262,10 +262,22 @@ class ByteWriter {
     this.pos = pos;
   }
 
-  /** Text already written as JSON, as UTF-8. */
+  /**
+   * Text already written as JSON, as UTF-8: room for one byte per character first (all a long
+   * ASCII text needs), more only as the encoder runs out of it, so a large answer does not ask
+   * for three times its size up front.
+   */
   encoded(text: string): void {
-    this.room(text.length * 3);
-    this.pos += encoder.encodeInto(text, this.buf.subarray(this.pos)).written;
+    let rest = text;
+    for (;;) {
+      this.room(rest.length + 4);
+      const { read, written } = encoder.encodeInto(rest, this.buf.subarray(this.pos));
+      this.pos += written;
+      if (read >= rest.length) return;
+      rest = rest.slice(read);
+      // Out of room: the next `room` grows the buffer at least twofold.
+      this.room(this.buf.length - this.pos + 1);
+    }
   }
 
   value(value: unknown): void {
