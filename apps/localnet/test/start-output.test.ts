@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -15,7 +15,22 @@ let output = "";
 
 afterAll(() => {
   if (child?.exitCode === null) child.kill("SIGKILL");
+  if (group !== undefined) {
+    try {
+      process.kill(-group, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
 });
+
+/** The process group of the `pnpm run start` test, killed after it if anything is left. */
+let group: number | undefined;
+
+/** SQLite files under `dir` (recursively) whose name ends with `-wal`. */
+function walFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith("-wal"));
+}
 
 const printed = (name: string) => new RegExp(`^${name}=(\\S+)$`, "m").exec(output)?.[1];
 
@@ -74,5 +89,46 @@ describe("pnpm start", () => {
     // Nothing private reached the terminal: no prompt text, no stack traces.
     expect(output).not.toContain(PRIVATE_PROMPT);
     expect(output).not.toMatch(/\n\s+at .*\.ts:\d+/);
+  }, 180_000);
+
+  it("stops cleanly on a Ctrl-C to the whole process group (as a terminal sends it) right after the lines are printed", async () => {
+    // Through the package's own start script, as `pnpm start` runs it, with the signal sent to
+    // every process of the group at once, while the network may still be busy starting (the tiny
+    // model loads after the lines): every process stops, the app through its clean shutdown.
+    // pnpm itself: the script that runs these tests when there is one, else the one on the PATH.
+    const execPath = process.env.npm_execpath;
+    const [command, prefix] =
+      execPath !== undefined && /pnpm\.c?js$/.test(execPath) ? [process.execPath, [execPath]] : ["pnpm", []];
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-localnet-ctrl-c-"));
+    const run = spawn(command, [...prefix, "run", "--silent", "start"], {
+      cwd: join(import.meta.dirname, ".."),
+      env: {
+        ...process.env,
+        POCKET_LOCALNET__DATA_DIR: dataDir,
+        POCKET_LOCALNET__PORTS__GATEWAY: "0",
+        POCKET_LOCALNET__PORTS__EVALUATOR: "0",
+        POCKET_LOCALNET__PORTS__NODES: "[0,0,0]",
+        POCKET_LOCALNET__EVALUATION__ENABLED: "false",
+        POCKET_LOCALNET__LOG_LEVEL: "error",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    group = run.pid;
+    let said = "";
+    run.stdout!.on("data", (d: Buffer) => {
+      said += d.toString();
+    });
+    run.stderr!.on("data", (d: Buffer) => {
+      said += d.toString();
+    });
+    // The pipes close when the last process holding them (the app itself) has exited.
+    const closed = new Promise<void>((resolve) => run.once("close", () => resolve()));
+    await expect.poll(() => /^PORTAL_URL=/m.test(said), { timeout: 110_000, interval: 50 }).toBe(true);
+    process.kill(-run.pid!, "SIGINT");
+    await closed;
+    expect(said).toContain("localnet: SIGINT received, shutting down cleanly");
+    expect(said).not.toContain("exiting now");
+    expect(walFiles(dataDir)).toEqual([]);
   }, 180_000);
 });
