@@ -32,31 +32,45 @@ function walFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith("-wal"));
 }
 
+/**
+ * Starts the local network as `command args` in the package's folder, on free ports with its
+ * state in a new temporary folder and evaluation off, every line it writes (stdout and stderr)
+ * passed to `said`.
+ */
+function startLocalnet(
+  command: string,
+  args: readonly string[],
+  said: (text: string) => void,
+  options: { readonly detached?: boolean } = {},
+): { readonly process: ChildProcess; readonly dataDir: string } {
+  const dataDir = mkdtempSync(join(tmpdir(), "pocket-localnet-start-"));
+  const started = spawn(command, args, {
+    cwd: join(import.meta.dirname, ".."),
+    env: {
+      ...process.env,
+      POCKET_LOCALNET__DATA_DIR: dataDir,
+      POCKET_LOCALNET__PORTS__GATEWAY: "0",
+      POCKET_LOCALNET__PORTS__EVALUATOR: "0",
+      POCKET_LOCALNET__PORTS__NODES: "[0,0,0]",
+      POCKET_LOCALNET__EVALUATION__ENABLED: "false",
+      POCKET_LOCALNET__LOG_LEVEL: "error",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
+  });
+  started.stdout!.on("data", (d: Buffer) => said(d.toString()));
+  started.stderr!.on("data", (d: Buffer) => said(d.toString()));
+  return { process: started, dataDir };
+}
+
 const printed = (name: string) => new RegExp(`^${name}=(\\S+)$`, "m").exec(output)?.[1];
 
 describe("pnpm start", () => {
   it("prints the API's base URL and key and the portal's URL, which work as printed, and stops on SIGINT", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "pocket-localnet-start-"));
-    child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd: join(import.meta.dirname, ".."),
-      env: {
-        ...process.env,
-        POCKET_LOCALNET__DATA_DIR: dataDir,
-        POCKET_LOCALNET__PORTS__GATEWAY: "0",
-        POCKET_LOCALNET__PORTS__EVALUATOR: "0",
-        POCKET_LOCALNET__PORTS__NODES: "[0,0,0]",
-        POCKET_LOCALNET__EVALUATION__ENABLED: "false",
-        POCKET_LOCALNET__LOG_LEVEL: "error",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    child = startLocalnet(process.execPath, ["--import", "tsx", "src/main.ts"], (text) => {
+      output += text;
+    }).process;
     const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
-    child.stdout!.on("data", (d: Buffer) => {
-      output += d.toString();
-    });
-    child.stderr!.on("data", (d: Buffer) => {
-      output += d.toString();
-    });
     // The lines come once the network is up; the process exiting first is a failure.
     await Promise.race([
       expect.poll(() => printed("PORTAL_URL"), { timeout: 110_000, interval: 200 }).toBeDefined(),
@@ -99,29 +113,16 @@ describe("pnpm start", () => {
     const execPath = process.env.npm_execpath;
     const [command, prefix] =
       execPath !== undefined && /pnpm\.c?js$/.test(execPath) ? [process.execPath, [execPath]] : ["pnpm", []];
-    const dataDir = mkdtempSync(join(tmpdir(), "pocket-localnet-ctrl-c-"));
-    const run = spawn(command, [...prefix, "run", "--silent", "start"], {
-      cwd: join(import.meta.dirname, ".."),
-      env: {
-        ...process.env,
-        POCKET_LOCALNET__DATA_DIR: dataDir,
-        POCKET_LOCALNET__PORTS__GATEWAY: "0",
-        POCKET_LOCALNET__PORTS__EVALUATOR: "0",
-        POCKET_LOCALNET__PORTS__NODES: "[0,0,0]",
-        POCKET_LOCALNET__EVALUATION__ENABLED: "false",
-        POCKET_LOCALNET__LOG_LEVEL: "error",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    group = run.pid;
     let said = "";
-    run.stdout!.on("data", (d: Buffer) => {
-      said += d.toString();
-    });
-    run.stderr!.on("data", (d: Buffer) => {
-      said += d.toString();
-    });
+    const { process: run, dataDir } = startLocalnet(
+      command,
+      [...prefix, "run", "--silent", "start"],
+      (text) => {
+        said += text;
+      },
+      { detached: true },
+    );
+    group = run.pid;
     // The pipes close when the last process holding them (the app itself) has exited.
     const closed = new Promise<void>((resolve) => run.once("close", () => resolve()));
     await expect.poll(() => /^PORTAL_URL=/m.test(said), { timeout: 110_000, interval: 50 }).toBe(true);

@@ -85,10 +85,8 @@ export class ClusterHub {
   #lastMembership: Extract<ToWorker, { pocket: "membership" }> | undefined;
   /** Gateways a worker caught miscounting: every worker, a later one too, distrusts them. */
   readonly #distrusted = new Set<string>();
-  /** Scrapes gathering every worker's metrics, by id (one at a time: later askers join it). */
-  readonly #scrapes = new Map<number, Scrape>();
   #nextScrape = 0;
-  /** The scrape being gathered, which a scrape asked for meanwhile joins. */
+  /** The scrape gathering every worker's metrics now (one at a time: a scrape asked for meanwhile joins it). */
   #gathering: Scrape | undefined;
   /** The last scrape gathered, and when: shared with scrapes asked for soon after. */
   #recent: { readonly parts: readonly ScrapedPart[]; readonly at: number } | undefined;
@@ -115,18 +113,18 @@ export class ClusterHub {
     this.#workers.delete(worker);
     this.#recent = undefined;
     this.admissions.dropOwner(worker);
-    for (const [id, scrape] of this.#scrapes) {
+    const scrape = this.#gathering;
+    if (scrape !== undefined) {
       scrape.pending.delete(worker);
-      if (scrape.pending.size === 0) this.#finish(id);
+      if (scrape.pending.size === 0) this.#finish(scrape.id);
     }
   }
 
   #finish(id: number): void {
-    const scrape = this.#scrapes.get(id);
-    if (scrape === undefined) return;
-    this.#scrapes.delete(id);
+    const scrape = this.#gathering;
+    if (scrape === undefined || scrape.id !== id) return;
+    this.#gathering = undefined;
     clearTimeout(scrape.timer);
-    if (this.#gathering === scrape) this.#gathering = undefined;
     this.#recent = { parts: scrape.parts, at: this.now() };
     for (const { worker, id: askerId } of scrape.askers)
       this.#workers.get(worker)?.send({ pocket: "scraped", id: askerId, parts: scrape.parts });
@@ -172,6 +170,7 @@ export class ClusterHub {
       const parts: ScrapedPart[] =
         this.renderOwn === undefined ? [] : [{ process: "primary", text: this.renderOwn() }];
       const scrape: Scrape = {
+        id,
         askers: [{ worker, id: message.id }],
         pending: new Set(this.#workers.keys()),
         parts,
@@ -179,11 +178,10 @@ export class ClusterHub {
         timer: setTimeout(() => this.#finish(id), SCRAPE_WAIT_MS),
       };
       scrape.timer.unref?.();
-      this.#scrapes.set(id, scrape);
       this.#gathering = scrape;
       for (const { send } of this.#workers.values()) send({ pocket: "render", id });
     } else if (message.pocket === "rendered" && typeof message.id === "number") {
-      const scrape = this.#scrapes.get(message.id);
+      const scrape = this.#gathering?.id === message.id ? this.#gathering : undefined;
       const from = this.#workers.get(worker);
       if (scrape === undefined || from === undefined || !scrape.pending.delete(worker)) return;
       if (typeof message.text === "string") scrape.parts.push({ process: from.name, text: message.text });
@@ -198,6 +196,7 @@ const SCRAPE_WAIT_MS = 2_000;
 export const SCRAPE_REUSE_MS = 250;
 
 interface Scrape {
+  readonly id: number;
   /** The workers that asked, each with the id its link waits on. */
   readonly askers: { readonly worker: number; readonly id: number }[];
   readonly pending: Set<number>;

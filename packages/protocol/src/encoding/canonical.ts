@@ -178,12 +178,12 @@ function sortedKeys(record: object): string[] {
   return keys;
 }
 
-/** Whether `JSON.stringify` writes `s` as itself in quotes: no quote, backslash, control or non-ASCII character. */
+/** Whether `JSON.stringify` writes the UTF-16 unit `c` as itself in one byte: printable ASCII, no quote or backslash. */
+const plainChar = (c: number): boolean => c >= 0x20 && c !== 0x22 && c !== 0x5c && c <= 0x7e;
+
+/** Whether `JSON.stringify` writes `s` as itself in quotes (see {@link plainChar}). */
 function plainAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return false;
-  }
+  for (let i = 0; i < s.length; i++) if (!plainChar(s.charCodeAt(i))) return false;
   return true;
 }
 
@@ -250,7 +250,7 @@ class ByteWriter {
     buf[pos++] = 0x22;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+      if (!plainChar(c)) {
         // Escapes or multi-byte UTF-8: JSON.stringify writes the text, the encoder its bytes.
         this.pos = start;
         this.encoded(JSON.stringify(s));
