@@ -19,6 +19,15 @@ export {
 } from "./db/wal-checkpointer.js";
 export { packageDir, packageFile } from "./files/package-file.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
+export {
+  type LeanHttpPool,
+  LeanHttpError,
+  type LeanRequest,
+  type LeanResponse,
+  type LeanTarget,
+  leanTarget,
+  makeLeanHttpPool,
+} from "./http/lean-http.js";
 export { ListenError, type RunningServer, serveHttp } from "./http/serve.js";
 export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";

@@ -1,0 +1,427 @@
+import net from "node:net";
+
+/**
+ * A lean HTTP/1.1 client for the hot JSON exchanges of the relay path (gateway → node, node →
+ * engine): one request per pooled keep-alive socket at a time, its head and body written in one
+ * write, its answer read by a small parser (status line, `content-length` or `chunked` bodies).
+ * `http.request` builds a `ClientRequest`, an `IncomingMessage` and their streams for every call,
+ * which costs more CPU than the exchange itself on loopback; this costs a fraction of it.
+ *
+ * Plain `http:` only (callers keep `node:http`/`node:https` for TLS). The peer is a stranger: the
+ * head is bounded ({@link MAX_HEAD_BYTES}), the body by the caller's `maxBodyBytes`, and anything
+ * the parser does not understand fails the call and closes the socket, never reused.
+ */
+
+/** Largest response head read (status line and headers). */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** Idle sockets kept per origin beyond which a finished socket is closed. */
+const MAX_IDLE_PER_ORIGIN = 1024;
+
+/** The answer of one exchange: its status and its body as UTF-8 text. */
+export interface LeanResponse {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** Where an exchange goes, parsed once by {@link leanTarget}. */
+export interface LeanTarget {
+  readonly host: string;
+  readonly port: number;
+  /** Path and query, as written on the request line. */
+  readonly path: string;
+  /** `host:port` as the `Host` header carries it. */
+  readonly hostHeader: string;
+  readonly origin: string;
+}
+
+/** The target of an `http:` URL; `undefined` for any other scheme (TLS stays on `node:https`). */
+export function leanTarget(url: string | URL): LeanTarget | undefined {
+  const u = typeof url === "string" ? new URL(url) : url;
+  if (u.protocol !== "http:") return undefined;
+  const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+  const port = u.port === "" ? 80 : Number(u.port);
+  return { host, port, path: `${u.pathname}${u.search}`, hostHeader: u.host, origin: `${host}:${port}` };
+}
+
+/** A failure of the exchange itself (the peer's connection or its bytes), with a stable `code`. */
+export class LeanHttpError extends Error {
+  constructor(
+    message: string,
+    readonly code: "ECONNRESET" | "BAD_RESPONSE" | "RESPONSE_TOO_LARGE",
+  ) {
+    super(message);
+    this.name = "LeanHttpError";
+  }
+}
+
+export interface LeanRequest {
+  readonly method: "GET" | "POST";
+  /** The body (UTF-8), sent with `content-length`; omitted for none. */
+  readonly body?: string | undefined;
+  /** More headers (`content-type` is the caller's to set); names and values must be plain header text. */
+  readonly headers?: Readonly<Record<string, string | number>> | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** The most bytes of body read before the call fails with `RESPONSE_TOO_LARGE`. */
+  readonly maxBodyBytes: number;
+}
+
+/** Pooled keep-alive sockets by origin, and the exchanges on them. */
+export interface LeanHttpPool {
+  request(target: LeanTarget, request: LeanRequest): Promise<LeanResponse>;
+  /** Closes every socket, idle or busy (a busy call fails). */
+  close(): void;
+}
+
+const HEADER_TEXT = /^[^\r\n]*$/;
+
+function head(target: LeanTarget, request: LeanRequest, bodyBytes: number): string {
+  let text = `${request.method} ${target.path} HTTP/1.1\r\nhost: ${target.hostHeader}\r\nconnection: keep-alive\r\n`;
+  if (request.body !== undefined) text += `content-length: ${bodyBytes}\r\n`;
+  for (const name in request.headers) {
+    const value = String(request.headers[name]);
+    if (!HEADER_TEXT.test(name) || !HEADER_TEXT.test(value)) throw new TypeError(`invalid header ${name}`);
+    text += `${name}: ${value}\r\n`;
+  }
+  return `${text}\r\n`;
+}
+
+/**
+ * Reads one response from the bytes it is given: `push` returns the response once it is whole (and
+ * whether the socket may carry another), throws a {@link LeanHttpError} on bytes it cannot accept.
+ */
+class ResponseReader {
+  #buffered: Buffer | undefined;
+  #status = 0;
+  #headDone = false;
+  #close = false;
+  /** Bytes of body still expected (content-length), or -1 while reading chunks, or -2 to the end. */
+  #remaining = 0;
+  #chunkLeft = -1;
+  #trailers = false;
+  readonly #body: Buffer[] = [];
+  #bodyBytes = 0;
+
+  constructor(private readonly maxBodyBytes: number) {}
+
+  /** Whether some byte of a response has arrived. */
+  get started(): boolean {
+    return this.#buffered !== undefined || this.#headDone;
+  }
+
+  /** The bytes arrived; a response when it is complete, with whether the socket stays usable. */
+  push(data: Buffer): { response: LeanResponse; reusable: boolean } | undefined {
+    let buf = this.#buffered === undefined ? data : Buffer.concat([this.#buffered, data]);
+    this.#buffered = undefined;
+    while (!this.#headDone) {
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (buf.length > MAX_HEAD_BYTES)
+          throw new LeanHttpError("the response head is too large", "BAD_RESPONSE");
+        this.#buffered = buf;
+        return undefined;
+      }
+      if (end > MAX_HEAD_BYTES) throw new LeanHttpError("the response head is too large", "BAD_RESPONSE");
+      const interim = this.#readHead(buf.toString("latin1", 0, end));
+      buf = buf.subarray(end + 4);
+      if (!interim) this.#headDone = true;
+    }
+    return this.#readBody(buf);
+  }
+
+  /** The socket ended: a body read to the end is complete then; anything else was cut off. */
+  end(): LeanResponse | undefined {
+    if (this.#headDone && this.#remaining === -2) return this.#response();
+    return undefined;
+  }
+
+  /** Returns true for an interim (1xx) response, which is skipped. */
+  #readHead(text: string): boolean {
+    const lines = text.split("\r\n");
+    const status = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: |$)/.exec(lines[0] ?? "");
+    if (status === null) throw new LeanHttpError("the response has no HTTP/1.x status line", "BAD_RESPONSE");
+    const code = Number(status[2]);
+    if (code >= 100 && code < 200) return code !== 101 ? true : this.#refuse("switching protocols");
+    this.#status = code;
+    this.#close = status[1] === "0";
+    let length: number | undefined;
+    let chunked = false;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const colon = line.indexOf(":");
+      if (colon <= 0) return this.#refuse("a header line is malformed");
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === "content-length") {
+        if (!/^\d{1,15}$/.test(value)) return this.#refuse("content-length is not a number");
+        const n = Number(value);
+        if (length !== undefined && length !== n) return this.#refuse("content-length is given twice");
+        length = n;
+      } else if (name === "transfer-encoding") {
+        const codings = value
+          .toLowerCase()
+          .split(",")
+          .map((c) => c.trim());
+        if (codings.length !== 1 || codings[0] !== "chunked")
+          return this.#refuse(`transfer-encoding ${value} is not read`);
+        chunked = true;
+      } else if (name === "connection") {
+        const tokens = value
+          .toLowerCase()
+          .split(",")
+          .map((c) => c.trim());
+        if (tokens.includes("close")) this.#close = true;
+        else if (tokens.includes("keep-alive") && status[1] === "1") this.#close = false;
+      }
+    }
+    if (chunked && length !== undefined) return this.#refuse("both content-length and chunked");
+    if (code === 204 || code === 304) this.#remaining = 0;
+    else if (chunked) this.#remaining = -1;
+    else if (length !== undefined) {
+      if (length > this.maxBodyBytes) this.#tooLarge();
+      this.#remaining = length;
+    } else {
+      this.#remaining = -2;
+      this.#close = true;
+    }
+    return false;
+  }
+
+  #readBody(buf: Buffer): { response: LeanResponse; reusable: boolean } | undefined {
+    if (this.#remaining >= 0) {
+      const take = Math.min(this.#remaining, buf.length);
+      if (take > 0) this.#add(buf.subarray(0, take));
+      this.#remaining -= take;
+      if (this.#remaining > 0) return undefined;
+      // Bytes past the response on a connection with one call at a time: not a peer to reuse.
+      return { response: this.#response(), reusable: !this.#close && buf.length === take };
+    }
+    if (this.#remaining === -2) {
+      if (buf.length > 0) this.#add(buf);
+      return undefined;
+    }
+    return this.#readChunks(buf);
+  }
+
+  #readChunks(buf: Buffer): { response: LeanResponse; reusable: boolean } | undefined {
+    let at = 0;
+    while (at < buf.length) {
+      if (this.#chunkLeft > 0) {
+        const take = Math.min(this.#chunkLeft, buf.length - at);
+        this.#add(buf.subarray(at, at + take));
+        at += take;
+        this.#chunkLeft -= take;
+        if (this.#chunkLeft === 0) this.#chunkLeft = -3; // its CRLF next
+        continue;
+      }
+      const eol = buf.indexOf("\r\n", at);
+      if (eol < 0) {
+        if (buf.length - at > 4096) return this.#refuse("a chunk line is too long");
+        this.#buffered = buf.subarray(at);
+        return undefined;
+      }
+      const line = buf.toString("latin1", at, eol);
+      at = eol + 2;
+      if (this.#chunkLeft === -3) {
+        if (line !== "") return this.#refuse("a chunk does not end with CRLF");
+        this.#chunkLeft = -1;
+        continue;
+      }
+      if (this.#trailers) {
+        if (line !== "") continue;
+        return { response: this.#response(), reusable: !this.#close && at === buf.length };
+      }
+      const size = /^([0-9a-fA-F]{1,8})(?:[ \t]*;.*)?$/.exec(line);
+      if (size === null) return this.#refuse("a chunk size is malformed");
+      const n = Number.parseInt(size[1] as string, 16);
+      if (n === 0) this.#trailers = true;
+      else {
+        if (this.#bodyBytes + n > this.maxBodyBytes) this.#tooLarge();
+        this.#chunkLeft = n;
+      }
+    }
+    return undefined;
+  }
+
+  #add(part: Buffer): void {
+    this.#bodyBytes += part.length;
+    if (this.#bodyBytes > this.maxBodyBytes) this.#tooLarge();
+    this.#body.push(part);
+  }
+
+  #response(): LeanResponse {
+    const text =
+      this.#body.length === 1
+        ? (this.#body[0] as Buffer).toString("utf8")
+        : Buffer.concat(this.#body).toString("utf8");
+    return { status: this.#status, text };
+  }
+
+  #tooLarge(): never {
+    throw new LeanHttpError(`the response body is over ${this.maxBodyBytes} bytes`, "RESPONSE_TOO_LARGE");
+  }
+
+  #refuse(why: string): never {
+    throw new LeanHttpError(`the response is not HTTP/1.1 this client reads: ${why}`, "BAD_RESPONSE");
+  }
+}
+
+/**
+ * A pool of keep-alive sockets per origin. An idle socket is closed after `idleMs` (shorter than
+ * the servers' keep-alive timeouts, so a server rarely closes one as it is reused); a call whose
+ * reused socket turns out closed before any byte of its answer is sent again once, on a new
+ * socket (the server never read it: a relay is refused as a replay anyway if it had).
+ */
+export function makeLeanHttpPool(options: { readonly idleMs: number }): LeanHttpPool {
+  const idle = new Map<string, net.Socket[]>();
+  const all = new Set<net.Socket>();
+  let closed = false;
+
+  const release = (origin: string, socket: net.Socket) => {
+    const list = idle.get(origin) ?? [];
+    if (closed || list.length >= MAX_IDLE_PER_ORIGIN || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    socket.setTimeout(options.idleMs);
+    socket.unref();
+    list.push(socket);
+    idle.set(origin, list);
+  };
+
+  const take = (origin: string): net.Socket | undefined => {
+    const list = idle.get(origin);
+    while (list !== undefined && list.length > 0) {
+      const socket = list.pop() as net.Socket;
+      if (!socket.destroyed && socket.readyState === "open") {
+        socket.setTimeout(0);
+        socket.ref();
+        return socket;
+      }
+    }
+    return undefined;
+  };
+
+  const open = (target: LeanTarget): net.Socket => {
+    const socket = net.connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    all.add(socket);
+    // An idle socket the server closes, or one idle too long, leaves the pool at once.
+    const drop = () => {
+      all.delete(socket);
+      const list = idle.get(target.origin);
+      const at = list?.indexOf(socket) ?? -1;
+      if (list !== undefined && at >= 0) list.splice(at, 1);
+    };
+    socket.once("close", drop);
+    socket.on("timeout", () => socket.destroy());
+    return socket;
+  };
+
+  const exchange = (
+    target: LeanTarget,
+    request: LeanRequest,
+    payload: string,
+    socket: net.Socket,
+    reused: boolean,
+  ): Promise<LeanResponse> =>
+    new Promise<LeanResponse>((resolve, reject) => {
+      const reader = new ResponseReader(request.maxBodyBytes);
+      let done = false;
+      // Sent again, once, on a new socket: only for a kept one found closed before any answer.
+      const again = () =>
+        closed
+          ? Promise.reject(new LeanHttpError("the client is closed", "ECONNRESET"))
+          : exchange(target, request, payload, open(target), false);
+      const finish = () => {
+        done = true;
+        socket.off("data", onData);
+        socket.off("error", onError);
+        socket.off("close", onClose);
+        socket.off("end", onEnd);
+        request.signal?.removeEventListener("abort", onAbort);
+      };
+      const fail = (error: unknown) => {
+        if (done) return;
+        finish();
+        socket.destroy();
+        reject(error);
+      };
+      const onData = (data: Buffer) => {
+        if (done) return;
+        let whole: ReturnType<ResponseReader["push"]>;
+        try {
+          whole = reader.push(data);
+        } catch (e) {
+          fail(e);
+          return;
+        }
+        if (whole === undefined) return;
+        finish();
+        if (whole.reusable) release(target.origin, socket);
+        else socket.destroy();
+        resolve(whole.response);
+      };
+      const onEnd = () => {
+        if (done) return;
+        const response = reader.end();
+        if (response === undefined) return; // 'close' follows and fails the call
+        finish();
+        socket.destroy();
+        resolve(response);
+      };
+      const onError = (error: Error) => {
+        if (done) return;
+        if (reused && !reader.started) {
+          // A kept socket the server had closed: the request never reached it.
+          finish();
+          socket.destroy();
+          again().then(resolve, reject);
+          return;
+        }
+        fail(error);
+      };
+      const onClose = () => {
+        if (done) return;
+        if (reused && !reader.started) {
+          finish();
+          again().then(resolve, reject);
+          return;
+        }
+        fail(new LeanHttpError("the connection closed before the answer was whole", "ECONNRESET"));
+      };
+      const onAbort = () =>
+        fail(
+          request.signal?.reason instanceof Error ? request.signal.reason : new Error("the call was aborted"),
+        );
+      socket.on("data", onData);
+      socket.once("error", onError);
+      socket.once("close", onClose);
+      socket.once("end", onEnd);
+      if (request.signal !== undefined) {
+        if (request.signal.aborted) return onAbort();
+        request.signal.addEventListener("abort", onAbort, { once: true });
+      }
+      socket.write(payload);
+    });
+
+  return {
+    request(target, request) {
+      if (closed) return Promise.reject(new LeanHttpError("the client is closed", "ECONNRESET"));
+      let payload: string;
+      try {
+        const bodyBytes = request.body === undefined ? 0 : Buffer.byteLength(request.body);
+        payload = head(target, request, bodyBytes) + (request.body ?? "");
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const kept = take(target.origin);
+      return exchange(target, request, payload, kept ?? open(target), kept !== undefined);
+    },
+    close() {
+      closed = true;
+      for (const socket of all) socket.destroy();
+      all.clear();
+      idle.clear();
+    },
+  };
+}
