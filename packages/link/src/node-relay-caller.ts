@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import { urlToHttpOptions } from "node:url";
 import type { RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
+import { type LeanHttpPool, type LeanTarget, leanTarget } from "@pocket-ai/runtime";
 import { TRPCClientError } from "@trpc/client";
 import { type LinkFetch, makeNodeClient, type NodeClient, type NodeRouter } from "./node-contract.js";
 import { RELAY_PATH, RELAY_STREAM_PATH } from "./node-relay-wire.js";
@@ -14,8 +15,9 @@ export interface NodeRelayCallOptions {
 /**
  * A client for one node on the relay path: `relay` and `relayStream` as tRPC's client calls them
  * (same requests, same answers, failures as `TRPCClientError`s with the node's error envelope as
- * `data`), sent on pooled keep-alive `node:http` sockets and read without a Web stream per chunk;
- * `info` and `health` through the tRPC client.
+ * `data`), unary relays on the lean client's pooled sockets when one is given (`http:` nodes),
+ * streams on pooled keep-alive `node:http` sockets read without a Web stream per chunk; `info`
+ * and `health` through the tRPC client.
  */
 export interface NodeRelayClient {
   readonly relay: {
@@ -44,6 +46,11 @@ export function makeNodeRelayClient(
   endpoint: string,
   options: {
     readonly agent: http.Agent;
+    /**
+     * Pooled sockets for unary relays to an `http:` node (see `makeLeanHttpPool`): without it, and
+     * for `https:` nodes, they go through `agent` as streams do.
+     */
+    readonly lean?: LeanHttpPool;
     readonly fetch?: LinkFetch;
     /** The most characters of one answer or stream line ({@link MAX_NODE_ANSWER_CHARS}). */
     readonly maxAnswerChars?: number;
@@ -89,7 +96,35 @@ export function makeNodeRelayClient(
     return request;
   };
 
+  const lean = options.lean;
+  const leanRelay = lean === undefined ? undefined : leanTarget(relayUrl);
+  const relayLean = (target: LeanTarget, pool: LeanHttpPool, input: unknown, call: NodeRelayCallOptions) =>
+    pool
+      .request(target, {
+        method: "POST",
+        body: JSON.stringify(input) ?? "",
+        headers: { "content-type": "application/json" },
+        signal: call.signal,
+        maxBodyBytes: limit,
+      })
+      .then(
+        ({ status, text }) => {
+          const parsed = parseJson(text);
+          if (isObject(parsed) && isObject(parsed.result) && "data" in parsed.result)
+            return parsed.result.data as RelayResponse;
+          throw envelopeError(parsed, status);
+        },
+        (e: unknown) => {
+          throw TRPCClientError.from(asError(e));
+        },
+      );
+
   const relay = (input: unknown, call: NodeRelayCallOptions = {}) =>
+    leanRelay !== undefined && lean !== undefined
+      ? relayLean(leanRelay, lean, input, call)
+      : relayHttp(input, call);
+
+  const relayHttp = (input: unknown, call: NodeRelayCallOptions = {}) =>
     new Promise<RelayResponse>((resolve, reject) => {
       const fail = (e: unknown) => reject(TRPCClientError.from(asError(e)));
       post(

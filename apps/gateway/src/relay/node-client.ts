@@ -1,17 +1,23 @@
 import http from "node:http";
 import https from "node:https";
 import { makeNodeRelayClient, type NodeRelayClient } from "@pocket-ai/link";
-import { makeKeepAliveFetch } from "@pocket-ai/runtime";
+import { makeKeepAliveFetch, makeLeanHttpPool } from "@pocket-ai/runtime";
 import { Context, Effect, Layer } from "effect";
 
 export type { NodeRelayClient as NodeClient } from "@pocket-ai/link";
 
 /** Sockets one gateway keeps open to one node at most (one per open stream or in-flight relay). */
 const MAX_SOCKETS_PER_NODE = 4096;
+/**
+ * How long a unary relay's socket stays open unused: well under the node's keep-alive timeout
+ * (65 s), so that the node rarely closes one just as it is reused.
+ */
+const LEAN_IDLE_MS = 30_000;
 
 /**
- * One client per node endpoint, closed with the layer: relays on the link's direct path over
- * pooled keep-alive sockets, `info` and `health` through tRPC's client on a keep-alive fetch.
+ * One client per node endpoint, closed with the layer: unary relays to `http:` nodes on the lean
+ * client's pooled sockets, streams (and `https:` nodes) on `node:http` keep-alive agents, `info`
+ * and `health` through tRPC's client on a keep-alive fetch.
  */
 export class NodeClients extends Context.Tag("gateway/NodeClients")<
   NodeClients,
@@ -29,6 +35,7 @@ export class NodeClients extends Context.Tag("gateway/NodeClients")<
             fetch: makeKeepAliveFetch({ maxSockets: MAX_SOCKETS_PER_NODE }),
             http: new http.Agent(options),
             https: new https.Agent(options),
+            lean: makeLeanHttpPool({ idleMs: LEAN_IDLE_MS }),
           };
         }),
         (pool) =>
@@ -36,6 +43,7 @@ export class NodeClients extends Context.Tag("gateway/NodeClients")<
             pool.fetch.close();
             pool.http.destroy();
             pool.https.destroy();
+            pool.lean.close();
           }),
       ),
       (pool) => {
@@ -45,7 +53,7 @@ export class NodeClients extends Context.Tag("gateway/NodeClients")<
             let client = clients.get(endpoint);
             if (client === undefined) {
               const agent = endpoint.startsWith("https:") ? pool.https : pool.http;
-              client = makeNodeRelayClient(endpoint, { agent, fetch: pool.fetch.fetch });
+              client = makeNodeRelayClient(endpoint, { agent, lean: pool.lean, fetch: pool.fetch.fetch });
               clients.set(endpoint, client);
               if (clients.size > 100_000) clients.delete(clients.keys().next().value as string);
             }

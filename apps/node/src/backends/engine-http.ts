@@ -1,6 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import { urlToHttpOptions } from "node:url";
+import { type LeanTarget, leanTarget, makeLeanHttpPool } from "@pocket-ai/runtime";
 import { Duration, Effect } from "effect";
 import {
   type BackendError,
@@ -143,15 +144,39 @@ export function withEngineTimeout<A, E>(
 }
 
 /**
- * Unary engine calls go through pooled keep-alive `node:http` sockets, written directly: Node's
- * global fetch costs about a millisecond of CPU per call, and a relay makes one or two. Each
- * engine URL is parsed once; a call is one `http.request` with the body as a string, its
- * response read whole, and its limit and interruption both `destroy` it.
+ * Unary engine calls to an `http:` engine go through the lean client's pooled keep-alive sockets
+ * (`makeLeanHttpPool`: `http.request` costs more CPU per call than the loopback exchange itself);
+ * `https:` engines through `node:https` keep-alive agents, written directly (Node's global fetch
+ * costs about a millisecond of CPU per call, and a relay makes one or two). Each engine URL is
+ * parsed once; a call's body is one string, its response read whole, and its limit and
+ * interruption both abort it.
  */
 const agents = {
   "http:": new http.Agent({ keepAlive: true, maxSockets: 1024, scheduling: "lifo" }),
   "https:": new https.Agent({ keepAlive: true, maxSockets: 1024, scheduling: "lifo" }),
 };
+
+/**
+ * Idle time after which a kept engine socket is closed: under the keep-alive timeouts of the
+ * engines' servers (uvicorn, vLLM's, keeps an idle connection 5 s), so that an engine rarely
+ * closes one just as it is reused.
+ */
+const LEAN_IDLE_MS = 4_000;
+/** The most bytes of one engine answer (a batch of large pictures as base64 fits many times). */
+const MAX_ENGINE_ANSWER_BYTES = 256 * 1024 * 1024;
+const lean = makeLeanHttpPool({ idleMs: LEAN_IDLE_MS });
+/** Lean targets per engine URL; `null` for an `https:` URL (it goes through `node:https`). */
+const leanTargets = new Map<string, LeanTarget | null>();
+
+function leanTargetOf(url: string): LeanTarget | undefined {
+  let target = leanTargets.get(url);
+  if (target === undefined) {
+    target = leanTarget(url) ?? null;
+    if (leanTargets.size >= 1_024) leanTargets.clear();
+    leanTargets.set(url, target);
+  }
+  return target ?? undefined;
+}
 
 /** Request options per engine URL (a backend's base URL and one of its few paths). */
 const requestOptions = new Map<string, http.RequestOptions & { readonly secure: boolean }>();
@@ -184,10 +209,7 @@ function exchange(
   return Effect.async<string, BackendError>((resume) => {
     const headers: Record<string, string | number> = { ...(target.headers ?? {}) };
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) {
-      headers["content-type"] = "application/json";
-      headers["content-length"] = Buffer.byteLength(payload);
-    }
+    if (payload !== undefined) headers["content-type"] = "application/json";
     let settled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const settle = (outcome: Effect.Effect<string, BackendError>) => {
@@ -202,9 +224,51 @@ function exchange(
           new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) }),
         ),
       );
+    const url = engineUrl(target.baseUrl, path);
+    const leanTo = leanTargetOf(url);
+    const callerFirst = deadline !== undefined && deadline.at - performance.now() < target.timeoutMs;
+    const limitMs = callerFirst ? Math.max(0, deadline.at - performance.now()) : target.timeoutMs;
+    const timeoutError = () =>
+      callerFirst
+        ? deadline.error()
+        : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
+    if (leanTo !== undefined) {
+      const controller = new AbortController();
+      if (limitMs <= MAX_TIMER_MS) {
+        timer = setTimeout(() => {
+          const timeout = timeoutError();
+          settle(Effect.fail(timeout));
+          controller.abort(timeout);
+        }, limitMs);
+      }
+      lean
+        .request(leanTo, {
+          method,
+          body: payload,
+          headers,
+          signal: controller.signal,
+          maxBodyBytes: MAX_ENGINE_ANSWER_BYTES,
+        })
+        .then(
+          ({ status, text }) =>
+            settle(
+              status >= 200 && status < 300
+                ? Effect.succeed(text)
+                : Effect.fail(statusError(target.backendId, status, text)),
+            ),
+          unavailable,
+        );
+      return Effect.sync(() => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        controller.abort(new Error("aborted"));
+      });
+    }
+    if (payload !== undefined) headers["content-length"] = Buffer.byteLength(payload);
     let request: http.ClientRequest;
     try {
-      const { secure, ...options } = optionsFor(engineUrl(target.baseUrl, path));
+      const { secure, ...options } = optionsFor(url);
       request = (secure ? https : http).request({ ...options, method, headers }, (response) => {
         const status = response.statusCode ?? 0;
         const parts: Buffer[] = [];
@@ -224,13 +288,9 @@ function exchange(
       return;
     }
     request.on("error", unavailable);
-    const callerFirst = deadline !== undefined && deadline.at - performance.now() < target.timeoutMs;
-    const limitMs = callerFirst ? Math.max(0, deadline.at - performance.now()) : target.timeoutMs;
     if (limitMs <= MAX_TIMER_MS) {
       timer = setTimeout(() => {
-        const timeout = callerFirst
-          ? deadline.error()
-          : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
+        const timeout = timeoutError();
         settle(Effect.fail(timeout));
         request.destroy(timeout);
       }, limitMs);
