@@ -9,8 +9,8 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-function pool(): LeanHttpPool {
-  const p = makeLeanHttpPool({ idleMs: 60_000 });
+function pool(maxSockets?: number): LeanHttpPool {
+  const p = makeLeanHttpPool({ idleMs: 60_000, ...(maxSockets === undefined ? {} : { maxSockets }) });
   closers.push(() => p.close());
   return p;
 }
@@ -72,7 +72,12 @@ const post = (p: LeanHttpPool, url: string, body = "{}", more: { signal?: AbortS
 
 describe("the lean HTTP/1.1 client", () => {
   it("posts a body, reads the answer and keeps the socket for the next call", async () => {
-    const seen: { method?: string; url?: string; type?: string; body: string }[] = [];
+    const seen: {
+      method: string | undefined;
+      url: string | undefined;
+      type: string | undefined;
+      body: string;
+    }[] = [];
     const server = await httpServer((req, res) => {
       let body = "";
       req.on("data", (c) => {
@@ -228,6 +233,38 @@ describe("the lean HTTP/1.1 client", () => {
     controller.abort(new Error("no answer in time"));
     await expect(call).rejects.toThrow("no answer in time");
     await socketClosed;
+  });
+
+  it("opens at most maxSockets to one origin; the calls beyond wait for one, or for their abort", async () => {
+    const held: net.Socket[] = [];
+    let release!: () => void;
+    const allHeld = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const server = await rawServer((socket) => {
+      held.push(socket);
+      if (held.length === 2) release();
+      // The first two wait until both are held; the rest are answered at once.
+      const answer = () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      if (held.length <= 2) void allHeld.then(answer);
+      else answer();
+    });
+    const p = pool(2);
+    const target = server.url;
+    const controller = new AbortController();
+    const calls = Array.from({ length: 5 }, (_, i) =>
+      post(p, target, "{}", i === 4 ? { signal: controller.signal } : {}),
+    );
+    controller.abort(new Error("gone while waiting"));
+    const results = await Promise.allSettled(calls);
+    expect(results.slice(0, 4).map((r) => r.status === "fulfilled" && r.value.text)).toEqual([
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+    ]);
+    expect(results[4]).toMatchObject({ status: "rejected", reason: new Error("gone while waiting") });
+    expect(server.connections()).toBe(2);
   });
 
   it("refuses headers that would split the request, and only takes http: URLs", async () => {

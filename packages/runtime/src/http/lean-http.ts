@@ -271,10 +271,27 @@ class ResponseReader {
  * reused socket turns out closed before any byte of its answer is sent again once, on a new
  * socket (the server never read it: a relay is refused as a replay anyway if it had).
  */
-export function makeLeanHttpPool(options: { readonly idleMs: number }): LeanHttpPool {
+export function makeLeanHttpPool(options: {
+  readonly idleMs: number;
+  /** Sockets open to one origin at most; calls beyond them wait for one (default 4,096). */
+  readonly maxSockets?: number;
+}): LeanHttpPool {
+  const maxSockets = options.maxSockets ?? 4096;
   const idle = new Map<string, net.Socket[]>();
+  /** Sockets open per origin, idle or busy. */
+  const counts = new Map<string, number>();
+  /** Calls waiting for a socket of their origin, oldest first. */
+  const waiting = new Map<string, (() => void)[]>();
   const all = new Set<net.Socket>();
   let closed = false;
+
+  /** A socket of `origin` came free or closed: the oldest waiting call goes on. */
+  const wake = (origin: string) => {
+    const queue = waiting.get(origin);
+    const next = queue?.shift();
+    if (queue !== undefined && queue.length === 0) waiting.delete(origin);
+    next?.();
+  };
 
   const release = (origin: string, socket: net.Socket) => {
     const list = idle.get(origin) ?? [];
@@ -286,6 +303,7 @@ export function makeLeanHttpPool(options: { readonly idleMs: number }): LeanHttp
     socket.unref();
     list.push(socket);
     idle.set(origin, list);
+    wake(origin);
   };
 
   const take = (origin: string): net.Socket | undefined => {
@@ -305,12 +323,17 @@ export function makeLeanHttpPool(options: { readonly idleMs: number }): LeanHttp
     const socket = net.connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
     all.add(socket);
+    counts.set(target.origin, (counts.get(target.origin) ?? 0) + 1);
     // An idle socket the server closes, or one idle too long, leaves the pool at once.
     const drop = () => {
       all.delete(socket);
+      const left = (counts.get(target.origin) ?? 1) - 1;
+      if (left > 0) counts.set(target.origin, left);
+      else counts.delete(target.origin);
       const list = idle.get(target.origin);
       const at = list?.indexOf(socket) ?? -1;
       if (list !== undefined && at >= 0) list.splice(at, 1);
+      if (!closed) wake(target.origin);
     };
     socket.once("close", drop);
     socket.on("timeout", () => socket.destroy());
@@ -404,9 +427,35 @@ export function makeLeanHttpPool(options: { readonly idleMs: number }): LeanHttp
       socket.write(payload);
     });
 
+  /** The call on a kept socket, a new one while under `maxSockets`, else once one comes free. */
+  const start = (target: LeanTarget, request: LeanRequest, payload: string): Promise<LeanResponse> => {
+    if (closed) return Promise.reject(new LeanHttpError("the client is closed", "ECONNRESET"));
+    const kept = take(target.origin);
+    if (kept !== undefined) return exchange(target, request, payload, kept, true);
+    if ((counts.get(target.origin) ?? 0) < maxSockets)
+      return exchange(target, request, payload, open(target), false);
+    return new Promise<LeanResponse>((resolve, reject) => {
+      const signal = request.signal;
+      const onAbort = () => {
+        const queue = waiting.get(target.origin);
+        const at = queue?.indexOf(go) ?? -1;
+        if (queue !== undefined && at >= 0) queue.splice(at, 1);
+        reject(signal?.reason instanceof Error ? signal.reason : new Error("the call was aborted"));
+      };
+      const go = () => {
+        signal?.removeEventListener("abort", onAbort);
+        start(target, request, payload).then(resolve, reject);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const queue = waiting.get(target.origin) ?? [];
+      queue.push(go);
+      waiting.set(target.origin, queue);
+    });
+  };
+
   return {
     request(target, request) {
-      if (closed) return Promise.reject(new LeanHttpError("the client is closed", "ECONNRESET"));
       let payload: string;
       try {
         const bodyBytes = request.body === undefined ? 0 : Buffer.byteLength(request.body);
@@ -414,14 +463,18 @@ export function makeLeanHttpPool(options: { readonly idleMs: number }): LeanHttp
       } catch (e) {
         return Promise.reject(e);
       }
-      const kept = take(target.origin);
-      return exchange(target, request, payload, kept ?? open(target), kept !== undefined);
+      return start(target, request, payload);
     },
     close() {
       closed = true;
+      const queued = [...waiting.values()].flat();
+      waiting.clear();
       for (const socket of all) socket.destroy();
       all.clear();
       idle.clear();
+      counts.clear();
+      // Each waiting call goes on, and fails: the client is closed.
+      for (const go of queued) go();
     },
   };
 }
