@@ -269,6 +269,7 @@ describe("the lean HTTP/1.1 client", () => {
 
   it("refuses headers that would split the request, and only takes http: URLs", async () => {
     expect(leanTarget("https://example.com/x")).toBeUndefined();
+    expect(leanTarget("http://user:secret@127.0.0.1:8000/v1")).toBeUndefined();
     expect(leanTarget("http://[::1]:8080/a?b=c")).toMatchObject({ host: "::1", port: 8080, path: "/a?b=c" });
     const server = await httpServer((_req, res) => res.end("ok"));
     const error = await pool()

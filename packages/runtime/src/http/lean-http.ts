@@ -34,10 +34,13 @@ export interface LeanTarget {
   readonly origin: string;
 }
 
-/** The target of an `http:` URL; `undefined` for any other scheme (TLS stays on `node:https`). */
+/**
+ * The target of an `http:` URL; `undefined` for any other scheme (TLS stays on `node:https`) and
+ * for a URL with credentials in it (`node:http` sends them as Basic authorization).
+ */
 export function leanTarget(url: string | URL): LeanTarget | undefined {
   const u = typeof url === "string" ? new URL(url) : url;
-  if (u.protocol !== "http:") return undefined;
+  if (u.protocol !== "http:" || u.username !== "" || u.password !== "") return undefined;
   const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
   const port = u.port === "" ? 80 : Number(u.port);
   return { host, port, path: `${u.pathname}${u.search}`, hostHeader: u.host, origin: `${host}:${port}` };
