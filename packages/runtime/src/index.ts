@@ -20,8 +20,8 @@ export {
 export { packageDir, packageFile } from "./files/package-file.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export {
-  type LeanHttpPool,
   LeanHttpError,
+  type LeanHttpPool,
   type LeanRequest,
   type LeanResponse,
   type LeanTarget,

@@ -232,15 +232,32 @@ function exchange(
       callerFirst
         ? deadline.error()
         : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
+    const answered = (status: number, text: string) =>
+      settle(
+        status >= 200 && status < 300
+          ? Effect.succeed(text)
+          : Effect.fail(statusError(target.backendId, status, text)),
+      );
+    // The limit is a plain timer that aborts the call; an interruption aborts it too.
+    const arm = (abort: (reason: Error) => void) => {
+      if (limitMs > MAX_TIMER_MS) return;
+      timer = setTimeout(() => {
+        const timeout = timeoutError();
+        settle(Effect.fail(timeout));
+        abort(timeout);
+      }, limitMs);
+    };
+    const cancel = (abort: (reason: Error) => void) =>
+      Effect.sync(() => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        abort(new Error("aborted"));
+      });
     if (leanTo !== undefined) {
       const controller = new AbortController();
-      if (limitMs <= MAX_TIMER_MS) {
-        timer = setTimeout(() => {
-          const timeout = timeoutError();
-          settle(Effect.fail(timeout));
-          controller.abort(timeout);
-        }, limitMs);
-      }
+      const abort = (reason: Error) => controller.abort(reason);
+      arm(abort);
       lean
         .request(leanTo, {
           method,
@@ -249,21 +266,8 @@ function exchange(
           signal: controller.signal,
           maxBodyBytes: MAX_ENGINE_ANSWER_BYTES,
         })
-        .then(
-          ({ status, text }) =>
-            settle(
-              status >= 200 && status < 300
-                ? Effect.succeed(text)
-                : Effect.fail(statusError(target.backendId, status, text)),
-            ),
-          unavailable,
-        );
-      return Effect.sync(() => {
-        if (settled) return;
-        settled = true;
-        if (timer !== undefined) clearTimeout(timer);
-        controller.abort(new Error("aborted"));
-      });
+        .then(({ status, text }) => answered(status, text), unavailable);
+      return cancel(abort);
     }
     if (payload !== undefined) headers["content-length"] = Buffer.byteLength(payload);
     let request: http.ClientRequest;
@@ -273,14 +277,7 @@ function exchange(
         const status = response.statusCode ?? 0;
         const parts: Buffer[] = [];
         response.on("data", (part: Buffer) => parts.push(part));
-        response.once("end", () => {
-          const text = Buffer.concat(parts).toString("utf8");
-          settle(
-            status >= 200 && status < 300
-              ? Effect.succeed(text)
-              : Effect.fail(statusError(target.backendId, status, text)),
-          );
-        });
+        response.once("end", () => answered(status, Buffer.concat(parts).toString("utf8")));
         response.on("error", unavailable);
       });
     } catch (cause) {
@@ -288,20 +285,10 @@ function exchange(
       return;
     }
     request.on("error", unavailable);
-    if (limitMs <= MAX_TIMER_MS) {
-      timer = setTimeout(() => {
-        const timeout = timeoutError();
-        settle(Effect.fail(timeout));
-        request.destroy(timeout);
-      }, limitMs);
-    }
+    const abort = (reason: Error) => request.destroy(reason);
+    arm(abort);
     request.end(payload);
-    return Effect.sync(() => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      request.destroy(new Error("aborted"));
-    });
+    return cancel(abort);
   });
 }
 

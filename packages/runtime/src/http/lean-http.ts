@@ -77,6 +77,13 @@ export interface LeanHttpPool {
 
 const HEADER_TEXT = /^[^\r\n]*$/;
 
+/** A header's comma-separated tokens, lowercased and trimmed. */
+const tokensOf = (value: string) =>
+  value
+    .toLowerCase()
+    .split(",")
+    .map((token) => token.trim());
+
 function head(target: LeanTarget, request: LeanRequest, bodyBytes: number): string {
   let text = `${request.method} ${target.path} HTTP/1.1\r\nhost: ${target.hostHeader}\r\nconnection: keep-alive\r\n`;
   if (request.body !== undefined) text += `content-length: ${bodyBytes}\r\n`;
@@ -160,18 +167,12 @@ class ResponseReader {
         if (length !== undefined && length !== n) return this.#refuse("content-length is given twice");
         length = n;
       } else if (name === "transfer-encoding") {
-        const codings = value
-          .toLowerCase()
-          .split(",")
-          .map((c) => c.trim());
+        const codings = tokensOf(value);
         if (codings.length !== 1 || codings[0] !== "chunked")
           return this.#refuse(`transfer-encoding ${value} is not read`);
         chunked = true;
       } else if (name === "connection") {
-        const tokens = value
-          .toLowerCase()
-          .split(",")
-          .map((c) => c.trim());
+        const tokens = tokensOf(value);
         if (tokens.includes("close")) this.#close = true;
         else if (tokens.includes("keep-alive") && status[1] === "1") this.#close = false;
       }
