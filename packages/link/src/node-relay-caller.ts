@@ -52,7 +52,10 @@ export function makeNodeRelayClient(
      */
     readonly lean?: LeanHttpPool;
     readonly fetch?: LinkFetch;
-    /** The most characters of one answer or stream line ({@link MAX_NODE_ANSWER_CHARS}). */
+    /**
+     * The most characters of one answer or stream line ({@link MAX_NODE_ANSWER_CHARS}); on the
+     * lean client's path, bytes of the answer.
+     */
     readonly maxAnswerChars?: number;
   },
 ): NodeRelayClient {
