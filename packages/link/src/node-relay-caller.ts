@@ -111,12 +111,7 @@ export function makeNodeRelayClient(
         maxBodyBytes: limit,
       })
       .then(
-        ({ status, text }) => {
-          const parsed = parseJson(text);
-          if (isObject(parsed) && isObject(parsed.result) && "data" in parsed.result)
-            return parsed.result.data as RelayResponse;
-          throw envelopeError(parsed, status);
-        },
+        ({ status, text }) => relayAnswer(text, status),
         (e: unknown) => {
           throw TRPCClientError.from(asError(e));
         },
@@ -144,10 +139,11 @@ export function makeNodeRelayClient(
           });
           res.once("error", fail);
           res.once("end", () => {
-            const parsed = parseJson(text);
-            if (isObject(parsed) && isObject(parsed.result) && "data" in parsed.result)
-              return resolve(parsed.result.data as RelayResponse);
-            reject(envelopeError(parsed, res.statusCode ?? 0));
+            try {
+              resolve(relayAnswer(text, res.statusCode ?? 0));
+            } catch (e) {
+              reject(e);
+            }
           });
         },
         fail,
@@ -380,6 +376,14 @@ function parseJson(text: string): unknown {
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/** A `relay` answer's result, or its {@link envelopeError} when it holds none. */
+function relayAnswer(text: string, status: number): RelayResponse {
+  const parsed = parseJson(text);
+  if (isObject(parsed) && isObject(parsed.result) && "data" in parsed.result)
+    return parsed.result.data as RelayResponse;
+  throw envelopeError(parsed, status);
 }
 
 /**

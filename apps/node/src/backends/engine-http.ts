@@ -165,32 +165,27 @@ const LEAN_IDLE_MS = 4_000;
 /** The most bytes of one engine answer (a batch of large pictures as base64 fits many times). */
 const MAX_ENGINE_ANSWER_BYTES = 256 * 1024 * 1024;
 const lean = makeLeanHttpPool({ idleMs: LEAN_IDLE_MS });
-/** Lean targets per engine URL; `null` for an `https:` URL (it goes through `node:https`). */
-const leanTargets = new Map<string, LeanTarget | null>();
+/**
+ * How to reach each engine URL (a backend's base URL and one of its few paths), parsed once: its
+ * lean target (`http:` without credentials), or its `node:http(s)` request options.
+ */
+type EngineRoute = { readonly lean: LeanTarget } | (http.RequestOptions & { readonly secure: boolean });
+const routes = new Map<string, EngineRoute>();
 
-function leanTargetOf(url: string): LeanTarget | undefined {
-  let target = leanTargets.get(url);
-  if (target === undefined) {
-    target = leanTarget(url) ?? null;
-    if (leanTargets.size >= 1_024) leanTargets.clear();
-    leanTargets.set(url, target);
-  }
-  return target ?? undefined;
-}
-
-/** Request options per engine URL (a backend's base URL and one of its few paths). */
-const requestOptions = new Map<string, http.RequestOptions & { readonly secure: boolean }>();
-
-function optionsFor(url: string): http.RequestOptions & { readonly secure: boolean } {
-  let options = requestOptions.get(url);
-  if (options === undefined) {
+function routeFor(url: string): EngineRoute {
+  let route = routes.get(url);
+  if (route === undefined) {
     const parsed = new URL(url);
+    const target = leanTarget(parsed);
     const secure = parsed.protocol === "https:";
-    options = { ...urlToHttpOptions(parsed), agent: agents[secure ? "https:" : "http:"], secure };
-    if (requestOptions.size >= 1_024) requestOptions.clear();
-    requestOptions.set(url, options);
+    route =
+      target !== undefined
+        ? { lean: target }
+        : { ...urlToHttpOptions(parsed), agent: agents[secure ? "https:" : "http:"], secure };
+    if (routes.size >= 1_024) routes.clear();
+    routes.set(url, route);
   }
-  return options;
+  return route;
 }
 
 /**
@@ -224,8 +219,7 @@ function exchange(
           new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) }),
         ),
       );
-    const url = engineUrl(target.baseUrl, path);
-    const leanTo = leanTargetOf(url);
+    const route = routeFor(engineUrl(target.baseUrl, path));
     const callerFirst = deadline !== undefined && deadline.at - performance.now() < target.timeoutMs;
     const limitMs = callerFirst ? Math.max(0, deadline.at - performance.now()) : target.timeoutMs;
     const timeoutError = () =>
@@ -254,12 +248,12 @@ function exchange(
         if (timer !== undefined) clearTimeout(timer);
         abort(new Error("aborted"));
       });
-    if (leanTo !== undefined) {
+    if ("lean" in route) {
       const controller = new AbortController();
       const abort = (reason: Error) => controller.abort(reason);
       arm(abort);
       lean
-        .request(leanTo, {
+        .request(route.lean, {
           method,
           body: payload,
           headers,
@@ -272,7 +266,7 @@ function exchange(
     if (payload !== undefined) headers["content-length"] = Buffer.byteLength(payload);
     let request: http.ClientRequest;
     try {
-      const { secure, ...options } = optionsFor(url);
+      const { secure, ...options } = route;
       request = (secure ? https : http).request({ ...options, method, headers }, (response) => {
         const status = response.statusCode ?? 0;
         const parts: Buffer[] = [];

@@ -172,9 +172,7 @@ class ResponseReader {
           return this.#refuse(`transfer-encoding ${value} is not read`);
         chunked = true;
       } else if (name === "connection") {
-        const tokens = tokensOf(value);
-        if (tokens.includes("close")) this.#close = true;
-        else if (tokens.includes("keep-alive") && status[1] === "1") this.#close = false;
+        if (tokensOf(value).includes("close")) this.#close = true;
       }
     }
     if (chunked && length !== undefined) return this.#refuse("both content-length and chunked");
