@@ -87,6 +87,8 @@ const make = Effect.gen(function* () {
   const use = storeRunner(store);
   /** Reservations this process took and has not ended yet (metrics, graceful shutdown). */
   const live = new Set<string>();
+  // Read once: a `Clock` step per reservation is two fiber steps on the hot path.
+  const clock = yield* Effect.clock;
 
   const startedAt = yield* Clock.currentTimeMillis;
   // A SQLite file has one gateway: every open hold is a crash's. PostgreSQL is shared by
@@ -145,7 +147,7 @@ const make = Effect.gen(function* () {
           costMicroUsd: amount.costMicroUsd,
         });
         if (invalid !== undefined) return yield* invalid;
-        const now = yield* Clock.currentTimeMillis;
+        const now = clock.unsafeCurrentTimeMillis();
         const id = `res_${randomUUID()}`;
         const outcome = yield* use("limits.reserve", (db) =>
           reserveBudget(db, {
@@ -194,7 +196,7 @@ const make = Effect.gen(function* () {
       ) {
         const invalid = notWhole({ tokens: actual.tokens, costMicroUsd: actual.costMicroUsd });
         if (invalid !== undefined) return yield* invalid;
-        const now = yield* Clock.currentTimeMillis;
+        const now = clock.unsafeCurrentTimeMillis();
         if (!live.has(reservation.id)) return 0;
         const charged = yield* use("limits.settle", (db) =>
           settleBudget(

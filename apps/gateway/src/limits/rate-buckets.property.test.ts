@@ -83,7 +83,11 @@ const oldestFirst = (a: Held, b: Held) => a.at - b.at || (a.id < b.id ? -1 : a.i
 describe.each(STORE_DIALECTS)("rate buckets on %s", (dialect) => {
   describe.skipIf(dialectMissing(dialect))(dialect, () => {
     const runtime = ManagedRuntime.make(
-      AccountsLive.pipe(Layer.provideMerge(Layer.merge(tempStore(dialect), AccountsConfig.layerTest))),
+      AccountsLive.pipe(
+        Layer.provideMerge(Layer.merge(tempStore(dialect), AccountsConfig.layerTest)),
+        // Services read the clock they were built with: the test's.
+        Layer.provide(Layer.setClock(testClock)),
+      ),
     );
     beforeAll(() => runtime.runPromise(Limits));
     afterAll(() => runtime.dispose());

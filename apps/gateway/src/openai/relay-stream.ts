@@ -6,11 +6,11 @@ import {
   type RelayUsage,
   SSE_DONE,
 } from "@pocket-ai/protocol";
-import { Clock, Effect } from "effect";
-import { Limits } from "../limits/limits.js";
-import { type MeteringRow, MeteringWriter } from "../metering/metering-writer.js";
-import { Dispatcher, type DispatchStreamEvent } from "../relay/dispatcher.js";
+import { Effect } from "effect";
+import type { MeteringRow } from "../metering/metering-writer.js";
+import type { DispatchStreamEvent } from "../relay/dispatcher.js";
 import { streamErrorEvent } from "./errors.js";
+import type { FrontDoorContext } from "./front-door-context.js";
 import { drained, writeChunk } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
@@ -40,25 +40,24 @@ const isUsageChunk = (data: Record<string, unknown>) =>
  * `DATABASE_UNAVAILABLE` error event instead of `[DONE]`, nothing is charged, and the client is
  * told to retry — as a unary answer is withheld.
  */
-export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: RelayCall) {
+export function streamRelay(
+  deps: FrontDoorDeps,
+  door: FrontDoorContext,
+  res: ServerResponse,
+  call: RelayCall,
+) {
+  const { dispatcher, meter, limits } = door;
   return Effect.gen(function* () {
-    const dispatcher = yield* Dispatcher;
-    const meter = yield* MeteringWriter;
-    const limits = yield* Limits;
     const model = call.relay.target.modelName;
     const events = yield* dispatcher.stream(call.request).pipe(
       Effect.tapError((error) =>
-        Clock.currentTimeMillis.pipe(
-          Effect.flatMap((now) =>
-            meter.record(
-              failedRow(call.caller, call.relay, {
-                errorCode: error.code,
-                now,
-                attempts: error.attempts,
-                nodeAddress: error.nodeAddress,
-              }),
-            ),
-          ),
+        meter.record(
+          failedRow(call.caller, call.relay, {
+            errorCode: error.code,
+            now: door.now(),
+            attempts: error.attempts,
+            nodeAddress: error.nodeAddress,
+          }),
         ),
       ),
     );
@@ -102,7 +101,7 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
     // The client left: the dispatch is interrupted with this fiber; bill what reached it.
     const clientLeft = Effect.gen(function* () {
       const usage = tally.usage();
-      const now = yield* Clock.currentTimeMillis;
+      const now = door.now();
       yield* settle(usage, "interrupted", (chargedMicroUsd) =>
         failedRow(call.caller, call.relay, {
           errorCode: "CLIENT_CLOSED",
@@ -149,7 +148,7 @@ export function streamRelay(deps: FrontDoorDeps, res: ServerResponse, call: Rela
       Effect.ensuring(Effect.sync(() => events.close())),
     );
 
-    const now = yield* Clock.currentTimeMillis;
+    const now = door.now();
     const record = final?.record;
     const failed = final === undefined || final.outcome === "error";
     const errorCode: ErrorCode = final?.error?.code ?? "STREAM_INTERRUPTED";

@@ -1,8 +1,6 @@
 import type { ServerResponse } from "node:http";
-import { Clock, Effect } from "effect";
-import { Limits } from "../limits/limits.js";
-import { MeteringWriter } from "../metering/metering-writer.js";
-import { Dispatcher } from "../relay/dispatcher.js";
+import { Effect } from "effect";
+import type { FrontDoorContext } from "./front-door-context.js";
 import { sendJson } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
@@ -14,37 +12,32 @@ import { settleWithRetry } from "./settle-retry.js";
  * row, and only then answer with the node's payload under the public model name. A dispatch failure or a client that leaves first
  * charges nothing (the caller releases the reservation) and is recorded as a failed row.
  */
-export function unaryRelay(deps: FrontDoorDeps, res: ServerResponse, call: RelayCall) {
+export function unaryRelay(
+  deps: FrontDoorDeps,
+  door: FrontDoorContext,
+  res: ServerResponse,
+  call: RelayCall,
+) {
+  const { dispatcher, meter, limits } = door;
   return Effect.gen(function* () {
-    const dispatcher = yield* Dispatcher;
-    const meter = yield* MeteringWriter;
-    const limits = yield* Limits;
     const answer = yield* dispatcher.unary(call.request).pipe(
       Effect.tapError((error) =>
-        Clock.currentTimeMillis.pipe(
-          Effect.flatMap((now) =>
-            meter.record(
-              failedRow(call.caller, call.relay, {
-                errorCode: error.code,
-                now,
-                attempts: error.attempts,
-                nodeAddress: error.nodeAddress,
-              }),
-            ),
-          ),
+        meter.record(
+          failedRow(call.caller, call.relay, {
+            errorCode: error.code,
+            now: door.now(),
+            attempts: error.attempts,
+            nodeAddress: error.nodeAddress,
+          }),
         ),
       ),
       Effect.onInterrupt(() =>
-        Clock.currentTimeMillis.pipe(
-          Effect.flatMap((now) =>
-            meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now })),
-          ),
-        ),
+        meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
       ),
     );
     const { record } = answer;
     const charge = chargeFor(call.relay, record.usage, "complete");
-    const now = yield* Clock.currentTimeMillis;
+    const now = door.now();
     // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
     // client received is always claimable by its node and charged exactly once. If that write
     // keeps failing (`SETTLE_ATTEMPTS` tries), the answer is withheld (a storage failure, never

@@ -6,15 +6,15 @@ import {
   type ServiceOperation,
   uploadPixelBudget,
 } from "@pocket-ai/protocol";
-import { Clock, Effect } from "effect";
-import { Accounts } from "../accounts/accounts.js";
+import { Effect } from "effect";
 import type { AuthenticatedKey } from "../accounts/records.js";
 import type { StorageError } from "../db/database.js";
-import { Limits, type Reservation } from "../limits/limits.js";
+import type { Reservation } from "../limits/limits.js";
 import { DispatchError } from "../relay/dispatcher.js";
 import type { AnswerPresenter } from "./answer-presenter.js";
 import { embeddingsPresenter } from "./embeddings-answer.js";
 import { RequestRefused } from "./errors.js";
+import { type FrontDoorContext, frontDoorContext } from "./front-door-context.js";
 import { imageUrlPresenter } from "./image-urls.js";
 import { keyRoleOf } from "./key-roles.js";
 import { admitUploads } from "./png-upload.js";
@@ -121,11 +121,12 @@ export function serveRelay(
   surface?: RelaySurface,
 ) {
   return Effect.gen(function* () {
-    const startedAt = yield* Clock.currentTimeMillis;
-    const key = yield* Effect.flatMap(Accounts, (accounts) =>
-      accounts.authenticate(req.headers.authorization),
-    );
-    const node = yield* targetNode(deps, req, key.keyId);
+    const door = yield* frontDoorContext;
+    const startedAt = door.now();
+    const key = yield* door.accounts.authenticate(req.headers.authorization);
+    // Most requests name no node: no effect to run for the header then.
+    const node =
+      req.headers[TARGET_NODE_HEADER] === undefined ? undefined : yield* targetNode(deps, req, key.keyId);
     const raw = yield* readRelayBody(deps, req, operation);
     const requestId = String(res.getHeader(REQUEST_ID_HEADER) ?? "");
     const translated = surface === undefined ? undefined : yield* surface.translate(raw, key, requestId);
@@ -136,7 +137,7 @@ export function serveRelay(
       prepared.value.target.modelName,
       Math.floor(startedAt / 1000),
     );
-    const limits = yield* Limits;
+    const limits = door.limits;
     // Budget and rate admission come before any decoding: a key with nothing left costs no work.
     const reservation = yield* limits.reserve(key, prepared.value.reservation);
     // The key's window as it stands with this request in it, on whatever answer follows (only a
@@ -147,6 +148,7 @@ export function serveRelay(
     }
     yield* dispatchRelay(
       deps,
+      door,
       res,
       operation,
       cors,
@@ -162,6 +164,7 @@ export function serveRelay(
 /** Header checks and the mask decode (image edits), a signable body, then the relay itself. */
 function dispatchRelay(
   deps: FrontDoorDeps,
+  door: FrontDoorContext,
   res: ServerResponse,
   operation: ServiceOperation,
   cors: Readonly<Record<string, string>>,
@@ -191,7 +194,7 @@ function dispatchRelay(
       if (!uploads.ok) return yield* RequestRefused.of(uploads.error);
       relay = { ...relay, body: uploads.value };
     }
-    yield* signable(relay.body);
+    if (!isCanonicalJson(relay.body)) return yield* unsignable();
     const call = {
       caller: { applicationId: key.applicationId, keyId: key.keyId, startedAt },
       relay,
@@ -216,7 +219,7 @@ function dispatchRelay(
         "x-pocket-tier": relay.target.tier.id,
       },
     };
-    yield* relay.stream ? streamRelay(deps, res, call) : unaryRelay(deps, res, call);
+    yield* relay.stream ? streamRelay(deps, door, res, call) : unaryRelay(deps, door, res, call);
   });
 }
 
@@ -225,13 +228,9 @@ function dispatchRelay(
  * but free-form parts (tool schemas) are checked here, so a body the gateway cannot sign is the
  * caller's 400, never a 500 nor a failure blamed on a node.
  */
-function signable(body: Record<string, unknown>) {
-  return isCanonicalJson(body)
-    ? Effect.void
-    : Effect.fail(
-        new RequestRefused({
-          code: "INVALID_REQUEST",
-          detail: "the body holds a value that cannot be relayed",
-        }),
-      );
+function unsignable() {
+  return new RequestRefused({
+    code: "INVALID_REQUEST",
+    detail: "the body holds a value that cannot be relayed",
+  });
 }

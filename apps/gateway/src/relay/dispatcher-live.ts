@@ -1,6 +1,6 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Clock, Deferred, Duration, Effect, Either, Layer, Option } from "effect";
+import { Deferred, Duration, Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -120,7 +120,7 @@ const make = Effect.gen(function* () {
         return route;
       };
       while (true) {
-        const route = next(yield* Clock.currentTimeMillis);
+        const route = next(clock.unsafeCurrentTimeMillis());
         if (route === undefined)
           return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
         const seen = failures.length;
@@ -178,7 +178,7 @@ const make = Effect.gen(function* () {
       const failures: AttemptFailure[] = [];
       while (tried.size < maxAttempts) {
         const seen = failures.length;
-        const route = selector.pick(routes, tried, "ttft", yield* Clock.currentTimeMillis);
+        const route = selector.pick(routes, tried, "ttft", clock.unsafeCurrentTimeMillis());
         if (route === undefined) break;
         tried.add(route.node.address);
         if (tried.size > 1) ctx.metrics.retries.inc();

@@ -1,6 +1,6 @@
 import { deriveSessionId, modelNameFor, selectSessionNodes, sessionNumberAt } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Clock, Context, Effect, Layer } from "effect";
+import { Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
@@ -46,64 +46,74 @@ const make = Effect.gen(function* () {
     return chosen;
   };
 
-  const plan = spannedFn(
-    "Selector.plan",
-    Effect.fnUntraced(function* (request: DispatchRequest, stream: boolean, sessionAt?: number) {
-      const now = yield* Clock.currentTimeMillis;
-      const sources = {
-        config: settings,
-        catalog,
-        candidates: (serviceId: string) => registry.candidates(serviceId, now),
-        sessionNodes,
-        qualifying: (id: string) =>
-          scores.qualifying(id).map((s) => ({ address: s.address, serviceId: s.serviceId })),
-        get: registry.get,
-        probeApplication: (
-          node: string,
-          serviceId: string,
-          candidates: readonly RegisteredNode[],
-          at: number,
-        ) =>
-          probeApps.pick(at, (app) =>
-            sessionNodes(
-              deriveSessionId(app, serviceId, sessionNumberAt(settings.session, at)),
-              candidates,
-            ).some((n) => n.address === node),
-          ),
-      };
-      const routes = planRoutes(sources, request, sessionAt ?? now, stream);
-      if (routes.length === 0 && request.targetNode === undefined) {
-        // Nodes that serve the model but lack what the request needs: a 400 naming the feature,
-        // never a request sent to a node that would ignore it.
-        const incapable = planRoutes(sources, request, sessionAt ?? now, stream, true);
-        const unmet = incapable
-          .map((r) => unmetNeed(r.node.offers.get(r.servedServiceId)!.capabilities, request, stream))
-          .find((need) => need !== undefined);
-        if (unmet !== undefined) {
-          const detail = `no node serving ${request.target.modelName} supports ${unmet.what}`;
-          return yield* new DispatchError({
-            code: "NO_CAPABLE_NODE",
-            detail,
-            attempts: 0,
-            clientDetail: detail,
-            param: unmet.param,
-          });
-        }
-      }
-      if (routes.length === 0) {
-        const what =
-          request.targetNode === undefined
-            ? request.target.modelName
-            : `${request.target.modelName} on ${request.targetNode}`;
-        return yield* new DispatchError({
-          code: "NO_NODES_AVAILABLE",
-          detail: `no node can serve ${what} now`,
+  // Read once: a `Clock` step per relay is two fiber steps on the hot path.
+  const clock = yield* Effect.clock;
+
+  /** The routes for `request`, or why there are none. */
+  const routesFor = (
+    request: DispatchRequest,
+    stream: boolean,
+    sessionAt: number | undefined,
+  ): readonly Route[] | DispatchError => {
+    const now = clock.unsafeCurrentTimeMillis();
+    const sources = {
+      config: settings,
+      catalog,
+      candidates: (serviceId: string) => registry.candidates(serviceId, now),
+      sessionNodes,
+      qualifying: (id: string) =>
+        scores.qualifying(id).map((s) => ({ address: s.address, serviceId: s.serviceId })),
+      get: registry.get,
+      probeApplication: (
+        node: string,
+        serviceId: string,
+        candidates: readonly RegisteredNode[],
+        at: number,
+      ) =>
+        probeApps.pick(at, (app) =>
+          sessionNodes(
+            deriveSessionId(app, serviceId, sessionNumberAt(settings.session, at)),
+            candidates,
+          ).some((n) => n.address === node),
+        ),
+    };
+    const routes = planRoutes(sources, request, sessionAt ?? now, stream);
+    if (routes.length === 0 && request.targetNode === undefined) {
+      // Nodes that serve the model but lack what the request needs: a 400 naming the feature,
+      // never a request sent to a node that would ignore it.
+      const incapable = planRoutes(sources, request, sessionAt ?? now, stream, true);
+      const unmet = incapable
+        .map((r) => unmetNeed(r.node.offers.get(r.servedServiceId)!.capabilities, request, stream))
+        .find((need) => need !== undefined);
+      if (unmet !== undefined) {
+        const detail = `no node serving ${request.target.modelName} supports ${unmet.what}`;
+        return new DispatchError({
+          code: "NO_CAPABLE_NODE",
+          detail,
           attempts: 0,
+          clientDetail: detail,
+          param: unmet.param,
         });
       }
-      return routes;
-    }),
-  );
+    }
+    if (routes.length === 0) {
+      const what =
+        request.targetNode === undefined
+          ? request.target.modelName
+          : `${request.target.modelName} on ${request.targetNode}`;
+      return new DispatchError({
+        code: "NO_NODES_AVAILABLE",
+        detail: `no node can serve ${what} now`,
+        attempts: 0,
+      });
+    }
+    return routes;
+  };
+
+  const plan = spannedFn("Selector.plan", (request: DispatchRequest, stream: boolean, sessionAt?: number) => {
+    const routes = routesFor(request, stream, sessionAt);
+    return routes instanceof DispatchError ? Effect.fail(routes) : Effect.succeed(routes);
+  });
 
   /** Draws one route among those not tried yet: healthy nodes first, weighted as in `selection-math.ts`. */
   const pick = (routes: readonly Route[], tried: ReadonlySet<string>, kind: LatencyKind, now: number) => {
