@@ -20,13 +20,17 @@ export {
 export { packageDir, packageFile } from "./files/package-file.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export {
+  type LeanBodySink,
+  type LeanFlow,
   LeanHttpError,
   type LeanHttpPool,
   type LeanRequest,
   type LeanResponse,
   type LeanTarget,
+  type LeanTextStream,
   leanTarget,
   makeLeanHttpPool,
+  openLeanText,
 } from "./http/lean-http.js";
 export { ListenError, type RunningServer, serveHttp } from "./http/serve.js";
 export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";

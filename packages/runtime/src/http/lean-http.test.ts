@@ -2,7 +2,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { LeanHttpError, type LeanHttpPool, leanTarget, makeLeanHttpPool } from "./lean-http.js";
+import {
+  type LeanFlow,
+  LeanHttpError,
+  type LeanHttpPool,
+  leanTarget,
+  makeLeanHttpPool,
+  openLeanText,
+} from "./lean-http.js";
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -280,5 +287,174 @@ describe("the lean HTTP/1.1 client", () => {
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TypeError);
+  });
+});
+
+/** A streamed exchange: its status, each part's text as it arrived, and how it settled. */
+async function streamed(
+  p: LeanHttpPool,
+  url: string,
+  more: { signal?: AbortSignal; onHead?: (flow: LeanFlow) => void; onPart?: (text: string) => void } = {},
+) {
+  const parts: string[] = [];
+  let status = 0;
+  const settled = await p
+    .stream(
+      leanTarget(url)!,
+      { method: "POST", body: "{}", headers: { "content-type": "application/json" }, signal: more.signal },
+      {
+        head: (code, flow) => {
+          status = code;
+          more.onHead?.(flow);
+        },
+        data: (part) => {
+          parts.push(part.toString("utf8"));
+          more.onPart?.(part.toString("utf8"));
+        },
+      },
+    )
+    .then(
+      () => "done" as const,
+      (e: unknown) => e,
+    );
+  return { status, parts, settled };
+}
+
+describe("the lean client's streamed answers", () => {
+  it("hands over a chunked body part by part as it is written, then keeps the socket", async () => {
+    // The server writes its next line once the client has the last one.
+    let writeNext = () => {};
+    const server = await httpServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/jsonl" });
+      let n = 0;
+      writeNext = () => (n === 3 ? res.end() : res.write(`line ${n++} ✓\n`));
+      writeNext();
+    });
+    const p = pool();
+    const first = await streamed(p, server.url, { onPart: () => writeNext() });
+    expect(first).toMatchObject({ status: 200, settled: "done" });
+    // Each write arrived on its own, in order, the UTF-8 intact.
+    expect(first.parts).toEqual(["line 0 ✓\n", "line 1 ✓\n", "line 2 ✓\n"]);
+    const second = await streamed(p, server.url, { onPart: () => writeNext() });
+    expect(second.parts.join("")).toBe("line 0 ✓\nline 1 ✓\nline 2 ✓\n");
+    expect(server.connections()).toBe(1);
+  });
+
+  it("reads a refusal's status and body, and a body by length or to the close", async () => {
+    const raw = await rawServer((socket, i) => {
+      if (i === 0) socket.write("HTTP/1.1 429 Too Many\r\ncontent-length: 4\r\n\r\nbusy");
+      else socket.end("HTTP/1.1 200 OK\r\n\r\nuntil the end");
+    });
+    const p = pool();
+    expect(await streamed(p, raw.url)).toMatchObject({ status: 429, parts: ["busy"], settled: "done" });
+    const toClose = await streamed(p, raw.url);
+    expect(toClose).toMatchObject({ status: 200, settled: "done" });
+    expect(toClose.parts.join("")).toBe("until the end");
+  });
+
+  it("fails a stream cut off mid-body, and one whose bytes are not HTTP", async () => {
+    const raw = await rawServer((socket, i) => {
+      if (i === 0) socket.end("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n");
+      else socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n");
+    });
+    const cut = await streamed(pool(), raw.url);
+    expect(cut.parts).toEqual(["hello"]);
+    expect(cut.settled).toMatchObject({ code: "ECONNRESET" });
+    expect((await streamed(pool(), raw.url)).settled).toMatchObject({ code: "BAD_RESPONSE" });
+  });
+
+  it("ends at an abort mid-stream, closing the socket the server writes to", async () => {
+    let closed!: () => void;
+    const serverSawClose = new Promise<void>((resolve) => {
+      closed = resolve;
+    });
+    const server = await httpServer((_req, res) => {
+      res.writeHead(200);
+      res.write("first\n");
+      res.on("close", closed);
+    });
+    const controller = new AbortController();
+    const result = await streamed(pool(), server.url, {
+      signal: controller.signal,
+      onPart: () => controller.abort(new Error("the reader left")),
+    });
+    expect(result.parts).toEqual(["first\n"]);
+    expect((result.settled as Error).message).toBe("the reader left");
+    await serverSawClose;
+  });
+
+  it("holds the body while paused, and leaves no paused socket in the pool", async () => {
+    const server = await httpServer((_req, res) => res.end("all of it"));
+    const p = pool();
+    // Paused at the head: the body came in the same bytes, so the exchange ends paused.
+    const paused = await streamed(p, server.url, { onHead: (flow) => flow.pause() });
+    expect(paused).toMatchObject({ status: 200, parts: ["all of it"], settled: "done" });
+    // The kept socket reads the next answer.
+    expect(await post(p, server.url).then((r) => r.text)).toBe("all of it");
+    expect(server.connections()).toBe(1);
+    // A body held back by a pause arrives once resumed.
+    const slow = await httpServer((_req, res) => {
+      res.writeHead(200);
+      res.write("one\n");
+      setTimeout(() => res.end("two\n"), 20);
+    });
+    let flow!: LeanFlow;
+    const late = streamed(p, slow.url, {
+      onHead: (f) => {
+        flow = f;
+        f.pause();
+      },
+    });
+    setTimeout(() => flow.resume(), 60);
+    expect((await late).parts.join("")).toBe("one\ntwo\n");
+  });
+});
+
+describe("a streamed answer read as text", () => {
+  const open = (p: LeanHttpPool, url: string, signal?: AbortSignal) =>
+    openLeanText(p, leanTarget(url)!, { method: "POST", body: "{}", signal });
+
+  it("hands every part to a reader that starts late, pausing the socket meanwhile", async () => {
+    // 300 lines of 1 KB with a multi-byte character split across writes.
+    const server = await httpServer((_req, res) => {
+      res.writeHead(200);
+      for (let i = 0; i < 300; i++) res.write(`${String(i).padStart(4, "0")}${"é".repeat(510)}\n`);
+      res.end();
+    });
+    const p = pool();
+    const stream = await open(p, server.url);
+    expect(stream.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    let text = "";
+    for await (const part of stream.parts) text += part;
+    const lines = text.split("\n").filter((l) => l !== "");
+    expect(lines).toHaveLength(300);
+    expect(lines.every((l, i) => l === `${String(i).padStart(4, "0")}${"é".repeat(510)}`)).toBe(true);
+    // The socket went back to the pool flowing.
+    expect((await open(p, server.url)).status).toBe(200);
+    expect(server.connections()).toBe(1);
+  });
+
+  it("throws a failure after the head from the iteration, and closes the socket when the reader leaves", async () => {
+    const raw = await rawServer((socket, i) => {
+      if (i === 0) socket.end("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n");
+      else socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    });
+    const cut = await open(pool(), raw.url);
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const part of cut.parts) seen.push(part);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(["abc"]);
+    expect(error).toMatchObject({ code: "ECONNRESET" });
+    const p = pool();
+    const left = await open(p, raw.url);
+    for await (const part of left.parts) {
+      expect(part).toBe("abc");
+      break;
+    }
+    // The reader left mid-body: its socket is not kept, the next call opens another.
+    await open(p, raw.url).then((s) => s.parts.return?.());
+    expect(raw.connections()).toBe(3);
   });
 });

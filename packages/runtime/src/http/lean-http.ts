@@ -68,9 +68,30 @@ export interface LeanRequest {
   readonly maxBodyBytes: number;
 }
 
+/** Pausing and resuming a streamed answer's socket (backpressure). */
+export interface LeanFlow {
+  pause(): void;
+  resume(): void;
+}
+
+/** Receives a streamed answer as it arrives (see {@link LeanHttpPool.stream}). */
+export interface LeanBodySink {
+  /** The status line and headers arrived (interim responses skipped); the body follows. */
+  head(status: number, flow: LeanFlow): void;
+  /** Bytes of the body, decoded from its transfer coding, in order. */
+  data(part: Buffer): void;
+}
+
 /** Pooled keep-alive sockets by origin, and the exchanges on them. */
 export interface LeanHttpPool {
   request(target: LeanTarget, request: LeanRequest): Promise<LeanResponse>;
+  /**
+   * An exchange whose answer is handed to `sink` as it arrives, with no bound on the body's
+   * length (the caller bounds what it keeps): settles once the body is whole (the socket kept for
+   * another call when it may be), fails on the same faults as {@link request} before or after the
+   * head. Aborting `signal` ends it at any point, closing the socket.
+   */
+  stream(target: LeanTarget, request: Omit<LeanRequest, "maxBodyBytes">, sink: LeanBodySink): Promise<void>;
   /** Closes every socket, idle or busy (a busy call fails). */
   close(): void;
 }
@@ -84,7 +105,7 @@ const tokensOf = (value: string) =>
     .split(",")
     .map((token) => token.trim());
 
-function head(target: LeanTarget, request: LeanRequest, bodyBytes: number): string {
+function head(target: LeanTarget, request: Omit<LeanRequest, "maxBodyBytes">, bodyBytes: number): string {
   let text = `${request.method} ${target.path} HTTP/1.1\r\nhost: ${target.hostHeader}\r\nconnection: keep-alive\r\n`;
   if (request.body !== undefined) text += `content-length: ${bodyBytes}\r\n`;
   for (const name in request.headers) {
@@ -111,7 +132,14 @@ class ResponseReader {
   readonly #body: Buffer[] = [];
   #bodyBytes = 0;
 
-  constructor(private readonly maxBodyBytes: number) {}
+  /**
+   * @param sink receives the head and the body's bytes as they arrive (a streamed answer, not
+   * kept: its text is empty); without it, the body is kept whole, at most `maxBodyBytes`.
+   */
+  constructor(
+    private readonly maxBodyBytes: number,
+    private readonly sink?: { head(status: number): void; data(part: Buffer): void },
+  ) {}
 
   /** Whether some byte of a response has arrived. */
   get started(): boolean {
@@ -133,7 +161,10 @@ class ResponseReader {
       if (end > MAX_HEAD_BYTES) throw new LeanHttpError("the response head is too large", "BAD_RESPONSE");
       const interim = this.#readHead(buf.toString("latin1", 0, end));
       buf = buf.subarray(end + 4);
-      if (!interim) this.#headDone = true;
+      if (!interim) {
+        this.#headDone = true;
+        this.sink?.head(this.#status);
+      }
     }
     return this.#readBody(buf);
   }
@@ -245,6 +276,10 @@ class ResponseReader {
   }
 
   #add(part: Buffer): void {
+    if (this.sink !== undefined) {
+      this.sink.data(part);
+      return;
+    }
     this.#bodyBytes += part.length;
     if (this.#bodyBytes > this.maxBodyBytes) this.#tooLarge();
     this.#body.push(part);
@@ -348,15 +383,25 @@ export function makeLeanHttpPool(options: {
     payload: string,
     socket: net.Socket,
     reused: boolean,
+    sink?: LeanBodySink,
   ): Promise<LeanResponse> =>
     new Promise<LeanResponse>((resolve, reject) => {
-      const reader = new ResponseReader(request.maxBodyBytes);
+      const reader = new ResponseReader(
+        request.maxBodyBytes,
+        sink === undefined
+          ? undefined
+          : {
+              head: (status) =>
+                sink.head(status, { pause: () => socket.pause(), resume: () => socket.resume() }),
+              data: (part) => sink.data(part),
+            },
+      );
       let done = false;
       // Sent again, once, on a new socket: only for a kept one found closed before any answer.
       const again = () =>
         closed
           ? Promise.reject(new LeanHttpError("the client is closed", "ECONNRESET"))
-          : exchange(target, request, payload, open(target), false);
+          : exchange(target, request, payload, open(target), false, sink);
       const finish = () => {
         done = true;
         socket.off("data", onData);
@@ -382,6 +427,8 @@ export function makeLeanHttpPool(options: {
         }
         if (whole === undefined) return;
         finish();
+        // A streamed answer's reader may have paused the socket: the next call needs it flowing.
+        if (sink !== undefined) socket.resume();
         if (whole.reusable) release(target.origin, socket);
         else socket.destroy();
         resolve(whole.response);
@@ -430,12 +477,17 @@ export function makeLeanHttpPool(options: {
     });
 
   /** The call on a kept socket, a new one while under `maxSockets`, else once one comes free. */
-  const start = (target: LeanTarget, request: LeanRequest, payload: string): Promise<LeanResponse> => {
+  const start = (
+    target: LeanTarget,
+    request: LeanRequest,
+    payload: string,
+    sink?: LeanBodySink,
+  ): Promise<LeanResponse> => {
     if (closed) return Promise.reject(new LeanHttpError("the client is closed", "ECONNRESET"));
     const kept = take(target.origin);
-    if (kept !== undefined) return exchange(target, request, payload, kept, true);
+    if (kept !== undefined) return exchange(target, request, payload, kept, true, sink);
     if ((counts.get(target.origin) ?? 0) < maxSockets)
-      return exchange(target, request, payload, open(target), false);
+      return exchange(target, request, payload, open(target), false, sink);
     return new Promise<LeanResponse>((resolve, reject) => {
       const signal = request.signal;
       const onAbort = () => {
@@ -446,7 +498,7 @@ export function makeLeanHttpPool(options: {
       };
       const go = () => {
         signal?.removeEventListener("abort", onAbort);
-        start(target, request, payload).then(resolve, reject);
+        start(target, request, payload, sink).then(resolve, reject);
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -456,16 +508,31 @@ export function makeLeanHttpPool(options: {
     });
   };
 
+  const payloadOf = (target: LeanTarget, request: Omit<LeanRequest, "maxBodyBytes">): string => {
+    const bodyBytes = request.body === undefined ? 0 : Buffer.byteLength(request.body);
+    return head(target, request, bodyBytes) + (request.body ?? "");
+  };
+
   return {
     request(target, request) {
       let payload: string;
       try {
-        const bodyBytes = request.body === undefined ? 0 : Buffer.byteLength(request.body);
-        payload = head(target, request, bodyBytes) + (request.body ?? "");
+        payload = payloadOf(target, request);
       } catch (e) {
         return Promise.reject(e);
       }
       return start(target, request, payload);
+    },
+    stream(target, request, sink) {
+      let payload: string;
+      try {
+        payload = payloadOf(target, request);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return start(target, { ...request, maxBodyBytes: Number.POSITIVE_INFINITY }, payload, sink).then(
+        () => undefined,
+      );
     },
     close() {
       closed = true;
@@ -479,4 +546,142 @@ export function makeLeanHttpPool(options: {
       for (const go of queued) go();
     },
   };
+}
+
+/** A streamed answer opened by {@link openLeanText}: its status, and its body's text as it arrives. */
+export interface LeanTextStream {
+  readonly status: number;
+  /**
+   * The body as UTF-8 text, part by part. Ends when the body is whole; throws what failed the
+   * exchange (the signal's reason after an abort). Returning early closes the socket.
+   */
+  readonly parts: AsyncIterableIterator<string>;
+}
+
+/** Parts held unread before the socket is paused (the peer then waits to write more). */
+const MAX_UNREAD_PARTS = 64;
+
+/**
+ * Opens a streamed exchange on `pool` and settles once its head arrived: a plain async iterator
+ * over the body's text, the socket paused while {@link MAX_UNREAD_PARTS} parts wait unread (no
+ * Node stream, no promise per part the reader does not wait on). Fails like
+ * {@link LeanHttpPool.stream} before the head.
+ */
+export function openLeanText(
+  pool: LeanHttpPool,
+  target: LeanTarget,
+  request: Omit<LeanRequest, "maxBodyBytes">,
+): Promise<LeanTextStream> {
+  const controller = new AbortController();
+  const outer = request.signal;
+  const onAbort = () => controller.abort(outer?.reason);
+  if (outer?.aborted === true) onAbort();
+  else outer?.addEventListener("abort", onAbort, { once: true });
+  const parts = new TextParts(() => controller.abort(new Error("the stream was closed by its reader")));
+  return new Promise<LeanTextStream>((resolve, reject) => {
+    let opened = false;
+    pool
+      .stream(
+        target,
+        { ...request, signal: controller.signal },
+        {
+          head: (status, flow) => {
+            opened = true;
+            parts.flow = flow;
+            resolve({ status, parts });
+          },
+          data: (part) => parts.push(part),
+        },
+      )
+      .then(
+        () => parts.end(),
+        (error: unknown) => {
+          if (opened) parts.fail(error);
+          else reject(error);
+        },
+      )
+      .finally(() => outer?.removeEventListener("abort", onAbort));
+  });
+}
+
+/** The queue between a streamed exchange and its reader (see {@link openLeanText}). */
+class TextParts implements AsyncIterableIterator<string> {
+  flow: LeanFlow | undefined;
+  readonly #decoder = new TextDecoder("utf-8");
+  readonly #queue: string[] = [];
+  #paused = false;
+  #done = false;
+  #error: unknown;
+  #failed = false;
+  #waiter: { resolve: (r: IteratorResult<string>) => void; reject: (e: unknown) => void } | undefined;
+
+  constructor(private readonly close: () => void) {}
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<string> {
+    return this;
+  }
+
+  push(bytes: Buffer): void {
+    const text = this.#decoder.decode(bytes, { stream: true });
+    if (text === "" || this.#done) return;
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter.resolve({ done: false, value: text });
+      return;
+    }
+    this.#queue.push(text);
+    if (!this.#paused && this.#queue.length >= MAX_UNREAD_PARTS) {
+      this.#paused = true;
+      this.flow?.pause();
+    }
+  }
+
+  end(): void {
+    const rest = this.#decoder.decode();
+    if (rest !== "") this.#queue.push(rest);
+    this.#settle();
+  }
+
+  fail(error: unknown): void {
+    if (this.#done) return;
+    this.#failed = true;
+    this.#error = error;
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#done) return;
+    this.#done = true;
+    const waiter = this.#waiter;
+    if (waiter === undefined || this.#queue.length > 0) return;
+    this.#waiter = undefined;
+    if (this.#failed) waiter.reject(this.#error);
+    else waiter.resolve({ done: true, value: undefined });
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    const text = this.#queue.shift();
+    if (text !== undefined) {
+      if (this.#paused && this.#queue.length < MAX_UNREAD_PARTS / 2) {
+        this.#paused = false;
+        this.flow?.resume();
+      }
+      return Promise.resolve({ done: false, value: text });
+    }
+    if (this.#done)
+      return this.#failed ? Promise.reject(this.#error) : Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<string>> {
+    if (!this.#done) {
+      this.#done = true;
+      this.close();
+    }
+    this.#queue.length = 0;
+    return Promise.resolve({ done: true, value: undefined });
+  }
 }
