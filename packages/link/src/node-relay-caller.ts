@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { StringDecoder } from "node:string_decoder";
 import { urlToHttpOptions } from "node:url";
 import type { RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
 import { type LeanHttpPool, type LeanTarget, leanTarget } from "@pocket-ai/runtime";
@@ -15,9 +16,9 @@ export interface NodeRelayCallOptions {
 /**
  * A client for one node on the relay path: `relay` and `relayStream` as tRPC's client calls them
  * (same requests, same answers, failures as `TRPCClientError`s with the node's error envelope as
- * `data`), unary relays on the lean client's pooled sockets when one is given (`http:` nodes),
- * streams on pooled keep-alive `node:http` sockets read without a Web stream per chunk; `info`
- * and `health` through the tRPC client.
+ * `data`), relays and streams on the lean client's pooled sockets when one is given (`http:`
+ * nodes), else on pooled keep-alive `node:http` sockets, read without a Web stream per chunk;
+ * `info` and `health` through the tRPC client.
  */
 export interface NodeRelayClient {
   readonly relay: {
@@ -47,8 +48,8 @@ export function makeNodeRelayClient(
   options: {
     readonly agent: http.Agent;
     /**
-     * Pooled sockets for unary relays to an `http:` node (see `makeLeanHttpPool`): without it, and
-     * for `https:` nodes, they go through `agent` as streams do.
+     * Pooled sockets for relays and streams to an `http:` node (see `makeLeanHttpPool`): without
+     * it, and for `https:` nodes, they go through `agent`.
      */
     readonly lean?: LeanHttpPool;
     readonly fetch?: LinkFetch;
@@ -150,7 +151,75 @@ export function makeNodeRelayClient(
       );
     });
 
+  const leanStream = lean === undefined ? undefined : leanTarget(streamUrl);
+  const relayStreamLean = (
+    target: LeanTarget,
+    pool: LeanHttpPool,
+    input: unknown,
+    call: NodeRelayCallOptions,
+  ) =>
+    new Promise<AsyncIterable<RelayStreamChunk>>((resolve, reject) => {
+      // One controller ends the exchange: the caller's signal, or the reader giving up.
+      const controller = new AbortController();
+      const outer = call.signal;
+      const onAbort = () => controller.abort(outer?.reason);
+      if (outer?.aborted) onAbort();
+      else outer?.addEventListener("abort", onAbort, { once: true });
+      const decoder = new StringDecoder("utf8");
+      let status = 0;
+      let stream: ChunkStream | undefined;
+      // A refusal's body (any status but 200), read whole.
+      let refusal = "";
+      pool
+        .stream(
+          target,
+          {
+            method: "POST",
+            body: `{"0":${JSON.stringify(input) ?? "null"}}`,
+            headers: { "content-type": "application/json", "trpc-accept": "application/jsonl" },
+            signal: controller.signal,
+          },
+          {
+            head: (code, flow) => {
+              status = code;
+              if (code !== 200) return;
+              stream = new ChunkStream(
+                { pause: flow.pause, resume: flow.resume, destroy: () => controller.abort(STREAM_CLOSED) },
+                limit,
+              );
+              stream.opened.then(() => resolve(stream as ChunkStream), reject);
+            },
+            data: (part) => {
+              const text = decoder.write(part);
+              if (stream !== undefined) return stream.read(text);
+              refusal += text;
+              if (refusal.length > limit) controller.abort(tooLarge(limit));
+            },
+          },
+        )
+        .then(
+          () => {
+            if (stream !== undefined) return stream.ended();
+            try {
+              reject(envelopeError(parseJson(refusal + decoder.end()), status));
+            } catch (e) {
+              reject(e);
+            }
+          },
+          (e: unknown) => {
+            if (stream !== undefined) return stream.failed(e);
+            reject(TRPCClientError.from(asError(e)));
+          },
+        )
+        .finally(() => outer?.removeEventListener("abort", onAbort));
+    });
+
   const relayStream = (input: unknown, call: NodeRelayCallOptions = {}) =>
+    leanStream !== undefined && lean !== undefined
+      ? relayStreamLean(leanStream, lean, input, call)
+      : relayStreamHttp(input, call);
+
+  const relayStreamHttp = (input: unknown, call: NodeRelayCallOptions = {}) =>
     new Promise<AsyncIterable<RelayStreamChunk>>((resolve, reject) => {
       const fail = (e: unknown) => reject(TRPCClientError.from(asError(e)));
       const body = `{"0":${JSON.stringify(input) ?? "null"}}`;
@@ -160,8 +229,8 @@ export function makeNodeRelayClient(
         { "trpc-accept": "application/jsonl" },
         call.signal,
         (res) => {
+          res.setEncoding("utf8");
           if (res.statusCode !== 200) {
-            res.setEncoding("utf8");
             let text = "";
             res.on("data", (part: string) => {
               text += part;
@@ -171,7 +240,14 @@ export function makeNodeRelayClient(
             res.once("error", fail);
             return;
           }
-          const stream = new ChunkStream(res, () => request?.destroy(), limit);
+          const stream = new ChunkStream(
+            { pause: () => res.pause(), resume: () => res.resume(), destroy: () => request?.destroy() },
+            limit,
+          );
+          res.on("data", (part: string) => stream.read(part));
+          res.once("end", () => stream.ended());
+          res.once("error", (e) => stream.failed(e));
+          res.once("close", () => stream.failed(new Error("the node's stream was cut off")));
           stream.opened.then(() => resolve(stream), reject);
         },
         fail,
@@ -186,10 +262,21 @@ export function makeNodeRelayClient(
   };
 }
 
+/** The connection a {@link ChunkStream} reads from: paused while its chunks wait unread. */
+interface ChunkSource {
+  pause(): void;
+  resume(): void;
+  /** Closes the connection: the stream is over. */
+  destroy(): void;
+}
+
+/** Why a stream's exchange is aborted when its reader is done with it. */
+const STREAM_CLOSED = new Error("the stream was closed by its reader");
+
 /**
- * The chunks of one streamed answer, read line by line from the response: `opened` settles once
- * the lines that resolve the result to the chunk iterable arrived (or fails with the refusal sent
- * instead); then each chunk line is one item. Returning early destroys the request.
+ * The chunks of one streamed answer, read line by line as its text arrives (`read`): `opened`
+ * settles once the lines that resolve the result to the chunk iterable arrived (or fails with the
+ * refusal sent instead); then each chunk line is one item. Returning early closes the source.
  */
 class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<RelayStreamChunk> {
   readonly opened: Promise<void>;
@@ -200,29 +287,33 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
   #partial = "";
   readonly #queue: RelayStreamChunk[] = [];
   #ended = false;
+  #paused = false;
   #error: unknown;
   #waiter:
     | { resolve: (r: IteratorResult<RelayStreamChunk>) => void; reject: (e: unknown) => void }
     | undefined;
-  readonly #res: http.IncomingMessage;
-  readonly #destroy: () => void;
+  readonly #source: ChunkSource;
 
   readonly #limit: number;
 
-  constructor(res: http.IncomingMessage, destroy: () => void, limit: number) {
+  constructor(source: ChunkSource, limit: number) {
     this.#limit = limit;
-    this.#res = res;
-    this.#destroy = destroy;
+    this.#source = source;
     this.opened = new Promise<void>((resolve, reject) => {
       this.#open = resolve;
       this.#refuse = reject;
     });
     this.opened.catch(() => undefined);
-    res.setEncoding("utf8");
-    res.on("data", (part: string) => this.#read(part));
-    res.once("end", () => this.#fail(new Error("the node's stream ended without its last line")));
-    res.once("error", (e) => this.#fail(e));
-    res.once("close", () => this.#fail(new Error("the node's stream was cut off")));
+  }
+
+  /** The source's body ended: after the last line that is nothing; before it, a broken stream. */
+  ended(): void {
+    this.#fail(new Error("the node's stream ended without its last line"));
+  }
+
+  /** The source failed (or was cut off). */
+  failed(error: unknown): void {
+    this.#fail(error);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<RelayStreamChunk> {
@@ -232,7 +323,10 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
   next(): Promise<IteratorResult<RelayStreamChunk>> {
     const chunk = this.#queue.shift();
     if (chunk !== undefined) {
-      if (this.#queue.length < MAX_BUFFERED_CHUNKS / 2 && this.#res.isPaused()) this.#res.resume();
+      if (this.#paused && this.#queue.length < MAX_BUFFERED_CHUNKS / 2) {
+        this.#paused = false;
+        this.#source.resume();
+      }
       return Promise.resolve({ done: false, value: chunk });
     }
     if (this.#error !== undefined) return Promise.reject(this.#error);
@@ -245,13 +339,15 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
   return(): Promise<IteratorResult<RelayStreamChunk>> {
     if (!this.#ended && this.#error === undefined) {
       this.#ended = true;
-      this.#destroy();
+      this.#source.destroy();
     }
     this.#queue.length = 0;
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  #read(part: string): void {
+  /** More of the body's text. */
+  read(part: string): void {
+    if (this.#ended || this.#error !== undefined) return;
     let text = this.#partial + part;
     let newline = text.indexOf("\n");
     while (newline !== -1) {
@@ -331,13 +427,19 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
       return;
     }
     this.#queue.push(chunk);
-    if (this.#queue.length >= MAX_BUFFERED_CHUNKS) this.#res.pause();
+    if (!this.#paused && this.#queue.length >= MAX_BUFFERED_CHUNKS) {
+      this.#paused = true;
+      this.#source.pause();
+    }
   }
 
   #end(): void {
     if (this.#ended || this.#error !== undefined) return;
     this.#ended = true;
-    this.#res.resume();
+    if (this.#paused) {
+      this.#paused = false;
+      this.#source.resume();
+    }
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.resolve({ done: true, value: undefined });
@@ -347,7 +449,7 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
     if (this.#ended || this.#error !== undefined) return;
     this.#error = error instanceof TRPCClientError ? error : TRPCClientError.from(asError(error));
     this.#refuse(this.#error);
-    this.#destroy();
+    this.#source.destroy();
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.reject(this.#error);

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ErrorCode, RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
+import { makeLeanHttpPool } from "@pocket-ai/runtime";
 import type { TRPCClientError } from "@trpc/client";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Data, Effect, Runtime, Stream } from "effect";
@@ -39,6 +40,10 @@ const impl: NodeRelayApi = {
     const { kind, id } = (input ?? {}) as { kind?: string; id?: string };
     if (kind === "refuse") return Effect.fail(refuse("NODE_BUSY", "queue full"));
     if (kind === "effect") return Effect.succeed(Stream.make(chunk(1), chunk(2), chunk(3)));
+    if (kind === "many")
+      return Effect.succeed(
+        Stream.fromIterable(Array.from({ length: 300 }, (_, i) => chunk(i, "x".repeat(200)))),
+      );
     return Effect.succeed(
       (async function* () {
         let end!: () => void;
@@ -73,6 +78,9 @@ const servedDirect = { count: 0 };
 
 const servers: http.Server[] = [];
 const agent = new http.Agent({ keepAlive: true });
+const lean = makeLeanHttpPool({ idleMs: 5_000 });
+/** Connections each test server accepted. */
+const connections = new Map<string, number>();
 let directUrl = "";
 let trpcUrl = "";
 
@@ -80,7 +88,9 @@ async function serve(handler: http.RequestListener): Promise<string> {
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+  server.on("connection", () => connections.set(url, (connections.get(url) ?? 0) + 1));
+  return url;
 }
 
 beforeAll(async () => {
@@ -94,6 +104,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   agent.destroy();
+  lean.close();
   for (const s of servers) s.close();
 });
 
@@ -128,6 +139,16 @@ const pairs = [
     name: "the direct caller → the direct path",
     server: () => directUrl,
     client: (url: string) => makeNodeRelayClient(url, { agent }),
+  },
+  {
+    name: "the direct caller on lean sockets → tRPC's adapter",
+    server: () => trpcUrl,
+    client: (url: string) => makeNodeRelayClient(url, { agent, lean }),
+  },
+  {
+    name: "the direct caller on lean sockets → the direct path",
+    server: () => directUrl,
+    client: (url: string) => makeNodeRelayClient(url, { agent, lean }),
   },
 ] as const;
 
@@ -176,6 +197,15 @@ describe.each(pairs)("the relay wire: $name", ({ server, client: makeClient }) =
       httpStatus: 500,
     });
     expect((broken.error as Error).message).not.toContain("secret");
+  });
+
+  it("holds a stream the caller reads late, then hands over every chunk in order", async () => {
+    const iterable = await makeClient(server()).relayStream.mutate({ kind: "many" });
+    // Unread chunks pause the connection; reading resumes it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { chunks, error } = await collect(iterable);
+    expect(error).toBeUndefined();
+    expect(chunks.map((c) => (c as { n: number }).n)).toEqual(Array.from({ length: 300 }, (_, i) => i));
   });
 
   it("ends the node's chunks when the caller stops reading mid-stream", async () => {
@@ -233,7 +263,11 @@ describe("the direct path's refusals", () => {
   });
 
   it("refuses an oversized or broken stream request in the stream's format", async () => {
-    for (const client of [makeNodeClient(directUrl), makeNodeRelayClient(directUrl, { agent })]) {
+    for (const client of [
+      makeNodeClient(directUrl),
+      makeNodeRelayClient(directUrl, { agent }),
+      makeNodeRelayClient(directUrl, { agent, lean }),
+    ]) {
       const error = await rejection(
         client.relayStream.mutate({ kind: "x".repeat(maxBodySize) }).then((it) => collect(it)),
       );
@@ -243,6 +277,28 @@ describe("the direct path's refusals", () => {
     const text = await broken.text();
     expect(text.split("\n")[1]).toContain('"pocketCode":"INVALID_REQUEST"');
     expect(text).not.toMatch(/nope|stack|\.ts\b/);
+  });
+});
+
+describe("the direct caller on lean sockets", () => {
+  it("keeps one connection for relays and whole streams in turn, and opens another after a stream cut short", async () => {
+    const url = await serve((req, res) => {
+      if (!direct(req, res)) trpc(req, res);
+    });
+    const client = makeNodeRelayClient(url, { agent, lean });
+    for (let i = 0; i < 3; i++) {
+      expect(await client.relay.mutate({ kind: "ok" })).toEqual({ ok: true, input: { kind: "ok" } });
+      expect((await collect(await client.relayStream.mutate({ kind: "effect" }))).chunks).toHaveLength(3);
+    }
+    expect(connections.get(url)).toBe(1);
+    // A stream its reader leaves early closes its connection: nothing unread is left on a kept one.
+    const iterator = (await client.relayStream.mutate({ kind: "hang", id: `lean-${Math.random()}` }))[
+      Symbol.asyncIterator
+    ]();
+    await iterator.next();
+    await iterator.return?.();
+    expect(await client.relay.mutate({ kind: "ok" })).toEqual({ ok: true, input: { kind: "ok" } });
+    expect(connections.get(url)).toBe(2);
   });
 });
 
@@ -261,23 +317,28 @@ describe("the direct caller against a hostile node", () => {
     });
     await new Promise<void>((resolve) => hostile.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/trpc`;
-    const client = makeNodeRelayClient(url, { agent, maxAnswerChars: 64 * 1024 });
     try {
-      const unary = await client.relay.mutate({}).then(
-        () => "answered",
-        (error: Error) => error.message,
-      );
-      expect(unary).toContain("longer than 65536 characters");
-      const stream = await client.relayStream.mutate({}).then(
-        async (chunks) => {
-          for await (const _ of chunks) {
-            /* reading until it fails */
-          }
-          return "ended";
-        },
-        (error: Error) => error.message,
-      );
-      expect(stream).toContain("longer than 65536 characters");
+      for (const client of [
+        makeNodeRelayClient(url, { agent, maxAnswerChars: 64 * 1024 }),
+        makeNodeRelayClient(url, { agent, lean, maxAnswerChars: 64 * 1024 }),
+      ]) {
+        const unary = await client.relay.mutate({}).then(
+          () => "answered",
+          (error: Error) => error.message,
+        );
+        // node:http counts characters, the lean client bytes.
+        expect(unary).toMatch(/longer than 65536 characters|over 65536 bytes/);
+        const stream = await client.relayStream.mutate({}).then(
+          async (chunks) => {
+            for await (const _ of chunks) {
+              /* reading until it fails */
+            }
+            return "ended";
+          },
+          (error: Error) => error.message,
+        );
+        expect(stream).toContain("longer than 65536 characters");
+      }
       // The caller hung up soon after its bound: the node could not make it read without end.
       expect(sent).toBeLessThan(64 * 1024 * 1024);
     } finally {

@@ -9,15 +9,15 @@ export type { NodeRelayClient as NodeClient } from "@pocket-ai/link";
 /** Sockets one gateway keeps open to one node at most (one per open stream or in-flight relay). */
 const MAX_SOCKETS_PER_NODE = 4096;
 /**
- * How long a unary relay's socket stays open unused: well under the node's keep-alive timeout
- * (65 s), so that the node rarely closes one just as it is reused.
+ * How long a relay's socket stays open unused: well under the node's keep-alive timeout (65 s),
+ * so that the node rarely closes one just as it is reused.
  */
 const LEAN_IDLE_MS = 30_000;
 
 /**
- * One client per node endpoint, closed with the layer: unary relays to `http:` nodes on the lean
- * client's pooled sockets, streams (and `https:` nodes) on `node:http` keep-alive agents, `info`
- * and `health` through tRPC's client on a keep-alive fetch.
+ * One client per node endpoint, closed with the layer: relays and streams to `http:` nodes on the
+ * lean client's pooled sockets, to `https:` nodes on `node:http` keep-alive agents, `info` and
+ * `health` through tRPC's client on a keep-alive fetch.
  */
 export class NodeClients extends Context.Tag("gateway/NodeClients")<
   NodeClients,
@@ -35,7 +35,7 @@ export class NodeClients extends Context.Tag("gateway/NodeClients")<
             fetch: makeKeepAliveFetch({ maxSockets: MAX_SOCKETS_PER_NODE }),
             http: new http.Agent(options),
             https: new https.Agent(options),
-            lean: makeLeanHttpPool({ idleMs: LEAN_IDLE_MS }),
+            lean: makeLeanHttpPool({ idleMs: LEAN_IDLE_MS, maxSockets: MAX_SOCKETS_PER_NODE }),
           };
         }),
         (pool) =>

@@ -1,7 +1,14 @@
 import http from "node:http";
 import https from "node:https";
 import { urlToHttpOptions } from "node:url";
-import { type LeanTarget, leanTarget, makeLeanHttpPool } from "@pocket-ai/runtime";
+import {
+  type LeanRequest,
+  type LeanTarget,
+  type LeanTextStream,
+  leanTarget,
+  makeLeanHttpPool,
+  openLeanText,
+} from "@pocket-ai/runtime";
 import { Duration, Effect } from "effect";
 import {
   type BackendError,
@@ -144,7 +151,7 @@ export function withEngineTimeout<A, E>(
 }
 
 /**
- * Unary engine calls to an `http:` engine go through the lean client's pooled keep-alive sockets
+ * Engine calls to an `http:` engine go through the lean client's pooled keep-alive sockets
  * (`makeLeanHttpPool`: `http.request` costs more CPU per call than the loopback exchange itself);
  * `https:` engines through `node:https` keep-alive agents, written directly (Node's global fetch
  * costs about a millisecond of CPU per call, and a relay makes one or two). Each engine URL is
@@ -186,6 +193,18 @@ function routeFor(url: string): EngineRoute {
     routes.set(url, route);
   }
   return route;
+}
+
+/**
+ * A streamed call to an engine URL on the lean client's pooled sockets, open once its head
+ * arrived; `undefined` for an engine it does not reach (`https:`, or credentials in the URL).
+ */
+export function openLeanEngineStream(
+  url: string,
+  request: Omit<LeanRequest, "maxBodyBytes">,
+): Promise<LeanTextStream> | undefined {
+  const route = routeFor(url);
+  return "lean" in route ? openLeanText(lean, route.lean, request) : undefined;
 }
 
 /**

@@ -13,11 +13,48 @@ import {
   type EngineTarget,
   engineErrorMessage,
   engineUrl,
+  openLeanEngineStream,
   statusError,
 } from "./engine-http.js";
 
-/** Engine streams use pooled keep-alive `node:http` sockets, read as plain Node streams. */
+/** Streams to `https:` engines use pooled keep-alive `node:http(s)` sockets, read as Node streams. */
 const sseFetch = makeKeepAliveFetch({ maxSockets: 1024 });
+
+/** An engine's answer, open: its status, its body's text as it arrives, or all of it. */
+interface OpenedAnswer {
+  readonly status: number;
+  /** The body's text as it arrives (a 2xx answer's). */
+  parts(): AsyncIterable<string>;
+  /** All of the body (an error answer's). */
+  text(): Promise<string>;
+}
+
+/** The call on the lean client's sockets (`http:` engines), else through the keep-alive fetch. */
+function openAnswer(
+  url: string,
+  init: { headers: Record<string, string>; body: string; signal: AbortSignal },
+) {
+  const lean = openLeanEngineStream(url, { method: "POST", ...init });
+  if (lean !== undefined)
+    return lean.then(
+      ({ status, parts }): OpenedAnswer => ({
+        status,
+        parts: () => parts,
+        text: async () => {
+          let text = "";
+          for await (const part of parts) text += part;
+          return text;
+        },
+      }),
+    );
+  return sseFetch.fetch(url, { method: "POST", ...init }).then(
+    (response): OpenedAnswer => ({
+      status: response.status,
+      parts: () => response.body.setEncoding("utf8"),
+      text: () => response.text(),
+    }),
+  );
+}
 
 /**
  * POSTs `body` and opens the answer as an OpenAI-style SSE stream of JSON objects, read by plain
@@ -60,8 +97,7 @@ export function openSse(
     const response = yield* Effect.tryPromise({
       try: (signal) => {
         signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
-        return sseFetch.fetch(engineUrl(target.baseUrl, path), {
-          method: "POST",
+        return openAnswer(engineUrl(target.baseUrl, path), {
           headers: {
             ...(target.headers ?? {}),
             "content-type": "application/json",
@@ -73,12 +109,11 @@ export function openSse(
       },
       catch: failure,
     });
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const text = yield* Effect.tryPromise({ try: () => response.text(), catch: failure });
       return yield* Effect.fail(statusError(backend, response.status, text));
     }
-    response.body.setEncoding("utf8");
-    return readSse(backend, response.body, failure);
+    return readSse(backend, response.parts(), failure);
   });
 }
 
