@@ -87,6 +87,21 @@ export function failedRow(
   };
 }
 
+/** The row of a relay the dispatcher gave up on (every node tried, or none could be). */
+export function dispatchFailedRow(
+  caller: RelayCaller,
+  relay: PreparedRelay,
+  error: { readonly code: string; readonly attempts: number; readonly nodeAddress?: string | undefined },
+  now: number,
+): MeteringRow {
+  return failedRow(caller, relay, {
+    errorCode: error.code,
+    now,
+    attempts: error.attempts,
+    nodeAddress: error.nodeAddress,
+  });
+}
+
 function base(caller: RelayCaller, relay: PreparedRelay, now: number) {
   return {
     applicationId: caller.applicationId,

@@ -14,7 +14,7 @@ import type { FrontDoorContext } from "./front-door-context.js";
 import { drained, writeChunk } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
-import { answeredRow, failedRow } from "./relay-rows.js";
+import { answeredRow, dispatchFailedRow, failedRow } from "./relay-rows.js";
 import { REQUEST_ID_HEADER } from "./request-id.js";
 import { settleWithRetry } from "./settle-retry.js";
 
@@ -49,18 +49,13 @@ export function streamRelay(
   const { dispatcher, meter, limits } = door;
   return Effect.gen(function* () {
     const model = call.relay.target.modelName;
-    const events = yield* dispatcher.stream(call.request).pipe(
-      Effect.tapError((error) =>
-        meter.record(
-          failedRow(call.caller, call.relay, {
-            errorCode: error.code,
-            now: door.now(),
-            attempts: error.attempts,
-            nodeAddress: error.nodeAddress,
-          }),
+    const events = yield* dispatcher
+      .stream(call.request)
+      .pipe(
+        Effect.tapError((error) =>
+          meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now())),
         ),
-      ),
-    );
+      );
     res.writeHead(200, {
       ...call.headers,
       "content-type": "text/event-stream; charset=utf-8",

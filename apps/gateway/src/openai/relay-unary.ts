@@ -4,7 +4,7 @@ import type { FrontDoorContext } from "./front-door-context.js";
 import { sendJson } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
-import { answeredRow, failedRow } from "./relay-rows.js";
+import { answeredRow, dispatchFailedRow, failedRow } from "./relay-rows.js";
 import { settleWithRetry } from "./settle-retry.js";
 
 /**
@@ -21,16 +21,7 @@ export function unaryRelay(
   const { dispatcher, meter, limits } = door;
   return Effect.gen(function* () {
     const answer = yield* dispatcher.unary(call.request).pipe(
-      Effect.tapError((error) =>
-        meter.record(
-          failedRow(call.caller, call.relay, {
-            errorCode: error.code,
-            now: door.now(),
-            attempts: error.attempts,
-            nodeAddress: error.nodeAddress,
-          }),
-        ),
-      ),
+      Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
       Effect.onInterrupt(() =>
         meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
       ),
