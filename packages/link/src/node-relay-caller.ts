@@ -3,7 +3,7 @@ import https from "node:https";
 import { StringDecoder } from "node:string_decoder";
 import { urlToHttpOptions } from "node:url";
 import type { RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
-import { type LeanHttpPool, type LeanTarget, leanTarget } from "@pocket-ai/runtime";
+import { type LeanFlow, type LeanHttpPool, type LeanTarget, leanTarget } from "@pocket-ai/runtime";
 import { TRPCClientError } from "@trpc/client";
 import { type LinkFetch, makeNodeClient, type NodeClient, type NodeRouter } from "./node-contract.js";
 import { RELAY_PATH, RELAY_STREAM_PATH } from "./node-relay-wire.js";
@@ -159,14 +159,9 @@ export function makeNodeRelayClient(
     call: NodeRelayCallOptions,
   ) =>
     new Promise<AsyncIterable<RelayStreamChunk>>((resolve, reject) => {
-      // One controller ends the exchange: the caller's signal, or the reader giving up.
-      const controller = new AbortController();
-      const outer = call.signal;
-      const onAbort = () => controller.abort(outer?.reason);
-      if (outer?.aborted) onAbort();
-      else outer?.addEventListener("abort", onAbort, { once: true });
       const decoder = new StringDecoder("utf8");
       let status = 0;
+      let flow: LeanFlow | undefined;
       let stream: ChunkStream | undefined;
       // A refusal's body (any status but 200), read whole.
       let refusal = "";
@@ -177,14 +172,15 @@ export function makeNodeRelayClient(
             method: "POST",
             body: `{"0":${JSON.stringify(input) ?? "null"}}`,
             headers: { "content-type": "application/json", "trpc-accept": "application/jsonl" },
-            signal: controller.signal,
+            signal: call.signal,
           },
           {
-            head: (code, flow) => {
+            head: (code, control) => {
               status = code;
+              flow = control;
               if (code !== 200) return;
               stream = new ChunkStream(
-                { pause: flow.pause, resume: flow.resume, destroy: () => controller.abort(STREAM_CLOSED) },
+                { pause: control.pause, resume: control.resume, destroy: () => control.close() },
                 limit,
               );
               stream.opened.then(() => resolve(stream as ChunkStream), reject);
@@ -193,7 +189,7 @@ export function makeNodeRelayClient(
               const text = decoder.write(part);
               if (stream !== undefined) return stream.read(text);
               refusal += text;
-              if (refusal.length > limit) controller.abort(tooLarge(limit));
+              if (refusal.length > limit) flow?.close(tooLarge(limit));
             },
           },
         )
@@ -210,8 +206,7 @@ export function makeNodeRelayClient(
             if (stream !== undefined) return stream.failed(e);
             reject(TRPCClientError.from(asError(e)));
           },
-        )
-        .finally(() => outer?.removeEventListener("abort", onAbort));
+        );
     });
 
   const relayStream = (input: unknown, call: NodeRelayCallOptions = {}) =>
@@ -269,9 +264,6 @@ interface ChunkSource {
   /** Closes the connection: the stream is over. */
   destroy(): void;
 }
-
-/** Why a stream's exchange is aborted when its reader is done with it. */
-const STREAM_CLOSED = new Error("the stream was closed by its reader");
 
 /**
  * The chunks of one streamed answer, read line by line as its text arrives (`read`): `opened`

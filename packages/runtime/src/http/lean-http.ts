@@ -68,10 +68,12 @@ export interface LeanRequest {
   readonly maxBodyBytes: number;
 }
 
-/** Pausing and resuming a streamed answer's socket (backpressure). */
+/** A streamed answer's socket, from its reader's side: backpressure, and giving up on it. */
 export interface LeanFlow {
   pause(): void;
   resume(): void;
+  /** Ends the exchange now (it fails with `reason`) and closes the socket. */
+  close(reason?: Error): void;
 }
 
 /** Receives a streamed answer as it arrives (see {@link LeanHttpPool.stream}). */
@@ -392,7 +394,11 @@ export function makeLeanHttpPool(options: {
           ? undefined
           : {
               head: (status) =>
-                sink.head(status, { pause: () => socket.pause(), resume: () => socket.resume() }),
+                sink.head(status, {
+                  pause: () => socket.pause(),
+                  resume: () => socket.resume(),
+                  close: (reason) => fail(reason ?? new Error("the stream was closed by its reader")),
+                }),
               data: (part) => sink.data(part),
             },
       );
@@ -572,35 +578,25 @@ export function openLeanText(
   target: LeanTarget,
   request: Omit<LeanRequest, "maxBodyBytes">,
 ): Promise<LeanTextStream> {
-  const controller = new AbortController();
-  const outer = request.signal;
-  const onAbort = () => controller.abort(outer?.reason);
-  if (outer?.aborted === true) onAbort();
-  else outer?.addEventListener("abort", onAbort, { once: true });
-  const parts = new TextParts(() => controller.abort(new Error("the stream was closed by its reader")));
+  const parts = new TextParts();
   return new Promise<LeanTextStream>((resolve, reject) => {
     let opened = false;
     pool
-      .stream(
-        target,
-        { ...request, signal: controller.signal },
-        {
-          head: (status, flow) => {
-            opened = true;
-            parts.flow = flow;
-            resolve({ status, parts });
-          },
-          data: (part) => parts.push(part),
+      .stream(target, request, {
+        head: (status, flow) => {
+          opened = true;
+          parts.flow = flow;
+          resolve({ status, parts });
         },
-      )
+        data: (part) => parts.push(part),
+      })
       .then(
         () => parts.end(),
         (error: unknown) => {
           if (opened) parts.fail(error);
           else reject(error);
         },
-      )
-      .finally(() => outer?.removeEventListener("abort", onAbort));
+      );
   });
 }
 
@@ -614,8 +610,6 @@ class TextParts implements AsyncIterableIterator<string> {
   #error: unknown;
   #failed = false;
   #waiter: { resolve: (r: IteratorResult<string>) => void; reject: (e: unknown) => void } | undefined;
-
-  constructor(private readonly close: () => void) {}
 
   [Symbol.asyncIterator](): AsyncIterableIterator<string> {
     return this;
@@ -679,7 +673,7 @@ class TextParts implements AsyncIterableIterator<string> {
   return(): Promise<IteratorResult<string>> {
     if (!this.#done) {
       this.#done = true;
-      this.close();
+      this.flow?.close();
     }
     this.#queue.length = 0;
     return Promise.resolve({ done: true, value: undefined });
