@@ -29,9 +29,8 @@ import { REQUEST_ID_HEADER } from "./request-id.js";
 /** Evaluator keys send their probes to one node with this header. */
 export const TARGET_NODE_HEADER = "x-pocket-target-node";
 
-function targetNode(deps: FrontDoorDeps, req: IncomingMessage, keyId: string) {
-  const value = req.headers[TARGET_NODE_HEADER];
-  if (value === undefined) return Effect.succeed(undefined);
+/** The node an evaluator key's `x-pocket-target-node` header names (refused for other keys). */
+function targetNode(deps: FrontDoorDeps, value: string | string[], keyId: string) {
   return Effect.gen(function* () {
     const node = Array.isArray(value) ? value[0] : value;
     const role = yield* keyRoleOf(deps.db, keyId);
@@ -125,8 +124,8 @@ export function serveRelay(
     const startedAt = door.now();
     const key = yield* door.accounts.authenticate(req.headers.authorization);
     // Most requests name no node: no effect to run for the header then.
-    const node =
-      req.headers[TARGET_NODE_HEADER] === undefined ? undefined : yield* targetNode(deps, req, key.keyId);
+    const named = req.headers[TARGET_NODE_HEADER];
+    const node = named === undefined ? undefined : yield* targetNode(deps, named, key.keyId);
     const raw = yield* readRelayBody(deps, req, operation);
     const requestId = String(res.getHeader(REQUEST_ID_HEADER) ?? "");
     const translated = surface === undefined ? undefined : yield* surface.translate(raw, key, requestId);
