@@ -65,57 +65,60 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
   const run = Runtime.runFork(runtime);
   const responses = responsesSurface(deps);
 
-  const route = (req: IncomingMessage, res: ServerResponse, path: string, cors: Record<string, string>) =>
-    Effect.gen(function* () {
-      const operation = OPERATION_BY_PATH.get(path);
-      if (operation !== undefined) {
-        if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
-        return yield* serveRelay(deps, req, res, operation, cors);
+  const route = Effect.fnUntraced(function* (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    cors: Record<string, string>,
+  ) {
+    const operation = OPERATION_BY_PATH.get(path);
+    if (operation !== undefined) {
+      if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
+      return yield* serveRelay(deps, req, res, operation, cors);
+    }
+    if (path === RESPONSES_PATH) {
+      if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
+      return yield* serveRelay(deps, req, res, "chat.completions", cors, responses);
+    }
+    // Every other route reads: one check of the method for all of them.
+    if (isGetRoute(path) && req.method !== "GET") return yield* wrongMethod(req, path, "GET");
+    if (path === "/v1/models") {
+      const dispatcher = yield* Dispatcher;
+      const now = yield* Clock.currentTimeMillis;
+      return sendJson(
+        res,
+        200,
+        modelsList(deps.catalog, dispatcher.availability(), Math.floor(now / 1000)),
+        cors,
+      );
+    }
+    if (path.startsWith(STREAMED_ITEM_PATH)) return yield* serveStreamedItemCiphertext(deps, req, res, path);
+    if (path.startsWith(IMAGE_CONTENT_PATH)) return yield* serveImageContent(deps, req, res, path, cors);
+    if (path.startsWith(MODEL_PATH)) {
+      const dispatcher = yield* Dispatcher;
+      const now = yield* Clock.currentTimeMillis;
+      const name = decodedSegment(path.slice(MODEL_PATH.length));
+      const entry =
+        name === undefined
+          ? undefined
+          : modelEntry(deps.catalog, dispatcher.availability(), name, Math.floor(now / 1000));
+      if (entry === undefined) {
+        return yield* new RequestRefused({
+          code: "UNKNOWN_MODEL",
+          detail: `no model is named ${JSON.stringify(name ?? "")}`,
+          param: "model",
+        });
       }
-      if (path === RESPONSES_PATH) {
-        if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
-        return yield* serveRelay(deps, req, res, "chat.completions", cors, responses);
-      }
-      // Every other route reads: one check of the method for all of them.
-      if (isGetRoute(path) && req.method !== "GET") return yield* wrongMethod(req, path, "GET");
-      if (path === "/v1/models") {
-        const dispatcher = yield* Dispatcher;
-        const now = yield* Clock.currentTimeMillis;
-        return sendJson(
-          res,
-          200,
-          modelsList(deps.catalog, dispatcher.availability(), Math.floor(now / 1000)),
-          cors,
-        );
-      }
-      if (path.startsWith(STREAMED_ITEM_PATH))
-        return yield* serveStreamedItemCiphertext(deps, req, res, path);
-      if (path.startsWith(IMAGE_CONTENT_PATH)) return yield* serveImageContent(deps, req, res, path, cors);
-      if (path.startsWith(MODEL_PATH)) {
-        const dispatcher = yield* Dispatcher;
-        const now = yield* Clock.currentTimeMillis;
-        const name = decodedSegment(path.slice(MODEL_PATH.length));
-        const entry =
-          name === undefined
-            ? undefined
-            : modelEntry(deps.catalog, dispatcher.availability(), name, Math.floor(now / 1000));
-        if (entry === undefined) {
-          return yield* new RequestRefused({
-            code: "UNKNOWN_MODEL",
-            detail: `no model is named ${JSON.stringify(name ?? "")}`,
-            param: "model",
-          });
-        }
-        return sendJson(res, 200, entry, cors);
-      }
-      if (path === `/v1${TRAFFIC_MIX_PATH}`) return yield* serveTrafficMix(deps, req, res, cors);
-      if (path === `/v1${ORGANIC_SAMPLES_PATH}`) return yield* serveOrganicSamples(deps, req, res, cors);
-      return yield* new RequestRefused({
-        code: "ROUTE_NOT_FOUND",
-        detail: `no route ${req.method ?? "GET"} ${path}`,
-        status: 404,
-      });
+      return sendJson(res, 200, entry, cors);
+    }
+    if (path === `/v1${TRAFFIC_MIX_PATH}`) return yield* serveTrafficMix(deps, req, res, cors);
+    if (path === `/v1${ORGANIC_SAMPLES_PATH}`) return yield* serveOrganicSamples(deps, req, res, cors);
+    return yield* new RequestRefused({
+      code: "ROUTE_NOT_FOUND",
+      detail: `no route ${req.method ?? "GET"} ${path}`,
+      status: 404,
     });
+  });
 
   const inFlight = new Set<Fiber.RuntimeFiber<void>>();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {

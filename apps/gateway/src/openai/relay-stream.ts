@@ -40,168 +40,164 @@ const isUsageChunk = (data: Record<string, unknown>) =>
  * `DATABASE_UNAVAILABLE` error event instead of `[DONE]`, nothing is charged, and the client is
  * told to retry — as a unary answer is withheld.
  */
-export function streamRelay(
+export const streamRelay = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   door: FrontDoorContext,
   res: ServerResponse,
   call: RelayCall,
 ) {
   const { dispatcher, meter, limits } = door;
-  return Effect.gen(function* () {
-    const model = call.relay.target.modelName;
-    const events = yield* dispatcher
-      .stream(call.request)
-      .pipe(
-        Effect.tapError((error) =>
-          meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now())),
-        ),
-      );
-    res.writeHead(200, {
-      ...call.headers,
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      "x-accel-buffering": "no",
-      trailer: "x-pocket-node, x-pocket-relay",
-    });
-    const present = call.present;
-    if (present !== undefined) yield* writeChunk(res, present.open());
-    // What reached the client, billable as far as the node's signed chain heads cover it.
-    const tally = new HeadCoveredTally(call.relay);
-    let final: Final | undefined;
+  const model = call.relay.target.modelName;
+  const events = yield* dispatcher
+    .stream(call.request)
+    .pipe(
+      Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
+    );
+  res.writeHead(200, {
+    ...call.headers,
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+    trailer: "x-pocket-node, x-pocket-relay",
+  });
+  const present = call.present;
+  if (present !== undefined) yield* writeChunk(res, present.open());
+  // What reached the client, billable as far as the node's signed chain heads cover it.
+  const tally = new HeadCoveredTally(call.relay);
+  let final: Final | undefined;
 
-    /**
-     * Charges the stream and writes its ledger row in one transaction (see `Limits.settle`), with
-     * bounded retries; undefined when it still failed (nothing charged, no row).
-     */
-    const settle = (
-      usage: RelayUsage,
-      outcome: "complete" | "interrupted",
-      row: (chargedMicroUsd: number) => MeteringRow,
-    ): Effect.Effect<number | undefined> =>
-      settleWithRetry(
-        deps.log,
-        "a stream",
-        limits.settle(call.reservation, chargeFor(call.relay, usage, outcome), row),
-      ).pipe(
-        Effect.catchAll((error) =>
-          Effect.sync(() => {
-            deps.log.error("settling a stream failed; it ends with an error, not [DONE]", {
-              reason: error.reason,
-            });
-            return undefined;
-          }),
-        ),
-      );
+  /**
+   * Charges the stream and writes its ledger row in one transaction (see `Limits.settle`), with
+   * bounded retries; undefined when it still failed (nothing charged, no row).
+   */
+  const settle = (
+    usage: RelayUsage,
+    outcome: "complete" | "interrupted",
+    row: (chargedMicroUsd: number) => MeteringRow,
+  ): Effect.Effect<number | undefined> =>
+    settleWithRetry(
+      deps.log,
+      "a stream",
+      limits.settle(call.reservation, chargeFor(call.relay, usage, outcome), row),
+    ).pipe(
+      Effect.catchAll((error) =>
+        Effect.sync(() => {
+          deps.log.error("settling a stream failed; it ends with an error, not [DONE]", {
+            reason: error.reason,
+          });
+          return undefined;
+        }),
+      ),
+    );
 
-    // The client left: the dispatch is interrupted with this fiber; bill what reached it.
-    const clientLeft = Effect.gen(function* () {
-      const usage = tally.usage();
-      const now = door.now();
-      yield* settle(usage, "interrupted", (chargedMicroUsd) =>
-        failedRow(call.caller, call.relay, {
-          errorCode: "CLIENT_CLOSED",
+  // The client left: the dispatch is interrupted with this fiber; bill what reached it.
+  const clientLeft = Effect.suspend(() => {
+    const usage = tally.usage();
+    const now = door.now();
+    return settle(usage, "interrupted", (chargedMicroUsd) =>
+      failedRow(call.caller, call.relay, {
+        errorCode: "CLIENT_CLOSED",
+        now,
+        usage,
+        chargedMicroUsd,
+        interrupted: true,
+      }),
+    );
+  });
+
+  // The per-token path is a plain loop, no Effect per chunk. The fiber's interruption (the
+  // client left) aborts `signal`, which closes the dispatched stream: a pending read ends at once
+  // and nothing more is written or counted.
+  const pump = async (signal: AbortSignal) => {
+    const stop = () => events.close();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const event of events) {
+        if (signal.aborted) return;
+        if (event.type === "final") {
+          tally.cover(event.verified);
+          final = event;
+          return;
+        }
+        if (isUsageChunk(event.data) && !call.relay.includeUsage) {
+          tally.cover(event.verified);
+          continue;
+        }
+        // Nothing reaches a client that has gone: count only chunks handed to an open response.
+        if (res.destroyed || res.writableEnded) continue;
+        tally.add(event.seq, event.data);
+        tally.cover(event.verified);
+        // `data.model` is already the public name (the dispatcher sets it).
+        const text = present === undefined ? formatSseEvent(event.data) : present.chunk(event.data);
+        if (text !== "" && !res.write(text)) await drained(res);
+      }
+    } finally {
+      signal.removeEventListener("abort", stop);
+    }
+  };
+  yield* Effect.promise(pump).pipe(
+    Effect.onInterrupt(() => clientLeft),
+    Effect.ensuring(Effect.sync(() => events.close())),
+  );
+
+  const now = door.now();
+  const record = final?.record;
+  const failed = final === undefined || final.outcome === "error";
+  const errorCode: ErrorCode = final?.error?.code ?? "STREAM_INTERRUPTED";
+  // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
+  const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
+  const ttftMs = final?.ttftMs;
+  // Charge and ledger row commit together before the stream's end reaches the client: a stream
+  // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.
+  const charged = yield* settle(usage, failed ? "interrupted" : "complete", (chargedMicroUsd) =>
+    record === undefined
+      ? failedRow(call.caller, call.relay, {
+          errorCode,
           now,
           usage,
           chargedMicroUsd,
           interrupted: true,
+        })
+      : answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
+          kind: failed ? "interrupted" : "ok",
+          chargedMicroUsd,
+          now,
+          ttftMs,
+          errorCode: failed ? errorCode : undefined,
         }),
-      );
-    });
-
-    // The per-token path is a plain loop, no Effect per chunk. The fiber's interruption (the
-    // client left) aborts `signal`, which closes the dispatched stream: a pending read ends at once
-    // and nothing more is written or counted.
-    const pump = async (signal: AbortSignal) => {
-      const stop = () => events.close();
-      signal.addEventListener("abort", stop, { once: true });
-      try {
-        for await (const event of events) {
-          if (signal.aborted) return;
-          if (event.type === "final") {
-            tally.cover(event.verified);
-            final = event;
-            return;
-          }
-          if (isUsageChunk(event.data) && !call.relay.includeUsage) {
-            tally.cover(event.verified);
-            continue;
-          }
-          // Nothing reaches a client that has gone: count only chunks handed to an open response.
-          if (res.destroyed || res.writableEnded) continue;
-          tally.add(event.seq, event.data);
-          tally.cover(event.verified);
-          // `data.model` is already the public name (the dispatcher sets it).
-          const text = present === undefined ? formatSseEvent(event.data) : present.chunk(event.data);
-          if (text !== "" && !res.write(text)) await drained(res);
-        }
-      } finally {
-        signal.removeEventListener("abort", stop);
-      }
-    };
-    yield* Effect.promise(pump).pipe(
-      Effect.onInterrupt(() => clientLeft),
-      Effect.ensuring(Effect.sync(() => events.close())),
+  );
+  const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();
+  if (charged === undefined) {
+    // Not in the ledger: the client must not take this stream for a whole, paid answer.
+    const detail = "the answer could not be recorded, so nothing was charged; retry the request";
+    yield* writeChunk(
+      res,
+      present !== undefined
+        ? present.fail("DATABASE_UNAVAILABLE", detail, requestId)
+        : formatSseEvent(streamErrorEvent("DATABASE_UNAVAILABLE", detail, requestId)),
     );
-
-    const now = door.now();
-    const record = final?.record;
-    const failed = final === undefined || final.outcome === "error";
-    const errorCode: ErrorCode = final?.error?.code ?? "STREAM_INTERRUPTED";
-    // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
-    const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
-    const ttftMs = final?.ttftMs;
-    // Charge and ledger row commit together before the stream's end reaches the client: a stream
-    // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.
-    const charged = yield* settle(usage, failed ? "interrupted" : "complete", (chargedMicroUsd) =>
-      record === undefined
-        ? failedRow(call.caller, call.relay, {
-            errorCode,
-            now,
-            usage,
-            chargedMicroUsd,
-            interrupted: true,
-          })
-        : answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
-            kind: failed ? "interrupted" : "ok",
-            chargedMicroUsd,
-            now,
-            ttftMs,
-            errorCode: failed ? errorCode : undefined,
-          }),
-    );
-    const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();
-    if (charged === undefined) {
-      // Not in the ledger: the client must not take this stream for a whole, paid answer.
-      const detail = "the answer could not be recorded, so nothing was charged; retry the request";
-      yield* writeChunk(
-        res,
-        present !== undefined
-          ? present.fail("DATABASE_UNAVAILABLE", detail, requestId)
-          : formatSseEvent(streamErrorEvent("DATABASE_UNAVAILABLE", detail, requestId)),
-      );
-      res.end();
-      return;
-    }
-    if (present !== undefined) {
-      yield* writeChunk(
-        res,
-        failed ? present.fail(errorCode, final?.error?.message, requestId) : present.close(),
-      );
-    } else {
-      if (failed) {
-        const event = streamErrorEvent(errorCode, final?.error?.message, requestId);
-        yield* writeChunk(res, formatSseEvent(event));
-      }
-      yield* writeChunk(res, SSE_DONE);
-    }
-    if (record !== undefined)
-      res.addTrailers({ "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash });
     res.end();
+    return;
+  }
+  if (present !== undefined) {
+    yield* writeChunk(
+      res,
+      failed ? present.fail(errorCode, final?.error?.message, requestId) : present.close(),
+    );
+  } else {
+    if (failed) {
+      const event = streamErrorEvent(errorCode, final?.error?.message, requestId);
+      yield* writeChunk(res, formatSseEvent(event));
+    }
+    yield* writeChunk(res, SSE_DONE);
+  }
+  if (record !== undefined)
+    res.addTrailers({ "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash });
+  res.end();
 
-    const labels = labelsOf(call);
-    if (ttftMs !== undefined) deps.metrics.ttftSeconds.observe({ model }, ttftMs / 1000);
-    deps.metrics.tokens.inc({ model, direction: "input" }, usage.inputTokens);
-    deps.metrics.tokens.inc({ model, direction: "output" }, usage.outputTokens);
-    deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
-  });
-}
+  const labels = labelsOf(call);
+  if (ttftMs !== undefined) deps.metrics.ttftSeconds.observe({ model }, ttftMs / 1000);
+  deps.metrics.tokens.inc({ model, direction: "input" }, usage.inputTokens);
+  deps.metrics.tokens.inc({ model, direction: "output" }, usage.outputTokens);
+  deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
+});

@@ -12,52 +12,50 @@ import { settleWithRetry } from "./settle-retry.js";
  * row, and only then answer with the node's payload under the public model name. A dispatch failure or a client that leaves first
  * charges nothing (the caller releases the reservation) and is recorded as a failed row.
  */
-export function unaryRelay(
+export const unaryRelay = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   door: FrontDoorContext,
   res: ServerResponse,
   call: RelayCall,
 ) {
   const { dispatcher, meter, limits } = door;
-  return Effect.gen(function* () {
-    const answer = yield* dispatcher.unary(call.request).pipe(
-      Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
-      Effect.onInterrupt(() =>
-        meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
+  const answer = yield* dispatcher.unary(call.request).pipe(
+    Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
+    Effect.onInterrupt(() =>
+      meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
+    ),
+  );
+  const { record } = answer;
+  const charge = chargeFor(call.relay, record.usage, "complete");
+  const now = door.now();
+  // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
+  // client received is always claimable by its node and charged exactly once. If that write
+  // keeps failing (`SETTLE_ATTEMPTS` tries), the answer is withheld (a storage failure, never
+  // blamed on the node).
+  const charged = yield* settleWithRetry(
+    deps.log,
+    "a relay",
+    limits.settle(call.reservation, charge, (chargedMicroUsd) =>
+      answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now }),
+    ),
+  ).pipe(
+    Effect.tapError((error) =>
+      Effect.sync(() =>
+        deps.log.error("settling a relay failed; the answer was withheld", {
+          requestHash: record.requestHash,
+          reason: error.reason,
+        }),
       ),
-    );
-    const { record } = answer;
-    const charge = chargeFor(call.relay, record.usage, "complete");
-    const now = door.now();
-    // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
-    // client received is always claimable by its node and charged exactly once. If that write
-    // keeps failing (`SETTLE_ATTEMPTS` tries), the answer is withheld (a storage failure, never
-    // blamed on the node).
-    const charged = yield* settleWithRetry(
-      deps.log,
-      "a relay",
-      limits.settle(call.reservation, charge, (chargedMicroUsd) =>
-        answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now }),
-      ),
-    ).pipe(
-      Effect.tapError((error) =>
-        Effect.sync(() =>
-          deps.log.error("settling a relay failed; the answer was withheld", {
-            requestHash: record.requestHash,
-            reason: error.reason,
-          }),
-        ),
-      ),
-    );
-    const payload = { ...answer.payload, model: call.relay.target.modelName };
-    sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
-      ...call.headers,
-      "x-pocket-node": record.nodeAddress,
-      "x-pocket-relay": record.requestHash,
-    });
-    const labels = labelsOf(call);
-    deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
-    deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);
-    deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
+    ),
+  );
+  const payload = { ...answer.payload, model: call.relay.target.modelName };
+  sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
+    ...call.headers,
+    "x-pocket-node": record.nodeAddress,
+    "x-pocket-relay": record.requestHash,
   });
-}
+  const labels = labelsOf(call);
+  deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
+  deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);
+  deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
+});

@@ -111,11 +111,11 @@ const FILE_FIELDS = new Set(["image", "mask"]);
  * `png-upload.ts`), other fields stay strings (the schema converts numbers). Parsed with the Web
  * `Request.formData()` of Node's fetch, over a body already bounded by {@link readBody}.
  */
-export function parseImageEditForm(
+export const parseImageEditForm: (
   body: Buffer,
   contentType: string,
-): Effect.Effect<Record<string, unknown>, RequestRefused> {
-  return Effect.gen(function* () {
+) => Effect.Effect<Record<string, unknown>, RequestRefused> = Effect.fnUntraced(
+  function* (body, contentType) {
     const form = yield* Effect.tryPromise({
       try: () =>
         new Request("http://gateway.local/", {
@@ -147,5 +147,5 @@ export function parseImageEditForm(
       fields[key] = Buffer.from(bytes).toString("base64");
     }
     return fields;
-  });
-}
+  },
+);

@@ -30,21 +30,23 @@ import { REQUEST_ID_HEADER } from "./request-id.js";
 export const TARGET_NODE_HEADER = "x-pocket-target-node";
 
 /** The node an evaluator key's `x-pocket-target-node` header names (refused for other keys). */
-function targetNode(deps: FrontDoorDeps, value: string | string[], keyId: string) {
-  return Effect.gen(function* () {
-    const node = Array.isArray(value) ? value[0] : value;
-    const role = yield* keyRoleOf(deps.db, keyId);
-    if (role !== "evaluator") {
-      return yield* new RequestRefused({
-        code: "INVALID_REQUEST",
-        detail: `only evaluator keys may send ${TARGET_NODE_HEADER}`,
-        param: TARGET_NODE_HEADER,
-        status: 403,
-      });
-    }
-    return node;
-  });
-}
+const targetNode = Effect.fnUntraced(function* (
+  deps: FrontDoorDeps,
+  value: string | string[],
+  keyId: string,
+) {
+  const node = Array.isArray(value) ? value[0] : value;
+  const role = yield* keyRoleOf(deps.db, keyId);
+  if (role !== "evaluator") {
+    return yield* new RequestRefused({
+      code: "INVALID_REQUEST",
+      detail: `only evaluator keys may send ${TARGET_NODE_HEADER}`,
+      param: TARGET_NODE_HEADER,
+      status: 403,
+    });
+  }
+  return node;
+});
 
 function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: ServiceOperation) {
   const contentType = req.headers["content-type"] ?? "";
@@ -111,7 +113,7 @@ function dispatchErrorOn(surface: RelaySurface | undefined, error: DispatchError
  * reservation is released whatever happens unless the relay was settled first (release after
  * settle is a no-op), so a failed dispatch is never charged.
  */
-export function serveRelay(
+export const serveRelay = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   req: IncomingMessage,
   res: ServerResponse,
@@ -119,49 +121,44 @@ export function serveRelay(
   cors: Readonly<Record<string, string>>,
   surface?: RelaySurface,
 ) {
-  return Effect.gen(function* () {
-    const door = yield* frontDoorContext;
-    const startedAt = door.now();
-    const key = yield* door.accounts.authenticate(req.headers.authorization);
-    // Most requests name no node: no effect to run for the header then.
-    const named = req.headers[TARGET_NODE_HEADER];
-    const node = named === undefined ? undefined : yield* targetNode(deps, named, key.keyId);
-    const raw = yield* readRelayBody(deps, req, operation);
-    const requestId = String(res.getHeader(REQUEST_ID_HEADER) ?? "");
-    const translated = surface === undefined ? undefined : yield* surface.translate(raw, key, requestId);
-    if (translated !== undefined && !translated.ok) return yield* refusalOn(surface, translated.error);
-    const prepared = prepareRelay(deps.catalog, operation, translated?.value.body ?? raw);
-    if (!prepared.ok) return yield* refusalOn(surface, prepared.error);
-    const present = translated?.value.presenter(
-      prepared.value.target.modelName,
-      Math.floor(startedAt / 1000),
-    );
-    const limits = door.limits;
-    // Budget and rate admission come before any decoding: a key with nothing left costs no work.
-    const reservation = yield* limits.reserve(key, prepared.value.reservation);
-    // The key's window as it stands with this request in it, on whatever answer follows (only a
-    // key with a limit has one: the reservation read it while checking).
-    if (reservation.window !== undefined) {
-      for (const [name, value] of Object.entries(rateLimitHeaders(reservation.window)))
-        res.setHeader(name, value);
-    }
-    yield* dispatchRelay(
-      deps,
-      door,
-      res,
-      operation,
-      cors,
-      { key, node, startedAt, reservation, present, baseUrl: deps.publicUrl ?? `http://${req.headers.host}` },
-      prepared.value,
-    ).pipe(
-      Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(surface, e) : e)),
-      Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)),
-    );
-  });
-}
+  const door = yield* frontDoorContext;
+  const startedAt = door.now();
+  const key = yield* door.accounts.authenticate(req.headers.authorization);
+  // Most requests name no node: no effect to run for the header then.
+  const named = req.headers[TARGET_NODE_HEADER];
+  const node = named === undefined ? undefined : yield* targetNode(deps, named, key.keyId);
+  const raw = yield* readRelayBody(deps, req, operation);
+  const requestId = String(res.getHeader(REQUEST_ID_HEADER) ?? "");
+  const translated = surface === undefined ? undefined : yield* surface.translate(raw, key, requestId);
+  if (translated !== undefined && !translated.ok) return yield* refusalOn(surface, translated.error);
+  const prepared = prepareRelay(deps.catalog, operation, translated?.value.body ?? raw);
+  if (!prepared.ok) return yield* refusalOn(surface, prepared.error);
+  const present = translated?.value.presenter(prepared.value.target.modelName, Math.floor(startedAt / 1000));
+  const limits = door.limits;
+  // Budget and rate admission come before any decoding: a key with nothing left costs no work.
+  const reservation = yield* limits.reserve(key, prepared.value.reservation);
+  // The key's window as it stands with this request in it, on whatever answer follows (only a
+  // key with a limit has one: the reservation read it while checking).
+  if (reservation.window !== undefined) {
+    for (const [name, value] of Object.entries(rateLimitHeaders(reservation.window)))
+      res.setHeader(name, value);
+  }
+  yield* dispatchRelay(
+    deps,
+    door,
+    res,
+    operation,
+    cors,
+    { key, node, startedAt, reservation, present, baseUrl: deps.publicUrl ?? `http://${req.headers.host}` },
+    prepared.value,
+  ).pipe(
+    Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(surface, e) : e)),
+    Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)),
+  );
+});
 
 /** Header checks and the mask decode (image edits), a signable body, then the relay itself. */
-function dispatchRelay(
+const dispatchRelay = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   door: FrontDoorContext,
   res: ServerResponse,
@@ -177,50 +174,48 @@ function dispatchRelay(
   },
   prepared: PreparedRelay,
 ) {
-  return Effect.gen(function* () {
-    const { key, node, startedAt, reservation } = admitted;
-    let relay = prepared;
-    let present = admitted.present;
-    if (prepared.embedding !== undefined) present = embeddingsPresenter(prepared.embedding.encoding);
-    if (prepared.target.kind === "image" && prepared.body.response_format === "url") {
-      // Nodes answer base64; the gateway keeps the bytes and answers with URLs.
-      const { response_format: _format, ...body } = prepared.body;
-      relay = { ...relay, body };
-      present = imageUrlPresenter(deps.imageUrls, admitted.baseUrl);
-    }
-    if (operation === "images.edits" && relay.target.kind === "image") {
-      const uploads = admitUploads(relay.body, uploadPixelBudget(relay.target.tier.limits));
-      if (!uploads.ok) return yield* RequestRefused.of(uploads.error);
-      relay = { ...relay, body: uploads.value };
-    }
-    if (!isCanonicalJson(relay.body)) return yield* unsignable();
-    const call = {
-      caller: { applicationId: key.applicationId, keyId: key.keyId, startedAt },
-      relay,
-      reservation,
-      present,
-      request: {
-        application: {
-          id: key.applicationId,
-          address: key.applicationAddress,
-          organicChecks: key.organicChecks,
-        },
-        keyId: key.keyId,
-        target: relay.target,
-        operation,
-        body: relay.body,
-        targetNode: node,
-        ...(relay.target.kind === "text" ? { inputTokens: relay.inputTokens } : {}),
+  const { key, node, startedAt, reservation } = admitted;
+  let relay = prepared;
+  let present = admitted.present;
+  if (prepared.embedding !== undefined) present = embeddingsPresenter(prepared.embedding.encoding);
+  if (prepared.target.kind === "image" && prepared.body.response_format === "url") {
+    // Nodes answer base64; the gateway keeps the bytes and answers with URLs.
+    const { response_format: _format, ...body } = prepared.body;
+    relay = { ...relay, body };
+    present = imageUrlPresenter(deps.imageUrls, admitted.baseUrl);
+  }
+  if (operation === "images.edits" && relay.target.kind === "image") {
+    const uploads = admitUploads(relay.body, uploadPixelBudget(relay.target.tier.limits));
+    if (!uploads.ok) return yield* RequestRefused.of(uploads.error);
+    relay = { ...relay, body: uploads.value };
+  }
+  if (!isCanonicalJson(relay.body)) return yield* unsignable();
+  const call = {
+    caller: { applicationId: key.applicationId, keyId: key.keyId, startedAt },
+    relay,
+    reservation,
+    present,
+    request: {
+      application: {
+        id: key.applicationId,
+        address: key.applicationAddress,
+        organicChecks: key.organicChecks,
       },
-      headers: {
-        ...cors,
-        "x-pocket-service": relay.target.service.id,
-        "x-pocket-tier": relay.target.tier.id,
-      },
-    };
-    yield* relay.stream ? streamRelay(deps, door, res, call) : unaryRelay(deps, door, res, call);
-  });
-}
+      keyId: key.keyId,
+      target: relay.target,
+      operation,
+      body: relay.body,
+      targetNode: node,
+      ...(relay.target.kind === "text" ? { inputTokens: relay.inputTokens } : {}),
+    },
+    headers: {
+      ...cors,
+      "x-pocket-service": relay.target.service.id,
+      "x-pocket-tier": relay.target.tier.id,
+    },
+  };
+  yield* relay.stream ? streamRelay(deps, door, res, call) : unaryRelay(deps, door, res, call);
+});
 
 /**
  * The body must be one the relay envelope can carry and sign: what passed the schema always is,

@@ -59,26 +59,25 @@ const make = Effect.gen(function* () {
    * refusing nodes free to be tried again (their refusal was about the session, not them).
    * `undefined` when no new plan is due.
    */
-  const replan = (
+  const replan = Effect.fnUntraced(function* (
     request: DispatchRequest,
     stream: boolean,
     failures: readonly AttemptFailure[],
     seen: number,
     tried: Set<string>,
     routes: readonly Route[],
-  ) =>
-    Effect.gen(function* () {
-      const session = failures
-        .slice(seen)
-        .find((f): f is NodeRefused => f._tag === "NodeRefused" && f.blame === "session");
-      if (session === undefined) return undefined;
-      const route = routes.find((r) => r.node.address === session.nodeAddress);
-      if (route === undefined) return undefined;
-      const at = replanTime(refusalCheck(ctx, route, request), session);
-      for (const f of failures.slice(seen))
-        if (f._tag === "NodeRefused" && f.blame === "session") tried.delete(f.nodeAddress);
-      return yield* Effect.option(selector.plan(request, stream, at));
-    });
+  ) {
+    const session = failures
+      .slice(seen)
+      .find((f): f is NodeRefused => f._tag === "NodeRefused" && f.blame === "session");
+    if (session === undefined) return undefined;
+    const route = routes.find((r) => r.node.address === session.nodeAddress);
+    if (route === undefined) return undefined;
+    const at = replanTime(refusalCheck(ctx, route, request), session);
+    for (const f of failures.slice(seen))
+      if (f._tag === "NodeRefused" && f.blame === "session") tried.delete(f.nodeAddress);
+    return yield* Effect.option(selector.plan(request, stream, at));
+  });
 
   /** Terminal outcomes in the success channel, so a race ends on either; retryable failures fail. */
   type Outcome = { readonly answer: UnaryAnswer } | { readonly refused: AttemptFailure };

@@ -72,6 +72,61 @@ export function isPullFailure(pulled: IteratorResult<unknown> | AttemptFailure):
   return "_tag" in pulled;
 }
 
+/** Signs and sends the relay, then reads and checks the first chunk (see {@link openStream}). */
+const openAttempt = Effect.fnUntraced(function* (
+  ctx: AttemptContext,
+  route: Route,
+  request: DispatchRequest,
+  controller: AbortController,
+  armed: { deadline?: StreamDeadline },
+) {
+  const address = route.node.address;
+  const { envelope, requestHash } = signRelay(ctx.key, route, request, true, ctx.now());
+  const timeoutMs = relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier);
+  const started = performance.now();
+  const deadline = new StreamDeadline({
+    totalMs: timeoutMs,
+    onExpire: () => controller.abort(new Error("the stream stalled past the tier's timeout")),
+  });
+  armed.deadline = deadline;
+  const client = ctx.clients.get(route.node.endpoint);
+  const check = refusalCheck(ctx, route, request);
+  const iterable = yield* Effect.tryPromise({
+    try: () => client.relayStream.mutate(envelope, { signal: controller.signal }),
+    catch: (e) => (deadline.expired === undefined ? callFailure(address, e, check) : stalled(address)),
+  });
+  const iterator = abortableIterator(
+    (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator](),
+    controller.signal,
+  );
+  const pulled = yield* Effect.promise(() => pullChunk(iterator, address, deadline, check));
+  if (isPullFailure(pulled)) return yield* Effect.fail(pulled);
+  const next = pulled;
+  const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
+  if (next.done === true) return yield* invalid("the stream ended without a chunk");
+  const verifier = new RelayStreamVerifier({ publicKey: route.node.publicKey, requestHash });
+  const accepted = verifier.accept(next.value);
+  if (!accepted.ok)
+    return yield* invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`);
+  const first = accepted.value.chunk;
+  // The first chunk must be a signed head: the node is committed to before the client sees a byte.
+  if (first.signature === undefined) return yield* invalid("the first stream chunk is not signed");
+  if (first.final?.outcome === "error") {
+    const error = first.final.error!;
+    return yield* judgeRefusal(
+      address,
+      { code: error.code, detail: error.detail ?? error.message, signed: true },
+      check,
+    );
+  }
+  const checks = new StreamChecks(route, request);
+  const lie = first.final === undefined ? checks.data(first.data) : checks.trailer(first.final);
+  if (lie !== undefined) return yield* invalid(lie);
+  const ttftMs = performance.now() - started;
+  noteSuccess(ctx, route, "ttft", ttftMs);
+  return { route, requestHash, verifier, iterator, controller, first, ttftMs, deadline, check, checks };
+});
+
 /**
  * Opens a streaming relay on one node and waits for its first chunk, verified: a data chunk (the
  * stream is open), an `ok` final chunk (an empty answer), or a signed refusal. Anything that goes
@@ -85,61 +140,14 @@ export function openStream(
   route: Route,
   request: DispatchRequest,
 ): Effect.Effect<OpenedStream, AttemptFailure> {
-  const address = route.node.address;
   const controller = new AbortController();
-  let cleared: StreamDeadline | undefined;
-  const open = Effect.gen(function* () {
-    const { envelope, requestHash } = signRelay(ctx.key, route, request, true, ctx.now());
-    const timeoutMs = relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier);
-    const started = performance.now();
-    const deadline = new StreamDeadline({
-      totalMs: timeoutMs,
-      onExpire: () => controller.abort(new Error("the stream stalled past the tier's timeout")),
-    });
-    cleared = deadline;
-    const client = ctx.clients.get(route.node.endpoint);
-    const check = refusalCheck(ctx, route, request);
-    const iterable = yield* Effect.tryPromise({
-      try: () => client.relayStream.mutate(envelope, { signal: controller.signal }),
-      catch: (e) => (deadline.expired === undefined ? callFailure(address, e, check) : stalled(address)),
-    });
-    const iterator = abortableIterator(
-      (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator](),
-      controller.signal,
-    );
-    const pulled = yield* Effect.promise(() => pullChunk(iterator, address, deadline, check));
-    if (isPullFailure(pulled)) return yield* Effect.fail(pulled);
-    const next = pulled;
-    const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
-    if (next.done === true) return yield* invalid("the stream ended without a chunk");
-    const verifier = new RelayStreamVerifier({ publicKey: route.node.publicKey, requestHash });
-    const accepted = verifier.accept(next.value);
-    if (!accepted.ok)
-      return yield* invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`);
-    const first = accepted.value.chunk;
-    // The first chunk must be a signed head: the node is committed to before the client sees a byte.
-    if (first.signature === undefined) return yield* invalid("the first stream chunk is not signed");
-    if (first.final?.outcome === "error") {
-      const error = first.final.error!;
-      return yield* judgeRefusal(
-        address,
-        { code: error.code, detail: error.detail ?? error.message, signed: true },
-        check,
-      );
-    }
-    const checks = new StreamChecks(route, request);
-    const lie = first.final === undefined ? checks.data(first.data) : checks.trailer(first.final);
-    if (lie !== undefined) return yield* invalid(lie);
-    const ttftMs = performance.now() - started;
-    noteSuccess(ctx, route, "ttft", ttftMs);
-    return { route, requestHash, verifier, iterator, controller, first, ttftMs, deadline, check, checks };
-  });
-  return open.pipe(
+  const armed: { deadline?: StreamDeadline } = {};
+  return openAttempt(ctx, route, request, controller, armed).pipe(
     Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
     Effect.onExit((exit) =>
       exit._tag === "Failure"
         ? Effect.sync(() => {
-            cleared?.clear();
+            armed.deadline?.clear();
             controller.abort();
           })
         : Effect.void,

@@ -79,42 +79,6 @@ export function streamEvents(
   };
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
 
-  // The per-chunk path is a plain loop (no Effect, no timer per chunk): the opened stream's one
-  // deadline aborts a stalled pull.
-  async function* events(): AsyncGenerator<DispatchStreamEvent> {
-    // The first chunk passed its checks when the stream opened (`openStream`).
-    let chunk: RelayStreamChunk | undefined = opened.first;
-    let checked = true;
-    for (;;) {
-      if (chunk === undefined) {
-        const pulled = await pullChunk(opened.iterator, address, opened.deadline, opened.check);
-        if (isPullFailure(pulled)) return yield interrupted(pulled);
-        if (pulled.done === true)
-          return yield interrupted(invalid("the stream ended without its final chunk"));
-        const accepted = verifier.accept(pulled.value);
-        if (!accepted.ok)
-          return yield interrupted(
-            invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
-          );
-        chunk = accepted.value.chunk;
-        checked = false;
-      }
-      if (chunk.final !== undefined) return yield closing(chunk.final, checked);
-      const lie = checked ? undefined : checks.data(chunk.data);
-      if (lie !== undefined) return yield interrupted(invalid(lie));
-      tally.add(chunk.seq, chunk.data);
-      const data = chunk.data as Record<string, unknown>;
-      const seq = chunk.seq;
-      chunk = undefined;
-      yield {
-        type: "data",
-        data: { ...normalizeFinishReasons(data), model: request.target.modelName },
-        seq,
-        verified: verifier.verifiedChunks,
-      };
-    }
-  }
-
   const closing = (trailer: RelayStreamFinal, checked: boolean): DispatchStreamEvent => {
     const lie = checked ? undefined : checks.trailer(trailer);
     if (lie !== undefined) return interrupted(invalid(lie));
@@ -136,7 +100,15 @@ export function streamEvents(
   };
   // The generator is read without `return()`: a consumer that stops (the client left) must not
   // wait for a pending pull; `close()` aborts the node's call, which fails that pull instead.
-  const generator = events();
+  const generator = chunkEvents({
+    opened,
+    address,
+    modelName: request.target.modelName,
+    tally,
+    interrupted,
+    invalid,
+    closing,
+  });
   return {
     [Symbol.asyncIterator]: () => ({
       next: async () => {
@@ -148,4 +120,56 @@ export function streamEvents(
     }),
     close,
   };
+}
+
+/** What an opened stream's chunk loop reads and ends with (see {@link chunkEvents}). */
+interface ChunkLoop {
+  readonly opened: OpenedStream;
+  readonly address: string;
+  readonly modelName: string;
+  readonly tally: HeadCoveredTally;
+  readonly interrupted: (failure: AttemptFailure) => DispatchStreamEvent;
+  readonly invalid: (detail: string) => InvalidNodeResponse;
+  readonly closing: (trailer: RelayStreamFinal, checked: boolean) => DispatchStreamEvent;
+}
+
+/**
+ * The per-chunk path, a plain loop (no Effect, no timer per chunk): the opened stream's one
+ * deadline aborts a stalled pull. A module-level generator, not one made per stream: a generator
+ * function created per call keeps what it closes over alive until a full collection
+ * (`tooling/bench`, thirteenth round).
+ */
+async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent> {
+  const { opened, address, tally, interrupted, invalid } = loop;
+  const { verifier, checks } = opened;
+  // The first chunk passed its checks when the stream opened (`openStream`).
+  let chunk: RelayStreamChunk | undefined = opened.first;
+  let checked = true;
+  for (;;) {
+    if (chunk === undefined) {
+      const pulled = await pullChunk(opened.iterator, address, opened.deadline, opened.check);
+      if (isPullFailure(pulled)) return yield interrupted(pulled);
+      if (pulled.done === true) return yield interrupted(invalid("the stream ended without its final chunk"));
+      const accepted = verifier.accept(pulled.value);
+      if (!accepted.ok)
+        return yield interrupted(
+          invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
+        );
+      chunk = accepted.value.chunk;
+      checked = false;
+    }
+    if (chunk.final !== undefined) return yield loop.closing(chunk.final, checked);
+    const lie = checked ? undefined : checks.data(chunk.data);
+    if (lie !== undefined) return yield interrupted(invalid(lie));
+    tally.add(chunk.seq, chunk.data);
+    const data = chunk.data as Record<string, unknown>;
+    const seq = chunk.seq;
+    chunk = undefined;
+    yield {
+      type: "data",
+      data: { ...normalizeFinishReasons(data), model: loop.modelName },
+      seq,
+      verified: verifier.verifiedChunks,
+    };
+  }
 }

@@ -70,13 +70,13 @@ function openAnswer(
  *
  * Iteration throws only {@link BackendError}s.
  */
-export function openSse(
+export const openSse: (
   target: EngineTarget,
   path: string,
   body: unknown,
-): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> {
-  const backend = target.backendId;
-  return Effect.gen(function* () {
+) => Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> = Effect.fnUntraced(
+  function* (target, path, body) {
+    const backend = target.backendId;
     const controller = new AbortController();
     const deadline = new StreamDeadline({
       totalMs: target.timeoutMs,
@@ -114,8 +114,8 @@ export function openSse(
       return yield* Effect.fail(statusError(backend, response.status, text));
     }
     return readSse(backend, response.parts(), failure);
-  });
-}
+  },
+);
 
 async function* readSse(
   backend: string,

@@ -329,43 +329,40 @@ function payloadCheck(
   }
 }
 
-function checkEmbeddings(
+const checkEmbeddings = Effect.fnUntraced(function* (
   service: ServedService,
   tier: TierSpec,
   request: EmbeddingRequest,
-): Effect.Effect<PayloadCheck> {
-  return Effect.gen(function* () {
-    if (!isEmbeddingTier(tier))
-      return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an embedding tier`);
-    const inputs = embeddingInputs(request);
-    const counted = yield* countTexts(
-      inputs.map((text) => [{ text }]),
+) {
+  if (!isEmbeddingTier(tier)) return refusal("UNSUPPORTED_OPERATION", `${tier.id} is not an embedding tier`);
+  const inputs = embeddingInputs(request);
+  const counted = yield* countTexts(
+    inputs.map((text) => [{ text }]),
+    service,
+  );
+  const limits = checkEmbeddingLimits(
+    tier,
+    { inputs, dimensions: request.dimensions },
+    (text) => counted.get(text) ?? upperBound(text),
+  );
+  if (!limits.ok) return { ok: false, error: limits.error } as const;
+  const { inputTokens } = limits.value;
+  const { dimensions } = tier.limits;
+  return {
+    ok: true,
+    value: {
       service,
-    );
-    const limits = checkEmbeddingLimits(
       tier,
-      { inputs, dimensions: request.dimensions },
-      (text) => counted.get(text) ?? upperBound(text),
-    );
-    if (!limits.ok) return { ok: false, error: limits.error } as const;
-    const { inputTokens } = limits.value;
-    const { dimensions } = tier.limits;
-    return {
-      ok: true,
-      value: {
-        service,
-        tier,
-        body: { model: request.model, input: [...inputs], dimensions },
-        inputTokens,
-        maxOutputTokens: 0,
-        imageUnits: 0,
-        calls: 1,
-        choices: 0,
-        embeddings: { inputs: inputs.length, dimensions },
-      },
-    } as const;
-  });
-}
+      body: { model: request.model, input: [...inputs], dimensions },
+      inputTokens,
+      maxOutputTokens: 0,
+      imageUnits: 0,
+      calls: 1,
+      choices: 0,
+      embeddings: { inputs: inputs.length, dimensions },
+    },
+  } as const;
+});
 
 function completionsInput(req: OpenAIRequestOf<"completions">) {
   return { wantsPromptLogprobs: req.echo === true && req.logprobs !== null && req.logprobs !== undefined };
@@ -380,26 +377,21 @@ function sameCounts(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Each distinct text of the prompts, counted by the service's tokenizer. */
-function countTexts(
-  prompts: readonly RelayInput[],
-  service: ServedService,
-): Effect.Effect<Map<string, number>> {
-  return Effect.gen(function* () {
-    const counts = new Map<string, number>();
-    for (const prompt of prompts) {
-      for (const part of prompt) {
-        if (!("text" in part) || counts.has(part.text)) continue;
-        // A counter that fails (a backend tokenize endpoint down) falls back to an upper-bound
-        // estimate rather than refusing: bytes are never fewer than tokens.
-        const tokens = yield* service.tokens
-          .count(part.text)
-          .pipe(Effect.orElseSucceed(() => upperBound(part.text)));
-        counts.set(part.text, tokens);
-      }
+const countTexts = Effect.fnUntraced(function* (prompts: readonly RelayInput[], service: ServedService) {
+  const counts = new Map<string, number>();
+  for (const prompt of prompts) {
+    for (const part of prompt) {
+      if (!("text" in part) || counts.has(part.text)) continue;
+      // A counter that fails (a backend tokenize endpoint down) falls back to an upper-bound
+      // estimate rather than refusing: bytes are never fewer than tokens.
+      const tokens = yield* service.tokens
+        .count(part.text)
+        .pipe(Effect.orElseSucceed(() => upperBound(part.text)));
+      counts.set(part.text, tokens);
     }
-    return counts;
-  });
-}
+  }
+  return counts;
+});
 
 /** Why a base64 PNG's header is refused against the tier's upload budget (nothing inflated). */
 function uploadRefusal(field: string, base64: string, budget: number): string | undefined {

@@ -306,17 +306,16 @@ export class RelayService extends Context.Tag("node/RelayService")<
         );
       });
 
-    const openRelayStream = (input: unknown, signal?: AbortSignal) =>
-      Effect.gen(function* () {
-        const admission = yield* admitRelay(input, streamAdmission);
-        if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
-        if (admission.kind === "refused") {
-          const signer = new RelayStreamSigner(admission.requestHash, key);
-          metrics.relays.inc({ service: admission.request.header.serviceId, outcome: admission.error.code });
-          return [finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 })];
-        }
-        return yield* streamRelay(admission.relay, signal);
-      });
+    const openRelayStream = Effect.fnUntraced(function* (input: unknown, signal?: AbortSignal) {
+      const admission = yield* admitRelay(input, streamAdmission);
+      if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
+      if (admission.kind === "refused") {
+        const signer = new RelayStreamSigner(admission.requestHash, key);
+        metrics.relays.inc({ service: admission.request.header.serviceId, outcome: admission.error.code });
+        return [finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 })];
+      }
+      return yield* streamRelay(admission.relay, signal);
+    });
 
     const finalError = (signer: RelayStreamSigner, error: ProtocolError, usage: RelayUsage) =>
       signer.finish(null, {
@@ -339,11 +338,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
      * under one timer: the tier's timeout as a stall limit between pieces. A gateway that goes away
      * (`signal`) aborts the engine request; the relay, not delivered whole, is never claimed.
      */
-    const streamRelay = (
+    const streamRelay: (
       relay: AdmittedRelay,
       signal: AbortSignal | undefined,
-    ): Effect.Effect<Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>> =>
-      Effect.gen(function* () {
+    ) => Effect.Effect<Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>> = Effect.fnUntraced(
+      function* (relay, signal) {
         const signer = new RelayStreamSigner(relay.requestHash, key, options.streamHeads);
         const serviceId = relay.service.spec.id;
         // What the gateway received, by the protocol's one rule: the claim counts the same.
@@ -406,84 +405,44 @@ export class RelayService extends Context.Tag("node/RelayService")<
         const pieces = abortableIterator(opened.right, controller.signal);
 
         const choices = new StreamedChoices(relay.choices);
-        async function* run(): AsyncGenerator<RelayStreamChunk> {
-          let exit: Exit.Exit<unknown, unknown> = Exit.void;
-          let settled = false;
-          try {
-            let failure: unknown;
-            for (;;) {
-              let next: IteratorResult<StreamPiece>;
-              try {
-                next = await pieces.next();
-              } catch (cause) {
-                failure = cause;
-                break;
-              }
-              if (next.done === true) {
-                // Every choice asked for (prompts × n) came, or the stream does not end `ok`.
-                if (choices.seen < relay.choices)
-                  failure = new OffChoices(
-                    `delivered ${choices.seen} of the ${relay.choices} choices asked for`,
-                  );
-                break;
-              }
-              deadline.touch();
-              const off = relay.choices > 0 ? choices.add(next.value) : undefined;
-              if (off !== undefined) {
-                failure = new OffChoices(off);
-                break;
-              }
-              tally.add(next.value);
-              yield signer.next(next.value);
-            }
-            if (failure === undefined) {
-              tally.complete();
-              const usage = tally.usage();
-              const computeUnits = weightOf(relay.tier, usage, 0, options.weighting, relay.calls);
-              const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
-              await Effect.runPromise(
-                bestEffort(
-                  store.answer(
-                    relay.requestHash,
-                    {
-                      responseHash: last.chain,
-                      leafHash: bytesToHex(relayLeafHash(relay.requestHash, last.chain)),
-                      inputTokens: usage.inputTokens,
-                      outputTokens: usage.outputTokens,
-                      computeUnits,
-                    },
-                    now(),
-                  ),
-                ),
-              );
-              settled = true;
-              metrics.relays.inc({ service: serviceId, outcome: "ok" });
-              yield last;
-              return;
-            }
-            exit = Exit.fail(failure);
-            if (failure === GATEWAY_GONE) return;
-            const last = failed(failure);
-            settled = true;
-            await refuse(relay, last.final?.error?.code ?? "BACKEND_ERROR");
-            yield last;
-          } finally {
-            // The gateway went away mid-stream: the relay was not delivered whole, so it is not claimed.
-            if (!settled) {
-              if (Exit.isSuccess(exit)) exit = Exit.interrupt(FiberId.none);
-              await refuse(relay, "STREAM_INTERRUPTED");
-            }
-            await Effect.runPromise(release(exit));
-          }
-        }
         // A reader that leaves before its first read never runs the generator's body (nor its
         // `finally`): the stream is then ended here, the same way.
         const abandon = async () => {
           await refuse(relay, "STREAM_INTERRUPTED");
           await Effect.runPromise(release(Exit.interrupt(FiberId.none)));
         };
-        return new OpenStream(run(), abandon, () => serving.leave());
-      });
+        const chunks = servedChunks({
+          relay,
+          pieces,
+          deadline,
+          signer,
+          tally,
+          choices,
+          failed,
+          answered: (usage, computeUnits, chain) =>
+            Effect.runPromise(
+              bestEffort(
+                store.answer(
+                  relay.requestHash,
+                  {
+                    responseHash: chain,
+                    leafHash: bytesToHex(relayLeafHash(relay.requestHash, chain)),
+                    inputTokens: usage.inputTokens,
+                    outputTokens: usage.outputTokens,
+                    computeUnits,
+                  },
+                  now(),
+                ),
+              ),
+            ),
+          refuse: (code) => refuse(relay, code),
+          release: (exit) => Effect.runPromise(release(exit)),
+          weighting: options.weighting,
+          onOk: () => metrics.relays.inc({ service: serviceId, outcome: "ok" }),
+        });
+        return new OpenStream(chunks, abandon, () => serving.leave());
+      },
+    );
 
     return {
       relay,
@@ -504,4 +463,84 @@ const GATEWAY_GONE = Symbol("gateway gone");
 /** An engine's stream that holds a choice not asked for, or ended before every choice came. */
 class OffChoices {
   constructor(readonly detail: string) {}
+}
+
+/** What a served stream's chunk loop reads and reports through (see {@link servedChunks}). */
+interface ServedStream {
+  readonly relay: AdmittedRelay;
+  readonly pieces: AsyncIterator<StreamPiece>;
+  readonly deadline: StreamDeadline;
+  readonly signer: RelayStreamSigner;
+  readonly tally: DeliveredTally;
+  readonly choices: StreamedChoices;
+  /** The final chunk that ends the stream on `failure`. */
+  readonly failed: (failure: unknown) => RelayStreamChunk;
+  /** Records the relay answered whole (its chain head and usage) before the last chunk goes out. */
+  readonly answered: (usage: RelayUsage, computeUnits: number, chain: string) => Promise<void>;
+  readonly refuse: (code: ProtocolError["code"]) => Promise<void>;
+  /** Closes the stream's scope (its seat and engine request) with the loop's exit. */
+  readonly release: (exit: Exit.Exit<unknown, unknown>) => Promise<void>;
+  readonly weighting: RelayWeighing;
+  readonly onOk: () => void;
+}
+
+/**
+ * The per-piece path of a streamed relay, a plain loop: tally, sign, hand on. A module-level
+ * generator, not one made per stream: a generator function created per call keeps what it closes
+ * over alive until a full collection (`tooling/bench`, thirteenth round).
+ */
+async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> {
+  const { relay, pieces, deadline, signer, tally, choices } = s;
+  let exit: Exit.Exit<unknown, unknown> = Exit.void;
+  let settled = false;
+  try {
+    let failure: unknown;
+    for (;;) {
+      let next: IteratorResult<StreamPiece>;
+      try {
+        next = await pieces.next();
+      } catch (cause) {
+        failure = cause;
+        break;
+      }
+      if (next.done === true) {
+        // Every choice asked for (prompts × n) came, or the stream does not end `ok`.
+        if (choices.seen < relay.choices)
+          failure = new OffChoices(`delivered ${choices.seen} of the ${relay.choices} choices asked for`);
+        break;
+      }
+      deadline.touch();
+      const off = relay.choices > 0 ? choices.add(next.value) : undefined;
+      if (off !== undefined) {
+        failure = new OffChoices(off);
+        break;
+      }
+      tally.add(next.value);
+      yield signer.next(next.value);
+    }
+    if (failure === undefined) {
+      tally.complete();
+      const usage = tally.usage();
+      const computeUnits = weightOf(relay.tier, usage, 0, s.weighting, relay.calls);
+      const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
+      await s.answered(usage, computeUnits, last.chain);
+      settled = true;
+      s.onOk();
+      yield last;
+      return;
+    }
+    exit = Exit.fail(failure);
+    if (failure === GATEWAY_GONE) return;
+    const last = s.failed(failure);
+    settled = true;
+    await s.refuse(last.final?.error?.code ?? "BACKEND_ERROR");
+    yield last;
+  } finally {
+    // The gateway went away mid-stream: the relay was not delivered whole, so it is not claimed.
+    if (!settled) {
+      if (Exit.isSuccess(exit)) exit = Exit.interrupt(FiberId.none);
+      await s.refuse("STREAM_INTERRUPTED");
+    }
+    await s.release(exit);
+  }
 }

@@ -130,19 +130,28 @@ export const makeBackendPool = (
         ),
       );
     /** A backend's seat for a stream, held (and the call reported) until the scope closes. */
-    const seat = (tried: ReadonlySet<number>, label: PoolOperation) =>
-      Effect.gen(function* () {
-        const index = yield* slots.acquire(tried);
-        const started = yield* Clock.currentTimeMillis;
-        yield* Effect.addFinalizer((exit) =>
-          report(index, label, started, exit as Exit.Exit<unknown, PoolError>),
-        );
-        return index;
-      });
+    const seat = Effect.fnUntraced(function* (tried: ReadonlySet<number>, label: PoolOperation) {
+      const index = yield* slots.acquire(tried);
+      const started = yield* Clock.currentTimeMillis;
+      yield* Effect.addFinalizer((exit) =>
+        report(index, label, started, exit as Exit.Exit<unknown, PoolError>),
+      );
+      return index;
+    });
     const timed = <A>(index: number, operation: PoolOperation, call: Effect.Effect<A, BackendError>) =>
       Effect.flatMap(Clock.currentTimeMillis, (started) =>
         Effect.onExit(call, (exit) => report(index, operation, started, exit)),
       );
+    /** A unary call that waited for its seat: the seat's index and the call's outcome. */
+    const queuedCall = Effect.fnUntraced(function* <A>(
+      tried: ReadonlySet<number>,
+      operation: PoolOperation,
+      call: (backend: Backend) => Effect.Effect<A, BackendError>,
+    ) {
+      const index = yield* slots.acquire(tried);
+      const result = yield* Effect.either(timed(index, operation, call(backendAt(index))));
+      return { index, result };
+    });
 
     /** A retry that cannot get a seat reports the failure that caused it, not its own. */
     const retryOr = <A>(
@@ -198,13 +207,7 @@ export const makeBackendPool = (
         );
       /** No seat free now: wait in the queue (or fail with BackendBusy / BackendUnavailable). */
       const queued = (tried: ReadonlySet<number>): Effect.Effect<A, PoolError> =>
-        Effect.scoped(
-          Effect.gen(function* () {
-            const index = yield* slots.acquire(tried);
-            const result = yield* Effect.either(timed(index, operation, call(backendAt(index))));
-            return { index, result };
-          }),
-        ).pipe(
+        Effect.scoped(queuedCall(tried, operation, call)).pipe(
           Effect.flatMap(({ index, result }) =>
             Either.isRight(result) ? Effect.succeed(result.right) : after(result.left, tried, index),
           ),
@@ -219,8 +222,7 @@ export const makeBackendPool = (
           let emitted = false;
           let used: number | undefined;
           const pieces = Stream.unwrapScoped(
-            Effect.gen(function* () {
-              const index = yield* seat(tried, label);
+            Effect.map(seat(tried, label), (index) => {
               used = index;
               return backendAt(index).stream(operation, body);
             }),
@@ -242,46 +244,55 @@ export const makeBackendPool = (
       return attempt(new Set());
     };
 
-    const open = (operation: "completions" | "chat.completions", body: Record<string, unknown>) => {
-      const label = streamLabel(operation);
-      const attempt = (
-        tried: ReadonlySet<number>,
-      ): Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope> =>
-        Effect.gen(function* () {
-          const outer = yield* Effect.scope;
-          const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential);
-          let used: number | undefined;
-          const opened = yield* Effect.exit(
-            Scope.extend(
-              Effect.gen(function* () {
-                const index = yield* seat(tried, label);
-                used = index;
-                const iterator = yield* openPieces(backendAt(index), operation, body);
-                const first = yield* Effect.tryPromise({
-                  try: () => iterator.next(),
-                  catch: (cause) => asPoolError(backendAt(index).id, cause),
-                });
-                return { iterator, first };
-              }),
-              scope,
+    /** A seat, the engine's stream and its first piece; `seated.index` names the seat once taken. */
+    const openOn = Effect.fnUntraced(function* (
+      tried: ReadonlySet<number>,
+      label: PoolOperation,
+      operation: "completions" | "chat.completions",
+      body: Record<string, unknown>,
+      seated: { index?: number },
+    ) {
+      const index = yield* seat(tried, label);
+      seated.index = index;
+      const iterator = yield* openPieces(backendAt(index), operation, body);
+      const first = yield* Effect.tryPromise({
+        try: () => iterator.next(),
+        catch: (cause) => asPoolError(backendAt(index).id, cause),
+      });
+      return { iterator, first };
+    });
+    const openAttempt: (
+      tried: ReadonlySet<number>,
+      label: PoolOperation,
+      operation: "completions" | "chat.completions",
+      body: Record<string, unknown>,
+    ) => Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope> = Effect.fnUntraced(
+      function* (tried, label, operation, body) {
+        const outer = yield* Effect.scope;
+        const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential);
+        const seated: { index?: number } = {};
+        const opened = yield* Effect.exit(Scope.extend(openOn(tried, label, operation, body, seated), scope));
+        if (Exit.isSuccess(opened)) return withFirst(opened.value.first, opened.value.iterator);
+        yield* Scope.close(scope, opened);
+        const failure = Cause.failureOption(opened.cause);
+        if (Option.isNone(failure)) return yield* Effect.failCause(opened.cause);
+        const error = failure.value;
+        const used = seated.index;
+        if (used === undefined || error._tag === "BackendBusy") return yield* Effect.fail(error);
+        const next = new Set([...tried, used]);
+        return yield* retryOr(
+          error,
+          next,
+          (again) =>
+            openAttempt(again, label, operation, body).pipe(
+              Effect.catchTag("BackendBusy", () => Effect.fail(error)),
             ),
-          );
-          if (Exit.isSuccess(opened)) return withFirst(opened.value.first, opened.value.iterator);
-          yield* Scope.close(scope, opened);
-          const failure = Cause.failureOption(opened.cause);
-          if (Option.isNone(failure)) return yield* Effect.failCause(opened.cause);
-          const error = failure.value;
-          if (used === undefined || error._tag === "BackendBusy") return yield* Effect.fail(error);
-          const next = new Set([...tried, used]);
-          return yield* retryOr(
-            error,
-            next,
-            (again) => attempt(again).pipe(Effect.catchTag("BackendBusy", () => Effect.fail(error))),
-            Effect.fail(error),
-          );
-        });
-      return attempt(new Set());
-    };
+          Effect.fail(error),
+        );
+      },
+    );
+    const open = (operation: "completions" | "chat.completions", body: Record<string, unknown>) =>
+      openAttempt(new Set(), streamLabel(operation), operation, body);
 
     const tokenize = (text: string) => {
       const attempt = (tried: ReadonlySet<number>): Effect.Effect<number, PoolError> => {

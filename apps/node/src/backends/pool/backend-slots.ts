@@ -52,37 +52,42 @@ export class BackendSlots {
   acquire(
     exclude: ReadonlySet<number>,
   ): Effect.Effect<number, BackendBusy | BackendUnavailable, Scope.Scope> {
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.gen(this, function* () {
-        if (!this.hasCandidate(exclude)) {
-          return yield* new BackendUnavailable({
-            backend: `pool:${this.serviceId}`,
-            reason: "no healthy backend",
-          });
-        }
-        let index = this.#freeMember(exclude);
-        if (index !== undefined) {
-          this.#take(index);
-        } else {
-          if (this.#waiters.length >= this.#queueCapacity(exclude)) {
-            return yield* new BackendBusy({ serviceId: this.serviceId });
-          }
-          const waiter: Waiter = {
-            exclude,
-            deferred: yield* Deferred.make<number, BackendUnavailable>(),
-            assigned: undefined,
-          };
-          this.#waiters.push(waiter);
-          index = yield* restore(Deferred.await(waiter.deferred)).pipe(
-            Effect.onInterrupt(() => Effect.sync(() => this.#cancel(waiter))),
-          );
-        }
-        const seat = index;
-        yield* Effect.addFinalizer(() => Effect.sync(() => this.release(seat)));
-        return seat;
-      }),
-    );
+    return Effect.uninterruptibleMask((restore) => BackendSlots.#seat(this, exclude, restore));
   }
+
+  /** {@link acquire}'s body, one generator for every call (see `tooling/bench`, thirteenth round). */
+  static readonly #seat = Effect.fnUntraced(function* (
+    slots: BackendSlots,
+    exclude: ReadonlySet<number>,
+    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  ) {
+    if (!slots.hasCandidate(exclude)) {
+      return yield* new BackendUnavailable({
+        backend: `pool:${slots.serviceId}`,
+        reason: "no healthy backend",
+      });
+    }
+    let index = slots.#freeMember(exclude);
+    if (index !== undefined) {
+      slots.#take(index);
+    } else {
+      if (slots.#waiters.length >= slots.#queueCapacity(exclude)) {
+        return yield* new BackendBusy({ serviceId: slots.serviceId });
+      }
+      const waiter: Waiter = {
+        exclude,
+        deferred: yield* Deferred.make<number, BackendUnavailable>(),
+        assigned: undefined,
+      };
+      slots.#waiters.push(waiter);
+      index = yield* restore(Deferred.await(waiter.deferred)).pipe(
+        Effect.onInterrupt(() => Effect.sync(() => slots.#cancel(waiter))),
+      );
+    }
+    const seat = index;
+    yield* Effect.addFinalizer(() => Effect.sync(() => slots.release(seat)));
+    return seat;
+  });
 
   /**
    * A free seat taken at once, without a scope: its index, or `undefined` when none is free now
