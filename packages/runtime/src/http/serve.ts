@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Data, Effect, type Scope } from "effect";
+import { tuneHeapForServing } from "../main/serving-heap.js";
 
 /** The server could not listen, e.g. because the port is taken. */
 export class ListenError extends Data.TaggedError("ListenError")<{
@@ -22,7 +23,8 @@ export interface RunningServer {
 /**
  * Starts an HTTP server for the scope's lifetime. On release it stops accepting, lets in-flight
  * requests finish for up to `drainMs`, then closes what is left. A taken port fails with a
- * message that names the port and the setting to change.
+ * message that names the port and the setting to change. The process's heap is tuned for serving
+ * first ({@link tuneHeapForServing}).
  */
 export function serveHttp(options: {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
@@ -32,6 +34,7 @@ export function serveHttp(options: {
   readonly portSetting?: string;
 }): Effect.Effect<RunningServer, ListenError, Scope.Scope> {
   const listen = Effect.async<RunningServer, ListenError>((resume) => {
+    tuneHeapForServing();
     const server = createServer({ keepAliveTimeout: 65_000 }, options.handler);
     server.headersTimeout = 66_000;
     const onError = (e: NodeJS.ErrnoException) => {
