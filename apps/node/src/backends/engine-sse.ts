@@ -20,13 +20,30 @@ import {
 /** Streams to `https:` engines use pooled keep-alive `node:http(s)` sockets, read as Node streams. */
 const sseFetch = makeKeepAliveFetch({ maxSockets: 1024 });
 
-/** An engine's answer, open: its status, its body's text as it arrives, or all of it. */
+/** An engine's answer, open: its status, its body's text as it arrives, or its first bytes. */
 interface OpenedAnswer {
   readonly status: number;
   /** The body's text as it arrives (a 2xx answer's). */
   parts(): AsyncIterable<string>;
-  /** All of the body (an error answer's). */
+  /**
+   * An error answer's body, at most {@link MAX_ERROR_BODY_CHARS} characters of it: the rest is not
+   * read, and the connection is closed (an error's message is short; an engine that keeps sending
+   * never fills the node's memory).
+   */
   text(): Promise<string>;
+}
+
+/** How much of an error answer's body is read: its message is cut to 500 characters anyway. */
+export const MAX_ERROR_BODY_CHARS = 64 * 1024;
+
+/** The first `max` characters of `parts`; leaving the loop early closes the body's source. */
+async function firstChars(parts: AsyncIterable<string>, max: number): Promise<string> {
+  let text = "";
+  for await (const part of parts) {
+    text += part;
+    if (text.length >= max) return text.slice(0, max);
+  }
+  return text;
 }
 
 /** The call on the lean client's sockets (`http:` engines), else through the keep-alive fetch. */
@@ -40,18 +57,14 @@ function openAnswer(
       ({ status, parts }): OpenedAnswer => ({
         status,
         parts: () => parts,
-        text: async () => {
-          let text = "";
-          for await (const part of parts) text += part;
-          return text;
-        },
+        text: () => firstChars(parts, MAX_ERROR_BODY_CHARS),
       }),
     );
   return sseFetch.fetch(url, { method: "POST", ...init }).then(
     (response): OpenedAnswer => ({
       status: response.status,
       parts: () => response.body.setEncoding("utf8"),
-      text: () => response.text(),
+      text: () => firstChars(response.body.setEncoding("utf8"), MAX_ERROR_BODY_CHARS),
     }),
   );
 }

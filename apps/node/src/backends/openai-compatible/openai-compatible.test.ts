@@ -5,6 +5,7 @@ import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { latch, until } from "../../../test/fakes/fake-server.js";
 import { type FakeTextEngine, type FakeTextFlavor, startFakeVllm } from "../../../test/fakes/fake-vllm.js";
 import type { Backend, BackendError } from "../backend.js";
+import { MAX_ERROR_BODY_CHARS } from "../engine-sse.js";
 import { makeOpenAICompatibleBackend, type OpenAICompatibleKind } from "./openai-compatible.js";
 
 const fakes: FakeTextEngine[] = [];
@@ -233,6 +234,41 @@ describe("openai-compatible backend", () => {
     );
     expect(failure(exit)).toMatchObject({ _tag: "BackendUnavailable" });
     expect((failure(exit) as { reason: string }).reason).toContain("engine died");
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("reads no more of a streamed call's error body than its message needs, and closes the connection", async () => {
+    const { createServer } = await import("node:http");
+    let sent = 0;
+    const closed = latch();
+    // A 500 whose body never ends: the node must neither wait for its end nor keep it all.
+    const server = createServer((_request, response) => {
+      response.writeHead(500, { "content-type": "text/plain" });
+      const line = `${"overloaded ".repeat(100)}\n`;
+      const more = () => {
+        while (!response.destroyed && response.write(line)) sent += line.length;
+      };
+      response.on("drain", more);
+      response.on("close", () => closed.open());
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const backend = makeOpenAICompatibleBackend({
+      ...backendConfig({ kind: "vllm", url, timeoutMs: 60_000 }),
+      kind: "vllm",
+      url,
+    });
+    const exit = await Effect.runPromiseExit(
+      Stream.runCollect(backend.stream("completions", { prompt: "x" })),
+    );
+    const error = failure(exit) as { _tag: string; reason: string };
+    expect(error._tag).toBe("BackendUnavailable");
+    expect(error.reason).toMatch(/^HTTP 500: overloaded overloaded/);
+    expect(error.reason.length).toBeLessThanOrEqual(520);
+    // The node stopped reading and closed the connection (an endless body never ends otherwise).
+    await closed.promise;
+    expect(sent).toBeGreaterThan(MAX_ERROR_BODY_CHARS);
     await new Promise((resolve) => server.close(resolve));
   });
 
