@@ -9,62 +9,59 @@ import { keyRoleOf } from "./key-roles.js";
 import type { FrontDoorDeps } from "./relay-call.js";
 
 /** Authenticates the caller and refuses (403) any key whose role is not `evaluator`. */
-const requireEvaluatorKey = (deps: FrontDoorDeps, req: IncomingMessage, what: string) =>
-  Effect.gen(function* () {
-    const key = yield* Effect.flatMap(Accounts, (accounts) =>
-      accounts.authenticate(req.headers.authorization),
-    );
-    if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
-      return yield* new RequestRefused({
-        code: "INVALID_REQUEST",
-        detail: `only evaluator keys may ${what}`,
-        status: 403,
-      });
-    }
-  });
+const requireEvaluatorKey = Effect.fnUntraced(function* (
+  deps: FrontDoorDeps,
+  req: IncomingMessage,
+  what: string,
+) {
+  const key = yield* Effect.flatMap(Accounts, (accounts) => accounts.authenticate(req.headers.authorization));
+  if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
+    return yield* new RequestRefused({
+      code: "INVALID_REQUEST",
+      detail: `only evaluator keys may ${what}`,
+      status: 403,
+    });
+  }
+});
 
 /**
  * `GET /v1/pocket/traffic-mix`: the shapes of recent customer text relays (counts of parameter
  * combinations, never prompts or outputs), for evaluator keys only, so probes go out in the shapes
  * customers send.
  */
-export function serveTrafficMix(
+export const serveTrafficMix = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   req: IncomingMessage,
   res: ServerResponse,
   cors: Readonly<Record<string, string>>,
 ) {
-  return Effect.gen(function* () {
-    yield* requireEvaluatorKey(deps, req, "read the traffic mix");
-    const dispatcher = yield* Dispatcher;
-    sendJson(res, 200, dispatcher.trafficMix?.() ?? { total: 0, shapes: [] }, cors);
-  });
-}
+  yield* requireEvaluatorKey(deps, req, "read the traffic mix");
+  const dispatcher = yield* Dispatcher;
+  sendJson(res, 200, dispatcher.trafficMix?.() ?? { total: 0, shapes: [] }, cors);
+});
 
 /**
  * `GET /v1/pocket/organic-samples?node=pokt1…&kinds=completions,chat`: customer relays of that
  * node held for organic checks (prompt or messages, output, parameters), handed out once, for
  * evaluator keys only. Without `kinds`, completions samples only (what older evaluators read).
  */
-export function serveOrganicSamples(
+export const serveOrganicSamples = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   req: IncomingMessage,
   res: ServerResponse,
   cors: Readonly<Record<string, string>>,
 ) {
-  return Effect.gen(function* () {
-    yield* requireEvaluatorKey(deps, req, "take organic samples");
-    const query = new URL(req.url ?? "/", "http://gateway").searchParams;
-    const node = query.get("node") ?? "";
-    const kinds = (query.get("kinds") ?? "completions")
-      .split(",")
-      .filter((k): k is OrganicSampleKind => k === "completions" || k === "chat");
-    const dispatcher = yield* Dispatcher;
-    sendJson(
-      res,
-      200,
-      { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256, kinds) ?? []) },
-      cors,
-    );
-  });
-}
+  yield* requireEvaluatorKey(deps, req, "take organic samples");
+  const query = new URL(req.url ?? "/", "http://gateway").searchParams;
+  const node = query.get("node") ?? "";
+  const kinds = (query.get("kinds") ?? "completions")
+    .split(",")
+    .filter((k): k is OrganicSampleKind => k === "completions" || k === "chat");
+  const dispatcher = yield* Dispatcher;
+  sendJson(
+    res,
+    200,
+    { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256, kinds) ?? []) },
+    cors,
+  );
+});

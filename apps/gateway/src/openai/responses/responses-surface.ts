@@ -23,24 +23,23 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
  * The streamed items (`msg_pk2…`) the input refers to, read in input order until the first that
  * fails (the translation reports it where it stands); everything else is read synchronously.
  */
-const readStreamedReferences = (
+const readStreamedReferences = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   raw: unknown,
   applicationId: string,
   requestId: string,
-) =>
-  Effect.gen(function* () {
-    const read = new Map<string, Result<string>>();
-    if (!isRecord(raw) || !Array.isArray(raw.input)) return read;
-    for (const [i, item] of raw.input.entries()) {
-      if (!isRecord(item) || item.type !== "item_reference" || typeof item.id !== "string") continue;
-      if (!item.id.startsWith(STREAMED_MESSAGE_PREFIX) || read.has(item.id)) continue;
-      const text = yield* readStreamedItem(deps, item.id, applicationId, `input.${i}.id`, requestId);
-      read.set(item.id, text);
-      if (!text.ok) break;
-    }
-    return read;
-  });
+) {
+  const read = new Map<string, Result<string>>();
+  if (!isRecord(raw) || !Array.isArray(raw.input)) return read;
+  for (const [i, item] of raw.input.entries()) {
+    if (!isRecord(item) || item.type !== "item_reference" || typeof item.id !== "string") continue;
+    if (!item.id.startsWith(STREAMED_MESSAGE_PREFIX) || read.has(item.id)) continue;
+    const text = yield* readStreamedItem(deps, item.id, applicationId, `input.${i}.id`, requestId);
+    read.set(item.id, text);
+    if (!text.ok) break;
+  }
+  return read;
+});
 
 /**
  * `POST /v1/responses`, served on the chat relay path (`responses-request.ts` says how). Message
@@ -53,31 +52,34 @@ export function responsesSurface(deps: FrontDoorDeps): RelaySurface {
   const seal = deps.responseItems;
   const store = deps.streamedItems;
   return {
-    translate: (raw, caller, requestId) =>
-      Effect.gen(function* () {
-        const streamed = yield* readStreamedReferences(deps, raw, caller.applicationId, requestId);
-        const translated = translateResponsesRequest(raw, (id, param) => {
-          const read = streamed.get(id);
-          return read ?? seal.open(id, caller.applicationId, param);
-        });
-        if (!translated.ok) return translated;
-        const { chat, echo } = translated.value;
-        const nothingKept = { id: plainMessageId(), keep: () => undefined, discard: () => undefined };
-        const ids: MessageItemIds = {
-          sealed: (text) => {
-            if (Buffer.byteLength(text, "utf8") <= MAX_SEALED_TEXT_BYTES || !echo.store)
-              return seal.seal(text, caller.applicationId);
-            const item = store.announce(caller.applicationId);
-            item.keep(text);
-            return item.id;
-          },
-          streamed: () => (echo.store ? store.announce(caller.applicationId) : nothingKept),
-        };
-        return ok({
-          body: chat,
-          presenter: (model: string, createdAt: number) => responsesPresenter(echo, model, createdAt, ids),
-        });
-      }),
+    translate: Effect.fnUntraced(function* (
+      raw: unknown,
+      caller: { readonly applicationId: string },
+      requestId: string,
+    ) {
+      const streamed = yield* readStreamedReferences(deps, raw, caller.applicationId, requestId);
+      const translated = translateResponsesRequest(raw, (id, param) => {
+        const read = streamed.get(id);
+        return read ?? seal.open(id, caller.applicationId, param);
+      });
+      if (!translated.ok) return translated;
+      const { chat, echo } = translated.value;
+      const nothingKept = { id: plainMessageId(), keep: () => undefined, discard: () => undefined };
+      const ids: MessageItemIds = {
+        sealed: (text) => {
+          if (Buffer.byteLength(text, "utf8") <= MAX_SEALED_TEXT_BYTES || !echo.store)
+            return seal.seal(text, caller.applicationId);
+          const item = store.announce(caller.applicationId);
+          item.keep(text);
+          return item.id;
+        },
+        streamed: () => (echo.store ? store.announce(caller.applicationId) : nothingKept),
+      };
+      return ok({
+        body: chat,
+        presenter: (model: string, createdAt: number) => responsesPresenter(echo, model, createdAt, ids),
+      });
+    }),
     paramName: (param) => {
       const [head, ...rest] = param.split(".");
       const renamed = PARAM_NAMES[head ?? ""];

@@ -45,76 +45,74 @@ const notIssued = (param: string) =>
  * `RESPONSE_NOT_STORED` saying what to send instead; a live peer that does not answer:
  * `RESPONSE_ITEM_UNAVAILABLE` (retry).
  */
-export const readStreamedItem = (
+export const readStreamedItem = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   id: string,
   applicationId: string,
   param: string,
   requestId: string,
-) =>
-  Effect.gen(function* () {
-    const store = deps.streamedItems;
-    const ref = store.parse(id, applicationId);
-    if (ref === undefined) return notIssued(param);
-    const open = (sealed: Buffer): Result<string> => {
-      const text = store.open(ref, sealed, applicationId);
-      return text === undefined ? notIssued(param) : ok(text);
-    };
-    if (ref.holder === store.replicaId) {
-      const kept = store.ciphertext(ref.hash);
-      return kept === undefined ? expired(deps, param) : open(kept.bytes);
-    }
-    const peerUrl = yield* deps.replicas.peerUrl(ref.holder);
-    if (peerUrl === undefined) return holderGone(param);
-    const answer = yield* fetchPeerBytes(`${STREAMED_ITEM_PATH}${ref.hash}`, STREAMED_ITEM_TYPE, peerUrl, {
-      timeoutMs: deps.peerTimeoutMs,
-      maxBytes: store.maxBytes,
-      maxSecondsLeft: store.ttlSeconds,
-      requestId,
-    });
-    deps.metrics.responseItemPeerFetches.inc({ outcome: answer.kind });
-    if (answer.kind === "gone") return expired(deps, param);
-    if (answer.kind === "unavailable") {
-      if (!(yield* deps.replicas.stillLive(ref.holder))) return holderGone(param);
-      deps.log.warn("response item peer did not answer", { peer: ref.holder, reason: answer.reason });
-      return fail<string>(
-        "RESPONSE_ITEM_UNAVAILABLE",
-        "the gateway replica that streamed this item did not answer in time",
-        param,
-      );
-    }
-    return open(answer.bytes);
+) {
+  const store = deps.streamedItems;
+  const ref = store.parse(id, applicationId);
+  if (ref === undefined) return notIssued(param);
+  const open = (sealed: Buffer): Result<string> => {
+    const text = store.open(ref, sealed, applicationId);
+    return text === undefined ? notIssued(param) : ok(text);
+  };
+  if (ref.holder === store.replicaId) {
+    const kept = store.ciphertext(ref.hash);
+    return kept === undefined ? expired(deps, param) : open(kept.bytes);
+  }
+  const peerUrl = yield* deps.replicas.peerUrl(ref.holder);
+  if (peerUrl === undefined) return holderGone(param);
+  const answer = yield* fetchPeerBytes(`${STREAMED_ITEM_PATH}${ref.hash}`, STREAMED_ITEM_TYPE, peerUrl, {
+    timeoutMs: deps.peerTimeoutMs,
+    maxBytes: store.maxBytes,
+    maxSecondsLeft: store.ttlSeconds,
+    requestId,
   });
+  deps.metrics.responseItemPeerFetches.inc({ outcome: answer.kind });
+  if (answer.kind === "gone") return expired(deps, param);
+  if (answer.kind === "unavailable") {
+    if (!(yield* deps.replicas.stillLive(ref.holder))) return holderGone(param);
+    deps.log.warn("response item peer did not answer", { peer: ref.holder, reason: answer.reason });
+    return fail<string>(
+      "RESPONSE_ITEM_UNAVAILABLE",
+      "the gateway replica that streamed this item did not answer in time",
+      param,
+    );
+  }
+  return open(answer.bytes);
+});
 
 /**
  * `GET /v1/responses/streamed-items/<sha256(K)>` with the hop header: a peer replica asking for a
  * ciphertext this replica keeps. Answered from this replica's memory only (never passed on); the
  * bytes open only with the id the client holds, which never travels. Anything else: 404.
  */
-export const serveStreamedItemCiphertext = (
+export const serveStreamedItemCiphertext = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
-) =>
-  Effect.gen(function* () {
-    const hash = path.slice(STREAMED_ITEM_PATH.length);
-    const kept =
-      req.headers[IMAGE_HOP_HEADER] !== undefined && STREAMED_ITEM_HASH.test(hash)
-        ? deps.streamedItems.ciphertext(hash)
-        : undefined;
-    if (kept === undefined) {
-      return yield* new RequestRefused({
-        code: "RESPONSE_NOT_STORED",
-        detail:
-          "no such item here (this route serves other gateway replicas only; refer to an item with an item_reference in /v1/responses)",
-        status: 404,
-      });
-    }
-    res.writeHead(200, {
-      "content-type": STREAMED_ITEM_TYPE,
-      "content-length": String(kept.bytes.length),
-      "cache-control": "no-store",
+) {
+  const hash = path.slice(STREAMED_ITEM_PATH.length);
+  const kept =
+    req.headers[IMAGE_HOP_HEADER] !== undefined && STREAMED_ITEM_HASH.test(hash)
+      ? deps.streamedItems.ciphertext(hash)
+      : undefined;
+  if (kept === undefined) {
+    return yield* new RequestRefused({
+      code: "RESPONSE_NOT_STORED",
+      detail:
+        "no such item here (this route serves other gateway replicas only; refer to an item with an item_reference in /v1/responses)",
+      status: 404,
     });
-    res.end(kept.bytes);
+  }
+  res.writeHead(200, {
+    "content-type": STREAMED_ITEM_TYPE,
+    "content-length": String(kept.bytes.length),
+    "cache-control": "no-store",
   });
+  res.end(kept.bytes);
+});

@@ -104,42 +104,41 @@ export function makeA1111Backend(
         ),
     });
 
-  const imagesEdits = (body: Record<string, unknown>) =>
-    Effect.gen(function* () {
-      const image = typeof body.image === "string" ? body.image : "";
-      if (image === "") return yield* rejected(400, "image is required");
-      const mask = typeof body.mask === "string" ? body.mask : null;
-      const padding = (typeof body.padding === "object" ? body.padding : null) as OutpaintPadding | null;
-      const size = parseSize(body.size);
-      const mode = imageEditMode({ mask, padding });
-      const n = num(body.n, 1);
-      let request: Record<string, unknown>;
-      if (mode === "outpainting" && padding !== null) {
-        const built = yield* outpaintRequest(image, padding, size);
-        request = {
-          ...common(body, built),
-          init_images: [built.canvas],
-          mask: built.mask,
-          // The border holds only repeated edge pixels, nothing worth keeping: repaint it fully by default.
-          denoising_strength: num(body.strength, 1),
-          inpainting_fill: 1,
-          inpaint_full_res: false,
-          inpainting_mask_invert: 0,
-        };
-      } else {
-        const own = size ?? pngSize(Buffer.from(image.slice(0, 64), "base64")) ?? DEFAULT_SIZE;
-        request = {
-          ...common(body, own),
-          init_images: [image],
-          denoising_strength: num(body.strength, 0.75),
-          ...(mode === "inpainting"
-            ? { mask, inpainting_fill: 1, inpaint_full_res: false, inpainting_mask_invert: 0 }
-            : {}),
-        };
-      }
-      const answer = yield* requestJson(target, "POST", "/sdapi/v1/img2img", request);
-      return yield* toImagesResponse(answer, n);
-    });
+  const imagesEdits = Effect.fnUntraced(function* (body: Record<string, unknown>) {
+    const image = typeof body.image === "string" ? body.image : "";
+    if (image === "") return yield* rejected(400, "image is required");
+    const mask = typeof body.mask === "string" ? body.mask : null;
+    const padding = (typeof body.padding === "object" ? body.padding : null) as OutpaintPadding | null;
+    const size = parseSize(body.size);
+    const mode = imageEditMode({ mask, padding });
+    const n = num(body.n, 1);
+    let request: Record<string, unknown>;
+    if (mode === "outpainting" && padding !== null) {
+      const built = yield* outpaintRequest(image, padding, size);
+      request = {
+        ...common(body, built),
+        init_images: [built.canvas],
+        mask: built.mask,
+        // The border holds only repeated edge pixels, nothing worth keeping: repaint it fully by default.
+        denoising_strength: num(body.strength, 1),
+        inpainting_fill: 1,
+        inpaint_full_res: false,
+        inpainting_mask_invert: 0,
+      };
+    } else {
+      const own = size ?? pngSize(Buffer.from(image.slice(0, 64), "base64")) ?? DEFAULT_SIZE;
+      request = {
+        ...common(body, own),
+        init_images: [image],
+        denoising_strength: num(body.strength, 0.75),
+        ...(mode === "inpainting"
+          ? { mask, inpainting_fill: 1, inpaint_full_res: false, inpainting_mask_invert: 0 }
+          : {}),
+      };
+    }
+    const answer = yield* requestJson(target, "POST", "/sdapi/v1/img2img", request);
+    return yield* toImagesResponse(answer, n);
+  });
 
   return {
     id: backendId,

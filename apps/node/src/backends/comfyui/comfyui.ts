@@ -125,20 +125,19 @@ export function makeComfyUiBackend(
     });
 
   /** Uploads one PNG under a random name; answers the name `LoadImage` takes. */
-  const upload = (image: RgbaImage) =>
-    Effect.gen(function* () {
-      const form = new FormData();
-      form.append("image", new Blob([encodePng(image)], { type: "image/png" }), `pocket-${randomUUID()}.png`);
-      form.append("type", "input");
-      form.append("overwrite", "true");
-      const answer = yield* json("/upload/image", { method: "POST", body: form });
-      const saved = answer as { name?: unknown; subfolder?: unknown };
-      if (typeof saved.name !== "string" || saved.name === "")
-        return yield* rejected(502, "upload answered without a file name");
-      return typeof saved.subfolder === "string" && saved.subfolder !== ""
-        ? `${saved.subfolder}/${saved.name}`
-        : saved.name;
-    });
+  const upload = Effect.fnUntraced(function* (image: RgbaImage) {
+    const form = new FormData();
+    form.append("image", new Blob([encodePng(image)], { type: "image/png" }), `pocket-${randomUUID()}.png`);
+    form.append("type", "input");
+    form.append("overwrite", "true");
+    const answer = yield* json("/upload/image", { method: "POST", body: form });
+    const saved = answer as { name?: unknown; subfolder?: unknown };
+    if (typeof saved.name !== "string" || saved.name === "")
+      return yield* rejected(502, "upload answered without a file name");
+    return typeof saved.subfolder === "string" && saved.subfolder !== ""
+      ? `${saved.subfolder}/${saved.name}`
+      : saved.name;
+  });
 
   /** The finished run's pictures, or why it failed; `undefined` while it runs. */
   const finished = (promptId: string) =>
@@ -161,16 +160,15 @@ export function makeComfyUiBackend(
     );
 
   /** Polls the history, 50 ms at first and at most every second, until the run finished. */
-  const waitFor = (promptId: string) =>
-    Effect.gen(function* () {
-      let delayMs = 50;
-      while (true) {
-        const done = yield* finished(promptId);
-        if (done !== undefined) return done;
-        yield* Effect.sleep(Duration.millis(delayMs));
-        delayMs = Math.min(1000, delayMs * 1.5);
-      }
-    });
+  const waitFor = Effect.fnUntraced(function* (promptId: string) {
+    let delayMs = 50;
+    while (true) {
+      const done = yield* finished(promptId);
+      if (done !== undefined) return done;
+      yield* Effect.sleep(Duration.millis(delayMs));
+      delayMs = Math.min(1000, delayMs * 1.5);
+    }
+  });
 
   const cancel = (promptId: string) =>
     Effect.all([post("/queue", { delete: [promptId] }), post("/interrupt", { prompt_id: promptId })], {
@@ -179,42 +177,41 @@ export function makeComfyUiBackend(
     }).pipe(Effect.ignore);
 
   /** Queues the workflow, waits for it, fetches its pictures: `{created, data: [{b64_json, seed}]}`. */
-  const run = (fields: SamplingFields, source: LatentSource, denoise: number) =>
-    Effect.gen(function* () {
-      // The node names the prompt itself, so that a relay interrupted while ComfyUI is still
-      // answering the queueing call can take it out of the queue all the same.
-      const chosenId = randomUUID();
-      const queued = yield* post("/prompt", {
-        prompt: buildWorkflow(fields, source, denoise),
-        client_id: clientId,
-        prompt_id: chosenId,
-      }).pipe(Effect.onInterrupt(() => cancel(chosenId)));
-      // A ComfyUI too old to take the id names the prompt in its answer.
-      const promptId = (queued as { prompt_id?: unknown }).prompt_id;
-      if (typeof promptId !== "string" || promptId === "")
-        return yield* rejected(502, "the prompt was queued without an id");
-      const images = yield* waitFor(promptId).pipe(Effect.onInterrupt(() => cancel(promptId)));
-      if (images.length < fields.batch)
-        return yield* rejected(502, `expected ${fields.batch} images, got ${images.length}`);
-      const data = yield* Effect.forEach(images.slice(0, fields.batch), (saved, i) =>
-        call(
-          `/view?${new URLSearchParams({ filename: saved.filename, subfolder: saved.subfolder, type: saved.type })}`,
-        ).pipe(
-          Effect.flatMap((response) => Effect.promise(() => response.arrayBuffer())),
-          Effect.flatMap((bytes) => {
-            const png = new Uint8Array(bytes);
-            return png[0] === 0x89 && png[1] === 0x50
-              ? Effect.succeed({
-                  b64_json: Buffer.from(png).toString("base64"),
-                  // The batch shares one seed: only the first picture is reproduced by it alone.
-                  ...(i === 0 ? { seed: fields.seed } : {}),
-                })
-              : Effect.fail(rejected(502, "ComfyUI returned a file that is not a PNG"));
-          }),
-        ),
-      );
-      return { created: Math.floor(now() / 1000), data } as Record<string, unknown>;
-    });
+  const run = Effect.fnUntraced(function* (fields: SamplingFields, source: LatentSource, denoise: number) {
+    // The node names the prompt itself, so that a relay interrupted while ComfyUI is still
+    // answering the queueing call can take it out of the queue all the same.
+    const chosenId = randomUUID();
+    const queued = yield* post("/prompt", {
+      prompt: buildWorkflow(fields, source, denoise),
+      client_id: clientId,
+      prompt_id: chosenId,
+    }).pipe(Effect.onInterrupt(() => cancel(chosenId)));
+    // A ComfyUI too old to take the id names the prompt in its answer.
+    const promptId = (queued as { prompt_id?: unknown }).prompt_id;
+    if (typeof promptId !== "string" || promptId === "")
+      return yield* rejected(502, "the prompt was queued without an id");
+    const images = yield* waitFor(promptId).pipe(Effect.onInterrupt(() => cancel(promptId)));
+    if (images.length < fields.batch)
+      return yield* rejected(502, `expected ${fields.batch} images, got ${images.length}`);
+    const data = yield* Effect.forEach(images.slice(0, fields.batch), (saved, i) =>
+      call(
+        `/view?${new URLSearchParams({ filename: saved.filename, subfolder: saved.subfolder, type: saved.type })}`,
+      ).pipe(
+        Effect.flatMap((response) => Effect.promise(() => response.arrayBuffer())),
+        Effect.flatMap((bytes) => {
+          const png = new Uint8Array(bytes);
+          return png[0] === 0x89 && png[1] === 0x50
+            ? Effect.succeed({
+                b64_json: Buffer.from(png).toString("base64"),
+                // The batch shares one seed: only the first picture is reproduced by it alone.
+                ...(i === 0 ? { seed: fields.seed } : {}),
+              })
+            : Effect.fail(rejected(502, "ComfyUI returned a file that is not a PNG"));
+        }),
+      ),
+    );
+    return { created: Math.floor(now() / 1000), data } as Record<string, unknown>;
+  });
 
   const sampling = (body: Record<string, unknown>): Effect.Effect<SamplingFields, BackendRejected> => {
     if (checkpoint === undefined)
@@ -248,31 +245,30 @@ export function makeComfyUiBackend(
         ),
     });
 
-  const imagesEdits = (body: Record<string, unknown>) =>
-    Effect.gen(function* () {
-      const fields = yield* sampling(body);
-      const imageB64 = typeof body.image === "string" ? body.image : "";
-      if (imageB64 === "") return yield* rejected(400, "image is required");
-      const maskB64 = typeof body.mask === "string" ? body.mask : null;
-      const padding = (typeof body.padding === "object" ? body.padding : null) as OutpaintPadding | null;
-      const size = parseSize(body.size);
-      const source = yield* decodeUpload(imageB64, "image");
-      const mode = imageEditMode({ mask: maskB64, padding });
-      if (mode === "outpainting" && padding !== null) {
-        const { canvas, mask } = outpaintCanvas(fitOutpaintSource(source, padding, size), padding);
-        const [image, maskName] = yield* Effect.all([upload(canvas), upload(mask)], { concurrency: 2 });
-        // The border holds only repeated edge pixels: repaint it fully unless asked otherwise.
-        return yield* run(fields, { kind: "image", image, mask: maskName }, num(body.strength, 1));
-      }
-      const fitted = size === undefined ? source : resizeRgba(source, size.width, size.height);
-      const image = yield* upload(fitted);
-      let maskName: string | undefined;
-      if (mode === "inpainting" && maskB64 !== null) {
-        const mask = yield* decodeUpload(maskB64, "mask");
-        maskName = yield* upload(repaintMaskImage(mask, fitted.width, fitted.height));
-      }
-      return yield* run(fields, { kind: "image", image, mask: maskName }, num(body.strength, 0.75));
-    });
+  const imagesEdits = Effect.fnUntraced(function* (body: Record<string, unknown>) {
+    const fields = yield* sampling(body);
+    const imageB64 = typeof body.image === "string" ? body.image : "";
+    if (imageB64 === "") return yield* rejected(400, "image is required");
+    const maskB64 = typeof body.mask === "string" ? body.mask : null;
+    const padding = (typeof body.padding === "object" ? body.padding : null) as OutpaintPadding | null;
+    const size = parseSize(body.size);
+    const source = yield* decodeUpload(imageB64, "image");
+    const mode = imageEditMode({ mask: maskB64, padding });
+    if (mode === "outpainting" && padding !== null) {
+      const { canvas, mask } = outpaintCanvas(fitOutpaintSource(source, padding, size), padding);
+      const [image, maskName] = yield* Effect.all([upload(canvas), upload(mask)], { concurrency: 2 });
+      // The border holds only repeated edge pixels: repaint it fully unless asked otherwise.
+      return yield* run(fields, { kind: "image", image, mask: maskName }, num(body.strength, 1));
+    }
+    const fitted = size === undefined ? source : resizeRgba(source, size.width, size.height);
+    const image = yield* upload(fitted);
+    let maskName: string | undefined;
+    if (mode === "inpainting" && maskB64 !== null) {
+      const mask = yield* decodeUpload(maskB64, "mask");
+      maskName = yield* upload(repaintMaskImage(mask, fitted.width, fitted.height));
+    }
+    return yield* run(fields, { kind: "image", image, mask: maskName }, num(body.strength, 0.75));
+  });
 
   const limited = <A>(effect: Effect.Effect<A, BackendError>) => withEngineTimeout(target, effect);
 

@@ -93,6 +93,23 @@ export function makeDevBackend(
 }
 
 /**
+ * An in-process engine's events as a stream, aborted through their signal when the scope closes.
+ * Made once, not per stream (`docs/decisions.md`).
+ */
+const openEvents = Effect.fnUntraced(function* <A>(
+  events: (signal: AbortSignal) => AsyncIterable<A>,
+  onError: (error: unknown) => BackendError,
+) {
+  const controller = yield* Effect.acquireRelease(
+    Effect.sync(() => new AbortController()),
+    (controller) => Effect.sync(() => controller.abort()),
+  );
+  // Building the iterable may already refuse the request (a bad prompt): a failure, not a defect.
+  const iterable = yield* Effect.try({ try: () => events(controller.signal), catch: onError });
+  return Stream.fromAsyncIterable(iterable, onError);
+});
+
+/**
  * How an in-process engine runs behind the `Backend` contract: each call under the backend's
  * timeout, a stream under its deadline, and interruption aborting the engine through its signal.
  */
@@ -104,19 +121,6 @@ export function inProcessRunner(
   return {
     now,
     run: (call) => withEngineTimeout(target, Effect.tryPromise({ try: call, catch: onError })),
-    stream: (events) => {
-      const abortable = Stream.unwrapScoped(
-        Effect.gen(function* () {
-          const controller = yield* Effect.acquireRelease(
-            Effect.sync(() => new AbortController()),
-            (controller) => Effect.sync(() => controller.abort()),
-          );
-          // Building the iterable may already refuse the request (a bad prompt): a failure, not a defect.
-          const iterable = yield* Effect.try({ try: () => events(controller.signal), catch: onError });
-          return Stream.fromAsyncIterable(iterable, onError);
-        }),
-      );
-      return withStreamDeadline(target, abortable);
-    },
+    stream: (events) => withStreamDeadline(target, Stream.unwrapScoped(openEvents(events, onError))),
   };
 }
