@@ -37,7 +37,6 @@ export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";
-export { servingHeapFlags, tuneHeapForServing } from "./main/serving-heap.js";
 export {
   Counter,
   Gauge,

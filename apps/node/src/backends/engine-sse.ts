@@ -60,13 +60,10 @@ function openAnswer(
         text: () => firstChars(parts, MAX_ERROR_BODY_CHARS),
       }),
     );
-  return sseFetch.fetch(url, { method: "POST", ...init }).then(
-    (response): OpenedAnswer => ({
-      status: response.status,
-      parts: () => response.body.setEncoding("utf8"),
-      text: () => firstChars(response.body.setEncoding("utf8"), MAX_ERROR_BODY_CHARS),
-    }),
-  );
+  return sseFetch.fetch(url, { method: "POST", ...init }).then((response): OpenedAnswer => {
+    const parts = () => response.body.setEncoding("utf8");
+    return { status: response.status, parts, text: () => firstChars(parts(), MAX_ERROR_BODY_CHARS) };
+  });
 }
 
 /**
