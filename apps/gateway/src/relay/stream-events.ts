@@ -162,6 +162,9 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
     const lie = checked ? undefined : checks.data(chunk.data);
     if (lie !== undefined) return yield interrupted(invalid(lie));
     tally.add(chunk.seq, chunk.data);
+    // Count what the last signed head covers now: the tally then holds only the chunks since it
+    // (at most the node's head cadence), not every chunk of the stream until it ends.
+    tally.cover(verifier.verifiedChunks);
     const data = chunk.data as Record<string, unknown>;
     const seq = chunk.seq;
     chunk = undefined;
