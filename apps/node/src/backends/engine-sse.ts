@@ -80,6 +80,13 @@ function openAnswer(
  *
  * Iteration throws only {@link BackendError}s.
  */
+/**
+ * Why a stream's engine call is aborted when its scope closes, made into a `BackendUnavailable`
+ * only if a read sees it: nearly every stream closes after its end, and an error built for each
+ * (a stack captured, kept with the signal) was promoted with it.
+ */
+const STREAM_CLOSED = new Error("stream closed");
+
 export const openSse: (
   target: EngineTarget,
   path: string,
@@ -95,7 +102,7 @@ export const openSse: (
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         deadline.clear();
-        controller.abort(new BackendUnavailable({ backend, reason: "stream closed" }));
+        controller.abort(STREAM_CLOSED);
       }),
     );
     const failure = (cause: unknown): BackendError =>
@@ -103,7 +110,9 @@ export const openSse: (
         ? new BackendTimeout({ backend, timeoutMs: target.timeoutMs })
         : isBackendError(cause)
           ? cause
-          : new BackendUnavailable({ backend, reason: describeFetchFailure(cause) });
+          : cause === STREAM_CLOSED
+            ? new BackendUnavailable({ backend, reason: "stream closed" })
+            : new BackendUnavailable({ backend, reason: describeFetchFailure(cause) });
     const response = yield* Effect.tryPromise({
       try: (signal) => {
         signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });

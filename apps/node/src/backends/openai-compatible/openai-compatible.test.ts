@@ -1,5 +1,5 @@
 import { type CompletionLogprobs, CompletionResponse } from "@pocket-ai/protocol";
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Scope, Stream } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { latch, until } from "../../../test/fakes/fake-server.js";
@@ -198,6 +198,29 @@ describe("openai-compatible backend", () => {
     await Effect.runPromise(Fiber.interrupt(fiber));
     await fake.waitForAbort(2);
     expect(fake.aborted()).toBe(2);
+    rest.open();
+  });
+
+  it("closing an opened stream's scope aborts the engine's call, and a read after it fails with BackendUnavailable", async () => {
+    const { fake, backend } = await setup();
+    // The engine sends two pieces and holds the stream open: only an abort ends it.
+    const rest = latch();
+    fake.faults.pieceGate = { after: 2, open: rest.promise };
+    const scope = Effect.runSync(Scope.make());
+    const pieces = await Effect.runPromise(
+      backend.openStream!("completions", { prompt: "x", max_tokens: 200 }).pipe(Scope.extend(scope)),
+    );
+    expect((await pieces.next()).done).toBe(false);
+    await Effect.runPromise(Scope.close(scope, Exit.void));
+    await fake.waitForAbort(1);
+    // A piece already received may still come; the read past it fails.
+    let read: unknown;
+    for (let i = 0; i < 3 && read === undefined; i++)
+      read = await pieces.next().then(
+        (next) => (next.done === true ? "ended" : undefined),
+        (error: unknown) => error,
+      );
+    expect(read).toMatchObject({ _tag: "BackendUnavailable", reason: "stream closed" });
     rest.open();
   });
 
