@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Database } from "better-sqlite3";
 import { Cause, Effect, Exit } from "effect";
 import { describe, expect, it, vi } from "vitest";
 import { answered, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
@@ -114,6 +115,17 @@ describe("the node's ledgers", () => {
 
   it("commit the rows of relays that end in one turn together, and fail a bad row alone", async () => {
     const { db, close } = await openLedger();
+    // Counts the transactions the store runs (it makes its batch transaction once, on the connection).
+    const client = (db as unknown as { $client: Database }).$client;
+    const makeTransaction = client.transaction.bind(client);
+    const transactions = vi.fn();
+    vi.spyOn(client, "transaction").mockImplementation(((fn: (...args: never[]) => unknown) => {
+      const transaction = makeTransaction(fn);
+      return Object.assign((...args: never[]) => {
+        transactions();
+        return transaction(...args);
+      }, transaction);
+    }) as never);
     const store = new RelayStore(db);
     const hash = (i: number) => i.toString(16).padStart(64, "0");
     for (let i = 0; i < 3; i++)
@@ -121,7 +133,6 @@ describe("the node's ledgers", () => {
     // A row SQLite refuses (session_id is NOT NULL): only its own relay's write fails.
     const bad = { ...relay, requestHash: hash(9), sessionId: null as unknown as string };
     expect(await Effect.runPromise(store.admit(bad, 1))).toBe(true);
-    const transactions = vi.spyOn(db, "transaction");
 
     const good = [0, 1, 2].map((i) => Effect.runPromise(store.answer(hash(i), answered, 2)));
     // Queued, not yet written: still in flight, a replay still refused, a second outcome ignored.

@@ -15,6 +15,9 @@ interface Prepared {
   get(values: Values): unknown;
 }
 
+/** drizzle's better-sqlite3 driver keeps the connection as `$client` (its type here omits it). */
+const nativeClient = (db: NodeDb): Database | undefined => (db as { readonly $client?: Database }).$client;
+
 /**
  * A drizzle statement with placeholders, prepared once as a better-sqlite3 statement: the same
  * SQL text, each parameter resolved to a placeholder's value or its constant once, here, rather
@@ -24,8 +27,7 @@ function prepareStatement(
   db: NodeDb,
   query: { toSQL(): { sql: string; params: unknown[] }; prepare(): Prepared },
 ): Prepared {
-  // drizzle's better-sqlite3 driver keeps the connection as `$client` (its type here omits it).
-  const client = (db as { readonly $client?: Database }).$client;
+  const client = nativeClient(db);
   if (client === undefined) return query.prepare();
   const { sql: text, params } = query.toSQL();
   const statement = client.prepare(text);
@@ -130,6 +132,8 @@ export class RelayStore {
   /** The per-relay statements, prepared once (SQLite parses each statement once, not per relay). */
   readonly #known;
   readonly #record;
+  /** Writes a batch of queued rows in one transaction (made once: each one made costs). */
+  readonly #recordAll: (batch: readonly QueuedRow[]) => void;
   /** Admitted relays not yet answered or refused, by request hash, with when they were admitted. */
   readonly #admitted = new Map<string, { readonly relay: AdmittedRelay; readonly at: number }>();
   #sweepAt = FIRST_SWEEP_AT;
@@ -176,6 +180,12 @@ export class RelayStore {
         })
         .onConflictDoNothing(),
     );
+    const writeAll = (batch: readonly QueuedRow[]) => {
+      for (const queued of batch) this.#record.run(queued.row);
+    };
+    const native = nativeClient(db)?.transaction(writeAll);
+    this.#recordAll =
+      native !== undefined ? (batch) => native(batch) : (batch) => db.transaction(() => writeAll(batch));
   }
 
   /**
@@ -317,9 +327,7 @@ export class RelayStore {
     this.#queued = [];
     let failed: Map<QueuedRow, unknown> | undefined;
     try {
-      this.db.transaction(() => {
-        for (const queued of batch) this.#record.run(queued.row);
-      });
+      this.#recordAll(batch);
     } catch {
       failed = new Map();
       for (const queued of batch) {
