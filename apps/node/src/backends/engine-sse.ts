@@ -67,6 +67,13 @@ function openAnswer(
 }
 
 /**
+ * Why a stream's engine call is aborted when its scope closes, made into a `BackendUnavailable`
+ * only if a read sees it: nearly every stream closes after its end, and an error built for each
+ * (a stack captured, kept with the signal) was promoted with it.
+ */
+const STREAM_CLOSED = new Error("stream closed");
+
+/**
  * POSTs `body` and opens the answer as an OpenAI-style SSE stream of JSON objects, read by plain
  * async iteration (one timer per stream, no per-piece Effect): the hot path of a streamed relay.
  *
@@ -80,13 +87,6 @@ function openAnswer(
  *
  * Iteration throws only {@link BackendError}s.
  */
-/**
- * Why a stream's engine call is aborted when its scope closes, made into a `BackendUnavailable`
- * only if a read sees it: nearly every stream closes after its end, and an error built for each
- * (a stack captured, kept with the signal) was promoted with it.
- */
-const STREAM_CLOSED = new Error("stream closed");
-
 export const openSse: (
   target: EngineTarget,
   path: string,
