@@ -78,17 +78,11 @@ const openAttempt = Effect.fnUntraced(function* (
   route: Route,
   request: DispatchRequest,
   controller: AbortController,
-  armed: { deadline?: StreamDeadline },
+  deadline: StreamDeadline,
 ) {
   const address = route.node.address;
   const { envelope, requestHash } = signRelay(ctx.key, route, request, true, ctx.now());
-  const timeoutMs = relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier);
   const started = performance.now();
-  const deadline = new StreamDeadline({
-    totalMs: timeoutMs,
-    onExpire: () => controller.abort(new Error("the stream stalled past the tier's timeout")),
-  });
-  armed.deadline = deadline;
   const client = ctx.clients.get(route.node.endpoint);
   const check = refusalCheck(ctx, route, request);
   const iterable = yield* Effect.tryPromise({
@@ -141,13 +135,16 @@ export function openStream(
   request: DispatchRequest,
 ): Effect.Effect<OpenedStream, AttemptFailure> {
   const controller = new AbortController();
-  const armed: { deadline?: StreamDeadline } = {};
-  return openAttempt(ctx, route, request, controller, armed).pipe(
+  const deadline = new StreamDeadline({
+    totalMs: relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier),
+    onExpire: () => controller.abort(new Error("the stream stalled past the tier's timeout")),
+  });
+  return openAttempt(ctx, route, request, controller, deadline).pipe(
     Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
     Effect.onExit((exit) =>
       exit._tag === "Failure"
         ? Effect.sync(() => {
-            armed.deadline?.clear();
+            deadline.clear();
             controller.abort();
           })
         : Effect.void,
