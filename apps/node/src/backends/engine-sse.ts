@@ -16,6 +16,7 @@ import {
   openLeanEngineStream,
   statusError,
 } from "./engine-http.js";
+import { onScopeClose } from "./scope-finalizer.js";
 
 /** Streams to `https:` engines use pooled keep-alive `node:http(s)` sockets, read as Node streams. */
 const sseFetch = makeKeepAliveFetch({ maxSockets: 1024 });
@@ -99,12 +100,10 @@ export const openSse: (
       totalMs: target.timeoutMs,
       onExpire: () => controller.abort(new BackendTimeout({ backend, timeoutMs: target.timeoutMs })),
     });
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        deadline.clear();
-        controller.abort(STREAM_CLOSED);
-      }),
-    );
+    yield* onScopeClose(() => {
+      deadline.clear();
+      controller.abort(STREAM_CLOSED);
+    });
     const failure = (cause: unknown): BackendError =>
       deadline.expired !== undefined
         ? new BackendTimeout({ backend, timeoutMs: target.timeoutMs })

@@ -1,6 +1,5 @@
 import {
   Cause,
-  Clock,
   Duration,
   Effect,
   Either,
@@ -26,6 +25,7 @@ import {
 import { commonCapabilities } from "../common-capabilities.js";
 import { withDeadline } from "../deadline.js";
 import { asPoolError, openPieces } from "../piece-iterator.js";
+import { onScopeClose } from "../scope-finalizer.js";
 import { BackendSlots, type SlotMember } from "./backend-slots.js";
 import { type BackendObserver, outcomeOf, type PoolOperation } from "./pool-observer.js";
 
@@ -118,30 +118,25 @@ export const makeBackendPool = (
     const slots = new BackendSlots(serviceId, members);
     const backendAt = (index: number): Backend => backends[index] as Backend;
 
+    /** Reports one call to the observer (wall-clock seconds, as the unary path's `attempt` does). */
     const report = (
       index: number,
       operation: PoolOperation,
       startedMs: number,
       exit: Exit.Exit<unknown, PoolError>,
-    ) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() =>
-          observer?.onCall(backendAt(index).id, operation, (now - startedMs) / 1000, outcomeOf(exit)),
-        ),
-      );
+    ) => observer?.onCall(backendAt(index).id, operation, (Date.now() - startedMs) / 1000, outcomeOf(exit));
     /** A backend's seat for a stream, held (and the call reported) until the scope closes. */
     const seat = Effect.fnUntraced(function* (tried: ReadonlySet<number>, label: PoolOperation) {
       const index = yield* slots.acquire(tried);
-      const started = yield* Clock.currentTimeMillis;
-      yield* Effect.addFinalizer((exit) =>
-        report(index, label, started, exit as Exit.Exit<unknown, PoolError>),
-      );
+      const started = Date.now();
+      yield* onScopeClose((exit) => report(index, label, started, exit as Exit.Exit<unknown, PoolError>));
       return index;
     });
     const timed = <A>(index: number, operation: PoolOperation, call: Effect.Effect<A, BackendError>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (started) =>
-        Effect.onExit(call, (exit) => report(index, operation, started, exit)),
-      );
+      Effect.suspend(() => {
+        const started = Date.now();
+        return Effect.onExit(call, (exit) => Effect.sync(() => report(index, operation, started, exit)));
+      });
     /** A unary call that waited for its seat: the seat's index and the call's outcome. */
     const queuedCall = Effect.fnUntraced(function* <A>(
       tried: ReadonlySet<number>,

@@ -1,5 +1,6 @@
 import { Deferred, Effect, Exit, type Scope } from "effect";
 import { BackendBusy, BackendUnavailable } from "../backend.js";
+import { onScopeClose } from "../scope-finalizer.js";
 
 /** One backend's seats: how many relays it runs now, how many it may, whether it is up. */
 export interface SlotMember {
@@ -85,7 +86,7 @@ export class BackendSlots {
       );
     }
     const seat = index;
-    yield* Effect.addFinalizer(() => Effect.sync(() => slots.release(seat)));
+    yield* onScopeClose(() => slots.release(seat));
     return seat;
   });
 
