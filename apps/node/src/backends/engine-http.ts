@@ -171,6 +171,12 @@ const agents = {
 const LEAN_IDLE_MS = 4_000;
 /** The most bytes of one engine answer (a batch of large pictures as base64 fits many times). */
 const MAX_ENGINE_ANSWER_BYTES = 256 * 1024 * 1024;
+/**
+ * The most bytes of an engine's error answer kept: its message is cut to {@link MAX_REASON}
+ * characters anyway, so the rest is not read (the connection is closed), and an engine that
+ * answers an error with a large body never fills the node's memory.
+ */
+export const MAX_ENGINE_ERROR_BYTES = 64 * 1024;
 const lean = makeLeanHttpPool({ idleMs: LEAN_IDLE_MS });
 /**
  * How to reach each engine URL (a backend's base URL and one of its few paths), parsed once: its
@@ -278,6 +284,7 @@ function exchange(
           headers,
           signal: controller.signal,
           maxBodyBytes: MAX_ENGINE_ANSWER_BYTES,
+          maxErrorBodyBytes: MAX_ENGINE_ERROR_BYTES,
         })
         .then(({ status, text }) => answered(status, text), unavailable);
       return cancel(abort);
@@ -288,9 +295,27 @@ function exchange(
       const { secure, ...options } = route;
       request = (secure ? https : http).request({ ...options, method, headers }, (response) => {
         const status = response.statusCode ?? 0;
+        // The same limits as the lean client's: an error answer is cut, a 2xx one refused.
+        const cut = status >= 200 && status < 300 ? undefined : MAX_ENGINE_ERROR_BYTES;
         const parts: Buffer[] = [];
-        response.on("data", (part: Buffer) => parts.push(part));
-        response.once("end", () => answered(status, Buffer.concat(parts).toString("utf8")));
+        let bytes = 0;
+        const text = () => Buffer.concat(parts).toString("utf8");
+        response.on("data", (part: Buffer) => {
+          if (settled) return;
+          if (cut !== undefined && bytes + part.length > cut) {
+            parts.push(part.subarray(0, cut - bytes));
+            answered(status, text());
+            request.destroy();
+            return;
+          }
+          bytes += part.length;
+          parts.push(part);
+          if (bytes > MAX_ENGINE_ANSWER_BYTES) {
+            unavailable(new Error(`the engine's answer is over ${MAX_ENGINE_ANSWER_BYTES} bytes`));
+            request.destroy();
+          }
+        });
+        response.once("end", () => answered(status, text()));
         response.on("error", unavailable);
       });
     } catch (cause) {

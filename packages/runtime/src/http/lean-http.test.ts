@@ -68,13 +68,19 @@ async function rawServer(reply: (socket: net.Socket, index: number) => void) {
   return { url: `http://127.0.0.1:${port}/x`, connections: () => connections };
 }
 
-const post = (p: LeanHttpPool, url: string, body = "{}", more: { signal?: AbortSignal; max?: number } = {}) =>
+const post = (
+  p: LeanHttpPool,
+  url: string,
+  body = "{}",
+  more: { signal?: AbortSignal; max?: number; maxError?: number } = {},
+) =>
   p.request(leanTarget(url)!, {
     method: "POST",
     body,
     headers: { "content-type": "application/json" },
     signal: more.signal,
     maxBodyBytes: more.max ?? 1_000_000,
+    maxErrorBodyBytes: more.maxError,
   });
 
 describe("the lean HTTP/1.1 client", () => {
@@ -188,6 +194,36 @@ describe("the lean HTTP/1.1 client", () => {
     expect((declared as LeanHttpError).code).toBe("RESPONSE_TOO_LARGE");
     const streamed = await post(p, server.url, "{}", { max: 50 }).catch((e: unknown) => e);
     expect((streamed as LeanHttpError).code).toBe("RESPONSE_TOO_LARGE");
+  });
+
+  it("keeps an error answer's first bytes and reads no further, whatever its length", async () => {
+    const big = "e".repeat(5_000);
+    const server = await rawServer((socket, index) => {
+      const answers = [
+        // Declared longer than the body limit: still read, up to the cut.
+        `HTTP/1.1 500 Internal Server Error\r\nContent-Length: 2000000\r\n\r\n${big}`,
+        `HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n1388\r\n${big}\r\n`,
+        // Read to the close, which never comes: the cut ends the call.
+        `HTTP/1.0 503 Service Unavailable\r\n\r\n${big}`,
+        // An error body under the cut is read whole, and the socket kept.
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 7\r\n\r\nmissing",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        // A 2xx answer is not cut: over the body limit it is refused.
+        `HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\n\r\n${big}`,
+      ];
+      socket.write(answers[index] ?? "");
+    });
+    const p = pool();
+    const options = { max: 1_000, maxError: 100 };
+    expect(await post(p, server.url, "{}", options)).toEqual({ status: 500, text: "e".repeat(100) });
+    expect(await post(p, server.url, "{}", options)).toEqual({ status: 400, text: "e".repeat(100) });
+    expect(await post(p, server.url, "{}", options)).toEqual({ status: 503, text: "e".repeat(100) });
+    expect(server.connections()).toBe(3);
+    expect(await post(p, server.url, "{}", options)).toEqual({ status: 404, text: "missing" });
+    expect(await post(p, server.url, "{}", options)).toEqual({ status: 200, text: "ok" });
+    expect(server.connections()).toBe(4);
+    const refused = await post(p, server.url, "{}", options).catch((e: unknown) => e);
+    expect((refused as LeanHttpError).code).toBe("RESPONSE_TOO_LARGE");
   });
 
   it.each([

@@ -66,6 +66,12 @@ export interface LeanRequest {
   readonly signal?: AbortSignal | undefined;
   /** The most bytes of body read before the call fails with `RESPONSE_TOO_LARGE`. */
   readonly maxBodyBytes: number;
+  /**
+   * For an answer whose status is not 2xx: the most bytes of its body kept. The rest is not read
+   * (the socket is closed) and the call answers with the status and the body cut there, so an
+   * error's message is kept without reading a large body whole.
+   */
+  readonly maxErrorBodyBytes?: number | undefined;
 }
 
 /** A streamed answer's socket, from its reader's side: backpressure, and giving up on it. */
@@ -118,6 +124,11 @@ function head(target: LeanTarget, request: Omit<LeanRequest, "maxBodyBytes">, bo
   return `${text}\r\n`;
 }
 
+/** An error answer's body reached its cut (`maxErrorBodyBytes`): the call answers with what came. */
+class CutShort {
+  constructor(readonly response: LeanResponse) {}
+}
+
 /**
  * Reads one response from the bytes it is given: `push` returns the response once it is whole (and
  * whether the socket may carry another), throws a {@link LeanHttpError} on bytes it cannot accept.
@@ -133,6 +144,8 @@ class ResponseReader {
   #trailers = false;
   readonly #body: Buffer[] = [];
   #bodyBytes = 0;
+  /** Where an error answer's body is cut (see `LeanRequest.maxErrorBodyBytes`), once its head came. */
+  #cutAt: number | undefined;
 
   /**
    * @param sink receives the head and the body's bytes as they arrive (a streamed answer, not
@@ -141,6 +154,7 @@ class ResponseReader {
   constructor(
     private readonly maxBodyBytes: number,
     private readonly sink?: { head(status: number): void; data(part: Buffer): void },
+    private readonly maxErrorBodyBytes?: number,
   ) {}
 
   /** Whether some byte of a response has arrived. */
@@ -186,6 +200,8 @@ class ResponseReader {
     if (code >= 100 && code < 200) return code !== 101 ? true : this.#refuse("switching protocols");
     this.#status = code;
     this.#close = status[1] === "0";
+    if (this.sink === undefined && this.maxErrorBodyBytes !== undefined && (code < 200 || code > 299))
+      this.#cutAt = Math.min(this.maxErrorBodyBytes, this.maxBodyBytes);
     let length: number | undefined;
     let chunked = false;
     for (let i = 1; i < lines.length; i++) {
@@ -212,7 +228,7 @@ class ResponseReader {
     if (code === 204 || code === 304) this.#remaining = 0;
     else if (chunked) this.#remaining = -1;
     else if (length !== undefined) {
-      if (length > this.maxBodyBytes) this.#tooLarge();
+      if (length > this.maxBodyBytes && this.#cutAt === undefined) this.#tooLarge();
       this.#remaining = length;
     } else {
       this.#remaining = -2;
@@ -270,7 +286,7 @@ class ResponseReader {
       const n = Number.parseInt(size[1] as string, 16);
       if (n === 0) this.#trailers = true;
       else {
-        if (this.#bodyBytes + n > this.maxBodyBytes) this.#tooLarge();
+        if (this.#bodyBytes + n > this.maxBodyBytes && this.#cutAt === undefined) this.#tooLarge();
         this.#chunkLeft = n;
       }
     }
@@ -281,6 +297,11 @@ class ResponseReader {
     if (this.sink !== undefined) {
       this.sink.data(part);
       return;
+    }
+    if (this.#cutAt !== undefined && this.#bodyBytes + part.length > this.#cutAt) {
+      this.#body.push(part.subarray(0, this.#cutAt - this.#bodyBytes));
+      this.#bodyBytes = this.#cutAt;
+      throw new CutShort(this.#response());
     }
     this.#bodyBytes += part.length;
     if (this.#bodyBytes > this.maxBodyBytes) this.#tooLarge();
@@ -401,6 +422,7 @@ export function makeLeanHttpPool(options: {
                 }),
               data: (part) => sink.data(part),
             },
+        request.maxErrorBodyBytes,
       );
       let done = false;
       // Sent again, once, on a new socket: only for a kept one found closed before any answer.
@@ -428,7 +450,11 @@ export function makeLeanHttpPool(options: {
         try {
           whole = reader.push(data);
         } catch (e) {
-          fail(e);
+          if (!(e instanceof CutShort)) return fail(e);
+          // The rest of the body is not read: the socket, mid-answer, is not reused.
+          finish();
+          socket.destroy();
+          resolve(e.response);
           return;
         }
         if (whole === undefined) return;

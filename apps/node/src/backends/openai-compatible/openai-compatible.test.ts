@@ -5,6 +5,7 @@ import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { latch, until } from "../../../test/fakes/fake-server.js";
 import { type FakeTextEngine, type FakeTextFlavor, startFakeVllm } from "../../../test/fakes/fake-vllm.js";
 import type { Backend, BackendError } from "../backend.js";
+import { MAX_ENGINE_ERROR_BYTES } from "../engine-http.js";
 import { MAX_ERROR_BODY_CHARS } from "../engine-sse.js";
 import { makeOpenAICompatibleBackend, type OpenAICompatibleKind } from "./openai-compatible.js";
 
@@ -292,6 +293,40 @@ describe("openai-compatible backend", () => {
     // The node stopped reading and closed the connection (an endless body never ends otherwise).
     await closed.promise;
     expect(sent).toBeGreaterThan(MAX_ERROR_BODY_CHARS);
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("reads no more of a unary call's error body than its message needs, and closes the connection", async () => {
+    const { createServer } = await import("node:http");
+    let sent = 0;
+    const closed = latch();
+    // A 503 whose body never ends: the call must neither wait for its end nor keep it all.
+    const server = createServer((_request, response) => {
+      response.writeHead(503, { "content-type": "text/plain" });
+      const line = `${"queue full ".repeat(100)}\n`;
+      const more = () => {
+        while (!response.destroyed && response.write(line)) sent += line.length;
+      };
+      response.on("drain", more);
+      response.on("close", () => closed.open());
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const backend = makeOpenAICompatibleBackend({
+      ...backendConfig({ kind: "vllm", url, timeoutMs: 60_000 }),
+      kind: "vllm",
+      url,
+    });
+    const error = failure(await Effect.runPromiseExit(backend.completions({ prompt: "x" }))) as {
+      _tag: string;
+      reason: string;
+    };
+    expect(error._tag).toBe("BackendUnavailable");
+    expect(error.reason).toMatch(/^HTTP 503: queue full queue full/);
+    expect(error.reason.length).toBeLessThanOrEqual(520);
+    await closed.promise;
+    expect(sent).toBeGreaterThan(MAX_ENGINE_ERROR_BYTES);
     await new Promise((resolve) => server.close(resolve));
   });
 
