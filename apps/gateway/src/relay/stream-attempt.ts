@@ -67,6 +67,12 @@ function stalled(nodeAddress: string): AttemptFailure {
   });
 }
 
+/**
+ * The reason a stream's call is aborted when the gateway is done with it: one shared error, since
+ * `abort()` without a reason builds a `DOMException` (with its stack) for every stream.
+ */
+export const STREAM_CLOSED = new Error("the gateway closed the relay's stream");
+
 /** Whether a pull failed (and why) rather than returned a chunk or the end. */
 export function isPullFailure(pulled: IteratorResult<unknown> | AttemptFailure): pulled is AttemptFailure {
   return "_tag" in pulled;
@@ -145,7 +151,7 @@ export function openStream(
       exit._tag === "Failure"
         ? Effect.sync(() => {
             deadline.clear();
-            controller.abort();
+            controller.abort(STREAM_CLOSED);
           })
         : Effect.void,
     ),

@@ -11,7 +11,7 @@ import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost } from "./route-tokens.js";
-import { isPullFailure, type OpenedStream, pullChunk } from "./stream-attempt.js";
+import { isPullFailure, type OpenedStream, pullChunk, STREAM_CLOSED } from "./stream-attempt.js";
 import type { StreamChecks } from "./stream-checks.js";
 
 /**
@@ -96,7 +96,7 @@ export function streamEvents(
     if (closed) return;
     closed = true;
     opened.deadline.clear();
-    opened.controller.abort();
+    opened.controller.abort(STREAM_CLOSED);
   };
   // The generator is read without `return()`: a consumer that stops (the client left) must not
   // wait for a pending pull; `close()` aborts the node's call, which fails that pull instead.
