@@ -2,7 +2,15 @@ import { bytesToHex as nobleBytesToHex } from "@noble/hashes/utils.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, canonicalJsonWithEncoded } from "./canonical.js";
-import { bytesToHex, canonicalHash, nobleSha256Parts, sha256, sha256Hex, sha256Parts } from "./hash.js";
+import {
+  bytesToHex,
+  canonicalHash,
+  nobleSha256Parts,
+  sha256,
+  sha256Hex,
+  sha256HexAfter,
+  sha256Parts,
+} from "./hash.js";
 import { nodeCrypto } from "./node-builtins.js";
 
 describe("sha256Parts", () => {
@@ -29,6 +37,31 @@ describe("sha256Parts", () => {
     expect(digest).toHaveLength(32);
     expect(bytesToHex(digest)).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     expect(sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  });
+});
+
+describe("sha256HexAfter", () => {
+  it("hashes 32 bytes given as hex, then a string's UTF-8, as the portable implementation does", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.string({ unit: "grapheme", maxLength: 300 }),
+        fc.boolean(),
+        (prefix, text, upper) => {
+          const hex = nobleBytesToHex(prefix);
+          const expected = nobleBytesToHex(nobleSha256Parts(prefix, text));
+          expect(sha256HexAfter(upper ? hex.toUpperCase() : hex, text)).toBe(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses a prefix that is not hex, whatever its length", () => {
+    expect(() => sha256HexAfter(`${"0".repeat(62)}zz`, "x")).toThrow();
+    expect(() => sha256HexAfter("0g", "x")).toThrow();
+    // Not 64 digits: hashed as the bytes they are, as before.
+    expect(sha256HexAfter("00", "x")).toBe(nobleBytesToHex(nobleSha256Parts(new Uint8Array([0]), "x")));
   });
 });
 

@@ -1,7 +1,7 @@
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex as nobleBytesToHex, hexToBytes as nobleHexToBytes } from "@noble/hashes/utils.js";
 import { withCanonicalBytes } from "./canonical.js";
-import { nodeCrypto } from "./node-builtins.js";
+import { nodeBuffer, nodeCrypto } from "./node-builtins.js";
 
 const encoder = new TextEncoder();
 
@@ -24,6 +24,32 @@ const sha256One: (data: Uint8Array | string) => Uint8Array =
         return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
       })(nodeCrypto.hash)
     : (data) => sha256Parts(data);
+
+/**
+ * Lowercase hex SHA-256 of 32 bytes, given as 64 hex digits, followed by a string's UTF-8: a
+ * stream chunk's chain step, once per chunk in both the node and the gateway. Under Node: the
+ * bytes written into one buffer and hashed by the one-shot `crypto.hash` straight to hex, about
+ * four times faster than a hash object per call. Elsewhere, or for a prefix that is not 64 hex
+ * digits, the portable path (which throws on bad hex, as before).
+ */
+export const sha256HexAfter: (prefixHex: string, text: string) => string = ((hash, buffer) =>
+  hash !== undefined && buffer !== undefined
+    ? (prefixHex: string, text: string) => {
+        const length = buffer.byteLength(text, "utf8");
+        const bytes = buffer.allocUnsafe(32 + length);
+        if (prefixHex.length !== 64 || bytes.write(prefixHex, 0, 32, "hex") !== 32)
+          return portableSha256HexAfter(prefixHex, text);
+        bytes.write(text, 32, length, "utf8");
+        return hash("sha256", bytes, "hex");
+      }
+    : portableSha256HexAfter)(
+  typeof nodeCrypto?.hash === "function" ? nodeCrypto.hash : undefined,
+  nodeBuffer?.Buffer,
+);
+
+function portableSha256HexAfter(prefixHex: string, text: string): string {
+  return bytesToHex(sha256Parts(nobleHexToBytes(prefixHex), text));
+}
 
 export function nobleSha256Parts(...parts: ReadonlyArray<Uint8Array | string>): Uint8Array {
   const hash = nobleSha256.create();

@@ -1,13 +1,7 @@
 import { z } from "zod";
 import { PoktAddress, SignatureHex, signDigest } from "../crypto/index.js";
-import {
-  bytesToHex,
-  canonicalJson,
-  canonicalJsonWithEncoded,
-  hexToBytes,
-  isHex,
-  sha256Parts,
-} from "../encoding/index.js";
+import { sha256HexAfter } from "../encoding/hash.js";
+import { bytesToHex, canonicalJson, canonicalJsonWithEncoded, isHex, sha256 } from "../encoding/index.js";
 import {
   RelayDigestHex,
   RelayErrorBody,
@@ -117,7 +111,7 @@ export function relayStreamChain(prevChain: string, data: unknown): string {
 
 /** {@link relayStreamChain} of data already encoded canonically (`prevChain` checked by the caller). */
 export function chainOfEncoded(prevChain: string, dataJson: string): string {
-  return bytesToHex(sha256Parts(hexToBytes(prevChain), dataJson));
+  return sha256HexAfter(prevChain, dataJson);
 }
 
 /**
@@ -125,7 +119,7 @@ export function chainOfEncoded(prevChain: string, dataJson: string): string {
  * built around the data's encoding instead of encoding the data again.
  */
 export function chunkDigest(unsigned: Readonly<Record<string, unknown>>, dataJson: string): Uint8Array {
-  return sha256Parts(canonicalJsonWithEncoded(unsigned, "data", dataJson));
+  return sha256(canonicalJsonWithEncoded(unsigned, "data", dataJson));
 }
 
 /**
