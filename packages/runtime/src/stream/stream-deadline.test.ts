@@ -35,6 +35,22 @@ describe("StreamDeadline", () => {
     expect(seen).toEqual(["idle"]);
   });
 
+  it("keeps one timer for a limit longer than setTimeout's longest delay, and expires on time", () => {
+    const seen: DeadlineReason[] = [];
+    const timers = vi.spyOn(globalThis, "setTimeout");
+    const idleMs = 3 * 2_147_483_647;
+    new StreamDeadline({ totalMs: Number.POSITIVE_INFINITY, idleMs, onExpire: (r) => seen.push(r) });
+    vi.advanceTimersByTime(60_000);
+    // A delay over the limit fires after 1 ms: armed with it, the deadline would re-arm every 1 ms.
+    expect(timers).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(idleMs - 60_001);
+    expect(seen).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(seen).toEqual(["idle"]);
+    expect(timers).toHaveBeenCalledTimes(3);
+    timers.mockRestore();
+  });
+
   it("never fires once cleared, and an idle-only deadline needs no overall limit", () => {
     const seen: DeadlineReason[] = [];
     const cleared = new StreamDeadline({ totalMs: 100, onExpire: (r) => seen.push(r) });

@@ -10,6 +10,9 @@ export interface StreamDeadlineOptions {
   readonly onExpire: (reason: DeadlineReason) => void;
 }
 
+/** `setTimeout`'s longest delay (about 24.8 days); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /**
  * One timer for a whole stream: an overall deadline and, optionally, an idle (stall) limit. Marking
  * progress ({@link touch}) only records the time, so a stream of thousands of items costs one timer,
@@ -61,7 +64,8 @@ export class StreamDeadline {
   #arm(now: number): void {
     const due = this.#due();
     if (due === Number.POSITIVE_INFINITY) return;
-    const timer = setTimeout(() => this.#fire(), Math.max(0, due - now));
+    // A delay past setTimeout's longest fires at once: wait that long at most, then look again.
+    const timer = setTimeout(() => this.#fire(), Math.min(MAX_TIMER_MS, Math.max(0, due - now)));
     timer.unref?.();
     this.#timer = timer;
   }
