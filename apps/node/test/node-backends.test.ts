@@ -20,13 +20,14 @@ async function nodeInFrontOf(
   backend: Record<string, unknown> = {},
   extra: Record<string, unknown> = {},
   features: Parameters<typeof startFakeVllm>[0] = {},
+  tiers: readonly string[] = ["standard"],
 ) {
   fake = await startFakeVllm({ flavor, ...features });
   harness = await startTestNode({
     services: [
       {
         serviceId: "llama-2-13b",
-        tiers: ["standard"],
+        tiers,
         model: { declared: "llama-2-13b-chat", family: "llama-2", quantization: "q4_k_m" },
         backends: [{ kind: flavor, url: fake.url, model: "served-model", ...backend }],
       },
@@ -211,6 +212,56 @@ describe("a node in front of real HTTP engines", () => {
     expect(final?.error?.code).toBe("STREAM_INTERRUPTED");
     expect(final?.error?.detail).toBe("the backend's stream delivered 2 of the 4 choices asked for");
     expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
+  });
+
+  it("ends a stream with a signed TIMEOUT when the tier's timeout passes before its first piece", async () => {
+    // A short timeout on the standard tier; the engine's own and the batch tier's are long, so
+    // only the standard tier's can end a wait.
+    const h = await nodeInFrontOf(
+      "vllm",
+      { timeoutMs: 60_000, maxConcurrency: 1, maxQueue: 1 },
+      { catalog: { tiers: { "llama-2-13b:standard": { timeoutMs: 300 } } } },
+      {},
+      ["standard", "batch"],
+    );
+    const read = async (request: ReturnType<typeof gw.request>) => {
+      const chunks = [];
+      for await (const chunk of await h.client.relayStream.mutate(request)) chunks.push(chunk);
+      return chunks;
+    };
+    const body = { model: "llama-2-13b", prompt: "Hello", max_tokens: 3, stream: true };
+    const timedOut = async (why: string) => {
+      const request = gw.request(body);
+      const chunks = await read(request);
+      expect(chunks, why).toHaveLength(1);
+      expect(chunks[0]?.final?.outcome, why).toBe("error");
+      expect(chunks[0]?.final?.error?.code, why).toBe("TIMEOUT");
+      expect(h.node.relays.outcomeOf(relayRequestHash(request)), why).toBe("error");
+    };
+    // The engine never answers: its request is aborted too.
+    fake!.faults.hang = true;
+    const aborted = fake!.waitForAbort();
+    await timedOut("no answer");
+    await aborted;
+    // The engine answers its head, then nothing.
+    fake!.faults.hang = false;
+    const held = latch();
+    fake!.faults.pieceGate = { after: 0, open: held.promise };
+    await timedOut("a head and no piece");
+    // A batch-tier stream holds the only seat (its tier's timeout is long): a standard-tier relay
+    // waits in the queue.
+    fake!.faults.pieceGate = { after: 1, open: held.promise };
+    const holding = h.client.relayStream.mutate(gw.request({ ...body, max_tokens: 2 }, { tier: "batch" }));
+    const first = await holding;
+    const iterator = first[Symbol.asyncIterator]();
+    await iterator.next();
+    await timedOut("queued for the seat");
+    held.open();
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next());
+    // Nothing was left taken: the next stream is served whole.
+    fake!.faults.pieceGate = null;
+    const whole = await read(gw.request(body));
+    expect(whole.at(-1)?.final?.outcome).toBe("ok");
   });
 
   it("answers NODE_BUSY at once when the backend's seat and queue are taken", async () => {

@@ -109,10 +109,13 @@ export interface Backend {
    * Optional fast path of {@link stream}: opens the stream in the scope (closing it aborts the
    * engine request) and hands back a plain iterator whose `next()` throws only BackendErrors. A
    * streamed relay reads it without per-piece Effect machinery; without it, `stream` is used.
+   * When `signal` aborts, the engine request is aborted and the stream fails with
+   * {@link abortedError} of the signal (the caller's time limit on the opening).
    */
   openStream?(
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
+    signal?: AbortSignal,
   ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope>;
   imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
   /** Image edits: `body.image` and `body.mask` are base64 PNG; `body.padding` asks for outpainting. */
@@ -126,4 +129,21 @@ export interface Backend {
   tokenize(text: string): Effect.Effect<number, BackendError>;
   /** A cheap liveness probe used by the pool's health checks. */
   health(): Effect.Effect<void, BackendError>;
+}
+
+/** Whether `value` is one of the backend errors (an iterator's rejection, an abort's reason). */
+export function isBackendError(value: unknown): value is BackendError {
+  const tag = (value as { _tag?: unknown } | null)?._tag;
+  return tag === "BackendUnavailable" || tag === "BackendTimeout" || tag === "BackendRejected";
+}
+
+/**
+ * The error a call ends with when its caller's signal aborts it: the signal's reason when that is
+ * a backend error (a relay's time limit aborts with its `BackendTimeout`), else the backend
+ * unavailable for this call.
+ */
+export function abortedError(signal: AbortSignal, backend: string): BackendError {
+  return isBackendError(signal.reason)
+    ? signal.reason
+    : new BackendUnavailable({ backend, reason: "the call was cancelled" });
 }

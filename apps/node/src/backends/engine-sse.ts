@@ -2,10 +2,12 @@ import { SseStreamParser } from "@pocket-ai/protocol";
 import { makeKeepAliveFetch, StreamDeadline } from "@pocket-ai/runtime";
 import { Effect, type Scope, Stream } from "effect";
 import {
+  abortedError,
   type BackendError,
   BackendRejected,
   BackendTimeout,
   BackendUnavailable,
+  isBackendError,
   type StreamPiece,
 } from "./backend.js";
 import {
@@ -85,6 +87,8 @@ const STREAM_CLOSED = new Error("stream closed");
  * - A stream that ends without `data: [DONE]` was cut (engine crash, dropped socket):
  *   BackendUnavailable, never a silent short answer.
  * - An `{error: ...}` event in the middle of the stream is the engine giving up mid-way.
+ * - `caller`, when it aborts, aborts the request, and the opening or the pending read fails with
+ *   its reason (`abortedError`): a relay's time limit on its opening, without a timer fiber.
  *
  * Iteration throws only {@link BackendError}s.
  */
@@ -92,18 +96,24 @@ export const openSse: (
   target: EngineTarget,
   path: string,
   body: unknown,
+  caller?: AbortSignal,
 ) => Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> = Effect.fnUntraced(
-  function* (target, path, body) {
+  function* (target, path, body, caller) {
     const backend = target.backendId;
+    if (caller?.aborted === true) return yield* Effect.fail(abortedError(caller, backend));
     const controller = new AbortController();
     const deadline = new StreamDeadline({
       totalMs: target.timeoutMs,
       onExpire: () => controller.abort(new BackendTimeout({ backend, timeoutMs: target.timeoutMs })),
     });
+    // The caller's signal (a relay's time limit) aborts the engine's call with its own error.
+    const onCaller = () => controller.abort(abortedError(caller as AbortSignal, backend));
     yield* onScopeClose(() => {
       deadline.clear();
+      caller?.removeEventListener("abort", onCaller);
       controller.abort(STREAM_CLOSED);
     });
+    caller?.addEventListener("abort", onCaller, { once: true });
     const failure = (cause: unknown): BackendError =>
       deadline.expired !== undefined
         ? new BackendTimeout({ backend, timeoutMs: target.timeoutMs })
@@ -170,11 +180,6 @@ function pieceOf(backend: string, data: string): StreamPiece {
     });
   }
   return piece;
-}
-
-function isBackendError(value: unknown): value is BackendError {
-  const tag = (value as { _tag?: unknown } | null)?._tag;
-  return tag === "BackendUnavailable" || tag === "BackendTimeout" || tag === "BackendRejected";
 }
 
 /** {@link openSse} as an Effect stream, for callers that compose streams. */

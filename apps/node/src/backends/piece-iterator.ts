@@ -11,13 +11,16 @@ import {
  * Opens a backend's stream as a plain iterator in the caller's scope: the backend's own fast path
  * (`openStream`) when it has one, else its Effect stream pulled chunk by chunk. `next()` throws
  * only the backend's errors; closing the scope ends the stream and aborts the engine request.
+ * `signal` reaches the backend's fast path (see `Backend.openStream`); the caller bounds the
+ * Effect stream's reads itself.
  */
 export function openPieces(
   backend: Backend,
   operation: "completions" | "chat.completions",
   body: Record<string, unknown>,
+  signal?: AbortSignal,
 ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> {
-  if (backend.openStream !== undefined) return backend.openStream(operation, body);
+  if (backend.openStream !== undefined) return backend.openStream(operation, body, signal);
   return Effect.map(Stream.toPull(backend.stream(operation, body)), iteratorOfPull);
 }
 

@@ -367,10 +367,17 @@ export class RelayService extends Context.Tag("node/RelayService")<
         const body = { ...relay.body, stream: true, stream_options: { include_usage: true } };
         const timeoutMs = relay.tier.timeoutMs;
         const controller = new AbortController();
+        // The tier's timeout bounds the opening (seat, engine request, first piece) as it bounds
+        // each wait for a piece after it: the same timer aborts the opening through `opening`.
+        const opening = new AbortController();
         const deadline = new StreamDeadline({
           totalMs: Number.POSITIVE_INFINITY,
           idleMs: timeoutMs,
-          onExpire: () => controller.abort(new BackendTimeout({ backend: serviceId, timeoutMs })),
+          onExpire: () => {
+            const timeout = new BackendTimeout({ backend: serviceId, timeoutMs });
+            opening.abort(timeout);
+            controller.abort(timeout);
+          },
         });
         const onGone = () => controller.abort(GATEWAY_GONE);
         signal?.addEventListener("abort", onGone, { once: true });
@@ -380,12 +387,8 @@ export class RelayService extends Context.Tag("node/RelayService")<
           signal?.removeEventListener("abort", onGone);
           return Scope.close(scope, exit);
         };
-        // One plain timer bounds the opening (seat, engine request, first piece), not a timer fiber.
-        const opened = yield* withDeadline(
-          Scope.extend(pool.open(op, body), scope),
-          timeoutMs,
-          () => new BackendTimeout({ backend: serviceId, timeoutMs }),
-        ).pipe(
+        // The deadline's one timer bounds the opening through a signal: no timer fiber, no fork.
+        const opened = yield* Scope.extend(pool.open(op, body, opening.signal), scope).pipe(
           Effect.either,
           Effect.onInterrupt(() =>
             Effect.zipRight(

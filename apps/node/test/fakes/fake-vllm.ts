@@ -293,6 +293,11 @@ export async function startFakeVllm(
   const stream = async (response: ServerResponse, pieces: unknown[]) => {
     response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     let sent = 0;
+    if (faults.pieceGate?.after === 0) {
+      // The head alone, then nothing until the gate opens.
+      response.flushHeaders();
+      await faults.pieceGate.open;
+    }
     for (const piece of pieces) {
       if (response.destroyed) return;
       if (faults.dropAfterPieces !== null && sent >= faults.dropAfterPieces) return cutConnection(response);

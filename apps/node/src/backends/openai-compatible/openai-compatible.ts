@@ -111,6 +111,7 @@ export function makeOpenAICompatibleBackend(
   const openStream = (
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
+    signal?: AbortSignal,
   ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> => {
     const requested = body.stream_options;
     const streamOptions = typeof requested === "object" && requested !== null ? requested : {};
@@ -131,7 +132,7 @@ export function makeOpenAICompatibleBackend(
     };
     return Effect.zipRight(
       refused,
-      Effect.map(openSse(target, PATHS[operation], request), (pieces) => ({
+      Effect.map(openSse(target, PATHS[operation], request, signal), (pieces) => ({
         next: async () => {
           const next = await pieces.next();
           return next.done === true ? next : { done: false, value: piece(next.value) };
@@ -158,18 +159,19 @@ export function makeOpenAICompatibleBackend(
   const openCompletionStream = (
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
+    signal?: AbortSignal,
   ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> =>
     operation === "completions" && splitsPrompts(body)
       ? Effect.zipRight(
           textOnlyPrompt(body),
           Effect.map(
-            Effect.forEach(body.prompt, (prompt) => openStream("completions", { ...body, prompt }), {
+            Effect.forEach(body.prompt, (prompt) => openStream("completions", { ...body, prompt }, signal), {
               concurrency: 4,
             }),
             (iterators) => sequentialPieces(iterators),
           ),
         )
-      : openStream(operation, body);
+      : openStream(operation, body, signal);
 
   return {
     id: backendId,

@@ -320,6 +320,90 @@ describe("backend pool", () => {
     );
   });
 
+  it("ends a stream's opening when its signal aborts, waiting for the engine's head or its first piece", async () => {
+    const [a] = await engines(1, { timeoutMs: 60_000 });
+    const timeout = new BackendTimeout({ backend: "svc", timeoutMs: 7 });
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
+        const opening = (signal: AbortSignal) =>
+          Effect.exit(Effect.scoped(pool.open("completions", { ...completion, max_tokens: 3 }, signal)));
+        // No head at all, then a head and no piece: each time the signal ends the wait, with its
+        // error; the engine's call is aborted and the seat given back.
+        const faults = [
+          () => {
+            a!.fake.faults.hang = true;
+          },
+          () => {
+            a!.fake.faults.hang = false;
+            a!.fake.faults.pieceGate = { after: 0, open: new Promise<void>(() => undefined) };
+          },
+        ];
+        for (const [i, fault] of faults.entries()) {
+          fault();
+          const controller = new AbortController();
+          const fiber = yield* Effect.fork(opening(controller.signal));
+          yield* waitUntil(() => (a!.fake.calls["POST /v1/completions"] ?? 0) > i, "the engine's call");
+          expect(pool.stats().inFlight).toBe(1);
+          controller.abort(timeout);
+          expect(failureOf(yield* Fiber.join(fiber))).toBe(timeout);
+          yield* Effect.promise(() => a!.fake.waitForAbort(i + 1));
+          expect(pool.stats().inFlight).toBe(0);
+        }
+        // A signal already aborted: no seat, no call.
+        const aborted = new AbortController();
+        aborted.abort(timeout);
+        expect(failureOf(yield* opening(aborted.signal))).toBe(timeout);
+        expect(a!.fake.calls["POST /v1/completions"]).toBe(2);
+        // A signal aborted with anything else: the backend unavailable for this call.
+        a!.fake.faults.pieceGate = null;
+        const other = new AbortController();
+        other.abort(new Error("gone"));
+        expect(failureOf(yield* opening(other.signal))._tag).toBe("BackendUnavailable");
+        // Without an abort, the signal changes nothing.
+        const iterator = yield* Effect.scoped(
+          pool.open("completions", { ...completion, max_tokens: 3 }, new AbortController().signal),
+        );
+        expect((yield* Effect.promise(() => iterator.next())).done).toBe(false);
+      }),
+    );
+  });
+
+  it("takes a stream queued for a seat out of the queue when its signal aborts, and leaks no seat", async () => {
+    const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 1, timeoutMs: 60_000 });
+    const rest = latch();
+    a!.fake.faults.pieceGate = { after: 1, open: rest.promise };
+    const timeout = new BackendTimeout({ backend: "svc", timeoutMs: 7 });
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config]);
+        let received = 0;
+        const holding = yield* Effect.fork(
+          Stream.runForEach(pool.stream("completions", { ...completion, max_tokens: 3 }), () =>
+            Effect.sync(() => {
+              received += 1;
+            }),
+          ),
+        );
+        yield* waitUntil(() => received > 0, "the first stream's first piece");
+        const controller = new AbortController();
+        const queued = yield* Effect.fork(
+          Effect.exit(Effect.scoped(pool.open("completions", completion, controller.signal))),
+        );
+        yield* waitUntil(() => pool.stats().queueDepth === 1, "the second stream queued");
+        controller.abort(timeout);
+        expect(failureOf(yield* Fiber.join(queued))).toBe(timeout);
+        expect(pool.stats().queueDepth).toBe(0);
+        expect(a!.fake.calls["POST /v1/completions"]).toBe(1);
+        rest.open();
+        yield* Fiber.join(holding);
+        expect(pool.stats().inFlight).toBe(0);
+        const pieces = yield* Stream.runCollect(pool.stream("completions", completion));
+        expect(Chunk.size(pieces)).toBeGreaterThan(0);
+      }),
+    );
+  });
+
   it("aborts the engine request and frees the seat when a pooled stream is interrupted", async () => {
     const [a] = await engines(1);
     // The engine sends one piece and holds the stream open: only the interruption can end it.

@@ -12,6 +12,7 @@ import {
 } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import {
+  abortedError,
   type Backend,
   type BackendBusy,
   type BackendCapabilities,
@@ -78,11 +79,13 @@ export interface BackendPool {
    * the seat, the engine request and the first piece are taken here, in Effect (a backend that
    * fails before its first piece is retried on another, as for `stream`); `next()` then throws
    * only BackendErrors. Closing the scope frees the seat and aborts the engine request; the
-   * observer hears the scope's exit.
+   * observer hears the scope's exit. `signal` bounds the opening (the wait for a seat, the engine
+   * request, the first piece): when it aborts, the opening fails with `abortedError` of it.
    */
   open(
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
+    signal?: AbortSignal,
   ): Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope>;
   imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
   imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
@@ -126,8 +129,12 @@ export const makeBackendPool = (
       exit: Exit.Exit<unknown, PoolError>,
     ) => observer?.onCall(backendAt(index).id, operation, (Date.now() - startedMs) / 1000, outcomeOf(exit));
     /** A backend's seat for a stream, held (and the call reported) until the scope closes. */
-    const seat = Effect.fnUntraced(function* (tried: ReadonlySet<number>, label: PoolOperation) {
-      const index = yield* slots.acquire(tried);
+    const seat = Effect.fnUntraced(function* (
+      tried: ReadonlySet<number>,
+      label: PoolOperation,
+      signal?: AbortSignal,
+    ) {
+      const index = yield* slots.acquire(tried, signal);
       const started = Date.now();
       yield* onScopeClose((exit) => report(index, label, started, exit as Exit.Exit<unknown, PoolError>));
       return index;
@@ -246,13 +253,15 @@ export const makeBackendPool = (
       operation: "completions" | "chat.completions",
       body: Record<string, unknown>,
       seated: { index?: number },
+      signal: AbortSignal | undefined,
     ) {
-      const index = yield* seat(tried, label);
+      const index = yield* seat(tried, label, signal);
       seated.index = index;
-      const iterator = yield* openPieces(backendAt(index), operation, body);
+      const backend = backendAt(index);
+      const iterator = yield* openPieces(backend, operation, body, signal);
       const first = yield* Effect.tryPromise({
-        try: () => iterator.next(),
-        catch: (cause) => asPoolError(backendAt(index).id, cause),
+        try: () => (signal === undefined ? iterator.next() : firstBefore(iterator, signal, backend.id)),
+        catch: (cause) => asPoolError(backend.id, cause),
       });
       return { iterator, first };
     });
@@ -261,12 +270,15 @@ export const makeBackendPool = (
       label: PoolOperation,
       operation: "completions" | "chat.completions",
       body: Record<string, unknown>,
+      signal: AbortSignal | undefined,
     ) => Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope> = Effect.fnUntraced(
-      function* (tried, label, operation, body) {
+      function* (tried, label, operation, body, signal) {
         const outer = yield* Effect.scope;
         const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential);
         const seated: { index?: number } = {};
-        const opened = yield* Effect.exit(Scope.extend(openOn(tried, label, operation, body, seated), scope));
+        const opened = yield* Effect.exit(
+          Scope.extend(openOn(tried, label, operation, body, seated, signal), scope),
+        );
         if (Exit.isSuccess(opened)) return withFirst(opened.value.first, opened.value.iterator);
         yield* Scope.close(scope, opened);
         const failure = Cause.failureOption(opened.cause);
@@ -279,15 +291,18 @@ export const makeBackendPool = (
           error,
           next,
           (again) =>
-            openAttempt(again, label, operation, body).pipe(
+            openAttempt(again, label, operation, body, signal).pipe(
               Effect.catchTag("BackendBusy", () => Effect.fail(error)),
             ),
           Effect.fail(error),
         );
       },
     );
-    const open = (operation: "completions" | "chat.completions", body: Record<string, unknown>) =>
-      openAttempt(new Set(), streamLabel(operation), operation, body);
+    const open = (
+      operation: "completions" | "chat.completions",
+      body: Record<string, unknown>,
+      signal?: AbortSignal,
+    ) => openAttempt(new Set(), streamLabel(operation), operation, body, signal);
 
     const tokenize = (text: string) => {
       const attempt = (tried: ReadonlySet<number>): Effect.Effect<number, PoolError> => {
@@ -380,3 +395,30 @@ function withFirst(
 
 const streamLabel = (operation: "completions" | "chat.completions"): PoolOperation =>
   operation === "completions" ? "completions.stream" : "chat.completions.stream";
+
+/**
+ * The first piece of an opened stream, or the failure `signal` stands for once it aborts: a
+ * backend whose stream does not hear the signal itself (its Effect stream) is bounded here. The
+ * read left pending ends when the caller closes the stream's scope.
+ */
+function firstBefore(
+  iterator: AsyncIterator<StreamPiece>,
+  signal: AbortSignal,
+  backendId: string,
+): Promise<IteratorResult<StreamPiece>> {
+  if (signal.aborted) return Promise.reject(abortedError(signal, backendId));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortedError(signal, backendId));
+    signal.addEventListener("abort", onAbort, { once: true });
+    iterator.next().then(
+      (first) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(first);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}

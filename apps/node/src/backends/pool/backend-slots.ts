@@ -1,5 +1,5 @@
 import { Deferred, Effect, Exit, type Scope } from "effect";
-import { BackendBusy, BackendUnavailable } from "../backend.js";
+import { abortedError, BackendBusy, type BackendError, BackendUnavailable } from "../backend.js";
 import { onScopeClose } from "../scope-finalizer.js";
 
 /** One backend's seats: how many relays it runs now, how many it may, whether it is up. */
@@ -14,7 +14,7 @@ export interface SlotMember {
 
 interface Waiter {
   readonly exclude: ReadonlySet<number>;
-  readonly deferred: Deferred.Deferred<number, BackendUnavailable>;
+  readonly deferred: Deferred.Deferred<number, BackendError>;
   assigned: number | undefined;
 }
 
@@ -48,12 +48,14 @@ export class BackendSlots {
   /**
    * A seat for the scope's lifetime: its index in `members`. Waiting in the queue stays
    * interruptible (a caller's timeout works while queued); a seat handed over at the instant of
-   * interruption is given back, never leaked.
+   * interruption is given back, never leaked. A `signal` that aborts while the relay is queued
+   * takes it out of the queue and fails the wait with `abortedError` of it.
    */
   acquire(
     exclude: ReadonlySet<number>,
-  ): Effect.Effect<number, BackendBusy | BackendUnavailable, Scope.Scope> {
-    return Effect.uninterruptibleMask((restore) => BackendSlots.#seat(this, exclude, restore));
+    signal?: AbortSignal,
+  ): Effect.Effect<number, BackendBusy | BackendError, Scope.Scope> {
+    return Effect.uninterruptibleMask((restore) => BackendSlots.#seat(this, exclude, restore, signal));
   }
 
   /** {@link acquire}'s body, one generator for every call (see `tooling/bench`, thirteenth round). */
@@ -61,7 +63,10 @@ export class BackendSlots {
     slots: BackendSlots,
     exclude: ReadonlySet<number>,
     restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+    signal: AbortSignal | undefined,
   ) {
+    const pool = `pool:${slots.serviceId}`;
+    if (signal?.aborted === true) return yield* Effect.fail(abortedError(signal, pool));
     if (!slots.hasCandidate(exclude)) {
       return yield* new BackendUnavailable({
         backend: `pool:${slots.serviceId}`,
@@ -77,12 +82,20 @@ export class BackendSlots {
       }
       const waiter: Waiter = {
         exclude,
-        deferred: yield* Deferred.make<number, BackendUnavailable>(),
+        deferred: yield* Deferred.make<number, BackendError>(),
         assigned: undefined,
       };
       slots.#waiters.push(waiter);
+      // A seat handed over first stays this relay's (its next step sees the signal and fails).
+      const onAbort = () => {
+        if (waiter.assigned !== undefined || signal === undefined) return;
+        slots.#waiters = slots.#waiters.filter((other) => other !== waiter);
+        Deferred.unsafeDone(waiter.deferred, Exit.fail(abortedError(signal, pool)));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       index = yield* restore(Deferred.await(waiter.deferred)).pipe(
         Effect.onInterrupt(() => Effect.sync(() => slots.#cancel(waiter))),
+        Effect.ensuring(Effect.sync(() => signal?.removeEventListener("abort", onAbort))),
       );
     }
     const seat = index;
