@@ -36,6 +36,40 @@ function failure<A>(exit: Exit.Exit<A, BackendError>): BackendError {
   return error.value;
 }
 
+/**
+ * An engine that answers every call with `status` and a body that never ends (`word` repeated):
+ * a caller must neither wait for the body's end nor keep it all. `closed` resolves once the caller
+ * closed the connection.
+ */
+async function endlessErrorEngine(status: number, word: string) {
+  const { createServer } = await import("node:http");
+  let sent = 0;
+  const closed = latch();
+  const server = createServer((_request, response) => {
+    response.writeHead(status, { "content-type": "text/plain" });
+    const line = `${word.repeat(100)}\n`;
+    const more = () => {
+      while (!response.destroyed && response.write(line)) sent += line.length;
+    };
+    response.on("drain", more);
+    response.on("close", () => closed.open());
+    more();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const backend = makeOpenAICompatibleBackend({
+    ...backendConfig({ kind: "vllm", url, timeoutMs: 60_000 }),
+    kind: "vllm",
+    url,
+  });
+  return {
+    backend,
+    closed: closed.promise,
+    sent: () => sent,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 describe("openai-compatible backend", () => {
   it("completes with the engine's model name and answers with the caller's", async () => {
     const { fake, backend } = await setup();
@@ -262,72 +296,30 @@ describe("openai-compatible backend", () => {
   });
 
   it("reads no more of a streamed call's error body than its message needs, and closes the connection", async () => {
-    const { createServer } = await import("node:http");
-    let sent = 0;
-    const closed = latch();
-    // A 500 whose body never ends: the node must neither wait for its end nor keep it all.
-    const server = createServer((_request, response) => {
-      response.writeHead(500, { "content-type": "text/plain" });
-      const line = `${"overloaded ".repeat(100)}\n`;
-      const more = () => {
-        while (!response.destroyed && response.write(line)) sent += line.length;
-      };
-      response.on("drain", more);
-      response.on("close", () => closed.open());
-      more();
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const backend = makeOpenAICompatibleBackend({
-      ...backendConfig({ kind: "vllm", url, timeoutMs: 60_000 }),
-      kind: "vllm",
-      url,
-    });
+    const engine = await endlessErrorEngine(500, "overloaded ");
     const exit = await Effect.runPromiseExit(
-      Stream.runCollect(backend.stream("completions", { prompt: "x" })),
+      Stream.runCollect(engine.backend.stream("completions", { prompt: "x" })),
     );
     const error = failure(exit) as { _tag: string; reason: string };
     expect(error._tag).toBe("BackendUnavailable");
     expect(error.reason).toMatch(/^HTTP 500: overloaded overloaded/);
     expect(error.reason.length).toBeLessThanOrEqual(520);
     // The node stopped reading and closed the connection (an endless body never ends otherwise).
-    await closed.promise;
-    expect(sent).toBeGreaterThan(MAX_ERROR_BODY_CHARS);
-    await new Promise((resolve) => server.close(resolve));
+    await engine.closed;
+    expect(engine.sent()).toBeGreaterThan(MAX_ERROR_BODY_CHARS);
+    await engine.close();
   });
 
   it("reads no more of a unary call's error body than its message needs, and closes the connection", async () => {
-    const { createServer } = await import("node:http");
-    let sent = 0;
-    const closed = latch();
-    // A 503 whose body never ends: the call must neither wait for its end nor keep it all.
-    const server = createServer((_request, response) => {
-      response.writeHead(503, { "content-type": "text/plain" });
-      const line = `${"queue full ".repeat(100)}\n`;
-      const more = () => {
-        while (!response.destroyed && response.write(line)) sent += line.length;
-      };
-      response.on("drain", more);
-      response.on("close", () => closed.open());
-      more();
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const backend = makeOpenAICompatibleBackend({
-      ...backendConfig({ kind: "vllm", url, timeoutMs: 60_000 }),
-      kind: "vllm",
-      url,
-    });
-    const error = failure(await Effect.runPromiseExit(backend.completions({ prompt: "x" }))) as {
-      _tag: string;
-      reason: string;
-    };
+    const engine = await endlessErrorEngine(503, "queue full ");
+    const exit = await Effect.runPromiseExit(engine.backend.completions({ prompt: "x" }));
+    const error = failure(exit) as { _tag: string; reason: string };
     expect(error._tag).toBe("BackendUnavailable");
     expect(error.reason).toMatch(/^HTTP 503: queue full queue full/);
     expect(error.reason.length).toBeLessThanOrEqual(520);
-    await closed.promise;
-    expect(sent).toBeGreaterThan(MAX_ENGINE_ERROR_BYTES);
-    await new Promise((resolve) => server.close(resolve));
+    await engine.closed;
+    expect(engine.sent()).toBeGreaterThan(MAX_ENGINE_ERROR_BYTES);
+    await engine.close();
   });
 
   it("times out a hung call with BackendTimeout and aborts it", async () => {
