@@ -48,6 +48,7 @@ export {
 export {
   abortableIterator,
   type DeadlineReason,
+  MAX_TIMER_MS,
   StreamDeadline,
   type StreamDeadlineOptions,
 } from "./stream/stream-deadline.js";

@@ -1,7 +1,5 @@
+import { MAX_TIMER_MS } from "@pocket-ai/runtime";
 import { Effect, type Exit, Fiber } from "effect";
-
-/** `setTimeout`'s longest delay; a longer limit is no limit within a process's life. */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * `effect` under a time limit, as `Effect.timeoutFail`: past `ms` the work is interrupted (and

@@ -6,6 +6,7 @@ import {
   type LeanTarget,
   type LeanTextStream,
   leanTarget,
+  MAX_TIMER_MS,
   makeLeanHttpPool,
   openLeanText,
 } from "@pocket-ai/runtime";
@@ -17,7 +18,6 @@ import {
   BackendUnavailable,
   type CallDeadline,
 } from "./backend.js";
-import { MAX_TIMER_MS } from "./deadline.js";
 
 /** Where one engine lives and how long a call to it may take. */
 export interface EngineTarget {

@@ -4,6 +4,7 @@ import {
   type BackendBusy,
   type BackendError,
   BackendUnavailable,
+  isBackendError,
   type StreamPiece,
 } from "./backend.js";
 
@@ -54,13 +55,7 @@ function iteratorOfPull(
 
 /** Whether a thrown value is one of the backend's tagged errors (or the pool's BackendBusy). */
 export function isPoolError(value: unknown): value is BackendError | BackendBusy {
-  const tag = (value as { _tag?: unknown } | null)?._tag;
-  return (
-    tag === "BackendUnavailable" ||
-    tag === "BackendTimeout" ||
-    tag === "BackendRejected" ||
-    tag === "BackendBusy"
-  );
+  return isBackendError(value) || (value as { _tag?: unknown } | null)?._tag === "BackendBusy";
 }
 
 /** A failure met while reading a stream, as a pool error: anything unexpected is the backend unreachable. */

@@ -11,7 +11,7 @@ export interface StreamDeadlineOptions {
 }
 
 /** `setTimeout`'s longest delay (about 24.8 days); a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * One timer for a whole stream: an overall deadline and, optionally, an idle (stall) limit. Marking

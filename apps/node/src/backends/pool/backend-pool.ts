@@ -1,3 +1,4 @@
+import { abortableIterator } from "@pocket-ai/runtime";
 import {
   Cause,
   Duration,
@@ -12,7 +13,6 @@ import {
 } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import {
-  abortedError,
   type Backend,
   type BackendBusy,
   type BackendCapabilities,
@@ -260,7 +260,9 @@ export const makeBackendPool = (
       const backend = backendAt(index);
       const iterator = yield* openPieces(backend, operation, body, signal);
       const first = yield* Effect.tryPromise({
-        try: () => (signal === undefined ? iterator.next() : firstBefore(iterator, signal, backend.id)),
+        // A backend whose stream does not hear the signal itself (its Effect stream) is bounded
+        // here too; the read left pending ends when the caller closes the stream's scope.
+        try: () => (signal === undefined ? iterator : abortableIterator(iterator, signal)).next(),
         catch: (cause) => asPoolError(backend.id, cause),
       });
       return { iterator, first };
@@ -395,30 +397,3 @@ function withFirst(
 
 const streamLabel = (operation: "completions" | "chat.completions"): PoolOperation =>
   operation === "completions" ? "completions.stream" : "chat.completions.stream";
-
-/**
- * The first piece of an opened stream, or the failure `signal` stands for once it aborts: a
- * backend whose stream does not hear the signal itself (its Effect stream) is bounded here. The
- * read left pending ends when the caller closes the stream's scope.
- */
-function firstBefore(
-  iterator: AsyncIterator<StreamPiece>,
-  signal: AbortSignal,
-  backendId: string,
-): Promise<IteratorResult<StreamPiece>> {
-  if (signal.aborted) return Promise.reject(abortedError(signal, backendId));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortedError(signal, backendId));
-    signal.addEventListener("abort", onAbort, { once: true });
-    iterator.next().then(
-      (first) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(first);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}

@@ -65,8 +65,7 @@ export class BackendSlots {
     restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
     signal: AbortSignal | undefined,
   ) {
-    const pool = `pool:${slots.serviceId}`;
-    if (signal?.aborted === true) return yield* Effect.fail(abortedError(signal, pool));
+    if (signal?.aborted === true) return yield* Effect.fail(abortedError(signal, `pool:${slots.serviceId}`));
     if (!slots.hasCandidate(exclude)) {
       return yield* new BackendUnavailable({
         backend: `pool:${slots.serviceId}`,
@@ -90,7 +89,7 @@ export class BackendSlots {
       const onAbort = () => {
         if (waiter.assigned !== undefined || signal === undefined) return;
         slots.#waiters = slots.#waiters.filter((other) => other !== waiter);
-        Deferred.unsafeDone(waiter.deferred, Exit.fail(abortedError(signal, pool)));
+        Deferred.unsafeDone(waiter.deferred, Exit.fail(abortedError(signal, `pool:${slots.serviceId}`)));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       index = yield* restore(Deferred.await(waiter.deferred)).pipe(
