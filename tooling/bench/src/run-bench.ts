@@ -10,7 +10,8 @@
  * `--no-steady` (skip the steady-state warm-up of `steady-warmup.ts`: first seconds, not a server's
  * steady state), `--gateways <n>` and `--node-workers <n>` (the Pocket AI path as n gateways taking
  * the load in turn before one node of n worker processes: a node in front of a GPU, on a machine
- * with the cores for it; CPU summed over the processes), `--prebuilt` (run the bundles already in
+ * with the cores for it; CPU summed over the processes), `--nodes <n>` (n nodes in every session:
+ * unary text relays are then hedged, as in a deployment), `--prebuilt` (run the bundles already in
  * `dist/`, as `pack-bench.ts` leaves them for a machine without the workspace's tooling).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     "no-steady": { type: "boolean", default: false },
     gateways: { type: "string" },
     "node-workers": { type: "string" },
+    nodes: { type: "string" },
     prebuilt: { type: "boolean", default: false },
   },
   allowPositionals: true,
@@ -102,6 +104,7 @@ async function main() {
     },
     gateways: values.gateways === undefined ? undefined : Number(values.gateways),
     nodeWorkers: values["node-workers"] === undefined ? undefined : Number(values["node-workers"]),
+    nodes: values.nodes === undefined ? undefined : Number(values.nodes),
   });
   for (const note of systems.notes) log(note);
   const metrics = new Metrics();

@@ -37,6 +37,34 @@ export interface Systems {
 const BODY_MODEL = { direct: "mock", floor: "mock", pocket: "llama-2-13b", portkey: "mock" } as const;
 export const modelOf = (system: System) => BODY_MODEL[system];
 
+/** How long the nodes have to register with every gateway and be announced there. */
+const ANNOUNCE_WAIT_MS = 60_000;
+
+/**
+ * Waits until every gateway counts `count` healthy nodes for the benchmark's chat service (its
+ * `GET /ready`), so that the first measured relays already see sessions of every node.
+ */
+async function nodesAnnounced(gateways: readonly Child<{ url: string }>[], count: number): Promise<void> {
+  const deadline = Date.now() + ANNOUNCE_WAIT_MS;
+  for (const gateway of gateways) {
+    let seen = 0;
+    while (seen < count) {
+      try {
+        const ready = (await (await fetch(`${gateway.info.url}/ready`)).json()) as {
+          services?: Record<string, { tiers?: Record<string, number> }>;
+        };
+        seen = ready.services?.["llama-2-13b"]?.tiers?.standard ?? 0;
+      } catch {
+        seen = 0;
+      }
+      if (seen >= count) break;
+      if (Date.now() > deadline)
+        throw new Error(`${gateway.name} announced ${seen} of ${count} nodes within ${ANNOUNCE_WAIT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 export async function startSystems(options: {
   readonly tokenDelayMs: number;
   readonly portkey: boolean;
@@ -47,6 +75,12 @@ export async function startSystems(options: {
   readonly gateways?: number | undefined;
   /** The node's `workers` (default 1). */
   readonly nodeWorkers?: number | undefined;
+  /**
+   * Nodes serving the Pocket AI path (default 1), each registered with every gateway: with more
+   * than one, a session holds several nodes and unary text relays are hedged (a second node is
+   * started if the first is slow), as in a deployment.
+   */
+  readonly nodes?: number | undefined;
 }): Promise<Systems> {
   const children: Child<unknown>[] = [];
   const notes: string[] = [];
@@ -73,26 +107,34 @@ export async function startSystems(options: {
   const gateway = gateways[0]!;
   children.push(...gateways);
   const nodeWorkers = Math.max(1, options.nodeWorkers ?? 1);
-  if (gateways.length > 1 || nodeWorkers > 1)
+  const nodeCount = Math.max(1, options.nodes ?? 1);
+  if (gateways.length > 1 || nodeWorkers > 1 || nodeCount > 1)
     notes.push(
-      `Pocket AI path: ${gateways.length} gateway(s) taking the load in turn, one node with workers: ${nodeWorkers}; CPU is summed over the gateways and over the node's processes, RSS is the first gateway's and the node's primary's`,
+      `Pocket AI path: ${gateways.length} gateway(s) taking the load in turn, ${nodeCount} node(s) with workers: ${nodeWorkers}; CPU is summed over the gateways and over the nodes' processes, RSS is the first gateway's and the first node's primary's`,
     );
   if (options.keyLimits?.rpm !== undefined || options.keyLimits?.tpm !== undefined) {
     notes.push(
       `Pocket AI key limits: rpm ${options.keyLimits.rpm ?? "none"}, tpm ${options.keyLimits.tpm ?? "none"}`,
     );
   }
-  const node = await startRunner<{ url: string }>("node", "pocket-node.ts", {
-    args: [
-      ...gateways.flatMap((g) => ["--gateway-trpc", g.info.trpcUrl, "--gateway-address", g.info.address]),
-      "--backend-url",
-      mock.info.url,
-      "--workers",
-      String(nodeWorkers),
-    ],
-    profileDir: options.profileDir,
-  });
-  children.push(node);
+  const nodes: Child<{ url: string }>[] = [];
+  for (let i = 0; i < nodeCount; i++) {
+    nodes.push(
+      await startRunner<{ url: string }>(i === 0 ? "node" : `node_${i + 1}`, "pocket-node.ts", {
+        args: [
+          ...gateways.flatMap((g) => ["--gateway-trpc", g.info.trpcUrl, "--gateway-address", g.info.address]),
+          "--backend-url",
+          mock.info.url,
+          "--workers",
+          String(nodeWorkers),
+        ],
+        profileDir: options.profileDir,
+      }),
+    );
+  }
+  const node = nodes[0]!;
+  children.push(...nodes);
+  if (nodeCount > 1) await nodesAnnounced(gateways, nodeCount);
   const floorB = await startRunner<{ url: string }>("floor_b", "floor-hop.ts", {
     args: ["--role", "b", "--upstream", mock.info.url],
   });
@@ -125,7 +167,7 @@ export async function startSystems(options: {
           .map((g) => ({ url: g.info.url, headers: { authorization: `Bearer ${g.info.apiKey}` } })),
       },
       processes:
-        gateways.length === 1 && nodeWorkers === 1
+        gateways.length === 1 && nodeWorkers === 1 && nodeCount === 1
           ? [processOf("gateway", gateway), processOf("node", node)]
           : [
               {
@@ -133,7 +175,11 @@ export async function startSystems(options: {
                 pid: gateway.pid,
                 procCpu: () => gateways.reduce((sum, g) => sum + cpuSeconds(g.pid), 0),
               },
-              { role: "node", pid: node.pid, procCpu: () => treeCpuSeconds(node.pid) },
+              {
+                role: "node",
+                pid: node.pid,
+                procCpu: () => nodes.reduce((sum, n) => sum + treeCpuSeconds(n.pid), 0),
+              },
             ],
     },
   ];
