@@ -1,5 +1,5 @@
 import { DEFAULT_CATALOG } from "@pocket-ai/protocol";
-import { Clock, Duration, Effect, Either } from "effect";
+import { Effect, Either, Fiber } from "effect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
@@ -7,7 +7,7 @@ import { prepareRelay } from "../openai/prepare-request.js";
 import { chargeFor } from "../openai/relay-charge.js";
 import { Selector } from "../routing/selector.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
-import type { DispatchStreamEvent } from "./dispatcher.js";
+import { Dispatcher, type DispatchStreamEvent } from "./dispatcher.js";
 
 type TestNode = Awaited<ReturnType<TestNetwork["startNode"]>>;
 let net: TestNetwork;
@@ -91,49 +91,109 @@ describe("hedging", () => {
     // A network of its own whose hedge timer is a gate the test opens: the hedge starts when the
     // test says, after the first node was drawn, so no wall-clock margin decides the outcome.
     const HEDGE_MS = 1_000;
-    const realClock = Clock.make();
-    let armed!: () => void;
-    const hedgeArmed = new Promise<void>((resolve) => {
+    let armed!: (ms: number) => void;
+    const hedgeArmed = new Promise<number>((resolve) => {
       armed = resolve;
     });
-    let openGate!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
-    const hedgeClock: Clock.Clock = {
-      [Clock.ClockTypeId]: Clock.ClockTypeId,
-      unsafeCurrentTimeMillis: () => realClock.unsafeCurrentTimeMillis(),
-      currentTimeMillis: realClock.currentTimeMillis,
-      unsafeCurrentTimeNanos: () => realClock.unsafeCurrentTimeNanos(),
-      currentTimeNanos: realClock.currentTimeNanos,
-      sleep: (duration) =>
-        Duration.toMillis(duration) === HEDGE_MS
-          ? Effect.zipRight(
-              Effect.sync(() => armed()),
-              Effect.promise(() => gate),
-            )
-          : realClock.sleep(duration),
-    };
+    let fireHedge!: () => void;
     const hedged = await startTestNetwork(
       { hedge: { enabled: true, afterMs: HEDGE_MS } },
-      { clock: hedgeClock },
+      {
+        hedgeTimer: (ms, fire) => {
+          fireHedge = fire;
+          armed(ms);
+          return () => undefined;
+        },
+      },
     );
     try {
       const quick = await hedged.startNode();
       // The slow node's first token would take ten minutes: only the hedge can answer in time.
-      await hedged.startNode({ backend: { firstTokenMs: 600_000 } });
+      const slow = await hedged.startNode({ backend: { firstTokenMs: 600_000 } });
       await registered(hedged, 2);
       const selector = await hedged.managed.runPromise(Selector);
       selector.sanction(quick.address, Date.now(), "test: not before the hedge");
       const answer = unary(hedged, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
       // The hedge is armed only after the first draw, which could only be the slow node.
-      await hedgeArmed;
+      expect(await hedgeArmed).toBe(HEDGE_MS);
       selector.stats.clearSanction(quick.address);
-      openGate();
+      fireHedge();
       const result = await answer;
       if (Either.isLeft(result)) throw result.left;
       expect(result.right.record.nodeAddress).toBe(quick.address);
       expect(result.right.record.attempts).toBe(2);
+      expect(hedged.metrics.render()).toMatch(/pocket_gateway_relay_hedges_total 1\b/);
+      // The slow node's call was cancelled with the race: its relay does not stay in flight there.
+      await vi.waitFor(() => expect(slow.node.relays.inFlight()).toBe(0), { timeout: 10_000 });
+    } finally {
+      await hedged.close();
+    }
+  });
+
+  it("starts the second node at once when the first fails before the hedge is due, without counting a hedge", async () => {
+    let timerCancelled = false;
+    let quick!: TestNode;
+    let selector!: Selector["Type"];
+    const hedged = await startTestNetwork(
+      { hedge: { enabled: true, afterMs: 1_000 } },
+      {
+        // The hedge never comes due here; arming it (after the first draw, which could only be the
+        // forger) lets the quick node be drawn next.
+        hedgeTimer: () => {
+          selector.stats.clearSanction(quick.address);
+          return () => {
+            timerCancelled = true;
+          };
+        },
+      },
+    );
+    try {
+      quick = await hedged.startNode();
+      const liar = await hedged.startNode({ misbehave: "bad-signature" });
+      await registered(hedged, 2);
+      selector = await hedged.managed.runPromise(Selector);
+      selector.sanction(quick.address, Date.now(), "test: not first");
+      const result = await unary(hedged, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
+      if (Either.isLeft(result)) throw result.left;
+      expect(result.right.record.nodeAddress).toBe(quick.address);
+      expect(result.right.record.attempts).toBe(2);
+      expect(timerCancelled).toBe(true);
+      const metrics = hedged.metrics.render();
+      expect(metrics).not.toMatch(/pocket_gateway_relay_hedges_total [1-9]/);
+      expect(metrics).toContain('pocket_gateway_node_sanctions_total{reason="invalid_response"} 1');
+      expect(selector.stats.view(liar.address, Date.now()).sanctionReason).toBeDefined();
+    } finally {
+      await hedged.close();
+    }
+  });
+
+  it("cancels both attempts when the relay is interrupted", async () => {
+    let fireHedge!: () => void;
+    const hedged = await startTestNetwork(
+      { hedge: { enabled: true, afterMs: 1_000 }, retry: { maxAttempts: 2 } },
+      {
+        hedgeTimer: (_ms, fire) => {
+          fireHedge = fire;
+          return () => undefined;
+        },
+      },
+    );
+    try {
+      const slowA = await hedged.startNode({ backend: { firstTokenMs: 600_000 } });
+      const slowB = await hedged.startNode({ backend: { firstTokenMs: 600_000 } });
+      await registered(hedged, 2);
+      const request = dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 });
+      const fiber = hedged.managed.runFork(Effect.flatMap(Dispatcher, (d) => d.unary(request)));
+      await vi.waitFor(() => expect(fireHedge).toBeDefined(), { timeout: 10_000 });
+      fireHedge();
+      // Both nodes hold the relay, then the caller goes away: both calls are cancelled.
+      await vi.waitFor(() => expect(slowA.node.relays.inFlight() + slowB.node.relays.inFlight()).toBe(2), {
+        timeout: 10_000,
+      });
+      await hedged.managed.runPromise(Fiber.interrupt(fiber));
+      await vi.waitFor(() => expect(slowA.node.relays.inFlight() + slowB.node.relays.inFlight()).toBe(0), {
+        timeout: 10_000,
+      });
       expect(hedged.metrics.render()).toMatch(/pocket_gateway_relay_hedges_total 1\b/);
     } finally {
       await hedged.close();

@@ -1,6 +1,6 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Deferred, Duration, Effect, Either, Layer, Option } from "effect";
+import { Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -11,11 +11,12 @@ import { Selector } from "../routing/selector.js";
 import type { AttemptContext } from "./attempt-context.js";
 import { type AttemptFailure, clientCodeOf, isCallerError, type NodeRefused } from "./attempt-errors.js";
 import { DispatchError, Dispatcher, type DispatchRequest } from "./dispatcher.js";
+import { HedgeTimer } from "./hedge-timer.js";
 import { replanTime } from "./judge-refusal.js";
 import { NodeClients } from "./node-client.js";
 import { openStream } from "./stream-attempt.js";
 import { streamEvents } from "./stream-events.js";
-import { refusalCheck, type UnaryAnswer, unaryAttempt } from "./unary-attempt.js";
+import { refusalCheck, startUnaryAttempt, type UnaryAnswer } from "./unary-attempt.js";
 
 /** How many times one relay is signed again for another session after a node's session refusal. */
 const MAX_SESSION_REPLANS = 2;
@@ -53,6 +54,7 @@ const make = Effect.gen(function* () {
     metrics: yield* RoutingMetrics,
     now: () => clock.unsafeCurrentTimeMillis(),
   };
+  const hedgeTimer = yield* HedgeTimer;
 
   /**
    * After a node's session refusal: the routes for the session the refusal points to, with the
@@ -79,16 +81,72 @@ const make = Effect.gen(function* () {
     return yield* Effect.option(selector.plan(request, stream, at));
   });
 
-  /** Terminal outcomes in the success channel, so a race ends on either; retryable failures fail. */
+  /** How a round of attempts ended: an answer, or a refusal that no other node would change. */
   type Outcome = { readonly answer: UnaryAnswer } | { readonly refused: AttemptFailure };
-  const attempt = (route: Route, request: DispatchRequest, kind: LatencyKind, failures: AttemptFailure[]) =>
-    unaryAttempt(ctx, route, request, kind).pipe(
-      Effect.map((answer): Outcome => ({ answer })),
-      Effect.catchAll((failure) => {
-        failures.push(failure);
-        return isCallerError(failure) ? Effect.succeed<Outcome>({ refused: failure }) : Effect.fail(failure);
-      }),
-    );
+
+  /**
+   * One round of a unary relay: `first` is tried; with `hedgeAfterMs`, a second node (`next()`) is
+   * started when the first has not answered by then, or at once if the first fails before. The first
+   * answer or believed caller error ends the round and cancels the other attempt (its HTTP request
+   * aborted); the round yields `undefined` when every attempt it started failed (each failure in
+   * `failures`) or no second node was left. Plain callbacks and one timer: no fiber per side.
+   */
+  const round = (
+    first: Route,
+    request: DispatchRequest,
+    kind: LatencyKind,
+    failures: AttemptFailure[],
+    next: () => Route | undefined,
+    hedgeAfterMs: number | undefined,
+  ) =>
+    Effect.async<Outcome | undefined>((resume) => {
+      let ended = false;
+      let running = 0;
+      let hedged = hedgeAfterMs === undefined;
+      const cancels: (() => void)[] = [];
+      let stopTimer: (() => void) | undefined;
+      const end = (outcome: Effect.Effect<Outcome | undefined>) => {
+        if (ended) return;
+        ended = true;
+        stopTimer?.();
+        for (const cancel of cancels) cancel();
+        resume(outcome);
+      };
+      const hedge = (slow: boolean) => {
+        if (hedged || ended) return;
+        hedged = true;
+        stopTimer?.();
+        const other = next();
+        if (other === undefined) {
+          if (running === 0) end(Effect.succeed(undefined));
+          return;
+        }
+        if (slow) ctx.metrics.hedges.inc();
+        launch(other);
+      };
+      const launch = (route: Route) => {
+        running += 1;
+        cancels.push(
+          startUnaryAttempt(ctx, route, request, kind, (result) => {
+            running -= 1;
+            if ("defect" in result) return end(Effect.die(result.defect));
+            if (result.ok) return end(Effect.succeed({ answer: result.answer }));
+            failures.push(result.failure);
+            if (isCallerError(result.failure)) return end(Effect.succeed({ refused: result.failure }));
+            if (!hedged) return hedge(false);
+            if (running === 0) end(Effect.succeed(undefined));
+          }),
+        );
+      };
+      if (hedgeAfterMs !== undefined) stopTimer = hedgeTimer(hedgeAfterMs, () => hedge(true));
+      launch(first);
+      return Effect.sync(() => {
+        if (ended) return;
+        ended = true;
+        stopTimer?.();
+        for (const cancel of cancels) cancel();
+      });
+    });
 
   /** Customer text relays (never pinned to a node) feed the traffic mix that probes imitate. */
   const count = (request: DispatchRequest, stream: boolean) => {
@@ -123,28 +181,17 @@ const make = Effect.gen(function* () {
         if (route === undefined)
           return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
         const seen = failures.length;
-        const primary = attempt(route, request, kind, failures);
-        let run: Effect.Effect<Outcome, AttemptFailure | "no-route"> = primary;
-        if (hedging && tried.size < maxAttempts && routes.length > tried.size) {
-          const primaryFailed = yield* Deferred.make<void>();
-          const second = Effect.raceFirst(
-            Effect.as(Effect.sleep(Duration.millis(settings.hedge.afterMs)), true),
-            Effect.as(Deferred.await(primaryFailed), false),
-          ).pipe(
-            Effect.flatMap((slow): Effect.Effect<Outcome, AttemptFailure | "no-route"> => {
-              const other = next(clock.unsafeCurrentTimeMillis());
-              if (other === undefined) return Effect.fail("no-route" as const);
-              if (slow) ctx.metrics.hedges.inc();
-              return attempt(other, request, kind, failures);
-            }),
-          );
-          run = Effect.race(
-            Effect.tapError(primary, () => Deferred.succeed(primaryFailed, undefined)),
-            second,
-          );
-        }
-        const outcome = yield* Effect.option(run);
-        if (Option.isNone(outcome)) {
+        // A second node is worth starting only while another is left to try.
+        const hedge = hedging && tried.size < maxAttempts && routes.length > tried.size;
+        const outcome = yield* round(
+          route,
+          request,
+          kind,
+          failures,
+          () => next(clock.unsafeCurrentTimeMillis()),
+          hedge ? settings.hedge.afterMs : undefined,
+        );
+        if (outcome === undefined) {
           if (replans < MAX_SESSION_REPLANS) {
             const replanned = yield* replan(request, false, failures, seen, tried, routes);
             if (replanned !== undefined) {
@@ -154,11 +201,11 @@ const make = Effect.gen(function* () {
           }
           continue;
         }
-        if ("refused" in outcome.value)
-          return yield* exhausted([outcome.value.refused], tried.size, request.targetNode !== undefined);
+        if ("refused" in outcome)
+          return yield* exhausted([outcome.refused], tried.size, request.targetNode !== undefined);
         const answer = {
-          payload: outcome.value.answer.payload,
-          record: { ...outcome.value.answer.record, attempts: tried.size },
+          payload: outcome.answer.payload,
+          record: { ...outcome.answer.record, attempts: tried.size },
         };
         selector.organic.offer(request, answer.payload, answer.record, clock.unsafeCurrentTimeMillis());
         return answer;

@@ -1,5 +1,4 @@
 import { bytesToHex, type RelayResponse, relayLeafHash } from "@pocket-ai/protocol";
-import { Effect } from "effect";
 import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
@@ -29,81 +28,106 @@ export interface UnaryAnswer {
   readonly record: Omit<RelayRecord, "attempts">;
 }
 
+/** How one attempt ended: its answer, its failure (already counted in the node's stats), or a defect. */
+export type AttemptResult =
+  | { readonly ok: true; readonly answer: UnaryAnswer }
+  | { readonly ok: false; readonly failure: AttemptFailure }
+  | { readonly defect: unknown };
+
 /**
- * One unary relay to one node: sign, send with the tier's timeout (interruption aborts the HTTP
- * request, so a hedge's loser is cancelled at the node too), verify. Fails with the attempt's
- * failure, already counted in the node's stats.
+ * Starts one unary relay to one node: sign, send with the tier's timeout (a timer that aborts the
+ * HTTP request, not a racing fiber), verify as the answer arrives. `done` is called once with the
+ * result, every failure already counted in the node's stats, unless the returned function cancels
+ * the attempt first: that aborts the HTTP request (a hedge's loser, a client gone), so the node
+ * stops too, and nothing is counted. Plain callbacks: the hedge of a slow relay races two of these
+ * without a fiber per side (see `dispatcher-live.ts`).
  */
-export function unaryAttempt(
+export function startUnaryAttempt(
   ctx: AttemptContext,
   route: Route,
   request: DispatchRequest,
   kind: LatencyKind,
-): Effect.Effect<UnaryAnswer, AttemptFailure> {
-  return Effect.suspend(() => {
-    const address = route.node.address;
-    const { envelope, requestHash } = signRelay(ctx.key, route, request, false, ctx.now());
-    const timeoutMs = relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier);
-    const client = ctx.clients.get(route.node.endpoint);
-    const started = performance.now();
-    const check = refusalCheck(ctx, route, request);
-    // The tier's deadline rides on the call itself (a timer that aborts the HTTP request), not on
-    // a racing fiber; interruption (a hedge's loser, a client gone) aborts the request too. The
-    // answer is checked as it arrives, and every failure counted in the node's stats.
-    return Effect.async<UnaryAnswer, AttemptFailure>((resume) => {
-      const controller = new AbortController();
-      let timedOut = false;
-      let interrupted = false;
-      const fail = (failure: AttemptFailure) => {
-        noteFailure(ctx, failure);
-        resume(Effect.fail(failure));
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort(new Error(`no answer in ${timeoutMs} ms`));
-      }, timeoutMs);
-      client.relay.mutate(envelope, { signal: controller.signal }).then(
-        (raw) => {
-          clearTimeout(timer);
-          if (interrupted) return;
-          let checked: Checked;
-          try {
-            checked = checkAnswer(ctx, route, request, kind, raw, { requestHash, started, check });
-          } catch (defect) {
-            resume(Effect.die(defect));
-            return;
-          }
-          if (checked.ok) resume(Effect.succeed(checked.answer));
-          else fail(checked.failure);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          if (interrupted) return;
-          if (timedOut) {
-            fail(
-              new NodeUnreachable({
-                nodeAddress: address,
-                timedOut: true,
-                detail: `no answer in ${timeoutMs} ms`,
-              }),
-            );
-            return;
-          }
-          const coded = transportFailure(e);
-          fail(
-            coded === undefined
-              ? unreachable(address, e)
-              : judgeRefusal(address, { ...coded, signed: false }, check),
-          );
-        },
+  done: (result: AttemptResult) => void,
+): () => void {
+  let finished = false;
+  const end = (result: AttemptResult) => {
+    if (finished) return;
+    finished = true;
+    done(result);
+  };
+  const fail = (failure: AttemptFailure) => {
+    noteFailure(ctx, failure);
+    end({ ok: false, failure });
+  };
+  let sent: ReturnType<typeof sendAttempt>;
+  try {
+    sent = sendAttempt(ctx, route, request);
+  } catch (defect) {
+    end({ defect });
+    return () => undefined;
+  }
+  const { envelope, requestHash, timeoutMs, client, started, check } = sent;
+  const address = route.node.address;
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error(`no answer in ${timeoutMs} ms`));
+  }, timeoutMs);
+  client.relay.mutate(envelope, { signal: controller.signal }).then(
+    (raw) => {
+      clearTimeout(timer);
+      if (finished) return;
+      let checked: Checked;
+      try {
+        checked = checkAnswer(ctx, route, request, kind, raw, { requestHash, started, check });
+      } catch (defect) {
+        end({ defect });
+        return;
+      }
+      if (checked.ok) end(checked);
+      else fail(checked.failure);
+    },
+    (e: unknown) => {
+      clearTimeout(timer);
+      if (finished) return;
+      if (timedOut) {
+        fail(
+          new NodeUnreachable({
+            nodeAddress: address,
+            timedOut: true,
+            detail: `no answer in ${timeoutMs} ms`,
+          }),
+        );
+        return;
+      }
+      const coded = transportFailure(e);
+      fail(
+        coded === undefined
+          ? unreachable(address, e)
+          : judgeRefusal(address, { ...coded, signed: false }, check),
       );
-      return Effect.sync(() => {
-        interrupted = true;
-        clearTimeout(timer);
-        controller.abort(new Error("the relay was interrupted"));
-      });
-    });
-  });
+    },
+  );
+  return () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    controller.abort(new Error("the relay was interrupted"));
+  };
+}
+
+/** The signed envelope of an attempt and what its answer is checked with. */
+function sendAttempt(ctx: AttemptContext, route: Route, request: DispatchRequest) {
+  const { envelope, requestHash } = signRelay(ctx.key, route, request, false, ctx.now());
+  return {
+    envelope,
+    requestHash,
+    timeoutMs: relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier),
+    client: ctx.clients.get(route.node.endpoint),
+    started: performance.now(),
+    check: refusalCheck(ctx, route, request),
+  };
 }
 
 type Checked =

@@ -16,6 +16,7 @@ import { z } from "zod";
 import { AdminAuth } from "../../src/admin/admin-auth.js";
 import { gatewayNodeRouter } from "../../src/app/routers.js";
 import { nodesAdminRouter } from "../../src/registry/nodes-router.js";
+import { HedgeTimer, type StartTimer } from "../../src/relay/hedge-timer.js";
 import { RoutingConfig } from "../../src/routing/routing-config.js";
 import { routingLayer } from "../../src/routing/routing-live.js";
 import {
@@ -50,7 +51,11 @@ export type Misbehaviour = "bad-signature" | "cut-stream" | "bad-chunk" | "forge
  */
 export async function startTestNetwork(
   routing: z.input<typeof RoutingConfig> = {},
-  options: { readonly clock?: Clock.Clock } = {},
+  options: {
+    readonly clock?: Clock.Clock;
+    /** The timer that starts a slow unary relay's hedge (`setTimeout` when absent). */
+    readonly hedgeTimer?: StartTimer;
+  } = {},
 ) {
   const key = generateKeyPair();
   const metrics = new MetricsRegistry();
@@ -71,6 +76,9 @@ export async function startTestNetwork(
   ).pipe(
     Layer.provideMerge(TempDatabase),
     Layer.provide(options.clock === undefined ? Layer.empty : Layer.setClock(options.clock)),
+    Layer.provide(
+      options.hedgeTimer === undefined ? Layer.empty : Layer.succeed(HedgeTimer, options.hedgeTimer),
+    ),
     // One fixed seed for the selector's draws (node picks, probe applications): the same draws
     // every run, so no test's outcome rests on a lucky one.
     Layer.provide(Layer.setRandom(Random.make("test-network"))),
