@@ -30,6 +30,26 @@ import { claimBackoffMs, claimLoopInterval } from "../schedules.js";
 /** How many times a claim refused for its window is tried before it is given up. */
 const CLAIM_WINDOW_ATTEMPTS = 5;
 
+/**
+ * Rows one pruning statement deletes at most, and statements per pass: a pass deletes at most
+ * 100,000 rows, a batch at a time with relays served in between, so a settled session of a busy
+ * node never holds the event loop for long; the next passes go on.
+ */
+const PRUNE_BATCH = 2_000;
+const PRUNE_BATCHES_PER_PASS = 50;
+
+/**
+ * How often the loop's passes look for ended sessions to claim and prune the ledger (`claimNow`
+ * always does): claims are built at most this long after their session's grace, and at most a
+ * tenth of a time-based session's length (short sessions, a test network's, are claimed sooner).
+ */
+const CLAIM_SEARCH_EVERY_MS = 30_000;
+
+const searchEveryMs = (session: SessionParams) =>
+  session.mode === "time"
+    ? Math.min(CLAIM_SEARCH_EVERY_MS, session.sessionLengthMs / 10)
+    : CLAIM_SEARCH_EVERY_MS;
+
 export interface ClaimLoopDeps {
   readonly key: KeyPair;
   readonly relays: RelayStore;
@@ -39,19 +59,28 @@ export interface ClaimLoopDeps {
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   readonly now: () => number;
+  /** How long a settled claim's relay rows (and refused rows of ended sessions) are kept. */
+  readonly keepSettledMs: number;
 }
 
 /**
  * One pass of the claim cycle. Sessions whose window and grace have passed get a claim built
  * from the stored relay hashes (the tree is rebuilt from the ledger whenever needed: it is
  * deterministic, so nothing but the rows must survive a restart). Due claims are submitted; a
- * claimed one is proven for the leaf the gateway's seed picks. Failures back off and retry.
+ * claimed one is proven for the leaf the gateway's seed picks. Failures back off and retry. The
+ * ledger's rows no claim needs any more are then deleted (`pruneLedger`). With `search: false`
+ * only due claims advance: the search for ended sessions and the pruning read ranges of the
+ * ledger, so the loop runs them every `searchEveryMs`, not on every pass.
  */
-export function claimPass(deps: ClaimLoopDeps): Effect.Effect<void, NodeStoreError> {
+export function claimPass(
+  deps: ClaimLoopDeps,
+  options: { readonly search?: boolean } = {},
+): Effect.Effect<void, NodeStoreError> {
+  const search = options.search !== false;
   return Effect.gen(function* () {
     const now = deps.now();
     const grace = sessionGrace(deps.session);
-    for (const s of deps.relays.unclaimedSessions(now - grace)) {
+    for (const s of search ? deps.relays.unclaimedSessions(now - grace) : []) {
       const tree = treeOf(deps.relays, s.sessionId, s.gatewayAddress);
       if (tree === undefined) continue;
       const root = claimRoot(tree);
@@ -70,6 +99,27 @@ export function claimPass(deps: ClaimLoopDeps): Effect.Effect<void, NodeStoreErr
       });
     }
     for (const row of deps.claims.due(now)) yield* advance(deps, row);
+    if (search) yield* pruneLedger(deps, now - grace);
+  });
+}
+
+/**
+ * Deletes the relay rows no claim needs any more (see `RelayStore.prune`), kept `keepSettledMs`
+ * after their claim settled or their session's grace ended: the ledger then holds the sessions
+ * still to be claimed, not every relay the node ever served.
+ */
+function pruneLedger(deps: ClaimLoopDeps, graceEndedBefore: number): Effect.Effect<void, NodeStoreError> {
+  return Effect.gen(function* () {
+    const settledBefore = deps.now() - deps.keepSettledMs;
+    const endedBefore = graceEndedBefore - deps.keepSettledMs;
+    let pruned = 0;
+    for (let batch = 0; batch < PRUNE_BATCHES_PER_PASS; batch++) {
+      const deleted = yield* deps.relays.prune(settledBefore, endedBefore, PRUNE_BATCH);
+      pruned += deleted;
+      if (deleted < PRUNE_BATCH) break;
+      yield* Effect.yieldNow();
+    }
+    if (pruned > 0) deps.log.info("relay ledger pruned", { rows: pruned });
   });
 }
 
@@ -189,7 +239,7 @@ export class ClaimLoop extends Context.Tag("node/ClaimLoop")<
       const settings = yield* NodeSettings;
       const { log } = settings;
       const clock = yield* NodeClock;
-      const claimNow = claimPass({
+      const deps: ClaimLoopDeps = {
         key: (yield* NodeIdentity).key,
         relays: yield* RelayLedger,
         claims: yield* ClaimLedger,
@@ -198,14 +248,26 @@ export class ClaimLoop extends Context.Tag("node/ClaimLoop")<
         metrics: yield* Metrics,
         log,
         now: clock.now,
-      }).pipe(
-        Effect.catchAll((e) => Effect.sync(() => log.error("claim pass failed", { error: e.message }))),
-        Effect.catchAllDefect((defect) =>
-          Effect.sync(() => log.error("claim pass failed", { error: String(defect) })),
-        ),
-      );
+        keepSettledMs: settings.config.ledger.keepSettledMs,
+      };
+      const logged = (pass: Effect.Effect<void, NodeStoreError>) =>
+        pass.pipe(
+          Effect.catchAll((e) => Effect.sync(() => log.error("claim pass failed", { error: e.message }))),
+          Effect.catchAllDefect((defect) =>
+            Effect.sync(() => log.error("claim pass failed", { error: String(defect) })),
+          ),
+        );
+      const claimNow = logged(claimPass(deps));
+      let searchedAt = Number.NEGATIVE_INFINITY;
+      const searchEvery = searchEveryMs(deps.session);
+      const scheduled = Effect.suspend(() => {
+        const now = clock.now();
+        const search = now - searchedAt >= searchEvery;
+        if (search) searchedAt = now;
+        return logged(claimPass(deps, { search }));
+      });
       if (settings.claimLoop)
-        yield* Effect.forkScoped(Effect.repeat(claimNow, Schedule.spaced(claimLoopInterval)));
+        yield* Effect.forkScoped(Effect.repeat(scheduled, Schedule.spaced(claimLoopInterval)));
       return { claimNow };
     }),
   );

@@ -154,6 +154,21 @@ export const NodeConfig = z.strictObject({
    * counts every relay (docs/security.md, "Input counts").
    */
   countAuditEvery: z.int().min(1).max(1_000_000).default(16),
+  /**
+   * The relay ledger (SQLite, hashes and counts only). `keepSettledMs`: how long the rows of a
+   * session whose claim settled (proven or rejected), and refused relays of a session past its
+   * grace, are kept before the claim loop deletes them; the claim keeps the session's totals.
+   * Without it the ledger would grow with every relay the node ever served.
+   */
+  ledger: z
+    .strictObject({
+      keepSettledMs: z
+        .int()
+        .min(0)
+        .max(30 * 24 * 3_600_000)
+        .default(3_600_000),
+    })
+    .prefault({}),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),

@@ -404,6 +404,32 @@ export class RelayStore {
       .all();
   }
 
+  /**
+   * Deletes at most `limit` rows that no claim needs any more, and returns how many it deleted:
+   * the rows of a (session, gateway) whose claim settled (proven or rejected) at or before
+   * `settledBefore`, then refused and failed rows (never claimable) of sessions that ended at or
+   * before `endedBefore`. Call it with `endedBefore` past the sessions' grace: a request of such a
+   * session is refused by the session checks, so its row is no longer needed to refuse a replay.
+   * The claim row keeps each settled session's totals. Rows of claims not yet settled stay.
+   */
+  prune(settledBefore: number, endedBefore: number, limit: number): Effect.Effect<number, NodeStoreError> {
+    // Not on the relay path (a claim pass runs it): drizzle's statements, prepared per call.
+    return storeWrite("prune the relay ledger", () => {
+      const settled = this.db.run(sql`
+        delete from relays where rowid in (
+          select r.rowid from ${claims} c
+          join relays r on r.session_id = c.session_id and r.gateway_address = c.gateway_address
+          where c.status in ('proven', 'rejected') and c.updated_at <= ${settledBefore}
+          limit ${limit})`).changes;
+      if (settled >= limit) return settled;
+      const refused = this.db.run(sql`
+        delete from relays where rowid in (
+          select rowid from relays where session_end <= ${endedBefore} and outcome = 'error'
+          limit ${limit - settled})`).changes;
+      return settled + refused;
+    });
+  }
+
   /** The claim leaves of one session and gateway: every answered relay's leaf hash and weight. */
   leaves(sessionId: string, gatewayAddress: string): { leafHash: string; computeUnits: number }[] {
     return this.db

@@ -29,7 +29,12 @@ export const relays = sqliteTable(
     createdAt: integer("created_at").notNull(),
     completedAt: integer("completed_at"),
   },
-  (t) => [index("relays_session_gateway").on(t.sessionId, t.gatewayAddress, t.outcome)],
+  (t) => [
+    index("relays_session_gateway").on(t.sessionId, t.gatewayAddress, t.outcome),
+    // The claim loop's search for ended sessions to claim (`ok`) and its pruning of refused rows
+    // (`error`) each read one range of it, not the whole table.
+    index("relays_outcome_end").on(t.outcome, t.sessionEnd),
+  ],
 );
 
 /**

@@ -1,0 +1,1 @@
+CREATE INDEX `relays_outcome_end` ON `relays` (`outcome`,`session_end`);
