@@ -158,7 +158,8 @@ export const NodeConfig = z.strictObject({
    * The relay ledger (SQLite, hashes and counts only). `keepSettledMs`: how long the rows of a
    * session whose claim settled (proven or rejected), and refused relays of a session past its
    * grace, are kept before the claim loop deletes them; the claim keeps the session's totals.
-   * Without it the ledger would grow with every relay the node ever served.
+   * Without it the ledger would grow with every relay the node ever served, and the claim loop's
+   * search for sessions to claim with it.
    */
   ledger: z
     .strictObject({
@@ -166,7 +167,7 @@ export const NodeConfig = z.strictObject({
         .int()
         .min(0)
         .max(30 * 24 * 3_600_000)
-        .default(3_600_000),
+        .default(600_000),
     })
     .prefault({}),
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
