@@ -119,7 +119,10 @@ function pruneLedger(deps: ClaimLoopDeps, graceEndedBefore: number): Effect.Effe
       if (deleted < PRUNE_BATCH) break;
       yield* Effect.yieldNow();
     }
-    if (pruned > 0) deps.log.info("relay ledger pruned", { rows: pruned });
+    if (pruned > 0) {
+      deps.metrics.ledgerPruned.inc({}, pruned);
+      deps.log.info("relay ledger pruned", { rows: pruned });
+    }
   });
 }
 

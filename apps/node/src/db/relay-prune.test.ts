@@ -4,7 +4,7 @@ import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { answered, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
 import { claimPass } from "../claims/claim-loop.js";
-import type { NodeMetrics } from "../metrics/node-metrics.js";
+import { makeNodeMetrics } from "../metrics/node-metrics.js";
 import { ClaimStore } from "./claim-store.js";
 import { RelayStore } from "./relay-store.js";
 import { claims, relays } from "./schema.js";
@@ -95,6 +95,7 @@ describe("pruning the node's relay ledger", () => {
 
   it("is part of each claim pass, after the claims' own steps, keeping rows `keepSettledMs` past settling", async () => {
     const { store, claimStore, left, close } = await ledger();
+    const metrics = makeNodeMetrics();
     const pass = (now: number, keepSettledMs: number) =>
       Effect.runPromise(
         claimPass({
@@ -104,7 +105,7 @@ describe("pruning the node's relay ledger", () => {
           // Session s2 has not ended (or its grace) at any `now` here: no claim is built for it.
           session: { mode: "time", genesisMs: 0, sessionLengthMs: 1_000_000, graceMs: 1_000 },
           gateways: new Map(),
-          metrics: {} as NodeMetrics,
+          metrics,
           log: createLogger({ app: "node", level: "error" }),
           now: () => now,
           keepSettledMs,
@@ -112,8 +113,10 @@ describe("pruning the node's relay ledger", () => {
       );
     await pass(150, 100);
     expect(left()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(metrics.registry.render()).not.toMatch(/pocket_node_ledger_pruned_total [1-9]/);
     await pass(200, 100);
     expect(left()).toEqual([4, 5, 6]);
+    expect(metrics.registry.render()).toMatch(/pocket_node_ledger_pruned_total 4\b/);
     await close();
   });
 });

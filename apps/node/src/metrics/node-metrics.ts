@@ -25,6 +25,10 @@ export function makeNodeMetrics() {
     ),
     inFlight: registry.gauge("pocket_node_backend_in_flight", "Relays running on a backend, by backend"),
     claims: registry.counter("pocket_node_claims_total", "Claims by gateway and status"),
+    ledgerPruned: registry.counter(
+      "pocket_node_ledger_pruned_total",
+      "Relay rows deleted from the ledger once no claim needs them",
+    ),
     inputCounts: registry.counter(
       "pocket_node_input_counts_total",
       "Text relays by how their input was counted: gateway (its signed count taken), audit (counted and compared with it), node (counted)",
