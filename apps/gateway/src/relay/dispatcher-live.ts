@@ -124,21 +124,32 @@ const make = Effect.gen(function* () {
         if (slow) ctx.metrics.hedges.inc();
         launch(other);
       };
+      // Callbacks run from timers and promise reactions: a throw there (a bug) ends the round as a
+      // defect instead of escaping to the event loop.
+      const guarded = (f: () => void) => {
+        try {
+          f();
+        } catch (defect) {
+          end(Effect.die(defect));
+        }
+      };
       const launch = (route: Route) => {
         running += 1;
         cancels.push(
-          startUnaryAttempt(ctx, route, request, kind, (result) => {
-            running -= 1;
-            if ("defect" in result) return end(Effect.die(result.defect));
-            if (result.ok) return end(Effect.succeed({ answer: result.answer }));
-            failures.push(result.failure);
-            if (isCallerError(result.failure)) return end(Effect.succeed({ refused: result.failure }));
-            if (!hedged) return hedge(false);
-            if (running === 0) end(Effect.succeed(undefined));
-          }),
+          startUnaryAttempt(ctx, route, request, kind, (result) =>
+            guarded(() => {
+              running -= 1;
+              if ("defect" in result) return end(Effect.die(result.defect));
+              if (result.ok) return end(Effect.succeed({ answer: result.answer }));
+              failures.push(result.failure);
+              if (isCallerError(result.failure)) return end(Effect.succeed({ refused: result.failure }));
+              if (!hedged) return hedge(false);
+              if (running === 0) end(Effect.succeed(undefined));
+            }),
+          ),
         );
       };
-      if (hedgeAfterMs !== undefined) stopTimer = hedgeTimer(hedgeAfterMs, () => hedge(true));
+      if (hedgeAfterMs !== undefined) stopTimer = hedgeTimer(hedgeAfterMs, () => guarded(() => hedge(true)));
       launch(first);
       return Effect.sync(() => {
         if (ended) return;

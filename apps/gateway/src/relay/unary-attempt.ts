@@ -74,40 +74,43 @@ export function startUnaryAttempt(
     timedOut = true;
     controller.abort(new Error(`no answer in ${timeoutMs} ms`));
   }, timeoutMs);
+  // Every reaction guarded: a throw (a bug) ends the attempt as a defect, never as an unhandled
+  // rejection.
+  const settle = (f: () => void) => {
+    clearTimeout(timer);
+    if (finished) return;
+    try {
+      f();
+    } catch (defect) {
+      end({ defect });
+    }
+  };
   client.relay.mutate(envelope, { signal: controller.signal }).then(
-    (raw) => {
-      clearTimeout(timer);
-      if (finished) return;
-      let checked: Checked;
-      try {
-        checked = checkAnswer(ctx, route, request, kind, raw, { requestHash, started, check });
-      } catch (defect) {
-        end({ defect });
-        return;
-      }
-      if (checked.ok) end(checked);
-      else fail(checked.failure);
-    },
-    (e: unknown) => {
-      clearTimeout(timer);
-      if (finished) return;
-      if (timedOut) {
+    (raw) =>
+      settle(() => {
+        const checked = checkAnswer(ctx, route, request, kind, raw, { requestHash, started, check });
+        if (checked.ok) end(checked);
+        else fail(checked.failure);
+      }),
+    (e: unknown) =>
+      settle(() => {
+        if (timedOut) {
+          fail(
+            new NodeUnreachable({
+              nodeAddress: address,
+              timedOut: true,
+              detail: `no answer in ${timeoutMs} ms`,
+            }),
+          );
+          return;
+        }
+        const coded = transportFailure(e);
         fail(
-          new NodeUnreachable({
-            nodeAddress: address,
-            timedOut: true,
-            detail: `no answer in ${timeoutMs} ms`,
-          }),
+          coded === undefined
+            ? unreachable(address, e)
+            : judgeRefusal(address, { ...coded, signed: false }, check),
         );
-        return;
-      }
-      const coded = transportFailure(e);
-      fail(
-        coded === undefined
-          ? unreachable(address, e)
-          : judgeRefusal(address, { ...coded, signed: false }, check),
-      );
-    },
+      }),
   );
   return () => {
     if (finished) return;
