@@ -53,7 +53,7 @@ async function nodesAnnounced(gateways: readonly Child<{ url: string }>[], count
         const ready = (await (await fetch(`${gateway.info.url}/ready`)).json()) as {
           services?: Record<string, { tiers?: Record<string, number> }>;
         };
-        seen = ready.services?.["llama-2-13b"]?.tiers?.standard ?? 0;
+        seen = ready.services?.[modelOf("pocket")]?.tiers?.standard ?? 0;
       } catch {
         seen = 0;
       }

@@ -105,12 +105,16 @@ const make = Effect.gen(function* () {
       let hedged = hedgeAfterMs === undefined;
       const cancels: (() => void)[] = [];
       let stopTimer: (() => void) | undefined;
-      const end = (outcome: Effect.Effect<Outcome | undefined>) => {
-        if (ended) return;
+      /** Ends the round once: the timer stopped, every attempt still running cancelled. */
+      const stop = () => {
+        if (ended) return false;
         ended = true;
         stopTimer?.();
         for (const cancel of cancels) cancel();
-        resume(outcome);
+        return true;
+      };
+      const end = (outcome: Effect.Effect<Outcome | undefined>) => {
+        if (stop()) resume(outcome);
       };
       const hedge = (slow: boolean) => {
         if (hedged || ended) return;
@@ -151,12 +155,7 @@ const make = Effect.gen(function* () {
       };
       if (hedgeAfterMs !== undefined) stopTimer = hedgeTimer(hedgeAfterMs, () => guarded(() => hedge(true)));
       launch(first);
-      return Effect.sync(() => {
-        if (ended) return;
-        ended = true;
-        stopTimer?.();
-        for (const cancel of cancels) cancel();
-      });
+      return Effect.sync(stop);
     });
 
   /** Customer text relays (never pinned to a node) feed the traffic mix that probes imitate. */
