@@ -66,6 +66,16 @@ const plan = {
       ? PLANS[mode].scale
       : { ...PLANS[mode].scale, streams: values.streams.split(",").map(Number) },
 };
+/** A flag that counts processes: a whole number from 1 to 64, or the run stops with what was wrong. */
+function processCount(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    console.error(`--${flag} takes a whole number from 1 to 64, not "${value}"`);
+    process.exit(2);
+  }
+  return n;
+}
 const soakSeconds = values["soak-seconds"] === undefined ? plan.soak.seconds : Number(values["soak-seconds"]);
 const results = fileURLToPath(new URL("../../../bench/results/", import.meta.url));
 const log = (line: string) =>
@@ -102,9 +112,9 @@ async function main() {
       rpm: values["key-rpm"] === undefined ? undefined : Number(values["key-rpm"]),
       tpm: values["key-tpm"] === undefined ? undefined : Number(values["key-tpm"]),
     },
-    gateways: values.gateways === undefined ? undefined : Number(values.gateways),
-    nodeWorkers: values["node-workers"] === undefined ? undefined : Number(values["node-workers"]),
-    nodes: values.nodes === undefined ? undefined : Number(values.nodes),
+    gateways: processCount("gateways", values.gateways),
+    nodeWorkers: processCount("node-workers", values["node-workers"]),
+    nodes: processCount("nodes", values.nodes),
   });
   for (const note of systems.notes) log(note);
   const metrics = new Metrics();
