@@ -53,6 +53,19 @@ describe("gateway config", () => {
     expect(error.problems.join("\n")).toMatch(/adminToken/);
     expect(error.problems.join("\n")).toMatch(/surprise/);
   });
+
+  it("refuses height-based sessions, which it cannot keep without a chain, and says what to use", async () => {
+    const error = await Effect.runPromise(
+      Effect.flip(
+        loadGatewayConfig(undefined, {
+          POCKET_GATEWAY__ROUTING__SESSION: '{"mode":"height","blocksPerSession":4,"graceBlocks":1}',
+        }),
+      ),
+    );
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^routing\.session: height-based sessions .*mode: "time"/),
+    ]);
+  });
 });
 
 describe("gateway key", () => {

@@ -1,4 +1,4 @@
-import { SessionParams } from "@pocket-ai/protocol";
+import { ClockSessionParams } from "@pocket-ai/protocol";
 import { Context, Layer } from "effect";
 import { z } from "zod";
 
@@ -11,7 +11,12 @@ const ms = (max: number) => z.number().int().min(0).max(max);
  */
 export const RoutingConfig = z.strictObject({
   /** Must equal the nodes' `session`: nodes refuse relays whose header they cannot recompute. */
-  session: SessionParams.default({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 }),
+  session: ClockSessionParams.default({
+    mode: "time",
+    genesisMs: 0,
+    sessionLengthMs: 600_000,
+    graceMs: 60_000,
+  }),
   /** How many of a service's candidates each session selects (sent to nodes in the registration ack). */
   nodesPerSession: z.number().int().min(1).max(10_000).default(24),
   /** Per `service:tier` (or `*:tier`) timeout overrides in ms; otherwise the tier's own `timeoutMs`. */

@@ -1,4 +1,4 @@
-import { CatalogOverrides, PoktAddress, SessionParams } from "@pocket-ai/protocol";
+import { CatalogOverrides, ClockSessionParams, PoktAddress } from "@pocket-ai/protocol";
 import { TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
@@ -122,7 +122,12 @@ export const NodeConfig = z.strictObject({
   dataDir: z.string().default("./.data/node"),
   gateways: z.array(GatewayLink).default([]),
   /** Must match the gateways' session parameters (they are checked at registration). */
-  session: SessionParams.default({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 }),
+  session: ClockSessionParams.default({
+    mode: "time",
+    genesisMs: 0,
+    sessionLengthMs: 600_000,
+    graceMs: 60_000,
+  }),
   services: z.array(ServedService).min(1),
   hardware: z
     .strictObject({

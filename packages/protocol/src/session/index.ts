@@ -3,6 +3,7 @@ export { SessionHeader } from "./header.js";
 export { isNodeInSession, selectSessionNodes, sessionNodeDraw } from "./select-nodes.js";
 export { deriveSessionHeader, deriveSessionId, SESSION_ID_DOMAIN } from "./session-id.js";
 export {
+  ClockSessionParams,
   SessionParams,
   type SessionWindow,
   sessionGrace,

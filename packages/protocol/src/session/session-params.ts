@@ -40,6 +40,23 @@ export const SessionParams = z.discriminatedUnion("mode", [
 export type SessionParams = z.infer<typeof SessionParams>;
 
 /**
+ * The session parameters of a process that knows the time but no chain's block height (the
+ * gateway and node apps): time mode only. Height mode there would read the clock's milliseconds as
+ * block heights and every relay would fall outside its session, so it is refused when the
+ * configuration is read, with a message that says what to use instead.
+ *
+ * @example
+ * ```ts
+ * ClockSessionParams.parse({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 });
+ * ClockSessionParams.safeParse({ mode: "height", blocksPerSession: 4, graceBlocks: 1 }).success; // false
+ * ```
+ */
+export const ClockSessionParams = SessionParams.refine((params) => params.mode === "time", {
+  message:
+    'height-based sessions need a chain\'s block height, which this process does not read; use { mode: "time", genesisMs, sessionLengthMs, graceMs }',
+});
+
+/**
  * A session's half-open window `[start, end)`, in milliseconds or block heights.
  *
  * @example

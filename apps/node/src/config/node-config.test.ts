@@ -1,0 +1,30 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "@pocket-ai/runtime";
+import { Effect } from "effect";
+import { describe, expect, it } from "vitest";
+import { NodeConfig } from "./node-config.js";
+
+const service = "services:\n  - serviceId: llama-2-13b\n    backends:\n      - kind: dev\n";
+
+const load = (yaml: string) => {
+  const file = join(mkdtempSync(join(tmpdir(), "pocket-node-config-")), "node.yaml");
+  writeFileSync(file, yaml);
+  return loadConfig({ schema: NodeConfig, file, envPrefix: "POCKET_NODE", env: {} });
+};
+
+describe("node config", () => {
+  it("keeps time-based sessions, ten minutes by default", async () => {
+    const config = await Effect.runPromise(load(service));
+    expect(config.session).toEqual({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 });
+  });
+
+  it("refuses height-based sessions, which it cannot keep without a chain, and says what to use", async () => {
+    const error = await Effect.runPromise(
+      Effect.flip(load(`${service}session:\n  mode: height\n  blocksPerSession: 4\n  graceBlocks: 1\n`)),
+    );
+    expect(error.problems).toEqual([expect.stringMatching(/^session: height-based sessions .*mode: "time"/)]);
+    expect(error.message).toContain("node.yaml");
+  });
+});
