@@ -16,7 +16,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import {
   Accounts,
   GatewayStore,
@@ -27,15 +26,17 @@ import {
 } from "@pocket-ai/gateway/testing";
 import { createTestDatabase, findPostgresBin, startTestPostgres } from "@pocket-ai/runtime/testing";
 import { Clock, Effect, ManagedRuntime } from "effect";
+import { benchFlags } from "./cli-args.js";
 
-const { values } = parseArgs({
-  options: {
+const values = benchFlags(
+  {
     windows: { type: "string" },
     reservations: { type: "string" },
     smoke: { type: "boolean", default: false },
     "no-limits": { type: "boolean", default: false },
   },
-});
+  "bench:rate-window [--windows W,W] [--reservations N] [--smoke] [--no-limits]",
+);
 const windows = (values.windows ?? (values.smoke ? "10,100" : "100,1000,10000")).split(",").map(Number);
 const reservations = Number(values.reservations ?? (values.smoke ? 20 : 300));
 

@@ -14,22 +14,23 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { NodeConfig, startNode } from "@pocket-ai/node";
 import { addressFromPublicKey, generatePrivateKey, publicKeyFromPrivateKey } from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
 import { createTestDatabase, startTestPostgres } from "@pocket-ai/runtime/testing";
 import { Effect, Exit, Scope } from "effect";
 import { exited } from "./child-process.js";
+import { benchFlags } from "./cli-args.js";
 import { cpuSeconds } from "./proc-stats.js";
 
-const { values } = parseArgs({
-  options: {
+const values = benchFlags(
+  {
     seconds: { type: "string" },
     concurrency: { type: "string" },
     smoke: { type: "boolean", default: false },
   },
-});
+  "bench:replicas [--seconds S] [--concurrency N] [--smoke]",
+);
 const seconds = Number(values.seconds ?? (values.smoke ? 2 : 20));
 const concurrency = Number(values.concurrency ?? (values.smoke ? 8 : 32));
 const ADMIN_TOKEN = "bench-admin-token-0123456789";

@@ -1,19 +1,83 @@
-import { plainSql, type SqlClient } from "@pocket-ai/runtime";
+import { PlainSql, type PlainSqlValue, type SqlClient } from "@pocket-ai/runtime";
 import type { relays } from "./schema.js";
 
 /** One relay's ledger row: counts, prices, hashes — never prompt or output text. */
 export type RelayRow = typeof relays.$inferInsert;
 
+/** The ledger's columns, in the order of its statements' values, each with its value in a row. */
+const COLUMNS: ReadonlyArray<readonly [string, (r: RelayRow) => PlainSqlValue]> = [
+  ["request_hash", (r) => r.requestHash],
+  ["application_id", (r) => r.applicationId],
+  ["key_id", (r) => r.keyId],
+  ["service_id", (r) => r.serviceId],
+  ["tier", (r) => r.tier],
+  ["operation", (r) => r.operation],
+  ["node_address", (r) => r.nodeAddress ?? null],
+  ["session_id", (r) => r.sessionId],
+  ["session_number", (r) => r.sessionNumber],
+  ["outcome", (r) => r.outcome],
+  ["error_code", (r) => r.errorCode ?? null],
+  ["leaf_hash", (r) => r.leafHash ?? null],
+  ["compute_units", (r) => r.computeUnits ?? 0],
+  ["input_tokens", (r) => r.inputTokens ?? 0],
+  ["output_tokens", (r) => r.outputTokens ?? 0],
+  ["images", (r) => r.images ?? 0],
+  ["attempts", (r) => r.attempts ?? 1],
+  ["latency_ms", (r) => r.latencyMs ?? 0],
+  ["ttft_ms", (r) => r.ttftMs ?? null],
+  ["stream", (r) => r.stream ?? false],
+  ["created_at", (r) => r.createdAt],
+];
+const NAMES = COLUMNS.map(([name]) => name).join(", ");
+const valuesOf = (r: RelayRow): PlainSqlValue[] => COLUMNS.map(([, value]) => value(r));
+
+/**
+ * Literal parts for a {@link PlainSql} built here rather than by a template: compiled once, as a
+ * template's are, because the array is made once.
+ */
+const partsOf = (parts: readonly string[]) =>
+  Object.freeze(Object.assign([...parts], { raw: parts })) as unknown as TemplateStringsArray;
+
+const commas = (n: number) => Array.from({ length: n }, () => ", ");
+
+const INSERT = partsOf([
+  `insert into relays (${NAMES}, price_micro_usd) values (`,
+  ...commas(COLUMNS.length),
+  ") on conflict (request_hash) do nothing",
+]);
+
 /** Inserts a relay's row unless its request hash is already in the ledger; returns 1 if inserted, else 0. */
 export function insertRelayRow(db: SqlClient, r: RelayRow): Promise<number> {
-  return db.run(plainSql`insert into relays
-    (request_hash, application_id, key_id, service_id, tier, operation, node_address, session_id,
-     session_number, outcome, error_code, leaf_hash, compute_units, input_tokens, output_tokens,
-     images, price_micro_usd, attempts, latency_ms, ttft_ms, stream, created_at)
-    values (${r.requestHash}, ${r.applicationId}, ${r.keyId}, ${r.serviceId}, ${r.tier}, ${r.operation},
-     ${r.nodeAddress ?? null}, ${r.sessionId}, ${r.sessionNumber}, ${r.outcome}, ${r.errorCode ?? null},
-     ${r.leafHash ?? null}, ${r.computeUnits ?? 0}, ${r.inputTokens ?? 0}, ${r.outputTokens ?? 0},
-     ${r.images ?? 0}, ${r.priceMicroUsd ?? 0}, ${r.attempts ?? 1}, ${r.latencyMs ?? 0}, ${r.ttftMs ?? null},
-     ${r.stream ?? false}, ${r.createdAt})
-    on conflict (request_hash) do nothing`);
+  return db.run(new PlainSql(INSERT, [...valuesOf(r), r.priceMicroUsd ?? 0]));
+}
+
+const CHARGED = ' select charged as "charged" from charge';
+const withRow = new WeakMap<TemplateStringsArray, TemplateStringsArray>();
+const withoutRow = new WeakMap<TemplateStringsArray, TemplateStringsArray>();
+
+/**
+ * PostgreSQL: `head`, a `with` list whose last query is named `charge` and has a `charged` column,
+ * then, with `row`, one more query of that list that inserts the row priced at `charge.charged`
+ * (no row when `charge` has none), then `select charged from charge`. A row already in the ledger
+ * fails the whole statement with a unique violation on `relays_pkey`, which rolls all of it back.
+ */
+export function closeWithCharge(head: PlainSql, row: RelayRow | undefined): PlainSql {
+  const cache = row === undefined ? withoutRow : withRow;
+  let parts = cache.get(head.parts);
+  if (parts === undefined) {
+    const last = head.parts.length - 1;
+    const before = head.parts.slice(0, last);
+    parts = partsOf(
+      row === undefined
+        ? [...before, `${head.parts[last]}${CHARGED}`]
+        : [
+            ...before,
+            `${head.parts[last]}, ledger as (insert into relays (${NAMES}, price_micro_usd) select `,
+            ...commas(COLUMNS.length - 1),
+            `, charged from charge)${CHARGED}`,
+          ],
+    );
+    cache.set(head.parts, parts);
+  }
+  return new PlainSql(parts, row === undefined ? head.values : [...head.values, ...valuesOf(row)]);
 }

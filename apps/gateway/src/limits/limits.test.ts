@@ -1,9 +1,12 @@
 import { describe, expect, it } from "@effect/vitest";
+import { plainSql } from "@pocket-ai/runtime";
 import { Effect, Exit, TestClock } from "effect";
 import { accountsTest } from "../../test/support/accounts-test-layer.js";
 import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import { Accounts } from "../accounts/accounts.js";
 import type { KeyLimits } from "../accounts/records.js";
+import { GatewayStore } from "../db/database.js";
+import type { RelayRow } from "../db/relay-rows.js";
 import { Limits } from "./limits.js";
 
 const failure = <A, E>(exit: Exit.Exit<A, E>) =>
@@ -71,6 +74,67 @@ describe.each(STORE_DIALECTS)("Limits on %s", (dialect) => {
         expect(yield* limits.settle(r, { tokens: 1, costMicroUsd: 5_000 })).toBe(1_000);
         expect(yield* limits.usage(key.keyId)).toMatchObject({ spentMicroUsd: 1_000, remainingMicroUsd: 0 });
       }).pipe(Effect.provide(accountsTest(dialect))),
+    );
+
+    it.effect(
+      "writes the ledger row with the charge, and a second settlement of the same relay charges nothing",
+      () =>
+        Effect.gen(function* () {
+          const { key, limits, accounts } = yield* keyWith({ budgetMicroUsd: 1_000, rpm: 10 });
+          const row = (price: number): RelayRow => ({
+            requestHash: "ab".repeat(32),
+            applicationId: key.applicationId,
+            keyId: key.keyId,
+            serviceId: "llama-2-13b",
+            tier: "standard",
+            operation: "chat",
+            nodeAddress: "pokt1node",
+            sessionId: "cd".repeat(32),
+            sessionNumber: 7,
+            outcome: "ok",
+            leafHash: "ef".repeat(32),
+            computeUnits: 3,
+            inputTokens: 20,
+            outputTokens: 5,
+            priceMicroUsd: price,
+            latencyMs: 12,
+            createdAt: 1_000,
+          });
+          const first = yield* limits.reserve(key, { tokens: 100, costMicroUsd: 600 });
+          // Capped by the budget, and the row carries what was charged, not what was asked.
+          expect(yield* limits.settle(first, { tokens: 25, costMicroUsd: 5_000 }, row)).toBe(1_000);
+          const db = yield* GatewayStore;
+          const rows = yield* Effect.promise(() =>
+            db.all<{ price: number; tokens: number; units: number; node: string }>(plainSql`
+            select price_micro_usd as "price", input_tokens + output_tokens as "tokens",
+              compute_units as "units", node_address as "node" from relays`),
+          );
+          expect(rows).toEqual([{ price: 1_000, tokens: 25, units: 3, node: "pokt1node" }]);
+          expect(yield* limits.usage(key.keyId)).toMatchObject({
+            requests: 1,
+            tokens: 25,
+            spentMicroUsd: 1_000,
+            reservedMicroUsd: 0,
+            window: { requests: 1, tokens: 25 },
+          });
+
+          yield* accounts.updateKey(key.keyId, { budgetMicroUsd: 10_000 });
+          const second = yield* limits.reserve(key, { tokens: 100, costMicroUsd: 600 });
+          const duplicate = yield* Effect.exit(limits.settle(second, { tokens: 25, costMicroUsd: 600 }, row));
+          expect(Exit.isFailure(duplicate)).toBe(true);
+          // Nothing of the second settlement stayed: the hold is still there to release, not spent.
+          expect(yield* limits.usage(key.keyId)).toMatchObject({
+            requests: 1,
+            spentMicroUsd: 1_000,
+            reservedMicroUsd: 600,
+            window: { requests: 2, tokens: 125 },
+          });
+          yield* limits.release(second);
+          expect(yield* limits.usage(key.keyId)).toMatchObject({
+            reservedMicroUsd: 0,
+            window: { requests: 1 },
+          });
+        }).pipe(Effect.provide(accountsTest(dialect))),
     );
 
     it.effect("rate-limits by RPM and TPM with a retry delay, over a sliding minute", () =>
