@@ -3,7 +3,7 @@ import { and, eq, is, lte, Param, Placeholder, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { Effect } from "effect";
 import { type NodeStoreError, storeError, storeWrite } from "./node-store-error.js";
-import { claims, type nodeSchema, relays } from "./schema.js";
+import { claims, ledgerSessions, type nodeSchema, relays } from "./schema.js";
 
 export type NodeDb = BetterSQLite3Database<typeof nodeSchema>;
 
@@ -97,6 +97,9 @@ export interface AnsweredRelay {
   readonly computeUnits: number;
 }
 
+/** At most this many (session, gateway) keys are remembered as written (see `#sessionsWritten`). */
+const KNOWN_SESSIONS = 4_096;
+
 /** Admitted relays held in memory before the first sweep of the expired ones (see `admit`). */
 const FIRST_SWEEP_AT = 1_024;
 
@@ -132,6 +135,13 @@ export class RelayStore {
   /** The per-relay statements, prepared once (SQLite parses each statement once, not per relay). */
   readonly #known;
   readonly #record;
+  readonly #recordSession;
+  /**
+   * (session, gateway) keys this process has written to `ledger_sessions` (committed): their next
+   * answered relays need no insert. Cleared when it grows past {@link KNOWN_SESSIONS}, which only
+   * costs an `insert or ignore` again.
+   */
+  readonly #sessionsWritten = new Set<string>();
   /** Writes a batch of queued rows in one transaction (made once: each one made costs). */
   readonly #recordAll: (batch: readonly QueuedRow[]) => void;
   /** Admitted relays not yet answered or refused, by request hash, with when they were admitted. */
@@ -180,12 +190,46 @@ export class RelayStore {
         })
         .onConflictDoNothing(),
     );
-    const writeAll = (batch: readonly QueuedRow[]) => {
-      for (const queued of batch) this.#record.run(queued.row);
+    this.#recordSession = prepareStatement(
+      db,
+      db
+        .insert(ledgerSessions)
+        .values({
+          sessionId: p("sessionId"),
+          gatewayAddress: p("gatewayAddress"),
+          serviceId: p("serviceId"),
+          applicationAddress: p("applicationAddress"),
+          sessionNumber: p("sessionNumber"),
+          sessionEnd: p("sessionEnd"),
+        })
+        .onConflictDoNothing(),
+    );
+    // Each answered relay's (session, gateway) is written with it, in its transaction, unless this
+    // process wrote it before: a session is in `ledger_sessions` exactly when it has an answered row.
+    const writeAll = (batch: readonly QueuedRow[]): string[] => {
+      const sessions: string[] = [];
+      for (const queued of batch) {
+        const row = queued.row;
+        this.#record.run(row);
+        if (row.outcome !== "ok") continue;
+        const key = `${row.sessionId as string} ${row.gatewayAddress as string}`;
+        if (this.#sessionsWritten.has(key) || sessions.includes(key)) continue;
+        this.#recordSession.run(row);
+        sessions.push(key);
+      }
+      return sessions;
     };
     const native = nativeClient(db)?.transaction(writeAll);
-    this.#recordAll =
-      native !== undefined ? (batch) => native(batch) : (batch) => db.transaction(() => writeAll(batch));
+    const inTransaction =
+      native !== undefined
+        ? (batch: readonly QueuedRow[]) => native(batch)
+        : (batch: readonly QueuedRow[]) => db.transaction(() => writeAll(batch));
+    this.#recordAll = (batch) => {
+      const sessions = inTransaction(batch);
+      // Only once committed: a batch rolled back wrote no session.
+      if (this.#sessionsWritten.size + sessions.length > KNOWN_SESSIONS) this.#sessionsWritten.clear();
+      for (const key of sessions) this.#sessionsWritten.add(key);
+    };
   }
 
   /**
@@ -332,7 +376,7 @@ export class RelayStore {
       failed = new Map();
       for (const queued of batch) {
         try {
-          this.#record.run(queued.row);
+          this.#recordAll([queued]);
         } catch (e) {
           failed.set(queued, e);
         }
@@ -385,20 +429,19 @@ export class RelayStore {
     sessionEnd: number;
   }[] {
     return this.db
-      .selectDistinct({
-        sessionId: relays.sessionId,
-        gatewayAddress: relays.gatewayAddress,
-        serviceId: relays.serviceId,
-        applicationAddress: relays.applicationAddress,
-        sessionNumber: relays.sessionNumber,
-        sessionEnd: relays.sessionEnd,
+      .select({
+        sessionId: ledgerSessions.sessionId,
+        gatewayAddress: ledgerSessions.gatewayAddress,
+        serviceId: ledgerSessions.serviceId,
+        applicationAddress: ledgerSessions.applicationAddress,
+        sessionNumber: ledgerSessions.sessionNumber,
+        sessionEnd: ledgerSessions.sessionEnd,
       })
-      .from(relays)
+      .from(ledgerSessions)
       .where(
         and(
-          eq(relays.outcome, "ok"),
-          lte(relays.sessionEnd, endedBefore),
-          sql`NOT EXISTS (SELECT 1 FROM ${claims} c WHERE c.session_id = ${relays.sessionId} AND c.gateway_address = ${relays.gatewayAddress})`,
+          lte(ledgerSessions.sessionEnd, endedBefore),
+          sql`NOT EXISTS (SELECT 1 FROM ${claims} c WHERE c.session_id = ${ledgerSessions.sessionId} AND c.gateway_address = ${ledgerSessions.gatewayAddress})`,
         ),
       )
       .all();
@@ -422,6 +465,12 @@ export class RelayStore {
           where c.status in ('proven', 'rejected') and c.updated_at <= ${settledBefore}
           limit ${limit})`).changes;
       if (settled >= limit) return settled;
+      // Every row of those claims is gone: their sessions leave the claim loop's search table too.
+      this.db.run(sql`
+        delete from ${ledgerSessions} where exists (
+          select 1 from ${claims} c
+          where c.session_id = ${ledgerSessions.sessionId} and c.gateway_address = ${ledgerSessions.gatewayAddress}
+            and c.status in ('proven', 'rejected') and c.updated_at <= ${settledBefore})`);
       const refused = this.db.run(sql`
         delete from relays where rowid in (
           select rowid from relays where session_end <= ${endedBefore} and outcome = 'error'

@@ -38,6 +38,28 @@ export const relays = sqliteTable(
 );
 
 /**
+ * One row per (session, gateway) that has an answered relay in the ledger, written in the same
+ * transaction as the first such relay's row: the claim loop's search for ended sessions to claim
+ * reads these, one row per session, instead of every answered relay (hundreds of thousands per
+ * session on a busy node). Deleted with the relay rows of its settled claim.
+ */
+export const ledgerSessions = sqliteTable(
+  "ledger_sessions",
+  {
+    sessionId: text("session_id").notNull(),
+    gatewayAddress: text("gateway_address").notNull(),
+    serviceId: text("service_id").notNull(),
+    applicationAddress: text("application_address").notNull(),
+    sessionNumber: integer("session_number").notNull(),
+    sessionEnd: integer("session_end").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.gatewayAddress] }),
+    index("ledger_sessions_end").on(t.sessionEnd),
+  ],
+);
+
+/**
  * One claim per (session, gateway): built when the session's window (plus grace) has passed,
  * submitted, then proven when the gateway reveals the proof seed. Retried with backoff; the row
  * is the state that survives restarts.
@@ -69,4 +91,4 @@ export const claims = sqliteTable(
   ],
 );
 
-export const nodeSchema = { relays, claims };
+export const nodeSchema = { relays, ledgerSessions, claims };

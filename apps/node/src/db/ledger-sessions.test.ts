@@ -1,0 +1,120 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openSqlite } from "@pocket-ai/runtime";
+import { Effect, Exit, Scope } from "effect";
+import { describe, expect, it } from "vitest";
+import { answered, ledgerFile, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
+import { ClaimStore } from "./claim-store.js";
+import { RelayStore } from "./relay-store.js";
+import { ledgerSessions, nodeSchema, relays } from "./schema.js";
+
+const hash = (i: number) => i.toString(16).padStart(64, "0");
+
+const record = (store: RelayStore, i: number, over: Partial<typeof relay>, ok: boolean) =>
+  Effect.gen(function* () {
+    const requestHash = hash(i);
+    expect(yield* store.admit({ ...relay, ...over, requestHash }, 1)).toBe(true);
+    if (ok) yield* store.answer(requestHash, { ...answered, leafHash: hash(1_000 + i) }, 2);
+    else yield* store.refuse(requestHash, "TIMEOUT", 2);
+  });
+
+const claimOf = (sessionId: string, gatewayAddress: string) => ({
+  sessionId,
+  gatewayAddress,
+  serviceId: relay.serviceId,
+  applicationAddress: relay.applicationAddress,
+  sessionNumber: 1,
+  sessionEnd: 10,
+  root: "00".repeat(40),
+  relayCount: 1,
+  computeUnits: "16",
+  nextAttemptAt: 1_000_000,
+  updatedAt: 20,
+});
+
+const keys = (rows: readonly { sessionId: string; gatewayAddress: string }[]) =>
+  rows.map((r) => `${r.sessionId}/${r.gatewayAddress}`).sort();
+
+describe("the sessions the claim loop searches", () => {
+  it("are the (session, gateway) pairs with an answered relay, ended and not yet claimed", async () => {
+    const { db, close } = await openLedger();
+    const store = new RelayStore(db);
+    const claimStore = new ClaimStore(db);
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        // Answered relays of one pair, in one group commit and in later ones.
+        yield* Effect.all([record(store, 0, {}, true), record(store, 1, {}, true)], { concurrency: "unbounded" });
+        yield* record(store, 2, {}, true);
+        yield* record(store, 3, { gatewayAddress: "gw2" }, true);
+        // Only refused: nothing to claim.
+        yield* record(store, 4, { sessionId: "s3" }, false);
+        // Answered, but its session ends later.
+        yield* record(store, 5, { sessionId: "s2", sessionEnd: 1_000 }, true);
+      }),
+    );
+    expect(keys(store.unclaimedSessions(10))).toEqual(["s1/gw", "s1/gw2"]);
+    expect(store.unclaimedSessions(10)[0]).toMatchObject({
+      serviceId: relay.serviceId,
+      applicationAddress: relay.applicationAddress,
+      sessionNumber: 1,
+      sessionEnd: 10,
+    });
+    expect(keys(store.unclaimedSessions(1_000))).toEqual(["s1/gw", "s1/gw2", "s2/gw"]);
+    expect(db.select().from(ledgerSessions).all()).toHaveLength(3);
+
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        yield* claimStore.insertBuilt(claimOf("s1", "gw"));
+        yield* claimStore.insertBuilt(claimOf("s1", "gw2"));
+      }),
+    );
+    expect(keys(store.unclaimedSessions(1_000))).toEqual(["s2/gw"]);
+
+    // A settled claim's rows are pruned, and its pair leaves the table with them; an unsettled one stays.
+    await Effect.runPromise(claimStore.settled("s1", "gw", "proven", "42", null, 100));
+    expect(await Effect.runPromise(store.prune(100, 9, 100))).toBe(3);
+    expect(keys(db.select().from(ledgerSessions).all())).toEqual(["s1/gw2", "s2/gw"]);
+    await close();
+  });
+
+  it("a ledger written before the table gets it filled when it opens", async () => {
+    const full = fileURLToPath(new URL("../../drizzle", import.meta.url));
+    const before = mkdtempSync(join(tmpdir(), "pocket-node-migrations-"));
+    cpSync(full, before, { recursive: true });
+    const journal = JSON.parse(readFileSync(join(full, "meta", "_journal.json"), "utf8"));
+    const at = journal.entries.findIndex((e: { tag: string }) => e.tag === "0002_ledger_sessions");
+    expect(at).toBeGreaterThan(0);
+    writeFileSync(
+      join(before, "meta", "_journal.json"),
+      JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }),
+    );
+    const file = ledgerFile();
+    const open = async (migrationsFolder: string) => {
+      const scope = Effect.runSync(Scope.make());
+      const { db } = await Effect.runPromise(
+        Scope.extend(openSqlite({ file, schema: nodeSchema, migrationsFolder }), scope),
+      );
+      return { db, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
+    };
+    const old = await open(before);
+    const row = (i: number, sessionId: string, outcome: "ok" | "error") => ({
+      ...relay,
+      requestHash: hash(i),
+      sessionId,
+      outcome,
+      createdAt: 1,
+    });
+    old.db
+      .insert(relays)
+      .values([row(0, "s1", "ok"), row(1, "s1", "ok"), row(2, "s2", "error"), row(3, "s3", "ok")])
+      .run();
+    await old.close();
+
+    const now = await open(full);
+    const store = new RelayStore(now.db);
+    expect(keys(store.unclaimedSessions(10))).toEqual(["s1/gw", "s3/gw"]);
+    await now.close();
+  });
+});
