@@ -12,6 +12,7 @@ import { AccountsConfig } from "../accounts/accounts-config.js";
 import { AccountsLive } from "../accounts/index.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
 import { GatewayStore, type StoreLocation } from "../db/database.js";
+import { rebuildBuckets } from "./budget-ledger.js";
 import { Limits, STALE_RESERVATION_MS } from "./limits.js";
 
 const PRICE = 750;
@@ -158,6 +159,52 @@ describe.each(STORE_DIALECTS)("budget reservations under concurrency on %s", (di
           spentMicroUsd: 0,
         });
         await later.dispose();
+      });
+
+      it("a settlement that waited on a key's limit change corrects the rebuilt bucket, so the window holds", async () => {
+        const where = await location();
+        const runtime = gateway(where);
+        const key = await runtime.runPromise(
+          Effect.gen(function* () {
+            const accounts = yield* Accounts;
+            const app = yield* accounts.createApplication({ name: "Acme" });
+            const { secret } = yield* accounts.createKey(app.id, { name: "k", tpm: 10_000 });
+            return yield* accounts.authenticate(secret);
+          }),
+        );
+        const reservation = await runtime.runPromise(
+          Effect.flatMap(Limits, (l) => l.reserve(key, { tokens: 100, costMicroUsd: 0 })),
+        );
+        // An operator's limit change on another connection: the key's row locked, its buckets
+        // rebuilt from its rows, committed only once the settlement waits on that lock.
+        const operator = ManagedRuntime.make(GatewayStore.layer(where));
+        const db = await operator.runPromise(GatewayStore);
+        let settling: Promise<number> | undefined;
+        await db.transaction(async (tx) => {
+          await tx.run(sql`update api_keys set tpm = 20000 where id = ${key.keyId}`);
+          settling = runtime.runPromise(
+            Effect.flatMap(Limits, (l) => l.settle(reservation, { tokens: 10, costMicroUsd: 0 })),
+          );
+          for (;;) {
+            const waiting = await db.get<{ n: number }>(sql`
+              select count(*)::int as "n" from pg_stat_activity
+              where wait_event_type = 'Lock' and query like '%with closed as%'`);
+            if ((waiting?.n ?? 0) > 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          await rebuildBuckets(tx, key.keyId, reservation.createdAt);
+        });
+        expect(await settling).toBe(0);
+        const bucket = await db.get<{ tokens: number }>(
+          sql`select cast(sum(tokens) as int) as "tokens" from key_rate_buckets where key_id = ${key.keyId}`,
+        );
+        expect(bucket?.tokens).toBe(10);
+        expect((await runtime.runPromise(usage(key.keyId))).window).toMatchObject({
+          requests: 1,
+          tokens: 10,
+        });
+        await operator.dispose();
+        await runtime.dispose();
       });
     }
   });

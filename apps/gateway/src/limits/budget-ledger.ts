@@ -294,10 +294,15 @@ async function settleInOneStatement(
           else least(${actual}::bigint, greatest(0, budget - spent - reserved + ${reserved}::bigint)) end as charged
         from held
       ), bucket as (
-        update key_rate_buckets set tokens = tokens - ${settled.reservedTokens - tokens}::bigint
-        where key_id = ${keyId} and "second" = (select at / ${BUCKET_MS}::bigint from closed)
-          and ${settled.reservedTokens - tokens}::bigint <> 0
+        -- An upsert, not an UPDATE: the statement reads tables as they were when it started, and
+        -- a limit change it waited for on the key's lock may have rebuilt the bucket since; the
+        -- conflict finds the rebuilt row all the same. Only a bucket still in the window: a limited
+        -- key has one for each of its reservations there.
+        insert into key_rate_buckets (key_id, "second", requests, tokens)
+        select ${keyId}, at / ${BUCKET_MS}::bigint, 0, ${tokens - settled.reservedTokens}::bigint from closed
+        where ${tokens - settled.reservedTokens}::bigint <> 0 and at / ${BUCKET_MS}::bigint >= ${firstBucket(settled.now)}::bigint
           and exists (select 1 from charge where rpm is not null or tpm is not null)
+        on conflict (key_id, "second") do update set tokens = key_rate_buckets.tokens + excluded.tokens
       ), spend as (
         update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved}::bigint,
           spent_micro_usd = spent_micro_usd + (select charged from charge),
