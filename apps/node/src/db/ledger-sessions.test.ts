@@ -45,7 +45,9 @@ describe("the sessions the claim loop searches", () => {
     await Effect.runPromise(
       Effect.gen(function* () {
         // Answered relays of one pair, in one group commit and in later ones.
-        yield* Effect.all([record(store, 0, {}, true), record(store, 1, {}, true)], { concurrency: "unbounded" });
+        yield* Effect.all([record(store, 0, {}, true), record(store, 1, {}, true)], {
+          concurrency: "unbounded",
+        });
         yield* record(store, 2, {}, true);
         yield* record(store, 3, { gatewayAddress: "gw2" }, true);
         // Only refused: nothing to claim.
