@@ -1,16 +1,20 @@
 import { generateKeyPair, relayRequestHash } from "@pocket-ai/protocol";
 import { afterEach, describe, expect, it } from "vitest";
+import { type FakeA1111, startFakeA1111 } from "./fakes/fake-a1111.js";
 import { latch, until } from "./fakes/fake-server.js";
 import { type FakeTextEngine, startFakeVllm } from "./fakes/fake-vllm.js";
 import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
 
 let harness: NodeHarness | undefined;
 let fake: FakeTextEngine | undefined;
+let painter: FakeA1111 | undefined;
 afterEach(async () => {
   await harness?.stop();
   await fake?.close();
+  await painter?.close();
   harness = undefined;
   fake = undefined;
+  painter = undefined;
 });
 
 const gw = new TestGateway();
@@ -342,5 +346,44 @@ describe("a node in front of real HTTP engines", () => {
       gw.request({ model: "llama-2-13b", prompt: "Hi", max_tokens: 2 }),
     );
     expect(response.error?.code).toBe("UNKNOWN_GATEWAY");
+  });
+});
+
+describe("a node in front of an AUTOMATIC1111 engine", () => {
+  const images = (response: { payload?: unknown }) => (response.payload as { data?: unknown[] }).data?.length;
+
+  it("signs the count of images made and their weight in standard images, and never an answer short of the images asked", async () => {
+    painter = await startFakeA1111();
+    harness = await startTestNode({
+      services: [
+        {
+          serviceId: "stable-diffusion",
+          tiers: ["standard"],
+          backends: [{ kind: "a1111", url: painter.url }],
+        },
+      ],
+    });
+    const ask = (body: Record<string, unknown>) =>
+      harness!.client.relay.mutate(
+        gw.request(
+          { prompt: "a lighthouse", ...body },
+          { operation: "images.generations", serviceId: "stable-diffusion" },
+        ),
+      );
+    const two = await ask({ size: "512x512", n: 2 });
+    expect(two.outcome).toBe("ok");
+    expect(images(two)).toBe(2);
+    expect(two.usage.images).toBe(2);
+    expect(two.computeUnits).toBe(2 * 18_000);
+    // One image four standard images large: one image, weighed as four.
+    const large = await ask({ size: "1024x1024", n: 1 });
+    expect(large.usage.images).toBe(1);
+    expect(large.computeUnits).toBe(4 * 18_000);
+
+    painter.faults.maxImages = 1;
+    const short = await ask({ size: "512x512", n: 2 });
+    expect(short.outcome).toBe("error");
+    expect(short.error).toMatchObject({ code: "BACKEND_ERROR" });
+    expect(short.computeUnits).toBe(0);
   });
 });

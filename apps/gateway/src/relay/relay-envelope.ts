@@ -1,5 +1,7 @@
 import {
   countRelayInput,
+  imageRequestSize,
+  imageUnits,
   isEmbeddingTier,
   isTextTier,
   type KeyPair,
@@ -57,8 +59,13 @@ export interface AnswerLimits {
   readonly maxOutputTokens: number;
   /** Choices the answer may hold (text: prompts × n; images: 0). */
   readonly choices: number;
+  /** Image calls: the images the answer must hold (the request's `n`); 0 for other operations. */
   readonly maxImages: number;
-  /** Highest compute units the answer may carry. */
+  /**
+   * Highest compute units the answer may carry: what the protocol's weight (`relayComputeUnits`)
+   * gives the call at most, per call or per token alike. The gateway cannot lower a node's signed
+   * weight (the claim's leaf commits to it), so an answer above this is refused.
+   */
   readonly maxComputeUnits: number;
   /** Input tokens by the protocol's budget rule, counted with the gateway's lower bound (0 for images). */
   readonly inputTokens: number;
@@ -91,15 +98,18 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
     };
   }
   if (!isTextTier(tier)) {
+    // The node weighs an image call as the standard images of the size asked (`imageUnits`), on
+    // the tier it serves; the front door checked the size, so it parses here.
     const n = Math.max(1, count(body.n, 1));
-    const l = tier.limits;
-    const units =
-      Math.max(1, Math.ceil((l.maxWidth * l.maxHeight) / (l.standardWidth * l.standardHeight))) * n;
+    const size = imageRequestSize(body as Parameters<typeof imageRequestSize>[0], tier);
+    const { width, height } = size.ok
+      ? size.value
+      : { width: tier.limits.maxWidth, height: tier.limits.maxHeight };
     return {
       maxOutputTokens: 0,
       choices: 0,
       maxImages: n,
-      maxComputeUnits: tier.computeUnitsPerRelay * units,
+      maxComputeUnits: tier.computeUnitsPerRelay * imageUnits(tier, width, height, n),
       inputTokens: 0,
     };
   }
@@ -110,13 +120,13 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
   const inputTokens =
     request.inputTokens ??
     countRelayInput(relayInputs(operation, text), tokensAtLeast).reduce((sum, tokens) => sum + tokens, 0);
-  // Per-call weight, or per-token weight which never exceeds a few times the per-call weight; a
-  // batch of prompts weighs as that many calls.
+  // Per call or per token, a relay weighs at most the tier's per-call weight (`relayComputeUnits`),
+  // a batch of prompts as that many calls.
   return {
     maxOutputTokens,
     choices,
     maxImages: 0,
-    maxComputeUnits: tier.computeUnitsPerRelay * 4 * prompts,
+    maxComputeUnits: tier.computeUnitsPerRelay * prompts,
     inputTokens,
   };
 }

@@ -160,7 +160,7 @@ export function usageInflated(
 /**
  * The usage to record and bill: the node's signed usage, never above what the gateway counted
  * (output: the delivered text by its own count; input: the request by the node's tokenizer or an
- * upper bound), nor above the request's output cap.
+ * upper bound; images: the answer's), nor above the request's output cap.
  */
 export function believedUsage(
   declared: RelayUsage,
@@ -170,7 +170,8 @@ export function believedUsage(
   tokens: RouteTokens,
   limits: AnswerLimits,
 ): RelayUsage {
-  if (limits.maxImages > 0) return declared;
+  // An image answer was checked to hold exactly the images asked for: that count, whatever the node declared.
+  if (limits.maxImages > 0) return { ...declared, images: limits.maxImages };
   return {
     ...declared,
     inputTokens: Math.min(declared.inputTokens, inputAtMost(route, request, tokens)),

@@ -1,12 +1,16 @@
 import {
   ChatCompletionChunk,
+  DEFAULT_CATALOG,
   generateKeyPair,
   normalizeFinishReasons,
+  resolveModelName,
   signRelayResponse,
 } from "@pocket-ai/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { testRoute } from "../../test/support/relay-route.js";
+import { testDispatch, testRoute } from "../../test/support/relay-route.js";
+import { answerLimits } from "./relay-envelope.js";
+import { believedUsage, DeliveredText, routeTokens } from "./route-tokens.js";
 import { chunkOffSchema, plainChatChunk, verifyAnswer } from "./verify-answer.js";
 
 const piece = {
@@ -168,5 +172,122 @@ describe("verifyAnswer: the choices a text answer holds", () => {
     ] as const) {
       expect(verify([...indexes])).toMatchObject({ _tag: "InvalidNodeResponse", detail });
     }
+  });
+});
+
+describe("verifyAnswer: the weight a node may sign", () => {
+  const node = generateKeyPair();
+  const now = 1_000_005_000;
+  const route = testRoute(now);
+  const requestHash = "c".repeat(64);
+  const perCall = route.servedTier.computeUnitsPerRelay;
+  const signed = (payload: Record<string, unknown>, computeUnits: number, usage: Record<string, number>) =>
+    JSON.parse(
+      JSON.stringify(
+        signRelayResponse(
+          {
+            requestHash,
+            header: route.header,
+            outcome: "ok",
+            payload,
+            usage: { inputTokens: 0, outputTokens: 0, ...usage },
+            computeUnits,
+          },
+          node,
+        ).response,
+      ),
+    );
+  const completion = (prompts: number) => ({
+    id: "cmpl-1",
+    object: "text_completion",
+    created: 1_700_000_000,
+    model: "m",
+    choices: Array.from({ length: prompts }, (_, index) => ({
+      index,
+      text: " ok",
+      logprobs: null,
+      finish_reason: "stop",
+    })),
+  });
+  const verifyText = (prompts: number, computeUnits: number) => {
+    const prompt = prompts === 1 ? "Say ok" : Array.from({ length: prompts }, () => "Say ok");
+    return verifyAnswer(
+      signed(completion(prompts), computeUnits, { inputTokens: 3, outputTokens: prompts }),
+      {
+        requestHash,
+        nodeAddress: node.address,
+        header: route.header,
+        operation: "completions",
+        limits: answerLimits(route, testDispatch({ prompt, max_tokens: 16 })),
+      },
+    );
+  };
+
+  it("text: at most the tier's per-call weight, a batch as that many calls", () => {
+    expect(verifyText(1, perCall)._tag).toBe("VerifiedAnswer");
+    expect(verifyText(1, 1)._tag).toBe("VerifiedAnswer");
+    expect(verifyText(3, 3 * perCall)._tag).toBe("VerifiedAnswer");
+    expect(verifyText(1, perCall + 1)).toMatchObject({
+      _tag: "InvalidNodeResponse",
+      detail: `claims ${perCall + 1} compute units; at most ${perCall} were possible`,
+    });
+    expect(verifyText(3, 3 * perCall + 1)._tag).toBe("InvalidNodeResponse");
+  });
+
+  const sd = resolveModelName(DEFAULT_CATALOG, "stable-diffusion");
+  if (!sd.ok || sd.value.kind !== "image") throw new Error("stable-diffusion is not an image model");
+  const imageRoute = { ...route, servedServiceId: sd.value.service.id, servedTier: sd.value.tier };
+  const perImage = sd.value.tier.computeUnitsPerRelay;
+  const verifyImages = (body: Record<string, unknown>, made: number, computeUnits: number) => {
+    const limits = answerLimits(imageRoute, {
+      ...testDispatch({ prompt: "a cat", ...body }, "images.generations"),
+      target: sd.value,
+    });
+    const payload = { created: 1, data: Array.from({ length: made }, () => ({ b64_json: "iVBORw0KGgo=" })) };
+    return {
+      limits,
+      verified: verifyAnswer(signed(payload, computeUnits, { images: made }), {
+        requestHash,
+        nodeAddress: node.address,
+        header: imageRoute.header,
+        operation: "images.generations",
+        limits,
+      }),
+    };
+  };
+
+  it("images: the standard images of the size asked, not of the tier's largest", () => {
+    expect(verifyImages({ size: "512x512" }, 1, perImage).verified._tag).toBe("VerifiedAnswer");
+    expect(verifyImages({ size: "1024x1024" }, 1, 4 * perImage).verified._tag).toBe("VerifiedAnswer");
+    expect(verifyImages({ size: "512x512", n: 2 }, 2, 2 * perImage).verified._tag).toBe("VerifiedAnswer");
+    expect(verifyImages({ size: "512x512" }, 1, 4 * perImage).verified).toMatchObject({
+      _tag: "InvalidNodeResponse",
+      detail: `claims ${4 * perImage} compute units; at most ${perImage} were possible`,
+    });
+  });
+
+  it("images: exactly the images asked for, and that count is what is billed", () => {
+    expect(verifyImages({ size: "512x512" }, 0, perImage).verified).toMatchObject({
+      _tag: "InvalidNodeResponse",
+      detail: "returned 0 images; 1 were asked",
+    });
+    expect(verifyImages({ size: "512x512", n: 2 }, 1, perImage).verified._tag).toBe("InvalidNodeResponse");
+    expect(verifyImages({ size: "512x512", n: 2 }, 3, 2 * perImage).verified._tag).toBe(
+      "InvalidNodeResponse",
+    );
+    const { limits } = verifyImages({ size: "1024x1024", n: 2 }, 2, 8 * perImage);
+    const text = new DeliveredText();
+    const tokens = routeTokens(imageRoute);
+    const request = testDispatch({ prompt: "a cat" }, "images.generations");
+    expect(
+      believedUsage(
+        { inputTokens: 0, outputTokens: 0, images: 8 },
+        text,
+        imageRoute,
+        request,
+        tokens,
+        limits,
+      ),
+    ).toEqual({ inputTokens: 0, outputTokens: 0, images: 2 });
   });
 });

@@ -109,9 +109,10 @@ export function verifyAnswer(
     const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);
     if (wrong !== undefined) return invalid(wrong);
   }
+  // An image answer holds exactly the images asked for: fewer is not paid as the whole.
   if (expect.limits.maxImages > 0) {
     const images = (response.payload as { data: unknown[] }).data.length;
-    if (images > expect.limits.maxImages)
+    if (images !== expect.limits.maxImages)
       return invalid(`returned ${images} images; ${expect.limits.maxImages} were asked`);
   }
   return {

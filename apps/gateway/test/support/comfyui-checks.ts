@@ -51,7 +51,7 @@ const standard = (() => {
 
 /**
  * The relay behind an image answer of the network's first node (`header` reads the answer's
- * headers): in the ledger as `ok`, counted and priced in standard images, claimable by its node.
+ * headers): in the ledger as `ok`, with the images made, priced in standard images, claimable by its node.
  * Returns its request hash.
  */
 export async function expectImageRelaySettled(
@@ -69,7 +69,7 @@ export async function expectImageRelaySettled(
     operation,
     outcome: "ok",
     nodeAddress: net.nodes[0]!.node.key.address,
-    images: units,
+    images: size.n,
     priceMicroUsd: units * standard.priceMicroUsd,
     claimable: true,
   });

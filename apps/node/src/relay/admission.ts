@@ -52,6 +52,8 @@ export interface AdmittedRelay {
   readonly maxOutputTokens: number;
   /** Standard images this call counts as (image services). */
   readonly imageUnits: number;
+  /** Image calls: the images the answer must hold (the request's `n`); 0 for other operations. */
+  readonly images: number;
   /** Prompts of a batched completions call (1 otherwise): text is priced, and weighed, per prompt. */
   readonly calls: number;
   /** Text: the choices the answer must hold (prompts × n), numbered from 0; 0 for other operations. */
@@ -258,6 +260,7 @@ function payloadCheck(
             inputTokens,
             maxOutputTokens,
             imageUnits: 0,
+            images: 0,
             calls: prompts,
             choices,
           },
@@ -321,6 +324,7 @@ function payloadCheck(
           inputTokens: 0,
           maxOutputTokens: 0,
           imageUnits: limits.value.units,
+          images: image.n ?? 1,
           calls: 1,
           choices: 0,
         },
@@ -357,6 +361,7 @@ const checkEmbeddings = Effect.fnUntraced(function* (
       inputTokens,
       maxOutputTokens: 0,
       imageUnits: 0,
+      images: 0,
       calls: 1,
       choices: 0,
       embeddings: { inputs: inputs.length, dimensions },

@@ -34,7 +34,7 @@ import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
-import { packEmbeddingAnswer } from "./embedding-answer.js";
+import { checkImageCount, packEmbeddingAnswer } from "./embedding-answer.js";
 import { GatewayCounts } from "./gateway-counts.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
@@ -183,9 +183,15 @@ export class RelayService extends Context.Tag("node/RelayService")<
           case "chat.completions":
             return pool.chatCompletions(relay.body, deadline);
           case "images.generations":
-            return withDeadline(pool.imagesGenerations(relay.body), timeoutMs, deadline.error);
           case "images.edits":
-            return withDeadline(pool.imagesEdits(relay.body), timeoutMs, deadline.error);
+            return withDeadline(
+              (op === "images.edits"
+                ? pool.imagesEdits(relay.body)
+                : pool.imagesGenerations(relay.body)
+              ).pipe(Effect.flatMap((payload) => checkImageCount(payload, relay.images, pool.serviceId))),
+              timeoutMs,
+              deadline.error,
+            );
           case "embeddings": {
             const expected = {
               ...(relay.embeddings ?? { inputs: 0, dimensions: 0 }),
@@ -223,7 +229,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
     ): Effect.Effect<RelayResponse, NodeStoreError> => {
       const usage: RelayUsage =
         relay.imageUnits > 0
-          ? { inputTokens: 0, outputTokens: 0, images: relay.imageUnits }
+          ? { inputTokens: 0, outputTokens: 0, images: relay.images }
           : relay.embeddings !== undefined
             ? { inputTokens: relay.inputTokens, outputTokens: 0 }
             : DeliveredTally.ofAnswer(payload, relay).usage();

@@ -16,6 +16,8 @@ export interface FakeA1111Faults {
   unhealthy: boolean;
   /** Wait before answering generation calls. */
   delayMs: number;
+  /** Answer generation calls with at most this many images (an engine that made fewer than asked). */
+  maxImages: number | null;
 }
 
 export interface FakeA1111 extends FakeServerBase {
@@ -39,7 +41,7 @@ function solidPng(width: number, height: number, seed: number): string {
 
 /** Starts a fake AUTOMATIC1111 API on 127.0.0.1 and a free port. */
 export async function startFakeA1111(): Promise<FakeA1111> {
-  const faults: FakeA1111Faults = { fail: null, unhealthy: false, delayMs: 0 };
+  const faults: FakeA1111Faults = { fail: null, unhealthy: false, delayMs: 0, maxImages: null };
   let randomSeed = 1000;
 
   const generate = (body: Record<string, unknown>, response: ServerResponse) => {
@@ -50,7 +52,9 @@ export async function startFakeA1111(): Promise<FakeA1111> {
       (typeof body.n_iter === "number" ? body.n_iter : 1);
     const first = typeof body.seed === "number" && body.seed >= 0 ? body.seed : randomSeed++;
     const seeds = Array.from({ length: count }, (_, i) => first + i);
-    const images = seeds.map((seed) => solidPng(width, height, seed));
+    const images = seeds
+      .slice(0, faults.maxImages ?? seeds.length)
+      .map((seed) => solidPng(width, height, seed));
     // Like A1111 with inpainting masks shown: an extra image the adapter must not return.
     if (body.mask !== undefined) images.push(solidPng(width, height, 0));
     const info = JSON.stringify({ seed: first, all_seeds: seeds, width, height });
