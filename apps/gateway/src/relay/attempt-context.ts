@@ -80,3 +80,21 @@ function noteEngineRefusal(ctx: AttemptContext, failure: NodeRefused): void {
   ctx.selector.sanction(failure.nodeAddress, ctx.now(), `ENGINE_REJECTED: ${outlier}`);
   ctx.metrics.sanctions.inc({ reason: "engine_refusals" });
 }
+
+/**
+ * Another node answered what `refusal`'s node said its engine refused: counted against the
+ * refusing node, and after a few such refusals it is sanctioned like a node that answers invalidly.
+ */
+export function noteDisprovedRefusal(ctx: AttemptContext, refusal: NodeRefused): void {
+  const serviceId = refusal.serviceId ?? "";
+  const ledger = ctx.selector.engineRefusals;
+  const why = ledger.disproved(serviceId, refusal.nodeAddress);
+  if (why === undefined) return;
+  ledger.reset(serviceId, refusal.nodeAddress);
+  ctx.selector.sanction(refusal.nodeAddress, ctx.now(), `ENGINE_REJECTED: ${why}`);
+  ctx.metrics.sanctions.inc({ reason: "disproved_refusals" });
+}
+
+/** A signed engine refusal the gateway believed: another node of the session may disprove it. */
+export const isEngineRefusal = (failure: AttemptFailure): failure is NodeRefused =>
+  failure._tag === "NodeRefused" && failure.code === "ENGINE_REJECTED" && failure.blame === "caller";

@@ -8,7 +8,7 @@ import type { Route } from "../routing/route-plan.js";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { RoutingMetrics } from "../routing/routing-metrics.js";
 import { Selector } from "../routing/selector.js";
-import type { AttemptContext } from "./attempt-context.js";
+import { type AttemptContext, isEngineRefusal, noteDisprovedRefusal } from "./attempt-context.js";
 import { type AttemptFailure, clientCodeOf, isCallerError, type NodeRefused } from "./attempt-errors.js";
 import { DispatchError, Dispatcher, type DispatchRequest } from "./dispatcher.js";
 import { HedgeTimer } from "./hedge-timer.js";
@@ -180,6 +180,8 @@ const make = Effect.gen(function* () {
       const hedging = settings.hedge.enabled && kind === "text" && request.targetNode === undefined;
       const tried = new Set<string>();
       const failures: AttemptFailure[] = [];
+      /** A believed engine refusal, held while another node of the session is asked the same. */
+      let engineRefusal: NodeRefused | undefined;
       const next = (now: number) => {
         const route = tried.size < maxAttempts ? selector.pick(routes, tried, kind, now) : undefined;
         if (route !== undefined) tried.add(route.node.address);
@@ -189,7 +191,11 @@ const make = Effect.gen(function* () {
       while (true) {
         const route = next(clock.unsafeCurrentTimeMillis());
         if (route === undefined)
-          return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
+          return yield* exhausted(
+            engineRefusal === undefined ? failures : [engineRefusal],
+            tried.size,
+            request.targetNode !== undefined,
+          );
         const seen = failures.length;
         // A second node is worth starting only while another is left to try.
         const hedge = hedging && tried.size < maxAttempts && routes.length > tried.size;
@@ -211,8 +217,16 @@ const make = Effect.gen(function* () {
           }
           continue;
         }
-        if ("refused" in outcome)
+        if ("refused" in outcome) {
+          // A second opinion: the first engine refusal goes to the client only if no other node
+          // of the session answers the request either.
+          if (engineRefusal === undefined && isEngineRefusal(outcome.refused)) {
+            engineRefusal = outcome.refused;
+            continue;
+          }
           return yield* exhausted([outcome.refused], tried.size, request.targetNode !== undefined);
+        }
+        if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal);
         const answer = {
           payload: outcome.answer.payload,
           record: { ...outcome.answer.record, attempts: tried.size },
@@ -232,6 +246,7 @@ const make = Effect.gen(function* () {
       const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
       const tried = new Set<string>();
       const failures: AttemptFailure[] = [];
+      let engineRefusal: NodeRefused | undefined;
       while (tried.size < maxAttempts) {
         const seen = failures.length;
         const route = selector.pick(routes, tried, "ttft", clock.unsafeCurrentTimeMillis());
@@ -240,11 +255,16 @@ const make = Effect.gen(function* () {
         if (tried.size > 1) ctx.metrics.retries.inc();
         const opened = yield* Effect.either(openStream(ctx, route, request));
         if (Either.isRight(opened)) {
+          if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal);
           // Organic checks decide once per stream; an unsampled stream's chunks are not looked at.
           const watch = selector.organic.watch(request, ctx.now);
           return streamEvents(ctx, opened.right, request, tried.size, watch);
         }
         failures.push(opened.left);
+        if (engineRefusal === undefined && isEngineRefusal(opened.left)) {
+          engineRefusal = opened.left;
+          continue;
+        }
         if (isCallerError(opened.left)) break;
         if (replans < MAX_SESSION_REPLANS) {
           const replanned = yield* replan(request, true, failures, seen, tried, routes);
@@ -254,7 +274,14 @@ const make = Effect.gen(function* () {
           }
         }
       }
-      return yield* exhausted(failures, tried.size, request.targetNode !== undefined);
+      // The engine refusal stands when no other node answered (nor refused for a reason of its own).
+      const last = failures[failures.length - 1];
+      const standing = engineRefusal !== undefined && last !== undefined && !isCallerError(last);
+      return yield* exhausted(
+        standing ? [engineRefusal as NodeRefused] : failures,
+        tried.size,
+        request.targetNode !== undefined,
+      );
     }),
   );
 

@@ -49,3 +49,18 @@ describe("engine refusal outliers", () => {
     expect(ledger.count("svc", "honest").seen).toBeLessThan(DEFAULT_ENGINE_REFUSAL_POLICY.window);
   });
 });
+
+describe("refusals other nodes disproved", () => {
+  it("sanction a node at the policy's count, per service and node, and start afresh on reset", () => {
+    const ledger = new EngineRefusalLedger({ ...DEFAULT_ENGINE_REFUSAL_POLICY, disprovedLimit: 3 });
+    expect(ledger.disproved("svc", "a")).toBeUndefined();
+    expect(ledger.disproved("svc", "a")).toBeUndefined();
+    expect(ledger.disproved("other", "a")).toBeUndefined();
+    expect(ledger.disproved("svc", "b")).toBeUndefined();
+    expect(ledger.disproved("svc", "a")).toBe("refused 3 requests that other nodes answered");
+    ledger.reset("svc", "a");
+    expect(ledger.disproved("svc", "a")).toBeUndefined();
+    expect(ledger.disproved("svc", "b")).toBeUndefined();
+    expect(ledger.disproved("svc", "b")).toBe("refused 3 requests that other nodes answered");
+  });
+});

@@ -7,6 +7,9 @@
  * sanctions: so the gateway counts, per (service, node), how many of the relays it sent there came
  * back as engine refusals, and a node whose share stands far above its peers' for the same service
  * — who get the same mix of requests, since sessions draw nodes at random — is marked as faulty.
+ * Where the session has another node, the dispatcher asks it too before the client gets the 400:
+ * a refusal another node's answer disproves is counted against the refusing node
+ * (`disproved`), and a few of them sanction it.
  */
 
 /** When a node's engine-refusal share is an outlier. */
@@ -19,6 +22,12 @@ export interface EngineRefusalPolicy {
   readonly factor: number;
   /** Counts are halved once a node's count reaches this, so the share follows recent traffic. */
   readonly window: number;
+  /**
+   * Refusals another node's answer disproved (the same request served by another node of the
+   * session) before the node is sanctioned: one may be an engine set up unlike its peers' or a
+   * peer that answers what it should not; several are a node that does not serve its tier.
+   */
+  readonly disprovedLimit: number;
 }
 
 export const DEFAULT_ENGINE_REFUSAL_POLICY: EngineRefusalPolicy = {
@@ -26,6 +35,7 @@ export const DEFAULT_ENGINE_REFUSAL_POLICY: EngineRefusalPolicy = {
   margin: 0.2,
   factor: 3,
   window: 400,
+  disprovedLimit: 3,
 };
 
 /** One node's recent relays for a service: how many were answered or refused, how many refused by its engine. */
@@ -63,6 +73,8 @@ export function refusalOutlier(
 /** The counts behind {@link refusalOutlier}, in memory, per service and node. */
 export class EngineRefusalLedger {
   private readonly counts = new Map<string, Map<string, { seen: number; refused: number }>>();
+  /** Per service and node: refusals another node's answer disproved since the last sanction. */
+  private readonly disprovals = new Map<string, Map<string, number>>();
 
   constructor(private readonly policy: EngineRefusalPolicy = DEFAULT_ENGINE_REFUSAL_POLICY) {}
 
@@ -92,9 +104,26 @@ export class EngineRefusalLedger {
     return refusalOutlier(own, peers, this.policy);
   }
 
+  /**
+   * A refusal of the node's that another node disproved by answering the same request. Returns
+   * why the node is to be sanctioned once it has `disprovedLimit` of them, else `undefined`.
+   */
+  disproved(serviceId: string, address: string): string | undefined {
+    let nodes = this.disprovals.get(serviceId);
+    if (nodes === undefined) {
+      nodes = new Map();
+      this.disprovals.set(serviceId, nodes);
+    }
+    const count = (nodes.get(address) ?? 0) + 1;
+    nodes.set(address, count);
+    if (count < this.policy.disprovedLimit) return undefined;
+    return `refused ${count} requests that other nodes answered`;
+  }
+
   /** Forgets the node's counts for the service (after a sanction, so it starts afresh when it ends). */
   reset(serviceId: string, address: string): void {
     this.counts.get(serviceId)?.delete(address);
+    this.disprovals.get(serviceId)?.delete(address);
   }
 
   count(serviceId: string, address: string): RefusalCount {

@@ -28,7 +28,7 @@ export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet 
     ),
     sanctions: registry.counter(
       "pocket_gateway_node_sanctions_total",
-      "Nodes sanctioned for an invalid answer.",
+      "Nodes sanctioned, by reason: an invalid answer, a false refusal, engine refusals far above their peers', or refusals other nodes disproved.",
     ),
     nodeSeconds: registry.histogram(
       "pocket_gateway_node_latency_seconds",
