@@ -6,7 +6,7 @@
  * under `--cpu-prof`.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The scripts run as child processes, each bundled into `dist/` (see `pack-bench.ts` too). */
@@ -30,6 +30,13 @@ const bundles = new Map<string, Promise<string>>();
 function bundled(script: string): Promise<string> {
   let built = bundles.get(script);
   if (built === undefined) {
+    // A packed benchmark's copies (`bench:pack`: migrations, native packages) would shadow the
+    // workspace's own for bundles built here: a migration added since would be missing.
+    if (!prebuilt && bundles.size === 0)
+      rmSync(fileURLToPath(new URL("../dist/node_modules", import.meta.url)), {
+        recursive: true,
+        force: true,
+      });
     const entry = fileURLToPath(new URL(`./${script}`, import.meta.url));
     const outfile = fileURLToPath(new URL(`../dist/${script.replace(/\.ts$/, ".mjs")}`, import.meta.url));
     built = prebuilt
