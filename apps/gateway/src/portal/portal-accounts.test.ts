@@ -201,6 +201,29 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "n"))).toBe("ok");
       });
 
+      it("holds a burst of guesses sent at once to the limit: attempts in flight count until decided", async () => {
+        const { accounts } = portal({ login: { failuresPer15Min: 3 } });
+        await accounts.signup({ email: "eve@example.com", password: "a long passphrase", network: "n" });
+        const burst = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            codeOf(accounts.login("eve@example.com", `guess ${i}`, "attacker")),
+          ),
+        );
+        // At most the limit's worth of guesses is ever checked; the rest are refused unchecked.
+        const checked = burst.filter((code) => code === "LOGIN_FAILED").length;
+        expect(checked).toBeLessThanOrEqual(3);
+        expect(burst.filter((code) => code === "LOGIN_LIMITED")).toHaveLength(20 - checked);
+        // A burst of right passwords from the owner's own network is no guess: the first goes in.
+        const { accounts: fresh } = portal({ login: { failuresPer15Min: 3 } });
+        await fresh.signup({ email: "joe@example.com", password: "a long passphrase", network: "n" });
+        const own = await Promise.all(
+          Array.from({ length: 2 }, () =>
+            codeOf(fresh.login("joe@example.com", "a long passphrase", "home")),
+          ),
+        );
+        expect(own).toEqual(["ok", "ok"]);
+      });
+
       it("counts failures for every replica on the database, keeps no address, and forgets old ones", async () => {
         const one = portal({ login: { failuresPer15Min: 2 } });
         const two = portal({ login: { failuresPer15Min: 2 } });

@@ -121,24 +121,57 @@ export class PortalAccounts {
     return user;
   }
 
+  /** Log-in attempts of this process still being checked, per subject (`n:` network, `e:` address). */
+  private readonly attempts = new Map<string, number>();
+
+  /**
+   * Counts an attempt for each subject until `release`: taken at once, before anything is awaited,
+   * so that a burst of guesses sent together finds the ones before it in flight.
+   */
+  private holdAttempt(subjects: readonly string[]): () => void {
+    for (const s of subjects) this.attempts.set(s, (this.attempts.get(s) ?? 0) + 1);
+    return () => {
+      for (const s of subjects) {
+        const left = (this.attempts.get(s) ?? 1) - 1;
+        if (left === 0) this.attempts.delete(s);
+        else this.attempts.set(s, left);
+      }
+    };
+  }
+
   /** Checks the password (with per-network and per-account failure limits); returns the user. */
   async login(emailInput: string, password: string, network: string): Promise<PortalUser> {
     const email = emailInput.trim().toLowerCase();
+    const subjects = [`n:${network}`, `e:${email}`];
+    const release = this.holdAttempt(subjects);
+    try {
+      return await this.checkLogin(email, password, subjects);
+    } finally {
+      release();
+    }
+  }
+
+  private async checkLogin(
+    email: string,
+    password: string,
+    subjects: readonly string[],
+  ): Promise<PortalUser> {
     const limit = this.config.login.failuresPer15Min;
     const start = this.now();
-    // Counted in the database, so every replica sees the same failures.
+    // Failures are counted in the database, so every replica sees the same ones; attempts still
+    // being checked here count as failures until they are decided (their password checks take
+    // tens of milliseconds, and a guess sent alongside must not pass before they are recorded).
     const since = start - LOGIN_WINDOW_MS;
-    if (
-      (await this.store.loginFailures(`n:${network}`, since)) >= limit ||
-      (await this.store.loginFailures(`e:${email}`, since)) >= limit
-    )
-      throw refuse("LOGIN_LIMITED");
+    for (const subject of subjects) {
+      const others = (this.attempts.get(subject) ?? 1) - 1;
+      if ((await this.store.loginFailures(subject, since)) + others >= limit) throw refuse("LOGIN_LIMITED");
+    }
     const user = await this.store.userByEmail(email);
     this.dummyHash ??= hashPassword(randomBytes(16).toString("hex"), this.config.passwordHash);
     const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummyHash));
     const now = this.now();
     if (user === undefined || !ok) {
-      await this.store.recordLoginFailure([`n:${network}`, `e:${email}`], now, now - LOGIN_WINDOW_MS);
+      await this.store.recordLoginFailure(subjects, now, now - LOGIN_WINDOW_MS);
       throw refuse("LOGIN_FAILED");
     }
     await this.store.clearLoginFailures(`e:${email}`);

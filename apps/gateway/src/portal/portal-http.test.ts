@@ -260,6 +260,44 @@ describe("the portal over HTTP", () => {
     expect((await b.request("/portal/keys")).text).toMatch(/data-status="active"/);
   });
 
+  it("holds an account's keys together to the portal's cap: revoking a spent key opens no new budget", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("rex@example.com");
+    const keyIds = async () =>
+      [...(await b.request("/portal/keys")).text.matchAll(/data-key-id="(key_[0-9A-Za-z]+)"/g)].map(
+        (m) => m[1]!,
+      );
+    const revoke = async (keyId: string) =>
+      b.request(`/portal/keys/${keyId}/revoke`, { form: { csrf: await b.csrf("/portal/keys") } });
+    // Two keys of $20 each: the account's $40 is held.
+    await b.createKey({ name: "a" });
+    const [first] = await keyIds();
+    await b.createKey({ name: "b" });
+    const second = (await keyIds()).find((id) => id !== first)!;
+    // An unspent key revoked gives its budget back; one that spent keeps what it spent.
+    await revoke(second);
+    const spender = await b.createKey({ name: "spender", budget: "0.001" });
+    await new OpenAI({
+      apiKey: spender.secret!,
+      baseURL: `${t.gateway.url}/v1`,
+      maxRetries: 0,
+    }).chat.completions.create({
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 3,
+    });
+    const spent = (await keyIds()).find((id) => id !== first && id !== second)!;
+    await revoke(spent);
+    const over = await b.createKey({ name: "c", budget: "20" });
+    expect(over.res.status).toBe(409);
+    expect(errorCode(over.text)).toBe("ACCOUNT_BUDGET_REACHED");
+    expect(over.text).toContain("$19.99925 is left");
+    // With no budget asked, a new key gets what is left.
+    const rest = await b.createKey({ name: "c" });
+    expect(rest.res.status).toBe(201);
+    expect(rest.text).toMatch(/\$0 \/ \$19\.99925/);
+  });
+
   it("keeps the console for administrators; the operator grants the role with the admin token", async () => {
     const b = new Browser(t.gateway.url);
     await b.signup("ops@example.com");

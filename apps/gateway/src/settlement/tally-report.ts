@@ -1,3 +1,4 @@
+import { csvField } from "../app/csv-field.js";
 import type { WeeklySettlementTally } from "./settlement-tally.js";
 
 /** The formats a weekly report is exported in. */
@@ -20,12 +21,6 @@ const CSV_COLUMNS = [
   "fiat_micro_usd",
   "bedrock_equivalent_micro_usd",
 ] as const;
-
-/** RFC 4180: quote a field holding a comma, a quote or a line break; double inner quotes. */
-function csvField(value: string | number | null): string {
-  const text = value === null ? "" : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 /**
  * The tally as CSV: a header row, then one row per (operator, service), CRLF line ends. Amounts are

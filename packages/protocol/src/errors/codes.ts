@@ -303,6 +303,12 @@ export const ErrorCodes = {
     type: "invalid_request_error",
     message: "The account holds the most active API keys allowed. Revoke a key you no longer use first.",
   },
+  ACCOUNT_BUDGET_REACHED: {
+    status: 409,
+    type: "invalid_request_error",
+    message:
+      "The account's keys together hold the most budget this portal allows (what revoked keys spent counts). Lower another key's budget, or ask the operator to raise it.",
+  },
   PAGE_NOT_FOUND: {
     status: 404,
     type: "invalid_request_error",

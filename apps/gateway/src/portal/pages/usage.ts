@@ -1,3 +1,4 @@
+import { csvField } from "../../app/csv-field.js";
 import type { UsageRow } from "../../metering/usage-report.js";
 import { formatUsd } from "../../settlement/usd-amount.js";
 import { num, usd } from "../format.js";
@@ -104,12 +105,7 @@ const CSV_HEADER = [
   "spent_micro_usd",
 ];
 
-/** RFC 4180 fields; a leading =, +, - or @ is prefixed with ' so a spreadsheet never runs it as a formula. */
-export function csvField(value: string | number): string {
-  let text = String(value);
-  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
+export { csvField };
 
 /** The usage rows as CSV (CRLF line ends, amounts in whole micro-USD). */
 export function usageCsv(rows: readonly UsageRow[], keyNames: ReadonlyMap<string, string>): string {
