@@ -24,13 +24,16 @@ const gateway = (location: StoreLocation) =>
     ),
   );
 
-const newKey = (budgetMicroUsd: number) =>
+/** A key of a new application, with these limits. */
+const keyWith = (limits: { budgetMicroUsd?: number; rpm?: number; tpm?: number }) =>
   Effect.gen(function* () {
     const accounts = yield* Accounts;
     const app = yield* accounts.createApplication({ name: "Acme" });
-    const { secret } = yield* accounts.createKey(app.id, { name: "k", budgetMicroUsd });
+    const { secret } = yield* accounts.createKey(app.id, { name: "k", ...limits });
     return yield* accounts.authenticate(secret);
   });
+
+const newKey = (budgetMicroUsd: number) => keyWith({ budgetMicroUsd });
 
 /**
  * Reserves after a pause of 0–4 ms set by the request's index, so that the requests really
@@ -95,14 +98,7 @@ describe.each(STORE_DIALECTS)("budget reservations under concurrency on %s", (di
     it("two gateways share one key's rate window: an RPM of 10 admits 10 across both", async () => {
       const where = await location();
       const a = gateway(where);
-      const limited = await a.runPromise(
-        Effect.gen(function* () {
-          const accounts = yield* Accounts;
-          const app = yield* accounts.createApplication({ name: "Acme" });
-          const { secret } = yield* accounts.createKey(app.id, { name: "k", rpm: 10 });
-          return yield* accounts.authenticate(secret);
-        }),
-      );
+      const limited = await a.runPromise(keyWith({ rpm: 10 }));
       const b = gateway(where);
       const exits = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
@@ -164,14 +160,7 @@ describe.each(STORE_DIALECTS)("budget reservations under concurrency on %s", (di
       it("a settlement that waited on a key's limit change corrects the rebuilt bucket, so the window holds", async () => {
         const where = await location();
         const runtime = gateway(where);
-        const key = await runtime.runPromise(
-          Effect.gen(function* () {
-            const accounts = yield* Accounts;
-            const app = yield* accounts.createApplication({ name: "Acme" });
-            const { secret } = yield* accounts.createKey(app.id, { name: "k", tpm: 10_000 });
-            return yield* accounts.authenticate(secret);
-          }),
-        );
+        const key = await runtime.runPromise(keyWith({ tpm: 10_000 }));
         const reservation = await runtime.runPromise(
           Effect.flatMap(Limits, (l) => l.reserve(key, { tokens: 100, costMicroUsd: 0 })),
         );
