@@ -171,9 +171,8 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
             Effect.tap(() => deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "claimed" })),
           ),
       ),
-      Effect.flatMap((ack) =>
-        prove(deps, gateway, { ...row, status: "claimed", proofSeed: ack.proofSeed }, ack.leafIndex),
-      ),
+      // The leaf to prove comes from the seed and the node's own root, not from the ack's index.
+      Effect.flatMap((ack) => prove(deps, gateway, { ...row, status: "claimed", proofSeed: ack.proofSeed })),
       Effect.catchTag("GatewayCallError", (e) => {
         // A closed window may only mean this node's clock runs ahead of the gateway's: try a few
         // more times before giving the claim up.
@@ -188,17 +187,15 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
     );
   }
   if (row.proofSeed === null) return retryLater("claimed without a proof seed");
-  return prove(deps, gateway, row, undefined).pipe(
-    Effect.catchTag("GatewayCallError", (e) => retryLater(e.message)),
-  );
+  return prove(deps, gateway, row).pipe(Effect.catchTag("GatewayCallError", (e) => retryLater(e.message)));
 }
 
-function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow, knownIndex: number | undefined) {
+function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow) {
   return Effect.gen(function* () {
     const tree = treeOf(deps.relays, row.sessionId, row.gatewayAddress);
     if (tree === undefined || row.proofSeed === null) return;
     const root = claimRoot(tree);
-    const index = knownIndex ?? proofLeafIndex(row.proofSeed, root);
+    const index = proofLeafIndex(row.proofSeed, root);
     const proof = proveClaimLeaf(tree, index);
     const message = createProofSubmission(
       { gatewayAddress: row.gatewayAddress, sessionId: row.sessionId, proof, issuedAt: deps.now() },
