@@ -1,6 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateKeyPair } from "@pocket-ai/protocol";
+import { createLogger } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { latch, until } from "./fakes/fake-server.js";
@@ -97,6 +99,51 @@ describe("durability and the claim cycle", () => {
       expect(a?.node.address).toBe(h.node.key.address);
       expect(a?.endpoint).toBe(h.node.trpcUrl);
       expect(a?.services.map((s) => s.serviceId).sort()).toEqual(["llama-2-13b", "stable-diffusion"]);
+    } finally {
+      await h.stop();
+      await gateway.close();
+    }
+  });
+
+  it("warns when it listens on every address and has no publicUrl to announce", async () => {
+    const gateway = await startFakeGateway(TEST_SESSION);
+    const lines: string[] = [];
+    const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
+    const h = await startTestNode(
+      { gateways: [gateway.link], listen: { host: "0.0.0.0", port: 0 } },
+      undefined,
+      {
+        log,
+      },
+    );
+    try {
+      await until(() => gateway.announcements.length > 0, "the node's announcement");
+      expect(gateway.announcements[0]?.endpoint).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/trpc$/);
+      const warned = lines.map((l) => JSON.parse(l)).find((l) => String(l.msg).includes("publicUrl"));
+      expect(warned).toMatchObject({ level: "warn", endpoint: gateway.announcements[0]?.endpoint });
+    } finally {
+      await h.stop();
+      await gateway.close();
+    }
+  });
+
+  it("says so loudly when the gateway answers with another address than its config names", async () => {
+    const gateway = await startFakeGateway(TEST_SESSION);
+    const lines: string[] = [];
+    const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
+    const configured = generateKeyPair().address;
+    const h = await startTestNode({ gateways: [{ ...gateway.link, address: configured }] }, undefined, {
+      log,
+    });
+    try {
+      await until(() => gateway.announcements.length > 0, "the node's announcement");
+      await until(
+        () => lines.some((l) => l.includes("registered with gateway")),
+        "the registration's log line",
+      );
+      const loud = lines.map((l) => JSON.parse(l)).find((l) => l.configured === configured);
+      expect(loud).toMatchObject({ level: "error", answered: gateway.link.address, configured });
+      expect(loud.msg).toContain("UNKNOWN_GATEWAY");
     } finally {
       await h.stop();
       await gateway.close();

@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateKeyPair } from "@pocket-ai/protocol";
 import { loadConfig } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { NodeConfig } from "./node-config.js";
+import { GatewayLink, NodeConfig } from "./node-config.js";
 
 const service = "services:\n  - serviceId: llama-2-13b\n    backends:\n      - kind: dev\n";
 
@@ -26,5 +27,15 @@ describe("node config", () => {
     );
     expect(error.problems).toEqual([expect.stringMatching(/^session: height-based sessions .*mode: "time"/)]);
     expect(error.message).toContain("node.yaml");
+  });
+
+  it("takes a gateway's URL as the gateway prints it, or with its /trpc path", () => {
+    const address = generateKeyPair().address;
+    const url = (u: string) => GatewayLink.safeParse({ url: u, address }).data?.url;
+    expect(url("http://127.0.0.1:8080")).toBe("http://127.0.0.1:8080/trpc");
+    expect(url("http://127.0.0.1:8080/")).toBe("http://127.0.0.1:8080/trpc");
+    expect(url("http://127.0.0.1:8080/trpc")).toBe("http://127.0.0.1:8080/trpc");
+    expect(url("https://gw.example.org/pocket/trpc/")).toBe("https://gw.example.org/pocket/trpc");
+    expect(url("https://gw.example.org/pocket")).toBe("https://gw.example.org/pocket/trpc");
   });
 });

@@ -90,10 +90,22 @@ export const ServedService = z.strictObject({
 });
 export type ServedService = z.infer<typeof ServedService>;
 
+/**
+ * A gateway's URL as the node calls it: its tRPC base. The gateway serves tRPC at `/trpc` under
+ * the URL it prints at start, so a URL that does not end in `/trpc` gets it added
+ * (`http://gw:8080` and `http://gw:8080/` become `http://gw:8080/trpc`).
+ */
+export function gatewayTrpcUrl(url: string): string {
+  const parsed = new URL(url);
+  const path = parsed.pathname.replace(/\/+$/, "");
+  parsed.pathname = path.endsWith("/trpc") ? path : `${path}/trpc`;
+  return parsed.toString();
+}
+
 /** A gateway this node serves and registers with. */
 export const GatewayLink = z.strictObject({
-  /** The gateway's tRPC base URL, e.g. `http://127.0.0.1:8080/trpc`. */
-  url: z.url(),
+  /** The gateway's URL, as it prints it at start (`http://127.0.0.1:8080`) or with its `/trpc` path. */
+  url: z.url().transform(gatewayTrpcUrl),
   /** The gateway's `pokt1…` address; relays signed by any other key are refused. */
   address: PoktAddress,
 });

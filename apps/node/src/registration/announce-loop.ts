@@ -36,7 +36,12 @@ export interface AnnounceDeps {
  * gateway asks (`nextAnnounceMs`), sooner after a failure. A gateway whose session parameters
  * differ from the node's is reported loudly: relays from it would all be refused.
  */
-export function announceForever(deps: AnnounceDeps, gateway: GatewayClient): Effect.Effect<never> {
+export function announceForever(
+  deps: AnnounceDeps,
+  gateway: GatewayClient,
+  /** The gateway's address in this node's config: the only key whose relays the node takes from it. */
+  address?: string,
+): Effect.Effect<never> {
   let failures = 0;
   const once = Effect.gen(function* () {
     const message = createNodeAnnouncement(
@@ -55,6 +60,12 @@ export function announceForever(deps: AnnounceDeps, gateway: GatewayClient): Eff
     if (!ack.accepted) {
       deps.log.warn("gateway refused the registration", { gateway: gateway.url, detail: ack.detail });
       return ack.nextAnnounceMs;
+    }
+    if (address !== undefined && ack.gatewayAddress !== address) {
+      deps.log.error(
+        "the gateway answers with another address than this node's config names; every relay it signs will be refused (UNKNOWN_GATEWAY): if that gateway is yours, set its gateways[].address to the address it answers with",
+        { gateway: gateway.url, configured: address, answered: ack.gatewayAddress },
+      );
     }
     if (canonicalJson(ack.session) !== canonicalJson(deps.session)) {
       deps.log.error("gateway session parameters differ from this node's; set `session` to match", {
@@ -87,7 +98,13 @@ export const AnnounceLoop = Layer.scopedDiscard(
     const { trpcUrl } = yield* NodeEndpoint;
     const membership = yield* Membership;
     const clock = yield* NodeClock;
-    for (const gateway of (yield* GatewayClients).values()) {
+    const anyAddress = ["0.0.0.0", "::", "[::]"].includes(config.listen.host);
+    if (anyAddress && config.publicUrl === undefined && config.gateways.length > 0)
+      log.warn(
+        "listening on every address without publicUrl: gateways are told an endpoint only this host can reach; set publicUrl to the URL gateways use to reach this node",
+        { endpoint: trpcUrl },
+      );
+    for (const [address, gateway] of yield* GatewayClients) {
       yield* Effect.forkScoped(
         announceForever(
           {
@@ -103,6 +120,7 @@ export const AnnounceLoop = Layer.scopedDiscard(
             now: clock.now,
           },
           gateway,
+          address,
         ),
       );
     }

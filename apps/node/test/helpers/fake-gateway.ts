@@ -94,13 +94,18 @@ export async function startFakeGateway(
         });
       }),
   });
-  const server = createHTTPServer({ router, createContext: contextFromRequest(Runtime.defaultRuntime) });
+  // At `/trpc`, where a real gateway serves it.
+  const server = createHTTPServer({
+    router,
+    createContext: contextFromRequest(Runtime.defaultRuntime),
+    basePath: "/trpc/",
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     key,
     url,
-    link: { url, address: key.address },
+    link: { url: `${url}/trpc`, address: key.address },
     announcements,
     claims,
     close: () =>
