@@ -81,6 +81,12 @@ export function startGateway(
       privateKey: config.privateKey,
       privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "gateway.key"),
       createIfMissing: true,
+      // Nodes serve only the address they were given: a new key is one none of them knows yet.
+      onCreate: (file, address) =>
+        log.warn(
+          "no key file, so a new signing key was created: this gateway's address is new, and nodes must name it in gateways[].address (back the file up)",
+          { file, address },
+        ),
     }).pipe(Effect.mapError((e) => fail(e.message)));
     const merged = config.catalog === undefined ? undefined : mergeCatalog(DEFAULT_CATALOG, config.catalog);
     if (merged !== undefined && !merged.ok) {

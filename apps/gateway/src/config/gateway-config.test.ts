@@ -71,8 +71,16 @@ describe("gateway config", () => {
 describe("gateway key", () => {
   it("creates a 0600 key file on first start and reads the same key after", async () => {
     const file = join(dir(), "keys", "gateway.key");
-    const first = await Effect.runPromise(loadGatewayKey({ privateKeyFile: file, createIfMissing: true }));
-    const second = await Effect.runPromise(loadGatewayKey({ privateKeyFile: file, createIfMissing: false }));
+    const created: string[] = [];
+    const onCreate = (path: string, address: string) => created.push(`${path} ${address}`);
+    const first = await Effect.runPromise(
+      loadGatewayKey({ privateKeyFile: file, createIfMissing: true, onCreate }),
+    );
+    const second = await Effect.runPromise(
+      loadGatewayKey({ privateKeyFile: file, createIfMissing: true, onCreate }),
+    );
+    // Said once, when the key was made: the address every node must be given is new.
+    expect(created).toEqual([`${file} ${first.address}`]);
     expect(second.address).toBe(first.address);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);

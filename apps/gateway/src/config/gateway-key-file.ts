@@ -8,6 +8,7 @@ export const loadGatewayKey = (options: {
   readonly privateKey?: string | undefined;
   readonly privateKeyFile: string;
   readonly createIfMissing: boolean;
+  readonly onCreate?: (file: string, address: string) => void;
 }) => loadKeyFile({ ...options, generateCommand: "pocket-gateway keys generate --out FILE" });
 
 export const writeGatewayKeyFile = writeKeyFile;

@@ -9,6 +9,7 @@ export const loadKeyPair = (options: {
   readonly privateKey?: string | undefined;
   readonly privateKeyFile: string;
   readonly createIfMissing: boolean;
+  readonly onCreate?: (file: string, address: string) => void;
 }) => loadKeyFile({ ...options, generateCommand: "pocket-node keys generate --out FILE" });
 
 export { writeKeyFile };
@@ -21,11 +22,20 @@ export class NodeIdentity extends Context.Tag("node/NodeIdentity")<
   static readonly layer = Layer.effect(
     NodeIdentity,
     Effect.gen(function* () {
-      const { config } = yield* NodeSettings;
+      const { config, log } = yield* NodeSettings;
       const key = yield* loadKeyPair({
         privateKey: config.privateKey,
         privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "node.key"),
         createIfMissing: true,
+        // A new key is a new node: its address is where claims are paid, and gateways see a stranger.
+        onCreate: (file, address) =>
+          log.warn(
+            "no key file, so a new signing key was created: this node's address is new (back the file up)",
+            {
+              file,
+              address,
+            },
+          ),
       }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
       return { key };
     }),

@@ -29,6 +29,8 @@ export function loadKeyFile(options: {
   readonly createIfMissing: boolean;
   /** The command that creates a key, named in the message when the file is missing. */
   readonly generateCommand: string;
+  /** Called with the file and the new key's address when a missing file was created. */
+  readonly onCreate?: ((file: string, address: string) => void) | undefined;
 }): Effect.Effect<KeyPair, KeyFileError> {
   return Effect.try({
     try: () => {
@@ -40,7 +42,9 @@ export function loadKeyFile(options: {
             `No key file at ${options.privateKeyFile}. Create one with \`${options.generateCommand}\`.`,
           );
         }
-        writeKeyFile(options.privateKeyFile, generatePrivateKey());
+        const created = generatePrivateKey();
+        writeKeyFile(options.privateKeyFile, created);
+        options.onCreate?.(options.privateKeyFile, keyPairFromPrivateKey(created).address);
       }
       const hex = readFileSync(options.privateKeyFile, "utf8").trim();
       if (!isValidPrivateKeyHex(hex)) {
