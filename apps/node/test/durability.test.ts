@@ -105,6 +105,28 @@ describe("durability and the claim cycle", () => {
     }
   });
 
+  it("refuses a second node on the same data folder while the first runs", async () => {
+    const first = await startTestNode();
+    try {
+      const second = await startTestNode({}, first.dataDir).then(
+        async (h) => {
+          await h.stop();
+          return "started";
+        },
+        (e: unknown) => String((e as Error).message),
+      );
+      expect(second).toContain(
+        `another pocket-node (this process) is using the data folder ${first.dataDir}`,
+      );
+      expect((await first.client.health.query()).ok).toBe(true);
+    } finally {
+      await first.stop();
+    }
+    // Free again once the first has stopped.
+    const again = await startTestNode({}, first.dataDir);
+    await again.stop();
+  });
+
   it("warns when it listens on every address and has no publicUrl to announce", async () => {
     const gateway = await startFakeGateway(TEST_SESSION);
     const lines: string[] = [];

@@ -17,6 +17,7 @@ export {
   WalCheckpointer,
   watchCheckpoints,
 } from "./db/wal-checkpointer.js";
+export { DataDirLocked, lockDataDir } from "./files/data-dir-lock.js";
 export { packageDir, packageFile } from "./files/package-file.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export {

@@ -1,4 +1,5 @@
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Effect } from "effect";
@@ -35,26 +36,24 @@ describe("startGateway", () => {
     rmSync(t.config.dataDir, { recursive: true, force: true });
   }, 20_000);
 
-  it("refuses a bad catalog override and a taken port with a message naming the setting", async () => {
+  it("refuses a bad catalog override, a taken port and a data folder in use with a message naming what to change", async () => {
     const t = await startTestGateway();
+    const own = mkdtempSync(join(tmpdir(), "pocket-gateway-start-"));
     const start = (overrides: Record<string, unknown>) =>
       Effect.runPromise(
         Effect.scoped(
           Effect.flip(
-            startGateway(
-              GatewayConfig.parse({ dataDir: t.config.dataDir, privateKey: "11".repeat(32), ...overrides }),
-              {
-                log: {
-                  debug() {},
-                  info() {},
-                  warn() {},
-                  error() {},
-                  child() {
-                    return this;
-                  },
+            startGateway(GatewayConfig.parse({ dataDir: own, privateKey: "11".repeat(32), ...overrides }), {
+              log: {
+                debug() {},
+                info() {},
+                warn() {},
+                error() {},
+                child() {
+                  return this;
                 },
               },
-            ),
+            }),
           ),
         ),
       );
@@ -63,7 +62,13 @@ describe("startGateway", () => {
     const port = Number(new URL(t.gateway.url).port);
     const taken = await start({ listen: { host: "127.0.0.1", port } });
     expect(taken.message).toMatch(/POCKET_GATEWAY__LISTEN__PORT/);
+    // A second gateway on a SQLite data folder another one runs on.
+    const shared = await start({ dataDir: t.config.dataDir, listen: { host: "127.0.0.1", port: 0 } });
+    expect(shared.message).toContain(
+      `another pocket-gateway (this process) is using the data folder ${t.config.dataDir}`,
+    );
     await t.close();
+    rmSync(own, { recursive: true, force: true });
   }, 20_000);
 });
 

@@ -4,6 +4,7 @@ import {
   createLogger,
   installObservability,
   type Logger,
+  lockDataDir,
   MetricsRegistry,
   redactDatabaseUrl,
   serveHttp,
@@ -77,6 +78,10 @@ export function startGateway(
     // Before the runtime is captured: procedures' Effect.log* and spans go through these.
     yield* installObservability(log, config.telemetry, "gateway");
     const fail = (reason: string) => new GatewayStartError({ reason });
+    // One gateway per SQLite data folder (replicas share PostgreSQL, not a folder): a second one
+    // would serve under the same key from the same file unnoticed.
+    if (config.database.url === undefined)
+      yield* lockDataDir(config.dataDir, "pocket-gateway").pipe(Effect.mapError((e) => fail(e.reason)));
     const key = yield* loadGatewayKey({
       privateKey: config.privateKey,
       privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "gateway.key"),

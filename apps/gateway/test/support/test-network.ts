@@ -87,11 +87,13 @@ export async function startTestNetwork(
   const runtime = await managed.runtime();
   // Settlement is not provided here (its procedures would answer INTERNAL): nodes run no claim loop.
   const appRouter = mergeRouters(gatewayNodeRouter, router({ admin: router({ nodes: nodesAdminRouter }) }));
+  // At `/trpc`, where the gateway app serves it.
   const gateway = createHTTPServer({
     router: appRouter,
     createContext: contextFromRequest(runtime as unknown as Runtime.Runtime<GatewayServices>),
+    basePath: "/trpc/",
   });
-  const gatewayUrl = await listen(gateway);
+  const gatewayUrl = `${await listen(gateway)}/trpc`;
   const cleanups: (() => Promise<void>)[] = [];
 
   const startTestNode = async (

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { KeyPair } from "@pocket-ai/protocol";
-import { loadConfig, observabilityLayer } from "@pocket-ai/runtime";
+import { loadConfig, lockDataDir, observabilityLayer } from "@pocket-ai/runtime";
 import { Context, Effect, Layer, type Scope } from "effect";
 import { ClaimLoop } from "../claims/claim-loop.js";
 import { NodeClock } from "../clock/node-clock.js";
@@ -44,7 +44,14 @@ export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}): N
   // Refused before anything is built (a gguf backend would load its model first).
   const refusal = workersRefusal(config);
   if (refusal !== undefined) return Layer.fail(new NodeStartError({ reason: refusal }));
-  const stores = nodeStores(config, options);
+  // One node per data folder (its workers share the primary's): a second one would take the
+  // first's key and registration at the gateways unnoticed.
+  const lock = Layer.scopedDiscard(
+    lockDataDir(config.dataDir, "pocket-node").pipe(
+      Effect.mapError((e) => new NodeStartError({ reason: e.reason })),
+    ),
+  );
+  const stores = nodeStores(config, options).pipe(Layer.provideMerge(lock));
   const loops = Layer.mergeAll(AnnounceLoop, ClaimLoop.layer, startedLog);
   if (config.workers > 1) {
     // The primary serves no relay: its workers do (node-cluster.ts).

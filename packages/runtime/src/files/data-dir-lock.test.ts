@@ -1,0 +1,46 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Effect, Exit, Scope } from "effect";
+import { describe, expect, it } from "vitest";
+import { lockDataDir } from "./data-dir-lock.js";
+
+const hold = async (dir: string) => {
+  const scope = Effect.runSync(Scope.make());
+  const exit = await Effect.runPromiseExit(Scope.extend(lockDataDir(dir, "pocket-test"), scope));
+  return { exit, release: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
+};
+
+describe("the data folder lock", () => {
+  it("refuses a second holder while the first runs, and is free again once released", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "pocket-lock-")), "data");
+    const first = await hold(dir);
+    expect(Exit.isSuccess(first.exit)).toBe(true);
+    expect(readFileSync(join(dir, "pocket-test.lock"), "utf8").trim()).toBe(String(process.pid));
+    const second = await hold(dir);
+    expect(Exit.isFailure(second.exit)).toBe(true);
+    expect(JSON.stringify(second.exit)).toContain(
+      `another pocket-test (this process) is using the data folder ${dir}`,
+    );
+    await first.release();
+    expect(existsSync(join(dir, "pocket-test.lock"))).toBe(false);
+    const third = await hold(dir);
+    expect(Exit.isSuccess(third.exit)).toBe(true);
+    await third.release();
+  });
+
+  it("takes over a lock whose process is gone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pocket-lock-"));
+    // The id of a process that has exited.
+    const gone = spawnSync(process.execPath, [
+      "-e",
+      "process.stdout.write(String(process.pid))",
+    ]).stdout.toString();
+    writeFileSync(join(dir, "pocket-test.lock"), `${gone}\n`);
+    const taken = await hold(dir);
+    expect(Exit.isSuccess(taken.exit)).toBe(true);
+    expect(readFileSync(join(dir, "pocket-test.lock"), "utf8").trim()).toBe(String(process.pid));
+    await taken.release();
+  });
+});
