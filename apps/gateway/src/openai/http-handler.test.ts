@@ -159,5 +159,14 @@ describe("metering", () => {
     const text = JSON.stringify(rows);
     expect(text).not.toContain("zebra");
     expect(text).not.toContain("relay carries");
+    // The operator's log names the failed relay's last node and how it failed, and no prompt.
+    const refused = t.logLines.map((l) => JSON.parse(l)).find((l) => l.msg === "request refused");
+    expect(refused).toMatchObject({
+      code: "TIMEOUT",
+      attempts: 2,
+      node: "pokt1testnode",
+      lastFailure: "timed out",
+    });
+    expect(t.logLines.join("\n")).not.toContain("zebra");
   });
 });

@@ -238,7 +238,15 @@ function answerFailure(
 ) {
   const http = httpErrorOf(failure);
   if (http.status >= 500)
-    deps.log.warn("request refused", { code: http.body.error.code, status: http.status, requestId });
+    deps.log.warn("request refused", {
+      code: http.body.error.code,
+      status: http.status,
+      requestId,
+      // Which node failed last and how, when nodes were tried: what an operator looks for first.
+      ...(failure._tag === "DispatchError" && failure.attempts > 0
+        ? { attempts: failure.attempts, node: failure.nodeAddress, lastFailure: failure.lastFailure }
+        : {}),
+    });
   const body = { error: { ...http.body.error, request_id: requestId } };
   sendJson(res, http.status, body, { ...cors, ...http.headers });
 }

@@ -9,7 +9,13 @@ import { RoutingSettings } from "../routing/routing-config.js";
 import { RoutingMetrics } from "../routing/routing-metrics.js";
 import { Selector } from "../routing/selector.js";
 import { type AttemptContext, isEngineRefusal, noteDisprovedRefusal } from "./attempt-context.js";
-import { type AttemptFailure, clientCodeOf, isCallerError, type NodeRefused } from "./attempt-errors.js";
+import {
+  type AttemptFailure,
+  clientCodeOf,
+  isCallerError,
+  isErrorCode,
+  type NodeRefused,
+} from "./attempt-errors.js";
 import { DispatchError, Dispatcher, type DispatchRequest } from "./dispatcher.js";
 import { HedgeTimer } from "./hedge-timer.js";
 import { replanTime } from "./judge-refusal.js";
@@ -38,7 +44,22 @@ function exhausted(failures: readonly AttemptFailure[], attempts: number, target
     isCallerError(last) && last._tag === "NodeRefused" && last.code === "ENGINE_REJECTED"
       ? last.detail
       : undefined;
-  return new DispatchError({ code, detail, attempts, nodeAddress: last.nodeAddress, clientDetail });
+  const lastFailure =
+    last._tag === "NodeRefused"
+      ? `refused ${isErrorCode(last.code) ? last.code : "with an unknown code"}`
+      : last._tag === "NodeUnreachable"
+        ? last.timedOut
+          ? "timed out"
+          : "unreachable"
+        : "invalid answer";
+  return new DispatchError({
+    code,
+    detail,
+    attempts,
+    nodeAddress: last.nodeAddress,
+    clientDetail,
+    lastFailure,
+  });
 }
 
 const make = Effect.gen(function* () {

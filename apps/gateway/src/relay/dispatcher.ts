@@ -104,6 +104,8 @@ export class DispatchError extends Data.TaggedError("DispatchError")<{
   readonly clientDetail?: string | undefined;
   /** The request field the error is about (`NO_CAPABLE_NODE`: the feature no node supports). */
   readonly param?: string | undefined;
+  /** For the operator's log: how the last attempt failed, as a kind and a code (never a node's own words). */
+  readonly lastFailure?: string | undefined;
 }> {}
 
 export class Dispatcher extends Context.Tag("gateway/Dispatcher")<

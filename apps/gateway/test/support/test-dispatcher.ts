@@ -91,7 +91,15 @@ export function makeTestDispatcher() {
       control.failNext = undefined;
       return code === undefined
         ? Effect.void
-        : Effect.fail(new DispatchError({ code, detail: "test", attempts: 2 }));
+        : Effect.fail(
+            new DispatchError({
+              code,
+              detail: "test",
+              attempts: 2,
+              nodeAddress: "pokt1testnode",
+              lastFailure: "timed out",
+            }),
+          );
     });
 
   const outputWords = (request: DispatchRequest) => {
