@@ -65,3 +65,36 @@ describe("loadConfig", () => {
     });
   });
 });
+
+describe("a bad value set from the environment", () => {
+  it("names the variable, not only the file", async () => {
+    const schema = z.strictObject({
+      listen: z.strictObject({ port: z.number().int().max(65535).default(80) }).prefault({}),
+      name: z.string().default("x"),
+    });
+    const error = await Effect.runPromise(
+      Effect.flip(
+        loadConfig({
+          schema,
+          envPrefix: "POCKET_TEST",
+          env: { POCKET_TEST__LISTEN__PROT: "9000", POCKET_TEST__NAME: "fine", POCKET_TEST__TYPO: "1" },
+        }),
+      ),
+    );
+    expect(error.source).toBe("(no file) and the environment");
+    expect(error.problems).toContainEqual(
+      expect.stringMatching(/^listen: .*"prot".*\(set by POCKET_TEST__LISTEN__PROT\)$/),
+    );
+    expect(error.problems).toContainEqual(
+      expect.stringMatching(/^\(root\): .*"typo".*\(set by POCKET_TEST__TYPO\)$/),
+    );
+    const fine = await Effect.runPromise(
+      Effect.flip(
+        loadConfig({ schema, envPrefix: "POCKET_TEST", env: { POCKET_TEST__LISTEN__PORT: "70000" } }),
+      ),
+    );
+    expect(fine.problems).toEqual([
+      expect.stringMatching(/^listen\.port: .*\(set by POCKET_TEST__LISTEN__PORT\)$/),
+    ]);
+  });
+});

@@ -37,11 +37,20 @@ export function loadConfig<S extends z.ZodType>(options: {
     );
     const parsed = options.schema.safeParse(merged);
     if (!parsed.success) {
+      const overrides = envOverrides(options.envPrefix, options.env ?? process.env);
       return yield* new ConfigError({
-        source,
-        problems: parsed.error.issues.map(
-          (i) => `${i.path.length === 0 ? "(root)" : i.path.join(".")}: ${i.message}`,
-        ),
+        source: overrides.length === 0 ? source : `${source} and the environment`,
+        problems: parsed.error.issues.map((i) => {
+          const where = i.path.length === 0 ? "(root)" : i.path.join(".");
+          // The variable that set this field, a field inside it, or (an unknown key) the key itself.
+          const unknown = i.code === "unrecognized_keys" ? (i as { keys?: string[] }).keys : undefined;
+          const from = overrides.find(({ path }) => {
+            if (path.length < i.path.length || !i.path.every((part, k) => String(part) === path[k]))
+              return false;
+            return unknown === undefined || unknown.includes(path[i.path.length] ?? "");
+          });
+          return `${where}: ${i.message}${from === undefined ? "" : ` (set by ${from.variable})`}`;
+        }),
       });
     }
     return parsed.data as z.output<S>;
@@ -59,6 +68,17 @@ function readConfigFile(file: string): Effect.Effect<Record<string, unknown>, Co
     },
     catch: (e) => new ConfigError({ source: file, problems: [`cannot read: ${(e as Error).message}`] }),
   });
+}
+
+/** The `PREFIX__A__B` variables set in `env`, each with the config path it sets. */
+function envOverrides(
+  prefix: string,
+  env: Record<string, string | undefined>,
+): { readonly variable: string; readonly path: readonly string[] }[] {
+  const marker = `${prefix}__`;
+  return Object.entries(env)
+    .filter(([key, raw]) => key.startsWith(marker) && raw !== undefined)
+    .map(([variable]) => ({ variable, path: variable.slice(marker.length).split("__").map(camelCase) }));
 }
 
 /** Applies `PREFIX__A__B=value` overrides onto a config object (returns a new object). */
