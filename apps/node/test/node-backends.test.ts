@@ -1,4 +1,5 @@
 import { generateKeyPair, relayRequestHash } from "@pocket-ai/protocol";
+import { createLogger } from "@pocket-ai/runtime";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeA1111, startFakeA1111 } from "./fakes/fake-a1111.js";
 import { latch, until } from "./fakes/fake-server.js";
@@ -385,5 +386,28 @@ describe("a node in front of an AUTOMATIC1111 engine", () => {
     expect(short.outcome).toBe("error");
     expect(short.error).toMatchObject({ code: "BACKEND_ERROR" });
     expect(short.computeUnits).toBe(0);
+  });
+
+  it("says at start that its engine does not answer, instead of leaving it to the first relay", async () => {
+    const lines: string[] = [];
+    harness = await startTestNode(
+      {
+        services: [
+          {
+            serviceId: "stable-diffusion",
+            tiers: ["standard"],
+            backends: [{ kind: "a1111", url: "http://127.0.0.1:1" }],
+          },
+        ],
+      },
+      undefined,
+      { log: createLogger({ app: "node-test", level: "warn", write: (line) => lines.push(line) }) },
+    );
+    const warned = lines
+      .map((l) => JSON.parse(l))
+      .find((l) => String(l.msg).includes("does not answer at start"));
+    expect(warned?.level).toBe("warn");
+    expect(warned?.msg).toContain("services.0.backends.0");
+    expect(warned?.msg).toContain("BACKEND_UNAVAILABLE");
   });
 });

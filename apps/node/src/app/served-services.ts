@@ -90,7 +90,11 @@ export function buildServedServices(
                   ? Effect.logWarning(
                       `${where}.backends.${j} (${backend.id}): capabilities announced as declared, unprobed: ${outcome.kept}`,
                     )
-                  : Effect.void,
+                  : outcome.unreachable !== undefined
+                    ? Effect.logWarning(
+                        `${where}.backends.${j} (${backend.id}): the engine does not answer at start (${outcome.unreachable}); relays fail with BACKEND_UNAVAILABLE until it does (pocket-node check shows more)`,
+                      )
+                    : Effect.void,
             ),
             Effect.map((outcome) => outcome.backend),
           ),

@@ -26,6 +26,9 @@ const CHECK_FLAGS: Readonly<Record<string, TextFlag>> = {
 /** Engines reached over HTTP, whose flags and versions the node cannot know from their kind. */
 const PROBED_KINDS = new Set(["vllm", "llamacpp", "ollama", "tgi"]);
 
+/** Image engines reached over HTTP: asked at start whether they answer. */
+const IMAGE_ENGINE_KINDS = new Set(["a1111", "comfyui"]);
+
 /** The longest a start-up probe of one engine may take before the declaration is kept as is. */
 export const START_PROBE_LIMIT = Duration.seconds(90);
 
@@ -36,6 +39,8 @@ export interface StartProbeOutcome {
   readonly turnedOff: readonly TextFlag[];
   /** Why the declaration was kept unprobed (engine unreachable, probe too slow), if it was. */
   readonly kept?: string;
+  /** An engine probed for liveness only (images, in-process engines) that did not answer: why. */
+  readonly unreachable?: string;
 }
 
 /**
@@ -45,14 +50,30 @@ export interface StartProbeOutcome {
  * Capabilities are only ever removed (an undeclared one the engine has stays off: the operator
  * declares it). An engine that cannot be reached, or a probe that errs or runs past
  * {@link START_PROBE_LIMIT}, leaves the declaration as it is: an engine still loading is not
- * punished, and `pocket-node check` says more. In-process and image engines are not probed here.
+ * punished, and `pocket-node check` says more. Image engines are only asked whether they answer
+ * (`health`), so that one that does not is reported at start; in-process engines are not probed.
  */
 export function probeAtStart(
   backend: Backend,
   config: BackendConfig,
   serviceKind: "text" | "image" | "embedding",
 ): Effect.Effect<StartProbeOutcome> {
-  if (!config.probeAtStart || !PROBED_KINDS.has(backend.kind) || serviceKind === "image")
+  if (!config.probeAtStart || backend.kind === "dev") return Effect.succeed({ backend, turnedOff: [] });
+  // An image engine is not probed for capabilities, but one that does not answer is said so at
+  // start rather than by the first customer's relay. In-process engines are left alone.
+  if (serviceKind === "image" && IMAGE_ENGINE_KINDS.has(backend.kind))
+    return backend.health().pipe(
+      Effect.timeout(Duration.seconds(5)),
+      Effect.as<StartProbeOutcome>({ backend, turnedOff: [] }),
+      Effect.catchAll((e) =>
+        Effect.succeed<StartProbeOutcome>({
+          backend,
+          turnedOff: [],
+          unreachable: "message" in e ? String(e.message) : "no answer in time",
+        }),
+      ),
+    );
+  if (!PROBED_KINDS.has(backend.kind) || serviceKind === "image")
     return Effect.succeed({ backend, turnedOff: [] });
   return probeBackend(backend, config, serviceKind).pipe(
     Effect.timeoutFail({
