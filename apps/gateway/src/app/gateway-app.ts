@@ -87,8 +87,9 @@ export function startGateway(
       privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "gateway.key"),
       createIfMissing: true,
       // Nodes serve only the address they were given: a new key is one none of them knows yet.
+      // Expected on a first start; a warning when the operator named a file that is not there.
       onCreate: (file, address) =>
-        log.warn(
+        (config.privateKeyFile === undefined ? log.info : log.warn)(
           "no key file, so a new signing key was created: this gateway's address is new, and nodes must name it in gateways[].address (back the file up)",
           { file, address },
         ),

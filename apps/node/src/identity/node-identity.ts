@@ -27,14 +27,12 @@ export class NodeIdentity extends Context.Tag("node/NodeIdentity")<
         privateKey: config.privateKey,
         privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "node.key"),
         createIfMissing: true,
-        // A new key is a new node: its address is where claims are paid, and gateways see a stranger.
+        // A new key is a new node: its address is where claims are paid, and gateways see a
+        // stranger. Expected on a first start; a warning when the operator named a file that is not there.
         onCreate: (file, address) =>
-          log.warn(
+          (config.privateKeyFile === undefined ? log.info : log.warn)(
             "no key file, so a new signing key was created: this node's address is new (back the file up)",
-            {
-              file,
-              address,
-            },
+            { file, address },
           ),
       }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
       return { key };
