@@ -26,6 +26,21 @@ describe("redactingLoggerLayer", () => {
     ]);
   });
 
+  it("is the only logger inside it: an app's own logger under runMain's prints each line once", async () => {
+    const outer = capture();
+    const inner = capture();
+    await Effect.runPromise(
+      Effect.logWarning("released budget reservations left by a crash").pipe(
+        Effect.provide(inner.layer),
+        Effect.provide(outer.layer),
+      ),
+    );
+    expect(inner.records()).toEqual([
+      expect.objectContaining({ msg: "released budget reservations left by a crash" }),
+    ]);
+    expect(outer.lines).toEqual([]);
+  });
+
   it("logs a failure's message without its stack or file paths", async () => {
     const out = capture();
     const failing = Effect.fail(new Error("database is locked"));

@@ -1,4 +1,14 @@
-import { Cause, Logger as EffectLogger, LogLevel as EffectLogLevel, HashMap, Layer, List } from "effect";
+import {
+  Cause,
+  Effect,
+  Logger as EffectLogger,
+  LogLevel as EffectLogLevel,
+  FiberRef,
+  HashMap,
+  HashSet,
+  Layer,
+  List,
+} from "effect";
 import type { Logger, LogLevel } from "./logger.js";
 
 /** Effect's log levels on the app logger's four: trace and debug are debug, fatal is error. */
@@ -44,12 +54,16 @@ export function effectLoggerFor(logger: Logger): EffectLogger.Logger<unknown, vo
 }
 
 /**
- * A layer that sends every `Effect.log*` call through the app's redacting logger instead of
- * Effect's default console logger, and lets debug lines through (the app logger filters levels).
+ * A layer that sends every `Effect.log*` call through the app's redacting logger, and only
+ * through it: Effect's default console logger, or a logger an outer layer installed (`runMain`'s
+ * before the app's own), would print each line again. Debug lines pass (the app logger filters
+ * levels).
  */
 export function redactingLoggerLayer(logger: Logger): Layer.Layer<never> {
   return Layer.merge(
-    EffectLogger.replace(EffectLogger.defaultLogger, effectLoggerFor(logger)),
+    Layer.scopedDiscard(
+      Effect.locallyScopedWith(FiberRef.currentLoggers, () => HashSet.make(effectLoggerFor(logger))),
+    ),
     EffectLogger.minimumLogLevel(EffectLogLevel.Debug),
   );
 }
