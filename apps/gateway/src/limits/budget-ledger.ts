@@ -281,6 +281,10 @@ async function settleInOneStatement(
   ledger: ((charged: number) => LedgerRow) | undefined,
 ): Promise<number> {
   const { id, keyId, reserved, actual, tokens } = settled;
+  // The bucket's correction is an upsert, not an UPDATE: the statement reads tables as they were
+  // when it started, and a limit change it waited for on the key's lock may have rebuilt the
+  // bucket since; the conflict finds the rebuilt row all the same. Only a bucket still in the
+  // window: a limited key has one for each of its reservations there.
   const statement = closeWithCharge(
     plainSql`
       with closed as (
@@ -294,10 +298,6 @@ async function settleInOneStatement(
           else least(${actual}::bigint, greatest(0, budget - spent - reserved + ${reserved}::bigint)) end as charged
         from held
       ), bucket as (
-        -- An upsert, not an UPDATE: the statement reads tables as they were when it started, and
-        -- a limit change it waited for on the key's lock may have rebuilt the bucket since; the
-        -- conflict finds the rebuilt row all the same. Only a bucket still in the window: a limited
-        -- key has one for each of its reservations there.
         insert into key_rate_buckets (key_id, "second", requests, tokens)
         select ${keyId}, at / ${BUCKET_MS}::bigint, 0, ${tokens - settled.reservedTokens}::bigint from closed
         where ${tokens - settled.reservedTokens}::bigint <> 0 and at / ${BUCKET_MS}::bigint >= ${firstBucket(settled.now)}::bigint

@@ -71,14 +71,10 @@ export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void 
  * starts afresh.
  */
 function noteEngineRefusal(ctx: AttemptContext, failure: NodeRefused): void {
-  const serviceId = failure.serviceId ?? "";
   const ledger = ctx.selector.engineRefusals;
-  ledger.record(serviceId, failure.nodeAddress, true);
-  const outlier = ledger.outlier(serviceId, failure.nodeAddress);
-  if (outlier === undefined) return;
-  ledger.reset(serviceId, failure.nodeAddress);
-  ctx.selector.sanction(failure.nodeAddress, ctx.now(), `ENGINE_REJECTED: ${outlier}`);
-  ctx.metrics.sanctions.inc({ reason: "engine_refusals" });
+  ledger.record(failure.serviceId ?? "", failure.nodeAddress, true);
+  const outlier = ledger.outlier(failure.serviceId ?? "", failure.nodeAddress);
+  if (outlier !== undefined) sanctionRefusals(ctx, failure, outlier, "engine_refusals");
 }
 
 /**
@@ -86,13 +82,15 @@ function noteEngineRefusal(ctx: AttemptContext, failure: NodeRefused): void {
  * refusing node, and after a few such refusals it is sanctioned like a node that answers invalidly.
  */
 export function noteDisprovedRefusal(ctx: AttemptContext, refusal: NodeRefused): void {
-  const serviceId = refusal.serviceId ?? "";
-  const ledger = ctx.selector.engineRefusals;
-  const why = ledger.disproved(serviceId, refusal.nodeAddress);
-  if (why === undefined) return;
-  ledger.reset(serviceId, refusal.nodeAddress);
+  const why = ctx.selector.engineRefusals.disproved(refusal.serviceId ?? "", refusal.nodeAddress);
+  if (why !== undefined) sanctionRefusals(ctx, refusal, why, "disproved_refusals");
+}
+
+/** Sanctions a node for its engine refusals; its counts for the service start afresh. */
+function sanctionRefusals(ctx: AttemptContext, refusal: NodeRefused, why: string, reason: string): void {
+  ctx.selector.engineRefusals.reset(refusal.serviceId ?? "", refusal.nodeAddress);
   ctx.selector.sanction(refusal.nodeAddress, ctx.now(), `ENGINE_REJECTED: ${why}`);
-  ctx.metrics.sanctions.inc({ reason: "disproved_refusals" });
+  ctx.metrics.sanctions.inc({ reason });
 }
 
 /** A signed engine refusal the gateway believed: another node of the session may disprove it. */

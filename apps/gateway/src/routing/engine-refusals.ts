@@ -73,8 +73,8 @@ export function refusalOutlier(
 /** The counts behind {@link refusalOutlier}, in memory, per service and node. */
 export class EngineRefusalLedger {
   private readonly counts = new Map<string, Map<string, { seen: number; refused: number }>>();
-  /** Per service and node: refusals another node's answer disproved since the last sanction. */
-  private readonly disprovals = new Map<string, Map<string, number>>();
+  /** Per `service node`: refusals another node's answer disproved since the last sanction. */
+  private readonly disprovals = new Map<string, number>();
 
   constructor(private readonly policy: EngineRefusalPolicy = DEFAULT_ENGINE_REFUSAL_POLICY) {}
 
@@ -109,13 +109,9 @@ export class EngineRefusalLedger {
    * why the node is to be sanctioned once it has `disprovedLimit` of them, else `undefined`.
    */
   disproved(serviceId: string, address: string): string | undefined {
-    let nodes = this.disprovals.get(serviceId);
-    if (nodes === undefined) {
-      nodes = new Map();
-      this.disprovals.set(serviceId, nodes);
-    }
-    const count = (nodes.get(address) ?? 0) + 1;
-    nodes.set(address, count);
+    const key = `${serviceId} ${address}`;
+    const count = (this.disprovals.get(key) ?? 0) + 1;
+    this.disprovals.set(key, count);
     if (count < this.policy.disprovedLimit) return undefined;
     return `refused ${count} requests that other nodes answered`;
   }
@@ -123,7 +119,7 @@ export class EngineRefusalLedger {
   /** Forgets the node's counts for the service (after a sanction, so it starts afresh when it ends). */
   reset(serviceId: string, address: string): void {
     this.counts.get(serviceId)?.delete(address);
-    this.disprovals.get(serviceId)?.delete(address);
+    this.disprovals.delete(`${serviceId} ${address}`);
   }
 
   count(serviceId: string, address: string): RefusalCount {

@@ -39,7 +39,7 @@ export interface StartProbeOutcome {
   readonly turnedOff: readonly TextFlag[];
   /** Why the declaration was kept unprobed (engine unreachable, probe too slow), if it was. */
   readonly kept?: string;
-  /** An engine probed for liveness only (images, in-process engines) that did not answer: why. */
+  /** An image engine, asked only whether it answers, that did not: why. */
   readonly unreachable?: string;
 }
 

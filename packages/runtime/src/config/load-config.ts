@@ -88,17 +88,14 @@ export function applyEnvOverrides(
   env: Record<string, string | undefined>,
 ): Record<string, unknown> {
   const out = structuredClone(config);
-  const marker = `${prefix}__`;
-  for (const [key, raw] of Object.entries(env)) {
-    if (!key.startsWith(marker) || raw === undefined) continue;
-    const path = key.slice(marker.length).split("__").map(camelCase);
+  for (const { variable, path } of envOverrides(prefix, env)) {
     let cursor: Record<string, unknown> = out;
     for (const part of path.slice(0, -1)) {
       const next = cursor[part];
       if (next === null || typeof next !== "object" || Array.isArray(next)) cursor[part] = {};
       cursor = cursor[part] as Record<string, unknown>;
     }
-    cursor[path[path.length - 1]!] = parseEnvValue(raw);
+    cursor[path[path.length - 1]!] = parseEnvValue(env[variable] as string);
   }
   return out;
 }

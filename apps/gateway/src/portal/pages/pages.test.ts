@@ -1,11 +1,12 @@
 import { DEFAULT_CATALOG, generateKeyPair, type NodeScore } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
+import { csvField } from "../../app/csv-field.js";
 import { html } from "../html.js";
 import type { View } from "../layout.js";
 import type { PortalUser } from "../portal-store.js";
 import { adminNodesPage, identityFindings, type NodeRow } from "./admin-nodes.js";
 import { catalogPage } from "./catalog.js";
-import { csvField, usageCsv, usagePage } from "./usage.js";
+import { usageCsv, usagePage } from "./usage.js";
 
 const admin: PortalUser = {
   id: "usr_1",

@@ -105,8 +105,6 @@ const CSV_HEADER = [
   "spent_micro_usd",
 ];
 
-export { csvField };
-
 /** The usage rows as CSV (CRLF line ends, amounts in whole micro-USD). */
 export function usageCsv(rows: readonly UsageRow[], keyNames: ReadonlyMap<string, string>): string {
   const lines = rows.map((r) =>
