@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Effect } from "effect";
+import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { startTestGateway, TEST_ADMIN_TOKEN } from "../../test/support/gateway-test-harness.js";
 import { GatewayConfig } from "../config/gateway-config.js";
@@ -34,6 +35,48 @@ describe("startGateway", () => {
     await t.close({ keepData: true });
     expect(count()).toBe(2);
     rmSync(t.config.dataDir, { recursive: true, force: true });
+  }, 20_000);
+
+  it("ends a stream still open when the drain runs out with STREAM_INTERRUPTED and [DONE], billed for what it delivered", async () => {
+    const t = await startTestGateway({ drainMs: 100 });
+    const { openai, key } = await t.newKey();
+    // Two content chunks, then the stream stalls: only the shutdown can end it.
+    t.dispatcher.stallAfterChunks = 2;
+    const seen: string[] = [];
+    let closing: Promise<void> | undefined;
+    const failure = await (async () => {
+      const stream = await openai.chat.completions.create({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "go" }],
+        max_tokens: 8,
+        stream: true,
+      });
+      for await (const chunk of stream) {
+        seen.push(chunk.choices[0]?.delta.content ?? "");
+        if (seen.length === 2) closing = t.close({ keepData: true });
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await closing;
+    expect(seen).toHaveLength(2);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as APIError).code).toBe("STREAM_INTERRUPTED");
+    expect((failure as APIError).message).toMatch(/shutting down/);
+    const db = new Database(join(t.config.dataDir, "gateway.sqlite"), { readonly: true });
+    try {
+      const spent = db
+        .prepare("select spent_micro_usd as spent, reserved_micro_usd as reserved from api_keys where id = ?")
+        .get(key.id);
+      const row = db.prepare("select outcome, error_code as code, output_tokens as tokens from relays").get();
+      // 2 of 8 output tokens delivered: a quarter of the 750 µUSD call, rounded up.
+      expect(spent).toEqual({ spent: 188, reserved: 0 });
+      expect(row).toEqual({ outcome: "interrupted", code: "STREAM_INTERRUPTED", tokens: 2 });
+    } finally {
+      db.close();
+      rmSync(t.config.dataDir, { recursive: true, force: true });
+    }
   }, 20_000);
 
   it("refuses a bad catalog override, a taken port and a data folder in use with a message naming what to change", async () => {

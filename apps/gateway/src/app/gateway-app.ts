@@ -144,9 +144,12 @@ export function startGateway(
       maxBodySize: 4 * 1024 * 1024,
       createContext: contextFromRequest(runtime),
     });
+    // Aborted when the drain runs out: the streams still open end with an error event.
+    const closing = new AbortController();
     const http = makeHttpHandler({
       deps: {
         catalog,
+        closing: closing.signal,
         db,
         metrics: makeFrontDoorMetrics(registry),
         log,
@@ -197,6 +200,10 @@ export function startGateway(
       host: config.listen.host,
       port: config.listen.port,
       drainMs: config.drainMs,
+      beforeCut: () => {
+        closing.abort();
+        return Effect.runPromise(http.drain);
+      },
       portSetting: "listen.port (env POCKET_GATEWAY__LISTEN__PORT)",
       handler: portal === undefined ? http.handle : mountPortal(portal.handle, http.handle),
     }).pipe(Effect.mapError((e) => fail(e.message)));

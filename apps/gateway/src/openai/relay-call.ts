@@ -33,6 +33,12 @@ export interface FrontDoorDeps {
   readonly streamedItems: StreamedItemStore;
   /** The gateway's public URL (image URLs are made under it); absent: the request's Host. */
   readonly publicUrl?: string | undefined;
+  /**
+   * Aborted when the gateway's drain runs out: a stream still open then ends with a
+   * `STREAM_INTERRUPTED` error event and `[DONE]`, billed for what it delivered, before its
+   * connection closes. Absent: streams are never cut from this side.
+   */
+  readonly closing?: AbortSignal;
 }
 
 /** The services the `/v1/*` handlers run with. */

@@ -31,7 +31,8 @@ const isUsageChunk = (data: Record<string, unknown>) =>
  * One streamed relay, end to end as server-sent events. Every verified `data` event is forwarded
  * (model renamed to the public name; the usage chunk only when `stream_options.include_usage`).
  * A stream that fails mid-way ends with an OpenAI error event (`data: {"error": …}`, which the
- * official SDK raises as an `APIError`) and then `[DONE]`. Billing: a complete stream is settled
+ * official SDK raises as an `APIError`) and then `[DONE]`, as does one still open when the
+ * gateway's drain runs out (`deps.closing`). Billing: a complete stream is settled
  * like a unary relay; an interrupted one — by the node or by the client leaving — pays for what
  * reached the client as far as the node's last signed chain head covers it: the protocol's
  * `HeadCoveredTally` over the chunks written (the dispatcher's record, kept by the same rule, when
@@ -108,9 +109,17 @@ export const streamRelay = Effect.fnUntraced(function* (
   // The per-token path is a plain loop, no Effect per chunk. The fiber's interruption (the
   // client left) aborts `signal`, which closes the dispatched stream: a pending read ends at once
   // and nothing more is written or counted.
+  const closing = deps.closing;
+  let shutDown = false;
+  const shutdown = () => {
+    shutDown = true;
+    events.close();
+  };
   const pump = async (signal: AbortSignal) => {
     const stop = () => events.close();
     signal.addEventListener("abort", stop, { once: true });
+    if (closing?.aborted) shutdown();
+    else closing?.addEventListener("abort", shutdown, { once: true });
     try {
       for await (const event of events) {
         if (signal.aborted) return;
@@ -133,6 +142,7 @@ export const streamRelay = Effect.fnUntraced(function* (
       }
     } finally {
       signal.removeEventListener("abort", stop);
+      closing?.removeEventListener("abort", shutdown);
     }
   };
   yield* Effect.promise(pump).pipe(
@@ -144,6 +154,9 @@ export const streamRelay = Effect.fnUntraced(function* (
   const record = final?.record;
   const failed = final === undefined || final.outcome === "error";
   const errorCode: ErrorCode = final?.error?.code ?? "STREAM_INTERRUPTED";
+  const errorMessage =
+    final?.error?.message ??
+    (shutDown ? "the gateway is shutting down; retry the request for the rest of the answer" : undefined);
   // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
   const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
   const ttftMs = final?.ttftMs;
@@ -180,13 +193,10 @@ export const streamRelay = Effect.fnUntraced(function* (
     return;
   }
   if (present !== undefined) {
-    yield* writeChunk(
-      res,
-      failed ? present.fail(errorCode, final?.error?.message, requestId) : present.close(),
-    );
+    yield* writeChunk(res, failed ? present.fail(errorCode, errorMessage, requestId) : present.close());
   } else {
     if (failed) {
-      const event = streamErrorEvent(errorCode, final?.error?.message, requestId);
+      const event = streamErrorEvent(errorCode, errorMessage, requestId);
       yield* writeChunk(res, formatSseEvent(event));
     }
     yield* writeChunk(res, SSE_DONE);

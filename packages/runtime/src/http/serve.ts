@@ -32,6 +32,12 @@ export function serveHttp(options: {
   readonly port: number;
   readonly drainMs?: number;
   readonly portSetting?: string;
+  /**
+   * Called once `drainMs` has passed with requests still open, before their connections are
+   * closed: the place to end long answers (streams) with a last word to their clients. What is
+   * still open when it settles, or {@link CUT_GRACE_MS} later, is closed.
+   */
+  readonly beforeCut?: () => Promise<void>;
 }): Effect.Effect<RunningServer, ListenError, Scope.Scope> {
   const listen = Effect.async<RunningServer, ListenError>((resume) => {
     tuneHeapForServing();
@@ -53,22 +59,41 @@ export function serveHttp(options: {
       resume(Effect.succeed({ server, port, url: `http://${host}:${port}` }));
     });
   });
-  return Effect.acquireRelease(listen, ({ server }) => closeServer(server, options.drainMs ?? 10_000));
+  return Effect.acquireRelease(listen, ({ server }) =>
+    closeServer(server, options.drainMs ?? 10_000, options.beforeCut),
+  );
 }
+
+/** The longest `beforeCut` may take to end the answers still open once the drain has run out. */
+export const CUT_GRACE_MS = 2_000;
 
 /**
  * Stops accepting, then reaps connections as they become idle (keep-alive sockets that finish
  * their last response after `close()` are not reaped by Node on its own), and after `drainMs`
- * closes whatever is still open. Plain timers, because a finalizer runs uninterruptibly and an
- * Effect timeout could not cut it short.
+ * lets `beforeCut` end what it can and closes whatever is still open. Plain timers, because a
+ * finalizer runs uninterruptibly and an Effect timeout could not cut it short.
  */
-function closeServer(server: Server, drainMs: number): Effect.Effect<void> {
+function closeServer(
+  server: Server,
+  drainMs: number,
+  beforeCut: (() => Promise<void>) | undefined,
+): Effect.Effect<void> {
   return Effect.async<void>((resume) => {
     const reaper = setInterval(() => server.closeIdleConnections(), 50);
-    const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+    let grace: NodeJS.Timeout | undefined;
+    const cut = () => {
+      clearTimeout(grace);
+      server.closeAllConnections();
+    };
+    const deadline = setTimeout(() => {
+      if (beforeCut === undefined) return cut();
+      grace = setTimeout(cut, CUT_GRACE_MS);
+      beforeCut().then(cut, cut);
+    }, drainMs);
     server.close(() => {
       clearInterval(reaper);
       clearTimeout(deadline);
+      clearTimeout(grace);
       resume(Effect.void);
     });
     server.closeIdleConnections();
