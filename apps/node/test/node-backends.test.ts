@@ -353,7 +353,7 @@ describe("a node in front of real HTTP engines", () => {
 describe("a node in front of an AUTOMATIC1111 engine", () => {
   const images = (response: { payload?: unknown }) => (response.payload as { data?: unknown[] }).data?.length;
 
-  it("signs the count of images made and their weight in standard images, and never an answer short of the images asked", async () => {
+  it("signs the count of images made and their weight in standard images, and never an answer short of the images asked or of another size", async () => {
     painter = await startFakeA1111();
     harness = await startTestNode({
       services: [
@@ -386,6 +386,13 @@ describe("a node in front of an AUTOMATIC1111 engine", () => {
     expect(short.outcome).toBe("error");
     expect(short.error).toMatchObject({ code: "BACKEND_ERROR" });
     expect(short.computeUnits).toBe(0);
+
+    painter.faults.maxImages = null;
+    painter.faults.halfWidth = true;
+    const narrow = await ask({ size: "512x512", n: 1 });
+    expect(narrow.outcome).toBe("error");
+    expect(narrow.error).toMatchObject({ code: "BACKEND_ERROR" });
+    expect(narrow.computeUnits).toBe(0);
   });
 
   it("says at start that its engine does not answer, instead of leaving it to the first relay", async () => {

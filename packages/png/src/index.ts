@@ -13,4 +13,5 @@ export {
   type RgbaImage,
   readPngHeader,
 } from "./png.js";
+export { pngMismatch } from "./png-shape.js";
 export { resizeRgba } from "./resize.js";

@@ -178,10 +178,13 @@ function prepareImage(
   const n = image.n ?? 1;
   const limits = checkImageLimits(target, { ...size.value, steps: image.steps ?? undefined, n });
   if (!limits.ok) return limits;
+  const { width, height } = size.value;
   return ok({
     operation,
     target,
-    body: request,
+    // The size priced is the size asked of the node, spelled out (absent, an edit would come back
+    // at its source image's size): the answer's images are checked against it.
+    body: { ...request, size: `${width}x${height}` },
     stream: false,
     includeUsage: false,
     reservation: reservationFor(target.tier, {

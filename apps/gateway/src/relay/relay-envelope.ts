@@ -61,6 +61,8 @@ export interface AnswerLimits {
   readonly choices: number;
   /** Image calls: the images the answer must hold (the request's `n`); 0 for other operations. */
   readonly maxImages: number;
+  /** Image calls: the size each image must be (the size asked, or the tier's standard size). */
+  readonly imageSize?: { readonly width: number; readonly height: number } | undefined;
   /**
    * Highest compute units the answer may carry: what the protocol's weight (`relayComputeUnits`)
    * gives the call at most, per call or per token alike. The gateway cannot lower a node's signed
@@ -109,6 +111,7 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
       maxOutputTokens: 0,
       choices: 0,
       maxImages: n,
+      imageSize: { width, height },
       maxComputeUnits: tier.computeUnitsPerRelay * imageUnits(tier, width, height, n),
       inputTokens: 0,
     };

@@ -1,3 +1,4 @@
+import { encodePng } from "@pocket-ai/png";
 import {
   ChatCompletionChunk,
   DEFAULT_CATALOG,
@@ -237,13 +238,25 @@ describe("verifyAnswer: the weight a node may sign", () => {
   const sd = resolveModelName(DEFAULT_CATALOG, "stable-diffusion");
   if (!sd.ok || sd.value.kind !== "image") throw new Error("stable-diffusion is not an image model");
   const imageRoute = { ...route, servedServiceId: sd.value.service.id, servedTier: sd.value.tier };
+  const { standardWidth, standardHeight } = sd.value.tier.limits;
   const perImage = sd.value.tier.computeUnitsPerRelay;
-  const verifyImages = (body: Record<string, unknown>, made: number, computeUnits: number) => {
+  const picture = (width: number, height: number) =>
+    Buffer.from(encodePng({ width, height, data: new Uint8Array(width * height * 4).fill(120) })).toString(
+      "base64",
+    );
+  const verifyImages = (
+    body: Record<string, unknown>,
+    made: number,
+    computeUnits: number,
+    image?: (i: number) => string,
+  ) => {
     const limits = answerLimits(imageRoute, {
       ...testDispatch({ prompt: "a cat", ...body }, "images.generations"),
       target: sd.value,
     });
-    const payload = { created: 1, data: Array.from({ length: made }, () => ({ b64_json: "iVBORw0KGgo=" })) };
+    const { width, height } = limits.imageSize!;
+    const data = Array.from({ length: made }, (_, i) => ({ b64_json: image?.(i) ?? picture(width, height) }));
+    const payload = { created: 1, data };
     return {
       limits,
       verified: verifyAnswer(signed(payload, computeUnits, { images: made }), {
@@ -263,6 +276,30 @@ describe("verifyAnswer: the weight a node may sign", () => {
     expect(verifyImages({ size: "512x512" }, 1, 4 * perImage).verified).toMatchObject({
       _tag: "InvalidNodeResponse",
       detail: `claims ${4 * perImage} compute units; at most ${perImage} were possible`,
+    });
+  });
+
+  it("images: each a whole PNG of the size asked (the tier's standard size when none was)", () => {
+    expect(verifyImages({}, 1, perImage).limits.imageSize).toEqual({
+      width: standardWidth,
+      height: standardHeight,
+    });
+    expect(verifyImages({}, 1, perImage).verified._tag).toBe("VerifiedAnswer");
+    expect(verifyImages({ size: "512x512" }, 1, perImage, () => picture(256, 256)).verified).toMatchObject({
+      _tag: "InvalidNodeResponse",
+      detail: "image 0 is 256x256, not the 512x512 asked for",
+    });
+    const whole = picture(512, 512);
+    const cut = Buffer.from(whole, "base64").subarray(0, 60).toString("base64");
+    expect(
+      verifyImages({ size: "512x512", n: 2 }, 2, 2 * perImage, (i) => (i === 0 ? whole : cut)).verified,
+    ).toMatchObject({
+      _tag: "InvalidNodeResponse",
+      detail: expect.stringMatching(/^image 1 does not end with the IEND chunk/),
+    });
+    expect(verifyImages({ size: "512x512" }, 1, perImage, () => "iVBORw0KGgo=").verified).toMatchObject({
+      _tag: "InvalidNodeResponse",
+      detail: expect.stringMatching(/^image 0 truncated PNG/),
     });
   });
 

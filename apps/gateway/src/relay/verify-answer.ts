@@ -1,3 +1,4 @@
+import { pngMismatch } from "@pocket-ai/png";
 import {
   answerChoicesMismatch,
   ChatCompletionChunk,
@@ -109,11 +110,11 @@ export function verifyAnswer(
     const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);
     if (wrong !== undefined) return invalid(wrong);
   }
-  // An image answer holds exactly the images asked for: fewer is not paid as the whole.
+  // An image answer holds exactly the images asked for, each a whole PNG of the size asked: fewer,
+  // smaller or garbled is not paid as the whole.
   if (expect.limits.maxImages > 0) {
-    const images = (response.payload as { data: unknown[] }).data.length;
-    if (images !== expect.limits.maxImages)
-      return invalid(`returned ${images} images; ${expect.limits.maxImages} were asked`);
+    const wrong = imagesOffShape(response.payload as ImagesResponse, expect.limits);
+    if (wrong !== undefined) return invalid(wrong);
   }
   return {
     _tag: "VerifiedAnswer",
@@ -121,6 +122,19 @@ export function verifyAnswer(
     responseHash,
     payload: payload as Record<string, unknown>,
   };
+}
+
+/** Why an image answer is not the one asked for: `maxImages` PNGs, each of `imageSize`. */
+function imagesOffShape(payload: ImagesResponse, limits: AnswerLimits): string | undefined {
+  if (payload.data.length !== limits.maxImages)
+    return `returned ${payload.data.length} images; ${limits.maxImages} were asked`;
+  const size = limits.imageSize;
+  if (size === undefined) return undefined;
+  for (const [i, item] of payload.data.entries()) {
+    const wrong = pngMismatch(Buffer.from(item.b64_json, "base64"), size);
+    if (wrong !== undefined) return `image ${i} ${wrong}`;
+  }
+  return undefined;
 }
 
 /**

@@ -54,6 +54,8 @@ export interface AdmittedRelay {
   readonly imageUnits: number;
   /** Image calls: the images the answer must hold (the request's `n`); 0 for other operations. */
   readonly images: number;
+  /** Image calls that name their `size` (a gateway always does): the size each image must be. */
+  readonly imageSize?: { readonly width: number; readonly height: number } | undefined;
   /** Prompts of a batched completions call (1 otherwise): text is priced, and weighed, per prompt. */
   readonly calls: number;
   /** Text: the choices the answer must hold (prompts × n), numbered from 0; 0 for other operations. */
@@ -325,6 +327,7 @@ function payloadCheck(
           maxOutputTokens: 0,
           imageUnits: limits.value.units,
           images: image.n ?? 1,
+          imageSize: typeof image.size === "string" ? size.value : undefined,
           calls: 1,
           choices: 0,
         },

@@ -1,24 +1,32 @@
+import { pngMismatch } from "@pocket-ai/png";
 import { Effect } from "effect";
 import { BackendRejected } from "../backends/backend.js";
 
 /**
- * An image call's answer holds exactly the `n` images asked for: the gateway pays for, and refuses
- * anything but, that many, so an engine that made fewer is a backend fault the node reports
- * rather than an answer it signs.
+ * An image call's answer holds exactly the `n` images asked for, each a whole PNG of the size
+ * asked: the gateway pays for, and refuses anything but, that, so an engine that made fewer, or
+ * another size, is a backend fault the node reports rather than an answer it signs.
  */
-export function checkImageCount(
+export function checkImages(
   payload: Record<string, unknown>,
-  images: number,
+  asked: {
+    readonly images: number;
+    readonly imageSize?: { readonly width: number; readonly height: number } | undefined;
+  },
   backend: string,
 ): Effect.Effect<Record<string, unknown>, BackendRejected> {
-  const made = Array.isArray(payload.data) ? payload.data.length : 0;
-  return made === images
-    ? Effect.succeed(payload)
-    : Effect.fail(
-        new BackendRejected({
-          backend,
-          status: 502,
-          reason: `the engine returned ${made} images for ${images} asked`,
-        }),
-      );
+  const fault = (reason: string) => Effect.fail(new BackendRejected({ backend, status: 502, reason }));
+  const data = Array.isArray(payload.data) ? (payload.data as unknown[]) : [];
+  if (data.length !== asked.images)
+    return fault(`the engine returned ${data.length} images for ${asked.images} asked`);
+  const size = asked.imageSize;
+  if (size !== undefined) {
+    for (const [i, item] of data.entries()) {
+      const b64 = (item as { b64_json?: unknown } | null)?.b64_json;
+      if (typeof b64 !== "string") return fault(`the engine's image ${i} has no b64_json`);
+      const wrong = pngMismatch(Buffer.from(b64, "base64"), size);
+      if (wrong !== undefined) return fault(`the engine's image ${i} ${wrong}`);
+    }
+  }
+  return Effect.succeed(payload);
 }

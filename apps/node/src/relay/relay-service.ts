@@ -36,7 +36,7 @@ import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { GatewayCounts } from "./gateway-counts.js";
-import { checkImageCount } from "./image-answer.js";
+import { checkImages } from "./image-answer.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
 import { weightOf } from "./relay-usage.js";
 import { OpenStream, ServingCount } from "./serving.js";
@@ -189,7 +189,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
               (op === "images.edits"
                 ? pool.imagesEdits(relay.body)
                 : pool.imagesGenerations(relay.body)
-              ).pipe(Effect.flatMap((payload) => checkImageCount(payload, relay.images, pool.serviceId))),
+              ).pipe(Effect.flatMap((payload) => checkImages(payload, relay, pool.serviceId))),
               timeoutMs,
               deadline.error,
             );

@@ -18,6 +18,8 @@ export interface FakeA1111Faults {
   delayMs: number;
   /** Answer generation calls with at most this many images (an engine that made fewer than asked). */
   maxImages: number | null;
+  /** Answer generation calls with images half the width asked (an engine that ignores the size). */
+  halfWidth: boolean;
 }
 
 export interface FakeA1111 extends FakeServerBase {
@@ -41,7 +43,13 @@ function solidPng(width: number, height: number, seed: number): string {
 
 /** Starts a fake AUTOMATIC1111 API on 127.0.0.1 and a free port. */
 export async function startFakeA1111(): Promise<FakeA1111> {
-  const faults: FakeA1111Faults = { fail: null, unhealthy: false, delayMs: 0, maxImages: null };
+  const faults: FakeA1111Faults = {
+    fail: null,
+    unhealthy: false,
+    delayMs: 0,
+    maxImages: null,
+    halfWidth: false,
+  };
   let randomSeed = 1000;
 
   const generate = (body: Record<string, unknown>, response: ServerResponse) => {
@@ -54,7 +62,7 @@ export async function startFakeA1111(): Promise<FakeA1111> {
     const seeds = Array.from({ length: count }, (_, i) => first + i);
     const images = seeds
       .slice(0, faults.maxImages ?? seeds.length)
-      .map((seed) => solidPng(width, height, seed));
+      .map((seed) => solidPng(faults.halfWidth ? width / 2 : width, height, seed));
     // Like A1111 with inpainting masks shown: an extra image the adapter must not return.
     if (body.mask !== undefined) images.push(solidPng(width, height, 0));
     const info = JSON.stringify({ seed: first, all_seeds: seeds, width, height });

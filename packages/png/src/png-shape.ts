@@ -1,0 +1,29 @@
+import { PngError, readPngHeader } from "./png.js";
+
+/** The 12 bytes every PNG ends with: the empty IEND chunk and its CRC. */
+const IEND = Uint8Array.of(0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82);
+
+/**
+ * Why `bytes` are not a whole PNG of `width` × `height` (any bit depth, colour type or
+ * interlacing), or `undefined` when they are: the signature, a valid IHDR of that size, and the
+ * IEND chunk at the very end. Nothing is inflated, so it costs the same on any answer; the pixels
+ * themselves are the evaluator's to judge.
+ */
+export function pngMismatch(
+  bytes: Uint8Array,
+  expected: { readonly width: number; readonly height: number },
+): string | undefined {
+  let header: ReturnType<typeof readPngHeader>;
+  try {
+    header = readPngHeader(bytes);
+  } catch (e) {
+    if (e instanceof PngError) return e.message;
+    throw e;
+  }
+  if (header.width !== expected.width || header.height !== expected.height)
+    return `is ${header.width}x${header.height}, not the ${expected.width}x${expected.height} asked for`;
+  const tail = bytes.subarray(bytes.length - IEND.length);
+  if (tail.length !== IEND.length || !tail.every((b, i) => b === IEND[i]))
+    return "does not end with the IEND chunk (truncated or not one PNG)";
+  return undefined;
+}
