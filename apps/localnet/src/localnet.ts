@@ -190,10 +190,7 @@ export function startLocalnet(
     yield* Effect.gen(function* () {
       const listed = yield* call("listing nodes", () => admin.admin.nodes.list.query());
       const ready = nodes.every((n) =>
-        listed.some(
-          (l: { address: string; healthy?: boolean }) =>
-            l.address === n.node.key.address && l.healthy !== false,
-        ),
+        listed.some((l) => l.address === n.node.key.address && (l.state === "up" || l.state === "unprobed")),
       );
       if (!ready) return yield* new LocalnetError({ message: "nodes not registered yet" });
     }).pipe(

@@ -148,10 +148,21 @@ describe("admin.nodes", () => {
     expect(denied).toBeInstanceOf(TRPCClientError);
     const list = (await client(ADMIN_TOKEN).query("admin.nodes.list")) as {
       address: string;
+      state: string;
       health: { healthy: boolean };
     }[];
     const mine = list.find((n) => n.address === node.address);
-    expect(mine).toMatchObject({ fresh: true, health: { healthy: true }, stats: { relays: 0 }, score: null });
+    expect(mine).toMatchObject({
+      fresh: true,
+      state: "up",
+      health: { healthy: true },
+      stats: { relays: 0 },
+      score: null,
+    });
+    // The nodes stopped above failed their probes.
+    const down = list.filter((n) => n.state === "down");
+    expect(down.length).toBeGreaterThan(0);
+    expect(down.every((n) => !n.health.healthy)).toBe(true);
     const scores = (await client(ADMIN_TOKEN).query("admin.nodes.scores")) as { evaluator?: string };
     expect(scores.evaluator).toBe("test-evaluator");
   });

@@ -24,6 +24,8 @@ const describeNode = (node: RegisteredNode) =>
     const scores = yield* ScoresPoller;
     const now = yield* Clock.currentTimeMillis;
     const score = scores.score(node.address);
+    const fresh = registry.isFresh(node, now);
+    const health = registry.health(node.address);
     return {
       address: node.address,
       endpoint: node.endpoint,
@@ -38,8 +40,11 @@ const describeNode = (node: RegisteredNode) =>
       software: node.announcement.software,
       registeredAt: node.registeredAt,
       lastAnnouncedAt: node.lastAnnouncedAt,
-      fresh: registry.isFresh(node, now),
-      health: registry.health(node.address),
+      fresh,
+      // One word for the operator: `stale` (no announcement within the grace: not routed to, not
+      // probed, so its health is the last one seen), `down` (probes failing), `up`, or `unprobed`.
+      state: !fresh ? "stale" : !health.healthy ? "down" : health.checkedAt === undefined ? "unprobed" : "up",
+      health,
       stats: selector.stats.view(node.address, now),
       score:
         score === undefined

@@ -78,8 +78,9 @@ export async function startDevNode(
 /** Waits until every address is registered and healthy at the gateway (state, not a timer). */
 export async function waitForNodes(admin: ReturnType<typeof adminClient>, addresses: readonly string[]) {
   for (let i = 0; i < 600; i++) {
-    const listed = (await admin.admin.nodes.list.query()) as { address: string; healthy?: boolean }[];
-    if (addresses.every((a) => listed.some((n) => n.address === a && n.healthy !== false))) return;
+    const listed = await admin.admin.nodes.list.query();
+    const serving = (n: (typeof listed)[number]) => n.state === "up" || n.state === "unprobed";
+    if (addresses.every((a) => listed.some((n) => n.address === a && serving(n)))) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error("the nodes did not register with the gateway");
