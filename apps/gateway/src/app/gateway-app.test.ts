@@ -37,42 +37,68 @@ describe("startGateway", () => {
     rmSync(t.config.dataDir, { recursive: true, force: true });
   }, 20_000);
 
-  it("ends a stream still open when the drain runs out with STREAM_INTERRUPTED and [DONE], billed for what it delivered", async () => {
+  it("ends every stream still open when the drain runs out with STREAM_INTERRUPTED and [DONE], billed for what it delivered", async () => {
     const t = await startTestGateway({ drainMs: 100 });
     const { openai, key } = await t.newKey();
-    // Two content chunks, then the stream stalls: only the shutdown can end it.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    // Two content chunks, then each stream stalls: only the shutdown can end them. More than ten,
+    // Node's default listener limit on the signal they all listen to.
     t.dispatcher.stallAfterChunks = 2;
-    const seen: string[] = [];
-    let closing: Promise<void> | undefined;
-    const failure = await (async () => {
-      const stream = await openai.chat.completions.create({
-        model: "llama-2-13b",
-        messages: [{ role: "user", content: "go" }],
-        max_tokens: 8,
-        stream: true,
-      });
-      for await (const chunk of stream) {
-        seen.push(chunk.choices[0]?.delta.content ?? "");
-        if (seen.length === 2) closing = t.close({ keepData: true });
-      }
-    })().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    await closing;
-    expect(seen).toHaveLength(2);
-    expect(failure).toBeInstanceOf(OpenAI.APIError);
-    expect((failure as APIError).code).toBe("STREAM_INTERRUPTED");
-    expect((failure as APIError).message).toMatch(/shutting down/);
+    const streams = 12;
+    let started = 0;
+    let allStarted: () => void = () => {};
+    const ready = new Promise<void>((resolve) => {
+      allStarted = resolve;
+    });
+    const one = async () => {
+      const seen: string[] = [];
+      const failure = await (async () => {
+        const stream = await openai.chat.completions.create({
+          model: "llama-2-13b",
+          messages: [{ role: "user", content: "go" }],
+          max_tokens: 8,
+          stream: true,
+        });
+        for await (const chunk of stream) {
+          seen.push(chunk.choices[0]?.delta.content ?? "");
+          if (seen.length === 2 && ++started === streams) allStarted();
+        }
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      return { seen, failure };
+    };
+    const ends = Array.from({ length: streams }, one);
+    await ready;
+    await t.close({ keepData: true });
+    process.off("warning", onWarning);
+    for (const { seen, failure } of await Promise.all(ends)) {
+      expect(seen).toHaveLength(2);
+      expect(failure).toBeInstanceOf(OpenAI.APIError);
+      expect((failure as APIError).code).toBe("STREAM_INTERRUPTED");
+      expect((failure as APIError).message).toMatch(/shutting down/);
+    }
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
     const db = new Database(join(t.config.dataDir, "gateway.sqlite"), { readonly: true });
     try {
       const spent = db
         .prepare("select spent_micro_usd as spent, reserved_micro_usd as reserved from api_keys where id = ?")
         .get(key.id);
-      const row = db.prepare("select outcome, error_code as code, output_tokens as tokens from relays").get();
-      // 2 of 8 output tokens delivered: a quarter of the 750 µUSD call, rounded up.
-      expect(spent).toEqual({ spent: 188, reserved: 0 });
-      expect(row).toEqual({ outcome: "interrupted", code: "STREAM_INTERRUPTED", tokens: 2 });
+      const rows = db
+        .prepare("select outcome, error_code as code, output_tokens as tokens from relays")
+        .all();
+      // 2 of 8 output tokens delivered by each: a quarter of the 750 µUSD call, rounded up.
+      expect(spent).toEqual({ spent: streams * 188, reserved: 0 });
+      expect(rows).toEqual(
+        Array.from({ length: streams }, () => ({
+          outcome: "interrupted",
+          code: "STREAM_INTERRUPTED",
+          tokens: 2,
+        })),
+      );
     } finally {
       db.close();
       rmSync(t.config.dataDir, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
 import {
@@ -144,8 +145,10 @@ export function startGateway(
       maxBodySize: 4 * 1024 * 1024,
       createContext: contextFromRequest(runtime),
     });
-    // Aborted when the drain runs out: the streams still open end with an error event.
+    // Aborted when the drain runs out: the streams still open end with an error event. Every
+    // open stream listens to it, so it has no listener limit (Node warns above 10 by default).
     const closing = new AbortController();
+    setMaxListeners(0, closing.signal);
     const http = makeHttpHandler({
       deps: {
         catalog,
