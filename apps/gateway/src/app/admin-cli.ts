@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
-import { pocketCodeOf } from "@pocket-ai/link";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { Data, Duration, Effect } from "effect";
 import { formatUsd, parseUsd } from "../settlement/usd-amount.js";
+import { adminCallFailure } from "./admin-call-failure.js";
 import type { GatewayAppRouter } from "./routers.js";
 import { textTable } from "./text-table.js";
 
@@ -54,14 +54,7 @@ export function runAdminCommand(
     const call = <A>(f: () => Promise<A>) =>
       Effect.tryPromise({
         try: f,
-        catch: (e) => {
-          const code = pocketCodeOf(e);
-          const reason = e instanceof Error ? e.message : String(e);
-          return new AdminCommandError({
-            reason: code ? `${code}: ${reason}` : `${api.url}: ${reason}`,
-            usage: false,
-          });
-        },
+        catch: (e) => new AdminCommandError({ reason: adminCallFailure(e, api.url), usage: false }),
       }).pipe(
         Effect.timeoutFail({
           duration: Duration.seconds(30),

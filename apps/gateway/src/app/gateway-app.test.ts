@@ -177,5 +177,13 @@ describe("pocket-gateway admin", () => {
       Effect.runPromise(runAdminCommand(["apps", "list"], { ...api, token: "wrong-token-000000" })),
     ).rejects.toThrow(/ADMIN_UNAUTHORIZED/);
     await t.close();
+    // The gateway gone: where it was looked for and what to do, not fetch's "fetch failed".
+    // (A socket fetch kept alive from the calls above is closed: UND_ERR_SOCKET; a new one refused.)
+    const gone = await Effect.runPromise(Effect.flip(runAdminCommand(["apps", "list"], api)));
+    expect(gone.message).toBe(
+      `cannot reach the gateway's admin API at ${api.url} (${/\((\w+)\)/.exec(gone.message)?.[1]}): ` +
+        "is the gateway running there? Pass --url or set POCKET_GATEWAY_URL to the one to call",
+    );
+    expect(gone.message).toMatch(/\((ECONNREFUSED|UND_ERR_SOCKET)\)/);
   }, 20_000);
 });

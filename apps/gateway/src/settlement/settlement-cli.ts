@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
-import { pocketCodeOf } from "@pocket-ai/link";
 import { weekIdOf } from "@pocket-ai/protocol";
 import { createTRPCUntypedClient, httpLink } from "@trpc/client";
 import { Clock, Data, Duration, Effect } from "effect";
+import { adminCallFailure } from "../app/admin-call-failure.js";
 import type { ClaimRecord } from "./claim-record.js";
 import { formatRatesText, formatTallyText } from "./settlement-cli-text.js";
 import type { WeeklySettlementTally } from "./settlement-tally.js";
@@ -105,14 +105,8 @@ function adminApi(options: AdminClientOptions) {
   const call = <A>(kind: "query" | "mutation", path: string, input: unknown) =>
     Effect.tryPromise({
       try: (signal) => trpc[kind](`admin.settlement.${path}`, input, { signal }) as Promise<A>,
-      catch: (e) => {
-        const code = pocketCodeOf(e);
-        const reason = e instanceof Error ? e.message : String(e);
-        return new SettlementCommandError({
-          reason: code === undefined ? reason : `${code}: ${reason}`,
-          usage: false,
-        });
-      },
+      catch: (e) =>
+        new SettlementCommandError({ reason: adminCallFailure(e, options.adminUrl), usage: false }),
     }).pipe(
       Effect.timeoutFail({
         duration: CALL_TIMEOUT,
