@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   bytesToHex,
@@ -31,6 +31,12 @@ export function loadKeyFile(options: {
   readonly generateCommand: string;
   /** Called with the file and the new key's address when a missing file was created. */
   readonly onCreate?: ((file: string, address: string) => void) | undefined;
+  /**
+   * Called with the file and its mode (octal, `"644"`) when users other than its owner may read
+   * or write it (POSIX only): anyone who reads the key can sign as this app. Not refused, because
+   * mounted secrets are often 0644 inside a container that runs one user.
+   */
+  readonly onLoose?: ((file: string, mode: string) => void) | undefined;
 }): Effect.Effect<KeyPair, KeyFileError> {
   return Effect.try({
     try: () => {
@@ -47,6 +53,9 @@ export function loadKeyFile(options: {
         options.onCreate?.(options.privateKeyFile, keyPairFromPrivateKey(created).address);
       }
       const hex = readFileSync(options.privateKeyFile, "utf8").trim();
+      const mode = statSync(options.privateKeyFile).mode & 0o777;
+      if (process.platform !== "win32" && (mode & 0o077) !== 0)
+        options.onLoose?.(options.privateKeyFile, mode.toString(8));
       if (!isValidPrivateKeyHex(hex)) {
         throw new Error(`The key file ${options.privateKeyFile} does not hold a valid hex private key.`);
       }

@@ -1,0 +1,48 @@
+import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Effect } from "effect";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadKeyFile } from "./key-file.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("loadKeyFile", () => {
+  it("creates a missing key readable by its owner only, and says so when the file is loose", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pocket-key-"));
+    dirs.push(dir);
+    const file = join(dir, "sub", "app.key");
+    const created: string[] = [];
+    const loose: string[] = [];
+    const load = (createIfMissing: boolean) =>
+      Effect.runSync(
+        Effect.either(
+          loadKeyFile({
+            privateKeyFile: file,
+            createIfMissing,
+            generateCommand: "app keys generate --out FILE",
+            onCreate: (_, address) => created.push(address),
+            onLoose: (_, mode) => loose.push(mode),
+          }),
+        ),
+      );
+    const missing = load(false);
+    expect(missing._tag === "Left" && missing.left.message).toBe(
+      `No key file at ${file}. Create one with \`app keys generate --out FILE\`.`,
+    );
+    const first = load(true);
+    if (first._tag !== "Right") throw new Error("the key was not created");
+    expect(created).toEqual([first.right.address]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(loose).toEqual([]);
+    // The same key again, now from a file anyone on the machine may read.
+    chmodSync(file, 0o644);
+    const again = load(true);
+    expect(again._tag === "Right" && again.right.address).toBe(first.right.address);
+    expect(created).toHaveLength(1);
+    expect(loose).toEqual(process.platform === "win32" ? [] : ["644"]);
+  });
+});
