@@ -4,7 +4,13 @@ import { describe, expect, it } from "vitest";
 import { answered, ledgerFile, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
 import { NodeConfig } from "../config/node-config.js";
 import { RelayStore } from "../db/relay-store.js";
-import { ClusterHub, SCRAPE_REUSE_MS, workerConfig, workersRefusal } from "./node-cluster.js";
+import {
+  ClusterHub,
+  SCRAPE_REUSE_MS,
+  workerConfig,
+  workersRefusal,
+  workersWarnings,
+} from "./node-cluster.js";
 import { PrimaryLink, type ToWorker } from "./worker-link.js";
 
 /**
@@ -271,6 +277,17 @@ describe("the workers' config", () => {
     expect([backend(1).maxConcurrency, backend(1).maxQueue]).toEqual([10, 33]);
     expect([backend(4).maxConcurrency, backend(4).maxQueue]).toEqual([2, 9]);
     expect(backend(16).maxConcurrency).toBe(1);
+  });
+
+  it("warns when the shares do not add up to the backend's maxConcurrency", () => {
+    expect(workersWarnings(config(1))).toEqual([]);
+    expect(workersWarnings(config(2))).toEqual([]);
+    expect(workersWarnings(config(16))).toEqual([
+      "services.0.backends.0: maxConcurrency 10 shared out among 16 workers is 1 each, 16 at once in all; make it a multiple of workers (16)",
+    ]);
+    expect(workersWarnings(config(4))).toEqual([
+      "services.0.backends.0: maxConcurrency 10 shared out among 4 workers is 2 each, 8 at once in all; make it a multiple of workers (12)",
+    ]);
   });
 
   it("refuses several workers in front of an in-process gguf model, naming the backend", () => {

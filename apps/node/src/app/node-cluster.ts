@@ -224,6 +224,25 @@ export function workerConfig(config: NodeConfig): NodeConfig {
   };
 }
 
+/**
+ * What sharing each backend's `maxConcurrency` out among the workers does that its operator did not
+ * ask for: with fewer relays than workers, each worker still keeps one, so the engine may see more
+ * at once; with a remainder, the workers together keep fewer than asked.
+ */
+export function workersWarnings(config: NodeConfig): string[] {
+  const n = config.workers;
+  if (n === 1) return [];
+  return config.services.flatMap((service, i) =>
+    service.backends.flatMap((b, j) => {
+      const each = Math.max(1, Math.floor(b.maxConcurrency / n));
+      if (each * n === b.maxConcurrency) return [];
+      return [
+        `services.${i}.backends.${j}: maxConcurrency ${b.maxConcurrency} shared out among ${n} workers is ${each} each, ${each * n} at once in all; make it a multiple of workers (${Math.max(1, Math.round(b.maxConcurrency / n)) * n})`,
+      ];
+    }),
+  );
+}
+
 /** Why the config cannot run on several workers, or `undefined`. */
 export function workersRefusal(config: NodeConfig): string | undefined {
   if (config.workers === 1) return undefined;
@@ -254,6 +273,7 @@ export const NodeCluster = Layer.scoped(
     yield* NodeIdentity;
     if (!cluster.isPrimary)
       return yield* new NodeStartError({ reason: "a node worker cannot start workers of its own" });
+    for (const warning of workersWarnings(config)) log.warn(warning);
 
     const metrics = yield* Metrics;
     const hub = new ClusterHub(Date.now, () => metrics.registry.render());
