@@ -99,3 +99,11 @@ describe("gateway key", () => {
     expect(error.message).toMatch(/valid hex/);
   });
 });
+
+describe("the shipped example", () => {
+  it("gateway.example.yaml is a valid config as shipped", async () => {
+    const file = new URL("../../gateway.example.yaml", import.meta.url).pathname;
+    const config = await Effect.runPromise(loadGatewayConfig(file, {}));
+    expect(config.listen.port).toBeGreaterThan(0);
+  });
+});
