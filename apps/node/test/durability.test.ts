@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair } from "@pocket-ai/protocol";
@@ -125,6 +125,30 @@ describe("durability and the claim cycle", () => {
     // Free again once the first has stopped.
     const again = await startTestNode({}, first.dataDir);
     await again.stop();
+  });
+
+  it("refuses a service or tier its catalog does not have before it makes a key or a database", async () => {
+    for (const [service, expected] of [
+      [{ serviceId: "no-such-model" }, 'services.0.serviceId: "no-such-model" is not in the catalog'],
+      [
+        { serviceId: "llama-2-13b", tiers: ["gold"] },
+        'services.0.tiers: "gold" is not a tier of llama-2-13b',
+      ],
+    ] as const) {
+      const dataDir = join(mkdtempSync(join(tmpdir(), "pocket-node-refused-")), "data");
+      const refused = await startTestNode(
+        { services: [{ ...service, backends: [{ kind: "dev" }] }] },
+        dataDir,
+      ).then(
+        async (h) => {
+          await h.stop();
+          return "started";
+        },
+        (e: unknown) => String((e as Error).message),
+      );
+      expect(refused).toContain(expected);
+      expect(existsSync(dataDir) ? readdirSync(dataDir) : []).toEqual([]);
+    }
   });
 
   it("warns when it listens on every address and has no publicUrl to announce", async () => {
