@@ -194,11 +194,33 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "attacker"))).toBe(
           "LOGIN_LIMITED",
         );
-        expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "elsewhere"))).toBe(
+        clock += 15 * 60_000 + 1;
+        expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "attacker"))).toBe("ok");
+      });
+
+      it("locks a guessing network out of the account, not its owner elsewhere; guesses spread over networks stop too", async () => {
+        const { accounts } = portal({ login: { failuresPer15Min: 3, accountFailuresPer15Min: 7 } });
+        await accounts.signup({ email: "kim@example.com", password: "a long passphrase", network: "n" });
+        for (let i = 0; i < 3; i++)
+          expect(await codeOf(accounts.login("kim@example.com", `guess ${i}`, "attacker"))).toBe(
+            "LOGIN_FAILED",
+          );
+        expect(await codeOf(accounts.login("kim@example.com", "guess 3", "attacker"))).toBe("LOGIN_LIMITED");
+        // The owner, on another network, is let in, and that clears the account's own count.
+        expect(await codeOf(accounts.login("kim@example.com", "a long passphrase", "home"))).toBe("ok");
+        // Guesses from several networks, each under its own limit, meet the account-wide one.
+        const spread = [];
+        for (let i = 0; i < 9; i++)
+          spread.push(await codeOf(accounts.login("kim@example.com", `guess ${i}`, `botnet ${i % 3}`)));
+        expect(spread).toEqual([...Array(7).fill("LOGIN_FAILED"), "LOGIN_LIMITED", "LOGIN_LIMITED"]);
+        expect(await codeOf(accounts.login("kim@example.com", "a long passphrase", "home"))).toBe(
           "LOGIN_LIMITED",
         );
-        clock += 15 * 60_000 + 1;
-        expect(await codeOf(accounts.login("tom@example.com", "a long passphrase", "n"))).toBe("ok");
+        // The first network is still held to its own count of failures on every account.
+        await accounts.signup({ email: "lee@example.com", password: "a long passphrase", network: "n" });
+        expect(await codeOf(accounts.login("lee@example.com", "a long passphrase", "attacker"))).toBe(
+          "LOGIN_LIMITED",
+        );
       });
 
       it("holds a burst of guesses sent at once to the limit: attempts in flight count until decided", async () => {
@@ -235,18 +257,19 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(await codeOf(two.accounts.login("ann@example.com", "guess 2", "attacker"))).toBe(
           "LOGIN_FAILED",
         );
-        expect(await codeOf(one.accounts.login("ann@example.com", "a long passphrase", "home"))).toBe(
+        expect(await codeOf(one.accounts.login("ann@example.com", "a long passphrase", "attacker"))).toBe(
           "LOGIN_LIMITED",
         );
+        // Three subjects a failure: the network, the address, the address from that network.
         const rows = await one.db.all<{ subject: string }>(sql`select subject from portal_login_failures`);
-        expect(rows).toHaveLength(4);
+        expect(rows).toHaveLength(6);
         expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.subject))).toBe(true);
         // A failure after the window deletes the old rows; a success clears the address's count.
         clock += 15 * 60_000 + 1;
         expect(await codeOf(two.accounts.login("bob@example.com", "guess", "elsewhere"))).toBe(
           "LOGIN_FAILED",
         );
-        expect(await one.db.all(sql`select subject from portal_login_failures`)).toHaveLength(2);
+        expect(await one.db.all(sql`select subject from portal_login_failures`)).toHaveLength(3);
         expect(await codeOf(two.accounts.login("ann@example.com", "a long passphrase", "home"))).toBe("ok");
       });
     });

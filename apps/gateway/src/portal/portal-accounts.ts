@@ -121,7 +121,10 @@ export class PortalAccounts {
     return user;
   }
 
-  /** Log-in attempts of this process still being checked, per subject (`n:` network, `e:` address). */
+  /**
+   * Log-in attempts of this process still being checked, per subject: `n:` a network, `e:` an
+   * address, `en:` an address from one network.
+   */
   private readonly attempts = new Map<string, number>();
 
   /**
@@ -139,13 +142,23 @@ export class PortalAccounts {
     };
   }
 
-  /** Checks the password (with per-network and per-account failure limits); returns the user. */
+  /**
+   * Checks the password; returns the user. Failures are limited per network, per account from one
+   * network (both `login.failuresPer15Min`), and per account from every network together
+   * (`login.accountFailuresPer15Min`, higher): guesses from one network lock that network out of
+   * the account, not its owner elsewhere, and guesses spread over many networks still stop.
+   */
   async login(emailInput: string, password: string, network: string): Promise<PortalUser> {
     const email = emailInput.trim().toLowerCase();
-    const subjects = [`n:${network}`, `e:${email}`];
-    const release = this.holdAttempt(subjects);
+    const { failuresPer15Min, accountFailuresPer15Min } = this.config.login;
+    const limits = new Map([
+      [`n:${network}`, failuresPer15Min],
+      [`en:${email} ${network}`, failuresPer15Min],
+      [`e:${email}`, accountFailuresPer15Min],
+    ]);
+    const release = this.holdAttempt([...limits.keys()]);
     try {
-      return await this.checkLogin(email, password, subjects);
+      return await this.checkLogin(email, password, limits);
     } finally {
       release();
     }
@@ -154,15 +167,14 @@ export class PortalAccounts {
   private async checkLogin(
     email: string,
     password: string,
-    subjects: readonly string[],
+    limits: ReadonlyMap<string, number>,
   ): Promise<PortalUser> {
-    const limit = this.config.login.failuresPer15Min;
     const start = this.now();
     // Failures are counted in the database, so every replica sees the same ones; attempts still
     // being checked here count as failures until they are decided (their password checks take
     // tens of milliseconds, and a guess sent alongside must not pass before they are recorded).
     const since = start - LOGIN_WINDOW_MS;
-    for (const subject of subjects) {
+    for (const [subject, limit] of limits) {
       const others = (this.attempts.get(subject) ?? 1) - 1;
       if ((await this.store.loginFailures(subject, since)) + others >= limit) throw refuse("LOGIN_LIMITED");
     }
@@ -171,10 +183,12 @@ export class PortalAccounts {
     const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummyHash));
     const now = this.now();
     if (user === undefined || !ok) {
-      await this.store.recordLoginFailure(subjects, now, now - LOGIN_WINDOW_MS);
+      await this.store.recordLoginFailure([...limits.keys()], now, now - LOGIN_WINDOW_MS);
       throw refuse("LOGIN_FAILED");
     }
-    await this.store.clearLoginFailures(`e:${email}`);
+    // The owner is in: the account's failures are forgotten (the network's stay).
+    for (const subject of limits.keys())
+      if (!subject.startsWith("n:")) await this.store.clearLoginFailures(subject);
     if (needsRehash(user.passwordHash, this.config.passwordHash))
       await this.store.setPasswordHash(user.id, await hashPassword(password, this.config.passwordHash));
     if (user.role !== "admin" && this.isListedAdmin(email)) await this.store.setRole(email, "admin");

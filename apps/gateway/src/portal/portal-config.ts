@@ -55,8 +55,13 @@ export const PortalConfig = z
       .prefault({}),
     login: z
       .strictObject({
-        /** Failed log-ins allowed per network and per account in 15 minutes. */
+        /**
+         * Failed log-ins allowed in 15 minutes per network, and per account from one network: a
+         * guesser on one network cannot lock the owner, elsewhere, out.
+         */
         failuresPer15Min: perWindow.default(10),
+        /** Failed log-ins allowed per account in 15 minutes from all networks together. */
+        accountFailuresPer15Min: perWindow.default(100),
       })
       .prefault({}),
     keys: z
