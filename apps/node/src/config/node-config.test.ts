@@ -43,7 +43,9 @@ describe("node config", () => {
 describe("the shipped example", () => {
   it("node.example.yaml is a valid config as shipped (its placeholders included)", () => {
     const file = new URL("../../node.example.yaml", import.meta.url).pathname;
-    const config = Effect.runSync(loadConfig({ schema: NodeConfig, file, envPrefix: "POCKET_NODE", env: {} }));
+    const config = Effect.runSync(
+      loadConfig({ schema: NodeConfig, file, envPrefix: "POCKET_NODE", env: {} }),
+    );
     expect(config.gateways).toHaveLength(1);
     expect(config.services.length).toBeGreaterThan(0);
   });
