@@ -9,6 +9,7 @@ import {
   generatePrivateKey,
   keyPairFromPrivateKey,
   proveClaimLeaf,
+  verifyProofAck,
   weekIdOf,
 } from "@pocket-ai/protocol";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
@@ -196,7 +197,17 @@ describe.skipIf(server === null)("three gateway replicas on one PostgreSQL datab
         const proven = await b.admin.settlement.submitProof.mutate(proof);
         expect(proven).toMatchObject({ status: "proven" });
         expect(proven.mintedUpokt).toBe((BigInt(leaves.length) * 3_000n).toString());
-        expect(await a.admin.settlement.submitProof.mutate(proof)).toEqual(proven);
+        // Asked again at another replica: the same settlement, signed again by the same gateway key.
+        const again = await a.admin.settlement.submitProof.mutate(proof);
+        expect(again).toMatchObject({ status: "proven", mintedUpokt: proven.mintedUpokt });
+        expect(
+          verifyProofAck(again, {
+            gatewayAddress: key.address,
+            nodeAddress: node.key.address,
+            sessionId: s.sessionId,
+            root: claimRoot(tree),
+          }).ok,
+        ).toBe(true);
         claimed.push(s.sessionId);
       }
     }

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair } from "@pocket-ai/protocol";
+import { generateKeyPair, verifyClaimAck, verifyProofAck } from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
@@ -52,6 +52,45 @@ describe("durability and the claim cycle", () => {
       await gateway.close();
     }
   }, 180_000);
+
+  it("keeps the gateway's signed receipts, and takes no forged one (a claim answered by another key is retried)", async () => {
+    const gw = new TestGateway();
+    const gateway = await startFakeGateway(TEST_SESSION, { key: gw.key });
+    let clock = Date.now();
+    const h = await startTestNode({ services, gateways: [gateway.link] }, undefined, { now: () => clock });
+    try {
+      const requests = Array.from({ length: 3 }, (_, i) =>
+        gw.request({ model: "llama-2-13b", prompt: `Relay number ${i}`, max_tokens: 3 }),
+      );
+      for (const request of requests) expect((await h.client.relay.mutate(request)).outcome).toBe("ok");
+      const { sessionId, sessionEnd } = requests[0]!.header;
+      clock = sessionEnd + TEST_SESSION.graceMs + 1;
+      // A man in the middle answers with receipts signed by another key.
+      gateway.receipts.key = generateKeyPair();
+      await Effect.runPromise(h.node.claimNow);
+      expect(h.node.claims.all()[0]).toMatchObject({ status: "built", attempts: 1, claimReceipt: null });
+      expect(h.node.claims.all()[0]?.lastError).toMatch(/receipt does not check \(ADDRESS_MISMATCH/);
+
+      gateway.receipts.key = gw.key;
+      clock += 60_000; // past the backoff
+      await Effect.runPromise(h.node.claimNow);
+      const claim = h.node.claims.all()[0]!;
+      expect(claim.status).toBe("proven");
+      const expected = {
+        gatewayAddress: gw.key.address,
+        nodeAddress: h.node.key.address,
+        sessionId,
+        root: { root: claim.root, relays: claim.relayCount, computeUnits: claim.computeUnits },
+      };
+      const claimAck = verifyClaimAck(JSON.parse(claim.claimReceipt!), expected);
+      expect(claimAck.ok && claimAck.value.proofSeed).toBe(claim.proofSeed);
+      const proofAck = verifyProofAck(JSON.parse(claim.proofReceipt!), expected);
+      expect(proofAck.ok && proofAck.value.mintedUpokt).toBe(claim.mintedUpokt);
+    } finally {
+      await h.stop();
+      await gateway.close();
+    }
+  });
 
   it("drains an in-flight relay on SIGTERM before exiting", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-term-"));

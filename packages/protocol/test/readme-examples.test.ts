@@ -16,6 +16,7 @@ import {
   createClaimAck,
   createClaimSubmission,
   createNodeAnnouncement,
+  createProofAck,
   createProofSubmission,
   createRelayRequest,
   DEFAULT_CATALOG,
@@ -27,7 +28,6 @@ import {
   isNodeInSession,
   mintForClaim,
   PROTOCOL_VERSION,
-  ProofAck,
   pinPrice,
   proofLeafIndex,
   proveClaimLeaf,
@@ -40,6 +40,7 @@ import {
   verifyClaimProof,
   verifyClaimSubmission,
   verifyNodeAnnouncement,
+  verifyProofAck,
   verifyProofSubmission,
   verifyRelayRequest,
   weeklyTally,
@@ -231,10 +232,18 @@ describe("README quick tour", () => {
     // Gateway: verify, compare with its own ledger of verified responses, store, then draw the seed.
     const received = verifyClaimSubmission(claim, { gatewayAddress: gateway.address }); // ok: true
     const withinLedger = checkClaimAgainstLedger(root, { relays: 40, computeUnits: 30_000n }).ok; // true
-    const ack = createClaimAck("accepted", generateProofSeed(), root);
+    const about = { nodeAddress: node.address, sessionId: header.sessionId, root, issuedAt: Date.now() };
+    const ack = createClaimAck({ status: "accepted", proofSeed: generateProofSeed(), ...about }, gateway);
 
-    // Node: check the ack's leaf index against the seed, prove that leaf.
-    const asked = verifyClaimAck(ack, root); // ok: true, leafIndex = proofLeafIndex(seed, root)
+    // Node: check the gateway's signature, that the receipt is for its claim, and the ack's leaf index
+    // against the seed; keep the receipt, prove that leaf.
+    const expected = {
+      gatewayAddress: gateway.address,
+      nodeAddress: node.address,
+      sessionId: header.sessionId,
+      root,
+    };
+    const asked = verifyClaimAck(ack, expected); // ok: true, leafIndex = proofLeafIndex(seed, root)
     const proofSubmission = createProofSubmission(
       {
         gatewayAddress: gateway.address,
@@ -252,17 +261,29 @@ describe("README quick tour", () => {
       leafIndex: ack.leafIndex,
     });
     const minted = mintForClaim(root, { uPoktPerRelay: "3000", computeUnitsPerRelay: 750 }); // 120_000n
-    const proofAck = ProofAck.parse({
-      status: proven.ok ? "proven" : "rejected",
-      mintedUpokt: proven.ok ? minted.toString() : "0",
-    }); // { status: "proven", mintedUpokt: "120000" }
+    const proofAck = createProofAck(
+      {
+        status: proven.ok ? "proven" : "rejected",
+        mintedUpokt: proven.ok ? minted.toString() : "0",
+        ...about,
+      },
+      gateway,
+    ); // signed: { status: "proven", mintedUpokt: "120000", … }
+
+    // Node: the signed receipt of the mint, checked as the claim ack was.
+    const receipt = verifyProofAck(proofAck, expected); // ok: true
 
     expect(received.ok).toBe(true);
     expect(withinLedger).toBe(true);
     expect(asked.ok && asked.value.leafIndex).toBe(proofLeafIndex(ack.proofSeed, root));
     expect(proven.ok).toBe(true);
     expect(minted).toBe(120_000n);
-    expect(proofAck).toEqual({ status: "proven", mintedUpokt: "120000" });
+    expect(proofAck).toMatchObject({
+      status: "proven",
+      mintedUpokt: "120000",
+      gateway: { address: gateway.address },
+    });
+    expect(receipt.ok).toBe(true);
   });
 });
 

@@ -42,6 +42,7 @@ export const defaultSettlementLayer = (env: SideEnv): SettlementLayer =>
         SettlementConfig.layer(env.config.settlement),
         SettlementIdentity.layer({
           address: env.key.address,
+          key: env.key,
           operator: env.config.operator,
           session: env.config.routing.session,
         }),

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "@effect/vitest";
-import { createClaimSubmission, generateKeyPair, type SessionHeader } from "@pocket-ai/protocol";
+import {
+  type ClaimAck,
+  createClaimSubmission,
+  generateKeyPair,
+  type SessionHeader,
+  verifyClaimAck,
+} from "@pocket-ai/protocol";
 import { Effect, Exit, TestClock } from "effect";
 import {
   claimTime,
@@ -13,7 +19,11 @@ import {
   W48_TUESDAY,
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
-import { settlementTest, TEST_SESSION_PARAMS } from "../../test/support/settlement-test-layer.js";
+import {
+  settlementTest,
+  TEST_GATEWAY,
+  TEST_SESSION_PARAMS,
+} from "../../test/support/settlement-test-layer.js";
 import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import { Settlement } from "./settlement.js";
 
@@ -49,13 +59,30 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
           const { submission } = nodeClaim(node, header, ledger);
           const first = yield* settlement.submitClaim(wire(submission));
           expect(first.status).toBe("accepted");
+          // Each answer is the gateway's signed receipt of this node's claim.
+          const expected = {
+            gatewayAddress: TEST_GATEWAY.address,
+            nodeAddress: node.address,
+            sessionId: header.sessionId,
+            root: submission.root,
+          };
+          expect(verifyClaimAck(wire(first), expected)).toEqual({ ok: true, value: first });
+          const same = (ack: ClaimAck) => ({
+            status: ack.status,
+            proofSeed: ack.proofSeed,
+            leafIndex: ack.leafIndex,
+          });
           const again = yield* settlement.submitClaim(
             wire({ ...nodeClaim(node, header, ledger, 5).submission }),
           );
-          expect(again).toEqual({ ...first, status: "duplicate" });
+          expect(verifyClaimAck(wire(again), expected).ok).toBe(true);
+          expect(same(again)).toEqual({ ...same(first), status: "duplicate" });
           // Even after the window closed: the node may have lost the first answer.
           yield* TestClock.adjust(48 * HOUR);
-          expect(yield* settlement.submitClaim(wire(submission))).toEqual({ ...first, status: "duplicate" });
+          expect(same(yield* settlement.submitClaim(wire(submission)))).toEqual({
+            ...same(first),
+            status: "duplicate",
+          });
         }).pipe(Effect.provide(settlementTest(dialect))),
     );
 

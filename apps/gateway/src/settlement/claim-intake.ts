@@ -50,9 +50,15 @@ export function makeSubmitClaim(deps: SettlementDeps) {
     const mismatch = headerMismatch(header, deps);
     if (mismatch !== undefined) return yield* new InvalidClaim({ detail: mismatch });
 
+    // The gateway's signed receipt of the claim it holds, with the seed that picks the leaf.
+    const receipt = (status: ClaimAck["status"], proofSeed: string) =>
+      createClaimAck(
+        { status, proofSeed, nodeAddress: node.address, sessionId: header.sessionId, root, issuedAt: now },
+        identity.key,
+      );
     const answerTo = (row: ClaimRow): Effect.Effect<ClaimAck, DuplicateClaim> =>
       sameRoot(rootOf(row), root)
-        ? Effect.succeed(createClaimAck("duplicate", row.proofSeed, root))
+        ? Effect.succeed(receipt("duplicate", row.proofSeed))
         : Effect.fail(new DuplicateClaim({ sessionId: header.sessionId, nodeAddress: node.address }));
     const earlier = yield* use("claims.find", (db) => findClaim(db, header.sessionId, node.address));
     if (earlier !== undefined) return yield* answerTo(earlier);
@@ -94,7 +100,7 @@ export function makeSubmitClaim(deps: SettlementDeps) {
 
     const weekId = weekIdOf(header.sessionStart);
     const proofSeed = generateProofSeed();
-    const ack = createClaimAck("accepted", proofSeed, root);
+    const ack = receipt("accepted", proofSeed);
     // The rate is read under its row lock and the claim stored in the same transaction, so a
     // replica changing the rate meanwhile either sees this claim (and refuses) or comes first.
     const stored = yield* use("claims.insert", (db) =>

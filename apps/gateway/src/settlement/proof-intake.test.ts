@@ -1,10 +1,12 @@
 import { describe, expect, it } from "@effect/vitest";
 import {
+  claimRoot,
   createProofSubmission,
   generateKeyPair,
   type KeyPair,
   proveClaimLeaf,
   sha256Hex,
+  verifyProofAck,
 } from "@pocket-ai/protocol";
 import { Effect, Exit, TestClock } from "effect";
 import {
@@ -58,8 +60,20 @@ describe.each(STORE_DIALECTS)("Settlement.submitProof on %s", (dialect) => {
           const { settlement, node, header, tree, ack } = yield* claimed();
           const proof = wire(nodeProof(node, header, tree, ack.leafIndex));
           const first = yield* settlement.submitProof(proof);
-          expect(first).toEqual({ status: "proven", mintedUpokt: "30000" });
-          expect(yield* settlement.submitProof(proof)).toEqual(first);
+          expect(first).toMatchObject({ status: "proven", mintedUpokt: "30000" });
+          const expected = {
+            gatewayAddress: TEST_GATEWAY.address,
+            nodeAddress: node.address,
+            sessionId: header.sessionId,
+            root: claimRoot(tree),
+          };
+          expect(verifyProofAck(JSON.parse(JSON.stringify(first)), expected)).toEqual({
+            ok: true,
+            value: first,
+          });
+          const again = yield* settlement.submitProof(proof);
+          expect(verifyProofAck(again, expected).ok).toBe(true);
+          expect(again).toMatchObject({ status: "proven", mintedUpokt: "30000" });
           expect((yield* settlement.weeklyTally("2026-W48")).totals.mintedUpokt).toBe("30000");
         }).pipe(Effect.provide(settlementTest(dialect))),
     );

@@ -1,4 +1,4 @@
-import { ProofAck, verifyProofSubmission } from "@pocket-ai/protocol";
+import { createProofAck, type KeyPair, type ProofAck, verifyProofSubmission } from "@pocket-ai/protocol";
 import { Clock, Effect } from "effect";
 import { mintOfClaim } from "./claim-mint.js";
 import { type ClaimRow, findClaim, settleClaim } from "./claim-store.js";
@@ -6,14 +6,15 @@ import { InvalidProof, refusalOf } from "./errors.js";
 import { ledgerLeaf, sessionLedger } from "./relay-ledger.js";
 import { isoTime, rootOf, type SettlementDeps } from "./settlement-deps.js";
 
-/** The answer a settled claim gives, every time it is asked. */
-export function proofAckOf(row: ClaimRow): ProofAck {
-  if (row.status === "proven") return ProofAck.parse({ status: "proven", mintedUpokt: row.mintedUpokt });
-  return ProofAck.parse({
-    status: "rejected",
-    mintedUpokt: "0",
-    detail: (row.detail ?? "rejected").slice(0, 1024),
-  });
+/** The answer a settled claim gives, every time it is asked: the gateway's signed receipt. */
+export function proofAckOf(row: ClaimRow, key: KeyPair, now: number): ProofAck {
+  const about = { nodeAddress: row.nodeAddress, sessionId: row.sessionId, root: rootOf(row), issuedAt: now };
+  return createProofAck(
+    row.status === "proven"
+      ? { status: "proven", mintedUpokt: row.mintedUpokt ?? "0", ...about }
+      : { status: "rejected", mintedUpokt: "0", detail: (row.detail ?? "rejected").slice(0, 1024), ...about },
+    key,
+  );
 }
 
 /**
@@ -37,7 +38,8 @@ export function makeSubmitProof(deps: SettlementDeps) {
         detail: `node ${node.address} has no claim for session ${sessionId}; submit the claim first`,
       });
     }
-    if (row.status !== "claimed") return proofAckOf(row);
+    const ackOf = (settled: ClaimRow) => proofAckOf(settled, identity.key, now);
+    if (row.status !== "claimed") return ackOf(row);
 
     const settle = (
       status: "proven" | "rejected",
@@ -49,7 +51,7 @@ export function makeSubmitProof(deps: SettlementDeps) {
         use("claims.settle", (db) =>
           settleClaim(db, row, { status, mintedUpokt, paid, detail, settledAt: now }),
         ),
-        proofAckOf,
+        ackOf,
       );
     const reject = (detail: string) => settle("rejected", "0", null, detail);
 

@@ -1,4 +1,4 @@
-import { type SessionParams, WeeklyRate } from "@pocket-ai/protocol";
+import { type KeyPair, type SessionParams, WeeklyRate } from "@pocket-ai/protocol";
 import { Context, Layer } from "effect";
 import { z } from "zod";
 
@@ -45,6 +45,8 @@ export class SettlementConfig extends Context.Tag("gateway/SettlementConfig")<
  */
 export interface SettlementIdentityValue {
   readonly address: string;
+  /** The gateway's key: it signs the receipts (`ClaimAck`, `ProofAck`) nodes keep. */
+  readonly key: KeyPair;
   readonly operator: string;
   readonly session: SessionParams;
 }

@@ -1,6 +1,12 @@
 import type { AddressInfo } from "node:net";
 import { makeGatewayClient, pocketCodeOf } from "@pocket-ai/link";
-import { generateKeyPair, type SessionHeader, verifyClaimAck, weekIdOf } from "@pocket-ai/protocol";
+import {
+  generateKeyPair,
+  type SessionHeader,
+  verifyClaimAck,
+  verifyProofAck,
+  weekIdOf,
+} from "@pocket-ai/protocol";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +19,7 @@ import {
   sessionAt,
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
-import { SettlementTest } from "../../test/support/settlement-test-layer.js";
+import { SettlementTest, TEST_GATEWAY } from "../../test/support/settlement-test-layer.js";
 import { AdminAuth } from "../admin/admin-auth.js";
 import { gatewayNodeRouter } from "../app/routers.js";
 import { contextFromRequest, type GatewayServices, mergeRouters, router } from "../trpc.js";
@@ -66,11 +72,19 @@ describe("settlement over HTTP, with the typed gateway client nodes use", () => 
     );
     const ack = await gateway.settlement.submitClaim.mutate(submission);
     expect(ack.status).toBe("accepted");
-    expect(verifyClaimAck(ack, root).ok).toBe(true);
+    // Signed receipts: the node checks each against its own claim and the gateway it asked.
+    const expected = {
+      gatewayAddress: TEST_GATEWAY.address,
+      nodeAddress: node.address,
+      sessionId: header.sessionId,
+      root,
+    };
+    expect(verifyClaimAck(ack, expected).ok).toBe(true);
     const proofAck = await gateway.settlement.submitProof.mutate(
       nodeProof(node, header, tree, ack.leafIndex),
     );
-    expect(proofAck).toEqual({ status: "proven", mintedUpokt: "120000" });
+    expect(proofAck).toMatchObject({ status: "proven", mintedUpokt: "120000" });
+    expect(verifyProofAck(proofAck, expected).ok).toBe(true);
 
     const other = nodeClaim(node, header, ledger.slice(1), Date.now()).submission;
     expect(await refused(gateway.settlement.submitClaim.mutate(other))).toBe("DUPLICATE_CLAIM");

@@ -12,7 +12,7 @@ import {
   W48_TUESDAY,
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
-import { SettlementTest, TEST_OPERATOR } from "../../test/support/settlement-test-layer.js";
+import { SettlementTest, TEST_GATEWAY, TEST_OPERATOR } from "../../test/support/settlement-test-layer.js";
 import { Settlement } from "./settlement.js";
 
 const WEEK = "2026-W48";
@@ -27,7 +27,13 @@ const serveAndSettle = (node: ReturnType<typeof generateKeyPair>, header: Sessio
     yield* TestClock.setTime(claimTime(header));
     const ack = yield* settlement.submitClaim(JSON.parse(JSON.stringify(submission)));
     expect(ack.status).toBe("accepted");
-    expect(verifyClaimAck(ack, root).ok).toBe(true);
+    const expected = {
+      gatewayAddress: TEST_GATEWAY.address,
+      nodeAddress: node.address,
+      sessionId: header.sessionId,
+      root,
+    };
+    expect(verifyClaimAck(ack, expected).ok).toBe(true);
     return yield* settlement.submitProof(
       JSON.parse(JSON.stringify(nodeProof(node, header, tree, ack.leafIndex))),
     );
@@ -43,7 +49,7 @@ describe("the seed's worked example, at the service level", () => {
       const header = sessionAt(W48_TUESDAY);
       expect(weekIdOf(header.sessionStart)).toBe(WEEK);
       const proofAck = yield* serveAndSettle(node, header, 40);
-      expect(proofAck).toEqual({ status: "proven", mintedUpokt: "120000" });
+      expect(proofAck).toMatchObject({ status: "proven", mintedUpokt: "120000" });
       const [claim] = yield* settlement.listClaims({ weekId: WEEK });
       expect(claim).toMatchObject({
         status: "proven",

@@ -22,6 +22,7 @@ export const SettlementTestServices = SettlementLive.pipe(
     Layer.merge(
       SettlementIdentity.layer({
         address: TEST_GATEWAY.address,
+        key: TEST_GATEWAY,
         operator: TEST_OPERATOR,
         session: TEST_SESSION_PARAMS,
       }),

@@ -1,16 +1,21 @@
 import {
   buildClaimTree,
+  type ClaimRoot,
   type ClaimTree,
   claimRoot,
   createClaimSubmission,
   createProofSubmission,
   deriveSessionId,
+  GATEWAY_PROCEDURES,
   type KeyPair,
   proofLeafIndex,
   proveClaimLeaf,
+  type Result,
   type SessionParams,
   sessionGrace,
   sessionWindow,
+  verifyClaimAck,
+  verifyProofAck,
 } from "@pocket-ai/protocol";
 import type { Logger } from "@pocket-ai/runtime";
 import { Context, Effect, Layer, Schedule } from "effect";
@@ -20,8 +25,7 @@ import type { ClaimRow, ClaimStore } from "../db/claim-store.js";
 import { ClaimLedger, RelayLedger } from "../db/node-database.js";
 import type { NodeStoreError } from "../db/node-store-error.js";
 import type { RelayStore } from "../db/relay-store.js";
-import type { GatewayClient } from "../gateway-link/gateway-client.js";
-import { GatewayClients } from "../gateway-link/gateway-client.js";
+import { GatewayCallError, type GatewayClient, GatewayClients } from "../gateway-link/gateway-client.js";
 import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
@@ -164,9 +168,13 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
       deps.key,
     );
     return gateway.submitClaim(message).pipe(
+      // A receipt that is not the gateway's, or not for this claim, is no answer: retried.
+      Effect.flatMap((answer) =>
+        receiptOf(gateway, GATEWAY_PROCEDURES.submitClaim, verifyClaimAck(answer, expected(deps, row, root))),
+      ),
       Effect.tap((ack) =>
         deps.claims
-          .claimed(row.sessionId, row.gatewayAddress, ack.proofSeed, deps.now())
+          .claimed(row.sessionId, row.gatewayAddress, ack.proofSeed, JSON.stringify(ack), deps.now())
           .pipe(
             Effect.tap(() => deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "claimed" })),
           ),
@@ -181,13 +189,34 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
           e.pocketCode === "INVALID_CLAIM" ||
           (e.pocketCode === "CLAIM_WINDOW_CLOSED" && row.attempts + 1 >= CLAIM_WINDOW_ATTEMPTS);
         return final
-          ? settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`)
+          ? settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`, null)
           : retryLater(e.message);
       }),
     );
   }
   if (row.proofSeed === null) return retryLater("claimed without a proof seed");
   return prove(deps, gateway, row).pipe(Effect.catchTag("GatewayCallError", (e) => retryLater(e.message)));
+}
+
+/** What a receipt for this claim must say: the gateway asked, this node, the session and the root sent. */
+const expected = (deps: ClaimLoopDeps, row: ClaimRow, root: ClaimRoot) => ({
+  gatewayAddress: row.gatewayAddress,
+  nodeAddress: deps.key.address,
+  sessionId: row.sessionId,
+  root,
+});
+
+/** A checked receipt, or the check's refusal as a failed call (the claim is retried, as after any failed call). */
+function receiptOf<A>(gateway: GatewayClient, procedure: string, checked: Result<A>) {
+  return checked.ok
+    ? Effect.succeed(checked.value)
+    : Effect.fail(
+        new GatewayCallError({
+          gateway: gateway.url,
+          procedure,
+          reason: `its receipt does not check (${checked.error.code}: ${checked.error.detail ?? checked.error.message})`,
+        }),
+      );
 }
 
 function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow) {
@@ -201,8 +230,13 @@ function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow) {
       { gatewayAddress: row.gatewayAddress, sessionId: row.sessionId, proof, issuedAt: deps.now() },
       deps.key,
     );
-    const ack = yield* gateway.submitProof(message);
-    yield* settle(deps, row, ack.status, ack.mintedUpokt, ack.detail ?? null);
+    const answer = yield* gateway.submitProof(message);
+    const ack = yield* receiptOf(
+      gateway,
+      GATEWAY_PROCEDURES.submitProof,
+      verifyProofAck(answer, expected(deps, row, root)),
+    );
+    yield* settle(deps, row, ack.status, ack.mintedUpokt, ack.detail ?? null, JSON.stringify(ack));
   });
 }
 
@@ -212,17 +246,20 @@ function settle(
   status: "proven" | "rejected",
   minted: string,
   detail: string | null,
+  receipt: string | null,
 ) {
-  return deps.claims.settled(row.sessionId, row.gatewayAddress, status, minted, detail, deps.now()).pipe(
-    Effect.tap(() => {
-      deps.metrics.claims.inc({ gateway: row.gatewayAddress, status });
-      deps.log.info(`claim ${status}`, {
-        sessionId: row.sessionId,
-        gateway: row.gatewayAddress,
-        mintedUpokt: minted,
-      });
-    }),
-  );
+  return deps.claims
+    .settled(row.sessionId, row.gatewayAddress, status, minted, detail, receipt, deps.now())
+    .pipe(
+      Effect.tap(() => {
+        deps.metrics.claims.inc({ gateway: row.gatewayAddress, status });
+        deps.log.info(`claim ${status}`, {
+          sessionId: row.sessionId,
+          gateway: row.gatewayAddress,
+          mintedUpokt: minted,
+        });
+      }),
+    );
 }
 
 /**

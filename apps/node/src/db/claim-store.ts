@@ -11,7 +11,10 @@ export class ClaimStore {
   constructor(private readonly db: NodeDb) {}
 
   insertBuilt(
-    row: Omit<ClaimRow, "status" | "attempts" | "proofSeed" | "lastError" | "mintedUpokt">,
+    row: Omit<
+      ClaimRow,
+      "status" | "attempts" | "proofSeed" | "lastError" | "mintedUpokt" | "claimReceipt" | "proofReceipt"
+    >,
   ): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record built claim", () => {
       this.db
@@ -35,6 +38,8 @@ export class ClaimStore {
     sessionId: string,
     gatewayAddress: string,
     proofSeed: string,
+    /** The gateway's signed `ClaimAck`, checked (JSON). */
+    receipt: string,
     now: number,
   ): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record accepted claim", () => {
@@ -43,6 +48,7 @@ export class ClaimStore {
         .set({
           status: "claimed",
           proofSeed,
+          claimReceipt: receipt,
           attempts: 0,
           nextAttemptAt: now,
           lastError: null,
@@ -59,12 +65,14 @@ export class ClaimStore {
     status: "proven" | "rejected",
     mintedUpokt: string,
     detail: string | null,
+    /** The gateway's signed `ProofAck`, checked (JSON); null when the claim itself was refused. */
+    receipt: string | null,
     now: number,
   ): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record settled claim", () => {
       this.db
         .update(claims)
-        .set({ status, mintedUpokt, lastError: detail, updatedAt: now })
+        .set({ status, mintedUpokt, lastError: detail, proofReceipt: receipt, updatedAt: now })
         .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
         .run();
     });

@@ -75,7 +75,7 @@ describe("the sessions the claim loop searches", () => {
     expect(keys(store.unclaimedSessions(1_000))).toEqual(["s2/gw"]);
 
     // A settled claim's rows are pruned, and its pair leaves the table with them; an unsettled one stays.
-    await Effect.runPromise(claimStore.settled("s1", "gw", "proven", "42", null, 100));
+    await Effect.runPromise(claimStore.settled("s1", "gw", "proven", "42", null, null, 100));
     expect(await Effect.runPromise(store.prune(100, 9, 100))).toBe(3);
     expect(keys(db.select().from(ledgerSessions).all())).toEqual(["s1/gw2", "s2/gw"]);
     await close();

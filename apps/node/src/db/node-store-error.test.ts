@@ -21,7 +21,7 @@ describe("the node's ledgers", () => {
     for (const write of [
       relays.refuse(relay.requestHash, "TIMEOUT", 3),
       relays.abandonPending(4),
-      claims.settled("s1", "gw", "proven", "0", null, 5),
+      claims.settled("s1", "gw", "proven", "0", null, null, 5),
     ]) {
       const exit = await Effect.runPromiseExit(write);
       expect(Exit.isFailure(exit) && Cause.isFailType(exit.cause)).toBe(true);

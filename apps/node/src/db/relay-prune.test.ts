@@ -50,7 +50,7 @@ async function ledger() {
     Effect.gen(function* () {
       yield* claimStore.insertBuilt(built("s1", "gw", 10));
       yield* claimStore.insertBuilt(built("s1", "gw2", 10));
-      yield* claimStore.settled("s1", "gw", "proven", "42", null, 100);
+      yield* claimStore.settled("s1", "gw", "proven", "42", null, null, 100);
     }),
   );
   const left = () =>

@@ -83,6 +83,10 @@ export const claims = sqliteTable(
     nextAttemptAt: integer("next_attempt_at").notNull(),
     lastError: text("last_error"),
     mintedUpokt: text("minted_upokt"),
+    /** The gateway's signed `ClaimAck` (JSON), kept as evidence of the claim it took. */
+    claimReceipt: text("claim_receipt"),
+    /** The gateway's signed `ProofAck` (JSON), kept as evidence of how it settled the claim. */
+    proofReceipt: text("proof_receipt"),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [

@@ -3,6 +3,7 @@ import { type CodedFailure, contextFromRequest, makeGatewayNodeRouter } from "@p
 import {
   type ClaimRoot,
   createClaimAck,
+  createProofAck,
   generateKeyPair,
   generateProofSeed,
   type KeyPair,
@@ -33,6 +34,8 @@ export async function startFakeGateway(
   } = {},
 ) {
   const key: KeyPair = options.key ?? generateKeyPair();
+  /** The key its receipts are signed with: another key than its own forges them (a man in the middle). */
+  const receipts = { key };
   const announcements: NodeAnnouncement[] = [];
   const claims = new Map<string, { root: ClaimRoot; seed: string; leafIndex: number; proven: boolean }>();
   let refusals = options.refuseClaimsFirst ?? 0;
@@ -69,29 +72,50 @@ export async function startFakeGateway(
         const id = `${s.header.sessionId}/${s.node.address}`;
         const seed = claims.get(id)?.seed ?? generateProofSeed();
         claims.set(id, { root: s.root, seed, leafIndex: proofLeafIndex(seed, s.root), proven: false });
-        return Effect.succeed(createClaimAck("accepted", seed, s.root));
+        return Effect.succeed(
+          createClaimAck(
+            {
+              status: "accepted",
+              proofSeed: seed,
+              nodeAddress: s.node.address,
+              sessionId: s.header.sessionId,
+              root: s.root,
+              issuedAt: Date.now(),
+            },
+            receipts.key,
+          ),
+        );
       }),
     submitProof: (input) =>
       Effect.suspend((): Effect.Effect<ProofAck, CodedFailure> => {
         const raw = input as { sessionId?: string; node?: { address?: string } };
         const claim = claims.get(`${raw.sessionId}/${raw.node?.address}`);
         if (claim === undefined) return refuse({ code: "INVALID_PROOF", message: "no such claim" });
+        const about = {
+          nodeAddress: raw.node?.address ?? "",
+          sessionId: raw.sessionId ?? "",
+          root: claim.root,
+          issuedAt: Date.now(),
+        };
         const verified = verifyProofSubmission(input, {
           gatewayAddress: key.address,
           claim: claim.root,
           leafIndex: claim.leafIndex,
         });
         if (!verified.ok)
-          return Effect.succeed({
-            status: "rejected" as const,
-            mintedUpokt: "0",
-            detail: verified.error.code,
-          });
+          return Effect.succeed(
+            createProofAck(
+              { status: "rejected", mintedUpokt: "0", detail: verified.error.code, ...about },
+              receipts.key,
+            ),
+          );
         claim.proven = true;
-        return Effect.succeed({
-          status: "proven" as const,
-          mintedUpokt: String(BigInt(claim.root.computeUnits) * 4n),
-        });
+        return Effect.succeed(
+          createProofAck(
+            { status: "proven", mintedUpokt: String(BigInt(claim.root.computeUnits) * 4n), ...about },
+            receipts.key,
+          ),
+        );
       }),
   });
   // At `/trpc`, where a real gateway serves it.
@@ -108,6 +132,7 @@ export async function startFakeGateway(
     link: { url: `${url}/trpc`, address: key.address },
     announcements,
     claims,
+    receipts,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

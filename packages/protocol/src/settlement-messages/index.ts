@@ -1,4 +1,11 @@
-export { ClaimAck, createClaimAck, generateProofSeed, verifyClaimAck } from "./claim-ack.js";
+export {
+  ClaimAck,
+  type ClaimAckFields,
+  createClaimAck,
+  generateProofSeed,
+  UnsignedClaimAck,
+  verifyClaimAck,
+} from "./claim-ack.js";
 export { checkClaimAgainstLedger, type RelayLedgerTotals } from "./claim-ledger-check.js";
 export {
   ClaimSubmission,
@@ -8,7 +15,14 @@ export {
   UnsignedClaimSubmission,
   verifyClaimSubmission,
 } from "./claim-submission.js";
-export { ProofAck } from "./proof-ack.js";
+export type { ReceiptExpectations } from "./gateway-signed.js";
+export {
+  createProofAck,
+  ProofAck,
+  type ProofAckFields,
+  UnsignedProofAck,
+  verifyProofAck,
+} from "./proof-ack.js";
 export {
   createProofSubmission,
   ProofSubmission,

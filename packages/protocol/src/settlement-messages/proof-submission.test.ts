@@ -1,9 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildClaimTree, claimRoot, proveClaimLeaf } from "../claims/index.js";
+import { buildClaimTree, claimRoot, proofLeafIndex, proveClaimLeaf } from "../claims/index.js";
 import { generateKeyPair } from "../crypto/index.js";
 import { bytesToHex, canonicalHash, canonicalJson, sha256 } from "../encoding/index.js";
-import { createClaimAck } from "./claim-ack.js";
 import {
   createProofSubmission,
   type ProofSubmission,
@@ -20,7 +19,7 @@ const tree = buildClaimTree(
   Array.from({ length: 11 }, (_, i) => ({ hash: sha256(`relay-${i}`), computeUnits: 4600 + i })),
 );
 const root = claimRoot(tree);
-const ack = createClaimAck("accepted", "5e".repeat(32), root);
+const ack = { leafIndex: proofLeafIndex("5e".repeat(32), root) };
 const fields: ProofSubmissionFields = {
   gatewayAddress: gateway.address,
   sessionId,
@@ -177,7 +176,7 @@ describe("verifyProofSubmission", () => {
             Array.from({ length: n }, (_, i) => ({ hash: sha256(`r${i}`), computeUnits: i })),
           );
           const r = claimRoot(t);
-          const a = createClaimAck("accepted", bytesToHex(seed), r);
+          const a = { leafIndex: proofLeafIndex(bytesToHex(seed), r) };
           const p = createProofSubmission({ ...fields, proof: proveClaimLeaf(t, a.leafIndex) }, node);
           expect(verifyProofSubmission(p, { claim: r, leafIndex: a.leafIndex }).ok).toBe(true);
         },
