@@ -167,6 +167,62 @@ describe("hedging", () => {
     }
   });
 
+  it("lets a running hedge answer what the first node's engine refused, and counts that refusal as disproved", async () => {
+    let fireHedge!: () => void;
+    let armed!: () => void;
+    const hedgeArmed = new Promise<void>((resolve) => {
+      armed = resolve;
+    });
+    const hedged = await startTestNetwork(
+      { hedge: { enabled: true, afterMs: 1_000 } },
+      {
+        hedgeTimer: (_ms, fire) => {
+          fireHedge = fire;
+          armed();
+          return () => undefined;
+        },
+      },
+    );
+    // Both nodes answer only when the test opens their gate: the refusal reaches the gateway while
+    // the hedge is still running, whatever the machine's load.
+    let refuse!: () => void;
+    let answer!: () => void;
+    const refuserGate = new Promise<void>((resolve) => {
+      refuse = resolve;
+    });
+    const answerGate = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    try {
+      const honest = await hedged.startNode({ misbehave: "honest", hold: answerGate });
+      const refuser = await hedged.startNode({ misbehave: "engine-rejected", hold: refuserGate });
+      await registered(hedged, 2);
+      const selector = await hedged.managed.runPromise(Selector);
+      selector.sanction(honest.address, Date.now(), "test: not first");
+      const result = unary(hedged, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
+      await hedgeArmed;
+      selector.stats.clearSanction(honest.address);
+      fireHedge();
+      refuse();
+      const refusals = () =>
+        hedged.metrics
+          .render()
+          .split("\n")
+          .some((line) => line.includes(refuser.address) && line.includes('outcome="ENGINE_REJECTED"'));
+      await vi.waitFor(() => expect(refusals()).toBe(true), { timeout: 10_000 });
+      answer();
+      const answered = await result;
+      if (Either.isLeft(answered)) throw answered.left;
+      expect(answered.right.record.nodeAddress).toBe(honest.address);
+      expect(answered.right.record.attempts).toBe(2);
+      expect(selector.engineRefusals.disprovedCount("llama-2-13b", refuser.address)).toBe(1);
+    } finally {
+      refuse();
+      answer();
+      await hedged.close();
+    }
+  });
+
   it("cancels both attempts when the relay is interrupted", async () => {
     let fireHedge!: () => void;
     const hedged = await startTestNetwork(

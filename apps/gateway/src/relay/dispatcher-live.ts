@@ -102,15 +102,23 @@ const make = Effect.gen(function* () {
     return yield* Effect.option(selector.plan(request, stream, at));
   });
 
-  /** How a round of attempts ended: an answer, or a refusal that no other node would change. */
-  type Outcome = { readonly answer: UnaryAnswer } | { readonly refused: AttemptFailure };
+  /**
+   * How a round of attempts ended: an answer (`overruled`: an engine refusal of the round's other
+   * attempt that this answer disproves), or a refusal that no other node would change
+   * (`confirmed`: an engine refusal the round's other attempt made too).
+   */
+  type Outcome =
+    | { readonly answer: UnaryAnswer; readonly overruled?: NodeRefused }
+    | { readonly refused: AttemptFailure; readonly confirmed?: boolean };
 
   /**
    * One round of a unary relay: `first` is tried; with `hedgeAfterMs`, a second node (`next()`) is
    * started when the first has not answered by then, or at once if the first fails before. The first
    * answer or believed caller error ends the round and cancels the other attempt (its HTTP request
-   * aborted); the round yields `undefined` when every attempt it started failed (each failure in
-   * `failures`) or no second node was left. Plain callbacks and one timer: no fiber per side.
+   * aborted) — except an engine refusal while the other attempt still runs: that attempt is its
+   * second opinion, and the round waits for it. The round yields `undefined` when every attempt it
+   * started failed (each failure in `failures`) or no second node was left. Plain callbacks and one
+   * timer: no fiber per side.
    */
   const round = (
     first: Route,
@@ -124,6 +132,8 @@ const make = Effect.gen(function* () {
       let ended = false;
       let running = 0;
       let hedged = hedgeAfterMs === undefined;
+      /** An engine refusal held while the round's other attempt, still running, gives its opinion. */
+      let held: NodeRefused | undefined;
       const cancels: (() => void)[] = [];
       let stopTimer: (() => void) | undefined;
       /** Ends the round once: the timer stopped, every attempt still running cancelled. */
@@ -165,11 +175,25 @@ const make = Effect.gen(function* () {
             guarded(() => {
               running -= 1;
               if ("defect" in result) return end(Effect.die(result.defect));
-              if (result.ok) return end(Effect.succeed({ answer: result.answer }));
+              if (result.ok)
+                return end(
+                  Effect.succeed(
+                    held === undefined
+                      ? { answer: result.answer }
+                      : { answer: result.answer, overruled: held },
+                  ),
+                );
               failures.push(result.failure);
-              if (isCallerError(result.failure)) return end(Effect.succeed({ refused: result.failure }));
+              if (isCallerError(result.failure)) {
+                if (held === undefined && running > 0 && isEngineRefusal(result.failure)) {
+                  held = result.failure;
+                  return;
+                }
+                return end(Effect.succeed({ refused: result.failure, confirmed: held !== undefined }));
+              }
               if (!hedged) return hedge(false);
-              if (running === 0) end(Effect.succeed(undefined));
+              // The other attempt failed for a reason of its own: the held refusal waits for another node.
+              if (running === 0) end(Effect.succeed(held === undefined ? undefined : { refused: held }));
             }),
           ),
         );
@@ -241,13 +265,14 @@ const make = Effect.gen(function* () {
         if ("refused" in outcome) {
           // A second opinion: the first engine refusal goes to the client only if no other node
           // of the session answers the request either.
-          if (engineRefusal === undefined && isEngineRefusal(outcome.refused)) {
+          if (engineRefusal === undefined && outcome.confirmed !== true && isEngineRefusal(outcome.refused)) {
             engineRefusal = outcome.refused;
             continue;
           }
           return yield* exhausted([outcome.refused], tried.size, request.targetNode !== undefined);
         }
-        if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal);
+        const disproved = outcome.overruled ?? engineRefusal;
+        if (disproved !== undefined) noteDisprovedRefusal(ctx, disproved);
         const answer = {
           payload: outcome.answer.payload,
           record: { ...outcome.answer.record, attempts: tried.size },

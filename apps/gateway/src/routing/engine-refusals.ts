@@ -122,6 +122,11 @@ export class EngineRefusalLedger {
     this.disprovals.delete(`${serviceId} ${address}`);
   }
 
+  /** The node's refusals for the service that other nodes disproved, since its counts last started afresh. */
+  disprovedCount(serviceId: string, address: string): number {
+    return this.disprovals.get(`${serviceId} ${address}`) ?? 0;
+  }
+
   count(serviceId: string, address: string): RefusalCount {
     return this.counts.get(serviceId)?.get(address) ?? { seen: 0, refused: 0 };
   }

@@ -8,7 +8,13 @@ import {
   makeScoreboardRouter,
 } from "@pocket-ai/link";
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
-import { DEFAULT_CATALOG, generateKeyPair, relayStreamChain, type Scoreboard } from "@pocket-ai/protocol";
+import {
+  createRelayResponse,
+  DEFAULT_CATALOG,
+  generateKeyPair,
+  relayStreamChain,
+  type Scoreboard,
+} from "@pocket-ai/protocol";
 import { createLogger, MetricsRegistry } from "@pocket-ai/runtime";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { type Clock, Effect, Exit, Layer, ManagedRuntime, Random, Redacted, Runtime, Scope } from "effect";
@@ -42,7 +48,15 @@ const close = (server: Server) =>
   });
 
 /** How a wrapped node misbehaves (see {@link TestNetwork.startNode}). */
-export type Misbehaviour = "bad-signature" | "cut-stream" | "bad-chunk" | "forged-tail";
+export type Misbehaviour =
+  | "bad-signature"
+  | "cut-stream"
+  | "bad-chunk"
+  | "forged-tail"
+  /** Unary: the node's answer turned into a signed `ENGINE_REJECTED` refusal. */
+  | "engine-rejected"
+  /** Unary: the node's answer as it is (with `hold`, a node that answers when the test says). */
+  | "honest";
 
 /**
  * For tests: the routing side over a temp database, its tRPC API on 127.0.0.1, a fake evaluator,
@@ -100,6 +114,8 @@ export async function startTestNetwork(
     options: {
       backend?: Record<string, unknown>;
       misbehave?: Misbehaviour;
+      /** Unary answers of a misbehaving node wait for this before they leave the proxy. */
+      hold?: Promise<void>;
       now?: () => number;
       /** How often the node signs a stream's chain head (the node's default when absent). */
       streamHeads?: { everyChunks?: number; everyMs?: number };
@@ -111,7 +127,7 @@ export async function startTestNetwork(
     let target: RunningNode | undefined;
     if (options.misbehave !== undefined) {
       proxy = createHTTPServer({
-        router: misbehavingRouter(() => target!, options.misbehave),
+        router: misbehavingRouter(() => target!, options.misbehave, options.hold),
         basePath: "/trpc/",
         createContext: linkContextFromRequest(Runtime.defaultRuntime),
       });
@@ -180,7 +196,7 @@ export async function startTestNetwork(
 }
 
 /** A node router in front of a real node that corrupts what it answers. */
-function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour) {
+function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: Promise<void>) {
   // The node announces the proxy as its endpoint: the proxy calls the node at its own address.
   const caller = () => makeNodeClient(`${node().url}/trpc`);
   const flip = (signature: string) =>
@@ -188,6 +204,20 @@ function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour) {
   return router({
     relay: publicProcedure.input(z.unknown()).mutation(async ({ input, signal }) => {
       const answer = await caller().relay.mutate(input, signal === undefined ? {} : { signal });
+      await hold;
+      if (mode === "engine-rejected") {
+        const { signature: _s, v: _v, node: _n, payload: _p, ...fields } = answer;
+        return createRelayResponse(
+          {
+            ...fields,
+            outcome: "error",
+            error: { code: "ENGINE_REJECTED", message: "refused", detail: "the engine refused the request" },
+            usage: { inputTokens: 0, outputTokens: 0 },
+            computeUnits: 0,
+          } as never,
+          node().key,
+        );
+      }
       return mode === "bad-signature" ? { ...answer, signature: flip(answer.signature) } : answer;
     }),
     relayStream: publicProcedure.input(z.unknown()).mutation(async function* ({ input, signal }) {
