@@ -1,4 +1,5 @@
 export {
+  checkPngImageData,
   DEFAULT_MAX_PIXELS,
   decodePng,
   encodePng,

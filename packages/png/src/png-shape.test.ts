@@ -1,5 +1,6 @@
+import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { encodePng } from "./png.js";
+import { encodePng, pngChunk } from "./png.js";
 import { pngMismatch } from "./png-shape.js";
 
 const png = (width: number, height: number) =>
@@ -24,5 +25,68 @@ describe("pngMismatch", () => {
     const forged = whole.slice();
     forged[19] = 16;
     expect(pngMismatch(forged, { width: 16, height: 4 })).toMatch(/CRC/);
+  });
+
+  /** A PNG of the declared header over `raw` (the filtered scanlines, inflated). */
+  const built = (
+    width: number,
+    height: number,
+    bitDepth: number,
+    colorType: number,
+    interlace: number,
+    raw: Uint8Array,
+  ) => {
+    const ihdr = new Uint8Array(13);
+    const view = new DataView(ihdr.buffer);
+    view.setUint32(0, width);
+    view.setUint32(4, height);
+    ihdr.set([bitDepth, colorType, 0, 0, interlace], 8);
+    return Uint8Array.from([
+      ...[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+      ...pngChunk("IHDR", ihdr),
+      ...pngChunk("IDAT", deflateSync(raw)),
+      ...pngChunk("IEND", new Uint8Array(0)),
+    ]);
+  };
+
+  it("refuses a header that claims a large picture over a few bytes of image data", () => {
+    const forged = built(512, 512, 8, 2, 0, new Uint8Array(16));
+    expect(pngMismatch(forged, { width: 512, height: 512 })).toMatch(/too short for its declared size/);
+    // One row of data more than the size allows is not that picture either.
+    const long = built(4, 2, 8, 2, 0, new Uint8Array(3 * (1 + 12)));
+    expect(pngMismatch(long, { width: 4, height: 2 })).toMatch(/more than its declared size/);
+    // A chunk whose bytes were changed after its CRC was computed.
+    const whole = png(8, 4);
+    const flipped = whole.slice();
+    flipped[45] = flipped[45]! ^ 1;
+    expect(pngMismatch(flipped, { width: 8, height: 4 })).toMatch(/CRC|corrupt/);
+  });
+
+  it("accepts whole images in the formats engines may write: 16-bit, grey, interlaced", () => {
+    // 16-bit grey, 3×2: two scanlines of a filter byte and 3 × 2 bytes.
+    expect(
+      pngMismatch(built(3, 2, 16, 0, 0, new Uint8Array(2 * 7)), { width: 3, height: 2 }),
+    ).toBeUndefined();
+    // 8-bit RGB 10×10, Adam7: the seven passes' scanlines.
+    const passes = [
+      [2, 2],
+      [1, 2],
+      [3, 1],
+      [2, 3],
+      [5, 2],
+      [5, 5],
+      [10, 5],
+    ];
+    const raw = passes.reduce((sum, [w, h]) => sum + h! * (1 + 3 * w!), 0);
+    expect(
+      pngMismatch(built(10, 10, 8, 2, 1, new Uint8Array(raw)), { width: 10, height: 10 }),
+    ).toBeUndefined();
+    expect(pngMismatch(built(10, 10, 8, 2, 1, new Uint8Array(raw - 1)), { width: 10, height: 10 })).toMatch(
+      /too short/,
+    );
+    // A bit depth its colour type does not allow.
+    expect(pngMismatch(built(3, 2, 4, 2, 0, new Uint8Array(2 * 3)), { width: 3, height: 2 })).toMatch(
+      /bit depth 4/,
+    );
   });
 });

@@ -1,13 +1,14 @@
-import { PngError, readPngHeader } from "./png.js";
+import { checkPngImageData, PngError, readPngHeader } from "./png.js";
 
 /** The 12 bytes every PNG ends with: the empty IEND chunk and its CRC. */
 const IEND = Uint8Array.of(0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82);
 
 /**
  * Why `bytes` are not a whole PNG of `width` × `height` (any bit depth, colour type or
- * interlacing), or `undefined` when they are: the signature, a valid IHDR of that size, and the
- * IEND chunk at the very end. Nothing is inflated, so it costs the same on any answer; the pixels
- * themselves are the evaluator's to judge.
+ * interlacing), or `undefined` when they are: the signature, a valid IHDR of that size, the IEND
+ * chunk at the very end, every chunk's CRC, and image data that inflates to exactly what that size
+ * needs (`checkPngImageData`: a header that claims a large picture over a few bytes of data is
+ * not one). The pixels themselves are not looked at: they are the evaluator's to judge.
  */
 export function pngMismatch(
   bytes: Uint8Array,
@@ -25,5 +26,11 @@ export function pngMismatch(
   const tail = bytes.subarray(bytes.length - IEND.length);
   if (tail.length !== IEND.length || !tail.every((b, i) => b === IEND[i]))
     return "does not end with the IEND chunk (truncated or not one PNG)";
+  try {
+    checkPngImageData(bytes);
+  } catch (e) {
+    if (e instanceof PngError) return e.message;
+    throw e;
+  }
   return undefined;
 }

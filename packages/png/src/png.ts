@@ -191,6 +191,59 @@ export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): Rg
   return { width, height, data };
 }
 
+/** The bit depths each colour type allows (PNG specification, IHDR). */
+const BIT_DEPTHS: Record<number, readonly number[]> = {
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
+};
+/** Adam7's passes: first column and row, column and row steps. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/**
+ * Checks that a PNG's image data is whole for the size its header declares, in any bit depth,
+ * colour type or interlacing: every chunk's CRC up to IEND, and the IDAT stream inflating to
+ * exactly the filtered scanlines that size needs (a palette image with its PLTE). Pixels are not
+ * unfiltered. Throws a {@link PngError}; `maxPixels` bounds what is inflated, as in `decodePng`.
+ */
+export function checkPngImageData(bytes: Uint8Array, options: PngDecodeOptions = {}): void {
+  const { width, height, bitDepth, colorType, interlaced } = readPngHeader(bytes);
+  const channels = CHANNELS[colorType];
+  if (channels === undefined || !(BIT_DEPTHS[colorType] ?? []).includes(bitDepth))
+    throw new PngError("corrupt", `PNG declares bit depth ${bitDepth} for colour type ${colorType}`);
+  if (width === 0 || height === 0) throw new PngError("corrupt", "PNG declares an empty image");
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (width * height > maxPixels)
+    throw new PngError(
+      "too-large",
+      `PNG is ${width}×${height}, more than the ${maxPixels} pixels allowed here`,
+    );
+  const bits = channels * bitDepth;
+  const scanlines = (w: number, h: number) => (w === 0 || h === 0 ? 0 : h * (1 + Math.ceil((w * bits) / 8)));
+  const expected = interlaced
+    ? ADAM7.reduce(
+        (sum, [x0, y0, dx, dy]) =>
+          sum +
+          scanlines(Math.max(0, Math.ceil((width - x0) / dx)), Math.max(0, Math.ceil((height - y0) / dy))),
+        0,
+      )
+    : scanlines(width, height);
+  const { idat, palette } = readChunks(bytes);
+  if (colorType === 3 && palette === undefined)
+    throw new PngError("corrupt", "palette PNG without a PLTE chunk");
+  inflate(idat, expected);
+}
+
 /** Walks the chunks after IHDR (which `readPngHeader` checked), checking each CRC, up to IEND. */
 function readChunks(bytes: Uint8Array) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
