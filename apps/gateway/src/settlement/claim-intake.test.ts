@@ -14,16 +14,13 @@ import {
   ledgerRelays,
   nodeClaim,
   nodeProof,
+  receiptExpectations,
   registerNode,
   sessionAt,
   W48_TUESDAY,
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
-import {
-  settlementTest,
-  TEST_GATEWAY,
-  TEST_SESSION_PARAMS,
-} from "../../test/support/settlement-test-layer.js";
+import { settlementTest, TEST_SESSION_PARAMS } from "../../test/support/settlement-test-layer.js";
 import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import { Settlement } from "./settlement.js";
 
@@ -60,12 +57,7 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
           const first = yield* settlement.submitClaim(wire(submission));
           expect(first.status).toBe("accepted");
           // Each answer is the gateway's signed receipt of this node's claim.
-          const expected = {
-            gatewayAddress: TEST_GATEWAY.address,
-            nodeAddress: node.address,
-            sessionId: header.sessionId,
-            root: submission.root,
-          };
+          const expected = receiptExpectations(node, header, submission.root);
           expect(verifyClaimAck(wire(first), expected)).toEqual({ ok: true, value: first });
           const same = (ack: ClaimAck) => ({
             status: ack.status,

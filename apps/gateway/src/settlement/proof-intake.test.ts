@@ -16,6 +16,7 @@ import {
   ledgerRelays,
   nodeClaim,
   nodeProof,
+  receiptExpectations,
   registerNode,
   sessionAt,
   W48_TUESDAY,
@@ -61,12 +62,7 @@ describe.each(STORE_DIALECTS)("Settlement.submitProof on %s", (dialect) => {
           const proof = wire(nodeProof(node, header, tree, ack.leafIndex));
           const first = yield* settlement.submitProof(proof);
           expect(first).toMatchObject({ status: "proven", mintedUpokt: "30000" });
-          const expected = {
-            gatewayAddress: TEST_GATEWAY.address,
-            nodeAddress: node.address,
-            sessionId: header.sessionId,
-            root: claimRoot(tree),
-          };
+          const expected = receiptExpectations(node, header, claimRoot(tree));
           expect(verifyProofAck(JSON.parse(JSON.stringify(first)), expected)).toEqual({
             ok: true,
             value: first,

@@ -15,11 +15,12 @@ import {
   ledgerRelays,
   nodeClaim,
   nodeProof,
+  receiptExpectations,
   registerNode,
   sessionAt,
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
-import { SettlementTest, TEST_GATEWAY } from "../../test/support/settlement-test-layer.js";
+import { SettlementTest } from "../../test/support/settlement-test-layer.js";
 import { AdminAuth } from "../admin/admin-auth.js";
 import { gatewayNodeRouter } from "../app/routers.js";
 import { contextFromRequest, type GatewayServices, mergeRouters, router } from "../trpc.js";
@@ -73,12 +74,7 @@ describe("settlement over HTTP, with the typed gateway client nodes use", () => 
     const ack = await gateway.settlement.submitClaim.mutate(submission);
     expect(ack.status).toBe("accepted");
     // Signed receipts: the node checks each against its own claim and the gateway it asked.
-    const expected = {
-      gatewayAddress: TEST_GATEWAY.address,
-      nodeAddress: node.address,
-      sessionId: header.sessionId,
-      root,
-    };
+    const expected = receiptExpectations(node, header, root);
     expect(verifyClaimAck(ack, expected).ok).toBe(true);
     const proofAck = await gateway.settlement.submitProof.mutate(
       nodeProof(node, header, tree, ack.leafIndex),

@@ -7,12 +7,13 @@ import {
   ledgerRelays,
   nodeClaim,
   nodeProof,
+  receiptExpectations,
   registerNode,
   sessionAt,
   W48_TUESDAY,
   writeLedger,
 } from "../../test/support/settlement-fixtures.js";
-import { SettlementTest, TEST_GATEWAY, TEST_OPERATOR } from "../../test/support/settlement-test-layer.js";
+import { SettlementTest, TEST_OPERATOR } from "../../test/support/settlement-test-layer.js";
 import { Settlement } from "./settlement.js";
 
 const WEEK = "2026-W48";
@@ -27,12 +28,7 @@ const serveAndSettle = (node: ReturnType<typeof generateKeyPair>, header: Sessio
     yield* TestClock.setTime(claimTime(header));
     const ack = yield* settlement.submitClaim(JSON.parse(JSON.stringify(submission)));
     expect(ack.status).toBe("accepted");
-    const expected = {
-      gatewayAddress: TEST_GATEWAY.address,
-      nodeAddress: node.address,
-      sessionId: header.sessionId,
-      root,
-    };
+    const expected = receiptExpectations(node, header, root);
     expect(verifyClaimAck(ack, expected).ok).toBe(true);
     return yield* settlement.submitProof(
       JSON.parse(JSON.stringify(nodeProof(node, header, tree, ack.leafIndex))),

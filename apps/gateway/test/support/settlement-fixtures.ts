@@ -1,5 +1,6 @@
 import {
   buildClaimTree,
+  type ClaimRoot,
   type ClaimTree,
   claimRoot,
   createClaimSubmission,
@@ -8,6 +9,7 @@ import {
   generateKeyPair,
   type KeyPair,
   proveClaimLeaf,
+  type ReceiptExpectations,
   type SessionHeader,
   sha256Hex,
 } from "@pocket-ai/protocol";
@@ -130,3 +132,15 @@ export const nodeProof = (node: KeyPair, header: SessionHeader, tree: ClaimTree,
     },
     node,
   );
+
+/** What a node checks the test gateway's signed receipts for its claim against (`verifyClaimAck`, `verifyProofAck`). */
+export const receiptExpectations = (
+  node: KeyPair,
+  header: SessionHeader,
+  root: ClaimRoot,
+): ReceiptExpectations => ({
+  gatewayAddress: TEST_GATEWAY.address,
+  nodeAddress: node.address,
+  sessionId: header.sessionId,
+  root,
+});
