@@ -21,6 +21,12 @@ describe("pngMismatch", () => {
     ).toMatch(/PNG/);
     const glued = new Uint8Array([...whole, ...png(2, 2).subarray(0, 40)]);
     expect(pngMismatch(glued, { width: 8, height: 4 })).toMatch(/IEND/);
+    // Two whole PNGs one after the other, or a PNG, anything, and an IEND copied onto the end.
+    expect(pngMismatch(new Uint8Array([...whole, ...png(2, 2)]), { width: 8, height: 4 })).toMatch(
+      /bytes after its IEND chunk/,
+    );
+    const padded = new Uint8Array([...whole, ...new Uint8Array(15_000).fill(65), ...whole.subarray(-12)]);
+    expect(pngMismatch(padded, { width: 8, height: 4 })).toMatch(/15012 bytes after its IEND chunk/);
     // A changed IHDR (the size rewritten without its CRC) is caught by the header's checksum.
     const forged = whole.slice();
     forged[19] = 16;

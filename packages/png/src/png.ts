@@ -212,7 +212,7 @@ const ADAM7 = [
 
 /**
  * Checks that a PNG's image data is whole for the size its header declares, in any bit depth,
- * colour type or interlacing: every chunk's CRC up to IEND, and the IDAT stream inflating to
+ * colour type or interlacing: every chunk's CRC up to IEND, nothing after IEND, and the IDAT stream inflating to
  * exactly the filtered scanlines that size needs (a palette image with its PLTE). Pixels are not
  * unfiltered. Throws a {@link PngError}; `maxPixels` bounds what is inflated, as in `decodePng`.
  */
@@ -238,7 +238,9 @@ export function checkPngImageData(bytes: Uint8Array, options: PngDecodeOptions =
         0,
       )
     : scanlines(width, height);
-  const { idat, palette } = readChunks(bytes);
+  const { idat, palette, end } = readChunks(bytes);
+  if (end !== bytes.length)
+    throw new PngError("corrupt", `PNG has ${bytes.length - end} bytes after its IEND chunk (not one PNG)`);
   if (colorType === 3 && palette === undefined)
     throw new PngError("corrupt", "palette PNG without a PLTE chunk");
   inflate(idat, expected);
@@ -263,7 +265,7 @@ function readChunks(bytes: Uint8Array) {
     if (type === "IDAT") idat.push(body);
     else if (type === "PLTE") palette = body;
     else if (type === "tRNS") paletteAlpha = body;
-    else if (type === "IEND") return { idat: concat(idat), palette, paletteAlpha };
+    else if (type === "IEND") return { idat: concat(idat), palette, paletteAlpha, end: at };
   }
 }
 

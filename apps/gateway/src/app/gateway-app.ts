@@ -205,10 +205,7 @@ export function startGateway(
       host: config.listen.host,
       port: config.listen.port,
       drainMs: config.drainMs,
-      beforeCut: () => {
-        closing.abort();
-        return Effect.runPromise(http.drain);
-      },
+      beforeCut: () => closing.abort(),
       portSetting: "listen.port (env POCKET_GATEWAY__LISTEN__PORT)",
       handler: portal === undefined ? http.handle : mountPortal(portal.handle, http.handle),
     }).pipe(Effect.mapError((e) => fail(e.message)));

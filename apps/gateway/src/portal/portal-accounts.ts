@@ -121,10 +121,7 @@ export class PortalAccounts {
     return user;
   }
 
-  /**
-   * Log-in attempts of this process still being checked, per subject: `n:` a network, `e:` an
-   * address, `en:` an address from one network.
-   */
+  /** Log-in attempts of this process still being checked, per subject (`n:` network, `e:` address). */
   private readonly attempts = new Map<string, number>();
 
   /**
@@ -143,17 +140,16 @@ export class PortalAccounts {
   }
 
   /**
-   * Checks the password; returns the user. Failures are limited per network, per account from one
-   * network (both `login.failuresPer15Min`), and per account from every network together
-   * (`login.accountFailuresPer15Min`, higher): guesses from one network lock that network out of
-   * the account, not its owner elsewhere, and guesses spread over many networks still stop.
+   * Checks the password; returns the user. Failures are limited per network, on every account
+   * (`login.failuresPer15Min`), and per account from every network together
+   * (`login.accountFailuresPer15Min`, higher): guesses from one network lock that network out,
+   * not the account's owner elsewhere, and guesses spread over many networks still stop.
    */
   async login(emailInput: string, password: string, network: string): Promise<PortalUser> {
     const email = emailInput.trim().toLowerCase();
     const { failuresPer15Min, accountFailuresPer15Min } = this.config.login;
     const limits = new Map([
       [`n:${network}`, failuresPer15Min],
-      [`en:${email} ${network}`, failuresPer15Min],
       [`e:${email}`, accountFailuresPer15Min],
     ]);
     const release = this.holdAttempt([...limits.keys()]);
@@ -187,8 +183,7 @@ export class PortalAccounts {
       throw refuse("LOGIN_FAILED");
     }
     // The owner is in: the account's failures are forgotten (the network's stay).
-    for (const subject of limits.keys())
-      if (!subject.startsWith("n:")) await this.store.clearLoginFailures(subject);
+    await this.store.clearLoginFailures(`e:${email}`);
     if (needsRehash(user.passwordHash, this.config.passwordHash))
       await this.store.setPasswordHash(user.id, await hashPassword(password, this.config.passwordHash));
     if (user.role !== "admin" && this.isListedAdmin(email)) await this.store.setRole(email, "admin");

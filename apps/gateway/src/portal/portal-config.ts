@@ -56,8 +56,8 @@ export const PortalConfig = z
     login: z
       .strictObject({
         /**
-         * Failed log-ins allowed in 15 minutes per network, and per account from one network: a
-         * guesser on one network cannot lock the owner, elsewhere, out.
+         * Failed log-ins allowed per network in 15 minutes, on every account: a guesser on one
+         * network locks that network out, not the account's owner elsewhere.
          */
         failuresPer15Min: perWindow.default(10),
         /** Failed log-ins allowed per account in 15 minutes from all networks together. */

@@ -271,8 +271,9 @@ const make = Effect.gen(function* () {
           }
           return yield* exhausted([outcome.refused], tried.size, request.targetNode !== undefined);
         }
-        const disproved = outcome.overruled ?? engineRefusal;
-        if (disproved !== undefined) noteDisprovedRefusal(ctx, disproved);
+        // Every engine refusal this answer disproves: an earlier round's, and this round's own.
+        if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal);
+        if (outcome.overruled !== undefined) noteDisprovedRefusal(ctx, outcome.overruled);
         const answer = {
           payload: outcome.answer.payload,
           record: { ...outcome.answer.record, attempts: tried.size },

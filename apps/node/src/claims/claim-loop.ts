@@ -151,7 +151,7 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
       );
   };
   if (gateway === undefined) return retryLater(`gateway ${row.gatewayAddress} is not in the config`);
-  const root = { root: row.root, relays: row.relayCount, computeUnits: row.computeUnits };
+  const root = claimedRoot(row);
   const window = sessionWindow(deps.session, row.sessionNumber);
   const header = {
     applicationAddress: row.applicationAddress,
@@ -198,6 +198,13 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
   return prove(deps, gateway, row).pipe(Effect.catchTag("GatewayCallError", (e) => retryLater(e.message)));
 }
 
+/** The root a claim row was submitted with. */
+const claimedRoot = (row: ClaimRow): ClaimRoot => ({
+  root: row.root,
+  relays: row.relayCount,
+  computeUnits: row.computeUnits,
+});
+
 /** What a receipt for this claim must say: the gateway asked, this node, the session and the root sent. */
 const expected = (deps: ClaimLoopDeps, row: ClaimRow, root: ClaimRoot) => ({
   gatewayAddress: row.gatewayAddress,
@@ -234,7 +241,8 @@ function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow) {
     const ack = yield* receiptOf(
       gateway,
       GATEWAY_PROCEDURES.submitProof,
-      verifyProofAck(answer, expected(deps, row, root)),
+      // Against the root claimed (the row's), which the gateway's receipt names.
+      verifyProofAck(answer, expected(deps, row, claimedRoot(row))),
     );
     yield* settle(deps, row, ack.status, ack.mintedUpokt, ack.detail ?? null, JSON.stringify(ack));
   });

@@ -3,7 +3,14 @@ import { describe, expect, it } from "vitest";
 import { buildClaimTree, claimRoot, proofLeafIndex } from "../claims/index.js";
 import { generateKeyPair } from "../crypto/index.js";
 import { bytesToHex, sha256 } from "../encoding/index.js";
-import { ClaimAck, createClaimAck, generateProofSeed, verifyClaimAck } from "./claim-ack.js";
+import { signValidated } from "../relay/signing-key.js";
+import {
+  ClaimAck,
+  createClaimAck,
+  generateProofSeed,
+  UnsignedClaimAck,
+  verifyClaimAck,
+} from "./claim-ack.js";
 import { createProofAck, ProofAck, verifyProofAck } from "./proof-ack.js";
 
 const gateway = generateKeyPair();
@@ -55,14 +62,24 @@ describe("ClaimAck", () => {
 
   it("refuses an ack whose leafIndex is not the seed's, even signed by the gateway", () => {
     const ack = claimAck();
-    const { signature: _, gateway: __, v: ___, ...fields } = ack;
-    // The gateway itself cannot pick the leaf: a picked index fails however it is signed.
-    const picked = { ...ack, leafIndex: (ack.leafIndex + 1) % root.relays };
+    // The gateway itself cannot pick the leaf: an index it chose, signed with its own key, is refused.
+    const { signature: _, ...unsigned } = ack;
+    const picked = signValidated(
+      UnsignedClaimAck,
+      { ...unsigned, leafIndex: (ack.leafIndex + 1) % root.relays },
+      gateway,
+      "test",
+    ).envelope;
     expect(verifyClaimAck(picked, expect_)).toMatchObject({
+      ok: false,
+      error: { code: "MALFORMED_ENVELOPE", param: "leafIndex" },
+    });
+    // Changed after signing, it fails on the signature first.
+    const edited = { ...ack, leafIndex: (ack.leafIndex + 1) % root.relays };
+    expect(verifyClaimAck(edited, expect_)).toMatchObject({
       ok: false,
       error: { code: "INVALID_SIGNATURE" },
     });
-    expect(fields.leafIndex).toBe(proofLeafIndex(fields.proofSeed, root));
   });
 
   it("refuses a forged seed, another gateway's receipt, and a receipt for another node, session or root", () => {
