@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
 import {
@@ -25,6 +24,7 @@ import { makeHttpHandler } from "../openai/http-handler.js";
 import { ImageUrlStore } from "../openai/image-urls.js";
 import { MessageItemSeal } from "../openai/responses/sealed-items.js";
 import { StreamedItemStore } from "../openai/responses/streamed-items.js";
+import { StreamShutdown } from "../openai/stream-shutdown.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { advertiseUrlOf } from "../replicas/advertise-url.js";
@@ -147,14 +147,12 @@ export function startGateway(
       maxBodySize: 4 * 1024 * 1024,
       createContext: contextFromRequest(runtime),
     });
-    // Aborted when the drain runs out: the streams still open end with an error event. Every
-    // open stream listens to it, so it has no listener limit (Node warns above 10 by default).
-    const closing = new AbortController();
-    setMaxListeners(0, closing.signal);
+    // When the drain runs out, the streams still open end with an error event.
+    const streams = new StreamShutdown();
     const http = makeHttpHandler({
       deps: {
         catalog,
-        closing: closing.signal,
+        streams,
         db,
         metrics: makeFrontDoorMetrics(registry),
         log,
@@ -205,7 +203,7 @@ export function startGateway(
       host: config.listen.host,
       port: config.listen.port,
       drainMs: config.drainMs,
-      beforeCut: () => closing.abort(),
+      beforeCut: () => streams.cut(),
       portSetting: "listen.port (env POCKET_GATEWAY__LISTEN__PORT)",
       handler: portal === undefined ? http.handle : mountPortal(portal.handle, http.handle),
     }).pipe(Effect.mapError((e) => fail(e.message)));

@@ -12,6 +12,7 @@ import type { PreparedRelay } from "./prepare-request.js";
 import type { RelayCaller } from "./relay-rows.js";
 import type { MessageItemSeal } from "./responses/sealed-items.js";
 import type { StreamedItemStore } from "./responses/streamed-items.js";
+import type { StreamShutdown } from "./stream-shutdown.js";
 
 /** What the front door is built from (besides its services). */
 export interface FrontDoorDeps {
@@ -34,11 +35,11 @@ export interface FrontDoorDeps {
   /** The gateway's public URL (image URLs are made under it); absent: the request's Host. */
   readonly publicUrl?: string | undefined;
   /**
-   * Aborted when the gateway's drain runs out: a stream still open then ends with a
-   * `STREAM_INTERRUPTED` error event and `[DONE]`, billed for what it delivered, before its
+   * The gateway's shutdown of its open streams: when its drain runs out, a stream still open ends
+   * with a `STREAM_INTERRUPTED` error event and `[DONE]`, billed for what it delivered, before its
    * connection closes. Absent: streams are never cut from this side.
    */
-  readonly closing?: AbortSignal;
+  readonly streams?: StreamShutdown;
 }
 
 /** The services the `/v1/*` handlers run with. */

@@ -32,7 +32,7 @@ const isUsageChunk = (data: Record<string, unknown>) =>
  * (model renamed to the public name; the usage chunk only when `stream_options.include_usage`).
  * A stream that fails mid-way ends with an OpenAI error event (`data: {"error": …}`, which the
  * official SDK raises as an `APIError`) and then `[DONE]`, as does one still open when the
- * gateway's drain runs out (`deps.closing`). Billing: a complete stream is settled
+ * gateway's drain runs out (`deps.streams`). Billing: a complete stream is settled
  * like a unary relay; an interrupted one — by the node or by the client leaving — pays for what
  * reached the client as far as the node's last signed chain head covers it: the protocol's
  * `HeadCoveredTally` over the chunks written (the dispatcher's record, kept by the same rule, when
@@ -61,6 +61,7 @@ export const streamRelay = Effect.fnUntraced(function* (
     "x-accel-buffering": "no",
     trailer: "x-pocket-node, x-pocket-relay",
   });
+  deps.streams?.track(res);
   const present = call.present;
   if (present !== undefined) yield* writeChunk(res, present.open());
   // What reached the client, billable as far as the node's signed chain heads cover it.
@@ -109,7 +110,7 @@ export const streamRelay = Effect.fnUntraced(function* (
   // The per-token path is a plain loop, no Effect per chunk. The fiber's interruption (the
   // client left) aborts `signal`, which closes the dispatched stream: a pending read ends at once
   // and nothing more is written or counted.
-  const closing = deps.closing;
+  const closing = deps.streams?.signal;
   let shutDown = false;
   const shutdown = () => {
     shutDown = true;

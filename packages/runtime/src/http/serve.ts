@@ -34,11 +34,11 @@ export function serveHttp(options: {
   readonly portSetting?: string;
   /**
    * Called once `drainMs` has passed with requests still open, before their connections are
-   * closed: the place to end long answers (streams) with a last word to their clients. Connections
-   * whose answers have ended are closed as they go idle; what is still open {@link CUT_GRACE_MS}
-   * later is closed then.
+   * closed: the place to end long answers (streams) with a last word to their clients, resolving
+   * once those words are handed to their sockets. What is still open when it settles, or
+   * {@link CUT_GRACE_MS} later, is closed then.
    */
-  readonly beforeCut?: () => unknown;
+  readonly beforeCut?: () => Promise<void>;
 }): Effect.Effect<RunningServer, ListenError, Scope.Scope> {
   const listen = Effect.async<RunningServer, ListenError>((resume) => {
     tuneHeapForServing();
@@ -65,8 +65,8 @@ export function serveHttp(options: {
   );
 }
 
-/** How long, once the drain has run out, `beforeCut`'s answers have to end and reach their clients. */
-export const CUT_GRACE_MS = 5_000;
+/** The longest `beforeCut` may take, once the drain has run out, to end the answers still open. */
+export const CUT_GRACE_MS = 2_000;
 
 /**
  * Stops accepting, then reaps connections as they become idle (keep-alive sockets that finish
@@ -77,20 +77,19 @@ export const CUT_GRACE_MS = 5_000;
 function closeServer(
   server: Server,
   drainMs: number,
-  beforeCut: (() => unknown) | undefined,
+  beforeCut: (() => Promise<void>) | undefined,
 ): Effect.Effect<void> {
   return Effect.async<void>((resume) => {
     const reaper = setInterval(() => server.closeIdleConnections(), 50);
     let grace: NodeJS.Timeout | undefined;
-    const cut = () => server.closeAllConnections();
+    const cut = () => {
+      clearTimeout(grace);
+      server.closeAllConnections();
+    };
     const deadline = setTimeout(() => {
       if (beforeCut === undefined) return cut();
-      // Not cut as soon as it returns: the answers it ended may still be in their sockets' buffers.
-      // The reaper closes each connection once idle; the rest are cut when the grace is over.
       grace = setTimeout(cut, CUT_GRACE_MS);
-      Promise.resolve()
-        .then(beforeCut)
-        .catch(() => undefined);
+      Promise.resolve().then(beforeCut).then(cut, cut);
     }, drainMs);
     server.close(() => {
       clearInterval(reaper);
