@@ -14,5 +14,5 @@ export {
   type RgbaImage,
   readPngHeader,
 } from "./png.js";
-export { pngMismatch } from "./png-shape.js";
+export { base64PngsMismatch, pngMismatch } from "./png-shape.js";
 export { resizeRgba } from "./resize.js";

@@ -34,3 +34,19 @@ export function pngMismatch(
   }
   return undefined;
 }
+
+/**
+ * Why a list of base64 images (an image answer's `b64_json`s) is not all PNGs of `expected`'s
+ * size, naming the first that is not (`image 1 is 256x256, …`), or `undefined` when all are.
+ */
+export function base64PngsMismatch(
+  images: readonly unknown[],
+  expected: { readonly width: number; readonly height: number },
+): string | undefined {
+  for (const [i, b64] of images.entries()) {
+    if (typeof b64 !== "string") return `image ${i} has no b64_json`;
+    const wrong = pngMismatch(Buffer.from(b64, "base64"), expected);
+    if (wrong !== undefined) return `image ${i} ${wrong}`;
+  }
+  return undefined;
+}

@@ -94,8 +94,7 @@ export function startGateway(
           "no key file, so a new signing key was created: this gateway's address is new, and nodes must name it in gateways[].address (back the file up)",
           { file, address },
         ),
-      onLoose: (file, mode) =>
-        log.warn(`the key file can be read by other users (mode ${mode}): run chmod 600 on it`, { file }),
+      onLoose: (warning, file) => log.warn(warning, { file }),
     }).pipe(Effect.mapError((e) => fail(e.message)));
     const merged = config.catalog === undefined ? undefined : mergeCatalog(DEFAULT_CATALOG, config.catalog);
     if (merged !== undefined && !merged.ok) {

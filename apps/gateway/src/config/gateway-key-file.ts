@@ -9,7 +9,7 @@ export const loadGatewayKey = (options: {
   readonly privateKeyFile: string;
   readonly createIfMissing: boolean;
   readonly onCreate?: (file: string, address: string) => void;
-  readonly onLoose?: (file: string, mode: string) => void;
+  readonly onLoose?: (warning: string, file: string) => void;
 }) => loadKeyFile({ ...options, generateCommand: "pocket-gateway keys generate --out FILE" });
 
 export const writeGatewayKeyFile = writeKeyFile;

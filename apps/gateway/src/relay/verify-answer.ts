@@ -1,4 +1,4 @@
-import { pngMismatch } from "@pocket-ai/png";
+import { base64PngsMismatch } from "@pocket-ai/png";
 import {
   answerChoicesMismatch,
   ChatCompletionChunk,
@@ -129,12 +129,12 @@ function imagesOffShape(payload: ImagesResponse, limits: AnswerLimits): string |
   if (payload.data.length !== limits.maxImages)
     return `returned ${payload.data.length} images; ${limits.maxImages} were asked`;
   const size = limits.imageSize;
-  if (size === undefined) return undefined;
-  for (const [i, item] of payload.data.entries()) {
-    const wrong = pngMismatch(Buffer.from(item.b64_json, "base64"), size);
-    if (wrong !== undefined) return `image ${i} ${wrong}`;
-  }
-  return undefined;
+  return size === undefined
+    ? undefined
+    : base64PngsMismatch(
+        payload.data.map((item) => item.b64_json),
+        size,
+      );
 }
 
 /**

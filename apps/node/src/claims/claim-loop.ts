@@ -170,7 +170,7 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
     return gateway.submitClaim(message).pipe(
       // A receipt that is not the gateway's, or not for this claim, is no answer: retried.
       Effect.flatMap((answer) =>
-        receiptOf(gateway, GATEWAY_PROCEDURES.submitClaim, verifyClaimAck(answer, expected(deps, row, root))),
+        receiptOf(gateway, GATEWAY_PROCEDURES.submitClaim, verifyClaimAck(answer, expected(deps, row))),
       ),
       Effect.tap((ack) =>
         deps.claims
@@ -205,12 +205,12 @@ const claimedRoot = (row: ClaimRow): ClaimRoot => ({
   computeUnits: row.computeUnits,
 });
 
-/** What a receipt for this claim must say: the gateway asked, this node, the session and the root sent. */
-const expected = (deps: ClaimLoopDeps, row: ClaimRow, root: ClaimRoot) => ({
+/** What a receipt for this claim must say: the gateway asked, this node, the session and the root claimed. */
+const expected = (deps: ClaimLoopDeps, row: ClaimRow) => ({
   gatewayAddress: row.gatewayAddress,
   nodeAddress: deps.key.address,
   sessionId: row.sessionId,
-  root,
+  root: claimedRoot(row),
 });
 
 /** A checked receipt, or the check's refusal as a failed call (the claim is retried, as after any failed call). */
@@ -241,8 +241,7 @@ function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow) {
     const ack = yield* receiptOf(
       gateway,
       GATEWAY_PROCEDURES.submitProof,
-      // Against the root claimed (the row's), which the gateway's receipt names.
-      verifyProofAck(answer, expected(deps, row, claimedRoot(row))),
+      verifyProofAck(answer, expected(deps, row)),
     );
     yield* settle(deps, row, ack.status, ack.mintedUpokt, ack.detail ?? null, JSON.stringify(ack));
   });

@@ -37,27 +37,26 @@ export const relays = sqliteTable(
   ],
 );
 
+/** The session a ledger session or a claim is for, and the gateway it is with (fresh builders each call). */
+const sessionColumns = () => ({
+  sessionId: text("session_id").notNull(),
+  gatewayAddress: text("gateway_address").notNull(),
+  serviceId: text("service_id").notNull(),
+  applicationAddress: text("application_address").notNull(),
+  sessionNumber: integer("session_number").notNull(),
+  sessionEnd: integer("session_end").notNull(),
+});
+
 /**
  * One row per (session, gateway) that has an answered relay in the ledger, written in the same
  * transaction as the first such relay's row: the claim loop's search for ended sessions to claim
  * reads these, one row per session, instead of every answered relay (hundreds of thousands per
  * session on a busy node). Deleted with the relay rows of its settled claim.
  */
-export const ledgerSessions = sqliteTable(
-  "ledger_sessions",
-  {
-    sessionId: text("session_id").notNull(),
-    gatewayAddress: text("gateway_address").notNull(),
-    serviceId: text("service_id").notNull(),
-    applicationAddress: text("application_address").notNull(),
-    sessionNumber: integer("session_number").notNull(),
-    sessionEnd: integer("session_end").notNull(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.sessionId, t.gatewayAddress] }),
-    index("ledger_sessions_end").on(t.sessionEnd),
-  ],
-);
+export const ledgerSessions = sqliteTable("ledger_sessions", sessionColumns(), (t) => [
+  primaryKey({ columns: [t.sessionId, t.gatewayAddress] }),
+  index("ledger_sessions_end").on(t.sessionEnd),
+]);
 
 /**
  * One claim per (session, gateway): built when the session's window (plus grace) has passed,
@@ -67,12 +66,7 @@ export const ledgerSessions = sqliteTable(
 export const claims = sqliteTable(
   "claims",
   {
-    sessionId: text("session_id").notNull(),
-    gatewayAddress: text("gateway_address").notNull(),
-    serviceId: text("service_id").notNull(),
-    applicationAddress: text("application_address").notNull(),
-    sessionNumber: integer("session_number").notNull(),
-    sessionEnd: integer("session_end").notNull(),
+    ...sessionColumns(),
     root: text("root").notNull(),
     relayCount: integer("relay_count").notNull(),
     /** Decimal string: sums of compute units can exceed 2^53 over a long session. */

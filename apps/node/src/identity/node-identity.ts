@@ -10,7 +10,7 @@ export const loadKeyPair = (options: {
   readonly privateKeyFile: string;
   readonly createIfMissing: boolean;
   readonly onCreate?: (file: string, address: string) => void;
-  readonly onLoose?: (file: string, mode: string) => void;
+  readonly onLoose?: (warning: string, file: string) => void;
 }) => loadKeyFile({ ...options, generateCommand: "pocket-node keys generate --out FILE" });
 
 export { writeKeyFile };
@@ -35,8 +35,7 @@ export class NodeIdentity extends Context.Tag("node/NodeIdentity")<
             "no key file, so a new signing key was created: this node's address is new (back the file up)",
             { file, address },
           ),
-        onLoose: (file, mode) =>
-          log.warn(`the key file can be read by other users (mode ${mode}): run chmod 600 on it`, { file }),
+        onLoose: (warning, file) => log.warn(warning, { file }),
       }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
       return { key };
     }),

@@ -1,4 +1,4 @@
-import { pngMismatch } from "@pocket-ai/png";
+import { base64PngsMismatch } from "@pocket-ai/png";
 import { Effect } from "effect";
 import { BackendRejected } from "../backends/backend.js";
 
@@ -20,13 +20,12 @@ export function checkImages(
   if (data.length !== asked.images)
     return fault(`the engine returned ${data.length} images for ${asked.images} asked`);
   const size = asked.imageSize;
-  if (size !== undefined) {
-    for (const [i, item] of data.entries()) {
-      const b64 = (item as { b64_json?: unknown } | null)?.b64_json;
-      if (typeof b64 !== "string") return fault(`the engine's image ${i} has no b64_json`);
-      const wrong = pngMismatch(Buffer.from(b64, "base64"), size);
-      if (wrong !== undefined) return fault(`the engine's image ${i} ${wrong}`);
-    }
-  }
-  return Effect.succeed(payload);
+  const wrong =
+    size === undefined
+      ? undefined
+      : base64PngsMismatch(
+          data.map((item) => (item as { b64_json?: unknown } | null)?.b64_json),
+          size,
+        );
+  return wrong === undefined ? Effect.succeed(payload) : fault(`the engine's ${wrong}`);
 }

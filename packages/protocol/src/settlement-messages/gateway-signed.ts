@@ -3,7 +3,7 @@ import { type ClaimRoot, ClaimRootSchema } from "../claims/index.js";
 import { PoktAddress } from "../crypto/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { RelaySignerIdentity } from "../relay/envelope-fields.js";
-import { checkEnvelopeSignature } from "../relay/envelope-verification.js";
+import { checkIdentifiedSignature, signIdentified } from "../relay/node-signed.js";
 import {
   type RelaySigningKey,
   signingKeyPair,
@@ -39,20 +39,14 @@ export interface ReceiptExpectations extends ReceiptSubject {
   readonly gatewayAddress: string;
 }
 
-/**
- * Builds a gateway-signed receipt: adds `v: 1` and the gateway's identity, validates against the
- * unsigned schema (a `TypeError` named after `caller` when a field is wrong) and signs the
- * canonical bytes.
- */
+/** Builds a gateway-signed receipt (see `signIdentified`: the gateway's identity under `gateway`). */
 export function signReceipt<S extends z.ZodType<object>>(
   unsignedSchema: S,
   fields: object,
   gatewayKey: RelaySigningKey,
   caller: string,
 ): z.output<S> & { signature: string } {
-  const key = signingKeyPair(gatewayKey);
-  const gateway = { address: key.address, publicKey: key.publicKeyHex };
-  return signValidated(unsignedSchema, { ...fields, v: 1, gateway }, key, caller).envelope;
+  return signIdentified("gateway", unsignedSchema, fields, gatewayKey, caller);
 }
 
 const sameRoot = (a: ClaimRoot, b: ClaimRoot) =>
@@ -71,12 +65,7 @@ export function checkReceipt(
   expect: ReceiptExpectations,
   what: string,
 ): Result<true> {
-  const signed = checkEnvelopeSignature(
-    withoutSignature(receipt),
-    receipt.signature,
-    { ...receipt.gateway, field: "gateway" },
-    what,
-  );
+  const signed = checkIdentifiedSignature("gateway", receipt, what);
   if (!signed.ok) return signed;
   if (receipt.gateway.address !== expect.gatewayAddress)
     return fail(

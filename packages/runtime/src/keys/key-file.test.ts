@@ -25,7 +25,7 @@ describe("loadKeyFile", () => {
             createIfMissing,
             generateCommand: "app keys generate --out FILE",
             onCreate: (_, address) => created.push(address),
-            onLoose: (_, mode) => loose.push(mode),
+            onLoose: (warning) => loose.push(warning),
           }),
         ),
       );
@@ -43,6 +43,10 @@ describe("loadKeyFile", () => {
     const again = load(true);
     expect(again._tag === "Right" && again.right.address).toBe(first.right.address);
     expect(created).toHaveLength(1);
-    expect(loose).toEqual(process.platform === "win32" ? [] : ["644"]);
+    expect(loose).toEqual(
+      process.platform === "win32"
+        ? []
+        : ["the key file can be read by other users (mode 644): run chmod 600 on it"],
+    );
   });
 });

@@ -32,11 +32,11 @@ export function loadKeyFile(options: {
   /** Called with the file and the new key's address when a missing file was created. */
   readonly onCreate?: ((file: string, address: string) => void) | undefined;
   /**
-   * Called with the file and its mode (octal, `"644"`) when users other than its owner may read
-   * or write it (POSIX only): anyone who reads the key can sign as this app. Not refused, because
-   * mounted secrets are often 0644 inside a container that runs one user.
+   * Called with a warning to log, and the file, when users other than its owner may read or write
+   * it (POSIX only): anyone who reads the key can sign as this app. Not refused, because mounted
+   * secrets are often 0644 inside a container that runs one user.
    */
-  readonly onLoose?: ((file: string, mode: string) => void) | undefined;
+  readonly onLoose?: ((warning: string, file: string) => void) | undefined;
 }): Effect.Effect<KeyPair, KeyFileError> {
   return Effect.try({
     try: () => {
@@ -55,7 +55,10 @@ export function loadKeyFile(options: {
       const hex = readFileSync(options.privateKeyFile, "utf8").trim();
       const mode = statSync(options.privateKeyFile).mode & 0o777;
       if (process.platform !== "win32" && (mode & 0o077) !== 0)
-        options.onLoose?.(options.privateKeyFile, mode.toString(8));
+        options.onLoose?.(
+          `the key file can be read by other users (mode ${mode.toString(8)}): run chmod 600 on it`,
+          options.privateKeyFile,
+        );
       if (!isValidPrivateKeyHex(hex)) {
         throw new Error(`The key file ${options.privateKeyFile} does not hold a valid hex private key.`);
       }
