@@ -4,12 +4,7 @@ import { PoktAddress } from "../crypto/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { RelaySignerIdentity } from "../relay/envelope-fields.js";
 import { checkIdentifiedSignature, signIdentified } from "../relay/node-signed.js";
-import {
-  type RelaySigningKey,
-  signingKeyPair,
-  signValidated,
-  withoutSignature,
-} from "../relay/signing-key.js";
+import type { RelaySigningKey } from "../relay/signing-key.js";
 import { SessionHeader } from "../session/index.js";
 
 /**
