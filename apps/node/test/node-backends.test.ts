@@ -387,7 +387,16 @@ describe("a node in front of an AUTOMATIC1111 engine", () => {
     expect(short.error).toMatchObject({ code: "BACKEND_ERROR" });
     expect(short.computeUnits).toBe(0);
 
+    // Base64 in lines is the same picture: signed, re-encoded as the gateway takes it.
     painter.faults.maxImages = null;
+    painter.faults.wrapBase64 = true;
+    const wrapped = await ask({ size: "512x512", n: 1 });
+    expect(wrapped.outcome).toBe("ok");
+    const b64 = (wrapped.payload as { data: { b64_json: string }[] }).data[0]!.b64_json;
+    expect(b64).not.toContain("\n");
+    expect(Buffer.from(b64, "base64").toString("base64")).toBe(b64);
+    painter.faults.wrapBase64 = false;
+
     painter.faults.halfWidth = true;
     const narrow = await ask({ size: "512x512", n: 1 });
     expect(narrow.outcome).toBe("error");

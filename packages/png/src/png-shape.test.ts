@@ -1,7 +1,7 @@
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { encodePng, pngChunk } from "./png.js";
-import { pngMismatch } from "./png-shape.js";
+import { base64PngsMismatch, pngMismatch } from "./png-shape.js";
 
 const png = (width: number, height: number) =>
   encodePng({ width, height, data: new Uint8Array(width * height * 4).fill(200) });
@@ -93,6 +93,21 @@ describe("pngMismatch", () => {
     // A bit depth its colour type does not allow.
     expect(pngMismatch(built(3, 2, 4, 2, 0, new Uint8Array(2 * 3)), { width: 3, height: 2 })).toMatch(
       /bit depth 4/,
+    );
+  });
+
+  it("takes a list of base64 images only in canonical base64, naming the first that fails", () => {
+    const b64 = Buffer.from(png(8, 4)).toString("base64");
+    const size = { width: 8, height: 4 };
+    expect(base64PngsMismatch([b64, b64], size)).toBeUndefined();
+    // Text the decoder skips, or data after the padding, would reach the client unchecked.
+    expect(base64PngsMismatch([b64, `${b64}<script>`], size)).toBe("image 1 is not canonical base64");
+    expect(base64PngsMismatch([`${b64.slice(0, 8)}!!${b64.slice(8)}`], size)).toBe(
+      "image 0 is not canonical base64",
+    );
+    expect(base64PngsMismatch([b64, 42], size)).toBe("image 1 has no b64_json");
+    expect(base64PngsMismatch([Buffer.from(png(4, 8)).toString("base64")], size)).toBe(
+      "image 0 is 4x8, not the 8x4 asked for",
     );
   });
 });

@@ -37,7 +37,8 @@ export function pngMismatch(
 
 /**
  * Why a list of base64 images (an image answer's `b64_json`s) is not all PNGs of `expected`'s
- * size, naming the first that is not (`image 1 is 256x256, …`), or `undefined` when all are.
+ * size, each in canonical base64 (so nothing rides along that the check did not see), naming the
+ * first that is not (`image 1 is 256x256, …`), or `undefined` when all are.
  */
 export function base64PngsMismatch(
   images: readonly unknown[],
@@ -45,7 +46,11 @@ export function base64PngsMismatch(
 ): string | undefined {
   for (const [i, b64] of images.entries()) {
     if (typeof b64 !== "string") return `image ${i} has no b64_json`;
-    const wrong = pngMismatch(Buffer.from(b64, "base64"), expected);
+    const bytes = Buffer.from(b64, "base64");
+    // Decoding skips characters outside the alphabet and stops at padding: what the client gets
+    // must be exactly the bytes checked, so the text must be their canonical encoding.
+    if (bytes.toString("base64") !== b64) return `image ${i} is not canonical base64`;
+    const wrong = pngMismatch(bytes, expected);
     if (wrong !== undefined) return `image ${i} ${wrong}`;
   }
   return undefined;

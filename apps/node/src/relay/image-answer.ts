@@ -5,7 +5,8 @@ import { BackendRejected } from "../backends/backend.js";
 /**
  * An image call's answer holds exactly the `n` images asked for, each a whole PNG of the size
  * asked: the gateway pays for, and refuses anything but, that, so an engine that made fewer, or
- * another size, is a backend fault the node reports rather than an answer it signs.
+ * another size, is a backend fault the node reports rather than an answer it signs. The images
+ * are returned in canonical base64, which is all the gateway accepts.
  */
 export function checkImages(
   payload: Record<string, unknown>,
@@ -20,12 +21,16 @@ export function checkImages(
   if (data.length !== asked.images)
     return fault(`the engine returned ${data.length} images for ${asked.images} asked`);
   const size = asked.imageSize;
-  const wrong =
-    size === undefined
-      ? undefined
-      : base64PngsMismatch(
-          data.map((item) => (item as { b64_json?: unknown } | null)?.b64_json),
-          size,
-        );
-  return wrong === undefined ? Effect.succeed(payload) : fault(`the engine's ${wrong}`);
+  if (size === undefined) return Effect.succeed(payload);
+  // Re-encoded canonically (an engine may wrap its base64 in lines): the gateway takes only that.
+  const images = data.map((item) => {
+    const b64 = (item as { b64_json?: unknown } | null)?.b64_json;
+    return typeof b64 === "string" ? Buffer.from(b64, "base64").toString("base64") : b64;
+  });
+  const wrong = base64PngsMismatch(images, size);
+  if (wrong !== undefined) return fault(`the engine's ${wrong}`);
+  return Effect.succeed({
+    ...payload,
+    data: data.map((item, i) => ({ ...(item as object), b64_json: images[i] })),
+  });
 }

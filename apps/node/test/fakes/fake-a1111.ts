@@ -20,6 +20,8 @@ export interface FakeA1111Faults {
   maxImages: number | null;
   /** Answer generation calls with images half the width asked (an engine that ignores the size). */
   halfWidth: boolean;
+  /** Answer with base64 wrapped in 76-character lines, as MIME encoders write it. */
+  wrapBase64: boolean;
 }
 
 export interface FakeA1111 extends FakeServerBase {
@@ -49,6 +51,7 @@ export async function startFakeA1111(): Promise<FakeA1111> {
     delayMs: 0,
     maxImages: null,
     halfWidth: false,
+    wrapBase64: false,
   };
   let randomSeed = 1000;
 
@@ -62,7 +65,8 @@ export async function startFakeA1111(): Promise<FakeA1111> {
     const seeds = Array.from({ length: count }, (_, i) => first + i);
     const images = seeds
       .slice(0, faults.maxImages ?? seeds.length)
-      .map((seed) => solidPng(faults.halfWidth ? width / 2 : width, height, seed));
+      .map((seed) => solidPng(faults.halfWidth ? width / 2 : width, height, seed))
+      .map((b64) => (faults.wrapBase64 ? (b64.match(/.{1,76}/g) ?? []).join("\n") : b64));
     // Like A1111 with inpainting masks shown: an extra image the adapter must not return.
     if (body.mask !== undefined) images.push(solidPng(width, height, 0));
     const info = JSON.stringify({ seed: first, all_seeds: seeds, width, height });
