@@ -1,4 +1,4 @@
-import { deflateSync, inflateSync } from "node:zlib";
+import { createInflate, deflateSync, inflateSync } from "node:zlib";
 import { crc32 } from "./crc32.js";
 
 /** An 8-bit RGBA raster, row-major, 4 bytes per pixel. */
@@ -214,9 +214,13 @@ const ADAM7 = [
  * Checks that a PNG's image data is whole for the size its header declares, in any bit depth,
  * colour type or interlacing: every chunk's CRC up to IEND, nothing after IEND, and the IDAT stream inflating to
  * exactly the filtered scanlines that size needs (a palette image with its PLTE). Pixels are not
- * unfiltered. Throws a {@link PngError}; `maxPixels` bounds what is inflated, as in `decodePng`.
+ * unfiltered. Rejects with a {@link PngError}; `maxPixels` bounds what is inflated, as in `decodePng`.
+ *
+ * The inflating runs on zlib's thread pool and its output is counted, never kept: a gateway checking
+ * a large image answer (a 16-bit 1024×1024 RGBA PNG inflates to 8 MiB) goes on serving its streams
+ * meanwhile, and holds no more than one output chunk per image.
  */
-export function checkPngImageData(bytes: Uint8Array, options: PngDecodeOptions = {}): void {
+export async function checkPngImageData(bytes: Uint8Array, options: PngDecodeOptions = {}): Promise<void> {
   const { width, height, bitDepth, colorType, interlaced } = readPngHeader(bytes);
   const channels = CHANNELS[colorType];
   if (channels === undefined || !(BIT_DEPTHS[colorType] ?? []).includes(bitDepth))
@@ -243,7 +247,45 @@ export function checkPngImageData(bytes: Uint8Array, options: PngDecodeOptions =
     throw new PngError("corrupt", `PNG has ${bytes.length - end} bytes after its IEND chunk (not one PNG)`);
   if (colorType === 3 && palette === undefined)
     throw new PngError("corrupt", "palette PNG without a PLTE chunk");
-  inflate(idat, expected);
+  checkInflatedLength(await inflatedLength(idat, expected), expected);
+}
+
+/** Output chunks of the counting inflate: a bound on what one check holds at once. */
+const COUNT_CHUNK = 256 * 1024;
+
+/**
+ * How many bytes `data` inflates to, counted on zlib's thread pool without keeping them; stops
+ * (and answers `limit + 1`) as soon as the count passes `limit`. Rejects with a `corrupt`
+ * {@link PngError} when the stream is not valid zlib or ends early.
+ */
+function inflatedLength(data: Uint8Array, limit: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const inflater = createInflate({ chunkSize: COUNT_CHUNK });
+    let length = 0;
+    let over = false;
+    inflater.on("data", (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > limit && !over) {
+        over = true;
+        inflater.destroy();
+        resolve(length);
+      }
+    });
+    inflater.on("error", () => {
+      if (!over) reject(inflateFailure());
+    });
+    inflater.on("end", () => resolve(length));
+    inflater.end(data);
+  });
+}
+
+const inflateFailure = () => new PngError("corrupt", "PNG image data is corrupt (it does not inflate)");
+
+/** The inflated length against the exact length the declared size needs. */
+function checkInflatedLength(length: number, expected: number): void {
+  if (length > expected)
+    throw new PngError("too-large", "PNG image data inflates to more than its declared size allows");
+  if (length < expected) throw new PngError("corrupt", "PNG image data is too short for its declared size");
 }
 
 /** Walks the chunks after IHDR (which `readPngHeader` checked), checking each CRC, up to IEND. */
@@ -276,11 +318,10 @@ function inflate(data: Uint8Array, expected: number): Uint8Array {
     out = inflateSync(data, { maxOutputLength: expected });
   } catch (error) {
     if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE")
-      throw new PngError("too-large", "PNG image data inflates to more than its declared size allows");
-    throw new PngError("corrupt", "PNG image data is corrupt (it does not inflate)");
+      checkInflatedLength(expected + 1, expected);
+    throw inflateFailure();
   }
-  if (out.length < expected)
-    throw new PngError("corrupt", "PNG image data is too short for its declared size");
+  checkInflatedLength(out.length, expected);
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { readPngHeader } from "@pocket-ai/png";
 import { DEFAULT_CATALOG } from "@pocket-ai/protocol";
 import { Effect, Either, Fiber } from "effect";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -17,6 +18,7 @@ let cutter: TestNode;
 let splicer: TestNode;
 let gapCutter: TestNode;
 let tailForger: TestNode;
+let shrinker: TestNode;
 
 beforeAll(async () => {
   net = await startTestNetwork({ hedge: { enabled: false } });
@@ -38,7 +40,8 @@ beforeAll(async () => {
     streamHeads: firstAndLast,
   });
   tailForger = await net.startNode({ misbehave: "forged-tail", streamHeads: firstAndLast });
-  await registered(net, 6);
+  shrinker = await net.startNode({ misbehave: "small-image" });
+  await registered(net, 7);
 }, 60_000);
 afterAll(async () => {
   await net.close();
@@ -49,7 +52,7 @@ const prefer = (preferred: TestNode) =>
   net.managed.runPromise(
     Effect.gen(function* () {
       const selector = yield* Selector;
-      for (const n of [good, forger, cutter, splicer, gapCutter, tailForger]) {
+      for (const n of [good, forger, cutter, splicer, gapCutter, tailForger, shrinker]) {
         if (n === preferred) selector.stats.clearSanction(n.address);
         else selector.sanction(n.address, Date.now(), "test preference");
       }
@@ -83,6 +86,27 @@ describe("invalid answers", () => {
     expect(result.right.record.attempts).toBeGreaterThanOrEqual(2);
     expect(await sanctionOf(forger)).toMatch(/INVALID_SIGNATURE/);
     expect(net.metrics.render()).toContain('pocket_gateway_node_sanctions_total{reason="invalid_response"}');
+  });
+
+  it("sanction a node whose signed pictures are not of the size asked and succeed elsewhere", async () => {
+    await prefer(shrinker);
+    const result = await unary(
+      net,
+      dispatchRequest(
+        "stable-diffusion",
+        { prompt: "a lighthouse", size: "256x256", n: 2 },
+        { operation: "images.generations" },
+      ),
+    );
+    if (Either.isLeft(result)) throw result.left;
+    expect(result.right.record.nodeAddress).not.toBe(shrinker.address);
+    expect(result.right.record.attempts).toBeGreaterThanOrEqual(2);
+    const data = (result.right.payload as { data: { b64_json: string }[] }).data;
+    expect(data.map((item) => readPngHeader(Buffer.from(item.b64_json, "base64")))).toMatchObject([
+      { width: 256, height: 256 },
+      { width: 256, height: 256 },
+    ]);
+    expect(await sanctionOf(shrinker)).toMatch(/image 0 is 1x1, not the 256x256 asked for/);
   });
 });
 

@@ -21,7 +21,7 @@ import {
   routeTokens,
   usageInflated,
 } from "./route-tokens.js";
-import { verifyAnswer } from "./verify-answer.js";
+import { imagesMismatch, verifyAnswer } from "./verify-answer.js";
 
 export interface UnaryAnswer {
   readonly payload: Record<string, unknown>;
@@ -76,8 +76,7 @@ export function startUnaryAttempt(
   }, timeoutMs);
   // Every reaction guarded: a throw (a bug) ends the attempt as a defect, never as an unhandled
   // rejection.
-  const settle = (f: () => void) => {
-    clearTimeout(timer);
+  const guarded = (f: () => void) => {
     if (finished) return;
     try {
       f();
@@ -85,12 +84,32 @@ export function startUnaryAttempt(
       end({ defect });
     }
   };
+  const settle = (f: () => void) => {
+    clearTimeout(timer);
+    guarded(f);
+  };
+  const succeed = (answer: UnaryAnswer, latencyMs: number) => {
+    noteSuccess(ctx, route, kind, latencyMs);
+    end({ ok: true, answer });
+  };
   client.relay.mutate(envelope, { signal: controller.signal }).then(
     (raw) =>
       settle(() => {
-        const checked = checkAnswer(ctx, route, request, kind, raw, { requestHash, started, check });
-        if (checked.ok) end(checked);
-        else fail(checked.failure);
+        const latencyMs = performance.now() - started;
+        const checked = checkAnswer(route, request, raw, { requestHash, check });
+        if (!checked.ok) return fail(checked.failure);
+        if (checked.images === undefined) return succeed(checked.answer, latencyMs);
+        // An image answer's PNGs inflate off the event loop; a hedge's loser cancelled meanwhile
+        // (`finished`) is dropped uncounted, as before its answer came.
+        checked.images.then(
+          (wrong) =>
+            guarded(() =>
+              wrong === undefined
+                ? succeed(checked.answer, latencyMs)
+                : fail(new InvalidNodeResponse({ nodeAddress: address, detail: wrong })),
+            ),
+          (defect: unknown) => guarded(() => end({ defect })),
+        );
       }),
     (e: unknown) =>
       settle(() => {
@@ -134,22 +153,26 @@ function sendAttempt(ctx: AttemptContext, route: Route, request: DispatchRequest
 }
 
 type Checked =
-  | { readonly ok: true; readonly answer: UnaryAnswer }
+  | {
+      readonly ok: true;
+      readonly answer: UnaryAnswer;
+      /** An image answer's PNG check, still running (see `imagesMismatch`); absent for any other. */
+      readonly images?: Promise<string | undefined> | undefined;
+    }
   | { readonly ok: false; readonly failure: AttemptFailure };
 
 /**
  * A node's answer verified (signature, hash, schema, limits), its delivered tokens counted, and its
- * usage believed up to that count; a refusal it signed judged.
+ * usage believed up to that count; a refusal it signed judged. An image answer's PNGs are left
+ * checking (`images`): the answer stands only once that check finds nothing.
  */
 function checkAnswer(
-  ctx: AttemptContext,
   route: Route,
   request: DispatchRequest,
-  kind: LatencyKind,
   raw: RelayResponse,
-  sent: { readonly requestHash: string; readonly started: number; readonly check: RefusalCheck },
+  sent: { readonly requestHash: string; readonly check: RefusalCheck },
 ): Checked {
-  const { requestHash, started, check } = sent;
+  const { requestHash, check } = sent;
   const address = route.node.address;
   const limits = answerLimits(route, request);
   const checked = verifyAnswer(raw, {
@@ -175,9 +198,9 @@ function checkAnswer(
   if (overrun !== undefined)
     return { ok: false, failure: new InvalidNodeResponse({ nodeAddress: address, detail: overrun }) };
   const usage = believedUsage(response.usage, text, route, request, tokens, limits);
-  noteSuccess(ctx, route, kind, performance.now() - started);
   return {
     ok: true,
+    images: imagesMismatch(checked.payload, limits),
     answer: {
       payload: { ...checked.payload, model: request.target.modelName },
       record: {

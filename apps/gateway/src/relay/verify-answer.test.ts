@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { testDispatch, testRoute } from "../../test/support/relay-route.js";
 import { answerLimits } from "./relay-envelope.js";
 import { believedUsage, DeliveredText, routeTokens } from "./route-tokens.js";
-import { chunkOffSchema, plainChatChunk, verifyAnswer } from "./verify-answer.js";
+import { chunkOffSchema, imagesMismatch, plainChatChunk, verifyAnswer } from "./verify-answer.js";
 
 const piece = {
   id: "chatcmpl-1",
@@ -244,7 +244,8 @@ describe("verifyAnswer: the weight a node may sign", () => {
     Buffer.from(encodePng({ width, height, data: new Uint8Array(width * height * 4).fill(120) })).toString(
       "base64",
     );
-  const verifyImages = (
+  /** As an attempt checks an image answer: `verifyAnswer`, then its PNGs (`imagesMismatch`). */
+  const verifyImages = async (
     body: Record<string, unknown>,
     made: number,
     computeUnits: number,
@@ -257,62 +258,74 @@ describe("verifyAnswer: the weight a node may sign", () => {
     const { width, height } = limits.imageSize!;
     const data = Array.from({ length: made }, (_, i) => ({ b64_json: image?.(i) ?? picture(width, height) }));
     const payload = { created: 1, data };
+    const verified = verifyAnswer(signed(payload, computeUnits, { images: made }), {
+      requestHash,
+      nodeAddress: node.address,
+      header: imageRoute.header,
+      operation: "images.generations",
+      limits,
+    });
+    if (verified._tag !== "VerifiedAnswer") return { limits, verified };
+    const wrong = await imagesMismatch(verified.payload, limits);
     return {
       limits,
-      verified: verifyAnswer(signed(payload, computeUnits, { images: made }), {
-        requestHash,
-        nodeAddress: node.address,
-        header: imageRoute.header,
-        operation: "images.generations",
-        limits,
-      }),
+      verified: wrong === undefined ? verified : { _tag: "InvalidNodeResponse", detail: wrong },
     };
   };
 
-  it("images: the standard images of the size asked, not of the tier's largest", () => {
-    expect(verifyImages({ size: "512x512" }, 1, perImage).verified._tag).toBe("VerifiedAnswer");
-    expect(verifyImages({ size: "1024x1024" }, 1, 4 * perImage).verified._tag).toBe("VerifiedAnswer");
-    expect(verifyImages({ size: "512x512", n: 2 }, 2, 2 * perImage).verified._tag).toBe("VerifiedAnswer");
-    expect(verifyImages({ size: "512x512" }, 1, 4 * perImage).verified).toMatchObject({
+  it("images: the standard images of the size asked, not of the tier's largest", async () => {
+    expect((await verifyImages({ size: "512x512" }, 1, perImage)).verified._tag).toBe("VerifiedAnswer");
+    expect((await verifyImages({ size: "1024x1024" }, 1, 4 * perImage)).verified._tag).toBe("VerifiedAnswer");
+    expect((await verifyImages({ size: "512x512", n: 2 }, 2, 2 * perImage)).verified._tag).toBe(
+      "VerifiedAnswer",
+    );
+    expect((await verifyImages({ size: "512x512" }, 1, 4 * perImage)).verified).toMatchObject({
       _tag: "InvalidNodeResponse",
       detail: `claims ${4 * perImage} compute units; at most ${perImage} were possible`,
     });
   });
 
-  it("images: each a whole PNG of the size asked (the tier's standard size when none was)", () => {
-    expect(verifyImages({}, 1, perImage).limits.imageSize).toEqual({
+  it("images: each a whole PNG of the size asked (the tier's standard size when none was)", async () => {
+    expect((await verifyImages({}, 1, perImage)).limits.imageSize).toEqual({
       width: standardWidth,
       height: standardHeight,
     });
-    expect(verifyImages({}, 1, perImage).verified._tag).toBe("VerifiedAnswer");
-    expect(verifyImages({ size: "512x512" }, 1, perImage, () => picture(256, 256)).verified).toMatchObject({
+    expect((await verifyImages({}, 1, perImage)).verified._tag).toBe("VerifiedAnswer");
+    expect(
+      (await verifyImages({ size: "512x512" }, 1, perImage, () => picture(256, 256))).verified,
+    ).toMatchObject({
       _tag: "InvalidNodeResponse",
       detail: "image 0 is 256x256, not the 512x512 asked for",
     });
     const whole = picture(512, 512);
     const cut = Buffer.from(whole, "base64").subarray(0, 60).toString("base64");
     expect(
-      verifyImages({ size: "512x512", n: 2 }, 2, 2 * perImage, (i) => (i === 0 ? whole : cut)).verified,
+      (await verifyImages({ size: "512x512", n: 2 }, 2, 2 * perImage, (i) => (i === 0 ? whole : cut)))
+        .verified,
     ).toMatchObject({
       _tag: "InvalidNodeResponse",
       detail: expect.stringMatching(/^image 1 does not end with the IEND chunk/),
     });
-    expect(verifyImages({ size: "512x512" }, 1, perImage, () => "iVBORw0KGgo=").verified).toMatchObject({
+    expect(
+      (await verifyImages({ size: "512x512" }, 1, perImage, () => "iVBORw0KGgo=")).verified,
+    ).toMatchObject({
       _tag: "InvalidNodeResponse",
       detail: expect.stringMatching(/^image 0 truncated PNG/),
     });
   });
 
-  it("images: exactly the images asked for, and that count is what is billed", () => {
-    expect(verifyImages({ size: "512x512" }, 0, perImage).verified).toMatchObject({
+  it("images: exactly the images asked for, and that count is what is billed", async () => {
+    expect((await verifyImages({ size: "512x512" }, 0, perImage)).verified).toMatchObject({
       _tag: "InvalidNodeResponse",
       detail: "returned 0 images; 1 were asked",
     });
-    expect(verifyImages({ size: "512x512", n: 2 }, 1, perImage).verified._tag).toBe("InvalidNodeResponse");
-    expect(verifyImages({ size: "512x512", n: 2 }, 3, 2 * perImage).verified._tag).toBe(
+    expect((await verifyImages({ size: "512x512", n: 2 }, 1, perImage)).verified._tag).toBe(
       "InvalidNodeResponse",
     );
-    const { limits } = verifyImages({ size: "1024x1024", n: 2 }, 2, 8 * perImage);
+    expect((await verifyImages({ size: "512x512", n: 2 }, 3, 2 * perImage)).verified._tag).toBe(
+      "InvalidNodeResponse",
+    );
+    const { limits } = await verifyImages({ size: "1024x1024", n: 2 }, 2, 8 * perImage);
     const text = new DeliveredText();
     const tokens = routeTokens(imageRoute);
     const request = testDispatch({ prompt: "a cat" }, "images.generations");

@@ -110,11 +110,12 @@ export function verifyAnswer(
     const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);
     if (wrong !== undefined) return invalid(wrong);
   }
-  // An image answer holds exactly the images asked for, each a whole PNG of the size asked: fewer,
-  // smaller or garbled is not paid as the whole.
+  // An image answer holds exactly the images asked for (each a whole PNG of the size asked, which
+  // `imagesMismatch` checks off the event loop): fewer is not paid as the whole.
   if (expect.limits.maxImages > 0) {
-    const wrong = imagesOffShape(response.payload as ImagesResponse, expect.limits);
-    if (wrong !== undefined) return invalid(wrong);
+    const count = (response.payload as ImagesResponse).data.length;
+    if (count !== expect.limits.maxImages)
+      return invalid(`returned ${count} images; ${expect.limits.maxImages} were asked`);
   }
   return {
     _tag: "VerifiedAnswer",
@@ -124,17 +125,21 @@ export function verifyAnswer(
   };
 }
 
-/** Why an image answer is not the one asked for: `maxImages` PNGs, each of `imageSize`. */
-function imagesOffShape(payload: ImagesResponse, limits: AnswerLimits): string | undefined {
-  if (payload.data.length !== limits.maxImages)
-    return `returned ${payload.data.length} images; ${limits.maxImages} were asked`;
+/**
+ * For an answer `verifyAnswer` passed: why its images are not each a whole PNG of the size asked
+ * (smaller or garbled is not paid as the whole), or `undefined` when they are; `undefined` at once
+ * (no promise) for an answer with no images to look at. The images inflate on zlib's thread pool.
+ */
+export function imagesMismatch(
+  payload: Record<string, unknown>,
+  limits: AnswerLimits,
+): Promise<string | undefined> | undefined {
   const size = limits.imageSize;
-  return size === undefined
-    ? undefined
-    : base64PngsMismatch(
-        payload.data.map((item) => item.b64_json),
-        size,
-      );
+  if (limits.maxImages === 0 || size === undefined) return undefined;
+  return base64PngsMismatch(
+    (payload as unknown as ImagesResponse).data.map((item) => item.b64_json),
+    size,
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   makeScoreboardRouter,
 } from "@pocket-ai/link";
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
+import { encodePng } from "@pocket-ai/png";
 import {
   createRelayResponse,
   DEFAULT_CATALOG,
@@ -55,6 +56,8 @@ export type Misbehaviour =
   | "forged-tail"
   /** Unary: the node's answer turned into a signed `ENGINE_REJECTED` refusal. */
   | "engine-rejected"
+  /** Images: each of the node's pictures swapped for a 1×1 PNG, under the node's valid signature. */
+  | "small-image"
   /** Unary: the node's answer as it is (with `hold`, a node that answers when the test says). */
   | "honest";
 
@@ -195,6 +198,11 @@ export async function startTestNetwork(
   };
 }
 
+/** A whole PNG of the wrong size for any image a test asks for. */
+const ONE_PIXEL = Buffer.from(encodePng({ width: 1, height: 1, data: Uint8Array.of(0, 0, 0, 255) })).toString(
+  "base64",
+);
+
 /** A node router in front of a real node that corrupts what it answers. */
 function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: Promise<void>) {
   // The node announces the proxy as its endpoint: the proxy calls the node at its own address.
@@ -217,6 +225,12 @@ function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: P
           } as never,
           node().key,
         );
+      }
+      if (mode === "small-image") {
+        const { signature: _s, v: _v, node: _n, ...fields } = answer;
+        const payload = answer.payload as { data: object[] };
+        const data = payload.data.map((item) => ({ ...item, b64_json: ONE_PIXEL }));
+        return createRelayResponse({ ...fields, payload: { ...payload, data } } as never, node().key);
       }
       return mode === "bad-signature" ? { ...answer, signature: flip(answer.signature) } : answer;
     }),

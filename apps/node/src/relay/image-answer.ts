@@ -27,10 +27,15 @@ export function checkImages(
     const b64 = (item as { b64_json?: unknown } | null)?.b64_json;
     return typeof b64 === "string" ? Buffer.from(b64, "base64").toString("base64") : b64;
   });
-  const wrong = base64PngsMismatch(images, size);
-  if (wrong !== undefined) return fault(`the engine's ${wrong}`);
-  return Effect.succeed({
-    ...payload,
-    data: data.map((item, i) => ({ ...(item as object), b64_json: images[i] })),
-  });
+  // Inflated on zlib's thread pool: the node's other relays and streams go on meanwhile.
+  return Effect.flatMap(
+    Effect.promise(() => base64PngsMismatch(images, size)),
+    (wrong): Effect.Effect<Record<string, unknown>, BackendRejected> =>
+      wrong !== undefined
+        ? fault(`the engine's ${wrong}`)
+        : Effect.succeed({
+            ...payload,
+            data: data.map((item, i) => ({ ...(item as object), b64_json: images[i] })),
+          }),
+  );
 }
