@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { clientAddress, clientNetwork, networkTag } from "./client-network.js";
+import {
+  addressBlockProblem,
+  addressMatcher,
+  clientAddress,
+  clientNetwork,
+  networkTag,
+} from "./client-network.js";
+import { PortalConfig } from "./portal-config.js";
+
+/** The default proxy addresses: loopback and the private networks. */
+const fromProxy = addressMatcher(PortalConfig.parse({}).proxyAddresses);
 
 describe("client networks for abuse limits", () => {
   it("counts IPv4 by address and IPv6 by /64", () => {
@@ -21,21 +31,56 @@ describe("client networks for abuse limits", () => {
   });
 
   it("believes X-Forwarded-For only behind a trusted proxy", () => {
-    expect(clientAddress("10.0.0.1", "198.51.100.9", 0)).toBe("10.0.0.1");
-    expect(clientAddress("10.0.0.1", "198.51.100.9", 1)).toBe("198.51.100.9");
-    expect(clientAddress(undefined, undefined, 1)).toBe("unknown");
-    expect(clientAddress("10.0.0.1", " , ", 1)).toBe("10.0.0.1");
+    expect(clientAddress("10.0.0.1", "198.51.100.9", 0, fromProxy)).toBe("10.0.0.1");
+    expect(clientAddress("10.0.0.1", "198.51.100.9", 1, fromProxy)).toBe("198.51.100.9");
+    expect(clientAddress(undefined, undefined, 1, fromProxy)).toBe("unknown");
+    expect(clientAddress("10.0.0.1", " , ", 1, fromProxy)).toBe("10.0.0.1");
   });
 
   it("takes the entry the trusted proxy appended, never one the client wrote", () => {
     // The client sent `X-Forwarded-For: 203.0.113.66` to dodge its limit; the proxy appended the
     // address it really came from.
-    expect(clientAddress("10.0.0.1", "203.0.113.66, 198.51.100.9", 1)).toBe("198.51.100.9");
+    expect(clientAddress("10.0.0.1", "203.0.113.66, 198.51.100.9", 1, fromProxy)).toBe("198.51.100.9");
     // Two proxies of the operator's: the outer one appended the client, the inner one the outer.
-    expect(clientAddress("10.0.0.2", "203.0.113.66, 198.51.100.9, 10.0.0.1", 2)).toBe("198.51.100.9");
+    expect(clientAddress("10.0.0.2", "203.0.113.66, 198.51.100.9, 10.0.0.1", 2, fromProxy)).toBe(
+      "198.51.100.9",
+    );
     // Fewer entries than trusted proxies: the leftmost one.
-    expect(clientAddress("10.0.0.2", "198.51.100.9", 3)).toBe("198.51.100.9");
+    expect(clientAddress("10.0.0.2", "198.51.100.9", 3, fromProxy)).toBe("198.51.100.9");
     // Not an address: the socket's.
-    expect(clientAddress("10.0.0.1", "evil, not-an-ip", 1)).toBe("10.0.0.1");
+    expect(clientAddress("10.0.0.1", "evil, not-an-ip", 1, fromProxy)).toBe("10.0.0.1");
+  });
+
+  it("reads X-Forwarded-For only on a connection from a proxy's address", () => {
+    // A client that reaches the gateway directly, past the proxy, names any address it likes.
+    expect(clientAddress("198.51.100.9", "203.0.113.66", 1, fromProxy)).toBe("198.51.100.9");
+    expect(clientAddress("2001:db8::5", "203.0.113.66", 1, fromProxy)).toBe("2001:db8::5");
+    // The proxy on the same host, over IPv4, IPv6 or an IPv4-mapped IPv6 socket.
+    expect(clientAddress("127.0.0.1", "203.0.113.66", 1, fromProxy)).toBe("203.0.113.66");
+    expect(clientAddress("::1", "203.0.113.66", 1, fromProxy)).toBe("203.0.113.66");
+    expect(clientAddress("::ffff:192.168.4.2", "203.0.113.66", 1, fromProxy)).toBe("203.0.113.66");
+    expect(clientAddress("fd12::1", "203.0.113.66", 1, fromProxy)).toBe("203.0.113.66");
+    // An operator's own list: only that proxy.
+    const only = addressMatcher(["203.0.113.0/24", "2001:db8::7"]);
+    expect(clientAddress("203.0.113.4", "198.51.100.9", 1, only)).toBe("198.51.100.9");
+    expect(clientAddress("2001:db8::7", "198.51.100.9", 1, only)).toBe("198.51.100.9");
+    expect(clientAddress("127.0.0.1", "198.51.100.9", 1, only)).toBe("127.0.0.1");
+    expect(clientAddress(undefined, "198.51.100.9", 1, only)).toBe("unknown");
+  });
+
+  it("takes proxy addresses only as addresses or CIDR blocks", () => {
+    for (const good of ["10.0.0.0/8", "127.0.0.1", "fd00::/8", "::1/128", "0.0.0.0/0"])
+      expect(addressBlockProblem(good)).toBeUndefined();
+    expect(addressBlockProblem("10.0.0.0/33")).toMatch(/prefix length must be 0 to 32/);
+    expect(addressBlockProblem("fd00::/129")).toMatch(/prefix length must be 0 to 128/);
+    expect(addressBlockProblem("proxy.internal")).toMatch(/not an IP address or a CIDR block/);
+    expect(addressBlockProblem("10.0.0.0/8/8")).toMatch(/not an IP address/);
+    expect(addressBlockProblem("10.0.0.0/x")).toMatch(/prefix length/);
+    const parsed = PortalConfig.safeParse({ proxyAddresses: ["10.0.0.0/8", "lb.example"] });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]).toMatchObject({
+      path: ["proxyAddresses", 1],
+      message: '"lb.example" is not an IP address or a CIDR block',
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { isIPv4, isIPv6 } from "node:net";
+import { BlockList, isIPv4, isIPv6 } from "node:net";
 
 /**
  * The network a client is in, for abuse limits: an IPv4 address, or the /64 of an IPv6 address
@@ -26,19 +26,65 @@ export function networkTag(secret: Buffer, network: string): string {
   return createHmac("sha256", secret).update(`network:${network}`).digest("hex").slice(0, 32);
 }
 
+/** An address without the IPv4-mapped prefix, with its family; `undefined` when it is none. */
+function plainAddress(
+  address: string,
+): { readonly address: string; readonly family: "ipv4" | "ipv6" } | undefined {
+  const unmapped = address.replace(/^::ffff:/i, "");
+  if (isIPv4(unmapped)) return { address: unmapped, family: "ipv4" };
+  return isIPv6(address) ? { address, family: "ipv6" } : undefined;
+}
+
+/**
+ * Why `block` is not an address or a CIDR block (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`), or
+ * `undefined` when it is one.
+ */
+export function addressBlockProblem(block: string): string | undefined {
+  const [address = "", prefix, ...rest] = block.split("/");
+  const plain = plainAddress(address);
+  if (plain === undefined || rest.length > 0) return `"${block}" is not an IP address or a CIDR block`;
+  if (prefix === undefined) return undefined;
+  const bits = plain.family === "ipv4" ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits
+    ? undefined
+    : `"${block}": the prefix length must be 0 to ${bits}`;
+}
+
+/**
+ * Whether an address is in one of `blocks` (addresses or CIDR blocks, each valid by
+ * {@link addressBlockProblem}); IPv4-mapped IPv6 addresses count as their IPv4 address.
+ */
+export function addressMatcher(blocks: readonly string[]): (address: string | undefined) => boolean {
+  const list = new BlockList();
+  for (const block of blocks) {
+    const [address = "", prefix] = block.split("/");
+    const plain = plainAddress(address);
+    if (plain === undefined) throw new Error(addressBlockProblem(block));
+    if (prefix === undefined) list.addAddress(plain.address, plain.family);
+    else list.addSubnet(plain.address, Number(prefix), plain.family);
+  }
+  return (address) => {
+    const plain = address === undefined ? undefined : plainAddress(address);
+    return plain !== undefined && list.check(plain.address, plain.family);
+  };
+}
+
 /**
  * The client's address. Behind `trustedProxies` reverse proxies of the operator's own, each of which
  * appends the address it received the request from to `X-Forwarded-For`, the client is the entry
  * that many places from the right: everything left of it was written by whoever sent the request,
- * so it is never believed. With no trusted proxy (0), the socket's address.
+ * so it is never believed. The header is read only on a connection from a proxy (`fromProxy` of
+ * the socket's address): a client that reaches the gateway directly cannot name its own address.
+ * With no trusted proxy (0), or from anywhere else, the socket's address.
  */
 export function clientAddress(
   socketAddress: string | undefined,
   forwardedFor: string | undefined,
   trustedProxies: number,
+  fromProxy: (address: string | undefined) => boolean,
 ): string {
   const socket = socketAddress ?? "unknown";
-  if (trustedProxies <= 0 || forwardedFor === undefined) return socket;
+  if (trustedProxies <= 0 || forwardedFor === undefined || !fromProxy(socketAddress)) return socket;
   const hops = forwardedFor
     .split(",")
     .map((hop) => hop.trim())
@@ -46,5 +92,5 @@ export function clientAddress(
   if (hops.length === 0) return socket;
   // Fewer hops than trusted proxies: the leftmost is the furthest any trusted proxy saw.
   const client = hops[Math.max(0, hops.length - trustedProxies)]!;
-  return isIPv4(client) || isIPv6(client) || isIPv4(client.replace(/^::ffff:/i, "")) ? client : socket;
+  return plainAddress(client) !== undefined ? client : socket;
 }

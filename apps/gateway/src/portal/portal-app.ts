@@ -8,7 +8,7 @@ import type { Accounts } from "../accounts/accounts.js";
 import type { Limits } from "../limits/limits.js";
 import type { RoutingServices } from "../routing/routing-services.js";
 import type { SettlementServices } from "../settlement/settlement-services.js";
-import { clientAddress, clientNetwork, networkTag } from "./client-network.js";
+import { addressMatcher, clientAddress, clientNetwork, networkTag } from "./client-network.js";
 import { CsrfTokens, isCrossSite } from "./csrf.js";
 import type { Html } from "./html.js";
 import { cookieHeader, parseCookies, readForm, redirect, sendAsset, sendHtml } from "./http-io.js";
@@ -99,6 +99,7 @@ export function makePortal(deps: PortalDeps) {
   const secret = Buffer.from(createHmac("sha256", deps.secret).update("pocket-ai/portal/v1").digest());
   const csrf = new CsrfTokens(secret);
   const store = portalStore(deps.db);
+  const fromProxy = addressMatcher(deps.config.proxyAddresses);
   const accounts = new PortalAccounts(deps.config, store, deps.runtime, now);
   const secureCookies =
     deps.config.secureCookies === "auto"
@@ -132,6 +133,7 @@ export function makePortal(deps: PortalDeps) {
             req.socket.remoteAddress,
             headerValue(req.headers["x-forwarded-for"]),
             deps.config.trustProxy,
+            fromProxy,
           ),
         ),
       ),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { addressBlockProblem } from "./client-network.js";
 
 const perWindow = z.number().int().min(0).max(1_000_000);
 const usd = z.string().regex(/^\$?(0|[1-9][0-9]{0,8})(\.[0-9]{1,6})?$/, "a dollar amount like 5 or 0.50");
@@ -34,6 +35,21 @@ export const PortalConfig = z
       .union([z.boolean(), z.number().int().min(0).max(8)])
       .default(false)
       .transform((v) => (v === true ? 1 : v === false ? 0 : v)),
+    /**
+     * Where those proxies connect from (addresses or CIDR blocks): `X-Forwarded-For` is read only
+     * on a connection from one of them, so a client that reaches the gateway directly, past the
+     * proxies, still counts as its own address. Default: loopback and the private networks.
+     */
+    proxyAddresses: z
+      .array(
+        z.string().check((ctx) => {
+          const problem = addressBlockProblem(ctx.value);
+          if (problem !== undefined) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+        }),
+      )
+      .min(1)
+      .max(256)
+      .default(["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]),
     /** How long a login lasts without activity ends it: absolute lifetime of a session. */
     sessionHours: z
       .number()

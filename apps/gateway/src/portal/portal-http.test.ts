@@ -398,6 +398,39 @@ describe("the portal behind https", () => {
     expect(cookiesAreSecure(false, "https://portal.example")).toBe(false);
   });
 
+  it("counts a sign-up by X-Forwarded-For only on a connection from a proxy's address", async () => {
+    const signUps = async (proxyAddresses: string[]) => {
+      const g = await startTestGateway({
+        portal: {
+          passwordHash: { logN: 10 },
+          signup: { perNetworkPerHour: 1 },
+          trustProxy: 1,
+          proxyAddresses,
+        },
+      });
+      try {
+        const codes: (string | undefined)[] = [];
+        for (const [i, forwarded] of ["203.0.113.1", "203.0.113.2"].entries()) {
+          const b = new Browser(g.gateway.url);
+          const csrf = await b.csrf("/portal/");
+          const { res, text } = await b.request("/portal/signup", {
+            form: { csrf, email: `net${i}@example.com`, password: "a long passphrase" },
+            headers: { "x-forwarded-for": forwarded },
+          });
+          codes.push(res.status === 303 ? "ok" : errorCode(text));
+        }
+        return codes;
+      } finally {
+        await g.close();
+      }
+    };
+    // The test's connections come from loopback: a proxy's address by default, so each sign-up
+    // counts against the network its proxy names.
+    expect(await signUps(["127.0.0.0/8", "::1/128"])).toEqual(["ok", "ok"]);
+    // A proxy elsewhere: loopback is a client that reached the gateway directly, whatever it says.
+    expect(await signUps(["192.0.2.10"])).toEqual(["ok", "SIGNUP_LIMITED"]);
+  });
+
   it("sets Secure __Host- cookies when cookies are secure", async () => {
     const secure = await startTestGateway({ portal: { secureCookies: true, passwordHash: { logN: 10 } } });
     try {
