@@ -1,4 +1,4 @@
-import { generateKeyPair, relayRequestHash } from "@pocket-ai/protocol";
+import { generateKeyPair, RelayStreamVerifier, relayRequestHash } from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeA1111, startFakeA1111 } from "./fakes/fake-a1111.js";
@@ -217,6 +217,45 @@ describe("a node in front of real HTTP engines", () => {
     expect(final?.error?.code).toBe("STREAM_INTERRUPTED");
     expect(final?.error?.detail).toBe("the backend's stream delivered 2 of the 4 choices asked for");
     expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
+  });
+
+  it("folds the pieces an engine sent together into fewer chunks that still verify and hold the same text", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const body = {
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "Tell me about the sea" }],
+      max_tokens: 24,
+      // The fake engine's words follow the seed: both reads get the same answer.
+      seed: 7,
+      stream: true,
+    };
+    const read = async () => {
+      const request = gw.request(body, { operation: "chat.completions" });
+      const verifier = new RelayStreamVerifier({
+        publicKey: h.node.key.publicKeyHex,
+        requestHash: relayRequestHash(request),
+      });
+      let text = "";
+      let chunks = 0;
+      for await (const chunk of await h.client.relayStream.mutate(request)) {
+        expect(verifier.accept(chunk).ok).toBe(true);
+        const data = chunk.data as { choices?: { delta?: { content?: string } }[] } | null;
+        if (data?.choices?.[0]?.delta?.content) chunks += 1;
+        text += data?.choices?.[0]?.delta?.content ?? "";
+      }
+      expect(verifier.final?.outcome).toBe("ok");
+      return { text, chunks, usage: verifier.final?.usage };
+    };
+    // Piece by piece, each flushed before the next: a chunk per piece.
+    const paced = await read();
+    expect(paced.chunks).toBeGreaterThan(3);
+    // The whole answer in one write, as a busy engine's backlog arrives: its text pieces in one
+    // chunk, and the piece that finishes the choice (which may carry text too) in its own.
+    fake!.faults.burst = true;
+    const burst = await read();
+    expect(burst.text).toBe(paced.text);
+    expect(burst.usage).toEqual(paced.usage);
+    expect(burst.chunks).toBeLessThanOrEqual(2);
   });
 
   it("ends a stream with a signed TIMEOUT when the tier's timeout passes before its first piece", async () => {

@@ -77,6 +77,16 @@ export interface CallDeadline {
 export type StreamPiece = Record<string, unknown>;
 
 /**
+ * A backend's open stream, read piece by piece. `nextReady`, where a backend has it, takes the
+ * next piece only if the engine has already sent it (no waiting on I/O), else `undefined`: a
+ * streamed relay folds what arrived together into one chunk (see `coalesce.ts` in `relay/`). A
+ * piece it cannot hand over that way (an engine's invalid event) waits for `next()`, which throws.
+ */
+export interface PieceIterator extends AsyncIterator<StreamPiece> {
+  nextReady?(): StreamPiece | undefined;
+}
+
+/**
  * One inference engine behind the node. Request and response bodies are the OpenAI-compatible
  * JSON shapes of `@pocket-ai/protocol` (the node has already validated and limited them); each
  * adapter translates to its engine and back. Every call honours interruption: interrupting the
@@ -116,7 +126,7 @@ export interface Backend {
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
     signal?: AbortSignal,
-  ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope>;
+  ): Effect.Effect<PieceIterator, BackendError, Scope.Scope>;
   imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;
   /** Image edits: `body.image` and `body.mask` are base64 PNG; `body.padding` asks for outpainting. */
   imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, BackendError>;

@@ -8,6 +8,7 @@ import {
   BackendTimeout,
   BackendUnavailable,
   isBackendError,
+  type PieceIterator,
   type StreamPiece,
 } from "./backend.js";
 import {
@@ -97,7 +98,7 @@ export const openSse: (
   path: string,
   body: unknown,
   caller?: AbortSignal,
-) => Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> = Effect.fnUntraced(
+) => Effect.Effect<SsePieces, BackendError, Scope.Scope> = Effect.fnUntraced(
   function* (target, path, body, caller) {
     const backend = target.backendId;
     if (caller?.aborted === true) return yield* Effect.fail(abortedError(caller, backend));
@@ -141,24 +142,74 @@ export const openSse: (
       const text = yield* Effect.tryPromise({ try: () => response.text(), catch: failure });
       return yield* Effect.fail(statusError(backend, response.status, text));
     }
-    return readSse(backend, response.parts(), failure);
+    return new SsePieces(backend, response.parts(), failure);
   },
 );
 
-async function* readSse(
-  backend: string,
-  body: AsyncIterable<string>,
-  failure: (cause: unknown) => BackendError,
-): AsyncGenerator<StreamPiece> {
-  const parser = new SseStreamParser();
-  try {
-    for await (const text of body) {
-      for (const data of parser.push(text)) yield pieceOf(backend, data);
-    }
-  } catch (cause) {
-    throw failure(cause);
+/**
+ * An engine's SSE answer as pieces: each part read is parsed into its events at once, handed over
+ * one by one, and those already parsed are also there without waiting (`nextReady`). `next()`
+ * throws only BackendErrors: a transport failure, an event that is no piece (invalid JSON, an
+ * engine's error), a stream that ends before `[DONE]`.
+ */
+export class SsePieces implements PieceIterator {
+  readonly #parser = new SseStreamParser();
+  readonly #body: AsyncIterator<string>;
+  /** The data of the events parsed from the last part read, and how many were handed over. */
+  #events: string[] = [];
+  #at = 0;
+  /** An event that was no piece (invalid JSON, an engine error), thrown by the next `next()`. */
+  #failed: BackendError | undefined;
+  #ended = false;
+
+  constructor(
+    private readonly backend: string,
+    body: AsyncIterable<string>,
+    private readonly failure: (cause: unknown) => BackendError,
+  ) {
+    this.#body = body[Symbol.asyncIterator]();
   }
-  if (!parser.done) throw new BackendUnavailable({ backend, reason: "stream ended before [DONE]" });
+
+  nextReady(): StreamPiece | undefined {
+    if (this.#failed !== undefined || this.#at >= this.#events.length) return undefined;
+    const data = this.#events[this.#at++] as string;
+    try {
+      return pieceOf(this.backend, data);
+    } catch (cause) {
+      this.#failed = this.failure(cause);
+      return undefined;
+    }
+  }
+
+  async next(): Promise<IteratorResult<StreamPiece>> {
+    for (;;) {
+      const ready = this.nextReady();
+      if (ready !== undefined) return { done: false, value: ready };
+      if (this.#failed !== undefined) throw this.#failed;
+      if (this.#ended) {
+        if (!this.#parser.done)
+          throw new BackendUnavailable({ backend: this.backend, reason: "stream ended before [DONE]" });
+        return { done: true, value: undefined };
+      }
+      let part: IteratorResult<string>;
+      try {
+        part = await this.#body.next();
+      } catch (cause) {
+        throw this.failure(cause);
+      }
+      if (part.done === true) this.#ended = true;
+      else {
+        this.#events = this.#parser.push(part.value);
+        this.#at = 0;
+      }
+    }
+  }
+
+  async return(): Promise<IteratorResult<StreamPiece>> {
+    this.#ended = true;
+    await this.#body.return?.();
+    return { done: true, value: undefined };
+  }
 }
 
 function pieceOf(backend: string, data: string): StreamPiece {

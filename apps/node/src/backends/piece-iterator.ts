@@ -5,6 +5,7 @@ import {
   type BackendError,
   BackendUnavailable,
   isBackendError,
+  type PieceIterator,
   type StreamPiece,
 } from "./backend.js";
 
@@ -20,7 +21,7 @@ export function openPieces(
   operation: "completions" | "chat.completions",
   body: Record<string, unknown>,
   signal?: AbortSignal,
-): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> {
+): Effect.Effect<PieceIterator, BackendError, Scope.Scope> {
   if (backend.openStream !== undefined) return backend.openStream(operation, body, signal);
   return Effect.map(Stream.toPull(backend.stream(operation, body)), iteratorOfPull);
 }

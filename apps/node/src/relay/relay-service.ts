@@ -34,6 +34,7 @@ import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
+import { foldPiece, MAX_FOLDED_PIECES } from "./coalesce.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { GatewayCounts } from "./gateway-counts.js";
 import { checkImages } from "./image-answer.js";
@@ -413,6 +414,12 @@ export class RelayService extends Context.Tag("node/RelayService")<
           return [last];
         }
         const pieces = abortableIterator(opened.right, controller.signal);
+        const engineReady = opened.right.nextReady;
+        // Pieces the engine already sent, none once the gateway went away or the time ran out.
+        const ready =
+          engineReady === undefined
+            ? undefined
+            : () => (controller.signal.aborted ? undefined : engineReady.call(opened.right));
 
         const choices = new StreamedChoices(relay.choices);
         // A reader that leaves before its first read never runs the generator's body (nor its
@@ -424,6 +431,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         const chunks = servedChunks({
           relay,
           pieces,
+          ready,
           deadline,
           signer,
           tally,
@@ -479,6 +487,8 @@ class OffChoices {
 interface ServedStream {
   readonly relay: AdmittedRelay;
   readonly pieces: AsyncIterator<StreamPiece>;
+  /** The engine's pieces already sent (see `PieceIterator.nextReady`), where its backend tells. */
+  readonly ready: (() => StreamPiece | undefined) | undefined;
   readonly deadline: StreamDeadline;
   readonly signer: RelayStreamSigner;
   readonly tally: DeliveredTally;
@@ -495,38 +505,61 @@ interface ServedStream {
 }
 
 /**
- * The per-piece path of a streamed relay, a plain loop: tally, sign, hand on. A module-level
- * generator, not one made per stream: a generator function created per call keeps what it closes
- * over alive until a full collection (`tooling/bench`, thirteenth round).
+ * The per-piece path of a streamed relay, a plain loop: tally, fold in what the engine already
+ * sent (`coalesce.ts`), sign, hand on. A module-level generator, not one made per stream: a
+ * generator function created per call keeps what it closes over alive until a full collection
+ * (`tooling/bench`, thirteenth round).
  */
 async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> {
-  const { relay, pieces, deadline, signer, tally, choices } = s;
+  const { relay, pieces, ready, deadline, signer, tally, choices } = s;
   let exit: Exit.Exit<unknown, unknown> = Exit.void;
   let settled = false;
   try {
     let failure: unknown;
+    // A piece read while folding that could not join the chunk before it: the next chunk's first.
+    let carried: StreamPiece | undefined;
     for (;;) {
-      let next: IteratorResult<StreamPiece>;
-      try {
-        next = await pieces.next();
-      } catch (cause) {
-        failure = cause;
-        break;
-      }
-      if (next.done === true) {
-        // Every choice asked for (prompts × n) came, or the stream does not end `ok`.
-        if (choices.seen < relay.choices)
-          failure = new OffChoices(`delivered ${choices.seen} of the ${relay.choices} choices asked for`);
-        break;
+      let piece: StreamPiece;
+      if (carried !== undefined) {
+        piece = carried;
+        carried = undefined;
+      } else {
+        let next: IteratorResult<StreamPiece>;
+        try {
+          next = await pieces.next();
+        } catch (cause) {
+          failure = cause;
+          break;
+        }
+        if (next.done === true) {
+          // Every choice asked for (prompts × n) came, or the stream does not end `ok`.
+          if (choices.seen < relay.choices)
+            failure = new OffChoices(`delivered ${choices.seen} of the ${relay.choices} choices asked for`);
+          break;
+        }
+        piece = next.value;
       }
       deadline.touch();
-      const off = relay.choices > 0 ? choices.add(next.value) : undefined;
+      const off = relay.choices > 0 ? choices.add(piece) : undefined;
       if (off !== undefined) {
         failure = new OffChoices(off);
         break;
       }
-      tally.add(next.value);
-      yield signer.next(next.value);
+      tally.add(piece);
+      let chunk = piece;
+      for (let folded = 1; ready !== undefined && folded < MAX_FOLDED_PIECES; folded++) {
+        const more = ready();
+        if (more === undefined) break;
+        const both = foldPiece(chunk, more);
+        if (both === undefined) {
+          carried = more;
+          break;
+        }
+        // Same choice as the chunk's, already counted in `choices`; its text counted here.
+        tally.add(more);
+        chunk = both;
+      }
+      yield signer.next(chunk);
     }
     if (failure === undefined) {
       tally.complete();

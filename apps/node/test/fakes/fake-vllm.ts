@@ -106,6 +106,8 @@ export interface FakeTextFaults {
   apiKey: string | null;
   /** Completions answer only the first prompt of a batch (an engine that drops or joins prompts). */
   firstPromptOnly: boolean;
+  /** A stream's pieces all in one write, as a busy engine's batch step (or a backlog) arrives. */
+  burst: boolean;
 }
 
 export interface FakeTextEngine extends FakeServerBase {
@@ -151,6 +153,7 @@ export async function startFakeVllm(
     pieceGate: null,
     apiKey: null,
     firstPromptOnly: false,
+    burst: false,
   };
   // As the real engines: TGI's older versions end with `eos_token`; vLLM refuses `stream_options`
   // without `stream: true`, prompts past its context and token ids past its vocabulary (400);
@@ -297,6 +300,11 @@ export async function startFakeVllm(
       // The head alone, then nothing until the gate opens.
       response.flushHeaders();
       await faults.pieceGate.open;
+    }
+    if (faults.burst) {
+      const events = pieces.map((piece) => `data: ${JSON.stringify(piece)}\n\n`).join("");
+      response.end(`${events}data: [DONE]\n\n`);
+      return;
     }
     for (const piece of pieces) {
       if (response.destroyed) return;

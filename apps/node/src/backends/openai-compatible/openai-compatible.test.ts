@@ -295,6 +295,45 @@ describe("openai-compatible backend", () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  it("hands over the pieces an engine sent together without waiting (nextReady), named for the caller", async () => {
+    const { createServer } = await import("node:http");
+    const piece = (text: string) =>
+      JSON.stringify({ object: "text_completion", model: "served", choices: [{ index: 0, text }] });
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      // Two pieces in one write, then an event that is no piece, then the end.
+      response.end(`data: ${piece("a")}\n\ndata: ${piece("b")}\n\ndata: {oops\n\ndata: [DONE]\n\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const backend = makeOpenAICompatibleBackend({
+        ...backendConfig({ kind: "vllm", url }),
+        kind: "vllm",
+        url,
+      });
+      const scope = Effect.runSync(Scope.make());
+      const pieces = await Effect.runPromise(
+        backend.openStream!("completions", { model: "llama-2-13b", prompt: "x" }).pipe(Scope.extend(scope)),
+      );
+      const first = await pieces.next();
+      expect(first.done === false && first.value).toMatchObject({
+        model: "llama-2-13b",
+        choices: [{ text: "a" }],
+      });
+      expect(pieces.nextReady?.()).toMatchObject({ model: "llama-2-13b", choices: [{ text: "b" }] });
+      // The invalid event is not handed over without waiting: the next read throws it.
+      expect(pieces.nextReady?.()).toBeUndefined();
+      await expect(pieces.next()).rejects.toMatchObject({
+        _tag: "BackendRejected",
+        reason: "engine answered with invalid JSON",
+      });
+      await Effect.runPromise(Scope.close(scope, Exit.void));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("reads no more of a streamed call's error body than its message needs, and closes the connection", async () => {
     const engine = await endlessErrorEngine(500, "overloaded ");
     const exit = await Effect.runPromiseExit(

@@ -7,6 +7,7 @@ import {
   type BackendError,
   BackendRejected,
   type CallDeadline,
+  type PieceIterator,
   type StreamPiece,
 } from "../backend.js";
 import { ENGINE_CAPABILITIES, withOverrides } from "../engine-capabilities.js";
@@ -112,7 +113,7 @@ export function makeOpenAICompatibleBackend(
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
     signal?: AbortSignal,
-  ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> => {
+  ): Effect.Effect<PieceIterator, BackendError, Scope.Scope> => {
     const requested = body.stream_options;
     const streamOptions = typeof requested === "object" && requested !== null ? requested : {};
     const request = {
@@ -132,12 +133,19 @@ export function makeOpenAICompatibleBackend(
     };
     return Effect.zipRight(
       refused,
-      Effect.map(openSse(target, PATHS[operation], request, signal), (pieces) => ({
-        next: async () => {
-          const next = await pieces.next();
-          return next.done === true ? next : { done: false, value: piece(next.value) };
-        },
-      })),
+      Effect.map(
+        openSse(target, PATHS[operation], request, signal),
+        (pieces): PieceIterator => ({
+          next: async () => {
+            const next = await pieces.next();
+            return next.done === true ? next : { done: false, value: piece(next.value) };
+          },
+          nextReady: () => {
+            const ready = pieces.nextReady();
+            return ready === undefined ? undefined : piece(ready);
+          },
+        }),
+      ),
     );
   };
 
@@ -160,7 +168,7 @@ export function makeOpenAICompatibleBackend(
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
     signal?: AbortSignal,
-  ): Effect.Effect<AsyncIterator<StreamPiece>, BackendError, Scope.Scope> =>
+  ): Effect.Effect<PieceIterator, BackendError, Scope.Scope> =>
     operation === "completions" && splitsPrompts(body)
       ? Effect.zipRight(
           textOnlyPrompt(body),

@@ -21,6 +21,7 @@ import {
   type BackendTimeout,
   BackendUnavailable,
   type CallDeadline,
+  type PieceIterator,
   type StreamPiece,
 } from "../backend.js";
 import { commonCapabilities } from "../common-capabilities.js";
@@ -86,7 +87,7 @@ export interface BackendPool {
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
     signal?: AbortSignal,
-  ): Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope>;
+  ): Effect.Effect<PieceIterator, PoolError, Scope.Scope>;
   imagesGenerations(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
   imagesEdits(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
   embeddings(body: Record<string, unknown>): Effect.Effect<Record<string, unknown>, PoolError>;
@@ -273,7 +274,7 @@ export const makeBackendPool = (
       operation: "completions" | "chat.completions",
       body: Record<string, unknown>,
       signal: AbortSignal | undefined,
-    ) => Effect.Effect<AsyncIterator<StreamPiece>, PoolError, Scope.Scope> = Effect.fnUntraced(
+    ) => Effect.Effect<PieceIterator, PoolError, Scope.Scope> = Effect.fnUntraced(
       function* (tried, label, operation, body, signal) {
         const outer = yield* Effect.scope;
         const scope = yield* Scope.fork(outer, ExecutionStrategy.sequential);
@@ -380,18 +381,19 @@ export const makeBackendPool = (
     } satisfies BackendPool;
   });
 
-/** The iterator again, with the piece already read put back in front. */
-function withFirst(
-  first: IteratorResult<StreamPiece>,
-  rest: AsyncIterator<StreamPiece>,
-): AsyncIterator<StreamPiece> {
+/** The iterator again, with the piece already read put back in front (and its `nextReady`). */
+function withFirst(first: IteratorResult<StreamPiece>, rest: PieceIterator): PieceIterator {
   let pending: IteratorResult<StreamPiece> | undefined = first;
+  const next = () => {
+    const held = pending;
+    pending = undefined;
+    return held === undefined ? rest.next() : Promise.resolve(held);
+  };
+  const ready = rest.nextReady;
+  if (ready === undefined) return { next };
   return {
-    next: () => {
-      const held = pending;
-      pending = undefined;
-      return held === undefined ? rest.next() : Promise.resolve(held);
-    },
+    next,
+    nextReady: () => (pending === undefined ? ready.call(rest) : undefined),
   };
 }
 
