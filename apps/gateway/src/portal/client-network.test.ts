@@ -68,6 +68,17 @@ describe("client networks for abuse limits", () => {
     expect(clientAddress(undefined, "198.51.100.9", 1, only)).toBe("unknown");
   });
 
+  it("walks the header only through proxies' addresses: a client that skips the outer proxy names nothing", () => {
+    // A CDN (203.0.113.0/24) before nginx (10.0.0.5): the CDN appended the client, nginx the CDN.
+    const chain = addressMatcher(["10.0.0.5", "203.0.113.0/24"]);
+    expect(clientAddress("10.0.0.5", "198.51.100.1, 203.0.113.9", 2, chain)).toBe("198.51.100.1");
+    // The client reached nginx directly, writing a CDN-like entry itself: nginx appended the
+    // client's real address, which is no proxy's, so nothing left of it is read.
+    expect(clientAddress("10.0.0.5", "198.51.100.1, 192.0.2.77", 2, chain)).toBe("192.0.2.77");
+    // An entry that is no address ends the walk where it is.
+    expect(clientAddress("10.0.0.5", "198.51.100.1, junk", 2, chain)).toBe("10.0.0.5");
+  });
+
   it("takes proxy addresses only as addresses or CIDR blocks", () => {
     for (const good of ["10.0.0.0/8", "127.0.0.1", "fd00::/8", "::1/128", "0.0.0.0/0"])
       expect(addressBlockProblem(good)).toBeUndefined();

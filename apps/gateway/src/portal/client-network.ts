@@ -71,11 +71,13 @@ export function addressMatcher(blocks: readonly string[]): (address: string | un
 
 /**
  * The client's address. Behind `trustedProxies` reverse proxies of the operator's own, each of which
- * appends the address it received the request from to `X-Forwarded-For`, the client is the entry
- * that many places from the right: everything left of it was written by whoever sent the request,
- * so it is never believed. The header is read only on a connection from a proxy (`fromProxy` of
- * the socket's address): a client that reaches the gateway directly cannot name its own address.
- * With no trusted proxy (0), or from anywhere else, the socket's address.
+ * appends the address it received the request from to `X-Forwarded-For`, the header is walked from
+ * the right, one entry per proxy, for as long as the address at hand is a proxy's (`fromProxy`):
+ * the socket's first, then each entry a proxy appended. The client is the first address that is
+ * no proxy's, or the entry that many places from the right. Everything left of it was written by
+ * whoever sent the request, so it is never believed: a client that reaches any proxy but the
+ * outermost directly, or the gateway itself, cannot name its own address. With no trusted proxy
+ * (0), or from anywhere else, the socket's address.
  */
 export function clientAddress(
   socketAddress: string | undefined,
@@ -83,14 +85,19 @@ export function clientAddress(
   trustedProxies: number,
   fromProxy: (address: string | undefined) => boolean,
 ): string {
-  const socket = socketAddress ?? "unknown";
-  if (trustedProxies <= 0 || forwardedFor === undefined || !fromProxy(socketAddress)) return socket;
+  let client = socketAddress ?? "unknown";
+  if (trustedProxies <= 0 || forwardedFor === undefined) return client;
   const hops = forwardedFor
     .split(",")
     .map((hop) => hop.trim())
     .filter((hop) => hop !== "");
-  if (hops.length === 0) return socket;
   // Fewer hops than trusted proxies: the leftmost is the furthest any trusted proxy saw.
-  const client = hops[Math.max(0, hops.length - trustedProxies)]!;
-  return plainAddress(client) !== undefined ? client : socket;
+  for (let i = hops.length - 1; i >= Math.max(0, hops.length - trustedProxies); i--) {
+    if (!fromProxy(client)) break;
+    const hop = hops[i] as string;
+    // Not an address: nothing further left is believed either.
+    if (plainAddress(hop) === undefined) break;
+    client = hop;
+  }
+  return client;
 }

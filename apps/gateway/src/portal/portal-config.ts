@@ -37,8 +37,9 @@ export const PortalConfig = z
       .transform((v) => (v === true ? 1 : v === false ? 0 : v)),
     /**
      * Where those proxies connect from (addresses or CIDR blocks): `X-Forwarded-For` is read only
-     * on a connection from one of them, so a client that reaches the gateway directly, past the
-     * proxies, still counts as its own address. Default: loopback and the private networks.
+     * on a connection from one of them, and only through entries that are theirs, so a client that
+     * reaches the gateway (or an inner proxy) directly, past the others, still counts as its own
+     * address. Default: this host (loopback); a proxy on another host is named here.
      */
     proxyAddresses: z
       .array(
