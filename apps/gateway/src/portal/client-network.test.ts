@@ -8,8 +8,8 @@ import {
 } from "./client-network.js";
 import { PortalConfig } from "./portal-config.js";
 
-/** The default proxy addresses: loopback and the private networks. */
-const fromProxy = addressMatcher(PortalConfig.parse({}).proxyAddresses);
+/** Proxies on this host and on private networks. */
+const fromProxy = addressMatcher(["127.0.0.0/8", "::1/128", "10.0.0.0/8", "192.168.0.0/16", "fc00::/7"]);
 
 describe("client networks for abuse limits", () => {
   it("counts IPv4 by address and IPv6 by /64", () => {
@@ -49,6 +49,15 @@ describe("client networks for abuse limits", () => {
     expect(clientAddress("10.0.0.2", "198.51.100.9", 3, fromProxy)).toBe("198.51.100.9");
     // Not an address: the socket's.
     expect(clientAddress("10.0.0.1", "evil, not-an-ip", 1, fromProxy)).toBe("10.0.0.1");
+  });
+
+  it("trusts only this host's proxies by default", () => {
+    const byDefault = addressMatcher(PortalConfig.parse({}).proxyAddresses);
+    expect(clientAddress("127.0.0.1", "203.0.113.66", 1, byDefault)).toBe("203.0.113.66");
+    expect(clientAddress("::1", "203.0.113.66", 1, byDefault)).toBe("203.0.113.66");
+    // A neighbour on the private network (another container, the container runtime's port proxy).
+    expect(clientAddress("172.17.0.1", "203.0.113.66", 1, byDefault)).toBe("172.17.0.1");
+    expect(clientAddress("10.0.0.9", "203.0.113.66", 1, byDefault)).toBe("10.0.0.9");
   });
 
   it("reads X-Forwarded-For only on a connection from a proxy's address", () => {

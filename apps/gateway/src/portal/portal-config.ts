@@ -50,7 +50,7 @@ export const PortalConfig = z
       )
       .min(1)
       .max(256)
-      .default(["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]),
+      .default(["127.0.0.0/8", "::1/128"]),
     /** How long a login lasts without activity ends it: absolute lifetime of a session. */
     sessionHours: z
       .number()
