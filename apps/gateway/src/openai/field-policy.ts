@@ -28,28 +28,33 @@ import {
 /** OpenAI fields that change nothing a node does; dropped, never forwarded. */
 export const DROPPED: ReadonlySet<string> = new Set(["store", "metadata", "service_tier"]);
 
-/** Engine options clients copy from engine docs, with the OpenAI field that does the job. */
-const ENGINE_OPTIONS: Readonly<Record<string, string>> = {
-  n_predict: "max_tokens",
-  num_predict: "max_tokens",
-  max_new_tokens: "max_tokens",
-  max_length: "max_tokens",
-  min_tokens: "max_tokens",
-  min_new_tokens: "max_tokens",
-  num_ctx: "max_tokens",
-  truncate: "max_tokens",
-  repeat_penalty: "frequency_penalty",
-  repetition_penalty: "frequency_penalty",
-  typical_p: "top_p",
-  min_p: "top_p",
-  mirostat: "temperature",
-  grammar: "response_format",
-  guided_json: "response_format",
-  guided_regex: "response_format",
-  json_schema: "response_format",
-  use_beam_search: "n",
-  num_beams: "n",
-};
+/**
+ * Engine options clients copy from engine docs, with the OpenAI field that does the job. Maps,
+ * not objects, wherever a client's text is the key: `toString` or `__proto__` is no entry.
+ */
+const ENGINE_OPTIONS: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    n_predict: "max_tokens",
+    num_predict: "max_tokens",
+    max_new_tokens: "max_tokens",
+    max_length: "max_tokens",
+    min_tokens: "max_tokens",
+    min_new_tokens: "max_tokens",
+    num_ctx: "max_tokens",
+    truncate: "max_tokens",
+    repeat_penalty: "frequency_penalty",
+    repetition_penalty: "frequency_penalty",
+    typical_p: "top_p",
+    min_p: "top_p",
+    mirostat: "temperature",
+    grammar: "response_format",
+    guided_json: "response_format",
+    guided_regex: "response_format",
+    json_schema: "response_format",
+    use_beam_search: "n",
+    num_beams: "n",
+  }),
+);
 
 const keysOf = (schema: { shape: Record<string, unknown> }) => new Set(Object.keys(schema.shape));
 
@@ -61,14 +66,16 @@ const TOP_LEVEL: Record<ServiceOperation, ReadonlySet<string>> = {
   embeddings: keysOf(EmbeddingRequest),
 };
 
-const MESSAGE_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
-  system: new Set(["role", "content", "name"]),
-  developer: new Set(["role", "content", "name"]),
-  user: new Set(["role", "content", "name"]),
-  assistant: new Set(["role", "content", "name", "tool_calls", "refusal"]),
-  // LangChain's ToolMessage sends the tool's `name`, as OpenAI accepts.
-  tool: new Set(["role", "content", "tool_call_id", "name"]),
-};
+const MESSAGE_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.entries({
+    system: new Set(["role", "content", "name"]),
+    developer: new Set(["role", "content", "name"]),
+    user: new Set(["role", "content", "name"]),
+    assistant: new Set(["role", "content", "name", "tool_calls", "refusal"]),
+    // LangChain's ToolMessage sends the tool's `name`, as OpenAI accepts.
+    tool: new Set(["role", "content", "tool_call_id", "name"]),
+  }),
+);
 const CONTENT_PART_FIELDS = new Set(["type", "text"]);
 const TOOL_CALL_FIELDS = new Set(["id", "type", "function"]);
 const TOOL_CALL_FUNCTION_FIELDS = new Set(["name", "arguments"]);
@@ -82,7 +89,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 function unknownField(path: string, field: string): Result<never> {
-  const instead = ENGINE_OPTIONS[field];
+  const instead = ENGINE_OPTIONS.get(field);
   const detail =
     instead === undefined
       ? `\`${path}\` is not a field of this API`
@@ -114,7 +121,7 @@ function checkEach(
 
 function checkMessage(message: unknown, at: string): Result<never> | undefined {
   if (!isRecord(message)) return undefined;
-  const allowed = typeof message.role === "string" ? MESSAGE_FIELDS[message.role] : undefined;
+  const allowed = typeof message.role === "string" ? MESSAGE_FIELDS.get(message.role) : undefined;
   if (allowed === undefined) return undefined; // the schema names the bad role
   return (
     check(message, allowed, at) ??

@@ -76,6 +76,37 @@ describe("the HTTP front door", () => {
     expect(big.status).toBe(413);
   });
 
+  it("takes names of an object's own properties as any other name: a refusal, never a 500", async () => {
+    const { secret } = await t.newKey();
+    const auth = { authorization: `Bearer ${secret}` };
+    const codeOf = async (path: string, body: unknown) => {
+      const res = await post(path, JSON.stringify(body), auth);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      return { status: res.status, ...error };
+    };
+    for (const name of ["toString", "__proto__", "constructor", "valueOf", "hasOwnProperty"]) {
+      const role = await codeOf("/v1/chat/completions", {
+        model: "llama-2-13b",
+        messages: [{ role: name, content: "hi" }],
+      });
+      expect(role, `role ${name}`).toMatchObject({ status: 400, code: "INVALID_REQUEST" });
+      const item = await codeOf("/v1/responses", { model: "llama-2-13b", input: [{ type: name }] });
+      expect(item.status, `item type ${name}`).toBe(400);
+      const inputRole = await codeOf("/v1/responses", {
+        model: "llama-2-13b",
+        input: [{ type: "message", role: name, content: "hi" }],
+      });
+      expect(inputRole, `input role ${name}`).toMatchObject({ status: 400, code: "INVALID_REQUEST" });
+    }
+    // A field named like one is unknown, not an engine option.
+    const field = await codeOf(
+      "/v1/chat/completions",
+      JSON.parse('{"model":"llama-2-13b","messages":[{"role":"user","content":"hi"}],"constructor":1}'),
+    );
+    expect(field).toMatchObject({ status: 400, code: "UNKNOWN_PARAMETER" });
+    expect(field.message).toContain("is not a field of this API");
+  });
+
   it("a client that leaves mid-stream interrupts the relay and pays for what it got", async () => {
     const { secret, key } = await t.newKey();
     // Two content chunks, then the stream stalls: only the client leaving can end this relay,

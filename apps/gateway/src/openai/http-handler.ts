@@ -165,7 +165,7 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
         ),
         Effect.catchAllDefect((defect) =>
           Effect.sync(() => {
-            deps.log.error("request failed unexpectedly", { path, defect: String(defect) });
+            deps.log.error("request failed unexpectedly", { path, requestId, defect: String(defect) });
             answerFailure(deps, res, new RequestRefused({ code: "INTERNAL" }), cors, requestId);
           }),
         ),

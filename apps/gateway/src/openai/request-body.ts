@@ -126,7 +126,8 @@ export const parseImageEditForm: (
       catch: () =>
         new RequestRefused({ code: "INVALID_REQUEST", detail: "the multipart body could not be parsed" }),
     });
-    const fields: Record<string, unknown> = {};
+    // No prototype: a field named `__proto__` is a field like any other, and refused as unknown.
+    const fields: Record<string, unknown> = Object.create(null);
     for (const [name, value] of form.entries()) {
       // The SDK sends arrays as `image[]`; one image is all an edit takes.
       const key = name.endsWith("[]") ? name.slice(0, -2) : name;

@@ -153,18 +153,19 @@ function contentText(content: unknown, param: string): Result<string> {
   return ok(texts.join(""));
 }
 
-const ROLES: Readonly<Record<string, "system" | "user" | "assistant">> = {
-  system: "system",
-  developer: "system",
-  user: "user",
-  assistant: "assistant",
-};
-const ITEM_FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
-  message: new Set(["type", "role", "content", "id", "status", "phase"]),
-  item_reference: new Set(["type", "id"]),
-  function_call: new Set(["type", "id", "call_id", "name", "arguments", "status"]),
-  function_call_output: new Set(["type", "id", "call_id", "output", "status"]),
-};
+// Maps, not objects: a client's `toString` or `__proto__` is no role and no item type.
+const ROLES: ReadonlyMap<string, "system" | "user" | "assistant"> = new Map([
+  ["system", "system"],
+  ["developer", "system"],
+  ["user", "user"],
+  ["assistant", "assistant"],
+]);
+const ITEM_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ["message", new Set(["type", "role", "content", "id", "status", "phase"])],
+  ["item_reference", new Set(["type", "id"])],
+  ["function_call", new Set(["type", "id", "call_id", "name", "arguments", "status"])],
+  ["function_call_output", new Set(["type", "id", "call_id", "output", "status"])],
+]);
 
 const stringField = (item: Record<string, unknown>, field: string, param: string): Result<string> =>
   typeof item[field] === "string" && item[field] !== ""
@@ -184,7 +185,7 @@ function appendItem(
 ): Result<void> {
   if (!isRecord(item)) return refuse("INVALID_REQUEST", "an input item must be an object", param);
   const type = typeof item.type === "string" ? item.type : item.type === undefined ? "message" : "";
-  const allowed = ITEM_FIELDS[type];
+  const allowed = ITEM_FIELDS.get(type);
   if (allowed === undefined) {
     return refuse(
       "UNSUPPORTED_RESPONSES_FEATURE",
@@ -229,7 +230,7 @@ function appendItem(
       return ok(undefined);
     }
     default: {
-      const role = typeof item.role === "string" ? ROLES[item.role] : undefined;
+      const role = typeof item.role === "string" ? ROLES.get(item.role) : undefined;
       if (role === undefined) {
         return refuse(
           "INVALID_REQUEST",
