@@ -79,6 +79,35 @@ describe("pngMismatch", () => {
     expect(await pngMismatch(flipped, { width: 8, height: 4 })).toMatch(/CRC|corrupt/);
   });
 
+  it("takes the standard chunks only, a bounded amount of them, and image data that ends with its zlib stream", async () => {
+    const raw = new Uint8Array(4 * (1 + 3 * 8));
+    const withChunks = (...extra: Uint8Array[]) => {
+      const whole = built(8, 4, 8, 2, 0, raw);
+      return Uint8Array.from([
+        ...whole.subarray(0, 33),
+        ...extra.flatMap((c) => [...c]),
+        ...whole.subarray(33),
+      ]);
+    };
+    const text = (bytes: number) => pngChunk("tEXt", new Uint8Array(bytes).fill(0x61));
+    // An engine's generation parameters in a text chunk pass.
+    expect(await pngMismatch(withChunks(text(2_000)), { width: 8, height: 4 })).toBeUndefined();
+    expect(
+      await pngMismatch(withChunks(pngChunk("smUG", new Uint8Array(16))), { width: 8, height: 4 }),
+    ).toMatch(/"smUG" chunk, which is not a standard one/);
+    expect(await pngMismatch(withChunks(text(200_000), text(100_000)), { width: 8, height: 4 })).toMatch(
+      /300000 bytes of ancillary chunks/,
+    );
+    // Bytes after the zlib stream's end, inside IDAT: never inflated, so never looked at.
+    const tail = Uint8Array.from([...deflateSync(raw), ...new TextEncoder().encode("<script>")]);
+    const smuggled = Uint8Array.from([
+      ...built(8, 4, 8, 2, 0, raw).subarray(0, 33),
+      ...pngChunk("IDAT", tail),
+      ...pngChunk("IEND", new Uint8Array(0)),
+    ]);
+    expect(await pngMismatch(smuggled, { width: 8, height: 4 })).toMatch(/8 bytes after its zlib stream/);
+  });
+
   it("accepts whole images in the formats engines may write: 16-bit, grey, interlaced", async () => {
     // 16-bit grey, 3×2: two scanlines of a filter byte and 3 × 2 bytes.
     expect(

@@ -242,23 +242,39 @@ export async function checkPngImageData(bytes: Uint8Array, options: PngDecodeOpt
         0,
       )
     : scanlines(width, height);
-  const { idat, palette, end } = readChunks(bytes);
+  const { idat, palette, end, other } = readChunks(bytes);
   if (end !== bytes.length)
     throw new PngError("corrupt", `PNG has ${bytes.length - end} bytes after its IEND chunk (not one PNG)`);
   if (colorType === 3 && palette === undefined)
     throw new PngError("corrupt", "palette PNG without a PLTE chunk");
-  checkInflatedLength(await inflatedLength(idat, expected), expected);
+  const unknown = other.find((chunk) => !STANDARD_ANCILLARY.has(chunk.type));
+  if (unknown !== undefined)
+    throw new PngError(
+      "corrupt",
+      `PNG has a ${JSON.stringify(unknown.type)} chunk, which is not a standard one`,
+    );
+  const ancillary = other.reduce((sum, chunk) => sum + chunk.length, 0);
+  if (ancillary > MAX_ANCILLARY_BYTES)
+    throw new PngError(
+      "too-large",
+      `PNG holds ${ancillary} bytes of ancillary chunks, more than the ${MAX_ANCILLARY_BYTES} allowed`,
+    );
+  const { length, consumed } = await inflatedLength(idat, expected);
+  checkInflatedLength(length, expected);
+  if (consumed !== idat.length)
+    throw new PngError("corrupt", `PNG image data has ${idat.length - consumed} bytes after its zlib stream`);
 }
 
 /** Output chunks of the counting inflate: a bound on what one check holds at once. */
 const COUNT_CHUNK = 256 * 1024;
 
 /**
- * How many bytes `data` inflates to, counted on zlib's thread pool without keeping them; stops
- * (and answers `limit + 1`) as soon as the count passes `limit`. Rejects with a `corrupt`
- * {@link PngError} when the stream is not valid zlib or ends early.
+ * How many bytes `data` inflates to, counted on zlib's thread pool without keeping them, and how
+ * many of its bytes the zlib stream took (fewer than all: bytes after the stream's end); stops
+ * (and answers a length past `limit`) as soon as the count passes `limit`. Rejects with a
+ * `corrupt` {@link PngError} when the stream is not valid zlib or ends early.
  */
-function inflatedLength(data: Uint8Array, limit: number): Promise<number> {
+function inflatedLength(data: Uint8Array, limit: number): Promise<{ length: number; consumed: number }> {
   return new Promise((resolve, reject) => {
     const inflater = createInflate({ chunkSize: COUNT_CHUNK });
     let length = 0;
@@ -268,13 +284,13 @@ function inflatedLength(data: Uint8Array, limit: number): Promise<number> {
       if (length > limit && !over) {
         over = true;
         inflater.destroy();
-        resolve(length);
+        resolve({ length, consumed: data.length });
       }
     });
     inflater.on("error", () => {
       if (!over) reject(inflateFailure());
     });
-    inflater.on("end", () => resolve(length));
+    inflater.on("end", () => resolve({ length, consumed: inflater.bytesWritten }));
     inflater.end(data);
   });
 }
@@ -294,6 +310,7 @@ function readChunks(bytes: Uint8Array) {
   const idat: Uint8Array[] = [];
   let palette: Uint8Array | undefined;
   let paletteAlpha: Uint8Array | undefined;
+  const other: { readonly type: string; readonly length: number }[] = [];
   for (let at = 33; ; ) {
     if (at + 12 > bytes.length) throw new PngError("truncated", "truncated PNG: no IEND chunk");
     const length = view.getUint32(at);
@@ -306,10 +323,41 @@ function readChunks(bytes: Uint8Array) {
     at += 12 + length;
     if (type === "IDAT") idat.push(body);
     else if (type === "PLTE") palette = body;
-    else if (type === "tRNS") paletteAlpha = body;
-    else if (type === "IEND") return { idat: concat(idat), palette, paletteAlpha, end: at };
+    else if (type === "IEND") return { idat: concat(idat), palette, paletteAlpha, end: at, other };
+    else {
+      if (type === "tRNS") paletteAlpha = body;
+      other.push({ type, length });
+    }
   }
 }
+
+/**
+ * The ancillary chunks the PNG specification defines (colour, text, time, physical size, EXIF):
+ * an answer's PNG holds these and the critical ones only, so nothing rides along in a chunk no
+ * viewer reads.
+ */
+const STANDARD_ANCILLARY = new Set([
+  "tRNS",
+  "cHRM",
+  "gAMA",
+  "iCCP",
+  "sBIT",
+  "sRGB",
+  "cICP",
+  "mDCV",
+  "cLLI",
+  "tEXt",
+  "zTXt",
+  "iTXt",
+  "bKGD",
+  "hIST",
+  "pHYs",
+  "sPLT",
+  "eXIf",
+  "tIME",
+]);
+/** The most an answer's PNG may hold in ancillary chunks (an engine's generation parameters fit). */
+export const MAX_ANCILLARY_BYTES = 256 * 1024;
 
 /** Inflates with a hard cap: a stream that would produce more than `expected` bytes is refused. */
 function inflate(data: Uint8Array, expected: number): Uint8Array {

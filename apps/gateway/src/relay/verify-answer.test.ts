@@ -314,6 +314,32 @@ describe("verifyAnswer: the weight a node may sign", () => {
     });
   });
 
+  it("images: the client gets the checked pictures and nothing else the node signed", async () => {
+    const limits = answerLimits(imageRoute, {
+      ...testDispatch({ prompt: "a cat", size: "512x512" }, "images.generations"),
+      target: sd.value,
+    });
+    const b64 = picture(512, 512);
+    const payload = {
+      created: 7,
+      tracker: "https://attacker.example/pixel",
+      data: [
+        { b64_json: b64, url: "https://attacker.example/x.png", revised_prompt: "visit attacker.example" },
+      ],
+    };
+    const verified = verifyAnswer(signed(payload, perImage, { images: 1 }), {
+      requestHash,
+      nodeAddress: node.address,
+      header: imageRoute.header,
+      operation: "images.generations",
+      limits,
+    });
+    expect(verified._tag).toBe("VerifiedAnswer");
+    if (verified._tag !== "VerifiedAnswer") return;
+    expect(verified.payload).toEqual({ created: 7, data: [{ b64_json: b64 }] });
+    expect(await imagesMismatch(verified.payload, limits)).toBeUndefined();
+  });
+
   it("images: exactly the images asked for, and that count is what is billed", async () => {
     expect((await verifyImages({ size: "512x512" }, 0, perImage)).verified).toMatchObject({
       _tag: "InvalidNodeResponse",

@@ -111,11 +111,15 @@ export function verifyAnswer(
     if (wrong !== undefined) return invalid(wrong);
   }
   // An image answer holds exactly the images asked for (each a whole PNG of the size asked, which
-  // `imagesMismatch` checks off the event loop): fewer is not paid as the whole.
+  // `imagesMismatch` checks off the event loop): fewer is not paid as the whole. The client gets
+  // the images the checks see and nothing else: a node's `url` (a picture fetched from elsewhere),
+  // `revised_prompt` (text no check reads) and fields of its own stay with it.
   if (expect.limits.maxImages > 0) {
-    const count = (response.payload as ImagesResponse).data.length;
-    if (count !== expect.limits.maxImages)
-      return invalid(`returned ${count} images; ${expect.limits.maxImages} were asked`);
+    const images = parsed.data as ImagesResponse;
+    if (images.data.length !== expect.limits.maxImages)
+      return invalid(`returned ${images.data.length} images; ${expect.limits.maxImages} were asked`);
+    const only = { created: images.created, data: images.data.map((item) => ({ b64_json: item.b64_json })) };
+    return { _tag: "VerifiedAnswer", response, responseHash, payload: only };
   }
   return {
     _tag: "VerifiedAnswer",
