@@ -124,7 +124,9 @@ export function startLocalnet(
           hedge: { enabled: config.hedging },
           ...(config.evaluation.enabled ? { evaluator: { url: `${evaluatorUrl}/trpc`, pollMs: 5_000 } } : {}),
         },
-        drainMs: 5_000,
+        // A development network stops at Ctrl-C in about a second, open streams ended (the task runner
+        // in front of it waits only a few seconds before it kills).
+        drainMs: 1_000,
         logLevel: config.logLevel,
         // Loopback only: the listed operator address is trusted on sign-up (no mail to verify it).
         portal: { admins: config.portalAdmins, trustListedAdmins: true },
@@ -145,7 +147,7 @@ export function startLocalnet(
           gateways: [{ url: gateway.trpcUrl, address: gateway.key.address }],
           session: config.session,
           hardware: spec.hardware,
-          shutdownDrainMs: 5_000,
+          shutdownDrainMs: 1_000,
           logLevel: config.logLevel,
           catalog: { services: [TINY_MODEL_SERVICE] },
           services: [

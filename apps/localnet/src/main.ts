@@ -1,3 +1,4 @@
+import { join, resolve } from "node:path";
 import { loadConfig, runMain } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { startLocalnet } from "./localnet.js";
@@ -9,7 +10,9 @@ runMain(
   Effect.scoped(
     Effect.gen(function* () {
       const config = yield* loadConfig({ schema: LocalnetConfig, envPrefix: "POCKET_LOCALNET" });
-      say(`Pocket AI local network — state in ${config.dataDir}`);
+      // The full path: the task runner starts this in its package's folder, not where `pnpm start` ran.
+      const dataDir = resolve(config.dataDir);
+      say(`Pocket AI local network — state in ${dataDir}`);
       const net = yield* startLocalnet(config, { say });
       say("");
       say(`OPENAI_BASE_URL=${net.baseUrl}`);
@@ -29,7 +32,7 @@ runMain(
       );
       say("");
       say(
-        `Models: ${net.baseUrl}/models · admin token in ${config.dataDir}/localnet.json · Ctrl-C stops everything.`,
+        `Models: ${net.baseUrl}/models · admin token in ${join(dataDir, "localnet.json")} · Ctrl-C stops everything.`,
       );
       say(
         `Portal: sign up at ${net.portalUrl}; the account ${config.portalAdmins.join(" or ")} is this network's operator (console: nodes, traffic, settlement).`,
