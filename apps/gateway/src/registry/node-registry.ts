@@ -2,10 +2,11 @@ import { type RegistrationAck, type RegistryCandidate, verifyNodeAnnouncement } 
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Schedule } from "effect";
 import { GatewayStore, storeRunner } from "../db/database.js";
+import { NodeClients } from "../relay/node-client.js";
 import { prepareNodeTokenizers } from "../relay/route-tokens.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { RoutingSettings } from "../routing/routing-config.js";
-import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
+import { announceGracePeriods, healthCallTimeout, unhealthyAfterFailures } from "../routing/schedules.js";
 import { nodeFromRow, type RegisteredNode, toRegistered } from "./registered-node.js";
 import { AnnouncementRefused } from "./registry-errors.js";
 
@@ -23,6 +24,7 @@ const REFRESH_MS = 2_000;
 const UNPROBED: NodeHealth = { healthy: true, failures: 0, checkedAt: undefined, latencyMs: undefined };
 
 const make = Effect.gen(function* () {
+  const clients = yield* NodeClients;
   const store = yield* GatewayStore;
   const catalog = yield* GatewayCatalog;
   const settings = yield* RoutingSettings;
@@ -89,6 +91,17 @@ const make = Effect.gen(function* () {
 
   const fresh = (node: RegisteredNode, now: number) => now - node.lastAnnouncedAt <= staleAfterMs;
 
+  /** The address of the node that answers `info` at an endpoint; `undefined` when none does in time. */
+  const answeringAddress = (endpoint: string) =>
+    Effect.tryPromise({
+      try: (signal) => clients.get(endpoint).info.query(undefined, { signal }),
+      catch: () => "unreachable" as const,
+    }).pipe(
+      Effect.timeout(healthCallTimeout),
+      Effect.map((info): string | undefined => info.address),
+      Effect.orElseSucceed(() => undefined),
+    );
+
   /** Fresh nodes offering a service, in a stable order: the list sessions are drawn from. */
   const candidates = (serviceId: string, now: number): RegisteredNode[] =>
     [...byAddress.values()]
@@ -131,11 +144,22 @@ const make = Effect.gen(function* () {
         `none of the announced services (${offered}) is a model service of this gateway's catalog`,
       );
     }
-    const squatter = [...byAddress.values()].find(
+    const holder = [...byAddress.values()].find(
       (n) => n.endpoint === node.endpoint && n.address !== address && fresh(n, now),
     );
-    if (squatter !== undefined) {
-      return ack(false, `endpoint ${node.endpoint} is registered by another node`);
+    if (holder !== undefined) {
+      // Whoever answers at the endpoint owns it: a key that announced another node's endpoint
+      // first (or kept announcing it while its owner was away) does not keep the owner out.
+      const answering = yield* answeringAddress(node.endpoint);
+      if (answering !== address) return ack(false, `endpoint ${node.endpoint} is registered by another node`);
+      yield* use("nodes.replace", (db) =>
+        db.run(sql`update nodes set status = 'removed' where address = ${holder.address}`),
+      );
+      byAddress.delete(holder.address);
+      health.delete(holder.address);
+      yield* Effect.logWarning("a node record was removed: its endpoint answers as another node").pipe(
+        Effect.annotateLogs({ removed: holder.address, endpoint: node.endpoint, owner: address }),
+      );
     }
     const row = {
       address,

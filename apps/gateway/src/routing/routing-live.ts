@@ -18,9 +18,8 @@ import { Selector } from "./selector.js";
  */
 export function RoutingLive(metrics: MetricsRegistry) {
   const base = Layer.mergeAll(
-    NodeRegistry.layer,
+    Layer.provideMerge(NodeRegistry.layer, NodeClients.layer),
     ScoresPoller.layer,
-    NodeClients.layer,
     RoutingMetrics.layer(metrics),
   );
   const selector = Layer.provideMerge(Selector.layer, base);
