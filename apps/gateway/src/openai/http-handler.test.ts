@@ -146,6 +146,41 @@ describe("the HTTP front door", () => {
     const rows = await t.admin.admin.reports.usage.query({ keyId: key.id });
     expect(rows).toMatchObject([{ requests: 1, failed: 1, spentMicroUsd: usage.spentMicroUsd }]);
   });
+
+  it("a client that leaves once every choice has finished had the whole answer, and pays the whole price", async () => {
+    const { secret, key } = await t.newKey();
+    // Every content chunk and the finish, then the stream waits before the node's closing event.
+    t.dispatcher.stallAfterFinish = true;
+    try {
+      const response = await post(
+        "/v1/chat/completions",
+        JSON.stringify({
+          model: "llama-2-13b",
+          messages: [{ role: "user", content: "go" }],
+          // A large cap: a share of it would make the whole answer nearly free.
+          max_tokens: 400,
+          stream: true,
+        }),
+        { authorization: `Bearer ${secret}` },
+      );
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      while (!text.includes('"finish_reason":"stop"')) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before its finish: ${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+      await reader.cancel();
+      await expect
+        .poll(() => t.admin.admin.usage.byKey.query({ keyId: key.id }), { timeout: 60_000, interval: 50 })
+        .toMatchObject({ requests: 1, reservedMicroUsd: 0 });
+      // The tier's whole price per call, as for a stream that reached [DONE].
+      expect((await t.admin.admin.usage.byKey.query({ keyId: key.id })).spentMicroUsd).toBe(750);
+    } finally {
+      t.dispatcher.stallAfterFinish = false;
+    }
+  });
 });
 
 describe("metering", () => {

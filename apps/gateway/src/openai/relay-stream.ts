@@ -12,6 +12,7 @@ import type { DispatchStreamEvent } from "../relay/dispatcher.js";
 import { streamErrorEvent } from "./errors.js";
 import type { FrontDoorContext } from "./front-door-context.js";
 import { drained, writeChunk } from "./http-response.js";
+import type { PreparedRelay } from "./prepare-request.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
 import { answeredRow, dispatchFailedRow, failedRow } from "./relay-rows.js";
@@ -66,6 +67,9 @@ export const streamRelay = Effect.fnUntraced(function* (
   if (present !== undefined) yield* writeChunk(res, present.open());
   // What reached the client, billable as far as the node's signed chain heads cover it.
   const tally = new HeadCoveredTally(call.relay);
+  // The choices whose finish reached the client: one that leaves with every choice finished got
+  // the whole answer, and pays for it (see `clientLeft`).
+  const finished = new FinishedChoices(expectedChoices(call.relay));
   let final: Final | undefined;
 
   /**
@@ -92,11 +96,13 @@ export const streamRelay = Effect.fnUntraced(function* (
       ),
     );
 
-  // The client left: the dispatch is interrupted with this fiber; bill what reached it.
+  // The client left: the dispatch is interrupted with this fiber; bill what reached it. A client
+  // that saw every choice finish (and left before the node's closing event) had the whole answer:
+  // it pays the whole price, not the share its `max_tokens` would make of it.
   const clientLeft = Effect.suspend(() => {
     const usage = tally.usage();
     const now = door.now();
-    return settle(usage, "interrupted", (chargedMicroUsd) =>
+    return settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
       failedRow(call.caller, call.relay, {
         errorCode: "CLIENT_CLOSED",
         now,
@@ -137,6 +143,7 @@ export const streamRelay = Effect.fnUntraced(function* (
         if (res.destroyed || res.writableEnded) continue;
         tally.add(event.seq, event.data);
         tally.cover(event.verified);
+        finished.add(event.data);
         // `data.model` is already the public name (the dispatcher sets it).
         const text = present === undefined ? formatSseEvent(event.data) : present.chunk(event.data);
         if (text !== "" && !res.write(text)) await drained(res);
@@ -212,3 +219,29 @@ export const streamRelay = Effect.fnUntraced(function* (
   deps.metrics.tokens.inc({ model, direction: "output" }, usage.outputTokens);
   deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
 });
+
+/** The choices a text call streams: its prompts (a `/v1/completions` batch) × `n`. */
+function expectedChoices(relay: PreparedRelay): number {
+  const n = relay.body.n;
+  return Math.max(1, relay.calls ?? 1) * (typeof n === "number" && Number.isSafeInteger(n) && n > 0 ? n : 1);
+}
+
+/** Which choices' finish (a chunk with a `finish_reason`) was written to the client. */
+class FinishedChoices {
+  readonly #done = new Set<number>();
+  constructor(readonly expected: number) {}
+
+  add(data: unknown): void {
+    const choices = (data as { choices?: unknown } | null)?.choices;
+    if (!Array.isArray(choices)) return;
+    for (const choice of choices as { index?: unknown; finish_reason?: unknown }[]) {
+      if (typeof choice?.finish_reason === "string" && typeof choice.index === "number")
+        this.#done.add(choice.index);
+    }
+  }
+
+  /** Every choice asked for finished. */
+  get all(): boolean {
+    return this.#done.size >= this.expected;
+  }
+}

@@ -35,6 +35,11 @@ export interface TestDispatcherControl {
    * that leave mid-stream); `undefined`: no stall.
    */
   stallAfterChunks: number | undefined;
+  /**
+   * Streams send every content chunk and a chunk that finishes the choice, then stall until the
+   * client leaves, before the usage chunk and the node's closing event.
+   */
+  stallAfterFinish: boolean;
   /** Nodes per public model name for `availability()`. */
   availability: Map<string, { nodes: number }>;
 }
@@ -65,6 +70,7 @@ export function makeTestDispatcher() {
     failNext: undefined,
     interruptStreamsAfter: undefined,
     stallAfterChunks: undefined,
+    stallAfterFinish: false,
     availability: new Map(),
   };
   let sequence = 0;
@@ -245,8 +251,24 @@ export function makeTestDispatcher() {
               record: record(request, usage),
               ttftMs: 5,
             };
-      const stallAfter = control.stallAfterChunks;
-      const events = [...sent.map(piece), ...(cut === undefined ? [usageChunk, final] : [final])];
+      const finish: DispatchStreamEvent = {
+        type: "data",
+        seq: sent.length,
+        verified: sent.length + 1,
+        data: {
+          ...base,
+          choices: [
+            chat
+              ? { index: 0, delta: {}, finish_reason: "stop" }
+              : { index: 0, text: "", finish_reason: "stop" },
+          ],
+          usage: null,
+        },
+      };
+      const stallAfter = control.stallAfterFinish ? sent.length + 1 : control.stallAfterChunks;
+      const events = control.stallAfterFinish
+        ? [...sent.map(piece), finish]
+        : [...sent.map(piece), ...(cut === undefined ? [usageChunk, final] : [final])];
       // A stall waits until the stream is closed (the client left), then ends.
       let close = () => {};
       const closed = new Promise<void>((resolve) => {
@@ -259,6 +281,7 @@ export function makeTestDispatcher() {
           if (stallAfter !== undefined && i >= stallAfter && i < sent.length) return await closed;
           yield event;
         }
+        if (control.stallAfterFinish) await closed;
       }
       const iterator = run();
       const dispatched: DispatchEvents = {
