@@ -67,6 +67,20 @@ describe("capability routing", () => {
     expect(calls()).toBe(before);
   });
 
+  it("sends logit_bias only to the node whose engine applies it (llama.cpp, not the development backend)", async () => {
+    const before = calls();
+    for (let i = 0; i < 3; i++) {
+      const answer = await client.chat.completions.create({
+        model: "llama-2-13b",
+        messages,
+        logit_bias: { "2": -100 },
+        max_tokens: 1,
+      });
+      expect(answer.choices).toHaveLength(1);
+    }
+    expect(calls()).toBe(before + 3);
+  });
+
   it("sends JSON mode and json_schema only to the node whose engine does them", async () => {
     const before = calls();
     for (let i = 0; i < 3; i++) {

@@ -30,6 +30,8 @@ export interface BackendCapabilities {
   readonly jsonSchema: boolean;
   /** Completion prompts as token ids (Ollama's OpenAI route takes text only). */
   readonly tokenPrompts: boolean;
+  /** `logit_bias` shifts the listed tokens' odds (vLLM and llama.cpp server; Ollama and TGI ignore it). */
+  readonly logitBias: boolean;
   /** `/v1/embeddings`. */
   readonly embeddings: boolean;
   readonly images: {

@@ -14,6 +14,7 @@ const TEXT_KEYS = [
   "jsonMode",
   "jsonSchema",
   "tokenPrompts",
+  "logitBias",
   "embeddings",
 ] as const;
 

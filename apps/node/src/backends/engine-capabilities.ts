@@ -15,6 +15,7 @@ const NO_TEXT = {
   jsonMode: false,
   jsonSchema: false,
   tokenPrompts: false,
+  logitBias: false,
   embeddings: false,
 } as const;
 
@@ -33,6 +34,7 @@ const GGUF_TEXT: BackendCapabilities = {
   jsonMode: false,
   jsonSchema: false,
   tokenPrompts: true,
+  logitBias: false,
   embeddings: false,
   images: null,
 };
@@ -65,7 +67,9 @@ const GGUF_TEXT: BackendCapabilities = {
  * probe (and `pocket-node check`) confirms it. Ollama takes tools but ignores a forced
  * `tool_choice` (it answers in prose or calls whatever it likes), so it declares `tools` only. JSON output:
  * vLLM (guided decoding), llama.cpp (grammars), Ollama (`json_object` only). Token-id prompts: vLLM,
- * llama.cpp and the dev backend.
+ * llama.cpp and the dev backend. Token biases (`logit_bias`): vLLM and llama.cpp; Ollama's OpenAI route
+ * and TGI drop it, and the gguf and dev backends do not apply it, so a request with one is refused
+ * there, never answered as if unbiased.
  */
 export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
   vllm: {
@@ -82,6 +86,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     jsonMode: true,
     jsonSchema: true,
     tokenPrompts: true,
+    logitBias: true,
     embeddings: false,
     images: null,
   },
@@ -99,6 +104,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     jsonMode: true,
     jsonSchema: true,
     tokenPrompts: true,
+    logitBias: true,
     embeddings: false,
     images: null,
   },
@@ -116,6 +122,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     jsonMode: true,
     jsonSchema: false,
     tokenPrompts: false,
+    logitBias: false,
     embeddings: false,
     images: null,
   },
@@ -133,6 +140,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     jsonMode: false,
     jsonSchema: false,
     tokenPrompts: false,
+    logitBias: false,
     embeddings: false,
     images: null,
   },

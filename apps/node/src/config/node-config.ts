@@ -39,6 +39,7 @@ export const BackendConfig = z.strictObject({
       jsonMode: z.boolean(),
       jsonSchema: z.boolean(),
       tokenPrompts: z.boolean(),
+      logitBias: z.boolean(),
       logprobs: z.boolean(),
       promptLogprobs: z.boolean(),
     })

@@ -43,6 +43,25 @@ describe("capabilityNeeds", () => {
     );
   });
 
+  it("needs an engine that applies token biases for a logit_bias that biases anything", () => {
+    const chat = { messages: [{ role: "user", content: "Hi" }] };
+    expect(names("chat.completions", { ...chat, logit_bias: { "50256": -100 } })).toEqual([
+      "chat@messages",
+      "logitBias@logit_bias",
+    ]);
+    expect(names("completions", { prompt: "Hi", logit_bias: { "11": 5 } })).toEqual([
+      "completions@prompt",
+      "logitBias@logit_bias",
+    ]);
+    // An empty or absent bias changes nothing: any engine serves it.
+    expect(names("chat.completions", { ...chat, logit_bias: {} })).toEqual(["chat@messages"]);
+    expect(names("chat.completions", { ...chat, logit_bias: null })).toEqual(["chat@messages"]);
+    // An engine that does not say it applies them (an older node) is taken as not applying them.
+    const needs = capabilityNeeds("chat.completions", { ...chat, logit_bias: { "1": 1 } }, false);
+    expect(missingCapability(ollama, needs)?.capability).toBe("logitBias");
+    expect(missingCapability({ ...ollama, logitBias: true }, needs)).toBeUndefined();
+  });
+
   it("needs a forced-choice engine only when tool_choice forces a call", () => {
     const tools = [{ type: "function", function: { name: "now" } }];
     const chat = { messages: [{ role: "user", content: "Hi" }], tools };

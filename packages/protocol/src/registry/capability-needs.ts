@@ -30,6 +30,9 @@ function tokenPrompt(prompt: unknown): boolean {
 }
 
 /** Whether a chat request forces a tool call: `tool_choice` naming a function, or `"required"`. */
+/** A `logit_bias` that biases any token (an empty one changes nothing). */
+const biases = (body: RequestBody) => isRecord(body.logit_bias) && Object.keys(body.logit_bias).length > 0;
+
 function forcesTool(body: RequestBody): boolean {
   const choice = body.tool_choice;
   return isRecord(choice) || choice === "required";
@@ -84,6 +87,7 @@ export function capabilityNeeds(operation: string, body: RequestBody, stream: bo
         );
       else if (logprobs) need("logprobs", "logprobs", "token logprobs");
       if (tokenPrompt(body.prompt)) need("tokenPrompts", "prompt", "prompts as token ids");
+      if (biases(body)) need("logitBias", "logit_bias", "token biases (logit_bias)");
       if (many(body.n) || many(body.best_of)) need("n", "n", "several choices (n above 1)");
       break;
     }
@@ -92,6 +96,7 @@ export function capabilityNeeds(operation: string, body: RequestBody, stream: bo
       if (body.logprobs === true || typeof body.top_logprobs === "number")
         need("logprobs", "logprobs", "token logprobs");
       if (many(body.n)) need("n", "n", "several choices (n above 1)");
+      if (biases(body)) need("logitBias", "logit_bias", "token biases (logit_bias)");
       const tools = usesTools(body);
       if (tools !== undefined) need("tools", tools, "tool calling");
       if (forcesTool(body)) need("forcedToolChoice", "tool_choice", "a forced tool call (tool_choice)");

@@ -59,6 +59,8 @@ export const NodeCapabilities = z.strictObject({
   jsonMode: z.boolean().optional(),
   jsonSchema: z.boolean().optional(),
   tokenPrompts: z.boolean().optional(),
+  /** `logit_bias` is applied; an older node that does not say is taken as not applying it. */
+  logitBias: z.boolean().optional(),
   embeddings: z.boolean().optional(),
   images: z
     .strictObject({

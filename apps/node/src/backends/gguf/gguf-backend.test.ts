@@ -67,12 +67,16 @@ describe("gguf backend on the tiny model", () => {
       jsonMode: false,
       jsonSchema: false,
       tokenPrompts: true,
+      logitBias: false,
       embeddings: false,
       images: null,
     });
     expect(backend.embeddings).toBeUndefined();
     // An operator's `capabilities` cannot make the in-process engine claim what its code does not do.
-    const claimed = makeBackend({ ...config, capabilities: { tools: true, jsonMode: true } }, "text");
+    const claimed = makeBackend(
+      { ...config, capabilities: { tools: true, jsonMode: true, logitBias: true } },
+      "text",
+    );
     expect(claimed.capabilities).toEqual(backend.capabilities);
   });
 
