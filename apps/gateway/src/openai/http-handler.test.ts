@@ -74,6 +74,9 @@ describe("the HTTP front door", () => {
       auth,
     );
     expect(big.status).toBe(413);
+    const tooBig = ((await big.json()) as Refusal).error;
+    expect(tooBig.code).toBe("REQUEST_TOO_LARGE");
+    expect(tooBig.message).toContain("larger than 2048 bytes");
   });
 
   it("takes names of an object's own properties as any other name: a refusal, never a 500", async () => {

@@ -46,8 +46,8 @@ export function readBody(req: IncomingMessage, limit: number): Effect.Effect<Buf
 
 const tooLarge = (limit: number) =>
   new RequestRefused({
-    code: "INVALID_REQUEST",
-    detail: `the request body is larger than ${limit} bytes`,
+    code: "REQUEST_TOO_LARGE",
+    detail: `the request body is larger than ${limit} bytes (the gateway's maxBodyBytes)`,
     status: 413,
   });
 

@@ -35,6 +35,12 @@ export const ErrorCodes = {
     message:
       "The embeddings call has more inputs than the tier takes in one call. Split the batch into several calls.",
   },
+  REQUEST_TOO_LARGE: {
+    status: 413,
+    type: "invalid_request_error",
+    message:
+      "The request body is larger than this gateway takes (the limit is in the message). Send a smaller body: a shorter prompt, fewer or smaller images.",
+  },
   IMAGE_TOO_LARGE: {
     status: 400,
     type: "invalid_request_error",
