@@ -68,7 +68,10 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
         headers: { "retry-after": String(Math.max(1, Math.ceil(failure.retryAfterMs / 1000))) },
       };
     case "BudgetExhausted":
-      return plain("BUDGET_EXHAUSTED", "the key's budget does not cover this request");
+      return plain(
+        "BUDGET_EXHAUSTED",
+        `the key's budget left is less than the ${failure.costMicroUsd} micro-USD this request holds until it settles`,
+      );
     case "DispatchError":
       // The routing detail names nodes and attempts: useful to the operator's logs, not the caller.
       // An engine's refusal is the exception: its cleaned reason is what the caller must change.

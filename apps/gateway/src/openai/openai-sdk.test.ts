@@ -223,6 +223,8 @@ describe("refusals in OpenAI's error shape", () => {
     const error = await ask().then(unexpected, asApiError);
     expect(error.status).toBe(402);
     expect(error.code).toBe("BUDGET_EXHAUSTED");
+    // It says what the request holds, not that the budget is spent (250 of 1,000 µUSD are left).
+    expect(error.message).toContain("less than the 750 micro-USD this request holds");
   });
 
   it("429 RateLimitError with Retry-After", async () => {

@@ -141,7 +141,8 @@ export const ErrorCodes = {
   BUDGET_EXHAUSTED: {
     status: 402,
     type: "insufficient_quota",
-    message: "The key's budget is spent. Ask the portal operator to raise it.",
+    message:
+      "The key's budget left does not cover this request (spent, or less than the request's price). Ask the portal operator to raise it, or send a cheaper request.",
   },
   // ── Relay envelope ───────────────────────────────────────────────────────────
   MALFORMED_ENVELOPE: {
