@@ -15,9 +15,33 @@ export const LocalnetConfig = z.strictObject({
     .strictObject({
       gateway: port.default(8080),
       evaluator: port.default(8546),
-      nodes: z.array(port).length(3).default([8551, 8552, 8553]),
+      nodes: z
+        .array(port, { error: "a JSON list of three ports, like [8551,8552,8553]" })
+        .length(3, "a JSON list of three ports, like [8551,8552,8553]")
+        .default([8551, 8552, 8553]),
     })
-    .prefault({}),
+    .prefault({})
+    .check((ctx) => {
+      // Two of the network's servers on one port: the second would fail halfway through the start.
+      const named = [
+        ["gateway", ctx.value.gateway],
+        ["evaluator", ctx.value.evaluator],
+        ...ctx.value.nodes.map((p, i) => [`nodes[${i}]`, p] as const),
+      ] as const;
+      const seen = new Map<number, string>();
+      for (const [name, p] of named) {
+        const first = p === 0 ? undefined : seen.get(p);
+        if (first !== undefined) {
+          ctx.issues.push({
+            code: "custom",
+            message: `port ${p} is set for both ${first} and ${name}; give each server its own port`,
+            input: ctx.value,
+          });
+          return;
+        }
+        seen.set(p, name);
+      }
+    }),
   session: SessionParams.default({ mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 }),
   evaluation: z
     .strictObject({
