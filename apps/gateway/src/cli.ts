@@ -65,6 +65,12 @@ const print = (text: string) => Console.log(text.trimEnd());
 
 if (command === "help" || command === "--help" || command === "-h") {
   console.log(usage);
+} else if (command === "start" && rest.length > 0) {
+  // Settings come from the config file and the environment: a flag here would be ignored silently.
+  console.error(
+    `pocket-gateway start takes only --config <file>, not ${rest.join(" ")}. Set other settings in the config file or the environment (POCKET_GATEWAY__LISTEN__PORT=9000).`,
+  );
+  process.exitCode = 2;
 } else if (command === "start") {
   runMain(Effect.scoped(Effect.flatMap(config, (c) => Effect.zipRight(startGateway(c), Effect.never))), {
     app: "pocket-gateway",

@@ -22,14 +22,25 @@ Config: YAML or JSON (see apps/node/node.example.yaml). Any field can be overrid
 environment: POCKET_NODE__LISTEN__PORT=9000, POCKET_NODE__PRIVATE_KEY=..., and so on.
 The config path can also come from POCKET_NODE_CONFIG.`;
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    config: { type: "string", short: "c" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-});
+const parsed = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    // An unknown or incomplete option: what was wrong, and the usage, never a stack trace.
+    console.error(
+      `${(e as Error).message.split(". ")[0]}. Settings come from the config file and the environment (POCKET_NODE__LISTEN__PORT=8545).\n\n${usage}`,
+    );
+    process.exit(2);
+  }
+})();
+const { positionals, values } = parsed;
 
 const configFile =
   values.config ?? process.env.POCKET_NODE_CONFIG ?? (existsSync("node.yaml") ? "node.yaml" : undefined);

@@ -1,0 +1,18 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const GATEWAY_APP = fileURLToPath(new URL("..", import.meta.url));
+
+describe("pocket-gateway's arguments", () => {
+  it("refuses a flag start would ignore, naming it and where settings go, with no stack trace", () => {
+    const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--port", "5"], {
+      cwd: GATEWAY_APP,
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("pocket-gateway start takes only --config <file>, not --port 5");
+    expect(run.stderr).toContain("POCKET_GATEWAY__LISTEN__PORT");
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
