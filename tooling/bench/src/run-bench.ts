@@ -4,7 +4,9 @@
  * against one mock backend. Prints markdown tables with the ratios between paths and writes
  * `bench/results/latest.json` at the repository root. Flags: `--quick` (about three minutes),
  * `--soak-seconds <s>` (default 600, quick 8), `--no-portkey`, `--phases unary,stream,scale,prompt,open,soak`,
- * `--concurrency 1,64` (unary), `--streams 100,400` (scale), `--profile` (gateway, node and Portkey
+ * `--concurrency 1,64` (unary), `--streams 100,400` (scale), `--scale-token-ms <ms>` (the scale phase's
+ * gap between a stream's tokens, default 33 ms, 30 tokens/s: 5 is an engine at 200 tokens/s a stream,
+ * faster than one process relays 400 of them; the goals are judged at 30/s only), `--profile` (gateway, node and Portkey
  * under `--cpu-prof`, profiles in `bench/results/profiles/`), `--key-rpm <n>` and `--key-tpm <n>` (rate
  * limits on the Pocket AI path's API key, so each relay checks and records its rate window),
  * `--no-steady` (skip the steady-state warm-up of `steady-warmup.ts`: first seconds, not a server's
@@ -43,6 +45,7 @@ const { values } = parseArgs({
     phases: { type: "string", default: "unary,stream,scale,prompt,open,soak" },
     concurrency: { type: "string" },
     streams: { type: "string" },
+    "scale-token-ms": { type: "string" },
     "key-rpm": { type: "string" },
     "key-tpm": { type: "string" },
     "no-steady": { type: "boolean", default: false },
@@ -61,11 +64,21 @@ const plan = {
     values.concurrency === undefined
       ? PLANS[mode].unary
       : { ...PLANS[mode].unary, concurrencies: values.concurrency.split(",").map(Number) },
-  scale:
-    values.streams === undefined
-      ? PLANS[mode].scale
-      : { ...PLANS[mode].scale, streams: values.streams.split(",").map(Number) },
+  scale: {
+    ...PLANS[mode].scale,
+    ...(values.streams === undefined ? {} : { streams: values.streams.split(",").map(Number) }),
+    ...(values["scale-token-ms"] === undefined ? {} : { tokenDelayMs: tokenGap(values["scale-token-ms"]) }),
+  },
 };
+/** `--scale-token-ms`: a whole number of milliseconds from 1 to 1000, or the run stops with what was wrong. */
+function tokenGap(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 1000) {
+    console.error(`--scale-token-ms takes a whole number of milliseconds from 1 to 1000, not "${value}"`);
+    process.exit(2);
+  }
+  return ms;
+}
 /** A flag that counts processes: a whole number from 1 to 64, or the run stops with what was wrong. */
 function processCount(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

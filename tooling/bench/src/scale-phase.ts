@@ -92,6 +92,7 @@ export async function runScalePhase(
       const done = out.latencies.length + ramping.latencies.length;
       metrics.add("scale_streams_done", name, n, done, "count");
       metrics.add("scale_tokens_per_s", name, n, out.tokens / elapsedS, "tokens/s");
+      metrics.add("scale_token_gap_ms", name, n, plan.tokenDelayMs, "ms");
       metrics.add("scale_errors", name, n, out.errors, "count");
       metrics.add("scale_ttft_p50_ms", name, n, ttft50, "ms");
       metrics.add("scale_gap_p50_ms", name, n, gap50, "ms");
