@@ -29,6 +29,7 @@ export {
   type LeanResponse,
   type LeanTarget,
   type LeanTextStream,
+  type ReadyParts,
   leanTarget,
   makeLeanHttpPool,
   openLeanText,

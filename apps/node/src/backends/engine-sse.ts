@@ -1,5 +1,5 @@
 import { SseStreamParser } from "@pocket-ai/protocol";
-import { makeKeepAliveFetch, StreamDeadline } from "@pocket-ai/runtime";
+import { makeKeepAliveFetch, type ReadyParts, StreamDeadline } from "@pocket-ai/runtime";
 import { Effect, type Scope, Stream } from "effect";
 import {
   abortedError,
@@ -155,6 +155,8 @@ export const openSse: (
 export class SsePieces implements PieceIterator {
   readonly #parser = new SseStreamParser();
   readonly #body: AsyncIterator<string>;
+  /** The body's parts already received, where its reader tells (the lean client's does). */
+  readonly #readyPart: (() => string | undefined) | undefined;
   /** The data of the events parsed from the last part read, and how many were handed over. */
   #events: string[] = [];
   #at = 0;
@@ -167,11 +169,21 @@ export class SsePieces implements PieceIterator {
     body: AsyncIterable<string>,
     private readonly failure: (cause: unknown) => BackendError,
   ) {
-    this.#body = body[Symbol.asyncIterator]();
+    const iterator = body[Symbol.asyncIterator]() as AsyncIterator<string> & Partial<ReadyParts>;
+    this.#body = iterator;
+    this.#readyPart = iterator.nextReady === undefined ? undefined : () => iterator.nextReady?.();
   }
 
   nextReady(): StreamPiece | undefined {
-    if (this.#failed !== undefined || this.#at >= this.#events.length) return undefined;
+    if (this.#failed !== undefined) return undefined;
+    // Events of the parts already received: an engine's HTTP chunks that came in one read arrive
+    // as several parts, each parsed here in turn.
+    while (this.#at >= this.#events.length) {
+      const part = this.#ended ? undefined : this.#readyPart?.();
+      if (part === undefined) return undefined;
+      this.#events = this.#parser.push(part);
+      this.#at = 0;
+    }
     const data = this.#events[this.#at++] as string;
     try {
       return pieceOf(this.backend, data);

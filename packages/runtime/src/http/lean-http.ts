@@ -587,7 +587,13 @@ export interface LeanTextStream {
    * The body as UTF-8 text, part by part. Ends when the body is whole; throws what failed the
    * exchange (the signal's reason after an abort). Returning early closes the socket.
    */
-  readonly parts: AsyncIterableIterator<string>;
+  readonly parts: AsyncIterableIterator<string> & ReadyParts;
+}
+
+/** Parts already received, taken without waiting (a reader folding what arrived together). */
+export interface ReadyParts {
+  /** The next part already received, or `undefined` when none is (never waits, never throws). */
+  nextReady(): string | undefined;
 }
 
 /** Parts held unread before the socket is paused (the peer then waits to write more). */
@@ -627,7 +633,7 @@ export function openLeanText(
 }
 
 /** The queue between a streamed exchange and its reader (see {@link openLeanText}). */
-class TextParts implements AsyncIterableIterator<string> {
+class TextParts implements AsyncIterableIterator<string>, ReadyParts {
   flow: LeanFlow | undefined;
   readonly #decoder = new TextDecoder("utf-8");
   readonly #queue: string[] = [];
@@ -680,15 +686,18 @@ class TextParts implements AsyncIterableIterator<string> {
     else waiter.resolve({ done: true, value: undefined });
   }
 
-  next(): Promise<IteratorResult<string>> {
+  nextReady(): string | undefined {
     const text = this.#queue.shift();
-    if (text !== undefined) {
-      if (this.#paused && this.#queue.length < MAX_UNREAD_PARTS / 2) {
-        this.#paused = false;
-        this.flow?.resume();
-      }
-      return Promise.resolve({ done: false, value: text });
+    if (text !== undefined && this.#paused && this.#queue.length < MAX_UNREAD_PARTS / 2) {
+      this.#paused = false;
+      this.flow?.resume();
     }
+    return text;
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    const text = this.nextReady();
+    if (text !== undefined) return Promise.resolve({ done: false, value: text });
     if (this.#done)
       return this.#failed ? Promise.reject(this.#error) : Promise.resolve({ done: true, value: undefined });
     return new Promise((resolve, reject) => {

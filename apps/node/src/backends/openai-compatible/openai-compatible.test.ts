@@ -334,6 +334,46 @@ describe("openai-compatible backend", () => {
     }
   });
 
+  it("hands over without waiting the pieces of several HTTP chunks that came in one read", async () => {
+    const { createServer } = await import("node:http");
+    const piece = (text: string) =>
+      JSON.stringify({ object: "text_completion", model: "served", choices: [{ index: 0, text }] });
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.flushHeaders();
+      // Three chunks of the chunked body in one socket write: one read at the node.
+      setTimeout(() => {
+        response.cork();
+        for (const text of ["a", "b", "c"]) response.write(`data: ${piece(text)}\n\n`);
+        response.uncork();
+        setTimeout(() => response.end("data: [DONE]\n\n"), 50);
+      }, 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const backend = makeOpenAICompatibleBackend({
+        ...backendConfig({ kind: "vllm", url }),
+        kind: "vllm",
+        url,
+      });
+      const scope = Effect.runSync(Scope.make());
+      const pieces = await Effect.runPromise(
+        backend.openStream!("completions", { model: "llama-2-13b", prompt: "x" }).pipe(Scope.extend(scope)),
+      );
+      const first = await pieces.next();
+      expect(first.done === false && first.value).toMatchObject({ choices: [{ text: "a" }] });
+      expect(pieces.nextReady?.()).toMatchObject({ choices: [{ text: "b" }] });
+      expect(pieces.nextReady?.()).toMatchObject({ choices: [{ text: "c" }] });
+      // Nothing more has come: the end is waited for.
+      expect(pieces.nextReady?.()).toBeUndefined();
+      expect((await pieces.next()).done).toBe(true);
+      await Effect.runPromise(Scope.close(scope, Exit.void));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("reads no more of a streamed call's error body than its message needs, and closes the connection", async () => {
     const engine = await endlessErrorEngine(500, "overloaded ");
     const exit = await Effect.runPromiseExit(
