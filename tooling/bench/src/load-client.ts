@@ -26,7 +26,13 @@ export interface SliceResult {
   readonly elapsedMs: number;
 }
 
-const TOKEN = /"(content|text)":"[^"]/;
+/**
+ * An event's text (a chat delta's `content`, a completion's `text`). The mock's tokens are words,
+ * each with the space before it, so an event's words are its tokens: a path that folds tokens that
+ * arrived together into one event (the node does, see `coalesce.ts`) is counted by tokens, not events.
+ */
+const TEXT = /"(?:content|text)":"((?:[^"\\]|\\.)+)"/;
+const WORDS = /\S+/g;
 
 export function makeLoadClient(target: Target, maxSockets: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
@@ -57,10 +63,15 @@ export function makeLoadClient(target: Target, maxSockets: number) {
             return;
           }
           for (const event of chunk.split("\n\n")) {
-            if (!TOKEN.test(event) || !event.startsWith("data:")) continue;
-            out.tokens += 1;
+            if (!event.startsWith("data:")) continue;
+            const text = TEXT.exec(event)?.[1];
+            if (text === undefined) continue;
+            const tokens = Math.max(1, text.match(WORDS)?.length ?? 0);
+            out.tokens += tokens;
             if (last === 0) out.ttfts.push(now - started);
             else out.gaps.push(now - last);
+            // The event's other tokens came with it: no wait between them.
+            for (let i = 1; i < tokens; i++) out.gaps.push(0);
             last = now;
           }
         });
