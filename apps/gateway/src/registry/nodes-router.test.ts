@@ -1,9 +1,11 @@
+import { createServer } from "node:net";
 import { pocketCodeOf } from "@pocket-ai/link";
 import {
   createNodeAnnouncement,
   DEFAULT_CATALOG,
   GATEWAY_PROCEDURES,
   generateKeyPair,
+  type KeyPair,
   RegistrationAck,
 } from "@pocket-ai/protocol";
 import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
@@ -11,6 +13,7 @@ import { Context, Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { registered } from "../../test/support/test-requests.js";
+import { until } from "../../test/support/until.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { probeAll } from "./health-probe.js";
@@ -53,7 +56,7 @@ function node0Offer() {
     tokenizer: { kind: "dev" as const, exact: true },
   };
 }
-const announcement = (services = [offer], endpoint = "http://127.0.0.1:9/trpc") =>
+const announcement = (services = [offer], endpoint = "http://127.0.0.1:9/trpc", key = generateKeyPair()) =>
   createNodeAnnouncement(
     {
       endpoint,
@@ -62,8 +65,21 @@ const announcement = (services = [offer], endpoint = "http://127.0.0.1:9/trpc") 
       software: { name: "t", version: "1" },
       issuedAt: Date.now(),
     },
-    generateKeyPair(),
+    key,
   );
+const announce = async (endpoint: string, key: KeyPair) =>
+  RegistrationAck.parse(
+    await client().mutation(GATEWAY_PROCEDURES.announce, announcement([offer], endpoint, key)),
+  );
+const addresses = () =>
+  net.managed.runPromise(Effect.map(NodeRegistry, (r) => r.list().map((n) => n.address)));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
 const pocketCode = pocketCodeOf;
 
 describe("nodes.announce", () => {
@@ -96,6 +112,25 @@ describe("nodes.announce", () => {
     );
     expect(squat.accepted).toBe(false);
   });
+
+  it("gives an endpoint to the node that answers there: a key that announced it first does not keep the owner out", async () => {
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}/trpc`;
+    const squatter = generateKeyPair();
+    // Nothing answers at the endpoint yet: the first claim stands.
+    expect((await announce(endpoint, squatter)).accepted).toBe(true);
+    expect(await addresses()).toContain(squatter.address);
+    const owner = await net.startNode({ listenPort: port });
+    // The owner's announcement takes the endpoint over; the squatter's record is gone.
+    await until(async () => (await addresses()).includes(owner.address), "the owner registered");
+    expect(await addresses()).not.toContain(squatter.address);
+    // And the squatter cannot take it back while the owner answers there.
+    const again = await announce(endpoint, squatter);
+    expect(again.accepted).toBe(false);
+    expect(again.detail).toBe(`endpoint ${endpoint} is registered by another node`);
+    expect(await addresses()).not.toContain(squatter.address);
+    await owner.stop();
+  });
 });
 
 describe("the registry", () => {
@@ -126,7 +161,7 @@ describe("the registry", () => {
 
   it("marks a node down after failed health probes", async () => {
     const other = await net.startNode();
-    await registered(net, 3);
+    await until(async () => (await addresses()).includes(other.address), "the other node registered");
     await other.stop();
     const healthy = await net.managed.runPromise(
       Effect.gen(function* () {

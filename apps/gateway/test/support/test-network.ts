@@ -122,6 +122,8 @@ export async function startTestNetwork(
       now?: () => number;
       /** How often the node signs a stream's chain head (the node's default when absent). */
       streamHeads?: { everyChunks?: number; everyMs?: number };
+      /** The node's port (any free one when absent). */
+      listenPort?: number;
     } = {},
   ) => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-routing-node-"));
@@ -137,7 +139,7 @@ export async function startTestNetwork(
       proxyUrl = await listen(proxy);
     }
     const nodeConfig = NodeConfig.parse({
-      listen: { host: "127.0.0.1", port: 0 },
+      listen: { host: "127.0.0.1", port: options.listenPort ?? 0 },
       dataDir,
       gateways: [{ url: gatewayUrl, address: key.address }],
       ...(routing.session === undefined ? {} : { session: config.session }),

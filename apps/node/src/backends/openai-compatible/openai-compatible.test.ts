@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { latch, until } from "../../../test/fakes/fake-server.js";
 import { type FakeTextEngine, type FakeTextFlavor, startFakeVllm } from "../../../test/fakes/fake-vllm.js";
-import type { Backend, BackendError } from "../backend.js";
+import type { Backend, BackendError, PieceIterator } from "../backend.js";
 import { MAX_ENGINE_ERROR_BYTES } from "../engine-http.js";
 import { MAX_ERROR_BODY_CHARS } from "../engine-sse.js";
 import { makeOpenAICompatibleBackend, type OpenAICompatibleKind } from "./openai-compatible.js";
@@ -295,16 +295,22 @@ describe("openai-compatible backend", () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it("hands over the pieces an engine sent together without waiting (nextReady), named for the caller", async () => {
+  /** A completion piece of `text`, as an engine streams it. */
+  const ssePiece = (text: string) =>
+    `data: ${JSON.stringify({ object: "text_completion", model: "served", choices: [{ index: 0, text }] })}\n\n`;
+
+  /** Opens a completion stream on an engine whose answer `respond` writes, and hands it to `use`. */
+  const withSseEngine = async (
+    respond: (response: import("node:http").ServerResponse) => void,
+    use: (pieces: PieceIterator) => Promise<void>,
+  ) => {
     const { createServer } = await import("node:http");
-    const piece = (text: string) =>
-      JSON.stringify({ object: "text_completion", model: "served", choices: [{ index: 0, text }] });
     const server = createServer((_request, response) => {
       response.writeHead(200, { "content-type": "text/event-stream" });
-      // Two pieces in one write, then an event that is no piece, then the end.
-      response.end(`data: ${piece("a")}\n\ndata: ${piece("b")}\n\ndata: {oops\n\ndata: [DONE]\n\n`);
+      respond(response);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const scope = Effect.runSync(Scope.make());
     try {
       const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
       const backend = makeOpenAICompatibleBackend({
@@ -312,66 +318,60 @@ describe("openai-compatible backend", () => {
         kind: "vllm",
         url,
       });
-      const scope = Effect.runSync(Scope.make());
-      const pieces = await Effect.runPromise(
-        backend.openStream!("completions", { model: "llama-2-13b", prompt: "x" }).pipe(Scope.extend(scope)),
+      await use(
+        await Effect.runPromise(
+          backend.openStream!("completions", { model: "llama-2-13b", prompt: "x" }).pipe(Scope.extend(scope)),
+        ),
       );
-      const first = await pieces.next();
-      expect(first.done === false && first.value).toMatchObject({
-        model: "llama-2-13b",
-        choices: [{ text: "a" }],
-      });
-      expect(pieces.nextReady?.()).toMatchObject({ model: "llama-2-13b", choices: [{ text: "b" }] });
-      // The invalid event is not handed over without waiting: the next read throws it.
-      expect(pieces.nextReady?.()).toBeUndefined();
-      await expect(pieces.next()).rejects.toMatchObject({
-        _tag: "BackendRejected",
-        reason: "engine answered with invalid JSON",
-      });
-      await Effect.runPromise(Scope.close(scope, Exit.void));
     } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void));
       await new Promise((resolve) => server.close(resolve));
     }
+  };
+
+  it("hands over the pieces an engine sent together without waiting (nextReady), named for the caller", async () => {
+    // Two pieces in one write, then an event that is no piece, then the end.
+    await withSseEngine(
+      (response) => response.end(`${ssePiece("a")}${ssePiece("b")}data: {oops\n\ndata: [DONE]\n\n`),
+      async (pieces) => {
+        const first = await pieces.next();
+        expect(first.done === false && first.value).toMatchObject({
+          model: "llama-2-13b",
+          choices: [{ text: "a" }],
+        });
+        expect(pieces.nextReady?.()).toMatchObject({ model: "llama-2-13b", choices: [{ text: "b" }] });
+        // The invalid event is not handed over without waiting: the next read throws it.
+        expect(pieces.nextReady?.()).toBeUndefined();
+        await expect(pieces.next()).rejects.toMatchObject({
+          _tag: "BackendRejected",
+          reason: "engine answered with invalid JSON",
+        });
+      },
+    );
   });
 
   it("hands over without waiting the pieces of several HTTP chunks that came in one read", async () => {
-    const { createServer } = await import("node:http");
-    const piece = (text: string) =>
-      JSON.stringify({ object: "text_completion", model: "served", choices: [{ index: 0, text }] });
-    const server = createServer((_request, response) => {
-      response.writeHead(200, { "content-type": "text/event-stream" });
-      response.flushHeaders();
-      // Three chunks of the chunked body in one socket write: one read at the node.
-      setTimeout(() => {
-        response.cork();
-        for (const text of ["a", "b", "c"]) response.write(`data: ${piece(text)}\n\n`);
-        response.uncork();
-        setTimeout(() => response.end("data: [DONE]\n\n"), 50);
-      }, 20);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    try {
-      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-      const backend = makeOpenAICompatibleBackend({
-        ...backendConfig({ kind: "vllm", url }),
-        kind: "vllm",
-        url,
-      });
-      const scope = Effect.runSync(Scope.make());
-      const pieces = await Effect.runPromise(
-        backend.openStream!("completions", { model: "llama-2-13b", prompt: "x" }).pipe(Scope.extend(scope)),
-      );
-      const first = await pieces.next();
-      expect(first.done === false && first.value).toMatchObject({ choices: [{ text: "a" }] });
-      expect(pieces.nextReady?.()).toMatchObject({ choices: [{ text: "b" }] });
-      expect(pieces.nextReady?.()).toMatchObject({ choices: [{ text: "c" }] });
-      // Nothing more has come: the end is waited for.
-      expect(pieces.nextReady?.()).toBeUndefined();
-      expect((await pieces.next()).done).toBe(true);
-      await Effect.runPromise(Scope.close(scope, Exit.void));
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    await withSseEngine(
+      (response) => {
+        response.flushHeaders();
+        // Three chunks of the chunked body in one socket write: one read at the node.
+        setTimeout(() => {
+          response.cork();
+          for (const text of ["a", "b", "c"]) response.write(ssePiece(text));
+          response.uncork();
+          setTimeout(() => response.end("data: [DONE]\n\n"), 50);
+        }, 20);
+      },
+      async (pieces) => {
+        const first = await pieces.next();
+        expect(first.done === false && first.value).toMatchObject({ choices: [{ text: "a" }] });
+        expect(pieces.nextReady?.()).toMatchObject({ choices: [{ text: "b" }] });
+        expect(pieces.nextReady?.()).toMatchObject({ choices: [{ text: "c" }] });
+        // Nothing more has come: the end is waited for.
+        expect(pieces.nextReady?.()).toBeUndefined();
+        expect((await pieces.next()).done).toBe(true);
+      },
+    );
   });
 
   it("reads no more of a streamed call's error body than its message needs, and closes the connection", async () => {
