@@ -29,10 +29,10 @@ export {
   type LeanResponse,
   type LeanTarget,
   type LeanTextStream,
-  type ReadyParts,
   leanTarget,
   makeLeanHttpPool,
   openLeanText,
+  type ReadyParts,
 } from "./http/lean-http.js";
 export { ListenError, type RunningServer, serveHttp } from "./http/serve.js";
 export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
