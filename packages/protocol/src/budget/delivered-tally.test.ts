@@ -77,7 +77,22 @@ describe("DeliveredTally", () => {
     expect(DeliveredTally.ofAnswer({ choices: [{ index: 0, text: "abc" }] }, budget).outputTokens).toBe(1);
   });
 
-  it("property: a stream cut after k chunks delivers exactly the non-empty pieces among them", () => {
+  it("counts a chunk that carries several tokens by its words, however the pieces were cut into chunks", () => {
+    const words = ["The", " quick", " brown", " fox", " jumps"];
+    const one = new DeliveredTally({ inputTokens: 1, maxOutputTokens: 1000 });
+    for (const word of words) one.add(chatDelta(word, 0));
+    const folded = new DeliveredTally({ inputTokens: 1, maxOutputTokens: 1000 });
+    folded.add(chatDelta(words.slice(0, 3).join(""), 0));
+    folded.add(chatDelta(words.slice(3).join(""), 0));
+    expect(one.usage().outputTokens).toBe(5);
+    expect(folded.usage().outputTokens).toBe(5);
+    // A piece inside a word is still one token.
+    const split = new DeliveredTally({ inputTokens: 1, maxOutputTokens: 1000 });
+    for (const piece of ["jum", "ps", " over"]) split.add(chatDelta(piece, 0));
+    expect(split.usage().outputTokens).toBe(3);
+  });
+
+  it("property: a stream cut after k chunks delivers exactly the non-empty pieces among them, each at least its words", () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.string({ maxLength: 3 })), { maxLength: 40 }),
@@ -86,7 +101,13 @@ describe("DeliveredTally", () => {
           const k = chunks.length === 0 ? 0 : cut % (chunks.length + 1);
           const tally = new DeliveredTally({ inputTokens: 1, maxOutputTokens: 1000 });
           for (const [index, content] of chunks.slice(0, k)) tally.add(chatDelta(content, index));
-          const expected = chunks.slice(0, k).filter(([, content]) => content !== "").length;
+          const expected = chunks
+            .slice(0, k)
+            .filter(([, content]) => content !== "")
+            .reduce(
+              (sum, [, content]) => sum + Math.max(1, content.split(/\s+/).filter((w) => w !== "").length),
+              0,
+            );
           expect(tally.usage()).toEqual({ inputTokens: 1, outputTokens: expected });
           expect(tally.pieces.reduce((a, b) => a + b, 0)).toBe(expected);
         },

@@ -37,14 +37,25 @@ const isText = (value: unknown): value is string => typeof value === "string" &&
 const isCount = (value: unknown): value is number =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 
+const WORDS = /\S+/g;
+
+/**
+ * The tokens one text part holds at least: one, or its words when it holds several (no token spans
+ * two words). A part of one token is one word or less; a chunk that carries several tokens (an
+ * engine that sends them together, a node that folds what arrived together) counts them.
+ */
+function tokensAtLeast(text: string): number {
+  return Math.max(1, text.match(WORDS)?.length ?? 0);
+}
+
 /** Text pieces of one choice of a chunk or answer: its text, content, refusal and tool-call parts. */
 function piecesOf(choice: ChoiceLike): number {
   let n = 0;
-  if (isText(choice.text)) n++;
+  if (isText(choice.text)) n += tokensAtLeast(choice.text);
   const part = choice.delta ?? choice.message;
   if (part !== undefined && part !== null) {
-    if (isText(part.content)) n++;
-    if (isText(part.refusal)) n++;
+    if (isText(part.content)) n += tokensAtLeast(part.content);
+    if (isText(part.refusal)) n += tokensAtLeast(part.refusal);
     if (Array.isArray(part.tool_calls)) {
       for (const call of part.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
         if (isText(call?.function?.name) || isText(call?.function?.arguments)) n++;
@@ -62,13 +73,16 @@ function piecesOf(choice: ChoiceLike): number {
  * - Input tokens: the budget rule's count (`relayBudget`), never the backend's word for it.
  * - Output tokens of an answer delivered whole (a unary answer, or a stream that reached its end):
  *   the `usage.completion_tokens` the answer reported, when it did; otherwise, and always for a
- *   stream cut mid-way, the text pieces received — one per non-empty `text`, `content`, `refusal`
- *   or tool-call part of each choice of each chunk (engines stream one token per piece). Either is
- *   capped at the budget's output cap: an overrun is not paid for.
+ *   stream cut mid-way, the text pieces received — one per non-empty tool-call part, and per
+ *   non-empty `text`, `content` or `refusal` part of each choice of each chunk, one or its words
+ *   when it holds several (engines stream one token per piece; a chunk that carries several, as a
+ *   node folds them, counts at least its words). Either is capped at the budget's output cap: an
+ *   overrun is not paid for.
  * - Finish reasons per choice index, as the answer gave them (`null` until one arrives).
  *
- * So a stream broken after k pieces is billed for k tokens, whoever broke it, and a stream that
- * completes meters exactly as the same answer would unary.
+ * So a stream broken after k one-token pieces is billed for k tokens, however they were cut into
+ * chunks and whoever broke it, and a stream that completes meters exactly as the same answer would
+ * unary.
  *
  * @example
  * ```ts
