@@ -31,6 +31,15 @@ describe("a stream's choices against the request's prompts × n", () => {
     expect(checks.data(chunk(4, " word"))).toBe("streams a choice numbered 4; choices are numbered 0 to 3");
   });
 
+  it("cuts output for a choice after its finish_reason (a client stopping at the finish would pay for more)", () => {
+    const checks = new StreamChecks(route, request);
+    expect(checks.data(chunk(0, " word", "stop"))).toBeUndefined();
+    // Another choice goes on; an empty piece for the finished one carries nothing.
+    expect(checks.data(chunk(1, " word"))).toBeUndefined();
+    expect(checks.data(chunk(0, ""))).toBeUndefined();
+    expect(checks.data(chunk(0, " more"))).toBe("choice 0 streamed output after its finish_reason");
+  });
+
   it("refuses a clean end before every choice came (a batch answered in part)", () => {
     const checks = new StreamChecks(route, request);
     expect(checks.data(chunk(0, " word", "stop"))).toBeUndefined();
