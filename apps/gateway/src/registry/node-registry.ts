@@ -20,6 +20,10 @@ export interface NodeHealth {
 
 /** How often each replica reloads the `nodes` table (nodes may announce to any replica). */
 const REFRESH_MS = 2_000;
+/** How long a disputed endpoint's answer stands before the gateway asks it again. */
+const TAKEOVER_LOOK_MS = 10_000;
+/** Disputed endpoints remembered at most (forgotten all at once past it: a look more, no harm). */
+const MAX_LOOKS = 4_096;
 
 const UNPROBED: NodeHealth = { healthy: true, failures: 0, checkedAt: undefined, latencyMs: undefined };
 
@@ -91,6 +95,9 @@ const make = Effect.gen(function* () {
 
   const fresh = (node: RegisteredNode, now: number) => now - node.lastAnnouncedAt <= staleAfterMs;
 
+  /** When each disputed endpoint was last asked who answers there (see `announce`). */
+  const lookedAt = new Map<string, number>();
+
   /** The address of the node that answers `info` at an endpoint; `undefined` when none does in time. */
   const answeringAddress = (endpoint: string) =>
     Effect.tryPromise({
@@ -149,17 +156,28 @@ const make = Effect.gen(function* () {
     );
     if (holder !== undefined) {
       // Whoever answers at the endpoint owns it: a key that announced another node's endpoint
-      // first (or kept announcing it while its owner was away) does not keep the owner out.
+      // first (or kept announcing it while its owner was away) does not keep the owner out. One
+      // look per endpoint per period: announcing a taken endpoint again and again (a signature
+      // costs nothing) does not make the gateway call it again and again.
+      const refused = ack(false, `endpoint ${node.endpoint} is registered by another node`);
+      const looked = lookedAt.get(node.endpoint);
+      if (looked !== undefined && now - looked < TAKEOVER_LOOK_MS) return refused;
+      if (lookedAt.size >= MAX_LOOKS) lookedAt.clear();
+      lookedAt.set(node.endpoint, now);
       const answering = yield* answeringAddress(node.endpoint);
-      if (answering !== address) return ack(false, `endpoint ${node.endpoint} is registered by another node`);
-      yield* use("nodes.replace", (db) =>
-        db.run(sql`update nodes set status = 'removed' where address = ${holder.address}`),
-      );
-      byAddress.delete(holder.address);
-      health.delete(holder.address);
-      yield* Effect.logWarning("a node record was removed: its endpoint answers as another node").pipe(
-        Effect.annotateLogs({ removed: holder.address, endpoint: node.endpoint, owner: address }),
-      );
+      if (answering !== address) return refused;
+      // The holder as it is now: it may have moved to another endpoint while the look ran.
+      const current = byAddress.get(holder.address);
+      if (current !== undefined && current.endpoint === node.endpoint) {
+        yield* use("nodes.replace", (db) =>
+          db.run(sql`update nodes set status = 'removed' where address = ${holder.address}`),
+        );
+        byAddress.delete(holder.address);
+        health.delete(holder.address);
+        yield* Effect.logWarning("a node record was removed: its endpoint answers as another node").pipe(
+          Effect.annotateLogs({ removed: holder.address, endpoint: node.endpoint, owner: address }),
+        );
+      }
     }
     const row = {
       address,
