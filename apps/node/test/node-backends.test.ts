@@ -246,8 +246,10 @@ describe("a node in front of real HTTP engines", () => {
       expect(verifier.final?.outcome).toBe("ok");
       return { text, chunks, usage: verifier.final?.usage };
     };
-    // Piece by piece, each flushed before the next: a chunk per piece.
+    // Piece by piece, apart in time: pieces read one at a time go out one chunk each.
+    fake!.faults.pieceDelayMs = 20;
     const paced = await read();
+    fake!.faults.pieceDelayMs = 0;
     expect(paced.chunks).toBeGreaterThan(3);
     // The whole answer in one write, as a busy engine's backlog arrives: its text pieces in one
     // chunk, and the piece that finishes the choice (which may carry text too) in its own.
