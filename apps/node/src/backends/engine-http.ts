@@ -63,17 +63,22 @@ export function engineUrl(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, "")}${path}`;
 }
 
-/** Why fetch failed, down to the socket error (`ECONNREFUSED`, `UND_ERR_SOCKET`...). */
+/**
+ * Why fetch failed, down to the socket error (`ECONNREFUSED`, `UND_ERR_SOCKET`...), looked for a
+ * few causes deep (a tRPC client error wraps fetch's, which wraps the socket's).
+ */
 export function describeFetchFailure(cause: unknown): string {
   if (!(cause instanceof Error)) return String(cause);
-  const direct = (cause as { code?: unknown }).code;
-  if (typeof direct === "string") return `${cause.message}: ${direct}`;
-  const inner = (cause as { cause?: unknown }).cause;
-  if (inner instanceof Error) {
+  let inner: unknown = cause;
+  for (let depth = 0; depth < 4 && inner instanceof Error; depth++) {
     const code = (inner as { code?: unknown }).code;
-    return `${cause.message}: ${typeof code === "string" ? code : inner.message}`;
+    if (typeof code === "string" && /^[A-Z_]+$/.test(code)) return `${cause.message}: ${code}`;
+    inner = (inner as { cause?: unknown }).cause;
   }
-  return cause.message;
+  const first = (cause as { cause?: unknown }).cause;
+  return first instanceof Error && first.message !== cause.message
+    ? `${cause.message}: ${first.message}`
+    : cause.message;
 }
 
 /**

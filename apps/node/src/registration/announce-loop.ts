@@ -9,6 +9,7 @@ import type { Logger } from "@pocket-ai/runtime";
 import { Duration, Effect, Layer } from "effect";
 import { NodeEndpoint } from "../app/node-server.js";
 import { NodeSettings } from "../app/node-settings.js";
+import { describeFetchFailure } from "../backends/engine-http.js";
 import { NodeClock } from "../clock/node-clock.js";
 import type { GatewayClient } from "../gateway-link/gateway-client.js";
 import { GatewayClients } from "../gateway-link/gateway-client.js";
@@ -81,7 +82,11 @@ export function announceForever(
     Effect.catchAll((e) =>
       Effect.sync(() => {
         failures += 1;
-        deps.log.warn("registration failed; retrying", { gateway: gateway.url, error: e.message, failures });
+        deps.log.warn("registration failed; retrying", {
+          gateway: gateway.url,
+          error: describeFetchFailure(e),
+          failures,
+        });
         return announceRetryMs(failures);
       }),
     ),
