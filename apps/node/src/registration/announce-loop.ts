@@ -62,7 +62,8 @@ export function announceForever(
       deps.log.warn("gateway refused the registration", { gateway: gateway.url, detail: ack.detail });
       return ack.nextAnnounceMs;
     }
-    if (address !== undefined && ack.gatewayAddress !== address) {
+    const mismatched = address !== undefined && ack.gatewayAddress !== address;
+    if (mismatched) {
       deps.log.error(
         "the gateway answers with another address than this node's config names; every relay it signs will be refused (UNKNOWN_GATEWAY): if that gateway is yours, set its gateways[].address to the address it answers with",
         { gateway: gateway.url, configured: address, answered: ack.gatewayAddress },
@@ -76,7 +77,9 @@ export function announceForever(
       });
     }
     deps.membership.update(ack.registry, ack.nodesPerSession);
-    deps.log.info("registered with gateway", { gateway: gateway.url, nextAnnounceMs: ack.nextAnnounceMs });
+    // Registered, but of no use while its address is not the configured one (said above, as an error).
+    if (!mismatched)
+      deps.log.info("registered with gateway", { gateway: gateway.url, nextAnnounceMs: ack.nextAnnounceMs });
     return ack.nextAnnounceMs;
   }).pipe(
     Effect.catchAll((e) =>
