@@ -222,10 +222,7 @@ describe("durability and the claim cycle", () => {
     });
     try {
       await until(() => gateway.announcements.length > 0, "the node's announcement");
-      await until(
-        () => lines.some((l) => l.includes("UNKNOWN_GATEWAY")),
-        "the registration's log line",
-      );
+      await until(() => lines.some((l) => l.includes("UNKNOWN_GATEWAY")), "the registration's log line");
       const loud = lines.map((l) => JSON.parse(l)).find((l) => l.configured === configured);
       expect(loud).toMatchObject({ level: "error", answered: gateway.link.address, configured });
       expect(loud.msg).toContain("UNKNOWN_GATEWAY");
