@@ -88,25 +88,30 @@ describe("invalid answers", () => {
     expect(net.metrics.render()).toContain('pocket_gateway_node_sanctions_total{reason="invalid_response"}');
   });
 
-  it("sanction a node whose signed pictures are not of the size asked and succeed elsewhere", async () => {
-    await prefer(shrinker);
-    const result = await unary(
-      net,
-      dispatchRequest(
-        "stable-diffusion",
-        { prompt: "a lighthouse", size: "256x256", n: 2 },
-        { operation: "images.generations" },
-      ),
-    );
-    if (Either.isLeft(result)) throw result.left;
-    expect(result.right.record.nodeAddress).not.toBe(shrinker.address);
-    expect(result.right.record.attempts).toBeGreaterThanOrEqual(2);
-    const data = (result.right.payload as { data: { b64_json: string }[] }).data;
+  it("sanction a node whose signed pictures are not of the size asked, and serve the pictures elsewhere", async () => {
+    const pictures = (targetNode?: string) =>
+      unary(
+        net,
+        dispatchRequest(
+          "stable-diffusion",
+          { prompt: "a lighthouse", size: "256x256", n: 2 },
+          { operation: "images.generations", ...(targetNode === undefined ? {} : { targetNode }) },
+        ),
+      );
+    // Sent to the shrinking node alone: its 1x1 pictures, under its valid signature, are refused.
+    const refused = await pictures(shrinker.address);
+    expect(Either.isLeft(refused) && refused.left.code).toBe("INVALID_NODE_RESPONSE");
+    expect(await sanctionOf(shrinker)).toMatch(/image 0 is 1x1, not the 256x256 asked for/);
+    // From an honest node: the pictures asked for.
+    await prefer(good);
+    const served = await pictures();
+    if (Either.isLeft(served)) throw served.left;
+    expect(served.right.record.nodeAddress).toBe(good.address);
+    const data = (served.right.payload as { data: { b64_json: string }[] }).data;
     expect(data.map((item) => readPngHeader(Buffer.from(item.b64_json, "base64")))).toMatchObject([
       { width: 256, height: 256 },
       { width: 256, height: 256 },
     ]);
-    expect(await sanctionOf(shrinker)).toMatch(/image 0 is 1x1, not the 256x256 asked for/);
   });
 });
 
