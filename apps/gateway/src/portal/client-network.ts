@@ -6,9 +6,9 @@ import { BlockList, isIPv4, isIPv6 } from "node:net";
  * (one subscriber usually holds a whole /64, so per-address limits would be no limit).
  */
 export function clientNetwork(address: string): string {
-  const plain = address.replace(/^::ffff:/i, "");
-  if (isIPv4(plain)) return plain;
-  if (!isIPv6(address)) return "unknown";
+  const plain = plainAddress(address);
+  if (plain === undefined) return "unknown";
+  if (plain.family === "ipv4") return plain.address;
   const [head = "", tail = ""] = address.split("::");
   const left = head === "" ? [] : head.split(":");
   const right = tail === "" ? [] : tail.split(":");
@@ -35,19 +35,27 @@ function plainAddress(
   return isIPv6(address) ? { address, family: "ipv6" } : undefined;
 }
 
+/** An address or a CIDR block, read; why it is neither when it is not. */
+function parseBlock(
+  block: string,
+): { readonly address: string; readonly family: "ipv4" | "ipv6"; readonly prefix?: number } | string {
+  const [address = "", prefix, ...rest] = block.split("/");
+  const plain = plainAddress(address);
+  if (plain === undefined || rest.length > 0) return `"${block}" is not an IP address or a CIDR block`;
+  if (prefix === undefined) return plain;
+  const bits = plain.family === "ipv4" ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits
+    ? { ...plain, prefix: Number(prefix) }
+    : `"${block}": the prefix length must be 0 to ${bits}`;
+}
+
 /**
  * Why `block` is not an address or a CIDR block (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`), or
  * `undefined` when it is one.
  */
 export function addressBlockProblem(block: string): string | undefined {
-  const [address = "", prefix, ...rest] = block.split("/");
-  const plain = plainAddress(address);
-  if (plain === undefined || rest.length > 0) return `"${block}" is not an IP address or a CIDR block`;
-  if (prefix === undefined) return undefined;
-  const bits = plain.family === "ipv4" ? 32 : 128;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits
-    ? undefined
-    : `"${block}": the prefix length must be 0 to ${bits}`;
+  const parsed = parseBlock(block);
+  return typeof parsed === "string" ? parsed : undefined;
 }
 
 /**
@@ -57,11 +65,10 @@ export function addressBlockProblem(block: string): string | undefined {
 export function addressMatcher(blocks: readonly string[]): (address: string | undefined) => boolean {
   const list = new BlockList();
   for (const block of blocks) {
-    const [address = "", prefix] = block.split("/");
-    const plain = plainAddress(address);
-    if (plain === undefined) throw new Error(addressBlockProblem(block));
-    if (prefix === undefined) list.addAddress(plain.address, plain.family);
-    else list.addSubnet(plain.address, Number(prefix), plain.family);
+    const parsed = parseBlock(block);
+    if (typeof parsed === "string") throw new Error(parsed);
+    if (parsed.prefix === undefined) list.addAddress(parsed.address, parsed.family);
+    else list.addSubnet(parsed.address, parsed.prefix, parsed.family);
   }
   return (address) => {
     const plain = address === undefined ? undefined : plainAddress(address);

@@ -1,7 +1,7 @@
 import { Clock, Effect, Layer } from "effect";
-import { NodeClients } from "../relay/node-client.js";
+import { askNode, NodeClients } from "../relay/node-client.js";
 import { RoutingSettings } from "../routing/routing-config.js";
-import { healthCallTimeout, healthProbeSchedule } from "../routing/schedules.js";
+import { healthProbeSchedule } from "../routing/schedules.js";
 import { NodeRegistry } from "./node-registry.js";
 
 /** Asks one node for its `health`; healthy when it answers `ok` in time. */
@@ -11,14 +11,8 @@ export const probeNode = Effect.fn("NodeRegistry.probe")(function* (address: str
   const node = registry.get(address);
   if (node === undefined) return;
   const started = performance.now();
-  const ok = yield* Effect.tryPromise({
-    try: (signal) => clients.get(node.endpoint).health.query(undefined, { signal }),
-    catch: () => "unreachable" as const,
-  }).pipe(
-    Effect.timeout(healthCallTimeout),
-    Effect.map((answer) => answer.ok),
-    Effect.orElseSucceed(() => false),
-  );
+  const answer = yield* askNode((signal) => clients.get(node.endpoint).health.query(undefined, { signal }));
+  const ok = answer?.ok === true;
   const now = yield* Clock.currentTimeMillis;
   registry.recordProbe(address, ok, now, ok ? performance.now() - started : undefined);
 });

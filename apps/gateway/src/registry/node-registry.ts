@@ -2,11 +2,11 @@ import { type RegistrationAck, type RegistryCandidate, verifyNodeAnnouncement } 
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Schedule } from "effect";
 import { GatewayStore, storeRunner } from "../db/database.js";
-import { NodeClients } from "../relay/node-client.js";
+import { askNode, NodeClients } from "../relay/node-client.js";
 import { prepareNodeTokenizers } from "../relay/route-tokens.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { RoutingSettings } from "../routing/routing-config.js";
-import { announceGracePeriods, healthCallTimeout, unhealthyAfterFailures } from "../routing/schedules.js";
+import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
 import { nodeFromRow, type RegisteredNode, toRegistered } from "./registered-node.js";
 import { AnnouncementRefused } from "./registry-errors.js";
 
@@ -100,13 +100,9 @@ const make = Effect.gen(function* () {
 
   /** The address of the node that answers `info` at an endpoint; `undefined` when none does in time. */
   const answeringAddress = (endpoint: string) =>
-    Effect.tryPromise({
-      try: (signal) => clients.get(endpoint).info.query(undefined, { signal }),
-      catch: () => "unreachable" as const,
-    }).pipe(
-      Effect.timeout(healthCallTimeout),
-      Effect.map((info): string | undefined => info.address),
-      Effect.orElseSucceed(() => undefined),
+    Effect.map(
+      askNode((signal) => clients.get(endpoint).info.query(undefined, { signal })),
+      (info) => info?.address,
     );
 
   /** Fresh nodes offering a service, in a stable order: the list sessions are drawn from. */

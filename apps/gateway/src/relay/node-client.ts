@@ -3,6 +3,7 @@ import https from "node:https";
 import { makeNodeRelayClient, type NodeRelayClient } from "@pocket-ai/link";
 import { makeKeepAliveFetch, makeLeanHttpPool } from "@pocket-ai/runtime";
 import { Context, Effect, Layer } from "effect";
+import { healthCallTimeout } from "../routing/schedules.js";
 
 export type { NodeRelayClient as NodeClient } from "@pocket-ai/link";
 
@@ -64,3 +65,13 @@ export class NodeClients extends Context.Tag("gateway/NodeClients")<
     ),
   );
 }
+
+/**
+ * One short question to a node (`health`, `info`) under the health call's time limit: its answer,
+ * or `undefined` when the node did not answer, or not in time.
+ */
+export const askNode = <A>(ask: (signal: AbortSignal) => Promise<A>): Effect.Effect<A | undefined> =>
+  Effect.tryPromise({ try: ask, catch: () => "unreachable" as const }).pipe(
+    Effect.timeout(healthCallTimeout),
+    Effect.orElseSucceed(() => undefined),
+  );

@@ -10,7 +10,7 @@ import {
   routeTokens,
   usageInflated,
 } from "./route-tokens.js";
-import { chunkOffSchema, overLimit } from "./verify-answer.js";
+import { chunkOffSchema, isRecord, overLimit } from "./verify-answer.js";
 
 /**
  * What the gateway holds against a stream's chunks as they arrive, the first one included: the
@@ -84,8 +84,6 @@ export class StreamChecks {
   }
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 const hasText = (value: unknown) => typeof value === "string" && value !== "";
 
 /** Whether a chunk's choice carries anything a client reads: text, a refusal or tool calls. */
