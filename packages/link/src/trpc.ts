@@ -41,6 +41,25 @@ const CALLER_FIXES: ReadonlySet<TRPC_ERROR_CODE_KEY> = new Set<TRPC_ERROR_CODE_K
   "UNPROCESSABLE_CONTENT",
 ]);
 
+/**
+ * The fields and reasons of an input a procedure's schema refused (`status: Invalid option…;
+ * limit: Too small…`), when `cause` carries its validator's issues; the validator's own message
+ * is their JSON, which is no message for a person.
+ */
+function inputIssuesText(cause: unknown): string | undefined {
+  const issues = (cause as { issues?: unknown } | null | undefined)?.issues;
+  if (!Array.isArray(issues) || issues.length === 0) return undefined;
+  const parts: string[] = [];
+  for (const issue of issues.slice(0, 10)) {
+    const { path, message } = (issue ?? {}) as { path?: unknown; message?: unknown };
+    if (typeof message !== "string") return undefined;
+    const field = Array.isArray(path) && path.length > 0 ? `${path.map(String).join(".")}: ` : "";
+    parts.push(`${field}${message}`);
+  }
+  const more = issues.length > 10 ? `; and ${issues.length - 10} more` : "";
+  return `the input is not valid: ${parts.join("; ")}${more}`;
+}
+
 const t = initTRPC.context<LinkContext>().create({
   isDev: false,
   errorFormatter({ shape, error }) {
@@ -57,7 +76,8 @@ const t = initTRPC.context<LinkContext>().create({
     const message =
       error.code === "INTERNAL_SERVER_ERROR" && coded === undefined
         ? ErrorCodes.INTERNAL.message
-        : shape.message;
+        : ((error.code === "BAD_REQUEST" && coded === undefined ? inputIssuesText(error.cause) : undefined) ??
+          shape.message);
     return { message, code: shape.code, data };
   },
 });

@@ -1,3 +1,4 @@
+import type { ClaimRecord } from "./claim-record.js";
 import type { TallyAmounts, WeeklySettlementTally } from "./settlement-tally.js";
 import { formatUsd } from "./usd-amount.js";
 import type { WeeklyRateRecord } from "./weekly-rates.js";
@@ -46,5 +47,24 @@ export function formatRatesText(rates: readonly WeeklyRateRecord[]): string {
   return `${table(
     ["week", "USD per POKT", "µUSD per POKT", "claims pinned"],
     rates.map((r) => [r.weekId, `$${r.usdPerPokt}`, String(r.rateMicroUsdPerPokt), String(r.claims)]),
+  )}\n`;
+}
+
+/** Stored claims, one line each, in the order the admin API lists them. */
+export function formatClaimsText(claims: readonly ClaimRecord[]): string {
+  if (claims.length === 0) return "No claims match.\n";
+  return `${table(
+    ["week", "node", "service", "session", "relays", "paid relays", "status", "minted POKT", "claimed at"],
+    claims.map((c) => [
+      c.weekId,
+      c.nodeAddress,
+      c.serviceId,
+      String(c.sessionNumber),
+      String(c.relays),
+      c.paidRelays === null ? "-" : String(c.paidRelays),
+      c.status,
+      c.mintedPokt,
+      new Date(c.claimedAt).toISOString(),
+    ]),
   )}\n`;
 }

@@ -4,7 +4,7 @@ import { createTRPCUntypedClient, httpLink } from "@trpc/client";
 import { Clock, Data, Duration, Effect } from "effect";
 import { adminCallFailure } from "../app/admin-call-failure.js";
 import type { ClaimRecord } from "./claim-record.js";
-import { formatRatesText, formatTallyText } from "./settlement-cli-text.js";
+import { formatClaimsText, formatRatesText, formatTallyText } from "./settlement-cli-text.js";
 import type { WeeklySettlementTally } from "./settlement-tally.js";
 import { parseUsd } from "./usd-amount.js";
 import type { WeeklyRateRecord } from "./weekly-rates.js";
@@ -13,7 +13,7 @@ export const SETTLEMENT_USAGE = `Settlement commands:
   pocket-gateway tally [--week 2026-W48] [--format text|csv|json]   the week's mint, charge and burn (default: this week, text)
   pocket-gateway rates set --week 2026-W48 --usd-per-pokt 0.25     set a week's POKT price (final once a claim pinned it)
   pocket-gateway rates list                                         every week's rate and how many claims pinned it
-  pocket-gateway claims list [--week 2026-W48] [--status claimed|proven|rejected] [--limit 100]`;
+  pocket-gateway claims list [--week 2026-W48] [--status claimed|proven|rejected] [--limit 100] [--format text|json]`;
 
 /** A settlement command failed: bad arguments (`usage`), or the admin API refused or was unreachable. */
 export class SettlementCommandError extends Data.TaggedError("SettlementCommandError")<{
@@ -33,6 +33,12 @@ export interface AdminClientOptions {
 
 const CALL_TIMEOUT = Duration.seconds(30);
 const usageError = (reason: string) => new SettlementCommandError({ reason, usage: true });
+
+/** The statuses a stored claim can have (`claims list --status`). */
+const CLAIM_STATUSES = ["claimed", "proven", "rejected"] as const;
+/** The most claims one `claims list` returns (the admin API's limit). */
+const MAX_CLAIMS_LISTED = 10_000;
+const WEEK_ID = /^[0-9]{4}-W[0-9]{2}$/;
 
 /**
  * Runs `tally`, `rates set`, `rates list` or `claims list` against a running gateway's admin API
@@ -61,6 +67,8 @@ export function runSettlementCommand(
     const { values } = parsed;
     const command = parsed.positionals.join(" ");
     const api = adminApi(client);
+    if (values.week !== undefined && !WEEK_ID.test(values.week))
+      return yield* usageError(`--week must be an ISO week like 2026-W48, not ${values.week}`);
     const week = values.week ?? weekIdOf(yield* Clock.currentTimeMillis);
 
     if (command === "tally") {
@@ -85,14 +93,20 @@ export function runSettlementCommand(
     if (command === "rates list") return formatRatesText(yield* api.query<WeeklyRateRecord[]>("rates.list"));
     if (command === "claims list") {
       const limit = values.limit === undefined ? undefined : Number(values.limit);
-      if (limit !== undefined && !Number.isSafeInteger(limit))
-        return yield* usageError("--limit must be a whole number");
+      if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_CLAIMS_LISTED))
+        return yield* usageError(`--limit must be a whole number from 1 to ${MAX_CLAIMS_LISTED}`);
+      const status = values.status;
+      if (status !== undefined && !(CLAIM_STATUSES as readonly string[]).includes(status))
+        return yield* usageError(`--status must be ${CLAIM_STATUSES.join(", ")}, not ${status}`);
+      const format = values.format ?? "text";
+      if (format !== "text" && format !== "json")
+        return yield* usageError(`--format must be text or json, not ${format}`);
       const claims = yield* api.query<ClaimRecord[]>("claims.list", {
         ...(values.week === undefined ? {} : { weekId: values.week }),
-        ...(values.status === undefined ? {} : { status: values.status }),
+        ...(status === undefined ? {} : { status }),
         ...(limit === undefined ? {} : { limit }),
       });
-      return `${JSON.stringify(claims, null, 2)}\n`;
+      return format === "json" ? `${JSON.stringify(claims, null, 2)}\n` : formatClaimsText(claims);
     }
     return yield* usageError(`unknown settlement command "${command}"`);
   });

@@ -7,6 +7,7 @@ import {
   verifyProofAck,
   weekIdOf,
 } from "@pocket-ai/protocol";
+import { createTRPCUntypedClient, httpLink } from "@trpc/client";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Layer, ManagedRuntime, Redacted, type Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +23,7 @@ import {
 } from "../../test/support/settlement-fixtures.js";
 import { SettlementTest } from "../../test/support/settlement-test-layer.js";
 import { AdminAuth } from "../admin/admin-auth.js";
+import { adminCallFailure } from "../app/admin-call-failure.js";
 import { gatewayNodeRouter } from "../app/routers.js";
 import { contextFromRequest, type GatewayServices, mergeRouters, router } from "../trpc.js";
 import { runSettlementCommand } from "./settlement-cli.js";
@@ -99,7 +101,13 @@ describe("settlement over HTTP, with the typed gateway client nodes use", () => 
     expect(text).toContain("POKT at $0.25");
     expect(text).toMatch(/total\s+1\s+40\s+0\.12\s+0\.12\s+\$0\.03/);
     expect(await cli("rates", "list")).toMatch(new RegExp(`${week}\\s+\\$0\\.25\\s+250000\\s+1`));
-    expect(JSON.parse(await cli("claims", "list", "--status", "proven"))).toHaveLength(1);
+    expect(JSON.parse(await cli("claims", "list", "--status", "proven", "--format", "json"))).toHaveLength(1);
+    const claims = await cli("claims", "list", "--status", "proven");
+    expect(claims.split("\n")[0]).toMatch(/^week\s+node\s+service/);
+    expect(claims).toMatch(
+      new RegExp(`${week}\\s+${node.address}\\s+llama-2-13b\\s+\\d+\\s+40\\s+40\\s+proven\\s+0\\.12`),
+    );
+    expect(await cli("claims", "list", "--status", "rejected")).toBe("No claims match.\n");
   });
 
   it("refuses a CLI call with a wrong token or bad arguments, saying why", async () => {
@@ -111,5 +119,29 @@ describe("settlement over HTTP, with the typed gateway client nodes use", () => 
     await expect(cli("rates", "set", "--usd-per-pokt", "0.25")).rejects.toThrow(/needs --week/);
     await expect(cli("tally", "--format", "xml")).rejects.toThrow(/--format must be/);
     await expect(cli("mint")).rejects.toThrow(/unknown settlement command "mint"/);
+    await expect(cli("claims", "list", "--status", "bogus")).rejects.toThrow(
+      /--status must be claimed, proven, rejected, not bogus/,
+    );
+    await expect(cli("claims", "list", "--limit", "0")).rejects.toThrow(
+      /--limit must be a whole number from 1/,
+    );
+    await expect(cli("claims", "list", "--format", "xml")).rejects.toThrow(/--format must be text or json/);
+    await expect(cli("tally", "--week", "48")).rejects.toThrow(
+      /--week must be an ISO week like 2026-W48, not 48/,
+    );
+  });
+
+  it("says which input field the admin API refused, not its validator's raw report", async () => {
+    const trpc = createTRPCUntypedClient({
+      links: [httpLink({ url, headers: { authorization: `Bearer ${TOKEN}` } })],
+    });
+    const failure = await trpc.query("admin.settlement.claims.list", { status: "bogus", limit: 0 }).then(
+      () => "answered",
+      (e: unknown) => adminCallFailure(e, url),
+    );
+    expect(failure).toMatch(/^INVALID_REQUEST: the input is not valid: /);
+    expect(failure).toContain("status: ");
+    expect(failure).toContain("limit: ");
+    expect(failure).not.toContain("{");
   });
 });
