@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
@@ -77,6 +78,20 @@ describe("the HTTP front door", () => {
     const tooBig = ((await big.json()) as Refusal).error;
     expect(tooBig.code).toBe("REQUEST_TOO_LARGE");
     expect(tooBig.message).toContain("larger than 2048 bytes");
+    // A compressed body is refused for what it is (415), not as JSON it failed to be.
+    const body = JSON.stringify({ model: "llama-2-13b", messages: [{ role: "user", content: "hi" }] });
+    const gzipped = await fetch(`${t.gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      body: gzipSync(body),
+      headers: { "content-type": "application/json", "content-encoding": "gzip", ...auth },
+    });
+    expect(gzipped.status).toBe(415);
+    const encoded = ((await gzipped.json()) as Refusal).error;
+    expect(encoded.code).toBe("INVALID_REQUEST");
+    expect(encoded.message).toContain("content-encoding: gzip");
+    expect(encoded.message).toContain("uncompressed");
+    const identity = await post("/v1/chat/completions", "{", { ...auth, "content-encoding": "identity" });
+    expect(identity.status).toBe(400);
   });
 
   it("takes names of an object's own properties as any other name: a refusal, never a 500", async () => {

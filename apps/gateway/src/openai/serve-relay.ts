@@ -49,6 +49,16 @@ const targetNode = Effect.fnUntraced(function* (
 });
 
 function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: ServiceOperation) {
+  const encoding = req.headers["content-encoding"]?.trim();
+  if (encoding !== undefined && encoding !== "" && encoding.toLowerCase() !== "identity") {
+    return Effect.fail(
+      new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: `the request body is compressed (content-encoding: ${encoding.slice(0, 40)}); send it uncompressed`,
+        status: 415,
+      }),
+    );
+  }
   const contentType = req.headers["content-type"] ?? "";
   if (operation === "images.edits") {
     if (!contentType.startsWith("multipart/form-data")) {
