@@ -37,6 +37,52 @@ describe("startGateway", () => {
     rmSync(t.config.dataDir, { recursive: true, force: true });
   }, 20_000);
 
+  it("says a stream that breaks while the gateway drains ended because the gateway is shutting down", async () => {
+    const t = await startTestGateway({ drainMs: 5_000 });
+    const { openai } = await t.newKey();
+    t.dispatcher.stallAfterChunks = 2;
+    const seen: string[] = [];
+    let stalled: () => void = () => {};
+    const twoChunks = new Promise<void>((resolve) => {
+      stalled = resolve;
+    });
+    const failure = (async () => {
+      const stream = await openai.chat.completions.create({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "go" }],
+        max_tokens: 8,
+        stream: true,
+      });
+      for await (const chunk of stream) {
+        seen.push(chunk.choices[0]?.delta.content ?? "");
+        if (seen.length === 2) stalled();
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await twoChunks;
+    const closed = t.close({ keepData: true });
+    // The drain has begun once the server takes no new connection; then the node stops too.
+    await expect
+      .poll(() =>
+        fetch(`${t.gateway.url}/health`).then(
+          () => false,
+          () => true,
+        ),
+      )
+      .toBe(true);
+    t.dispatcher.cutStalled();
+    const error = await failure;
+    await closed;
+    expect(seen).toHaveLength(2);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as APIError).code).toBe("STREAM_INTERRUPTED");
+    expect((error as APIError).message).toMatch(
+      /^the gateway is shutting down \(the stream ended: the connection closed/,
+    );
+  }, 20_000);
+
   it("ends every stream still open when the drain runs out with STREAM_INTERRUPTED and [DONE], billed for what it delivered", async () => {
     const t = await startTestGateway({ drainMs: 100 });
     const { openai, key } = await t.newKey();

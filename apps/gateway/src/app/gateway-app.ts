@@ -203,6 +203,7 @@ export function startGateway(
       port: config.listen.port,
       drainMs: config.drainMs,
       beforeCut: () => streams.cut(),
+      onDrain: () => streams.begin(),
       portSetting: "listen.port (env POCKET_GATEWAY__LISTEN__PORT)",
       handler: portal === undefined ? http.handle : mountPortal(portal.handle, http.handle),
     }).pipe(Effect.mapError((e) => fail(e.message)));

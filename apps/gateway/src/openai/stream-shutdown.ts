@@ -10,6 +10,7 @@ import type { ServerResponse } from "node:http";
 export class StreamShutdown {
   readonly #controller = new AbortController();
   readonly #open = new Set<Promise<void>>();
+  #draining = false;
 
   constructor() {
     // Every open stream listens to the signal: no listener limit (Node warns above 10 by default).
@@ -18,6 +19,20 @@ export class StreamShutdown {
 
   get signal(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  /**
+   * Whether the gateway is shutting down (its drain began): a stream that breaks now, its node
+   * stopping too (a local network stopped at once), ends for that reason as far as its client
+   * can tell.
+   */
+  get draining(): boolean {
+    return this.#draining || this.#controller.signal.aborted;
+  }
+
+  /** The drain began: the server takes no new requests. */
+  begin(): void {
+    this.#draining = true;
   }
 
   /** Follows a stream's response until it has finished or closed. */

@@ -40,6 +40,11 @@ export interface TestDispatcherControl {
    * client leaves, before the usage chunk and the node's closing event.
    */
   stallAfterFinish: boolean;
+  /**
+   * Ends every stream stalled now as a node that stops would: a STREAM_INTERRUPTED final event
+   * saying its connection closed.
+   */
+  cutStalled(): void;
   /** Nodes per public model name for `availability()`. */
   availability: Map<string, { nodes: number }>;
 }
@@ -65,12 +70,18 @@ function inputTokens(request: DispatchRequest): number {
  */
 export function makeTestDispatcher() {
   const node = generateKeyPair().address;
+  /** How to end each stalled stream as cut by its node (see `cutStalled`). */
+  const stalled = new Set<() => void>();
   const control: TestDispatcherControl = {
     requests: [],
     failNext: undefined,
     interruptStreamsAfter: undefined,
     stallAfterChunks: undefined,
     stallAfterFinish: false,
+    cutStalled: () => {
+      for (const cut of stalled) cut();
+      stalled.clear();
+    },
     availability: new Map(),
   };
   let sequence = 0;
@@ -271,14 +282,26 @@ export function makeTestDispatcher() {
         : [...sent.map(piece), ...(cut === undefined ? [usageChunk, final] : [final])];
       // A stall waits until the stream is closed (the client left), then ends.
       let close = () => {};
-      const closed = new Promise<void>((resolve) => {
-        close = resolve;
+      const closed = new Promise<"closed" | "cut">((resolve) => {
+        close = () => resolve("closed");
       });
       let stopped = false;
+      const cutFinal: DispatchStreamEvent = {
+        type: "final",
+        verified: 0, // set to the chunks passed on when it is sent
+        outcome: "error",
+        error: { code: "STREAM_INTERRUPTED", message: "the connection closed before the answer was whole" },
+        record: undefined,
+        ttftMs: 5,
+      };
       async function* run(): AsyncGenerator<DispatchStreamEvent> {
         for (const [i, event] of events.entries()) {
           if (stopped) return;
-          if (stallAfter !== undefined && i >= stallAfter && i < sent.length) return await closed;
+          if (stallAfter !== undefined && i >= stallAfter && i < sent.length) {
+            const cut = new Promise<"cut">((resolve) => stalled.add(() => resolve("cut")));
+            if ((await Promise.race([closed, cut])) === "cut") yield { ...cutFinal, verified: i };
+            return;
+          }
           yield event;
         }
         if (control.stallAfterFinish) await closed;

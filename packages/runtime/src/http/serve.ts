@@ -39,6 +39,8 @@ export function serveHttp(options: {
    * {@link CUT_GRACE_MS} later, is closed then.
    */
   readonly beforeCut?: () => Promise<void>;
+  /** Called once, when the server stops accepting and its drain begins. */
+  readonly onDrain?: () => void;
 }): Effect.Effect<RunningServer, ListenError, Scope.Scope> {
   const listen = Effect.async<RunningServer, ListenError>((resume) => {
     tuneHeapForServing();
@@ -61,7 +63,10 @@ export function serveHttp(options: {
     });
   });
   return Effect.acquireRelease(listen, ({ server }) =>
-    closeServer(server, options.drainMs ?? 10_000, options.beforeCut),
+    Effect.suspend(() => {
+      options.onDrain?.();
+      return closeServer(server, options.drainMs ?? 10_000, options.beforeCut);
+    }),
   );
 }
 
