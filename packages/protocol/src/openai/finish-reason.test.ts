@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { canonicalJson } from "../encoding/canonical.js";
 import { ChatCompletionResponse } from "./chat-response.js";
 import { FinishReason } from "./common-fields.js";
 import { normalizeFinishReason, normalizeFinishReasons } from "./finish-reason.js";
@@ -25,6 +26,24 @@ describe("normalizeFinishReason", () => {
       };
       expect(ChatCompletionResponse.safeParse(payload).success).toBe(false);
       expect(ChatCompletionResponse.safeParse(normalizeFinishReasons(payload)).success).toBe(true);
+    }
+  });
+
+  it("maps the names of an object's own properties to stop, like any other word", () => {
+    // A node's answer reaches the gateway's check through here: `Constructor` was the Object
+    // function (no canonical JSON, a failed schema), `__proto__` an object.
+    for (const raw of ["constructor", " Constructor ", "__proto__", "toString", "hasOwnProperty"]) {
+      expect(normalizeFinishReason(raw), raw).toBe("stop");
+      const payload = {
+        id: "c",
+        object: "chat.completion",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: raw }],
+      };
+      const normalized = normalizeFinishReasons(payload);
+      expect(ChatCompletionResponse.safeParse(normalized).success, raw).toBe(true);
+      expect(canonicalJson(normalized), raw).toContain('"finish_reason":"stop"');
     }
   });
 

@@ -1,23 +1,26 @@
 import type { FinishReason } from "./common-fields.js";
 
-/** Engine spellings of the four OpenAI reasons: TGI, llama.cpp, Ollama, older vLLM and others. */
-const ENGINE_FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
-  stop: "stop",
-  length: "length",
-  content_filter: "content_filter",
-  tool_calls: "tool_calls",
-  function_call: "tool_calls",
-  eos_token: "stop",
-  eos: "stop",
-  stop_sequence: "stop",
-  stop_token: "stop",
-  end_turn: "stop",
-  max_tokens: "length",
-  max_length: "length",
-  max_new_tokens: "length",
-  model_length: "length",
-  tool_use: "tool_calls",
-};
+/**
+ * Engine spellings of the four OpenAI reasons: TGI, llama.cpp, Ollama, older vLLM and others. A
+ * Map, as the key is an engine's (or a node's) text: `constructor` or `__proto__` is no entry.
+ */
+const ENGINE_FINISH_REASONS: ReadonlyMap<string, FinishReason> = new Map([
+  ["stop", "stop"],
+  ["length", "length"],
+  ["content_filter", "content_filter"],
+  ["tool_calls", "tool_calls"],
+  ["function_call", "tool_calls"],
+  ["eos_token", "stop"],
+  ["eos", "stop"],
+  ["stop_sequence", "stop"],
+  ["stop_token", "stop"],
+  ["end_turn", "stop"],
+  ["max_tokens", "length"],
+  ["max_length", "length"],
+  ["max_new_tokens", "length"],
+  ["model_length", "length"],
+  ["tool_use", "tool_calls"],
+]);
 
 /**
  * One engine's `finish_reason` in OpenAI's vocabulary: the four OpenAI values as they are, the
@@ -36,7 +39,7 @@ const ENGINE_FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
 export function normalizeFinishReason(raw: unknown): FinishReason | null {
   if (raw === null || raw === undefined) return null;
   if (typeof raw !== "string") return "stop";
-  return ENGINE_FINISH_REASONS[raw.trim().toLowerCase()] ?? "stop";
+  return ENGINE_FINISH_REASONS.get(raw.trim().toLowerCase()) ?? "stop";
 }
 
 /**

@@ -53,7 +53,9 @@ export const OPENAI_OPERATION_PATHS = {
 /**
  * Validates the body of an OpenAI-style request for an operation. On failure: INVALID_REQUEST with
  * `param` = the path of the first bad field (`"messages.0.role"`, `"max_tokens"`; empty when the
- * body is not an object) and the first issues explained in `detail`. Unknown fields are kept.
+ * body is not an object) and the first issues explained in `detail`. Unknown fields are kept. An
+ * operation that is none of {@link OPENAI_REQUEST_SCHEMAS} (a caller's unchecked text, `toString`
+ * included) is UNSUPPORTED_OPERATION, not a throw.
  *
  * @example
  * ```ts
@@ -65,6 +67,9 @@ export function parseOpenAIRequest<Op extends ServiceOperation>(
   operation: Op,
   body: unknown,
 ): Result<OpenAIRequestOf<Op>> {
+  // Own keys only: an inherited `toString` or `constructor` is no schema.
+  if (!Object.hasOwn(OPENAI_REQUEST_SCHEMAS, operation))
+    return fail("UNSUPPORTED_OPERATION", `there is no operation named '${String(operation)}'`);
   const schema: z.ZodType = OPENAI_REQUEST_SCHEMAS[operation];
   const parsed = schema.safeParse(body);
   if (parsed.success) return ok(parsed.data as OpenAIRequestOf<Op>);

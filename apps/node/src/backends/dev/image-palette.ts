@@ -1,6 +1,16 @@
-/** Hue (degrees), saturation and lightness nudges for words a prompt may contain. */
-const COLOR_WORDS: Record<string, { readonly hue: number; readonly sat?: number; readonly light?: number }> =
-  {
+/** Hue (degrees), saturation and lightness nudges for a color word. */
+interface ColorWord {
+  readonly hue: number;
+  readonly sat?: number;
+  readonly light?: number;
+}
+
+/**
+ * The words a prompt may contain that set a hue. A Map, as the key is a prompt's word: a prompt's
+ * `constructor` is no color.
+ */
+const COLOR_WORDS: ReadonlyMap<string, ColorWord> = new Map(
+  Object.entries({
     red: { hue: 0 },
     fire: { hue: 12 },
     sunset: { hue: 22 },
@@ -25,13 +35,14 @@ const COLOR_WORDS: Record<string, { readonly hue: number; readonly sat?: number;
     white: { hue: 0, sat: 0.05, light: 0.9 },
     black: { hue: 0, sat: 0.05, light: 0.1 },
     gray: { hue: 0, sat: 0.05 },
-  };
+  }),
+);
 
 export type Rgb = readonly [number, number, number];
 
-export function colorWords(text: string): (typeof COLOR_WORDS)[string][] {
+export function colorWords(text: string): ColorWord[] {
   return (text.toLowerCase().match(/\p{L}+/gu) ?? []).flatMap((w) => {
-    const found = COLOR_WORDS[w];
+    const found = COLOR_WORDS.get(w);
     return found ? [found] : [];
   });
 }
