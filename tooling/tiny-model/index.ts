@@ -52,3 +52,35 @@ export function tinyModelInfo(name: TinyModelName = "pocket-tiny"): TinyModelInf
 
 /** Parameters of each checkpoint (all three share one architecture). */
 export const TINY_MODEL_PARAMETERS = manifest.parameters;
+
+/**
+ * The catalog entry (a protocol `ServiceSpec`) of a service this model serves: `pocket-tiny`, its
+ * one CPU tier sized to the model's 512-character context. The local network serves it; tests
+ * that run the model behind a gateway use the same entry.
+ */
+export const TINY_MODEL_SPEC = {
+  id: "pocket-tiny",
+  kind: "text",
+  class: "model",
+  displayName: "Pocket tiny (test model)",
+  description:
+    "The project's own 0.75M-parameter character-level llama, run by llama.cpp inside a node: a real neural model, tiny enough for a laptop CPU.",
+  modelFamily: "pocket-tiny",
+  operations: ["completions", "chat.completions"],
+  tiers: [
+    {
+      id: "standard",
+      description: "CPU tier; the model's context is 512 characters.",
+      priceMicroUsd: 100,
+      computeUnitsPerRelay: 100,
+      timeoutMs: 60_000,
+      limits: { maxInputTokens: 380, maxOutputTokens: 120 },
+      hardware: {
+        minVramGb: 0,
+        gpuClass: "low-end-or-cpu",
+        cpuAcceptable: true,
+        notes: "Any CPU: the model file is 1.5 MB.",
+      },
+    },
+  ],
+} as const;

@@ -1,4 +1,5 @@
-import { type ServiceSpec, SessionParams } from "@pocket-ai/protocol";
+import { ServiceSpec, SessionParams } from "@pocket-ai/protocol";
+import { TINY_MODEL_SPEC } from "@pocket-ai/tiny-model";
 import { z } from "zod";
 
 const port = z.number().int().min(0).max(65535);
@@ -108,29 +109,4 @@ export const LOCAL_NODES = [
  * so `model: "pocket-tiny"` reaches it and the leaderboard scores it.
  */
 export const TINY_MODEL_NODE = "beta";
-export const TINY_MODEL_SERVICE = {
-  id: "pocket-tiny",
-  kind: "text",
-  class: "model",
-  displayName: "Pocket tiny (test model)",
-  description:
-    "The project's own 0.75M-parameter character-level llama, run by llama.cpp inside a node: a real neural model, tiny enough for a laptop CPU.",
-  modelFamily: "pocket-tiny",
-  operations: ["completions", "chat.completions"],
-  tiers: [
-    {
-      id: "standard",
-      description: "CPU tier; the model's context is 512 characters.",
-      priceMicroUsd: 100,
-      computeUnitsPerRelay: 100,
-      timeoutMs: 60_000,
-      limits: { maxInputTokens: 380, maxOutputTokens: 120 },
-      hardware: {
-        minVramGb: 0,
-        gpuClass: "low-end-or-cpu",
-        cpuAcceptable: true,
-        notes: "Any CPU: the model file is 1.5 MB.",
-      },
-    },
-  ],
-} as const satisfies ServiceSpec;
+export const TINY_MODEL_SERVICE: ServiceSpec = ServiceSpec.parse(TINY_MODEL_SPEC);

@@ -26,6 +26,14 @@ export class NodeRefused extends Data.TaggedError("NodeRefused")<{
   readonly lie?: string | undefined;
   /** The service the relay was served under (engine refusals are counted per service and node). */
   readonly serviceId?: string | undefined;
+  /**
+   * What the client reads besides the code, set only when the gateway believed the refusal: its own
+   * recheck's detail for a caller-blaming code (counts and limits by the gateway's check, never the
+   * node's words), or the engine's cleaned reason for `ENGINE_REJECTED`.
+   */
+  readonly clientDetail?: string | undefined;
+  /** The request field a believed refusal is about, as the gateway's recheck names it (`prompt`, `messages`…). */
+  readonly param?: string | undefined;
 }> {}
 
 /** The node's answer failed verification: signature, envelope, schema, service or limits. */

@@ -40,10 +40,8 @@ function exhausted(failures: readonly AttemptFailure[], attempts: number, target
     ? "TIMEOUT"
     : clientCodeOf(last, targeted);
   const detail = isCallerError(last) ? last.detail : `${attempts} node(s) tried; last: ${last.detail}`;
-  const clientDetail =
-    isCallerError(last) && last._tag === "NodeRefused" && last.code === "ENGINE_REJECTED"
-      ? last.detail
-      : undefined;
+  // What the judge let the client read of a believed refusal (see `NodeRefused.clientDetail`).
+  const believed = last._tag === "NodeRefused" && isCallerError(last) ? last : undefined;
   const lastFailure =
     last._tag === "NodeRefused"
       ? `refused ${isErrorCode(last.code) ? last.code : "with an unknown code"}`
@@ -57,7 +55,8 @@ function exhausted(failures: readonly AttemptFailure[], attempts: number, target
     detail,
     attempts,
     nodeAddress: last.nodeAddress,
-    clientDetail,
+    clientDetail: believed?.clientDetail,
+    param: believed?.param,
     lastFailure,
   });
 }

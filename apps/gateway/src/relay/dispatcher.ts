@@ -100,9 +100,15 @@ export class DispatchError extends Data.TaggedError("DispatchError")<{
   readonly attempts: number;
   /** The request hashes of failed attempts, so the front door can record them. */
   readonly nodeAddress?: string | undefined;
-  /** What the client may read besides the code: an engine's cleaned reason for refusing the request. */
+  /**
+   * What the client may read besides the code: for a node's refusal the gateway believed, its own
+   * recheck's detail (counts and limits) or an engine's cleaned reason.
+   */
   readonly clientDetail?: string | undefined;
-  /** The request field the error is about (`NO_CAPABLE_NODE`: the feature no node supports). */
+  /**
+   * The request field the error is about (`NO_CAPABLE_NODE`: the feature no node supports; a
+   * believed caller refusal: the field the gateway's recheck names, `prompt` or `messages`…).
+   */
   readonly param?: string | undefined;
   /** For the operator's log: how the last attempt failed, as a kind and a code (never a node's own words). */
   readonly lastFailure?: string | undefined;

@@ -31,6 +31,22 @@ describe("judging a node's refusal", () => {
     expect(judge("OUTPUT_TOO_LONG", true, long).blame).toBe("node");
   });
 
+  it("tells the client what its own recheck found of a believed refusal, never the node's words", () => {
+    const believed = judge("INPUT_TOO_LONG", true, long);
+    expect(believed.clientDetail).toMatch(/^prompt has \d+ input tokens; tier \S+ allows 200 per prompt$/);
+    expect(believed.param).toBe("prompt");
+    // The node's detail stays in the operator's record only.
+    expect(believed.detail).toBe("says the node");
+    const content = Array.from({ length: 300 }, () => "word").join(" ");
+    const chatRequest = testDispatch({ messages: [{ role: "user", content }] }, "chat.completions");
+    const chat = judge("INPUT_TOO_LONG", true, { ...long, request: chatRequest });
+    expect(chat).toMatchObject({ blame: "caller", param: "messages" });
+    expect(chat.clientDetail).toMatch(/have \d+ input tokens; .* allows 200/);
+    // Disproved or unsigned: nothing for the client.
+    for (const refused of [judge("INPUT_TOO_LONG", true, short), judge("INPUT_TOO_LONG", false, long)])
+      expect([refused.clientDetail, refused.param]).toEqual([undefined, undefined]);
+  });
+
   it("believes a signed ENGINE_REJECTED with a cleaned reason, and sanctions an unsigned one", () => {
     const signed = judgeRefusal(
       "pokt1node",

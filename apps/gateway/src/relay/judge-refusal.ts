@@ -87,7 +87,8 @@ export function recheckRequest(check: RefusalCheck): Result<unknown> {
 
 /**
  * Judges a node's refusal. Only a signed refusal can blame the request, and only when the
- * gateway's recheck of the request (`recheckRequest`) fails with the same code; a caller-blaming
+ * gateway's recheck of the request (`recheckRequest`) fails with the same code — the client then
+ * reads that recheck's detail and `param`, never the node's own words; a caller-blaming
  * code that is unsigned or disproved, and any code outside the protocol's table, is a lie: the
  * node is sanctioned and another node tried. A signed `ENGINE_REJECTED` (the node's engine refused
  * the request) goes back to the client with the engine's cleaned reason; it is counted per node, and
@@ -111,19 +112,35 @@ export function judgeRefusal(
     // (the client gets it as a 400 and no other node runs it), counted per node and service so a
     // node cannot use it to dodge failures at scale (`routing/engine-refusals.ts`).
     if (!signed) return make("node", "blamed the request (ENGINE_REJECTED) without signing it");
+    const reason = sanitizeEngineMessage(refusal.detail);
     return new NodeRefused({
       nodeAddress,
       code,
-      detail: sanitizeEngineMessage(refusal.detail),
+      detail: reason,
       signed,
       blame: "caller",
       serviceId,
+      clientDetail: reason,
     });
   }
   if (CALLER_CODES.has(code)) {
     if (!signed) return make("node", `blamed the request (${code}) without signing it`);
     const recheck = recheckRequest(check);
-    if (!recheck.ok && recheck.error.code === code) return make("caller");
+    if (!recheck.ok && recheck.error.code === code) {
+      // The client is told what the gateway's own check found (e.g. "prompt has 601 input tokens;
+      // tier standard allows 380 per prompt", param `prompt`): the node's signature makes its code
+      // believable, not its words.
+      return new NodeRefused({
+        nodeAddress,
+        code,
+        detail: refusal.detail,
+        signed,
+        blame: "caller",
+        serviceId,
+        clientDetail: recheck.error.detail,
+        param: recheck.error.param,
+      });
+    }
     const found = recheck.ok ? "the request passes that check" : `the check says ${recheck.error.code}`;
     return make("node", `signed ${code} but ${found}`);
   }

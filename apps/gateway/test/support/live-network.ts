@@ -42,8 +42,10 @@ export async function startDevNode(
   dataDir: string,
   backend: Record<string, unknown> = {},
   imageBackend: Record<string, unknown> = { kind: "dev" },
-  /** More node settings (`countAuditEvery`, …) over the defaults. */
+  /** More node settings (`countAuditEvery`, `catalog`, …) over the defaults. */
   settings: Record<string, unknown> = {},
+  /** Settings of the text service over `llama-2-13b` on standard and batch (`serviceId`, `tiers`, `model`). */
+  textService: Record<string, unknown> = {},
 ) {
   const scope = Effect.runSync(Scope.make());
   const node: RunningNode = await Effect.runPromise(
@@ -61,6 +63,7 @@ export async function startDevNode(
             {
               serviceId: "llama-2-13b",
               tiers: ["standard", "batch"],
+              ...textService,
               backends: [{ kind: "dev", ...backend }],
             },
             { serviceId: "stable-diffusion", tiers: ["standard"], backends: [imageBackend] },
@@ -100,6 +103,10 @@ export async function startLiveNetwork(
     readonly imageBackends?: readonly Record<string, unknown>[];
     /** More settings of every node (`countAuditEvery`, …). */
     readonly nodeSettings?: Record<string, unknown>;
+    /** Catalog additions (`services: [...]`) of the gateway and every node. */
+    readonly catalog?: Record<string, unknown>;
+    /** Settings of every node's text service over the defaults (`serviceId`, `tiers`, `model`). */
+    readonly textService?: Record<string, unknown>;
   } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "pocket-live-"));
@@ -115,6 +122,7 @@ export async function startLiveNetwork(
         routing: { session, healthCheckMs: 60_000 },
         metering: { flushMs: 20 },
         drainMs: 2_000,
+        ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
       }),
       { log: createLogger({ app: "live-gateway", level: "warn", write: (line) => logLines.push(line) }) },
     ).pipe(Scope.extend(scope)),
@@ -133,7 +141,10 @@ export async function startLiveNetwork(
         join(dir, `node-${i}`),
         options.backends?.[i],
         options.imageBackends?.[i],
-        options.nodeSettings,
+        options.catalog === undefined
+          ? options.nodeSettings
+          : { ...options.nodeSettings, catalog: options.catalog },
+        options.textService,
       ),
     );
   }
