@@ -70,7 +70,8 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     const logprob = row === undefined ? null : row[token]!;
     if (k === undefined) return { token, name, logprob };
     if (row === undefined) return { token, name, logprob, topLogprobs: null };
-    const top: Record<string, number> = {};
+    // Prototype-less: a vocabulary may hold a token spelled `__proto__`.
+    const top: Record<string, number> = Object.create(null);
     for (const alt of topTokens(row, k)) top[tokenizer.tokenName(alt)] = row[alt]!;
     top[name] = logprob!;
     return { token, name, logprob, topLogprobs: top };
