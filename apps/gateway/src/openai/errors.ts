@@ -74,7 +74,8 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
       );
     case "DispatchError":
       // The routing detail names nodes and attempts: useful to the operator's logs, not the caller.
-      // An engine's refusal is the exception: its cleaned reason is what the caller must change.
+      // A refusal the gateway believed is the exception: the caller reads what it must change (an
+      // engine's cleaned reason, or the gateway's own recheck of a node's signed code).
       return plain(
         failure.code,
         failure.clientDetail ?? (failure.attempts > 1 ? `${failure.attempts} nodes tried` : undefined),
