@@ -1,4 +1,9 @@
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -14,5 +19,35 @@ describe("pocket-node's arguments", () => {
     expect(run.stderr).toContain("Unknown option '--port'. Settings come from the config file");
     expect(run.stderr).toContain("pocket-node start");
     expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("refuses a taken port before it creates a key file or a database", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-busy-"));
+    try {
+      const file = join(dataDir, "node.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          listen: { host: "127.0.0.1", port: (busy.address() as AddressInfo).port },
+          dataDir,
+          services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
+        }),
+      );
+      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", file], {
+        cwd: NODE_APP,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain("already in use. Set listen.port (env POCKET_NODE__LISTEN__PORT)");
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(dataDir, "node.key"))).toBe(false);
+      expect(existsSync(join(dataDir, "node.sqlite"))).toBe(false);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -34,7 +34,7 @@ export {
   openLeanText,
   type ReadyParts,
 } from "./http/lean-http.js";
-export { ListenError, type RunningServer, serveHttp } from "./http/serve.js";
+export { checkPortFree, ListenError, type RunningServer, serveHttp } from "./http/serve.js";
 export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";

@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createLogger } from "@pocket-ai/runtime";
 import Database from "better-sqlite3";
-import { Effect } from "effect";
+import { Cause, Effect, Exit } from "effect";
 import OpenAI, { type APIError } from "openai";
 import { describe, expect, it } from "vitest";
 import { startTestGateway, TEST_ADMIN_TOKEN } from "../../test/support/gateway-test-harness.js";
@@ -11,6 +14,30 @@ import { runAdminCommand } from "./admin-cli.js";
 import { startGateway } from "./gateway-app.js";
 
 describe("startGateway", () => {
+  it("refuses a taken port before it creates a key file or a database", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-gateway-busy-"));
+    try {
+      const config = GatewayConfig.parse({
+        listen: { host: "127.0.0.1", port: (busy.address() as AddressInfo).port },
+        dataDir,
+      });
+      const log = createLogger({ app: "gateway-test", level: "warn", write: () => {} });
+      const exit = await Effect.runPromiseExit(Effect.scoped(startGateway(config, { log })));
+      expect(Exit.isFailure(exit)).toBe(true);
+      if (Exit.isFailure(exit))
+        expect(Cause.pretty(exit.cause)).toMatch(
+          /already in use\. Set listen\.port \(env POCKET_GATEWAY__LISTEN__PORT\)/,
+        );
+      expect(existsSync(join(dataDir, "gateway.key"))).toBe(false);
+      expect(existsSync(join(dataDir, "gateway.sqlite"))).toBe(false);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("writes a charged relay's row at once, and the unpaid rows still queued when it shuts down", async () => {
     const t = await startTestGateway({ metering: { flushMs: 60_000, batchSize: 1000 } });
     const { openai } = await t.newKey();

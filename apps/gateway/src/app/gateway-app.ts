@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
 import {
+  checkPortFree,
   createLogger,
   installObservability,
   type Logger,
@@ -57,6 +58,9 @@ export interface RunningGateway {
   readonly flushMetering: Effect.Effect<void>;
 }
 
+/** The setting that moves the gateway's port, as a refusal names it. */
+const GATEWAY_PORT_SETTING = "listen.port (env POCKET_GATEWAY__LISTEN__PORT)";
+
 export interface StartGatewayOptions {
   readonly log?: Logger;
   /** The routing side's layer (the Dispatcher); tests pass a test Dispatcher here. */
@@ -83,6 +87,13 @@ export function startGateway(
     // would serve under the same key from the same file unnoticed.
     if (config.database.url === undefined)
       yield* lockDataDir(config.dataDir, "pocket-gateway").pipe(Effect.mapError((e) => fail(e.reason)));
+    // A taken port is found before a key file is created or the database migrated for a gateway
+    // that could not start.
+    yield* checkPortFree({
+      host: config.listen.host,
+      port: config.listen.port,
+      portSetting: GATEWAY_PORT_SETTING,
+    }).pipe(Effect.mapError((e) => fail(e.message)));
     const key = yield* loadGatewayKey({
       privateKey: config.privateKey,
       privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "gateway.key"),
@@ -204,7 +215,7 @@ export function startGateway(
       drainMs: config.drainMs,
       beforeCut: () => streams.cut(),
       onDrain: () => streams.begin(),
-      portSetting: "listen.port (env POCKET_GATEWAY__LISTEN__PORT)",
+      portSetting: GATEWAY_PORT_SETTING,
       handler: portal === undefined ? http.handle : mountPortal(portal.handle, http.handle),
     }).pipe(Effect.mapError((e) => fail(e.message)));
     const url = config.publicUrl ?? server.url;

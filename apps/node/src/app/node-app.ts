@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { KeyPair } from "@pocket-ai/protocol";
-import { loadConfig, lockDataDir, observabilityLayer } from "@pocket-ai/runtime";
+import { checkPortFree, loadConfig, lockDataDir, observabilityLayer } from "@pocket-ai/runtime";
 import { Context, Effect, Layer, type Scope } from "effect";
 import { ClaimLoop } from "../claims/claim-loop.js";
 import { NodeClock } from "../clock/node-clock.js";
@@ -16,7 +16,7 @@ import { AnnounceLoop } from "../registration/announce-loop.js";
 import { RelayService } from "../relay/relay-service.js";
 import { Membership } from "../relay/session-membership.js";
 import { NodeCluster, workersRefusal } from "./node-cluster.js";
-import { NodeEndpoint } from "./node-server.js";
+import { NODE_PORT_SETTING, NodeEndpoint } from "./node-server.js";
 import { type NodeOptions, NodeSettings, NodeStartError } from "./node-settings.js";
 import { BackendPools } from "./served-services.js";
 import { type PrimaryLink, WorkerLink } from "./worker-link.js";
@@ -46,9 +46,18 @@ export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}): N
   if (refusal !== undefined) return Layer.fail(new NodeStartError({ reason: refusal }));
   // One node per data folder (its workers share the primary's): a second one would take the
   // first's key and registration at the gateways unnoticed.
+  // Then its port: a taken one is found before a key file is created or a model loaded for a
+  // node that could not start.
   const lock = Layer.scopedDiscard(
     lockDataDir(config.dataDir, "pocket-node").pipe(
       Effect.mapError((e) => new NodeStartError({ reason: e.reason })),
+      Effect.zipRight(
+        checkPortFree({
+          host: config.listen.host,
+          port: config.listen.port,
+          portSetting: NODE_PORT_SETTING,
+        }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.reason }))),
+      ),
     ),
   );
   const stores = nodeStores(config, options).pipe(Layer.provideMerge(lock));

@@ -9,6 +9,9 @@ import { NodeSettings, NodeStartError } from "./node-settings.js";
 import { BackendPools } from "./served-services.js";
 import { WorkerLink } from "./worker-link.js";
 
+/** The setting that moves the node's port, as a refusal names it. */
+export const NODE_PORT_SETTING = "listen.port (env POCKET_NODE__LISTEN__PORT)";
+
 /** Where the node listens: its base URL and the tRPC URL gateways call (`<publicUrl or url>/trpc`). */
 export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
   NodeEndpoint,
@@ -78,7 +81,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const server = yield* serveHttp({
         host: config.listen.host,
         port: config.listen.port,
-        portSetting: "listen.port (env POCKET_NODE__LISTEN__PORT)",
+        portSetting: NODE_PORT_SETTING,
         drainMs: config.shutdownDrainMs,
         handler: (req, res) => {
           const path = (req.url ?? "/").split("?")[0];

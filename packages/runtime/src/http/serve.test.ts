@@ -1,6 +1,6 @@
 import { Effect, Either } from "effect";
 import { describe, expect, it } from "vitest";
-import { serveHttp } from "./serve.js";
+import { checkPortFree, serveHttp } from "./serve.js";
 
 describe("serveHttp", () => {
   it("serves on a free port and reports a taken one clearly", async () => {
@@ -23,6 +23,30 @@ describe("serveHttp", () => {
         }),
       ),
     );
+  });
+
+  it("checks a port before an app commits to it: a taken one fails as serveHttp would, a free one stays free", async () => {
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const first = yield* serveHttp({ host: "127.0.0.1", port: 0, handler: (_q, s) => s.end("hi") });
+          const taken = yield* Effect.either(
+            checkPortFree({ host: "127.0.0.1", port: first.port, portSetting: "POCKET_X__PORT" }),
+          );
+          expect(Either.isLeft(taken)).toBe(true);
+          if (Either.isLeft(taken)) expect(taken.left.message).toMatch(/already in use.*POCKET_X__PORT/);
+        }),
+      ),
+    );
+    // A port found free is given back at once: the server that checked it can listen there.
+    const port = await Effect.runPromise(
+      Effect.scoped(Effect.map(serveHttp({ host: "127.0.0.1", port: 0, handler: () => {} }), (s) => s.port)),
+    );
+    await Effect.runPromise(checkPortFree({ host: "127.0.0.1", port }));
+    const again = await Effect.runPromise(
+      Effect.scoped(Effect.map(serveHttp({ host: "127.0.0.1", port, handler: () => {} }), (s) => s.port)),
+    );
+    expect(again).toBe(port);
   });
 
   it("lets an in-flight request finish when the scope closes", async () => {

@@ -46,14 +46,7 @@ export function serveHttp(options: {
     tuneHeapForServing();
     const server = createServer({ keepAliveTimeout: 65_000 }, options.handler);
     server.headersTimeout = 66_000;
-    const onError = (e: NodeJS.ErrnoException) => {
-      const hint = options.portSetting === undefined ? "" : ` Set ${options.portSetting} to a free port.`;
-      const reason =
-        e.code === "EADDRINUSE"
-          ? `Port ${options.port} on ${options.host} is already in use.${hint}`
-          : `Cannot listen on ${options.host}:${options.port}: ${e.message}`;
-      resume(Effect.fail(new ListenError({ host: options.host, port: options.port, reason })));
-    };
+    const onError = (e: NodeJS.ErrnoException) => resume(Effect.fail(listenError(options, e)));
     server.once("error", onError);
     server.listen(options.port, options.host, () => {
       server.off("error", onError);
@@ -68,6 +61,39 @@ export function serveHttp(options: {
       return closeServer(server, options.drainMs ?? 10_000, options.beforeCut);
     }),
   );
+}
+
+/** Why a server could not listen where `at` says, naming the setting that moves it when it is a taken port. */
+function listenError(
+  at: { readonly host: string; readonly port: number; readonly portSetting?: string | undefined },
+  e: NodeJS.ErrnoException,
+): ListenError {
+  const hint = at.portSetting === undefined ? "" : ` Set ${at.portSetting} to a free port.`;
+  const reason =
+    e.code === "EADDRINUSE"
+      ? `Port ${at.port} on ${at.host} is already in use.${hint}`
+      : `Cannot listen on ${at.host}:${at.port}: ${e.message}`;
+  return new ListenError({ host: at.host, port: at.port, reason });
+}
+
+/**
+ * Fails as {@link serveHttp} would if its port were taken or could not be listened on: an app
+ * calls it first, before it creates a key file or loads a model for a server that cannot start.
+ * It listens for a moment and closes at once; port 0 (any free port) is always free.
+ */
+export function checkPortFree(at: {
+  readonly host: string;
+  readonly port: number;
+  readonly portSetting?: string;
+}): Effect.Effect<void, ListenError> {
+  if (at.port === 0) return Effect.void;
+  return Effect.async<void, ListenError>((resume) => {
+    const probe = createServer();
+    probe.once("error", (e: NodeJS.ErrnoException) => resume(Effect.fail(listenError(at, e))));
+    probe.listen({ port: at.port, host: at.host, exclusive: true }, () =>
+      probe.close(() => resume(Effect.void)),
+    );
+  });
 }
 
 /** The longest `beforeCut` may take, once the drain has run out, to end the answers still open. */
