@@ -48,7 +48,7 @@ export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void 
           : failure.code,
   });
   if (isCallerError(failure)) {
-    if (failure._tag === "NodeRefused" && failure.code === "ENGINE_REJECTED") noteEngineRefusal(ctx, failure);
+    if (isUnprovenRefusal(failure)) noteEngineRefusal(ctx, failure);
     return;
   }
   if (failure._tag === "NodeRefused" && failure.blame === "session") return;
@@ -93,6 +93,9 @@ function sanctionRefusals(ctx: AttemptContext, refusal: NodeRefused, why: string
   ctx.metrics.sanctions.inc({ reason });
 }
 
-/** A signed engine refusal the gateway believed: another node of the session may disprove it. */
-export const isEngineRefusal = (failure: AttemptFailure): failure is NodeRefused =>
-  failure._tag === "NodeRefused" && failure.code === "ENGINE_REJECTED" && failure.blame === "caller";
+/**
+ * A signed refusal the gateway believed on the node's word (`NodeRefused.unproven`: an engine's
+ * refusal, an INPUT_TOO_LONG it could only bound): another node of the session may disprove it.
+ */
+export const isUnprovenRefusal = (failure: AttemptFailure): failure is NodeRefused =>
+  failure._tag === "NodeRefused" && failure.unproven === true && failure.blame === "caller";

@@ -34,6 +34,12 @@ export class NodeRefused extends Data.TaggedError("NodeRefused")<{
   readonly clientDetail?: string | undefined;
   /** The request field a believed refusal is about, as the gateway's recheck names it (`prompt`, `messages`…). */
   readonly param?: string | undefined;
+  /**
+   * Believed on the node's word as far as the gateway can check: an engine's refusal, or an
+   * INPUT_TOO_LONG the gateway can only bound (it lacks the node's tokenizer). Another node of the
+   * session is asked before the client hears it, and such refusals are counted per node.
+   */
+  readonly unproven?: boolean | undefined;
 }> {}
 
 /** The node's answer failed verification: signature, envelope, schema, service or limits. */

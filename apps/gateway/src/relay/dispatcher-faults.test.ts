@@ -196,6 +196,38 @@ describe("hedging", () => {
     }
   });
 
+  it("asks another node before it believes an INPUT_TOO_LONG it can only bound, and counts the refusal as disproved", async () => {
+    let honest!: TestNode;
+    let selector!: Selector["Type"];
+    const net2 = await startTestNetwork(
+      { hedge: { enabled: true, afterMs: 1_000 } },
+      {
+        // The hedge never comes due; arming it (after the first draw, the refuser) lets the honest
+        // node be drawn next.
+        hedgeTimer: () => {
+          selector.stats.clearSanction(honest.address);
+          return () => undefined;
+        },
+      },
+    );
+    try {
+      honest = await net2.startNode();
+      const refuser = await net2.startNode({ misbehave: "input-too-long" });
+      await registered(net2, 2);
+      selector = await net2.managed.runPromise(Selector);
+      selector.sanction(honest.address, Date.now(), "test: not first");
+      // 40 long words: a few dozen tokens for any tokenizer, but over the tier's 200 by the UTF-8
+      // bound the gateway counts with when it lacks the node's tokenizer.
+      const prompt = Array.from({ length: 40 }, () => "information").join(" ");
+      const result = await unary(net2, dispatchRequest("llama-2-13b", { prompt, max_tokens: 4 }));
+      if (Either.isLeft(result)) throw result.left;
+      expect(result.right.record.nodeAddress).toBe(honest.address);
+      expect(selector.engineRefusals.disprovedCount("llama-2-13b", refuser.address)).toBe(1);
+    } finally {
+      await net2.close();
+    }
+  });
+
   it("lets a running hedge answer what the first node's engine refused, and counts that refusal as disproved", async () => {
     let fireHedge!: () => void;
     let armed!: () => void;

@@ -8,7 +8,7 @@ import type { Route } from "../routing/route-plan.js";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { RoutingMetrics } from "../routing/routing-metrics.js";
 import { Selector } from "../routing/selector.js";
-import { type AttemptContext, isEngineRefusal, noteDisprovedRefusal } from "./attempt-context.js";
+import { type AttemptContext, isUnprovenRefusal, noteDisprovedRefusal } from "./attempt-context.js";
 import {
   type AttemptFailure,
   clientCodeOf,
@@ -184,7 +184,7 @@ const make = Effect.gen(function* () {
                 );
               failures.push(result.failure);
               if (isCallerError(result.failure)) {
-                if (held === undefined && running > 0 && isEngineRefusal(result.failure)) {
+                if (held === undefined && running > 0 && isUnprovenRefusal(result.failure)) {
                   held = result.failure;
                   return;
                 }
@@ -264,7 +264,11 @@ const make = Effect.gen(function* () {
         if ("refused" in outcome) {
           // A second opinion: the first engine refusal goes to the client only if no other node
           // of the session answers the request either.
-          if (engineRefusal === undefined && outcome.confirmed !== true && isEngineRefusal(outcome.refused)) {
+          if (
+            engineRefusal === undefined &&
+            outcome.confirmed !== true &&
+            isUnprovenRefusal(outcome.refused)
+          ) {
             engineRefusal = outcome.refused;
             continue;
           }
@@ -307,7 +311,7 @@ const make = Effect.gen(function* () {
           return streamEvents(ctx, opened.right, request, tried.size, watch);
         }
         failures.push(opened.left);
-        if (engineRefusal === undefined && isEngineRefusal(opened.left)) {
+        if (engineRefusal === undefined && isUnprovenRefusal(opened.left)) {
           engineRefusal = opened.left;
           continue;
         }

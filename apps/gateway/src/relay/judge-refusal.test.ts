@@ -1,4 +1,4 @@
-import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
+import { type ErrorCode, ErrorCodes, type TokenCounter } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
 import { testSession as session, testDispatch, testRoute } from "../../test/support/relay-route.js";
 import { clientCodeOf } from "./attempt-errors.js";
@@ -16,6 +16,9 @@ const check = (body: Record<string, unknown>): RefusalCheck => ({
 const short = check({ prompt: "Hello there", max_tokens: 8 });
 // 300 words: over the standard tier's 200 input tokens for every tokenizer.
 const long = check({ prompt: Array.from({ length: 300 }, () => "word").join(" "), max_tokens: 8 });
+// A counter the gateway has for the serving node's model: its counts are the node's own.
+const words: TokenCounter = (text) => text.split(/\s+/).filter((w) => w !== "").length;
+const exact = (c: RefusalCheck): RefusalCheck => ({ ...c, countInput: words });
 const judge = (code: string, signed: boolean, against: RefusalCheck) =>
   judgeRefusal("pokt1node", { code, detail: "says the node", signed }, against);
 
@@ -32,19 +35,46 @@ describe("judging a node's refusal", () => {
   });
 
   it("tells the client what its own recheck found of a believed refusal, never the node's words", () => {
-    const believed = judge("INPUT_TOO_LONG", true, long);
-    expect(believed.clientDetail).toMatch(/^prompt has \d+ input tokens; tier \S+ allows 200 per prompt$/);
+    const believed = judge("INPUT_TOO_LONG", true, exact(long));
+    expect(believed.clientDetail).toBe("prompt has 300 input tokens; tier standard allows 200 per prompt");
     expect(believed.param).toBe("prompt");
+    expect(believed.unproven).toBeUndefined();
     // The node's detail stays in the operator's record only.
     expect(believed.detail).toBe("says the node");
     const content = Array.from({ length: 300 }, () => "word").join(" ");
     const chatRequest = testDispatch({ messages: [{ role: "user", content }] }, "chat.completions");
-    const chat = judge("INPUT_TOO_LONG", true, { ...long, request: chatRequest });
+    const chat = judge("INPUT_TOO_LONG", true, exact({ ...long, request: chatRequest }));
     expect(chat).toMatchObject({ blame: "caller", param: "messages" });
     expect(chat.clientDetail).toMatch(/have \d+ input tokens; .* allows 200/);
     // Disproved or unsigned: nothing for the client.
     for (const refused of [judge("INPUT_TOO_LONG", true, short), judge("INPUT_TOO_LONG", false, long)])
       expect([refused.clientDetail, refused.param]).toEqual([undefined, undefined]);
+  });
+
+  it("takes an INPUT_TOO_LONG it can only bound (no tokenizer of the node's) as unproven, stating the limit, not its bound", () => {
+    // 120 words of 11 letters: about 120 tokens for a real tokenizer, 1441 by the UTF-8 bound.
+    const wordy = check({
+      prompt: Array.from({ length: 120 }, () => "information").join(" "),
+      max_tokens: 8,
+    });
+    const bounded = judge("INPUT_TOO_LONG", true, wordy);
+    expect(bounded).toMatchObject({ blame: "caller", unproven: true, param: "prompt" });
+    expect(bounded.clientDetail).toBe(
+      "the input is longer than the tier's 200 input tokens per prompt by the serving model's tokenizer",
+    );
+    // With the node's tokenizer the same claim is disproved: a lie, sanctioned.
+    expect(judge("INPUT_TOO_LONG", true, exact(wordy))).toMatchObject({ blame: "node" });
+    // Over the limit by words, a lower bound of any tokenizer's count: proven without the tokenizer.
+    expect(judge("INPUT_TOO_LONG", true, long)).toMatchObject({
+      blame: "caller",
+      clientDetail: "prompt has 300 input tokens; tier standard allows 200 per prompt",
+    });
+    expect(judge("INPUT_TOO_LONG", true, long).unproven).toBeUndefined();
+    // An engine refusal is unproven too; a confirmed exact count is not.
+    expect(judge("ENGINE_REJECTED", true, short).unproven).toBe(true);
+    expect(
+      judge("OUTPUT_TOO_LONG", true, check({ prompt: "hi", max_tokens: 100_000 })).unproven,
+    ).toBeUndefined();
   });
 
   it("believes a signed ENGINE_REJECTED with a cleaned reason, and sanctions an unsigned one", () => {

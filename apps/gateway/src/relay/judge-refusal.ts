@@ -17,6 +17,7 @@ import {
   sanitizeEngineMessage,
   type TextRequestOf,
   type TokenCounter,
+  tokensAtLeast,
   tokensAtMost,
 } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
@@ -121,14 +122,37 @@ export function judgeRefusal(
       blame: "caller",
       serviceId,
       clientDetail: reason,
+      unproven: true,
     });
   }
   if (CALLER_CODES.has(code)) {
     if (!signed) return make("node", `blamed the request (${code}) without signing it`);
     const recheck = recheckRequest(check);
     if (!recheck.ok && recheck.error.code === code) {
-      // The client is told what the gateway's own check found (e.g. "prompt has 601 input tokens;
-      // tier standard allows 380 per prompt", param `prompt`): the node's signature makes its code
+      // Without the node's tokenizer the gateway counts input between bounds: over the limit by
+      // the upper bound (UTF-8 bytes) cannot disprove an INPUT_TOO_LONG, over it by the lower
+      // bound (words) proves it. In between it is believed as an engine's refusal is (another
+      // node is asked first, refusals are counted per node), and the client is told the limit,
+      // not the upper bound as if it were the count.
+      const proof =
+        code === "INPUT_TOO_LONG" && !countsExactly(check)
+          ? recheckRequest({ ...check, countInput: tokensAtLeast })
+          : recheck;
+      if (proof.ok || proof.error.code !== code) {
+        return new NodeRefused({
+          nodeAddress,
+          code,
+          detail: refusal.detail,
+          signed,
+          blame: "caller",
+          serviceId,
+          clientDetail: boundedInputDetail(check),
+          param: recheck.error.param,
+          unproven: true,
+        });
+      }
+      // The client is told what the gateway's own check found (e.g. "prompt has 240 input tokens;
+      // tier standard allows 200 per prompt", param `prompt`): the node's signature makes its code
       // believable, not its words.
       return new NodeRefused({
         nodeAddress,
@@ -137,8 +161,8 @@ export function judgeRefusal(
         signed,
         blame: "caller",
         serviceId,
-        clientDetail: recheck.error.detail,
-        param: recheck.error.param,
+        clientDetail: proof.error.detail,
+        param: proof.error.param,
       });
     }
     const found = recheck.ok ? "the request passes that check" : `the check says ${recheck.error.code}`;
@@ -146,6 +170,21 @@ export function judgeRefusal(
   }
   if (SESSION_CODES.has(code) && signed) return make("session");
   return make("node");
+}
+
+/** Whether the recheck counts input tokens as the serving node does (else it counts an upper bound). */
+const countsExactly = (check: RefusalCheck): boolean =>
+  check.countInput !== undefined && check.countInput !== tokensAtMost;
+
+/** What the client reads of an INPUT_TOO_LONG the gateway could only bound: the limit, not a count. */
+function boundedInputDetail(check: RefusalCheck): string {
+  const tier = check.route.servedTier;
+  const limit = isTextTier(tier)
+    ? `${tier.limits.maxInputTokens} input tokens per prompt`
+    : isEmbeddingTier(tier)
+      ? `${tier.limits.maxTokensPerInput} tokens per input`
+      : "input limit";
+  return `the input is longer than the tier's ${limit} by the serving model's tokenizer`;
 }
 
 /**

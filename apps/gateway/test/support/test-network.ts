@@ -56,6 +56,8 @@ export type Misbehaviour =
   | "forged-tail"
   /** Unary: the node's answer turned into a signed `ENGINE_REJECTED` refusal. */
   | "engine-rejected"
+  /** Unary: the node's answer turned into a signed `INPUT_TOO_LONG` refusal, whatever the prompt. */
+  | "input-too-long"
   /** Images: each of the node's pictures swapped for a 1×1 PNG, under the node's valid signature. */
   | "small-image"
   /** Unary: the node's answer as it is (with `hold`, a node that answers when the test says). */
@@ -215,13 +217,14 @@ function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: P
     relay: publicProcedure.input(z.unknown()).mutation(async ({ input, signal }) => {
       const answer = await caller().relay.mutate(input, signal === undefined ? {} : { signal });
       await hold;
-      if (mode === "engine-rejected") {
+      if (mode === "engine-rejected" || mode === "input-too-long") {
         const { signature: _s, v: _v, node: _n, payload: _p, ...fields } = answer;
+        const code = mode === "engine-rejected" ? "ENGINE_REJECTED" : "INPUT_TOO_LONG";
         return createRelayResponse(
           {
             ...fields,
             outcome: "error",
-            error: { code: "ENGINE_REJECTED", message: "refused", detail: "the engine refused the request" },
+            error: { code, message: "refused", detail: "the engine refused the request" },
             usage: { inputTokens: 0, outputTokens: 0 },
             computeUnits: 0,
           } as never,
