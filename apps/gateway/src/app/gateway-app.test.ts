@@ -106,7 +106,7 @@ describe("startGateway", () => {
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as APIError).code).toBe("STREAM_INTERRUPTED");
     expect((error as APIError).message).toMatch(
-      /^the gateway is shutting down \(the stream ended: the connection closed/,
+      /^the gateway is shutting down \(the connection to the node was lost\); retry/,
     );
   }, 20_000);
 

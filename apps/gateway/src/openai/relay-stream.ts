@@ -162,12 +162,15 @@ export const streamRelay = Effect.fnUntraced(function* (
   const record = final?.record;
   const failed = final === undefined || final.outcome === "error";
   const errorCode: ErrorCode = final?.error?.code ?? "STREAM_INTERRUPTED";
-  // A stream cut by the gateway's shutdown, or broken while it drains (its node may be stopping
-  // too), says so: the client's remedy is to retry elsewhere or later, not to doubt the node.
-  const closingDown = shutDown || deps.streams?.draining === true;
+  // A stream cut by the gateway's shutdown, or whose connection to its node broke while the
+  // gateway drains (the node may be stopping too), says so: the client's remedy is to retry later
+  // or elsewhere. A node's own error or a failed check during the drain keeps its own words.
+  const closingDown =
+    shutDown ||
+    (deps.streams?.draining === true && (final?.error === undefined || final.error.cause === "transport"));
   const errorMessage =
     failed && closingDown
-      ? `the gateway is shutting down${final?.error?.message === undefined ? "" : ` (the stream ended: ${final.error.message})`}; retry the request for the rest of the answer`
+      ? `the gateway is shutting down${final?.error?.message === undefined ? "" : ` (${final.error.message})`}; retry the request for the rest of the answer`
       : final?.error?.message;
   // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
   const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;

@@ -77,7 +77,18 @@ export type DispatchStreamEvent =
       readonly type: "final";
       readonly verified: number;
       readonly outcome: "ok" | "error";
-      readonly error?: { readonly code: ErrorCode; readonly message: string } | undefined;
+      readonly error?:
+        | {
+            readonly code: ErrorCode;
+            /** For the client: the gateway's words for what ended the stream, never the node's. */
+            readonly message: string;
+            /**
+             * What ended it: the node's own error or refusal (`node`), a chunk that failed the
+             * gateway's checks (`checks`), or the connection lost or stalled (`transport`).
+             */
+            readonly cause?: "node" | "checks" | "transport" | undefined;
+          }
+        | undefined;
       readonly record: RelayRecord | undefined;
       readonly ttftMs: number | undefined;
     };

@@ -8,7 +8,7 @@ import {
   relayLeafHash,
 } from "@pocket-ai/protocol";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
-import { type AttemptFailure, InvalidNodeResponse } from "./attempt-errors.js";
+import { type AttemptFailure, InvalidNodeResponse, isErrorCode } from "./attempt-errors.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost } from "./route-tokens.js";
 import { isPullFailure, type OpenedStream, pullChunk, STREAM_CLOSED } from "./stream-attempt.js";
@@ -53,13 +53,19 @@ export function streamEvents(
   const final = (
     outcome: "ok" | "error",
     rec: RelayRecord | undefined,
-    message?: string,
+    ended?: { readonly message: string; readonly cause: "node" | "checks" | "transport" },
   ): DispatchStreamEvent => ({
     type: "final",
     verified: verifier.verifiedChunks,
     outcome,
     ...(outcome === "error"
-      ? { error: { code: "STREAM_INTERRUPTED" as const, message: message ?? "stream interrupted" } }
+      ? {
+          error: {
+            code: "STREAM_INTERRUPTED" as const,
+            message: ended?.message ?? "the stream ended before its answer was whole",
+            ...(ended === undefined ? {} : { cause: ended.cause }),
+          },
+        }
       : {}),
     record: rec,
     ttftMs: opened.ttftMs,
@@ -75,7 +81,7 @@ export function streamEvents(
   };
   const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {
     noteFailure(ctx, failure);
-    return final("error", delivered(), failure.detail);
+    return final("error", delivered(), endedBy(failure));
   };
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
 
@@ -85,7 +91,11 @@ export function streamEvents(
     if (trailer.outcome === "error") {
       ctx.selector.stats.failure(address);
       ctx.metrics.relays.inc({ node: address, outcome: "STREAM_INTERRUPTED" });
-      return final("error", delivered(), trailer.error?.detail ?? trailer.error?.message);
+      const code = trailer.error?.code;
+      return final("error", delivered(), {
+        message: `the node ended the stream with an error${code !== undefined && isErrorCode(code) ? ` (${code})` : ""}`,
+        cause: "node",
+      });
     }
     const usage = believedUsage(trailer.usage, text, route, request, tokens, limits);
     return final("ok", record(usage, trailer.computeUnits));
@@ -174,5 +184,29 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
       seq,
       verified: verifier.verifiedChunks,
     };
+  }
+}
+
+/**
+ * What a client reads of a stream's failure mid-way, in the gateway's words: a failure's own
+ * detail may be the node's text (a refusal's) or name the gateway's checks in full, which are for
+ * the operator's records (the sanction, the metrics), not for the client.
+ */
+function endedBy(failure: AttemptFailure): {
+  readonly message: string;
+  readonly cause: "node" | "checks" | "transport";
+} {
+  switch (failure._tag) {
+    case "NodeUnreachable":
+      return failure.timedOut
+        ? { message: "the node stopped sending within the tier's time limit", cause: "transport" }
+        : { message: "the connection to the node was lost", cause: "transport" };
+    case "InvalidNodeResponse":
+      return { message: "a chunk of the node's stream failed the gateway's checks", cause: "checks" };
+    case "NodeRefused":
+      return {
+        message: `the node refused to go on${isErrorCode(failure.code) ? ` (${failure.code})` : ""}`,
+        cause: "node",
+      };
   }
 }

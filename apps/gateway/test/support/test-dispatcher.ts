@@ -290,7 +290,11 @@ export function makeTestDispatcher() {
         type: "final",
         verified: 0, // set to the chunks passed on when it is sent
         outcome: "error",
-        error: { code: "STREAM_INTERRUPTED", message: "the connection closed before the answer was whole" },
+        error: {
+          code: "STREAM_INTERRUPTED",
+          message: "the connection to the node was lost",
+          cause: "transport",
+        },
         record: undefined,
         ttftMs: 5,
       };
