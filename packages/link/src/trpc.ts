@@ -41,6 +41,23 @@ const CALLER_FIXES: ReadonlySet<TRPC_ERROR_CODE_KEY> = new Set<TRPC_ERROR_CODE_K
   "UNPROCESSABLE_CONTENT",
 ]);
 
+/** Issues an input refusal names at most, and characters of each name or reason. */
+const MAX_ISSUES = 10;
+const MAX_ISSUE_PART = 200;
+
+/** One step of an issue's path: a key or an index, or a Standard Schema `{ key }` segment. */
+const pathSegment = (segment: unknown): string =>
+  typeof segment === "object" && segment !== null && "key" in segment
+    ? String((segment as { key: unknown }).key)
+    : String(segment);
+
+/** A caller's text as a message may carry it: no control characters, at most {@link MAX_ISSUE_PART}. */
+const printable = (text: string): string => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+  return clean.length > MAX_ISSUE_PART ? `${clean.slice(0, MAX_ISSUE_PART)}…` : clean;
+};
+
 /**
  * The fields and reasons of an input a procedure's schema refused (`status: Invalid option…;
  * limit: Too small…`), when `cause` carries its validator's issues; the validator's own message
@@ -50,13 +67,14 @@ function inputIssuesText(cause: unknown): string | undefined {
   const issues = (cause as { issues?: unknown } | null | undefined)?.issues;
   if (!Array.isArray(issues) || issues.length === 0) return undefined;
   const parts: string[] = [];
-  for (const issue of issues.slice(0, 10)) {
+  for (const issue of issues.slice(0, MAX_ISSUES)) {
     const { path, message } = (issue ?? {}) as { path?: unknown; message?: unknown };
     if (typeof message !== "string") return undefined;
-    const field = Array.isArray(path) && path.length > 0 ? `${path.map(String).join(".")}: ` : "";
-    parts.push(`${field}${message}`);
+    const names = Array.isArray(path) ? path.map(pathSegment) : [];
+    const field = names.length > 0 ? `${printable(names.join("."))}: ` : "";
+    parts.push(`${field}${printable(message)}`);
   }
-  const more = issues.length > 10 ? `; and ${issues.length - 10} more` : "";
+  const more = issues.length > MAX_ISSUES ? `; and ${issues.length - MAX_ISSUES} more` : "";
   return `the input is not valid: ${parts.join("; ")}${more}`;
 }
 

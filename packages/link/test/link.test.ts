@@ -13,6 +13,7 @@ import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { Data, Effect, Runtime, Stream } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import {
   type CodedFailure,
   contextFromRequest,
@@ -58,6 +59,12 @@ const gatewayRouter = mergeRouters(
   }),
   router({
     admin: router({
+      // Twelve required numbers, nothing else: an input refused by its schema.
+      twelve: publicProcedure
+        .input(
+          z.strictObject(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`n${i}`, z.number()]))),
+        )
+        .query(() => "ok"),
       whoami: publicProcedure.query(({ ctx }) =>
         runInContext(
           ctx,
@@ -190,6 +197,26 @@ describe("the gateway contract", () => {
       headers: { authorization: "Bearer letmein" },
     });
     expect(((await allowed.json()) as { result: { data: unknown } }).result.data).toBe("operator");
+  });
+
+  it("says which fields an input its schema refused has wrong, briefly and in plain text", async () => {
+    const refusal = async (input: unknown) => {
+      const response = await fetch(
+        `${gatewayUrl}/admin.twelve?input=${encodeURIComponent(JSON.stringify(input))}`,
+      );
+      const body = (await response.json()) as { error: { message: string; data: Record<string, unknown> } };
+      expect(response.status).toBe(400);
+      expect(body.error.data.pocketCode).toBe("INVALID_REQUEST");
+      return body.error.message;
+    };
+    const missing = await refusal({});
+    expect(missing).toMatch(/^the input is not valid: n0: [^;]+; n1: /);
+    expect(missing).toMatch(/; and 2 more$/);
+    const all = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`n${i}`, i]));
+    const odd = await refusal({ ...all, [`${"k".repeat(5000)}\n\u001b[31m`]: 1 });
+    expect(odd.length).toBeLessThan(400);
+    expect(odd).not.toMatch(/[\u0000-\u001f]/);
+    expect(odd).toContain("…");
   });
 
   it("answers a body that is not JSON with INVALID_REQUEST", async () => {

@@ -123,6 +123,18 @@ describe("the HTTP front door", () => {
     );
     expect(field).toMatchObject({ status: 400, code: "UNKNOWN_PARAMETER" });
     expect(field.message).toContain("is not a field of this API");
+    // On /v1/responses, the refusal's field is renamed to that API's names: such a name is its own.
+    for (const name of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
+      const res = await post(
+        "/v1/responses",
+        `{"model":"llama-2-13b","input":"hi",${JSON.stringify(name)}:1}`,
+        auth,
+      );
+      const { error } = (await res.json()) as { error: { code: string; param: string | null } };
+      expect(res.status, name).toBe(400);
+      if (name !== "__proto__") expect(error, name).toMatchObject({ code: "UNKNOWN_PARAMETER", param: name });
+      expect(String(error.param)).not.toMatch(/function|object Object/);
+    }
   });
 
   it("a client that leaves mid-stream interrupts the relay and pays for what it got", async () => {

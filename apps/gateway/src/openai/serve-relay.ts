@@ -106,14 +106,7 @@ function refusalOn(surface: RelaySurface | undefined, error: ProtocolError): Req
 function dispatchErrorOn(surface: RelaySurface | undefined, error: DispatchError): DispatchError {
   const rename = surface?.paramName;
   if (error.param === undefined || rename === undefined) return error;
-  return new DispatchError({
-    code: error.code,
-    detail: error.detail,
-    attempts: error.attempts,
-    nodeAddress: error.nodeAddress,
-    clientDetail: error.clientDetail,
-    param: rename(error.param),
-  });
+  return new DispatchError({ ...error, param: rename(error.param) });
 }
 
 /**

@@ -5,6 +5,7 @@ import { RELAY_DAY, RELAY_TOTALS } from "../metering/usage-report.js";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { Selector } from "../routing/selector.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
+import { WEEK_ID_PATTERN } from "../settlement/claim-record.js";
 import { Settlement } from "../settlement/settlement.js";
 import { parseUsd } from "../settlement/usd-amount.js";
 import { sendDownload } from "./http-io.js";
@@ -16,7 +17,6 @@ import { dayList } from "./portal-customer-routes.js";
 import { PortalRefused, refuse } from "./portal-errors.js";
 
 const DAY_MS = 86_400_000;
-const WEEK = /^[0-9]{4}-W[0-9]{2}$/;
 
 /** The operator's console: nodes, traffic, settlement (administrators only). */
 export function adminRoutes(ctx: PortalContext): RouteTable {
@@ -88,7 +88,7 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
     requireAdmin(r);
     const currentWeekId = weekIdOf(ctx.now());
     const asked = weekOverride ?? r.query.get("week") ?? "";
-    const weekId = WEEK.test(asked) ? asked : currentWeekId;
+    const weekId = WEEK_ID_PATTERN.test(asked) ? asked : currentWeekId;
     const { rates, tally } = await ctx.run(
       Effect.gen(function* () {
         const s = yield* Settlement;
@@ -109,7 +109,7 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
     const form = await r.form();
     const weekId = (form.get("week") ?? "").trim();
     try {
-      if (!WEEK.test(weekId))
+      if (!WEEK_ID_PATTERN.test(weekId))
         throw refuse("INVALID_REQUEST", "Write the week as an ISO week id like 2026-W49.", "week");
       let rate: number;
       try {
@@ -122,14 +122,14 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
       r.redirect(`/portal/admin/settlement?week=${weekId}&notice=rate-set`);
     } catch (e) {
       if (!(e instanceof PortalRefused)) throw e;
-      await settlement(r, e.status, e, WEEK.test(weekId) ? weekId : undefined);
+      await settlement(r, e.status, e, WEEK_ID_PATTERN.test(weekId) ? weekId : undefined);
     }
   }
 
   async function tallyCsv(r: PortalRequest) {
     requireAdmin(r);
     const weekId = r.query.get("week") ?? "";
-    if (!WEEK.test(weekId)) throw refuse("INVALID_REQUEST", "Name the week: ?week=2026-W49.");
+    if (!WEEK_ID_PATTERN.test(weekId)) throw refuse("INVALID_REQUEST", "Name the week: ?week=2026-W49.");
     const csv = await ctx.run(Effect.flatMap(Settlement, (s) => s.report(weekId, "csv")));
     sendDownload(r.res, `tally-${deps.operator}-${weekId}.csv`, "text/csv", csv);
   }

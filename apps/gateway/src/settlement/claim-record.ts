@@ -1,6 +1,15 @@
 import { formatPokt } from "@pocket-ai/protocol";
 import type { ClaimRow } from "./claim-store.js";
 
+/** The statuses a stored claim can have. */
+export const CLAIM_STATUSES = ["claimed", "proven", "rejected"] as const;
+
+/** The most claims one listing returns. */
+export const MAX_CLAIMS_LISTED = 10_000;
+
+/** An ISO week's id, as settlement names weeks (`2026-W48`). */
+export const WEEK_ID_PATTERN = /^[0-9]{4}-W[0-9]{2}$/;
+
 /** A stored claim as the admin API shows it (amounts as decimal strings). */
 export interface ClaimRecord {
   readonly sessionId: string;
@@ -17,7 +26,7 @@ export interface ClaimRecord {
   readonly paidRelays: number | null;
   readonly paidComputeUnits: string | null;
   readonly leafIndex: number;
-  readonly status: "claimed" | "proven" | "rejected";
+  readonly status: (typeof CLAIM_STATUSES)[number];
   readonly weekId: string;
   readonly rateMicroUsdPerPokt: number;
   readonly mintedUpokt: string;

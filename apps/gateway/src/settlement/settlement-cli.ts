@@ -3,7 +3,7 @@ import { weekIdOf } from "@pocket-ai/protocol";
 import { createTRPCUntypedClient, httpLink } from "@trpc/client";
 import { Clock, Data, Duration, Effect } from "effect";
 import { adminCallFailure } from "../app/admin-call-failure.js";
-import type { ClaimRecord } from "./claim-record.js";
+import { CLAIM_STATUSES, type ClaimRecord, MAX_CLAIMS_LISTED, WEEK_ID_PATTERN } from "./claim-record.js";
 import { formatClaimsText, formatRatesText, formatTallyText } from "./settlement-cli-text.js";
 import type { WeeklySettlementTally } from "./settlement-tally.js";
 import { parseUsd } from "./usd-amount.js";
@@ -34,12 +34,6 @@ export interface AdminClientOptions {
 const CALL_TIMEOUT = Duration.seconds(30);
 const usageError = (reason: string) => new SettlementCommandError({ reason, usage: true });
 
-/** The statuses a stored claim can have (`claims list --status`). */
-const CLAIM_STATUSES = ["claimed", "proven", "rejected"] as const;
-/** The most claims one `claims list` returns (the admin API's limit). */
-const MAX_CLAIMS_LISTED = 10_000;
-const WEEK_ID = /^[0-9]{4}-W[0-9]{2}$/;
-
 /**
  * Runs `tally`, `rates set`, `rates list` or `claims list` against a running gateway's admin API
  * (procedures under `admin.settlement.`) and returns the text to print.
@@ -67,7 +61,7 @@ export function runSettlementCommand(
     const { values } = parsed;
     const command = parsed.positionals.join(" ");
     const api = adminApi(client);
-    if (values.week !== undefined && !WEEK_ID.test(values.week))
+    if (values.week !== undefined && !WEEK_ID_PATTERN.test(values.week))
       return yield* usageError(`--week must be an ISO week like 2026-W48, not ${values.week}`);
     const week = values.week ?? weekIdOf(yield* Clock.currentTimeMillis);
 

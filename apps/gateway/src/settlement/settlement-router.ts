@@ -2,6 +2,7 @@ import type { GatewayNodeApi } from "@pocket-ai/link";
 import { type Context, Effect } from "effect";
 import { z } from "zod";
 import { adminProcedure, type GatewayServices, router, runProcedure } from "../trpc.js";
+import { CLAIM_STATUSES, MAX_CLAIMS_LISTED, WEEK_ID_PATTERN } from "./claim-record.js";
 import { Settlement } from "./settlement.js";
 import { REPORT_FORMATS } from "./tally-report.js";
 
@@ -20,7 +21,7 @@ export const settlementIntake = {
   submitProof: (input: unknown) => withSettlement((s) => s.submitProof(input)),
 } satisfies Pick<GatewayNodeApi<GatewayServices>, "submitClaim" | "submitProof">;
 
-const WeekId = z.string().regex(/^[0-9]{4}-W[0-9]{2}$/, "an ISO week id like 2026-W48");
+const WeekId = z.string().regex(WEEK_ID_PATTERN, "an ISO week id like 2026-W48");
 
 /** The operator's settlement administration (mounted at `admin.settlement`). */
 export const settlementAdminRouter = router({
@@ -67,8 +68,8 @@ export const settlementAdminRouter = router({
         z
           .object({
             weekId: WeekId.optional(),
-            status: z.enum(["claimed", "proven", "rejected"]).optional(),
-            limit: z.number().int().min(1).max(10_000).optional(),
+            status: z.enum(CLAIM_STATUSES).optional(),
+            limit: z.number().int().min(1).max(MAX_CLAIMS_LISTED).optional(),
           })
           .optional(),
       )

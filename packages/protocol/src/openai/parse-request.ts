@@ -69,7 +69,7 @@ export function parseOpenAIRequest<Op extends ServiceOperation>(
 ): Result<OpenAIRequestOf<Op>> {
   // Own keys only: an inherited `toString` or `constructor` is no schema.
   if (!Object.hasOwn(OPENAI_REQUEST_SCHEMAS, operation))
-    return fail("UNSUPPORTED_OPERATION", `there is no operation named '${String(operation)}'`);
+    return fail("UNSUPPORTED_OPERATION", `there is no operation named '${String(operation).slice(0, 64)}'`);
   const schema: z.ZodType = OPENAI_REQUEST_SCHEMAS[operation];
   const parsed = schema.safeParse(body);
   if (parsed.success) return ok(parsed.data as OpenAIRequestOf<Op>);

@@ -57,7 +57,12 @@ export function serveHttp(options: {
   });
   return Effect.acquireRelease(listen, ({ server }) =>
     Effect.suspend(() => {
-      options.onDrain?.();
+      // The drain goes on whatever the hook does: a server must close.
+      try {
+        options.onDrain?.();
+      } catch {
+        // The hook's own failure: nothing to do here but close.
+      }
       return closeServer(server, options.drainMs ?? 10_000, options.beforeCut);
     }),
   );

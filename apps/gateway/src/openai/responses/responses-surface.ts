@@ -8,13 +8,16 @@ import { MAX_SEALED_TEXT_BYTES, plainMessageId } from "./sealed-items.js";
 import { readStreamedItem } from "./streamed-item-content.js";
 import { STREAMED_MESSAGE_PREFIX } from "./streamed-items.js";
 
-/** The Responses names of the chat fields a refusal may point at. */
-const PARAM_NAMES: Readonly<Record<string, string>> = {
-  messages: "input",
-  max_tokens: "max_output_tokens",
-  max_completion_tokens: "max_output_tokens",
-  response_format: "text.format",
-};
+/**
+ * The Responses names of the chat fields a refusal may point at. A Map: the field a refusal names
+ * may be the client's own (`constructor`), which is no entry.
+ */
+const PARAM_NAMES: ReadonlyMap<string, string> = new Map([
+  ["messages", "input"],
+  ["max_tokens", "max_output_tokens"],
+  ["max_completion_tokens", "max_output_tokens"],
+  ["response_format", "text.format"],
+]);
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -82,7 +85,7 @@ export function responsesSurface(deps: FrontDoorDeps): RelaySurface {
     }),
     paramName: (param) => {
       const [head, ...rest] = param.split(".");
-      const renamed = PARAM_NAMES[head ?? ""];
+      const renamed = PARAM_NAMES.get(head ?? "");
       return renamed === undefined ? param : [renamed, ...rest].join(".");
     },
   };
