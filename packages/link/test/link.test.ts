@@ -215,7 +215,7 @@ describe("the gateway contract", () => {
     const all = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`n${i}`, i]));
     const odd = await refusal({ ...all, [`${"k".repeat(5000)}\n\u001b[31m`]: 1 });
     expect(odd.length).toBeLessThan(400);
-    expect(odd).not.toMatch(/[\u0000-\u001f]/);
+    expect([...odd].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
     expect(odd).toContain("…");
   });
 
