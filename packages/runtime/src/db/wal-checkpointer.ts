@@ -231,6 +231,9 @@ export class WalCheckpointer {
     const worker = this.#worker;
     this.#worker = undefined;
     if (worker === undefined) return this.#exited ?? Promise.resolve();
+    // Held from here until it exits: an app whose work is done (a CLI's last step, a server's
+    // shutdown) must not end mid-close, before the last checkpoint and whatever follows the close.
+    worker.ref();
     worker.postMessage("stop");
     return this.#exited ?? Promise.resolve();
   }
