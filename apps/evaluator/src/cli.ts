@@ -1,36 +1,23 @@
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { loadConfig, runMain } from "@pocket-ai/runtime";
+import { checkPortFree, loadConfig, lockDataDir, runMain } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { currentBoard, evaluatorLayer, runRound, serveBoard, startEvaluator } from "./app/evaluator-app.js";
 import { boardTable } from "./cli/board-table.js";
+import { parseCli, USAGE } from "./cli/cli-arguments.js";
 import { progressBar } from "./cli/progress-bar.js";
 import { EvaluatorConfig } from "./config/evaluator-config.js";
 
-const USAGE = `pocket-evaluator <command> [--config evaluator.yaml]
-
-  run [--node <pokt1…>] [--all] [--tasks file.yaml …]   evaluate one node (or all) and print the board
-  leaderboard                                            print the leaderboard as a table
-  serve                                                  serve the leaderboard page and tRPC scores.board
-  start                                                  serve, and run a round over all nodes on a schedule
-
-Environment overrides: POCKET_EVALUATOR__GATEWAY__API_KEY=… (see README).`;
-
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    config: { type: "string" },
-    node: { type: "string", multiple: true },
-    all: { type: "boolean" },
-    tasks: { type: "string", multiple: true },
-    help: { type: "boolean" },
-  },
-});
-const command = positionals[0];
-if (values.help === true || command === undefined) {
+const request = parseCli(process.argv.slice(2));
+if (request.kind === "help") {
   process.stdout.write(`${USAGE}\n`);
-  process.exit(command === undefined && values.help !== true ? 1 : 0);
+  process.exit(0);
 }
+if (request.kind === "usage-error") {
+  // What was wrong and the usage, never a stack trace; 2 as for every usage error of the apps' CLIs.
+  process.stderr.write(`pocket-evaluator: ${request.message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+const { command, values } = request;
 
 const program = Effect.gen(function* () {
   const loaded = yield* loadConfig({
@@ -41,18 +28,33 @@ const program = Effect.gen(function* () {
       (existsSync("evaluator.yaml") ? "evaluator.yaml" : undefined),
     envPrefix: "POCKET_EVALUATOR",
   });
-  const config = values.tasks === undefined ? loaded : { ...loaded, tasks: values.tasks };
+  const config = values.tasks === undefined ? loaded : { ...loaded, tasks: [...values.tasks] };
+  // One evaluator writes a data folder: two would send every probe twice and race on the same runs.
+  const lock = lockDataDir(config.dataDir, "pocket-evaluator").pipe(
+    Effect.mapError((e) => new Error(e.reason)),
+  );
+  const portFree = checkPortFree({ ...config.listen, portSetting: "listen.port" });
   switch (command) {
     case "run": {
+      if (config.nodes.length === 0)
+        return yield* Effect.fail(
+          new Error("no nodes are configured: list the nodes to evaluate under `nodes:` in the config"),
+        );
       const chosen =
         values.all === true || values.node === undefined
           ? config.nodes
           : config.nodes.filter((n) => values.node?.includes(n.address));
-      if (chosen.length === 0) return yield* Effect.fail(new Error("no configured node matches --node"));
-      const board = yield* Effect.gen(function* () {
+      if (chosen.length === 0)
+        return yield* Effect.fail(
+          new Error(
+            `no configured node matches --node ${values.node?.join(", ")}; the config lists ${config.nodes.map((n) => n.address).join(", ")}`,
+          ),
+        );
+      const round = Effect.gen(function* () {
         yield* runRound(config, chosen, (node) => progressBar(`${node.address.slice(0, 14)}…`));
         return yield* currentBoard(config);
       }).pipe(Effect.provide(evaluatorLayer(config)));
+      const board = yield* Effect.scoped(Effect.zipRight(lock, round));
       process.stdout.write(`${boardTable(board)}\n`);
       return;
     }
@@ -62,15 +64,15 @@ const program = Effect.gen(function* () {
       return;
     }
     case "serve":
+      yield* portFree;
       return yield* Effect.gen(function* () {
         const server = yield* serveBoard(config);
         process.stderr.write(`leaderboard at ${server.url}/ (tRPC at ${server.url}/trpc/scores.board)\n`);
         return yield* Effect.never;
       }).pipe(Effect.scoped, Effect.provide(evaluatorLayer(config)));
     case "start":
-      return yield* startEvaluator(config);
-    default:
-      return yield* Effect.fail(new Error(`unknown command '${command}'\n${USAGE}`));
+      yield* portFree;
+      return yield* Effect.scoped(Effect.zipRight(lock, startEvaluator(config)));
   }
 });
 

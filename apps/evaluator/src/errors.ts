@@ -11,6 +11,8 @@ export class ProbeFailed extends Data.TaggedError("ProbeFailed")<{
   readonly code: ErrorCode;
   readonly status: number;
   readonly reason: string;
+  /** No HTTP answer came (connection refused or reset): the gateway, not the node, was out of reach. */
+  readonly unreachable?: true;
 }> {}
 
 /** A probe did not finish within its timeout; the HTTP request was aborted. */
@@ -67,4 +69,25 @@ export type ProbeError = ProbeFailed | ProbeTimeout;
 /** The stable code of any probe or task failure, as stored with a per-item result. */
 export function errorCodeOf(error: ProbeError | PromptLogprobsUnsupported): ErrorCode {
   return error.code;
+}
+
+/**
+ * The evaluator could not use the gateway at all: no HTTP answer (connection refused or reset, DNS),
+ * or the gateway refused the evaluator's own key. Says nothing about any node, so nothing is
+ * recorded for the probe that met it: the run stops and resumes from there on the next round.
+ */
+export class GatewayUnavailable extends Data.TaggedError("GatewayUnavailable")<{
+  /** `BACKEND_UNAVAILABLE` (no answer), `INVALID_API_KEY` (401) or `INVALID_REQUEST` (403: no role `evaluator`). */
+  readonly code: ErrorCode;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    const fix =
+      this.code === "INVALID_API_KEY"
+        ? "set gateway.apiKey (or POCKET_EVALUATOR__GATEWAY__API_KEY) to an application key of the gateway with role evaluator"
+        : this.code === "INVALID_REQUEST"
+          ? "give the key role evaluator on the gateway (pocket-gateway admin keys create … --role evaluator)"
+          : "check gateway.baseUrl and that the gateway runs";
+    return `${this.code}: ${this.reason}: ${fix}. Nothing was scored; unfinished runs resume where they stopped on the next round.`;
+  }
 }

@@ -7,6 +7,7 @@ import { EvaluatorConfigError } from "../errors.js";
 import { referenceModelOf } from "../images/image-reference.js";
 import { evaluatorHandler } from "../leaderboard/http-handler.js";
 import { makeOpenAiTransport, openAiTransportLayer } from "../probe/openai-transport.js";
+import { ProbeTransport } from "../probe/probe-transport.js";
 import { buildScoreboard } from "../publish/scoreboard.js";
 import { runNode } from "../runs/run-node.js";
 import { roundSchedule } from "../schedules.js";
@@ -56,7 +57,8 @@ const referenceFor = (config: EvaluatorConfig, node: EvaluatedNode) => {
 
 /**
  * One round: every selected node, `nodeConcurrency` at a time, each rate-limited on its own. Text
- * nodes run the task suite and identity probes, image nodes the image checks (`src/images`).
+ * nodes run the task suite and identity probes, image nodes the image checks (`src/images`). It
+ * fails before any probe when the gateway does not answer or refuses the key (`GatewayUnavailable`).
  */
 export const runRound = Effect.fn("Evaluator.runRound")(function* (
   config: EvaluatorConfig,
@@ -65,6 +67,9 @@ export const runRound = Effect.fn("Evaluator.runRound")(function* (
 ) {
   const tasks = yield* loadSuite(config.tasks);
   if (nodes.some((n) => n.kind === "text")) yield* checkBarsReachable(tasks, config.run);
+  // A gateway that is down or refuses the key would fail every probe: no node is to blame for that.
+  const transport = yield* ProbeTransport;
+  if (nodes.length > 0 && transport.checkAccess !== undefined) yield* transport.checkAccess();
   return yield* Effect.forEach(
     nodes,
     (node) =>
@@ -95,9 +100,15 @@ export const serveBoard = Effect.fn("Evaluator.serve")(function* (config: Evalua
   });
 });
 
-/** The long-running evaluator: serve the board and run a round over all nodes on a schedule. */
+/**
+ * The long-running evaluator: serve the board and run a round over all nodes on a schedule. A
+ * suite that does not load, or bars out of its reach, fail at once: every round would fail alike.
+ */
 export const startEvaluator = (config: EvaluatorConfig) =>
   Effect.gen(function* () {
+    // A suite that cannot load or bars it cannot reach would fail every round: refuse to start.
+    const tasks = yield* loadSuite(config.tasks);
+    if (config.nodes.some((n) => n.kind === "text")) yield* checkBarsReachable(tasks, config.run);
     const server = yield* serveBoard(config);
     yield* Effect.logInfo(`leaderboard at ${server.url}/`);
     yield* runRound(config, config.nodes).pipe(

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { contextFromRequest } from "@pocket-ai/link";
+import { type ErrorCode, ErrorCodes, type Scoreboard } from "@pocket-ai/protocol";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import type { Runtime } from "effect";
+import { Effect, Runtime } from "effect";
 import { buildScoreboard } from "../publish/scoreboard.js";
 import type { ScoresContext } from "../publish/scores-context.js";
 import { appRouter } from "../router.js";
@@ -9,8 +10,9 @@ import { leaderboardPage } from "./page.js";
 
 /**
  * The evaluator's HTTP surface: the leaderboard page at `/`, the scoreboard as JSON at
- * `/scoreboard.json`, and tRPC under `/trpc/` (`scores.board` is what gateways poll). `runtime` is
- * the app's (its logger and services) for what the procedures run.
+ * `/scoreboard.json`, `/health` (the process serves), and tRPC under `/trpc/` (`scores.board` is
+ * what gateways poll). `runtime` is the app's (its logger and services) for what the procedures
+ * run. Errors are JSON with a stable code; a failing database answers 503, never a crash.
  */
 export function evaluatorHandler(
   ctx: ScoresContext,
@@ -21,24 +23,59 @@ export function evaluatorHandler(
     basePath: "/trpc/",
     createContext: contextFromRequest(runtime),
   });
+  const run = Runtime.runSync(runtime);
+  const board = (res: ServerResponse): Scoreboard | undefined => {
+    try {
+      return buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now());
+    } catch (e) {
+      // A database that fails a read (disk error, a damaged file) must not take the server down.
+      run(Effect.logError("cannot read the scoreboard", { error: String(e) }));
+      sendError(
+        res,
+        "DATABASE_UNAVAILABLE",
+        "The evaluator cannot read its database. Retry later; the operator finds the cause in the evaluator's log.",
+      );
+      return undefined;
+    }
+  };
   return (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path?.startsWith("/trpc/")) return trpc(req, res);
-    if (req.method !== "GET") {
-      res.writeHead(405).end();
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (path.startsWith("/trpc/")) return trpc(req, res);
+    if (!PAGES.has(path))
+      return sendError(
+        res,
+        "ROUTE_NOT_FOUND",
+        `No route ${path}. The evaluator serves ${[...PAGES].join(", ")} and tRPC under /trpc/.`,
+      );
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return sendError(res, "METHOD_NOT_ALLOWED", `${path} takes GET only.`, { allow: "GET, HEAD" });
+    if (path === "/health") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify({ ok: true }));
       return;
     }
-    const board = buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now());
-    if (path === "/" || path === "/index.html") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" });
-      res.end(leaderboardPage(board));
-      return;
-    }
+    const current = board(res);
+    if (current === undefined) return;
     if (path === "/scoreboard.json") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(board));
+      res.end(JSON.stringify(current));
       return;
     }
-    res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" });
+    res.end(leaderboardPage(current));
   };
+}
+
+/** The plain HTTP routes; everything else is tRPC under `/trpc/` or a 404. */
+const PAGES = new Set(["/", "/index.html", "/scoreboard.json", "/health"]);
+
+/** An error as `{ error: { code, message } }`: the protocol's stable code, its status, no internals. */
+function sendError(
+  res: ServerResponse,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(ErrorCodes[code].status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify({ error: { code, message } }));
 }

@@ -3,7 +3,7 @@ import { ORGANIC_SAMPLES_PATH, OrganicSamples, TRAFFIC_MIX_PATH, TrafficMix } fr
 import { Effect, Layer } from "effect";
 import OpenAI, { toFile } from "openai";
 import type { GatewayAccess } from "../config/evaluator-config.js";
-import { type ProbeError, ProbeTimeout } from "../errors.js";
+import { GatewayUnavailable, type ProbeError, ProbeTimeout } from "../errors.js";
 import { probeFailureOf } from "./probe-error-map.js";
 import { readChatBody, readCompletionBody, readImagesBody } from "./probe-response.js";
 import { streamChat, streamCompletion } from "./probe-stream.js";
@@ -100,6 +100,7 @@ export function makeOpenAiTransport(access: GatewayAccess): ProbeTransportShape 
           return parsed.success ? parsed.data : undefined;
         }),
       ),
+    checkAccess: () => checkAccess(access),
     organicSamples: (nodeAddress) =>
       getJson(
         access,
@@ -122,6 +123,43 @@ function getJson(access: GatewayAccess, path: string): Effect.Effect<unknown> {
     });
     return response.ok ? ((await response.json()) as unknown) : undefined;
   }).pipe(Effect.orElseSucceed(() => undefined));
+}
+
+/**
+ * `GET /v1/pocket/traffic-mix`, which a gateway answers only for evaluator keys: no answer, 401 or
+ * 403 fail; anything else (200, or 404 from an endpoint that is not a Pocket gateway) passes.
+ */
+function checkAccess(access: GatewayAccess): Effect.Effect<void, GatewayUnavailable> {
+  const url = `${access.baseUrl.replace(/\/$/, "")}${TRAFFIC_MIX_PATH}`;
+  return Effect.tryPromise({
+    try: (signal) =>
+      fetch(url, {
+        headers: { ...access.headers, authorization: `Bearer ${access.apiKey}` },
+        signal: AbortSignal.any([signal, AbortSignal.timeout(access.timeoutMs)]),
+      }),
+    catch: (e) => {
+      const cause = e instanceof Error && e.cause instanceof Error ? e.cause : e;
+      return new GatewayUnavailable({
+        code: "BACKEND_UNAVAILABLE",
+        reason: `no answer from the gateway at ${access.baseUrl} (${cause instanceof Error ? cause.message : String(cause)})`,
+      });
+    },
+  }).pipe(
+    Effect.flatMap((response) => {
+      void response.body?.cancel();
+      if (response.status === 401)
+        return new GatewayUnavailable({
+          code: "INVALID_API_KEY",
+          reason: `the gateway at ${access.baseUrl} refused the evaluator's key (401)`,
+        });
+      if (response.status === 403)
+        return new GatewayUnavailable({
+          code: "INVALID_REQUEST",
+          reason: `the gateway at ${access.baseUrl} took the evaluator's key but refused it an evaluator's request (403)`,
+        });
+      return Effect.void;
+    }),
+  );
 }
 
 /** The transport for the configured gateway. */

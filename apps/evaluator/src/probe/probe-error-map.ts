@@ -1,5 +1,5 @@
 import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
-import { APIError } from "openai";
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { ProbeFailed } from "../errors.js";
 
 const knownCode = (code: unknown): code is ErrorCode => typeof code === "string" && code in ErrorCodes;
@@ -19,6 +19,17 @@ function codeOfStatus(status: number | undefined): ErrorCode {
  * Pocket code when its error body carries one, else a code chosen from the HTTP status.
  */
 export function probeFailureOf(error: unknown): ProbeFailed {
+  // The client's own timeout: as slow as the evaluator's (`ProbeTimeout`), whichever fires first.
+  if (error instanceof APIConnectionTimeoutError)
+    return new ProbeFailed({ code: "TIMEOUT", status: 0, reason: error.message });
+  // No HTTP answer at all: the evaluator could not reach the gateway, whatever the node does.
+  if (error instanceof APIConnectionError)
+    return new ProbeFailed({
+      code: "BACKEND_UNAVAILABLE",
+      status: 0,
+      reason: `no answer from the gateway (${causeOf(error)})`,
+      unreachable: true,
+    });
   if (error instanceof APIError) {
     const status = error.status ?? 0;
     const body = error.error as { code?: unknown } | undefined;
@@ -31,4 +42,11 @@ export function probeFailureOf(error: unknown): ProbeFailed {
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new ProbeFailed({ code: "INVALID_NODE_RESPONSE", status: 0, reason });
+}
+
+/** The innermost cause's wording (`connect ECONNREFUSED 127.0.0.1:8080`), else the error's own. */
+function causeOf(error: Error): string {
+  let inner: unknown = error;
+  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+  return inner instanceof Error ? inner.message : error.message;
 }

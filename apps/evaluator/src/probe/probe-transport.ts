@@ -1,6 +1,6 @@
 import type { OrganicSample, TrafficMix } from "@pocket-ai/protocol";
 import { Context, type Effect } from "effect";
-import type { ProbeError } from "../errors.js";
+import type { GatewayUnavailable, ProbeError } from "../errors.js";
 
 /** Which node a probe must reach; absent means "any node the gateway picks". */
 export interface ProbeTarget {
@@ -67,6 +67,12 @@ export interface ProbeTransportShape {
    * when it has none to give; absent on transports that are not a gateway.
    */
   trafficMix?(): Effect.Effect<TrafficMix | undefined>;
+  /**
+   * Fails when the gateway cannot be reached or refuses the evaluator's key (401, or 403: no role
+   * `evaluator`), asked without targeting any node, so no node can answer for the gateway. Absent
+   * on transports that are not a gateway.
+   */
+  checkAccess?(): Effect.Effect<void, GatewayUnavailable>;
   /** Customer relays of a node the gateway held for organic checks (handed out once); absent off a gateway. */
   organicSamples?(nodeAddress: string): Effect.Effect<readonly OrganicSample[]>;
 }

@@ -11,6 +11,7 @@ import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import type { Task } from "../tasks/task-definition.js";
 import { baseLengths } from "./base-lengths.js";
 import { executeEntry } from "./execute-entry.js";
+import { watchGateway } from "./gateway-watch.js";
 import { IMAGE_SUITE_HASH, planImageRun, planRun, suiteHash } from "./plan.js";
 import { usableMix } from "./probe-shape.js";
 import { poissonPaced, rateLimited } from "./rate-limited.js";
@@ -44,7 +45,8 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   const store = yield* EvaluatorStore;
   const images = options.node.kind === "image";
   const gateway = yield* ProbeTransport;
-  const limited = yield* rateLimited(gateway, options.settings.perNodeRatePerSecond);
+  const watched = watchGateway(gateway);
+  const limited = yield* rateLimited(watched.transport, options.settings.perNodeRatePerSecond);
   // With customer traffic to blend into, probes go out in its shapes and at Poisson times.
   const mix = images ? undefined : usableMix(yield* gateway.trafficMix?.() ?? Effect.succeed(undefined));
   const now = options.now ?? Date.now;
@@ -95,6 +97,9 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   for (const entry of plan) {
     if (done.has(entry.key)) continue;
     const row = yield* executeEntry(ctx, entry);
+    // No answer from the gateway is not the node's failure: stop here, resume from here next round.
+    const unavailable = watched.take();
+    if (unavailable !== undefined && row.status === "error") return yield* unavailable;
     if (declined(row)) loglikelihoodUnsupported = true;
     store.recordResult({ ...row, runId: run.id, itemKey: entry.key, createdAt: now() });
     finished += 1;

@@ -1,0 +1,38 @@
+import { Effect } from "effect";
+import { GatewayUnavailable, type ProbeError } from "../errors.js";
+import type { ProbeTransportShape } from "../probe/probe-transport.js";
+
+/**
+ * A node's transport, watched for probes that got no HTTP answer at all (the gateway is down, or
+ * `gateway.baseUrl` is wrong). Such a failure says nothing about the node: recording it would score
+ * every item 0 and publish the node as failing. `take` returns (and forgets) what the last step
+ * met, so the runner stops before recording that step, and the run resumes from it next round.
+ */
+export function watchGateway(transport: ProbeTransportShape): {
+  readonly transport: ProbeTransportShape;
+  readonly take: () => GatewayUnavailable | undefined;
+} {
+  let met: GatewayUnavailable | undefined;
+  const watch = <A>(call: Effect.Effect<A, ProbeError>) =>
+    Effect.tapError(call, (e) =>
+      Effect.sync(() => {
+        if (e._tag === "ProbeFailed" && e.unreachable === true)
+          met = new GatewayUnavailable({ code: e.code, reason: e.reason });
+      }),
+    );
+  return {
+    transport: {
+      completions: (body, target, options) => watch(transport.completions(body, target, options)),
+      chat: (body, target, options) => watch(transport.chat(body, target, options)),
+      images: (body, target) => watch(transport.images(body, target)),
+      imageEdits: (edit, target) => watch(transport.imageEdits(edit, target)),
+      ...(transport.trafficMix === undefined ? {} : { trafficMix: transport.trafficMix }),
+      ...(transport.organicSamples === undefined ? {} : { organicSamples: transport.organicSamples }),
+    },
+    take: () => {
+      const last = met;
+      met = undefined;
+      return last;
+    },
+  };
+}

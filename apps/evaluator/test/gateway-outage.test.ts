@@ -1,0 +1,105 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { createDevTextEngine } from "@pocket-ai/node/fakes";
+import { keyPairFromPrivateKey } from "@pocket-ai/protocol";
+import { Effect, Layer } from "effect";
+import { describe, expect, it } from "vitest";
+import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
+import { EvaluatorStore } from "../src/db/evaluator-store.js";
+import { itemResults } from "../src/db/schema.js";
+import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
+import { ProbeTransport } from "../src/probe/probe-transport.js";
+import { runNode } from "../src/runs/run-node.js";
+import { loadSuite } from "../src/tasks/load-task.js";
+import { startDevGateway } from "./dev-gateway.js";
+import { tempDir } from "./evaluator-process.js";
+
+const settings: RunSettings = {
+  perNodeRatePerSecond: 5000,
+  nodeConcurrency: 1,
+  itemsPerTask: 4,
+  identityPrompts: 0,
+  speedProbes: 2,
+  imageProbes: 0,
+  imageSeedRepeats: 0,
+  imageContentProbes: 0,
+  imageReferenceProbes: 0,
+  imageMinSide: 64,
+  imageMaxSide: 64,
+  evidenceDecay: 0.7,
+  evidenceRounds: 8,
+  roundIntervalMs: 60_000,
+};
+const address = keyPairFromPrivateKey(createHash("sha256").update("outage-node").digest()).address;
+const node: EvaluatedNode = {
+  address,
+  serviceId: "dev-text",
+  model: "dev-text",
+  declaredModel: null,
+  kind: "text",
+};
+const engine = createDevTextEngine({ quality: 1 });
+const transportTo = (baseUrl: string) =>
+  Layer.succeed(
+    ProbeTransport,
+    makeOpenAiTransport({ baseUrl, apiKey: "k", timeoutMs: 10_000, headers: {} }),
+  );
+
+describe("the gateway going away in the middle of a run", () => {
+  it("stops the run without scoring the node for it, and the next round resumes it", async () => {
+    const store = EvaluatorStore.layer(join(tempDir(), "evaluator.sqlite"));
+    const tasks = await Effect.runPromise(loadSuite([]));
+    const first = await startDevGateway({ nodes: [{ address, text: engine }], evaluatorKey: "k" });
+    const stopped = await Effect.runPromise(
+      Effect.gen(function* () {
+        const outcome = yield* Effect.either(
+          runNode({
+            node,
+            tasks,
+            settings,
+            // The gateway stops once 10 steps are done: every later probe finds no one listening.
+            onProgress: (done) => {
+              if (done === 10) void first.close();
+            },
+          }),
+        );
+        const s = yield* EvaluatorStore;
+        return { outcome, board: s.board(), rows: s.db.select().from(itemResults).all() };
+      }).pipe(Effect.provide(Layer.merge(store, transportTo(first.baseUrl)))),
+    );
+    expect(stopped.outcome._tag).toBe("Left");
+    if (stopped.outcome._tag === "Left") {
+      expect(stopped.outcome.left._tag).toBe("GatewayUnavailable");
+      expect(stopped.outcome.left.message).toContain("check gateway.baseUrl");
+    }
+    // What was answered is kept; the probe that met no gateway is not recorded, nothing is published.
+    expect(stopped.rows).toHaveLength(10);
+    expect(stopped.rows.every((r) => r.status === "scored")).toBe(true);
+    expect(stopped.board).toEqual([]);
+
+    const second = await startDevGateway({ nodes: [{ address, text: engine }], evaluatorKey: "k" });
+    try {
+      const resumed = await Effect.runPromise(
+        Effect.gen(function* () {
+          let from = -1;
+          const entry = yield* runNode({
+            node,
+            tasks,
+            settings,
+            onProgress: (done) => {
+              if (from < 0) from = done;
+            },
+          });
+          const s = yield* EvaluatorStore;
+          return { entry, from, rows: s.db.select().from(itemResults).all() };
+        }).pipe(Effect.provide(Layer.merge(store, transportTo(second.baseUrl)))),
+      );
+      expect(resumed.from).toBe(10);
+      expect(resumed.entry.errorRate).toBe(0);
+      expect(resumed.rows.filter((r) => r.status === "error")).toEqual([]);
+      expect(resumed.entry.overall?.n).toBe(13 * 4);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+});
