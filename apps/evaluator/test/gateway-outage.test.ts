@@ -4,7 +4,7 @@ import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import { describe, expect, it } from "vitest";
-import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
+import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { itemResults } from "../src/db/schema.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
@@ -13,23 +13,9 @@ import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { startDevGateway } from "./dev-gateway.js";
 import { tempDir } from "./evaluator-process.js";
+import { SMALL_TEXT_RUN } from "./run-settings.js";
 
-const settings: RunSettings = {
-  perNodeRatePerSecond: 5000,
-  nodeConcurrency: 1,
-  itemsPerTask: 4,
-  identityPrompts: 0,
-  speedProbes: 2,
-  imageProbes: 0,
-  imageSeedRepeats: 0,
-  imageContentProbes: 0,
-  imageReferenceProbes: 0,
-  imageMinSide: 64,
-  imageMaxSide: 64,
-  evidenceDecay: 0.7,
-  evidenceRounds: 8,
-  roundIntervalMs: 60_000,
-};
+const settings = SMALL_TEXT_RUN;
 const address = keyPairFromPrivateKey(createHash("sha256").update("outage-node").digest()).address;
 const node: EvaluatedNode = {
   address,

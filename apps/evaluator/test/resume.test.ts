@@ -3,30 +3,16 @@ import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { Deferred, Effect, Fiber, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
+import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
 import { ProbeTransport } from "../src/probe/probe-transport.js";
 import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
+import { SMALL_TEXT_RUN } from "./run-settings.js";
 
-const settings: RunSettings = {
-  perNodeRatePerSecond: 5000,
-  nodeConcurrency: 1,
-  itemsPerTask: 4,
-  identityPrompts: 0,
-  speedProbes: 2,
-  imageProbes: 0,
-  imageSeedRepeats: 0,
-  imageContentProbes: 0,
-  imageReferenceProbes: 0,
-  imageMinSide: 64,
-  imageMaxSide: 64,
-  evidenceDecay: 0.7,
-  evidenceRounds: 8,
-  roundIntervalMs: 60_000,
-};
+const settings = SMALL_TEXT_RUN;
 // A fixed node key and run seed: the plan, and where the first run stops in it, repeat every run.
 const address = keyPairFromPrivateKey(createHash("sha256").update("resume-node").digest()).address;
 const RUN_SEED = 20_261_202;

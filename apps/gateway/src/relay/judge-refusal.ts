@@ -138,22 +138,10 @@ export function judgeRefusal(
         code === "INPUT_TOO_LONG" && !countsExactly(check)
           ? recheckRequest({ ...check, countInput: tokensAtLeast })
           : recheck;
-      if (proof.ok || proof.error.code !== code) {
-        return new NodeRefused({
-          nodeAddress,
-          code,
-          detail: refusal.detail,
-          signed,
-          blame: "caller",
-          serviceId,
-          clientDetail: boundedInputDetail(check),
-          param: recheck.error.param,
-          unproven: true,
-        });
-      }
-      // The client is told what the gateway's own check found (e.g. "prompt has 240 input tokens;
-      // tier standard allows 200 per prompt", param `prompt`): the node's signature makes its code
-      // believable, not its words.
+      const unproven = proof.ok || proof.error.code !== code;
+      // Proven, the client is told what the gateway's own check found (e.g. "prompt has 240 input
+      // tokens; tier standard allows 200 per prompt", param `prompt`): the node's signature makes
+      // its code believable, not its words.
       return new NodeRefused({
         nodeAddress,
         code,
@@ -161,8 +149,9 @@ export function judgeRefusal(
         signed,
         blame: "caller",
         serviceId,
-        clientDetail: proof.error.detail,
-        param: proof.error.param,
+        clientDetail: unproven ? boundedInputDetail(check) : proof.error.detail,
+        param: recheck.error.param,
+        ...(unproven ? { unproven } : {}),
       });
     }
     const found = recheck.ok ? "the request passes that check" : `the check says ${recheck.error.code}`;
