@@ -3,7 +3,7 @@ import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { keyPairFromPrivateKey, type NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
+import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { EvaluatorStore, type ItemResultRow } from "../src/db/evaluator-store.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
 import { ProbeTransport } from "../src/probe/probe-transport.js";
@@ -15,24 +15,10 @@ import { loadSuite } from "../src/tasks/load-task.js";
 import type { Task } from "../src/tasks/task-definition.js";
 import { type AnswerKeyNode, answerKeyNode } from "./answer-key-node.js";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
+import { SMALL_TEXT_RUN } from "./run-settings.js";
 
 const KEY = "sk-evaluator-answer-key";
-const settings: RunSettings = {
-  perNodeRatePerSecond: 5000,
-  nodeConcurrency: 2,
-  itemsPerTask: 0,
-  identityPrompts: 0,
-  speedProbes: 0,
-  imageProbes: 0,
-  imageSeedRepeats: 0,
-  imageContentProbes: 0,
-  imageReferenceProbes: 0,
-  imageMinSide: 64,
-  imageMaxSide: 64,
-  evidenceDecay: 0.7,
-  evidenceRounds: 8,
-  roundIntervalMs: 60_000,
-};
+const settings = { ...SMALL_TEXT_RUN, nodeConcurrency: 2, itemsPerTask: 0, speedProbes: 0 };
 
 let gateway: DevGateway;
 let exact: AnswerKeyNode;

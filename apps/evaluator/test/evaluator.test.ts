@@ -1,7 +1,7 @@
 import type { NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunSettings } from "../src/config/evaluator-config.js";
+
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
 import { ProbeTransport } from "../src/probe/probe-transport.js";
@@ -9,22 +9,14 @@ import { buildScoreboard } from "../src/publish/scoreboard.js";
 import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { type DevNetwork, EVALUATOR_KEY, startDevNetwork } from "./dev-network.js";
+import { SMALL_TEXT_RUN } from "./run-settings.js";
 
-const settings: RunSettings = {
-  perNodeRatePerSecond: 5000,
+const settings = {
+  ...SMALL_TEXT_RUN,
   nodeConcurrency: 7,
   itemsPerTask: 0,
   identityPrompts: 48,
   speedProbes: 6,
-  imageProbes: 0,
-  imageSeedRepeats: 0,
-  imageContentProbes: 0,
-  imageReferenceProbes: 0,
-  imageMinSide: 64,
-  imageMaxSide: 64,
-  evidenceDecay: 0.7,
-  evidenceRounds: 8,
-  roundIntervalMs: 60_000,
 };
 
 const RUN_SEED = 20_261_202;

@@ -4,7 +4,7 @@ import { keyPairFromPrivateKey, type NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
+import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { organicMismatch } from "../src/identity/organic-check.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
@@ -13,25 +13,11 @@ import { sha256Hex } from "../src/runs/rng.js";
 import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
+import { SMALL_TEXT_RUN } from "./run-settings.js";
 
 const EVALUATOR_KEY = "sk-evaluator-organic";
 const CUSTOMER_KEY = "sk-customer-organic";
-const settings: RunSettings = {
-  perNodeRatePerSecond: 5000,
-  nodeConcurrency: 2,
-  itemsPerTask: 2,
-  identityPrompts: 24,
-  speedProbes: 2,
-  imageProbes: 0,
-  imageSeedRepeats: 0,
-  imageContentProbes: 0,
-  imageReferenceProbes: 0,
-  imageMinSide: 64,
-  imageMaxSide: 64,
-  evidenceDecay: 0.7,
-  evidenceRounds: 8,
-  roundIntervalMs: 60_000,
-};
+const settings = { ...SMALL_TEXT_RUN, nodeConcurrency: 2, itemsPerTask: 2, identityPrompts: 24 };
 
 const address = (i: number) =>
   keyPairFromPrivateKey(createHash("sha256").update(`organic-node-${i}`).digest()).address;

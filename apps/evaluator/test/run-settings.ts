@@ -1,6 +1,6 @@
 import type { RunSettings } from "../src/config/evaluator-config.js";
 
-/** A small text run for tests of the runner: four items a task, two speed probes, no images. */
+/** A small text run for tests of the runner (four items a task, two speed probes, no images): the base each test overrides. */
 export const SMALL_TEXT_RUN: RunSettings = {
   perNodeRatePerSecond: 5000,
   nodeConcurrency: 1,

@@ -1,32 +1,18 @@
 import type { NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunSettings } from "../src/config/evaluator-config.js";
+
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
 import { ProbeTransport } from "../src/probe/probe-transport.js";
 import { buildScoreboard } from "../src/publish/scoreboard.js";
 import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
+import { SMALL_TEXT_RUN } from "./run-settings.js";
 import { startTinyModelNetwork, TINY_EVALUATOR_KEY, type TinyModelNetwork } from "./tiny-model-network.js";
 
 // Fewer items than the dev-node ranking test: these nodes run a real network in llama.cpp.
-const settings: RunSettings = {
-  perNodeRatePerSecond: 5000,
-  nodeConcurrency: 4,
-  itemsPerTask: 4,
-  identityPrompts: 16,
-  speedProbes: 2,
-  imageProbes: 0,
-  imageSeedRepeats: 0,
-  imageContentProbes: 0,
-  imageReferenceProbes: 0,
-  imageMinSide: 64,
-  imageMaxSide: 64,
-  evidenceDecay: 0.7,
-  evidenceRounds: 8,
-  roundIntervalMs: 60_000,
-};
+const settings = { ...SMALL_TEXT_RUN, nodeConcurrency: 4, identityPrompts: 16 };
 
 const RUN_SEED = 20_261_203;
 
