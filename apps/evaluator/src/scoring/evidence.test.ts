@@ -71,9 +71,11 @@ describe("pooled evidence", () => {
       row("a", "knowledge", 1, null, { status: "error", errorCode: "BACKEND_ERROR" }),
       row("a", "knowledge", 2, null, { status: "unsupported", errorCode: "UNSUPPORTED_PARAMETER" }),
       row("a", "knowledge", 3, null, { status: "error", errorCode: "NO_NODES_AVAILABLE" }),
+      // What the gateway answers when the pinned node itself failed, whatever code it gave.
+      row("a", "knowledge", 4, null, { status: "error", errorCode: "NODE_FAILED" }),
     ];
     const [tally] = tallyTasks([{ rows, weight: 1 }], itemCredit);
-    expect(tally).toMatchObject({ successes: 1, n: 2 });
+    expect(tally).toMatchObject({ successes: 1, n: 3 });
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ErrorCode, NodeScore } from "@pocket-ai/protocol";
+import { type ErrorCode, GATEWAY_OWN_CODES, type NodeScore } from "@pocket-ai/protocol";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { declaredModelTest } from "../identity/model-test.js";
@@ -13,16 +13,11 @@ import { qualifyingServices, type TierBar } from "./tiers.js";
 /** The category every scored item also counts in; the catalog's `quality-gpt-*` services use it. */
 export const GENERAL_CATEGORY = "general";
 
-/** Failures of the gateway or of the evaluator's own access, which say nothing about the node. */
-const NOT_THE_NODE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "NO_NODES_AVAILABLE",
-  "RATE_LIMITED",
-  "BUDGET_EXHAUSTED",
-  "INVALID_API_KEY",
-  "UNKNOWN_MODEL",
-  "UNKNOWN_SERVICE",
-  "UNKNOWN_TIER",
-]);
+/**
+ * Failures of the gateway or of the evaluator's own access, which say nothing about the node: the
+ * gateway's own codes, which it never gives for what a node pinned by the probe did.
+ */
+const NOT_THE_NODE: ReadonlySet<ErrorCode> = GATEWAY_OWN_CODES;
 
 /** Reserved for items whose prompt log-probabilities are made up (older runs stored them so). */
 export const FAKE_LOGPROBS_CODE: ErrorCode = "INVALID_NODE_RESPONSE";

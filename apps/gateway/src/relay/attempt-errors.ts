@@ -1,5 +1,5 @@
 import { pocketCodeOf, pocketDetailOf } from "@pocket-ai/link";
-import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
+import { type ErrorCode, ErrorCodes, GATEWAY_OWN_CODES } from "@pocket-ai/protocol";
 import { TRPCClientError } from "@trpc/client";
 import { Data } from "effect";
 
@@ -77,14 +77,20 @@ export function isCallerError(failure: AttemptFailure): boolean {
  * The code a client sees for a node's failure. A believed caller error keeps its code; a node's
  * fault is a server error (502/503/504) whatever the node said: a node cannot make the gateway
  * answer 401, 402, 409 or 500 by sending that code. An evaluator's targeted relay measures the node:
- * it gets the node's signed code as is (a 500 excepted).
+ * it gets the node's signed code as is, but never a 500 nor one of the gateway's own codes
+ * (`GATEWAY_OWN_CODES`: a measuring client does not count those against the node, so a node could
+ * dodge hard probes with them); those, an unsigned code and a node out of reach are `NODE_FAILED`.
  */
 export function clientCodeOf(failure: AttemptFailure, targeted = false): ErrorCode {
-  if (failure._tag !== "NodeRefused") return failure.code;
+  if (failure._tag === "InvalidNodeResponse") return failure.code;
+  if (failure._tag === "NodeUnreachable") return targeted && !failure.timedOut ? "NODE_FAILED" : failure.code;
   if (failure.blame === "caller" && isErrorCode(failure.code)) return failure.code;
   if (!isErrorCode(failure.code) || failure.lie !== undefined) return "INVALID_NODE_RESPONSE";
   const status = ErrorCodes[failure.code].status;
-  if (targeted && failure.signed && status !== 500) return failure.code;
+  if (targeted)
+    return failure.signed && status !== 500 && !GATEWAY_OWN_CODES.has(failure.code)
+      ? failure.code
+      : "NODE_FAILED";
   if (status === 502 || status === 503 || status === 504) return failure.code;
   return "NO_NODES_AVAILABLE";
 }

@@ -1,5 +1,5 @@
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
-import { deriveSessionId, sessionNumberAt } from "@pocket-ai/protocol";
+import { deriveSessionId, GATEWAY_OWN_CODES, sessionNumberAt } from "@pocket-ai/protocol";
 import { Effect, Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
@@ -161,5 +161,33 @@ describe("evaluator-targeted relays", () => {
       );
     }
     expect(outcomes.has("ok")).toBe(true);
+  });
+
+  it("fail as NODE_FAILED, never with a code a measuring client excuses, when the pinned node fails them itself", async () => {
+    const pinned = await startTestNetwork({ hedge: { enabled: false } });
+    try {
+      const dodgers = {
+        "rate-limited": await pinned.startNode({ misbehave: "rate-limited" }),
+        "unknown-service": await pinned.startNode({ misbehave: "unknown-service" }),
+        "uncoded-error": await pinned.startNode({ misbehave: "uncoded-error" }),
+      };
+      const honest = await pinned.startNode();
+      await registered(pinned, 4);
+      const body = { prompt: "A hard item the node would rather not answer", max_tokens: 4 };
+      for (const [mode, node] of Object.entries(dodgers)) {
+        const result = await unary(
+          pinned,
+          dispatchRequest("llama-2-13b", body, { targetNode: node.address }),
+        );
+        if (Either.isRight(result)) throw new Error(`${mode}: the relay succeeded`);
+        expect({ mode, code: result.left.code }).toEqual({ mode, code: "NODE_FAILED" });
+        expect(GATEWAY_OWN_CODES.has(result.left.code)).toBe(false);
+        // A customer's relay is not pinned: the gateway tries another node, whose answer it gets.
+        const routed = await unary(pinned, dispatchRequest("llama-2-13b", body));
+        expect(Either.isRight(routed) && routed.right.record.nodeAddress).toBe(honest.address);
+      }
+    } finally {
+      await pinned.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { type ErrorCode, ErrorCodes, type TokenCounter } from "@pocket-ai/protocol";
+import { type ErrorCode, ErrorCodes, GATEWAY_OWN_CODES, type TokenCounter } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
 import { testSession as session, testDispatch, testRoute } from "../../test/support/relay-route.js";
 import { clientCodeOf } from "./attempt-errors.js";
@@ -136,6 +136,8 @@ describe("judging a node's refusal", () => {
             if (failure.blame !== "caller" && !targeted) {
               expect(ErrorCodes[client as ErrorCode].status).toBeGreaterThanOrEqual(502);
             }
+            // A relay pinned to the node never fails with a code a measuring client excuses it for.
+            if (targeted) expect(GATEWAY_OWN_CODES.has(client)).toBe(false);
           }
         }
       }

@@ -12,6 +12,7 @@ import { encodePng } from "@pocket-ai/png";
 import {
   createRelayResponse,
   DEFAULT_CATALOG,
+  type ErrorCode,
   generateKeyPair,
   relayStreamChain,
   type Scoreboard,
@@ -58,6 +59,11 @@ export type Misbehaviour =
   | "engine-rejected"
   /** Unary: the node's answer turned into a signed `INPUT_TOO_LONG` refusal, whatever the prompt. */
   | "input-too-long"
+  /** Unary: the node's answer turned into a signed refusal with a code only a gateway gives. */
+  | "rate-limited"
+  | "unknown-service"
+  /** Unary: the node reads the request, then fails the call with no code at all. */
+  | "uncoded-error"
   /** Images: each of the node's pictures swapped for a 1×1 PNG, under the node's valid signature. */
   | "small-image"
   /** Unary: the node's answer as it is (with `hold`, a node that answers when the test says). */
@@ -208,6 +214,14 @@ const ONE_PIXEL = Buffer.from(encodePng({ width: 1, height: 1, data: Uint8Array.
 );
 
 /** A node router in front of a real node that corrupts what it answers. */
+/** The signed refusal each refusing misbehaviour answers with. */
+const SIGNED_REFUSALS = {
+  "engine-rejected": "ENGINE_REJECTED",
+  "input-too-long": "INPUT_TOO_LONG",
+  "rate-limited": "RATE_LIMITED",
+  "unknown-service": "UNKNOWN_SERVICE",
+} as const satisfies Partial<Record<Misbehaviour, ErrorCode>>;
+
 function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: Promise<void>) {
   // The node announces the proxy as its endpoint: the proxy calls the node at its own address.
   const caller = () => makeNodeClient(`${node().url}/trpc`);
@@ -217,9 +231,10 @@ function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: P
     relay: publicProcedure.input(z.unknown()).mutation(async ({ input, signal }) => {
       const answer = await caller().relay.mutate(input, signal === undefined ? {} : { signal });
       await hold;
-      if (mode === "engine-rejected" || mode === "input-too-long") {
+      if (mode === "uncoded-error") throw new Error("the node hung up");
+      const code = SIGNED_REFUSALS[mode as keyof typeof SIGNED_REFUSALS];
+      if (code !== undefined) {
         const { signature: _s, v: _v, node: _n, payload: _p, ...fields } = answer;
-        const code = mode === "engine-rejected" ? "ENGINE_REJECTED" : "INPUT_TOO_LONG";
         return createRelayResponse(
           {
             ...fields,

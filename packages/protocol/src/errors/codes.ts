@@ -220,6 +220,12 @@ export const ErrorCodes = {
     type: "server_error",
     message: "The relay did not complete within the tier's timeout. Retry, or use a smaller request.",
   },
+  NODE_FAILED: {
+    status: 502,
+    type: "server_error",
+    message:
+      "The node this relay was pinned to (`x-pocket-target-node`) failed it: it could not be reached, answered without a code, or refused with a code only a gateway gives. It counts against that node; check the node, then retry.",
+  },
   INVALID_NODE_RESPONSE: {
     status: 502,
     type: "server_error",
@@ -360,3 +366,20 @@ export const ErrorCodes = {
  * ```
  */
 export type ErrorCode = keyof typeof ErrorCodes;
+
+/**
+ * Codes a gateway answers for reasons of its own: its caller's access and limits, its catalog, its
+ * routing, its database. They say nothing about a node, so a client that measures nodes (the
+ * evaluator) does not count them against one, and a gateway never answers a relay pinned to a node
+ * with one because of what that node did (`NODE_FAILED` instead).
+ */
+export const GATEWAY_OWN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "NO_NODES_AVAILABLE",
+  "RATE_LIMITED",
+  "BUDGET_EXHAUSTED",
+  "INVALID_API_KEY",
+  "UNKNOWN_MODEL",
+  "UNKNOWN_SERVICE",
+  "UNKNOWN_TIER",
+  "DATABASE_UNAVAILABLE",
+]);
