@@ -423,7 +423,9 @@ export async function startFakeVllm(
     const ids = tokens.map((_, i) => 100 + i);
     if (flavor === "vllm")
       return sendJson(response, 200, { count: tokens.length, max_model_len: 4096, tokens: ids });
-    if (flavor === "llamacpp") return sendJson(response, 200, { tokens: ids });
+    // llama.cpp puts the model's `<s>` (id 1) first only when asked (`add_special`).
+    if (flavor === "llamacpp")
+      return sendJson(response, 200, { tokens: body.add_special === true ? [1, ...ids] : ids });
     if (flavor === "tgi")
       return sendJson(
         response,

@@ -94,7 +94,8 @@ describe("gguf backend on the tiny model", () => {
       completion_tokens: 6,
       total_tokens: 31,
     });
-    expect(await Effect.runPromise(backend.tokenize(prompt))).toBe(prompt.length);
+    // The node's own count, which its admission enforces the tier's limit with, is what it bills.
+    expect(await Effect.runPromise(backend.tokenize(prompt))).toBe(prompt.length + 1);
   });
 
   it("stops at a stop sequence and at the model's end of sequence", async () => {

@@ -100,6 +100,10 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     return { text: chunks.map((c) => c.text).join(""), tokens: chunks.flatMap((c) => c.tokens) };
   };
 
+  /** The `<s>` the engine puts before a prompt's tokens, unless they start with it. */
+  const bosFor = (tokens: readonly number[]): number[] =>
+    model.addBos && model.bos !== undefined && tokens[0] !== model.bos ? [model.bos] : [];
+
   async function* stream(
     request: TextCompletionRequest,
     signal?: AbortSignal,
@@ -112,7 +116,7 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     // tokens and could merge pieces), so an echo has one token per id: lm-evaluation-harness
     // slices it by its own count. `<s>` is put first unless the ids start with it.
     const text = req.promptTokens ?? model.tokenize(req.prompt);
-    const bos = model.addBos && model.bos !== undefined && text[0] !== model.bos ? [model.bos] : [];
+    const bos = bosFor(text);
     const prompt = [...bos, ...text];
     if (prompt.length === 0) throw new DevBackendRequestError("the prompt is empty");
     if (prompt.length + req.maxTokens > model.contextSize) {
@@ -175,7 +179,11 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     fingerprint: GGUF_FINGERPRINT,
     ...callsOverStream(stream),
     stream,
-    countTokens: (text) => model.tokenize(text).length,
+    // As the engine bills a prompt: with the `<s>` it puts first.
+    countTokens: (text) => {
+      const tokens = model.tokenize(text);
+      return bosFor(tokens).length + tokens.length;
+    },
     tokenize: (text) => model.tokenize(text),
     detokenize: (tokens) => model.detokenize(tokens),
   };

@@ -35,7 +35,8 @@ const PATHS = { completions: "/v1/completions", "chat.completions": "/v1/chat/co
 const TOKENIZE: Record<OpenAICompatibleKind, ((text: string, model: string | undefined) => unknown) | null> =
   {
     vllm: (text, model) => (model === undefined ? { prompt: text } : { model, prompt: text }),
-    llamacpp: (text) => ({ content: text }),
+    // With the `<s>` the engine puts before a prompt and bills (its default leaves it out).
+    llamacpp: (text) => ({ content: text, add_special: true }),
     tgi: (text) => ({ inputs: text }),
     ollama: null,
   };
