@@ -23,6 +23,8 @@ export class RequestRefused extends Data.TaggedError("RequestRefused")<{
   readonly status?: 403 | 404 | 405 | 413 | 415 | undefined;
   /** A 405's `Allow` header: the methods the route takes. */
   readonly allow?: string | undefined;
+  /** A 415's `Accept-Encoding` header (RFC 7694) when the body's encoding was refused: what is taken. */
+  readonly acceptEncoding?: string | undefined;
 }> {
   static of(error: ProtocolError): RequestRefused {
     return new RequestRefused({ code: error.code, detail: error.detail, param: error.param });
@@ -57,7 +59,9 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
       const body = toOpenAIError(protocolError(failure.code, failure.detail, failure.param));
       const status = failure.status ?? ErrorCodes[failure.code].status;
       const type = typeForStatus[status] ?? body.error.type;
-      const headers: Record<string, string> = failure.allow === undefined ? {} : { allow: failure.allow };
+      const headers: Record<string, string> = {};
+      if (failure.allow !== undefined) headers.allow = failure.allow;
+      if (failure.acceptEncoding !== undefined) headers["accept-encoding"] = failure.acceptEncoding;
       return { status, headers, body: { error: { ...body.error, type } } };
     }
     case "InvalidApiKey":

@@ -86,6 +86,7 @@ describe("the HTTP front door", () => {
       headers: { "content-type": "application/json", "content-encoding": "gzip", ...auth },
     });
     expect(gzipped.status).toBe(415);
+    expect(gzipped.headers.get("accept-encoding")).toBe("identity");
     const encoded = ((await gzipped.json()) as Refusal).error;
     expect(encoded.code).toBe("INVALID_REQUEST");
     expect(encoded.message).toContain("content-encoding: gzip");

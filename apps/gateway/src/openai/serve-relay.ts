@@ -56,6 +56,7 @@ function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: Ser
         code: "INVALID_REQUEST",
         detail: `the request body is compressed (content-encoding: ${encoding.slice(0, 40)}); send it uncompressed`,
         status: 415,
+        acceptEncoding: "identity",
       }),
     );
   }
