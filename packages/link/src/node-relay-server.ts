@@ -69,7 +69,7 @@ export function makeNodeRelayHandler<R>(options: {
       running.addObserver((exit) => {
         try {
           if (Exit.isSuccess(exit)) return answer(200, `{"result":{"data":${JSON.stringify(exit.value)}}}`);
-          refuse(linkErrorOf(exit.cause), input);
+          refuse(linkErrorOf(exit.cause, runtime as Runtime.Runtime<never>), input);
         } catch (e) {
           if (!res.headersSent) refuse(e, input);
         }
@@ -97,7 +97,7 @@ export function makeNodeRelayHandler<R>(options: {
         res.end((started ? "" : STREAM_PRELUDE) + streamErrorLine(shape));
       };
       run(impl.relayStream(input, controller.signal), { signal: controller.signal }).then((exit) => {
-        if (Exit.isFailure(exit)) return fail(linkErrorOf(exit.cause));
+        if (Exit.isFailure(exit)) return fail(linkErrorOf(exit.cause, runtime as Runtime.Runtime<never>));
         if (res.destroyed) return closeChunks(exit.value, runtime);
         res.writeHead(200, JSON_HEADERS);
         started = true;

@@ -1,21 +1,70 @@
+import { randomBytes } from "node:crypto";
 import { ErrorCodes } from "@pocket-ai/protocol";
 import { TRPCError } from "@trpc/server";
-import { Cause, type Effect, Exit, Option, Runtime, Stream } from "effect";
+import { Cause, Effect, Exit, Option, Runtime, Stream } from "effect";
 import { trpcCodeOf } from "./error-status.js";
 import { codeOfFailure } from "./pocket-code.js";
 import type { LinkContext } from "./trpc.js";
 
 /**
+ * What a caller and the serving app's log share of an internal failure: an id, never the failure's
+ * message (it may name files, hosts or a caller's data). The log also gets the failure's name and
+ * the first frame of its stack.
+ */
+export class InternalFailure extends Error {
+  constructor(
+    readonly errorId: string,
+    readonly failureName: string,
+    readonly at: string | undefined,
+  ) {
+    super(
+      `An unexpected error happened (error id ${errorId}). Retry; report it with that id if it persists.`,
+    );
+    this.name = "InternalFailure";
+  }
+}
+
+function internalFailureOf(failure: unknown): InternalFailure {
+  const name =
+    typeof failure === "object" && failure !== null && "_tag" in failure && typeof failure._tag === "string"
+      ? failure._tag
+      : failure instanceof Error
+        ? failure.name
+        : typeof failure;
+  const stack = failure instanceof Error ? (failure.stack ?? "") : "";
+  const at = stack
+    .split("\n")
+    .find((line) => line.trimStart().startsWith("at "))
+    ?.trim();
+  return new InternalFailure(randomBytes(6).toString("hex"), name, at);
+}
+
+/**
  * The tRPC error for a procedure's failure. A failure that carries a protocol code becomes a
  * `TRPCError` with the code's HTTP meaning and the failure as its `cause` (the formatter reads
- * `pocketCode` and `detail` from it); anything else — internal errors, defects, interruptions —
- * is a bare INTERNAL_SERVER_ERROR that leaks nothing.
+ * `pocketCode` and `detail` from it); anything else — internal errors, defects — is an
+ * INTERNAL_SERVER_ERROR that leaks nothing but an error id, logged (with `runtime`'s logger, when
+ * given) under the same id so an operator can find it. An interruption (the caller went away) is
+ * not logged.
  */
-export function linkErrorOf(cause: Cause.Cause<unknown>): TRPCError {
+export function linkErrorOf(cause: Cause.Cause<unknown>, runtime?: Runtime.Runtime<never>): TRPCError {
   const failure = Option.getOrUndefined(Cause.failureOption(cause));
   const code = codeOfFailure(failure);
   if (code === undefined || code === "INTERNAL") {
-    return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: ErrorCodes.INTERNAL.message });
+    if (Cause.isInterruptedOnly(cause))
+      return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: ErrorCodes.INTERNAL.message });
+    const internal = internalFailureOf(Cause.squash(cause));
+    if (runtime !== undefined)
+      Runtime.runSync(runtime)(
+        Effect.logError("a procedure failed unexpectedly").pipe(
+          Effect.annotateLogs({
+            errorId: internal.errorId,
+            error: internal.failureName,
+            ...(internal.at === undefined ? {} : { at: internal.at }),
+          }),
+        ),
+      );
+    return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: internal.message, cause: internal });
   }
   const message =
     failure instanceof Error && failure.message !== "" ? failure.message : ErrorCodes[code].message;
@@ -30,7 +79,7 @@ export async function runProcedure<A, E, R>(
 ): Promise<A> {
   const exit = await Runtime.runPromiseExit(runtime)(effect, signal === undefined ? {} : { signal });
   if (Exit.isSuccess(exit)) return exit.value;
-  throw linkErrorOf(exit.cause);
+  throw linkErrorOf(exit.cause, runtime as Runtime.Runtime<never>);
 }
 
 /**

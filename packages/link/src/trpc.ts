@@ -3,6 +3,7 @@ import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
 import { initTRPC, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import type { Runtime } from "effect";
 import { codeOfFailure, detailOfFailure } from "./pocket-code.js";
+import { InternalFailure } from "./run-procedure.js";
 
 /**
  * What every procedure gets: the request's `Authorization: Bearer` value (if any) and the serving
@@ -90,10 +91,13 @@ const t = initTRPC.context<LinkContext>().create({
       pocketCode,
       ...(detail === undefined ? {} : { detail }),
     };
-    // An uncoded internal failure says nothing about itself: its message may name files or hosts.
+    // An uncoded internal failure says nothing about itself (its message may name files or hosts)
+    // but the id it was logged under, when it went through `linkErrorOf`.
     const message =
       error.code === "INTERNAL_SERVER_ERROR" && coded === undefined
-        ? ErrorCodes.INTERNAL.message
+        ? error.cause instanceof InternalFailure
+          ? error.cause.message
+          : ErrorCodes.INTERNAL.message
         : ((error.code === "BAD_REQUEST" && coded === undefined ? inputIssuesText(error.cause) : undefined) ??
           shape.message);
     return { message, code: shape.code, data };

@@ -11,7 +11,7 @@ import { TRPCClientError } from "@trpc/client";
 import { TRPCError } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import { Data, Effect, Runtime, Stream } from "effect";
+import { Data, Effect, HashMap, Logger, Stream } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
@@ -77,6 +77,21 @@ const gatewayRouter = mergeRouters(
   }),
 );
 
+// The serving app's logger: what it logs of an internal failure, kept for the tests to read.
+const logged: { message: unknown; annotations: Record<string, unknown> }[] = [];
+const loggingRuntime = Effect.runSync(
+  Effect.runtime<never>().pipe(
+    Effect.provide(
+      Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ message, annotations }) => {
+          logged.push({ message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) });
+        }),
+      ),
+    ),
+  ),
+);
+
 const servers: { url: string; close: () => void }[] = [];
 let nodeUrl = "";
 let gatewayUrl = "";
@@ -84,7 +99,7 @@ let gatewayUrl = "";
 async function serve(appRouter: Parameters<typeof createHTTPServer>[0]["router"]) {
   const server = createHTTPServer({
     router: appRouter,
-    createContext: contextFromRequest(Runtime.defaultRuntime),
+    createContext: contextFromRequest(loggingRuntime),
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -180,7 +195,16 @@ describe("the gateway contract", () => {
     });
     const proof = await rejection(client.settlement.submitProof.mutate({}));
     expect(pocketCodeOf(proof)).toBeUndefined();
-    expect((proof as Error).message).toBe(ErrorCodes.INTERNAL.message);
+    // The caller reads an id and what to do, never the failure's words; the app logs the id with
+    // the failure's name and where it happened.
+    const message = (proof as Error).message;
+    expect(message).not.toMatch(/SQLITE|secret/);
+    const errorId = /\(error id ([0-9a-f]{12})\)/.exec(message)?.[1];
+    expect(errorId).toBeDefined();
+    const entry = logged.find((l) => l.annotations.errorId === errorId);
+    expect(entry?.annotations).toMatchObject({ error: "Error" });
+    expect(String(entry?.annotations.at)).toContain("link.test");
+    expect(JSON.stringify(entry)).not.toContain("SQLITE");
   });
 
   it("answers an unauthenticated call with the envelope and no stack or path", async () => {
