@@ -3,11 +3,12 @@ import { Duration, Schedule } from "effect";
 /** Every retry, pacing and polling schedule of the evaluator, named, in one place. */
 
 /**
- * A probe that failed before any output is retried twice with jittered backoff. Failures still
- * count toward the node's error rate (each attempt is recorded); retries only keep one flaky
- * relay from costing an item its score.
+ * A probe that got no HTTP answer at all (a connection refused or reset) is sent again twice, after
+ * about 250 and 500 ms, jittered: one dropped connection must not stop a round. Only when the
+ * gateway stays out of reach does the run stop (`gateway-watch.ts`). Failures with an answer are
+ * never retried: each is the node's, and counts.
  */
-export const probeRetry = Schedule.exponential(Duration.millis(250), 2).pipe(
+export const unansweredProbeRetry = Schedule.exponential(Duration.millis(250), 2).pipe(
   Schedule.jittered,
   Schedule.intersect(Schedule.recurs(2)),
 );

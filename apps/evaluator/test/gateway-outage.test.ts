@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { keyPairFromPrivateKey } from "@pocket-ai/protocol";
@@ -86,6 +88,49 @@ describe("the gateway going away in the middle of a run", () => {
       expect(resumed.entry.overall?.n).toBe(13 * 4);
     } finally {
       await second.close();
+    }
+  }, 60_000);
+
+  it("sends a probe again after one dropped connection, and the run goes on as if nothing happened", async () => {
+    const store = EvaluatorStore.layer(join(tempDir(), "evaluator.sqlite"));
+    const tasks = await Effect.runPromise(loadSuite([]));
+    const gateway = await startDevGateway({ nodes: [{ address, text: engine }], evaluatorKey: "k" });
+    // A proxy in front of the gateway that hangs up on the fifth request without an answer.
+    let requests = 0;
+    const proxy = createServer((req, res) => {
+      requests += 1;
+      if (requests === 5) {
+        req.socket.destroy();
+        return;
+      }
+      const upstream = request(
+        new URL(req.url ?? "/", gateway.baseUrl),
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxied = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`;
+    try {
+      const done = await Effect.runPromise(
+        Effect.gen(function* () {
+          const entry = yield* runNode({ node, tasks, settings });
+          const s = yield* EvaluatorStore;
+          return { entry, rows: s.db.select().from(itemResults).all() };
+        }).pipe(Effect.provide(Layer.merge(store, transportTo(proxied)))),
+      );
+      expect(requests).toBeGreaterThan(5);
+      expect(done.entry.errorRate).toBe(0);
+      expect(done.rows.filter((r) => r.status !== "scored")).toEqual([]);
+      expect(done.entry.overall?.n).toBe(13 * 4);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await gateway.close();
     }
   }, 60_000);
 });

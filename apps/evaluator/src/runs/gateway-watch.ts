@@ -1,12 +1,18 @@
 import { Effect } from "effect";
-import { GatewayUnavailable, type ProbeError } from "../errors.js";
+import { GatewayUnavailable, type ProbeError, type ProbeFailed } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import { unansweredProbeRetry } from "../schedules.js";
+
+/** A probe that got no HTTP answer at all. */
+const unanswered = (e: ProbeError): e is ProbeFailed => e._tag === "ProbeFailed" && e.unreachable === true;
 
 /**
  * A node's transport, watched for probes that got no HTTP answer at all (the gateway is down, or
- * `gateway.baseUrl` is wrong). Such a failure says nothing about the node: recording it would score
- * every item 0 and publish the node as failing. `take` returns (and forgets) what the last step
- * met, so the runner stops before recording that step, and the run resumes from it next round.
+ * `gateway.baseUrl` is wrong). Such a probe is sent again (`unansweredProbeRetry`: a connection
+ * dropped once is not an outage); one that still gets no answer says nothing about the node:
+ * recording it would score every item 0 and publish the node as failing. `take` returns (and
+ * forgets) what the last step met, so the runner stops before recording that step, and the run
+ * resumes from it next round.
  */
 export function watchGateway(transport: ProbeTransportShape): {
   readonly transport: ProbeTransportShape;
@@ -14,11 +20,13 @@ export function watchGateway(transport: ProbeTransportShape): {
 } {
   let met: GatewayUnavailable | undefined;
   const watch = <A>(call: Effect.Effect<A, ProbeError>) =>
-    Effect.tapError(call, (e) =>
-      Effect.sync(() => {
-        if (e._tag === "ProbeFailed" && e.unreachable === true)
-          met = new GatewayUnavailable({ code: e.code, reason: e.reason });
-      }),
+    call.pipe(
+      Effect.retry({ schedule: unansweredProbeRetry, while: unanswered }),
+      Effect.tapError((e) =>
+        Effect.sync(() => {
+          if (unanswered(e)) met = new GatewayUnavailable({ code: e.code, reason: e.reason });
+        }),
+      ),
     );
   return {
     transport: {
