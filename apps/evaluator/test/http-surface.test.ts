@@ -3,7 +3,7 @@ import { serveHttp } from "@pocket-ai/runtime";
 import Database from "better-sqlite3";
 import { Context, Effect, Exit, Layer, Runtime, Scope } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EvaluatorStore } from "../src/db/evaluator-store.js";
+import { EvaluatorStore, type EvaluatorStoreImpl } from "../src/db/evaluator-store.js";
 import { evaluatorHandler } from "../src/leaderboard/http-handler.js";
 import { tempDir } from "./evaluator-process.js";
 
@@ -12,10 +12,11 @@ import { tempDir } from "./evaluator-process.js";
 const scope = Effect.runSync(Scope.make());
 const file = join(tempDir(), "evaluator.sqlite");
 let url = "";
+let store: EvaluatorStoreImpl;
 
 beforeAll(async () => {
   const context = await Effect.runPromise(Layer.buildWithScope(EvaluatorStore.layer(file), scope));
-  const store = Context.get(context, EvaluatorStore);
+  store = Context.get(context, EvaluatorStore);
   const server = await Effect.runPromise(
     Scope.extend(
       serveHttp({
@@ -48,13 +49,63 @@ describe("the evaluator's HTTP routes", () => {
     expect((await get("/", "HEAD")).status).toBe(200);
   });
 
+  it("serves /metrics from what the runs recorded: runs by status, results by kind, status and code", async () => {
+    const before = await get("/metrics");
+    expect(before.status).toBe(200);
+    expect(before.headers.get("content-type")).toContain("text/plain");
+    expect(before.text).not.toMatch(/^pocket_evaluator_last_run_finished_timestamp_seconds /m);
+    const run = { nodeAddress: "pokt1node", serviceId: "dev-text", seed: 1, suiteHash: "h", plannedItems: 3 };
+    store.startRun({ ...run, id: "r1", startedAt: 1_000 });
+    store.startRun({ ...run, id: "r2", startedAt: 2_000 });
+    const result = { kind: "item" as const, category: "knowledge", promptHash: "p", createdAt: 1_500 };
+    const empty = { score: null, stat: null, ttftMs: null, responseHash: null, perceptualHash: null };
+    const more = { checks: null, probes: 1, varied: null, errorCode: null };
+    store.recordResult({
+      ...empty,
+      ...more,
+      ...result,
+      runId: "r1",
+      itemKey: "a/1",
+      status: "scored",
+      score: 1,
+    });
+    store.recordResult({
+      ...empty,
+      ...more,
+      ...result,
+      runId: "r1",
+      itemKey: "a/2",
+      status: "scored",
+      score: 0,
+    });
+    store.recordResult({
+      ...empty,
+      ...more,
+      ...result,
+      runId: "r1",
+      itemKey: "a/3",
+      status: "error",
+      errorCode: "NODE_FAILED",
+    });
+    store.finishRun("r1", "finished", 61_000);
+    const text = (await get("/metrics")).text;
+    expect(text).toMatch(/^pocket_evaluator_runs\{status="finished"\} 1$/m);
+    expect(text).toMatch(/^pocket_evaluator_runs\{status="running"\} 1$/m);
+    expect(text).toMatch(/^pocket_evaluator_results_total\{code="",kind="item",status="scored"\} 2$/m);
+    expect(text).toMatch(
+      /^pocket_evaluator_results_total\{code="NODE_FAILED",kind="item",status="error"\} 1$/m,
+    );
+    expect(text).toMatch(/^pocket_evaluator_last_run_finished_timestamp_seconds 61$/m);
+    expect(text).toMatch(/^pocket_evaluator_board_entries 0$/m);
+  });
+
   it("answers 503 DATABASE_UNAVAILABLE when the database fails a read, without internals, and keeps serving", async () => {
     expect((await get("/scoreboard.json")).status).toBe(200);
     // Another connection breaks the schema under the running server (as a damaged file would).
     const db = new Database(file);
     db.exec("alter table node_scores rename to node_scores_gone");
     db.close();
-    for (const path of ["/", "/scoreboard.json"]) {
+    for (const path of ["/", "/scoreboard.json", "/metrics"]) {
       const failed = await get(path);
       expect(failed.status).toBe(503);
       expect(JSON.parse(failed.text).error.code).toBe("DATABASE_UNAVAILABLE");

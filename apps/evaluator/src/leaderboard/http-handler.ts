@@ -1,16 +1,17 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { contextFromRequest } from "@pocket-ai/link";
-import { type ErrorCode, ErrorCodes, type Scoreboard } from "@pocket-ai/protocol";
+import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Effect, Runtime } from "effect";
 import { buildScoreboard } from "../publish/scoreboard.js";
 import type { ScoresContext } from "../publish/scores-context.js";
 import { appRouter } from "../router.js";
+import { evaluatorMetrics } from "./metrics.js";
 import { leaderboardPage } from "./page.js";
 
 /**
  * The evaluator's HTTP surface: the leaderboard page at `/`, the scoreboard as JSON at
- * `/scoreboard.json`, `/health` (the process serves), and tRPC under `/trpc/` (`scores.board` is
+ * `/scoreboard.json`, `/health` (the process serves), `/metrics` (Prometheus), and tRPC under `/trpc/` (`scores.board` is
  * what gateways poll). `runtime` is the app's (its logger and services) for what the procedures
  * run. Errors are JSON with a stable code; a failing database answers 503, never a crash.
  */
@@ -24,12 +25,13 @@ export function evaluatorHandler(
     createContext: contextFromRequest(runtime),
   });
   const run = Runtime.runSync(runtime);
-  const board = (res: ServerResponse): Scoreboard | undefined => {
+  /** A read of the database for one answer; a failing database answers 503, never a crash. */
+  const read = <A>(res: ServerResponse, f: () => A): A | undefined => {
     try {
-      return buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now());
+      return f();
     } catch (e) {
       // A database that fails a read (disk error, a damaged file) must not take the server down.
-      run(Effect.logError("cannot read the scoreboard", { error: String(e) }));
+      run(Effect.logError("cannot read the database", { error: String(e) }));
       sendError(
         res,
         "DATABASE_UNAVAILABLE",
@@ -49,12 +51,19 @@ export function evaluatorHandler(
       );
     if (req.method !== "GET" && req.method !== "HEAD")
       return sendError(res, "METHOD_NOT_ALLOWED", `${path} takes GET only.`, { allow: "GET, HEAD" });
+    if (path === "/metrics") {
+      const text = read(res, () => evaluatorMetrics(ctx.store));
+      if (text === undefined) return;
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4", "cache-control": "no-store" });
+      res.end(text);
+      return;
+    }
     if (path === "/health") {
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
       res.end(JSON.stringify({ ok: true }));
       return;
     }
-    const current = board(res);
+    const current = read(res, () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now()));
     if (current === undefined) return;
     if (path === "/scoreboard.json") {
       res.writeHead(200, { "content-type": "application/json" });
@@ -67,7 +76,7 @@ export function evaluatorHandler(
 }
 
 /** The plain HTTP routes; everything else is tRPC under `/trpc/` or a 404. */
-const PAGES = new Set(["/", "/index.html", "/scoreboard.json", "/health"]);
+const PAGES = new Set(["/", "/index.html", "/scoreboard.json", "/health", "/metrics"]);
 
 /** An error as `{ error: { code, message } }`: the protocol's stable code, its status, no internals. */
 function sendError(
