@@ -69,8 +69,9 @@ export interface ClaimLoopDeps {
 
 /**
  * One pass of the claim cycle. Sessions whose window and grace have passed get a claim built
- * from the stored relay hashes (the tree is rebuilt from the ledger whenever needed: it is
- * deterministic, so nothing but the rows must survive a restart). Due claims are submitted; a
+ * from the stored relay hashes (the tree is rebuilt from the ledger whenever needed, from the
+ * claim's first `relayCount` rows: it is deterministic, so nothing but the rows must survive a
+ * restart, and a relay answered after the claim was built is in no claim). Due claims are submitted; a
  * claimed one is proven for the leaf the gateway's seed picks. Failures back off and retry. The
  * ledger's rows no claim needs any more are then deleted (`pruneLedger`). With `search: false`
  * only due claims advance: the search for ended sessions and the pruning read ranges of the
@@ -130,8 +131,13 @@ function pruneLedger(deps: ClaimLoopDeps, graceEndedBefore: number): Effect.Effe
   });
 }
 
-function treeOf(relays: RelayStore, sessionId: string, gateway: string): ClaimTree | undefined {
-  const leaves = relays.leaves(sessionId, gateway);
+function treeOf(
+  relays: RelayStore,
+  sessionId: string,
+  gateway: string,
+  first?: number,
+): ClaimTree | undefined {
+  const leaves = relays.leaves(sessionId, gateway, first);
   if (leaves.length === 0) return undefined;
   return buildClaimTree(leaves.map((l) => ({ hash: l.leafHash, computeUnits: l.computeUnits })));
 }
@@ -228,9 +234,21 @@ function receiptOf<A>(gateway: GatewayClient, procedure: string, checked: Result
 
 function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow) {
   return Effect.gen(function* () {
-    const tree = treeOf(deps.relays, row.sessionId, row.gatewayAddress);
-    if (tree === undefined || row.proofSeed === null) return;
-    const root = claimRoot(tree);
+    if (row.proofSeed === null) return;
+    // The tree the claim was built from: its first relays, not one written into the session since.
+    const tree = treeOf(deps.relays, row.sessionId, row.gatewayAddress, row.relayCount);
+    const root = tree === undefined ? undefined : claimRoot(tree);
+    if (tree === undefined || root === undefined || root.root !== row.root) {
+      // Never expected (rows are kept until their claim settles); a proof of another tree is refused.
+      return yield* settle(
+        deps,
+        row,
+        "rejected",
+        "0",
+        "the ledger no longer holds the relays this claim was built from",
+        null,
+      );
+    }
     const index = proofLeafIndex(row.proofSeed, root);
     const proof = proveClaimLeaf(tree, index);
     const message = createProofSubmission(

@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import { and, eq, is, lte, Param, Placeholder, sql } from "drizzle-orm";
+import { and, eq, is, isNotNull, lte, Param, Placeholder, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { Effect } from "effect";
 import { type NodeStoreError, storeError, storeWrite } from "./node-store-error.js";
@@ -479,9 +479,19 @@ export class RelayStore {
     });
   }
 
-  /** The claim leaves of one session and gateway: every answered relay's leaf hash and weight. */
-  leaves(sessionId: string, gatewayAddress: string): { leafHash: string; computeUnits: number }[] {
-    return this.db
+  /**
+   * The claim leaves of one session and gateway: every answered relay's leaf hash and weight, in
+   * the order the rows were written (rowid: a row written later always comes after the rows there
+   * already are). With `first`, only the first that many: the leaves a claim built from `first`
+   * relays was built from, whatever was written after it (an answer that came in after the claim
+   * was built belongs to no claim).
+   */
+  leaves(
+    sessionId: string,
+    gatewayAddress: string,
+    first?: number,
+  ): { leafHash: string; computeUnits: number }[] {
+    const query = this.db
       .select({ leafHash: relays.leafHash, computeUnits: relays.computeUnits })
       .from(relays)
       .where(
@@ -489,9 +499,11 @@ export class RelayStore {
           eq(relays.sessionId, sessionId),
           eq(relays.gatewayAddress, gatewayAddress),
           eq(relays.outcome, "ok"),
+          isNotNull(relays.leafHash),
         ),
       )
-      .all()
-      .flatMap((r) => (r.leafHash === null ? [] : [{ leafHash: r.leafHash, computeUnits: r.computeUnits }]));
+      .orderBy(sql`rowid`);
+    const rows = first === undefined ? query.all() : query.limit(first).all();
+    return rows.map((r) => ({ leafHash: r.leafHash as string, computeUnits: r.computeUnits }));
   }
 }
