@@ -43,6 +43,7 @@ const LIES: readonly { lie: Lie; modes: readonly Mode[]; early: readonly Mode[];
   { lie: "overflow-first", modes: ["stream"], early: ["stream"], lying: true },
   { lie: "inflated-empty", modes: ["stream"], early: ["stream"], lying: true },
   { lie: "wrong-service", modes: ["unary"], early: ["unary"], lying: true },
+  { lie: "error-member", modes: ["unary", "stream"], early: ["unary", "stream"], lying: true },
 ];
 
 let gateway: RunningGateway;

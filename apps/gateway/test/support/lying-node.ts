@@ -51,7 +51,19 @@ export type Lie =
   /** Streams only: a first chunk that is a signed `ok` final claiming the whole output allowance for no text. */
   | "inflated-empty"
   /** Signs an answer for another service's session. */
-  | "wrong-service";
+  | "wrong-service"
+  /**
+   * Signs answers (streams: every chunk) that carry an OpenAI-style `error` member, which a client
+   * would read as the gateway's own error: here `RATE_LIMITED`, a code the evaluator excuses.
+   */
+  | "error-member";
+
+/** The error member of an `error-member` lie, as OpenAI writes a rate limit. */
+const RATE_LIMITED_ERROR = {
+  code: "RATE_LIMITED",
+  message: "Rate limit reached; retry later.",
+  type: "rate_limit_error",
+};
 
 /** What the proxy passes on: relays answered, by how the lie was applied. */
 export interface LyingNode {
@@ -167,6 +179,8 @@ export async function startLyingNode(options: {
           }
           case "off-schema":
             return resign(answer, { payload: { choices: "lies" } });
+          case "error-member":
+            return resign(answer, { payload: { ...(answer.payload as object), error: RATE_LIMITED_ERROR } });
           case "wrong-service":
             return resign(answer, {
               header: deriveSessionHeader(
@@ -252,6 +266,10 @@ export async function startLyingNode(options: {
             continue;
           }
           if (lie === "inflated-usage" && n > 1) continue;
+          if (lie === "error-member") {
+            yield signer.next({ ...(chunk.data as object), error: RATE_LIMITED_ERROR });
+            continue;
+          }
           yield signer.next(chunk.data);
         }
       }),
