@@ -86,7 +86,9 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
         failure.param,
       );
     case "StorageError":
-      return plain("INTERNAL");
+      // The gateway's own database failed (disk, server gone): a 503 the caller retries, never a
+      // 500 that reads as a bug, nor anything a client measuring nodes would blame a node for.
+      return plain("DATABASE_UNAVAILABLE");
   }
 }
 
