@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ItemResultRow } from "../db/evaluator-store.js";
+import { contentCategory } from "./content-probe.js";
 import { imageScore } from "./image-findings.js";
 
 const ok = { png: true, size: true, notBlank: true };
@@ -61,19 +62,38 @@ describe("imageScore", () => {
     expect(two.findings.checks.distinct.mean).toBe(0);
   });
 
-  it("does not compare blank pictures or pictures of the same prompt, and ignores failed relays", () => {
+  it("does not compare blank pictures or pictures of the same prompt", () => {
     const blank = { ...ok, notBlank: false };
     const rows = [
       row("image/0", { perceptualHash: far(0), checks: blank }),
       row("image/1", { perceptualHash: far(0), checks: blank }),
       row("image/2", { perceptualHash: far(2), promptHash: "same" }),
       row("image/3", { perceptualHash: far(2), promptHash: "same" }),
-      row("image/4", { status: "error", checks: null, perceptualHash: null }),
     ];
     const score = imageScore(rows)!;
     expect(score.findings.nearDuplicatePairs).toBe(0);
     expect(score.findings.checks.notBlank.mean).toBe(0.5);
     expect(score.findings.checks.png.n).toBe(4);
     expect(imageScore([row("speed/0", { kind: "speed" })])).toBeUndefined();
+  });
+
+  it("fails every check of a probe the node failed, and counts none for the gateway's own failures", () => {
+    const failed = { status: "error" as const, checks: null, perceptualHash: null, score: null };
+    const rows = [
+      row("image/0", { perceptualHash: far(0) }),
+      row("image/1", { perceptualHash: far(1) }),
+      // The node erred on a picture, a seed repeat and an inpaint: each check they stood for fails.
+      row("image/2", { ...failed, errorCode: "NODE_FAILED" }),
+      row("image-seed/0", { ...failed, errorCode: "BACKEND_ERROR" }),
+      row(`${contentCategory("inpaint")}/0`, { ...failed, errorCode: "TIMEOUT" }),
+      // The gateway's own failure says nothing about the node.
+      row("image/3", { ...failed, errorCode: "RATE_LIMITED" }),
+    ];
+    const score = imageScore(rows)!;
+    expect(score.findings.checks.png).toMatchObject({ n: 4, mean: 0.5 });
+    expect(score.findings.checks.seed).toMatchObject({ n: 1, mean: 0 });
+    expect(score.findings.checks.inpaint).toMatchObject({ n: 1, mean: 0 });
+    // A node that failed every probe has a score (of nothing passed), not none.
+    expect(imageScore([row("image/0", failed)])?.estimate.mean).toBe(0);
   });
 });

@@ -1,4 +1,9 @@
-import type { ImageFindings, ScoreEstimate } from "@pocket-ai/protocol";
+import {
+  type ErrorCode,
+  GATEWAY_OWN_CODES,
+  type ImageFindings,
+  type ScoreEstimate,
+} from "@pocket-ai/protocol";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { wilsonInterval } from "../scoring/wilson.js";
 import { CONTENT_CHECKS, contentCategory } from "./content-probe.js";
@@ -25,13 +30,21 @@ const passed = (row: ItemResultRow, check: string) => row.checks?.[check] === tr
  * recorded), and for first asks `distinct` — no answer to a different prompt is a near-duplicate
  * of it; per repeat: `seed` — the repeat's pixels equal its first ask's, or their dHashes are at
  * most `SEED_MAX_DISTANCE` apart. Undecodable and blank pictures are not compared (they already
- * fail `notBlank`; a blank node is flagged as blank, not also as cached). Failed relays are errors,
- * not failed checks. Content probes add one check each (`colour`, `img2img`, `inpaint`,
- * `outpaint`: `content-checks.ts`). The category is the share of all checks passed, like an item share.
+ * fail `notBlank`; a blank node is flagged as blank, not also as cached). A probe the node failed
+ * (any error but the gateway's own, `GATEWAY_OWN_CODES`) fails every check it was asked for: a node
+ * cannot skip the hard probes (an inpaint, a seed repeat) by erroring on them. Content probes add
+ * one check each (`colour`, `img2img`, `inpaint`, `outpaint`: `content-checks.ts`). The category
+ * is the share of all checks passed, like an item share.
  */
 export function imageScore(rows: readonly ItemResultRow[]): ImageScore | undefined {
   const all = rows.filter((r) => r.kind === "image" && r.status === "scored");
-  if (all.length === 0) return undefined;
+  const failed = rows.filter(
+    (r) =>
+      r.kind === "image" &&
+      r.status === "error" &&
+      !(r.errorCode !== null && GATEWAY_OWN_CODES.has(r.errorCode as ErrorCode)),
+  );
+  if (all.length === 0 && failed.length === 0) return undefined;
   const scored = all.filter((r) => r.category === IMAGE_PROBE || r.category === IMAGE_SEED_REPEAT);
   const tallies: Record<CheckName, number[]> = {
     png: [],
@@ -49,6 +62,14 @@ export function imageScore(rows: readonly ItemResultRow[]): ImageScore | undefin
       tallies[check].push(passed(row, check) ? 1 : 0);
   for (const row of scored)
     for (const check of ["png", "size", "notBlank"] as const) tallies[check].push(passed(row, check) ? 1 : 0);
+  for (const row of failed) {
+    const content = CONTENT_CHECKS.find((check) => row.category === contentCategory(check));
+    if (content !== undefined) tallies[content].push(0);
+    else if (row.category === IMAGE_PROBE || row.category === IMAGE_SEED_REPEAT) {
+      for (const check of ["png", "size", "notBlank"] as const) tallies[check].push(0);
+      if (row.category === IMAGE_SEED_REPEAT) tallies.seed.push(0);
+    }
+  }
 
   const firsts = scored.filter((r) => r.category === IMAGE_PROBE);
   const comparable = firsts.filter((r) => passed(r, "notBlank") && r.perceptualHash !== null);
