@@ -186,6 +186,18 @@ describe("evaluator-targeted relays", () => {
         const routed = await unary(pinned, dispatchRequest("llama-2-13b", body));
         expect(Either.isRight(routed) && routed.right.record.nodeAddress).toBe(honest.address);
       }
+      // A known node pinned for a model it does not announce (withdrawn between two relays of one
+      // item, say) fails the probe too; an address the gateway never knew is the gateway's answer.
+      const withdrawn = await unary(
+        pinned,
+        dispatchRequest("mistral-7b", body, { targetNode: honest.address }),
+      );
+      expect(Either.isLeft(withdrawn) && withdrawn.left.code).toBe("NODE_FAILED");
+      const stranger = await unary(
+        pinned,
+        dispatchRequest("mistral-7b", body, { targetNode: pinned.key.address }),
+      );
+      expect(Either.isLeft(stranger) && stranger.left.code).toBe("NO_NODES_AVAILABLE");
     } finally {
       await pinned.close();
     }

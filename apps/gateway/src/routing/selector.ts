@@ -96,6 +96,20 @@ const make = Effect.gen(function* () {
         });
       }
     }
+    if (
+      routes.length === 0 &&
+      request.targetNode !== undefined &&
+      registry.get(request.targetNode) !== undefined
+    ) {
+      // A node this gateway knows but cannot route the probe to has withdrawn the service or tier,
+      // or let its registration lapse: its own doing, which a measuring client counts against it
+      // (a node could otherwise re-announce without a service between the relays of one item).
+      return new DispatchError({
+        code: "NODE_FAILED",
+        detail: `node ${request.targetNode} does not serve ${request.target.modelName} now (it stopped announcing it, or its registration lapsed)`,
+        attempts: 0,
+      });
+    }
     if (routes.length === 0) {
       const what =
         request.targetNode === undefined
