@@ -83,10 +83,17 @@ describe("the HTTP front door", () => {
     const gzipped = await fetch(`${t.gateway.url}/v1/chat/completions`, {
       method: "POST",
       body: gzipSync(body),
-      headers: { "content-type": "application/json", "content-encoding": "gzip", ...auth },
+      headers: {
+        "content-type": "application/json",
+        "content-encoding": "gzip",
+        origin: "https://app.example",
+        ...auth,
+      },
     });
     expect(gzipped.status).toBe(415);
     expect(gzipped.headers.get("accept-encoding")).toBe("identity");
+    // A page on an allowed origin may read that hint too.
+    expect(gzipped.headers.get("access-control-expose-headers")).toContain("accept-encoding");
     const encoded = ((await gzipped.json()) as Refusal).error;
     expect(encoded.code).toBe("INVALID_REQUEST");
     expect(encoded.message).toContain("content-encoding: gzip");

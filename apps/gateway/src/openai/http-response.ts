@@ -55,7 +55,7 @@ export function corsHeaders(req: IncomingMessage, origins: readonly string[]): R
     "access-control-expose-headers":
       "x-pocket-service, x-pocket-tier, x-pocket-node, x-pocket-relay, x-request-id, retry-after, " +
       "x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, " +
-      "x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens",
+      "x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens, allow, accept-encoding",
     ...(any ? {} : { vary: "Origin" }),
   };
 }

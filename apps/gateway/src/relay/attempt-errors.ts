@@ -91,6 +91,8 @@ export function clientCodeOf(failure: AttemptFailure, targeted = false): ErrorCo
     return failure.signed && status !== 500 && !GATEWAY_OWN_CODES.has(failure.code)
       ? failure.code
       : "NODE_FAILED";
+  // The gateway's word about a pinned relay, never a node's to give an unpinned one.
+  if (failure.code === "NODE_FAILED") return "NO_NODES_AVAILABLE";
   if (status === 502 || status === 503 || status === 504) return failure.code;
   return "NO_NODES_AVAILABLE";
 }

@@ -138,6 +138,7 @@ describe("judging a node's refusal", () => {
             }
             // A relay pinned to the node never fails with a code a measuring client excuses it for.
             if (targeted) expect(GATEWAY_OWN_CODES.has(client)).toBe(false);
+            else expect(client).not.toBe("NODE_FAILED");
           }
         }
       }

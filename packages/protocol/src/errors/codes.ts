@@ -224,7 +224,7 @@ export const ErrorCodes = {
     status: 502,
     type: "server_error",
     message:
-      "The node this relay was pinned to (`x-pocket-target-node`) failed it: it could not be reached, answered without a code, or refused with a code only a gateway gives. It counts against that node; check the node, then retry.",
+      "The node this relay was pinned to (`x-pocket-target-node`) failed it: it could not be reached, does not serve the model now, answered without a code or with one only a gateway gives. It counts against that node; check the node, then retry.",
   },
   INVALID_NODE_RESPONSE: {
     status: 502,
