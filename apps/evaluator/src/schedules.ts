@@ -3,10 +3,12 @@ import { Duration, Schedule } from "effect";
 /** Every retry, pacing and polling schedule of the evaluator, named, in one place. */
 
 /**
- * A probe that got no HTTP answer at all (a connection refused or reset) is sent again twice, after
- * about 250 and 500 ms, jittered: one dropped connection must not stop a round. Only when the
- * gateway stays out of reach does the run stop (`gateway-watch.ts`). Failures with an answer are
- * never retried: each is the node's, and counts.
+ * A probe that got no answer from the gateway itself (a connection refused or reset, a stream cut
+ * without the gateway's error event, a proxy's uncoded server error: `probe-error-map.ts`) is sent
+ * again twice, after about 250 and 500 ms, jittered: one dropped connection must not stop a round.
+ * Only when the gateway stays out of reach does the run stop (`gateway-watch.ts`). A coded answer
+ * of the gateway is never sent again: it is recorded as it is (and counts against the node unless
+ * it is one of the gateway's own codes).
  */
 export const unansweredProbeRetry = Schedule.exponential(Duration.millis(250), 2).pipe(
   Schedule.jittered,

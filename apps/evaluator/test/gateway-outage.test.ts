@@ -1,16 +1,17 @@
 import { createHash } from "node:crypto";
-import { createServer, request } from "node:http";
+import { createServer, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { keyPairFromPrivateKey } from "@pocket-ai/protocol";
-import { Effect, Layer } from "effect";
+import { Effect, Either, Layer } from "effect";
 import { describe, expect, it } from "vitest";
 import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { itemResults } from "../src/db/schema.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
 import { ProbeTransport } from "../src/probe/probe-transport.js";
+import { watchGateway } from "../src/runs/gateway-watch.js";
 import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { startDevGateway } from "./dev-gateway.js";
@@ -133,4 +134,102 @@ describe("the gateway going away in the middle of a run", () => {
       await gateway.close();
     }
   }, 60_000);
+});
+
+describe("what a probe records when the link to the gateway fails, not the node", () => {
+  /** A stand-in for the gateway's address: `answer` is called for each request, with its count. */
+  const serve = async (answer: (n: number, res: ServerResponse) => void) => {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests += 1;
+      req.resume();
+      answer(requests, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const watched = watchGateway(
+      makeOpenAiTransport({ baseUrl: url, apiKey: "k", timeoutMs: 10_000, headers: {} }),
+    );
+    return {
+      watched,
+      requests: () => requests,
+      close: () => {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  };
+  const chunk = (text: string) =>
+    `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
+  const chat = (watched: ReturnType<typeof watchGateway>) =>
+    Effect.runPromise(
+      Effect.either(
+        watched.transport.chat(
+          { model: "m", messages: [{ role: "user", content: "hi" }] },
+          { node: "pokt1node" },
+          { stream: true },
+        ),
+      ),
+    );
+
+  it("sends a stream cut mid-answer again, and goes on with the answer that comes whole", async () => {
+    const site = await serve((n, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(chunk("Hel"));
+      if (n === 1) setTimeout(() => res.socket?.destroy(), 10);
+      else res.end(`${chunk("lo")}data: [DONE]\n\n`);
+    });
+    try {
+      const result = await chat(site.watched);
+      if (Either.isLeft(result)) throw new Error(`failed: ${JSON.stringify(result.left)}`);
+      expect(result.right.content).toBe("Hello");
+      expect(site.requests()).toBe(2);
+      expect(site.watched.take()).toBeUndefined();
+    } finally {
+      site.close();
+    }
+  });
+
+  it("stops the run, scoring nothing, when streams keep breaking or a proxy answers 502 without a Pocket code", async () => {
+    const cut = await serve((_n, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(chunk("Hel"));
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    const proxy = await serve((_n, res) => {
+      res.writeHead(502, { "content-type": "text/html" });
+      res.end("<html><body>Bad Gateway</body></html>");
+    });
+    try {
+      for (const site of [cut, proxy]) {
+        const result = await chat(site.watched);
+        expect(Either.isLeft(result)).toBe(true);
+        expect(site.requests()).toBe(3);
+        expect(site.watched.take()?._tag).toBe("GatewayUnavailable");
+      }
+    } finally {
+      cut.close();
+      proxy.close();
+    }
+  });
+
+  it("records the gateway's coded answer about the node as it is: not sent again, the run goes on", async () => {
+    const site = await serve((_n, res) => {
+      res.writeHead(502, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({ error: { code: "NODE_FAILED", message: "the node failed", type: "server_error" } }),
+      );
+    });
+    try {
+      const result = await chat(site.watched);
+      expect(Either.isLeft(result) && result.left).toMatchObject({
+        _tag: "ProbeFailed",
+        code: "NODE_FAILED",
+      });
+      expect(site.requests()).toBe(1);
+      expect(site.watched.take()).toBeUndefined();
+    } finally {
+      site.close();
+    }
+  });
 });

@@ -33,15 +33,50 @@ export function probeFailureOf(error: unknown): ProbeFailed {
   if (error instanceof APIError) {
     const status = error.status ?? 0;
     const body = error.error as { code?: unknown } | undefined;
-    const code = knownCode(error.code)
-      ? error.code
-      : knownCode(body?.code)
-        ? body.code
-        : codeOfStatus(error.status);
-    return new ProbeFailed({ code, status, reason: error.message });
+    const pocket = knownCode(error.code) ? error.code : knownCode(body?.code) ? body.code : undefined;
+    // Every error a gateway answers carries its code: a server error without one came from
+    // something in front of it (a load balancer whose gateway is down), not from the node.
+    if (pocket === undefined && status >= 500)
+      return new ProbeFailed({
+        code: "BACKEND_UNAVAILABLE",
+        status,
+        reason: `the gateway's address answered HTTP ${status} without a Pocket error code (a proxy in front of a gateway that is down?)`,
+        unreachable: true,
+      });
+    return new ProbeFailed({ code: pocket ?? codeOfStatus(error.status), status, reason: error.message });
   }
+  // The connection to the gateway broke while the answer streamed: the gateway ends a stream a
+  // node failed with an error event, so a cut without one is the link's, not the node's.
+  if (brokenConnection(error))
+    return new ProbeFailed({
+      code: "BACKEND_UNAVAILABLE",
+      status: 0,
+      reason: `the connection to the gateway broke mid-answer (${causeOf(error as Error)})`,
+      unreachable: true,
+    });
   const reason = error instanceof Error ? error.message : String(error);
   return new ProbeFailed({ code: "INVALID_NODE_RESPONSE", status: 0, reason });
+}
+
+/** Socket errors of a connection that broke (reset, closed, cut mid-body), as fetch reports them. */
+const BROKEN_CONNECTION = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "ECONNREFUSED",
+]);
+
+function brokenConnection(error: unknown): boolean {
+  // undici's "terminated": the body ended before it was whole.
+  if (error instanceof TypeError && error.message === "terminated") return true;
+  let inner: unknown = error;
+  for (let depth = 0; inner instanceof Error && depth < 5; depth++) {
+    const code = (inner as { code?: unknown }).code;
+    if (typeof code === "string" && BROKEN_CONNECTION.has(code)) return true;
+    inner = inner.cause;
+  }
+  return false;
 }
 
 /** The innermost cause's wording (`connect ECONNREFUSED 127.0.0.1:8080`), else the error's own. */

@@ -3,13 +3,14 @@ import { GatewayUnavailable, type ProbeError, type ProbeFailed } from "../errors
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { unansweredProbeRetry } from "../schedules.js";
 
-/** A probe that got no HTTP answer at all. */
+/** A probe that got no answer from the gateway itself (see `probeFailureOf`). */
 const unanswered = (e: ProbeError): e is ProbeFailed => e._tag === "ProbeFailed" && e.unreachable === true;
 
 /**
- * A node's transport, watched for probes that got no HTTP answer at all (the gateway is down, or
- * `gateway.baseUrl` is wrong). Such a probe is sent again (`unansweredProbeRetry`: a connection
- * dropped once is not an outage); one that still gets no answer says nothing about the node:
+ * A node's transport, watched for probes that got no answer from the gateway itself (it is down,
+ * `gateway.baseUrl` is wrong, the link broke). Such a probe is sent again
+ * (`unansweredProbeRetry`: a connection dropped once is not an outage); one that still gets no
+ * answer says nothing about the node:
  * recording it would score every item 0 and publish the node as failing. `take` returns (and
  * forgets) what the last step met, so the runner stops before recording that step, and the run
  * resumes from it next round.
