@@ -1,4 +1,4 @@
-import { codeOfFailure } from "@pocket-ai/link";
+import { codeOfFailure, InternalFailure } from "@pocket-ai/link";
 import { TRPCError } from "@trpc/server";
 import { Effect } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
@@ -42,9 +42,22 @@ describe("runProcedure", () => {
     ]) {
       const error = await thrown(effect);
       expect(error?.code).toBe("INTERNAL_SERVER_ERROR");
-      expect(error?.message).not.toContain("secret");
-      expect(error?.cause).toBeUndefined();
+      expect(error?.message).not.toMatch(/secret|SQLITE|boom|plain/);
+      // Only an id the app's log shares, never the failure itself.
+      expect(error?.message).toMatch(/\(error id [0-9a-f]{12}\)/);
+      expect(error?.cause).toBeInstanceOf(InternalFailure);
     }
+  });
+
+  it("names what an untyped try threw, and where in the app it was thrown, for the log", async () => {
+    const error = await thrown(
+      Effect.tryPromise(() => Promise.reject(new TypeError("cannot read /secret/file"))),
+    );
+    expect(error?.cause).toBeInstanceOf(InternalFailure);
+    const internal = error?.cause as InternalFailure;
+    expect(internal.failureName).toBe("TypeError");
+    expect(internal.at).toContain("trpc.test.ts");
+    expect(error?.message).not.toContain("secret");
   });
 
   it("returns the value on success", async () => {

@@ -37,7 +37,14 @@ export {
   pocketCodeOf,
   pocketDetailOf,
 } from "./pocket-code.js";
-export { linkErrorOf, runInContext, runProcedure, runtimeOf, streamInContext } from "./run-procedure.js";
+export {
+  InternalFailure,
+  linkErrorOf,
+  runInContext,
+  runProcedure,
+  runtimeOf,
+  streamInContext,
+} from "./run-procedure.js";
 export {
   makeScoreboardClient,
   makeScoreboardRouter,

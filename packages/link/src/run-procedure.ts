@@ -25,17 +25,22 @@ export class InternalFailure extends Error {
 }
 
 function internalFailureOf(failure: unknown): InternalFailure {
+  // Effect's `UnknownException` (a `try` without a `catch`) wraps what was thrown: name that.
+  const thrown =
+    failure instanceof Cause.UnknownException && failure.error instanceof Error ? failure.error : failure;
   const name =
-    typeof failure === "object" && failure !== null && "_tag" in failure && typeof failure._tag === "string"
-      ? failure._tag
-      : failure instanceof Error
-        ? failure.name
-        : typeof failure;
-  const stack = failure instanceof Error ? (failure.stack ?? "") : "";
-  const at = stack
+    typeof thrown === "object" && thrown !== null && "_tag" in thrown && typeof thrown._tag === "string"
+      ? thrown._tag
+      : thrown instanceof Error
+        ? thrown.name
+        : typeof thrown;
+  const stack = thrown instanceof Error ? (thrown.stack ?? "") : "";
+  // The first frame of the app's own code, past the libraries it went through.
+  const frames = stack
     .split("\n")
-    .find((line) => line.trimStart().startsWith("at "))
-    ?.trim();
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("at "));
+  const at = frames.find((line) => !line.includes("node_modules")) ?? frames[0];
   return new InternalFailure(randomBytes(6).toString("hex"), name, at);
 }
 
