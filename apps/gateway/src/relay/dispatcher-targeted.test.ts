@@ -164,7 +164,8 @@ describe("evaluator-targeted relays", () => {
   });
 
   it("fail as NODE_FAILED, never with a code a measuring client excuses, when the pinned node fails them itself", async () => {
-    const pinned = await startTestNetwork({ hedge: { enabled: false } });
+    // Every node may be tried for an unpinned relay: the honest one always answers it.
+    const pinned = await startTestNetwork({ hedge: { enabled: false }, retry: { maxAttempts: 10 } });
     try {
       const dodgers = {
         "rate-limited": await pinned.startNode({ misbehave: "rate-limited" }),
@@ -188,6 +189,21 @@ describe("evaluator-targeted relays", () => {
       }
       // A known node pinned for a model it does not announce (withdrawn between two relays of one
       // item, say) fails the probe too; an address the gateway never knew is the gateway's answer.
+      // A node that announced prompt logprobs and then refuses them, or answers without them: its
+      // answer is a lie, never a capability the evaluator would leave the item unscored for.
+      const scoring = { prompt: "Two plus two is four", max_tokens: 0, echo: true, logprobs: 1 };
+      const liars = [
+        await pinned.startNode({ misbehave: "unsupported-parameter" }),
+        await pinned.startNode({ misbehave: "no-logprobs" }),
+      ];
+      await registered(pinned, 6);
+      for (const liar of liars) {
+        const lied = await unary(
+          pinned,
+          dispatchRequest("llama-2-13b", scoring, { targetNode: liar.address }),
+        );
+        expect(Either.isLeft(lied) && lied.left.code).toBe("INVALID_NODE_RESPONSE");
+      }
       const withdrawn = await unary(
         pinned,
         dispatchRequest("mistral-7b", body, { targetNode: honest.address }),

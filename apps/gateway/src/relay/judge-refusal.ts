@@ -20,7 +20,7 @@ import {
   tokensAtLeast,
   tokensAtMost,
 } from "@pocket-ai/protocol";
-import type { Route } from "../routing/route-plan.js";
+import { type Route, unmetNeed } from "../routing/route-plan.js";
 import { type Blame, isErrorCode, NodeRefused } from "./attempt-errors.js";
 import type { DispatchRequest } from "./dispatcher.js";
 
@@ -36,6 +36,8 @@ export interface RefusalCheck {
    * upper bound, so that only a claim the gateway can disprove for every tokenizer is called a lie.
    */
   readonly countInput?: TokenCounter | undefined;
+  /** Whether the relay streams (a capability a refusal may be about). */
+  readonly stream?: boolean | undefined;
 }
 
 /** Codes that blame the request itself: believed only when signed and confirmed by the gateway's own check. */
@@ -158,8 +160,25 @@ export function judgeRefusal(
     return make("node", `signed ${code} but ${found}`);
   }
   if (SESSION_CODES.has(code) && signed) return make("session");
+  // A node refuses what its backend cannot do by the capabilities it announced, which the gateway
+  // holds: refusing what they cover (prompt logprobs it declared, say) is a lie, which an
+  // evaluator would otherwise take for a capability the node lacks and not score.
+  if (CAPABILITY_CODES.has(code)) {
+    const offer = check.route.node.offers.get(serviceId);
+    if (
+      offer !== undefined &&
+      unmetNeed(offer.capabilities, check.request, check.stream ?? false) === undefined
+    )
+      return make("node", `refused with ${code} a request its announced capabilities cover`);
+  }
   return make("node");
 }
+
+/** Codes a node refuses with for what its backend cannot do. */
+const CAPABILITY_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  "UNSUPPORTED_PARAMETER",
+  "UNSUPPORTED_OPERATION",
+]);
 
 /** Whether the recheck counts input tokens as the serving node does (else it counts an upper bound). */
 const countsExactly = (check: RefusalCheck): boolean =>

@@ -90,7 +90,7 @@ const openAttempt = Effect.fnUntraced(function* (
   const { envelope, requestHash } = signRelay(ctx.key, route, request, true, ctx.now());
   const started = performance.now();
   const client = ctx.clients.get(route.node.endpoint);
-  const check = refusalCheck(ctx, route, request);
+  const check = refusalCheck(ctx, route, request, true);
   const iterable = yield* Effect.tryPromise({
     try: () => client.relayStream.mutate(envelope, { signal: controller.signal }),
     catch: (e) => (deadline.expired === undefined ? callFailure(address, e, check) : stalled(address)),

@@ -185,6 +185,9 @@ function checkAnswer(
   if (checked._tag === "SignedRefusal")
     return { ok: false, failure: judgeRefusal(address, { ...checked, signed: true }, check) };
   if (checked._tag === "InvalidNodeResponse") return { ok: false, failure: checked };
+  const unscored = promptLogprobsMissing(request, checked.payload);
+  if (unscored !== undefined)
+    return { ok: false, failure: new InvalidNodeResponse({ nodeAddress: address, detail: unscored }) };
   const { response, responseHash } = checked;
   // The gateway counts what the answer delivers itself: an answer longer than asked is refused
   // (and tried elsewhere), and the node's usage is believed only up to that count.
@@ -217,13 +220,40 @@ function checkAnswer(
   };
 }
 
+/**
+ * Why an answer to a completion that asked for the prompt's log-probabilities (`echo` with
+ * `logprobs`) does not hold them, or `undefined`: a node that cannot score a prompt refuses such a
+ * request (`UNSUPPORTED_PARAMETER`); one that answers without them ignored a parameter, and an
+ * evaluator would take the item for one it cannot ask.
+ */
+function promptLogprobsMissing(
+  request: DispatchRequest,
+  payload: Record<string, unknown>,
+): string | undefined {
+  if (request.operation !== "completions" || request.body.echo !== true) return undefined;
+  if (request.body.logprobs === undefined || request.body.logprobs === null) return undefined;
+  const choices = Array.isArray(payload.choices) ? payload.choices : [];
+  for (const [i, choice] of choices.entries()) {
+    const scores = (choice as { logprobs?: { token_logprobs?: unknown } } | null)?.logprobs?.token_logprobs;
+    if (!Array.isArray(scores) || scores.length === 0)
+      return `choice ${i} has no token logprobs, though the prompt's were asked (echo with logprobs)`;
+  }
+  return undefined;
+}
+
 /** What a refusal from `route` is checked against: the request, the session rules, the gateway's clock. */
-export function refusalCheck(ctx: AttemptContext, route: Route, request: DispatchRequest): RefusalCheck {
+export function refusalCheck(
+  ctx: AttemptContext,
+  route: Route,
+  request: DispatchRequest,
+  stream = false,
+): RefusalCheck {
   return {
     route,
     request,
     session: ctx.settings.session,
     now: ctx.now(),
     countInput: routeTokens(route).countInput,
+    stream,
   };
 }

@@ -64,6 +64,10 @@ export type Misbehaviour =
   | "unknown-service"
   /** Unary: the node reads the request, then fails the call with no code at all. */
   | "uncoded-error"
+  /** Unary: a signed UNSUPPORTED_PARAMETER, whatever the node announced it can do. */
+  | "unsupported-parameter"
+  /** Unary: the node's answer with every choice's logprobs taken out, under its valid signature. */
+  | "no-logprobs"
   /** Images: each of the node's pictures swapped for a 1×1 PNG, under the node's valid signature. */
   | "small-image"
   /** Unary: the node's answer as it is (with `hold`, a node that answers when the test says). */
@@ -220,6 +224,7 @@ const SIGNED_REFUSALS = {
   "input-too-long": "INPUT_TOO_LONG",
   "rate-limited": "RATE_LIMITED",
   "unknown-service": "UNKNOWN_SERVICE",
+  "unsupported-parameter": "UNSUPPORTED_PARAMETER",
 } as const satisfies Partial<Record<Misbehaviour, ErrorCode>>;
 
 function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: Promise<void>) {
@@ -245,6 +250,12 @@ function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: P
           } as never,
           node().key,
         );
+      }
+      if (mode === "no-logprobs") {
+        const { signature: _s, v: _v, node: _n, ...fields } = answer;
+        const payload = answer.payload as { choices: object[] };
+        const choices = payload.choices.map((choice) => ({ ...choice, logprobs: null }));
+        return createRelayResponse({ ...fields, payload: { ...payload, choices } } as never, node().key);
       }
       if (mode === "small-image") {
         const { signature: _s, v: _v, node: _n, ...fields } = answer;
