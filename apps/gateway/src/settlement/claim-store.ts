@@ -117,6 +117,18 @@ export async function claimsPinning(db: SqlClient, weekId: string): Promise<numb
   return Number(row?.n ?? 0);
 }
 
+/**
+ * Writes a week's rate unless the week has one, and returns whether it did. On PostgreSQL an insert
+ * that meets another transaction's uncommitted row for the week waits for it: so the row exists,
+ * and can be locked, before anything is decided about it.
+ */
+export async function insertRateOnce(db: SqlClient, row: RateRow): Promise<boolean> {
+  const changed = await db.run(sql`insert into weekly_rates (week_id, rate_micro_usd_per_pokt, set_at)
+    values (${row.weekId}, ${row.rateMicroUsdPerPokt}, ${row.setAt})
+    on conflict (week_id) do nothing`);
+  return changed > 0;
+}
+
 export function upsertRate(db: SqlClient, row: RateRow): Promise<number> {
   return db.run(sql`insert into weekly_rates (week_id, rate_micro_usd_per_pokt, set_at)
     values (${row.weekId}, ${row.rateMicroUsdPerPokt}, ${row.setAt})

@@ -1,5 +1,12 @@
 import { Clock, Effect } from "effect";
-import { claimsPinning, listRateRows, lockRate, type RateRow, upsertRate } from "./claim-store.js";
+import {
+  claimsPinning,
+  insertRateOnce,
+  listRateRows,
+  lockRate,
+  type RateRow,
+  upsertRate,
+} from "./claim-store.js";
 import { InvalidSettlementInput, RatePinned } from "./errors.js";
 import { MAX_RATE_MICRO_USD_PER_POKT, WeeklyRateInput } from "./settlement-config.js";
 import type { SettlementDeps } from "./settlement-deps.js";
@@ -41,19 +48,23 @@ export function makeWeeklyRates({ use }: SettlementDeps) {
     }
     const setAt = yield* Clock.currentTimeMillis;
     // One transaction holding the rate's row lock: a claim pinning the rate on another replica
-    // waits for it (see the claim intake), so a pinned rate never changes under a claim.
+    // waits for it (see the claim intake), so a pinned rate never changes under a claim. The row
+    // is written first when the week has none, so that there is always a row to lock: two first
+    // `rates set` on two replicas never both find none and the later one overwrite a rate a claim
+    // pinned in between.
     type Outcome =
       | { record: WeeklyRateRecord; pinned?: undefined }
       | { pinned: { existing: RateRow; claims: number } };
     const outcome = yield* use("weeklyRates.set", (db) =>
       db.transaction(async (tx): Promise<Outcome> => {
+        const row = { weekId, rateMicroUsdPerPokt, setAt };
+        if (await insertRateOnce(tx, row)) return { record: recordOf(row, await claimsPinning(tx, weekId)) };
         const existing = await lockRate(tx, weekId);
         const claims = await claimsPinning(tx, weekId);
         if (existing !== undefined && existing.rateMicroUsdPerPokt === rateMicroUsdPerPokt) {
           return { record: recordOf(existing, claims) };
         }
         if (existing !== undefined && claims > 0) return { pinned: { existing, claims } };
-        const row = { weekId, rateMicroUsdPerPokt, setAt };
         await upsertRate(tx, row);
         return { record: recordOf(row, claims) };
       }),
