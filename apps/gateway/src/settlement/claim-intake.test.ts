@@ -194,6 +194,35 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
       }).pipe(Effect.provide(settlementTest(dialect))),
     );
 
+    it.effect("gives the claims of a week whose rate was set late a full window from when it was set", () =>
+      Effect.gen(function* () {
+        const settlement = yield* Settlement;
+        const node = generateKeyPair();
+        yield* registerNode(node);
+        const header = sessionAt(W48_TUESDAY + 7 * 24 * HOUR); // 2026-W49: no rate yet
+        const ledger = ledgerRelays(header, 3);
+        yield* writeLedger(header, node.address, ledger);
+        const { submission } = nodeClaim(node, header, ledger);
+        // Claimed in time, and again after the window: RATE_NOT_SET both times, so the node retries.
+        yield* TestClock.setTime(claimTime(header));
+        expect(yield* refusal(wire(submission))).toMatchObject({ code: "RATE_NOT_SET" });
+        yield* TestClock.adjust(25 * HOUR);
+        expect(yield* refusal(wire(submission))).toMatchObject({ code: "RATE_NOT_SET", weekId: "2026-W49" });
+        // The operator sets the rate a day late: the claim is taken within a window from then.
+        yield* settlement.setWeeklyRate("2026-W49", 300_000);
+        yield* TestClock.adjust(23 * HOUR);
+        expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
+        // Another session of that week claimed after that window too is closed.
+        const other = sessionAt(W48_TUESDAY + 7 * 24 * HOUR + 3 * HOUR);
+        const otherLedger = ledgerRelays(other, 2);
+        yield* writeLedger(other, node.address, otherLedger);
+        yield* TestClock.adjust(2 * HOUR);
+        expect(yield* refusal(wire(nodeClaim(node, other, otherLedger).submission))).toMatchObject({
+          code: "CLAIM_WINDOW_CLOSED",
+        });
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
     it.effect("refuses forged, misaddressed and malformed messages with the protocol's codes", () =>
       Effect.gen(function* () {
         const { node, header, ledger } = yield* served();

@@ -11,7 +11,7 @@ import {
 } from "@pocket-ai/protocol";
 import { sql } from "drizzle-orm";
 import { Clock, Effect } from "effect";
-import { type ClaimRow, findClaim, insertClaimOnce, lockRate } from "./claim-store.js";
+import { type ClaimRow, findClaim, findRate, insertClaimOnce, lockRate } from "./claim-store.js";
 import { ClaimWindowClosed, DuplicateClaim, InvalidClaim, RateNotSet, refusalOf } from "./errors.js";
 import { sessionLedger } from "./relay-ledger.js";
 import { isoTime, rootOf, type SettlementDeps, sameRoot } from "./settlement-deps.js";
@@ -71,9 +71,18 @@ export function makeSubmitClaim(deps: SettlementDeps) {
       });
     }
     if (now > closesAt) {
-      return yield* new ClaimWindowClosed({
-        detail: `the claim window of session ${header.sessionId} closed at ${isoTime(closesAt)}`,
-      });
+      // Until the week's rate is set every claim of it is refused (RATE_NOT_SET): a rate set late
+      // opens a full window from when it was set, so the claims nodes kept retrying are not lost.
+      // Until then a late claim is told so, as an early one is: the node keeps trying.
+      const weekId = weekIdOf(header.sessionStart);
+      const rate = yield* use("weeklyRates.find", (db) => findRate(db, weekId));
+      if (rate === undefined) return yield* new RateNotSet({ weekId });
+      const reopensUntil = rate.setAt + config.claimWindowMs;
+      if (now > reopensUntil) {
+        return yield* new ClaimWindowClosed({
+          detail: `the claim window of session ${header.sessionId} closed at ${isoTime(Math.max(closesAt, reopensUntil))}`,
+        });
+      }
     }
 
     const registered = yield* use("nodes.find", (db) =>
