@@ -104,13 +104,13 @@ describe("startGateway", () => {
     await closed;
     expect(seen).toHaveLength(2);
     expect(error).toBeInstanceOf(OpenAI.APIError);
-    expect((error as APIError).code).toBe("STREAM_INTERRUPTED");
+    expect((error as APIError).code).toBe("GATEWAY_SHUTTING_DOWN");
     expect((error as APIError).message).toMatch(
       /^the gateway is shutting down \(the connection to the node was lost\); retry/,
     );
   }, 20_000);
 
-  it("ends every stream still open when the drain runs out with STREAM_INTERRUPTED and [DONE], billed for what it delivered", async () => {
+  it("ends every stream still open when the drain runs out with GATEWAY_SHUTTING_DOWN and [DONE], billed for what it delivered", async () => {
     const t = await startTestGateway({ drainMs: 100 });
     const { openai, key } = await t.newKey();
     const warnings: string[] = [];
@@ -151,7 +151,7 @@ describe("startGateway", () => {
     for (const { seen, failure } of await Promise.all(ends)) {
       expect(seen).toHaveLength(2);
       expect(failure).toBeInstanceOf(OpenAI.APIError);
-      expect((failure as APIError).code).toBe("STREAM_INTERRUPTED");
+      expect((failure as APIError).code).toBe("GATEWAY_SHUTTING_DOWN");
       expect((failure as APIError).message).toMatch(/shutting down/);
     }
     expect(warnings).not.toContain("MaxListenersExceededWarning");

@@ -172,6 +172,9 @@ export const streamRelay = Effect.fnUntraced(function* (
     failed && closingDown
       ? `the gateway is shutting down${final?.error?.message === undefined ? "" : ` (${final.error.message})`}; retry the request for the rest of the answer`
       : final?.error?.message;
+  // The client reads the gateway's own code for its own shutdown: a client measuring nodes (the
+  // evaluator) must not count a restart against the node. The ledger row keeps the stream's code.
+  const clientCode: ErrorCode = failed && closingDown ? "GATEWAY_SHUTTING_DOWN" : errorCode;
   // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
   const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
   const ttftMs = final?.ttftMs;
@@ -208,10 +211,10 @@ export const streamRelay = Effect.fnUntraced(function* (
     return;
   }
   if (present !== undefined) {
-    yield* writeChunk(res, failed ? present.fail(errorCode, errorMessage, requestId) : present.close());
+    yield* writeChunk(res, failed ? present.fail(clientCode, errorMessage, requestId) : present.close());
   } else {
     if (failed) {
-      const event = streamErrorEvent(errorCode, errorMessage, requestId);
+      const event = streamErrorEvent(clientCode, errorMessage, requestId);
       yield* writeChunk(res, formatSseEvent(event));
     }
     yield* writeChunk(res, SSE_DONE);

@@ -220,6 +220,12 @@ export const ErrorCodes = {
     type: "server_error",
     message: "The relay did not complete within the tier's timeout. Retry, or use a smaller request.",
   },
+  GATEWAY_SHUTTING_DOWN: {
+    status: 503,
+    type: "server_error",
+    message:
+      "The gateway is shutting down (a restart or a scale-in) and cut this stream before its end. The tokens delivered were metered; retry the request for the rest of the answer.",
+  },
   NODE_FAILED: {
     status: 502,
     type: "server_error",
@@ -382,4 +388,5 @@ export const GATEWAY_OWN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "UNKNOWN_SERVICE",
   "UNKNOWN_TIER",
   "DATABASE_UNAVAILABLE",
+  "GATEWAY_SHUTTING_DOWN",
 ]);
