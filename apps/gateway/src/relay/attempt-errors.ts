@@ -55,6 +55,8 @@ export class NodeUnreachable extends Data.TaggedError("NodeUnreachable")<{
   readonly nodeAddress: string;
   readonly timedOut: boolean;
   readonly detail: string;
+  /** The gateway's own side failed (out of file descriptors or local ports): not the node's doing. */
+  readonly local?: boolean | undefined;
 }> {
   get code(): ErrorCode {
     return this.timedOut ? "TIMEOUT" : "NO_NODES_AVAILABLE";
@@ -79,11 +81,13 @@ export function isCallerError(failure: AttemptFailure): boolean {
  * answer 401, 402, 409 or 500 by sending that code. An evaluator's targeted relay measures the node:
  * it gets the node's signed code as is, but never a 500 nor one of the gateway's own codes
  * (`GATEWAY_OWN_CODES`: a measuring client does not count those against the node, so a node could
- * dodge hard probes with them); those, an unsigned code and a node out of reach are `NODE_FAILED`.
+ * dodge hard probes with them); those, an unsigned code and a node out of reach are `NODE_FAILED`
+ * (unless the gateway's own side failed: out of descriptors or local ports).
  */
 export function clientCodeOf(failure: AttemptFailure, targeted = false): ErrorCode {
   if (failure._tag === "InvalidNodeResponse") return failure.code;
-  if (failure._tag === "NodeUnreachable") return targeted && !failure.timedOut ? "NODE_FAILED" : failure.code;
+  if (failure._tag === "NodeUnreachable")
+    return targeted && !failure.timedOut && failure.local !== true ? "NODE_FAILED" : failure.code;
   if (failure.blame === "caller" && isErrorCode(failure.code)) return failure.code;
   if (!isErrorCode(failure.code) || failure.lie !== undefined) return "INVALID_NODE_RESPONSE";
   const status = ErrorCodes[failure.code].status;
@@ -119,5 +123,18 @@ export function transportFailure(
 /** A failure that is not a coded answer: the node could not be reached (or sent no code). */
 export function unreachable(nodeAddress: string, error: unknown): NodeUnreachable {
   const detail = error instanceof Error ? error.message : String(error);
-  return new NodeUnreachable({ nodeAddress, timedOut: false, detail });
+  return new NodeUnreachable({ nodeAddress, timedOut: false, detail, local: localFailure(error) });
+}
+
+/** System errors of the calling process itself (descriptors, local ports, memory), not of the node. */
+const LOCAL_ERRORS: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "EADDRNOTAVAIL", "ENOBUFS", "ENOMEM"]);
+
+function localFailure(error: unknown): boolean {
+  let inner: unknown = error;
+  for (let depth = 0; inner instanceof Error && depth < 5; depth++) {
+    const code = (inner as { code?: unknown }).code;
+    if (typeof code === "string" && LOCAL_ERRORS.has(code)) return true;
+    inner = inner.cause;
+  }
+  return false;
 }

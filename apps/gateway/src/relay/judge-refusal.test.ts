@@ -1,7 +1,7 @@
 import { type ErrorCode, ErrorCodes, GATEWAY_OWN_CODES, type TokenCounter } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
 import { testSession as session, testDispatch, testRoute } from "../../test/support/relay-route.js";
-import { clientCodeOf } from "./attempt-errors.js";
+import { clientCodeOf, unreachable } from "./attempt-errors.js";
 import { judgeRefusal, type RefusalCheck, replanTime } from "./judge-refusal.js";
 
 const now = 1_000_005_000;
@@ -143,5 +143,16 @@ describe("judging a node's refusal", () => {
         }
       }
     }
+  });
+
+  it("gives a pinned relay NODE_FAILED for a node out of reach, unless the gateway's own side failed", () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+    expect(clientCodeOf(unreachable("pokt1node", refused), true)).toBe("NODE_FAILED");
+    // fetch wraps the socket's error: out of descriptors is the gateway's trouble, not the node's.
+    const exhausted = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("EMFILE"), { code: "EMFILE" }),
+    });
+    expect(clientCodeOf(unreachable("pokt1node", exhausted), true)).toBe("NO_NODES_AVAILABLE");
+    expect(clientCodeOf(unreachable("pokt1node", refused), false)).toBe("NO_NODES_AVAILABLE");
   });
 });

@@ -482,7 +482,7 @@ export class RelayStore {
   /**
    * The claim leaves of one session and gateway: every answered relay's leaf hash and weight, in
    * the order the rows were written (rowid: a row written later always comes after the rows there
-   * already are). With `first`, only the first that many: the leaves a claim built from `first`
+   * already are; the node never VACUUMs its ledger, which could renumber them). With `first`, only the first that many: the leaves a claim built from `first`
    * relays was built from, whatever was written after it (an answer that came in after the claim
    * was built belongs to no claim).
    */
