@@ -1,4 +1,5 @@
 import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
+import { hasSystemErrorCode } from "@pocket-ai/runtime";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { ProbeFailed } from "../errors.js";
 
@@ -70,18 +71,5 @@ const BROKEN_CONNECTION = new Set([
 function brokenConnection(error: unknown): boolean {
   // undici's "terminated": the body ended before it was whole.
   if (error instanceof TypeError && error.message === "terminated") return true;
-  let inner: unknown = error;
-  for (let depth = 0; inner instanceof Error && depth < 5; depth++) {
-    const code = (inner as { code?: unknown }).code;
-    if (typeof code === "string" && BROKEN_CONNECTION.has(code)) return true;
-    inner = inner.cause;
-  }
-  return false;
-}
-
-/** The innermost cause's wording (`connect ECONNREFUSED 127.0.0.1:8080`), else the error's own. */
-function causeOf(error: Error): string {
-  let inner: unknown = error;
-  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
-  return inner instanceof Error ? inner.message : error.message;
+  return hasSystemErrorCode(error, BROKEN_CONNECTION);
 }

@@ -46,6 +46,20 @@ const served = (relays = 10, extra: readonly LedgerRelay[] = []) =>
 const refusal = (input: unknown) =>
   Effect.flatMap(Settlement, (s) => Effect.exit(s.submitClaim(input))).pipe(Effect.map(failure));
 
+/** Tuesday of 2026-W49, a week no test sets a rate for before it means to. */
+const W49_TUESDAY = W48_TUESDAY + 7 * 24 * HOUR;
+
+/** A registered node's claim on a 2026-W49 session of 3 verified relays; the week has no rate yet. */
+const unratedWeek = Effect.gen(function* () {
+  const settlement = yield* Settlement;
+  const node = generateKeyPair();
+  yield* registerNode(node);
+  const header = sessionAt(W49_TUESDAY);
+  const ledger = ledgerRelays(header, 3);
+  yield* writeLedger(header, node.address, ledger);
+  return { settlement, node, header, submission: nodeClaim(node, header, ledger).submission };
+});
+
 describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
   describe.skipIf(dialectMissing(dialect))(dialect, () => {
     it.effect(
@@ -178,14 +192,8 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
 
     it.effect("answers RATE_NOT_SET until the week's rate is set, then accepts", () =>
       Effect.gen(function* () {
-        const settlement = yield* Settlement;
-        const node = generateKeyPair();
-        yield* registerNode(node);
-        const header = sessionAt(W48_TUESDAY + 7 * 24 * HOUR); // 2026-W49: no rate yet
-        const ledger = ledgerRelays(header, 3);
-        yield* writeLedger(header, node.address, ledger);
-        yield* TestClock.setTime(claimTime(header));
-        const { submission } = nodeClaim(node, header, ledger);
+        const { settlement, submission } = yield* unratedWeek;
+        yield* TestClock.setTime(claimTime(sessionAt(W49_TUESDAY)));
         expect(yield* refusal(wire(submission))).toMatchObject({ code: "RATE_NOT_SET", weekId: "2026-W49" });
         yield* settlement.setWeeklyRate("2026-W49", 300_000);
         expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
@@ -196,13 +204,7 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
 
     it.effect("gives the claims of a week whose rate was set late a full window from when it was set", () =>
       Effect.gen(function* () {
-        const settlement = yield* Settlement;
-        const node = generateKeyPair();
-        yield* registerNode(node);
-        const header = sessionAt(W48_TUESDAY + 7 * 24 * HOUR); // 2026-W49: no rate yet
-        const ledger = ledgerRelays(header, 3);
-        yield* writeLedger(header, node.address, ledger);
-        const { submission } = nodeClaim(node, header, ledger);
+        const { settlement, node, header, submission } = yield* unratedWeek;
         // Claimed in time, and again after the window: RATE_NOT_SET both times, so the node retries.
         yield* TestClock.setTime(claimTime(header));
         expect(yield* refusal(wire(submission))).toMatchObject({ code: "RATE_NOT_SET" });
@@ -213,7 +215,7 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
         yield* TestClock.adjust(23 * HOUR);
         expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
         // Another session of that week claimed after that window too is closed.
-        const other = sessionAt(W48_TUESDAY + 7 * 24 * HOUR + 3 * HOUR);
+        const other = sessionAt(W49_TUESDAY + 3 * HOUR);
         const otherLedger = ledgerRelays(other, 2);
         yield* writeLedger(other, node.address, otherLedger);
         yield* TestClock.adjust(2 * HOUR);
