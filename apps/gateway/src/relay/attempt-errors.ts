@@ -1,5 +1,6 @@
 import { pocketCodeOf, pocketDetailOf } from "@pocket-ai/link";
 import { type ErrorCode, ErrorCodes, GATEWAY_OWN_CODES } from "@pocket-ai/protocol";
+import { hasSystemErrorCode } from "@pocket-ai/runtime";
 import { TRPCClientError } from "@trpc/client";
 import { Data } from "effect";
 
@@ -95,8 +96,8 @@ export function clientCodeOf(failure: AttemptFailure, targeted = false): ErrorCo
     return failure.signed && status !== 500 && !GATEWAY_OWN_CODES.has(failure.code)
       ? failure.code
       : "NODE_FAILED";
-  // The gateway's word about a pinned relay, never a node's to give an unpinned one.
-  if (failure.code === "NODE_FAILED") return "NO_NODES_AVAILABLE";
+  // The gateway's own words (about a pinned relay, its database, its shutdown) are never a node's.
+  if (failure.code === "NODE_FAILED" || GATEWAY_OWN_CODES.has(failure.code)) return "NO_NODES_AVAILABLE";
   if (status === 502 || status === 503 || status === 504) return failure.code;
   return "NO_NODES_AVAILABLE";
 }
@@ -120,21 +121,16 @@ export function transportFailure(
   return undefined;
 }
 
-/** A failure that is not a coded answer: the node could not be reached (or sent no code). */
-export function unreachable(nodeAddress: string, error: unknown): NodeUnreachable {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new NodeUnreachable({ nodeAddress, timedOut: false, detail, local: localFailure(error) });
-}
-
 /** System errors of the calling process itself (descriptors, local ports, memory), not of the node. */
 const LOCAL_ERRORS: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "EADDRNOTAVAIL", "ENOBUFS", "ENOMEM"]);
 
-function localFailure(error: unknown): boolean {
-  let inner: unknown = error;
-  for (let depth = 0; inner instanceof Error && depth < 5; depth++) {
-    const code = (inner as { code?: unknown }).code;
-    if (typeof code === "string" && LOCAL_ERRORS.has(code)) return true;
-    inner = inner.cause;
-  }
-  return false;
+/** A failure that is not a coded answer: the node could not be reached (or sent no code). */
+export function unreachable(nodeAddress: string, error: unknown): NodeUnreachable {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new NodeUnreachable({
+    nodeAddress,
+    timedOut: false,
+    detail,
+    local: hasSystemErrorCode(error, LOCAL_ERRORS),
+  });
 }

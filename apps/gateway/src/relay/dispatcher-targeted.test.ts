@@ -195,8 +195,9 @@ describe("evaluator-targeted relays", () => {
       const liars = [
         await pinned.startNode({ misbehave: "unsupported-parameter" }),
         await pinned.startNode({ misbehave: "no-logprobs" }),
+        await pinned.startNode({ misbehave: "null-logprobs" }),
       ];
-      await registered(pinned, 6);
+      await registered(pinned, 7);
       for (const liar of liars) {
         const lied = await unary(
           pinned,
@@ -204,6 +205,12 @@ describe("evaluator-targeted relays", () => {
         );
         expect(Either.isLeft(lied) && lied.left.code).toBe("INVALID_NODE_RESPONSE");
       }
+      // An empty prompt has no token to score: the honest node's answer without them stands.
+      const empty = await unary(
+        pinned,
+        dispatchRequest("llama-2-13b", { ...scoring, prompt: "" }, { targetNode: honest.address }),
+      );
+      expect(Either.isRight(empty)).toBe(true);
       const withdrawn = await unary(
         pinned,
         dispatchRequest("mistral-7b", body, { targetNode: honest.address }),

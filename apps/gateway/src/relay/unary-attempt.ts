@@ -232,11 +232,18 @@ function promptLogprobsMissing(
 ): string | undefined {
   if (request.operation !== "completions" || request.body.echo !== true) return undefined;
   if (request.body.logprobs === undefined || request.body.logprobs === null) return undefined;
+  // An empty prompt has no token to score: an honest engine answers without prompt logprobs.
+  const prompt = request.body.prompt;
+  const prompts = Array.isArray(prompt) && !prompt.every((p) => typeof p === "number") ? prompt : [prompt];
+  if (prompts.some((p) => p === "" || (Array.isArray(p) && p.length === 0))) return undefined;
   const choices = Array.isArray(payload.choices) ? payload.choices : [];
   for (const [i, choice] of choices.entries()) {
     const scores = (choice as { logprobs?: { token_logprobs?: unknown } } | null)?.logprobs?.token_logprobs;
     if (!Array.isArray(scores) || scores.length === 0)
       return `choice ${i} has no token logprobs, though the prompt's were asked (echo with logprobs)`;
+    // The first token has nothing before it to be scored by; every other one has a number.
+    if (scores.slice(1).some((score) => typeof score !== "number" || !Number.isFinite(score)))
+      return `choice ${i} leaves token logprobs out, though the prompt's were asked (echo with logprobs)`;
   }
   return undefined;
 }

@@ -68,6 +68,8 @@ export type Misbehaviour =
   | "unsupported-parameter"
   /** Unary: the node's answer with every choice's logprobs taken out, under its valid signature. */
   | "no-logprobs"
+  /** Unary: the node's answer with every token logprob nulled, under its valid signature. */
+  | "null-logprobs"
   /** Images: each of the node's pictures swapped for a 1×1 PNG, under the node's valid signature. */
   | "small-image"
   /** Unary: the node's answer as it is (with `hold`, a node that answers when the test says). */
@@ -251,10 +253,16 @@ function misbehavingRouter(node: () => RunningNode, mode: Misbehaviour, hold?: P
           node().key,
         );
       }
-      if (mode === "no-logprobs") {
+      if (mode === "no-logprobs" || mode === "null-logprobs") {
         const { signature: _s, v: _v, node: _n, ...fields } = answer;
-        const payload = answer.payload as { choices: object[] };
-        const choices = payload.choices.map((choice) => ({ ...choice, logprobs: null }));
+        const payload = answer.payload as { choices: { logprobs?: { token_logprobs?: unknown[] } }[] };
+        const choices = payload.choices.map((choice) => ({
+          ...choice,
+          logprobs:
+            mode === "no-logprobs"
+              ? null
+              : { ...choice.logprobs, token_logprobs: choice.logprobs?.token_logprobs?.map(() => null) },
+        }));
         return createRelayResponse({ ...fields, payload: { ...payload, choices } } as never, node().key);
       }
       if (mode === "small-image") {
