@@ -190,8 +190,13 @@ describe("what a probe records when the link to the gateway fails, not the node"
     }
   });
 
-  it("stops the run, scoring nothing, when streams keep breaking or a proxy answers 502 without a Pocket code", async () => {
+  it("stops the run, scoring nothing, when the gateway stays away: every stream cut, or a proxy's 502 without a Pocket code", async () => {
+    // Every connection breaks: the streams mid-answer, and the question no node is in at once.
     const cut = await serve((_n, res) => {
+      if (res.req.url?.includes("traffic-mix")) {
+        res.socket?.destroy();
+        return;
+      }
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write(chunk("Hel"));
       setTimeout(() => res.socket?.destroy(), 10);
@@ -204,12 +209,40 @@ describe("what a probe records when the link to the gateway fails, not the node"
       for (const site of [cut, proxy]) {
         const result = await chat(site.watched);
         expect(Either.isLeft(result)).toBe(true);
-        expect(site.requests()).toBe(3);
+        // Three tries of the probe, then one question to the gateway that no node is in.
+        expect(site.requests()).toBe(4);
         expect(site.watched.take()?._tag).toBe("GatewayUnavailable");
       }
     } finally {
       cut.close();
       proxy.close();
+    }
+  });
+
+  it("records against the node a relay cut every time while the gateway answers other requests", async () => {
+    // A node that stalls until a proxy's idle timeout cuts the stream, behind a gateway that is up.
+    const site = await serve((_n, res) => {
+      if (res.req.url?.includes("traffic-mix")) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end("{}");
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(chunk("Hel"));
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    try {
+      const result = await chat(site.watched);
+      expect(Either.isLeft(result) && result.left).toMatchObject({
+        _tag: "ProbeFailed",
+        code: "BACKEND_UNAVAILABLE",
+      });
+      expect(Either.isLeft(result) && (result.left as { unreachable?: true }).unreachable).toBeUndefined();
+      expect(site.requests()).toBe(4);
+      // The run goes on: the other nodes, and this node's later items, are still measured.
+      expect(site.watched.take()).toBeUndefined();
+    } finally {
+      site.close();
     }
   });
 

@@ -157,6 +157,12 @@ function checkAccess(access: GatewayAccess): Effect.Effect<void, GatewayUnavaila
           code: "INVALID_REQUEST",
           reason: `the gateway at ${access.baseUrl} took the evaluator's key but refused it an evaluator's request (403)`,
         });
+      // A proxy whose gateway is down answers for it: the gateway answers no request then.
+      if (response.status >= 500)
+        return new GatewayUnavailable({
+          code: "BACKEND_UNAVAILABLE",
+          reason: `the gateway at ${access.baseUrl} answered HTTP ${response.status}`,
+        });
       return Effect.void;
     }),
   );

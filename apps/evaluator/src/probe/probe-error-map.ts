@@ -73,3 +73,9 @@ function brokenConnection(error: unknown): boolean {
   if (error instanceof TypeError && error.message === "terminated") return true;
   return hasSystemErrorCode(error, BROKEN_CONNECTION);
 }
+/** The innermost cause's wording (`connect ECONNREFUSED 127.0.0.1:8080`), else the error's own. */
+function causeOf(error: Error): string {
+  let inner: unknown = error;
+  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+  return inner instanceof Error ? inner.message : error.message;
+}

@@ -1,5 +1,5 @@
 import { Effect } from "effect";
-import { GatewayUnavailable, type ProbeError, type ProbeFailed } from "../errors.js";
+import { GatewayUnavailable, type ProbeError, ProbeFailed } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { unansweredProbeRetry } from "../schedules.js";
 
@@ -20,9 +20,30 @@ export function watchGateway(transport: ProbeTransportShape): {
   readonly take: () => GatewayUnavailable | undefined;
 } {
   let met: GatewayUnavailable | undefined;
+  // A probe still unanswered after its retries: the gateway is asked a question no node is in. If
+  // it answers, the link to it works and what broke was this relay (a node that stalls until a
+  // proxy in front of the gateway cuts the stream): recorded against the node, the run goes on.
+  const access = transport.checkAccess;
+  const settle = (e: ProbeFailed): Effect.Effect<never, ProbeError> =>
+    access === undefined
+      ? Effect.fail(e)
+      : access().pipe(
+          Effect.matchEffect({
+            onFailure: () => Effect.fail(e),
+            onSuccess: () =>
+              Effect.fail(
+                new ProbeFailed({
+                  code: e.code,
+                  status: e.status,
+                  reason: `${e.reason}; the gateway answers other requests, so the relay itself failed`,
+                }),
+              ),
+          }),
+        );
   const watch = <A>(call: Effect.Effect<A, ProbeError>) =>
     call.pipe(
       Effect.retry({ schedule: unansweredProbeRetry, while: unanswered }),
+      Effect.catchIf(unanswered, settle),
       Effect.tapError((e) =>
         Effect.sync(() => {
           if (unanswered(e)) met = new GatewayUnavailable({ code: e.code, reason: e.reason });
