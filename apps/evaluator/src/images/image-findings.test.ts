@@ -77,7 +77,7 @@ describe("imageScore", () => {
     expect(imageScore([row("speed/0", { kind: "speed" })])).toBeUndefined();
   });
 
-  it("fails every check of a probe the node failed, and counts none for the gateway's own failures", () => {
+  it("fails every check of a probe the node failed, and none for the gateway's failures, a timeout or a capability not announced", () => {
     const failed = { status: "error" as const, checks: null, perceptualHash: null, score: null };
     const rows = [
       row("image/0", { perceptualHash: far(0) }),
@@ -85,14 +85,17 @@ describe("imageScore", () => {
       // The node erred on a picture, a seed repeat and an inpaint: each check they stood for fails.
       row("image/2", { ...failed, errorCode: "NODE_FAILED" }),
       row("image-seed/0", { ...failed, errorCode: "BACKEND_ERROR" }),
-      row(`${contentCategory("inpaint")}/0`, { ...failed, errorCode: "TIMEOUT" }),
-      // The gateway's own failure says nothing about the node.
+      row(`${contentCategory("inpaint")}/0`, { ...failed, errorCode: "INVALID_NODE_RESPONSE" }),
+      // The gateway's own failure, a capability not announced and a timeout fail no check.
       row("image/3", { ...failed, errorCode: "RATE_LIMITED" }),
+      row("image/4", { ...failed, errorCode: "TIMEOUT" }),
+      row(`${contentCategory("outpaint")}/0`, { ...failed, errorCode: "UNSUPPORTED_OPERATION" }),
     ];
     const score = imageScore(rows)!;
     expect(score.findings.checks.png).toMatchObject({ n: 4, mean: 0.5 });
     expect(score.findings.checks.seed).toMatchObject({ n: 1, mean: 0 });
     expect(score.findings.checks.inpaint).toMatchObject({ n: 1, mean: 0 });
+    expect(score.findings.checks.outpaint).toBeUndefined();
     // A node that failed every probe has a score (of nothing passed), not none.
     expect(imageScore([row("image/0", failed)])?.estimate.mean).toBe(0);
   });

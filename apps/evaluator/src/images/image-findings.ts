@@ -22,6 +22,18 @@ export interface ImageScore {
 }
 
 type CheckName = keyof ImageFindings["checks"];
+
+/**
+ * Failures of an image probe that fail no check: the gateway's own; a capability the node does not
+ * announce (an announced one refused is an invalid answer); and a timeout, which may be the
+ * evaluator's own (`gateway.timeoutMs`, 60 s by default) on a tier that allows a picture longer.
+ */
+const EXCUSED: ReadonlySet<string> = new Set<ErrorCode>([
+  ...GATEWAY_OWN_CODES,
+  "UNSUPPORTED_PARAMETER",
+  "UNSUPPORTED_OPERATION",
+  "TIMEOUT",
+]);
 const indexOf = (row: ItemResultRow) => row.itemKey.slice(row.itemKey.indexOf("/") + 1);
 const passed = (row: ItemResultRow, check: string) => row.checks?.[check] === true;
 
@@ -31,7 +43,8 @@ const passed = (row: ItemResultRow, check: string) => row.checks?.[check] === tr
  * of it; per repeat: `seed` — the repeat's pixels equal its first ask's, or their dHashes are at
  * most `SEED_MAX_DISTANCE` apart. Undecodable and blank pictures are not compared (they already
  * fail `notBlank`; a blank node is flagged as blank, not also as cached). A probe the node failed
- * (any error but the gateway's own, `GATEWAY_OWN_CODES`) fails every check it was asked for: a node
+ * (any error but those in `EXCUSED`: the gateway's own, a capability not announced, a timeout) fails
+ * every check it was asked for: a node
  * cannot skip the hard probes (an inpaint, a seed repeat) by erroring on them. Content probes add
  * one check each (`colour`, `img2img`, `inpaint`, `outpaint`: `content-checks.ts`). The category
  * is the share of all checks passed, like an item share.
@@ -39,10 +52,7 @@ const passed = (row: ItemResultRow, check: string) => row.checks?.[check] === tr
 export function imageScore(rows: readonly ItemResultRow[]): ImageScore | undefined {
   const all = rows.filter((r) => r.kind === "image" && r.status === "scored");
   const failed = rows.filter(
-    (r) =>
-      r.kind === "image" &&
-      r.status === "error" &&
-      !(r.errorCode !== null && GATEWAY_OWN_CODES.has(r.errorCode as ErrorCode)),
+    (r) => r.kind === "image" && r.status === "error" && !(r.errorCode !== null && EXCUSED.has(r.errorCode)),
   );
   if (all.length === 0 && failed.length === 0) return undefined;
   const scored = all.filter((r) => r.category === IMAGE_PROBE || r.category === IMAGE_SEED_REPEAT);
