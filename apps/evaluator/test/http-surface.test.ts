@@ -88,12 +88,23 @@ describe("the evaluator's HTTP routes", () => {
       errorCode: "NODE_FAILED",
     });
     store.finishRun("r1", "finished", 61_000);
+    // A run of more than a week before (the test's clock reads 1 ms) is no longer counted.
+    store.startRun({ ...run, id: "r0", startedAt: -8 * 24 * 3_600_000 });
+    store.recordResult({
+      ...empty,
+      ...more,
+      ...result,
+      runId: "r0",
+      itemKey: "a/1",
+      status: "scored",
+      score: 1,
+    });
     const text = (await get("/metrics")).text;
     expect(text).toMatch(/^pocket_evaluator_runs\{status="finished"\} 1$/m);
-    expect(text).toMatch(/^pocket_evaluator_runs\{status="running"\} 1$/m);
-    expect(text).toMatch(/^pocket_evaluator_results_total\{code="",kind="item",status="scored"\} 2$/m);
+    expect(text).toMatch(/^pocket_evaluator_runs\{status="running"\} 2$/m);
+    expect(text).toMatch(/^pocket_evaluator_recent_results\{code="",kind="item",status="scored"\} 2$/m);
     expect(text).toMatch(
-      /^pocket_evaluator_results_total\{code="NODE_FAILED",kind="item",status="error"\} 1$/m,
+      /^pocket_evaluator_recent_results\{code="NODE_FAILED",kind="item",status="error"\} 1$/m,
     );
     expect(text).toMatch(/^pocket_evaluator_last_run_finished_timestamp_seconds 61$/m);
     expect(text).toMatch(/^pocket_evaluator_board_entries 0$/m);

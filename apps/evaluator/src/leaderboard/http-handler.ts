@@ -52,7 +52,7 @@ export function evaluatorHandler(
     if (req.method !== "GET" && req.method !== "HEAD")
       return sendError(res, "METHOD_NOT_ALLOWED", `${path} takes GET only.`, { allow: "GET, HEAD" });
     if (path === "/metrics") {
-      const text = read(res, () => evaluatorMetrics(ctx.store));
+      const text = read(res, () => evaluatorMetrics(ctx.store, ctx.now()));
       if (text === undefined) return;
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4", "cache-control": "no-store" });
       res.end(text);
