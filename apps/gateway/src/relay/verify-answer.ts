@@ -180,11 +180,12 @@ export function chunkOffSchema(operation: RelayOperation, data: unknown): string
 }
 
 /**
- * An answer or chunk with a top-level `error` member: OpenAI clients read it as the API's own
+ * An answer or chunk with a top-level `error` member (other than `null`): OpenAI clients read it as the API's own
  * error (a streaming SDK throws it with its code), so a node could write the error a client — or
  * the evaluator — sees under an answer it signed and is paid for. Only the gateway writes errors.
  */
-const carriesError = (data: unknown): boolean => isRecord(data) && Object.hasOwn(data, "error");
+const carriesError = (data: unknown): boolean =>
+  isRecord(data) && Object.hasOwn(data, "error") && data.error !== null && data.error !== undefined;
 const ERROR_MEMBER = "the answer carries an `error` member: errors are the gateway's to write";
 
 /** A JSON object (not an array, not null). */
