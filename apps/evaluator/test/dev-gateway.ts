@@ -17,7 +17,7 @@ export interface DevNodeSpec {
   readonly address: string;
   readonly text?: DevTextEngine;
   readonly image?: DevImageEngine;
-  /** Drop `echo` like llama.cpp: no prompt tokens, so no prompt logprobs. */
+  /** A backend without prompt logprobs (llama.cpp server): its node refuses `echo`. */
   readonly dropPromptLogprobs?: boolean;
   /** After this many requests to the node, answer from `swapTo` instead. */
   readonly swapAfterRequests?: number;
@@ -171,7 +171,7 @@ export async function startDevGateway(options: {
     const count = (requests.get(address) ?? 0) + 1;
     requests.set(address, count);
     const swapAfter = slot.spec.swapAfterRequests;
-    let body = await readBody(req);
+    const body = await readBody(req);
     const path = req.url ?? "";
     const operation = path.endsWith("/chat/completions")
       ? "chat.completions"
@@ -188,7 +188,18 @@ export async function startDevGateway(options: {
         : slot.swapped !== undefined && swapAfter !== undefined && count > swapAfter
           ? slot.swapped
           : slot.backend;
-    if (slot.spec.dropPromptLogprobs === true) body = { ...body, echo: false };
+    // As a Pocket node in front of such a backend does: it refuses echo, signed, and the gateway
+    // passes a pinned probe the node's code.
+    if (slot.spec.dropPromptLogprobs === true && body.echo === true) {
+      return send(res, 400, {
+        error: {
+          message: "this node's backend returns no prompt logprobs (echo with logprobs)",
+          type: "invalid_request_error",
+          code: "UNSUPPORTED_PARAMETER",
+          param: "echo",
+        },
+      });
+    }
     // As the gateway does: customers' relays of one plain-text choice are held for organic checks.
     const asked = key === options.customerKey ? organicRequestOf(operation, body) : undefined;
     const hold = (output: unknown, finish: unknown, stream: boolean) => {

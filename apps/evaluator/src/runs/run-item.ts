@@ -1,7 +1,7 @@
 import type { ErrorCode, TrafficShape } from "@pocket-ai/protocol";
 import { promptCharsOf } from "@pocket-ai/protocol";
 import { Effect } from "effect";
-import { errorCodeOf, type ProbeError, PromptLogprobsUnsupported } from "../errors.js";
+import { errorCodeOf, type ProbeError, ProbeFailed, PromptLogprobsUnsupported } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { applyFilters } from "../scoring/filters.js";
 import { scoreGeneration } from "../scoring/generate-metrics.js";
@@ -105,7 +105,15 @@ function loglikelihoodItem(
           : shapedBody(shape, node.model, context + continuation, rng, { echo: true, logprobs: 1 });
       const outcome = yield* transport.completions(body, { node: node.address });
       const lp = continuationTokenLogprobs(outcome, context, continuation);
-      if (lp instanceof PromptLogprobsUnsupported) return yield* lp;
+      // A node without prompt logprobs refuses echo with logprobs (UNSUPPORTED_PARAMETER, below);
+      // one that answers without them, or without echoing the prompt, failed the item: were it
+      // taken for a missing capability, the item would go unscored and the node skip the others.
+      if (lp instanceof PromptLogprobsUnsupported)
+        return yield* new ProbeFailed({
+          code: "INVALID_NODE_RESPONSE",
+          status: 200,
+          reason: `the node answered echo with logprobs without refusing it, but ${lp.reason.replace(/^the /, "")}`,
+        });
       perToken.push(lp);
     }
     const logprobs = perToken.map((t) => t.reduce((a, b) => a + b, 0));
@@ -127,8 +135,9 @@ function loglikelihoodItem(
     } satisfies ItemOutcome;
   }).pipe(
     Effect.catchAll((error) =>
-      // A node that refuses echo + logprobs (llama.cpp, Ollama) answers UNSUPPORTED_PARAMETER: the
-      // item cannot be scored by loglikelihood on it, which is not an error of the node.
+      // A node that refuses echo + logprobs (llama.cpp, Ollama) answers UNSUPPORTED_PARAMETER (the
+      // gateway sanctions one that announced the capability): the item cannot be scored by
+      // loglikelihood on it, which is not an error of the node.
       Effect.succeed(
         failed(
           promptHash,
