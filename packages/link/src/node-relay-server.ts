@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AnyRouter } from "@trpc/server";
 import { TRPCError } from "@trpc/server";
-import { Exit, type Fiber, Runtime, Stream } from "effect";
+import { Cause, Exit, type Fiber, Runtime, Stream } from "effect";
 import type { NodeRelayApi, RelayChunks } from "./node-contract.js";
 import {
   chunkLine,
@@ -102,7 +102,10 @@ export function makeNodeRelayHandler<R>(options: {
         res.writeHead(200, JSON_HEADERS);
         started = true;
         res.write(STREAM_PRELUDE);
-        pipeChunks(exit.value, runtime, res, controller.signal).catch(fail);
+        // A chunk stream that breaks is an internal failure: an error id, logged (never its words).
+        pipeChunks(exit.value, runtime, res, controller.signal).catch((e: unknown) =>
+          fail(controller.signal.aborted ? e : linkErrorOf(Cause.die(e), runtime as Runtime.Runtime<never>)),
+        );
       }, fail);
     });
   };
