@@ -246,6 +246,29 @@ describe("what a probe records when the link to the gateway fails, not the node"
     }
   });
 
+  it("sends a probe again when the gateway's database is away for a moment, and goes on with the answer", async () => {
+    const site = await serve((n, res) => {
+      if (n === 1) {
+        res.writeHead(503, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify({ error: { code: "DATABASE_UNAVAILABLE", message: "away", type: "server_error" } }),
+        );
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(`${chunk("Hello")}data: [DONE]\n\n`);
+    });
+    try {
+      const result = await chat(site.watched);
+      if (Either.isLeft(result)) throw new Error(`failed: ${JSON.stringify(result.left)}`);
+      expect(result.right.content).toBe("Hello");
+      expect(site.requests()).toBe(2);
+      expect(site.watched.take()).toBeUndefined();
+    } finally {
+      site.close();
+    }
+  });
+
   it("records the gateway's coded answer about the node as it is: not sent again, the run goes on", async () => {
     const site = await serve((_n, res) => {
       res.writeHead(502, { "content-type": "application/json" });

@@ -44,6 +44,10 @@ export function probeFailureOf(error: unknown): ProbeFailed {
         reason: `the gateway's address answered HTTP ${status} without a Pocket error code (a proxy in front of a gateway that is down?)`,
         unreachable: true,
       });
+    // The gateway's passing trouble (its database, its restart): the probe is sent again, as after
+    // a dropped connection, and stays excused if that trouble lasts.
+    if (pocket !== undefined && PASSING_GATEWAY_TROUBLE.has(pocket))
+      return new ProbeFailed({ code: pocket, status, reason: error.message, unreachable: true });
     return new ProbeFailed({ code: pocket ?? codeOfStatus(error.status), status, reason: error.message });
   }
   // The connection to the gateway broke while the answer streamed: the gateway ends a stream a
@@ -58,6 +62,12 @@ export function probeFailureOf(error: unknown): ProbeFailed {
   const reason = error instanceof Error ? error.message : String(error);
   return new ProbeFailed({ code: "INVALID_NODE_RESPONSE", status: 0, reason });
 }
+
+/** Codes of a gateway that cannot serve for a moment, whatever the node. */
+const PASSING_GATEWAY_TROUBLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "DATABASE_UNAVAILABLE",
+  "GATEWAY_SHUTTING_DOWN",
+]);
 
 /** Socket errors of a connection that broke (reset, closed, cut mid-body), as fetch reports them. */
 const BROKEN_CONNECTION = new Set([
