@@ -137,8 +137,18 @@ describe("the gateway going away in the middle of a run", () => {
 });
 
 describe("what a probe records when the link to the gateway fails, not the node", () => {
-  /** A stand-in for the gateway's address: `answer` is called for each request, with its count. */
-  const serve = async (answer: (n: number, res: ServerResponse) => void) => {
+  type Site = {
+    readonly watched: ReturnType<typeof watchGateway>;
+    readonly requests: () => number;
+  };
+  /**
+   * Runs `check` against a stand-in for the gateway's address: `answer` is called for each request
+   * with its count; the stand-in is closed whatever happens.
+   */
+  const withSite = async (
+    answer: (n: number, res: ServerResponse) => void,
+    check: (site: Site) => Promise<void>,
+  ) => {
     let requests = 0;
     const server = createServer((req, res) => {
       requests += 1;
@@ -150,17 +160,31 @@ describe("what a probe records when the link to the gateway fails, not the node"
     const watched = watchGateway(
       makeOpenAiTransport({ baseUrl: url, apiKey: "k", timeoutMs: 10_000, headers: {} }),
     );
-    return {
-      watched,
-      requests: () => requests,
-      close: () => {
-        server.closeAllConnections();
-        server.close();
-      },
-    };
+    try {
+      await check({ watched, requests: () => requests });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   };
   const chunk = (text: string) =>
     `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`;
+  /** A stream that starts, then loses its connection without an error event. */
+  const cutStream = (res: ServerResponse) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(chunk("Hel"));
+    setTimeout(() => res.socket?.destroy(), 10);
+  };
+  const wholeStream = (res: ServerResponse) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.end(`${chunk("Hello")}data: [DONE]\n\n`);
+  };
+  /** The gateway's own error answer, with a Pocket code. */
+  const coded = (res: ServerResponse, status: number, code: string) => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { code, message: code, type: "server_error" } }));
+  };
+  const isTrafficMix = (res: ServerResponse) => res.req.url?.includes("traffic-mix") === true;
   const chat = (watched: ReturnType<typeof watchGateway>) =>
     Effect.runPromise(
       Effect.either(
@@ -171,121 +195,72 @@ describe("what a probe records when the link to the gateway fails, not the node"
         ),
       ),
     );
+  /** The probe was answered on its second request, and the run goes on. */
+  const answeredOnSecondTry = async ({ watched, requests }: Site) => {
+    const result = await chat(watched);
+    if (Either.isLeft(result)) throw new Error(`failed: ${JSON.stringify(result.left)}`);
+    expect(result.right.content).toBe("Hello");
+    expect(requests()).toBe(2);
+    expect(watched.take()).toBeUndefined();
+  };
 
-  it("sends a stream cut mid-answer again, and goes on with the answer that comes whole", async () => {
-    const site = await serve((n, res) => {
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write(chunk("Hel"));
-      if (n === 1) setTimeout(() => res.socket?.destroy(), 10);
-      else res.end(`${chunk("lo")}data: [DONE]\n\n`);
-    });
-    try {
-      const result = await chat(site.watched);
-      if (Either.isLeft(result)) throw new Error(`failed: ${JSON.stringify(result.left)}`);
-      expect(result.right.content).toBe("Hello");
-      expect(site.requests()).toBe(2);
-      expect(site.watched.take()).toBeUndefined();
-    } finally {
-      site.close();
-    }
-  });
+  it("sends a stream cut mid-answer again, and goes on with the answer that comes whole", () =>
+    withSite((n, res) => (n === 1 ? cutStream(res) : wholeStream(res)), answeredOnSecondTry));
 
   it("stops the run, scoring nothing, when the gateway stays away: every stream cut, or a proxy's 502 without a Pocket code", async () => {
+    const staysAway = async ({ watched, requests }: Site) => {
+      const result = await chat(watched);
+      expect(Either.isLeft(result)).toBe(true);
+      // Three tries of the probe, then one question to the gateway that no node is in.
+      expect(requests()).toBe(4);
+      expect(watched.take()?._tag).toBe("GatewayUnavailable");
+    };
     // Every connection breaks: the streams mid-answer, and the question no node is in at once.
-    const cut = await serve((_n, res) => {
-      if (res.req.url?.includes("traffic-mix")) {
-        res.socket?.destroy();
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write(chunk("Hel"));
-      setTimeout(() => res.socket?.destroy(), 10);
-    });
-    const proxy = await serve((_n, res) => {
+    await withSite((_n, res) => (isTrafficMix(res) ? res.socket?.destroy() : cutStream(res)), staysAway);
+    await withSite((_n, res) => {
       res.writeHead(502, { "content-type": "text/html" });
       res.end("<html><body>Bad Gateway</body></html>");
-    });
-    try {
-      for (const site of [cut, proxy]) {
-        const result = await chat(site.watched);
-        expect(Either.isLeft(result)).toBe(true);
-        // Three tries of the probe, then one question to the gateway that no node is in.
-        expect(site.requests()).toBe(4);
-        expect(site.watched.take()?._tag).toBe("GatewayUnavailable");
-      }
-    } finally {
-      cut.close();
-      proxy.close();
-    }
+    }, staysAway);
   });
 
-  it("records against the node a relay cut every time while the gateway answers other requests", async () => {
+  it("records against the node a relay cut every time while the gateway answers other requests", () =>
     // A node that stalls until a proxy's idle timeout cuts the stream, behind a gateway that is up.
-    const site = await serve((_n, res) => {
-      if (res.req.url?.includes("traffic-mix")) {
+    withSite(
+      (_n, res) => {
+        if (!isTrafficMix(res)) return cutStream(res);
         res.writeHead(200, { "content-type": "application/json" });
         res.end("{}");
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write(chunk("Hel"));
-      setTimeout(() => res.socket?.destroy(), 10);
-    });
-    try {
-      const result = await chat(site.watched);
-      expect(Either.isLeft(result) && result.left).toMatchObject({
-        _tag: "ProbeFailed",
-        code: "BACKEND_UNAVAILABLE",
-      });
-      expect(Either.isLeft(result) && (result.left as { unreachable?: true }).unreachable).toBeUndefined();
-      expect(site.requests()).toBe(4);
-      // The run goes on: the other nodes, and this node's later items, are still measured.
-      expect(site.watched.take()).toBeUndefined();
-    } finally {
-      site.close();
-    }
-  });
+      },
+      async ({ watched, requests }) => {
+        const result = await chat(watched);
+        expect(Either.isLeft(result) && result.left).toMatchObject({
+          _tag: "ProbeFailed",
+          code: "BACKEND_UNAVAILABLE",
+        });
+        expect(Either.isLeft(result) && (result.left as { unreachable?: true }).unreachable).toBeUndefined();
+        expect(requests()).toBe(4);
+        // The run goes on: the other nodes, and this node's later items, are still measured.
+        expect(watched.take()).toBeUndefined();
+      },
+    ));
 
-  it("sends a probe again when the gateway's database is away for a moment, and goes on with the answer", async () => {
-    const site = await serve((n, res) => {
-      if (n === 1) {
-        res.writeHead(503, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({ error: { code: "DATABASE_UNAVAILABLE", message: "away", type: "server_error" } }),
-        );
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.end(`${chunk("Hello")}data: [DONE]\n\n`);
-    });
-    try {
-      const result = await chat(site.watched);
-      if (Either.isLeft(result)) throw new Error(`failed: ${JSON.stringify(result.left)}`);
-      expect(result.right.content).toBe("Hello");
-      expect(site.requests()).toBe(2);
-      expect(site.watched.take()).toBeUndefined();
-    } finally {
-      site.close();
-    }
-  });
+  it("sends a probe again when the gateway's database is away for a moment, and goes on with the answer", () =>
+    withSite(
+      (n, res) => (n === 1 ? coded(res, 503, "DATABASE_UNAVAILABLE") : wholeStream(res)),
+      answeredOnSecondTry,
+    ));
 
-  it("records the gateway's coded answer about the node as it is: not sent again, the run goes on", async () => {
-    const site = await serve((_n, res) => {
-      res.writeHead(502, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({ error: { code: "NODE_FAILED", message: "the node failed", type: "server_error" } }),
-      );
-    });
-    try {
-      const result = await chat(site.watched);
-      expect(Either.isLeft(result) && result.left).toMatchObject({
-        _tag: "ProbeFailed",
-        code: "NODE_FAILED",
-      });
-      expect(site.requests()).toBe(1);
-      expect(site.watched.take()).toBeUndefined();
-    } finally {
-      site.close();
-    }
-  });
+  it("records the gateway's coded answer about the node as it is: not sent again, the run goes on", () =>
+    withSite(
+      (_n, res) => coded(res, 502, "NODE_FAILED"),
+      async ({ watched, requests }) => {
+        const result = await chat(watched);
+        expect(Either.isLeft(result) && result.left).toMatchObject({
+          _tag: "ProbeFailed",
+          code: "NODE_FAILED",
+        });
+        expect(requests()).toBe(1);
+        expect(watched.take()).toBeUndefined();
+      },
+    ));
 });

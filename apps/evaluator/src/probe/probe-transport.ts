@@ -91,3 +91,20 @@ export class ProbeTransport extends Context.Tag("evaluator/ProbeTransport")<
 
 /** The header a gateway honours for keys with role `evaluator`: route this relay to that node. */
 export const TARGET_NODE_HEADER = "x-pocket-target-node";
+
+/**
+ * `transport` with each probe call (completions, chat, images, image edits) sent through `wrap` —
+ * a rate limit, a pause, a retry — and its other calls as they are.
+ */
+export function wrapProbeCalls(
+  transport: ProbeTransportShape,
+  wrap: <A>(call: Effect.Effect<A, ProbeError>) => Effect.Effect<A, ProbeError>,
+): ProbeTransportShape {
+  return {
+    ...transport,
+    completions: (body, target, options) => wrap(transport.completions(body, target, options)),
+    chat: (body, target, options) => wrap(transport.chat(body, target, options)),
+    images: (body, target) => wrap(transport.images(body, target)),
+    imageEdits: (edit, target) => wrap(transport.imageEdits(edit, target)),
+  };
+}

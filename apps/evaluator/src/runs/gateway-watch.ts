@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import { GatewayUnavailable, type ProbeError, ProbeFailed } from "../errors.js";
-import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import { type ProbeTransportShape, wrapProbeCalls } from "../probe/probe-transport.js";
 import { unansweredProbeRetry } from "../schedules.js";
 
 /** A probe that got no answer from the gateway itself (see `probeFailureOf`). */
@@ -51,14 +51,7 @@ export function watchGateway(transport: ProbeTransportShape): {
       ),
     );
   return {
-    transport: {
-      completions: (body, target, options) => watch(transport.completions(body, target, options)),
-      chat: (body, target, options) => watch(transport.chat(body, target, options)),
-      images: (body, target) => watch(transport.images(body, target)),
-      imageEdits: (edit, target) => watch(transport.imageEdits(edit, target)),
-      ...(transport.trafficMix === undefined ? {} : { trafficMix: transport.trafficMix }),
-      ...(transport.organicSamples === undefined ? {} : { organicSamples: transport.organicSamples }),
-    },
+    transport: wrapProbeCalls(transport, watch),
     take: () => {
       const last = met;
       met = undefined;

@@ -1,5 +1,5 @@
 import { Duration, Effect, RateLimiter, type Scope } from "effect";
-import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import { type ProbeTransportShape, wrapProbeCalls } from "../probe/probe-transport.js";
 import { probeGapMs } from "./probe-shape.js";
 import type { Rng } from "./rng.js";
 
@@ -18,14 +18,7 @@ export function rateLimited(
       interval: "1 seconds",
       algorithm: "token-bucket",
     }),
-    (limit): ProbeTransportShape => ({
-      completions: (body, target, options) => limit(transport.completions(body, target, options)),
-      chat: (body, target, options) => limit(transport.chat(body, target, options)),
-      images: (body, target) => limit(transport.images(body, target)),
-      imageEdits: (edit, target) => limit(transport.imageEdits(edit, target)),
-      ...(transport.trafficMix === undefined ? {} : { trafficMix: transport.trafficMix }),
-      ...(transport.organicSamples === undefined ? {} : { organicSamples: transport.organicSamples }),
-    }),
+    (limit) => wrapProbeCalls(transport, limit),
   );
 }
 
@@ -38,12 +31,7 @@ export function poissonPaced(
   perSecond: number,
   rng: Rng,
 ): ProbeTransportShape {
-  const gap = () => Effect.sleep(Duration.millis(probeGapMs(rng, perSecond)));
-  return {
-    completions: (body, target, options) =>
-      Effect.zipRight(gap(), transport.completions(body, target, options)),
-    chat: (body, target, options) => Effect.zipRight(gap(), transport.chat(body, target, options)),
-    images: (body, target) => Effect.zipRight(gap(), transport.images(body, target)),
-    imageEdits: (edit, target) => Effect.zipRight(gap(), transport.imageEdits(edit, target)),
-  };
+  return wrapProbeCalls(transport, (call) =>
+    Effect.zipRight(Effect.sleep(Duration.millis(probeGapMs(rng, perSecond))), call),
+  );
 }
