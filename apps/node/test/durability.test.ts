@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, verifyClaimAck, verifyProofAck } from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
+import Database from "better-sqlite3";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { latch, until } from "./fakes/fake-server.js";
@@ -10,6 +11,16 @@ import { startFakeVllm } from "./fakes/fake-vllm.js";
 import { startFakeGateway } from "./helpers/fake-gateway.js";
 import { nodeClient, startTestNode, TEST_SESSION, TestGateway } from "./helpers/node-harness.js";
 import { exited, spawnNode } from "./helpers/node-process.js";
+
+/** Answered rows in the node's ledger file, read while the node runs (WAL: readers never wait). */
+function answeredOnDisk(dataDir: string): number {
+  const db = new Database(join(dataDir, "node.sqlite"), { readonly: true });
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM relays WHERE outcome = 'ok'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
 
 const services = [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }];
 
@@ -24,6 +35,9 @@ describe("durability and the claim cycle", () => {
       gw.request({ model: "llama-2-13b", prompt: `Relay number ${i}`, max_tokens: 3 }),
     );
     for (const request of requests) expect((await client.relay.mutate(request)).outcome).toBe("ok");
+    // An answer leaves before its row commits (in the same turn of the node's event loop): kill -9
+    // once the twelfth row is on disk, read through a connection of the test's own.
+    await until(() => answeredOnDisk(dataDir) === 12, "the twelve answered rows on disk");
     run.child.kill("SIGKILL");
     await exited(run.child);
 

@@ -137,7 +137,7 @@ describe("the node's ledgers", () => {
     const good = [0, 1, 2].map((i) => Effect.runPromise(store.answer(hash(i), answered, 2)));
     // Queued, not yet written: still in flight, a replay still refused, a second outcome ignored.
     expect(db.select().from(relays).all()).toEqual([]);
-    expect(store.outcomeOf(hash(0))).toBe("pending");
+    expect(store.inFlight()).toBe(4);
     expect(await Effect.runPromise(store.admit({ ...relay, requestHash: hash(0) }, 2))).toBe(false);
     const late = Effect.runPromise(store.refuse(hash(0), "TIMEOUT", 2));
     await Promise.all([...good, late]);
@@ -168,6 +168,41 @@ describe("the node's ledgers", () => {
     // The relay whose row failed stays admitted: its replay is still refused.
     expect(store.outcomeOf(bad.requestHash)).toBe("pending");
     expect(await Effect.runPromise(store.admit(bad, 4))).toBe(false);
+    await close();
+  });
+
+  it("answer a relay without waiting for its commit, which every read of the ledger makes first", async () => {
+    const { db, close } = await openLedger();
+    const store = new RelayStore(db);
+    const other = { ...relay, requestHash: "cd".repeat(32) };
+    const bad = { ...relay, requestHash: "ef".repeat(32), sessionId: null as unknown as string };
+    for (const r of [relay, other, bad]) expect(await Effect.runPromise(store.admit(r, 1))).toBe(true);
+    const done: Array<[string, string | undefined]> = [];
+    for (const r of [relay, other, bad])
+      store.answerQueued(r.requestHash, answered, 2, (failure) =>
+        done.push([r.requestHash, failure?.operation]),
+      );
+    // Queued: nothing written, nothing reported, each relay still in flight.
+    expect(db.select().from(relays).all()).toEqual([]);
+    expect(done).toEqual([]);
+    expect(store.inFlight()).toBe(3);
+    // A read commits the queue first: the claim's leaves hold the answer queued a moment ago.
+    expect(store.leaves(relay.sessionId, relay.gatewayAddress).map((l) => l.leafHash)).toEqual([
+      answered.leafHash,
+      answered.leafHash,
+    ]);
+    expect(done).toEqual([
+      [relay.requestHash, undefined],
+      [other.requestHash, undefined],
+      [bad.requestHash, "record answered relay"],
+    ]);
+    expect(store.outcomeOf(other.requestHash)).toBe("ok");
+    // The failed row's relay stays admitted (a replay is refused) and is never claimed.
+    expect(store.outcomeOf(bad.requestHash)).toBe("pending");
+    // The commit the queue scheduled finds nothing left to write.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(done).toHaveLength(3);
+    expect(db.select().from(relays).all()).toHaveLength(2);
     await close();
   });
 });

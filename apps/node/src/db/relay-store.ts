@@ -118,7 +118,8 @@ interface QueuedRow {
   readonly requestHash: string;
   readonly operation: string;
   readonly row: Values;
-  readonly done: (result: Effect.Effect<void, NodeStoreError>) => void;
+  /** Called once the row is committed (no argument) or its write failed (the failure). */
+  readonly done: (failure?: NodeStoreError) => void;
 }
 
 /**
@@ -317,12 +318,21 @@ export class RelayStore {
    * or already answered or refused, is left as it is. Completes once the row is committed.
    */
   answer(requestHash: string, answered: AnsweredRelay, now: number): Effect.Effect<void, NodeStoreError> {
-    return this.#write("record answered relay", requestHash, (admitted) => ({
-      ...rowOf(admitted.relay, admitted.at, now),
-      outcome: "ok",
-      errorCode: null,
-      ...answered,
-    }));
+    return this.#write("record answered relay", requestHash, answeredRow(answered, now));
+  }
+
+  /**
+   * {@link answer} without waiting for the commit: the row joins the next group commit (at the end
+   * of this turn of the event loop) and `done` is called once it is committed, or with the failure.
+   * The store's reads commit queued rows first, so they always see it.
+   */
+  answerQueued(
+    requestHash: string,
+    answered: AnsweredRelay,
+    now: number,
+    done: (failure?: NodeStoreError) => void,
+  ): void {
+    this.#queue("record answered relay", requestHash, answeredRow(answered, now), done);
   }
 
   /**
@@ -349,16 +359,27 @@ export class RelayStore {
     requestHash: string,
     row: (admitted: { readonly relay: AdmittedRelay; readonly at: number }) => Values,
   ): Effect.Effect<void, NodeStoreError> {
-    return Effect.async<void, NodeStoreError>((done) => {
-      const admitted = this.#admitted.get(requestHash);
-      if (admitted === undefined || this.#recording.has(requestHash)) {
-        done(Effect.void);
-        return;
-      }
-      this.#recording.add(requestHash);
-      this.#queued.push({ requestHash, operation, row: row(admitted), done });
-      if (this.#queued.length === 1) setImmediate(this.#commitQueued);
-    });
+    return Effect.async<void, NodeStoreError>((resume) =>
+      this.#queue(operation, requestHash, row, (failure) =>
+        resume(failure === undefined ? Effect.void : Effect.fail(failure)),
+      ),
+    );
+  }
+
+  #queue(
+    operation: string,
+    requestHash: string,
+    row: (admitted: { readonly relay: AdmittedRelay; readonly at: number }) => Values,
+    done: (failure?: NodeStoreError) => void,
+  ): void {
+    const admitted = this.#admitted.get(requestHash);
+    if (admitted === undefined || this.#recording.has(requestHash)) {
+      done();
+      return;
+    }
+    this.#recording.add(requestHash);
+    this.#queued.push({ requestHash, operation, row: row(admitted), done });
+    if (this.#queued.length === 1) setImmediate(this.#commitQueued);
   }
 
   /**
@@ -386,11 +407,11 @@ export class RelayStore {
     for (const queued of batch) {
       this.#recording.delete(queued.requestHash);
       if (failed?.has(queued) === true) {
-        queued.done(Effect.fail(storeError(queued.operation, failed.get(queued))));
+        queued.done(storeError(queued.operation, failed.get(queued)));
       } else {
         this.#admitted.delete(queued.requestHash);
         written.push(queued.requestHash);
-        queued.done(Effect.void);
+        queued.done();
       }
     }
     if (written.length > 0) this.shared?.release(written);
@@ -414,6 +435,7 @@ export class RelayStore {
 
   /** `pending` while admitted and unanswered, then the recorded outcome; `undefined` if never admitted. */
   outcomeOf(requestHash: string): string | undefined {
+    this.#commitQueued();
     if (this.#admitted.has(requestHash)) return "pending";
     return this.db.select({ o: relays.outcome }).from(relays).where(eq(relays.requestHash, requestHash)).get()
       ?.o;
@@ -428,6 +450,7 @@ export class RelayStore {
     sessionNumber: number;
     sessionEnd: number;
   }[] {
+    this.#commitQueued();
     return this.db
       .select({
         sessionId: ledgerSessions.sessionId,
@@ -458,6 +481,7 @@ export class RelayStore {
   prune(settledBefore: number, endedBefore: number, limit: number): Effect.Effect<number, NodeStoreError> {
     // Not on the relay path (a claim pass runs it): drizzle's statements, prepared per call.
     return storeWrite("prune the relay ledger", () => {
+      this.#commitQueued();
       const settled = this.db.run(sql`
         delete from relays where rowid in (
           select r.rowid from ${claims} c
@@ -491,6 +515,7 @@ export class RelayStore {
     gatewayAddress: string,
     first?: number,
   ): { leafHash: string; computeUnits: number }[] {
+    this.#commitQueued();
     const query = this.db
       .select({ leafHash: relays.leafHash, computeUnits: relays.computeUnits })
       .from(relays)
@@ -507,3 +532,13 @@ export class RelayStore {
     return rows.map((r) => ({ leafHash: r.leafHash as string, computeUnits: r.computeUnits }));
   }
 }
+
+/** The row of an admitted relay answered (see {@link RelayStore.answer}). */
+const answeredRow =
+  (answered: AnsweredRelay, now: number) =>
+  (admitted: { readonly relay: AdmittedRelay; readonly at: number }): Values => ({
+    ...rowOf(admitted.relay, admitted.at, now),
+    outcome: "ok",
+    errorCode: null,
+    ...answered,
+  });
