@@ -250,9 +250,18 @@ function goals(m: Metrics): string[] {
   );
   // The streaming goals are set at 30 tokens/s a stream: a run at another rate is not judged by them.
   const atGoalRate = scaleRate(m) === "30";
-  const scaled = (name: string) => (atGoalRate ? m.get(name, "pocket", largest) : undefined);
+  const scaled = (name: string, system: "pocket" | "floor" = "pocket") =>
+    atGoalRate ? m.get(name, system, largest) : undefined;
   const scaleTtft = scaled("scale_ttft_overhead_p50_ms");
   const scaleGap = scaled("scale_gap_p99_vs_direct");
+  // A goal the floor misses too at this many streams says what the machine can carry, not what
+  // Pocket AI costs (on 2 cores, 400 streams at 30 tokens/s saturate even the minimal chain).
+  const floorToo = (value: number | undefined, limit: number, shown: string) =>
+    value !== undefined && Number.isFinite(value) && value > limit
+      ? `; the floor misses it too (${shown}): this machine cannot carry ${largest} streams`
+      : "";
+  const floorTtft = scaled("scale_ttft_overhead_p50_ms", "floor");
+  const floorGap = scaled("scale_gap_p99_vs_direct", "floor");
   const gatewayPerToken = scaled("scale_ratio_gateway_cpu_per_token_vs_floor_a");
   const nodePerToken = scaled("scale_ratio_node_cpu_per_token_vs_floor_b");
   const openRss = m.all.find((x) => x.name === "open_streams_peak_rss_mb" && x.system === "pocket");
@@ -295,13 +304,13 @@ function goals(m: Metrics): string[] {
       `TTFT overhead p50 <= 5 ms with ${largest} streams`,
       scaleTtft,
       (v) => v <= 5,
-      `${f(scaleTtft)} ms`,
+      `${f(scaleTtft)} ms${scaleTtft !== undefined && scaleTtft > 5 ? floorToo(floorTtft, 5, `${f(floorTtft)} ms`) : ""}`,
     ),
     check(
       `inter-token gap p99 within 20% of direct's with ${largest} streams`,
       scaleGap,
       (v) => v <= 1.2,
-      `${f(scaleGap)}x`,
+      `${f(scaleGap)}x${scaleGap !== undefined && scaleGap > 1.2 ? floorToo(floorGap, 1.2, `${f(floorGap)}x`) : ""}`,
     ),
     check(
       `gateway and node peak RSS <= 250 MB each with ${openRss?.concurrency ?? "–"} open streams`,
