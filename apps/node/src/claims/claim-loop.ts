@@ -31,7 +31,10 @@ import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { claimBackoffMs, claimLoopInterval } from "../schedules.js";
 
-/** How many times a claim refused for its window is tried before it is given up. */
+/**
+ * How many CLAIM_WINDOW_CLOSED answers a claim gets before it is given up (its other failed tries,
+ * waits for the week's rate among them, do not count).
+ */
 const CLAIM_WINDOW_ATTEMPTS = 5;
 
 /**
@@ -145,10 +148,18 @@ function treeOf(
 function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeStoreError> {
   const gateway = deps.gateways.get(row.gatewayAddress);
   const now = deps.now();
-  const retryLater = (error: string) => {
+  const retryLater = (error: string, windowRefusals?: number) => {
     const attempts = row.attempts + 1;
     return deps.claims
-      .failed(row.sessionId, row.gatewayAddress, attempts, now + claimBackoffMs(attempts), error, now)
+      .failed(
+        row.sessionId,
+        row.gatewayAddress,
+        attempts,
+        now + claimBackoffMs(attempts),
+        error,
+        now,
+        windowRefusals,
+      )
       .pipe(
         Effect.tap(() => {
           deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "retry" });
@@ -188,15 +199,18 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
       // The leaf to prove comes from the seed and the node's own root, not from the ack's index.
       Effect.flatMap((ack) => prove(deps, gateway, { ...row, status: "claimed", proofSeed: ack.proofSeed })),
       Effect.catchTag("GatewayCallError", (e) => {
-        // A closed window may only mean this node's clock runs ahead of the gateway's: try a few
-        // more times before giving the claim up.
+        // A closed window may only mean this node's clock runs ahead of the gateway's, or one
+        // replica of a gateway answering by an older rule: a few more of them before the claim is
+        // given up, counted apart from the claim's other tries (a week whose rate came days late
+        // leaves a claim many RATE_NOT_SET tries, which must not use up these).
+        const windowRefusals = e.pocketCode === "CLAIM_WINDOW_CLOSED" ? row.windowRefusals + 1 : undefined;
         const final =
           e.pocketCode === "DUPLICATE_CLAIM" ||
           e.pocketCode === "INVALID_CLAIM" ||
-          (e.pocketCode === "CLAIM_WINDOW_CLOSED" && row.attempts + 1 >= CLAIM_WINDOW_ATTEMPTS);
+          (windowRefusals !== undefined && windowRefusals >= CLAIM_WINDOW_ATTEMPTS);
         return final
           ? settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`, null)
-          : retryLater(e.message);
+          : retryLater(e.message, windowRefusals);
       }),
     );
   }

@@ -13,13 +13,20 @@ export class ClaimStore {
   insertBuilt(
     row: Omit<
       ClaimRow,
-      "status" | "attempts" | "proofSeed" | "lastError" | "mintedUpokt" | "claimReceipt" | "proofReceipt"
+      | "status"
+      | "attempts"
+      | "windowRefusals"
+      | "proofSeed"
+      | "lastError"
+      | "mintedUpokt"
+      | "claimReceipt"
+      | "proofReceipt"
     >,
   ): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record built claim", () => {
       this.db
         .insert(claims)
-        .values({ ...row, status: "built", attempts: 0 })
+        .values({ ...row, status: "built", attempts: 0, windowRefusals: 0 })
         .onConflictDoNothing()
         .run();
     });
@@ -85,11 +92,19 @@ export class ClaimStore {
     nextAttemptAt: number,
     error: string,
     now: number,
+    /** The claim's CLAIM_WINDOW_CLOSED answers so far, when this attempt got one more. */
+    windowRefusals?: number,
   ): Effect.Effect<void, NodeStoreError> {
     return storeWrite("record failed claim attempt", () => {
       this.db
         .update(claims)
-        .set({ attempts, nextAttemptAt, lastError: error.slice(0, 500), updatedAt: now })
+        .set({
+          attempts,
+          nextAttemptAt,
+          lastError: error.slice(0, 500),
+          updatedAt: now,
+          ...(windowRefusals === undefined ? {} : { windowRefusals }),
+        })
         .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
         .run();
     });

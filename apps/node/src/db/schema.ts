@@ -74,6 +74,11 @@ export const claims = sqliteTable(
     status: text("status", { enum: ["built", "claimed", "proven", "rejected"] }).notNull(),
     proofSeed: text("proof_seed"),
     attempts: integer("attempts").notNull().default(0),
+    /**
+     * The gateway's CLAIM_WINDOW_CLOSED answers to this claim: counted apart from `attempts` (which
+     * also counts waits for the week's rate), so that only refusals of the window give the claim up.
+     */
+    windowRefusals: integer("window_refusals").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at").notNull(),
     lastError: text("last_error"),
     mintedUpokt: text("minted_upokt"),

@@ -1,0 +1,1 @@
+ALTER TABLE `claims` ADD `window_refusals` integer DEFAULT 0 NOT NULL;
