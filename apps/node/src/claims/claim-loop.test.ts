@@ -163,24 +163,42 @@ describe("a claim retried after a relay of its session was answered late", () =>
   });
 });
 
+/** {@link claimSetup} with one relay of the session answered. */
+async function oneRelayClaim(refusals: ErrorCode[]) {
+  const t = await claimSetup(refusals);
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      expect(yield* t.relays.admit(t.admitted(1), 500_000)).toBe(true);
+      yield* t.answer(1, 500_001);
+    }),
+  );
+  return t;
+}
+
+/**
+ * `passes` claim passes from just after the grace, each once the claim's backoff (at most 10
+ * minutes) has passed, the claim row after pass `i` matching `after(i)`; the time of the next pass.
+ */
+async function refusedPasses(
+  t: Awaited<ReturnType<typeof claimSetup>>,
+  passes: number,
+  after: (i: number) => Record<string, unknown>,
+): Promise<number> {
+  let now = sessionEnd + SESSION.graceMs + 500;
+  for (let i = 0; i < passes; i++) {
+    await t.pass(now);
+    expect(t.claimStore.all()[0]).toMatchObject(after(i));
+    now += 11 * 60_000;
+  }
+  return now;
+}
+
 describe("a claim that waited for its week's rate", () => {
   it("still gets the tries a closed window allows: one CLAIM_WINDOW_CLOSED does not give it up", async () => {
     // Many passes without a rate (the week's rate set days late), then one replica still answering
     // by an older rule that the window closed, then a gateway that takes the claim.
-    const t = await claimSetup([...Array<ErrorCode>(8).fill("RATE_NOT_SET"), "CLAIM_WINDOW_CLOSED"]);
-    await Effect.runPromise(
-      Effect.gen(function* () {
-        expect(yield* t.relays.admit(t.admitted(1), 500_000)).toBe(true);
-        yield* t.answer(1, 500_001);
-      }),
-    );
-    // Each pass runs once the claim's backoff has passed (at most 10 minutes).
-    let now = sessionEnd + SESSION.graceMs + 500;
-    for (let i = 0; i < 9; i++) {
-      await t.pass(now);
-      expect(t.claimStore.all()[0]).toMatchObject({ status: "built", attempts: i + 1 });
-      now += 11 * 60_000;
-    }
+    const t = await oneRelayClaim([...Array<ErrorCode>(8).fill("RATE_NOT_SET"), "CLAIM_WINDOW_CLOSED"]);
+    const now = await refusedPasses(t, 9, (i) => ({ status: "built", attempts: i + 1 }));
     expect(t.claimStore.all()[0]).toMatchObject({ windowRefusals: 1 });
     await t.pass(now);
     expect(t.outcomes).toEqual(["proven"]);
@@ -189,19 +207,8 @@ describe("a claim that waited for its week's rate", () => {
   });
 
   it("is given up after the fifth CLAIM_WINDOW_CLOSED", async () => {
-    const t = await claimSetup(Array<ErrorCode>(5).fill("CLAIM_WINDOW_CLOSED"));
-    await Effect.runPromise(
-      Effect.gen(function* () {
-        expect(yield* t.relays.admit(t.admitted(1), 500_000)).toBe(true);
-        yield* t.answer(1, 500_001);
-      }),
-    );
-    let now = sessionEnd + SESSION.graceMs + 500;
-    for (let i = 0; i < 4; i++) {
-      await t.pass(now);
-      expect(t.claimStore.all()[0]).toMatchObject({ status: "built", windowRefusals: i + 1 });
-      now += 11 * 60_000;
-    }
+    const t = await oneRelayClaim(Array<ErrorCode>(5).fill("CLAIM_WINDOW_CLOSED"));
+    const now = await refusedPasses(t, 4, (i) => ({ status: "built", windowRefusals: i + 1 }));
     await t.pass(now);
     expect(t.claimStore.all()[0]).toMatchObject({ status: "rejected", mintedUpokt: "0" });
     expect(t.outcomes).toEqual([]);
