@@ -254,12 +254,24 @@ function goals(m: Metrics): string[] {
     atGoalRate ? m.get(name, system, largest) : undefined;
   const scaleTtft = scaled("scale_ttft_overhead_p50_ms");
   const scaleGap = scaled("scale_gap_p99_vs_direct");
-  // A goal the floor misses too at this many streams says what the machine can carry, not what
-  // Pocket AI costs (on 2 cores, 400 streams at 30 tokens/s saturate even the minimal chain).
-  const floorToo = (value: number | undefined, limit: number, shown: string) =>
-    value !== undefined && Number.isFinite(value) && value > limit
-      ? `; the floor misses it too (${shown}): this machine cannot carry ${largest} streams`
-      : "";
+  // A goal the floor misses too at this many streams says what the machine can carry (on 2 cores,
+  // 400 streams at 30 tokens/s saturate even the minimal chain), but only as far as Pocket AI stays
+  // within the goal's own margin of the floor's figure; a floor run with errors excuses nothing.
+  const floorRan = (scaled("scale_errors", "floor") ?? 1) === 0;
+  const floorToo = (
+    value: number | undefined,
+    floor: number | undefined,
+    goal: { readonly misses: (v: number) => boolean; readonly within: (v: number, floor: number) => boolean },
+    show: (v: number | undefined) => string,
+  ) => {
+    if (value === undefined || floor === undefined || !floorRan || !goal.misses(value) || !goal.misses(floor))
+      return "";
+    return goal.within(value, floor)
+      ? `; the floor misses it too (${show(floor)}): this machine cannot carry ${largest} streams`
+      : `; the floor misses it too (${show(floor)}), but Pocket AI is past it by more than the goal's margin`;
+  };
+  const ttftGoal = { misses: (v: number) => v > 5, within: (v: number, floor: number) => v - floor <= 5 };
+  const gapGoal = { misses: (v: number) => v > 1.2, within: (v: number, floor: number) => v <= floor * 1.2 };
   const floorTtft = scaled("scale_ttft_overhead_p50_ms", "floor");
   const floorGap = scaled("scale_gap_p99_vs_direct", "floor");
   const gatewayPerToken = scaled("scale_ratio_gateway_cpu_per_token_vs_floor_a");
@@ -303,14 +315,14 @@ function goals(m: Metrics): string[] {
     check(
       `TTFT overhead p50 <= 5 ms with ${largest} streams`,
       scaleTtft,
-      (v) => v <= 5,
-      `${f(scaleTtft)} ms${scaleTtft !== undefined && scaleTtft > 5 ? floorToo(floorTtft, 5, `${f(floorTtft)} ms`) : ""}`,
+      (v) => !ttftGoal.misses(v),
+      `${f(scaleTtft)} ms${floorToo(scaleTtft, floorTtft, ttftGoal, (v) => `${f(v)} ms`)}`,
     ),
     check(
       `inter-token gap p99 within 20% of direct's with ${largest} streams`,
       scaleGap,
-      (v) => v <= 1.2,
-      `${f(scaleGap)}x${scaleGap !== undefined && scaleGap > 1.2 ? floorToo(floorGap, 1.2, `${f(floorGap)}x`) : ""}`,
+      (v) => !gapGoal.misses(v),
+      `${f(scaleGap)}x${floorToo(scaleGap, floorGap, gapGoal, (v) => `${f(v)}x`)}`,
     ),
     check(
       `gateway and node peak RSS <= 250 MB each with ${openRss?.concurrency ?? "–"} open streams`,
