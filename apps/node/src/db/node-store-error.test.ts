@@ -205,4 +205,22 @@ describe("the node's ledgers", () => {
     expect(db.select().from(relays).all()).toHaveLength(2);
     await close();
   });
+
+  it("tell every queued relay its row's fate even when one caller's callback throws", async () => {
+    const { db, close } = await openLedger();
+    const store = new RelayStore(db);
+    const other = { ...relay, requestHash: "cd".repeat(32) };
+    for (const r of [relay, other]) expect(await Effect.runPromise(store.admit(r, 1))).toBe(true);
+    const told: string[] = [];
+    store.answerQueued(relay.requestHash, answered, 2, () => {
+      told.push(relay.requestHash);
+      throw new Error("a caller's bug");
+    });
+    store.answerQueued(other.requestHash, answered, 2, () => told.push(other.requestHash));
+    expect(store.leaves(relay.sessionId, relay.gatewayAddress)).toHaveLength(2);
+    expect(told).toEqual([relay.requestHash, other.requestHash]);
+    expect(store.inFlight()).toBe(0);
+    expect(store.writesFailing).toBe(false);
+    await close();
+  });
 });

@@ -125,8 +125,9 @@ interface QueuedRow {
 /**
  * The node's relay ledger. A relay is admitted in memory (refused as a replay if its request hash
  * is already admitted or in the database) and written once, with its outcome, when it is answered
- * or refused: one row, committed (WAL) before the caller goes on, so a relay recorded as answered
- * survives `kill -9`. The rows of relays that end in one turn of the event loop commit together
+ * or refused: one row, committed (WAL) before the caller goes on (`answerQueued`: right after it
+ * goes on, in the same turn of the event loop), so a relay recorded as answered survives
+ * `kill -9`. The rows of relays that end in one turn of the event loop commit together
  * (group commit: one transaction, one WAL commit, instead of one per relay); a batch that fails is
  * written again row by row, so one bad row fails only its own relay. A relay admitted but unanswered when the process dies leaves no
  * row: it was never claimable, and its session's checks still bound any replay. Writes are Effects
@@ -152,6 +153,7 @@ export class RelayStore {
   #queued: QueuedRow[] = [];
   /** The request hashes of the queued rows: a second outcome for one of them changes nothing. */
   readonly #recording = new Set<string>();
+  #writesFailing = false;
 
   constructor(
     private readonly db: NodeDb,
@@ -403,19 +405,37 @@ export class RelayStore {
         }
       }
     }
+    this.#writesFailing = failed !== undefined && failed.size > 0;
     const written: string[] = [];
-    for (const queued of batch) {
-      this.#recording.delete(queued.requestHash);
-      if (failed?.has(queued) === true) {
-        queued.done(storeError(queued.operation, failed.get(queued)));
-      } else {
-        this.#admitted.delete(queued.requestHash);
-        written.push(queued.requestHash);
-        queued.done();
+    try {
+      for (const queued of batch) {
+        this.#recording.delete(queued.requestHash);
+        const failure =
+          failed?.has(queued) === true ? storeError(queued.operation, failed.get(queued)) : undefined;
+        if (failure === undefined) {
+          this.#admitted.delete(queued.requestHash);
+          written.push(queued.requestHash);
+        }
+        // A caller's callback that throws must not leave the rest of the batch untold.
+        try {
+          queued.done(failure);
+        } catch {
+          // The caller's own failure: its row's outcome stands as written.
+        }
       }
+    } finally {
+      if (written.length > 0) this.shared?.release(written);
     }
-    if (written.length > 0) this.shared?.release(written);
   };
+
+  /**
+   * Whether the last group commit failed a row (a full disk, a read-only or broken file): callers
+   * that answer before the commit (`answerQueued`) wait for it again until a commit succeeds, so a
+   * ledger that cannot write fails relays instead of giving answers away that are never claimed.
+   */
+  get writesFailing(): boolean {
+    return this.#writesFailing;
+  }
 
   /**
    * Rows left `pending` by a crash of an earlier version (which wrote a row on admission) were never

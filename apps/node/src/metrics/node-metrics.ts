@@ -25,6 +25,10 @@ export function makeNodeMetrics() {
     ),
     inFlight: registry.gauge("pocket_node_backend_in_flight", "Relays running on a backend, by backend"),
     claims: registry.counter("pocket_node_claims_total", "Claims by gateway and status"),
+    ledgerWriteFailures: registry.counter(
+      "pocket_node_ledger_write_failures_total",
+      "Relay rows the ledger failed to write (their relays are never claimed): alert on any",
+    ),
     ledgerPruned: registry.counter(
       "pocket_node_ledger_pruned_total",
       "Relay rows deleted from the ledger once no claim needs them",
