@@ -183,8 +183,9 @@ async function refusedPasses(
   t: Awaited<ReturnType<typeof claimSetup>>,
   passes: number,
   after: (i: number) => Record<string, unknown>,
+  from = sessionEnd + SESSION.graceMs + 500,
 ): Promise<number> {
-  let now = sessionEnd + SESSION.graceMs + 500;
+  let now = from;
   for (let i = 0; i < passes; i++) {
     await t.pass(now);
     expect(t.claimStore.all()[0]).toMatchObject(after(i));
@@ -192,6 +193,22 @@ async function refusedPasses(
   }
   return now;
 }
+
+describe("a claim refused for its window in the first minutes after it opened", () => {
+  it("is not given up: the gateway's clock may be behind the node's", async () => {
+    const t = await oneRelayClaim(Array<ErrorCode>(6).fill("CLAIM_WINDOW_CLOSED"));
+    // Six passes 90 s apart from the window's opening by the node's clock: each refused early.
+    let now = sessionEnd + SESSION.graceMs + 500;
+    for (let i = 0; i < 6; i++) {
+      await t.pass(now);
+      expect(t.claimStore.all()[0]).toMatchObject({ status: "built", attempts: i + 1, windowRefusals: 0 });
+      now += 90_000;
+    }
+    await t.pass(now + 10 * 60_000);
+    expect(t.outcomes).toEqual(["proven"]);
+    await t.close();
+  });
+});
 
 describe("a claim that waited for its week's rate", () => {
   it("still gets the tries a closed window allows: one CLAIM_WINDOW_CLOSED does not give it up", async () => {
@@ -208,7 +225,9 @@ describe("a claim that waited for its week's rate", () => {
 
   it("is given up after the fifth CLAIM_WINDOW_CLOSED", async () => {
     const t = await oneRelayClaim(Array<ErrorCode>(5).fill("CLAIM_WINDOW_CLOSED"));
-    const now = await refusedPasses(t, 4, (i) => ({ status: "built", windowRefusals: i + 1 }));
+    // Past the first ten minutes of the window by the node's clock: each refusal counts.
+    const late = sessionEnd + SESSION.graceMs + 10 * 60_000 + 500;
+    const now = await refusedPasses(t, 4, (i) => ({ status: "built", windowRefusals: i + 1 }), late);
     await t.pass(now);
     expect(t.claimStore.all()[0]).toMatchObject({ status: "rejected", mintedUpokt: "0" });
     expect(t.outcomes).toEqual([]);

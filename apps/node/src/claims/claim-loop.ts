@@ -38,6 +38,12 @@ import { claimBackoffMs, claimLoopInterval } from "../schedules.js";
 const CLAIM_WINDOW_ATTEMPTS = 5;
 
 /**
+ * How long after its window opens (by the node's clock) a claim's CLAIM_WINDOW_CLOSED answers are
+ * taken for a gateway whose clock is behind (its window not open yet), and not counted.
+ */
+const EARLY_REFUSALS_MS = 10 * 60_000;
+
+/**
  * Rows one pruning statement deletes at most, and statements per pass: a pass deletes at most
  * 100,000 rows, a batch at a time with relays served in between, so a settled session of a busy
  * node never holds the event loop for long; the next passes go on.
@@ -203,7 +209,14 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
         // replica of a gateway answering by an older rule: a few more of them before the claim is
         // given up, counted apart from the claim's other tries (a week whose rate came days late
         // leaves a claim many RATE_NOT_SET tries, which must not use up these).
-        const windowRefusals = e.pocketCode === "CLAIM_WINDOW_CLOSED" ? row.windowRefusals + 1 : undefined;
+        // The gateway answers CLAIM_WINDOW_CLOSED before its window opens as well: in the first
+        // minutes after the window opened by this node's clock, a refusal may only mean the
+        // gateway's clock is behind, and is not counted.
+        const early =
+          deps.session.mode === "time" &&
+          now < row.sessionEnd + sessionGrace(deps.session) + EARLY_REFUSALS_MS;
+        const windowRefusals =
+          e.pocketCode === "CLAIM_WINDOW_CLOSED" && !early ? row.windowRefusals + 1 : undefined;
         const final =
           e.pocketCode === "DUPLICATE_CLAIM" ||
           e.pocketCode === "INVALID_CLAIM" ||
