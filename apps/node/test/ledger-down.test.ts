@@ -4,6 +4,17 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { startTestNode, TestGateway } from "./helpers/node-harness.js";
 
+/** Sets (or lifts) a trigger that refuses every new ledger row, as a full disk or a broken file does. */
+function breakLedger(dataDir: string, broken: boolean): void {
+  const side = new Database(join(dataDir, "node.sqlite"));
+  side.exec(
+    broken
+      ? "CREATE TRIGGER broken BEFORE INSERT ON relays BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;"
+      : "DROP TRIGGER broken;",
+  );
+  side.close();
+}
+
 describe("a node whose ledger cannot write", () => {
   it("fails its unary relays once a commit failed, and says so in /metrics", async () => {
     const h = await startTestNode();
@@ -41,14 +52,52 @@ describe("a node whose ledger cannot write", () => {
       expect(metrics).not.toMatch(/pocket_node_relays_total\{[^}]*outcome="ok"[^}]*\} [1-9]/);
 
       // The file writes again: the next answer is recorded, and the fast path comes back.
-      const mend = new Database(join(h.dataDir, "node.sqlite"));
-      mend.exec("DROP TRIGGER broken;");
-      mend.close();
+      breakLedger(h.dataDir, false);
       const healed = [3, 4].map((i) =>
         gw.request({ model: "llama-2-13b", prompt: `Relay ${i}`, max_tokens: 3 }),
       );
       for (const request of healed) expect((await h.client.relay.mutate(request)).outcome).toBe("ok");
       for (const request of healed) expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("ok");
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it("withholds a stream's signed end when its row fails, and refuses streams before any work until a commit succeeds", async () => {
+    const h = await startTestNode();
+    try {
+      breakLedger(h.dataDir, true);
+      const gw = new TestGateway();
+      const stream = async (i: number) => {
+        const request = gw.request({
+          model: "llama-2-13b",
+          prompt: `Stream ${i}`,
+          max_tokens: 3,
+          stream: true,
+        });
+        const chunks: { data?: unknown; final?: { outcome: string; error?: { code: string } } }[] = [];
+        for await (const chunk of await h.client.relayStream.mutate(request)) chunks.push(chunk);
+        return { chunks, last: chunks.at(-1)?.final, hash: relayRequestHash(request) };
+      };
+      // The first stream runs (no commit failed yet): its text goes out, its row fails, and the
+      // node withholds the signed ok end it could not record.
+      const first = await stream(0);
+      expect(first.chunks.some((c) => c.data !== null && c.data !== undefined)).toBe(true);
+      expect(first.chunks.some((c) => c.final?.outcome === "ok")).toBe(false);
+      // Now refused before any work, signed, while rows cannot be written.
+      const second = await stream(1);
+      expect(second.chunks).toHaveLength(1);
+      expect(second.last).toMatchObject({ outcome: "error", error: { code: "INTERNAL" } });
+      const metrics = await (await fetch(`${h.node.url}/metrics`)).text();
+      expect(metrics).toMatch(/pocket_node_ledger_write_failures_total [2-9]\b/);
+      expect(metrics).not.toMatch(/pocket_node_relays_total\{[^}]*outcome="ok"[^}]*\} [1-9]/);
+
+      // The file writes again: the refusal's own row commits, and the next stream is served whole.
+      breakLedger(h.dataDir, false);
+      expect((await stream(2)).last).toMatchObject({ outcome: "error", error: { code: "INTERNAL" } });
+      const served = await stream(3);
+      expect(served.last).toMatchObject({ outcome: "ok" });
+      expect(h.node.relays.outcomeOf(served.hash)).toBe("ok");
     } finally {
       await h.stop();
     }

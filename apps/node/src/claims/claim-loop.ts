@@ -33,7 +33,8 @@ import { claimBackoffMs, claimLoopInterval } from "../schedules.js";
 
 /**
  * How many CLAIM_WINDOW_CLOSED answers a claim gets before it is given up (its other failed tries,
- * waits for the week's rate among them, do not count).
+ * waits for the week's rate among them, do not count, nor do the answers of the first
+ * {@link EARLY_REFUSALS_MS} after its window opened).
  */
 const CLAIM_WINDOW_ATTEMPTS = 5;
 

@@ -4,6 +4,7 @@ import { Context, Effect, Layer, Option } from "effect";
 import { NodeSettings, NodeStartError } from "../app/node-settings.js";
 import { WorkerLink } from "../app/worker-link.js";
 import { NodeClock } from "../clock/node-clock.js";
+import { Metrics } from "../metrics/node-metrics.js";
 import { ClaimStore } from "./claim-store.js";
 import { type NodeDb, RelayStore } from "./relay-store.js";
 import { nodeSchema } from "./schema.js";
@@ -36,7 +37,10 @@ export class RelayLedger extends Context.Tag("node/RelayLedger")<RelayLedger, Re
     Effect.gen(function* () {
       // A worker of several admits each request hash through its primary (app/node-cluster.ts).
       const link = yield* Effect.serviceOption(WorkerLink);
-      const store = new RelayStore(yield* NodeDatabase, Option.getOrUndefined(link));
+      const metrics = yield* Metrics;
+      const store = new RelayStore(yield* NodeDatabase, Option.getOrUndefined(link), (rows) =>
+        metrics.ledgerWriteFailures.inc({}, rows),
+      );
       const { log } = yield* NodeSettings;
       const clock = yield* NodeClock;
       const abandoned = yield* store

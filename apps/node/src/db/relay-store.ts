@@ -159,6 +159,8 @@ export class RelayStore {
     private readonly db: NodeDb,
     /** The node's other processes, when it runs several (absent: this process alone admits). */
     private readonly shared?: SharedAdmission,
+    /** Told how many rows of a group commit failed to write (their relays are never claimed). */
+    private readonly onRowsFailed?: (rows: number) => void,
   ) {
     const p = sql.placeholder;
     this.#known = prepareStatement(
@@ -406,6 +408,7 @@ export class RelayStore {
       }
     }
     this.#writesFailing = failed !== undefined && failed.size > 0;
+    if (failed !== undefined && failed.size > 0) this.onRowsFailed?.(failed.size);
     const written: string[] = [];
     try {
       for (const queued of batch) {
@@ -429,9 +432,10 @@ export class RelayStore {
   };
 
   /**
-   * Whether the last group commit failed a row (a full disk, a read-only or broken file): callers
-   * that answer before the commit (`answerQueued`) wait for it again until a commit succeeds, so a
-   * ledger that cannot write fails relays instead of giving answers away that are never claimed.
+   * Whether the last group commit failed a row (a full disk, a read-only or broken file): unary
+   * answers, which leave before their commit (`answerQueued`), wait for it again, and streams are
+   * refused before any work, until a commit succeeds, so a ledger that cannot write fails relays
+   * instead of giving answers away that are never claimed.
    */
   get writesFailing(): boolean {
     return this.#writesFailing;

@@ -143,10 +143,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
     const bestEffort = (write: Effect.Effect<void, NodeStoreError>) =>
       write.pipe(
         Effect.catchAll((e) =>
-          Effect.sync(() => {
-            metrics.ledgerWriteFailures.inc();
-            options.log.error("relay ledger write failed", { error: e.message });
-          }),
+          Effect.sync(() => options.log.error("relay ledger write failed", { error: e.message })),
         ),
       );
 
@@ -271,8 +268,8 @@ export class RelayService extends Context.Tag("node/RelayService")<
       // A ledger whose last commit failed: the answer waits for its row, and fails if it fails.
       if (store.writesFailing)
         return Effect.map(
-          Effect.tapError(store.answer(relay.requestHash, answered, now()), () =>
-            Effect.sync(() => metrics.ledgerWriteFailures.inc()),
+          Effect.tapError(store.answer(relay.requestHash, answered, now()), (e) =>
+            Effect.sync(() => options.log.error("relay ledger write failed", { error: e.message })),
           ),
           () => {
             metrics.relays.inc({ service, outcome: "ok" });
@@ -288,12 +285,8 @@ export class RelayService extends Context.Tag("node/RelayService")<
       serving.enter();
       store.answerQueued(relay.requestHash, answered, now(), (failure) => {
         serving.leave();
-        if (failure === undefined) {
-          metrics.relays.inc({ service, outcome: "ok" });
-          return;
-        }
-        metrics.ledgerWriteFailures.inc();
-        options.log.error("relay ledger write failed", { error: failure.message });
+        if (failure === undefined) metrics.relays.inc({ service, outcome: "ok" });
+        else options.log.error("relay ledger write failed", { error: failure.message });
       });
       return Effect.succeed(response);
     };
@@ -350,6 +343,20 @@ export class RelayService extends Context.Tag("node/RelayService")<
         const signer = new RelayStreamSigner(admission.requestHash, key);
         metrics.relays.inc({ service: admission.request.header.serviceId, outcome: admission.error.code });
         return [finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 })];
+      }
+      // A ledger whose last commit failed could not record the stream's answer: refused before
+      // any work (the refusal's own row is a commit: once one succeeds, streams are served again).
+      if (store.writesFailing) {
+        const relay = admission.relay;
+        const error = protocolError("INTERNAL", "the node cannot record relays now; try another node");
+        metrics.relays.inc({ service: relay.service.spec.id, outcome: error.code });
+        yield* bestEffort(store.refuse(relay.requestHash, error.code, now()));
+        return [
+          finalError(new RelayStreamSigner(relay.requestHash, key), error, {
+            inputTokens: 0,
+            outputTokens: 0,
+          }),
+        ];
       }
       return yield* streamRelay(admission.relay, signal);
     });
@@ -468,8 +475,8 @@ export class RelayService extends Context.Tag("node/RelayService")<
           failed,
           answered: (usage, computeUnits, chain) =>
             Effect.runPromise(
-              bestEffort(
-                store.answer(
+              store
+                .answer(
                   relay.requestHash,
                   {
                     responseHash: chain,
@@ -479,8 +486,16 @@ export class RelayService extends Context.Tag("node/RelayService")<
                     computeUnits,
                   },
                   now(),
+                )
+                .pipe(
+                  Effect.as(true),
+                  Effect.catchAll((e) =>
+                    Effect.sync(() => {
+                      options.log.error("relay ledger write failed", { error: e.message });
+                      return false;
+                    }),
+                  ),
                 ),
-              ),
             ),
           refuse: (code) => refuse(relay, code),
           release: (exit) => Effect.runPromise(release(exit)),
@@ -524,8 +539,11 @@ interface ServedStream {
   readonly choices: StreamedChoices;
   /** The final chunk that ends the stream on `failure`. */
   readonly failed: (failure: unknown) => RelayStreamChunk;
-  /** Records the relay answered whole (its chain head and usage) before the last chunk goes out. */
-  readonly answered: (usage: RelayUsage, computeUnits: number, chain: string) => Promise<void>;
+  /**
+   * Records the relay answered whole (its chain head and usage) before the last chunk goes out;
+   * `false` when the row could not be written.
+   */
+  readonly answered: (usage: RelayUsage, computeUnits: number, chain: string) => Promise<boolean>;
   readonly refuse: (code: ProtocolError["code"]) => Promise<void>;
   /** Closes the stream's scope (its seat and engine request) with the loop's exit. */
   readonly release: (exit: Exit.Exit<unknown, unknown>) => Promise<void>;
@@ -595,7 +613,12 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
       const usage = tally.usage();
       const computeUnits = weightOf(relay.tier, usage, 0, s.weighting, relay.calls);
       const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
-      await s.answered(usage, computeUnits, last.chain);
+      if (!(await s.answered(usage, computeUnits, last.chain))) {
+        // Not recorded, so never claimed: the signed `ok` end is withheld, and the gateway takes
+        // the stream for one cut short (its client billed for what reached it).
+        exit = Exit.fail(new Error("the relay ledger failed to write"));
+        return;
+      }
       settled = true;
       s.onOk();
       yield last;
