@@ -257,15 +257,18 @@ function goals(m: Metrics): string[] {
   // A goal the floor misses too at this many streams says what the machine can carry (on 2 cores,
   // 400 streams at 30 tokens/s saturate even the minimal chain), but only as far as Pocket AI stays
   // within the goal's own margin of the floor's figure; a floor run with errors excuses nothing.
-  const floorRan = (scaled("scale_errors", "floor") ?? 1) === 0;
+  // Both runs whole: a path that lost streams carried less load than was asked of it.
+  const floorRan = (scaled("scale_errors", "floor") ?? 1) === 0 && (scaled("scale_errors") ?? 1) === 0;
   const floorToo = (
     value: number | undefined,
     floor: number | undefined,
     goal: { readonly misses: (v: number) => boolean; readonly within: (v: number, floor: number) => boolean },
     show: (v: number | undefined) => string,
   ) => {
-    if (value === undefined || floor === undefined || !floorRan || !goal.misses(value) || !goal.misses(floor))
+    if (value === undefined || floor === undefined || !Number.isFinite(value) || !Number.isFinite(floor))
       return "";
+    if (!goal.misses(value) || !goal.misses(floor)) return "";
+    if (!floorRan) return `; the floor misses it too (${show(floor)}), in a run with errors`;
     return goal.within(value, floor)
       ? `; the floor misses it too (${show(floor)}): this machine cannot carry ${largest} streams`
       : `; the floor misses it too (${show(floor)}), but Pocket AI is past it by more than the goal's margin`;
