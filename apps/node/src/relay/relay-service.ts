@@ -140,12 +140,10 @@ export class RelayService extends Context.Tag("node/RelayService")<
     const serving = new ServingCount();
     // Bookkeeping of a relay already answered or refused: a failed write is logged, and the relay
     // (not recorded as answered) is simply never claimed.
+    const writeFailed = (e: NodeStoreError) =>
+      options.log.error("relay ledger write failed", { error: e.message });
     const bestEffort = (write: Effect.Effect<void, NodeStoreError>) =>
-      write.pipe(
-        Effect.catchAll((e) =>
-          Effect.sync(() => options.log.error("relay ledger write failed", { error: e.message })),
-        ),
-      );
+      write.pipe(Effect.catchAll((e) => Effect.sync(() => writeFailed(e))));
 
     const signError = (request: RelayRequest, requestHash: string, error: ProtocolError): RelayResponse => {
       metrics.relays.inc({ service: request.header.serviceId, outcome: error.code });
@@ -269,7 +267,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
       if (store.writesFailing)
         return Effect.map(
           Effect.tapError(store.answer(relay.requestHash, answered, now()), (e) =>
-            Effect.sync(() => options.log.error("relay ledger write failed", { error: e.message })),
+            Effect.sync(() => writeFailed(e)),
           ),
           () => {
             metrics.relays.inc({ service, outcome: "ok" });
@@ -286,7 +284,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
       store.answerQueued(relay.requestHash, answered, now(), (failure) => {
         serving.leave();
         if (failure === undefined) metrics.relays.inc({ service, outcome: "ok" });
-        else options.log.error("relay ledger write failed", { error: failure.message });
+        else writeFailed(failure);
       });
       return Effect.succeed(response);
     };
@@ -491,7 +489,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
                   Effect.as(true),
                   Effect.catchAll((e) =>
                     Effect.sync(() => {
-                      options.log.error("relay ledger write failed", { error: e.message });
+                      writeFailed(e);
                       return false;
                     }),
                   ),
