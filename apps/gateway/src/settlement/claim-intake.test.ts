@@ -179,11 +179,17 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
         const { settlement, node, header, ledger } = yield* served();
         const { submission } = nodeClaim(node, header, ledger);
         yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs - 1);
+        // Early: its own code, which the node never counts against the claim.
+        expect(yield* refusal(wire(submission))).toMatchObject({
+          _tag: "ClaimWindowNotOpen",
+          code: "CLAIM_WINDOW_NOT_OPEN",
+        });
+        expect(String((yield* refusal(wire(submission)))?.message)).toContain("opens at");
+        yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR + 1);
         expect(yield* refusal(wire(submission))).toMatchObject({
           _tag: "ClaimWindowClosed",
           code: "CLAIM_WINDOW_CLOSED",
         });
-        yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR + 1);
         expect(String((yield* refusal(wire(submission)))?.message)).toContain("closed at");
         yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs + 24 * HOUR);
         expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");

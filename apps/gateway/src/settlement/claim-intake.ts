@@ -12,7 +12,14 @@ import {
 import { sql } from "drizzle-orm";
 import { Clock, Effect } from "effect";
 import { type ClaimRow, findClaim, findRate, insertClaimOnce, lockRate } from "./claim-store.js";
-import { ClaimWindowClosed, DuplicateClaim, InvalidClaim, RateNotSet, refusalOf } from "./errors.js";
+import {
+  ClaimWindowClosed,
+  ClaimWindowNotOpen,
+  DuplicateClaim,
+  InvalidClaim,
+  RateNotSet,
+  refusalOf,
+} from "./errors.js";
 import { sessionLedger } from "./relay-ledger.js";
 import { isoTime, rootOf, type SettlementDeps, sameRoot } from "./settlement-deps.js";
 
@@ -66,7 +73,7 @@ export function makeSubmitClaim(deps: SettlementDeps) {
     const opensAt = header.sessionEnd + identity.session.graceMs;
     const closesAt = opensAt + config.claimWindowMs;
     if (now < opensAt) {
-      return yield* new ClaimWindowClosed({
+      return yield* new ClaimWindowNotOpen({
         detail: `the claim window of session ${header.sessionId} opens at ${isoTime(opensAt)}, after the session's grace; claim then`,
       });
     }

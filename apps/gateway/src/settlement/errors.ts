@@ -56,7 +56,15 @@ export class DuplicateClaim extends Data.TaggedError("DuplicateClaim")<{
   }
 }
 
-/** The claim arrived before its window opened or after it closed. */
+/** The claim arrived before its window opened: the node submits it again later. */
+export class ClaimWindowNotOpen extends Data.TaggedError("ClaimWindowNotOpen")<{ readonly detail: string }> {
+  readonly code: ErrorCode = "CLAIM_WINDOW_NOT_OPEN";
+  override get message(): string {
+    return this.detail;
+  }
+}
+
+/** The claim arrived after its window closed (or a proof after the proof window). */
 export class ClaimWindowClosed extends Data.TaggedError("ClaimWindowClosed")<{ readonly detail: string }> {
   readonly code: ErrorCode = "CLAIM_WINDOW_CLOSED";
   override get message(): string {

@@ -2,6 +2,7 @@ export { computeUnitPin, fiatRuleMint, mintOfClaim } from "./claim-mint.js";
 export { type ClaimRecord, toClaimRecord } from "./claim-record.js";
 export {
   ClaimWindowClosed,
+  ClaimWindowNotOpen,
   DuplicateClaim,
   InvalidClaim,
   InvalidProof,

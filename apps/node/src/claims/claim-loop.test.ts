@@ -210,6 +210,24 @@ describe("a claim refused for its window in the first minutes after it opened", 
   });
 });
 
+describe("a claim the gateway says is early (CLAIM_WINDOW_NOT_OPEN)", () => {
+  it("is never given up for it, however late its window is by the node's clock", async () => {
+    // A gateway whose clock is far behind: past the node's first minutes, eight early answers.
+    const t = await oneRelayClaim(Array<ErrorCode>(8).fill("CLAIM_WINDOW_NOT_OPEN"));
+    const late = sessionEnd + SESSION.graceMs + 10 * 60_000 + 500;
+    const now = await refusedPasses(
+      t,
+      8,
+      (i) => ({ status: "built", attempts: i + 1, windowRefusals: 0 }),
+      late,
+    );
+    await t.pass(now);
+    expect(t.outcomes).toEqual(["proven"]);
+    expect(t.claimStore.all()[0]).toMatchObject({ status: "proven", mintedUpokt: "9000", relayCount: 1 });
+    await t.close();
+  });
+});
+
 describe("a claim that waited for its week's rate", () => {
   it("still gets the tries a closed window allows: one CLAIM_WINDOW_CLOSED does not give it up", async () => {
     // Many passes without a rate (the week's rate set days late), then one replica still answering

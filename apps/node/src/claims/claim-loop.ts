@@ -40,7 +40,9 @@ const CLAIM_WINDOW_ATTEMPTS = 5;
 
 /**
  * How long after its window opens (by the node's clock) a claim's CLAIM_WINDOW_CLOSED answers are
- * taken for a gateway whose clock is behind (its window not open yet), and not counted.
+ * taken for a gateway whose clock is behind (its window not open yet), and not counted: a gateway
+ * of an older version answers an early claim so (a current one: CLAIM_WINDOW_NOT_OPEN, never
+ * counted).
  */
 const EARLY_REFUSALS_MS = 10 * 60_000;
 
@@ -210,9 +212,10 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
         // replica of a gateway answering by an older rule: a few more of them before the claim is
         // given up, counted apart from the claim's other tries (a week whose rate came days late
         // leaves a claim many RATE_NOT_SET tries, which must not use up these).
-        // The gateway answers CLAIM_WINDOW_CLOSED before its window opens as well: in the first
-        // minutes after the window opened by this node's clock, a refusal may only mean the
-        // gateway's clock is behind, and is not counted.
+        // A window not open yet by the gateway's clock (CLAIM_WINDOW_NOT_OPEN) is never counted:
+        // the claim is simply early. A gateway of an older version answers CLAIM_WINDOW_CLOSED
+        // then too: in the first minutes after the window opened by this node's clock, such a
+        // refusal may only mean the gateway's clock is behind, and is not counted either.
         const early =
           deps.session.mode === "time" &&
           now < row.sessionEnd + sessionGrace(deps.session) + EARLY_REFUSALS_MS;

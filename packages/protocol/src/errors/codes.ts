@@ -260,6 +260,12 @@ export const ErrorCodes = {
     type: "invalid_request_error",
     message: "The claim or proof arrived outside its window. Submit claims soon after the session ends.",
   },
+  CLAIM_WINDOW_NOT_OPEN: {
+    status: 409,
+    type: "invalid_request_error",
+    message:
+      "The claim arrived before its window opened (the session's end plus its grace, by the gateway's clock). Submit it again once the window opens.",
+  },
   DUPLICATE_CLAIM: {
     status: 409,
     type: "invalid_request_error",
