@@ -50,6 +50,8 @@ describe("a node whose ledger cannot write", () => {
       const metrics = await (await fetch(`${h.node.url}/metrics`)).text();
       expect(metrics).toMatch(/pocket_node_ledger_write_failures_total 3\b/);
       expect(metrics).not.toMatch(/pocket_node_relays_total\{[^}]*outcome="ok"[^}]*\} [1-9]/);
+      // Served (or tried) without a row: counted, under an outcome of their own.
+      expect(metrics).toMatch(/pocket_node_relays_total\{[^}]*outcome="unrecorded"[^}]*\} 3\b/);
 
       // The file writes again: the next answer is recorded, and the fast path comes back.
       breakLedger(h.dataDir, false);
@@ -91,6 +93,7 @@ describe("a node whose ledger cannot write", () => {
       const metrics = await (await fetch(`${h.node.url}/metrics`)).text();
       expect(metrics).toMatch(/pocket_node_ledger_write_failures_total [2-9]\b/);
       expect(metrics).not.toMatch(/pocket_node_relays_total\{[^}]*outcome="ok"[^}]*\} [1-9]/);
+      expect(metrics).toMatch(/pocket_node_relays_total\{[^}]*outcome="unrecorded"[^}]*\} 1\b/);
 
       // The file writes again: the refusal's own row commits, and the next stream is served whole.
       breakLedger(h.dataDir, false);

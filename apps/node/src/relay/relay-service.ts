@@ -142,6 +142,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
     // (not recorded as answered) is simply never claimed.
     const writeFailed = (e: NodeStoreError) =>
       options.log.error("relay ledger write failed", { error: e.message });
+    /** A relay served whose answered row failed: counted apart (never claimed, see below). */
+    const answerUnrecorded = (service: string, e: NodeStoreError) => {
+      writeFailed(e);
+      metrics.relays.inc({ service, outcome: "unrecorded" });
+    };
     const bestEffort = (write: Effect.Effect<void, NodeStoreError>) =>
       write.pipe(Effect.catchAll((e) => Effect.sync(() => writeFailed(e))));
 
@@ -267,7 +272,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
       if (store.writesFailing)
         return Effect.map(
           Effect.tapError(store.answer(relay.requestHash, answered, now()), (e) =>
-            Effect.sync(() => writeFailed(e)),
+            Effect.sync(() => answerUnrecorded(service, e)),
           ),
           () => {
             metrics.relays.inc({ service, outcome: "ok" });
@@ -284,7 +289,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
       store.answerQueued(relay.requestHash, answered, now(), (failure) => {
         serving.leave();
         if (failure === undefined) metrics.relays.inc({ service, outcome: "ok" });
-        else writeFailed(failure);
+        else answerUnrecorded(service, failure);
       });
       return Effect.succeed(response);
     };
@@ -489,7 +494,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
                   Effect.as(true),
                   Effect.catchAll((e) =>
                     Effect.sync(() => {
-                      writeFailed(e);
+                      answerUnrecorded(serviceId, e);
                       return false;
                     }),
                   ),
