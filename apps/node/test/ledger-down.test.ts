@@ -50,8 +50,9 @@ describe("a node whose ledger cannot write", () => {
       const metrics = await (await fetch(`${h.node.url}/metrics`)).text();
       expect(metrics).toMatch(/pocket_node_ledger_write_failures_total 3\b/);
       expect(metrics).not.toMatch(/pocket_node_relays_total\{[^}]*outcome="ok"[^}]*\} [1-9]/);
-      // Served (or tried) without a row: counted, under an outcome of their own.
-      expect(metrics).toMatch(/pocket_node_relays_total\{[^}]*outcome="unrecorded"[^}]*\} 3\b/);
+      // The answer that left without its row counts apart; the two withheld, as the gateway saw them.
+      expect(metrics).toMatch(/pocket_node_relays_total\{[^}]*outcome="unrecorded"[^}]*\} 1\b/);
+      expect(metrics).toMatch(/pocket_node_relays_total\{[^}]*outcome="INTERNAL"[^}]*\} 2\b/);
 
       // The file writes again: the next answer is recorded, and the fast path comes back.
       breakLedger(h.dataDir, false);

@@ -142,10 +142,14 @@ export class RelayService extends Context.Tag("node/RelayService")<
     // (not recorded as answered) is simply never claimed.
     const writeFailed = (e: NodeStoreError) =>
       options.log.error("relay ledger write failed", { error: e.message });
-    /** A relay served whose answered row failed: counted apart (never claimed, see below). */
-    const answerUnrecorded = (service: string, e: NodeStoreError) => {
+    /**
+     * A relay whose answered row failed: `unrecorded` when its answer (or part of a stream) had
+     * left (it is never claimed, see below), `INTERNAL` when the answer was withheld for it (the
+     * gateway got an internal error, as a stream refused while writes fail does).
+     */
+    const answerUnrecorded = (service: string, e: NodeStoreError, left = true) => {
       writeFailed(e);
-      metrics.relays.inc({ service, outcome: "unrecorded" });
+      metrics.relays.inc({ service, outcome: left ? "unrecorded" : "INTERNAL" });
     };
     const bestEffort = (write: Effect.Effect<void, NodeStoreError>) =>
       write.pipe(Effect.catchAll((e) => Effect.sync(() => writeFailed(e))));
@@ -272,7 +276,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
       if (store.writesFailing)
         return Effect.map(
           Effect.tapError(store.answer(relay.requestHash, answered, now()), (e) =>
-            Effect.sync(() => answerUnrecorded(service, e)),
+            Effect.sync(() => answerUnrecorded(service, e, false)),
           ),
           () => {
             metrics.relays.inc({ service, outcome: "ok" });
