@@ -34,6 +34,7 @@ export {
   codeOfFailure,
   detailOfFailure,
   isErrorCode,
+  isCodedAnswer,
   pocketCodeOf,
   pocketDetailOf,
 } from "./pocket-code.js";

@@ -19,6 +19,15 @@ export function codeOfFailure(failure: unknown): ErrorCode | undefined {
   return isErrorCode(failure.code) ? failure.code : undefined;
 }
 
+/**
+ * Whether a tRPC client error is the server's coded answer: its envelope carries a `pocketCode`
+ * string, one this version knows or a newer one. Such an answer is final for the call (sending
+ * the same request again gets it again); only an error without one is a transport fault.
+ */
+export function isCodedAnswer(error: unknown): boolean {
+  return typeof envelopeOf(error)?.pocketCode === "string";
+}
+
 /** The `detail` string a coded failure carries, if any. */
 export function detailOfFailure(failure: unknown): string | undefined {
   if (typeof failure !== "object" || failure === null || !("detail" in failure)) return undefined;

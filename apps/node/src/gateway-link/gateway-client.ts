@@ -1,4 +1,4 @@
-import { makeGatewayClient as makeLinkClient, pocketCodeOf } from "@pocket-ai/link";
+import { isCodedAnswer, makeGatewayClient as makeLinkClient, pocketCodeOf } from "@pocket-ai/link";
 import {
   ClaimAck,
   type ClaimSubmission,
@@ -18,8 +18,13 @@ import { gatewayCallRetry, gatewayCallTimeout } from "../schedules.js";
 export class GatewayCallError extends Data.TaggedError("GatewayCallError")<{
   readonly gateway: string;
   readonly procedure: string;
-  /** The protocol code the gateway refused with, when it did. */
+  /** The protocol code the gateway refused with, when it did (and this version knows it). */
   readonly pocketCode?: ErrorCode | undefined;
+  /**
+   * The gateway answered with a code, known to this version or newer: an answer, not a transport
+   * fault, so the call is not sent again at once (the claim loop decides when to try again).
+   */
+  readonly coded?: boolean | undefined;
   readonly reason: string;
 }> {
   override get message(): string {
@@ -53,6 +58,7 @@ export function makeGatewayClient(url: string): GatewayClient {
           gateway: url,
           procedure,
           pocketCode: pocketCodeOf(e),
+          coded: isCodedAnswer(e),
           reason: e instanceof Error ? e.message : String(e),
         }),
     }).pipe(
@@ -60,7 +66,7 @@ export function makeGatewayClient(url: string): GatewayClient {
         duration: gatewayCallTimeout,
         onTimeout: () => new GatewayCallError({ gateway: url, procedure, reason: "timed out" }),
       }),
-      Effect.retry({ schedule: gatewayCallRetry, while: (e) => e.pocketCode === undefined }),
+      Effect.retry({ schedule: gatewayCallRetry, while: (e) => e.coded !== true }),
       Effect.flatMap((answer) => {
         const parsed = schema.safeParse(answer);
         return parsed.success
