@@ -33,8 +33,8 @@ export {
   type CodedFailure,
   codeOfFailure,
   detailOfFailure,
-  isErrorCode,
   isCodedAnswer,
+  isErrorCode,
   pocketCodeOf,
   pocketDetailOf,
 } from "./pocket-code.js";

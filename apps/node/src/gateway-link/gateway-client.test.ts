@@ -34,7 +34,9 @@ describe("a node's call to a gateway", () => {
     for (const pocketCode of ["CLAIM_WINDOW_CLOSED", "A_CODE_OF_A_NEWER_GATEWAY"]) {
       const gateway = await refusingGateway(409, { code: "CONFLICT", httpStatus: 409, pocketCode });
       close = gateway.close;
-      const result = await Effect.runPromise(Effect.either(makeGatewayClient(gateway.url).submitClaim(claim)));
+      const result = await Effect.runPromise(
+        Effect.either(makeGatewayClient(gateway.url).submitClaim(claim)),
+      );
       expect(Either.isLeft(result)).toBe(true);
       const error = Either.isLeft(result) ? result.left : undefined;
       // A code this version knows is read; a newer one is still an answer, not a fault.
