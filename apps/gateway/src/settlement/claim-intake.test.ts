@@ -196,6 +196,15 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
       }).pipe(Effect.provide(settlementTest(dialect))),
     );
 
+    it.effect("accepts a claim from the millisecond its window opens", () =>
+      Effect.gen(function* () {
+        const { settlement, node, header, ledger } = yield* served();
+        const { submission } = nodeClaim(node, header, ledger);
+        yield* TestClock.setTime(header.sessionEnd + TEST_SESSION_PARAMS.graceMs);
+        expect((yield* settlement.submitClaim(wire(submission))).status).toBe("accepted");
+      }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
     it.effect("answers RATE_NOT_SET until the week's rate is set, then accepts", () =>
       Effect.gen(function* () {
         const { settlement, submission } = yield* unratedWeek;
