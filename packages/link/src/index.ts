@@ -41,6 +41,7 @@ export {
 export {
   InternalFailure,
   linkErrorOf,
+  logUncodedFailures,
   runInContext,
   runProcedure,
   runtimeOf,

@@ -59,21 +59,49 @@ export function linkErrorOf(cause: Cause.Cause<unknown>, runtime?: Runtime.Runti
     if (Cause.isInterruptedOnly(cause))
       return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: ErrorCodes.INTERNAL.message });
     const internal = internalFailureOf(Cause.squash(cause));
-    if (runtime !== undefined)
-      Runtime.runSync(runtime)(
-        Effect.logError("a procedure failed unexpectedly").pipe(
-          Effect.annotateLogs({
-            errorId: internal.errorId,
-            error: internal.failureName,
-            ...(internal.at === undefined ? {} : { at: internal.at }),
-          }),
-        ),
-      );
+    if (runtime !== undefined) logInternal(runtime, internal);
     return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: internal.message, cause: internal });
   }
   const message =
     failure instanceof Error && failure.message !== "" ? failure.message : ErrorCodes[code].message;
   return new TRPCError({ code: trpcCodeOf(code), message, cause: failure });
+}
+
+/** Logs an internal failure under its id, with its name and where it happened (never its words). */
+function logInternal(runtime: Runtime.Runtime<never>, internal: InternalFailure): void {
+  Runtime.runSync(runtime)(
+    Effect.logError("a procedure failed unexpectedly").pipe(
+      Effect.annotateLogs({
+        errorId: internal.errorId,
+        error: internal.failureName,
+        ...(internal.at === undefined ? {} : { at: internal.at }),
+      }),
+    ),
+  );
+}
+
+/** Uncoded internal errors that reached tRPC outside `runProcedure`, each with the id it was logged under. */
+const uncodedFailures = new WeakMap<TRPCError, InternalFailure>();
+
+/** The id-bearing failure {@link logUncodedFailures} logged for `error`, if it did. */
+export function uncodedFailureOf(error: TRPCError): InternalFailure | undefined {
+  return uncodedFailures.get(error);
+}
+
+/**
+ * A tRPC adapter's `onError` (tRPC calls it before it formats the answer): an internal error that
+ * did not come through {@link runProcedure} — a procedure that threw, an answer that could not be
+ * serialized — is logged as one that did is, under a fresh error id that the answer then names
+ * (the formatter reads it with {@link uncodedFailureOf}); its words stay in the process.
+ */
+export function logUncodedFailures(runtime: Runtime.Runtime<never>) {
+  return ({ error }: { readonly error: TRPCError }): void => {
+    if (error.code !== "INTERNAL_SERVER_ERROR" || uncodedFailures.has(error)) return;
+    if (error.cause instanceof InternalFailure || codeOfFailure(error.cause) !== undefined) return;
+    const internal = internalFailureOf(error.cause ?? error);
+    uncodedFailures.set(error, internal);
+    logInternal(runtime, internal);
+  };
 }
 
 /** Runs an Effect as a procedure on a runtime; failures become {@link linkErrorOf}'s errors. */

@@ -3,7 +3,7 @@ import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
 import { initTRPC, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import type { Runtime } from "effect";
 import { codeOfFailure, detailOfFailure } from "./pocket-code.js";
-import { InternalFailure } from "./run-procedure.js";
+import { InternalFailure, uncodedFailureOf } from "./run-procedure.js";
 
 /**
  * What every procedure gets: the request's `Authorization: Bearer` value (if any) and the serving
@@ -97,7 +97,7 @@ const t = initTRPC.context<LinkContext>().create({
       error.code === "INTERNAL_SERVER_ERROR" && coded === undefined
         ? error.cause instanceof InternalFailure
           ? error.cause.message
-          : ErrorCodes.INTERNAL.message
+          : (uncodedFailureOf(error)?.message ?? ErrorCodes.INTERNAL.message)
         : ((error.code === "BAD_REQUEST" && coded === undefined ? inputIssuesText(error.cause) : undefined) ??
           shape.message);
     return { message, code: shape.code, data };

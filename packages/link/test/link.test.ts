@@ -17,6 +17,7 @@ import { z } from "zod";
 import {
   type CodedFailure,
   contextFromRequest,
+  logUncodedFailures,
   makeGatewayClient,
   makeGatewayNodeRouter,
   makeNodeClient,
@@ -100,6 +101,7 @@ async function serve(appRouter: Parameters<typeof createHTTPServer>[0]["router"]
   const server = createHTTPServer({
     router: appRouter,
     createContext: contextFromRequest(loggingRuntime),
+    onError: logUncodedFailures(loggingRuntime),
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -168,12 +170,19 @@ describe("the node contract", () => {
     expect(await client.health.query()).toEqual({ ok: true, backends: { a: true } });
   });
 
-  it("hides a thrown internal error's message", async () => {
+  it("hides a thrown internal error's message, and names the id it logged it under", async () => {
     const response = await fetch(`${nodeUrl}/info`);
     const text = await response.text();
     expect(response.status).toBe(500);
     expect(text).not.toContain("secret");
-    expect(JSON.parse(text).error.data.pocketCode).toBeNull();
+    const { error } = JSON.parse(text) as { error: { message: string; data: { pocketCode: unknown } } };
+    expect(error.data.pocketCode).toBeNull();
+    // Thrown outside `runProcedure`, it is still logged, and the caller gets the id to report.
+    const errorId = /\(error id ([0-9a-f]{12})\)/.exec(error.message)?.[1];
+    expect(errorId).toBeDefined();
+    const entry = logged.find((l) => l.annotations.errorId === errorId);
+    expect(entry?.annotations).toMatchObject({ error: "Error" });
+    expect(JSON.stringify(entry)).not.toContain("secret");
   });
 });
 

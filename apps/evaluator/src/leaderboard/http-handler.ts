@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { contextFromRequest } from "@pocket-ai/link";
+import { contextFromRequest, logUncodedFailures } from "@pocket-ai/link";
 import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Effect, Runtime } from "effect";
@@ -23,6 +23,7 @@ export function evaluatorHandler(
     router: appRouter(ctx),
     basePath: "/trpc/",
     createContext: contextFromRequest(runtime),
+    onError: logUncodedFailures(runtime),
   });
   const run = Runtime.runSync(runtime);
   /** A read of the database for one answer; a failing database answers 503, never a crash. */

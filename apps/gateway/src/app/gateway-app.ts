@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { logUncodedFailures } from "@pocket-ai/link";
 import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
 import {
   checkPortFree,
@@ -12,7 +13,7 @@ import {
   watchCheckpoints,
 } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { Data, Duration, Effect, Layer, Redacted, type Scope } from "effect";
+import { Data, Duration, Effect, Layer, Redacted, type Runtime, type Scope } from "effect";
 import { AccountsConfig } from "../accounts/accounts-config.js";
 import { AccountsLive } from "../accounts/index.js";
 import { AdminAuth } from "../admin/admin-auth.js";
@@ -156,6 +157,7 @@ export function startGateway(
       basePath: "/trpc/",
       maxBodySize: 4 * 1024 * 1024,
       createContext: contextFromRequest(runtime),
+      onError: logUncodedFailures(runtime as Runtime.Runtime<never>),
     });
     // When the drain runs out, the streams still open end with an error event.
     const streams = new StreamShutdown();

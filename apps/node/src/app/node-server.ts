@@ -1,4 +1,10 @@
-import { contextFromRequest, makeNodeRelayHandler, makeNodeRouter, type NodeRelayApi } from "@pocket-ai/link";
+import {
+  contextFromRequest,
+  logUncodedFailures,
+  makeNodeRelayHandler,
+  makeNodeRouter,
+  type NodeRelayApi,
+} from "@pocket-ai/link";
 import { mergeExpositions, serveHttp, spanned } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Context, Duration, Effect, Layer, Option } from "effect";
@@ -55,6 +61,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
         basePath,
         maxBodySize,
         createContext: contextFromRequest(runtime),
+        onError: logUncodedFailures(runtime),
       });
       // The relay procedures' calls in tRPC's own shape are served straight on node:http (no Web
       // Request or Stream per call or chunk); everything else goes through the tRPC handler.
