@@ -407,8 +407,9 @@ export class RelayStore {
         }
       }
     }
-    this.#writesFailing = failed !== undefined && failed.size > 0;
-    if (failed !== undefined && failed.size > 0) this.onRowsFailed?.(failed.size);
+    const failures = failed?.size ?? 0;
+    this.#writesFailing = failures > 0;
+    if (failures > 0) this.onRowsFailed?.(failures);
     const written: string[] = [];
     try {
       for (const queued of batch) {
