@@ -21,6 +21,13 @@ import { settleWithRetry } from "./settle-retry.js";
 
 type Final = Extract<DispatchStreamEvent, { type: "final" }>;
 
+/**
+ * How long a stream whose client left after every choice finished waits for its node's closing
+ * event (the signed usage that follows the finish at once from a working node) before it settles
+ * without it.
+ */
+export const FINAL_AFTER_LEAVE_MS = 5_000;
+
 /** The node's closing usage chunk (`choices: []` with `usage`), sent only with `include_usage`. */
 const isUsageChunk = (data: Record<string, unknown>) =>
   Array.isArray(data.choices) &&
@@ -98,20 +105,44 @@ export const streamRelay = Effect.fnUntraced(function* (
 
   // The client left: the dispatch is interrupted with this fiber; bill what reached it. A client
   // that saw every choice finish (and left before the node's closing event) had the whole answer:
-  // it pays the whole price, not the share its `max_tokens` would make of it.
+  // it pays the whole price, not the share its `max_tokens` would make of it. Its node's closing
+  // event is still awaited (`awaitingFinal`, see `pump`): with it, the relay settles as the whole
+  // answer it was, under its node (claimable, as the node's own ledger has it), not as a stream
+  // without one, whose leaf in the node's claim this gateway would not know.
   const clientLeft = Effect.suspend(() => {
-    const usage = tally.usage();
-    const now = door.now();
-    return settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
-      failedRow(call.caller, call.relay, {
-        errorCode: "CLIENT_CLOSED",
-        now,
-        usage,
-        chargedMicroUsd,
-        interrupted: true,
-      }),
-    );
+    const waited = awaitingFinal && pumped !== undefined ? pumped : undefined;
+    return waited === undefined
+      ? leftSettled()
+      : Effect.flatMap(
+          Effect.promise(() => waited),
+          leftSettled,
+        );
   });
+  const leftSettled = () =>
+    Effect.suspend(() => {
+      const now = door.now();
+      const record = final?.outcome === "ok" && finished.all ? final.record : undefined;
+      if (record !== undefined) {
+        return settle(record.usage, "complete", (chargedMicroUsd) =>
+          answeredRow(call.caller, call.relay, record, {
+            kind: "ok",
+            chargedMicroUsd,
+            now,
+            ttftMs: final?.ttftMs,
+          }),
+        );
+      }
+      const usage = tally.usage();
+      return settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
+        failedRow(call.caller, call.relay, {
+          errorCode: "CLIENT_CLOSED",
+          now,
+          usage,
+          chargedMicroUsd,
+          interrupted: true,
+        }),
+      );
+    });
 
   // The per-token path is a plain loop, no Effect per chunk. The fiber's interruption (the
   // client left) aborts `signal`, which closes the dispatched stream: a pending read ends at once
@@ -122,14 +153,26 @@ export const streamRelay = Effect.fnUntraced(function* (
     shutDown = true;
     events.close();
   };
+  // A client gone after every choice finished, the node's closing event not yet read: the node's
+  // stream stays open for it, `FINAL_AFTER_LEAVE_MS` at most (see `clientLeft`).
+  let awaitingFinal = false;
+  let pumped: Promise<void> | undefined;
   const pump = async (signal: AbortSignal) => {
-    const stop = () => events.close();
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const stop = () => {
+      if (final === undefined && finished.all && !shutDown) {
+        awaitingFinal = true;
+        grace = setTimeout(() => events.close(), FINAL_AFTER_LEAVE_MS);
+        return;
+      }
+      events.close();
+    };
     signal.addEventListener("abort", stop, { once: true });
     if (closing?.aborted) shutdown();
     else closing?.addEventListener("abort", shutdown, { once: true });
     try {
       for await (const event of events) {
-        if (signal.aborted) return;
+        if (signal.aborted && !awaitingFinal) return;
         if (event.type === "final") {
           tally.cover(event.verified);
           final = event;
@@ -149,11 +192,15 @@ export const streamRelay = Effect.fnUntraced(function* (
         if (text !== "" && !res.write(text)) await drained(res);
       }
     } finally {
+      clearTimeout(grace);
       signal.removeEventListener("abort", stop);
       closing?.removeEventListener("abort", shutdown);
     }
   };
-  yield* Effect.promise(pump).pipe(
+  yield* Effect.promise((signal) => {
+    pumped = pump(signal);
+    return pumped;
+  }).pipe(
     Effect.onInterrupt(() => clientLeft),
     Effect.ensuring(Effect.sync(() => events.close())),
   );

@@ -1,0 +1,115 @@
+import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
+import { until } from "./support/until.js";
+
+/**
+ * A streaming client that stops reading once it has seen every choice finish (a `break` on
+ * `finish_reason`, as many clients do) leaves before the node's closing event, the signed usage
+ * that follows the finish. The node served the whole answer and holds its leaf for its claim: the
+ * gateway must hold that relay too, under that node, or the claim carries a leaf the gateway does
+ * not know (minted nothing for it, and the whole claim rejected if its proof picks that leaf).
+ * A real gateway and node in front of a fake vLLM that holds its usage chunk until the client has
+ * gone.
+ */
+
+let engine: FakeTextEngine;
+let net: LiveNetwork;
+
+beforeAll(async () => {
+  engine = await startFakeVllm({ flavor: "vllm" });
+  net = await startLiveNetwork({ backends: [{ kind: "vllm", url: engine.url }] });
+}, 90_000);
+afterAll(async () => {
+  await net?.close();
+  await engine?.close();
+});
+
+interface Row {
+  readonly outcome: string;
+  readonly error_code: string | null;
+  readonly node_address: string | null;
+  readonly session_id: string;
+  readonly leaf_hash: string | null;
+  readonly price_micro_usd: number;
+}
+
+const rowsOf = (keyId: string): Row[] => {
+  const db = new Database(net.ledgerFile, { readonly: true });
+  try {
+    return db
+      .prepare(
+        "select outcome, error_code, node_address, session_id, leaf_hash, price_micro_usd from relays where key_id = ?",
+      )
+      .all(keyId) as Row[];
+  } finally {
+    db.close();
+  }
+};
+
+/** Streams a chat answer and stops reading at the first `finish_reason`, closing the connection. */
+async function readUntilFinish(secret: string): Promise<string> {
+  const controller = new AbortController();
+  const response = await fetch(`${net.gateway.url}/v1/chat/completions`, {
+    method: "POST",
+    signal: controller.signal,
+    headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "Say one word." }],
+      max_tokens: 1,
+      stream: true,
+    }),
+  });
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!/"finish_reason":"[a-z_]+"/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended before its finish: ${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  controller.abort();
+  return text;
+}
+
+describe("a streaming client that leaves once every choice has finished", () => {
+  it("is settled as the whole answer under its node, with the leaf the node claims", async () => {
+    const key = await net.newKey();
+    const node = net.nodes[0]!.node;
+    const rounds = 3;
+    for (let i = 0; i < rounds; i++) {
+      let open!: () => void;
+      // The role and the one token (with its finish) go out; the usage chunk, and so the node's
+      // closing event, wait until the client has gone.
+      engine.faults.pieceGate = { after: 2, open: new Promise<void>((resolve) => (open = resolve)) };
+      try {
+        const seen = await readUntilFinish(key.secret);
+        expect(seen).not.toContain("[DONE]");
+        // Only orders the events (the gateway sees the client leave first); the rows decide.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      } finally {
+        engine.faults.pieceGate = null;
+        open();
+      }
+      await until(() => rowsOf(key.key.id).length === i + 1, "the relay's ledger row");
+    }
+    const rows = rowsOf(key.key.id);
+    expect(rows).toHaveLength(rounds);
+    for (const row of rows) {
+      expect(row).toMatchObject({ outcome: "ok", error_code: null, node_address: node.key.address });
+      expect(row.leaf_hash).toMatch(/^[0-9a-f]{64}$/);
+      // The whole price of a standard chat call, as for a stream that reached [DONE].
+      expect(row.price_micro_usd).toBe(750);
+    }
+    // Every leaf the node holds for its claim is a relay this gateway verified for it: no proof
+    // can pick a leaf the gateway does not know.
+    const sessionId = rows[0]!.session_id;
+    const leaves = node.relays.leaves(sessionId, net.gateway.key.address).map((l) => l.leafHash);
+    expect(leaves.length).toBeGreaterThanOrEqual(rounds);
+    const known = new Set(rows.map((r) => r.leaf_hash));
+    for (const leaf of leaves) expect(known.has(leaf)).toBe(true);
+  }, 60_000);
+});
