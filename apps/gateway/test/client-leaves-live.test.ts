@@ -111,5 +111,9 @@ describe("a streaming client that leaves once every choice has finished", () => 
     expect(leaves.length).toBeGreaterThanOrEqual(rounds);
     const known = new Set(rows.map((r) => r.leaf_hash));
     for (const leaf of leaves) expect(known.has(leaf)).toBe(true);
+    // And the charges are in the gateway's metrics, as a stream that reached [DONE] is.
+    const metrics = await (await fetch(`${net.gateway.url}/metrics`)).text();
+    const charged = /^pocket_gateway_charged_micro_usd_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1];
+    expect(Number(charged)).toBe(750 * rounds);
   }, 60_000);
 });

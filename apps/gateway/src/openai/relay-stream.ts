@@ -21,6 +21,8 @@ import { settleWithRetry } from "./settle-retry.js";
 
 type Final = Extract<DispatchStreamEvent, { type: "final" }>;
 
+const noop = () => undefined;
+
 /**
  * How long a stream whose client left after every choice finished waits for its node's closing
  * event (the signed usage that follows the finish at once from a working node) before it settles
@@ -103,6 +105,14 @@ export const streamRelay = Effect.fnUntraced(function* (
       ),
     );
 
+  /** The stream's tokens, its charge and its time to first token, in the gateway's metrics. */
+  const counted = (usage: RelayUsage, charged: number | undefined, ttftMs: number | undefined) => {
+    if (ttftMs !== undefined) deps.metrics.ttftSeconds.observe({ model }, ttftMs / 1000);
+    deps.metrics.tokens.inc({ model, direction: "input" }, usage.inputTokens);
+    deps.metrics.tokens.inc({ model, direction: "output" }, usage.outputTokens);
+    if (charged !== undefined) deps.metrics.chargedMicroUsd.inc({ model: labelsOf(call).model }, charged);
+  };
+
   // The client left: the dispatch is interrupted with this fiber; bill what reached it. A client
   // that saw every choice finish (and left before the node's closing event) had the whole answer:
   // it pays the whole price, not the share its `max_tokens` would make of it. Its node's closing
@@ -111,10 +121,11 @@ export const streamRelay = Effect.fnUntraced(function* (
   // without one, whose leaf in the node's claim this gateway would not know.
   const clientLeft = Effect.suspend(() => {
     const waited = awaitingFinal && pumped !== undefined ? pumped : undefined;
+    // The pump settles the same whatever ended it: a rejection here would skip the settlement.
     return waited === undefined
       ? leftSettled()
       : Effect.flatMap(
-          Effect.promise(() => waited),
+          Effect.promise(() => waited.then(noop, noop)),
           leftSettled,
         );
   });
@@ -123,30 +134,37 @@ export const streamRelay = Effect.fnUntraced(function* (
       const now = door.now();
       const record = final?.outcome === "ok" && finished.all ? final.record : undefined;
       if (record !== undefined) {
-        return settle(record.usage, "complete", (chargedMicroUsd) =>
-          answeredRow(call.caller, call.relay, record, {
-            kind: "ok",
-            chargedMicroUsd,
-            now,
-            ttftMs: final?.ttftMs,
-          }),
+        return Effect.tap(
+          settle(record.usage, "complete", (chargedMicroUsd) =>
+            answeredRow(call.caller, call.relay, record, {
+              kind: "ok",
+              chargedMicroUsd,
+              now,
+              ttftMs: final?.ttftMs,
+            }),
+          ),
+          (charged) => Effect.sync(() => counted(record.usage, charged, final?.ttftMs)),
         );
       }
       const usage = tally.usage();
-      return settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
-        failedRow(call.caller, call.relay, {
-          errorCode: "CLIENT_CLOSED",
-          now,
-          usage,
-          chargedMicroUsd,
-          interrupted: true,
-        }),
+      return Effect.tap(
+        settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
+          failedRow(call.caller, call.relay, {
+            errorCode: "CLIENT_CLOSED",
+            now,
+            usage,
+            chargedMicroUsd,
+            interrupted: true,
+          }),
+        ),
+        (charged) => Effect.sync(() => counted(usage, charged, undefined)),
       );
     });
 
   // The per-token path is a plain loop, no Effect per chunk. The fiber's interruption (the
   // client left) aborts `signal`, which closes the dispatched stream: a pending read ends at once
-  // and nothing more is written or counted.
+  // and nothing more is written or counted; only a client that saw every choice finish leaves the
+  // stream open for the node's closing event (`awaitingFinal`), which is read but not written.
   const closing = deps.streams?.signal;
   let shutDown = false;
   const shutdown = () => {
@@ -159,10 +177,14 @@ export const streamRelay = Effect.fnUntraced(function* (
   let pumped: Promise<void> | undefined;
   const pump = async (signal: AbortSignal) => {
     let grace: ReturnType<typeof setTimeout> | undefined;
+    // A drain that begins meanwhile ends the wait: the settlement must run before the database closes.
+    const drain = deps.streams?.drainSignal;
+    const endWait = () => events.close();
     const stop = () => {
-      if (final === undefined && finished.all && !shutDown) {
+      if (final === undefined && finished.all && !shutDown && drain?.aborted !== true) {
         awaitingFinal = true;
-        grace = setTimeout(() => events.close(), FINAL_AFTER_LEAVE_MS);
+        grace = setTimeout(endWait, FINAL_AFTER_LEAVE_MS);
+        drain?.addEventListener("abort", endWait, { once: true });
         return;
       }
       events.close();
@@ -193,6 +215,7 @@ export const streamRelay = Effect.fnUntraced(function* (
       }
     } finally {
       clearTimeout(grace);
+      drain?.removeEventListener("abort", endWait);
       signal.removeEventListener("abort", stop);
       closing?.removeEventListener("abort", shutdown);
     }
@@ -270,11 +293,7 @@ export const streamRelay = Effect.fnUntraced(function* (
     res.addTrailers({ "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash });
   res.end();
 
-  const labels = labelsOf(call);
-  if (ttftMs !== undefined) deps.metrics.ttftSeconds.observe({ model }, ttftMs / 1000);
-  deps.metrics.tokens.inc({ model, direction: "input" }, usage.inputTokens);
-  deps.metrics.tokens.inc({ model, direction: "output" }, usage.outputTokens);
-  deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
+  counted(usage, charged, ttftMs);
 });
 
 /** The choices a text call streams: its prompts (a `/v1/completions` batch) × `n`. */

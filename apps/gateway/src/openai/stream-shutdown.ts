@@ -9,12 +9,13 @@ import type { ServerResponse } from "node:http";
  */
 export class StreamShutdown {
   readonly #controller = new AbortController();
+  readonly #drain = new AbortController();
   readonly #open = new Set<Promise<void>>();
-  #draining = false;
 
   constructor() {
-    // Every open stream listens to the signal: no listener limit (Node warns above 10 by default).
+    // Every open stream listens to the signals: no listener limit (Node warns above 10 by default).
     setMaxListeners(0, this.#controller.signal);
+    setMaxListeners(0, this.#drain.signal);
   }
 
   get signal(): AbortSignal {
@@ -27,12 +28,20 @@ export class StreamShutdown {
    * can tell.
    */
   get draining(): boolean {
-    return this.#draining || this.#controller.signal.aborted;
+    return this.#drain.signal.aborted || this.#controller.signal.aborted;
+  }
+
+  /**
+   * Aborts when the drain begins (or the streams are cut): for a stream's bookkeeping that waits
+   * on its own after its client has gone, and must end before the database closes.
+   */
+  get drainSignal(): AbortSignal {
+    return this.#drain.signal;
   }
 
   /** The drain began: the server takes no new requests. */
   begin(): void {
-    this.#draining = true;
+    this.#drain.abort();
   }
 
   /** Follows a stream's response until it has finished or closed. */
@@ -47,6 +56,7 @@ export class StreamShutdown {
 
   /** Ends every open stream; resolves when their responses have finished or closed. */
   cut(): Promise<void> {
+    this.#drain.abort();
     this.#controller.abort();
     return Promise.all([...this.#open]).then(() => undefined);
   }
