@@ -356,6 +356,8 @@ describe("a node in front of real HTTP engines", () => {
     }, "the relay's outcome");
     expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
     expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(0);
+    // Counted as cut: work no one pays for, which the node's operator can see.
+    expect(await relaysCounted(h.node.url, "cut")).toBe(1);
   });
 
   it("records a unary relay the gateway gave up on as failed, holds nothing for it, and refuses its replay", async () => {
@@ -372,6 +374,7 @@ describe("a node in front of real HTTP engines", () => {
     await expect(call).rejects.toThrow();
     await until(() => h.node.relays.outcomeOf(hash) === "error", "the relay recorded failed");
     expect(h.node.relays.inFlight()).toBe(0);
+    expect(await relaysCounted(h.node.url, "cut")).toBe(1);
     engine.open();
     const replay = await h.client.relay.mutate(request);
     expect(replay.error?.code).toBe("REPLAYED_RELAY");
@@ -468,3 +471,12 @@ describe("a node in front of an AUTOMATIC1111 engine", () => {
     expect(warned?.msg).toContain("BACKEND_UNAVAILABLE");
   });
 });
+
+/** `pocket_node_relays_total` of one outcome (all services), from the node's `/metrics` page. */
+async function relaysCounted(nodeUrl: string, outcome: string): Promise<number> {
+  const text = await (await fetch(`${nodeUrl}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^pocket_node_relays_total\{([^}]*)\} (\d+)$/gm))
+    if (m[1]!.includes(`outcome="${outcome}"`)) sum += Number(m[2]);
+  return sum;
+}

@@ -9,7 +9,7 @@ export function makeNodeMetrics() {
     registry,
     relays: registry.counter(
       "pocket_node_relays_total",
-      "Relays answered, by service and outcome (ok, an error code, or unrecorded: its answer left but its ledger row failed, never claimed)",
+      "Relays served, by service and outcome (ok, an error code, unrecorded: its answer left but its ledger row failed, or cut: its gateway went away before the answer was whole; neither is claimed)",
     ),
     relaySeconds: registry.histogram(
       "pocket_node_relay_seconds",

@@ -326,7 +326,12 @@ export class RelayService extends Context.Tag("node/RelayService")<
             },
           }).pipe(
             // Cut off before it was answered (the gateway went away): recorded failed, never claimed.
-            Effect.onInterrupt(() => bestEffort(store.refuse(relay.requestHash, "INTERNAL", now()))),
+            Effect.onInterrupt(() =>
+              Effect.zipRight(
+                Effect.sync(() => metrics.relays.inc({ service: relay.service.spec.id, outcome: "cut" })),
+                bestEffort(store.refuse(relay.requestHash, "INTERNAL", now())),
+              ),
+            ),
           );
         },
       );
@@ -468,6 +473,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         // A reader that leaves before its first read never runs the generator's body (nor its
         // `finally`): the stream is then ended here, the same way.
         const abandon = async () => {
+          metrics.relays.inc({ service: serviceId, outcome: "cut" });
           await refuse(relay, "STREAM_INTERRUPTED");
           await Effect.runPromise(release(Exit.interrupt(FiberId.none)));
         };
@@ -508,6 +514,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           release: (exit) => Effect.runPromise(release(exit)),
           weighting: options.weighting,
           onOk: () => metrics.relays.inc({ service: serviceId, outcome: "ok" }),
+          onCut: () => metrics.relays.inc({ service: serviceId, outcome: "cut" }),
         });
         return new OpenStream(chunks, abandon, () => serving.leave());
       },
@@ -556,6 +563,8 @@ interface ServedStream {
   readonly release: (exit: Exit.Exit<unknown, unknown>) => Promise<void>;
   readonly weighting: RelayWeighing;
   readonly onOk: () => void;
+  /** The gateway went away (or stopped reading) before the stream was whole. */
+  readonly onCut: () => void;
 }
 
 /**
@@ -568,6 +577,7 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
   const { relay, pieces, ready, deadline, signer, tally, choices } = s;
   let exit: Exit.Exit<unknown, unknown> = Exit.void;
   let settled = false;
+  let gatewayGone = false;
   try {
     let failure: unknown;
     // A piece read while folding that could not join the chunk before it: the next chunk's first.
@@ -632,7 +642,10 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
       return;
     }
     exit = Exit.fail(failure);
-    if (failure === GATEWAY_GONE) return;
+    if (failure === GATEWAY_GONE) {
+      gatewayGone = true;
+      return;
+    }
     const last = s.failed(failure);
     settled = true;
     await s.refuse(last.final?.error?.code ?? "BACKEND_ERROR");
@@ -640,6 +653,8 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
   } finally {
     // The gateway went away mid-stream: the relay was not delivered whole, so it is not claimed.
     if (!settled) {
+      // Not a ledger row that failed (counted `unrecorded` where it failed): the gateway left.
+      if (gatewayGone || Exit.isSuccess(exit)) s.onCut();
       if (Exit.isSuccess(exit)) exit = Exit.interrupt(FiberId.none);
       await s.refuse("STREAM_INTERRUPTED");
     }
