@@ -1,7 +1,7 @@
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
+import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
 import { until } from "./support/until.js";
 
 /**
@@ -10,8 +10,10 @@ import { until } from "./support/until.js";
  * that follows the finish. The node served the whole answer and holds its leaf for its claim: the
  * gateway must hold that relay too, under that node, or the claim carries a leaf the gateway does
  * not know (minted nothing for it, and the whole claim rejected if its proof picks that leaf).
- * A real gateway and node in front of a fake vLLM that holds its usage chunk until the client has
- * gone.
+ * A client that leaves mid-stream (a user's "stop") made its choice: the node that was serving it
+ * must not be counted as failing for it (its standing decides its share of traffic).
+ * A real gateway and node in front of a fake vLLM that holds the rest of its stream until the
+ * client has gone.
  */
 
 let engine: FakeTextEngine;
@@ -75,8 +77,8 @@ async function readUntilFinish(secret: string): Promise<string> {
   return text;
 }
 
-describe("a streaming client that leaves once every choice has finished", () => {
-  it("is settled as the whole answer under its node, with the leaf the node claims", async () => {
+describe("a streaming client that leaves", () => {
+  it("once every choice has finished: the relay is settled as the whole answer under its node, with the leaf the node claims", async () => {
     const key = await net.newKey();
     const node = net.nodes[0]!.node;
     const rounds = 3;
@@ -115,5 +117,45 @@ describe("a streaming client that leaves once every choice has finished", () => 
     const metrics = await (await fetch(`${net.gateway.url}/metrics`)).text();
     const charged = /^pocket_gateway_charged_micro_usd_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1];
     expect(Number(charged)).toBe(750 * rounds);
+  }, 60_000);
+
+  it("mid-stream: nothing is counted against the node that was serving it", async () => {
+    const key = await net.newKey();
+    const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
+    let open!: () => void;
+    // The role and the first tokens go out; the rest waits until the client has gone.
+    engine.faults.pieceGate = { after: 2, open: new Promise<void>((resolve) => (open = resolve)) };
+    try {
+      const controller = new AbortController();
+      const response = await fetch(`${net.gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        signal: controller.signal,
+        headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "llama-2-13b",
+          messages: [{ role: "user", content: "Tell me a story." }],
+          max_tokens: 8,
+          seed: 1,
+          stream: true,
+        }),
+      });
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      while (!text.includes('"content"')) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended early: ${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+      expect(text).not.toMatch(/"finish_reason":"[a-z_]+"/);
+      controller.abort();
+      await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
+    } finally {
+      engine.faults.pieceGate = null;
+      open();
+    }
+    expect(rowsOf(key.key.id)[0]).toMatchObject({ outcome: "interrupted", error_code: "CLIENT_CLOSED" });
+    // The client's choice, not the node's failure: no failure, timeout or sanction for it.
+    expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual(before);
   }, 60_000);
 });

@@ -70,6 +70,8 @@ export function streamEvents(
     record: rec,
     ttftMs: opened.ttftMs,
   });
+  /** Whether the gateway closed the stream itself (`close()`), before or after its end. */
+  let closed = false;
   // A relay that passed chunks on is in the ledger, paid for what those chunks delivered as far
   // as the node's last signed head covers them.
   const delivered = () => {
@@ -80,7 +82,9 @@ export function streamEvents(
     return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
   };
   const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {
-    noteFailure(ctx, failure);
+    // A pull the gateway cut itself (`close()`: its client left, or its shutdown) is no failure
+    // of the node's: counting it would lower a node's standing for its clients' choices.
+    if (!closed) noteFailure(ctx, failure);
     return final("error", delivered(), endedBy(failure));
   };
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
@@ -101,7 +105,6 @@ export function streamEvents(
     return final("ok", record(usage, trailer.computeUnits));
   };
 
-  let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
