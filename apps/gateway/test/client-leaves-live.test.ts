@@ -158,4 +158,29 @@ describe("a streaming client that leaves", () => {
     // The client's choice, not the node's failure: no failure, timeout or sanction for it.
     expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual(before);
   }, 60_000);
+
+  it("once every choice has finished, from a node that never sends its closing event: settled without it, and counted against the node", async () => {
+    const key = await net.newKey();
+    const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
+    let open!: () => void;
+    // The finish goes out; the usage chunk (and so the node's closing event) is held past the wait.
+    engine.faults.pieceGate = { after: 2, open: new Promise<void>((resolve) => (open = resolve)) };
+    try {
+      await readUntilFinish(key.secret);
+      await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row", 30_000);
+    } finally {
+      engine.faults.pieceGate = null;
+      open();
+    }
+    // The whole price (every choice reached the client), but no node to pay: it never closed.
+    expect(rowsOf(key.key.id)[0]).toMatchObject({
+      outcome: "interrupted",
+      error_code: "CLIENT_CLOSED",
+      node_address: null,
+      price_micro_usd: 750,
+    });
+    const after = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
+    expect(after).not.toEqual(before);
+    expect(after.some((line) => line.includes('outcome="UNREACHABLE"'))).toBe(true);
+  }, 60_000);
 });

@@ -183,7 +183,9 @@ export const streamRelay = Effect.fnUntraced(function* (
     const stop = () => {
       if (final === undefined && finished.all && !shutDown && drain?.aborted !== true) {
         awaitingFinal = true;
-        grace = setTimeout(endWait, FINAL_AFTER_LEAVE_MS);
+        // A node that finished every choice owes its closing event at once: a wait that runs out
+        // counts against it.
+        grace = setTimeout(() => events.close(true), FINAL_AFTER_LEAVE_MS);
         drain?.addEventListener("abort", endWait, { once: true });
         return;
       }

@@ -101,7 +101,12 @@ export type DispatchStreamEvent =
  * opened it calls `close()` when done (it is idempotent; the end of the iteration also cleans up).
  */
 export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
-  close(): void;
+  /**
+   * `nodeAtFault`: the node, not the gateway, is why the stream ends early (it did not send what
+   * it owed in time), so the failed pull counts against it; otherwise (a client gone, a shutdown)
+   * it does not.
+   */
+  close(nodeAtFault?: boolean): void;
 }
 
 /** The relay could not be served: no node, every node failed before the first byte, a timeout... */

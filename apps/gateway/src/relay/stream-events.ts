@@ -70,8 +70,9 @@ export function streamEvents(
     record: rec,
     ttftMs: opened.ttftMs,
   });
-  /** Whether the gateway closed the stream itself (`close()`), before or after its end. */
   let closed = false;
+  /** Whether the gateway cut the stream for a reason of its own (`close()`: its client left, its shutdown). */
+  let cutByGateway = false;
   // A relay that passed chunks on is in the ledger, paid for what those chunks delivered as far
   // as the node's last signed head covers them.
   const delivered = () => {
@@ -82,9 +83,10 @@ export function streamEvents(
     return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
   };
   const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {
-    // A pull the gateway cut itself (`close()`: its client left, or its shutdown) is no failure
-    // of the node's: counting it would lower a node's standing for its clients' choices.
-    if (!closed) noteFailure(ctx, failure);
+    // A pull the gateway cut itself (its client left, its shutdown) is no failure of the node's:
+    // counting it would lower a node's standing for its clients' choices. A lie or a refusal the
+    // node sent meanwhile is still its own.
+    if (!(cutByGateway && failure._tag === "NodeUnreachable")) noteFailure(ctx, failure);
     return final("error", delivered(), endedBy(failure));
   };
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
@@ -105,7 +107,8 @@ export function streamEvents(
     return final("ok", record(usage, trailer.computeUnits));
   };
 
-  const close = () => {
+  const close = (nodeAtFault = false) => {
+    if (!nodeAtFault && !closed) cutByGateway = true;
     if (closed) return;
     closed = true;
     opened.deadline.clear();
@@ -126,7 +129,7 @@ export function streamEvents(
     [Symbol.asyncIterator]: () => ({
       next: async () => {
         const next = await generator.next();
-        if (next.done === true || next.value.type === "final") close();
+        if (next.done === true || next.value.type === "final") close(true);
         if (next.done === true || watch === undefined) return next;
         return { done: false, value: watch(next.value) };
       },

@@ -314,23 +314,31 @@ export class RelayService extends Context.Tag("node/RelayService")<
           const { relay } = admission;
           const pool = options.pools.get(relay.service.spec.id);
           if (pool === undefined) return refuseAdmitted(relay, noBackend(relay.service.spec.id));
+          // Once the backend's answer is in, the relay is answered (or refused) whatever the gateway
+          // does meanwhile: that step is not interrupted, and it counts the relay itself.
+          let settling = false;
           return Effect.matchEffect(runUnary(relay, pool), {
             onFailure: (error) => refuseAdmitted(relay, backendFailure(error)),
             onSuccess: (payload) => {
+              settling = true;
               // An engine that answers a batch in part is not signed as having answered it whole
               // (the gateway would refuse the answer as a lie of this node's).
               const wrong = relay.choices > 0 ? answerChoicesMismatch(payload, relay.choices) : undefined;
-              return wrong === undefined
-                ? answer(relay, payload)
-                : refuseAdmitted(relay, protocolError("BACKEND_ERROR", `the backend's answer ${wrong}`));
+              return Effect.uninterruptible(
+                wrong === undefined
+                  ? answer(relay, payload)
+                  : refuseAdmitted(relay, protocolError("BACKEND_ERROR", `the backend's answer ${wrong}`)),
+              );
             },
           }).pipe(
             // Cut off before it was answered (the gateway went away): recorded failed, never claimed.
             Effect.onInterrupt(() =>
-              Effect.zipRight(
-                Effect.sync(() => metrics.relays.inc({ service: relay.service.spec.id, outcome: "cut" })),
-                bestEffort(store.refuse(relay.requestHash, "INTERNAL", now())),
-              ),
+              settling
+                ? Effect.void
+                : Effect.zipRight(
+                    Effect.sync(() => metrics.relays.inc({ service: relay.service.spec.id, outcome: "cut" })),
+                    bestEffort(store.refuse(relay.requestHash, "INTERNAL", now())),
+                  ),
             ),
           );
         },
@@ -449,7 +457,10 @@ export class RelayService extends Context.Tag("node/RelayService")<
           Effect.onInterrupt(() =>
             Effect.zipRight(
               release(Exit.interrupt(FiberId.none)),
-              bestEffort(store.refuse(relay.requestHash, "STREAM_INTERRUPTED", now())),
+              Effect.zipRight(
+                Effect.sync(() => metrics.relays.inc({ service: serviceId, outcome: "cut" })),
+                bestEffort(store.refuse(relay.requestHash, "STREAM_INTERRUPTED", now())),
+              ),
             ),
           ),
         );
@@ -578,6 +589,7 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
   let exit: Exit.Exit<unknown, unknown> = Exit.void;
   let settled = false;
   let gatewayGone = false;
+  let threw = false;
   try {
     let failure: unknown;
     // A piece read while folding that could not join the chunk before it: the next chunk's first.
@@ -650,11 +662,15 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
     settled = true;
     await s.refuse(last.final?.error?.code ?? "BACKEND_ERROR");
     yield last;
+  } catch (error) {
+    // A fault of the node's own (a piece it cannot sign, a ledger call that threw): not a cut.
+    threw = true;
+    throw error;
   } finally {
     // The gateway went away mid-stream: the relay was not delivered whole, so it is not claimed.
     if (!settled) {
       // Not a ledger row that failed (counted `unrecorded` where it failed): the gateway left.
-      if (gatewayGone || Exit.isSuccess(exit)) s.onCut();
+      if (gatewayGone || (Exit.isSuccess(exit) && !threw)) s.onCut();
       if (Exit.isSuccess(exit)) exit = Exit.interrupt(FiberId.none);
       await s.refuse("STREAM_INTERRUPTED");
     }
