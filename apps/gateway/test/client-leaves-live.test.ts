@@ -50,8 +50,11 @@ const rowsOf = (keyId: string): Row[] => {
   }
 };
 
-/** Streams a chat answer and stops reading at the first `finish_reason`, closing the connection. */
-async function readUntilFinish(secret: string): Promise<string> {
+/**
+ * Streams a chat answer and reads until `until` matches what arrived, then closes the connection
+ * (the client leaves); returns what it read.
+ */
+async function readThenLeave(secret: string, maxTokens: number, until: RegExp): Promise<string> {
   const controller = new AbortController();
   const response = await fetch(`${net.gateway.url}/v1/chat/completions`, {
     method: "POST",
@@ -59,8 +62,9 @@ async function readUntilFinish(secret: string): Promise<string> {
     headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
     body: JSON.stringify({
       model: "llama-2-13b",
-      messages: [{ role: "user", content: "Say one word." }],
-      max_tokens: 1,
+      messages: [{ role: "user", content: "Tell me a story." }],
+      max_tokens: maxTokens,
+      seed: 1,
       stream: true,
     }),
   });
@@ -68,14 +72,17 @@ async function readUntilFinish(secret: string): Promise<string> {
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let text = "";
-  while (!/"finish_reason":"[a-z_]+"/.test(text)) {
+  while (!until.test(text)) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`the stream ended before its finish: ${text}`);
+    if (done) throw new Error(`the stream ended before the client meant to leave: ${text}`);
     text += decoder.decode(value, { stream: true });
   }
   controller.abort();
   return text;
 }
+
+/** Leaves at the first `finish_reason` (a `break` on it). */
+const readUntilFinish = (secret: string) => readThenLeave(secret, 1, /"finish_reason":"[a-z_]+"/);
 
 describe("a streaming client that leaves", () => {
   it("once every choice has finished: the relay is settled as the whole answer under its node, with the leaf the node claims", async () => {
@@ -126,29 +133,8 @@ describe("a streaming client that leaves", () => {
     // The role and the first tokens go out; the rest waits until the client has gone.
     engine.faults.pieceGate = { after: 2, open: new Promise<void>((resolve) => (open = resolve)) };
     try {
-      const controller = new AbortController();
-      const response = await fetch(`${net.gateway.url}/v1/chat/completions`, {
-        method: "POST",
-        signal: controller.signal,
-        headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          model: "llama-2-13b",
-          messages: [{ role: "user", content: "Tell me a story." }],
-          max_tokens: 8,
-          seed: 1,
-          stream: true,
-        }),
-      });
-      const reader = response.body!.getReader();
-      const decoder = new TextDecoder();
-      let text = "";
-      while (!text.includes('"content"')) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the stream ended early: ${text}`);
-        text += decoder.decode(value, { stream: true });
-      }
+      const text = await readThenLeave(key.secret, 8, /"content"/);
       expect(text).not.toMatch(/"finish_reason":"[a-z_]+"/);
-      controller.abort();
       await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
     } finally {
       engine.faults.pieceGate = null;
