@@ -119,45 +119,34 @@ export const streamRelay = Effect.fnUntraced(function* (
   // event is still awaited (`awaitingFinal`, see `pump`): with it, the relay settles as the whole
   // answer it was, under its node (claimable, as the node's own ledger has it), not as a stream
   // without one, whose leaf in the node's claim this gateway would not know.
-  const clientLeft = Effect.suspend(() => {
-    const waited = awaitingFinal && pumped !== undefined ? pumped : undefined;
+  const clientLeft = Effect.suspend(() =>
     // The pump settles the same whatever ended it: a rejection here would skip the settlement.
-    return waited === undefined
-      ? leftSettled()
-      : Effect.flatMap(
-          Effect.promise(() => waited.then(noop, noop)),
+    awaitingFinal
+      ? Effect.flatMap(
+          Effect.promise(() => pumped.then(noop, noop)),
           leftSettled,
-        );
-  });
+        )
+      : leftSettled(),
+  );
   const leftSettled = () =>
     Effect.suspend(() => {
       const now = door.now();
       const record = final?.outcome === "ok" && finished.all ? final.record : undefined;
-      if (record !== undefined) {
-        return Effect.tap(
-          settle(record.usage, "complete", (chargedMicroUsd) =>
-            answeredRow(call.caller, call.relay, record, {
-              kind: "ok",
-              chargedMicroUsd,
-              now,
-              ttftMs: final?.ttftMs,
-            }),
-          ),
-          (charged) => Effect.sync(() => counted(record.usage, charged, final?.ttftMs)),
-        );
-      }
-      const usage = tally.usage();
+      const usage = record?.usage ?? tally.usage();
+      const ttftMs = record === undefined ? undefined : final?.ttftMs;
       return Effect.tap(
         settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
-          failedRow(call.caller, call.relay, {
-            errorCode: "CLIENT_CLOSED",
-            now,
-            usage,
-            chargedMicroUsd,
-            interrupted: true,
-          }),
+          record === undefined
+            ? failedRow(call.caller, call.relay, {
+                errorCode: "CLIENT_CLOSED",
+                now,
+                usage,
+                chargedMicroUsd,
+                interrupted: true,
+              })
+            : answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now, ttftMs }),
         ),
-        (charged) => Effect.sync(() => counted(usage, charged, undefined)),
+        (charged) => Effect.sync(() => counted(usage, charged, ttftMs)),
       );
     });
 
@@ -174,19 +163,18 @@ export const streamRelay = Effect.fnUntraced(function* (
   // A client gone after every choice finished, the node's closing event not yet read: the node's
   // stream stays open for it, `FINAL_AFTER_LEAVE_MS` at most (see `clientLeft`).
   let awaitingFinal = false;
-  let pumped: Promise<void> | undefined;
+  let pumped: Promise<void> = Promise.resolve();
   const pump = async (signal: AbortSignal) => {
     let grace: ReturnType<typeof setTimeout> | undefined;
     // A drain that begins meanwhile ends the wait: the settlement must run before the database closes.
     const drain = deps.streams?.drainSignal;
-    const endWait = () => events.close();
     const stop = () => {
       if (final === undefined && finished.all && !shutDown && drain?.aborted !== true) {
         awaitingFinal = true;
         // A node that finished every choice owes its closing event at once: a wait that runs out
         // counts against it.
         grace = setTimeout(() => events.close(true), FINAL_AFTER_LEAVE_MS);
-        drain?.addEventListener("abort", endWait, { once: true });
+        drain?.addEventListener("abort", shutdown, { once: true });
         return;
       }
       events.close();
@@ -217,7 +205,7 @@ export const streamRelay = Effect.fnUntraced(function* (
       }
     } finally {
       clearTimeout(grace);
-      drain?.removeEventListener("abort", endWait);
+      drain?.removeEventListener("abort", shutdown);
       signal.removeEventListener("abort", stop);
       closing?.removeEventListener("abort", shutdown);
     }

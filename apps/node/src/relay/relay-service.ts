@@ -151,6 +151,8 @@ export class RelayService extends Context.Tag("node/RelayService")<
       writeFailed(e);
       metrics.relays.inc({ service, outcome: left ? "unrecorded" : "INTERNAL" });
     };
+    /** A relay whose gateway went away before its answer was whole: never claimed, work no one pays for. */
+    const countCut = (service: string) => metrics.relays.inc({ service, outcome: "cut" });
     const bestEffort = (write: Effect.Effect<void, NodeStoreError>) =>
       write.pipe(Effect.catchAll((e) => Effect.sync(() => writeFailed(e))));
 
@@ -336,7 +338,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
               settling
                 ? Effect.void
                 : Effect.zipRight(
-                    Effect.sync(() => metrics.relays.inc({ service: relay.service.spec.id, outcome: "cut" })),
+                    Effect.sync(() => countCut(relay.service.spec.id)),
                     bestEffort(store.refuse(relay.requestHash, "INTERNAL", now())),
                   ),
             ),
@@ -458,7 +460,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
             Effect.zipRight(
               release(Exit.interrupt(FiberId.none)),
               Effect.zipRight(
-                Effect.sync(() => metrics.relays.inc({ service: serviceId, outcome: "cut" })),
+                Effect.sync(() => countCut(serviceId)),
                 bestEffort(store.refuse(relay.requestHash, "STREAM_INTERRUPTED", now())),
               ),
             ),
@@ -484,7 +486,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         // A reader that leaves before its first read never runs the generator's body (nor its
         // `finally`): the stream is then ended here, the same way.
         const abandon = async () => {
-          metrics.relays.inc({ service: serviceId, outcome: "cut" });
+          countCut(serviceId);
           await refuse(relay, "STREAM_INTERRUPTED");
           await Effect.runPromise(release(Exit.interrupt(FiberId.none)));
         };
@@ -525,7 +527,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           release: (exit) => Effect.runPromise(release(exit)),
           weighting: options.weighting,
           onOk: () => metrics.relays.inc({ service: serviceId, outcome: "ok" }),
-          onCut: () => metrics.relays.inc({ service: serviceId, outcome: "cut" }),
+          onCut: () => countCut(serviceId),
         });
         return new OpenStream(chunks, abandon, () => serving.leave());
       },
