@@ -18,8 +18,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { usePrebuiltRunners } from "./child-process.js";
+import { benchFlags } from "./cli-args.js";
 import { makeLoadClient } from "./load-client.js";
 import { describeMachine } from "./machine.js";
 import { Metrics } from "./metrics.js";
@@ -36,8 +36,8 @@ import { runStreamPhase } from "./stream-phase.js";
 import { type Systems, startSystems } from "./systems.js";
 import { runUnaryPhase } from "./unary-phase.js";
 
-const { values } = parseArgs({
-  options: {
+const values = benchFlags(
+  {
     quick: { type: "boolean", default: false },
     "soak-seconds": { type: "string" },
     "no-portkey": { type: "boolean", default: false },
@@ -54,8 +54,8 @@ const { values } = parseArgs({
     nodes: { type: "string" },
     prebuilt: { type: "boolean", default: false },
   },
-  allowPositionals: true,
-});
+  "bench [--quick] [--phases unary,stream,scale,prompt,open,soak] [--concurrency 1,64] [--streams 100,400] [--no-portkey] [--profile] [--soak-seconds S] [--scale-token-ms MS] [--key-rpm N] [--key-tpm N] [--no-steady] [--gateways N] [--node-workers N] [--nodes N] [--prebuilt]",
+);
 const mode = values.quick ? "quick" : "full";
 if (values.prebuilt) usePrebuiltRunners();
 const plan = {
