@@ -359,6 +359,50 @@ export function withCanonicalBytes<T>(value: unknown, use: (bytes: Uint8Array) =
   }
 }
 
+/** The value of one hex digit (either case), or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/**
+ * Calls `use` with 32 bytes (`prefixHex`, 64 hex digits) followed by the canonical UTF-8 bytes of
+ * `value`, written into the same buffer as {@link withCanonicalBytes} (valid only during the
+ * call): a stream chunk's chain step hashes them without building the encoding as a string.
+ * Returns `undefined`, calling nothing, when `prefixHex` is not 64 hex digits; refuses what
+ * `canonicalJson` refuses. Internal to the package.
+ */
+export function withPrefixedCanonicalBytes<T>(
+  prefixHex: string,
+  value: unknown,
+  use: (bytes: Uint8Array) => T,
+): T | undefined {
+  if (prefixHex.length !== 64) return undefined;
+  const writer = scratch ?? new ByteWriter();
+  scratch = undefined;
+  try {
+    const buf = writer.buf;
+    for (let i = 0; i < 32; i++) {
+      const hi = hexDigit(prefixHex.charCodeAt(2 * i));
+      const lo = hexDigit(prefixHex.charCodeAt(2 * i + 1));
+      if (hi < 0 || lo < 0) return undefined;
+      buf[i] = (hi << 4) | lo;
+    }
+    writer.pos = 32;
+    try {
+      writer.value(value);
+    } catch (error) {
+      describeRefusal(value, "$");
+      throw error;
+    }
+    return use(writer.buf.subarray(0, writer.pos));
+  } finally {
+    if (writer.buf.length > SCRATCH_KEPT) writer.buf = new Uint8Array(SCRATCH_BYTES);
+    scratch = writer;
+  }
+}
+
 /** Walks a value the fast writer refused and throws the `TypeError` that names where and why. */
 function describeRefusal(value: unknown, path: string): void {
   switch (typeof value) {

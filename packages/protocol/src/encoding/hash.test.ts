@@ -8,7 +8,7 @@ import {
   nobleSha256Parts,
   sha256,
   sha256Hex,
-  sha256HexAfter,
+  sha256HexAfterCanonical,
   sha256Parts,
 } from "./hash.js";
 import { nodeCrypto } from "./node-builtins.js";
@@ -40,28 +40,42 @@ describe("sha256Parts", () => {
   });
 });
 
-describe("sha256HexAfter", () => {
-  it("hashes 32 bytes given as hex, then a string's UTF-8, as the portable implementation does", () => {
+describe("sha256HexAfterCanonical", () => {
+  it("hashes 32 bytes given as hex, then the value's canonical JSON, as the portable implementation does", () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        fc.string({ unit: "grapheme", maxLength: 300 }),
+        fc.jsonValue(),
         fc.boolean(),
-        (prefix, text, upper) => {
+        (prefix, value, upper) => {
           const hex = nobleBytesToHex(prefix);
-          const expected = nobleBytesToHex(nobleSha256Parts(prefix, text));
-          expect(sha256HexAfter(upper ? hex.toUpperCase() : hex, text)).toBe(expected);
+          const expected = nobleBytesToHex(nobleSha256Parts(prefix, canonicalJson(value)));
+          expect(sha256HexAfterCanonical(upper ? hex.toUpperCase() : hex, value)).toBe(expected);
         },
       ),
       { numRuns: 300 },
     );
   });
 
-  it("refuses a prefix that is not hex, whatever its length", () => {
-    expect(() => sha256HexAfter(`${"0".repeat(62)}zz`, "x")).toThrow();
-    expect(() => sha256HexAfter("0g", "x")).toThrow();
-    // Not 64 digits: hashed as the bytes they are, as before.
-    expect(sha256HexAfter("00", "x")).toBe(nobleBytesToHex(nobleSha256Parts(new Uint8Array([0]), "x")));
+  it("writes large values past the reused buffer, and the buffer serves the next call", () => {
+    const prefix = "ab".repeat(32);
+    const big = { text: "é".repeat(200_000), list: Array.from({ length: 5_000 }, (_, i) => ({ i })) };
+    const expected = (value: unknown) =>
+      nobleBytesToHex(nobleSha256Parts(new Uint8Array(32).fill(0xab), canonicalJson(value)));
+    expect(sha256HexAfterCanonical(prefix, big)).toBe(expected(big));
+    expect(sha256HexAfterCanonical(prefix, { a: 1 })).toBe(expected({ a: 1 }));
+  });
+
+  it("refuses a prefix that is not 64 hex digits, and a value canonical JSON cannot carry", () => {
+    expect(() => sha256HexAfterCanonical(`${"0".repeat(62)}zz`, 1)).toThrow(TypeError);
+    expect(() => sha256HexAfterCanonical("00", 1)).toThrow(TypeError);
+    expect(() => sha256HexAfterCanonical("0".repeat(64), { a: Number.NaN })).toThrow(
+      /non-finite number at \$\.a/,
+    );
+    // A refusal leaves the reused buffer usable.
+    expect(sha256HexAfterCanonical("0".repeat(64), [1])).toBe(
+      nobleBytesToHex(nobleSha256Parts(new Uint8Array(32), "[1]")),
+    );
   });
 });
 

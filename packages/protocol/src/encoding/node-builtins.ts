@@ -4,7 +4,6 @@
  * `node:` specifiers, other runtimes. `process.getBuiltinModule` exists from Node 20.16; the
  * package requires 20.19.
  */
-import type * as NodeBuffer from "node:buffer";
 import type * as NodeCrypto from "node:crypto";
 import type * as NodeModule from "node:module";
 
@@ -22,9 +21,6 @@ function builtin<T>(id: string): T | undefined {
 
 /** `node:crypto`, or `undefined` outside Node. */
 export const nodeCrypto: typeof NodeCrypto | undefined = builtin<typeof NodeCrypto>("node:crypto");
-
-/** `node:buffer`, or `undefined` outside Node. */
-export const nodeBuffer: typeof NodeBuffer | undefined = builtin<typeof NodeBuffer>("node:buffer");
 
 /** `node:module`, or `undefined` outside Node. */
 export const nodeModule: typeof NodeModule | undefined = builtin<typeof NodeModule>("node:module");

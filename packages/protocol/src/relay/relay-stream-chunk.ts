@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { PoktAddress, SignatureHex, signDigest } from "../crypto/index.js";
-import { sha256HexAfter } from "../encoding/hash.js";
-import { bytesToHex, canonicalJson, canonicalJsonWithEncoded, isHex, sha256 } from "../encoding/index.js";
+import { sha256HexAfterCanonical } from "../encoding/hash.js";
+import { bytesToHex, canonicalHash, isHex } from "../encoding/index.js";
 import {
   RelayDigestHex,
   RelayErrorBody,
@@ -106,20 +106,21 @@ export function relayStreamChain(prevChain: string, data: unknown): string {
   if (typeof prevChain !== "string" || !isHex(prevChain, 32)) {
     throw new TypeError("relayStreamChain: prevChain must be 64 hex digits");
   }
-  return chainOfEncoded(prevChain, canonicalJson(data));
-}
-
-/** {@link relayStreamChain} of data already encoded canonically (`prevChain` checked by the caller). */
-export function chainOfEncoded(prevChain: string, dataJson: string): string {
-  return sha256HexAfter(prevChain, dataJson);
+  return chainOfData(prevChain, data);
 }
 
 /**
- * The digest a chunk's signature covers: SHA-256 of the canonical JSON of the unsigned chunk,
- * built around the data's encoding instead of encoding the data again.
+ * {@link relayStreamChain} without the check of `prevChain`'s type (a string the caller holds):
+ * the data's canonical bytes are hashed where they are written, never built as a string. Throws a
+ * `TypeError` when `prevChain` is not 64 hex digits or `data` is not canonical JSON.
  */
-export function chunkDigest(unsigned: Readonly<Record<string, unknown>>, dataJson: string): Uint8Array {
-  return sha256(canonicalJsonWithEncoded(unsigned, "data", dataJson));
+export function chainOfData(prevChain: string, data: unknown): string {
+  return sha256HexAfterCanonical(prevChain, data);
+}
+
+/** The digest a chunk's signature covers: SHA-256 of the canonical JSON of the unsigned chunk. */
+export function chunkDigest(unsigned: Readonly<Record<string, unknown>>): Uint8Array {
+  return canonicalHash(unsigned);
 }
 
 /**
@@ -162,13 +163,12 @@ export function createRelayStreamChunk(
   if (fields.data === undefined) {
     throw new TypeError("createRelayStreamChunk: data is not a canonical JSON value");
   }
-  let dataJson: string;
+  let chain: string;
   try {
-    dataJson = canonicalJson(fields.data);
+    chain = chainOfData(fields.prevChain, fields.data);
   } catch {
     throw new TypeError("createRelayStreamChunk: data is not a canonical JSON value");
   }
-  const chain = chainOfEncoded(fields.prevChain.toLowerCase(), dataJson);
   const parsed = UnsignedChunkWithoutData.safeParse({
     v: 1,
     requestHash: fields.requestHash,
@@ -189,6 +189,6 @@ export function createRelayStreamChunk(
     node,
   };
   if (options.sign === false && final === undefined) return unsigned;
-  const signature = bytesToHex(signDigest(chunkDigest(unsigned, dataJson), key.privateKey));
+  const signature = bytesToHex(signDigest(chunkDigest(unsigned), key.privateKey));
   return { ...unsigned, signature };
 }

@@ -1,9 +1,9 @@
 import type { KeyPair } from "../crypto/index.js";
 import { signDigest } from "../crypto/index.js";
-import { bytesToHex, canonicalJson } from "../encoding/index.js";
+import { bytesToHex } from "../encoding/index.js";
 import { HEX_64 } from "../encoding/plain-values.js";
 import {
-  chainOfEncoded,
+  chainOfData,
   chunkDigest,
   createRelayStreamChunk,
   type RelayStreamChunk,
@@ -89,14 +89,13 @@ export class RelayStreamSigner {
     const now = this.#now();
     const head =
       this.#seq === 0 || this.#sinceHead + 1 >= this.#everyChunks || now - this.#headAt >= this.#everyMs;
-    let dataJson: string;
+    let chain: string;
     try {
       if (data === undefined) throw new TypeError();
-      dataJson = canonicalJson(data);
+      chain = chainOfData(this.#chain, data);
     } catch {
       throw new TypeError("RelayStreamSigner: data is not a canonical JSON value");
     }
-    const chain = chainOfEncoded(this.#chain, dataJson);
     const unsigned: UnsignedRelayStreamChunk = {
       v: 1,
       requestHash: this.requestHash,
@@ -113,7 +112,7 @@ export class RelayStreamSigner {
     }
     this.#sinceHead = 0;
     this.#headAt = now;
-    const signature = bytesToHex(signDigest(chunkDigest(unsigned, dataJson), this.#key.privateKey));
+    const signature = bytesToHex(signDigest(chunkDigest(unsigned), this.#key.privateKey));
     return { ...unsigned, signature };
   }
 

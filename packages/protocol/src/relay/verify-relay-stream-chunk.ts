@@ -1,9 +1,9 @@
 import { preparedPublicKey } from "../crypto/public-key-cache.js";
-import { canonicalJson, isHex } from "../encoding/index.js";
+import { isCanonicalJson, isHex } from "../encoding/index.js";
 import { HEX_64, HEX_128 } from "../encoding/plain-values.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { checkEnvelopeDigestSignature, parseEnvelope } from "./envelope-verification.js";
-import { chainOfEncoded, chunkDigest, RelayStreamChunk, RelayStreamFinal } from "./relay-stream-chunk.js";
+import { chainOfData, chunkDigest, RelayStreamChunk, RelayStreamFinal } from "./relay-stream-chunk.js";
 
 /**
  * What the verifier of one chunk knows: the node's compressed public key (hex), the relay's
@@ -41,9 +41,9 @@ export function verifyRelayStreamChunk(
   input: unknown,
   expect: RelayStreamChunkExpectations,
 ): Result<{ chunk: RelayStreamChunk }> {
-  const parsed = parseChunk(input, preparedPublicKey(expect.publicKey)?.address);
+  const parsed = parseChunk(input, preparedPublicKey(expect.publicKey)?.address, expect.prevChain);
   if (!parsed.ok) return parsed;
-  const { chunk, dataJson } = parsed.value;
+  const { chunk, chain } = parsed.value;
   const { signature, ...unsigned } = chunk;
   const addressMismatch = () =>
     fail("ADDRESS_MISMATCH", "stream chunk: node is not the address of the expected public key", "node");
@@ -55,7 +55,7 @@ export function verifyRelayStreamChunk(
     if (preparedPublicKey(expect.publicKey)?.address !== chunk.node) return addressMismatch();
   } else {
     const checked = checkEnvelopeDigestSignature(
-      () => chunkDigest(unsigned, dataJson),
+      () => chunkDigest(unsigned),
       signature,
       { address: chunk.node, publicKey: expect.publicKey, field: "node" },
       "stream chunk",
@@ -72,14 +72,14 @@ export function verifyRelayStreamChunk(
       "seq",
     );
   }
-  if (typeof expect.prevChain !== "string" || !isHex(expect.prevChain, 32)) {
+  if (chain === undefined) {
     return fail(
       "MALFORMED_ENVELOPE",
       "stream chunk: the expected previous chain is not 64 hex digits",
       "chain",
     );
   }
-  if (chunk.chain !== chainOfEncoded(expect.prevChain.toLowerCase(), dataJson)) {
+  if (chunk.chain !== chain) {
     return fail(
       "MALFORMED_ENVELOPE",
       "stream chunk does not extend the previous chunk's chain (spliced)",
@@ -145,24 +145,36 @@ function fastChunk(input: unknown, expectedAddress: string | undefined): RelaySt
 }
 
 /**
- * Parses a chunk and encodes its data canonically, once. The fast path checks every field but
- * `data` by hand ({@link fastChunk}) and `data` by encoding it; anything it refuses goes through
- * the full schema, so errors read exactly as {@link RelayStreamChunk}'s.
+ * The chain after `data` (see `chainOfData`), or `undefined` when the expected previous chain is
+ * not 64 hex digits (the data is still checked). Throws when `data` is not canonical JSON.
+ */
+function chainAfter(prevChain: unknown, data: unknown): string | undefined {
+  if (typeof prevChain === "string" && isHex(prevChain, 32)) return chainOfData(prevChain, data);
+  if (!isCanonicalJson(data)) throw new TypeError("stream chunk: data is not canonical JSON");
+  return undefined;
+}
+
+/**
+ * Parses a chunk and hashes its data into the chain, encoding it once (as bytes, no string). The
+ * fast path checks every field but `data` by hand ({@link fastChunk}) and `data` by encoding it;
+ * anything it refuses goes through the full schema, so errors read exactly as
+ * {@link RelayStreamChunk}'s.
  */
 function parseChunk(
   input: unknown,
   expectedAddress: string | undefined,
-): Result<{ chunk: RelayStreamChunk; dataJson: string }> {
+  prevChain: unknown,
+): Result<{ chunk: RelayStreamChunk; chain: string | undefined }> {
   try {
     const chunk = fastChunk(input, expectedAddress);
-    if (chunk !== undefined) return ok({ chunk, dataJson: canonicalJson(chunk.data) });
+    if (chunk !== undefined) return ok({ chunk, chain: chainAfter(prevChain, chunk.data) });
   } catch {
     // Refused or unreadable: the full schema below says why.
   }
   const parsed = parseEnvelope(RelayStreamChunk, input, "stream chunk");
   if (!parsed.ok) return parsed;
   try {
-    return ok({ chunk: parsed.value, dataJson: canonicalJson(parsed.value.data) });
+    return ok({ chunk: parsed.value, chain: chainAfter(prevChain, parsed.value.data) });
   } catch {
     return fail("MALFORMED_ENVELOPE", "stream chunk: data: not encodable as canonical JSON", "data");
   }
