@@ -55,8 +55,18 @@ export async function pullChunk(
   try {
     return await iterator.next();
   } catch (error) {
-    return deadline.expired === undefined ? callFailure(nodeAddress, error, check) : stalled(nodeAddress);
+    return pullFailure(error, nodeAddress, deadline, check);
   }
+}
+
+/** Why a pull failed: past the deadline the node stalled, else the call's failure (see {@link pullChunk}). */
+export function pullFailure(
+  error: unknown,
+  nodeAddress: string,
+  deadline: StreamDeadline,
+  check: RefusalCheck,
+): AttemptFailure {
+  return deadline.expired === undefined ? callFailure(nodeAddress, error, check) : stalled(nodeAddress);
 }
 
 function stalled(nodeAddress: string): AttemptFailure {

@@ -11,7 +11,7 @@ import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse, isErrorCode } from "./attempt-errors.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost } from "./route-tokens.js";
-import { isPullFailure, type OpenedStream, pullChunk, STREAM_CLOSED } from "./stream-attempt.js";
+import { type OpenedStream, pullFailure, STREAM_CLOSED } from "./stream-attempt.js";
 import type { StreamChecks } from "./stream-checks.js";
 
 /**
@@ -115,7 +115,9 @@ export function streamEvents(
     opened.controller.abort(STREAM_CLOSED);
   };
   // The generator is read without `return()`: a consumer that stops (the client left) must not
-  // wait for a pending pull; `close()` aborts the node's call, which fails that pull instead.
+  // wait for a pending pull; `close()` aborts the node's call, which fails that pull instead. Its
+  // own `next` is the iterator's (no promise of ours per chunk): it closes the stream itself before
+  // it yields the final event.
   const generator = chunkEvents({
     opened,
     address,
@@ -124,16 +126,14 @@ export function streamEvents(
     interrupted,
     invalid,
     closing,
+    ended: (event) => {
+      close(true);
+      return watch === undefined ? event : watch(event);
+    },
+    watch,
   });
   return {
-    [Symbol.asyncIterator]: () => ({
-      next: async () => {
-        const next = await generator.next();
-        if (next.done === true || next.value.type === "final") close(true);
-        if (next.done === true || watch === undefined) return next;
-        return { done: false, value: watch(next.value) };
-      },
-    }),
+    [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
     close,
   };
 }
@@ -147,6 +147,10 @@ interface ChunkLoop {
   readonly interrupted: (failure: AttemptFailure) => DispatchStreamEvent;
   readonly invalid: (detail: string) => InvalidNodeResponse;
   readonly closing: (trailer: RelayStreamFinal, checked: boolean) => DispatchStreamEvent;
+  /** The final event on its way out: the stream closed (the node's part is over), then watched. */
+  readonly ended: (event: DispatchStreamEvent) => DispatchStreamEvent;
+  /** Sees each data event on its way out (see {@link streamEvents}). */
+  readonly watch: ((event: DispatchStreamEvent) => DispatchStreamEvent) | undefined;
 }
 
 /**
@@ -156,27 +160,33 @@ interface ChunkLoop {
  * (`tooling/bench`, thirteenth round).
  */
 async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent> {
-  const { opened, address, tally, interrupted, invalid } = loop;
+  const { opened, address, tally, interrupted, invalid, ended, watch } = loop;
   const { verifier, checks } = opened;
   // The first chunk passed its checks when the stream opened (`openStream`).
   let chunk: RelayStreamChunk | undefined = opened.first;
   let checked = true;
   for (;;) {
     if (chunk === undefined) {
-      const pulled = await pullChunk(opened.iterator, address, opened.deadline, opened.check);
-      if (isPullFailure(pulled)) return yield interrupted(pulled);
-      if (pulled.done === true) return yield interrupted(invalid("the stream ended without its final chunk"));
+      // The pull is awaited here, not through a helper: one promise less per chunk.
+      let pulled: IteratorResult<unknown>;
+      try {
+        pulled = await opened.iterator.next();
+      } catch (error) {
+        return yield ended(interrupted(pullFailure(error, address, opened.deadline, opened.check)));
+      }
+      if (pulled.done === true)
+        return yield ended(interrupted(invalid("the stream ended without its final chunk")));
       const accepted = verifier.accept(pulled.value);
       if (!accepted.ok)
-        return yield interrupted(
-          invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`),
+        return yield ended(
+          interrupted(invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`)),
         );
       chunk = accepted.value.chunk;
       checked = false;
     }
-    if (chunk.final !== undefined) return yield loop.closing(chunk.final, checked);
+    if (chunk.final !== undefined) return yield ended(loop.closing(chunk.final, checked));
     const lie = checked ? undefined : checks.data(chunk.data);
-    if (lie !== undefined) return yield interrupted(invalid(lie));
+    if (lie !== undefined) return yield ended(interrupted(invalid(lie)));
     tally.add(chunk.seq, chunk.data);
     // Count what the last signed head covers now: the tally then holds only the chunks since it
     // (at most the node's head cadence), not every chunk of the stream until it ends.
@@ -184,12 +194,13 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
     const data = chunk.data as Record<string, unknown>;
     const seq = chunk.seq;
     chunk = undefined;
-    yield {
+    const event: DispatchStreamEvent = {
       type: "data",
       data: { ...normalizeFinishReasons(data), model: loop.modelName },
       seq,
       verified: verifier.verifiedChunks,
     };
+    yield watch === undefined ? event : watch(event);
   }
 }
 
