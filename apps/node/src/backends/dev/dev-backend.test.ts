@@ -1,5 +1,5 @@
 import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
-import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect";
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import type { BackendError } from "../backend.js";
@@ -149,6 +149,22 @@ describe("development backend", () => {
       object: "chat.completion.chunk",
       choices: [{ delta: { role: "assistant" } }],
     });
+  });
+
+  it("ends a wait for the first token at once when the stream is interrupted", async () => {
+    const late = makeDevBackend(backendConfig({ kind: "dev", firstTokenMs: 600_000 }), "text");
+    const ended = await Effect.runPromise(
+      Effect.gen(function* () {
+        const reading = yield* Effect.fork(
+          Stream.runCollect(late.stream("completions", { prompt: "Once", max_tokens: 4 })),
+        );
+        // Let the engine start its wait (a busy machine only makes this a later interrupt).
+        yield* Effect.sleep("50 millis");
+        // Interrupting waits for the stream's finalizers: they must not wait for the first token.
+        return yield* Fiber.interrupt(reading);
+      }),
+    );
+    expect(Exit.isInterrupted(ended)).toBe(true);
   });
 
   it("paces tokens with the speed knob and stops when the stream is interrupted", async () => {

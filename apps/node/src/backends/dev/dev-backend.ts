@@ -106,8 +106,31 @@ const openEvents = Effect.fnUntraced(function* <A>(
   );
   // Building the iterable may already refuse the request (a bad prompt): a failure, not a defect.
   const iterable = yield* Effect.try({ try: () => events(controller.signal), catch: onError });
-  return Stream.fromAsyncIterable(iterable, onError);
+  return Stream.fromAsyncIterable(abortedOnReturn(iterable, controller), onError);
 });
+
+/**
+ * `iterable`, whose iterator's `return()` aborts `controller` first. The stream's finalizer calls
+ * `return()` before the scope's later finalizers run; an engine generator suspended on a wait
+ * (its first token's latency, its pace) would hold that `return()` until the wait ended, and the
+ * abort, queued behind it, would never cut the wait short.
+ */
+function abortedOnReturn<A>(iterable: AsyncIterable<A>, controller: AbortController): AsyncIterable<A> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const iterator = iterable[Symbol.asyncIterator]();
+      return {
+        next: () => iterator.next(),
+        return: (value?: unknown) => {
+          controller.abort();
+          return iterator.return === undefined
+            ? Promise.resolve({ done: true as const, value: value as A })
+            : iterator.return(value);
+        },
+      };
+    },
+  };
+}
 
 /**
  * How an in-process engine runs behind the `Backend` contract: each call under the backend's
