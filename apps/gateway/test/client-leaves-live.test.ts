@@ -145,6 +145,41 @@ describe("a streaming client that leaves", () => {
     expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual(before);
   }, 60_000);
 
+  it("before the first token: the node lets go of the relay at once, and nothing is counted against it", async () => {
+    const key = await net.newKey();
+    const node = net.nodes[0]!.node;
+    const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
+    let open!: () => void;
+    // The engine holds even its first piece until the client has gone.
+    engine.faults.pieceGate = { after: 0, open: new Promise<void>((resolve) => (open = resolve)) };
+    try {
+      const controller = new AbortController();
+      // The gateway answers nothing before the node's first chunk: the request is left pending.
+      const sent = fetch(`${net.gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        signal: controller.signal,
+        headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "llama-2-13b",
+          messages: [{ role: "user", content: "Tell me a story." }],
+          max_tokens: 8,
+          stream: true,
+        }),
+      }).catch(() => undefined);
+      await until(() => node.relays.inFlight() === 1, "the node serving the relay");
+      controller.abort();
+      await sent;
+      // Not held until the engine's first piece (never, here) or the tier's timeout.
+      await until(() => node.relays.inFlight() === 0, "the node letting go of the relay");
+      await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
+    } finally {
+      engine.faults.pieceGate = null;
+      open();
+    }
+    expect(rowsOf(key.key.id)[0]).toMatchObject({ error_code: "CLIENT_CLOSED", leaf_hash: null });
+    expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual(before);
+  }, 60_000);
+
   it("once every choice has finished, from a node that never sends its closing event: settled without it, and counted against the node", async () => {
     const key = await net.newKey();
     const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());

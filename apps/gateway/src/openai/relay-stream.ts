@@ -59,11 +59,13 @@ export const streamRelay = Effect.fnUntraced(function* (
 ) {
   const { dispatcher, meter, limits } = door;
   const model = call.relay.target.modelName;
-  const events = yield* dispatcher
-    .stream(call.request)
-    .pipe(
-      Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
-    );
+  const events = yield* dispatcher.stream(call.request).pipe(
+    Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
+    // A client that leaves before the stream's first chunk: recorded as a unary relay's is.
+    Effect.onInterrupt(() =>
+      meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
+    ),
+  );
   res.writeHead(200, {
     ...call.headers,
     "content-type": "text/event-stream; charset=utf-8",
