@@ -312,6 +312,15 @@ describe("hedging", () => {
         timeout: 10_000,
       });
       expect(hedged.metrics.render()).toMatch(/pocket_gateway_relay_hedges_total 1\b/);
+      // Neither answered while it was asked: each one's latency is known to be at least that long,
+      // and neither counts as failing for it.
+      for (const slow of [slowA, slowB]) {
+        const view = await hedged.managed.runPromise(
+          Effect.map(Selector, (s) => s.stats.view(slow.address, Date.now())),
+        );
+        expect(view.latencyMs.text).toBeGreaterThan(0);
+        expect(view.failures).toBe(0);
+      }
     } finally {
       await hedged.close();
     }
@@ -383,6 +392,59 @@ describe("streams that fail mid-way", () => {
     expect(events.filter((e) => e.type === "data")).toHaveLength(2);
     expect(final(events)).toMatchObject({ outcome: "error", error: { code: "STREAM_INTERRUPTED" } });
     expect(await sanctionOf(splicer)).toMatch(/INVALID_SIGNATURE/);
+  });
+});
+
+describe("a stream's client that leaves", () => {
+  it("counts the node as failing when it had sent nothing for stallMs, and not before its first chunk", async () => {
+    const stalling = await startTestNetwork({ hedge: { enabled: false }, stallMs: 100 });
+    try {
+      // The role chunk goes out at once; each token after it takes 1,000 s.
+      const staller = await stalling.startNode({ backend: { tokensPerSecond: 0.001 } });
+      const silent = await stalling.startNode({ backend: { firstTokenMs: 600_000 } });
+      await registered(stalling, 2);
+      const viewOf = (address: string) =>
+        stalling.managed.runPromise(Effect.map(Selector, (s) => s.stats.view(address, Date.now())));
+
+      const events = await stalling.managed.runPromise(
+        Effect.flatMap(Dispatcher, (d) => d.stream({ ...story(), targetNode: staller.address })),
+      );
+      const iterator = events[Symbol.asyncIterator]();
+      // Read until a pull is still pending well past `stallMs` (a busy machine only makes it longer).
+      let pending: Promise<IteratorResult<DispatchStreamEvent>> | undefined;
+      for (let read = 0; pending === undefined; read++) {
+        if (read > 5) throw new Error("the node kept sending");
+        const next = iterator.next();
+        const arrived = await Promise.race([
+          next,
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 400)),
+        ]);
+        if (arrived === undefined) pending = next;
+        else expect(arrived.value?.type).toBe("data");
+      }
+      events.close();
+      const last = await pending;
+      expect(last.value).toMatchObject({ type: "final", outcome: "error" });
+      expect((await viewOf(staller.address)).failures).toBe(1);
+      expect(stalling.metrics.render()).toMatch(
+        new RegExp(`pocket_gateway_node_relays_total\\{node="${staller.address}",outcome="TIMEOUT"\\} 1\\b`),
+      );
+
+      // Waiting for a first chunk is the node's time to first token: known to be at least the
+      // wait, not a failure (a long prompt takes long).
+      const fiber = stalling.managed.runFork(
+        Effect.flatMap(Dispatcher, (d) => d.stream({ ...story(), targetNode: silent.address })),
+      );
+      await vi.waitFor(() => expect(silent.node.relays.inFlight()).toBe(1), { timeout: 10_000 });
+      await stalling.managed.runPromise(Fiber.interrupt(fiber));
+      const view = await viewOf(silent.address);
+      expect(view.latencyMs.ttft).toBeGreaterThan(0);
+      expect(view.failures).toBe(0);
+      // And the node let go of it (its engine's wait for a first piece cut short).
+      await vi.waitFor(() => expect(silent.node.relays.inFlight()).toBe(0), { timeout: 10_000 });
+    } finally {
+      await stalling.close();
+    }
   });
 });
 

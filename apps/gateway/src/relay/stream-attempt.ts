@@ -1,6 +1,6 @@
 import { type RelayStreamChunk, RelayStreamVerifier } from "@pocket-ai/protocol";
 import { abortableIterator, StreamDeadline } from "@pocket-ai/runtime";
-import { Effect } from "effect";
+import { Cause, Effect } from "effect";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
 import { type AttemptContext, noteFailure, noteSuccess } from "./attempt-context.js";
@@ -155,6 +155,7 @@ export function openStream(
     totalMs: relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier),
     onExpire: () => controller.abort(new Error("the stream stalled past the tier's timeout")),
   });
+  const started = performance.now();
   return openAttempt(ctx, route, request, controller, deadline).pipe(
     Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
     Effect.onExit((exit) =>
@@ -162,6 +163,9 @@ export function openStream(
         ? Effect.sync(() => {
             deadline.clear();
             controller.abort(STREAM_CLOSED);
+            // Given up before the first chunk (the client left): the node's time to it was longer.
+            if (Cause.isInterruptedOnly(exit.cause))
+              ctx.selector.stats.waited(route.node.address, "ttft", performance.now() - started);
           })
         : Effect.void,
     ),

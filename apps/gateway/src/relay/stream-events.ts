@@ -8,7 +8,7 @@ import {
   relayLeafHash,
 } from "@pocket-ai/protocol";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
-import { type AttemptFailure, InvalidNodeResponse, isErrorCode } from "./attempt-errors.js";
+import { type AttemptFailure, InvalidNodeResponse, isErrorCode, NodeUnreachable } from "./attempt-errors.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost } from "./route-tokens.js";
 import { type OpenedStream, pullFailure, STREAM_CLOSED } from "./stream-attempt.js";
@@ -73,6 +73,10 @@ export function streamEvents(
   let closed = false;
   /** Whether the gateway cut the stream for a reason of its own (`close()`: its client left, its shutdown). */
   let cutByGateway = false;
+  /** How long the node had sent nothing when the client left, if that was `stallMs` or more. */
+  let stalledFor: number | undefined;
+  /** When the pending pull of the node's next chunk began (undefined while none is pending). */
+  const pull: PullState = { since: undefined };
   // A relay that passed chunks on is in the ledger, paid for what those chunks delivered as far
   // as the node's last signed head covers them.
   const delivered = () => {
@@ -82,7 +86,17 @@ export function streamEvents(
     const counted = deliveredAtMost(usage.outputTokens, text, tokens);
     return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
   };
-  const interrupted = (failure: AttemptFailure): DispatchStreamEvent => {
+  const interrupted = (cause: AttemptFailure): DispatchStreamEvent => {
+    // A pull cut because the client left after the node had sent nothing for `stallMs`: the
+    // node stalled, and the client gave up on it.
+    const failure =
+      stalledFor !== undefined && cause._tag === "NodeUnreachable"
+        ? new NodeUnreachable({
+            nodeAddress: address,
+            timedOut: true,
+            detail: `the node had sent nothing for ${stalledFor} ms when the stream was cut`,
+          })
+        : cause;
     // A pull the gateway cut itself (its client left, its shutdown) is no failure of the node's:
     // counting it would lower a node's standing for its clients' choices. A lie or a refusal the
     // node sent meanwhile is still its own.
@@ -108,8 +122,12 @@ export function streamEvents(
   };
 
   const close = (nodeAtFault = false) => {
-    if (!nodeAtFault && !closed) cutByGateway = true;
     if (closed) return;
+    if (!nodeAtFault) {
+      const waited = pull.since === undefined ? 0 : ctx.now() - pull.since;
+      if (waited >= ctx.settings.stallMs) stalledFor = waited;
+      else cutByGateway = true;
+    }
     closed = true;
     opened.deadline.clear();
     opened.controller.abort(STREAM_CLOSED);
@@ -131,6 +149,8 @@ export function streamEvents(
       return watch === undefined ? event : watch(event);
     },
     watch,
+    pull,
+    now: ctx.now,
   });
   return {
     [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
@@ -151,6 +171,14 @@ interface ChunkLoop {
   readonly ended: (event: DispatchStreamEvent) => DispatchStreamEvent;
   /** Sees each data event on its way out (see {@link streamEvents}). */
   readonly watch: ((event: DispatchStreamEvent) => DispatchStreamEvent) | undefined;
+  /** Where the loop notes when its pending pull began (read when the client leaves). */
+  readonly pull: PullState;
+  readonly now: () => number;
+}
+
+/** When the pending pull of a stream's next chunk began; `undefined` while none is pending. */
+interface PullState {
+  since: number | undefined;
 }
 
 /**
@@ -169,8 +197,10 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
     if (chunk === undefined) {
       // The pull is awaited here, not through a helper: one promise less per chunk.
       let pulled: IteratorResult<unknown>;
+      loop.pull.since = loop.now();
       try {
         pulled = await opened.iterator.next();
+        loop.pull.since = undefined;
       } catch (error) {
         return yield ended(interrupted(pullFailure(error, address, opened.deadline, opened.check)));
       }

@@ -56,6 +56,17 @@ export class NodeStats {
     e.latencyMs[kind] = ewma(e.latencyMs[kind], Math.max(0, latencyMs));
   }
 
+  /**
+   * A relay given up on after `waitedMs` without the node's answer (its client left, another node
+   * answered first): its latency was at least that long. An estimate below it rises as a sample of
+   * it would move it; one above it stays. Counts as neither a success nor a failure.
+   */
+  waited(address: string, kind: LatencyKind, waitedMs: number): void {
+    const e = this.entry(address);
+    const current = e.latencyMs[kind];
+    if (current === undefined || waitedMs > current) e.latencyMs[kind] = ewma(current, Math.max(0, waitedMs));
+  }
+
   /** A failure before any answer (transport, timeout, node-side error) or an invalid answer. */
   failure(address: string): void {
     const e = this.entry(address);
