@@ -360,6 +360,36 @@ describe("a node in front of real HTTP engines", () => {
     expect(await relaysCounted(h.node.url, "cut")).toBe(1);
   });
 
+  it("aborts the engine's request when the gateway goes away before the first piece, and counts the relay cut", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const held = latch();
+    // The engine answers its head, then holds its first piece.
+    fake!.faults.pieceGate = { after: 0, open: held.promise };
+    try {
+      const request = gw.request({
+        model: "llama-2-13b",
+        prompt: "Tell me a story",
+        max_tokens: 8,
+        stream: true,
+      });
+      const controller = new AbortController();
+      const aborted = fake!.waitForAbort();
+      const opened = h.client.relayStream.mutate(request, { signal: controller.signal });
+      await until(() => h.node.relays.inFlight() === 1, "the relay at the node");
+      controller.abort();
+      await expect(opened).rejects.toThrow();
+      // The engine's request ends with the gateway's, not at its first piece or the tier's timeout.
+      await aborted;
+      await until(() => h.node.relays.inFlight() === 0, "the node letting go of the relay");
+      expect(h.node.relays.outcomeOf(relayRequestHash(request))).toBe("error");
+      expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toHaveLength(0);
+      expect(await relaysCounted(h.node.url, "cut")).toBe(1);
+    } finally {
+      fake!.faults.pieceGate = null;
+      held.open();
+    }
+  });
+
   it("records a unary relay the gateway gave up on as failed, holds nothing for it, and refuses its replay", async () => {
     const h = await nodeInFrontOf("vllm");
     const engine = latch();
