@@ -73,7 +73,7 @@ export function streamEvents(
   let closed = false;
   /** Whether the gateway cut the stream for a reason of its own (`close()`: its client left, its shutdown). */
   let cutByGateway = false;
-  /** How long the node had sent nothing when the client left, if that was `stallMs` or more. */
+  /** How long the node had sent nothing when the gateway cut the stream, if that was `stallMs` or more. */
   let stalledFor: number | undefined;
   /** When the pending pull of the node's next chunk began (undefined while none is pending). */
   const pull: PullState = { since: undefined };
