@@ -61,14 +61,6 @@ function exhausted(failures: readonly AttemptFailure[], attempts: number, target
   });
 }
 
-/** One attempt of a unary round: its node, when it started, whether it runs, how to cancel it. */
-interface RoundAttempt {
-  readonly address: string;
-  readonly at: number;
-  running: boolean;
-  cancel: () => void;
-}
-
 const make = Effect.gen(function* () {
   const clock = yield* Effect.clock;
   const selector = yield* Selector;
@@ -141,21 +133,14 @@ const make = Effect.gen(function* () {
       let hedged = hedgeAfterMs === undefined;
       /** An engine refusal held while the round's other attempt, still running, gives its opinion. */
       let held: NodeRefused | undefined;
-      const attempts: RoundAttempt[] = [];
+      const cancels: (() => void)[] = [];
       let stopTimer: (() => void) | undefined;
-      /**
-       * Ends the round once: the timer stopped, every attempt still running cancelled, its node's
-       * latency known to be at least what it had taken so far.
-       */
+      /** Ends the round once: the timer stopped, every attempt still running cancelled. */
       const stop = () => {
         if (ended) return false;
         ended = true;
         stopTimer?.();
-        const now = performance.now();
-        for (const attempt of attempts) {
-          attempt.cancel();
-          if (attempt.running) ctx.selector.stats.waited(attempt.address, kind, now - attempt.at);
-        }
+        for (const cancel of cancels) cancel();
         return true;
       };
       const end = (outcome: Effect.Effect<Outcome | undefined>) => {
@@ -184,36 +169,32 @@ const make = Effect.gen(function* () {
       };
       const launch = (route: Route) => {
         running += 1;
-        const attempt: RoundAttempt = {
-          address: route.node.address,
-          at: performance.now(),
-          running: true,
-          cancel: () => undefined,
-        };
-        attempts.push(attempt);
-        attempt.cancel = startUnaryAttempt(ctx, route, request, kind, (result) =>
-          guarded(() => {
-            attempt.running = false;
-            running -= 1;
-            if ("defect" in result) return end(Effect.die(result.defect));
-            if (result.ok)
-              return end(
-                Effect.succeed(
-                  held === undefined ? { answer: result.answer } : { answer: result.answer, overruled: held },
-                ),
-              );
-            failures.push(result.failure);
-            if (isCallerError(result.failure)) {
-              if (held === undefined && running > 0 && isUnprovenRefusal(result.failure)) {
-                held = result.failure;
-                return;
+        cancels.push(
+          startUnaryAttempt(ctx, route, request, kind, (result) =>
+            guarded(() => {
+              running -= 1;
+              if ("defect" in result) return end(Effect.die(result.defect));
+              if (result.ok)
+                return end(
+                  Effect.succeed(
+                    held === undefined
+                      ? { answer: result.answer }
+                      : { answer: result.answer, overruled: held },
+                  ),
+                );
+              failures.push(result.failure);
+              if (isCallerError(result.failure)) {
+                if (held === undefined && running > 0 && isUnprovenRefusal(result.failure)) {
+                  held = result.failure;
+                  return;
+                }
+                return end(Effect.succeed({ refused: result.failure, confirmed: held !== undefined }));
               }
-              return end(Effect.succeed({ refused: result.failure, confirmed: held !== undefined }));
-            }
-            if (!hedged) return hedge(false);
-            // The other attempt failed for a reason of its own: the held refusal waits for another node.
-            if (running === 0) end(Effect.succeed(held === undefined ? undefined : { refused: held }));
-          }),
+              if (!hedged) return hedge(false);
+              // The other attempt failed for a reason of its own: the held refusal waits for another node.
+              if (running === 0) end(Effect.succeed(held === undefined ? undefined : { refused: held }));
+            }),
+          ),
         );
       };
       if (hedgeAfterMs !== undefined) stopTimer = hedgeTimer(hedgeAfterMs, () => guarded(() => hedge(true)));

@@ -155,8 +155,11 @@ export function openStream(
     totalMs: relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier),
     onExpire: () => controller.abort(new Error("the stream stalled past the tier's timeout")),
   });
-  const started = performance.now();
-  return openAttempt(ctx, route, request, controller, deadline).pipe(
+  let started = 0;
+  return Effect.suspend(() => {
+    started = performance.now();
+    return openAttempt(ctx, route, request, controller, deadline);
+  }).pipe(
     Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
     Effect.onExit((exit) =>
       exit._tag === "Failure"

@@ -87,21 +87,24 @@ export function streamEvents(
     return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
   };
   const interrupted = (cause: AttemptFailure): DispatchStreamEvent => {
-    // A pull cut because the client left after the node had sent nothing for `stallMs`: the
-    // node stalled, and the client gave up on it.
-    const failure =
-      stalledFor !== undefined && cause._tag === "NodeUnreachable"
-        ? new NodeUnreachable({
-            nodeAddress: address,
-            timedOut: true,
-            detail: `the node had sent nothing for ${stalledFor} ms when the stream was cut`,
-          })
-        : cause;
+    // A pull the gateway cut (its client left, its shutdown) after the node had sent nothing for
+    // `stallMs`: the node stalled, and its client gave up on it.
+    const stalled = stalledFor !== undefined && cause._tag === "NodeUnreachable";
+    const failure = stalled
+      ? new NodeUnreachable({
+          nodeAddress: address,
+          timedOut: true,
+          detail: `the node had sent nothing for ${stalledFor} ms when the stream was cut`,
+        })
+      : cause;
     // A pull the gateway cut itself (its client left, its shutdown) is no failure of the node's:
     // counting it would lower a node's standing for its clients' choices. A lie or a refusal the
     // node sent meanwhile is still its own.
     if (!(cutByGateway && failure._tag === "NodeUnreachable")) noteFailure(ctx, failure);
-    return final("error", delivered(), endedBy(failure));
+    const ended = stalled
+      ? ({ message: "the node stopped sending", cause: "transport" } as const)
+      : endedBy(failure);
+    return final("error", delivered(), ended);
   };
   const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
 
@@ -124,7 +127,7 @@ export function streamEvents(
   const close = (nodeAtFault = false) => {
     if (closed) return;
     if (!nodeAtFault) {
-      const waited = pull.since === undefined ? 0 : ctx.now() - pull.since;
+      const waited = pull.since === undefined ? 0 : Math.round(performance.now() - pull.since);
       if (waited >= ctx.settings.stallMs) stalledFor = waited;
       else cutByGateway = true;
     }
@@ -150,7 +153,6 @@ export function streamEvents(
     },
     watch,
     pull,
-    now: ctx.now,
   });
   return {
     [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
@@ -171,12 +173,11 @@ interface ChunkLoop {
   readonly ended: (event: DispatchStreamEvent) => DispatchStreamEvent;
   /** Sees each data event on its way out (see {@link streamEvents}). */
   readonly watch: ((event: DispatchStreamEvent) => DispatchStreamEvent) | undefined;
-  /** Where the loop notes when its pending pull began (read when the client leaves). */
+  /** Where the loop notes when its pending pull began (read when the gateway cuts the stream). */
   readonly pull: PullState;
-  readonly now: () => number;
 }
 
-/** When the pending pull of a stream's next chunk began; `undefined` while none is pending. */
+/** When (`performance.now()`) the pending pull of a stream's next chunk began; `undefined` while none is. */
 interface PullState {
   since: number | undefined;
 }
@@ -197,7 +198,7 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
     if (chunk === undefined) {
       // The pull is awaited here, not through a helper: one promise less per chunk.
       let pulled: IteratorResult<unknown>;
-      loop.pull.since = loop.now();
+      loop.pull.since = performance.now();
       try {
         pulled = await opened.iterator.next();
         loop.pull.since = undefined;

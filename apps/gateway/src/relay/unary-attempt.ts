@@ -92,9 +92,13 @@ export function startUnaryAttempt(
     noteSuccess(ctx, route, kind, latencyMs);
     end({ ok: true, answer });
   };
+  // Whether the node's answer came: a relay given up on before it did (see the cancel below) tells
+  // the node's latency was at least the wait.
+  let answered = false;
   client.relay.mutate(envelope, { signal: controller.signal }).then(
     (raw) =>
       settle(() => {
+        answered = true;
         const latencyMs = performance.now() - started;
         const checked = checkAnswer(route, request, raw, { requestHash, check });
         if (!checked.ok) return fail(checked.failure);
@@ -135,6 +139,8 @@ export function startUnaryAttempt(
     if (finished) return;
     finished = true;
     clearTimeout(timer);
+    // Cancelled before its answer came (its client left, another node answered first).
+    if (!answered) ctx.selector.stats.waited(address, kind, performance.now() - started);
     controller.abort(new Error("the relay was interrupted"));
   };
 }

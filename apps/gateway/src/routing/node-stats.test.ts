@@ -15,6 +15,20 @@ describe("NodeStats", () => {
     expect(view).toMatchObject({ relays: 4, failures: 1 });
   });
 
+  it("raises a latency estimate to a wait given up on, never lowers one, and seeds none", () => {
+    const stats = new NodeStats();
+    // No estimate: a wait is only a lower bound, and a short one would make the node look fast.
+    stats.waited("a", "text", 50);
+    expect(stats.view("a", 0).latencyMs.text).toBeUndefined();
+    stats.success("a", "text", 100);
+    stats.waited("a", "text", 80);
+    expect(stats.view("a", 0).latencyMs.text).toBe(100);
+    stats.waited("a", "text", 300);
+    // Moved as a sample of 300 would move it, and counted as neither a success nor a failure.
+    expect(stats.view("a", 0).latencyMs.text).toBeCloseTo(140, 6);
+    expect(stats.view("a", 0)).toMatchObject({ relays: 1, failures: 0, errorRate: 0 });
+  });
+
   it("expires sanctions, and lets an operator lift one", () => {
     const stats = new NodeStats();
     stats.sanction("a", 1_000, 60_000, "bad signature");

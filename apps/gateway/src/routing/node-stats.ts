@@ -59,12 +59,15 @@ export class NodeStats {
   /**
    * A relay given up on after `waitedMs` without the node's answer (its client left, another node
    * answered first): its latency was at least that long. An estimate below it rises as a sample of
-   * it would move it; one above it stays. Counts as neither a success nor a failure.
+   * it would move it; one above it stays. A node without an estimate keeps none: the wait is only a
+   * lower bound, and a short one would make an unmeasured node look fast. Counts as neither a
+   * success nor a failure.
    */
   waited(address: string, kind: LatencyKind, waitedMs: number): void {
+    const current = this.entries.get(address)?.latencyMs[kind];
+    if (current === undefined || !(waitedMs > current)) return;
     const e = this.entry(address);
-    const current = e.latencyMs[kind];
-    if (current === undefined || waitedMs > current) e.latencyMs[kind] = ewma(current, Math.max(0, waitedMs));
+    e.latencyMs[kind] = ewma(current, waitedMs);
   }
 
   /** A failure before any answer (transport, timeout, node-side error) or an invalid answer. */

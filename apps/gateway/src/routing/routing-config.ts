@@ -22,9 +22,9 @@ export const RoutingConfig = z.strictObject({
   /** Per `service:tier` (or `*:tier`) timeout overrides in ms; otherwise the tier's own `timeoutMs`. */
   timeouts: z.record(z.string().min(1), ms(3_600_000).min(100)).default({}),
   /**
-   * A stream whose node has sent nothing for this long when its client leaves counts as the node's
-   * failure (it stalled, and its client gave up), not as the client's choice. A shorter wait is the
-   * client's choice and counts against no one.
+   * A stream the gateway cuts (its client left, its shutdown) while its node has sent nothing for
+   * this long counts as the node's failure (it stalled, and its client gave up), not as the
+   * client's choice. A shorter wait counts against no one.
    */
   stallMs: ms(3_600_000).min(100).default(5_000),
   retry: z

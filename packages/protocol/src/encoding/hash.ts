@@ -26,11 +26,10 @@ const sha256One: (data: Uint8Array | string) => Uint8Array =
     : (data) => sha256Parts(data);
 
 /**
- * Lowercase hex SHA-256 of 32 bytes, given as 64 hex digits, followed by the canonical JSON bytes
- * of `value`: {@link sha256HexAfter} of `canonicalJson(value)`, with the encoding written as bytes
- * into a buffer the package reuses instead of built as a string (a stream chunk's chain step, once
- * per chunk in both the node and the gateway). Throws a `TypeError` for a prefix that is not 64
- * hex digits or a value `canonicalJson` refuses.
+ * Lowercase hex SHA-256 of 32 bytes, given as 64 hex digits, followed by the UTF-8 bytes of
+ * `canonicalJson(value)`, written into a buffer the package reuses instead of built as a string (a
+ * stream chunk's chain step, once per chunk in both the node and the gateway). Throws a
+ * `TypeError` for a prefix that is not 64 hex digits or a value `canonicalJson` refuses.
  */
 export const sha256HexAfterCanonical: (prefixHex: string, value: unknown) => string = ((hash) => {
   const digest: (bytes: Uint8Array) => string =
