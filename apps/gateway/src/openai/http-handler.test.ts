@@ -221,6 +221,41 @@ describe("the HTTP front door", () => {
   });
 });
 
+describe("a stream interrupted between its dispatch and its first write", () => {
+  it("is recorded CLIENT_CLOSED, charges nothing, and its node's stream is closed", async () => {
+    const { secret, key } = await t.newKey();
+    const closedBefore = t.dispatcher.closedStreams;
+    // The dispatch returns the stream's events with the fiber's interruption already queued: it
+    // lands before the pump (and its own handlers) take the stream over.
+    t.dispatcher.interruptOnOpen = true;
+    await post(
+      "/v1/chat/completions",
+      JSON.stringify({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "go" }],
+        max_tokens: 8,
+        stream: true,
+      }),
+      { authorization: `Bearer ${secret}` },
+    )
+      .then((response) => response.text())
+      .catch(() => undefined);
+    await expect
+      .poll(() => t.admin.admin.reports.usage.query({ keyId: key.id }), { timeout: 30_000, interval: 20 })
+      .toMatchObject([{ requests: 1, failed: 1, spentMicroUsd: 0 }]);
+    expect(t.dispatcher.interruptOnOpen).toBe(false);
+    expect(t.dispatcher.closedStreams).toBe(closedBefore + 1);
+    expect(await t.admin.admin.usage.byKey.query({ keyId: key.id })).toMatchObject({
+      spentMicroUsd: 0,
+      reservedMicroUsd: 0,
+    });
+    const db = new Database(join(t.config.dataDir, "gateway.sqlite"), { readonly: true });
+    const rows = db.prepare("select outcome, error_code from relays where key_id = ?").all(key.id);
+    db.close();
+    expect(rows).toEqual([{ outcome: "error", error_code: "CLIENT_CLOSED" }]);
+  });
+});
+
 describe("metering", () => {
   it("writes one row per relay with the right totals and no text", async () => {
     const { openai, key } = await t.newKey();

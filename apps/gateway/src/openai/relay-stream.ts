@@ -8,7 +8,7 @@ import {
 } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import type { MeteringRow } from "../metering/metering-writer.js";
-import type { DispatchStreamEvent } from "../relay/dispatcher.js";
+import type { DispatchEvents, DispatchStreamEvent } from "../relay/dispatcher.js";
 import { streamErrorEvent } from "./errors.js";
 import type { FrontDoorContext } from "./front-door-context.js";
 import { drained, writeChunk } from "./http-response.js";
@@ -51,21 +51,49 @@ const isUsageChunk = (data: Record<string, unknown>) =>
  * `DATABASE_UNAVAILABLE` error event instead of `[DONE]`, nothing is charged, and the client is
  * told to retry — as a unary answer is withheld.
  */
-export const streamRelay = Effect.fnUntraced(function* (
+export function streamRelay(
   deps: FrontDoorDeps,
   door: FrontDoorContext,
   res: ServerResponse,
   call: RelayCall,
 ) {
+  const handoff: Handoff = { events: undefined, handled: false };
+  // A client that leaves before the stream's first chunk: recorded as a unary relay's is, its
+  // node's stream closed. That is the dispatch interrupted, or the fiber interrupted once the
+  // stream had opened and before the pump took it over (its own handlers then never ran): the
+  // dispatcher hands the events over as soon as they exist (`onOpened`).
+  const leftBeforePump = () =>
+    Effect.zipRight(
+      Effect.sync(() => handoff.events?.close()),
+      door.meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
+    );
+  return streamRelayBody(deps, door, res, call, handoff).pipe(
+    Effect.onInterrupt(() => (handoff.handled ? Effect.void : leftBeforePump())),
+  );
+}
+
+/** What the pump took over: once `handled`, its own handlers close the stream and settle it. */
+interface Handoff {
+  events: DispatchEvents | undefined;
+  handled: boolean;
+}
+
+const streamRelayBody = Effect.fnUntraced(function* (
+  deps: FrontDoorDeps,
+  door: FrontDoorContext,
+  res: ServerResponse,
+  call: RelayCall,
+  handoff: Handoff,
+) {
   const { dispatcher, meter, limits } = door;
   const model = call.relay.target.modelName;
-  const events = yield* dispatcher.stream(call.request).pipe(
-    Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
-    // A client that leaves before the stream's first chunk: recorded as a unary relay's is.
-    Effect.onInterrupt(() =>
-      meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
-    ),
-  );
+  const events = yield* dispatcher
+    .stream(call.request, (opened) => {
+      handoff.events = opened;
+    })
+    .pipe(
+      Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
+    );
   res.writeHead(200, {
     ...call.headers,
     "content-type": "text/event-stream; charset=utf-8",
@@ -121,15 +149,16 @@ export const streamRelay = Effect.fnUntraced(function* (
   // event is still awaited (`awaitingFinal`, see `pump`): with it, the relay settles as the whole
   // answer it was, under its node (claimable, as the node's own ledger has it), not as a stream
   // without one, whose leaf in the node's claim this gateway would not know.
-  const clientLeft = Effect.suspend(() =>
+  const clientLeft = Effect.suspend(() => {
+    handoff.handled = true;
     // The pump settles the same whatever ended it: a rejection here would skip the settlement.
-    awaitingFinal
+    return awaitingFinal
       ? Effect.flatMap(
           Effect.promise(() => pumped.then(noop, noop)),
           leftSettled,
         )
-      : leftSettled(),
-  );
+      : leftSettled();
+  });
   const leftSettled = () =>
     Effect.suspend(() => {
       const now = door.now();
@@ -213,6 +242,7 @@ export const streamRelay = Effect.fnUntraced(function* (
     }
   };
   yield* Effect.promise((signal) => {
+    handoff.handled = true;
     pumped = pump(signal);
     return pumped;
   }).pipe(

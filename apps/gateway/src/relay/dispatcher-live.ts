@@ -16,7 +16,7 @@ import {
   isErrorCode,
   type NodeRefused,
 } from "./attempt-errors.js";
-import { DispatchError, Dispatcher, type DispatchRequest } from "./dispatcher.js";
+import { DispatchError, type DispatchEvents, Dispatcher, type DispatchRequest } from "./dispatcher.js";
 import { HedgeTimer } from "./hedge-timer.js";
 import { replanTime } from "./judge-refusal.js";
 import { NodeClients } from "./node-client.js";
@@ -289,7 +289,7 @@ const make = Effect.gen(function* () {
 
   const stream = spannedFn(
     "Dispatcher.stream",
-    Effect.fnUntraced(function* (request: DispatchRequest) {
+    Effect.fnUntraced(function* (request: DispatchRequest, onOpened?: (events: DispatchEvents) => void) {
       count(request, true);
       let routes = yield* selector.plan(request, true);
       let replans = 0;
@@ -308,7 +308,9 @@ const make = Effect.gen(function* () {
           if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal);
           // Organic checks decide once per stream; an unsampled stream's chunks are not looked at.
           const watch = selector.organic.watch(request, ctx.now);
-          return streamEvents(ctx, opened.right, request, tried.size, watch);
+          const events = streamEvents(ctx, opened.right, request, tried.size, watch);
+          onOpened?.(events);
+          return events;
         }
         failures.push(opened.left);
         if (engineRefusal === undefined && isUnprovenRefusal(opened.left)) {

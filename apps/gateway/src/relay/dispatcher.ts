@@ -138,7 +138,15 @@ export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
      * Opens a stream: fails with DispatchError only when no node produced a first byte (after
      * retries on other nodes); after that, failures end the stream with a `final` error event.
      */
-    readonly stream: (request: DispatchRequest) => Effect.Effect<DispatchEvents, DispatchError>;
+    readonly stream: (
+      request: DispatchRequest,
+      /**
+       * Called with the events the moment they exist, before the effect completes: a caller
+       * interrupted after that, before it has taken them over, still holds them to close (else the
+       * node's stream would run on unread, and its node claim a relay this gateway never recorded).
+       */
+      onOpened?: (events: DispatchEvents) => void,
+    ) => Effect.Effect<DispatchEvents, DispatchError>;
     /** What can be served now, for `GET /v1/models`: per public model name, whether any node is available. */
     readonly availability: () => ReadonlyMap<
       string,

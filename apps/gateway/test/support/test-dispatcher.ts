@@ -41,6 +41,14 @@ export interface TestDispatcherControl {
    */
   stallAfterFinish: boolean;
   /**
+   * The next stream's dispatch returns its events with an interruption already queued to the
+   * calling fiber: it lands on the front door's next step, after the dispatch, before the stream is
+   * read (as a client that leaves just as the first chunk arrives can).
+   */
+  interruptOnOpen: boolean;
+  /** How many dispatched streams the front door has closed. */
+  closedStreams: number;
+  /**
    * Ends every stream stalled now as a node that stops would: a STREAM_INTERRUPTED final event
    * saying its connection closed.
    */
@@ -78,6 +86,8 @@ export function makeTestDispatcher() {
     interruptStreamsAfter: undefined,
     stallAfterChunks: undefined,
     stallAfterFinish: false,
+    interruptOnOpen: false,
+    closedStreams: 0,
     cutStalled: () => {
       for (const cut of stalled) cut();
       stalled.clear();
@@ -198,7 +208,7 @@ export function makeTestDispatcher() {
       return { payload, record: record(request, usage) };
     });
 
-  const stream = (request: DispatchRequest) =>
+  const stream = (request: DispatchRequest, onOpened?: (events: DispatchEvents) => void) =>
     Effect.map(admit(request), () => {
       const chat = request.operation === "chat.completions";
       const words = outputWords(request);
@@ -314,12 +324,23 @@ export function makeTestDispatcher() {
       const dispatched: DispatchEvents = {
         [Symbol.asyncIterator]: () => iterator,
         close: () => {
+          if (!stopped) control.closedStreams += 1;
           stopped = true;
           close();
         },
       };
+      onOpened?.(dispatched);
       return dispatched;
-    });
+    }).pipe(
+      Effect.flatMap((dispatched) => {
+        if (!control.interruptOnOpen) return Effect.succeed(dispatched);
+        control.interruptOnOpen = false;
+        return Effect.withFiberRuntime<DispatchEvents>((fiber) => {
+          fiber.unsafeInterruptAsFork(fiber.id());
+          return Effect.succeed(dispatched);
+        });
+      }),
+    );
 
   const layer = Layer.succeed(Dispatcher, { unary, stream, availability: () => control.availability });
   return { layer, control };
