@@ -17,6 +17,19 @@ const post = (path: string, body: string, headers: Record<string, string> = {}) 
     headers: { "content-type": "application/json", ...headers },
   });
 
+/** A streamed chat request of `maxTokens` with the key `secret`. */
+const postStreamedChat = (secret: string, maxTokens: number) =>
+  post(
+    "/v1/chat/completions",
+    JSON.stringify({
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "go" }],
+      max_tokens: maxTokens,
+      stream: true,
+    }),
+    { authorization: `Bearer ${secret}` },
+  );
+
 describe("the HTTP front door", () => {
   it("answers CORS preflights for configured origins only", async () => {
     const preflight = (origin: string) =>
@@ -151,16 +164,7 @@ describe("the HTTP front door", () => {
     // whatever the load.
     t.dispatcher.stallAfterChunks = 2;
     const abort = new AbortController();
-    const response = await post(
-      "/v1/chat/completions",
-      JSON.stringify({
-        model: "llama-2-13b",
-        messages: [{ role: "user", content: "go" }],
-        max_tokens: 8,
-        stream: true,
-      }),
-      { authorization: `Bearer ${secret}` },
-    );
+    const response = await postStreamedChat(secret, 8);
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
     let text = "";
@@ -190,17 +194,8 @@ describe("the HTTP front door", () => {
     // Every content chunk and the finish, then the stream waits before the node's closing event.
     t.dispatcher.stallAfterFinish = true;
     try {
-      const response = await post(
-        "/v1/chat/completions",
-        JSON.stringify({
-          model: "llama-2-13b",
-          messages: [{ role: "user", content: "go" }],
-          // A large cap: a share of it would make the whole answer nearly free.
-          max_tokens: 400,
-          stream: true,
-        }),
-        { authorization: `Bearer ${secret}` },
-      );
+      // A large cap: a share of it would make the whole answer nearly free.
+      const response = await postStreamedChat(secret, 400);
       const reader = response.body!.getReader();
       const decoder = new TextDecoder();
       let text = "";
@@ -228,16 +223,7 @@ describe("a stream interrupted between its dispatch and its first write", () => 
     // The dispatch returns the stream's events with the fiber's interruption already queued: it
     // lands before the pump (and its own handlers) take the stream over.
     t.dispatcher.interruptOnOpen = true;
-    await post(
-      "/v1/chat/completions",
-      JSON.stringify({
-        model: "llama-2-13b",
-        messages: [{ role: "user", content: "go" }],
-        max_tokens: 8,
-        stream: true,
-      }),
-      { authorization: `Bearer ${secret}` },
-    )
+    await postStreamedChat(secret, 8)
       .then((response) => response.text())
       .catch(() => undefined);
     await expect

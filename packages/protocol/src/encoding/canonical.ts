@@ -341,29 +341,7 @@ let scratch: ByteWriter | undefined;
  * `canonicalJson` refuses, with its message. Internal to the package (the hashes use it).
  */
 export function withCanonicalBytes<T>(value: unknown, use: (bytes: Uint8Array) => T): T {
-  // A getter that encodes while this one runs gets a writer of its own.
-  const writer = scratch ?? new ByteWriter();
-  scratch = undefined;
-  try {
-    writer.pos = 0;
-    try {
-      writer.value(value);
-    } catch (error) {
-      describeRefusal(value, "$");
-      throw error;
-    }
-    return use(writer.buf.subarray(0, writer.pos));
-  } finally {
-    if (writer.buf.length > SCRATCH_KEPT) writer.buf = new Uint8Array(SCRATCH_BYTES);
-    scratch = writer;
-  }
-}
-
-/** The value of one hex digit (either case), or -1. */
-function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const lower = c | 0x20;
-  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+  return inScratch(undefined, value, use) as T;
 }
 
 /**
@@ -378,18 +356,40 @@ export function withPrefixedCanonicalBytes<T>(
   value: unknown,
   use: (bytes: Uint8Array) => T,
 ): T | undefined {
-  if (prefixHex.length !== 64) return undefined;
+  return prefixHex.length === 64 ? inScratch(prefixHex, value, use) : undefined;
+}
+
+/** The value of one hex digit (either case), or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/**
+ * `use` of the scratch buffer holding the bytes `prefixHex` spells (64 hex digits; none when
+ * undefined), then `value`'s canonical bytes; `undefined` when the prefix is not hex.
+ */
+function inScratch<T>(
+  prefixHex: string | undefined,
+  value: unknown,
+  use: (bytes: Uint8Array) => T,
+): T | undefined {
+  // A getter that encodes while this one runs gets a writer of its own.
   const writer = scratch ?? new ByteWriter();
   scratch = undefined;
   try {
-    const buf = writer.buf;
-    for (let i = 0; i < 32; i++) {
-      const hi = hexDigit(prefixHex.charCodeAt(2 * i));
-      const lo = hexDigit(prefixHex.charCodeAt(2 * i + 1));
-      if (hi < 0 || lo < 0) return undefined;
-      buf[i] = (hi << 4) | lo;
+    writer.pos = 0;
+    if (prefixHex !== undefined) {
+      const buf = writer.buf;
+      for (let i = 0; i < prefixHex.length / 2; i++) {
+        const hi = hexDigit(prefixHex.charCodeAt(2 * i));
+        const lo = hexDigit(prefixHex.charCodeAt(2 * i + 1));
+        if (hi < 0 || lo < 0) return undefined;
+        buf[i] = (hi << 4) | lo;
+      }
+      writer.pos = prefixHex.length / 2;
     }
-    writer.pos = 32;
     try {
       writer.value(value);
     } catch (error) {
