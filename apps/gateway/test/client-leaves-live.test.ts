@@ -50,15 +50,11 @@ const rowsOf = (keyId: string): Row[] => {
   }
 };
 
-/**
- * Streams a chat answer and reads until `until` matches what arrived, then closes the connection
- * (the client leaves); returns what it read.
- */
-async function readThenLeave(secret: string, maxTokens: number, until: RegExp): Promise<string> {
-  const controller = new AbortController();
-  const response = await fetch(`${net.gateway.url}/v1/chat/completions`, {
+/** Asks for a streamed chat answer; `signal` is the client leaving. */
+const askStory = (secret: string, maxTokens: number, signal: AbortSignal) =>
+  fetch(`${net.gateway.url}/v1/chat/completions`, {
     method: "POST",
-    signal: controller.signal,
+    signal,
     headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
     body: JSON.stringify({
       model: "llama-2-13b",
@@ -68,6 +64,26 @@ async function readThenLeave(secret: string, maxTokens: number, until: RegExp): 
       stream: true,
     }),
   });
+
+/** Runs `body` while the engine holds its pieces after the first `after` (released after `body`). */
+async function holdingPieces<T>(after: number, body: () => Promise<T>): Promise<T> {
+  let open!: () => void;
+  engine.faults.pieceGate = { after, open: new Promise<void>((resolve) => (open = resolve)) };
+  try {
+    return await body();
+  } finally {
+    engine.faults.pieceGate = null;
+    open();
+  }
+}
+
+/**
+ * Streams a chat answer and reads until `until` matches what arrived, then closes the connection
+ * (the client leaves); returns what it read.
+ */
+async function readThenLeave(secret: string, maxTokens: number, until: RegExp): Promise<string> {
+  const controller = new AbortController();
+  const response = await askStory(secret, maxTokens, controller.signal);
   expect(response.status).toBe(200);
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
@@ -90,19 +106,14 @@ describe("a streaming client that leaves", () => {
     const node = net.nodes[0]!.node;
     const rounds = 3;
     for (let i = 0; i < rounds; i++) {
-      let open!: () => void;
       // The role and the one token (with its finish) go out; the usage chunk, and so the node's
       // closing event, wait until the client has gone.
-      engine.faults.pieceGate = { after: 2, open: new Promise<void>((resolve) => (open = resolve)) };
-      try {
+      await holdingPieces(2, async () => {
         const seen = await readUntilFinish(key.secret);
         expect(seen).not.toContain("[DONE]");
         // Only orders the events (the gateway sees the client leave first); the rows decide.
         await new Promise((resolve) => setTimeout(resolve, 200));
-      } finally {
-        engine.faults.pieceGate = null;
-        open();
-      }
+      });
       await until(() => rowsOf(key.key.id).length === i + 1, "the relay's ledger row");
     }
     const rows = rowsOf(key.key.id);
@@ -129,17 +140,12 @@ describe("a streaming client that leaves", () => {
   it("mid-stream: nothing is counted against the node that was serving it", async () => {
     const key = await net.newKey();
     const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
-    let open!: () => void;
     // The role and the first tokens go out; the rest waits until the client has gone.
-    engine.faults.pieceGate = { after: 2, open: new Promise<void>((resolve) => (open = resolve)) };
-    try {
+    await holdingPieces(2, async () => {
       const text = await readThenLeave(key.secret, 8, /"content"/);
       expect(text).not.toMatch(/"finish_reason":"[a-z_]+"/);
       await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
-    } finally {
-      engine.faults.pieceGate = null;
-      open();
-    }
+    });
     expect(rowsOf(key.key.id)[0]).toMatchObject({ outcome: "interrupted", error_code: "CLIENT_CLOSED" });
     // The client's choice, not the node's failure: no failure, timeout or sanction for it.
     expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual(before);
@@ -149,33 +155,18 @@ describe("a streaming client that leaves", () => {
     const key = await net.newKey();
     const node = net.nodes[0]!.node;
     const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
-    let open!: () => void;
     // The engine holds even its first piece until the client has gone.
-    engine.faults.pieceGate = { after: 0, open: new Promise<void>((resolve) => (open = resolve)) };
-    try {
+    await holdingPieces(0, async () => {
       const controller = new AbortController();
       // The gateway answers nothing before the node's first chunk: the request is left pending.
-      const sent = fetch(`${net.gateway.url}/v1/chat/completions`, {
-        method: "POST",
-        signal: controller.signal,
-        headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          model: "llama-2-13b",
-          messages: [{ role: "user", content: "Tell me a story." }],
-          max_tokens: 8,
-          stream: true,
-        }),
-      }).catch(() => undefined);
+      const sent = askStory(key.secret, 8, controller.signal).catch(() => undefined);
       await until(() => node.relays.inFlight() === 1, "the node serving the relay");
       controller.abort();
       await sent;
       // Not held until the engine's first piece (never, here) or the tier's timeout.
       await until(() => node.relays.inFlight() === 0, "the node letting go of the relay");
       await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
-    } finally {
-      engine.faults.pieceGate = null;
-      open();
-    }
+    });
     expect(rowsOf(key.key.id)[0]).toMatchObject({ error_code: "CLIENT_CLOSED", leaf_hash: null });
     expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual(before);
   }, 60_000);
@@ -183,16 +174,11 @@ describe("a streaming client that leaves", () => {
   it("once every choice has finished, from a node that never sends its closing event: settled without it, and counted against the node", async () => {
     const key = await net.newKey();
     const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
-    let open!: () => void;
     // The finish goes out; the usage chunk (and so the node's closing event) is held past the wait.
-    engine.faults.pieceGate = { after: 2, open: new Promise<void>((resolve) => (open = resolve)) };
-    try {
+    await holdingPieces(2, async () => {
       await readUntilFinish(key.secret);
       await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row", 30_000);
-    } finally {
-      engine.faults.pieceGate = null;
-      open();
-    }
+    });
     // The whole price (every choice reached the client), but no node to pay: it never closed.
     expect(rowsOf(key.key.id)[0]).toMatchObject({
       outcome: "interrupted",

@@ -87,6 +87,11 @@ export function failedRow(
   };
 }
 
+/** The row of a relay whose client left before any answer reached it: nothing charged, no node. */
+export function clientClosedRow(caller: RelayCaller, relay: PreparedRelay, now: number): MeteringRow {
+  return failedRow(caller, relay, { errorCode: "CLIENT_CLOSED", now });
+}
+
 /** The row of a relay the dispatcher gave up on (every node tried, or none could be). */
 export function dispatchFailedRow(
   caller: RelayCaller,

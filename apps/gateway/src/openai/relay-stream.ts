@@ -15,7 +15,7 @@ import { drained, writeChunk } from "./http-response.js";
 import type { PreparedRelay } from "./prepare-request.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
-import { answeredRow, dispatchFailedRow, failedRow } from "./relay-rows.js";
+import { answeredRow, clientClosedRow, dispatchFailedRow, failedRow } from "./relay-rows.js";
 import { REQUEST_ID_HEADER } from "./request-id.js";
 import { settleWithRetry } from "./settle-retry.js";
 
@@ -65,7 +65,7 @@ export function streamRelay(
   const leftBeforePump = () =>
     Effect.zipRight(
       Effect.sync(() => handoff.events?.close()),
-      door.meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
+      door.meter.record(clientClosedRow(call.caller, call.relay, door.now())),
     );
   return streamRelayBody(deps, door, res, call, handoff).pipe(
     Effect.onInterrupt(() => (handoff.handled ? Effect.void : leftBeforePump())),

@@ -4,7 +4,7 @@ import type { FrontDoorContext } from "./front-door-context.js";
 import { sendJson } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
 import { chargeFor } from "./relay-charge.js";
-import { answeredRow, dispatchFailedRow, failedRow } from "./relay-rows.js";
+import { answeredRow, clientClosedRow, dispatchFailedRow } from "./relay-rows.js";
 import { settleWithRetry } from "./settle-retry.js";
 
 /**
@@ -21,9 +21,7 @@ export const unaryRelay = Effect.fnUntraced(function* (
   const { dispatcher, meter, limits } = door;
   const answer = yield* dispatcher.unary(call.request).pipe(
     Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
-    Effect.onInterrupt(() =>
-      meter.record(failedRow(call.caller, call.relay, { errorCode: "CLIENT_CLOSED", now: door.now() })),
-    ),
+    Effect.onInterrupt(() => meter.record(clientClosedRow(call.caller, call.relay, door.now()))),
   );
   const { record } = answer;
   const charge = chargeFor(call.relay, record.usage, "complete");

@@ -155,11 +155,9 @@ export function openStream(
     totalMs: relayTimeoutMs(ctx.settings, route.servedServiceId, route.servedTier),
     onExpire: () => controller.abort(new Error("the stream stalled past the tier's timeout")),
   });
-  let started = 0;
-  return Effect.suspend(() => {
-    started = performance.now();
-    return openAttempt(ctx, route, request, controller, deadline);
-  }).pipe(
+  // Counted from here, as the deadline is: the attempt runs as soon as it is made.
+  const started = performance.now();
+  return openAttempt(ctx, route, request, controller, deadline).pipe(
     Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
     Effect.onExit((exit) =>
       exit._tag === "Failure"

@@ -155,6 +155,12 @@ export class RelayService extends Context.Tag("node/RelayService")<
     const countCut = (service: string) => metrics.relays.inc({ service, outcome: "cut" });
     const bestEffort = (write: Effect.Effect<void, NodeStoreError>) =>
       write.pipe(Effect.catchAll((e) => Effect.sync(() => writeFailed(e))));
+    /** A relay cut before its answer was whole: counted `cut`, recorded failed with `code`. */
+    const cutOff = (relay: AdmittedRelay, code: ProtocolError["code"]) =>
+      Effect.zipRight(
+        Effect.sync(() => countCut(relay.service.spec.id)),
+        bestEffort(store.refuse(relay.requestHash, code, now())),
+      );
 
     const signError = (request: RelayRequest, requestHash: string, error: ProtocolError): RelayResponse => {
       metrics.relays.inc({ service: request.header.serviceId, outcome: error.code });
@@ -334,14 +340,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
             },
           }).pipe(
             // Cut off before it was answered (the gateway went away): recorded failed, never claimed.
-            Effect.onInterrupt(() =>
-              settling
-                ? Effect.void
-                : Effect.zipRight(
-                    Effect.sync(() => countCut(relay.service.spec.id)),
-                    bestEffort(store.refuse(relay.requestHash, "INTERNAL", now())),
-                  ),
-            ),
+            Effect.onInterrupt(() => (settling ? Effect.void : cutOff(relay, "INTERNAL"))),
           );
         },
       );
@@ -457,13 +456,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         const opened = yield* Scope.extend(pool.open(op, body, opening.signal), scope).pipe(
           Effect.either,
           Effect.onInterrupt(() =>
-            Effect.zipRight(
-              release(Exit.interrupt(FiberId.none)),
-              Effect.zipRight(
-                Effect.sync(() => countCut(serviceId)),
-                bestEffort(store.refuse(relay.requestHash, "STREAM_INTERRUPTED", now())),
-              ),
-            ),
+            Effect.zipRight(release(Exit.interrupt(FiberId.none)), cutOff(relay, "STREAM_INTERRUPTED")),
           ),
         );
         if (Either.isLeft(opened)) {

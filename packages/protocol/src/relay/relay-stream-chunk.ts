@@ -106,21 +106,8 @@ export function relayStreamChain(prevChain: string, data: unknown): string {
   if (typeof prevChain !== "string" || !isHex(prevChain, 32)) {
     throw new TypeError("relayStreamChain: prevChain must be 64 hex digits");
   }
-  return chainOfData(prevChain, data);
-}
-
-/**
- * {@link relayStreamChain} without the check of `prevChain`'s type (a string the caller holds):
- * the data's canonical bytes are hashed where they are written, never built as a string. Throws a
- * `TypeError` when `prevChain` is not 64 hex digits or `data` is not canonical JSON.
- */
-export function chainOfData(prevChain: string, data: unknown): string {
+  // The data's canonical bytes are hashed where they are written, never built as a string.
   return sha256HexAfterCanonical(prevChain, data);
-}
-
-/** The digest a chunk's signature covers: SHA-256 of the canonical JSON of the unsigned chunk. */
-export function chunkDigest(unsigned: Readonly<Record<string, unknown>>): Uint8Array {
-  return canonicalHash(unsigned);
 }
 
 /**
@@ -165,7 +152,7 @@ export function createRelayStreamChunk(
   }
   let chain: string;
   try {
-    chain = chainOfData(fields.prevChain, fields.data);
+    chain = sha256HexAfterCanonical(fields.prevChain, fields.data);
   } catch {
     throw new TypeError("createRelayStreamChunk: data is not a canonical JSON value");
   }
@@ -189,6 +176,6 @@ export function createRelayStreamChunk(
     node,
   };
   if (options.sign === false && final === undefined) return unsigned;
-  const signature = bytesToHex(signDigest(chunkDigest(unsigned), key.privateKey));
+  const signature = bytesToHex(signDigest(canonicalHash(unsigned), key.privateKey));
   return { ...unsigned, signature };
 }

@@ -1,10 +1,9 @@
 import type { KeyPair } from "../crypto/index.js";
 import { signDigest } from "../crypto/index.js";
-import { bytesToHex } from "../encoding/index.js";
+import { sha256HexAfterCanonical } from "../encoding/hash.js";
+import { bytesToHex, canonicalHash } from "../encoding/index.js";
 import { HEX_64 } from "../encoding/plain-values.js";
 import {
-  chainOfData,
-  chunkDigest,
   createRelayStreamChunk,
   type RelayStreamChunk,
   type RelayStreamFinal,
@@ -92,7 +91,7 @@ export class RelayStreamSigner {
     let chain: string;
     try {
       if (data === undefined) throw new TypeError();
-      chain = chainOfData(this.#chain, data);
+      chain = sha256HexAfterCanonical(this.#chain, data);
     } catch {
       throw new TypeError("RelayStreamSigner: data is not a canonical JSON value");
     }
@@ -112,7 +111,7 @@ export class RelayStreamSigner {
     }
     this.#sinceHead = 0;
     this.#headAt = now;
-    const signature = bytesToHex(signDigest(chunkDigest(unsigned), this.#key.privateKey));
+    const signature = bytesToHex(signDigest(canonicalHash(unsigned), this.#key.privateKey));
     return { ...unsigned, signature };
   }
 

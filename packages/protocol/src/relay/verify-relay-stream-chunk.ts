@@ -1,9 +1,10 @@
 import { preparedPublicKey } from "../crypto/public-key-cache.js";
-import { isCanonicalJson, isHex } from "../encoding/index.js";
+import { sha256HexAfterCanonical } from "../encoding/hash.js";
+import { canonicalHash, isCanonicalJson, isHex } from "../encoding/index.js";
 import { HEX_64, HEX_128 } from "../encoding/plain-values.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { checkEnvelopeDigestSignature, parseEnvelope } from "./envelope-verification.js";
-import { chainOfData, chunkDigest, RelayStreamChunk, RelayStreamFinal } from "./relay-stream-chunk.js";
+import { RelayStreamChunk, RelayStreamFinal } from "./relay-stream-chunk.js";
 
 /**
  * What the verifier of one chunk knows: the node's compressed public key (hex), the relay's
@@ -55,7 +56,7 @@ export function verifyRelayStreamChunk(
     if (preparedPublicKey(expect.publicKey)?.address !== chunk.node) return addressMismatch();
   } else {
     const checked = checkEnvelopeDigestSignature(
-      () => chunkDigest(unsigned),
+      () => canonicalHash(unsigned),
       signature,
       { address: chunk.node, publicKey: expect.publicKey, field: "node" },
       "stream chunk",
@@ -145,11 +146,11 @@ function fastChunk(input: unknown, expectedAddress: string | undefined): RelaySt
 }
 
 /**
- * The chain after `data` (see `chainOfData`), or `undefined` when the expected previous chain is
+ * The chain after `data` (see `relayStreamChain`), or `undefined` when the expected previous chain is
  * not 64 hex digits (the data is still checked). Throws when `data` is not canonical JSON.
  */
 function chainAfter(prevChain: unknown, data: unknown): string | undefined {
-  if (typeof prevChain === "string" && isHex(prevChain, 32)) return chainOfData(prevChain, data);
+  if (typeof prevChain === "string" && isHex(prevChain, 32)) return sha256HexAfterCanonical(prevChain, data);
   if (!isCanonicalJson(data)) throw new TypeError("stream chunk: data is not canonical JSON");
   return undefined;
 }
