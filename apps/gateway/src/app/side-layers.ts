@@ -6,7 +6,7 @@ import type { GatewayStore } from "../db/database.js";
 import type { Dispatcher } from "../relay/dispatcher.js";
 import { routingLayer } from "../routing/routing-live.js";
 import type { RoutingServices } from "../routing/routing-services.js";
-import { SettlementLive } from "../settlement/settlement.js";
+import { ClaimExpiryLive, SettlementLive } from "../settlement/settlement.js";
 import { SettlementConfig, SettlementIdentity } from "../settlement/settlement-config.js";
 import type { SettlementServices } from "../settlement/settlement-services.js";
 
@@ -33,10 +33,12 @@ export const defaultRoutingLayer = (env: SideEnv): RoutingLayer =>
 
 /**
  * Settlement as `startGateway` runs it: claims and proofs against the relay ledger, charged to
- * this portal operator, over the routing side's session parameters.
+ * this portal operator, over the routing side's session parameters; claims whose proof never
+ * came are rejected every minute.
  */
 export const defaultSettlementLayer = (env: SideEnv): SettlementLayer =>
-  SettlementLive.pipe(
+  ClaimExpiryLive.pipe(
+    Layer.provideMerge(SettlementLive),
     Layer.provide(
       Layer.merge(
         SettlementConfig.layer(env.config.settlement),

@@ -166,7 +166,12 @@ export const claims = pgTable(
     claimedAt: big("claimed_at").notNull(),
     settledAt: big("settled_at"),
   },
-  (t) => [primaryKey({ columns: [t.sessionId, t.nodeAddress] }), index("claims_week").on(t.weekId, t.status)],
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.nodeAddress] }),
+    index("claims_week").on(t.weekId, t.status),
+    // Claims still awaiting their proof, oldest first: what the expiry sweep reads.
+    index("claims_open").on(t.status, t.claimedAt),
+  ],
 );
 
 export const portalUsers = pgTable(

@@ -198,7 +198,12 @@ export const claims = sqliteTable(
     claimedAt: integer("claimed_at").notNull(),
     settledAt: integer("settled_at"),
   },
-  (t) => [primaryKey({ columns: [t.sessionId, t.nodeAddress] }), index("claims_week").on(t.weekId, t.status)],
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.nodeAddress] }),
+    index("claims_week").on(t.weekId, t.status),
+    // Claims still awaiting their proof, oldest first: what the expiry sweep reads.
+    index("claims_open").on(t.status, t.claimedAt),
+  ],
 );
 
 export const gatewaySchema = { applications, apiKeys, keyReservations, nodes, relays, weeklyRates, claims };

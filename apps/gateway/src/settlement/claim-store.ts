@@ -73,6 +73,36 @@ export async function settleClaim(
   return stored;
 }
 
+/**
+ * Claims still awaiting their proof that were stored before `claimedBefore` (their proof window
+ * closed), oldest first, at most `limit` (index `claims_open`).
+ */
+export function claimsPastProofWindow(
+  db: SqlClient,
+  claimedBefore: number,
+  limit: number,
+): Promise<ClaimRow[]> {
+  return db.all<ClaimRow>(sql`select ${CLAIM_COLUMNS} from claims
+    where status = 'claimed' and claimed_at < ${claimedBefore}
+    order by claimed_at, session_id, node_address limit ${limit}`);
+}
+
+/**
+ * Rejects a claim that is still `claimed` (the same condition as {@link settleClaim}: a proof
+ * settled meanwhile keeps its outcome); returns whether it did.
+ */
+export async function rejectOpenClaim(
+  db: SqlClient,
+  key: { readonly sessionId: string; readonly nodeAddress: string },
+  detail: string,
+  settledAt: number,
+): Promise<boolean> {
+  const changed = await db.run(sql`update claims set status = 'rejected', minted_upokt = '0',
+      paid_relays = null, paid_compute_units = null, detail = ${detail}, settled_at = ${settledAt}
+    where session_id = ${key.sessionId} and node_address = ${key.nodeAddress} and status = 'claimed'`);
+  return changed === 1;
+}
+
 export function claimsOfWeek(
   db: SqlClient,
   weekId: string,

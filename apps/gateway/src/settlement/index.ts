@@ -12,7 +12,7 @@ export {
   RatePinned,
   SettlementSignatureRefused,
 } from "./errors.js";
-export { type ClaimFilter, Settlement, SettlementLive } from "./settlement.js";
+export { ClaimExpiryLive, type ClaimFilter, Settlement, SettlementLive } from "./settlement.js";
 export {
   type AdminClientOptions,
   runSettlementCommand,

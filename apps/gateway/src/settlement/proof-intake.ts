@@ -1,10 +1,11 @@
 import { createProofAck, type KeyPair, type ProofAck, verifyProofSubmission } from "@pocket-ai/protocol";
 import { Clock, Effect } from "effect";
+import { proofWindowClosed } from "./claim-expiry.js";
 import { mintOfClaim } from "./claim-mint.js";
 import { type ClaimRow, findClaim, settleClaim } from "./claim-store.js";
 import { InvalidProof, refusalOf } from "./errors.js";
 import { ledgerLeaf, sessionLedger } from "./relay-ledger.js";
-import { isoTime, rootOf, type SettlementDeps } from "./settlement-deps.js";
+import { rootOf, type SettlementDeps } from "./settlement-deps.js";
 
 /** The answer a settled claim gives, every time it is asked: the gateway's signed receipt. */
 export function proofAckOf(row: ClaimRow, key: KeyPair, now: number): ProofAck {
@@ -56,8 +57,7 @@ export function makeSubmitProof(deps: SettlementDeps) {
     const reject = (detail: string) => settle("rejected", "0", null, detail);
 
     const deadline = row.claimedAt + config.proofWindowMs;
-    if (now > deadline)
-      return yield* reject(`CLAIM_WINDOW_CLOSED: the proof window closed at ${isoTime(deadline)}`);
+    if (now > deadline) return yield* reject(proofWindowClosed(deadline));
     const proven = verifyProofSubmission(input, {
       gatewayAddress: identity.address,
       claim: rootOf(row),

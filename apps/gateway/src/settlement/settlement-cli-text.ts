@@ -1,5 +1,5 @@
 import type { ClaimRecord } from "./claim-record.js";
-import type { TallyAmounts, WeeklySettlementTally } from "./settlement-tally.js";
+import type { TallyAmounts, WeekFinality, WeeklySettlementTally } from "./settlement-tally.js";
 import { formatUsd } from "./usd-amount.js";
 import type { WeeklyRateRecord } from "./weekly-rates.js";
 
@@ -22,10 +22,19 @@ const cells = (label: string, a: TallyAmounts): string[] => [
   a.bedrockEquivalentMicroUsd === null ? "-" : `$${formatUsd(BigInt(a.bedrockEquivalentMicroUsd))}`,
 ];
 
+/** Whether the week's tally can still change, in one line (see `WeekFinality`). */
+export function finalityText(f: WeekFinality): string {
+  if (f.claimsUntil === null || f.proofsUntil === null)
+    return "Not final: the week has no POKT rate yet, and its claims wait for one.";
+  const at = (ms: number) => new Date(ms).toISOString();
+  if (f.final) return `Final: no claim of this week can be stored or proven since ${at(f.proofsUntil)}.`;
+  return `Not final: claims of this week may come until ${at(f.claimsUntil)}, proofs until ${at(f.proofsUntil)}.`;
+}
+
 export function formatTallyText(t: WeeklySettlementTally): string {
   const rate = t.usdPerPokt === null ? "no POKT rate set" : `POKT at $${t.usdPerPokt}`;
   const head = `Week ${t.weekId} — operator ${t.operator} (gateway ${t.gatewayAddress}) — ${rate}`;
-  if (t.rows.length === 0) return `${head}\nNo proven claims this week.\n`;
+  if (t.rows.length === 0) return `${head}\nNo proven claims this week.\n${finalityText(t.finality)}\n`;
   const body = table(
     [
       "service",
@@ -39,7 +48,7 @@ export function formatTallyText(t: WeeklySettlementTally): string {
     [...t.rows.map((r) => cells(r.serviceId, r)), cells("total", t.totals)],
   );
   const open = `Not minted: ${t.unsettled.claimed} claim(s) awaiting proof, ${t.unsettled.rejected} rejected.`;
-  return `${head}\n${body}\n${open}\nThe operator is charged exactly what was minted, and the charge is burned 1:1.\n`;
+  return `${head}\n${body}\n${open}\n${finalityText(t.finality)}\nThe operator is charged exactly what was minted, and the charge is burned 1:1.\n`;
 }
 
 export function formatRatesText(rates: readonly WeeklyRateRecord[]): string {

@@ -4,11 +4,15 @@ import {
   formatPokt,
   type MintRecord,
   microUsdOfUPokt,
+  sessionNumberAt,
+  sessionWindow,
   type TallyRow,
   WeeklyRate,
   weeklyTally,
+  weekStartMs,
 } from "@pocket-ai/protocol";
-import { Effect } from "effect";
+import { Clock, Effect } from "effect";
+import type { StorageError } from "../db/database.js";
 import { claimsOfWeek, findRate } from "./claim-store.js";
 import { InvalidSettlementInput } from "./errors.js";
 import { provenTextTokens } from "./relay-ledger.js";
@@ -51,6 +55,46 @@ export interface WeeklySettlementTally {
   readonly totals: TallyAmounts;
   /** Claims of the week not (yet) minted: awaiting their proof, or rejected. */
   readonly unsettled: { readonly claimed: number; readonly rejected: number };
+  /** Whether the tally can still change, and until when (see {@link weekFinality}). */
+  readonly finality: WeekFinality;
+}
+
+/**
+ * When a week's tally stops changing. `claimsUntil`: the last moment a claim of the week can be
+ * stored (the claim window of the week's last session, or of the rate if it was set later);
+ * `proofsUntil`: the last moment such a claim can be proven. After it the tally is `final`: no
+ * claim of the week can come or settle any more (expired claims are rejected). Both are null
+ * while the week has no POKT rate: its claims are refused until one is set, and a rate set later
+ * opens a full claim window from then. A week that no claim pinned can still have its rate
+ * changed, which reopens that window: only a week with claims is final for good.
+ */
+export interface WeekFinality {
+  readonly final: boolean;
+  readonly claimsUntil: number | null;
+  readonly proofsUntil: number | null;
+}
+
+const WEEK_MS = 7 * 86_400_000;
+
+/** A week's {@link WeekFinality} at `now`, from the settlement windows and the week's rate. */
+export function weekFinality(
+  weekId: string,
+  rate: { readonly setAt: number } | undefined,
+  deps: Pick<SettlementDeps, "identity" | "config">,
+  now: number,
+): WeekFinality {
+  if (rate === undefined) return { final: false, claimsUntil: null, proofsUntil: null };
+  const { session } = deps.identity;
+  const { claimWindowMs, proofWindowMs } = deps.config;
+  // The week's claims are those of sessions that start in it: the last one ends after the week.
+  const lastInstant = weekStartMs(weekId) + WEEK_MS - 1;
+  const lastEnd =
+    lastInstant < session.genesisMs
+      ? session.genesisMs
+      : sessionWindow(session, sessionNumberAt(session, lastInstant)).end;
+  const claimsUntil = Math.max(lastEnd + session.graceMs, rate.setAt) + claimWindowMs;
+  const proofsUntil = claimsUntil + proofWindowMs;
+  return { final: now > proofsUntil, claimsUntil, proofsUntil };
 }
 
 interface Sums {
@@ -89,6 +133,16 @@ const addSums = (a: Sums, b: Sums): Sums => ({
   text: a.text || b.text,
 });
 
+/** Whether an id the pattern accepts names a week its year has (`2025-W53` does not). */
+function weekExists(weekId: string): boolean {
+  try {
+    weekStartMs(weekId);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const amounts = (s: Sums, rate: number | null): TallyAmounts => ({
   claims: s.claims,
   relaysProven: s.relays,
@@ -102,19 +156,27 @@ const amounts = (s: Sums, rate: number | null): TallyAmounts => ({
   bedrockEquivalentMicroUsd: s.text ? bedrockEquivalentMicroUsd(s.input, s.output).toString() : null,
 });
 
-export function makeWeeklyTally({ use, identity }: SettlementDeps) {
+export function makeWeeklyTally(
+  deps: SettlementDeps,
+  expireClaims: (now: number) => Effect.Effect<number, StorageError>,
+) {
+  const { use, identity } = deps;
   return Effect.fn("Settlement.weeklyTally")(function* (weekId: string) {
-    if (!WeeklyRate.shape.weekId.safeParse(weekId).success) {
+    if (!WeeklyRate.shape.weekId.safeParse(weekId).success || !weekExists(weekId)) {
       return yield* new InvalidSettlementInput({ detail: `"${weekId}" is not an ISO week id like 2026-W48` });
     }
+    const now = yield* Clock.currentTimeMillis;
+    // Claims whose proof window closed are rejected first: what awaits a proof still can be proven.
+    yield* expireClaims(now);
     // Read in one transaction, so the claims, the rate and the tokens are one consistent state.
-    const { rows, rate, tokens } = yield* use("claims.weekTally", (db) =>
+    const { rows, rateRow, tokens } = yield* use("claims.weekTally", (db) =>
       db.transaction(async (tx) => ({
         rows: await claimsOfWeek(tx, weekId),
-        rate: (await findRate(tx, weekId))?.rateMicroUsdPerPokt ?? null,
+        rateRow: await findRate(tx, weekId),
         tokens: await provenTextTokens(tx, weekId),
       })),
     );
+    const rate = rateRow?.rateMicroUsdPerPokt ?? null;
     const proven = rows.filter((r) => r.status === "proven");
     const mints: MintRecord[] = proven.map((r) => ({
       operator: identity.operator,
@@ -160,6 +222,7 @@ export function makeWeeklyTally({ use, identity }: SettlementDeps) {
         claimed: rows.filter((r) => r.status === "claimed").length,
         rejected: rows.filter((r) => r.status === "rejected").length,
       },
+      finality: weekFinality(weekId, rateRow, deps, now),
     };
     return report;
   });

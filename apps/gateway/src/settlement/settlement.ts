@@ -1,5 +1,6 @@
 import { Context, Effect, Layer } from "effect";
 import { GatewayStore, storeRunner } from "../db/database.js";
+import { claimExpiryLoop, makeExpireClaims } from "./claim-expiry.js";
 import { makeSubmitClaim } from "./claim-intake.js";
 import { type ClaimRecord, toClaimRecord } from "./claim-record.js";
 import { claimsOfWeek, latestClaims } from "./claim-store.js";
@@ -33,7 +34,8 @@ const make = Effect.gen(function* () {
     identity: { ...identity, session },
     config,
   };
-  const weeklyTally = makeWeeklyTally(deps);
+  const expireClaims = makeExpireClaims(deps);
+  const weeklyTally = makeWeeklyTally(deps, expireClaims);
   const { setWeeklyRate, listRates } = makeWeeklyRates(deps);
 
   return {
@@ -42,6 +44,7 @@ const make = Effect.gen(function* () {
     setWeeklyRate,
     listRates,
     weeklyTally,
+    expireClaims,
 
     /** The week's tally as CSV (a header row, one row per operator and service) or JSON. */
     report: Effect.fn("Settlement.report")(function* (weekId: string, format: ReportFormat) {
@@ -77,6 +80,14 @@ export class Settlement extends Context.Tag("gateway/Settlement")<
 >() {
   static layer = Layer.effect(Settlement, make);
 }
+
+/**
+ * Claims whose proof never came, rejected while the gateway runs (every minute), not only when a
+ * tally asks: the gateway app runs it beside {@link SettlementLive}.
+ */
+export const ClaimExpiryLive = Layer.scopedDiscard(
+  Effect.flatMap(Settlement, (settlement) => Effect.forkScoped(claimExpiryLoop(settlement.expireClaims))),
+);
 
 /** Settlement; needs `GatewayStore`, `SettlementIdentity` and `SettlementConfig`. */
 export const SettlementLive = Settlement.layer;

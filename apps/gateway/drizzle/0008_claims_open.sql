@@ -1,0 +1,1 @@
+CREATE INDEX `claims_open` ON `claims` (`status`,`claimed_at`);

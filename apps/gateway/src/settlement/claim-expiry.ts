@@ -1,0 +1,63 @@
+import { Clock, Effect, Schedule } from "effect";
+import { claimsPastProofWindow, rejectOpenClaim } from "./claim-store.js";
+import { isoTime, type SettlementDeps } from "./settlement-deps.js";
+
+/** How often each replica rejects the claims whose proof window closed without a proof. */
+export const CLAIM_EXPIRY_EVERY_MS = 60_000;
+
+/** Claims rejected per transaction of the expiry. */
+const EXPIRY_BATCH = 500;
+
+/** Why a claim whose proof did not come in time is rejected: a late proof gets the same answer. */
+export const proofWindowClosed = (deadline: number): string =>
+  `CLAIM_WINDOW_CLOSED: the proof window closed at ${isoTime(deadline)}`;
+
+/**
+ * Rejects every claim whose proof window closed (`claimedAt + proofWindowMs` before `now`) without
+ * a proof, with the answer a late proof gets (`CLAIM_WINDOW_CLOSED`): the claim is settled for
+ * good, so the week's tally stops counting it as awaiting proof and can become final. Each claim
+ * leaves `claimed` by the same conditional UPDATE a proof settles it with, so a proof that lands
+ * meanwhile, on any replica, keeps its outcome. Returns how many claims it rejected.
+ */
+export function makeExpireClaims({ use, config }: SettlementDeps) {
+  const batch = (now: number) =>
+    use("claims.expire", (db) =>
+      db.transaction(async (tx) => {
+        const open = await claimsPastProofWindow(tx, now - config.proofWindowMs, EXPIRY_BATCH);
+        let rejected = 0;
+        for (const claim of open) {
+          const detail = proofWindowClosed(claim.claimedAt + config.proofWindowMs);
+          if (await rejectOpenClaim(tx, claim, detail, now)) rejected++;
+        }
+        return { seen: open.length, rejected };
+      }),
+    );
+  return Effect.fn("Settlement.expireClaims")(function* (now: number) {
+    let rejected = 0;
+    // Every claim a batch read left `claimed` (rejected here or settled by a proof), so the next
+    // batch reads the ones after it.
+    for (;;) {
+      const done = yield* batch(now);
+      rejected += done.rejected;
+      if (done.seen < EXPIRY_BATCH) return rejected;
+    }
+  });
+}
+
+/**
+ * The expiry, every {@link CLAIM_EXPIRY_EVERY_MS} while the gateway runs. A failed round is logged
+ * (no claim data in it) and the next one tries again.
+ */
+export function claimExpiryLoop(expire: (now: number) => Effect.Effect<number, unknown>) {
+  const round = Effect.flatMap(Clock.currentTimeMillis, expire).pipe(
+    Effect.flatMap((rejected) =>
+      rejected === 0
+        ? Effect.void
+        : Effect.logInfo("rejected claims whose proof window closed without a proof").pipe(
+            Effect.annotateLogs({ claims: rejected }),
+          ),
+    ),
+    Effect.catchAll((e) => Effect.logWarning("claim expiry failed", e)),
+  );
+  return Effect.repeat(Effect.delay(round, CLAIM_EXPIRY_EVERY_MS), Schedule.forever);
+}
