@@ -81,7 +81,12 @@ function noteEngineRefusal(ctx: AttemptContext, failure: NodeRefused): void {
  * Another node answered what `refusal`'s node said its engine refused: counted against the
  * refusing node, and after a few such refusals it is sanctioned like a node that answers invalidly.
  */
-export function noteDisprovedRefusal(ctx: AttemptContext, refusal: NodeRefused): void {
+export function noteDisprovedRefusal(ctx: AttemptContext, refusal: NodeRefused, answeredOn: Route): void {
+  // A quality or skill relay's nodes may serve different models under different tiers: an answer
+  // disproves a refusal only when it was served under the same service and tier (the same limits,
+  // the same model's engine), as every route of a model-named relay is.
+  if (answeredOn.servedServiceId !== refusal.serviceId || answeredOn.servedTier.id !== refusal.servedTierId)
+    return;
   const why = ctx.selector.engineRefusals.disproved(refusal.serviceId ?? "", refusal.nodeAddress);
   if (why !== undefined) sanctionRefusals(ctx, refusal, why, "disproved_refusals");
 }

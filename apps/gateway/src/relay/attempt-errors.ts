@@ -27,6 +27,8 @@ export class NodeRefused extends Data.TaggedError("NodeRefused")<{
   readonly lie?: string | undefined;
   /** The service the relay was served under (engine refusals are counted per service and node). */
   readonly serviceId?: string | undefined;
+  /** The tier it was served under: only an answer under the same service and tier disproves the refusal. */
+  readonly servedTierId?: string | undefined;
   /**
    * What the client reads besides the code, set only when the gateway believed the refusal: its own
    * recheck's detail for a caller-blaming code (counts and limits by the gateway's check, never the

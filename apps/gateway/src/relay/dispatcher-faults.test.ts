@@ -457,6 +457,25 @@ describe("a stream's client that leaves", () => {
   });
 });
 
+/** An evaluator's score of a node under one of its model services. */
+const qualityScore = (address: string, qualifies: string[], serviceId = "llama-2-13b") => ({
+  address,
+  serviceId,
+  categories: {},
+  overall: { mean: 0.7, lower: 0.65, upper: 0.75, n: 200 },
+  qualifies,
+  speed: { ttftP10Ms: 100, tokensPerSecondP10: 30, samples: 20 },
+  errorRate: 0,
+  identity: {
+    sharedBackendGroup: null,
+    declaredModel: serviceId,
+    modelTest: "consistent" as const,
+    modelTestPValue: 0.5,
+  },
+  loglikelihood: "supported" as const,
+  updatedAt: Date.now(),
+});
+
 describe("quality services", () => {
   it("route to nodes the evaluator qualifies, served under their model service", async () => {
     const unavailable = await unary(net, dispatchRequest("quality-gpt-3.5", { prompt: "Hi", max_tokens: 4 }));
@@ -504,5 +523,54 @@ describe("quality services", () => {
     expect(result.right.payload.model).toBe("quality-gpt-3.5:batch");
     const stream = await streamed(net, story("quality-gpt-3.5"));
     expect(Either.isRight(stream) && final(stream.right).outcome).toBe("ok");
+  });
+  it("count an engine refusal under one model as disproved only by an answer under the same model and tier", async () => {
+    let honest!: TestNode;
+    let selector!: Selector["Type"];
+    const net3 = await startTestNetwork(
+      { hedge: { enabled: true, afterMs: 1_000 } },
+      {
+        // The hedge never comes due; arming it (after the first draw, the refuser) lets the honest
+        // node be drawn next.
+        hedgeTimer: () => {
+          selector.stats.clearSanction(honest.address);
+          return () => undefined;
+        },
+      },
+    );
+    try {
+      honest = await net3.startNode();
+      // Qualified for the same quality service, under another model: its engine refuses everything.
+      const refuser = await net3.startNode({ textService: "mistral-7b", misbehave: "engine-rejected" });
+      await registered(net3, 2);
+      selector = await net3.managed.runPromise(Selector);
+      net3.setBoard({
+        evaluator: "test-evaluator",
+        generatedAt: Date.now(),
+        nodes: [
+          qualityScore(honest.address, ["quality-gpt-3.5"]),
+          qualityScore(refuser.address, ["quality-gpt-3.5"], "mistral-7b"),
+        ],
+      });
+      await vi.waitFor(
+        async () => {
+          const book = await net3.managed.runPromise(ScoresPoller);
+          expect(book.qualifying("quality-gpt-3.5")).toHaveLength(2);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      for (let round = 1; round <= 4; round++) {
+        selector.sanction(honest.address, Date.now(), "test: not first");
+        const result = await unary(net3, dispatchRequest("quality-gpt-3.5", { prompt: "Hi", max_tokens: 4 }));
+        if (Either.isLeft(result)) throw result.left;
+        // The refuser was asked first, the honest node answered under its own model.
+        expect(result.right.record).toMatchObject({ nodeAddress: honest.address, attempts: 2 });
+      }
+      // Another model's answer says nothing about this engine: no count, no sanction (three would sanction).
+      expect(selector.engineRefusals.disprovedCount("mistral-7b", refuser.address)).toBe(0);
+      expect(selector.stats.view(refuser.address, Date.now()).sanctionReason).toBeUndefined();
+    } finally {
+      await net3.close();
+    }
   });
 });

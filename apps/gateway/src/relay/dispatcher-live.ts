@@ -107,7 +107,7 @@ const make = Effect.gen(function* () {
    * (`confirmed`: an engine refusal the round's other attempt made too).
    */
   type Outcome =
-    | { readonly answer: UnaryAnswer; readonly overruled?: NodeRefused }
+    | { readonly answer: UnaryAnswer; readonly route: Route; readonly overruled?: NodeRefused }
     | { readonly refused: AttemptFailure; readonly confirmed?: boolean };
 
   /**
@@ -178,8 +178,8 @@ const make = Effect.gen(function* () {
                 return end(
                   Effect.succeed(
                     held === undefined
-                      ? { answer: result.answer }
-                      : { answer: result.answer, overruled: held },
+                      ? { answer: result.answer, route }
+                      : { answer: result.answer, route, overruled: held },
                   ),
                 );
               failures.push(result.failure);
@@ -275,8 +275,8 @@ const make = Effect.gen(function* () {
           return yield* exhausted([outcome.refused], tried.size, request.targetNode !== undefined);
         }
         // Every engine refusal this answer disproves: an earlier round's, and this round's own.
-        if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal);
-        if (outcome.overruled !== undefined) noteDisprovedRefusal(ctx, outcome.overruled);
+        if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal, outcome.route);
+        if (outcome.overruled !== undefined) noteDisprovedRefusal(ctx, outcome.overruled, outcome.route);
         const answer = {
           payload: outcome.answer.payload,
           record: { ...outcome.answer.record, attempts: tried.size },
@@ -305,7 +305,7 @@ const make = Effect.gen(function* () {
         if (tried.size > 1) ctx.metrics.retries.inc();
         const opened = yield* Effect.either(openStream(ctx, route, request));
         if (Either.isRight(opened)) {
-          if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal);
+          if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal, route);
           // Organic checks decide once per stream; an unsampled stream's chunks are not looked at.
           const watch = selector.organic.watch(request, ctx.now);
           const events = streamEvents(ctx, opened.right, request, tried.size, watch);

@@ -106,8 +106,18 @@ export function judgeRefusal(
 ): NodeRefused {
   const { code, signed } = refusal;
   const serviceId = check.route.servedServiceId;
+  const servedTierId = check.route.servedTier.id;
   const make = (blame: Blame, lie?: string) =>
-    new NodeRefused({ nodeAddress, code, detail: refusal.detail, signed, blame, lie, serviceId });
+    new NodeRefused({
+      nodeAddress,
+      code,
+      detail: refusal.detail,
+      signed,
+      blame,
+      lie,
+      serviceId,
+      servedTierId,
+    });
   if (!isErrorCode(code))
     return make("node", `answered with ${code.slice(0, 64)}, not a protocol error code`);
   if (code === "ENGINE_REJECTED") {
@@ -123,6 +133,7 @@ export function judgeRefusal(
       signed,
       blame: "caller",
       serviceId,
+      servedTierId,
       clientDetail: reason,
       unproven: true,
     });
@@ -151,6 +162,7 @@ export function judgeRefusal(
         signed,
         blame: "caller",
         serviceId,
+        servedTierId,
         clientDetail: unproven ? boundedInputDetail(check) : proof.error.detail,
         param: recheck.error.param,
         ...(unproven ? { unproven } : {}),

@@ -5,8 +5,10 @@ import {
   type RelayInputCount,
   type RelayUsage,
   relayInputs,
+  relayOutputCap,
   type TextRequestOf,
   type TokenCounter,
+  tokensAtLeast,
   tokensAtMost,
 } from "@pocket-ai/protocol";
 import {
@@ -92,6 +94,53 @@ export function promptCounts(route: Route, request: DispatchRequest, tokens: Rou
 /** Input tokens of a text request at most, as the node would count them (exact) or above any count. */
 export function inputAtMost(route: Route, request: DispatchRequest, tokens: RouteTokens): number {
   return promptCounts(route, request, tokens).reduce((a, b) => a + b, 0);
+}
+
+/** What a route's served tier falls short of, and the request field to change (see {@link servedTierShortfall}). */
+export interface TierShortfall {
+  readonly what: string;
+  readonly param: string;
+}
+
+/**
+ * Why a route's served tier cannot take a text request as the asked tier admitted it, or
+ * `undefined` when it can. A quality or skill relay is served under each qualifying node's own
+ * model service and tier, whose limits may be below the quality tier's that `/v1/models` shows:
+ * such a node would cut the customer's output short (its tier clamps `max_tokens`) or have to
+ * refuse the prompt. The output is compared as each tier clamps the request's `max_tokens`; the
+ * input by the node's own count when the gateway has its tokenizer, else by a lower bound (words),
+ * so only a prompt provably too long is kept from a node.
+ */
+export function servedTierShortfall(route: Route, request: DispatchRequest): TierShortfall | undefined {
+  const served = route.servedTier;
+  const asked = request.target.tier;
+  if (served === asked || !isTextTier(served) || !isTextTier(asked)) return undefined;
+  if (request.operation !== "completions" && request.operation !== "chat.completions") return undefined;
+  const operation = request.operation;
+  const body = request.body as TextRequestOf<typeof operation>;
+  const want = relayOutputCap(operation, body, asked).maxTokens;
+  const can = relayOutputCap(operation, body, served).maxTokens;
+  if (can < want) {
+    const param =
+      operation === "chat.completions" &&
+      "max_completion_tokens" in body &&
+      body.max_completion_tokens != null
+        ? "max_completion_tokens"
+        : "max_tokens";
+    return { what: `${want} output tokens per choice (at most ${can} now)`, param };
+  }
+  const tokens = routeTokens(route);
+  const counts =
+    tokens.output.exact === undefined
+      ? countRelayInput(relayInputs(operation, body), tokensAtLeast)
+      : promptCounts(route, request, tokens);
+  const longest = counts.reduce((a, b) => Math.max(a, b), 0);
+  if (longest > served.limits.maxInputTokens)
+    return {
+      what: `a prompt of ${longest} input tokens (at most ${served.limits.maxInputTokens} now)`,
+      param: operation === "chat.completions" ? "messages" : "prompt",
+    };
+  return undefined;
 }
 
 /**

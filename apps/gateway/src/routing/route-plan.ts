@@ -15,6 +15,7 @@ import {
 } from "@pocket-ai/protocol";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import type { DispatchRequest } from "../relay/dispatcher.js";
+import { servedTierShortfall } from "../relay/route-tokens.js";
 import type { RoutingConfig } from "./routing-config.js";
 
 /** Session headers derived per session rules (see {@link sessionHeader}), at most this many each. */
@@ -115,7 +116,8 @@ function servedTierOf(
  * Every route a relay may take. A model-named service: the session's nodes for (application,
  * service) that serve the tier. A quality or skill service: the evaluator's qualifying nodes, each
  * in its own session for (application, the node's model service), served under that service and
- * the asked tier (or the node's standard tier when it does not serve the asked one). A target
+ * the asked tier (or the node's standard tier when it does not serve the asked one), when that tier's
+ * limits take the request as the asked tier admitted it (no output cut short). A target
  * node (evaluator keys) is routed in the session of a probe application that holds it, so the
  * node sees an ordinary member relay; without one, whether or not the session drew it (the node
  * decides).
@@ -164,7 +166,12 @@ export function planRoutes(
       // with a signed, coded answer, which is what the evaluator must see.
       if (!targeted && !ignoreCapabilities && !canServe(offer.capabilities, request, stream)) continue;
       const servedTier = servedTierOf(catalog, offer, asked, !quality);
-      if (servedTier !== undefined) routes.push({ node, header, servedServiceId: serviceId, servedTier });
+      if (servedTier === undefined) continue;
+      const route = { node, header, servedServiceId: serviceId, servedTier };
+      // A quality relay goes only to nodes whose own tier takes it whole (see `servedTierShortfall`).
+      if (quality && !targeted && !ignoreCapabilities && servedTierShortfall(route, request) !== undefined)
+        continue;
+      routes.push(route);
     }
   }
   return routes;

@@ -4,6 +4,7 @@ import { Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
+import { servedTierShortfall } from "../relay/route-tokens.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
 import { EngineRefusalLedger } from "./engine-refusals.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
@@ -93,6 +94,18 @@ const make = Effect.gen(function* () {
           attempts: 0,
           clientDetail: detail,
           param: unmet.param,
+        });
+      }
+      // A quality or skill service whose qualifying nodes all serve it under smaller limits.
+      const short = incapable.map((r) => servedTierShortfall(r, request)).find((s) => s !== undefined);
+      if (short !== undefined) {
+        const detail = `no node serving ${request.target.modelName} now takes ${short.what}; ask for less`;
+        return new DispatchError({
+          code: "NO_CAPABLE_NODE",
+          detail,
+          attempts: 0,
+          clientDetail: detail,
+          param: short.param,
         });
       }
     }

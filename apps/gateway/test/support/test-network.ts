@@ -138,6 +138,8 @@ export async function startTestNetwork(
       streamHeads?: { everyChunks?: number; everyMs?: number };
       /** The node's port (any free one when absent). */
       listenPort?: number;
+      /** The text service the node serves instead of `llama-2-13b` (on both tiers, dev backend). */
+      textService?: string;
     } = {},
   ) => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-routing-node-"));
@@ -161,7 +163,7 @@ export async function startTestNetwork(
       ...(options.streamHeads === undefined ? {} : { streamHeads: options.streamHeads }),
       services: [
         {
-          serviceId: "llama-2-13b",
+          serviceId: options.textService ?? "llama-2-13b",
           tiers: ["standard", "batch"],
           backends: [{ kind: "dev", ...options.backend }],
         },

@@ -1,0 +1,133 @@
+import {
+  type Catalog,
+  createNodeAnnouncement,
+  DEFAULT_CATALOG,
+  generateKeyPair,
+  type NodeCapabilities,
+  type NodeTokenizer,
+} from "@pocket-ai/protocol";
+import { describe, expect, it } from "vitest";
+import { dispatchRequest } from "../../test/support/test-requests.js";
+import { type RegisteredNode, toRegistered } from "../registry/registered-node.js";
+import { servedTierShortfall } from "../relay/route-tokens.js";
+import { planRoutes } from "./route-plan.js";
+import { RoutingConfig } from "./routing-config.js";
+
+/** The default catalog, with `mistral-7b` served under small limits (as a small model's service would be). */
+const SMALL = { maxInputTokens: 50, maxOutputTokens: 100 };
+const catalog: Catalog = {
+  ...DEFAULT_CATALOG,
+  services: DEFAULT_CATALOG.services.map((s) =>
+    s.id === "mistral-7b" && s.kind === "text"
+      ? { ...s, tiers: s.tiers.map((t) => ({ ...t, limits: { ...SMALL } })) }
+      : s,
+  ),
+};
+
+const capabilities: NodeCapabilities = {
+  completions: true,
+  chat: true,
+  streaming: true,
+  promptLogprobs: false,
+  logprobs: false,
+  seed: false,
+  tokenize: false,
+  images: null,
+};
+
+/** A registered node serving one text service on the standard tier. */
+function nodeServing(serviceId: string, tokenizer: NodeTokenizer): RegisteredNode {
+  const announcement = createNodeAnnouncement(
+    {
+      endpoint: "http://127.0.0.1:9/trpc",
+      services: [
+        {
+          serviceId,
+          tiers: ["standard"],
+          model: { declared: serviceId, quantization: "none" },
+          capabilities,
+          tokenizer,
+        },
+      ],
+      hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
+      software: { name: "test", version: "1" },
+      issuedAt: 1,
+    },
+    generateKeyPair(),
+  );
+  return toRegistered(catalog, announcement, 1, 1);
+}
+
+const big = nodeServing("llama-2-13b", { kind: "llama-2", exact: true });
+// A node that only estimates its counts: the gateway bounds its input between words and bytes.
+const small = nodeServing("mistral-7b", { kind: "estimate", exact: false });
+const nodes = [big, small];
+const sources = {
+  config: RoutingConfig.parse({}),
+  catalog,
+  candidates: (serviceId: string) => nodes.filter((n) => n.offers.has(serviceId)),
+  sessionNodes: (_: string, candidates: readonly RegisteredNode[]) => candidates,
+  // Both qualify for quality-gpt-3.5 (200 input and 1000 output tokens on /v1/models), each under its model.
+  qualifying: () => [
+    { address: big.address, serviceId: "llama-2-13b" },
+    { address: small.address, serviceId: "mistral-7b" },
+  ],
+  get: (address: string) => nodes.find((n) => n.address === address),
+};
+
+const plan = (body: Record<string, unknown>, operation: "completions" | "chat.completions" = "completions") =>
+  planRoutes(sources, dispatchRequest("quality-gpt-3.5", body, { operation }), Date.UTC(2026, 11, 6), false).map(
+    (r) => r.node.address,
+  );
+
+describe("a quality relay's routes", () => {
+  it("go to every qualifying node whose own tier takes the request whole", () => {
+    expect(plan({ prompt: "Hi", max_tokens: 100 })).toEqual([big.address, small.address]);
+  });
+
+  it("leave out a node whose tier would cut the output short, asked for or by default", () => {
+    expect(plan({ prompt: "Hi", max_tokens: 101 })).toEqual([big.address]);
+    // No max_tokens: the quality tier's 1000, which the small tier would cut to 100.
+    expect(plan({ prompt: "Hi" })).toEqual([big.address]);
+    expect(
+      plan({ messages: [{ role: "user", content: "Hi" }], max_completion_tokens: 500 }, "chat.completions"),
+    ).toEqual([big.address]);
+    // Two prompts of 60 each: the small tier's 100 leaves 50 a choice.
+    expect(plan({ prompt: ["Hi", "Ho"], max_tokens: 60 })).toEqual([big.address]);
+    expect(plan({ prompt: ["Hi", "Ho"], max_tokens: 50 })).toEqual([big.address, small.address]);
+  });
+
+  it("leave out a node for a prompt provably over its input limit, not one the gateway can only bound", () => {
+    // 60 words: at least 60 tokens for any tokenizer, over the small tier's 50.
+    expect(plan({ prompt: Array(60).fill("word").join(" "), max_tokens: 10 })).toEqual([big.address]);
+    // 30 long words: over 50 by bytes, not provably over by words; the node counts (and may refuse).
+    expect(plan({ prompt: Array(30).fill("information").join(" "), max_tokens: 10 })).toEqual([
+      big.address,
+      small.address,
+    ]);
+  });
+
+  it("say what falls short, naming the field to change", () => {
+    const request = dispatchRequest("quality-gpt-3.5", { prompt: "Hi", max_tokens: 300 });
+    const [, smallRoute] = planRoutes(sources, request, Date.UTC(2026, 11, 6), false, true);
+    expect(smallRoute?.node.address).toBe(small.address);
+    expect(servedTierShortfall(smallRoute!, request)).toEqual({
+      what: "300 output tokens per choice (at most 100 now)",
+      param: "max_tokens",
+    });
+    const long = dispatchRequest(
+      "quality-gpt-3.5",
+      { messages: [{ role: "user", content: Array(70).fill("word").join(" ") }], max_tokens: 5 },
+      { operation: "chat.completions" },
+    );
+    const [, longRoute] = planRoutes(sources, long, Date.UTC(2026, 11, 6), false, true);
+    expect(servedTierShortfall(longRoute!, long)).toMatchObject({ param: "messages" });
+  });
+
+  it("are not filtered for a model-named relay: the front door checked its own tier's limits", () => {
+    const request = dispatchRequest("mistral-7b", { prompt: "Hi", max_tokens: 900 });
+    expect(planRoutes(sources, request, Date.UTC(2026, 11, 6), false).map((r) => r.node.address)).toEqual([
+      small.address,
+    ]);
+  });
+});
