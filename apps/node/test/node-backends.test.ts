@@ -122,6 +122,25 @@ describe("a node in front of real HTTP engines", () => {
     expect(sentCompletion.top_k).toBe(5);
   });
 
+  it("sends top_p 0 (OpenAI's greedy end of its 0 to 1 range) as temperature 0, which every engine takes", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const greedy = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Hello", max_tokens: 4, temperature: 0.8, top_p: 0 }),
+    );
+    expect(greedy.outcome).toBe("ok");
+    const nucleus = await h.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "Hello again", max_tokens: 4, top_p: 0.5 }),
+    );
+    expect(nucleus.outcome).toBe("ok");
+    const sent = fake!.requests
+      .filter((r) => r.path === "/v1/completions")
+      .slice(-2)
+      .map((r) => r.body as Record<string, unknown>);
+    expect(sent[0]).not.toHaveProperty("top_p");
+    expect(sent[0]?.temperature).toBe(0);
+    expect(sent[1]?.top_p).toBe(0.5);
+  });
+
   it("refuses echo with logprobs on a llama.cpp backend before any generation (it cannot return prompt logprobs)", async () => {
     const h = await nodeInFrontOf("llamacpp");
     const before = fake!.calls["POST /v1/completions"] ?? 0;

@@ -92,6 +92,19 @@ function responseFormat(raw: Json): Json {
 }
 
 /**
+ * Sampling as every engine takes it: `top_p: 0` (OpenAI's range is 0 to 1; 0 keeps only the most
+ * probable token) is greedy decoding, which engines that refuse a `top_p` of 0 (vLLM takes
+ * (0, 1]) all take as `temperature: 0`.
+ */
+function sampling(out: Json): Json {
+  if (out.top_p === 0) {
+    delete out.top_p;
+    out.temperature = 0;
+  }
+  return out;
+}
+
+/**
  * The engine body of a validated request: its schema's fields only, rebuilt, with `max_tokens` set
  * to the clamped value for text calls.
  *
@@ -107,9 +120,9 @@ export function engineBody(
   const source = request as unknown as Json;
   switch (operation) {
     case "completions":
-      return { ...pick(source, COMPLETION), max_tokens: maxTokens };
+      return { ...sampling(pick(source, COMPLETION)), max_tokens: maxTokens };
     case "chat.completions": {
-      const out = pick(source, CHAT);
+      const out = sampling(pick(source, CHAT));
       out.messages = (source.messages as Json[]).map(message);
       if (Array.isArray(source.tools)) out.tools = (source.tools as Json[]).map(tool);
       if (isRecord(source.response_format)) out.response_format = responseFormat(source.response_format);

@@ -216,6 +216,14 @@ describe("dev text engine", () => {
     expect(engine.countTokens("")).toBe(0);
     expect(engine.countTokens("The capital of France is Paris.")).toBe(7);
     await expect(engine.complete({ prompt: "x", maxTokens: -1 })).rejects.toThrow(DevBackendRequestError);
-    await expect(engine.complete({ prompt: "x", maxTokens: 1, topP: 0 })).rejects.toThrow(/topP/);
+    await expect(engine.complete({ prompt: "x", maxTokens: 1, topP: -0.1 })).rejects.toThrow(/topP/);
+    await expect(engine.complete({ prompt: "x", maxTokens: 1, topP: 1.1 })).rejects.toThrow(/topP/);
+  });
+
+  it("takes top_p 0 as OpenAI does: only the most probable token, as temperature 0 picks it", async () => {
+    const prompt = "The capital of France is";
+    const greedy = await engine.complete({ prompt, maxTokens: 8, temperature: 0 });
+    const top0 = await engine.complete({ prompt, maxTokens: 8, temperature: 1.5, topP: 0 });
+    expect(top0.text).toBe(greedy.text);
   });
 });

@@ -14,7 +14,7 @@ export const TextCompletionRequest = z.object({
   promptTokens: z.array(z.number().int().min(0)).optional(),
   maxTokens: z.number().int().min(0).max(100_000),
   temperature: z.number().min(0).max(2).optional().default(1),
-  topP: z.number().gt(0).max(1).optional().default(1),
+  topP: z.number().min(0).max(1).optional().default(1),
   /** 0 turns top-k off. */
   topK: z.number().int().min(0).optional().default(0),
   /** Same seed, same request, same engine: same completion. A random seed is used (and returned) otherwise. */
