@@ -32,9 +32,24 @@ The config path can also come from POCKET_GATEWAY_CONFIG.`;
 const argv = process.argv.slice(2);
 /** `--config`/`-c`, `--url` and `--out` are the CLI's own; everything else goes to the subcommand. */
 function takeOption(names: readonly string[]): string | undefined {
+  const joined = argv.findIndex((a) => names.some((n) => a.startsWith(`${n}=`)));
+  if (joined >= 0) {
+    const [option] = argv.splice(joined, 1);
+    const value = option!.slice(option!.indexOf("=") + 1);
+    return value === "" ? missingValue(option!.slice(0, option!.indexOf("="))) : value;
+  }
   const at = argv.findIndex((a) => names.includes(a));
   if (at < 0) return undefined;
-  return argv.splice(at, 2)[1];
+  const [option, value] = argv.splice(at, 2);
+  // A forgotten value must not start the gateway on its defaults (a new key, a fresh database) or
+  // send the admin token to the default address.
+  return value === undefined || value === "" || value.startsWith("-") ? missingValue(option!) : value;
+}
+function missingValue(option: string): never {
+  console.error(
+    `pocket-gateway: ${option} needs a value (${option === "--url" ? "the gateway's URL" : "a file path"})\n\n${usage}`,
+  );
+  process.exit(2);
 }
 const configOption = takeOption(["--config", "-c"]);
 const urlOption = takeOption(["--url"]);

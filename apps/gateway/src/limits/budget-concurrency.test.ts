@@ -12,7 +12,7 @@ import { AccountsConfig } from "../accounts/accounts-config.js";
 import { AccountsLive } from "../accounts/index.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
 import { GatewayStore, type StoreLocation } from "../db/database.js";
-import { rebuildBuckets } from "./budget-ledger.js";
+import { rebuildBuckets, releaseAllReservations } from "./budget-ledger.js";
 import { Limits, STALE_RESERVATION_MS } from "./limits.js";
 
 const PRICE = 750;
@@ -122,6 +122,14 @@ describe.each(STORE_DIALECTS)("budget reservations under concurrency on %s", (di
         for (let i = 0; i < 3; i++) await before.runPromise(reserveOne(key));
         expect(Exit.isFailure(await before.runPromiseExit(reserveOne(key)))).toBe(true);
         await before.dispose(); // the relays never settle: as if the process died
+        // What the start-up gives back, and logs: three reservations of one key.
+        const store = ManagedRuntime.make(GatewayStore.layer(where));
+        expect(
+          await store.runPromise(
+            Effect.flatMap(GatewayStore, (db) => Effect.promise(() => releaseAllReservations(db))),
+          ),
+        ).toEqual({ reservations: 3, keys: 1 });
+        await store.dispose();
         const after = gateway(where);
         expect(await after.runPromise(usage(key.keyId))).toMatchObject({
           reservedMicroUsd: 0,

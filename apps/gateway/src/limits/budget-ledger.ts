@@ -363,11 +363,16 @@ export async function releaseStaleReservations(db: SqlClient, before: number, no
  * At start-up of a gateway that owns its SQLite file alone, no relay is in flight: every hold
  * left in the file is from a crash (including holds of a version that kept no reservation rows).
  */
-export function releaseAllReservations(db: SqlClient): Promise<number> {
-  return db.transaction(async (tx) => {
-    await tx.run(plainSql`update key_reservations set open = 0, held_micro_usd = 0 where open = 1`);
-    return tx.run(plainSql`update api_keys set reserved_micro_usd = 0 where reserved_micro_usd <> 0`);
-  });
+export function releaseAllReservations(
+  db: SqlClient,
+): Promise<{ readonly reservations: number; readonly keys: number }> {
+  return db.transaction(async (tx) => ({
+    reservations: await tx.run(
+      plainSql`update key_reservations set open = 0, held_micro_usd = 0 where open = 1`,
+    ),
+    // Keys whose held micro-USD went back (a key holds several reservations; one without a budget holds none).
+    keys: await tx.run(plainSql`update api_keys set reserved_micro_usd = 0 where reserved_micro_usd <> 0`),
+  }));
 }
 
 /** The relay's row was already in the ledger; its settlement was rolled back. */

@@ -95,12 +95,15 @@ const make = Effect.gen(function* () {
   // replicas: only holds older than any relay can be are given back.
   const stale = yield* store.dialect === "sqlite"
     ? use("limits.releaseAll", releaseAllReservations)
-    : use("limits.releaseStale", (db) =>
-        releaseStaleReservations(db, startedAt - STALE_RESERVATION_MS, startedAt),
+    : Effect.map(
+        use("limits.releaseStale", (db) =>
+          releaseStaleReservations(db, startedAt - STALE_RESERVATION_MS, startedAt),
+        ),
+        (reservations) => ({ reservations, keys: undefined }),
       );
-  if (stale > 0) {
+  if (stale.reservations > 0 || (stale.keys ?? 0) > 0) {
     yield* Effect.logWarning("released budget reservations left by a crash").pipe(
-      Effect.annotateLogs({ reservations: stale }),
+      Effect.annotateLogs(stale.keys === undefined ? { reservations: stale.reservations } : stale),
     );
   }
   const sweep = Effect.gen(function* () {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
@@ -47,6 +47,27 @@ describe("loadKeyFile", () => {
       process.platform === "win32"
         ? []
         : ["the key file can be read by other users (mode 644): run chmod 600 on it"],
+    );
+  });
+  it("names the file and the fix when it is a directory or cannot be created, never the bare system error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pocket-key-"));
+    dirs.push(dir);
+    const load = (privateKeyFile: string) =>
+      Effect.runSync(
+        Effect.either(
+          loadKeyFile({ privateKeyFile, createIfMissing: true, generateCommand: "app keys generate --out FILE" }),
+        ),
+      );
+    const folder = load(dir);
+    expect(folder._tag === "Left" && folder.left.message).toBe(
+      `Cannot read the key file ${dir}: it is a directory: set privateKeyFile to the key file itself (\`app keys generate --out FILE\` creates one).`,
+    );
+    // A key file "inside" a regular file: its folder cannot be made.
+    const plain = join(dir, "plain");
+    writeFileSync(plain, "x");
+    const nested = load(join(plain, "app.key"));
+    expect(nested._tag === "Left" && nested.left.message).toMatch(
+      new RegExp(`^Cannot create the key file ${plain}/app\\.key: E[A-Z]+: check the path and its folder\\.$`),
     );
   });
 });

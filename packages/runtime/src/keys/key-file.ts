@@ -49,11 +49,15 @@ export function loadKeyFile(options: {
           );
         }
         const created = generatePrivateKey();
-        writeKeyFile(options.privateKeyFile, created);
+        withFileErrors(options.privateKeyFile, "create", options.generateCommand, () =>
+          writeKeyFile(options.privateKeyFile, created),
+        );
         options.onCreate?.(options.privateKeyFile, keyPairFromPrivateKey(created).address);
       }
-      const hex = readFileSync(options.privateKeyFile, "utf8").trim();
-      const mode = statSync(options.privateKeyFile).mode & 0o777;
+      const { hex, mode } = withFileErrors(options.privateKeyFile, "read", options.generateCommand, () => ({
+        hex: readFileSync(options.privateKeyFile, "utf8").trim(),
+        mode: statSync(options.privateKeyFile).mode & 0o777,
+      }));
       if (process.platform !== "win32" && (mode & 0o077) !== 0)
         options.onLoose?.(
           `the key file can be read by other users (mode ${mode.toString(8)}): run chmod 600 on it`,
@@ -66,6 +70,27 @@ export function loadKeyFile(options: {
     },
     catch: (e) => new KeyFileError({ reason: (e as Error).message }),
   });
+}
+
+/**
+ * Runs a file operation on the key file, turning the system's error (`EISDIR: illegal operation on
+ * a directory, read`, which names neither the file nor a fix) into a message that says both.
+ */
+function withFileErrors<A>(file: string, doing: "read" | "create", generateCommand: string, f: () => A): A {
+  try {
+    return f();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const fix =
+      code === "EISDIR"
+        ? `it is a directory: set privateKeyFile to the key file itself (\`${generateCommand}\` creates one)`
+        : code === "EACCES" || code === "EPERM"
+          ? doing === "read"
+            ? "permission denied: run the app as the user that owns the file, or let that user read it (chmod 600 for the owner)"
+            : "permission denied: choose a folder this user may write to, or create the key as its owner"
+          : `${code ?? "the system refused"}: check the path and its folder`;
+    throw new Error(`Cannot ${doing} the key file ${file}: ${fix}.`);
+  }
 }
 
 /** Writes a private key as hex, readable by the owner only; never overwrites an existing file. */
