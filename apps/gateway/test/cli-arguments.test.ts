@@ -21,14 +21,17 @@ describe("pocket-gateway's arguments", () => {
     [["rates", "list", "--url"], "--url needs a value (the gateway's URL)"],
     [["rates", "list", "--url", "--config", "gateway.yaml"], "--url needs a value (the gateway's URL)"],
     [["keys", "generate", "--out"], "--out needs a value (a file path)"],
-  ])("refuses %j: a forgotten value never starts on the defaults or calls the default address", (args, message) => {
-    const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
-      cwd: GATEWAY_APP,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    expect(run.status).toBe(2);
-    expect(run.stderr).toContain(`pocket-gateway: ${message}`);
-    expect(run.stderr).not.toMatch(/\n\s+at /);
-  });
+  ])(
+    "refuses %j: a forgotten value never starts on the defaults or calls the default address",
+    (args, message) => {
+      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+        cwd: GATEWAY_APP,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain(`pocket-gateway: ${message}`);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
 });

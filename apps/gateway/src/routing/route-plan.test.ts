@@ -76,9 +76,12 @@ const sources = {
 };
 
 const plan = (body: Record<string, unknown>, operation: "completions" | "chat.completions" = "completions") =>
-  planRoutes(sources, dispatchRequest("quality-gpt-3.5", body, { operation }), Date.UTC(2026, 11, 6), false).map(
-    (r) => r.node.address,
-  );
+  planRoutes(
+    sources,
+    dispatchRequest("quality-gpt-3.5", body, { operation }),
+    Date.UTC(2026, 11, 6),
+    false,
+  ).map((r) => r.node.address);
 
 describe("a quality relay's routes", () => {
   it("go to every qualifying node whose own tier takes the request whole", () => {

@@ -55,7 +55,11 @@ describe("loadKeyFile", () => {
     const load = (privateKeyFile: string) =>
       Effect.runSync(
         Effect.either(
-          loadKeyFile({ privateKeyFile, createIfMissing: true, generateCommand: "app keys generate --out FILE" }),
+          loadKeyFile({
+            privateKeyFile,
+            createIfMissing: true,
+            generateCommand: "app keys generate --out FILE",
+          }),
         ),
       );
     const folder = load(dir);
@@ -67,7 +71,9 @@ describe("loadKeyFile", () => {
     writeFileSync(plain, "x");
     const nested = load(join(plain, "app.key"));
     expect(nested._tag === "Left" && nested.left.message).toMatch(
-      new RegExp(`^Cannot create the key file ${plain}/app\\.key: E[A-Z]+: check the path and its folder\\.$`),
+      new RegExp(
+        `^Cannot create the key file ${plain}/app\\.key: E[A-Z]+: check the path and its folder\\.$`,
+      ),
     );
   });
 });
