@@ -1,11 +1,12 @@
 #!/usr/bin/env -S npx tsx
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { DEFAULT_CATALOG, findService, generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
+import { findService, generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { loadConfig, runMain } from "@pocket-ai/runtime";
 import { Console, Effect, Layer } from "effect";
 import { nodeLayerFromConfigFile, nodeWorkerLayer } from "./app/node-app.js";
 import { isNodeWorker, runNodeWorker } from "./app/node-cluster.js";
+import { NodeSettings } from "./app/node-settings.js";
 import { makeBackend } from "./backends/make-backend.js";
 import { formatProbeReport, probeBackend } from "./check/check-backend.js";
 import { NodeConfig } from "./config/node-config.js";
@@ -57,9 +58,11 @@ if (values.help === true || command === "" || command === "help") {
   runMain(
     Effect.gen(function* () {
       const c = yield* config;
+      // The catalog `start` serves from: the default one with the config's own services and tiers.
+      const { catalog } = yield* Effect.provide(NodeSettings, NodeSettings.layer(c));
       let mismatches = 0;
       for (const service of c.services) {
-        const spec = findService(DEFAULT_CATALOG, service.serviceId);
+        const spec = findService(catalog, service.serviceId);
         const serviceKind = spec?.kind ?? "text";
         for (const b of service.backends) {
           // A backend that cannot start (no model file, no GGUF binding) is a failed check, with its reason.

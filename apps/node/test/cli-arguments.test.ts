@@ -50,4 +50,49 @@ describe("pocket-node's arguments", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+  it("checks a service the config's own catalog adds as start would serve it (an embedding service, not text)", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-check-"));
+    try {
+      const file = join(dataDir, "node.json");
+      const embedding = {
+        id: "bge-test",
+        kind: "embedding",
+        class: "model",
+        displayName: "BGE test",
+        description: "A small embedding model for this test.",
+        modelFamily: "bge",
+        operations: ["embeddings"],
+        tiers: [
+          {
+            id: "standard",
+            description: "Per call.",
+            priceMicroUsd: 50,
+            computeUnitsPerRelay: 50,
+            timeoutMs: 30_000,
+            limits: { maxTokensPerInput: 512, maxInputs: 16, dimensions: 384 },
+            hardware: { minVramGb: 0, gpuClass: "cpu-or-any-gpu", cpuAcceptable: true, notes: "CPU." },
+          },
+        ],
+      };
+      writeFileSync(
+        file,
+        JSON.stringify({
+          dataDir,
+          catalog: { services: [embedding] },
+          services: [{ serviceId: "bge-test", backends: [{ kind: "dev" }] }],
+        }),
+      );
+      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "check", "--config", file], {
+        cwd: NODE_APP,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(run.stdout).toContain("bge-test — dev@local/embedding/");
+      expect(run.stdout).not.toContain("serves text, not embeddings");
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
