@@ -134,7 +134,8 @@ export const serveRelay = Effect.fnUntraced(function* (
   const raw = yield* readRelayBody(deps, req, operation);
   const requestId = String(res.getHeader(REQUEST_ID_HEADER) ?? "");
   const translated = surface === undefined ? undefined : yield* surface.translate(raw, key, requestId);
-  if (translated !== undefined && !translated.ok) return yield* refusalOn(surface, translated.error);
+  // The translation names the surface's own fields already: only the relayed body's are renamed.
+  if (translated !== undefined && !translated.ok) return yield* RequestRefused.of(translated.error);
   const prepared = prepareRelay(deps.catalog, operation, translated?.value.body ?? raw);
   if (!prepared.ok) return yield* refusalOn(surface, prepared.error);
   const present = translated?.value.presenter(prepared.value.target.modelName, Math.floor(startedAt / 1000));

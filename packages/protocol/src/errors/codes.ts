@@ -68,7 +68,7 @@ export const ErrorCodes = {
     status: 400,
     type: "invalid_request_error",
     message:
-      "The body has a field this API does not define (for example an engine option such as `n_predict`). Remove the field named in `param`; use `max_tokens` for output length.",
+      "The body has a field this API does not define (for example an engine option such as `n_predict`). Remove the field named in `param`; the output length is `max_tokens` (`max_output_tokens` on the Responses API).",
   },
   RESPONSE_NOT_STORED: {
     status: 400,

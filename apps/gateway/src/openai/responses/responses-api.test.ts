@@ -347,6 +347,10 @@ describe("/v1/responses with the official openai client", () => {
         "input.0.type",
       ],
       [{ n_predict: 5 }, "UNKNOWN_PARAMETER", "n_predict"],
+      // A Chat Completions field is named as sent (not as the Responses field it maps to).
+      [{ max_tokens: 5 }, "UNKNOWN_PARAMETER", "max_tokens"],
+      [{ messages: [{ role: "user", content: "x" }] }, "UNKNOWN_PARAMETER", "messages"],
+      [{ response_format: { type: "json_object" } }, "UNKNOWN_PARAMETER", "response_format"],
       [{ model: "gpt-17" }, "UNKNOWN_MODEL", "model"],
     ];
     for (const [extra, code, param] of cases) {
@@ -354,6 +358,9 @@ describe("/v1/responses with the official openai client", () => {
       expect({ extra, code: error?.code, param: error?.param }).toEqual({ extra, code, param });
       expect(error?.status).toBe(code === "UNKNOWN_MODEL" ? 404 : 400);
     }
+    // ...and the client is told the Responses field to use instead.
+    const habit = await ask({ max_tokens: 5 });
+    expect(habit?.message).toContain("the Responses API has no field max_tokens: use max_output_tokens");
     // Defaults sent explicitly ask for nothing and are accepted; so is store either way.
     await expect(ask({ store: true })).resolves.toBeUndefined();
     await expect(

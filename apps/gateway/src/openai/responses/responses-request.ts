@@ -58,6 +58,14 @@ type ChatMessage =
   | { role: "assistant"; content: string | null; tool_calls?: ChatToolCall[] }
   | { role: "tool"; tool_call_id: string; content: string };
 
+/** Chat Completions fields clients send to the Responses API by habit, and their Responses names. */
+const CHAT_NAMES: ReadonlyMap<string, string> = new Map([
+  ["messages", "input"],
+  ["max_tokens", "max_output_tokens"],
+  ["max_completion_tokens", "max_output_tokens"],
+  ["response_format", "text.format"],
+]);
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -359,7 +367,12 @@ export function translateResponsesRequest(
       return refuse("UNSUPPORTED_RESPONSES_FEATURE", `${field} is not offered`, field);
     }
     if (!NEEDS_STORAGE.has(field) && !FEATURES.has(field) && !MAPPED.has(field)) {
-      return refuse("UNKNOWN_PARAMETER", `the Responses API has no field ${field}`, field);
+      const instead = CHAT_NAMES.get(field);
+      return refuse(
+        "UNKNOWN_PARAMETER",
+        `the Responses API has no field ${field}${instead === undefined ? "" : `: use ${instead}`}`,
+        field,
+      );
     }
   }
   if (raw.store !== undefined && raw.store !== null && typeof raw.store !== "boolean") {
