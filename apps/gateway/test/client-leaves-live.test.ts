@@ -146,7 +146,13 @@ describe("a streaming client that leaves", () => {
       expect(text).not.toMatch(/"finish_reason":"[a-z_]+"/);
       await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
     });
-    expect(rowsOf(key.key.id)[0]).toMatchObject({ outcome: "interrupted", error_code: "CLIENT_CLOSED" });
+    // Under the node that served what the client read; not claimable (no leaf, not `ok`).
+    expect(rowsOf(key.key.id)[0]).toMatchObject({
+      outcome: "interrupted",
+      error_code: "CLIENT_CLOSED",
+      node_address: net.nodes[0]!.node.key.address,
+      leaf_hash: null,
+    });
     // The client's choice, not the node's failure: no failure, timeout or sanction for it.
     expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual(before);
   }, 60_000);
@@ -179,11 +185,13 @@ describe("a streaming client that leaves", () => {
       await readUntilFinish(key.secret);
       await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row", 30_000);
     });
-    // The whole price (every choice reached the client), but no node to pay: it never closed.
+    // The whole price (every choice reached the client), but nothing to pay the node for: it
+    // never closed (the row names it, with no leaf).
     expect(rowsOf(key.key.id)[0]).toMatchObject({
       outcome: "interrupted",
       error_code: "CLIENT_CLOSED",
-      node_address: null,
+      node_address: net.nodes[0]!.node.key.address,
+      leaf_hash: null,
       price_micro_usd: 750,
     });
     const after = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());

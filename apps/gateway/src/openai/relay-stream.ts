@@ -170,6 +170,8 @@ const streamRelayBody = Effect.fnUntraced(function* (
           record === undefined
             ? failedRow(call.caller, call.relay, {
                 errorCode: "CLIENT_CLOSED",
+                // The node that served what the client read (not claimable: no leaf, not `ok`).
+                nodeAddress: events.nodeAddress,
                 now,
                 usage,
                 chargedMicroUsd,

@@ -101,6 +101,8 @@ export type DispatchStreamEvent =
  * opened it calls `close()` when done (it is idempotent; the end of the iteration also cleans up).
  */
 export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
+  /** The node serving the stream (a row for a stream cut before its closing event names it). */
+  readonly nodeAddress: string;
   /**
    * `nodeAtFault`: the node, not the gateway, is why the stream ends early (it did not send what
    * it owed in time), so the failed pull counts against it; otherwise (a client gone, a shutdown)

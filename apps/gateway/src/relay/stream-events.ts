@@ -155,6 +155,7 @@ export function streamEvents(
     pull,
   });
   return {
+    nodeAddress: address,
     [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
     close,
   };

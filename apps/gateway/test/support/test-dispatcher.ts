@@ -322,6 +322,7 @@ export function makeTestDispatcher() {
       }
       const iterator = run();
       const dispatched: DispatchEvents = {
+        nodeAddress: request.targetNode ?? node,
         [Symbol.asyncIterator]: () => iterator,
         close: () => {
           if (!stopped) control.closedStreams += 1;
