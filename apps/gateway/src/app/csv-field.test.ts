@@ -35,7 +35,7 @@ describe("CSV fields", () => {
       rows: [{ ...amounts, operator: "=cmd|' /C calc'!A0", serviceId: "llama-2-13b" }],
       totals: amounts,
       unsettled: { claimed: 0, rejected: 0 },
-      finality: { final: true, claimsUntil: 0, proofsUntil: 0 },
+      finality: { final: true, claimsUntil: 0, proofsUntil: 0, finalAt: 0 },
     });
     expect(csv.split("\r\n")[1]).toBe(
       "2030-W10,'=cmd|' /C calc'!A0,llama-2-13b,1,2,1500,6000,6000,6000,0.006,0.006,250000,1500,",

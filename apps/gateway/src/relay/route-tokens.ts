@@ -96,10 +96,27 @@ export function inputAtMost(route: Route, request: DispatchRequest, tokens: Rout
   return promptCounts(route, request, tokens).reduce((a, b) => a + b, 0);
 }
 
-/** What a route's served tier falls short of, and the request field to change (see {@link servedTierShortfall}). */
+/** What a route's served tier falls short of (see {@link servedTierShortfall}). */
 export interface TierShortfall {
+  /** What the request asks and what the tier allows, with the advice, as the client reads it. */
   readonly what: string;
+  /** The request field to change. */
   readonly param: string;
+  /** The most the tier takes (output tokens per choice, or input tokens per prompt). */
+  readonly available: number;
+}
+
+/** The output-length field a text request set (the smaller, when a chat sets both), if any. */
+function outputField(
+  operation: "completions" | "chat.completions",
+  body: Record<string, unknown>,
+): string | undefined {
+  const set = (name: string) => (typeof body[name] === "number" ? (body[name] as number) : undefined);
+  const maxTokens = set("max_tokens");
+  if (operation === "completions") return maxTokens === undefined ? undefined : "max_tokens";
+  const completion = set("max_completion_tokens");
+  if (completion === undefined) return maxTokens === undefined ? undefined : "max_tokens";
+  return maxTokens !== undefined && maxTokens <= completion ? "max_tokens" : "max_completion_tokens";
 }
 
 /**
@@ -107,9 +124,10 @@ export interface TierShortfall {
  * `undefined` when it can. A quality or skill relay is served under each qualifying node's own
  * model service and tier, whose limits may be below the quality tier's that `/v1/models` shows:
  * such a node would cut the customer's output short (its tier clamps `max_tokens`) or have to
- * refuse the prompt. The output is compared as each tier clamps the request's `max_tokens`; the
- * input by the node's own count when the gateway has its tokenizer, else by a lower bound (words),
- * so only a prompt provably too long is kept from a node.
+ * refuse the prompt. The output is compared as each tier clamps the request's `max_tokens` (the
+ * asked tier's most when the request sets none); the input by the node's own count when the
+ * gateway has its tokenizer, else by a lower bound (words), so only a prompt provably too long is
+ * kept from a node.
  */
 export function servedTierShortfall(route: Route, request: DispatchRequest): TierShortfall | undefined {
   const served = route.servedTier;
@@ -121,13 +139,18 @@ export function servedTierShortfall(route: Route, request: DispatchRequest): Tie
   const want = relayOutputCap(operation, body, asked).maxTokens;
   const can = relayOutputCap(operation, body, served).maxTokens;
   if (can < want) {
-    const param =
-      operation === "chat.completions" &&
-      "max_completion_tokens" in body &&
-      body.max_completion_tokens != null
-        ? "max_completion_tokens"
-        : "max_tokens";
-    return { what: `${want} output tokens per choice (at most ${can} now)`, param };
+    const field = outputField(operation, request.body);
+    return field === undefined
+      ? {
+          what: `the tier's default of ${want} output tokens per choice: set max_tokens to ${can} or less`,
+          param: "max_tokens",
+          available: can,
+        }
+      : {
+          what: `${want} output tokens per choice: at most ${can} now, ask for less`,
+          param: field,
+          available: can,
+        };
   }
   const tokens = routeTokens(route);
   const counts =
@@ -135,10 +158,12 @@ export function servedTierShortfall(route: Route, request: DispatchRequest): Tie
       ? countRelayInput(relayInputs(operation, body), tokensAtLeast)
       : promptCounts(route, request, tokens);
   const longest = counts.reduce((a, b) => Math.max(a, b), 0);
-  if (longest > served.limits.maxInputTokens)
+  const limit = served.limits.maxInputTokens;
+  if (longest > limit)
     return {
-      what: `a prompt of ${longest} input tokens (at most ${served.limits.maxInputTokens} now)`,
+      what: `a prompt of ${longest} input tokens: at most ${limit} now, shorten it`,
       param: operation === "chat.completions" ? "messages" : "prompt",
+      available: limit,
     };
   return undefined;
 }

@@ -4,7 +4,7 @@ import { Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
-import { servedTierShortfall } from "../relay/route-tokens.js";
+import { servedTierShortfall, type TierShortfall } from "../relay/route-tokens.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
 import { EngineRefusalLedger } from "./engine-refusals.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
@@ -97,9 +97,15 @@ const make = Effect.gen(function* () {
         });
       }
       // A quality or skill service whose qualifying nodes all serve it under smaller limits.
-      const short = incapable.map((r) => servedTierShortfall(r, request)).find((s) => s !== undefined);
+      // The advice of the roomiest node: following it gets the request served.
+      const short = incapable
+        .flatMap((r) => servedTierShortfall(r, request) ?? [])
+        .reduce<TierShortfall | undefined>(
+          (a, b) => (a === undefined || b.available > a.available ? b : a),
+          undefined,
+        );
       if (short !== undefined) {
-        const detail = `no node serving ${request.target.modelName} now takes ${short.what}; ask for less`;
+        const detail = `no node serving ${request.target.modelName} now takes ${short.what}`;
         return new DispatchError({
           code: "NO_CAPABLE_NODE",
           detail,

@@ -15,7 +15,7 @@ import {
 } from "../../test/support/settlement-fixtures.js";
 import { settlementTest } from "../../test/support/settlement-test-layer.js";
 import { dialectMissing, STORE_DIALECTS } from "../../test/support/temp-database.js";
-import { CLAIM_EXPIRY_EVERY_MS } from "./claim-expiry.js";
+import { CLAIM_EXPIRY_EVERY_MS, CLAIM_EXPIRY_SLACK_MS } from "./claim-expiry.js";
 import { ClaimExpiryLive, Settlement } from "./settlement.js";
 import { finalityText } from "./settlement-cli-text.js";
 
@@ -64,14 +64,16 @@ describe.each(STORE_DIALECTS)("claims whose proof never came, on %s", (dialect) 
           const early = yield* claimOf(sessionAt(W48_TUESDAY));
           const late = yield* claimOf(sessionAt(W48_TUESDAY + HOUR));
           expect(late.claimedAt).toBe(early.claimedAt + HOUR);
-          // The early claim's proof window is over by 1 ms; the late one's has just begun.
-          const now = early.claimedAt + HOUR + 1;
+          // The early claim's proof window closed an hour after it; the sweep waits its slack more.
+          const deadline = early.claimedAt + HOUR;
+          expect(yield* settlement.expireClaims(deadline + CLAIM_EXPIRY_SLACK_MS)).toBe(0);
+          const now = deadline + CLAIM_EXPIRY_SLACK_MS + 1;
           yield* TestClock.setTime(now);
           expect(yield* settlement.expireClaims(now)).toBe(1);
           expect(yield* settlement.expireClaims(now)).toBe(0);
 
           const claims = yield* claimsByNode;
-          const closed = `CLAIM_WINDOW_CLOSED: the proof window closed at ${iso(early.claimedAt + HOUR)}`;
+          const closed = `CLAIM_WINDOW_CLOSED: the proof window closed at ${iso(deadline)}`;
           expect(claims.get(early.node.address)).toMatchObject({
             status: "rejected",
             detail: closed,
@@ -110,6 +112,21 @@ describe.each(STORE_DIALECTS)("claims whose proof never came, on %s", (dialect) 
       }).pipe(Effect.provide(settlementTest(dialect))),
     );
 
+    it.effect(
+      "never beat a proof the intake accepted in time, on a replica whose clock runs a little ahead",
+      () =>
+        Effect.gen(function* () {
+          const settlement = yield* Settlement;
+          yield* settlement.setWeeklyRate("2026-W48", 250_000);
+          const { node, header, tree, ack, claimedAt } = yield* claimOf(sessionAt(W48_TUESDAY));
+          // The proof comes at its deadline; another replica, a minute ahead, sweeps first.
+          yield* TestClock.setTime(claimedAt + HOUR);
+          expect(yield* settlement.expireClaims(claimedAt + HOUR + 60_000)).toBe(0);
+          const proof = wire(nodeProof(node, header, tree, ack.leafIndex));
+          expect(yield* settlement.submitProof(proof)).toMatchObject({ status: "proven" });
+        }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
     it.effect("are rejected by the gateway itself while it runs, without a tally or a proof asking", () =>
       Effect.gen(function* () {
         const settlement = yield* Settlement;
@@ -121,7 +138,7 @@ describe.each(STORE_DIALECTS)("claims whose proof never came, on %s", (dialect) 
           Effect.provideService(Settlement, settlement),
           Effect.forkScoped,
         );
-        yield* TestClock.adjust(HOUR - 1);
+        yield* TestClock.adjust(HOUR + CLAIM_EXPIRY_SLACK_MS - 1);
         expect(
           yield* until(
             Effect.map(statusOf, (s) => s !== "claimed"),
@@ -129,7 +146,7 @@ describe.each(STORE_DIALECTS)("claims whose proof never came, on %s", (dialect) 
           ),
         ).toBe(false);
         // Past the window, by the loop's period: its next round rejects the claim.
-        yield* TestClock.setTime(claimedAt + HOUR + CLAIM_EXPIRY_EVERY_MS + 1);
+        yield* TestClock.setTime(claimedAt + HOUR + CLAIM_EXPIRY_SLACK_MS + CLAIM_EXPIRY_EVERY_MS + 1);
         expect(yield* until(Effect.map(statusOf, (s) => s === "rejected"))).toBe(true);
       }).pipe(Effect.scoped, Effect.provide(settlementTest(dialect))),
     );
@@ -143,31 +160,39 @@ describe.each(STORE_DIALECTS)("a week's tally finality, on %s", (dialect) => {
     const weekEnd = Date.UTC(2026, 10, 30);
     const claimsUntil = weekEnd + 60_000 + 24 * HOUR;
     const proofsUntil = claimsUntil + HOUR;
+    const finalAt = proofsUntil + CLAIM_EXPIRY_SLACK_MS;
 
     it.effect("waits for the week's rate, then for the last claim window and its proof window", () =>
       Effect.gen(function* () {
         const settlement = yield* Settlement;
         yield* TestClock.setTime(W48_TUESDAY);
         const none = (yield* settlement.weeklyTally("2026-W48")).finality;
-        expect(none).toEqual({ final: false, claimsUntil: null, proofsUntil: null });
+        expect(none).toEqual({ final: false, claimsUntil: null, proofsUntil: null, finalAt: null });
         expect(finalityText(none)).toBe(
           "Not final: the week has no POKT rate yet, and its claims wait for one.",
         );
 
         yield* settlement.setWeeklyRate("2026-W48", 250_000);
         const open = (yield* settlement.weeklyTally("2026-W48")).finality;
-        expect(open).toEqual({ final: false, claimsUntil, proofsUntil });
+        expect(open).toEqual({ final: false, claimsUntil, proofsUntil, finalAt });
         expect(finalityText(open)).toBe(
-          "Not final: claims of this week may come until 2026-12-01T00:01:00.000Z, proofs until 2026-12-01T01:01:00.000Z.",
+          "Not final: claims of this week may come until 2026-12-01T00:01:00.000Z, proofs until 2026-12-01T01:01:00.000Z; final after 2026-12-01T01:06:00.000Z.",
         );
-        yield* TestClock.setTime(proofsUntil);
+        // Until it is final the rate may still change (no claim pinned it)...
+        yield* TestClock.setTime(finalAt);
         expect((yield* settlement.weeklyTally("2026-W48")).finality.final).toBe(false);
-        yield* TestClock.setTime(proofsUntil + 1);
+        yield* settlement.setWeeklyRate("2026-W48", 250_000);
+        yield* TestClock.setTime(finalAt + 1);
         const final = (yield* settlement.weeklyTally("2026-W48")).finality;
-        expect(final).toEqual({ final: true, claimsUntil, proofsUntil });
+        expect(final).toEqual({ final: true, claimsUntil, proofsUntil, finalAt });
         expect(finalityText(final)).toBe(
-          "Final: no claim of this week can be stored or proven since 2026-12-01T01:01:00.000Z.",
+          "Final since 2026-12-01T01:06:00.000Z: no claim of this week can be stored or proven any more.",
         );
+        // ...then not: a new rate would reopen a claim window of a week reported final.
+        const refused = yield* Effect.flip(settlement.setWeeklyRate("2026-W48", 300_000));
+        expect(refused).toMatchObject({ _tag: "InvalidSettlementInput" });
+        expect(refused.message).toContain("2026-W48 is final since 2026-12-01T01:06:00.000Z");
+        expect((yield* settlement.weeklyTally("2026-W48")).finality.final).toBe(true);
       }).pipe(Effect.provide(settlementTest(dialect))),
     );
 
@@ -181,6 +206,7 @@ describe.each(STORE_DIALECTS)("a week's tally finality, on %s", (dialect) => {
           final: false,
           claimsUntil: setAt + 24 * HOUR,
           proofsUntil: setAt + 25 * HOUR,
+          finalAt: setAt + 25 * HOUR + CLAIM_EXPIRY_SLACK_MS,
         });
       }).pipe(Effect.provide(settlementTest(dialect))),
     );
@@ -191,9 +217,9 @@ describe.each(STORE_DIALECTS)("a week's tally finality, on %s", (dialect) => {
         yield* settlement.setWeeklyRate("2026-W48", 250_000);
         // The week's last session, claimed at the last moment the window allows.
         yield* claimOf(sessionAt(weekEnd - 1), claimsUntil);
-        yield* TestClock.setTime(proofsUntil);
+        yield* TestClock.setTime(finalAt);
         expect((yield* settlement.weeklyTally("2026-W48")).unsettled).toEqual({ claimed: 1, rejected: 0 });
-        yield* TestClock.setTime(proofsUntil + 1);
+        yield* TestClock.setTime(finalAt + 1);
         const tally = yield* settlement.weeklyTally("2026-W48");
         expect(tally.unsettled).toEqual({ claimed: 0, rejected: 1 });
         expect(tally.finality.final).toBe(true);

@@ -5,6 +5,13 @@ import { isoTime, type SettlementDeps } from "./settlement-deps.js";
 /** How often each replica rejects the claims whose proof window closed without a proof. */
 export const CLAIM_EXPIRY_EVERY_MS = 60_000;
 
+/**
+ * How long after a claim's proof window closed the expiry waits before it rejects the claim: a
+ * proof the intake accepted just in time (by its own clock, or a replica's a little behind) is
+ * still settling, and must not lose to the sweep.
+ */
+export const CLAIM_EXPIRY_SLACK_MS = 5 * 60_000;
+
 /** Claims rejected per transaction of the expiry. */
 const EXPIRY_BATCH = 500;
 
@@ -13,8 +20,8 @@ export const proofWindowClosed = (deadline: number): string =>
   `CLAIM_WINDOW_CLOSED: the proof window closed at ${isoTime(deadline)}`;
 
 /**
- * Rejects every claim whose proof window closed (`claimedAt + proofWindowMs` before `now`) without
- * a proof, with the answer a late proof gets (`CLAIM_WINDOW_CLOSED`): the claim is settled for
+ * Rejects every claim whose proof window closed (`claimedAt + proofWindowMs`) more than
+ * {@link CLAIM_EXPIRY_SLACK_MS} before `now` without a proof, with the answer a late proof gets (`CLAIM_WINDOW_CLOSED`): the claim is settled for
  * good, so the week's tally stops counting it as awaiting proof and can become final. Each claim
  * leaves `claimed` by the same conditional UPDATE a proof settles it with, so a proof that lands
  * meanwhile, on any replica, keeps its outcome. Returns how many claims it rejected.
@@ -23,7 +30,11 @@ export function makeExpireClaims({ use, config }: SettlementDeps) {
   const batch = (now: number) =>
     use("claims.expire", (db) =>
       db.transaction(async (tx) => {
-        const open = await claimsPastProofWindow(tx, now - config.proofWindowMs, EXPIRY_BATCH);
+        const open = await claimsPastProofWindow(
+          tx,
+          now - config.proofWindowMs - CLAIM_EXPIRY_SLACK_MS,
+          EXPIRY_BATCH,
+        );
         let rejected = 0;
         for (const claim of open) {
           const detail = proofWindowClosed(claim.claimedAt + config.proofWindowMs);
@@ -57,7 +68,8 @@ export function claimExpiryLoop(expire: (now: number) => Effect.Effect<number, u
             Effect.annotateLogs({ claims: rejected }),
           ),
     ),
-    Effect.catchAll((e) => Effect.logWarning("claim expiry failed", e)),
+    // A defect too: the loop must outlive a failed round.
+    Effect.catchAllCause((cause) => Effect.logWarning("claim expiry failed", cause)),
   );
   return Effect.repeat(Effect.delay(round, CLAIM_EXPIRY_EVERY_MS), Schedule.forever);
 }

@@ -24,11 +24,11 @@ const cells = (label: string, a: TallyAmounts): string[] => [
 
 /** Whether the week's tally can still change, in one line (see `WeekFinality`). */
 export function finalityText(f: WeekFinality): string {
-  if (f.claimsUntil === null || f.proofsUntil === null)
+  if (f.claimsUntil === null || f.proofsUntil === null || f.finalAt === null)
     return "Not final: the week has no POKT rate yet, and its claims wait for one.";
   const at = (ms: number) => new Date(ms).toISOString();
-  if (f.final) return `Final: no claim of this week can be stored or proven since ${at(f.proofsUntil)}.`;
-  return `Not final: claims of this week may come until ${at(f.claimsUntil)}, proofs until ${at(f.proofsUntil)}.`;
+  if (f.final) return `Final since ${at(f.finalAt)}: no claim of this week can be stored or proven any more.`;
+  return `Not final: claims of this week may come until ${at(f.claimsUntil)}, proofs until ${at(f.proofsUntil)}; final after ${at(f.finalAt)}.`;
 }
 
 export function formatTallyText(t: WeeklySettlementTally): string {

@@ -13,6 +13,7 @@ import {
 } from "@pocket-ai/protocol";
 import { Clock, Effect } from "effect";
 import type { StorageError } from "../db/database.js";
+import { CLAIM_EXPIRY_SLACK_MS } from "./claim-expiry.js";
 import { claimsOfWeek, findRate } from "./claim-store.js";
 import { InvalidSettlementInput } from "./errors.js";
 import { provenTextTokens } from "./relay-ledger.js";
@@ -62,28 +63,34 @@ export interface WeeklySettlementTally {
 /**
  * When a week's tally stops changing. `claimsUntil`: the last moment a claim of the week can be
  * stored (the claim window of the week's last session, or of the rate if it was set later);
- * `proofsUntil`: the last moment such a claim can be proven. After it the tally is `final`: no
- * claim of the week can come or settle any more (expired claims are rejected). Both are null
- * while the week has no POKT rate: its claims are refused until one is set, and a rate set later
- * opens a full claim window from then. A week that no claim pinned can still have its rate
- * changed, which reopens that window: only a week with claims is final for good.
+ * `proofsUntil`: the last moment such a claim can be proven; `finalAt`: that plus the expiry's
+ * slack (a proof accepted just in time settles, then the unproven claims are rejected). After
+ * `finalAt`, with no claim left awaiting its proof, the tally is `final`: no claim of the week can
+ * come or settle any more, and the week's rate can no longer change. All three are null while the
+ * week has no POKT rate: its claims are refused until one is set, and a rate set later opens a
+ * full claim window from then.
  */
 export interface WeekFinality {
   readonly final: boolean;
   readonly claimsUntil: number | null;
   readonly proofsUntil: number | null;
+  readonly finalAt: number | null;
 }
 
 const WEEK_MS = 7 * 86_400_000;
 
-/** A week's {@link WeekFinality} at `now`, from the settlement windows and the week's rate. */
+/**
+ * A week's {@link WeekFinality} at `now`, from the settlement windows and the week's rate;
+ * `awaitingProof`: the week's claims still `claimed` (a failed expiry leaves some).
+ */
 export function weekFinality(
   weekId: string,
   rate: { readonly setAt: number } | undefined,
   deps: Pick<SettlementDeps, "identity" | "config">,
   now: number,
+  awaitingProof = 0,
 ): WeekFinality {
-  if (rate === undefined) return { final: false, claimsUntil: null, proofsUntil: null };
+  if (rate === undefined) return { final: false, claimsUntil: null, proofsUntil: null, finalAt: null };
   const { session } = deps.identity;
   const { claimWindowMs, proofWindowMs } = deps.config;
   // The week's claims are those of sessions that start in it: the last one ends after the week.
@@ -94,7 +101,8 @@ export function weekFinality(
       : sessionWindow(session, sessionNumberAt(session, lastInstant)).end;
   const claimsUntil = Math.max(lastEnd + session.graceMs, rate.setAt) + claimWindowMs;
   const proofsUntil = claimsUntil + proofWindowMs;
-  return { final: now > proofsUntil, claimsUntil, proofsUntil };
+  const finalAt = proofsUntil + CLAIM_EXPIRY_SLACK_MS;
+  return { final: now > finalAt && awaitingProof === 0, claimsUntil, proofsUntil, finalAt };
 }
 
 interface Sums {
@@ -167,7 +175,8 @@ export function makeWeeklyTally(
     }
     const now = yield* Clock.currentTimeMillis;
     // Claims whose proof window closed are rejected first: what awaits a proof still can be proven.
-    yield* expireClaims(now);
+    // A failed expiry does not fail the tally: those claims still count as awaiting proof.
+    yield* Effect.ignore(expireClaims(now));
     // Read in one transaction, so the claims, the rate and the tokens are one consistent state.
     const { rows, rateRow, tokens } = yield* use("claims.weekTally", (db) =>
       db.transaction(async (tx) => ({
@@ -222,7 +231,7 @@ export function makeWeeklyTally(
         claimed: rows.filter((r) => r.status === "claimed").length,
         rejected: rows.filter((r) => r.status === "rejected").length,
       },
-      finality: weekFinality(weekId, rateRow, deps, now),
+      finality: weekFinality(weekId, rateRow, deps, now, rows.filter((r) => r.status === "claimed").length),
     };
     return report;
   });

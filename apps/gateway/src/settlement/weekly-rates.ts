@@ -10,6 +10,7 @@ import {
 import { InvalidSettlementInput, RatePinned } from "./errors.js";
 import { MAX_RATE_MICRO_USD_PER_POKT, WeeklyRateInput } from "./settlement-config.js";
 import type { SettlementDeps } from "./settlement-deps.js";
+import { weekFinality } from "./settlement-tally.js";
 import { formatUsd } from "./usd-amount.js";
 
 /** A week's POKT price as the admin API shows it. */
@@ -31,10 +32,12 @@ const recordOf = (row: RateRow, claims: number): WeeklyRateRecord => ({
   claims,
 });
 
-export function makeWeeklyRates({ use }: SettlementDeps) {
+export function makeWeeklyRates(deps: SettlementDeps) {
+  const { use } = deps;
   /**
    * Sets the POKT rate (µUSD per POKT) of an ISO week. Setting the same rate again is a no-op;
-   * changing it is refused once a claim pinned it: that claim's mint was promised at that rate.
+   * changing it is refused once a claim pinned it (that claim's mint was promised at that rate),
+   * and once the week is final (a change would reopen its claim window, see `weekFinality`).
    */
   const setWeeklyRate = Effect.fn("Settlement.setWeeklyRate")(function* (
     weekId: string,
@@ -53,8 +56,9 @@ export function makeWeeklyRates({ use }: SettlementDeps) {
     // `rates set` on two replicas never both find none and the later one overwrite a rate a claim
     // pinned in between.
     type Outcome =
-      | { record: WeeklyRateRecord; pinned?: undefined }
-      | { pinned: { existing: RateRow; claims: number } };
+      | { record: WeeklyRateRecord; pinned?: undefined; finalAt?: undefined }
+      | { pinned: { existing: RateRow; claims: number }; finalAt?: undefined }
+      | { finalAt: number; pinned?: undefined };
     const outcome = yield* use("weeklyRates.set", (db) =>
       db.transaction(async (tx): Promise<Outcome> => {
         const row = { weekId, rateMicroUsdPerPokt, setAt };
@@ -65,10 +69,17 @@ export function makeWeeklyRates({ use }: SettlementDeps) {
           return { record: recordOf(existing, claims) };
         }
         if (existing !== undefined && claims > 0) return { pinned: { existing, claims } };
+        const finality = existing === undefined ? undefined : weekFinality(weekId, existing, deps, setAt);
+        if (finality?.final === true && finality.finalAt !== null) return { finalAt: finality.finalAt };
         await upsertRate(tx, row);
         return { record: recordOf(row, claims) };
       }),
     );
+    if (outcome.finalAt !== undefined) {
+      return yield* new InvalidSettlementInput({
+        detail: `${weekId} is final since ${new Date(outcome.finalAt).toISOString()} (no claim of it can come any more): its rate no longer changes`,
+      });
+    }
     if (outcome.pinned !== undefined) {
       return yield* new RatePinned({
         weekId,
