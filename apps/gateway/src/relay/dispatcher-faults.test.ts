@@ -77,6 +77,32 @@ const story = (model = "llama-2-13b") =>
     },
   );
 
+/**
+ * A network of an honest node and a refuser (hedging on) where the refuser is drawn first and the
+ * honest node next: the honest node is sanctioned until the hedge timer is armed, after the first
+ * draw; the hedge itself never comes due. `sanctionHonest` puts it back before another relay.
+ */
+async function refuserFirst(refuserOptions: Parameters<TestNetwork["startNode"]>[0]) {
+  let honest!: TestNode;
+  let selector!: Selector["Type"];
+  const network = await startTestNetwork(
+    { hedge: { enabled: true, afterMs: 1_000 } },
+    {
+      hedgeTimer: () => {
+        selector.stats.clearSanction(honest.address);
+        return () => undefined;
+      },
+    },
+  );
+  honest = await network.startNode();
+  const refuser = await network.startNode(refuserOptions);
+  await registered(network, 2);
+  selector = await network.managed.runPromise(Selector);
+  const sanctionHonest = () => selector.sanction(honest.address, Date.now(), "test: not first");
+  sanctionHonest();
+  return { network, honest, refuser, selector, sanctionHonest };
+}
+
 describe("invalid answers", () => {
   it("sanction a node whose signature does not verify and succeed elsewhere", async () => {
     await prefer(forger);
@@ -197,34 +223,17 @@ describe("hedging", () => {
   });
 
   it("asks another node before it believes an INPUT_TOO_LONG it can only bound, and counts the refusal as disproved", async () => {
-    let honest!: TestNode;
-    let selector!: Selector["Type"];
-    const net2 = await startTestNetwork(
-      { hedge: { enabled: true, afterMs: 1_000 } },
-      {
-        // The hedge never comes due; arming it (after the first draw, the refuser) lets the honest
-        // node be drawn next.
-        hedgeTimer: () => {
-          selector.stats.clearSanction(honest.address);
-          return () => undefined;
-        },
-      },
-    );
+    const { network, honest, refuser, selector } = await refuserFirst({ misbehave: "input-too-long" });
     try {
-      honest = await net2.startNode();
-      const refuser = await net2.startNode({ misbehave: "input-too-long" });
-      await registered(net2, 2);
-      selector = await net2.managed.runPromise(Selector);
-      selector.sanction(honest.address, Date.now(), "test: not first");
       // 40 long words: a few dozen tokens for any tokenizer, but over the tier's 200 by the UTF-8
       // bound the gateway counts with when it lacks the node's tokenizer.
       const prompt = Array.from({ length: 40 }, () => "information").join(" ");
-      const result = await unary(net2, dispatchRequest("llama-2-13b", { prompt, max_tokens: 4 }));
+      const result = await unary(network, dispatchRequest("llama-2-13b", { prompt, max_tokens: 4 }));
       if (Either.isLeft(result)) throw result.left;
       expect(result.right.record.nodeAddress).toBe(honest.address);
       expect(selector.engineRefusals.disprovedCount("llama-2-13b", refuser.address)).toBe(1);
     } finally {
-      await net2.close();
+      await network.close();
     }
   });
 
@@ -525,25 +534,18 @@ describe("quality services", () => {
     expect(Either.isRight(stream) && final(stream.right).outcome).toBe("ok");
   });
   it("count an engine refusal under one model as disproved only by an answer under the same model and tier", async () => {
-    let honest!: TestNode;
-    let selector!: Selector["Type"];
-    const net3 = await startTestNetwork(
-      { hedge: { enabled: true, afterMs: 1_000 } },
-      {
-        // The hedge never comes due; arming it (after the first draw, the refuser) lets the honest
-        // node be drawn next.
-        hedgeTimer: () => {
-          selector.stats.clearSanction(honest.address);
-          return () => undefined;
-        },
-      },
-    );
+    // Qualified for the same quality service, under another model: its engine refuses everything.
+    const {
+      network: net3,
+      honest,
+      refuser,
+      selector,
+      sanctionHonest,
+    } = await refuserFirst({
+      textService: "mistral-7b",
+      misbehave: "engine-rejected",
+    });
     try {
-      honest = await net3.startNode();
-      // Qualified for the same quality service, under another model: its engine refuses everything.
-      const refuser = await net3.startNode({ textService: "mistral-7b", misbehave: "engine-rejected" });
-      await registered(net3, 2);
-      selector = await net3.managed.runPromise(Selector);
       net3.setBoard({
         evaluator: "test-evaluator",
         generatedAt: Date.now(),
@@ -560,7 +562,7 @@ describe("quality services", () => {
         { timeout: 30_000, interval: 50 },
       );
       for (let round = 1; round <= 4; round++) {
-        selector.sanction(honest.address, Date.now(), "test: not first");
+        sanctionHonest();
         const result = await unary(net3, dispatchRequest("quality-gpt-3.5", { prompt: "Hi", max_tokens: 4 }));
         if (Either.isLeft(result)) throw result.left;
         // The refuser was asked first, the honest node answered under its own model.
