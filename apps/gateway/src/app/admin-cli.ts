@@ -166,7 +166,12 @@ export function runAdminCommand(
         const applicationId = optional("app");
         const keyId = optional("key");
         const rows = yield* call(() =>
-          client.admin.reports.usage.query({ from: to - days * DAY_MS, to, applicationId, keyId }),
+          client.admin.reports.usage.query({
+            from: Math.max(0, to - days * DAY_MS),
+            to,
+            applicationId,
+            keyId,
+          }),
         );
         const shown = rows.map((r) => ({ ...r, spentUsd: formatUsd(r.spentMicroUsd) }));
         return textTable(shown, [

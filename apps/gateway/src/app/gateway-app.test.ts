@@ -242,6 +242,8 @@ describe("pocket-gateway admin", () => {
     const usage = await run(`usage --app ${appId}`);
     expect(usage).toMatch(/llama-2-13b\s+1\s+0/);
     expect(usage).toContain("0.00075");
+    // A window longer than the epoch is all of it, not a refusal naming an internal field.
+    expect(await run(`usage --app ${appId} --days 100000`)).toMatch(/llama-2-13b\s+1\s+0/);
     expect(await run(`keys revoke --key ${keyId}`)).toContain("revoked");
     await expect(Effect.runPromise(runAdminCommand(["keys", "create"], api))).rejects.toThrow(
       /--app is required/,
