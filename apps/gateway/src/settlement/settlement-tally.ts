@@ -186,6 +186,7 @@ export function makeWeeklyTally(
       })),
     );
     const rate = rateRow?.rateMicroUsdPerPokt ?? null;
+    const awaiting = rows.filter((r) => r.status === "claimed").length;
     const proven = rows.filter((r) => r.status === "proven");
     const mints: MintRecord[] = proven.map((r) => ({
       operator: identity.operator,
@@ -228,10 +229,10 @@ export function makeWeeklyTally(
       rows: lines,
       totals: amounts(total, rate),
       unsettled: {
-        claimed: rows.filter((r) => r.status === "claimed").length,
+        claimed: awaiting,
         rejected: rows.filter((r) => r.status === "rejected").length,
       },
-      finality: weekFinality(weekId, rateRow, deps, now, rows.filter((r) => r.status === "claimed").length),
+      finality: weekFinality(weekId, rateRow, deps, now, awaiting),
     };
     return report;
   });
