@@ -47,6 +47,17 @@ describe("prepareRelay", () => {
     ).toBe("INPUT_TOO_LONG");
   });
 
+  it("refuses best_of it would otherwise ignore (above n) and below n; takes it equal to n", () => {
+    const ask = (extra: Record<string, unknown>) =>
+      refusal("completions", { model: "llama-2-13b", prompt: "Hi", max_tokens: 4, ...extra });
+    expect(ask({ best_of: 3 })).toMatchObject({ code: "UNSUPPORTED_PARAMETER", param: "best_of" });
+    expect(ask({ best_of: 3, n: 2 })).toMatchObject({ code: "UNSUPPORTED_PARAMETER", param: "best_of" });
+    expect(ask({ best_of: 1, n: 2 })).toMatchObject({ code: "INVALID_REQUEST", param: "best_of" });
+    expect(ask({ best_of: 2, n: 2 })).toBeUndefined();
+    expect(ask({ best_of: 1 })).toBeUndefined();
+    expect(ask({ best_of: null })).toBeUndefined();
+  });
+
   it("resolves models, and refuses unknown ones and operations the service lacks", () => {
     expect(
       refusal("chat.completions", { model: "nope", messages: [{ role: "user", content: "x" }] }),

@@ -103,6 +103,20 @@ function prepareText(
   request: Record<string, unknown>,
 ): Result<PreparedRelay> {
   const text = request as TextRequestOf<typeof operation>;
+  const bestOf = operation === "completions" ? request.best_of : undefined;
+  if (typeof bestOf === "number") {
+    const n = typeof request.n === "number" ? request.n : 1;
+    // OpenAI's `best_of` generates that many and returns the `n` most likely. No node chooses
+    // among completions (engines are called with what they return): refused, never ignored.
+    if (bestOf < n)
+      return fail("INVALID_REQUEST", `best_of (${bestOf}) must be at least n (${n})`, "best_of");
+    if (bestOf > n)
+      return fail(
+        "UNSUPPORTED_PARAMETER",
+        `best_of above n is not offered: nodes return every completion they generate; ask for n: ${bestOf} and choose among them`,
+        "best_of",
+      );
+  }
   const budget = relayBudget(operation, text, target, tokensAtLeast);
   if (!budget.ok) return budget;
   const { maxTokens, maxOutputTokens, inputTokens, prompts } = budget.value;
