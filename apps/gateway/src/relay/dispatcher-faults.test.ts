@@ -78,11 +78,16 @@ const story = (model = "llama-2-13b") =>
   );
 
 /**
- * A network of an honest node and a refuser (hedging on) where the refuser is drawn first and the
- * honest node next: the honest node is sanctioned until the hedge timer is armed, after the first
- * draw; the hedge itself never comes due. `sanctionHonest` puts it back before another relay.
+ * A network of an honest node and a misbehaving one (hedging on) where the misbehaving one is drawn
+ * first and the honest node next: the honest node is sanctioned until the hedge timer is armed,
+ * after the first draw; the hedge itself never comes due. `sanctionHonest` puts it back before
+ * another relay.
  */
-async function refuserFirst(refuserOptions: Parameters<TestNetwork["startNode"]>[0]) {
+async function refuserFirst(
+  refuserOptions: Parameters<TestNetwork["startNode"]>[0],
+  /** Called when the round cancels the (never due) hedge timer. */
+  onTimerCancelled: () => void = () => undefined,
+) {
   let honest!: TestNode;
   let selector!: Selector["Type"];
   const network = await startTestNetwork(
@@ -90,7 +95,7 @@ async function refuserFirst(refuserOptions: Parameters<TestNetwork["startNode"]>
     {
       hedgeTimer: () => {
         selector.stats.clearSanction(honest.address);
-        return () => undefined;
+        return onTimerCancelled;
       },
     },
   );
@@ -187,27 +192,15 @@ describe("hedging", () => {
 
   it("starts the second node at once when the first fails before the hedge is due, without counting a hedge", async () => {
     let timerCancelled = false;
-    let quick!: TestNode;
-    let selector!: Selector["Type"];
-    const hedged = await startTestNetwork(
-      { hedge: { enabled: true, afterMs: 1_000 } },
-      {
-        // The hedge never comes due here; arming it (after the first draw, which could only be the
-        // forger) lets the quick node be drawn next.
-        hedgeTimer: () => {
-          selector.stats.clearSanction(quick.address);
-          return () => {
-            timerCancelled = true;
-          };
-        },
-      },
-    );
+    const {
+      network: hedged,
+      honest: quick,
+      refuser: liar,
+      selector,
+    } = await refuserFirst({ misbehave: "bad-signature" }, () => {
+      timerCancelled = true;
+    });
     try {
-      quick = await hedged.startNode();
-      const liar = await hedged.startNode({ misbehave: "bad-signature" });
-      await registered(hedged, 2);
-      selector = await hedged.managed.runPromise(Selector);
-      selector.sanction(quick.address, Date.now(), "test: not first");
       const result = await unary(hedged, dispatchRequest("llama-2-13b", { prompt: "Hello", max_tokens: 4 }));
       if (Either.isLeft(result)) throw result.left;
       expect(result.right.record.nodeAddress).toBe(quick.address);

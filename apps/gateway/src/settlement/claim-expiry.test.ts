@@ -37,6 +37,12 @@ const claimOf = (header: SessionHeader, at = claimTime(header)) =>
     return { node, header, tree, ack, claimedAt: at };
   });
 
+/** W48's rate set, then a claim of its Tuesday session (see {@link claimOf}). */
+const ratedClaim = Effect.zipRight(
+  Effect.flatMap(Settlement, (s) => s.setWeeklyRate("2026-W48", 250_000)),
+  Effect.suspend(() => claimOf(sessionAt(W48_TUESDAY))),
+);
+
 const claimsByNode = Effect.gen(function* () {
   const claims = yield* Effect.flatMap(Settlement, (s) => s.listClaims());
   return new Map(claims.map((c) => [c.nodeAddress, c]));
@@ -98,8 +104,7 @@ describe.each(STORE_DIALECTS)("claims whose proof never came, on %s", (dialect) 
     it.effect("leave a proven claim proven", () =>
       Effect.gen(function* () {
         const settlement = yield* Settlement;
-        yield* settlement.setWeeklyRate("2026-W48", 250_000);
-        const { node, header, tree, ack, claimedAt } = yield* claimOf(sessionAt(W48_TUESDAY));
+        const { node, header, tree, ack, claimedAt } = yield* ratedClaim;
         const proven = yield* settlement.submitProof(wire(nodeProof(node, header, tree, ack.leafIndex)));
         expect(proven).toMatchObject({ status: "proven", mintedUpokt: "30000" });
         const now = claimedAt + 2 * HOUR;
@@ -117,8 +122,7 @@ describe.each(STORE_DIALECTS)("claims whose proof never came, on %s", (dialect) 
       () =>
         Effect.gen(function* () {
           const settlement = yield* Settlement;
-          yield* settlement.setWeeklyRate("2026-W48", 250_000);
-          const { node, header, tree, ack, claimedAt } = yield* claimOf(sessionAt(W48_TUESDAY));
+          const { node, header, tree, ack, claimedAt } = yield* ratedClaim;
           // The proof comes at its deadline; another replica, a minute ahead, sweeps first.
           yield* TestClock.setTime(claimedAt + HOUR);
           expect(yield* settlement.expireClaims(claimedAt + HOUR + 60_000)).toBe(0);
@@ -130,8 +134,7 @@ describe.each(STORE_DIALECTS)("claims whose proof never came, on %s", (dialect) 
     it.effect("are rejected by the gateway itself while it runs, without a tally or a proof asking", () =>
       Effect.gen(function* () {
         const settlement = yield* Settlement;
-        yield* settlement.setWeeklyRate("2026-W48", 250_000);
-        const { node, claimedAt } = yield* claimOf(sessionAt(W48_TUESDAY));
+        const { node, claimedAt } = yield* ratedClaim;
         const statusOf = Effect.map(claimsByNode, (c) => c.get(node.address)?.status);
         // The loop as the gateway app runs it (`ClaimExpiryLive`), started at the claim's time.
         yield* Layer.launch(ClaimExpiryLive).pipe(

@@ -1,5 +1,5 @@
 import { Clock, Effect, Schedule } from "effect";
-import { claimsPastProofWindow, rejectOpenClaim } from "./claim-store.js";
+import { claimsPastProofWindow, settleOpenClaim } from "./claim-store.js";
 import { isoTime, type SettlementDeps } from "./settlement-deps.js";
 
 /** How often each replica rejects the claims whose proof window closed without a proof. */
@@ -38,7 +38,14 @@ export function makeExpireClaims({ use, config }: SettlementDeps) {
         let rejected = 0;
         for (const claim of open) {
           const detail = proofWindowClosed(claim.claimedAt + config.proofWindowMs);
-          if (await rejectOpenClaim(tx, claim, detail, now)) rejected++;
+          const outcome = {
+            status: "rejected",
+            mintedUpokt: "0",
+            paid: null,
+            detail,
+            settledAt: now,
+          } as const;
+          if (await settleOpenClaim(tx, claim, outcome)) rejected++;
         }
         return { seen: open.length, rejected };
       }),

@@ -48,26 +48,37 @@ export async function insertClaimOnce(db: SqlClient, row: NewClaimRow): Promise<
   return stored;
 }
 
+/** How a claim is settled: proven with its mint, or rejected with the reason. */
+export interface ClaimOutcome {
+  readonly status: "proven" | "rejected";
+  readonly mintedUpokt: string;
+  /** What the mint paid for (a proven claim): at most the ledger's relays and compute units. */
+  readonly paid: { readonly relays: number; readonly computeUnits: string } | null;
+  readonly detail: string | null;
+  readonly settledAt: number;
+}
+
+type ClaimKey = { readonly sessionId: string; readonly nodeAddress: string };
+
 /**
- * Settles a claim that is still `claimed`; returns the row as stored afterwards, settled by
- * whoever came first (the UPDATE's condition decides: two replicas cannot both settle it).
+ * Settles a claim if it is still `claimed`; returns whether this call settled it (the UPDATE's
+ * condition decides: two replicas, or a proof and the expiry, cannot both settle it).
  */
-export async function settleClaim(
-  db: SqlClient,
-  key: { readonly sessionId: string; readonly nodeAddress: string },
-  outcome: {
-    status: "proven" | "rejected";
-    mintedUpokt: string;
-    /** What the mint paid for (a proven claim): at most the ledger's relays and compute units. */
-    paid: { readonly relays: number; readonly computeUnits: string } | null;
-    detail: string | null;
-    settledAt: number;
-  },
-): Promise<ClaimRow> {
-  await db.run(sql`update claims set status = ${outcome.status}, minted_upokt = ${outcome.mintedUpokt},
+export async function settleOpenClaim(db: SqlClient, key: ClaimKey, outcome: ClaimOutcome): Promise<boolean> {
+  const changed =
+    await db.run(sql`update claims set status = ${outcome.status}, minted_upokt = ${outcome.mintedUpokt},
       paid_relays = ${outcome.paid?.relays ?? null}, paid_compute_units = ${outcome.paid?.computeUnits ?? null},
       detail = ${outcome.detail}, settled_at = ${outcome.settledAt}
     where session_id = ${key.sessionId} and node_address = ${key.nodeAddress} and status = 'claimed'`);
+  return changed === 1;
+}
+
+/**
+ * Settles a claim that is still `claimed` ({@link settleOpenClaim}); returns the row as stored
+ * afterwards, settled by whoever came first.
+ */
+export async function settleClaim(db: SqlClient, key: ClaimKey, outcome: ClaimOutcome): Promise<ClaimRow> {
+  await settleOpenClaim(db, key, outcome);
   const stored = await findClaim(db, key.sessionId, key.nodeAddress);
   if (stored === undefined) throw new Error(`claim ${key.sessionId}/${key.nodeAddress} vanished`);
   return stored;
@@ -85,22 +96,6 @@ export function claimsPastProofWindow(
   return db.all<ClaimRow>(sql`select ${CLAIM_COLUMNS} from claims
     where status = 'claimed' and claimed_at < ${claimedBefore}
     order by claimed_at, session_id, node_address limit ${limit}`);
-}
-
-/**
- * Rejects a claim that is still `claimed` (the same condition as {@link settleClaim}: a proof
- * settled meanwhile keeps its outcome); returns whether it did.
- */
-export async function rejectOpenClaim(
-  db: SqlClient,
-  key: { readonly sessionId: string; readonly nodeAddress: string },
-  detail: string,
-  settledAt: number,
-): Promise<boolean> {
-  const changed = await db.run(sql`update claims set status = 'rejected', minted_upokt = '0',
-      paid_relays = null, paid_compute_units = null, detail = ${detail}, settled_at = ${settledAt}
-    where session_id = ${key.sessionId} and node_address = ${key.nodeAddress} and status = 'claimed'`);
-  return changed === 1;
 }
 
 export function claimsOfWeek(
