@@ -106,26 +106,13 @@ export interface TierShortfall {
   readonly available: number;
 }
 
-/** The output-length field a text request set (the smaller, when a chat sets both), if any. */
-function outputField(
-  operation: "completions" | "chat.completions",
-  body: Record<string, unknown>,
-): string | undefined {
-  const set = (name: string) => (typeof body[name] === "number" ? (body[name] as number) : undefined);
-  const maxTokens = set("max_tokens");
-  if (operation === "completions") return maxTokens === undefined ? undefined : "max_tokens";
-  const completion = set("max_completion_tokens");
-  if (completion === undefined) return maxTokens === undefined ? undefined : "max_tokens";
-  return maxTokens !== undefined && maxTokens <= completion ? "max_tokens" : "max_completion_tokens";
-}
-
 /**
  * Why a route's served tier cannot take a text request as the asked tier admitted it, or
  * `undefined` when it can. A quality or skill relay is served under each qualifying node's own
  * model service and tier, whose limits may be below the quality tier's that `/v1/models` shows:
  * such a node would cut the customer's output short (its tier clamps `max_tokens`) or have to
- * refuse the prompt. The output is compared as each tier clamps the request's `max_tokens` (the
- * asked tier's most when the request sets none); the input by the node's own count when the
+ * refuse the prompt. The output is compared as each tier clamps the request's `max_tokens` (which
+ * the front door always sets); the input by the node's own count when the
  * gateway has its tokenizer, else by a lower bound (words), so only a prompt provably too long is
  * kept from a node.
  */
@@ -138,20 +125,13 @@ export function servedTierShortfall(route: Route, request: DispatchRequest): Tie
   const body = request.body as TextRequestOf<typeof operation>;
   const want = relayOutputCap(operation, body, asked).maxTokens;
   const can = relayOutputCap(operation, body, served).maxTokens;
-  if (can < want) {
-    const field = outputField(operation, request.body);
-    return field === undefined
-      ? {
-          what: `the tier's default of ${want} output tokens per choice: set max_tokens to ${can} or less`,
-          param: "max_tokens",
-          available: can,
-        }
-      : {
-          what: `${want} output tokens per choice: at most ${can} now, ask for less`,
-          param: field,
-          available: can,
-        };
-  }
+  // The front door wrote the cap into `max_tokens` (the tier's most when the client set none).
+  if (can < want)
+    return {
+      what: `${want} output tokens per choice: at most ${can} now, ask for less`,
+      param: "max_tokens",
+      available: can,
+    };
   const tokens = routeTokens(route);
   const counts =
     tokens.output.exact === undefined

@@ -119,22 +119,6 @@ describe("a quality relay's routes", () => {
       param: "max_tokens",
       available: 100,
     });
-    // No max_tokens sent: the advice says what to set.
-    const unset = dispatchRequest("quality-gpt-3.5", { prompt: "Hi" });
-    const [, unsetRoute] = planRoutes(sources, unset, Date.UTC(2026, 11, 6), false, true);
-    expect(servedTierShortfall(unsetRoute!, unset)).toEqual({
-      what: "the tier's default of 1000 output tokens per choice: set max_tokens to 100 or less",
-      param: "max_tokens",
-      available: 100,
-    });
-    // A chat setting both: the smaller one binds, and is the one named.
-    const both = dispatchRequest(
-      "quality-gpt-3.5",
-      { messages: [{ role: "user", content: "Hi" }], max_tokens: 300, max_completion_tokens: 500 },
-      { operation: "chat.completions" },
-    );
-    const [, bothRoute] = planRoutes(sources, both, Date.UTC(2026, 11, 6), false, true);
-    expect(servedTierShortfall(bothRoute!, both)?.param).toBe("max_tokens");
     const long = dispatchRequest(
       "quality-gpt-3.5",
       { messages: [{ role: "user", content: Array(70).fill("word").join(" ") }], max_tokens: 5 },
