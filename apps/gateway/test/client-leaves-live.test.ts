@@ -1,4 +1,6 @@
+import { makeNodeClient, pocketCodeOf } from "@pocket-ai/link";
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
+import { createStreamCutReceipt, generateKeyPair } from "@pocket-ai/protocol";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveNetwork, nodeBlame, startLiveNetwork } from "./support/live-network.js";
@@ -33,7 +35,10 @@ interface Row {
   readonly error_code: string | null;
   readonly node_address: string | null;
   readonly session_id: string;
+  readonly request_hash: string;
   readonly leaf_hash: string | null;
+  readonly compute_units: number;
+  readonly output_tokens: number;
   readonly price_micro_usd: number;
 }
 
@@ -42,7 +47,7 @@ const rowsOf = (keyId: string): Row[] => {
   try {
     return db
       .prepare(
-        "select outcome, error_code, node_address, session_id, leaf_hash, price_micro_usd from relays where key_id = ?",
+        "select outcome, error_code, node_address, session_id, request_hash, leaf_hash, compute_units, output_tokens, price_micro_usd from relays where key_id = ?",
       )
       .all(keyId) as Row[];
   } finally {
@@ -137,8 +142,9 @@ describe("a streaming client that leaves", () => {
     expect(Number(charged)).toBe(750 * rounds);
   }, 60_000);
 
-  it("mid-stream: nothing is counted against the node that was serving it", async () => {
+  it("mid-stream: the node is paid for what reached the client, by the gateway's signed receipt, and nothing is counted against it", async () => {
     const key = await net.newKey();
+    const node = net.nodes[0]!.node;
     const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
     // The role and the first tokens go out; the rest waits until the client has gone.
     await holdingPieces(2, async () => {
@@ -146,15 +152,63 @@ describe("a streaming client that leaves", () => {
       expect(text).not.toMatch(/"finish_reason":"[a-z_]+"/);
       await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
     });
-    // Under the node that served what the client read; not claimable (no leaf, not `ok`).
-    expect(rowsOf(key.key.id)[0]).toMatchObject({
+    // Under the node that served what the client read, charged and weighed for the share of the
+    // 8 tokens asked for that reached it, with the leaf of the last signed head that covered it.
+    const [row] = rowsOf(key.key.id);
+    expect(row).toMatchObject({
       outcome: "interrupted",
       error_code: "CLIENT_CLOSED",
-      node_address: net.nodes[0]!.node.key.address,
-      leaf_hash: null,
+      node_address: node.key.address,
     });
+    expect(row!.leaf_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row!.compute_units).toBeGreaterThan(0);
+    expect(row!.compute_units).toBeLessThan(750);
+    expect(row!.compute_units).toBe(Math.ceil((750 * row!.output_tokens) / 8));
+    expect(row!.price_micro_usd).toBe(row!.compute_units);
+    // The node took the receipt: the relay is in its claim with the gateway's leaf and weight, so a
+    // proof that picks it verifies against the gateway's ledger.
+    await until(
+      () =>
+        node.relays
+          .leaves(row!.session_id, net.gateway.key.address)
+          .some((l) => l.leafHash === row!.leaf_hash),
+      "the node's claim holding the cut stream",
+    );
+    const leaf = node.relays
+      .leaves(row!.session_id, net.gateway.key.address)
+      .find((l) => l.leafHash === row!.leaf_hash);
+    expect(leaf?.computeUnits).toBe(row!.compute_units);
+    const metrics = await (await fetch(`${net.gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/^pocket_gateway_cut_receipts_total\{outcome="settled"\} 1$/m);
+
+    // Only the relay's own gateway can make the node claim a leaf, and only under its signature.
+    const client = makeNodeClient(node.trpcUrl);
+    const codeOf = (input: unknown) => client.settleCut.mutate(input).then(() => "settled", pocketCodeOf);
+    const fields = {
+      nodeAddress: node.key.address,
+      sessionId: row!.session_id,
+      requestHash: row!.request_hash,
+      chain: "ab".repeat(32),
+      outputTokens: 1,
+      computeUnits: 750,
+      issuedAt: Date.now(),
+    };
+    const stranger = createStreamCutReceipt(fields, generateKeyPair());
+    expect(await codeOf(stranger)).toBe("UNKNOWN_RELAY");
+    expect(await codeOf({ ...stranger, computeUnits: 749 })).toBe("INVALID_SIGNATURE");
+    expect(
+      await codeOf(
+        createStreamCutReceipt({ ...fields, nodeAddress: net.gateway.key.address }, generateKeyPair()),
+      ),
+    ).toBe("ADDRESS_MISMATCH");
+    expect(await codeOf({ v: 1 })).toBe("MALFORMED_ENVELOPE");
+    expect(
+      node.relays
+        .leaves(row!.session_id, net.gateway.key.address)
+        .filter((l) => l.leafHash === row!.leaf_hash),
+    ).toEqual([{ leafHash: row!.leaf_hash, computeUnits: row!.compute_units }]);
     // The client's choice, not the node's failure: no failure, timeout or sanction for it.
-    expect(nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text())).toEqual(before);
+    expect(nodeBlame(metrics)).toEqual(before);
   }, 60_000);
 
   it("before the first token: the node lets go of the relay at once, and nothing is counted against it", async () => {

@@ -13,6 +13,7 @@ export {
   makeGatewayNodeRouter,
 } from "./gateway-contract.js";
 export {
+  type CutSettled,
   type LinkFetch,
   makeNodeClient,
   makeNodeRouter,

@@ -49,8 +49,18 @@ export interface NodeRelayApi<R = never> {
     input: unknown,
     signal?: AbortSignal,
   ) => Effect.Effect<RelayChunks<R>, CodedFailure, R>;
+  /**
+   * Takes a gateway's signed `StreamCutReceipt` (the input as sent): the streamed relay it names,
+   * cut short when its client left, joins the node's claim for the part the gateway paid.
+   */
+  readonly settleCut: (input: unknown) => Effect.Effect<CutSettled, CodedFailure, R>;
   readonly info: () => NodeInfo;
   readonly health: () => NodeHealth;
+}
+
+/** A node's answer to a stream cut receipt it took (the same again for the same receipt). */
+export interface CutSettled {
+  readonly status: "settled";
 }
 
 /** The chunks of an opened streamed relay. */
@@ -61,7 +71,8 @@ export type RelayChunks<R = never> =
 
 /**
  * The node's tRPC API (paths are `NODE_PROCEDURES`'): `relay` (unary), `relayStream` (signed chunks
- * as they come; a client that goes away aborts the backend request), `info` and `health`. Inputs
+ * as they come; a client that goes away aborts the backend request), `settleCut` (a gateway's
+ * receipt for a stream its client cut short), `info` and `health`. Inputs
  * are `unknown` on purpose: the protocol verifies envelopes itself and answers with coded errors.
  */
 export function makeNodeRouter<R>(impl: NodeRelayApi<R>) {
@@ -72,6 +83,9 @@ export function makeNodeRouter<R>(impl: NodeRelayApi<R>) {
     [NODE_PROCEDURES.relayStream]: publicProcedure
       .input(z.unknown())
       .mutation(({ ctx, input, signal }) => streamInContext(ctx, impl.relayStream(input, signal), signal)),
+    [NODE_PROCEDURES.settleCut]: publicProcedure
+      .input(z.unknown())
+      .mutation(({ ctx, input, signal }) => runInContext(ctx, impl.settleCut(input), signal)),
     [NODE_PROCEDURES.info]: publicProcedure.query(() => impl.info()),
     [NODE_PROCEDURES.health]: publicProcedure.query(() => impl.health()),
   });

@@ -30,6 +30,7 @@ export interface NodeRelayClient {
       options?: NodeRelayCallOptions,
     ) => Promise<AsyncIterable<RelayStreamChunk>>;
   };
+  readonly settleCut: NodeClient["settleCut"];
   readonly info: NodeClient["info"];
   readonly health: NodeClient["health"];
 }
@@ -252,6 +253,7 @@ export function makeNodeRelayClient(
   return {
     relay: { mutate: relay },
     relayStream: { mutate: relayStream },
+    settleCut: trpc.settleCut,
     info: trpc.info,
     health: trpc.health,
   };

@@ -45,6 +45,7 @@ const nodeRouter = makeNodeRouter({
       ? Effect.succeed({ ok: true } as unknown as RelayResponse)
       : Effect.fail(refuse("INVALID_SIGNATURE", "the envelope's signature does not match")),
   relayStream: () => Effect.succeed(Stream.make(chunk(1), chunk(2), chunk(3))),
+  settleCut: () => Effect.fail(refuse("UNKNOWN_RELAY", "no such stream")),
   info: () => {
     throw new Error("ENOENT: /secret/node.key");
   },

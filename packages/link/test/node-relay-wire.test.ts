@@ -64,6 +64,7 @@ const impl: NodeRelayApi = {
       })(),
     );
   },
+  settleCut: () => Effect.fail(refuse("UNKNOWN_RELAY", "no such stream")),
   info: () => ({ address: "0xnode" }) as never,
   health: () => ({ ok: true, backends: {} }),
 };

@@ -19,6 +19,8 @@ import {
   createProofAck,
   createProofSubmission,
   createRelayRequest,
+  createStreamCutReceipt,
+  cutStreamComputeUnits,
   DEFAULT_CATALOG,
   deriveSessionHeader,
   ErrorCodes,
@@ -35,6 +37,7 @@ import {
   SessionParams,
   selectSessionNodes,
   sha256,
+  sha256Hex,
   uPoktPerRelay,
   verifyClaimAck,
   verifyClaimProof,
@@ -43,6 +46,7 @@ import {
   verifyProofAck,
   verifyProofSubmission,
   verifyRelayRequest,
+  verifyStreamCutReceipt,
   weeklyTally,
 } from "../src/index.js";
 
@@ -285,6 +289,42 @@ describe("README quick tour", () => {
     });
     expect(receipt.ok).toBe(true);
   });
+
+  it("pays a stream cut short by its client through the gateway's signed receipt", () => {
+    const node = generateKeyPair();
+    const gateway = generateKeyPair();
+    const sessionId = "11".repeat(32);
+    const requestHash = sha256Hex("a streamed request");
+    const chain = sha256Hex("the last head the client read to");
+
+    const computeUnits = cutStreamComputeUnits({ computeUnitsPerRelay: 750 }, { outputTokens: 3 }, 8); // 282
+    const cut = createStreamCutReceipt(
+      {
+        nodeAddress: node.address,
+        sessionId,
+        requestHash,
+        chain,
+        outputTokens: 3,
+        computeUnits,
+        issuedAt: Date.now(),
+      },
+      gateway,
+    );
+    const taken = verifyStreamCutReceipt(cut, { nodeAddress: node.address }); // ok: true; the node checks the gateway against its ledger
+
+    expect(computeUnits).toBe(282);
+    expect(taken.ok && taken.value.gateway.address).toBe(gateway.address);
+    expect(
+      verifyStreamCutReceipt({ ...cut, computeUnits: 750 }, { nodeAddress: node.address }),
+    ).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_SIGNATURE" },
+    });
+    expect(verifyStreamCutReceipt(cut, { nodeAddress: gateway.address })).toMatchObject({
+      ok: false,
+      error: { code: "ADDRESS_MISMATCH" },
+    });
+  });
 });
 
 /** Code without white space or commas, so line breaks and trailing commas do not matter. */
@@ -296,7 +336,7 @@ describe("the README stays in step with the code", () => {
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
 
   it("has the examples this file runs", () => {
-    expect(blocks).toHaveLength(7);
+    expect(blocks).toHaveLength(8);
   });
 
   it("shows no code line that this file does not run", () => {

@@ -106,6 +106,8 @@ const streamRelayBody = Effect.fnUntraced(function* (
   if (present !== undefined) yield* writeChunk(res, present.open());
   // What reached the client, billable as far as the node's signed chain heads cover it.
   const tally = new HeadCoveredTally(call.relay);
+  // The signed head the tally's covered chunks end at (the leaf of a cut the node is paid for).
+  let coveredChain: string | undefined;
   // The choices whose finish reached the client: one that leaves with every choice finished got
   // the whole answer, and pays for it (see `clientLeft`).
   const finished = new FinishedChoices(expectedChoices(call.relay));
@@ -165,21 +167,45 @@ const streamRelayBody = Effect.fnUntraced(function* (
       const record = final?.outcome === "ok" && finished.all ? final.record : undefined;
       const usage = record?.usage ?? tally.usage();
       const ttftMs = record === undefined ? undefined : final?.ttftMs;
+      // Cut mid-way: the node is paid for what its signed heads covered of what reached the client.
+      const cut =
+        record === undefined && coveredChain !== undefined && tally.chunks > 0
+          ? events.cutSettlement?.({
+              chain: coveredChain,
+              usage,
+              maxOutputTokens: call.relay.maxOutputTokens,
+              calls: Math.max(1, call.relay.calls ?? 1),
+            })
+          : undefined;
       return Effect.tap(
         settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
-          record === undefined
-            ? failedRow(call.caller, call.relay, {
-                errorCode: "CLIENT_CLOSED",
-                // The node that served what the client read (not claimable: no leaf, not `ok`).
-                nodeAddress: events.nodeAddress,
-                now,
-                usage,
-                chargedMicroUsd,
-                interrupted: true,
-              })
-            : answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now, ttftMs }),
+          record !== undefined
+            ? answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now, ttftMs })
+            : cut !== undefined
+              ? // Claimable: its leaf and weight are the node's word, by the receipt `deliver` sends.
+                answeredRow(call.caller, call.relay, cut.record, {
+                  kind: "interrupted",
+                  chargedMicroUsd,
+                  now,
+                  ttftMs: final?.ttftMs,
+                  errorCode: "CLIENT_CLOSED",
+                })
+              : failedRow(call.caller, call.relay, {
+                  errorCode: "CLIENT_CLOSED",
+                  // The node that served what the client read (not claimable: no leaf, not `ok`).
+                  nodeAddress: events.nodeAddress,
+                  now,
+                  usage,
+                  chargedMicroUsd,
+                  interrupted: true,
+                }),
         ),
-        (charged) => Effect.sync(() => counted(usage, charged, ttftMs)),
+        (charged) =>
+          Effect.sync(() => {
+            counted(usage, charged, ttftMs);
+            // Only once the row is in the ledger: the node's claim may then carry its leaf.
+            if (charged !== undefined) cut?.deliver();
+          }),
       );
     });
 
@@ -231,6 +257,7 @@ const streamRelayBody = Effect.fnUntraced(function* (
         if (res.destroyed || res.writableEnded) continue;
         tally.add(event.seq, event.data);
         tally.cover(event.verified);
+        coveredChain = event.chain;
         finished.add(event.data);
         // `data.model` is already the public name (the dispatcher sets it).
         const text = present === undefined ? formatSseEvent(event.data) : present.chunk(event.data);

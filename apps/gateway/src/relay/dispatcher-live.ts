@@ -1,6 +1,6 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Effect, Either, Layer, Option } from "effect";
+import { Effect, Either, FiberSet, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -65,6 +65,8 @@ const make = Effect.gen(function* () {
   const clock = yield* Effect.clock;
   const selector = yield* Selector;
   const settings = yield* RoutingSettings;
+  // Work that outlives its relay runs in fibers interrupted when the layer closes.
+  const background = yield* FiberSet.makeRuntime<never, void, never>();
   const ctx: AttemptContext = {
     key: yield* GatewayKey,
     settings,
@@ -73,6 +75,9 @@ const make = Effect.gen(function* () {
     clients: yield* NodeClients,
     metrics: yield* RoutingMetrics,
     now: () => clock.unsafeCurrentTimeMillis(),
+    background: (work) => {
+      background(work);
+    },
   };
   const hedgeTimer = yield* HedgeTimer;
 
@@ -351,4 +356,4 @@ const make = Effect.gen(function* () {
  * The routing side of the dispatcher contract: signed relays to the session's nodes, every answer
  * verified, retries on another node before the first byte, hedging of slow unary text relays.
  */
-export const DispatcherLive = Layer.effect(Dispatcher, make);
+export const DispatcherLive = Layer.scoped(Dispatcher, make);

@@ -71,6 +71,8 @@ export type DispatchStreamEvent =
       readonly data: Record<string, unknown>;
       readonly seq: number;
       readonly verified: number;
+      /** The chain of the signed head `verified` counts to (the request hash before any head). */
+      readonly chain: string;
     }
   /** Always last. `outcome: "error"` with code STREAM_INTERRUPTED when the node failed mid-way: meter what was delivered. */
   | {
@@ -109,6 +111,21 @@ export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
    * it does not.
    */
   close(nodeAtFault?: boolean): void;
+  /**
+   * A stream the gateway cut because its client left (`close()` without fault, the node still
+   * sending): the ledger record of the part the client paid for, as far as the signed head `chain`
+   * covers it (`usage`, counted by the front door), weighed by `cutStreamComputeUnits` for the
+   * node's served tier, and `deliver`, which tells the node in a signed receipt once the record is
+   * committed, so that the relay joins its claim. `undefined` when nothing is owed: the node
+   * stalled or failed, or nothing it was paid for reached the client. Absent: a cut stream pays its
+   * node nothing.
+   */
+  cutSettlement?(paid: {
+    readonly chain: string;
+    readonly usage: RelayUsage;
+    readonly maxOutputTokens: number;
+    readonly calls: number;
+  }): { readonly record: RelayRecord; readonly deliver: () => void } | undefined;
 }
 
 /** The relay could not be served: no node, every node failed before the first byte, a timeout... */

@@ -1,5 +1,6 @@
 import {
   bytesToHex,
+  cutStreamComputeUnits,
   HeadCoveredTally,
   normalizeFinishReasons,
   type RelayStreamChunk,
@@ -9,6 +10,7 @@ import {
 } from "@pocket-ai/protocol";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse, isErrorCode, NodeUnreachable } from "./attempt-errors.js";
+import { deliverCutReceipt } from "./cut-receipt.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost } from "./route-tokens.js";
 import { type OpenedStream, pullFailure, STREAM_CLOSED } from "./stream-attempt.js";
@@ -38,14 +40,14 @@ export function streamEvents(
   // What the client was passed, billable as far as the node's signed heads cover it.
   const tally = new HeadCoveredTally(limits);
 
-  const record = (usage: RelayUsage, computeUnits: number): RelayRecord => ({
+  const record = (usage: RelayUsage, computeUnits: number, chain = verifier.verifiedChain): RelayRecord => ({
     requestHash,
     nodeAddress: address,
     servedServiceId: route.servedServiceId,
     sessionId: route.header.sessionId,
     sessionNumber: route.header.sessionNumber,
-    // The last signed head: the final chunk when the stream completed.
-    leafHash: bytesToHex(relayLeafHash(requestHash, verifier.verifiedChain)),
+    // The last signed head (the final chunk when the stream completed), or the head a cut paid to.
+    leafHash: bytesToHex(relayLeafHash(requestHash, chain)),
     computeUnits,
     usage,
     attempts,
@@ -158,6 +160,27 @@ export function streamEvents(
     nodeAddress: address,
     [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
     close,
+    cutSettlement: ({ chain, usage, maxOutputTokens, calls }) => {
+      // Only a stream the gateway cut while its node was still sending is owed anything.
+      if (!cutByGateway || stalledFor !== undefined || chain === requestHash) return undefined;
+      const outputTokens = Math.min(usage.outputTokens, deliveredAtMost(usage.outputTokens, text, tokens));
+      const computeUnits = cutStreamComputeUnits(route.servedTier, { outputTokens, calls }, maxOutputTokens);
+      if (computeUnits === 0) return undefined;
+      const paid = record({ ...usage, outputTokens }, computeUnits, chain);
+      return {
+        record: paid,
+        deliver: () =>
+          deliverCutReceipt(ctx, route.node.endpoint, {
+            nodeAddress: address,
+            sessionId: paid.sessionId,
+            requestHash,
+            chain,
+            outputTokens,
+            computeUnits,
+            issuedAt: ctx.now(),
+          }),
+      };
+    },
   };
 }
 
@@ -231,6 +254,7 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
       data: { ...normalizeFinishReasons(data), model: loop.modelName },
       seq,
       verified: verifier.verifiedChunks,
+      chain: verifier.verifiedChain,
     };
     yield watch === undefined ? event : watch(event);
   }

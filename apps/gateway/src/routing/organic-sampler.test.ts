@@ -218,6 +218,7 @@ const data = (payload: Record<string, unknown>): DispatchStreamEvent => ({
   data: payload,
   seq: seq++,
   verified: seq,
+  chain: "0".repeat(64),
 });
 const final = (outcome: "ok" | "error"): DispatchStreamEvent => ({
   type: "final",

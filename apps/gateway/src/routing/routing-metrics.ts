@@ -13,6 +13,8 @@ export interface RoutingMetricSet {
   readonly sanctions: Counter;
   /** Gateway → node latency of verified answers (TTFT for streams), by kind. */
   readonly nodeSeconds: Histogram;
+  /** Receipts for streams cut short by their client, by how their delivery ended. */
+  readonly cutReceipts: Counter;
 }
 
 export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet {
@@ -33,6 +35,10 @@ export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet 
     nodeSeconds: registry.histogram(
       "pocket_gateway_node_latency_seconds",
       "Latency of verified node answers (time to first chunk for streams).",
+    ),
+    cutReceipts: registry.counter(
+      "pocket_gateway_cut_receipts_total",
+      "Signed receipts sent to nodes for streams their client cut short (paid work in the node's claim), by outcome: settled, refused (with the node's code), or unreachable after retries.",
     ),
   };
 }

@@ -152,6 +152,43 @@ describe.each(STORE_DIALECTS)("Settlement.submitProof on %s", (dialect) => {
       }).pipe(Effect.provide(settlementTest(dialect))),
     );
 
+    it.effect(
+      "pays a stream its client cut short for the weight its ledger row holds; one its node broke (no weight) is no claimable relay",
+      () =>
+        Effect.gen(function* () {
+          const settlement = yield* Settlement;
+          yield* settlement.setWeeklyRate("2026-W48", 250_000);
+          const header = sessionAt(W48_TUESDAY);
+          // A cut the gateway paid (188 CU: 2 of 8 tokens of a 750-CU call) and one its node broke.
+          const [paid, broken] = ledgerRelays(header, 2, 188, "cut");
+          const cutNode = generateKeyPair();
+          const breakingNode = generateKeyPair();
+          yield* registerNode(cutNode);
+          yield* registerNode(breakingNode);
+          yield* writeLedger(header, cutNode.address, [{ ...paid!, outcome: "interrupted" }]);
+          yield* writeLedger(header, breakingNode.address, [
+            { ...broken!, computeUnits: 0, outcome: "interrupted" },
+          ]);
+          yield* TestClock.setTime(claimTime(header));
+
+          const cut = nodeClaim(cutNode, header, [paid!]);
+          const ack = yield* settlement.submitClaim(wire(cut.submission));
+          expect(ack.status).toBe("accepted");
+          const proven = yield* settlement.submitProof(
+            wire(nodeProof(cutNode, header, cut.tree, ack.leafIndex)),
+          );
+          // floor(188 × 10^6 / 250,000) uPOKT.
+          expect(proven).toMatchObject({ status: "proven", mintedUpokt: "752" });
+
+          const claimedBroken = nodeClaim(breakingNode, header, [{ ...broken!, computeUnits: 188 }]);
+          const refused = yield* Effect.exit(settlement.submitClaim(wire(claimedBroken.submission)));
+          expect(failure(refused)).toMatchObject({
+            code: "INVALID_CLAIM",
+            detail: expect.stringContaining("verified no relay"),
+          });
+        }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
     it.effect("rejects a proof after the proof window", () =>
       Effect.gen(function* () {
         const { settlement, node, header, tree, ack } = yield* claimed();

@@ -4,12 +4,22 @@ import { sql } from "drizzle-orm";
 
 /**
  * Reads of the front door's relay ledger (`relays`): what this gateway — any of its replicas —
- * signed and verified for a node in a session. Only `ok` rows count — a verified node answer;
- * errors and interrupted streams are not claimable.
+ * signed and verified for a node in a session. A verified node answer (`ok`) counts, and so does a
+ * stream its client cut short while the node was still sending (`interrupted` with compute units:
+ * paid for what the node's signed heads covered, its node told by a signed receipt); errors and
+ * streams the node broke weigh nothing and are not claimable.
  */
 
+/** The rows a node's claim may hold (see the module comment); `table`: the query's name for `relays`. */
+const claimableRow = (table = "") => {
+  const column = (name: string) => (table === "" ? name : `${table}.${name}`);
+  return sql.raw(
+    `(${column("outcome")} = 'ok' or (${column("outcome")} = 'interrupted' and ${column("compute_units")} > 0))`,
+  );
+};
+
 const claimable = (sessionId: string, nodeAddress: string) =>
-  sql`session_id = ${sessionId} and node_address = ${nodeAddress} and outcome = 'ok'`;
+  sql`session_id = ${sessionId} and node_address = ${nodeAddress} and ${claimableRow()}`;
 
 /** The ledger's totals for one node and session, and the heaviest relay (the per-relay mint cap). */
 export interface SessionLedger extends RelayLedgerTotals {
@@ -58,7 +68,7 @@ export async function provenTextTokens(
            cast(coalesce(sum(r.output_tokens), 0) as bigint) as "outputTokens"
     from claims c
     join relays r on r.session_id = c.session_id and r.node_address = c.node_address
-    where c.week_id = ${weekId} and c.status = 'proven' and r.outcome = 'ok' and r.images = 0
+    where c.week_id = ${weekId} and c.status = 'proven' and ${claimableRow("r")} and r.images = 0
     group by c.service_id`);
   return new Map(
     rows.map((r) => [

@@ -57,6 +57,9 @@ export interface TestDispatcherControl {
   availability: Map<string, { nodes: number }>;
 }
 
+/** A stand-in for the chain of the head that covers the first `n` chunks (the test dispatcher signs nothing). */
+const chainAt = (n: number) => n.toString(16).padStart(64, "0");
+
 const countWords = (text: string) => text.split(/\s+/).filter((w) => w !== "").length;
 
 function inputTokens(request: DispatchRequest): number {
@@ -227,6 +230,7 @@ export function makeTestDispatcher() {
         type: "data",
         seq: i,
         verified: i + 1,
+        chain: chainAt(i + 1),
         data: {
           ...base,
           choices: [
@@ -245,6 +249,7 @@ export function makeTestDispatcher() {
         type: "data",
         seq: sent.length,
         verified: sent.length + 1,
+        chain: chainAt(sent.length + 1),
         data: {
           ...base,
           choices: [],
@@ -276,6 +281,7 @@ export function makeTestDispatcher() {
         type: "data",
         seq: sent.length,
         verified: sent.length + 1,
+        chain: chainAt(sent.length + 1),
         data: {
           ...base,
           choices: [

@@ -50,6 +50,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const impl: NodeRelayApi = {
         relay: (input) => spanned(relays.relay(input), "Node.relay"),
         relayStream: (input, signal) => spanned(relays.relayStream(input, signal), "Node.relayStream.open"),
+        settleCut: (input) => spanned(relays.settleCut(input), "Node.settleCut"),
         info: () => description.info,
         health: description.health,
       };

@@ -344,17 +344,90 @@ export class RelayStore {
    * claimed. A relay not admitted, or already answered or refused, is left as it is. Completes once
    * the row is committed.
    */
-  refuse(requestHash: string, errorCode: string, now: number): Effect.Effect<void, NodeStoreError> {
+  refuse(
+    requestHash: string,
+    errorCode: string,
+    now: number,
+    /** What the node sent of a stream cut short: the most a gateway's {@link settleCut} may pay. */
+    sent?: { readonly inputTokens: number; readonly outputTokens: number },
+  ): Effect.Effect<void, NodeStoreError> {
     return this.#write("record refused relay", requestHash, (admitted) => ({
       ...rowOf(admitted.relay, admitted.at, now),
       outcome: "error",
       errorCode,
       responseHash: null,
       leafHash: null,
-      inputTokens: 0,
-      outputTokens: 0,
+      inputTokens: sent?.inputTokens ?? 0,
+      outputTokens: sent?.outputTokens ?? 0,
       computeUnits: 0,
     }));
+  }
+
+  /**
+   * A gateway's word that a stream this node cut short (`STREAM_INTERRUPTED`, its client gone) is
+   * paid work in its ledger (a verified `StreamCutReceipt`): the relay becomes an answered row with
+   * the gateway's leaf and weight, so it joins the session's claim. The row is written anew (after
+   * every row there is), as an answer that comes late is: a claim already built from the first `n`
+   * rows keeps them. `settled` also for the same receipt again; `pending` while this process still
+   * serves the relay; `unknown` when no such cut stream of that gateway and session is recorded
+   * (another worker's row not yet committed, a row pruned, a receipt for another relay), or the
+   * receipt pays more output than the node sent, or the relay was settled otherwise.
+   */
+  settleCut(
+    cut: {
+      readonly requestHash: string;
+      readonly gatewayAddress: string;
+      readonly sessionId: string;
+      readonly responseHash: string;
+      readonly leafHash: string;
+      readonly outputTokens: number;
+      readonly computeUnits: number;
+    },
+    now: number,
+  ): Effect.Effect<"settled" | "pending" | "unknown", NodeStoreError> {
+    return storeWrite("record a cut stream's receipt", () => {
+      this.#commitQueued();
+      if (this.#admitted.has(cut.requestHash)) return "pending";
+      return this.db.transaction((tx) => {
+        const row = tx.select().from(relays).where(eq(relays.requestHash, cut.requestHash)).get();
+        if (
+          row === undefined ||
+          row.gatewayAddress !== cut.gatewayAddress ||
+          row.sessionId !== cut.sessionId ||
+          row.errorCode !== "STREAM_INTERRUPTED"
+        )
+          return "unknown";
+        if (row.outcome === "ok")
+          return row.leafHash === cut.leafHash && row.computeUnits === cut.computeUnits
+            ? "settled"
+            : "unknown";
+        if (row.outcome !== "error" || cut.outputTokens > row.outputTokens) return "unknown";
+        tx.delete(relays).where(eq(relays.requestHash, cut.requestHash)).run();
+        tx.insert(relays)
+          .values({
+            ...row,
+            outcome: "ok",
+            responseHash: cut.responseHash,
+            leafHash: cut.leafHash,
+            outputTokens: cut.outputTokens,
+            computeUnits: cut.computeUnits,
+            completedAt: row.completedAt ?? now,
+          })
+          .run();
+        tx.insert(ledgerSessions)
+          .values({
+            sessionId: row.sessionId,
+            gatewayAddress: row.gatewayAddress,
+            serviceId: row.serviceId,
+            applicationAddress: row.applicationAddress,
+            sessionNumber: row.sessionNumber,
+            sessionEnd: row.sessionEnd,
+          })
+          .onConflictDoNothing()
+          .run();
+        return "settled";
+      });
+    });
   }
 
   /** Queues an admitted relay's row for the next group commit and completes when it commits. */

@@ -18,7 +18,11 @@ export const relays = sqliteTable(
     tier: text("tier").notNull(),
     applicationAddress: text("application_address").notNull(),
     gatewayAddress: text("gateway_address").notNull(),
-    /** `ok` (answered: claimable), `error` (refused or failed: not claimable); `pending`: see above. */
+    /**
+     * `ok` (answered: claimable; with `error_code` STREAM_INTERRUPTED, a stream its client cut short
+     * that the gateway's receipt paid for), `error` (refused or failed: not claimable); `pending`:
+     * see above.
+     */
     outcome: text("outcome", { enum: ["pending", "ok", "error"] }).notNull(),
     errorCode: text("error_code"),
     responseHash: text("response_hash"),

@@ -9,7 +9,11 @@ export function makeNodeMetrics() {
     registry,
     relays: registry.counter(
       "pocket_node_relays_total",
-      "Relays served, by service and outcome (ok, an error code, unrecorded: its answer left but its ledger row failed, or cut: its gateway went away before the answer was whole; neither is claimed)",
+      "Relays served, by service and outcome (ok, an error code, unrecorded: its answer left but its ledger row failed, or cut: its gateway went away before the answer was whole; neither is claimed, unless the gateway's cut receipt comes)",
+    ),
+    cutsSettled: registry.counter(
+      "pocket_node_cut_streams_settled_total",
+      "Streams cut short by their client that a gateway's signed receipt put into the node's claim, by gateway",
     ),
     relaySeconds: registry.histogram(
       "pocket_node_relay_seconds",

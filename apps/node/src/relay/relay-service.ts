@@ -1,3 +1,4 @@
+import type { CutSettled } from "@pocket-ai/link";
 import {
   answerChoicesMismatch,
   bytesToHex,
@@ -16,6 +17,7 @@ import {
   relayLeafHash,
   StreamedChoices,
   signRelayResponse,
+  verifyStreamCutReceipt,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
 import { Context, Effect, Either, Exit, FiberId, Layer, Option, Scope } from "effect";
@@ -72,6 +74,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
       Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>,
       EnvelopeRejected | NodeStoreError
     >;
+    /**
+     * Takes a gateway's signed stream cut receipt (see `StreamCutReceipt`): the stream it names,
+     * cut short when its client left, joins the session's claim with the gateway's leaf and weight.
+     */
+    readonly settleCut: (input: unknown) => Effect.Effect<CutSettled, EnvelopeRejected | NodeStoreError>;
     /**
      * Completes when no relay is being served any more: every relay taken (a stream until its last
      * chunk or its reader left) has had its outcome written or its write fail. The node waits for it
@@ -394,8 +401,50 @@ export class RelayService extends Context.Tag("node/RelayService")<
         },
       });
 
-    const refuse = (relay: AdmittedRelay, code: ProtocolError["code"]) =>
-      Effect.runPromise(bestEffort(store.refuse(relay.requestHash, code, now())));
+    const refuse = (relay: AdmittedRelay, code: ProtocolError["code"], sent?: RelayUsage) =>
+      Effect.runPromise(bestEffort(store.refuse(relay.requestHash, code, now(), sent)));
+
+    /**
+     * A gateway's receipt for a stream its client cut short: checked (its signature, this node,
+     * then against the ledger: the relay's own gateway and session, a stream this node recorded cut,
+     * no more output than it sent), then the relay joins the claim under the gateway's leaf and
+     * weight. A stream still being served here is not yet recorded: `UNKNOWN_RELAY`, which a
+     * gateway retries.
+     */
+    const settleCut = (input: unknown): Effect.Effect<CutSettled, EnvelopeRejected | NodeStoreError> =>
+      Effect.suspend(() => {
+        const checked = verifyStreamCutReceipt(input, { nodeAddress: key.address });
+        if (!checked.ok) return Effect.fail(EnvelopeRejected.of(checked.error));
+        const receipt = checked.value;
+        return Effect.flatMap(
+          store.settleCut(
+            {
+              requestHash: receipt.requestHash,
+              gatewayAddress: receipt.gateway.address,
+              sessionId: receipt.sessionId,
+              responseHash: receipt.chain,
+              leafHash: bytesToHex(relayLeafHash(receipt.requestHash, receipt.chain)),
+              outputTokens: receipt.outputTokens,
+              computeUnits: receipt.computeUnits,
+            },
+            now(),
+          ),
+          (result): Effect.Effect<CutSettled, EnvelopeRejected> => {
+            if (result !== "settled")
+              return Effect.fail(
+                new EnvelopeRejected({
+                  code: "UNKNOWN_RELAY",
+                  detail:
+                    result === "pending"
+                      ? `relay ${receipt.requestHash} is still being served`
+                      : `no stream of relay ${receipt.requestHash} from gateway ${receipt.gateway.address} in session ${receipt.sessionId} is recorded cut short with at least ${receipt.outputTokens} output tokens`,
+                }),
+              );
+            metrics.cutsSettled.inc({ gateway: receipt.gateway.address });
+            return Effect.succeed({ status: "settled" as const });
+          },
+        );
+      });
 
     /**
      * A streamed relay. Effect opens it (seat, engine request, first piece, retries) in a scope that
@@ -516,7 +565,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
                   ),
                 ),
             ),
-          refuse: (code) => refuse(relay, code),
+          refuse: (code, sent) => refuse(relay, code, sent),
           release: (exit) => Effect.runPromise(release(exit)),
           weighting: options.weighting,
           onOk: () => metrics.relays.inc({ service: serviceId, outcome: "ok" }),
@@ -529,6 +578,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
     return {
       relay,
       relayStream,
+      settleCut,
       drain: Effect.promise(() => serving.idle()),
       inFlight: () => serving.size,
     };
@@ -564,7 +614,8 @@ interface ServedStream {
    * `false` when the row could not be written.
    */
   readonly answered: (usage: RelayUsage, computeUnits: number, chain: string) => Promise<boolean>;
-  readonly refuse: (code: ProtocolError["code"]) => Promise<void>;
+  /** Records the relay failed with `code`; `sent`: what went out of a stream cut short. */
+  readonly refuse: (code: ProtocolError["code"], sent?: RelayUsage) => Promise<void>;
   /** Closes the stream's scope (its seat and engine request) with the loop's exit. */
   readonly release: (exit: Exit.Exit<unknown, unknown>) => Promise<void>;
   readonly weighting: RelayWeighing;
@@ -667,7 +718,8 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
       // Not a ledger row that failed (counted `unrecorded` where it failed): the gateway left.
       if (gatewayGone || (Exit.isSuccess(exit) && !threw)) s.onCut();
       if (Exit.isSuccess(exit)) exit = Exit.interrupt(FiberId.none);
-      await s.refuse("STREAM_INTERRUPTED");
+      // What went out: the most the gateway's cut receipt, if one comes, may pay for.
+      await s.refuse("STREAM_INTERRUPTED", tally.usage());
     }
     await s.release(exit);
   }

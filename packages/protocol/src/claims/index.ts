@@ -3,6 +3,7 @@ export { type ClaimRoot, ClaimRootSchema, claimRoot } from "./claim-root.js";
 export { buildClaimTree, type ClaimLeaf, type ClaimTree, MAX_CLAIM_RELAYS } from "./claim-tree.js";
 export { proofLeafIndex } from "./proof-leaf-index.js";
 export {
+  cutStreamComputeUnits,
   DEFAULT_RELAY_TOKEN_WEIGHTS,
   type RelayTokenWeights,
   type RelayWeighing,

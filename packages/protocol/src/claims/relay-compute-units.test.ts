@@ -1,6 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RELAY_TOKEN_WEIGHTS, relayComputeUnits } from "./relay-compute-units.js";
+import {
+  cutStreamComputeUnits,
+  DEFAULT_RELAY_TOKEN_WEIGHTS,
+  relayComputeUnits,
+} from "./relay-compute-units.js";
 
 describe("relayComputeUnits", () => {
   const tier = { computeUnitsPerRelay: 4600 };
@@ -82,6 +86,45 @@ describe("relayComputeUnits", () => {
         expect(units).toBeGreaterThanOrEqual(1);
         expect(units).toBeLessThanOrEqual(750 * calls);
       }),
+    );
+  });
+});
+
+describe("cutStreamComputeUnits", () => {
+  const tier = { computeUnitsPerRelay: 750 };
+
+  it("weighs the share of the output asked for that was delivered, rounded up, per call", () => {
+    expect(cutStreamComputeUnits(tier, { outputTokens: 3 }, 8)).toBe(282); // 750 × 3 / 8 = 281.25
+    expect(cutStreamComputeUnits(tier, { outputTokens: 1 }, 1000)).toBe(1);
+    expect(cutStreamComputeUnits(tier, { outputTokens: 500 }, 1000)).toBe(375);
+    expect(cutStreamComputeUnits(tier, { outputTokens: 3, calls: 4 }, 8)).toBe(1125);
+    // Nothing delivered, or nothing that could be: nothing owed.
+    expect(cutStreamComputeUnits(tier, { outputTokens: 0 }, 8)).toBe(0);
+    expect(cutStreamComputeUnits(tier, { outputTokens: 3 }, 0)).toBe(0);
+    expect(() => cutStreamComputeUnits(tier, { outputTokens: -1 }, 8)).toThrow(RangeError);
+    expect(() => cutStreamComputeUnits(tier, { outputTokens: 1.5 }, 8)).toThrow(RangeError);
+  });
+
+  it("never weighs more than the whole call, nor less than its exact share", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.integer({ min: 1, max: 4_096 }),
+        fc.integer({ min: 1, max: 16 }),
+        (perRelay, outputTokens, maxOutputTokens, calls) => {
+          const units = cutStreamComputeUnits(
+            { computeUnitsPerRelay: perRelay },
+            { outputTokens, calls },
+            maxOutputTokens,
+          );
+          const ceiling = perRelay * calls;
+          expect(units).toBeLessThanOrEqual(ceiling);
+          const delivered = Math.min(outputTokens, maxOutputTokens);
+          expect(units * maxOutputTokens).toBeGreaterThanOrEqual(ceiling * delivered);
+          expect((units - 1) * maxOutputTokens).toBeLessThan(ceiling * delivered);
+        },
+      ),
     );
   });
 });

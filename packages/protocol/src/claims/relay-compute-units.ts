@@ -117,3 +117,40 @@ function requireCount(name: string, value: number): void {
     throw new RangeError(`relayComputeUnits: ${name} must be a safe integer >= 0, got ${value}`);
   }
 }
+
+/**
+ * The compute units of a streamed text relay its client left mid-way: the share of the call's
+ * per-call weight (`C × calls`, as {@link relayComputeUnits} weighs a whole call) that the output
+ * it received (`outputTokens`, counted by the protocol's `DeliveredTally` as far as the node's
+ * signed heads cover it) makes of the output it asked for (`maxOutputTokens`), rounded up: the
+ * same share its client pays of the call's price. 0 when nothing was delivered (or nothing could
+ * be). The gateway sets it and tells the node in a signed `StreamCutReceipt`.
+ *
+ * Exact integer arithmetic (bigint inside). Throws `RangeError` for a negative or fractional count.
+ *
+ * @example
+ * ```ts
+ * cutStreamComputeUnits({ computeUnitsPerRelay: 750 }, { outputTokens: 10 }, 100); // 75
+ * cutStreamComputeUnits({ computeUnitsPerRelay: 750 }, { outputTokens: 1 }, 1000); // 1 (750 / 1000, rounded up)
+ * cutStreamComputeUnits({ computeUnitsPerRelay: 750 }, { outputTokens: 0 }, 100); // 0
+ * ```
+ */
+export function cutStreamComputeUnits(
+  tier: { readonly computeUnitsPerRelay: number },
+  usage: { readonly outputTokens: number; readonly calls?: number | undefined },
+  maxOutputTokens: number,
+): number {
+  requireCount("computeUnitsPerRelay", tier.computeUnitsPerRelay);
+  requireCount("outputTokens", usage.outputTokens);
+  requireCount("maxOutputTokens", maxOutputTokens);
+  const calls = usage.calls ?? 1;
+  requireCount("calls", calls);
+  const ceiling = BigInt(tier.computeUnitsPerRelay) * BigInt(Math.max(1, calls));
+  if (usage.outputTokens === 0 || maxOutputTokens === 0) return 0;
+  const delivered = BigInt(Math.min(usage.outputTokens, maxOutputTokens));
+  const max = BigInt(maxOutputTokens);
+  const share = (ceiling * delivered + max - 1n) / max;
+  const weight = Number(share < ceiling ? share : ceiling);
+  requireCount("computeUnitsPerRelay × calls", weight);
+  return weight;
+}

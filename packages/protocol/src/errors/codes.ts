@@ -244,6 +244,12 @@ export const ErrorCodes = {
     message: "The stream ended before completion. The tokens delivered were metered; retry for the rest.",
   },
   // ── Claims and settlement ────────────────────────────────────────────────────
+  UNKNOWN_RELAY: {
+    status: 404,
+    type: "invalid_request_error",
+    message:
+      "The node holds no stream cut short of that request from this gateway, or has not recorded it yet. A gateway retries a receipt for a few seconds, then the relay stays out of the node's claim.",
+  },
   INVALID_CLAIM: {
     status: 400,
     type: "invalid_request_error",

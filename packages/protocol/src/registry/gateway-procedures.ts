@@ -32,6 +32,7 @@ export const GATEWAY_PROCEDURES = {
 export const NODE_PROCEDURES = {
   relay: "relay",
   relayStream: "relayStream",
+  settleCut: "settleCut",
   info: "info",
   health: "health",
 } as const;

@@ -15,6 +15,13 @@ export {
   UnsignedClaimSubmission,
   verifyClaimSubmission,
 } from "./claim-submission.js";
+export {
+  createStreamCutReceipt,
+  StreamCutReceipt,
+  type StreamCutReceiptFields,
+  UnsignedStreamCutReceipt,
+  verifyStreamCutReceipt,
+} from "./cut-receipt.js";
 export type { ReceiptExpectations } from "./gateway-signed.js";
 export {
   createProofAck,

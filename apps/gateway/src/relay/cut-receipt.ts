@@ -1,0 +1,51 @@
+import { pocketCodeOf } from "@pocket-ai/link";
+import { createStreamCutReceipt, type StreamCutReceiptFields } from "@pocket-ai/protocol";
+import { Duration, Effect, Schedule } from "effect";
+import { healthCallTimeout } from "../routing/schedules.js";
+import type { AttemptContext } from "./attempt-context.js";
+
+/**
+ * How a receipt's delivery is retried: a node that has not yet recorded the stream (its row joins
+ * a group commit, possibly in another of its workers) or could not be reached is asked again, five
+ * times over about six seconds; then the relay stays out of the node's claim (this gateway's
+ * ledger still holds it, paid).
+ */
+const cutReceiptRetries = Schedule.exponential(Duration.millis(200)).pipe(
+  Schedule.intersect(Schedule.recurs(5)),
+);
+
+/** Why one delivery of a receipt failed: the node's code, or no answer at all. */
+class NotDelivered {
+  constructor(readonly code: string | undefined) {}
+}
+
+/**
+ * Tells a node, in the background, that a stream its client cut short is paid work in this
+ * gateway's ledger: the gateway's signed `StreamCutReceipt`, sent once the ledger row committed.
+ * Retried while the node has not recorded the stream yet (`UNKNOWN_RELAY`) or does not answer; a
+ * refusal for any other reason ends it. Counted in `pocket_gateway_cut_receipts_total`.
+ */
+export function deliverCutReceipt(
+  ctx: AttemptContext,
+  endpoint: string,
+  fields: StreamCutReceiptFields,
+): void {
+  const receipt = createStreamCutReceipt(fields, ctx.key);
+  const client = ctx.clients.get(endpoint);
+  const once = Effect.tryPromise({
+    try: (signal) => client.settleCut.mutate(receipt, { signal }),
+    catch: (error) => new NotDelivered(pocketCodeOf(error)),
+  }).pipe(Effect.timeoutFail({ duration: healthCallTimeout, onTimeout: () => new NotDelivered(undefined) }));
+  const delivered = once.pipe(
+    Effect.retry({
+      schedule: cutReceiptRetries,
+      while: (failure) => failure.code === undefined || failure.code === "UNKNOWN_RELAY",
+    }),
+    Effect.match({
+      onSuccess: () => "settled",
+      onFailure: (failure) => (failure.code === undefined ? "unreachable" : `refused_${failure.code}`),
+    }),
+    Effect.flatMap((outcome) => Effect.sync(() => ctx.metrics.cutReceipts.inc({ outcome }))),
+  );
+  ctx.background(delivered);
+}

@@ -1,0 +1,123 @@
+import { z } from "zod";
+import { PoktAddress, SignatureHex } from "../crypto/index.js";
+import { fail, ok, type Result } from "../errors/index.js";
+import { RelayDigestHex, RelaySignerIdentity } from "../relay/envelope-fields.js";
+import { parseEnvelope } from "../relay/envelope-verification.js";
+import { checkIdentifiedSignature, signIdentified } from "../relay/node-signed.js";
+import type { RelaySigningKey } from "../relay/signing-key.js";
+import { SessionHeader } from "../session/index.js";
+
+const count = z.int().positive().max(Number.MAX_SAFE_INTEGER);
+
+const cutReceiptShape = {
+  v: z.literal(1),
+  gateway: RelaySignerIdentity,
+  nodeAddress: PoktAddress,
+  sessionId: SessionHeader.shape.sessionId,
+  requestHash: RelayDigestHex,
+  chain: RelayDigestHex,
+  outputTokens: count,
+  computeUnits: count,
+  issuedAt: z.int().nonnegative(),
+};
+
+/**
+ * A stream cut receipt before signing: everything the gateway's signature covers.
+ *
+ * @example
+ * ```ts
+ * UnsignedStreamCutReceipt.safeParse(withoutTheSignature).success;
+ * ```
+ */
+export const UnsignedStreamCutReceipt = z.strictObject(cutReceiptShape);
+
+/** A parsed {@link UnsignedStreamCutReceipt}. */
+export type UnsignedStreamCutReceipt = z.infer<typeof UnsignedStreamCutReceipt>;
+
+/**
+ * A gateway's signed word, gateway → node, that a streamed relay its client left mid-way is in
+ * the gateway's ledger as paid work: the client was billed for what reached it as far as the
+ * node's signed chain head `chain` covers it (`outputTokens`), and the relay weighs
+ * `computeUnits` in the node's claim for session `sessionId`, under the leaf
+ * `relayLeafHash(requestHash, chain)`. Without it the node, which cannot know how far its stream
+ * got, could only drop the relay from its claim (unpaid work) or guess a leaf the gateway never
+ * recorded (a proof that picks it is rejected). The weight is the gateway's to set, as what it
+ * pays is (see `cutStreamComputeUnits`): a gateway that overstated it would only raise its own
+ * operator's burn. Signed, so nobody but the relay's gateway can make a node claim a leaf.
+ *
+ * @example
+ * ```ts
+ * const receipt = createStreamCutReceipt(
+ *   { nodeAddress, sessionId, requestHash, chain, outputTokens: 12, computeUnits: 90, issuedAt: Date.now() },
+ *   gatewayKeyPair,
+ * );
+ * ```
+ */
+export const StreamCutReceipt = z.strictObject({ ...cutReceiptShape, signature: SignatureHex });
+
+/** A parsed {@link StreamCutReceipt}. */
+export type StreamCutReceipt = z.infer<typeof StreamCutReceipt>;
+
+/** What a gateway supplies to {@link createStreamCutReceipt}; the version, its identity and the signature are filled in. */
+export interface StreamCutReceiptFields {
+  readonly nodeAddress: string;
+  readonly sessionId: string;
+  readonly requestHash: string;
+  readonly chain: string;
+  readonly outputTokens: number;
+  readonly computeUnits: number;
+  readonly issuedAt: number;
+}
+
+/**
+ * The gateway's signed {@link StreamCutReceipt}. Throws a `TypeError` naming the field when one is
+ * wrong (a weight of 0, say: a cut that paid nothing needs no receipt).
+ *
+ * @example
+ * ```ts
+ * const receipt = createStreamCutReceipt(fields, gatewayKeyPair);
+ * await node.settleCut.mutate(receipt);
+ * ```
+ */
+export function createStreamCutReceipt(
+  fields: StreamCutReceiptFields,
+  gatewayKey: RelaySigningKey,
+): StreamCutReceipt {
+  return signIdentified(
+    "gateway",
+    UnsignedStreamCutReceipt,
+    fields,
+    gatewayKey,
+    "createStreamCutReceipt",
+  ) as StreamCutReceipt;
+}
+
+/**
+ * Checks an untrusted {@link StreamCutReceipt} sent to the node `nodeAddress`: MALFORMED_ENVELOPE
+ * for a schema mismatch, INVALID_SIGNATURE (or ADDRESS_MISMATCH when the gateway's address is not
+ * its key's), ADDRESS_MISMATCH when it is for another node. Whether the gateway is the relay's own
+ * is the node's to check against its ledger. Never throws.
+ *
+ * @example
+ * ```ts
+ * const checked = verifyStreamCutReceipt(input, { nodeAddress: me.address });
+ * if (checked.ok && checked.value.gateway.address === row.gatewayAddress) settle(checked.value);
+ * ```
+ */
+export function verifyStreamCutReceipt(
+  input: unknown,
+  expect: { readonly nodeAddress: string },
+): Result<StreamCutReceipt> {
+  const parsed = parseEnvelope(StreamCutReceipt, input, "stream cut receipt");
+  if (!parsed.ok) return parsed;
+  const receipt = parsed.value;
+  const signed = checkIdentifiedSignature("gateway", receipt, "stream cut receipt");
+  if (!signed.ok) return signed;
+  if (receipt.nodeAddress !== expect.nodeAddress)
+    return fail(
+      "ADDRESS_MISMATCH",
+      `stream cut receipt is for node ${receipt.nodeAddress}, not this one`,
+      "nodeAddress",
+    );
+  return ok(receipt);
+}
