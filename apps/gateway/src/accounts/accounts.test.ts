@@ -114,6 +114,23 @@ describe.each(STORE_DIALECTS)("Accounts on %s", (dialect) => {
       }).pipe(Effect.provide(accountsTest(dialect))),
     );
 
+    it.effect("enabling a disabled application lets its keys in again, except the revoked ones", () =>
+      Effect.gen(function* () {
+        const { accounts, app, created } = yield* setup;
+        const revoked = yield* accounts.createKey(app.id, { name: "old" });
+        yield* accounts.revokeKey(revoked.key.id);
+        yield* accounts.disableApplication(app.id);
+        expect(failureTag(yield* Effect.exit(accounts.authenticate(created.secret)))).toBe("InvalidApiKey");
+        const enabled = yield* accounts.enableApplication(app.id);
+        expect(enabled).toMatchObject({ status: "active", disabledAt: null });
+        expect((yield* accounts.authenticate(created.secret)).keyId).toBe(created.key.id);
+        expect(failureTag(yield* Effect.exit(accounts.authenticate(revoked.secret)))).toBe("InvalidApiKey");
+        expect((yield* accounts.createKey(app.id, { name: "new" })).key.status).toBe("active");
+        // Enabling an active application changes nothing.
+        expect(yield* accounts.enableApplication(app.id)).toEqual(enabled);
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
+
     it.effect("updates limits and the next authentication sees them", () =>
       Effect.gen(function* () {
         const { accounts, created } = yield* setup;
@@ -148,6 +165,9 @@ describe.each(STORE_DIALECTS)("Accounts on %s", (dialect) => {
           "ApplicationNotFound",
         );
         expect(failureTag(yield* Effect.exit(accounts.disableApplication("app_nope")))).toBe(
+          "ApplicationNotFound",
+        );
+        expect(failureTag(yield* Effect.exit(accounts.enableApplication("app_nope")))).toBe(
           "ApplicationNotFound",
         );
         expect(failureTag(yield* Effect.exit(accounts.revokeKey("key_nope")))).toBe("ApiKeyNotFound");

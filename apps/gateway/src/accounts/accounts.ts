@@ -113,6 +113,19 @@ const make = Effect.gen(function* () {
     }),
 
     /**
+     * Undoes {@link disableApplication}: the application's keys that were not revoked authenticate
+     * again from the next request (a disabled application's keys are never cached), and new keys
+     * may be created for it. Enabling an active application changes nothing.
+     */
+    enableApplication: Effect.fn("Accounts.enableApplication")(function* (applicationId: string) {
+      yield* use("applications.enable", (db) =>
+        db.run(sql`update applications set status = 'active', disabled_at = null
+          where id = ${applicationId} and status = 'disabled'`),
+      );
+      return yield* getApplication(applicationId);
+    }),
+
+    /**
      * Whether organic checks may sample the application's completions. Takes effect at once on
      * this replica and within the key cache's lifetime on the others.
      */

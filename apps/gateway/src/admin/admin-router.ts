@@ -34,6 +34,13 @@ const applicationsRouter = router({
       Effect.flatMap(Accounts, (a) => a.disableApplication(input.applicationId)),
     ),
   ),
+  /** The application's keys (those not revoked) work again. */
+  enable: adminProcedure.input(z.object({ applicationId: Id })).mutation(({ ctx, input }) =>
+    runProcedure(
+      ctx,
+      Effect.flatMap(Accounts, (a) => a.enableApplication(input.applicationId)),
+    ),
+  ),
 });
 
 const keysRouter = router({

@@ -10,6 +10,7 @@ export const ADMIN_USAGE = `Admin commands (need the gateway's admin token):
   pocket-gateway admin apps create --name NAME [--operator NAME]
   pocket-gateway admin apps list
   pocket-gateway admin apps disable --app APP_ID
+  pocket-gateway admin apps enable --app APP_ID
   pocket-gateway admin keys create --app APP_ID --name NAME [--rpm N] [--tpm N] [--budget-usd 5.00] [--role evaluator]
   pocket-gateway admin keys list [--app APP_ID]
   pocket-gateway admin keys revoke --key KEY_ID
@@ -110,6 +111,13 @@ export function runAdminCommand(
         const applicationId = yield* need("app");
         return textTable(
           [yield* call(() => client.admin.applications.disable.mutate({ applicationId }))],
+          ["id", "name", "status"],
+        );
+      }
+      case "apps enable": {
+        const applicationId = yield* need("app");
+        return textTable(
+          [yield* call(() => client.admin.applications.enable.mutate({ applicationId }))],
           ["id", "name", "status"],
         );
       }

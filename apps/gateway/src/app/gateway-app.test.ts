@@ -229,21 +229,30 @@ describe("pocket-gateway admin", () => {
     expect(keyOut).toMatch(/1500000/);
     const secret = keyOut.trim().split("\n").at(-1)!;
     const keyId = /key_\w+/.exec(keyOut)![0];
-    const response = await fetch(`${t.gateway.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${secret}`,
-        "content-type": "application/json",
-        "x-pocket-target-node": "pokt1x",
-      },
-      body: JSON.stringify({ model: "llama-2-13b", messages: [{ role: "user", content: "hi" }] }),
-    });
-    expect(response.status).toBe(200);
+    const chat = () =>
+      fetch(`${t.gateway.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${secret}`,
+          "content-type": "application/json",
+          "x-pocket-target-node": "pokt1x",
+        },
+        body: JSON.stringify({ model: "llama-2-13b", messages: [{ role: "user", content: "hi" }] }),
+      });
+    expect((await chat()).status).toBe(200);
+    // Disabled, the application's key is refused; enabled again, the same key works.
+    expect(await run(`apps disable --app ${appId}`)).toMatch(/Probe\s+disabled/);
+    expect((await chat()).status).toBe(401);
+    expect(await run(`apps enable --app ${appId}`)).toMatch(/Probe\s+active/);
+    expect((await chat()).status).toBe(200);
+    await expect(Effect.runPromise(runAdminCommand(["apps", "enable"], api))).rejects.toThrow(
+      /--app is required/,
+    );
     const usage = await run(`usage --app ${appId}`);
-    expect(usage).toMatch(/llama-2-13b\s+1\s+0/);
-    expect(usage).toContain("0.00075");
+    expect(usage).toMatch(/llama-2-13b\s+2\s+0/);
+    expect(usage).toContain("0.0015"); // two calls at $0.00075
     // A window longer than the epoch is all of it, not a refusal naming an internal field.
-    expect(await run(`usage --app ${appId} --days 100000`)).toMatch(/llama-2-13b\s+1\s+0/);
+    expect(await run(`usage --app ${appId} --days 100000`)).toMatch(/llama-2-13b\s+2\s+0/);
     expect(await run(`keys revoke --key ${keyId}`)).toContain("revoked");
     await expect(Effect.runPromise(runAdminCommand(["keys", "create"], api))).rejects.toThrow(
       /--app is required/,
