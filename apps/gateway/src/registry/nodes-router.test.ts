@@ -9,13 +9,14 @@ import {
   RegistrationAck,
 } from "@pocket-ai/protocol";
 import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
-import { Context, Effect, Layer } from "effect";
+import { Clock, Context, Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { registered } from "../../test/support/test-requests.js";
 import { until } from "../../test/support/until.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
-import { RoutingSettings } from "../routing/routing-config.js";
+import { RoutingConfig, RoutingSettings } from "../routing/routing-config.js";
+import { announceGracePeriods } from "../routing/schedules.js";
 import { probeAll } from "./health-probe.js";
 import { NodeRegistry } from "./node-registry.js";
 
@@ -184,21 +185,68 @@ describe("admin.nodes", () => {
     const list = (await client(ADMIN_TOKEN).query("admin.nodes.list")) as {
       address: string;
       state: string;
-      health: { healthy: boolean };
+      health: { healthy: boolean; reason: string | null };
     }[];
     const mine = list.find((n) => n.address === node.address);
     expect(mine).toMatchObject({
       fresh: true,
       state: "up",
-      health: { healthy: true },
+      health: { healthy: true, reason: null },
       stats: { relays: 0 },
       score: null,
     });
     // The nodes stopped above failed their probes.
     const down = list.filter((n) => n.state === "down");
     expect(down.length).toBeGreaterThan(0);
-    expect(down.every((n) => !n.health.healthy)).toBe(true);
+    expect(down.every((n) => !n.health.healthy && n.health.reason?.startsWith("down: unreachable"))).toBe(
+      true,
+    );
     const scores = (await client(ADMIN_TOKEN).query("admin.nodes.scores")) as { evaluator?: string };
     expect(scores.evaluator).toBe("test-evaluator");
+  });
+});
+
+describe("admin.nodes on a node that stopped announcing", () => {
+  // The gateway's clock, set by the test: the node goes stale without the test waiting for it.
+  let gatewayTime = Date.now();
+  const realClock = Clock.make();
+  const gatewayClock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => gatewayTime,
+    currentTimeMillis: Effect.sync(() => gatewayTime),
+    unsafeCurrentTimeNanos: () => BigInt(gatewayTime) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(gatewayTime) * 1_000_000n),
+    sleep: (duration) => realClock.sleep(duration),
+  };
+  let quiet: TestNetwork;
+  let quietNode: Awaited<ReturnType<TestNetwork["startNode"]>>;
+  beforeAll(async () => {
+    quiet = await startTestNetwork({}, { clock: gatewayClock });
+    quietNode = await quiet.startNode();
+    await registered(quiet, 1);
+  }, 60_000);
+  afterAll(() => quiet.close());
+
+  type Listed = {
+    address: string;
+    fresh: boolean;
+    state: string;
+    health: { healthy: boolean; reason: string | null };
+  };
+  const listed = async () => {
+    const admin = createTRPCUntypedClient({
+      links: [httpLink({ url: quiet.gatewayUrl, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })],
+    });
+    const list = (await admin.query("admin.nodes.list")) as Listed[];
+    return list.find((n) => n.address === quietNode.address);
+  };
+
+  it("reports it stale and not healthy, saying why, once its announcements are overdue", async () => {
+    expect(await listed()).toMatchObject({ fresh: true, health: { healthy: true, reason: null } });
+    // Past the last announcement's grace: announceEveryMs × announceGracePeriods, and a moment.
+    gatewayTime += RoutingConfig.parse({}).announceEveryMs * announceGracePeriods + 1_000;
+    const stale = await listed();
+    expect(stale).toMatchObject({ fresh: false, state: "stale", health: { healthy: false } });
+    expect(stale?.health.reason).toMatch(/^stale: no announcement since \d{4}-\d\d-\d\dT.*not routed to/);
   });
 });

@@ -25,7 +25,7 @@ const describeNode = (node: RegisteredNode) =>
     const now = yield* Clock.currentTimeMillis;
     const score = scores.score(node.address);
     const fresh = registry.isFresh(node, now);
-    const health = registry.health(node.address);
+    const probed = registry.health(node.address);
     return {
       address: node.address,
       endpoint: node.endpoint,
@@ -42,9 +42,19 @@ const describeNode = (node: RegisteredNode) =>
       lastAnnouncedAt: node.lastAnnouncedAt,
       fresh,
       // One word for the operator: `stale` (no announcement within the grace: not routed to, not
-      // probed, so its health is the last one seen), `down` (probes failing), `up`, or `unprobed`.
-      state: !fresh ? "stale" : !health.healthy ? "down" : health.checkedAt === undefined ? "unprobed" : "up",
-      health,
+      // probed), `down` (probes failing), `up`, or `unprobed`.
+      state: !fresh ? "stale" : !probed.healthy ? "down" : probed.checkedAt === undefined ? "unprobed" : "up",
+      health: {
+        ...probed,
+        // A stale node's last probe is old news: it is not routed to, so it is not healthy.
+        healthy: fresh && probed.healthy,
+        /** Why the node is not healthy, for the operator; null when it is. */
+        reason: !fresh
+          ? `stale: no announcement since ${new Date(node.lastAnnouncedAt).toISOString()}; not routed to or probed until it announces again`
+          : !probed.healthy
+            ? `down: unreachable (${probed.failures} failed health probes or relays in a row); routed to only when no healthy node is left`
+            : null,
+      },
       stats: selector.stats.view(node.address, now),
       score:
         score === undefined
