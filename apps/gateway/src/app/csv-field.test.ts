@@ -25,6 +25,7 @@ describe("CSV fields", () => {
       burnedPokt: "0.006",
       fiatMicroUsd: "1500",
       bedrockEquivalentMicroUsd: null,
+      bedrockExcludedRelays: 0,
     };
     const csv = tallyCsv({
       weekId: "2030-W10",
@@ -38,7 +39,7 @@ describe("CSV fields", () => {
       finality: { final: true, claimsUntil: 0, proofsUntil: 0, finalAt: 0 },
     });
     expect(csv.split("\r\n")[1]).toBe(
-      "2030-W10,'=cmd|' /C calc'!A0,llama-2-13b,1,2,1500,6000,6000,6000,0.006,0.006,250000,1500,",
+      "2030-W10,'=cmd|' /C calc'!A0,llama-2-13b,1,2,1500,6000,6000,6000,0.006,0.006,250000,1500,,0",
     );
   });
 });

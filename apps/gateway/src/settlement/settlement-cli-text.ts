@@ -12,6 +12,19 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), ...rows.map(line)].join("\n");
 }
 
+/** The Bedrock column: `n/a` where no relay has a Bedrock price, `(text only)` where some have none. */
+function bedrockCell(a: TallyAmounts): string {
+  if (a.bedrockEquivalentMicroUsd === null) return a.bedrockExcludedRelays > 0 ? "n/a" : "-";
+  const usd = `$${formatUsd(BigInt(a.bedrockEquivalentMicroUsd))}`;
+  return a.bedrockExcludedRelays > 0 ? `${usd} (text only)` : usd;
+}
+
+/** What the Bedrock equivalent leaves out, in a sentence; undefined when it covers every relay. */
+export function bedrockExclusionText(a: TallyAmounts): string | undefined {
+  if (a.bedrockExcludedRelays === 0) return undefined;
+  return `Bedrock equivalent: text relays only. ${a.bedrockExcludedRelays} image relay(s) are not in it: the Bedrock prices compared are Llama 2 13B's per-token text prices, which do not price an image.`;
+}
+
 const cells = (label: string, a: TallyAmounts): string[] => [
   label,
   String(a.claims),
@@ -19,7 +32,7 @@ const cells = (label: string, a: TallyAmounts): string[] => [
   a.mintedPokt,
   a.burnedPokt,
   `$${formatUsd(BigInt(a.fiatMicroUsd))}`,
-  a.bedrockEquivalentMicroUsd === null ? "-" : `$${formatUsd(BigInt(a.bedrockEquivalentMicroUsd))}`,
+  bedrockCell(a),
 ];
 
 /** Whether the week's tally can still change, in one line (see `WeekFinality`). */
@@ -47,8 +60,9 @@ export function formatTallyText(t: WeeklySettlementTally): string {
     ],
     [...t.rows.map((r) => cells(r.serviceId, r)), cells("total", t.totals)],
   );
+  const excluded = bedrockExclusionText(t.totals);
   const open = `Not minted: ${t.unsettled.claimed} claim(s) awaiting proof, ${t.unsettled.rejected} rejected.`;
-  return `${head}\n${body}\n${open}\n${finalityText(t.finality)}\nThe operator is charged exactly what was minted, and the charge is burned 1:1.\n`;
+  return `${head}\n${body}\n${excluded === undefined ? "" : `${excluded}\n`}${open}\n${finalityText(t.finality)}\nThe operator is charged exactly what was minted, and the charge is burned 1:1.\n`;
 }
 
 export function formatRatesText(rates: readonly WeeklyRateRecord[]): string {

@@ -105,10 +105,10 @@ describe("the seed's worked example, at the service level", () => {
         const csv = yield* settlement.report(WEEK, "csv");
         const [header, row, ...rest] = csv.split("\r\n");
         expect(header).toBe(
-          "week_id,operator,service_id,claims,relays_proven,compute_units,minted_upokt,charged_upokt,burned_upokt,minted_pokt,burned_pokt,rate_micro_usd_per_pokt,fiat_micro_usd,bedrock_equivalent_micro_usd",
+          "week_id,operator,service_id,claims,relays_proven,compute_units,minted_upokt,charged_upokt,burned_upokt,minted_pokt,burned_pokt,rate_micro_usd_per_pokt,fiat_micro_usd,bedrock_equivalent_micro_usd,bedrock_excluded_relays",
         );
         expect(row).toBe(
-          `${WEEK},${TEST_OPERATOR},llama-2-13b,4,100000,75000000,300000000,300000000,300000000,300,300,250000,75000000,49000000`,
+          `${WEEK},${TEST_OPERATOR},llama-2-13b,4,100000,75000000,300000000,300000000,300000000,300,300,250000,75000000,49000000,0`,
         );
         expect(rest).toEqual([""]);
 

@@ -36,8 +36,13 @@ export interface TallyAmounts {
   readonly burnedPokt: string;
   /** The burn's worth at the week's rate, in µUSD (rounded down). */
   readonly fiatMicroUsd: string;
-  /** What the same text tokens would cost at the seed's Bedrock prices; null without text relays. */
+  /**
+   * What the same text tokens would cost at the seed's Bedrock prices (Llama 2 13B, per text
+   * token); null without text relays. It leaves out the relays counted in `bedrockExcludedRelays`.
+   */
   readonly bedrockEquivalentMicroUsd: string | null;
+  /** Proven relays the Bedrock equivalent does not cover: image relays, which those prices do not price. */
+  readonly bedrockExcludedRelays: number;
 }
 
 export interface TallyLine extends TallyAmounts {
@@ -115,6 +120,8 @@ interface Sums {
   input: number;
   output: number;
   text: boolean;
+  /** Relays of services with no text tokens (images): outside the Bedrock comparison. */
+  untokened: number;
 }
 
 const NO_SUMS: Sums = {
@@ -127,6 +134,7 @@ const NO_SUMS: Sums = {
   input: 0,
   output: 0,
   text: false,
+  untokened: 0,
 };
 
 const addSums = (a: Sums, b: Sums): Sums => ({
@@ -139,6 +147,7 @@ const addSums = (a: Sums, b: Sums): Sums => ({
   input: a.input + b.input,
   output: a.output + b.output,
   text: a.text || b.text,
+  untokened: a.untokened + b.untokened,
 });
 
 /** Whether an id the pattern accepts names a week its year has (`2025-W53` does not). */
@@ -162,6 +171,7 @@ const amounts = (s: Sums, rate: number | null): TallyAmounts => ({
   burnedPokt: formatPokt(s.burned),
   fiatMicroUsd: rate === null ? "0" : microUsdOfUPokt(s.burned, rate).toString(),
   bedrockEquivalentMicroUsd: s.text ? bedrockEquivalentMicroUsd(s.input, s.output).toString() : null,
+  bedrockExcludedRelays: s.untokened,
 });
 
 export function makeWeeklyTally(
@@ -200,12 +210,13 @@ export function makeWeeklyTally(
     const sums = tally.map((t): [TallyRow, Sums] => {
       const mine = proven.filter((p) => p.serviceId === t.serviceId);
       const text = tokens.get(t.serviceId);
+      // What was paid for: a claim above the ledger is minted for the ledger's relays only.
+      const relays = mine.reduce((n, r) => n + (r.paidRelays ?? r.relayCount), 0);
       return [
         t,
         {
           claims: t.mints,
-          // What was paid for: a claim above the ledger is minted for the ledger's relays only.
-          relays: mine.reduce((n, r) => n + (r.paidRelays ?? r.relayCount), 0),
+          relays,
           cu: mine.reduce((n, r) => n + BigInt(r.paidComputeUnits ?? r.computeUnits), 0n),
           minted: t.minted,
           charged: t.charged,
@@ -213,6 +224,7 @@ export function makeWeeklyTally(
           input: text?.inputTokens ?? 0,
           output: text?.outputTokens ?? 0,
           text: text !== undefined,
+          untokened: text === undefined ? relays : 0,
         },
       ];
     });

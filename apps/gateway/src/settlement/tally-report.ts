@@ -20,12 +20,14 @@ const CSV_COLUMNS = [
   "rate_micro_usd_per_pokt",
   "fiat_micro_usd",
   "bedrock_equivalent_micro_usd",
+  "bedrock_excluded_relays",
 ] as const;
 
 /**
  * The tally as CSV: a header row, then one row per (operator, service), CRLF line ends. Amounts are
  * whole uPOKT and µUSD (the POKT columns are the same amounts written in POKT), so a spreadsheet
- * sums them without rounding.
+ * sums them without rounding. An image service's Bedrock equivalent is empty (not applicable) and
+ * its relays are counted in `bedrock_excluded_relays`.
  */
 export function tallyCsv(tally: WeeklySettlementTally): string {
   const lines = tally.rows.map((r) =>
@@ -44,6 +46,7 @@ export function tallyCsv(tally: WeeklySettlementTally): string {
       tally.rateMicroUsdPerPokt,
       r.fiatMicroUsd,
       r.bedrockEquivalentMicroUsd,
+      r.bedrockExcludedRelays,
     ]
       .map(csvField)
       .join(","),

@@ -1,4 +1,4 @@
-import { finalityText } from "../../settlement/settlement-cli-text.js";
+import { bedrockExclusionText, finalityText } from "../../settlement/settlement-cli-text.js";
 import type { WeeklySettlementTally } from "../../settlement/settlement-tally.js";
 import type { WeeklyRateRecord } from "../../settlement/weekly-rates.js";
 import { num, plural, usd, when } from "../format.js";
@@ -34,7 +34,8 @@ export function adminSettlementPage(view: View, data: SettlementPageData): Html 
 <div class="card"><h2 style="margin-top:0">Tally ${data.weekId}</h2>
 <div class="balance" id="balance"><span>minted <strong data-amount="minted">${tally.totals.mintedPokt}</strong> POKT</span><span class="eq">=</span><span>charged <strong data-amount="charged">${tally.totals.chargedUpokt === tally.totals.mintedUpokt ? tally.totals.mintedPokt : "≠"}</strong> POKT</span><span class="eq">=</span><span>burned <strong data-amount="burned">${tally.totals.burnedPokt}</strong> POKT</span>
 ${balanced ? html`<span class="badge ok">balanced</span>` : html`<span class="badge bad">unbalanced</span>`}</div>
-<p class="muted">${plural(tally.totals.relaysProven, "relay")} proven in ${plural(tally.totals.claims, "claim")} · worth ${usd(BigInt(tally.totals.fiatMicroUsd))} at the week's rate${tally.totals.bedrockEquivalentMicroUsd === null ? "" : html` · the same tokens on Bedrock: ${usd(BigInt(tally.totals.bedrockEquivalentMicroUsd))}`}. Unsettled: ${tally.unsettled.claimed} awaiting proof, ${tally.unsettled.rejected} rejected.</p>
+<p class="muted">${plural(tally.totals.relaysProven, "relay")} proven in ${plural(tally.totals.claims, "claim")} · worth ${usd(BigInt(tally.totals.fiatMicroUsd))} at the week's rate${tally.totals.bedrockEquivalentMicroUsd === null ? "" : html` · the same tokens on Bedrock: ${usd(BigInt(tally.totals.bedrockEquivalentMicroUsd))}${tally.totals.bedrockExcludedRelays > 0 ? " (text relays only)" : ""}`}. Unsettled: ${tally.unsettled.claimed} awaiting proof, ${tally.unsettled.rejected} rejected.</p>
+${bedrockExclusionText(tally.totals) === undefined ? "" : html`<p class="muted" id="bedrock-excluded">${bedrockExclusionText(tally.totals)}</p>`}
 <p class="muted" id="finality">${finalityText(tally.finality)}</p>
 <a class="button secondary" href="/portal/admin/tally.csv?week=${data.weekId}" download>Export CSV</a></div>
 </div>

@@ -5,6 +5,7 @@ import { html } from "../html.js";
 import type { View } from "../layout.js";
 import type { PortalUser } from "../portal-store.js";
 import { adminNodesPage, identityFindings, type NodeRow } from "./admin-nodes.js";
+import { adminSettlementPage } from "./admin-settlement.js";
 import { catalogPage } from "./catalog.js";
 import { usageCsv, usagePage } from "./usage.js";
 
@@ -223,5 +224,46 @@ describe("portal pages", () => {
     // Filtered to one key, the by-key chart would repeat the by-model one: it is left out.
     const one = usagePage({ ...view, path: "/portal/usage" }, { ...data, keyId: "key_1" }).value;
     expect(one).not.toContain('id="spend-by-key"');
+  });
+
+  it("says the settlement's Bedrock figure covers text relays only when the week has image relays", () => {
+    const amounts = (relays: number, bedrock: string | null, excluded: number) => ({
+      claims: 1,
+      relaysProven: relays,
+      computeUnits: "0",
+      mintedUpokt: "0",
+      chargedUpokt: "0",
+      burnedUpokt: "0",
+      mintedPokt: "0",
+      burnedPokt: "0",
+      fiatMicroUsd: "0",
+      bedrockEquivalentMicroUsd: bedrock,
+      bedrockExcludedRelays: excluded,
+    });
+    const tally = {
+      weekId: "2026-W48",
+      operator: "ops",
+      gatewayAddress: "pokt1gateway",
+      rateMicroUsdPerPokt: 250_000,
+      usdPerPokt: "0.25",
+      rows: [
+        { ...amounts(4, "1960", 0), operator: "ops", serviceId: "llama-2-13b" },
+        { ...amounts(3, null, 3), operator: "ops", serviceId: "stable-diffusion" },
+      ],
+      totals: amounts(7, "1960", 3),
+      unsettled: { claimed: 0, rejected: 0 },
+      finality: { final: false, claimsUntil: null, proofsUntil: null, finalAt: null },
+    };
+    const data = { weekId: "2026-W48", currentWeekId: "2026-W48", rates: [], tally, operator: "ops" };
+    const page = adminSettlementPage({ ...view, path: "/portal/admin/settlement" }, data).value;
+    expect(page).toContain("the same tokens on Bedrock: $0.00196 (text relays only)");
+    expect(page).toContain("3 image relay(s) are not in it");
+    const textOnly = { ...tally, rows: tally.rows.slice(0, 1), totals: amounts(4, "1960", 0) };
+    const plain = adminSettlementPage(
+      { ...view, path: "/portal/admin/settlement" },
+      { ...data, tally: textOnly },
+    ).value;
+    expect(plain).not.toContain("text relays only");
+    expect(plain).not.toContain('id="bedrock-excluded"');
   });
 });
