@@ -50,6 +50,34 @@ describe("pocket-node's arguments", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+  it("refuses a tier the catalog does not have before it creates the data folder", () => {
+    const parent = mkdtempSync(join(tmpdir(), "pocket-node-tier-"));
+    try {
+      const dataDir = join(parent, "data");
+      const file = join(parent, "node.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          listen: { host: "127.0.0.1", port: 0 },
+          dataDir,
+          services: [{ serviceId: "llama-2-13b", tiers: ["gold"], backends: [{ kind: "dev" }] }],
+        }),
+      );
+      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", file], {
+        cwd: NODE_APP,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        'pocket-node: services.0.tiers: "gold" is not a tier of llama-2-13b (tiers: standard, batch, long-context)',
+      );
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
   it("checks a service the config's own catalog adds as start would serve it (an embedding service, not text)", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-check-"));
     try {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, verifyClaimAck, verifyProofAck } from "@pocket-ai/protocol";
@@ -180,7 +180,7 @@ describe("durability and the claim cycle", () => {
     await again.stop();
   });
 
-  it("refuses a service or tier its catalog does not have before it makes a key or a database", async () => {
+  it("refuses a service or tier its catalog does not have before it makes its data folder, a key or a database", async () => {
     for (const [service, expected] of [
       [{ serviceId: "no-such-model" }, 'services.0.serviceId: "no-such-model" is not in the catalog'],
       [
@@ -200,7 +200,8 @@ describe("durability and the claim cycle", () => {
         (e: unknown) => String((e as Error).message),
       );
       expect(refused).toContain(expected);
-      expect(existsSync(dataDir) ? readdirSync(dataDir) : []).toEqual([]);
+      // Not even the data folder: the config is refused before anything is created.
+      expect(existsSync(dataDir)).toBe(false);
     }
   });
 

@@ -17,7 +17,7 @@ import { RelayService } from "../relay/relay-service.js";
 import { Membership } from "../relay/session-membership.js";
 import { NodeCluster, workersRefusal } from "./node-cluster.js";
 import { NODE_PORT_SETTING, NodeEndpoint } from "./node-server.js";
-import { type NodeOptions, NodeSettings, NodeStartError } from "./node-settings.js";
+import { type NodeOptions, NodeSettings, NodeStartError, nodeCatalog } from "./node-settings.js";
 import { BackendPools } from "./served-services.js";
 import { type PrimaryLink, WorkerLink } from "./worker-link.js";
 
@@ -41,7 +41,10 @@ export type NodeLayer = Layer.Layer<
  * drains in-flight relays, closes the backend pools and checkpoints the database, in that order.
  */
 export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}): NodeLayer {
-  // Refused before anything is built (a gguf backend would load its model first).
+  // Refused before anything is built or created (the data folder; a gguf backend would load its
+  // model first): a catalog, service or tier the node cannot serve, or workers it cannot run.
+  const catalog = nodeCatalog(config);
+  if (typeof catalog === "string") return Layer.fail(new NodeStartError({ reason: catalog }));
   const refusal = workersRefusal(config);
   if (refusal !== undefined) return Layer.fail(new NodeStartError({ reason: refusal }));
   // One node per data folder (its workers share the primary's): a second one would take the

@@ -29,28 +29,32 @@ export class NodeSettings extends Context.Tag("node/NodeSettings")<
     return Layer.effect(
       NodeSettings,
       Effect.gen(function* () {
-        const merged =
-          config.catalog === undefined
-            ? { ok: true as const, value: DEFAULT_CATALOG }
-            : mergeCatalog(DEFAULT_CATALOG, config.catalog);
-        if (!merged.ok) {
-          return yield* new NodeStartError({
-            reason: `catalog: ${merged.error.detail ?? merged.error.message}`,
-          });
-        }
-        // Before the key file, the database or any engine is touched: a config naming a service or
-        // tier this catalog does not have leaves nothing behind.
-        const unknown = unknownServiceOrTier(config, merged.value);
-        if (unknown !== undefined) return yield* new NodeStartError({ reason: unknown });
+        const catalog = nodeCatalog(config);
+        if (typeof catalog === "string") return yield* new NodeStartError({ reason: catalog });
         return {
           config,
-          catalog: merged.value,
+          catalog,
           log: options.log ?? createLogger({ app: "node", level: config.logLevel }),
           claimLoop: options.claimLoop !== false,
         };
       }),
     );
   }
+}
+
+/**
+ * The catalog the node serves from (the default merged with the config's own), or why the config
+ * cannot start: a catalog that does not merge, or a service or tier it does not have. Checked before
+ * the data folder, the key file, the database or any engine is touched, so a refused config leaves
+ * nothing behind.
+ */
+export function nodeCatalog(config: NodeConfig): Catalog | string {
+  const merged =
+    config.catalog === undefined
+      ? { ok: true as const, value: DEFAULT_CATALOG }
+      : mergeCatalog(DEFAULT_CATALOG, config.catalog);
+  if (!merged.ok) return `catalog: ${merged.error.detail ?? merged.error.message}`;
+  return unknownServiceOrTier(config, merged.value) ?? merged.value;
 }
 
 /** The first configured service or tier the catalog does not have, as the message naming its field. */
