@@ -1,4 +1,11 @@
 import { pocketCodeOf } from "@pocket-ai/link";
+import { TRPCClientError } from "@trpc/client";
+
+/**
+ * The code an admin or settlement command prints when its `--url` answers, but not as a Pocket AI
+ * gateway's admin API (a node's or an evaluator's address, the gateway's `/v1` base, a web page).
+ */
+export const NOT_A_GATEWAY_ADMIN_API = "NOT_A_GATEWAY_ADMIN_API";
 
 /** The socket error under a failed `fetch` (`ECONNREFUSED`, `ENOTFOUND`…), when there is one. */
 function socketErrorOf(e: unknown): string | undefined {
@@ -11,11 +18,52 @@ function socketErrorOf(e: unknown): string | undefined {
 }
 
 /**
+ * What answered at the URL, when it was not the gateway's admin API: a body that is not JSON, JSON
+ * that is no tRPC answer, or a tRPC API without the procedure called. Undefined for anything else
+ * (the gateway's own answers, network failures).
+ */
+function notAdminApi(e: unknown): string | undefined {
+  if (!(e instanceof TRPCClientError)) return undefined;
+  const data: unknown = e.data;
+  if (
+    typeof data === "object" &&
+    data !== null &&
+    (data as { code?: unknown }).code === "NOT_FOUND" &&
+    e.message.startsWith("No procedure found on path")
+  )
+    return `it has no ${/"(.+)"/.exec(e.message)?.[1] ?? "such"} procedure (it is a node's or an evaluator's API, or a gateway older than this command)`;
+  if (e.cause instanceof SyntaxError) return "its answer is not JSON (a web page or plain text)";
+  // tRPC's TransformResultError: JSON, but not shaped as a tRPC answer.
+  if (e.message === "Unable to transform response from server") {
+    const status = (e.meta?.response as { status?: unknown } | undefined)?.status;
+    return `its answer${typeof status === "number" ? ` (HTTP ${status})` : ""} is JSON of another API`;
+  }
+  return undefined;
+}
+
+/** The URL to pass instead of a `…/v1` one: the gateway's admin API sits beside `/v1`, not under it. */
+function withoutV1(url: string): string | undefined {
+  const base = url.replace(/\/trpc\/?$/, "");
+  return /\/v1\/?$/.test(base) ? base.replace(/\/v1\/?$/, "") : undefined;
+}
+
+/**
  * What an admin command prints when its call to the gateway's admin API failed: the gateway's
- * stable code and message, or, when the gateway could not be reached at all, where it was looked
- * for and how to point the command elsewhere (instead of fetch's bare "fetch failed").
+ * stable code and message; when the URL answers as something else, that it is not a gateway's
+ * admin API and what to pass instead; or, when the gateway could not be reached at all, where it
+ * was looked for and how to point the command elsewhere (instead of fetch's bare "fetch failed").
  */
 export function adminCallFailure(e: unknown, url: string): string {
+  const other = notAdminApi(e);
+  if (other !== undefined) {
+    const base = withoutV1(url);
+    return (
+      `${NOT_A_GATEWAY_ADMIN_API}: ${url} does not answer as a Pocket AI gateway's admin API: ${other}. ` +
+      (base === undefined
+        ? "Pass --url or set POCKET_GATEWAY_URL to the gateway's own address (its listen address, e.g. http://127.0.0.1:8080), not a node's, an evaluator's or the /v1 base"
+        : `That is the OpenAI base (/v1): pass the gateway's address without it, --url ${base}`)
+    );
+  }
   const code = pocketCodeOf(e);
   const reason = e instanceof Error ? e.message : String(e);
   if (code !== undefined) return `${code}: ${reason}`;

@@ -260,6 +260,15 @@ describe("pocket-gateway admin", () => {
     await expect(
       Effect.runPromise(runAdminCommand(["apps", "list"], { ...api, token: "wrong-token-000000" })),
     ).rejects.toThrow(/ADMIN_UNAUTHORIZED/);
+    // The gateway's OpenAI base is not its admin API: the answer says to drop /v1.
+    const v1 = await Effect.runPromise(
+      Effect.flip(runAdminCommand(["apps", "list"], { ...api, url: `${t.gateway.url}/v1/trpc` })),
+    );
+    expect(v1.message).toBe(
+      `NOT_A_GATEWAY_ADMIN_API: ${t.gateway.url}/v1/trpc does not answer as a Pocket AI gateway's admin API: ` +
+        "its answer (HTTP 404) is JSON of another API. " +
+        `That is the OpenAI base (/v1): pass the gateway's address without it, --url ${t.gateway.url}`,
+    );
     await t.close();
     // The gateway gone: where it was looked for and what to do, not fetch's "fetch failed".
     // (A socket fetch kept alive from the calls above is closed: UND_ERR_SOCKET; a new one refused.)

@@ -1,0 +1,109 @@
+import { execFile } from "node:child_process";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { contextFromRequest, makeScoreboardRouter } from "@pocket-ai/link";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
+import { Runtime } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const GATEWAY_APP = fileURLToPath(new URL("..", import.meta.url));
+const run = promisify(execFile);
+
+/** Loopback servers that answer, but not as a gateway's admin API. */
+const answers = {
+  "plain 404": (res: ServerResponse) => {
+    res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
+  },
+  "an HTML page": (res: ServerResponse) => {
+    res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>Welcome</title>");
+  },
+  "JSON of another shape": (res: ServerResponse) => {
+    res
+      .writeHead(404, { "content-type": "application/json" })
+      .end(JSON.stringify({ error: { message: "Unknown route", type: "invalid_request_error" } }));
+  },
+} as const;
+
+const servers: Server[] = [];
+const urls: Record<string, string> = {};
+const listen = async (name: string, server: Server) => {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
+beforeAll(async () => {
+  for (const [name, answer] of Object.entries(answers))
+    await listen(
+      name,
+      createServer((_req, res) => answer(res)),
+    );
+  // Another Pocket AI tRPC API (the evaluator's scoreboard), at /trpc as a node's or an evaluator's is.
+  await listen(
+    "another tRPC API",
+    createHTTPServer({
+      router: makeScoreboardRouter({
+        board: () => ({ evaluator: "e", generatedAt: 0, nodes: [] }),
+        node: () => null,
+      }),
+      createContext: contextFromRequest(Runtime.defaultRuntime),
+      basePath: "/trpc/",
+    }),
+  );
+});
+afterAll(async () => {
+  for (const server of servers) await new Promise((resolve) => server.close(resolve));
+});
+
+/** The real CLI, run the way an operator runs it; its exit status and what it printed. */
+const cli = (...args: string[]) =>
+  run(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+    cwd: GATEWAY_APP,
+    env: { ...process.env, POCKET_GATEWAY__ADMIN_TOKEN: "wrong-url-test-admin-token" },
+    timeout: 60_000,
+  }).then(
+    ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
+    (e: { code?: number; stdout: string; stderr: string }) => ({
+      status: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
+  );
+
+const expectNotAnAdminApi = (out: { status: number | undefined; stderr: string }, url: string) => {
+  expect(out.status).toBe(1);
+  expect(out.stderr).toContain(
+    `pocket-gateway: NOT_A_GATEWAY_ADMIN_API: ${url}/trpc does not answer as a Pocket AI gateway's admin API: `,
+  );
+  expect(out.stderr).not.toMatch(/No procedure found|Unable to transform|Unexpected token|is not valid JSON/);
+  expect(out.stderr).not.toMatch(/\n\s+at /);
+};
+
+describe("pocket-gateway admin and settlement commands pointed at something that is not the admin API", () => {
+  it.each(Object.keys(answers).concat("another tRPC API"))(
+    "say the URL is not a gateway's admin API and what to pass instead: %s",
+    async (name) => {
+      const url = urls[name]!;
+      const out = await cli("admin", "apps", "list", "--url", url);
+      expectNotAnAdminApi(out, url);
+      expect(out.stderr).toContain("Pass --url or set POCKET_GATEWAY_URL to the gateway's own address");
+    },
+    60_000,
+  );
+
+  it("name the procedure another tRPC API does not have", async () => {
+    const out = await cli("tally", "--url", urls["another tRPC API"]!);
+    expectNotAnAdminApi(out, urls["another tRPC API"]!);
+    expect(out.stderr).toContain("it has no admin.settlement.tally.week procedure");
+  }, 60_000);
+
+  it("tell an operator who gave the /v1 base to drop it", async () => {
+    const url = urls["JSON of another shape"]!;
+    const out = await cli("claims", "list", "--url", `${url}/v1`);
+    expectNotAnAdminApi(out, `${url}/v1`);
+    expect(out.stderr).toContain(
+      `That is the OpenAI base (/v1): pass the gateway's address without it, --url ${url}`,
+    );
+  }, 60_000);
+});
