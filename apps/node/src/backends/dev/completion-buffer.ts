@@ -8,10 +8,20 @@ export interface StreamedToken {
   readonly name: string;
   /** Null only for the first echoed prompt token, which has no context to be scored in. */
   readonly logprob: number | null;
-  /** Present when logprobs were requested: the top alternatives plus the token itself. */
-  readonly topLogprobs?: Record<string, number> | null;
+  /**
+   * Present when logprobs were requested: the `k` most probable tokens at this step, most probable
+   * first (the token itself among them only if it is one of those `k`); null where the token has
+   * no context to be scored in.
+   */
+  readonly alternatives?: readonly TokenAlternative[] | null;
   /** Character offset of the token's start in the returned text. */
   readonly textOffset: number;
+}
+
+/** A token that could have been generated at a step, by its printable name, with its logprob. */
+export interface TokenAlternative {
+  readonly name: string;
+  readonly logprob: number;
 }
 
 export interface CompletionChunk {

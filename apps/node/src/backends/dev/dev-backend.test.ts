@@ -2,6 +2,7 @@ import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
+import { chatWithLogprobs, expectOpenAiChatLogprobs } from "../../../test/helpers/chat-logprobs.js";
 import type { BackendError } from "../backend.js";
 import { makeDevBackend } from "./dev-backend.js";
 
@@ -83,6 +84,26 @@ describe("development backend", () => {
       prompt_tokens: expect.any(Number),
       completion_tokens: expect.any(Number),
     });
+  });
+
+  it("answers chat logprobs as OpenAI does: top_logprobs alternatives at most, token names adding up to the reply", async () => {
+    const chat = (topLogprobs: number) =>
+      chatWithLogprobs(text, {
+        messages: [{ role: "user", content: "Tell me about the weather." }],
+        max_tokens: 24,
+        temperature: 1.5,
+        seed: 4,
+        logprobs: true,
+        top_logprobs: topLogprobs,
+      });
+    for (const n of [0, 2]) {
+      const { unary, streamed } = await chat(n);
+      const outside = expectOpenAiChatLogprobs(unary.content, unary.reply, n);
+      // Sampled hot, some tokens are not among the n most probable: they are not added to the list.
+      expect(outside).toBeGreaterThan(0);
+      expect(streamed.reply).toBe(unary.reply);
+      expect(streamed.content).toEqual(unary.content);
+    }
   });
 
   it("streams the same text as the unary call, then finish and usage pieces", async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ChatMessage, CompletionLogprobs, StreamedToken, TextCompletionRequest } from "./index.js";
 import { DevBackendRequestError } from "./index.js";
+import { toLogprobs } from "./text-engine.js";
 
 /**
  * Translation between OpenAI request/response JSON and the development text engine, producing
@@ -130,27 +131,26 @@ export function legacyLogprobs(logprobs: CompletionLogprobs) {
 
 /** Legacy logprobs of streamed tokens (one stream piece). */
 export function streamedLegacyLogprobs(tokens: readonly StreamedToken[]) {
-  return {
-    tokens: tokens.map((t) => t.name),
-    token_logprobs: tokens.map((t) => t.logprob),
-    top_logprobs: tokens.map((t) => t.topLogprobs ?? null),
-    text_offset: tokens.map((t) => t.textOffset),
-  };
+  return legacyLogprobs(toLogprobs(tokens));
 }
 
 const bytesOf = (text: string) => Array.from(Buffer.from(text, "utf8"));
 
-/** Chat-style logprobs: `{content: [{token, logprob, bytes, top_logprobs}]}`. */
+/**
+ * Chat-style logprobs: `{content: [{token, logprob, bytes, top_logprobs}]}`, each `top_logprobs`
+ * the `top_logprobs` most probable tokens, most probable first, as OpenAI's chat API answers: the
+ * token itself is among them only if it is one of those (the completions API always adds it).
+ */
 export function chatLogprobs(tokens: readonly StreamedToken[]) {
   return {
     content: tokens.map((t) => ({
       token: t.name,
       logprob: t.logprob ?? 0,
       bytes: bytesOf(t.name),
-      top_logprobs: Object.entries(t.topLogprobs ?? {}).map(([token, logprob]) => ({
-        token,
-        logprob,
-        bytes: bytesOf(token),
+      top_logprobs: (t.alternatives ?? []).map((alt) => ({
+        token: alt.name,
+        logprob: alt.logprob,
+        bytes: bytesOf(alt.name),
       })),
     })),
   };

@@ -64,13 +64,15 @@ export function createDevTextEngine(options: DevTextEngineOptions = {}): DevText
   };
 
   const describe = (token: number, probs: Float64Array | undefined, k: number | undefined) => {
+    const name = tokenizer.tokenName(token);
     const logprob = probs === undefined ? null : Math.log(probs[token]!);
-    if (k === undefined) return { token, name: tokenizer.tokenName(token), logprob };
-    if (probs === undefined) return { token, name: tokenizer.tokenName(token), logprob, topLogprobs: null };
-    const top: Record<string, number> = {};
-    for (const alt of topK(probs, k)) top[tokenizer.tokenName(alt.token)] = alt.logprob;
-    top[tokenizer.tokenName(token)] = logprob!;
-    return { token, name: tokenizer.tokenName(token), logprob, topLogprobs: top };
+    if (k === undefined) return { token, name, logprob };
+    if (probs === undefined) return { token, name, logprob, alternatives: null };
+    const alternatives = topK(probs, k).map((alt) => ({
+      name: tokenizer.tokenName(alt.token),
+      logprob: alt.logprob,
+    }));
+    return { token, name, logprob, alternatives };
   };
 
   /** The prompt's tokens as one chunk, each scored given the tokens before it. */
@@ -156,7 +158,8 @@ export function createDevTextEngine(options: DevTextEngineOptions = {}): DevText
 /**
  * A completion, a chat reply and a streamed chat, all read off an engine's token stream (the
  * development and the in-process GGUF engines share them): the chat template and its stop
- * sequences, and only the template's leading space dropped from the reply.
+ * sequences, and only the template's leading space dropped from the reply (and from the token
+ * that spelled it, so that a streamed chat's token names add up to its text).
  */
 export function callsOverStream(
   stream: (request: TextCompletionRequest, signal?: AbortSignal) => AsyncIterable<TextStreamEvent>,
@@ -201,9 +204,22 @@ export function toLogprobs(tokens: readonly StreamedToken[]): CompletionLogprobs
   return {
     tokens: tokens.map((t) => t.name),
     tokenLogprobs: tokens.map((t) => t.logprob),
-    topLogprobs: tokens.map((t) => t.topLogprobs ?? null),
+    topLogprobs: tokens.map(completionTopLogprobs),
     textOffset: tokens.map((t) => t.textOffset),
   };
+}
+
+/**
+ * A token's `top_logprobs` entry in the completions API: its alternatives and the token itself,
+ * which OpenAI's completions API always includes (so up to `k + 1` entries; chat has at most `k`).
+ * Prototype-less: a vocabulary may hold a token spelled `__proto__`.
+ */
+function completionTopLogprobs(t: StreamedToken): Record<string, number> | null {
+  if (!t.alternatives || t.logprob === null) return null;
+  const top: Record<string, number> = Object.create(null);
+  for (const alt of t.alternatives) top[alt.name] = alt.logprob;
+  top[t.name] = t.logprob;
+  return top;
 }
 
 /**
@@ -215,15 +231,52 @@ export function withoutTemplateSpace(text: string): string {
   return text.startsWith(" ") ? text.slice(1) : text;
 }
 
-/** {@link withoutTemplateSpace} on a stream: the first delta with text loses its leading space. */
+/**
+ * {@link withoutTemplateSpace} on a stream: the first delta with text loses its leading space, and
+ * so does the token that spelled it (its name, and its alternatives', which would have started the
+ * reply as well); every later token starts one character earlier in the reply.
+ */
 export async function* trimLeadingSpace(
   events: AsyncIterable<TextStreamEvent>,
 ): AsyncGenerator<TextStreamEvent> {
   let started = false;
+  let trimmed = false;
   for await (const event of events) {
     if (event.type === "delta" && !started && event.text !== "") {
       started = true;
-      yield { ...event, text: withoutTemplateSpace(event.text) };
+      const text = withoutTemplateSpace(event.text);
+      trimmed = text !== event.text;
+      yield trimmed ? { ...event, text, tokens: withoutFirstSpace(event.tokens) } : event;
+    } else if (event.type === "delta" && trimmed) {
+      yield { ...event, tokens: event.tokens.map(oneEarlier) };
     } else yield event;
   }
+}
+
+/** A space as a byte token's name spells it (`Tokenizer.tokenName`). */
+const SPACE_BYTE = "bytes:\\x20";
+
+/** A token name without a leading space, spelled as text or as a byte. */
+function nameWithoutSpace(name: string): string {
+  if (name.startsWith(" ")) return name.slice(1);
+  return name.startsWith(SPACE_BYTE) ? name.slice(SPACE_BYTE.length) : name;
+}
+
+const oneEarlier = (t: StreamedToken): StreamedToken => ({ ...t, textOffset: t.textOffset - 1 });
+
+/**
+ * The first delta's tokens once its leading space is dropped: the first token that spells a space
+ * loses it (tokens without text, such as control tokens, may come before it), later ones start one
+ * character earlier.
+ */
+function withoutFirstSpace(tokens: readonly StreamedToken[]): StreamedToken[] {
+  let found = false;
+  return tokens.map((t) => {
+    if (found) return oneEarlier(t);
+    const name = nameWithoutSpace(t.name);
+    if (name === t.name) return t;
+    found = true;
+    const alternatives = t.alternatives?.map((alt) => ({ ...alt, name: nameWithoutSpace(alt.name) }));
+    return alternatives === undefined ? { ...t, name } : { ...t, name, alternatives };
+  });
 }

@@ -6,6 +6,7 @@ import { tinyModelInfo, tinyModelPath } from "@pocket-ai/tiny-model";
 import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect";
 import { beforeAll, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
+import { chatWithLogprobs, expectOpenAiChatLogprobs } from "../../../test/helpers/chat-logprobs.js";
 import { formatProbeReport, probeBackend } from "../../check/check-backend.js";
 import type { BackendError } from "../backend.js";
 import { BackendMisconfigured, makeBackend } from "../make-backend.js";
@@ -159,6 +160,23 @@ describe("gguf backend on the tiny model", () => {
     const messages = chat.choices as { index: number; message: { content: string } }[];
     expect(messages.map((c) => c.index)).toEqual([0, 1]);
     expect(messages.every((c) => c.message.content.length > 0)).toBe(true);
+  });
+
+  it("answers chat logprobs as OpenAI does: top_logprobs alternatives at most, token names adding up to the reply", async () => {
+    for (const n of [0, 1]) {
+      const { unary, streamed } = await chatWithLogprobs(backend, {
+        messages: [{ role: "user", content: "Tell me a story." }],
+        max_tokens: 24,
+        temperature: 2,
+        seed: 1,
+        logprobs: true,
+        top_logprobs: n,
+      });
+      // Sampled hot, some tokens are not among the n most probable: they are not added to the list.
+      expect(expectOpenAiChatLogprobs(unary.content, unary.reply, n)).toBeGreaterThan(0);
+      expect(streamed.reply).toBe(unary.reply);
+      expect(streamed.content).toEqual(unary.content);
+    }
   });
 
   it("streams the same text as a unary call, then the finish reason and the usage", async () => {

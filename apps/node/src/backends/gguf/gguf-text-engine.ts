@@ -69,12 +69,12 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
     const name = tokenizer.tokenName(token);
     const logprob = row === undefined ? null : row[token]!;
     if (k === undefined) return { token, name, logprob };
-    if (row === undefined) return { token, name, logprob, topLogprobs: null };
-    // Prototype-less: a vocabulary may hold a token spelled `__proto__`.
-    const top: Record<string, number> = Object.create(null);
-    for (const alt of topTokens(row, k)) top[tokenizer.tokenName(alt)] = row[alt]!;
-    top[name] = logprob!;
-    return { token, name, logprob, topLogprobs: top };
+    if (row === undefined) return { token, name, logprob, alternatives: null };
+    const alternatives = topTokens(row, k).map((alt) => ({
+      name: tokenizer.tokenName(alt),
+      logprob: row[alt]!,
+    }));
+    return { token, name, logprob, alternatives };
   };
 
   /**
