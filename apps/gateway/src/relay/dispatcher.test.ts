@@ -67,6 +67,48 @@ describe("unary relays", () => {
     expect(image.right.record.usage.images).toBeGreaterThan(0);
   });
 
+  it("passes a node's chat logprobs as OpenAI shapes them, unary and streamed", async () => {
+    type Logprobs = { content: { token: string; top_logprobs: unknown[] }[] };
+    const request = dispatchRequest(
+      "llama-2-13b",
+      {
+        messages: [{ role: "user", content: "Tell me about the weather." }],
+        max_tokens: 16,
+        temperature: 1.5,
+        seed: 4,
+        logprobs: true,
+        top_logprobs: 2,
+      },
+      { operation: "chat.completions" },
+    );
+    // At most top_logprobs alternatives per token (the sampled token only if it is one of them),
+    // token names adding up to the reply: what the checks hold a node to, and what it answers.
+    const expectShape = (reply: string, logprobs: Logprobs["content"]) => {
+      expect(logprobs.map((entry) => entry.token).join("")).toBe(reply);
+      for (const entry of logprobs) expect(entry.top_logprobs).toHaveLength(2);
+    };
+    const answer = await unary(net, request);
+    if (Either.isLeft(answer)) throw answer.left;
+    expect(answer.right.record.attempts).toBe(1);
+    const choice = (
+      answer.right.payload as { choices: { message: { content: string }; logprobs: Logprobs }[] }
+    ).choices[0]!;
+    expectShape(choice.message.content, choice.logprobs.content);
+
+    const events = await streamed(net, request);
+    if (Either.isLeft(events)) throw events.left;
+    const choices = events.right.flatMap((e) =>
+      e.type === "data"
+        ? (e.data.choices as { delta: { content?: string }; logprobs?: Logprobs | null }[])
+        : [],
+    );
+    expect(events.right.at(-1)).toMatchObject({ type: "final", outcome: "ok" });
+    expectShape(
+      choices.map((c) => c.delta.content ?? "").join(""),
+      choices.flatMap((c) => c.logprobs?.content ?? []),
+    );
+  });
+
   it("returns a refusal about the request to the caller without trying another node", async () => {
     const result = await unary(
       net,

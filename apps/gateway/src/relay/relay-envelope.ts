@@ -73,6 +73,11 @@ export interface AnswerLimits {
   readonly inputTokens: number;
   /** Embedding calls: the answer holds exactly `count` vectors of `dimensions` float32s. */
   readonly vectors?: { readonly count: number; readonly dimensions: number } | undefined;
+  /**
+   * Chat with `logprobs: true`: the most alternatives a token's `top_logprobs` may list (the
+   * request's `top_logprobs`, 0 when absent), as OpenAI's chat API answers.
+   */
+  readonly topLogprobs?: number | undefined;
 }
 
 const count = (v: unknown, fallback: number) =>
@@ -131,5 +136,8 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
     maxImages: 0,
     maxComputeUnits: tier.computeUnitsPerRelay * prompts,
     inputTokens,
+    ...(operation === "chat.completions" && body.logprobs === true
+      ? { topLogprobs: count(body.top_logprobs, 0) }
+      : {}),
   };
 }

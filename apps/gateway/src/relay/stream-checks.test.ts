@@ -49,3 +49,44 @@ describe("a stream's choices against the request's prompts × n", () => {
     expect(checks.trailer({ ...trailer(2), outcome: "error" as const })).toBeUndefined();
   });
 });
+
+describe("a chat stream's logprobs against the request's top_logprobs", () => {
+  const chat = testDispatch(
+    { messages: [{ role: "user", content: "Hi" }], max_tokens: 8, logprobs: true, top_logprobs: 1 },
+    "chat.completions",
+  );
+  const piece = (alternatives: number) => ({
+    id: "chatcmpl-1",
+    object: "chat.completion.chunk",
+    created: 1_700_000_000,
+    model: "m",
+    choices: [
+      {
+        index: 0,
+        delta: { content: "Hi" },
+        logprobs: {
+          content: [
+            {
+              token: "Hi",
+              logprob: -0.1,
+              bytes: [72, 105],
+              top_logprobs: Array.from({ length: alternatives }, (_, i) => ({
+                token: `H${i}`,
+                logprob: -1 - i,
+                bytes: [72, 48 + i],
+              })),
+            },
+          ],
+        },
+        finish_reason: null,
+      },
+    ],
+  });
+
+  it("takes up to top_logprobs alternatives per token and cuts a chunk listing more", () => {
+    const checks = new StreamChecks(route, chat);
+    expect(checks.data(piece(1))).toBeUndefined();
+    expect(checks.data(piece(0))).toBeUndefined();
+    expect(checks.data(piece(2))).toBe("choice 0 lists 2 top_logprobs for a token; the request asked for 1");
+  });
+});

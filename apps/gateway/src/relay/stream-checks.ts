@@ -10,7 +10,7 @@ import {
   routeTokens,
   usageInflated,
 } from "./route-tokens.js";
-import { chunkOffSchema, isRecord, overLimit } from "./verify-answer.js";
+import { chunkOffSchema, isRecord, overLimit, topLogprobsOverCount } from "./verify-answer.js";
 
 /**
  * What the gateway holds against a stream's chunks as they arrive, the first one included: the
@@ -48,12 +48,13 @@ export class StreamChecks {
   }
 
   /**
-   * Why a data chunk is a lie, or `undefined`: off the operation's schema, a choice outside the
-   * request's (prompts × n), or its text takes the answer past the request's output limit (a lower
-   * bound of any count). A chunk that passes is added to {@link StreamChecks.text}.
+   * Why a data chunk is a lie, or `undefined`: off the operation's schema (or listing more
+   * `top_logprobs` alternatives than asked), a choice outside the request's (prompts × n), or its
+   * text takes the answer past the request's output limit (a lower bound of any count). A chunk
+   * that passes is added to {@link StreamChecks.text}.
    */
   data(data: unknown): string | undefined {
-    const off = chunkOffSchema(this.#operation, data);
+    const off = chunkOffSchema(this.#operation, data) ?? topLogprobsOverCount(data, this.limits.topLogprobs);
     if (off !== undefined) return off;
     const out = this.#choices.add(data);
     if (out !== undefined) return out;

@@ -176,6 +176,84 @@ describe("verifyAnswer: the choices a text answer holds", () => {
   });
 });
 
+describe("verifyAnswer: chat logprobs", () => {
+  const node = generateKeyPair();
+  const route = testRoute(1_000_005_000);
+  const requestHash = "d".repeat(64);
+  const entry = (token: string, alternatives: number) => ({
+    token,
+    logprob: -0.5,
+    bytes: [...Buffer.from(token)],
+    top_logprobs: Array.from({ length: alternatives }, (_, i) => ({
+      token: `${token}${i}`,
+      logprob: -1 - i,
+      bytes: [...Buffer.from(`${token}${i}`)],
+    })),
+  });
+  /** A signed chat answer whose tokens list `alternatives` each, for a request with this body. */
+  const verifyChat = (body: Record<string, unknown>, alternatives: number) =>
+    verifyAnswer(
+      JSON.parse(
+        JSON.stringify(
+          signRelayResponse(
+            {
+              requestHash,
+              header: route.header,
+              outcome: "ok",
+              payload: {
+                id: "chatcmpl-1",
+                object: "chat.completion",
+                created: 1_700_000_000,
+                model: "m",
+                choices: [
+                  {
+                    index: 0,
+                    message: { role: "assistant", content: "Hi there" },
+                    logprobs: { content: [entry("Hi", alternatives), entry(" there", alternatives)] },
+                    finish_reason: "stop",
+                  },
+                ],
+              },
+              usage: { inputTokens: 3, outputTokens: 2 },
+              computeUnits: 1,
+            },
+            node,
+          ).response,
+        ),
+      ),
+      {
+        requestHash,
+        nodeAddress: node.address,
+        header: route.header,
+        operation: "chat.completions",
+        limits: answerLimits(
+          route,
+          testDispatch(
+            { messages: [{ role: "user", content: "Hi" }], max_tokens: 16, ...body },
+            "chat.completions",
+          ),
+        ),
+      },
+    );
+
+  it("accepts up to top_logprobs alternatives per token, none when it is absent", () => {
+    expect(verifyChat({ logprobs: true, top_logprobs: 2 }, 2)._tag).toBe("VerifiedAnswer");
+    expect(verifyChat({ logprobs: true, top_logprobs: 2 }, 1)._tag).toBe("VerifiedAnswer");
+    expect(verifyChat({ logprobs: true }, 0)._tag).toBe("VerifiedAnswer");
+  });
+
+  it("refuses, under the node's valid signature, more alternatives than asked (OpenAI lists at most top_logprobs)", () => {
+    expect(verifyChat({ logprobs: true, top_logprobs: 2 }, 3)).toMatchObject({
+      _tag: "InvalidNodeResponse",
+      detail: "choice 0 lists 3 top_logprobs for a token; the request asked for 2",
+    });
+    expect(verifyChat({ logprobs: true }, 1)).toMatchObject({
+      _tag: "InvalidNodeResponse",
+      detail: "choice 0 lists 1 top_logprobs for a token; the request asked for 0",
+    });
+  });
+});
+
 describe("verifyAnswer: the weight a node may sign", () => {
   const node = generateKeyPair();
   const now = 1_000_005_000;

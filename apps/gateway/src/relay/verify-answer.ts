@@ -106,6 +106,8 @@ export function verifyAnswer(
     const wrong = answerChoicesMismatch(payload, expect.limits.choices);
     if (wrong !== undefined) return invalid(`the answer ${wrong}`);
   }
+  const alternatives = topLogprobsOverCount(payload, expect.limits.topLogprobs);
+  if (alternatives !== undefined) return invalid(alternatives);
   const vectors = expect.limits.vectors;
   if (vectors !== undefined) {
     const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);
@@ -177,6 +179,25 @@ export function chunkOffSchema(operation: RelayOperation, data: unknown): string
   if (parsed.success) return undefined;
   const issue = parsed.error.issues[0];
   return `chunk off-schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`;
+}
+
+/**
+ * Why a chat answer or chunk (one its schema accepted) lists more alternatives for a token than the
+ * request's `top_logprobs` allows (`most`), or `undefined`: OpenAI's chat API lists at most that
+ * many, the sampled token only if it is one of them. No limit, no check.
+ */
+export function topLogprobsOverCount(data: unknown, most: number | undefined): string | undefined {
+  if (most === undefined || !isRecord(data) || !Array.isArray(data.choices)) return undefined;
+  for (const choice of data.choices) {
+    const content = isRecord(choice) && isRecord(choice.logprobs) ? choice.logprobs.content : undefined;
+    if (!Array.isArray(content)) continue;
+    for (const entry of content) {
+      const listed = isRecord(entry) && Array.isArray(entry.top_logprobs) ? entry.top_logprobs.length : 0;
+      if (listed > most)
+        return `choice ${String(choice.index)} lists ${listed} top_logprobs for a token; the request asked for ${most}`;
+    }
+  }
+  return undefined;
 }
 
 /**
