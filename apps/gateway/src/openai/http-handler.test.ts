@@ -65,19 +65,21 @@ describe("the HTTP front door", () => {
     const missing = (await notFound.json()) as Refusal;
     expect(missing.error).toMatchObject({ type: "invalid_request_error", code: "ROUTE_NOT_FOUND" });
     expect(missing.error.message).toContain("/v1/chat/completions");
-    // A wrong method is a 405 that names the right one, for relay routes and read-only routes alike.
+    // A wrong method is a 405 that names the right ones, for relay routes and read-only routes alike.
     for (const [path, method, allow] of [
-      ["/v1/chat/completions", "GET", "POST"],
-      ["/v1/responses", "PUT", "POST"],
-      ["/v1/models", "DELETE", "GET"],
-      ["/v1/models/llama-2-13b", "POST", "GET"],
+      ["/v1/chat/completions", "GET", ["POST"]],
+      ["/v1/responses", "PUT", ["POST"]],
+      ["/v1/models", "DELETE", ["GET", "HEAD"]],
+      ["/v1/models/llama-2-13b", "POST", ["GET", "HEAD"]],
+      ["/v1/pocket/organic-samples", "HEAD", ["GET"]],
     ] as const) {
       const wrong = await fetch(`${t.gateway.url}${path}`, { method, headers: auth });
       expect(wrong.status, `${method} ${path}`).toBe(405);
-      expect(wrong.headers.get("allow")).toBe(allow);
+      expect(wrong.headers.get("allow")).toBe(allow.join(", "));
+      if (method === "HEAD") continue;
       const refusal = (await wrong.json()) as Refusal;
       expect(refusal.error.code).toBe("METHOD_NOT_ALLOWED");
-      expect(refusal.error.message).toContain(`takes ${allow}, not ${method}`);
+      expect(refusal.error.message).toContain(`takes ${allow.join(" or ")}, not ${method}`);
     }
     const badJson = await post("/v1/chat/completions", "{", auth);
     expect(badJson.status).toBe(400);
@@ -113,6 +115,32 @@ describe("the HTTP front door", () => {
     expect(encoded.message).toContain("uncompressed");
     const identity = await post("/v1/chat/completions", "{", { ...auth, "content-encoding": "identity" });
     expect(identity.status).toBe(400);
+  });
+
+  it("answers HEAD on the read-only routes as GET, with the same status and headers and no body", async () => {
+    const { secret } = await t.newKey();
+    const auth = { authorization: `Bearer ${secret}`, origin: "https://app.example" };
+    // What differs between any two answers: the time, the request's id, and how the connection goes
+    // on (fetch asks to close it after a HEAD).
+    const own = new Set(["date", "x-request-id", "connection", "keep-alive"]);
+    const headersOf = (res: Response) =>
+      Object.fromEntries([...res.headers].filter(([name]) => !own.has(name)));
+    for (const [path, status] of [
+      ["/v1/models", 200],
+      ["/v1/models/llama-2-13b", 200],
+      ["/v1/models/no-such-model", 404],
+      ["/v1/images/content/no-such-image.png", 404],
+      ["/v1/pocket/traffic-mix", 403],
+    ] as const) {
+      const get = await fetch(`${t.gateway.url}${path}`, { headers: auth });
+      const body = await get.arrayBuffer();
+      const head = await fetch(`${t.gateway.url}${path}`, { method: "HEAD", headers: auth });
+      expect(get.status, path).toBe(status);
+      expect(head.status, path).toBe(status);
+      expect(headersOf(head), path).toEqual(headersOf(get));
+      expect(head.headers.get("content-length"), path).toBe(String(body.byteLength));
+      expect((await head.arrayBuffer()).byteLength, path).toBe(0);
+    }
   });
 
   it("takes names of an object's own properties as any other name: a refusal, never a 500", async () => {

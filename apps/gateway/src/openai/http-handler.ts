@@ -73,15 +73,18 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
   ) {
     const operation = OPERATION_BY_PATH.get(path);
     if (operation !== undefined) {
-      if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
+      if (req.method !== "POST") return yield* wrongMethod(req, path, POST);
       return yield* serveRelay(deps, req, res, operation, cors);
     }
     if (path === RESPONSES_PATH) {
-      if (req.method !== "POST") return yield* wrongMethod(req, path, "POST");
+      if (req.method !== "POST") return yield* wrongMethod(req, path, POST);
       return yield* serveRelay(deps, req, res, "chat.completions", cors, responses);
     }
-    // Every other route reads: one check of the method for all of them.
-    if (isGetRoute(path) && req.method !== "GET") return yield* wrongMethod(req, path, "GET");
+    // Every other route reads: one check of the method for all of them. A `HEAD` runs as the
+    // `GET` would; node:http sends its status and headers and drops the body.
+    const reads = readMethods(path);
+    if (reads !== undefined && !reads.includes(req.method ?? "GET"))
+      return yield* wrongMethod(req, path, reads);
     if (path === "/v1/models") {
       const dispatcher = yield* Dispatcher;
       const now = yield* Clock.currentTimeMillis;
@@ -206,27 +209,35 @@ function decodedSegment(segment: string): string | undefined {
   }
 }
 
-/** A 405 naming the method the route takes (`Allow`). */
-const wrongMethod = (req: IncomingMessage, path: string, allow: "GET" | "POST") =>
+const POST: readonly string[] = ["POST"];
+const GET_OR_HEAD: readonly string[] = ["GET", "HEAD"];
+const GET_ONLY: readonly string[] = ["GET"];
+
+/** A 405 naming the methods the route takes (`Allow`). */
+const wrongMethod = (req: IncomingMessage, path: string, allow: readonly string[]) =>
   Effect.fail(
     new RequestRefused({
       code: "METHOD_NOT_ALLOWED",
-      detail: `${path} takes ${allow}, not ${req.method ?? "GET"}`,
+      detail: `${path} takes ${allow.join(" or ")}, not ${req.method ?? "GET"}`,
       status: 405,
-      allow,
+      allow: allow.join(", "),
     }),
   );
 
-/** The paths of the read-only routes (`GET`), each served by a branch of `route`. */
-function isGetRoute(path: string): boolean {
-  return (
+/**
+ * The methods a read-only route takes, each route served by a branch of `route`; `undefined` for
+ * any other path. `HEAD` answers as `GET` does, without the body, except on the organic samples:
+ * a `GET` hands them out once, so a `HEAD` would take them and drop them.
+ */
+function readMethods(path: string): readonly string[] | undefined {
+  if (path === `/v1${ORGANIC_SAMPLES_PATH}`) return GET_ONLY;
+  const reads =
     path === "/v1/models" ||
     path.startsWith(MODEL_PATH) ||
     path.startsWith(STREAMED_ITEM_PATH) ||
     path.startsWith(IMAGE_CONTENT_PATH) ||
-    path === `/v1${TRAFFIC_MIX_PATH}` ||
-    path === `/v1${ORGANIC_SAMPLES_PATH}`
-  );
+    path === `/v1${TRAFFIC_MIX_PATH}`;
+  return reads ? GET_OR_HEAD : undefined;
 }
 
 function answerFailure(
