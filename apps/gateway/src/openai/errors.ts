@@ -14,13 +14,14 @@ import type { DispatchError } from "../relay/dispatcher.js";
 /**
  * The front door refused a request before dispatch: a protocol check failed (schema, model name,
  * limits), the body was unreadable, or the route does not exist. `status` overrides the code's
- * HTTP status where HTTP has a sharper word (404 route, 405 method, 413 body size, 403 target).
+ * HTTP status where HTTP has a sharper word (404 route or item, 405 method, 413 body size, 415
+ * body encoding).
  */
 export class RequestRefused extends Data.TaggedError("RequestRefused")<{
   readonly code: ErrorCode;
   readonly detail?: string | undefined;
   readonly param?: string | undefined;
-  readonly status?: 403 | 404 | 405 | 413 | 415 | undefined;
+  readonly status?: 404 | 405 | 413 | 415 | undefined;
   /** A 405's `Allow` header: the methods the route takes. */
   readonly allow?: string | undefined;
   /** A 415's `Accept-Encoding` header (RFC 7694) when the body's encoding was refused: what is taken. */
@@ -46,9 +47,6 @@ export interface HttpError {
   readonly body: ReturnType<typeof toOpenAIError>;
 }
 
-/** 403 is a permission matter whatever code carries it; other overrides keep the code's type. */
-const typeForStatus: Partial<Record<number, string>> = { 403: "permission_error" };
-
 /**
  * THE mapping of front-door failures to HTTP statuses, headers and OpenAI error bodies. Internal
  * failures say nothing about their cause (paths, SQL): only the code's guidance goes out.
@@ -58,11 +56,10 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
     case "RequestRefused": {
       const body = toOpenAIError(protocolError(failure.code, failure.detail, failure.param));
       const status = failure.status ?? ErrorCodes[failure.code].status;
-      const type = typeForStatus[status] ?? body.error.type;
       const headers: Record<string, string> = {};
       if (failure.allow !== undefined) headers.allow = failure.allow;
       if (failure.acceptEncoding !== undefined) headers["accept-encoding"] = failure.acceptEncoding;
-      return { status, headers, body: { error: { ...body.error, type } } };
+      return { status, headers, body };
     }
     case "InvalidApiKey":
       return plain("INVALID_API_KEY");

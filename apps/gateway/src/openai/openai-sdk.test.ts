@@ -237,12 +237,21 @@ describe("refusals in OpenAI's error shape", () => {
     expect(Number(error.headers?.get("retry-after"))).toBeGreaterThan(0);
   });
 
-  it("403 for the evaluator header on an ordinary key; evaluator keys may target a node", async () => {
+  it("403 PERMISSION_DENIED for the evaluator header on an ordinary key; evaluator keys may target a node", async () => {
     const { openai, key } = await t.newKey();
     const body = { model: "llama-2-13b", messages: [{ role: "user" as const, content: "x" }] };
     const headers = { "x-pocket-target-node": "pokt1target" };
     const refused = await openai.chat.completions.create(body, { headers }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(refused).toMatchObject({
+      status: 403,
+      code: "PERMISSION_DENIED",
+      type: "permission_error",
+      param: "x-pocket-target-node",
+    });
+    // What was refused, and what to do about it.
+    expect((refused as Error).message).toContain("only evaluator keys may send x-pocket-target-node");
+    expect((refused as Error).message).toContain("role evaluator");
     await t.admin.admin.keyRoles.set.mutate({ keyId: key.id, role: "evaluator" });
     const { response } = await openai.chat.completions.create(body, { headers }).withResponse();
     expect(lastRequest().targetNode).toBe("pokt1target");
@@ -253,8 +262,15 @@ describe("refusals in OpenAI's error shape", () => {
     const { key, secret } = await t.newKey();
     const get = (path: string) =>
       fetch(`${t.gateway.url}/v1${path}`, { headers: { authorization: `Bearer ${secret}` } });
-    expect((await get("/pocket/traffic-mix")).status).toBe(403);
-    expect((await get("/pocket/organic-samples?node=pokt1target")).status).toBe(403);
+    for (const path of ["/pocket/traffic-mix", "/pocket/organic-samples?node=pokt1target"]) {
+      const refused = await get(path);
+      expect(refused.status, path).toBe(403);
+      expect(((await refused.json()) as { error: unknown }).error, path).toMatchObject({
+        code: "PERMISSION_DENIED",
+        type: "permission_error",
+        message: expect.stringContaining("only evaluator keys may"),
+      });
+    }
     await t.admin.admin.keyRoles.set.mutate({ keyId: key.id, role: "evaluator" });
     const mix = await get("/pocket/traffic-mix");
     expect(mix.status).toBe(200);

@@ -39,10 +39,9 @@ const targetNode = Effect.fnUntraced(function* (
   const role = yield* keyRoleOf(deps.db, keyId);
   if (role !== "evaluator") {
     return yield* new RequestRefused({
-      code: "INVALID_REQUEST",
+      code: "PERMISSION_DENIED",
       detail: `only evaluator keys may send ${TARGET_NODE_HEADER}`,
       param: TARGET_NODE_HEADER,
-      status: 403,
     });
   }
   return node;

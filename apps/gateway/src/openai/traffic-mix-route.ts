@@ -17,9 +17,8 @@ const requireEvaluatorKey = Effect.fnUntraced(function* (
   const key = yield* Effect.flatMap(Accounts, (accounts) => accounts.authenticate(req.headers.authorization));
   if ((yield* keyRoleOf(deps.db, key.keyId)) !== "evaluator") {
     return yield* new RequestRefused({
-      code: "INVALID_REQUEST",
+      code: "PERMISSION_DENIED",
       detail: `only evaluator keys may ${what}`,
-      status: 403,
     });
   }
 });

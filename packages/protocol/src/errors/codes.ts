@@ -132,6 +132,12 @@ export const ErrorCodes = {
     type: "authentication_error",
     message: "The admin token is missing or wrong. Send the operator's admin token.",
   },
+  PERMISSION_DENIED: {
+    status: 403,
+    type: "permission_error",
+    message:
+      "The API key is valid but may not do what the request asks (the message says what, and which keys may). Send it with a key that may, such as one the gateway's operator gave role evaluator, or leave out what the message names.",
+  },
   RATE_LIMITED: {
     status: 429,
     type: "rate_limit_error",
@@ -396,6 +402,7 @@ export const GATEWAY_OWN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "RATE_LIMITED",
   "BUDGET_EXHAUSTED",
   "INVALID_API_KEY",
+  "PERMISSION_DENIED",
   "UNKNOWN_MODEL",
   "UNKNOWN_SERVICE",
   "UNKNOWN_TIER",
