@@ -77,7 +77,7 @@ export function errorCodeOf(error: ProbeError | PromptLogprobsUnsupported): Erro
  * recorded for the probe that met it: the run stops and resumes from there on the next round.
  */
 export class GatewayUnavailable extends Data.TaggedError("GatewayUnavailable")<{
-  /** `BACKEND_UNAVAILABLE` (no answer), `INVALID_API_KEY` (401) or `INVALID_REQUEST` (403: no role `evaluator`). */
+  /** `BACKEND_UNAVAILABLE` (no answer), `INVALID_API_KEY` (401) or `PERMISSION_DENIED` (403: no role `evaluator`). */
   readonly code: ErrorCode;
   readonly reason: string;
 }> {
@@ -85,7 +85,7 @@ export class GatewayUnavailable extends Data.TaggedError("GatewayUnavailable")<{
     const fix =
       this.code === "INVALID_API_KEY"
         ? "set gateway.apiKey (or POCKET_EVALUATOR__GATEWAY__API_KEY) to an application key of the gateway with role evaluator"
-        : this.code === "INVALID_REQUEST"
+        : this.code === "PERMISSION_DENIED"
           ? "give the key role evaluator on the gateway (pocket-gateway admin keys create … --role evaluator)"
           : "check gateway.baseUrl and that the gateway runs";
     return `${this.code}: ${this.reason}: ${fix}. Nothing was scored; unfinished runs resume where they stopped on the next round.`;

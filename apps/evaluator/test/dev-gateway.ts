@@ -139,7 +139,9 @@ export async function startDevGateway(options: {
     if (path0.endsWith(ORGANIC_SAMPLES_PATH)) {
       // As the gateway does: customer relays held for organic checks, handed out once.
       if (key !== options.evaluatorKey)
-        return send(res, 403, { error: { message: "evaluator only", code: "INVALID_REQUEST" } });
+        return send(res, 403, {
+          error: { message: "evaluator only", type: "permission_error", code: "PERMISSION_DENIED" },
+        });
       const query = new URL(req.url ?? "/", "http://dev-gateway").searchParams;
       const node = query.get("node");
       const kinds = (query.get("kinds") ?? "completions").split(",");
@@ -155,7 +157,7 @@ export async function startDevGateway(options: {
         error: {
           message: "targeting needs role evaluator",
           type: "permission_error",
-          code: "NOT_IN_SESSION",
+          code: "PERMISSION_DENIED",
         },
       });
     }

@@ -154,7 +154,7 @@ function checkAccess(access: GatewayAccess): Effect.Effect<void, GatewayUnavaila
         });
       if (response.status === 403)
         return new GatewayUnavailable({
-          code: "INVALID_REQUEST",
+          code: "PERMISSION_DENIED",
           reason: `the gateway at ${access.baseUrl} took the evaluator's key but refused it an evaluator's request (403)`,
         });
       // A proxy whose gateway is down answers for it: the gateway answers no request then.
