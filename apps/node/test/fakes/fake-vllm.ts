@@ -108,6 +108,11 @@ export interface FakeTextFaults {
   firstPromptOnly: boolean;
   /** A stream's pieces all in one write, as a busy engine's batch step (or a backlog) arrives. */
   burst: boolean;
+  /**
+   * Chat logprobs list one alternative more than `top_logprobs` asked for (the sampled token added,
+   * as the completions API does): what some engine versions answer.
+   */
+  extraTopLogprob: boolean;
 }
 
 export interface FakeTextEngine extends FakeServerBase {
@@ -154,6 +159,7 @@ export async function startFakeVllm(
     apiKey: null,
     firstPromptOnly: false,
     burst: false,
+    extraTopLogprob: false,
   };
   // As the real engines: TGI's older versions end with `eos_token`; vLLM refuses `stream_options`
   // without `stream: true`, prompts past its context and token ids past its vocabulary (400);
@@ -283,8 +289,8 @@ export async function startFakeVllm(
         const entry = {
           token,
           logprob: fakeLogprob(context, token),
-          top_logprobs: Object.entries(fakeTopLogprobs(context, token, n))
-            .slice(0, n)
+          top_logprobs: Object.entries(fakeTopLogprobs(context, token, n + (faults.extraTopLogprob ? 1 : 0)))
+            .slice(0, n + (faults.extraTopLogprob ? 1 : 0))
             .map(([t, logprob]) => ({ token: t, logprob })),
         };
         context += token;
@@ -400,19 +406,24 @@ export async function startFakeVllm(
     const chunk = { ...base, object: "chat.completion.chunk" };
     // Each of the n samples streamed in turn under its own index, as vLLM numbers them.
     const samples = [g, ...extraSamples(g.prompt, body)];
-    const pieces: unknown[] = samples.flatMap((sample, index) => [
-      { ...chunk, choices: [{ index, delta: { role: "assistant", content: "" }, finish_reason: null }] },
-      ...sample.tokens.map((token, i) => ({
-        ...chunk,
-        choices: [
-          {
-            index,
-            delta: { content: token },
-            finish_reason: i === sample.tokens.length - 1 ? endReason : null,
-          },
-        ],
-      })),
-    ]);
+    const pieces: unknown[] = samples.flatMap((sample, index) => {
+      // Each piece carries its own token's logprobs, as vLLM streams them.
+      const logprobs = chatLogprobsFor(sample, body);
+      return [
+        { ...chunk, choices: [{ index, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+        ...sample.tokens.map((token, i) => ({
+          ...chunk,
+          choices: [
+            {
+              index,
+              delta: { content: token },
+              ...(logprobs === null ? {} : { logprobs: { content: [logprobs.content[i]] } }),
+              finish_reason: i === sample.tokens.length - 1 ? endReason : null,
+            },
+          ],
+        })),
+      ];
+    });
     if (wantsUsage(body)) pieces.push({ ...chunk, choices: [], usage: usageOf(samples) });
     await stream(response, pieces);
   };

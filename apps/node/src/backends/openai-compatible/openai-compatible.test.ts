@@ -160,6 +160,50 @@ describe("openai-compatible backend", () => {
     expect(streamed.flatMap((lp) => lp.text_offset)).toEqual(logprobs.text_offset);
   });
 
+  it("passes on at most top_logprobs alternatives per chat token, unary and streamed, when the engine lists one more", async () => {
+    const { fake, backend } = await setup("vllm");
+    fake.faults.extraTopLogprob = true;
+    type Token = { top_logprobs: unknown[] };
+    const tokensOf = (answer: Record<string, unknown>) =>
+      ((answer.choices as { logprobs?: { content?: Token[] } | null }[])[0]?.logprobs?.content ??
+        []) as Token[];
+    for (const topLogprobs of [2, undefined]) {
+      const body = {
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "Tell me a story." }],
+        max_tokens: 4,
+        seed: 5,
+        logprobs: true,
+        ...(topLogprobs === undefined ? {} : { top_logprobs: topLogprobs }),
+      };
+      const unary = tokensOf(await Effect.runPromise(backend.chatCompletions(body)));
+      const pieces = Chunk.toArray(
+        await Effect.runPromise(
+          Stream.runCollect(backend.stream("chat.completions", { ...body, stream: true })),
+        ),
+      );
+      const streamed = pieces.flatMap((piece) => tokensOf(piece));
+      for (const tokens of [unary, streamed]) {
+        expect(tokens.length).toBeGreaterThan(0);
+        for (const token of tokens) expect(token.top_logprobs).toHaveLength(topLogprobs ?? 0);
+      }
+    }
+    // The engine did list one more: the node cut it.
+    fake.faults.extraTopLogprob = true;
+    const raw = await fetch(`${fake.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "engine-model",
+        messages: [{ role: "user", content: "Tell me a story." }],
+        max_tokens: 2,
+        logprobs: true,
+        top_logprobs: 2,
+      }),
+    });
+    expect(tokensOf((await raw.json()) as Record<string, unknown>)[0]?.top_logprobs).toHaveLength(3);
+  });
+
   it("sends Ollama a list of prompts as one call per prompt, unary and streamed, choices in prompt order", async () => {
     const { fake, backend } = await setup("ollama");
     const prompts = ["The sky is", "Two and two make", "Once upon a time"];

@@ -103,7 +103,9 @@ export function makeOpenAICompatibleBackend(
         () =>
           new BackendRejected({ backend: backendId, status: 502, reason: "response has no choices array" }),
       ),
-      Effect.map((response) => withCallerModel(normalizeFinishReasons(response), callerModel(body))),
+      Effect.map((response) =>
+        withCallerModel(normalizeFinishReasons(atMostTopLogprobs(response, body)), callerModel(body)),
+      ),
     );
   };
 
@@ -127,7 +129,7 @@ export function makeOpenAICompatibleBackend(
     // llama.cpp's completion pieces carry chat-shaped logprobs; offsets run on across pieces.
     const offsets = new Map<number, number>();
     const piece = (value: Record<string, unknown>) => {
-      const named = withCallerModel(normalizeFinishReasons(value), model);
+      const named = withCallerModel(normalizeFinishReasons(atMostTopLogprobs(value, body)), model);
       return kind === "llamacpp" && operation === "completions"
         ? legacyCompletionLogprobs(named, offsets)
         : named;
@@ -241,6 +243,35 @@ function isTextPrompt(prompt: unknown): boolean {
     typeof prompt === "string" ||
     (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === "string"))
   );
+}
+
+/**
+ * A chat answer (or streamed piece) with each token's `top_logprobs` cut to the `top_logprobs`
+ * asked for (none when absent): some engines add the sampled token to its alternatives, as the
+ * completions API does, which the chat API (and the gateway's checks) do not allow. Anything else
+ * passes through as it is.
+ */
+export function atMostTopLogprobs<T extends Record<string, unknown>>(
+  response: T,
+  body: Record<string, unknown>,
+): T {
+  if (body.logprobs !== true || !Array.isArray(response.choices)) return response;
+  const asked = typeof body.top_logprobs === "number" && body.top_logprobs > 0 ? body.top_logprobs : 0;
+  let changed = false;
+  const choices = response.choices.map((choice: Record<string, unknown>) => {
+    const logprobs = choice?.logprobs as { content?: unknown } | null | undefined;
+    if (logprobs === null || typeof logprobs !== "object" || !Array.isArray(logprobs.content)) return choice;
+    const entries = logprobs.content as ChatLogprob[];
+    if (!entries.some((e) => Array.isArray(e?.top_logprobs) && e.top_logprobs.length > asked)) return choice;
+    changed = true;
+    const content = entries.map((e) =>
+      Array.isArray(e?.top_logprobs) && e.top_logprobs.length > asked
+        ? { ...e, top_logprobs: e.top_logprobs.slice(0, asked) }
+        : e,
+    );
+    return { ...choice, logprobs: { ...logprobs, content } };
+  });
+  return changed ? { ...response, choices } : response;
 }
 
 interface ChatLogprob {
