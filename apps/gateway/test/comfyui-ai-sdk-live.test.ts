@@ -240,15 +240,15 @@ describe("Stable Diffusion through ComfyUI with the Vercel AI SDK", () => {
     });
   });
 
-  it("providerOptions.openai: `user` passes; DALL·E and GPT Image options are refused as 400 UNKNOWN_PARAMETER naming the field, before any node", async () => {
+  it("providerOptions.openai: `user` and `safetyIdentifier` pass (dropped before any node); DALL·E and GPT Image options are refused as 400 UNKNOWN_PARAMETER naming the field, before any node", async () => {
     const withUser = await generateImage({
       model: imageModel(),
       prompt: "a lighthouse",
       size: "64x64",
-      providerOptions: { openai: { user: "end-user-7" } },
+      providerOptions: { openai: { user: "end-user-7", safetyIdentifier: "hashed-user" } },
       maxRetries: 0,
     });
-    expect(sent.at(-1)).toMatchObject({ user: "end-user-7" });
+    expect(sent.at(-1)).toMatchObject({ user: "end-user-7", safety_identifier: "hashed-user" });
     expect(decodePng(withUser.image.uint8Array).width).toBe(64);
 
     const prompts = fake.prompts.length;
@@ -260,7 +260,6 @@ describe("Stable Diffusion through ComfyUI with the Vercel AI SDK", () => {
       [{ outputFormat: "webp" }, "output_format"],
       [{ outputCompression: 80 }, "output_compression"],
       [{ moderation: "low" }, "moderation"],
-      [{ safetyIdentifier: "hashed-user" }, "safety_identifier"],
     ];
     for (const [options, param] of refused) {
       const error = await sdkError(

@@ -58,6 +58,11 @@ describe("the field policy", () => {
       store: true,
       metadata: { team: "a" },
       service_tier: "auto",
+      // Who the end user is, and OpenAI's prompt-cache hints: no business of a stranger node's.
+      user: "end-user-7",
+      safety_identifier: "hashed-user",
+      prompt_cache_key: "session-42",
+      prompt_cache_retention: "24h",
       tools: [{ type: "function", function: { name: "f", parameters: { type: "object", anything: [1] } } }],
     });
     expect(r.ok).toBe(true);

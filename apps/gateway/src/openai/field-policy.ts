@@ -25,8 +25,21 @@ import {
  * `response_format` (whose JSON schemas, `parameters` and `schema`, are free-form by nature).
  */
 
-/** OpenAI fields that change nothing a node does; dropped, never forwarded. */
-export const DROPPED: ReadonlySet<string> = new Set(["store", "metadata", "service_tier"]);
+/**
+ * OpenAI fields that change nothing a node does; dropped, never forwarded. The end-user
+ * identifiers (`user`, `safety_identifier`) and the prompt-cache hints (`prompt_cache_key`,
+ * `prompt_cache_retention`) serve OpenAI's own service; a node is a stranger and has no use for
+ * who the end user is.
+ */
+export const DROPPED: ReadonlySet<string> = new Set([
+  "store",
+  "metadata",
+  "service_tier",
+  "user",
+  "safety_identifier",
+  "prompt_cache_key",
+  "prompt_cache_retention",
+]);
 
 /**
  * Engine options clients copy from engine docs, with the OpenAI field that does the job. Maps,

@@ -205,13 +205,21 @@ describe("message item ids that carry their text", () => {
 
 describe("Responses requests as chat bodies", () => {
   it("maps the fields it offers and refuses non-text input without guessing", () => {
-    const ok = translateResponsesRequest({ model: "m", input: "hi", stream: true, user: "u1" }, noReferences);
+    // Who the end user is and how OpenAI would cache the prompt are echoed or dropped, never relayed.
+    const ok = translateResponsesRequest(
+      { model: "m", input: "hi", stream: true, user: "u1", safety_identifier: "h1", prompt_cache_key: "k1" },
+      noReferences,
+    );
     expect(ok.ok && ok.value.chat).toEqual({
       model: "m",
       messages: [{ role: "user", content: "hi" }],
       stream: true,
       stream_options: { include_usage: true },
-      user: "u1",
+    });
+    expect(ok.ok && ok.value.echo.user).toBe("u1");
+    expect(translate({ model: "m", input: "hi", prompt_cache_key: 7 })).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_REQUEST", param: "prompt_cache_key" },
     });
     const image = translate({
       model: "m",

@@ -6,10 +6,11 @@ import { type ErrorCode, fail, ok, type Result } from "@pocket-ai/protocol";
  * settlement).
  *
  * Every field is one of four kinds: mapped onto chat (`model`, `input`, `instructions`,
- * `max_output_tokens`, `temperature`, `top_p`, `stream`, `user`, function `tools`, `tool_choice`,
+ * `max_output_tokens`, `temperature`, `top_p`, `stream`, function `tools`, `tool_choice`,
  * `parallel_tool_calls`, `text.format` json_object / json_schema); accepted because it asks for
- * nothing the gateway would not do anyway (`store`, see below; `metadata`, echoed back and never kept; an
- * empty `include` or `reasoning: null`); refused with a stable code because it needs stored state
+ * nothing the gateway would not do anyway (`store`, see below; `metadata` and `user`, echoed back
+ * and never kept or relayed; `safety_identifier`, `prompt_cache_key`, `prompt_cache_retention`,
+ * checked and dropped; an empty `include` or `reasoning: null`); refused with a stable code because it needs stored state
  * (`RESPONSE_NOT_STORED`) or a feature not offered here (`UNSUPPORTED_RESPONSES_FEATURE`); anything
  * else is `UNKNOWN_PARAMETER`. A mapped feature reaches only nodes that support it, and is
  * `NO_CAPABLE_NODE` (naming the Responses field) when none does.
@@ -81,10 +82,7 @@ const FEATURES = new Set([
   "truncation",
   "top_logprobs",
   "prompt",
-  "prompt_cache_key",
-  "prompt_cache_retention",
   "service_tier",
-  "safety_identifier",
   "stream_options",
 ]);
 
@@ -99,6 +97,9 @@ const MAPPED = new Set([
   "store",
   "metadata",
   "user",
+  "safety_identifier",
+  "prompt_cache_key",
+  "prompt_cache_retention",
   "tools",
   "tool_choice",
   "parallel_tool_calls",
@@ -409,6 +410,12 @@ export function translateResponsesRequest(
   const user = raw.user ?? null;
   if (user !== null && typeof user !== "string")
     return refuse("INVALID_REQUEST", "user must be a string", "user");
+  // OpenAI's own hints (who the end user is, how to cache the prompt): checked, never relayed.
+  for (const hint of ["safety_identifier", "prompt_cache_key", "prompt_cache_retention"]) {
+    const value = raw[hint];
+    if (value !== undefined && value !== null && typeof value !== "string")
+      return refuse("INVALID_REQUEST", `${hint} must be a string`, hint);
+  }
   if (raw.stream !== undefined && raw.stream !== null && typeof raw.stream !== "boolean") {
     return refuse("INVALID_REQUEST", "stream must be a boolean", "stream");
   }
@@ -428,7 +435,6 @@ export function translateResponsesRequest(
   if (maxOutputTokens.value !== null) chat.max_tokens = maxOutputTokens.value;
   if (temperature.value !== null) chat.temperature = temperature.value;
   if (topP.value !== null) chat.top_p = topP.value;
-  if (user !== null) chat.user = user;
   if (tools.value.length > 0) {
     chat.tools = tools.value;
     if (parallel !== null) chat.parallel_tool_calls = parallel;
