@@ -194,7 +194,15 @@ describe("a streaming client that leaves", () => {
       issuedAt: Date.now(),
     };
     const stranger = createStreamCutReceipt(fields, generateKeyPair());
-    expect(await codeOf(stranger)).toBe("UNKNOWN_RELAY");
+    expect(await codeOf(stranger)).toBe("UNKNOWN_GATEWAY");
+    // The gateway's own word cannot pay more than the node sent, nor settle a relay twice.
+    expect(await codeOf(createStreamCutReceipt({ ...fields, outputTokens: 10_000 }, net.gateway.key))).toBe(
+      "CUT_RECEIPT_REFUSED",
+    );
+    expect(await codeOf(createStreamCutReceipt(fields, net.gateway.key))).toBe("CUT_RECEIPT_REFUSED");
+    expect(
+      await codeOf(createStreamCutReceipt({ ...fields, requestHash: "cd".repeat(32) }, net.gateway.key)),
+    ).toBe("UNKNOWN_RELAY");
     expect(await codeOf({ ...stranger, computeUnits: 749 })).toBe("INVALID_SIGNATURE");
     expect(
       await codeOf(

@@ -1,11 +1,13 @@
 import {
   countRelayInput,
+  cutStreamComputeUnits,
   DEFAULT_CATALOG,
   type RelayUsage,
   relayInputs,
   tokensAtLeast,
   tokensAtMost,
 } from "@pocket-ai/protocol";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type PreparedRelay, prepareRelay } from "./prepare-request.js";
 import { chargeFor } from "./relay-charge.js";
@@ -131,6 +133,24 @@ describe("chargeFor", () => {
     expect(chargeFor(text, usage(100), "complete")).toEqual({ tokens: 102, costMicroUsd: 750 });
     expect(chargeFor(text, usage(10), "interrupted")).toEqual({ tokens: 12, costMicroUsd: 75 });
     expect(chargeFor(text, usage(0), "interrupted").costMicroUsd).toBe(0);
+  });
+
+  it("charges an interrupted stream exactly the share its node is paid for it, in integers", () => {
+    // 7 of 25 tokens at 750 µUSD: 750 × 7 / 25 = 210 exactly (a float product reads 210.00000000000003).
+    const short = prepared("chat.completions", {
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 25,
+    });
+    expect(chargeFor(short, usage(7), "interrupted").costMicroUsd).toBe(210);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 0, max: 1200 }), (maxTokens, out) => {
+        const relay = prepared("completions", { model: "llama-2-13b", prompt: "hi", max_tokens: maxTokens });
+        expect(chargeFor(relay, usage(out), "interrupted").costMicroUsd).toBe(
+          cutStreamComputeUnits(relay.target.tier, { outputTokens: out }, relay.maxOutputTokens),
+        );
+      }),
+    );
   });
 
   it("charges images for the units actually made", () => {

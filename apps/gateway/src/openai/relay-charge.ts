@@ -36,6 +36,8 @@ export function chargeFor(
   if (relay.target.kind === "embedding") return { tokens, costMicroUsd: outcome === "complete" ? price : 0 };
   if (outcome === "complete") return { tokens, costMicroUsd: price };
   if (usage.outputTokens === 0 || relay.maxOutputTokens === 0) return { tokens, costMicroUsd: 0 };
-  const share = Math.min(usage.outputTokens, relay.maxOutputTokens) / relay.maxOutputTokens;
-  return { tokens, costMicroUsd: Math.min(price, Math.ceil(price * share)) };
+  // In integers, rounded up: the same share `cutStreamComputeUnits` weighs for the node.
+  const delivered = Math.min(usage.outputTokens, relay.maxOutputTokens);
+  const cost = Math.floor((price * delivered + relay.maxOutputTokens - 1) / relay.maxOutputTokens);
+  return { tokens, costMicroUsd: Math.min(price, cost) };
 }

@@ -168,15 +168,7 @@ const streamRelayBody = Effect.fnUntraced(function* (
       const usage = record?.usage ?? tally.usage();
       const ttftMs = record === undefined ? undefined : final?.ttftMs;
       // Cut mid-way: the node is paid for what its signed heads covered of what reached the client.
-      const cut =
-        record === undefined && coveredChain !== undefined && tally.chunks > 0
-          ? events.cutSettlement?.({
-              chain: coveredChain,
-              usage,
-              maxOutputTokens: call.relay.maxOutputTokens,
-              calls: Math.max(1, call.relay.calls ?? 1),
-            })
-          : undefined;
+      const cut = record === undefined ? paidCut(usage, finished.all) : undefined;
       return Effect.tap(
         settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
           record !== undefined
@@ -208,6 +200,22 @@ const streamRelayBody = Effect.fnUntraced(function* (
           }),
       );
     });
+
+  /**
+   * A stream the gateway cut (its client left, its own shutdown) while the node was still sending:
+   * what the node is paid, as far as its signed heads covered what reached the client (see
+   * `DispatchEvents.cutSettlement`); `whole` when the client was charged the whole call.
+   */
+  const paidCut = (usage: RelayUsage, whole: boolean) =>
+    coveredChain !== undefined && tally.chunks > 0
+      ? events.cutSettlement?.({
+          chain: coveredChain,
+          usage,
+          maxOutputTokens: call.relay.maxOutputTokens,
+          calls: Math.max(1, call.relay.calls ?? 1),
+          whole,
+        })
+      : undefined;
 
   // The per-token path is a plain loop, no Effect per chunk. The fiber's interruption (the
   // client left) aborts `signal`, which closes the dispatched stream: a pending read ends at once
@@ -246,11 +254,13 @@ const streamRelayBody = Effect.fnUntraced(function* (
         if (signal.aborted && !awaitingFinal) return;
         if (event.type === "final") {
           tally.cover(event.verified);
+          if (event.chain !== undefined) coveredChain = event.chain;
           final = event;
           return;
         }
         if (isUsageChunk(event.data) && !call.relay.includeUsage) {
           tally.cover(event.verified);
+          coveredChain = event.chain;
           continue;
         }
         // Nothing reaches a client that has gone: count only chunks handed to an open response.
@@ -299,25 +309,37 @@ const streamRelayBody = Effect.fnUntraced(function* (
   // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
   const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
   const ttftMs = final?.ttftMs;
+  // Cut by the gateway's own shutdown while the node was still sending: the node is paid as for a
+  // client that left (a stream the node broke or stalled is owed nothing).
+  const cut = failed && shutDown ? paidCut(usage, false) : undefined;
   // Charge and ledger row commit together before the stream's end reaches the client: a stream
   // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.
   const charged = yield* settle(usage, failed ? "interrupted" : "complete", (chargedMicroUsd) =>
-    record === undefined
-      ? failedRow(call.caller, call.relay, {
-          errorCode,
-          now,
-          usage,
-          chargedMicroUsd,
-          interrupted: true,
-        })
-      : answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
-          kind: failed ? "interrupted" : "ok",
+    cut !== undefined
+      ? answeredRow(call.caller, call.relay, cut.record, {
+          kind: "interrupted",
           chargedMicroUsd,
           now,
           ttftMs,
-          errorCode: failed ? errorCode : undefined,
-        }),
+          errorCode,
+        })
+      : record === undefined
+        ? failedRow(call.caller, call.relay, {
+            errorCode,
+            now,
+            usage,
+            chargedMicroUsd,
+            interrupted: true,
+          })
+        : answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
+            kind: failed ? "interrupted" : "ok",
+            chargedMicroUsd,
+            now,
+            ttftMs,
+            errorCode: failed ? errorCode : undefined,
+          }),
   );
+  if (charged !== undefined) cut?.deliver();
   const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();
   if (charged === undefined) {
     // Not in the ledger: the client must not take this stream for a whole, paid answer.

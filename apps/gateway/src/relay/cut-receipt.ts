@@ -22,8 +22,8 @@ class NotDelivered {
 /**
  * Tells a node, in the background, that a stream its client cut short is paid work in this
  * gateway's ledger: the gateway's signed `StreamCutReceipt`, sent once the ledger row committed.
- * Retried while the node has not recorded the stream yet (`UNKNOWN_RELAY`) or does not answer; a
- * refusal for any other reason ends it. Counted in `pocket_gateway_cut_receipts_total`.
+ * Retried while the node has not recorded the stream yet (`UNKNOWN_RELAY`), does not answer, or
+ * fails on its own (`INTERNAL`); a refusal (`CUT_RECEIPT_REFUSED`, a bad signature…) ends it. Counted in `pocket_gateway_cut_receipts_total`.
  */
 export function deliverCutReceipt(
   ctx: AttemptContext,
@@ -39,7 +39,9 @@ export function deliverCutReceipt(
   const delivered = once.pipe(
     Effect.retry({
       schedule: cutReceiptRetries,
-      while: (failure) => failure.code === undefined || failure.code === "UNKNOWN_RELAY",
+      // Not recorded yet, no answer, or the node's own trouble: asked again. A refusal is final.
+      while: (failure) =>
+        failure.code === undefined || failure.code === "UNKNOWN_RELAY" || failure.code === "INTERNAL",
     }),
     Effect.match({
       onSuccess: () => "settled",

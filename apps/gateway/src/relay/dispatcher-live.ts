@@ -1,6 +1,6 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Effect, Either, FiberSet, Layer, Option } from "effect";
+import { Duration, Effect, Either, FiberSet, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -23,6 +23,9 @@ import { NodeClients } from "./node-client.js";
 import { openStream } from "./stream-attempt.js";
 import { streamEvents } from "./stream-events.js";
 import { refusalCheck, startUnaryAttempt, type UnaryAnswer } from "./unary-attempt.js";
+
+/** How long the dispatcher's layer waits, when it closes, for background work such as receipts. */
+const BACKGROUND_DRAIN = Duration.seconds(3);
 
 /** How many times one relay is signed again for another session after a node's session refusal. */
 const MAX_SESSION_REPLANS = 2;
@@ -65,8 +68,13 @@ const make = Effect.gen(function* () {
   const clock = yield* Effect.clock;
   const selector = yield* Selector;
   const settings = yield* RoutingSettings;
-  // Work that outlives its relay runs in fibers interrupted when the layer closes.
-  const background = yield* FiberSet.makeRuntime<never, void, never>();
+  // Work that outlives its relay runs in fibers the layer waits for (a few seconds at most) when
+  // it closes, then interrupts: a cut stream's receipt sent during the shutdown still arrives.
+  const fibers = yield* FiberSet.make<void, never>();
+  const background = yield* FiberSet.runtime(fibers)<never>();
+  yield* Effect.addFinalizer(() =>
+    FiberSet.awaitEmpty(fibers).pipe(Effect.timeout(BACKGROUND_DRAIN), Effect.ignore),
+  );
   const ctx: AttemptContext = {
     key: yield* GatewayKey,
     settings,

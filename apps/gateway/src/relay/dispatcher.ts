@@ -93,6 +93,8 @@ export type DispatchStreamEvent =
         | undefined;
       readonly record: RelayRecord | undefined;
       readonly ttftMs: number | undefined;
+      /** The chain of the signed head `verified` counts to. */
+      readonly chain?: string | undefined;
     };
 
 /**
@@ -125,6 +127,8 @@ export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
     readonly usage: RelayUsage;
     readonly maxOutputTokens: number;
     readonly calls: number;
+    /** The client was charged the whole call (every choice it asked for reached it): so is the node paid. */
+    readonly whole: boolean;
   }): { readonly record: RelayRecord; readonly deliver: () => void } | undefined;
 }
 

@@ -71,6 +71,7 @@ export function streamEvents(
       : {}),
     record: rec,
     ttftMs: opened.ttftMs,
+    chain: verifier.verifiedChain,
   });
   let closed = false;
   /** Whether the gateway cut the stream for a reason of its own (`close()`: its client left, its shutdown). */
@@ -160,11 +161,16 @@ export function streamEvents(
     nodeAddress: address,
     [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
     close,
-    cutSettlement: ({ chain, usage, maxOutputTokens, calls }) => {
+    cutSettlement: ({ chain, usage, maxOutputTokens, calls, whole }) => {
       // Only a stream the gateway cut while its node was still sending is owed anything.
       if (!cutByGateway || stalledFor !== undefined || chain === requestHash) return undefined;
       const outputTokens = Math.min(usage.outputTokens, deliveredAtMost(usage.outputTokens, text, tokens));
-      const computeUnits = cutStreamComputeUnits(route.servedTier, { outputTokens, calls }, maxOutputTokens);
+      if (outputTokens === 0) return undefined;
+      const computeUnits = cutStreamComputeUnits(
+        route.servedTier,
+        { outputTokens: whole ? maxOutputTokens : outputTokens, calls },
+        maxOutputTokens,
+      );
       if (computeUnits === 0) return undefined;
       const paid = record({ ...usage, outputTokens }, computeUnits, chain);
       return {

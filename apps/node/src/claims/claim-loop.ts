@@ -98,7 +98,20 @@ export function claimPass(
     const now = deps.now();
     const grace = sessionGrace(deps.session);
     for (const s of search ? deps.relays.unclaimedSessions(now - grace) : []) {
-      const tree = treeOf(deps.relays, s.sessionId, s.gatewayAddress);
+      let tree: ClaimTree | undefined;
+      try {
+        tree = treeOf(deps.relays, s.sessionId, s.gatewayAddress);
+      } catch (error) {
+        // One session's leaves that make no tree (weights past the protocol's bounds) must not
+        // hold up the claims of every other session: it is left out, and said so.
+        deps.log.warn("claim not built: its leaves make no claim tree", {
+          code: "CLAIM_NOT_BUILT",
+          sessionId: s.sessionId,
+          gateway: s.gatewayAddress,
+          reason: error instanceof Error ? error.message : String(error),
+        });
+        continue;
+      }
       if (tree === undefined) continue;
       const root = claimRoot(tree);
       yield* deps.claims.insertBuilt({

@@ -1,6 +1,7 @@
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { answered, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
+import { ClaimStore } from "./claim-store.js";
 import { RelayStore } from "./relay-store.js";
 import { ledgerSessions } from "./schema.js";
 
@@ -20,6 +21,9 @@ const cutOf = (i: number, over: Partial<Parameters<RelayStore["settleCut"]>[0]> 
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
 
+/** Claims of a session may be built from its end plus 60 s (the test's grace). */
+const claimsFrom = (sessionEnd: number) => sessionEnd + 60_000;
+
 describe("a gateway's receipt for a stream cut short", () => {
   it("puts the relay into the claim after every row there was, once, and only as the node recorded it", async () => {
     const { db, close } = await openLedger();
@@ -28,7 +32,9 @@ describe("a gateway's receipt for a stream cut short", () => {
       run(store.admit({ ...relay, ...over, requestHash: hash(i) }, 1));
     // Relay 0: a stream cut after 4 output tokens went out. Relay 1: answered after it.
     expect(await admit(0)).toBe(true);
-    await run(store.refuse(hash(0), "STREAM_INTERRUPTED", 2, { inputTokens: 5, outputTokens: 4 }));
+    await run(
+      store.refuse(hash(0), "STREAM_INTERRUPTED", 2, { inputTokens: 5, outputTokens: 4, computeUnits: 750 }),
+    );
     expect(await admit(1)).toBe(true);
     await run(store.answer(hash(1), { ...answered, leafHash: hash(1_001) }, 3));
     // Relay 2: refused for a reason of its own. Relay 3: still being served.
@@ -42,17 +48,20 @@ describe("a gateway's receipt for a stream cut short", () => {
     // What the ledger cannot vouch for changes nothing.
     for (const refused of [
       cutOf(0, { outputTokens: 5 }), // more output than the node sent
+      cutOf(0, { computeUnits: 751 }), // more weight than the whole call's
+      cutOf(0, { computeUnits: Number.MAX_SAFE_INTEGER }),
       cutOf(0, { gatewayAddress: "gw2" }), // another gateway than the relay's
       cutOf(0, { sessionId: "s2" }),
-      cutOf(2), // not a stream cut short
-      cutOf(1), // answered whole
-      cutOf(9), // never served here
+      cutOf(2), // refused for a reason of its own
+      cutOf(1), // answered whole, with less weight (16) than the receipt's
     ])
-      expect(await run(store.settleCut(refused, 4))).toBe("unknown");
-    expect(await run(store.settleCut(cutOf(3), 4))).toBe("pending");
+      expect(await run(store.settleCut(refused, 4, claimsFrom))).toBe("refused");
+    // Not here (yet): a gateway asks again.
+    expect(await run(store.settleCut(cutOf(9), 4, claimsFrom))).toBe("unknown");
+    expect(await run(store.settleCut(cutOf(3), 4, claimsFrom))).toBe("pending");
     expect(leaves()).toEqual([hash(1_001)]);
 
-    expect(await run(store.settleCut(cutOf(0), 4))).toBe("settled");
+    expect(await run(store.settleCut(cutOf(0), 4, claimsFrom))).toBe("settled");
     // After the rows there were: a claim already built from the first one keeps its leaves.
     expect(leaves()).toEqual([hash(1_001), hash(3_000)]);
     expect(leaves(1)).toEqual([hash(1_001)]);
@@ -61,8 +70,8 @@ describe("a gateway's receipt for a stream cut short", () => {
       computeUnits: 282,
     });
     // The same receipt again is taken; another weight for the same relay is not.
-    expect(await run(store.settleCut(cutOf(0), 5))).toBe("settled");
-    expect(await run(store.settleCut(cutOf(0, { computeUnits: 283 }), 5))).toBe("unknown");
+    expect(await run(store.settleCut(cutOf(0), 5, claimsFrom))).toBe("repeated");
+    expect(await run(store.settleCut(cutOf(0, { computeUnits: 283 }), 5, claimsFrom))).toBe("refused");
     expect(leaves()).toEqual([hash(1_001), hash(3_000)]);
     // Still a replay: the row is there under the same request hash.
     expect(await admit(0)).toBe(false);
@@ -73,11 +82,56 @@ describe("a gateway's receipt for a stream cut short", () => {
     const { db, close } = await openLedger();
     const store = new RelayStore(db);
     expect(await run(store.admit({ ...relay, sessionId: "only", requestHash: hash(7) }, 1))).toBe(true);
-    await run(store.refuse(hash(7), "STREAM_INTERRUPTED", 2, { inputTokens: 5, outputTokens: 4 }));
+    await run(
+      store.refuse(hash(7), "STREAM_INTERRUPTED", 2, { inputTokens: 5, outputTokens: 4, computeUnits: 750 }),
+    );
     expect(store.unclaimedSessions(1_000)).toEqual([]);
-    expect(await run(store.settleCut(cutOf(7, { sessionId: "only" }), 3))).toBe("settled");
+    expect(await run(store.settleCut(cutOf(7, { sessionId: "only" }), 3, claimsFrom))).toBe("settled");
     expect(store.unclaimedSessions(1_000).map((s) => s.sessionId)).toEqual(["only"]);
     expect(db.select().from(ledgerSessions).all()).toHaveLength(1);
+    await close();
+  });
+
+  it("lowers a stream the node finished while its client left to the gateway's leaf and weight, in place, until its claim may be built", async () => {
+    const { db, close } = await openLedger();
+    const store = new RelayStore(db);
+    const finished = async (i: number, sessionId = relay.sessionId) => {
+      expect(await run(store.admit({ ...relay, sessionId, requestHash: hash(i) }, 1))).toBe(true);
+      await run(store.answer(hash(i), { ...answered, leafHash: hash(1_000 + i), computeUnits: 750 }, 2));
+    };
+    // Relays 0, 1, 2 answered whole (the node sent its final chunk); the client of relay 1 left
+    // before the gateway had passed it all on, so the gateway paid it as a cut.
+    for (const i of [0, 1, 2]) await finished(i);
+    const leaves = () => store.leaves(relay.sessionId, relay.gatewayAddress);
+    expect(await run(store.settleCut(cutOf(1, { computeUnits: 751 }), 3, claimsFrom))).toBe("refused");
+    expect(await run(store.settleCut(cutOf(1, { outputTokens: 10 }), 3, claimsFrom))).toBe("refused");
+    expect(await run(store.settleCut(cutOf(1), 3, claimsFrom))).toBe("settled");
+    expect(leaves()).toEqual([
+      { leafHash: hash(1_000), computeUnits: 750 },
+      { leafHash: hash(3_001), computeUnits: 282 },
+      { leafHash: hash(1_002), computeUnits: 750 },
+    ]);
+    expect(await run(store.settleCut(cutOf(1), 4, claimsFrom))).toBe("repeated");
+    // Once a claim of the session may be built, its leaves stay as they are.
+    expect(await run(store.settleCut(cutOf(2), relay.sessionEnd + 60_000, claimsFrom))).toBe("refused");
+    await finished(3, "s9");
+    await run(
+      new ClaimStore(db).insertBuilt({
+        sessionId: "s9",
+        gatewayAddress: relay.gatewayAddress,
+        serviceId: relay.serviceId,
+        applicationAddress: relay.applicationAddress,
+        sessionNumber: 1,
+        sessionEnd: relay.sessionEnd,
+        root: "00".repeat(40),
+        relayCount: 1,
+        computeUnits: "750",
+        nextAttemptAt: 1_000_000,
+        updatedAt: 3,
+      }),
+    );
+    expect(await run(store.settleCut(cutOf(3, { sessionId: "s9" }), 3, claimsFrom))).toBe("refused");
+    expect(store.leaves("s9", relay.gatewayAddress)).toEqual([{ leafHash: hash(1_003), computeUnits: 750 }]);
     await close();
   });
 });

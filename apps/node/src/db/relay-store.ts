@@ -348,8 +348,11 @@ export class RelayStore {
     requestHash: string,
     errorCode: string,
     now: number,
-    /** What the node sent of a stream cut short: the most a gateway's {@link settleCut} may pay. */
-    sent?: { readonly inputTokens: number; readonly outputTokens: number },
+    /**
+     * What the node sent of a stream cut short, and the weight of the whole call: the most a
+     * gateway's {@link settleCut} may pay (kept in the row's counts; a refused row is never claimed).
+     */
+    sent?: { readonly inputTokens: number; readonly outputTokens: number; readonly computeUnits: number },
   ): Effect.Effect<void, NodeStoreError> {
     return this.#write("record refused relay", requestHash, (admitted) => ({
       ...rowOf(admitted.relay, admitted.at, now),
@@ -359,19 +362,28 @@ export class RelayStore {
       leafHash: null,
       inputTokens: sent?.inputTokens ?? 0,
       outputTokens: sent?.outputTokens ?? 0,
-      computeUnits: 0,
+      computeUnits: sent?.computeUnits ?? 0,
     }));
   }
 
   /**
-   * A gateway's word that a stream this node cut short (`STREAM_INTERRUPTED`, its client gone) is
-   * paid work in its ledger (a verified `StreamCutReceipt`): the relay becomes an answered row with
-   * the gateway's leaf and weight, so it joins the session's claim. The row is written anew (after
-   * every row there is), as an answer that comes late is: a claim already built from the first `n`
-   * rows keeps them. `settled` also for the same receipt again; `pending` while this process still
-   * serves the relay; `unknown` when no such cut stream of that gateway and session is recorded
-   * (another worker's row not yet committed, a row pruned, a receipt for another relay), or the
-   * receipt pays more output than the node sent, or the relay was settled otherwise.
+   * A gateway's word (a verified `StreamCutReceipt`) that a stream its client left mid-way is paid
+   * work in its ledger, up to the head `responseHash` (the leaf `leafHash`), for `outputTokens` and
+   * `computeUnits`. The node's row then says the same, so that the leaf its claim holds is the one
+   * the gateway recorded:
+   * - a stream the node recorded cut (`STREAM_INTERRUPTED`) becomes an answered row, written anew
+   *   after every row there is (as an answer that comes late is: a claim already built from the
+   *   first `n` rows keeps them);
+   * - a stream the node finished while the gateway was cutting it (its final chunk was on the way)
+   *   keeps its place but takes the gateway's leaf and weight, never more than it had. Its leaf is
+   *   in the claim's tree, so only while no claim of its session can have been built: before
+   *   `claimsFrom` (the session's end plus its grace, less a margin) and with no claim row yet.
+   *
+   * `settled` the first time, `repeated` for the same receipt again; `pending` while this process
+   * still serves the relay; `unknown` when no row of it is here (another worker's not committed
+   * yet, or pruned); `refused` when its row cannot take it: another gateway or session, more
+   * output than the node sent or more weight than the whole call's, settled otherwise before, or a
+   * finished stream whose claim may be built.
    */
   settleCut(
     cut: {
@@ -384,49 +396,70 @@ export class RelayStore {
       readonly computeUnits: number;
     },
     now: number,
-  ): Effect.Effect<"settled" | "pending" | "unknown", NodeStoreError> {
+    /** When a claim of the row's session may be built: given its session's end. */
+    claimsFrom: (sessionEnd: number) => number,
+  ): Effect.Effect<"settled" | "repeated" | "pending" | "unknown" | "refused", NodeStoreError> {
     return storeWrite("record a cut stream's receipt", () => {
-      this.#commitQueued();
+      // Its row waits for this process's group commit: written first. Rows of other workers are
+      // in the file once committed (until then: `unknown`, which a gateway asks again).
+      if (this.#recording.has(cut.requestHash)) this.#commitQueued();
       if (this.#admitted.has(cut.requestHash)) return "pending";
-      return this.db.transaction((tx) => {
-        const row = tx.select().from(relays).where(eq(relays.requestHash, cut.requestHash)).get();
-        if (
-          row === undefined ||
-          row.gatewayAddress !== cut.gatewayAddress ||
-          row.sessionId !== cut.sessionId ||
-          row.errorCode !== "STREAM_INTERRUPTED"
-        )
-          return "unknown";
-        if (row.outcome === "ok")
-          return row.leafHash === cut.leafHash && row.computeUnits === cut.computeUnits
-            ? "settled"
-            : "unknown";
-        if (row.outcome !== "error" || cut.outputTokens > row.outputTokens) return "unknown";
-        tx.delete(relays).where(eq(relays.requestHash, cut.requestHash)).run();
-        tx.insert(relays)
-          .values({
-            ...row,
-            outcome: "ok",
+      // Read and written in one write transaction: another worker's commit cannot come between.
+      return this.db.transaction(
+        (tx) => {
+          const row = tx.select().from(relays).where(eq(relays.requestHash, cut.requestHash)).get();
+          if (row === undefined) return "unknown";
+          if (row.gatewayAddress !== cut.gatewayAddress || row.sessionId !== cut.sessionId) return "refused";
+          const paid = {
+            outcome: "ok" as const,
+            errorCode: "STREAM_INTERRUPTED",
             responseHash: cut.responseHash,
             leafHash: cut.leafHash,
             outputTokens: cut.outputTokens,
             computeUnits: cut.computeUnits,
-            completedAt: row.completedAt ?? now,
-          })
-          .run();
-        tx.insert(ledgerSessions)
-          .values({
-            sessionId: row.sessionId,
-            gatewayAddress: row.gatewayAddress,
-            serviceId: row.serviceId,
-            applicationAddress: row.applicationAddress,
-            sessionNumber: row.sessionNumber,
-            sessionEnd: row.sessionEnd,
-          })
-          .onConflictDoNothing()
-          .run();
-        return "settled";
-      });
+          };
+          if (row.outcome === "ok" && row.errorCode === "STREAM_INTERRUPTED")
+            return row.leafHash === cut.leafHash && row.computeUnits === cut.computeUnits
+              ? "repeated"
+              : "refused";
+          // Never more output than the node sent, nor more weight than the whole call's.
+          if (cut.outputTokens > row.outputTokens || cut.computeUnits > row.computeUnits) return "refused";
+          if (row.outcome === "error" && row.errorCode === "STREAM_INTERRUPTED") {
+            tx.delete(relays).where(eq(relays.requestHash, cut.requestHash)).run();
+            tx.insert(relays)
+              .values({ ...row, ...paid, completedAt: row.completedAt ?? now })
+              .run();
+            tx.insert(ledgerSessions)
+              .values({
+                sessionId: row.sessionId,
+                gatewayAddress: row.gatewayAddress,
+                serviceId: row.serviceId,
+                applicationAddress: row.applicationAddress,
+                sessionNumber: row.sessionNumber,
+                sessionEnd: row.sessionEnd,
+              })
+              .onConflictDoNothing()
+              .run();
+            return "settled";
+          }
+          const claimed = () =>
+            tx
+              .select({ one: sql<number>`1` })
+              .from(claims)
+              .where(and(eq(claims.sessionId, row.sessionId), eq(claims.gatewayAddress, row.gatewayAddress)))
+              .get() !== undefined;
+          if (
+            row.outcome !== "ok" ||
+            row.errorCode !== null ||
+            now >= claimsFrom(row.sessionEnd) ||
+            claimed()
+          )
+            return "refused";
+          tx.update(relays).set(paid).where(eq(relays.requestHash, cut.requestHash)).run();
+          return "settled";
+        },
+        { behavior: "immediate" },
+      );
     });
   }
 

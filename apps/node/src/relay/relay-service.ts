@@ -16,6 +16,7 @@ import {
   type RelayWeighing,
   relayLeafHash,
   StreamedChoices,
+  sessionGrace,
   signRelayResponse,
   verifyStreamCutReceipt,
 } from "@pocket-ai/protocol";
@@ -401,21 +402,37 @@ export class RelayService extends Context.Tag("node/RelayService")<
         },
       });
 
-    const refuse = (relay: AdmittedRelay, code: ProtocolError["code"], sent?: RelayUsage) =>
-      Effect.runPromise(bestEffort(store.refuse(relay.requestHash, code, now(), sent)));
+    const refuse = (
+      relay: AdmittedRelay,
+      code: ProtocolError["code"],
+      sent?: RelayUsage & { readonly computeUnits: number },
+    ) => Effect.runPromise(bestEffort(store.refuse(relay.requestHash, code, now(), sent)));
 
     /**
-     * A gateway's receipt for a stream its client cut short: checked (its signature, this node,
-     * then against the ledger: the relay's own gateway and session, a stream this node recorded cut,
-     * no more output than it sent), then the relay joins the claim under the gateway's leaf and
-     * weight. A stream still being served here is not yet recorded: `UNKNOWN_RELAY`, which a
-     * gateway retries.
+     * A gateway's receipt for a stream its client cut short: checked (its signature, this node, one
+     * of this node's gateways), then against the ledger (see `RelayStore.settleCut`): the relay's
+     * own gateway and session, no more output than the node sent, and for a stream the node had
+     * finished meanwhile no more weight than it had and no claim of its session possibly built. The
+     * relay then claims the gateway's leaf and weight. A stream still being served here, or one
+     * another worker has not committed yet, is `UNKNOWN_RELAY`, which a gateway retries.
      */
+    const gateways = options.admission.gateways;
+    const grace = sessionGrace(options.admission.session);
+    // A claim is built once a session's grace has passed: a finished stream's row changes only
+    // well before that (the claim loop's clock is this one).
+    const claimsFrom = (sessionEnd: number) => sessionEnd + grace - Math.min(grace / 2, CLAIM_MARGIN_MS);
     const settleCut = (input: unknown): Effect.Effect<CutSettled, EnvelopeRejected | NodeStoreError> =>
       Effect.suspend(() => {
         const checked = verifyStreamCutReceipt(input, { nodeAddress: key.address });
         if (!checked.ok) return Effect.fail(EnvelopeRejected.of(checked.error));
         const receipt = checked.value;
+        if (!gateways.has(receipt.gateway.address))
+          return Effect.fail(
+            new EnvelopeRejected({
+              code: "UNKNOWN_GATEWAY",
+              detail: `stream cut receipt is signed by ${receipt.gateway.address}, which is not one of this node's gateways`,
+            }),
+          );
         return Effect.flatMap(
           store.settleCut(
             {
@@ -428,19 +445,27 @@ export class RelayService extends Context.Tag("node/RelayService")<
               computeUnits: receipt.computeUnits,
             },
             now(),
+            claimsFrom,
           ),
           (result): Effect.Effect<CutSettled, EnvelopeRejected> => {
-            if (result !== "settled")
+            if (result === "pending" || result === "unknown")
               return Effect.fail(
                 new EnvelopeRejected({
                   code: "UNKNOWN_RELAY",
                   detail:
                     result === "pending"
                       ? `relay ${receipt.requestHash} is still being served`
-                      : `no stream of relay ${receipt.requestHash} from gateway ${receipt.gateway.address} in session ${receipt.sessionId} is recorded cut short with at least ${receipt.outputTokens} output tokens`,
+                      : `relay ${receipt.requestHash} is not recorded here (yet)`,
                 }),
               );
-            metrics.cutsSettled.inc({ gateway: receipt.gateway.address });
+            if (result === "refused")
+              return Effect.fail(
+                new EnvelopeRejected({
+                  code: "CUT_RECEIPT_REFUSED",
+                  detail: `relay ${receipt.requestHash} of session ${receipt.sessionId} cannot take this receipt: another gateway's or session's, settled otherwise, more output or weight than the node recorded, or its claim may be built`,
+                }),
+              );
+            if (result === "settled") metrics.cutsSettled.inc({ gateway: receipt.gateway.address });
             return Effect.succeed({ status: "settled" as const });
           },
         );
@@ -589,6 +614,9 @@ function noBackend(serviceId: string): ProtocolError {
   return protocolError("BACKEND_UNAVAILABLE", `no backend is configured for ${serviceId}`);
 }
 
+/** How long before a session's claims may be built a finished stream's row stops changing (see `settleCut`). */
+const CLAIM_MARGIN_MS = 10_000;
+
 /** The reason a stream's controller aborts when the gateway goes away. */
 const GATEWAY_GONE = Symbol("gateway gone");
 
@@ -614,8 +642,14 @@ interface ServedStream {
    * `false` when the row could not be written.
    */
   readonly answered: (usage: RelayUsage, computeUnits: number, chain: string) => Promise<boolean>;
-  /** Records the relay failed with `code`; `sent`: what went out of a stream cut short. */
-  readonly refuse: (code: ProtocolError["code"], sent?: RelayUsage) => Promise<void>;
+  /**
+   * Records the relay failed with `code`; `sent`: what went out of a stream cut short, and the
+   * weight of the whole call (the most a gateway's cut receipt may pay for it).
+   */
+  readonly refuse: (
+    code: ProtocolError["code"],
+    sent?: RelayUsage & { readonly computeUnits: number },
+  ) => Promise<void>;
   /** Closes the stream's scope (its seat and engine request) with the loop's exit. */
   readonly release: (exit: Exit.Exit<unknown, unknown>) => Promise<void>;
   readonly weighting: RelayWeighing;
@@ -719,7 +753,10 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
       if (gatewayGone || (Exit.isSuccess(exit) && !threw)) s.onCut();
       if (Exit.isSuccess(exit)) exit = Exit.interrupt(FiberId.none);
       // What went out: the most the gateway's cut receipt, if one comes, may pay for.
-      await s.refuse("STREAM_INTERRUPTED", tally.usage());
+      await s.refuse("STREAM_INTERRUPTED", {
+        ...tally.usage(),
+        computeUnits: relay.tier.computeUnitsPerRelay * Math.max(1, relay.calls),
+      });
     }
     await s.release(exit);
   }

@@ -289,9 +289,18 @@ export async function startFakeVllm(
         const entry = {
           token,
           logprob: fakeLogprob(context, token),
-          top_logprobs: Object.entries(fakeTopLogprobs(context, token, n + (faults.extraTopLogprob ? 1 : 0)))
-            .slice(0, n + (faults.extraTopLogprob ? 1 : 0))
-            .map(([t, logprob]) => ({ token: t, logprob })),
+          // With the fault, the sampled token is listed first and one alternative more (as an
+          // engine that adds it does), even when it is not among the most probable.
+          top_logprobs: faults.extraTopLogprob
+            ? [
+                { token: "zzz-sampled", logprob: -99 },
+                ...Object.entries(fakeTopLogprobs(context, token, n))
+                  .slice(0, n)
+                  .map(([t, logprob]) => ({ token: t, logprob })),
+              ]
+            : Object.entries(fakeTopLogprobs(context, token, n))
+                .slice(0, n)
+                .map(([t, logprob]) => ({ token: t, logprob })),
         };
         context += token;
         return entry;

@@ -250,11 +250,17 @@ export const ErrorCodes = {
     message: "The stream ended before completion. The tokens delivered were metered; retry for the rest.",
   },
   // ── Claims and settlement ────────────────────────────────────────────────────
+  CUT_RECEIPT_REFUSED: {
+    status: 409,
+    type: "invalid_request_error",
+    message:
+      "The node's ledger cannot take this stream cut receipt: the relay is another gateway's or session's, was settled otherwise, the receipt pays more output or weight than the node recorded, or the session's claim may already be built. Sending it again changes nothing.",
+  },
   UNKNOWN_RELAY: {
     status: 404,
     type: "invalid_request_error",
     message:
-      "The node holds no stream cut short of that request from this gateway, or has not recorded it yet. A gateway retries a receipt for a few seconds, then the relay stays out of the node's claim.",
+      "The node has no record of that relay yet (its row may still be on its way to the node's ledger). A gateway retries a stream cut receipt for a few seconds; after that the relay stays out of the node's claim.",
   },
   INVALID_CLAIM: {
     status: 400,

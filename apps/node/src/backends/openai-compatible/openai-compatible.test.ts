@@ -185,7 +185,11 @@ describe("openai-compatible backend", () => {
       const streamed = pieces.flatMap((piece) => tokensOf(piece));
       for (const tokens of [unary, streamed]) {
         expect(tokens.length).toBeGreaterThan(0);
-        for (const token of tokens) expect(token.top_logprobs).toHaveLength(topLogprobs ?? 0);
+        for (const token of tokens) {
+          expect(token.top_logprobs).toHaveLength(topLogprobs ?? 0);
+          // The most probable kept: not the improbable token the engine listed first.
+          expect(token.top_logprobs).not.toContainEqual(expect.objectContaining({ token: "zzz-sampled" }));
+        }
       }
     }
     // The engine did list one more: the node cut it.

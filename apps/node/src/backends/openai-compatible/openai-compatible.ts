@@ -264,9 +264,18 @@ export function atMostTopLogprobs<T extends Record<string, unknown>>(
     const entries = logprobs.content as ChatLogprob[];
     if (!entries.some((e) => Array.isArray(e?.top_logprobs) && e.top_logprobs.length > asked)) return choice;
     changed = true;
+    // The most probable first, whatever order the engine listed them in (an added sampled token
+    // may come first).
+    const logprobOf = (alt: unknown) =>
+      typeof (alt as ChatLogprob | null)?.logprob === "number"
+        ? ((alt as ChatLogprob).logprob as number)
+        : Number.NEGATIVE_INFINITY;
     const content = entries.map((e) =>
       Array.isArray(e?.top_logprobs) && e.top_logprobs.length > asked
-        ? { ...e, top_logprobs: e.top_logprobs.slice(0, asked) }
+        ? {
+            ...e,
+            top_logprobs: [...e.top_logprobs].sort((a, b) => logprobOf(b) - logprobOf(a)).slice(0, asked),
+          }
         : e,
     );
     return { ...choice, logprobs: { ...logprobs, content } };
