@@ -45,9 +45,12 @@ describe("embeddings over the network", () => {
       encoding_format: "float",
     });
     expect(again.data[0]?.embedding).toEqual(vectors[0]);
-    // Settled like any relay: three calls at the tier's per-call price.
+    // Settled like any relay: three calls at the tier's per-call price, and their input tokens
+    // counted against the key's tokens (its tokens-per-minute limit), as the client was told.
     const usage = await net.admin.admin.usage.byKey.query({ keyId: key.key.id });
     expect(usage).toMatchObject({ requests: 3, spentMicroUsd: 150, reservedMicroUsd: 0 });
+    const told = floats.usage.prompt_tokens + based.usage.prompt_tokens + again.usage.prompt_tokens;
+    expect(usage.tokens).toBe(told);
   });
 
   it("LangChain's OpenAIEmbeddings: embedQuery and embedDocuments", async () => {

@@ -1,5 +1,8 @@
 import {
   countRelayInput,
+  type EmbeddingRequest,
+  embeddingInputs,
+  isEmbeddingTier,
   isTextTier,
   MAX_COUNTED_PROMPTS,
   type RelayInputCount,
@@ -91,8 +94,18 @@ export function promptCounts(route: Route, request: DispatchRequest, tokens: Rou
   return counts;
 }
 
-/** Input tokens of a text request at most, as the node would count them (exact) or above any count. */
+/**
+ * Input tokens of a request at most: a text request's as the node would count them (exact) or
+ * above any count; an embeddings request's above any count of each input, up to the tier's limit
+ * per input (as the front door reserved them). Images have none.
+ */
 export function inputAtMost(route: Route, request: DispatchRequest, tokens: RouteTokens): number {
+  if (request.operation === "embeddings") {
+    const tier = route.servedTier;
+    const limit = isEmbeddingTier(tier) ? tier.limits.maxTokensPerInput : Number.POSITIVE_INFINITY;
+    const inputs = embeddingInputs(request.body as Pick<EmbeddingRequest, "input">);
+    return inputs.reduce((sum, text) => sum + Math.min(tokensAtMost(text), limit), 0);
+  }
   return promptCounts(route, request, tokens).reduce((a, b) => a + b, 0);
 }
 

@@ -57,7 +57,7 @@ export async function ledgerLeaf(
   return row === undefined ? undefined : Number(row.computeUnits);
 }
 
-/** Input and output tokens of the text relays behind proven claims of a week, per service (for the Bedrock comparison). */
+/** Input and output tokens of the text-generation relays behind proven claims of a week, per service (for the Bedrock comparison; images and embeddings have no such price). */
 export async function provenTextTokens(
   db: SqlClient,
   weekId: string,
@@ -68,7 +68,8 @@ export async function provenTextTokens(
            cast(coalesce(sum(r.output_tokens), 0) as bigint) as "outputTokens"
     from claims c
     join relays r on r.session_id = c.session_id and r.node_address = c.node_address
-    where c.week_id = ${weekId} and c.status = 'proven' and ${claimableRow("r")} and r.images = 0
+    where c.week_id = ${weekId} and c.status = 'proven' and ${claimableRow("r")}
+      and r.operation in ('completions', 'chat.completions') and r.images = 0
     group by c.service_id`);
   return new Map(
     rows.map((r) => [

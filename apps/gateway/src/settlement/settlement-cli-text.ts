@@ -22,7 +22,7 @@ function bedrockCell(a: TallyAmounts): string {
 /** What the Bedrock equivalent leaves out, in a sentence; undefined when it covers every relay. */
 export function bedrockExclusionText(a: TallyAmounts): string | undefined {
   if (a.bedrockExcludedRelays === 0) return undefined;
-  return `Bedrock equivalent: text relays only. ${a.bedrockExcludedRelays} image relay(s) are not in it: the Bedrock prices compared are Llama 2 13B's per-token text prices, which do not price an image.`;
+  return `Bedrock equivalent: text relays only. ${a.bedrockExcludedRelays} image or embedding relay(s) are not in it: the Bedrock prices compared are Llama 2 13B's per-token text prices, which price neither an image nor an embedding.`;
 }
 
 const cells = (label: string, a: TallyAmounts): string[] => [

@@ -41,7 +41,7 @@ export interface TallyAmounts {
    * token); null without text relays. It leaves out the relays counted in `bedrockExcludedRelays`.
    */
   readonly bedrockEquivalentMicroUsd: string | null;
-  /** Proven relays the Bedrock equivalent does not cover: image relays, which those prices do not price. */
+  /** Proven relays the Bedrock equivalent does not cover: image and embedding relays, which those prices do not price. */
   readonly bedrockExcludedRelays: number;
 }
 
@@ -120,7 +120,7 @@ interface Sums {
   input: number;
   output: number;
   text: boolean;
-  /** Relays of services with no text tokens (images): outside the Bedrock comparison. */
+  /** Relays of services with no generated text (images, embeddings): outside the Bedrock comparison. */
   untokened: number;
 }
 

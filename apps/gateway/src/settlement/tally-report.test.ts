@@ -34,7 +34,7 @@ const settle = (node: ReturnType<typeof generateKeyPair>, header: SessionHeader,
   });
 
 describe("the weekly tally's Bedrock equivalent", () => {
-  it.effect("says image relays are not in it, in the text, JSON and CSV reports alike", () =>
+  it.effect("says image and embedding relays are not in it, in the text, JSON and CSV reports alike", () =>
     Effect.gen(function* () {
       const settlement = yield* Settlement;
       const node = generateKeyPair();
@@ -54,7 +54,24 @@ describe("the weekly tally's Bedrock equivalent", () => {
         })),
       );
 
+      // And 2 embeddings calls, whose input tokens are no generated text.
+      const embeddings = sessionAt(W48_TUESDAY + 7_200_000, "nomic-embed-text");
+      yield* settle(
+        node,
+        embeddings,
+        ledgerRelays(embeddings, 2, 50, "emb").map((r) => ({
+          ...r,
+          outputTokens: 0,
+          operation: "embeddings",
+        })),
+      );
+
       const tally = yield* settlement.weeklyTally(WEEK);
+      expect(tally.rows.find((r) => r.serviceId === "nomic-embed-text")).toMatchObject({
+        relaysProven: 2,
+        bedrockEquivalentMicroUsd: null,
+        bedrockExcludedRelays: 2,
+      });
       const text = tally.rows.find((r) => r.serviceId === "llama-2-13b");
       const image = tally.rows.find((r) => r.serviceId === "stable-diffusion");
       const textBedrock = String((4 * (120 * 750 + 400 * 1000)) / 1000); // 1960 µUSD
@@ -66,13 +83,13 @@ describe("the weekly tally's Bedrock equivalent", () => {
       });
       // The total is the text relays' only, and says how many relays it leaves out.
       expect(tally.totals).toMatchObject({
-        relaysProven: 7,
+        relaysProven: 9,
         bedrockEquivalentMicroUsd: textBedrock,
-        bedrockExcludedRelays: 3,
+        bedrockExcludedRelays: 5,
       });
 
       const json = JSON.parse(yield* settlement.report(WEEK, "json"));
-      expect(json.totals.bedrockExcludedRelays).toBe(3);
+      expect(json.totals.bedrockExcludedRelays).toBe(5);
 
       const [header, ...lines] = (yield* settlement.report(WEEK, "csv")).split("\r\n");
       expect(header).toMatch(/,bedrock_equivalent_micro_usd,bedrock_excluded_relays$/);
@@ -83,7 +100,7 @@ describe("the weekly tally's Bedrock equivalent", () => {
       expect(report).toMatch(/stable-diffusion .* n\/a\n/);
       expect(report).toMatch(/total .* \$0\.00196 \(text only\)\n/);
       expect(report).toContain(
-        "Bedrock equivalent: text relays only. 3 image relay(s) are not in it: the Bedrock prices compared are Llama 2 13B's per-token text prices, which do not price an image.",
+        "Bedrock equivalent: text relays only. 5 image or embedding relay(s) are not in it: the Bedrock prices compared are Llama 2 13B's per-token text prices, which price neither an image nor an embedding.",
       );
     }).pipe(Effect.provide(SettlementTest)),
   );

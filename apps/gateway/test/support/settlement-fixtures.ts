@@ -31,6 +31,8 @@ export interface LedgerRelay {
   readonly inputTokens?: number;
   readonly outputTokens?: number;
   readonly images?: number;
+  /** The relay's operation (default `chat.completions`). */
+  readonly operation?: string;
 }
 
 /** `n` distinct relays of one session at `computeUnits` each (a text tier: 1 CU = 1 µUSD). */
@@ -80,7 +82,7 @@ export const writeLedger = (header: SessionHeader, node: string, relays: readonl
                 "'key_test'",
                 text(header.serviceId),
                 "'standard'",
-                "'chat.completions'",
+                text(r.operation ?? "chat.completions"),
                 text(node),
                 text(header.sessionId),
                 header.sessionNumber,

@@ -257,7 +257,7 @@ describe("portal pages", () => {
     const data = { weekId: "2026-W48", currentWeekId: "2026-W48", rates: [], tally, operator: "ops" };
     const page = adminSettlementPage({ ...view, path: "/portal/admin/settlement" }, data).value;
     expect(page).toContain("the same tokens on Bedrock: $0.00196 (text relays only)");
-    expect(page).toContain("3 image relay(s) are not in it");
+    expect(page).toContain("3 image or embedding relay(s) are not in it");
     const textOnly = { ...tally, rows: tally.rows.slice(0, 1), totals: amounts(4, "1960", 0) };
     const plain = adminSettlementPage(
       { ...view, path: "/portal/admin/settlement" },
