@@ -125,6 +125,31 @@ describe("prepareRelay", () => {
   });
 });
 
+describe("prepareRelay on chat", () => {
+  const chat = (extra: Record<string, unknown>) =>
+    refusal("chat.completions", {
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "hi" }],
+      ...extra,
+    });
+
+  it("refuses an answer of no tokens and alternatives without logprobs, as OpenAI's chat API does", () => {
+    expect(chat({ max_tokens: 0 })).toMatchObject({ code: "INVALID_REQUEST", param: "max_tokens" });
+    expect(chat({ max_completion_tokens: 0 })).toMatchObject({
+      code: "INVALID_REQUEST",
+      param: "max_completion_tokens",
+    });
+    expect(chat({ top_logprobs: 2 })).toMatchObject({ code: "INVALID_REQUEST", param: "top_logprobs" });
+    expect(chat({ top_logprobs: 2, logprobs: false })).toMatchObject({ param: "top_logprobs" });
+    for (const fine of [{ max_tokens: 1 }, { top_logprobs: 2, logprobs: true }, { top_logprobs: 0 }])
+      expect(chat(fine)).toBeUndefined();
+    // Completions keep max_tokens 0: with echo it scores the prompt's own logprobs.
+    expect(
+      refusal("completions", { model: "llama-2-13b", prompt: "hi", max_tokens: 0, echo: true, logprobs: 1 }),
+    ).toBeUndefined();
+  });
+});
+
 describe("chargeFor", () => {
   const text = prepared("completions", { model: "llama-2-13b", prompt: "hi", max_tokens: 100 });
   const usage = (outputTokens: number): RelayUsage => ({ inputTokens: 2, outputTokens });

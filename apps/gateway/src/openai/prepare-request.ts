@@ -117,6 +117,15 @@ function prepareText(
         "best_of",
       );
   }
+  if (operation === "chat.completions") {
+    // As OpenAI's chat API: an answer of no tokens is no answer (completions keep `max_tokens: 0`,
+    // which scores a prompt's own logprobs with `echo`), and alternatives need logprobs.
+    for (const field of ["max_tokens", "max_completion_tokens"] as const)
+      if (request[field] === 0)
+        return fail("INVALID_REQUEST", `${field} must be at least 1 for a chat completion`, field);
+    if (typeof request.top_logprobs === "number" && request.top_logprobs > 0 && request.logprobs !== true)
+      return fail("INVALID_REQUEST", "top_logprobs needs logprobs: true", "top_logprobs");
+  }
   const budget = relayBudget(operation, text, target, tokensAtLeast);
   if (!budget.ok) return budget;
   const { maxTokens, maxOutputTokens, inputTokens, prompts } = budget.value;
