@@ -104,6 +104,18 @@ describe("development backend", () => {
       expect(streamed.reply).toBe(unary.reply);
       expect(streamed.content).toEqual(unary.content);
     }
+    // A character split over tokens: each part is a `bytes:\xNN` token whose bytes are that byte.
+    const accented = await chatWithLogprobs(text, {
+      messages: [{ role: "user", content: "Café crème brûlée, naïve résumé: déjà vu ☃ 日本語" }],
+      max_tokens: 40,
+      temperature: 1.5,
+      seed: 0,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    expect(accented.unary.content.some((entry) => entry.token.startsWith("bytes:"))).toBe(true);
+    expectOpenAiChatLogprobs(accented.unary.content, accented.unary.reply, 2);
+    expect(accented.streamed.content).toEqual(accented.unary.content);
   });
 
   it("streams the same text as the unary call, then finish and usage pieces", async () => {

@@ -134,7 +134,18 @@ export function streamedLegacyLogprobs(tokens: readonly StreamedToken[]) {
   return legacyLogprobs(toLogprobs(tokens));
 }
 
-const bytesOf = (text: string) => Array.from(Buffer.from(text, "utf8"));
+/**
+ * A token's UTF-8 bytes. A token that is only part of a character is named `bytes:\xNN…` (as
+ * OpenAI names them): its bytes are those, not the UTF-8 of its name.
+ */
+export const bytesOf = (name: string): number[] =>
+  /^bytes:(\\x[0-9a-f]{2})+$/.test(name)
+    ? name
+        .slice("bytes:".length)
+        .split("\\x")
+        .filter((hex) => hex !== "")
+        .map((hex) => Number.parseInt(hex, 16))
+    : Array.from(Buffer.from(name, "utf8"));
 
 /**
  * Chat-style logprobs: `{content: [{token, logprob, bytes, top_logprobs}]}`, each `top_logprobs`
