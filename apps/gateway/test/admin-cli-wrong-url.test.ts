@@ -98,12 +98,22 @@ describe("pocket-gateway admin and settlement commands pointed at something that
     expect(out.stderr).toContain("it has no admin.settlement.tally.week procedure");
   }, 60_000);
 
-  it("tell an operator who gave the /v1 base to drop it", async () => {
+  it("tell an operator who gave the /v1 base, a path under it or the portal to drop it", async () => {
     const url = urls["JSON of another shape"]!;
-    const out = await cli("claims", "list", "--url", `${url}/v1`);
-    expectNotAnAdminApi(out, `${url}/v1`);
-    expect(out.stderr).toContain(
-      `That is the OpenAI base (/v1): pass the gateway's address without it, --url ${url}`,
-    );
+    for (const given of [`${url}/v1`, `${url}/v1/models`, `${url}/portal`]) {
+      const out = await cli("claims", "list", "--url", given);
+      expectNotAnAdminApi(out, given);
+      expect(out.stderr).toContain(
+        `That address is under the gateway's OpenAI base (/v1) or its portal: pass the gateway's own address, --url ${url}`,
+      );
+    }
+  }, 60_000);
+
+  it("tell an operator who gave an address without its scheme to add it", async () => {
+    const bare = urls["plain 404"]!.replace(/^http:\/\//, "");
+    const out = await cli("admin", "apps", "list", "--url", bare);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain(`BAD_GATEWAY_URL: ${bare} is not an http:// or https:// address`);
+    expect(out.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
 });

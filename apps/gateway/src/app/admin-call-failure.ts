@@ -41,11 +41,18 @@ function notAdminApi(e: unknown): string | undefined {
   return undefined;
 }
 
-/** The URL to pass instead of a `…/v1` one: the gateway's admin API sits beside `/v1`, not under it. */
+/**
+ * The URL to pass instead of one under the OpenAI base (`…/v1`, `…/v1/models`) or the web portal
+ * (`…/portal/…`): the gateway's admin API sits beside them, not under them.
+ */
 function withoutV1(url: string): string | undefined {
   const base = url.replace(/\/trpc\/?$/, "");
-  return /\/v1\/?$/.test(base) ? base.replace(/\/v1\/?$/, "") : undefined;
+  const under = /^(.*?)\/(v1|portal)(\/.*)?$/.exec(base);
+  return under?.[1] === undefined || under[1] === "" ? undefined : under[1];
 }
+
+/** The code an admin or settlement command prints when its `--url` is no http(s) address at all. */
+export const BAD_GATEWAY_URL = "BAD_GATEWAY_URL";
 
 /**
  * What an admin command prints when its call to the gateway's admin API failed: the gateway's
@@ -54,6 +61,14 @@ function withoutV1(url: string): string | undefined {
  * was looked for and how to point the command elsewhere (instead of fetch's bare "fetch failed").
  */
 export function adminCallFailure(e: unknown, url: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== "http:" && protocol !== "https:")
+    return `${BAD_GATEWAY_URL}: ${url.replace(/\/trpc\/?$/, "")} is not an http:// or https:// address; pass --url or set POCKET_GATEWAY_URL to the gateway's address with its scheme, e.g. http://127.0.0.1:8080`;
   const other = notAdminApi(e);
   if (other !== undefined) {
     const base = withoutV1(url);
@@ -61,7 +76,7 @@ export function adminCallFailure(e: unknown, url: string): string {
       `${NOT_A_GATEWAY_ADMIN_API}: ${url} does not answer as a Pocket AI gateway's admin API: ${other}. ` +
       (base === undefined
         ? "Pass --url or set POCKET_GATEWAY_URL to the gateway's own address (its listen address, e.g. http://127.0.0.1:8080), not a node's, an evaluator's or the /v1 base"
-        : `That is the OpenAI base (/v1): pass the gateway's address without it, --url ${base}`)
+        : `That address is under the gateway's OpenAI base (/v1) or its portal: pass the gateway's own address, --url ${base}`)
     );
   }
   const code = pocketCodeOf(e);

@@ -267,7 +267,7 @@ describe("pocket-gateway admin", () => {
     expect(v1.message).toBe(
       `NOT_A_GATEWAY_ADMIN_API: ${t.gateway.url}/v1/trpc does not answer as a Pocket AI gateway's admin API: ` +
         "its answer (HTTP 404) is JSON of another API. " +
-        `That is the OpenAI base (/v1): pass the gateway's address without it, --url ${t.gateway.url}`,
+        `That address is under the gateway's OpenAI base (/v1) or its portal: pass the gateway's own address, --url ${t.gateway.url}`,
     );
     await t.close();
     // The gateway gone: where it was looked for and what to do, not fetch's "fetch failed".
