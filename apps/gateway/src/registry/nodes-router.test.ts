@@ -9,8 +9,9 @@ import {
   RegistrationAck,
 } from "@pocket-ai/protocol";
 import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
-import { Clock, Context, Effect, Layer } from "effect";
+import { Context, Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { settableClock } from "../../test/support/settable-clock.js";
 import { ADMIN_TOKEN, startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { registered } from "../../test/support/test-requests.js";
 import { until } from "../../test/support/until.js";
@@ -208,16 +209,7 @@ describe("admin.nodes", () => {
 
 describe("admin.nodes on a node that stopped announcing", () => {
   // The gateway's clock, set by the test: the node goes stale without the test waiting for it.
-  let gatewayTime = Date.now();
-  const realClock = Clock.make();
-  const gatewayClock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => gatewayTime,
-    currentTimeMillis: Effect.sync(() => gatewayTime),
-    unsafeCurrentTimeNanos: () => BigInt(gatewayTime) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => BigInt(gatewayTime) * 1_000_000n),
-    sleep: (duration) => realClock.sleep(duration),
-  };
+  const { clock: gatewayClock, time: gateway } = settableClock();
   let quiet: TestNetwork;
   let quietNode: Awaited<ReturnType<TestNetwork["startNode"]>>;
   beforeAll(async () => {
@@ -244,7 +236,7 @@ describe("admin.nodes on a node that stopped announcing", () => {
   it("reports it stale and not healthy, saying why, once its announcements are overdue", async () => {
     expect(await listed()).toMatchObject({ fresh: true, health: { healthy: true, reason: null } });
     // Past the last announcement's grace: announceEveryMs × announceGracePeriods, and a moment.
-    gatewayTime += RoutingConfig.parse({}).announceEveryMs * announceGracePeriods + 1_000;
+    gateway.at += RoutingConfig.parse({}).announceEveryMs * announceGracePeriods + 1_000;
     const stale = await listed();
     expect(stale).toMatchObject({ fresh: false, state: "stale", health: { healthy: false } });
     expect(stale?.health.reason).toMatch(/^stale: no announcement since \d{4}-\d\d-\d\dT.*not routed to/);

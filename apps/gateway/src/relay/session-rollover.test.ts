@@ -1,6 +1,7 @@
 import { sessionNumberAt, sessionWindow } from "@pocket-ai/protocol";
-import { Clock, Effect, Either } from "effect";
+import { Either } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { settableClock } from "../../test/support/settable-clock.js";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
 import type { DispatchStreamEvent } from "./dispatcher.js";
@@ -11,18 +12,9 @@ import type { DispatchStreamEvent } from "./dispatcher.js";
 const SESSION = { mode: "time", genesisMs: 0, sessionLengthMs: 20_000, graceMs: 1_000 } as const;
 
 /** The gateway's clock and every node's clock, both set by the test: no sleeps decide anything. */
-let gatewayTime = Date.now();
+const { clock: gatewayClock, time: gateway } = settableClock();
 let nodeOffset = 0;
-const realClock = Clock.make();
-const gatewayClock: Clock.Clock = {
-  [Clock.ClockTypeId]: Clock.ClockTypeId,
-  unsafeCurrentTimeMillis: () => gatewayTime,
-  currentTimeMillis: Effect.sync(() => gatewayTime),
-  unsafeCurrentTimeNanos: () => BigInt(gatewayTime) * 1_000_000n,
-  currentTimeNanos: Effect.sync(() => BigInt(gatewayTime) * 1_000_000n),
-  sleep: (duration) => realClock.sleep(duration),
-};
-const nodeNow = () => gatewayTime + nodeOffset;
+const nodeNow = () => gateway.at + nodeOffset;
 
 let net: TestNetwork;
 beforeAll(async () => {
@@ -46,7 +38,7 @@ describe("session rollover with clocks that differ between gateway and node", ()
     for (const offset of [-2_000, 2_000, 0]) {
       nodeOffset = offset;
       for (let step = -2_500; step <= 2_500; step += 500) {
-        gatewayTime = boundary + step;
+        gateway.at = boundary + step;
         const body = { prompt: `Rollover ${offset} ${step}`, max_tokens: 3 };
         const one = await unary(net, dispatchRequest("llama-2-13b", body));
         relays += 1;
