@@ -174,7 +174,7 @@ const streamRelayBody = Effect.fnUntraced(function* (
           record !== undefined
             ? answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now, ttftMs })
             : cut !== undefined
-              ? // Claimable: its leaf and weight are the node's word, by the receipt `deliver` sends.
+              ? // Claimable: the node's claim takes this leaf and weight from the receipt `deliver` sends.
                 answeredRow(call.caller, call.relay, cut.record, {
                   kind: "interrupted",
                   chargedMicroUsd,
