@@ -1,4 +1,5 @@
 import http from "node:http";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 
 /** Streams a chat answer and closes the connection once `events` data events arrived. */
-function readThenLeave(secret: string, events: number): Promise<void> {
+function readThenLeave(secret: string, events: number, maxTokens = 120): Promise<void> {
   const url = new URL(`${net.gateway.url}/v1/chat/completions`);
   return new Promise((resolve, reject) => {
     const request = http.request(
@@ -53,7 +54,7 @@ function readThenLeave(secret: string, events: number): Promise<void> {
       JSON.stringify({
         model: "llama-2-13b",
         messages: [{ role: "user", content: "Write a long story about the history of France and Spain" }],
-        max_tokens: 120,
+        max_tokens: maxTokens,
         stream: true,
       }),
     );
@@ -62,6 +63,7 @@ function readThenLeave(secret: string, events: number): Promise<void> {
 
 interface Row {
   readonly outcome: string;
+  readonly error_code: string | null;
   readonly session_id: string;
   readonly leaf_hash: string | null;
   readonly compute_units: number;
@@ -71,7 +73,9 @@ const rowsOf = (keyId: string): Row[] => {
   const db = new Database(net.ledgerFile, { readonly: true });
   try {
     return db
-      .prepare("select outcome, session_id, leaf_hash, compute_units from relays where key_id = ?")
+      .prepare(
+        "select outcome, error_code, session_id, leaf_hash, compute_units from relays where key_id = ?",
+      )
       .all(keyId) as Row[];
   } finally {
     db.close();
@@ -88,22 +92,132 @@ describe("streams cut short by their clients, in front of a node that answers at
   it("leave the node's claim holding exactly the leaves and weights the gateway recorded", async () => {
     const key = await net.newKey();
     const node = net.nodes[0]!.node;
-    const rounds = 8;
-    for (let i = 0; i < rounds; i++) {
-      await readThenLeave(key.secret, 3);
+    // Leaving after 3 events of a long answer (paid in part), and after the first event of a
+    // short one (its role chunk: nothing paid, while the node has often finished the answer).
+    const rounds = [
+      ...Array.from({ length: 8 }, () => [3, 120] as const),
+      ...Array.from({ length: 8 }, () => [1, 3] as const),
+    ];
+    for (const [i, [events, maxTokens]] of rounds.entries()) {
+      await readThenLeave(key.secret, events, maxTokens);
       await until(() => rowsOf(key.key.id).length === i + 1, "the relay's ledger row");
     }
     const rows = rowsOf(key.key.id);
     const paid = rows.filter((r) => r.leaf_hash !== null);
     expect(paid.length).toBeGreaterThan(0);
     // Every cut the gateway paid has reached its node.
-    const cuts = paid.filter((r) => r.outcome === "interrupted").length;
+    // Every cut the gateway paid, or paid nothing of, has reached its node.
+    const cuts = rows.filter((r) => r.error_code === "CLIENT_CLOSED").length;
     await until(async () => (await receipts("settled")) >= cuts, "the receipts settled");
     expect(await receipts("settled")).toBe(cuts);
-    const sessionId = rows[0]!.session_id;
+    const sessionId = paid[0]!.session_id;
     const held = node.relays.leaves(sessionId, net.gateway.key.address);
     const recorded = new Map(paid.map((r) => [r.leaf_hash, r.compute_units]));
     // The node claims what the gateway recorded, leaf for leaf and weight for weight.
     expect(held.map((l) => [l.leafHash, l.computeUnits]).sort()).toEqual([...recorded.entries()].sort());
+  }, 90_000);
+});
+
+/**
+ * A TCP proxy that passes the node's bytes on slowly (600 bytes every 50 ms): a node far from its
+ * gateway has sent its whole stream, final chunk included, while the gateway is still reading the
+ * first chunks, and its ledger already holds the whole answer's leaf.
+ */
+function slowLink(upstreamPort: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((down: Socket) => {
+    const up = connect(upstreamPort, "127.0.0.1");
+    let queue = Buffer.alloc(0);
+    const timer = setInterval(() => {
+      const part = queue.subarray(0, 600);
+      queue = queue.subarray(600);
+      if (part.length > 0 && !down.destroyed) down.write(part);
+      else if (up.destroyed && queue.length === 0) down.destroy();
+    }, 50);
+    down.on("data", (data) => up.write(data));
+    up.on("data", (data) => {
+      queue = Buffer.concat([queue, data]);
+    });
+    down.on("close", () => {
+      clearInterval(timer);
+      up.destroy();
+    });
+    down.on("error", () => up.destroy());
+    up.on("error", () => down.destroy());
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ server, port: (server.address() as { port: number }).port }),
+    ),
+  );
+}
+
+/** A free loopback port (for a node that must be reachable behind the proxy). */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+describe("a stream cut before anything was paid, in front of a node far from its gateway", () => {
+  let far: LiveNetwork;
+  let link: { server: Server; port: number };
+  beforeAll(async () => {
+    const nodePort = await freePort();
+    link = await slowLink(nodePort);
+    far = await startLiveNetwork({
+      nodes: 1,
+      nodeSettings: {
+        listen: { host: "127.0.0.1", port: nodePort },
+        publicUrl: `http://127.0.0.1:${link.port}`,
+      },
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await far?.close();
+    link?.server.close();
+  });
+
+  it("leaves the node claiming nothing of it, though the node had sent it whole", async () => {
+    const key = await far.newKey();
+    const node = far.nodes[0]!.node;
+    const metric = async (url: string, name: string) => {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      return Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
+    };
+    // The client reads the role chunk (no output: nothing to pay) and leaves; the node, far away,
+    // has sent the whole answer and recorded it `ok` with its leaf.
+    const controller = new AbortController();
+    const response = await fetch(`${far.gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      signal: controller.signal,
+      headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "Tell me a story." }],
+        max_tokens: 40,
+        stream: true,
+      }),
+    });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes('"role":"assistant"')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the stream ended before the client meant to leave");
+      text += decoder.decode(value, { stream: true });
+    }
+    controller.abort();
+    // The gateway paid nothing and records no leaf; its receipt of nothing took the node's leaf out.
+    await until(
+      async () => (await metric(far.gateway.url, "pocket_gateway_cut_receipts_total")) === 1,
+      "the receipt",
+    );
+    expect(await metric(far.gateway.url, "pocket_gateway_cut_receipts_total")).toBe(1);
+    // The node had the answer whole: its row changed (a cut row would have needed no change).
+    expect(await metric(node.url, "pocket_node_cut_streams_settled_total")).toBe(1);
+    for (const session of node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER))
+      expect(node.relays.leaves(session.sessionId, far.gateway.key.address)).toEqual([]);
   }, 90_000);
 });

@@ -320,6 +320,16 @@ describe("README quick tour", () => {
       ok: false,
       error: { code: "INVALID_SIGNATURE" },
     });
+    // A receipt of nothing pays no output: it says the client left before anything was covered.
+    const none = { nodeAddress: node.address, sessionId, requestHash, chain: requestHash, issuedAt: 1 };
+    expect(
+      verifyStreamCutReceipt(createStreamCutReceipt({ ...none, outputTokens: 0, computeUnits: 0 }, gateway), {
+        nodeAddress: node.address,
+      }).ok,
+    ).toBe(true);
+    expect(() => createStreamCutReceipt({ ...none, outputTokens: 3, computeUnits: 0 }, gateway)).toThrow(
+      TypeError,
+    );
     expect(verifyStreamCutReceipt(cut, { nodeAddress: gateway.address })).toMatchObject({
       ok: false,
       error: { code: "ADDRESS_MISMATCH" },

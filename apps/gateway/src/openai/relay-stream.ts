@@ -65,7 +65,10 @@ export function streamRelay(
   const leftBeforePump = () =>
     Effect.zipRight(
       Effect.sync(() => handoff.events?.close()),
-      door.meter.record(clientClosedRow(call.caller, call.relay, door.now())),
+      Effect.tap(door.meter.record(clientClosedRow(call.caller, call.relay, door.now())), () =>
+        // The node may have finished meanwhile: none of it is in this gateway's ledger.
+        Effect.sync(() => handoff.events?.releaseCut?.()),
+      ),
     );
   return streamRelayBody(deps, door, res, call, handoff).pipe(
     Effect.onInterrupt(() => (handoff.handled ? Effect.void : leftBeforePump())),
@@ -195,8 +198,11 @@ const streamRelayBody = Effect.fnUntraced(function* (
         (charged) =>
           Effect.sync(() => {
             counted(usage, charged, ttftMs);
-            // Only once the row is in the ledger: the node's claim may then carry its leaf.
-            if (charged !== undefined) cut?.deliver();
+            // Only once the row is in the ledger: the node's claim may then carry its leaf; a row
+            // without a leaf tells the node to claim none.
+            if (charged === undefined) return;
+            if (cut !== undefined) cut.deliver();
+            else if (record === undefined) events.releaseCut?.();
           }),
       );
     });
@@ -339,7 +345,10 @@ const streamRelayBody = Effect.fnUntraced(function* (
             errorCode: failed ? errorCode : undefined,
           }),
   );
-  if (charged !== undefined) cut?.deliver();
+  if (charged !== undefined) {
+    if (cut !== undefined) cut.deliver();
+    else if (failed && shutDown) events.releaseCut?.();
+  }
   const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();
   if (charged === undefined) {
     // Not in the ledger: the client must not take this stream for a whole, paid answer.

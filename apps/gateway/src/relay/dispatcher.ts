@@ -130,6 +130,13 @@ export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
     /** The client was charged the whole call (every choice it asked for reached it): so is the node paid. */
     readonly whole: boolean;
   }): { readonly record: RelayRecord; readonly deliver: () => void } | undefined;
+  /**
+   * A stream the gateway cut whose ledger row pays it nothing (no leaf): tells the node so in a
+   * signed receipt of 0 compute units, once that row is committed, since a node that finished the
+   * stream meanwhile holds its whole leaf, which this gateway never recorded. Nothing when the
+   * gateway did not cut the stream (the node broke it: its own row pays nothing already).
+   */
+  releaseCut?(): void;
 }
 
 /** The relay could not be served: no node, every node failed before the first byte, a timeout... */

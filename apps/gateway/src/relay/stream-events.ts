@@ -161,6 +161,18 @@ export function streamEvents(
     nodeAddress: address,
     [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
     close,
+    releaseCut: () => {
+      if (!cutByGateway && stalledFor === undefined) return;
+      deliverCutReceipt(ctx, route.node.endpoint, {
+        nodeAddress: address,
+        sessionId: route.header.sessionId,
+        requestHash,
+        chain: requestHash,
+        outputTokens: 0,
+        computeUnits: 0,
+        issuedAt: ctx.now(),
+      });
+    },
     cutSettlement: ({ chain, usage, maxOutputTokens, calls, whole }) => {
       // Only a stream the gateway cut while its node was still sending is owed anything.
       if (!cutByGateway || stalledFor !== undefined || chain === requestHash) return undefined;

@@ -112,6 +112,13 @@ describe("a gateway's receipt for a stream cut short", () => {
       { leafHash: hash(1_002), computeUnits: 750 },
     ]);
     expect(await run(store.settleCut(cutOf(1), 4, claimsFrom))).toBe("repeated");
+    // A receipt of nothing (the client left before a signed head covered what it read): the
+    // finished relay leaves the claim; a paid one is not unpaid by it.
+    const nothing = (i: number) => cutOf(i, { outputTokens: 0, computeUnits: 0, responseHash: hash(i) });
+    expect(await run(store.settleCut(nothing(1), 4, claimsFrom))).toBe("refused");
+    expect(await run(store.settleCut(nothing(0), 4, claimsFrom))).toBe("settled");
+    expect(leaves().map((l) => l.leafHash)).toEqual([hash(3_001), hash(1_002)]);
+    expect(await run(store.settleCut(nothing(0), 5, claimsFrom))).toBe("repeated");
     // Once a claim of the session may be built, its leaves stay as they are.
     expect(await run(store.settleCut(cutOf(2), relay.sessionEnd + 60_000, claimsFrom))).toBe("refused");
     await finished(3, "s9");

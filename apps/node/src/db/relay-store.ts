@@ -375,9 +375,11 @@ export class RelayStore {
    *   after every row there is (as an answer that comes late is: a claim already built from the
    *   first `n` rows keeps them);
    * - a stream the node finished while the gateway was cutting it (its final chunk was on the way)
-   *   keeps its place but takes the gateway's leaf and weight, never more than it had. Its leaf is
-   *   in the claim's tree, so only while no claim of its session can have been built: before
-   *   `claimsFrom` (the session's end plus its grace, less a margin) and with no claim row yet.
+   *   keeps its place but takes the gateway's leaf and weight, never more than it had; a receipt
+   *   of 0 compute units (nothing paid: the client left before a signed head covered what it
+   *   read) takes it out of the claim. Its leaf is in the claim's tree, so only while no claim of
+   *   its session can have been built: before `claimsFrom` (the session's end plus its grace,
+   *   less a margin) and with no claim row yet.
    *
    * `settled` the first time, `repeated` for the same receipt again; `pending` while this process
    * still serves the relay; `unknown` when no row of it is here (another worker's not committed
@@ -422,6 +424,8 @@ export class RelayStore {
             return row.leafHash === cut.leafHash && row.computeUnits === cut.computeUnits
               ? "repeated"
               : "refused";
+          // Paid nothing: a row that is no claim leaf stays so.
+          if (cut.computeUnits === 0 && row.outcome !== "ok") return "repeated";
           // Never more output than the node sent, nor more weight than the whole call's.
           if (cut.outputTokens > row.outputTokens || cut.computeUnits > row.computeUnits) return "refused";
           if (row.outcome === "error" && row.errorCode === "STREAM_INTERRUPTED") {
@@ -455,7 +459,21 @@ export class RelayStore {
             claimed()
           )
             return "refused";
-          tx.update(relays).set(paid).where(eq(relays.requestHash, cut.requestHash)).run();
+          tx.update(relays)
+            .set(
+              cut.computeUnits === 0
+                ? // Paid nothing: out of the claim, as a stream cut short is.
+                  {
+                    outcome: "error",
+                    errorCode: "STREAM_INTERRUPTED",
+                    responseHash: null,
+                    leafHash: null,
+                    computeUnits: 0,
+                  }
+                : paid,
+            )
+            .where(eq(relays.requestHash, cut.requestHash))
+            .run();
           return "settled";
         },
         { behavior: "immediate" },

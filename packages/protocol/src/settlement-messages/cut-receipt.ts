@@ -7,7 +7,17 @@ import { checkIdentifiedSignature, signIdentified } from "../relay/node-signed.j
 import type { RelaySigningKey } from "../relay/signing-key.js";
 import { SessionHeader } from "../session/index.js";
 
-const count = z.int().positive().max(Number.MAX_SAFE_INTEGER);
+const count = z.int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** A receipt that pays nothing (`computeUnits: 0`) pays no output either. */
+const voidPaysNothing = [
+  (receipt: { outputTokens: number; computeUnits: number }) =>
+    receipt.computeUnits > 0 || receipt.outputTokens === 0,
+  { message: "a receipt of 0 compute units pays no output tokens", path: ["outputTokens"] },
+] as [
+  (receipt: { outputTokens: number; computeUnits: number }) => boolean,
+  { message: string; path: string[] },
+];
 
 const cutReceiptShape = {
   v: z.literal(1),
@@ -29,7 +39,7 @@ const cutReceiptShape = {
  * UnsignedStreamCutReceipt.safeParse(withoutTheSignature).success;
  * ```
  */
-export const UnsignedStreamCutReceipt = z.strictObject(cutReceiptShape);
+export const UnsignedStreamCutReceipt = z.strictObject(cutReceiptShape).refine(...voidPaysNothing);
 
 /** A parsed {@link UnsignedStreamCutReceipt}. */
 export type UnsignedStreamCutReceipt = z.infer<typeof UnsignedStreamCutReceipt>;
@@ -45,6 +55,11 @@ export type UnsignedStreamCutReceipt = z.infer<typeof UnsignedStreamCutReceipt>;
  * pays is (see `cutStreamComputeUnits`): a gateway that overstated it would only raise its own
  * operator's burn. Signed, so nobody but the relay's gateway can make a node claim a leaf.
  *
+ * A receipt of `computeUnits: 0` (and `outputTokens: 0`; `chain` is then the request hash) says
+ * the gateway paid nothing of the stream: its client left before a signed head covered anything it
+ * read. A node that finished the stream meanwhile must then leave it out of its claim, since the
+ * gateway's ledger does not hold its leaf.
+ *
  * @example
  * ```ts
  * const receipt = createStreamCutReceipt(
@@ -53,7 +68,9 @@ export type UnsignedStreamCutReceipt = z.infer<typeof UnsignedStreamCutReceipt>;
  * );
  * ```
  */
-export const StreamCutReceipt = z.strictObject({ ...cutReceiptShape, signature: SignatureHex });
+export const StreamCutReceipt = z
+  .strictObject({ ...cutReceiptShape, signature: SignatureHex })
+  .refine(...voidPaysNothing);
 
 /** A parsed {@link StreamCutReceipt}. */
 export type StreamCutReceipt = z.infer<typeof StreamCutReceipt>;
@@ -71,7 +88,7 @@ export interface StreamCutReceiptFields {
 
 /**
  * The gateway's signed {@link StreamCutReceipt}. Throws a `TypeError` naming the field when one is
- * wrong (a weight of 0, say: a cut that paid nothing needs no receipt).
+ * wrong (output paid with a weight of 0, say).
  *
  * @example
  * ```ts
