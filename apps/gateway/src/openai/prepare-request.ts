@@ -23,6 +23,7 @@ import {
 } from "@pocket-ai/protocol";
 import type { ReservationAmount } from "../limits/limits.js";
 import { reservationFor } from "../limits/reservation-estimate.js";
+import { embeddingTokensAtMost } from "../relay/route-tokens.js";
 import { applyFieldPolicy } from "./field-policy.js";
 
 /** A validated request, ready to reserve for and dispatch. */
@@ -170,8 +171,7 @@ function prepareEmbedding(
     tokensAtLeast,
   );
   if (!checked.ok) return checked;
-  const limit = target.tier.limits.maxTokensPerInput;
-  const reserved = inputs.reduce((sum, text) => sum + Math.min(tokensAtMost(text), limit), 0);
+  const reserved = embeddingTokensAtMost(inputs, target.tier.limits.maxTokensPerInput);
   const { encoding_format: encoding, dimensions: _dimensions, ...rest } = request;
   return ok({
     operation: "embeddings",

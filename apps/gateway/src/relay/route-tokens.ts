@@ -103,10 +103,14 @@ export function inputAtMost(route: Route, request: DispatchRequest, tokens: Rout
   if (request.operation === "embeddings") {
     const tier = route.servedTier;
     const limit = isEmbeddingTier(tier) ? tier.limits.maxTokensPerInput : Number.POSITIVE_INFINITY;
-    const inputs = embeddingInputs(request.body as Pick<EmbeddingRequest, "input">);
-    return inputs.reduce((sum, text) => sum + Math.min(tokensAtMost(text), limit), 0);
+    return embeddingTokensAtMost(embeddingInputs(request.body as Pick<EmbeddingRequest, "input">), limit);
   }
   return promptCounts(route, request, tokens).reduce((a, b) => a + b, 0);
+}
+
+/** An embeddings call's input tokens at most: each input above any count of it, up to `limitPerInput`. */
+export function embeddingTokensAtMost(inputs: readonly string[], limitPerInput: number): number {
+  return inputs.reduce((sum, text) => sum + Math.min(tokensAtMost(text), limitPerInput), 0);
 }
 
 /** What a route's served tier falls short of (see {@link servedTierShortfall}). */

@@ -3,6 +3,7 @@ import {
   ChatCompletionChunk,
   DEFAULT_CATALOG,
   generateKeyPair,
+  type KeyPair,
   normalizeFinishReasons,
   resolveModelName,
   signRelayResponse,
@@ -13,6 +14,29 @@ import { testDispatch, testRoute } from "../../test/support/relay-route.js";
 import { answerLimits } from "./relay-envelope.js";
 import { believedUsage, DeliveredText, routeTokens } from "./route-tokens.js";
 import { chunkOffSchema, imagesMismatch, plainChatChunk, verifyAnswer } from "./verify-answer.js";
+
+/** A node's signed answer as it arrives over the wire (JSON), for `route` and `requestHash`. */
+const signedAnswer = (
+  route: ReturnType<typeof testRoute>,
+  requestHash: string,
+  node: KeyPair,
+  answer: { payload: Record<string, unknown>; usage: Record<string, number>; computeUnits: number },
+) =>
+  JSON.parse(
+    JSON.stringify(
+      signRelayResponse(
+        {
+          requestHash,
+          header: route.header,
+          outcome: "ok",
+          payload: answer.payload,
+          usage: { inputTokens: 0, outputTokens: 0, ...answer.usage },
+          computeUnits: answer.computeUnits,
+        },
+        node,
+      ).response,
+    ),
+  );
 
 const piece = {
   id: "chatcmpl-1",
@@ -193,34 +217,24 @@ describe("verifyAnswer: chat logprobs", () => {
   /** A signed chat answer whose tokens list `alternatives` each, for a request with this body. */
   const verifyChat = (body: Record<string, unknown>, alternatives: number) =>
     verifyAnswer(
-      JSON.parse(
-        JSON.stringify(
-          signRelayResponse(
+      signedAnswer(route, requestHash, node, {
+        payload: {
+          id: "chatcmpl-1",
+          object: "chat.completion",
+          created: 1_700_000_000,
+          model: "m",
+          choices: [
             {
-              requestHash,
-              header: route.header,
-              outcome: "ok",
-              payload: {
-                id: "chatcmpl-1",
-                object: "chat.completion",
-                created: 1_700_000_000,
-                model: "m",
-                choices: [
-                  {
-                    index: 0,
-                    message: { role: "assistant", content: "Hi there" },
-                    logprobs: { content: [entry("Hi", alternatives), entry(" there", alternatives)] },
-                    finish_reason: "stop",
-                  },
-                ],
-              },
-              usage: { inputTokens: 3, outputTokens: 2 },
-              computeUnits: 1,
+              index: 0,
+              message: { role: "assistant", content: "Hi there" },
+              logprobs: { content: [entry("Hi", alternatives), entry(" there", alternatives)] },
+              finish_reason: "stop",
             },
-            node,
-          ).response,
-        ),
-      ),
+          ],
+        },
+        usage: { inputTokens: 3, outputTokens: 2 },
+        computeUnits: 1,
+      }),
       {
         requestHash,
         nodeAddress: node.address,
@@ -261,21 +275,7 @@ describe("verifyAnswer: the weight a node may sign", () => {
   const requestHash = "c".repeat(64);
   const perCall = route.servedTier.computeUnitsPerRelay;
   const signed = (payload: Record<string, unknown>, computeUnits: number, usage: Record<string, number>) =>
-    JSON.parse(
-      JSON.stringify(
-        signRelayResponse(
-          {
-            requestHash,
-            header: route.header,
-            outcome: "ok",
-            payload,
-            usage: { inputTokens: 0, outputTokens: 0, ...usage },
-            computeUnits,
-          },
-          node,
-        ).response,
-      ),
-    );
+    signedAnswer(route, requestHash, node, { payload, usage, computeUnits });
   const completion = (prompts: number) => ({
     id: "cmpl-1",
     object: "text_completion",

@@ -433,17 +433,8 @@ export class RelayStore {
             tx.insert(relays)
               .values({ ...row, ...paid, completedAt: row.completedAt ?? now })
               .run();
-            tx.insert(ledgerSessions)
-              .values({
-                sessionId: row.sessionId,
-                gatewayAddress: row.gatewayAddress,
-                serviceId: row.serviceId,
-                applicationAddress: row.applicationAddress,
-                sessionNumber: row.sessionNumber,
-                sessionEnd: row.sessionEnd,
-              })
-              .onConflictDoNothing()
-              .run();
+            // Its session's search row, as an answered relay's write adds it.
+            this.#recordSession.run(row);
             return "settled";
           }
           const claimed = () =>

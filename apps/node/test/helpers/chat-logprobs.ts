@@ -1,6 +1,7 @@
 import { Chunk, Effect, Stream } from "effect";
 import { expect } from "vitest";
 import type { Backend } from "../../src/backends/backend.js";
+import { bytesOf } from "../../src/backends/dev/openai-shapes.js";
 
 interface TokenLogprob {
   readonly token: string;
@@ -12,16 +13,6 @@ interface TokenLogprob {
 export interface ChatTokenLogprob extends TokenLogprob {
   readonly top_logprobs: readonly TokenLogprob[];
 }
-
-/** A token's bytes: a `bytes:\xNN…` token (part of a character) is those bytes; any other, its UTF-8. */
-const bytesOf = (token: string) =>
-  /^bytes:(\\x[0-9a-f]{2})+$/.test(token)
-    ? token
-        .slice("bytes:".length)
-        .split("\\x")
-        .filter((hex) => hex !== "")
-        .map((hex) => Number.parseInt(hex, 16))
-    : [...Buffer.from(token, "utf8")];
 
 /**
  * What OpenAI's chat API answers for `logprobs: true, top_logprobs: n`: one entry per token, whose
