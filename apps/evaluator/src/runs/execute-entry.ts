@@ -55,7 +55,10 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
     case "item": {
       const request = buildItem(entry.task, entry.docIndex, rng);
       const category = entry.task.definition.category;
-      if (request.kind === "loglikelihood" && ctx.loglikelihoodUnsupported()) {
+      // Without customer traffic an item is asked only through echo, which the node declined: it is
+      // left out. Under customer traffic it is asked as a letter question (the node's declined echo
+      // keeps echo shapes away from it), so one refusal does not exempt a node from multiple choice.
+      if (request.kind === "loglikelihood" && ctx.covert === undefined && ctx.loglikelihoodUnsupported()) {
         return Effect.succeed({
           ...base,
           kind: "item",
