@@ -22,7 +22,7 @@ const holds = (node: string, session: number) => (app: string) =>
 describe("probe applications", () => {
   it("send a probe under an application whose session holds the node, spread over the pool", () => {
     const apps = new ProbeApplications(
-      { poolSize: 32, lifetimeMs: [6 * HOUR, 48 * HOUR], maxMints: 512 },
+      { poolSize: 32, lifetimeMs: [6 * HOUR, 48 * HOUR], rampMs: HOUR, maxMints: 512 },
       seededRandom(7),
       minter(),
     );
@@ -42,7 +42,7 @@ describe("probe applications", () => {
 
   it("retire every application after its lifetime", () => {
     const apps = new ProbeApplications(
-      { poolSize: 8, lifetimeMs: [6 * HOUR, 48 * HOUR], maxMints: 64 },
+      { poolSize: 8, lifetimeMs: [6 * HOUR, 48 * HOUR], rampMs: HOUR, maxMints: 64 },
       seededRandom(7),
       minter(),
     );
@@ -52,7 +52,7 @@ describe("probe applications", () => {
     expect(later.length).toBe(8);
     expect(later.some((a) => first.has(a))).toBe(false);
     const middle = new ProbeApplications(
-      { poolSize: 64, lifetimeMs: [6 * HOUR, 48 * HOUR], maxMints: 1 },
+      { poolSize: 64, lifetimeMs: [6 * HOUR, 48 * HOUR], rampMs: HOUR, maxMints: 1 },
       seededRandom(7),
       minter(),
     );
@@ -65,7 +65,7 @@ describe("probe applications", () => {
 
   it("give up after maxMints when no application's session can hold the node", () => {
     const apps = new ProbeApplications(
-      { poolSize: 4, lifetimeMs: [HOUR, 2 * HOUR], maxMints: 16 },
+      { poolSize: 4, lifetimeMs: [HOUR, 2 * HOUR], rampMs: HOUR, maxMints: 16 },
       seededRandom(7),
       minter(),
     );
