@@ -22,9 +22,13 @@ export interface RelayAtNode {
 
 export const PROBED_NODE = "pokt1probednode00000000000000000000000000";
 
-/** The mix as the gateway counts it (`TrafficMixCounter`: per relay, shapes seen fewer than 3 times left out). */
-export function mixOf(relays: readonly Pick<CustomerRelay, "operation" | "body">[]): TrafficMix {
-  const counts = new Map<string, { shape: TrafficShape; count: number }>();
+/**
+ * The mix as the gateway counts it (`TrafficMixCounter`, without decay): shapes sent by fewer
+ * than 3 applications or counted fewer than 3 times left out, each application counting toward a
+ * shape at most 5% of all relays.
+ */
+export function mixOf(relays: readonly CustomerRelay[]): TrafficMix {
+  const counts = new Map<string, { shape: TrafficShape; apps: Map<string, number> }>();
   const lengths = new Map<string, NonNullable<TrafficMix["promptChars"]>[number]>();
   for (const r of relays) {
     const { upTo, linesUpTo, contextUpTo } = promptCharsOf(r.operation, r.body);
@@ -40,13 +44,20 @@ export function mixOf(relays: readonly Pick<CustomerRelay, "operation" | "body">
     };
     length.count += 1;
     lengths.set(at, length);
-    const entry = counts.get(trafficShapeKey(shape)) ?? { shape, count: 0 };
-    entry.count += 1;
+    const entry = counts.get(trafficShapeKey(shape)) ?? { shape, apps: new Map<string, number>() };
+    entry.apps.set(r.app, (entry.apps.get(r.app) ?? 0) + 1);
     counts.set(trafficShapeKey(shape), entry);
   }
+  const cap = 0.05 * relays.length;
   return {
     total: relays.length,
-    shapes: [...counts.values()].filter((e) => e.count >= 3),
+    shapes: [...counts.values()]
+      .filter((e) => e.apps.size >= 3)
+      .map((e) => ({
+        shape: e.shape,
+        count: [...e.apps.values()].reduce((sum, c) => sum + Math.min(c, cap), 0),
+      }))
+      .filter((e) => e.count >= 3),
     promptChars: [...lengths.values()].filter((l) => l.count >= 3),
   };
 }

@@ -223,6 +223,7 @@ const make = Effect.gen(function* () {
     selector.trafficMix.record(
       trafficShapeOf(request.operation, body),
       promptCharsOf(request.operation, body),
+      request.application.id,
     );
   };
 

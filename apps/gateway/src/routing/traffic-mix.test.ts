@@ -14,11 +14,17 @@ const chat = (temperature: number) => ({
 
 describe("traffic mix", () => {
   it("counts request shapes and prompt lengths, never texts, and leaves rare shapes out", () => {
-    const mix = new TrafficMixCounter({ halfLife: 1_000, minCount: 3, maxShapes: 100 });
-    const record = (body: Record<string, unknown>) =>
-      mix.record(trafficShapeOf("chat.completions", body), promptCharsOf("chat.completions", body));
-    for (let i = 0; i < 5; i++) record(chat(0.7));
-    record(chat(1.3));
+    const mix = new TrafficMixCounter({
+      halfLife: 1_000,
+      minCount: 3,
+      maxShapes: 100,
+      minApplications: 3,
+      maxApplicationShare: 1,
+    });
+    const record = (body: Record<string, unknown>, app: string) =>
+      mix.record(trafficShapeOf("chat.completions", body), promptCharsOf("chat.completions", body), app);
+    for (let i = 0; i < 5; i++) record(chat(0.7), `app-${i % 3}`);
+    record(chat(1.3), "app-0");
     const snapshot = mix.snapshot();
     expect(snapshot.total).toBe(6);
     expect(snapshot.shapes).toHaveLength(1);
@@ -46,12 +52,41 @@ describe("traffic mix", () => {
   });
 
   it("halves older traffic so the mix follows what customers send now", () => {
-    const mix = new TrafficMixCounter({ halfLife: 10, minCount: 1, maxShapes: 100 });
+    const mix = new TrafficMixCounter({
+      halfLife: 10,
+      minCount: 1,
+      maxShapes: 100,
+      minApplications: 1,
+      maxApplicationShare: 1,
+    });
     for (let i = 0; i < 10; i++)
-      mix.record(trafficShapeOf("chat.completions", chat(0.2)), { upTo: 8, linesUpTo: 1 });
+      mix.record(trafficShapeOf("chat.completions", chat(0.2)), { upTo: 8, linesUpTo: 1 }, "app-a");
     for (let i = 0; i < 9; i++)
-      mix.record(trafficShapeOf("chat.completions", chat(0.9)), { upTo: 8, linesUpTo: 1 });
+      mix.record(trafficShapeOf("chat.completions", chat(0.9)), { upTo: 8, linesUpTo: 1 }, "app-b");
     const counts = Object.fromEntries(mix.snapshot().shapes.map((s) => [s.shape.temperature, s.count]));
     expect(counts).toEqual({ 0.2: 5, 0.9: 9 });
+  });
+
+  it("publishes a shape only when several applications send it, none counting past its share", () => {
+    const mix = new TrafficMixCounter();
+    const record = (body: Record<string, unknown>, app: string) =>
+      mix.record(trafficShapeOf("chat.completions", body), promptCharsOf("chat.completions", body), app);
+    const planted = { ...chat(0.7), temperature: 1.35, top_p: 0.15, max_tokens: 737 };
+    const plantedShare = () => {
+      const shapes = mix.snapshot().shapes;
+      const total = shapes.reduce((sum, e) => sum + e.count, 0);
+      const marked = shapes.find((e) => e.shape.maxTokens === 737)?.count ?? 0;
+      return marked / total;
+    };
+    // 200 customer applications in four shapes; one key sends a shape of its own, a third of all relays.
+    for (let i = 0; i < 6_000; i++) {
+      record(chat([0.2, 0.7, 1, 0.5][i % 4]!), `customer-${i % 200}`);
+      if (i % 2 === 0) record(planted, "node-owner");
+    }
+    expect(plantedShare()).toBe(0);
+    // Two more keys of the same owner: the shape is published, each key counting 5% of all relays.
+    for (let i = 0; i < 600; i++) record(planted, `node-owner-${i % 2}`);
+    expect(plantedShare()).toBeGreaterThan(0);
+    expect(plantedShare()).toBeLessThan(0.2);
   });
 });
