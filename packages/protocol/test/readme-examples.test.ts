@@ -13,6 +13,7 @@ import {
   checkClaimAgainstLedger,
   checkTextLimits,
   claimRoot,
+  coveredTier,
   createClaimAck,
   createClaimSubmission,
   createNodeAnnouncement,
@@ -24,6 +25,7 @@ import {
   DEFAULT_CATALOG,
   deriveSessionHeader,
   ErrorCodes,
+  findService,
   formatPokt,
   generateKeyPair,
   generateProofSeed,
@@ -33,6 +35,7 @@ import {
   pinPrice,
   proofLeafIndex,
   proveClaimLeaf,
+  relayComputeUnits,
   resolveModelName,
   SessionParams,
   selectSessionNodes,
@@ -106,6 +109,17 @@ describe("README quick tour", () => {
 
     expect(accepted).toBe(true);
     expect(forgedCode).toBe("INVALID_SIGNATURE");
+  });
+
+  it("names the tier a node serves a relay under, and weighs it by", () => {
+    const llama = findService(DEFAULT_CATALOG, "llama-2-13b")!;
+    const batch = coveredTier(llama, ["standard"], "batch"); // a standard node takes batch calls
+    const weight = relayComputeUnits(batch!, { inputTokens: 20, outputTokens: 100 }, "per-call"); // 500, not 750
+    const refused = coveredTier(llama, ["batch"], "standard"); // undefined: the node answers UNKNOWN_TIER
+
+    expect(batch?.id).toBe("batch");
+    expect(weight).toBe(500);
+    expect(refused).toBeUndefined();
   });
 
   it("derives a session and selects its nodes", () => {
@@ -346,7 +360,7 @@ describe("the README stays in step with the code", () => {
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
 
   it("has the examples this file runs", () => {
-    expect(blocks).toHaveLength(8);
+    expect(blocks).toHaveLength(9);
   });
 
   it("shows no code line that this file does not run", () => {

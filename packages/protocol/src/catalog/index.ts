@@ -23,6 +23,7 @@ export {
   type TextServiceSpec,
 } from "./service-spec.js";
 export { checkTextLimits, clampMaxTokens, type TextCallSize } from "./text-limits.js";
+export { coveredTier, tierCovers } from "./tier-cover.js";
 export {
   EmbeddingTierLimits,
   EmbeddingTierSpec,

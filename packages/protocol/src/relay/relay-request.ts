@@ -39,7 +39,10 @@ const acceptsUnsigned = (value: unknown) => acceptsRelayRequest(value, false);
 const acceptsSigned = (value: unknown) => acceptsRelayRequest(value, true);
 
 /**
- * A signed relay request, gateway → node. `payload` is the OpenAI request body; `nonce` (16 random
+ * A signed relay request, gateway → node. `tier` is the tier of the header's service that the
+ * gateway sold: the node serves the relay under that tier's limits and weighs it by that tier's
+ * compute units, also when it registered a dearer tier that covers it (`coveredTier`), and refuses
+ * a tier none of its tiers covers (UNKNOWN_TIER). `payload` is the OpenAI request body; `nonce` (16 random
  * bytes, hex) makes every relay unique; `issuedAt` is milliseconds since the Unix epoch; `target`,
  * when present, names the only node that may serve it; `inputCount`, on text relays, is the
  * gateway's count of the input (see {@link RelayInputCount}). `signature` is the gateway's compact
