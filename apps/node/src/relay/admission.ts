@@ -5,6 +5,7 @@ import {
   checkImageLimits,
   checkRelaySession,
   countRelayInput,
+  coveredTier,
   type EmbeddingRequest,
   type ErrorCode,
   embeddingInputs,
@@ -44,6 +45,10 @@ export interface AdmittedRelay {
   readonly request: RelayRequest;
   readonly requestHash: string;
   readonly service: ServedService;
+  /**
+   * The tier the envelope names (the one the gateway sold): its limits, its timeout and its weight
+   * apply to the relay, also when the node registered a dearer tier that covers it.
+   */
   readonly tier: TierSpec;
   /** The engine body built from the validated request's schema fields (`engine-body.ts`), `max_tokens` clamped. */
   readonly body: Record<string, unknown>;
@@ -94,8 +99,8 @@ export interface AdmissionContext {
 /**
  * Every check a relay passes before any backend work, in an order where each refusal is cheap:
  * envelope schema and gateway signature; gateway allowed; session current; this node in the
- * session; not a replay (recorded atomically); service, tier and operation served; payload
- * schema; backend capabilities; the protocol's budget rule (`relayBudget`, the gateway's too) with
+ * session; not a replay (recorded atomically); service, tier (registered, or covered by a
+ * registered one: `coveredTier`) and operation served; payload schema; backend capabilities; the protocol's budget rule (`relayBudget`, the gateway's too) with
  * input tokens counted by a real tokenizer, or taken from the gateway's signed count under random
  * audit (`GatewayCounts`). Output is clamped to the tier's limit rather than
  * refused, as the limit is a cap on work.
@@ -195,11 +200,15 @@ function payloadCheck(
   const service = ctx.services.get(request.header.serviceId);
   if (service === undefined)
     return refusal("UNKNOWN_SERVICE", `this node does not serve ${request.header.serviceId}`);
-  const tier = service.tiers.get(request.tier);
+  // The tier the gateway sold and signed: one this node registered, or a cheaper one that a tier
+  // it registered covers (a standard node serves batch calls). The relay is served under that
+  // tier's limits and weighed by it, never by the registered tier: the node is paid what was sold.
+  const tier =
+    service.tiers.get(request.tier) ?? coveredTier(service.spec, service.tiers.keys(), request.tier);
   if (tier === undefined) {
     return refusal(
       "UNKNOWN_TIER",
-      `this node serves ${service.spec.id} on tiers ${[...service.tiers.keys()].join(", ")}`,
+      `this node serves ${service.spec.id} on tiers ${[...service.tiers.keys()].join(", ")} and the cheaper tiers they cover, not ${request.tier}`,
     );
   }
   if (!operationSupported(service.spec, request.operation)) {

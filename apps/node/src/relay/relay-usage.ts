@@ -2,7 +2,8 @@ import { type RelayUsage, type RelayWeighing, relayComputeUnits, type TierSpec }
 
 /**
  * A relay's weight in the claim: per call (Pocket's rule) or by tokens, a batch of prompts as that
- * many calls; images by standard-image units.
+ * many calls; images by standard-image units. `tier` is the tier the gateway's envelope names (the
+ * one it sold), never a dearer tier the node registered that covers it.
  */
 export function weightOf(
   tier: TierSpec,
