@@ -86,8 +86,23 @@ const count = (v: unknown, fallback: number) =>
 /**
  * The limits of an answer on the served tier, by the protocol's budget rule (`relayOutputCap`:
  * the node clamps `max_tokens` the same way), with the input counted as the front door counts it.
+ * Its weight is held to what the tier sold weighs too (`request.target.tier`, which the client is
+ * charged for): routing never names a heavier tier in the envelope, so a node that signs more than
+ * the sold weight is refused (`INVALID_NODE_RESPONSE`) rather than paid more than was charged.
  */
 export function answerLimits(route: Route, request: DispatchRequest): AnswerLimits {
+  const { weighedUnits, ...limits } = servedTierLimits(route, request);
+  // Calls (a batch of prompts counts each), or standard images: as many under either tier, each
+  // weighing at most the lighter of the two.
+  const perUnit = Math.min(route.servedTier.computeUnitsPerRelay, request.target.tier.computeUnitsPerRelay);
+  return { ...limits, maxComputeUnits: perUnit * weighedUnits };
+}
+
+/** An answer's limits on the served tier, and the units (calls or standard images) it is weighed in. */
+function servedTierLimits(
+  route: Route,
+  request: DispatchRequest,
+): Omit<AnswerLimits, "maxComputeUnits"> & { readonly weighedUnits: number } {
   const tier = route.servedTier;
   const body = request.body;
   if (isEmbeddingTier(tier)) {
@@ -96,7 +111,7 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
       maxOutputTokens: 0,
       choices: 0,
       maxImages: 0,
-      maxComputeUnits: tier.computeUnitsPerRelay,
+      weighedUnits: 1,
       inputTokens: countRelayInput(
         inputs.map((text) => [{ text: String(text) }]),
         tokensAtLeast,
@@ -117,7 +132,7 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
       choices: 0,
       maxImages: n,
       imageSize: { width, height },
-      maxComputeUnits: tier.computeUnitsPerRelay * imageUnits(tier, width, height, n),
+      weighedUnits: imageUnits(tier, width, height, n),
       inputTokens: 0,
     };
   }
@@ -134,7 +149,7 @@ export function answerLimits(route: Route, request: DispatchRequest): AnswerLimi
     maxOutputTokens,
     choices,
     maxImages: 0,
-    maxComputeUnits: tier.computeUnitsPerRelay * prompts,
+    weighedUnits: prompts,
     inputTokens,
     ...(operation === "chat.completions" && body.logprobs === true
       ? { topLogprobs: count(body.top_logprobs, 0) }

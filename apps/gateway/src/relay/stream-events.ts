@@ -178,6 +178,8 @@ export function streamEvents(
       if (!cutByGateway || stalledFor !== undefined || chain === requestHash) return undefined;
       const outputTokens = Math.min(usage.outputTokens, deliveredAtMost(usage.outputTokens, text, tokens));
       if (outputTokens === 0) return undefined;
+      // The share of the tier the envelope named, which routing never makes heavier than the
+      // one sold: the same share the client pays of the sold tier's price (`chargeFor`).
       const computeUnits = cutStreamComputeUnits(
         route.servedTier,
         { outputTokens: whole ? maxOutputTokens : outputTokens, calls },

@@ -445,3 +445,77 @@ describe("verifyAnswer: the weight a node may sign", () => {
     ).toEqual({ inputTokens: 0, outputTokens: 0, images: 2 });
   });
 });
+
+describe("verifyAnswer: a node serving a cheaper tier than it registered", () => {
+  // A route under llama-2-13b's standard tier (750 per call) for a request that sold a batch tier
+  // (500): routing never makes one (it names the batch tier), and this check holds if it ever did.
+  const node = generateKeyPair();
+  const now = 1_000_005_000;
+  const route = testRoute(now);
+  const requestHash = "d".repeat(64);
+  const sold = (
+    model: string,
+    operation: "completions" | "images.generations",
+    body: Record<string, unknown>,
+  ) => {
+    const target = resolveModelName(DEFAULT_CATALOG, model);
+    if (!target.ok) throw new Error(`${model} is not in the catalog`);
+    return { ...testDispatch(body, operation), target: target.value };
+  };
+  const completion = (prompts: number) => ({
+    id: "cmpl-1",
+    object: "text_completion",
+    created: 1_700_000_000,
+    model: "m",
+    choices: Array.from({ length: prompts }, (_, index) => ({
+      index,
+      text: " ok",
+      logprobs: null,
+      finish_reason: "stop",
+    })),
+  });
+  const verifyText = (model: string, prompts: number, computeUnits: number) => {
+    const prompt = prompts === 1 ? "Say ok" : Array.from({ length: prompts }, () => "Say ok");
+    return verifyAnswer(
+      signedAnswer(route, requestHash, node, {
+        payload: completion(prompts),
+        usage: { inputTokens: 3, outputTokens: prompts },
+        computeUnits,
+      }),
+      {
+        requestHash,
+        nodeAddress: node.address,
+        header: route.header,
+        operation: "completions",
+        limits: answerLimits(route, sold(model, "completions", { prompt, max_tokens: 16 })),
+      },
+    );
+  };
+
+  it.each(["quality-gpt-3.5:batch", "llama-2-13b:batch"])(
+    "%s: refuses (INVALID_NODE_RESPONSE) a weight above the 500 sold, even under a heavier served tier",
+    (model) => {
+      expect(verifyText(model, 1, 500)._tag).toBe("VerifiedAnswer");
+      const over = verifyText(model, 1, 750);
+      expect(over).toMatchObject({
+        _tag: "InvalidNodeResponse",
+        code: "INVALID_NODE_RESPONSE",
+        detail: "claims 750 compute units; at most 500 were possible",
+      });
+      // A batch of prompts: that many calls of the tier sold.
+      expect(verifyText(model, 3, 1500)._tag).toBe("VerifiedAnswer");
+      expect(verifyText(model, 3, 1501)._tag).toBe("InvalidNodeResponse");
+    },
+  );
+
+  it("images: the standard images asked for, at the sold tier's weight per image", () => {
+    const standard = resolveModelName(DEFAULT_CATALOG, "stable-diffusion:standard");
+    if (!standard.ok) throw new Error("stable-diffusion is not in the catalog");
+    const imageRoute = { ...route, servedServiceId: "stable-diffusion", servedTier: standard.value.tier };
+    const limits = answerLimits(
+      imageRoute,
+      sold("stable-diffusion:batch", "images.generations", { prompt: "a cat", size: "1024x1024" }),
+    );
+    expect(limits.maxComputeUnits).toBe(4 * 12_000);
+  });
+});

@@ -5,6 +5,7 @@ import {
   generateKeyPair,
   type NodeCapabilities,
   type NodeTokenizer,
+  resolveModelName,
 } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
 import { dispatchRequest } from "../../test/support/test-requests.js";
@@ -133,5 +134,53 @@ describe("a quality relay's routes", () => {
     expect(planRoutes(sources, request, Date.UTC(2026, 11, 6), false).map((r) => r.node.address)).toEqual([
       small.address,
     ]);
+  });
+});
+
+describe("the tier a route serves a relay under", () => {
+  const at = Date.UTC(2026, 11, 6);
+  /** The routes' (node, served service, tier, weight) for `model`, sold and planned by `planned`'s catalog. */
+  const servedTiers = (model: string, planned = sources) => {
+    const target = resolveModelName(planned.catalog, model);
+    if (!target.ok) throw new Error(target.error.message);
+    const request = { ...dispatchRequest(model, { prompt: "Hi", max_tokens: 10 }), target: target.value };
+    return planRoutes(planned, request, at, false).map((r) => [
+      r.node.address,
+      r.servedServiceId,
+      r.servedTier.id,
+      r.servedTier.computeUnitsPerRelay,
+    ]);
+  };
+
+  it("is the tier sold, on a node registered for a dearer tier that covers it, weighed as sold", () => {
+    // Both nodes registered their model's standard tier only (750 per call).
+    expect(servedTiers("quality-gpt-3.5:batch")).toEqual([
+      [big.address, "llama-2-13b", "batch", 500],
+      [small.address, "mistral-7b", "batch", 500],
+    ]);
+    expect(servedTiers("llama-2-13b:batch")).toEqual([[big.address, "llama-2-13b", "batch", 500]]);
+    expect(servedTiers("quality-gpt-3.5")).toEqual([
+      [big.address, "llama-2-13b", "standard", 750],
+      [small.address, "mistral-7b", "standard", 750],
+    ]);
+    // A dearer tier than any registered one is not served by them.
+    expect(servedTiers("llama-2-13b:long-context")).toEqual([]);
+  });
+
+  it("never weighs more than the tier sold: a node with no tier that light is no route", () => {
+    // An operator's catalog that sells quality batch calls at 400: neither llama-2-13b's batch
+    // (500) nor its standard tier (750) may serve them.
+    const cheap: Catalog = {
+      ...catalog,
+      services: catalog.services.map((s) =>
+        s.id === "quality-gpt-3.5" && s.kind === "text"
+          ? { ...s, tiers: s.tiers.map((t) => (t.id === "batch" ? { ...t, computeUnitsPerRelay: 400 } : t)) }
+          : s,
+      ),
+    };
+    expect(servedTiers("quality-gpt-3.5:batch", { ...sources, catalog: cheap })).toEqual([]);
+    // quality-gpt-4 sells its batch tier at 2000: served under the model's batch tier, lighter still.
+    const onlyBig = { ...sources, qualifying: () => [{ address: big.address, serviceId: "llama-2-13b" }] };
+    expect(servedTiers("quality-gpt-4:batch", onlyBig)).toEqual([[big.address, "llama-2-13b", "batch", 500]]);
   });
 });

@@ -2,9 +2,9 @@ import {
   type CapabilityNeed,
   type Catalog,
   capabilityNeeds,
+  coveredTier,
   deriveSessionHeader,
   findService,
-  findTier,
   missingCapability,
   type NodeCapabilities,
   type NodeServiceOffer,
@@ -99,28 +99,43 @@ export function canServe(caps: NodeCapabilities, request: DispatchRequest, strea
   return unmetNeed(caps, request, stream) === undefined;
 }
 
-/** The tier a node serves a request under: the asked tier when it serves it, else its standard tier. */
+/**
+ * The tier a node serves a request under, which its envelope names and by which the node weighs
+ * it: the served service's tier of the sold tier's id, when the node registered it or a tier that
+ * covers it (`coveredTier`: a standard node serves batch calls); for a quality or skill service
+ * (whose tier ids need not be its model service's), else the node's standard tier. Never a tier
+ * that weighs more than the one sold: the node is paid at most what the customer pays.
+ */
 function servedTierOf(
   catalog: Catalog,
   offer: NodeServiceOffer,
-  askedTier: string,
-  exact: boolean,
+  sold: TierSpec,
+  quality: boolean,
 ): TierSpec | undefined {
   const service = findService(catalog, offer.serviceId);
   if (service === undefined) return undefined;
-  if (offer.tiers.includes(askedTier)) return findTier(service, askedTier);
-  return exact || !offer.tiers.includes("standard") ? undefined : findTier(service, "standard");
+  for (const id of quality && sold.id !== "standard" ? [sold.id, "standard"] : [sold.id]) {
+    const tier = coveredTier(service, offer.tiers, id);
+    if (tier !== undefined && weighsNoMore(tier, sold)) return tier;
+  }
+  return undefined;
+}
+
+/** Whether a relay under `served` weighs no more than one under `sold` (per call, or per standard image). */
+function weighsNoMore(served: TierSpec, sold: TierSpec): boolean {
+  return served.computeUnitsPerRelay <= sold.computeUnitsPerRelay;
 }
 
 /**
  * Every route a relay may take. A model-named service: the session's nodes for (application,
- * service) that serve the tier. A quality or skill service: the evaluator's qualifying nodes, each
- * in its own session for (application, the node's model service), served under that service and
- * the asked tier (or the node's standard tier when it does not serve the asked one), when that tier's
- * limits take the request as the asked tier admitted it (no output cut short). A target
- * node (evaluator keys) is routed in the session of a probe application that holds it, so the
- * node sees an ordinary member relay; without one, whether or not the session drew it (the node
- * decides).
+ * service) that serve the tier, or a dearer one that covers it. A quality or skill service: the
+ * evaluator's qualifying nodes, each in its own session for (application, the node's model
+ * service), served under that service and the asked tier (or the node's standard tier when it
+ * serves neither the asked one nor one that covers it), when that tier's limits take the request
+ * as the asked tier admitted it (no output cut short) and it weighs no more than the asked one.
+ * A target node (evaluator keys) is routed in the session of a probe application that holds it,
+ * so the node sees an ordinary member relay; without one, whether or not the session drew it (the
+ * node decides).
  */
 export function planRoutes(
   sources: PlanSources,
@@ -132,7 +147,6 @@ export function planRoutes(
 ): Route[] {
   const { config, catalog } = sources;
   const app = request.application.address;
-  const asked = request.target.tier.id;
   const quality = request.target.service.class !== "model";
   const pairs: { address: string; serviceId: string }[] = quality
     ? [...sources.qualifying(request.target.service.id)]
@@ -165,7 +179,7 @@ export function planRoutes(
       // A targeted probe goes to the node whatever it declared: the node refuses what it cannot do
       // with a signed, coded answer, which is what the evaluator must see.
       if (!targeted && !ignoreCapabilities && !canServe(offer.capabilities, request, stream)) continue;
-      const servedTier = servedTierOf(catalog, offer, asked, !quality);
+      const servedTier = servedTierOf(catalog, offer, request.target.tier, quality);
       if (servedTier === undefined) continue;
       const route = { node, header, servedServiceId: serviceId, servedTier };
       // A quality relay goes only to nodes whose own tier takes it whole (see `servedTierShortfall`).

@@ -1,4 +1,10 @@
-import { deriveSessionId, modelNameFor, selectSessionNodes, sessionNumberAt } from "@pocket-ai/protocol";
+import {
+  coveredTier,
+  deriveSessionId,
+  modelNameFor,
+  selectSessionNodes,
+  sessionNumberAt,
+} from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
 import { Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
@@ -184,7 +190,13 @@ const make = Effect.gen(function* () {
           service.class === "model"
             ? registry
                 .candidates(service.id, now)
-                .filter((n) => live(n) && n.offers.get(service.id)?.tiers.includes(tier.id) === true)
+                // A node serves the tiers it registered and the cheaper ones they cover.
+                .filter((n) => {
+                  const offer = n.offers.get(service.id);
+                  return (
+                    live(n) && offer !== undefined && coveredTier(service, offer.tiers, tier.id) !== undefined
+                  );
+                })
             : scores
                 .qualifying(service.id)
                 .map((s) => registry.get(s.address))

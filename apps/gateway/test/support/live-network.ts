@@ -107,6 +107,8 @@ export async function startLiveNetwork(
     readonly catalog?: Record<string, unknown>;
     /** Settings of every node's text service over the defaults (`serviceId`, `tiers`, `model`). */
     readonly textService?: Record<string, unknown>;
+    /** More routing settings of the gateway (`evaluator`, …) over the network's session. */
+    readonly routing?: Record<string, unknown>;
   } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "pocket-live-"));
@@ -119,7 +121,7 @@ export async function startLiveNetwork(
         listen: { host: "127.0.0.1", port: 0 },
         dataDir: join(dir, "gateway"),
         adminToken: LIVE_ADMIN_TOKEN,
-        routing: { session, healthCheckMs: 60_000 },
+        routing: { session, healthCheckMs: 60_000, ...options.routing },
         metering: { flushMs: 20 },
         drainMs: 2_000,
         ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
