@@ -49,6 +49,7 @@ async function claimSetup(refusals: ErrorCode[]) {
     tier: "standard",
     applicationAddress: app,
     gatewayAddress: gatewayKey.address,
+    stream: false,
     expiresAt: sessionEnd + SESSION.graceMs,
   });
   const answer = (i: number, at: number) =>

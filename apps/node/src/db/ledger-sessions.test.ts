@@ -1,14 +1,16 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { openSqlite } from "@pocket-ai/runtime";
-import { Effect, Exit, Scope } from "effect";
+import { sql } from "drizzle-orm";
+import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
-import { answered, ledgerFile, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
+import {
+  answered,
+  ledgerFile,
+  migrationsBefore,
+  openLedger,
+  relay,
+} from "../../test/helpers/ledger-fixtures.js";
 import { ClaimStore } from "./claim-store.js";
 import { RelayStore } from "./relay-store.js";
-import { ledgerSessions, nodeSchema, relays } from "./schema.js";
+import { ledgerSessions } from "./schema.js";
 
 const hash = (i: number) => i.toString(16).padStart(64, "0");
 
@@ -82,39 +84,29 @@ describe("the sessions the claim loop searches", () => {
   });
 
   it("a ledger written before the table gets it filled when it opens", async () => {
-    const full = fileURLToPath(new URL("../../drizzle", import.meta.url));
-    const before = mkdtempSync(join(tmpdir(), "pocket-node-migrations-"));
-    cpSync(full, before, { recursive: true });
-    const journal = JSON.parse(readFileSync(join(full, "meta", "_journal.json"), "utf8"));
-    const at = journal.entries.findIndex((e: { tag: string }) => e.tag === "0002_ledger_sessions");
-    expect(at).toBeGreaterThan(0);
-    writeFileSync(
-      join(before, "meta", "_journal.json"),
-      JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }),
-    );
     const file = ledgerFile();
-    const open = async (migrationsFolder: string) => {
-      const scope = Effect.runSync(Scope.make());
-      const { db } = await Effect.runPromise(
-        Scope.extend(openSqlite({ file, schema: nodeSchema, migrationsFolder }), scope),
-      );
-      return { db, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
-    };
-    const old = await open(before);
+    const old = await openLedger(file, migrationsBefore("0002_ledger_sessions"));
+    // The columns that ledger had (not the later `stream`).
     const row = (i: number, sessionId: string, outcome: "ok" | "error") => ({
-      ...relay,
       requestHash: hash(i),
       sessionId,
+      sessionNumber: relay.sessionNumber,
+      sessionEnd: relay.sessionEnd,
+      serviceId: relay.serviceId,
+      tier: relay.tier,
+      applicationAddress: relay.applicationAddress,
+      gatewayAddress: relay.gatewayAddress,
       outcome,
       createdAt: 1,
     });
-    old.db
-      .insert(relays)
-      .values([row(0, "s1", "ok"), row(1, "s1", "ok"), row(2, "s2", "error"), row(3, "s3", "ok")])
-      .run();
+    for (const r of [row(0, "s1", "ok"), row(1, "s1", "ok"), row(2, "s2", "error"), row(3, "s3", "ok")])
+      old.db.run(
+        sql`insert into relays (request_hash, session_id, session_number, session_end, service_id, tier, application_address, gateway_address, outcome, created_at)
+            values (${r.requestHash}, ${r.sessionId}, ${r.sessionNumber}, ${r.sessionEnd}, ${r.serviceId}, ${r.tier}, ${r.applicationAddress}, ${r.gatewayAddress}, ${r.outcome}, ${r.createdAt})`,
+      );
     await old.close();
 
-    const now = await open(full);
+    const now = await openLedger(file);
     const store = new RelayStore(now.db);
     expect(keys(store.unclaimedSessions(10))).toEqual(["s1/gw", "s3/gw"]);
     await now.close();

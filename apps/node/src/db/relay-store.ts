@@ -66,6 +66,7 @@ function rowOf(relay: AdmittedRelay, admittedAt: number, completedAt: number): V
     tier: relay.tier,
     applicationAddress: relay.applicationAddress,
     gatewayAddress: relay.gatewayAddress,
+    stream: relay.stream,
     createdAt: admittedAt,
     completedAt,
   };
@@ -80,6 +81,8 @@ export interface AdmittedRelay {
   readonly tier: string;
   readonly applicationAddress: string;
   readonly gatewayAddress: string;
+  /** Whether it is served as a stream (only a stream's row takes a cut receipt: see `settleCut`). */
+  readonly stream: boolean;
   /**
    * When no relay of its session can be admitted any more (the session's end plus its grace): an
    * admitted relay still unanswered then may be forgotten, as a replay of it is refused anyway and
@@ -96,6 +99,34 @@ export interface AnsweredRelay {
   readonly outputTokens: number;
   readonly computeUnits: number;
 }
+
+/**
+ * Why a relay's row cannot take a stream cut receipt (see {@link RelayStore.settleCut}):
+ * - `another gateway`, `another session`: the receipt names a relay of another gateway or session;
+ * - `unary`: the relay was not streamed, so no client cut it short;
+ * - `no head`: it pays a share under the request hash, which no signed head is;
+ * - `settled otherwise`: an earlier receipt settled it with another leaf or weight;
+ * - `not cut`: the relay failed for a reason of its own, not a cut;
+ * - `more than recorded`: more output than the node sent, or more weight than the whole call's;
+ * - `claim may be built`: a finished stream whose session's claim may already hold its leaf.
+ */
+export type CutRefusal =
+  | "another gateway"
+  | "another session"
+  | "unary"
+  | "no head"
+  | "settled otherwise"
+  | "not cut"
+  | "more than recorded"
+  | "claim may be built";
+
+/** How a relay's row took a stream cut receipt (see {@link RelayStore.settleCut}). */
+export type CutSettlement =
+  | "settled"
+  | "unchanged"
+  | "pending"
+  | "unknown"
+  | { readonly refused: CutRefusal };
 
 /** At most this many (session, gateway) keys are remembered as written (see `#sessionsWritten`). */
 const KNOWN_SESSIONS = 4_096;
@@ -183,6 +214,7 @@ export class RelayStore {
           tier: p("tier"),
           applicationAddress: p("applicationAddress"),
           gatewayAddress: p("gatewayAddress"),
+          stream: p("stream"),
           outcome: sql`${p("outcome")}`,
           errorCode: sql`${p("errorCode")}`,
           responseHash: sql`${p("responseHash")}`,
@@ -381,11 +413,18 @@ export class RelayStore {
    *   its session can have been built: before `claimsFrom` (the session's end plus its grace,
    *   less a margin) and with no claim row yet.
    *
-   * `settled` the first time, `repeated` for the same receipt again; `pending` while this process
+   * Only a stream's row takes a receipt: a unary relay is never cut short once answered, so a
+   * receipt for one (a gateway's fault, or its attempt to lower a finished relay's weight) is
+   * refused. That a paid receipt's head is one this node signed is checked only as far as the row
+   * can tell: the request hash is no head. The heads in between are not kept (by default one per
+   * chunk of every stream; the chain is a hash over the text, which the node never keeps), so any
+   * other chain is the gateway's word; it changes only which leaf the claim holds for the relay
+   * (the gateway's ledger holds the same one), never its weight beyond what the node recorded.
+   *
+   * `settled` when the row changed; `unchanged` when it already says what the receipt says (the
+   * same receipt again, or one of nothing for a row in no claim); `pending` while this process
    * still serves the relay; `unknown` when no row of it is here (another worker's not committed
-   * yet, or pruned); `refused` when its row cannot take it: another gateway or session, more
-   * output than the node sent or more weight than the whole call's, settled otherwise before, or a
-   * finished stream whose claim may be built.
+   * yet, or pruned); `refused`, with why, when its row cannot take it.
    */
   settleCut(
     cut: {
@@ -400,7 +439,7 @@ export class RelayStore {
     now: number,
     /** When a claim of the row's session may be built: given its session's end. */
     claimsFrom: (sessionEnd: number) => number,
-  ): Effect.Effect<"settled" | "repeated" | "pending" | "unknown" | "refused", NodeStoreError> {
+  ): Effect.Effect<CutSettlement, NodeStoreError> {
     return storeWrite("record a cut stream's receipt", () => {
       // Its row waits for this process's group commit: written first. Rows of other workers are
       // in the file once committed (until then: `unknown`, which a gateway asks again).
@@ -408,10 +447,14 @@ export class RelayStore {
       if (this.#admitted.has(cut.requestHash)) return "pending";
       // Read and written in one write transaction: another worker's commit cannot come between.
       return this.db.transaction(
-        (tx) => {
+        (tx): CutSettlement => {
           const row = tx.select().from(relays).where(eq(relays.requestHash, cut.requestHash)).get();
           if (row === undefined) return "unknown";
-          if (row.gatewayAddress !== cut.gatewayAddress || row.sessionId !== cut.sessionId) return "refused";
+          if (row.gatewayAddress !== cut.gatewayAddress) return { refused: "another gateway" };
+          if (row.sessionId !== cut.sessionId) return { refused: "another session" };
+          if (!row.stream) return { refused: "unary" };
+          // A share paid needs a signed head covering it: the chain before any chunk is none.
+          if (cut.computeUnits > 0 && cut.responseHash === cut.requestHash) return { refused: "no head" };
           const paid = {
             outcome: "ok" as const,
             errorCode: "STREAM_INTERRUPTED",
@@ -422,13 +465,18 @@ export class RelayStore {
           };
           if (row.outcome === "ok" && row.errorCode === "STREAM_INTERRUPTED")
             return row.leafHash === cut.leafHash && row.computeUnits === cut.computeUnits
-              ? "repeated"
-              : "refused";
+              ? "unchanged"
+              : { refused: "settled otherwise" };
           // Paid nothing: a row that is no claim leaf stays so.
-          if (cut.computeUnits === 0 && row.outcome !== "ok") return "repeated";
+          if (cut.computeUnits === 0 && row.outcome !== "ok") return "unchanged";
+          const recordedCut = row.outcome === "error" && row.errorCode === "STREAM_INTERRUPTED";
+          const finished = row.outcome === "ok" && row.errorCode === null;
+          // Failed for a reason of its own (or left `pending` by an earlier version): not a cut.
+          if (!recordedCut && !finished) return { refused: "not cut" };
           // Never more output than the node sent, nor more weight than the whole call's.
-          if (cut.outputTokens > row.outputTokens || cut.computeUnits > row.computeUnits) return "refused";
-          if (row.outcome === "error" && row.errorCode === "STREAM_INTERRUPTED") {
+          if (cut.outputTokens > row.outputTokens || cut.computeUnits > row.computeUnits)
+            return { refused: "more than recorded" };
+          if (recordedCut) {
             tx.delete(relays).where(eq(relays.requestHash, cut.requestHash)).run();
             tx.insert(relays)
               .values({ ...row, ...paid, completedAt: row.completedAt ?? now })
@@ -443,13 +491,7 @@ export class RelayStore {
               .from(claims)
               .where(and(eq(claims.sessionId, row.sessionId), eq(claims.gatewayAddress, row.gatewayAddress)))
               .get() !== undefined;
-          if (
-            row.outcome !== "ok" ||
-            row.errorCode !== null ||
-            now >= claimsFrom(row.sessionEnd) ||
-            claimed()
-          )
-            return "refused";
+          if (now >= claimsFrom(row.sessionEnd) || claimed()) return { refused: "claim may be built" };
           tx.update(relays)
             .set(
               cut.computeUnits === 0

@@ -24,6 +24,13 @@ export const relays = sqliteTable(
      * see above.
      */
     outcome: text("outcome", { enum: ["pending", "ok", "error"] }).notNull(),
+    /**
+     * Whether the relay was streamed: only a stream can be cut short, so only its row takes a
+     * gateway's cut receipt (see `RelayStore.settleCut`). Rows written before the column have it
+     * from their error code: a stream recorded cut (`STREAM_INTERRUPTED`, written only by the
+     * stream path) is one; any other is taken for unary, so no receipt changes it.
+     */
+    stream: integer("stream", { mode: "boolean" }).notNull().default(false),
     errorCode: text("error_code"),
     responseHash: text("response_hash"),
     leafHash: text("leaf_hash"),

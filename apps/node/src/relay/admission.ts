@@ -121,6 +121,7 @@ export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect
         tier: request.tier,
         applicationAddress: request.header.applicationAddress,
         gatewayAddress: request.gateway.address,
+        stream: ctx.stream,
         expiresAt: request.header.sessionEnd + sessionGrace(ctx.session),
       },
       now,

@@ -32,7 +32,7 @@ import type { BackendPool } from "../backends/pool/backend-pool.js";
 import { NodeClock } from "../clock/node-clock.js";
 import { RelayLedger } from "../db/node-database.js";
 import type { NodeStoreError } from "../db/node-store-error.js";
-import type { RelayStore } from "../db/relay-store.js";
+import type { CutRefusal, RelayStore } from "../db/relay-store.js";
 import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
@@ -458,11 +458,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
                       : `relay ${receipt.requestHash} is not recorded here (yet)`,
                 }),
               );
-            if (result === "refused")
+            if (typeof result === "object")
               return Effect.fail(
                 new EnvelopeRejected({
                   code: "CUT_RECEIPT_REFUSED",
-                  detail: `relay ${receipt.requestHash} of session ${receipt.sessionId} cannot take this receipt: another gateway's or session's, settled otherwise, more output or weight than the node recorded, or its claim may be built`,
+                  detail: `relay ${receipt.requestHash} of session ${receipt.sessionId} cannot take this receipt: ${refusalDetail[result.refused]}`,
                 }),
               );
             if (result === "settled") metrics.cutsSettled.inc({ gateway: receipt.gateway.address });
@@ -613,6 +613,21 @@ export class RelayService extends Context.Tag("node/RelayService")<
 function noBackend(serviceId: string): ProtocolError {
   return protocolError("BACKEND_UNAVAILABLE", `no backend is configured for ${serviceId}`);
 }
+
+/** What a gateway is told of why its cut receipt was refused (see `RelayStore.settleCut`). */
+const refusalDetail: Record<CutRefusal, string> = {
+  "another gateway": "it was served for another gateway",
+  "another session": "it belongs to another session",
+  unary:
+    "it was a unary relay, not a stream, so no client cut it short; its answer stays in the claim as the node signed it",
+  "no head":
+    "the receipt pays compute units under the request hash, which no signed head is; name the last head that covered what the client read",
+  "settled otherwise": "an earlier receipt settled it with another leaf or weight",
+  "not cut": "it failed for a reason of its own, not a cut, and is in no claim",
+  "more than recorded":
+    "the receipt pays more output tokens than the node sent, or more compute units than the whole call weighs",
+  "claim may be built": "its session's claim may already be built, so its leaf no longer changes",
+};
 
 /** How long before a session's claims may be built a finished stream's row stops changing (see `settleCut`). */
 const CLAIM_MARGIN_MS = 10_000;

@@ -254,7 +254,7 @@ export const ErrorCodes = {
     status: 409,
     type: "invalid_request_error",
     message:
-      "The node's ledger cannot take this stream cut receipt: the relay is another gateway's or session's, was settled otherwise, the receipt pays more output or weight than the node recorded, or the session's claim may already be built. Sending it again changes nothing.",
+      "The node's ledger cannot take this stream cut receipt (the detail says why): the relay was not streamed, is another gateway's or session's, failed on its own or was settled otherwise, the receipt pays a share under no signed head or more output or weight than the node recorded, or the session's claim may already be built. Sending it again changes nothing.",
   },
   UNKNOWN_RELAY: {
     status: 404,

@@ -1,0 +1,65 @@
+import { pocketCodeOf } from "@pocket-ai/link";
+import { createStreamCutReceipt, relayRequestHash } from "@pocket-ai/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
+
+/**
+ * A gateway's stream cut receipts, sent to a node over its tRPC API: what the node answers, and
+ * what it refuses with a message saying why.
+ */
+
+let h: NodeHarness;
+const gw = new TestGateway();
+
+beforeAll(async () => {
+  h = await startTestNode({ gateways: [{ url: "http://127.0.0.1:9/trpc", address: gw.key.address }] });
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+const completion = { model: "llama-2-13b", prompt: "Once upon a time", max_tokens: 8, temperature: 0 };
+
+/** The gateway's receipt for `request`'s relay (a share of 1 output token, 100 compute units by default). */
+const receiptFor = (
+  request: ReturnType<typeof gw.request>,
+  over: Partial<Parameters<typeof createStreamCutReceipt>[0]> = {},
+) =>
+  createStreamCutReceipt(
+    {
+      nodeAddress: h.node.key.address,
+      sessionId: request.header.sessionId,
+      requestHash: relayRequestHash(request),
+      chain: "ab".repeat(32),
+      outputTokens: 1,
+      computeUnits: 100,
+      issuedAt: Date.now(),
+      ...over,
+    },
+    gw.key,
+  );
+
+/** The node's refusal of `input` (its code and message), or `undefined` when it took it. */
+const refusalOf = (input: unknown) =>
+  h.client.settleCut.mutate(input).then(
+    () => undefined,
+    (error: Error) => ({ code: pocketCodeOf(error), message: error.message }),
+  );
+
+describe("stream cut receipts", () => {
+  it("are refused for a unary relay, which no client cut short: the message says so and its leaf stays", async () => {
+    const request = gw.request(completion);
+    expect((await h.client.relay.mutate(request)).outcome).toBe("ok");
+    const leaves = h.node.relays.leaves(request.header.sessionId, gw.key.address);
+    expect(leaves).toHaveLength(1);
+    for (const receipt of [
+      receiptFor(request), // a lower weight under another leaf
+      receiptFor(request, { chain: relayRequestHash(request), outputTokens: 0, computeUnits: 0 }), // out of the claim
+    ]) {
+      const refusal = await refusalOf(receipt);
+      expect(refusal?.code).toBe("CUT_RECEIPT_REFUSED");
+      expect(refusal?.message).toContain("it was a unary relay, not a stream");
+    }
+    expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toEqual(leaves);
+  });
+});
