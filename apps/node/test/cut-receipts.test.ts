@@ -1,5 +1,5 @@
 import { pocketCodeOf } from "@pocket-ai/link";
-import { createStreamCutReceipt, relayRequestHash } from "@pocket-ai/protocol";
+import { createStreamCutReceipt, generateKeyPair, relayRequestHash } from "@pocket-ai/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
 
@@ -61,5 +61,14 @@ describe("stream cut receipts", () => {
       expect(refusal?.message).toContain("it was a unary relay, not a stream");
     }
     expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toEqual(leaves);
+  });
+
+  it("made out to another node are refused with what to do about it, not a word about keys", async () => {
+    const request = gw.request({ ...completion, stream: true });
+    const refusal = await refusalOf(receiptFor(request, { nodeAddress: generateKeyPair().address }));
+    expect(refusal?.code).toBe("ADDRESS_MISMATCH");
+    expect(refusal?.message).toContain("made out to another node than the one that received it");
+    expect(refusal?.message).toContain("Send it to the node its nodeAddress names");
+    expect(refusal?.message).not.toContain("public key");
   });
 });

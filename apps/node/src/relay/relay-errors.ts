@@ -12,13 +12,20 @@ import type { BackendBusy, BackendError } from "../backends/backend.js";
 export class EnvelopeRejected extends Data.TaggedError("EnvelopeRejected")<{
   readonly code: ErrorCode;
   readonly detail?: string | undefined;
+  /** What to do, where the protocol's check said it for this case (absent: the code's guidance). */
+  readonly guidance?: string | undefined;
 }> {
   static of(error: ProtocolError): EnvelopeRejected {
-    return new EnvelopeRejected({ code: error.code, detail: error.detail });
+    const own = error.message !== ErrorCodes[error.code].message;
+    return new EnvelopeRejected({
+      code: error.code,
+      detail: error.detail,
+      ...(own ? { guidance: error.message } : {}),
+    });
   }
 
   override get message(): string {
-    const guidance = ErrorCodes[this.code].message;
+    const guidance = this.guidance ?? ErrorCodes[this.code].message;
     return this.detail === undefined ? guidance : `${this.detail}. ${guidance}`;
   }
 }

@@ -1,8 +1,9 @@
 import { type ErrorCode, ErrorCodes } from "./codes.js";
 
 /**
- * A failure as plain data: a stable code, the code's guidance, and an optional detail that names
- * what exactly was wrong (a field, a limit, a value). Protocol functions return these inside a
+ * A failure as plain data: a stable code, guidance (`message`: the code's, or one a check gives
+ * for a case the code's text does not fit), and an optional detail that names what exactly was
+ * wrong (a field, a limit, a value). Protocol functions return these inside a
  * {@link Result} instead of throwing, so every app maps them to its own transport in one place.
  *
  * @example

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PoktAddress, SignatureHex } from "../crypto/index.js";
-import { fail, ok, type Result } from "../errors/index.js";
+import { ok, protocolError, type Result } from "../errors/index.js";
 import { RelayDigestHex, RelaySignerIdentity } from "../relay/envelope-fields.js";
 import { parseEnvelope } from "../relay/envelope-verification.js";
 import { checkIdentifiedSignature, signIdentified } from "../relay/node-signed.js";
@@ -109,11 +109,16 @@ export function createStreamCutReceipt(
   ) as StreamCutReceipt;
 }
 
+/** What a gateway is told when its receipt names another node than the one it reached. */
+const OTHER_NODE_GUIDANCE =
+  "The stream cut receipt is made out to another node than the one that received it. Send it to the node its nodeAddress names, the one that served the stream: a node takes only receipts made out to its own address.";
+
 /**
  * Checks an untrusted {@link StreamCutReceipt} sent to the node `nodeAddress`: MALFORMED_ENVELOPE
  * for a schema mismatch, INVALID_SIGNATURE (or ADDRESS_MISMATCH when the gateway's address is not
- * its key's), ADDRESS_MISMATCH when it is for another node. Whether the gateway is the relay's own
- * is the node's to check against its ledger. Never throws.
+ * its key's), ADDRESS_MISMATCH when it is for another node (its `message` then says so, instead
+ * of the code's guidance about keys). Whether the gateway is the relay's own is the node's to
+ * check against its ledger. Never throws.
  *
  * @example
  * ```ts
@@ -131,10 +136,17 @@ export function verifyStreamCutReceipt(
   const signed = checkIdentifiedSignature("gateway", receipt, "stream cut receipt");
   if (!signed.ok) return signed;
   if (receipt.nodeAddress !== expect.nodeAddress)
-    return fail(
-      "ADDRESS_MISMATCH",
-      `stream cut receipt is for node ${receipt.nodeAddress}, not this one`,
-      "nodeAddress",
-    );
+    return {
+      ok: false,
+      error: {
+        ...protocolError(
+          "ADDRESS_MISMATCH",
+          `stream cut receipt is for node ${receipt.nodeAddress}, not this one (${expect.nodeAddress})`,
+          "nodeAddress",
+        ),
+        // Not the code's usual case (an address not derived from its key): say what this one is.
+        message: OTHER_NODE_GUIDANCE,
+      },
+    };
   return ok(receipt);
 }
