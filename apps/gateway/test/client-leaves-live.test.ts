@@ -105,6 +105,25 @@ async function readThenLeave(secret: string, maxTokens: number, until: RegExp): 
 /** Leaves at the first `finish_reason` (a `break` on it). */
 const readUntilFinish = (secret: string) => readThenLeave(secret, 1, /"finish_reason":"[a-z_]+"/);
 
+/**
+ * The gateway's cut receipts by how they ended (`pocket_gateway_cut_receipts_total`), and the
+ * node's count of ledger rows a receipt changed (`pocket_node_cut_streams_settled_total`).
+ */
+async function cutReceiptCounts(nodeUrl: string) {
+  const gateway = await (await fetch(`${net.gateway.url}/metrics`)).text();
+  const node = await (await fetch(`${nodeUrl}/metrics`)).text();
+  const sample = (text: string, series: string) =>
+    Number(new RegExp(`^${series} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+  return {
+    settled: sample(gateway, 'pocket_gateway_cut_receipts_total\\{outcome="settled"\\}'),
+    unchanged: sample(gateway, 'pocket_gateway_cut_receipts_total\\{outcome="unchanged"\\}'),
+    nodeSettled: sample(
+      node,
+      `pocket_node_cut_streams_settled_total\\{[^}]*gateway="${net.gateway.key.address}"[^}]*\\}`,
+    ),
+  };
+}
+
 describe("a streaming client that leaves", () => {
   it("once every choice has finished: the relay is settled as the whole answer under its node, with the leaf the node claims", async () => {
     const key = await net.newKey();
@@ -217,6 +236,28 @@ describe("a streaming client that leaves", () => {
     ).toEqual([{ leafHash: row!.leaf_hash, computeUnits: row!.compute_units }]);
     // The client's choice, not the node's failure: no failure, timeout or sanction for it.
     expect(nodeBlame(metrics)).toEqual(before);
+  }, 60_000);
+
+  it("before any output reached it, while the node was still sending: the receipt of nothing changes no row of the node's, and the gateway counts it `unchanged`", async () => {
+    const key = await net.newKey();
+    const node = net.nodes[0]!.node;
+    const before = await cutReceiptCounts(node.url);
+    // Only the role chunk goes out (no output: nothing to pay); the rest waits until the client
+    // has gone, so the node records the stream cut, out of its claim, before the receipt comes.
+    await holdingPieces(1, async () => {
+      const text = await readThenLeave(key.secret, 8, /"role":"assistant"/);
+      expect(text).not.toMatch(/"content":"[^"]/);
+      await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
+      await until(
+        async () => (await cutReceiptCounts(node.url)).unchanged > before.unchanged,
+        "the receipt delivered",
+      );
+    });
+    expect(rowsOf(key.key.id)[0]).toMatchObject({ error_code: "CLIENT_CLOSED", leaf_hash: null });
+    expect(await cutReceiptCounts(node.url)).toEqual({ ...before, unchanged: before.unchanged + 1 });
+    // The gateway's `settled` and the node's count are of the same receipts: those that changed a row.
+    const after = await cutReceiptCounts(node.url);
+    expect(after.nodeSettled).toBe(after.settled);
   }, 60_000);
 
   it("before the first token: the node lets go of the relay at once, and nothing is counted against it", async () => {

@@ -105,11 +105,16 @@ describe("streams cut short by their clients, in front of a node that answers at
     const rows = rowsOf(key.key.id);
     const paid = rows.filter((r) => r.leaf_hash !== null);
     expect(paid.length).toBeGreaterThan(0);
-    // Every cut the gateway paid has reached its node.
-    // Every cut the gateway paid, or paid nothing of, has reached its node.
+    // Every cut the gateway paid, or paid nothing of, has reached its node: `settled` where the
+    // node's row changed (the node counts those too), `unchanged` where it already said the same
+    // (a stream it had recorded cut, out of its claim, and paid nothing).
     const cuts = rows.filter((r) => r.error_code === "CLIENT_CLOSED").length;
-    await until(async () => (await receipts("settled")) >= cuts, "the receipts settled");
-    expect(await receipts("settled")).toBe(cuts);
+    const taken = async () => (await receipts("settled")) + (await receipts("unchanged"));
+    await until(async () => (await taken()) >= cuts, "the receipts taken");
+    expect(await taken()).toBe(cuts);
+    const nodeMetrics = await (await fetch(`${node.url}/metrics`)).text();
+    const nodeSettled = /^pocket_node_cut_streams_settled_total\{[^}]*\} (\d+)$/m.exec(nodeMetrics)?.[1];
+    expect(Number(nodeSettled ?? 0)).toBe(await receipts("settled"));
     const sessionId = paid[0]!.session_id;
     const held = node.relays.leaves(sessionId, net.gateway.key.address);
     const recorded = new Map(paid.map((r) => [r.leaf_hash, r.compute_units]));
@@ -184,7 +189,8 @@ describe("a stream cut before anything was paid, in front of a node far from its
     const node = far.nodes[0]!.node;
     const metric = async (url: string, name: string) => {
       const metrics = await (await fetch(`${url}/metrics`)).text();
-      return Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
+      const series = name.endsWith("}") ? name : `${name}\\{[^}]*\\}`;
+      return Number(new RegExp(`^${series} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
     };
     // The client reads the role chunk (no output: nothing to pay) and leaves; the node, far away,
     // has sent the whole answer and recorded it `ok` with its leaf.
@@ -210,12 +216,14 @@ describe("a stream cut before anything was paid, in front of a node far from its
     }
     controller.abort();
     // The gateway paid nothing and records no leaf; its receipt of nothing took the node's leaf out.
+    const settled = 'pocket_gateway_cut_receipts_total\\{outcome="settled"\\}';
     await until(
       async () => (await metric(far.gateway.url, "pocket_gateway_cut_receipts_total")) === 1,
       "the receipt",
     );
-    expect(await metric(far.gateway.url, "pocket_gateway_cut_receipts_total")).toBe(1);
-    // The node had the answer whole: its row changed (a cut row would have needed no change).
+    // The node had the answer whole: its row changed (a cut row would have needed no change, and
+    // the gateway would count the receipt `unchanged`), and both sides count it `settled`.
+    expect(await metric(far.gateway.url, settled)).toBe(1);
     expect(await metric(node.url, "pocket_node_cut_streams_settled_total")).toBe(1);
     for (const session of node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER))
       expect(node.relays.leaves(session.sessionId, far.gateway.key.address)).toEqual([]);

@@ -46,6 +46,11 @@ const refusalOf = (input: unknown) =>
     (error: Error) => ({ code: pocketCodeOf(error), message: error.message }),
   );
 
+const settledMetric = async () => {
+  const metrics = await (await fetch(`${h.node.url}/metrics`)).text();
+  return Number(/^pocket_node_cut_streams_settled_total\{[^}]*\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+};
+
 describe("stream cut receipts", () => {
   it("are refused for a unary relay, which no client cut short: the message says so and its leaf stays", async () => {
     const request = gw.request(completion);
@@ -61,6 +66,23 @@ describe("stream cut receipts", () => {
       expect(refusal?.message).toContain("it was a unary relay, not a stream");
     }
     expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toEqual(leaves);
+  });
+
+  it("answer `settled` when the streamed relay's row changed, `unchanged` when it already said so", async () => {
+    const request = gw.request({ ...completion, stream: true });
+    const chunks = [];
+    for await (const chunk of await h.client.relayStream.mutate(request)) chunks.push(chunk);
+    expect(chunks.at(-1)?.final?.outcome).toBe("ok");
+    const before = await settledMetric();
+    // A paid share under the request hash names no head the node signed.
+    const noHead = await refusalOf(receiptFor(request, { chain: relayRequestHash(request) }));
+    expect(noHead?.code).toBe("CUT_RECEIPT_REFUSED");
+    expect(noHead?.message).toContain("which no signed head is");
+    // The first chunk's head (always signed): the node finished, the gateway cut while the rest came.
+    const receipt = receiptFor(request, { chain: chunks[0]!.chain });
+    expect(await h.client.settleCut.mutate(receipt)).toEqual({ status: "settled" });
+    expect(await h.client.settleCut.mutate(receipt)).toEqual({ status: "unchanged" });
+    expect(await settledMetric()).toBe(before + 1);
   });
 
   it("made out to another node are refused with what to do about it, not a word about keys", async () => {

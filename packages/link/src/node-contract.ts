@@ -58,9 +58,14 @@ export interface NodeRelayApi<R = never> {
   readonly health: () => NodeHealth;
 }
 
-/** A node's answer to a stream cut receipt it took (the same again for the same receipt). */
+/**
+ * A node's answer to a stream cut receipt it took: `settled` when its ledger row changed to say
+ * what the receipt says, `unchanged` when it said so already (the same receipt again, say after an
+ * answer that was lost, or a receipt of nothing for a relay the node had recorded cut and left out
+ * of its claim). A node before this answer was split says `settled` for both.
+ */
 export interface CutSettled {
-  readonly status: "settled";
+  readonly status: "settled" | "unchanged";
 }
 
 /** The chunks of an opened streamed relay. */

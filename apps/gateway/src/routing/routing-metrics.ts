@@ -38,7 +38,7 @@ export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet 
     ),
     cutReceipts: registry.counter(
       "pocket_gateway_cut_receipts_total",
-      "Signed receipts sent to nodes for streams their client cut short (paid work in the node's claim), by outcome: settled, refused (with the node's code), or unreachable after retries.",
+      "Signed receipts sent to nodes for streams their client cut short (paid work in the node's claim), by outcome: settled (the node's ledger row changed), unchanged (it already said so), refused (with the node's code), or unreachable after retries.",
     ),
   };
 }

@@ -466,7 +466,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
                 }),
               );
             if (result === "settled") metrics.cutsSettled.inc({ gateway: receipt.gateway.address });
-            return Effect.succeed({ status: "settled" as const });
+            return Effect.succeed({ status: result });
           },
         );
       });
