@@ -410,11 +410,13 @@ export class RelayService extends Context.Tag("node/RelayService")<
 
     /**
      * A gateway's receipt for a stream its client cut short: checked (its signature, this node, one
-     * of this node's gateways), then against the ledger (see `RelayStore.settleCut`): the relay's
-     * own gateway and session, no more output than the node sent, and for a stream the node had
-     * finished meanwhile no more weight than it had and no claim of its session possibly built. The
-     * relay then claims the gateway's leaf and weight. A stream still being served here, or one
-     * another worker has not committed yet, is `UNKNOWN_RELAY`, which a gateway retries.
+     * of this node's gateways), then against the ledger (see `RelayStore.settleCut`): a streamed
+     * relay of the receipt's gateway and session, no more output than the node sent, and for a
+     * stream the node had finished meanwhile no more weight than it had and no claim of its session
+     * possibly built. The relay then claims the gateway's leaf and weight; the answer says whether
+     * the row changed (`settled`) or already said so (`unchanged`). A refusal's detail says which
+     * rule the receipt broke. A stream still being served here, or one another worker has not
+     * committed yet, is `UNKNOWN_RELAY`, which a gateway retries.
      */
     const gateways = options.admission.gateways;
     const grace = sessionGrace(options.admission.session);
