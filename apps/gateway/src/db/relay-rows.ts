@@ -1,8 +1,18 @@
 import { PlainSql, type PlainSqlValue, type SqlClient } from "@pocket-ai/runtime";
+import {
+  CUT_RECEIPT_COLUMNS,
+  cutReceiptValues,
+  insertCutReceipt,
+  type PendingCutReceipt,
+} from "./cut-receipt-rows.js";
 import type { relays } from "./schema.js";
 
-/** One relay's ledger row: counts, prices, hashes — never prompt or output text. */
-export type RelayRow = typeof relays.$inferInsert;
+/**
+ * One relay's ledger row: counts, prices, hashes — never prompt or output text. With
+ * `cutReceipt` (a stream the gateway cut), the receipt its node must get is written with it, in
+ * the same transaction, for delivery from the database (`cut_receipts`).
+ */
+export type RelayRow = typeof relays.$inferInsert & { readonly cutReceipt?: PendingCutReceipt | undefined };
 
 /** The ledger's columns, in the order of its statements' values, each with its value in a row. */
 const COLUMNS: ReadonlyArray<readonly [string, (r: RelayRow) => PlainSqlValue]> = [
@@ -46,38 +56,61 @@ const INSERT = partsOf([
   ") on conflict (request_hash) do nothing",
 ]);
 
-/** Inserts a relay's row unless its request hash is already in the ledger; returns 1 if inserted, else 0. */
+/**
+ * Inserts a relay's row unless its request hash is already in the ledger, and its cut receipt with
+ * it (call it inside a transaction when the row has one); returns 1 if inserted, else 0.
+ */
 export function insertRelayRow(db: SqlClient, r: RelayRow): Promise<number> {
-  return db.run(new PlainSql(INSERT, [...valuesOf(r), r.priceMicroUsd ?? 0]));
+  const inserted = db.run(new PlainSql(INSERT, [...valuesOf(r), r.priceMicroUsd ?? 0]));
+  const receipt = r.cutReceipt;
+  if (receipt === undefined) return inserted;
+  return inserted.then((n) => (n === 1 ? insertCutReceipt(db, receipt).then(() => n) : n));
 }
 
 const CHARGED = ' select charged as "charged" from charge';
 const withRow = new WeakMap<TemplateStringsArray, TemplateStringsArray>();
+const withRowAndReceipt = new WeakMap<TemplateStringsArray, TemplateStringsArray>();
 const withoutRow = new WeakMap<TemplateStringsArray, TemplateStringsArray>();
+/** How many values a cut receipt's row has (see `cutReceiptValues`). */
+const RECEIPT_VALUES = CUT_RECEIPT_COLUMNS.split(",").length;
 
 /**
  * PostgreSQL: `head`, a `with` list whose last query is named `charge` and has a `charged` column,
  * then, with `row`, one more query of that list that inserts the row priced at `charge.charged`
- * (no row when `charge` has none), then `select charged from charge`. A row already in the ledger
- * fails the whole statement with a unique violation on `relays_pkey`, which rolls all of it back.
+ * (no row when `charge` has none) — and another that inserts its cut receipt, if it has one —
+ * then `select charged from charge`. A row already in the ledger fails the whole statement with a
+ * unique violation on `relays_pkey`, which rolls all of it back.
  */
 export function closeWithCharge(head: PlainSql, row: RelayRow | undefined): PlainSql {
-  const cache = row === undefined ? withoutRow : withRow;
+  const receipt = row?.cutReceipt;
+  const cache = row === undefined ? withoutRow : receipt === undefined ? withRow : withRowAndReceipt;
   let parts = cache.get(head.parts);
   if (parts === undefined) {
     const last = head.parts.length - 1;
     const before = head.parts.slice(0, last);
+    const ledger = `${head.parts[last]}, ledger as (insert into relays (${NAMES}, price_micro_usd) select `;
     parts = partsOf(
       row === undefined
         ? [...before, `${head.parts[last]}${CHARGED}`]
-        : [
-            ...before,
-            `${head.parts[last]}, ledger as (insert into relays (${NAMES}, price_micro_usd) select `,
-            ...commas(COLUMNS.length - 1),
-            `, charged from charge)${CHARGED}`,
-          ],
+        : receipt === undefined
+          ? [...before, ledger, ...commas(COLUMNS.length - 1), `, charged from charge)${CHARGED}`]
+          : [
+              ...before,
+              ledger,
+              ...commas(COLUMNS.length - 1),
+              `, charged from charge), cut_receipt as (insert into cut_receipts (${CUT_RECEIPT_COLUMNS}) select `,
+              ...commas(RECEIPT_VALUES - 1),
+              ` from charge)${CHARGED}`,
+            ],
     );
     cache.set(head.parts, parts);
   }
-  return new PlainSql(parts, row === undefined ? head.values : [...head.values, ...valuesOf(row)]);
+  return new PlainSql(
+    parts,
+    row === undefined
+      ? head.values
+      : receipt === undefined
+        ? [...head.values, ...valuesOf(row)]
+        : [...head.values, ...valuesOf(row), ...cutReceiptValues(receipt)],
+  );
 }

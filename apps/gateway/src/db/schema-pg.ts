@@ -135,6 +135,22 @@ export const relays = pgTable(
   ],
 );
 
+/** Receipts for cut streams still to deliver to their node (see schema.ts). */
+export const cutReceipts = pgTable(
+  "cut_receipts",
+  {
+    requestHash: text("request_hash").primaryKey(),
+    nodeAddress: text("node_address").notNull(),
+    sessionId: text("session_id").notNull(),
+    receipt: text("receipt").notNull(),
+    expiresAt: big("expires_at").notNull(),
+    nextAttemptAt: big("next_attempt_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: big("created_at").notNull(),
+  },
+  (t) => [index("cut_receipts_due").on(t.nextAttemptAt)],
+);
+
 export const weeklyRates = pgTable("weekly_rates", {
   weekId: text("week_id").primaryKey(),
   rateMicroUsdPerPokt: big("rate_micro_usd_per_pokt").notNull(),

@@ -159,6 +159,32 @@ export const relays = sqliteTable(
   ],
 );
 
+/**
+ * Receipts for streams the gateway cut (`StreamCutReceipt`, signed) that their node has not taken
+ * yet: written in the transaction that writes the cut stream's ledger row, deleted once the node
+ * answers (settled, or a refusal that sending again would not change) or once the receipt can no
+ * longer change the node's claim (`expires_at`: the session's end plus its grace, when the node
+ * builds its claim). `next_attempt_at` is when a delivery may next be tried, and while one runs,
+ * the end of its lease (replicas on PostgreSQL take a row only when it is due).
+ */
+export const cutReceipts = sqliteTable(
+  "cut_receipts",
+  {
+    /** The cut relay's request hash (the receipt's `requestHash`). */
+    requestHash: text("request_hash").primaryKey(),
+    nodeAddress: text("node_address").notNull(),
+    sessionId: text("session_id").notNull(),
+    /** The signed receipt, as JSON: hashes and counts only. */
+    receipt: text("receipt").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    /** Deliveries tried and not answered (no answer, `UNKNOWN_RELAY`, `INTERNAL`). */
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("cut_receipts_due").on(t.nextAttemptAt)],
+);
+
 // ── settlement ───────────────────────────────────────────────────────────────────────────────
 // Claims and proofs from nodes, the weekly POKT/USD rates, and the mint per proven claim. Amounts
 // of uPOKT are decimal strings (they can exceed 2^53 over a week).
@@ -206,4 +232,13 @@ export const claims = sqliteTable(
   ],
 );
 
-export const gatewaySchema = { applications, apiKeys, keyReservations, nodes, relays, weeklyRates, claims };
+export const gatewaySchema = {
+  applications,
+  apiKeys,
+  keyReservations,
+  nodes,
+  relays,
+  cutReceipts,
+  weeklyRates,
+  claims,
+};
