@@ -8,7 +8,7 @@ import {
 } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import type { MeteringRow } from "../metering/metering-writer.js";
-import type { DispatchEvents, DispatchStreamEvent } from "../relay/dispatcher.js";
+import type { CutReceiptToWrite, DispatchEvents, DispatchStreamEvent } from "../relay/dispatcher.js";
 import { streamErrorEvent } from "./errors.js";
 import type { FrontDoorContext } from "./front-door-context.js";
 import { drained, writeChunk } from "./http-response.js";
@@ -63,13 +63,17 @@ export function streamRelay(
   // stream had opened and before the pump took it over (its own handlers then never ran): the
   // dispatcher hands the events over as soon as they exist (`onOpened`).
   const leftBeforePump = () =>
-    Effect.zipRight(
-      Effect.sync(() => handoff.events?.close()),
-      Effect.tap(door.meter.record(clientClosedRow(call.caller, call.relay, door.now())), () =>
-        // The node may have finished meanwhile: none of it is in this gateway's ledger.
-        Effect.sync(() => handoff.events?.releaseCut?.()),
-      ),
-    );
+    Effect.suspend(() => {
+      handoff.events?.close();
+      // The node may have finished meanwhile: none of it is in this gateway's ledger, and the
+      // row's receipt says so. Written at once (not with the next batch), then delivered.
+      const unpaid = handoff.events?.unpaidCut?.();
+      const row = clientClosedRow(call.caller, call.relay, door.now());
+      if (unpaid === undefined) return door.meter.record(row);
+      return door.meter
+        .record({ ...row, cutReceipt: unpaid.receipt })
+        .pipe(Effect.zipRight(door.meter.flush), Effect.zipRight(Effect.sync(unpaid.deliver)));
+    });
   return streamRelayBody(deps, door, res, call, handoff).pipe(
     Effect.onInterrupt(() => (handoff.handled ? Effect.void : leftBeforePump())),
   );
@@ -170,39 +174,46 @@ const streamRelayBody = Effect.fnUntraced(function* (
       const record = final?.outcome === "ok" && finished.all ? final.record : undefined;
       const usage = record?.usage ?? tally.usage();
       const ttftMs = record === undefined ? undefined : final?.ttftMs;
-      // Cut mid-way: the node is paid for what its signed heads covered of what reached the client.
-      const cut = record === undefined ? paidCut(usage, finished.all) : undefined;
+      // Cut mid-way: the node is paid for what its signed heads covered of what reached the client;
+      // paid nothing, its receipt tells the node so.
+      const paid = record === undefined ? paidCut(usage, finished.all) : undefined;
+      const cut: CutReceiptToWrite | undefined =
+        paid ?? (record === undefined ? events.unpaidCut?.() : undefined);
       return Effect.tap(
         settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
           record !== undefined
             ? answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now, ttftMs })
-            : cut !== undefined
-              ? // Claimable: the node's claim takes this leaf and weight from the receipt `deliver` sends.
-                answeredRow(call.caller, call.relay, cut.record, {
-                  kind: "interrupted",
-                  chargedMicroUsd,
-                  now,
-                  ttftMs: final?.ttftMs,
-                  errorCode: "CLIENT_CLOSED",
-                })
-              : failedRow(call.caller, call.relay, {
-                  errorCode: "CLIENT_CLOSED",
-                  // The node that served what the client read (not claimable: no leaf, not `ok`).
-                  nodeAddress: events.nodeAddress,
-                  now,
-                  usage,
-                  chargedMicroUsd,
-                  interrupted: true,
-                }),
+            : paid !== undefined
+              ? // Claimable: the node's claim takes this leaf and weight from the receipt the row carries.
+                withReceipt(
+                  answeredRow(call.caller, call.relay, paid.record, {
+                    kind: "interrupted",
+                    chargedMicroUsd,
+                    now,
+                    ttftMs: final?.ttftMs,
+                    errorCode: "CLIENT_CLOSED",
+                  }),
+                  paid,
+                )
+              : withReceipt(
+                  failedRow(call.caller, call.relay, {
+                    errorCode: "CLIENT_CLOSED",
+                    // The node that served what the client read (not claimable: no leaf, not `ok`).
+                    nodeAddress: events.nodeAddress,
+                    now,
+                    usage,
+                    chargedMicroUsd,
+                    interrupted: true,
+                  }),
+                  cut,
+                ),
         ),
         (charged) =>
           Effect.sync(() => {
             counted(usage, charged, ttftMs);
-            // Only once the row is in the ledger: the node's claim may then carry its leaf; a row
-            // without a leaf tells the node to claim none.
-            if (charged === undefined) return;
-            if (cut !== undefined) cut.deliver();
-            else if (record === undefined) events.releaseCut?.();
+            // Only once the row and its receipt are in the database: the node's claim may then
+            // carry its leaf; a row without a leaf tells the node to claim none.
+            if (charged !== undefined) cut?.deliver();
           }),
       );
     });
@@ -316,39 +327,47 @@ const streamRelayBody = Effect.fnUntraced(function* (
   const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
   const ttftMs = final?.ttftMs;
   // Cut by the gateway's own shutdown while the node was still sending: the node is paid as for a
-  // client that left (a stream the node broke or stalled is owed nothing).
-  const cut = failed && shutDown ? paidCut(usage, false) : undefined;
+  // client that left (a stream the node broke or stalled is owed nothing); paid nothing, its
+  // receipt tells the node so.
+  const paid = failed && shutDown ? paidCut(usage, false) : undefined;
+  const cut: CutReceiptToWrite | undefined = paid ?? (failed && shutDown ? events.unpaidCut?.() : undefined);
   // Charge and ledger row commit together before the stream's end reaches the client: a stream
   // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.
   const charged = yield* settle(usage, failed ? "interrupted" : "complete", (chargedMicroUsd) =>
-    cut !== undefined
-      ? answeredRow(call.caller, call.relay, cut.record, {
-          kind: "interrupted",
-          chargedMicroUsd,
-          now,
-          ttftMs,
-          errorCode,
-        })
-      : record === undefined
-        ? failedRow(call.caller, call.relay, {
-            errorCode,
-            now,
-            usage,
-            chargedMicroUsd,
-            interrupted: true,
-          })
-        : answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
-            kind: failed ? "interrupted" : "ok",
+    paid !== undefined
+      ? withReceipt(
+          answeredRow(call.caller, call.relay, paid.record, {
+            kind: "interrupted",
             chargedMicroUsd,
             now,
             ttftMs,
-            errorCode: failed ? errorCode : undefined,
+            errorCode,
           }),
+          paid,
+        )
+      : record === undefined
+        ? withReceipt(
+            failedRow(call.caller, call.relay, {
+              errorCode,
+              now,
+              usage,
+              chargedMicroUsd,
+              interrupted: true,
+            }),
+            cut,
+          )
+        : withReceipt(
+            answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
+              kind: failed ? "interrupted" : "ok",
+              chargedMicroUsd,
+              now,
+              ttftMs,
+              errorCode: failed ? errorCode : undefined,
+            }),
+            cut,
+          ),
   );
-  if (charged !== undefined) {
-    if (cut !== undefined) cut.deliver();
-    else if (failed && shutDown) events.releaseCut?.();
-  }
+  if (charged !== undefined) cut?.deliver();
   const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();
   if (charged === undefined) {
     // Not in the ledger: the client must not take this stream for a whole, paid answer.
@@ -377,6 +396,11 @@ const streamRelayBody = Effect.fnUntraced(function* (
 
   counted(usage, charged, ttftMs);
 });
+
+/** A ledger row that carries a cut stream's receipt, to be written in the row's transaction. */
+function withReceipt(row: MeteringRow, cut: CutReceiptToWrite | undefined): MeteringRow {
+  return cut === undefined ? row : { ...row, cutReceipt: cut.receipt };
+}
 
 /** The choices a text call streams: its prompts (a `/v1/completions` batch) × `n`. */
 function expectedChoices(relay: PreparedRelay): number {

@@ -1,5 +1,5 @@
 import type { KeyPair } from "@pocket-ai/protocol";
-import type { Context, Effect } from "effect";
+import type { Context } from "effect";
 import type { NodeRegistry } from "../registry/node-registry.js";
 import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
@@ -19,8 +19,8 @@ export interface AttemptContext {
   readonly metrics: RoutingMetricSet;
   /** Wall clock for envelopes, session checks and sanctions (Effect's clock in the layer). */
   readonly now: () => number;
-  /** Runs work that outlives its relay (a cut stream's receipt) until the dispatcher's layer closes. */
-  readonly background: (work: Effect.Effect<void>) => void;
+  /** A cut stream's ledger row and its receipt committed: the outbox delivers it now (`CutReceiptOutbox`). */
+  readonly deliverCutReceipts: () => void;
 }
 
 /** A verified answer arrived: feed latency into selection and the metrics. */

@@ -1,74 +1,82 @@
+import type { NodeRelayClient } from "@pocket-ai/link";
 import { pocketCodeOf, pocketDetailOf } from "@pocket-ai/link";
-import { createStreamCutReceipt, type StreamCutReceiptFields } from "@pocket-ai/protocol";
-import { Duration, Effect, Schedule } from "effect";
-import { healthCallTimeout } from "../routing/schedules.js";
+import {
+  createStreamCutReceipt,
+  type SessionParams,
+  type StreamCutReceipt,
+  type StreamCutReceiptFields,
+  sessionGrace,
+} from "@pocket-ai/protocol";
+import { Effect } from "effect";
+import type { PendingCutReceipt } from "../db/cut-receipt-rows.js";
+import { cutReceiptCallTimeout } from "../routing/schedules.js";
 import type { AttemptContext } from "./attempt-context.js";
 
 /**
- * How a receipt's delivery is retried: a node that has not yet recorded the stream (its row joins
- * a group commit, possibly in another of its workers) or could not be reached is asked again, five
- * times over about six seconds; then the relay stays out of the node's claim (this gateway's
- * ledger still holds it, paid).
+ * When a receipt for a relay of a session that ends at `sessionEnd` can no longer change its node's
+ * claim: the session's end plus its grace. The node builds the session's claim then, from the rows
+ * its ledger holds; a row it rewrote later belongs to no claim, and a finished stream's row is
+ * never rewritten that late (the node refuses, `CUT_RECEIPT_REFUSED`).
+ *
+ * @example
+ * ```ts
+ * cutReceiptExpiresAt(header.sessionEnd, settings.session); // sessionEnd + graceMs
+ * ```
  */
-const cutReceiptRetries = Schedule.exponential(Duration.millis(200)).pipe(
-  Schedule.intersect(Schedule.recurs(5)),
-);
-
-/** Why one delivery of a receipt failed: the node's code (and what it said was wrong), or no answer at all. */
-class NotDelivered {
-  constructor(
-    readonly code: string | undefined,
-    readonly detail?: string,
-  ) {}
+export function cutReceiptExpiresAt(sessionEnd: number, session: SessionParams): number {
+  return sessionEnd + sessionGrace(session);
 }
 
 /**
- * Tells a node, in the background, that a stream its client cut short is paid work in this
- * gateway's ledger: the gateway's signed `StreamCutReceipt`, sent once the ledger row committed.
- * Retried while the node has not recorded the stream yet (`UNKNOWN_RELAY`), does not answer, or
- * fails on its own (`INTERNAL`); a refusal (`CUT_RECEIPT_REFUSED`, a bad signature…) ends it.
- * Counted in `pocket_gateway_cut_receipts_total` by how it ended: `settled` (the node's row
- * changed), `unchanged` (it said so already), `refused_<code>` or `unreachable`.
+ * The gateway's signed receipt for a stream it cut (see `StreamCutReceipt`), with when it expires:
+ * what the stream's ledger row carries into the database, for the outbox to deliver
+ * (`cut-receipt-outbox.ts`).
  */
-export function deliverCutReceipt(
+export function pendingCutReceipt(
   ctx: AttemptContext,
-  endpoint: string,
+  sessionEnd: number,
   fields: StreamCutReceiptFields,
-): void {
-  const receipt = createStreamCutReceipt(fields, ctx.key);
-  const client = ctx.clients.get(endpoint);
-  const once = Effect.tryPromise({
+): PendingCutReceipt {
+  return {
+    receipt: createStreamCutReceipt(fields, ctx.key),
+    expiresAt: cutReceiptExpiresAt(sessionEnd, ctx.settings.session),
+  };
+}
+
+/**
+ * How one delivery of a receipt ended: the node took it (`settled`, also for one it had taken
+ * before: receipts are idempotent on the node), refused it for good (its code: sending it again
+ * changes nothing), or did not answer for good (`retry`: no answer, `UNKNOWN_RELAY` while its row
+ * is not committed yet, `INTERNAL`).
+ */
+export type CutReceiptAnswer =
+  | { readonly outcome: "settled" | "unchanged" }
+  | { readonly outcome: "refused"; readonly code: string; readonly detail?: string | undefined }
+  | { readonly outcome: "retry"; readonly code: string | undefined };
+
+/** Codes a node answers a receipt with that a later delivery may change. */
+const RETRIED_CODES: ReadonlySet<string> = new Set(["UNKNOWN_RELAY", "INTERNAL"]);
+
+/** One delivery of a signed receipt to the node at `client`, under the call's time limit. Never fails. */
+export function offerCutReceipt(
+  client: NodeRelayClient,
+  receipt: StreamCutReceipt,
+): Effect.Effect<CutReceiptAnswer> {
+  return Effect.tryPromise({
     try: (signal) => client.settleCut.mutate(receipt, { signal }),
-    catch: (error) => new NotDelivered(pocketCodeOf(error), pocketDetailOf(error)),
-  }).pipe(Effect.timeoutFail({ duration: healthCallTimeout, onTimeout: () => new NotDelivered(undefined) }));
-  const delivered = once.pipe(
-    Effect.retry({
-      schedule: cutReceiptRetries,
-      // Not recorded yet, no answer, or the node's own trouble: asked again. A refusal is final.
-      while: (failure) =>
-        failure.code === undefined || failure.code === "UNKNOWN_RELAY" || failure.code === "INTERNAL",
-    }),
-    Effect.matchEffect({
+    catch: (error) => ({ code: pocketCodeOf(error), detail: pocketDetailOf(error) }),
+  }).pipe(
+    Effect.timeoutFail({ duration: cutReceiptCallTimeout, onTimeout: () => ({ code: undefined, detail: undefined }) }),
+    Effect.match({
       // Told apart so that `settled` counts what the node's `pocket_node_cut_streams_settled_total`
       // counts: receipts that changed its ledger row (a node before the split says `settled`).
-      onSuccess: (answer) => Effect.succeed(answer.status === "unchanged" ? "unchanged" : "settled"),
-      onFailure: (failure) =>
-        failure.code === undefined
-          ? Effect.succeed("unreachable")
-          : // The two ledgers disagree about this relay: the node's reason, for the operator.
-            Effect.as(
-              Effect.logWarning("a node refused a stream cut receipt").pipe(
-                Effect.annotateLogs({
-                  node: fields.nodeAddress,
-                  requestHash: fields.requestHash,
-                  code: failure.code,
-                  ...(failure.detail === undefined ? {} : { detail: failure.detail }),
-                }),
-              ),
-              `refused_${failure.code}`,
-            ),
+      onSuccess: (answer): CutReceiptAnswer => ({
+        outcome: answer.status === "unchanged" ? "unchanged" : "settled",
+      }),
+      onFailure: ({ code, detail }): CutReceiptAnswer =>
+        code === undefined || RETRIED_CODES.has(code)
+          ? { outcome: "retry", code }
+          : { outcome: "refused", code, detail },
     }),
-    Effect.flatMap((outcome) => Effect.sync(() => ctx.metrics.cutReceipts.inc({ outcome }))),
   );
-  ctx.background(delivered);
 }

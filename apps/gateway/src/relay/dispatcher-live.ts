@@ -1,6 +1,6 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Duration, Effect, Either, FiberSet, Layer, Option } from "effect";
+import { Effect, Either, Layer, Option } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -16,6 +16,7 @@ import {
   isErrorCode,
   type NodeRefused,
 } from "./attempt-errors.js";
+import { CutReceiptOutbox } from "./cut-receipt-outbox.js";
 import { DispatchError, type DispatchEvents, Dispatcher, type DispatchRequest } from "./dispatcher.js";
 import { HedgeTimer } from "./hedge-timer.js";
 import { replanTime } from "./judge-refusal.js";
@@ -23,9 +24,6 @@ import { NodeClients } from "./node-client.js";
 import { openStream } from "./stream-attempt.js";
 import { streamEvents } from "./stream-events.js";
 import { refusalCheck, startUnaryAttempt, type UnaryAnswer } from "./unary-attempt.js";
-
-/** How long the dispatcher's layer waits, when it closes, for background work such as receipts. */
-const BACKGROUND_DRAIN = Duration.seconds(3);
 
 /** How many times one relay is signed again for another session after a node's session refusal. */
 const MAX_SESSION_REPLANS = 2;
@@ -68,13 +66,7 @@ const make = Effect.gen(function* () {
   const clock = yield* Effect.clock;
   const selector = yield* Selector;
   const settings = yield* RoutingSettings;
-  // Work that outlives its relay runs in fibers the layer waits for (a few seconds at most) when
-  // it closes, then interrupts: a cut stream's receipt sent during the shutdown still arrives.
-  const fibers = yield* FiberSet.make<void, never>();
-  const background = yield* FiberSet.runtime(fibers)<never>();
-  yield* Effect.addFinalizer(() =>
-    FiberSet.awaitEmpty(fibers).pipe(Effect.timeout(BACKGROUND_DRAIN), Effect.ignore),
-  );
+  const outbox = yield* CutReceiptOutbox;
   const ctx: AttemptContext = {
     key: yield* GatewayKey,
     settings,
@@ -83,9 +75,7 @@ const make = Effect.gen(function* () {
     clients: yield* NodeClients,
     metrics: yield* RoutingMetrics,
     now: () => clock.unsafeCurrentTimeMillis(),
-    background: (work) => {
-      background(work);
-    },
+    deliverCutReceipts: outbox.deliverNow,
   };
   const hedgeTimer = yield* HedgeTimer;
 

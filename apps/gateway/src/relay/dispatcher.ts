@@ -8,6 +8,7 @@ import type {
   TrafficMix,
 } from "@pocket-ai/protocol";
 import { Context, Data, type Effect } from "effect";
+import type { PendingCutReceipt } from "../db/cut-receipt-rows.js";
 
 /**
  * The contract between the gateway's front door (HTTP `/v1/*`, accounts, limits, metering) and
@@ -117,10 +118,11 @@ export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
    * A stream the gateway cut because its client left (`close()` without fault, the node still
    * sending): the ledger record of the part the client paid for, as far as the signed head `chain`
    * covers it (`usage`, counted by the front door), weighed by `cutStreamComputeUnits` for the
-   * node's served tier, and `deliver`, which tells the node in a signed receipt once the record is
-   * committed, so that the relay joins its claim. `undefined` when nothing is owed: the node
-   * stalled or failed, or nothing it was paid for reached the client. Absent: a cut stream pays its
-   * node nothing.
+   * node's served tier, and the signed receipt that tells the node so, so that the relay joins its
+   * claim: the record's row carries it (`RelayRow.cutReceipt`, written in the row's transaction),
+   * and `deliver` once that row committed. `undefined` when nothing is owed: the node stalled or
+   * failed, or nothing it was paid for reached the client. Absent: a cut stream pays its node
+   * nothing.
    */
   cutSettlement?(paid: {
     readonly chain: string;
@@ -129,14 +131,24 @@ export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
     readonly calls: number;
     /** The client was charged the whole call (every choice it asked for reached it): so is the node paid. */
     readonly whole: boolean;
-  }): { readonly record: RelayRecord; readonly deliver: () => void } | undefined;
+  }): ({ readonly record: RelayRecord } & CutReceiptToWrite) | undefined;
   /**
-   * A stream the gateway cut whose ledger row pays it nothing (no leaf): tells the node so in a
-   * signed receipt of 0 compute units, once that row is committed, since a node that finished the
-   * stream meanwhile holds its whole leaf, which this gateway never recorded. Nothing when the
+   * A stream the gateway cut whose ledger row pays it nothing (no leaf): a signed receipt of 0
+   * compute units that tells the node so, for that row to carry, since a node that finished the
+   * stream meanwhile holds its whole leaf, which this gateway never recorded. `undefined` when the
    * gateway did not cut the stream (the node broke it: its own row pays nothing already).
    */
-  releaseCut?(): void;
+  unpaidCut?(): CutReceiptToWrite | undefined;
+}
+
+/**
+ * A cut stream's signed receipt for its node: written with the stream's ledger row
+ * (`RelayRow.cutReceipt`), in the same transaction, and delivered from the database until the node
+ * takes it or it expires (`CutReceiptOutbox`). `deliver`: the row committed, deliver it now.
+ */
+export interface CutReceiptToWrite {
+  readonly receipt: PendingCutReceipt;
+  readonly deliver: () => void;
 }
 
 /** The relay could not be served: no node, every node failed before the first byte, a timeout... */

@@ -10,7 +10,7 @@ import {
 } from "@pocket-ai/protocol";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
 import { type AttemptFailure, InvalidNodeResponse, isErrorCode, NodeUnreachable } from "./attempt-errors.js";
-import { deliverCutReceipt } from "./cut-receipt.js";
+import { pendingCutReceipt } from "./cut-receipt.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost } from "./route-tokens.js";
 import { type OpenedStream, pullFailure, STREAM_CLOSED } from "./stream-attempt.js";
@@ -161,9 +161,9 @@ export function streamEvents(
     nodeAddress: address,
     [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
     close,
-    releaseCut: () => {
-      if (!cutByGateway && stalledFor === undefined) return;
-      deliverCutReceipt(ctx, route.node.endpoint, {
+    unpaidCut: () => {
+      if (!cutByGateway && stalledFor === undefined) return undefined;
+      const receipt = pendingCutReceipt(ctx, route.header.sessionEnd, {
         nodeAddress: address,
         sessionId: route.header.sessionId,
         requestHash,
@@ -172,6 +172,7 @@ export function streamEvents(
         computeUnits: 0,
         issuedAt: ctx.now(),
       });
+      return { receipt, deliver: ctx.deliverCutReceipts };
     },
     cutSettlement: ({ chain, usage, maxOutputTokens, calls, whole }) => {
       // Only a stream the gateway cut while its node was still sending is owed anything.
@@ -187,19 +188,16 @@ export function streamEvents(
       );
       if (computeUnits === 0) return undefined;
       const paid = record({ ...usage, outputTokens }, computeUnits, chain);
-      return {
-        record: paid,
-        deliver: () =>
-          deliverCutReceipt(ctx, route.node.endpoint, {
-            nodeAddress: address,
-            sessionId: paid.sessionId,
-            requestHash,
-            chain,
-            outputTokens,
-            computeUnits,
-            issuedAt: ctx.now(),
-          }),
-      };
+      const receipt = pendingCutReceipt(ctx, route.header.sessionEnd, {
+        nodeAddress: address,
+        sessionId: paid.sessionId,
+        requestHash,
+        chain,
+        outputTokens,
+        computeUnits,
+        issuedAt: ctx.now(),
+      });
+      return { record: paid, receipt, deliver: ctx.deliverCutReceipts };
     },
   };
 }

@@ -3,6 +3,7 @@ import type { MetricsRegistry } from "@pocket-ai/runtime";
 import { Layer } from "effect";
 import { HealthProbeLive } from "../registry/health-probe.js";
 import { NodeRegistry } from "../registry/node-registry.js";
+import { CutReceiptOutbox } from "../relay/cut-receipt-outbox.js";
 import { DispatcherLive } from "../relay/dispatcher-live.js";
 import { NodeClients } from "../relay/node-client.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
@@ -13,7 +14,7 @@ import { Selector } from "./selector.js";
 
 /**
  * The whole routing side: registry (loaded from the `nodes` table, health-probed), scores poller,
- * selector, node clients and the `Dispatcher`. Needs `GatewayStore`, `GatewayKey`, `GatewayCatalog`
+ * selector, node clients, the outbox of cut streams' receipts and the `Dispatcher`. Needs `GatewayStore`, `GatewayKey`, `GatewayCatalog`
  * and `RoutingSettings`; its Prometheus series go into the app's `metrics` registry.
  */
 export function RoutingLive(metrics: MetricsRegistry) {
@@ -23,7 +24,10 @@ export function RoutingLive(metrics: MetricsRegistry) {
     RoutingMetrics.layer(metrics),
   );
   const selector = Layer.provideMerge(Selector.layer, base);
-  const dispatcher = Layer.provideMerge(Layer.merge(DispatcherLive, HealthProbeLive), selector);
+  const dispatcher = Layer.provideMerge(
+    Layer.merge(DispatcherLive, HealthProbeLive),
+    Layer.provideMerge(CutReceiptOutbox.layer, selector),
+  );
   return dispatcher;
 }
 

@@ -15,6 +15,31 @@ export const scoresPollSchedule = (everyMs: number) => Schedule.spaced(Duration.
 /** One `health` call to a node; a node slower than this is unhealthy. */
 export const healthCallTimeout = Duration.seconds(3);
 
+/** One delivery of a cut stream's receipt to its node. */
+export const cutReceiptCallTimeout = healthCallTimeout;
+
+/**
+ * How long after `failedAttempts` deliveries of a cut stream's receipt went unanswered the next
+ * one is tried: 200 ms, doubling, at most 30 s apart, until the receipt expires (its session's
+ * claim may be built). The first retries come quickly: a node answers `UNKNOWN_RELAY` until the
+ * stream's row has joined its ledger, which takes milliseconds.
+ */
+export const cutReceiptRetryDelayMs = (failedAttempts: number): number =>
+  Math.min(30_000, 200 * 2 ** Math.min(Math.max(0, failedAttempts - 1), 16));
+
+/**
+ * How long a delivery holds the receipts it took (their rows' `next_attempt_at`): well past one
+ * call's time limit, so no other replica takes a receipt while a delivery of it runs, and short
+ * enough that one a stopped replica held is soon taken by another.
+ */
+export const cutReceiptLeaseMs = 30_000;
+
+/**
+ * How often each gateway looks for receipts due (besides right after it writes one, and when a
+ * retry it scheduled comes due): what other replicas, or a stopped process, left.
+ */
+export const cutReceiptPollEvery = Duration.seconds(5);
+
 /** One scoreboard fetch. */
 export const scoreboardCallTimeout = Duration.seconds(10);
 
