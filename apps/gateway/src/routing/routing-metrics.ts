@@ -13,7 +13,7 @@ export interface RoutingMetricSet {
   readonly sanctions: Counter;
   /** Gateway → node latency of verified answers (TTFT for streams), by kind. */
   readonly nodeSeconds: Histogram;
-  /** Receipts for streams cut short by their client, by how their delivery ended. */
+  /** Receipts for streams the gateway cut short, by how their delivery ended (`settled`, `refused_<code>`, `expired`). */
   readonly cutReceipts: Counter;
 }
 
@@ -38,7 +38,7 @@ export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet 
     ),
     cutReceipts: registry.counter(
       "pocket_gateway_cut_receipts_total",
-      "Signed receipts sent to nodes for streams their client cut short (paid work in the node's claim), by outcome: settled (the node's ledger row changed), unchanged (it already said so), refused (with the node's code), or unreachable after retries.",
+      "Signed receipts for streams the gateway cut short (what of them is paid work in the node's claim), by how their delivery ended: settled (the node's ledger row changed), unchanged (it already said so), refused (with the node's code), or expired undelivered (the session's claim may be built).",
     ),
   };
 }

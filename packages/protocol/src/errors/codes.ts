@@ -260,7 +260,7 @@ export const ErrorCodes = {
     status: 404,
     type: "invalid_request_error",
     message:
-      "The node has no record of that relay yet (its row may still be on its way to the node's ledger). A gateway retries a stream cut receipt for a few seconds; after that the relay stays out of the node's claim.",
+      "The node has no record of that relay yet (its row may still be on its way to the node's ledger). A gateway keeps a stream cut receipt and sends it again until the session's claim may be built (its end plus its grace); after that the relay stays out of the node's claim.",
   },
   INVALID_CLAIM: {
     status: 400,
