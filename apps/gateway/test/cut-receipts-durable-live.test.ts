@@ -231,7 +231,7 @@ describe.each(STORE_DIALECTS)(
 
       it("reaches the node after more failed attempts than a few seconds of retries make", async () => {
         const row = await cutWithReceiptDropped();
-        // Six attempts over about six seconds was all a receipt held in memory got.
+        // Six attempts, 200 ms apart and doubling: the sixth comes some 6 s after the first.
         await until(() => gate.dropped >= 6, "six dropped receipts", 60_000);
         gate.blocking = false;
         await until(
