@@ -75,7 +75,7 @@ export function makeCutReceiptDelivery(deps: CutReceiptDeliveryDeps) {
         return "retried";
       }
       yield* use("cutReceipts.delete", (db) => deleteCutReceipt(db, due.requestHash));
-      if (answer.outcome === "settled" || answer.outcome === "unchanged") {
+      if (answer.outcome !== "refused") {
         deps.outcomes.inc({ outcome: answer.outcome });
         return "settled";
       }
