@@ -45,7 +45,15 @@ describe("Scoreboard", () => {
     expect(board.nodes[0]?.images).toBeUndefined();
   });
 
+  it("accepts how a text node's customers are checked, and boards without it", () => {
+    const unchecked = { ...entry, qualifies: [], identity: { ...entry.identity, organicCheck: "none" } };
+    const board = Scoreboard.parse({ evaluator: "e", generatedAt: 1, nodes: [unchecked, entry] });
+    expect(board.nodes[0]?.identity.organicCheck).toBe("none");
+    expect(board.nodes[1]?.identity.organicCheck).toBeUndefined();
+  });
+
   it.each([
+    ["an unknown organic check", { identity: { ...entry.identity, organicCheck: "maybe" } }],
     ["a score above 1", { categories: { knowledge: { mean: 1.2, lower: 0.6, upper: 0.8, n: 1 } } }],
     ["an unknown model test result", { identity: { ...entry.identity, modelTest: "maybe" } }],
     ["a bad address", { address: "0xabc" }],

@@ -114,6 +114,15 @@ export const NodeScore = z.strictObject({
     answerKey: z.boolean().optional(),
     /** True when the node's prompt log-probabilities are constant (made up, not computed). */
     fakeLogprobs: z.boolean().optional(),
+    /**
+     * Text nodes: how the node's answers to customers are checked against what it shows probes
+     * (organic checks). `reference`: customers' outputs compared with the declared model's
+     * reference endpoint; `self`: the node asked its customers' requests again as probes and both
+     * answers scored by the evaluator's scorer model; `none`: no check possible (no reference and
+     * no scorer), so the node is granted no quality tier (`qualifies` is empty, no penalty).
+     * Absent for image nodes and from older boards.
+     */
+    organicCheck: z.enum(["reference", "self", "none"]).optional(),
   }),
   /** `unsupported` when the backend returns no prompt logprobs: loglikelihood tasks were not run, never scored at chance. */
   loglikelihood: z.enum(["supported", "unsupported", "unknown"]),
@@ -121,9 +130,9 @@ export const NodeScore = z.strictObject({
   images: ImageFindings.optional(),
   /**
    * Findings that took the node's quality and skill tiers away (`qualifies` is empty) and that
-   * gateways down-weight it for: `model-mismatch` (the declared-model test failed), `answer-key`,
-   * `fake-logprobs`. Open-ended strings, so a newer evaluator's reasons still parse. Absent or
-   * empty: none.
+   * gateways down-weight it for: `model-mismatch` (the declared-model test failed),
+   * `organic-mismatch` (customers served worse than probes), `answer-key`, `fake-logprobs`.
+   * Open-ended strings, so a newer evaluator's reasons still parse. Absent or empty: none.
    */
   penalties: z.array(z.string().min(1)).optional(),
   updatedAt: z.int().nonnegative(),
