@@ -52,6 +52,7 @@ beforeAll(async () => {
     timeoutMs: 20_000,
     headers: {},
   });
+  const scorer = { transport, model: "dev-text", targetNode: honest };
   const node = (address: string): EvaluatedNode => ({
     address,
     serviceId: "dev-text",
@@ -63,7 +64,9 @@ beforeAll(async () => {
     Effect.gen(function* () {
       const store = yield* EvaluatorStore;
       for (const address of [honest, exactKeyed, suffixKeyed]) {
-        const entry = yield* runNode({ node: node(address), tasks, settings, seed: RUN_SEED });
+        // A scorer, as the app passes for nodes without a reference: without one no node could be
+        // granted a tier (no customers here, so no organic check runs).
+        const entry = yield* runNode({ node: node(address), tasks, settings, seed: RUN_SEED, scorer });
         const run = store.published().find((p) => p.entry.address === address)!;
         results.set(address, { entry, rows: store.results(run.runId) });
       }

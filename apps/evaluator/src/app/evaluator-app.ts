@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { createLogger, observabilityLayer, serveHttp } from "@pocket-ai/runtime";
 import { Effect, Layer } from "effect";
-import type { EvaluatedNode, EvaluatorConfig } from "../config/evaluator-config.js";
+import type { EvaluatedNode, EvaluatorConfig, ReferenceModel } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
 import { EvaluatorConfigError } from "../errors.js";
 import { referenceModelOf } from "../images/image-reference.js";
@@ -47,12 +47,45 @@ export function evaluatorLayer(config: EvaluatorConfig) {
   );
 }
 
-const referenceFor = (config: EvaluatorConfig, node: EvaluatedNode) => {
+const endpointOf = (config: EvaluatorConfig, ref: ReferenceModel) => ({
+  transport: makeOpenAiTransport(ref.gateway ?? config.gateway),
+  model: ref.model,
+  targetNode: ref.targetNode,
+});
+
+const referenceName = (config: EvaluatorConfig, node: EvaluatedNode) => {
   const name = node.kind === "image" ? referenceModelOf(node) : node.declaredModel;
-  const ref = name === null ? undefined : config.references[name];
-  return ref === undefined
-    ? undefined
-    : { transport: makeOpenAiTransport(ref.gateway), model: ref.model, targetNode: ref.targetNode };
+  return name !== null && config.references[name] !== undefined ? name : undefined;
+};
+
+/**
+ * The entry of `references` that scores self-consistency organic checks: `scorer:` when set, else
+ * the first entry a text node declares (so any configuration with a text reference checks every
+ * text node on its customers' traffic); undefined when there is none.
+ */
+export function scorerName(config: EvaluatorConfig): string | undefined {
+  if (config.scorer !== undefined) return config.scorer;
+  const declared = new Set(
+    config.nodes.flatMap((n) => (n.kind === "text" && n.declaredModel !== null ? [n.declaredModel] : [])),
+  );
+  return Object.keys(config.references).find((name) => declared.has(name));
+}
+
+/**
+ * Text nodes whose customers' answers no check can reach: no reference of their own and no
+ * scorer. They are scored, but granted no quality tier.
+ */
+export function uncheckedNodes(config: EvaluatorConfig, nodes: readonly EvaluatedNode[]): EvaluatedNode[] {
+  if (scorerName(config) !== undefined) return [];
+  return nodes.filter((n) => n.kind === "text" && referenceName(config, n) === undefined);
+}
+
+/** The trusted endpoints of one node: its reference, or (text nodes without one) the scorer. */
+export const endpointsFor = (config: EvaluatorConfig, node: EvaluatedNode) => {
+  const own = referenceName(config, node);
+  if (own !== undefined) return { reference: endpointOf(config, config.references[own]!) };
+  const scorer = node.kind === "text" ? scorerName(config) : undefined;
+  return scorer === undefined ? {} : { scorer: endpointOf(config, config.references[scorer]!) };
 };
 
 /**
@@ -70,6 +103,11 @@ export const runRound = Effect.fn("Evaluator.runRound")(function* (
   // A gateway that is down or refuses the key would fail every probe: no node is to blame for that.
   const transport = yield* ProbeTransport;
   if (nodes.length > 0 && transport.checkAccess !== undefined) yield* transport.checkAccess();
+  const unchecked = uncheckedNodes(config, nodes);
+  if (unchecked.length > 0)
+    yield* Effect.logWarning(
+      "text nodes without a reference and no scorer: their customers' answers cannot be checked, so they get no quality tier; add a text model to references (or name one in scorer)",
+    ).pipe(Effect.annotateLogs({ nodes: unchecked.map((n) => n.address) }));
   return yield* Effect.forEach(
     nodes,
     (node) =>
@@ -77,7 +115,7 @@ export const runRound = Effect.fn("Evaluator.runRound")(function* (
         node,
         tasks,
         settings: config.run,
-        reference: referenceFor(config, node),
+        ...endpointsFor(config, node),
         onProgress: onProgress?.(node),
       }),
     { concurrency: config.run.nodeConcurrency },

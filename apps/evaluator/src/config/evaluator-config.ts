@@ -34,13 +34,15 @@ export type EvaluatedNode = z.infer<typeof EvaluatedNode>;
  * pictures are compared; an image node is looked up by its declared model, else by its service's.
  */
 export const ReferenceModel = z.strictObject({
-  gateway: GatewayAccess,
+  /** Where the reference is reached; absent: the evaluator's own `gateway`, pinned to `targetNode`. */
+  gateway: GatewayAccess.optional(),
   model: z.string().min(1),
+  /** A node trusted to serve `model`, reached through the gateway like a probe. */
   targetNode: PoktAddress.optional(),
 });
 export type ReferenceModel = z.infer<typeof ReferenceModel>;
 
-export const EvaluatorConfig = z.strictObject({
+const EvaluatorConfigFields = z.strictObject({
   /** Published as the scoreboard's `evaluator` (e.g. the evaluator's pokt1 address or name). */
   evaluatorId: z.string().min(1).default("pocket-ai-evaluator"),
   dataDir: z.string().default("./.data/evaluator"),
@@ -60,6 +62,13 @@ export const EvaluatorConfig = z.strictObject({
    * model name). Nodes whose model has no entry are `untested`.
    */
   references: z.record(z.string(), ReferenceModel).default({}),
+  /**
+   * The entry of `references` whose model scores the self-consistency organic checks of text nodes
+   * without a reference of their own (no declared model, or one not in `references`); it must
+   * answer `echo` + `logprobs`. Default: the first entry of `references` that a text node in
+   * `nodes` declares. Text nodes with neither a reference nor a scorer are granted no quality tier.
+   */
+  scorer: z.string().min(1).optional(),
   /** Task files (YAML/JSON); empty means the starter suite shipped in `src/tasks/starter`. */
   tasks: z.array(z.string()).default([]),
   run: z
@@ -101,6 +110,23 @@ export const EvaluatorConfig = z.strictObject({
       roundIntervalMs: z.number().int().min(1000).default(3_600_000),
     })
     .prefault({}),
+});
+
+export const EvaluatorConfig = EvaluatorConfigFields.superRefine((config, ctx) => {
+  // Through the probes' gateway unpinned, any node serving the model would answer: not trusted.
+  for (const [name, ref] of Object.entries(config.references))
+    if (ref.gateway === undefined && ref.targetNode === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["references", name],
+        message: `reference '${name}' names neither a gateway nor a targetNode: give the trusted endpoint's gateway, or the trusted node's address as targetNode`,
+      });
+  if (config.scorer !== undefined && config.references[config.scorer] === undefined)
+    ctx.addIssue({
+      code: "custom",
+      path: ["scorer"],
+      message: `'${config.scorer}' is not an entry of references: name one of ${Object.keys(config.references).join(", ") || "(none configured)"}, or add it there`,
+    });
 });
 export type EvaluatorConfig = z.infer<typeof EvaluatorConfig>;
 export type RunSettings = EvaluatorConfig["run"];

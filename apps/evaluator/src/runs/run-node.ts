@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
+import type { OrganicSample } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import type { EvaluatedNode, RunSettings } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
-import { organicCheck } from "../identity/organic-check.js";
+import { organicCheck, type ScoringEndpoint, selfConsistencyCheck } from "../identity/organic-check.js";
 import { imageProbeLimits } from "../images/image-request.js";
-import { ProbeTransport, type ProbeTransportShape } from "../probe/probe-transport.js";
+import { ProbeTransport } from "../probe/probe-transport.js";
 import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
 import { FAKE_LOGPROBS_CODE, nodeScoreOf } from "../scoring/node-score.js";
 import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
@@ -21,13 +22,13 @@ export interface RunNodeOptions {
   readonly node: EvaluatedNode;
   readonly tasks: readonly Task[];
   readonly settings: RunSettings;
-  readonly reference?:
-    | {
-        readonly transport: ProbeTransportShape;
-        readonly model: string;
-        readonly targetNode?: string | undefined;
-      }
-    | undefined;
+  /** The declared model's reference (model test, organic checks against it). */
+  readonly reference?: ScoringEndpoint | undefined;
+  /**
+   * Scores self-consistency organic checks of a text node without a `reference`. With neither,
+   * its customers' answers cannot be checked and it is granted no quality tier.
+   */
+  readonly scorer?: ScoringEndpoint | undefined;
   readonly bars?: readonly TierBar[];
   /** Called after every step with (done, total). */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
@@ -106,14 +107,50 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     options.onProgress?.(finished, plan.length);
   }
 
-  // Organic checks: customer relays of this node the gateway held, scored under the reference.
-  if (!images && options.reference !== undefined && gateway.organicSamples !== undefined) {
+  // Organic checks: customer relays of this node the gateway held, scored under the reference, or
+  // asked of the node again and both answers scored under the scorer (`organic-check.ts`).
+  const { reference, scorer } = options;
+  const nodeTarget = { address: options.node.address, model: options.node.model ?? options.node.serviceId };
+  const check =
+    reference !== undefined
+      ? (sample: OrganicSample) => organicCheck(reference, sample)
+      : scorer !== undefined
+        ? (sample: OrganicSample) => selfConsistencyCheck(transport, nodeTarget, scorer, sample)
+        : undefined;
+  const organic = images
+    ? undefined
+    : reference !== undefined
+      ? "reference"
+      : check !== undefined
+        ? "self"
+        : "none";
+  if (!images && check !== undefined && gateway.organicSamples !== undefined) {
     const samples = yield* gateway.organicSamples(options.node.address);
+    const unscored = new Map<string, number>();
     for (const [i, sample] of samples.entries()) {
-      const row = yield* organicCheck(options.reference, sample);
-      if (row !== undefined)
-        store.recordResult({ ...row, runId: run.id, itemKey: `organic/${now()}/${i}`, createdAt: now() });
+      const outcome = yield* check(sample);
+      // The gateway stopped answering: not the node's failure. The samples are handed out once, so
+      // the rest are dropped, not kept for the next round.
+      if (watched.take() !== undefined) break;
+      if (outcome.row !== undefined)
+        store.recordResult({
+          ...outcome.row,
+          runId: run.id,
+          itemKey: `organic/${now()}/${i}`,
+          createdAt: now(),
+        });
+      else unscored.set(outcome.unscored, (unscored.get(outcome.unscored) ?? 0) + 1);
     }
+    // Never a prompt or an output in the log: how many checks gave nothing, and the codes why.
+    if (unscored.size > 0)
+      yield* Effect.logWarning("organic checks without a result").pipe(
+        Effect.annotateLogs({
+          node: options.node.address,
+          basis: organic,
+          checks: samples.length,
+          unscored: Object.fromEntries(unscored),
+        }),
+      );
   }
 
   const loglikelihoodTasks = new Set(
@@ -137,6 +174,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     sharedBackendGroup: null,
     bars: options.bars ?? DEFAULT_TIER_BARS,
     previous: store.entry(options.node.address, options.node.serviceId),
+    ...(organic === undefined ? {} : { organicCheck: organic }),
     now: now(),
   });
   store.publish(run.id, entry, now());

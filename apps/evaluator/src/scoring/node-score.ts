@@ -10,6 +10,9 @@ import { categoryEstimates, type ItemCredit, tallyTasks, taskOf, type WeightedRu
 import { percentile } from "./percentile.js";
 import { qualifyingServices, type TierBar } from "./tiers.js";
 
+/** How a text node's answers to customers are checked: `NodeScore.identity.organicCheck`. */
+export type OrganicBasis = NonNullable<NodeScore["identity"]["organicCheck"]>;
+
 /** The category every scored item also counts in; the catalog's `quality-gpt-*` services use it. */
 export const GENERAL_CATEGORY = "general";
 
@@ -45,7 +48,9 @@ const probeOrder = (a: ItemResultRow, b: ItemResultRow) =>
  * identity come from the latest run. Tiers follow the pooled intervals with hysteresis against the
  * previous entry's, and a finding that the node cheats — a failed model test, answers following the
  * public key, made-up logprobs, an image node's pictures unlike its reference's — takes every tier
- * away and is named in `penalties`.
+ * away and is named in `penalties`. A text node whose customers' answers cannot be checked
+ * (`organicCheck` "none": no reference and no scorer) is granted no tier either, without a penalty:
+ * its probe scores are published, but a quality tier is a promise about what customers get.
  */
 export function nodeScoreOf(options: {
   readonly node: EvaluatedNode;
@@ -55,6 +60,8 @@ export function nodeScoreOf(options: {
   readonly sharedBackendGroup: string | null;
   readonly bars: readonly TierBar[];
   readonly previous?: NodeScore | undefined;
+  /** Text nodes: how customers' answers are checked (`run-node.ts`); absent for image nodes. */
+  readonly organicCheck?: OrganicBasis | undefined;
   readonly now: number;
 }): NodeScore {
   const { rows, node } = options;
@@ -123,13 +130,15 @@ export function nodeScoreOf(options: {
     ...(fakeLogprobs ? ["fake-logprobs"] : []),
   ];
   const previous = options.previous?.penalties?.length ? [] : (options.previous?.qualifies ?? []);
+  const unchecked = options.organicCheck === "none";
 
   return {
     address: node.address,
     serviceId: node.serviceId,
     categories,
     ...(overall === undefined ? {} : { overall }),
-    qualifies: penalties.length > 0 ? [] : qualifyingServices(categories, options.bars, previous),
+    qualifies:
+      penalties.length > 0 || unchecked ? [] : qualifyingServices(categories, options.bars, previous),
     speed: {
       ttftP10Ms: percentile(
         speed.flatMap((r) => (r.ttftMs === null ? [] : [r.ttftMs])),
@@ -148,6 +157,7 @@ export function nodeScoreOf(options: {
       ...test,
       ...(images === undefined ? {} : { cachedAnswers: images.cachedAnswers }),
       ...(images === undefined ? { answerKey, fakeLogprobs } : {}),
+      ...(options.organicCheck === undefined ? {} : { organicCheck: options.organicCheck }),
     },
     loglikelihood,
     ...(images === undefined ? {} : { images: images.findings }),
