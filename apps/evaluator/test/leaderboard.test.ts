@@ -6,6 +6,7 @@ import { serveHttp } from "@pocket-ai/runtime";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { Context, Effect, Exit, Layer, Runtime, Scope } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { boardTable } from "../src/cli/board-table.js";
 import { EvaluatorStore, type EvaluatorStoreImpl } from "../src/db/evaluator-store.js";
 import { evaluatorHandler } from "../src/leaderboard/http-handler.js";
 import type { AppRouter } from "../src/router.js";
@@ -90,7 +91,11 @@ beforeAll(async () => {
       startedAt: 1,
     });
     const flags =
-      i === 1 ? { declaredModel: "dev-q1", modelTest: "inconsistent" as const, modelTestPValue: 0.0001 } : {};
+      i === 1
+        ? { declaredModel: "dev-q1", modelTest: "inconsistent" as const, modelTestPValue: 0.0001 }
+        : i === 2
+          ? { organicCheck: "none" as const }
+          : {};
     store.publish(runId, entry(nodes[i]!, mean, flags), 1);
   });
   store.startRun({
@@ -130,6 +135,9 @@ describe("publishing", () => {
     expect(board.nodes.map((n) => n.address)).toEqual([nodes[0], imageNode, nodes[2], nodes[1]]);
     expect(board.nodes[1]?.identity.cachedAnswers).toBe(true);
     expect(board.evaluator).toBe("test-evaluator");
+    // A node whose customers' answers no check reaches: shown, and granted no tier.
+    expect(board.nodes[2]?.identity.organicCheck).toBe("none");
+    expect(boardTable(board)).toContain("customers-unchecked:no-tiers");
   });
 });
 
@@ -164,6 +172,7 @@ describe("leaderboard page in headless Chromium", () => {
       expect(dom).toContain("seed distance 0.00");
       expect(dom).toContain("not dev-q1");
       expect(dom).toContain("pictures unlike the stable-diffusion reference");
+      expect(dom).toContain("customers unchecked: no tiers");
       expect(dom).toMatch(/data-sorted="overall:desc"/);
     },
     90_000,

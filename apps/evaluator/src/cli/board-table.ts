@@ -16,6 +16,9 @@ function flagsOf(n: NodeScore): string {
   if (n.identity.modelTest === "consistent") flags.push(`${n.identity.declaredModel} ok`);
   if (n.loglikelihood === "unsupported") flags.push("no-prompt-logprobs");
   if (n.identity.cachedAnswers === true) flags.push("CACHED-ANSWERS");
+  // Tiers withheld: no reference and no scorer, so its customers' answers cannot be checked.
+  if (n.identity.organicCheck === "none") flags.push("customers-unchecked:no-tiers");
+  if (n.identity.organicCheck === "self") flags.push("customers-self-checked");
   const checks = n.images?.checks;
   if (checks !== undefined) {
     const failing = Object.entries(checks).filter(

@@ -28,6 +28,8 @@ function flags(n) {
   if (n.identity.modelTest === "consistent") out.push({ cls: "ok", text: n.identity.declaredModel + " ✓" });
   if (n.loglikelihood === "unsupported") out.push({ cls: "warn", text: "no prompt logprobs" });
   if (n.identity.cachedAnswers) out.push({ cls: "bad", text: "cached answers" });
+  if (n.identity.organicCheck === "none") out.push({ cls: "warn", text: "customers unchecked: no tiers" });
+  if (n.identity.organicCheck === "self") out.push({ cls: "info", text: "customers checked against its own probe answers" });
   for (const [check, text] of IMAGE_FAULTS) {
     const e = n.images && n.images.checks[check];
     if (e && e.n > 0 && e.mean < 0.5) out.push({ cls: "bad", text });

@@ -30,6 +30,8 @@ export function identityFindings(
   if (id.sharedBackendGroup !== null)
     out.push({ label: `shares a backend (group ${id.sharedBackendGroup})`, level: "warn" });
   if (id.cachedAnswers === true) out.push({ label: "cached answers", level: "bad" });
+  // The evaluator had no way to check its answers to customers, so it granted no quality tier.
+  if (id.organicCheck === "none") out.push({ label: "customers unchecked: no quality tiers", level: "warn" });
   if (score.loglikelihood === "unsupported") out.push({ label: "no prompt logprobs", level: "warn" });
   return out;
 }

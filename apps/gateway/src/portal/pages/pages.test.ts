@@ -52,7 +52,7 @@ describe("portal pages", () => {
     expect(out).toContain("<b>ok</b>");
   });
 
-  it("names identity findings: wrong model, shared backend, cached answers", () => {
+  it("names identity findings: wrong model, shared backend, cached answers, unchecked customers", () => {
     const address = generateKeyPair().address;
     expect(identityFindings(score(address)).map((f) => f.label)).toEqual([]);
     const labels = identityFindings(
@@ -62,13 +62,17 @@ describe("portal pages", () => {
         modelTestPValue: 0.0004,
         sharedBackendGroup: "g1",
         cachedAnswers: true,
+        organicCheck: "none",
       }),
     ).map((f) => `${f.level}:${f.label}`);
     expect(labels).toEqual([
       "bad:not the declared model (llama-2-13b-q4), p = 0.00040",
       "warn:shares a backend (group g1)",
       "bad:cached answers",
+      "warn:customers unchecked: no quality tiers",
     ]);
+    // Checked either way: nothing to say.
+    expect(identityFindings(score(address, { organicCheck: "self" }))).toEqual([]);
   });
 
   it("shows each node's score with its interval as a whisker, its sanction and its findings", () => {
