@@ -66,7 +66,10 @@ export function offerCutReceipt(
     try: (signal) => client.settleCut.mutate(receipt, { signal }),
     catch: (error) => ({ code: pocketCodeOf(error), detail: pocketDetailOf(error) }),
   }).pipe(
-    Effect.timeoutFail({ duration: cutReceiptCallTimeout, onTimeout: () => ({ code: undefined, detail: undefined }) }),
+    Effect.timeoutFail({
+      duration: cutReceiptCallTimeout,
+      onTimeout: () => ({ code: undefined, detail: undefined }),
+    }),
     Effect.match({
       // Told apart so that `settled` counts what the node's `pocket_node_cut_streams_settled_total`
       // counts: receipts that changed its ledger row (a node before the split says `settled`).
