@@ -52,20 +52,24 @@ const settledMetric = async () => {
 };
 
 describe("stream cut receipts", () => {
-  it("are refused for a unary relay, which no client cut short: the message says so and its leaf stays", async () => {
+  it("that pay a unary relay anything are refused, with why; one of nothing takes its answer out of the claim", async () => {
     const request = gw.request(completion);
     expect((await h.client.relay.mutate(request)).outcome).toBe("ok");
     const leaves = h.node.relays.leaves(request.header.sessionId, gw.key.address);
     expect(leaves).toHaveLength(1);
-    for (const receipt of [
-      receiptFor(request), // a lower weight under another leaf
-      receiptFor(request, { chain: relayRequestHash(request), outputTokens: 0, computeUnits: 0 }), // out of the claim
-    ]) {
-      const refusal = await refusalOf(receipt);
-      expect(refusal?.code).toBe("CUT_RECEIPT_REFUSED");
-      expect(refusal?.message).toContain("it was a unary relay, not a stream");
-    }
+    // A lower weight under another leaf: no client cut a unary relay short.
+    const refusal = await refusalOf(receiptFor(request));
+    expect(refusal?.code).toBe("CUT_RECEIPT_REFUSED");
+    expect(refusal?.message).toContain("it was a unary relay, not a stream");
     expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toEqual(leaves);
+    // Nothing paid: the gateway gave the attempt up after sending it and recorded nothing.
+    const nothing = receiptFor(request, {
+      chain: relayRequestHash(request),
+      outputTokens: 0,
+      computeUnits: 0,
+    });
+    expect(await h.client.settleCut.mutate(nothing)).toEqual({ status: "settled" });
+    expect(h.node.relays.leaves(request.header.sessionId, gw.key.address)).toEqual([]);
   });
 
   it("answer `settled` when the streamed relay's row changed, `unchanged` when it already said so", async () => {

@@ -21,6 +21,13 @@ export interface AttemptContext {
   readonly now: () => number;
   /** A cut stream's ledger row and its receipt committed: the outbox delivers it now (`CutReceiptOutbox`). */
   readonly deliverCutReceipts: () => void;
+  /**
+   * A unary attempt this gateway gave up on after sending it (a hedge's loser, a caller gone, its
+   * timeout) and records nothing of: its node may have answered all the same, and a leaf of it in
+   * the node's claim is one no proof can show. A receipt of nothing tells the node to leave it out
+   * (written to the outbox and delivered in the background).
+   */
+  readonly abandonedAttempt: (route: Route, requestHash: string) => void;
 }
 
 /** A verified answer arrived: feed latency into selection and the metrics. */

@@ -6,7 +6,9 @@ import {
   type DueCutReceipt,
   deleteCutReceipt,
   dropLeasedCutReceipt,
+  insertCutReceipt,
   nextCutReceiptDue,
+  type PendingCutReceipt,
   releaseCutReceiptLeases,
   rescheduleCutReceipt,
   takeDueCutReceipts,
@@ -182,6 +184,11 @@ export class CutReceiptOutbox extends Context.Tag("gateway/CutReceiptOutbox")<
   {
     /** A stream's ledger row and its receipt committed: look for receipts due now. */
     readonly deliverNow: () => void;
+    /**
+     * A receipt with no ledger row of its own (a unary attempt given up on, see
+     * `abandonedAttempt`): written in the background, then delivered like any other.
+     */
+    readonly write: (pending: PendingCutReceipt) => void;
     /** One pass now (tests, and the last one at close). */
     readonly pass: Effect.Effect<CutReceiptPass, StorageError>;
   }
@@ -202,6 +209,19 @@ export class CutReceiptOutbox extends Context.Tag("gateway/CutReceiptOutbox")<
       };
       const timers = yield* FiberSet.make<void, never>();
       const passes = yield* FiberSet.make<void, never>();
+      const writing = yield* FiberSet.make<void, never>();
+      const writes = yield* FiberSet.runtime(writing)<never>();
+      const db = yield* GatewayStore;
+      const write = (pending: PendingCutReceipt) => {
+        writes(
+          storeRunner(db)("cutReceipts.write", (tx) => insertCutReceipt(tx, pending)).pipe(
+            Effect.matchCauseEffect({
+              onSuccess: () => Effect.sync(deliverNow),
+              onFailure: (cause) => Effect.logWarning("writing a cut receipt failed", cause),
+            }),
+          ),
+        );
+      };
       // One alarm, at the earliest time a receipt is due: a later pass that finds an earlier one moves it.
       let alarm: { readonly at: number; readonly fiber: Fiber.RuntimeFiber<void, never> } | undefined;
       const wakeAt = (at: number) =>
@@ -243,11 +263,13 @@ export class CutReceiptOutbox extends Context.Tag("gateway/CutReceiptOutbox")<
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
           yield* Fiber.interrupt(looping);
+          // Receipts still being written join the last pass.
+          yield* FiberSet.awaitEmpty(writing).pipe(Effect.timeout(CLOSE_DRAIN), Effect.ignore);
           yield* FiberSet.run(passes, onePass);
           yield* FiberSet.awaitEmpty(passes).pipe(Effect.timeout(CLOSE_DRAIN), Effect.ignore);
         }),
       );
-      return { deliverNow, pass: delivery.pass };
+      return { deliverNow, write, pass: delivery.pass };
     }),
   );
 }

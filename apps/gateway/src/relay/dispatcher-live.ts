@@ -16,6 +16,7 @@ import {
   isErrorCode,
   type NodeRefused,
 } from "./attempt-errors.js";
+import { pendingCutReceipt } from "./cut-receipt.js";
 import { CutReceiptOutbox } from "./cut-receipt-outbox.js";
 import { DispatchError, type DispatchEvents, Dispatcher, type DispatchRequest } from "./dispatcher.js";
 import { HedgeTimer } from "./hedge-timer.js";
@@ -76,6 +77,19 @@ const make = Effect.gen(function* () {
     metrics: yield* RoutingMetrics,
     now: () => clock.unsafeCurrentTimeMillis(),
     deliverCutReceipts: outbox.deliverNow,
+    abandonedAttempt: (route, requestHash) =>
+      outbox.write(
+        pendingCutReceipt(ctx, route.header.sessionEnd, {
+          nodeAddress: route.node.address,
+          sessionId: route.header.sessionId,
+          requestHash,
+          // No head: the receipt pays nothing.
+          chain: requestHash,
+          outputTokens: 0,
+          computeUnits: 0,
+          issuedAt: ctx.now(),
+        }),
+      ),
   };
   const hedgeTimer = yield* HedgeTimer;
 

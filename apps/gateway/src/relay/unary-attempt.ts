@@ -118,6 +118,7 @@ export function startUnaryAttempt(
     (e: unknown) =>
       settle(() => {
         if (timedOut) {
+          ctx.abandonedAttempt(route, requestHash);
           fail(
             new NodeUnreachable({
               nodeAddress: address,
@@ -142,6 +143,7 @@ export function startUnaryAttempt(
     // Cancelled before its answer came (its client left, another node answered first).
     if (!answered) ctx.selector.stats.waited(address, kind, performance.now() - started);
     controller.abort(new Error("the relay was interrupted"));
+    ctx.abandonedAttempt(route, requestHash);
   };
 }
 

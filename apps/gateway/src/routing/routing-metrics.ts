@@ -38,7 +38,7 @@ export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet 
     ),
     cutReceipts: registry.counter(
       "pocket_gateway_cut_receipts_total",
-      "Signed receipts for streams the gateway cut short (what of them is paid work in the node's claim), by how their delivery ended: settled (the node's ledger row changed), unchanged (it already said so), refused (with the node's code), or expired undelivered (the session's claim may be built).",
+      "Signed receipts for streams the gateway cut short (what of them is paid work in the node's claim) and for unary relays it gave up on after sending them (nothing paid), by how their delivery ended: settled (the node's ledger row changed), unchanged (it already said so), refused (with the node's code), or expired undelivered (the session's claim may be built).",
     ),
   };
 }

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import {
@@ -176,7 +176,7 @@ describe("a gateway's receipt for a stream cut short", () => {
     await close();
   });
 
-  it("refuses any receipt for a unary relay, answered or cut off: it was not a stream", async () => {
+  it("refuses a unary relay's receipt that pays anything: it was not a stream", async () => {
     const { db, close } = await openLedger();
     const store = new RelayStore(db);
     // Relay 5: a unary answer. Relay 6: a unary call whose gateway went away before the answer.
@@ -187,7 +187,6 @@ describe("a gateway's receipt for a stream cut short", () => {
     const before = db.select().from(relays).all();
     for (const receipt of [
       cutOf(5), // lower weight and another leaf
-      cutOf(5, { outputTokens: 0, computeUnits: 0, responseHash: hash(5) }), // out of the claim
       cutOf(6), // into the claim
     ])
       expect(await run(store.settleCut(receipt, 3, claimsFrom))).toEqual({ refused: "unary" });
@@ -195,6 +194,42 @@ describe("a gateway's receipt for a stream cut short", () => {
     expect(store.leaves(relay.sessionId, relay.gatewayAddress)).toEqual([
       { leafHash: hash(1_005), computeUnits: 750 },
     ]);
+    await close();
+  });
+
+  it("takes a unary relay its gateway gave up on out of the claim, only while no claim can have been built", async () => {
+    const { db, close } = await openLedger();
+    const store = new RelayStore(db);
+    // Relays 7 and 8: unary answers the gateway gave up on as they were on their way (a hedge's
+    // loser, a caller gone). Relay 9: one the node itself recorded cut off.
+    for (const i of [7, 8, 9])
+      expect(await run(store.admit({ ...unaryRelay, requestHash: hash(i) }, 1))).toBe(true);
+    await run(store.answer(hash(7), { ...answered, leafHash: hash(1_007), computeUnits: 750 }, 2));
+    await run(store.answer(hash(8), { ...answered, leafHash: hash(1_008), computeUnits: 750 }, 2));
+    await run(store.refuse(hash(9), "INTERNAL", 2));
+    const abandoned = (i: number) => cutOf(i, { outputTokens: 0, computeUnits: 0, responseHash: hash(i) });
+    expect(await run(store.settleCut(abandoned(7), 3, claimsFrom))).toBe("settled");
+    expect(await run(store.settleCut(abandoned(7), 3, claimsFrom))).toBe("unchanged");
+    expect(await run(store.settleCut(abandoned(9), 3, claimsFrom))).toBe("unchanged");
+    // Too late: the session's claim may be built from the leaves as they are.
+    expect(await run(store.settleCut(abandoned(8), claimsFrom(relay.sessionEnd), claimsFrom))).toEqual({
+      refused: "claim may be built",
+    });
+    expect(store.leaves(relay.sessionId, relay.gatewayAddress)).toEqual([
+      { leafHash: hash(1_008), computeUnits: 750 },
+    ]);
+    expect(
+      db
+        .select()
+        .from(relays)
+        .where(eq(relays.requestHash, hash(7)))
+        .get(),
+    ).toMatchObject({
+      outcome: "error",
+      errorCode: "INTERNAL",
+      leafHash: null,
+      computeUnits: 0,
+    });
     await close();
   });
 

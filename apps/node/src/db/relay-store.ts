@@ -103,12 +103,13 @@ export interface AnsweredRelay {
 /**
  * Why a relay's row cannot take a stream cut receipt (see {@link RelayStore.settleCut}):
  * - `another gateway`, `another session`: the receipt names a relay of another gateway or session;
- * - `unary`: the relay was not streamed, so no client cut it short;
+ * - `unary`: the relay was not streamed, so no client cut it short (only a receipt of nothing, an
+ *   attempt the gateway gave up on, is taken for it);
  * - `no head`: it pays a share under the request hash, which no signed head is;
  * - `settled otherwise`: an earlier receipt settled it with another leaf or weight;
  * - `not cut`: the relay failed for a reason of its own, not a cut;
  * - `more than recorded`: more output than the node sent, or more weight than the whole call's;
- * - `claim may be built`: a finished stream whose session's claim may already hold its leaf.
+ * - `claim may be built`: a finished relay whose session's claim may already hold its leaf.
  */
 export type CutRefusal =
   | "another gateway"
@@ -413,9 +414,11 @@ export class RelayStore {
    *   its session can have been built: before `claimsFrom` (the session's end plus its grace,
    *   less a margin) and with no claim row yet.
    *
-   * Only a stream's row takes a receipt: a unary relay is never cut short once answered, so a
-   * receipt for one (a gateway's fault, or its attempt to lower a finished relay's weight) is
-   * refused. That a paid receipt's head is one this node signed is checked only as far as the row
+   * Only a stream's row takes a paid receipt: a unary relay is never cut short once answered, so
+   * a paid receipt for one (a gateway's fault, or its attempt to lower a finished relay's weight)
+   * is refused. A receipt of nothing for a unary relay says the gateway gave the attempt up after
+   * sending it and recorded nothing: a finished row leaves the claim, as a finished stream's
+   * does. That a paid receipt's head is one this node signed is checked only as far as the row
    * can tell: the request hash is no head. The heads in between are not kept (by default one per
    * chunk of every stream; the chain is a hash over the text, which the node never keeps), so any
    * other chain is the gateway's word; it changes only which leaf the claim holds for the relay
@@ -440,6 +443,22 @@ export class RelayStore {
     /** When a claim of the row's session may be built: given its session's end. */
     claimsFrom: (sessionEnd: number) => number,
   ): Effect.Effect<CutSettlement, NodeStoreError> {
+    /**
+     * A unary relay its gateway gave up on before the answer reached it: the gateway recorded
+     * nothing, so a leaf of it in the claim is one no proof can show. A finished row leaves the
+     * claim (recorded as the node records a unary relay its gateway left: failed, `INTERNAL`),
+     * under the same condition as a finished stream's; any other row is no leaf already.
+     */
+    const abandonUnary = (tx: typeof this.db, row: typeof relays.$inferSelect): CutSettlement => {
+      if (row.outcome !== "ok") return "unchanged";
+      if (now >= claimsFrom(row.sessionEnd) || this.#claimed(tx, row))
+        return { refused: "claim may be built" };
+      tx.update(relays)
+        .set({ outcome: "error", errorCode: "INTERNAL", responseHash: null, leafHash: null, computeUnits: 0 })
+        .where(eq(relays.requestHash, row.requestHash))
+        .run();
+      return "settled";
+    };
     return storeWrite("record a cut stream's receipt", () => {
       // Its row waits for this process's group commit: written first. Rows of other workers are
       // in the file once committed (until then: `unknown`, which a gateway asks again).
@@ -452,7 +471,10 @@ export class RelayStore {
           if (row === undefined) return "unknown";
           if (row.gatewayAddress !== cut.gatewayAddress) return { refused: "another gateway" };
           if (row.sessionId !== cut.sessionId) return { refused: "another session" };
-          if (!row.stream) return { refused: "unary" };
+          // A unary relay is never cut short once answered: a receipt may only say the gateway gave
+          // it up before its answer came (a hedge's loser, a caller gone, its timeout) and recorded
+          // nothing, which takes a finished row out of the claim (see `abandonUnary`).
+          if (!row.stream) return cut.computeUnits > 0 ? { refused: "unary" } : abandonUnary(tx, row);
           // A share paid needs a signed head covering it: the chain before any chunk is none.
           if (cut.computeUnits > 0 && cut.responseHash === cut.requestHash) return { refused: "no head" };
           const paid = {
@@ -485,13 +507,8 @@ export class RelayStore {
             this.#recordSession.run(row);
             return "settled";
           }
-          const claimed = () =>
-            tx
-              .select({ one: sql<number>`1` })
-              .from(claims)
-              .where(and(eq(claims.sessionId, row.sessionId), eq(claims.gatewayAddress, row.gatewayAddress)))
-              .get() !== undefined;
-          if (now >= claimsFrom(row.sessionEnd) || claimed()) return { refused: "claim may be built" };
+          if (now >= claimsFrom(row.sessionEnd) || this.#claimed(tx, row))
+            return { refused: "claim may be built" };
           tx.update(relays)
             .set(
               cut.computeUnits === 0
@@ -512,6 +529,20 @@ export class RelayStore {
         { behavior: "immediate" },
       );
     });
+  }
+
+  /** Whether a claim of the row's session and gateway was built already. */
+  #claimed(
+    tx: typeof this.db,
+    row: { readonly sessionId: string; readonly gatewayAddress: string },
+  ): boolean {
+    return (
+      tx
+        .select({ one: sql<number>`1` })
+        .from(claims)
+        .where(and(eq(claims.sessionId, row.sessionId), eq(claims.gatewayAddress, row.gatewayAddress)))
+        .get() !== undefined
+    );
   }
 
   /** Queues an admitted relay's row for the next group commit and completes when it commits. */

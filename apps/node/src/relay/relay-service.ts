@@ -621,7 +621,7 @@ const refusalDetail: Record<CutRefusal, string> = {
   "another gateway": "it was served for another gateway",
   "another session": "it belongs to another session",
   unary:
-    "it was a unary relay, not a stream, so no client cut it short; its answer stays in the claim as the node signed it",
+    "it was a unary relay, not a stream, so no client cut it short and no share of it can be paid: only a receipt of nothing (an attempt the gateway gave up on) is taken for it; its answer stays in the claim as the node signed it",
   "no head":
     "the receipt pays compute units under the request hash, which no signed head is; name the last head that covered what the client read",
   "settled otherwise": "an earlier receipt settled it with another leaf or weight",

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "@pocket-ai/runtime";
+import { Effect, Exit, Scope } from "effect";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
+import { GatewayConfig } from "../src/config/gateway-config.js";
+import {
+  adminClient,
+  LIVE_ADMIN_TOKEN,
+  type LiveSession,
+  liveSession,
+  startDevNode,
+  waitForNodes,
+} from "./support/live-network.js";
+import { until } from "./support/until.js";
+
+/**
+ * A unary relay the gateway gives up on after sending it (here its timeout; a hedge's loser and a
+ * caller gone end the same way) is recorded nowhere in the gateway's ledger. Its node may have
+ * answered all the same: the answer was on its way when the gateway stopped waiting. The node's
+ * claim must then not hold that answer's leaf, or a proof that picks it fails the whole claim:
+ * the gateway's receipt of nothing takes it out.
+ */
+
+/**
+ * A TCP link in front of the node that never passes on what the node answers a `relay` call (the
+ * node has answered and recorded it; the gateway waits in vain), and passes every other call.
+ */
+function answerSwallower(upstreamPort: number) {
+  const link = { swallowed: 0, server: undefined as Server | undefined, port: 0 };
+  const server = createServer((down: Socket) => {
+    const up = connect(upstreamPort, "127.0.0.1");
+    let swallow = false;
+    down.on("data", (data: Buffer) => {
+      if (data.includes("/relay?") || data.includes("/relay ")) {
+        swallow = true;
+        link.swallowed += 1;
+      }
+      up.write(data);
+    });
+    up.on("data", (data: Buffer) => {
+      if (!swallow && !down.destroyed) down.write(data);
+    });
+    down.on("close", () => up.destroy());
+    up.on("close", () => down.destroy());
+    down.on("error", () => up.destroy());
+    up.on("error", () => down.destroy());
+  });
+  link.server = server;
+  return new Promise<typeof link>((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      link.port = (server.address() as { port: number }).port;
+      resolve(link);
+    }),
+  );
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+describe("a unary relay the gateway gave up on while its node answered", () => {
+  let dir: string;
+  let session: LiveSession;
+  let scope: Scope.CloseableScope;
+  let gateway: RunningGateway;
+  let node: Awaited<ReturnType<typeof startDevNode>>;
+  let link: Awaited<ReturnType<typeof answerSwallower>>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pocket-abandoned-"));
+    session = liveSession();
+    scope = Effect.runSync(Scope.make());
+    gateway = await Effect.runPromise(
+      startGateway(
+        GatewayConfig.parse({
+          listen: { host: "127.0.0.1", port: 0 },
+          dataDir: join(dir, "gateway"),
+          adminToken: LIVE_ADMIN_TOKEN,
+          // One attempt, given up on after a second.
+          routing: {
+            session,
+            healthCheckMs: 60_000,
+            timeouts: { "llama-2-13b:standard": 1_000 },
+            retry: { maxAttempts: 1 },
+          },
+          metering: { flushMs: 20 },
+        }),
+        { log: createLogger({ app: "live-gateway", level: "error" }) },
+      ).pipe(Scope.extend(scope)),
+    );
+    const nodePort = await freePort();
+    link = await answerSwallower(nodePort);
+    node = await startDevNode(
+      { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
+      session,
+      join(dir, "node"),
+      {},
+      { kind: "dev" },
+      { listen: { host: "127.0.0.1", port: nodePort }, publicUrl: `http://127.0.0.1:${link.port}` },
+    );
+    await waitForNodes(adminClient(gateway.trpcUrl), [node.node.key.address]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void));
+    await node?.stop();
+    link?.server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("leaves the node's claim without the leaf of the answer the gateway never got", async () => {
+    const admin = adminClient(gateway.trpcUrl);
+    const app = await admin.admin.applications.create.mutate({ name: "abandoned" });
+    const key = await admin.admin.keys.create.mutate({ applicationId: app.id, name: "k" });
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.secret, maxRetries: 0 });
+    const failed = await client.chat.completions
+      .create({ model: "llama-2-13b", messages: [{ role: "user", content: "Hello there" }], max_tokens: 8 })
+      .then(
+        () => undefined,
+        (e: { status?: number }) => e,
+      );
+    // The caller learns the node did not answer in time, and pays nothing.
+    expect(failed?.status).toBeGreaterThanOrEqual(500);
+    expect(link.swallowed).toBe(1);
+    // The node answered it (its session has an answered relay), though the answer never arrived.
+    await until(
+      () => node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER).length === 1,
+      "the node's answered row",
+    );
+    const sessionId = node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER)[0]?.sessionId;
+    expect(sessionId).toBeDefined();
+    // Its claim holds the answer's leaf only until the gateway's receipt comes.
+    await until(
+      () => node.node.relays.leaves(sessionId!, gateway.key.address).length === 0,
+      "the node's claim to leave out the answer the gateway gave up on",
+    );
+    const metrics = () => fetch(`${gateway.url}/metrics`).then((r) => r.text());
+    await until(
+      async () => /^pocket_gateway_cut_receipts_total\{outcome="settled"\} 1$/m.test(await metrics()),
+      "the receipt counted settled",
+    );
+  }, 60_000);
+});
