@@ -8,6 +8,8 @@ import { referenceModelOf } from "../images/image-reference.js";
 import { evaluatorHandler } from "../leaderboard/http-handler.js";
 import { makeOpenAiTransport, openAiTransportLayer } from "../probe/openai-transport.js";
 import { ProbeTransport } from "../probe/probe-transport.js";
+import { loadProbeTexts } from "../probe-text/load-probe-texts.js";
+import { POOL_NAMES, type ProbeTexts } from "../probe-text/probe-texts.js";
 import { buildScoreboard } from "../publish/scoreboard.js";
 import { runNode } from "../runs/run-node.js";
 import { roundSchedule } from "../schedules.js";
@@ -38,6 +40,19 @@ export function checkBarsReachable(
     }),
   );
 }
+
+/**
+ * Says which probe-text pools are private: the public defaults can be parsed by anyone who reads
+ * them (docs/security.md, "Public probe texts").
+ */
+const logProbeTexts = (texts: ProbeTexts) => {
+  const publicPools = POOL_NAMES.filter((n) => !texts.privatePools.includes(n));
+  return publicPools.length === 0
+    ? Effect.logInfo("probe texts: private pools")
+    : Effect.logWarning(
+        `probe texts: public default pools for ${publicPools.join(", ")}; configure private ones under probeTexts so that nodes cannot recognise probes by their wording`,
+      );
+};
 
 /** The layer every command needs: the SQLite store and the gateway transport. */
 export function evaluatorLayer(config: EvaluatorConfig) {
@@ -100,6 +115,7 @@ export const runRound = Effect.fn("Evaluator.runRound")(function* (
 ) {
   const tasks = yield* loadSuite(config.tasks);
   if (nodes.some((n) => n.kind === "text")) yield* checkBarsReachable(tasks, config.run);
+  const texts = yield* loadProbeTexts(config.probeTexts);
   // A gateway that is down or refuses the key would fail every probe: no node is to blame for that.
   const transport = yield* ProbeTransport;
   if (nodes.length > 0 && transport.checkAccess !== undefined) yield* transport.checkAccess();
@@ -117,6 +133,7 @@ export const runRound = Effect.fn("Evaluator.runRound")(function* (
         settings: config.run,
         ...endpointsFor(config, node),
         onProgress: onProgress?.(node),
+        texts,
       }),
     { concurrency: config.run.nodeConcurrency },
   );
@@ -147,6 +164,7 @@ export const startEvaluator = (config: EvaluatorConfig) =>
     // A suite that cannot load or bars it cannot reach would fail every round: refuse to start.
     const tasks = yield* loadSuite(config.tasks);
     if (config.nodes.some((n) => n.kind === "text")) yield* checkBarsReachable(tasks, config.run);
+    yield* logProbeTexts(yield* loadProbeTexts(config.probeTexts));
     const server = yield* serveBoard(config);
     yield* Effect.logInfo(`leaderboard at ${server.url}/`);
     yield* runRound(config, config.nodes).pipe(

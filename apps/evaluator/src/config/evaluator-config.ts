@@ -42,6 +42,24 @@ export const ReferenceModel = z.strictObject({
 });
 export type ReferenceModel = z.infer<typeof ReferenceModel>;
 
+/**
+ * Private pools of the texts probes carry besides their items (system messages, letter-question
+ * instructions, identity and speed prompts): files in the pool format (`src/probe-text/
+ * phrase-grammar.ts`), checked at start. A pool left out uses the public default, which anyone
+ * can read (docs/security.md, "Public probe texts").
+ */
+export const ProbeTextFiles = z.strictObject({
+  /** The first sentence of a system message. */
+  systemOpeners: z.string().min(1).optional(),
+  /** Further sentences a longer system message adds. */
+  systemSentences: z.string().min(1).optional(),
+  /** The request for a letter that ends a letter question. */
+  letterInstructions: z.string().min(1).optional(),
+  /** Short openings of a sentence for identity, fingerprint and speed probes. */
+  openingPrompts: z.string().min(1).optional(),
+});
+export type ProbeTextFiles = z.infer<typeof ProbeTextFiles>;
+
 const EvaluatorConfigFields = z.strictObject({
   /** Published as the scoreboard's `evaluator` (e.g. the evaluator's pokt1 address or name). */
   evaluatorId: z.string().min(1).default("pocket-ai-evaluator"),
@@ -110,6 +128,8 @@ const EvaluatorConfigFields = z.strictObject({
       roundIntervalMs: z.number().int().min(1000).default(3_600_000),
     })
     .prefault({}),
+  /** Private probe-text pools (`ProbeTextFiles`); empty: the public defaults. */
+  probeTexts: ProbeTextFiles.prefault({}),
 });
 
 export const EvaluatorConfig = EvaluatorConfigFields.superRefine((config, ctx) => {

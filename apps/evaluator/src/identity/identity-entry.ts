@@ -1,12 +1,12 @@
 import { Effect } from "effect";
 import { errorCodeOf } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import type { ProbeTexts } from "../probe-text/probe-texts.js";
 import { base, type Row } from "../runs/entry-row.js";
 import type { EntryContext } from "../runs/execute-entry.js";
 import { type CovertContext, drawShape, padText } from "../runs/probe-shape.js";
 import { type Rng, sha256Hex } from "../runs/rng.js";
 import { sampleCompletion, scoreUnderReference } from "./identity-probes.js";
-import { randomPrompt } from "./random-prompts.js";
 
 /**
  * One identity sample: a sampled completion from the node and one from the reference on the same
@@ -18,6 +18,7 @@ export function identityEntry(
   reference: EntryContext["reference"],
   node: { address: string; model: string },
   rng: Rng,
+  texts: ProbeTexts,
   covert?: CovertContext,
 ): Effect.Effect<Row> {
   // Covert runs: a sampled customer shape (not greedy, no echo, a short enough answer to score).
@@ -33,7 +34,7 @@ export function identityEntry(
             (s.temperature ?? 1) >= 0.5 &&
             (s.maxTokens === null || s.maxTokens <= 256),
         );
-  const padded = padText(randomPrompt(rng), covert, rng, () => randomPrompt(rng), drawn);
+  const padded = padText(texts.openingPrompt(rng), covert, rng, () => texts.openingPrompt(rng), drawn);
   const prompt = padded.prompt;
   const promptHash = sha256Hex(prompt);
   if (reference === undefined) {
@@ -42,7 +43,7 @@ export function identityEntry(
   const refTarget = { address: reference.targetNode, model: reference.model };
   return Effect.gen(function* () {
     const nodeShape =
-      drawn === undefined ? undefined : { shape: drawn, rng, systemChars: padded.target?.context };
+      drawn === undefined ? undefined : { shape: drawn, rng, systemChars: padded.target?.context, texts };
     const nodeText = yield* sampleCompletion(transport, node, prompt, rng.int(2 ** 31), nodeShape);
     const refText = yield* sampleCompletion(
       reference.transport,

@@ -2,6 +2,7 @@ import type { TrafficShape } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { PromptLogprobsUnsupported } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import type { ProbeTexts } from "../probe-text/probe-texts.js";
 import { shapedBody } from "../runs/probe-shape.js";
 import type { Rng } from "../runs/rng.js";
 import { continuationLogprob } from "../scoring/loglikelihood.js";
@@ -17,6 +18,8 @@ export interface CustomerShape {
   readonly shape: TrafficShape;
   readonly rng: Rng;
   readonly systemChars?: number | undefined;
+  /** The pools its system message is drawn from (public defaults when unset). */
+  readonly texts?: ProbeTexts | undefined;
 }
 
 /**
@@ -53,7 +56,10 @@ export function sampleCompletion(
   shape?: CustomerShape,
 ) {
   if (shape !== undefined) {
-    const body = shapedBody(shape.shape, target.model, prompt, shape.rng, {}, undefined, shape.systemChars);
+    const body = shapedBody(shape.shape, target.model, prompt, shape.rng, {
+      systemChars: shape.systemChars,
+      texts: shape.texts,
+    });
     if (shape.shape.seed) body.seed = seed;
     const options = { stream: shape.shape.stream };
     return shape.shape.operation === "chat.completions"

@@ -1,5 +1,5 @@
-import { randomPrompt } from "../identity/random-prompts.js";
-import { LETTER_INSTRUCTIONS, letterPrompt } from "../scoring/letter-choice.js";
+import { type ProbeTexts, PUBLIC_PROBE_TEXTS } from "../probe-text/probe-texts.js";
+import { letterPrompt } from "../scoring/letter-choice.js";
 import { buildItem } from "../tasks/build-item.js";
 import type { PlanEntry } from "./plan.js";
 import { createRng, deriveSeed } from "./rng.js";
@@ -13,7 +13,11 @@ import { prose } from "./run-item.js";
  * prompt lengths together follow customers' instead of sitting above them. Items are rebuilt with
  * a separate seed: the lengths are the same in distribution, not the exact prompts.
  */
-export function baseLengths(entries: readonly PlanEntry[], seed: number): number[] {
+export function baseLengths(
+  entries: readonly PlanEntry[],
+  seed: number,
+  texts: ProbeTexts = PUBLIC_PROBE_TEXTS,
+): number[] {
   const out: number[] = [];
   for (const entry of entries) {
     const rng = createRng(deriveSeed(seed, "base-length", entry.key));
@@ -21,11 +25,16 @@ export function baseLengths(entries: readonly PlanEntry[], seed: number): number
       const request = buildItem(entry.task, entry.docIndex, rng);
       out.push(
         request.kind === "loglikelihood"
-          ? letterPrompt(request.context, request.continuations, rng.int(LETTER_INSTRUCTIONS), false).length
+          ? letterPrompt(
+              request.context,
+              request.continuations,
+              texts.letterInstruction(rng, request.continuations.length),
+              false,
+            ).length
           : prose(entry.task, request.prompt).length,
       );
     } else if (entry.kind === "fingerprint" || entry.kind === "identity" || entry.kind === "speed") {
-      out.push(randomPrompt(rng).length);
+      out.push(texts.openingPrompt(rng).length);
     }
   }
   return out.sort((a, b) => a - b);

@@ -5,12 +5,13 @@ import type { ProbeError } from "../errors.js";
 import { errorCodeOf } from "../errors.js";
 import { identityEntry } from "../identity/identity-entry.js";
 import { fingerprintProbe } from "../identity/identity-probes.js";
-import { fingerprintSeed, randomPrompt } from "../identity/random-prompts.js";
+import { fingerprintSeed } from "../identity/random-prompts.js";
 import { contentProbe } from "../images/content-probe.js";
 import { imageProbe } from "../images/image-probe.js";
 import { referenceProbe } from "../images/image-reference.js";
 import type { ImageProbeLimits } from "../images/image-request.js";
 import type { CompletionOutcome, ProbeTransportShape } from "../probe/probe-transport.js";
+import { type ProbeTexts, PUBLIC_PROBE_TEXTS } from "../probe-text/probe-texts.js";
 import { buildItem } from "../tasks/build-item.js";
 import { base, type Row } from "./entry-row.js";
 import type { PlanEntry } from "./plan.js";
@@ -45,12 +46,16 @@ export interface EntryContext {
   readonly now: () => number;
   /** Customer traffic to imitate (`probe-shape.ts`); undefined: the measuring shapes. */
   readonly covert?: CovertContext | undefined;
+  /** The pools of probe texts (system messages, letter instructions, short prompts); public when unset. */
+  readonly texts?: ProbeTexts | undefined;
 }
 
 /** Runs one plan entry and returns what is stored about it (hashes, scores and numbers only). */
 export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect<Row> {
   const rng = createRng(deriveSeed(ctx.seed, ctx.node.address, entry.key));
   const node = { address: ctx.node.address, model: ctx.node.model ?? ctx.node.serviceId };
+  const texts = ctx.texts ?? PUBLIC_PROBE_TEXTS;
+  const covert = ctx.covert === undefined ? undefined : { ...ctx.covert, texts };
   switch (entry.kind) {
     case "item": {
       const request = buildItem(entry.task, entry.docIndex, rng);
@@ -70,7 +75,7 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
           varied: request.varied,
         });
       }
-      return runItem(ctx.transport, node, entry.task, entry.docIndex, request, rng, ctx.covert).pipe(
+      return runItem(ctx.transport, node, entry.task, entry.docIndex, request, rng, covert).pipe(
         Effect.map(
           (o): Row => ({
             ...base,
@@ -96,21 +101,21 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
       // give comparable answers, the others are ordinary probes. The prompt's length is drawn
       // from the day's seed too (not from the run's lengths), so every node gets the same prompt.
       const drawn =
-        ctx.covert === undefined
-          ? undefined
-          : drawShape(ctx.covert.mix, day, (s) => !s.echo && s.turns === 0);
+        covert === undefined ? undefined : drawShape(covert.mix, day, (s) => !s.echo && s.turns === 0);
       const padded = padText(
-        randomPrompt(day),
-        ctx.covert === undefined ? undefined : { ...ctx.covert, bases: undefined },
+        texts.openingPrompt(day),
+        covert === undefined ? undefined : { ...covert, bases: undefined },
         day,
-        () => randomPrompt(day),
+        () => texts.openingPrompt(day),
         drawn,
       );
       const prompt = padded.prompt;
       const key = drawn === undefined ? prompt : `${prompt}\u0000${trafficShapeKey(drawn)}`;
       const seed = day.int(2 ** 31);
       const shape =
-        drawn === undefined ? undefined : { shape: drawn, rng: day, systemChars: padded.target?.context };
+        drawn === undefined
+          ? undefined
+          : { shape: drawn, rng: day, systemChars: padded.target?.context, texts };
       return fingerprintProbe(ctx.transport, node, prompt, seed, shape).pipe(
         Effect.map(
           (text): Row => ({
@@ -135,7 +140,7 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
       );
     }
     case "identity":
-      return identityEntry(ctx.transport, ctx.reference, node, rng, ctx.covert);
+      return identityEntry(ctx.transport, ctx.reference, node, rng, texts, covert);
     case "image": {
       const limits = ctx.imageLimits;
       if (limits === undefined)
@@ -167,8 +172,8 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
       );
     }
     case "speed": {
-      const prompt = randomPrompt(rng);
-      return speedCall(ctx, node, prompt, rng).pipe(
+      const prompt = texts.openingPrompt(rng);
+      return speedCall(ctx, covert, texts, node, prompt, rng).pipe(
         Effect.map((o): Row => {
           const ttft = o.timing.ttftMs;
           const generating = ttft === null ? o.timing.totalMs : o.timing.totalMs - ttft;
@@ -206,24 +211,27 @@ export function executeEntry(ctx: EntryContext, entry: PlanEntry): Effect.Effect
  */
 function speedCall(
   ctx: EntryContext,
+  covert: CovertContext | undefined,
+  texts: ProbeTexts,
   node: { address: string; model: string },
   prompt: string,
   rng: Rng,
 ): Effect.Effect<Pick<CompletionOutcome, "text" | "completionTokens" | "timing">, ProbeError> {
   const target = { node: node.address };
-  if (ctx.covert === undefined)
+  if (covert === undefined)
     return ctx.transport.completions(
       { model: node.model, prompt, max_tokens: 24 + rng.int(16), temperature: 0.8, seed: rng.int(2 ** 31) },
       target,
       { stream: true },
     );
-  const shape = drawShape(ctx.covert.mix, rng, (s) => !s.echo && s.turns === 0);
+  const shape = drawShape(covert.mix, rng, (s) => !s.echo && s.turns === 0);
   const body = padPrompt(
-    shapedBody(shape, node.model, prompt, rng),
-    drawPromptLength(ctx.covert, rng, prompt.length, shape),
-    () => randomPrompt(rng),
+    shapedBody(shape, node.model, prompt, rng, { texts }),
+    drawPromptLength(covert, rng, prompt.length, shape),
+    () => texts.openingPrompt(rng),
     true,
     rng,
+    texts,
   );
   const options = { stream: shape.stream };
   return shape.operation === "completions"

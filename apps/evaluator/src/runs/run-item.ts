@@ -3,9 +3,10 @@ import { promptCharsOf } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { errorCodeOf, type ProbeError, ProbeFailed, PromptLogprobsUnsupported } from "../errors.js";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
+import { PUBLIC_PROBE_TEXTS } from "../probe-text/probe-texts.js";
 import { applyFilters } from "../scoring/filters.js";
 import { scoreGeneration } from "../scoring/generate-metrics.js";
-import { LETTER_INSTRUCTIONS, letterPrompt, parseLetter } from "../scoring/letter-choice.js";
+import { letterPrompt, parseLetter } from "../scoring/letter-choice.js";
 import {
   constantLogprobs,
   continuationTokenLogprobs,
@@ -102,7 +103,10 @@ function loglikelihoodItem(
               temperature: 0,
               seed: rng.int(2 ** 31),
             }
-          : shapedBody(shape, node.model, context + continuation, rng, { echo: true, logprobs: 1 });
+          : shapedBody(shape, node.model, context + continuation, rng, {
+              extra: { echo: true, logprobs: 1 },
+              texts: covert?.context.texts,
+            });
       const outcome = yield* transport.completions(body, { node: node.address });
       const lp = continuationTokenLogprobs(outcome, context, continuation);
       // A node without prompt logprobs refuses echo with logprobs (UNSUPPORTED_PARAMETER, below);
@@ -273,7 +277,7 @@ function shapedGeneration(
       !(s.echo && s.stream) && (s.echo ? covert.echo() : true) && (s.maxTokens ?? maxTokens) >= maxTokens,
   );
   const extra = shape.stop ? { stop: stop.length > 0 ? [...stop] : ["\n\n"] } : {};
-  const shaped = shapedBody(shape, node.model, prompt, rng, extra, history);
+  const shaped = shapedBody(shape, node.model, prompt, rng, { extra, history, texts: covert.texts });
   const body = padPrompt(
     shaped,
     drawPromptLength(covert, rng, lastChars(shaped), shape, turnsCharsOf(shaped)),
@@ -283,6 +287,7 @@ function shapedGeneration(
     },
     prosePrompts,
     rng,
+    covert.texts,
   );
   const options = { stream: shape.stream };
   const text =
@@ -323,16 +328,22 @@ function shapedChoiceItem(
   const delimiter = task.definition.target_delimiter;
   const choices = request.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
   const completions = shape.operation === "completions";
-  const prompt = letterPrompt(request.context, choices, rng.int(LETTER_INSTRUCTIONS), completions);
+  const texts = covert.texts ?? PUBLIC_PROBE_TEXTS;
+  const ask = (n: number) => texts.letterInstruction(rng, n);
+  const prompt = letterPrompt(request.context, choices, ask(choices.length), completions);
   const promptHash = sha256Hex(request.context);
   const history: History = (n) =>
     otherItems(task, docIndex, n, rng).flatMap((other) => {
       if (other.kind !== "loglikelihood") return [];
       const shown = other.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
-      const user = letterPrompt(other.context, shown, rng.int(LETTER_INSTRUCTIONS), false);
+      const user = letterPrompt(other.context, shown, ask(shown.length), false);
       return [{ user, assistant: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[other.gold] ?? "A" }];
     });
-  const shaped = shapedBody(shape, node.model, prompt, rng, shape.stop ? { stop: ["\n\n"] } : {}, history);
+  const shaped = shapedBody(shape, node.model, prompt, rng, {
+    extra: shape.stop ? { stop: ["\n\n"] } : {},
+    history,
+    texts,
+  });
   const body = padPrompt(
     shaped,
     drawPromptLength(covert, rng, lastChars(shaped), shape, turnsCharsOf(shaped)),
@@ -340,11 +351,12 @@ function shapedChoiceItem(
       const [other] = otherItems(task, docIndex, 1, rng);
       if (other?.kind !== "loglikelihood") return undefined;
       const shown = other.continuations.map((c) => (c.startsWith(delimiter) ? c.slice(delimiter.length) : c));
-      const solved = letterPrompt(other.context, shown, rng.int(LETTER_INSTRUCTIONS), false);
+      const solved = letterPrompt(other.context, shown, ask(shown.length), false);
       return `${solved.replace(/\n/g, " ")} ${"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[other.gold] ?? "A"}`;
     },
     true,
     rng,
+    texts,
   );
   const options = { stream: shape.stream };
   const reply = completions

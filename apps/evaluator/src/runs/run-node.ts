@@ -6,6 +6,7 @@ import { EvaluatorStore } from "../db/evaluator-store.js";
 import { organicCheck, type ScoringEndpoint, selfConsistencyCheck } from "../identity/organic-check.js";
 import { imageProbeLimits } from "../images/image-request.js";
 import { ProbeTransport } from "../probe/probe-transport.js";
+import type { ProbeTexts } from "../probe-text/probe-texts.js";
 import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
 import { FAKE_LOGPROBS_CODE, nodeScoreOf } from "../scoring/node-score.js";
 import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
@@ -35,6 +36,8 @@ export interface RunNodeOptions {
   readonly now?: () => number;
   /** The run's seed when a new run starts (a resumed run keeps its own); random by default. */
   readonly seed?: number | undefined;
+  /** The probe-text pools (`loadProbeTexts`); the public defaults when unset. */
+  readonly texts?: ProbeTexts | undefined;
 }
 
 /**
@@ -87,7 +90,13 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     covert:
       mix === undefined
         ? undefined
-        : { mix, echo: () => !loglikelihoodUnsupported, bases: baseLengths(plan, run.seed) },
+        : {
+            mix,
+            echo: () => !loglikelihoodUnsupported,
+            bases: baseLengths(plan, run.seed, options.texts),
+            texts: options.texts,
+          },
+    texts: options.texts,
     reference: options.reference,
     loglikelihoodUnsupported: () => loglikelihoodUnsupported,
     imageLimits: images ? imageProbeLimits(options.node, options.settings) : undefined,

@@ -12,9 +12,17 @@ describe("multiple choice by letter", () => {
   });
 
   it("asks the question with its lettered choices on one line, without the benchmark's answer cue", () => {
-    const prompt = letterPrompt("Question: Which is a fruit?\nAnswer:", [" apple", " stone"], 0, false);
+    const prompt = letterPrompt(
+      "Question: Which is a fruit?\nAnswer:",
+      [" apple", " stone"],
+      "Letter only.",
+      false,
+    );
     expect(prompt).toContain("Question: Which is a fruit?\n(A) apple (B) stone\n");
     expect(prompt).not.toContain("Answer:");
-    expect(letterPrompt("Q?\nAnswer:", ["x", "y"], 1, true).endsWith(" Answer:")).toBe(true);
+    expect(prompt.endsWith("\nLetter only.")).toBe(true);
+    expect(
+      letterPrompt("Q?\nAnswer:", ["x", "y"], "Which one? Give the letter.", true).endsWith(" Answer:"),
+    ).toBe(true);
   });
 });

@@ -7,22 +7,16 @@
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-const INSTRUCTIONS = [
-  "Answer with the letter of the correct choice.",
-  "Reply with just the letter of the right answer.",
-  "Which choice is correct? Give the letter.",
-  "Respond with the letter (A, B, C, ...) of the best answer.",
-];
-
 /**
  * The question (the item's context without a trailing `Answer:` cue, each solved example and the
- * question on one line of prose), its lettered choices on one line, and an instruction:
+ * question on one line of prose), its lettered choices on one line, and `instruction` (the
+ * request for the letter, drawn from the probe-text pools: `ProbeTexts.letterInstruction`):
  * laid out as a person types a quiz question, not as a benchmark file's line-per-field layout.
  */
 export function letterPrompt(
   context: string,
   choices: readonly string[],
-  instruction: number,
+  instruction: string,
   completions: boolean,
 ): string {
   const question = context
@@ -32,12 +26,8 @@ export function letterPrompt(
     .map((paragraph) => paragraph.replace(/\s*\n\s*/g, " "))
     .join("\n");
   const listed = choices.map((c, i) => `(${LETTERS[i]}) ${c.trim()}`).join(" ");
-  const ask = INSTRUCTIONS[instruction % INSTRUCTIONS.length]!;
-  return `${question}\n${listed}\n${ask}${completions ? " Answer:" : ""}`;
+  return `${question}\n${listed}\n${instruction}${completions ? " Answer:" : ""}`;
 }
-
-/** How many instruction variants `letterPrompt` draws from. */
-export const LETTER_INSTRUCTIONS = INSTRUCTIONS.length;
 
 /**
  * The choice a reply names: a letter at the start (`B`, `(B)`, `B.`), after "answer is", or the
