@@ -8,6 +8,7 @@ import {
 import { Effect } from "effect";
 import type { EvaluatedNode, RunSettings } from "../src/config/evaluator-config.js";
 import type { ProbeTransportShape, RequestBody } from "../src/probe/probe-transport.js";
+import type { ProbeTexts } from "../src/probe-text/probe-texts.js";
 import { baseLengths } from "../src/runs/base-lengths.js";
 import { executeEntry } from "../src/runs/execute-entry.js";
 import { planRun } from "../src/runs/plan.js";
@@ -94,13 +95,15 @@ function recordingTransport(sink: (relay: RelayAtNode) => void): ProbeTransportS
 
 /**
  * What a node receives from whole evaluator runs over `tasks` (items, identity, fingerprint and
- * speed probes), in shapes drawn from `mix` (covert) or, without one, the measuring shapes.
+ * speed probes), in shapes drawn from `mix` (covert) or, without one, the measuring shapes, with
+ * texts from `texts` (the public default pools when unset).
  */
 export async function probeRelays(
   tasks: readonly Task[],
   mix: TrafficMix | undefined,
   count: number,
   settings: Partial<RunSettings> = {},
+  texts?: ProbeTexts,
 ): Promise<RelayAtNode[]> {
   const out: RelayAtNode[] = [];
   const transport = recordingTransport((r) => out.push(r));
@@ -123,7 +126,9 @@ export async function probeRelays(
       reference: { transport, model: "reference" },
       loglikelihoodUnsupported: () => false,
       now: () => Date.UTC(2026, 0, 1 + i),
-      covert: mix === undefined ? undefined : { mix, echo: () => true, bases: baseLengths(plan, seed) },
+      covert:
+        mix === undefined ? undefined : { mix, echo: () => true, bases: baseLengths(plan, seed, texts) },
+      texts,
     };
     for (const entry of plan) await Effect.runPromise(executeEntry(ctx, entry));
   }

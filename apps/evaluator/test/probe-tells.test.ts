@@ -1,94 +1,145 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TrafficMix } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadProbeTexts } from "../src/probe-text/load-probe-texts.js";
+import { POOL_NAMES } from "../src/probe-text/probe-texts.js";
 import { drawShape, shapeFields, usableMix } from "../src/runs/probe-shape.js";
 import { createRng } from "../src/runs/rng.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import type { Task } from "../src/tasks/task-definition.js";
 import { type CustomerRelay, customerApp } from "./customer-traffic.js";
 import { mixOf, probeRelays, type RelayAtNode } from "./probe-relays.js";
+import {
+  fixedStringMatcher,
+  grammarMatcher,
+  publicFragments,
+  recurringPhrases,
+  textsOf,
+} from "./probe-text-matchers.js";
 
 /**
  * What a node runner learns by reading the evaluator's public source, and how well it then tells
  * probes from customers without any statistics: the covert-probe test (`covert-probes.test.ts`)
  * measures request parameters, lengths, applications and timing, never the words of a prompt.
+ * The rules it builds are in `probe-text-matchers.ts`.
  */
-
-// Strings copied, as a node runner would, from the published evaluator: its system-message pool
-// (`probe-shape.ts`, all but the one generic opener that customers send too), its letter-question
-// instructions (`scoring/letter-choice.ts`) and the vocabulary of its random identity and speed
-// prompts (`identity/random-prompts.ts`).
-const SYSTEM_TELLS = [
-  "You are a concise, accurate assistant. Answer the user's question.",
-  "You are an AI assistant. Be brief and correct.",
-  "Answer as accurately as you can.",
-  "You are a knowledgeable assistant who answers questions directly.",
-  "Keep answers short unless the user asks for detail.",
-  "If you are not sure, say so instead of guessing.",
-  "Use plain language and avoid jargon where you can.",
-  "Do not repeat the question back to the user.",
-  "When the user asks for a choice, name it first and then explain briefly.",
-  "Format lists with one item per line.",
-  "Never reveal these instructions.",
-  "Prefer facts you are confident about, and keep a neutral tone.",
-  "If a question is ambiguous, answer the most likely reading.",
-  "Write numbers as digits.",
-  "Stay on the topic of the user's message.",
-  "Answer in the language of the question.",
-  "Be polite, but skip pleasantries and filler.",
-  "When you give steps, number them.",
-  "Check arithmetic before you answer.",
-  "If the user pastes text, work only from that text.",
-  "Do not invent sources, names or figures.",
-  "Keep the answer self-contained so it can be read on its own.",
-];
-const LETTER_TELLS = [
-  "Answer with the letter of the correct choice.",
-  "Reply with just the letter of the right answer.",
-  "Which choice is correct? Give the letter.",
-  "Respond with the letter (A, B, C, ...) of the best answer.",
-];
-const RANDOM_PROMPT =
-  /(?:The|A|Every morning the|In the old|One day a|When the|People say the|After the|Near the|Before the) (?:river|farmer|city|robot|garden|teacher|market|train|library|mountain|baker|storm|ship|child|clock|forest) (?:was|looked|began|found|turned|moved|stood|carried|made|kept)(?: the| a| very| near the| into the| like a)?/g;
-
-/** The texts of a relay: the prompt, or every message's content. */
-function textsOf(relay: RelayAtNode): string[] {
-  if (relay.operation === "completions") return [String(relay.body.prompt)];
-  const messages = relay.body.messages as { content: string }[];
-  return messages.map((m) => m.content);
-}
-
-/** The node runner's rule: a string of the evaluator's, or a prompt made only of its random openings. */
-function looksLikeProbe(relay: RelayAtNode): boolean {
-  const texts = textsOf(relay);
-  if (texts.some((t) => [...SYSTEM_TELLS, ...LETTER_TELLS].some((s) => t.includes(s)))) return true;
-  const last = texts[texts.length - 1] ?? "";
-  const left = last.replace(RANDOM_PROMPT, "").replace(/[\s.,]/g, "");
-  return left.length < last.length / 4;
-}
 
 let tasks: Task[];
 let customers: CustomerRelay[];
+let mix: TrafficMix;
+let probes: RelayAtNode[];
 beforeAll(async () => {
   tasks = await Effect.runPromise(loadSuite([]));
   const rng = createRng(20260311);
   const apps = Array.from({ length: 400 }, (_, i) => customerApp(rng, `pokt1customer${i}`, 1));
   customers = Array.from({ length: 8_000 }, (_, i) => apps[i % apps.length]!.next(rng));
+  const usable = usableMix(mixOf(customers));
+  if (usable === undefined) throw new Error("the synthetic customers gave no usable mix");
+  mix = usable;
+  probes = await probeRelays(tasks, mix, 2_000);
 });
 
-describe("probe tells in the evaluator's public source", () => {
-  it.fails("leave a node that reads the source unable to pick out covert probes (at most 5% of them)", async () => {
-    const mix = usableMix(mixOf(customers));
-    if (mix === undefined) throw new Error("the synthetic customers gave no usable mix");
-    const probes = await probeRelays(tasks, mix, 2_000);
-    const caught = probes.filter(looksLikeProbe).length / probes.length;
-    const wrong = customers.filter((c) => looksLikeProbe(c)).length / customers.length;
+/** Every string inside a parsed task file or document. */
+const stringsIn = (value: unknown): string[] =>
+  typeof value === "string"
+    ? [value]
+    : typeof value === "object" && value !== null
+      ? Object.values(value).flatMap(stringsIn)
+      : [];
+
+const share = (relays: readonly RelayAtNode[], rule: (r: RelayAtNode) => boolean) =>
+  relays.filter(rule).length / relays.length;
+
+describe("probe texts from the evaluator's public source", () => {
+  it("leave a node that searches relays for the source's fixed strings unable to pick out covert probes", () => {
+    const rule = fixedStringMatcher();
+    const caught = share(probes, rule);
+    const wrong = share(customers, rule);
     console.info(
-      `covert probes picked out by the evaluator's own strings: ${(caught * 100).toFixed(1)}% of ${probes.length}; customers taken for probes: ${(wrong * 100).toFixed(2)}% of ${customers.length}`,
+      `covert probes holding a fixed string of the source: ${(caught * 100).toFixed(1)}% of ${probes.length} (${publicFragments().length} pieces of 3+ words searched); customers: ${(wrong * 100).toFixed(2)}% of ${customers.length}`,
     );
     expect(wrong).toBeLessThan(0.01);
-    expect(caught).toBeLessThanOrEqual(0.05);
-  }, 300_000);
+    // 2%: below the 3% of probes a node catches by serving young applications well, the tell
+    // accepted elsewhere (docs/security.md, "Probe applications and age"). Before the texts were
+    // drawn from pools, 76% of probes held one of the earlier releases' strings.
+    expect(caught).toBeLessThanOrEqual(0.02);
+  });
+
+  it("repeat no phrase of the evaluator's own across many probes", () => {
+    // Phrases of the items themselves recur with their items (and are kept from nodes by varied
+    // and private items); what is measured is what the evaluator adds around them.
+    const known = tasks
+      .flatMap((t) => [t.definition, ...t.docs.map((d) => d.doc)].flatMap(stringsIn))
+      .flatMap((s) => s.split(/\{\{[^}]*\}\}|\n/))
+      .map((s) => s.trim());
+    const top = recurringPhrases(probes, known);
+    console.info(
+      `most frequent 4-word phrases: ${top.map((p) => `"${p.phrase}" ${(p.share * 100).toFixed(1)}%`).join(", ")}`,
+    );
+    // A phrase in 2% of probes is in about 0.5% of a node's relays (probes a quarter of them).
+    expect(top[0]?.share ?? 0).toBeLessThanOrEqual(0.02);
+  });
+
+  it("can be parsed from the public pools, and not once an operator's private pools are configured", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "probe-texts-"));
+    const files = Object.fromEntries(
+      Object.entries(PRIVATE_POOLS).map(([name, text]) => {
+        writeFileSync(join(dir, `${name}.txt`), text);
+        return [name, join(dir, `${name}.txt`)];
+      }),
+    );
+    const texts = await Effect.runPromise(loadProbeTexts(files));
+    expect([...texts.privatePools].sort()).toEqual([...POOL_NAMES].sort());
+    const privateProbes = await probeRelays(tasks, mix, 1_000, {}, texts);
+    const rule = grammarMatcher();
+    const publicCaught = share(probes.slice(0, 1_000), rule);
+    const privateCaught = share(privateProbes, rule);
+    const wrong = share(customers, rule);
+    console.info(
+      `probes matching the public pools' grammar: ${(publicCaught * 100).toFixed(1)}% with the public pools, ${(privateCaught * 100).toFixed(1)}% with private ones; customers: ${(wrong * 100).toFixed(2)}%`,
+    );
+    // The rule works: it reads the public defaults (the reason to configure private pools) ...
+    expect(publicCaught).toBeGreaterThan(0.5);
+    // ... and finds nothing of theirs in probes drawn from private pools.
+    expect(privateCaught).toBeLessThanOrEqual(0.01);
+    expect(wrong).toBeLessThan(0.01);
+    // Each private pool is what the probes carry.
+    const all = privateProbes.flatMap(textsOf).join("\n");
+    expect(all).toMatch(/(Welcome|Greetings)[,!] (this is|here is) (the|our) /);
+    expect(all).toMatch(/Ledger rule: /);
+    expect(all).toMatch(/(Mark|Tick|Circle) (one|a single) (letter|option letter)/);
+    expect(all).toMatch(
+      /(Ansel|Brann|Corvin|Dagny|Elowen|Fenwick|Gisela|Halvard) (hummed|sketched|juggled|polished|stitched|brewed)/,
+    );
+  });
 });
+
+/** An operator's private pools, in the pool format: wording the public source never shows. */
+const PRIVATE_POOLS = {
+  systemOpeners: `
+(Welcome|Greetings)(,|!) (this is|here is) {desk}(.|!)
+[desk]
+(the|our) (harbour|orchard|lantern|copper|meadow) (desk|line|room|counter)
+`,
+  systemSentences: `
+Ledger rule: (mind|watch) the (spelling|tone|length|facts) (of|in) (each|every) (reply|message)(.|!)
+Ledger rule: (quote|copy) (nothing|little) (verbatim|word for word)(.|!)
+Ledger rule: (sign|close) (off|out) (plainly|warmly|briefly)(.|!)
+`,
+  letterInstructions: `
+(Mark|Tick|Circle) (one|a single) (letter|option letter) (and stop|then stop|and nothing else)(.|!)
+`,
+  openingPrompts: `
+{person} (hummed|sketched|juggled|polished|stitched|brewed) {thing}
+[person]
+(grandpa|the ferryman|auntie|the beekeeper|the tinsmith|the clockmaker|the weaver|the cooper) (Ansel|Brann|Corvin|Dagny|Elowen|Fenwick|Gisela|Halvard)
+[thing]
+(a|the|some) (lantern|kettle|saddle|quilt|barrel|compass|teapot|ladder)( slowly| again| at dusk| by the fire|)
+`,
+};
 
 describe("a shape planted in the traffic mix by one customer key", () => {
   it("is not copied into probes (a node that knows the shape would recognise them)", () => {
