@@ -28,9 +28,11 @@ import { until } from "./support/until.js";
 
 /**
  * A TCP link in front of the node that never passes on what the node answers a `relay` call (the
- * node has answered and recorded it; the gateway waits in vain), and passes every other call.
+ * node has answered and recorded it) and passes every other call. `swallow`: the gateway waits in
+ * vain; `reset`: the link drops the gateway's connection as the answer comes, so the gateway's call
+ * fails at once, without a code and without a timeout.
  */
-function answerSwallower(upstreamPort: number) {
+function answerSwallower(upstreamPort: number, mode: "swallow" | "reset" = "swallow") {
   const link = { swallowed: 0, server: undefined as Server | undefined, port: 0 };
   const server = createServer((down: Socket) => {
     const up = connect(upstreamPort, "127.0.0.1");
@@ -43,7 +45,8 @@ function answerSwallower(upstreamPort: number) {
       up.write(data);
     });
     up.on("data", (data: Buffer) => {
-      if (!swallow && !down.destroyed) down.write(data);
+      if (swallow && mode === "reset") down.destroy();
+      else if (!swallow && !down.destroyed) down.write(data);
     });
     down.on("close", () => up.destroy());
     up.on("close", () => down.destroy());
@@ -67,7 +70,10 @@ const freePort = () =>
     });
   });
 
-describe("a unary relay the gateway gave up on while its node answered", () => {
+describe.each([
+  ["swallow", "its timeout"],
+  ["reset", "a connection lost as the answer came"],
+] as const)("a unary relay the gateway gave up on while its node answered (%s: %s)", (mode, _how) => {
   let dir: string;
   let session: LiveSession;
   let scope: Scope.CloseableScope;
@@ -98,7 +104,7 @@ describe("a unary relay the gateway gave up on while its node answered", () => {
       ).pipe(Scope.extend(scope)),
     );
     const nodePort = await freePort();
-    link = await answerSwallower(nodePort);
+    link = await answerSwallower(nodePort, mode);
     node = await startDevNode(
       { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
       session,
@@ -117,36 +123,44 @@ describe("a unary relay the gateway gave up on while its node answered", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("leaves the node's claim without the leaf of the answer the gateway never got", async () => {
-    const admin = adminClient(gateway.trpcUrl);
-    const app = await admin.admin.applications.create.mutate({ name: "abandoned" });
-    const key = await admin.admin.keys.create.mutate({ applicationId: app.id, name: "k" });
-    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.secret, maxRetries: 0 });
-    const failed = await client.chat.completions
-      .create({ model: "llama-2-13b", messages: [{ role: "user", content: "Hello there" }], max_tokens: 8 })
-      .then(
-        () => undefined,
-        (e: { status?: number }) => e,
+  // Known gap: an attempt that fails without a code (a connection lost as the answer came) or whose
+  // answer the gateway refuses (INVALID_NODE_RESPONSE) gets no receipt of nothing, so the node's
+  // claim keeps a leaf the gateway never recorded.
+  const leaves = mode === "reset" ? it.fails : it;
+  leaves(
+    "leaves the node's claim without the leaf of the answer the gateway never got",
+    async () => {
+      const admin = adminClient(gateway.trpcUrl);
+      const app = await admin.admin.applications.create.mutate({ name: "abandoned" });
+      const key = await admin.admin.keys.create.mutate({ applicationId: app.id, name: "k" });
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.secret, maxRetries: 0 });
+      const failed = await client.chat.completions
+        .create({ model: "llama-2-13b", messages: [{ role: "user", content: "Hello there" }], max_tokens: 8 })
+        .then(
+          () => undefined,
+          (e: { status?: number }) => e,
+        );
+      // The caller learns the node did not answer in time, and pays nothing.
+      expect(failed?.status).toBeGreaterThanOrEqual(500);
+      expect(link.swallowed).toBe(1);
+      // The node answered it (its session has an answered relay), though the answer never arrived.
+      await until(
+        () => node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER).length === 1,
+        "the node's answered row",
       );
-    // The caller learns the node did not answer in time, and pays nothing.
-    expect(failed?.status).toBeGreaterThanOrEqual(500);
-    expect(link.swallowed).toBe(1);
-    // The node answered it (its session has an answered relay), though the answer never arrived.
-    await until(
-      () => node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER).length === 1,
-      "the node's answered row",
-    );
-    const sessionId = node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER)[0]?.sessionId;
-    expect(sessionId).toBeDefined();
-    // Its claim holds the answer's leaf only until the gateway's receipt comes.
-    await until(
-      () => node.node.relays.leaves(sessionId!, gateway.key.address).length === 0,
-      "the node's claim to leave out the answer the gateway gave up on",
-    );
-    const metrics = () => fetch(`${gateway.url}/metrics`).then((r) => r.text());
-    await until(
-      async () => /^pocket_gateway_cut_receipts_total\{outcome="settled"\} 1$/m.test(await metrics()),
-      "the receipt counted settled",
-    );
-  }, 60_000);
+      const sessionId = node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER)[0]?.sessionId;
+      expect(sessionId).toBeDefined();
+      // Its claim holds the answer's leaf only until the gateway's receipt comes.
+      await until(
+        () => node.node.relays.leaves(sessionId!, gateway.key.address).length === 0,
+        "the node's claim to leave out the answer the gateway gave up on",
+      );
+      const metrics = () => fetch(`${gateway.url}/metrics`).then((r) => r.text());
+      await until(
+        async () => /^pocket_gateway_cut_receipts_total\{outcome="settled"\} 1$/m.test(await metrics()),
+        "the receipt counted settled",
+      );
+    },
+    60_000,
+  );
 });
