@@ -58,7 +58,7 @@ export interface CutReceiptPass {
  * its node. Settled or refused for good, a receipt is deleted; unanswered, it is due again after
  * `cutReceiptRetryDelayMs`; once its session's claim may be built (`expiresAt`) it can no longer
  * change the node's claim, and is deleted as `expired` and logged (`CUT_RECEIPT_EXPIRED`). Receipts
- * are idempotent on the node (the same leaf and weight again is answered `settled`), so a receipt
+ * are idempotent on the node (the same leaf and weight again is answered `unchanged`), so a receipt
  * delivered twice — a lease that ran out mid-call, a process stopped after the node took it — does
  * no harm; the lease only keeps replicas from doing the same work.
  */
