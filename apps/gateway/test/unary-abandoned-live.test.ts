@@ -123,44 +123,36 @@ describe.each([
     rmSync(dir, { recursive: true, force: true });
   });
 
-  // Known gap: an attempt that fails without a code (a connection lost as the answer came) or whose
-  // answer the gateway refuses (INVALID_NODE_RESPONSE) gets no receipt of nothing, so the node's
-  // claim keeps a leaf the gateway never recorded.
-  const leaves = mode === "reset" ? it.fails : it;
-  leaves(
-    "leaves the node's claim without the leaf of the answer the gateway never got",
-    async () => {
-      const admin = adminClient(gateway.trpcUrl);
-      const app = await admin.admin.applications.create.mutate({ name: "abandoned" });
-      const key = await admin.admin.keys.create.mutate({ applicationId: app.id, name: "k" });
-      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.secret, maxRetries: 0 });
-      const failed = await client.chat.completions
-        .create({ model: "llama-2-13b", messages: [{ role: "user", content: "Hello there" }], max_tokens: 8 })
-        .then(
-          () => undefined,
-          (e: { status?: number }) => e,
-        );
-      // The caller learns the node did not answer in time, and pays nothing.
-      expect(failed?.status).toBeGreaterThanOrEqual(500);
-      expect(link.swallowed).toBe(1);
-      // The node answered it (its session has an answered relay), though the answer never arrived.
-      await until(
-        () => node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER).length === 1,
-        "the node's answered row",
+  it("leaves the node's claim without the leaf of the answer the gateway never got", async () => {
+    const admin = adminClient(gateway.trpcUrl);
+    const app = await admin.admin.applications.create.mutate({ name: "abandoned" });
+    const key = await admin.admin.keys.create.mutate({ applicationId: app.id, name: "k" });
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.secret, maxRetries: 0 });
+    const failed = await client.chat.completions
+      .create({ model: "llama-2-13b", messages: [{ role: "user", content: "Hello there" }], max_tokens: 8 })
+      .then(
+        () => undefined,
+        (e: { status?: number }) => e,
       );
-      const sessionId = node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER)[0]?.sessionId;
-      expect(sessionId).toBeDefined();
-      // Its claim holds the answer's leaf only until the gateway's receipt comes.
-      await until(
-        () => node.node.relays.leaves(sessionId!, gateway.key.address).length === 0,
-        "the node's claim to leave out the answer the gateway gave up on",
-      );
-      const metrics = () => fetch(`${gateway.url}/metrics`).then((r) => r.text());
-      await until(
-        async () => /^pocket_gateway_cut_receipts_total\{outcome="settled"\} 1$/m.test(await metrics()),
-        "the receipt counted settled",
-      );
-    },
-    60_000,
-  );
+    // The caller learns the node did not answer in time, and pays nothing.
+    expect(failed?.status).toBeGreaterThanOrEqual(500);
+    expect(link.swallowed).toBe(1);
+    // The node answered it (its session has an answered relay), though the answer never arrived.
+    await until(
+      () => node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER).length === 1,
+      "the node's answered row",
+    );
+    const sessionId = node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER)[0]?.sessionId;
+    expect(sessionId).toBeDefined();
+    // Its claim holds the answer's leaf only until the gateway's receipt comes.
+    await until(
+      () => node.node.relays.leaves(sessionId!, gateway.key.address).length === 0,
+      "the node's claim to leave out the answer the gateway gave up on",
+    );
+    const metrics = () => fetch(`${gateway.url}/metrics`).then((r) => r.text());
+    await until(
+      async () => /^pocket_gateway_cut_receipts_total\{outcome="settled"\} 1$/m.test(await metrics()),
+      "the receipt counted settled",
+    );
+  }, 60_000);
 });

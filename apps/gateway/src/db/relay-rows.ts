@@ -100,7 +100,8 @@ export function closeWithCharge(head: PlainSql, row: RelayRow | undefined): Plai
               ...commas(COLUMNS.length - 1),
               `, charged from charge), cut_receipt as (insert into cut_receipts (${CUT_RECEIPT_COLUMNS}) select `,
               ...commas(RECEIPT_VALUES - 1),
-              ` from charge)${CHARGED}`,
+              // As on SQLite (`insertCutReceipt`): a receipt for a relay that has one already adds nothing.
+              ` from charge on conflict (request_hash) do nothing)${CHARGED}`,
             ],
     );
     cache.set(head.parts, parts);

@@ -126,6 +126,25 @@ export function transportFailure(
 /** System errors of the calling process itself (descriptors, local ports, memory), not of the node. */
 const LOCAL_ERRORS: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "EADDRNOTAVAIL", "ENOBUFS", "ENOMEM"]);
 
+/** System errors that say a request never reached the node: no connection was made. */
+const NOT_CONNECTED: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  ...LOCAL_ERRORS,
+]);
+
+/**
+ * Whether an uncoded failure may have come after the node took the request (a connection reset or
+ * closed as its answer came): its node may hold an answer this gateway never got. Not when no
+ * connection was made.
+ */
+export function mayHaveReached(error: unknown): boolean {
+  return !hasSystemErrorCode(error, NOT_CONNECTED);
+}
+
 /** A failure that is not a coded answer: the node could not be reached (or sent no code). */
 export function unreachable(nodeAddress: string, error: unknown): NodeUnreachable {
   const detail = error instanceof Error ? error.message : String(error);

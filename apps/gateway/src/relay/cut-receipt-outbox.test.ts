@@ -2,6 +2,7 @@ import { createServer } from "node:net";
 import { describe, expect, it } from "@effect/vitest";
 import { createStreamCutReceipt, generateKeyPair } from "@pocket-ai/protocol";
 import { MetricsRegistry, plainSql, type SqlClient } from "@pocket-ai/runtime";
+import { TRPCClientError } from "@trpc/client";
 import { Context, Effect, Exit, HashMap, Layer, Logger, TestClock } from "effect";
 import { accountsTest } from "../../test/support/accounts-test-layer.js";
 import { dialectMissing, freshLocation, STORE_DIALECTS } from "../../test/support/temp-database.js";
@@ -12,7 +13,11 @@ import { GatewayStore } from "../db/database.js";
 import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
 import { Limits } from "../limits/limits.js";
 import { makeRoutingMetrics } from "../routing/routing-metrics.js";
-import { cutReceiptLeaseMs, cutReceiptRetryDelayMs } from "../routing/schedules.js";
+import {
+  cutReceiptLeaseMs,
+  cutReceiptRetryDelayMs,
+  cutReceiptUnknownPatienceMs,
+} from "../routing/schedules.js";
 import { cutReceiptExpiresAt } from "./cut-receipt.js";
 import { makeCutReceiptDelivery } from "./cut-receipt-outbox.js";
 import { NodeClients } from "./node-client.js";
@@ -216,6 +221,55 @@ describe.each(STORE_DIALECTS)("the outbox of cut streams' receipts on %s", (dial
           });
           expect(yield* pass(EXPIRES_AT + 60_000)).toMatchObject({ taken: 0, expired: 0 });
         }).pipe(Effect.provide(Layer.merge(accountsTest(dialect), NodeClients.layer))),
+    );
+
+    it.effect(
+      "drops a receipt its node, reachable, still has no record of long after: the node never got that relay",
+      () =>
+        Effect.gen(function* () {
+          const db = yield* GatewayStore;
+          const registry = new MetricsRegistry();
+          let asked = 0;
+          // A node that answers every receipt `UNKNOWN_RELAY`, as one that never got the request does.
+          const unknownRelay = new TRPCClientError("relay not recorded", {
+            result: {
+              error: { code: -32_004, message: "relay not recorded", data: { pocketCode: "UNKNOWN_RELAY" } },
+            },
+          } as never);
+          const delivery = makeCutReceiptDelivery({
+            db,
+            endpointOf: () => "http://node.invalid",
+            clients: {
+              get: () =>
+                ({
+                  settleCut: {
+                    mutate: () => {
+                      asked += 1;
+                      return Promise.reject(unknownRelay);
+                    },
+                  },
+                }) as never,
+            },
+            outcomes: makeRoutingMetrics(registry).cutReceipts,
+          });
+          yield* writeCut(db, 1, 15_000, 1e9);
+          const pass = (at: number) => Effect.zipRight(TestClock.setTime(at), delivery.pass);
+          // Not recorded yet, as a node's commit or a relay still running would be: asked again.
+          expect(yield* pass(15_000)).toMatchObject({ taken: 1, retried: 1 });
+          const patient = 15_000 + cutReceiptUnknownPatienceMs;
+          expect(yield* pass(patient - 1)).toMatchObject({ taken: 1, retried: 1, unknown: 0 });
+          // Long after (at its next try), still no record: it never got the request, and holds no leaf of it.
+          expect(yield* pass(patient + cutReceiptRetryDelayMs(2))).toMatchObject({
+            taken: 1,
+            unknown: 1,
+            retried: 0,
+            nextDue: undefined,
+          });
+          expect(yield* stored(db)).toEqual([]);
+          expect(asked).toBe(3);
+          expect(registry.render()).toMatch(/^pocket_gateway_cut_receipts_total\{outcome="unknown"\} 1$/m);
+          expect(registry.render()).not.toMatch(/outcome="expired"/);
+        }).pipe(Effect.provide(accountsTest(dialect))),
     );
 
     it.effect("expires a receipt whose node the gateway no longer knows", () =>

@@ -16,7 +16,12 @@ import {
 import { GatewayStore, type StorageError, storeRunner } from "../db/database.js";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { RoutingMetrics } from "../routing/routing-metrics.js";
-import { cutReceiptLeaseMs, cutReceiptPollEvery, cutReceiptRetryDelayMs } from "../routing/schedules.js";
+import {
+  cutReceiptLeaseMs,
+  cutReceiptPollEvery,
+  cutReceiptRetryDelayMs,
+  cutReceiptUnknownPatienceMs,
+} from "../routing/schedules.js";
 import { type CutReceiptAnswer, offerCutReceipt } from "./cut-receipt.js";
 import { NodeClients } from "./node-client.js";
 
@@ -45,6 +50,8 @@ export interface CutReceiptPass {
   /** Tried again later: the node did not answer for good. */
   readonly retried: number;
   readonly expired: number;
+  /** Dropped: the node, reachable, still had no record of the relay long after (it never got it). */
+  readonly unknown: number;
   /**
    * When the earliest receipt left is due (a retry's time, or the end of a delivery's lease):
    * for the caller to look again then; `undefined` when none is left.
@@ -65,12 +72,32 @@ export interface CutReceiptPass {
 export function makeCutReceiptDelivery(deps: CutReceiptDeliveryDeps) {
   const use = storeRunner(deps.db);
   /** How one receipt's delivery ended. */
-  type Delivered = "settled" | "refused" | "retried" | "expired";
+  type Delivered = "settled" | "refused" | "retried" | "expired" | "unknown";
 
-  const settle = (due: DueCutReceipt, answer: CutReceiptAnswer): Effect.Effect<Delivered, StorageError> =>
+  const settle = (
+    due: DueCutReceipt,
+    answer: CutReceiptAnswer,
+    issuedAt: number,
+  ): Effect.Effect<Delivered, StorageError> =>
     Effect.gen(function* () {
       if (answer.outcome === "retry") {
         const now = yield* Clock.currentTimeMillis;
+        // Reachable, and still without a record of the relay long after: it never got the request.
+        if (answer.code === "UNKNOWN_RELAY" && now - issuedAt >= cutReceiptUnknownPatienceMs) {
+          const dropped = yield* use("cutReceipts.unknown", (db) => dropLeasedCutReceipt(db, due));
+          if (dropped === 0) return "retried";
+          deps.outcomes.inc({ outcome: "unknown" });
+          yield* Effect.logInfo(
+            "a node has no record of a relay this gateway sent a receipt for: it never got it",
+          ).pipe(
+            Effect.annotateLogs({
+              node: due.nodeAddress,
+              sessionId: due.sessionId,
+              requestHash: due.requestHash,
+            }),
+          );
+          return "unknown";
+        }
         // Never past its expiry: the pass at that time drops it.
         const next = Math.min(now + cutReceiptRetryDelayMs(due.attempts + 1), due.expiresAt);
         yield* use("cutReceipts.reschedule", (db) => rescheduleCutReceipt(db, due, next));
@@ -128,7 +155,7 @@ export function makeCutReceiptDelivery(deps: CutReceiptDeliveryDeps) {
         : endpoint === undefined
           ? Effect.succeed({ outcome: "retry", code: undefined })
           : offerCutReceipt(deps.clients.get(endpoint), receipt);
-    return Effect.flatMap(answer, (a) => settle(due, a));
+    return Effect.flatMap(answer, (a) => settle(due, a, receipt?.issuedAt ?? now));
   };
 
   /** Takes the receipts due now and delivers each; a failed database call ends the pass (the next one retries). */
@@ -146,6 +173,7 @@ export function makeCutReceiptDelivery(deps: CutReceiptDeliveryDeps) {
       refused: count("refused"),
       retried: count("retried"),
       expired: count("expired"),
+      unknown: count("unknown"),
       nextDue,
     };
   });
@@ -171,6 +199,20 @@ function storedReceipt(text: string): StreamCutReceipt | undefined {
     return undefined;
   }
 }
+
+/**
+ * Waits for `set`'s fibers to end, at most `CLOSE_DRAIN` of real time. A finalizer runs
+ * uninterruptibly, and a timeout there could not stop what it waits for: the wait itself is made
+ * interruptible, and it runs on the wall clock even where the outbox's own clock is another (a
+ * test's, which only moves when told).
+ */
+const drained = (set: FiberSet.FiberSet<void, never>) =>
+  FiberSet.awaitEmpty(set).pipe(
+    Effect.interruptible,
+    Effect.timeout(CLOSE_DRAIN),
+    Effect.ignore,
+    Effect.withClock(Clock.make()),
+  );
 
 /**
  * The outbox of cut streams' receipts, delivered from the database while the gateway runs: at
@@ -264,9 +306,10 @@ export class CutReceiptOutbox extends Context.Tag("gateway/CutReceiptOutbox")<
         Effect.gen(function* () {
           yield* Fiber.interrupt(looping);
           // Receipts still being written join the last pass.
-          yield* FiberSet.awaitEmpty(writing).pipe(Effect.timeout(CLOSE_DRAIN), Effect.ignore);
-          yield* FiberSet.run(passes, onePass);
-          yield* FiberSet.awaitEmpty(passes).pipe(Effect.timeout(CLOSE_DRAIN), Effect.ignore);
+          yield* drained(writing);
+          // Interruptible, as at any other time: a node that never answers must not hold the close.
+          yield* FiberSet.run(passes, Effect.interruptible(onePass));
+          yield* drained(passes);
         }),
       );
       return { deliverNow, write, pass: delivery.pass };

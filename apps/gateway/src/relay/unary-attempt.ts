@@ -6,6 +6,7 @@ import { type AttemptContext, noteFailure, noteSuccess } from "./attempt-context
 import {
   type AttemptFailure,
   InvalidNodeResponse,
+  mayHaveReached,
   NodeUnreachable,
   transportFailure,
   unreachable,
@@ -59,6 +60,11 @@ export function startUnaryAttempt(
     noteFailure(ctx, failure);
     end({ ok: false, failure });
   };
+  /** A failure after which the node may hold an answer this gateway records nothing of. */
+  const failAbandoned = (failure: AttemptFailure) => {
+    ctx.abandonedAttempt(route, requestHash);
+    fail(failure);
+  };
   let sent: ReturnType<typeof sendAttempt>;
   try {
     sent = sendAttempt(ctx, route, request);
@@ -101,7 +107,12 @@ export function startUnaryAttempt(
         answered = true;
         const latencyMs = performance.now() - started;
         const checked = checkAnswer(route, request, raw, { requestHash, check });
-        if (!checked.ok) return fail(checked.failure);
+        // A refused answer is recorded nowhere here: the node's claim must not keep it either. A
+        // coded refusal the node signed is no leaf of its claim already.
+        if (!checked.ok)
+          return checked.failure._tag === "InvalidNodeResponse"
+            ? failAbandoned(checked.failure)
+            : fail(checked.failure);
         if (checked.images === undefined) return succeed(checked.answer, latencyMs);
         // An image answer's PNGs inflate off the event loop; a hedge's loser cancelled meanwhile
         // (`finished`) is dropped uncounted, as before its answer came.
@@ -110,7 +121,7 @@ export function startUnaryAttempt(
             guarded(() =>
               wrong === undefined
                 ? succeed(checked.answer, latencyMs)
-                : fail(new InvalidNodeResponse({ nodeAddress: address, detail: wrong })),
+                : failAbandoned(new InvalidNodeResponse({ nodeAddress: address, detail: wrong })),
             ),
           (defect: unknown) => guarded(() => end({ defect })),
         );
@@ -118,8 +129,7 @@ export function startUnaryAttempt(
     (e: unknown) =>
       settle(() => {
         if (timedOut) {
-          ctx.abandonedAttempt(route, requestHash);
-          fail(
+          failAbandoned(
             new NodeUnreachable({
               nodeAddress: address,
               timedOut: true,
@@ -129,11 +139,9 @@ export function startUnaryAttempt(
           return;
         }
         const coded = transportFailure(e);
-        fail(
-          coded === undefined
-            ? unreachable(address, e)
-            : judgeRefusal(address, { ...coded, signed: false }, check),
-        );
+        if (coded !== undefined) return fail(judgeRefusal(address, { ...coded, signed: false }, check));
+        // A connection lost as the answer came: the node may have answered and recorded it.
+        return mayHaveReached(e) ? failAbandoned(unreachable(address, e)) : fail(unreachable(address, e));
       }),
   );
   return () => {

@@ -28,6 +28,14 @@ export const cutReceiptRetryDelayMs = (failedAttempts: number): number =>
   Math.min(30_000, 200 * 2 ** Math.min(Math.max(0, failedAttempts - 1), 16));
 
 /**
+ * How long a node may answer a receipt `UNKNOWN_RELAY` (no record of the relay) before the gateway
+ * takes that for final: longer than any relay of a tier runs by default, so a relay the node still
+ * serves, or has yet to commit, is recorded by then; a node that still has no record never got
+ * the request (an attempt given up on before it arrived), and holds no leaf of it.
+ */
+export const cutReceiptUnknownPatienceMs = 10 * 60_000;
+
+/**
  * How long a delivery holds the receipts it took (their rows' `next_attempt_at`): well past one
  * call's time limit, so no other replica takes a receipt while a delivery of it runs, and short
  * enough that one a stopped replica held is soon taken by another.
