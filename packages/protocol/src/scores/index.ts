@@ -1,1 +1,9 @@
-export { EVALUATOR_PROCEDURES, ImageFindings, NodeScore, Scoreboard, ScoreEstimate } from "./scoreboard.js";
+export {
+  EVALUATOR_PROCEDURES,
+  ImageFindings,
+  NodeScore,
+  NodeScoreForReaders,
+  Scoreboard,
+  ScoreboardForReaders,
+  ScoreEstimate,
+} from "./scoreboard.js";

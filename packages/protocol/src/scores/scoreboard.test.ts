@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generateKeyPair } from "../crypto/index.js";
-import { Scoreboard } from "./scoreboard.js";
+import { type NodeScore, Scoreboard, ScoreboardForReaders } from "./scoreboard.js";
 
 const address = generateKeyPair().address;
 
@@ -66,5 +66,68 @@ describe("Scoreboard", () => {
     expect(
       Scoreboard.safeParse({ evaluator: "e", generatedAt: 1, nodes: [{ ...entry, ...patch }] }).success,
     ).toBe(false);
+  });
+});
+
+describe("ScoreboardForReaders", () => {
+  const entry: NodeScore = {
+    address,
+    serviceId: "stable-diffusion",
+    categories: { images: { mean: 1, lower: 0.76, upper: 1, n: 12 } },
+    qualifies: ["quality-sd"],
+    speed: { ttftP10Ms: null, tokensPerSecondP10: null, samples: 0 },
+    errorRate: 0,
+    identity: { sharedBackendGroup: null, declaredModel: null, modelTest: "untested", modelTestPValue: null },
+    loglikelihood: "unknown",
+    images: {
+      checks: Object.fromEntries(
+        ["png", "size", "notBlank", "seed", "distinct"].map((c) => [
+          c,
+          { mean: 1, lower: 0.76, upper: 1, n: 12 },
+        ]),
+      ) as NonNullable<NodeScore["images"]>["checks"],
+      seedDistance: 0,
+      duplicateDistance: 0.4,
+      nearDuplicatePairs: 0,
+    },
+    updatedAt: 1,
+  };
+  // A board from a newer evaluator: fields added after this package, at every depth.
+  const newer = {
+    evaluator: "e",
+    generatedAt: 1,
+    region: "eu",
+    nodes: [
+      {
+        ...entry,
+        hardware: { gpu: "h100" },
+        identity: { ...entry.identity, watermark: "absent" },
+        speed: { ...entry.speed, ttftP50Ms: 80 },
+        images: {
+          ...entry.images,
+          checks: { ...entry.images?.checks, style: { mean: 1, lower: 0.76, upper: 1, n: 12 } },
+        },
+      },
+    ],
+  };
+
+  it("accepts and drops fields a newer evaluator added, at the top, in an entry and nested", () => {
+    const board: Scoreboard = ScoreboardForReaders.parse(newer);
+    expect(board).toEqual({ evaluator: "e", generatedAt: 1, nodes: [entry] });
+  });
+
+  it("is what the producer's schema refuses: the evaluator's own output stays strict", () => {
+    expect(Scoreboard.safeParse(newer).success).toBe(false);
+    expect(Scoreboard.safeParse({ ...newer, nodes: [entry] }).success).toBe(false);
+    expect(Scoreboard.safeParse({ evaluator: "e", generatedAt: 1, nodes: [entry] }).success).toBe(true);
+  });
+
+  it.each([
+    ["a missing required field", { ...entry, errorRate: undefined }],
+    ["a wrong type", { ...entry, qualifies: "quality-sd" }],
+    ["a wrong nested type", { ...entry, identity: { ...entry.identity, modelTestPValue: "high" } }],
+    ["a value outside an enum", { ...entry, loglikelihood: "maybe" }],
+  ])("still refuses %s", (_name, node) => {
+    expect(ScoreboardForReaders.safeParse({ ...newer, nodes: [node] }).success).toBe(false);
   });
 });
