@@ -90,3 +90,64 @@ describe("ScoresPoller", () => {
     expect(book.status().evaluator).toBeUndefined();
   });
 });
+
+describe("ScoresPoller and a board from a newer evaluator", () => {
+  const t = initTRPC.create();
+  const good = entry("llama-2-13b", ["skill-coding"]);
+  // Fields this gateway's protocol package does not define, at the top, in an entry and in `identity`.
+  const newer = (generatedAt: number) => ({
+    evaluator: "e",
+    generatedAt,
+    signature: "added-later",
+    nodes: [
+      {
+        ...good,
+        region: "eu-west",
+        identity: { ...good.identity, organicCheck: "reference", watermark: { found: false } },
+      },
+    ],
+  });
+  let answer: unknown = newer(1);
+  const server = createHTTPServer({
+    router: t.router({ scores: t.router({ board: t.procedure.query(() => answer) }) }),
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("accepts fields it does not know, and still refuses a missing field or a wrong type", async () => {
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const runtime = ManagedRuntime.make(
+      ScoresPoller.layer.pipe(Layer.provide(RoutingSettings.layer({ evaluator: { url, pollMs: 100 } }))),
+    );
+    const book = await runtime.runPromise(ScoresPoller);
+    const accepted = (generatedAt: number) => () => book.status().generatedAt === generatedAt;
+    await until(accepted(1), "the first poll");
+    expect(book.status()).toMatchObject({ generatedAt: 1, lastError: undefined });
+    expect(book.qualifying("skill-coding").map((e) => e.address)).toEqual([node]);
+    expect(book.score(node, "llama-2-13b")?.identity).toEqual({
+      ...good.identity,
+      organicCheck: "reference",
+    });
+
+    const { errorRate: _dropped, ...missing } = good;
+    answer = { ...newer(2), nodes: [missing] };
+    await until(() => book.status().lastError !== undefined, "a poll of a board missing a field");
+    expect(book.status()).toMatchObject({
+      generatedAt: 1,
+      lastError: expect.stringMatching(/off-schema: nodes\.0\.errorRate/),
+    });
+
+    answer = newer(3);
+    await until(accepted(3), "a poll of the next good board");
+    expect(book.status()).toMatchObject({ generatedAt: 3, lastError: undefined });
+
+    answer = { ...newer(4), nodes: [{ ...good, identity: { ...good.identity, modelTestPValue: "high" } }] };
+    await until(() => book.status().lastError !== undefined, "a poll of a board with a wrong type");
+    expect(book.status()).toMatchObject({
+      generatedAt: 3,
+      lastError: expect.stringMatching(/off-schema: nodes\.0\.identity\.modelTestPValue/),
+    });
+    expect(book.qualifying("skill-coding")).toHaveLength(1);
+    await runtime.dispose();
+  });
+});

@@ -1,5 +1,5 @@
 import { makeScoreboardClient } from "@pocket-ai/link";
-import { type NodeScore, Scoreboard } from "@pocket-ai/protocol";
+import { type NodeScore, type Scoreboard, ScoreboardForReaders } from "@pocket-ai/protocol";
 import { Clock, Context, Effect, Layer } from "effect";
 import { RoutingSettings } from "../routing/routing-config.js";
 import { scoreboardCallTimeout, scoresPollSchedule } from "../routing/schedules.js";
@@ -90,7 +90,10 @@ export class ScoreBook {
 /** How long after start an unreachable evaluator is not reported. */
 const EVALUATOR_STARTUP_GRACE_MS = 60_000;
 
-/** Fetches and validates one scoreboard. */
+/**
+ * Fetches and validates one scoreboard. Fields this gateway does not know (added by a newer
+ * evaluator) are dropped, not refused; a missing field or a wrong type is still off-schema.
+ */
 export function fetchScoreboard(url: string) {
   const client = makeScoreboardClient(url);
   return Effect.tryPromise({
@@ -100,7 +103,7 @@ export function fetchScoreboard(url: string) {
   }).pipe(
     Effect.timeoutFail({ duration: scoreboardCallTimeout, onTimeout: () => "timed out" }),
     Effect.flatMap((answer) => {
-      const parsed = Scoreboard.safeParse(answer);
+      const parsed = ScoreboardForReaders.safeParse(answer);
       return parsed.success
         ? Effect.succeed(parsed.data)
         : Effect.fail(
