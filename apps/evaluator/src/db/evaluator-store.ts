@@ -1,4 +1,4 @@
-import { NodeScore, type ScoreEstimate } from "@pocket-ai/protocol";
+import { NodeScore, NodeScoreForReaders, type ScoreEstimate } from "@pocket-ai/protocol";
 import { openSqlite, packageFile } from "@pocket-ai/runtime";
 import { and, desc, eq } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
@@ -86,7 +86,7 @@ export class EvaluatorStoreImpl {
       .from(nodeScores)
       .where(and(eq(nodeScores.nodeAddress, nodeAddress), eq(nodeScores.serviceId, serviceId)))
       .get();
-    const parsed = row === undefined ? undefined : NodeScore.safeParse(row.entry);
+    const parsed = row === undefined ? undefined : NodeScoreForReaders.safeParse(row.entry);
     return parsed?.success === true ? parsed.data : undefined;
   }
 
@@ -125,7 +125,7 @@ export class EvaluatorStoreImpl {
       .from(nodeScores)
       .all()
       .flatMap((row) => {
-        const parsed = NodeScore.safeParse(row.entry);
+        const parsed = NodeScoreForReaders.safeParse(row.entry);
         return parsed.success ? [{ runId: row.runId, entry: parsed.data }] : [];
       });
   }
@@ -135,19 +135,23 @@ export class EvaluatorStoreImpl {
     const where = and(eq(nodeScores.nodeAddress, address), eq(nodeScores.serviceId, serviceId));
     const row = this.db.select().from(nodeScores).where(where).get();
     if (row === undefined) return;
-    const entry = NodeScore.parse(row.entry);
+    const entry = NodeScoreForReaders.parse(row.entry);
     const next = { ...entry, identity: { ...entry.identity, sharedBackendGroup: group } };
     this.db.update(nodeScores).set({ entry: next }).where(where).run();
   }
 
-  /** Every published entry; rows that no longer parse (an old format) are left out. */
+  /**
+   * Every published entry; rows that no longer parse (an old format) are left out. Rows are read
+   * as a reader reads a board: fields a newer release wrote (an evaluator rolled back onto its
+   * store) are dropped rather than hiding the node, while what is written stays strictly checked.
+   */
   board(): NodeScore[] {
     return this.db
       .select()
       .from(nodeScores)
       .all()
       .flatMap((row) => {
-        const parsed = NodeScore.safeParse(row.entry);
+        const parsed = NodeScoreForReaders.safeParse(row.entry);
         return parsed.success ? [parsed.data] : [];
       });
   }

@@ -70,7 +70,7 @@ export const nodeScores = sqliteTable(
     nodeAddress: text("node_address").notNull(),
     serviceId: text("service_id").notNull(),
     runId: text("run_id").notNull(),
-    /** The `NodeScore` JSON of `@pocket-ai/protocol`, validated before it is written and when read. */
+    /** The `NodeScore` JSON of `@pocket-ai/protocol`: checked strictly before it is written, read as `NodeScoreForReaders`. */
     entry: text("entry", { mode: "json" }).notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
