@@ -89,4 +89,57 @@ describe("traffic mix", () => {
     expect(plantedShare()).toBeGreaterThan(0);
     expect(plantedShare()).toBeLessThan(0.2);
   });
+
+  it("publishes a prompt-length bucket only when several applications send it, none counting past its share", () => {
+    const mix = new TrafficMixCounter();
+    const record = (body: Record<string, unknown>, app: string) =>
+      mix.record(trafficShapeOf("chat.completions", body), promptCharsOf("chat.completions", body), app);
+    // The customers' shape, with a last message of a length no customer sends: 700 characters on 24 lines.
+    const planted = {
+      ...chat(0.7),
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: Array.from({ length: 24 }, () => "x".repeat(28)).join("\n") },
+      ],
+    };
+    const bucket = promptCharsOf("chat.completions", planted);
+    const isPlanted = (b: { upTo: number; linesUpTo: number }) =>
+      b.upTo === bucket.upTo && b.linesUpTo === bucket.linesUpTo;
+    const plantedShare = () => {
+      const buckets = mix.snapshot().promptChars;
+      const total = buckets.reduce((sum, b) => sum + b.count, 0);
+      return (buckets.find(isPlanted)?.count ?? 0) / total;
+    };
+    // 200 customer applications; one key sends the planted length, a third of all relays.
+    for (let i = 0; i < 6_000; i++) {
+      record(chat([0.2, 0.7, 1, 0.5][i % 4]!), `customer-${i % 200}`);
+      if (i % 2 === 0) record(planted, "node-owner");
+    }
+    // The customers' bucket counts every relay, though its 200 applications are more than a
+    // bucket remembers (the application set is bounded; forgotten ones' relays still count).
+    expect(
+      mix
+        .snapshot()
+        .promptChars.filter((b) => !isPlanted(b))
+        .map((b) => b.count),
+    ).toEqual([6_000]);
+    expect(plantedShare()).toBe(0);
+    // Two more keys of the same owner: the bucket is published, each key counting 5% of all relays.
+    for (let i = 0; i < 600; i++) record(planted, `node-owner-${i % 2}`);
+    expect(plantedShare()).toBeGreaterThan(0);
+    expect(plantedShare()).toBeLessThan(0.2);
+  });
+
+  it("counts every relay of a shape sent by more applications than a shape remembers", () => {
+    const mix = new TrafficMixCounter();
+    for (let i = 0; i < 400; i++)
+      mix.record(
+        trafficShapeOf("chat.completions", chat(0.7)),
+        { upTo: 8, linesUpTo: 1 },
+        `customer-${i % 200}`,
+      );
+    const snapshot = mix.snapshot();
+    expect(snapshot.shapes.map((e) => e.count)).toEqual([400]);
+    expect(snapshot.promptChars.map((b) => b.count)).toEqual([400]);
+  });
 });
