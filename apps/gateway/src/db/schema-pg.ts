@@ -151,6 +151,14 @@ export const cutReceipts = pgTable(
   (t) => [index("cut_receipts_due").on(t.nextAttemptAt)],
 );
 
+/** The applications evaluator probes are sent under (see schema.ts). */
+export const probeApplications = pgTable("probe_applications", {
+  address: text("address").primaryKey(),
+  bornAt: big("born_at").notNull(),
+  retireAt: big("retire_at").notNull(),
+  activityPpm: big("activity_ppm").notNull(),
+});
+
 export const weeklyRates = pgTable("weekly_rates", {
   weekId: text("week_id").primaryKey(),
   rateMicroUsdPerPokt: big("rate_micro_usd_per_pokt").notNull(),

@@ -185,6 +185,19 @@ export const cutReceipts = sqliteTable(
   (t) => [index("cut_receipts_due").on(t.nextAttemptAt)],
 );
 
+/**
+ * The applications evaluator probes are sent under (`routing/probe-applications.ts`): kept so a
+ * restarted gateway goes on with the same ones, their ages and lifetimes, instead of showing every
+ * node a burst of new applications. Addresses only (the key pairs are never needed again);
+ * `activity_ppm` is the application's drawn activity in millionths.
+ */
+export const probeApplications = sqliteTable("probe_applications", {
+  address: text("address").primaryKey(),
+  bornAt: integer("born_at").notNull(),
+  retireAt: integer("retire_at").notNull(),
+  activityPpm: integer("activity_ppm").notNull(),
+});
+
 // ── settlement ───────────────────────────────────────────────────────────────────────────────
 // Claims and proofs from nodes, the weekly POKT/USD rates, and the mint per proven claim. Amounts
 // of uPOKT are decimal strings (they can exceed 2^53 over a week).
@@ -239,6 +252,7 @@ export const gatewaySchema = {
   nodes,
   relays,
   cutReceipts,
+  probeApplications,
   weeklyRates,
   claims,
 };

@@ -19,6 +19,12 @@ export interface ProbeApplicationOptions {
 
 const DAY = 86_400_000;
 
+/** Applications that joined the pool and addresses that left it, in one step of the pool. */
+export interface ProbePoolChange {
+  readonly joined: readonly ProbeApplication[];
+  readonly left: readonly string[];
+}
+
 /**
  * Lifetimes of 7 to 180 days (mean about 53 days). A node that remembers when it first served an
  * application finds, in steady state, about one probe relay in twenty-five under an application
@@ -34,7 +40,8 @@ export const DEFAULT_PROBE_APPLICATIONS: ProbeApplicationOptions = {
   maxMints: 256,
 };
 
-interface ProbeApplication {
+/** A pooled probe application: what the gateway keeps of it across restarts (see `probe_applications`). */
+export interface ProbeApplication {
   readonly address: string;
   readonly bornAt: number;
   readonly retireAt: number;
@@ -63,13 +70,23 @@ export function probeActivity(u: number): number {
  * not cut the long lifetimes short).
  */
 export class ProbeApplications {
-  private pool: ProbeApplication[] = [];
+  private pool: ProbeApplication[];
 
+  /**
+   * `kept` is the pool as the gateway last saved it (its database's `probe_applications`): a
+   * restarted gateway goes on with the same applications, their ages and lifetimes, instead of
+   * showing every node a burst of new ones. `changed` hears every application that joins or
+   * leaves the pool, for the gateway to save.
+   */
   constructor(
     private readonly options: ProbeApplicationOptions = DEFAULT_PROBE_APPLICATIONS,
     private readonly random: () => number = Math.random,
     private readonly mint: () => string = () => generateKeyPair().address,
-  ) {}
+    kept: readonly ProbeApplication[] = [],
+    private readonly changed: (change: ProbePoolChange) => void = () => undefined,
+  ) {
+    this.pool = kept.slice(0, options.poolSize);
+  }
 
   /** The pooled application addresses (for tests and the admin view). */
   addresses(now: number): readonly string[] {
@@ -98,14 +115,16 @@ export class ProbeApplications {
       const app = this.fresh(now);
       if (!holds(app.address)) continue;
       this.pool.push(app);
+      const left: string[] = [];
       if (this.pool.length > this.options.poolSize) {
         // Never the one just minted (the last): it is about to carry this probe.
         let soonest = 0;
         for (let j = 1; j < this.pool.length - 1; j++) {
           if (this.pool[j]!.retireAt < this.pool[soonest]!.retireAt) soonest = j;
         }
-        this.pool.splice(soonest, 1);
+        left.push(...this.pool.splice(soonest, 1).map((a) => a.address));
       }
+      this.changed({ joined: [app], left });
       return app.address;
     }
     return undefined;
@@ -116,14 +135,27 @@ export class ProbeApplications {
     return {
       address: this.mint(),
       bornAt: now,
-      retireAt: now + low * (high / low) ** this.random(),
+      // Whole milliseconds, as every time the gateway stores.
+      retireAt: now + Math.round(low * (high / low) ** this.random()),
       activity: probeActivity(this.random()),
     };
   }
 
   private retire(now: number): void {
-    this.pool = this.pool.filter((a) => a.retireAt > now);
+    const left: string[] = [];
+    const joined: ProbeApplication[] = [];
+    const kept: ProbeApplication[] = [];
+    for (const app of this.pool) {
+      if (app.retireAt > now) kept.push(app);
+      else left.push(app.address);
+    }
+    this.pool = kept;
     // Keep the pool populated so that probes spread over many applications from the start.
-    while (this.pool.length < this.options.poolSize) this.pool.push(this.fresh(now));
+    while (this.pool.length < this.options.poolSize) {
+      const app = this.fresh(now);
+      this.pool.push(app);
+      joined.push(app);
+    }
+    if (joined.length > 0 || left.length > 0) this.changed({ joined, left });
   }
 }
