@@ -6,7 +6,9 @@ import {
   sessionNumberAt,
 } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Context, Effect, Layer } from "effect";
+import { Chunk, Clock, Context, Effect, Fiber, Layer, Queue } from "effect";
+import { GatewayStore, storeRunner } from "../db/database.js";
+import { loadProbeApplications, saveProbePoolChanges } from "../db/probe-application-rows.js";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
@@ -16,7 +18,7 @@ import { EngineRefusalLedger } from "./engine-refusals.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
 import { OrganicSampler } from "./organic-sampler.js";
-import { DEFAULT_PROBE_APPLICATIONS, ProbeApplications } from "./probe-applications.js";
+import { DEFAULT_PROBE_APPLICATIONS, ProbeApplications, type ProbePoolChange } from "./probe-applications.js";
 import { planRoutes, type Route, unmetNeed } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";
 import { type NodeSignal, pickNode } from "./selection-math.js";
@@ -38,7 +40,7 @@ const make = Effect.gen(function* () {
   // draws from Math.random directly.
   const random = yield* Effect.random;
   const draw = random === DEFAULT_RANDOM ? Math.random : () => Effect.runSync(random.next);
-  const probeApps = new ProbeApplications(DEFAULT_PROBE_APPLICATIONS, draw);
+  const probeApps = yield* keptProbeApplications(draw);
   const trafficMix = new TrafficMixCounter();
   const organic = new OrganicSampler(settings.organic);
   const sessions = new Map<string, { version: number; nodes: readonly RegisteredNode[] }>();
@@ -240,6 +242,48 @@ const make = Effect.gen(function* () {
 });
 
 /**
+ * The probe applications as the gateway's database kept them (a restarted gateway goes on with the
+ * same ones: a pool made anew at each start would show every node a burst of new applications,
+ * all probes), every change saved in the background, in order, and the last ones when the gateway
+ * stops. A database that cannot be read or written costs the pool its memory across restarts,
+ * never a relay.
+ */
+const keptProbeApplications = Effect.fnUntraced(function* (draw: () => number) {
+  const use = storeRunner(yield* GatewayStore);
+  const now = yield* Clock.currentTimeMillis;
+  const kept = yield* use("probeApplications.load", (db) =>
+    loadProbeApplications(db, now, DEFAULT_PROBE_APPLICATIONS.poolSize),
+  ).pipe(
+    Effect.tapError((e) => Effect.logWarning("reading the probe applications failed; a new pool starts", e)),
+    Effect.orElseSucceed(() => []),
+  );
+  const changes = yield* Queue.unbounded<ProbePoolChange>();
+  const save = (batch: Chunk.Chunk<ProbePoolChange>) =>
+    Chunk.isEmpty(batch)
+      ? Effect.void
+      : use("probeApplications.save", (db) =>
+          saveProbePoolChanges(db, Chunk.toReadonlyArray(batch), now),
+        ).pipe(
+          Effect.tapError((e) => Effect.logWarning("saving the probe applications failed", e)),
+          Effect.ignore,
+          Effect.uninterruptible,
+        );
+  const writer = yield* Effect.forkDaemon(
+    Effect.forever(
+      Effect.flatMap(Queue.take(changes), (first) =>
+        Effect.flatMap(Queue.takeAll(changes), (rest) => save(Chunk.prepend(rest, first))),
+      ),
+    ),
+  );
+  yield* Effect.addFinalizer(() =>
+    Effect.zipRight(Fiber.interrupt(writer), Effect.flatMap(Queue.takeAll(changes), save)),
+  );
+  return new ProbeApplications(DEFAULT_PROBE_APPLICATIONS, draw, undefined, kept, (change) => {
+    Queue.unsafeOffer(changes, change);
+  });
+});
+
+/**
  * Picks nodes: plans a relay's routes (session nodes, quality membership, capabilities) and draws
  * among them by score, latency and errors, with sanctions, probation and the operator cap.
  */
@@ -247,5 +291,5 @@ export class Selector extends Context.Tag("gateway/Selector")<
   Selector,
   Effect.Effect.Success<typeof make>
 >() {
-  static readonly layer = Layer.effect(Selector, make);
+  static readonly layer = Layer.scoped(Selector, make);
 }
