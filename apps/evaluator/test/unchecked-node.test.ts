@@ -37,6 +37,7 @@ const settings = (items: number) => ({ ...SMALL_TEXT_RUN, itemsPerTask: items })
 
 let gateway: DevGateway;
 const entries = new Map<string, NodeScore>();
+let notGranted: NodeScore;
 const gaps = new Map<string, number[]>();
 
 beforeAll(async () => {
@@ -126,6 +127,16 @@ beforeAll(async () => {
           rows.flatMap((r) => (r.status === "scored" && r.stat !== null ? [r.stat] : [])),
         );
       }
+      // The honest node once more, as an operator who keeps it from selling quality services
+      // (`grantsTiers: false`) would configure it: the same evidence, no tier.
+      notGranted = yield* runNode({
+        node: { ...node(honest), grantsTiers: false },
+        tasks,
+        settings: settings(12),
+        seed: 8,
+        reference: undefined,
+        scorer,
+      });
     }).pipe(Effect.provide(layer)),
   );
 }, 600_000);
@@ -163,5 +174,12 @@ describe("a node that declares no model", () => {
     expect(entry.penalties ?? []).toEqual([]);
     // Its customers' relays stay with the gateway: no check that cannot run takes them.
     expect(gaps.get(twoFacedNoScorer)).toEqual([]);
+  });
+
+  it("is measured but granted no tier where the operator configured it so (grantsTiers: false)", () => {
+    expect(entries.get(honest)!.qualifies).toContain("quality-gpt-3.5");
+    expect(notGranted.categories.general).toBeDefined();
+    expect(notGranted.qualifies).toEqual([]);
+    expect(notGranted.penalties ?? []).toEqual([]);
   });
 });

@@ -245,6 +245,10 @@ export function startLocalnet(
                   model: TINY_MODEL_SERVICE.id,
                   declaredModel: null,
                   kind: "text",
+                  // Scored and shown, but it was trained on text the starter tasks paraphrase:
+                  // its scores are no measure of what a customer would get, so it sells no
+                  // quality service.
+                  grantsTiers: false,
                 },
               ]
             : [];

@@ -24,6 +24,13 @@ export const EvaluatedNode = z.strictObject({
   kind: z.enum(["text", "image"]).default("text"),
   /** Image nodes: the catalog tier whose limits bound probe sizes and steps (the service's default when absent). */
   tier: z.string().min(1).optional(),
+  /**
+   * `false`: measured and published, but never granted a quality tier (`qualifies` stays empty;
+   * absent: granted as scores and checks allow):
+   * a model whose scores say nothing about what customers would get (a test model that has seen
+   * the task texts), or one the operator does not want selling quality services.
+   */
+  grantsTiers: z.boolean().optional(),
 });
 export type EvaluatedNode = z.infer<typeof EvaluatedNode>;
 

@@ -130,7 +130,7 @@ export function nodeScoreOf(options: {
     ...(fakeLogprobs ? ["fake-logprobs"] : []),
   ];
   const previous = options.previous?.penalties?.length ? [] : (options.previous?.qualifies ?? []);
-  const unchecked = options.organicCheck === "none";
+  const unchecked = options.organicCheck === "none" || options.node.grantsTiers === false;
 
   return {
     address: node.address,
