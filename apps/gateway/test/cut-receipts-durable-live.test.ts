@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
 import { GatewayConfig } from "../src/config/gateway-config.js";
 import { GatewayStore, type StoreLocation } from "../src/db/database.js";
+import { freePort } from "./support/free-port.js";
 import {
   adminClient,
   LIVE_ADMIN_TOKEN,
@@ -78,14 +79,6 @@ function receiptGate(upstreamPort: number) {
     }),
   );
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 /** A gateway on `dataDir` and `location`, started in its own scope (closed by `stop`). */
 async function openGateway(dataDir: string, location: StoreLocation, session: LiveSession) {

@@ -2,6 +2,7 @@ import http from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "./support/free-port.js";
 import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
 import { until } from "./support/until.js";
 
@@ -155,15 +156,6 @@ function slowLink(upstreamPort: number): Promise<{ server: Server; port: number 
     ),
   );
 }
-
-/** A free loopback port (for a node that must be reachable behind the proxy). */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 describe("a stream cut before anything was paid, in front of a node far from its gateway", () => {
   let far: LiveNetwork;

@@ -8,6 +8,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
 import { GatewayConfig } from "../src/config/gateway-config.js";
+import { freePort } from "./support/free-port.js";
 import {
   adminClient,
   LIVE_ADMIN_TOKEN,
@@ -61,14 +62,6 @@ function answerSwallower(upstreamPort: number, mode: "swallow" | "reset" = "swal
     }),
   );
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 describe.each([
   ["swallow", "its timeout"],
