@@ -30,6 +30,11 @@ export interface DevNodeSpec {
   readonly respond?: (operation: string, body: Record<string, unknown>) => unknown;
   /** A two-faced node: customers' requests (the customer key) are answered from this engine instead. */
   readonly customerText?: DevTextEngine;
+  /**
+   * Fails every evaluator request that repeats a request it served a customer (the same prompt or
+   * messages): a node that recognises the self-consistency check's repeats and dodges them.
+   */
+  readonly refuseRepeats?: boolean;
   /** Which customer requests `customerText` answers (default: all of them). */
   readonly customerTextFor?: (operation: string, stream: boolean) => boolean;
 }
@@ -105,6 +110,8 @@ export async function startDevGateway(options: {
   readonly customerKey?: string;
 }): Promise<DevGateway> {
   const requests = new Map<string, number>();
+  /** What customers asked each node that refuses repeats (`refuseRepeats`): node and request text. */
+  const customerAsks = new Set<string>();
   const slots = new Map(
     options.nodes.map((n) => [
       n.address,
@@ -201,6 +208,15 @@ export async function startDevGateway(options: {
           param: "echo",
         },
       });
+    }
+    // A node that remembers what its customers asked, and fails the evaluator's repeats of it.
+    const askedText = JSON.stringify(body.messages ?? body.prompt ?? null);
+    if (slot.spec.refuseRepeats === true) {
+      if (key === options.customerKey) customerAsks.add(`${address} ${askedText}`);
+      else if (customerAsks.has(`${address} ${askedText}`))
+        return send(res, 502, {
+          error: { message: "the node failed the relay", type: "server_error", code: "NODE_FAILED" },
+        });
     }
     // As the gateway does: customers' relays of one plain-text choice are held for organic checks.
     const asked = key === options.customerKey ? organicRequestOf(operation, body) : undefined;

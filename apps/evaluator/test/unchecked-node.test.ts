@@ -31,6 +31,7 @@ const twoFaced = address("unchecked-node");
 const twoFacedNoScorer = address("unchecked-node-no-scorer");
 const honest = address("unchecked-honest-node");
 const scorerNode = address("unchecked-scorer");
+const dodger = address("unchecked-dodger");
 // 12 items a task: enough for a `general` interval to clear quality-gpt-3.5's bar with a margin
 // (where the test needs tiers to be possible); 2 where it does not.
 const settings = (items: number) => ({ ...SMALL_TEXT_RUN, itemsPerTask: items });
@@ -49,6 +50,7 @@ beforeAll(async () => {
       { address: twoFacedNoScorer, text: strong, customerText: weak },
       { address: honest, text: strong },
       { address: scorerNode, text: strong },
+      { address: dodger, text: strong, refuseRepeats: true },
     ],
     evaluatorKey: EVALUATOR_KEY,
     customerKey: CUSTOMER_KEY,
@@ -110,6 +112,7 @@ beforeAll(async () => {
         [twoFaced, true, 2],
         [honest, true, 12],
         [twoFacedNoScorer, false, 12],
+        [dodger, true, 12],
       ] as const) {
         const entry = yield* runNode({
           node: node(a),
@@ -181,5 +184,14 @@ describe("a node that declares no model", () => {
     expect(notGranted.categories.general).toBeDefined();
     expect(notGranted.qualifies).toEqual([]);
     expect(notGranted.penalties ?? []).toEqual([]);
+  });
+
+  it("is caught failing the repeats of its customers' requests: no tier, the same finding", () => {
+    const entry = entries.get(dodger)!;
+    // It answers probes as well as the honest node does, and clears the bar on them.
+    expect(entry.categories.general).toBeDefined();
+    expect(gaps.get(dodger)).toEqual([]);
+    expect(entry.penalties).toContain("organic-mismatch");
+    expect(entry.qualifies).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ORGANIC_MAX_GAP, ORGANIC_MIN_SAMPLES, organicMismatch } from "./organic-check.js";
+import { ORGANIC_MAX_GAP, ORGANIC_MIN_SAMPLES, organicDodged, organicMismatch } from "./organic-check.js";
 
 /** `n` gaps around `mean`, spread evenly over ±`spread` (no random draw: the same every run). */
 const gaps = (n: number, mean: number, spread: number) =>
@@ -27,5 +27,20 @@ describe("organicMismatch", () => {
     expect(organicMismatch(gaps(40, -ORGANIC_MAX_GAP / 2, 0.05))).toBe(false);
     // Large on average but too scattered to tell.
     expect(organicMismatch([...gaps(12, -1, 0.5), -30, 25])).toBe(false);
+  });
+});
+
+describe("organicDodged", () => {
+  it("flags a node that fails most repeats of its customers' requests and few probes", () => {
+    expect(organicDodged(ORGANIC_MIN_SAMPLES, 0, 0)).toBe(true);
+    expect(organicDodged(9, 5, 0.02)).toBe(true);
+  });
+  it("needs enough repeats, and more than half of them failed", () => {
+    expect(organicDodged(ORGANIC_MIN_SAMPLES - 1, 0, 0)).toBe(false);
+    expect(organicDodged(6, 6, 0)).toBe(false);
+  });
+  it("spares a node that fails probes about as often: busy, not dodging", () => {
+    expect(organicDodged(9, 5, 0.5)).toBe(false);
+    expect(organicDodged(14, 0, 0.8)).toBe(false);
   });
 });

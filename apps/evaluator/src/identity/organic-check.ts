@@ -145,6 +145,26 @@ function gapRow(context: string, output: string, gap: number): Row {
   };
 }
 
+/**
+ * Whether a node fails the repeats of its customers' requests (self-consistency checks) far more
+ * than it fails probes: a node that recognises a repeat and refuses it, to keep its customers'
+ * answers from being compared with what it serves probes. At least `ORGANIC_MIN_SAMPLES` repeats,
+ * more than half of them failed by the node itself (the gateway's own refusals leave no row), and
+ * a failed share well above the node's error rate on probes (a busy node fails both alike).
+ *
+ * @example
+ * ```ts
+ * organicDodged(10, 4, 0.02); // true: 10 of 14 repeats failed, against 2% of probes
+ * organicDodged(10, 4, 0.6);  // false: it fails probes as often
+ * ```
+ */
+export function organicDodged(failed: number, answered: number, probeErrorRate: number): boolean {
+  const n = failed + answered;
+  if (n < ORGANIC_MIN_SAMPLES) return false;
+  const share = failed / n;
+  return share > 0.5 && share > probeErrorRate + 0.25;
+}
+
 /** Whether paired organic gaps show a node serving customers something else than the reference. */
 export function organicMismatch(gaps: readonly number[]): boolean {
   const n = gaps.length;

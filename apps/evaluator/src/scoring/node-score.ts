@@ -2,7 +2,7 @@ import { type ErrorCode, GATEWAY_OWN_CODES, type NodeScore } from "@pocket-ai/pr
 import type { EvaluatedNode } from "../config/evaluator-config.js";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { declaredModelTest } from "../identity/model-test.js";
-import { organicMismatch } from "../identity/organic-check.js";
+import { organicDodged, organicMismatch } from "../identity/organic-check.js";
 import { IMAGES_CATEGORY, imageScore } from "../images/image-findings.js";
 import { IMAGE_REFERENCE_PENALTY, referenceComparison, referenceModelOf } from "../images/image-reference.js";
 import { answerKeyFinding } from "./answer-key.js";
@@ -111,15 +111,18 @@ export function nodeScoreOf(options: {
     images === undefined && answerKeyFinding(runs, itemCredit, options.loglikelihoodTasks).flagged;
 
   // Organic checks, pooled over the runs kept as evidence: customers' outputs under the reference.
-  const organic = organicMismatch(
-    runs.flatMap((run) =>
-      run.rows.flatMap((r) =>
-        r.kind === "identity" && r.category === "organic" && r.status === "scored" && r.stat !== null
-          ? [r.stat]
-          : [],
-      ),
-    ),
+  const organicRows = runs.flatMap((run) =>
+    run.rows.filter((r) => r.kind === "identity" && r.category === "organic"),
   );
+  // A node that fails the repeats of its customers' requests hides what it served them as surely
+  // as one whose answers gap: the same finding.
+  const organic =
+    organicMismatch(organicRows.flatMap((r) => (r.status === "scored" && r.stat !== null ? [r.stat] : []))) ||
+    organicDodged(
+      organicRows.filter((r) => r.status === "error").length,
+      organicRows.filter((r) => r.status === "scored").length,
+      counted.length === 0 ? 0 : errors / counted.length,
+    );
 
   const penalties = [
     ...(test.modelTest === "inconsistent"
