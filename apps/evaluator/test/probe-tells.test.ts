@@ -68,6 +68,18 @@ describe("probe texts from the evaluator's public source", () => {
     expect(caught).toBeLessThanOrEqual(0.02);
   });
 
+  it("never show a regex-scored task's pattern as an earlier reply", () => {
+    // Earlier turns are solved examples of the same task; a regex-scored task's target is a
+    // pattern (`^(?=…)`), which no one writes as an answer.
+    const replies = probes.flatMap((p) => {
+      const messages = (p.body.messages ?? []) as { role?: string; content?: unknown }[];
+      const shown = messages.filter((m) => m.role === "assistant").map((m) => String(m.content));
+      return typeof p.body.prompt === "string" ? [...shown, p.body.prompt] : shown;
+    });
+    expect(replies.length).toBeGreaterThan(0);
+    expect(replies.filter((r) => r.includes("(?=") || r.includes("^(")).length).toBe(0);
+  });
+
   it("repeat no phrase of the evaluator's own across many probes", () => {
     // Phrases of the items themselves recur with their items (and are kept from nodes by varied
     // and private items); what is measured is what the evaluator adds around them.

@@ -178,9 +178,15 @@ function generateItem(
         rng,
         covert,
         (n) =>
-          otherItems(task, docIndex, n, rng).flatMap((other) =>
-            other.kind === "generate" ? [{ user: prose(task, other.prompt), assistant: other.target }] : [],
-          ),
+          // A regex-scored task's target is a pattern, not an answer anyone would write: shown as
+          // an earlier reply it would mark the probe. Such tasks send no earlier turns.
+          task.definition.metric_list[0]?.metric === "regex_match"
+            ? []
+            : otherItems(task, docIndex, n, rng).flatMap((other) =>
+                other.kind === "generate"
+                  ? [{ user: prose(task, other.prompt), assistant: other.target }]
+                  : [],
+              ),
         task.definition.category !== "coding",
       )
     : request.chat
