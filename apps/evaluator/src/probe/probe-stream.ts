@@ -7,12 +7,15 @@ interface RequestOptions {
   readonly signal: AbortSignal;
 }
 
-/** Tracks time to the first non-empty piece of text and the usage piece at the end. */
+/**
+ * Tracks time to the first piece of visible text (whitespace alone does not count: a node could
+ * send a blank at once to look fast) and the usage piece at the end.
+ */
 function clock(started: number) {
   let ttftMs: number | null = null;
   return {
     sawText(text: string) {
-      if (ttftMs === null && text !== "") ttftMs = performance.now() - started;
+      if (ttftMs === null && text.trim() !== "") ttftMs = performance.now() - started;
     },
     timing: () => ({ totalMs: performance.now() - started, ttftMs }),
   };
