@@ -3,7 +3,7 @@ import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import type { ProbeTransportShape } from "../probe/probe-transport.js";
 import { loadSuite } from "../tasks/load-task.js";
-import { drawPromptLength, padPrompt } from "./probe-shape.js";
+import { customerSeed, drawPromptLength, padPrompt } from "./probe-shape.js";
 import { createRng } from "./rng.js";
 import { runItem } from "./run-item.js";
 
@@ -112,5 +112,19 @@ describe("probe shaping", () => {
     expect(new Set(contexts).size).toBe(1);
     expect(contexts[0]!.length).toBeGreaterThan(request.context.length);
     expect(contexts[0]!.endsWith(request.context)).toBe(true);
+  });
+});
+
+describe("a probe's seed", () => {
+  it("is mostly one people write by hand or a small number, as customers' seeds are", () => {
+    const rng = createRng(11);
+    const seeds = Array.from({ length: 2_000 }, () => customerSeed(rng));
+    const share = (f: (s: number) => boolean) => seeds.filter(f).length / seeds.length;
+    // A uniform 31-bit draw gives 42 about never and a number below 10,000 one time in 200,000.
+    expect(share((s) => s === 42)).toBeGreaterThan(0.01);
+    expect(share((s) => s < 10_000)).toBeGreaterThan(0.7);
+    // Some seeds are large random ones, as some clients draw them.
+    expect(share((s) => s >= 10_000)).toBeGreaterThan(0.1);
+    expect(seeds.every((s) => Number.isInteger(s) && s >= 0 && s < 2 ** 31)).toBe(true);
   });
 });

@@ -56,12 +56,29 @@ export function shapeFields(shape: TrafficShape, rng: Rng): Record<string, unkno
   if (shape.temperature !== null) fields.temperature = shape.temperature;
   if (shape.topP !== null) fields.top_p = shape.topP;
   if (shape.maxTokens !== null) fields.max_tokens = shape.maxTokens;
-  if (shape.seed) fields.seed = rng.int(2 ** 31);
+  if (shape.seed) fields.seed = customerSeed(rng);
   if (shape.logprobs) fields.logprobs = shape.operation === "completions" ? 1 : true;
   if (shape.echo) fields.echo = true;
   // Customers' stop sequences vary; a paragraph break is the common one and ends no short answer.
   if (shape.stop) fields.stop = ["\n\n"];
   return fields;
+}
+
+/** Seeds people write by hand: what most seeded requests carry. */
+const HAND_SEEDS = [
+  42, 0, 1, 7, 123, 1234, 12345, 2024, 2025, 3407, 31337, 99, 100, 1000, 2, 3, 5, 10, 13, 21,
+];
+
+/**
+ * A seed as customers send one: mostly a hand-written constant or a small number, sometimes a
+ * large random one. A uniform 31-bit draw on every probe would set probes apart from customers
+ * who send 42.
+ */
+export function customerSeed(rng: Rng): number {
+  const draw = rng.next();
+  if (draw < 0.5) return HAND_SEEDS[rng.int(HAND_SEEDS.length)]!;
+  if (draw < 0.8) return rng.int(10_000);
+  return rng.int(2 ** 31);
 }
 
 /** Earlier exchanges of a conversation, for chat shapes with `turns` (few-shot examples as turns). */
