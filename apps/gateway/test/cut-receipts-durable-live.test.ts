@@ -2,23 +2,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "@pocket-ai/runtime";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
 import { sql } from "drizzle-orm";
-import { Effect, Exit, ManagedRuntime, Scope } from "effect";
+import { Effect, ManagedRuntime } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
-import { GatewayConfig } from "../src/config/gateway-config.js";
 import { GatewayStore, type StoreLocation } from "../src/db/database.js";
 import { freePort } from "./support/free-port.js";
 import {
   adminClient,
-  LIVE_ADMIN_TOKEN,
   type LiveSession,
   liveSession,
   startDevNode,
   waitForNodes,
 } from "./support/live-network.js";
+import { openGateway } from "./support/open-gateway.js";
 import {
   dialectMissing,
   postgresServerUrl,
@@ -78,26 +75,6 @@ function receiptGate(upstreamPort: number) {
       resolve(gate);
     }),
   );
-}
-
-/** A gateway on `dataDir` and `location`, started in its own scope (closed by `stop`). */
-async function openGateway(dataDir: string, location: StoreLocation, session: LiveSession) {
-  const scope = Effect.runSync(Scope.make());
-  const gateway: RunningGateway = await Effect.runPromise(
-    startGateway(
-      GatewayConfig.parse({
-        listen: { host: "127.0.0.1", port: 0 },
-        dataDir,
-        adminToken: LIVE_ADMIN_TOKEN,
-        routing: { session, healthCheckMs: 60_000 },
-        metering: { flushMs: 20 },
-        drainMs: 2_000,
-        ...("url" in location ? { database: { url: location.url } } : {}),
-      }),
-      { log: createLogger({ app: "live-gateway", level: "error" }) },
-    ).pipe(Scope.extend(scope)),
-  );
-  return { gateway, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
 }
 
 interface GatewayRow {

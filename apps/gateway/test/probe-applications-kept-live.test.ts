@@ -1,22 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "@pocket-ai/runtime";
 import { createTestDatabase } from "@pocket-ai/runtime/testing";
 import Database from "better-sqlite3";
 import { sql } from "drizzle-orm";
-import { Effect, Exit, ManagedRuntime, Scope } from "effect";
+import { Effect, ManagedRuntime } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
-import { GatewayConfig } from "../src/config/gateway-config.js";
 import { GatewayStore, type StoreLocation } from "../src/db/database.js";
-import {
-  adminClient,
-  LIVE_ADMIN_TOKEN,
-  liveSession,
-  startDevNode,
-  waitForNodes,
-} from "./support/live-network.js";
+import { adminClient, liveSession, startDevNode, waitForNodes } from "./support/live-network.js";
+import { openGateway } from "./support/open-gateway.js";
 import {
   dialectMissing,
   postgresServerUrl,
@@ -31,30 +23,6 @@ import {
  * of them a probe. A restarted gateway must go on sending probes under the applications it used
  * before.
  */
-
-/** A gateway on `dataDir` and `location`, started in its own scope (closed by `stop`). */
-async function openGateway(
-  dataDir: string,
-  location: StoreLocation,
-  session: ReturnType<typeof liveSession>,
-) {
-  const scope = Effect.runSync(Scope.make());
-  const gateway: RunningGateway = await Effect.runPromise(
-    startGateway(
-      GatewayConfig.parse({
-        listen: { host: "127.0.0.1", port: 0 },
-        dataDir,
-        adminToken: LIVE_ADMIN_TOKEN,
-        routing: { session, healthCheckMs: 60_000 },
-        metering: { flushMs: 20 },
-        drainMs: 2_000,
-        ...("url" in location ? { database: { url: location.url } } : {}),
-      }),
-      { log: createLogger({ app: "live-gateway", level: "error" }) },
-    ).pipe(Scope.extend(scope)),
-  );
-  return { gateway, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
-}
 
 describe.each(STORE_DIALECTS)(
   "probe applications across a gateway restart, on %s",

@@ -239,8 +239,9 @@ export class CutReceiptOutbox extends Context.Tag("gateway/CutReceiptOutbox")<
     CutReceiptOutbox,
     Effect.gen(function* () {
       const registry = yield* NodeRegistry;
+      const db = yield* GatewayStore;
       const delivery = makeCutReceiptDelivery({
-        db: yield* GatewayStore,
+        db,
         endpointOf: (address) => registry.get(address)?.endpoint,
         clients: yield* NodeClients,
         outcomes: (yield* RoutingMetrics).cutReceipts,
@@ -253,10 +254,10 @@ export class CutReceiptOutbox extends Context.Tag("gateway/CutReceiptOutbox")<
       const passes = yield* FiberSet.make<void, never>();
       const writing = yield* FiberSet.make<void, never>();
       const writes = yield* FiberSet.runtime(writing)<never>();
-      const db = yield* GatewayStore;
+      const use = storeRunner(db);
       const write = (pending: PendingCutReceipt) => {
         writes(
-          storeRunner(db)("cutReceipts.write", (tx) => insertCutReceipt(tx, pending)).pipe(
+          use("cutReceipts.write", (tx) => insertCutReceipt(tx, pending)).pipe(
             Effect.matchCauseEffect({
               onSuccess: () => Effect.sync(deliverNow),
               onFailure: (cause) => Effect.logWarning("writing a cut receipt failed", cause),

@@ -261,13 +261,20 @@ const keptProbeApplications = Effect.fnUntraced(function* (draw: () => number) {
   const save = (batch: Chunk.Chunk<ProbePoolChange>) =>
     Chunk.isEmpty(batch)
       ? Effect.void
-      : use("probeApplications.save", (db) =>
-          saveProbePoolChanges(db, Chunk.toReadonlyArray(batch), now),
-        ).pipe(
-          Effect.tapError((e) => Effect.logWarning("saving the probe applications failed", e)),
-          Effect.ignore,
-          Effect.uninterruptible,
-        );
+      : Clock.currentTimeMillis
+          .pipe(
+            // Applications retired by the time of the save go too, whenever they were pooled.
+            Effect.flatMap((at) =>
+              use("probeApplications.save", (db) =>
+                saveProbePoolChanges(db, Chunk.toReadonlyArray(batch), at),
+              ),
+            ),
+          )
+          .pipe(
+            Effect.tapError((e) => Effect.logWarning("saving the probe applications failed", e)),
+            Effect.ignore,
+            Effect.uninterruptible,
+          );
   const writer = yield* Effect.forkDaemon(
     Effect.forever(
       Effect.flatMap(Queue.take(changes), (first) =>

@@ -413,7 +413,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
      * of this node's gateways), then against the ledger (see `RelayStore.settleCut`): a streamed
      * relay of the receipt's gateway and session, no more output than the node sent, and for a
      * stream the node had finished meanwhile no more weight than it had and no claim of its session
-     * possibly built. The relay then claims the gateway's leaf and weight; the answer says whether
+     * possibly built (a unary relay takes only a receipt of nothing, under that same condition). The relay then claims the gateway's leaf and weight; the answer says whether
      * the row changed (`settled`) or already said so (`unchanged`). A refusal's detail says which
      * rule the receipt broke. A stream still being served here, or one another worker has not
      * committed yet, is `UNKNOWN_RELAY`, which a gateway retries.
