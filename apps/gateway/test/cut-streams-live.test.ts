@@ -56,6 +56,9 @@ function readThenLeave(secret: string, events: number, maxTokens = 120): Promise
         model: "llama-2-13b",
         messages: [{ role: "user", content: "Write a long story about the history of France and Spain" }],
         max_tokens: maxTokens,
+        // Seeded: the development model then answers at length every time (unseeded, a short
+        // answer could end before the client meant to leave).
+        seed: 3,
         stream: true,
       }),
     );
