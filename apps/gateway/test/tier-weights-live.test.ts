@@ -2,10 +2,12 @@ import type { AddressInfo } from "node:net";
 import { contextFromRequest, makeScoreboardRouter } from "@pocket-ai/link";
 import { type FakeTextEngine, startFakeVllm } from "@pocket-ai/node/fakes";
 import type { Scoreboard } from "@pocket-ai/protocol";
+import { sqliteClient } from "@pocket-ai/runtime";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import Database from "better-sqlite3";
 import { Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { usageReport } from "../src/metering/usage-report.js";
 import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
 import { until } from "./support/until.js";
 
@@ -84,6 +86,8 @@ interface Row {
   readonly request_hash: string;
   readonly service_id: string;
   readonly tier: string;
+  readonly sold_service_id: string;
+  readonly sold_tier: string;
   readonly outcome: string;
   readonly session_id: string;
   readonly leaf_hash: string | null;
@@ -92,12 +96,22 @@ interface Row {
   readonly price_micro_usd: number;
 }
 
+/** The key's usage as the customer's reports show it (the portal's usage page, `admin reports usage`). */
+const usageOf = async (net: LiveNetwork, keyId: string) => {
+  const db = new Database(net.ledgerFile, { readonly: true });
+  try {
+    return await usageReport(sqliteClient(db), { keyId }, Date.now() + 1);
+  } finally {
+    db.close();
+  }
+};
+
 const rowsOf = (net: LiveNetwork, keyId: string): Row[] => {
   const db = new Database(net.ledgerFile, { readonly: true });
   try {
     return db
       .prepare(
-        "select request_hash, service_id, tier, outcome, session_id, leaf_hash, compute_units, output_tokens, price_micro_usd from relays where key_id = ?",
+        "select request_hash, service_id, tier, sold_service_id, sold_tier, outcome, session_id, leaf_hash, compute_units, output_tokens, price_micro_usd from relays where key_id = ?",
       )
       .all(keyId) as Row[];
   } finally {
@@ -183,10 +197,16 @@ describe("a batch sale served by a node registered for the standard tier", () =>
     expect(streamed.status).toBe(200);
     await streamed.text();
     await until(() => rowsOf(net, key.key.id).length === 2, "both relays' ledger rows");
+    // The customer's usage names what it bought, not the model that served it.
+    const usage = await usageOf(net, key.key.id);
+    expect(usage.map((u) => [u.serviceId, u.requests])).toEqual([["quality-gpt-3.5", 2]]);
     for (const row of rowsOf(net, key.key.id)) {
+      // Served under the node's model service, sold as the quality service: both on the row.
       expect(row).toMatchObject({
         service_id: "llama-2-13b",
         tier: "batch",
+        sold_service_id: "quality-gpt-3.5",
+        sold_tier: "batch",
         outcome: "ok",
         price_micro_usd: 500,
         compute_units: 500,
@@ -210,6 +230,8 @@ describe("a batch sale served by a node registered for the standard tier", () =>
     expect(row).toMatchObject({
       service_id: "llama-2-13b",
       tier: "batch",
+      sold_service_id: "llama-2-13b",
+      sold_tier: "batch",
       outcome: "ok",
       price_micro_usd: 500,
       compute_units: 500,

@@ -21,6 +21,9 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: RelayRow) => PlainSqlValue]> 
   ["key_id", (r) => r.keyId],
   ["service_id", (r) => r.serviceId],
   ["tier", (r) => r.tier],
+  // A row built without them was sold as it was served.
+  ["sold_service_id", (r) => r.soldServiceId ?? r.serviceId],
+  ["sold_tier", (r) => r.soldTier ?? r.tier],
   ["operation", (r) => r.operation],
   ["node_address", (r) => r.nodeAddress ?? null],
   ["session_id", (r) => r.sessionId],

@@ -129,8 +129,17 @@ export const relays = sqliteTable(
     requestHash: text("request_hash").primaryKey(),
     applicationId: text("application_id").notNull(),
     keyId: text("key_id").notNull(),
+    /** The service the node served it under (its session's, as claims name it); the sold one when no node answered. */
     serviceId: text("service_id").notNull(),
+    /** The tier the node served it under (its envelope's); the sold one when no node answered. */
     tier: text("tier").notNull(),
+    /**
+     * The service and tier the customer bought (`quality-gpt-3.5` / `batch`), which differ from the
+     * served ones for a quality or skill sale or a tier a dearer one covers. Rows written before
+     * these columns existed hold the served pair.
+     */
+    soldServiceId: text("sold_service_id").notNull().default(""),
+    soldTier: text("sold_tier").notNull().default(""),
     operation: text("operation").notNull(),
     nodeAddress: text("node_address"),
     sessionId: text("session_id").notNull(),

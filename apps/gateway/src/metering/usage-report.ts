@@ -33,7 +33,7 @@ export interface UsageFilter {
   readonly to?: number | undefined;
 }
 
-/** Usage of one key for one service on one UTC day. */
+/** Usage of one key for one service (the one it bought: a quality service, not the model that served it) on one UTC day. */
 export interface UsageRow {
   readonly day: string;
   readonly applicationId: string;
@@ -62,10 +62,10 @@ export async function usageReport(db: SqlClient, filter: UsageFilter, now: numbe
     RelayTotals & { day: number; applicationId: string; keyId: string; serviceId: string }
   >(sql`
     select ${RELAY_DAY} as "day", application_id as "applicationId", key_id as "keyId",
-           service_id as "serviceId", ${RELAY_TOTALS}
+           sold_service_id as "serviceId", ${RELAY_TOTALS}
     from relays where ${sql.join(conditions, sql` and `)}
-    group by ${RELAY_DAY}, application_id, key_id, service_id
-    order by ${RELAY_DAY}, application_id, key_id, service_id`);
+    group by ${RELAY_DAY}, application_id, key_id, sold_service_id
+    order by ${RELAY_DAY}, application_id, key_id, sold_service_id`);
   return rows.map((row) => ({
     ...row,
     day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10),

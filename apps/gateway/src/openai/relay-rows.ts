@@ -13,7 +13,8 @@ export interface RelayCaller {
 
 /**
  * A relay row for a relay the node answered (`ok`), or cut mid-stream (`interrupted`). The
- * service is the one the node served it under (its session's service, as claims name it).
+ * service and tier are the ones the node served it under (its session's service, as claims name
+ * it, and its envelope's tier); the sold ones are what the customer bought and was charged for.
  */
 export function answeredRow(
   caller: RelayCaller,
@@ -31,7 +32,9 @@ export function answeredRow(
   return {
     applicationId: caller.applicationId,
     keyId: caller.keyId,
-    tier: relay.target.tier.id,
+    tier: record.servedTierId,
+    soldServiceId: relay.target.service.id,
+    soldTier: relay.target.tier.id,
     operation: relay.operation,
     stream: relay.stream,
     latencyMs: Math.max(0, outcome.now - caller.startedAt),
@@ -112,6 +115,8 @@ function base(caller: RelayCaller, relay: PreparedRelay, now: number) {
     applicationId: caller.applicationId,
     keyId: caller.keyId,
     tier: relay.target.tier.id,
+    soldServiceId: relay.target.service.id,
+    soldTier: relay.target.tier.id,
     operation: relay.operation,
     stream: relay.stream,
     latencyMs: Math.max(0, now - caller.startedAt),

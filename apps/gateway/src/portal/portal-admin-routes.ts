@@ -55,14 +55,14 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
     const from = (Math.floor(now / DAY_MS) - days + 1) * DAY_MS;
     const db = deps.db;
     const rows = await db.all<TrafficRow>(sql`
-      select service_id as "serviceId", tier, ${RELAY_TOTALS},
-             cast(coalesce(avg(latency_ms), 0) as double precision) as "avgLatencyMs"
+      select sold_service_id as "serviceId", sold_tier as "tier", service_id as "servedServiceId",
+             ${RELAY_TOTALS}, cast(coalesce(avg(latency_ms), 0) as double precision) as "avgLatencyMs"
       from relays where created_at >= ${from}
-      group by service_id, tier order by count(*) desc`);
+      group by sold_service_id, sold_tier, service_id order by count(*) desc`);
     const daily = (
       await db.all<{ day: number; serviceId: string; requests: number }>(sql`
-        select ${RELAY_DAY} as "day", service_id as "serviceId", cast(count(*) as bigint) as "requests"
-        from relays where created_at >= ${from} group by ${RELAY_DAY}, service_id`)
+        select ${RELAY_DAY} as "day", sold_service_id as "serviceId", cast(count(*) as bigint) as "requests"
+        from relays where created_at >= ${from} group by ${RELAY_DAY}, sold_service_id`)
     ).map((d) => ({ ...d, day: new Date(Number(d.day) * DAY_MS).toISOString().slice(0, 10) }));
     const activeKeys = Number(
       (

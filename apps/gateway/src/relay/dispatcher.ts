@@ -44,6 +44,8 @@ export interface RelayRecord {
   readonly nodeAddress: string;
   /** The service the node served it under (a quality or skill request is served under a node's model service). */
   readonly servedServiceId: string;
+  /** The tier the node served it under, its envelope's (a dearer tier's node serves a cheaper one by it). */
+  readonly servedTierId: string;
   readonly sessionId: string;
   readonly sessionNumber: number;
   /** `relayLeafHash(requestHash, responseHash | final chain)` as hex, for claim verification. */

@@ -44,6 +44,7 @@ export function streamEvents(
     requestHash,
     nodeAddress: address,
     servedServiceId: route.servedServiceId,
+    servedTierId: route.servedTier.id,
     sessionId: route.header.sessionId,
     sessionNumber: route.header.sessionNumber,
     // The last signed head (the final chunk when the stream completed), or the head a cut paid to.

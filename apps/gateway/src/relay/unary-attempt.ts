@@ -226,6 +226,7 @@ function checkAnswer(
         requestHash,
         nodeAddress: address,
         servedServiceId: route.servedServiceId,
+        servedTierId: route.servedTier.id,
         sessionId: route.header.sessionId,
         sessionNumber: route.header.sessionNumber,
         leafHash: bytesToHex(relayLeafHash(requestHash, responseHash)),

@@ -204,6 +204,7 @@ const record: RelayRecord = {
   requestHash: "00",
   nodeAddress: "pokt1node",
   servedServiceId: "llama-2-13b",
+  servedTierId: "standard",
   sessionId: "s",
   sessionNumber: 1,
   leafHash: "00",

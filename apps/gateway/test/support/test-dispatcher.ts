@@ -105,6 +105,7 @@ export function makeTestDispatcher() {
       requestHash,
       nodeAddress: request.targetNode ?? node,
       servedServiceId: request.target.service.id,
+      servedTierId: request.target.tier.id,
       sessionId: sha256Hex(`session:${request.application.address}:${request.target.service.id}`),
       sessionNumber: 1,
       leafHash: sha256Hex(`leaf:${requestHash}`),

@@ -1,0 +1,3 @@
+ALTER TABLE "relays" ADD COLUMN "sold_service_id" text DEFAULT '' NOT NULL;--> statement-breakpoint
+ALTER TABLE "relays" ADD COLUMN "sold_tier" text DEFAULT '' NOT NULL;--> statement-breakpoint
+UPDATE "relays" SET "sold_service_id" = "service_id", "sold_tier" = "tier";
