@@ -108,12 +108,20 @@ export function rescheduleCutReceipt(
     where request_hash = ${due.requestHash} and next_attempt_at = ${due.leaseUntil}`);
 }
 
-/** When the earliest receipt is due (its next attempt, or the end of its lease); `undefined` when there is none. */
-export async function nextCutReceiptDue(db: SqlClient): Promise<number | undefined> {
-  const row = await db.get<{ next: number | null }>(
-    plainSql`select min(next_attempt_at) as "next" from cut_receipts`,
+/**
+ * How many receipts wait (every replica's), and when the earliest is due (its next attempt, or the
+ * end of its lease; `undefined` when there is none).
+ */
+export async function cutReceiptBacklog(
+  db: SqlClient,
+): Promise<{ readonly pending: number; readonly nextDue: number | undefined }> {
+  const row = await db.get<{ pending: number | string; next: number | string | null }>(
+    plainSql`select count(*) as "pending", min(next_attempt_at) as "next" from cut_receipts`,
   );
-  return row?.next ?? undefined;
+  return {
+    pending: Number(row?.pending ?? 0),
+    nextDue: row?.next === null || row?.next === undefined ? undefined : Number(row.next),
+  };
 }
 
 /**

@@ -107,11 +107,13 @@ const writeCut = (db: SqlClient, i: number, issuedAt: number, expiresAt = EXPIRE
 const deliveryOver = (db: SqlClient, endpoint: string | undefined) =>
   Effect.gen(function* () {
     const registry = new MetricsRegistry();
+    const metrics = makeRoutingMetrics(registry);
     const delivery = makeCutReceiptDelivery({
       db,
       endpointOf: () => endpoint,
       clients: yield* NodeClients,
-      outcomes: makeRoutingMetrics(registry).cutReceipts,
+      outcomes: metrics.cutReceipts,
+      pending: metrics.cutReceiptsPending,
     });
     return { ...delivery, registry };
   });
@@ -191,8 +193,10 @@ describe.each(STORE_DIALECTS)("the outbox of cut streams' receipts on %s", (dial
           yield* writeCut(db, 1, 15_000);
 
           // Due at once; the node does not answer: tried again 200 ms later, then 400 ms after that.
-          expect(yield* pass(15_000)).toMatchObject({ taken: 1, retried: 1, nextDue: 15_200 });
+          expect(yield* pass(15_000)).toMatchObject({ taken: 1, retried: 1, pending: 1, nextDue: 15_200 });
           expect(yield* stored(db)).toMatchObject([{ attempts: 1, nextAttemptAt: 15_200 }]);
+          // The operator sees it waiting.
+          expect(delivery.registry.render()).toMatch(/^pocket_gateway_cut_receipts_pending 1$/m);
           expect(yield* pass(15_199)).toMatchObject({ taken: 0, nextDue: 15_200 });
           expect(yield* pass(15_200)).toMatchObject({ taken: 1, retried: 1, nextDue: 15_600 });
           // Still tried just before its session's claim may be built, and due again at that moment.
@@ -205,9 +209,11 @@ describe.each(STORE_DIALECTS)("the outbox of cut streams' receipts on %s", (dial
             taken: 1,
             expired: 1,
             retried: 0,
+            pending: 0,
             nextDue: undefined,
           });
           expect(yield* stored(db)).toEqual([]);
+          expect(delivery.registry.render()).toMatch(/^pocket_gateway_cut_receipts_pending 0$/m);
           expect(delivery.registry.render()).toMatch(
             /^pocket_gateway_cut_receipts_total\{outcome="expired"\} 1$/m,
           );

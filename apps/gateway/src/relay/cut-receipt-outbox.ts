@@ -1,13 +1,13 @@
 import type { NodeRelayClient } from "@pocket-ai/link";
 import type { StreamCutReceipt } from "@pocket-ai/protocol";
-import type { Counter, SqlClient } from "@pocket-ai/runtime";
+import type { Counter, Gauge, SqlClient } from "@pocket-ai/runtime";
 import { Clock, Context, Duration, Effect, Fiber, FiberSet, Layer, Queue } from "effect";
 import {
+  cutReceiptBacklog,
   type DueCutReceipt,
   deleteCutReceipt,
   dropLeasedCutReceipt,
   insertCutReceipt,
-  nextCutReceiptDue,
   type PendingCutReceipt,
   releaseCutReceiptLeases,
   rescheduleCutReceipt,
@@ -40,6 +40,8 @@ export interface CutReceiptDeliveryDeps {
   readonly clients: { readonly get: (endpoint: string) => NodeRelayClient };
   /** `pocket_gateway_cut_receipts_total`, by outcome. */
   readonly outcomes: Counter;
+  /** `pocket_gateway_cut_receipts_pending`: receipts in the database after each pass. */
+  readonly pending?: Gauge | undefined;
 }
 
 /** What one pass did: receipts it took, and how each delivery ended. */
@@ -52,6 +54,8 @@ export interface CutReceiptPass {
   readonly expired: number;
   /** Dropped: the node, reachable, still had no record of the relay long after (it never got it). */
   readonly unknown: number;
+  /** Receipts left in the database after the pass (every replica's), waiting or on their way. */
+  readonly pending: number;
   /**
    * When the earliest receipt left is due (a retry's time, or the end of a delivery's lease):
    * for the caller to look again then; `undefined` when none is left.
@@ -166,7 +170,8 @@ export function makeCutReceiptDelivery(deps: CutReceiptDeliveryDeps) {
     );
     const ended = yield* Effect.forEach(taken, (due) => deliver(due, now), { concurrency: PASS_CONCURRENCY });
     const count = (outcome: Delivered) => ended.filter((e) => e === outcome).length;
-    const nextDue = yield* use("cutReceipts.nextDue", nextCutReceiptDue);
+    const { pending, nextDue } = yield* use("cutReceipts.backlog", cutReceiptBacklog);
+    deps.pending?.set({}, pending);
     return {
       taken: taken.length,
       settled: count("settled"),
@@ -174,6 +179,7 @@ export function makeCutReceiptDelivery(deps: CutReceiptDeliveryDeps) {
       retried: count("retried"),
       expired: count("expired"),
       unknown: count("unknown"),
+      pending,
       nextDue,
     };
   });
@@ -240,11 +246,13 @@ export class CutReceiptOutbox extends Context.Tag("gateway/CutReceiptOutbox")<
     Effect.gen(function* () {
       const registry = yield* NodeRegistry;
       const db = yield* GatewayStore;
+      const metrics = yield* RoutingMetrics;
       const delivery = makeCutReceiptDelivery({
         db,
         endpointOf: (address) => registry.get(address)?.endpoint,
         clients: yield* NodeClients,
-        outcomes: (yield* RoutingMetrics).cutReceipts,
+        outcomes: metrics.cutReceipts,
+        pending: metrics.cutReceiptsPending,
       });
       const wake = yield* Queue.sliding<void>(1);
       const deliverNow = () => {

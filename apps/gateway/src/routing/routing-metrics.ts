@@ -1,4 +1,4 @@
-import type { Counter, Histogram, MetricsRegistry } from "@pocket-ai/runtime";
+import type { Counter, Gauge, Histogram, MetricsRegistry } from "@pocket-ai/runtime";
 import { Context, Layer } from "effect";
 
 /** The routing side's Prometheus series, registered in the app's registry (rendered by the front door). */
@@ -15,6 +15,8 @@ export interface RoutingMetricSet {
   readonly nodeSeconds: Histogram;
   /** Receipts for streams the gateway cut short, by how their delivery ended (`settled`, `refused_<code>`, `expired`). */
   readonly cutReceipts: Counter;
+  /** Those receipts waiting in the database (every replica's), as of the outbox's last pass. */
+  readonly cutReceiptsPending: Gauge;
 }
 
 export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet {
@@ -39,6 +41,10 @@ export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet 
     cutReceipts: registry.counter(
       "pocket_gateway_cut_receipts_total",
       "Signed receipts for streams the gateway cut short (what of them is paid work in the node's claim) and for unary relays it gave up on after sending them (nothing paid), by how their delivery ended: settled (the node's ledger row changed), unchanged (it already said so), refused (with the node's code), or expired undelivered (the session's claim may be built).",
+    ),
+    cutReceiptsPending: registry.gauge(
+      "pocket_gateway_cut_receipts_pending",
+      "Receipts waiting in the database for delivery to their nodes (every replica's), as of the last delivery pass (at most a few seconds old). Growing: a node is unreachable, or the gateway cannot reach its nodes; each expires when its session's claim may be built.",
     ),
   };
 }
