@@ -327,10 +327,11 @@ const streamRelayBody = Effect.fnUntraced(function* (
   const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
   const ttftMs = final?.ttftMs;
   // Cut by the gateway's own shutdown while the node was still sending: the node is paid as for a
-  // client that left (a stream the node broke or stalled is owed nothing); paid nothing, its
-  // receipt tells the node so.
+  // client that left (a stream the node broke or stalled is owed nothing). Paid nothing (also a
+  // stream whose link broke, or that ran past its deadline or failed a check), its receipt tells
+  // the node so: a node that finished meanwhile must not claim the whole leaf.
   const paid = failed && shutDown ? paidCut(usage, false) : undefined;
-  const cut: CutReceiptToWrite | undefined = paid ?? (failed && shutDown ? events.unpaidCut?.() : undefined);
+  const cut: CutReceiptToWrite | undefined = paid ?? (failed ? events.unpaidCut?.() : undefined);
   // Charge and ledger row commit together before the stream's end reaches the client: a stream
   // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.
   const charged = yield* settle(usage, failed ? "interrupted" : "complete", (chargedMicroUsd) =>

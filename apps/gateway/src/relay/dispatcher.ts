@@ -135,10 +135,13 @@ export interface DispatchEvents extends AsyncIterable<DispatchStreamEvent> {
     readonly whole: boolean;
   }): ({ readonly record: RelayRecord } & CutReceiptToWrite) | undefined;
   /**
-   * A stream the gateway cut whose ledger row pays it nothing (no leaf): a signed receipt of 0
-   * compute units that tells the node so, for that row to carry, since a node that finished the
-   * stream meanwhile holds its whole leaf, which this gateway never recorded. `undefined` when the
-   * gateway did not cut the stream (the node broke it: its own row pays nothing already).
+   * A stream whose ledger row pays its node nothing: a signed receipt of 0 compute units that tells
+   * the node so, for that row to carry. The gateway cut it (its client left, its shutdown), or it
+   * ended without the node's closing event: the connection was lost, the tier's deadline passed,
+   * or a chunk failed the gateway's checks. A node that finished the stream meanwhile (its last
+   * chunks lost on the way, or sent after the deadline) holds its whole leaf, which this gateway
+   * never recorded; the receipt takes it out of the node's claim. `undefined` when the node closed
+   * the stream with an error of its own: its own row pays nothing already.
    */
   unpaidCut?(): CutReceiptToWrite | undefined;
 }

@@ -77,6 +77,8 @@ export function streamEvents(
   let closed = false;
   /** Whether the gateway cut the stream for a reason of its own (`close()`: its client left, its shutdown). */
   let cutByGateway = false;
+  /** The node closed the stream with an error of its own (its closing event said so): its own row pays nothing. */
+  let nodeEndedInError = false;
   /** How long the node had sent nothing when the gateway cut the stream, if that was `stallMs` or more. */
   let stalledFor: number | undefined;
   /** When the pending pull of the node's next chunk began (undefined while none is pending). */
@@ -116,6 +118,7 @@ export function streamEvents(
     const lie = checked ? undefined : checks.trailer(trailer);
     if (lie !== undefined) return interrupted(invalid(lie));
     if (trailer.outcome === "error") {
+      nodeEndedInError = true;
       ctx.selector.stats.failure(address);
       ctx.metrics.relays.inc({ node: address, outcome: "STREAM_INTERRUPTED" });
       const code = trailer.error?.code;
@@ -163,7 +166,7 @@ export function streamEvents(
     [Symbol.asyncIterator]: () => ({ next: () => generator.next() }),
     close,
     unpaidCut: () => {
-      if (!cutByGateway && stalledFor === undefined) return undefined;
+      if (nodeEndedInError) return undefined;
       const receipt = pendingCutReceipt(ctx, route.header.sessionEnd, {
         nodeAddress: address,
         sessionId: route.header.sessionId,

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger } from "@pocket-ai/runtime";
+import { Effect, Exit, Scope } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
+import { GatewayConfig } from "../src/config/gateway-config.js";
+import { freePort } from "./support/free-port.js";
+import {
+  adminClient,
+  LIVE_ADMIN_TOKEN,
+  type LiveSession,
+  liveSession,
+  startDevNode,
+  waitForNodes,
+} from "./support/live-network.js";
+import { until } from "./support/until.js";
+
+/**
+ * A stream whose connection to its node breaks after the node has sent its closing chunk (a proxy
+ * or a network between them drops it): the node finished and recorded the whole answer with its
+ * leaf, the gateway never got that leaf and records the stream as broken, paying the node nothing.
+ * The node's claim must then not hold the whole leaf, or a proof that picks it fails the whole
+ * claim: the gateway's receipt of nothing takes it out.
+ */
+
+/**
+ * A TCP link in front of the node that passes everything except the node's closing chunk of a
+ * streamed relay: on the bytes that carry it, it drops both connections instead.
+ */
+function finalDropper(upstreamPort: number) {
+  const link = { dropped: 0, server: undefined as Server | undefined, port: 0 };
+  const server = createServer((down: Socket) => {
+    const up = connect(upstreamPort, "127.0.0.1");
+    down.on("data", (data: Buffer) => up.write(data));
+    up.on("data", (data: Buffer) => {
+      if (data.includes('"final":')) {
+        link.dropped += 1;
+        down.destroy();
+        up.destroy();
+      } else if (!down.destroyed) down.write(data);
+    });
+    down.on("close", () => up.destroy());
+    up.on("close", () => down.destroy());
+    down.on("error", () => up.destroy());
+    up.on("error", () => down.destroy());
+  });
+  link.server = server;
+  return new Promise<typeof link>((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      link.port = (server.address() as { port: number }).port;
+      resolve(link);
+    }),
+  );
+}
+
+describe("a stream whose link to its node broke after the node finished it", () => {
+  let dir: string;
+  let session: LiveSession;
+  let scope: Scope.CloseableScope;
+  let gateway: RunningGateway;
+  let node: Awaited<ReturnType<typeof startDevNode>>;
+  let link: Awaited<ReturnType<typeof finalDropper>>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pocket-link-broken-"));
+    session = liveSession();
+    scope = Effect.runSync(Scope.make());
+    gateway = await Effect.runPromise(
+      startGateway(
+        GatewayConfig.parse({
+          listen: { host: "127.0.0.1", port: 0 },
+          dataDir: join(dir, "gateway"),
+          adminToken: LIVE_ADMIN_TOKEN,
+          routing: { session, healthCheckMs: 60_000, retry: { maxAttempts: 1 } },
+          metering: { flushMs: 20 },
+        }),
+        { log: createLogger({ app: "live-gateway", level: "error" }) },
+      ).pipe(Scope.extend(scope)),
+    );
+    const nodePort = await freePort();
+    link = await finalDropper(nodePort);
+    node = await startDevNode(
+      { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
+      session,
+      join(dir, "node"),
+      {},
+      { kind: "dev" },
+      { listen: { host: "127.0.0.1", port: nodePort }, publicUrl: `http://127.0.0.1:${link.port}` },
+    );
+    await waitForNodes(adminClient(gateway.trpcUrl), [node.node.key.address]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Effect.runPromise(Scope.close(scope, Exit.void));
+    await node?.stop();
+    link?.server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("leaves the node's claim without the whole leaf the gateway never got", async () => {
+    const admin = adminClient(gateway.trpcUrl);
+    const app = await admin.admin.applications.create.mutate({ name: "link-broken" });
+    const key = await admin.admin.keys.create.mutate({ applicationId: app.id, name: "k" });
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "Write a long story about the history of France and Spain" }],
+        max_tokens: 40,
+        seed: 3,
+        stream: true,
+      }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    // The client reads that the stream broke, not a whole answer.
+    expect(text).toContain("STREAM_INTERRUPTED");
+    expect(link.dropped).toBe(1);
+    // The node finished it: its session has the relay's row, with the whole answer's leaf until
+    // the gateway's receipt comes.
+    await until(
+      () => node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER).length === 1,
+      "the node's row of the stream",
+    );
+    const sessionId = node.node.relays.unclaimedSessions(Number.MAX_SAFE_INTEGER)[0]!.sessionId;
+    await until(
+      () => node.node.relays.leaves(sessionId, gateway.key.address).length === 0,
+      "the node's claim to leave out the stream the gateway recorded as broken",
+    );
+    const metrics = () => fetch(`${gateway.url}/metrics`).then((r) => r.text());
+    await until(
+      async () => /^pocket_gateway_cut_receipts_total\{outcome="settled"\} 1$/m.test(await metrics()),
+      "the receipt counted settled",
+    );
+  }, 60_000);
+});
