@@ -83,6 +83,41 @@ describe("the sessions the claim loop searches", () => {
     await close();
   });
 
+  it("lets go of a session whose every answer its gateway gave up on: nothing of it is left to claim", async () => {
+    const { db, close } = await openLedger();
+    const store = new RelayStore(db);
+    const claimsFrom = (sessionEnd: number) => sessionEnd + 60_000;
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        // A hedge's loser: answered, then the gateway's receipt of nothing takes it out of the claim.
+        yield* record(store, 0, {}, true);
+        const abandoned = yield* store.settleCut(
+          {
+            requestHash: hash(0),
+            gatewayAddress: relay.gatewayAddress,
+            sessionId: relay.sessionId,
+            responseHash: hash(0),
+            leafHash: hash(5_000),
+            outputTokens: 0,
+            computeUnits: 0,
+          },
+          3,
+          claimsFrom,
+        );
+        expect(abandoned).toBe("settled");
+        // Another session, answered and claimable: it stays until claimed.
+        yield* record(store, 1, { sessionId: "s2" }, true);
+      }),
+    );
+    expect(store.leaves(relay.sessionId, relay.gatewayAddress)).toEqual([]);
+    // The claim loop finds no leaf for s1 (no claim is built), and the pruning of ended sessions'
+    // refused rows removes its last row: the search table must not keep the session for ever.
+    expect(await Effect.runPromise(store.prune(0, 1_000, 100))).toBe(1);
+    expect(keys(store.unclaimedSessions(1_000))).toEqual(["s2/gw"]);
+    expect(keys(db.select().from(ledgerSessions).all())).toEqual(["s2/gw"]);
+    await close();
+  });
+
   it("a ledger written before the table gets it filled when it opens", async () => {
     const file = ledgerFile();
     const old = await openLedger(file, migrationsBefore("0002_ledger_sessions"));

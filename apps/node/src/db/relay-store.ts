@@ -689,7 +689,9 @@ export class RelayStore {
    * `settledBefore`, then refused and failed rows (never claimable) of sessions that ended at or
    * before `endedBefore`. Call it with `endedBefore` past the sessions' grace: a request of such a
    * session is refused by the session checks, so its row is no longer needed to refuse a replay.
-   * The claim row keeps each settled session's totals. Rows of claims not yet settled stay.
+   * The claim row keeps each settled session's totals. Rows of claims not yet settled stay. An
+   * ended session left with no row and no claim leaves the claim loop's search table too (not
+   * counted in the result).
    */
   prune(settledBefore: number, endedBefore: number, limit: number): Effect.Effect<number, NodeStoreError> {
     // Not on the relay path (a claim pass runs it): drizzle's statements, prepared per call.
@@ -712,6 +714,18 @@ export class RelayStore {
         delete from relays where rowid in (
           select rowid from relays where session_end <= ${endedBefore} and outcome = 'error'
           limit ${limit - settled})`).changes;
+      // An ended session with no claim and no row left (every answer of it was taken out of the
+      // claim by a receipt of nothing, then pruned as refused) has nothing to claim: it leaves the
+      // search table, which the claim loop would otherwise read on every pass, for ever.
+      this.db.run(sql`
+        delete from ${ledgerSessions} where rowid in (
+          select s.rowid from ${ledgerSessions} s
+          where s.session_end <= ${endedBefore}
+            and not exists (select 1 from ${claims} c
+              where c.session_id = s.session_id and c.gateway_address = s.gateway_address)
+            and not exists (select 1 from relays r
+              where r.session_id = s.session_id and r.gateway_address = s.gateway_address)
+          limit ${limit})`);
       return settled + refused;
     });
   }
