@@ -119,6 +119,38 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(await store.countUsers()).toBe(3);
       });
 
+      it("refuses a burst from one network past its limit before hashing any of the extra passwords", async () => {
+        const { store } = portal();
+        // The real store, counting how many sign-ups went past the limits (each then looks the
+        // address up, and hashes its password).
+        let pastLimits = 0;
+        const counted = {
+          ...store,
+          userByEmail: (email: string) => {
+            pastLimits++;
+            return store.userByEmail(email);
+          },
+        };
+        const config = PortalConfig.parse({ passwordHash: { logN: 10 }, signup: { perNetworkPerHour: 2 } });
+        const accounts = new PortalAccounts(config, counted, runtime, () => clock);
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            codeOf(
+              accounts.signup({
+                email: `flood${i}@example.com`,
+                password: "a long passphrase",
+                network: "one",
+              }),
+            ),
+          ),
+        );
+        expect(results.filter((c) => c === "ok")).toHaveLength(2);
+        expect(results.filter((c) => c === "SIGNUP_LIMITED")).toHaveLength(10);
+        // Two before their hash, and again with the insert: the ten refused never got that far.
+        expect(pastLimits).toBe(4);
+        expect(await store.countUsers()).toBe(2);
+      });
+
       it("can be closed by the operator", async () => {
         const { accounts } = portal({ signup: { enabled: false } });
         expect(

@@ -54,13 +54,21 @@ export class PortalAccounts {
     return this.config.trustListedAdmins && this.config.admins.some((a) => a.toLowerCase() === email);
   }
 
-  /** Refuses when the network or everyone has reached a sign-up limit (counted from stored accounts). */
-  async checkSignupLimits(network: string, now: number): Promise<void> {
+  /**
+   * Refuses when the network or everyone has reached a sign-up limit, counted from stored accounts
+   * plus `pending` sign-ups of this process still hashing their passwords (from this network, and
+   * from everywhere).
+   */
+  async checkSignupLimits(
+    network: string,
+    now: number,
+    pending: { readonly network: number; readonly all: number } = { network: 0, all: 0 },
+  ): Promise<void> {
     const { perNetworkPerHour, perNetworkPerDay, perHour } = this.config.signup;
     const limited =
-      (await this.store.signupsFrom(network, now - HOUR_MS)) >= perNetworkPerHour ||
-      (await this.store.signupsFrom(network, now - 24 * HOUR_MS)) >= perNetworkPerDay ||
-      (await this.store.signupsSince(now - HOUR_MS)) >= perHour;
+      (await this.store.signupsFrom(network, now - HOUR_MS)) + pending.network >= perNetworkPerHour ||
+      (await this.store.signupsFrom(network, now - 24 * HOUR_MS)) + pending.network >= perNetworkPerDay ||
+      (await this.store.signupsSince(now - HOUR_MS)) + pending.all >= perHour;
     if (limited) throw refuse("SIGNUP_LIMITED");
   }
 
@@ -85,13 +93,28 @@ export class PortalAccounts {
     if (!Email.safeParse(email).success)
       throw refuse("INVALID_REQUEST", "Enter an e-mail address like you@example.com.", "email");
     this.checkPassword(input.password, email);
-    await this.checkSignupLimits(input.network, this.now());
-    if ((await this.store.userByEmail(email)) !== undefined) throw refuse("EMAIL_TAKEN", undefined, "email");
-    const passwordHash = await hashPassword(input.password, this.config.passwordHash);
-    // Checked again after the (slow) hash, one sign-up at a time with the inserts: concurrent
-    // sign-ups from one network cannot all slip under the limit.
-    return this.oneAtATime(() => this.createAccount(input, email, passwordHash));
+    // Sign-ups of this process still hashing count against the limits, so a burst sent at once
+    // costs no more password hashes than the limits allow accounts.
+    const subjects = [`n:${input.network}`, "*"];
+    const release = this.holdAttempt(subjects, this.signupsPending);
+    try {
+      await this.checkSignupLimits(input.network, this.now(), {
+        network: (this.signupsPending.get(subjects[0]!) ?? 1) - 1,
+        all: (this.signupsPending.get("*") ?? 1) - 1,
+      });
+      if ((await this.store.userByEmail(email)) !== undefined)
+        throw refuse("EMAIL_TAKEN", undefined, "email");
+      const passwordHash = await hashPassword(input.password, this.config.passwordHash);
+      // Checked again after the (slow) hash, one sign-up at a time with the inserts: concurrent
+      // sign-ups from one network (on any replica) cannot all slip under the limit.
+      return await this.oneAtATime(() => this.createAccount(input, email, passwordHash));
+    } finally {
+      release();
+    }
   }
+
+  /** Sign-ups of this process not yet decided, per subject (`n:` network, `*` everyone). */
+  private readonly signupsPending = new Map<string, number>();
 
   private signupQueue: Promise<unknown> = Promise.resolve();
   private oneAtATime<A>(f: () => Promise<A>): Promise<A> {
@@ -128,13 +151,13 @@ export class PortalAccounts {
    * Counts an attempt for each subject until `release`: taken at once, before anything is awaited,
    * so that a burst of guesses sent together finds the ones before it in flight.
    */
-  private holdAttempt(subjects: readonly string[]): () => void {
-    for (const s of subjects) this.attempts.set(s, (this.attempts.get(s) ?? 0) + 1);
+  private holdAttempt(subjects: readonly string[], held: Map<string, number> = this.attempts): () => void {
+    for (const s of subjects) held.set(s, (held.get(s) ?? 0) + 1);
     return () => {
       for (const s of subjects) {
-        const left = (this.attempts.get(s) ?? 1) - 1;
-        if (left === 0) this.attempts.delete(s);
-        else this.attempts.set(s, left);
+        const left = (held.get(s) ?? 1) - 1;
+        if (left === 0) held.delete(s);
+        else held.set(s, left);
       }
     };
   }
