@@ -13,6 +13,12 @@ describe("CSV fields", () => {
     expect(csvField(null)).toBe("");
   });
 
+  it("keep a semicolon inside its field, where spreadsheets that split on it would start a formula", () => {
+    // A spreadsheet in a locale whose list separator is `;` splits an unquoted field on it.
+    expect(csvField("prod;=HYPERLINK(1)")).toBe('"prod;=HYPERLINK(1)"');
+    expect(csvField("a;b")).toBe('"a;b"');
+  });
+
   it("are what the weekly tally's CSV is made of", () => {
     const amounts = {
       claims: 1,
