@@ -32,6 +32,7 @@ import { Dispatcher } from "../relay/dispatcher.js";
 import { advertiseUrlOf } from "../replicas/advertise-url.js";
 import { newReplicaId, replicaDirectory } from "../replicas/replica-directory.js";
 import { contextFromRequest } from "../trpc.js";
+import { priceWeightGaps } from "./catalog-weights.js";
 import { readiness } from "./readiness.js";
 import { type GatewayAppRouter, makeAppRouter } from "./routers.js";
 import {
@@ -113,6 +114,14 @@ export function startGateway(
       return yield* fail(`catalog: ${merged.error.detail ?? merged.error.message}`);
     }
     const catalog = merged?.value ?? DEFAULT_CATALOG;
+    for (const gap of priceWeightGaps(catalog)) {
+      log.warn(
+        gap.priceMicroUsd < gap.computeUnitsPerRelay
+          ? "a tier sells for less than it weighs: each relay mints its compute units (1 CU = 1 µUSD) and the operator pays the difference; patch computeUnitsPerRelay with the price, and give nodes the same patch, to pay nodes what clients pay"
+          : "a tier sells for more than it weighs: each relay mints its compute units (1 CU = 1 µUSD) and the operator keeps the difference",
+        { code: "CATALOG_PRICE_NOT_WEIGHT", ...gap },
+      );
+    }
     const registry = new MetricsRegistry();
     // Whether SQLite checkpoints run off the event loop (no series on PostgreSQL).
     watchCheckpoints(registry);
