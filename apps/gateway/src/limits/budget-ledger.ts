@@ -150,41 +150,75 @@ export interface Reserved {
  * the key is active and `spent + reserved + cost <= budget`, and the reservation's row, in one
  * transaction, and, for a key whose row has a limit, the reservation added to its bucket. Returns the reservation (with the window the check read, plus this
  * request: counted in whole buckets unless the check read rows, see `checkBuckets`), the refusal
- * of a rate limit, or `no-budget`. A key without limits reads no window at all.
+ * of a rate limit, or `no-budget`. A key without limits reads no window at all. The key's row
+ * decides whether it has limits, not the caller's cached copy: a limit set through another replica
+ * holds at the next request here.
  */
-export function reserveBudget(
+export async function reserveBudget(
+  db: SqlClient,
+  input: ReserveInput,
+): Promise<Reserved | "no-budget" | RateRefusal> {
+  if (db.dialect === "postgres" && input.limits.rpm === null && input.limits.tpm === null) {
+    const taken = await reserveInOneStatement(db, input);
+    if (taken !== undefined) return taken;
+    // Not taken: out of budget, a key no longer active, or a key that got a rate limit since the
+    // caller read it (set through another replica, within the key cache's lifetime). The
+    // transaction below tells which, from the key's row.
+  }
+  return reserveInTransaction(db, input);
+}
+
+/** A rate check that failed inside a reservation's transaction, thrown to roll the budget back. */
+class RateRefused {
+  constructor(readonly refusal: RateRefusal) {}
+}
+
+function reserveInTransaction(
   db: SqlClient,
   input: ReserveInput,
 ): Promise<Reserved | "no-budget" | RateRefusal> {
   const { id, keyId, limits, ask, cost, now } = input;
-  if (db.dialect === "postgres" && limits.rpm === null && limits.tpm === null)
-    return reserveInOneStatement(db, input);
-  return db.transaction(async (tx) => {
-    let window: RateAsk | undefined;
-    if (limits.rpm !== null || limits.tpm !== null) {
-      // The row's limits, not the (cached) caller's: they decide the buckets too.
-      const row = await lockKey(tx, keyId);
-      if (row === undefined) return "no-budget";
-      if (limited(row)) {
-        const check = await checkRate(tx, keyId, row, ask, now);
-        if (check.refusal !== undefined) return check.refusal;
+  return db
+    .transaction(async (tx) => {
+      let window: RateAsk | undefined;
+      let checked = false;
+      if (limits.rpm !== null || limits.tpm !== null) {
+        // The row's limits, not the (cached) caller's: they decide the buckets too.
+        const row = await lockKey(tx, keyId);
+        if (row === undefined) return "no-budget";
+        checked = true;
+        if (limited(row)) {
+          const check = await checkRate(tx, keyId, row, ask, now);
+          if (check.refusal !== undefined) return check.refusal;
+          window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
+        }
+      }
+      const taken = await tx.get<RateLimits>(plainSql`
+        update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
+        where id = ${keyId} and status = 'active'
+          and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)
+        returning rpm, tpm`);
+      if (taken === undefined) return "no-budget";
+      if (!checked && limited(taken)) {
+        // The caller knew the key without a limit, but its row has one now (a change made through
+        // another replica, or since the caller's key was cached): the row decides, checked now
+        // that the UPDATE holds the row; a refusal rolls the budget back with the transaction.
+        const check = await checkRate(tx, keyId, taken, ask, now);
+        if (check.refusal !== undefined) throw new RateRefused(check.refusal);
         window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
       }
-    }
-    const taken = await tx.get<RateLimits>(plainSql`
-      update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
-      where id = ${keyId} and status = 'active'
-        and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)
-      returning rpm, tpm`);
-    if (taken === undefined) return "no-budget";
-    await tx.run(plainSql`
-      insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
-      values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
-    if (limited(taken)) await addToBucket(tx, keyId, now, ask);
-    const reserved: Reserved =
-      window === undefined ? { outcome: "reserved" } : { outcome: "reserved", window };
-    return reserved;
-  });
+      await tx.run(plainSql`
+        insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
+        values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
+      if (limited(taken)) await addToBucket(tx, keyId, now, ask);
+      const reserved: Reserved =
+        window === undefined ? { outcome: "reserved" } : { outcome: "reserved", window };
+      return reserved;
+    })
+    .catch((e: unknown) => {
+      if (e instanceof RateRefused) return e.refusal;
+      throw e;
+    });
 }
 
 /**
@@ -249,29 +283,26 @@ export function settleBudget(
  * trip, and the lock is held only while it runs. A statement is atomic: it commits whole or not at all.
  */
 
-/** {@link reserveBudget} in one statement, for a key whose cached limits are none (no rate check to read). */
-async function reserveInOneStatement(db: SqlClient, input: ReserveInput): Promise<Reserved | "no-budget"> {
+/**
+ * {@link reserveBudget} in one statement, for a key whose cached limits are none (no rate check to
+ * read). Only a row without limits is taken: one that has a limit now (changed through another
+ * replica) is left to the transaction, which checks it. `undefined` when nothing was taken.
+ */
+async function reserveInOneStatement(db: SqlClient, input: ReserveInput): Promise<Reserved | undefined> {
   const { id, keyId, ask, cost, now } = input;
-  const taken = await db.get<RateLimits>(plainSql`
+  const taken = await db.get<{ taken: number }>(plainSql`
     with taken as (
       update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
-      where id = ${keyId} and status = 'active'
+      where id = ${keyId} and status = 'active' and rpm is null and tpm is null
         and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)
-      returning rpm, tpm
+      returning 1 as "taken"
     ), booked as (
       insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
       select ${id}, ${keyId}, ${now}::bigint, ${ask.requests}::bigint, ${ask.tokens}::bigint, ${cost}::bigint, 1
       from taken
-    ), bucket as (
-      insert into key_rate_buckets (key_id, "second", requests, tokens)
-      select ${keyId}, ${second(now)}::bigint, ${ask.requests}::bigint, ${ask.tokens}::bigint
-      from taken where rpm is not null or tpm is not null
-      on conflict (key_id, "second") do update set
-        requests = key_rate_buckets.requests + excluded.requests,
-        tokens = key_rate_buckets.tokens + excluded.tokens
     )
-    select rpm, tpm from taken`);
-  return taken === undefined ? "no-budget" : { outcome: "reserved" };
+    select "taken" from taken`);
+  return taken === undefined ? undefined : { outcome: "reserved" };
 }
 
 /** {@link settleBudget} in one statement; a duplicate ledger row rolls all of it back. */
