@@ -87,6 +87,9 @@ export function openPostgres(options: {
           connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
           types,
         });
+        // A connection the server ends mid-migration (a restart) fails the start with the error
+        // below, not with an unhandled 'error' event.
+        connection.on("error", () => undefined);
         await connection.connect();
         try {
           await connection.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);

@@ -390,8 +390,23 @@ export function postgresClient(pool: Pool): SqlClient {
     run: async (q) => (await pgAll(pool, q)).changes,
     transaction: async (f) => {
       for (let attempt = 1; ; attempt++) {
-        const connection = await pool.connect();
         let broken: Error | undefined;
+        // The server may end the connection while no statement runs on it (a restart, a failover,
+        // `pg_terminate_backend`), even in the packet that made a new connection ready: pg
+        // reports that as an `error` event, which with no listener would end the process. The
+        // listener is attached as the pool hands the connection out (in its callback, not after an
+        // `await`, which would leave the rest of that packet unheard); the transaction then fails
+        // (its next statement or COMMIT is refused) and the connection leaves the pool.
+        const lost = (e: Error) => {
+          broken ??= e;
+        };
+        const connection = await new Promise<PoolClient>((resolve, reject) => {
+          pool.connect((error, client) => {
+            if (error || client === undefined) return reject(error ?? new Error("no connection"));
+            client.on("error", lost);
+            resolve(client);
+          });
+        });
         try {
           await connection.query("BEGIN");
           const result = await f(pgConnectionClient(connection));
@@ -405,6 +420,7 @@ export function postgresClient(pool: Pool): SqlClient {
           if (typeof code === "string" && RETRYABLE.has(code) && attempt < TRANSACTION_ATTEMPTS) continue;
           throw e;
         } finally {
+          connection.removeListener("error", lost);
           connection.release(broken);
         }
       }
