@@ -163,6 +163,8 @@ describe("a node that declares no model", () => {
     const own = gaps.get(honest)!;
     expect(entry.identity.organicCheck).toBe("self");
     expect(own.length).toBeGreaterThanOrEqual(12);
+    // The board says how many of its customers' answers were checked: the evidence behind "self".
+    expect(entry.identity.organicChecked).toBe(own.length);
     expect(organicMismatch(own)).toBe(false);
     expect(entry.penalties ?? []).toEqual([]);
     expect(entry.qualifies).toContain("quality-gpt-3.5");
@@ -171,6 +173,7 @@ describe("a node that declares no model", () => {
   it("is not granted quality tiers while no check of its customers' answers is possible", () => {
     const entry = entries.get(twoFacedNoScorer)!;
     expect(entry.identity.organicCheck).toBe("none");
+    expect(entry.identity.organicChecked).toBeUndefined();
     // Its probe scores clear the bar: the tier is withheld, not failed, and no penalty is made up.
     expect(qualifyingServices(entry.categories)).toContain("quality-gpt-3.5");
     expect(entry.qualifies).toEqual([]);

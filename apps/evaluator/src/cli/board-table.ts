@@ -18,7 +18,12 @@ function flagsOf(n: NodeScore): string {
   if (n.identity.cachedAnswers === true) flags.push("CACHED-ANSWERS");
   // Tiers withheld: no reference and no scorer, so its customers' answers cannot be checked.
   if (n.identity.organicCheck === "none") flags.push("customers-unchecked:no-tiers");
-  if (n.identity.organicCheck === "self") flags.push("customers-self-checked");
+  // How its customers' answers are checked, and how many were (0: no customer traffic yet).
+  const checked = n.identity.organicChecked;
+  if (n.identity.organicCheck === "self")
+    flags.push(checked === undefined ? "customers-self-checked" : `customers-self-checked:${checked}`);
+  if (n.identity.organicCheck === "reference" && checked !== undefined)
+    flags.push(`customers-checked:${checked}`);
   const checks = n.images?.checks;
   if (checks !== undefined) {
     const failing = Object.entries(checks).filter(

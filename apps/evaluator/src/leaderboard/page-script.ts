@@ -29,7 +29,11 @@ function flags(n) {
   if (n.loglikelihood === "unsupported") out.push({ cls: "warn", text: "no prompt logprobs" });
   if (n.identity.cachedAnswers) out.push({ cls: "bad", text: "cached answers" });
   if (n.identity.organicCheck === "none") out.push({ cls: "warn", text: "customers unchecked: no tiers" });
-  if (n.identity.organicCheck === "self") out.push({ cls: "info", text: "customers checked against its own probe answers" });
+  const checked = n.identity.organicChecked;
+  const answers = checked === undefined ? "customers" : checked + " customer answer" + (checked === 1 ? "" : "s");
+  if (n.identity.organicCheck === "self") out.push({ cls: "info", text: answers + " checked against its own probe answers" });
+  if (n.identity.organicCheck === "reference" && checked !== undefined)
+    out.push({ cls: "info", text: answers + " checked against the reference" });
   for (const [check, text] of IMAGE_FAULTS) {
     const e = n.images && n.images.checks[check];
     if (e && e.n > 0 && e.mean < 0.5) out.push({ cls: "bad", text });

@@ -161,6 +161,9 @@ export function nodeScoreOf(options: {
       ...(images === undefined ? {} : { cachedAnswers: images.cachedAnswers }),
       ...(images === undefined ? { answerKey, fakeLogprobs } : {}),
       ...(options.organicCheck === undefined ? {} : { organicCheck: options.organicCheck }),
+      ...(options.organicCheck === undefined || options.organicCheck === "none"
+        ? {}
+        : { organicChecked: organicRows.filter((r) => r.status === "scored").length }),
     },
     loglikelihood,
     ...(images === undefined ? {} : { images: images.findings }),

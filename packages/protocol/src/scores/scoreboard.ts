@@ -90,6 +90,13 @@ function boardSchemas<Mode extends z.core.$ZodObjectConfig>(
        * Absent for image nodes and from older boards.
        */
       organicCheck: z.enum(["reference", "self", "none"]).optional(),
+      /**
+       * Text nodes: how many of the node's answers to customers those checks scored, pooled over
+       * the runs kept as evidence: the evidence behind `organicCheck`. 0 for a node that had no
+       * customer traffic to check yet (its tiers then rest on probes alone). Absent for image
+       * nodes, for `none`, and from older boards.
+       */
+      organicChecked: z.number().int().nonnegative().optional(),
     }),
     /** `unsupported` when the backend returns no prompt logprobs: loglikelihood tasks were not run, never scored at chance. */
     loglikelihood: z.enum(["supported", "unsupported", "unknown"]),
