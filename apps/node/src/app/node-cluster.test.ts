@@ -1,9 +1,11 @@
 import { EventEmitter } from "node:events";
+import { generateKeyPair, type RelayRequest } from "@pocket-ai/protocol";
 import { Effect, Fiber } from "effect";
 import { describe, expect, it } from "vitest";
 import { answered, ledgerFile, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
 import { NodeConfig } from "../config/node-config.js";
 import { RelayStore } from "../db/relay-store.js";
+import { SessionMembership } from "../relay/session-membership.js";
 import {
   ClusterHub,
   SCRAPE_REUSE_MS,
@@ -89,13 +91,13 @@ describe("the workers' shared admission", () => {
     const hub = new ClusterHub();
     const a = wire(hub, 1);
     const heard: string[] = [];
-    a.link.onMembership((registry, n) => heard.push(`a:${Object.keys(registry).join()}:${n}`));
-    hub.membership({ "llama-2-13b": [{ address: "pokt1x" }] }, 3);
+    a.link.onMembership((g, registry, n) => heard.push(`a:${g}:${Object.keys(registry).join()}:${n}`));
+    hub.membership("pokt1gateway", { "llama-2-13b": [{ address: "pokt1x" }] }, 3);
     await turn();
     const b = wire(hub, 2);
     await turn();
-    b.link.onMembership((registry, n) => heard.push(`b:${Object.keys(registry).join()}:${n}`));
-    expect(heard).toEqual(["a:llama-2-13b:3", "b:llama-2-13b:3"]);
+    b.link.onMembership((g, registry, n) => heard.push(`b:${g}:${Object.keys(registry).join()}:${n}`));
+    expect(heard).toEqual(["a:pokt1gateway:llama-2-13b:3", "b:pokt1gateway:llama-2-13b:3"]);
 
     const caught: string[] = [];
     a.link.onDistrust((g) => caught.push(`a:${g}`));
@@ -172,21 +174,54 @@ describe("the workers' shared admission", () => {
     ]);
   });
 
-  it("tells a worker that joins later every gateway caught so far and every gateway's lists, merged", async () => {
+  it("tells a worker that joins later every gateway caught so far and each gateway's lists, merged by service", async () => {
     const hub = new ClusterHub();
     const a = wire(hub, 1);
-    hub.membership({ "llama-2-13b": [{ address: "pokt1x" }] }, 3);
-    hub.membership({ "mistral-7b": [{ address: "pokt1y" }] }, 3);
+    hub.membership("pokt1gateway", { "llama-2-13b": [{ address: "pokt1x" }] }, 3);
+    hub.membership("pokt1gateway", { "mistral-7b": [{ address: "pokt1y" }] }, 3);
     a.link.distrusted("pokt1gateway");
     await turn();
     const b = wire(hub, 2);
     await turn();
     const lists: string[] = [];
     const caught: string[] = [];
-    b.link.onMembership((registry) => lists.push(Object.keys(registry).sort().join()));
+    b.link.onMembership((g, registry) => lists.push(`${g}:${Object.keys(registry).sort().join()}`));
     b.link.onDistrust((g) => caught.push(g));
-    expect(lists).toEqual(["llama-2-13b,mistral-7b"]);
+    expect(lists).toEqual(["pokt1gateway:llama-2-13b,mistral-7b"]);
     expect(caught).toEqual(["pokt1gateway"]);
+  });
+
+  it("keeps each gateway's lists apart: a worker judges a gateway's relays by its lists, whatever another gateway answered last", async () => {
+    const me = generateKeyPair().address;
+    const others = Array.from({ length: 12 }, () => ({ address: generateKeyPair().address }));
+    const listA = [{ address: me }, ...others.slice(0, 2)]; // 3 candidates, 3 per session: always in
+    const listB = others; // leaves this node out
+    const via = (gateway: string, sessionId: string) =>
+      ({
+        gateway: { address: gateway },
+        target: me,
+        header: { sessionId, serviceId: "llama-2-13b" },
+      }) as unknown as RelayRequest;
+    const sessions = Array.from({ length: 20 }, (_, i) => (i + 1).toString(16).padStart(64, "0"));
+    const worker = (link: PrimaryLink) => {
+      // As each worker's Membership layer wires it.
+      const membership = new SessionMembership(me);
+      link.onMembership((gateway, registry, n) => membership.update(gateway, registry, n));
+      return membership;
+    };
+    const hub = new ClusterHub();
+    const early = worker(wire(hub, 1).link);
+    hub.membership("pokt1gatewaya", { "llama-2-13b": listA }, 3);
+    hub.membership("pokt1gatewayb", { "llama-2-13b": listB }, 1);
+    await turn();
+    const lateLink = wire(hub, 2).link;
+    await turn();
+    const late = worker(lateLink);
+    for (const membership of [early, late])
+      for (const sessionId of sessions) {
+        expect(membership.check(via("pokt1gatewaya", sessionId))).toBe(true);
+        expect(membership.check(via("pokt1gatewayb", sessionId))).toBe(false);
+      }
   });
 
   it("drops what a worker sends after it left (IPC data can outlive its exit)", () => {

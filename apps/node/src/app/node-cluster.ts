@@ -81,8 +81,12 @@ export class ClusterHub {
     number,
     { readonly send: (message: ToWorker) => void; readonly name: string }
   >();
-  /** Every gateway's candidate lists so far, merged by service as each worker's membership merges them. */
-  #lastMembership: Extract<ToWorker, { pocket: "membership" }> | undefined;
+  /**
+   * Per gateway, its candidate lists so far (merged by service, as each worker's membership merges
+   * one gateway's answers) and its latest set size: one message each, never one gateway's lists
+   * under another's.
+   */
+  readonly #memberships = new Map<string, Extract<ToWorker, { pocket: "membership" }>>();
   /** Gateways a worker caught miscounting: every worker, a later one too, distrusts them. */
   readonly #distrusted = new Set<string>();
   #nextScrape = 0;
@@ -104,7 +108,7 @@ export class ClusterHub {
   join(worker: number, send: (message: ToWorker) => void, name = String(worker)): void {
     this.#workers.set(worker, { send, name });
     this.#recent = undefined;
-    if (this.#lastMembership !== undefined) send(this.#lastMembership);
+    for (const membership of this.#memberships.values()) send(membership);
     for (const gateway of this.#distrusted) send({ pocket: "distrust", gateway });
   }
 
@@ -130,13 +134,20 @@ export class ClusterHub {
       this.#workers.get(worker)?.send({ pocket: "scraped", id: askerId, parts: scrape.parts });
   }
 
-  membership(registry: Record<string, readonly { address: string }[]>, nodesPerSession: number): void {
-    this.#lastMembership = {
+  /** A gateway's registration answer: passed on to every worker, and kept for those that join later. */
+  membership(
+    gateway: string,
+    registry: Record<string, readonly { address: string }[]>,
+    nodesPerSession: number,
+  ): void {
+    const message: Extract<ToWorker, { pocket: "membership" }> = {
       pocket: "membership",
-      registry: { ...this.#lastMembership?.registry, ...registry },
+      gateway,
+      registry: { ...this.#memberships.get(gateway)?.registry, ...registry },
       nodesPerSession,
     };
-    for (const { send } of this.#workers.values()) send(this.#lastMembership);
+    this.#memberships.set(gateway, message);
+    for (const { send } of this.#workers.values()) send(message);
   }
 
   /** A message from a worker (anything not of the protocol is ignored). */
@@ -285,7 +296,9 @@ export const NodeCluster = Layer.scoped(
     const listening = new Set<number>();
     /** Per worker number: when its current process started, and its quick exits in a row. */
     const restarts = new Map<number, { startedAt: number; quickExits: number }>();
-    membership.onUpdate((registry, nodesPerSession) => hub.membership(registry, nodesPerSession));
+    membership.onUpdate((gateway, registry, nodesPerSession) =>
+      hub.membership(gateway, registry, nodesPerSession),
+    );
     // From the first signal on, a worker that exits is not replaced (a service manager may signal
     // the workers themselves before this layer closes).
     const onSignal = () => {

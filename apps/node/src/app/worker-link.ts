@@ -12,6 +12,8 @@ export type ToWorker =
   | { readonly pocket: "admitted"; readonly id: number; readonly ok: boolean }
   | {
       readonly pocket: "membership";
+      /** The gateway whose registration answer this is: its lists judge its relays alone. */
+      readonly gateway: string;
       readonly registry: Record<string, readonly { address: string }[]>;
       readonly nodesPerSession: number;
     }
@@ -70,7 +72,8 @@ export class PrimaryLink implements SharedAdmission {
   #releases: string[] = [];
   #gone = false;
   readonly #membership: MembershipListener[] = [];
-  #lastMembership: Extract<ToWorker, { pocket: "membership" }> | undefined;
+  /** Every gateway's lists so far (its latest message), for a listener that subscribes later. */
+  readonly #memberships = new Map<string, Extract<ToWorker, { pocket: "membership" }>>();
   readonly #distrust: ((gateway: string) => void)[] = [];
   /** Gateways the other workers caught, kept for a listener that subscribes later. */
   readonly #distrusted = new Set<string>();
@@ -92,9 +95,10 @@ export class PrimaryLink implements SharedAdmission {
         const waiting = this.#waiting.get(message.id);
         this.#waiting.delete(message.id);
         waiting?.resolve(message.ok === true);
-      } else if (message.pocket === "membership") {
-        this.#lastMembership = message;
-        for (const listener of this.#membership) listener(message.registry, message.nodesPerSession);
+      } else if (message.pocket === "membership" && typeof message.gateway === "string") {
+        this.#memberships.set(message.gateway, message);
+        for (const listener of this.#membership)
+          listener(message.gateway, message.registry, message.nodesPerSession);
       } else if (message.pocket === "distrust" && typeof message.gateway === "string") {
         this.#distrusted.add(message.gateway);
         for (const listener of this.#distrust) listener(message.gateway);
@@ -178,11 +182,10 @@ export class PrimaryLink implements SharedAdmission {
     for (const gateway of this.#distrusted) listener(gateway);
   }
 
-  /** Hears the candidate lists the primary passes on (the latest at once, if one came already). */
+  /** Hears the candidate lists the primary passes on (each gateway's latest at once, if any came already). */
   onMembership(listener: MembershipListener): void {
     this.#membership.push(listener);
-    const last = this.#lastMembership;
-    if (last !== undefined) listener(last.registry, last.nodesPerSession);
+    for (const m of this.#memberships.values()) listener(m.gateway, m.registry, m.nodesPerSession);
   }
 }
 

@@ -76,10 +76,14 @@ export function announceForever(
         nodeSession: deps.session,
       });
     }
-    deps.membership.update(ack.registry, ack.nodesPerSession);
-    // Registered, but of no use while its address is not the configured one (said above, as an error).
-    if (!mismatched)
-      deps.log.info("registered with gateway", { gateway: gateway.url, nextAnnounceMs: ack.nextAnnounceMs });
+    // Registered, but of no use while its address is not the configured one (said above, as an
+    // error). Its lists are not taken either: filed under the address it answered with, a gateway
+    // could replace the lists another gateway of the config judges its relays by.
+    if (mismatched) return ack.nextAnnounceMs;
+    // Filed under the gateway's address (the configured one): its relays are checked against its
+    // lists alone, whatever the other gateways answer.
+    deps.membership.update(ack.gatewayAddress, ack.registry, ack.nodesPerSession);
+    deps.log.info("registered with gateway", { gateway: gateway.url, nextAnnounceMs: ack.nextAnnounceMs });
     return ack.nextAnnounceMs;
   }).pipe(
     Effect.catchAll((e) =>

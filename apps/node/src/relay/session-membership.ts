@@ -5,28 +5,41 @@ import { NodeIdentity } from "../identity/node-identity.js";
 
 /**
  * Whether this node belongs to a relay's session. Membership is recomputed from the session id
- * and the gateway's candidate list for the service (`selectSessionNodes`), which the gateway
- * returns on every registration. The list is pinned per session the first time the node sees
- * it, so a registration in mid-session never moves a node out of a session it is serving. Until
- * the node has a list for a service (first start, gateway unreachable) it serves the relays that
- * name it as their target: the gateway that signed them did the selection.
+ * and the candidate list for the service of the gateway that signed the relay
+ * (`selectSessionNodes`), which that gateway returns on every registration, with its own session
+ * set size: each gateway selects its sessions' nodes from its own registry, so the lists of one
+ * gateway never judge the relays of another. The list is pinned per gateway and session the first
+ * time the node sees that session, so a registration in mid-session never moves a node out of a
+ * session it is serving. Until the node has a list from the relay's gateway for its service (first
+ * start, gateway unreachable, a gateway it does not register with) it serves the relays that name
+ * it as their target: the gateway that signed them did the selection.
  */
 export class SessionMembership {
-  private readonly candidates = new Map<string, readonly { address: string }[]>();
+  /** Per gateway address: its candidate lists by service and its session set size. */
+  private readonly gateways = new Map<string, GatewayLists>();
   /** Per gateway and session: the pinned list, and whether this node is in the session's set of it. */
   private readonly pinned = new Map<string, Pinned>();
   private readonly listeners: MembershipListener[] = [];
 
-  constructor(
-    private readonly nodeAddress: string,
-    private nodesPerSession: number,
-  ) {}
+  constructor(private readonly nodeAddress: string) {}
 
-  /** Replaces the candidate lists (from a gateway's registration answer). */
-  update(registry: Record<string, readonly { address: string }[]>, nodesPerSession: number): void {
-    this.nodesPerSession = nodesPerSession;
-    for (const [serviceId, list] of Object.entries(registry)) this.candidates.set(serviceId, list);
-    for (const listener of this.listeners) listener(registry, nodesPerSession);
+  /**
+   * Takes one gateway's registration answer: its lists replace that gateway's lists of the same
+   * services, and its set size that gateway's; other gateways' lists are untouched.
+   */
+  update(
+    gateway: string,
+    registry: Record<string, readonly { address: string }[]>,
+    nodesPerSession: number,
+  ): void {
+    let lists = this.gateways.get(gateway);
+    if (lists === undefined) {
+      lists = { candidates: new Map(), nodesPerSession };
+      this.gateways.set(gateway, lists);
+    }
+    lists.nodesPerSession = nodesPerSession;
+    for (const [serviceId, list] of Object.entries(registry)) lists.candidates.set(serviceId, list);
+    for (const listener of this.listeners) listener(gateway, registry, nodesPerSession);
   }
 
   /** Hears every update (a node's primary passes each on to its workers). */
@@ -36,18 +49,20 @@ export class SessionMembership {
 
   check(request: RelayRequest): boolean {
     if (request.target !== undefined && request.target !== this.nodeAddress) return false;
+    const lists = this.gateways.get(request.gateway.address);
     const key = `${request.gateway.address}/${request.header.sessionId}`;
     let pinned = this.pinned.get(key);
     if (pinned === undefined) {
-      const list = this.candidates.get(request.header.serviceId);
-      if (list === undefined) return true;
+      const list = lists?.candidates.get(request.header.serviceId);
+      if (lists === undefined || list === undefined) return true;
       pinned = { list, count: -1, member: false };
       this.pinned.set(key, pinned);
       if (this.pinned.size > 10_000) this.pinned.delete(this.pinned.keys().next().value as string);
     }
-    // The selection depends only on the session, the pinned list and the set's size: made once.
-    if (pinned.count !== this.nodesPerSession) {
-      const count = this.nodesPerSession;
+    // A pinned session's gateway has lists (they are never dropped). The selection depends only on
+    // the session, the pinned list and the gateway's set size: made once per size.
+    const count = lists?.nodesPerSession ?? pinned.count;
+    if (pinned.count !== count) {
       pinned.member = isNodeInSession(request.header.sessionId, pinned.list, count, this.nodeAddress);
       pinned.count = count;
     }
@@ -55,11 +70,20 @@ export class SessionMembership {
   }
 }
 
-/** Hears a membership update: the candidate lists by service, and the session set's size. */
+/**
+ * Hears a membership update: the gateway whose registration answer it is, its candidate lists by
+ * service, and its session set size.
+ */
 export type MembershipListener = (
+  gateway: string,
   registry: Record<string, readonly { address: string }[]>,
   nodesPerSession: number,
 ) => void;
+
+interface GatewayLists {
+  readonly candidates: Map<string, readonly { address: string }[]>;
+  nodesPerSession: number;
+}
 
 interface Pinned {
   readonly list: readonly { address: string }[];
@@ -74,10 +98,11 @@ export class Membership extends Context.Tag("node/Membership")<Membership, Sessi
     Membership,
     Effect.gen(function* () {
       const { key } = yield* NodeIdentity;
-      const membership = new SessionMembership(key.address, 24);
+      const membership = new SessionMembership(key.address);
       // A worker of several hears the lists its primary's registrations bring (app/node-cluster.ts).
       const link = yield* Effect.serviceOption(WorkerLink);
-      if (Option.isSome(link)) link.value.onMembership((registry, n) => membership.update(registry, n));
+      if (Option.isSome(link))
+        link.value.onMembership((gateway, registry, n) => membership.update(gateway, registry, n));
       return membership;
     }),
   );
