@@ -1,13 +1,15 @@
-import { type KeyPair, type SessionParams, WeeklyRate } from "@pocket-ai/protocol";
+import {
+  type KeyPair,
+  MAX_CLAIM_WINDOW_MS,
+  MAX_PROOF_WINDOW_MS,
+  type SessionParams,
+  WeeklyRate,
+} from "@pocket-ai/protocol";
 import { Context, Layer } from "effect";
 import { z } from "zod";
 
 const HOUR_MS = 3_600_000;
-const durationMs = z
-  .number()
-  .int()
-  .min(60_000)
-  .max(90 * 24 * HOUR_MS);
+const durationMs = z.number().int().min(60_000);
 
 /**
  * The settlement part of the gateway's config file (the front door embeds it as `settlement:`).
@@ -18,8 +20,9 @@ const durationMs = z
  */
 export const SettlementConfigSchema = z
   .strictObject({
-    claimWindowMs: durationMs.default(24 * HOUR_MS),
-    proofWindowMs: durationMs.default(HOUR_MS),
+    // At most the protocol's bounds: a node gives up a claim it cannot send once the longest window passed.
+    claimWindowMs: durationMs.max(MAX_CLAIM_WINDOW_MS).default(24 * HOUR_MS),
+    proofWindowMs: durationMs.max(MAX_PROOF_WINDOW_MS).default(HOUR_MS),
   })
   .prefault({});
 

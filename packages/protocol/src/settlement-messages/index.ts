@@ -38,3 +38,4 @@ export {
   UnsignedProofSubmission,
   verifyProofSubmission,
 } from "./proof-submission.js";
+export { MAX_CLAIM_WINDOW_MS, MAX_PROOF_WINDOW_MS } from "./settlement-windows.js";
