@@ -8,6 +8,8 @@ import {
   deriveSessionId,
   GATEWAY_PROCEDURES,
   type KeyPair,
+  MAX_CLAIM_WINDOW_MS,
+  MAX_PROOF_WINDOW_MS,
   proofLeafIndex,
   proveClaimLeaf,
   type Result,
@@ -45,6 +47,27 @@ const CLAIM_WINDOW_ATTEMPTS = 5;
  * counted).
  */
 const EARLY_REFUSALS_MS = 10 * 60_000;
+
+/**
+ * The code a claim whose gateway is not in the config waits with (its `lastError` starts with it):
+ * said once, when the claim is first found so; such a claim is tried again at its give-up time
+ * ({@link orphanGivesUpAt}), or as soon as a node started with the gateway back in its config.
+ */
+export const CLAIM_GATEWAY_NOT_CONFIGURED = "CLAIM_GATEWAY_NOT_CONFIGURED";
+/** The code of a claim given up because its gateway stayed out of the config past every window. */
+export const CLAIM_ABANDONED = "CLAIM_ABANDONED";
+
+/**
+ * When a claim whose gateway is not in the config is given up: once no gateway takes it any more,
+ * past the longest claim window a gateway opens after the session's end and grace (and for a claim
+ * already stored, the longest proof window after that). Its relay rows are pruned from then on, as
+ * a settled claim's are.
+ */
+export const orphanGivesUpAt = (session: SessionParams, row: ClaimRow): number =>
+  row.sessionEnd +
+  sessionGrace(session) +
+  MAX_CLAIM_WINDOW_MS +
+  (row.status === "claimed" ? MAX_PROOF_WINDOW_MS : 0);
 
 /**
  * Rows one pruning statement deletes at most, and statements per pass: a pass deletes at most
@@ -189,7 +212,7 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
         }),
       );
   };
-  if (gateway === undefined) return retryLater(`gateway ${row.gatewayAddress} is not in the config`);
+  if (gateway === undefined) return orphaned(deps, row, now);
   const root = claimedRoot(row);
   const window = sessionWindow(deps.session, row.sessionNumber);
   const header = {
@@ -246,6 +269,58 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
   }
   if (row.proofSeed === null) return retryLater("claimed without a proof seed");
   return prove(deps, gateway, row).pipe(Effect.catchTag("GatewayCallError", (e) => retryLater(e.message)));
+}
+
+/**
+ * A claim whose gateway is not in the config (removed from it, or a node with `gateways: []`, which
+ * serves any gateway and registers with none): no claim can be sent, so it is not tried every few
+ * minutes. It waits, said once, until its give-up time; then it is given up, said once, and its
+ * rows are pruned. A node started with the gateway in its config again tries it at once
+ * ({@link resumeClaims}).
+ */
+function orphaned(deps: ClaimLoopDeps, row: ClaimRow, now: number): Effect.Effect<void, NodeStoreError> {
+  const givesUpAt = orphanGivesUpAt(deps.session, row);
+  const about = { sessionId: row.sessionId, gateway: row.gatewayAddress };
+  if (now >= givesUpAt) {
+    const detail = `${CLAIM_ABANDONED}: gateway ${row.gatewayAddress} is not in this node's config, and no gateway takes a claim of this session any more`;
+    return deps.claims.settled(row.sessionId, row.gatewayAddress, "rejected", "0", detail, null, now).pipe(
+      Effect.tap(() => {
+        deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "abandoned" });
+        deps.log.warn(
+          "claim given up: its gateway is not in this node's config, and the longest claim window a gateway opens has passed; its relay rows are pruned",
+          { code: CLAIM_ABANDONED, ...about, relays: row.relayCount },
+        );
+      }),
+    );
+  }
+  const marked = row.lastError?.startsWith(`${CLAIM_GATEWAY_NOT_CONFIGURED}:`) === true;
+  const error = `${CLAIM_GATEWAY_NOT_CONFIGURED}: gateway ${row.gatewayAddress} is not in this node's config`;
+  return deps.claims.failed(row.sessionId, row.gatewayAddress, row.attempts, givesUpAt, error, now).pipe(
+    Effect.tap(() => {
+      if (marked) return;
+      deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "waiting" });
+      deps.log.warn(
+        "claim waits: its gateway is not in this node's config; add the gateway's url and address to gateways to send it, or it is given up when no gateway would take it any more",
+        { code: CLAIM_GATEWAY_NOT_CONFIGURED, ...about, givesUpAt: new Date(givesUpAt).toISOString() },
+      );
+    }),
+  );
+}
+
+/**
+ * At start: the claims that waited for a gateway missing from an earlier config, and whose gateway
+ * is in this one, are due at once (not at their give-up time).
+ */
+export function resumeClaims(deps: ClaimLoopDeps): Effect.Effect<void, NodeStoreError> {
+  return Effect.gen(function* () {
+    const resumed = yield* deps.claims.dueAgain(
+      [...deps.gateways.keys()],
+      `${CLAIM_GATEWAY_NOT_CONFIGURED}:`,
+      deps.now(),
+    );
+    if (resumed > 0)
+      deps.log.info("claims whose gateway is in the config again are sent", { claims: resumed });
+  });
 }
 
 /** The root a claim row was submitted with. */
@@ -372,6 +447,7 @@ export class ClaimLoop extends Context.Tag("node/ClaimLoop")<
         if (search) searchedAt = now;
         return logged(claimPass(deps, { search }));
       });
+      yield* logged(resumeClaims(deps));
       if (settings.claimLoop)
         yield* Effect.forkScoped(Effect.repeat(scheduled, Schedule.spaced(claimLoopInterval)));
       return { claimNow };

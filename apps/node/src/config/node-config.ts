@@ -133,6 +133,10 @@ export const NodeConfig = z.strictObject({
   operator: z.string().min(1).max(64).optional(),
   /** Folder for the SQLite file and the key file. */
   dataDir: z.string().default("./.data/node"),
+  /**
+   * The gateways served, registered with and claimed from. Empty: relays signed by any gateway are
+   * served, but the node registers with none and claims none (a claim goes to a gateway's `url`).
+   */
   gateways: z.array(GatewayLink).default([]),
   /** Must match the gateways' session parameters (they are checked at registration). */
   session: ClockSessionParams.default({

@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte } from "drizzle-orm";
+import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Effect } from "effect";
 import { type NodeStoreError, storeWrite } from "./node-store-error.js";
 import type { NodeDb } from "./relay-store.js";
@@ -107,6 +107,32 @@ export class ClaimStore {
         })
         .where(and(eq(claims.sessionId, sessionId), eq(claims.gatewayAddress, gatewayAddress)))
         .run();
+    });
+  }
+
+  /**
+   * Makes the waiting claims (built or claimed) of `gatewayAddresses` whose last error starts with
+   * `errorPrefix` due at `now`; returns how many.
+   */
+  dueAgain(
+    gatewayAddresses: readonly string[],
+    errorPrefix: string,
+    now: number,
+  ): Effect.Effect<number, NodeStoreError> {
+    return storeWrite("resume waiting claims", () => {
+      if (gatewayAddresses.length === 0) return 0;
+      return this.db
+        .update(claims)
+        .set({ nextAttemptAt: now, updatedAt: now })
+        .where(
+          and(
+            inArray(claims.status, ["built", "claimed"]),
+            inArray(claims.gatewayAddress, [...gatewayAddresses]),
+            gt(claims.nextAttemptAt, now),
+            sql`substr(${claims.lastError}, 1, ${errorPrefix.length}) = ${errorPrefix}`,
+          ),
+        )
+        .run().changes;
     });
   }
 
