@@ -224,15 +224,20 @@ function reserveInTransaction(
 /**
  * Moves a reservation to `spent` and counts the relay. The charge is the actual cost, capped so
  * that `spent` never passes the budget (a reservation is the tier's price for the largest request,
- * so the cap only bites if a node reports more work than was reserved). Returns what was charged;
- * 0 when the reservation was already settled or released (by this call before, or by the sweep).
+ * so the cap only bites if a node reports more work than was reserved). Returns what was charged.
  *
  * With `ledger`, the relay's row (built from the charge) is inserted in the SAME transaction: a
  * charge never exists without its ledger row, nor a row without its charge, whenever the process
  * dies. A row already in the ledger (same request hash) makes the whole settlement a no-op, so a
  * relay is charged at most once.
+ *
+ * A reservation no longer open was settled already (a try whose commit went unacknowledged) or
+ * given back by the sweep while its relay still ran. With `ledger`, the relay is then charged and
+ * recorded all the same, unless its row is in the ledger already (see {@link chargeLate}; one more
+ * step, only then); `onLate` hears of such a charge. Without `ledger` nothing tells the two apart,
+ * and 0 is charged.
  */
-export function settleBudget(
+export async function settleBudget(
   db: SqlClient,
   settled: {
     id: string;
@@ -246,14 +251,22 @@ export function settleBudget(
     now: number;
   },
   ledger?: (charged: number) => LedgerRow,
+  onLate?: (keyId: string, charged: number) => void,
 ): Promise<number> {
   const { id, keyId, reserved, actual } = settled;
-  if (db.dialect === "postgres") return settleInOneStatement(db, settled, ledger);
-  return db.transaction(async (tx) => {
+  if (db.dialect === "postgres") return settleInOneStatement(db, settled, ledger, onLate);
+  // Told once the transaction committed, not from inside it.
+  let late = false;
+  const charged = await db.transaction(async (tx) => {
     const closed = await tx.get<{ at: number }>(plainSql`
       update key_reservations set open = 0, held_micro_usd = 0, tokens = ${settled.tokens}
       where id = ${id} and open = 1 returning at`);
-    if (closed === undefined) return 0;
+    if (closed === undefined) {
+      if (ledger === undefined) return 0;
+      const charged = await chargeLate(tx, settled, ledger);
+      late = charged !== undefined;
+      return charged ?? 0;
+    }
     // The key's row before its bucket, as in every step: two steps never wait on each other.
     const key = await lockKey(tx, keyId);
     if (key === undefined) return 0;
@@ -273,6 +286,47 @@ export function settleBudget(
       throw new DuplicateLedgerRow();
     return charged;
   });
+  if (late) onLate?.(keyId, charged);
+  return charged;
+}
+
+/** What a settled relay's key was charged: the columns of its row that the charge reads. */
+type HeldKey = { readonly spent: number; readonly reserved: number; readonly budget: number | null };
+
+/**
+ * A relay whose hold was given back before it settled is charged as its hold would have let it
+ * be: in full up to the cost reserved for it, even when the budget it held went to other relays
+ * meanwhile (the work was done and the answer delivered; `spent` then passes the budget by at most
+ * that reservation), and above the reservation only what the budget has left, as any relay.
+ * Nothing of the hold is given back again: the release did that.
+ */
+const lateCharge = (key: HeldKey, settled: { readonly reserved: number; readonly actual: number }) =>
+  key.budget === null
+    ? settled.actual
+    : Math.min(settled.actual, Math.max(settled.reserved, key.budget - key.spent - key.reserved));
+
+/**
+ * SQLite, in the settlement's transaction, for a reservation found not open: the relay's row goes
+ * into the ledger, and only if it was not there yet (its settlement committed before) is the key
+ * charged ({@link lateCharge}) and the relay counted. Its rate window needs nothing: the sweep
+ * gives back only holds older than any window, and took the reservation out of its bucket. The
+ * charge, or `undefined` when the row was there (or the key is gone): nothing was changed then.
+ */
+async function chargeLate(
+  tx: SqlClient,
+  settled: Parameters<typeof settleBudget>[1],
+  ledger: (charged: number) => LedgerRow,
+): Promise<number | undefined> {
+  const key = await lockKey(tx, settled.keyId);
+  if (key === undefined) return undefined;
+  const charged = lateCharge(key, settled);
+  if ((await insertRelayRow(tx, ledger(charged))) !== 1) return undefined;
+  await tx.run(plainSql`
+    update api_keys set spent_micro_usd = spent_micro_usd + ${charged},
+      requests = requests + ${settled.requests}, tokens = tokens + ${settled.tokens},
+      last_used_at = ${settled.now}
+    where id = ${settled.keyId}`);
+  return charged;
 }
 
 /*
@@ -305,11 +359,15 @@ async function reserveInOneStatement(db: SqlClient, input: ReserveInput): Promis
   return taken === undefined ? undefined : { outcome: "reserved" };
 }
 
-/** {@link settleBudget} in one statement; a duplicate ledger row rolls all of it back. */
+/**
+ * {@link settleBudget} in one statement; a duplicate ledger row rolls all of it back. A reservation
+ * found not open closes nothing and charges nothing here ({@link chargeLateInOneStatement} follows).
+ */
 async function settleInOneStatement(
   db: SqlClient,
   settled: Parameters<typeof settleBudget>[1],
   ledger: ((charged: number) => LedgerRow) | undefined,
+  onLate: ((keyId: string, charged: number) => void) | undefined,
 ): Promise<number> {
   const { id, keyId, reserved, actual, tokens } = settled;
   // The bucket's correction is an upsert, not an UPDATE: the statement reads tables as they were
@@ -343,10 +401,54 @@ async function settleInOneStatement(
       )`,
     ledger?.(actual),
   );
+  let charge: { charged: number } | undefined;
   try {
-    return (await db.get<{ charged: number }>(statement))?.charged ?? 0;
+    charge = await db.get<{ charged: number }>(statement);
   } catch (e) {
-    if ((e as { constraint?: unknown }).constraint === "relays_pkey") throw new DuplicateLedgerRow();
+    if (isDuplicateRow(e)) throw new DuplicateLedgerRow();
+    throw e;
+  }
+  if (charge !== undefined) return charge.charged;
+  if (ledger === undefined) return 0;
+  const late = await chargeLateInOneStatement(db, settled, ledger);
+  if (late !== undefined) onLate?.(keyId, late);
+  return late ?? 0;
+}
+
+const isDuplicateRow = (e: unknown) => (e as { constraint?: unknown }).constraint === "relays_pkey";
+
+/**
+ * PostgreSQL: {@link chargeLate} in one statement, the key's row locked before the ledger row is
+ * written. A row already in the ledger fails the statement (`relays_pkey`), which rolls the charge
+ * back with it: `undefined`, as for a key that is gone.
+ */
+async function chargeLateInOneStatement(
+  db: SqlClient,
+  settled: Parameters<typeof settleBudget>[1],
+  ledger: (charged: number) => LedgerRow,
+): Promise<number | undefined> {
+  const { keyId, reserved, actual, tokens } = settled;
+  const statement = closeWithCharge(
+    plainSql`
+      with held as (
+        select spent_micro_usd as spent, reserved_micro_usd as reserved, budget_micro_usd as budget
+        from api_keys where id = ${keyId} for update
+      ), charge as (
+        select case when budget is null then ${actual}::bigint
+          else least(${actual}::bigint, greatest(${reserved}::bigint, budget - spent - reserved)) end as charged
+        from held
+      ), spend as (
+        update api_keys set spent_micro_usd = spent_micro_usd + (select charged from charge),
+          requests = requests + ${settled.requests}::bigint, tokens = tokens + ${tokens}::bigint,
+          last_used_at = ${settled.now}::bigint
+        where id = ${keyId} and exists (select 1 from charge)
+      )`,
+    ledger(actual),
+  );
+  try {
+    return (await db.get<{ charged: number }>(statement))?.charged;
+  } catch (e) {
+    if (isDuplicateRow(e)) return undefined;
     throw e;
   }
 }

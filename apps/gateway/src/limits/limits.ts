@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { spannedFn } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
-import { Clock, Context, Effect, Layer, Schedule } from "effect";
+import { Clock, Context, Effect, Layer, Runtime, Schedule } from "effect";
 import { ApiKeyNotFound, InvalidApiKey } from "../accounts/errors.js";
 import { API_KEY_COLUMNS } from "../db/columns.js";
 import { GatewayStore, storeRunner } from "../db/database.js";
@@ -119,6 +119,16 @@ const make = Effect.gen(function* () {
   }).pipe(Effect.catchAll((e) => Effect.logWarning("reservation sweep failed", e)));
   yield* Effect.forkScoped(Effect.repeat(Effect.delay(sweep, SWEEP_EVERY), Schedule.forever));
 
+  // Rare: a relay charged after the sweep gave its hold back, which it took for a crashed process's.
+  const runtime = yield* Effect.runtime<never>();
+  const settledLate = (keyId: string, chargedMicroUsd: number) =>
+    Runtime.runFork(
+      runtime,
+      Effect.logWarning(
+        "a relay settled after its budget hold was given back as stale; it was charged and recorded all the same (give every replica the same routing timeouts, retries and catalog)",
+      ).pipe(Effect.annotateLogs({ code: "RELAY_SETTLED_AFTER_STALE_HOLD", keyId, chargedMicroUsd })),
+    );
+
   /** The relay failed before any billable work: nothing is charged or counted. */
   const releaseSpanned = spannedFn(
     "Limits.release",
@@ -188,7 +198,8 @@ const make = Effect.gen(function* () {
      * given back. Settling or releasing twice does nothing the second time. Returns the charge.
      * With `ledger`, the relay's ledger row is written in the same transaction as the charge (see
      * `settleBudget`): call it BEFORE the client gets the answer, so a relay a client received is
-     * always in the ledger, and charged exactly once, whenever the process dies.
+     * always in the ledger, and charged exactly once, whenever the process dies — also when its
+     * hold was given back as stale while it ran.
      */
     settle: spannedFn(
       "Limits.settle",
@@ -215,6 +226,7 @@ const make = Effect.gen(function* () {
               now,
             },
             ledger,
+            settledLate,
           ),
         );
         // Only once the transaction committed: a failed write leaves the reservation to release.
