@@ -20,6 +20,7 @@ import { AdminAuth } from "../admin/admin-auth.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadGatewayKey } from "../config/gateway-key-file.js";
 import { GatewayStore, type StoreLocation } from "../db/database.js";
+import { LimitsSettings, staleReservationMs } from "../limits/limits.js";
 import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
 import { makeHttpHandler } from "../openai/http-handler.js";
@@ -31,6 +32,7 @@ import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { advertiseUrlOf } from "../replicas/advertise-url.js";
 import { newReplicaId, replicaDirectory } from "../replicas/replica-directory.js";
+import { longestRelayMs } from "../routing/routing-config.js";
 import { contextFromRequest } from "../trpc.js";
 import { priceWeightGaps } from "./catalog-weights.js";
 import { readiness } from "./readiness.js";
@@ -142,6 +144,10 @@ export function startGateway(
         Layer.mergeAll(
           database,
           AccountsConfig.layer({ applicationSeed: key.privateKey }),
+          // A live relay's budget hold is never taken for a crashed process's while it may still run.
+          LimitsSettings.layer({
+            staleReservationMs: staleReservationMs(longestRelayMs(config.routing, catalog)),
+          }),
           AdminAuth.layer(config.adminToken === undefined ? undefined : Redacted.make(config.adminToken)),
         ),
       ),

@@ -75,15 +75,45 @@ const notWhole = (amounts: Readonly<Record<string, number>>) => {
 };
 
 /**
- * A reservation still open this long is from a process that died (no relay runs for 15 minutes:
- * timeouts end them far sooner); the sweep gives its hold back.
+ * The least age at which the sweep takes a reservation still open for one a process left when it
+ * died, and gives its hold back: the age it uses is {@link staleReservationMs}, at least this.
  */
 export const STALE_RESERVATION_MS = 15 * 60_000;
+
+/**
+ * What a relay may take besides its attempts before it settles: the work around the dispatch, the
+ * settlement's retries, a database slow to answer, and the clocks of replicas that differ.
+ */
+export const RELAY_SETTLE_MARGIN_MS = 5 * 60_000;
+
+/**
+ * The age at which an open reservation is taken for a crashed process's: past the longest relay
+ * the configuration allows (see `longestRelayMs`) by {@link RELAY_SETTLE_MARGIN_MS}, and at least
+ * {@link STALE_RESERVATION_MS}. A live relay's hold is then never given back while it runs; one
+ * that outlives it all the same (another replica's longer timeouts) is still charged when it
+ * settles (see `settleBudget`).
+ */
+export const staleReservationMs = (longestRelayMs: number): number =>
+  Math.max(STALE_RESERVATION_MS, longestRelayMs + RELAY_SETTLE_MARGIN_MS);
+
+/**
+ * How the limits tell a crashed process's reservations from live relays': the gateway provides
+ * {@link staleReservationMs} of its configuration; without it, {@link STALE_RESERVATION_MS}.
+ */
+export class LimitsSettings extends Context.Reference<LimitsSettings>()("gateway/LimitsSettings", {
+  defaultValue: (): { readonly staleReservationMs: number } => ({ staleReservationMs: STALE_RESERVATION_MS }),
+}) {
+  static layer(settings: { readonly staleReservationMs: number }) {
+    return Layer.succeed(LimitsSettings, settings);
+  }
+}
+
 /** How often each replica sweeps stale reservations and rows that left the rate window. */
 const SWEEP_EVERY = "60 seconds";
 
 const make = Effect.gen(function* () {
   const store = yield* GatewayStore;
+  const { staleReservationMs: staleAfter } = yield* LimitsSettings;
   const use = storeRunner(store);
   /** Reservations this process took and has not ended yet (metrics, graceful shutdown). */
   const live = new Set<string>();
@@ -96,9 +126,7 @@ const make = Effect.gen(function* () {
   const stale = yield* store.dialect === "sqlite"
     ? use("limits.releaseAll", releaseAllReservations)
     : Effect.map(
-        use("limits.releaseStale", (db) =>
-          releaseStaleReservations(db, startedAt - STALE_RESERVATION_MS, startedAt),
-        ),
+        use("limits.releaseStale", (db) => releaseStaleReservations(db, startedAt - staleAfter, startedAt)),
         (reservations) => ({ reservations, keys: undefined }),
       );
   if (stale.reservations > 0 || (stale.keys ?? 0) > 0) {
@@ -108,18 +136,17 @@ const make = Effect.gen(function* () {
   }
   const sweep = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis;
-    const released = yield* use("limits.sweep", (db) =>
-      releaseStaleReservations(db, now - STALE_RESERVATION_MS, now),
-    );
+    const released = yield* use("limits.sweep", (db) => releaseStaleReservations(db, now - staleAfter, now));
     if (released > 0) {
       yield* Effect.logWarning("released stale budget reservations").pipe(
-        Effect.annotateLogs({ reservations: released }),
+        Effect.annotateLogs({ reservations: released, olderThanMs: staleAfter }),
       );
     }
   }).pipe(Effect.catchAll((e) => Effect.logWarning("reservation sweep failed", e)));
   yield* Effect.forkScoped(Effect.repeat(Effect.delay(sweep, SWEEP_EVERY), Schedule.forever));
 
-  // Rare: a relay charged after the sweep gave its hold back, which it took for a crashed process's.
+  // Rare: a relay charged after the sweep gave its hold back. It ran past `staleAfter` of the
+  // replica that swept, which the configuration does not allow unless replicas differ in it.
   const runtime = yield* Effect.runtime<never>();
   const settledLate = (keyId: string, chargedMicroUsd: number) =>
     Runtime.runFork(

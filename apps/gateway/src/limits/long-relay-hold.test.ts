@@ -1,3 +1,4 @@
+import { DEFAULT_CATALOG } from "@pocket-ai/protocol";
 import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, ManagedRuntime } from "effect";
@@ -14,17 +15,30 @@ import { AccountsLive } from "../accounts/index.js";
 import type { AuthenticatedKey } from "../accounts/records.js";
 import { GatewayStore, type StoreLocation } from "../db/database.js";
 import type { RelayRow } from "../db/relay-rows.js";
+import { longestRelayMs, RoutingConfig } from "../routing/routing-config.js";
 import { releaseStaleReservations, settleBudget } from "./budget-ledger.js";
-import { Limits, type Reservation, STALE_RESERVATION_MS } from "./limits.js";
+import {
+  Limits,
+  LimitsSettings,
+  type Reservation,
+  STALE_RESERVATION_MS,
+  staleReservationMs,
+} from "./limits.js";
 
 /** A `stable-diffusion:batch` image: 600 s per attempt, 3 attempts with the default configuration. */
 const PRICE = 12_000;
 
-/** A gateway process (a replica) on the database at `location`. */
-const gateway = (location: StoreLocation) =>
+/** A gateway process (a replica) on the database at `location`, sweeping holds older than `staleAfter`. */
+const gateway = (location: StoreLocation, staleAfter?: number) =>
   ManagedRuntime.make(
     AccountsLive.pipe(
-      Layer.provideMerge(Layer.merge(GatewayStore.layer(location), AccountsConfig.layerTest)),
+      Layer.provideMerge(
+        Layer.mergeAll(
+          GatewayStore.layer(location),
+          AccountsConfig.layerTest,
+          staleAfter === undefined ? Layer.empty : LimitsSettings.layer({ staleReservationMs: staleAfter }),
+        ),
+      ),
     ),
   );
 type Gateway = ReturnType<typeof gateway>;
@@ -220,6 +234,40 @@ describe.each(STORE_DIALECTS)("a relay that outlives its budget hold on %s", (di
         });
         await Promise.all([a.dispose(), sweeper.dispose()]);
       });
+
+      it("a replica starting keeps a hold as long as the configuration lets its relay run", async () => {
+        const where = await location();
+        const running = gateway(where);
+        const key = await running.runPromise(newKey(10 * PRICE));
+        await reserve(running, key);
+        await running.dispose(); // its relay never settles: as if the process died
+        // The hold is now 30 minutes old: as long as a stable-diffusion:batch relay may run (3 × 600 s).
+        const staleAfter = staleReservationMs(longestRelayMs(RoutingConfig.parse({}), DEFAULT_CATALOG));
+        const age = async (ms: number) => {
+          const store = ManagedRuntime.make(GatewayStore.layer(where));
+          const db = await store.runPromise(GatewayStore);
+          await db.run(sql`update key_reservations set at = at - ${ms}`);
+          await store.dispose();
+        };
+        await age(30 * 60_000);
+        const joining = gateway(where, staleAfter);
+        expect(await usage(joining, key.keyId)).toMatchObject({ reservedMicroUsd: PRICE });
+        await joining.dispose();
+        // Past the longest relay and its margin: only a crashed process's hold can be that old.
+        await age(staleAfter - 30 * 60_000 + 1);
+        const later = gateway(where, staleAfter);
+        expect(await usage(later, key.keyId)).toMatchObject({ reservedMicroUsd: 0, spentMicroUsd: 0 });
+        await later.dispose();
+      });
     }
+  });
+});
+
+describe("staleReservationMs", () => {
+  it("is the longest relay the configuration allows plus a margin, and at least 15 minutes", () => {
+    expect(staleReservationMs(longestRelayMs(RoutingConfig.parse({}), DEFAULT_CATALOG))).toBe(35 * 60_000);
+    expect(staleReservationMs(3 * 60_000)).toBe(STALE_RESERVATION_MS);
+    const longest = RoutingConfig.parse({ timeouts: { "*:batch": 3_600_000 }, retry: { maxAttempts: 10 } });
+    expect(staleReservationMs(longestRelayMs(longest, DEFAULT_CATALOG))).toBe(10 * 3_600_000 + 5 * 60_000);
   });
 });

@@ -1,5 +1,6 @@
+import { DEFAULT_CATALOG } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
-import { RoutingConfig, relayTimeoutMs } from "./routing-config.js";
+import { longestRelayMs, RoutingConfig, relayTimeoutMs } from "./routing-config.js";
 
 describe("RoutingConfig", () => {
   it("has the documented defaults", () => {
@@ -22,6 +23,19 @@ describe("RoutingConfig", () => {
     expect(relayTimeoutMs(config, "llama-2-13b", { id: "batch", timeoutMs: 1 })).toBe(9_000);
     expect(relayTimeoutMs(config, "mistral-7b", { id: "batch", timeoutMs: 1 })).toBe(7_000);
     expect(relayTimeoutMs(config, "mistral-7b", { id: "standard", timeoutMs: 30_000 })).toBe(30_000);
+  });
+
+  it("bounds the longest relay by every attempt at the catalog's longest timeout, overrides included", () => {
+    // stable-diffusion:batch: 600 s, three attempts.
+    expect(longestRelayMs(RoutingConfig.parse({}), DEFAULT_CATALOG)).toBe(3 * 600_000);
+    const override = RoutingConfig.parse({
+      timeouts: { "llama-2-13b:standard": 3_600_000 },
+      retry: { maxAttempts: 2 },
+    });
+    expect(longestRelayMs(override, DEFAULT_CATALOG)).toBe(2 * 3_600_000);
+    // An override of a tier no service has times no relay.
+    const unused = RoutingConfig.parse({ timeouts: { "*:nightly": 3_600_000 } });
+    expect(longestRelayMs(unused, DEFAULT_CATALOG)).toBe(3 * 600_000);
   });
 
   it("refuses unknown fields", () => {

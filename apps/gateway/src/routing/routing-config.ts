@@ -1,4 +1,4 @@
-import { ClockSessionParams } from "@pocket-ai/protocol";
+import { type Catalog, ClockSessionParams } from "@pocket-ai/protocol";
 import { Context, Layer } from "effect";
 import { z } from "zod";
 
@@ -93,4 +93,17 @@ export function relayTimeoutMs(
   tier: { readonly id: string; readonly timeoutMs: number },
 ): number {
   return config.timeouts[`${serviceId}:${tier.id}`] ?? config.timeouts[`*:${tier.id}`] ?? tier.timeoutMs;
+}
+
+/**
+ * The longest a relay may run under this configuration: `retry.maxAttempts` attempts, each within
+ * the longest timeout of the catalog's tiers (overrides included). Each attempt starts before the
+ * ones already running have all ended (a retry after a failure, a hedge while one runs), so no
+ * relay's attempts end later than this after its first.
+ */
+export function longestRelayMs(config: RoutingConfig, catalog: Catalog): number {
+  let longest = 0;
+  for (const service of catalog.services)
+    for (const tier of service.tiers) longest = Math.max(longest, relayTimeoutMs(config, service.id, tier));
+  return longest * config.retry.maxAttempts;
 }
