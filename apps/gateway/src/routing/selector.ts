@@ -6,9 +6,7 @@ import {
   sessionNumberAt,
 } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Chunk, Clock, Context, Effect, Fiber, Layer, Queue } from "effect";
-import { GatewayStore, storeRunner } from "../db/database.js";
-import { loadProbeApplications, saveProbePoolChanges } from "../db/probe-application-rows.js";
+import { Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
 import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
@@ -18,7 +16,7 @@ import { EngineRefusalLedger } from "./engine-refusals.js";
 import { GatewayCatalog } from "./gateway-key-and-catalog.js";
 import { type LatencyKind, NodeStats } from "./node-stats.js";
 import { OrganicSampler } from "./organic-sampler.js";
-import { DEFAULT_PROBE_APPLICATIONS, ProbeApplications, type ProbePoolChange } from "./probe-applications.js";
+import { probeApplicationPool } from "./probe-application-pool.js";
 import { planRoutes, type Route, unmetNeed } from "./route-plan.js";
 import { RoutingSettings } from "./routing-config.js";
 import { type NodeSignal, pickNode } from "./selection-math.js";
@@ -40,7 +38,7 @@ const make = Effect.gen(function* () {
   // draws from Math.random directly.
   const random = yield* Effect.random;
   const draw = random === DEFAULT_RANDOM ? Math.random : () => Effect.runSync(random.next);
-  const probeApps = yield* keptProbeApplications(draw);
+  const { apps: probeApps } = yield* probeApplicationPool(draw);
   const trafficMix = new TrafficMixCounter();
   const organic = new OrganicSampler(settings.organic);
   const sessions = new Map<string, { version: number; nodes: readonly RegisteredNode[] }>();
@@ -239,55 +237,6 @@ const make = Effect.gen(function* () {
     sanction: (address: string, now: number, reason: string) =>
       stats.sanction(address, now, settings.selection.sanctionMs, reason),
   };
-});
-
-/**
- * The probe applications as the gateway's database kept them (a restarted gateway goes on with the
- * same ones: a pool made anew at each start would show every node a burst of new applications,
- * all probes), every change saved in the background, in order, and the last ones when the gateway
- * stops. A database that cannot be read or written costs the pool its memory across restarts,
- * never a relay.
- */
-const keptProbeApplications = Effect.fnUntraced(function* (draw: () => number) {
-  const use = storeRunner(yield* GatewayStore);
-  const now = yield* Clock.currentTimeMillis;
-  const kept = yield* use("probeApplications.load", (db) =>
-    loadProbeApplications(db, now, DEFAULT_PROBE_APPLICATIONS.poolSize),
-  ).pipe(
-    Effect.tapError((e) => Effect.logWarning("reading the probe applications failed; a new pool starts", e)),
-    Effect.orElseSucceed(() => []),
-  );
-  const changes = yield* Queue.unbounded<ProbePoolChange>();
-  const save = (batch: Chunk.Chunk<ProbePoolChange>) =>
-    Chunk.isEmpty(batch)
-      ? Effect.void
-      : Clock.currentTimeMillis
-          .pipe(
-            // Applications retired by the time of the save go too, whenever they were pooled.
-            Effect.flatMap((at) =>
-              use("probeApplications.save", (db) =>
-                saveProbePoolChanges(db, Chunk.toReadonlyArray(batch), at),
-              ),
-            ),
-          )
-          .pipe(
-            Effect.tapError((e) => Effect.logWarning("saving the probe applications failed", e)),
-            Effect.ignore,
-            Effect.uninterruptible,
-          );
-  const writer = yield* Effect.forkDaemon(
-    Effect.forever(
-      Effect.flatMap(Queue.take(changes), (first) =>
-        Effect.flatMap(Queue.takeAll(changes), (rest) => save(Chunk.prepend(rest, first))),
-      ),
-    ),
-  );
-  yield* Effect.addFinalizer(() =>
-    Effect.zipRight(Fiber.interrupt(writer), Effect.flatMap(Queue.takeAll(changes), save)),
-  );
-  return new ProbeApplications(DEFAULT_PROBE_APPLICATIONS, draw, undefined, kept, (change) => {
-    Queue.unsafeOffer(changes, change);
-  });
 });
 
 /**
