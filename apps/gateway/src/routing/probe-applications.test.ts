@@ -71,4 +71,43 @@ describe("probe applications", () => {
     );
     expect(apps.pick(0, () => false)).toBeUndefined();
   });
+
+  it("shared: hand over what they mint and take the table's pool back, replacing no retirement themselves", () => {
+    const options = { poolSize: 4, lifetimeMs: [6 * HOUR, 48 * HOUR] as const, rampMs: HOUR, maxMints: 64 };
+    let changes = 0;
+    const apps = new ProbeApplications(options, seededRandom(7), minter(), { changed: () => changes++ });
+    const table = (["a", "b", "c", "d"] as const).map((name, i) => ({
+      address: `pokt1${name}`,
+      bornAt: 0,
+      retireAt: (2 + i) * HOUR,
+      activity: 1,
+    }));
+    apps.adopt(table);
+    expect(apps.addresses(0)).toEqual(table.map((a) => a.address));
+    const tableHolds = new Set(table.map((a) => a.address));
+    // (Every minted one lives at least 6 hours: it outlives these four.)
+    // No pooled application's session holds the node: one is minted and carries the probe; the
+    // one due to retire soonest leaves.
+    const minted = apps.pick(HOUR, (app) => !tableHolds.has(app))!;
+    expect(minted).toBeDefined();
+    expect(apps.addresses(HOUR)).toEqual(["pokt1b", "pokt1c", "pokt1d", minted]);
+    expect(changes).toBe(1);
+    const handed = apps.takeMinted();
+    expect(handed.map((a) => a.address)).toEqual([minted]);
+    // Another is minted while the table is being brought up to date; the table's answer (which
+    // has the first, not this one) does not undo it, nor bring back the one it displaced.
+    const second = apps.pick(HOUR, (app) => !tableHolds.has(app) && app !== minted)!;
+    expect(apps.addresses(HOUR)).not.toContain("pokt1b");
+    apps.adopt([...table.slice(1), ...handed]);
+    expect([...apps.addresses(HOUR)].sort()).toEqual(["pokt1c", "pokt1d", minted, second].sort());
+    // A failed hand-over keeps the minted one for the next.
+    const unsaved = apps.takeMinted();
+    expect(unsaved.map((a) => a.address)).toEqual([second]);
+    apps.restore(unsaved);
+    expect(apps.takeMinted().map((a) => a.address)).toEqual([second]);
+    // Retired applications leave; the table, not this copy, replaces them.
+    const before = changes;
+    expect(apps.addresses(4 * HOUR).length).toBe(3);
+    expect(changes).toBe(before + 1);
+  });
 });

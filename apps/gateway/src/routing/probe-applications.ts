@@ -19,12 +19,6 @@ export interface ProbeApplicationOptions {
 
 const DAY = 86_400_000;
 
-/** Applications that joined the pool and addresses that left it, in one step of the pool. */
-export interface ProbePoolChange {
-  readonly joined: readonly ProbeApplication[];
-  readonly left: readonly string[];
-}
-
 /**
  * Lifetimes of 7 to 180 days (mean about 53 days). A node that remembers when it first served an
  * application finds, in steady state, about one probe relay in twenty-five under an application
@@ -40,7 +34,7 @@ export const DEFAULT_PROBE_APPLICATIONS: ProbeApplicationOptions = {
   maxMints: 256,
 };
 
-/** A pooled probe application: what the gateway keeps of it across restarts (see `probe_applications`). */
+/** A pooled probe application: what the gateway keeps of it (see `probe_applications`). */
 export interface ProbeApplication {
   readonly address: string;
   readonly bornAt: number;
@@ -60,6 +54,16 @@ export function probeActivity(u: number): number {
 }
 
 /**
+ * How a pool follows the table that every process on the gateway's database shares (see
+ * `probe-application-pool.ts`): the process hands over the applications it mints for probes and
+ * takes the table's pool back.
+ */
+export interface SharedProbePool {
+  /** Hears that the pool changed here (an application minted for a probe, or retired): time to sync. */
+  readonly changed: () => void;
+}
+
+/**
  * The applications evaluator probes are sent under. Each is a fresh key pair's address (drawn
  * exactly as customer application addresses are: uniformly random to anyone without the key), is
  * never an account and is never billed to a customer (the evaluator's own key pays), and lives a
@@ -68,25 +72,28 @@ export function probeActivity(u: number): number {
  * relay of an ordinary session it belongs to; when no pooled application's session holds it, new
  * ones are minted until one does (the one due to retire soonest leaves the pool, so minting does
  * not cut the long lifetimes short).
+ *
+ * Alone, the pool replaces retired applications itself. `shared`, it is a copy of the gateway's
+ * table, which every replica on the database uses: it replaces none itself (the table is refilled
+ * under a lock, so a retirement is replaced once, whichever replica sees it first), hands over the
+ * applications it mints for probes (`takeMinted`) and takes the table's pool back (`adopt`). Until
+ * it first adopts one, it is a pool of its own.
  */
 export class ProbeApplications {
-  private pool: ProbeApplication[];
+  private pool: ProbeApplication[] = [];
+  /** Whether this pool replaces retired applications itself: alone, or shared before its first `adopt`. */
+  private own = true;
+  /** Applications minted here for probes, not handed over yet. */
+  private minted = new Map<string, ProbeApplication>();
+  /** Applications this pool let go for minted ones since the last hand-over. */
+  private displaced = new Set<string>();
 
-  /**
-   * `kept` is the pool as the gateway last saved it (its database's `probe_applications`): a
-   * restarted gateway goes on with the same applications, their ages and lifetimes, instead of
-   * showing every node a burst of new ones. `changed` hears every application that joins or
-   * leaves the pool, for the gateway to save.
-   */
   constructor(
     private readonly options: ProbeApplicationOptions = DEFAULT_PROBE_APPLICATIONS,
     private readonly random: () => number = Math.random,
     private readonly mint: () => string = () => generateKeyPair().address,
-    kept: readonly ProbeApplication[] = [],
-    private readonly changed: (change: ProbePoolChange) => void = () => undefined,
-  ) {
-    this.pool = kept.slice(0, options.poolSize);
-  }
+    private readonly shared?: SharedProbePool,
+  ) {}
 
   /** The pooled application addresses (for tests and the admin view). */
   addresses(now: number): readonly string[] {
@@ -115,22 +122,28 @@ export class ProbeApplications {
       const app = this.fresh(now);
       if (!holds(app.address)) continue;
       this.pool.push(app);
-      const left: string[] = [];
       if (this.pool.length > this.options.poolSize) {
         // Never the one just minted (the last): it is about to carry this probe.
         let soonest = 0;
         for (let j = 1; j < this.pool.length - 1; j++) {
           if (this.pool[j]!.retireAt < this.pool[soonest]!.retireAt) soonest = j;
         }
-        left.push(...this.pool.splice(soonest, 1).map((a) => a.address));
+        const [left] = this.pool.splice(soonest, 1);
+        if (this.shared !== undefined && !this.own && !this.minted.delete(left!.address)) {
+          this.displaced.add(left!.address);
+        }
       }
-      this.changed({ joined: [app], left });
+      if (this.shared !== undefined && !this.own) {
+        this.minted.set(app.address, app);
+        this.shared.changed();
+      }
       return app.address;
     }
     return undefined;
   }
 
-  private fresh(now: number): ProbeApplication {
+  /** A new application born at `now`, its lifetime and activity drawn. */
+  fresh(now: number): ProbeApplication {
     const [low, high] = this.options.lifetimeMs;
     return {
       address: this.mint(),
@@ -141,21 +154,44 @@ export class ProbeApplications {
     };
   }
 
+  /** The applications minted here for probes since the last call, for the table. */
+  takeMinted(): ProbeApplication[] {
+    const minted = [...this.minted.values()];
+    this.minted.clear();
+    this.displaced.clear();
+    return minted;
+  }
+
+  /** Minted applications `takeMinted` gave that did not reach the table, to hand over next time. */
+  restore(minted: readonly ProbeApplication[]): void {
+    const pooled = new Set(this.pool.map((a) => a.address));
+    for (const app of minted) if (pooled.has(app.address)) this.minted.set(app.address, app);
+  }
+
+  /**
+   * Takes the table's pool: what it holds, with the applications minted here since the last
+   * `takeMinted` (the table has not seen them yet) and without those they displaced.
+   */
+  adopt(table: readonly ProbeApplication[]): void {
+    const pool = table.filter((a) => !this.displaced.has(a.address) && !this.minted.has(a.address));
+    this.pool = [...pool, ...this.minted.values()];
+    this.own = false;
+  }
+
   private retire(now: number): void {
-    const left: string[] = [];
-    const joined: ProbeApplication[] = [];
     const kept: ProbeApplication[] = [];
     for (const app of this.pool) {
       if (app.retireAt > now) kept.push(app);
-      else left.push(app.address);
+      else this.minted.delete(app.address);
     }
+    const retired = kept.length < this.pool.length;
     this.pool = kept;
-    // Keep the pool populated so that probes spread over many applications from the start.
-    while (this.pool.length < this.options.poolSize) {
-      const app = this.fresh(now);
-      this.pool.push(app);
-      joined.push(app);
+    if (this.own) {
+      // Keep the pool populated so that probes spread over many applications from the start.
+      while (this.pool.length < this.options.poolSize) this.pool.push(this.fresh(now));
+    } else if (retired) {
+      // The table is refilled once for all replicas.
+      this.shared?.changed();
     }
-    if (joined.length > 0 || left.length > 0) this.changed({ joined, left });
   }
 }

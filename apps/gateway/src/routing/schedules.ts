@@ -59,3 +59,10 @@ export const announceGracePeriods = 3;
 
 /** Weight of the newest observation in the latency and error-rate moving averages. */
 export const ewmaAlpha = 0.2;
+
+/**
+ * How often each gateway takes the probe application pool from the database (besides right after
+ * it changes the pool itself): how long an application another replica minted or let go takes to
+ * reach this one.
+ */
+export const probePoolSyncEvery = Duration.seconds(2);
