@@ -170,8 +170,12 @@ export class RelayService extends Context.Tag("node/RelayService")<
         bestEffort(store.refuse(relay.requestHash, code, now())),
       );
 
+    // A refused relay's service id is whatever its signer wrote (any key can sign one): counted
+    // under its own name only when this node serves it, so made-up names add no series.
+    const served = options.admission.services;
+    const serviceLabel = (serviceId: string) => (served.has(serviceId) ? serviceId : OTHER_SERVICE);
     const signError = (request: RelayRequest, requestHash: string, error: ProtocolError): RelayResponse => {
-      metrics.relays.inc({ service: request.header.serviceId, outcome: error.code });
+      metrics.relays.inc({ service: serviceLabel(request.header.serviceId), outcome: error.code });
       return createRelayResponse(
         {
           requestHash,
@@ -370,7 +374,10 @@ export class RelayService extends Context.Tag("node/RelayService")<
       if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
       if (admission.kind === "refused") {
         const signer = new RelayStreamSigner(admission.requestHash, key);
-        metrics.relays.inc({ service: admission.request.header.serviceId, outcome: admission.error.code });
+        metrics.relays.inc({
+          service: serviceLabel(admission.request.header.serviceId),
+          outcome: admission.error.code,
+        });
         return [finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 })];
       }
       // A ledger whose last commit failed could not record the stream's answer: refused before
@@ -611,6 +618,9 @@ export class RelayService extends Context.Tag("node/RelayService")<
     };
   }
 }
+
+/** The `service` label of relays refused for a service this node does not serve. */
+const OTHER_SERVICE = "other";
 
 function noBackend(serviceId: string): ProtocolError {
   return protocolError("BACKEND_UNAVAILABLE", `no backend is configured for ${serviceId}`);
