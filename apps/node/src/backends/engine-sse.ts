@@ -86,7 +86,8 @@ const STREAM_CLOSED = new Error("stream closed");
  * - `target.timeoutMs` is a deadline for the whole stream, as for a unary call: past it the
  *   pending read fails with BackendTimeout.
  * - A stream that ends without `data: [DONE]` was cut (engine crash, dropped socket):
- *   BackendUnavailable, never a silent short answer.
+ *   BackendUnavailable, never a silent short answer. `[DONE]` ends it, whether or not the engine
+ *   ends its response then.
  * - An `{error: ...}` event in the middle of the stream is the engine giving up mid-way.
  * - `caller`, when it aborts, aborts the request, and the opening or the pending read fails with
  *   its reason (`abortedError`): a relay's time limit on its opening, without a timer fiber.
@@ -198,6 +199,10 @@ export class SsePieces implements PieceIterator {
       const ready = this.nextReady();
       if (ready !== undefined) return { done: false, value: ready };
       if (this.#failed !== undefined) throw this.#failed;
+      // `[DONE]` ends the stream: whatever the engine sends after it is never read, and an engine
+      // that keeps the response open after it does not hold the relay's last chunk back. The body's
+      // own end usually follows at once; the stream's scope closes the call if it has not.
+      if (this.#parser.done) return { done: true, value: undefined };
       if (this.#ended) {
         if (!this.#parser.done)
           throw new BackendUnavailable({ backend: this.backend, reason: "stream ended before [DONE]" });
