@@ -39,6 +39,7 @@ import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
 import { foldPiece, MAX_FOLDED_PIECES } from "./coalesce.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
+import { EngineAnswer } from "./engine-answer.js";
 import { GatewayCounts } from "./gateway-counts.js";
 import { checkImages } from "./image-answer.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
@@ -256,13 +257,14 @@ export class RelayService extends Context.Tag("node/RelayService")<
     const answer = (
       relay: AdmittedRelay,
       payload: Record<string, unknown>,
+      text: EngineAnswer | undefined,
     ): Effect.Effect<RelayResponse, NodeStoreError> => {
       const usage: RelayUsage =
         relay.imageUnits > 0
           ? { inputTokens: 0, outputTokens: 0, images: relay.images }
           : relay.embeddings !== undefined
             ? { inputTokens: relay.inputTokens, outputTokens: 0 }
-            : DeliveredTally.ofAnswer(payload, relay).usage();
+            : textUsage(DeliveredTally.ofAnswer(payload, relay).usage(), text);
       const computeUnits = weightOf(relay.tier, usage, relay.imageUnits, options.weighting, relay.calls);
       let signed: ReturnType<typeof signRelayResponse>;
       try {
@@ -341,12 +343,16 @@ export class RelayService extends Context.Tag("node/RelayService")<
             onFailure: (error) => refuseAdmitted(relay, backendFailure(error)),
             onSuccess: (payload) => {
               settling = true;
-              // An engine that answers a batch in part is not signed as having answered it whole
-              // (the gateway would refuse the answer as a lie of this node's).
-              const wrong = relay.choices > 0 ? answerChoicesMismatch(payload, relay.choices) : undefined;
+              // An engine that answers a batch in part, or whose answer the gateway would refuse
+              // by its text alone (`engine-answer.ts`), is not signed: the lie would be this node's.
+              const text = relay.choices > 0 ? engineAnswer(relay) : undefined;
+              const wrong =
+                relay.choices > 0
+                  ? (answerChoicesMismatch(payload, relay.choices) ?? text?.add(payload))
+                  : undefined;
               return Effect.uninterruptible(
                 wrong === undefined
-                  ? answer(relay, payload)
+                  ? answer(relay, payload, text)
                   : refuseAdmitted(relay, protocolError("BACKEND_ERROR", `the backend's answer ${wrong}`)),
               );
             },
@@ -574,6 +580,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           signer,
           tally,
           choices,
+          text: engineAnswer(relay),
           failed,
           answered: (usage, computeUnits, chain) =>
             Effect.runPromise(
@@ -641,6 +648,19 @@ const refusalDetail: Record<CutRefusal, string> = {
   "claim may be built": "its session's claim may already be built, so its leaf no longer changes",
 };
 
+/** A text answer's usage, its output cut to what its text can hold (`EngineAnswer.usage`). */
+const textUsage = (usage: RelayUsage, text: EngineAnswer | undefined) =>
+  text === undefined ? usage : text.usage(usage);
+
+/** The checks of a text relay's engine answer before the node signs it (`engine-answer.ts`). */
+function engineAnswer(relay: AdmittedRelay): EngineAnswer {
+  return new EngineAnswer({
+    maxOutputTokens: relay.maxOutputTokens,
+    choices: relay.choices,
+    echoes: relay.request.operation === "completions" && relay.body.echo === true,
+  });
+}
+
 /** How long before a session's claims may be built a finished stream's row stops changing (see `settleCut`). */
 const CLAIM_MARGIN_MS = 10_000;
 
@@ -662,6 +682,8 @@ interface ServedStream {
   readonly signer: RelayStreamSigner;
   readonly tally: DeliveredTally;
   readonly choices: StreamedChoices;
+  /** The gateway's checks of the text that the node runs before it signs a piece (`engine-answer.ts`). */
+  readonly text: EngineAnswer;
   /** The final chunk that ends the stream on `failure`. */
   readonly failed: (failure: unknown) => RelayStreamChunk;
   /**
@@ -692,7 +714,7 @@ interface ServedStream {
  * (`tooling/bench`, thirteenth round).
  */
 async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> {
-  const { relay, pieces, ready, deadline, signer, tally, choices } = s;
+  const { relay, pieces, ready, deadline, signer, tally, choices, text } = s;
   let exit: Exit.Exit<unknown, unknown> = Exit.void;
   let settled = false;
   let gatewayGone = false;
@@ -723,13 +745,15 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
         piece = next.value;
       }
       deadline.touch();
-      const off = relay.choices > 0 ? choices.add(piece) : undefined;
+      const off = (relay.choices > 0 ? choices.add(piece) : undefined) ?? text.add(piece);
       if (off !== undefined) {
         failure = new OffChoices(off);
         break;
       }
       tally.add(piece);
       let chunk = piece;
+      // A piece folded in that the node must not sign: the chunk before it still goes out.
+      let lie: OffChoices | undefined;
       for (let folded = 1; ready !== undefined && folded < MAX_FOLDED_PIECES; folded++) {
         const more = ready();
         if (more === undefined) break;
@@ -738,15 +762,24 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
           carried = more;
           break;
         }
+        const wrong = text.add(more);
+        if (wrong !== undefined) {
+          lie = new OffChoices(wrong);
+          break;
+        }
         // Same choice as the chunk's, already counted in `choices`; its text counted here.
         tally.add(more);
         chunk = both;
       }
       yield signer.next(chunk);
+      if (lie !== undefined) {
+        failure = lie;
+        break;
+      }
     }
     if (failure === undefined) {
       tally.complete();
-      const usage = tally.usage();
+      const usage = text.usage(tally.usage());
       const computeUnits = weightOf(relay.tier, usage, 0, s.weighting, relay.calls);
       const last = signer.finish(null, { usage, computeUnits, outcome: "ok" });
       if (!(await s.answered(usage, computeUnits, last.chain))) {
