@@ -40,6 +40,13 @@ interface OpenedAnswer {
 /** How much of an error answer's body is read: its message is cut to 500 characters anyway. */
 export const MAX_ERROR_BODY_CHARS = 64 * 1024;
 
+/**
+ * The most characters an engine's stream may send without completing an event (a piece is a few
+ * hundred bytes, one with many logprobs a few kilobytes): an engine that goes on past it is
+ * refused, where every character would be kept until the call's timeout.
+ */
+export const MAX_ENGINE_EVENT_CHARS = 16 * 1024 * 1024;
+
 /** The first `max` characters of `parts`; leaving the loop early closes the body's source. */
 async function firstChars(parts: AsyncIterable<string>, max: number): Promise<string> {
   let text = "";
@@ -161,6 +168,8 @@ export class SsePieces implements PieceIterator {
   /** The data of the events parsed from the last part read, and how many were handed over. */
   #events: string[] = [];
   #at = 0;
+  /** Characters read since the last part that completed an event (what the parser may hold). */
+  #unfinished = 0;
   /** An event that was no piece (invalid JSON, an engine error), thrown by the next `next()`. */
   #failed: BackendError | undefined;
   #ended = false;
@@ -182,8 +191,7 @@ export class SsePieces implements PieceIterator {
     while (this.#at >= this.#events.length) {
       const part = this.#ended ? undefined : this.#readyPart?.();
       if (part === undefined) return undefined;
-      this.#events = this.#parser.push(part);
-      this.#at = 0;
+      if (!this.#parse(part)) return undefined;
     }
     const data = this.#events[this.#at++] as string;
     try {
@@ -215,11 +223,22 @@ export class SsePieces implements PieceIterator {
         throw this.failure(cause);
       }
       if (part.done === true) this.#ended = true;
-      else {
-        this.#events = this.#parser.push(part.value);
-        this.#at = 0;
-      }
+      else this.#parse(part.value);
     }
+  }
+
+  /** Parses one part of the body; `false` (and the stream failed) when no event ends in sight. */
+  #parse(part: string): boolean {
+    this.#events = this.#parser.push(part);
+    this.#at = 0;
+    this.#unfinished = this.#events.length > 0 ? 0 : this.#unfinished + part.length;
+    if (this.#unfinished <= MAX_ENGINE_EVENT_CHARS) return true;
+    this.#failed = new BackendRejected({
+      backend: this.backend,
+      status: 502,
+      reason: `engine sent an event longer than ${MAX_ENGINE_EVENT_CHARS} characters`,
+    });
+    return false;
   }
 
   async return(): Promise<IteratorResult<StreamPiece>> {
