@@ -140,7 +140,13 @@ export const RELAY_BUDGET_VECTORS: readonly RelayBudgetVector[] = [
     name: "completions batch of 2048 prompts × n=2 scoring with max_tokens 0: 4096 choices, the most one call takes",
     model: "llama-2-13b",
     operation: "completions",
-    request: { model: "llama-2-13b", prompt: Array.from({ length: 2048 }, () => "a"), n: 2, max_tokens: 0 },
+    request: {
+      model: "llama-2-13b",
+      prompt: Array.from({ length: 2048 }, () => "a"),
+      n: 2,
+      max_tokens: 0,
+      echo: true,
+    },
     expected: {
       promptTokens: Array.from({ length: 2048 }, () => 1),
       inputTokens: 2048,
@@ -153,7 +159,27 @@ export const RELAY_BUDGET_VECTORS: readonly RelayBudgetVector[] = [
     name: "completions batch of 2049 prompts × n=2: past the choices one call takes",
     model: "llama-2-13b",
     operation: "completions",
-    request: { model: "llama-2-13b", prompt: Array.from({ length: 2049 }, () => "a"), n: 2, max_tokens: 0 },
+    request: {
+      model: "llama-2-13b",
+      prompt: Array.from({ length: 2049 }, () => "a"),
+      n: 2,
+      max_tokens: 0,
+      echo: true,
+    },
+    expected: { error: "INVALID_REQUEST" },
+  },
+  {
+    name: "completions with max_tokens 0 and no echo: no output asked for and no prompt to score",
+    model: "llama-2-13b",
+    operation: "completions",
+    request: { model: "llama-2-13b", prompt: "Hello", max_tokens: 0 },
+    expected: { error: "INVALID_REQUEST" },
+  },
+  {
+    name: "chat with max_tokens 0: a chat completion answers at least one token",
+    model: "llama-2-13b",
+    operation: "chat.completions",
+    request: { model: "llama-2-13b", messages: [{ role: "user", content: "Hi" }], max_tokens: 0 },
     expected: { error: "INVALID_REQUEST" },
   },
 ];

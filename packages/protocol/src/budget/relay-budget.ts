@@ -133,6 +133,18 @@ export function relayBudgetOfCounts<Op extends "completions" | "chat.completions
     );
   }
   const cap = relayOutputCap(operation, request, tier);
+  // No output asked for is a call only to score the prompt (`echo` on completions). Anything else
+  // would reach an engine that may read 0 as "no limit" (Ollama's `num_predict`) and generate
+  // unpaid text the answer checks then refuse.
+  if (cap.maxTokens === 0 && !(operation === "completions" && (request as CompletionRequest).echo === true)) {
+    return fail(
+      "INVALID_REQUEST",
+      operation === "chat.completions"
+        ? "max_tokens must be at least 1 for a chat completion"
+        : "max_tokens 0 asks for no output: send echo: true to score the prompt, or ask for at least 1 token",
+      "max_tokens",
+    );
+  }
   if (cap.choices > MAX_RELAY_CHOICES) {
     return fail(
       "INVALID_REQUEST",
