@@ -1,4 +1,4 @@
-import { spannedFn } from "@pocket-ai/runtime";
+import { plainSql, spannedFn } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Redacted } from "effect";
 import { API_KEY_COLUMNS, APPLICATION_COLUMNS, insertionOrder } from "../db/columns.js";
@@ -16,8 +16,16 @@ import {
   visiblePrefix,
 } from "./api-key-format.js";
 import { applicationKeyPair } from "./application-address.js";
-import { ApiKeyNotFound, ApplicationDisabled, ApplicationNotFound, InvalidApiKey } from "./errors.js";
+import {
+  AccountBudgetReached,
+  ApiKeyNotFound,
+  ApplicationDisabled,
+  ApplicationNotFound,
+  InvalidApiKey,
+  KeyLimitReached,
+} from "./errors.js";
 import { KeyCache } from "./key-cache.js";
+import { activeKeyCount, budgetRoom, budgetWithin, type KeyCaps, lockApplication } from "./key-caps.js";
 import { findKeyByHash } from "./key-lookup.js";
 import { type AuthenticatedKey, type KeyLimits, toApiKey, toApplication } from "./records.js";
 
@@ -30,6 +38,17 @@ export type NewKey = { readonly name: string } & {
 export type KeyPatch = { readonly name?: string | undefined } & {
   readonly [K in keyof KeyLimits]?: KeyLimits[K] | undefined;
 };
+
+/**
+ * Why a key change was refused inside its transaction: returned rather than thrown (nothing was
+ * written, and a throw out of a transaction reads as a storage failure).
+ */
+type KeyRefusal =
+  | ApplicationNotFound
+  | ApplicationDisabled
+  | ApiKeyNotFound
+  | KeyLimitReached
+  | AccountBudgetReached;
 
 const make = Effect.gen(function* () {
   const store = yield* GatewayStore;
@@ -141,19 +160,43 @@ const make = Effect.gen(function* () {
       return yield* getApplication(applicationId);
     }),
 
-    /** Returns the secret once; only its hash and a visible prefix are stored. */
-    createKey: Effect.fn("Accounts.createKey")(function* (applicationId: string, input: NewKey) {
-      const application = yield* getApplication(applicationId);
-      if (application.status !== "active") return yield* new ApplicationDisabled({ applicationId });
+    /**
+     * Returns the secret once; only its hash and a visible prefix are stored. With `caps`, the
+     * application's active keys and held budget are checked in the transaction that inserts the
+     * key, with the application's row locked (see {@link KeyCaps}).
+     */
+    createKey: Effect.fn("Accounts.createKey")(function* (
+      applicationId: string,
+      input: NewKey,
+      caps: KeyCaps = {},
+    ) {
       const secret = generateApiKey();
       const id = `key_${randomBase62(16)}`;
       const createdAt = yield* Clock.currentTimeMillis;
-      yield* use("apiKeys.insert", (db) =>
-        db.run(sql`insert into api_keys
-          (id, application_id, name, prefix, hash, status, rpm, tpm, budget_micro_usd, created_at)
-          values (${id}, ${applicationId}, ${input.name}, ${visiblePrefix(secret)}, ${hashApiKey(secret)},
-            'active', ${input.rpm ?? null}, ${input.tpm ?? null}, ${input.budgetMicroUsd ?? null}, ${createdAt})`),
+      const outcome = yield* use("apiKeys.insert", (db) =>
+        db.transaction(async (tx): Promise<KeyRefusal | undefined> => {
+          const status = await lockApplication(tx, applicationId);
+          if (status === undefined) return new ApplicationNotFound({ applicationId });
+          if (status !== "active") return new ApplicationDisabled({ applicationId });
+          const { maxActiveKeys, maxHeldMicroUsd } = caps;
+          if (maxActiveKeys !== undefined && (await activeKeyCount(tx, applicationId)) >= maxActiveKeys)
+            return new KeyLimitReached({ applicationId, maxActiveKeys });
+          let budget = input.budgetMicroUsd ?? null;
+          if (maxHeldMicroUsd !== undefined) {
+            const room = await budgetRoom(tx, applicationId, maxHeldMicroUsd);
+            const fitted = budgetWithin(room, budget, caps.fitBudgetToRoom === true);
+            if (fitted === "refused")
+              return new AccountBudgetReached({ applicationId, maxHeldMicroUsd, roomMicroUsd: room ?? 0 });
+            budget = fitted;
+          }
+          await tx.run(sql`insert into api_keys
+            (id, application_id, name, prefix, hash, status, rpm, tpm, budget_micro_usd, created_at)
+            values (${id}, ${applicationId}, ${input.name}, ${visiblePrefix(secret)}, ${hashApiKey(secret)},
+              'active', ${input.rpm ?? null}, ${input.tpm ?? null}, ${budget}, ${createdAt})`);
+          return undefined;
+        }),
       );
+      if (outcome !== undefined) return yield* outcome;
       return { key: yield* getKey(id), secret };
     }),
 
@@ -178,22 +221,50 @@ const make = Effect.gen(function* () {
       return yield* getKey(keyId);
     }),
 
-    /** Changes a key's name or limits (`null` lifts a limit); takes effect on the next request. */
-    updateKey: Effect.fn("Accounts.updateKey")(function* (keyId: string, patch: KeyPatch) {
+    /**
+     * Changes a key's name or limits (`null` lifts a limit); takes effect on the next request.
+     * With `caps.maxHeldMicroUsd`, a new budget is checked against the application's other keys in
+     * the transaction that writes it, with the application's row locked (see {@link KeyCaps}).
+     */
+    updateKey: Effect.fn("Accounts.updateKey")(function* (
+      keyId: string,
+      patch: KeyPatch,
+      caps: KeyCaps = {},
+    ) {
       const columns = { name: "name", rpm: "rpm", tpm: "tpm", budgetMicroUsd: "budget_micro_usd" } as const;
-      const assignments = (Object.keys(columns) as Array<keyof typeof columns>)
-        .filter((k) => patch[k] !== undefined)
-        .map((k) => sql`${sql.raw(columns[k])} = ${patch[k]}`);
-      if (assignments.length > 0) {
+      const changed = (Object.keys(columns) as Array<keyof typeof columns>).filter(
+        (k) => patch[k] !== undefined,
+      );
+      if (changed.length > 0) {
         const now = yield* Clock.currentTimeMillis;
         const limitsChange = patch.rpm !== undefined || patch.tpm !== undefined;
-        yield* use("apiKeys.update", (db) =>
-          db.transaction(async (tx) => {
+        const { maxHeldMicroUsd } = caps;
+        const outcome = yield* use("apiKeys.update", (db) =>
+          db.transaction(async (tx): Promise<KeyRefusal | undefined> => {
+            let budget = patch.budgetMicroUsd;
+            if (maxHeldMicroUsd !== undefined && patch.budgetMicroUsd !== undefined) {
+              const key = await tx.get<{ applicationId: string }>(
+                plainSql`select application_id as "applicationId" from api_keys where id = ${keyId}`,
+              );
+              if (key === undefined) return new ApiKeyNotFound({ keyId });
+              const { applicationId } = key;
+              await lockApplication(tx, applicationId);
+              const room = await budgetRoom(tx, applicationId, maxHeldMicroUsd, keyId);
+              const fitted = budgetWithin(room, patch.budgetMicroUsd, caps.fitBudgetToRoom === true);
+              if (fitted === "refused")
+                return new AccountBudgetReached({ applicationId, maxHeldMicroUsd, roomMicroUsd: room ?? 0 });
+              budget = fitted;
+            }
+            const assignments = changed.map(
+              (k) => sql`${sql.raw(columns[k])} = ${k === "budgetMicroUsd" ? budget : patch[k]}`,
+            );
             await tx.run(sql`update api_keys set ${sql.join(assignments, sql`, `)} where id = ${keyId}`);
             // Buckets are kept only while a key has a limit: start them over from its rows.
             if (limitsChange) await rebuildBuckets(tx, keyId, now);
+            return undefined;
           }),
         );
+        if (outcome !== undefined) return yield* outcome;
       }
       cache.invalidate((k) => k.keyId === keyId);
       return yield* getKey(keyId);

@@ -31,3 +31,31 @@ export class ApiKeyNotFound extends Data.TaggedError("ApiKeyNotFound")<{ readonl
     return `No API key ${this.keyId}`;
   }
 }
+
+/** The application already holds the most active keys its caps allow. */
+export class KeyLimitReached extends Data.TaggedError("KeyLimitReached")<{
+  readonly applicationId: string;
+  readonly maxActiveKeys: number;
+}> {
+  readonly code: ErrorCode = "KEY_LIMIT_REACHED";
+  override get message(): string {
+    return `The application ${this.applicationId} holds ${this.maxActiveKeys} active keys, the most allowed; revoke one first`;
+  }
+}
+
+/**
+ * The key's budget does not fit beside the budget the application's other keys hold (an active
+ * key its budget, a revoked one what it spent).
+ */
+export class AccountBudgetReached extends Data.TaggedError("AccountBudgetReached")<{
+  readonly applicationId: string;
+  /** What the application's keys may hold together. */
+  readonly maxHeldMicroUsd: number;
+  /** What is left beside the other keys. */
+  readonly roomMicroUsd: number;
+}> {
+  readonly code: ErrorCode = "ACCOUNT_BUDGET_REACHED";
+  override get message(): string {
+    return `The application ${this.applicationId}'s keys may hold ${this.maxHeldMicroUsd} micro-USD together; ${this.roomMicroUsd} is left`;
+  }
+}

@@ -6,7 +6,15 @@ export { Accounts, type KeyPatch, type NewKey } from "./accounts.js";
 export { AccountsConfig, type AccountsSettings } from "./accounts-config.js";
 export { bearerToken } from "./api-key-format.js";
 export { applicationKeyPair } from "./application-address.js";
-export { ApiKeyNotFound, ApplicationDisabled, ApplicationNotFound, InvalidApiKey } from "./errors.js";
+export {
+  AccountBudgetReached,
+  ApiKeyNotFound,
+  ApplicationDisabled,
+  ApplicationNotFound,
+  InvalidApiKey,
+  KeyLimitReached,
+} from "./errors.js";
+export type { KeyCaps } from "./key-caps.js";
 export type { ApiKey, Application, AuthenticatedKey, CreatedKey, KeyLimits } from "./records.js";
 
 /** Accounts and limits together; needs `GatewayStore` and `AccountsConfig`. */

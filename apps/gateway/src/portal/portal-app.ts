@@ -79,7 +79,7 @@ export interface PortalContext {
   readonly now: () => number;
   readonly secureCookies: boolean;
   readonly sessionCookie: string;
-  /** Runs a gateway service call; a coded failure becomes a {@link PortalRefused}. */
+  /** Runs a gateway service call; a coded failure becomes a {@link PortalRefused} (one already is kept as it is). */
   run<A, E>(effect: Effect.Effect<A, E, PortalServices>): Promise<A>;
   networkOf(req: IncomingMessage): string;
 }
@@ -120,6 +120,7 @@ export function makePortal(deps: PortalDeps) {
       const exit = await runPromiseExit(effect);
       if (Exit.isSuccess(exit)) return exit.value;
       const failure = Option.getOrUndefined(Cause.failureOption(exit.cause));
+      if (failure instanceof PortalRefused) throw failure;
       const code: ErrorCode | undefined = codeOfFailure(failure);
       if (code === undefined || code === "INTERNAL")
         throw new Error(`service call failed: ${Cause.pretty(exit.cause)}`);

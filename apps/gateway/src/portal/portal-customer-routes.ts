@@ -1,6 +1,7 @@
-import { plainSql } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { Accounts } from "../accounts/accounts.js";
+import type { AccountBudgetReached } from "../accounts/errors.js";
+import type { KeyCaps } from "../accounts/key-caps.js";
 import type { ApiKey } from "../accounts/records.js";
 import { Limits } from "../limits/limits.js";
 import { usageReport } from "../metering/usage-report.js";
@@ -92,30 +93,29 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
   }
 
   /**
-   * With `keys.maxBudgetUsd`, the account's keys together hold at most `maxPerAccount` times it:
-   * an active key its budget, a revoked one what it spent, so revoking a spent key and making a new
-   * one opens no new money. Returns what is left beside the keys other than `exceptKeyId`
-   * (`undefined`: no cap, or a key the operator left unlimited).
+   * The caps a customer's key change is held to, checked by {@link Accounts} in the transaction that
+   * writes the key: at most `maxPerAccount` active keys, and with `keys.maxBudgetUsd` the account's
+   * keys together hold at most `maxPerAccount` times it (an active key its budget, a revoked one
+   * what it spent, so revoking a spent key and making a new one opens no new money). A budget the
+   * customer asked for must fit; a default one shrinks to what is left.
    */
-  async function accountRoom(applicationId: string, exceptKeyId = ""): Promise<number | undefined> {
-    if (maxBudget === undefined) return undefined;
-    const held = await deps.db.get<{ held: number; unlimited: number }>(plainSql`
-      select cast(coalesce(sum(case when status = 'active' then budget_micro_usd else spent_micro_usd end), 0) as bigint) as "held",
-        cast(coalesce(sum(case when status = 'active' and budget_micro_usd is null then 1 else 0 end), 0) as bigint) as "unlimited"
-      from api_keys where application_id = ${applicationId} and id <> ${exceptKeyId}`);
-    if ((held?.unlimited ?? 0) > 0) return undefined;
-    return Math.max(0, limits.maxPerAccount * maxBudget - (held?.held ?? 0));
-  }
+  const keyCaps = (form: URLSearchParams): KeyCaps => ({
+    maxActiveKeys: limits.maxPerAccount,
+    maxHeldMicroUsd: maxBudget === undefined ? undefined : limits.maxPerAccount * maxBudget,
+    fitBudgetToRoom: (form.get("budget") ?? "").trim() === "",
+  });
 
-  /** The budget a key may take within the account's room: an asked one must fit, a default one shrinks to it. */
-  const fitBudget = (room: number | undefined, budget: number | null, asked: boolean): number | null => {
-    if (room === undefined || budget === null || budget <= room) return budget;
-    if (!asked && room > 0) return room;
-    throw refuse(
-      "ACCOUNT_BUDGET_REACHED",
-      `Your keys together may hold $${formatUsd(limits.maxPerAccount * (maxBudget ?? 0))} of budget (what revoked keys spent counts); $${formatUsd(room)} is left.`,
-      "budget",
-    );
+  /** The refusals of a capped key change, as the keys page shows them. */
+  const capRefusals = {
+    KeyLimitReached: () => Effect.fail(refuse("KEY_LIMIT_REACHED")),
+    AccountBudgetReached: (e: AccountBudgetReached) =>
+      Effect.fail(
+        refuse(
+          "ACCOUNT_BUDGET_REACHED",
+          `Your keys together may hold $${formatUsd(e.maxHeldMicroUsd)} of budget (what revoked keys spent counts); $${formatUsd(e.roomMicroUsd)} is left.`,
+          "budget",
+        ),
+      ),
   };
 
   const ownKeys = (applicationId: string) =>
@@ -168,12 +168,10 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
     const form = await r.form();
     try {
       const input = keyForm(form, true);
-      const active = (await ownKeys(user.applicationId)).filter((k) => k.status === "active").length;
-      if (active >= limits.maxPerAccount) throw refuse("KEY_LIMIT_REACHED");
-      const asked = (form.get("budget") ?? "").trim() !== "";
-      const budgetMicroUsd = fitBudget(await accountRoom(user.applicationId), input.budgetMicroUsd, asked);
       const created = await ctx.run(
-        Effect.flatMap(Accounts, (a) => a.createKey(user.applicationId, { ...input, budgetMicroUsd })),
+        Effect.flatMap(Accounts, (a) => a.createKey(user.applicationId, input, keyCaps(form))).pipe(
+          Effect.catchTags(capRefusals),
+        ),
       );
       await showKeys(r, 201, { name: created.key.name, secret: created.secret });
     } catch (e) {
@@ -189,10 +187,11 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
     if (key.status !== "active") throw refuse("INVALID_REQUEST", "A revoked key cannot change.");
     try {
       const patch = keyForm(form, false);
-      const room = await accountRoom(user.applicationId, key.id);
-      const asked = (form.get("budget") ?? "").trim() !== "";
-      const budgetMicroUsd = fitBudget(room, patch.budgetMicroUsd, asked);
-      await ctx.run(Effect.flatMap(Accounts, (a) => a.updateKey(key.id, { ...patch, budgetMicroUsd })));
+      await ctx.run(
+        Effect.flatMap(Accounts, (a) => a.updateKey(key.id, patch, keyCaps(form))).pipe(
+          Effect.catchTags(capRefusals),
+        ),
+      );
       r.redirect("/portal/keys?notice=key-saved");
     } catch (e) {
       if (!(e instanceof PortalRefused)) throw e;
