@@ -132,6 +132,12 @@ export const ErrorCodes = {
     type: "authentication_error",
     message: "The admin token is missing or wrong. Send the operator's admin token.",
   },
+  METRICS_UNAUTHORIZED: {
+    status: 401,
+    type: "authentication_error",
+    message:
+      "This /metrics needs its token, and it is missing or wrong. Send `Authorization: Bearer <token>` with the app's `metrics.token`.",
+  },
   PERMISSION_DENIED: {
     status: 403,
     type: "permission_error",
