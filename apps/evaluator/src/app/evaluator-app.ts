@@ -146,6 +146,7 @@ export const serveBoard = Effect.fn("Evaluator.serve")(function* (config: Evalua
   const handler = evaluatorHandler(
     { store, evaluatorId: config.evaluatorId, now: () => clock.unsafeCurrentTimeMillis() },
     yield* Effect.runtime<never>(),
+    { metrics: config.metrics },
   );
   return yield* serveHttp({
     handler,

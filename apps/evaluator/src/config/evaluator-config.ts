@@ -1,5 +1,5 @@
 import { PoktAddress } from "@pocket-ai/protocol";
-import { TelemetryConfig } from "@pocket-ai/runtime";
+import { MetricsConfig, TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
 /** Where probes go: a gateway's OpenAI-compatible base URL and the evaluator's own application key. */
@@ -74,6 +74,8 @@ const EvaluatorConfigFields = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),
+  /** `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; open without it. */
+  metrics: MetricsConfig.optional(),
   listen: z
     .strictObject({
       host: z.string().default("127.0.0.1"),

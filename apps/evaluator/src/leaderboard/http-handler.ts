@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { contextFromRequest, logUncodedFailures } from "@pocket-ai/link";
 import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
+import { METRICS_CHALLENGE, type MetricsConfig, metricsAccess } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Effect, Runtime } from "effect";
 import { buildScoreboard } from "../publish/scoreboard.js";
@@ -11,14 +12,17 @@ import { leaderboardPage } from "./page.js";
 
 /**
  * The evaluator's HTTP surface: the leaderboard page at `/`, the scoreboard as JSON at
- * `/scoreboard.json`, `/health` (the process serves), `/metrics` (Prometheus), and tRPC under `/trpc/` (`scores.board` is
+ * `/scoreboard.json`, `/health` (the process serves), `/metrics` (Prometheus; behind `metrics.token` when
+ * set), and tRPC under `/trpc/` (`scores.board` is
  * what gateways poll). `runtime` is the app's (its logger and services) for what the procedures
  * run. Errors are JSON with a stable code; a failing database answers 503, never a crash.
  */
 export function evaluatorHandler(
   ctx: ScoresContext,
   runtime: Runtime.Runtime<never>,
+  options: { readonly metrics?: MetricsConfig | undefined } = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const mayReadMetrics = metricsAccess(options.metrics);
   const trpc = createHTTPHandler({
     router: appRouter(ctx),
     basePath: "/trpc/",
@@ -53,6 +57,13 @@ export function evaluatorHandler(
     if (req.method !== "GET" && req.method !== "HEAD")
       return sendError(res, "METHOD_NOT_ALLOWED", `${path} takes GET only.`, { allow: "GET, HEAD" });
     if (path === "/metrics") {
+      if (!mayReadMetrics(req.headers.authorization))
+        return sendError(
+          res,
+          "METRICS_UNAUTHORIZED",
+          ErrorCodes.METRICS_UNAUTHORIZED.message,
+          METRICS_CHALLENGE,
+        );
       const text = read(res, () => evaluatorMetrics(ctx.store, ctx.now()));
       if (text === undefined) return;
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4", "cache-control": "no-store" });

@@ -8,6 +8,7 @@ import {
   type Logger,
   lockDataDir,
   MetricsRegistry,
+  metricsAccess,
   redactDatabaseUrl,
   serveHttp,
   watchCheckpoints,
@@ -201,6 +202,7 @@ export function startGateway(
       },
       runtime,
       registry,
+      metricsAccess: metricsAccess(config.metrics),
       trpc,
       health: () => ({
         address: key.address,
@@ -256,6 +258,7 @@ export function startGateway(
       services: catalog.services.map((s) => s.id),
       database: "url" in location ? `postgres ${redactDatabaseUrl(location.url)}` : `sqlite ${location.file}`,
       adminApi: config.adminToken === undefined ? "off (set adminToken)" : "on",
+      metrics: config.metrics?.token === undefined ? "open (set metrics.token)" : "token required",
       portal: portal === undefined ? "off" : `${server.url}/portal/`,
       replica: { id: replicas.id, ...(advertiseUrl === undefined ? {} : { advertiseUrl }) },
     });

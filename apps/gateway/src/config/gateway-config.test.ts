@@ -16,8 +16,10 @@ describe("gateway config", () => {
         POCKET_GATEWAY__LISTEN__PORT: "9001",
         POCKET_GATEWAY__ADMIN_TOKEN: "a-long-enough-admin-token",
         POCKET_GATEWAY__METERING__BATCH_SIZE: "50",
+        POCKET_GATEWAY__METRICS__TOKEN: "a-long-enough-scrape-token",
       }),
     );
+    expect(config.metrics).toEqual({ token: "a-long-enough-scrape-token" });
     expect(config.listen).toEqual({ host: "127.0.0.1", port: 9001 });
     expect(config.metering).toEqual({ batchSize: 50, flushMs: 250 });
     expect(config.cors.origins).toEqual(["*"]);
@@ -25,6 +27,7 @@ describe("gateway config", () => {
     expect(config.routing.session.mode).toBe("time");
     expect(config.settlement.claimWindowMs).toBeGreaterThan(0);
     expect(JSON.stringify(redactedConfig(config))).not.toContain("a-long-enough-admin-token");
+    expect(JSON.stringify(redactedConfig(config))).not.toContain("a-long-enough-scrape-token");
   });
 
   it("takes the database from POCKET_DATABASE_URL (SQLite without it) and never shows its password", async () => {

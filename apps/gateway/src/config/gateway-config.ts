@@ -1,5 +1,5 @@
 import { CatalogOverrides } from "@pocket-ai/protocol";
-import { redactDatabaseUrl, TelemetryConfig } from "@pocket-ai/runtime";
+import { MetricsConfig, redactDatabaseUrl, TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 import { PortalConfig } from "../portal/portal-config.js";
 import { RoutingConfig } from "../routing/routing-config.js";
@@ -133,6 +133,8 @@ export const GatewayConfig = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),
+  /** `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; open without it. */
+  metrics: MetricsConfig.optional(),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 
@@ -145,6 +147,7 @@ export function redactedConfig(config: GatewayConfig): Record<string, unknown> {
     ...config,
     privateKey: config.privateKey === undefined ? undefined : "[redacted]",
     adminToken: config.adminToken === undefined ? undefined : "[redacted]",
+    metrics: config.metrics?.token === undefined ? config.metrics : { token: "[redacted]" },
     database: {
       ...config.database,
       url: config.database.url === undefined ? undefined : redactDatabaseUrl(config.database.url),

@@ -2,7 +2,11 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
+import {
+  startTestGateway,
+  TEST_ADMIN_TOKEN,
+  type TestGateway,
+} from "../../test/support/gateway-test-harness.js";
 
 let t: TestGateway;
 beforeAll(async () => {
@@ -321,5 +325,38 @@ describe("metering", () => {
       lastFailure: "timed out",
     });
     expect(t.logLines.join("\n")).not.toContain("zebra");
+  });
+});
+
+describe("/metrics behind metrics.token", () => {
+  const token = "scrape-token-0123456789";
+  let guarded: TestGateway;
+  beforeAll(async () => {
+    guarded = await startTestGateway({ metrics: { token } });
+  }, 30_000);
+  afterAll(() => guarded?.close());
+
+  it("refuses a scrape without the token with 401 METRICS_UNAUTHORIZED, and serves one with it", async () => {
+    for (const authorization of [undefined, "Bearer wrong-token-0123456789", token, TEST_ADMIN_TOKEN]) {
+      const refused = await fetch(`${guarded.gateway.url}/metrics`, {
+        headers: authorization === undefined ? {} : { authorization },
+      });
+      expect(refused.status, String(authorization)).toBe(401);
+      expect(refused.headers.get("www-authenticate")).toBe('Bearer realm="metrics"');
+      const body = (await refused.json()) as { error: { code: string; type: string; message: string } };
+      expect(body.error).toMatchObject({ code: "METRICS_UNAUTHORIZED", type: "authentication_error" });
+      expect(body.error.message).toContain("metrics.token");
+      expect(JSON.stringify(body)).not.toContain("pocket_gateway");
+    }
+    const scrape = await fetch(`${guarded.gateway.url}/metrics`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toContain("pocket_gateway_requests_total");
+  });
+
+  it("leaves /health and /ready to load balancers, with no token", async () => {
+    expect((await fetch(`${guarded.gateway.url}/health`)).status).toBe(200);
+    expect((await fetch(`${guarded.gateway.url}/ready`)).status).toBe(503); // no node yet
   });
 });

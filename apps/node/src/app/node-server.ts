@@ -5,7 +5,8 @@ import {
   makeNodeRouter,
   type NodeRelayApi,
 } from "@pocket-ai/link";
-import { mergeExpositions, serveHttp, spanned } from "@pocket-ai/runtime";
+import { ErrorCodes } from "@pocket-ai/protocol";
+import { METRICS_CHALLENGE, mergeExpositions, metricsAccess, serveHttp, spanned } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Context, Duration, Effect, Layer, Option } from "effect";
 import { NodeDescription } from "../info/node-info.js";
@@ -25,7 +26,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
 >() {
   /**
    * The HTTP server for the layer's lifetime: the link's node router at `/trpc` (procedures run on
-   * this layer's runtime; `relay` and `relayStream` calls served on the link's direct path), Prometheus at `/metrics`, `/health`. Closing it drains in-flight relays.
+   * this layer's runtime; `relay` and `relayStream` calls served on the link's direct path), Prometheus at `/metrics` (behind `metrics.token` when set), `/health`. Closing it drains in-flight relays.
    */
   static readonly layer = Layer.scoped(
     NodeEndpoint,
@@ -46,6 +47,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
         return metrics.registry.render();
       };
       worker?.onRender(render);
+      const mayReadMetrics = metricsAccess(config.metrics);
       // Without span export configured these spans are skipped (`spanned`).
       const impl: NodeRelayApi = {
         relay: (input) => spanned(relays.relay(input), "Node.relay"),
@@ -95,6 +97,17 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
           const path = (req.url ?? "/").split("?")[0];
           if (path?.startsWith("/trpc/")) return relayCalls(req, res) ? undefined : trpc(req, res);
           if (path === "/metrics") {
+            if (!mayReadMetrics(req.headers.authorization)) {
+              res.writeHead(ErrorCodes.METRICS_UNAUTHORIZED.status, {
+                "content-type": "application/json",
+                ...METRICS_CHALLENGE,
+              });
+              return res.end(
+                JSON.stringify({
+                  error: { code: "METRICS_UNAUTHORIZED", message: ErrorCodes.METRICS_UNAUTHORIZED.message },
+                }),
+              );
+            }
             if (worker === undefined) {
               res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
               return res.end(render());

@@ -1,5 +1,5 @@
 import { CatalogOverrides, ClockSessionParams, PoktAddress } from "@pocket-ai/protocol";
-import { TelemetryConfig } from "@pocket-ai/runtime";
+import { MetricsConfig, TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
 /** The inference engines a node can sit in front of. `dev` is the built-in development backend. */
@@ -195,6 +195,8 @@ export const NodeConfig = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),
+  /** `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; open without it. */
+  metrics: MetricsConfig.optional(),
   /**
    * Processes that serve relays, sharing the node's port, key and ledger (docs/node-workers.md):
    * one process carries a few thousand streamed tokens per second; a node in front of a GPU that
