@@ -63,6 +63,13 @@ describe("a node in front of real HTTP engines", () => {
     // The engine was asked for its own model name, not the public one.
     const sent = fake!.requests.find((r) => r.path === "/v1/completions")?.body as { model?: string };
     expect(sent.model).toBe("served-model");
+    // The public answers name the backend by service, kind and place, never by the engine's
+    // address (which would show anyone who asks what stands behind the node).
+    const engineHost = new URL(fake!.url).host;
+    expect(info.services[0]?.backends).toEqual([{ kind: "vllm", id: "llama-2-13b/vllm#0" }]);
+    const health = await (await fetch(`${h.node.url}/health`)).text();
+    expect(JSON.parse(health)).toMatchObject({ ok: true, backends: { "llama-2-13b/vllm#0": true } });
+    expect(`${JSON.stringify(info)}${health}`).not.toContain(engineHost);
   });
 
   it("builds engine calls from the protocol's fields: engine-specific knobs and unknown fields never reach the engine", async () => {

@@ -47,7 +47,10 @@ export class NodeDescription extends Context.Tag("node/NodeDescription")<
         software: NODE_SOFTWARE,
         services: offers.map((o) => ({
           ...o,
-          backends: (pools.get(o.serviceId)?.stats().backends ?? []).map((b) => ({ kind: b.kind, id: b.id })),
+          backends: (pools.get(o.serviceId)?.stats().backends ?? []).map((b, i) => ({
+            kind: b.kind,
+            id: publicBackendId(o.serviceId, b.kind, i),
+          })),
         })),
         hardware: config.hardware,
         weighting: config.weighting,
@@ -55,10 +58,21 @@ export class NodeDescription extends Context.Tag("node/NodeDescription")<
       };
       const health = (): NodeHealth => {
         const backends: Record<string, boolean> = {};
-        for (const pool of pools.values()) for (const b of pool.stats().backends) backends[b.id] = b.healthy;
+        for (const [serviceId, pool] of pools)
+          for (const [i, b] of pool.stats().backends.entries())
+            backends[publicBackendId(serviceId, b.kind, i)] = b.healthy;
         return { ok: Object.values(backends).some(Boolean), backends };
       };
       return { offers, info, health };
     }),
   );
+}
+
+/**
+ * A backend as the node's public answers name it (`info`, `/health`): its service, kind and place
+ * in the service's `backends` list (`llama-2-13b/vllm#0`), never its engine's URL, which would show
+ * anyone who asks the addresses behind the node. Logs and `pocket-node check` name the URL.
+ */
+function publicBackendId(serviceId: string, kind: string, index: number): string {
+  return `${serviceId}/${kind}#${index}`;
 }
