@@ -135,8 +135,9 @@ export const relays = sqliteTable(
     tier: text("tier").notNull(),
     /**
      * The service and tier the customer bought (`quality-gpt-3.5` / `batch`), which differ from the
-     * served ones for a quality or skill sale or a tier a dearer one covers. Rows written before
-     * these columns existed hold the served pair.
+     * served ones for a quality or skill sale or a tier a dearer one covers. Empty in rows written
+     * before these columns existed (or by a replica not yet upgraded): read them as the served pair
+     * (`SOLD_SERVICE` in `usage-report.ts`), never rewritten in place.
      */
     soldServiceId: text("sold_service_id").notNull().default(""),
     soldTier: text("sold_tier").notNull().default(""),

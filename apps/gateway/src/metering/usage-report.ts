@@ -11,6 +11,13 @@ export const RELAY_TOTALS = sql.raw(`cast(count(*) as bigint) as "requests",
   cast(coalesce(sum(images), 0) as bigint) as "images",
   cast(coalesce(sum(price_micro_usd), 0) as bigint) as "spentMicroUsd"`);
 
+/**
+ * The service and tier a relay row was sold as: its `sold_*` columns, or the served pair where they
+ * are empty (rows written before the columns existed, or by a replica not yet upgraded).
+ */
+export const SOLD_SERVICE = sql.raw(`coalesce(nullif(sold_service_id, ''), service_id)`);
+export const SOLD_TIER = sql.raw(`coalesce(nullif(sold_tier, ''), tier)`);
+
 /** The totals {@link RELAY_TOTALS} selects. */
 export interface RelayTotals {
   readonly requests: number;
@@ -62,10 +69,10 @@ export async function usageReport(db: SqlClient, filter: UsageFilter, now: numbe
     RelayTotals & { day: number; applicationId: string; keyId: string; serviceId: string }
   >(sql`
     select ${RELAY_DAY} as "day", application_id as "applicationId", key_id as "keyId",
-           sold_service_id as "serviceId", ${RELAY_TOTALS}
+           ${SOLD_SERVICE} as "serviceId", ${RELAY_TOTALS}
     from relays where ${sql.join(conditions, sql` and `)}
-    group by ${RELAY_DAY}, application_id, key_id, sold_service_id
-    order by ${RELAY_DAY}, application_id, key_id, sold_service_id`);
+    group by ${RELAY_DAY}, application_id, key_id, ${SOLD_SERVICE}
+    order by ${RELAY_DAY}, application_id, key_id, ${SOLD_SERVICE}`);
   return rows.map((row) => ({
     ...row,
     day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10),

@@ -1,7 +1,7 @@
 import { weekIdOf } from "@pocket-ai/protocol";
 import { sql } from "drizzle-orm";
 import { Effect } from "effect";
-import { RELAY_DAY, RELAY_TOTALS } from "../metering/usage-report.js";
+import { RELAY_DAY, RELAY_TOTALS, SOLD_SERVICE, SOLD_TIER } from "../metering/usage-report.js";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { Selector } from "../routing/selector.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
@@ -55,14 +55,14 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
     const from = (Math.floor(now / DAY_MS) - days + 1) * DAY_MS;
     const db = deps.db;
     const rows = await db.all<TrafficRow>(sql`
-      select sold_service_id as "serviceId", sold_tier as "tier", service_id as "servedServiceId",
+      select ${SOLD_SERVICE} as "serviceId", ${SOLD_TIER} as "tier", service_id as "servedServiceId",
              ${RELAY_TOTALS}, cast(coalesce(avg(latency_ms), 0) as double precision) as "avgLatencyMs"
       from relays where created_at >= ${from}
-      group by sold_service_id, sold_tier, service_id order by count(*) desc`);
+      group by ${SOLD_SERVICE}, ${SOLD_TIER}, service_id order by count(*) desc`);
     const daily = (
       await db.all<{ day: number; serviceId: string; requests: number }>(sql`
-        select ${RELAY_DAY} as "day", sold_service_id as "serviceId", cast(count(*) as bigint) as "requests"
-        from relays where created_at >= ${from} group by ${RELAY_DAY}, sold_service_id`)
+        select ${RELAY_DAY} as "day", ${SOLD_SERVICE} as "serviceId", cast(count(*) as bigint) as "requests"
+        from relays where created_at >= ${from} group by ${RELAY_DAY}, ${SOLD_SERVICE}`)
     ).map((d) => ({ ...d, day: new Date(Number(d.day) * DAY_MS).toISOString().slice(0, 10) }));
     const activeKeys = Number(
       (
