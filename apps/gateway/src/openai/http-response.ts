@@ -18,11 +18,25 @@ export function sendJson(
   res.end(text);
 }
 
-/** Resolves when `res` can take more (`drain`) or is gone (`close`). */
-export function drained(res: ServerResponse): Promise<void> {
+/**
+ * How long a client may leave a streamed answer unread (its socket's buffer full) before the
+ * gateway takes it for gone: the connection is closed and the stream settled as a client that
+ * left (billed for what reached it). A client that reads, however slowly, drains well within it;
+ * one that holds a stream open without reading would otherwise hold the relay, its node's stream
+ * and its budget hold for as long as it liked.
+ */
+export const CLIENT_UNREAD_LIMIT_MS = 60_000;
+
+/**
+ * Resolves when `res` can take more (`drain`) or is gone (`close`). A client that takes nothing
+ * for `unreadLimitMs` is disconnected (`res.destroy()`), which ends the wait as a close.
+ */
+export function drained(res: ServerResponse, unreadLimitMs = CLIENT_UNREAD_LIMIT_MS): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed || res.writableEnded) return resolve();
+    const stalled = setTimeout(() => res.destroy(), unreadLimitMs);
     const done = () => {
+      clearTimeout(stalled);
       res.off("drain", done);
       res.off("close", done);
       resolve();
