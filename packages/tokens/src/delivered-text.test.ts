@@ -96,4 +96,22 @@ describe("delivered text", () => {
     // Other bounds are counted for themselves.
     expect(text.count().atMost).toBe(15);
   });
+
+  it("keeps the text's UTF-8 bytes as pieces arrive, with or without the text itself", () => {
+    const pieces = ["Héllo ", "wörld ", "日本 ", "🙂", " done"];
+    const whole = new TextEncoder().encode(pieces.join("")).length;
+    const kept = new DeliveredText();
+    const counted = new DeliveredText({ keepText: false });
+    for (const content of pieces) {
+      kept.add({ choices: [{ index: 0, delta: { content } }] });
+      counted.add({ choices: [{ index: 0, delta: { content } }] });
+    }
+    expect(kept.provableMax).toBe(whole);
+    expect(counted.provableMax).toBe(whole);
+    expect(counted.lowerBound).toBe(kept.lowerBound);
+    expect(counted.words).toBe(kept.words);
+    expect(kept.count().atMost).toBe(whole);
+    // Without the text there is nothing for a tokenizer to count.
+    expect(() => counted.count()).toThrow(/keepText/);
+  });
 });

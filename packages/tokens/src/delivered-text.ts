@@ -52,6 +52,8 @@ export function outputBounds(
 
 interface Choice {
   text: string;
+  /** The text's UTF-8 bytes, kept as pieces arrive (also when the text itself is not kept). */
+  bytes: number;
   pieces: number;
   words: number;
   /** Whether the text so far ends inside a word (a piece that starts with one continues it). */
@@ -81,6 +83,16 @@ const encoder = new TextEncoder();
  */
 export class DeliveredText {
   readonly #choices: Choice[] = [];
+  readonly #keepText: boolean;
+
+  /**
+   * `keepText: false` keeps only the counts as pieces arrive (words, pieces, UTF-8 bytes), not the
+   * text: enough for {@link lowerBound} and {@link provableMax}, at no memory per character; then
+   * {@link count}, which runs tokenizers over the text, is refused.
+   */
+  constructor(options: { readonly keepText?: boolean } = {}) {
+    this.#keepText = options.keepText ?? true;
+  }
   /** The last {@link count}, for the bounds it was made with, until more text arrives. */
   #counted: { readonly bounds: OutputBounds; readonly value: DeliveredBounds } | undefined;
 
@@ -107,7 +119,7 @@ export class DeliveredText {
           : position;
       let choice = this.#choices[index];
       if (choice === undefined) {
-        choice = { text: "", pieces: 0, words: 0, inWord: false };
+        choice = { text: "", bytes: 0, pieces: 0, words: 0, inWord: false };
         this.#choices[index] = choice;
       }
       const parts: unknown[] = [c.text];
@@ -120,7 +132,7 @@ export class DeliveredText {
           }
         }
       }
-      for (const part of parts) if (isText(part)) append(choice, part);
+      for (const part of parts) if (isText(part)) append(choice, part, this.#keepText);
     });
   }
 
@@ -154,6 +166,8 @@ export class DeliveredText {
    * that is also the exact tokenizer counts the text once for both bounds.
    */
   count(bounds: OutputBounds = {}): DeliveredBounds {
+    if (!this.#keepText)
+      throw new Error("DeliveredText: count() needs the text, which keepText: false does not keep");
     const kept = this.#counted;
     if (kept !== undefined && kept.bounds.exact === bounds.exact && kept.bounds.family === bounds.family)
       return kept.value;
@@ -184,13 +198,14 @@ export class DeliveredText {
    */
   get provableMax(): number {
     let max = 0;
-    for (const c of this.#choices) if (c !== undefined) max += encoder.encode(c.text).length;
+    for (const c of this.#choices) if (c !== undefined) max += c.bytes;
     return max;
   }
 }
 
-function append(choice: Choice, part: string): void {
+function append(choice: Choice, part: string, keepText: boolean): void {
   choice.pieces += 1;
+  choice.bytes += utf8Length(part);
   let words = 0;
   WORDS.lastIndex = 0;
   while (WORDS.exec(part) !== null) words++;
@@ -198,5 +213,23 @@ function append(choice: Choice, part: string): void {
   if (choice.inWord && !/^\s/.test(part) && words > 0) words -= 1;
   choice.words += words;
   choice.inWord = !/\s$/.test(part);
-  choice.text += part;
+  if (keepText) choice.text += part;
+}
+
+/** The UTF-8 length of `text`, without encoding it (a lone surrogate counts 3, as the encoder writes U+FFFD). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
 }

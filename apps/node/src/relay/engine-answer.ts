@@ -35,7 +35,8 @@ export interface AnswerBounds {
  * `STREAM_INTERRUPTED` once text went out), which the gateway retries elsewhere without a sanction.
  */
 export class EngineAnswer {
-  readonly #text = new DeliveredText();
+  // Counts only (words, pieces, bytes): the node needs no copy of the text it signs and passes on.
+  readonly #text = new DeliveredText({ keepText: false });
   readonly #finished = new Set<number>();
 
   constructor(readonly bounds: AnswerBounds) {}
