@@ -2,6 +2,7 @@ import {
   countRelayInput,
   type EmbeddingRequest,
   embeddingInputs,
+  HONEST_OUTPUT_SLACK_PER_CHOICE,
   isEmbeddingTier,
   isTextTier,
   MAX_COUNTED_PROMPTS,
@@ -206,12 +207,6 @@ export function outputOverrun(
 }
 
 /**
- * Tokens per choice an honest node may count beyond the text's bytes: the end-of-sequence token
- * and a special token, which carry no text.
- */
-const HONEST_SLACK_PER_CHOICE = 2;
-
-/**
  * Why the node's declared output is more than the delivered text can hold, or `undefined`: above
  * the text's UTF-8 bytes (every token is at least one byte), beyond a small slack per choice.
  * Declared usage under that bound is not a provable lie; it is still billed no higher than the
@@ -223,7 +218,7 @@ export function usageInflated(
   limits: AnswerLimits,
 ): string | undefined {
   if (limits.maxImages > 0) return undefined;
-  const provable = text.provableMax + HONEST_SLACK_PER_CHOICE * Math.max(1, limits.choices);
+  const provable = text.provableMax + HONEST_OUTPUT_SLACK_PER_CHOICE * Math.max(1, limits.choices);
   if (declared.outputTokens <= provable) return undefined;
   return `declares ${declared.outputTokens} output tokens; the text it delivered holds at most ${provable}`;
 }

@@ -1,4 +1,4 @@
-import { type RelayStreamFinal, StreamedChoices } from "@pocket-ai/protocol";
+import { OutputAfterFinish, type RelayStreamFinal, StreamedChoices } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
 import type { DispatchRequest } from "./dispatcher.js";
 import { type AnswerLimits, answerLimits } from "./relay-envelope.js";
@@ -10,7 +10,7 @@ import {
   routeTokens,
   usageInflated,
 } from "./route-tokens.js";
-import { chunkOffSchema, isRecord, overLimit, topLogprobsOverCount } from "./verify-answer.js";
+import { chunkOffSchema, overLimit, topLogprobsOverCount } from "./verify-answer.js";
 
 /**
  * What the gateway holds against a stream's chunks as they arrive, the first one included: the
@@ -36,8 +36,8 @@ export class StreamChecks {
   readonly #operation: DispatchRequest["operation"];
   /** The choices (0…choices-1) that delivered a chunk so far. */
   readonly #choices: StreamedChoices;
-  /** The choices whose `finish_reason` came: they say no more (see {@link afterFinish}). */
-  readonly #finished = new Set<number>();
+  /** The choices whose `finish_reason` came: they say no more. */
+  readonly #finished = new OutputAfterFinish();
 
   constructor(route: Route, request: DispatchRequest) {
     this.limits = answerLimits(route, request);
@@ -58,7 +58,7 @@ export class StreamChecks {
     if (off !== undefined) return off;
     const out = this.#choices.add(data);
     if (out !== undefined) return out;
-    const late = afterFinish(data, this.#finished);
+    const late = this.#finished.add(data);
     if (late !== undefined) return late;
     this.text.add(data);
     if (!this.echoes && this.text.lowerBound > this.limits.maxOutputTokens) {
@@ -83,35 +83,4 @@ export class StreamChecks {
       (this.echoes ? undefined : outputOverrun(this.text, this.tokens, this.limits))
     );
   }
-}
-
-const hasText = (value: unknown) => typeof value === "string" && value !== "";
-
-/** Whether a chunk's choice carries anything a client reads: text, a refusal or tool calls. */
-function carriesOutput(choice: Record<string, unknown>): boolean {
-  if (hasText(choice.text)) return true;
-  const delta = choice.delta;
-  if (!isRecord(delta)) return false;
-  return (
-    hasText(delta.content) ||
-    hasText(delta.refusal) ||
-    (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0)
-  );
-}
-
-/**
- * Why a chunk is a lie about a finished choice (output for a choice whose `finish_reason` already
- * came: a client that stops at the finish, as many do, would pay for an answer that went on), or
- * `undefined`; records the finishes the chunk brings. Choices were range-checked before.
- */
-function afterFinish(data: unknown, finished: Set<number>): string | undefined {
-  const choices = isRecord(data) && Array.isArray(data.choices) ? data.choices : [];
-  for (const choice of choices) {
-    if (isRecord(choice) && finished.has(choice.index as number) && carriesOutput(choice))
-      return `choice ${choice.index as number} streamed output after its finish_reason`;
-  }
-  for (const choice of choices) {
-    if (isRecord(choice) && typeof choice.finish_reason === "string") finished.add(choice.index as number);
-  }
-  return undefined;
 }

@@ -5,6 +5,7 @@ import {
   ChatCompletionResponse,
   CompletionChunk,
   CompletionResponse,
+  carriesErrorMember,
   EmbeddingResponse,
   ImagesResponse,
   normalizeFinishReasons,
@@ -92,7 +93,7 @@ export function verifyAnswer(
   // as the node's adapters and `pocket-node check` do, so that no honest node is sanctioned for it.
   // The signature covers the node's bytes; the client gets the normalised copy.
   const payload = normalizeFinishReasons(response.payload);
-  if (carriesError(payload)) return invalid(ERROR_MEMBER);
+  if (carriesErrorMember(payload)) return invalid(ERROR_MEMBER);
   const parsed = ANSWER_SCHEMAS[expect.operation].safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -173,7 +174,7 @@ function vectorsOffShape(
 /** Checks a stream chunk's data against the operation's chunk schema; a reason when it does not fit. */
 export function chunkOffSchema(operation: RelayOperation, data: unknown): string | undefined {
   if (operation !== "completions" && operation !== "chat.completions") return "images do not stream";
-  if (carriesError(data)) return ERROR_MEMBER;
+  if (carriesErrorMember(data)) return ERROR_MEMBER;
   if (operation === "chat.completions" && plainChatChunk(data)) return undefined;
   const parsed = CHUNK_SCHEMAS[operation].safeParse(normalizeFinishReasons(data));
   if (parsed.success) return undefined;
@@ -200,13 +201,6 @@ export function topLogprobsOverCount(data: unknown, most: number | undefined): s
   return undefined;
 }
 
-/**
- * An answer or chunk with a top-level `error` member (other than `null`): OpenAI clients read it as the API's own
- * error (a streaming SDK throws it with its code), so a node could write the error a client — or
- * the evaluator — sees under an answer it signed and is paid for. Only the gateway writes errors.
- */
-const carriesError = (data: unknown): boolean =>
-  isRecord(data) && Object.hasOwn(data, "error") && data.error !== null && data.error !== undefined;
 const ERROR_MEMBER = "the answer carries an `error` member: errors are the gateway's to write";
 
 /** A JSON object (not an array, not null). */

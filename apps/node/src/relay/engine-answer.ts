@@ -1,11 +1,10 @@
-import type { RelayUsage } from "@pocket-ai/protocol";
+import {
+  carriesErrorMember,
+  HONEST_OUTPUT_SLACK_PER_CHOICE,
+  OutputAfterFinish,
+  type RelayUsage,
+} from "@pocket-ai/protocol";
 import { DeliveredText } from "@pocket-ai/tokens";
-
-/**
- * Tokens per choice an honest count may reach beyond the text's UTF-8 bytes (an end-of-sequence
- * and a special token, which carry no text): the gateway's own slack (`usageInflated`).
- */
-const HONEST_SLACK_PER_CHOICE = 2;
 
 /** What a text relay's engine answer is held to: its output cap, its choices, whether it echoes. */
 export interface AnswerBounds {
@@ -37,24 +36,16 @@ export interface AnswerBounds {
 export class EngineAnswer {
   // Counts only (words, pieces, bytes): the node needs no copy of the text it signs and passes on.
   readonly #text = new DeliveredText({ keepText: false });
-  readonly #finished = new Set<number>();
+  readonly #finished = new OutputAfterFinish();
 
   constructor(readonly bounds: AnswerBounds) {}
 
   /** Adds an answer or a stream piece; why the node must not sign it, or `undefined`. */
   add(data: unknown): string | undefined {
     if (!isRecord(data)) return undefined;
-    if (Object.hasOwn(data, "error") && data.error !== null && data.error !== undefined)
-      return "carries an `error` member beside its choices";
-    const choices = Array.isArray(data.choices) ? data.choices : [];
-    for (const choice of choices) {
-      if (isRecord(choice) && this.#finished.has(choice.index as number) && carriesOutput(choice))
-        return `sent output for choice ${String(choice.index)} after its finish_reason`;
-    }
-    for (const choice of choices) {
-      if (isRecord(choice) && typeof choice.finish_reason === "string")
-        this.#finished.add(choice.index as number);
-    }
+    if (carriesErrorMember(data)) return "carries an `error` member beside its choices";
+    const late = this.#finished.add(data);
+    if (late !== undefined) return late;
     this.#text.add(data);
     const { maxOutputTokens, echoes } = this.bounds;
     if (!echoes && this.#text.lowerBound > maxOutputTokens)
@@ -65,24 +56,10 @@ export class EngineAnswer {
   /** `usage` with its output tokens cut to what the text added so far can hold. */
   usage(usage: RelayUsage): RelayUsage {
     if (this.bounds.echoes) return usage;
-    const most = this.#text.provableMax + HONEST_SLACK_PER_CHOICE * Math.max(1, this.bounds.choices);
+    const most = this.#text.provableMax + HONEST_OUTPUT_SLACK_PER_CHOICE * Math.max(1, this.bounds.choices);
     return usage.outputTokens <= most ? usage : { ...usage, outputTokens: most };
   }
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
-
-const hasText = (value: unknown) => typeof value === "string" && value !== "";
-
-/** Whether a choice carries anything a client reads: text, a refusal or tool calls. */
-function carriesOutput(choice: Record<string, unknown>): boolean {
-  if (hasText(choice.text)) return true;
-  const part = isRecord(choice.delta) ? choice.delta : isRecord(choice.message) ? choice.message : undefined;
-  if (part === undefined) return false;
-  return (
-    hasText(part.content) ||
-    hasText(part.refusal) ||
-    (Array.isArray(part.tool_calls) && part.tool_calls.length > 0)
-  );
-}

@@ -1,4 +1,5 @@
 export { answerChoicesMismatch, chunkChoiceOutOfRange, StreamedChoices } from "./answer-choices.js";
+export { carriesErrorMember, HONEST_OUTPUT_SLACK_PER_CHOICE, OutputAfterFinish } from "./answer-rules.js";
 export { ChatContent, ChatMessage, ChatTextPart, ChatToolCall } from "./chat-message.js";
 export { ChatCompletionRequest, ChatResponseFormat, chatMaxTokens } from "./chat-request.js";
 export { ChatCompletionChunk, ChatCompletionResponse, ChatLogprobs } from "./chat-response.js";
