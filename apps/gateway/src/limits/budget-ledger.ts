@@ -162,8 +162,13 @@ export async function reserveBudget(
     const taken = await reserveInOneStatement(db, input);
     if (taken !== undefined) return taken;
     // Not taken: out of budget, a key no longer active, or a key that got a rate limit since the
-    // caller read it (set through another replica, within the key cache's lifetime). The
-    // transaction below tells which, from the key's row.
+    // caller read it (set through another replica, within the key cache's lifetime). Only the last
+    // needs the transaction below: one read tells, so a key out of budget (which a client may
+    // hammer) costs a round trip more, not a transaction.
+    const row = await db.get<{ rpm: number | null; tpm: number | null }>(
+      plainSql`select rpm, tpm from api_keys where id = ${input.keyId}`,
+    );
+    if (row === undefined || (row.rpm === null && row.tpm === null)) return "no-budget";
   }
   return reserveInTransaction(db, input);
 }
