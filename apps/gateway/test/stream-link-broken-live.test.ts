@@ -1,21 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createLogger } from "@pocket-ai/runtime";
-import { Effect, Exit, Scope } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
-import { GatewayConfig } from "../src/config/gateway-config.js";
-import { freePort } from "./support/free-port.js";
-import {
-  adminClient,
-  LIVE_ADMIN_TOKEN,
-  type LiveSession,
-  liveSession,
-  startDevNode,
-  waitForNodes,
-} from "./support/live-network.js";
+import type { RunningGateway } from "../src/app/gateway-app.js";
+import { gatewayWithLinkedNode } from "./support/linked-node.js";
+import { adminClient, type startDevNode } from "./support/live-network.js";
 import { until } from "./support/until.js";
 
 /**
@@ -57,47 +44,22 @@ function finalDropper(upstreamPort: number) {
 }
 
 describe("a stream whose link to its node broke after the node finished it", () => {
-  let dir: string;
-  let session: LiveSession;
-  let scope: Scope.CloseableScope;
+  let net: Awaited<ReturnType<typeof gatewayWithLinkedNode<Awaited<ReturnType<typeof finalDropper>>>>>;
   let gateway: RunningGateway;
   let node: Awaited<ReturnType<typeof startDevNode>>;
   let link: Awaited<ReturnType<typeof finalDropper>>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "pocket-link-broken-"));
-    session = liveSession();
-    scope = Effect.runSync(Scope.make());
-    gateway = await Effect.runPromise(
-      startGateway(
-        GatewayConfig.parse({
-          listen: { host: "127.0.0.1", port: 0 },
-          dataDir: join(dir, "gateway"),
-          adminToken: LIVE_ADMIN_TOKEN,
-          routing: { session, healthCheckMs: 60_000, retry: { maxAttempts: 1 } },
-          metering: { flushMs: 20 },
-        }),
-        { log: createLogger({ app: "live-gateway", level: "error" }) },
-      ).pipe(Scope.extend(scope)),
-    );
-    const nodePort = await freePort();
-    link = await finalDropper(nodePort);
-    node = await startDevNode(
-      { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
-      session,
-      join(dir, "node"),
-      {},
-      { kind: "dev" },
-      { listen: { host: "127.0.0.1", port: nodePort }, publicUrl: `http://127.0.0.1:${link.port}` },
-    );
-    await waitForNodes(adminClient(gateway.trpcUrl), [node.node.key.address]);
+    net = await gatewayWithLinkedNode({
+      name: "link-broken",
+      routing: { retry: { maxAttempts: 1 } },
+      link: finalDropper,
+    });
+    ({ gateway, node, link } = net);
   }, 90_000);
 
   afterAll(async () => {
-    await Effect.runPromise(Scope.close(scope, Exit.void));
-    await node?.stop();
-    link?.server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await net?.close();
   });
 
   it("leaves the node's claim without the whole leaf the gateway never got", async () => {
