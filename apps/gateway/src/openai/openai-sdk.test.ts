@@ -207,7 +207,13 @@ describe("refusals in OpenAI's error shape", () => {
     expect(t.dispatcher.requests.length).toBe(before + 1);
     // A batch past the choices one call takes (prompts × n > 4096) is refused, never clamped.
     const huge = await openai.completions
-      .create({ model: "llama-2-13b", prompt: Array.from({ length: 2049 }, () => "a"), n: 2, max_tokens: 0 })
+      .create({
+        model: "llama-2-13b",
+        prompt: Array.from({ length: 2049 }, () => "a"),
+        n: 2,
+        max_tokens: 0,
+        echo: true,
+      })
       .then(unexpected, asApiError);
     expect(huge).toBeInstanceOf(OpenAI.BadRequestError);
     expect({ code: huge.code, param: huge.param }).toEqual({ code: "INVALID_REQUEST", param: "prompt" });
