@@ -154,6 +154,45 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(await store.countUsers()).toBe(2);
       });
 
+      it("counts a sign-up stored while another one checked the limits once, not also as pending", async () => {
+        const { store } = portal();
+        // The second sign-up's first count waits until the first sign-up is stored, as a slow
+        // database connection can make it: it then finds one stored account, and none pending.
+        let stored: () => void = () => undefined;
+        const firstStored = new Promise<void>((resolve) => {
+          stored = resolve;
+        });
+        let counts = 0;
+        const slowed = {
+          ...store,
+          signupsFrom: async (network: string, since: number) => {
+            counts += 1;
+            if (counts === 2) await firstStored;
+            return store.signupsFrom(network, since);
+          },
+          insertUser: async (user: Parameters<typeof store.insertUser>[0]) => {
+            const done = await store.insertUser(user);
+            stored();
+            return done;
+          },
+        };
+        const config = PortalConfig.parse({ passwordHash: { logN: 10 }, signup: { perNetworkPerHour: 2 } });
+        const accounts = new PortalAccounts(config, slowed, runtime, () => clock);
+        const results = await Promise.all(
+          [0, 1].map((i) =>
+            codeOf(
+              accounts.signup({
+                email: `pair${i}@example.com`,
+                password: "a long passphrase",
+                network: "two",
+              }),
+            ),
+          ),
+        );
+        expect(results).toEqual(["ok", "ok"]);
+        expect(await store.countUsers()).toBe(2);
+      });
+
       it("can be closed by the operator", async () => {
         const { accounts } = portal({ signup: { enabled: false } });
         expect(

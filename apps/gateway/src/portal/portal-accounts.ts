@@ -56,19 +56,23 @@ export class PortalAccounts {
 
   /**
    * Refuses when the network or everyone has reached a sign-up limit, counted from stored accounts
-   * plus `pending` sign-ups of this process still hashing their passwords (from this network, and
-   * from everywhere).
+   * plus `pending()` sign-ups of this process still on their way to being stored (from this
+   * network, and from everywhere), read once the stored counts are in: a sign-up stored meanwhile
+   * has left the pending ones by then, so it is counted once.
    */
   async checkSignupLimits(
     network: string,
     now: number,
-    pending: { readonly network: number; readonly all: number } = { network: 0, all: 0 },
+    pending: () => { readonly network: number; readonly all: number } = () => ({ network: 0, all: 0 }),
   ): Promise<void> {
     const { perNetworkPerHour, perNetworkPerDay, perHour } = this.config.signup;
+    // Each limit's pending count is read after its own stored count.
+    const over = async (stored: Promise<number>, which: "network" | "all", limit: number) =>
+      (await stored) + pending()[which] >= limit;
     const limited =
-      (await this.store.signupsFrom(network, now - HOUR_MS)) + pending.network >= perNetworkPerHour ||
-      (await this.store.signupsFrom(network, now - 24 * HOUR_MS)) + pending.network >= perNetworkPerDay ||
-      (await this.store.signupsSince(now - HOUR_MS)) + pending.all >= perHour;
+      (await over(this.store.signupsFrom(network, now - HOUR_MS), "network", perNetworkPerHour)) ||
+      (await over(this.store.signupsFrom(network, now - 24 * HOUR_MS), "network", perNetworkPerDay)) ||
+      (await over(this.store.signupsSince(now - HOUR_MS), "all", perHour));
     if (limited) throw refuse("SIGNUP_LIMITED");
   }
 
@@ -93,28 +97,41 @@ export class PortalAccounts {
     if (!Email.safeParse(email).success)
       throw refuse("INVALID_REQUEST", "Enter an e-mail address like you@example.com.", "email");
     this.checkPassword(input.password, email);
-    // Sign-ups of this process still hashing count against the limits, so a burst sent at once
-    // costs no more password hashes than the limits allow accounts.
-    const subjects = [`n:${input.network}`, "*"];
-    const release = this.holdAttempt(subjects, this.signupsPending);
+    // Sign-ups of this process still on their way count against the limits, so a burst sent at
+    // once costs no more password hashes than the limits allow accounts. Only those that came
+    // before this one count (each takes its ticket before anything is awaited): a burst's first
+    // sign-ups go on, its later ones are refused, never the other way round.
+    const ticket = this.nextTicket++;
+    const network = `n:${input.network}`;
+    this.signupsPending.set(ticket, network);
     try {
-      await this.checkSignupLimits(input.network, this.now(), {
-        network: (this.signupsPending.get(subjects[0]!) ?? 1) - 1,
-        all: (this.signupsPending.get("*") ?? 1) - 1,
-      });
+      await this.checkSignupLimits(input.network, this.now(), () => this.pendingBefore(ticket, network));
       if ((await this.store.userByEmail(email)) !== undefined)
         throw refuse("EMAIL_TAKEN", undefined, "email");
       const passwordHash = await hashPassword(input.password, this.config.passwordHash);
       // Checked again after the (slow) hash, one sign-up at a time with the inserts: concurrent
       // sign-ups from one network (on any replica) cannot all slip under the limit.
-      return await this.oneAtATime(() => this.createAccount(input, email, passwordHash));
+      return await this.oneAtATime(() => this.createAccount(input, email, passwordHash, ticket));
     } finally {
-      release();
+      this.signupsPending.delete(ticket);
     }
   }
 
-  /** Sign-ups of this process not yet decided, per subject (`n:` network, `*` everyone). */
-  private readonly signupsPending = new Map<string, number>();
+  /** Sign-ups of this process not yet stored nor refused: each one's ticket and network subject. */
+  private readonly signupsPending = new Map<number, string>();
+  private nextTicket = 0;
+
+  /** The sign-ups pending that came before `ticket`: from `network`, and from everywhere. */
+  private pendingBefore(ticket: number, network: string): { network: number; all: number } {
+    let fromNetwork = 0;
+    let all = 0;
+    for (const [other, subject] of this.signupsPending) {
+      if (other >= ticket) continue;
+      all += 1;
+      if (subject === network) fromNetwork += 1;
+    }
+    return { network: fromNetwork, all };
+  }
 
   private signupQueue: Promise<unknown> = Promise.resolve();
   private oneAtATime<A>(f: () => Promise<A>): Promise<A> {
@@ -123,7 +140,12 @@ export class PortalAccounts {
     return next;
   }
 
-  private async createAccount(input: SignupInput, email: string, passwordHash: string): Promise<PortalUser> {
+  private async createAccount(
+    input: SignupInput,
+    email: string,
+    passwordHash: string,
+    ticket: number,
+  ): Promise<PortalUser> {
     const now = this.now();
     await this.checkSignupLimits(input.network, now);
     if ((await this.store.userByEmail(email)) !== undefined) throw refuse("EMAIL_TAKEN", undefined, "email");
@@ -141,6 +163,8 @@ export class PortalAccounts {
       lastLoginAt: now,
     };
     await this.store.insertUser(user);
+    // Stored: counted from the table from now on, no longer as pending.
+    this.signupsPending.delete(ticket);
     return user;
   }
 
