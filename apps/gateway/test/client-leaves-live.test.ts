@@ -238,6 +238,31 @@ describe("a streaming client that leaves", () => {
     expect(nodeBlame(metrics)).toEqual(before);
   }, 60_000);
 
+  it("mid-stream, from an engine that streams tokens in pieces: the client pays the share the node is paid, never for more tokens than the gateway's count of the text", async () => {
+    const key = await net.newKey();
+    engine.faults.splitTokens = true;
+    // Apart in time, so the node passes each piece on as its own chunk.
+    engine.faults.pieceDelayMs = 50;
+    try {
+      // The role and the first words' pieces go out; the rest waits until the client has gone.
+      await holdingPieces(12, async () => {
+        const text = await readThenLeave(key.secret, 100, /("content":"[^"]+"[\s\S]*){9}/);
+        expect(text).not.toMatch(/"finish_reason":"[a-z_]+"/);
+        await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
+      });
+    } finally {
+      engine.faults.splitTokens = false;
+      engine.faults.pieceDelayMs = 0;
+    }
+    const [row] = rowsOf(key.key.id);
+    expect(row).toMatchObject({ outcome: "interrupted", error_code: "CLIENT_CLOSED" });
+    expect(row!.compute_units).toBeGreaterThan(0);
+    // One charge for one count of what reached the client: the row's tokens, the node's weight and
+    // the client's price agree (the tier's price is its weight).
+    expect(row!.compute_units).toBe(Math.ceil((750 * row!.output_tokens) / 100));
+    expect(row!.price_micro_usd).toBe(row!.compute_units);
+  }, 60_000);
+
   it("before any output reached it, while the node was still sending: the receipt of nothing changes no row of the node's, and the gateway counts it `unchanged`", async () => {
     const key = await net.newKey();
     const node = net.nodes[0]!.node;

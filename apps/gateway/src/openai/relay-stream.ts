@@ -179,8 +179,11 @@ const streamRelayBody = Effect.fnUntraced(function* (
       const paid = record === undefined ? paidCut(usage, finished.all) : undefined;
       const cut: CutReceiptToWrite | undefined =
         paid ?? (record === undefined ? events.unpaidCut?.() : undefined);
+      // A paid cut is billed for the tokens its row and its node's weight count (never above the
+      // gateway's count of the delivered text), not the chunks' count, which may be higher.
+      const billed = paid?.record.usage ?? usage;
       return Effect.tap(
-        settle(usage, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
+        settle(billed, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
           record !== undefined
             ? answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now, ttftMs })
             : paid !== undefined
@@ -210,7 +213,7 @@ const streamRelayBody = Effect.fnUntraced(function* (
         ),
         (charged) =>
           Effect.sync(() => {
-            counted(usage, charged, ttftMs);
+            counted(billed, charged, ttftMs);
             // Only once the row and its receipt are in the database: the node's claim may then
             // carry its leaf; a row without a leaf tells the node to claim none.
             if (charged !== undefined) cut?.deliver();
@@ -334,7 +337,9 @@ const streamRelayBody = Effect.fnUntraced(function* (
   const cut: CutReceiptToWrite | undefined = paid ?? (failed ? events.unpaidCut?.() : undefined);
   // Charge and ledger row commit together before the stream's end reaches the client: a stream
   // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.
-  const charged = yield* settle(usage, failed ? "interrupted" : "complete", (chargedMicroUsd) =>
+  // A paid cut is billed as the row and the node's weight count it (see `leftSettled`).
+  const billed = paid?.record.usage ?? usage;
+  const charged = yield* settle(billed, failed ? "interrupted" : "complete", (chargedMicroUsd) =>
     paid !== undefined
       ? withReceipt(
           answeredRow(call.caller, call.relay, paid.record, {
@@ -395,7 +400,7 @@ const streamRelayBody = Effect.fnUntraced(function* (
     res.addTrailers({ "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash });
   res.end();
 
-  counted(usage, charged, ttftMs);
+  counted(billed, charged, ttftMs);
 });
 
 /** A ledger row that carries a cut stream's receipt, to be written in the row's transaction. */

@@ -113,6 +113,11 @@ export interface FakeTextFaults {
    * as the completions API does): what some engine versions answer.
    */
   extraTopLogprob: boolean;
+  /**
+   * Each streamed chat token (without logprobs) goes out a character at a time, as an engine that
+   * samples a word letter by letter streams it.
+   */
+  splitTokens: boolean;
 }
 
 export interface FakeTextEngine extends FakeServerBase {
@@ -160,6 +165,7 @@ export async function startFakeVllm(
     firstPromptOnly: false,
     burst: false,
     extraTopLogprob: false,
+    splitTokens: false,
   };
   // As the real engines: TGI's older versions end with `eos_token`; vLLM refuses `stream_options`
   // without `stream: true`, prompts past its context and token ids past its vocabulary (400);
@@ -420,17 +426,20 @@ export async function startFakeVllm(
       const logprobs = chatLogprobsFor(sample, body);
       return [
         { ...chunk, choices: [{ index, delta: { role: "assistant", content: "" }, finish_reason: null }] },
-        ...sample.tokens.map((token, i) => ({
-          ...chunk,
-          choices: [
-            {
-              index,
-              delta: { content: token },
-              ...(logprobs === null ? {} : { logprobs: { content: [logprobs.content[i]] } }),
-              finish_reason: i === sample.tokens.length - 1 ? endReason : null,
-            },
-          ],
-        })),
+        ...sample.tokens.flatMap((token, i) => {
+          const parts = faults.splitTokens && logprobs === null && token.length > 1 ? [...token] : [token];
+          return parts.map((part, p) => ({
+            ...chunk,
+            choices: [
+              {
+                index,
+                delta: { content: part },
+                ...(logprobs === null ? {} : { logprobs: { content: [logprobs.content[i]] } }),
+                finish_reason: i === sample.tokens.length - 1 && p === parts.length - 1 ? endReason : null,
+              },
+            ],
+          }));
+        }),
       ];
     });
     if (wantsUsage(body)) pieces.push({ ...chunk, choices: [], usage: usageOf(samples) });
