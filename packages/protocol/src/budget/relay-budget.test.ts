@@ -165,6 +165,31 @@ describe("relayBudget", () => {
     expect(!budget.ok && budget.error).toMatchObject({ code: "INPUT_TOO_LONG", param: "messages" });
   });
 
+  it("refuses a batch whose choices leave less than one output token each, naming the batch, not max_tokens", () => {
+    // 1001 prompts share the tier's 1000 output tokens: none is left for any, whatever max_tokens says.
+    const prompt = Array.from({ length: 1001 }, () => "a");
+    const budget = relayBudget("completions", { model: "m", prompt, max_tokens: 16 }, llama, tokensAtLeast);
+    expect(!budget.ok && budget.error).toMatchObject({ code: "INVALID_REQUEST", param: "prompt" });
+    expect(!budget.ok && budget.error.detail).toContain(
+      "1001 choices (prompts × n) share the 1000 output tokens",
+    );
+    expect(!budget.ok && budget.error.detail).not.toContain("max_tokens 0");
+    // A batch past the most choices a call takes is told to split, whatever its output share.
+    const huge = relayBudget(
+      "completions",
+      { model: "m", prompt: Array.from({ length: 5000 }, () => "a"), max_tokens: 16 },
+      llama,
+      tokensAtLeast,
+    );
+    expect(!huge.ok && huge.error.detail).toContain("5000 choices; one call takes at most 4096");
+    // The client's own 0 without echo keeps its message; with echo the batch scores its prompts.
+    const zero = relayBudget("completions", { model: "m", prompt: "a", max_tokens: 0 }, llama, tokensAtLeast);
+    expect(!zero.ok && zero.error).toMatchObject({ code: "INVALID_REQUEST", param: "max_tokens" });
+    expect(
+      relayBudget("completions", { model: "m", prompt, max_tokens: 16, echo: true }, llama, tokensAtLeast).ok,
+    ).toBe(true);
+  });
+
   it("refuses text calls on an image tier", () => {
     const sd = resolveModelName(DEFAULT_CATALOG, "stable-diffusion");
     if (!sd.ok) throw new Error("no stable-diffusion");

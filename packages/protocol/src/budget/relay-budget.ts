@@ -133,23 +133,35 @@ export function relayBudgetOfCounts<Op extends "completions" | "chat.completions
     );
   }
   const cap = relayOutputCap(operation, request, tier);
+  if (cap.choices > MAX_RELAY_CHOICES) {
+    return fail(
+      "INVALID_REQUEST",
+      `${cap.prompts} prompts × n=${cap.n} ask for ${cap.choices} choices; one call takes at most ${MAX_RELAY_CHOICES}: split the batch`,
+      "prompt",
+    );
+  }
   // No output asked for is a call only to score the prompt (`echo` on completions). Anything else
   // would reach an engine that may read 0 as "no limit" (Ollama's `num_predict`) and generate
   // unpaid text the answer checks then refuse.
   if (cap.maxTokens === 0 && !(operation === "completions" && (request as CompletionRequest).echo === true)) {
+    const requested =
+      operation === "chat.completions"
+        ? chatMaxTokens(request as ChatCompletionRequest)
+        : (request as CompletionRequest).max_tokens;
+    // Not the client's 0: the choices share the tier's output limit, less than a token each.
+    if (requested !== 0) {
+      return fail(
+        "INVALID_REQUEST",
+        `${cap.choices} choices (prompts × n) share the ${tier.limits.maxOutputTokens} output tokens ${describeTarget(target)} allows per call, less than one each: split the batch into calls of at most ${tier.limits.maxOutputTokens} choices`,
+        operation === "chat.completions" ? "n" : "prompt",
+      );
+    }
     return fail(
       "INVALID_REQUEST",
       operation === "chat.completions"
         ? "max_tokens must be at least 1 for a chat completion"
         : "max_tokens 0 asks for no output: send echo: true to score the prompt, or ask for at least 1 token",
       "max_tokens",
-    );
-  }
-  if (cap.choices > MAX_RELAY_CHOICES) {
-    return fail(
-      "INVALID_REQUEST",
-      `${cap.prompts} prompts × n=${cap.n} ask for ${cap.choices} choices; one call takes at most ${MAX_RELAY_CHOICES}: split the batch`,
-      "prompt",
     );
   }
   const limit = tier.limits.maxInputTokens;
