@@ -13,10 +13,11 @@ import {
   Duration,
   Effect,
   Logger as EffectLogger,
+  ExecutionStrategy,
   Layer,
   LogLevel,
   Schedule,
-  type Scope,
+  Scope,
 } from "effect";
 import { LOCAL_NODES, type LocalnetConfig, TINY_MODEL_NODE, TINY_MODEL_SERVICE } from "./localnet-config.js";
 import { loadState, saveState } from "./localnet-state.js";
@@ -88,7 +89,8 @@ const call = <A>(what: string, f: () => Promise<A>) =>
  * backend (different quality and speed; one on the batch tier, as a CPU node), and the
  * evaluator. It waits until every node has registered and is healthy, creates (or reuses) a demo
  * application and key and an evaluator key, sets the week's POKT rate, and starts evaluation.
- * Closing the scope stops everything in order.
+ * Closing the scope stops everything in order: the evaluator, the gateway (its streams still
+ * running end as its shutdown's), then the nodes.
  */
 export function startLocalnet(
   config: LocalnetConfig,
@@ -111,6 +113,8 @@ export function startLocalnet(
     saveState(config.dataDir, state);
     const evaluatorUrl = `http://${host}:${ports.evaluator}`;
 
+    // The gateway lives in a scope of its own, closed before the nodes stop (see below).
+    const gatewayScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential);
     const gateway = yield* startGateway(
       GatewayConfig.parse({
         listen: { host, port: ports.gateway },
@@ -134,6 +138,7 @@ export function startLocalnet(
       }),
       { log: log.child({ app: "gateway" }) },
     ).pipe(
+      Scope.extend(gatewayScope),
       Effect.mapError((e) => new LocalnetError({ message: `gateway: ${e.message}` })),
       step(say, `gateway on ${host}:${ports.gateway}`),
     );
@@ -187,6 +192,11 @@ export function startLocalnet(
         ),
       ),
     );
+
+    // On stop the gateway drains first, then the nodes stop: a stream still running ends as the
+    // gateway's shutdown (GATEWAY_SHUTTING_DOWN, its node paid for what reached the client), not as
+    // its node's failure, which the client was charged for and the node paid nothing for.
+    yield* Effect.addFinalizer((exit) => Scope.close(gatewayScope, exit));
 
     const admin = adminClient(gateway.trpcUrl, state.adminToken);
     yield* Effect.gen(function* () {
