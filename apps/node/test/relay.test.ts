@@ -300,6 +300,21 @@ describe("streaming relays", () => {
     expect(chunks).toHaveLength(1);
     expect(chunks[0]!.final?.error?.code).toBe("INPUT_TOO_LONG");
   });
+
+  it("refuses a streamed scoring call (echo), which a cut would leave unbilled, before any work", async () => {
+    const request = gw.request({
+      model: "llama-2-13b",
+      prompt: "Once upon a time",
+      max_tokens: 0,
+      echo: true,
+      logprobs: 1,
+      stream: true,
+    });
+    const chunks = [];
+    for await (const chunk of await h.client.relayStream.mutate(request)) chunks.push(chunk);
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.final?.error?.code).toBe("UNSUPPORTED_PARAMETER");
+  });
 });
 
 describe("operations", () => {

@@ -45,6 +45,24 @@ describe("the OpenAI SDK against the gateway", () => {
     expect(answer.model).toBe("mistral-7b:batch");
     expect(answer.choices[0]?.logprobs?.tokens?.slice(0, 2)).toEqual(["the", "capital"]);
     expect(answer.choices[0]?.logprobs?.token_logprobs?.[0]).toBeNull();
+    // Scoring is offered unary: a streamed one cut short would be billed by output it has none of.
+    const before = t.dispatcher.requests.length;
+    const streamed = await openai.completions
+      .create({
+        model: "mistral-7b:batch",
+        prompt: "the capital of France is",
+        echo: true,
+        logprobs: 1,
+        max_tokens: 0,
+        stream: true,
+      })
+      .then(unexpected, asApiError);
+    expect(streamed).toBeInstanceOf(OpenAI.BadRequestError);
+    expect({ code: streamed.code, param: streamed.param }).toEqual({
+      code: "UNSUPPORTED_PARAMETER",
+      param: "echo",
+    });
+    expect(t.dispatcher.requests.length).toBe(before);
   });
 
   it("streams chat; the usage chunk comes only with stream_options.include_usage", async () => {

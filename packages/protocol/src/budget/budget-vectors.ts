@@ -169,6 +169,13 @@ export const RELAY_BUDGET_VECTORS: readonly RelayBudgetVector[] = [
     expected: { error: "INVALID_REQUEST" },
   },
   {
+    name: "a streamed completion with echo: scoring is offered unary, where the whole call is billed",
+    model: "llama-2-13b",
+    operation: "completions",
+    request: { model: "llama-2-13b", prompt: "Hello", max_tokens: 0, echo: true, logprobs: 1, stream: true },
+    expected: { error: "UNSUPPORTED_PARAMETER" },
+  },
+  {
     name: "completions with max_tokens 0 and no echo: no output asked for and no prompt to score",
     model: "llama-2-13b",
     operation: "completions",

@@ -132,6 +132,20 @@ export function relayBudgetOfCounts<Op extends "completions" | "chat.completions
       `${describeTarget(target)} is an image tier; it takes no text calls`,
     );
   }
+  // A streamed scoring call, cut short by its client, would be billed by its output tokens, of
+  // which it has none (the scored prompt is echoed, not generated): the scoring it delivered
+  // would be free. Scoring is offered unary, where the whole call is billed.
+  if (
+    operation === "completions" &&
+    (request as CompletionRequest).echo === true &&
+    (request as { stream?: unknown }).stream === true
+  ) {
+    return fail(
+      "UNSUPPORTED_PARAMETER",
+      "echo is not offered on a streamed completion: send it with stream: false",
+      "echo",
+    );
+  }
   const cap = relayOutputCap(operation, request, tier);
   if (cap.choices > MAX_RELAY_CHOICES) {
     return fail(
