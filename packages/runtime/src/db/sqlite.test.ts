@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Either } from "effect";
@@ -24,6 +24,28 @@ describe("openSqlite", () => {
       Effect.scoped(Effect.map(open, ({ sqlite }) => sqlite.prepare("SELECT v FROM t").pluck().get())),
     );
     expect(value).toBe("kept");
+  });
+
+  it("creates the file, its WAL and its folder for their owner only, and leaves an existing file's mode", () => {
+    const root = mkdtempSync(join(tmpdir(), "pocket-db-"));
+    const file = join(root, "data", "c.sqlite");
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    Effect.runSync(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { sqlite } = yield* openSqlite({ file, schema: {}, migrationsFolder: migrations() });
+          sqlite.prepare("INSERT INTO t (v) VALUES (?)").run("private");
+          expect(mode(file)).toBe(0o600);
+          expect(mode(`${file}-wal`)).toBe(0o600);
+          expect(mode(join(root, "data"))).toBe(0o700);
+        }),
+      ),
+    );
+    // A file the operator made readable to others (a backup user) keeps its mode.
+    const shared = join(root, "shared.sqlite");
+    writeFileSync(shared, "", { mode: 0o640 });
+    Effect.runSync(Effect.scoped(openSqlite({ file: shared, schema: {}, migrationsFolder: migrations() })));
+    expect(mode(shared)).toBe(0o640);
   });
 
   it("fails with a DatabaseError, not a crash, when the migrations are missing", () => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
@@ -25,9 +25,12 @@ export interface OpenedDatabase<S extends Record<string, unknown>> {
 
 /**
  * Opens (creating its folder) a SQLite file in WAL mode, applies the app's committed migrations,
- * and closes it — after a WAL checkpoint — when the scope ends. WAL with `synchronous=NORMAL`
- * keeps every committed transaction across a process crash (`kill -9`); only a power loss can
- * drop the last ones. Once the WAL grows, a worker thread checkpoints it (see
+ * and closes it — after a WAL checkpoint — when the scope ends. A file it creates is readable by
+ * its owner only (0600, as the key files; its WAL and shared-memory files take the same mode), in
+ * a folder it creates as 0700: the ledger, accounts and sessions are no other local user's. A file
+ * that exists keeps the mode its operator gave it. WAL with `synchronous=NORMAL` keeps every
+ * committed transaction across a process crash (`kill -9`); only a power loss can drop the last
+ * ones. Once the WAL grows, a worker thread checkpoints it (see
  * {@link WalCheckpointer}), so the copy and its fsync do not stall the event loop.
  */
 export function openSqlite<S extends Record<string, unknown>>(options: {
@@ -40,7 +43,10 @@ export function openSqlite<S extends Record<string, unknown>>(options: {
   return Effect.acquireRelease(
     Effect.try({
       try: () => {
-        if (options.file !== ":memory:") mkdirSync(dirname(options.file), { recursive: true });
+        if (options.file !== ":memory:") {
+          mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+          if (!existsSync(options.file)) closeSync(openSync(options.file, "a", 0o600));
+        }
         const sqlite = new Database(options.file);
         sqlite.pragma("journal_mode = WAL");
         sqlite.pragma("synchronous = NORMAL");
