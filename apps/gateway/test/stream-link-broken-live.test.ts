@@ -1,7 +1,6 @@
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../src/app/gateway-app.js";
-import { gatewayWithLinkedNode } from "./support/linked-node.js";
+import { gatewayWithLinkedNode, nodeLink } from "./support/linked-node.js";
 import { adminClient, type startDevNode } from "./support/live-network.js";
 import { until } from "./support/until.js";
 
@@ -17,30 +16,19 @@ import { until } from "./support/until.js";
  * A TCP link in front of the node that passes everything except the node's closing chunk of a
  * streamed relay: on the bytes that carry it, it drops both connections instead.
  */
-function finalDropper(upstreamPort: number) {
-  const link = { dropped: 0, server: undefined as Server | undefined, port: 0 };
-  const server = createServer((down: Socket) => {
-    const up = connect(upstreamPort, "127.0.0.1");
-    down.on("data", (data: Buffer) => up.write(data));
-    up.on("data", (data: Buffer) => {
+async function finalDropper(upstreamPort: number) {
+  const counted = { dropped: 0 };
+  const link = await nodeLink(upstreamPort, (down, up) => ({
+    fromGateway: (data) => up.write(data),
+    fromNode: (data) => {
       if (data.includes('"final":')) {
-        link.dropped += 1;
+        counted.dropped += 1;
         down.destroy();
         up.destroy();
       } else if (!down.destroyed) down.write(data);
-    });
-    down.on("close", () => up.destroy());
-    up.on("close", () => down.destroy());
-    down.on("error", () => up.destroy());
-    up.on("error", () => down.destroy());
-  });
-  link.server = server;
-  return new Promise<typeof link>((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      link.port = (server.address() as { port: number }).port;
-      resolve(link);
-    }),
-  );
+    },
+  }));
+  return Object.assign(counted, link);
 }
 
 describe("a stream whose link to its node broke after the node finished it", () => {

@@ -1,8 +1,7 @@
-import { connect, createServer, type Server, type Socket } from "node:net";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../src/app/gateway-app.js";
-import { gatewayWithLinkedNode } from "./support/linked-node.js";
+import { gatewayWithLinkedNode, nodeLink } from "./support/linked-node.js";
 import { adminClient, type startDevNode } from "./support/live-network.js";
 import { until } from "./support/until.js";
 
@@ -20,34 +19,25 @@ import { until } from "./support/until.js";
  * vain; `reset`: the link drops the gateway's connection as the answer comes, so the gateway's call
  * fails at once, without a code and without a timeout.
  */
-function answerSwallower(upstreamPort: number, mode: "swallow" | "reset" = "swallow") {
-  const link = { swallowed: 0, server: undefined as Server | undefined, port: 0 };
-  const server = createServer((down: Socket) => {
-    const up = connect(upstreamPort, "127.0.0.1");
+async function answerSwallower(upstreamPort: number, mode: "swallow" | "reset" = "swallow") {
+  const counted = { swallowed: 0 };
+  const link = await nodeLink(upstreamPort, (down, up) => {
     let swallow = false;
-    down.on("data", (data: Buffer) => {
-      if (data.includes("/relay?") || data.includes("/relay ")) {
-        swallow = true;
-        link.swallowed += 1;
-      }
-      up.write(data);
-    });
-    up.on("data", (data: Buffer) => {
-      if (swallow && mode === "reset") down.destroy();
-      else if (!swallow && !down.destroyed) down.write(data);
-    });
-    down.on("close", () => up.destroy());
-    up.on("close", () => down.destroy());
-    down.on("error", () => up.destroy());
-    up.on("error", () => down.destroy());
+    return {
+      fromGateway: (data) => {
+        if (data.includes("/relay?") || data.includes("/relay ")) {
+          swallow = true;
+          counted.swallowed += 1;
+        }
+        up.write(data);
+      },
+      fromNode: (data) => {
+        if (swallow && mode === "reset") down.destroy();
+        else if (!swallow && !down.destroyed) down.write(data);
+      },
+    };
   });
-  link.server = server;
-  return new Promise<typeof link>((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      link.port = (server.address() as { port: number }).port;
-      resolve(link);
-    }),
-  );
+  return Object.assign(counted, link);
 }
 
 describe.each([

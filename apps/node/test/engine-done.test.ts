@@ -1,17 +1,12 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { RelayStreamChunk } from "@pocket-ai/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
+import { TestGateway } from "./helpers/node-harness.js";
+import { nodeBehindEngine } from "./helpers/scripted-engine.js";
 
-let harness: NodeHarness | undefined;
-let engine: Server | undefined;
+let running: Awaited<ReturnType<typeof nodeBehindEngine>> | undefined;
 afterEach(async () => {
-  await harness?.stop();
-  engine?.closeAllConnections();
-  await new Promise<void>((r) => (engine === undefined ? r() : engine.close(() => r())));
-  harness = undefined;
-  engine = undefined;
+  await running?.close();
+  running = undefined;
 });
 
 const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
@@ -27,34 +22,18 @@ const piece = (text: string, finish: string | null) =>
 describe("a streamed relay whose engine keeps its response open after [DONE]", () => {
   it("ends ok at [DONE], not when the engine's call times out", async () => {
     let streams = 0;
-    engine = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        if (req.url !== "/v1/completions") {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ data: [{ id: "m" }] }));
-          return;
-        }
+    running = await nodeBehindEngine(
+      (_body, res) => {
         streams += 1;
         res.writeHead(200, { "content-type": "text/event-stream" });
         res.write(
           `${piece("Hi", "stop")}${event({ id: "c", object: "text_completion", created: 1, model: "m", choices: [], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } })}data: [DONE]\n\n${piece(" never read", null)}`,
         );
         // The response is never ended: only the backend's timeout would end the wait for it.
-      });
-    });
-    await new Promise<void>((r) => engine?.listen(0, "127.0.0.1", r));
-    const url = `http://127.0.0.1:${(engine.address() as AddressInfo).port}`;
-    harness = await startTestNode({
-      services: [
-        {
-          serviceId: "llama-2-13b",
-          tiers: ["standard"],
-          model: { declared: "llama-2-13b-chat", family: "llama-2" },
-          backends: [{ kind: "vllm", url, model: "m", probeAtStart: false, timeoutMs: 2_000 }],
-        },
-      ],
-    });
+      },
+      { timeoutMs: 2_000 },
+    );
+    const harness = running.harness;
     const chunks: RelayStreamChunk[] = [];
     const request = new TestGateway().request({
       model: "llama-2-13b",

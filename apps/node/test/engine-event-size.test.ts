@@ -1,31 +1,20 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { RelayStreamChunk } from "@pocket-ai/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_ENGINE_EVENT_CHARS } from "../src/backends/engine-sse.js";
-import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
+import { TestGateway } from "./helpers/node-harness.js";
+import { nodeBehindEngine } from "./helpers/scripted-engine.js";
 
-let harness: NodeHarness | undefined;
-let engine: Server | undefined;
+let running: Awaited<ReturnType<typeof nodeBehindEngine>> | undefined;
 afterEach(async () => {
-  await harness?.stop();
-  engine?.closeAllConnections();
-  await new Promise<void>((r) => (engine === undefined ? r() : engine.close(() => r())));
-  harness = undefined;
-  engine = undefined;
+  await running?.close();
+  running = undefined;
 });
 
 describe("a streamed relay whose engine sends an event that never ends", () => {
   it("is refused once the event passes the limit, not held in memory until the engine's timeout", async () => {
     let closed = false;
-    engine = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        if (req.url !== "/v1/completions") {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify({ data: [{ id: "m" }] }));
-          return;
-        }
+    running = await nodeBehindEngine(
+      (_body, res) => {
         res.on("close", () => {
           closed = true;
         });
@@ -35,20 +24,10 @@ describe("a streamed relay whose engine sends an event that never ends", () => {
         res.write(`data: {"choices":[{"index":0,"text":"`);
         const block = "x".repeat(1024 * 1024);
         for (let sent = 0; sent <= MAX_ENGINE_EVENT_CHARS; sent += block.length) res.write(block);
-      });
-    });
-    await new Promise<void>((r) => engine?.listen(0, "127.0.0.1", r));
-    const url = `http://127.0.0.1:${(engine.address() as AddressInfo).port}`;
-    harness = await startTestNode({
-      services: [
-        {
-          serviceId: "llama-2-13b",
-          tiers: ["standard"],
-          model: { declared: "llama-2-13b-chat", family: "llama-2" },
-          backends: [{ kind: "vllm", url, model: "m", probeAtStart: false, timeoutMs: 20_000 }],
-        },
-      ],
-    });
+      },
+      { timeoutMs: 20_000 },
+    );
+    const harness = running.harness;
     const request = new TestGateway().request({
       model: "llama-2-13b",
       prompt: "Hello",

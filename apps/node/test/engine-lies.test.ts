@@ -1,56 +1,25 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
 import type { RelayStreamChunk } from "@pocket-ai/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
+import { TestGateway } from "./helpers/node-harness.js";
+import { type EngineAnswer, nodeBehindEngine } from "./helpers/scripted-engine.js";
 
 /**
  * An engine behind the node that answers what the test tells it to. The node signs what it
  * forwards, so each lie here would be the node's own: the gateway refuses it and sanctions the
  * node. The node refuses it first (`BACKEND_ERROR`, retried elsewhere without a sanction).
  */
-type Answer = (body: Record<string, unknown>, res: ServerResponse) => void;
-
-let harness: NodeHarness | undefined;
-let engine: Server | undefined;
+let running: Awaited<ReturnType<typeof nodeBehindEngine>> | undefined;
 afterEach(async () => {
-  await harness?.stop();
-  engine?.closeAllConnections();
-  await new Promise<void>((r) => (engine ? engine.close(() => r()) : r()));
-  harness = undefined;
-  engine = undefined;
+  await running?.close();
+  running = undefined;
 });
 
 const gw = new TestGateway();
 
-async function nodeBehind(answer: Answer, backend: Record<string, unknown> = {}) {
-  engine = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const parts: Buffer[] = [];
-    req.on("data", (p: Buffer) => parts.push(p));
-    req.on("end", () => {
-      const text = Buffer.concat(parts).toString("utf8");
-      const body = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
-      if (req.url === "/v1/models") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ data: [{ id: "m" }] }));
-        return;
-      }
-      answer(body, res);
-    });
-  });
-  await new Promise<void>((r) => engine!.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${(engine.address() as AddressInfo).port}`;
-  harness = await startTestNode({
-    services: [
-      {
-        serviceId: "llama-2-13b",
-        tiers: ["standard"],
-        model: { declared: "llama-2-13b-chat", family: "llama-2" },
-        backends: [{ kind: "vllm", url, model: "m", probeAtStart: false, ...backend }],
-      },
-    ],
-  });
-  return harness;
+async function nodeBehind(answer: EngineAnswer, backend: Record<string, unknown> = {}) {
+  running = await nodeBehindEngine(answer, backend);
+  return running.harness;
 }
 
 const json = (res: ServerResponse, value: unknown) => {
@@ -73,7 +42,8 @@ const piece = (text: string, finish: string | null = null) =>
 
 async function readAll(request: ReturnType<TestGateway["request"]>): Promise<RelayStreamChunk[]> {
   const chunks: RelayStreamChunk[] = [];
-  for await (const c of await harness!.client.relayStream.mutate(request)) chunks.push(c as RelayStreamChunk);
+  for await (const c of await running!.harness.client.relayStream.mutate(request))
+    chunks.push(c as RelayStreamChunk);
   return chunks;
 }
 

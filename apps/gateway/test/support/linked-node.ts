@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import type { Server } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@pocket-ai/runtime";
@@ -13,6 +13,35 @@ import { adminClient, LIVE_ADMIN_TOKEN, liveSession, startDevNode, waitForNodes 
 export interface NodeLink {
   readonly server?: Server | undefined;
   readonly port: number;
+}
+
+/**
+ * A TCP link in front of a node's port: each connection the gateway makes is joined to one made to
+ * the node, and `connection` says what becomes of the bytes each side sends (`down` is the
+ * gateway's socket, `up` the node's). A socket that closes or fails closes the other.
+ */
+export function nodeLink(
+  upstreamPort: number,
+  connection: (
+    down: Socket,
+    up: Socket,
+  ) => { readonly fromGateway: (data: Buffer) => void; readonly fromNode: (data: Buffer) => void },
+): Promise<NodeLink & { readonly server: Server }> {
+  const server = createServer((down: Socket) => {
+    const up = connect(upstreamPort, "127.0.0.1");
+    const pipes = connection(down, up);
+    down.on("data", pipes.fromGateway);
+    up.on("data", pipes.fromNode);
+    down.on("close", () => up.destroy());
+    up.on("close", () => down.destroy());
+    down.on("error", () => up.destroy());
+    up.on("error", () => down.destroy());
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ server, port: (server.address() as { port: number }).port }),
+    ),
+  );
 }
 
 /**
