@@ -33,7 +33,7 @@ export interface OutputCap {
  *
  * @example
  * ```ts
- * const standard = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard")!;
+ * const standard = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard") as TextTierSpec;
  * relayOutputCap("completions", { model: "m", prompt: ["a", "b"], max_tokens: 800 }, standard);
  * // { prompts: 2, n: 1, choices: 2, maxTokens: 500, maxOutputTokens: 1000 }
  * ```

@@ -16,7 +16,7 @@ export interface EmbeddingCall {
  *
  * @example
  * ```ts
- * const tier = findTier(findService(DEFAULT_CATALOG, "nomic-embed-text")!, "standard")!;
+ * const tier = findTier(findService(DEFAULT_CATALOG, "nomic-embed-text")!, "standard") as EmbeddingTierSpec;
  * checkEmbeddingLimits(tier, { inputs: ["a cat", "a dog"] }, tokensAtLeast); // ok(…)
  * ```
  */

@@ -32,7 +32,7 @@ function isPositiveInt(value: number): boolean {
  *
  * @example
  * ```ts
- * const sd = findTier(findService(DEFAULT_CATALOG, "stable-diffusion")!, "standard")!;
+ * const sd = findTier(findService(DEFAULT_CATALOG, "stable-diffusion")!, "standard") as ImageTierSpec;
  * imageUnits(sd, 1024, 1024, 1); // 4 → 4 × 18000 µUSD
  * ```
  */

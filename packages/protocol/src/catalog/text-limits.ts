@@ -85,7 +85,7 @@ export function checkTextLimits(target: LimitTarget, call: TextCallSize): Result
  *
  * @example
  * ```ts
- * const standard = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard")!;
+ * const standard = findTier(findService(DEFAULT_CATALOG, "llama-2-13b")!, "standard") as TextTierSpec;
  * clampMaxTokens(standard); // 1000
  * clampMaxTokens(standard, 4000); // 1000
  * clampMaxTokens(standard, undefined, 4); // 250

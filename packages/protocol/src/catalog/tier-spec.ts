@@ -198,7 +198,7 @@ export function isImageTier(tier: TierSpec): tier is ImageTierSpec {
  *
  * @example
  * ```ts
- * isEmbeddingTier(findTier(findService(DEFAULT_CATALOG, "minilm-embed")!, "standard")!); // true
+ * isEmbeddingTier(findTier(findService(DEFAULT_CATALOG, "nomic-embed-text")!, "standard")!); // true
  * ```
  */
 export function isEmbeddingTier(tier: TierSpec): tier is EmbeddingTierSpec {

@@ -85,7 +85,7 @@ export function sha256Hex(data: Uint8Array | string): string {
  *
  * @example
  * ```ts
- * canonicalHash({ b: 2, a: 1 }) === canonicalHash({ a: 1, b: 2 }); // compare with bytesToHex: true
+ * bytesToHex(canonicalHash({ b: 2, a: 1 })) === bytesToHex(canonicalHash({ a: 1, b: 2 })); // true
  * ```
  */
 export function canonicalHash(value: unknown): Uint8Array {

@@ -29,7 +29,7 @@ export type EmbeddingRequest = z.infer<typeof EmbeddingRequest>;
  *
  * @example
  * ```ts
- * embeddingInputs({ model: "m", input: "hi" }); // ["hi"]
+ * embeddingInputs({ input: "hi" }); // ["hi"]
  * ```
  */
 export function embeddingInputs(request: Pick<EmbeddingRequest, "input">): readonly string[] {

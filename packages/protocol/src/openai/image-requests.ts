@@ -28,7 +28,8 @@ const PNG_BASE64_PREFIX = "iVBORw0KGgo";
  *
  * @example
  * ```ts
- * Base64Png.parse("iVBORw0KGgoAAAANSUhEUg...");
+ * Base64Png.safeParse("iVBORw0KGgoAAAANSUhEUg==").success; // true: base64 that opens with the PNG signature
+ * Base64Png.safeParse("data:image/png;base64,iVBORw0KGgo=").success; // false: no `data:` prefix
  * ```
  */
 export const Base64Png = z

@@ -55,7 +55,7 @@ export type OutpaintPadding = z.infer<typeof OutpaintPadding>;
  *
  * @example
  * ```ts
- * const sd = findTier(findService(DEFAULT_CATALOG, "stable-diffusion")!, "standard")!;
+ * const sd = findTier(findService(DEFAULT_CATALOG, "stable-diffusion")!, "standard") as ImageTierSpec;
  * imageRequestSize({ size: null }, sd); // { ok: true, value: { width: 512, height: 512 } }
  * ```
  */

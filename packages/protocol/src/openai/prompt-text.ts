@@ -19,7 +19,7 @@ export type PromptInput = { readonly text: string } | { readonly tokenIds: reado
  *
  * @example
  * ```ts
- * promptText({ model: "llama-2-13b", prompt: ["a", "b"] }); // [{ text: "a" }, { text: "b" }]
+ * promptText({ prompt: ["a", "b"] }); // [{ text: "a" }, { text: "b" }]
  * ```
  */
 export function promptText(request: Pick<CompletionRequest, "prompt">): PromptInput[] {

@@ -39,7 +39,9 @@ export type TrafficShape = z.infer<typeof TrafficShape>;
  * seen fewer than `minCount` times are left out, so a rare shape cannot point at one customer.
  *
  * @example
- * const mix: TrafficMix = { total: 0, shapes: [] }; // no customer traffic yet
+ * ```ts
+ * const mix: TrafficMix = { total: 0, shapes: [], promptChars: [] }; // no customer traffic yet
+ * ```
  */
 export const TrafficMix = z.object({
   /** Relays counted (decayed), including those of shapes left out. */
