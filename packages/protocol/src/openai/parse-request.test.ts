@@ -12,4 +12,24 @@ describe("parseOpenAIRequest", () => {
     }
     expect(parseOpenAIRequest("completions", { model: "m", prompt: "hi" }).ok).toBe(true);
   });
+
+  it("answers UNSUPPORTED_OPERATION, never a throw, for an operation that is not text at all", () => {
+    // A caller's unchecked value (a parsed JSON field, a router's parameter): a null-prototype
+    // object has no string form, a symbol none that a template literal takes.
+    const values: unknown[] = [
+      Object.create(null),
+      Symbol("completions"),
+      7,
+      null,
+      undefined,
+      ["completions"],
+    ];
+    for (const operation of values) {
+      const parsed = parseOpenAIRequest(operation as ServiceOperation, { model: "m", prompt: "hi" });
+      expect(parsed, String(typeof operation)).toMatchObject({
+        ok: false,
+        error: { code: "UNSUPPORTED_OPERATION" },
+      });
+    }
+  });
 });

@@ -54,8 +54,8 @@ export const OPENAI_OPERATION_PATHS = {
  * Validates the body of an OpenAI-style request for an operation. On failure: INVALID_REQUEST with
  * `param` = the path of the first bad field (`"messages.0.role"`, `"max_tokens"`; empty when the
  * body is not an object) and the first issues explained in `detail`. Unknown fields are kept. An
- * operation that is none of {@link OPENAI_REQUEST_SCHEMAS} (a caller's unchecked text, `toString`
- * included) is UNSUPPORTED_OPERATION, not a throw.
+ * operation that is none of {@link OPENAI_REQUEST_SCHEMAS} (a caller's unchecked value: text such
+ * as `toString`, or no text at all) is UNSUPPORTED_OPERATION, not a throw.
  *
  * @example
  * ```ts
@@ -67,13 +67,21 @@ export function parseOpenAIRequest<Op extends ServiceOperation>(
   operation: Op,
   body: unknown,
 ): Result<OpenAIRequestOf<Op>> {
-  // Own keys only: an inherited `toString` or `constructor` is no schema.
+  // Text only (an object or symbol has no safe string form, and `["completions"]` would be taken
+  // for its one element), and own keys only: an inherited `toString` or `constructor` is no schema.
+  if (typeof operation !== "string")
+    return fail("UNSUPPORTED_OPERATION", `the operation must be text, got ${describeType(operation)}`);
   if (!Object.hasOwn(OPENAI_REQUEST_SCHEMAS, operation))
-    return fail("UNSUPPORTED_OPERATION", `there is no operation named '${String(operation).slice(0, 64)}'`);
+    return fail("UNSUPPORTED_OPERATION", `there is no operation named '${operation.slice(0, 64)}'`);
   const schema: z.ZodType = OPENAI_REQUEST_SCHEMAS[operation];
   const parsed = schema.safeParse(body);
   if (parsed.success) return ok(parsed.data as OpenAIRequestOf<Op>);
   const first = parsed.error.issues[0];
   const param = first === undefined ? "" : zodIssuePath(first);
   return fail("INVALID_REQUEST", describeZodIssues(parsed.error.issues), param === "" ? undefined : param);
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return "null";
+  return Array.isArray(value) ? "an array" : typeof value;
 }
