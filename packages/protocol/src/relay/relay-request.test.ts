@@ -315,6 +315,8 @@ describe("verifyRelayRequest", () => {
     const elsewhere = verifyRelayRequest(request, { nodeAddress: otherNode.address });
     expect(!elsewhere.ok && elsewhere.error.code).toBe("ADDRESS_MISMATCH");
     expect(!elsewhere.ok && elsewhere.error.param).toBe("target");
+    // The gateway is told where the request belongs, not to look for a key problem it does not have.
+    expect(!elsewhere.ok && elsewhere.error.message).toContain("Send it to the node it targets");
     const { target: _t, ...untargeted } = fields;
     expect(
       verifyRelayRequest(createRelayRequest(untargeted, gateway), { nodeAddress: otherNode.address }).ok,

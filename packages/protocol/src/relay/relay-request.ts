@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { PoktAddress, SignatureHex } from "../crypto/index.js";
 import { bytesToHex, canonicalHash } from "../encoding/index.js";
-import { fail, ok, type Result } from "../errors/index.js";
+import { addressedElsewhere } from "../errors/addressed-elsewhere.js";
+import { ok, type Result } from "../errors/index.js";
 import { SessionHeader } from "../session/index.js";
 import { acceptsRelayRequest } from "./envelope-fast.js";
 import { RelayInputCount, RelayJsonPayload, RelayOperation, RelaySignerIdentity } from "./envelope-fields.js";
@@ -201,10 +202,10 @@ export function verifyRelayRequest(
     request.target !== undefined &&
     request.target !== expect.nodeAddress
   ) {
-    return fail(
-      "ADDRESS_MISMATCH",
+    return addressedElsewhere(
       `relay request targets ${request.target}, not ${expect.nodeAddress}`,
       "target",
+      "The relay request is signed for another node (its `target`) than the one that received it. Send it to the node it targets, or sign a new request targeting this one.",
     );
   }
   return ok({ request, requestHash: bytesToHex(checked.value) });

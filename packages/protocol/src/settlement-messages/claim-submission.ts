@@ -2,7 +2,8 @@ import { z } from "zod";
 import { ClaimRootSchema } from "../claims/index.js";
 import { PoktAddress, SignatureHex } from "../crypto/index.js";
 import { bytesToHex } from "../encoding/index.js";
-import { fail, ok, type Result } from "../errors/index.js";
+import { addressedElsewhere } from "../errors/addressed-elsewhere.js";
+import { ok, type Result } from "../errors/index.js";
 import { RelaySignerIdentity } from "../relay/envelope-fields.js";
 import { parseEnvelope } from "../relay/envelope-verification.js";
 import { checkNodeSignature, signNodeMessage } from "../relay/node-signed.js";
@@ -116,10 +117,10 @@ export function verifyClaimSubmission(
   const signed = checkNodeSignature(submission, "claim submission");
   if (!signed.ok) return signed;
   if (expect.gatewayAddress !== undefined && submission.gatewayAddress !== expect.gatewayAddress) {
-    return fail(
-      "ADDRESS_MISMATCH",
+    return addressedElsewhere(
       `claim submission is addressed to ${submission.gatewayAddress}, not ${expect.gatewayAddress}`,
       "gatewayAddress",
+      "The claim is addressed to another gateway than the one that received it. Submit it to the gateway its gatewayAddress names, the one that sent the session's relays.",
     );
   }
   return ok({ submission, digest: bytesToHex(signed.value) });

@@ -151,6 +151,9 @@ describe("verifyProofSubmission", () => {
   it("refuses a proof for another gateway, of another leaf, or against another root", () => {
     const elsewhere = verifyProofSubmission(submission, { gatewayAddress: otherGateway.address });
     expect(!elsewhere.ok && elsewhere.error.param).toBe("gatewayAddress");
+    expect(!elsewhere.ok && elsewhere.error.message).toContain(
+      "Submit it to the gateway its gatewayAddress names",
+    );
     const otherLeaf = (ack.leafIndex + 1) % root.relays;
     const chosen = createProofSubmission({ ...fields, proof: proveClaimLeaf(tree, otherLeaf) }, node);
     expect(verifyProofSubmission(chosen).ok).toBe(true); // signature only

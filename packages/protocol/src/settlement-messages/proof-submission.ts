@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ClaimProofSchema, type ClaimRoot, verifyClaimProof } from "../claims/index.js";
 import { PoktAddress, SignatureHex } from "../crypto/index.js";
 import { bytesToHex } from "../encoding/index.js";
+import { addressedElsewhere } from "../errors/addressed-elsewhere.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { RelaySignerIdentity } from "../relay/envelope-fields.js";
 import { parseEnvelope } from "../relay/envelope-verification.js";
@@ -115,10 +116,10 @@ export function verifyProofSubmission(
   const signed = checkNodeSignature(submission, "proof submission");
   if (!signed.ok) return signed;
   if (expect.gatewayAddress !== undefined && submission.gatewayAddress !== expect.gatewayAddress) {
-    return fail(
-      "ADDRESS_MISMATCH",
+    return addressedElsewhere(
       `proof submission is addressed to ${submission.gatewayAddress}, not ${expect.gatewayAddress}`,
       "gatewayAddress",
+      "The proof is addressed to another gateway than the one that received it. Submit it to the gateway its gatewayAddress names, the one that acknowledged the claim.",
     );
   }
   if (expect.claim !== undefined) {
