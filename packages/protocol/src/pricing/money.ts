@@ -18,10 +18,16 @@ export const UPOKT_PER_POKT = 1_000_000n;
  */
 export const MICRO_USD_PER_USD = 1_000_000n;
 
-/** An integer money input (`number` must be a safe integer). Internal helper. */
-export function wholeAmount(name: string, value: bigint | number, min = 0n): bigint {
+/**
+ * An integer money input (`number` must be a safe integer; text, as stored or sent, must be decimal
+ * digits: `BigInt` alone would read `""` as 0 and `"0x10"` as 16). Internal helper.
+ */
+export function wholeAmount(name: string, value: bigint | number | string, min = 0n): bigint {
   if (typeof value === "number" && !Number.isSafeInteger(value)) {
     throw new RangeError(`${name} must be a safe integer, got ${value}`);
+  }
+  if (typeof value === "string" && !/^-?[0-9]{1,78}$/.test(value)) {
+    throw new RangeError(`${name} must be a whole number in decimal digits, got "${value.slice(0, 40)}"`);
   }
   const v = BigInt(value);
   if (v < min) throw new RangeError(`${name} must be >= ${min}, got ${v}`);

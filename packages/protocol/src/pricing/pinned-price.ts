@@ -100,7 +100,7 @@ export function pinPrice(
  * the fiat price, so a claim never mints more than the fiat price of its work buys; the cap bounds
  * what an inflated compute-unit sum could mint to `relays × M` worth. Flooring happens once per
  * claim (under 1 uPOKT lost, neither minted nor charged). Throws `RangeError` for negative or
- * fractional inputs.
+ * fractional inputs, and for text other than decimal digits.
  *
  * @example
  * ```ts
@@ -117,8 +117,8 @@ export function mintForClaim(
   },
 ): bigint {
   const relays = wholeAmount("relays", root.relays);
-  const cu = wholeAmount("computeUnits", BigInt(root.computeUnits));
-  const perRelay = wholeAmount("uPoktPerRelay", BigInt(pinned.uPoktPerRelay));
+  const cu = wholeAmount("computeUnits", root.computeUnits);
+  const perRelay = wholeAmount("uPoktPerRelay", pinned.uPoktPerRelay);
   const cuPerRelay = wholeAmount("computeUnitsPerRelay", pinned.computeUnitsPerRelay, 1n);
   const maxPerRelay = wholeAmount(
     "maxComputeUnitsPerRelay",

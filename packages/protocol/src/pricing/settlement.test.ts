@@ -137,6 +137,21 @@ describe("settlement", () => {
     );
   });
 
+  it("reads stored amounts as decimal digits only, never as 0 or hexadecimal", () => {
+    const pin = { uPoktPerRelay: "3000", computeUnitsPerRelay: 750 };
+    expect(mintForClaim({ relays: 2, computeUnits: "1500" }, pin)).toBe(6000n);
+    const record = { operator: "a", serviceId: "llama-2-13b", weekId: "2026-W48" };
+    for (const text of ["", " 1500", "0x10", "1e3", "1.5", "0b1", "-"]) {
+      expect(() => mintForClaim({ relays: 2, computeUnits: text }, pin), text).toThrow(RangeError);
+      expect(
+        () => mintForClaim({ relays: 2, computeUnits: "1500" }, { ...pin, uPoktPerRelay: text }),
+        text,
+      ).toThrow(RangeError);
+      expect(() => weeklyTally([{ ...record, uPokt: text }]), text).toThrow(RangeError);
+      expect(() => assertTallyBalanced([], [{ ...record, uPokt: text }]), text).toThrow(RangeError);
+    }
+  });
+
   it("pinned prices survive JSON and refuse a tampered multiplier", () => {
     const pin = pinPrice(
       { serviceId: "llama-2-13b", tierId: "batch", priceMicroUsd: 500, computeUnitsPerRelay: 4600 },

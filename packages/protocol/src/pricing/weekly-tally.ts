@@ -53,7 +53,7 @@ export function weeklyTally(mints: readonly MintRecord[]): TallyRow[] {
   >();
   for (const m of mints) {
     const key = JSON.stringify([m.weekId, m.operator, m.serviceId]);
-    const uPokt = wholeAmount("uPokt", BigInt(m.uPokt));
+    const uPokt = wholeAmount("uPokt", m.uPokt);
     const row = rows.get(key);
     if (row === undefined) {
       rows.set(key, {
@@ -97,7 +97,7 @@ export function assertTallyBalanced(tally: readonly TallyRow[], mints?: readonly
   if (mints === undefined) return;
   const minted = new Map<string, bigint>();
   for (const m of mints) {
-    const uPokt = BigInt(m.uPokt);
+    const uPokt = wholeAmount("uPokt", m.uPokt);
     add(minted, m.weekId, uPokt);
     add(minted, `${m.weekId} ${m.serviceId}`, uPokt);
   }
