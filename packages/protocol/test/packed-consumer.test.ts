@@ -48,6 +48,12 @@ function shellEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_)/i.test(key)));
 }
 
+/** The paths of an `exports` map, through its conditions. */
+function leaves(value: unknown): unknown[] {
+  if (value === null || typeof value !== "object") return [value];
+  return Object.values(value).flatMap(leaves);
+}
+
 function tarballName(): string {
   const tarball = readdirSync(consumerDir).find((f) => f.endsWith(".tgz"));
   if (tarball === undefined) throw new Error("pnpm pack produced no tarball");
@@ -83,7 +89,7 @@ describe("the packed package", () => {
           cwd: consumerDir,
         },
       ).toString(),
-    ) as { exports: Record<string, unknown> };
+    ) as Record<string, unknown> & { exports: Record<string, unknown> };
     expect(manifest.exports["."]).toEqual({
       import: { types: "./dist/index.d.ts", default: "./dist/index.js" },
       require: { types: "./dist/index.d.cts", default: "./dist/index.cjs" },
@@ -91,8 +97,24 @@ describe("the packed package", () => {
     const files = execFileSync("tar", ["tzf", join(consumerDir, tarballName())])
       .toString()
       .split("\n");
-    for (const built of ["index.js", "index.cjs", "index.d.ts", "index.d.cts"]) {
-      expect(files).toContain(`package/dist/${built}`);
+    // Every path the manifest points a consumer at is in the tarball.
+    const targets = [manifest.main, manifest.module, manifest.types, ...leaves(manifest.exports)];
+    for (const target of targets) {
+      expect(typeof target).toBe("string");
+      expect(files, String(target)).toContain(`package/${String(target).replace(/^\.\//, "")}`);
+    }
+    expect(files).toEqual(expect.arrayContaining(["package/README.md", "package/LICENSE"]));
+    expect(manifest.license).toBe("MIT");
+    expect(files.filter((f) => /\.(test|spec)\.ts$|^package\/(test|bench|scripts)\//.test(f))).toEqual([]);
+    // pnpm rewrote every workspace and catalog specifier to a version a registry can resolve, and
+    // nothing an installer fetches is one of the repository's unpublished packages.
+    expect(JSON.stringify(manifest)).not.toMatch(/"(workspace|catalog):/);
+    for (const field of ["dependencies", "optionalDependencies", "peerDependencies"]) {
+      const deps = Object.keys((manifest[field] ?? {}) as Record<string, string>);
+      expect(
+        deps.filter((name) => name.startsWith("@pocket-ai/")),
+        field,
+      ).toEqual([]);
     }
   });
 
