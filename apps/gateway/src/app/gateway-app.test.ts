@@ -214,6 +214,58 @@ describe("startGateway", () => {
   }, 20_000);
 });
 
+describe("a gateway started with another signing key than its database's", () => {
+  it("stops with INVALID_CONFIG naming both keys' roles, and starts again with the right key, state kept", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-gateway-key-"));
+    const quiet = createLogger({ app: "gateway-test", level: "error", write: () => {} });
+    const config = (privateKey: string) =>
+      GatewayConfig.parse({
+        dataDir,
+        privateKey,
+        adminToken: TEST_ADMIN_TOKEN,
+        listen: { host: "127.0.0.1", port: 0 },
+      });
+    const first = "11".repeat(32);
+    try {
+      const appId = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const gateway = yield* startGateway(config(first), { log: quiet });
+            const created = yield* runAdminCommand(["apps", "create", "--name", "Acme"], {
+              url: gateway.trpcUrl,
+              token: TEST_ADMIN_TOKEN,
+            });
+            return /app_\w+/.exec(created)![0];
+          }),
+        ),
+      );
+      // A lost or mistyped key file (a new key is created) or a replica without the shared key.
+      const refused = await Effect.runPromise(
+        Effect.scoped(Effect.flip(startGateway(config("22".repeat(32)), { log: quiet }))),
+      );
+      expect(refused.message).toMatch(
+        /^INVALID_CONFIG: this gateway's signing key \(address pokt1\w+\) is not the key/,
+      );
+      expect(refused.message).toContain(appId);
+      expect(refused.message).toContain("POCKET_GATEWAY__PRIVATE_KEY");
+      const listed = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const gateway = yield* startGateway(config(first), { log: quiet });
+            return yield* runAdminCommand(["apps", "list"], {
+              url: gateway.trpcUrl,
+              token: TEST_ADMIN_TOKEN,
+            });
+          }),
+        ),
+      );
+      expect(listed).toContain(appId);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
 describe("pocket-gateway admin", () => {
   it("creates apps and keys (evaluator role included), lists them, reports usage and revokes", async () => {
     const t = await startTestGateway();

@@ -45,6 +45,7 @@ import {
   type SettlementLayer,
   type SideEnv,
 } from "./side-layers.js";
+import { signingKeyMismatch } from "./signing-key-check.js";
 
 export class GatewayStartError extends Data.TaggedError("GatewayStartError")<{ readonly reason: string }> {
   override get message(): string {
@@ -160,6 +161,10 @@ export function startGateway(
       Effect.provide(context),
     );
     const db = yield* Effect.provide(GatewayStore, context);
+    const wrongKey = yield* signingKeyMismatch(db, key).pipe(
+      Effect.mapError((e) => fail(`DATABASE_UNAVAILABLE: reading the applications failed: ${e.reason}`)),
+    );
+    if (wrongKey !== undefined) return yield* fail(wrongKey);
     const metering = yield* Effect.provide(MeteringWriter, context);
     const dispatcher = yield* Effect.provide(Dispatcher, context);
 
