@@ -98,3 +98,30 @@ describe("a bad value set from the environment", () => {
     ]);
   });
 });
+
+describe("an environment override that is broken JSON", () => {
+  it("says the variable's JSON does not parse, under the stable INVALID_CONFIG code", async () => {
+    const schema = z.strictObject({
+      cors: z.strictObject({ origins: z.array(z.string()).default(["*"]) }).prefault({}),
+      routing: z.strictObject({ hedge: z.strictObject({ enabled: z.boolean() }).optional() }).prefault({}),
+    });
+    const error = await Effect.runPromise(
+      Effect.flip(
+        loadConfig({
+          schema,
+          envPrefix: "POCKET_TEST",
+          env: {
+            POCKET_TEST__CORS__ORIGINS: '["https://a.example"',
+            POCKET_TEST__ROUTING__HEDGE: '{"enabled":false,}',
+          },
+        }),
+      ),
+    );
+    expect(error.code).toBe("INVALID_CONFIG");
+    expect(error.message).toMatch(/^INVALID_CONFIG: invalid configuration/);
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^cors\.origins: not valid JSON \(.+\) \(set by POCKET_TEST__CORS__ORIGINS\)$/),
+      expect.stringMatching(/^routing\.hedge: not valid JSON \(.+\) \(set by POCKET_TEST__ROUTING__HEDGE\)$/),
+    ]);
+  });
+});

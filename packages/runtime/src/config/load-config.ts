@@ -9,8 +9,9 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly source: string;
   readonly problems: readonly string[];
 }> {
+  readonly code = "INVALID_CONFIG";
   override get message(): string {
-    return `Invalid configuration (${this.source}):\n  - ${this.problems.join("\n  - ")}`;
+    return `INVALID_CONFIG: invalid configuration (${this.source}):\n  - ${this.problems.join("\n  - ")}`;
   }
 }
 
@@ -49,7 +50,10 @@ export function loadConfig<S extends z.ZodType>(options: {
               return false;
             return unknown === undefined || unknown.includes(path[i.path.length] ?? "");
           });
-          return `${where}: ${i.message}${from === undefined ? "" : ` (set by ${from.variable})`}`;
+          const raw = from === undefined ? undefined : (options.env ?? process.env)[from.variable];
+          const json = raw === undefined ? undefined : brokenJson(raw);
+          const detail = json === undefined ? i.message : `not valid JSON (${json})`;
+          return `${where}: ${detail}${from === undefined ? "" : ` (set by ${from.variable})`}`;
         }),
       });
     }
@@ -102,6 +106,21 @@ export function applyEnvOverrides(
 
 function camelCase(segment: string): string {
   return segment.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * Why a value that opens as a JSON object or array (`{`, `[`) does not parse, or `undefined`. Such a
+ * value is kept as a string, so the schema would only say "expected object, received string".
+ */
+function brokenJson(raw: string): string | undefined {
+  const start = raw.trimStart()[0];
+  if (start !== "{" && start !== "[") return undefined;
+  try {
+    JSON.parse(raw);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function parseEnvValue(raw: string): unknown {
