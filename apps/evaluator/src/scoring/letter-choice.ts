@@ -30,18 +30,41 @@ export function letterPrompt(
 }
 
 /**
+ * Whether a capital letter is an English word rather than a choice: the article "A" or the
+ * pronoun "I" before a lower-case word ("A spider has…", "I think…").
+ */
+const englishWord = (letter: string, after: string): boolean =>
+  (letter === "A" || letter === "I") && /^\s+[a-z]/.test(after);
+
+/**
  * The choice a reply names: a letter at the start (`B`, `(B)`, `B.`), after "answer is", or the
- * last one standing alone; undefined when none of the first `count` letters is named.
+ * last one standing alone; undefined when none of the first `count` letters is named. The article
+ * "a" and the pronoun "I" are words, not choices: "The answer is a dog, so B." names B.
  */
 export function parseLetter(reply: string, count: number): number | undefined {
   const valid = LETTERS.slice(0, count);
   const text = reply.trim();
-  const leading = /^[\s("'*[]*([A-Z])(?![A-Za-z])/.exec(text)?.[1];
-  if (leading !== undefined && valid.includes(leading)) return valid.indexOf(leading);
-  const stated = /answer(?: is|:)?\s*[("'*[]*([A-Z])(?![A-Za-z])/i.exec(text)?.[1]?.toUpperCase();
-  if (stated !== undefined && valid.includes(stated)) return valid.indexOf(stated);
+  const leading = /^[\s("'*[]*([A-Z])(?![A-Za-z'’])/.exec(text);
+  if (
+    leading !== null &&
+    valid.includes(leading[1]!) &&
+    !englishWord(leading[1]!, text.slice(leading.index + leading[0].length))
+  )
+    return valid.indexOf(leading[1]!);
+  // After "answer is": a capital letter, or a small one set apart ("answer: b", "is (c)"), never
+  // the start of a word ("the answer is a dog").
+  const stated = /answer(?: is|:)?\s*([("'*[]*)([A-Za-z])(?![A-Za-z'’])/i.exec(text);
+  if (stated !== null) {
+    const letter = stated[2]!;
+    const after = text.slice(stated.index + stated[0].length);
+    const small = letter !== letter.toUpperCase();
+    const setApart = /[([]/.test(stated[1]!) || /^(?:$|[\s]*$|[.):,!*"'\]])/.test(after);
+    if (valid.includes(letter.toUpperCase()) && (!small || setApart))
+      return valid.indexOf(letter.toUpperCase());
+  }
   // Otherwise the last choice letter standing alone ("I think it is B.").
   const alone = [...text.matchAll(/(?:^|[\s(])([A-Z])(?=[.):]|$|\s)/gm)]
+    .filter((m) => !englishWord(m[1]!, text.slice(m.index + m[0].length)))
     .map((m) => m[1]!)
     .filter((l) => valid.includes(l));
   const last = alone[alone.length - 1];
