@@ -47,15 +47,17 @@ describe("pooled evidence", () => {
     expect(g2.mean).toBeCloseTo(0.5, 9);
   });
 
-  it("narrows the interval as rounds accumulate, older rounds weighing less", () => {
-    const round = items("a", "knowledge", 8, 10);
-    const one = categoryEstimates(tallyTasks([{ rows: round, weight: 1 }], itemCredit)).categories.knowledge!;
+  it("narrows the interval as rounds accumulate new items, older rounds weighing less", () => {
+    const round = (from: number) =>
+      Array.from({ length: 10 }, (_, i) => row("a", "knowledge", from + i, i < 8 ? 1 : 0));
+    const one = categoryEstimates(tallyTasks([{ rows: round(0), weight: 1 }], itemCredit)).categories
+      .knowledge!;
     const three = categoryEstimates(
       tallyTasks(
         [
-          { rows: round, weight: 1 },
-          { rows: round, weight: 0.7 },
-          { rows: round, weight: 0.49 },
+          { rows: round(0), weight: 1 },
+          { rows: round(10), weight: 0.7 },
+          { rows: round(20), weight: 0.49 },
         ],
         itemCredit,
       ),
@@ -63,6 +65,25 @@ describe("pooled evidence", () => {
     expect(three.mean).toBeCloseTo(0.8, 9);
     expect(three.upper - three.lower).toBeLessThan(one.upper - one.lower);
     expect(three.n).toBe(22);
+  });
+
+  it("does not count the same items asked again in later rounds as new evidence", () => {
+    // A node answers the same 26 items alike in every round: its interval is that of 26 items,
+    // however many rounds are pooled.
+    const round = items("a", "creative", 21, 26);
+    const one = categoryEstimates(tallyTasks([{ rows: round, weight: 1 }], itemCredit)).categories.creative!;
+    const pooled = categoryEstimates(
+      tallyTasks(
+        Array.from({ length: 8 }, (_, k) => ({ rows: round, weight: 0.7 ** k })),
+        itemCredit,
+      ),
+    ).categories.creative!;
+    expect(pooled.mean).toBeCloseTo(one.mean, 9);
+    expect(pooled.lower).toBeCloseTo(one.lower, 9);
+    expect(pooled.upper).toBeCloseTo(one.upper, 9);
+    // 21 of 26 (0.81) does not clear a bar of 0.65 on 26 items, pooled or not.
+    const bars = [{ serviceId: "skill", category: "creative", minScore: 0.65 }];
+    expect(qualifyingServices({ creative: pooled }, bars)).toEqual([]);
   });
 
   it("counts a refused item as a failure, and an undeclared capability or a gateway failure not at all", () => {
