@@ -8,7 +8,7 @@ import { EvaluatorStore, type ItemResultRow } from "../src/db/evaluator-store.js
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
 import { ProbeTransport } from "../src/probe/probe-transport.js";
 import { runNode } from "../src/runs/run-node.js";
-import { answerKeyFinding } from "../src/scoring/answer-key.js";
+import { answerKeyFinding, guessChance } from "../src/scoring/answer-key.js";
 import { itemCredit } from "../src/scoring/node-score.js";
 import { wilsonInterval } from "../src/scoring/wilson.js";
 import { loadSuite } from "../src/tasks/load-task.js";
@@ -79,7 +79,11 @@ afterAll(async () => {
 });
 
 const mcTasks = () =>
-  new Set(tasks.filter((t) => t.definition.output_type === "multiple_choice").map((t) => t.definition.task));
+  new Map(
+    tasks
+      .filter((t) => t.definition.output_type === "multiple_choice")
+      .map((t) => [t.definition.task, guessChance(t)]),
+  );
 const multipleChoice = (rows: readonly ItemResultRow[]) => {
   const mc = mcTasks();
   const scored = rows.filter(

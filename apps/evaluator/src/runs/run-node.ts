@@ -8,6 +8,7 @@ import { imageProbeLimits } from "../images/image-request.js";
 import { ProbeTransport } from "../probe/probe-transport.js";
 import type { ProbeTexts } from "../probe-text/probe-texts.js";
 import { refreshSharedBackendGroups } from "../publish/shared-groups.js";
+import { guessChance } from "../scoring/answer-key.js";
 import { FAKE_LOGPROBS_CODE, nodeScoreOf } from "../scoring/node-score.js";
 import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import type { Task } from "../tasks/task-definition.js";
@@ -162,10 +163,11 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
       );
   }
 
-  const loglikelihoodTasks = new Set(
+  // Multiple-choice tasks and the share a guess gets right on their items.
+  const loglikelihoodTasks = new Map(
     (images ? [] : options.tasks)
       .filter((t) => t.definition.output_type === "multiple_choice")
-      .map((t) => t.definition.task),
+      .map((t) => [t.definition.task, guessChance(t)]),
   );
   // Earlier finished runs of the node on this service and suite, newest first, weighted by decay.
   const earlier = store

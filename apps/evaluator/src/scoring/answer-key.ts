@@ -1,4 +1,6 @@
 import type { ItemResultRow } from "../db/evaluator-store.js";
+import { choicesOf } from "../tasks/build-item.js";
+import type { Task } from "../tasks/task-definition.js";
 import { type ItemCredit, taskOf, type WeightedRun } from "./evidence.js";
 import { wilsonInterval } from "./wilson.js";
 
@@ -15,26 +17,42 @@ export interface AnswerKeyFinding {
 }
 
 /**
+ * The share of a multiple-choice task's items a guess gets right: the mean of 1 / choices over its
+ * documents (documents whose choices do not resolve are left out; 0 when none do).
+ */
+export function guessChance(task: Task): number {
+  const shares = task.docs.flatMap((d) => {
+    try {
+      return [1 / choicesOf(task.definition, d.doc).length];
+    } catch {
+      return [];
+    }
+  });
+  return shares.length === 0 ? 0 : shares.reduce((a, b) => a + b, 0) / shares.length;
+}
+
+/**
  * Does the node answer from the public answer key rather than from the content? On the tasks whose
  * items are sometimes asked as published and sometimes with fresh content (numbers, words, a
  * paraphrase) in the same runs, an honest model does about as well on both, because the variants
  * are equally easy; a node that looks answers up scores high on the published items and at chance
  * on the varied ones. Flagged when the verbatim share's 95% lower bound is above the varied share's
  * upper bound and the varied items recover under a third of the verbatim items' gain over chance.
+ * `guessChance` is the share a guess gets right on each multiple-choice task (1 / its choices),
+ * however the items were asked (a letter question is one relay, whatever the choices).
  */
 export function answerKeyFinding(
   runs: readonly WeightedRun[],
   credit: ItemCredit,
-  loglikelihoodTasks: ReadonlySet<string>,
+  guessChance: ReadonlyMap<string, number>,
 ): AnswerKeyFinding {
-  const mixed = new Map<string, { verbatim: boolean; varied: boolean; choices: number }>();
+  const mixed = new Map<string, { verbatim: boolean; varied: boolean }>();
   for (const run of runs)
     for (const row of run.rows) {
       if (row.kind !== "item" || row.varied === null) continue;
-      const t = mixed.get(taskOf(row)) ?? { verbatim: false, varied: false, choices: 0 };
+      const t = mixed.get(taskOf(row)) ?? { verbatim: false, varied: false };
       if (row.varied) t.varied = true;
       else t.verbatim = true;
-      if (row.status === "scored") t.choices = Math.max(t.choices, row.probes);
       mixed.set(taskOf(row), t);
     }
   const side = { verbatim: { s: 0, n: 0 }, varied: { s: 0, n: 0, chance: 0 } };
@@ -44,7 +62,7 @@ export function answerKeyFinding(
       if (t === undefined || !t.verbatim || !t.varied || row.varied === null) continue;
       const value = credit(row);
       if (value === null) continue;
-      const chance = loglikelihoodTasks.has(taskOf(row)) && t.choices > 0 ? 1 / t.choices : 0;
+      const chance = guessChance.get(taskOf(row)) ?? 0;
       if (row.varied) {
         side.varied.s += run.weight * value;
         side.varied.n += run.weight;

@@ -56,7 +56,8 @@ export function nodeScoreOf(options: {
   readonly node: EvaluatedNode;
   readonly rows: readonly ItemResultRow[];
   readonly history?: readonly WeightedRun[];
-  readonly loglikelihoodTasks: ReadonlySet<string>;
+  /** Multiple-choice tasks, each with the share a guess gets right (1 / its choices). */
+  readonly loglikelihoodTasks: ReadonlyMap<string, number>;
   readonly sharedBackendGroup: string | null;
   readonly bars: readonly TierBar[];
   readonly previous?: NodeScore | undefined;
