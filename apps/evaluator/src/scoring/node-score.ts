@@ -87,7 +87,14 @@ export function nodeScoreOf(options: {
   const fakeLogprobs = fake.length >= Math.max(FAKE_LOGPROBS_MIN_ITEMS, scoredLl.length / 2);
 
   const speed = rows.filter((r) => r.kind === "speed" && r.status === "scored");
-  const counted = rows.filter((r) => r.status !== "unsupported" && r.category !== "organic");
+  // The error rate is the node's: probes the gateway failed with its own code (the evaluator's key
+  // out of budget or rate-limited, the gateway's database down) say nothing about the node.
+  const counted = rows.filter(
+    (r) =>
+      r.status !== "unsupported" &&
+      r.category !== "organic" &&
+      !(r.status === "error" && r.errorCode !== null && NOT_THE_NODE.has(r.errorCode as ErrorCode)),
+  );
   const errors = counted.filter((r) => r.status === "error").length;
 
   const model = rows
