@@ -1,5 +1,6 @@
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import { loadSuite } from "../tasks/load-task.js";
 import { applyFilters } from "./filters.js";
 import { passesUnitTests, scoreGeneration } from "./generate-metrics.js";
 import { constantLogprobs, continuationLogprob, multipleChoiceScores } from "./loglikelihood.js";
@@ -31,6 +32,26 @@ describe("filters and metrics", () => {
     expect(score(em, " Paris.", "paris", ctx)).toBe(1);
     expect(score({ ...em, ignore_case: false }, "paris", "Paris", ctx)).toBe(0);
     expect(score({ metric: "regex_match", flags: "i" }, "It is TUESDAY.", "\\btuesday\\b", ctx)).toBe(1);
+  });
+
+  it("scores a number word in the starter suite whether or not the answer capitalises it", () => {
+    const suite = Effect.runSync(loadSuite([]));
+    for (const name of ["addition_words", "multiplication_words"]) {
+      const def = suite.find((t) => t.definition.task === name)!.definition;
+      const scored = (raw: string) =>
+        Effect.runSync(
+          scoreGeneration(
+            def.metric_list[0]!,
+            applyFilters(raw, def.filter_list[0]!.filter),
+            "twenty-one",
+            ctx,
+          ),
+        );
+      expect(scored(" twenty-one")).toBe(1);
+      expect(scored(" Twenty-one.")).toBe(1);
+      expect(scored(" TWENTY-ONE")).toBe(1);
+      expect(scored(" twenty")).toBe(0);
+    }
   });
 
   it("runs JavaScript unit tests in a sandbox without I/O", async () => {
