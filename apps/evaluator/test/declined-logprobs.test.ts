@@ -105,3 +105,78 @@ describe("a node that declines prompt log-probabilities, under customer traffic"
     expect(mc.filter((r) => r.status === "scored").length).toBe(mc.length - unsupported);
   }, 120_000);
 });
+
+/**
+ * Answers `echo` with made-up but varied prompt log-probabilities (one token per character) on
+ * the first `answered` multiple-choice requests, then refuses echo: a node choosing which items
+ * count by declining a capability it has just shown.
+ */
+function selectiveNode(answered: number): ProbeTransportShape {
+  const timing = { totalMs: 5, ttftMs: 1 };
+  let echoes = 0;
+  return {
+    completions: (body) => {
+      if (body.echo !== true) {
+        return Effect.succeed({
+          text: " yes",
+          logprobs: null,
+          completionTokens: 1,
+          finishReason: "stop",
+          timing,
+        });
+      }
+      echoes += 1;
+      if (echoes > answered)
+        return Effect.fail(
+          new ProbeFailed({ code: "UNSUPPORTED_PARAMETER", status: 400, reason: "no prompt logprobs" }),
+        );
+      const prompt = String(body.prompt);
+      const tokens = [...prompt];
+      return Effect.succeed({
+        text: prompt,
+        logprobs: {
+          tokens,
+          tokenLogprobs: tokens.map((_, i) => -1 - ((i * 7 + echoes) % 5) / 10),
+          textOffset: tokens.map((_, i) => i),
+        },
+        completionTokens: 1,
+        finishReason: "length",
+        timing,
+      });
+    },
+    chat: () => Effect.succeed({ content: "yes", completionTokens: 1, timing }),
+    images: () => Effect.die(new Error("no images here")),
+    imageEdits: () => Effect.die(new Error("no images here")),
+  };
+}
+
+describe("a node that answers echo with log-probabilities, then declines it", () => {
+  it("fails the item it declined and is still asked the rest, so a refusal cannot end the count", async () => {
+    const node: EvaluatedNode = {
+      address: generateKeyPair().address,
+      serviceId: "dev-text",
+      model: "dev-text",
+      declaredModel: null,
+      kind: "text",
+    };
+    const layer = Layer.merge(EvaluatorStore.layerTest, Layer.succeed(ProbeTransport, selectiveNode(12)));
+    const { rows, entry } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const entry = yield* runNode({ node, tasks, settings: SMALL_TEXT_RUN, seed: 7 });
+        const store = yield* EvaluatorStore;
+        const run = store.published().find((p) => p.entry.address === node.address)!;
+        return { rows: store.results(run.runId), entry };
+      }).pipe(Effect.provide(layer)),
+    );
+    const multipleChoice = new Set(
+      tasks.filter((t) => t.definition.output_type === "multiple_choice").map((t) => t.definition.task),
+    );
+    const mc = rows.filter((r) => r.kind === "item" && multipleChoice.has(r.itemKey.split("/")[0] ?? ""));
+    expect(mc.filter((r) => r.status === "scored").length).toBeGreaterThan(0);
+    expect(mc.filter((r) => r.status === "unsupported")).toEqual([]);
+    expect(mc.filter((r) => r.status === "error").length).toBe(
+      mc.length - mc.filter((r) => r.status === "scored").length,
+    );
+    expect(entry.loglikelihood).toBe("supported");
+  }, 120_000);
+});

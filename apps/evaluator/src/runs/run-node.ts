@@ -79,6 +79,12 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   const declined = (r: { status: string; errorCode: string | null }) =>
     r.status === "unsupported" && r.errorCode !== FAKE_LOGPROBS_CODE;
   let loglikelihoodUnsupported = store.results(run.id).some(declined);
+  // Prompt log-probabilities the node has given in this run (an echo item costs a relay per choice,
+  // a letter question or a generation one). A node that gave them and then declines them is not
+  // missing a capability: it is choosing which items count, so the declined item fails.
+  const gaveLogprobs = (r: { kind: string; status: string; probes: number }) =>
+    r.kind === "item" && r.status === "scored" && r.probes > 1;
+  let logprobsGiven = store.results(run.id).some(gaveLogprobs);
   const transport =
     mix === undefined
       ? limited
@@ -107,11 +113,16 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   options.onProgress?.(finished, plan.length);
   for (const entry of plan) {
     if (done.has(entry.key)) continue;
-    const row = yield* executeEntry(ctx, entry);
+    const executed = yield* executeEntry(ctx, entry);
     // No answer from the gateway is not the node's failure: stop here, resume from here next round.
     const unavailable = watched.take();
-    if (unavailable !== undefined && row.status === "error") return yield* unavailable;
+    if (unavailable !== undefined && executed.status === "error") return yield* unavailable;
+    const row =
+      logprobsGiven && declined(executed)
+        ? { ...executed, status: "error" as const, errorCode: "INVALID_NODE_RESPONSE" as const }
+        : executed;
     if (declined(row)) loglikelihoodUnsupported = true;
+    if (gaveLogprobs(row)) logprobsGiven = true;
     store.recordResult({ ...row, runId: run.id, itemKey: entry.key, createdAt: now() });
     finished += 1;
     options.onProgress?.(finished, plan.length);
