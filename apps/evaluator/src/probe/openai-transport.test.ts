@@ -36,3 +36,59 @@ describe("the evaluator's check of its gateway access", () => {
     expect(refused.message).toContain("--role evaluator");
   });
 });
+
+/** A loopback server answering `answer(path)` as JSON (404 for `undefined`). */
+async function serving(
+  answer: (path: string) => unknown,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const value = answer((req.url ?? "").split("?")[0] ?? "");
+    const body = JSON.stringify(value ?? { error: { message: "not found", type: "invalid_request_error" } });
+    res.writeHead(value === undefined ? 404 : 200, { "content-type": "application/json" });
+    res.end(body);
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((closed) => server.close(() => closed())),
+  };
+}
+
+describe("the evaluator's check of its gateway's base URL", () => {
+  it("stops, naming the /v1 base URL, when the URL answers 404 to the traffic mix and lists no models", async () => {
+    // A gateway's root without `/v1`, a node's port, any other server: every probe would fail there.
+    const server = await serving(() => undefined);
+    try {
+      const transport = makeOpenAiTransport({
+        baseUrl: server.url,
+        apiKey: "pai_x",
+        timeoutMs: 5_000,
+        headers: {},
+      });
+      const refused = await Effect.runPromise(Effect.flip(transport.checkAccess!()));
+      expect(refused.code).toBe("BACKEND_UNAVAILABLE");
+      expect(refused.message).toContain("is not an OpenAI API base URL");
+      expect(refused.message).toContain("ends in /v1");
+      expect(refused.message).toContain("check gateway.baseUrl");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("passes an OpenAI-compatible endpoint that is not a Pocket gateway: no traffic mix, but a model list", async () => {
+    const server = await serving((path) =>
+      path === "/v1/models" ? { object: "list", data: [{ id: "m", object: "model" }] } : undefined,
+    );
+    try {
+      const transport = makeOpenAiTransport({
+        baseUrl: `${server.url}/v1`,
+        apiKey: "pai_x",
+        timeoutMs: 5_000,
+        headers: {},
+      });
+      await Effect.runPromise(transport.checkAccess!());
+    } finally {
+      await server.close();
+    }
+  });
+});

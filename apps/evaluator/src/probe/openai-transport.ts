@@ -127,7 +127,10 @@ function getJson(access: GatewayAccess, path: string): Effect.Effect<unknown> {
 
 /**
  * `GET /v1/pocket/traffic-mix`, which a gateway answers only for evaluator keys: no answer, 401 or
- * 403 fail; anything else (200, or 404 from an endpoint that is not a Pocket gateway) passes.
+ * 403 fail; 200 passes. A 404 passes only from an OpenAI-compatible endpoint that is not a Pocket
+ * gateway, one whose `GET /models` lists models: a base URL without its `/v1`, or one naming a node
+ * or another server, answers 404 to both, and every probe sent there would fail, scoring each node
+ * 0 for the operator's mistake.
  */
 function checkAccess(access: GatewayAccess): Effect.Effect<void, GatewayUnavailable> {
   const url = `${access.baseUrl.replace(/\/$/, "")}${TRAFFIC_MIX_PATH}`;
@@ -163,8 +166,22 @@ function checkAccess(access: GatewayAccess): Effect.Effect<void, GatewayUnavaila
           code: "BACKEND_UNAVAILABLE",
           reason: `the gateway at ${access.baseUrl} answered HTTP ${response.status}`,
         });
-      return Effect.void;
+      return response.status === 404 ? listsModels(access) : Effect.void;
     }),
+  );
+}
+
+/** After a 404 for the traffic mix: the base URL must still be an OpenAI API that lists models. */
+function listsModels(access: GatewayAccess): Effect.Effect<void, GatewayUnavailable> {
+  return getJson(access, "/models").pipe(
+    Effect.flatMap((listed) =>
+      typeof listed === "object" && listed !== null && Array.isArray((listed as { data?: unknown }).data)
+        ? Effect.void
+        : new GatewayUnavailable({
+            code: "BACKEND_UNAVAILABLE",
+            reason: `${access.baseUrl} is not an OpenAI API base URL: it answers 404 to GET ${TRAFFIC_MIX_PATH} and lists no models at GET /models (a Pocket gateway's base URL ends in /v1, e.g. http://127.0.0.1:8080/v1)`,
+          }),
+    ),
   );
 }
 
