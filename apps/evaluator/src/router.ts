@@ -8,8 +8,11 @@ import type { ScoresContext } from "./publish/scores-context.js";
  */
 export function appRouter(ctx: ScoresContext): ScoreboardRouter {
   return makeScoreboardRouter({
-    board: () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now()),
-    node: (address) => ctx.store.board().find((n) => n.address === address) ?? null,
+    board: () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now(), ctx.measured),
+    node: (address) =>
+      buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now(), ctx.measured).nodes.find(
+        (n) => n.address === address,
+      ) ?? null,
   });
 }
 

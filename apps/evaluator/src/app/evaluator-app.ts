@@ -10,7 +10,7 @@ import { makeOpenAiTransport, openAiTransportLayer } from "../probe/openai-trans
 import { ProbeTransport } from "../probe/probe-transport.js";
 import { loadProbeTexts } from "../probe-text/load-probe-texts.js";
 import { POOL_NAMES, type ProbeTexts } from "../probe-text/probe-texts.js";
-import { buildScoreboard } from "../publish/scoreboard.js";
+import { buildScoreboard, measuredNodes } from "../publish/scoreboard.js";
 import { runNode } from "../runs/run-node.js";
 import { roundSchedule } from "../schedules.js";
 import { barReach, unreachableBars } from "../scoring/reachable-bars.js";
@@ -144,7 +144,12 @@ export const serveBoard = Effect.fn("Evaluator.serve")(function* (config: Evalua
   const store = yield* EvaluatorStore;
   const clock = yield* Effect.clock;
   const handler = evaluatorHandler(
-    { store, evaluatorId: config.evaluatorId, now: () => clock.unsafeCurrentTimeMillis() },
+    {
+      store,
+      evaluatorId: config.evaluatorId,
+      now: () => clock.unsafeCurrentTimeMillis(),
+      measured: measuredNodes(config.nodes),
+    },
     yield* Effect.runtime<never>(),
     { metrics: config.metrics },
   );
@@ -187,4 +192,6 @@ export const startEvaluator = (config: EvaluatorConfig) =>
 
 /** The board as it is stored now. */
 export const currentBoard = (config: EvaluatorConfig) =>
-  Effect.map(EvaluatorStore, (store) => buildScoreboard(store, config.evaluatorId, Date.now()));
+  Effect.map(EvaluatorStore, (store) =>
+    buildScoreboard(store, config.evaluatorId, Date.now(), measuredNodes(config.nodes)),
+  );

@@ -75,7 +75,7 @@ export function evaluatorHandler(
       res.end(JSON.stringify({ ok: true }));
       return;
     }
-    const current = read(res, () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now()));
+    const current = read(res, () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now(), ctx.measured));
     if (current === undefined) return;
     if (path === "/scoreboard.json") {
       res.writeHead(200, { "content-type": "application/json" });

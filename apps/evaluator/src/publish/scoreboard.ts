@@ -1,14 +1,36 @@
 import { type NodeScore, Scoreboard } from "@pocket-ai/protocol";
+import type { EvaluatedNode } from "../config/evaluator-config.js";
 import type { EvaluatorStoreImpl } from "../db/evaluator-store.js";
 
+/** The nodes an evaluator measures, as `measuredKey`s: its config's `nodes`. */
+export function measuredNodes(
+  nodes: readonly Pick<EvaluatedNode, "address" | "serviceId">[],
+): ReadonlySet<string> {
+  return new Set(nodes.map((n) => measuredKey(n.address, n.serviceId)));
+}
+
+const measuredKey = (address: string, serviceId: string) => `${address} ${serviceId}`;
+
 /**
- * The public scoreboard: every node's latest entry, best overall score first. Validated against
- * the protocol's schema before it leaves, so gateways can trust its shape.
+ * The public scoreboard: every measured node's latest entry, best overall score first. Validated
+ * against the protocol's schema before it leaves, so gateways can trust its shape.
+ *
+ * With `measured`, an entry for a node (and service) the evaluator no longer measures is left out:
+ * its scores would stand for ever, its quality tiers with them, while nothing checks what the node
+ * serves now (a node taken out of `nodes` once it qualified could swap its model). It comes back
+ * with its next run once it is measured again.
  */
-export function buildScoreboard(store: EvaluatorStoreImpl, evaluator: string, now: number): Scoreboard {
-  const nodes = [...store.board()].sort(
-    (a: NodeScore, b: NodeScore) =>
-      (b.overall?.lower ?? -1) - (a.overall?.lower ?? -1) || a.address.localeCompare(b.address),
-  );
+export function buildScoreboard(
+  store: EvaluatorStoreImpl,
+  evaluator: string,
+  now: number,
+  measured?: ReadonlySet<string>,
+): Scoreboard {
+  const nodes = [...store.board()]
+    .filter((n) => measured === undefined || measured.has(measuredKey(n.address, n.serviceId)))
+    .sort(
+      (a: NodeScore, b: NodeScore) =>
+        (b.overall?.lower ?? -1) - (a.overall?.lower ?? -1) || a.address.localeCompare(b.address),
+    );
   return Scoreboard.parse({ evaluator, generatedAt: now, nodes });
 }
