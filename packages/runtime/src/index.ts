@@ -40,7 +40,14 @@ export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";
-export { METRICS_CHALLENGE, MetricsConfig, metricsAccess } from "./metrics/metrics-access.js";
+export {
+  isLoopbackAddress,
+  METRICS_CHALLENGE,
+  MetricsConfig,
+  type MetricsRefusal,
+  type MetricsRequest,
+  metricsAccess,
+} from "./metrics/metrics-access.js";
 export {
   Counter,
   Gauge,

@@ -74,7 +74,10 @@ const EvaluatorConfigFields = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),
-  /** `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; open without it. */
+  /**
+   * `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; `metrics.public`:
+   * open to anyone; neither: only scrapes from this machine's loopback address.
+   */
   metrics: MetricsConfig.optional(),
   listen: z
     .strictObject({

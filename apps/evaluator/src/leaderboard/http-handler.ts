@@ -12,8 +12,8 @@ import { leaderboardPage } from "./page.js";
 
 /**
  * The evaluator's HTTP surface: the leaderboard page at `/`, the scoreboard as JSON at
- * `/scoreboard.json`, `/health` (the process serves), `/metrics` (Prometheus; behind `metrics.token` when
- * set), and tRPC under `/trpc/` (`scores.board` is
+ * `/scoreboard.json`, `/health` (the process serves), `/metrics` (Prometheus; from this machine only, unless
+ * `metrics.token` or `metrics.public` is set), and tRPC under `/trpc/` (`scores.board` is
  * what gateways poll). `runtime` is the app's (its logger and services) for what the procedures
  * run. Errors are JSON with a stable code; a failing database answers 503, never a crash.
  */
@@ -22,7 +22,7 @@ export function evaluatorHandler(
   runtime: Runtime.Runtime<never>,
   options: { readonly metrics?: MetricsConfig | undefined } = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const mayReadMetrics = metricsAccess(options.metrics);
+  const metricsRefusal = metricsAccess(options.metrics);
   const trpc = createHTTPHandler({
     router: appRouter(ctx),
     basePath: "/trpc/",
@@ -57,12 +57,13 @@ export function evaluatorHandler(
     if (req.method !== "GET" && req.method !== "HEAD")
       return sendError(res, "METHOD_NOT_ALLOWED", `${path} takes GET only.`, { allow: "GET, HEAD" });
     if (path === "/metrics") {
-      if (!mayReadMetrics(req.headers.authorization))
+      const refusal = metricsRefusal(req);
+      if (refusal !== undefined)
         return sendError(
           res,
-          "METRICS_UNAUTHORIZED",
-          ErrorCodes.METRICS_UNAUTHORIZED.message,
-          METRICS_CHALLENGE,
+          refusal,
+          ErrorCodes[refusal].message,
+          refusal === "METRICS_UNAUTHORIZED" ? METRICS_CHALLENGE : {},
         );
       const text = read(res, () => evaluatorMetrics(ctx.store, ctx.now()));
       if (text === undefined) return;

@@ -263,7 +263,12 @@ export function startGateway(
       services: catalog.services.map((s) => s.id),
       database: "url" in location ? `postgres ${redactDatabaseUrl(location.url)}` : `sqlite ${location.file}`,
       adminApi: config.adminToken === undefined ? "off (set adminToken)" : "on",
-      metrics: config.metrics?.token === undefined ? "open (set metrics.token)" : "token required",
+      metrics:
+        config.metrics?.token !== undefined
+          ? "token required"
+          : config.metrics?.public === true
+            ? "public"
+            : "this machine only (set metrics.token to scrape from elsewhere)",
       portal: portal === undefined ? "off" : `${server.url}/portal/`,
       replica: { id: replicas.id, ...(advertiseUrl === undefined ? {} : { advertiseUrl }) },
     });

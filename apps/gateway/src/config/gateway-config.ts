@@ -133,7 +133,10 @@ export const GatewayConfig = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),
-  /** `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; open without it. */
+  /**
+   * `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; `metrics.public`:
+   * open to anyone; neither: only scrapes from this machine's loopback address.
+   */
   metrics: MetricsConfig.optional(),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
@@ -147,7 +150,8 @@ export function redactedConfig(config: GatewayConfig): Record<string, unknown> {
     ...config,
     privateKey: config.privateKey === undefined ? undefined : "[redacted]",
     adminToken: config.adminToken === undefined ? undefined : "[redacted]",
-    metrics: config.metrics?.token === undefined ? config.metrics : { token: "[redacted]" },
+    metrics:
+      config.metrics?.token === undefined ? config.metrics : { ...config.metrics, token: "[redacted]" },
     database: {
       ...config.database,
       url: config.database.url === undefined ? undefined : redactDatabaseUrl(config.database.url),

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { getFrom, nonLoopbackAddress } from "@pocket-ai/vitest-config/from-address";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -328,6 +329,49 @@ describe("metering", () => {
   });
 });
 
+describe("/metrics without metrics.token", () => {
+  const elsewhere = nonLoopbackAddress();
+
+  it("refuses a scrape relayed by a proxy on this machine with 403 METRICS_LOCAL_ONLY", async () => {
+    for (const header of ["x-forwarded-for", "forwarded", "x-real-ip", "via"]) {
+      const refused = await fetch(`${t.gateway.url}/metrics`, { headers: { [header]: "203.0.113.9" } });
+      expect(refused.status, header).toBe(403);
+      expect(refused.headers.get("www-authenticate")).toBeNull();
+      const body = (await refused.json()) as { error: { code: string; type: string; message: string } };
+      expect(body.error).toMatchObject({ code: "METRICS_LOCAL_ONLY", type: "permission_error" });
+      expect(body.error.message).toContain("metrics.token");
+      expect(JSON.stringify(body)).not.toContain("pocket_gateway");
+    }
+  });
+
+  it.skipIf(elsewhere === undefined)(
+    "refuses a scrape from another address, and serves loopback",
+    async () => {
+      const refused = await getFrom(`${t.gateway.url}/metrics`, elsewhere!);
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.body)).toMatchObject({ error: { code: "METRICS_LOCAL_ONLY" } });
+      expect(refused.body).not.toContain("pocket_gateway");
+      const local = await getFrom(`${t.gateway.url}/metrics`, "127.0.0.1");
+      expect(local.status).toBe(200);
+      expect(local.body).toContain("pocket_gateway_requests_total");
+    },
+  );
+
+  it("serves everyone with metrics.public: true", async () => {
+    const open = await startTestGateway({ metrics: { public: true } });
+    try {
+      const relayed = await fetch(`${open.gateway.url}/metrics`, {
+        headers: { "x-forwarded-for": "203.0.113.9" },
+      });
+      expect(relayed.status).toBe(200);
+      if (elsewhere !== undefined)
+        expect((await getFrom(`${open.gateway.url}/metrics`, elsewhere)).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
 describe("/metrics behind metrics.token", () => {
   const token = "scrape-token-0123456789";
   let guarded: TestGateway;
@@ -353,6 +397,13 @@ describe("/metrics behind metrics.token", () => {
     });
     expect(scrape.status).toBe(200);
     expect(await scrape.text()).toContain("pocket_gateway_requests_total");
+    const elsewhere = nonLoopbackAddress();
+    if (elsewhere !== undefined) {
+      const remote = await getFrom(`${guarded.gateway.url}/metrics`, elsewhere, {
+        authorization: `Bearer ${token}`,
+      });
+      expect(remote.status).toBe(200);
+    }
   });
 
   it("leaves /health and /ready to load balancers, with no token", async () => {

@@ -5,7 +5,7 @@ import {
   type ServiceOperation,
   TRAFFIC_MIX_PATH,
 } from "@pocket-ai/protocol";
-import { METRICS_CHALLENGE, type MetricsRegistry } from "@pocket-ai/runtime";
+import { METRICS_CHALLENGE, type MetricsRefusal, type MetricsRegistry } from "@pocket-ai/runtime";
 import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { type FrontDoorFailure, httpErrorOf, RequestRefused } from "./errors.js";
@@ -32,8 +32,11 @@ export interface HttpHandlerOptions {
   readonly deps: FrontDoorDeps;
   readonly runtime: Runtime.Runtime<FrontDoorServices>;
   readonly registry: MetricsRegistry;
-  /** Whether a request's `Authorization` may read `/metrics` (`metrics.token`); open when absent. */
-  readonly metricsAccess?: (authorization: string | undefined) => boolean;
+  /**
+   * Why a request may not read `/metrics` (`metrics.token`, `metrics.public`; runtime's
+   * `metricsAccess`), or `undefined` when it may; open to every request when absent.
+   */
+  readonly metricsAccess?: (req: IncomingMessage) => MetricsRefusal | undefined;
   /** The tRPC handler for `/trpc/*` (node registration, settlement, admin). */
   readonly trpc: (req: IncomingMessage, res: ServerResponse) => void;
   /** Extra `/health` fields (routing, settlement, metering state). */
@@ -59,8 +62,8 @@ export function routeLabel(path: string): string {
 
 /**
  * The gateway's HTTP front door, on plain `node:http`: the OpenAI-compatible `/v1/*` routes,
- * `/health` (the process is up), `/ready` (it can serve relays), `/metrics` (behind `metrics.token` when
- * set) and tRPC at `/trpc/*`. Each `/v1` request runs as its own fiber; a client
+ * `/health` (the process is up), `/ready` (it can serve relays), `/metrics` (from its own machine
+ * only, unless `metrics.token` or `metrics.public` is set) and tRPC at `/trpc/*`. Each `/v1` request runs as its own fiber; a client
  * that disconnects before the answer is complete interrupts it, which aborts the relay.
  */
 export function makeHttpHandler(options: HttpHandlerOptions) {
@@ -153,9 +156,10 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
       return;
     }
     if (path === "/metrics") {
-      if (options.metricsAccess?.(req.headers.authorization) === false) {
-        const refused = new RequestRefused({ code: "METRICS_UNAUTHORIZED" });
-        answerFailure(deps, res, refused, { ...cors, ...METRICS_CHALLENGE }, requestId);
+      const refusal = options.metricsAccess?.(req);
+      if (refusal !== undefined) {
+        const challenge = refusal === "METRICS_UNAUTHORIZED" ? METRICS_CHALLENGE : {};
+        answerFailure(deps, res, new RequestRefused({ code: refusal }), { ...cors, ...challenge }, requestId);
         return;
       }
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });

@@ -26,7 +26,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
 >() {
   /**
    * The HTTP server for the layer's lifetime: the link's node router at `/trpc` (procedures run on
-   * this layer's runtime; `relay` and `relayStream` calls served on the link's direct path), Prometheus at `/metrics` (behind `metrics.token` when set), `/health`. Closing it drains in-flight relays.
+   * this layer's runtime; `relay` and `relayStream` calls served on the link's direct path), Prometheus at `/metrics` (from this machine only, unless `metrics.token` or `metrics.public` is set), `/health`. Closing it drains in-flight relays.
    */
   static readonly layer = Layer.scoped(
     NodeEndpoint,
@@ -47,7 +47,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
         return metrics.registry.render();
       };
       worker?.onRender(render);
-      const mayReadMetrics = metricsAccess(config.metrics);
+      const metricsRefusal = metricsAccess(config.metrics);
       // Without span export configured these spans are skipped (`spanned`).
       const impl: NodeRelayApi = {
         relay: (input) => spanned(relays.relay(input), "Node.relay"),
@@ -97,15 +97,14 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
           const path = (req.url ?? "/").split("?")[0];
           if (path?.startsWith("/trpc/")) return relayCalls(req, res) ? undefined : trpc(req, res);
           if (path === "/metrics") {
-            if (!mayReadMetrics(req.headers.authorization)) {
-              res.writeHead(ErrorCodes.METRICS_UNAUTHORIZED.status, {
+            const refusal = metricsRefusal(req);
+            if (refusal !== undefined) {
+              res.writeHead(ErrorCodes[refusal].status, {
                 "content-type": "application/json",
-                ...METRICS_CHALLENGE,
+                ...(refusal === "METRICS_UNAUTHORIZED" ? METRICS_CHALLENGE : {}),
               });
               return res.end(
-                JSON.stringify({
-                  error: { code: "METRICS_UNAUTHORIZED", message: ErrorCodes.METRICS_UNAUTHORIZED.message },
-                }),
+                JSON.stringify({ error: { code: refusal, message: ErrorCodes[refusal].message } }),
               );
             }
             if (worker === undefined) {

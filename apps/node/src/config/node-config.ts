@@ -195,7 +195,10 @@ export const NodeConfig = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /** Span export (`telemetry.otlpEndpoint`); off by default. */
   telemetry: TelemetryConfig.optional(),
-  /** `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; open without it. */
+  /**
+   * `metrics.token`: `GET /metrics` only with `Authorization: Bearer <token>`; `metrics.public`:
+   * open to anyone; neither: only scrapes from this machine's loopback address.
+   */
   metrics: MetricsConfig.optional(),
   /**
    * Processes that serve relays, sharing the node's port, key and ledger (docs/node-workers.md):

@@ -138,6 +138,12 @@ export const ErrorCodes = {
     message:
       "This /metrics needs its token, and it is missing or wrong. Send `Authorization: Bearer <token>` with the app's `metrics.token`.",
   },
+  METRICS_LOCAL_ONLY: {
+    status: 403,
+    type: "permission_error",
+    message:
+      "This /metrics answers only scrapes from its own machine (a loopback address, not through a proxy). Set the app's `metrics.token` and scrape with `Authorization: Bearer <token>`, or set `metrics.public: true` to open it to anyone who reaches the port.",
+  },
   PERMISSION_DENIED: {
     status: 403,
     type: "permission_error",
