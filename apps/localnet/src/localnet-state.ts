@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { makePrivateDir } from "@pocket-ai/runtime";
 import { z } from "zod";
 
 /** Secrets the local network keeps across restarts, in `<dataDir>/localnet.json` (mode 0600). */
@@ -21,6 +22,6 @@ export function loadState(dataDir: string): LocalnetState {
 }
 
 export function saveState(dataDir: string, state: LocalnetState): void {
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDir(dataDir);
   writeFileSync(join(dataDir, "localnet.json"), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +8,30 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const NODE_APP = fileURLToPath(new URL("..", import.meta.url));
+
+describe("pocket-node keys generate", () => {
+  it("writes the key 0600 in folders it creates 0700", () => {
+    const root = mkdtempSync(join(tmpdir(), "pocket-node-key-"));
+    try {
+      const file = join(root, "secrets", "node", "node.key");
+      const run = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
+        {
+          cwd: NODE_APP,
+          encoding: "utf8",
+        },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      const mode = (path: string) => statSync(path).mode & 0o777;
+      expect(mode(file)).toBe(0o600);
+      expect(mode(join(root, "secrets"))).toBe(0o700);
+      expect(mode(join(root, "secrets", "node"))).toBe(0o700);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("pocket-node's arguments", () => {
   it("refuses an unknown option, naming it and where settings go, with no stack trace", () => {

@@ -19,6 +19,7 @@ export {
 } from "./db/wal-checkpointer.js";
 export { DataDirLocked, lockDataDir } from "./files/data-dir-lock.js";
 export { packageDir, packageFile } from "./files/package-file.js";
+export { makePrivateDir } from "./files/private-dir.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export {
   type LeanBodySink,

@@ -1,9 +1,10 @@
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { Data, Effect, type Scope } from "effect";
+import { makePrivateDir } from "../files/private-dir.js";
 import { type CheckpointerOptions, WalCheckpointer } from "./wal-checkpointer.js";
 
 /** The database file could not be opened or migrated. */
@@ -44,7 +45,7 @@ export function openSqlite<S extends Record<string, unknown>>(options: {
     Effect.try({
       try: () => {
         if (options.file !== ":memory:") {
-          mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+          makePrivateDir(dirname(options.file));
           if (!existsSync(options.file)) closeSync(openSync(options.file, "a", 0o600));
         }
         const sqlite = new Database(options.file);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Exit, Scope } from "effect";
@@ -17,6 +17,8 @@ describe("the data folder lock", () => {
     const dir = join(mkdtempSync(join(tmpdir(), "pocket-lock-")), "data");
     const first = await hold(dir);
     expect(Exit.isSuccess(first.exit)).toBe(true);
+    // The lock is the first thing in a new data folder: it creates the folder for its owner only.
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(readFileSync(join(dir, "pocket-test.lock"), "utf8").trim()).toBe(String(process.pid));
     const second = await hold(dir);
     expect(Exit.isFailure(second.exit)).toBe(true);

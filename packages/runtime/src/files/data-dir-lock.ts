@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Data, Effect, type Scope } from "effect";
+import { makePrivateDir } from "./private-dir.js";
 
 /** Another process of the same app holds the data folder; `reason` names it and what to do. */
 export class DataDirLocked extends Data.TaggedError("DataDirLocked")<{ readonly reason: string }> {}
@@ -34,7 +35,7 @@ export function lockDataDir(dir: string, app: string): Effect.Effect<void, DataD
   const file = join(dir, `${app}.lock`);
   const take = Effect.try({
     try: () => {
-      mkdirSync(dir, { recursive: true });
+      makePrivateDir(dir);
       try {
         writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
         return;

@@ -14,7 +14,7 @@ describe("loadKeyFile", () => {
   it("creates a missing key readable by its owner only, and says so when the file is loose", () => {
     const dir = mkdtempSync(join(tmpdir(), "pocket-key-"));
     dirs.push(dir);
-    const file = join(dir, "sub", "app.key");
+    const file = join(dir, "sub", "keys", "app.key");
     const created: string[] = [];
     const loose: string[] = [];
     const load = (createIfMissing: boolean) =>
@@ -37,6 +37,9 @@ describe("loadKeyFile", () => {
     if (first._tag !== "Right") throw new Error("the key was not created");
     expect(created).toEqual([first.right.address]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    // The folders it made for the key are no other user's to list either.
+    expect(statSync(join(dir, "sub")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "sub", "keys")).mode & 0o777).toBe(0o700);
     expect(loose).toEqual([]);
     // The same key again, now from a file anyone on the machine may read.
     chmodSync(file, 0o644);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   bytesToHex,
@@ -9,6 +9,7 @@ import {
   privateKeyFromHex,
 } from "@pocket-ai/protocol";
 import { Data, Effect } from "effect";
+import { makePrivateDir } from "../files/private-dir.js";
 
 /** The signing key could not be loaded; the message says what to do. */
 export class KeyFileError extends Data.TaggedError("KeyFileError")<{ readonly reason: string }> {
@@ -93,8 +94,11 @@ function withFileErrors<A>(file: string, doing: "read" | "create", generateComma
   }
 }
 
-/** Writes a private key as hex, readable by the owner only; never overwrites an existing file. */
+/**
+ * Writes a private key as hex, readable by the owner only (0600), creating its missing folders for
+ * the owner only (0700); never overwrites an existing file.
+ */
 export function writeKeyFile(file: string, privateKey: Uint8Array): void {
-  mkdirSync(dirname(file), { recursive: true });
+  makePrivateDir(dirname(file));
   writeFileSync(file, `${bytesToHex(privateKey)}\n`, { mode: 0o600, flag: "wx" });
 }
