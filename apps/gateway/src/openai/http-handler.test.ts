@@ -122,6 +122,48 @@ describe("the HTTP front door", () => {
     expect(identity.status).toBe(400);
   });
 
+  it("takes a JSON body only as application/json or with no content type, never as a form or text", async () => {
+    const { secret } = await t.newKey();
+    const auth = { authorization: `Bearer ${secret}` };
+    // Valid JSON, so only the declared type can refuse it; "{" would be refused as bad JSON anyway.
+    const body = JSON.stringify({
+      model: "llama-2-13b",
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 4,
+    });
+    // The types a page on any site may send without a CORS preflight, and others that are not JSON.
+    for (const type of [
+      "text/plain",
+      "text/plain;charset=UTF-8",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "application/xml",
+    ]) {
+      const refused = await post("/v1/chat/completions", body, { ...auth, "content-type": type });
+      expect(refused.status, type).toBe(415);
+      const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe("INVALID_REQUEST");
+      expect(error.message).toContain("Content-Type: application/json");
+    }
+    // The key is checked first: without one the answer is 401 whatever the type.
+    expect((await post("/v1/chat/completions", body, { "content-type": "text/plain" })).status).toBe(401);
+    const json = await post("/v1/chat/completions", body, auth);
+    expect(json.status).not.toBe(415);
+    const typed = await post("/v1/chat/completions", body, {
+      ...auth,
+      "content-type": "Application/JSON; charset=utf-8",
+    });
+    expect(typed.status).toBe(json.status);
+    // Some clients send no content type at all: a Uint8Array body makes fetch send none.
+    const untyped = await fetch(`${t.gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      body: new TextEncoder().encode(body),
+      headers: auth,
+    });
+    expect(untyped.status).toBe(json.status);
+    await Promise.all([json.text(), typed.text(), untyped.text()]);
+  });
+
   it("answers HEAD on the read-only routes as GET, with the same status and headers and no body", async () => {
     const { secret } = await t.newKey();
     const auth = { authorization: `Bearer ${secret}`, origin: "https://app.example" };

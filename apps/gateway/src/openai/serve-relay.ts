@@ -74,6 +74,16 @@ function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: Ser
       Effect.flatMap((body) => parseImageEditForm(body, contentType)),
     );
   }
+  const mediaType = contentType.split(";")[0]!.trim().toLowerCase();
+  if (mediaType !== "" && mediaType !== "application/json") {
+    return Effect.fail(
+      new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: `the body is sent as ${JSON.stringify(mediaType.slice(0, 60))}; send it as JSON with Content-Type: application/json`,
+        status: 415,
+      }),
+    );
+  }
   return readBody(req, deps.maxBodyBytes.json).pipe(Effect.flatMap(parseJsonBody));
 }
 
