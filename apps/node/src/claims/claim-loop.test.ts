@@ -129,6 +129,7 @@ async function claimSetup(refusals: ErrorCode[]) {
         log: createLogger({ app: "node", level: "error" }),
         now: () => now,
         keepSettledMs: 10 * 86_400_000,
+        orphansSaid: new Set(),
       }),
     );
   return { relays, claimStore, sessionId, gatewayKey, admitted, answer, pass, outcomes, close };

@@ -100,6 +100,12 @@ export interface ClaimLoopDeps {
   readonly now: () => number;
   /** How long a settled claim's relay rows (and refused rows of ended sessions) are kept. */
   readonly keepSettledMs: number;
+  /**
+   * The causes this process has warned of for claims no configured gateway takes (a code and a
+   * gateway): each is a warning once, then a debug line per claim (a node with `gateways: []`
+   * would otherwise warn twice per session of every gateway it serves).
+   */
+  readonly orphansSaid: Set<string>;
 }
 
 /**
@@ -275,20 +281,34 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
  * A claim whose gateway is not in the config (removed from it, or a node with `gateways: []`, which
  * serves any gateway and registers with none): no claim can be sent, so it is not tried every few
  * minutes. It waits, said once, until its give-up time; then it is given up, said once, and its
- * rows are pruned. A node started with the gateway in its config again tries it at once
+ * rows are pruned. Each is a warning for a gateway's first such claim in this process and a debug
+ * line for its later ones (`orphansSaid`). A node started with the gateway in its config again tries it at once
  * ({@link resumeClaims}).
  */
 function orphaned(deps: ClaimLoopDeps, row: ClaimRow, now: number): Effect.Effect<void, NodeStoreError> {
   const givesUpAt = orphanGivesUpAt(deps.session, row);
   const about = { sessionId: row.sessionId, gateway: row.gatewayAddress };
+  /** Warns of a cause the first time for its gateway, then says it at debug level. */
+  const say = (code: string, message: string, fields: Record<string, unknown>) => {
+    const cause = `${code}:${row.gatewayAddress}`;
+    if (deps.orphansSaid.has(cause)) return deps.log.debug(message, { code, ...fields });
+    deps.orphansSaid.add(cause);
+    deps.log.warn(message, {
+      code,
+      ...fields,
+      later:
+        "this gateway's later claims of this kind are logged at debug level and counted in pocket_node_claims_total",
+    });
+  };
   if (now >= givesUpAt) {
     const detail = `${CLAIM_ABANDONED}: gateway ${row.gatewayAddress} is not in this node's config, and no gateway takes a claim of this session any more`;
     return deps.claims.settled(row.sessionId, row.gatewayAddress, "rejected", "0", detail, null, now).pipe(
       Effect.tap(() => {
         deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "abandoned" });
-        deps.log.warn(
+        say(
+          CLAIM_ABANDONED,
           "claim given up: its gateway is not in this node's config, and the longest claim window a gateway opens has passed; its relay rows are pruned",
-          { code: CLAIM_ABANDONED, ...about, relays: row.relayCount },
+          { ...about, relays: row.relayCount },
         );
       }),
     );
@@ -299,9 +319,10 @@ function orphaned(deps: ClaimLoopDeps, row: ClaimRow, now: number): Effect.Effec
     Effect.tap(() => {
       if (marked) return;
       deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "waiting" });
-      deps.log.warn(
+      say(
+        CLAIM_GATEWAY_NOT_CONFIGURED,
         "claim waits: its gateway is not in this node's config; add the gateway's url and address to gateways to send it, or it is given up when no gateway would take it any more",
-        { code: CLAIM_GATEWAY_NOT_CONFIGURED, ...about, givesUpAt: new Date(givesUpAt).toISOString() },
+        { ...about, givesUpAt: new Date(givesUpAt).toISOString() },
       );
     }),
   );
@@ -430,6 +451,7 @@ export class ClaimLoop extends Context.Tag("node/ClaimLoop")<
         log,
         now: clock.now,
         keepSettledMs: settings.config.ledger.keepSettledMs,
+        orphansSaid: new Set(),
       };
       const logged = (pass: Effect.Effect<void, NodeStoreError>) =>
         pass.pipe(

@@ -24,52 +24,62 @@ const KEEP_SETTLED_MS = 10 * MINUTE;
 /** The last instant a gateway may still take the session's claim. */
 const windowEnds = SESSION.sessionLengthMs + SESSION.graceMs + MAX_CLAIM_WINDOW_MS;
 
-/** A ledger with one ended session of three answered relays for `gateway`, and claim passes over it. */
-async function orphanSetup() {
+/**
+ * A ledger with ended sessions of three answered relays each (by default session 0 for one
+ * `gateway`; `served` lists others: a session number and which of `gateways` it was for), and
+ * claim passes over it.
+ */
+async function orphanSetup(served: readonly (readonly [session: number, gateway: number])[] = [[0, 0]]) {
   const { db, close } = await openLedger();
   const relays = new RelayStore(db);
   const claims = new ClaimStore(db);
   const node = generateKeyPair();
-  const gateway = generateKeyPair().address; // served once, then removed from the config
+  const gateways = [generateKeyPair().address, generateKeyPair().address]; // served, then removed from the config
+  const gateway = gateways[0]!;
   const app = generateKeyPair().address;
   const sessionId = deriveSessionId(app, "llama-2-13b", 0);
+  let n = 0;
   await Effect.runPromise(
     Effect.gen(function* () {
-      for (let i = 0; i < 3; i++) {
-        yield* relays.admit(
-          {
-            requestHash: hash(i),
-            sessionId,
-            sessionNumber: 0,
-            sessionEnd: SESSION.sessionLengthMs,
-            serviceId: "llama-2-13b",
-            tier: "standard",
-            applicationAddress: app,
-            gatewayAddress: gateway,
-            stream: false,
-            expiresAt: SESSION.sessionLengthMs + SESSION.graceMs,
-          },
-          1,
-        );
-        yield* relays.answer(
-          hash(i),
-          {
-            responseHash: hash(100 + i),
-            leafHash: hash(200 + i),
-            inputTokens: 1,
-            outputTokens: 1,
-            computeUnits: 750,
-          },
-          2,
-        );
+      for (const [session, which] of served) {
+        for (let i = n; i < n + 3; i++) {
+          yield* relays.admit(
+            {
+              requestHash: hash(i),
+              sessionId: deriveSessionId(app, "llama-2-13b", session),
+              sessionNumber: session,
+              sessionEnd: (session + 1) * SESSION.sessionLengthMs,
+              serviceId: "llama-2-13b",
+              tier: "standard",
+              applicationAddress: app,
+              gatewayAddress: gateways[which]!,
+              stream: false,
+              expiresAt: (session + 1) * SESSION.sessionLengthMs + SESSION.graceMs,
+            },
+            1,
+          );
+          yield* relays.answer(
+            hash(i),
+            {
+              responseHash: hash(100 + i),
+              leafHash: hash(200 + i),
+              inputTokens: 1,
+              outputTokens: 1,
+              computeUnits: 750,
+            },
+            2,
+          );
+        }
+        n += 3;
       }
     }),
   );
-  const warnings: { code?: string }[] = [];
+  const warnings: { code?: string; gateway?: string }[] = [];
+  const orphansSaid = new Set<string>(); // one process's, across its passes
   const log = createLogger({
     app: "node",
     level: "warn",
-    write: (line) => warnings.push(JSON.parse(line) as { code?: string }),
+    write: (line) => warnings.push(JSON.parse(line) as { code?: string; gateway?: string }),
   });
   const deps = (now: number, gateways: ReadonlyMap<string, GatewayClient> = new Map()): ClaimLoopDeps => ({
     key: node,
@@ -81,15 +91,42 @@ async function orphanSetup() {
     log,
     now: () => now,
     keepSettledMs: KEEP_SETTLED_MS,
+    orphansSaid,
   });
   const pass = (now: number, gateways?: ReadonlyMap<string, GatewayClient>) =>
     Effect.runPromise(claimPass(deps(now, gateways)));
   const codes = () => warnings.map((w) => w.code);
   const claim = () => claims.all()[0];
-  return { relays, claims, gateway, sessionId, deps, pass, codes, claim, close };
+  return { relays, claims, gateway, gateways, sessionId, deps, pass, codes, warnings, claim, close };
 }
 
 describe("a claim whose gateway is not in the config", () => {
+  it("is a warning once per gateway and cause in a process, however many sessions it served", async () => {
+    // A node with `gateways: []` serving two gateways: one for five sessions, one for one.
+    const s = await orphanSetup([
+      [0, 0],
+      [1, 0],
+      [2, 1],
+      [3, 0],
+      [4, 0],
+      [5, 0],
+    ]);
+    const [a, b] = s.gateways;
+    const said = () =>
+      s.warnings.map((w) => `${w.code} ${w.gateway === a ? "a" : w.gateway === b ? "b" : "?"}`);
+    const lastWindowEnds = windowEnds + 5 * SESSION.sessionLengthMs;
+    for (let now = 7 * SESSION.sessionLengthMs; now < lastWindowEnds; now += DAY) await s.pass(now);
+    await s.pass(lastWindowEnds);
+    expect(s.claims.all().map((c) => c.status)).toEqual(Array(6).fill("rejected"));
+    expect(said().sort()).toEqual([
+      "CLAIM_ABANDONED a",
+      "CLAIM_ABANDONED b",
+      "CLAIM_GATEWAY_NOT_CONFIGURED a",
+      "CLAIM_GATEWAY_NOT_CONFIGURED b",
+    ]);
+    await s.close();
+  });
+
   it("waits, said once, until no gateway would take it, is then given up, said once, and its rows are pruned", async () => {
     const s = await orphanSetup();
     // Two days of claim passes, one every 10 minutes (the claim loop's longest backoff).

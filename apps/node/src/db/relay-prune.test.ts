@@ -109,6 +109,7 @@ describe("pruning the node's relay ledger", () => {
           log: createLogger({ app: "node", level: "error" }),
           now: () => now,
           keepSettledMs,
+          orphansSaid: new Set(),
         }),
       );
     await pass(150, 100);
