@@ -14,6 +14,18 @@ export const SAFETY_AUTOCHECKPOINT = 10_000;
 export const CHECKPOINT_WORKER_FAILED = "POCKET_CHECKPOINT_WORKER_FAILED";
 /** SQLite's default, used until the worker starts and again if it fails. */
 const DEFAULT_AUTOCHECKPOINT = 1_000;
+/**
+ * The code of the process warning emitted when the database's WAL file was removed or replaced
+ * while the process had it open (see {@link WalCheckpointer.checkWalFile}).
+ */
+export const WAL_FILE_REPLACED = "POCKET_WAL_FILE_REPLACED";
+
+/**
+ * What became of a WAL file removed under an open database: `recreated` (every commit copied into
+ * the database file, and a new WAL file made), or `checkpointing` (copied, but another connection
+ * kept the old WAL, so every commit from now on is copied into the database file as it is made).
+ */
+export type WalRepair = "recreated" | "checkpointing";
 
 export interface CheckpointerOptions {
   /** How often the app's thread looks at the WAL's size to decide whether to start the worker. */
@@ -108,6 +120,10 @@ export class WalCheckpointer {
   #finished = 0;
   #failure: string | undefined;
   #last: CheckpointRun | undefined;
+  /** The WAL file's inode as last seen at its path; a change means it was removed or replaced. */
+  #walInode: number | undefined;
+  #walRepair: WalRepair | undefined;
+  #walWatch: NodeJS.Timeout | undefined;
   readonly #waiting: ((run: CheckpointRun) => void)[] = [];
   readonly #asked = new Map<number, (run: CheckpointRun) => void>();
   #nextId = 1;
@@ -120,7 +136,65 @@ export class WalCheckpointer {
     this.#options = { ...defaults(), ...options };
     this.#poll = setInterval(() => this.#check(), this.#options.pollMs);
     this.#poll.unref();
+    this.#walInode = this.#walFileInode();
+    // Apart from the poll, which stops once the worker starts: a removed WAL matters whoever checkpoints.
+    this.#walWatch = setInterval(() => this.checkWalFile(), this.#options.pollMs);
+    this.#walWatch.unref();
     WalCheckpointer.#live.add(this);
+  }
+
+  #walFileInode(): number | undefined {
+    try {
+      return statSync(`${this.file}-wal`).ino;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Checks that the WAL this connection writes is still the file at `<file>-wal`. Once that file is
+   * removed (a clean-up script, an operator's `rm`), the connection goes on writing to the removed
+   * file, which only this process still holds: a `kill -9` or power loss then drops every
+   * transaction committed since the last checkpoint (the ledger's rows, charges and claims) and
+   * the file may open empty. So, once it is seen gone, this connection copies the whole WAL into
+   * the database file at once and starts a new WAL file; when another connection holds the old
+   * one (then no new file can be made), every commit from then on is copied into the database
+   * file as it is made (slower, never lost) until the process restarts. Said once, as a process
+   * warning ({@link WAL_FILE_REPLACED}). Runs every `pollMs`; returns the repair made, if any.
+   */
+  checkWalFile(): WalRepair | undefined {
+    if (this.#walRepair === "checkpointing" || !this.sqlite.open || this.sqlite.inTransaction)
+      return this.#walRepair;
+    const inode = this.#walFileInode();
+    if (this.#walInode === undefined || inode === this.#walInode) {
+      this.#walInode ??= inode;
+      return this.#walRepair;
+    }
+    this.sqlite.pragma("wal_checkpoint(TRUNCATE)");
+    const busyTimeout = this.sqlite.pragma("busy_timeout", { simple: true }) as number;
+    let repair: WalRepair;
+    try {
+      // Leaving WAL mode needs the file alone (no other connection): then re-entering it makes a
+      // new WAL file at the path. Not waited for: it is tried once.
+      this.sqlite.pragma("busy_timeout = 0");
+      this.sqlite.pragma("journal_mode = DELETE");
+      this.sqlite.pragma("journal_mode = WAL");
+      repair = "recreated";
+    } catch {
+      this.sqlite.pragma("wal_autocheckpoint = 1");
+      repair = "checkpointing";
+    } finally {
+      this.sqlite.pragma(`busy_timeout = ${busyTimeout}`);
+    }
+    this.#walRepair = repair;
+    this.#walInode = this.#walFileInode();
+    process.emitWarning(
+      repair === "recreated"
+        ? `the WAL file of ${this.database} was removed while the database was open: its transactions were copied into the database file and a new WAL file was made; find what removes files in the data folder`
+        : `the WAL file of ${this.database} was removed while the database was open: its transactions were copied into the database file, and each commit is copied there too until the process restarts (slower); restart it, and find what removes files in the data folder`,
+      { code: WAL_FILE_REPLACED },
+    );
+    return repair;
   }
 
   /** The checkpointers of the databases this process has open now. */
@@ -140,8 +214,10 @@ export class WalCheckpointer {
     readonly finished: number;
     readonly last?: CheckpointRun;
     readonly failure?: string;
+    readonly walRepair?: WalRepair;
   } {
     return {
+      ...(this.#walRepair === undefined ? {} : { walRepair: this.#walRepair }),
       running: this.#worker !== undefined,
       runs: this.#runs,
       finished: this.#finished,
@@ -179,6 +255,8 @@ export class WalCheckpointer {
 
   #start(): void {
     clearInterval(this.#poll);
+    // Every commit is copied at once already (see `checkWalFile`): nothing for a worker to do.
+    if (this.#walRepair === "checkpointing") return;
     this.#poll = undefined;
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
@@ -214,7 +292,8 @@ export class WalCheckpointer {
       // Back to checkpoints on the app's connection; the worker is not started again.
       this.#failure = error instanceof Error ? error.message : String(error);
       this.#worker = undefined;
-      if (this.sqlite.open) this.sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
+      if (this.sqlite.open && this.#walRepair !== "checkpointing")
+        this.sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
       // The operator's own log (stderr); nothing about it leaves the process.
       process.emitWarning(
         `SQLite checkpoints are back on the app's thread: the checkpoint worker stopped (${this.#failure})`,
@@ -226,6 +305,8 @@ export class WalCheckpointer {
   /** Stops the poll and the worker (which closes its connection); resolves once it has exited. */
   stop(): Promise<void> {
     WalCheckpointer.#live.delete(this);
+    clearInterval(this.#walWatch);
+    this.#walWatch = undefined;
     clearInterval(this.#poll);
     this.#poll = undefined;
     const worker = this.#worker;
