@@ -269,6 +269,9 @@ function answerFailure(
       ...(failure._tag === "DispatchError" && failure.attempts > 0
         ? { attempts: failure.attempts, node: failure.nodeAddress, lastFailure: failure.lastFailure }
         : {}),
+      // What the database answered (a full disk, a read-only file, a server gone): the caller
+      // reads only that the gateway cannot use its database; its operator must know why.
+      ...(failure._tag === "StorageError" ? { operation: failure.operation, reason: failure.reason } : {}),
     });
   const body = { error: { ...http.body.error, request_id: requestId } };
   sendJson(res, http.status, body, { ...cors, ...http.headers });

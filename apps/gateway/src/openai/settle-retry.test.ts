@@ -13,6 +13,8 @@ import { SETTLE_ATTEMPTS } from "./settle-retry.js";
 let t: TestGateway;
 let dropAfterFirstFailure = false;
 const failures: string[] = [];
+/** The gateway's "request refused" log lines (what its operator reads of a refusal). */
+const refusals: string[] = [];
 
 const dbFile = () => join(t.config.dataDir, "gateway.sqlite");
 const trigger = (keyId: string) => `fail_settle_${keyId.replace(/[^A-Za-z0-9]/g, "_")}`;
@@ -38,6 +40,7 @@ beforeAll(async () => {
     {},
     {
       onLog: (line) => {
+        if (line.includes('"request refused"')) refusals.push(line);
         if (!/settling a (stream|relay) failed/.test(line)) return;
         failures.push(line);
         // Synchronously, before the next try can start: the fault passes after one failure.
@@ -134,6 +137,12 @@ describe("a unary relay whose settlement fails", () => {
     stopFailing(persistent.key.id);
     // The gateway's own storage failed: a 503 to retry, as a stream's error event says.
     expect(refused).toMatchObject({ status: 503, code: "DATABASE_UNAVAILABLE" });
+    // The caller is told to retry, not about a database server or its URL (a SQLite gateway has
+    // neither); the operator's log says what the database answered.
+    expect((refused as { message?: string }).message).toMatch(/retry/i);
+    expect((refused as { message?: string }).message).not.toMatch(/URL|server runs/);
+    const logged = refusals.find((line) => line.includes("DATABASE_UNAVAILABLE"));
+    expect(logged).toContain("disk I/O error (test)");
     expect(failures.length).toBeGreaterThanOrEqual(SETTLE_ATTEMPTS);
     expect(answeredRows(persistent.key.id)).toBe(0);
 

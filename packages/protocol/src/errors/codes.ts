@@ -390,7 +390,7 @@ export const ErrorCodes = {
     status: 503,
     type: "server_error",
     message:
-      "The gateway cannot reach its database. Check that the database server runs and that the configured URL is right.",
+      "The gateway cannot use its database right now, so it answers nothing it could not record. Retry shortly; if it persists, the gateway's operator must check its database (the server reachable, the disk not full, the file writable).",
   },
   INTERNAL: {
     status: 500,
