@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect, Either } from "effect";
@@ -54,5 +54,33 @@ describe("openSqlite", () => {
       Effect.either(Effect.scoped(openSqlite({ file, schema: {}, migrationsFolder: "/nonexistent" }))),
     );
     expect(Either.isLeft(result) && result.left._tag).toBe("DatabaseError");
+  });
+
+  it("says what to do with a damaged file: its SQLite code, and to restore a backup or move it aside", () => {
+    const root = mkdtempSync(join(tmpdir(), "pocket-db-"));
+    const message = (file: string) => {
+      const result = Effect.runSync(
+        Effect.either(Effect.scoped(openSqlite({ file, schema: {}, migrationsFolder: migrations() }))),
+      );
+      return Either.isLeft(result) ? result.left.message : "opened";
+    };
+    // Cut short (a disk that filled during a copy, a partial restore).
+    const cut = join(root, "cut.sqlite");
+    Effect.runSync(
+      Effect.scoped(
+        Effect.map(openSqlite({ file: cut, schema: {}, migrationsFolder: migrations() }), ({ sqlite }) => {
+          const insert = sqlite.prepare("INSERT INTO t (v) VALUES (?)");
+          for (let i = 0; i < 2_000; i++) insert.run(`row ${i} ${"x".repeat(100)}`);
+        }),
+      ),
+    );
+    truncateSync(cut, Math.floor(statSync(cut).size / 2));
+    expect(message(cut)).toMatch(/SQLITE_CORRUPT/);
+    expect(message(cut)).toMatch(/restore .*backup.*or move it aside/);
+    // Not a database at all.
+    const junk = join(root, "junk.sqlite");
+    writeFileSync(junk, "not a database, but long enough to have a header of one".repeat(20));
+    expect(message(junk)).toMatch(/SQLITE_NOTADB/);
+    expect(message(junk)).toMatch(/restore .*backup.*or move it aside/);
   });
 });
