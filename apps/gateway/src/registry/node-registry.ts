@@ -1,4 +1,10 @@
-import { type RegistrationAck, type RegistryCandidate, verifyNodeAnnouncement } from "@pocket-ai/protocol";
+import {
+  NODE_ANNOUNCEMENT_MAX_AGE_MS,
+  NODE_ANNOUNCEMENT_MAX_SKEW_MS,
+  type RegistrationAck,
+  type RegistryCandidate,
+  verifyNodeAnnouncement,
+} from "@pocket-ai/protocol";
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Schedule } from "effect";
 import { GatewayStore, storeRunner } from "../db/database.js";
@@ -122,7 +128,10 @@ const make = Effect.gen(function* () {
     if (!verified.ok) {
       return yield* new AnnouncementRefused({
         code: verified.error.code,
-        detail: verified.error.detail ?? verified.error.message,
+        detail:
+          (verified.error.param === "issuedAt" ? clockDetail(input, now) : undefined) ??
+          verified.error.detail ??
+          verified.error.message,
       });
     }
     const { announcement } = verified.value;
@@ -248,4 +257,17 @@ export class NodeRegistry extends Context.Tag("gateway/NodeRegistry")<
   Effect.Effect.Success<typeof make>
 >() {
   static readonly layer = Layer.scoped(NodeRegistry, make);
+}
+
+/**
+ * An announcement refused for its time (`stale`, or from the future): a node whose clock is off
+ * by minutes sends nothing else, and is told by how much and what to do, not only that its
+ * envelope is malformed. `undefined` when the announcement carries no time to compare.
+ */
+function clockDetail(input: unknown, now: number): string | undefined {
+  const issuedAt = (input as { issuedAt?: unknown } | null)?.issuedAt;
+  if (typeof issuedAt !== "number" || !Number.isFinite(issuedAt)) return undefined;
+  const seconds = Math.round(Math.abs(issuedAt - now) / 1000);
+  const way = issuedAt > now ? "ahead of" : "behind";
+  return `node announcement: issued ${seconds} s ${way} this gateway's clock (at most ${NODE_ANNOUNCEMENT_MAX_SKEW_MS / 1000} s ahead or ${NODE_ANNOUNCEMENT_MAX_AGE_MS / 1000} s behind is taken); sync the node's clock (NTP), or this gateway's if it is the one off`;
 }

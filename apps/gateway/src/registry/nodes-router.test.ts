@@ -58,14 +58,19 @@ function node0Offer() {
     tokenizer: { kind: "dev" as const, exact: true },
   };
 }
-const announcement = (services = [offer], endpoint = "http://127.0.0.1:9/trpc", key = generateKeyPair()) =>
+const announcement = (
+  services = [offer],
+  endpoint = "http://127.0.0.1:9/trpc",
+  key = generateKeyPair(),
+  issuedAt = Date.now(),
+) =>
   createNodeAnnouncement(
     {
       endpoint,
       services,
       hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
       software: { name: "t", version: "1" },
-      issuedAt: Date.now(),
+      issuedAt,
     },
     key,
   );
@@ -93,6 +98,25 @@ describe("nodes.announce", () => {
     expect(ack.nodesPerSession).toBe(24);
     expect(ack.registry["llama-2-13b"]!.map((c) => c.address)).toContain(node.address);
     expect(ack.nextAnnounceMs).toBe(60_000);
+  });
+
+  it("refuses an announcement from a clock minutes off, saying by how much and to sync the clock", async () => {
+    const refusal = async (offsetMs: number) => {
+      const error = await client()
+        .mutation(
+          GATEWAY_PROCEDURES.announce,
+          announcement([offer], undefined, undefined, Date.now() + offsetMs),
+        )
+        .catch((e: unknown) => e);
+      expect(pocketCode(error)).toBe("MALFORMED_ENVELOPE");
+      return (error as Error).message;
+    };
+    const ahead = await refusal(5 * 60_000);
+    expect(ahead).toMatch(/\b(29\d|300) s ahead of this gateway's clock/);
+    expect(ahead).toMatch(/sync the node's clock/);
+    const behind = await refusal(-10 * 60_000);
+    expect(behind).toMatch(/\b(59\d|600|60\d) s behind this gateway's clock/);
+    expect(behind).toMatch(/sync the node's clock/);
   });
 
   it("refuses a forged announcement with its protocol code", async () => {
