@@ -47,21 +47,32 @@ const limited = (row: RateLimits) => row.rpm !== null || row.tpm !== null;
 
 const second = (at: number) => Math.floor(at / BUCKET_MS);
 
-/** The key's use of its window counted in whole buckets: one aggregate over at most 61 rows. */
+/*
+ * A window reads no reservation dated more than a window after `now`: one made while this
+ * gateway's clock (or another replica's) ran minutes ahead, and was corrected since, counts in no
+ * minute of it; counted, it would hold the key back for as long as the clock had been ahead, with
+ * a retry delay as long. Closer ones still count: replicas' clocks differ by milliseconds, and a
+ * reservation another replica dated a little after this one's `now` is in its window all the same.
+ */
+const lastSecond = (now: number) => second(now + RATE_WINDOW_MS);
+
+/** The key's use of its window counted in whole buckets: one aggregate over its buckets. */
 const bucketTotal = async (db: SqlClient, keyId: string, now: number): Promise<RateAsk> =>
   (await db.get<RateAsk>(plainSql`
     select cast(coalesce(sum(requests), 0) as bigint) as "requests",
       cast(coalesce(sum(tokens), 0) as bigint) as "tokens"
-    from key_rate_buckets where key_id = ${keyId} and "second" >= ${firstBucket(now)}`)) ?? {
+    from key_rate_buckets where key_id = ${keyId} and "second" >= ${firstBucket(now)}
+      and "second" <= ${lastSecond(now)}`)) ?? {
     requests: 0,
     tokens: 0,
   };
 
-/** The key's buckets that hold part of the window at `now`, oldest first (at most 61). */
+/** The key's buckets that hold part of the window at `now`, oldest first (at most 121, see above). */
 const windowBuckets = (db: SqlClient, keyId: string, now: number) =>
   db.all<RateBucket>(plainSql`
     select "second", requests, tokens from key_rate_buckets
-    where key_id = ${keyId} and "second" >= ${firstBucket(now)} order by "second"`);
+    where key_id = ${keyId} and "second" >= ${firstBucket(now)} and "second" <= ${lastSecond(now)}
+    order by "second"`);
 
 /** The reservations of one bucket (one second of one key), oldest first. */
 const bucketEntries = (db: SqlClient, keyId: string) => (s: number) =>
@@ -112,7 +123,8 @@ export async function windowUse(
 ): Promise<RateAsk> {
   if (limited(limits)) return bucketUsage(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), now);
   const entries = await db.all<WindowEntry>(plainSql`
-    select at, requests, tokens from key_reservations where key_id = ${keyId} and at > ${now - RATE_WINDOW_MS}`);
+    select at, requests, tokens from key_reservations
+    where key_id = ${keyId} and at > ${now - RATE_WINDOW_MS} and at <= ${now + RATE_WINDOW_MS}`);
   return windowUsage(entries, now);
 }
 

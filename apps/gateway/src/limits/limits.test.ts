@@ -175,6 +175,26 @@ describe.each(STORE_DIALECTS)("Limits on %s", (dialect) => {
       }).pipe(Effect.provide(accountsTest(dialect))),
     );
 
+    it.effect(
+      "a clock set back (a gateway restarted after its clock was corrected) does not count requests dated ahead of it",
+      () =>
+        Effect.gen(function* () {
+          const { key, limits } = yield* keyWith({ rpm: 2, tpm: 1_000 });
+          const ahead = 1_200_000;
+          yield* TestClock.setTime(ahead);
+          const r = yield* limits.reserve(key, { tokens: 400, costMicroUsd: 0 });
+          yield* limits.settle(r, { tokens: 400, costMicroUsd: 0 });
+          yield* limits.reserve(key, { tokens: 400, costMicroUsd: 0 });
+          // Ten minutes back: those two requests are in no minute that this clock's window holds.
+          yield* TestClock.setTime(ahead - 600_000);
+          expect((yield* limits.usage(key.keyId)).window).toMatchObject({ requests: 0, tokens: 0 });
+          yield* limits.reserve(key, { tokens: 900, costMicroUsd: 0 });
+          yield* limits.reserve(key, { tokens: 100, costMicroUsd: 0 });
+          const rpm = failure(yield* Effect.exit(limits.reserve(key, { tokens: 0, costMicroUsd: 0 })));
+          expect(rpm).toMatchObject({ limit: "rpm", retryAfterMs: 60_000 });
+        }).pipe(Effect.provide(accountsTest(dialect))),
+    );
+
     it.effect("a rate refusal reserves no budget", () =>
       Effect.gen(function* () {
         const { key, limits } = yield* keyWith({ rpm: 1, budgetMicroUsd: 10_000 });
