@@ -1,28 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { scoredItem } from "../../test/item-rows.js";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { answerKeyFinding } from "./answer-key.js";
 import { itemCredit } from "./node-score.js";
 
 /** A multiple-choice item asked as a letter question (one relay, whatever the choices). */
 const letterItem = (i: number, varied: boolean, score: number) =>
-  ({
-    runId: "r",
-    itemKey: `quiz/${i}`,
-    kind: "item",
-    category: "knowledge",
-    status: "scored",
-    score,
-    stat: null,
-    ttftMs: null,
-    promptHash: "p",
-    responseHash: null,
-    errorCode: null,
-    perceptualHash: null,
-    checks: null,
-    probes: 1,
-    varied,
-    createdAt: i,
-  }) satisfies ItemResultRow;
+  scoredItem(`quiz/${i}`, i, { varied, score });
 
 const side = (from: number, varied: boolean, correct: number, total: number) =>
   Array.from({ length: total }, (_, i) => letterItem(from + i, varied, i < correct ? 1 : 0));

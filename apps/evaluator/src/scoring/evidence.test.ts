@@ -1,5 +1,6 @@
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import { scoredItem } from "../../test/item-rows.js";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { loadSuite } from "../tasks/load-task.js";
 import { categoryEstimates, tallyTasks } from "./evidence.js";
@@ -13,26 +14,7 @@ const row = (
   i: number,
   score: number | null,
   patch: Partial<ItemResultRow> = {},
-) =>
-  ({
-    runId: "r",
-    itemKey: `${task}/${i}`,
-    kind: "item",
-    category,
-    status: "scored",
-    score,
-    stat: null,
-    ttftMs: null,
-    promptHash: "p",
-    responseHash: null,
-    errorCode: null,
-    perceptualHash: null,
-    checks: null,
-    probes: 1,
-    varied: false,
-    createdAt: i,
-    ...patch,
-  }) satisfies ItemResultRow;
+) => scoredItem(`${task}/${i}`, i, { category, score, varied: false, ...patch });
 
 const items = (task: string, category: string, correct: number, total: number) =>
   Array.from({ length: total }, (_, i) => row(task, category, i, i < correct ? 1 : 0));

@@ -1,5 +1,6 @@
 import { NodeScore } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
+import { scoredItem } from "../../test/item-rows.js";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
 import type { ItemResultRow } from "../db/evaluator-store.js";
 import { nodeScoreOf } from "./node-score.js";
@@ -11,25 +12,7 @@ const node: EvaluatedNode = {
   kind: "text",
 };
 
-const row = (i: number, patch: Partial<ItemResultRow>): ItemResultRow => ({
-  runId: "r",
-  itemKey: `quiz/${i}`,
-  kind: "item",
-  category: "knowledge",
-  status: "scored",
-  score: 1,
-  stat: null,
-  ttftMs: null,
-  promptHash: "p",
-  responseHash: null,
-  errorCode: null,
-  perceptualHash: null,
-  checks: null,
-  probes: 1,
-  varied: null,
-  createdAt: i,
-  ...patch,
-});
+const row = (i: number, patch: Partial<ItemResultRow>): ItemResultRow => scoredItem(`quiz/${i}`, i, patch);
 
 const entryOf = (rows: readonly ItemResultRow[]) =>
   nodeScoreOf({
