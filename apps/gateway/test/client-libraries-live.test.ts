@@ -455,8 +455,9 @@ describe("chat, structured output, images, models and headers", () => {
       maxRetries: 0,
     });
     expect(decodePng(image.uint8Array).width).toBeGreaterThan(0);
-    // LangChain's DallEAPIWrapper always sends DALL·E's `style` and `quality`, which no node does:
-    // refused by name rather than ignored.
+    // LangChain's DallEAPIWrapper always sends DALL·E's `style` and `quality`: its default
+    // `quality: "standard"` asks for nothing, but no node does a `style`: refused by name rather
+    // than ignored.
     const dalle = new DallEAPIWrapper({
       apiKey: secret,
       baseUrl: baseURL(),
@@ -468,7 +469,7 @@ describe("chat, structured output, images, models and headers", () => {
       () => undefined,
       (e: unknown) => e as APIError,
     );
-    expect([refused?.status, refused?.code, refused?.param]).toEqual([400, "UNKNOWN_PARAMETER", "style"]);
+    expect([refused?.status, refused?.code, refused?.param]).toEqual([400, "UNSUPPORTED_PARAMETER", "style"]);
   });
 
   it("GET /v1/models/{id}: the official client's models.retrieve, and 404 UNKNOWN_MODEL for a name not served", async () => {

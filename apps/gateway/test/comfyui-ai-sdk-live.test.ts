@@ -240,7 +240,7 @@ describe("Stable Diffusion through ComfyUI with the Vercel AI SDK", () => {
     });
   });
 
-  it("providerOptions.openai: `user` and `safetyIdentifier` pass (dropped before any node); DALL·E and GPT Image options are refused as 400 UNKNOWN_PARAMETER naming the field, before any node", async () => {
+  it("providerOptions.openai: `user` and `safetyIdentifier` pass (dropped before any node); DALL·E and GPT Image options are refused as 400 UNSUPPORTED_PARAMETER naming the field, before any node", async () => {
     const withUser = await generateImage({
       model: imageModel(),
       prompt: "a lighthouse",
@@ -254,7 +254,7 @@ describe("Stable Diffusion through ComfyUI with the Vercel AI SDK", () => {
     const prompts = fake.prompts.length;
     const refused: [Record<string, string | number>, string][] = [
       [{ quality: "hd" }, "quality"],
-      [{ quality: "auto" }, "quality"],
+      [{ quality: "medium" }, "quality"],
       [{ style: "vivid" }, "style"],
       [{ background: "transparent" }, "background"],
       [{ outputFormat: "webp" }, "output_format"],
@@ -273,7 +273,7 @@ describe("Stable Diffusion through ComfyUI with the Vercel AI SDK", () => {
       expect([error.statusCode, error.isRetryable, gatewayError(error)]).toEqual([
         400,
         false,
-        expect.objectContaining({ code: "UNKNOWN_PARAMETER", param }),
+        expect.objectContaining({ code: "UNSUPPORTED_PARAMETER", param }),
       ]);
       expect(error.message).toContain(`\`${param}\``);
     }
@@ -288,7 +288,7 @@ describe("Stable Diffusion through ComfyUI with the Vercel AI SDK", () => {
     );
     expect([editError.statusCode, gatewayError(editError)]).toEqual([
       400,
-      expect.objectContaining({ code: "UNKNOWN_PARAMETER", param: "input_fidelity" }),
+      expect.objectContaining({ code: "UNSUPPORTED_PARAMETER", param: "input_fidelity" }),
     ]);
     // Refused at the front door: ComfyUI never saw them.
     expect(fake.prompts.length).toBe(prompts);

@@ -72,4 +72,94 @@ describe("the field policy", () => {
       { type: "function", function: { name: "f", parameters: { type: "object", anything: [1] } } },
     ]);
   });
+
+  it("refuses OpenAI fields no service offers with UNSUPPORTED_PARAMETER, and drops the values that ask for nothing", () => {
+    const refused: [Record<string, unknown>, Record<string, unknown>, string][] = [
+      [{ reasoning_effort: "low" }, {}, "reasoning_effort"],
+      [{ modalities: ["text", "audio"] }, {}, "modalities"],
+      [{ audio: { voice: "alloy", format: "wav" } }, {}, "audio"],
+      [{ verbosity: "low" }, {}, "verbosity"],
+      [{ web_search_options: {} }, {}, "web_search_options"],
+      [{ functions: [{ name: "f" }] }, {}, "functions"],
+      [
+        {},
+        { content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }] },
+        "messages[0].content[0].type",
+      ],
+      [
+        {},
+        { content: [{ type: "input_audio", input_audio: { data: "", format: "wav" } }] },
+        "messages[0].content[0].type",
+      ],
+      [{}, { content: [{ type: "file", file: { file_id: "f" } }] }, "messages[0].content[0].type"],
+    ];
+    for (const [extra, message, param] of refused) {
+      const r = chat(extra, message);
+      expect(r.ok ? undefined : r.error, param).toMatchObject({ code: "UNSUPPORTED_PARAMETER", param });
+      expect(r.ok ? "" : r.error.detail, param).toContain(`\`${param}\``);
+    }
+    const assistantAudio = prepareRelay(DEFAULT_CATALOG, "chat.completions", {
+      model: "llama-2-13b",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null, audio: { id: "audio_1" } },
+      ],
+    });
+    expect(assistantAudio.ok ? undefined : assistantAudio.error).toMatchObject({
+      code: "UNSUPPORTED_PARAMETER",
+      param: "messages[1].audio",
+    });
+
+    const neutral = {
+      modalities: ["text"],
+      audio: null,
+      reasoning_effort: null,
+      prediction: { type: "content", content: "the answer I expect" },
+    };
+    const r = chat(neutral, { audio: null });
+    expect(r.ok ? r.value.body : r.error).not.toHaveProperty("modalities");
+    if (!r.ok) return;
+    for (const field of Object.keys(neutral)) expect(r.value.body).not.toHaveProperty(field);
+    expect(r.value.body.messages).toEqual([{ role: "user", content: "hi" }]);
+  });
+
+  it("images: OpenAI's default quality, background, format and size are taken; other values are refused by name", () => {
+    const image = (extra: Record<string, unknown>) =>
+      prepareRelay(DEFAULT_CATALOG, "images.generations", {
+        model: "stable-diffusion",
+        prompt: "a cat",
+        ...extra,
+      });
+    const taken = image({
+      quality: "standard",
+      background: "auto",
+      output_format: "png",
+      stream: false,
+      partial_images: 0,
+      style: null,
+      size: "auto",
+    });
+    expect(taken.ok).toBe(true);
+    if (taken.ok) {
+      expect(taken.value.body).not.toHaveProperty("quality");
+      expect(taken.value.body).not.toHaveProperty("background");
+      expect(taken.value.image).toMatchObject({ width: 512, height: 512 });
+    }
+    expect(image({ quality: "auto" }).ok).toBe(true);
+    for (const [field, value] of [
+      ["quality", "hd"],
+      ["style", "vivid"],
+      ["background", "transparent"],
+      ["output_format", "webp"],
+      ["output_compression", 80],
+      ["moderation", "low"],
+      ["stream", true],
+    ] as const) {
+      const r = image({ [field]: value });
+      expect(r.ok ? undefined : r.error, field).toMatchObject({
+        code: "UNSUPPORTED_PARAMETER",
+        param: field,
+      });
+    }
+  });
 });

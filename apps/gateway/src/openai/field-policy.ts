@@ -18,6 +18,10 @@ import {
  * - a field of the operation's schema: validated by the schema, then signed and relayed;
  * - a field in {@link DROPPED}: an OpenAI field with no effect on what a node generates
  *   (storage, tagging, routing hints of OpenAI's own service); removed before signing;
+ * - an OpenAI field no service here offers (`reasoning_effort`, audio, image `quality`, …): refused
+ *   with `UNSUPPORTED_PARAMETER` (400) naming the field, unless its value asks for nothing an
+ *   answer is not anyway (null, OpenAI's default such as `modalities: ["text"]` or
+ *   `quality: "auto"`), which is removed like a dropped field;
  * - anything else: refused with `UNKNOWN_PARAMETER` (400) naming the field. Engine options
  *   (`n_predict`, `num_predict`, `max_new_tokens`, `min_tokens`, …) would bypass the tier's
  *   limits if a node forwarded them, so they are refused with a pointer to the OpenAI field.
@@ -69,6 +73,82 @@ const ENGINE_OPTIONS: ReadonlyMap<string, string> = new Map(
   }),
 );
 
+/** What an OpenAI field the gateway does not offer asks for, and which of its values ask for nothing. */
+interface NotOffered {
+  readonly what: string;
+  /** A value that asks for what every answer is anyway: the field is removed, not refused. */
+  readonly neutral: (value: unknown) => boolean;
+}
+
+const isNull = (value: unknown) => value === null;
+const oneOf =
+  (...values: unknown[]) =>
+  (value: unknown) =>
+    value === null || values.includes(value);
+const notOffered = (what: string, neutral: (value: unknown) => boolean = isNull): NotOffered => ({
+  what,
+  neutral,
+});
+
+const CHAT_NOT_OFFERED = new Map(
+  Object.entries({
+    modalities: notOffered(
+      "audio output (models here answer in text only)",
+      (value) => value === null || (Array.isArray(value) && value.length === 1 && value[0] === "text"),
+    ),
+    audio: notOffered("audio output (models here answer in text only)"),
+    reasoning_effort: notOffered("reasoning effort (no model here reasons before answering)"),
+    verbosity: notOffered("verbosity (no model here takes it)"),
+    web_search_options: notOffered("web search"),
+    functions: notOffered("deprecated function calling; send `tools` instead"),
+    function_call: notOffered("deprecated function calling; send `tool_choice` instead"),
+    // Predicted output only speeds OpenAI's decoding up: the answer is the same without it.
+    prediction: notOffered("predicted output", () => true),
+  }),
+);
+
+// Multipart image edits carry every field as text.
+const IMAGE_NOT_OFFERED = new Map(
+  Object.entries({
+    quality: notOffered(
+      "a quality level (the tier sets how an image is made; `steps` asks for more)",
+      oneOf("auto", "standard"),
+    ),
+    style: notOffered("a DALL·E style (describe the style in the prompt)"),
+    background: notOffered("a transparent or opaque background", oneOf("auto")),
+    output_format: notOffered("an image format other than PNG", oneOf("png")),
+    output_compression: notOffered("output compression (images are PNG)"),
+    moderation: notOffered("OpenAI's moderation level"),
+    stream: notOffered("streamed images", oneOf(false, "false")),
+    partial_images: notOffered("partial images", oneOf(0, "0")),
+    input_fidelity: notOffered("input fidelity"),
+  }),
+);
+
+const NOT_OFFERED: Record<ServiceOperation, ReadonlyMap<string, NotOffered>> = {
+  completions: new Map(),
+  "chat.completions": CHAT_NOT_OFFERED,
+  "images.generations": IMAGE_NOT_OFFERED,
+  "images.edits": IMAGE_NOT_OFFERED,
+  embeddings: new Map(),
+};
+
+/** Content parts of inputs no service here takes: refused at their `type`. */
+const CONTENT_PART_NOT_OFFERED: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    image_url: "image input (models here take text only)",
+    input_audio: "audio input (models here take text only)",
+    file: "file input (send the file's text as a text part)",
+  }),
+);
+
+const MESSAGE_NOT_OFFERED: ReadonlyMap<string, NotOffered> = new Map(
+  Object.entries({
+    audio: notOffered("audio from an earlier answer (models here answer in text only)"),
+    function_call: notOffered("deprecated function calling; send `tool_calls` instead"),
+  }),
+);
+
 const keysOf = (schema: { shape: Record<string, unknown> }) => new Set(Object.keys(schema.shape));
 
 const TOP_LEVEL: Record<ServiceOperation, ReadonlySet<string>> = {
@@ -101,6 +181,9 @@ const JSON_SCHEMA_FIELDS = new Set(["name", "description", "schema", "strict"]);
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
+const unsupported = (path: string, what: string): Result<never> =>
+  fail("UNSUPPORTED_PARAMETER", `\`${path}\` asks for ${what}, which this gateway does not offer`, path);
+
 function unknownField(path: string, field: string): Result<never> {
   const instead = ENGINE_OPTIONS.get(field);
   const detail =
@@ -132,13 +215,24 @@ function checkEach(
   return undefined;
 }
 
+function checkPart(part: unknown, at: string): Result<never> | undefined {
+  const other =
+    isRecord(part) && typeof part.type === "string" ? CONTENT_PART_NOT_OFFERED.get(part.type) : undefined;
+  return other === undefined ? check(part, CONTENT_PART_FIELDS, at) : unsupported(`${at}.type`, other);
+}
+
 function checkMessage(message: unknown, at: string): Result<never> | undefined {
   if (!isRecord(message)) return undefined;
   const allowed = typeof message.role === "string" ? MESSAGE_FIELDS.get(message.role) : undefined;
   if (allowed === undefined) return undefined; // the schema names the bad role
+  for (const [field, rule] of MESSAGE_NOT_OFFERED) {
+    if (!Object.hasOwn(message, field)) continue;
+    if (!rule.neutral(message[field])) return unsupported(`${at}.${field}`, rule.what);
+    delete message[field];
+  }
   return (
     check(message, allowed, at) ??
-    checkEach(message.content, `${at}.content`, (part, path) => check(part, CONTENT_PART_FIELDS, path)) ??
+    checkEach(message.content, `${at}.content`, checkPart) ??
     checkEach(
       message.tool_calls,
       `${at}.tool_calls`,
@@ -149,19 +243,31 @@ function checkMessage(message: unknown, at: string): Result<never> | undefined {
   );
 }
 
+/** Messages copied one level deep, so that fields removed from them leave the caller's body whole. */
+const ownMessages = (messages: unknown) =>
+  Array.isArray(messages) ? messages.map((m: unknown) => (isRecord(m) ? { ...m } : m)) : messages;
+
 /**
  * Applies the policy to a raw body (before schema validation): a refusal for the first unknown
- * field, else the body without the dropped fields. Non-object bodies pass through untouched (the
- * schema refuses them with its own message).
+ * or unoffered field, else the body without the dropped fields and neutral values. Non-object
+ * bodies pass through untouched (the schema refuses them with its own message).
  */
 export function applyFieldPolicy(operation: ServiceOperation, raw: unknown): Result<unknown> {
   if (!isRecord(raw)) return ok(raw);
   const body: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(raw)) {
     if (DROPPED.has(field)) continue;
+    const other = NOT_OFFERED[operation].get(field);
+    if (other !== undefined) {
+      if (other.neutral(value)) continue;
+      return unsupported(field, other.what);
+    }
     if (!TOP_LEVEL[operation].has(field)) return unknownField(field, field);
     body[field] = value;
   }
+  // `size: "auto"` (GPT Image's default) lets the service choose: the tier's standard size.
+  if (operation.startsWith("images.") && body.size === "auto") delete body.size;
+  if (body.messages !== undefined) body.messages = ownMessages(body.messages);
   const refused =
     check(body.stream_options, STREAM_OPTIONS_FIELDS, "stream_options") ??
     checkEach(body.messages, "messages", checkMessage) ??
