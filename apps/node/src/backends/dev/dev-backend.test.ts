@@ -64,6 +64,30 @@ describe("development backend", () => {
     expect((first.usage as { prompt_tokens: number }).prompt_tokens).toBeGreaterThan(0);
   });
 
+  it("applies presence and frequency penalties to what it generated, as OpenAI does", async () => {
+    const tokensOf = async (extra: Record<string, unknown>) => {
+      const response = await Effect.runPromise(
+        text.completions({
+          prompt: "One plus one is",
+          max_tokens: 40,
+          temperature: 0,
+          logprobs: 0,
+          ...extra,
+        }),
+      );
+      return choicesOf(response)[0]!.logprobs!.tokens;
+    };
+    const repeats = (tokens: string[]) => tokens.length - new Set(tokens).size;
+    const plain = await tokensOf({});
+    expect(repeats(plain)).toBeGreaterThan(0);
+    expect(await tokensOf({ presence_penalty: 0, frequency_penalty: 0 })).toEqual(plain);
+    // A strong presence penalty makes greedy decoding pick new tokens over ones it already wrote.
+    expect(repeats(await tokensOf({ presence_penalty: 2 }))).toBeLessThan(repeats(plain));
+    expect(repeats(await tokensOf({ frequency_penalty: 2 }))).toBeLessThan(repeats(plain));
+    // A negative one asks for repetition.
+    expect(repeats(await tokensOf({ presence_penalty: -2 }))).toBeGreaterThanOrEqual(repeats(plain));
+  });
+
   it("answers chat with logprobs", async () => {
     const response = await Effect.runPromise(
       text.chatCompletions({

@@ -35,6 +35,8 @@ export function samplingOptions(body: Record<string, unknown>, defaultMaxTokens:
     seed: optionalNumber(body.seed),
     stop: stopList(body.stop),
     ignoreEos: body.ignore_eos === true,
+    presencePenalty: optionalNumber(body.presence_penalty),
+    frequencyPenalty: optionalNumber(body.frequency_penalty),
   };
 }
 

@@ -80,6 +80,37 @@ function nucleusCutoff(weights: Float64Array, total: number, topP: number, floor
   return heavy[heavy.length - 1] ?? floor;
 }
 
+/**
+ * OpenAI's presence and frequency penalties: each token's logit lowered by `frequency` per time
+ * it was generated and by `presence` once if it was (vLLM's rule; prompt tokens do not count). A
+ * new distribution, scaled so that its largest weight is 1 (a negative penalty on a long answer
+ * would overflow `exp` otherwise); `probs` itself is left as it was, for logprobs. Without
+ * penalties, or before any token was generated, `probs` is returned as it is.
+ */
+export function penalize(
+  probs: Float64Array,
+  generated: ReadonlyMap<number, number>,
+  presence: number,
+  frequency: number,
+): Float64Array {
+  if ((presence === 0 && frequency === 0) || generated.size === 0) return probs;
+  const logits = new Float64Array(probs.length);
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < probs.length; i++) {
+    const count = generated.get(i) ?? 0;
+    const logit = Math.log(probs[i]!) - (count > 0 ? frequency * count + presence : 0);
+    logits[i] = logit;
+    if (logit > max) max = logit;
+  }
+  for (let i = 0; i < logits.length; i++) logits[i] = Math.exp(logits[i]! - max);
+  return logits;
+}
+
+/** Counts a generated token, for {@link penalize}. */
+export function countToken(generated: Map<number, number>, token: number): void {
+  generated.set(token, (generated.get(token) ?? 0) + 1);
+}
+
 export function argmax(probs: Float64Array, banned?: number): number {
   let best = -1;
   let bestP = -1;

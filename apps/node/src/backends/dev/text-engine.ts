@@ -8,7 +8,7 @@ import { DEV_BACKEND_LABEL } from "./label.js";
 import { topK, trainNgramModel } from "./ngram-model.js";
 import { qualityProfile } from "./quality.js";
 import { createRng, randomSeed } from "./rng.js";
-import { sampleToken } from "./sampling.js";
+import { countToken, penalize, sampleToken } from "./sampling.js";
 import { realSleep, yieldToEventLoop } from "./sleep.js";
 import type { TextCompletionRequest } from "./text-request.js";
 import { parseTextRequest } from "./text-request.js";
@@ -110,13 +110,14 @@ export function createDevTextEngine(options: DevTextEngineOptions = {}): DevText
     }
     const buffer = new CompletionBuffer(tokenizer, req.stop, req.echo ? req.prompt.length : 0);
     const context = [...prompt];
+    const generated = new Map<number, number>();
     let completionTokens = 0;
     let finishReason: FinishReason = "length";
     let stopped = false;
     for (let step = 0; step < req.maxTokens && !stopped; step++) {
       await pace(step, signal);
       const probs = model.distribution(context);
-      const token = sampleToken(probs, {
+      const token = sampleToken(penalize(probs, generated, req.presencePenalty, req.frequencyPenalty), {
         temperature: req.temperature,
         topP: req.topP,
         topK: req.topK,
@@ -128,6 +129,7 @@ export function createDevTextEngine(options: DevTextEngineOptions = {}): DevText
         break;
       }
       context.push(token);
+      countToken(generated, token);
       const pushed = buffer.push(describe(token, probs, k));
       stopped = pushed.stopped;
       if (stopped) finishReason = "stop";

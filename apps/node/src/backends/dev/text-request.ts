@@ -25,6 +25,9 @@ export const TextCompletionRequest = z.object({
   /** Number of top alternatives per token; setting it (even to 0) turns logprobs on. */
   logprobs: z.number().int().min(0).max(20).optional(),
   ignoreEos: z.boolean().optional().default(false),
+  /** OpenAI's penalties on tokens already generated (see `penalize`). */
+  presencePenalty: z.number().min(-2).max(2).optional().default(0),
+  frequencyPenalty: z.number().min(-2).max(2).optional().default(0),
 });
 export type TextCompletionRequest = z.input<typeof TextCompletionRequest>;
 export type ParsedTextCompletionRequest = z.output<typeof TextCompletionRequest>;

@@ -134,6 +134,17 @@ describe("gguf backend on the tiny model", () => {
     expect(others.size).toBeGreaterThan(2);
   });
 
+  it("applies presence and frequency penalties to the tokens it generated", async () => {
+    // The tiny model is too sure of its next character for a penalty to change a greedy answer;
+    // sampled with one seed, the same draws land on other tokens once the penalized ones weigh less.
+    const textOf = async (extra: Record<string, unknown>) =>
+      choiceOf(await complete({ prompt: "The cat", max_tokens: 40, temperature: 1, seed: 5, ...extra })).text;
+    const plain = await textOf({});
+    expect(await textOf({ presence_penalty: 0, frequency_penalty: 0 })).toBe(plain);
+    expect(await textOf({ presence_penalty: 2 })).not.toBe(plain);
+    expect(await textOf({ frequency_penalty: 2 })).not.toBe(plain);
+  });
+
   it("returns n samples, sample i seeded seed + i, for completions and chat", async () => {
     const body = { prompt: "3 + 4 = 7.", max_tokens: 16, temperature: 1, top_p: 0.95 };
     const three = await complete({ ...body, n: 3, seed: 5 });

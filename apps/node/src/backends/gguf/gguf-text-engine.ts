@@ -3,7 +3,7 @@ import type { CompletionChunk } from "../dev/completion-buffer.js";
 import { CompletionBuffer } from "../dev/completion-buffer.js";
 import { DevBackendRequestError } from "../dev/request-error.js";
 import { createRng, randomSeed } from "../dev/rng.js";
-import { sampleToken } from "../dev/sampling.js";
+import { countToken, penalize, sampleToken } from "../dev/sampling.js";
 import { callsOverStream } from "../dev/text-engine.js";
 import type { TextCompletionRequest } from "../dev/text-request.js";
 import { parseTextRequest } from "../dev/text-request.js";
@@ -57,8 +57,8 @@ function topTokens(row: Float64Array, k: number): number[] {
 
 /**
  * OpenAI completions and chat on a GGUF model run by llama.cpp: the model's tokenizer counts the
- * usage, sampling (temperature, top_p, top_k, seed) happens here on llama.cpp's log-probabilities
- * so a seed reproduces a completion exactly, and `echo` with `logprobs` scores the prompt's tokens
+ * usage, sampling (temperature, top_p, top_k, seed, presence and frequency penalties) happens
+ * here on llama.cpp's log-probabilities so a seed reproduces a completion exactly, and `echo` with `logprobs` scores the prompt's tokens
  * (what lm-evaluation-harness loglikelihood tasks need). Chat uses the same one-line-per-turn
  * template as the development backend; the tiny test model is trained on it.
  */
@@ -138,12 +138,13 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
       }
       const buffer = new CompletionBuffer(tokenizer, req.stop, echoedLength);
       let next = rows.at(-1)!;
+      const generated = new Map<number, number>();
       let completionTokens = 0;
       let finishReason: FinishReason = "length";
       let stopped = false;
       for (let step = 0; step < req.maxTokens && !stopped; step++) {
         signal?.throwIfAborted();
-        const token = sampleToken(exp(next), {
+        const token = sampleToken(penalize(exp(next), generated, req.presencePenalty, req.frequencyPenalty), {
           temperature: req.temperature,
           topP: req.topP,
           topK: req.topK,
@@ -154,6 +155,7 @@ export function createGgufTextEngine(model: LlamaModel): TextEngine {
           finishReason = "stop";
           break;
         }
+        countToken(generated, token);
         const pushed = buffer.push(describe(token, next, k));
         stopped = pushed.stopped;
         if (stopped) finishReason = "stop";
