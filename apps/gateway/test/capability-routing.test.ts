@@ -81,6 +81,34 @@ describe("capability routing", () => {
     expect(calls()).toBe(before + 3);
   });
 
+  it("refuses a completion's suffix when no node writes towards one, and serves an empty suffix anywhere", async () => {
+    // Neither the development backend nor llama.cpp server does fill-in-the-middle (llama.cpp
+    // refuses the field): never an answer that ignored the suffix.
+    const refused = await refusal(
+      client.completions.create({
+        model: "llama-2-13b",
+        prompt: "def area(r):",
+        suffix: "return a",
+        max_tokens: 2,
+      }),
+    );
+    expect([refused.status, refused.code, refused.param]).toEqual([400, "NO_CAPABLE_NODE", "suffix"]);
+    // An empty one is OpenAI's default: served, and not relayed as a field. A bias sends it to the
+    // llama.cpp node, which refuses a `suffix` field whatever its value.
+    const before = calls();
+    const answer = await client.completions.create({
+      model: "llama-2-13b",
+      prompt: "Hi",
+      suffix: "",
+      logit_bias: { "2": 1 },
+      max_tokens: 1,
+    });
+    expect(answer.choices).toHaveLength(1);
+    expect(calls()).toBe(before + 1);
+    const sent = llamacpp.requests.filter((r) => r.path === "/v1/completions").map((r) => r.body as object);
+    expect(sent.filter((body) => "suffix" in body)).toEqual([]);
+  });
+
   it("sends JSON mode and json_schema only to the node whose engine does them", async () => {
     const before = calls();
     for (let i = 0; i < 3; i++) {

@@ -32,6 +32,8 @@ export interface BackendCapabilities {
   readonly tokenPrompts: boolean;
   /** `logit_bias` shifts the listed tokens' odds (vLLM and llama.cpp server; Ollama and TGI ignore it). */
   readonly logitBias: boolean;
+  /** A completion's `suffix`, fill-in-the-middle (Ollama; vLLM and llama.cpp server refuse it). */
+  readonly suffix: boolean;
   /** `/v1/embeddings`. */
   readonly embeddings: boolean;
   readonly images: {

@@ -15,6 +15,7 @@ const TEXT_KEYS = [
   "jsonSchema",
   "tokenPrompts",
   "logitBias",
+  "suffix",
   "embeddings",
 ] as const;
 

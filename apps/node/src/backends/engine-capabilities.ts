@@ -16,6 +16,7 @@ const NO_TEXT = {
   jsonSchema: false,
   tokenPrompts: false,
   logitBias: false,
+  suffix: false,
   embeddings: false,
 } as const;
 
@@ -35,6 +36,7 @@ const GGUF_TEXT: BackendCapabilities = {
   jsonSchema: false,
   tokenPrompts: true,
   logitBias: false,
+  suffix: false,
   embeddings: false,
   images: null,
 };
@@ -69,7 +71,8 @@ const GGUF_TEXT: BackendCapabilities = {
  * vLLM (guided decoding), llama.cpp (grammars), Ollama (`json_object` only). Token-id prompts: vLLM,
  * llama.cpp and the dev backend. Token biases (`logit_bias`): vLLM and llama.cpp; Ollama's OpenAI route
  * and TGI drop it, and the gguf and dev backends do not apply it, so a request with one is refused
- * there, never answered as if unbiased.
+ * there, never answered as if unbiased. A completion's `suffix` (fill-in-the-middle): Ollama only;
+ * vLLM and llama.cpp server refuse it, and the gguf and dev backends do not write towards one.
  */
 export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
   vllm: {
@@ -87,6 +90,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     jsonSchema: true,
     tokenPrompts: true,
     logitBias: true,
+    suffix: false,
     embeddings: false,
     images: null,
   },
@@ -105,6 +109,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     jsonSchema: true,
     tokenPrompts: true,
     logitBias: true,
+    suffix: false,
     embeddings: false,
     images: null,
   },
@@ -123,6 +128,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     jsonSchema: false,
     tokenPrompts: false,
     logitBias: false,
+    suffix: true,
     embeddings: false,
     images: null,
   },
@@ -141,6 +147,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     jsonSchema: false,
     tokenPrompts: false,
     logitBias: false,
+    suffix: false,
     embeddings: false,
     images: null,
   },

@@ -40,6 +40,7 @@ export const BackendConfig = z.strictObject({
       jsonSchema: z.boolean(),
       tokenPrompts: z.boolean(),
       logitBias: z.boolean(),
+      suffix: z.boolean(),
       logprobs: z.boolean(),
       promptLogprobs: z.boolean(),
     })

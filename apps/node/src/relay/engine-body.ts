@@ -119,8 +119,12 @@ export function engineBody(
 ): Json {
   const source = request as unknown as Json;
   switch (operation) {
-    case "completions":
-      return { ...sampling(pick(source, COMPLETION)), max_tokens: maxTokens };
+    case "completions": {
+      const out = sampling(pick(source, COMPLETION));
+      // An empty suffix is OpenAI's default, no fill-in-the-middle: llama.cpp server refuses the field.
+      if (out.suffix === "") delete out.suffix;
+      return { ...out, max_tokens: maxTokens };
+    }
     case "chat.completions": {
       const out = sampling(pick(source, CHAT));
       out.messages = (source.messages as Json[]).map(message);

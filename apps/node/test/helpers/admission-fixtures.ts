@@ -30,7 +30,7 @@ export const llamaSpec = findService(DEFAULT_CATALOG, "llama-2-13b")!;
 
 /**
  * The Llama 2 service on every tier of the catalog, counted by `tokens`, with a text backend that
- * does everything (tools, JSON schemas, token prompts) unless `capabilities` says otherwise.
+ * does everything (tools, JSON schemas, token prompts, suffixes) unless `capabilities` says otherwise.
  */
 export function servedLlama(
   tokens: TokenCounter,
@@ -46,6 +46,7 @@ export function servedLlama(
       tokenize: false,
       tools: true,
       forcedToolChoice: true,
+      suffix: true,
       ...capabilities,
     },
     tokens,

@@ -62,6 +62,20 @@ describe("capabilityNeeds", () => {
     expect(missingCapability({ ...ollama, logitBias: true }, needs)).toBeUndefined();
   });
 
+  it("needs a fill-in-the-middle engine for a completion with a suffix", () => {
+    expect(names("completions", { prompt: "def area(r):", suffix: "return result" })).toEqual([
+      "completions@prompt",
+      "suffix@suffix",
+    ]);
+    // An empty or absent suffix is OpenAI's default: any engine serves it.
+    expect(names("completions", { prompt: "Hi", suffix: "" })).toEqual(["completions@prompt"]);
+    expect(names("completions", { prompt: "Hi", suffix: null })).toEqual(["completions@prompt"]);
+    // An engine that does not say it writes towards a suffix (an older node) is taken as not doing it.
+    const needs = capabilityNeeds("completions", { prompt: "Hi", suffix: "!" }, false);
+    expect(missingCapability(ollama, needs)?.capability).toBe("suffix");
+    expect(missingCapability({ ...ollama, suffix: true }, needs)).toBeUndefined();
+  });
+
   it("needs a forced-choice engine only when tool_choice forces a call", () => {
     const tools = [{ type: "function", function: { name: "now" } }];
     const chat = { messages: [{ role: "user", content: "Hi" }], tools };

@@ -57,7 +57,8 @@ function usesTools(body: RequestBody): string | undefined {
 
 /**
  * What a request needs from a node's backend beyond the operation itself: streaming, several
- * choices, prompt or token logprobs, token-id prompts, tools, JSON output, each image operation.
+ * choices, prompt or token logprobs, token-id prompts, a completion's suffix, tools, JSON output,
+ * each image operation.
  * Gateways route a request only to nodes that have every need (`missingCapability`), and answer
  * `NO_CAPABLE_NODE` naming the first unmet one when none has; nodes refuse the same requests with
  * `UNSUPPORTED_PARAMETER`. A need is never dropped silently.
@@ -88,6 +89,9 @@ export function capabilityNeeds(operation: string, body: RequestBody, stream: bo
       else if (logprobs) need("logprobs", "logprobs", "token logprobs");
       if (tokenPrompt(body.prompt)) need("tokenPrompts", "prompt", "prompts as token ids");
       if (biases(body)) need("logitBias", "logit_bias", "token biases (logit_bias)");
+      // An empty suffix asks for nothing (OpenAI's default), and is not relayed.
+      if (typeof body.suffix === "string" && body.suffix !== "")
+        need("suffix", "suffix", "fill-in-the-middle (suffix)");
       if (many(body.n) || many(body.best_of)) need("n", "n", "several choices (n above 1)");
       break;
     }

@@ -35,6 +35,8 @@ export type NodeModelDeclaration = z.infer<typeof NodeModelDeclaration>;
  *   takes tools but ignores a forced choice);
  * - `jsonMode`, `jsonSchema`: `response_format` `json_object` and `json_schema`;
  * - `tokenPrompts`: completion prompts as token ids (Ollama's OpenAI route takes text only);
+ * - `suffix`: a completion's `suffix` (fill-in-the-middle: the text written ends where the suffix
+ *   begins; Ollama does it, vLLM and llama.cpp server refuse it);
  * - `embeddings`: `/v1/embeddings`.
  *
  * @example
@@ -61,6 +63,7 @@ export const NodeCapabilities = z.strictObject({
   tokenPrompts: z.boolean().optional(),
   /** `logit_bias` is applied; an older node that does not say is taken as not applying it. */
   logitBias: z.boolean().optional(),
+  suffix: z.boolean().optional(),
   embeddings: z.boolean().optional(),
   images: z
     .strictObject({

@@ -69,13 +69,14 @@ describe("gguf backend on the tiny model", () => {
       jsonSchema: false,
       tokenPrompts: true,
       logitBias: false,
+      suffix: false,
       embeddings: false,
       images: null,
     });
     expect(backend.embeddings).toBeUndefined();
     // An operator's `capabilities` cannot make the in-process engine claim what its code does not do.
     const claimed = makeBackend(
-      { ...config, capabilities: { tools: true, jsonMode: true, logitBias: true } },
+      { ...config, capabilities: { tools: true, jsonMode: true, logitBias: true, suffix: true } },
       "text",
     );
     expect(claimed.capabilities).toEqual(backend.capabilities);
