@@ -52,7 +52,7 @@ describe("/v1/embeddings through the front door", () => {
     expect(unpackEmbedding(body.data[1]!.embedding)?.slice(0, 3)).toEqual([0, 1, 0]);
   });
 
-  it("limits each input of a batch, not their sum; refuses too many inputs, other sizes and token arrays", async () => {
+  it("limits each input of a batch, not their sum; refuses too many inputs, other sizes, token arrays and empty texts", async () => {
     const { openai } = await t.newKey();
     const before = t.dispatcher.requests.length;
     // 64 inputs of 400 words: 25,600 words in all, each input under the 512-token limit.
@@ -76,7 +76,24 @@ describe("/v1/embeddings through the front door", () => {
       param: "dimensions",
       status: 400,
     });
-    expect((await refused({ input: [[1, 2, 3]] }))?.code).toBe("INVALID_REQUEST");
+    // Token ids (what tiktoken-based clients send) are refused by name; empty texts as OpenAI does.
+    for (const input of [
+      [1, 2, 3],
+      [[1, 2], [3]],
+    ]) {
+      const tokens = await refused({ input });
+      expect({ code: tokens?.code, param: tokens?.param }).toEqual({
+        code: "UNSUPPORTED_PARAMETER",
+        param: "input",
+      });
+    }
+    const empty = await refused({ input: "" });
+    expect({ code: empty?.code, param: empty?.param }).toEqual({ code: "INVALID_REQUEST", param: "input" });
+    const emptyItem = await refused({ input: ["a", ""] });
+    expect({ code: emptyItem?.code, param: emptyItem?.param }).toEqual({
+      code: "INVALID_REQUEST",
+      param: "input.1",
+    });
     expect((await refused({ model: "llama-2-13b" }))?.code).toBe("UNSUPPORTED_OPERATION");
     const chat = await openai.chat.completions
       .create({ model: MODEL, messages: [{ role: "user", content: "x" }] })

@@ -243,6 +243,10 @@ function checkMessage(message: unknown, at: string): Result<never> | undefined {
   );
 }
 
+/** An embeddings `input` of token ids (one array of numbers, or arrays of them), as tiktoken users send. */
+const isTokenInput = (input: unknown) =>
+  Array.isArray(input) && input.some((item) => typeof item === "number" || Array.isArray(item));
+
 /** Messages copied one level deep, so that fields removed from them leave the caller's body whole. */
 const ownMessages = (messages: unknown) =>
   Array.isArray(messages) ? messages.map((m: unknown) => (isRecord(m) ? { ...m } : m)) : messages;
@@ -265,6 +269,11 @@ export function applyFieldPolicy(operation: ServiceOperation, raw: unknown): Res
     if (!TOP_LEVEL[operation].has(field)) return unknownField(field, field);
     body[field] = value;
   }
+  if (operation === "embeddings" && isTokenInput(body.input))
+    return unsupported(
+      "input",
+      "embeddings of token ids (each service counts tokens with its own tokenizer); send the text",
+    );
   // `size: "auto"` (GPT Image's default) lets the service choose: the tier's standard size.
   if (operation.startsWith("images.") && body.size === "auto") delete body.size;
   if (body.messages !== undefined) body.messages = ownMessages(body.messages);

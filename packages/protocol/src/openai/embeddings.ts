@@ -1,8 +1,11 @@
 import { z } from "zod";
 
+const embeddingText = z.string().min(1, "input must not be an empty string");
+
 /**
- * `/v1/embeddings` request: `input` is one string or a batch of strings (token arrays are not
- * taken: a relay is priced and limited by text). `encoding_format` is how the client wants the
+ * `/v1/embeddings` request: `input` is one string or a batch of strings, none of them empty (as
+ * OpenAI: an empty text has no vector); token arrays are not taken: a relay is priced and limited
+ * by text. `encoding_format` is how the client wants the
  * vectors (`float` arrays or `base64` of little-endian float32, OpenAI's two); `dimensions` asks
  * for shorter vectors, which a tier offers only at its own length.
  *
@@ -13,7 +16,7 @@ import { z } from "zod";
  */
 export const EmbeddingRequest = z.looseObject({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string()).min(1)], {
+  input: z.union([embeddingText, z.array(embeddingText).min(1)], {
     error: "input must be a string or a non-empty array of strings",
   }),
   encoding_format: z.enum(["float", "base64"]).nullish(),
