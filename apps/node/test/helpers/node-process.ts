@@ -2,10 +2,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { onTestFinished } from "vitest";
 
 const appDir = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Runs `pocket-node start` in a child process, as an operator would, and waits for its URL. */
+/**
+ * Runs `pocket-node start` in a child process, as an operator would, and waits for its URL. The
+ * process is killed when the calling test ends, however it ends (a timeout or failed assertion
+ * included), so a failing run leaves no node behind.
+ */
 export async function spawnNode(
   dataDir: string,
   config: Record<string, unknown>,
@@ -20,6 +25,9 @@ export async function spawnNode(
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
   let err = "";
   child.stderr?.on("data", (d: Buffer) => {
     err += d.toString();
