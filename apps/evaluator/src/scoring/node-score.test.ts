@@ -25,30 +25,16 @@ const entryOf = (rows: readonly ItemResultRow[]) =>
     now: 1,
   });
 
+/** A speed probe that failed with `errorCode`. */
+const failedSpeedProbe = (i: number, errorCode: string): ItemResultRow =>
+  row(i, { itemKey: `speed/${i}`, kind: "speed", category: null, status: "error", score: null, errorCode });
+
 describe("a node's entry", () => {
   it("counts in its error rate the probes the node failed, not those the gateway refused", () => {
     const answered = Array.from({ length: 8 }, (_, i) => row(i, {}));
     // The evaluator's key ran out of budget for two speed probes: nothing the node did.
-    const gateway = [10, 11].map((i) =>
-      row(i, {
-        itemKey: `speed/${i}`,
-        kind: "speed",
-        category: null,
-        status: "error",
-        score: null,
-        errorCode: "BUDGET_EXHAUSTED",
-      }),
-    );
-    const failed = [12, 13].map((i) =>
-      row(i, {
-        itemKey: `speed/${i}`,
-        kind: "speed",
-        category: null,
-        status: "error",
-        score: null,
-        errorCode: "NODE_FAILED",
-      }),
-    );
+    const gateway = [10, 11].map((i) => failedSpeedProbe(i, "BUDGET_EXHAUSTED"));
+    const failed = [12, 13].map((i) => failedSpeedProbe(i, "NODE_FAILED"));
     expect(entryOf([...answered, ...gateway]).errorRate).toBe(0);
     expect(entryOf([...answered, ...gateway, ...failed]).errorRate).toBeCloseTo(2 / 10, 9);
     const parsed = NodeScore.safeParse(entryOf([...answered, ...gateway, ...failed]));
