@@ -31,6 +31,11 @@ let tasks: Task[];
 let customers: CustomerRelay[];
 let mix: TrafficMix;
 let probes: RelayAtNode[];
+/**
+ * The texts of thousands of probes and customers, drawn and matched in this process: seconds of CPU
+ * on an idle machine, many times that on a busy one. Time limits only stop a hung test here.
+ */
+const CPU_BOUND = { timeout: 300_000 };
 beforeAll(async () => {
   tasks = await Effect.runPromise(loadSuite([]));
   const rng = createRng(20260311);
@@ -40,7 +45,7 @@ beforeAll(async () => {
   if (usable === undefined) throw new Error("the synthetic customers gave no usable mix");
   mix = usable;
   probes = await probeRelays(tasks, mix, 2_000);
-});
+}, CPU_BOUND.timeout);
 
 /** Every string inside a parsed task file or document. */
 const stringsIn = (value: unknown): string[] =>
@@ -53,7 +58,7 @@ const stringsIn = (value: unknown): string[] =>
 const share = (relays: readonly RelayAtNode[], rule: (r: RelayAtNode) => boolean) =>
   relays.filter(rule).length / relays.length;
 
-describe("probe texts from the evaluator's public source", () => {
+describe("probe texts from the evaluator's public source", CPU_BOUND, () => {
   it("leave a node that searches relays for the source's fixed strings unable to pick out covert probes", () => {
     const rule = fixedStringMatcher();
     const caught = share(probes, rule);
@@ -153,7 +158,7 @@ Ledger rule: (sign|close) (off|out) (plainly|warmly|briefly)(.|!)
 `,
 };
 
-describe("a shape planted in the traffic mix by one customer key", () => {
+describe("a shape planted in the traffic mix by one customer key", CPU_BOUND, () => {
   it("is not copied into probes (a node that knows the shape would recognise them)", () => {
     // The node runner, as an ordinary customer, sends a shape no one else sends: a temperature,
     // top_p and max_tokens combination of its own. The gateway publishes only shapes that several
