@@ -63,7 +63,7 @@ export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void 
   if (failure._tag === "NodeRefused" && failure.blame === "session") return;
   ctx.selector.stats.failure(address);
   if (failure._tag === "InvalidNodeResponse") {
-    ctx.selector.sanction(address, ctx.now(), failure.detail);
+    ctx.selector.sanction(address, ctx.now(), `${failure.reason}: ${failure.detail}`);
     ctx.metrics.sanctions.inc({ reason: "invalid_response" });
   }
   if (failure._tag === "NodeRefused" && failure.lie !== undefined) {

@@ -3,6 +3,7 @@ import { type ErrorCode, ErrorCodes, GATEWAY_OWN_CODES } from "@pocket-ai/protoc
 import { hasSystemErrorCode } from "@pocket-ai/runtime";
 import { TRPCClientError } from "@trpc/client";
 import { Data } from "effect";
+import type { AnswerRefusal, AnswerRefusalReason } from "./answer-refusal.js";
 
 /**
  * Whose fault a node's refusal is, as the gateway judged it (see `judge-refusal.ts`):
@@ -45,13 +46,22 @@ export class NodeRefused extends Data.TaggedError("NodeRefused")<{
   readonly unproven?: boolean | undefined;
 }> {}
 
-/** The node's answer failed verification: signature, envelope, schema, service or limits. */
+/**
+ * The node's answer (or a chunk of its stream) failed verification: signature, envelope, schema,
+ * service or limits. `reason` says which check; `detail` is in the gateway's words only (see
+ * {@link AnswerRefusal}).
+ */
 export class InvalidNodeResponse extends Data.TaggedError("InvalidNodeResponse")<{
   readonly nodeAddress: string;
+  readonly reason: AnswerRefusalReason;
   readonly detail: string;
 }> {
   readonly code: ErrorCode = "INVALID_NODE_RESPONSE";
 }
+
+/** The failure of an answer `nodeAddress` sent that the gateway refused for `why`. */
+export const invalidAnswer = (nodeAddress: string, why: AnswerRefusal): InvalidNodeResponse =>
+  new InvalidNodeResponse({ nodeAddress, reason: why.reason, detail: why.detail });
 
 /** No answer: connection refused or reset, or no answer within the tier's timeout. */
 export class NodeUnreachable extends Data.TaggedError("NodeUnreachable")<{

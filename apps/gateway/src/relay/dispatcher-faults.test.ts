@@ -115,7 +115,7 @@ describe("invalid answers", () => {
     if (Either.isLeft(result)) throw result.left;
     expect(result.right.record.nodeAddress).not.toBe(forger.address);
     expect(result.right.record.attempts).toBeGreaterThanOrEqual(2);
-    expect(await sanctionOf(forger)).toMatch(/INVALID_SIGNATURE/);
+    expect(await sanctionOf(forger)).toMatch(/^BAD_SIGNATURE: /);
     expect(net.metrics.render()).toContain('pocket_gateway_node_sanctions_total{reason="invalid_response"}');
   });
 
@@ -399,7 +399,7 @@ describe("streams that fail mid-way", () => {
     const events = result.right;
     expect(events.filter((e) => e.type === "data")).toHaveLength(2);
     expect(final(events)).toMatchObject({ outcome: "error", error: { code: "STREAM_INTERRUPTED" } });
-    expect(await sanctionOf(splicer)).toMatch(/INVALID_SIGNATURE/);
+    expect(await sanctionOf(splicer)).toMatch(/^BAD_SIGNATURE: /);
   });
 });
 

@@ -51,7 +51,7 @@ function exhausted(failures: readonly AttemptFailure[], attempts: number, target
         ? last.timedOut
           ? "timed out"
           : "unreachable"
-        : "invalid answer";
+        : `invalid answer (${last.reason})`;
   return new DispatchError({
     code,
     detail,

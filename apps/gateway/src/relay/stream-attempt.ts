@@ -3,10 +3,11 @@ import { abortableIterator, StreamDeadline } from "@pocket-ai/runtime";
 import { Cause, Effect } from "effect";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
+import { type AnswerRefusal, envelopeRefusal, refusal } from "./answer-refusal.js";
 import { type AttemptContext, noteFailure, noteSuccess } from "./attempt-context.js";
 import {
   type AttemptFailure,
-  InvalidNodeResponse,
+  invalidAnswer,
   NodeUnreachable,
   transportFailure,
   unreachable,
@@ -112,15 +113,16 @@ const openAttempt = Effect.fnUntraced(function* (
   const pulled = yield* Effect.promise(() => pullChunk(iterator, address, deadline, check));
   if (isPullFailure(pulled)) return yield* Effect.fail(pulled);
   const next = pulled;
-  const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
-  if (next.done === true) return yield* invalid("the stream ended without a chunk");
+  const invalid = (why: AnswerRefusal) => invalidAnswer(address, why);
+  if (next.done === true)
+    return yield* invalid(refusal("STREAM_INCOMPLETE", "the stream ended without a chunk"));
   const verifier = new RelayStreamVerifier({ publicKey: route.node.publicKey, requestHash });
   const accepted = verifier.accept(next.value);
-  if (!accepted.ok)
-    return yield* invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`);
+  if (!accepted.ok) return yield* invalid(envelopeRefusal("stream chunk", accepted.error, next.value));
   const first = accepted.value.chunk;
   // The first chunk must be a signed head: the node is committed to before the client sees a byte.
-  if (first.signature === undefined) return yield* invalid("the first stream chunk is not signed");
+  if (first.signature === undefined)
+    return yield* invalid(refusal("UNSIGNED", "the first stream chunk is not signed"));
   if (first.final?.outcome === "error") {
     const error = first.final.error!;
     return yield* judgeRefusal(

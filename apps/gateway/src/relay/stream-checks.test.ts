@@ -28,7 +28,10 @@ describe("a stream's choices against the request's prompts × n", () => {
   it("cuts a chunk of a choice the request did not ask for", () => {
     const checks = new StreamChecks(route, request);
     expect(checks.data(chunk(0, " word"))).toBeUndefined();
-    expect(checks.data(chunk(4, " word"))).toBe("streams a choice numbered 4; choices are numbered 0 to 3");
+    expect(checks.data(chunk(4, " word"))).toEqual({
+      reason: "CHOICES",
+      detail: "streams a choice numbered 4; choices are numbered 0 to 3",
+    });
   });
 
   it("cuts output for a choice after its finish_reason (a client stopping at the finish would pay for more)", () => {
@@ -37,14 +40,20 @@ describe("a stream's choices against the request's prompts × n", () => {
     // Another choice goes on; an empty piece for the finished one carries nothing.
     expect(checks.data(chunk(1, " word"))).toBeUndefined();
     expect(checks.data(chunk(0, ""))).toBeUndefined();
-    expect(checks.data(chunk(0, " more"))).toBe("choice 0 streamed output after its finish_reason");
+    expect(checks.data(chunk(0, " more"))).toEqual({
+      reason: "OUTPUT_AFTER_FINISH",
+      detail: "choice 0 streamed output after its finish_reason",
+    });
   });
 
   it("refuses a clean end before every choice came (a batch answered in part)", () => {
     const checks = new StreamChecks(route, request);
     expect(checks.data(chunk(0, " word", "stop"))).toBeUndefined();
     expect(checks.data(chunk(1, " word", "stop"))).toBeUndefined();
-    expect(checks.trailer(trailer(2))).toBe("streamed 2 of the 4 choices asked for (prompts × n)");
+    expect(checks.trailer(trailer(2))).toEqual({
+      reason: "CHOICES",
+      detail: "streamed 2 of the 4 choices asked for (prompts × n)",
+    });
     // A stream that ends in an error pays for what came: its missing choices are not a lie.
     expect(checks.trailer({ ...trailer(2), outcome: "error" as const })).toBeUndefined();
   });
@@ -87,6 +96,9 @@ describe("a chat stream's logprobs against the request's top_logprobs", () => {
     const checks = new StreamChecks(route, chat);
     expect(checks.data(piece(1))).toBeUndefined();
     expect(checks.data(piece(0))).toBeUndefined();
-    expect(checks.data(piece(2))).toBe("choice 0 lists 2 top_logprobs for a token; the request asked for 1");
+    expect(checks.data(piece(2))).toEqual({
+      reason: "TOP_LOGPROBS",
+      detail: "choice 0 lists 2 top_logprobs for a token; the request asked for 1",
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { OutputAfterFinish, type RelayStreamFinal, StreamedChoices } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
+import { type AnswerRefusal, refusal } from "./answer-refusal.js";
 import type { DispatchRequest } from "./dispatcher.js";
 import { type AnswerLimits, answerLimits } from "./relay-envelope.js";
 import {
@@ -23,7 +24,7 @@ import { chunkOffSchema, overLimit, topLogprobsOverCount } from "./verify-answer
  * ```ts
  * const checks = new StreamChecks(route, request);
  * const lie = chunk.final === undefined ? checks.data(chunk.data) : checks.trailer(chunk.final);
- * if (lie !== undefined) return invalid(lie);
+ * if (lie !== undefined) return invalidAnswer(address, lie);
  * ```
  */
 export class StreamChecks {
@@ -53,16 +54,19 @@ export class StreamChecks {
    * text takes the answer past the request's output limit (a lower bound of any count). A chunk
    * that passes is added to {@link StreamChecks.text}.
    */
-  data(data: unknown): string | undefined {
+  data(data: unknown): AnswerRefusal | undefined {
     const off = chunkOffSchema(this.#operation, data) ?? topLogprobsOverCount(data, this.limits.topLogprobs);
     if (off !== undefined) return off;
     const out = this.#choices.add(data);
-    if (out !== undefined) return out;
+    if (out !== undefined) return refusal("CHOICES", out);
     const late = this.#finished.add(data);
-    if (late !== undefined) return late;
+    if (late !== undefined) return refusal("OUTPUT_AFTER_FINISH", late);
     this.text.add(data);
     if (!this.echoes && this.text.lowerBound > this.limits.maxOutputTokens) {
-      return `streamed at least ${this.text.lowerBound} output tokens; the request allowed ${this.limits.maxOutputTokens}`;
+      return refusal(
+        "OUTPUT_OVER_LIMIT",
+        `streamed at least ${this.text.lowerBound} output tokens; the request allowed ${this.limits.maxOutputTokens}`,
+      );
     }
     return undefined;
   }
@@ -73,14 +77,18 @@ export class StreamChecks {
    * text past its output limit by the gateway's count, or a choice asked for that never came (a
    * batch answered in part is not paid as the whole).
    */
-  trailer(final: RelayStreamFinal): string | undefined {
+  trailer(final: RelayStreamFinal): AnswerRefusal | undefined {
     const inflated = this.echoes ? undefined : usageInflated(final.usage, this.text, this.limits);
-    if (inflated !== undefined || final.outcome === "error") return inflated;
+    if (inflated !== undefined) return refusal("USAGE_INFLATED", inflated);
+    if (final.outcome === "error") return undefined;
     if (this.#choices.seen < this.limits.choices)
-      return `streamed ${this.#choices.seen} of the ${this.limits.choices} choices asked for (prompts × n)`;
-    return (
-      overLimit(final.usage, final.computeUnits, this.limits) ??
-      (this.echoes ? undefined : outputOverrun(this.text, this.tokens, this.limits))
-    );
+      return refusal(
+        "CHOICES",
+        `streamed ${this.#choices.seen} of the ${this.limits.choices} choices asked for (prompts × n)`,
+      );
+    const over = overLimit(final.usage, final.computeUnits, this.limits);
+    if (over !== undefined) return over;
+    const overrun = this.echoes ? undefined : outputOverrun(this.text, this.tokens, this.limits);
+    return overrun === undefined ? undefined : refusal("OUTPUT_OVER_LIMIT", overrun);
   }
 }

@@ -8,8 +8,15 @@ import {
   type RelayUsage,
   relayLeafHash,
 } from "@pocket-ai/protocol";
+import { type AnswerRefusal, envelopeRefusal, refusal } from "./answer-refusal.js";
 import { type AttemptContext, noteFailure } from "./attempt-context.js";
-import { type AttemptFailure, InvalidNodeResponse, isErrorCode, NodeUnreachable } from "./attempt-errors.js";
+import {
+  type AttemptFailure,
+  type InvalidNodeResponse,
+  invalidAnswer,
+  isErrorCode,
+  NodeUnreachable,
+} from "./attempt-errors.js";
 import { pendingCutReceipt } from "./cut-receipt.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost } from "./route-tokens.js";
@@ -112,7 +119,7 @@ export function streamEvents(
       : endedBy(failure);
     return final("error", delivered(), ended);
   };
-  const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress: address, detail });
+  const invalid = (why: AnswerRefusal) => invalidAnswer(address, why);
 
   const closing = (trailer: RelayStreamFinal, checked: boolean): DispatchStreamEvent => {
     const lie = checked ? undefined : checks.trailer(trailer);
@@ -213,7 +220,7 @@ interface ChunkLoop {
   readonly modelName: string;
   readonly tally: HeadCoveredTally;
   readonly interrupted: (failure: AttemptFailure) => DispatchStreamEvent;
-  readonly invalid: (detail: string) => InvalidNodeResponse;
+  readonly invalid: (why: AnswerRefusal) => InvalidNodeResponse;
   readonly closing: (trailer: RelayStreamFinal, checked: boolean) => DispatchStreamEvent;
   /** The final event on its way out: the stream closed (the node's part is over), then watched. */
   readonly ended: (event: DispatchStreamEvent) => DispatchStreamEvent;
@@ -252,11 +259,13 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
         return yield ended(interrupted(pullFailure(error, address, opened.deadline, opened.check)));
       }
       if (pulled.done === true)
-        return yield ended(interrupted(invalid("the stream ended without its final chunk")));
+        return yield ended(
+          interrupted(invalid(refusal("STREAM_INCOMPLETE", "the stream ended without its final chunk"))),
+        );
       const accepted = verifier.accept(pulled.value);
       if (!accepted.ok)
         return yield ended(
-          interrupted(invalid(`${accepted.error.code}: ${accepted.error.detail ?? accepted.error.message}`)),
+          interrupted(invalid(envelopeRefusal("stream chunk", accepted.error, pulled.value))),
         );
       chunk = accepted.value.chunk;
       checked = false;

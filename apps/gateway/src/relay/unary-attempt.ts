@@ -2,10 +2,11 @@ import { bytesToHex, type RelayResponse, relayLeafHash } from "@pocket-ai/protoc
 import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
+import { refusal } from "./answer-refusal.js";
 import { type AttemptContext, noteFailure, noteSuccess } from "./attempt-context.js";
 import {
   type AttemptFailure,
-  InvalidNodeResponse,
+  invalidAnswer,
   mayHaveReached,
   NodeUnreachable,
   transportFailure,
@@ -121,7 +122,7 @@ export function startUnaryAttempt(
             guarded(() =>
               wrong === undefined
                 ? succeed(checked.answer, latencyMs)
-                : failAbandoned(new InvalidNodeResponse({ nodeAddress: address, detail: wrong })),
+                : failAbandoned(invalidAnswer(address, refusal("IMAGES", wrong))),
             ),
           (defect: unknown) => guarded(() => end({ defect })),
         );
@@ -203,19 +204,20 @@ function checkAnswer(
   if (checked._tag === "InvalidNodeResponse") return { ok: false, failure: checked };
   const unscored = promptLogprobsMissing(request, checked.payload);
   if (unscored !== undefined)
-    return { ok: false, failure: new InvalidNodeResponse({ nodeAddress: address, detail: unscored }) };
+    return { ok: false, failure: invalidAnswer(address, refusal("PROMPT_LOGPROBS", unscored)) };
   const { response, responseHash } = checked;
   // The gateway counts what the answer delivers itself: an answer longer than asked is refused
   // (and tried elsewhere), and the node's usage is believed only up to that count.
   const tokens = routeTokens(route);
   const text = new DeliveredText();
   if (limits.maxImages === 0) text.add(checked.payload);
-  const overrun =
-    limits.maxImages === 0 && !echoesPrompt(request)
-      ? (outputOverrun(text, tokens, limits) ?? usageInflated(response.usage, text, limits))
-      : undefined;
+  const counted = limits.maxImages === 0 && !echoesPrompt(request);
+  const overrun = counted ? outputOverrun(text, tokens, limits) : undefined;
   if (overrun !== undefined)
-    return { ok: false, failure: new InvalidNodeResponse({ nodeAddress: address, detail: overrun }) };
+    return { ok: false, failure: invalidAnswer(address, refusal("OUTPUT_OVER_LIMIT", overrun)) };
+  const inflated = counted ? usageInflated(response.usage, text, limits) : undefined;
+  if (inflated !== undefined)
+    return { ok: false, failure: invalidAnswer(address, refusal("USAGE_INFLATED", inflated)) };
   const usage = believedUsage(response.usage, text, route, request, tokens, limits);
   return {
     ok: true,

@@ -17,7 +17,8 @@ import {
   verifyRelayResponse,
 } from "@pocket-ai/protocol";
 import type { z } from "zod";
-import { InvalidNodeResponse } from "./attempt-errors.js";
+import { type AnswerRefusal, envelopeRefusal, refusal, schemaRefusal } from "./answer-refusal.js";
+import { type InvalidNodeResponse, invalidAnswer } from "./attempt-errors.js";
 import type { AnswerLimits } from "./relay-envelope.js";
 
 const ANSWER_SCHEMAS: Record<RelayOperation, z.ZodType> = {
@@ -56,12 +57,22 @@ export interface VerifiedAnswer {
 }
 
 /** Checks usage and weight against what the request allowed. Returns a reason when over. */
-export function overLimit(usage: RelayUsage, computeUnits: number, limits: AnswerLimits): string | undefined {
+export function overLimit(
+  usage: RelayUsage,
+  computeUnits: number,
+  limits: AnswerLimits,
+): AnswerRefusal | undefined {
   if (usage.outputTokens > limits.maxOutputTokens && limits.maxImages === 0) {
-    return `claims ${usage.outputTokens} output tokens; the request allowed ${limits.maxOutputTokens}`;
+    return refusal(
+      "USAGE_OVER_LIMIT",
+      `claims ${usage.outputTokens} output tokens; the request allowed ${limits.maxOutputTokens}`,
+    );
   }
   if (computeUnits > limits.maxComputeUnits) {
-    return `claims ${computeUnits} compute units; at most ${limits.maxComputeUnits} were possible`;
+    return refusal(
+      "USAGE_OVER_LIMIT",
+      `claims ${computeUnits} compute units; at most ${limits.maxComputeUnits} were possible`,
+    );
   }
   return undefined;
 }
@@ -76,14 +87,13 @@ export function verifyAnswer(
   expect: AnswerExpectations,
 ): VerifiedAnswer | InvalidNodeResponse | SignedRefusal {
   const { nodeAddress } = expect;
-  const invalid = (detail: string) => new InvalidNodeResponse({ nodeAddress, detail });
+  const invalid = (why: AnswerRefusal) => invalidAnswer(nodeAddress, why);
   const verified = verifyRelayResponse(raw, {
     requestHash: expect.requestHash,
     nodeAddress,
     header: expect.header,
   });
-  if (!verified.ok)
-    return invalid(`${verified.error.code}: ${verified.error.detail ?? verified.error.message}`);
+  if (!verified.ok) return invalid(envelopeRefusal("relay response", verified.error, raw));
   const { response, responseHash } = verified.value;
   if (response.outcome === "error") {
     const error = response.error!;
@@ -93,26 +103,23 @@ export function verifyAnswer(
   // as the node's adapters and `pocket-node check` do, so that no honest node is sanctioned for it.
   // The signature covers the node's bytes; the client gets the normalised copy.
   const payload = normalizeFinishReasons(response.payload);
-  if (carriesErrorMember(payload)) return invalid(ERROR_MEMBER);
+  if (carriesErrorMember(payload)) return invalid(refusal("SCHEMA", ERROR_MEMBER));
   const parsed = ANSWER_SCHEMAS[expect.operation].safeParse(payload);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return invalid(`payload off-schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`);
-  }
+  if (!parsed.success) return invalid(schemaRefusal("payload", parsed.error.issues[0]));
   const over = overLimit(response.usage, response.computeUnits, expect.limits);
   if (over !== undefined) return invalid(over);
   // A text answer holds exactly the choices asked for (prompts × n): a batch answered in part is
   // not paid as the whole.
   if (expect.limits.choices > 0) {
     const wrong = answerChoicesMismatch(payload, expect.limits.choices);
-    if (wrong !== undefined) return invalid(`the answer ${wrong}`);
+    if (wrong !== undefined) return invalid(refusal("CHOICES", `the answer ${wrong}`));
   }
   const alternatives = topLogprobsOverCount(payload, expect.limits.topLogprobs);
   if (alternatives !== undefined) return invalid(alternatives);
   const vectors = expect.limits.vectors;
   if (vectors !== undefined) {
     const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);
-    if (wrong !== undefined) return invalid(wrong);
+    if (wrong !== undefined) return invalid(refusal("EMBEDDINGS", wrong));
   }
   // An image answer holds exactly the images asked for (each a whole PNG of the size asked, which
   // `imagesMismatch` checks off the event loop): fewer is not paid as the whole. The client gets
@@ -121,7 +128,9 @@ export function verifyAnswer(
   if (expect.limits.maxImages > 0) {
     const images = parsed.data as ImagesResponse;
     if (images.data.length !== expect.limits.maxImages)
-      return invalid(`returned ${images.data.length} images; ${expect.limits.maxImages} were asked`);
+      return invalid(
+        refusal("IMAGES", `returned ${images.data.length} images; ${expect.limits.maxImages} were asked`),
+      );
     const only = { created: images.created, data: images.data.map((item) => ({ b64_json: item.b64_json })) };
     return { _tag: "VerifiedAnswer", response, responseHash, payload: only };
   }
@@ -172,14 +181,14 @@ function vectorsOffShape(
 }
 
 /** Checks a stream chunk's data against the operation's chunk schema; a reason when it does not fit. */
-export function chunkOffSchema(operation: RelayOperation, data: unknown): string | undefined {
-  if (operation !== "completions" && operation !== "chat.completions") return "images do not stream";
-  if (carriesErrorMember(data)) return ERROR_MEMBER;
+export function chunkOffSchema(operation: RelayOperation, data: unknown): AnswerRefusal | undefined {
+  if (operation !== "completions" && operation !== "chat.completions")
+    return refusal("SCHEMA", "images do not stream");
+  if (carriesErrorMember(data)) return refusal("SCHEMA", ERROR_MEMBER);
   if (operation === "chat.completions" && plainChatChunk(data)) return undefined;
   const parsed = CHUNK_SCHEMAS[operation].safeParse(normalizeFinishReasons(data));
   if (parsed.success) return undefined;
-  const issue = parsed.error.issues[0];
-  return `chunk off-schema at ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? ""}`;
+  return schemaRefusal("chunk", parsed.error.issues[0]);
 }
 
 /**
@@ -187,15 +196,20 @@ export function chunkOffSchema(operation: RelayOperation, data: unknown): string
  * request's `top_logprobs` allows (`most`), or `undefined`: OpenAI's chat API lists at most that
  * many, the sampled token only if it is one of them. No limit, no check.
  */
-export function topLogprobsOverCount(data: unknown, most: number | undefined): string | undefined {
+export function topLogprobsOverCount(data: unknown, most: number | undefined): AnswerRefusal | undefined {
   if (most === undefined || !isRecord(data) || !Array.isArray(data.choices)) return undefined;
   for (const choice of data.choices) {
     const content = isRecord(choice) && isRecord(choice.logprobs) ? choice.logprobs.content : undefined;
     if (!Array.isArray(content)) continue;
     for (const entry of content) {
       const listed = isRecord(entry) && Array.isArray(entry.top_logprobs) ? entry.top_logprobs.length : 0;
-      if (listed > most)
-        return `choice ${String(choice.index)} lists ${listed} top_logprobs for a token; the request asked for ${most}`;
+      if (listed > most) {
+        const index = isRecord(choice) && Number.isSafeInteger(choice.index) ? String(choice.index) : "?";
+        return refusal(
+          "TOP_LOGPROBS",
+          `choice ${index} lists ${listed} top_logprobs for a token; the request asked for ${most}`,
+        );
+      }
     }
   }
   return undefined;
