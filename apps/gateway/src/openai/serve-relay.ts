@@ -163,7 +163,15 @@ export const serveRelay = Effect.fnUntraced(function* (
     res,
     operation,
     cors,
-    { key, node, startedAt, reservation, present, baseUrl: deps.publicUrl ?? `http://${req.headers.host}` },
+    {
+      key,
+      node,
+      startedAt,
+      reservation,
+      present,
+      baseUrl: deps.publicUrl ?? `http://${req.headers.host}`,
+      requestId,
+    },
     prepared.value,
   ).pipe(
     Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(surface, e) : e)),
@@ -185,6 +193,7 @@ const dispatchRelay = Effect.fnUntraced(function* (
     readonly reservation: Reservation;
     readonly present: AnswerPresenter | undefined;
     readonly baseUrl: string;
+    readonly requestId: string;
   },
   prepared: PreparedRelay,
 ) {
@@ -216,6 +225,7 @@ const dispatchRelay = Effect.fnUntraced(function* (
         organicChecks: key.organicChecks,
       },
       keyId: key.keyId,
+      requestId: admitted.requestId,
       target: relay.target,
       operation,
       body: relay.body,

@@ -7,7 +7,9 @@ import type { RoutingConfig } from "../routing/routing-config.js";
 import type { RoutingMetricSet } from "../routing/routing-metrics.js";
 import type { Selector } from "../routing/selector.js";
 import { type AttemptFailure, isCallerError, isErrorCode, type NodeRefused } from "./attempt-errors.js";
+import type { DispatchRequest } from "./dispatcher.js";
 import type { NodeClients } from "./node-client.js";
+import type { RefusedAnswerLog } from "./refused-answers.js";
 
 /** What one relay attempt needs: keys, settings, the selector's stats, the registry, clients, metrics. */
 export interface AttemptContext {
@@ -17,6 +19,8 @@ export interface AttemptContext {
   readonly registry: Context.Tag.Service<NodeRegistry>;
   readonly clients: Context.Tag.Service<NodeClients>;
   readonly metrics: RoutingMetricSet;
+  /** The operator's record of refused answers and cut streams: counted, and logged at a bounded rate. */
+  readonly refusedAnswers: RefusedAnswerLog;
   /** Wall clock for envelopes, session checks and sanctions (Effect's clock in the layer). */
   readonly now: () => number;
   /** A cut stream's ledger row and its receipt committed: the outbox delivers it now (`CutReceiptOutbox`). */
@@ -38,12 +42,20 @@ export function noteSuccess(ctx: AttemptContext, route: Route, kind: LatencyKind
   ctx.metrics.nodeSeconds.observe({ kind }, latencyMs / 1000);
 }
 
+/** The relay an attempt served; `cut`: a stream that failed after its first byte reached the client. */
+export interface AttemptOf {
+  readonly route: Route;
+  readonly request: DispatchRequest;
+  readonly cut?: boolean;
+}
+
 /**
  * An attempt failed: believed caller errors and session rollovers are not the node's fault;
  * anything else counts against the node's error rate; an invalid answer or a lying refusal
- * sanctions it; a refused connection marks it down at once.
+ * sanctions it (an invalid answer is also counted by reason and logged for the operator); a
+ * refused connection marks it down at once.
  */
-export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void {
+export function noteFailure(ctx: AttemptContext, failure: AttemptFailure, of: AttemptOf): void {
   const address = failure.nodeAddress;
   ctx.metrics.relays.inc({
     node: address,
@@ -65,6 +77,13 @@ export function noteFailure(ctx: AttemptContext, failure: AttemptFailure): void 
   if (failure._tag === "InvalidNodeResponse") {
     ctx.selector.sanction(address, ctx.now(), `${failure.reason}: ${failure.detail}`);
     ctx.metrics.sanctions.inc({ reason: "invalid_response" });
+    ctx.refusedAnswers.note({
+      failure,
+      serviceId: of.route.servedServiceId,
+      tierId: of.route.servedTier.id,
+      requestId: of.request.requestId,
+      cut: of.cut === true,
+    });
   }
   if (failure._tag === "NodeRefused" && failure.lie !== undefined) {
     ctx.selector.sanction(address, ctx.now(), `${failure.code}: ${failure.lie}`);

@@ -1,6 +1,6 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Effect, Either, Layer, Option } from "effect";
+import { Effect, Either, Layer, Option, Runtime } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -22,6 +22,7 @@ import { DispatchError, type DispatchEvents, Dispatcher, type DispatchRequest } 
 import { HedgeTimer } from "./hedge-timer.js";
 import { replanTime } from "./judge-refusal.js";
 import { NodeClients } from "./node-client.js";
+import { RefusedAnswerLog } from "./refused-answers.js";
 import { openStream } from "./stream-attempt.js";
 import { streamEvents } from "./stream-events.js";
 import { refusalCheck, startUnaryAttempt, type UnaryAnswer } from "./unary-attempt.js";
@@ -68,13 +69,23 @@ const make = Effect.gen(function* () {
   const selector = yield* Selector;
   const settings = yield* RoutingSettings;
   const outbox = yield* CutReceiptOutbox;
+  const metrics = yield* RoutingMetrics;
+  const runtime = yield* Effect.runtime<never>();
   const ctx: AttemptContext = {
     key: yield* GatewayKey,
     settings,
     selector,
     registry: yield* NodeRegistry,
     clients: yield* NodeClients,
-    metrics: yield* RoutingMetrics,
+    metrics,
+    refusedAnswers: new RefusedAnswerLog({
+      // Through the app's logger (the runtime the layer was built in): one JSON line, redacted.
+      warn: (message, fields) =>
+        Runtime.runSync(runtime)(Effect.logWarning(message).pipe(Effect.annotateLogs(fields))),
+      counter: metrics.refusedAnswers,
+      everyMs: settings.refusedAnswersLogMs,
+      now: () => clock.unsafeCurrentTimeMillis(),
+    }),
     now: () => clock.unsafeCurrentTimeMillis(),
     deliverCutReceipts: outbox.deliverNow,
     abandonedAttempt: (route, requestHash) =>

@@ -29,6 +29,8 @@ export interface DispatchRequest {
   readonly operation: RelayOperation;
   /** The validated OpenAI body. The dispatcher rewrites `model` for the node; `stream` is set by the call used. */
   readonly body: Record<string, unknown>;
+  /** The front door's id of the request, for the operator's log lines about its relay. */
+  readonly requestId?: string | undefined;
   /** Evaluator keys only: send to this node (it cannot tell the relay from any other). */
   readonly targetNode?: string | undefined;
   /**

@@ -160,7 +160,7 @@ export function openStream(
   // Counted from here, as the deadline is: the attempt runs as soon as it is made.
   const started = performance.now();
   return openAttempt(ctx, route, request, controller, deadline).pipe(
-    Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure))),
+    Effect.tapError((failure) => Effect.sync(() => noteFailure(ctx, failure, { route, request }))),
     Effect.onExit((exit) =>
       exit._tag === "Failure"
         ? Effect.sync(() => {

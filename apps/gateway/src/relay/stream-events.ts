@@ -113,7 +113,8 @@ export function streamEvents(
     // A pull the gateway cut itself (its client left, its shutdown) is no failure of the node's:
     // counting it would lower a node's standing for its clients' choices. A lie or a refusal the
     // node sent meanwhile is still its own.
-    if (!(cutByGateway && failure._tag === "NodeUnreachable")) noteFailure(ctx, failure);
+    if (!(cutByGateway && failure._tag === "NodeUnreachable"))
+      noteFailure(ctx, failure, { route, request, cut: true });
     const ended = stalled
       ? ({ message: "the node stopped sending", cause: "transport" } as const)
       : endedBy(failure);

@@ -58,7 +58,7 @@ export function startUnaryAttempt(
     done(result);
   };
   const fail = (failure: AttemptFailure) => {
-    noteFailure(ctx, failure);
+    noteFailure(ctx, failure, { route, request });
     end({ ok: false, failure });
   };
   /** A failure after which the node may hold an answer this gateway records nothing of. */

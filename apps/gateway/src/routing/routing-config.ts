@@ -69,6 +69,12 @@ export const RoutingConfig = z.strictObject({
       maxHeld: z.number().int().min(1).max(100_000).default(512),
     })
     .prefault({}),
+  /**
+   * A node's answer refused (or its stream cut) for failing the gateway's checks is logged as a
+   * warning at most once per node and reason in this window; the others are counted
+   * (`pocket_gateway_node_refused_answers_total`), and the next warning says how many were held back.
+   */
+  refusedAnswersLogMs: ms(86_400_000).default(60_000),
   /** How often each registered node's `health` is probed. */
   healthCheckMs: ms(3_600_000).min(50).default(10_000),
   /** How long a node stays a candidate without announcing again (it is asked to every `announceEveryMs`). */

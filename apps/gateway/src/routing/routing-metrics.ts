@@ -11,6 +11,8 @@ export interface RoutingMetricSet {
   readonly hedges: Counter;
   /** Sanctions by reason. */
   readonly sanctions: Counter;
+  /** Node answers refused and streams cut for failing the gateway's checks, by node and reason (`AnswerRefusalReasons`). */
+  readonly refusedAnswers: Counter;
   /** Gateway → node latency of verified answers (TTFT for streams), by kind. */
   readonly nodeSeconds: Histogram;
   /** Receipts for streams the gateway cut short, by how their delivery ended (`settled`, `refused_<code>`, `expired`). */
@@ -33,6 +35,10 @@ export function makeRoutingMetrics(registry: MetricsRegistry): RoutingMetricSet 
     sanctions: registry.counter(
       "pocket_gateway_node_sanctions_total",
       "Nodes sanctioned, by reason: an invalid answer, a false refusal, engine refusals far above their peers', or refusals other nodes disproved.",
+    ),
+    refusedAnswers: registry.counter(
+      "pocket_gateway_node_refused_answers_total",
+      "Node answers refused and streams cut because they failed the gateway's checks, by node and reason (BAD_SIGNATURE, SCHEMA, USAGE_OVER_LIMIT...: see the operator docs). Each is also logged as a warning, at most once per node and reason per routing.refusedAnswersLogMs.",
     ),
     nodeSeconds: registry.histogram(
       "pocket_gateway_node_latency_seconds",

@@ -56,7 +56,15 @@ export type Lie =
    * Signs answers (streams: every chunk) that carry an OpenAI-style `error` member, which a client
    * would read as the gateway's own error: here `RATE_LIMITED`, a code the evaluator excuses.
    */
-  | "error-member";
+  | "error-member"
+  /**
+   * Adds a key of its own to its answer's envelope (unary) whose name is {@link NODE_WORDS}: text
+   * that must never reach the gateway's log, its admin pages or a client.
+   */
+  | "envelope-words";
+
+/** Text a node could send to forge a log line (or that stands for a prompt's or an output's words). */
+export const NODE_WORDS = 'node-words"}\n{"level":"error","msg":"forged by the node';
 
 /** The error member of an `error-member` lie, as OpenAI writes a rate limit. */
 const RATE_LIMITED_ERROR = {
@@ -181,6 +189,8 @@ export async function startLyingNode(options: {
             return resign(answer, { payload: { choices: "lies" } });
           case "error-member":
             return resign(answer, { payload: { ...(answer.payload as object), error: RATE_LIMITED_ERROR } });
+          case "envelope-words":
+            return { ...answer, [NODE_WORDS]: NODE_WORDS } as RelayResponse;
           case "wrong-service":
             return resign(answer, {
               header: deriveSessionHeader(
