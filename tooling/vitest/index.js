@@ -14,6 +14,13 @@ export const baseConfig = defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // A package's test files run one after another in one worker that keeps the modules it has
+    // loaded: importing an app's module graph afresh for every file was a third or more of the
+    // suite's time on 2 cores. So a test file cleans up what it starts (servers, processes,
+    // timers), and one that needs a module's state fresh loads it with `vi.resetModules()` and a
+    // dynamic import; a package whose tests mock modules or count on fresh module state turns
+    // isolation back on in its own config.
+    isolate: false,
     // One fixed seed for every property test (see fixed-seeds.js); FC_SEED explores others.
     setupFiles: [fileURLToPath(new URL("./fixed-seeds.js", import.meta.url))],
   },

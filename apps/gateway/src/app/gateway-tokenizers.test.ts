@@ -4,11 +4,20 @@ import {
   generateKeyPair,
   RegistrationAck,
 } from "@pocket-ai/protocol";
-import { familyTokenizerReady } from "@pocket-ai/tokens";
 import { createTRPCUntypedClient, httpLink } from "@trpc/client";
-import { describe, expect, it } from "vitest";
-import { startTestGateway } from "../../test/support/gateway-test-harness.js";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { until } from "../../test/support/until.js";
+
+// The token tables are built once per process, and this package's test files share their worker's
+// modules: this file loads the gateway and the tokens package afresh, so that no earlier file's
+// relays have built tables it looks for.
+let familyTokenizerReady: typeof import("@pocket-ai/tokens").familyTokenizerReady;
+let startTestGateway: typeof import("../../test/support/gateway-test-harness.js").startTestGateway;
+beforeAll(async () => {
+  vi.resetModules();
+  ({ familyTokenizerReady } = await import("@pocket-ai/tokens"));
+  ({ startTestGateway } = await import("../../test/support/gateway-test-harness.js"));
+});
 
 const ready = () => [familyTokenizerReady("llama-2"), familyTokenizerReady("mistral")];
 
