@@ -3,6 +3,23 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const child = fileURLToPath(new URL("../../test/support/main-child.ts", import.meta.url));
+const failingChild = fileURLToPath(new URL("../../test/support/failing-child.ts", import.meta.url));
+
+/** Runs `failing-child.ts` in `mode` to its end: its exit status and what it wrote. */
+function runFailing(mode: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, ["--import", "tsx", failingChild, mode], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout.on("data", (d) => {
+    stdout += String(d);
+  });
+  proc.stderr.on("data", (d) => {
+    stderr += String(d);
+  });
+  return new Promise((resolve) => proc.once("close", (code) => resolve({ code, stdout, stderr })));
+}
 
 /** The app of `main-child.ts` with its output collected; `until` waits for text it printed (either stream). */
 function start(sameSignalMs: number) {
@@ -70,5 +87,26 @@ describe("runMain", () => {
     expect(await app.exited).toBe(130);
     expect(app.out()).not.toContain("closed");
     expect(app.err()).toContain("second SIGINT, exiting now");
+  }, 60_000);
+
+  it("prints a defect as one INTERNAL line with the error's name and message, never a stack", async () => {
+    const { code, stdout, stderr } = await runFailing("defect");
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toMatch(/^child: INTERNAL: /);
+    expect(stderr).toContain("RangeError: the index 7 is past the end");
+    expect(stderr).toContain("report it");
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(stderr).not.toContain("failing-child");
+    expect(stderr).not.toMatch(/\bat /);
+  }, 60_000);
+
+  it("prints a failure's start code before its message, once", async () => {
+    const coded = await runFailing("coded");
+    expect(coded.code).toBe(1);
+    expect(coded.stderr).toBe("child: PORT_IN_USE: Port 8545 on 127.0.0.1 is already in use.\n");
+    const plain = await runFailing("plain");
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toBe("child: the admin API refused the token\n");
   }, 60_000);
 });

@@ -1,11 +1,14 @@
 import { Cause, Effect, Exit, Fiber } from "effect";
 import { redactingLoggerLayer } from "../log/effect-logger.js";
 import { createLogger } from "../log/logger.js";
+import { startCodeOf, withStartCode } from "./start-codes.js";
 
 /**
  * Runs an app's main effect: SIGINT or SIGTERM interrupts it, so every scope closes in order
  * (servers drain in-flight requests, loops stop, databases checkpoint) before the process exits.
- * A failure prints its message — not a stack — and exits 1. A second signal exits at once, unless
+ * A failure prints its message — not a stack — after its start code (`PORT_IN_USE: …`, see
+ * {@link START_CODES}) and exits 1; a defect prints `INTERNAL`, the error's name and message, and
+ * asks for a report: never a stack, whose file paths must not leave the process. A second signal exits at once, unless
  * it comes within `sameSignalMs` of the first: Ctrl-C under a task runner (pnpm, turbo) reaches
  * the app twice, from the terminal and forwarded by the runner, and that is one Ctrl-C.
  * `Effect.log*` goes through the redacting JSON logger unless the app installs its own.
@@ -43,15 +46,37 @@ export function runMain<E>(
       process.exit(0);
     }
     const failure = Cause.failureOption(exit.cause);
-    const message =
-      failure._tag === "Some" ? describe(failure.value) : `unexpected error: ${Cause.pretty(exit.cause)}`;
+    const message = failure._tag === "Some" ? describeFailure(failure.value) : describeDefect(exit.cause);
     process.stderr.write(`${options.app}: ${message}\n`);
     process.exit(1);
   });
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
-  return String(error);
+/** A typed failure's message, after its start code when it carries one. */
+function describeFailure(error: unknown): string {
+  const message =
+    error instanceof Error
+      ? error.message
+      : typeof error === "object" && error !== null && "message" in error
+        ? String(error.message)
+        : String(error);
+  const code = startCodeOf(error);
+  return code === undefined ? message : withStartCode(code, message);
+}
+
+/** A defect on one line: its name and message, never its stack. */
+function describeDefect(cause: Cause.Cause<unknown>): string {
+  const error = Cause.squash(cause);
+  const what =
+    error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : typeof error === "object" && error !== null && "message" in error
+        ? String(error.message)
+        : String(error);
+  return `INTERNAL: unexpected error (${firstLine(what)}). This is a bug: please report it with this line and what you ran.`;
+}
+
+/** The first line of a message: a message that quotes a stack (some libraries' do) stops before it. */
+function firstLine(text: string): string {
+  return text.split("\n", 1)[0] ?? "";
 }
