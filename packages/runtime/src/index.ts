@@ -42,6 +42,14 @@ export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effe
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";
 export {
+  isStartCode,
+  START_CODES,
+  type StartCode,
+  StartFailure,
+  startCodeOf,
+  withStartCode,
+} from "./main/start-codes.js";
+export {
   isLoopbackAddress,
   METRICS_CHALLENGE,
   MetricsConfig,

@@ -75,7 +75,7 @@ describe("openSqlite", () => {
       ),
     );
     truncateSync(cut, Math.floor(statSync(cut).size / 2));
-    expect(message(cut)).toMatch(/SQLITE_CORRUPT/);
+    expect(message(cut)).toMatch(/^DATABASE_UNAVAILABLE: Cannot open the database .*SQLITE_CORRUPT/);
     expect(message(cut)).toMatch(/restore .*backup.*or move it aside/);
     // Not a database at all.
     const junk = join(root, "junk.sqlite");

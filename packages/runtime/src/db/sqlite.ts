@@ -7,13 +7,14 @@ import { Data, Effect, type Scope } from "effect";
 import { makePrivateDir } from "../files/private-dir.js";
 import { type CheckpointerOptions, WalCheckpointer } from "./wal-checkpointer.js";
 
-/** The database file could not be opened or migrated. */
+/** The database file could not be opened or migrated (`DATABASE_UNAVAILABLE`). */
 export class DatabaseError extends Data.TaggedError("DatabaseError")<{
   readonly file: string;
   readonly reason: string;
 }> {
+  readonly code = "DATABASE_UNAVAILABLE";
   override get message(): string {
-    return `Cannot open the database ${this.file}: ${this.reason}`;
+    return `${this.code}: Cannot open the database ${this.file}: ${this.reason}`;
   }
 }
 

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Effect, Exit, Scope } from "effect";
+import { Cause, Effect, Exit, Scope } from "effect";
 import { describe, expect, it } from "vitest";
 import { lockDataDir } from "./data-dir-lock.js";
 
@@ -22,9 +22,12 @@ describe("the data folder lock", () => {
     expect(readFileSync(join(dir, "pocket-test.lock"), "utf8").trim()).toBe(String(process.pid));
     const second = await hold(dir);
     expect(Exit.isFailure(second.exit)).toBe(true);
-    expect(JSON.stringify(second.exit)).toContain(
-      `another pocket-test (this process) is using the data folder ${dir}`,
-    );
+    expect(Exit.isFailure(second.exit) && Cause.squash(second.exit.cause)).toMatchObject({
+      code: "DATA_DIR_LOCKED",
+      message: expect.stringMatching(
+        `^DATA_DIR_LOCKED: another pocket-test \\(this process\\) is using the data folder ${dir}`,
+      ),
+    });
     await first.release();
     expect(existsSync(join(dir, "pocket-test.lock"))).toBe(false);
     const third = await hold(dir);
@@ -44,5 +47,17 @@ describe("the data folder lock", () => {
     expect(Exit.isSuccess(taken.exit)).toBe(true);
     expect(readFileSync(join(dir, "pocket-test.lock"), "utf8").trim()).toBe(String(process.pid));
     await taken.release();
+  });
+
+  it("says DATA_DIR_UNAVAILABLE for a data folder that cannot be made", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "pocket-lock-"));
+    // A "folder" inside a regular file.
+    writeFileSync(join(parent, "plain"), "x");
+    const dir = join(parent, "plain", "data");
+    const held = await hold(dir);
+    expect(Exit.isFailure(held.exit) && Cause.squash(held.exit.cause)).toMatchObject({
+      code: "DATA_DIR_UNAVAILABLE",
+      message: expect.stringMatching(`^DATA_DIR_UNAVAILABLE: cannot lock the data folder ${dir}: `),
+    });
   });
 });

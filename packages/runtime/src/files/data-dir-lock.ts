@@ -1,10 +1,21 @@
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Data, Effect, type Scope } from "effect";
+import type { StartCode } from "../main/start-codes.js";
 import { makePrivateDir } from "./private-dir.js";
 
-/** Another process of the same app holds the data folder; `reason` names it and what to do. */
-export class DataDirLocked extends Data.TaggedError("DataDirLocked")<{ readonly reason: string }> {}
+/**
+ * The data folder cannot be had: another process of the same app holds it (`DATA_DIR_LOCKED`), or
+ * it cannot be created or written (`DATA_DIR_UNAVAILABLE`); `reason` names it and what to do.
+ */
+export class DataDirLocked extends Data.TaggedError("DataDirLocked")<{
+  readonly code: Extract<StartCode, "DATA_DIR_LOCKED" | "DATA_DIR_UNAVAILABLE">;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `${this.code}: ${this.reason}`;
+  }
+}
 
 /** Whether a process with this id runs (one of another user's counts: it cannot be signalled). */
 function running(pid: number): boolean {
@@ -46,6 +57,7 @@ export function lockDataDir(dir: string, app: string): Effect.Effect<void, DataD
       if (holder !== undefined && running(holder)) {
         const who = holder === process.pid ? "this process" : `process ${holder}`;
         throw new DataDirLocked({
+          code: "DATA_DIR_LOCKED",
           reason: `another ${app} (${who}) is using the data folder ${dir}: stop it, or give this one a dataDir of its own (if no ${app} runs there, delete ${file})`,
         });
       }
@@ -54,7 +66,10 @@ export function lockDataDir(dir: string, app: string): Effect.Effect<void, DataD
     catch: (e) =>
       e instanceof DataDirLocked
         ? e
-        : new DataDirLocked({ reason: `cannot lock the data folder ${dir}: ${(e as Error).message}` }),
+        : new DataDirLocked({
+            code: "DATA_DIR_UNAVAILABLE",
+            reason: `cannot lock the data folder ${dir}: ${(e as Error).message}`,
+          }),
   });
   const release = Effect.sync(() => {
     if (holderOf(file) !== process.pid) return;

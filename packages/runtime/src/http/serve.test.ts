@@ -19,7 +19,8 @@ describe("serveHttp", () => {
             }),
           );
           expect(Either.isLeft(second)).toBe(true);
-          if (Either.isLeft(second)) expect(second.left.message).toMatch(/already in use.*POCKET_X__PORT/);
+          if (Either.isLeft(second))
+            expect(second.left.message).toMatch(/^PORT_IN_USE: Port \d+ .*already in use.*POCKET_X__PORT/);
         }),
       ),
     );
@@ -34,7 +35,8 @@ describe("serveHttp", () => {
             checkPortFree({ host: "127.0.0.1", port: first.port, portSetting: "POCKET_X__PORT" }),
           );
           expect(Either.isLeft(taken)).toBe(true);
-          if (Either.isLeft(taken)) expect(taken.left.message).toMatch(/already in use.*POCKET_X__PORT/);
+          if (Either.isLeft(taken))
+            expect(taken.left.message).toMatch(/^PORT_IN_USE: Port \d+ .*already in use.*POCKET_X__PORT/);
         }),
       ),
     );

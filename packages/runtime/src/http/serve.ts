@@ -2,15 +2,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Data, Effect, type Scope } from "effect";
 import { tuneHeapForServing } from "../main/serving-heap.js";
+import type { StartCode } from "../main/start-codes.js";
 
-/** The server could not listen, e.g. because the port is taken. */
+/** The server could not listen: `PORT_IN_USE` for a taken port, `LISTEN_FAILED` for any other refusal. */
 export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly code: Extract<StartCode, "PORT_IN_USE" | "LISTEN_FAILED">;
   readonly host: string;
   readonly port: number;
   readonly reason: string;
 }> {
   override get message(): string {
-    return this.reason;
+    return `${this.code}: ${this.reason}`;
   }
 }
 
@@ -78,7 +80,12 @@ function listenError(
     e.code === "EADDRINUSE"
       ? `Port ${at.port} on ${at.host} is already in use.${hint}`
       : `Cannot listen on ${at.host}:${at.port}: ${e.message}`;
-  return new ListenError({ host: at.host, port: at.port, reason });
+  return new ListenError({
+    code: e.code === "EADDRINUSE" ? "PORT_IN_USE" : "LISTEN_FAILED",
+    host: at.host,
+    port: at.port,
+    reason,
+  });
 }
 
 /**

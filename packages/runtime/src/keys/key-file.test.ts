@@ -31,7 +31,7 @@ describe("loadKeyFile", () => {
       );
     const missing = load(false);
     expect(missing._tag === "Left" && missing.left.message).toBe(
-      `No key file at ${file}. Create one with \`app keys generate --out FILE\`.`,
+      `KEY_FILE_MISSING: No key file at ${file}. Create one with \`app keys generate --out FILE\`.`,
     );
     const first = load(true);
     if (first._tag !== "Right") throw new Error("the key was not created");
@@ -67,7 +67,7 @@ describe("loadKeyFile", () => {
       );
     const folder = load(dir);
     expect(folder._tag === "Left" && folder.left.message).toBe(
-      `Cannot read the key file ${dir}: it is a directory: set privateKeyFile to the key file itself (\`app keys generate --out FILE\` creates one).`,
+      `KEY_FILE_UNREADABLE: Cannot read the key file ${dir}: it is a directory: set privateKeyFile to the key file itself (\`app keys generate --out FILE\` creates one).`,
     );
     // A key file "inside" a regular file: its folder cannot be made.
     const plain = join(dir, "plain");
@@ -75,8 +75,36 @@ describe("loadKeyFile", () => {
     const nested = load(join(plain, "app.key"));
     expect(nested._tag === "Left" && nested.left.message).toMatch(
       new RegExp(
-        `^Cannot create the key file ${plain}/app\\.key: E[A-Z]+: check the path and its folder\\.$`,
+        `^KEY_FILE_UNREADABLE: Cannot create the key file ${plain}/app\\.key: E[A-Z]+: check the path and its folder\\.$`,
       ),
     );
+  });
+
+  it("says KEY_INVALID for a file or a privateKey that holds no key", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pocket-key-"));
+    dirs.push(dir);
+    const file = join(dir, "app.key");
+    writeFileSync(file, "not a key\n", { mode: 0o600 });
+    const load = (privateKey?: string) =>
+      Effect.runSync(
+        Effect.either(
+          loadKeyFile({
+            privateKey,
+            privateKeyFile: file,
+            createIfMissing: true,
+            generateCommand: "app keys generate --out FILE",
+          }),
+        ),
+      );
+    const fromFile = load();
+    expect(fromFile._tag === "Left" && fromFile.left).toMatchObject({
+      code: "KEY_INVALID",
+      message: `KEY_INVALID: The key file ${file} does not hold a valid hex private key.`,
+    });
+    const fromConfig = load("0x1234");
+    expect(fromConfig._tag === "Left" && fromConfig.left).toMatchObject({
+      code: "KEY_INVALID",
+      message: expect.stringMatching(/^KEY_INVALID: private key: /),
+    });
   });
 });

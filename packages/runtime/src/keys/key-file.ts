@@ -10,11 +10,19 @@ import {
 } from "@pocket-ai/protocol";
 import { Data, Effect } from "effect";
 import { makePrivateDir } from "../files/private-dir.js";
+import type { StartCode } from "../main/start-codes.js";
 
-/** The signing key could not be loaded; the message says what to do. */
-export class KeyFileError extends Data.TaggedError("KeyFileError")<{ readonly reason: string }> {
+/**
+ * The signing key could not be loaded: no key file (`KEY_FILE_MISSING`), one that cannot be read or
+ * created (`KEY_FILE_UNREADABLE`), or no valid key in it or in `privateKey` (`KEY_INVALID`). The
+ * message says what to do.
+ */
+export class KeyFileError extends Data.TaggedError("KeyFileError")<{
+  readonly code: Extract<StartCode, "KEY_FILE_MISSING" | "KEY_FILE_UNREADABLE" | "KEY_INVALID">;
+  readonly reason: string;
+}> {
   override get message(): string {
-    return this.reason;
+    return `${this.code}: ${this.reason}`;
   }
 }
 
@@ -45,9 +53,10 @@ export function loadKeyFile(options: {
         return keyPairFromPrivateKey(privateKeyFromHex(options.privateKey));
       if (!existsSync(options.privateKeyFile)) {
         if (!options.createIfMissing) {
-          throw new Error(
-            `No key file at ${options.privateKeyFile}. Create one with \`${options.generateCommand}\`.`,
-          );
+          throw new KeyFileError({
+            code: "KEY_FILE_MISSING",
+            reason: `No key file at ${options.privateKeyFile}. Create one with \`${options.generateCommand}\`.`,
+          });
         }
         const created = generatePrivateKey();
         withFileErrors(options.privateKeyFile, "create", options.generateCommand, () =>
@@ -65,11 +74,16 @@ export function loadKeyFile(options: {
           options.privateKeyFile,
         );
       if (!isValidPrivateKeyHex(hex)) {
-        throw new Error(`The key file ${options.privateKeyFile} does not hold a valid hex private key.`);
+        throw new KeyFileError({
+          code: "KEY_INVALID",
+          reason: `The key file ${options.privateKeyFile} does not hold a valid hex private key.`,
+        });
       }
       return keyPairFromPrivateKey(privateKeyFromHex(hex));
     },
-    catch: (e) => new KeyFileError({ reason: (e as Error).message }),
+    // What is left is a `privateKey` that is no valid key (its own message says why).
+    catch: (e) =>
+      e instanceof KeyFileError ? e : new KeyFileError({ code: "KEY_INVALID", reason: (e as Error).message }),
   });
 }
 
@@ -90,7 +104,10 @@ function withFileErrors<A>(file: string, doing: "read" | "create", generateComma
             ? "permission denied: run the app as the user that owns the file, or let that user read it (chmod 600 for the owner)"
             : "permission denied: choose a folder this user may write to, or create the key as its owner"
           : `${code ?? "the system refused"}: check the path and its folder`;
-    throw new Error(`Cannot ${doing} the key file ${file}: ${fix}.`);
+    throw new KeyFileError({
+      code: "KEY_FILE_UNREADABLE",
+      reason: `Cannot ${doing} the key file ${file}: ${fix}.`,
+    });
   }
 }
 
