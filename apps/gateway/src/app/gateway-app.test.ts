@@ -27,9 +27,12 @@ describe("startGateway", () => {
       const exit = await Effect.runPromiseExit(Effect.scoped(startGateway(config, { log })));
       expect(Exit.isFailure(exit)).toBe(true);
       if (Exit.isFailure(exit))
-        expect(Cause.pretty(exit.cause)).toMatch(
-          /already in use\. Set listen\.port \(env POCKET_GATEWAY__LISTEN__PORT\)/,
-        );
+        expect(Cause.squash(exit.cause)).toMatchObject({
+          code: "PORT_IN_USE",
+          message: expect.stringMatching(
+            /^PORT_IN_USE: Port \d+ .*already in use\. Set listen\.port \(env POCKET_GATEWAY__LISTEN__PORT\)/,
+          ),
+        });
       expect(existsSync(join(dataDir, "gateway.key"))).toBe(false);
       expect(existsSync(join(dataDir, "gateway.sqlite"))).toBe(false);
     } finally {
@@ -200,14 +203,14 @@ describe("startGateway", () => {
         ),
       );
     const catalog = await start({ catalog: { tiers: { "nope:standard": { priceMicroUsd: 1 } } } });
-    expect(catalog.message).toMatch(/catalog/);
+    expect(catalog.message).toMatch(/^INVALID_CONFIG: catalog/);
     const port = Number(new URL(t.gateway.url).port);
     const taken = await start({ listen: { host: "127.0.0.1", port } });
-    expect(taken.message).toMatch(/POCKET_GATEWAY__LISTEN__PORT/);
+    expect(taken.message).toMatch(/^PORT_IN_USE: .*POCKET_GATEWAY__LISTEN__PORT/);
     // A second gateway on a SQLite data folder another one runs on.
     const shared = await start({ dataDir: t.config.dataDir, listen: { host: "127.0.0.1", port: 0 } });
-    expect(shared.message).toContain(
-      `another pocket-gateway (this process) is using the data folder ${t.config.dataDir}`,
+    expect(shared.message).toBe(
+      `DATA_DIR_LOCKED: another pocket-gateway (this process) is using the data folder ${t.config.dataDir}: stop it, or give this one a dataDir of its own (if no pocket-gateway runs there, delete ${join(t.config.dataDir, "pocket-gateway.lock")})`,
     );
     await t.close();
     rmSync(own, { recursive: true, force: true });

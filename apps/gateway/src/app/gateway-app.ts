@@ -10,8 +10,11 @@ import {
   MetricsRegistry,
   metricsAccess,
   redactDatabaseUrl,
+  type StartCode,
+  StartFailure,
   serveHttp,
   watchCheckpoints,
+  withStartCode,
 } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Data, Duration, Effect, Layer, Redacted, type Runtime, type Scope } from "effect";
@@ -20,7 +23,7 @@ import { AccountsLive } from "../accounts/index.js";
 import { AdminAuth } from "../admin/admin-auth.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { loadGatewayKey } from "../config/gateway-key-file.js";
-import { GatewayStore, type StoreLocation } from "../db/database.js";
+import { GatewayStore, StorageError, type StoreLocation } from "../db/database.js";
 import { LimitsSettings, staleReservationMs } from "../limits/limits.js";
 import { MeteringWriter } from "../metering/metering-writer.js";
 import { makeFrontDoorMetrics } from "../openai/front-door-metrics.js";
@@ -47,9 +50,19 @@ import {
 } from "./side-layers.js";
 import { signingKeyMismatch } from "./signing-key-check.js";
 
-export class GatewayStartError extends Data.TaggedError("GatewayStartError")<{ readonly reason: string }> {
+/** Why the gateway cannot start: a stable code (the runtime's `START_CODES`) and what to do. */
+export class GatewayStartError extends Data.TaggedError("GatewayStartError")<{
+  readonly code: StartCode;
+  readonly reason: string;
+}> {
   override get message(): string {
-    return this.reason;
+    return withStartCode(this.code, this.reason);
+  }
+
+  /** A part's failure at start, under its own code (`fallback` when it has none). */
+  static of(error: unknown, fallback: StartCode, context?: string): GatewayStartError {
+    const { code, reason } = StartFailure.of(error, fallback, context);
+    return new GatewayStartError({ code, reason });
   }
 }
 
@@ -88,18 +101,22 @@ export function startGateway(
     const log = options.log ?? createLogger({ app: "gateway", level: config.logLevel });
     // Before the runtime is captured: procedures' Effect.log* and spans go through these.
     yield* installObservability(log, config.telemetry, "gateway");
-    const fail = (reason: string) => new GatewayStartError({ reason });
+    const fail = (code: StartCode, reason: string) => new GatewayStartError({ code, reason });
+    const failWith = (fallback: StartCode, context?: string) => (e: unknown) =>
+      GatewayStartError.of(e, fallback, context);
     // One gateway per SQLite data folder (replicas share PostgreSQL, not a folder): a second one
     // would serve under the same key from the same file unnoticed.
     if (config.database.url === undefined)
-      yield* lockDataDir(config.dataDir, "pocket-gateway").pipe(Effect.mapError((e) => fail(e.reason)));
+      yield* lockDataDir(config.dataDir, "pocket-gateway").pipe(
+        Effect.mapError((e) => fail(e.code, e.reason)),
+      );
     // A taken port is found before a key file is created or the database migrated for a gateway
     // that could not start.
     yield* checkPortFree({
       host: config.listen.host,
       port: config.listen.port,
       portSetting: GATEWAY_PORT_SETTING,
-    }).pipe(Effect.mapError((e) => fail(e.message)));
+    }).pipe(Effect.mapError((e) => fail(e.code, e.reason)));
     const key = yield* loadGatewayKey({
       privateKey: config.privateKey,
       privateKeyFile: config.privateKeyFile ?? join(config.dataDir, "gateway.key"),
@@ -112,10 +129,10 @@ export function startGateway(
           { file, address },
         ),
       onLoose: (warning, file) => log.warn(warning, { file }),
-    }).pipe(Effect.mapError((e) => fail(e.message)));
+    }).pipe(Effect.mapError((e) => fail(e.code, e.reason)));
     const merged = config.catalog === undefined ? undefined : mergeCatalog(DEFAULT_CATALOG, config.catalog);
     if (merged !== undefined && !merged.ok) {
-      return yield* fail(`catalog: ${merged.error.detail ?? merged.error.message}`);
+      return yield* fail("INVALID_CONFIG", `catalog: ${merged.error.detail ?? merged.error.message}`);
     }
     const catalog = merged?.value ?? DEFAULT_CATALOG;
     for (const gap of priceWeightGaps(catalog)) {
@@ -154,17 +171,22 @@ export function startGateway(
         ),
       ),
     );
+    // The database's own code; a statement that fails while a part starts is the database's too.
     const context = yield* Layer.build(foundation).pipe(
-      Effect.mapError((e) => fail(e instanceof Error ? e.message : String(e))),
+      Effect.mapError((e) =>
+        e instanceof StorageError
+          ? fail("DATABASE_UNAVAILABLE", `${e.operation}: ${e.reason}`)
+          : failWith("DATABASE_UNAVAILABLE")(e),
+      ),
     );
     const runtime = yield* Effect.runtime<Layer.Layer.Success<typeof foundation>>().pipe(
       Effect.provide(context),
     );
     const db = yield* Effect.provide(GatewayStore, context);
     const wrongKey = yield* signingKeyMismatch(db, key).pipe(
-      Effect.mapError((e) => fail(`DATABASE_UNAVAILABLE: reading the applications failed: ${e.reason}`)),
+      Effect.mapError((e) => fail("DATABASE_UNAVAILABLE", `reading the applications failed: ${e.reason}`)),
     );
-    if (wrongKey !== undefined) return yield* fail(wrongKey);
+    if (wrongKey !== undefined) return yield* fail("INVALID_CONFIG", wrongKey);
     const metering = yield* Effect.provide(MeteringWriter, context);
     const dispatcher = yield* Effect.provide(Dispatcher, context);
 
@@ -241,7 +263,7 @@ export function startGateway(
       onDrain: () => streams.begin(),
       portSetting: GATEWAY_PORT_SETTING,
       handler: portal === undefined ? http.handle : mountPortal(portal.handle, http.handle),
-    }).pipe(Effect.mapError((e) => fail(e.message)));
+    }).pipe(Effect.mapError((e) => fail(e.code, e.reason)));
     const url = config.publicUrl ?? server.url;
     // Registered once it listens (the port may have been 0); its row goes before the server closes.
     const advertiseUrl =
@@ -250,7 +272,7 @@ export function startGateway(
         : undefined;
     yield* replicas
       .join(advertiseUrl)
-      .pipe(Effect.mapError((e) => fail(`replica registration: ${e.reason}`)));
+      .pipe(Effect.mapError((e) => fail("DATABASE_UNAVAILABLE", `replica registration: ${e.reason}`)));
     if ("url" in location && advertiseUrl === undefined) {
       log.warn("image URLs made here are served by this replica only: set replica.advertiseUrl", {
         listen: config.listen.host,

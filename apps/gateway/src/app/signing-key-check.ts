@@ -6,7 +6,8 @@ import { applicationKeyPair } from "../accounts/application-address.js";
 import { type StorageError, storeRunner } from "../db/database.js";
 
 /**
- * Why this gateway's signing key is not the one its database was made with, or `undefined`.
+ * Why this gateway's signing key is not the one its database was made with (an `INVALID_CONFIG`
+ * start failure), or `undefined`.
  *
  * Each application's address is derived from the gateway's key, so the oldest application tells
  * which key made the database. A replica started without the shared `privateKey`, or a gateway
@@ -28,7 +29,7 @@ export function signingKeyMismatch(
     if (oldest === undefined) return undefined;
     if (applicationKeyPair(key.privateKey, oldest.id).address === oldest.address) return undefined;
     return (
-      `INVALID_CONFIG: this gateway's signing key (address ${key.address}) is not the key its database was made with ` +
+      `this gateway's signing key (address ${key.address}) is not the key its database was made with ` +
       `(application ${oldest.id} has an address another key derived). Start it with that key: the backed-up ` +
       "gateway.key of the first start, set as privateKeyFile or POCKET_GATEWAY__PRIVATE_KEY; replicas on one " +
       "PostgreSQL database all need the same privateKey"

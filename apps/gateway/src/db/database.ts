@@ -60,7 +60,7 @@ export class GatewayStore extends Context.Tag("gateway/GatewayStore")<GatewaySto
           (e) =>
             new StoreOpenError({
               code: "DATABASE_UNAVAILABLE",
-              reason: `${e.message}; check the data folder`,
+              reason: `Cannot open the database ${e.file}: ${e.reason}; check the data folder`,
             }),
         ),
       ),
