@@ -64,13 +64,43 @@ describe("pocket-node's arguments", () => {
         encoding: "utf8",
         timeout: 60_000,
       });
-      expect(run.status).not.toBe(0);
-      expect(run.stderr).toContain("already in use. Set listen.port (env POCKET_NODE__LISTEN__PORT)");
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        `pocket-node: PORT_IN_USE: Port ${(busy.address() as AddressInfo).port} on 127.0.0.1 is already in use. Set listen.port (env POCKET_NODE__LISTEN__PORT)`,
+      );
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(existsSync(join(dataDir, "node.key"))).toBe(false);
       expect(existsSync(join(dataDir, "node.sqlite"))).toBe(false);
     } finally {
       await new Promise((resolve) => busy.close(resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+  it("refuses a key file it cannot read with KEY_FILE_UNREADABLE, naming the file and the fix", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-key-"));
+    try {
+      const file = join(dataDir, "node.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          listen: { host: "127.0.0.1", port: 0 },
+          dataDir,
+          // The data folder itself: a directory, not a key file.
+          privateKeyFile: dataDir,
+          services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
+        }),
+      );
+      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", file], {
+        cwd: NODE_APP,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        `pocket-node: KEY_FILE_UNREADABLE: Cannot read the key file ${dataDir}: it is a directory: set privateKeyFile to the key file itself`,
+      );
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
@@ -94,7 +124,7 @@ describe("pocket-node's arguments", () => {
       });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
-        'pocket-node: services.0.tiers: "gold" is not a tier of llama-2-13b (tiers: standard, batch, long-context)',
+        'pocket-node: INVALID_CONFIG: services.0.tiers: "gold" is not a tier of llama-2-13b (tiers: standard, batch, long-context)',
       );
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(existsSync(dataDir)).toBe(false);

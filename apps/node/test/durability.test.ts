@@ -168,8 +168,10 @@ describe("durability and the claim cycle", () => {
         },
         (e: unknown) => String((e as Error).message),
       );
-      expect(second).toContain(
-        `another pocket-node (this process) is using the data folder ${first.dataDir}`,
+      expect(second).toMatch(
+        new RegExp(
+          `^DATA_DIR_LOCKED: another pocket-node \\(this process\\) is using the data folder ${first.dataDir}`,
+        ),
       );
       expect((await first.client.health.query()).ok).toBe(true);
     } finally {
@@ -182,10 +184,13 @@ describe("durability and the claim cycle", () => {
 
   it("refuses a service or tier its catalog does not have before it makes its data folder, a key or a database", async () => {
     for (const [service, expected] of [
-      [{ serviceId: "no-such-model" }, 'services.0.serviceId: "no-such-model" is not in the catalog'],
+      [
+        { serviceId: "no-such-model" },
+        'INVALID_CONFIG: services.0.serviceId: "no-such-model" is not in the catalog',
+      ],
       [
         { serviceId: "llama-2-13b", tiers: ["gold"] },
-        'services.0.tiers: "gold" is not a tier of llama-2-13b',
+        'INVALID_CONFIG: services.0.tiers: "gold" is not a tier of llama-2-13b',
       ],
     ] as const) {
       const dataDir = join(mkdtempSync(join(tmpdir(), "pocket-node-refused-")), "data");

@@ -44,22 +44,24 @@ export function nodeLayer(config: NodeConfig, options: StartNodeOptions = {}): N
   // Refused before anything is built or created (the data folder; a gguf backend would load its
   // model first): a catalog, service or tier the node cannot serve, or workers it cannot run.
   const catalog = nodeCatalog(config);
-  if (typeof catalog === "string") return Layer.fail(new NodeStartError({ reason: catalog }));
+  if (typeof catalog === "string")
+    return Layer.fail(new NodeStartError({ code: "INVALID_CONFIG", reason: catalog }));
   const refusal = workersRefusal(config);
-  if (refusal !== undefined) return Layer.fail(new NodeStartError({ reason: refusal }));
+  if (refusal !== undefined)
+    return Layer.fail(new NodeStartError({ code: "INVALID_CONFIG", reason: refusal }));
   // One node per data folder (its workers share the primary's): a second one would take the
   // first's key and registration at the gateways unnoticed.
   // Then its port: a taken one is found before a key file is created or a model loaded for a
   // node that could not start.
   const lock = Layer.scopedDiscard(
     lockDataDir(config.dataDir, "pocket-node").pipe(
-      Effect.mapError((e) => new NodeStartError({ reason: e.reason })),
+      Effect.mapError((e) => new NodeStartError({ code: e.code, reason: e.reason })),
       Effect.zipRight(
         checkPortFree({
           host: config.listen.host,
           port: config.listen.port,
           portSetting: NODE_PORT_SETTING,
-        }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.reason }))),
+        }).pipe(Effect.mapError((e) => new NodeStartError({ code: e.code, reason: e.reason }))),
       ),
     ),
   );

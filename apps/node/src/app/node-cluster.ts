@@ -283,7 +283,10 @@ export const NodeCluster = Layer.scoped(
     yield* NodeDatabase;
     yield* NodeIdentity;
     if (!cluster.isPrimary)
-      return yield* new NodeStartError({ reason: "a node worker cannot start workers of its own" });
+      return yield* new NodeStartError({
+        code: "WORKER_START_FAILED",
+        reason: "a node worker cannot start workers of its own",
+      });
     for (const warning of workersWarnings(config)) log.warn(warning);
 
     const metrics = yield* Metrics;
@@ -386,7 +389,7 @@ export const NodeCluster = Layer.scoped(
       failedStart = (reason) => {
         started = undefined;
         failedStart = undefined;
-        resume(Effect.fail(new NodeStartError({ reason })));
+        resume(Effect.fail(new NodeStartError({ code: "WORKER_START_FAILED", reason })));
       };
       for (let index = 1; index <= config.workers; index++) fork(index);
     });

@@ -132,7 +132,7 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
           res.writeHead(404, { "content-type": "application/json" });
           res.end(JSON.stringify({ error: "not found: the node serves /trpc/*, /metrics and /health" }));
         },
-      }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      }).pipe(Effect.mapError((e) => new NodeStartError({ code: e.code, reason: e.reason })));
       return { url: server.url, trpcUrl: `${config.publicUrl ?? server.url}/trpc` };
     }),
   );

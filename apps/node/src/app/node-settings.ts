@@ -1,11 +1,21 @@
 import { type Catalog, DEFAULT_CATALOG, findService, mergeCatalog } from "@pocket-ai/protocol";
-import { createLogger, type Logger } from "@pocket-ai/runtime";
+import { createLogger, type Logger, type StartCode, StartFailure, withStartCode } from "@pocket-ai/runtime";
 import { Context, Data, Effect, Layer } from "effect";
 import type { NodeConfig } from "../config/node-config.js";
 
-export class NodeStartError extends Data.TaggedError("NodeStartError")<{ readonly reason: string }> {
+/** Why the node cannot start: a stable code (the runtime's `START_CODES`) and what to do. */
+export class NodeStartError extends Data.TaggedError("NodeStartError")<{
+  readonly code: StartCode;
+  readonly reason: string;
+}> {
   override get message(): string {
-    return this.reason;
+    return withStartCode(this.code, this.reason);
+  }
+
+  /** A part's failure at start, under its own code (`fallback` when it has none). */
+  static of(error: unknown, fallback: StartCode): NodeStartError {
+    const { code, reason } = StartFailure.of(error, fallback);
+    return new NodeStartError({ code, reason });
   }
 }
 
@@ -30,7 +40,8 @@ export class NodeSettings extends Context.Tag("node/NodeSettings")<
       NodeSettings,
       Effect.gen(function* () {
         const catalog = nodeCatalog(config);
-        if (typeof catalog === "string") return yield* new NodeStartError({ reason: catalog });
+        if (typeof catalog === "string")
+          return yield* new NodeStartError({ code: "INVALID_CONFIG", reason: catalog });
         return {
           config,
           catalog,

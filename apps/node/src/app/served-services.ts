@@ -1,4 +1,5 @@
 import { type Catalog, findService, type TierSpec } from "@pocket-ai/protocol";
+import type { StartCode } from "@pocket-ai/runtime";
 import { Context, Data, Effect, Layer, Runtime, type Scope } from "effect";
 import { makeBackend } from "../backends/make-backend.js";
 import type { BackendObserver, BackendPool } from "../backends/pool/backend-pool.js";
@@ -11,7 +12,11 @@ import type { ServedService } from "../relay/served-service.js";
 import { chooseTokenCounter } from "../tokens/token-counter.js";
 import { NodeSettings, NodeStartError } from "./node-settings.js";
 
-export class ServiceConfigError extends Data.TaggedError("ServiceConfigError")<{ readonly reason: string }> {
+export class ServiceConfigError extends Data.TaggedError("ServiceConfigError")<{
+  /** `INVALID_CONFIG` for a service or tier the catalog lacks, `BACKEND_START_FAILED` for a backend. */
+  readonly code: Extract<StartCode, "INVALID_CONFIG" | "BACKEND_START_FAILED">;
+  readonly reason: string;
+}> {
   override get message(): string {
     return this.reason;
   }
@@ -42,6 +47,7 @@ export function buildServedServices(
       const spec = findService(catalog, served.serviceId);
       if (spec === undefined) {
         return yield* new ServiceConfigError({
+          code: "INVALID_CONFIG",
           reason: `${where}.serviceId: "${served.serviceId}" is not in the catalog (known: ${catalog.services.map((s) => s.id).join(", ")})`,
         });
       }
@@ -50,6 +56,7 @@ export function buildServedServices(
         const tier = (spec.tiers as readonly TierSpec[]).find((t) => t.id === tierId);
         if (tier === undefined) {
           return yield* new ServiceConfigError({
+            code: "INVALID_CONFIG",
             reason: `${where}.tiers: "${tierId}" is not a tier of ${spec.id} (tiers: ${spec.tiers.map((t) => t.id).join(", ")})`,
           });
         }
@@ -74,7 +81,11 @@ export function buildServedServices(
                 ),
             }),
           ),
-        catch: (e) => new ServiceConfigError({ reason: `${where}.backends: ${(e as Error).message}` }),
+        catch: (e) =>
+          new ServiceConfigError({
+            code: "BACKEND_START_FAILED",
+            reason: `${where}.backends: ${(e as Error).message}`,
+          }),
       });
       // Announce only what each engine was seen to do (`check/probe-at-start.ts`).
       const backends = yield* Effect.forEach(
@@ -145,7 +156,7 @@ export class BackendPools extends Context.Tag("node/BackendPools")<
             metrics.backendSeconds.observe({ backend: backendId, operation, outcome }, seconds),
         },
         clock.now,
-      ).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      ).pipe(Effect.mapError((e) => new NodeStartError({ code: e.code, reason: e.reason })));
     }),
   );
 }

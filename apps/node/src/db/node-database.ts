@@ -21,7 +21,7 @@ export class NodeDatabase extends Context.Tag("node/NodeDatabase")<NodeDatabase,
         file: join(config.dataDir, "node.sqlite"),
         schema: nodeSchema,
         migrationsFolder,
-      }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      }).pipe(Effect.mapError((e) => NodeStartError.of(e, "DATABASE_UNAVAILABLE")));
       return db;
     }),
   );
@@ -45,7 +45,12 @@ export class RelayLedger extends Context.Tag("node/RelayLedger")<RelayLedger, Re
       const clock = yield* NodeClock;
       const abandoned = yield* store
         .abandonPending(clock.now())
-        .pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+        .pipe(
+          Effect.mapError(
+            (e) =>
+              new NodeStartError({ code: "DATABASE_UNAVAILABLE", reason: `${e.operation}: ${e.reason}` }),
+          ),
+        );
       if (abandoned > 0)
         log.warn("relays left unanswered by the last run were marked failed", { count: abandoned });
       return store;

@@ -36,7 +36,7 @@ export class NodeIdentity extends Context.Tag("node/NodeIdentity")<
             { file, address },
           ),
         onLoose: (warning, file) => log.warn(warning, { file }),
-      }).pipe(Effect.mapError((e) => new NodeStartError({ reason: e.message })));
+      }).pipe(Effect.mapError((e) => new NodeStartError({ code: e.code, reason: e.reason })));
       return { key };
     }),
   );
