@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
-import { checkPortFree, loadConfig, lockDataDir, runMain } from "@pocket-ai/runtime";
+import { checkPortFree, loadConfig, lockDataDir, runMain, StartFailure } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { currentBoard, evaluatorLayer, runRound, serveBoard, startEvaluator } from "./app/evaluator-app.js";
 import { boardTable } from "./cli/board-table.js";
 import { parseCli, USAGE } from "./cli/cli-arguments.js";
 import { progressBar } from "./cli/progress-bar.js";
 import { EvaluatorConfig } from "./config/evaluator-config.js";
+import { EvaluatorConfigError } from "./errors.js";
 
 const request = parseCli(process.argv.slice(2));
 if (request.kind === "help") {
@@ -30,26 +31,23 @@ const program = Effect.gen(function* () {
   });
   const config = values.tasks === undefined ? loaded : { ...loaded, tasks: [...values.tasks] };
   // One evaluator writes a data folder: two would send every probe twice and race on the same runs.
-  const lock = lockDataDir(config.dataDir, "pocket-evaluator").pipe(
-    Effect.mapError((e) => new Error(e.reason)),
-  );
+  const lock = lockDataDir(config.dataDir, "pocket-evaluator");
   const portFree = checkPortFree({ ...config.listen, portSetting: "listen.port" });
   switch (command) {
     case "run": {
       if (config.nodes.length === 0)
-        return yield* Effect.fail(
-          new Error("no nodes are configured: list the nodes to evaluate under `nodes:` in the config"),
-        );
+        return yield* new EvaluatorConfigError({
+          problems: ["no nodes are configured: list the nodes to evaluate under `nodes:` in the config"],
+        });
       const chosen =
         values.all === true || values.node === undefined
           ? config.nodes
           : config.nodes.filter((n) => values.node?.includes(n.address));
       if (chosen.length === 0)
-        return yield* Effect.fail(
-          new Error(
-            `no configured node matches --node ${values.node?.join(", ")}; the config lists ${config.nodes.map((n) => n.address).join(", ")}`,
-          ),
-        );
+        return yield* new StartFailure({
+          code: "UNKNOWN_NODE",
+          reason: `no configured node matches --node ${values.node?.join(", ")}; the config lists ${config.nodes.map((n) => n.address).join(", ")}`,
+        });
       const round = Effect.gen(function* () {
         yield* runRound(config, chosen, (node) => progressBar(`${node.address.slice(0, 14)}…`));
         return yield* currentBoard(config);

@@ -45,7 +45,7 @@ export class TaskFormatError extends Data.TaggedError("TaskFormatError")<{
     return "INVALID_CONFIG";
   }
   override get message(): string {
-    return `Invalid task (${this.source}):\n  - ${this.problems.join("\n  - ")}`;
+    return `INVALID_CONFIG: invalid task (${this.source}):\n  - ${this.problems.join("\n  - ")}`;
   }
 }
 
@@ -60,7 +60,7 @@ export class EvaluatorConfigError extends Data.TaggedError("EvaluatorConfigError
     return "INVALID_CONFIG";
   }
   override get message(): string {
-    return `Invalid evaluator configuration:\n  - ${this.problems.join("\n  - ")}`;
+    return `INVALID_CONFIG: invalid evaluator configuration:\n  - ${this.problems.join("\n  - ")}`;
   }
 }
 

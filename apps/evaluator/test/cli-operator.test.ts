@@ -1,4 +1,6 @@
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { generateKeyPair } from "@pocket-ai/protocol";
@@ -110,7 +112,46 @@ describe("start", () => {
       new Promise((r) => setTimeout(() => r("running"), 20_000)),
     ]);
     expect(code).toBe(1);
-    expect(started.output()).toContain(`Invalid task (${join(dir, "missing.yaml")})`);
+    expect(started.output()).toContain(
+      `pocket-evaluator: INVALID_CONFIG: invalid task (${join(dir, "missing.yaml")})`,
+    );
+    expect(started.output()).not.toMatch(STACK);
+  }, 60_000);
+});
+
+describe("start failures", () => {
+  it("print a stable code first: no nodes, an unknown --node, a taken port; exit 1, no stack trace", async () => {
+    const dir = tempDir();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as AddressInfo).port;
+    for (const sub of ["none", "port"]) mkdirSync(join(dir, sub));
+    try {
+      const none = writeConfig(join(dir, "none"), {
+        dataDir: join(dir, "none", "data"),
+        gateway: { baseUrl: gateway.baseUrl, apiKey: "sk-evaluator" },
+      });
+      const [empty, unknown, taken] = await Promise.all([
+        evaluatorCli(["run", "--config", none, "--all"]),
+        evaluatorCli(["run", "--config", config(dir, gateway.baseUrl), "--node", "pokt1nobody"]),
+        evaluatorCli(["serve", "--config", config(join(dir, "port"), gateway.baseUrl, "sk-evaluator", port)]),
+      ]);
+      expect(empty.stderr).toContain(
+        "pocket-evaluator: INVALID_CONFIG: invalid evaluator configuration:\n  - no nodes are configured",
+      );
+      expect(unknown.stderr).toContain(
+        `pocket-evaluator: UNKNOWN_NODE: no configured node matches --node pokt1nobody; the config lists ${node}`,
+      );
+      expect(taken.stderr).toContain(
+        `pocket-evaluator: PORT_IN_USE: Port ${port} on 127.0.0.1 is already in use. Set listen.port to a free port.`,
+      );
+      for (const run of [empty, unknown, taken]) {
+        expect(run.status).toBe(1);
+        expect(run.stderr).not.toMatch(STACK);
+      }
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
   }, 60_000);
 });
 
