@@ -5,7 +5,14 @@ import { EvaluatorConfig } from "@pocket-ai/evaluator/config";
 import { type GatewayAppRouter, GatewayConfig, type RunningGateway, startGateway } from "@pocket-ai/gateway";
 import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";
 import { weekIdOf } from "@pocket-ai/protocol";
-import { createLogger, describeCause, type Logger } from "@pocket-ai/runtime";
+import {
+  createLogger,
+  describeCause,
+  type Logger,
+  type StartCode,
+  StartFailure,
+  withStartCode,
+} from "@pocket-ai/runtime";
 import { tinyModelPath } from "@pocket-ai/tiny-model";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import {
@@ -45,7 +52,21 @@ function referenceOf(
       };
 }
 
-export class LocalnetError extends Data.TaggedError("LocalnetError")<{ readonly message: string }> {}
+/** Why the local network cannot start: a stable code (the runtime's `START_CODES`) and what to do. */
+export class LocalnetError extends Data.TaggedError("LocalnetError")<{
+  readonly code: StartCode;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return withStartCode(this.code, this.reason);
+  }
+
+  /** A part's failure (`context` names it), under the part's own code, else `START_FAILED`. */
+  static of(error: unknown, context?: string): LocalnetError {
+    const { code, reason } = StartFailure.of(error, "START_FAILED", context);
+    return new LocalnetError({ code, reason });
+  }
+}
 
 export interface RunningLocalnet {
   readonly gateway: RunningGateway;
@@ -81,7 +102,7 @@ const step =
 const call = <A>(what: string, f: () => Promise<A>) =>
   Effect.tryPromise({
     try: f,
-    catch: (e) => new LocalnetError({ message: `${what}: ${(e as Error).message}` }),
+    catch: (e) => LocalnetError.of(e, what),
   });
 
 /**
@@ -108,9 +129,19 @@ export function startLocalnet(
         what: `node ${LOCAL_NODES[i]!.name}`,
         env: "POCKET_LOCALNET__PORTS__NODES",
       })),
-    ]).pipe(Effect.mapError((e) => new LocalnetError({ message: e.message })));
-    const state = loadState(config.dataDir);
-    saveState(config.dataDir, state);
+    ]).pipe(Effect.mapError((e) => LocalnetError.of(e)));
+    const state = yield* Effect.try({
+      try: () => {
+        const loaded = loadState(config.dataDir);
+        saveState(config.dataDir, loaded);
+        return loaded;
+      },
+      catch: (e) =>
+        new LocalnetError({
+          code: "DATA_DIR_UNAVAILABLE",
+          reason: `cannot keep the local network's state in ${config.dataDir} (${(e as Error).message}): choose a folder this user may write to (POCKET_LOCALNET__DATA_DIR)`,
+        }),
+    });
     const evaluatorUrl = `http://${host}:${ports.evaluator}`;
 
     // The gateway lives in a scope of its own, closed before the nodes stop (see below).
@@ -139,7 +170,7 @@ export function startLocalnet(
       { log: log.child({ app: "gateway" }) },
     ).pipe(
       Scope.extend(gatewayScope),
-      Effect.mapError((e) => new LocalnetError({ message: `gateway: ${e.message}` })),
+      Effect.mapError((e) => LocalnetError.of(e, "gateway")),
       step(say, `gateway on ${host}:${ports.gateway}`),
     );
 
@@ -185,7 +216,7 @@ export function startLocalnet(
         { log: log.child({ app: `node-${spec.name}` }) },
       ).pipe(
         Effect.map((node) => ({ name: spec.name, node })),
-        Effect.mapError((e) => new LocalnetError({ message: `node ${spec.name}: ${e.message}` })),
+        Effect.mapError((e) => LocalnetError.of(e, `node ${spec.name}`)),
         step(
           say,
           `node ${spec.name} on ${host}:${ports.nodes[i]} (quality ${spec.quality}, ${spec.textTiers.join("+")})`,
@@ -204,13 +235,15 @@ export function startLocalnet(
       const ready = nodes.every((n) =>
         listed.some((l) => l.address === n.node.key.address && (l.state === "up" || l.state === "unprobed")),
       );
-      if (!ready) return yield* new LocalnetError({ message: "nodes not registered yet" });
+      if (!ready)
+        return yield* new LocalnetError({ code: "START_FAILED", reason: "nodes not registered yet" });
     }).pipe(
       Effect.retry({ schedule: Schedule.spaced(Duration.millis(200)), times: 150 }),
       Effect.mapError(
         () =>
           new LocalnetError({
-            message: "the nodes did not register with the gateway within 30 s; see the logs above",
+            code: "START_FAILED",
+            reason: "the nodes did not register with the gateway within 30 s; see the logs above",
           }),
       ),
       step(say, "nodes registered and healthy"),
@@ -288,11 +321,11 @@ export function startLocalnet(
     const quiet = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       EffectLogger.withMinimumLogLevel(effect, LogLevel.Warning);
     const evaluatorScope = yield* Layer.build(evaluatorLayer(evaluatorConfig)).pipe(
-      Effect.mapError((e) => new LocalnetError({ message: `evaluator: ${String(e)}` })),
+      Effect.mapError((e) => LocalnetError.of(e, "evaluator")),
     );
     const board = yield* serveBoard(evaluatorConfig).pipe(
       Effect.provide(evaluatorScope),
-      Effect.mapError((e) => new LocalnetError({ message: `evaluator: ${e.message}` })),
+      Effect.mapError((e) => LocalnetError.of(e, "evaluator")),
       step(say, `evaluator and leaderboard on ${host}:${ports.evaluator}`),
     );
     if (config.evaluation.enabled) {

@@ -1,7 +1,11 @@
 import { createServer } from "node:net";
+import type { StartCode } from "@pocket-ai/runtime";
 import { Data, Effect } from "effect";
 
-export class PortInUse extends Data.TaggedError("PortInUse")<{ readonly message: string }> {}
+export class PortInUse extends Data.TaggedError("PortInUse")<{
+  readonly code: Extract<StartCode, "PORT_IN_USE" | "LISTEN_FAILED">;
+  readonly message: string;
+}> {}
 
 /**
  * Checks that each port can be bound before anything starts, so a busy port stops the local
@@ -17,6 +21,7 @@ export function ensurePortsFree(host: string, ports: readonly { port: number; wh
           resume(
             Effect.fail(
               new PortInUse({
+                code: e.code === "EADDRINUSE" ? "PORT_IN_USE" : "LISTEN_FAILED",
                 message:
                   e.code === "EADDRINUSE"
                     ? `port ${p.port} (${p.what}) on ${host} is already in use. Free it or set ${p.env}=<another port>.`
