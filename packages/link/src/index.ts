@@ -40,7 +40,9 @@ export {
   pocketDetailOf,
 } from "./pocket-code.js";
 export {
+  frameOf,
   InternalFailure,
+  internalFailureOf,
   linkErrorOf,
   logUncodedFailures,
   runInContext,

@@ -9,7 +9,7 @@ import type { LinkContext } from "./trpc.js";
 /**
  * What a caller and the serving app's log share of an internal failure: an id, never the failure's
  * message (it may name files, hosts or a caller's data). The log also gets the failure's name and
- * the first frame of its stack.
+ * the first frame of its stack, as a function and a file's name and line (never its folders).
  */
 export class InternalFailure extends Error {
   constructor(
@@ -24,7 +24,8 @@ export class InternalFailure extends Error {
   }
 }
 
-function internalFailureOf(failure: unknown): InternalFailure {
+/** An internal failure (what was thrown, or a squashed cause) under a fresh error id. */
+export function internalFailureOf(failure: unknown): InternalFailure {
   // Effect's `UnknownException` (a `try` without a `catch`) wraps what was thrown: name that.
   const thrown =
     failure instanceof Cause.UnknownException && failure.error instanceof Error ? failure.error : failure;
@@ -41,7 +42,27 @@ function internalFailureOf(failure: unknown): InternalFailure {
     .map((line) => line.trim())
     .filter((line) => line.startsWith("at "));
   const at = frames.find((line) => !line.includes("node_modules")) ?? frames[0];
-  return new InternalFailure(randomBytes(6).toString("hex"), name, at);
+  return new InternalFailure(
+    randomBytes(6).toString("hex"),
+    name,
+    at === undefined ? undefined : frameOf(at),
+  );
+}
+
+/**
+ * A stack frame without the folders of its file: `at run (/srv/app/src/db/x.ts:79:12)` is
+ * `run (x.ts:79:12)`. Where the app is installed, and who runs it, is no log reader's business.
+ */
+export function frameOf(line: string): string {
+  const frame = line.replace(/^at\s+/, "");
+  const named = /^(.*?) \((.+):(\d+)(?::\d+)?\)$/.exec(frame);
+  const bare = named === null ? /^(.+):(\d+)(?::\d+)?$/.exec(frame) : null;
+  const [fn, file, lineNo] =
+    named !== null ? [named[1], named[2], named[3]] : bare !== null ? [undefined, bare[1], bare[2]] : [];
+  // No file in it (`async Promise.all (index 0)`): nothing to take out.
+  if (file === undefined) return frame;
+  const base = file.split(/[/\\]/).at(-1) ?? file;
+  return fn === undefined ? `${base}:${lineNo}` : `${fn} (${base}:${lineNo})`;
 }
 
 /**

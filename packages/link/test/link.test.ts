@@ -213,7 +213,9 @@ describe("the gateway contract", () => {
     expect(errorId).toBeDefined();
     const entry = logged.find((l) => l.annotations.errorId === errorId);
     expect(entry?.annotations).toMatchObject({ error: "Error" });
-    expect(String(entry?.annotations.at)).toContain("link.test");
+    // Where: the function and the file's name, never the folders the app is installed in.
+    expect(String(entry?.annotations.at)).toMatch(/\(link\.test\.ts:\d+:\d+\)$/);
+    expect(String(entry?.annotations.at)).not.toMatch(/[/\\]/);
     expect(JSON.stringify(entry)).not.toContain("SQLITE");
   });
 
