@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { codeOfFailure } from "@pocket-ai/link";
+import { codeOfFailure, internalFailureOf } from "@pocket-ai/link";
 import type { Catalog, ErrorCode } from "@pocket-ai/protocol";
 import type { Logger, SqlClient } from "@pocket-ai/runtime";
 import { Cause, type Effect, Exit, Option, Runtime } from "effect";
@@ -122,8 +122,8 @@ export function makePortal(deps: PortalDeps) {
       const failure = Option.getOrUndefined(Cause.failureOption(exit.cause));
       if (failure instanceof PortalRefused) throw failure;
       const code: ErrorCode | undefined = codeOfFailure(failure);
-      if (code === undefined || code === "INTERNAL")
-        throw new Error(`service call failed: ${Cause.pretty(exit.cause)}`);
+      // Logged by the handler as any internal failure is: its name and where, never its words.
+      if (code === undefined || code === "INTERNAL") throw Cause.squash(exit.cause);
       throw refuse(code, failure instanceof Error && failure.message !== "" ? failure.message : undefined);
     },
     networkOf: (req) =>
@@ -297,7 +297,15 @@ export function makePortal(deps: PortalDeps) {
         sendHtml(res, e.status, errorPage({ ...view, error: e }, titleOf(e.code)));
         return;
       }
-      deps.log.error("portal request failed", { path: (req.url ?? "").split("?")[0], error: String(e) });
+      // The failure's name and where it happened under an id, as tRPC's internal failures are logged:
+      // its message may hold a caller's data, its stack the folders the gateway runs from.
+      const internal = internalFailureOf(e);
+      deps.log.error("portal request failed", {
+        path: (req.url ?? "").split("?")[0],
+        errorId: internal.errorId,
+        error: internal.failureName,
+        ...(internal.at === undefined ? {} : { at: internal.at }),
+      });
       sendHtml(res, 500, errorPage({ ...view, error: refuse("INTERNAL") }, "Something went wrong"));
     });
   };

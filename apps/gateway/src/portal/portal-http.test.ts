@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { Effect } from "effect";
 import type { APIError } from "openai";
 import OpenAI from "openai";
@@ -440,6 +442,36 @@ describe("the portal behind https", () => {
       );
     } finally {
       await secure.close();
+    }
+  });
+});
+
+describe("a portal page whose service call fails unexpectedly", () => {
+  it("answers INTERNAL and logs the failure's name and where under an id: no stack, no folders, no SQL", async () => {
+    const lines: string[] = [];
+    const g = await startTestGateway(
+      { portal: { passwordHash: { logN: 10 } } },
+      { onLog: (line) => lines.push(line) },
+    );
+    try {
+      const b = new Browser(g.gateway.url);
+      await b.signup("broken@example.com");
+      // The database loses a table under the running gateway: every key listing now fails.
+      const db = new Database(join(g.config.dataDir, "gateway.sqlite"));
+      db.exec("drop table api_keys");
+      db.close();
+      const { res, text } = await b.request("/portal/keys");
+      expect(res.status).toBe(500);
+      expect(errorCode(text)).toBe("INTERNAL");
+      const logged = lines.filter((l) => l.includes("portal request failed"));
+      expect(logged).toHaveLength(1);
+      const entry = JSON.parse(logged[0]!) as Record<string, unknown>;
+      expect(entry).toMatchObject({ path: "/portal/keys", error: "StorageError" });
+      expect(entry.errorId).toMatch(/^[0-9a-f]{12}$/);
+      expect(logged[0]).not.toMatch(/\n|\\n\s*at |api_keys|no such table/);
+      expect(String(entry.at ?? "")).not.toMatch(/[/\\]/);
+    } finally {
+      await g.close();
     }
   });
 });
