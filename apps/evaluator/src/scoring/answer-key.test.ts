@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { scoredItem } from "../../test/item-rows.js";
-import type { ItemResultRow } from "../db/evaluator-store.js";
 import { answerKeyFinding } from "./answer-key.js";
 import { itemCredit } from "./node-score.js";
 
