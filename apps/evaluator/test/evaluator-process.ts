@@ -4,7 +4,6 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll } from "vitest";
 
 /** `apps/evaluator`: the CLI runs from here, as `pnpm --filter @pocket-ai/evaluator exec` runs it. */
 export const EVALUATOR_APP = fileURLToPath(new URL("..", import.meta.url));
@@ -85,10 +84,15 @@ export function tempDir(): string {
   return dir;
 }
 
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+/**
+ * Kills the CLI processes still running and removes the temporary folders. Run after each test
+ * file's tests by `reap-processes.ts` (a setup file): the test files share this module (the
+ * package's tests run in one worker), so a hook registered here would run after the first file only.
+ */
+export function reapTestProcesses(): void {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /** Writes `config` as the folder's `evaluator.json` and returns its path. */
 export function writeConfig(dir: string, config: Record<string, unknown>): string {
