@@ -6,7 +6,7 @@ import {
   TRAFFIC_MIX_PATH,
 } from "@pocket-ai/protocol";
 import { METRICS_CHALLENGE, type MetricsRefusal, type MetricsRegistry } from "@pocket-ai/runtime";
-import { Cause, Clock, Effect, Exit, Fiber, Runtime } from "effect";
+import { Cause, Effect, Exit, Fiber, Runtime } from "effect";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { type FrontDoorFailure, httpErrorOf, RequestRefused } from "./errors.js";
 import { corsHeaders, preflightHeaders, sendJson } from "./http-response.js";
@@ -93,24 +93,15 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
       return yield* wrongMethod(req, path, reads);
     if (path === "/v1/models") {
       const dispatcher = yield* Dispatcher;
-      const now = yield* Clock.currentTimeMillis;
-      return sendJson(
-        res,
-        200,
-        modelsList(deps.catalog, dispatcher.availability(), Math.floor(now / 1000)),
-        cors,
-      );
+      return sendJson(res, 200, modelsList(deps.catalog, dispatcher.availability()), cors);
     }
     if (path.startsWith(STREAMED_ITEM_PATH)) return yield* serveStreamedItemCiphertext(deps, req, res, path);
     if (path.startsWith(IMAGE_CONTENT_PATH)) return yield* serveImageContent(deps, req, res, path, cors);
     if (path.startsWith(MODEL_PATH)) {
       const dispatcher = yield* Dispatcher;
-      const now = yield* Clock.currentTimeMillis;
       const name = decodedSegment(path.slice(MODEL_PATH.length));
       const entry =
-        name === undefined
-          ? undefined
-          : modelEntry(deps.catalog, dispatcher.availability(), name, Math.floor(now / 1000));
+        name === undefined ? undefined : modelEntry(deps.catalog, dispatcher.availability(), name);
       if (entry === undefined) {
         return yield* new RequestRefused({
           code: "UNKNOWN_MODEL",

@@ -1,4 +1,4 @@
-import { type Catalog, listModelNames, resolveModelName } from "@pocket-ai/protocol";
+import { type Catalog, listModelNames, resolveModelName, serviceCreated } from "@pocket-ai/protocol";
 
 /** How many nodes serve a model now, and how many of them support each feature. */
 export interface ModelAvailability {
@@ -13,15 +13,12 @@ export interface ModelAvailability {
  * how many nodes can serve it now, and how many of them support each feature a request may need
  * (`capabilities`: `n`, `tools`, `jsonMode`, `jsonSchema`, `logprobs`, `promptLogprobs`,
  * `tokenPrompts`, `streaming`, `embeddings`, `images.*`…): a request that needs a feature no node
- * has is refused with `NO_CAPABLE_NODE`.
+ * has is refused with `NO_CAPABLE_NODE`. `created` is the service's (`serviceCreated`): a constant
+ * per model, never the time of the call, so two reads differ only in what nodes serve.
  */
-export function modelsList(
-  catalog: Catalog,
-  availability: ReadonlyMap<string, ModelAvailability>,
-  created: number,
-) {
+export function modelsList(catalog: Catalog, availability: ReadonlyMap<string, ModelAvailability>) {
   const data = listModelNames(catalog).flatMap((name) => {
-    const entry = modelEntry(catalog, availability, name, created);
+    const entry = modelEntry(catalog, availability, name);
     return entry === undefined ? [] : [entry];
   });
   return { object: "list" as const, data };
@@ -35,7 +32,6 @@ export function modelEntry(
   catalog: Catalog,
   availability: ReadonlyMap<string, ModelAvailability>,
   name: string,
-  created: number,
 ) {
   const resolved = resolveModelName(catalog, name);
   if (!resolved.ok) return undefined;
@@ -45,7 +41,7 @@ export function modelEntry(
   return {
     id: name,
     object: "model" as const,
-    created,
+    created: serviceCreated(service),
     owned_by: "pocket-ai",
     pocket: {
       model_name: modelName,

@@ -1,4 +1,5 @@
 import { decodePng, encodePng } from "@pocket-ai/png";
+import { CATALOG_CREATED, DEFAULT_CATALOG, findService } from "@pocket-ai/protocol";
 import OpenAI, { type APIError, toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
@@ -165,6 +166,25 @@ describe("the OpenAI SDK against the gateway", () => {
       available_nodes: 3,
     });
     expect(models.find((m) => m.id === "quality-gpt-3.5")?.pocket.service_class).toBe("quality");
+  });
+
+  it("answers each model's `created` as its service's date, not the time of the call", async () => {
+    const { openai } = await t.newKey();
+    const listed = [];
+    for await (const model of openai.models.list()) listed.push(model);
+    expect(listed.length).toBeGreaterThan(1);
+    for (const model of listed) expect(model.created).toBe(CATALOG_CREATED);
+    expect((await openai.models.retrieve("mistral-7b-instruct")).created).toBe(CATALOG_CREATED);
+    // A service the operator dates answers its own date, on every gateway that reads the same catalog.
+    const mistral = findService(DEFAULT_CATALOG, "mistral-7b")!;
+    const dated = await startTestGateway({ catalog: { services: [{ ...mistral, created: 1_700_000_000 }] } });
+    try {
+      const client = (await dated.newKey()).openai;
+      expect((await client.models.retrieve("mistral-7b:batch")).created).toBe(1_700_000_000);
+      expect((await client.models.retrieve("llama-2-13b")).created).toBe(CATALOG_CREATED);
+    } finally {
+      await dated.close();
+    }
   });
 });
 

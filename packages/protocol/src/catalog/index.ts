@@ -9,6 +9,7 @@ export { CatalogOverrides, mergeCatalog, TierPatch } from "./merge-catalog.js";
 export { listModelNames, modelNameFor, type ResolvedModel, resolveModelName } from "./model-names.js";
 export { defaultTierOf, findService, findTier, operationSupported } from "./service-lookup.js";
 export {
+  CATALOG_CREATED,
   EmbeddingOperation,
   type EmbeddingServiceSpec,
   ImageOperation,
@@ -19,6 +20,7 @@ export {
   ServiceId,
   ServiceOperation,
   ServiceSpec,
+  serviceCreated,
   TextOperation,
   type TextServiceSpec,
 } from "./service-spec.js";

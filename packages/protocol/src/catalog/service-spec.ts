@@ -125,6 +125,7 @@ const serviceFields = {
   modelFamily: z.string().min(1).max(64).optional(),
   quality: QualityTarget.optional(),
   aliases: z.array(z.string().min(1).max(200)).optional(),
+  created: z.number().int().nonnegative().optional(),
 };
 
 const TextServiceShape = z.strictObject({
@@ -188,6 +189,9 @@ function checkService(
 /**
  * A service a node can register and a gateway can sell: its id, kind (text/image/embedding), class
  * (model-named, quality tier or skill), the operations it offers, its tiers and optional aliases.
+ * `created` (Unix seconds) is when the service entered the catalog: `GET /v1/models` answers it as
+ * the `created` of each of its names, the same on every gateway and after every restart; a service
+ * without it answers {@link CATALOG_CREATED}.
  * Tier ids are unique within the service; model services name a `modelFamily`; quality and skill
  * services carry a {@link QualityTarget}.
  *
@@ -200,6 +204,30 @@ function checkService(
 export const ServiceSpec = z
   .discriminatedUnion("kind", [TextServiceShape, ImageServiceShape, EmbeddingServiceShape])
   .superRefine(checkService);
+
+/**
+ * When the default catalog's services entered it (2026-11-25, Unix seconds): the `created`
+ * `GET /v1/models` answers for every service that does not set its own, the default catalog's
+ * included. A constant, so that a client caching the list sees no change between reads, restarts
+ * or replicas.
+ *
+ * @example
+ * ```ts
+ * new Date(CATALOG_CREATED * 1000).toISOString(); // "2026-11-25T00:00:00.000Z"
+ * ```
+ */
+export const CATALOG_CREATED = 1_795_564_800;
+
+/**
+ * The `created` of a service's model names (Unix seconds): its own, or {@link CATALOG_CREATED}.
+ *
+ * @example
+ * ```ts
+ * serviceCreated({ created: 1_700_000_000 }); // 1700000000
+ * ```
+ */
+export const serviceCreated = (service: { readonly created?: number | undefined }): number =>
+  service.created ?? CATALOG_CREATED;
 
 /** A parsed {@link ServiceSpec}. */
 export type ServiceSpec = z.infer<typeof ServiceSpec>;
