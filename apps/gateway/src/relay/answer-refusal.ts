@@ -31,6 +31,7 @@ import { z } from "zod";
  * - `OUTPUT_OVER_LIMIT`: the delivered text, by the gateway's count, exceeds the request's output limit.
  * - `CHOICES`: a choice not asked for, one twice, or one asked for missing.
  * - `OUTPUT_AFTER_FINISH`: a choice streamed output after its `finish_reason`.
+ * - `TOOL_CALLS`: more than one tool call in a choice when the request set `parallel_tool_calls: false`.
  * - `TOP_LOGPROBS`: more `top_logprobs` alternatives than the request asked for.
  * - `PROMPT_LOGPROBS`: an echoed prompt's log-probabilities asked for and left out.
  * - `EMBEDDINGS`: embeddings not one per input, in order, of the model's dimensions.
@@ -52,6 +53,7 @@ export const AnswerRefusalReasons = [
   "OUTPUT_OVER_LIMIT",
   "CHOICES",
   "OUTPUT_AFTER_FINISH",
+  "TOOL_CALLS",
   "TOP_LOGPROBS",
   "PROMPT_LOGPROBS",
   "EMBEDDINGS",

@@ -78,6 +78,8 @@ export interface AnswerLimits {
    * request's `top_logprobs`, 0 when absent), as OpenAI's chat API answers.
    */
   readonly topLogprobs?: number | undefined;
+  /** Chat with `parallel_tool_calls: false`: each choice holds at most one tool call. */
+  readonly singleToolCall?: true | undefined;
 }
 
 const count = (v: unknown, fallback: number) =>
@@ -153,6 +155,9 @@ function servedTierLimits(
     inputTokens,
     ...(operation === "chat.completions" && body.logprobs === true
       ? { topLogprobs: count(body.top_logprobs, 0) }
+      : {}),
+    ...(operation === "chat.completions" && body.parallel_tool_calls === false
+      ? { singleToolCall: true as const }
       : {}),
   };
 }

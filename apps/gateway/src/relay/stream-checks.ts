@@ -11,6 +11,7 @@ import {
   routeTokens,
   usageInflated,
 } from "./route-tokens.js";
+import { StreamedToolCalls } from "./single-tool-call.js";
 import { chunkOffSchema, overLimit, topLogprobsOverCount } from "./verify-answer.js";
 
 /**
@@ -39,6 +40,8 @@ export class StreamChecks {
   readonly #choices: StreamedChoices;
   /** The choices whose `finish_reason` came: they say no more. */
   readonly #finished = new OutputAfterFinish();
+  /** With `parallel_tool_calls: false`: the one tool call each choice opened. */
+  readonly #toolCalls: StreamedToolCalls | undefined;
 
   constructor(route: Route, request: DispatchRequest) {
     this.limits = answerLimits(route, request);
@@ -46,11 +49,13 @@ export class StreamChecks {
     this.#choices = new StreamedChoices(this.limits.choices);
     this.echoes = echoesPrompt(request);
     this.#operation = request.operation;
+    this.#toolCalls = this.limits.singleToolCall === true ? new StreamedToolCalls() : undefined;
   }
 
   /**
    * Why a data chunk is a lie, or `undefined`: off the operation's schema (or listing more
-   * `top_logprobs` alternatives than asked), a choice outside the request's (prompts × n), or its
+   * `top_logprobs` alternatives than asked), a choice outside the request's (prompts × n), a second
+   * tool call in a choice where the request set `parallel_tool_calls: false`, or its
    * text takes the answer past the request's output limit (a lower bound of any count). A chunk
    * that passes is added to {@link StreamChecks.text}.
    */
@@ -61,6 +66,8 @@ export class StreamChecks {
     if (out !== undefined) return refusal("CHOICES", out);
     const late = this.#finished.add(data);
     if (late !== undefined) return refusal("OUTPUT_AFTER_FINISH", late);
+    const calls = this.#toolCalls?.add(data);
+    if (calls !== undefined) return calls;
     this.text.add(data);
     if (!this.echoes && this.text.lowerBound > this.limits.maxOutputTokens) {
       return refusal(

@@ -20,6 +20,7 @@ import type { z } from "zod";
 import { type AnswerRefusal, envelopeRefusal, refusal, schemaRefusal } from "./answer-refusal.js";
 import { type InvalidNodeResponse, invalidAnswer } from "./attempt-errors.js";
 import type { AnswerLimits } from "./relay-envelope.js";
+import { toolCallsOverOne } from "./single-tool-call.js";
 
 const ANSWER_SCHEMAS: Record<RelayOperation, z.ZodType> = {
   completions: CompletionResponse,
@@ -116,6 +117,10 @@ export function verifyAnswer(
   }
   const alternatives = topLogprobsOverCount(payload, expect.limits.topLogprobs);
   if (alternatives !== undefined) return invalid(alternatives);
+  if (expect.limits.singleToolCall === true) {
+    const calls = toolCallsOverOne(payload);
+    if (calls !== undefined) return invalid(calls);
+  }
   const vectors = expect.limits.vectors;
   if (vectors !== undefined) {
     const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);

@@ -61,7 +61,11 @@ export type Lie =
    * Adds a key of its own to its answer's envelope (unary) whose name is {@link NODE_WORDS}: text
    * that must never reach the gateway's log, its admin pages or a client.
    */
-  | "envelope-words";
+  | "envelope-words"
+  /** Chat: answers with two tool calls in the first choice (streams: two tool-call indexes). */
+  | "two-tool-calls"
+  /** Chat: answers with one tool call (streams: one index over two deltas), which no limit refuses. */
+  | "one-tool-call";
 
 /** Text a node could send to forge a log line (or that stands for a prompt's or an output's words). */
 export const NODE_WORDS = 'node-words"}\n{"level":"error","msg":"forged by the node';
@@ -108,6 +112,39 @@ class Coded extends Error {
 }
 const coded = (code: string, detail: string) =>
   new TRPCError({ code: "BAD_REQUEST", message: detail, cause: new Coded(code, detail) });
+
+/** Tool calls as OpenAI writes them in an answer's message. */
+const toolCalls = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `call_${i}`,
+    type: "function",
+    function: { name: "lookup", arguments: `{"city":"c${i}"}` },
+  }));
+
+/** A unary chat answer whose first choice calls `count` tools. */
+function withToolCalls(payload: unknown, count: number): unknown {
+  const answer = structuredClone(payload) as { choices?: { message?: Record<string, unknown> }[] };
+  const message = answer.choices?.[0]?.message;
+  if (message !== undefined) message.tool_calls = toolCalls(count);
+  return answer;
+}
+
+/**
+ * Streamed chunks (copies of the node's `like`) whose first choice's deltas open `count` tool
+ * calls, each in two deltas (its id and name, then its arguments), as OpenAI streams them.
+ */
+function toolCallChunks(like: unknown, count: number): unknown[] {
+  return toolCalls(count).flatMap(({ function: fn, ...call }, index) =>
+    [
+      { index, ...call, function: { name: fn.name, arguments: "" } },
+      { index, function: { arguments: fn.arguments } },
+    ].map((delta) => {
+      const chunk = structuredClone(like) as { choices?: Record<string, unknown>[] };
+      chunk.choices = [{ index: 0, delta: { tool_calls: [delta] }, finish_reason: null }];
+      return chunk;
+    }),
+  );
+}
 
 const MORE = Array.from({ length: 300 }, () => " more").join("");
 
@@ -191,6 +228,11 @@ export async function startLyingNode(options: {
             return resign(answer, { payload: { ...(answer.payload as object), error: RATE_LIMITED_ERROR } });
           case "envelope-words":
             return { ...answer, [NODE_WORDS]: NODE_WORDS } as RelayResponse;
+          case "two-tool-calls":
+          case "one-tool-call":
+            return resign(answer, {
+              payload: withToolCalls(answer.payload, lie === "two-tool-calls" ? 2 : 1),
+            });
           case "wrong-service":
             return resign(answer, {
               header: deriveSessionHeader(
@@ -236,6 +278,14 @@ export async function startLyingNode(options: {
             if (lie === "extra-text") {
               for (let i = 0; i < 300; i++) yield signer.next(chunkWithText(lastData, " more"));
             }
+            // The tool calls took the place of the text after the first chunk: the usage says so.
+            if (lie === "two-tool-calls" || lie === "one-tool-call") {
+              yield signer.finish(chunk.data, {
+                ...chunk.final,
+                usage: { ...chunk.final.usage, outputTokens: 1 },
+              });
+              return;
+            }
             if (lie === "inflated-usage") {
               yield signer.finish(chunk.data, {
                 ...chunk.final,
@@ -276,11 +326,15 @@ export async function startLyingNode(options: {
             continue;
           }
           if (lie === "inflated-usage" && n > 1) continue;
+          if ((lie === "two-tool-calls" || lie === "one-tool-call") && n > 1) continue;
           if (lie === "error-member") {
             yield signer.next({ ...(chunk.data as object), error: RATE_LIMITED_ERROR });
             continue;
           }
           yield signer.next(chunk.data);
+          if (n === 1 && (lie === "two-tool-calls" || lie === "one-tool-call"))
+            for (const data of toolCallChunks(chunk.data, lie === "two-tool-calls" ? 2 : 1))
+              yield signer.next(data);
         }
       }),
       info: t.procedure.query(() => caller().info.query()),
