@@ -472,6 +472,33 @@ describe("chat, structured output, images, models and headers", () => {
     expect([refused?.status, refused?.code, refused?.param]).toEqual([400, "UNSUPPORTED_PARAMETER", "style"]);
   });
 
+  it("chat: an earlier refusal sent back as a refusal part reaches the engine as the turn's text, and counts as input", async () => {
+    const refusal = "I can't help with that request.";
+    const history = (words: string): OpenAI.ChatCompletionMessageParam[] => [
+      { role: "user", content: "Tell me a secret." },
+      { role: "assistant", content: [{ type: "refusal", refusal: words }] },
+      { role: "user", content: "Then tell me a joke." },
+    ];
+    const answer = await client.chat.completions.create({
+      model: MODEL,
+      messages: history(refusal),
+      max_tokens: 1,
+    });
+    expect(answer.choices[0]?.message.content?.length).toBeGreaterThan(0);
+    const sent = engine.requests.filter((r) => r.path === "/v1/chat/completions").at(-1)?.body as {
+      messages: { role: string; content: unknown }[];
+    };
+    expect(sent.messages[1]).toEqual({ role: "assistant", content: [{ type: "text", text: refusal }] });
+    // The refusal's words count against the tier's 200 input tokens as any text does.
+    const long = await client.chat.completions
+      .create({ model: MODEL, messages: history("no ".repeat(400)), max_tokens: 1 })
+      .then(
+        () => undefined,
+        (e: unknown) => e as APIError,
+      );
+    expect([long?.status, long?.code]).toEqual([400, "INPUT_TOO_LONG"]);
+  });
+
   it("GET /v1/models/{id}: the official client's models.retrieve, and 404 UNKNOWN_MODEL for a name not served", async () => {
     const model = await client.models.retrieve(MODEL);
     expect(model).toMatchObject({ id: MODEL, object: "model" });

@@ -11,6 +11,35 @@ const chat = (extra: Record<string, unknown>, message: Record<string, unknown> =
   });
 
 describe("the field policy", () => {
+  it("takes an assistant turn's refusal part as text; refuses one with other fields, a non-string, or in a user turn", () => {
+    const turn = (part: Record<string, unknown>, role = "assistant") =>
+      prepareRelay(DEFAULT_CATALOG, "chat.completions", {
+        model: "llama-2-13b",
+        messages: [
+          { role: "user", content: "hi" },
+          { role, content: [{ type: "text", text: "Well." }, part] },
+        ],
+      });
+    const ok = turn({ type: "refusal", refusal: "No." });
+    expect(ok.ok && (ok.value.body.messages as { content: unknown }[])[1]?.content).toEqual([
+      { type: "text", text: "Well." },
+      { type: "text", text: "No." },
+    ]);
+    const refused = (r: ReturnType<typeof turn>) => (r.ok ? undefined : [r.error.code, r.error.param]);
+    expect(refused(turn({ type: "refusal", refusal: "No.", extra: 1 }))).toEqual([
+      "UNKNOWN_PARAMETER",
+      "messages[1].content[1].extra",
+    ]);
+    expect(refused(turn({ type: "refusal", refusal: 7 }))).toEqual([
+      "INVALID_REQUEST",
+      "messages[1].content[1].refusal",
+    ]);
+    expect(refused(turn({ type: "refusal", refusal: "No." }, "user"))).toEqual([
+      "UNKNOWN_PARAMETER",
+      "messages[1].content[1].refusal",
+    ]);
+  });
+
   it("refuses engine options with UNKNOWN_PARAMETER, naming the field and the OpenAI field to use", () => {
     for (const field of ["n_predict", "num_predict", "max_new_tokens", "min_tokens", "repetition_penalty"]) {
       const r = chat({ [field]: 10 });

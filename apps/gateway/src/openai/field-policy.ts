@@ -221,10 +221,40 @@ function checkPart(part: unknown, at: string): Result<never> | undefined {
   return other === undefined ? check(part, CONTENT_PART_FIELDS, at) : unsupported(`${at}.type`, other);
 }
 
+const REFUSAL_PART_FIELDS = new Set(["type", "refusal"]);
+
+/**
+ * An assistant turn's content with each `{ type: "refusal", refusal }` part (an earlier answer's
+ * refusal, as OpenAI's API and SDK send it back) as a text part of the same words: the turn's text
+ * to every engine, and to the token counts and limits. The same array when it holds none.
+ */
+function refusalsAsText(content: unknown[], at: string): Result<unknown[]> {
+  if (!content.some((part) => isRecord(part) && part.type === "refusal")) return ok(content);
+  const parts: unknown[] = [];
+  for (const [i, part] of content.entries()) {
+    if (!isRecord(part) || part.type !== "refusal") {
+      parts.push(part);
+      continue;
+    }
+    const path = `${at}[${i}]`;
+    const unknown = check(part, REFUSAL_PART_FIELDS, path);
+    if (unknown !== undefined) return unknown;
+    if (typeof part.refusal !== "string")
+      return fail("INVALID_REQUEST", `\`${path}.refusal\` must be a string`, `${path}.refusal`);
+    parts.push({ type: "text", text: part.refusal });
+  }
+  return ok(parts);
+}
+
 function checkMessage(message: unknown, at: string): Result<never> | undefined {
   if (!isRecord(message)) return undefined;
   const allowed = typeof message.role === "string" ? MESSAGE_FIELDS.get(message.role) : undefined;
   if (allowed === undefined) return undefined; // the schema names the bad role
+  if (message.role === "assistant" && Array.isArray(message.content)) {
+    const content = refusalsAsText(message.content, `${at}.content`);
+    if (!content.ok) return content;
+    message.content = content.value;
+  }
   for (const [field, rule] of MESSAGE_NOT_OFFERED) {
     if (!Object.hasOwn(message, field)) continue;
     if (!rule.neutral(message[field])) return unsupported(`${at}.${field}`, rule.what);
