@@ -165,6 +165,43 @@ describe("a node in front of real HTTP engines", () => {
     expect((await h.client.info.query()).services[0]?.capabilities.promptLogprobs).toBe(false);
   });
 
+  it("passes parallel_tool_calls: false to an engine that obeys it; refuses it before any generation where the engine may ignore it", async () => {
+    const chat = (content: string) =>
+      gw.request(
+        {
+          model: "llama-2-13b",
+          messages: [{ role: "user", content }],
+          tools: [{ type: "function", function: { name: "weather", parameters: { type: "object" } } }],
+          parallel_tool_calls: false,
+          max_tokens: 4,
+        },
+        { operation: "chat.completions" },
+      );
+    const sentChats = () => fake!.requests.filter((r) => r.path === "/v1/chat/completions");
+    // vLLM before 0.11 drops the field and may call several tools: refused unless the operator declares it.
+    const vllm = await nodeInFrontOf(
+      "vllm",
+      { capabilities: { tools: true } },
+      {},
+      { features: { tools: true } },
+    );
+    const refused = await vllm.client.relay.mutate(chat("Weather in Oslo and Bergen?"));
+    expect(refused.error?.code).toBe("UNSUPPORTED_PARAMETER");
+    expect(refused.error?.detail ?? refused.error?.message).toMatch(/parallel_tool_calls/);
+    expect(sentChats()).toHaveLength(0);
+    await harness?.stop();
+    await fake?.close();
+    const llama = await nodeInFrontOf(
+      "llamacpp",
+      { capabilities: { tools: true } },
+      {},
+      { features: { tools: true } },
+    );
+    const answered = await llama.client.relay.mutate(chat("Weather in Oslo and Bergen?"));
+    expect(answered.outcome).toBe("ok");
+    expect((sentChats().at(-1)?.body as Record<string, unknown>).parallel_tool_calls).toBe(false);
+  });
+
   it("answers BACKEND_UNAVAILABLE, signed, when the engine fails, and keeps serving", async () => {
     const h = await nodeInFrontOf("vllm");
     fake!.faults.fail = { status: 500, times: 10 };

@@ -24,6 +24,8 @@ export interface BackendCapabilities {
   readonly tools: boolean;
   /** A forced `tool_choice` (a named function or `"required"`) is obeyed (Ollama ignores it). */
   readonly forcedToolChoice: boolean;
+  /** `parallel_tool_calls: false` is obeyed: at most one tool call (llama.cpp does; Ollama and vLLM before 0.11 ignore it). */
+  readonly singleToolCall: boolean;
   /** `response_format: { type: "json_object" }`. */
   readonly jsonMode: boolean;
   /** `response_format: { type: "json_schema" }`. */

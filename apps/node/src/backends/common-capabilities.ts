@@ -11,6 +11,7 @@ const TEXT_KEYS = [
   "n",
   "tools",
   "forcedToolChoice",
+  "singleToolCall",
   "jsonMode",
   "jsonSchema",
   "tokenPrompts",

@@ -12,6 +12,7 @@ const NO_TEXT = {
   n: false,
   tools: false,
   forcedToolChoice: false,
+  singleToolCall: false,
   jsonMode: false,
   jsonSchema: false,
   tokenPrompts: false,
@@ -32,6 +33,7 @@ const GGUF_TEXT: BackendCapabilities = {
   n: true,
   tools: false,
   forcedToolChoice: false,
+  singleToolCall: false,
   jsonMode: false,
   jsonSchema: false,
   tokenPrompts: true,
@@ -67,7 +69,10 @@ const GGUF_TEXT: BackendCapabilities = {
  * so neither is declared by default; an operator who started the engine so sets
  * `capabilities: { tools: true, forcedToolChoice: true }` on the backend, and the node's start-up
  * probe (and `pocket-node check`) confirms it. Ollama takes tools but ignores a forced
- * `tool_choice` (it answers in prose or calls whatever it likes), so it declares `tools` only. JSON output:
+ * `tool_choice` (it answers in prose or calls whatever it likes), so it declares `tools` only. At most
+ * one tool call (`parallel_tool_calls: false`, `singleToolCall`): llama.cpp server obeys it (one call
+ * is its default); vLLM from 0.11 does (an operator running one declares it); Ollama and older vLLM
+ * ignore the field, so such a request is refused there, never answered with several calls. JSON output:
  * vLLM (guided decoding), llama.cpp (grammars), Ollama (`json_object` only). Token-id prompts: vLLM,
  * llama.cpp and the dev backend. Token biases (`logit_bias`): vLLM and llama.cpp; Ollama's OpenAI route
  * and TGI drop it, and the gguf and dev backends do not apply it, so a request with one is refused
@@ -86,6 +91,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     n: true,
     tools: false,
     forcedToolChoice: false,
+    singleToolCall: false,
     jsonMode: true,
     jsonSchema: true,
     tokenPrompts: true,
@@ -105,6 +111,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     n: false,
     tools: false,
     forcedToolChoice: false,
+    singleToolCall: true,
     jsonMode: true,
     jsonSchema: true,
     tokenPrompts: true,
@@ -124,6 +131,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     n: false,
     tools: true,
     forcedToolChoice: false,
+    singleToolCall: false,
     jsonMode: true,
     jsonSchema: false,
     tokenPrompts: false,
@@ -143,6 +151,7 @@ export const ENGINE_CAPABILITIES: Record<BackendKind, BackendCapabilities> = {
     n: false,
     tools: false,
     forcedToolChoice: false,
+    singleToolCall: false,
     jsonMode: false,
     jsonSchema: false,
     tokenPrompts: false,

@@ -36,6 +36,7 @@ export const BackendConfig = z.strictObject({
       n: z.boolean(),
       tools: z.boolean(),
       forcedToolChoice: z.boolean(),
+      singleToolCall: z.boolean(),
       jsonMode: z.boolean(),
       jsonSchema: z.boolean(),
       tokenPrompts: z.boolean(),

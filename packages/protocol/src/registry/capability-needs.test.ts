@@ -111,5 +111,21 @@ describe("capabilityNeeds", () => {
       missingCapability({ ...older, tools: true }, capabilityNeeds("chat.completions", named, false))
         ?.capability,
     ).toBe("forcedToolChoice");
+    // At most one tool call: only where tools may be called, and only when the client says so.
+    expect(names("chat.completions", { ...chat, parallel_tool_calls: false })).toEqual([
+      "chat@messages",
+      "tools@tools",
+      "singleToolCall@parallel_tool_calls",
+    ]);
+    expect(names("chat.completions", { ...chat, parallel_tool_calls: true })).toEqual([
+      "chat@messages",
+      "tools@tools",
+    ]);
+    expect(names("chat.completions", { messages: chat.messages, parallel_tool_calls: false })).toEqual([
+      "chat@messages",
+    ]);
+    const single = capabilityNeeds("chat.completions", { ...chat, parallel_tool_calls: false }, false);
+    expect(missingCapability(ollama, single)?.param).toBe("parallel_tool_calls");
+    expect(missingCapability({ ...ollama, singleToolCall: true }, single)).toBeUndefined();
   });
 });

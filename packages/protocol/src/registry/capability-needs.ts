@@ -58,7 +58,7 @@ function usesTools(body: RequestBody): string | undefined {
 /**
  * What a request needs from a node's backend beyond the operation itself: streaming, several
  * choices, prompt or token logprobs, token-id prompts, a completion's suffix, tools, JSON output,
- * each image operation.
+ * each image operation (`parallel_tool_calls: false` with tools needs `singleToolCall`).
  * Gateways route a request only to nodes that have every need (`missingCapability`), and answer
  * `NO_CAPABLE_NODE` naming the first unmet one when none has; nodes refuse the same requests with
  * `UNSUPPORTED_PARAMETER`. A need is never dropped silently.
@@ -104,6 +104,9 @@ export function capabilityNeeds(operation: string, body: RequestBody, stream: bo
       const tools = usesTools(body);
       if (tools !== undefined) need("tools", tools, "tool calling");
       if (forcesTool(body)) need("forcedToolChoice", "tool_choice", "a forced tool call (tool_choice)");
+      // Only tools the model may call can make a second call; OpenAI's default allows several.
+      if (body.parallel_tool_calls === false && (tools === "tools" || tools === "functions"))
+        need("singleToolCall", "parallel_tool_calls", "at most one tool call (parallel_tool_calls: false)");
       const format = isRecord(body.response_format) ? body.response_format.type : undefined;
       if (format === "json_object") need("jsonMode", "response_format", "JSON mode (json_object)");
       if (format === "json_schema") need("jsonSchema", "response_format", "structured output (json_schema)");

@@ -33,6 +33,8 @@ export type NodeModelDeclaration = z.infer<typeof NodeModelDeclaration>;
  * - `tools`: tool definitions (the model may call them) and tool-result turns in the conversation;
  * - `forcedToolChoice`: `tool_choice` naming a function or `"required"` is obeyed (Ollama, for one,
  *   takes tools but ignores a forced choice);
+ * - `singleToolCall`: `parallel_tool_calls: false` is obeyed, at most one tool call per answer
+ *   (llama.cpp server does; vLLM before 0.11 and Ollama ignore the field);
  * - `jsonMode`, `jsonSchema`: `response_format` `json_object` and `json_schema`;
  * - `tokenPrompts`: completion prompts as token ids (Ollama's OpenAI route takes text only);
  * - `suffix`: a completion's `suffix` (fill-in-the-middle: the text written ends where the suffix
@@ -58,6 +60,7 @@ export const NodeCapabilities = z.strictObject({
   n: z.boolean().optional(),
   tools: z.boolean().optional(),
   forcedToolChoice: z.boolean().optional(),
+  singleToolCall: z.boolean().optional(),
   jsonMode: z.boolean().optional(),
   jsonSchema: z.boolean().optional(),
   tokenPrompts: z.boolean().optional(),

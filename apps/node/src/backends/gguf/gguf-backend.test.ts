@@ -65,6 +65,7 @@ describe("gguf backend on the tiny model", () => {
       n: true,
       tools: false,
       forcedToolChoice: false,
+      singleToolCall: false,
       jsonMode: false,
       jsonSchema: false,
       tokenPrompts: true,
