@@ -199,7 +199,9 @@ describe("a node in front of real HTTP engines", () => {
     );
     const answered = await llama.client.relay.mutate(chat("Weather in Oslo and Bergen?"));
     expect(answered.outcome).toBe("ok");
-    expect((sentChats().at(-1)?.body as Record<string, unknown>).parallel_tool_calls).toBe(false);
+    const sent = sentChats().at(-1);
+    expect(sent).toBeDefined();
+    expect((sent?.body as Record<string, unknown> | undefined)?.parallel_tool_calls).toBe(false);
   });
 
   it("answers BACKEND_UNAVAILABLE, signed, when the engine fails, and keeps serving", async () => {
