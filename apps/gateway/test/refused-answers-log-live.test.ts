@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
 import type { GatewayAppRouter } from "../src/app/routers.js";
 import { GatewayConfig } from "../src/config/gateway-config.js";
+import { seriesValue } from "./support/live-network.js";
 import { type Lie, type LyingNode, NODE_WORDS, startLyingNode } from "./support/lying-node.js";
 import { until } from "./support/until.js";
 
@@ -121,15 +122,11 @@ async function untilLiarAnswers(lie: Lie, stream: boolean, requestId: string): P
 const refusedLines = () =>
   lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.reason !== undefined);
 
-const count = async (reason: string) => {
-  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-  const at = metrics
-    .split("\n")
-    .find((l) =>
-      l.startsWith(`pocket_gateway_node_refused_answers_total{node="${liar.address}",reason="${reason}"}`),
-    );
-  return at === undefined ? 0 : Number(at.split(" ").at(-1));
-};
+const count = (reason: string) =>
+  seriesValue(
+    gateway.url,
+    `pocket_gateway_node_refused_answers_total{node="${liar.address}",reason="${reason}"}`,
+  );
 
 describe("the operator's record of refused node answers", () => {
   it("logs a refused answer once, with its reason and none of the node's text, and counts each", async () => {

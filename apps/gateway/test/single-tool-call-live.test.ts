@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
 import type { GatewayAppRouter } from "../src/app/routers.js";
 import { GatewayConfig } from "../src/config/gateway-config.js";
+import { seriesValue } from "./support/live-network.js";
 import { type Lie, type LyingNode, startLyingNode } from "./support/lying-node.js";
 import { until } from "./support/until.js";
 
@@ -119,15 +120,11 @@ const refusals = () =>
     .filter((l) => l.reason === "TOOL_CALLS");
 
 /** Every refusal is counted (the log holds back a node's repeats of one reason). */
-const refused = async () => {
-  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-  const at = metrics
-    .split("\n")
-    .find((l) =>
-      l.startsWith(`pocket_gateway_node_refused_answers_total{node="${node.address}",reason="TOOL_CALLS"}`),
-    );
-  return at === undefined ? 0 : Number(at.split(" ").at(-1));
-};
+const refused = () =>
+  seriesValue(
+    gateway.url,
+    `pocket_gateway_node_refused_answers_total{node="${node.address}",reason="TOOL_CALLS"}`,
+  );
 
 describe("parallel_tool_calls: false holds against the node's answer", () => {
   it("unary: a second tool call is refused; one, or several where allowed, pass", async () => {

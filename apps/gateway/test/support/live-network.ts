@@ -267,3 +267,13 @@ export async function nodeInputCounts(
   }
   return { bySource, wrong };
 }
+
+/**
+ * The value of one series of a gateway's `/metrics` page (`name{labels}` as the page writes it),
+ * 0 while the series does not exist yet.
+ */
+export async function seriesValue(gatewayUrl: string, series: string): Promise<number> {
+  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.split(" ").at(-1));
+}
