@@ -4,12 +4,17 @@
  * for adapters to be tested on real shapes; no claim to be a language model.
  */
 
-const VOCABULARY = [
+/**
+ * Each word is one token in every tokenizer family a gateway counts exactly (llama-2, mistral), so
+ * the fake's own count (a token per word) is the gateway's: a word of two tokens made an answer cut
+ * at `max_tokens` read as over the limit to a gateway whose tables for the family were built.
+ */
+export const FAKE_VOCABULARY = [
   " the",
   " quick",
   " brown",
-  " fox",
-  " jumps",
+  " cat",
+  " sat",
   " over",
   " lazy",
   " dog",
@@ -53,7 +58,7 @@ export function fakeLogprob(context: string, token: string): number {
 /** The `n` most likely alternatives after `context`, always including the chosen `token`. */
 export function fakeTopLogprobs(context: string, token: string, n: number): Record<string, number> {
   const top: Record<string, number> = { [token]: fakeLogprob(context, token) };
-  for (const word of VOCABULARY) {
+  for (const word of FAKE_VOCABULARY) {
     if (Object.keys(top).length >= Math.max(n, 1)) break;
     top[word] = fakeLogprob(context, word);
   }
@@ -74,7 +79,7 @@ export function fakeGenerate(prompt: string, maxTokens: number, seed: number | u
   );
   const tokens: string[] = [];
   for (let i = 0; i < maxTokens; i++)
-    tokens.push(VOCABULARY[Math.floor(next() * VOCABULARY.length)] ?? " the");
+    tokens.push(FAKE_VOCABULARY[Math.floor(next() * FAKE_VOCABULARY.length)] ?? " the");
   return tokens;
 }
 
