@@ -1,17 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createLogger } from "@pocket-ai/runtime";
-import { createTRPCClient, httpLink } from "@trpc/client";
-import { Effect, Exit, Scope } from "effect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
-import type { GatewayAppRouter } from "../src/app/routers.js";
-import { GatewayConfig } from "../src/config/gateway-config.js";
+import type { RunningGateway } from "../src/app/gateway-app.js";
+import { type LiarsGateway, startLiarsGateway } from "./support/liars-gateway.js";
 import { seriesValue } from "./support/live-network.js";
-import { type Lie, type LyingNode, NODE_WORDS, startLyingNode } from "./support/lying-node.js";
-import { until } from "./support/until.js";
+import { type Lie, type LyingNode, NODE_WORDS } from "./support/lying-node.js";
 
 /**
  * A real gateway in front of an honest node and a node that lies with its valid key, driven by the
@@ -21,75 +13,27 @@ import { until } from "./support/until.js";
  * the same node and reason again within the window is counted, not logged.
  */
 
-const ADMIN = "refused-answers-admin-token";
-const SESSION = { mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 } as const;
 const PROMPT = "Tell me a story about the private lighthouse";
 
+let net: LiarsGateway;
 let gateway: RunningGateway;
-let scope: Scope.CloseableScope;
-let dataDir: string;
-let admin: ReturnType<typeof adminClient>;
+let admin: LiarsGateway["admin"];
 let secret: string;
 let liar: LyingNode;
-const nodes: LyingNode[] = [];
-const lines: string[] = [];
-
-function adminClient(url: string) {
-  return createTRPCClient<GatewayAppRouter>({
-    links: [httpLink({ url, headers: { authorization: `Bearer ${ADMIN}` } })],
-  });
-}
-
-const waitForNode = (address: string) =>
-  until(
-    async () => {
-      const list = (await admin.admin.nodes.list.query()) as { address: string; fresh: boolean }[];
-      return list.some((n) => n.address === address && n.fresh);
-    },
-    `node ${address} to register`,
-    60_000,
-  );
+let lines: string[];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "pocket-refused-answers-"));
-  const config = GatewayConfig.parse({
-    listen: { host: "127.0.0.1", port: 0 },
-    dataDir,
-    adminToken: ADMIN,
-    metering: { flushMs: 20 },
-    drainMs: 1_000,
-    routing: {
-      session: SESSION,
-      hedge: { enabled: false },
-      retry: { maxAttempts: 3 },
-      // The longest window: a second refusal of the same node and reason is never a new line here.
-      refusedAnswersLogMs: 86_400_000,
-    },
+  // The longest window: a second refusal of the same node and reason is never a new line here.
+  net = await startLiarsGateway("refused-test", {
+    retry: { maxAttempts: 3 },
+    refusedAnswersLogMs: 86_400_000,
   });
-  scope = Effect.runSync(Scope.make());
-  const log = createLogger({ app: "gateway-refused-test", level: "warn", write: (line) => lines.push(line) });
-  gateway = await Effect.runPromise(startGateway(config, { log }).pipe(Scope.extend(scope)));
-  admin = adminClient(gateway.trpcUrl);
-  const applicationId = (await admin.admin.applications.create.mutate({ name: "Watched" })).id;
-  secret = (await admin.admin.keys.create.mutate({ applicationId, name: "watched" })).secret;
-  for (let i = 0; i < 2; i++) {
-    const node = await startLyingNode({
-      gatewayTrpcUrl: gateway.trpcUrl,
-      gatewayAddress: gateway.key.address,
-      session: SESSION,
-      maxTokens: 60,
-    });
-    nodes.push(node);
-    await waitForNode(node.address);
-  }
-  liar = nodes[1] as LyingNode;
+  ({ gateway, admin, secret, lines } = net);
+  await net.addNode();
+  liar = await net.addNode();
 }, 120_000);
 
-afterAll(async () => {
-  for (const node of nodes) await node.stop();
-  if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void));
-  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 /** Calls until the liar has answered one relay (the selector picks between it and the honest node). */
 async function untilLiarAnswers(lie: Lie, stream: boolean, requestId: string): Promise<void> {

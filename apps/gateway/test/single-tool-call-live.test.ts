@@ -1,17 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createLogger } from "@pocket-ai/runtime";
-import { createTRPCClient, httpLink } from "@trpc/client";
-import { Effect, Exit, Scope } from "effect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "../src/app/gateway-app.js";
-import type { GatewayAppRouter } from "../src/app/routers.js";
-import { GatewayConfig } from "../src/config/gateway-config.js";
+import type { RunningGateway } from "../src/app/gateway-app.js";
+import { type LiarsGateway, startLiarsGateway } from "./support/liars-gateway.js";
 import { seriesValue } from "./support/live-network.js";
-import { type Lie, type LyingNode, startLyingNode } from "./support/lying-node.js";
-import { until } from "./support/until.js";
+import type { Lie, LyingNode } from "./support/lying-node.js";
 
 /**
  * A real gateway in front of a node whose answers call tools, driven by the official `openai`
@@ -20,65 +12,21 @@ import { until } from "./support/until.js";
  * where the client allowed them, reach the client whole.
  */
 
-const ADMIN = "single-tool-call-admin-token";
-const SESSION = { mode: "time", genesisMs: 0, sessionLengthMs: 600_000, graceMs: 60_000 } as const;
-
+let net: LiarsGateway;
 let gateway: RunningGateway;
-let scope: Scope.CloseableScope;
-let dataDir: string;
-let admin: ReturnType<typeof adminClient>;
+let admin: LiarsGateway["admin"];
 let openai: OpenAI;
 let node: LyingNode;
-const lines: string[] = [];
-
-function adminClient(url: string) {
-  return createTRPCClient<GatewayAppRouter>({
-    links: [httpLink({ url, headers: { authorization: `Bearer ${ADMIN}` } })],
-  });
-}
+let lines: string[];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "pocket-single-tool-call-"));
-  const config = GatewayConfig.parse({
-    listen: { host: "127.0.0.1", port: 0 },
-    dataDir,
-    adminToken: ADMIN,
-    metering: { flushMs: 20 },
-    drainMs: 1_000,
-    routing: { session: SESSION, hedge: { enabled: false }, retry: { maxAttempts: 1 } },
-  });
-  scope = Effect.runSync(Scope.make());
-  const log = createLogger({
-    app: "gateway-tool-calls-test",
-    level: "warn",
-    write: (line) => lines.push(line),
-  });
-  gateway = await Effect.runPromise(startGateway(config, { log }).pipe(Scope.extend(scope)));
-  admin = adminClient(gateway.trpcUrl);
-  const applicationId = (await admin.admin.applications.create.mutate({ name: "Tools" })).id;
-  const { secret } = await admin.admin.keys.create.mutate({ applicationId, name: "tools" });
-  openai = new OpenAI({ apiKey: secret, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
-  node = await startLyingNode({
-    gatewayTrpcUrl: gateway.trpcUrl,
-    gatewayAddress: gateway.key.address,
-    session: SESSION,
-    maxTokens: 60,
-  });
-  await until(
-    async () => {
-      const list = (await admin.admin.nodes.list.query()) as { address: string; fresh: boolean }[];
-      return list.some((n) => n.address === node.address && n.fresh);
-    },
-    "the node to register",
-    60_000,
-  );
+  net = await startLiarsGateway("tool-calls-test", { retry: { maxAttempts: 1 } });
+  ({ gateway, admin, lines } = net);
+  openai = new OpenAI({ apiKey: net.secret, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  node = await net.addNode();
 }, 120_000);
 
-afterAll(async () => {
-  await node?.stop();
-  if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void));
-  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => net?.close());
 
 const request = (parallel: boolean | undefined) => ({
   model: "llama-2-13b",
