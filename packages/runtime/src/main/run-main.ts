@@ -1,7 +1,7 @@
 import { Cause, Effect, Exit, Fiber } from "effect";
-import { redactingLoggerLayer } from "../log/effect-logger.js";
+import { describeCause, redactingLoggerLayer } from "../log/effect-logger.js";
 import { createLogger } from "../log/logger.js";
-import { startCodeOf, withStartCode } from "./start-codes.js";
+import { messageOf, startCodeOf, withStartCode } from "./start-codes.js";
 
 /**
  * Runs an app's main effect: SIGINT or SIGTERM interrupts it, so every scope closes in order
@@ -54,26 +54,13 @@ export function runMain<E>(
 
 /** A typed failure's message, after its start code when it carries one. */
 function describeFailure(error: unknown): string {
-  const message =
-    error instanceof Error
-      ? error.message
-      : typeof error === "object" && error !== null && "message" in error
-        ? String(error.message)
-        : String(error);
   const code = startCodeOf(error);
-  return code === undefined ? message : withStartCode(code, message);
+  return code === undefined ? messageOf(error) : withStartCode(code, messageOf(error));
 }
 
-/** A defect on one line: its name and message, never its stack. */
+/** A defect on one line: its name and message (as the log writes a failure), never its stack. */
 function describeDefect(cause: Cause.Cause<unknown>): string {
-  const error = Cause.squash(cause);
-  const what =
-    error instanceof Error
-      ? `${error.name}: ${error.message}`
-      : typeof error === "object" && error !== null && "message" in error
-        ? String(error.message)
-        : String(error);
-  return `INTERNAL: unexpected error (${firstLine(what)}). This is a bug: please report it with this line and what you ran.`;
+  return `INTERNAL: unexpected error (${firstLine(describeCause(cause) ?? "")}). This is a bug: please report it with this line and what you ran.`;
 }
 
 /** The first line of a message: a message that quotes a stack (some libraries' do) stops before it. */

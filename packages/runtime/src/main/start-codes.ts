@@ -107,7 +107,8 @@ export class StartFailure extends Data.TaggedError("StartFailure")<{
   }
 }
 
-function messageOf(error: unknown): string {
+/** A failure's message: an `Error`'s, an object's `message`, else the value as a string. */
+export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
   return String(error);
