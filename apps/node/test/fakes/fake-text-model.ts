@@ -65,17 +65,20 @@ export function fakeTopLogprobs(context: string, token: string, n: number): Reco
   return top;
 }
 
-/** Calls without a seed so far in this process: each such call draws from the next stream. */
-let unseededCalls = 0;
-
 /**
  * `maxTokens` generated tokens. With a seed the same prompt always gives the same words; without
- * one each call differs, as a sampling engine's would, yet a test run repeats the same words (the
- * n-th unseeded call of a process always draws the same stream, never a random one).
+ * one each call differs, as a sampling engine's would, yet a test run repeats the same words: the
+ * engine numbers its unseeded calls (`unseededCall`), and its n-th one always draws the same
+ * stream, whatever other engines or test files ran before in the same process.
  */
-export function fakeGenerate(prompt: string, maxTokens: number, seed: number | undefined): string[] {
+export function fakeGenerate(
+  prompt: string,
+  maxTokens: number,
+  seed: number | undefined,
+  unseededCall: number,
+): string[] {
   const next = rng(
-    seed === undefined ? hashText(`unseeded-${unseededCalls++}:${prompt}`) : hashText(`${seed}:${prompt}`),
+    seed === undefined ? hashText(`unseeded-${unseededCall}:${prompt}`) : hashText(`${seed}:${prompt}`),
   );
   const tokens: string[] = [];
   for (let i = 0; i < maxTokens; i++)

@@ -193,6 +193,8 @@ export async function startFakeVllm(
     return undefined;
   };
   let sequence = 0;
+  /** This engine's calls without a seed so far: each draws the next stream (see `fakeGenerate`). */
+  let unseeded = 0;
   const created = () => Math.floor(Date.now() / 1000);
 
   const injectedFailure = (response: ServerResponse): boolean => {
@@ -211,7 +213,7 @@ export async function startFakeVllm(
     return {
       id: `cmpl-fake-${sequence}`,
       prompt,
-      tokens: fakeGenerate(prompt, maxTokens, seed),
+      tokens: fakeGenerate(prompt, maxTokens, seed, seed === undefined ? unseeded++ : 0),
       promptTokens: fakeTokenize(prompt).length,
     };
   };
