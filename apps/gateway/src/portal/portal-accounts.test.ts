@@ -154,42 +154,80 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(await store.countUsers()).toBe(2);
       });
 
-      it("counts a sign-up stored while another one checked the limits once, not also as pending", async () => {
+      it("refuses a sign-up past the limit before its hash when its count was read before another's insert", async () => {
         const { store } = portal();
-        // The second sign-up's first count waits until the first sign-up is stored, as a slow
-        // database connection can make it: it then finds one stored account, and none pending.
-        let stored: () => void = () => undefined;
-        const firstStored = new Promise<void>((resolve) => {
-          stored = resolve;
+        // The second sign-up arrives while the first one checks the limits again after its hash.
+        // The second one's count is read from the database before the first one's insert and
+        // answers only once the first sign-up is done, as a count on another connection can.
+        let first: Promise<string> | undefined;
+        let second: Promise<string> | undefined;
+        let arriving = false;
+        let secondCounted = false;
+        let firstLookedUp = false;
+        let secondLookups = 0;
+        let countRead: () => void = () => undefined;
+        const secondCountRead = new Promise<void>((resolve) => {
+          countRead = resolve;
         });
-        let counts = 0;
-        const slowed = {
+        const steered = {
           ...store,
+          userByEmail: (email: string) => {
+            if (email === "second@example.com") secondLookups++;
+            else firstLookedUp = true;
+            return store.userByEmail(email);
+          },
           signupsFrom: async (network: string, since: number) => {
-            counts += 1;
-            if (counts === 2) await firstStored;
+            if (arriving) {
+              secondCounted = true;
+              const n = await store.signupsFrom(network, since);
+              countRead();
+              await first;
+              return n;
+            }
+            if (firstLookedUp && second === undefined) {
+              arriving = true;
+              second = signup("second@example.com");
+              arriving = false;
+            }
             return store.signupsFrom(network, since);
           },
           insertUser: async (user: Parameters<typeof store.insertUser>[0]) => {
+            if (secondCounted) await secondCountRead;
+            return store.insertUser(user);
+          },
+        };
+        const config = PortalConfig.parse({ passwordHash: { logN: 10 }, signup: { perNetworkPerHour: 1 } });
+        const accounts = new PortalAccounts(config, steered, runtime, () => clock);
+        const signup = (email: string) =>
+          codeOf(accounts.signup({ email, password: "a long passphrase", network: "one" }));
+        first = signup("first@example.com");
+        expect(await first).toBe("ok");
+        expect(second).toBeDefined();
+        expect(await second).toBe("SIGNUP_LIMITED");
+        // Refused before its address was looked up and its password hashed.
+        expect(secondLookups).toBe(0);
+        expect(await store.countUsers()).toBe(1);
+      });
+
+      it("counts a sign-up stored just before another one arrives once, not also as pending", async () => {
+        const { store } = portal();
+        // The second sign-up arrives the moment the first one's insert is done, before the first
+        // one has left the pending sign-ups: it finds one stored account, and none pending.
+        let second: Promise<string> | undefined;
+        const steered = {
+          ...store,
+          insertUser: async (user: Parameters<typeof store.insertUser>[0]) => {
             const done = await store.insertUser(user);
-            stored();
+            second ??= signup("pair1@example.com");
             return done;
           },
         };
         const config = PortalConfig.parse({ passwordHash: { logN: 10 }, signup: { perNetworkPerHour: 2 } });
-        const accounts = new PortalAccounts(config, slowed, runtime, () => clock);
-        const results = await Promise.all(
-          [0, 1].map((i) =>
-            codeOf(
-              accounts.signup({
-                email: `pair${i}@example.com`,
-                password: "a long passphrase",
-                network: "two",
-              }),
-            ),
-          ),
-        );
-        expect(results).toEqual(["ok", "ok"]);
+        const accounts = new PortalAccounts(config, steered, runtime, () => clock);
+        const signup = (email: string) =>
+          codeOf(accounts.signup({ email, password: "a long passphrase", network: "two" }));
+        expect(await signup("pair0@example.com")).toBe("ok");
+        expect(await second).toBe("ok");
         expect(await store.countUsers()).toBe(2);
       });
 

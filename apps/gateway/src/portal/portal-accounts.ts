@@ -57,8 +57,8 @@ export class PortalAccounts {
   /**
    * Refuses when the network or everyone has reached a sign-up limit, counted from stored accounts
    * plus `pending()` sign-ups of this process still on their way to being stored (from this
-   * network, and from everywhere), read once the stored counts are in: a sign-up stored meanwhile
-   * has left the pending ones by then, so it is counted once.
+   * network, and from everywhere). Run one at a time with the inserts (`oneAtATime`), so that no
+   * sign-up is stored while it counts: each one is then either in the table or pending, once.
    */
   async checkSignupLimits(
     network: string,
@@ -105,7 +105,13 @@ export class PortalAccounts {
     const network = `n:${input.network}`;
     this.signupsPending.set(ticket, network);
     try {
-      await this.checkSignupLimits(input.network, this.now(), () => this.pendingBefore(ticket, network));
+      // Counted in turn with the inserts: a count read before another sign-up's insert and
+      // answered after it (another connection, a busy database) would find that sign-up neither
+      // stored nor pending, and let one more password be hashed past the limit. Only the counts
+      // wait for each other; the hashes below still run side by side.
+      await this.oneAtATime(() =>
+        this.checkSignupLimits(input.network, this.now(), () => this.pendingBefore(ticket, network)),
+      );
       if ((await this.store.userByEmail(email)) !== undefined)
         throw refuse("EMAIL_TAKEN", undefined, "email");
       const passwordHash = await hashPassword(input.password, this.config.passwordHash);
