@@ -358,6 +358,29 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(own).toEqual(["ok", "ok"]);
       });
 
+      it("counts a failure recorded while another attempt is in flight once, not also as in flight", async () => {
+        const { store } = portal();
+        // The owner logs in the moment a wrong guess from the same network has been recorded,
+        // before that guess is done: one failure before it and the guess make two, under three.
+        let owner: Promise<string> | undefined;
+        let recorded = 0;
+        const steered = {
+          ...store,
+          recordLoginFailure: async (...args: Parameters<typeof store.recordLoginFailure>) => {
+            const done = await store.recordLoginFailure(...args);
+            if (++recorded === 2)
+              owner ??= codeOf(accounts.login("liz@example.com", "a long passphrase", "n"));
+            return done;
+          },
+        };
+        const config = PortalConfig.parse({ passwordHash: { logN: 10 }, login: { failuresPer15Min: 3 } });
+        const accounts = new PortalAccounts(config, steered, runtime, () => clock);
+        await accounts.signup({ email: "liz@example.com", password: "a long passphrase", network: "n" });
+        expect(await codeOf(accounts.login("liz@example.com", "guess 1", "n"))).toBe("LOGIN_FAILED");
+        expect(await codeOf(accounts.login("liz@example.com", "guess 2", "n"))).toBe("LOGIN_FAILED");
+        expect(await owner).toBe("ok");
+      });
+
       it("counts failures for every replica on the database, keeps no address, and forgets old ones", async () => {
         const one = portal({ login: { failuresPer15Min: 2 } });
         const two = portal({ login: { failuresPer15Min: 2 } });

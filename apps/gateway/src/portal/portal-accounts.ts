@@ -178,12 +178,16 @@ export class PortalAccounts {
   private readonly attempts = new Map<string, number>();
 
   /**
-   * Counts an attempt for each subject until `release`: taken at once, before anything is awaited,
-   * so that a burst of guesses sent together finds the ones before it in flight.
+   * Counts an attempt for each subject until `release` (the first call; later ones do nothing):
+   * taken at once, before anything is awaited, so that a burst of guesses sent together finds the
+   * ones before it in flight.
    */
   private holdAttempt(subjects: readonly string[], held: Map<string, number> = this.attempts): () => void {
     for (const s of subjects) held.set(s, (held.get(s) ?? 0) + 1);
+    let released = false;
     return () => {
+      if (released) return;
+      released = true;
       for (const s of subjects) {
         const left = (held.get(s) ?? 1) - 1;
         if (left === 0) held.delete(s);
@@ -207,9 +211,32 @@ export class PortalAccounts {
     ]);
     const release = this.holdAttempt([...limits.keys()]);
     try {
-      return await this.checkLogin(email, password, limits);
+      return await this.checkLogin(email, password, limits, release);
     } finally {
       release();
+    }
+  }
+
+  /** The tail of each log-in subject's turns (see `inTurn`); absent when none is waiting. */
+  private readonly loginTurns = new Map<string, Promise<void>>();
+
+  /**
+   * Runs `f` once every earlier turn of any of `subjects` is over; turns of other subjects go on
+   * meanwhile. Every turn is queued at once, before anything is awaited, so none waits for a later one.
+   */
+  private async inTurn<A>(subjects: readonly string[], f: () => Promise<A>): Promise<A> {
+    const before = subjects.map((s) => this.loginTurns.get(s));
+    let over: () => void = () => undefined;
+    const turn = new Promise<void>((resolve) => {
+      over = resolve;
+    });
+    for (const s of subjects) this.loginTurns.set(s, turn);
+    try {
+      await Promise.all(before);
+      return await f();
+    } finally {
+      over();
+      for (const s of subjects) if (this.loginTurns.get(s) === turn) this.loginTurns.delete(s);
     }
   }
 
@@ -217,22 +244,33 @@ export class PortalAccounts {
     email: string,
     password: string,
     limits: ReadonlyMap<string, number>,
+    release: () => void,
   ): Promise<PortalUser> {
     const start = this.now();
+    const subjects = [...limits.keys()];
     // Failures are counted in the database, so every replica sees the same ones; attempts still
     // being checked here count as failures until they are decided (their password checks take
     // tens of milliseconds, and a guess sent alongside must not pass before they are recorded).
+    // The counts take turns with the recording of failures of the same subjects: a failure
+    // recorded during a count would be found both in the table and in flight, and refuse an
+    // attempt within the limit.
     const since = start - LOGIN_WINDOW_MS;
-    for (const [subject, limit] of limits) {
-      const others = (this.attempts.get(subject) ?? 1) - 1;
-      if ((await this.store.loginFailures(subject, since)) + others >= limit) throw refuse("LOGIN_LIMITED");
-    }
+    await this.inTurn(subjects, async () => {
+      for (const [subject, limit] of limits) {
+        const failures = await this.store.loginFailures(subject, since);
+        if (failures + (this.attempts.get(subject) ?? 1) - 1 >= limit) throw refuse("LOGIN_LIMITED");
+      }
+    });
     const user = await this.store.userByEmail(email);
     this.dummyHash ??= hashPassword(randomBytes(16).toString("hex"), this.config.passwordHash);
     const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummyHash));
     const now = this.now();
     if (user === undefined || !ok) {
-      await this.store.recordLoginFailure([...limits.keys()], now, now - LOGIN_WINDOW_MS);
+      await this.inTurn(subjects, async () => {
+        await this.store.recordLoginFailure(subjects, now, now - LOGIN_WINDOW_MS);
+        // Recorded: counted from the table from now on, no longer as in flight.
+        release();
+      });
       throw refuse("LOGIN_FAILED");
     }
     // The owner is in: the account's failures are forgotten (the network's stay).
