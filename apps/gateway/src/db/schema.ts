@@ -109,7 +109,10 @@ export const nodes = sqliteTable("nodes", {
   publicKey: text("public_key").notNull(),
   endpoint: text("endpoint").notNull(),
   operator: text("operator"),
-  /** The verified `NodeAnnouncement`, as JSON. */
+  /**
+   * The verified `NodeAnnouncement` as this gateway reads it, as JSON: flags of a newer version
+   * that it does not know are dropped, so the signature covers it only when none were sent.
+   */
   announcement: text("announcement").notNull(),
   registeredAt: integer("registered_at").notNull(),
   lastAnnouncedAt: integer("last_announced_at").notNull(),

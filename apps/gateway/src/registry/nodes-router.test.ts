@@ -7,6 +7,8 @@ import {
   generateKeyPair,
   type KeyPair,
   RegistrationAck,
+  type SignedNodeServiceOffer,
+  signCanonical,
 } from "@pocket-ai/protocol";
 import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
 import { Context, Effect, Layer } from "effect";
@@ -59,7 +61,7 @@ function node0Offer() {
   };
 }
 const announcement = (
-  services = [offer],
+  services: SignedNodeServiceOffer[] = [offer],
   endpoint = "http://127.0.0.1:9/trpc",
   key = generateKeyPair(),
   issuedAt = Date.now(),
@@ -125,6 +127,47 @@ describe("nodes.announce", () => {
       .mutation(GATEWAY_PROCEDURES.announce, forged)
       .catch((e: unknown) => e);
     expect(pocketCode(error)).toBe("INVALID_SIGNATURE");
+  });
+
+  it("registers a node that announces a capability flag of a newer version, as not supporting it", async () => {
+    const key = generateKeyPair();
+    const newer = announcement(
+      [
+        {
+          ...offer,
+          capabilities: { ...offer.capabilities, speculativeDecoding: true },
+          tokenizer: { kind: "qwen-2", exact: true },
+        },
+      ],
+      "http://127.0.0.1:11/trpc",
+      key,
+    );
+    const ack = RegistrationAck.parse(await client().mutation(GATEWAY_PROCEDURES.announce, newer));
+    expect(ack.accepted).toBe(true);
+    const registered = await net.managed.runPromise(Effect.map(NodeRegistry, (r) => r.get(key.address)));
+    const read = registered?.offers.get("llama-2-13b");
+    expect(read?.capabilities).toEqual(offer.capabilities);
+    expect(read?.tokenizer).toEqual({ kind: "estimate", exact: false });
+
+    // Signed by its node (a wrong type is refused for what it is, not for its signature).
+    const { signature: _s, ...unsigned } = announcement([offer], "http://127.0.0.1:12/trpc", key);
+    const wrongTyped = {
+      ...unsigned,
+      services: [{ ...offer, capabilities: { ...offer.capabilities, tools: "yes" } }],
+    };
+    const wrongType = { ...wrongTyped, signature: signCanonical(wrongTyped, key.privateKey) };
+    const refused = await client()
+      .mutation(GATEWAY_PROCEDURES.announce, wrongType)
+      .catch((e: unknown) => e);
+    expect(pocketCode(refused)).toBe("MALFORMED_ENVELOPE");
+    expect((refused as Error).message).toMatch(/services\.0\.capabilities\.tools/);
+
+    const tampered = JSON.parse(JSON.stringify(announcement([offer], "http://127.0.0.1:13/trpc")));
+    tampered.services[0].capabilities.speculativeDecoding = true;
+    const forged = await client()
+      .mutation(GATEWAY_PROCEDURES.announce, tampered)
+      .catch((e: unknown) => e);
+    expect(pocketCode(forged)).toBe("INVALID_SIGNATURE");
   });
 
   it("does not accept a node that serves nothing from the catalog, or another node's endpoint", async () => {

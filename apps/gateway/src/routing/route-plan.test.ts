@@ -3,6 +3,7 @@ import {
   createNodeAnnouncement,
   DEFAULT_CATALOG,
   generateKeyPair,
+  NodeAnnouncement,
   type NodeCapabilities,
   type NodeTokenizer,
   resolveModelName,
@@ -56,7 +57,7 @@ function nodeServing(serviceId: string, tokenizer: NodeTokenizer): RegisteredNod
     },
     generateKeyPair(),
   );
-  return toRegistered(catalog, announcement, 1, 1);
+  return toRegistered(catalog, NodeAnnouncement.parse(announcement), 1, 1);
 }
 
 const big = nodeServing("llama-2-13b", { kind: "llama-2", exact: true });

@@ -4,10 +4,10 @@ import {
   type ClaimSubmission,
   type ErrorCode,
   GATEWAY_PROCEDURES,
-  type NodeAnnouncement,
   ProofAck,
   type ProofSubmission,
   RegistrationAck,
+  type SignedNodeAnnouncement,
 } from "@pocket-ai/protocol";
 import { Context, Data, Effect, Layer } from "effect";
 import type { z } from "zod";
@@ -34,7 +34,7 @@ export class GatewayCallError extends Data.TaggedError("GatewayCallError")<{
 
 export interface GatewayClient {
   readonly url: string;
-  announce(message: NodeAnnouncement): Effect.Effect<RegistrationAck, GatewayCallError>;
+  announce(message: SignedNodeAnnouncement): Effect.Effect<RegistrationAck, GatewayCallError>;
   submitClaim(message: ClaimSubmission): Effect.Effect<ClaimAck, GatewayCallError>;
   submitProof(message: ProofSubmission): Effect.Effect<ProofAck, GatewayCallError>;
 }

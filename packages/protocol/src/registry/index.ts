@@ -13,6 +13,7 @@ export {
   NodeAnnouncement,
   type NodeAnnouncementCheck,
   type NodeAnnouncementFields,
+  SignedNodeAnnouncement,
   UnsignedNodeAnnouncement,
   verifyNodeAnnouncement,
 } from "./node-announcement.js";
@@ -21,5 +22,6 @@ export {
   NodeModelDeclaration,
   NodeServiceOffer,
   NodeTokenizer,
+  SignedNodeServiceOffer,
 } from "./node-service-offer.js";
 export { RegistrationAck, RegistryCandidate } from "./registration-ack.js";

@@ -229,9 +229,30 @@ describe("verifyNodeAnnouncement", () => {
       "MALFORMED_ENVELOPE",
     ],
     [
-      "unknown tokenizer",
+      "tokenizer kind, to one this version does not know",
       (a) => {
         a.services[0]!.tokenizer.kind = "gpt2" as "dev";
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "capabilities, by a flag this version does not know",
+      (a) => {
+        (a.services[0]!.capabilities as Record<string, unknown>).speculative = true;
+      },
+      "INVALID_SIGNATURE",
+    ],
+    [
+      "a known capability flag's type",
+      (a) => {
+        (a.services[0]!.capabilities as Record<string, unknown>).seed = "yes";
+      },
+      "MALFORMED_ENVELOPE",
+    ],
+    [
+      "an offer, by a field outside its capabilities",
+      (a) => {
+        (a.services[0] as Record<string, unknown>).priority = 1;
       },
       "MALFORMED_ENVELOPE",
     ],
@@ -251,6 +272,48 @@ describe("verifyNodeAnnouncement", () => {
     const checked = verify(tampered);
     expect(checked.ok).toBe(false);
     if (!checked.ok) expect(checked.error.code).toBe(code);
+  });
+
+  it("verifies an announcement of a newer node over what it signed, then drops what this version does not know", () => {
+    const [text, image] = fields.services;
+    const newer = createNodeAnnouncement(
+      {
+        ...fields,
+        services: [
+          {
+            ...text!,
+            capabilities: { ...text!.capabilities, speculative: true, maxTools: { count: 8 } },
+            tokenizer: { kind: "qwen-2", exact: true },
+          },
+          {
+            ...image!,
+            capabilities: {
+              ...image!.capabilities,
+              images: { ...image!.capabilities.images!, upscale: true },
+            },
+          },
+        ],
+      },
+      node,
+    );
+    expect(newer.services[0]!.capabilities).toHaveProperty("speculative", true);
+    const checked = verify(JSON.parse(JSON.stringify(newer)));
+    expect(checked.ok).toBe(true);
+    if (!checked.ok) return;
+    const { signature: _s, ...unsigned } = newer;
+    expect(checked.value.digest).toBe(bytesToHex(canonicalHash(unsigned)));
+    const [readText, readImage] = checked.value.announcement.services;
+    expect(readText!.capabilities).toEqual(text!.capabilities);
+    expect(readText!.tokenizer).toEqual({ kind: "estimate", exact: false });
+    expect(readImage!.capabilities).toEqual(image!.capabilities);
+    const wrong = JSON.parse(JSON.stringify(newer));
+    wrong.services[0].capabilities.tools = "yes";
+    const refused = verify(wrong);
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) {
+      expect(refused.error.code).toBe("MALFORMED_ENVELOPE");
+      expect(refused.error.param).toBe("services.0.capabilities.tools");
+    }
   });
 
   it("refuses a stale announcement with detail 'stale', and one from the future", () => {

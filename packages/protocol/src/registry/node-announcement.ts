@@ -6,14 +6,14 @@ import { RelaySignerIdentity } from "../relay/envelope-fields.js";
 import { parseEnvelope } from "../relay/envelope-verification.js";
 import { checkNodeSignature, signNodeMessage } from "../relay/node-signed.js";
 import type { RelaySigningKey } from "../relay/signing-key.js";
-import { NodeServiceOffer } from "./node-service-offer.js";
+import { NodeServiceOffer, SignedNodeServiceOffer } from "./node-service-offer.js";
 
 const endpointUrl = z
   .string()
   .max(2048)
   .refine(isHttpBaseUrl, { message: "expected an http(s) URL without credentials, query or fragment" });
 
-const announcementShape = {
+const announcementShape = <O extends typeof NodeServiceOffer | typeof SignedNodeServiceOffer>(offer: O) => ({
   v: z.literal(1),
   node: RelaySignerIdentity,
   endpoint: endpointUrl,
@@ -24,7 +24,7 @@ const announcementShape = {
     .regex(/^[^\p{Cc}]*$/u, { message: "no control characters" })
     .optional(),
   services: z
-    .array(NodeServiceOffer)
+    .array(offer)
     .min(1)
     .max(64)
     .refine((offers) => new Set(offers.map((o) => o.serviceId)).size === offers.length, {
@@ -37,20 +37,41 @@ const announcementShape = {
   }),
   software: z.strictObject({ name: z.string().min(1).max(64), version: z.string().min(1).max(64) }),
   issuedAt: z.int().nonnegative(),
-};
+});
 
 /**
- * A node announcement before signing: everything the node's signature covers.
+ * A node announcement before signing: everything the node's signature covers, exactly as the node
+ * sent it. Closed but for the parts of each offer that are open to additions (capability flags,
+ * image flags, the tokenizer kind: see `NodeCapabilities` and `NodeTokenizer`), which keep here
+ * what this version does not know, so that the signature of a newer node still verifies.
  *
  * @example
  * ```ts
  * UnsignedNodeAnnouncement.safeParse(withoutTheSignature).success;
  * ```
  */
-export const UnsignedNodeAnnouncement = z.strictObject(announcementShape);
+export const UnsignedNodeAnnouncement = z.strictObject(announcementShape(SignedNodeServiceOffer));
 
 /** A parsed {@link UnsignedNodeAnnouncement}. */
 export type UnsignedNodeAnnouncement = z.infer<typeof UnsignedNodeAnnouncement>;
+
+/**
+ * A node announcement as the node signed and sent it: {@link UnsignedNodeAnnouncement} and its
+ * `signature`. What {@link createNodeAnnouncement} returns and {@link verifyNodeAnnouncement} checks
+ * the signature of.
+ *
+ * @example
+ * ```ts
+ * const sent: SignedNodeAnnouncement = createNodeAnnouncement(fields, nodeKey);
+ * ```
+ */
+export const SignedNodeAnnouncement = z.strictObject({
+  ...announcementShape(SignedNodeServiceOffer),
+  signature: SignatureHex,
+});
+
+/** A parsed {@link SignedNodeAnnouncement}. */
+export type SignedNodeAnnouncement = z.infer<typeof SignedNodeAnnouncement>;
 
 /**
  * A node's signed registration with a gateway, node → gateway, re-sent every `nextAnnounceMs` of
@@ -60,12 +81,21 @@ export type UnsignedNodeAnnouncement = z.infer<typeof UnsignedNodeAnnouncement>;
  * tiers, model, capabilities and tokenizer; `issuedAt` is Unix milliseconds; `signature` is the
  * node's compact secp256k1 signature of SHA-256 of the canonical JSON of all other fields.
  *
+ * This schema reads an announcement as this version knows it: capability and image flags it does
+ * not know are dropped, an unknown tokenizer kind reads as `estimate`. Everything else is closed
+ * (an unknown field is refused; a new one needs a new `v`). Once something was dropped the
+ * signature no longer covers the result: verify with {@link verifyNodeAnnouncement}, which checks
+ * the signature over the announcement as sent ({@link SignedNodeAnnouncement}) and reads it after.
+ *
  * @example
  * ```ts
- * const parsed = NodeAnnouncement.safeParse(JSON.parse(body));
+ * const parsed = NodeAnnouncement.safeParse(JSON.parse(storedAfterVerifying));
  * ```
  */
-export const NodeAnnouncement = z.strictObject({ ...announcementShape, signature: SignatureHex });
+export const NodeAnnouncement = z.strictObject({
+  ...announcementShape(NodeServiceOffer),
+  signature: SignatureHex,
+});
 
 /** A parsed {@link NodeAnnouncement}. */
 export type NodeAnnouncement = z.infer<typeof NodeAnnouncement>;
@@ -117,7 +147,7 @@ export const NODE_ANNOUNCEMENT_MAX_SKEW_MS = 30_000;
 export function createNodeAnnouncement(
   fields: NodeAnnouncementFields,
   nodeKey: RelaySigningKey,
-): NodeAnnouncement {
+): SignedNodeAnnouncement {
   return signNodeMessage(UnsignedNodeAnnouncement, fields, nodeKey, "createNodeAnnouncement");
 }
 
@@ -141,8 +171,10 @@ export interface NodeAnnouncementCheck {
  * issued more than {@link NODE_ANNOUNCEMENT_MAX_SKEW_MS} in the future), ADDRESS_MISMATCH (the
  * node's address is not its public key's), INVALID_SIGNATURE. A fresh signed announcement cannot
  * be replayed later to resurrect a node that left; catalog membership of the services and tiers is
- * the gateway's check. Returns the announcement and its digest (hex SHA-256 of the unsigned
- * fields). Never throws.
+ * the gateway's check. The signature is checked over the announcement as sent, flags this version
+ * does not know included; only then is it read as {@link NodeAnnouncement} (those flags dropped, a
+ * known flag of the wrong type refused). Returns the announcement so read and its digest (hex
+ * SHA-256 of the unsigned fields as signed). Never throws.
  *
  * @example
  * ```ts
@@ -155,19 +187,22 @@ export function verifyNodeAnnouncement(
   input: unknown,
   check: NodeAnnouncementCheck = {},
 ): Result<{ announcement: NodeAnnouncement; digest: string }> {
-  const parsed = parseEnvelope(NodeAnnouncement, input, "node announcement");
+  const parsed = parseEnvelope(SignedNodeAnnouncement, input, "node announcement");
   if (!parsed.ok) return parsed;
-  const announcement = parsed.value;
+  const sent = parsed.value;
   // Freshness first: it is cheap, and an old announcement needs no signature check to be refused.
   const now = check.now ?? Date.now();
   const maxAgeMs = check.maxAgeMs ?? NODE_ANNOUNCEMENT_MAX_AGE_MS;
-  if (now - announcement.issuedAt > maxAgeMs) return fail("MALFORMED_ENVELOPE", "stale", "issuedAt");
-  if (announcement.issuedAt - now > NODE_ANNOUNCEMENT_MAX_SKEW_MS) {
+  if (now - sent.issuedAt > maxAgeMs) return fail("MALFORMED_ENVELOPE", "stale", "issuedAt");
+  if (sent.issuedAt - now > NODE_ANNOUNCEMENT_MAX_SKEW_MS) {
     return fail("MALFORMED_ENVELOPE", "node announcement: issuedAt is in the future", "issuedAt");
   }
-  const signed = checkNodeSignature(announcement, "node announcement");
+  const signed = checkNodeSignature(sent, "node announcement");
   if (!signed.ok) return signed;
-  return ok({ announcement, digest: bytesToHex(signed.value) });
+  // Signed as sent; read as this version knows it (flags of a newer version dropped) only now.
+  const known = parseEnvelope(NodeAnnouncement, sent, "node announcement");
+  if (!known.ok) return known;
+  return ok({ announcement: known.value, digest: bytesToHex(signed.value) });
 }
 
 function isHttpBaseUrl(value: string): boolean {
