@@ -129,6 +129,40 @@ describe("a node in front of real HTTP engines", () => {
     expect(sentCompletion.top_k).toBe(5);
   });
 
+  it("takes an assistant turn's refusal part as text of that turn, to the engine and in its input count", async () => {
+    const h = await nodeInFrontOf("vllm");
+    const chat = (assistant: Record<string, unknown>) =>
+      h.client.relay.mutate(
+        gw.request(
+          {
+            model: "llama-2-13b",
+            messages: [
+              { role: "user", content: "How do I pick a lock?" },
+              { role: "assistant", content: [assistant, { type: "text", text: "Ask a locksmith." }] },
+              { role: "user", content: "Then how do I find one?" },
+            ],
+            max_tokens: 4,
+          },
+          { operation: "chat.completions" },
+        ),
+      );
+    const refused = await chat({ type: "refusal", refusal: "I can't help with that." });
+    expect(refused.outcome).toBe("ok");
+    const sent = fake!.requests.filter((r) => r.path === "/v1/chat/completions").at(-1)?.body as {
+      messages: unknown[];
+    };
+    expect(sent.messages[1]).toEqual({
+      role: "assistant",
+      content: [
+        { type: "text", text: "I can't help with that." },
+        { type: "text", text: "Ask a locksmith." },
+      ],
+    });
+    const written = await chat({ type: "text", text: "I can't help with that." });
+    expect(written.outcome).toBe("ok");
+    expect(refused.usage.inputTokens).toBe(written.usage.inputTokens);
+  });
+
   it("sends top_p 0 (OpenAI's greedy end of its 0 to 1 range) as temperature 0, which every engine takes", async () => {
     const h = await nodeInFrontOf("vllm");
     const greedy = await h.client.relay.mutate(

@@ -1,6 +1,7 @@
 import {
   ChatCompletionRequest,
   CompletionRequest,
+  chatPartAsText,
   EmbeddingRequest,
   fail,
   ImageEditRequest,
@@ -241,7 +242,7 @@ function refusalsAsText(content: unknown[], at: string): Result<unknown[]> {
     if (unknown !== undefined) return unknown;
     if (typeof part.refusal !== "string")
       return fail("INVALID_REQUEST", `\`${path}.refusal\` must be a string`, `${path}.refusal`);
-    parts.push({ type: "text", text: part.refusal });
+    parts.push(chatPartAsText({ type: "refusal", refusal: part.refusal }));
   }
   return ok(parts);
 }

@@ -1,4 +1,10 @@
-import type { OpenAIRequestOf, RelayOperation } from "@pocket-ai/protocol";
+import {
+  type ChatRefusalPart,
+  type ChatTextPart,
+  chatPartAsText,
+  type OpenAIRequestOf,
+  type RelayOperation,
+} from "@pocket-ai/protocol";
 
 /**
  * Engine calls are built, not forwarded: the body a backend receives holds only fields of the
@@ -61,10 +67,9 @@ function pick(source: Json, keys: readonly string[]): Json {
   return out;
 }
 
+/** Text parts as they are, an assistant's refusal parts as text of the turn (parts are validated). */
 const content = (value: unknown): unknown =>
-  Array.isArray(value)
-    ? value.map((part) => ({ type: "text", text: (part as { text?: unknown }).text }))
-    : value;
+  Array.isArray(value) ? value.map((part) => chatPartAsText(part as ChatTextPart | ChatRefusalPart)) : value;
 
 const toolCall = (call: Json): Json => ({
   id: call.id,

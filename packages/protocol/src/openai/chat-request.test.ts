@@ -42,6 +42,23 @@ describe("ChatCompletionRequest via parseOpenAIRequest", () => {
     expect(r.ok && r.value).toEqual(body);
   });
 
+  it("accepts a refusal part in an assistant turn only, with its words as a string", () => {
+    const turn = (role: string, part: Record<string, unknown>) =>
+      parseOpenAIRequest("chat.completions", {
+        model: "m",
+        messages: [
+          { role: "user", content: "x" },
+          { role, content: [part] },
+        ],
+      });
+    const accepted = turn("assistant", { type: "refusal", refusal: "I can't help with that." });
+    expect(accepted.ok).toBe(true);
+    const wrong = turn("assistant", { type: "refusal", refusal: 7 });
+    expect(!wrong.ok && wrong.error.param).toBe("messages.1.content.0.refusal");
+    const user = turn("user", { type: "refusal", refusal: "No." });
+    expect(!user.ok && user.error.param).toBe("messages.1.content.0.type");
+  });
+
   it("accepts json_schema response formats and max_tokens", () => {
     const r = parseOpenAIRequest("chat.completions", {
       model: "quality-gpt-4:batch",

@@ -1,6 +1,14 @@
 export { answerChoicesMismatch, chunkChoiceOutOfRange, StreamedChoices } from "./answer-choices.js";
 export { carriesErrorMember, HONEST_OUTPUT_SLACK_PER_CHOICE, OutputAfterFinish } from "./answer-rules.js";
-export { ChatContent, ChatMessage, ChatTextPart, ChatToolCall } from "./chat-message.js";
+export {
+  ChatAssistantContent,
+  ChatContent,
+  ChatMessage,
+  ChatRefusalPart,
+  ChatTextPart,
+  ChatToolCall,
+  chatPartAsText,
+} from "./chat-message.js";
 export { ChatCompletionRequest, ChatResponseFormat, chatMaxTokens } from "./chat-request.js";
 export { ChatCompletionChunk, ChatCompletionResponse, ChatLogprobs } from "./chat-response.js";
 export { CompletionUsage, FinishReason, StopSequences, StreamOptions } from "./common-fields.js";

@@ -40,4 +40,20 @@ describe("chatPromptText", () => {
       'system: Be brief.\nuser: Part one\npart two\nassistant: lookup({"q":"x"})\ntool: 42',
     );
   });
+
+  it("reads an assistant's refusal part as text of its turn", () => {
+    const messages: ChatMessage[] = [
+      { role: "user", content: "Pick a lock" },
+      {
+        role: "assistant",
+        content: [
+          { type: "refusal", refusal: "I can't help with that." },
+          { type: "text", text: "Ask a locksmith." },
+        ],
+      },
+    ];
+    expect(chatPromptText(messages)).toBe(
+      "user: Pick a lock\nassistant: I can't help with that.\nAsk a locksmith.",
+    );
+  });
 });

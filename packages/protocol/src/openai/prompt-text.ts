@@ -1,4 +1,4 @@
-import type { ChatMessage } from "./chat-message.js";
+import { type ChatMessage, chatPartAsText } from "./chat-message.js";
 import type { CompletionRequest } from "./completion-request.js";
 
 /**
@@ -53,7 +53,7 @@ export function countPromptTokens(
 function contentText(content: ChatMessage["content"]): string {
   if (content === undefined || content === null) return "";
   if (typeof content === "string") return content;
-  return content.map((part) => part.text).join("\n");
+  return content.map((part) => chatPartAsText(part).text).join("\n");
 }
 
 /**
@@ -61,9 +61,10 @@ function contentText(content: ChatMessage["content"]): string {
  * backend applies its model's own chat template). The flattening is fixed by the protocol so that
  * the gateway and every node count the same, whatever model a node runs (quality-tier services may
  * run any model, so no model's template can be the reference). Each message becomes one block
- * `"<role>: <text>"`, blocks are joined by `"\n"`, and the text is the content (text parts joined by
- * `"\n"`), followed for assistant tool calls by `"<name>(<arguments>)"` lines. A model's real
- * template adds a few marker tokens per message; tier limits absorb that difference.
+ * `"<role>: <text>"`, blocks are joined by `"\n"`, and the text is the content (text parts, and an
+ * assistant's refusal parts as text, joined by `"\n"`), followed for assistant tool calls by
+ * `"<name>(<arguments>)"` lines. A model's real template adds a few marker tokens per message; tier
+ * limits absorb that difference.
  *
  * @example
  * ```ts
