@@ -220,6 +220,34 @@ describe("probeBackend", () => {
     });
   });
 
+  it("confirms parallel_tool_calls: false where the engine obeys it, and fails a declaration the engine ignores", async () => {
+    // Both engines call every tool they are asked to use; llama.cpp keeps to one when told to.
+    const obeys = await probeText("llamacpp", "llamacpp", "engine-model", {
+      features: { tools: true, parallelToolCalls: true },
+      capabilities: { tools: true },
+    });
+    expect(row(obeys, "single tool call")).toMatchObject({ declared: true, observed: "yes", finding: "ok" });
+    expect(obeys.ok).toBe(true);
+    const ignores = await probeText("vllm", "vllm", "engine-model", {
+      features: { tools: true, parallelToolCalls: true, singleToolCall: false },
+      capabilities: { tools: true, forcedToolChoice: true, singleToolCall: true },
+    });
+    expect(row(ignores, "single tool call")).toMatchObject({
+      declared: true,
+      observed: "no",
+      finding: "error",
+      detail: "parallel_tool_calls: false ignored: 2 tool calls in one answer",
+    });
+    expect(ignores.ok).toBe(false);
+    expect(formatProbeReport(ignores)).toMatch(/\nsingle tool call\s+yes\s+no\s+ERROR/);
+    // Ollama ignores the field, and declares so.
+    const ollama = await probeText("ollama");
+    expect(row(ollama, "single tool call")).toMatchObject({ declared: false, observed: "no", finding: "ok" });
+    // An engine that makes no tool calls has nothing to keep to one: not probed.
+    const toolless = await probeText("llamacpp");
+    expect(row(toolless, "single tool call")).toBeUndefined();
+  });
+
   it("notes, without failing, what the engine does beyond its declaration", async () => {
     // A llama.cpp build that returns `n` choices: the node just is not routed `n` requests.
     const report = await probeText("llamacpp", "llamacpp", "engine-model", { features: { n: true } });

@@ -57,9 +57,9 @@ function listModels(backend: Backend, config: BackendConfig): Effect.Effect<Find
  * Probes a backend for real and reports what it saw next to what the backend declares:
  * reachable, models listed, then each text capability (a tiny completion, chat, prompt logprobs
  * with `echo`, generated-token logprobs, seeded reproducibility, streaming, tokenize, `n`, a
- * forced tool call, JSON mode, a JSON schema, embeddings), each image capability (txt2img,
- * img2img, inpainting, outpainting at 64×64, two steps), or for an embedding service the
- * embeddings alone. A declared capability the engine does not do is an `error` finding and fails
+ * forced tool call, at most one tool call where tools work, JSON mode, a JSON schema,
+ * embeddings), each image capability (txt2img, img2img, inpainting, outpainting at 64×64, two
+ * steps), or for an embedding service the embeddings alone. A declared capability the engine does not do is an `error` finding and fails
  * the report. Prompts are fixed harmless strings; nothing is logged.
  */
 export function probeBackend(

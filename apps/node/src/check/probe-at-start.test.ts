@@ -48,6 +48,23 @@ describe("probeAtStart", () => {
     });
   });
 
+  it("turns off a declared single tool call when the engine makes several calls anyway", async () => {
+    const fake = await startFakeVllm({
+      flavor: "vllm",
+      features: { ...ENGINE_JSON_FEATURES.vllm, tools: true, parallelToolCalls: true, singleToolCall: false },
+    });
+    closers.push(fake.close);
+    const config = backendConfig({
+      kind: "vllm",
+      url: fake.url,
+      timeoutMs: 5_000,
+      capabilities: { tools: true, forcedToolChoice: true, singleToolCall: true },
+    });
+    const outcome = await probe(config);
+    expect(outcome.turnedOff).toEqual(["singleToolCall"]);
+    expect(outcome.backend.capabilities).toMatchObject({ tools: true, singleToolCall: false });
+  });
+
   it("keeps an honest declaration whole, and never adds what was not declared", async () => {
     // Ollama: tools yes, a forced choice ignored (declared no), JSON mode yes, no token-id prompts.
     const fake = await startFakeVllm({

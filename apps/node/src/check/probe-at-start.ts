@@ -17,6 +17,7 @@ const CHECK_FLAGS: Readonly<Record<string, TextFlag>> = {
   n: "n",
   tools: "tools",
   "forced tool choice": "forcedToolChoice",
+  "single tool call": "singleToolCall",
   "token-id prompts": "tokenPrompts",
   "JSON mode": "jsonMode",
   "JSON schema": "jsonSchema",

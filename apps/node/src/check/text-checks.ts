@@ -140,7 +140,7 @@ export function probeText(declared: BackendCapabilities, backend: Backend, model
     };
     // Tools: offered one tool and asked to use it, the engine calls it (a tool-capable model does;
     // an engine without tool support answers in prose), and it answers a tool-result turn.
-    yield* run(
+    const toolsWork = yield* run(
       "tools",
       declared.tools,
       Effect.map(
@@ -203,6 +203,34 @@ export function probeText(declared: BackendCapabilities, backend: Backend, model
         },
       ),
     );
+    // At most one tool call: two tools, a prompt that asks for both, `parallel_tool_calls: false`;
+    // an engine that ignores the field calls both. Probed only where the engine calls tools at all:
+    // elsewhere the field changes nothing a gateway could route.
+    if (toolsWork === "yes")
+      yield* run(
+        "single tool call",
+        declared.singleToolCall,
+        Effect.map(
+          chat({
+            messages: [
+              { role: "user", content: "What time is it, and what is the weather? Use both tools." },
+            ],
+            max_tokens: 64,
+            tools: [
+              toolDefinition(PROBE_TOOL, "The current time."),
+              toolDefinition(PROBE_FORCED_TOOL, "The weather."),
+            ],
+            parallel_tool_calls: false,
+          }),
+          (response) => {
+            const calls = toolCalls(response).length;
+            if (calls === 1) return yes("asked for both tools with parallel_tool_calls: false, one call");
+            return calls === 0
+              ? no("asked for both tools, the answer made no tool call: nothing shows the field is obeyed")
+              : no(`parallel_tool_calls: false ignored: ${calls} tool calls in one answer`);
+          },
+        ),
+      );
     yield* run(
       "token-id prompts",
       declared.tokenPrompts,

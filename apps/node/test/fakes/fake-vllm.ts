@@ -41,6 +41,13 @@ export interface FakeTextFeatures {
   readonly tools: boolean;
   /** A forced `tool_choice` is obeyed (Ollama ignores it and calls as it likes). */
   readonly forcedToolChoice: boolean;
+  /**
+   * Offered several tools and no forced choice, chat calls each of them in one answer (as a model
+   * asked to use them all does; on by default for Ollama only); else it calls only the first.
+   */
+  readonly parallelToolCalls: boolean;
+  /** `parallel_tool_calls: false` is obeyed: one call at most (Ollama and vLLM before 0.11 ignore it). */
+  readonly singleToolCall: boolean;
   /** `response_format: json_object` makes the chat answer a JSON object (else it is ignored). */
   readonly jsonMode: boolean;
   /** `response_format: json_schema` makes the chat answer an object with the schema's properties. */
@@ -54,6 +61,8 @@ const FLAVOR_FEATURES: Record<FakeTextFlavor, FakeTextFeatures> = {
     n: true,
     tools: false,
     forcedToolChoice: true,
+    parallelToolCalls: false,
+    singleToolCall: false,
     jsonMode: false,
     jsonSchema: false,
     embeddings: false,
@@ -62,6 +71,8 @@ const FLAVOR_FEATURES: Record<FakeTextFlavor, FakeTextFeatures> = {
     n: false,
     tools: false,
     forcedToolChoice: true,
+    parallelToolCalls: false,
+    singleToolCall: true,
     jsonMode: false,
     jsonSchema: false,
     embeddings: false,
@@ -70,6 +81,8 @@ const FLAVOR_FEATURES: Record<FakeTextFlavor, FakeTextFeatures> = {
     n: false,
     tools: true,
     forcedToolChoice: false,
+    parallelToolCalls: true,
+    singleToolCall: false,
     jsonMode: false,
     jsonSchema: false,
     embeddings: false,
@@ -78,6 +91,8 @@ const FLAVOR_FEATURES: Record<FakeTextFlavor, FakeTextFeatures> = {
     n: false,
     tools: false,
     forcedToolChoice: false,
+    parallelToolCalls: false,
+    singleToolCall: false,
     jsonMode: false,
     jsonSchema: false,
     embeddings: false,
@@ -230,7 +245,7 @@ export async function startFakeVllm(
     const seed = typeof body.seed === "number" ? body.seed : 0;
     return Array.from({ length: n - 1 }, (_, i) => generate(prompt, { ...body, seed: seed + i + 1 }));
   };
-  const toolCall = (body: Record<string, unknown>) => {
+  const toolCalls = (body: Record<string, unknown>) => {
     const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: unknown } }[]) : [];
     if (!features.tools || tools.length === 0 || body.tool_choice === "none") return undefined;
     const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown }[]) : [];
@@ -238,9 +253,19 @@ export async function startFakeVllm(
     const forced = features.forcedToolChoice
       ? (body.tool_choice as { function?: { name?: unknown } } | undefined)?.function?.name
       : undefined;
-    const name = typeof forced === "string" ? forced : String(tools[0]?.function?.name ?? "tool");
-    sequence += 1;
-    return { id: `call-fake-${sequence}`, type: "function", function: { name, arguments: "{}" } };
+    // Asked for one tool (a forced choice, obeyed or not) or told to keep to one call: the first.
+    const one =
+      (features.singleToolCall && body.parallel_tool_calls === false) || typeof body.tool_choice === "object";
+    const names =
+      typeof forced === "string"
+        ? [forced]
+        : (features.parallelToolCalls && !one ? tools : tools.slice(0, 1)).map((tool) =>
+            String(tool.function?.name ?? "tool"),
+          );
+    return names.map((name) => {
+      sequence += 1;
+      return { id: `call-fake-${sequence}`, type: "function", function: { name, arguments: "{}" } };
+    });
   };
   // The answer as JSON when the engine honours `response_format` (a few generated words in it),
   // cut at `max_tokens` like any answer and counted as it is.
@@ -405,9 +430,9 @@ export async function startFakeVllm(
     if (body.stream !== true) {
       const samples = [g, ...extraSamples(g.prompt, body)].map((sample) => shaped(sample, body));
       const choices = samples.map((sample, index) => {
-        const call = toolCall(body);
-        if (call !== undefined) {
-          const message = { role: "assistant", content: null, tool_calls: [call] };
+        const calls = toolCalls(body);
+        if (calls !== undefined) {
+          const message = { role: "assistant", content: null, tool_calls: calls };
           return { index, message, logprobs: null, finish_reason: "tool_calls" };
         }
         const message = { role: "assistant", content: sample.tokens.join("").trimStart() };
