@@ -34,4 +34,21 @@ describe("pocket-gateway's arguments", () => {
       expect(run.stderr).not.toMatch(/\n\s+at /);
     },
   );
+  it.each([
+    [["--help"], 0, "pocket-gateway start [--config gateway.yaml]"],
+    [["help"], 0, "pocket-gateway admin apps create --name NAME"],
+    [["start", "--port", "5"], 2, "pocket-gateway start takes only --config <file>, not --port 5"],
+    [["strat"], 2, 'pocket-gateway: unknown command "strat"'],
+    [["keys", "generate"], 2, "pocket-gateway: keys generate needs --out FILE"],
+  ])("answers %j without loading the app, the runtime or Effect", (args, status, said) => {
+    // The hook makes importing any of them fail: a command line answered before it loads them passes.
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "--import", "./test/support/refuse-app-import.mjs", "src/cli.ts", ...args],
+      { cwd: GATEWAY_APP, encoding: "utf8", timeout: 60_000 },
+    );
+    expect(run.stderr).not.toContain("this test refuses to load");
+    expect(run.status).toBe(status);
+    expect(status === 0 ? run.stdout : run.stderr).toContain(said);
+  });
 });

@@ -34,6 +34,23 @@ describe("pocket-node keys generate", () => {
 });
 
 describe("pocket-node's arguments", () => {
+  it.each([
+    [["--help"], 0, "pocket-node start [--config node.yaml]"],
+    [["start", "--help"], 0, "pocket-node check [--config node.yaml]"],
+    [["start", "--port", "5"], 2, "Unknown option '--port'. Settings come from the config file"],
+    [["strat"], 2, 'pocket-node: unknown command "strat"'],
+    [["keys", "generate"], 2, "pocket-node: keys generate needs --out FILE"],
+  ])("answers %j without loading the app, the runtime or Effect", (args, status, said) => {
+    // The hook makes importing any of them fail: a command line answered before it loads them passes.
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "--import", "./test/helpers/refuse-app-import.mjs", "src/cli.ts", ...args],
+      { cwd: NODE_APP, encoding: "utf8", timeout: 60_000 },
+    );
+    expect(run.stderr).not.toContain("this test refuses to load");
+    expect(run.status).toBe(status);
+    expect(status === 0 ? run.stdout : run.stderr).toContain(said);
+  });
   it("refuses an unknown option, naming it and where settings go, with no stack trace", () => {
     const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--port", "5"], {
       cwd: NODE_APP,

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -168,6 +168,27 @@ describe("bundled gateway and node under plain node", () => {
       // The sources hold non-ASCII comments (≤, →): the bundler escaped them, it did not drop them.
       expect(text).toContain("\\u2192");
       expect(text.match(/[\u0080-\uffff]/g) ?? []).toEqual([]);
+    }
+  });
+
+  it("answer --help and an unknown command with the usage (exit 0 and 2), no stack trace", () => {
+    for (const [file, name] of [
+      [gatewayFile, "pocket-gateway"],
+      [nodeFile, "pocket-node"],
+    ] as const) {
+      const run = (args: string[]) =>
+        spawnSync(process.execPath, [file, ...args], {
+          cwd: work,
+          encoding: "utf8",
+          env: { ...process.env, NODE_OPTIONS: "" },
+        });
+      const help = run(["--help"]);
+      expect(help.status).toBe(0);
+      expect(help.stdout).toContain(`${name} start [--config`);
+      const wrong = run(["strat"]);
+      expect(wrong.status).toBe(2);
+      expect(wrong.stderr).toContain(`${name}: unknown command "strat"`);
+      expect(wrong.stderr).not.toMatch(/\n\s+at /);
     }
   });
 

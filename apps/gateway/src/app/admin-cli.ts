@@ -1,21 +1,13 @@
 import { parseArgs } from "node:util";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { Data, Duration, Effect } from "effect";
+import { ADMIN_USAGE } from "../cli/command-usage.js";
 import { formatUsd, parseUsd } from "../settlement/usd-amount.js";
 import { adminCallFailure } from "./admin-call-failure.js";
 import type { GatewayAppRouter } from "./routers.js";
 import { textTable } from "./text-table.js";
 
-export const ADMIN_USAGE = `Admin commands (need the gateway's admin token):
-  pocket-gateway admin apps create --name NAME [--operator NAME]
-  pocket-gateway admin apps list
-  pocket-gateway admin apps disable --app APP_ID
-  pocket-gateway admin apps enable --app APP_ID
-  pocket-gateway admin keys create --app APP_ID --name NAME [--rpm N] [--tpm N] [--budget-usd 5.00] [--role evaluator]
-  pocket-gateway admin keys list [--app APP_ID]
-  pocket-gateway admin keys revoke --key KEY_ID
-  pocket-gateway admin usage [--app APP_ID] [--key KEY_ID] [--days 30]
-  pocket-gateway admin portal-admin EMAIL [--role customer]   make a portal account an administrator (or not)`;
+export { ADMIN_USAGE };
 
 export class AdminCommandError extends Data.TaggedError("AdminCommandError")<{
   readonly reason: string;

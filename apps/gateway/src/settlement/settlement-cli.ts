@@ -3,17 +3,14 @@ import { weekIdOf } from "@pocket-ai/protocol";
 import { createTRPCUntypedClient, httpLink } from "@trpc/client";
 import { Clock, Data, Duration, Effect } from "effect";
 import { adminCallFailure } from "../app/admin-call-failure.js";
+import { SETTLEMENT_USAGE } from "../cli/command-usage.js";
 import { CLAIM_STATUSES, type ClaimRecord, MAX_CLAIMS_LISTED, WEEK_ID_PATTERN } from "./claim-record.js";
 import { formatClaimsText, formatRatesText, formatTallyText } from "./settlement-cli-text.js";
 import type { WeeklySettlementTally } from "./settlement-tally.js";
 import { parseUsd } from "./usd-amount.js";
 import type { WeeklyRateRecord } from "./weekly-rates.js";
 
-export const SETTLEMENT_USAGE = `Settlement commands:
-  pocket-gateway tally [--week 2026-W48] [--format text|csv|json]   the week's mint, charge and burn (default: this week, text)
-  pocket-gateway rates set --week 2026-W48 --usd-per-pokt 0.25     set a week's POKT price (final once a claim pinned it)
-  pocket-gateway rates list                                         every week's rate and how many claims pinned it
-  pocket-gateway claims list [--week 2026-W48] [--status claimed|proven|rejected] [--limit 100] [--format text|json]`;
+export { SETTLEMENT_USAGE };
 
 /** A settlement command failed: bad arguments (`usage`), or the admin API refused or was unreachable. */
 export class SettlementCommandError extends Data.TaggedError("SettlementCommandError")<{

@@ -1,0 +1,11 @@
+// Loaded with `node --import` after tsx: importing the node app, the runtime or Effect fails, so a
+// test shows that a command is answered without loading them.
+import { register } from "node:module";
+
+const hooks = `
+export async function resolve(specifier, context, next) {
+  if (/(^|\\/)app\\/node-app\\.js$|^@pocket-ai\\/runtime$|^effect$/.test(specifier))
+    throw new Error("this test refuses to load " + specifier);
+  return next(specifier, context);
+}`;
+register(`data:text/javascript,${encodeURIComponent(hooks)}`);
