@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import { Effect, Exit } from "effect";
 import { describe, expect } from "vitest";
 import { dialectMissing, freshLocation, STORE_DIALECTS } from "../../test/support/temp-database.js";
-import { GatewayStore, type StoreLocation } from "./database.js";
+import { GatewayStore, type StoreLocation, storeRunner } from "./database.js";
 
 const withStore = <A>(location: StoreLocation, f: (db: SqlClient) => Promise<A>) =>
   Effect.scoped(
@@ -93,6 +93,32 @@ describe.each(STORE_DIALECTS)("the gateway store on %s", (dialect) => {
           expect(apps).toEqual([]);
         }),
       ),
+    );
+
+    it.effect(
+      "fails a statement with the driver's code as the reason, never the statement or its values",
+      () =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const { location } = yield* freshLocation(dialect);
+            const failed = yield* Effect.flip(
+              Effect.flatMap(GatewayStore, (db) =>
+                storeRunner(db)("read a key", (d) =>
+                  // PostgreSQL quotes the value it cannot cast in its message; SQLite casts it, so a
+                  // missing table fails the statement there.
+                  d.all(
+                    sql`select cast(${"sk-secret-value"} as integer) as n ${dialect === "sqlite" ? sql`from no_such_table` : sql``}`,
+                  ),
+                ),
+              ).pipe(Effect.provide(GatewayStore.layer(location))),
+            );
+            expect(failed._tag === "StorageError" && failed.operation).toBe("read a key");
+            expect(failed.reason).toBe(
+              dialect === "sqlite" ? "SQLITE_ERROR: no such table: no_such_table" : "SQLSTATE 22P02",
+            );
+            expect(failed.reason).not.toMatch(/select|sk-secret-value/i);
+          }),
+        ),
     );
 
     it.effect("returns BIGINT money and times as JS numbers, sums above 2^53 exactly as text", () =>

@@ -1,5 +1,12 @@
 import type { ErrorCode } from "@pocket-ai/protocol";
-import { openPostgres, openSqlite, packageFile, type SqlClient, sqliteClient } from "@pocket-ai/runtime";
+import {
+  describeDatabaseFailure,
+  openPostgres,
+  openSqlite,
+  packageFile,
+  type SqlClient,
+  sqliteClient,
+} from "@pocket-ai/runtime";
 import { Context, Data, Effect, Layer } from "effect";
 import { gatewaySchema } from "./schema.js";
 
@@ -8,7 +15,11 @@ export const MIGRATIONS_FOLDER = packageFile(import.meta.url, "@pocket-ai/gatewa
 /** The committed PostgreSQL migrations (the same tables, PostgreSQL's types). */
 export const PG_MIGRATIONS_FOLDER = packageFile(import.meta.url, "@pocket-ai/gateway", "drizzle/pg");
 
-/** A SQL statement failed unexpectedly (disk full, server gone): a server error, never the caller's. */
+/**
+ * A SQL statement failed unexpectedly (disk full, server gone): a server error, never the caller's.
+ * `reason` is the driver's code and, for SQLite, its message (see `describeDatabaseFailure`), never
+ * the statement or its parameters: it is logged and printed at start.
+ */
 export class StorageError extends Data.TaggedError("StorageError")<{
   readonly operation: string;
   readonly reason: string;
@@ -76,5 +87,8 @@ export type StoreRunner = <A>(
 
 export function storeRunner(db: SqlClient): StoreRunner {
   return (operation, f) =>
-    Effect.tryPromise({ try: () => f(db), catch: (e) => new StorageError({ operation, reason: String(e) }) });
+    Effect.tryPromise({
+      try: () => f(db),
+      catch: (e) => new StorageError({ operation, reason: describeDatabaseFailure(e) }),
+    });
 }

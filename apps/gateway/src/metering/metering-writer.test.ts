@@ -1,3 +1,4 @@
+import { createLogger, redactingLoggerLayer } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect";
 import { describe, expect, it } from "vitest";
@@ -103,7 +104,17 @@ describe.each(STORE_DIALECTS)("MeteringWriter on %s", (dialect) => {
       const layer = MeteringWriter.layer({ batchSize: 1, flushMs: 60_000 }).pipe(
         Layer.provideMerge(TempDatabase),
       );
-      const result = await Effect.runPromise(program.pipe(Effect.provide(layer)));
+      const logged: string[] = [];
+      const logger = redactingLoggerLayer(createLogger({ app: "gateway", write: (l) => logged.push(l) }));
+      const result = await Effect.runPromise(program.pipe(Effect.provide(layer), Effect.provide(logger)));
+      // Each failed write is logged with the database's code, never the statement or its values.
+      const failures = logged.filter((l) => l.includes("metering rows could not be written"));
+      expect(failures.length).toBeGreaterThan(0);
+      expect(JSON.parse(failures[0]!)).toMatchObject({
+        code: "DATABASE_UNAVAILABLE",
+        reason: dialect === "sqlite" ? "SQLITE_CONSTRAINT_TRIGGER: disk full" : "SQLSTATE P0001",
+      });
+      for (const line of failures) expect(line).not.toMatch(/insert|hash-\d|app_1|key_1/i);
       expect(result.stuck.done).toBe(false);
       expect(result.stuck.stats.pending).toBe(50);
       expect(result.stuck.stats.written).toBe(0);

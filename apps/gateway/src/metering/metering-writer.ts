@@ -1,3 +1,4 @@
+import { describeDatabaseFailure } from "@pocket-ai/runtime";
 import { Context, Effect, Layer, Schedule } from "effect";
 import { GatewayStore } from "../db/database.js";
 import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
@@ -43,7 +44,12 @@ const make = (settings: MeteringSettings) =>
           Effect.gen(function* () {
             buffer = rows.concat(buffer);
             yield* Effect.logError("metering rows could not be written; kept for the next flush").pipe(
-              Effect.annotateLogs({ rows: rows.length, reason: String(error) }),
+              // The driver's code, never the failed statement: it would quote the rows' keys and addresses.
+              Effect.annotateLogs({
+                rows: rows.length,
+                code: "DATABASE_UNAVAILABLE",
+                reason: describeDatabaseFailure(error),
+              }),
             );
           }),
         ),

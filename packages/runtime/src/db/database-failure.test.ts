@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { databaseErrorCode, describeDatabaseFailure } from "./database-failure.js";
+
+const root = mkdtempSync(join(tmpdir(), "pocket-db-failure-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** What `statement` throws (drizzle's error quotes the statement). */
+function failureOf(statement: () => unknown): unknown {
+  try {
+    statement();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("the statement did not fail");
+}
+
+describe("describeDatabaseFailure", () => {
+  it("names SQLite's code and message for a dropped table, without the query or its parameters", () => {
+    const sqlite = new Database(join(root, "dropped.sqlite"));
+    sqlite.exec("CREATE TABLE keys (secret TEXT); DROP TABLE keys;");
+    const db = drizzle(sqlite);
+    const e = failureOf(() => db.run(sql`INSERT INTO keys (secret) VALUES (${"sk-parameter-0123"})`));
+    // The failure as thrown quotes the statement: that is why its message must not be logged.
+    expect(String(e)).toContain("INSERT INTO keys");
+    expect(databaseErrorCode(e)).toBe("SQLITE_ERROR");
+    expect(describeDatabaseFailure(e)).toBe("SQLITE_ERROR: no such table: keys");
+    expect(describeDatabaseFailure(e)).not.toContain("sk-parameter-0123");
+    sqlite.close();
+  });
+
+  it("names SQLITE_READONLY for a file opened read-only", () => {
+    const file = join(root, "readonly.sqlite");
+    const setup = new Database(file);
+    setup.exec("CREATE TABLE keys (secret TEXT)");
+    setup.close();
+    const sqlite = new Database(file, { readonly: true });
+    const db = drizzle(sqlite);
+    const e = failureOf(() => db.run(sql`INSERT INTO keys (secret) VALUES (${"sk-parameter-4567"})`));
+    const said = describeDatabaseFailure(e);
+    expect(said).toMatch(/^SQLITE_READONLY(_[A-Z]+)?: attempt to write a readonly database$/);
+    expect(said).not.toContain("INSERT");
+    sqlite.close();
+  });
+
+  it("names a PostgreSQL SQLSTATE and an error without a driver code by its class only", () => {
+    const pgError = Object.assign(new Error('invalid input syntax for type integer: "sk-value"'), {
+      code: "22P02",
+    });
+    const wrapped = new Error("Failed query: select $1\nparams: sk-value", { cause: pgError });
+    expect(describeDatabaseFailure(wrapped)).toBe("SQLSTATE 22P02");
+    expect(describeDatabaseFailure(new TypeError("Failed query: select 1"))).toBe("TypeError");
+  });
+});

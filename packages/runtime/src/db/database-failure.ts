@@ -1,0 +1,38 @@
+/**
+ * What a failed database call may say in a log line or an operator's message: the driver's own
+ * code and, for SQLite, its message. Never the error's own message as a whole: drizzle's
+ * (`Failed query: … params: …`) quotes the statement and its parameters (keys, addresses), and
+ * PostgreSQL's may quote a value (`invalid input syntax for type integer: "…"`).
+ */
+
+/** The driver's code of a failure: `SQLITE_BUSY`, a PostgreSQL SQLSTATE (`42P01`), a socket error (`ECONNREFUSED`). */
+export function databaseErrorCode(e: unknown): string | undefined {
+  return driverErrorOf(e)?.code;
+}
+
+/**
+ * A database failure in words fit for a log: `SQLITE_READONLY: attempt to write a readonly
+ * database` (SQLite's messages name tables and columns, never a bound value), `SQLSTATE 42P01`
+ * (PostgreSQL), `ECONNREFUSED`, or, when no driver code is found, only the error's class name.
+ */
+export function describeDatabaseFailure(e: unknown): string {
+  const driver = driverErrorOf(e);
+  if (driver === undefined) return e instanceof Error ? e.name : typeof e;
+  if (driver.code.startsWith("SQLITE_")) return `${driver.code}: ${firstLine(driver.message)}`;
+  return /^[0-9A-Z]{5}$/.test(driver.code) ? `SQLSTATE ${driver.code}` : driver.code;
+}
+
+/** The error, or one of its causes (drizzle wraps the driver's), that carries a driver code. */
+function driverErrorOf(e: unknown): { readonly code: string; readonly message: string } | undefined {
+  for (let cause = e, depth = 0; typeof cause === "object" && cause !== null && depth < 5; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && /^SQLITE_[A-Z_]+$|^[0-9A-Z]{5}$|^E[A-Z]+$/.test(code))
+      return { code, message: cause instanceof Error ? cause.message : "" };
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n", 1)[0] ?? "";
+}
