@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { serveHttp } from "@pocket-ai/runtime";
+import { createLogger, redactingLoggerLayer, serveHttp } from "@pocket-ai/runtime";
 import Database from "better-sqlite3";
-import { Context, Effect, Exit, Layer, Runtime, Scope } from "effect";
+import { Context, Effect, Exit, Layer, Scope } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EvaluatorStore, type EvaluatorStoreImpl } from "../src/db/evaluator-store.js";
 import { evaluatorHandler } from "../src/leaderboard/http-handler.js";
@@ -13,14 +13,21 @@ const scope = Effect.runSync(Scope.make());
 const file = join(tempDir(), "evaluator.sqlite");
 let url = "";
 let store: EvaluatorStoreImpl;
+/** The JSON lines the handler logged. */
+const logged: string[] = [];
 
 beforeAll(async () => {
   const context = await Effect.runPromise(Layer.buildWithScope(EvaluatorStore.layer(file), scope));
   store = Context.get(context, EvaluatorStore);
+  const runtime = await Effect.runPromise(
+    Layer.toRuntime(
+      redactingLoggerLayer(createLogger({ app: "evaluator", write: (line) => logged.push(line) })),
+    ).pipe(Scope.extend(scope)),
+  );
   const server = await Effect.runPromise(
     Scope.extend(
       serveHttp({
-        handler: evaluatorHandler({ store, evaluatorId: "e", now: () => 1 }, Runtime.defaultRuntime),
+        handler: evaluatorHandler({ store, evaluatorId: "e", now: () => 1 }, runtime),
         host: "127.0.0.1",
         port: 0,
       }),
@@ -123,5 +130,16 @@ describe("the evaluator's HTTP routes", () => {
       expect(failed.text).not.toMatch(/node_scores|Sqlite|\/tmp|evaluator\.sqlite/);
     }
     expect((await get("/health")).status).toBe(200);
+    // The log says what failed and SQLite's code, never the failed statement.
+    const lines = logged.filter((l) => l.includes("cannot read the database"));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(JSON.parse(line)).toMatchObject({
+        level: "error",
+        code: "DATABASE_UNAVAILABLE",
+        reason: "SQLITE_ERROR: no such table: node_scores",
+      });
+      expect(line).not.toMatch(/select|from\s/i);
+    }
   });
 });

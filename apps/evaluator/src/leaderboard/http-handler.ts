@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { contextFromRequest, logUncodedFailures } from "@pocket-ai/link";
 import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
-import { METRICS_CHALLENGE, type MetricsConfig, metricsAccess } from "@pocket-ai/runtime";
+import {
+  describeDatabaseFailure,
+  METRICS_CHALLENGE,
+  type MetricsConfig,
+  metricsAccess,
+} from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Effect, Runtime } from "effect";
 import { buildScoreboard } from "../publish/scoreboard.js";
@@ -36,7 +41,12 @@ export function evaluatorHandler(
       return f();
     } catch (e) {
       // A database that fails a read (disk error, a damaged file) must not take the server down.
-      run(Effect.logError("cannot read the database", { error: String(e) }));
+      // The driver's code, never the failed statement (see describeDatabaseFailure).
+      run(
+        Effect.logError("cannot read the database").pipe(
+          Effect.annotateLogs({ code: "DATABASE_UNAVAILABLE", reason: describeDatabaseFailure(e) }),
+        ),
+      );
       sendError(
         res,
         "DATABASE_UNAVAILABLE",
