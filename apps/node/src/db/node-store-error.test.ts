@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Database } from "better-sqlite3";
+import { sql } from "drizzle-orm";
 import { Cause, Effect, Exit } from "effect";
 import { describe, expect, it, vi } from "vitest";
 import { answered, openLedger, relay } from "../../test/helpers/ledger-fixtures.js";
@@ -31,6 +32,24 @@ describe("the node's ledgers", () => {
         code: "INTERNAL",
       });
     }
+  });
+
+  it("give SQLite's code as a failed write's reason, never the statement or its values", async () => {
+    const { db, close } = await openLedger();
+    const relays = new RelayStore(db);
+    expect(await Effect.runPromise(relays.admit(relay, 1))).toBe(true);
+    db.run(sql`drop table relays`);
+    db.run(sql`drop table claims`);
+    for (const write of [
+      relays.answer(relay.requestHash, answered, 2),
+      new ClaimStore(db).settled("s1", "gw", "proven", "0", null, null, 3),
+    ]) {
+      const failure = await Effect.runPromise(Effect.flip(write));
+      expect(failure.reason).toMatch(/^SQLITE_ERROR: no such table: (relays|claims)$/);
+      expect(failure.message).not.toMatch(/insert|update|s1|gw|proven/i);
+      expect(failure.message).not.toContain(relay.requestHash);
+    }
+    await close();
   });
 
   it("record each relay's outcome, hashes and counts through the prepared writes", async () => {

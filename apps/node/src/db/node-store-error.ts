@@ -1,4 +1,5 @@
 import type { ErrorCode } from "@pocket-ai/protocol";
+import { describeDatabaseFailure } from "@pocket-ai/runtime";
 import { Data, Effect } from "effect";
 
 /**
@@ -19,7 +20,7 @@ export class NodeStoreError extends Data.TaggedError("NodeStoreError")<{
 
 /** What a failed write threw, as the typed error of `operation`. */
 export const storeError = (operation: string, e: unknown): NodeStoreError =>
-  new NodeStoreError({ operation, reason: e instanceof Error ? e.message : String(e) });
+  new NodeStoreError({ operation, reason: describeDatabaseFailure(e) });
 
 /** Runs one synchronous SQLite write; a throw becomes a {@link NodeStoreError}, not a defect. */
 export function storeWrite<A>(operation: string, write: () => A): Effect.Effect<A, NodeStoreError> {
