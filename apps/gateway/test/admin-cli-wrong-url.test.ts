@@ -39,6 +39,21 @@ beforeAll(async () => {
       name,
       createServer((_req, res) => answer(res)),
     );
+  // A tRPC error with no Pocket AI code (what a gateway's own tRPC layer or a proxy may answer).
+  await listen(
+    "an uncoded tRPC failure",
+    createServer((_req, res) => {
+      res.writeHead(500, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          error: {
+            message: "upstream busy",
+            code: -32603,
+            data: { code: "INTERNAL_SERVER_ERROR", httpStatus: 500 },
+          },
+        }),
+      );
+    }),
+  );
   // Another Pocket AI tRPC API (the evaluator's scoreboard), at /trpc as a node's or an evaluator's is.
   await listen(
     "another tRPC API",
@@ -116,4 +131,70 @@ describe("pocket-gateway admin and settlement commands pointed at something that
     expect(out.stderr).toContain(`BAD_GATEWAY_URL: ${bare} is not an http:// or https:// address`);
     expect(out.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
+});
+
+describe("pocket-gateway admin and settlement commands that cannot make their call", () => {
+  it("say where nothing answered with GATEWAY_UNREACHABLE and how to point the command elsewhere", async () => {
+    const closed = await new Promise<string>((resolve) => {
+      const server = createServer();
+      server.listen(0, "127.0.0.1", () => {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        server.close(() => resolve(url));
+      });
+    });
+    for (const args of [
+      ["admin", "apps", "list"],
+      ["rates", "list"],
+    ]) {
+      const out = await cli(...args, "--url", closed);
+      expect(out.status).toBe(1);
+      expect(out.stderr).toContain(
+        `pocket-gateway: GATEWAY_UNREACHABLE: cannot reach the gateway's admin API at ${closed}/trpc (ECONNREFUSED): is the gateway running there?`,
+      );
+      expect(out.stderr).not.toMatch(/\n\s+at /);
+    }
+  }, 60_000);
+
+  it("say ADMIN_CALL_FAILED when the admin API fails without a code, with what came back", async () => {
+    const out = await cli("admin", "apps", "list", "--url", urls["an uncoded tRPC failure"]!);
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain(
+      `pocket-gateway: ADMIN_CALL_FAILED: the gateway's admin API at ${urls["an uncoded tRPC failure"]}/trpc failed the call without a code (upstream busy): read the gateway's log`,
+    );
+  }, 60_000);
+
+  it("stop with INVALID_CONFIG and where to set the token when there is none", async () => {
+    const { POCKET_GATEWAY__ADMIN_TOKEN: _, ...env } = process.env;
+    const out = await run(
+      process.execPath,
+      ["--import", "tsx", "src/cli.ts", "admin", "apps", "list", "--url", urls["plain 404"]!],
+      { cwd: GATEWAY_APP, env, timeout: 60_000 },
+    ).then(
+      () => ({ status: 0, stderr: "" }),
+      (e: { code?: number; stderr: string }) => ({ status: e.code, stderr: e.stderr }),
+    );
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain(
+      "pocket-gateway: INVALID_CONFIG: no admin token: set adminToken in the config or POCKET_GATEWAY__ADMIN_TOKEN",
+    );
+  }, 60_000);
+
+  it.each([
+    [["admin", "apps", "create"], "--name is required", "pocket-gateway admin apps create --name NAME"],
+    [
+      ["rates", "set", "--week", "2026-W48"],
+      "rates set needs --usd-per-pokt",
+      "pocket-gateway rates set --week",
+    ],
+  ])(
+    "refuse %j as a usage error: exit 2, what is missing and the usage",
+    async (args, said, usage) => {
+      const out = await cli(...args, "--url", urls["plain 404"]!);
+      expect(out.status).toBe(2);
+      expect(out.stderr).toContain(`pocket-gateway: ${said}`);
+      expect(out.stderr).toContain(usage);
+      expect(out.stderr).not.toMatch(/\n\s+at /);
+    },
+    60_000,
+  );
 });

@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -50,5 +53,24 @@ describe("pocket-gateway's arguments", () => {
     expect(run.stderr).not.toContain("this test refuses to load");
     expect(run.status).toBe(status);
     expect(status === 0 ? run.stdout : run.stderr).toContain(said);
+  });
+  it("refuses to overwrite a key with KEY_FILE_EXISTS, and leaves the old key as it was", () => {
+    const root = mkdtempSync(join(tmpdir(), "pocket-gateway-key-"));
+    try {
+      const file = join(root, "gateway.key");
+      writeFileSync(file, "old key\n");
+      const run = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
+        { cwd: GATEWAY_APP, encoding: "utf8", timeout: 60_000 },
+      );
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        `pocket-gateway: KEY_FILE_EXISTS: ${file} already exists; a key is never overwritten. Choose another --out.`,
+      );
+      expect(readFileSync(file, "utf8")).toBe("old key\n");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

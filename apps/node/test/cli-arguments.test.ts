@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -27,6 +27,26 @@ describe("pocket-node keys generate", () => {
       expect(mode(file)).toBe(0o600);
       expect(mode(join(root, "secrets"))).toBe(0o700);
       expect(mode(join(root, "secrets", "node"))).toBe(0o700);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to overwrite a key with KEY_FILE_EXISTS, and leaves the old key as it was", () => {
+    const root = mkdtempSync(join(tmpdir(), "pocket-node-key-"));
+    try {
+      const file = join(root, "node.key");
+      writeFileSync(file, "old key\n");
+      const run = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
+        { cwd: NODE_APP, encoding: "utf8", timeout: 60_000 },
+      );
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        `pocket-node: KEY_FILE_EXISTS: ${file} already exists; a key is never overwritten. Choose another --out.`,
+      );
+      expect(readFileSync(file, "utf8")).toBe("old key\n");
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -147,6 +167,37 @@ describe("pocket-node's arguments", () => {
       expect(existsSync(dataDir)).toBe(false);
     } finally {
       rmSync(parent, { recursive: true, force: true });
+    }
+  });
+  it("fails a check with BACKEND_CHECK_FAILED when a backend cannot start, after its report", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-check-"));
+    try {
+      const file = join(dataDir, "node.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          dataDir,
+          services: [
+            {
+              serviceId: "llama-2-13b",
+              backends: [{ kind: "gguf", modelPath: join(dataDir, "missing.gguf") }],
+            },
+          ],
+        }),
+      );
+      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "check", "--config", file], {
+        cwd: NODE_APP,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.stdout).toContain("llama-2-13b — gguf\ncannot start:");
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(
+        "pocket-node: BACKEND_CHECK_FAILED: 1 backend(s) do not do what they declare: fix each one the report above marks",
+      );
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
   it("checks a service the config's own catalog adds as start would serve it (an embedding service, not text)", () => {

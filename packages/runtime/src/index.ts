@@ -38,7 +38,7 @@ export {
 } from "./http/lean-http.js";
 export { checkPortFree, ListenError, type RunningServer, serveHttp } from "./http/serve.js";
 export { hasSystemErrorCode } from "./http/system-error.js";
-export { KeyFileError, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
+export { KeyFileError, keyFileWriteFailure, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { runMain } from "./main/run-main.js";

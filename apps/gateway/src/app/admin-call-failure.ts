@@ -55,6 +55,23 @@ function withoutV1(url: string): string | undefined {
 export const BAD_GATEWAY_URL = "BAD_GATEWAY_URL";
 
 /**
+ * The code an admin or settlement command prints when nothing answers at its `--url` (a refused or
+ * broken connection, an unknown host) or the answer does not come within the command's time.
+ */
+export const GATEWAY_UNREACHABLE = "GATEWAY_UNREACHABLE";
+
+/**
+ * The code an admin or settlement command prints when the admin API failed the call without a
+ * code of its own (a proxy's error page as tRPC, a gateway's internal error).
+ */
+export const ADMIN_CALL_FAILED = "ADMIN_CALL_FAILED";
+
+/** What an admin or settlement command prints when the admin API at `url` did not answer within `seconds`. */
+export function adminCallTimedOut(url: string, seconds: number): string {
+  return `${GATEWAY_UNREACHABLE}: the gateway's admin API at ${url} did not answer within ${seconds} s: check that the gateway there runs and is not overloaded (its log), or pass --url or set POCKET_GATEWAY_URL to the one to call`;
+}
+
+/**
  * What an admin command prints when its call to the gateway's admin API failed: the gateway's
  * stable code and message; when the URL answers as something else, that it is not a gateway's
  * admin API and what to pass instead; or, when the gateway could not be reached at all, where it
@@ -85,8 +102,8 @@ export function adminCallFailure(e: unknown, url: string): string {
   const socket = socketErrorOf(e);
   if (socket !== undefined || reason === "fetch failed")
     return (
-      `cannot reach the gateway's admin API at ${url}${socket === undefined ? "" : ` (${socket})`}: ` +
+      `${GATEWAY_UNREACHABLE}: cannot reach the gateway's admin API at ${url}${socket === undefined ? "" : ` (${socket})`}: ` +
       "is the gateway running there? Pass --url or set POCKET_GATEWAY_URL to the one to call"
     );
-  return `${url}: ${reason}`;
+  return `${ADMIN_CALL_FAILED}: the gateway's admin API at ${url} failed the call without a code (${reason}): read the gateway's log, and check that nothing between this command and the gateway answers in its place`;
 }

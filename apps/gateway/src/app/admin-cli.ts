@@ -3,7 +3,7 @@ import { createTRPCClient, httpLink } from "@trpc/client";
 import { Data, Duration, Effect } from "effect";
 import { ADMIN_USAGE } from "../cli/command-usage.js";
 import { formatUsd, parseUsd } from "../settlement/usd-amount.js";
-import { adminCallFailure } from "./admin-call-failure.js";
+import { adminCallFailure, adminCallTimedOut } from "./admin-call-failure.js";
 import type { GatewayAppRouter } from "./routers.js";
 import { textTable } from "./text-table.js";
 
@@ -19,6 +19,7 @@ export class AdminCommandError extends Data.TaggedError("AdminCommandError")<{
 }
 
 const usageError = (reason: string) => new AdminCommandError({ reason, usage: true });
+const CALL_TIMEOUT = Duration.seconds(30);
 const DAY_MS = 86_400_000;
 
 /** Runs one `pocket-gateway admin …` command against a gateway's admin API; returns what to print. */
@@ -50,8 +51,12 @@ export function runAdminCommand(
         catch: (e) => new AdminCommandError({ reason: adminCallFailure(e, api.url), usage: false }),
       }).pipe(
         Effect.timeoutFail({
-          duration: Duration.seconds(30),
-          onTimeout: () => new AdminCommandError({ reason: `${api.url} did not answer`, usage: false }),
+          duration: CALL_TIMEOUT,
+          onTimeout: () =>
+            new AdminCommandError({
+              reason: adminCallTimedOut(api.url, Duration.toSeconds(CALL_TIMEOUT)),
+              usage: false,
+            }),
         }),
       );
     const need = (name: string) => {

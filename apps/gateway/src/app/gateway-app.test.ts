@@ -329,7 +329,7 @@ describe("pocket-gateway admin", () => {
     // (A socket fetch kept alive from the calls above is closed: UND_ERR_SOCKET; a new one refused.)
     const gone = await Effect.runPromise(Effect.flip(runAdminCommand(["apps", "list"], api)));
     expect(gone.message).toBe(
-      `cannot reach the gateway's admin API at ${api.url} (${/\((\w+)\)/.exec(gone.message)?.[1]}): ` +
+      `GATEWAY_UNREACHABLE: cannot reach the gateway's admin API at ${api.url} (${/\((\w+)\)/.exec(gone.message)?.[1]}): ` +
         "is the gateway running there? Pass --url or set POCKET_GATEWAY_URL to the one to call",
     );
     expect(gone.message).toMatch(/\((ECONNREFUSED|UND_ERR_SOCKET)\)/);

@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
 import { generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
-import { runMain } from "@pocket-ai/runtime";
+import { keyFileWriteFailure, runMain, StartFailure } from "@pocket-ai/runtime";
 import { Console, Effect } from "effect";
-import { runAdminCommand } from "../app/admin-cli.js";
+import { AdminCommandError, runAdminCommand } from "../app/admin-cli.js";
 import { startGateway } from "../app/gateway-app.js";
 import { writeGatewayKeyFile } from "../config/gateway-key-file.js";
 import { loadGatewayConfig } from "../config/load-gateway-config.js";
-import { runSettlementCommand } from "../settlement/settlement-cli.js";
+import { runSettlementCommand, SettlementCommandError } from "../settlement/settlement-cli.js";
 import type { CliOptions, Command } from "./cli-arguments.js";
 
 /** Runs one of the CLI's commands with its checked arguments (see `cli.ts`). */
@@ -29,26 +29,41 @@ export function runCommand(command: Command, options: CliOptions): void {
     const base = options.url ?? process.env.POCKET_GATEWAY_URL ?? `http://${host}:${c.listen.port}`;
     const url = base.endsWith("/trpc") ? base : `${base.replace(/\/$/, "")}/trpc`;
     if (c.adminToken === undefined) {
-      return yield* Effect.fail(
-        new Error("no admin token: set adminToken in the config or POCKET_GATEWAY__ADMIN_TOKEN"),
-      );
+      return yield* new StartFailure({
+        code: "INVALID_CONFIG",
+        reason:
+          "no admin token: set adminToken in the config or POCKET_GATEWAY__ADMIN_TOKEN in the environment of this command",
+      });
     }
     return { url, token: c.adminToken };
   });
   const print = (text: string) => Console.log(text.trimEnd());
 
-  const program =
-    command.name === "start"
-      ? Effect.scoped(Effect.flatMap(config, (c) => Effect.zipRight(startGateway(c), Effect.never)))
-      : command.name === "admin"
-        ? Effect.flatMap(adminApi, (api) => Effect.flatMap(runAdminCommand(command.args, api), print))
-        : Effect.flatMap(adminApi, (api) =>
-            Effect.flatMap(
-              runSettlementCommand([command.name, ...command.args], { adminUrl: api.url, token: api.token }),
-              print,
-            ),
-          );
+  if (command.name === "start") {
+    runMain(Effect.scoped(Effect.flatMap(config, (c) => Effect.zipRight(startGateway(c), Effect.never))), {
+      app: "pocket-gateway",
+    });
+    return;
+  }
+  const call: Effect.Effect<string, unknown> =
+    command.name === "admin"
+      ? Effect.flatMap(adminApi, (api) => runAdminCommand(command.args, api))
+      : Effect.flatMap(adminApi, (api) =>
+          runSettlementCommand([command.name, ...command.args], { adminUrl: api.url, token: api.token }),
+        );
+  const program = call.pipe(Effect.flatMap(print), Effect.catchIf(isUsageError, refuseUsage));
   runMain(program, { app: "pocket-gateway" });
+}
+
+const isUsageError = (e: unknown): e is AdminCommandError | SettlementCommandError =>
+  (e instanceof AdminCommandError || e instanceof SettlementCommandError) && e.usage;
+
+/** A command line the command does not take: what was wrong and its usage, exit status 2 as for every usage error. */
+function refuseUsage(e: AdminCommandError | SettlementCommandError): Effect.Effect<never> {
+  return Effect.sync(() => {
+    console.error(`pocket-gateway: ${e.message}`);
+    process.exit(2);
+  });
 }
 
 function generateKey(out: string): void {
@@ -56,7 +71,7 @@ function generateKey(out: string): void {
   try {
     writeGatewayKeyFile(out, key);
   } catch (e) {
-    console.error(`pocket-gateway: cannot write ${out}: ${(e as Error).message}`);
+    console.error(`pocket-gateway: ${keyFileWriteFailure(out, e)}`);
     process.exit(1);
   }
   console.log(`key written to ${out} (mode 0600)\naddress: ${keyPairFromPrivateKey(key).address}`);

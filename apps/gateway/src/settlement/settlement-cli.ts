@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { weekIdOf } from "@pocket-ai/protocol";
 import { createTRPCUntypedClient, httpLink } from "@trpc/client";
 import { Clock, Data, Duration, Effect } from "effect";
-import { adminCallFailure } from "../app/admin-call-failure.js";
+import { adminCallFailure, adminCallTimedOut } from "../app/admin-call-failure.js";
 import { SETTLEMENT_USAGE } from "../cli/command-usage.js";
 import { CLAIM_STATUSES, type ClaimRecord, MAX_CLAIMS_LISTED, WEEK_ID_PATTERN } from "./claim-record.js";
 import { formatClaimsText, formatRatesText, formatTallyText } from "./settlement-cli-text.js";
@@ -117,7 +117,7 @@ function adminApi(options: AdminClientOptions) {
         duration: CALL_TIMEOUT,
         onTimeout: () =>
           new SettlementCommandError({
-            reason: `${options.adminUrl} did not answer within 30 s`,
+            reason: adminCallTimedOut(options.adminUrl, Duration.toSeconds(CALL_TIMEOUT)),
             usage: false,
           }),
       }),

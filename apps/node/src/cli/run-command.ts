@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { findService, generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
-import { loadConfig, runMain } from "@pocket-ai/runtime";
+import { keyFileWriteFailure, loadConfig, runMain, StartFailure } from "@pocket-ai/runtime";
 import { Console, Effect, Layer } from "effect";
 import { nodeLayerFromConfigFile, nodeWorkerLayer } from "../app/node-app.js";
 import { isNodeWorker, runNodeWorker } from "../app/node-cluster.js";
@@ -56,7 +56,10 @@ function check(configFile: string | undefined) {
     }
     // A backend that does not do what it declares fails the check, so `check` can gate a deploy.
     if (mismatches > 0)
-      return yield* Effect.fail(new Error(`${mismatches} backend(s) do not do what they declare`));
+      return yield* new StartFailure({
+        code: "BACKEND_CHECK_FAILED",
+        reason: `${mismatches} backend(s) do not do what they declare: fix each one the report above marks, then run the check again`,
+      });
   });
 }
 
@@ -65,12 +68,7 @@ function generateKey(out: string): void {
   try {
     writeKeyFile(out, key);
   } catch (e) {
-    const exists = (e as NodeJS.ErrnoException).code === "EEXIST";
-    console.error(
-      exists
-        ? `pocket-node: ${out} already exists; a key is never overwritten. Choose another --out.`
-        : `pocket-node: cannot write ${out}: ${(e as Error).message}`,
-    );
+    console.error(`pocket-node: ${keyFileWriteFailure(out, e)}`);
     process.exit(1);
   }
   console.log(`key written to ${out} (mode 0600)\naddress: ${keyPairFromPrivateKey(key).address}`);

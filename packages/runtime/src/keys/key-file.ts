@@ -119,3 +119,17 @@ export function writeKeyFile(file: string, privateKey: Uint8Array): void {
   makePrivateDir(dirname(file));
   writeFileSync(file, `${bytesToHex(privateKey)}\n`, { mode: 0o600, flag: "wx" });
 }
+
+/**
+ * What a CLI's `keys generate --out FILE` prints when {@link writeKeyFile} threw, after its code:
+ * `KEY_FILE_EXISTS` for a file that is there already (a key is never overwritten), else
+ * `KEY_FILE_UNREADABLE` with the system's reason.
+ */
+export function keyFileWriteFailure(file: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EEXIST")
+    return `KEY_FILE_EXISTS: ${file} already exists; a key is never overwritten. Choose another --out.`;
+  const why =
+    code === "EACCES" || code === "EPERM" ? "permission denied" : (code ?? (e as Error).message ?? String(e));
+  return `KEY_FILE_UNREADABLE: cannot write ${file} (${why}): choose a path in a folder this user may write to.`;
+}

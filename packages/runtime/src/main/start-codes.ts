@@ -35,6 +35,10 @@ export const START_CODES = {
     meaning: "the key file cannot be read or created (a folder, permissions)",
     fix: "point privateKeyFile at the key file itself and let the app's user read it",
   },
+  KEY_FILE_EXISTS: {
+    meaning: "`keys generate --out` names a file that exists: a key is never overwritten",
+    fix: "choose another --out; to replace a key, back it up and move it aside first",
+  },
   KEY_INVALID: {
     meaning: "the key file or privateKey holds no valid secp256k1 private key",
     fix: "restore the backed-up key, or create one with `keys generate`",
@@ -46,6 +50,10 @@ export const START_CODES = {
   BACKEND_START_FAILED: {
     meaning: "a node backend cannot start (a model file, an engine binding)",
     fix: "fix the backend the message names; `pocket-node check` probes each one",
+  },
+  BACKEND_CHECK_FAILED: {
+    meaning: "`pocket-node check` found a backend that cannot start or does not do what it declares",
+    fix: "fix each backend the report above marks, then run the check again",
   },
   WORKER_START_FAILED: {
     meaning: "a node worker process exited before it listened",
