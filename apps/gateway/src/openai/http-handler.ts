@@ -5,7 +5,12 @@ import {
   type ServiceOperation,
   TRAFFIC_MIX_PATH,
 } from "@pocket-ai/protocol";
-import { METRICS_CHALLENGE, type MetricsRefusal, type MetricsRegistry } from "@pocket-ai/runtime";
+import {
+  describeThrown,
+  METRICS_CHALLENGE,
+  type MetricsRefusal,
+  type MetricsRegistry,
+} from "@pocket-ai/runtime";
 import { Cause, Effect, Exit, Fiber, Runtime } from "effect";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { type FrontDoorFailure, httpErrorOf, RequestRefused } from "./errors.js";
@@ -171,7 +176,11 @@ export function makeHttpHandler(options: HttpHandlerOptions) {
         ),
         Effect.catchAllDefect((defect) =>
           Effect.sync(() => {
-            deps.log.error("request failed unexpectedly", { path, requestId, defect: String(defect) });
+            deps.log.error("request failed unexpectedly", {
+              path,
+              requestId,
+              defect: describeThrown(defect),
+            });
             answerFailure(deps, res, new RequestRefused({ code: "INTERNAL" }), cors, requestId);
           }),
         ),

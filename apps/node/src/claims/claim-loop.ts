@@ -19,7 +19,7 @@ import {
   verifyClaimAck,
   verifyProofAck,
 } from "@pocket-ai/protocol";
-import type { Logger } from "@pocket-ai/runtime";
+import { describeThrown, type Logger } from "@pocket-ai/runtime";
 import { Context, Effect, Layer, Schedule } from "effect";
 import { NodeSettings } from "../app/node-settings.js";
 import { NodeClock } from "../clock/node-clock.js";
@@ -457,7 +457,7 @@ export class ClaimLoop extends Context.Tag("node/ClaimLoop")<
         pass.pipe(
           Effect.catchAll((e) => Effect.sync(() => log.error("claim pass failed", { error: e.message }))),
           Effect.catchAllDefect((defect) =>
-            Effect.sync(() => log.error("claim pass failed", { error: String(defect) })),
+            Effect.sync(() => log.error("claim pass failed", { error: describeThrown(defect) })),
           ),
         );
       const claimNow = logged(claimPass(deps));

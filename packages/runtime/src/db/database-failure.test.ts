@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { databaseErrorCode, describeDatabaseFailure } from "./database-failure.js";
+import { databaseErrorCode, describeDatabaseFailure, describeThrown } from "./database-failure.js";
 
 const root = mkdtempSync(join(tmpdir(), "pocket-db-failure-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -55,5 +55,20 @@ describe("describeDatabaseFailure", () => {
     const wrapped = new Error("Failed query: select $1\nparams: sk-value", { cause: pgError });
     expect(describeDatabaseFailure(wrapped)).toBe("SQLSTATE 22P02");
     expect(describeDatabaseFailure(new TypeError("Failed query: select 1"))).toBe("TypeError");
+  });
+});
+
+describe("describeThrown", () => {
+  it("describes a query thrown as a defect by the driver's code, and anything else by its first line", () => {
+    const sqlite = new Database(join(root, "thrown.sqlite"));
+    const db = drizzle(sqlite);
+    const query = failureOf(() => db.run(sql`SELECT secret FROM missing WHERE secret = ${"sk-thrown-0123"}`));
+    expect(String(query)).toContain("missing");
+    expect(describeThrown(query)).toBe("SQLITE_ERROR: no such table: missing");
+    sqlite.close();
+    const bug = new TypeError("cannot read properties of undefined\n    at relay (/srv/app/relay.js:1:1)");
+    expect(describeThrown(bug)).toBe("TypeError: cannot read properties of undefined");
+    expect(describeThrown("a string\nsecond line")).toBe("a string");
+    expect(describeThrown({ code: 42 })).toBe("object");
   });
 });

@@ -22,6 +22,20 @@ export function describeDatabaseFailure(e: unknown): string {
   return /^[0-9A-Z]{5}$/.test(driver.code) ? `SQLSTATE ${driver.code}` : driver.code;
 }
 
+/**
+ * Anything thrown, in words fit for a log line: a database failure as
+ * {@link describeDatabaseFailure} (a query thrown as a defect quotes its statement), anything else
+ * its class name and the first line of its message (never a stack).
+ */
+export function describeThrown(e: unknown): string {
+  if (driverErrorOf(e) !== undefined) return describeDatabaseFailure(e);
+  if (e instanceof Error) {
+    const line = firstLine(e.message);
+    return line === "" ? e.name : `${e.name}: ${line}`;
+  }
+  return typeof e === "string" ? firstLine(e) : typeof e;
+}
+
 /** The error, or one of its causes (drizzle wraps the driver's), that carries a driver code. */
 function driverErrorOf(e: unknown): { readonly code: string; readonly message: string } | undefined {
   for (let cause = e, depth = 0; typeof cause === "object" && cause !== null && depth < 5; depth++) {
