@@ -1,12 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { contextFromRequest, logUncodedFailures } from "@pocket-ai/link";
 import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
-import {
-  describeDatabaseFailure,
-  METRICS_CHALLENGE,
-  type MetricsConfig,
-  metricsAccess,
-} from "@pocket-ai/runtime";
+import { describeThrown, METRICS_CHALLENGE, type MetricsConfig, metricsAccess } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Effect, Runtime } from "effect";
 import { buildScoreboard } from "../publish/scoreboard.js";
@@ -41,10 +36,10 @@ export function evaluatorHandler(
       return f();
     } catch (e) {
       // A database that fails a read (disk error, a damaged file) must not take the server down.
-      // The driver's code, never the failed statement (see describeDatabaseFailure).
+      // The driver's code, never the failed statement (see describeThrown).
       run(
         Effect.logError("cannot read the database").pipe(
-          Effect.annotateLogs({ code: "DATABASE_UNAVAILABLE", reason: describeDatabaseFailure(e) }),
+          Effect.annotateLogs({ code: "DATABASE_UNAVAILABLE", reason: describeThrown(e) }),
         ),
       );
       sendError(

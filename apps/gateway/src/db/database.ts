@@ -1,6 +1,6 @@
 import type { ErrorCode } from "@pocket-ai/protocol";
 import {
-  describeDatabaseFailure,
+  describeThrown,
   openPostgres,
   openSqlite,
   packageFile,
@@ -17,7 +17,7 @@ export const PG_MIGRATIONS_FOLDER = packageFile(import.meta.url, "@pocket-ai/gat
 
 /**
  * A SQL statement failed unexpectedly (disk full, server gone): a server error, never the caller's.
- * `reason` is the driver's code and, for SQLite, its message (see `describeDatabaseFailure`), never
+ * `reason` is the driver's code and, for SQLite, its message (see `describeThrown`), never
  * the statement or its parameters: it is logged and printed at start.
  */
 export class StorageError extends Data.TaggedError("StorageError")<{
@@ -89,6 +89,6 @@ export function storeRunner(db: SqlClient): StoreRunner {
   return (operation, f) =>
     Effect.tryPromise({
       try: () => f(db),
-      catch: (e) => new StorageError({ operation, reason: describeDatabaseFailure(e) }),
+      catch: (e) => new StorageError({ operation, reason: describeThrown(e) }),
     });
 }

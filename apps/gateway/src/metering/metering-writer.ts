@@ -1,4 +1,4 @@
-import { describeDatabaseFailure } from "@pocket-ai/runtime";
+import { describeThrown } from "@pocket-ai/runtime";
 import { Context, Effect, Layer, Schedule } from "effect";
 import { GatewayStore } from "../db/database.js";
 import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
@@ -48,7 +48,7 @@ const make = (settings: MeteringSettings) =>
               Effect.annotateLogs({
                 rows: rows.length,
                 code: "DATABASE_UNAVAILABLE",
-                reason: describeDatabaseFailure(error),
+                reason: describeThrown(error),
               }),
             );
           }),

@@ -1,5 +1,5 @@
 import type { ErrorCode } from "@pocket-ai/protocol";
-import { describeDatabaseFailure } from "@pocket-ai/runtime";
+import { describeThrown } from "@pocket-ai/runtime";
 import { Data, Effect } from "effect";
 
 /**
@@ -20,7 +20,7 @@ export class NodeStoreError extends Data.TaggedError("NodeStoreError")<{
 
 /** What a failed write threw, as the typed error of `operation`. */
 export const storeError = (operation: string, e: unknown): NodeStoreError =>
-  new NodeStoreError({ operation, reason: describeDatabaseFailure(e) });
+  new NodeStoreError({ operation, reason: describeThrown(e) });
 
 /** Runs one synchronous SQLite write; a throw becomes a {@link NodeStoreError}, not a defect. */
 export function storeWrite<A>(operation: string, write: () => A): Effect.Effect<A, NodeStoreError> {

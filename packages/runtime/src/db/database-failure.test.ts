@@ -70,5 +70,16 @@ describe("describeThrown", () => {
     expect(describeThrown(bug)).toBe("TypeError: cannot read properties of undefined");
     expect(describeThrown("a string\nsecond line")).toBe("a string");
     expect(describeThrown({ code: 42 })).toBe("object");
+    // A query error whose cause carries no driver code (a binding's own range check, say) is
+    // described by that cause, never by its message, which quotes the statement.
+    const wrapped = Object.assign(new Error(`Failed query: SELECT ?\nparams: sk-bound-0123`), {
+      query: "SELECT ?",
+      params: ["sk-bound-0123"],
+      cause: new RangeError("Too many parameter values were provided"),
+    });
+    expect(describeThrown(wrapped)).toBe("RangeError: Too many parameter values were provided");
+    expect(describeThrown(Object.assign(new Error("Failed query: SELECT 1"), {}))).toBe(
+      "a database query failed",
+    );
   });
 });

@@ -24,16 +24,28 @@ export function describeDatabaseFailure(e: unknown): string {
 
 /**
  * Anything thrown, in words fit for a log line: a database failure as
- * {@link describeDatabaseFailure} (a query thrown as a defect quotes its statement), anything else
- * its class name and the first line of its message (never a stack).
+ * {@link describeDatabaseFailure}; a query error that carries no driver code (drizzle's quotes its
+ * statement and parameters) as its cause, or only as a failed query; anything else its class name
+ * and the first line of its message (never a stack).
  */
-export function describeThrown(e: unknown): string {
+export function describeThrown(e: unknown, depth = 0): string {
   if (driverErrorOf(e) !== undefined) return describeDatabaseFailure(e);
+  if (quotesQuery(e)) {
+    const cause = (e as { cause?: unknown }).cause;
+    return cause === undefined || depth >= 4 ? "a database query failed" : describeThrown(cause, depth + 1);
+  }
   if (e instanceof Error) {
     const line = firstLine(e.message);
     return line === "" ? e.name : `${e.name}: ${line}`;
   }
   return typeof e === "string" ? firstLine(e) : typeof e;
+}
+
+/** Whether an error's message may quote a statement: drizzle's query error (`Failed query: …`, `query`, `params`). */
+function quotesQuery(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  if ("query" in e || "params" in e) return true;
+  return e instanceof Error && e.message.startsWith("Failed query");
 }
 
 /** The error, or one of its causes (drizzle wraps the driver's), that carries a driver code. */
