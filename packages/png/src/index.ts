@@ -2,6 +2,8 @@ export {
   checkPngImageData,
   DEFAULT_MAX_PIXELS,
   decodePng,
+  decodePngAsync,
+  encodeGrayPngAsync,
   encodePng,
   type PngColorType,
   type PngDecodeOptions,

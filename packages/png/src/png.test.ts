@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { crc32 } from "./crc32.js";
 import {
   decodePng,
+  decodePngAsync,
+  encodeGrayPngAsync,
   encodePng,
   type PngEncodeColorType,
   PngError,
@@ -222,5 +224,104 @@ describe("png decompression limits", () => {
     );
     expect(inflateSpy).toHaveBeenCalledTimes(1);
     expect(inflateSpy.mock.calls[0]![1]).toEqual({ maxOutputLength: 272 });
+  });
+});
+
+describe("the async codec", () => {
+  /** What decoding gives: the image, or the refusal's reason. */
+  const outcome = (decode: () => unknown) => {
+    try {
+      return { image: decode() };
+    } catch (error) {
+      return { refused: (error as PngError).reason };
+    }
+  };
+  const outcomeAsync = async (decode: () => Promise<unknown>) => {
+    try {
+      return { image: await decode() };
+    } catch (error) {
+      return { refused: (error as PngError).reason };
+    }
+  };
+
+  it("decodes every colour type and filter as decodePng does, and refuses what it refuses", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .constantFrom<PngEncodeColorType>(0, 2, 4, 6)
+          .chain((colorType) => image(colorType).map((img) => ({ img, colorType }))),
+        fc.constantFrom<PngFilter | undefined>(undefined, 0, 1, 2, 3, 4),
+        async ({ img, colorType }, filter) => {
+          const png = encodePng(img, { colorType, ...(filter === undefined ? {} : { filter }) });
+          expect(await decodePngAsync(png)).toEqual(decodePng(png));
+        },
+      ),
+      { numRuns: 60 },
+    );
+    const palette = handMade({
+      width: 2,
+      height: 1,
+      colorType: 3,
+      raw: Uint8Array.of(0, 0, 1),
+      before: [pngChunk("PLTE", Uint8Array.of(1, 2, 3, 4, 5, 6)), pngChunk("tRNS", Uint8Array.of(7))],
+    });
+    const outside = handMade({
+      width: 2,
+      height: 1,
+      colorType: 3,
+      raw: Uint8Array.of(0, 0, 5),
+      before: [pngChunk("PLTE", Uint8Array.of(1, 2, 3))],
+    });
+    const bomb = handMade({
+      width: 16,
+      height: 16,
+      colorType: 0,
+      idat: zlib.deflateSync(new Uint8Array(1 << 20)),
+    });
+    const files = [
+      palette,
+      outside,
+      bomb,
+      handMade({ width: 2, height: 1, colorType: 0, raw: Uint8Array.of(9, 1, 2) }),
+      handMade({ width: 2, height: 2, colorType: 0, raw: Uint8Array.of(0, 1, 2) }),
+      handMade({ width: 1, height: 1, colorType: 0, idat: Uint8Array.of(1, 2, 3) }),
+      handMade({ width: 100_000, height: 100_000, colorType: 6, raw: new Uint8Array(8) }),
+      new TextEncoder().encode("GIF89a"),
+    ];
+    for (const file of files)
+      expect(await outcomeAsync(() => decodePngAsync(file, { maxPixels: 4096 * 4096 }))).toEqual(
+        outcome(() => decodePng(file, { maxPixels: 4096 * 4096 })),
+      );
+  });
+
+  it("lets the event loop turn between slices of a large image", async () => {
+    const side = 1024;
+    const png = encodePng(
+      { width: side, height: side, data: new Uint8Array(side * side * 4).fill(77) },
+      { filter: 4 },
+    );
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns += 1;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const decoded = await decodePngAsync(png);
+    running = false;
+    // 4 MiB of RGBA in slices of 256 KiB: sixteen of them, each followed by a turn.
+    expect(turns).toBeGreaterThanOrEqual(16);
+    expect(decoded.data.every((b) => b === 77)).toBe(true);
+  });
+
+  it("writes an 8-bit gray PNG that decodes to the same values", async () => {
+    const gray = Uint8Array.from({ length: 7 * 3 }, (_, i) => (i * 37) % 256);
+    const png = await encodeGrayPngAsync(7, 3, gray);
+    expect(readPngHeader(png)).toMatchObject({ width: 7, height: 3, bitDepth: 8, colorType: 0 });
+    const { data } = decodePng(png);
+    expect(Array.from({ length: 21 }, (_, i) => data[i * 4])).toEqual(Array.from(gray));
+    await expect(encodeGrayPngAsync(7, 3, new Uint8Array(20))).rejects.toThrow(
+      expect.objectContaining({ reason: "invalid-input" }),
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { createInflate, deflateSync, inflateSync } from "node:zlib";
+import { createInflate, deflate, deflateSync, inflate as inflateOnPool, inflateSync } from "node:zlib";
 import { crc32 } from "./crc32.js";
 
 /** An 8-bit RGBA raster, row-major, 4 bytes per pixel. */
@@ -146,6 +146,104 @@ export function readPngHeader(bytes: Uint8Array): PngHeader {
  * allows, so a small file cannot make the decoder allocate more than the caller budgeted for.
  */
 export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): RgbaImage {
+  const plan = decodePlan(bytes, options);
+  const { width, height, channels, stride } = plan;
+  const raw = inflate(plan.idat, (stride + 1) * height);
+  const pixels = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) unfilterRow(raw, pixels, y, stride, channels);
+  const data =
+    plan.palette !== undefined && plan.colorType === 3
+      ? fromPalette(pixels, plan.palette, plan.paletteAlpha)
+      : toRgba(pixels, channels);
+  return { width, height, data };
+}
+
+/**
+ * {@link decodePng} without holding the event loop: the image data is inflated on zlib's thread
+ * pool and the rows are unfiltered and turned into RGBA a slice at a time (about 256 KiB of pixels),
+ * with a turn of the event loop between slices, so a server decoding a large upload goes on
+ * answering its other requests meanwhile. Same checks, same result, same {@link PngError}s (as a
+ * rejection).
+ */
+export async function decodePngAsync(bytes: Uint8Array, options: PngDecodeOptions = {}): Promise<RgbaImage> {
+  const plan = decodePlan(bytes, options);
+  const { width, height, channels, stride } = plan;
+  const raw = await inflateAsync(plan.idat, (stride + 1) * height);
+  const pixels = new Uint8Array(stride * height);
+  const rows = sliceRows(stride);
+  for (let y = 0; y < height; y++) {
+    unfilterRow(raw, pixels, y, stride, channels);
+    if ((y + 1) % rows === 0) await nextTurn();
+  }
+  if (plan.palette !== undefined && plan.colorType === 3) {
+    const rgba = new Uint8Array(width * height * 4);
+    for (let y = 0; y < height; y += rows) {
+      paletteRows(
+        pixels,
+        rgba,
+        y * width,
+        Math.min(height, y + rows) * width,
+        plan.palette,
+        plan.paletteAlpha,
+      );
+      await nextTurn();
+    }
+    return { width, height, data: rgba };
+  }
+  if (channels === 4) return { width, height, data: pixels };
+  const rgba = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y += rows) {
+    rgbaRows(pixels, rgba, y * width, Math.min(height, y + rows) * width, channels);
+    await nextTurn();
+  }
+  return { width, height, data: rgba };
+}
+
+/**
+ * An opaque 8-bit grayscale PNG of `gray` (one byte a pixel, row-major), deflated on zlib's thread
+ * pool: what a server builds from a large upload without holding the event loop (rows unfiltered,
+ * filter type 0, copied a slice at a time).
+ */
+export async function encodeGrayPngAsync(
+  width: number,
+  height: number,
+  gray: Uint8Array,
+): Promise<Uint8Array> {
+  if (gray.length !== width * height)
+    throw new PngError("invalid-input", "gray data does not match width × height");
+  const raw = new Uint8Array((width + 1) * height);
+  const rows = sliceRows(width);
+  for (let y = 0; y < height; y++) {
+    raw.set(gray.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+    if ((y + 1) % rows === 0) await nextTurn();
+  }
+  const compressed = await new Promise<Uint8Array>((resolve, reject) =>
+    deflate(raw, (error, out) => (error ? reject(error) : resolve(out))),
+  );
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, 0, 0, 0, 0], 8);
+  return concat([
+    SIGNATURE,
+    pngChunk("IHDR", header),
+    pngChunk("IDAT", compressed),
+    pngChunk("IEND", new Uint8Array(0)),
+  ]);
+}
+
+/** Pixel bytes handled between two turns of the event loop in the async codec (a few ms of work). */
+const SLICE_BYTES = 256 * 1024;
+
+/** Rows of `stride` bytes in one slice (at least one). */
+const sliceRows = (stride: number) => Math.max(1, Math.floor(SLICE_BYTES / Math.max(1, stride)));
+
+/** One turn of the event loop: what is waiting (other requests, timers) runs first. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** What decoding needs, once the header, the budget and every chunk were checked (nothing inflated). */
+function decodePlan(bytes: Uint8Array, options: PngDecodeOptions) {
   const { width, height, bitDepth, colorType, interlaced } = readPngHeader(bytes);
   const channels = CHANNELS[colorType];
   if (bitDepth !== 8 || channels === undefined) {
@@ -163,32 +261,19 @@ export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): Rg
       `PNG is ${width}×${height}, more than the ${maxPixels} pixels allowed here; send a smaller image`,
     );
   }
-
   const { idat, palette, paletteAlpha } = readChunks(bytes);
   if (colorType === 3 && palette === undefined)
     throw new PngError("corrupt", "palette PNG without a PLTE chunk");
-  const stride = width * channels;
-  const raw = inflate(idat, (stride + 1) * height);
-  const pixels = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!;
-    if (filter > 4) throw new PngError("corrupt", `unknown PNG filter type ${filter}`);
-    const prior = y > 0 ? pixels.subarray((y - 1) * stride, y * stride) : undefined;
-    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    applyFilter(
-      filter as PngFilter,
-      src,
-      prior,
-      pixels.subarray(y * stride, (y + 1) * stride),
-      channels,
-      true,
-    );
-  }
-  const data =
-    palette !== undefined && colorType === 3
-      ? fromPalette(pixels, palette, paletteAlpha)
-      : toRgba(pixels, channels);
-  return { width, height, data };
+  return { width, height, colorType, channels, stride: width * channels, idat, palette, paletteAlpha };
+}
+
+/** Unfilters scanline `y` of the inflated `raw` into `pixels` (rows above it already done). */
+function unfilterRow(raw: Uint8Array, pixels: Uint8Array, y: number, stride: number, channels: number): void {
+  const filter = raw[y * (stride + 1)]!;
+  if (filter > 4) throw new PngError("corrupt", `unknown PNG filter type ${filter}`);
+  const prior = y > 0 ? pixels.subarray((y - 1) * stride, y * stride) : undefined;
+  const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+  applyFilter(filter as PngFilter, src, prior, pixels.subarray(y * stride, (y + 1) * stride), channels, true);
 }
 
 /** The bit depths each colour type allows (PNG specification, IHDR). */
@@ -373,6 +458,25 @@ function inflate(data: Uint8Array, expected: number): Uint8Array {
   return out;
 }
 
+/** {@link inflate} on zlib's thread pool. */
+function inflateAsync(data: Uint8Array, expected: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) =>
+    inflateOnPool(data, { maxOutputLength: expected }, (error, out) => {
+      try {
+        if (error) {
+          if ((error as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE")
+            checkInflatedLength(expected + 1, expected);
+          throw inflateFailure();
+        }
+        checkInflatedLength(out.length, expected);
+        resolve(out);
+      } catch (e) {
+        reject(e);
+      }
+    }),
+  );
+}
+
 /**
  * Filters (`undo` false) or unfilters (`undo` true) one scanline. When undoing, neighbours are
  * read from `out`, the already reconstructed row; when filtering, from the raw `row`.
@@ -416,21 +520,39 @@ function toRgba(pixels: Uint8Array, channels: number): Uint8Array {
   if (channels === 4) return pixels;
   const count = pixels.length / channels;
   const rgba = new Uint8Array(count * 4);
-  for (let p = 0; p < count; p++) {
+  rgbaRows(pixels, rgba, 0, count, channels);
+  return rgba;
+}
+
+/** Pixels `from` to `to` (exclusive) of gray, gray + alpha or RGB samples, written as RGBA. */
+function rgbaRows(pixels: Uint8Array, rgba: Uint8Array, from: number, to: number, channels: number): void {
+  const gray = channels <= 2;
+  for (let p = from; p < to; p++) {
     const s = p * channels;
-    const gray = channels <= 2;
     rgba[p * 4] = pixels[s]!;
     rgba[p * 4 + 1] = gray ? pixels[s]! : pixels[s + 1]!;
     rgba[p * 4 + 2] = gray ? pixels[s]! : pixels[s + 2]!;
     rgba[p * 4 + 3] = channels === 2 ? pixels[s + 1]! : 255;
   }
-  return rgba;
 }
 
 /** Palette indices to RGBA; tRNS gives per-entry alpha, entries past its end are opaque. */
 function fromPalette(indices: Uint8Array, palette: Uint8Array, alpha: Uint8Array | undefined): Uint8Array {
   const rgba = new Uint8Array(indices.length * 4);
-  for (let p = 0; p < indices.length; p++) {
+  paletteRows(indices, rgba, 0, indices.length, palette, alpha);
+  return rgba;
+}
+
+/** Pixels `from` to `to` (exclusive) of palette indices, written as RGBA. */
+function paletteRows(
+  indices: Uint8Array,
+  rgba: Uint8Array,
+  from: number,
+  to: number,
+  palette: Uint8Array,
+  alpha: Uint8Array | undefined,
+): void {
+  for (let p = from; p < to; p++) {
     const index = indices[p]!;
     if (index * 3 + 2 >= palette.length)
       throw new PngError(
@@ -442,7 +564,6 @@ function fromPalette(indices: Uint8Array, palette: Uint8Array, alpha: Uint8Array
     rgba[p * 4 + 2] = palette[index * 3 + 2]!;
     rgba[p * 4 + 3] = alpha?.[index] ?? 255;
   }
-  return rgba;
 }
 
 function checkSignature(bytes: Uint8Array): void {

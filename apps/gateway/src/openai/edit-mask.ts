@@ -1,4 +1,4 @@
-import { decodePng, encodePng } from "@pocket-ai/png";
+import { decodePngAsync, encodeGrayPngAsync } from "@pocket-ai/png";
 
 /**
  * Masks larger than this many pixels are refused before anything is inflated (with the codec's
@@ -11,10 +11,12 @@ export const MAX_MASK_PIXELS = 4096 * 4096;
  * an opaque mask as white = repaint. The rule: a mask with any transparency repaints where
  * alpha < 128; a fully opaque mask is already in the node convention and repaints where
  * luminance > 127. The result is an opaque black-and-white (8-bit gray) PNG of the same size.
- * Throws `PngError` for a file it cannot read.
+ * Rejects with `PngError` for a file it cannot read. Decoding, the conversion and the deflate run a
+ * slice at a time or on zlib's thread pool (see `decodePngAsync`): a large mask does not hold the
+ * gateway's event loop.
  */
-export function normaliseEditMask(png: Uint8Array): Buffer {
-  const { width, height, data } = decodePng(png, { maxPixels: MAX_MASK_PIXELS });
+export async function normaliseEditMask(png: Uint8Array): Promise<Buffer> {
+  const { width, height, data } = await decodePngAsync(png, { maxPixels: MAX_MASK_PIXELS });
   let transparent = false;
   for (let p = 3; p < data.length; p += 4) {
     if (data[p]! < 255) {
@@ -22,14 +24,18 @@ export function normaliseEditMask(png: Uint8Array): Buffer {
       break;
     }
   }
-  const out = new Uint8Array(width * height * 4);
-  for (let i = 0; i < width * height; i++) {
-    const o = i * 4;
-    const repaint = transparent
-      ? data[o + 3]! < 128
-      : 0.299 * data[o]! + 0.587 * data[o + 1]! + 0.114 * data[o + 2]! > 127;
-    out.fill(repaint ? 255 : 0, o, o + 3);
-    out[o + 3] = 255;
+  const gray = new Uint8Array(width * height);
+  const slice = 1 << 18;
+  for (let from = 0; from < gray.length; from += slice) {
+    const to = Math.min(gray.length, from + slice);
+    for (let i = from; i < to; i++) {
+      const o = i * 4;
+      const repaint = transparent
+        ? data[o + 3]! < 128
+        : 0.299 * data[o]! + 0.587 * data[o + 1]! + 0.114 * data[o + 2]! > 127;
+      gray[i] = repaint ? 255 : 0;
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return Buffer.from(encodePng({ width, height, data: out }, { colorType: 0, filter: 0 }));
+  return Buffer.from(await encodeGrayPngAsync(width, height, gray));
 }

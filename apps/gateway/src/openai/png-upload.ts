@@ -1,4 +1,4 @@
-import { decodePng, PngError, readPngHeader } from "@pocket-ai/png";
+import { decodePngAsync, PngError, readPngHeader } from "@pocket-ai/png";
 import { fail, ok, type Result } from "@pocket-ai/protocol";
 import { normaliseEditMask } from "./edit-mask.js";
 
@@ -20,16 +20,21 @@ export function uploadRefusal(field: string, base64: string, budget: number): st
  * (authenticated, budget and rate reserved): the headers' dimensions against the pixel budget,
  * then decoding under that budget, each inflate capped at what the header's dimensions need — the
  * image with the codec nodes use (so a node never gets an image it cannot read and fails for the
- * caller), the mask turned into the opaque mask nodes read. Returns the body to relay.
+ * caller), the mask turned into the opaque mask nodes read. Returns the body to relay. The decoding
+ * runs a slice at a time (`decodePngAsync`), so a large or crafted upload does not hold the event
+ * loop that every other request of the gateway waits on; it never rejects.
  */
-export function admitUploads(body: Record<string, unknown>, budget: number): Result<Record<string, unknown>> {
+export async function admitUploads(
+  body: Record<string, unknown>,
+  budget: number,
+): Promise<Result<Record<string, unknown>>> {
   const image = body.image;
   const mask = body.mask;
   if (typeof image === "string") {
     const refused = uploadRefusal("image", image, budget);
     if (refused !== undefined) return fail("INVALID_REQUEST", refused, "image");
     try {
-      decodePng(Buffer.from(image, "base64"), { maxPixels: budget });
+      await decodePngAsync(Buffer.from(image, "base64"), { maxPixels: budget });
     } catch (e) {
       return fail(
         "INVALID_REQUEST",
@@ -42,7 +47,7 @@ export function admitUploads(body: Record<string, unknown>, budget: number): Res
   const refused = uploadRefusal("mask", mask, budget);
   if (refused !== undefined) return fail("INVALID_REQUEST", refused, "mask");
   try {
-    return ok({ ...body, mask: normaliseEditMask(Buffer.from(mask, "base64")).toString("base64") });
+    return ok({ ...body, mask: (await normaliseEditMask(Buffer.from(mask, "base64"))).toString("base64") });
   } catch (e) {
     return fail(
       "INVALID_REQUEST",

@@ -208,7 +208,8 @@ const dispatchRelay = Effect.fnUntraced(function* (
     present = imageUrlPresenter(deps.imageUrls, admitted.baseUrl);
   }
   if (operation === "images.edits" && relay.target.kind === "image") {
-    const uploads = admitUploads(relay.body, uploadPixelBudget(relay.target.tier.limits));
+    const [body, budget] = [relay.body, uploadPixelBudget(relay.target.tier.limits)];
+    const uploads = yield* Effect.promise(() => admitUploads(body, budget));
     if (!uploads.ok) return yield* RequestRefused.of(uploads.error);
     relay = { ...relay, body: uploads.value };
   }
