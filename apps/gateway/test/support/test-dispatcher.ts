@@ -55,6 +55,8 @@ export interface TestDispatcherControl {
   cutStalled(): void;
   /** Nodes per public model name for `availability()`. */
   availability: Map<string, { nodes: number }>;
+  /** Unary chat answers carry this text (counted as one output token per word) instead of the usual words. */
+  chatAnswer: string | undefined;
 }
 
 /** A stand-in for the chain of the head that covers the first `n` chunks (the test dispatcher signs nothing). */
@@ -96,6 +98,7 @@ export function makeTestDispatcher() {
       stalled.clear();
     },
     availability: new Map(),
+    chatAnswer: undefined,
   };
   let sequence = 0;
 
@@ -167,7 +170,8 @@ export function makeTestDispatcher() {
           record: record(request, { inputTokens: tokens, outputTokens: 0 }),
         };
       }
-      const words = outputWords(request);
+      const answer = request.operation === "chat.completions" ? control.chatAnswer : undefined;
+      const words = answer === undefined ? outputWords(request) : answer.split(" ");
       const usage = { inputTokens: inputTokens(request), outputTokens: words.length };
       const usageBody = {
         prompt_tokens: usage.inputTokens,

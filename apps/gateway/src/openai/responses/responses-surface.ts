@@ -1,9 +1,9 @@
-import { ok, type Result } from "@pocket-ai/protocol";
+import { fail, ok, type Result } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import type { FrontDoorDeps } from "../relay-call.js";
 import type { RelaySurface } from "../serve-relay.js";
 import { type MessageItemIds, responsesPresenter } from "./responses-answer.js";
-import { translateResponsesRequest } from "./responses-request.js";
+import { type ItemReferenceReader, translateResponsesRequest } from "./responses-request.js";
 import { MAX_SEALED_TEXT_BYTES, plainMessageId } from "./sealed-items.js";
 import { readStreamedItem } from "./streamed-item-content.js";
 import { STREAMED_MESSAGE_PREFIX } from "./streamed-items.js";
@@ -45,6 +45,27 @@ const readStreamedReferences = Effect.fnUntraced(function* (
 });
 
 /**
+ * What the `item_reference`s of one input may stand for, in all: no more text than a body of
+ * `maxBodyBytes` could carry (a UTF-16 unit takes at least one byte of JSON), so a reference never
+ * makes a conversation the client could not have sent itself. Without it, one streamed item's id
+ * (87 characters) repeated through a 4 MiB body stands for gigabytes of prompt.
+ */
+function referencesWithin(maxChars: number, read: ItemReferenceReader): ItemReferenceReader {
+  let chars = 0;
+  return (id, param) => {
+    const text = read(id, param);
+    if (!text.ok) return text;
+    chars += text.value.length;
+    if (chars <= maxChars) return text;
+    return fail(
+      "REQUEST_TOO_LARGE",
+      `the input's item_references stand for more text than one request body may carry (${maxChars} bytes, the gateway's maxBodyBytes): refer to each earlier answer once, and send fewer earlier turns`,
+      param,
+    );
+  };
+}
+
+/**
  * `POST /v1/responses`, served on the chat relay path (`responses-request.ts` says how). Message
  * item ids are made for, and read only by, the calling application: a unary answer's carries its
  * text sealed (`sealed-items.ts`); a streamed answer's carries the key to its text, kept encrypted
@@ -61,10 +82,13 @@ export function responsesSurface(deps: FrontDoorDeps): RelaySurface {
       requestId: string,
     ) {
       const streamed = yield* readStreamedReferences(deps, raw, caller.applicationId, requestId);
-      const translated = translateResponsesRequest(raw, (id, param) => {
-        const read = streamed.get(id);
-        return read ?? seal.open(id, caller.applicationId, param);
-      });
+      const translated = translateResponsesRequest(
+        raw,
+        referencesWithin(
+          deps.maxBodyBytes.json,
+          (id, param) => streamed.get(id) ?? seal.open(id, caller.applicationId, param),
+        ),
+      );
       if (!translated.ok) return translated;
       const { chat, echo } = translated.value;
       const nothingKept = { id: plainMessageId(), keep: () => undefined, discard: () => undefined };

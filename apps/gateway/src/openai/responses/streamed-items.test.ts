@@ -128,6 +128,7 @@ describe("the /v1/responses surface with its item stores", () => {
   const deps = {
     responseItems: new MessageItemSeal(gatewayKey),
     streamedItems: new StreamedItemStore({ ttlMs: 60_000, maxBytes: 1 << 20 }, REPLICA, gatewayKey),
+    maxBodyBytes: { json: 4 * 1024 * 1024, multipart: 24 * 1024 * 1024 },
   } as unknown as FrontDoorDeps;
   const surface = responsesSurface(deps);
   const caller = { applicationId: "app1" };

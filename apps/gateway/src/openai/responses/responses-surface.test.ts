@@ -1,0 +1,55 @@
+import type { APIError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../../../test/support/gateway-test-harness.js";
+
+const MAX_JSON_BODY = 64 * 1024;
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway({ maxBodyBytes: { json: MAX_JSON_BODY } });
+}, 30_000);
+afterAll(() => t?.close());
+
+const usageOf = (keyId: string) => t.admin.admin.usage.byKey.query({ keyId });
+
+describe("/v1/responses item_reference", () => {
+  it("references stand for no more text than one body may carry: a long answer's id repeated is 413 REQUEST_TOO_LARGE, nothing relayed or billed", async () => {
+    const { openai, key } = await t.newKey();
+    // An answer over the 32 KiB a message item id can seal is kept: its id is 87 characters.
+    t.dispatcher.chatAnswer = "x".repeat(40_000);
+    const first = await openai.responses.create({ model: "llama-2-13b", input: "Say x" });
+    t.dispatcher.chatAnswer = undefined;
+    const id = first.output[0]!.id!;
+    expect(id).toMatch(/^msg_pk2/);
+    const refer = (times: number) =>
+      openai.responses.create({
+        model: "llama-2-13b",
+        input: [
+          { role: "user", content: "Say x" },
+          ...Array.from({ length: times }, () => ({ type: "item_reference" as const, id })),
+          { role: "user", content: "Again?" },
+        ],
+      });
+
+    // Once: the text is back in the conversation, as a body of its own could have carried it.
+    await refer(1);
+    expect(t.dispatcher.requests.at(-1)!.body.messages).toContainEqual({
+      role: "assistant",
+      content: first.output_text,
+    });
+    const spent = (await usageOf(key.id)).spentMicroUsd;
+    const relayed = t.dispatcher.requests.length;
+
+    // Twice is 80,000 characters of prompt from a body of a few hundred bytes: over the body limit.
+    const refused = await refer(2).then(
+      () => undefined,
+      (e: unknown) => e as APIError,
+    );
+    expect(refused?.status).toBe(413);
+    expect(refused?.code).toBe("REQUEST_TOO_LARGE");
+    expect(refused?.param).toBe("input.2.id");
+    expect(refused?.message).toContain(`${MAX_JSON_BODY} bytes, the gateway's maxBodyBytes`);
+    expect(t.dispatcher.requests.length).toBe(relayed);
+    expect(await usageOf(key.id)).toMatchObject({ spentMicroUsd: spent, reservedMicroUsd: 0 });
+  });
+});
