@@ -106,16 +106,48 @@ export function parseJsonBody(body: Buffer): Effect.Effect<unknown, RequestRefus
 const FILE_FIELDS = new Set(["image", "mask"]);
 
 /**
+ * The most parts a multipart image edit may have. An edit has a dozen fields at most; the form
+ * parser reads every part synchronously, and a body of many tiny parts (24 MiB holds hundreds of
+ * thousands) would hold the event loop, and every other request, for seconds.
+ */
+export const MAX_FORM_PARTS = 64;
+
+/** The multipart boundary a content type names, or `undefined` (the parser then refuses the body). */
+function boundaryOf(contentType: string): string | undefined {
+  const match = /;\s*boundary=(?:"([^"]{1,200})"|([^\s;]{1,200}))/i.exec(contentType);
+  return match?.[1] ?? match?.[2];
+}
+
+/** Whether `body` has more than `max` boundary delimiters, counted without parsing anything. */
+function partsOver(body: Buffer, boundary: string, max: number): boolean {
+  const delimiter = Buffer.from(`--${boundary}`, "latin1");
+  let count = 0;
+  for (let at = body.indexOf(delimiter); at !== -1; at = body.indexOf(delimiter, at + delimiter.length)) {
+    // The closing delimiter (`--boundary--`) ends the last part: parts are delimiters less one.
+    if (++count > max + 1) return true;
+  }
+  return false;
+}
+
+/**
  * The fields of a `multipart/form-data` image edit, as the OpenAI SDK uploads it: files `image`
  * and `mask` become base64 (not decoded here: that waits until the key is admitted, see
  * `png-upload.ts`), other fields stay strings (the schema converts numbers). Parsed with the Web
- * `Request.formData()` of Node's fetch, over a body already bounded by {@link readBody}.
+ * `Request.formData()` of Node's fetch, over a body already bounded by {@link readBody} and of at
+ * most {@link MAX_FORM_PARTS} parts.
  */
 export const parseImageEditForm: (
   body: Buffer,
   contentType: string,
 ) => Effect.Effect<Record<string, unknown>, RequestRefused> = Effect.fnUntraced(
   function* (body, contentType) {
+    const boundary = boundaryOf(contentType);
+    if (boundary !== undefined && partsOver(body, boundary, MAX_FORM_PARTS)) {
+      return yield* new RequestRefused({
+        code: "INVALID_REQUEST",
+        detail: `the multipart body has more than ${MAX_FORM_PARTS} parts; an image edit sends each field once (image, mask, prompt and the options)`,
+      });
+    }
     const form = yield* Effect.tryPromise({
       try: () =>
         new Request("http://gateway.local/", {

@@ -70,3 +70,36 @@ describe("image uploads are admitted before they are decoded", () => {
     expect(t.dispatcher.requests.some((r) => r.keyId === key.id)).toBe(false);
   });
 });
+
+describe("multipart bodies", () => {
+  const send = async (secret: string, parts: number) => {
+    const form = new FormData();
+    form.set("image", new Blob([image], { type: "image/png" }), "image.png");
+    for (let i = 1; i < parts; i++) form.append("prompt", "a red door");
+    const response = await fetch(`${t.gateway.url}/v1/images/edits`, {
+      method: "POST",
+      body: form,
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    const body = (await response.json()) as { error?: { code: string; message: string } };
+    return { status: response.status, code: body.error?.code, message: body.error?.message };
+  };
+
+  it("a body of more than 64 parts is refused before it is parsed, with nothing relayed or billed", async () => {
+    const { secret, key } = await t.newKey();
+    expect(await send(secret, 64)).toMatchObject({ status: 200 });
+    const spent = (await t.admin.admin.usage.byKey.query({ keyId: key.id })).spentMicroUsd;
+    const relayed = t.dispatcher.requests.length;
+    // Parsed, a 24 MiB body of tiny parts (some 200,000) would hold the event loop for seconds.
+    for (const parts of [65, 10_000]) {
+      const refused = await send(secret, parts);
+      expect(refused).toMatchObject({ status: 400, code: "INVALID_REQUEST" });
+      expect(refused.message).toContain("more than 64 parts");
+    }
+    expect(t.dispatcher.requests.length).toBe(relayed);
+    expect(await t.admin.admin.usage.byKey.query({ keyId: key.id })).toMatchObject({
+      spentMicroUsd: spent,
+      reservedMicroUsd: 0,
+    });
+  });
+});
