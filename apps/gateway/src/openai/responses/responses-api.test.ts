@@ -352,6 +352,14 @@ describe("/v1/responses with the official openai client", () => {
       [{ messages: [{ role: "user", content: "x" }] }, "UNKNOWN_PARAMETER", "messages"],
       [{ response_format: { type: "json_object" } }, "UNKNOWN_PARAMETER", "response_format"],
       [{ model: "gpt-17" }, "UNKNOWN_MODEL", "model"],
+      // Metadata is echoed in every response event: held to OpenAI's limits, not to the body's.
+      [
+        { metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) },
+        "INVALID_REQUEST",
+        "metadata",
+      ],
+      [{ metadata: { ["k".repeat(65)]: "v" } }, "INVALID_REQUEST", "metadata"],
+      [{ metadata: { note: "v".repeat(513) } }, "INVALID_REQUEST", "metadata"],
     ];
     for (const [extra, code, param] of cases) {
       const error = await ask(extra);
@@ -364,6 +372,9 @@ describe("/v1/responses with the official openai client", () => {
     // Defaults sent explicitly ask for nothing and are accepted; so is store either way.
     await expect(ask({ store: true })).resolves.toBeUndefined();
     await expect(
+      ask({ metadata: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, "v".repeat(512)])) }),
+    ).resolves.toBeUndefined();
+    await expect(
       ask({
         store: false,
         tools: [],
@@ -372,7 +383,7 @@ describe("/v1/responses with the official openai client", () => {
         reasoning: null,
       }),
     ).resolves.toBeUndefined();
-    expect(t.dispatcher.requests.length).toBe(before + 2);
+    expect(t.dispatcher.requests.length).toBe(before + 3);
   });
 
   it("an over-long input is refused with the chat path's code, naming the Responses field", async () => {

@@ -8,8 +8,8 @@ import { type ErrorCode, fail, ok, type Result } from "@pocket-ai/protocol";
  * Every field is one of four kinds: mapped onto chat (`model`, `input`, `instructions`,
  * `max_output_tokens`, `temperature`, `top_p`, `stream`, function `tools`, `tool_choice`,
  * `parallel_tool_calls`, `text.format` json_object / json_schema); accepted because it asks for
- * nothing the gateway would not do anyway (`store`, see below; `metadata` and `user`, echoed back
- * and never kept or relayed; `safety_identifier`, `prompt_cache_key`, `prompt_cache_retention`,
+ * nothing the gateway would not do anyway (`store`, see below; `metadata` (within OpenAI's limits) and
+ * `user`, echoed back and never kept or relayed; `safety_identifier`, `prompt_cache_key`, `prompt_cache_retention`,
  * checked and dropped; an empty `include` or `reasoning: null`); refused with a stable code because it needs stored state
  * (`RESPONSE_NOT_STORED`) or a feature not offered here (`UNSUPPORTED_RESPONSES_FEATURE`); anything
  * else is `UNKNOWN_PARAMETER`. A mapped feature reaches only nodes that support it, and is
@@ -255,6 +255,22 @@ function appendItem(
   }
 }
 
+/** OpenAI's limits on `metadata`, which every response event echoes: pairs, key and value characters. */
+const METADATA_LIMITS = { pairs: 16, keyChars: 64, valueChars: 512 } as const;
+
+function metadataOverLimits(metadata: Record<string, string>): string | undefined {
+  const entries = Object.entries(metadata);
+  if (entries.length > METADATA_LIMITS.pairs)
+    return `metadata holds ${entries.length} pairs; at most ${METADATA_LIMITS.pairs} are taken`;
+  for (const [key, value] of entries) {
+    if (key.length > METADATA_LIMITS.keyChars)
+      return `a metadata key is longer than ${METADATA_LIMITS.keyChars} characters`;
+    if (value.length > METADATA_LIMITS.valueChars)
+      return `metadata ${JSON.stringify(key)} is longer than ${METADATA_LIMITS.valueChars} characters`;
+  }
+  return undefined;
+}
+
 function numberOrNull(body: Record<string, unknown>, field: string): Result<number | null> {
   const value = body[field];
   if (value === undefined || value === null) return ok(null);
@@ -407,6 +423,8 @@ export function translateResponsesRequest(
   if (!isRecord(metadata) || !Object.values(metadata).every((v) => typeof v === "string")) {
     return refuse("INVALID_REQUEST", "metadata must map strings to strings", "metadata");
   }
+  const metadataRefusal = metadataOverLimits(metadata as Record<string, string>);
+  if (metadataRefusal !== undefined) return refuse("INVALID_REQUEST", metadataRefusal, "metadata");
   const user = raw.user ?? null;
   if (user !== null && typeof user !== "string")
     return refuse("INVALID_REQUEST", "user must be a string", "user");
