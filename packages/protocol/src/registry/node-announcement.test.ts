@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { generateKeyPair } from "../crypto/index.js";
+import { generateKeyPair, signDigest } from "../crypto/index.js";
 import { bytesToHex, canonicalHash, canonicalJson } from "../encoding/index.js";
 import {
   createNodeAnnouncement,
@@ -366,6 +366,87 @@ describe("verifyNodeAnnouncement", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("announced text", () => {
+  const TEXT_FIELDS = [
+    "endpoint",
+    "operator",
+    "hardware.gpu",
+    "software.name",
+    "software.version",
+    "services.0.model.declared",
+    "services.0.model.family",
+    "services.0.model.quantization",
+    "services.0.tokenizer.kind",
+  ];
+  /** Characters that change how the text around them is shown, rather than being shown. */
+  const HIDDEN = [
+    ["a line break", "\n"],
+    ["a carriage return", "\r"],
+    ["a tab", "\t"],
+    ["a terminal escape", "\u001b[2J"],
+    ["a C1 control sequence introducer", "\u009b2J"],
+    ["a right-to-left override", "\u202e"],
+    ["a right-to-left isolate", "\u2067"],
+    ["a zero-width space", "\u200b"],
+    ["a line separator", "\u2028"],
+    ["a paragraph separator", "\u2029"],
+    ["a lone surrogate", "\ud800"],
+    ["a private-use character", "\ue000"],
+  ];
+  /** An announcement whose text at `path` is `text`, signed by its node as it is. */
+  const signedWith = (path: string, text: string): Mutable => {
+    const { signature: _s, ...unsigned } = copy();
+    const keys = path.split(".");
+    let parent = unsigned as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
+    const last = keys[keys.length - 1]!;
+    const at = parent[last] as string;
+    // Inside an endpoint's path, where a URL parser would take it as part of the address.
+    parent[last] = last === "endpoint" ? `${at}${text}x` : `${at.slice(0, 2)}${text}${at.slice(2)}`;
+    return {
+      ...unsigned,
+      signature: bytesToHex(signDigest(canonicalHash(unsigned), node.privateKey)),
+    } as Mutable;
+  };
+
+  it.each(TEXT_FIELDS.flatMap((path) => HIDDEN.map(([name, text]) => [path, name!, text!])))(
+    "refuses %s holding %s, signed as it is, as MALFORMED_ENVELOPE naming the field",
+    (path, _name, text) => {
+      const checked = verify(signedWith(path, text));
+      expect(checked.ok).toBe(false);
+      if (checked.ok) return;
+      expect(checked.error.code).toBe("MALFORMED_ENVELOPE");
+      expect(checked.error.param).toBe(path);
+    },
+  );
+
+  it.each(TEXT_FIELDS)("refuses %s longer than its limit (10 KB)", (path) => {
+    const checked = verify(signedWith(path, "x".repeat(10_240)));
+    expect(checked.ok).toBe(false);
+    if (!checked.ok) expect(checked.error.param).toBe(path);
+  });
+
+  it("takes markup, quotes, backslashes and any script's letters, which each page escapes", () => {
+    for (const text of [
+      "<script>alert(1)</script>",
+      '"><img src=x onerror=alert(1)>',
+      "a\\b",
+      "Ünïcödé 日本語 عربي 🚀",
+    ]) {
+      for (const path of TEXT_FIELDS.filter((p) => p !== "endpoint")) {
+        expect(verify(signedWith(path, text.slice(0, 20))).ok).toBe(true);
+      }
+    }
+  });
+
+  it("is what createNodeAnnouncement refuses, naming the field", () => {
+    expect(() => createNodeAnnouncement({ ...fields, operator: "Acme\u202eoC" }, node)).toThrow(/operator/);
+    expect(() =>
+      createNodeAnnouncement({ ...fields, hardware: { ...fields.hardware, gpu: "RTX\u001b[2J" } }, node),
+    ).toThrow(/hardware\.gpu/);
   });
 });
 

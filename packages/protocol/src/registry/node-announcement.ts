@@ -6,23 +6,18 @@ import { RelaySignerIdentity } from "../relay/envelope-fields.js";
 import { parseEnvelope } from "../relay/envelope-verification.js";
 import { checkNodeSignature, signNodeMessage } from "../relay/node-signed.js";
 import type { RelaySigningKey } from "../relay/signing-key.js";
+import { announcedText } from "./announced-text.js";
 import { NodeServiceOffer, SignedNodeServiceOffer } from "./node-service-offer.js";
 
-const endpointUrl = z
-  .string()
-  .max(2048)
-  .refine(isHttpBaseUrl, { message: "expected an http(s) URL without credentials, query or fragment" });
+const endpointUrl = announcedText(2048, 0).refine(isHttpBaseUrl, {
+  message: "expected an http(s) URL without credentials, query or fragment",
+});
 
 const announcementShape = <O extends typeof NodeServiceOffer | typeof SignedNodeServiceOffer>(offer: O) => ({
   v: z.literal(1),
   node: RelaySignerIdentity,
   endpoint: endpointUrl,
-  operator: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[^\p{Cc}]*$/u, { message: "no control characters" })
-    .optional(),
+  operator: announcedText(64).optional(),
   services: z
     .array(offer)
     .min(1)
@@ -31,11 +26,11 @@ const announcementShape = <O extends typeof NodeServiceOffer | typeof SignedNode
       message: "serviceIds must not repeat",
     }),
   hardware: z.strictObject({
-    gpu: z.string().max(128),
+    gpu: announcedText(128, 0),
     vramGb: z.number().nonnegative().max(100_000),
     cpuOnly: z.boolean(),
   }),
-  software: z.strictObject({ name: z.string().min(1).max(64), version: z.string().min(1).max(64) }),
+  software: z.strictObject({ name: announcedText(64), version: announcedText(64) }),
   issuedAt: z.int().nonnegative(),
 });
 
@@ -80,6 +75,14 @@ export type SignedNodeAnnouncement = z.infer<typeof SignedNodeAnnouncement>;
  * operators only — pair it with evaluator identity checks); `services` lists each service with its
  * tiers, model, capabilities and tokenizer; `issuedAt` is Unix milliseconds; `signature` is the
  * node's compact secp256k1 signature of SHA-256 of the canonical JSON of all other fields.
+ *
+ * Its free text is shown as the node wrote it, on operators' pages, in terminals and in logs, so
+ * each text is bounded and holds no control, format, private-use or line-separator character (no
+ * line break, tab or terminal escape, no bidirectional override or zero-width character, no
+ * U+2028/U+2029): `endpoint` up to 2048 UTF-16 units, `operator` 1–64, `hardware.gpu` up to 128,
+ * `software.name` and `software.version` 1–64, and in each offer the model's `declared` 1–200,
+ * `family` 1–64, `quantization` 1–32 and the tokenizer's `kind` 1–64. Anything else is refused as
+ * MALFORMED_ENVELOPE, `param` naming the field.
  *
  * This schema reads an announcement as this version knows it: capability and image flags it does
  * not know are dropped, an unknown tokenizer kind reads as `estimate`. Everything else is closed

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ServiceId, TierId } from "../catalog/index.js";
+import { announcedText } from "./announced-text.js";
 
-const label = (max: number) => z.string().min(1).max(max);
+const label = (max: number) => announcedText(max);
 
 /**
  * The model a node declares it serves for a service: the backend's own model name (`declared`,
