@@ -29,6 +29,31 @@ describe("node config", () => {
     expect(error.message).toContain("node.yaml");
   });
 
+  it("refuses at start what gateways would refuse in its announcement, naming the field", async () => {
+    const declared = (model: string) =>
+      `services:\n  - serviceId: llama-2-13b\n    model: { declared: ${JSON.stringify(model)} }\n    backends:\n      - kind: dev\n`;
+    const refused: [yaml: string, field: string][] = [
+      [`${service}operator: "Acme\\u202eoC"\n`, "operator"],
+      [`${service}operator: "${"x".repeat(65)}"\n`, "operator"],
+      [`${service}hardware: { gpu: "RTX\\u001b[2J" }\n`, "hardware.gpu"],
+      [`${service}hardware: { gpu: "${"x".repeat(129)}" }\n`, "hardware.gpu"],
+      [`${service}hardware: { vramGb: 1000000 }\n`, "hardware.vramGb"],
+      [declared("llama\n2"), "services.0.model.declared"],
+      [declared("x".repeat(201)), "services.0.model.declared"],
+    ];
+    for (const [yaml, field] of refused) {
+      const error = await Effect.runPromise(Effect.flip(load(yaml)));
+      expect(error.problems).toEqual([
+        expect.stringMatching(new RegExp(`^${field.replaceAll(".", "\\.")}: `)),
+      ]);
+    }
+    const config = await Effect.runPromise(
+      load(`${service}operator: "Acme <GPU> Co."\nhardware: { gpu: "RTX 4090" }\n`),
+    );
+    expect(config.operator).toBe("Acme <GPU> Co.");
+    expect(config.hardware).toEqual({ gpu: "RTX 4090", vramGb: 0, cpuOnly: false });
+  });
+
   it("takes a gateway's URL as the gateway prints it, or with its /trpc path", () => {
     const address = generateKeyPair().address;
     const url = (u: string) => GatewayLink.safeParse({ url: u, address }).data?.url;

@@ -1,4 +1,10 @@
-import { CatalogOverrides, ClockSessionParams, PoktAddress } from "@pocket-ai/protocol";
+import {
+  CatalogOverrides,
+  ClockSessionParams,
+  NodeModelDeclaration,
+  PoktAddress,
+  UnsignedNodeAnnouncement,
+} from "@pocket-ai/protocol";
 import { MetricsConfig, TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
@@ -77,16 +83,24 @@ export const BackendConfig = z.strictObject({
 });
 export type BackendConfig = z.infer<typeof BackendConfig>;
 
+/**
+ * The announcement's fields this config fills in: checked here by the gateways' own rules, so a
+ * name a gateway would refuse stops the node at start, naming the field, rather than each
+ * announcement.
+ */
+const announced = UnsignedNodeAnnouncement.shape;
+
 /** A service this node serves: which tiers, which model it declares, which backends run it. */
 export const ServedService = z.strictObject({
   serviceId: z.string().min(1),
   tiers: z.array(z.string().min(1)).min(1).default(["standard"]),
+  /** Announced as it is: the protocol's limits on announced text apply (`NodeModelDeclaration`). */
   model: z
     .strictObject({
       /** The model the node runner declares (shown to gateways and tested by the evaluator). */
-      declared: z.string().min(1),
-      family: z.string().min(1).optional(),
-      quantization: z.string().min(1).default("none"),
+      declared: NodeModelDeclaration.shape.declared,
+      family: NodeModelDeclaration.shape.family,
+      quantization: NodeModelDeclaration.shape.quantization.default("none"),
     })
     .optional(),
   backends: z.array(BackendConfig).min(1),
@@ -132,7 +146,7 @@ export const NodeConfig = z.strictObject({
   /** URL gateways use to reach this node (defaults to http://host:port). */
   publicUrl: z.url().optional(),
   /** The node runner's name, announced to gateways, which cap the share of traffic one operator gets. */
-  operator: z.string().min(1).max(64).optional(),
+  operator: announced.operator,
   /** Folder for the SQLite file and the key file. */
   dataDir: z.string().default("./.data/node"),
   /**
@@ -148,10 +162,11 @@ export const NodeConfig = z.strictObject({
     graceMs: 60_000,
   }),
   services: z.array(ServedService).min(1),
+  /** Announced as it is: the protocol's limits on announced text and numbers apply. */
   hardware: z
     .strictObject({
-      gpu: z.string().default("none"),
-      vramGb: z.number().min(0).default(0),
+      gpu: announced.hardware.shape.gpu.default("none"),
+      vramGb: announced.hardware.shape.vramGb.default(0),
       cpuOnly: z.boolean().default(false),
     })
     .prefault({}),
