@@ -71,6 +71,9 @@ function imageEntry(address: string): NodeScore {
   };
 }
 
+/** A declared model that is markup to a page and an escape (clear the screen) to a terminal. */
+const HOSTILE_MODEL = '<img src=x onerror="document.body.dataset.pwned=1">\u001b[2J';
+
 const scope = Effect.runSync(Scope.make());
 let url = "";
 const nodes = [generateKeyPair().address, generateKeyPair().address, generateKeyPair().address];
@@ -94,7 +97,13 @@ beforeAll(async () => {
       i === 1
         ? { declaredModel: "dev-q1", modelTest: "inconsistent" as const, modelTestPValue: 0.0001 }
         : i === 2
-          ? { organicCheck: "none" as const }
+          ? {
+              organicCheck: "none" as const,
+              // A declared model copied from a node's announcement: markup and a terminal escape.
+              declaredModel: HOSTILE_MODEL,
+              modelTest: "consistent" as const,
+              modelTestPValue: 0.5,
+            }
           : {};
     store.publish(runId, entry(nodes[i]!, mean, flags), 1);
   });
@@ -139,6 +148,14 @@ describe("publishing", () => {
     expect(board.nodes[2]?.identity.organicCheck).toBe("none");
     expect(boardTable(board)).toContain("customers-unchecked:no-tiers");
   });
+
+  it("prints a declared model's control characters in the terminal table as escapes, never as themselves", async () => {
+    const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/trpc` })] });
+    const table = boardTable(Scoreboard.parse(await client.scores.board.query()));
+    expect(table).toContain('<img src=x onerror="document.body.dataset.pwned=1">\\u001b[2J ok');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character is what must not be there.
+    expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
 });
 
 describe("leaderboard page in headless Chromium", () => {
@@ -174,6 +191,10 @@ describe("leaderboard page in headless Chromium", () => {
       expect(dom).toContain("pictures unlike the stable-diffusion reference");
       expect(dom).toContain("customers unchecked: no tiers");
       expect(dom).toMatch(/data-sorted="overall:desc"/);
+      // A node's declared model is shown as text: its markup is not run.
+      expect(dom).toContain('&lt;img src=x onerror="document.body.dataset.pwned=1"&gt;');
+      expect(dom).not.toContain("data-pwned");
+      expect(dom).not.toMatch(/<img/);
     },
     90_000,
   );

@@ -1,10 +1,14 @@
 /**
  * The leaderboard's browser script, as a string served inline (no bundler, no framework). It
  * renders the table from the embedded scoreboard JSON, sorts on header clicks, and applies
- * `?sort=<column>&dir=asc|desc` from the address on load, so a sorted view can be linked.
+ * `?sort=<column>&dir=asc|desc` from the address on load, so a sorted view can be linked. Every
+ * text of the board is escaped before it joins the markup: a declared model is whatever a node
+ * announced, and a category or service name is data too.
  */
 export const PAGE_SCRIPT = `
 const board = JSON.parse(document.getElementById("board-data").textContent);
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const esc = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 const categories = [...new Set(board.nodes.flatMap((n) => Object.keys(n.categories)))].filter((c) => c !== "general").sort();
 const columns = [
   { key: "address", label: "Node", value: (n) => n.address },
@@ -52,13 +56,13 @@ function bar(e) {
     ' <span class="num" data-mean="' + e.mean + '" data-lower="' + e.lower + '" data-upper="' + e.upper + '">' + pct(e.mean) + '% [' + pct(e.lower) + ', ' + pct(e.upper) + '] n=' + e.n + '</span>';
 }
 function cell(col, n) {
-  if (col.key === "address") return '<code>' + n.address + '</code><div class="svc">' + n.serviceId + (n.qualifies.length ? ' · ' + n.qualifies.join(", ") : '') + '</div>';
+  if (col.key === "address") return '<code>' + esc(n.address) + '</code><div class="svc">' + esc(n.serviceId) + (n.qualifies.length ? ' · ' + esc(n.qualifies.join(", ")) : '') + '</div>';
   if (col.key === "overall") return bar(n.overall);
   if (col.category) return bar(n.categories[col.category]);
   if (col.key === "ttft") return n.speed.ttftP10Ms === null ? "–" : Math.round(n.speed.ttftP10Ms);
   if (col.key === "tps") return n.speed.tokensPerSecondP10 === null ? "–" : n.speed.tokensPerSecondP10.toFixed(1);
   if (col.key === "errors") return (n.errorRate * 100).toFixed(1) + "%";
-  return flags(n).map((f) => '<span class="flag ' + f.cls + '">' + f.text + '</span>').join(" ");
+  return flags(n).map((f) => '<span class="flag ' + f.cls + '">' + esc(f.text) + '</span>').join(" ");
 }
 let state = { key: "overall", dir: "desc" };
 function draw() {
@@ -68,8 +72,8 @@ function draw() {
     const c = x < y ? -1 : x > y ? 1 : 0;
     return state.dir === "asc" ? c : -c;
   });
-  const head = columns.map((c) => '<th data-key="' + c.key + '" aria-sort="' + (c.key === state.key ? (state.dir === "asc" ? "ascending" : "descending") : "none") + '">' + c.label + '</th>').join("");
-  const body = rows.map((n) => '<tr data-address="' + n.address + '">' + columns.map((c) => '<td>' + cell(c, n) + '</td>').join("") + '</tr>').join("");
+  const head = columns.map((c) => '<th data-key="' + esc(c.key) + '" aria-sort="' + (c.key === state.key ? (state.dir === "asc" ? "ascending" : "descending") : "none") + '">' + esc(c.label) + '</th>').join("");
+  const body = rows.map((n) => '<tr data-address="' + esc(n.address) + '">' + columns.map((c) => '<td>' + cell(c, n) + '</td>').join("") + '</tr>').join("");
   document.getElementById("board").innerHTML = '<thead><tr>' + head + '</tr></thead><tbody>' + body + '</tbody>';
   for (const th of document.querySelectorAll("th[data-key]")) th.onclick = () => {
     const key = th.getAttribute("data-key");
