@@ -3,7 +3,9 @@ import { hasSystemErrorCode } from "@pocket-ai/runtime";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { ProbeFailed } from "../errors.js";
 
-const knownCode = (code: unknown): code is ErrorCode => typeof code === "string" && code in ErrorCodes;
+/** A protocol code, by the table's own keys: an inherited `constructor` or `toString` is none. */
+const knownCode = (code: unknown): code is ErrorCode =>
+  typeof code === "string" && Object.hasOwn(ErrorCodes, code);
 
 function codeOfStatus(status: number | undefined): ErrorCode {
   if (status === undefined) return "BACKEND_UNAVAILABLE";
