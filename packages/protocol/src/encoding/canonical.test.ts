@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalBytes, canonicalJson, isCanonicalJson } from "./canonical.js";
+import { canonicalBytes, canonicalJson, canonicalJsonWithEncoded, isCanonicalJson } from "./canonical.js";
 import { bytesToHex, canonicalHash, hexToBytes, isHex, sha256Hex } from "./hash.js";
 import { nodeCrypto } from "./node-builtins.js";
 
@@ -111,6 +111,21 @@ describe("canonicalJson", () => {
       new Date(0),
     ])
       expect(isCanonicalJson(refused)).toBe(false);
+  });
+
+  it("refuses a value nested deeper than the stack goes with a TypeError, as any value it cannot encode", () => {
+    const depth = 200_000;
+    const deep: unknown = JSON.parse(`${"[".repeat(depth)}${"]".repeat(depth)}`);
+    const deepObject: unknown = JSON.parse(`${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`);
+    for (const value of [deep, deepObject, { ok: 1, deep }]) {
+      expect(() => canonicalJson(value)).toThrow(
+        new TypeError("canonicalJson: nested too deep or too large to encode"),
+      );
+      expect(() => canonicalBytes(value)).toThrow(TypeError);
+      expect(() => canonicalHash(value)).toThrow(TypeError);
+      expect(() => canonicalJsonWithEncoded({ deep: value, b: 1 }, "b", "1")).toThrow(TypeError);
+      expect(isCanonicalJson(value)).toBe(false);
+    }
   });
 
   it("encodes UTF-8", () => {

@@ -5,7 +5,8 @@
  * whose value is `undefined` are left out (as `JSON.stringify` does). Values JSON cannot carry
  * faithfully (non-finite numbers, bigints, functions, symbols, `undefined` inside arrays, class
  * instances other than plain objects and arrays) are refused with a `TypeError`, so two parties
- * can never disagree about what was signed.
+ * can never disagree about what was signed; so is a value nested deeper than the stack goes (a
+ * hostile one: it is a `TypeError` too, never the engine's stack overflow).
  *
  * @example
  * ```ts
@@ -16,9 +17,7 @@ export function canonicalJson(value: unknown): string {
   try {
     return write(value);
   } catch (error) {
-    // The fast writer keeps no paths; the checked one says where the value went wrong.
-    describeRefusal(value, "$");
-    throw error;
+    return refuse(value, error);
   }
 }
 
@@ -55,8 +54,7 @@ export function canonicalJsonWithEncoded(
   try {
     return writeObject(record, key, encoded);
   } catch (error) {
-    describeRefusal(record, "$");
-    throw error;
+    return refuse(record, error);
   }
 }
 
@@ -393,14 +391,31 @@ function inScratch<T>(
     try {
       writer.value(value);
     } catch (error) {
-      describeRefusal(value, "$");
-      throw error;
+      refuse(value, error);
     }
     return use(writer.buf.subarray(0, writer.pos));
   } finally {
     if (writer.buf.length > SCRATCH_KEPT) writer.buf = new Uint8Array(SCRATCH_BYTES);
     scratch = writer;
   }
+}
+
+/**
+ * Throws the `TypeError` for a value a writer refused with `error`: the one that names where and
+ * why, or, for a value nested deeper than the stack goes (or a text longer than a string can be),
+ * one that says so, never the engine's `RangeError`: hostile input is refused the way every
+ * other value that cannot be encoded is.
+ */
+function refuse(value: unknown, error: unknown): never {
+  if (error instanceof RangeError)
+    throw new TypeError("canonicalJson: nested too deep or too large to encode");
+  try {
+    // The fast writer keeps no paths; the checked one says where the value went wrong.
+    describeRefusal(value, "$");
+  } catch (described) {
+    if (!(described instanceof RangeError)) throw described;
+  }
+  throw error;
 }
 
 /** Walks a value the fast writer refused and throws the `TypeError` that names where and why. */
