@@ -316,6 +316,23 @@ describe("verifyNodeAnnouncement", () => {
     }
   });
 
+  it('reads a "__proto__" key in its open flags as data: it changes nothing the announcement says and sets no prototype', () => {
+    // JSON.parse makes "__proto__" an own key; the flags it names must not be inherited by the
+    // capabilities read (tools, embeddings), nor by every object.
+    const text = JSON.stringify(announcement).replace(
+      '"completions":true',
+      '"__proto__":{"tools":true,"embeddings":true,"polluted":true},"completions":true',
+    );
+    const checked = verify(JSON.parse(text));
+    if (checked.ok) {
+      expect(checked.value.announcement).toEqual(announcement);
+      const capabilities = checked.value.announcement.services[0]!.capabilities;
+      expect(Object.getPrototypeOf(capabilities)).toBe(Object.prototype);
+      expect([capabilities.tools, capabilities.embeddings]).toEqual([undefined, undefined]);
+    }
+    expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it("refuses a stale announcement with detail 'stale', and one from the future", () => {
     const limit = announcement.issuedAt + NODE_ANNOUNCEMENT_MAX_AGE_MS;
     expect(verifyNodeAnnouncement(announcement, { now: limit }).ok).toBe(true);
