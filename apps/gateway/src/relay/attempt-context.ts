@@ -86,7 +86,9 @@ export function noteFailure(ctx: AttemptContext, failure: AttemptFailure, of: At
     });
   }
   if (failure._tag === "NodeRefused" && failure.lie !== undefined) {
-    ctx.selector.sanction(address, ctx.now(), `${failure.code}: ${failure.lie}`);
+    // A code outside the protocol's table is the node's own text, of any length: its lie says it.
+    const code = isErrorCode(failure.code) ? failure.code : "UNKNOWN_CODE";
+    ctx.selector.sanction(address, ctx.now(), `${code}: ${failure.lie}`);
     ctx.metrics.sanctions.inc({ reason: "false_refusal" });
   }
   if (failure._tag === "NodeUnreachable" && !failure.timedOut)

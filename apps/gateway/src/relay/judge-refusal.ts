@@ -118,8 +118,7 @@ export function judgeRefusal(
       serviceId,
       servedTierId,
     });
-  if (!isErrorCode(code))
-    return make("node", `answered with ${code.slice(0, 64)}, not a protocol error code`);
+  if (!isErrorCode(code)) return make("node", `answered with ${shownCode(code)}, not a protocol error code`);
   if (code === "ENGINE_REJECTED") {
     // The engine's own refusal of a request the gateway's checks admitted: believed when signed
     // (the client gets it as a 400 and no other node runs it), counted per node and service so a
@@ -219,4 +218,13 @@ export function replanTime(check: RefusalCheck, refused: NodeRefused): number {
   if (refused.code === "SESSION_EXPIRED") return Math.max(check.now, header.sessionEnd);
   if (refused.code === "WRONG_SESSION" && own.ok) return Math.min(check.now, header.sessionStart - 1);
   return check.now;
+}
+
+/**
+ * A code that is none of the protocol's, as the operator's pages may show it: its first 64
+ * characters, each that is not a letter, digit, `_`, `.` or `-` written as `?` (the node's text,
+ * which could hold line breaks, terminal escapes or a right-to-left override).
+ */
+function shownCode(code: string): string {
+  return code.slice(0, 64).replace(/[^\w.-]/g, "?");
 }

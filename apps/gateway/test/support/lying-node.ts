@@ -19,6 +19,9 @@ import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Effect, Exit, Scope } from "effect";
 import { z } from "zod";
 
+/** The code a node telling the `unknown-code` lie answers with: not one, and hostile to show. */
+export const UNKNOWN_CODE = `PAY_ME_ANYWAY\u202e\u001b[2J${"X".repeat(10_240)}`;
+
 /**
  * How a lying node answers. Every lie is signed with the node's own valid key (or, for the
  * transport-level ones, sent as a coded tRPC error as a real node would): the gateway cannot
@@ -34,7 +37,10 @@ export type Lie =
   | "blame-unsigned"
   /** Blames the request (INPUT_TOO_LONG) in a signed answer; the prompt is short. */
   | "blame-signed-false"
-  /** Answers with a code outside the protocol's table (transport error: a signed one cannot parse). */
+  /**
+   * Answers with a code outside the protocol's table (transport error: a signed one cannot parse),
+   * {@link UNKNOWN_CODE}: 10 KB holding a right-to-left override and a terminal escape.
+   */
   | "unknown-code"
   /** Streams a few chunks, then a signed error trailer claiming the whole output allowance. */
   | "broken-stream"
@@ -202,7 +208,7 @@ export async function startLyingNode(options: {
         state.relays += 1;
         const lie = state.lie;
         if (lie === "blame-unsigned") throw coded("INPUT_TOO_LONG", "prompt has 9999 input tokens");
-        if (lie === "unknown-code") throw coded("PAY_ME_ANYWAY", "the node says so");
+        if (lie === "unknown-code") throw coded(UNKNOWN_CODE, "the node says so");
         const answer = (await caller().relay.mutate(input)) as RelayResponse;
         if (answer.outcome !== "ok") return answer;
         switch (lie) {
@@ -250,7 +256,7 @@ export async function startLyingNode(options: {
         state.relays += 1;
         const lie = state.lie;
         if (lie === "blame-unsigned") throw coded("INPUT_TOO_LONG", "prompt has 9999 input tokens");
-        if (lie === "unknown-code") throw coded("PAY_ME_ANYWAY", "the node says so");
+        if (lie === "unknown-code") throw coded(UNKNOWN_CODE, "the node says so");
         const signer = new RelayStreamSigner(relayRequestHash(input as never), node!.key, cadence);
         if (lie === "inflated-empty") {
           yield signer.finish(null, {
