@@ -27,6 +27,19 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/**
+ * Characters `JSON.stringify` leaves as they are that a terminal or log viewer may act on rather
+ * than show: DEL and the C1 controls (U+007F–U+009F, an 8-bit escape among them), the line and
+ * paragraph separators (a new line to some viewers) and the bidirectional embeddings, overrides
+ * and isolates. A field holds text from outside (a node's error detail, a request's header).
+ */
+const ACTED_ON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** A JSON line with {@link ACTED_ON} written as `\uXXXX` escapes: the same JSON, one plain line. */
+function plainLine(json: string): string {
+  return json.replace(ACTED_ON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /** A JSON-lines logger for one app; `write` defaults to stderr. */
 export function createLogger(options: {
   readonly app: string;
@@ -40,7 +53,7 @@ export function createLogger(options: {
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return;
     const record = { t: new Date().toISOString(), level, app: options.app, msg, ...base, ...(fields ?? {}) };
-    write(JSON.stringify(redact(record)));
+    write(plainLine(JSON.stringify(redact(record))));
   };
   return {
     debug: (m, f) => emit("debug", m, f),
