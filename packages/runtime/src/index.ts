@@ -41,6 +41,7 @@ export { hasSystemErrorCode } from "./http/system-error.js";
 export { KeyFileError, keyFileWriteFailure, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
+export { oneLineText } from "./log/one-line-text.js";
 export { runMain } from "./main/run-main.js";
 export {
   isStartCode,

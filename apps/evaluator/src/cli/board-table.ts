@@ -1,4 +1,5 @@
 import type { NodeScore, Scoreboard } from "@pocket-ai/protocol";
+import { oneLineText } from "@pocket-ai/runtime";
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}`;
 
@@ -40,7 +41,7 @@ export function boardTable(board: Scoreboard): string {
   const categories = [...new Set(board.nodes.flatMap((n) => Object.keys(n.categories)))]
     .filter((c) => c !== "general")
     .sort();
-  const headings = categories.map(visible);
+  const headings = categories.map(oneLineText);
   const header = [
     "node",
     "overall [95% CI]",
@@ -63,8 +64,8 @@ export function boardTable(board: Scoreboard): string {
     n.speed.ttftP10Ms === null ? "-" : `${Math.round(n.speed.ttftP10Ms)}ms`,
     n.speed.tokensPerSecondP10 === null ? "-" : n.speed.tokensPerSecondP10.toFixed(1),
     `${pct(n.errorRate)}%`,
-    visible(n.qualifies.join(",")) || "-",
-    visible(flagsOf(n)) || "-",
+    oneLineText(n.qualifies.join(",")) || "-",
+    oneLineText(flagsOf(n)) || "-",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
@@ -73,22 +74,4 @@ export function boardTable(board: Scoreboard): string {
       .join("  ")
       .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
-
-/**
- * A cell on one line of the terminal: a declared model is whatever a node announced, and a line
- * break, a tab or a terminal escape in it would break the table or the terminal; each such
- * character is written as an escape (`\n`, `\u001b`).
- */
-function visible(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
-    c === "\n"
-      ? "\\n"
-      : c === "\r"
-        ? "\\r"
-        : c === "\t"
-          ? "\\t"
-          : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
 }
