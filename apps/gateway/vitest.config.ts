@@ -2,14 +2,7 @@ import { baseConfig } from "@pocket-ai/vitest-config";
 import { defineConfig, mergeConfig } from "vitest/config";
 
 // The storage tests run on SQLite and on a throwaway PostgreSQL server started once per run.
-// The gateway's files are the suite's longest run: two workers share them (on two cores vitest
-// would otherwise start one), so the suite's end does not wait on one worker's queue.
 export default mergeConfig(
   baseConfig,
-  defineConfig({
-    test: {
-      globalSetup: ["./test/support/postgres-global-setup.ts"],
-      poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    },
-  }),
+  defineConfig({ test: { globalSetup: ["./test/support/postgres-global-setup.ts"] } }),
 );
