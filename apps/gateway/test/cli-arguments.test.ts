@@ -1,18 +1,21 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runProcess } from "@pocket-ai/runtime/testing";
 import { describe, expect, it } from "vitest";
 
 const GATEWAY_APP = fileURLToPath(new URL("..", import.meta.url));
 
 describe("pocket-gateway's arguments", () => {
-  it("refuses a flag start would ignore, naming it and where settings go, with no stack trace", () => {
-    const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--port", "5"], {
-      cwd: GATEWAY_APP,
-      encoding: "utf8",
-    });
+  it("refuses a flag start would ignore, naming it and where settings go, with no stack trace", async () => {
+    const run = await runProcess(
+      process.execPath,
+      ["--import", "tsx", "src/cli.ts", "start", "--port", "5"],
+      {
+        cwd: GATEWAY_APP,
+      },
+    );
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("pocket-gateway start takes only --config <file>, not --port 5");
     expect(run.stderr).toContain("POCKET_GATEWAY__LISTEN__PORT");
@@ -26,10 +29,9 @@ describe("pocket-gateway's arguments", () => {
     [["keys", "generate", "--out"], "--out needs a value (a file path)"],
   ])(
     "refuses %j: a forgotten value never starts on the defaults or calls the default address",
-    (args, message) => {
-      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+    async (args, message) => {
+      const run = await runProcess(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
         cwd: GATEWAY_APP,
-        encoding: "utf8",
         timeout: 60_000,
       });
       expect(run.status).toBe(2);
@@ -43,26 +45,26 @@ describe("pocket-gateway's arguments", () => {
     [["start", "--port", "5"], 2, "pocket-gateway start takes only --config <file>, not --port 5"],
     [["strat"], 2, 'pocket-gateway: unknown command "strat"'],
     [["keys", "generate"], 2, "pocket-gateway: keys generate needs --out FILE"],
-  ])("answers %j without loading the app, the runtime or Effect", (args, status, said) => {
+  ])("answers %j without loading the app, the runtime or Effect", async (args, status, said) => {
     // The hook makes importing any of them fail: a command line answered before it loads them passes.
-    const run = spawnSync(
+    const run = await runProcess(
       process.execPath,
       ["--import", "tsx", "--import", "./test/support/refuse-app-import.mjs", "src/cli.ts", ...args],
-      { cwd: GATEWAY_APP, encoding: "utf8", timeout: 60_000 },
+      { cwd: GATEWAY_APP, timeout: 60_000 },
     );
     expect(run.stderr).not.toContain("this test refuses to load");
     expect(run.status).toBe(status);
     expect(status === 0 ? run.stdout : run.stderr).toContain(said);
   });
-  it("refuses to overwrite a key with KEY_FILE_EXISTS, and leaves the old key as it was", () => {
+  it("refuses to overwrite a key with KEY_FILE_EXISTS, and leaves the old key as it was", async () => {
     const root = mkdtempSync(join(tmpdir(), "pocket-gateway-key-"));
     try {
       const file = join(root, "gateway.key");
       writeFileSync(file, "old key\n");
-      const run = spawnSync(
+      const run = await runProcess(
         process.execPath,
         ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
-        { cwd: GATEWAY_APP, encoding: "utf8", timeout: 60_000 },
+        { cwd: GATEWAY_APP, timeout: 60_000 },
       );
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(

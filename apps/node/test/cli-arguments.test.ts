@@ -1,25 +1,24 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runProcess } from "@pocket-ai/runtime/testing";
 import { describe, expect, it } from "vitest";
 
 const NODE_APP = fileURLToPath(new URL("..", import.meta.url));
 
 describe("pocket-node keys generate", () => {
-  it("writes the key 0600 in folders it creates 0700", () => {
+  it("writes the key 0600 in folders it creates 0700", async () => {
     const root = mkdtempSync(join(tmpdir(), "pocket-node-key-"));
     try {
       const file = join(root, "secrets", "node", "node.key");
-      const run = spawnSync(
+      const run = await runProcess(
         process.execPath,
         ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
         {
           cwd: NODE_APP,
-          encoding: "utf8",
         },
       );
       expect(run.status, run.stderr).toBe(0);
@@ -32,15 +31,15 @@ describe("pocket-node keys generate", () => {
     }
   });
 
-  it("refuses to overwrite a key with KEY_FILE_EXISTS, and leaves the old key as it was", () => {
+  it("refuses to overwrite a key with KEY_FILE_EXISTS, and leaves the old key as it was", async () => {
     const root = mkdtempSync(join(tmpdir(), "pocket-node-key-"));
     try {
       const file = join(root, "node.key");
       writeFileSync(file, "old key\n");
-      const run = spawnSync(
+      const run = await runProcess(
         process.execPath,
         ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
-        { cwd: NODE_APP, encoding: "utf8", timeout: 60_000 },
+        { cwd: NODE_APP, timeout: 60_000 },
       );
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
@@ -60,22 +59,25 @@ describe("pocket-node's arguments", () => {
     [["start", "--port", "5"], 2, "Unknown option '--port'. Settings come from the config file"],
     [["strat"], 2, 'pocket-node: unknown command "strat"'],
     [["keys", "generate"], 2, "pocket-node: keys generate needs --out FILE"],
-  ])("answers %j without loading the app, the runtime or Effect", (args, status, said) => {
+  ])("answers %j without loading the app, the runtime or Effect", async (args, status, said) => {
     // The hook makes importing any of them fail: a command line answered before it loads them passes.
-    const run = spawnSync(
+    const run = await runProcess(
       process.execPath,
       ["--import", "tsx", "--import", "./test/helpers/refuse-app-import.mjs", "src/cli.ts", ...args],
-      { cwd: NODE_APP, encoding: "utf8", timeout: 60_000 },
+      { cwd: NODE_APP, timeout: 60_000 },
     );
     expect(run.stderr).not.toContain("this test refuses to load");
     expect(run.status).toBe(status);
     expect(status === 0 ? run.stdout : run.stderr).toContain(said);
   });
-  it("refuses an unknown option, naming it and where settings go, with no stack trace", () => {
-    const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--port", "5"], {
-      cwd: NODE_APP,
-      encoding: "utf8",
-    });
+  it("refuses an unknown option, naming it and where settings go, with no stack trace", async () => {
+    const run = await runProcess(
+      process.execPath,
+      ["--import", "tsx", "src/cli.ts", "start", "--port", "5"],
+      {
+        cwd: NODE_APP,
+      },
+    );
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("Unknown option '--port'. Settings come from the config file");
     expect(run.stderr).toContain("pocket-node start");
@@ -96,11 +98,14 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", file], {
-        cwd: NODE_APP,
-        encoding: "utf8",
-        timeout: 60_000,
-      });
+      const run = await runProcess(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "start", "--config", file],
+        {
+          cwd: NODE_APP,
+          timeout: 60_000,
+        },
+      );
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         `pocket-node: PORT_IN_USE: Port ${(busy.address() as AddressInfo).port} on 127.0.0.1 is already in use. Set listen.port (env POCKET_NODE__LISTEN__PORT)`,
@@ -113,7 +118,7 @@ describe("pocket-node's arguments", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
-  it("refuses a key file it cannot read with KEY_FILE_UNREADABLE, naming the file and the fix", () => {
+  it("refuses a key file it cannot read with KEY_FILE_UNREADABLE, naming the file and the fix", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-key-"));
     try {
       const file = join(dataDir, "node.json");
@@ -127,11 +132,14 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", file], {
-        cwd: NODE_APP,
-        encoding: "utf8",
-        timeout: 60_000,
-      });
+      const run = await runProcess(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "start", "--config", file],
+        {
+          cwd: NODE_APP,
+          timeout: 60_000,
+        },
+      );
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         `pocket-node: KEY_FILE_UNREADABLE: Cannot read the key file ${dataDir}: it is a directory: set privateKeyFile to the key file itself`,
@@ -141,7 +149,7 @@ describe("pocket-node's arguments", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
-  it("refuses a tier the catalog does not have before it creates the data folder", () => {
+  it("refuses a tier the catalog does not have before it creates the data folder", async () => {
     const parent = mkdtempSync(join(tmpdir(), "pocket-node-tier-"));
     try {
       const dataDir = join(parent, "data");
@@ -154,11 +162,14 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["gold"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", file], {
-        cwd: NODE_APP,
-        encoding: "utf8",
-        timeout: 60_000,
-      });
+      const run = await runProcess(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "start", "--config", file],
+        {
+          cwd: NODE_APP,
+          timeout: 60_000,
+        },
+      );
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         'pocket-node: INVALID_CONFIG: services.0.tiers: "gold" is not a tier of llama-2-13b (tiers: standard, batch, long-context)',
@@ -169,7 +180,7 @@ describe("pocket-node's arguments", () => {
       rmSync(parent, { recursive: true, force: true });
     }
   });
-  it("fails a check with BACKEND_CHECK_FAILED when a backend cannot start, after its report", () => {
+  it("fails a check with BACKEND_CHECK_FAILED when a backend cannot start, after its report", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-check-"));
     try {
       const file = join(dataDir, "node.json");
@@ -185,11 +196,14 @@ describe("pocket-node's arguments", () => {
           ],
         }),
       );
-      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "check", "--config", file], {
-        cwd: NODE_APP,
-        encoding: "utf8",
-        timeout: 60_000,
-      });
+      const run = await runProcess(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "check", "--config", file],
+        {
+          cwd: NODE_APP,
+          timeout: 60_000,
+        },
+      );
       expect(run.stdout).toContain("llama-2-13b — gguf\ncannot start:");
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
@@ -200,7 +214,7 @@ describe("pocket-node's arguments", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
-  it("checks a service the config's own catalog adds as start would serve it (an embedding service, not text)", () => {
+  it("checks a service the config's own catalog adds as start would serve it (an embedding service, not text)", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-check-"));
     try {
       const file = join(dataDir, "node.json");
@@ -232,11 +246,14 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "bge-test", backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", "check", "--config", file], {
-        cwd: NODE_APP,
-        encoding: "utf8",
-        timeout: 60_000,
-      });
+      const run = await runProcess(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "check", "--config", file],
+        {
+          cwd: NODE_APP,
+          timeout: 60_000,
+        },
+      );
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(run.stdout).toContain("bge-test — dev@local/embedding/");
       expect(run.stdout).not.toContain("serves text, not embeddings");

@@ -1,3 +1,4 @@
 // `@pocket-ai/runtime/testing`: helpers other packages' tests share.
 export * from "./postgres-server.js";
+export * from "./run-process.js";
 export * from "./span-collector.js";
