@@ -3,7 +3,6 @@ import { generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { keyFileWriteFailure, runMain, StartFailure } from "@pocket-ai/runtime";
 import { Console, Effect } from "effect";
 import { AdminCommandError, runAdminCommand } from "../app/admin-cli.js";
-import { startGateway } from "../app/gateway-app.js";
 import { writeGatewayKeyFile } from "../config/gateway-key-file.js";
 import { loadGatewayConfig } from "../config/load-gateway-config.js";
 import { runSettlementCommand, SettlementCommandError } from "../settlement/settlement-cli.js";
@@ -40,9 +39,17 @@ export function runCommand(command: Command, options: CliOptions): void {
   const print = (text: string) => Console.log(text.trimEnd());
 
   if (command.name === "start") {
-    runMain(Effect.scoped(Effect.flatMap(config, (c) => Effect.zipRight(startGateway(c), Effect.never))), {
-      app: "pocket-gateway",
-    });
+    // The app is loaded only to start it: the admin and settlement commands (HTTP clients of a
+    // running gateway) answer without loading the gateway's server, storage and routing.
+    const app = Effect.promise(() => import("../app/gateway-app.js"));
+    runMain(
+      Effect.scoped(
+        Effect.flatMap(Effect.zip(config, app), ([c, { startGateway }]) =>
+          Effect.zipRight(startGateway(c), Effect.never),
+        ),
+      ),
+      { app: "pocket-gateway" },
+    );
     return;
   }
   const call: Effect.Effect<string, unknown> =
