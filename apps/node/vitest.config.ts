@@ -1,3 +1,8 @@
 import { baseConfig } from "@pocket-ai/vitest-config";
+import { defineConfig, mergeConfig } from "vitest/config";
 
-export default baseConfig;
+// The tests that run `pocket-node` run it bundled, built once per run.
+export default mergeConfig(
+  baseConfig,
+  defineConfig({ test: { globalSetup: ["./test/helpers/command-bundle.ts"] } }),
+);

@@ -5,3 +5,8 @@ export declare function bundle(options: {
   external?: readonly string[];
   minify?: boolean;
 }): Promise<{ outfile: string; bytes: number; warnings: number }>;
+/** A vitest global setup that bundles an app's command before its tests (see `bundle.mjs`). */
+export declare function commandBundleSetup(options: {
+  entry: string;
+  outfile: string;
+}): (project: { onTestsRerun(callback: () => unknown): void }) => Promise<void>;

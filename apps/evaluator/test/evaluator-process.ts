@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { POCKET_EVALUATOR_COMMAND } from "./command-bundle.js";
 
 /** `apps/evaluator`: the CLI runs from here, as `pnpm --filter @pocket-ai/evaluator exec` runs it. */
 export const EVALUATOR_APP = fileURLToPath(new URL("..", import.meta.url));
@@ -22,7 +23,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 export async function evaluatorCli(
   args: readonly string[],
 ): Promise<{ readonly status: number | null; readonly stdout: string; readonly stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+  const child = spawn(process.execPath, [POCKET_EVALUATOR_COMMAND, ...args], {
     cwd: EVALUATOR_APP,
     env: cleanEnv(),
     stdio: ["ignore", "pipe", "pipe"],
@@ -42,7 +43,7 @@ export async function evaluatorCli(
 
 /** `pocket-evaluator …` started in the background; `until` waits for text on stdout or stderr. */
 export function startEvaluatorCli(args: readonly string[]) {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+  const child: ChildProcess = spawn(process.execPath, [POCKET_EVALUATOR_COMMAND, ...args], {
     cwd: EVALUATOR_APP,
     env: cleanEnv(),
     stdio: ["ignore", "pipe", "pipe"],

@@ -7,6 +7,7 @@ import { contextFromRequest, makeScoreboardRouter } from "@pocket-ai/link";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { Runtime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { POCKET_GATEWAY_COMMAND } from "./support/command-bundle.js";
 
 const GATEWAY_APP = fileURLToPath(new URL("..", import.meta.url));
 const run = promisify(execFile);
@@ -73,7 +74,7 @@ afterAll(async () => {
 
 /** The real CLI, run the way an operator runs it; its exit status and what it printed. */
 const cli = (...args: string[]) =>
-  run(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+  run(process.execPath, [POCKET_GATEWAY_COMMAND, ...args], {
     cwd: GATEWAY_APP,
     env: { ...process.env, POCKET_GATEWAY__ADMIN_TOKEN: "wrong-url-test-admin-token" },
     timeout: 60_000,
@@ -167,7 +168,7 @@ describe("pocket-gateway admin and settlement commands that cannot make their ca
     const { POCKET_GATEWAY__ADMIN_TOKEN: _, ...env } = process.env;
     const out = await run(
       process.execPath,
-      ["--import", "tsx", "src/cli.ts", "admin", "apps", "list", "--url", urls["plain 404"]!],
+      [POCKET_GATEWAY_COMMAND, "admin", "apps", "list", "--url", urls["plain 404"]!],
       { cwd: GATEWAY_APP, env, timeout: 60_000 },
     ).then(
       () => ({ status: 0, stderr: "" }),

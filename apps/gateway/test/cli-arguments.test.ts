@@ -4,18 +4,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runProcess } from "@pocket-ai/runtime/testing";
 import { describe, expect, it } from "vitest";
+import { POCKET_GATEWAY_COMMAND } from "./support/command-bundle.js";
 
 const GATEWAY_APP = fileURLToPath(new URL("..", import.meta.url));
 
 describe("pocket-gateway's arguments", () => {
   it("refuses a flag start would ignore, naming it and where settings go, with no stack trace", async () => {
-    const run = await runProcess(
-      process.execPath,
-      ["--import", "tsx", "src/cli.ts", "start", "--port", "5"],
-      {
-        cwd: GATEWAY_APP,
-      },
-    );
+    const run = await runProcess(process.execPath, [POCKET_GATEWAY_COMMAND, "start", "--port", "5"], {
+      cwd: GATEWAY_APP,
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("pocket-gateway start takes only --config <file>, not --port 5");
     expect(run.stderr).toContain("POCKET_GATEWAY__LISTEN__PORT");
@@ -30,7 +27,7 @@ describe("pocket-gateway's arguments", () => {
   ])(
     "refuses %j: a forgotten value never starts on the defaults or calls the default address",
     async (args, message) => {
-      const run = await runProcess(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+      const run = await runProcess(process.execPath, [POCKET_GATEWAY_COMMAND, ...args], {
         cwd: GATEWAY_APP,
         timeout: 60_000,
       });
@@ -63,7 +60,7 @@ describe("pocket-gateway's arguments", () => {
       writeFileSync(file, "old key\n");
       const run = await runProcess(
         process.execPath,
-        ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
+        [POCKET_GATEWAY_COMMAND, "keys", "generate", "--out", file],
         { cwd: GATEWAY_APP, timeout: 60_000 },
       );
       expect(run.status).toBe(1);

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { POCKET_GATEWAY_COMMAND } from "./support/command-bundle.js";
 import { processScope } from "./support/gateway-process.js";
 import {
   adminClient,
@@ -28,7 +29,7 @@ const { dir, children } = processScope("pocket-kill-");
 
 /** Starts `pocket-gateway start` as a child process and resolves with its URL once it listens. */
 function spawnGateway(configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", configFile], {
+  const child = spawn(process.execPath, [POCKET_GATEWAY_COMMAND, "start", "--config", configFile], {
     cwd: GATEWAY_APP,
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { POCKET_GATEWAY_COMMAND } from "./support/command-bundle.js";
 import { processScope, spawnGateway } from "./support/gateway-process.js";
 
 const GATEWAY_APP = fileURLToPath(new URL("..", import.meta.url));
@@ -20,7 +21,7 @@ function configFile(name: string, extra: Record<string, unknown>): string {
 
 /** Runs `pocket-gateway start` to its end (it must stop on its own): its status and stderr. */
 function startToExit(config: string): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", config], {
+  const child = spawn(process.execPath, [POCKET_GATEWAY_COMMAND, "start", "--config", config], {
     cwd: GATEWAY_APP,
     stdio: ["ignore", "ignore", "pipe"],
   });

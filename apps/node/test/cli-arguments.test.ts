@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runProcess } from "@pocket-ai/runtime/testing";
 import { describe, expect, it } from "vitest";
+import { POCKET_NODE_COMMAND } from "./helpers/command-bundle.js";
 
 const NODE_APP = fileURLToPath(new URL("..", import.meta.url));
 
@@ -16,7 +17,7 @@ describe("pocket-node keys generate", () => {
       const file = join(root, "secrets", "node", "node.key");
       const run = await runProcess(
         process.execPath,
-        ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
+        [POCKET_NODE_COMMAND, "keys", "generate", "--out", file],
         {
           cwd: NODE_APP,
         },
@@ -38,7 +39,7 @@ describe("pocket-node keys generate", () => {
       writeFileSync(file, "old key\n");
       const run = await runProcess(
         process.execPath,
-        ["--import", "tsx", "src/cli.ts", "keys", "generate", "--out", file],
+        [POCKET_NODE_COMMAND, "keys", "generate", "--out", file],
         { cwd: NODE_APP, timeout: 60_000 },
       );
       expect(run.status).toBe(1);
@@ -71,13 +72,9 @@ describe("pocket-node's arguments", () => {
     expect(status === 0 ? run.stdout : run.stderr).toContain(said);
   });
   it("refuses an unknown option, naming it and where settings go, with no stack trace", async () => {
-    const run = await runProcess(
-      process.execPath,
-      ["--import", "tsx", "src/cli.ts", "start", "--port", "5"],
-      {
-        cwd: NODE_APP,
-      },
-    );
+    const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--port", "5"], {
+      cwd: NODE_APP,
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("Unknown option '--port'. Settings come from the config file");
     expect(run.stderr).toContain("pocket-node start");
@@ -98,14 +95,10 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(
-        process.execPath,
-        ["--import", "tsx", "src/cli.ts", "start", "--config", file],
-        {
-          cwd: NODE_APP,
-          timeout: 60_000,
-        },
-      );
+      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--config", file], {
+        cwd: NODE_APP,
+        timeout: 60_000,
+      });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         `pocket-node: PORT_IN_USE: Port ${(busy.address() as AddressInfo).port} on 127.0.0.1 is already in use. Set listen.port (env POCKET_NODE__LISTEN__PORT)`,
@@ -132,14 +125,10 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(
-        process.execPath,
-        ["--import", "tsx", "src/cli.ts", "start", "--config", file],
-        {
-          cwd: NODE_APP,
-          timeout: 60_000,
-        },
-      );
+      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--config", file], {
+        cwd: NODE_APP,
+        timeout: 60_000,
+      });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         `pocket-node: KEY_FILE_UNREADABLE: Cannot read the key file ${dataDir}: it is a directory: set privateKeyFile to the key file itself`,
@@ -162,14 +151,10 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["gold"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(
-        process.execPath,
-        ["--import", "tsx", "src/cli.ts", "start", "--config", file],
-        {
-          cwd: NODE_APP,
-          timeout: 60_000,
-        },
-      );
+      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--config", file], {
+        cwd: NODE_APP,
+        timeout: 60_000,
+      });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         'pocket-node: INVALID_CONFIG: services.0.tiers: "gold" is not a tier of llama-2-13b (tiers: standard, batch, long-context)',
@@ -196,14 +181,10 @@ describe("pocket-node's arguments", () => {
           ],
         }),
       );
-      const run = await runProcess(
-        process.execPath,
-        ["--import", "tsx", "src/cli.ts", "check", "--config", file],
-        {
-          cwd: NODE_APP,
-          timeout: 60_000,
-        },
-      );
+      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "check", "--config", file], {
+        cwd: NODE_APP,
+        timeout: 60_000,
+      });
       expect(run.stdout).toContain("llama-2-13b — gguf\ncannot start:");
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
@@ -246,14 +227,10 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "bge-test", backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(
-        process.execPath,
-        ["--import", "tsx", "src/cli.ts", "check", "--config", file],
-        {
-          cwd: NODE_APP,
-          timeout: 60_000,
-        },
-      );
+      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "check", "--config", file], {
+        cwd: NODE_APP,
+        timeout: 60_000,
+      });
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(run.stdout).toContain("bge-test — dev@local/embedding/");
       expect(run.stdout).not.toContain("serves text, not embeddings");

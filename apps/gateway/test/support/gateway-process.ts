@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
+import { POCKET_GATEWAY_COMMAND } from "./command-bundle.js";
 import { LIVE_ADMIN_TOKEN } from "./live-network.js";
 
 const GATEWAY_APP = fileURLToPath(new URL("../..", import.meta.url));
@@ -17,7 +18,7 @@ export function spawnGateway(
   children: ChildProcess[],
   env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; url: string; log: string[] }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", configFile], {
+  const child = spawn(process.execPath, [POCKET_GATEWAY_COMMAND, "start", "--config", configFile], {
     cwd: GATEWAY_APP,
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, ...env },

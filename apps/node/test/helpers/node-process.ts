@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
+import { POCKET_NODE_COMMAND } from "./command-bundle.js";
 
 const appDir = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -17,14 +18,10 @@ export async function spawnNode(
 ): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   const file = join(dataDir, "node.json");
   writeFileSync(file, JSON.stringify({ listen: { host: "127.0.0.1", port: 0 }, dataDir, ...config }));
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(appDir, "src/cli.ts"), "start", "--config", file],
-    {
-      cwd: appDir,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [POCKET_NODE_COMMAND, "start", "--config", file], {
+    cwd: appDir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
