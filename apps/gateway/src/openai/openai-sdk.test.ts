@@ -259,6 +259,42 @@ describe("refusals in OpenAI's error shape", () => {
     expect(t.dispatcher.requests.length).toBe(before + 1);
   });
 
+  it("400 INVALID_REQUEST for tools that do not add up, with nothing relayed or billed", async () => {
+    const { openai, key } = await t.newKey();
+    const before = t.dispatcher.requests.length;
+    type Body = Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, "model">;
+    const lookup: OpenAI.ChatCompletionTool = {
+      type: "function",
+      function: { name: "lookup", parameters: { type: "object" } },
+    };
+    const call = { id: "call_1", type: "function" as const, function: { name: "lookup", arguments: "{}" } };
+    const hi: OpenAI.ChatCompletionMessageParam = { role: "user", content: "What time is it?" };
+    const cases: [Body, string][] = [
+      [{ messages: [hi], tool_choice: "required" }, "tool_choice"],
+      [
+        { messages: [hi], tools: [lookup], tool_choice: { type: "function", function: { name: "clock" } } },
+        "tool_choice.function.name",
+      ],
+      [
+        { messages: [hi, { role: "tool", tool_call_id: "call_1", content: "12:00" }] },
+        "messages[1].tool_call_id",
+      ],
+      [
+        { messages: [hi, { role: "assistant", content: null, tool_calls: [call, call] }] },
+        "messages[1].tool_calls[1].id",
+      ],
+    ];
+    for (const [body, param] of cases) {
+      const error = await openai.chat.completions
+        .create({ model: "llama-2-13b", ...body })
+        .then(unexpected, asApiError);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect({ code: error.code, param: error.param }).toEqual({ code: "INVALID_REQUEST", param });
+    }
+    expect(t.dispatcher.requests.length).toBe(before);
+    expect(await usageOf(key.id)).toMatchObject({ requests: 0, spentMicroUsd: 0, reservedMicroUsd: 0 });
+  });
+
   it("402 when the budget cannot cover the call", async () => {
     const { openai } = await t.newKey({ budgetMicroUsd: 1000 });
     const ask = () =>

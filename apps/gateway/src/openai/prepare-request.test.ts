@@ -148,6 +148,85 @@ describe("prepareRelay on chat", () => {
       refusal("completions", { model: "llama-2-13b", prompt: "hi", max_tokens: 0, echo: true, logprobs: 1 }),
     ).toBeUndefined();
   });
+
+  const lookup = { type: "function", function: { name: "lookup", parameters: { type: "object" } } };
+  const named = (name: string) => ({ type: "function", function: { name } });
+
+  it("refuses a tool_choice that forces a call of no tool given, as OpenAI's API does", () => {
+    expect(chat({ tool_choice: "required" })).toMatchObject({
+      code: "INVALID_REQUEST",
+      param: "tool_choice",
+    });
+    expect(chat({ tool_choice: named("lookup") })).toMatchObject({
+      code: "INVALID_REQUEST",
+      param: "tool_choice",
+    });
+    expect(chat({ tools: [], tool_choice: "required" })).toMatchObject({ param: "tool_choice" });
+    expect(chat({ tools: [lookup], tool_choice: named("search") })).toMatchObject({
+      code: "INVALID_REQUEST",
+      param: "tool_choice.function.name",
+    });
+    expect(chat({ tools: [lookup], tool_choice: "lookup" })).toMatchObject({ param: "tool_choice" });
+    expect(chat({ tools: [lookup], tool_choice: { type: "function" } })).toMatchObject({
+      param: "tool_choice.function",
+    });
+    expect(chat({ tools: [lookup], tool_choice: { type: "allowed_tools" } })).toMatchObject({
+      code: "UNSUPPORTED_PARAMETER",
+      param: "tool_choice.type",
+    });
+    for (const fine of [
+      { tools: [lookup], tool_choice: named("lookup") },
+      { tools: [lookup], tool_choice: "required" },
+      { tools: [lookup], tool_choice: "none" },
+      { tool_choice: "auto" },
+      { tool_choice: null },
+    ])
+      expect(chat(fine)).toBeUndefined();
+  });
+
+  it("relays no tool_choice and no empty tools where they ask for nothing", () => {
+    const body = (extra: Record<string, unknown>) =>
+      prepared("chat.completions", {
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "hi" }],
+        ...extra,
+      }).body;
+    for (const nothing of [{ tool_choice: "auto" }, { tool_choice: "none", tools: [] }, { tools: null }]) {
+      expect(body(nothing)).not.toHaveProperty("tool_choice");
+      expect(body(nothing)).not.toHaveProperty("tools");
+    }
+    expect(body({ tools: [lookup], tool_choice: "none" })).toMatchObject({
+      tools: [lookup],
+      tool_choice: "none",
+    });
+  });
+
+  const call = (id: string) => ({ id, type: "function", function: { name: "lookup", arguments: "{}" } });
+  const calls = (...ids: string[]) => ({ role: "assistant", content: null, tool_calls: ids.map(call) });
+  const result = (id: string) => ({ role: "tool", tool_call_id: id, content: "42" });
+  const turns = (...messages: unknown[]) =>
+    chat({ messages: [{ role: "user", content: "hi" }, ...messages] });
+
+  it("refuses tool results that answer no call before them, or answer one twice, and calls sharing an id", () => {
+    expect(turns(result("c1"))).toMatchObject({ code: "INVALID_REQUEST", param: "messages[1].tool_call_id" });
+    expect(turns(calls("c1"), result("c2"))).toMatchObject({ param: "messages[2].tool_call_id" });
+    // A result before its call answers nothing.
+    expect(turns(result("c1"), calls("c1"))).toMatchObject({ param: "messages[1].tool_call_id" });
+    expect(turns(calls("c1"), result("c1"), result("c1"))).toMatchObject({
+      code: "INVALID_REQUEST",
+      param: "messages[3].tool_call_id",
+    });
+    expect(turns(calls("c1", "c2", "c1"))).toMatchObject({
+      code: "INVALID_REQUEST",
+      param: "messages[1].tool_calls[2].id",
+    });
+    for (const fine of [
+      [calls("c1", "c2"), result("c2"), result("c1")],
+      [calls("c1"), result("c1"), { role: "user", content: "again" }, calls("c1"), result("c1")],
+      [calls("c1")],
+    ])
+      expect(turns(...fine)).toBeUndefined();
+  });
 });
 
 describe("chargeFor", () => {

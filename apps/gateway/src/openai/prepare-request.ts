@@ -24,6 +24,7 @@ import {
 import type { ReservationAmount } from "../limits/limits.js";
 import { reservationFor } from "../limits/reservation-estimate.js";
 import { embeddingTokensAtMost } from "../relay/route-tokens.js";
+import { checkToolChoice, checkToolResults } from "./chat-tool-use.js";
 import { applyFieldPolicy } from "./field-policy.js";
 
 /** A validated request, ready to reserve for and dispatch. */
@@ -127,10 +128,18 @@ function prepareText(
     if (typeof request.top_logprobs === "number" && request.top_logprobs > 0 && request.logprobs !== true)
       return fail("INVALID_REQUEST", "top_logprobs needs logprobs: true", "top_logprobs");
   }
+  let relayed = request;
+  if (operation === "chat.completions") {
+    const results = checkToolResults(request.messages);
+    if (!results.ok) return results;
+    const tools = checkToolChoice(request);
+    if (!tools.ok) return tools;
+    relayed = tools.value;
+  }
   const budget = relayBudget(operation, text, target, tokensAtLeast);
   if (!budget.ok) return budget;
   const { maxTokens, maxOutputTokens, inputTokens, prompts } = budget.value;
-  const body: Record<string, unknown> = { ...request, max_tokens: maxTokens };
+  const body: Record<string, unknown> = { ...relayed, max_tokens: maxTokens };
   delete body.max_completion_tokens;
   const stream = request.stream === true;
   const options = request.stream_options as { include_usage?: boolean | null } | null | undefined;
