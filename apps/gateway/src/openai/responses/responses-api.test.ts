@@ -386,6 +386,46 @@ describe("/v1/responses with the official openai client", () => {
     expect(t.dispatcher.requests.length).toBe(before + 3);
   });
 
+  it("refuses tool_choice and function_call_output items that match no tool or call, with nothing relayed or billed", async () => {
+    const { openai, key } = await t.newKey();
+    const before = t.dispatcher.requests.length;
+    const tools = [{ type: "function" as const, name: "now", parameters: { type: "object" }, strict: false }];
+    const user = { role: "user" as const, content: "What time is it?" };
+    const call = (callId: string) => ({
+      type: "function_call" as const,
+      call_id: callId,
+      name: "now",
+      arguments: "{}",
+    });
+    const output = (callId: string) => ({
+      type: "function_call_output" as const,
+      call_id: callId,
+      output: "12:00",
+    });
+    const cases: [Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "model">, string][] = [
+      [{ input: "x", tool_choice: "required" }, "tool_choice"],
+      [{ input: "x", tool_choice: { type: "function", name: "now" } }, "tool_choice"],
+      [{ input: "x", tools, tool_choice: { type: "function", name: "clock" } }, "tool_choice.name"],
+      [{ input: [user, output("c1")] }, "input.1.call_id"],
+      [{ input: [user, call("c1"), output("c2")] }, "input.2.call_id"],
+      [{ input: [user, output("c1"), call("c1")] }, "input.1.call_id"],
+      [{ input: [user, call("c1"), output("c1"), output("c1")] }, "input.3.call_id"],
+      [{ input: [user, call("c1"), call("c1")] }, "input.2.call_id"],
+    ];
+    for (const [body, param] of cases) {
+      const error = await openai.responses
+        .create({ model: "llama-2-13b", ...body })
+        .then(() => undefined, asApiError);
+      expect({ param, status: error?.status, code: error?.code }).toEqual({
+        param: error?.param,
+        status: 400,
+        code: "INVALID_REQUEST",
+      });
+    }
+    expect(t.dispatcher.requests.length).toBe(before);
+    expect(await usageOf(key.id)).toMatchObject({ requests: 0, spentMicroUsd: 0, reservedMicroUsd: 0 });
+  });
+
   it("an over-long input is refused with the chat path's code, naming the Responses field", async () => {
     const { openai } = await t.newKey();
     const error = await openai.responses

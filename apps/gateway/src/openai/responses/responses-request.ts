@@ -184,13 +184,17 @@ const stringField = (item: Record<string, unknown>, field: string, param: string
 /**
  * Appends one `input` item to the chat conversation, or says why it is refused. Function calls
  * join the assistant turn before them (chat keeps a turn's text and its tool calls together);
- * an `item_reference` becomes the assistant message its id carries.
+ * an `item_reference` becomes the assistant message its id carries. `calls` holds each `call_id`
+ * of the `function_call` items so far and whether its latest call was answered: a
+ * `function_call_output` answers one of them, once, as OpenAI's API requires (the gateway keeps no
+ * earlier response, so the calls a conversation answers are those its input carries).
  */
 function appendItem(
   messages: ChatMessage[],
   item: unknown,
   param: string,
   readReference: ItemReferenceReader,
+  calls: Map<string, boolean>,
 ): Result<void> {
   if (!isRecord(item)) return refuse("INVALID_REQUEST", "an input item must be an object", param);
   const type = typeof item.type === "string" ? item.type : item.type === undefined ? "message" : "";
@@ -220,12 +224,19 @@ function appendItem(
       if (!name.ok) return name;
       if (typeof item.arguments !== "string")
         return refuse("INVALID_REQUEST", "arguments must be a string", `${param}.arguments`);
+      const last = messages.at(-1);
+      if (last?.role === "assistant" && last.tool_calls?.some((c) => c.id === callId.value))
+        return refuse(
+          "INVALID_REQUEST",
+          "two function_call items of one turn have the same call_id: send each call with the call_id it was made with",
+          `${param}.call_id`,
+        );
+      calls.set(callId.value, false);
       const call: ChatToolCall = {
         id: callId.value,
         type: "function",
         function: { name: name.value, arguments: item.arguments },
       };
-      const last = messages.at(-1);
       if (last?.role === "assistant") last.tool_calls = [...(last.tool_calls ?? []), call];
       else messages.push({ role: "assistant", content: null, tool_calls: [call] });
       return ok(undefined);
@@ -233,6 +244,20 @@ function appendItem(
     case "function_call_output": {
       const callId = stringField(item, "call_id", param);
       if (!callId.ok) return callId;
+      const answered = calls.get(callId.value);
+      if (answered === undefined)
+        return refuse(
+          "INVALID_REQUEST",
+          "this function_call_output answers no function_call before it in input: send the function_call item (with the same call_id) before its output",
+          `${param}.call_id`,
+        );
+      if (answered)
+        return refuse(
+          "INVALID_REQUEST",
+          "this call is already answered by an earlier function_call_output: send one output per call",
+          `${param}.call_id`,
+        );
+      calls.set(callId.value, true);
       const output = contentText(item.output, `${param}.output`);
       if (!output.ok) return output;
       messages.push({ role: "tool", tool_call_id: callId.value, content: output.value });
@@ -309,11 +334,29 @@ function chatTools(value: unknown): Result<Record<string, unknown>[]> {
   return ok(tools);
 }
 
-/** A Responses `tool_choice` as chat's. */
-function chatToolChoice(value: unknown): Result<unknown> {
+/**
+ * A Responses `tool_choice` as chat's. `"required"` or a named function needs `tools`, and the
+ * named one among them, as OpenAI's API requires: an engine would fail, or make a call up.
+ */
+function chatToolChoice(value: unknown, tools: readonly Record<string, unknown>[]): Result<unknown> {
   if (value === undefined || value === null) return ok(undefined);
-  if (value === "none" || value === "auto" || value === "required") return ok(value);
+  if (value === "none" || value === "auto") return ok(value);
+  const forced = value === "required" || (isRecord(value) && value.type === "function");
+  if (forced && tools.length === 0)
+    return refuse(
+      "INVALID_REQUEST",
+      "tool_choice asks for a function call but the request defines no tools: send the functions in tools, or leave tool_choice out",
+      "tool_choice",
+    );
+  if (value === "required") return ok(value);
   if (isRecord(value) && value.type === "function" && typeof value.name === "string") {
+    const names = tools.map((tool) => (tool.function as { name: string }).name);
+    if (!names.includes(value.name))
+      return refuse(
+        "INVALID_REQUEST",
+        "tool_choice names a function that is not in tools: name one of the functions the request defines",
+        "tool_choice.name",
+      );
     return ok({ type: "function", function: { name: value.name } });
   }
   return refuse(
@@ -404,8 +447,9 @@ export function translateResponsesRequest(
   if (instructions !== null) messages.push({ role: "system", content: instructions });
   if (typeof raw.input === "string") messages.push({ role: "user", content: raw.input });
   else if (Array.isArray(raw.input)) {
+    const calls = new Map<string, boolean>();
     for (const [i, item] of raw.input.entries()) {
-      const added = appendItem(messages, item, `input.${i}`, readReference);
+      const added = appendItem(messages, item, `input.${i}`, readReference, calls);
       if (!added.ok) return added;
     }
   } else return refuse("INVALID_REQUEST", "input must be a string or a list of input items", "input");
@@ -440,7 +484,7 @@ export function translateResponsesRequest(
   const stream = raw.stream === true;
   const tools = chatTools(raw.tools);
   if (!tools.ok) return tools;
-  const toolChoice = chatToolChoice(raw.tool_choice);
+  const toolChoice = chatToolChoice(raw.tool_choice, tools.value);
   if (!toolChoice.ok) return toolChoice;
   const parallel = raw.parallel_tool_calls ?? null;
   if (parallel !== null && typeof parallel !== "boolean") {
@@ -457,12 +501,8 @@ export function translateResponsesRequest(
     chat.tools = tools.value;
     if (parallel !== null) chat.parallel_tool_calls = parallel;
   }
-  // "auto" and "none" without tools ask for nothing; a forced choice is relayed (and routed).
-  if (
-    toolChoice.value !== undefined &&
-    (tools.value.length > 0 || isRecord(toolChoice.value) || toolChoice.value === "required")
-  )
-    chat.tool_choice = toolChoice.value;
+  // "auto" and "none" without tools ask for nothing (a forced choice without tools is refused above).
+  if (toolChoice.value !== undefined && tools.value.length > 0) chat.tool_choice = toolChoice.value;
   if (responseFormat.value !== undefined) chat.response_format = responseFormat.value;
   if (stream) {
     chat.stream = true;
