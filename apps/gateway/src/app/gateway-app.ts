@@ -222,7 +222,11 @@ export function startGateway(
         publicUrl: config.publicUrl,
         responseItems: new MessageItemSeal(key.privateKey),
         streamedItems: new StreamedItemStore(
-          { ttlMs: config.responseItems.ttlSeconds * 1000, maxBytes: config.responseItems.maxBytes },
+          {
+            ttlMs: config.responseItems.ttlSeconds * 1000,
+            maxBytes: config.responseItems.maxBytes,
+            maxBytesPerOwner: config.responseItems.maxBytesPerApplication,
+          },
           replicas.id,
           key.privateKey,
         ),

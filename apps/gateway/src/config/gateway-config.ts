@@ -94,8 +94,11 @@ export const GatewayConfig = z.strictObject({
   /**
    * Streamed `/v1/responses` message items, so a later `item_reference` to one works: its text
    * is kept once the stream completes, encrypted with a key only the item's id holds, in memory
-   * this long and at most this many bytes in all (the oldest go first), then gone (a reference to
-   * it answers 400 RESPONSE_NOT_STORED). Nothing is written to disk or the database.
+   * this long and at most `maxBytes` in all (the oldest go first), then gone (a reference to it
+   * answers 400 RESPONSE_NOT_STORED). One application (a customer) holds at most
+   * `maxBytesPerApplication` of them (its own oldest go first), so that no customer can push out
+   * the others' items; a gateway serving one application sets it to `maxBytes`. Nothing is written
+   * to disk or the database.
    */
   responseItems: z
     .strictObject({
@@ -105,6 +108,11 @@ export const GatewayConfig = z.strictObject({
         .int()
         .min(1024 * 1024)
         .default(64 * 1024 * 1024),
+      maxBytesPerApplication: z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .default(8 * 1024 * 1024),
     })
     .prefault({}),
   /**

@@ -2,23 +2,32 @@
 export interface ExpiringBytesOptions {
   readonly ttlMs: number;
   readonly maxBytes: number;
+  /**
+   * The most bytes one owner's entries hold at once (see {@link ExpiringBytes.put}); when it is
+   * reached, that owner's oldest go first, so no owner pushes out another's. Unbounded when absent.
+   */
+  readonly maxBytesPerOwner?: number | undefined;
 }
 
 interface Kept {
   readonly bytes: Buffer;
   readonly expiresAt: number;
+  readonly owner: string | undefined;
 }
 
 /**
  * Bytes kept in this process's memory under unguessable names, bounded: each for `ttlMs`, at most
  * `maxBytes` in all (the oldest go first when a new one needs room; one larger than the whole bound
- * is not kept). Nothing is written anywhere; everything is gone when the process stops. Generated
+ * is not kept) and, for entries put with an owner, at most `maxBytesPerOwner` per owner (that
+ * owner's oldest go first). Nothing is written anywhere; everything is gone when the process stops. Generated
  * image URLs (`image-urls.ts`) and streamed `/v1/responses` message items (`streamed-items.ts`)
  * are kept here.
  */
 export class ExpiringBytes {
   private readonly entries = new Map<string, Kept>();
   private bytes = 0;
+  /** Each owner's entry names, oldest first, and the bytes they hold. */
+  private readonly owners = new Map<string, { readonly names: Set<string>; bytes: number }>();
 
   constructor(
     private readonly options: ExpiringBytesOptions,
@@ -35,17 +44,34 @@ export class ExpiringBytes {
     return Math.ceil(this.options.ttlMs / 1000);
   }
 
-  /** Keeps `bytes` under `name` (a name already kept is replaced); false when they exceed the whole bound. */
-  put(name: string, bytes: Buffer): boolean {
+  /**
+   * Keeps `bytes` under `name` (a name already kept is replaced), counted to `owner` when given;
+   * false when they exceed the whole bound or the owner's.
+   */
+  put(name: string, bytes: Buffer, owner?: string): boolean {
     this.remove(name);
     this.dropExpired();
-    if (bytes.length > this.options.maxBytes) return false;
+    const ownerMax =
+      owner === undefined
+        ? Number.POSITIVE_INFINITY
+        : (this.options.maxBytesPerOwner ?? Number.POSITIVE_INFINITY);
+    if (bytes.length > this.options.maxBytes || bytes.length > ownerMax) return false;
+    const own = owner === undefined ? undefined : this.owners.get(owner);
+    while (own !== undefined && own.bytes + bytes.length > ownerMax) {
+      this.remove(own.names.values().next().value as string);
+    }
     while (this.bytes + bytes.length > this.options.maxBytes && this.entries.size > 0) {
       const oldest = this.entries.keys().next().value as string;
       this.remove(oldest);
     }
-    this.entries.set(name, { bytes, expiresAt: this.now() + this.options.ttlMs });
+    this.entries.set(name, { bytes, expiresAt: this.now() + this.options.ttlMs, owner });
     this.bytes += bytes.length;
+    if (owner !== undefined) {
+      const held = this.owners.get(owner) ?? { names: new Set<string>(), bytes: 0 };
+      held.names.add(name);
+      held.bytes += bytes.length;
+      this.owners.set(owner, held);
+    }
     return true;
   }
 
@@ -90,5 +116,11 @@ export class ExpiringBytes {
     if (kept === undefined) return;
     this.entries.delete(name);
     this.bytes -= kept.bytes.length;
+    if (kept.owner === undefined) return;
+    const held = this.owners.get(kept.owner);
+    if (held === undefined) return;
+    held.names.delete(name);
+    held.bytes -= kept.bytes.length;
+    if (held.names.size === 0) this.owners.delete(kept.owner);
   }
 }

@@ -17,7 +17,7 @@ const minutes = (seconds: number) => {
 const expired = (deps: FrontDoorDeps, param: string) =>
   fail<string>(
     "RESPONSE_NOT_STORED",
-    `this streamed answer's item expired: the gateway keeps a streamed item's text (encrypted, in memory) for ${minutes(deps.streamedItems.ttlSeconds)} at most, less when many answers are kept at once; ${SEND_IT}`,
+    `this streamed answer's item expired: the gateway keeps a streamed item's text (encrypted, in memory) for ${minutes(deps.streamedItems.ttlSeconds)} at most, less when this application (or all together) keep many answers at once; ${SEND_IT}`,
     param,
   );
 

@@ -62,6 +62,36 @@ describe("StreamedItemStore", () => {
     expect(store.stats().items).toBe(2);
   });
 
+  it("one application's items cannot push out another's: past its share, its own oldest go first", () => {
+    const clock = { now: 0 };
+    // Each item: 12-byte IV + 60 bytes + 16-byte tag = 88 bytes; the store holds 5, an application 2.
+    const store = new StreamedItemStore(
+      { ttlMs: 60_000, maxBytes: 440, maxBytesPerOwner: 176 },
+      REPLICA,
+      gatewayKey,
+      () => clock.now,
+    );
+    const victim = keepAndRead(store, "v".repeat(60), "victim");
+    const flood = Array.from({ length: 50 }, (_, i) =>
+      keepAndRead(store, String(i % 10).repeat(60), "flooder"),
+    );
+    expect(read(store, victim, "victim")).toBe("v".repeat(60));
+    // The flooder keeps its two newest; its older ones went.
+    expect(read(store, flood[49]!, "flooder")).toBe("9".repeat(60));
+    expect(read(store, flood[48]!, "flooder")).toBe("8".repeat(60));
+    expect(read(store, flood[47]!, "flooder")).toBe("gone");
+    expect(store.stats()).toEqual({ items: 3, bytes: 264 });
+    // The whole bound still holds across applications: the oldest overall go first.
+    const others = ["a", "b", "c"].map((app) => keepAndRead(store, app.repeat(60), app));
+    expect(store.stats()).toEqual({ items: 5, bytes: 440 });
+    expect(read(store, victim, "victim")).toBe("gone");
+    expect(read(store, others[2]!, "c")).toBe("c".repeat(60));
+    // An item larger than an application's share is not kept, and pushes nothing out.
+    const huge = keepAndRead(store, "x".repeat(200), "a");
+    expect(read(store, huge, "a")).toBe("gone");
+    expect(store.stats().items).toBe(5);
+  });
+
   it("another application, another gateway key, or any changed character: refused before any lookup", () => {
     const store = storeAt({ now: 0 });
     const id = keepAndRead(store, "secret answer");

@@ -68,8 +68,10 @@ const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex
  * before its text exists, so it cannot carry the text (as a unary answer's `msg_pk1` id does);
  * instead it carries a fresh random key K. When the stream completes, the text is encrypted with K
  * (AES-256-GCM, the application's id as associated data) and only the ciphertext is kept, in this
- * process's memory ({@link ExpiringBytes}: for `ttlMs`, at most `maxBytes` in all, oldest first),
- * named by sha256(K); K itself is then dropped. Nothing is written anywhere, and what memory holds
+ * process's memory ({@link ExpiringBytes}: for `ttlMs`, at most `maxBytes` in all, oldest first,
+ * and at most `maxBytesPerOwner` per application, that application's oldest first, so that one
+ * customer's many answers cannot push out every other customer's), named by sha256(K); K itself is
+ * then dropped. Nothing is written anywhere, and what memory holds
  * opens only with the id the client has: a dump of this process reveals no text.
  *
  * The id names the replica keeping the ciphertext; other replicas on the same PostgreSQL fetch the
@@ -126,7 +128,7 @@ export class StreamedItemStore {
           cipher.final(),
           cipher.getAuthTag(),
         ]);
-        this.kept.put(sha256(key), sealed);
+        this.kept.put(sha256(key), sealed, applicationId);
         forget();
       },
       discard: forget,
