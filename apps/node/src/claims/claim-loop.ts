@@ -56,6 +56,12 @@ const EARLY_REFUSALS_MS = 10 * 60_000;
 export const CLAIM_GATEWAY_NOT_CONFIGURED = "CLAIM_GATEWAY_NOT_CONFIGURED";
 /** The code of a claim given up because its gateway stayed out of the config past every window. */
 export const CLAIM_ABANDONED = "CLAIM_ABANDONED";
+/**
+ * Causes of orphaned claims remembered at most (see `orphansSaid`). A node with `gateways: []`
+ * serves relays signed by any key, so the gateways it has claims of are as many as keys anyone
+ * makes: past this many, the memory starts over (a gateway is then warned of once more).
+ */
+export const ORPHAN_CAUSES_KEPT = 1_024;
 
 /**
  * When a claim whose gateway is not in the config is given up: once no gateway takes it any more,
@@ -103,7 +109,8 @@ export interface ClaimLoopDeps {
   /**
    * The causes this process has warned of for claims no configured gateway takes (a code and a
    * gateway): each is a warning once, then a debug line per claim (a node with `gateways: []`
-   * would otherwise warn twice per session of every gateway it serves).
+   * would otherwise warn twice per session of every gateway it serves). At most
+   * {@link ORPHAN_CAUSES_KEPT}.
    */
   readonly orphansSaid: Set<string>;
 }
@@ -292,6 +299,7 @@ function orphaned(deps: ClaimLoopDeps, row: ClaimRow, now: number): Effect.Effec
   const say = (code: string, message: string, fields: Record<string, unknown>) => {
     const cause = `${code}:${row.gatewayAddress}`;
     if (deps.orphansSaid.has(cause)) return deps.log.debug(message, { code, ...fields });
+    if (deps.orphansSaid.size >= ORPHAN_CAUSES_KEPT) deps.orphansSaid.clear();
     deps.orphansSaid.add(cause);
     deps.log.warn(message, {
       code,

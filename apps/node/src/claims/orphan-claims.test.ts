@@ -14,7 +14,7 @@ import { ClaimStore } from "../db/claim-store.js";
 import { RelayStore } from "../db/relay-store.js";
 import { GatewayCallError, type GatewayClient } from "../gateway-link/gateway-client.js";
 import { makeNodeMetrics } from "../metrics/node-metrics.js";
-import { type ClaimLoopDeps, claimPass, resumeClaims } from "./claim-loop.js";
+import { type ClaimLoopDeps, claimPass, ORPHAN_CAUSES_KEPT, resumeClaims } from "./claim-loop.js";
 
 const SESSION = { mode: "time", genesisMs: 0, sessionLengthMs: 1_000_000, graceMs: 1_000 } as const;
 const hash = (i: number) => i.toString(16).padStart(64, "0");
@@ -29,12 +29,16 @@ const windowEnds = SESSION.sessionLengthMs + SESSION.graceMs + MAX_CLAIM_WINDOW_
  * `gateway`; `served` lists others: a session number and which of `gateways` it was for), and
  * claim passes over it.
  */
-async function orphanSetup(served: readonly (readonly [session: number, gateway: number])[] = [[0, 0]]) {
+async function orphanSetup(
+  served: readonly (readonly [session: number, gateway: number])[] = [[0, 0]],
+  gatewayCount = 2,
+) {
   const { db, close } = await openLedger();
   const relays = new RelayStore(db);
   const claims = new ClaimStore(db);
   const node = generateKeyPair();
-  const gateways = [generateKeyPair().address, generateKeyPair().address]; // served, then removed from the config
+  // Served, then removed from the config (or any keys, for a node with `gateways: []`).
+  const gateways = Array.from({ length: gatewayCount }, () => generateKeyPair().address);
   const gateway = gateways[0]!;
   const app = generateKeyPair().address;
   const sessionId = deriveSessionId(app, "llama-2-13b", 0);
@@ -97,7 +101,20 @@ async function orphanSetup(served: readonly (readonly [session: number, gateway:
     Effect.runPromise(claimPass(deps(now, gateways)));
   const codes = () => warnings.map((w) => w.code);
   const claim = () => claims.all()[0];
-  return { relays, claims, gateway, gateways, sessionId, deps, pass, codes, warnings, claim, close };
+  return {
+    relays,
+    claims,
+    gateway,
+    gateways,
+    sessionId,
+    deps,
+    pass,
+    codes,
+    warnings,
+    claim,
+    orphansSaid,
+    close,
+  };
 }
 
 describe("a claim whose gateway is not in the config", () => {
@@ -124,6 +141,19 @@ describe("a claim whose gateway is not in the config", () => {
       "CLAIM_GATEWAY_NOT_CONFIGURED a",
       "CLAIM_GATEWAY_NOT_CONFIGURED b",
     ]);
+    await s.close();
+  });
+
+  it("remembers a bounded number of gateways, however many keys signed the relays of a node with gateways: []", async () => {
+    const count = ORPHAN_CAUSES_KEPT + 50;
+    const s = await orphanSetup(
+      Array.from({ length: count }, (_, i) => [0, i] as const),
+      count,
+    );
+    await s.pass(2 * SESSION.sessionLengthMs);
+    expect(s.claims.all()).toHaveLength(count);
+    expect(s.codes().filter((code) => code === "CLAIM_GATEWAY_NOT_CONFIGURED")).toHaveLength(count);
+    expect(s.orphansSaid.size).toBeLessThanOrEqual(ORPHAN_CAUSES_KEPT);
     await s.close();
   });
 
