@@ -9,6 +9,18 @@ export interface ExpiringBytesOptions {
   readonly maxBytesPerOwner?: number | undefined;
 }
 
+/**
+ * `bytes`, in memory of their own: a small Buffer (`Buffer.concat`, `Buffer.from`) is a view on
+ * Node's shared 8 KiB pool, and one kept for an hour would keep the whole block, with whatever
+ * else was cut from it, alive that long; counted as its own length, it would cost many times that.
+ */
+function ownMemory(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(own);
+  return own;
+}
+
 interface Kept {
   readonly bytes: Buffer;
   readonly expiresAt: number;
@@ -64,7 +76,7 @@ export class ExpiringBytes {
       const oldest = this.entries.keys().next().value as string;
       this.remove(oldest);
     }
-    this.entries.set(name, { bytes, expiresAt: this.now() + this.options.ttlMs, owner });
+    this.entries.set(name, { bytes: ownMemory(bytes), expiresAt: this.now() + this.options.ttlMs, owner });
     this.bytes += bytes.length;
     if (owner !== undefined) {
       const held = this.owners.get(owner) ?? { names: new Set<string>(), bytes: 0 };
