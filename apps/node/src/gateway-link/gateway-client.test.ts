@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ClaimSubmission } from "@pocket-ai/protocol";
+import { type ClaimSubmission, generateKeyPair, type SignedNodeAnnouncement } from "@pocket-ai/protocol";
 import { Effect, Either } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeGatewayClient } from "./gateway-client.js";
@@ -19,6 +19,20 @@ async function refusingGateway(status: number, data: Record<string, unknown> | u
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
   return { url, calls: () => calls, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** A gateway's tRPC endpoint that answers every call with `data`. */
+async function answeringGateway(data: unknown) {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ result: { data } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+  return { url, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 let close: (() => Promise<void>) | undefined;
@@ -54,5 +68,33 @@ describe("a node's call to a gateway", () => {
     const result = await Effect.runPromise(Effect.either(makeGatewayClient(gateway.url).submitClaim(claim)));
     expect(Either.isLeft(result) && result.left.coded).toBe(false);
     expect(gateway.calls()).toBe(4);
+  });
+
+  it("reads a newer gateway's acknowledgement, dropping the fields this version does not know", async () => {
+    const ack = {
+      accepted: true,
+      gatewayAddress: generateKeyPair().address,
+      session: { mode: "time", genesisMs: 0, sessionLengthMs: 3_600_000, graceMs: 60_000 },
+      nodesPerSession: 3,
+      registry: { "llama-2-13b": [] },
+      nextAnnounceMs: 60_000,
+    };
+    const gateway = await answeringGateway({ ...ack, regionHint: "eu-west" });
+    close = gateway.close;
+    const announcement = { v: 1 } as unknown as SignedNodeAnnouncement;
+    const result = await Effect.runPromise(
+      Effect.either(makeGatewayClient(gateway.url).announce(announcement)),
+    );
+    expect(result).toEqual(Either.right(ack));
+  });
+
+  it("still refuses an acknowledgement whose known fields are off-schema", async () => {
+    const gateway = await answeringGateway({ accepted: "yes" });
+    close = gateway.close;
+    const announcement = { v: 1 } as unknown as SignedNodeAnnouncement;
+    const result = await Effect.runPromise(
+      Effect.either(makeGatewayClient(gateway.url).announce(announcement)),
+    );
+    expect(Either.isLeft(result) && result.left.reason).toMatch(/^answer off-schema/);
   });
 });

@@ -26,6 +26,13 @@ describe("RegistrationAck", () => {
     expect(RegistrationAck.parse(refused)).toEqual(refused);
   });
 
+  it("drops a field this version does not know, so a gateway can be upgraded before its nodes", () => {
+    const newer = { ...ack, detail: "ok", regionHint: "eu-west", limits: { rpm: 60 } };
+    const parsed = RegistrationAck.parse(JSON.parse(JSON.stringify(newer)));
+    expect(parsed).toEqual({ ...ack, detail: "ok" });
+    expect(parsed).not.toHaveProperty("regionHint");
+  });
+
   it("lets a node recompute session membership exactly as the gateway does", () => {
     const app = generateKeyPair().address;
     const header = deriveSessionHeader(ack.session, app, "llama-2-13b", 1_700_000_123_456);
@@ -42,7 +49,12 @@ describe("RegistrationAck", () => {
     ["a malformed service id", { registry: { "Llama 2": [] } }],
     ["a candidate with a bad address", { registry: { "llama-2-13b": [{ address: "x", registeredAt: 1 }] } }],
     ["a fractional announce interval", { nextAnnounceMs: 1.5 }],
-    ["an unknown field", { extra: 1 }],
+    [
+      "an unknown field in a candidate",
+      { registry: { "llama-2-13b": [{ address: gateway.address, registeredAt: 1, weight: 2 }] } },
+    ],
+    ["an unknown field in the session params", { session: { ...session, epochMs: 5 } }],
+    ["a known field of the wrong type", { accepted: "yes" }],
     ["bad session params", { session: { mode: "time", genesisMs: 0, sessionLengthMs: 0, graceMs: 0 } }],
   ])("refuses %s", (_name, change) => {
     expect(RegistrationAck.safeParse({ ...ack, ...change }).success).toBe(false);

@@ -29,6 +29,12 @@ export type RegistryCandidate = z.infer<typeof RegistryCandidate>;
  *   recompute with `selectSessionNodes` whether it belongs to a session before serving a relay;
  * - `nextAnnounceMs`: when to announce again (ms from now); a node that stops announcing ages out.
  *
+ * Open to additions at its top level only: a field this version does not know (one a newer gateway
+ * adds) is dropped when parsed, so a gateway may be upgraded before its nodes. The known fields
+ * are still checked (a wrong type or a missing field is refused). `session` and each candidate
+ * stay closed: they decide which nodes serve a session, and a node that ignored a change to them
+ * would compute a different session than its gateway.
+ *
  * @example
  * ```ts
  * const ack = RegistrationAck.parse(await gateway.registry.announce.mutate(announcement));
@@ -36,7 +42,7 @@ export type RegistryCandidate = z.infer<typeof RegistryCandidate>;
  * isNodeInSession(header.sessionId, candidates, ack.nodesPerSession, me.address);
  * ```
  */
-export const RegistrationAck = z.strictObject({
+export const RegistrationAck = z.object({
   accepted: z.boolean(),
   gatewayAddress: PoktAddress,
   session: SessionParams,
