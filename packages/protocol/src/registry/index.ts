@@ -18,6 +18,7 @@ export {
   verifyNodeAnnouncement,
 } from "./node-announcement.js";
 export {
+  MAX_UNKNOWN_CAPABILITY_FLAGS,
   NodeCapabilities,
   NodeModelDeclaration,
   NodeServiceOffer,

@@ -10,6 +10,7 @@ import {
   type NodeAnnouncementFields,
   verifyNodeAnnouncement,
 } from "./node-announcement.js";
+import { MAX_UNKNOWN_CAPABILITY_FLAGS } from "./node-service-offer.js";
 
 const node = generateKeyPair();
 const other = generateKeyPair();
@@ -314,6 +315,30 @@ describe("verifyNodeAnnouncement", () => {
       expect(refused.error.code).toBe("MALFORMED_ENVELOPE");
       expect(refused.error.param).toBe("services.0.capabilities.tools");
     }
+  });
+
+  it.each([
+    ["services.0.capabilities", (a: Mutable) => a.services[0]!.capabilities as Record<string, unknown>],
+    [
+      "services.1.capabilities.images",
+      (a: Mutable) => a.services[1]!.capabilities.images as Record<string, unknown>,
+    ],
+  ])("refuses %s with more flags than it may carry unknown, signed as it is", (param, flagsOf) => {
+    const signedWithFlags = (count: number): Mutable => {
+      const { signature: _s, ...unsigned } = JSON.parse(JSON.stringify(announcement)) as Mutable;
+      const flags = flagsOf(unsigned as Mutable);
+      for (let i = 0; i < count; i += 1) flags[`newerFlag${i}`] = true;
+      return {
+        ...unsigned,
+        signature: bytesToHex(signDigest(canonicalHash(unsigned), node.privateKey)),
+      } as Mutable;
+    };
+    expect(verify(signedWithFlags(MAX_UNKNOWN_CAPABILITY_FLAGS)).ok).toBe(true);
+    const refused = verify(signedWithFlags(MAX_UNKNOWN_CAPABILITY_FLAGS + 1));
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.error).toMatchObject({ code: "MALFORMED_ENVELOPE", param });
+    const many = verify(signedWithFlags(100_000));
+    expect(!many.ok && many.error.code).toBe("MALFORMED_ENVELOPE");
   });
 
   it('reads a "__proto__" key in its open flags as data: it changes nothing the announcement says and sets no prototype', () => {

@@ -85,7 +85,8 @@ export type SignedNodeAnnouncement = z.infer<typeof SignedNodeAnnouncement>;
  * MALFORMED_ENVELOPE, `param` naming the field.
  *
  * This schema reads an announcement as this version knows it: capability and image flags it does
- * not know are dropped, an unknown tokenizer kind reads as `estimate`. Everything else is closed
+ * not know are dropped (at most `MAX_UNKNOWN_CAPABILITY_FLAGS` of them in each offer's
+ * `capabilities` and as many in its `images`), an unknown tokenizer kind reads as `estimate`. Everything else is closed
  * (an unknown field is refused; a new one needs a new `v`). Once something was dropped the
  * signature no longer covers the result: verify with {@link verifyNodeAnnouncement}, which checks
  * the signature over the announcement as sent ({@link SignedNodeAnnouncement}) and reads it after.

@@ -72,7 +72,8 @@ const imageFlags = {
  *
  * Open to additions: a flag this version does not know (one a newer node announces), here or in
  * `images`, is dropped when parsed, so it reads as not supported and a node upgraded before its
- * gateways stays registered. A known flag of the wrong type is still refused. The signature of an
+ * gateways stays registered; at most {@link MAX_UNKNOWN_CAPABILITY_FLAGS} of them here and as many
+ * in `images`. A known flag of the wrong type is still refused. The signature of an
  * announcement covers the flags as the node sent them, unknown ones included
  * ({@link UnsignedNodeAnnouncement}); they are dropped only once it has verified.
  *
@@ -92,11 +93,38 @@ export const NodeCapabilities = z.object({
 /** A parsed {@link NodeCapabilities}. */
 export type NodeCapabilities = z.infer<typeof NodeCapabilities>;
 
+/**
+ * How many flags this version does not know one offer's `capabilities` may carry, and as many
+ * again its `images`: room for the flags of many later versions, while an announcement cannot
+ * make its verifier hash and then drop an unbounded number of keys. More is refused as
+ * MALFORMED_ENVELOPE, `param` naming the object (`services.0.capabilities`).
+ *
+ * @example
+ * ```ts
+ * MAX_UNKNOWN_CAPABILITY_FLAGS; // 32
+ * ```
+ */
+export const MAX_UNKNOWN_CAPABILITY_FLAGS = 32;
+
+const fewUnknownKeys = (known: readonly string[]) => {
+  const knownKeys = new Set(known);
+  return [
+    (value: Record<string, unknown>) =>
+      Object.keys(value).filter((key) => !knownKeys.has(key)).length <= MAX_UNKNOWN_CAPABILITY_FLAGS,
+    { message: `at most ${MAX_UNKNOWN_CAPABILITY_FLAGS} flags this version does not know` },
+  ] as const;
+};
+
 /** {@link NodeCapabilities} as signed: flags this version does not know are kept, not dropped. */
-const SignedNodeCapabilities = z.looseObject({
-  ...capabilityFlags,
-  images: z.looseObject(imageFlags).nullable(),
-});
+const SignedNodeCapabilities = z
+  .looseObject({
+    ...capabilityFlags,
+    images: z
+      .looseObject(imageFlags)
+      .refine(...fewUnknownKeys(Object.keys(imageFlags)))
+      .nullable(),
+  })
+  .refine(...fewUnknownKeys([...Object.keys(capabilityFlags), "images"]));
 
 const TOKENIZER_KINDS = ["backend", "llama-2", "mistral", "dev", "estimate"] as const;
 const isKnownTokenizerKind = (kind: string): kind is (typeof TOKENIZER_KINDS)[number] =>
