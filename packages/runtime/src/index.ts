@@ -42,6 +42,7 @@ export { KeyFileError, keyFileWriteFailure, loadKeyFile, writeKeyFile } from "./
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";
 export { createLogger, type Logger, type LogLevel, redact } from "./log/logger.js";
 export { oneLineText } from "./log/one-line-text.js";
+export { PEER_TEXT_MAX, peerText } from "./log/peer-text.js";
 export { runMain } from "./main/run-main.js";
 export {
   isStartCode,

@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { describe, expect, it } from "@effect/vitest";
 import { createStreamCutReceipt, generateKeyPair } from "@pocket-ai/protocol";
-import { MetricsRegistry, plainSql, type SqlClient } from "@pocket-ai/runtime";
+import { MetricsRegistry, PEER_TEXT_MAX, plainSql, type SqlClient } from "@pocket-ai/runtime";
 import { TRPCClientError } from "@trpc/client";
 import { Context, Effect, Exit, HashMap, Layer, Logger, TestClock } from "effect";
 import { accountsTest } from "../../test/support/accounts-test-layer.js";
@@ -276,6 +276,37 @@ describe.each(STORE_DIALECTS)("the outbox of cut streams' receipts on %s", (dial
           expect(registry.render()).toMatch(/^pocket_gateway_cut_receipts_total\{outcome="unknown"\} 1$/m);
           expect(registry.render()).not.toMatch(/outcome="expired"/);
         }).pipe(Effect.provide(accountsTest(dialect))),
+    );
+
+    it.effect("logs the beginning only of a node's refusal detail, however long", () =>
+      Effect.gen(function* () {
+        const db = yield* GatewayStore;
+        const detail = `${"forged\n".repeat(100_000)}end`;
+        const refusal = new TRPCClientError("refused", {
+          result: {
+            error: { code: -32_600, message: "refused", data: { pocketCode: "MALFORMED_ENVELOPE", detail } },
+          },
+        } as never);
+        const delivery = makeCutReceiptDelivery({
+          db,
+          endpointOf: () => "http://node.invalid",
+          clients: { get: () => ({ settleCut: { mutate: () => Promise.reject(refusal) } }) as never },
+          outcomes: makeRoutingMetrics(new MetricsRegistry()).cutReceipts,
+        });
+        const logged: Record<string, unknown>[] = [];
+        const capture = Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ annotations }) => logged.push(Object.fromEntries(HashMap.toEntries(annotations)))),
+        );
+        yield* writeCut(db, 1, 15_000);
+        yield* TestClock.setTime(15_000);
+        expect(yield* delivery.pass.pipe(Effect.provide(capture))).toMatchObject({ taken: 1, refused: 1 });
+        expect(logged).toHaveLength(1);
+        expect(logged[0]).toMatchObject({ code: "CUT_RECEIPT_REFUSED", nodeCode: "MALFORMED_ENVELOPE" });
+        const said = logged[0]!.detail as string;
+        expect(said.length).toBeLessThanOrEqual(PEER_TEXT_MAX);
+        expect(said.startsWith("forged\nforged\n")).toBe(true);
+      }).pipe(Effect.provide(accountsTest(dialect))),
     );
 
     it.effect("expires a receipt whose node the gateway no longer knows", () =>

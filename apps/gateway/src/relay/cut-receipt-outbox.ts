@@ -1,6 +1,6 @@
 import type { NodeRelayClient } from "@pocket-ai/link";
 import type { StreamCutReceipt } from "@pocket-ai/protocol";
-import type { Counter, Gauge, SqlClient } from "@pocket-ai/runtime";
+import { type Counter, type Gauge, peerText, type SqlClient } from "@pocket-ai/runtime";
 import { Clock, Context, Duration, Effect, Fiber, FiberSet, Layer, Queue } from "effect";
 import {
   cutReceiptBacklog,
@@ -119,7 +119,8 @@ export function makeCutReceiptDelivery(deps: CutReceiptDeliveryDeps) {
         Effect.annotateLogs({
           code: "CUT_RECEIPT_REFUSED",
           nodeCode: answer.code,
-          ...(answer.detail === undefined ? {} : { detail: answer.detail }),
+          // The node's own text, of any length: its beginning only.
+          ...(answer.detail === undefined ? {} : { detail: peerText(answer.detail) }),
           node: due.nodeAddress,
           sessionId: due.sessionId,
           requestHash: due.requestHash,

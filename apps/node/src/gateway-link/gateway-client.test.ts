@@ -1,19 +1,24 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ClaimSubmission, generateKeyPair, type SignedNodeAnnouncement } from "@pocket-ai/protocol";
+import { PEER_TEXT_MAX } from "@pocket-ai/runtime";
 import { Effect, Either } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeGatewayClient } from "./gateway-client.js";
 
 /** A gateway's tRPC endpoint that answers every call with one error envelope, counting the calls. */
-async function refusingGateway(status: number, data: Record<string, unknown> | undefined) {
+async function refusingGateway(
+  status: number,
+  data: Record<string, unknown> | undefined,
+  message = "refused (test)",
+) {
   let calls = 0;
   const server = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => {
       calls += 1;
       res.writeHead(status, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { message: "refused (test)", code: -32009, ...(data && { data }) } }));
+      res.end(JSON.stringify({ error: { message, code: -32009, ...(data && { data }) } }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -96,5 +101,16 @@ describe("a node's call to a gateway", () => {
       Effect.either(makeGatewayClient(gateway.url).announce(announcement)),
     );
     expect(Either.isLeft(result) && result.left.reason).toMatch(/^answer off-schema/);
+  });
+
+  it("keeps the beginning only of a gateway's refusal message, however long", async () => {
+    const message = `${"forged line\n".repeat(50_000)}end`;
+    const data = { code: "CONFLICT", httpStatus: 409, pocketCode: "MALFORMED_ENVELOPE" };
+    const gateway = await refusingGateway(409, data, message);
+    close = gateway.close;
+    const result = await Effect.runPromise(Effect.either(makeGatewayClient(gateway.url).submitClaim(claim)));
+    const reason = Either.isLeft(result) ? result.left.reason : "";
+    expect(reason.length).toBeLessThanOrEqual(PEER_TEXT_MAX);
+    expect(reason.startsWith("forged line\nforged line\n")).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import {
   RegistrationAck,
   type SignedNodeAnnouncement,
 } from "@pocket-ai/protocol";
+import { peerText } from "@pocket-ai/runtime";
 import { Context, Data, Effect, Layer } from "effect";
 import type { z } from "zod";
 import { NodeSettings } from "../app/node-settings.js";
@@ -59,7 +60,8 @@ export function makeGatewayClient(url: string): GatewayClient {
           procedure,
           pocketCode: pocketCodeOf(e),
           coded: isCodedAnswer(e),
-          reason: e instanceof Error ? e.message : String(e),
+          // The gateway's (or whatever answers at its URL) own text, logged: its beginning only.
+          reason: peerText(e instanceof Error ? e.message : String(e)),
         }),
     }).pipe(
       Effect.timeoutFail({

@@ -5,7 +5,7 @@ import {
   type NodeServiceOffer,
   type SessionParams,
 } from "@pocket-ai/protocol";
-import type { Logger } from "@pocket-ai/runtime";
+import { type Logger, peerText } from "@pocket-ai/runtime";
 import { Duration, Effect, Layer } from "effect";
 import { NodeEndpoint } from "../app/node-server.js";
 import { NodeSettings } from "../app/node-settings.js";
@@ -59,7 +59,11 @@ export function announceForever(
     const ack = yield* gateway.announce(message);
     failures = 0;
     if (!ack.accepted) {
-      deps.log.warn("gateway refused the registration", { gateway: gateway.url, detail: ack.detail });
+      deps.log.warn("gateway refused the registration", {
+        gateway: gateway.url,
+        // The gateway's own text: its beginning only.
+        ...(ack.detail === undefined ? {} : { detail: peerText(ack.detail) }),
+      });
       return ack.nextAnnounceMs;
     }
     const mismatched = address !== undefined && ack.gatewayAddress !== address;
