@@ -5,6 +5,7 @@ import {
   type RegistryCandidate,
   verifyNodeAnnouncement,
 } from "@pocket-ai/protocol";
+import { peerText } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Schedule } from "effect";
 import { GatewayStore, storeRunner } from "../db/database.js";
@@ -26,6 +27,10 @@ export interface NodeHealth {
 
 /** How often each replica reloads the `nodes` table (nodes may announce to any replica). */
 const REFRESH_MS = 2_000;
+/** The longest `detail` a `RegistrationAck` may carry (the protocol's schema refuses more). */
+const ACK_DETAIL_MAX = 1024;
+/** Service ids a refusal names at most; the rest are counted. */
+const NAMED_SERVICES_MAX = 8;
 /** How long a disputed endpoint's answer stands before the gateway asks it again. */
 const TAKEOVER_LOOK_MS = 10_000;
 /** Disputed endpoints remembered at most (forgotten all at once past it: a look more, no harm). */
@@ -147,10 +152,13 @@ const make = Effect.gen(function* () {
         [...node.offers.keys()].map((s) => [s, accepted ? candidates(s, now).map(toCandidate) : []]),
       ),
       nextAnnounceMs: settings.announceEveryMs,
-      ...(detail === undefined ? {} : { detail }),
+      // Within the protocol's bound on an acknowledgement's detail, whatever the node announced.
+      ...(detail === undefined ? {} : { detail: peerText(detail, ACK_DETAIL_MAX) }),
     });
     if (node.offers.size === 0) {
-      const offered = announcement.services.map((s) => s.serviceId).join(", ");
+      const ids = announcement.services.map((s) => s.serviceId);
+      const more = ids.length - NAMED_SERVICES_MAX;
+      const offered = `${ids.slice(0, NAMED_SERVICES_MAX).join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
       return ack(
         false,
         `none of the announced services (${offered}) is a model service of this gateway's catalog`,
@@ -164,7 +172,7 @@ const make = Effect.gen(function* () {
       // first (or kept announcing it while its owner was away) does not keep the owner out. One
       // look per endpoint per period: announcing a taken endpoint again and again (a signature
       // costs nothing) does not make the gateway call it again and again.
-      const refused = ack(false, `endpoint ${node.endpoint} is registered by another node`);
+      const refused = ack(false, `endpoint ${peerText(node.endpoint)} is registered by another node`);
       const looked = lookedAt.get(node.endpoint);
       if (looked !== undefined && now - looked < TAKEOVER_LOOK_MS) return refused;
       if (lookedAt.size >= MAX_LOOKS) lookedAt.clear();

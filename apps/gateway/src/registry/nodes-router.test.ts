@@ -182,6 +182,20 @@ describe("nodes.announce", () => {
     expect(squat.accepted).toBe(false);
   });
 
+  it("answers a node that offers many services outside the catalog with an acknowledgement the node can read", async () => {
+    const services = Array.from({ length: 64 }, (_, i) => ({
+      ...offer,
+      serviceId: `${String(i).padStart(2, "0")}-${"x".repeat(61)}`,
+    }));
+    const none = RegistrationAck.parse(
+      await client().mutation(GATEWAY_PROCEDURES.announce, announcement(services)),
+    );
+    expect(none.accepted).toBe(false);
+    expect(none.detail).toMatch(
+      /^none of the announced services \(00-x+, 01-x+, .* and 56 more\) is a model service/,
+    );
+  });
+
   it("gives an endpoint to the node that answers there: a key that announced it first does not keep the owner out", async () => {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}/trpc`;
