@@ -1,4 +1,4 @@
-import { PoktAddress } from "@pocket-ai/protocol";
+import { NodeModelDeclaration, PoktAddress } from "@pocket-ai/protocol";
 import { MetricsConfig, TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
@@ -20,7 +20,12 @@ export const EvaluatedNode = z.strictObject({
   serviceId: z.string().min(1),
   /** The model the gateway names in requests (the service id by default). */
   model: z.string().min(1).optional(),
-  declaredModel: z.string().min(1).nullable().default(null),
+  /**
+   * The model the node declares, by the rule of a node's announced model (1–200 UTF-16 units, no
+   * control, format, private-use or line-separator character): it is published on the scoreboard
+   * and shown on leaderboards and in terminals as it is.
+   */
+  declaredModel: NodeModelDeclaration.shape.declared.nullable().default(null),
   kind: z.enum(["text", "image"]).default("text"),
   /** Image nodes: the catalog tier whose limits bound probe sizes and steps (the service's default when absent). */
   tier: z.string().min(1).optional(),

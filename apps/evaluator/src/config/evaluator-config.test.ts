@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateKeyPair } from "@pocket-ai/protocol";
+import { loadConfig } from "@pocket-ai/runtime";
+import { Effect, Either } from "effect";
+import { afterAll, describe, expect, it } from "vitest";
+import { EvaluatorConfig } from "./evaluator-config.js";
+
+const address = generateKeyPair().address;
+const dir = mkdtempSync(join(tmpdir(), "evaluator-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The evaluator's config read from a file whose one node declares `declaredModel`. */
+function load(declaredModel: string) {
+  const file = join(dir, "evaluator.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      gateway: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "sk-evaluator" },
+      nodes: [{ address, serviceId: "llama-2-13b", declaredModel }],
+    }),
+  );
+  return Effect.runSync(
+    Effect.either(loadConfig({ schema: EvaluatorConfig, file, envPrefix: "POCKET_EVALUATOR", env: {} })),
+  );
+}
+
+describe("a node's declaredModel in the evaluator's config", () => {
+  it("is taken as a node would announce it", () => {
+    const loaded = load("meta-llama/Llama-2-13b-chat-hf");
+    expect(Either.isRight(loaded) && loaded.right.nodes[0]?.declaredModel).toBe(
+      "meta-llama/Llama-2-13b-chat-hf",
+    );
+  });
+
+  it.each([
+    ["too long", "m".repeat(201)],
+    ["a line break", "llama\nforged line"],
+    ["a terminal escape", "llama\u001b[2J"],
+    ["a right-to-left override", "llama\u202e"],
+    ["empty", ""],
+  ])("is refused at start with INVALID_CONFIG naming the field when %s", (_name, declaredModel) => {
+    const loaded = load(declaredModel);
+    expect(Either.isLeft(loaded)).toBe(true);
+    if (Either.isLeft(loaded)) {
+      expect(loaded.left.code).toBe("INVALID_CONFIG");
+      expect(loaded.left.message).toContain("nodes.0.declaredModel: ");
+    }
+  });
+});
