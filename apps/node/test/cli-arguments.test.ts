@@ -195,6 +195,33 @@ describe("pocket-node's arguments", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+  it("fails a check with INVALID_CONFIG naming publicUrl when gateways could not be announced it", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-check-"));
+    try {
+      const file = join(dataDir, "node.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          dataDir,
+          publicUrl: "https://node.example.org:8545/?region=eu",
+          services: [{ serviceId: "llama-2-13b", backends: [{ kind: "dev" }] }],
+        }),
+      );
+      const run = await runProcess(
+        process.execPath,
+        ["--import", "tsx", "src/cli.ts", "check", "--config", file],
+        { cwd: NODE_APP, timeout: 60_000 },
+      );
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain("pocket-node: INVALID_CONFIG: invalid configuration");
+      expect(run.stderr).toContain(
+        "  - publicUrl: has a query (?…): set it to the base URL gateways reach this node at",
+      );
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
   it("checks a service the config's own catalog adds as start would serve it (an embedding service, not text)", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-check-"));
     try {

@@ -54,6 +54,35 @@ describe("node config", () => {
     expect(config.hardware).toEqual({ gpu: "RTX 4090", vramGb: 0, cpuOnly: false });
   });
 
+  it("refuses at start a publicUrl gateways could not be announced, naming the field", async () => {
+    const refused = [
+      "https://node.example?x=1",
+      "https://node.example/#top",
+      "https://operator:secret@node.example",
+      " https://node.example",
+      "https://node.example/a b",
+      "ftp://node.example",
+      "node.example:8545",
+      `https://node.example/${"p".repeat(2048)}`,
+      "https://node.example/\u202e",
+    ];
+    for (const publicUrl of refused) {
+      const error = await Effect.runPromise(
+        Effect.flip(load(`${service}publicUrl: ${JSON.stringify(publicUrl)}\n`)),
+      );
+      expect(error.code).toBe("INVALID_CONFIG");
+      expect(error.problems).toEqual([
+        expect.stringMatching(/^publicUrl: .*: set it to the base URL gateways reach this node at/),
+      ]);
+    }
+    const taken = async (publicUrl: string) =>
+      (await Effect.runPromise(load(`${service}publicUrl: ${JSON.stringify(publicUrl)}\n`))).publicUrl;
+    expect(await taken("https://node.example.org:8545")).toBe("https://node.example.org:8545");
+    expect(await taken("http://10.0.0.7:8545/pocket")).toBe("http://10.0.0.7:8545/pocket");
+    // Announced as <publicUrl>/trpc: a trailing slash would make it //trpc, which no route serves.
+    expect(await taken("https://node.example/")).toBe("https://node.example");
+  });
+
   it("takes a gateway's URL as the gateway prints it, or with its /trpc path", () => {
     const address = generateKeyPair().address;
     const url = (u: string) => GatewayLink.safeParse({ url: u, address }).data?.url;

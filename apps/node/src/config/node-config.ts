@@ -128,6 +128,46 @@ export const GatewayLink = z.strictObject({
 });
 export type GatewayLink = z.infer<typeof GatewayLink>;
 
+/** What is wrong with a `publicUrl`, if anything; the endpoint announced is `<publicUrl>/trpc`. */
+function publicUrlProblem(value: string): string | undefined {
+  if (/\s/.test(value)) return "holds white space";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not an absolute URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return `has the scheme ${url.protocol}, not http: or https:`;
+  if (url.username !== "" || url.password !== "") return "carries credentials (user:password@)";
+  if (url.search !== "" || value.includes("?")) return "has a query (?…)";
+  if (url.hash !== "" || value.includes("#")) return "has a fragment (#…)";
+  const endpoint = announced.endpoint.safeParse(`${withoutTrailingSlash(value)}/trpc`);
+  return endpoint.success
+    ? undefined
+    : `as the endpoint <publicUrl>/trpc: ${endpoint.error.issues[0]?.message}`;
+}
+
+const withoutTrailingSlash = (value: string) => value.replace(/\/+$/, "");
+
+/**
+ * The base URL gateways reach this node at, announced as `<publicUrl>/trpc`: an http(s) URL without
+ * credentials, query, fragment or white space, which a gateway would refuse in the announcement.
+ * Checked when the config is read (and by `pocket-node check`), not at the first announcement. A
+ * trailing slash is dropped (`https://node.example/` announces `https://node.example/trpc`).
+ */
+const PublicUrl = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = publicUrlProblem(value);
+    if (problem !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        message: `${problem}: set it to the base URL gateways reach this node at, e.g. https://node.example.org:8545`,
+      });
+  })
+  .transform(withoutTrailingSlash);
+
 /** The whole node configuration file (JSON or YAML). */
 export const NodeConfig = z.strictObject({
   /** Hex secp256k1 private key, or use `privateKeyFile`. Env: `POCKET_NODE__PRIVATE_KEY`. */
@@ -144,7 +184,7 @@ export const NodeConfig = z.strictObject({
     })
     .prefault({}),
   /** URL gateways use to reach this node (defaults to http://host:port). */
-  publicUrl: z.url().optional(),
+  publicUrl: PublicUrl.optional(),
   /** The node runner's name, announced to gateways, which cap the share of traffic one operator gets. */
   operator: announced.operator,
   /** Folder for the SQLite file and the key file. */
