@@ -52,6 +52,8 @@ describe("pocket-gateway's arguments", () => {
     expect(run.stderr).not.toContain("this test refuses to load");
     expect(run.status).toBe(status);
     expect(status === 0 ? run.stdout : run.stderr).toContain(said);
+    // A command line it does not take is answered with the usage too (docs/start-errors.md).
+    if (status === 2) expect(run.stderr).toContain(`\n\npocket-gateway — `);
   });
   it("refuses to overwrite a key with KEY_FILE_EXISTS, and leaves the old key as it was", async () => {
     const root = mkdtempSync(join(tmpdir(), "pocket-gateway-key-"));

@@ -70,6 +70,8 @@ describe("pocket-node's arguments", () => {
     expect(run.stderr).not.toContain("this test refuses to load");
     expect(run.status).toBe(status);
     expect(status === 0 ? run.stdout : run.stderr).toContain(said);
+    // A command line it does not take is answered with the usage too (docs/start-errors.md).
+    if (status === 2) expect(run.stderr).toContain(`\n\npocket-node — `);
   });
   it("refuses an unknown option, naming it and where settings go, with no stack trace", async () => {
     const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--port", "5"], {

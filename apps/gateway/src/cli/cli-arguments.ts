@@ -48,7 +48,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     if (args.length > 0)
       return {
         kind: "usage-error",
-        text: `pocket-gateway start takes only --config <file>, not ${args.join(" ")}. Set other settings in the config file or the environment (POCKET_GATEWAY__LISTEN__PORT=9000).`,
+        text: `pocket-gateway start takes only --config <file>, not ${args.join(" ")}. Set other settings in the config file or the environment (POCKET_GATEWAY__LISTEN__PORT=9000).\n\n${USAGE}`,
       };
     return { kind: "command", command: { name: "start" }, options };
   }
@@ -56,7 +56,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     return { kind: "command", command: { name: command, args }, options };
   if (command === "keys" && args[0] === "generate") {
     if (options.out === undefined)
-      return { kind: "usage-error", text: "pocket-gateway: keys generate needs --out FILE" };
+      return { kind: "usage-error", text: `pocket-gateway: keys generate needs --out FILE\n\n${USAGE}` };
     return { kind: "command", command: { name: "keys generate", out: options.out }, options };
   }
   return {

@@ -43,7 +43,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
     return { kind: "command", command: { name: command, config: values.config } };
   if (command === "keys generate") {
     if (values.out === undefined)
-      return { kind: "usage-error", text: "pocket-node: keys generate needs --out FILE" };
+      return { kind: "usage-error", text: `pocket-node: keys generate needs --out FILE\n\n${USAGE}` };
     return { kind: "command", command: { name: command, out: values.out } };
   }
   return { kind: "usage-error", text: `pocket-node: unknown command "${command}"\n\n${USAGE}` };
