@@ -209,11 +209,10 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(
-        process.execPath,
-        ["--import", "tsx", "src/cli.ts", "check", "--config", file],
-        { cwd: NODE_APP, timeout: 60_000 },
-      );
+      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "check", "--config", file], {
+        cwd: NODE_APP,
+        timeout: 60_000,
+      });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain("pocket-node: INVALID_CONFIG: invalid configuration");
       expect(run.stderr).toContain(
