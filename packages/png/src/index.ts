@@ -5,6 +5,7 @@ export {
   decodePngAsync,
   encodeGrayPngAsync,
   encodePng,
+  encodePngAsync,
   type PngColorType,
   type PngDecodeOptions,
   type PngEncodeColorType,

@@ -7,6 +7,7 @@ import {
   decodePngAsync,
   encodeGrayPngAsync,
   encodePng,
+  encodePngAsync,
   type PngEncodeColorType,
   PngError,
   type PngFilter,
@@ -312,6 +313,42 @@ describe("the async codec", () => {
     // 4 MiB of RGBA in slices of 256 KiB: sixteen of them, each followed by a turn.
     expect(turns).toBeGreaterThanOrEqual(16);
     expect(decoded.data.every((b) => b === 77)).toBe(true);
+  });
+
+  it("encodes the same bytes as encodePng, for every colour type and filter", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .constantFrom<PngEncodeColorType>(0, 2, 4, 6)
+          .chain((colorType) => image(colorType).map((img) => ({ img, colorType }))),
+        fc.constantFrom<PngFilter | undefined>(undefined, 0, 1, 2, 3, 4),
+        async ({ img, colorType }, filter) => {
+          const options = { colorType, ...(filter === undefined ? {} : { filter }) };
+          expect(await encodePngAsync(img, options)).toEqual(encodePng(img, options));
+        },
+      ),
+      { numRuns: 60 },
+    );
+    await expect(encodePngAsync({ width: 2, height: 2, data: new Uint8Array(15) })).rejects.toThrow(
+      expect.objectContaining({ reason: "invalid-input" }),
+    );
+  });
+
+  it("lets the event loop turn between slices while it encodes a large image", async () => {
+    const side = 1024;
+    const data = Uint8Array.from({ length: side * side * 4 }, (_, i) => (i * 7) % 251);
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns += 1;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const png = await encodePngAsync({ width: side, height: side, data });
+    running = false;
+    // 4 MiB of RGBA filtered in slices of 256 KiB: sixteen of them, each followed by a turn.
+    expect(turns).toBeGreaterThanOrEqual(16);
+    expect(png).toEqual(encodePng({ width: side, height: side, data }));
   });
 
   it("writes an 8-bit gray PNG that decodes to the same values", async () => {

@@ -76,21 +76,57 @@ export interface PngHeader {
  * be forced, which tests use to exercise every filter in the decoder.
  */
 export function encodePng(image: RgbaImage, options: PngEncodeOptions = {}): Uint8Array {
+  const plan = encodePlan(image, options);
+  for (let y = 0; y < image.height; y++) filterRow(plan, y);
+  return pngFile(image.width, image.height, plan.colorType, deflateSync(plan.raw));
+}
+
+/**
+ * {@link encodePng} without holding the event loop: the rows are filtered a slice at a time (about
+ * 256 KiB of pixels), with a turn of the event loop between slices, and deflated on zlib's thread
+ * pool, so a server encoding a large image goes on answering its other requests meanwhile. Same
+ * bytes as `encodePng`, same {@link PngError} (as a rejection).
+ */
+export async function encodePngAsync(image: RgbaImage, options: PngEncodeOptions = {}): Promise<Uint8Array> {
+  const plan = encodePlan(image, options);
+  const rows = sliceRows(plan.stride);
+  for (let y = 0; y < image.height; y++) {
+    filterRow(plan, y);
+    if ((y + 1) % rows === 0) await nextTurn();
+  }
+  const compressed = await new Promise<Uint8Array>((resolve, reject) =>
+    deflate(plan.raw, (error, out) => (error ? reject(error) : resolve(out))),
+  );
+  return pngFile(image.width, image.height, plan.colorType, compressed);
+}
+
+/** The samples to write and the buffer of filtered scanlines `filterRow` fills, one row at a time. */
+function encodePlan(image: RgbaImage, options: PngEncodeOptions) {
   const { width, height } = image;
   if (image.data.length !== width * height * 4)
     throw new PngError("invalid-input", "pixel data does not match width × height × 4");
   const colorType = options.colorType ?? 6;
   const channels = CHANNELS[colorType]!;
-  const data = fromRgba(image.data, colorType);
   const stride = width * channels;
-  const raw = new Uint8Array((stride + 1) * height);
-  const candidate = new Uint8Array(stride);
-  for (let y = 0; y < height; y++) {
-    const row = data.subarray(y * stride, (y + 1) * stride);
-    const prior = y > 0 ? data.subarray((y - 1) * stride, y * stride) : undefined;
-    const filters: PngFilter[] = options.filter === undefined ? [0, 1, 2, 3, 4] : [options.filter];
-    let best: PngFilter = filters[0]!;
-    let bestScore = Number.POSITIVE_INFINITY;
+  return {
+    colorType,
+    channels,
+    stride,
+    data: fromRgba(image.data, colorType),
+    raw: new Uint8Array((stride + 1) * height),
+    candidate: new Uint8Array(stride),
+    filters: (options.filter === undefined ? [0, 1, 2, 3, 4] : [options.filter]) as readonly PngFilter[],
+  };
+}
+
+/** Filters row `y` into the plan's scanlines with the filter that scores best (or the forced one). */
+function filterRow(plan: ReturnType<typeof encodePlan>, y: number): void {
+  const { data, raw, candidate, filters, stride, channels } = plan;
+  const row = data.subarray(y * stride, (y + 1) * stride);
+  const prior = y > 0 ? data.subarray((y - 1) * stride, y * stride) : undefined;
+  let best: PngFilter = filters[0]!;
+  let bestScore = Number.POSITIVE_INFINITY;
+  if (filters.length > 1) {
     for (const filter of filters) {
       applyFilter(filter, row, prior, candidate, channels, false);
       let score = 0;
@@ -100,10 +136,14 @@ export function encodePng(image: RgbaImage, options: PngEncodeOptions = {}): Uin
         best = filter;
       }
     }
-    const out = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    applyFilter(best, row, prior, out, channels, false);
-    raw[y * (stride + 1)] = best;
   }
+  const out = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+  applyFilter(best, row, prior, out, channels, false);
+  raw[y * (stride + 1)] = best;
+}
+
+/** Signature, IHDR (8-bit, no interlacing), one IDAT of `compressed` and IEND. */
+function pngFile(width: number, height: number, colorType: number, compressed: Uint8Array): Uint8Array {
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
   view.setUint32(0, width);
@@ -112,7 +152,7 @@ export function encodePng(image: RgbaImage, options: PngEncodeOptions = {}): Uin
   return concat([
     SIGNATURE,
     pngChunk("IHDR", header),
-    pngChunk("IDAT", deflateSync(raw)),
+    pngChunk("IDAT", compressed),
     pngChunk("IEND", new Uint8Array(0)),
   ]);
 }
@@ -220,17 +260,7 @@ export async function encodeGrayPngAsync(
   const compressed = await new Promise<Uint8Array>((resolve, reject) =>
     deflate(raw, (error, out) => (error ? reject(error) : resolve(out))),
   );
-  const header = new Uint8Array(13);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
-  header.set([8, 0, 0, 0, 0], 8);
-  return concat([
-    SIGNATURE,
-    pngChunk("IHDR", header),
-    pngChunk("IDAT", compressed),
-    pngChunk("IEND", new Uint8Array(0)),
-  ]);
+  return pngFile(width, height, 0, compressed);
 }
 
 /** Pixel bytes handled between two turns of the event loop in the async codec (a few ms of work). */
