@@ -33,6 +33,8 @@ export interface FakeComfyUi {
    * ComfyUI's `execution_error` message carrying this exception text and a Python traceback.
    */
   failRuns: string | null;
+  /** Called as each request's head arrives, before its body is read (what the client had done by then). */
+  onRequestHead: ((method: string, path: string) => void) | null;
   release(): void;
   /** Resolves with a held run's id once its client asked for its history (so it knows the id). */
   waitForQueued(): Promise<string>;
@@ -156,6 +158,7 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
     hold: false,
     stallPromptAnswer: false,
     failRuns: null,
+    onRequestHead: null,
     release: () => {
       for (const run of [...pending.values()]) run();
     },
@@ -389,6 +392,7 @@ export async function startFakeComfyUi(): Promise<FakeComfyUi> {
   };
 
   const server = createServer((req, res) => {
+    fake.onRequestHead?.(req.method ?? "GET", (req.url ?? "/").split("?")[0] ?? "/");
     handle(req, res).catch((error: unknown) => send(res, 500, { error: String(error) }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

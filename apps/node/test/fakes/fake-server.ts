@@ -22,6 +22,11 @@ export interface FakeServerBase {
   readonly aborted: () => number;
   /** Resolves once `aborted()` reaches `count` (default: one more than now). */
   readonly waitForAbort: (count?: number) => Promise<void>;
+  /**
+   * Called as each request's head arrives, before its body is read: what the client had done by
+   * the time it sent the request (a test counting event-loop turns reads its count here).
+   */
+  readonly onRequestHead: (listener: (method: string, path: string) => void) => void;
   readonly close: () => Promise<void>;
 }
 
@@ -60,8 +65,10 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServerB
   const requests: RecordedRequest[] = [];
   let aborted = 0;
   let waiters: { count: number; resolve: () => void }[] = [];
+  let headListener: ((method: string, path: string) => void) | undefined;
 
   const server = createServer((request, response) => {
+    headListener?.(request.method ?? "GET", (request.url ?? "/").split("?")[0] ?? "/");
     response.on("close", () => {
       const cut = (response as ServerResponse & { cutByFake?: boolean }).cutByFake === true;
       if (response.writableFinished || cut) return;
@@ -106,6 +113,9 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServerB
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+    onRequestHead: (listener) => {
+      headListener = listener;
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import { Cause, Effect, Exit, Option } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { type FakeA1111, startFakeA1111 } from "../../../test/fakes/fake-a1111.js";
+import { countTurns } from "../../../test/helpers/event-loop-turns.js";
 import type { Backend, BackendError } from "../backend.js";
 import { makeA1111Backend } from "./a1111.js";
 
@@ -144,6 +145,23 @@ describe("AUTOMATIC1111 backend", () => {
     // The source is scaled into 64x48 and its edge colour is carried into the border.
     expect(pixel(canvas, 48, 32)).toEqual([200, 100, 50, 255]);
     expect(pixel(canvas, 0, 0)).toEqual([200, 100, 50, 255]);
+  });
+
+  it("builds an outpainting canvas from a large source without holding the node's event loop", async () => {
+    const { fake, backend } = await setup();
+    const image = b64(solid(1024, 1024, [200, 100, 50, 255]));
+    const padding = { top: 8, right: 8, bottom: 8, left: 8 };
+    const turns = countTurns();
+    let beforeEngine: number | undefined;
+    fake.onRequestHead((_, path) => {
+      if (path === "/sdapi/v1/img2img") beforeEngine ??= turns.count();
+    });
+    await Effect.runPromise(backend.imagesEdits({ prompt: "wider", image, padding }));
+    turns.stop();
+    // The source is decoded, the canvas and its mask encoded, 4 MiB of RGBA or more each, in
+    // slices of 256 KiB with a turn after each: the node's other relays ran between them.
+    expect(beforeEngine).toBeGreaterThanOrEqual(48);
+    expect(fake.lastBody("/sdapi/v1/img2img")).toMatchObject({ width: 1040, height: 1040 });
   });
 
   it("rejects an unreadable outpainting source before calling the engine", async () => {

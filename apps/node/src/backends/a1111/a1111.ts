@@ -1,4 +1,4 @@
-import { decodePng, encodePng } from "@pocket-ai/png";
+import { decodePngAsync, encodePngAsync } from "@pocket-ai/png";
 import { imageEditMode, type OutpaintPadding } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
@@ -86,13 +86,15 @@ export function makeA1111Backend(
     padding: OutpaintPadding,
     size: { width: number; height: number } | undefined,
   ) =>
-    Effect.try({
-      try: () => {
-        const source = fitOutpaintSource(decodePng(Buffer.from(image, "base64")), padding, size);
-        const { canvas, mask } = outpaintCanvas(source, padding);
+    // Decoding and encoding run a slice at a time (see `decodePngAsync`): a large source does not
+    // hold the event loop that the node's other relays wait on.
+    Effect.tryPromise({
+      try: async () => {
+        const decoded = await decodePngAsync(Buffer.from(image, "base64"));
+        const { canvas, mask } = outpaintCanvas(fitOutpaintSource(decoded, padding, size), padding);
         return {
-          canvas: base64(encodePng(canvas)),
-          mask: base64(encodePng(mask)),
+          canvas: base64(await encodePngAsync(canvas)),
+          mask: base64(await encodePngAsync(mask)),
           width: canvas.width,
           height: canvas.height,
         };

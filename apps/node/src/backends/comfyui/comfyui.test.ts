@@ -3,6 +3,7 @@ import { Cause, Effect, Exit, Fiber, Option } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { type FakeComfyUi, startFakeComfyUi } from "../../../test/fakes/fake-comfyui.js";
+import { countTurns } from "../../../test/helpers/event-loop-turns.js";
 import type { Backend, BackendError } from "../backend.js";
 import { BackendMisconfigured, makeBackend } from "../make-backend.js";
 import { makeComfyUiBackend } from "./comfyui.js";
@@ -132,6 +133,25 @@ describe("the ComfyUI backend", () => {
       for (let x = 12; x < 24; x++)
         if (pixel(out!.image, x, y).join() !== pixel(source, x, y).join()) changed += 1;
     expect(changed).toBeGreaterThan(100);
+  });
+
+  it("decodes a large source and its mask, and encodes their uploads, without holding the node's event loop", async () => {
+    const { fake, backend } = await setup();
+    const side = 1024;
+    const [image, mask] = [b64(gradient(side, side)), b64(gradient(side, side))];
+    const turns = countTurns();
+    const atUploads: number[] = [];
+    fake.onRequestHead = (_, path) => {
+      if (path === "/upload/image") atUploads.push(turns.count());
+    };
+    const [out] = images(await Effect.runPromise(backend.imagesEdits({ image, mask, prompt: "x", seed: 2 })));
+    turns.stop();
+    // Each step is 4 MiB of RGBA, done in slices of 256 KiB with a turn after each: the source
+    // decoded and encoded before the first upload, the mask decoded and encoded before the second.
+    expect(atUploads).toHaveLength(2);
+    expect(atUploads[0]).toBeGreaterThanOrEqual(32);
+    expect(atUploads[1]! - atUploads[0]!).toBeGreaterThanOrEqual(32);
+    expect([out!.image.width, out!.image.height]).toEqual([side, side]);
   });
 
   it("outpaints a padded canvas and keeps the source where the padding put it", async () => {

@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { decodePng, encodePng, type RgbaImage, resizeRgba } from "@pocket-ai/png";
+import { decodePngAsync, encodePngAsync, type RgbaImage, resizeRgba } from "@pocket-ai/png";
 import { imageEditMode, type OutpaintPadding } from "@pocket-ai/protocol";
 import { Duration, Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
@@ -124,10 +124,14 @@ export function makeComfyUiBackend(
       body: JSON.stringify(body),
     });
 
-  /** Uploads one PNG under a random name; answers the name `LoadImage` takes. */
+  /**
+   * Uploads one PNG under a random name; answers the name `LoadImage` takes. The encoding runs a
+   * slice at a time (see `encodePngAsync`), so a large picture does not hold the node's event loop.
+   */
   const upload = Effect.fnUntraced(function* (image: RgbaImage) {
+    const png = yield* Effect.promise(() => encodePngAsync(image));
     const form = new FormData();
-    form.append("image", new Blob([encodePng(image)], { type: "image/png" }), `pocket-${randomUUID()}.png`);
+    form.append("image", new Blob([png], { type: "image/png" }), `pocket-${randomUUID()}.png`);
     form.append("type", "input");
     form.append("overwrite", "true");
     const answer = yield* json("/upload/image", { method: "POST", body: form });
@@ -235,9 +239,10 @@ export function makeComfyUiBackend(
     });
   };
 
+  /** Decodes a slice at a time (see `decodePngAsync`): a large upload does not hold the event loop. */
   const decodeUpload = (b64: string, what: string) =>
-    Effect.try({
-      try: () => decodePng(Buffer.from(b64, "base64")),
+    Effect.tryPromise({
+      try: () => decodePngAsync(Buffer.from(b64, "base64")),
       catch: (error) =>
         rejected(
           400,

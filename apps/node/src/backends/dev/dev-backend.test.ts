@@ -3,6 +3,7 @@ import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { chatWithLogprobs, expectOpenAiChatLogprobs } from "../../../test/helpers/chat-logprobs.js";
+import { countTurns } from "../../../test/helpers/event-loop-turns.js";
 import type { BackendError } from "../backend.js";
 import { makeDevBackend } from "./dev-backend.js";
 
@@ -296,6 +297,18 @@ describe("development backend", () => {
       images: { generate: true, outpaint: true },
     });
   });
+  it("lets the node's other relays run while it decodes a large edit's uploads and encodes its answer", async () => {
+    const side = 1024;
+    const [image, mask] = [solidPng(side, side), solidPng(side, side)];
+    const turns = countTurns();
+    const answer = await Effect.runPromise(images.imagesEdits({ prompt: "x", image, mask, seed: 3 }));
+    turns.stop();
+    // The image, the mask and the answer are 4 MiB of RGBA each, decoded or encoded in slices of
+    // 256 KiB with a turn after each: other relays' work runs between them.
+    expect(turns.count()).toBeGreaterThanOrEqual(48);
+    expect(decoded(answer)[0]).toMatchObject({ width: side, height: side });
+  });
+
   it("dates its answers (`created`) by the node's clock, not the machine's", async () => {
     const at = Date.UTC(2031, 0, 2, 3, 4, 5);
     const now = () => at;

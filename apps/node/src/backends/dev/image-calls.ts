@@ -1,4 +1,4 @@
-import { decodePng, encodePng, resizeRgba } from "@pocket-ai/png";
+import { decodePngAsync, encodePngAsync, resizeRgba } from "@pocket-ai/png";
 import type { OutpaintPadding } from "@pocket-ai/protocol";
 import type { Effect } from "effect";
 import type { BackendError } from "../backend.js";
@@ -63,12 +63,12 @@ export function devImagesEdits(
     const size = parseSize(body.size);
     let image: Uint8Array = Buffer.from(body.image, "base64");
     if (size !== undefined) {
-      const source = decodePng(image);
+      const source = await decodePngAsync(image);
       const fitted =
         padding === undefined
           ? resizeRgba(source, size.width, size.height)
           : fitOutpaintSource(source, padding, size);
-      if (fitted !== source) image = encodePng(fitted);
+      if (fitted !== source) image = await encodePngAsync(fitted);
     }
     const result = await engine.edit(
       {

@@ -1,4 +1,4 @@
-import { decodePng, encodePng, PngError, type RgbaImage } from "@pocket-ai/png";
+import { decodePngAsync, encodePngAsync, PngError, type RgbaImage } from "@pocket-ai/png";
 import { repaintBits } from "../edit-mask.js";
 import { type FieldParams, renderField } from "./image-field.js";
 import { ImageEditRequest, ImageGenerateRequest, parseImageRequest } from "./image-request.js";
@@ -38,11 +38,15 @@ export function createDevImageEngine(options: DevImageEngineOptions = {}): DevIm
   if (!(msPerStep >= 0)) throw new RangeError("msPerStep must be non-negative");
   const sleep = options.sleep ?? realSleep;
 
-  /** Runs `paint` once per image with its seed, after the simulated denoising time. */
+  /**
+   * Runs `paint` once per image with its seed, after the simulated denoising time. Pictures are
+   * encoded a slice at a time (see `encodePngAsync`), as uploads are decoded: the engine runs in
+   * the node's process, and a large picture must not hold the event loop its other relays wait on.
+   */
   const batch = async (
     req: { readonly seed?: number | undefined; readonly n: number; readonly steps: number },
     signal: AbortSignal | undefined,
-    paint: (seed: number) => Uint8Array,
+    paint: (seed: number) => Promise<Uint8Array>,
   ): Promise<{ images: Uint8Array[]; seeds: number[] }> => {
     const first = req.seed ?? randomSeed();
     const seeds = Array.from({ length: req.n }, (_, i) => first + i);
@@ -51,7 +55,7 @@ export function createDevImageEngine(options: DevImageEngineOptions = {}): DevIm
       signal?.throwIfAborted();
       if (msPerStep > 0) await sleep(msPerStep * req.steps, signal);
       signal?.throwIfAborted();
-      images.push(paint(seed));
+      images.push(await paint(seed));
     }
     return { images, seeds };
   };
@@ -67,17 +71,17 @@ export function createDevImageEngine(options: DevImageEngineOptions = {}): DevIm
       const req = parseImageRequest(ImageGenerateRequest, request);
       const { width, height } = req;
       const result = await batch(req, signal, (seed) =>
-        encodePng({ width, height, data: renderField(width, height, fieldParams(req, seed)) }),
+        encodePngAsync({ width, height, data: renderField(width, height, fieldParams(req, seed)) }),
       );
       return { ...result, width, height };
     },
     edit: async (request, signal) => {
       const req = parseImageRequest(ImageEditRequest, request);
-      const init = decodeInput(req.image, "image");
+      const init = await decodeInput(req.image, "image");
       const mask =
         req.mask === undefined
           ? undefined
-          : repaintBits(decodeInput(req.mask, "mask"), init.width, init.height);
+          : repaintBits(await decodeInput(req.mask, "mask"), init.width, init.height);
       const pad = req.padding ?? { top: 0, right: 0, bottom: 0, left: 0 };
       const width = init.width + pad.left + pad.right;
       const height = init.height + pad.top + pad.bottom;
@@ -91,16 +95,16 @@ export function createDevImageEngine(options: DevImageEngineOptions = {}): DevIm
         const out = composite(init, field, width, height, pad, (i) =>
           mask ? (mask[i] ? req.strength : 0) : outpaint ? 0 : req.strength,
         );
-        return encodePng({ width, height, data: out });
+        return encodePngAsync({ width, height, data: out });
       });
       return { ...result, width, height };
     },
   };
 }
 
-function decodeInput(bytes: Uint8Array, what: string): RgbaImage {
+async function decodeInput(bytes: Uint8Array, what: string): Promise<RgbaImage> {
   try {
-    return decodePng(bytes);
+    return await decodePngAsync(bytes);
   } catch (error) {
     if (error instanceof PngError) throw new DevBackendRequestError(`${what}: ${error.message}`);
     throw error;
