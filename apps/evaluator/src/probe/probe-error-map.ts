@@ -69,6 +69,7 @@ export function probeFailureOf(error: unknown): ProbeFailed {
 const PASSING_GATEWAY_TROUBLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "DATABASE_UNAVAILABLE",
   "GATEWAY_SHUTTING_DOWN",
+  "UPLOADS_BUSY",
 ]);
 
 /** Socket errors of a connection that broke (reset, closed, cut mid-body), as fetch reports them. */

@@ -32,6 +32,7 @@ import { ImageUrlStore } from "../openai/image-urls.js";
 import { MessageItemSeal } from "../openai/responses/sealed-items.js";
 import { StreamedItemStore } from "../openai/responses/streamed-items.js";
 import { StreamShutdown } from "../openai/stream-shutdown.js";
+import { UploadDecodes } from "../openai/upload-decodes.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { advertiseUrlOf } from "../replicas/advertise-url.js";
@@ -204,15 +205,17 @@ export function startGateway(
     });
     // When the drain runs out, the streams still open end with an error event.
     const streams = new StreamShutdown();
+    const frontDoorMetrics = makeFrontDoorMetrics(registry);
     const http = makeHttpHandler({
       deps: {
         catalog,
         streams,
         db,
-        metrics: makeFrontDoorMetrics(registry),
+        metrics: frontDoorMetrics,
         log,
         cors: config.cors,
         maxBodyBytes: config.maxBodyBytes,
+        uploadDecodes: new UploadDecodes(config.uploadDecodes, frontDoorMetrics.uploadDecodes),
         imageUrls: new ImageUrlStore(
           { ttlMs: config.imageUrls.ttlSeconds * 1000, maxBytes: config.imageUrls.maxBytes },
           replicas.id,

@@ -78,6 +78,18 @@ export const GatewayConfig = z.strictObject({
     })
     .prefault({}),
   /**
+   * Image-edit uploads (the image and its mask) decoded at once by this process, whatever the key,
+   * and how many more may wait for a turn; past both, an edit is refused at once with
+   * `503 UPLOADS_BUSY` and `Retry-After: 1`. A decode takes about a core while it runs: keep
+   * `concurrency` under the machine's cores, so that other requests are always answered.
+   */
+  uploadDecodes: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(64).default(2),
+      queue: z.number().int().min(0).max(1024).default(16),
+    })
+    .prefault({}),
+  /**
    * Images answered as URLs (`response_format: "url"`): kept in memory this long, at most this
    * many bytes in all (the oldest go first), then gone (the URL answers 404 IMAGE_URL_EXPIRED).
    */

@@ -26,6 +26,8 @@ export class RequestRefused extends Data.TaggedError("RequestRefused")<{
   readonly allow?: string | undefined;
   /** A 415's `Accept-Encoding` header (RFC 7694) when the body's encoding was refused: what is taken. */
   readonly acceptEncoding?: string | undefined;
+  /** A 503's `Retry-After` header, in seconds: when the caller may try again. */
+  readonly retryAfterSeconds?: number | undefined;
 }> {
   static of(error: ProtocolError): RequestRefused {
     return new RequestRefused({ code: error.code, detail: error.detail, param: error.param });
@@ -59,6 +61,7 @@ export function httpErrorOf(failure: FrontDoorFailure): HttpError {
       const headers: Record<string, string> = {};
       if (failure.allow !== undefined) headers.allow = failure.allow;
       if (failure.acceptEncoding !== undefined) headers["accept-encoding"] = failure.acceptEncoding;
+      if (failure.retryAfterSeconds !== undefined) headers["retry-after"] = String(failure.retryAfterSeconds);
       return { status, headers, body };
     }
     case "InvalidApiKey":

@@ -24,6 +24,10 @@ export function makeFrontDoorMetrics(registry: MetricsRegistry) {
       "Streamed response items fetched from the replica holding them, by outcome (found, gone, unavailable)",
     ),
     inFlight: registry.gauge("pocket_gateway_in_flight", "Requests being served now"),
+    uploadDecodes: registry.gauge(
+      "pocket_gateway_upload_decodes",
+      "Image-edit uploads being decoded now, and waiting for a turn, by state (decoding, waiting)",
+    ),
     tokens: registry.counter("pocket_gateway_tokens_total", "Tokens metered, by model and direction"),
     chargedMicroUsd: registry.counter(
       "pocket_gateway_charged_micro_usd_total",

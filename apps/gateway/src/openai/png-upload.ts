@@ -1,6 +1,7 @@
 import { decodePngAsync, PngError, readPngHeader } from "@pocket-ai/png";
 import { fail, ok, type Result } from "@pocket-ai/protocol";
 import { normaliseEditMask } from "./edit-mask.js";
+import type { UploadDecodes } from "./upload-decodes.js";
 
 /** Why a base64 PNG's header is refused against a pixel budget, or `undefined` (nothing inflated). */
 export function uploadRefusal(field: string, base64: string, budget: number): string | undefined {
@@ -22,17 +23,43 @@ export function uploadRefusal(field: string, base64: string, budget: number): st
  * image with the codec nodes use (so a node never gets an image it cannot read and fails for the
  * caller), the mask turned into the opaque mask nodes read. Returns the body to relay. The decoding
  * runs a slice at a time (`decodePngAsync`), so a large or crafted upload does not hold the event
- * loop that every other request of the gateway waits on; it never rejects.
+ * loop that every other request of the gateway waits on, and in one of the process's few decoding
+ * slots (`decodes`): `UPLOADS_BUSY` when none is free and the queue for them is full. It never
+ * rejects, unless `signal` aborts while it waits for a slot.
  */
 export async function admitUploads(
+  body: Record<string, unknown>,
+  budget: number,
+  decodes: UploadDecodes,
+  signal?: AbortSignal,
+): Promise<Result<Record<string, unknown>>> {
+  const image = body.image;
+  const mask = body.mask;
+  for (const [field, upload] of [
+    ["image", image],
+    ["mask", mask],
+  ] as const) {
+    const refused = typeof upload === "string" ? uploadRefusal(field, upload, budget) : undefined;
+    if (refused !== undefined) return fail("INVALID_REQUEST", refused, field);
+  }
+  if (typeof image !== "string" && typeof mask !== "string") return ok(body);
+  const decoded = await decodes.run(() => decodeUploads(body, budget), signal);
+  return decoded.busy
+    ? fail(
+        "UPLOADS_BUSY",
+        "every image-decoding slot of this gateway is taken and the queue for them is full; retry after the delay in Retry-After",
+      )
+    : decoded.value;
+}
+
+/** The decoding half of {@link admitUploads}: the headers passed already. */
+async function decodeUploads(
   body: Record<string, unknown>,
   budget: number,
 ): Promise<Result<Record<string, unknown>>> {
   const image = body.image;
   const mask = body.mask;
   if (typeof image === "string") {
-    const refused = uploadRefusal("image", image, budget);
-    if (refused !== undefined) return fail("INVALID_REQUEST", refused, "image");
     try {
       await decodePngAsync(Buffer.from(image, "base64"), { maxPixels: budget });
     } catch (e) {
@@ -44,8 +71,6 @@ export async function admitUploads(
     }
   }
   if (typeof mask !== "string") return ok(body);
-  const refused = uploadRefusal("mask", mask, budget);
-  if (refused !== undefined) return fail("INVALID_REQUEST", refused, "mask");
   try {
     return ok({ ...body, mask: (await normaliseEditMask(Buffer.from(mask, "base64"))).toString("base64") });
   } catch (e) {

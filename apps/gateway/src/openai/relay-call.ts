@@ -13,6 +13,7 @@ import type { RelayCaller } from "./relay-rows.js";
 import type { MessageItemSeal } from "./responses/sealed-items.js";
 import type { StreamedItemStore } from "./responses/streamed-items.js";
 import type { StreamShutdown } from "./stream-shutdown.js";
+import type { UploadDecodes } from "./upload-decodes.js";
 
 /** What the front door is built from (besides its services). */
 export interface FrontDoorDeps {
@@ -22,6 +23,8 @@ export interface FrontDoorDeps {
   readonly log: Logger;
   readonly cors: { readonly origins: readonly string[] };
   readonly maxBodyBytes: { readonly json: number; readonly multipart: number };
+  /** The process-wide cap on image-edit uploads decoded at once (see `upload-decodes.ts`). */
+  readonly uploadDecodes: UploadDecodes;
   /** Generated images kept for `response_format: "url"`. */
   readonly imageUrls: ImageUrlStore;
   /** This replica and its peers (on PostgreSQL), which hold the images this one does not. */

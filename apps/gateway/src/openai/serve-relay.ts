@@ -209,7 +209,13 @@ const dispatchRelay = Effect.fnUntraced(function* (
   }
   if (operation === "images.edits" && relay.target.kind === "image") {
     const [body, budget] = [relay.body, uploadPixelBudget(relay.target.tier.limits)];
-    const uploads = yield* Effect.promise(() => admitUploads(body, budget));
+    const uploads = yield* Effect.promise((signal) => admitUploads(body, budget, deps.uploadDecodes, signal));
+    if (!uploads.ok && uploads.error.code === "UPLOADS_BUSY")
+      return yield* new RequestRefused({
+        code: "UPLOADS_BUSY",
+        detail: uploads.error.detail,
+        retryAfterSeconds: 1,
+      });
     if (!uploads.ok) return yield* RequestRefused.of(uploads.error);
     relay = { ...relay, body: uploads.value };
   }

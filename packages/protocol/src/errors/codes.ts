@@ -94,6 +94,12 @@ export const ErrorCodes = {
     message:
       "This Responses API feature is not offered (built-in tools other than functions, image or file inputs, reasoning, background mode, logprobs). Remove the field named in `param`.",
   },
+  UPLOADS_BUSY: {
+    status: 503,
+    type: "server_error",
+    message:
+      "The gateway is decoding as many uploaded images as it takes at once, and as many more wait for their turn. Retry after the delay given (Retry-After); nothing was charged or relayed.",
+  },
   IMAGE_URL_EXPIRED: {
     status: 404,
     type: "invalid_request_error",
@@ -426,4 +432,5 @@ export const GATEWAY_OWN_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "UNKNOWN_TIER",
   "DATABASE_UNAVAILABLE",
   "GATEWAY_SHUTTING_DOWN",
+  "UPLOADS_BUSY",
 ]);
