@@ -490,6 +490,32 @@ export function releaseBudget(
 }
 
 /**
+ * Closes a reservation without a charge but leaves its request in the key's rate window: a refusal
+ * that cost the gateway work (an upload decoded) counts against the key's requests per minute, so
+ * a key cannot have that work done over and over for free. Its tokens leave the window (none was
+ * relayed), its hold is given back, and the key's totals are not touched. The sweep removes the
+ * row once it left the window, as a settled one.
+ */
+export function closeUncharged(
+  db: SqlClient,
+  r: { id: string; keyId: string; reserved: number; reservedTokens: number },
+): Promise<void> {
+  return db.transaction(async (tx) => {
+    const closed = await tx.get<{ at: number }>(plainSql`
+      update key_reservations set open = 0, held_micro_usd = 0, tokens = 0
+      where id = ${r.id} and open = 1 returning at`);
+    if (closed === undefined) return;
+    // The key's row before its bucket, as in every step: two steps never wait on each other.
+    const key = await tx.get<RateLimits>(
+      plainSql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}
+        returning rpm, tpm`,
+    );
+    if (key !== undefined && limited(key) && r.reservedTokens !== 0)
+      await takeFromBucket(tx, r.keyId, closed.at, { requests: 0, tokens: r.reservedTokens });
+  });
+}
+
+/**
  * Gives back every reservation still open since before `before` (a crashed process's relays never
  * settle), drops the buckets that left the rate window, and the settled rows of those buckets (a
  * bucket's rows stay while it counts: a refusal may read them). Returns how many were given back.

@@ -56,6 +56,27 @@ describe.each(STORE_DIALECTS)("Limits on %s", (dialect) => {
       }).pipe(Effect.provide(accountsTest(dialect))),
     );
 
+    it.effect("countUncharged charges nothing and keeps the request, not its tokens, in the window", () =>
+      Effect.gen(function* () {
+        const { key, limits } = yield* keyWith({ budgetMicroUsd: 750, rpm: 1, tpm: 1_000 });
+        const r = yield* limits.reserve(key, { tokens: 900, costMicroUsd: 750 });
+        yield* limits.countUncharged(r);
+        yield* limits.countUncharged(r);
+        yield* limits.release(r);
+        expect(yield* limits.usage(key.keyId)).toMatchObject({
+          requests: 0,
+          tokens: 0,
+          spentMicroUsd: 0,
+          reservedMicroUsd: 0,
+          window: { requests: 1, tokens: 0 },
+        });
+        // The one request of this minute is taken; the budget is whole again.
+        expect(
+          failure(yield* Effect.exit(limits.reserve(key, { tokens: 100, costMicroUsd: 750 }))),
+        ).toMatchObject({ _tag: "RateLimited" });
+      }).pipe(Effect.provide(accountsTest(dialect))),
+    );
+
     it.effect("refuses past the budget, counting reservations in flight", () =>
       Effect.gen(function* () {
         const { key, limits } = yield* keyWith({ budgetMicroUsd: 1_500 });

@@ -7,6 +7,7 @@ import { API_KEY_COLUMNS } from "../db/columns.js";
 import { GatewayStore, storeRunner } from "../db/database.js";
 import type { apiKeys } from "../db/schema.js";
 import {
+  closeUncharged,
   type LedgerRow,
   releaseAllReservations,
   releaseBudget,
@@ -259,6 +260,28 @@ const make = Effect.gen(function* () {
         // Only once the transaction committed: a failed write leaves the reservation to release.
         live.delete(reservation.id);
         return charged;
+      }),
+    ),
+
+    /**
+     * The relay was refused after work the gateway did for it (an upload it decoded): nothing is
+     * charged, but the request stays in the key's rate window (its tokens do not), so a key with a
+     * requests-per-minute limit cannot have that work done for free more often than its limit.
+     */
+    countUncharged: spannedFn(
+      "Limits.countUncharged",
+      Effect.fnUntraced(function* (reservation: Reservation) {
+        if (!live.has(reservation.id)) return;
+        yield* use("limits.countUncharged", (db) =>
+          closeUncharged(db, {
+            id: reservation.id,
+            keyId: reservation.keyId,
+            reserved: reservation.costMicroUsd,
+            reservedTokens: reservation.tokens,
+          }),
+        );
+        // Only once the transaction committed: a failed write leaves the reservation to release.
+        live.delete(reservation.id);
       }),
     ),
 

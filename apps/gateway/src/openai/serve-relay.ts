@@ -216,7 +216,12 @@ const dispatchRelay = Effect.fnUntraced(function* (
         detail: uploads.error.detail,
         retryAfterSeconds: 1,
       });
-    if (!uploads.ok) return yield* RequestRefused.of(uploads.error);
+    if (!uploads.ok) {
+      // The gateway did the work of reading them: the refusal counts in the key's rate window
+      // (uncharged), so a key cannot have crafted uploads decoded past its requests per minute.
+      yield* door.limits.countUncharged(reservation);
+      return yield* RequestRefused.of(uploads.error);
+    }
     relay = { ...relay, body: uploads.value };
   }
   if (!isCanonicalJson(relay.body)) return yield* unsignable();

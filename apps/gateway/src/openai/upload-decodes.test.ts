@@ -1,3 +1,5 @@
+import { crc32, deflateSync } from "node:zlib";
+import * as png from "@pocket-ai/png";
 import { encodePng } from "@pocket-ai/png";
 import { APIError, toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -31,6 +33,36 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 const image = Buffer.from(encodePng({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 4).fill(200) }));
+
+/** One PNG chunk: length, type, body, CRC. */
+function chunk(type: string, body: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  out.write(type, 4, "latin1");
+  out.set(body, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)) >>> 0, 8 + body.length);
+  return out;
+}
+
+/**
+ * A 64×64 RGBA mask whose every row is fine but the last, which names filter type 9: a decoder
+ * does all of its work before it finds out (at 4096×4096, about a second of CPU).
+ */
+function failsAtLastRow(): Buffer {
+  const side = 64;
+  const raw = new Uint8Array((side * 4 + 1) * side);
+  raw[(side * 4 + 1) * (side - 1)] = 9;
+  const header = new Uint8Array(13);
+  new DataView(header.buffer).setUint32(0, side);
+  new DataView(header.buffer).setUint32(4, side);
+  header.set([8, 6, 0, 0, 0], 8);
+  return Buffer.concat([
+    Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", new Uint8Array(0)),
+  ]);
+}
 
 async function edit(openai: Awaited<ReturnType<TestGateway["newKey"]>>["openai"], mask?: Buffer) {
   try {
@@ -77,6 +109,26 @@ describe("decoding uploads", () => {
     expect(await waiting()).toBe(0);
     // The busy refusal held nothing back and charged nothing.
     expect(await t.admin.admin.usage.byKey.query({ keyId: key.id })).toMatchObject({ reservedMicroUsd: 0 });
+  });
+
+  it("counts a refused upload in the key's requests per minute, and charges nothing for it", async () => {
+    const { openai, key } = await t.newKey({ rpm: 2 });
+    const crafted = failsAtLastRow();
+    await expect(png.decodePngAsync(crafted)).rejects.toMatchObject({ reason: "corrupt" });
+    for (let i = 0; i < 2; i++)
+      expect(await edit(openai, crafted)).toMatchObject({ status: 400, code: "INVALID_REQUEST" });
+    // The two refusals took the key's two requests of this minute: a third is not decoded.
+    const relayed = t.dispatcher.requests.length;
+    decodes.peak = 0;
+    expect(await edit(openai)).toMatchObject({ status: 429, code: "RATE_LIMITED" });
+    expect(decodes.peak).toBe(0);
+    expect(t.dispatcher.requests.length).toBe(relayed);
+    expect(await t.admin.admin.usage.byKey.query({ keyId: key.id })).toMatchObject({
+      spentMicroUsd: 0,
+      reservedMicroUsd: 0,
+      tokens: 0,
+      window: { requests: 2, tokens: 0 },
+    });
   });
 });
 
