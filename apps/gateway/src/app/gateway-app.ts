@@ -4,6 +4,7 @@ import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pock
 import {
   checkPortFree,
   createLogger,
+  type Gauge,
   installObservability,
   type Logger,
   lockDataDir,
@@ -86,6 +87,8 @@ export interface StartGatewayOptions {
   /** The routing side's layer (the Dispatcher); tests pass a test Dispatcher here. */
   readonly routing?: (env: SideEnv) => RoutingLayer;
   readonly settlement?: (env: SideEnv) => SettlementLayer;
+  /** The cap on uploads decoded at once; tests pass one that watches the decodes. */
+  readonly uploadDecodes?: (limits: GatewayConfig["uploadDecodes"], gauge: Gauge) => UploadDecodes;
 }
 
 /**
@@ -215,7 +218,10 @@ export function startGateway(
         log,
         cors: config.cors,
         maxBodyBytes: config.maxBodyBytes,
-        uploadDecodes: new UploadDecodes(config.uploadDecodes, frontDoorMetrics.uploadDecodes),
+        uploadDecodes: (options.uploadDecodes ?? ((limits, gauge) => new UploadDecodes(limits, gauge)))(
+          config.uploadDecodes,
+          frontDoorMetrics.uploadDecodes,
+        ),
         imageUrls: new ImageUrlStore(
           { ttlMs: config.imageUrls.ttlSeconds * 1000, maxBytes: config.imageUrls.maxBytes },
           replicas.id,

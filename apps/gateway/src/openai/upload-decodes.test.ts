@@ -1,34 +1,34 @@
 import { crc32, deflateSync } from "node:zlib";
-import * as png from "@pocket-ai/png";
-import { encodePng } from "@pocket-ai/png";
+import { decodePngAsync, encodePng } from "@pocket-ai/png";
 import { APIError, toFile } from "openai";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
 import { UploadDecodes } from "./upload-decodes.js";
 
-// The real decoder, watched: how many decodes run at once, and, while `held` is set, each waits
-// for it before it starts (so a test holds the gateway's slots taken for as long as it needs).
-const decodes = vi.hoisted(() => ({ running: 0, peak: 0, held: undefined as Promise<void> | undefined }));
-vi.mock("@pocket-ai/png", async (importOriginal) => {
-  const real = await importOriginal<typeof import("@pocket-ai/png")>();
-  return {
-    ...real,
-    decodePngAsync: async (...args: Parameters<typeof real.decodePngAsync>) => {
+// The gateway's own cap, watched: how many decodes run at once, and, while `held` is set, each
+// waits for it before it starts (so a test holds the slots taken for as long as it needs).
+const decodes = { running: 0, peak: 0, held: undefined as Promise<void> | undefined };
+class WatchedDecodes extends UploadDecodes {
+  override run<A>(decode: () => Promise<A>, signal?: AbortSignal) {
+    return super.run(async () => {
       decodes.running += 1;
       decodes.peak = Math.max(decodes.peak, decodes.running);
       try {
         await decodes.held;
-        return await real.decodePngAsync(...args);
+        return await decode();
       } finally {
         decodes.running -= 1;
       }
-    },
-  };
-});
+    }, signal);
+  }
+}
 
 let t: TestGateway;
 beforeAll(async () => {
-  t = await startTestGateway({ uploadDecodes: { concurrency: 2, queue: 1 } });
+  t = await startTestGateway(
+    { uploadDecodes: { concurrency: 2, queue: 1 } },
+    { uploadDecodes: (limits, gauge) => new WatchedDecodes(limits, gauge) },
+  );
 }, 30_000);
 afterAll(() => t?.close());
 
@@ -114,7 +114,7 @@ describe("decoding uploads", () => {
   it("counts a refused upload in the key's requests per minute, and charges nothing for it", async () => {
     const { openai, key } = await t.newKey({ rpm: 2 });
     const crafted = failsAtLastRow();
-    await expect(png.decodePngAsync(crafted)).rejects.toMatchObject({ reason: "corrupt" });
+    await expect(decodePngAsync(crafted)).rejects.toMatchObject({ reason: "corrupt" });
     for (let i = 0; i < 2; i++)
       expect(await edit(openai, crafted)).toMatchObject({ status: 400, code: "INVALID_REQUEST" });
     // The two refusals took the key's two requests of this minute: a third is not decoded.

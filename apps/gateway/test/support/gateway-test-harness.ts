@@ -5,7 +5,7 @@ import { createLogger } from "@pocket-ai/runtime";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { Effect, Exit, Layer, Scope } from "effect";
 import OpenAI from "openai";
-import { type RunningGateway, startGateway } from "../../src/app/gateway-app.js";
+import { type RunningGateway, type StartGatewayOptions, startGateway } from "../../src/app/gateway-app.js";
 import type { GatewayAppRouter } from "../../src/app/routers.js";
 import { defaultRoutingLayer } from "../../src/app/side-layers.js";
 import { GatewayConfig } from "../../src/config/gateway-config.js";
@@ -20,7 +20,10 @@ export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
  */
 export async function startTestGateway(
   overrides: Record<string, unknown> = {},
-  options: { readonly onLog?: (line: string) => void } = {},
+  options: {
+    readonly onLog?: (line: string) => void;
+    readonly uploadDecodes?: StartGatewayOptions["uploadDecodes"];
+  } = {},
 ) {
   const dataDir = mkdtempSync(join(tmpdir(), "pocket-gateway-app-"));
   const config = GatewayConfig.parse({
@@ -47,6 +50,7 @@ export async function startTestGateway(
       log,
       // The real routing side (registry, nodes router) with the test Dispatcher in front of it.
       routing: (env) => Layer.merge(defaultRoutingLayer(env), dispatcher.layer),
+      ...(options.uploadDecodes === undefined ? {} : { uploadDecodes: options.uploadDecodes }),
     }).pipe(Scope.extend(scope)),
   );
   const admin = createTRPCClient<GatewayAppRouter>({
