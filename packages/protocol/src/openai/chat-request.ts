@@ -22,7 +22,9 @@ export type ChatResponseFormat = z.infer<typeof ChatResponseFormat>;
 /**
  * Body of `POST /v1/chat/completions` as the official `openai` client sends it. Both
  * `max_tokens` and its newer name `max_completion_tokens` are accepted (the smaller wins when both
- * are set — see {@link chatMaxTokens}); `tools` and `tool_choice` pass through unchanged.
+ * are set — see {@link chatMaxTokens}); the schema takes `tools` and `tool_choice` as sent. Whether
+ * they add up (a chosen function among `tools`, each tool message answering an earlier call) is
+ * checked by the Pocket AI gateway before it relays (`docs/gateway.md`, the tool checks).
  *
  * @example
  * ```ts
