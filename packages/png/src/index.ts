@@ -18,4 +18,5 @@ export {
   readPngHeader,
 } from "./png.js";
 export { base64PngsMismatch, pngMismatch } from "./png-shape.js";
-export { resizeRgba } from "./resize.js";
+export { resizeRgba, resizeRgbaAsync } from "./resize.js";
+export { inRowBands, SLICE_BYTES } from "./row-bands.js";

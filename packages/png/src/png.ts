@@ -1,5 +1,6 @@
 import { createInflate, deflate, deflateSync, inflate as inflateOnPool, inflateSync } from "node:zlib";
 import { crc32 } from "./crc32.js";
+import { nextTurn, sliceRows } from "./row-bands.js";
 
 /** An 8-bit RGBA raster, row-major, 4 bytes per pixel. */
 export interface RgbaImage {
@@ -262,15 +263,6 @@ export async function encodeGrayPngAsync(
   );
   return pngFile(width, height, 0, compressed);
 }
-
-/** Pixel bytes handled between two turns of the event loop in the async codec (a few ms of work). */
-const SLICE_BYTES = 256 * 1024;
-
-/** Rows of `stride` bytes in one slice (at least one). */
-const sliceRows = (stride: number) => Math.max(1, Math.floor(SLICE_BYTES / Math.max(1, stride)));
-
-/** One turn of the event loop: what is waiting (other requests, timers) runs first. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** What decoding needs, once the header, the budget and every chunk were checked (nothing inflated). */
 function decodePlan(bytes: Uint8Array, options: PngDecodeOptions) {

@@ -1,6 +1,26 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RgbaImage } from "./png.js";
-import { resizeRgba } from "./resize.js";
+import { resizeRgba, resizeRgbaAsync } from "./resize.js";
+
+/** A picture of pseudo-random bytes (xorshift from `seed`): every pixel differs from its neighbours. */
+function noise(width: number, height: number, seed: number): RgbaImage {
+  const data = new Uint8Array(width * height * 4);
+  let state = seed | 1;
+  for (let p = 0; p < data.length; p++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    data[p] = state & 0xff;
+  }
+  return { width, height, data };
+}
+
+/** Same size and same bytes (a byte comparison: `toEqual` walks millions of elements slowly). */
+function expectSameImage(actual: RgbaImage, expected: RgbaImage): void {
+  expect([actual.width, actual.height]).toEqual([expected.width, expected.height]);
+  expect(Buffer.compare(actual.data, expected.data)).toBe(0);
+}
 
 function solid(width: number, height: number, rgba: readonly number[]): RgbaImage {
   const data = new Uint8Array(width * height * 4);
@@ -37,5 +57,45 @@ describe("resizeRgba", () => {
       data: Uint8Array.of(0, 0, 0, 255, 100, 0, 0, 255, 0, 100, 0, 255, 100, 100, 0, 255),
     };
     expect([...resizeRgba(image, 1, 1).data]).toEqual([50, 50, 0, 255]);
+  });
+
+  it("resizes to the same bytes a band of rows at a time (resizeRgbaAsync)", async () => {
+    // Output rows up to 2048 pixels wide and 96 high: several bands of rows, whatever the source.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          from: fc.record({
+            width: fc.integer({ min: 1, max: 300 }),
+            height: fc.integer({ min: 1, max: 200 }),
+          }),
+          width: fc.integer({ min: 1, max: 2048 }),
+          height: fc.integer({ min: 1, max: 96 }),
+          seed: fc.integer(),
+        }),
+        async ({ from, width, height, seed }) => {
+          const image = noise(from.width, from.height, seed);
+          expectSameImage(await resizeRgbaAsync(image, width, height), resizeRgba(image, width, height));
+        },
+      ),
+      { numRuns: 40 },
+    );
+    const image = solid(3, 2, [1, 2, 3, 4]);
+    expect(await resizeRgbaAsync(image, 3, 2)).toBe(image);
+  });
+
+  it("lets the event loop turn between bands while it resizes a large picture", async () => {
+    const image = noise(512, 512, 7);
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns += 1;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const out = await resizeRgbaAsync(image, 1024, 1024);
+    running = false;
+    // 4 MiB of RGBA out, in bands of at most 256 KiB with a turn after each: sixteen or more.
+    expect(turns).toBeGreaterThanOrEqual(16);
+    expectSameImage(out, resizeRgba(image, 1024, 1024));
   });
 });
