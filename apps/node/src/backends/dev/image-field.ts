@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { inRowBands } from "@pocket-ai/png";
 import { buildPalette, samplePalette } from "./image-palette.js";
 import { createRng } from "./rng.js";
 
@@ -73,6 +74,44 @@ export function renderField(
   originX = 0,
   originY = 0,
 ): Uint8Array {
+  const out = new Uint8Array(width * height * 4);
+  fieldPainter(width, height, params, originX, originY, out)(0, height);
+  return out;
+}
+
+/**
+ * {@link renderField} a band of rows at a time, with a turn of the event loop between bands (see
+ * `inRowBands`): the development engine runs in the node's process, and a large picture must not
+ * hold the node's other relays. Same bytes.
+ */
+export async function renderFieldAsync(
+  width: number,
+  height: number,
+  params: FieldParams,
+  originX = 0,
+  originY = 0,
+): Promise<Uint8Array> {
+  const out = new Uint8Array(width * height * 4);
+  await inRowBands(
+    height,
+    width * 4 * FIELD_COST,
+    fieldPainter(width, height, params, originX, originY, out),
+  );
+  return out;
+}
+
+/** Work per byte of the field, relative to copying one (see `inRowBands`): dozens of noise lookups a pixel. */
+const FIELD_COST = 16;
+
+/** Paints rows `[from, to)` of the field into `out`; rows must come in order (the grain is one random stream). */
+function fieldPainter(
+  width: number,
+  height: number,
+  params: FieldParams,
+  originX: number,
+  originY: number,
+  out: Uint8Array,
+): (from: number, to: number) => void {
   const hash = promptHash(params.prompt, params.negativePrompt);
   const palette = buildPalette(hash, params.prompt, params.negativePrompt);
   const byte = (i: number): number => hash[i]! / 255;
@@ -91,25 +130,25 @@ export function renderField(
   const dx = Math.cos(angle);
   const dy = Math.sin(angle);
 
-  const out = new Uint8Array(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const u = (x + originX) * scale * frequency;
-      const v = (y + originY) * scale * frequency;
-      const wu = u + warp * (fbm(u + 5.2, v + 1.3, 2, salt ^ 0x51ed270b) - 0.5) * 2;
-      const wv = v + warp * (fbm(u + 1.7, v + 9.2, 2, salt ^ 0x2c1b3c6d) - 0.5) * 2;
-      let t = fbm(wu, wv, octaves, salt);
-      if (ridged) t = 1 - Math.abs(t - 0.5) * 2;
-      const light = 0.5 + 0.5 * ((u * dx + v * dy) / frequency - 0.5);
-      t = t * (1 - lightMix) + light * lightMix;
-      t = 0.5 + (t - 0.5) * contrast + (grain > 0 ? (rng.next() - 0.5) * grain : 0);
-      const [r, g, b] = samplePalette(palette, t);
-      const p = (y * width + x) * 4;
-      out[p] = r;
-      out[p + 1] = g;
-      out[p + 2] = b;
-      out[p + 3] = 255;
+  return (from, to) => {
+    for (let y = from; y < to; y++) {
+      for (let x = 0; x < width; x++) {
+        const u = (x + originX) * scale * frequency;
+        const v = (y + originY) * scale * frequency;
+        const wu = u + warp * (fbm(u + 5.2, v + 1.3, 2, salt ^ 0x51ed270b) - 0.5) * 2;
+        const wv = v + warp * (fbm(u + 1.7, v + 9.2, 2, salt ^ 0x2c1b3c6d) - 0.5) * 2;
+        let t = fbm(wu, wv, octaves, salt);
+        if (ridged) t = 1 - Math.abs(t - 0.5) * 2;
+        const light = 0.5 + 0.5 * ((u * dx + v * dy) / frequency - 0.5);
+        t = t * (1 - lightMix) + light * lightMix;
+        t = 0.5 + (t - 0.5) * contrast + (grain > 0 ? (rng.next() - 0.5) * grain : 0);
+        const [r, g, b] = samplePalette(palette, t);
+        const p = (y * width + x) * 4;
+        out[p] = r;
+        out[p + 1] = g;
+        out[p + 2] = b;
+        out[p + 3] = 255;
+      }
     }
-  }
-  return out;
+  };
 }
