@@ -149,18 +149,19 @@ describe("AUTOMATIC1111 backend", () => {
 
   it("builds an outpainting canvas from a large source without holding the node's event loop", async () => {
     const { fake, backend } = await setup();
-    const image = b64(solid(1024, 1024, [200, 100, 50, 255]));
+    const image = b64(solid(512, 512, [200, 100, 50, 255]));
     const padding = { top: 8, right: 8, bottom: 8, left: 8 };
     const turns = countTurns();
     let beforeEngine: number | undefined;
     fake.onRequestHead((_, path) => {
       if (path === "/sdapi/v1/img2img") beforeEngine ??= turns.count();
     });
-    await Effect.runPromise(backend.imagesEdits({ prompt: "wider", image, padding }));
+    await Effect.runPromise(backend.imagesEdits({ prompt: "wider", image, padding, size: "1040x1040" }));
     turns.stop();
-    // The source is decoded, the canvas and its mask encoded, 4 MiB of RGBA or more each, in
-    // slices of 256 KiB with a turn after each: the node's other relays ran between them.
-    expect(beforeEngine).toBeGreaterThanOrEqual(48);
+    // Every pass runs in bands of 256 KiB of RGBA or less, a turn after each: the 1 MiB source
+    // decoded (4 turns), scaled to 1024x1024, the 1040x1040 canvas and mask built, then each
+    // encoded (4 MiB or more each pass: 16 turns or more): the node's other relays ran between them.
+    expect(beforeEngine).toBeGreaterThanOrEqual(4 + 4 * 16);
     expect(fake.lastBody("/sdapi/v1/img2img")).toMatchObject({ width: 1040, height: 1040 });
   });
 

@@ -5,7 +5,7 @@ import type { BackendConfig } from "../../config/node-config.js";
 import { type Backend, BackendRejected } from "../backend.js";
 import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
 import { type EngineTarget, engineHeaders, engineIdUrl, expectRecord, requestJson } from "../engine-http.js";
-import { fitOutpaintSource, outpaintCanvas, parseSize, pngSize } from "../outpaint-canvas.js";
+import { fitOutpaintSourceAsync, outpaintCanvasAsync, parseSize, pngSize } from "../outpaint-canvas.js";
 
 const DEFAULT_SIZE = { width: 512, height: 512 } as const;
 
@@ -86,12 +86,13 @@ export function makeA1111Backend(
     padding: OutpaintPadding,
     size: { width: number; height: number } | undefined,
   ) =>
-    // Decoding and encoding run a slice at a time (see `decodePngAsync`): a large source does not
-    // hold the event loop that the node's other relays wait on.
+    // Decoding, scaling, building the canvas and encoding run a band of rows at a time (see
+    // `decodePngAsync`): a large source does not hold the event loop the node's other relays wait on.
     Effect.tryPromise({
       try: async () => {
         const decoded = await decodePngAsync(Buffer.from(image, "base64"));
-        const { canvas, mask } = outpaintCanvas(fitOutpaintSource(decoded, padding, size), padding);
+        const fitted = await fitOutpaintSourceAsync(decoded, padding, size);
+        const { canvas, mask } = await outpaintCanvasAsync(fitted, padding);
         return {
           canvas: base64(await encodePngAsync(canvas)),
           mask: base64(await encodePngAsync(mask)),

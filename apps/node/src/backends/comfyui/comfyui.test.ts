@@ -135,23 +135,26 @@ describe("the ComfyUI backend", () => {
     expect(changed).toBeGreaterThan(100);
   });
 
-  it("decodes a large source and its mask, and encodes their uploads, without holding the node's event loop", async () => {
+  it("decodes, scales and encodes a large source and its mask without holding the node's event loop", async () => {
     const { fake, backend } = await setup();
-    const side = 1024;
-    const [image, mask] = [b64(gradient(side, side)), b64(gradient(side, side))];
+    const [image, mask] = [b64(gradient(512, 512)), b64(gradient(512, 512))];
     const turns = countTurns();
     const atUploads: number[] = [];
     fake.onRequestHead = (_, path) => {
       if (path === "/upload/image") atUploads.push(turns.count());
     };
-    const [out] = images(await Effect.runPromise(backend.imagesEdits({ image, mask, prompt: "x", seed: 2 })));
+    const [out] = images(
+      await Effect.runPromise(backend.imagesEdits({ image, mask, prompt: "x", seed: 2, size: "1024x1024" })),
+    );
     turns.stop();
-    // Each step is 4 MiB of RGBA, done in slices of 256 KiB with a turn after each: the source
-    // decoded and encoded before the first upload, the mask decoded and encoded before the second.
+    // Every pass runs in bands of 256 KiB of RGBA or less, a turn after each. Before the first
+    // upload: the 1 MiB source decoded (4 turns), scaled to 1024x1024 and encoded (16 turns or more
+    // each). Before the second: the 1 MiB mask decoded and read for its transparency (4 each),
+    // turned into flags and a 1024x1024 picture (4 and 16), and encoded (16).
     expect(atUploads).toHaveLength(2);
-    expect(atUploads[0]).toBeGreaterThanOrEqual(32);
-    expect(atUploads[1]! - atUploads[0]!).toBeGreaterThanOrEqual(32);
-    expect([out!.image.width, out!.image.height]).toEqual([side, side]);
+    expect(atUploads[0]).toBeGreaterThanOrEqual(4 + 2 * 16);
+    expect(atUploads[1]! - atUploads[0]!).toBeGreaterThanOrEqual(3 * 4 + 2 * 16);
+    expect([out!.image.width, out!.image.height]).toEqual([1024, 1024]);
   });
 
   it("outpaints a padded canvas and keeps the source where the padding put it", async () => {

@@ -1,10 +1,10 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { decodePngAsync, encodePngAsync, type RgbaImage, resizeRgba } from "@pocket-ai/png";
+import { decodePngAsync, encodePngAsync, type RgbaImage, resizeRgbaAsync } from "@pocket-ai/png";
 import { imageEditMode, type OutpaintPadding } from "@pocket-ai/protocol";
 import { Duration, Effect, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { type Backend, type BackendError, BackendRejected, BackendUnavailable } from "../backend.js";
-import { repaintMaskImage } from "../edit-mask.js";
+import { repaintMaskImageAsync } from "../edit-mask.js";
 import { ENGINE_CAPABILITIES } from "../engine-capabilities.js";
 import {
   describeFetchFailure,
@@ -16,7 +16,7 @@ import {
   statusError,
   withEngineTimeout,
 } from "../engine-http.js";
-import { fitOutpaintSource, outpaintCanvas, parseSize } from "../outpaint-canvas.js";
+import { fitOutpaintSourceAsync, outpaintCanvasAsync, parseSize } from "../outpaint-canvas.js";
 import { buildWorkflow, type LatentSource, OUTPUT_NODE, type SamplingFields } from "./workflow.js";
 
 const DEFAULT_SIZE = { width: 512, height: 512 } as const;
@@ -259,18 +259,26 @@ export function makeComfyUiBackend(
     const size = parseSize(body.size);
     const source = yield* decodeUpload(imageB64, "image");
     const mode = imageEditMode({ mask: maskB64, padding });
+    // Scaling, the canvas and the mask run a band of rows at a time (see `inRowBands`), as the
+    // uploads are decoded and encoded: a large picture does not hold the node's other relays.
     if (mode === "outpainting" && padding !== null) {
-      const { canvas, mask } = outpaintCanvas(fitOutpaintSource(source, padding, size), padding);
+      const { canvas, mask } = yield* Effect.promise(async () =>
+        outpaintCanvasAsync(await fitOutpaintSourceAsync(source, padding, size), padding),
+      );
       const [image, maskName] = yield* Effect.all([upload(canvas), upload(mask)], { concurrency: 2 });
       // The border holds only repeated edge pixels: repaint it fully unless asked otherwise.
       return yield* run(fields, { kind: "image", image, mask: maskName }, num(body.strength, 1));
     }
-    const fitted = size === undefined ? source : resizeRgba(source, size.width, size.height);
+    const fitted =
+      size === undefined
+        ? source
+        : yield* Effect.promise(() => resizeRgbaAsync(source, size.width, size.height));
     const image = yield* upload(fitted);
     let maskName: string | undefined;
     if (mode === "inpainting" && maskB64 !== null) {
       const mask = yield* decodeUpload(maskB64, "mask");
-      maskName = yield* upload(repaintMaskImage(mask, fitted.width, fitted.height));
+      const picture = yield* Effect.promise(() => repaintMaskImageAsync(mask, fitted.width, fitted.height));
+      maskName = yield* upload(picture);
     }
     return yield* run(fields, { kind: "image", image, mask: maskName }, num(body.strength, 0.75));
   });

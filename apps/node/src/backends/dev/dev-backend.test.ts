@@ -297,16 +297,28 @@ describe("development backend", () => {
       images: { generate: true, outpaint: true },
     });
   });
-  it("lets the node's other relays run while it decodes a large edit's uploads and encodes its answer", async () => {
+  it("lets the node's other relays run through a large edit, from its uploads to its answer", async () => {
     const side = 1024;
     const [image, mask] = [solidPng(side, side), solidPng(side, side)];
-    const turns = countTurns();
+    const inpainting = countTurns();
     const answer = await Effect.runPromise(images.imagesEdits({ prompt: "x", image, mask, seed: 3 }));
-    turns.stop();
-    // The image, the mask and the answer are 4 MiB of RGBA each, decoded or encoded in slices of
-    // 256 KiB with a turn after each: other relays' work runs between them.
-    expect(turns.count()).toBeGreaterThanOrEqual(48);
+    inpainting.stop();
+    // Every pass over 4 MiB of RGBA runs in bands of 256 KiB or less, a turn after each, so 16
+    // turns or more: the image and the mask decoded, the mask read for its transparency and into
+    // flags (16 together at least), the field rendered, the picture composited, the answer encoded.
+    expect(inpainting.count()).toBeGreaterThanOrEqual(6 * 16);
     expect(decoded(answer)[0]).toMatchObject({ width: side, height: side });
+
+    const padding = { top: 64, right: 64, bottom: 64, left: 64 };
+    const outpainting = countTurns();
+    const grown = await Effect.runPromise(
+      images.imagesEdits({ prompt: "x", image: solidPng(512, 512), padding, size: "1024x1024", seed: 3 }),
+    );
+    outpainting.stop();
+    // The 512x512 source decoded (4 turns), scaled to 896x896 and encoded again, then decoded by the
+    // engine (3 MiB each: 12 turns each); the field, the composite and the answer are 1024x1024.
+    expect(outpainting.count()).toBeGreaterThanOrEqual(4 + 3 * 12 + 3 * 16);
+    expect(decoded(grown)[0]).toMatchObject({ width: 1024, height: 1024 });
   });
 
   it("dates its answers (`created`) by the node's clock, not the machine's", async () => {

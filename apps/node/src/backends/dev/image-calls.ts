@@ -1,8 +1,8 @@
-import { decodePngAsync, encodePngAsync, resizeRgba } from "@pocket-ai/png";
+import { decodePngAsync, encodePngAsync, resizeRgbaAsync } from "@pocket-ai/png";
 import type { OutpaintPadding } from "@pocket-ai/protocol";
 import type { Effect } from "effect";
 import type { BackendError } from "../backend.js";
-import { fitOutpaintSource, type ImageSize, parseSize } from "../outpaint-canvas.js";
+import { fitOutpaintSourceAsync, type ImageSize, parseSize } from "../outpaint-canvas.js";
 import type { DevImageEngine, ImageResult } from "./index.js";
 import { DevBackendRequestError } from "./index.js";
 import type { DevRunner } from "./text-calls.js";
@@ -66,8 +66,8 @@ export function devImagesEdits(
       const source = await decodePngAsync(image);
       const fitted =
         padding === undefined
-          ? resizeRgba(source, size.width, size.height)
-          : fitOutpaintSource(source, padding, size);
+          ? await resizeRgbaAsync(source, size.width, size.height)
+          : await fitOutpaintSourceAsync(source, padding, size);
       if (fitted !== source) image = await encodePngAsync(fitted);
     }
     const result = await engine.edit(

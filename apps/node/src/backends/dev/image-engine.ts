@@ -1,6 +1,7 @@
 import { decodePngAsync, encodePngAsync, PngError, type RgbaImage } from "@pocket-ai/png";
-import { repaintBits } from "../edit-mask.js";
-import { type FieldParams, renderField } from "./image-field.js";
+import { repaintBitsAsync } from "../edit-mask.js";
+import { compositeAsync } from "./image-composite.js";
+import { type FieldParams, renderFieldAsync } from "./image-field.js";
 import { ImageEditRequest, ImageGenerateRequest, parseImageRequest } from "./image-request.js";
 import { DEV_BACKEND_LABEL } from "./label.js";
 import { DevBackendRequestError } from "./request-error.js";
@@ -40,8 +41,9 @@ export function createDevImageEngine(options: DevImageEngineOptions = {}): DevIm
 
   /**
    * Runs `paint` once per image with its seed, after the simulated denoising time. Pictures are
-   * encoded a slice at a time (see `encodePngAsync`), as uploads are decoded: the engine runs in
-   * the node's process, and a large picture must not hold the event loop its other relays wait on.
+   * rendered, composited and encoded a band of rows at a time (see `inRowBands` and
+   * `encodePngAsync`), as uploads are decoded: the engine runs in the node's process, and a large
+   * picture must not hold the event loop its other relays wait on.
    */
   const batch = async (
     req: { readonly seed?: number | undefined; readonly n: number; readonly steps: number },
@@ -70,8 +72,12 @@ export function createDevImageEngine(options: DevImageEngineOptions = {}): DevIm
     generate: async (request, signal) => {
       const req = parseImageRequest(ImageGenerateRequest, request);
       const { width, height } = req;
-      const result = await batch(req, signal, (seed) =>
-        encodePngAsync({ width, height, data: renderField(width, height, fieldParams(req, seed)) }),
+      const result = await batch(req, signal, async (seed) =>
+        encodePngAsync({
+          width,
+          height,
+          data: await renderFieldAsync(width, height, fieldParams(req, seed)),
+        }),
       );
       return { ...result, width, height };
     },
@@ -81,20 +87,19 @@ export function createDevImageEngine(options: DevImageEngineOptions = {}): DevIm
       const mask =
         req.mask === undefined
           ? undefined
-          : repaintBits(await decodeInput(req.mask, "mask"), init.width, init.height);
+          : await repaintBitsAsync(await decodeInput(req.mask, "mask"), init.width, init.height);
       const pad = req.padding ?? { top: 0, right: 0, bottom: 0, left: 0 };
       const width = init.width + pad.left + pad.right;
       const height = init.height + pad.top + pad.bottom;
       if (width > 4096 || height > 4096)
         throw new DevBackendRequestError("outpainted canvas exceeds 4096 pixels");
       const outpaint = width !== init.width || height !== init.height;
-      const result = await batch(req, signal, (seed) => {
+      const strengthAt = (i: number) => (mask ? (mask[i] ? req.strength : 0) : outpaint ? 0 : req.strength);
+      const result = await batch(req, signal, async (seed) => {
         // The field is rendered in the padded canvas's coordinates, so outpainting continues
         // the same scene outward on every side.
-        const field = renderField(width, height, fieldParams(req, seed), -pad.left, -pad.top);
-        const out = composite(init, field, width, height, pad, (i) =>
-          mask ? (mask[i] ? req.strength : 0) : outpaint ? 0 : req.strength,
-        );
+        const field = await renderFieldAsync(width, height, fieldParams(req, seed), -pad.left, -pad.top);
+        const out = await compositeAsync(init, field, { width, height, pad, strengthAt });
         return encodePngAsync({ width, height, data: out });
       });
       return { ...result, width, height };
@@ -109,40 +114,4 @@ async function decodeInput(bytes: Uint8Array, what: string): Promise<RgbaImage> 
     if (error instanceof PngError) throw new DevBackendRequestError(`${what}: ${error.message}`);
     throw error;
   }
-}
-
-/**
- * Places the init image at (left, top) of the canvas. Inside it, pixel i moves toward the field
- * by `strengthAt(i)`; strength 0 copies the init pixel exactly. Outside it (the new border), the
- * field is blended with the nearest edge pixel of the init image, fading out with distance so
- * the seam does not show.
- */
-function composite(
-  init: RgbaImage,
-  field: Uint8Array,
-  width: number,
-  height: number,
-  pad: { readonly top: number; readonly left: number },
-  strengthAt: (i: number) => number,
-): Uint8Array {
-  const out = new Uint8Array(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    const iy = y - pad.top;
-    for (let x = 0; x < width; x++) {
-      const ix = x - pad.left;
-      const o = (y * width + x) * 4;
-      const inside = ix >= 0 && iy >= 0 && ix < init.width && iy < init.height;
-      const cx = Math.min(init.width - 1, Math.max(0, ix));
-      const cy = Math.min(init.height - 1, Math.max(0, iy));
-      const s = (cy * init.width + cx) * 4;
-      let t: number;
-      if (inside) t = strengthAt(cy * init.width + cx);
-      else t = 1 - Math.exp(-Math.hypot(ix - cx, iy - cy) / 24) * 0.8;
-      for (let c = 0; c < 3; c++)
-        out[o + c] = Math.round(init.data[s + c]! + (field[o + c]! - init.data[s + c]!) * t);
-      const a = init.data[s + 3]!;
-      out[o + 3] = inside ? Math.round(a + (255 - a) * t) : 255;
-    }
-  }
-  return out;
 }
