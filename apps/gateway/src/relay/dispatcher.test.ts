@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { dispatchRequest, registered, streamed, unary } from "../../test/support/test-requests.js";
 import { NodeRegistry } from "../registry/node-registry.js";
+import { NODE_STATS_SWEEP_AT } from "../routing/node-stats.js";
 import { Selector } from "../routing/selector.js";
 import type { DispatchStreamEvent } from "./dispatcher.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -173,6 +174,25 @@ describe("streams", () => {
   it("refuses an over-limit stream before the first byte", async () => {
     const result = await streamed(net, dispatchRequest("llama-2-13b", { prompt: "word ".repeat(400) }));
     expect(Either.isLeft(result) && result.left).toMatchObject({ code: "INPUT_TOO_LONG", attempts: 1 });
+  });
+});
+
+describe("routing stats", () => {
+  it("are kept for registered nodes and forgotten for keys that are not registered", async () => {
+    const { before, size, after } = await net.managed.runPromise(
+      Effect.gen(function* () {
+        const selector = yield* Selector;
+        const now = Date.now();
+        const before = nodes.map((n) => selector.stats.view(n.address, now));
+        // Relays to keys the registry no longer holds (short-lived nodes that came and went).
+        for (let i = 0; i < 4 * NODE_STATS_SWEEP_AT; i++) selector.stats.failure(`gone-${i}`);
+        const after = nodes.map((n) => selector.stats.view(n.address, now));
+        return { before, size: selector.stats.size, after };
+      }),
+    );
+    expect(size).toBeLessThanOrEqual(2 * NODE_STATS_SWEEP_AT);
+    expect(after).toEqual(before);
+    expect(before.some((v) => v.relays > 0)).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NodeStats } from "./node-stats.js";
+import { NODE_STATS_SWEEP_AT, NodeStats } from "./node-stats.js";
 
 describe("NodeStats", () => {
   it("averages latency per kind and error rate over relays", () => {
@@ -39,5 +39,30 @@ describe("NodeStats", () => {
     stats.sanction("a", 70_000, 60_000, "again");
     stats.clearSanction("a");
     expect(stats.isSanctioned("a", 70_001)).toBe(false);
+  });
+
+  it("forgets nodes that left, keeping active and sanctioned ones, however many keys come and go", () => {
+    const registered = new Set(["stays"]);
+    let now = 0;
+    const stats = new NodeStats({ active: (address) => registered.has(address), now: () => now });
+    stats.success("stays", "text", 100);
+    stats.sanction("cheat", 0, 60_000, "bad signature");
+    // A stream of short-lived keys: each registers, is relayed to once, and leaves.
+    const keys = 20 * NODE_STATS_SWEEP_AT;
+    for (let i = 0; i < keys; i++) {
+      const address = `short-${i}`;
+      registered.add(address);
+      stats.failure(address);
+      registered.delete(address);
+      now += 1;
+    }
+    expect(stats.size).toBeLessThanOrEqual(2 * NODE_STATS_SWEEP_AT);
+    expect(stats.view("stays", now)).toMatchObject({ relays: 1, latencyMs: { text: 100 } });
+    expect(stats.isSanctioned("cheat", now)).toBe(true);
+    // Its sanction over and the node gone, the next sweep drops it too.
+    now = 60_000;
+    for (let i = 0; i < 2 * NODE_STATS_SWEEP_AT; i++) stats.failure(`later-${i}`);
+    expect(stats.view("cheat", 0).sanctionReason).toBeUndefined();
+    expect(stats.view("stays", now).relays).toBe(1);
   });
 });

@@ -23,19 +23,44 @@ interface Entry {
   sanctionReason: string | undefined;
 }
 
+/**
+ * Entries kept before the first sweep of departed nodes; after a sweep, twice what it kept. The
+ * map then holds at most twice the nodes still active or sanctioned (or this many), however many
+ * short-lived keys have come and gone, and each sweep is paid for by as many new entries.
+ */
+export const NODE_STATS_SWEEP_AT = 1_024;
+
+/** Which nodes' stats are worth keeping: those routing may still draw, at `now`. */
+export interface NodeStatsRetention {
+  readonly active: (address: string, now: number) => boolean;
+  readonly now: () => number;
+}
+
 const ewma = (previous: number | undefined, value: number) =>
   previous === undefined ? value : previous + ewmaAlpha * (value - previous);
 
 /**
  * What the gateway observed of each node: latency and error-rate moving averages and sanctions.
  * In memory only: a restarted gateway measures again (the evaluator's scores persist elsewhere).
+ * A node that left (no longer registered, or stopped announcing) loses its entry at the next sweep,
+ * once its sanction, if any, has ended: it starts over like any new key if it comes back.
  */
 export class NodeStats {
   private readonly entries = new Map<string, Entry>();
+  private sweepAt = NODE_STATS_SWEEP_AT;
+
+  /** Without `retention`, every entry is kept. */
+  constructor(private readonly retention?: NodeStatsRetention) {}
+
+  /** Nodes with an entry (left nodes included until the next sweep). */
+  get size(): number {
+    return this.entries.size;
+  }
 
   private entry(address: string): Entry {
     let e = this.entries.get(address);
     if (e === undefined) {
+      if (this.entries.size >= this.sweepAt) this.sweep();
       e = {
         latencyMs: {},
         errorRate: 0,
@@ -47,6 +72,18 @@ export class NodeStats {
       this.entries.set(address, e);
     }
     return e;
+  }
+
+  /** Drops the entries of nodes that left and whose sanction, if any, has ended. */
+  private sweep(): void {
+    const retention = this.retention;
+    if (retention === undefined) return;
+    const now = retention.now();
+    for (const [address, e] of this.entries) {
+      const sanctioned = e.sanctionedUntil !== undefined && now < e.sanctionedUntil;
+      if (!sanctioned && !retention.active(address, now)) this.entries.delete(address);
+    }
+    this.sweepAt = Math.max(NODE_STATS_SWEEP_AT, 2 * this.entries.size);
   }
 
   success(address: string, kind: LatencyKind, latencyMs: number): void {

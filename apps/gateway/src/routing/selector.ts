@@ -30,7 +30,6 @@ const make = Effect.gen(function* () {
   const scores = yield* ScoresPoller;
   const settings = yield* RoutingSettings;
   const catalog = yield* GatewayCatalog;
-  const stats = new NodeStats();
   const engineRefusals = new EngineRefusalLedger();
   // Draws (node picks, probe applications) come from Effect's Random service: random in
   // production, seeded where a test provides one (`Layer.setRandom`).
@@ -55,6 +54,14 @@ const make = Effect.gen(function* () {
 
   // Read once: a `Clock` step per relay is two fiber steps on the hot path.
   const clock = yield* Effect.clock;
+  // Stats of nodes that left (short-lived keys, nodes that stopped announcing) are swept out.
+  const stats = new NodeStats({
+    active: (address, now) => {
+      const node = registry.get(address);
+      return node !== undefined && registry.isFresh(node, now);
+    },
+    now: () => clock.unsafeCurrentTimeMillis(),
+  });
 
   /** The routes for `request`, or why there are none. */
   const routesFor = (
