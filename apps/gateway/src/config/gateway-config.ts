@@ -90,8 +90,9 @@ export const GatewayConfig = z.strictObject({
     })
     .prefault({}),
   /**
-   * Images answered as URLs (`response_format: "url"`): kept in memory this long, at most this
-   * many bytes in all (the oldest go first), then gone (the URL answers 404 IMAGE_URL_EXPIRED).
+   * Images answered as URLs (`response_format: "url"`): kept in memory this long, at most
+   * `maxBytes` of memory in all (each image its bytes and `KEPT_ENTRY_OVERHEAD_BYTES`; the oldest
+   * go first), then gone (the URL answers 404 IMAGE_URL_EXPIRED).
    */
   imageUrls: z
     .strictObject({
@@ -106,11 +107,12 @@ export const GatewayConfig = z.strictObject({
   /**
    * Streamed `/v1/responses` message items, so a later `item_reference` to one works: its text
    * is kept once the stream completes, encrypted with a key only the item's id holds, in memory
-   * this long and at most `maxBytes` in all (the oldest go first), then gone (a reference to it
-   * answers 400 RESPONSE_NOT_STORED). One application (a customer) holds at most
-   * `maxBytesPerApplication` of them (its own oldest go first), so that no customer can push out
-   * the others' items; a gateway serving one application sets it to `maxBytes`. Nothing is written
-   * to disk or the database.
+   * this long and at most `maxBytes` of memory in all (each item its ciphertext and
+   * `KEPT_ENTRY_OVERHEAD_BYTES`, so that many short items hold no more; the oldest go first), then
+   * gone (a reference to it answers 400 RESPONSE_NOT_STORED). One application (a customer) holds at
+   * most `maxBytesPerApplication`, counted alike (its own oldest go first), so that no customer can
+   * push out the others' items; a gateway serving one application sets it to `maxBytes`. Nothing is
+   * written to disk or the database.
    */
   responseItems: z
     .strictObject({

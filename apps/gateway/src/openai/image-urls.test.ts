@@ -1,6 +1,7 @@
 import { decodePng } from "@pocket-ai/png";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
+import { KEPT_ENTRY_OVERHEAD_BYTES } from "./expiring-bytes.js";
 import { ImageUrlStore, imageIdOf } from "./image-urls.js";
 
 const REPLICA = "0123456789abcdef";
@@ -8,7 +9,7 @@ const REPLICA = "0123456789abcdef";
 describe("ImageUrlStore", () => {
   it("keeps an image for its time only, then forgets it", () => {
     let now = 1_000;
-    const store = new ImageUrlStore({ ttlMs: 60_000, maxBytes: 100 }, REPLICA, () => now);
+    const store = new ImageUrlStore({ ttlMs: 60_000, maxBytes: 1_000 }, REPLICA, () => now);
     const id = store.put(Buffer.from("png-bytes"));
     expect(id).toMatch(/^0123456789abcdef-[0-9a-f]{64}$/);
     expect(imageIdOf(`${id}.png`)).toEqual({ id, holder: REPLICA });
@@ -22,14 +23,16 @@ describe("ImageUrlStore", () => {
   });
 
   it("never holds more than its byte bound: the oldest images go first", () => {
-    const store = new ImageUrlStore({ ttlMs: 60_000, maxBytes: 100 }, REPLICA, () => 0);
+    // Room for two images of 40 bytes with their overhead, not three.
+    const entry = 40 + KEPT_ENTRY_OVERHEAD_BYTES;
+    const store = new ImageUrlStore({ ttlMs: 60_000, maxBytes: 3 * entry - 1 }, REPLICA, () => 0);
     const first = store.put(Buffer.alloc(40));
     const second = store.put(Buffer.alloc(40));
     const third = store.put(Buffer.alloc(40));
     expect(store.get(first)).toBeUndefined();
     expect(store.get(second)).toBeDefined();
     expect(store.get(third)).toBeDefined();
-    expect(store.stats()).toEqual({ images: 2, bytes: 80 });
+    expect(store.stats()).toEqual({ images: 2, bytes: 2 * entry });
   });
 });
 

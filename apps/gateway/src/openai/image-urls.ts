@@ -41,7 +41,7 @@ export class ImageUrlStore {
     this.images = new ExpiringBytes(options, now);
   }
 
-  /** The most bytes kept at once (also the most a peer's answer may carry). */
+  /** The most memory kept at once, overhead included (also the cap on a peer's answer). */
   get maxBytes(): number {
     return this.images.maxBytes;
   }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
+import { KEPT_ENTRY_OVERHEAD_BYTES } from "../expiring-bytes.js";
 import type { FrontDoorDeps } from "../relay-call.js";
 import { responsesSurface } from "./responses-surface.js";
 import { MAX_SEALED_TEXT_BYTES, MessageItemSeal } from "./sealed-items.js";
@@ -12,6 +13,9 @@ const storeAt = (clock: { now: number }, maxBytes = 1 << 20) =>
   new StreamedItemStore({ ttlMs: 60_000, maxBytes }, REPLICA, gatewayKey, () => clock.now);
 
 /** The id's key K, as the client holds it. */
+/** What an item of 60 bytes of text counts: 12-byte IV + 60 bytes + 16-byte tag, and its overhead. */
+const ITEM_OF_60 = 88 + KEPT_ENTRY_OVERHEAD_BYTES;
+
 const keyOf = (id: string) => Buffer.from(id.slice(-64), "base64url").subarray(0, 32);
 
 /** Kept, then read back as a reference would be. */
@@ -49,24 +53,24 @@ describe("StreamedItemStore", () => {
   });
 
   it("never holds more than its byte bound: the oldest items go first", () => {
-    const store = storeAt({ now: 0 }, 200);
-    // Each: 12-byte IV + 60 bytes + 16-byte tag = 88 bytes.
+    // Room for two items of 60 bytes of text, not three.
+    const store = storeAt({ now: 0 }, 3 * ITEM_OF_60 - 1);
     const ids = [0, 1, 2].map((i) => keepAndRead(store, String(i).repeat(60)));
     expect(read(store, ids[0]!)).toBe("gone");
     expect(read(store, ids[1]!)).toBe("1".repeat(60));
     expect(read(store, ids[2]!)).toBe("2".repeat(60));
-    expect(store.stats()).toEqual({ items: 2, bytes: 176 });
+    expect(store.stats()).toEqual({ items: 2, bytes: 2 * ITEM_OF_60 });
     // One larger than the whole bound is not kept (and pushes nothing out).
-    const huge = keepAndRead(store, "x".repeat(300));
+    const huge = keepAndRead(store, "x".repeat(3 * ITEM_OF_60));
     expect(read(store, huge)).toBe("gone");
     expect(store.stats().items).toBe(2);
   });
 
   it("one application's items cannot push out another's: past its share, its own oldest go first", () => {
     const clock = { now: 0 };
-    // Each item: 12-byte IV + 60 bytes + 16-byte tag = 88 bytes; the store holds 5, an application 2.
+    // The store holds 5 items of 60 bytes of text, an application 2.
     const store = new StreamedItemStore(
-      { ttlMs: 60_000, maxBytes: 440, maxBytesPerOwner: 176 },
+      { ttlMs: 60_000, maxBytes: 5 * ITEM_OF_60, maxBytesPerOwner: 2 * ITEM_OF_60 },
       REPLICA,
       gatewayKey,
       () => clock.now,
@@ -80,14 +84,14 @@ describe("StreamedItemStore", () => {
     expect(read(store, flood[49]!, "flooder")).toBe("9".repeat(60));
     expect(read(store, flood[48]!, "flooder")).toBe("8".repeat(60));
     expect(read(store, flood[47]!, "flooder")).toBe("gone");
-    expect(store.stats()).toEqual({ items: 3, bytes: 264 });
+    expect(store.stats()).toEqual({ items: 3, bytes: 3 * ITEM_OF_60 });
     // The whole bound still holds across applications: the oldest overall go first.
     const others = ["a", "b", "c"].map((app) => keepAndRead(store, app.repeat(60), app));
-    expect(store.stats()).toEqual({ items: 5, bytes: 440 });
+    expect(store.stats()).toEqual({ items: 5, bytes: 5 * ITEM_OF_60 });
     expect(read(store, victim, "victim")).toBe("gone");
     expect(read(store, others[2]!, "c")).toBe("c".repeat(60));
     // An item larger than an application's share is not kept, and pushes nothing out.
-    const huge = keepAndRead(store, "x".repeat(200), "a");
+    const huge = keepAndRead(store, "x".repeat(2 * ITEM_OF_60), "a");
     expect(read(store, huge, "a")).toBe("gone");
     expect(store.stats().items).toBe(5);
   });

@@ -94,7 +94,7 @@ export class StreamedItemStore {
     this.checkKey = Buffer.from(hkdfSync("sha256", gatewayPrivateKey, Buffer.alloc(0), CHECK_INFO, 32));
   }
 
-  /** The most bytes kept at once (also the most a peer's answer may carry). */
+  /** The most memory kept at once, overhead included (also the cap on a peer's answer). */
   get maxBytes(): number {
     return this.kept.maxBytes;
   }
