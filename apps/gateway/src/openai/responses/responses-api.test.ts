@@ -411,6 +411,14 @@ describe("/v1/responses with the official openai client", () => {
       [{ input: [user, output("c1"), call("c1")] }, "input.1.call_id"],
       [{ input: [user, call("c1"), output("c1"), output("c1")] }, "input.3.call_id"],
       [{ input: [user, call("c1"), call("c1")] }, "input.2.call_id"],
+      [{ input: [user, call("c1")], tools }, "input.1.call_id"],
+      [{ input: [user, call("c1"), call("c2"), output("c1")], tools }, "input.2.call_id"],
+      [{ input: [user, call("c1"), user, output("c1")], tools }, "input.1.call_id"],
+      [{ input: [user, call("c1"), output("c1"), call("c2"), user], tools }, "input.3.call_id"],
+      [
+        { input: [user, call("c1"), call("c2"), output("c1"), call("c3"), output("c2")], tools },
+        "input.2.call_id",
+      ],
     ];
     for (const [body, param] of cases) {
       const error = await openai.responses
@@ -424,6 +432,39 @@ describe("/v1/responses with the official openai client", () => {
     }
     expect(t.dispatcher.requests.length).toBe(before);
     expect(await usageOf(key.id)).toMatchObject({ requests: 0, spentMicroUsd: 0, reservedMicroUsd: 0 });
+  });
+
+  it("relays the input of a tool loop: one call, or parallel calls, their outputs, then the answer", async () => {
+    const { openai } = await t.newKey();
+    const tools = [{ type: "function" as const, name: "now", parameters: { type: "object" }, strict: false }];
+    const user = { role: "user" as const, content: "What time is it in Oslo, Lima and Pune?" };
+    const call = (callId: string) => ({
+      type: "function_call" as const,
+      call_id: callId,
+      name: "now",
+      arguments: "{}",
+    });
+    const output = (callId: string) => ({
+      type: "function_call_output" as const,
+      call_id: callId,
+      output: "12:00",
+    });
+    const answer = { role: "assistant" as const, content: "Noon everywhere." };
+    const inputs: OpenAI.Responses.ResponseInput[] = [
+      [user, call("c1"), output("c1")],
+      [user, call("c1"), output("c1"), answer, user],
+      [user, call("c1"), call("c2"), call("c3"), output("c3"), output("c1"), output("c2"), answer],
+      [user, call("c1"), output("c1"), call("c2"), output("c2")],
+    ];
+    for (const input of inputs) {
+      const before = t.dispatcher.requests.length;
+      await openai.responses.create({ model: "llama-2-13b", input, tools, parallel_tool_calls: false });
+      expect(t.dispatcher.requests.length).toBe(before + 1);
+      expect(lastRequest().body).toMatchObject({ parallel_tool_calls: false });
+    }
+    // Without tools parallel_tool_calls asks for nothing: taken, and not relayed.
+    await openai.responses.create({ model: "llama-2-13b", input: "hi", parallel_tool_calls: false });
+    expect(lastRequest().body).not.toHaveProperty("parallel_tool_calls");
   });
 
   it("an over-long input is refused with the chat path's code, naming the Responses field", async () => {

@@ -280,6 +280,21 @@ function appendItem(
   }
 }
 
+/**
+ * The first function call of the latest turn that no `function_call_output` answers, as a refusal:
+ * OpenAI's API answers such an input 400, and the chat history it would become is one no engine
+ * takes (each call's result follows its assistant turn, before any other message).
+ */
+function unansweredCall(pending: ReadonlyMap<string, string>): Result<never> | undefined {
+  for (const param of pending.values())
+    return refuse(
+      "INVALID_REQUEST",
+      "this function_call has no function_call_output: send one (with the same call_id) for each function_call, after the calls of its turn and before any other message or later call",
+      param,
+    );
+  return undefined;
+}
+
 /** OpenAI's limits on `metadata`, which every response event echoes: pairs, key and value characters. */
 const METADATA_LIMITS = { pairs: 16, keyChars: 64, valueChars: 512 } as const;
 
@@ -448,10 +463,23 @@ export function translateResponsesRequest(
   if (typeof raw.input === "string") messages.push({ role: "user", content: raw.input });
   else if (Array.isArray(raw.input)) {
     const calls = new Map<string, boolean>();
+    /** The latest turn's function calls not answered yet: call_id to its item's `call_id` param. */
+    const pending = new Map<string, string>();
     for (const [i, item] of raw.input.entries()) {
+      const before = messages.length;
       const added = appendItem(messages, item, `input.${i}`, readReference, calls);
       if (!added.ok) return added;
+      // A new message other than a tool result ends the turn of the calls before it.
+      if (messages.length > before && messages.at(-1)?.role !== "tool") {
+        const open = unansweredCall(pending);
+        if (open !== undefined) return open;
+      }
+      if (!isRecord(item) || typeof item.call_id !== "string") continue;
+      if (item.type === "function_call") pending.set(item.call_id, `input.${i}.call_id`);
+      else pending.delete(item.call_id);
     }
+    const open = unansweredCall(pending);
+    if (open !== undefined) return open;
   } else return refuse("INVALID_REQUEST", "input must be a string or a list of input items", "input");
   if (!messages.some((m) => m.role === "user")) {
     return refuse("INVALID_REQUEST", "input must hold at least one user message", "input");
