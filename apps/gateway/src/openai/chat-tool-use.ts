@@ -2,8 +2,8 @@ import { fail, ok, type Result } from "@pocket-ai/protocol";
 
 /**
  * The checks that a chat request's tools add up, as OpenAI's API makes them: a node is a stranger
- * paid per relay, and an engine handed a choice of a tool it was not given, or a result of a call
- * nobody made, fails or makes something up. Each is refused with `400 INVALID_REQUEST` naming the
+ * paid per relay, and an engine handed a choice of a tool it was not given, a result of a call
+ * nobody made, or a call left without its result, fails or makes something up. Each is refused with `400 INVALID_REQUEST` naming the
  * field, before anything is reserved or relayed.
  */
 
@@ -87,18 +87,36 @@ export function checkToolChoice(body: Record<string, unknown>): Result<Record<st
   return ok(body);
 }
 
+/** The first call of the latest assistant turn that no `tool` message has answered, as a refusal. */
+function unanswered(pending: Map<string, string>): Result<never> | undefined {
+  for (const param of pending.values())
+    return fail(
+      "INVALID_REQUEST",
+      "this tool call has no tool message: send a tool message with its id as tool_call_id right after the assistant message, one for each of its tool_calls, before any other message",
+      param,
+    );
+  return undefined;
+}
+
 /**
  * Tool results against the calls before them: each `tool` message answers a call an earlier
  * assistant turn made (its `tool_call_id` is that call's `id`), once; one assistant turn gives each
- * call its own id. A later turn may make a call under an id used before: results then answer the
- * latest call of that id.
+ * call its own id; and every call of a turn is answered by the `tool` messages right after it,
+ * before any other message (the history ends with them at the latest). A later turn may make a
+ * call under an id used before: results then answer the latest call of that id.
  */
 export function checkToolResults(messages: unknown): Result<void> {
   if (!Array.isArray(messages)) return ok(undefined);
   /** Each call id made so far, and whether its latest call was answered. */
   const answered = new Map<string, boolean>();
+  /** The latest turn's calls not answered yet: id to the call's `param`. */
+  const pending = new Map<string, string>();
   for (const [i, message] of messages.entries()) {
     if (!isRecord(message)) continue;
+    if (message.role !== "tool") {
+      const open = unanswered(pending);
+      if (open !== undefined) return open;
+    }
     if (message.role === "assistant" && Array.isArray(message.tool_calls)) {
       const turn = new Set<string>();
       for (const [j, call] of message.tool_calls.entries()) {
@@ -111,6 +129,7 @@ export function checkToolResults(messages: unknown): Result<void> {
           );
         turn.add(call.id);
         answered.set(call.id, false);
+        pending.set(call.id, `messages[${i}].tool_calls[${j}].id`);
       }
     } else if (message.role === "tool" && typeof message.tool_call_id === "string") {
       const done = answered.get(message.tool_call_id);
@@ -127,7 +146,8 @@ export function checkToolResults(messages: unknown): Result<void> {
           `messages[${i}].tool_call_id`,
         );
       answered.set(message.tool_call_id, true);
+      pending.delete(message.tool_call_id);
     }
   }
-  return ok(undefined);
+  return unanswered(pending) ?? ok(undefined);
 }

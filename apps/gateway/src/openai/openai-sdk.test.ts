@@ -283,6 +283,22 @@ describe("refusals in OpenAI's error shape", () => {
         { messages: [hi, { role: "assistant", content: null, tool_calls: [call, call] }] },
         "messages[1].tool_calls[1].id",
       ],
+      [
+        { messages: [hi, { role: "assistant", content: null, tool_calls: [call] }] },
+        "messages[1].tool_calls[0].id",
+      ],
+      [
+        {
+          messages: [
+            hi,
+            { role: "assistant", content: null, tool_calls: [call] },
+            { role: "user", content: "Still there?" },
+            { role: "tool", tool_call_id: "call_1", content: "12:00" },
+          ],
+          tools: [lookup],
+        },
+        "messages[1].tool_calls[0].id",
+      ],
     ];
     for (const [body, param] of cases) {
       const error = await openai.chat.completions
@@ -293,6 +309,49 @@ describe("refusals in OpenAI's error shape", () => {
     }
     expect(t.dispatcher.requests.length).toBe(before);
     expect(await usageOf(key.id)).toMatchObject({ requests: 0, spentMicroUsd: 0, reservedMicroUsd: 0 });
+  });
+
+  it("relays the histories of a tool loop: one call, or parallel calls, their results, then the answer", async () => {
+    const { openai } = await t.newKey();
+    const lookup: OpenAI.ChatCompletionTool = {
+      type: "function",
+      function: { name: "lookup", parameters: { type: "object", properties: { city: { type: "string" } } } },
+    };
+    const hi: OpenAI.ChatCompletionMessageParam = { role: "user", content: "Time in Oslo, Lima and Pune?" };
+    for (const cities of [["Oslo"], ["Oslo", "Lima", "Pune"]]) {
+      // The assistant turn as a completion returns it, then one tool message per call, as the
+      // client's tool runner appends them.
+      const turn: OpenAI.ChatCompletionAssistantMessageParam = {
+        role: "assistant",
+        content: null,
+        refusal: null,
+        tool_calls: cities.map((city, i) => ({
+          id: `call_${i}`,
+          type: "function",
+          function: { name: "lookup", arguments: JSON.stringify({ city }) },
+        })),
+      };
+      const results: OpenAI.ChatCompletionToolMessageParam[] = cities.map((_, i) => ({
+        role: "tool",
+        tool_call_id: `call_${i}`,
+        content: "12:00",
+      }));
+      const histories: OpenAI.ChatCompletionMessageParam[][] = [
+        [hi, turn, ...results],
+        [hi, turn, ...results.toReversed(), { role: "assistant", content: "Noon." }, hi],
+      ];
+      for (const messages of histories) {
+        const before = t.dispatcher.requests.length;
+        await openai.chat.completions.create({
+          model: "llama-2-13b",
+          messages,
+          tools: [lookup],
+          parallel_tool_calls: cities.length > 1,
+        });
+        expect(t.dispatcher.requests.length).toBe(before + 1);
+        expect(lastRequest().body).toMatchObject({ messages, parallel_tool_calls: cities.length > 1 });
+      }
+    }
   });
 
   it("402 when the budget cannot cover the call", async () => {

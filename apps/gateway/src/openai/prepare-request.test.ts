@@ -223,7 +223,31 @@ describe("prepareRelay on chat", () => {
     for (const fine of [
       [calls("c1", "c2"), result("c2"), result("c1")],
       [calls("c1"), result("c1"), { role: "user", content: "again" }, calls("c1"), result("c1")],
-      [calls("c1")],
+    ])
+      expect(turns(...fine)).toBeUndefined();
+  });
+
+  it("refuses a tool call that no tool message right after its assistant message answers, as OpenAI's API does", () => {
+    const user = { role: "user", content: "and now?" };
+    const answer = { role: "assistant", content: "It is noon." };
+    expect(turns(calls("c1"))).toMatchObject({
+      code: "INVALID_REQUEST",
+      param: "messages[1].tool_calls[0].id",
+    });
+    expect(turns(calls("c1", "c2"), result("c1"), user)).toMatchObject({
+      param: "messages[1].tool_calls[1].id",
+    });
+    expect(turns(calls("c1", "c2"), result("c2"))).toMatchObject({ param: "messages[1].tool_calls[0].id" });
+    // A result after another message comes too late: the call was left unanswered.
+    expect(turns(calls("c1"), answer, result("c1"))).toMatchObject({ param: "messages[1].tool_calls[0].id" });
+    expect(turns(calls("c1"), result("c1"), calls("c2"), { role: "system", content: "x" })).toMatchObject({
+      param: "messages[3].tool_calls[0].id",
+    });
+    // The tool loop the official clients run: calls, their results (in any order), the answer.
+    for (const fine of [
+      [calls("c1"), result("c1"), answer],
+      [calls("c1", "c2", "c3"), result("c2"), result("c3"), result("c1"), answer, user],
+      [calls("c1"), result("c1"), calls("c2", "c3"), result("c2"), result("c3")],
     ])
       expect(turns(...fine)).toBeUndefined();
   });
