@@ -4,6 +4,7 @@ import type { RunningGateway } from "../src/app/gateway-app.js";
 import { type LiarsGateway, startLiarsGateway } from "./support/liars-gateway.js";
 import { seriesValue } from "./support/live-network.js";
 import type { Lie, LyingNode } from "./support/lying-node.js";
+import { weatherTool } from "./support/test-requests.js";
 
 /**
  * A real gateway in front of a node whose answers call tools, driven by the official `openai`
@@ -31,6 +32,7 @@ afterAll(() => net?.close());
 const request = (parallel: boolean | undefined) => ({
   model: "llama-2-13b",
   messages: [{ role: "user" as const, content: "What is the weather in two cities?" }],
+  tools: [weatherTool],
   max_tokens: 20,
   ...(parallel === undefined ? {} : { parallel_tool_calls: parallel }),
 });

@@ -64,6 +64,12 @@ export function checkToolChoice(body: Record<string, unknown>): Result<Record<st
   if (shape !== undefined) return shape;
   const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
   if (!hasTools) {
+    if (body.parallel_tool_calls !== undefined && body.parallel_tool_calls !== null)
+      return fail(
+        "INVALID_REQUEST",
+        "parallel_tool_calls only applies to a request that defines tools: send the functions in tools, or leave parallel_tool_calls out",
+        "parallel_tool_calls",
+      );
     if (choice === "required" || isRecord(choice))
       return fail(
         "INVALID_REQUEST",

@@ -251,6 +251,21 @@ describe("prepareRelay on chat", () => {
     ])
       expect(turns(...fine)).toBeUndefined();
   });
+
+  it("refuses parallel_tool_calls without tools, as OpenAI's API does", () => {
+    for (const without of [{}, { tools: [] }, { tools: null }])
+      for (const parallel of [true, false])
+        expect(chat({ ...without, parallel_tool_calls: parallel })).toMatchObject({
+          code: "INVALID_REQUEST",
+          param: "parallel_tool_calls",
+        });
+    for (const fine of [
+      { tools: [lookup], parallel_tool_calls: false },
+      { tools: [lookup], parallel_tool_calls: true },
+      { parallel_tool_calls: null },
+    ])
+      expect(chat(fine)).toBeUndefined();
+  });
 });
 
 describe("chargeFor", () => {

@@ -354,7 +354,14 @@ export async function startLyingNode(options: {
     session: options.session,
     publicUrl: proxyUrl,
     gateways: [{ url: options.gatewayTrpcUrl, address: options.gatewayAddress }],
-    services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
+    // Tool calling declared: the tool-call lies answer requests that define tools.
+    services: [
+      {
+        serviceId: "llama-2-13b",
+        tiers: ["standard"],
+        backends: [{ kind: "dev", capabilities: { tools: true, singleToolCall: true } }],
+      },
+    ],
     logLevel: "error",
   });
   cadence = config.streamHeads;
