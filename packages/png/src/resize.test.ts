@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RgbaImage } from "./png.js";
 import { resizeRgba, resizeRgbaAsync } from "./resize.js";
+import { countTurns } from "./testing.js";
 
 /** A picture of pseudo-random bytes (xorshift from `seed`): every pixel differs from its neighbours. */
 function noise(width: number, height: number, seed: number): RgbaImage {
@@ -85,17 +86,11 @@ describe("resizeRgba", () => {
 
   it("lets the event loop turn between bands while it resizes a large picture", async () => {
     const image = noise(512, 512, 7);
-    let turns = 0;
-    let running = true;
-    const tick = () => {
-      turns += 1;
-      if (running) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = countTurns();
     const out = await resizeRgbaAsync(image, 1024, 1024);
-    running = false;
+    turns.stop();
     // 4 MiB of RGBA out, in bands of at most 256 KiB with a turn after each: sixteen or more.
-    expect(turns).toBeGreaterThanOrEqual(16);
+    expect(turns.count()).toBeGreaterThanOrEqual(16);
     expectSameImage(out, resizeRgba(image, 1024, 1024));
   });
 });

@@ -1,5 +1,6 @@
 import { crc32 } from "node:zlib";
 import { decodePng, encodePng, PngError } from "@pocket-ai/png";
+import { countTurns } from "@pocket-ai/png/testing";
 import { describe, expect, it } from "vitest";
 import { MAX_MASK_PIXELS, normaliseEditMask } from "./edit-mask.js";
 
@@ -52,17 +53,11 @@ describe("normaliseEditMask", () => {
     const data = new Uint8Array(side * side * 4);
     for (let i = 0; i < side * side; i++) data.set([200, 200, 200, i % 3 === 0 ? 0 : 255], i * 4);
     const png = encodePng({ width: side, height: side, data }, { filter: 4 });
-    let turns = 0;
-    let running = true;
-    const tick = () => {
-      turns += 1;
-      if (running) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = countTurns();
     const out = decodePng(await normaliseEditMask(png));
-    running = false;
+    turns.stop();
     // 4 MiB of RGBA is unfiltered, converted and copied in slices of 256 KiB: other work ran between them.
-    expect(turns).toBeGreaterThanOrEqual(16);
+    expect(turns.count()).toBeGreaterThanOrEqual(16);
     expect(out.data[0]).toBe(255);
     expect(out.data[4]).toBe(0);
     expect(out.data[(side * side - 1) * 4]).toBe(255);

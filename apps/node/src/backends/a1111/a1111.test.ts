@@ -1,9 +1,9 @@
 import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import { countTurns } from "@pocket-ai/png/testing";
 import { Cause, Effect, Exit, Option } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { type FakeA1111, startFakeA1111 } from "../../../test/fakes/fake-a1111.js";
-import { countTurns } from "../../../test/helpers/event-loop-turns.js";
 import type { Backend, BackendError } from "../backend.js";
 import { makeA1111Backend } from "./a1111.js";
 

@@ -1,9 +1,9 @@
 import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import { countTurns } from "@pocket-ai/png/testing";
 import { Cause, Effect, Exit, Fiber, Option } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { type FakeComfyUi, startFakeComfyUi } from "../../../test/fakes/fake-comfyui.js";
-import { countTurns } from "../../../test/helpers/event-loop-turns.js";
 import type { Backend, BackendError } from "../backend.js";
 import { BackendMisconfigured, makeBackend } from "../make-backend.js";
 import { makeComfyUiBackend } from "./comfyui.js";

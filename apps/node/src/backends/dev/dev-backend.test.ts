@@ -1,9 +1,9 @@
 import { decodePng, encodePng, type RgbaImage } from "@pocket-ai/png";
+import { countTurns } from "@pocket-ai/png/testing";
 import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream } from "effect";
 import { describe, expect, it } from "vitest";
 import { backendConfig } from "../../../test/fakes/backend-config.js";
 import { chatWithLogprobs, expectOpenAiChatLogprobs } from "../../../test/helpers/chat-logprobs.js";
-import { countTurns } from "../../../test/helpers/event-loop-turns.js";
 import type { BackendError } from "../backend.js";
 import { makeDevBackend } from "./dev-backend.js";
 

@@ -1,5 +1,8 @@
 import { createHook } from "node:async_hooks";
 
+// For tests of code that yields to the event loop (`@pocket-ai/png/testing`): the apps' tests of
+// image paths and this package's own use it.
+
 /**
  * Counts the turns of the event loop that the code under test gives back while it works, until
  * `stop()`: a turn counts when one of that code's `setImmediate` callbacks (a yield between two
