@@ -10,18 +10,16 @@ import { POCKET_NODE_COMMAND } from "./helpers/command-bundle.js";
 
 const NODE_APP = fileURLToPath(new URL("..", import.meta.url));
 
+/** `pocket-node ARGS`, bundled, run from the app's folder to its end (within a minute). */
+const pocketNode = (args: readonly string[]) =>
+  runProcess(process.execPath, [POCKET_NODE_COMMAND, ...args], { cwd: NODE_APP, timeout: 60_000 });
+
 describe("pocket-node keys generate", () => {
   it("writes the key 0600 in folders it creates 0700", async () => {
     const root = mkdtempSync(join(tmpdir(), "pocket-node-key-"));
     try {
       const file = join(root, "secrets", "node", "node.key");
-      const run = await runProcess(
-        process.execPath,
-        [POCKET_NODE_COMMAND, "keys", "generate", "--out", file],
-        {
-          cwd: NODE_APP,
-        },
-      );
+      const run = await pocketNode(["keys", "generate", "--out", file]);
       expect(run.status, run.stderr).toBe(0);
       const mode = (path: string) => statSync(path).mode & 0o777;
       expect(mode(file)).toBe(0o600);
@@ -37,11 +35,7 @@ describe("pocket-node keys generate", () => {
     try {
       const file = join(root, "node.key");
       writeFileSync(file, "old key\n");
-      const run = await runProcess(
-        process.execPath,
-        [POCKET_NODE_COMMAND, "keys", "generate", "--out", file],
-        { cwd: NODE_APP, timeout: 60_000 },
-      );
+      const run = await pocketNode(["keys", "generate", "--out", file]);
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         `pocket-node: KEY_FILE_EXISTS: ${file} already exists; a key is never overwritten. Choose another --out.`,
@@ -74,9 +68,7 @@ describe("pocket-node's arguments", () => {
     if (status === 2) expect(run.stderr).toContain(`\n\npocket-node — `);
   });
   it("refuses an unknown option, naming it and where settings go, with no stack trace", async () => {
-    const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--port", "5"], {
-      cwd: NODE_APP,
-    });
+    const run = await pocketNode(["start", "--port", "5"]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("Unknown option '--port'. Settings come from the config file");
     expect(run.stderr).toContain("pocket-node start");
@@ -97,10 +89,7 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--config", file], {
-        cwd: NODE_APP,
-        timeout: 60_000,
-      });
+      const run = await pocketNode(["start", "--config", file]);
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         `pocket-node: PORT_IN_USE: Port ${(busy.address() as AddressInfo).port} on 127.0.0.1 is already in use. Set listen.port (env POCKET_NODE__LISTEN__PORT)`,
@@ -127,10 +116,7 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--config", file], {
-        cwd: NODE_APP,
-        timeout: 60_000,
-      });
+      const run = await pocketNode(["start", "--config", file]);
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         `pocket-node: KEY_FILE_UNREADABLE: Cannot read the key file ${dataDir}: it is a directory: set privateKeyFile to the key file itself`,
@@ -153,10 +139,7 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", tiers: ["gold"], backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "start", "--config", file], {
-        cwd: NODE_APP,
-        timeout: 60_000,
-      });
+      const run = await pocketNode(["start", "--config", file]);
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
         'pocket-node: INVALID_CONFIG: services.0.tiers: "gold" is not a tier of llama-2-13b (tiers: standard, batch, long-context)',
@@ -183,10 +166,7 @@ describe("pocket-node's arguments", () => {
           ],
         }),
       );
-      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "check", "--config", file], {
-        cwd: NODE_APP,
-        timeout: 60_000,
-      });
+      const run = await pocketNode(["check", "--config", file]);
       expect(run.stdout).toContain("llama-2-13b — gguf\ncannot start:");
       expect(run.status).toBe(1);
       expect(run.stderr).toContain(
@@ -209,10 +189,7 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "llama-2-13b", backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "check", "--config", file], {
-        cwd: NODE_APP,
-        timeout: 60_000,
-      });
+      const run = await pocketNode(["check", "--config", file]);
       expect(run.status).toBe(1);
       expect(run.stderr).toContain("pocket-node: INVALID_CONFIG: invalid configuration");
       expect(run.stderr).toContain(
@@ -255,10 +232,7 @@ describe("pocket-node's arguments", () => {
           services: [{ serviceId: "bge-test", backends: [{ kind: "dev" }] }],
         }),
       );
-      const run = await runProcess(process.execPath, [POCKET_NODE_COMMAND, "check", "--config", file], {
-        cwd: NODE_APP,
-        timeout: 60_000,
-      });
+      const run = await pocketNode(["check", "--config", file]);
       expect(run.stderr).not.toMatch(/\n\s+at /);
       expect(run.stdout).toContain("bge-test — dev@local/embedding/");
       expect(run.stdout).not.toContain("serves text, not embeddings");
