@@ -22,6 +22,12 @@ describe("gateway config", () => {
     expect(config.metrics).toEqual({ token: "a-long-enough-scrape-token" });
     expect(config.listen).toEqual({ host: "127.0.0.1", port: 9001 });
     expect(config.metering).toEqual({ batchSize: 50, flushMs: 250 });
+    // One application holds half of the upload places by default, whatever the two sizes.
+    expect(config.uploadDecodes).toEqual({ concurrency: 2, queue: 16, perApplication: 9 });
+    const uploads = await Effect.runPromise(
+      loadGatewayConfig(undefined, { POCKET_GATEWAY__UPLOAD_DECODES__QUEUE: "0" }),
+    );
+    expect(uploads.uploadDecodes).toEqual({ concurrency: 2, queue: 0, perApplication: 1 });
     expect(config.cors.origins).toEqual(["*"]);
     expect(config.dataDir).toBe("./.data/gateway");
     expect(config.routing.session.mode).toBe("time");

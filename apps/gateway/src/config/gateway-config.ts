@@ -81,13 +81,28 @@ export const GatewayConfig = z.strictObject({
    * Image-edit uploads (the image and its mask) decoded at once by this process, whatever the key,
    * and how many more may wait for a turn; past both, an edit is refused at once with
    * `503 UPLOADS_BUSY` and `Retry-After: 1`. A decode takes about a core while it runs: keep
-   * `concurrency` under the machine's cores, so that other requests are always answered.
+   * `concurrency` under the machine's cores, so that other requests are always answered. One
+   * application (all of its keys) holds at most `perApplication` of those places, decoding and
+   * waiting together (default: half of `concurrency` + `queue`, at least one), and is refused the
+   * same way past it, so that one customer cannot fill the queue for the others; a gateway serving
+   * one application sets it to `concurrency` + `queue`.
    */
   uploadDecodes: z
     .strictObject({
       concurrency: z.number().int().min(1).max(64).default(2),
       queue: z.number().int().min(0).max(1024).default(16),
+      perApplication: z
+        .number()
+        .int()
+        .min(1)
+        .max(64 + 1024)
+        .optional(),
     })
+    .transform(({ concurrency, queue, perApplication }) => ({
+      concurrency,
+      queue,
+      perApplication: perApplication ?? Math.max(1, Math.floor((concurrency + queue) / 2)),
+    }))
     .prefault({}),
   /**
    * Images answered as URLs (`response_format: "url"`): kept in memory this long, at most

@@ -24,13 +24,15 @@ export function uploadRefusal(field: string, base64: string, budget: number): st
  * caller), the mask turned into the opaque mask nodes read. Returns the body to relay. The decoding
  * runs a slice at a time (`decodePngAsync`), so a large or crafted upload does not hold the event
  * loop that every other request of the gateway waits on, and in one of the process's few decoding
- * slots (`decodes`): `UPLOADS_BUSY` when none is free and the queue for them is full. It never
- * rejects, unless `signal` aborts while it waits for a slot.
+ * slots (`decodes`): `UPLOADS_BUSY` when none is free and the queue for them is full, or when the
+ * caller's `application` already holds its share of them. It never rejects, unless `signal`
+ * aborts while it waits for a slot.
  */
 export async function admitUploads(
   body: Record<string, unknown>,
   budget: number,
   decodes: UploadDecodes,
+  application: string,
   signal?: AbortSignal,
 ): Promise<Result<Record<string, unknown>>> {
   const image = body.image;
@@ -43,13 +45,14 @@ export async function admitUploads(
     if (refused !== undefined) return fail("INVALID_REQUEST", refused, field);
   }
   if (typeof image !== "string" && typeof mask !== "string") return ok(body);
-  const decoded = await decodes.run(() => decodeUploads(body, budget), signal);
-  return decoded.busy
-    ? fail(
-        "UPLOADS_BUSY",
-        "every image-decoding slot of this gateway is taken and the queue for them is full; retry after the delay in Retry-After",
-      )
-    : decoded.value;
+  const decoded = await decodes.run(application, () => decodeUploads(body, budget), signal);
+  if (decoded.busy === false) return decoded.value;
+  return fail(
+    "UPLOADS_BUSY",
+    decoded.busy === "application"
+      ? `this application's own image edits already hold ${decoded.held} of this gateway's decoding slots and queue places, the most one application may: it is these edits this one would wait on; retry after the delay in Retry-After, or once some of them are answered`
+      : "every image-decoding slot of this gateway is taken and the queue for them is full; retry after the delay in Retry-After",
+  );
 }
 
 /** The decoding half of {@link admitUploads}: the headers passed already. */

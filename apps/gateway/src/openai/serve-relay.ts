@@ -209,7 +209,9 @@ const dispatchRelay = Effect.fnUntraced(function* (
   }
   if (operation === "images.edits" && relay.target.kind === "image") {
     const [body, budget] = [relay.body, uploadPixelBudget(relay.target.tier.limits)];
-    const uploads = yield* Effect.promise((signal) => admitUploads(body, budget, deps.uploadDecodes, signal));
+    const uploads = yield* Effect.promise((signal) =>
+      admitUploads(body, budget, deps.uploadDecodes, key.applicationId, signal),
+    );
     if (!uploads.ok && uploads.error.code === "UPLOADS_BUSY")
       return yield* new RequestRefused({
         code: "UPLOADS_BUSY",

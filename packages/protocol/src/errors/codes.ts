@@ -98,7 +98,7 @@ export const ErrorCodes = {
     status: 503,
     type: "server_error",
     message:
-      "The gateway is decoding as many uploaded images as it takes at once, and as many more wait for their turn. Retry after the delay given (Retry-After); nothing was charged or relayed.",
+      "The gateway is decoding as many uploaded images as it takes at once and as many more wait for their turn, or your application already has as many of them as one application may. Retry after the delay given (Retry-After); nothing was charged or relayed.",
   },
   IMAGE_URL_EXPIRED: {
     status: 404,
