@@ -1,6 +1,6 @@
 import { createInflate, deflate, deflateSync, inflate as inflateOnPool, inflateSync } from "node:zlib";
 import { crc32 } from "./crc32.js";
-import { nextTurn, sliceRows } from "./row-bands.js";
+import { inRowBands, nextTurn, sliceRows } from "./row-bands.js";
 
 /** An 8-bit RGBA raster, row-major, 4 bytes per pixel. */
 export interface RgbaImage {
@@ -78,30 +78,31 @@ export interface PngHeader {
  */
 export function encodePng(image: RgbaImage, options: PngEncodeOptions = {}): Uint8Array {
   const plan = encodePlan(image, options);
-  for (let y = 0; y < image.height; y++) filterRow(plan, y);
+  encodeRows(plan, 0, image.height);
   return pngFile(image.width, image.height, plan.colorType, deflateSync(plan.raw));
 }
 
 /**
- * {@link encodePng} without holding the event loop: the rows are filtered a slice at a time (about
- * 256 KiB of pixels), with a turn of the event loop between slices, and deflated on zlib's thread
- * pool, so a server encoding a large image goes on answering its other requests meanwhile. Same
- * bytes as `encodePng`, same {@link PngError} (as a rejection).
+ * {@link encodePng} without holding the event loop: the rows are filtered a band at a time, with a
+ * turn of the event loop between bands (see `inRowBands`), and deflated on zlib's thread pool, so a
+ * server encoding a large image goes on answering its other requests meanwhile. A band is bounded
+ * by its work, as the decoder's are: choosing each row's filter costs eleven passes over the row
+ * (`filterPasses`), so a band of the default adaptive filtering has about a tenth of the rows of one of
+ * a fixed filter. Same bytes as `encodePng`, same {@link PngError} (as a rejection).
  */
 export async function encodePngAsync(image: RgbaImage, options: PngEncodeOptions = {}): Promise<Uint8Array> {
   const plan = encodePlan(image, options);
-  const rows = sliceRows(plan.stride);
-  for (let y = 0; y < image.height; y++) {
-    filterRow(plan, y);
-    if ((y + 1) % rows === 0) await nextTurn();
-  }
+  await inRowBands(image.height, encodeRowCost(plan), (from, to) => encodeRows(plan, from, to));
   const compressed = await new Promise<Uint8Array>((resolve, reject) =>
     deflate(plan.raw, (error, out) => (error ? reject(error) : resolve(out))),
   );
   return pngFile(image.width, image.height, plan.colorType, compressed);
 }
 
-/** The samples to write and the buffer of filtered scanlines `filterRow` fills, one row at a time. */
+/**
+ * The samples to write (picked out of the RGBA rows as they are encoded, unless the image is
+ * written as RGBA) and the buffer of filtered scanlines `filterRow` fills, one row at a time.
+ */
 function encodePlan(image: RgbaImage, options: PngEncodeOptions) {
   const { width, height } = image;
   if (image.data.length !== width * height * 4)
@@ -110,18 +111,40 @@ function encodePlan(image: RgbaImage, options: PngEncodeOptions) {
   const channels = CHANNELS[colorType]!;
   const stride = width * channels;
   return {
+    rgba: image.data,
+    width,
     colorType,
     channels,
     stride,
-    data: fromRgba(image.data, colorType),
+    data: colorType === 6 ? image.data : new Uint8Array(stride * height),
     raw: new Uint8Array((stride + 1) * height),
     candidate: new Uint8Array(stride),
     filters: (options.filter === undefined ? [0, 1, 2, 3, 4] : [options.filter]) as readonly PngFilter[],
   };
 }
 
+type EncodePlan = ReturnType<typeof encodePlan>;
+
+/**
+ * Passes over a row's bytes that filtering it takes, each about the work of unfiltering it: with
+ * no filter forced, every candidate is applied and scored, then the best one applied again.
+ */
+const filterPasses = (filters: number) => (filters > 1 ? 2 * filters + 1 : 1);
+
+/** Work per row of encoding, in bytes' worth (see `inRowBands`): its samples picked, then filtered. */
+function encodeRowCost(plan: EncodePlan): number {
+  return (plan.colorType === 6 ? 0 : plan.width * 4) + plan.stride * filterPasses(plan.filters.length);
+}
+
+/** Encodes rows `[from, to)` into the plan's scanlines (the rows above them done already). */
+function encodeRows(plan: EncodePlan, from: number, to: number): void {
+  if (plan.colorType !== 6)
+    sampleRows(plan.rgba, plan.data, from * plan.width, to * plan.width, plan.colorType);
+  for (let y = from; y < to; y++) filterRow(plan, y);
+}
+
 /** Filters row `y` into the plan's scanlines with the filter that scores best (or the forced one). */
-function filterRow(plan: ReturnType<typeof encodePlan>, y: number): void {
+function filterRow(plan: EncodePlan, y: number): void {
   const { data, raw, candidate, filters, stride, channels } = plan;
   const row = data.subarray(y * stride, (y + 1) * stride);
   const prior = y > 0 ? data.subarray((y - 1) * stride, y * stride) : undefined;
@@ -530,12 +553,16 @@ function paeth(a: number, b: number, c: number): number {
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
-function fromRgba(rgba: Uint8Array, colorType: PngEncodeColorType): Uint8Array {
-  if (colorType === 6) return rgba;
+/** Pixels `from` to `to` (exclusive) of RGBA, written as the samples of `colorType` (not RGBA). */
+function sampleRows(
+  rgba: Uint8Array,
+  out: Uint8Array,
+  from: number,
+  to: number,
+  colorType: PngEncodeColorType,
+): void {
   const picks = colorType === 0 ? [0] : colorType === 2 ? [0, 1, 2] : [0, 3];
-  const out = new Uint8Array((rgba.length / 4) * picks.length);
-  for (let p = 0, o = 0; p < rgba.length; p += 4) for (const k of picks) out[o++] = rgba[p + k]!;
-  return out;
+  for (let p = from, o = from * picks.length; p < to; p++) for (const k of picks) out[o++] = rgba[p * 4 + k]!;
 }
 
 function toRgba(pixels: Uint8Array, channels: number): Uint8Array {
