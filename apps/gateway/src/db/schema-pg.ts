@@ -90,16 +90,20 @@ export const keyRateBuckets = pgTable(
   (t) => [primaryKey({ columns: [t.keyId, t.second] }), index("key_rate_buckets_second").on(t.second)],
 );
 
-export const nodes = pgTable("nodes", {
-  address: text("address").primaryKey(),
-  publicKey: text("public_key").notNull(),
-  endpoint: text("endpoint").notNull(),
-  operator: text("operator"),
-  announcement: text("announcement").notNull(),
-  registeredAt: big("registered_at").notNull(),
-  lastAnnouncedAt: big("last_announced_at").notNull(),
-  status: text("status").notNull().default("active"),
-});
+export const nodes = pgTable(
+  "nodes",
+  {
+    address: text("address").primaryKey(),
+    publicKey: text("public_key").notNull(),
+    endpoint: text("endpoint").notNull(),
+    operator: text("operator"),
+    announcement: text("announcement").notNull(),
+    registeredAt: big("registered_at").notNull(),
+    lastAnnouncedAt: big("last_announced_at").notNull(),
+    status: text("status").notNull().default("active"),
+  },
+  (t) => [index("nodes_last_announced").on(t.lastAnnouncedAt)],
+);
 
 export const relays = pgTable(
   "relays",

@@ -102,24 +102,30 @@ export const keyRateBuckets = sqliteTable(
 
 // ── nodes ────────────────────────────────────────────────────────────────────────────────────
 // Nodes known from their signed announcements. The latest verified announcement is kept whole
-// (JSON) so routing sees exactly what the node declared.
+// (JSON) so routing sees exactly what the node declared. Rows stay after their node stops
+// announcing (claims look them up); routing loads only those announced within
+// `routing.forgetNodesAfterMs`, by the `last_announced_at` index.
 
-export const nodes = sqliteTable("nodes", {
-  address: text("address").primaryKey(),
-  publicKey: text("public_key").notNull(),
-  endpoint: text("endpoint").notNull(),
-  operator: text("operator"),
-  /**
-   * The verified `NodeAnnouncement` as this gateway reads it, as JSON: flags of a newer version
-   * that it does not know are dropped, so the signature covers it only when none were sent.
-   */
-  announcement: text("announcement").notNull(),
-  registeredAt: integer("registered_at").notNull(),
-  lastAnnouncedAt: integer("last_announced_at").notNull(),
-  status: text("status", { enum: ["active", "removed"] })
-    .notNull()
-    .default("active"),
-});
+export const nodes = sqliteTable(
+  "nodes",
+  {
+    address: text("address").primaryKey(),
+    publicKey: text("public_key").notNull(),
+    endpoint: text("endpoint").notNull(),
+    operator: text("operator"),
+    /**
+     * The verified `NodeAnnouncement` as this gateway reads it, as JSON: flags of a newer version
+     * that it does not know are dropped, so the signature covers it only when none were sent.
+     */
+    announcement: text("announcement").notNull(),
+    registeredAt: integer("registered_at").notNull(),
+    lastAnnouncedAt: integer("last_announced_at").notNull(),
+    status: text("status", { enum: ["active", "removed"] })
+      .notNull()
+      .default("active"),
+  },
+  (t) => [index("nodes_last_announced").on(t.lastAnnouncedAt)],
+);
 
 // ── relays ───────────────────────────────────────────────────────────────────────────────────
 // One row per relay the gateway sent: the billing record (application, key, tokens, price) and

@@ -12,7 +12,7 @@ import { GatewayStore, storeRunner } from "../db/database.js";
 import { askNode, NodeClients } from "../relay/node-client.js";
 import { prepareNodeTokenizers } from "../relay/route-tokens.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
-import { RoutingSettings } from "../routing/routing-config.js";
+import { forgetNodesAfterMs, RoutingSettings } from "../routing/routing-config.js";
 import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
 import { nodeFromRow, type RegisteredNode, toRegistered } from "./registered-node.js";
 import { AnnouncementRefused } from "./registry-errors.js";
@@ -35,7 +35,6 @@ const NAMED_SERVICES_MAX = 8;
 const TAKEOVER_LOOK_MS = 10_000;
 /** Disputed endpoints remembered at most (forgotten all at once past it: a look more, no harm). */
 const MAX_LOOKS = 4_096;
-
 const UNPROBED: NodeHealth = { healthy: true, failures: 0, checkedAt: undefined, latencyMs: undefined };
 
 const make = Effect.gen(function* () {
@@ -46,6 +45,7 @@ const make = Effect.gen(function* () {
   const key = yield* GatewayKey;
   const use = storeRunner(store);
   const staleAfterMs = settings.announceEveryMs * announceGracePeriods;
+  const forgetAfterMs = forgetNodesAfterMs(settings);
 
   const byAddress = new Map<string, RegisteredNode>();
   /** A node now in the registry: the token tables of its families are built next, off its request. */
@@ -58,12 +58,15 @@ const make = Effect.gen(function* () {
   /**
    * Reads the `nodes` table into memory: the hot path reads the map, never the database. Replicas
    * share the table, so a node that announced to another replica appears here at the next load.
+   * Only nodes announced within `forgetAfterMs` (by the `last_announced_at` index): keys that
+   * announced once and left cost neither this load nor an announcement's scan of the map.
    */
   const load = Effect.gen(function* () {
+    const since = (yield* Clock.currentTimeMillis) - forgetAfterMs;
     const rows = yield* use("nodes.load", (db) =>
       db.all<{ address: string; announcement: string; registeredAt: number; lastAnnouncedAt: number }>(sql`
         select address, announcement, registered_at as "registeredAt", last_announced_at as "lastAnnouncedAt"
-        from nodes where status = 'active'`),
+        from nodes where last_announced_at >= ${since} and status = 'active'`),
     );
     let changed = false;
     const seen = new Set<string>();
@@ -88,6 +91,7 @@ const make = Effect.gen(function* () {
         changed = true;
       }
     }
+    for (const address of health.keys()) if (!byAddress.has(address)) health.delete(address);
     if (changed) version += 1;
   });
   yield* load;
@@ -202,16 +206,20 @@ const make = Effect.gen(function* () {
       lastAnnouncedAt: now,
       status: "active" as const,
     };
-    yield* use("nodes.upsert", (db) =>
-      db.run(sql`insert into nodes
+    // A node this replica does not hold (forgotten, or new here) keeps the registration time its
+    // row has: every replica reads the same one.
+    const stored = yield* use("nodes.upsert", (db) =>
+      db.get<{ registeredAt: number }>(sql`insert into nodes
           (address, public_key, endpoint, operator, announcement, registered_at, last_announced_at, status)
         values (${row.address}, ${row.publicKey}, ${row.endpoint}, ${row.operator}, ${row.announcement},
           ${row.registeredAt}, ${row.lastAnnouncedAt}, ${row.status})
         on conflict (address) do update set public_key = excluded.public_key, endpoint = excluded.endpoint,
           operator = excluded.operator, announcement = excluded.announcement,
-          last_announced_at = excluded.last_announced_at, status = excluded.status`),
+          last_announced_at = excluded.last_announced_at, status = excluded.status
+        returning registered_at as "registeredAt"`),
     );
-    byAddress.set(address, node);
+    const registeredAt = stored?.registeredAt ?? node.registeredAt;
+    byAddress.set(address, registeredAt === node.registeredAt ? node : { ...node, registeredAt });
     arrived(node);
     if (previous === undefined || previous.endpoint !== node.endpoint) health.delete(address);
     version += 1;
@@ -224,6 +232,8 @@ const make = Effect.gen(function* () {
     get: (address: string): RegisteredNode | undefined => byAddress.get(address),
     list: (): RegisteredNode[] => [...byAddress.values()],
     isFresh: fresh,
+    /** How long after its last announcement a node is forgotten (`routing.forgetNodesAfterMs`). */
+    forgetAfterMs,
     health: (address: string): NodeHealth => health.get(address) ?? UNPROBED,
     isHealthy: (address: string): boolean => (health.get(address) ?? UNPROBED).healthy,
     /** Records one health probe: a success heals at once, failures in a row mark the node down. */

@@ -1,6 +1,6 @@
 import { DEFAULT_CATALOG } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
-import { longestRelayMs, RoutingConfig, relayTimeoutMs } from "./routing-config.js";
+import { forgetNodesAfterMs, longestRelayMs, RoutingConfig, relayTimeoutMs } from "./routing-config.js";
 
 describe("RoutingConfig", () => {
   it("has the documented defaults", () => {
@@ -36,6 +36,20 @@ describe("RoutingConfig", () => {
     // An override of a tier no service has times no relay.
     const unused = RoutingConfig.parse({ timeouts: { "*:nightly": 3_600_000 } });
     expect(longestRelayMs(unused, DEFAULT_CATALOG)).toBe(3 * 600_000);
+  });
+
+  it("forgets a quiet node after an hour, or after what its sessions need when that is longer, and refuses less", () => {
+    expect(forgetNodesAfterMs(RoutingConfig.parse({}))).toBe(3_600_000);
+    expect(forgetNodesAfterMs(RoutingConfig.parse({ forgetNodesAfterMs: 86_400_000 }))).toBe(86_400_000);
+    // Three announce periods, a session and its grace: 3 × 60 s + 2 h + 60 s.
+    const longSessions = {
+      session: { mode: "time" as const, genesisMs: 0, sessionLengthMs: 7_200_000, graceMs: 60_000 },
+    };
+    expect(forgetNodesAfterMs(RoutingConfig.parse(longSessions))).toBe(7_440_000);
+    const short = RoutingConfig.safeParse({ ...longSessions, forgetNodesAfterMs: 3_600_000 });
+    expect(short.success).toBe(false);
+    expect(short.error?.issues[0]).toMatchObject({ path: ["forgetNodesAfterMs"] });
+    expect(short.error?.issues[0]?.message).toMatch(/^must be at least 7440000 ms/);
   });
 
   it("refuses unknown fields", () => {

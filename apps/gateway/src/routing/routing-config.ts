@@ -1,6 +1,7 @@
 import { type Catalog, ClockSessionParams } from "@pocket-ai/protocol";
 import { Context, Layer } from "effect";
 import { z } from "zod";
+import { announceGracePeriods } from "./schedules.js";
 
 const ms = (max: number) => z.number().int().min(0).max(max);
 
@@ -9,7 +10,7 @@ const ms = (max: number) => z.number().int().min(0).max(max);
  * from. The front door embeds this schema in the gateway's configuration file; the gateway's
  * private key is not here (the app passes its `KeyPair` as {@link GatewayKey}).
  */
-export const RoutingConfig = z.strictObject({
+const RoutingFields = z.strictObject({
   /** Must equal the nodes' `session`: nodes refuse relays whose header they cannot recompute. */
   session: ClockSessionParams.default({
     mode: "time",
@@ -79,8 +80,53 @@ export const RoutingConfig = z.strictObject({
   healthCheckMs: ms(3_600_000).min(50).default(10_000),
   /** How long a node stays a candidate without announcing again (it is asked to every `announceEveryMs`). */
   announceEveryMs: ms(3_600_000).min(100).default(60_000),
+  /**
+   * How long after its last announcement a node is forgotten: no longer loaded from the `nodes`
+   * table, kept in memory, probed or listed as a node (its row stays, for its claims and
+   * `admin.nodes.forgotten`). Unset: {@link DEFAULT_FORGET_NODES_AFTER_MS}, or the least allowed
+   * when that is longer ({@link forgetNodesAfterMs}).
+   */
+  forgetNodesAfterMs: ms(30 * 86_400_000)
+    .min(1_000)
+    .optional(),
+});
+
+/**
+ * How the gateway routes relays: {@link RoutingFields}, with `forgetNodesAfterMs` no shorter than
+ * the announce periods and session it must outlast.
+ */
+export const RoutingConfig = RoutingFields.superRefine((config, ctx) => {
+  const least = leastForgetNodesAfterMs(config);
+  if (config.forgetNodesAfterMs !== undefined && config.forgetNodesAfterMs < least) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["forgetNodesAfterMs"],
+      message: `must be at least ${least} ms (three announce periods, a session and its grace: a node stays known while it may be routed to or owed a cut stream's receipt); raise it or leave it unset`,
+    });
+  }
 });
 export type RoutingConfig = z.infer<typeof RoutingConfig>;
+
+/** How long a node that stopped announcing is remembered when `forgetNodesAfterMs` is unset: one hour. */
+export const DEFAULT_FORGET_NODES_AFTER_MS = 3_600_000;
+
+/**
+ * The least `forgetNodesAfterMs`: a node stays a candidate for `announceGracePeriods` announce
+ * periods after its last announcement, and a relay it served then may leave it a cut stream's
+ * receipt to deliver until that session's end plus its grace.
+ */
+function leastForgetNodesAfterMs(config: Pick<RoutingConfig, "announceEveryMs" | "session">): number {
+  const session =
+    config.session.mode === "time" ? config.session.sessionLengthMs + config.session.graceMs : 0;
+  return config.announceEveryMs * announceGracePeriods + session;
+}
+
+/** How long after its last announcement a node is forgotten under this configuration. */
+export function forgetNodesAfterMs(config: RoutingConfig): number {
+  return (
+    config.forgetNodesAfterMs ?? Math.max(DEFAULT_FORGET_NODES_AFTER_MS, leastForgetNodesAfterMs(config))
+  );
+}
 
 /** The parsed {@link RoutingConfig} as a service, so layers read it from the context. */
 export class RoutingSettings extends Context.Tag("gateway/RoutingSettings")<

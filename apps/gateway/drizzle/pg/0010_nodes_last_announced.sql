@@ -1,0 +1,1 @@
+CREATE INDEX "nodes_last_announced" ON "nodes" USING btree ("last_announced_at");
