@@ -35,6 +35,26 @@ const NAMED_SERVICES_MAX = 8;
 const TAKEOVER_LOOK_MS = 10_000;
 /** Disputed endpoints remembered at most (forgotten all at once past it: a look more, no harm). */
 const MAX_LOOKS = 4_096;
+/** Forgotten nodes one `admin.nodes.forgotten` page lists at most. */
+export const FORGOTTEN_PAGE_MAX = 100;
+
+/** A node this gateway no longer loads (`routing.forgetNodesAfterMs`), as its row keeps it. */
+export interface ForgottenNode {
+  readonly address: string;
+  readonly endpoint: string;
+  readonly operator: string | null;
+  readonly registeredAt: number;
+  readonly lastAnnouncedAt: number;
+  /** `removed`: its endpoint was taken over by the node that answers there. */
+  readonly status: "active" | "removed";
+}
+
+/** Where a page of forgotten nodes starts: after this node, in the order newest announcement first. */
+export interface ForgottenCursor {
+  readonly lastAnnouncedAt: number;
+  readonly address: string;
+}
+
 const UNPROBED: NodeHealth = { healthy: true, failures: 0, checkedAt: undefined, latencyMs: undefined };
 
 const make = Effect.gen(function* () {
@@ -234,6 +254,25 @@ const make = Effect.gen(function* () {
     isFresh: fresh,
     /** How long after its last announcement a node is forgotten (`routing.forgetNodesAfterMs`). */
     forgetAfterMs,
+    /**
+     * Nodes no longer loaded, newest announcement first, `limit` (at most
+     * {@link FORGOTTEN_PAGE_MAX}) after `after`: read from the table by its `last_announced_at`
+     * index, never held in memory.
+     */
+    forgotten: Effect.fn("NodeRegistry.forgotten")(function* (limit: number, after?: ForgottenCursor) {
+      const since = (yield* Clock.currentTimeMillis) - forgetAfterMs;
+      const take = Math.max(1, Math.min(FORGOTTEN_PAGE_MAX, Math.trunc(limit)));
+      return yield* use("nodes.forgotten", (db) =>
+        db.all<ForgottenNode>(sql`
+          select address, endpoint, operator, registered_at as "registeredAt",
+            last_announced_at as "lastAnnouncedAt", status
+          from nodes
+          where last_announced_at < ${since}
+            ${after === undefined ? sql`` : sql`and (last_announced_at, address) < (${after.lastAnnouncedAt}, ${after.address})`}
+          order by last_announced_at desc, address desc
+          limit ${take}`),
+      );
+    }),
     health: (address: string): NodeHealth => health.get(address) ?? UNPROBED,
     isHealthy: (address: string): boolean => (health.get(address) ?? UNPROBED).healthy,
     /** Records one health probe: a success heals at once, failures in a row mark the node down. */

@@ -129,6 +129,32 @@ describe.each(STORE_DIALECTS)("the node registry on %s", (dialect) => {
       expect(row?.status).toBe("active");
     });
 
+    it("lists forgotten nodes from the table, newest first, a page at a time", async () => {
+      const older = [generateKeyPair(), generateKeyPair()];
+      const at = time.at;
+      time.at = at - DEFAULT_FORGET_NODES_AFTER_MS - 60_000;
+      for (const [i, key] of older.entries()) expect((await announce(key, 20 + i)).accepted).toBe(true);
+      time.at = at;
+      const forgotten = (...page: Parameters<NodeRegistry["Type"]["forgotten"]>) =>
+        running.runPromise(Effect.flatMap(NodeRegistry, (r) => r.forgotten(...page)));
+      const all = await forgotten(100);
+      // The quiet node first (announced last); the two before it, announced at one time, by address.
+      expect(all.map((n) => n.address)).toEqual([
+        quiet.address,
+        ...older.map((k) => k.address).sort((a, b) => (a < b ? 1 : -1)),
+      ]);
+      expect(all[0]).toMatchObject({
+        endpoint: endpoint(9),
+        registeredAt: quietRegisteredAt,
+        lastAnnouncedAt: quietRegisteredAt,
+        status: "active",
+      });
+      const first = await forgotten(1);
+      const last = first[0]!;
+      const next = await forgotten(2, { lastAnnouncedAt: last.lastAnnouncedAt, address: last.address });
+      expect([...first, ...next]).toEqual(all);
+    });
+
     it("accepts a forgotten node that announces again, at a new endpoint, as registered when it first was", async () => {
       time.at += 500;
       const ack = await announce(quiet, 11);
@@ -140,6 +166,8 @@ describe.each(STORE_DIALECTS)("the node registry on %s", (dialect) => {
       expect(back).toMatchObject({ endpoint: endpoint(11), registeredAt: quietRegisteredAt });
       const elsewhere = (await loadedAfresh()).find((n) => n.address === quiet.address);
       expect(elsewhere).toMatchObject({ endpoint: endpoint(11), registeredAt: quietRegisteredAt });
+      const forgotten = await running.runPromise(Effect.flatMap(NodeRegistry, (r) => r.forgotten(100)));
+      expect(forgotten.map((n) => n.address)).not.toContain(quiet.address);
     });
 
     it("finds the nodes to load by an index on the last announcement, not by reading the table", async () => {

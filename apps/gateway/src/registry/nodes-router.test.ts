@@ -15,10 +15,10 @@ import { Context, Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { settableClock } from "../../test/support/settable-clock.js";
 import { ADMIN_TOKEN, startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
-import { registered } from "../../test/support/test-requests.js";
+import { dispatchRequest, registered, unary } from "../../test/support/test-requests.js";
 import { until } from "../../test/support/until.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
-import { RoutingConfig, RoutingSettings } from "../routing/routing-config.js";
+import { forgetNodesAfterMs, RoutingConfig, RoutingSettings } from "../routing/routing-config.js";
 import { announceGracePeriods } from "../routing/schedules.js";
 import { probeAll } from "./health-probe.js";
 import { NodeRegistry } from "./node-registry.js";
@@ -321,5 +321,66 @@ describe("admin.nodes on a node that stopped announcing", () => {
     const stale = await listed();
     expect(stale).toMatchObject({ fresh: false, state: "stale", health: { healthy: false } });
     expect(stale?.health.reason).toMatch(/^stale: no announcement since \d{4}-\d\d-\d\dT.*not routed to/);
+  });
+
+  it("forgets it past forgetNodesAfterMs: listed as forgotten, a relay pinned to it told why, accepted when it announces again", async () => {
+    const admin = createTRPCUntypedClient({
+      links: [httpLink({ url: quiet.gatewayUrl, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })],
+    });
+    const registry = () => quiet.managed.runPromise(NodeRegistry);
+    const { registeredAt, lastAnnouncedAt } = (await registry()).get(quietNode.address)!;
+    gateway.at = lastAnnouncedAt + forgetNodesAfterMs(RoutingConfig.parse({})) + 1_000;
+    // The next reload leaves it out.
+    await until(async () => (await registry()).get(quietNode.address) === undefined, "the node forgotten");
+    expect(await listed()).toBeUndefined();
+    const page = (await admin.query("admin.nodes.forgotten", { limit: 10 })) as {
+      forgetAfterMs: number;
+      nodes: { address: string; lastAnnouncedAt: number; status: string }[];
+    };
+    expect(page.forgetAfterMs).toBe(3_600_000);
+    expect(page.nodes).toEqual([
+      expect.objectContaining({
+        address: quietNode.address,
+        lastAnnouncedAt,
+        registeredAt,
+        status: "active",
+      }),
+    ]);
+    const unknown = await admin
+      .query("admin.nodes.get", { address: quietNode.address })
+      .catch((e: unknown) => e);
+    expect(pocketCode(unknown)).toBe("INVALID_REQUEST");
+    expect((unknown as Error).message).toMatch(
+      new RegExp(`node ${quietNode.address} is not registered with this gateway now: .*not in the last 1 h`),
+    );
+
+    // An evaluator's probe pinned to it: the gateway's own code, saying why and what brings it back.
+    const pinned = await unary(
+      quiet,
+      dispatchRequest("llama-2-13b", { prompt: "Hi" }, { targetNode: quietNode.address }),
+    );
+    expect(pinned._tag).toBe("Left");
+    if (pinned._tag !== "Left") return;
+    expect(pinned.left).toMatchObject({ _tag: "DispatchError", code: "NO_NODES_AVAILABLE" });
+    expect((pinned.left as { clientDetail?: string }).clientDetail).toMatch(
+      /not registered with this gateway now: it never announced here, or not in the last 1 h .*known again from its next announcement/,
+    );
+
+    // It comes back (at another endpoint): routed to, registered when it first was, no longer forgotten.
+    const back = RegistrationAck.parse(
+      await admin.mutation(
+        GATEWAY_PROCEDURES.announce,
+        announcement([offer], "http://127.0.0.1:14/trpc", quietNode.node.key, gateway.at),
+      ),
+    );
+    expect(back.accepted).toBe(true);
+    expect(back.registry["llama-2-13b"]?.map((c) => c.address)).toContain(quietNode.address);
+    expect(await listed()).toMatchObject({ fresh: true });
+    expect((await registry()).get(quietNode.address)).toMatchObject({
+      endpoint: "http://127.0.0.1:14/trpc",
+      registeredAt,
+    });
+    const after = (await admin.query("admin.nodes.forgotten", {})) as { nodes: unknown[] };
+    expect(after.nodes).toEqual([]);
   });
 });

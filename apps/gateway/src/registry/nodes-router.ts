@@ -4,7 +4,7 @@ import { z } from "zod";
 import { Selector } from "../routing/selector.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
 import { adminProcedure, type GatewayServices, router, runProcedure } from "../trpc.js";
-import { NodeRegistry } from "./node-registry.js";
+import { FORGOTTEN_PAGE_MAX, NodeRegistry } from "./node-registry.js";
 import type { RegisteredNode } from "./registered-node.js";
 import { UnknownNode } from "./registry-errors.js";
 
@@ -76,12 +76,46 @@ export const nodesAdminRouter = router({
     runProcedure(
       ctx,
       Effect.gen(function* () {
-        const node = (yield* NodeRegistry).get(input.address);
-        if (node === undefined) return yield* new UnknownNode({ address: input.address });
+        const registry = yield* NodeRegistry;
+        const node = registry.get(input.address);
+        if (node === undefined) {
+          return yield* new UnknownNode({ address: input.address, forgetAfterMs: registry.forgetAfterMs });
+        }
         return yield* describeNode(node);
       }),
     ),
   ),
+  /**
+   * Nodes that stopped announcing longer ago than `routing.forgetNodesAfterMs` (not in `list`),
+   * newest first, a page at a time: pass the last one's `lastAnnouncedAt` and `address` as `after`
+   * for the next page. Their rows are kept (their claims are still taken); a node that announces
+   * again is routed to as before.
+   */
+  forgotten: adminProcedure
+    .input(
+      z
+        .strictObject({
+          limit: z.number().int().min(1).max(FORGOTTEN_PAGE_MAX).default(50),
+          after: z
+            .strictObject({
+              lastAnnouncedAt: z.number().int().min(0),
+              address: z.string().min(1).max(128),
+            })
+            .optional(),
+        })
+        .prefault({}),
+    )
+    .query(({ ctx, input }) =>
+      runProcedure(
+        ctx,
+        Effect.flatMap(NodeRegistry, (registry) =>
+          Effect.map(registry.forgotten(input.limit, input.after), (nodes) => ({
+            forgetAfterMs: registry.forgetAfterMs,
+            nodes,
+          })),
+        ),
+      ),
+    ),
   /** Lifts a node's sanction before it expires. */
   unsanction: adminProcedure
     .input(z.object({ address: z.string().min(1).max(128) }))

@@ -9,6 +9,7 @@ import { spannedFn } from "@pocket-ai/runtime";
 import { Context, Effect, Layer } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import type { RegisteredNode } from "../registry/registered-node.js";
+import { notKnown } from "../registry/registry-errors.js";
 import { DispatchError, type DispatchRequest } from "../relay/dispatcher.js";
 import { servedTierShortfall, type TierShortfall } from "../relay/route-tokens.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
@@ -147,6 +148,17 @@ const make = Effect.gen(function* () {
         request.targetNode === undefined
           ? request.target.modelName
           : `${request.target.modelName} on ${request.targetNode}`;
+      // A pinned node this gateway does not know (never announced, or forgotten): nothing it did
+      // here to count against it, and the evaluator that pinned it reads why.
+      if (request.targetNode !== undefined && registry.get(request.targetNode) === undefined) {
+        const detail = notKnown(request.targetNode, registry.forgetAfterMs);
+        return new DispatchError({
+          code: "NO_NODES_AVAILABLE",
+          detail: `no node can serve ${what} now: ${detail}`,
+          attempts: 0,
+          clientDetail: detail,
+        });
+      }
       return new DispatchError({
         code: "NO_NODES_AVAILABLE",
         detail: `no node can serve ${what} now`,
