@@ -106,10 +106,11 @@ function unanswered(pending: Map<string, string>): Result<never> | undefined {
 
 /**
  * Tool results against the calls before them: each `tool` message answers a call an earlier
- * assistant turn made (its `tool_call_id` is that call's `id`), once; one assistant turn gives each
- * call its own id; and every call of a turn is answered by the `tool` messages right after it,
- * before any other message (the history ends with them at the latest). A later turn may make a
- * call under an id used before: results then answer the latest call of that id.
+ * assistant turn made (its `tool_call_id` is that call's `id`), once; an assistant turn's
+ * `tool_calls`, when sent, holds at least one call, each with its own id; and every call of a turn
+ * is answered by the `tool` messages right after it, before any other message (the history ends
+ * with them at the latest). A later turn may make a call under an id used before: results then
+ * answer the latest call of that id.
  */
 export function checkToolResults(messages: unknown): Result<void> {
   if (!Array.isArray(messages)) return ok(undefined);
@@ -124,6 +125,13 @@ export function checkToolResults(messages: unknown): Result<void> {
       if (open !== undefined) return open;
     }
     if (message.role === "assistant" && Array.isArray(message.tool_calls)) {
+      // OpenAI's API refuses an empty list; engines differ on it (some render an empty call turn).
+      if (message.tool_calls.length === 0)
+        return fail(
+          "INVALID_REQUEST",
+          "an assistant message's tool_calls must hold at least one call: send the calls the turn made, or leave tool_calls out",
+          `messages[${i}].tool_calls`,
+        );
       const turn = new Set<string>();
       for (const [j, call] of message.tool_calls.entries()) {
         if (!isRecord(call) || typeof call.id !== "string") continue;

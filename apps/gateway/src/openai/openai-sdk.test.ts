@@ -299,6 +299,7 @@ describe("refusals in OpenAI's error shape", () => {
         },
         "messages[1].tool_calls[0].id",
       ],
+      [{ messages: [hi, { role: "assistant", content: "Noon.", tool_calls: [] }] }, "messages[1].tool_calls"],
       [{ messages: [hi], parallel_tool_calls: false }, "parallel_tool_calls"],
     ];
     for (const [body, param] of cases) {

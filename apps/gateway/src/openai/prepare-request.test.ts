@@ -220,6 +220,9 @@ describe("prepareRelay on chat", () => {
       code: "INVALID_REQUEST",
       param: "messages[1].tool_calls[2].id",
     });
+    // An empty list is no turn of calls: OpenAI's API refuses it, naming the list.
+    expect(turns(calls())).toMatchObject({ code: "INVALID_REQUEST", param: "messages[1].tool_calls" });
+    expect(turns(calls("c1"), result("c1"), calls())).toMatchObject({ param: "messages[3].tool_calls" });
     for (const fine of [
       [calls("c1", "c2"), result("c2"), result("c1")],
       [calls("c1"), result("c1"), { role: "user", content: "again" }, calls("c1"), result("c1")],
