@@ -92,7 +92,7 @@ describe("/v1/embeddings through the front door", () => {
     const emptyItem = await refused({ input: ["a", ""] });
     expect({ code: emptyItem?.code, param: emptyItem?.param }).toEqual({
       code: "INVALID_REQUEST",
-      param: "input.1",
+      param: "input[1]",
     });
     expect((await refused({ model: "llama-2-13b" }))?.code).toBe("UNSUPPORTED_OPERATION");
     const chat = await openai.chat.completions

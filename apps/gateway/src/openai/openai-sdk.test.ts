@@ -214,7 +214,7 @@ describe("refusals in OpenAI's error shape", () => {
       .create({ model: "llama-2-13b", messages: [{ role: "bot" as "user", content: "x" }] })
       .then(unexpected, asApiError);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(bad.param).toBe("messages.0.role");
+    expect(bad.param).toBe("messages[0].role");
     const long = await openai.completions
       .create({ model: "llama-2-13b", prompt: "word ".repeat(300) })
       .then(unexpected, asApiError);

@@ -25,33 +25,51 @@ function primaryIssue(issue: Issue): Issue {
 }
 
 /**
- * The dotted path of a zod issue, e.g. `"services.0.tiers.1.priceMicroUsd"`; for an unknown key
- * the key itself is appended, so the path names the offending field. Empty for the root.
+ * How a path is written: `"dotted"` as configuration names its fields (`services.0.tiers`),
+ * `"openai"` as OpenAI's API names a request's fields in `param` (`messages[0].role`).
+ */
+export type IssuePathStyle = "dotted" | "openai";
+
+/**
+ * The path of a zod issue, e.g. `"services.0.tiers.1.priceMicroUsd"` (dotted) or
+ * `"messages[0].role"` (openai); for an unknown key the key itself is appended, so the path names
+ * the offending field. Empty for the root.
  *
  * @example
  * ```ts
  * zodIssuePath({ code: "custom", path: ["messages", 0, "role"], message: "bad", input: 1 }); // "messages.0.role"
+ * zodIssuePath({ code: "custom", path: ["messages", 0, "role"], message: "bad", input: 1 }, "openai"); // "messages[0].role"
  * ```
  */
-export function zodIssuePath(issue: Issue): string {
+export function zodIssuePath(issue: Issue, style: IssuePathStyle = "dotted"): string {
   const primary = primaryIssue(issue);
-  const path = primary.path.map((part) => String(part));
+  const path: PropertyKey[] = [...primary.path];
   if (primary.code === "unrecognized_keys" && primary.keys.length > 0) path.push(primary.keys[0] ?? "");
-  return path.join(".");
+  if (style === "dotted") return path.map((part) => String(part)).join(".");
+  let written = "";
+  for (const part of path) {
+    if (typeof part === "number") written += `[${part}]`;
+    else written += written === "" ? String(part) : `.${String(part)}`;
+  }
+  return written;
 }
 
 /**
- * A one-line, human explanation of the first few zod issues: `"path: message; path: message"`.
- * Used as the `detail` of INVALID_CONFIG and INVALID_REQUEST errors.
+ * A one-line, human explanation of the first few zod issues: `"path: message; path: message"`,
+ * each path written in `style`. Used as the `detail` of INVALID_CONFIG and INVALID_REQUEST errors.
  *
  * @example
  * ```ts
  * describeZodIssues([{ code: "custom", path: ["n"], message: "too big", input: 99 }]); // "n: too big"
  * ```
  */
-export function describeZodIssues(issues: readonly Issue[], max = 3): string {
+export function describeZodIssues(
+  issues: readonly Issue[],
+  max = 3,
+  style: IssuePathStyle = "dotted",
+): string {
   const shown = issues.slice(0, max).map((issue) => {
-    const path = zodIssuePath(issue);
+    const path = zodIssuePath(issue, style);
     const message = primaryIssue(issue).message;
     return path === "" ? message : `${path}: ${message}`;
   });

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * A text part of a message's content array: `{ type: "text", text }`. Pocket AI's text services
- * take text only; an `image_url` part is refused at `messages.N.content.M.type`.
+ * take text only; an `image_url` part is refused at `messages[N].content[M].type`.
  *
  * @example
  * ```ts

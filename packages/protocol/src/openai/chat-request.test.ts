@@ -54,9 +54,9 @@ describe("ChatCompletionRequest via parseOpenAIRequest", () => {
     const accepted = turn("assistant", { type: "refusal", refusal: "I can't help with that." });
     expect(accepted.ok).toBe(true);
     const wrong = turn("assistant", { type: "refusal", refusal: 7 });
-    expect(!wrong.ok && wrong.error.param).toBe("messages.1.content.0.refusal");
+    expect(!wrong.ok && wrong.error.param).toBe("messages[1].content[0].refusal");
     const user = turn("user", { type: "refusal", refusal: "No." });
-    expect(!user.ok && user.error.param).toBe("messages.1.content.0.type");
+    expect(!user.ok && user.error.param).toBe("messages[1].content[0].type");
   });
 
   it("accepts json_schema response formats and max_tokens", () => {
@@ -74,17 +74,17 @@ describe("ChatCompletionRequest via parseOpenAIRequest", () => {
 
   it.each([
     [{ model: "m", messages: [] }, "messages"],
-    [{ model: "m", messages: [{ role: "bot", content: "x" }] }, "messages.0.role"],
-    [{ model: "m", messages: [{ role: "user" }] }, "messages.0.content"],
-    [{ model: "m", messages: [{ role: "user", content: 7 }] }, "messages.0.content"],
+    [{ model: "m", messages: [{ role: "bot", content: "x" }] }, "messages[0].role"],
+    [{ model: "m", messages: [{ role: "user" }] }, "messages[0].content"],
+    [{ model: "m", messages: [{ role: "user", content: 7 }] }, "messages[0].content"],
     [
       {
         model: "m",
         messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x" } }] }],
       },
-      "messages.0.content.0.type",
+      "messages[0].content[0].type",
     ],
-    [{ model: "m", messages: [{ role: "tool", content: "1" }] }, "messages.0.tool_call_id"],
+    [{ model: "m", messages: [{ role: "tool", content: "1" }] }, "messages[0].tool_call_id"],
     [{ model: "m", messages: [{ role: "user", content: "x" }], logprobs: 1 }, "logprobs"],
     [{ model: "m", messages: [{ role: "user", content: "x" }], top_logprobs: 21 }, "top_logprobs"],
     [
@@ -101,6 +101,8 @@ describe("ChatCompletionRequest via parseOpenAIRequest", () => {
     if (r.ok) return;
     expect(r.error.code).toBe("INVALID_REQUEST");
     expect(r.error.param).toBe(param);
+    // The detail names the field the same way, as OpenAI's API writes it.
+    expect(r.error.detail).toContain(`${param}: `);
   });
 });
 

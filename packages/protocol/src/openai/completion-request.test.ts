@@ -69,7 +69,7 @@ describe("CompletionRequest via parseOpenAIRequest", () => {
     [{ prompt: "x" }, "model"],
     [{ model: "m" }, "prompt"],
     [{ model: "m", prompt: 42 }, "prompt"],
-    [{ model: "m", prompt: [[1, 2], [-3]] }, "prompt.1.0"],
+    [{ model: "m", prompt: [[1, 2], [-3]] }, "prompt[1][0]"],
     [{ model: "m", prompt: "x", logprobs: 21 }, "logprobs"],
     [{ model: "m", prompt: "x", logprobs: true }, "logprobs"],
     [{ model: "m", prompt: "x", max_tokens: 1.5 }, "max_tokens"],

@@ -52,15 +52,16 @@ export const OPENAI_OPERATION_PATHS = {
 
 /**
  * Validates the body of an OpenAI-style request for an operation. On failure: INVALID_REQUEST with
- * `param` = the path of the first bad field (`"messages.0.role"`, `"max_tokens"`; empty when the
- * body is not an object) and the first issues explained in `detail`. Unknown fields are kept. An
+ * `param` = the path of the first bad field, written as OpenAI's API writes it
+ * (`"messages[0].role"`, `"max_tokens"`; empty when the body is not an object) and the first
+ * issues explained in `detail`. Unknown fields are kept. An
  * operation that is none of {@link OPENAI_REQUEST_SCHEMAS} (a caller's unchecked value: text such
  * as `toString`, or no text at all) is UNSUPPORTED_OPERATION, not a throw.
  *
  * @example
  * ```ts
  * const r = parseOpenAIRequest("chat.completions", { model: "mistral-7b", messages: [{ role: "bot", content: "x" }] });
- * if (!r.ok) r.error.param; // "messages.0.role"
+ * if (!r.ok) r.error.param; // "messages[0].role"
  * ```
  */
 export function parseOpenAIRequest<Op extends ServiceOperation>(
@@ -77,8 +78,9 @@ export function parseOpenAIRequest<Op extends ServiceOperation>(
   const parsed = schema.safeParse(body);
   if (parsed.success) return ok(parsed.data as OpenAIRequestOf<Op>);
   const first = parsed.error.issues[0];
-  const param = first === undefined ? "" : zodIssuePath(first);
-  return fail("INVALID_REQUEST", describeZodIssues(parsed.error.issues), param === "" ? undefined : param);
+  const param = first === undefined ? "" : zodIssuePath(first, "openai");
+  const detail = describeZodIssues(parsed.error.issues, 3, "openai");
+  return fail("INVALID_REQUEST", detail, param === "" ? undefined : param);
 }
 
 function describeType(value: unknown): string {

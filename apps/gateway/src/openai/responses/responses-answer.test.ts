@@ -273,7 +273,7 @@ describe("Responses requests as chat bodies", () => {
     const hosted = translate({ model: "m", input: "x", tools: [{ type: "web_search" }] });
     expect(!hosted.ok && [hosted.error.code, hosted.error.param]).toEqual([
       "UNSUPPORTED_RESPONSES_FEATURE",
-      "tools.0.type",
+      "tools[0].type",
     ]);
     const forged = translate({
       model: "m",
@@ -284,7 +284,7 @@ describe("Responses requests as chat bodies", () => {
     });
     expect(!forged.ok && [forged.error.code, forged.error.param]).toEqual([
       "INVALID_ITEM_REFERENCE",
-      "input.1.id",
+      "input[1].id",
     ]);
   });
 });

@@ -243,7 +243,7 @@ describe("/v1/responses with the official openai client", () => {
       const refused = await refer(client, ref).then(() => undefined, asApiError);
       expect(refused?.status).toBe(400);
       expect(refused?.code).toBe("INVALID_ITEM_REFERENCE");
-      expect(refused?.param).toBe("input.1.id");
+      expect(refused?.param).toBe("input[1].id");
     }
   });
 
@@ -326,25 +326,25 @@ describe("/v1/responses with the official openai client", () => {
         .then(() => undefined, asApiError);
     const cases: [Record<string, unknown>, string, string][] = [
       [{ previous_response_id: "resp_123" }, "RESPONSE_NOT_STORED", "previous_response_id"],
-      [{ input: [{ type: "item_reference", id: "msg_1" }] }, "RESPONSE_NOT_STORED", "input.0.id"],
+      [{ input: [{ type: "item_reference", id: "msg_1" }] }, "RESPONSE_NOT_STORED", "input[0].id"],
       [
         { input: [{ type: "item_reference", id: "msg_pk1AAAAAAAA" }] },
         "INVALID_ITEM_REFERENCE",
-        "input.0.id",
+        "input[0].id",
       ],
-      [{ tools: [{ type: "web_search" }] }, "UNSUPPORTED_RESPONSES_FEATURE", "tools.0.type"],
+      [{ tools: [{ type: "web_search" }] }, "UNSUPPORTED_RESPONSES_FEATURE", "tools[0].type"],
       [{ reasoning: { effort: "high" } }, "UNSUPPORTED_RESPONSES_FEATURE", "reasoning"],
       [{ background: true }, "UNSUPPORTED_RESPONSES_FEATURE", "background"],
       [{ text: { verbosity: "low" } }, "UNSUPPORTED_RESPONSES_FEATURE", "text.verbosity"],
       [
         { input: [{ role: "user", content: [{ type: "input_file", file_id: "file_1" }] }] },
         "UNSUPPORTED_RESPONSES_FEATURE",
-        "input.0.content.0.type",
+        "input[0].content[0].type",
       ],
       [
         { input: [{ type: "web_search_call", id: "ws_1", status: "completed" }] },
         "UNSUPPORTED_RESPONSES_FEATURE",
-        "input.0.type",
+        "input[0].type",
       ],
       [{ n_predict: 5 }, "UNKNOWN_PARAMETER", "n_predict"],
       // A Chat Completions field is named as sent (not as the Responses field it maps to).
@@ -406,18 +406,18 @@ describe("/v1/responses with the official openai client", () => {
       [{ input: "x", tool_choice: "required" }, "tool_choice"],
       [{ input: "x", tool_choice: { type: "function", name: "now" } }, "tool_choice"],
       [{ input: "x", tools, tool_choice: { type: "function", name: "clock" } }, "tool_choice.name"],
-      [{ input: [user, output("c1")] }, "input.1.call_id"],
-      [{ input: [user, call("c1"), output("c2")] }, "input.2.call_id"],
-      [{ input: [user, output("c1"), call("c1")] }, "input.1.call_id"],
-      [{ input: [user, call("c1"), output("c1"), output("c1")] }, "input.3.call_id"],
-      [{ input: [user, call("c1"), call("c1")] }, "input.2.call_id"],
-      [{ input: [user, call("c1")], tools }, "input.1.call_id"],
-      [{ input: [user, call("c1"), call("c2"), output("c1")], tools }, "input.2.call_id"],
-      [{ input: [user, call("c1"), user, output("c1")], tools }, "input.1.call_id"],
-      [{ input: [user, call("c1"), output("c1"), call("c2"), user], tools }, "input.3.call_id"],
+      [{ input: [user, output("c1")] }, "input[1].call_id"],
+      [{ input: [user, call("c1"), output("c2")] }, "input[2].call_id"],
+      [{ input: [user, output("c1"), call("c1")] }, "input[1].call_id"],
+      [{ input: [user, call("c1"), output("c1"), output("c1")] }, "input[3].call_id"],
+      [{ input: [user, call("c1"), call("c1")] }, "input[2].call_id"],
+      [{ input: [user, call("c1")], tools }, "input[1].call_id"],
+      [{ input: [user, call("c1"), call("c2"), output("c1")], tools }, "input[2].call_id"],
+      [{ input: [user, call("c1"), user, output("c1")], tools }, "input[1].call_id"],
+      [{ input: [user, call("c1"), output("c1"), call("c2"), user], tools }, "input[3].call_id"],
       [
         { input: [user, call("c1"), call("c2"), output("c1"), call("c3"), output("c2")], tools },
-        "input.2.call_id",
+        "input[2].call_id",
       ],
     ];
     for (const [body, param] of cases) {

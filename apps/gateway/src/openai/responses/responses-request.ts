@@ -155,7 +155,7 @@ function contentText(content: unknown, param: string): Result<string> {
   }
   const texts: string[] = [];
   for (const [i, part] of content.entries()) {
-    const text = partText(part, `${param}.${i}`);
+    const text = partText(part, `${param}[${i}]`);
     if (!text.ok) return text;
     texts.push(text.value);
   }
@@ -326,7 +326,7 @@ function chatTools(value: unknown): Result<Record<string, unknown>[]> {
   if (!Array.isArray(value)) return refuse("INVALID_REQUEST", "tools must be a list", "tools");
   const tools: Record<string, unknown>[] = [];
   for (const [i, tool] of value.entries()) {
-    const param = `tools.${i}`;
+    const param = `tools[${i}]`;
     if (!isRecord(tool)) return refuse("INVALID_REQUEST", "a tool must be an object", param);
     if (tool.type !== "function") {
       return refuse(
@@ -467,7 +467,7 @@ export function translateResponsesRequest(
     const pending = new Map<string, string>();
     for (const [i, item] of raw.input.entries()) {
       const before = messages.length;
-      const added = appendItem(messages, item, `input.${i}`, readReference, calls);
+      const added = appendItem(messages, item, `input[${i}]`, readReference, calls);
       if (!added.ok) return added;
       // A new message other than a tool result ends the turn of the calls before it.
       if (messages.length > before && messages.at(-1)?.role !== "tool") {
@@ -475,7 +475,7 @@ export function translateResponsesRequest(
         if (open !== undefined) return open;
       }
       if (!isRecord(item) || typeof item.call_id !== "string") continue;
-      if (item.type === "function_call") pending.set(item.call_id, `input.${i}.call_id`);
+      if (item.type === "function_call") pending.set(item.call_id, `input[${i}].call_id`);
       else pending.delete(item.call_id);
     }
     const open = unansweredCall(pending);

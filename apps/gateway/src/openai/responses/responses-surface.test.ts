@@ -1,6 +1,7 @@
 import type { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../../test/support/gateway-test-harness.js";
+import { responsesParamName } from "./responses-surface.js";
 
 const MAX_JSON_BODY = 64 * 1024;
 
@@ -47,9 +48,22 @@ describe("/v1/responses item_reference", () => {
     );
     expect(refused?.status).toBe(413);
     expect(refused?.code).toBe("REQUEST_TOO_LARGE");
-    expect(refused?.param).toBe("input.2.id");
+    expect(refused?.param).toBe("input[2].id");
     expect(refused?.message).toContain(`${MAX_JSON_BODY} bytes, the gateway's maxBodyBytes`);
     expect(t.dispatcher.requests.length).toBe(relayed);
     expect(await usageOf(key.id)).toMatchObject({ spentMicroUsd: spent, reservedMicroUsd: 0 });
+  });
+});
+
+describe("responsesParamName", () => {
+  it("names a refused chat field as the Responses API does, indexed or not", () => {
+    expect(responsesParamName("messages")).toBe("input");
+    expect(responsesParamName("messages[1].tool_call_id")).toBe("input[1].tool_call_id");
+    expect(responsesParamName("messages[0].content[2].type")).toBe("input[0].content[2].type");
+    expect(responsesParamName("max_tokens")).toBe("max_output_tokens");
+    expect(responsesParamName("response_format.json_schema.name")).toBe("text.format.json_schema.name");
+    // Fields of the same name elsewhere, and the client's own names, stay as they are.
+    for (const same of ["input[3].id", "tools[0].name", "messages_extra", "constructor", ""])
+      expect(responsesParamName(same)).toBe(same);
   });
 });

@@ -19,6 +19,19 @@ const PARAM_NAMES: ReadonlyMap<string, string> = new Map([
   ["response_format", "text.format"],
 ]);
 
+/**
+ * A refused chat field's `param` in the Responses API's names: its top-level field renamed, the
+ * rest as it is (`messages[2].content` is `input[2].content`, `response_format.type` is
+ * `text.format.type`). Params are written as OpenAI's API writes them; a top-level name ends at its
+ * first `.` or `[`.
+ */
+export function responsesParamName(param: string): string {
+  const end = param.search(/[.[]/);
+  const head = end === -1 ? param : param.slice(0, end);
+  const renamed = PARAM_NAMES.get(head);
+  return renamed === undefined ? param : renamed + param.slice(head.length);
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -37,7 +50,7 @@ const readStreamedReferences = Effect.fnUntraced(function* (
   for (const [i, item] of raw.input.entries()) {
     if (!isRecord(item) || item.type !== "item_reference" || typeof item.id !== "string") continue;
     if (!item.id.startsWith(STREAMED_MESSAGE_PREFIX) || read.has(item.id)) continue;
-    const text = yield* readStreamedItem(deps, item.id, applicationId, `input.${i}.id`, requestId);
+    const text = yield* readStreamedItem(deps, item.id, applicationId, `input[${i}].id`, requestId);
     read.set(item.id, text);
     if (!text.ok) break;
   }
@@ -107,10 +120,6 @@ export function responsesSurface(deps: FrontDoorDeps): RelaySurface {
         presenter: (model: string, createdAt: number) => responsesPresenter(echo, model, createdAt, ids),
       });
     }),
-    paramName: (param) => {
-      const [head, ...rest] = param.split(".");
-      const renamed = PARAM_NAMES.get(head ?? "");
-      return renamed === undefined ? param : [renamed, ...rest].join(".");
-    },
+    paramName: responsesParamName,
   };
 }
