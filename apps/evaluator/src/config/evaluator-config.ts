@@ -14,6 +14,14 @@ export const GatewayAccess = z.strictObject({
 });
 export type GatewayAccess = z.infer<typeof GatewayAccess>;
 
+/**
+ * A model's name as the evaluator's config names it (a node's `declaredModel`, a `references`
+ * entry, the `scorer`): by the rule of a node's announced model (1–200 UTF-16 units, no control,
+ * format, private-use or line-separator character), as these names are matched against what nodes
+ * declare and shown in logs, terminals and on leaderboards.
+ */
+const ModelName = NodeModelDeclaration.shape.declared;
+
 /** A node to evaluate: its address, the service it registered and the model it declares. */
 export const EvaluatedNode = z.strictObject({
   address: PoktAddress,
@@ -25,7 +33,7 @@ export const EvaluatedNode = z.strictObject({
    * control, format, private-use or line-separator character): it is published on the scoreboard
    * and shown on leaderboards and in terminals as it is.
    */
-  declaredModel: NodeModelDeclaration.shape.declared.nullable().default(null),
+  declaredModel: ModelName.nullable().default(null),
   kind: z.enum(["text", "image"]).default("text"),
   /** Image nodes: the catalog tier whose limits bound probe sizes and steps (the service's default when absent). */
   tier: z.string().min(1).optional(),
@@ -94,7 +102,8 @@ const EvaluatorConfigFields = z.strictObject({
   nodes: z.array(EvaluatedNode).default([]),
   /**
    * Declared model name → reference endpoint (image nodes without a declared model: the service's
-   * model name). Nodes whose model has no entry are `untested`.
+   * model name). Nodes whose model has no entry are `untested`. Each name follows the rule of a
+   * declared model (`ModelName`), checked at start.
    */
   references: z.record(z.string(), ReferenceModel).default({}),
   /**
@@ -103,7 +112,7 @@ const EvaluatorConfigFields = z.strictObject({
    * answer `echo` + `logprobs`. Default: the first entry of `references` that a text node in
    * `nodes` declares. Text nodes with neither a reference nor a scorer are granted no quality tier.
    */
-  scorer: z.string().min(1).optional(),
+  scorer: ModelName.optional(),
   /** Task files (YAML/JSON); empty means the starter suite shipped in `src/tasks/starter`. */
   tasks: z.array(z.string()).default([]),
   run: z
@@ -150,19 +159,32 @@ const EvaluatorConfigFields = z.strictObject({
 });
 
 export const EvaluatorConfig = EvaluatorConfigFields.superRefine((config, ctx) => {
-  // Through the probes' gateway unpinned, any node serving the model would answer: not trusted.
-  for (const [name, ref] of Object.entries(config.references))
+  for (const [i, [name, ref]] of Object.entries(config.references).entries()) {
+    // A bad name is not repeated in the message: it may be megabytes long or hold terminal escapes.
+    if (!ModelName.safeParse(name).success) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["references"],
+        message: `the name of entry ${i + 1} is no model name a node could declare: name each reference as its nodes declare their model (1–200 characters, no control, format, private-use or line-separator characters)`,
+      });
+      continue;
+    }
+    // Through the probes' gateway unpinned, any node serving the model would answer: not trusted.
     if (ref.gateway === undefined && ref.targetNode === undefined)
       ctx.addIssue({
         code: "custom",
         path: ["references", name],
         message: `reference '${name}' names neither a gateway nor a targetNode: give the trusted endpoint's gateway, or the trusted node's address as targetNode`,
       });
-  if (config.scorer !== undefined && config.references[config.scorer] === undefined)
+  }
+  const names = Object.keys(config.references).filter((name) => ModelName.safeParse(name).success);
+  // A scorer that is no model name is already refused, and not repeated here either.
+  const scorer = config.scorer;
+  if (scorer !== undefined && ModelName.safeParse(scorer).success && !names.includes(scorer))
     ctx.addIssue({
       code: "custom",
       path: ["scorer"],
-      message: `'${config.scorer}' is not an entry of references: name one of ${Object.keys(config.references).join(", ") || "(none configured)"}, or add it there`,
+      message: `'${scorer}' is not an entry of references: name one of ${names.join(", ") || "(none configured)"}, or add it there`,
     });
 });
 export type EvaluatorConfig = z.infer<typeof EvaluatorConfig>;
