@@ -32,6 +32,21 @@ describe("the scorer of self-consistency organic checks", () => {
     expect(models).toEqual(["llama-2-13b/-", "-/llama-2-13b", "stable-diffusion/-"]);
   });
 
+  it("is what a node whose declared model is an inherited name gets, not a reference", () => {
+    const config = configOf({
+      nodes: [
+        { address: A, serviceId: "llama-2-13b", declaredModel: "constructor" },
+        { address: A, serviceId: "stable-diffusion", kind: "image", declaredModel: "toString" },
+      ],
+      references: { "meta-llama/Llama-2-13b-chat-hf": ref("llama-2-13b") },
+      scorer: "meta-llama/Llama-2-13b-chat-hf",
+    });
+    expect(config.nodes.map((n) => endpointsFor(config, n))).toEqual([
+      { scorer: expect.objectContaining({ model: "llama-2-13b" }) },
+      {},
+    ]);
+  });
+
   it("is the one `scorer:` names", () => {
     const config = configOf({
       nodes,

@@ -70,7 +70,8 @@ const endpointOf = (config: EvaluatorConfig, ref: ReferenceModel) => ({
 
 const referenceName = (config: EvaluatorConfig, node: EvaluatedNode) => {
   const name = node.kind === "image" ? referenceModelOf(node) : node.declaredModel;
-  return name !== null && config.references[name] !== undefined ? name : undefined;
+  // Own entries only: a node declaring `constructor` or `toString` has no reference.
+  return name !== null && Object.hasOwn(config.references, name) ? name : undefined;
 };
 
 /**
