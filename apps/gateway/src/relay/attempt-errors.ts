@@ -1,6 +1,6 @@
 import { pocketCodeOf, pocketDetailOf } from "@pocket-ai/link";
 import { type ErrorCode, ErrorCodes, GATEWAY_OWN_CODES } from "@pocket-ai/protocol";
-import { hasSystemErrorCode } from "@pocket-ai/runtime";
+import { hasSystemErrorCode, peerText } from "@pocket-ai/runtime";
 import { TRPCClientError } from "@trpc/client";
 import { Data } from "effect";
 import type { AnswerRefusal, AnswerRefusalReason } from "./answer-refusal.js";
@@ -14,6 +14,14 @@ import type { AnswerRefusal, AnswerRefusalReason } from "./answer-refusal.js";
  * - `node`: anything else (unsigned, unknown, unchecked or disproved) — another node is tried.
  */
 export type Blame = "caller" | "session" | "node";
+
+/**
+ * The most of a node's own text (a refusal's code and detail, a transport error's message) a
+ * failure holds, in UTF-16 units: as much as the gateway keeps of a refusal's detail anywhere. A
+ * node's answer may carry megabytes of it; the failure lives as long as the relay, and retries
+ * and hedges hold several.
+ */
+export const NODE_REFUSAL_TEXT_MAX = 1024;
 
 /** The node refused the relay with a code (a signed error answer, or a coded transport error). */
 export class NodeRefused extends Data.TaggedError("NodeRefused")<{
@@ -157,7 +165,8 @@ export function mayHaveReached(error: unknown): boolean {
 
 /** A failure that is not a coded answer: the node could not be reached (or sent no code). */
 export function unreachable(nodeAddress: string, error: unknown): NodeUnreachable {
-  const detail = error instanceof Error ? error.message : String(error);
+  // An uncoded tRPC error's message is the node's own text.
+  const detail = peerText(error instanceof Error ? error.message : String(error), NODE_REFUSAL_TEXT_MAX);
   return new NodeUnreachable({
     nodeAddress,
     timedOut: false,

@@ -1,7 +1,7 @@
 import { type ErrorCode, ErrorCodes, GATEWAY_OWN_CODES, type TokenCounter } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
 import { testSession as session, testDispatch, testRoute } from "../../test/support/relay-route.js";
-import { clientCodeOf, unreachable } from "./attempt-errors.js";
+import { clientCodeOf, NODE_REFUSAL_TEXT_MAX, unreachable } from "./attempt-errors.js";
 import { judgeRefusal, type RefusalCheck, replanTime } from "./judge-refusal.js";
 
 const now = 1_000_005_000;
@@ -23,6 +23,25 @@ const judge = (code: string, signed: boolean, against: RefusalCheck) =>
   judgeRefusal("pokt1node", { code, detail: "says the node", signed }, against);
 
 describe("judging a node's refusal", () => {
+  it("holds at most NODE_REFUSAL_TEXT_MAX units of the node's code and detail, however much it sent", () => {
+    const huge = `the node says ${"x".repeat(1_000_000)}`;
+    for (const code of ["NODE_BUSY", "INPUT_TOO_LONG", "ENGINE_REJECTED", `PAY_ME_${"X".repeat(100_000)}`])
+      for (const signed of [true, false]) {
+        const refused = judgeRefusal("pokt1node", { code, detail: huge, signed }, short);
+        expect(refused.code.length).toBeLessThanOrEqual(NODE_REFUSAL_TEXT_MAX);
+        expect(refused.detail.length).toBeLessThanOrEqual(NODE_REFUSAL_TEXT_MAX);
+        expect(refused.detail.startsWith("the node says x")).toBe(true);
+      }
+    // A code of the table is never cut: it is judged as the code it is.
+    expect(judgeRefusal("pokt1node", { code: "NODE_BUSY", detail: huge, signed: true }, short).code).toBe(
+      "NODE_BUSY",
+    );
+    // A node's uncoded transport error is its own text too.
+    const lost = unreachable("pokt1node", new Error(huge));
+    expect(lost.detail.length).toBeLessThanOrEqual(NODE_REFUSAL_TEXT_MAX);
+    expect(lost.detail.startsWith("the node says x")).toBe(true);
+  });
+
   it("believes a signed caller-blaming code only when the gateway's recheck agrees", () => {
     expect(judge("INPUT_TOO_LONG", true, long).blame).toBe("caller");
     expect(judge("INPUT_TOO_LONG", true, long).lie).toBeUndefined();

@@ -20,8 +20,9 @@ import {
   tokensAtLeast,
   tokensAtMost,
 } from "@pocket-ai/protocol";
+import { peerText } from "@pocket-ai/runtime";
 import { type Route, unmetNeed } from "../routing/route-plan.js";
-import { type Blame, isErrorCode, NodeRefused } from "./attempt-errors.js";
+import { type Blame, isErrorCode, NODE_REFUSAL_TEXT_MAX, NodeRefused } from "./attempt-errors.js";
 import type { DispatchRequest } from "./dispatcher.js";
 
 /** What the gateway knows to check a refusal against: the request, where it went, sessions, its clock. */
@@ -104,14 +105,18 @@ export function judgeRefusal(
   refusal: { readonly code: string; readonly detail: string; readonly signed: boolean },
   check: RefusalCheck,
 ): NodeRefused {
-  const { code, signed } = refusal;
+  const { signed } = refusal;
+  // The node's own text, held with the refusal for as long as the relay runs, bounded as any
+  // refusal's detail is (a protocol code is far shorter, so none is cut into or out of the table).
+  const code = peerText(refusal.code, NODE_REFUSAL_TEXT_MAX);
+  const detail = peerText(refusal.detail, NODE_REFUSAL_TEXT_MAX);
   const serviceId = check.route.servedServiceId;
   const servedTierId = check.route.servedTier.id;
   const make = (blame: Blame, lie?: string) =>
     new NodeRefused({
       nodeAddress,
       code,
-      detail: refusal.detail,
+      detail,
       signed,
       blame,
       lie,
@@ -157,7 +162,7 @@ export function judgeRefusal(
       return new NodeRefused({
         nodeAddress,
         code,
-        detail: refusal.detail,
+        detail,
         signed,
         blame: "caller",
         serviceId,
