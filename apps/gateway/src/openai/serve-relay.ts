@@ -100,6 +100,8 @@ export interface RelaySurface {
     Result<{
       readonly body: unknown;
       readonly presenter: (model: string, createdAt: number) => AnswerPresenter;
+      /** This request's names for a field of the relayed body (its messages' origins), if it has its own. */
+      readonly paramName?: (param: string) => string;
     }>,
     StorageError
   >;
@@ -107,14 +109,16 @@ export interface RelaySurface {
   readonly paramName?: (param: string) => string;
 }
 
-function refusalOn(surface: RelaySurface | undefined, error: ProtocolError): RequestRefused {
-  const param = error.param === undefined ? undefined : (surface?.paramName?.(error.param) ?? error.param);
+function refusalOn(rename: ((param: string) => string) | undefined, error: ProtocolError): RequestRefused {
+  const param = error.param === undefined ? undefined : (rename?.(error.param) ?? error.param);
   return RequestRefused.of({ ...error, ...(param === undefined ? {} : { param }) });
 }
 
 /** A routing refusal naming a relayed field (`NO_CAPABLE_NODE`), in the surface's names. */
-function dispatchErrorOn(surface: RelaySurface | undefined, error: DispatchError): DispatchError {
-  const rename = surface?.paramName;
+function dispatchErrorOn(
+  rename: ((param: string) => string) | undefined,
+  error: DispatchError,
+): DispatchError {
   if (error.param === undefined || rename === undefined) return error;
   return new DispatchError({ ...error, param: rename(error.param) });
 }
@@ -146,7 +150,8 @@ export const serveRelay = Effect.fnUntraced(function* (
   // The translation names the surface's own fields already: only the relayed body's are renamed.
   if (translated !== undefined && !translated.ok) return yield* RequestRefused.of(translated.error);
   const prepared = prepareRelay(deps.catalog, operation, translated?.value.body ?? raw);
-  if (!prepared.ok) return yield* refusalOn(surface, prepared.error);
+  const rename = translated?.value.paramName ?? surface?.paramName;
+  if (!prepared.ok) return yield* refusalOn(rename, prepared.error);
   const present = translated?.value.presenter(prepared.value.target.modelName, Math.floor(startedAt / 1000));
   const limits = door.limits;
   // Budget and rate admission come before any decoding: a key with nothing left costs no work.
@@ -174,7 +179,7 @@ export const serveRelay = Effect.fnUntraced(function* (
     },
     prepared.value,
   ).pipe(
-    Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(surface, e) : e)),
+    Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(rename, e) : e)),
     Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)),
   );
 });

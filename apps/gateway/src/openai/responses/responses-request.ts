@@ -44,7 +44,19 @@ export interface TranslatedResponsesRequest {
   readonly chat: Record<string, unknown>;
   readonly stream: boolean;
   readonly echo: ResponsesEcho;
+  /**
+   * Where each chat message came from, for naming a refused chat field in the request's own terms
+   * (see {@link inputParamName}).
+   */
+  readonly origins: MessageOrigins;
 }
+
+/**
+ * Per chat message, in order, the request field it was made from: `instructions`, `input` (a
+ * string input) or `input[i]`; and for an assistant turn's tool calls, the `input[i]` of each
+ * `function_call` item, in call order (one chat turn gathers the calls of consecutive items).
+ */
+export type MessageOrigins = readonly { readonly from: string; readonly calls: readonly string[] }[];
 
 /** Reads the text an `item_reference` id names (`MessageItemSeal.open`, or a streamed item's, for the caller). */
 export type ItemReferenceReader = (id: string, param: string) => Result<string>;
@@ -455,20 +467,32 @@ export function translateResponsesRequest(
   }
 
   const messages: ChatMessage[] = [];
+  const origins: { from: string; calls: string[] }[] = [];
   const instructions = raw.instructions ?? null;
   if (instructions !== null && typeof instructions !== "string") {
     return refuse("INVALID_REQUEST", "instructions must be a string", "instructions");
   }
-  if (instructions !== null) messages.push({ role: "system", content: instructions });
-  if (typeof raw.input === "string") messages.push({ role: "user", content: raw.input });
-  else if (Array.isArray(raw.input)) {
+  if (instructions !== null) {
+    messages.push({ role: "system", content: instructions });
+    origins.push({ from: "instructions", calls: [] });
+  }
+  if (typeof raw.input === "string") {
+    messages.push({ role: "user", content: raw.input });
+    origins.push({ from: "input", calls: [] });
+  } else if (Array.isArray(raw.input)) {
     const calls = new Map<string, boolean>();
     /** The latest turn's function calls not answered yet: call_id to its item's `call_id` param. */
     const pending = new Map<string, string>();
     for (const [i, item] of raw.input.entries()) {
       const before = messages.length;
+      const callsBefore = toolCallCount(messages.at(-1));
       const added = appendItem(messages, item, `input[${i}]`, readReference, calls);
       if (!added.ok) return added;
+      const opened = messages.length > before;
+      if (opened) origins.push({ from: `input[${i}]`, calls: [] });
+      // A function call joins the assistant turn before it, or opens one.
+      if (toolCallCount(messages.at(-1)) > (opened ? 0 : callsBefore))
+        origins.at(-1)?.calls.push(`input[${i}]`);
       // A new message other than a tool result ends the turn of the calls before it.
       if (messages.length > before && messages.at(-1)?.role !== "tool") {
         const open = unansweredCall(pending);
@@ -539,6 +563,7 @@ export function translateResponsesRequest(
   return ok({
     chat,
     stream,
+    origins,
     echo: {
       instructions,
       maxOutputTokens: maxOutputTokens.value,
@@ -553,4 +578,38 @@ export function translateResponsesRequest(
       store: raw.store !== false,
     },
   });
+}
+
+const toolCallCount = (message: ChatMessage | undefined): number =>
+  message?.role === "assistant" ? (message.tool_calls?.length ?? 0) : 0;
+
+/** The Responses names of a chat tool call's fields (`function.name` is a `function_call`'s `name`). */
+const CALL_FIELDS: ReadonlyMap<string, string> = new Map([
+  ["id", "call_id"],
+  ["function.name", "name"],
+  ["function.arguments", "arguments"],
+]);
+
+/**
+ * A refused chat message field (`messages[i]…`, as the chat checks name it) as the field of the
+ * request it was made from: `messages[2].content` is `input[1].content` when `instructions` came
+ * first, a call of a turn gathered from several `function_call` items is the item that made it
+ * (`messages[1].tool_calls[1].id` is `input[3].call_id`), a tool result's `tool_call_id` is its
+ * item's `call_id`. `undefined` for any other param, or an index the conversation does not have.
+ */
+export function inputParamName(origins: MessageOrigins, param: string): string | undefined {
+  const message = /^messages\[(\d+)\](.*)$/.exec(param);
+  if (message === null) return undefined;
+  const origin = origins[Number(message[1])];
+  if (origin === undefined) return undefined;
+  const rest = message[2] ?? "";
+  const call = /^\.tool_calls\[(\d+)\](?:\.(.*))?$/.exec(rest);
+  if (call !== null) {
+    const from = origin.calls[Number(call[1])];
+    if (from === undefined) return undefined;
+    const field = call[2];
+    return field === undefined ? from : `${from}.${CALL_FIELDS.get(field) ?? field}`;
+  }
+  if (origin.from === "instructions" || origin.from === "input") return origin.from;
+  return rest === ".tool_call_id" ? `${origin.from}.call_id` : origin.from + rest;
 }

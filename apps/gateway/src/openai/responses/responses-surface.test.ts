@@ -1,6 +1,7 @@
 import type { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../../test/support/gateway-test-harness.js";
+import { inputParamName, translateResponsesRequest } from "./responses-request.js";
 import { responsesParamName } from "./responses-surface.js";
 
 const MAX_JSON_BODY = 64 * 1024;
@@ -65,5 +66,48 @@ describe("responsesParamName", () => {
     // Fields of the same name elsewhere, and the client's own names, stay as they are.
     for (const same of ["input[3].id", "tools[0].name", "messages_extra", "constructor", ""])
       expect(responsesParamName(same)).toBe(same);
+  });
+});
+
+describe("inputParamName", () => {
+  const noReferences = () => {
+    throw new Error("no item_reference in these inputs");
+  };
+  const originsOf = (body: Record<string, unknown>) => {
+    const translated = translateResponsesRequest({ model: "llama-2-13b", ...body }, noReferences);
+    if (!translated.ok) throw new Error(translated.error.message);
+    return translated.value.origins;
+  };
+
+  it("names the input item a chat message was made from, past instructions and gathered function calls", () => {
+    const origins = originsOf({
+      instructions: "Be brief.",
+      input: [
+        { role: "user", content: "Weather in Oslo and Bergen?" },
+        { type: "function_call", call_id: "a", name: "weather", arguments: '{"city":"Oslo"}' },
+        { type: "function_call", call_id: "b", name: "weather", arguments: '{"city":"Bergen"}' },
+        { type: "function_call_output", call_id: "b", output: "rain" },
+        { type: "function_call_output", call_id: "a", output: "sun" },
+        { role: "user", content: "And tomorrow?" },
+      ],
+    });
+    // Chat: system, user, assistant (two calls), tool, tool, user.
+    expect(inputParamName(origins, "messages[0].content")).toBe("instructions");
+    expect(inputParamName(origins, "messages[1].content")).toBe("input[0].content");
+    expect(inputParamName(origins, "messages[2].tool_calls[0].id")).toBe("input[1].call_id");
+    expect(inputParamName(origins, "messages[2].tool_calls[1].function.name")).toBe("input[2].name");
+    expect(inputParamName(origins, "messages[2].tool_calls[1]")).toBe("input[2]");
+    expect(inputParamName(origins, "messages[3].tool_call_id")).toBe("input[3].call_id");
+    expect(inputParamName(origins, "messages[4].content")).toBe("input[4].content");
+    expect(inputParamName(origins, "messages[5].content")).toBe("input[5].content");
+    // Past the conversation, or not a message field: left to the field renames.
+    expect(inputParamName(origins, "messages[6].content")).toBeUndefined();
+    expect(inputParamName(origins, "messages[2].tool_calls[2].id")).toBeUndefined();
+    expect(inputParamName(origins, "max_tokens")).toBeUndefined();
+  });
+
+  it("a string input is the one user message", () => {
+    const origins = originsOf({ input: "Hi" });
+    expect(inputParamName(origins, "messages[0].content")).toBe("input");
   });
 });

@@ -3,7 +3,7 @@ import { Effect } from "effect";
 import type { FrontDoorDeps } from "../relay-call.js";
 import type { RelaySurface } from "../serve-relay.js";
 import { type MessageItemIds, responsesPresenter } from "./responses-answer.js";
-import { type ItemReferenceReader, translateResponsesRequest } from "./responses-request.js";
+import { type ItemReferenceReader, inputParamName, translateResponsesRequest } from "./responses-request.js";
 import { MAX_SEALED_TEXT_BYTES, plainMessageId } from "./sealed-items.js";
 import { readStreamedItem } from "./streamed-item-content.js";
 import { STREAMED_MESSAGE_PREFIX } from "./streamed-items.js";
@@ -103,7 +103,7 @@ export function responsesSurface(deps: FrontDoorDeps): RelaySurface {
         ),
       );
       if (!translated.ok) return translated;
-      const { chat, echo } = translated.value;
+      const { chat, echo, origins } = translated.value;
       const nothingKept = { id: plainMessageId(), keep: () => undefined, discard: () => undefined };
       const ids: MessageItemIds = {
         sealed: (text) => {
@@ -118,6 +118,7 @@ export function responsesSurface(deps: FrontDoorDeps): RelaySurface {
       return ok({
         body: chat,
         presenter: (model: string, createdAt: number) => responsesPresenter(echo, model, createdAt, ids),
+        paramName: (param: string) => inputParamName(origins, param) ?? responsesParamName(param),
       });
     }),
     paramName: responsesParamName,
