@@ -1,6 +1,15 @@
 export { type ClaimProof, ClaimProofSchema, proveClaimLeaf } from "./claim-proof.js";
 export { type ClaimRoot, ClaimRootSchema, claimRoot } from "./claim-root.js";
-export { buildClaimTree, type ClaimLeaf, type ClaimTree, MAX_CLAIM_RELAYS } from "./claim-tree.js";
+export {
+  buildClaimTree,
+  buildClaimTreeFrom,
+  CLAIM_TREE_SLICES,
+  type ClaimLeaf,
+  type ClaimTree,
+  type ClaimTreeSlices,
+  claimTreeSteps,
+  MAX_CLAIM_RELAYS,
+} from "./claim-tree.js";
 export { proofLeafIndex } from "./proof-leaf-index.js";
 export {
   cutStreamComputeUnits,
