@@ -1,7 +1,5 @@
 import {
-  buildClaimTree,
   type ClaimRoot,
-  type ClaimTree,
   claimRoot,
   createClaimSubmission,
   createProofSubmission,
@@ -32,6 +30,7 @@ import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { claimBackoffMs, claimLoopInterval } from "../schedules.js";
+import { claimTreeOf } from "./claim-leaves.js";
 
 /**
  * How many CLAIM_WINDOW_CLOSED answers a claim gets before it is given up (its other failed tries,
@@ -134,20 +133,19 @@ export function claimPass(
     const now = deps.now();
     const grace = sessionGrace(deps.session);
     for (const s of search ? deps.relays.unclaimedSessions(now - grace) : []) {
-      let tree: ClaimTree | undefined;
-      try {
-        tree = treeOf(deps.relays, s.sessionId, s.gatewayAddress);
-      } catch (error) {
-        // One session's leaves that make no tree (weights past the protocol's bounds) must not
-        // hold up the claims of every other session: it is left out, and said so.
-        deps.log.warn("claim not built: its leaves make no claim tree", {
-          code: "CLAIM_NOT_BUILT",
-          sessionId: s.sessionId,
-          gateway: s.gatewayAddress,
-          reason: error instanceof Error ? error.message : String(error),
-        });
-        continue;
-      }
+      const tree = yield* claimTreeOf(deps.relays, s.sessionId, s.gatewayAddress).pipe(
+        Effect.catchTag("ClaimNotBuilt", (e) => {
+          // One session's leaves that make no tree (weights past the protocol's bounds) must not
+          // hold up the claims of every other session: it is left out, and said so.
+          deps.log.warn("claim not built: its leaves make no claim tree", {
+            code: "CLAIM_NOT_BUILT",
+            sessionId: s.sessionId,
+            gateway: s.gatewayAddress,
+            reason: e.reason,
+          });
+          return Effect.succeed(undefined);
+        }),
+      );
       if (tree === undefined) continue;
       const root = claimRoot(tree);
       yield* deps.claims.insertBuilt({
@@ -190,17 +188,6 @@ function pruneLedger(deps: ClaimLoopDeps, graceEndedBefore: number): Effect.Effe
       deps.log.info("relay ledger pruned", { rows: pruned });
     }
   });
-}
-
-function treeOf(
-  relays: RelayStore,
-  sessionId: string,
-  gateway: string,
-  first?: number,
-): ClaimTree | undefined {
-  const leaves = relays.leaves(sessionId, gateway, first);
-  if (leaves.length === 0) return undefined;
-  return buildClaimTree(leaves.map((l) => ({ hash: l.leafHash, computeUnits: l.computeUnits })));
 }
 
 function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeStoreError> {
@@ -384,7 +371,9 @@ function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow) {
   return Effect.gen(function* () {
     if (row.proofSeed === null) return;
     // The tree the claim was built from: its first relays, not one written into the session since.
-    const tree = treeOf(deps.relays, row.sessionId, row.gatewayAddress, row.relayCount);
+    const tree = yield* claimTreeOf(deps.relays, row.sessionId, row.gatewayAddress, row.relayCount).pipe(
+      Effect.orDie,
+    );
     const root = tree === undefined ? undefined : claimRoot(tree);
     if (tree === undefined || root === undefined || root.root !== row.root) {
       // Never expected (rows are kept until their claim settles); a proof of another tree is refused.

@@ -758,6 +758,36 @@ export class RelayStore {
     const rows = first === undefined ? query.all() : query.limit(first).all();
     return rows.map((r) => ({ leafHash: r.leafHash as string, computeUnits: r.computeUnits }));
   }
+
+  /**
+   * {@link leaves} a page at a time, lean (raw rows, no object per leaf): at most `limit` of them
+   * whose rowid is past `after`, as `[rowid, leafHash, computeUnits]`. Pages read one after the
+   * other from `after = 0`, each from the last one's last rowid, give the rows `leaves` gives, a
+   * row written meanwhile coming after them (see `claims/claim-leaves.ts`).
+   */
+  leafPage(
+    sessionId: string,
+    gatewayAddress: string,
+    after: number,
+    limit: number,
+  ): [number, string, number][] {
+    this.#commitQueued();
+    return this.db
+      .select({ rowid: sql<number>`rowid`, leafHash: relays.leafHash, computeUnits: relays.computeUnits })
+      .from(relays)
+      .where(
+        and(
+          eq(relays.sessionId, sessionId),
+          eq(relays.gatewayAddress, gatewayAddress),
+          eq(relays.outcome, "ok"),
+          isNotNull(relays.leafHash),
+          sql`rowid > ${after}`,
+        ),
+      )
+      .orderBy(sql`rowid`)
+      .limit(limit)
+      .values() as [number, string, number][];
+  }
 }
 
 /** The row of an admitted relay answered (see {@link RelayStore.answer}). */
