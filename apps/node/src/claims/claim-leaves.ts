@@ -13,7 +13,7 @@ export const LEAF_PAGE = 4_096;
 export class ClaimNotBuilt extends Data.TaggedError("ClaimNotBuilt")<{ readonly reason: string }> {}
 
 /** One turn of the event loop: the relays, timers and sockets waiting run before the next slice. */
-const nextTurn = Effect.async<void>((resume) => {
+export const nextTurn = Effect.async<void>((resume) => {
   const turn = setImmediate(() => resume(Effect.void));
   return Effect.sync(() => clearImmediate(turn));
 });

@@ -30,7 +30,7 @@ import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { claimBackoffMs, claimLoopInterval } from "../schedules.js";
-import { claimTreeOf } from "./claim-leaves.js";
+import { claimTreeOf, nextTurn } from "./claim-leaves.js";
 
 /**
  * How many CLAIM_WINDOW_CLOSED answers a claim gets before it is given up (its other failed tries,
@@ -181,7 +181,9 @@ function pruneLedger(deps: ClaimLoopDeps, graceEndedBefore: number): Effect.Effe
       const deleted = yield* deps.relays.prune(settledBefore, endedBefore, PRUNE_BATCH);
       pruned += deleted;
       if (deleted < PRUNE_BATCH) break;
-      yield* Effect.yieldNow();
+      // A turn of the event loop, not `Effect.yieldNow` (a microtask, most of the time: the relays
+      // waiting on their sockets would run only once every batch is done).
+      yield* nextTurn;
     }
     if (pruned > 0) {
       deps.metrics.ledgerPruned.inc({}, pruned);

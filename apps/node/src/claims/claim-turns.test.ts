@@ -7,6 +7,7 @@
 import { countTurns } from "@pocket-ai/png/testing";
 import { buildClaimTree, claimRoot, generateKeyPair } from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
+import type { Database } from "better-sqlite3";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { insertAnsweredRows } from "../../test/helpers/claim-rows.js";
@@ -18,6 +19,19 @@ import { claimPass } from "./claim-loop.js";
 
 const SESSION = { mode: "time", genesisMs: 0, sessionLengthMs: 1_000_000, graceMs: 1_000 } as const;
 const RELAYS = 100_000;
+
+const passDeps = (relays: RelayStore, claims: ClaimStore, now: number, keepSettledMs = 1_000) => ({
+  key: generateKeyPair(),
+  relays,
+  claims,
+  session: SESSION,
+  gateways: new Map(),
+  metrics: makeNodeMetrics(),
+  log: createLogger({ app: "node", level: "error" as const }),
+  now: () => now,
+  keepSettledMs,
+  orphansSaid: new Set<string>(),
+});
 
 describe("the claim of a session of 100,000 relays", () => {
   it("is read and built in slices, with turns of the event loop between them, into the root of its rows", async () => {
@@ -36,18 +50,7 @@ describe("the claim of a session of 100,000 relays", () => {
 
     const turns = countTurns();
     await Effect.runPromise(
-      claimPass({
-        key: generateKeyPair(),
-        relays,
-        claims,
-        session: SESSION,
-        gateways: new Map(),
-        metrics: makeNodeMetrics(),
-        log: createLogger({ app: "node", level: "error" }),
-        now: () => SESSION.sessionLengthMs + SESSION.graceMs,
-        keepSettledMs: 86_400_000,
-        orphansSaid: new Set(),
-      }),
+      claimPass(passDeps(relays, claims, SESSION.sessionLengthMs + SESSION.graceMs, 86_400_000)),
     );
     turns.stop();
 
@@ -65,6 +68,49 @@ describe("the claim of a session of 100,000 relays", () => {
     expect(turns.count()).toBeGreaterThanOrEqual(
       Math.floor(RELAYS / 4_096) + Math.floor((2 * RELAYS) / 2_048),
     );
+    await close();
+  });
+});
+
+describe("pruning the rows of a settled claim", () => {
+  it("deletes them a batch at a time with a turn of the event loop between batches", async () => {
+    const { db, close } = await openLedger();
+    const relays = new RelayStore(db);
+    const claims = new ClaimStore(db);
+    const session = {
+      sessionId: "settled-session",
+      gatewayAddress: generateKeyPair().address,
+      applicationAddress: "app",
+      serviceId: "llama-2-13b",
+      sessionNumber: 0,
+      sessionEnd: SESSION.sessionLengthMs,
+    };
+    const rows = 10_000;
+    insertAnsweredRows(db, session, rows);
+    const sqlite = (db as unknown as { readonly $client: Database }).$client;
+    sqlite
+      .prepare(
+        `insert into claims (session_id, session_number, session_end, service_id, application_address,
+           gateway_address, root, relay_count, compute_units, status, next_attempt_at, updated_at)
+         values (?, 0, ?, ?, 'app', ?, ?, ?, '0', 'proven', 0, 0)`,
+      )
+      .run(
+        session.sessionId,
+        session.sessionEnd,
+        session.serviceId,
+        session.gatewayAddress,
+        "00".repeat(32),
+        rows,
+      );
+
+    const turns = countTurns();
+    await Effect.runPromise(claimPass(passDeps(relays, claims, 10 * SESSION.sessionLengthMs)));
+    turns.stop();
+
+    expect(relays.leaves(session.sessionId, session.gatewayAddress)).toHaveLength(0);
+    // Five batches of 2,000: a turn after each of the first four full ones, and one more after the
+    // fifth (a full batch says more may be left).
+    expect(turns.count()).toBeGreaterThanOrEqual(4);
     await close();
   });
 });
