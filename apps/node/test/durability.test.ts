@@ -1,7 +1,15 @@
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair, verifyClaimAck, verifyProofAck } from "@pocket-ai/protocol";
+import {
+  bytesToHex,
+  createStreamCutReceipt,
+  generateKeyPair,
+  relayLeafHash,
+  relayRequestHash,
+  verifyClaimAck,
+  verifyProofAck,
+} from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
 import Database from "better-sqlite3";
 import { Effect } from "effect";
@@ -63,6 +71,96 @@ describe("durability and the claim cycle", () => {
       expect(seen?.proven).toBe(true);
     } finally {
       await restarted.stop();
+      await gateway.close();
+    }
+  }, 180_000);
+
+  it("keeps a stream killed mid-way (kill -9) as cut, so the gateway's cut receipt pays it after restart and its claim holds the gateway's leaf", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-cut-crash-"));
+    const gw = new TestGateway();
+    const gateway = await startFakeGateway(TEST_SESSION, { key: gw.key });
+    // An engine that sends three pieces, then holds the stream open: the node dies mid-stream.
+    const engine = await startFakeVllm();
+    const held = latch();
+    engine.faults.pieceGate = { after: 3, open: held.promise };
+    try {
+      const streamed = [
+        {
+          serviceId: "llama-2-13b",
+          tiers: ["standard"],
+          backends: [{ kind: "vllm", url: engine.url, model: "served-model", probeAtStart: false }],
+        },
+      ];
+      const run = await spawnNode(dataDir, { session: TEST_SESSION, services: streamed });
+      const request = gw.request({
+        model: "llama-2-13b",
+        prompt: "Once upon a time",
+        max_tokens: 15,
+        ignore_eos: true,
+        stream: true,
+      });
+      const requestHash = relayRequestHash(request);
+      const stream = (await nodeClient(`${run.url}/trpc`).relayStream.mutate(request))[
+        Symbol.asyncIterator
+      ]();
+      // The first chunk, signed: what the gateway bills its client for when the stream is cut.
+      const first = await stream.next();
+      expect(first.done).toBe(false);
+      const head = first.value!.chain;
+      expect(first.value!.final).toBeUndefined();
+      run.child.kill("SIGKILL");
+      await exited(run.child);
+      // The client's side of the stream ends with the node: its error is not this test's concern.
+      await stream.next().catch(() => undefined);
+      held.open();
+
+      let clock = Date.now();
+      const restarted = await startTestNode({ services, gateways: [gateway.link] }, dataDir, {
+        now: () => clock,
+      });
+      try {
+        const { sessionId, sessionEnd } = request.header;
+        // The gateway's receipt: the client read one output token under the first head.
+        const receipt = (over: Partial<Parameters<typeof createStreamCutReceipt>[0]>) =>
+          createStreamCutReceipt(
+            {
+              nodeAddress: restarted.node.key.address,
+              sessionId,
+              requestHash,
+              chain: head,
+              outputTokens: 1,
+              computeUnits: 120,
+              issuedAt: clock,
+              ...over,
+            },
+            gw.key,
+          );
+        // Never more than the request allowed (15 output tokens), whatever the gateway says.
+        await expect(restarted.client.settleCut.mutate(receipt({ outputTokens: 16 }))).rejects.toThrow(
+          /more output tokens than the node sent/,
+        );
+        expect(await restarted.client.settleCut.mutate(receipt({}))).toEqual({ status: "settled" });
+        expect(await restarted.client.settleCut.mutate(receipt({}))).toEqual({ status: "unchanged" });
+        const leaf = bytesToHex(relayLeafHash(requestHash, head));
+        expect(restarted.node.relays.leaves(sessionId, gw.key.address)).toEqual([
+          { leafHash: leaf, computeUnits: 120 },
+        ]);
+        // A replay of the killed stream is still refused.
+        const replayed = [];
+        for await (const chunk of await restarted.client.relayStream.mutate(request)) replayed.push(chunk);
+        expect(replayed.map((c) => c.final?.error?.code)).toEqual(["REPLAYED_RELAY"]);
+
+        clock = sessionEnd + TEST_SESSION.graceMs + 1;
+        await Effect.runPromise(restarted.node.claimNow);
+        const claim = restarted.node.claims.all()[0]!;
+        expect(claim).toMatchObject({ status: "proven", relayCount: 1, computeUnits: "120" });
+        expect(gateway.claims.get(`${sessionId}/${restarted.node.key.address}`)?.root.relays).toBe(1);
+      } finally {
+        await restarted.stop();
+      }
+    } finally {
+      held.open();
+      await engine.close();
       await gateway.close();
     }
   }, 180_000);

@@ -4,12 +4,16 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { startTestNode, TestGateway } from "./helpers/node-harness.js";
 
-/** Sets (or lifts) a trigger that refuses every new ledger row, as a full disk or a broken file does. */
-function breakLedger(dataDir: string, broken: boolean): void {
+/**
+ * Sets (or lifts) a trigger that refuses every new ledger row, as a full disk or a broken file
+ * does; `answered`: only answered rows (the file breaks while a stream runs, after its open row).
+ */
+function breakLedger(dataDir: string, broken: boolean | "answered"): void {
   const side = new Database(join(dataDir, "node.sqlite"));
+  const when = broken === "answered" ? "WHEN NEW.outcome = 'ok'" : "";
   side.exec(
-    broken
-      ? "CREATE TRIGGER broken BEFORE INSERT ON relays BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;"
+    broken !== false
+      ? `CREATE TRIGGER broken BEFORE INSERT ON relays ${when} BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;`
       : "DROP TRIGGER broken;",
   );
   side.close();
@@ -69,7 +73,7 @@ describe("a node whose ledger cannot write", () => {
   it("withholds a stream's signed end when its row fails, and refuses streams before any work until a commit succeeds", async () => {
     const h = await startTestNode();
     try {
-      breakLedger(h.dataDir, true);
+      breakLedger(h.dataDir, "answered");
       const gw = new TestGateway();
       const stream = async (i: number) => {
         const request = gw.request({
@@ -82,12 +86,16 @@ describe("a node whose ledger cannot write", () => {
         for await (const chunk of await h.client.relayStream.mutate(request)) chunks.push(chunk);
         return { chunks, last: chunks.at(-1)?.final, hash: relayRequestHash(request) };
       };
-      // The first stream runs (no commit failed yet): its text goes out, its row fails, and the
-      // node withholds the signed ok end it could not record.
+      // The first stream runs (no commit failed yet): its text goes out, its answered row fails,
+      // and the node withholds the signed ok end it could not record: recorded cut instead, for
+      // the gateway's cut receipt to pay what its client received.
       const first = await stream(0);
       expect(first.chunks.some((c) => c.data !== null && c.data !== undefined)).toBe(true);
       expect(first.chunks.some((c) => c.final?.outcome === "ok")).toBe(false);
+      expect(h.node.relays.outcomeOf(first.hash)).toBe("error");
       // Now refused before any work, signed, while rows cannot be written.
+      breakLedger(h.dataDir, false);
+      breakLedger(h.dataDir, true);
       const second = await stream(1);
       expect(second.chunks).toHaveLength(1);
       expect(second.last).toMatchObject({ outcome: "error", error: { code: "INTERNAL" } });
@@ -102,6 +110,12 @@ describe("a node whose ledger cannot write", () => {
       const served = await stream(3);
       expect(served.last).toMatchObject({ outcome: "ok" });
       expect(h.node.relays.outcomeOf(served.hash)).toBe("ok");
+
+      // A stream whose open row cannot be written is refused before any text leaves.
+      breakLedger(h.dataDir, true);
+      const unrecorded = await stream(4);
+      expect(unrecorded.chunks).toHaveLength(1);
+      expect(unrecorded.last).toMatchObject({ outcome: "error", error: { code: "INTERNAL" } });
     } finally {
       await h.stop();
     }

@@ -6,6 +6,7 @@ import { WorkerLink } from "../app/worker-link.js";
 import { NodeClock } from "../clock/node-clock.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { ClaimStore } from "./claim-store.js";
+import type { NodeStoreError } from "./node-store-error.js";
 import { type NodeDb, RelayStore } from "./relay-store.js";
 import { nodeSchema } from "./schema.js";
 
@@ -29,7 +30,8 @@ export class NodeDatabase extends Context.Tag("node/NodeDatabase")<NodeDatabase,
 
 /**
  * The relay ledger. Relays a previous run left `pending` were never answered: they are marked
- * failed when the ledger opens, so they are never claimed.
+ * failed when the ledger opens, so they are never claimed. Streams it left open (killed mid-way)
+ * are marked cut, for their gateways' cut receipts to settle.
  */
 export class RelayLedger extends Context.Tag("node/RelayLedger")<RelayLedger, RelayStore>() {
   static readonly layer = Layer.effect(
@@ -43,16 +45,21 @@ export class RelayLedger extends Context.Tag("node/RelayLedger")<RelayLedger, Re
       );
       const { log } = yield* NodeSettings;
       const clock = yield* NodeClock;
-      const abandoned = yield* store
-        .abandonPending(clock.now())
-        .pipe(
-          Effect.mapError(
-            (e) =>
-              new NodeStartError({ code: "DATABASE_UNAVAILABLE", reason: `${e.operation}: ${e.reason}` }),
-          ),
-        );
+      const atStart = (e: NodeStoreError) =>
+        new NodeStartError({ code: "DATABASE_UNAVAILABLE", reason: `${e.operation}: ${e.reason}` });
+      const abandoned = yield* store.abandonPending(clock.now()).pipe(Effect.mapError(atStart));
       if (abandoned > 0)
         log.warn("relays left unanswered by the last run were marked failed", { count: abandoned });
+      // A worker starts while its siblings may serve streams: only a lone node or the primary,
+      // before any worker runs, closes the streams the last run left open.
+      if (Option.isNone(link)) {
+        const cut = yield* store.closeOpenStreams(clock.now()).pipe(Effect.mapError(atStart));
+        if (cut > 0)
+          log.warn(
+            "streams the last run was serving when it stopped are recorded cut: their gateways' cut receipts pay what their clients received",
+            { count: cut },
+          );
+      }
       return store;
     }),
   );

@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import { and, eq, is, isNotNull, lte, Param, Placeholder, sql } from "drizzle-orm";
+import { and, eq, is, isNotNull, isNull, lte, Param, Placeholder, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { Effect } from "effect";
 import { type NodeStoreError, storeError, storeWrite } from "./node-store-error.js";
@@ -55,8 +55,8 @@ function required(values: Values, name: string): unknown {
   return values[name];
 }
 
-/** The columns of a relay's row that admission decided. */
-function rowOf(relay: AdmittedRelay, admittedAt: number, completedAt: number): Values {
+/** The columns of a relay's row that admission decided (`completedAt` null: a stream still served). */
+function rowOf(relay: AdmittedRelay, admittedAt: number, completedAt: number | null): Values {
   return {
     requestHash: relay.requestHash,
     sessionId: relay.sessionId,
@@ -129,6 +129,16 @@ export type CutSettlement =
   | "unknown"
   | { readonly refused: CutRefusal };
 
+/**
+ * A stream's open row (see {@link RelayStore.streamOpened}): written while it is served, cut with no
+ * completion time. No other row has none (`pending` rows of earlier versions are another outcome).
+ */
+const openRow = () =>
+  and(eq(relays.outcome, "error"), eq(relays.errorCode, "STREAM_INTERRUPTED"), isNull(relays.completedAt));
+
+/** `settleCut`'s answer, within the store, for an open row another worker may still serve. */
+const ASK_PRIMARY = Symbol("ask the primary");
+
 /** At most this many (session, gateway) keys are remembered as written (see `#sessionsWritten`). */
 const KNOWN_SESSIONS = 4_096;
 
@@ -150,6 +160,10 @@ interface QueuedRow {
   readonly requestHash: string;
   readonly operation: string;
   readonly row: Values;
+  /** A stream's row while it is served (see `streamOpened`): its relay stays admitted once committed. */
+  readonly open: boolean;
+  /** Its relay's open row is in the file: the outcome takes its place (see `#replaceOpen`). */
+  readonly replaces: boolean;
   /** Called once the row is committed (no argument) or its write failed (the failure). */
   readonly done: (failure?: NodeStoreError) => void;
 }
@@ -161,15 +175,22 @@ interface QueuedRow {
  * goes on, in the same turn of the event loop), so a relay recorded as answered survives
  * `kill -9`. The rows of relays that end in one turn of the event loop commit together
  * (group commit: one transaction, one WAL commit, instead of one per relay); a batch that fails is
- * written again row by row, so one bad row fails only its own relay. A relay admitted but unanswered when the process dies leaves no
- * row: it was never claimable, and its session's checks still bound any replay. Writes are Effects
- * that fail with a typed {@link NodeStoreError}; reads are plain calls.
+ * written again row by row, so one bad row fails only its own relay. A stream has one row more:
+ * once its engine has answered and before its first chunk leaves, an open row (`streamOpened`:
+ * recorded cut, `STREAM_INTERRUPTED`, no leaf, `completed_at` null, the most the request allowed as
+ * its counts) that its outcome then takes the place of. A stream whose process dies mid-way so
+ * leaves a cut stream's row, which the gateway's cut receipt settles (see {@link settleCut}) as it
+ * does a stream the node saw cut. A unary relay admitted but unanswered when the process dies
+ * leaves no row: it was never claimable, and its session's checks still bound any replay. Writes
+ * are Effects that fail with a typed {@link NodeStoreError}; reads are plain calls.
  */
 export class RelayStore {
   /** The per-relay statements, prepared once (SQLite parses each statement once, not per relay). */
   readonly #known;
   readonly #record;
   readonly #recordSession;
+  /** Deletes a stream's open row, so that its outcome is written after every row there is. */
+  readonly #replaceOpen;
   /**
    * (session, gateway) keys this process has written to `ledger_sessions` (committed): their next
    * answered relays need no insert. Cleared when it grows past {@link KNOWN_SESSIONS}, which only
@@ -180,6 +201,8 @@ export class RelayStore {
   readonly #recordAll: (batch: readonly QueuedRow[]) => void;
   /** Admitted relays not yet answered or refused, by request hash, with when they were admitted. */
   readonly #admitted = new Map<string, { readonly relay: AdmittedRelay; readonly at: number }>();
+  /** Admitted streams whose open row is committed (see `streamOpened`): their outcome replaces it. */
+  readonly #open = new Set<string>();
   #sweepAt = FIRST_SWEEP_AT;
   /** Rows queued for the next group commit (their relays stay admitted until it commits). */
   #queued: QueuedRow[] = [];
@@ -228,6 +251,10 @@ export class RelayStore {
         })
         .onConflictDoNothing(),
     );
+    this.#replaceOpen = prepareStatement(
+      db,
+      db.delete(relays).where(and(eq(relays.requestHash, p("requestHash")), openRow())),
+    );
     this.#recordSession = prepareStatement(
       db,
       db
@@ -248,6 +275,9 @@ export class RelayStore {
       const sessions: string[] = [];
       for (const queued of batch) {
         const row = queued.row;
+        // Deleted and written anew (a new rowid, after every row there is): an outcome that comes
+        // after a claim of its session was built is in no claim (see `leaves`).
+        if (queued.replaces) this.#replaceOpen.run(row);
         this.#record.run(row);
         if (row.outcome !== "ok") continue;
         const key = `${row.sessionId as string} ${row.gatewayAddress as string}`;
@@ -340,7 +370,10 @@ export class RelayStore {
   /** Forgets the admitted relays whose session can no longer admit anything (amortized: see `#sweepAt`). */
   #sweep(now: number): void {
     for (const [hash, { relay }] of this.#admitted) {
-      if (relay.expiresAt !== undefined && relay.expiresAt <= now) this.#admitted.delete(hash);
+      if (relay.expiresAt !== undefined && relay.expiresAt <= now) {
+        this.#admitted.delete(hash);
+        this.#open.delete(hash);
+      }
     }
     this.#sweepAt = Math.max(FIRST_SWEEP_AT, this.#admitted.size * 2);
   }
@@ -370,6 +403,38 @@ export class RelayStore {
     done: (failure?: NodeStoreError) => void,
   ): void {
     this.#queue("record answered relay", requestHash, answeredRow(answered, now), done);
+  }
+
+  /**
+   * Records an admitted stream as served, before its first chunk leaves: a row that says it was
+   * cut (`error`, `STREAM_INTERRUPTED`, no leaf, no completion time) with `most`, the most it may
+   * come to: the input it was admitted with, the output its request allows (`max_tokens` over all
+   * its choices: an engine's stream beyond it is refused, not signed) and that call's weight. Its
+   * outcome (answered, refused or cut) takes the row's place when the stream ends; a process that
+   * dies first leaves it, and the gateway's cut receipt then settles it within those counts (see
+   * {@link settleCut}). The relay stays admitted (in memory) until its outcome is written. One row
+   * per stream, in the group commit; completes once it is committed.
+   */
+  streamOpened(
+    requestHash: string,
+    most: { readonly inputTokens: number; readonly outputTokens: number; readonly computeUnits: number },
+  ): Effect.Effect<void, NodeStoreError> {
+    return Effect.async<void, NodeStoreError>((resume) =>
+      this.#queue(
+        "record a stream being served",
+        requestHash,
+        (admitted) => ({
+          ...rowOf(admitted.relay, admitted.at, null),
+          outcome: "error",
+          errorCode: "STREAM_INTERRUPTED",
+          responseHash: null,
+          leafHash: null,
+          ...most,
+        }),
+        (failure) => resume(failure === undefined ? Effect.void : Effect.fail(failure)),
+        true,
+      ),
+    );
   }
 
   /**
@@ -406,7 +471,12 @@ export class RelayStore {
    * the gateway recorded:
    * - a stream the node recorded cut (`STREAM_INTERRUPTED`) becomes an answered row, written anew
    *   after every row there is (as an answer that comes late is: a claim already built from the
-   *   first `n` rows keeps them);
+   *   first `n` rows keeps them). So does a stream whose process died while it served it (its open
+   *   row, see {@link streamOpened}): its counts are the most its request allowed (its
+   *   `max_tokens` over all its choices, and that call's weight), as the node cannot know how far
+   *   it got, and the receipt is held to them. With several workers, an open row no process here
+   *   serves may be another worker's: `pending` unless the primary grants its hash (no live worker
+   *   holds it), which this process holds while it settles the row;
    * - a stream the node finished while the gateway was cutting it (its final chunk was on the way)
    *   keeps its place but takes the gateway's leaf and weight, never more than it had; a receipt
    *   of 0 compute units (nothing paid: the client left before a signed head covered what it
@@ -426,7 +496,7 @@ export class RelayStore {
    *
    * `settled` when the row changed; `unchanged` when it already says what the receipt says (the
    * same receipt again, or one of nothing for a row in no claim); `pending` while this process
-   * still serves the relay; `unknown` when no row of it is here (another worker's not committed
+   * (or, with workers, another) still serves the relay; `unknown` when no row of it is here (another worker's not committed
    * yet, or pruned); `refused`, with why, when its row cannot take it.
    */
   settleCut(
@@ -459,74 +529,103 @@ export class RelayStore {
         .run();
       return "settled";
     };
-    return storeWrite("record a cut stream's receipt", () => {
-      // Its row waits for this process's group commit: written first. Rows of other workers are
-      // in the file once committed (until then: `unknown`, which a gateway asks again).
-      if (this.#recording.has(cut.requestHash)) this.#commitQueued();
-      if (this.#admitted.has(cut.requestHash)) return "pending";
-      // Read and written in one write transaction: another worker's commit cannot come between.
-      return this.db.transaction(
-        (tx): CutSettlement => {
-          const row = tx.select().from(relays).where(eq(relays.requestHash, cut.requestHash)).get();
-          if (row === undefined) return "unknown";
-          if (row.gatewayAddress !== cut.gatewayAddress) return { refused: "another gateway" };
-          if (row.sessionId !== cut.sessionId) return { refused: "another session" };
-          // A unary relay is never cut short once answered: a receipt may only say the gateway gave
-          // it up before its answer came (a hedge's loser, a caller gone, its timeout) and recorded
-          // nothing, which takes a finished row out of the claim (see `abandonUnary`).
-          if (!row.stream) return cut.computeUnits > 0 ? { refused: "unary" } : abandonUnary(tx, row);
-          // A share paid needs a signed head covering it: the chain before any chunk is none.
-          if (cut.computeUnits > 0 && cut.responseHash === cut.requestHash) return { refused: "no head" };
-          const paid = {
-            outcome: "ok" as const,
-            errorCode: "STREAM_INTERRUPTED",
-            responseHash: cut.responseHash,
-            leafHash: cut.leafHash,
-            outputTokens: cut.outputTokens,
-            computeUnits: cut.computeUnits,
-          };
-          if (row.outcome === "ok" && row.errorCode === "STREAM_INTERRUPTED")
-            return row.leafHash === cut.leafHash && row.computeUnits === cut.computeUnits
-              ? "unchanged"
-              : { refused: "settled otherwise" };
-          // Paid nothing: a row that is no claim leaf stays so.
-          if (cut.computeUnits === 0 && row.outcome !== "ok") return "unchanged";
-          const recordedCut = row.outcome === "error" && row.errorCode === "STREAM_INTERRUPTED";
-          const finished = row.outcome === "ok" && row.errorCode === null;
-          // Failed for a reason of its own (or left `pending` by an earlier version): not a cut.
-          if (!recordedCut && !finished) return { refused: "not cut" };
-          // Never more output than the node sent, nor more weight than the whole call's.
-          if (cut.outputTokens > row.outputTokens || cut.computeUnits > row.computeUnits)
-            return { refused: "more than recorded" };
-          if (recordedCut) {
-            tx.delete(relays).where(eq(relays.requestHash, cut.requestHash)).run();
-            tx.insert(relays)
-              .values({ ...row, ...paid, completedAt: row.completedAt ?? now })
+    const operation = "record a cut stream's receipt";
+    const settle = (openHereOnly: boolean) =>
+      storeWrite(operation, (): CutSettlement | typeof ASK_PRIMARY => {
+        // Its row waits for this process's group commit: written first. Rows of other workers are
+        // in the file once committed (until then: `unknown`, which a gateway asks again).
+        if (this.#recording.has(cut.requestHash)) this.#commitQueued();
+        if (this.#admitted.has(cut.requestHash)) return "pending";
+        // Read and written in one write transaction: another worker's commit cannot come between.
+        return this.db.transaction(
+          (tx): CutSettlement | typeof ASK_PRIMARY => {
+            const row = tx.select().from(relays).where(eq(relays.requestHash, cut.requestHash)).get();
+            if (row === undefined) return "unknown";
+            if (row.gatewayAddress !== cut.gatewayAddress) return { refused: "another gateway" };
+            if (row.sessionId !== cut.sessionId) return { refused: "another session" };
+            // An open row (see `streamOpened`) that this process does not serve: the process that
+            // served it died, unless another worker of the node serves it still, which only the
+            // primary knows (it grants a hash to one worker at a time and drops a dead one's).
+            const open =
+              row.outcome === "error" && row.errorCode === "STREAM_INTERRUPTED" && row.completedAt === null;
+            if (open && !openHereOnly && this.shared !== undefined) return ASK_PRIMARY;
+            // A unary relay is never cut short once answered: a receipt may only say the gateway gave
+            // it up before its answer came (a hedge's loser, a caller gone, its timeout) and recorded
+            // nothing, which takes a finished row out of the claim (see `abandonUnary`).
+            if (!row.stream) return cut.computeUnits > 0 ? { refused: "unary" } : abandonUnary(tx, row);
+            // A share paid needs a signed head covering it: the chain before any chunk is none.
+            if (cut.computeUnits > 0 && cut.responseHash === cut.requestHash) return { refused: "no head" };
+            const paid = {
+              outcome: "ok" as const,
+              errorCode: "STREAM_INTERRUPTED",
+              responseHash: cut.responseHash,
+              leafHash: cut.leafHash,
+              outputTokens: cut.outputTokens,
+              computeUnits: cut.computeUnits,
+            };
+            if (row.outcome === "ok" && row.errorCode === "STREAM_INTERRUPTED")
+              return row.leafHash === cut.leafHash && row.computeUnits === cut.computeUnits
+                ? "unchanged"
+                : { refused: "settled otherwise" };
+            // Paid nothing: a row that is no claim leaf stays so.
+            if (cut.computeUnits === 0 && row.outcome !== "ok") return "unchanged";
+            const recordedCut = row.outcome === "error" && row.errorCode === "STREAM_INTERRUPTED";
+            const finished = row.outcome === "ok" && row.errorCode === null;
+            // Failed for a reason of its own (or left `pending` by an earlier version): not a cut.
+            if (!recordedCut && !finished) return { refused: "not cut" };
+            // Never more output than the node sent, nor more weight than the whole call's.
+            if (cut.outputTokens > row.outputTokens || cut.computeUnits > row.computeUnits)
+              return { refused: "more than recorded" };
+            if (recordedCut) {
+              tx.delete(relays).where(eq(relays.requestHash, cut.requestHash)).run();
+              tx.insert(relays)
+                .values({ ...row, ...paid, completedAt: row.completedAt ?? now })
+                .run();
+              // Its session's search row, as an answered relay's write adds it.
+              this.#recordSession.run(row);
+              return "settled";
+            }
+            if (now >= claimsFrom(row.sessionEnd) || this.#claimed(tx, row))
+              return { refused: "claim may be built" };
+            tx.update(relays)
+              .set(
+                cut.computeUnits === 0
+                  ? // Paid nothing: out of the claim, as a stream cut short is.
+                    {
+                      outcome: "error",
+                      errorCode: "STREAM_INTERRUPTED",
+                      responseHash: null,
+                      leafHash: null,
+                      computeUnits: 0,
+                    }
+                  : paid,
+              )
+              .where(eq(relays.requestHash, cut.requestHash))
               .run();
-            // Its session's search row, as an answered relay's write adds it.
-            this.#recordSession.run(row);
             return "settled";
-          }
-          if (now >= claimsFrom(row.sessionEnd) || this.#claimed(tx, row))
-            return { refused: "claim may be built" };
-          tx.update(relays)
-            .set(
-              cut.computeUnits === 0
-                ? // Paid nothing: out of the claim, as a stream cut short is.
-                  {
-                    outcome: "error",
-                    errorCode: "STREAM_INTERRUPTED",
-                    responseHash: null,
-                    leafHash: null,
-                    computeUnits: 0,
-                  }
-                : paid,
-            )
-            .where(eq(relays.requestHash, cut.requestHash))
-            .run();
-          return "settled";
-        },
-        { behavior: "immediate" },
+          },
+          { behavior: "immediate" },
+        );
+      });
+    const shared = this.shared;
+    return Effect.flatMap(settle(false), (result) => {
+      if (result !== ASK_PRIMARY) return Effect.succeed(result);
+      if (shared === undefined) return Effect.succeed<CutSettlement>("unknown");
+      // Granted: no worker serves it, and none takes it until it is handed back below.
+      return Effect.uninterruptible(
+        Effect.tryPromise({
+          try: () => shared.admit(cut.requestHash, undefined),
+          catch: (e) => storeError(operation, e),
+        }).pipe(
+          Effect.flatMap((granted) =>
+            granted
+              ? settle(true).pipe(
+                  Effect.map((r): CutSettlement => (r === ASK_PRIMARY ? "pending" : r)),
+                  Effect.ensuring(Effect.sync(() => shared.release([cut.requestHash]))),
+                )
+              : Effect.succeed<CutSettlement>("pending"),
+          ),
+        ),
       );
     });
   }
@@ -563,20 +662,23 @@ export class RelayStore {
     requestHash: string,
     row: (admitted: { readonly relay: AdmittedRelay; readonly at: number }) => Values,
     done: (failure?: NodeStoreError) => void,
+    open = false,
   ): void {
     const admitted = this.#admitted.get(requestHash);
-    if (admitted === undefined || this.#recording.has(requestHash)) {
+    if (admitted === undefined || this.#recording.has(requestHash) || (open && this.#open.has(requestHash))) {
       done();
       return;
     }
     this.#recording.add(requestHash);
-    this.#queued.push({ requestHash, operation, row: row(admitted), done });
+    const replaces = !open && this.#open.has(requestHash);
+    this.#queued.push({ requestHash, operation, row: row(admitted), open, replaces, done });
     if (this.#queued.length === 1) setImmediate(this.#commitQueued);
   }
 
   /**
    * Writes every queued row in one transaction; if it fails, each row alone. A written relay
-   * leaves the in-flight map; one whose write failed stays admitted (a replay is still refused).
+   * leaves the in-flight map (a stream's open row keeps it there); one whose write failed stays
+   * admitted (a replay is still refused).
    */
   readonly #commitQueued = (): void => {
     const batch = this.#queued;
@@ -604,8 +706,10 @@ export class RelayStore {
         this.#recording.delete(queued.requestHash);
         const failure =
           failed?.has(queued) === true ? storeError(queued.operation, failed.get(queued)) : undefined;
-        if (failure === undefined) {
+        if (failure === undefined && queued.open) this.#open.add(queued.requestHash);
+        else if (failure === undefined) {
           this.#admitted.delete(queued.requestHash);
+          this.#open.delete(queued.requestHash);
           written.push(queued.requestHash);
         }
         // A caller's callback that throws must not leave the rest of the batch untold.
@@ -643,6 +747,19 @@ export class RelayStore {
           .set({ outcome: "error", errorCode: "INTERNAL", completedAt: now })
           .where(eq(relays.outcome, "pending"))
           .run().changes,
+    );
+  }
+
+  /**
+   * Streams whose process died while it served them (their open row, see `streamOpened`) are
+   * recorded cut as of `now`, as a stream the node saw cut is: in no claim, until the gateway's cut
+   * receipt pays the share its client received (see {@link settleCut}). Only where no process of
+   * the node serves a relay yet: a lone node's start, or a primary's before it starts its workers.
+   */
+  closeOpenStreams(now: number): Effect.Effect<number, NodeStoreError> {
+    return storeWrite(
+      "mark streams cut by the last run's end",
+      () => this.db.update(relays).set({ completedAt: now }).where(openRow()).run().changes,
     );
   }
 

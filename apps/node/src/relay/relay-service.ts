@@ -428,8 +428,10 @@ export class RelayService extends Context.Tag("node/RelayService")<
      * stream the node had finished meanwhile no more weight than it had and no claim of its session
      * possibly built (a unary relay takes only a receipt of nothing, under that same condition). The relay then claims the gateway's leaf and weight; the answer says whether
      * the row changed (`settled`) or already said so (`unchanged`). A refusal's detail says which
-     * rule the receipt broke. A stream still being served here, or one another worker has not
-     * committed yet, is `UNKNOWN_RELAY`, which a gateway retries.
+     * rule the receipt broke. A stream still being served here or by another worker, or one
+     * another worker has not committed yet, is `UNKNOWN_RELAY`, which a gateway retries. A stream
+     * this node was serving when its process died is recorded cut, with the most its request
+     * allowed (`RelayStore.streamOpened`), and takes its receipt within that.
      */
     const gateways = options.admission.gateways;
     const grace = sessionGrace(options.admission.session);
@@ -555,6 +557,34 @@ export class RelayService extends Context.Tag("node/RelayService")<
             store.refuse(relay.requestHash, last.final?.error?.code ?? "BACKEND_ERROR", now()),
           );
           return [last];
+        }
+        // Its row, before any chunk leaves: a node killed mid-stream leaves it recorded cut, with
+        // the most its request allows, for the gateway's cut receipt to pay what reached the client
+        // (`RelayStore.streamOpened`). One row per stream, in the group commit, waited for here.
+        const most = {
+          inputTokens: relay.inputTokens,
+          outputTokens: relay.maxOutputTokens,
+          computeUnits: weightOf(
+            relay.tier,
+            { inputTokens: relay.inputTokens, outputTokens: relay.maxOutputTokens },
+            0,
+            options.weighting,
+            relay.calls,
+          ),
+        };
+        const recorded = yield* Effect.uninterruptible(store.streamOpened(relay.requestHash, most)).pipe(
+          Effect.either,
+          Effect.onInterrupt(() =>
+            Effect.zipRight(release(Exit.interrupt(FiberId.none)), cutOff(relay, "STREAM_INTERRUPTED")),
+          ),
+        );
+        if (Either.isLeft(recorded)) {
+          writeFailed(recorded.left);
+          const error = protocolError("INTERNAL", "the node cannot record relays now; try another node");
+          metrics.relays.inc({ service: serviceId, outcome: error.code });
+          yield* release(Exit.fail(recorded.left));
+          yield* bestEffort(store.refuse(relay.requestHash, error.code, now()));
+          return [finalError(signer, error, tally.usage())];
         }
         const pieces = abortableIterator(opened.right, controller.signal);
         const engineReady = opened.right.nextReady;
