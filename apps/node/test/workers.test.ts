@@ -2,8 +2,14 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeNodeClient } from "@pocket-ai/link";
-import { generateKeyPair } from "@pocket-ai/protocol";
+import { makeNodeClient, pocketCodeOf } from "@pocket-ai/link";
+import {
+  bytesToHex,
+  createStreamCutReceipt,
+  generateKeyPair,
+  relayLeafHash,
+  relayRequestHash,
+} from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import { describe, expect, it } from "vitest";
 import { latch, until } from "./fakes/fake-server.js";
@@ -208,6 +214,90 @@ describe("a node with several workers", () => {
       run.child.kill("SIGTERM");
       expect(await exited(run.child)).toBe(0);
     } finally {
+      await gateway.close();
+    }
+  }, 180_000);
+
+  it("keeps a stream whose worker was killed mid-way as cut: once no live worker holds it, the gateway's cut receipt pays it", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-workers-"));
+    const gw = new TestGateway();
+    const gateway = await startFakeGateway(TEST_SESSION, { key: gw.key });
+    const engine = await startFakeVllm();
+    const held = latch();
+    engine.faults.pieceGate = { after: 3, open: held.promise };
+    const services = engineServices(engine.url);
+    try {
+      const run = await spawnNode(dataDir, {
+        session: TEST_SESSION,
+        services,
+        workers: 2,
+        gateways: [gateway.link],
+      });
+      const request = gw.request({
+        model: "llama-2-13b",
+        prompt: "Once upon a time",
+        max_tokens: 15,
+        ignore_eos: true,
+        stream: true,
+      });
+      const stream = (await makeNodeClient(`${run.url}/trpc`).relayStream.mutate(request))[
+        Symbol.asyncIterator
+      ]();
+      const first = await stream.next();
+      const head = first.value!.chain;
+      expect(first.value!.final).toBeUndefined();
+      const { sessionId } = request.header;
+      const client = makeNodeClient(`${run.url}/trpc`, { fetch: freshFetch as never });
+      const receipt = createStreamCutReceipt(
+        {
+          nodeAddress: (await client.info.query()).address,
+          sessionId,
+          requestHash: relayRequestHash(request),
+          chain: head,
+          outputTokens: 1,
+          computeUnits: 120,
+          issuedAt: Date.now(),
+        },
+        gw.key,
+      );
+      const settle = () =>
+        client.settleCut.mutate(receipt).then(
+          (settled) => settled.status,
+          (e: Error) => pocketCodeOf(e),
+        );
+      // Still served: whichever worker takes the receipt, it is asked again later.
+      for (let i = 0; i < 2; i++) expect(await settle()).toBe("UNKNOWN_RELAY");
+
+      // Each worker killed outright in turn (the one serving the stream dies with it), each
+      // replaced before the next dies, so a live worker always takes connections.
+      const workers = childrenOf(run.child.pid!);
+      for (const [killed, victim] of workers.entries()) {
+        process.kill(victim, "SIGKILL");
+        await eventually(
+          async () => run.stderr().split("NODE_WORKER_EXITED").length > killed + 1,
+          "the primary to see its worker exit",
+        );
+        await eventually(async () => {
+          const seen = new Set<number | undefined>();
+          for (let i = 0; i < 4; i++) seen.add(await workerOf(run.url).catch(() => undefined));
+          return seen.has(1) && seen.has(2);
+        }, "a replacement worker serving");
+      }
+      await stream.next().catch(() => undefined);
+      held.open();
+      // The primary dropped the dead workers' hashes: no live worker holds the stream.
+      expect(await settle()).toBe("settled");
+      expect(await settle()).toBe("unchanged");
+      run.child.kill("SIGTERM");
+      expect(await exited(run.child)).toBe(0);
+      await afterSession(dataDir, services, request, async (node) => {
+        expect(node.relays.leaves(sessionId, gw.key.address)).toEqual([
+          { leafHash: bytesToHex(relayLeafHash(relayRequestHash(request), head)), computeUnits: 120 },
+        ]);
+      });
+    } finally {
+      held.open();
+      await engine.close();
       await gateway.close();
     }
   }, 180_000);
