@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import {
   type LinkContext,
   contextFromRequest as linkContextFromRequest,
@@ -16,9 +17,15 @@ export { createCallerFactory, mergeRouters, publicProcedure, router } from "@poc
 /** The services tRPC procedures may use; each side widens its own union. */
 export type GatewayServices = Accounts | Limits | AdminAuth | RoutingServices | SettlementServices;
 
-/** Builds the context for `@trpc/server` adapters: the bearer token and the gateway's runtime. */
-export function contextFromRequest(runtime: Runtime.Runtime<GatewayServices>) {
-  return linkContextFromRequest(runtime);
+/**
+ * Builds the context for `@trpc/server` adapters: the bearer token, the client's network (what
+ * `nodes.announce` counts new nodes by) and the gateway's runtime.
+ */
+export function contextFromRequest(
+  runtime: Runtime.Runtime<GatewayServices>,
+  options: { readonly clientNetwork?: (req: IncomingMessage) => string } = {},
+) {
+  return linkContextFromRequest(runtime, options);
 }
 
 /**

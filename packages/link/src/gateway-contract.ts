@@ -7,12 +7,20 @@ import type { CodedFailure } from "./pocket-code.js";
 import { runInContext } from "./run-procedure.js";
 import { publicProcedure, router } from "./trpc.js";
 
+/** Where an announcement came from: the network the gateway's context read (see `LinkContext`). */
+export interface AnnounceSource {
+  readonly network: string | undefined;
+}
+
 /**
  * What a gateway implements for nodes: a signed announcement, claim or proof in (parsed and
  * verified by the protocol), its acknowledgement out. `R` is what the gateway's runtime provides.
  */
 export interface GatewayNodeApi<R = never> {
-  readonly announce: (input: unknown) => Effect.Effect<RegistrationAck, CodedFailure, R>;
+  readonly announce: (
+    input: unknown,
+    source: AnnounceSource,
+  ) => Effect.Effect<RegistrationAck, CodedFailure, R>;
   readonly submitClaim: (input: unknown) => Effect.Effect<ClaimAck, CodedFailure, R>;
   readonly submitProof: (input: unknown) => Effect.Effect<ProofAck, CodedFailure, R>;
 }
@@ -31,7 +39,9 @@ export function makeGatewayNodeRouter<R>(impl: GatewayNodeApi<R>) {
     [nodes]: router({
       [announce]: publicProcedure
         .input(z.unknown())
-        .mutation(({ ctx, input, signal }) => runInContext(ctx, impl.announce(input), signal)),
+        .mutation(({ ctx, input, signal }) =>
+          runInContext(ctx, impl.announce(input, { network: ctx.clientNetwork }), signal),
+        ),
     }),
     [settlement]: router({
       /** A signed `ClaimSubmission` → `ClaimAck`. */

@@ -6,6 +6,7 @@
  */
 export { httpStatusOf, trpcCodeOf } from "./error-status.js";
 export {
+  type AnnounceSource,
   type GatewayClient,
   type GatewayNodeApi,
   type GatewayNodeRouter,

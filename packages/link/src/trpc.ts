@@ -11,6 +11,11 @@ import { InternalFailure, uncodedFailureOf } from "./run-procedure.js";
  */
 export interface LinkContext {
   readonly bearerToken?: string | undefined;
+  /**
+   * The network the request came from, as the serving app tells it (behind its own proxies, as a
+   * keyed tag or an address): what per-source limits count by. Undefined when the app says nothing.
+   */
+  readonly clientNetwork?: string | undefined;
   readonly runtime: Runtime.Runtime<never>;
 }
 
@@ -123,12 +128,17 @@ export function bearerTokenOf(header: string | undefined): string | undefined {
 }
 
 /**
- * The `createContext` for `@trpc/server` adapters that hand over a Node request: the bearer token
- * and the app's runtime, which must provide every service the app's procedures ask for.
+ * The `createContext` for `@trpc/server` adapters that hand over a Node request: the bearer token,
+ * the client's network when the app says how to read it (`clientNetwork`), and the app's runtime,
+ * which must provide every service the app's procedures ask for.
  */
-export function contextFromRequest<R>(runtime: Runtime.Runtime<R>) {
+export function contextFromRequest<R>(
+  runtime: Runtime.Runtime<R>,
+  options: { readonly clientNetwork?: (req: IncomingMessage) => string } = {},
+) {
   return ({ req }: { req: IncomingMessage }): LinkContext => ({
     bearerToken: bearerTokenOf(req.headers.authorization),
+    clientNetwork: options.clientNetwork?.(req),
     runtime,
   });
 }

@@ -1,3 +1,5 @@
+import { createHmac } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { logUncodedFailures } from "@pocket-ai/link";
 import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
@@ -34,6 +36,7 @@ import { MessageItemSeal } from "../openai/responses/sealed-items.js";
 import { StreamedItemStore } from "../openai/responses/streamed-items.js";
 import { StreamShutdown } from "../openai/stream-shutdown.js";
 import { UploadDecodes } from "../openai/upload-decodes.js";
+import { networkTag, requestNetwork } from "../portal/client-network.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { advertiseUrlOf } from "../replicas/advertise-url.js";
@@ -203,7 +206,9 @@ export function startGateway(
       router,
       basePath: "/trpc/",
       maxBodySize: 4 * 1024 * 1024,
-      createContext: contextFromRequest(runtime),
+      // New nodes are counted per network (`routing.newNodesPerNetworkPerHour`), read as the
+      // portal's limits read it (behind `portal.trustProxy`), kept only as a keyed tag.
+      createContext: contextFromRequest(runtime, { clientNetwork: nodeNetworkTag(key, config) }),
       onError: logUncodedFailures(runtime as Runtime.Runtime<never>),
     });
     // When the drain runs out, the streams still open end with an error event.
@@ -309,4 +314,14 @@ export function startGateway(
     });
     return { url: server.url, trpcUrl: `${url}/trpc`, key, catalog, router, flushMetering: metering.flush };
   });
+}
+
+/**
+ * The keyed tag of the network a request to `/trpc` came from: the `nodes` table counts new nodes
+ * by it and keeps no address. Keyed with a secret of its own, derived from the gateway's key.
+ */
+function nodeNetworkTag(key: KeyPair, config: GatewayConfig): (req: IncomingMessage) => string {
+  const secret = createHmac("sha256", key.privateKey).update("pocket-ai/node-networks/v1").digest();
+  const networkOf = requestNetwork(config.portal);
+  return (req) => networkTag(secret, networkOf(req));
 }

@@ -101,8 +101,13 @@ export const nodes = pgTable(
     registeredAt: big("registered_at").notNull(),
     lastAnnouncedAt: big("last_announced_at").notNull(),
     status: text("status").notNull().default("active"),
+    arrivedFrom: text("arrived_from"),
+    arrivedAt: big("arrived_at"),
   },
-  (t) => [index("nodes_last_announced").on(t.lastAnnouncedAt)],
+  (t) => [
+    index("nodes_last_announced").on(t.lastAnnouncedAt),
+    index("nodes_arrivals").on(t.arrivedFrom, t.arrivedAt),
+  ],
 );
 
 export const relays = pgTable(

@@ -104,7 +104,9 @@ export const keyRateBuckets = sqliteTable(
 // Nodes known from their signed announcements. The latest verified announcement is kept whole
 // (JSON) so routing sees exactly what the node declared. Rows stay after their node stops
 // announcing (claims look them up); routing loads only those announced within
-// `routing.forgetNodesAfterMs`, by the `last_announced_at` index.
+// `routing.forgetNodesAfterMs`, by the `last_announced_at` index. A node's arrival (its first
+// announcement, or its first after it was forgotten) is counted against the network it came from
+// (`routing.newNodesPerNetworkPerHour`), by the `nodes_arrivals` index.
 
 export const nodes = sqliteTable(
   "nodes",
@@ -123,8 +125,15 @@ export const nodes = sqliteTable(
     status: text("status", { enum: ["active", "removed"] })
       .notNull()
       .default("active"),
+    /** A keyed tag of the network the node last arrived from (never the address itself). */
+    arrivedFrom: text("arrived_from"),
+    /** When the node last arrived: first announced, or announced again after it was forgotten. */
+    arrivedAt: integer("arrived_at"),
   },
-  (t) => [index("nodes_last_announced").on(t.lastAnnouncedAt)],
+  (t) => [
+    index("nodes_last_announced").on(t.lastAnnouncedAt),
+    index("nodes_arrivals").on(t.arrivedFrom, t.arrivedAt),
+  ],
 );
 
 // ── relays ───────────────────────────────────────────────────────────────────────────────────

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 
 /**
@@ -107,4 +108,27 @@ export function clientAddress(
     client = hop;
   }
   return client;
+}
+
+/**
+ * How the gateway reads a request's network ({@link clientNetwork} of its {@link clientAddress}),
+ * behind `trustProxy` proxies of its own at `proxyAddresses` (the portal's settings): the one way
+ * every per-network limit (sign-ups, log-ins, new nodes) finds where a request came from.
+ */
+export function requestNetwork(settings: {
+  readonly trustProxy: number;
+  readonly proxyAddresses: readonly string[];
+}): (req: IncomingMessage) => string {
+  const fromProxy = addressMatcher(settings.proxyAddresses);
+  return (req) => {
+    const forwarded = req.headers["x-forwarded-for"];
+    return clientNetwork(
+      clientAddress(
+        req.socket.remoteAddress,
+        Array.isArray(forwarded) ? forwarded[0] : forwarded,
+        settings.trustProxy,
+        fromProxy,
+      ),
+    );
+  };
 }

@@ -8,7 +8,7 @@ import type { Accounts } from "../accounts/accounts.js";
 import type { Limits } from "../limits/limits.js";
 import type { RoutingServices } from "../routing/routing-services.js";
 import type { SettlementServices } from "../settlement/settlement-services.js";
-import { addressMatcher, clientAddress, clientNetwork, networkTag } from "./client-network.js";
+import { networkTag, requestNetwork } from "./client-network.js";
 import { CsrfTokens, isCrossSite } from "./csrf.js";
 import type { Html } from "./html.js";
 import { cookieHeader, parseCookies, readForm, redirect, sendAsset, sendHtml } from "./http-io.js";
@@ -99,7 +99,7 @@ export function makePortal(deps: PortalDeps) {
   const secret = Buffer.from(createHmac("sha256", deps.secret).update("pocket-ai/portal/v1").digest());
   const csrf = new CsrfTokens(secret);
   const store = portalStore(deps.db);
-  const fromProxy = addressMatcher(deps.config.proxyAddresses);
+  const networkOfRequest = requestNetwork(deps.config);
   const accounts = new PortalAccounts(deps.config, store, deps.runtime, now);
   const secureCookies =
     deps.config.secureCookies === "auto"
@@ -126,18 +126,7 @@ export function makePortal(deps: PortalDeps) {
       if (code === undefined || code === "INTERNAL") throw Cause.squash(exit.cause);
       throw refuse(code, failure instanceof Error && failure.message !== "" ? failure.message : undefined);
     },
-    networkOf: (req) =>
-      networkTag(
-        secret,
-        clientNetwork(
-          clientAddress(
-            req.socket.remoteAddress,
-            headerValue(req.headers["x-forwarded-for"]),
-            deps.config.trustProxy,
-            fromProxy,
-          ),
-        ),
-      ),
+    networkOf: (req) => networkTag(secret, networkOfRequest(req)),
   };
 
   const routes: RouteTable = [

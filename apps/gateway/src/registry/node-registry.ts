@@ -15,7 +15,7 @@ import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.j
 import { forgetNodesAfterMs, RoutingSettings } from "../routing/routing-config.js";
 import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
 import { nodeFromRow, type RegisteredNode, toRegistered } from "./registered-node.js";
-import { AnnouncementRefused } from "./registry-errors.js";
+import { AnnouncementLimited, AnnouncementRefused } from "./registry-errors.js";
 
 export interface NodeHealth {
   readonly healthy: boolean;
@@ -35,6 +35,8 @@ const NAMED_SERVICES_MAX = 8;
 const TAKEOVER_LOOK_MS = 10_000;
 /** Disputed endpoints remembered at most (forgotten all at once past it: a look more, no harm). */
 const MAX_LOOKS = 4_096;
+/** The window `routing.newNodesPerNetworkPerHour` counts arrivals in. */
+const ARRIVALS_WINDOW_MS = 3_600_000;
 /** Forgotten nodes one `admin.nodes.forgotten` page lists at most. */
 export const FORGOTTEN_PAGE_MAX = 100;
 
@@ -53,6 +55,11 @@ export interface ForgottenNode {
 export interface ForgottenCursor {
   readonly lastAnnouncedAt: number;
   readonly address: string;
+}
+
+/** Where an announcement came from: the keyed tag of its network (see `client-network.ts`). */
+export interface AnnouncementSource {
+  readonly network: string;
 }
 
 const UNPROBED: NodeHealth = { healthy: true, failures: 0, checkedAt: undefined, latencyMs: undefined };
@@ -146,12 +153,52 @@ const make = Effect.gen(function* () {
       .filter((n) => n.offers.has(serviceId) && fresh(n, now))
       .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 
+  /**
+   * Whether a node this replica does not hold is known to the gateway all the same: announced
+   * within `forgetAfterMs` to another replica (not loaded here yet).
+   */
+  const knownElsewhere = (address: string, now: number) =>
+    Effect.map(
+      use("nodes.known", (db) =>
+        db.get<{ address: string }>(sql`select address from nodes
+          where address = ${address} and status = 'active' and last_announced_at >= ${now - forgetAfterMs}`),
+      ),
+      (row) => row !== undefined,
+    );
+
+  /**
+   * Refuses a node new to the gateway when its network brought in `newNodesPerNetworkPerHour`
+   * within the hour, counted from the table (every replica's arrivals) by the `nodes_arrivals`
+   * index.
+   */
+  const checkArrivals = (network: string, now: number) =>
+    Effect.gen(function* () {
+      const counted = yield* use("nodes.arrivals", (db) =>
+        db.get<{ n: number; oldest: number | null }>(sql`
+          select cast(count(*) as bigint) as "n", min(arrived_at) as "oldest" from nodes
+          where arrived_from = ${network} and arrived_at > ${now - ARRIVALS_WINDOW_MS}`),
+      );
+      const arrived = Number(counted?.n ?? 0);
+      if (arrived < settings.newNodesPerNetworkPerHour) return;
+      const oldest = Number(counted?.oldest ?? now);
+      return yield* new AnnouncementLimited({
+        perHour: settings.newNodesPerNetworkPerHour,
+        retryInMs: oldest + ARRIVALS_WINDOW_MS - now,
+      });
+    });
+  /**
+   * New nodes are counted and stored one at a time on this replica, so a burst of them cannot all
+   * be counted before any is stored. Replicas count apart: a burst spread over several may take
+   * one more per replica racing at that moment.
+   */
+  const arrivals = yield* Effect.makeSemaphore(1);
+
   const toCandidate = (n: RegisteredNode): RegistryCandidate => ({
     address: n.address,
     registeredAt: n.registeredAt,
   });
 
-  const announce = Effect.fn("NodeRegistry.announce")(function* (input: unknown) {
+  const announce = Effect.fn("NodeRegistry.announce")(function* (input: unknown, source: AnnouncementSource) {
     const now = yield* Clock.currentTimeMillis;
     const verified = verifyNodeAnnouncement(input, { now });
     if (!verified.ok) {
@@ -188,6 +235,12 @@ const make = Effect.gen(function* () {
         `none of the announced services (${offered}) is a model service of this gateway's catalog`,
       );
     }
+    // A node new to the gateway (never announced, or forgotten) costs a row and every replica's
+    // memory and scans for `forgetAfterMs`: its network's arrivals are bounded. Checked before the
+    // endpoint's look below, and again while it is stored.
+    const held = previous !== undefined && now - previous.lastAnnouncedAt <= forgetAfterMs;
+    const arrival = !held && !(yield* knownElsewhere(address, now));
+    if (arrival) yield* checkArrivals(source.network, now);
     const holder = [...byAddress.values()].find(
       (n) => n.endpoint === node.endpoint && n.address !== address && fresh(n, now),
     );
@@ -227,17 +280,23 @@ const make = Effect.gen(function* () {
       status: "active" as const,
     };
     // A node this replica does not hold (forgotten, or new here) keeps the registration time its
-    // row has: every replica reads the same one.
-    const stored = yield* use("nodes.upsert", (db) =>
+    // row has: every replica reads the same one. An arrival records its network and time.
+    const upsert = use("nodes.upsert", (db) =>
       db.get<{ registeredAt: number }>(sql`insert into nodes
-          (address, public_key, endpoint, operator, announcement, registered_at, last_announced_at, status)
+          (address, public_key, endpoint, operator, announcement, registered_at, last_announced_at, status,
+            arrived_from, arrived_at)
         values (${row.address}, ${row.publicKey}, ${row.endpoint}, ${row.operator}, ${row.announcement},
-          ${row.registeredAt}, ${row.lastAnnouncedAt}, ${row.status})
+          ${row.registeredAt}, ${row.lastAnnouncedAt}, ${row.status},
+          ${arrival ? source.network : null}, ${arrival ? now : null})
         on conflict (address) do update set public_key = excluded.public_key, endpoint = excluded.endpoint,
           operator = excluded.operator, announcement = excluded.announcement,
           last_announced_at = excluded.last_announced_at, status = excluded.status
+          ${arrival ? sql`, arrived_from = excluded.arrived_from, arrived_at = excluded.arrived_at` : sql``}
         returning registered_at as "registeredAt"`),
     );
+    const stored = yield* arrival
+      ? arrivals.withPermits(1)(Effect.zipRight(checkArrivals(source.network, now), upsert))
+      : upsert;
     const registeredAt = stored?.registeredAt ?? node.registeredAt;
     byAddress.set(address, registeredAt === node.registeredAt ? node : { ...node, registeredAt });
     arrived(node);

@@ -92,6 +92,7 @@ describe.each(STORE_DIALECTS)("the node registry on %s", (dialect) => {
                 },
                 key,
               ),
+              { network: "test" },
             ),
           ),
         ),

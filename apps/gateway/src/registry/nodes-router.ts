@@ -14,7 +14,11 @@ import { UnknownNode } from "./registry-errors.js";
  * gateway sells gets `accepted: false` with the reason.
  */
 export const nodeAnnouncements = {
-  announce: (input: unknown) => Effect.flatMap(NodeRegistry, (registry) => registry.announce(input)),
+  // A context that reads no network (none of the gateway's own) counts every caller as one.
+  announce: (input, source) =>
+    Effect.flatMap(NodeRegistry, (registry) =>
+      registry.announce(input, { network: source.network ?? "unknown" }),
+    ),
 } satisfies Pick<GatewayNodeApi<GatewayServices>, "announce">;
 
 const describeNode = (node: RegisteredNode) =>

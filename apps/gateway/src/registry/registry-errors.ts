@@ -12,6 +12,22 @@ export class AnnouncementRefused extends Data.TaggedError("AnnouncementRefused")
   }
 }
 
+/**
+ * A node new to this gateway announced from a network that brought in as many new nodes within the
+ * hour as `routing.newNodesPerNetworkPerHour` allows.
+ */
+export class AnnouncementLimited extends Data.TaggedError("AnnouncementLimited")<{
+  readonly perHour: number;
+  /** When the network's oldest arrival of the hour leaves the count. */
+  readonly retryInMs: number;
+}> {
+  readonly code: ErrorCode = "ANNOUNCE_LIMITED";
+  override get message(): string {
+    const minutes = Math.max(1, Math.ceil(this.retryInMs / 60_000));
+    return `this gateway took ${this.perHour} new nodes from this node's network in the last hour (routing.newNodesPerNetworkPerHour); nodes it knows are not limited: keep announcing, this node can be taken in about ${minutes} min`;
+  }
+}
+
 /** An admin asked about a node the registry does not know. */
 export class UnknownNode extends Data.TaggedError("UnknownNode")<{
   readonly address: string;

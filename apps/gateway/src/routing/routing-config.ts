@@ -89,6 +89,12 @@ const RoutingFields = z.strictObject({
   forgetNodesAfterMs: ms(30 * 86_400_000)
     .min(1_000)
     .optional(),
+  /**
+   * Nodes new to the gateway (never announced, or forgotten) it takes from one network (IPv4
+   * address, IPv6 /64; read behind `portal.trustProxy`) per rolling hour, on all replicas together;
+   * more are refused with `ANNOUNCE_LIMITED` until the count falls. Nodes it knows are never limited.
+   */
+  newNodesPerNetworkPerHour: z.number().int().min(1).max(1_000_000).default(20),
 });
 
 /**

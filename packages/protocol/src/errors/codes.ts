@@ -312,6 +312,13 @@ export const ErrorCodes = {
     type: "invalid_request_error",
     message: "No POKT/USD rate is set for that week. The admin must set the week's rate first.",
   },
+  // ── Node registration ────────────────────────────────────────────────────────
+  ANNOUNCE_LIMITED: {
+    status: 429,
+    type: "rate_limit_error",
+    message:
+      "The gateway took as many nodes new to it (never announced there, or forgotten) from your network this hour as it takes. Nodes it knows are not limited; keep announcing, and this node is taken once the hour's count falls (the message says when). Run fewer new node keys from one network, or ask the gateway's operator to raise `routing.newNodesPerNetworkPerHour`.",
+  },
   // ── Portal (the web console at /portal/) ─────────────────────────────────────
   SIGNUP_CLOSED: {
     status: 403,
