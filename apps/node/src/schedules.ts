@@ -23,5 +23,11 @@ export function announceRetryMs(failures: number): number {
   return Math.min(1_000 * 2 ** Math.max(0, failures - 1), 30_000);
 }
 
+/**
+ * Announcing again after a gateway refused this node as one new node too many from its network
+ * (`ANNOUNCE_LIMITED`): a slot frees as the hour's arrivals age out, not within seconds.
+ */
+export const announceLimitedRetryMs = 5 * 60_000;
+
 /** Timeout of one call to a gateway. */
 export const gatewayCallTimeout = Duration.seconds(10);

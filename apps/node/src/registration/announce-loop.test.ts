@@ -1,9 +1,10 @@
 import { generateKeyPair, type RegistrationAck } from "@pocket-ai/protocol";
 import { createLogger, PEER_TEXT_MAX } from "@pocket-ai/runtime";
-import { Deferred, Effect, Fiber } from "effect";
+import { Deferred, Effect, Fiber, TestClock, TestContext } from "effect";
 import { describe, expect, it } from "vitest";
-import type { GatewayClient } from "../gateway-link/gateway-client.js";
+import { GatewayCallError, type GatewayClient } from "../gateway-link/gateway-client.js";
 import { SessionMembership } from "../relay/session-membership.js";
+import { announceLimitedRetryMs, announceRetryMs } from "../schedules.js";
 import { type AnnounceDeps, announceForever } from "./announce-loop.js";
 
 const session = { mode: "time" as const, genesisMs: 0, sessionLengthMs: 3_600_000, graceMs: 60_000 };
@@ -25,7 +26,88 @@ const refusingGateway = (detail: string): GatewayClient => ({
   submitProof: () => Effect.die("not called"),
 });
 
+const offer = {
+  serviceId: "llama-2-13b",
+  tiers: ["standard"],
+  model: { declared: "dev", quantization: "none" },
+  capabilities: {
+    completions: true,
+    chat: true,
+    streaming: true,
+    promptLogprobs: false,
+    logprobs: false,
+    seed: false,
+    tokenize: false,
+    images: null,
+  },
+  tokenizer: { kind: "estimate" as const, exact: false },
+};
+
+/** What the announce loop needs, logging each line to `write`. */
+const depsWith = (write: (line: string) => void): AnnounceDeps => {
+  const key = generateKeyPair();
+  return {
+    key,
+    endpoint: "http://127.0.0.1:44299/trpc",
+    services: [offer],
+    hardware: { gpu: "", vramGb: 0, cpuOnly: true },
+    software: { name: "pocket-node", version: "0.0.0" },
+    session,
+    membership: new SessionMembership(key.address),
+    log: createLogger({ app: "node", write }),
+    now: () => Date.now(),
+  };
+};
+
 describe("a node's registration with a gateway", () => {
+  it("announces again later, not in seconds, when the gateway takes no more new nodes from its network", async () => {
+    const lines: string[] = [];
+    let calls = 0;
+    const limiting: GatewayClient = {
+      url: "http://gateway.invalid/trpc",
+      announce: () =>
+        Effect.suspend(() => {
+          calls += 1;
+          return Effect.fail(
+            new GatewayCallError({
+              gateway: "http://gateway.invalid/trpc",
+              procedure: "nodes.announce",
+              pocketCode: "ANNOUNCE_LIMITED",
+              coded: true,
+              reason: "this gateway took 20 new nodes from this node's network in the last hour",
+            }),
+          );
+        }),
+      submitClaim: () => Effect.die("not called"),
+      submitProof: () => Effect.die("not called"),
+    };
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const loop = yield* Effect.fork(
+          announceForever(
+            depsWith((line) => lines.push(line)),
+            limiting,
+          ),
+        );
+        yield* TestClock.adjust(0);
+        expect(calls).toBe(1);
+        // A failure of the link would be tried again within seconds; this waits.
+        yield* TestClock.adjust(announceRetryMs(5));
+        expect(calls).toBe(1);
+        yield* TestClock.adjust(announceLimitedRetryMs);
+        expect(calls).toBe(2);
+        yield* Fiber.interrupt(loop);
+      }).pipe(Effect.provide(TestContext.TestContext)),
+    );
+    const said = lines.map((line) => JSON.parse(line) as { level: string; msg: string; detail?: string });
+    expect(said).toHaveLength(2);
+    expect(said[0]).toMatchObject({
+      level: "warn",
+      detail: "this gateway took 20 new nodes from this node's network in the last hour",
+    });
+    expect(said[0]!.msg).toMatch(/no more new nodes from this node's network.*announcing again later/);
+  });
+
   it("logs the beginning only of a gateway's refusal detail", async () => {
     const lines: string[] = [];
     const detail = `${"forged\n".repeat(146)}end`;
@@ -33,42 +115,10 @@ describe("a node's registration with a gateway", () => {
     const logged = await Effect.runPromise(
       Effect.gen(function* () {
         const said = yield* Deferred.make<void>();
-        const log = createLogger({
-          app: "node",
-          write: (line) => {
-            lines.push(line);
-            Deferred.unsafeDone(said, Effect.void);
-          },
+        const deps = depsWith((line) => {
+          lines.push(line);
+          Deferred.unsafeDone(said, Effect.void);
         });
-        const key = generateKeyPair();
-        const deps: AnnounceDeps = {
-          key,
-          endpoint: "http://127.0.0.1:44299/trpc",
-          services: [
-            {
-              serviceId: "llama-2-13b",
-              tiers: ["standard"],
-              model: { declared: "dev", quantization: "none" },
-              capabilities: {
-                completions: true,
-                chat: true,
-                streaming: true,
-                promptLogprobs: false,
-                logprobs: false,
-                seed: false,
-                tokenize: false,
-                images: null,
-              },
-              tokenizer: { kind: "estimate", exact: false },
-            },
-          ],
-          hardware: { gpu: "", vramGb: 0, cpuOnly: true },
-          software: { name: "pocket-node", version: "0.0.0" },
-          session,
-          membership: new SessionMembership(key.address),
-          log,
-          now: () => Date.now(),
-        };
         const loop = yield* Effect.fork(announceForever(deps, refusingGateway(detail)));
         yield* Deferred.await(said);
         yield* Fiber.interrupt(loop);

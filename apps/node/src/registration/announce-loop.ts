@@ -17,7 +17,7 @@ import { NodeIdentity } from "../identity/node-identity.js";
 import { NODE_SOFTWARE, NodeDescription } from "../info/node-info.js";
 import type { SessionMembership } from "../relay/session-membership.js";
 import { Membership } from "../relay/session-membership.js";
-import { announceRetryMs } from "../schedules.js";
+import { announceLimitedRetryMs, announceRetryMs } from "../schedules.js";
 
 export interface AnnounceDeps {
   readonly key: KeyPair;
@@ -92,6 +92,15 @@ export function announceForever(
   }).pipe(
     Effect.catchAll((e) =>
       Effect.sync(() => {
+        if (e.pocketCode === "ANNOUNCE_LIMITED") {
+          // Not a fault of the node or the link: the gateway takes a bounded number of new nodes per
+          // network and hour. It is asked again, later; nothing else of the node stops.
+          deps.log.warn(
+            "the gateway takes no more new nodes from this node's network for now; announcing again later (ask its operator to raise routing.newNodesPerNetworkPerHour if this network runs many nodes)",
+            { gateway: gateway.url, detail: e.reason, retryInMs: announceLimitedRetryMs },
+          );
+          return announceLimitedRetryMs;
+        }
         failures += 1;
         deps.log.warn("registration failed; retrying", {
           gateway: gateway.url,
