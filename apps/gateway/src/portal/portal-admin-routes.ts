@@ -2,14 +2,14 @@ import { weekIdOf } from "@pocket-ai/protocol";
 import { sql } from "drizzle-orm";
 import { Effect } from "effect";
 import { RELAY_DAY, RELAY_TOTALS, SOLD_SERVICE, SOLD_TIER } from "../metering/usage-report.js";
-import { NodeRegistry } from "../registry/node-registry.js";
+import { type ForgottenCursor, NodeRegistry } from "../registry/node-registry.js";
 import { Selector } from "../routing/selector.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
 import { WEEK_ID_PATTERN } from "../settlement/claim-record.js";
 import { Settlement } from "../settlement/settlement.js";
 import { parseUsd } from "../settlement/usd-amount.js";
 import { sendDownload } from "./http-io.js";
-import { adminNodesPage, type NodeRow } from "./pages/admin-nodes.js";
+import { adminForgottenNodesPage, adminNodesPage, type NodeRow } from "./pages/admin-nodes.js";
 import { adminSettlementPage } from "./pages/admin-settlement.js";
 import { adminTrafficPage, type TrafficRow } from "./pages/admin-traffic.js";
 import { type PortalContext, type PortalRequest, type RouteTable, requireAdmin } from "./portal-app.js";
@@ -17,6 +17,8 @@ import { dayList } from "./portal-customer-routes.js";
 import { PortalRefused, refuse } from "./portal-errors.js";
 
 const DAY_MS = 86_400_000;
+/** Forgotten nodes one page of the console lists. */
+const FORGOTTEN_PER_PAGE = 50;
 
 /** The operator's console: nodes, traffic, settlement (administrators only). */
 export function adminRoutes(ctx: PortalContext): RouteTable {
@@ -40,10 +42,38 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
             return s === undefined ? [] : [s];
           }),
         }));
-        return { rows, now, scores: scores.status() };
+        return { rows, now, scores: scores.status(), forgetAfterMs: registry.forgetAfterMs };
       }),
     );
     r.html(200, adminNodesPage(r.view, data));
+  }
+
+  /** `admin.nodes.forgotten`, a page at a time: `?at=<lastAnnouncedAt>&address=<node>` starts after that node. */
+  async function forgottenNodes(r: PortalRequest) {
+    requireAdmin(r);
+    const after = forgottenCursorOf(r.query);
+    const { nodes, forgetAfterMs } = await ctx.run(
+      Effect.gen(function* () {
+        const registry = yield* NodeRegistry;
+        // One more than a page: whether a next page exists.
+        const nodes = yield* registry.forgotten(FORGOTTEN_PER_PAGE + 1, after);
+        return { nodes, forgetAfterMs: registry.forgetAfterMs };
+      }),
+    );
+    const shown = nodes.slice(0, FORGOTTEN_PER_PAGE);
+    const last = shown.at(-1);
+    r.html(
+      200,
+      adminForgottenNodesPage(r.view, {
+        nodes: shown,
+        forgetAfterMs,
+        first: after === undefined,
+        next:
+          nodes.length > FORGOTTEN_PER_PAGE && last !== undefined
+            ? { lastAnnouncedAt: last.lastAnnouncedAt, address: last.address }
+            : undefined,
+      }),
+    );
   }
 
   async function traffic(r: PortalRequest) {
@@ -144,9 +174,23 @@ export function adminRoutes(ctx: PortalContext): RouteTable {
       },
     ],
     ["GET", /^\/admin\/nodes$/, nodes],
+    ["GET", /^\/admin\/nodes\/forgotten$/, forgottenNodes],
     ["GET", /^\/admin\/traffic$/, traffic],
     ["GET", /^\/admin\/settlement$/, (r) => settlement(r)],
     ["POST", /^\/admin\/settlement\/rate$/, setRate],
     ["GET", /^\/admin\/tally\.csv$/, tallyCsv],
   ];
+}
+
+/** Where a page of forgotten nodes starts (none: the first page); a refusal when the link was altered. */
+function forgottenCursorOf(query: URLSearchParams): ForgottenCursor | undefined {
+  const at = query.get("at");
+  const address = query.get("address");
+  if (at === null && address === null) return undefined;
+  if (at === null || !/^\d{1,15}$/.test(at) || address === null || !/^[0-9a-z]{1,128}$/.test(address))
+    throw refuse(
+      "INVALID_REQUEST",
+      "This page address is not one the console made. Start again from the first page.",
+    );
+  return { lastAnnouncedAt: Number(at), address };
 }

@@ -344,6 +344,59 @@ describe("the portal over HTTP", () => {
     expect(errorCode(bad.text)).toBe("INVALID_REQUEST");
   });
 
+  it("pages through the nodes the gateway forgot, from a link on the Nodes page, escaped", async () => {
+    // Rows of nodes quiet for over routing.forgetNodesAfterMs (1 h), as the table keeps them.
+    const quietSince = Date.now() - 2 * 3_600_000;
+    const db = new Database(join(t.config.dataDir, "gateway.sqlite"));
+    try {
+      const insert = db.prepare(`insert into nodes
+        (address, public_key, endpoint, operator, announcement, registered_at, last_announced_at, status)
+        values (?, '02', ?, ?, '{}', 0, ?, ?)`);
+      for (let i = 0; i < 52; i++)
+        insert.run(
+          `pokt1forgotten${String(i).padStart(3, "0")}`,
+          `http://127.0.0.1:${40_000 + i}/trpc`,
+          i === 0 ? `"><img src=x onerror=alert(1)>` : null,
+          quietSince - i * 1_000,
+          i === 1 ? "removed" : "active",
+        );
+    } finally {
+      db.close();
+    }
+    const b = new Browser(t.gateway.url);
+    await b.signup("forgetful-ops@example.com");
+    const api = { url: t.gateway.trpcUrl, token: TEST_ADMIN_TOKEN };
+    await Effect.runPromise(runAdminCommand(["portal-admin", "forgetful-ops@example.com"], api));
+    const nodes = await b.request("/portal/admin/nodes");
+    expect(nodes.text).toContain('<a href="/portal/admin/nodes/forgotten" id="forgotten-link">');
+    expect(nodes.text).not.toContain("pokt1forgotten");
+
+    const listed = (text: string) => [...text.matchAll(/data-node="(pokt1forgotten\d+)"/g)].map((m) => m[1]);
+    const first = await b.request("/portal/admin/nodes/forgotten");
+    expect(first.res.status).toBe(200);
+    // Newest announcement first, 50 to a page.
+    expect(listed(first.text)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `pokt1forgotten${String(i).padStart(3, "0")}`),
+    );
+    expect(first.text).not.toContain("<img");
+    expect(first.text).toContain("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;");
+    expect(first.text).toContain("its endpoint answered as another node");
+    const next = /href="([^"]+)" id="forgotten-next"/.exec(first.text)?.[1]?.replaceAll("&amp;", "&");
+    expect(next).toBe(`/portal/admin/nodes/forgotten?at=${quietSince - 49_000}&address=pokt1forgotten049`);
+    const second = await b.request(next!);
+    expect(listed(second.text)).toEqual(["pokt1forgotten050", "pokt1forgotten051"]);
+    expect(second.text).not.toContain('id="forgotten-next"');
+
+    const altered = await b.request("/portal/admin/nodes/forgotten?at=soon&address=pokt1forgotten049");
+    expect(altered.res.status).toBe(400);
+    expect(errorCode(altered.text)).toBe("INVALID_REQUEST");
+    const customer = new Browser(t.gateway.url);
+    await customer.signup("not-ops@example.com");
+    const denied = await customer.request("/portal/admin/nodes/forgotten");
+    expect(denied.res.status).toBe(403);
+    expect(errorCode(denied.text)).toBe("ADMIN_REQUIRED");
+  });
+
   it("logs out (the session is gone server-side), and logs back in", async () => {
     const b = new Browser(t.gateway.url);
     await b.signup("out@example.com");

@@ -48,7 +48,8 @@ export function notKnown(address: string, forgetAfterMs: number): string {
   return `node ${peerText(address, 128)} is not registered with this gateway now: it never announced here, or not in the last ${duration(forgetAfterMs)} (routing.forgetNodesAfterMs); it is known again from its next announcement`;
 }
 
-function duration(ms: number): string {
+/** A window as an operator sets it: `1 h`, `90 min`, `45 s`. */
+export function duration(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
   if (ms % 60_000 === 0) return `${ms / 60_000} min`;
   return `${Math.round(ms / 1000)} s`;

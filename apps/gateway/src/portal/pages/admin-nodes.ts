@@ -1,6 +1,7 @@
 import type { NodeScore } from "@pocket-ai/protocol";
-import type { NodeHealth } from "../../registry/node-registry.js";
+import type { ForgottenCursor, ForgottenNode, NodeHealth } from "../../registry/node-registry.js";
 import type { RegisteredNode } from "../../registry/registered-node.js";
+import { duration } from "../../registry/registry-errors.js";
 import type { NodeStatsView } from "../../routing/node-stats.js";
 import { num, pct, when } from "../format.js";
 import { type Html, html } from "../html.js";
@@ -80,6 +81,8 @@ export function adminNodesPage(
   data: {
     readonly rows: readonly NodeRow[];
     readonly now: number;
+    /** `routing.forgetNodesAfterMs`: nodes quiet longer are on the forgotten nodes page instead. */
+    readonly forgetAfterMs: number;
     readonly scores: {
       evaluator: string | undefined;
       fetchedAt: number | undefined;
@@ -98,6 +101,40 @@ export function adminNodesPage(
 <div class="card"><div class="stat">${sanctioned}</div><div class="stat-label">sanctioned now</div></div></div>
 <div class="card"><div class="muted" style="margin-bottom:8px">Evaluator: ${data.scores.evaluator ?? "none configured or not reached yet"}${data.scores.fetchedAt ? ` · scores fetched ${when(data.scores.fetchedAt)}` : ""}${data.scores.lastError ? ` · last poll failed: ${data.scores.lastError}` : ""}</div>
 <div class="table-wrap"><table id="nodes"><thead><tr><th>Node</th><th>Services</th><th>State</th><th>Latency</th><th class="num">Errors</th><th>Evaluator score</th><th style="min-width:190px">Identity findings</th></tr></thead>
-<tbody>${data.rows.length === 0 ? html`<tr><td colspan="7" class="muted">No node has registered yet.</td></tr>` : data.rows.map(nodeRow)}</tbody></table></div></div>`,
+<tbody>${data.rows.length === 0 ? html`<tr><td colspan="7" class="muted">No node has registered yet.</td></tr>` : data.rows.map(nodeRow)}</tbody></table></div></div>
+<p class="muted">A node that has not announced for ${duration(data.forgetAfterMs)} (<code>routing.forgetNodesAfterMs</code>) is forgotten and not listed here: <a href="/portal/admin/nodes/forgotten" id="forgotten-link">forgotten nodes</a>.</p>`,
+  );
+}
+
+/** The `?at=…&address=…` of the forgotten nodes page that starts after `cursor`. */
+export function forgottenPageHref(cursor: ForgottenCursor): string {
+  const query = new URLSearchParams({ at: String(cursor.lastAnnouncedAt), address: cursor.address });
+  return `/portal/admin/nodes/forgotten?${query.toString()}`;
+}
+
+/**
+ * Nodes this gateway forgot (`admin.nodes.forgotten`), newest announcement first, a page at a
+ * time: `next` is where the following page starts, when there is one.
+ */
+export function adminForgottenNodesPage(
+  view: View,
+  data: {
+    readonly nodes: readonly ForgottenNode[];
+    readonly forgetAfterMs: number;
+    readonly first: boolean;
+    readonly next: ForgottenCursor | undefined;
+  },
+): Html {
+  const row = (n: ForgottenNode) => html`<tr data-node="${n.address}">
+<td class="mono">${n.address}</td><td>${n.operator ?? html`<span class="muted">none</span>`}</td><td class="mono">${n.endpoint}</td>
+<td class="nowrap">${when(n.registeredAt)}</td><td class="nowrap">${when(n.lastAnnouncedAt)}</td>
+<td>${n.status === "removed" ? html`<span class="badge bad">removed</span><div class="muted">its endpoint answered as another node</div>` : html`<span class="badge muted">forgotten</span>`}</td></tr>`;
+  return page(
+    view,
+    "Forgotten nodes",
+    html`<h1>Forgotten nodes</h1><p class="lead">Nodes that have not announced for ${duration(data.forgetAfterMs)} (<code>routing.forgetNodesAfterMs</code>), newest announcement first. This gateway no longer loads, probes or routes to them; their rows are kept, so their claims are still taken. A node that announces again is known again. <a href="/portal/admin/nodes">Back to the nodes</a>.</p>
+<div class="card"><div class="table-wrap"><table id="forgotten-nodes"><thead><tr><th>Node</th><th>Operator</th><th>Endpoint</th><th>Registered</th><th>Last announced</th><th>State</th></tr></thead>
+<tbody>${data.nodes.length === 0 ? html`<tr><td colspan="6" class="muted">${data.first ? "No node has been forgotten." : "No more forgotten nodes."}</td></tr>` : data.nodes.map(row)}</tbody></table></div>
+<div class="tabs">${data.first ? "" : html`<a href="/portal/admin/nodes/forgotten">First page</a>`}${data.next === undefined ? "" : html`<a href="${forgottenPageHref(data.next)}" id="forgotten-next">Next page</a>`}</div></div>`,
   );
 }

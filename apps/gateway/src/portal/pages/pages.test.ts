@@ -4,7 +4,7 @@ import { csvField } from "../../app/csv-field.js";
 import { html } from "../html.js";
 import type { View } from "../layout.js";
 import type { PortalUser } from "../portal-store.js";
-import { adminNodesPage, identityFindings, type NodeRow } from "./admin-nodes.js";
+import { adminForgottenNodesPage, adminNodesPage, identityFindings, type NodeRow } from "./admin-nodes.js";
 import { adminSettlementPage } from "./admin-settlement.js";
 import { catalogPage } from "./catalog.js";
 import { usageCsv, usagePage } from "./usage.js";
@@ -105,8 +105,11 @@ describe("portal pages", () => {
     const page = adminNodesPage(view, {
       rows: [row],
       now: 0,
+      forgetAfterMs: 3_600_000,
       scores: { evaluator: "ev-1", fetchedAt: 1, lastError: undefined },
     }).value;
+    expect(page).toContain('<a href="/portal/admin/nodes/forgotten" id="forgotten-link">');
+    expect(page).toContain("not announced for 1 h");
     expect(page).toContain('class="whisker"');
     expect(page).toContain("0.70 [0.64, 0.74]");
     expect(page).toContain("sanctioned");
@@ -114,6 +117,37 @@ describe("portal pages", () => {
     expect(page).toContain("shares a backend (group g7)");
     expect(page).toContain("25.0%");
     expect(page).toContain("op &lt;b&gt;");
+  });
+
+  it("lists forgotten nodes escaped, with the link to the next page", () => {
+    const evil = `"><img src=x onerror=alert(1)>`;
+    const address = generateKeyPair().address;
+    const page = adminForgottenNodesPage(
+      { ...view, path: "/portal/admin/nodes/forgotten" },
+      {
+        nodes: [
+          {
+            address,
+            endpoint: `http://127.0.0.1:1/trpc?${evil}`,
+            operator: evil,
+            registeredAt: 0,
+            lastAnnouncedAt: 60_000,
+            status: "removed",
+          },
+        ],
+        forgetAfterMs: 5_400_000,
+        first: false,
+        next: { lastAnnouncedAt: 60_000, address },
+      },
+    ).value;
+    expect(page).not.toContain("<img");
+    expect(page).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    expect(page).toContain("not announced for 90 min");
+    expect(page).toContain("its endpoint answered as another node");
+    expect(page).toContain(
+      `href="/portal/admin/nodes/forgotten?at=60000&amp;address=${address}" id="forgotten-next"`,
+    );
+    expect(page).toContain('<a href="/portal/admin/nodes/forgotten">First page</a>');
   });
 
   it("lists every catalog service and tier with price, limits, hardware and the quality bar's scores", () => {
