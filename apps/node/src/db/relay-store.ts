@@ -420,20 +420,44 @@ export class RelayStore {
     most: { readonly inputTokens: number; readonly outputTokens: number; readonly computeUnits: number },
   ): Effect.Effect<void, NodeStoreError> {
     return Effect.async<void, NodeStoreError>((resume) =>
-      this.#queue(
-        "record a stream being served",
-        requestHash,
-        (admitted) => ({
-          ...rowOf(admitted.relay, admitted.at, null),
-          outcome: "error",
-          errorCode: "STREAM_INTERRUPTED",
-          responseHash: null,
-          leafHash: null,
-          ...most,
-        }),
-        (failure) => resume(failure === undefined ? Effect.void : Effect.fail(failure)),
-        true,
+      this.#queueOpen(requestHash, most, (failure) =>
+        resume(failure === undefined ? Effect.void : Effect.fail(failure)),
       ),
+    );
+  }
+
+  /**
+   * {@link streamOpened}, queued now: the row joins the next group commit (at the end of this turn
+   * of the event loop) and the promise settles once it is committed, with the failure if it was
+   * not. A stream queues it before it opens its engine, so the commit runs while the engine starts;
+   * it waits for the promise before its first chunk, and before any other write of the relay (a
+   * row written while this one is queued would be dropped).
+   */
+  streamOpening(
+    requestHash: string,
+    most: { readonly inputTokens: number; readonly outputTokens: number; readonly computeUnits: number },
+  ): Promise<NodeStoreError | undefined> {
+    return new Promise((resolve) => this.#queueOpen(requestHash, most, resolve));
+  }
+
+  #queueOpen(
+    requestHash: string,
+    most: { readonly inputTokens: number; readonly outputTokens: number; readonly computeUnits: number },
+    done: (failure?: NodeStoreError) => void,
+  ): void {
+    this.#queue(
+      "record a stream being served",
+      requestHash,
+      (admitted) => ({
+        ...rowOf(admitted.relay, admitted.at, null),
+        outcome: "error",
+        errorCode: "STREAM_INTERRUPTED",
+        responseHash: null,
+        leafHash: null,
+        ...most,
+      }),
+      done,
+      true,
     );
   }
 

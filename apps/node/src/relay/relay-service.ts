@@ -543,24 +543,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
           signal?.removeEventListener("abort", onGone);
           return Scope.close(scope, exit);
         };
-        // The deadline's one timer bounds the opening through a signal: no timer fiber, no fork.
-        const opened = yield* Scope.extend(pool.open(op, body, opening.signal), scope).pipe(
-          Effect.either,
-          Effect.onInterrupt(() =>
-            Effect.zipRight(release(Exit.interrupt(FiberId.none)), cutOff(relay, "STREAM_INTERRUPTED")),
-          ),
-        );
-        if (Either.isLeft(opened)) {
-          const last = failed(opened.left);
-          yield* release(Exit.fail(opened.left));
-          yield* bestEffort(
-            store.refuse(relay.requestHash, last.final?.error?.code ?? "BACKEND_ERROR", now()),
-          );
-          return [last];
-        }
         // Its row, before any chunk leaves: a node killed mid-stream leaves it recorded cut, with
         // the most its request allows, for the gateway's cut receipt to pay what reached the client
-        // (`RelayStore.streamOpened`). One row per stream, in the group commit, waited for here.
+        // (`RelayStore.streamOpened`). One row per stream, queued before the engine is opened so
+        // that its group commit runs while the engine starts; waited for before the first chunk
+        // and before any other row of the relay is written.
         const most = {
           inputTokens: relay.inputTokens,
           outputTokens: relay.maxOutputTokens,
@@ -572,17 +559,36 @@ export class RelayService extends Context.Tag("node/RelayService")<
             relay.calls,
           ),
         };
-        const recorded = yield* Effect.uninterruptible(store.streamOpened(relay.requestHash, most)).pipe(
+        const rowWritten = store.streamOpening(relay.requestHash, most);
+        const rowCommitted = Effect.uninterruptible(Effect.promise(() => rowWritten));
+        // A function: `release` clears the deadline as it is called.
+        const interrupted = () =>
+          Effect.zipRight(
+            rowCommitted,
+            Effect.suspend(() =>
+              Effect.zipRight(release(Exit.interrupt(FiberId.none)), cutOff(relay, "STREAM_INTERRUPTED")),
+            ),
+          );
+        // The deadline's one timer bounds the opening through a signal: no timer fiber, no fork.
+        const opened = yield* Scope.extend(pool.open(op, body, opening.signal), scope).pipe(
           Effect.either,
-          Effect.onInterrupt(() =>
-            Effect.zipRight(release(Exit.interrupt(FiberId.none)), cutOff(relay, "STREAM_INTERRUPTED")),
-          ),
+          Effect.onInterrupt(interrupted),
         );
-        if (Either.isLeft(recorded)) {
-          writeFailed(recorded.left);
+        const recordFailure = yield* rowCommitted.pipe(Effect.onInterrupt(interrupted));
+        if (Either.isLeft(opened)) {
+          if (recordFailure !== undefined) writeFailed(recordFailure);
+          const last = failed(opened.left);
+          yield* release(Exit.fail(opened.left));
+          yield* bestEffort(
+            store.refuse(relay.requestHash, last.final?.error?.code ?? "BACKEND_ERROR", now()),
+          );
+          return [last];
+        }
+        if (recordFailure !== undefined) {
+          writeFailed(recordFailure);
           const error = protocolError("INTERNAL", "the node cannot record relays now; try another node");
           metrics.relays.inc({ service: serviceId, outcome: error.code });
-          yield* release(Exit.fail(recorded.left));
+          yield* release(Exit.fail(recordFailure));
           yield* bestEffort(store.refuse(relay.requestHash, error.code, now()));
           return [finalError(signer, error, tally.usage())];
         }
