@@ -1,14 +1,9 @@
-import {
-  createNodeAnnouncement,
-  DEFAULT_CATALOG,
-  generateKeyPair,
-  type KeyPair,
-  RegistrationAck,
-} from "@pocket-ai/protocol";
+import { DEFAULT_CATALOG, generateKeyPair, type KeyPair, RegistrationAck } from "@pocket-ai/protocol";
 import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, ManagedRuntime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { textNodeAnnouncement } from "../../test/support/registry-fixtures.js";
 import { settableClock } from "../../test/support/settable-clock.js";
 import { dialectMissing, STORE_DIALECTS, tempStore } from "../../test/support/temp-database.js";
 import { GatewayStore } from "../db/database.js";
@@ -16,23 +11,6 @@ import { NodeClients } from "../relay/node-client.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { DEFAULT_FORGET_NODES_AFTER_MS, RoutingSettings } from "../routing/routing-config.js";
 import { NodeRegistry } from "./node-registry.js";
-
-const offer = {
-  serviceId: "llama-2-13b",
-  tiers: ["standard"],
-  model: { declared: "llama-2-13b", quantization: "none" },
-  capabilities: {
-    completions: true,
-    chat: true,
-    streaming: true,
-    promptLogprobs: true,
-    logprobs: true,
-    seed: true,
-    tokenize: true,
-    images: null,
-  },
-  tokenizer: { kind: "dev" as const, exact: true },
-};
 
 const PER_HOUR = 3;
 const HOUR_MS = 3_600_000;
@@ -76,19 +54,7 @@ describe.each(STORE_DIALECTS)("new nodes per network on %s", (dialect) => {
       ports.set(key.address, Number(new URL(endpoint).port));
       const exit = await replicas[on]!.runPromiseExit(
         Effect.flatMap(NodeRegistry, (r) =>
-          r.announce(
-            createNodeAnnouncement(
-              {
-                endpoint,
-                services: [offer],
-                hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
-                software: { name: "t", version: "1" },
-                issuedAt: time.at,
-              },
-              key,
-            ),
-            { network },
-          ),
+          r.announce(textNodeAnnouncement(key, endpoint, time.at), { network }),
         ),
       );
       if (Exit.isSuccess(exit)) return RegistrationAck.parse(exit.value).accepted ? "accepted" : "refused";

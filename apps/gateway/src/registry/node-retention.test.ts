@@ -1,14 +1,9 @@
-import {
-  createNodeAnnouncement,
-  DEFAULT_CATALOG,
-  generateKeyPair,
-  type KeyPair,
-  RegistrationAck,
-} from "@pocket-ai/protocol";
+import { DEFAULT_CATALOG, generateKeyPair, type KeyPair, RegistrationAck } from "@pocket-ai/protocol";
 import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Context, Effect, Layer, ManagedRuntime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { textNodeAnnouncement } from "../../test/support/registry-fixtures.js";
 import { settableClock } from "../../test/support/settable-clock.js";
 import { dialectMissing, STORE_DIALECTS, tempStore } from "../../test/support/temp-database.js";
 import { until } from "../../test/support/until.js";
@@ -17,23 +12,6 @@ import { NodeClients } from "../relay/node-client.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { DEFAULT_FORGET_NODES_AFTER_MS, RoutingSettings } from "../routing/routing-config.js";
 import { NodeRegistry } from "./node-registry.js";
-
-const offer = {
-  serviceId: "llama-2-13b",
-  tiers: ["standard"],
-  model: { declared: "llama-2-13b", quantization: "none" },
-  capabilities: {
-    completions: true,
-    chat: true,
-    streaming: true,
-    promptLogprobs: true,
-    logprobs: true,
-    seed: true,
-    tokenize: true,
-    images: null,
-  },
-  tokenizer: { kind: "dev" as const, exact: true },
-};
 
 // Nothing listens on these ports: the registry never calls a node while its endpoint is its own.
 const endpoint = (port: number) => `http://127.0.0.1:${port}/trpc`;
@@ -81,19 +59,7 @@ describe.each(STORE_DIALECTS)("the node registry on %s", (dialect) => {
       RegistrationAck.parse(
         await running.runPromise(
           Effect.flatMap(NodeRegistry, (r) =>
-            r.announce(
-              createNodeAnnouncement(
-                {
-                  endpoint: endpoint(port),
-                  services: [offer],
-                  hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
-                  software: { name: "t", version: "1" },
-                  issuedAt: time.at,
-                },
-                key,
-              ),
-              { network: "test" },
-            ),
+            r.announce(textNodeAnnouncement(key, endpoint(port), time.at), { network: "test" }),
           ),
         ),
       );
