@@ -92,3 +92,34 @@ describe("the names of references and the scorer in the evaluator's config", () 
     },
   );
 });
+
+describe("the model names a node's entry and a reference send in requests", () => {
+  const declared = "meta-llama/Llama-2-13b-chat-hf";
+
+  it("are taken by the rule of a declared model, and a node's service by the catalog's slug rule", () => {
+    const loaded = load(declared, {
+      nodes: [{ address, serviceId: "llama-2-13b", model: "quality-gpt-3.5", declaredModel: declared }],
+      references: { [declared]: { model: "meta-llama/Llama-2-13b-chat-hf", targetNode: address } },
+    });
+    expect(Either.isRight(loaded) && loaded.right.nodes[0]?.model).toBe("quality-gpt-3.5");
+  });
+
+  it.each(BAD_NAMES)("are refused at start with INVALID_CONFIG naming the field when %s", (_name, bad) => {
+    for (const [extra, field] of [
+      [{ nodes: [{ address, serviceId: "llama-2-13b", model: bad }] }, "nodes.0.model: "],
+      [{ references: { [declared]: { model: bad, targetNode: address } } }, `references.${declared}.model: `],
+    ] as const) {
+      const loaded = load(declared, extra);
+      expect(Either.isLeft(loaded)).toBe(true);
+      if (Either.isLeft(loaded)) {
+        expect(loaded.left.code).toBe("INVALID_CONFIG");
+        expect(loaded.left.message).toContain(field);
+      }
+    }
+  });
+
+  it("refuse a node's service id that is no catalog slug", () => {
+    const loaded = load(declared, { nodes: [{ address, serviceId: "Llama 2\u001b[2J" }] });
+    expect(Either.isLeft(loaded) && loaded.left.message).toContain("nodes.0.serviceId: ");
+  });
+});

@@ -1,4 +1,4 @@
-import { NodeModelDeclaration, PoktAddress } from "@pocket-ai/protocol";
+import { NodeModelDeclaration, PoktAddress, ServiceId } from "@pocket-ai/protocol";
 import { MetricsConfig, TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
@@ -25,9 +25,10 @@ const ModelName = NodeModelDeclaration.shape.declared;
 /** A node to evaluate: its address, the service it registered and the model it declares. */
 export const EvaluatedNode = z.strictObject({
   address: PoktAddress,
-  serviceId: z.string().min(1),
-  /** The model the gateway names in requests (the service id by default). */
-  model: z.string().min(1).optional(),
+  /** A catalog service id (a lowercase slug), as the node registered it. */
+  serviceId: ServiceId,
+  /** The model the gateway names in requests (the service id by default), by the model-name rule. */
+  model: ModelName.optional(),
   /**
    * The model the node declares, by the rule of a node's announced model (1–200 UTF-16 units, no
    * control, format, private-use or line-separator character): it is published on the scoreboard
@@ -56,7 +57,8 @@ export type EvaluatedNode = z.infer<typeof EvaluatedNode>;
 export const ReferenceModel = z.strictObject({
   /** Where the reference is reached; absent: the evaluator's own `gateway`, pinned to `targetNode`. */
   gateway: GatewayAccess.optional(),
-  model: z.string().min(1),
+  /** The model the reference is asked for, by the model-name rule (shown in logs and evidence). */
+  model: ModelName,
   /** A node trusted to serve `model`, reached through the gateway like a probe. */
   targetNode: PoktAddress.optional(),
 });
