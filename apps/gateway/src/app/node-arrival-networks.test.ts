@@ -1,8 +1,9 @@
 import { join } from "node:path";
-import { createNodeAnnouncement, generateKeyPair } from "@pocket-ai/protocol";
+import { generateKeyPair } from "@pocket-ai/protocol";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
+import { textNodeAnnouncement } from "../../test/support/registry-fixtures.js";
 
 let t: TestGateway;
 beforeAll(async () => {
@@ -31,15 +32,11 @@ const offer = {
 let port = 31_000;
 /** A new node key announcing through the proxy for `forwardedFor`: the HTTP status and the link's code. */
 async function announceNew(forwardedFor: string) {
-  const announcement = createNodeAnnouncement(
-    {
-      endpoint: `http://127.0.0.1:${port++}/trpc`,
-      services: [offer],
-      hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
-      software: { name: "t", version: "1" },
-      issuedAt: Date.now(),
-    },
+  const announcement = textNodeAnnouncement(
     generateKeyPair(),
+    `http://127.0.0.1:${port++}/trpc`,
+    Date.now(),
+    offer,
   );
   const response = await fetch(`${t.gateway.trpcUrl}/nodes.announce`, {
     method: "POST",

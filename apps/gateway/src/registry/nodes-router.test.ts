@@ -13,6 +13,7 @@ import {
 import { createTRPCUntypedClient, httpLink, TRPCClientError } from "@trpc/client";
 import { Context, Effect, Layer } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TEXT_OFFER } from "../../test/support/registry-fixtures.js";
 import { settableClock } from "../../test/support/settable-clock.js";
 import { ADMIN_TOKEN, startTestNetwork, type TestNetwork } from "../../test/support/test-network.js";
 import { dispatchRequest, registered, unary } from "../../test/support/test-requests.js";
@@ -41,25 +42,7 @@ const client = (token?: string) =>
       }),
     ],
   });
-const offer = node0Offer();
-function node0Offer() {
-  return {
-    serviceId: "llama-2-13b",
-    tiers: ["standard"],
-    model: { declared: "llama-2-13b", quantization: "none" },
-    capabilities: {
-      completions: true,
-      chat: true,
-      streaming: true,
-      promptLogprobs: true,
-      logprobs: true,
-      seed: true,
-      tokenize: true,
-      images: null,
-    },
-    tokenizer: { kind: "dev" as const, exact: true },
-  };
-}
+const offer = TEXT_OFFER;
 const announcement = (
   services: SignedNodeServiceOffer[] = [offer],
   endpoint = "http://127.0.0.1:9/trpc",

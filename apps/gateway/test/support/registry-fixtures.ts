@@ -1,4 +1,4 @@
-import { createNodeAnnouncement, type KeyPair } from "@pocket-ai/protocol";
+import { createNodeAnnouncement, type KeyPair, type SignedNodeServiceOffer } from "@pocket-ai/protocol";
 
 /** A text service offer of the default catalog's `llama-2-13b`, every capability on. */
 export const TEXT_OFFER = {
@@ -18,12 +18,17 @@ export const TEXT_OFFER = {
   tokenizer: { kind: "dev" as const, exact: true },
 };
 
-/** `key`'s signed announcement of {@link TEXT_OFFER} at `endpoint`, issued at `issuedAt`. */
-export const textNodeAnnouncement = (key: KeyPair, endpoint: string, issuedAt: number) =>
+/** `key`'s signed announcement of `offer` ({@link TEXT_OFFER} by default) at `endpoint`, issued at `issuedAt`. */
+export const textNodeAnnouncement = (
+  key: KeyPair,
+  endpoint: string,
+  issuedAt: number,
+  offer: SignedNodeServiceOffer = TEXT_OFFER,
+) =>
   createNodeAnnouncement(
     {
       endpoint,
-      services: [TEXT_OFFER],
+      services: [offer],
       hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
       software: { name: "t", version: "1" },
       issuedAt,

@@ -17,6 +17,20 @@ const lastRequest = () => t.dispatcher.requests.at(-1)!;
 const usageOf = (keyId: string) => t.admin.admin.usage.byKey.query({ keyId });
 const aiSdk = (secret: string) => createOpenAI({ apiKey: secret, baseURL: `${t.gateway.url}/v1` });
 
+/** A tool loop's pieces: the one tool, a call of it, and that call's output. */
+const tools = [{ type: "function" as const, name: "now", parameters: { type: "object" }, strict: false }];
+const call = (callId: string) => ({
+  type: "function_call" as const,
+  call_id: callId,
+  name: "now",
+  arguments: "{}",
+});
+const output = (callId: string) => ({
+  type: "function_call_output" as const,
+  call_id: callId,
+  output: "12:00",
+});
+
 describe("/v1/responses with the official openai client", () => {
   it("answers text input with one output_text message, usage, and is billed as one chat relay", async () => {
     const { openai, key } = await t.newKey();
@@ -389,19 +403,7 @@ describe("/v1/responses with the official openai client", () => {
   it("refuses tool_choice and function_call_output items that match no tool or call, with nothing relayed or billed", async () => {
     const { openai, key } = await t.newKey();
     const before = t.dispatcher.requests.length;
-    const tools = [{ type: "function" as const, name: "now", parameters: { type: "object" }, strict: false }];
     const user = { role: "user" as const, content: "What time is it?" };
-    const call = (callId: string) => ({
-      type: "function_call" as const,
-      call_id: callId,
-      name: "now",
-      arguments: "{}",
-    });
-    const output = (callId: string) => ({
-      type: "function_call_output" as const,
-      call_id: callId,
-      output: "12:00",
-    });
     const cases: [Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, "model">, string][] = [
       [{ input: "x", tool_choice: "required" }, "tool_choice"],
       [{ input: "x", tool_choice: { type: "function", name: "now" } }, "tool_choice"],
@@ -436,19 +438,7 @@ describe("/v1/responses with the official openai client", () => {
 
   it("relays the input of a tool loop: one call, or parallel calls, their outputs, then the answer", async () => {
     const { openai } = await t.newKey();
-    const tools = [{ type: "function" as const, name: "now", parameters: { type: "object" }, strict: false }];
     const user = { role: "user" as const, content: "What time is it in Oslo, Lima and Pune?" };
-    const call = (callId: string) => ({
-      type: "function_call" as const,
-      call_id: callId,
-      name: "now",
-      arguments: "{}",
-    });
-    const output = (callId: string) => ({
-      type: "function_call_output" as const,
-      call_id: callId,
-      output: "12:00",
-    });
     const answer = { role: "assistant" as const, content: "Noon everywhere." };
     const inputs: OpenAI.Responses.ResponseInput[] = [
       [user, call("c1"), output("c1")],
