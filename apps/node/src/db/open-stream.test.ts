@@ -26,6 +26,11 @@ const cutOf = (i: number, over: Partial<Parameters<RelayStore["settleCut"]>[0]> 
 });
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect);
+/** A stream's open row written, as the relay service waits for it; a write that fails throws. */
+const opened = async (store: RelayStore, requestHash: string) => {
+  const failure = await store.streamOpening(requestHash, most);
+  if (failure !== undefined) throw failure;
+};
 const claimsFrom = (sessionEnd: number) => sessionEnd + 60_000;
 
 describe("a stream's row while it is served", () => {
@@ -39,7 +44,7 @@ describe("a stream's row while it is served", () => {
         .where(eq(relays.requestHash, hash(i)))
         .get();
     expect(await run(store.admit({ ...relay, requestHash: hash(0) }, 1))).toBe(true);
-    await run(store.streamOpened(hash(0), most));
+    await opened(store, hash(0));
     expect(rowOf(0)).toMatchObject({
       outcome: "error",
       errorCode: "STREAM_INTERRUPTED",
@@ -73,7 +78,7 @@ describe("a stream's row while it is served", () => {
 
     // A stream cut while served: its cut row, with what went out, takes the open row's place.
     expect(await run(store.admit({ ...relay, requestHash: hash(2) }, 5))).toBe(true);
-    await run(store.streamOpened(hash(2), most));
+    await opened(store, hash(2));
     await run(
       store.refuse(hash(2), "STREAM_INTERRUPTED", 6, { inputTokens: 5, outputTokens: 2, computeUnits: 750 }),
     );
@@ -88,7 +93,7 @@ describe("a stream's row while it is served", () => {
     const dying = new RelayStore(first.db);
     for (const i of [0, 1]) {
       expect(await run(dying.admit({ ...relay, requestHash: hash(i) }, 1))).toBe(true);
-      await run(dying.streamOpened(hash(i), most));
+      await opened(dying, hash(i));
     }
     await first.close();
 
@@ -141,7 +146,7 @@ describe("a stream's row while it is served", () => {
     const serving = new RelayStore(db, worker("a"));
     const other = new RelayStore(db, worker("b"));
     expect(await run(serving.admit({ ...relay, requestHash: hash(0) }, 1))).toBe(true);
-    await run(serving.streamOpened(hash(0), most));
+    await opened(serving, hash(0));
     expect(held.get(hash(0))).toBe("a");
     expect(await run(other.settleCut(cutOf(0), 2, claimsFrom))).toBe("pending");
 

@@ -130,7 +130,7 @@ export type CutSettlement =
   | { readonly refused: CutRefusal };
 
 /**
- * A stream's open row (see {@link RelayStore.streamOpened}): written while it is served, cut with no
+ * A stream's open row (see {@link RelayStore.streamOpening}): written while it is served, cut with no
  * completion time. No other row has none (`pending` rows of earlier versions are another outcome).
  */
 const openRow = () =>
@@ -160,7 +160,7 @@ interface QueuedRow {
   readonly requestHash: string;
   readonly operation: string;
   readonly row: Values;
-  /** A stream's row while it is served (see `streamOpened`): its relay stays admitted once committed. */
+  /** A stream's row while it is served (see `streamOpening`): its relay stays admitted once committed. */
   readonly open: boolean;
   /** Its relay's open row is in the file: the outcome takes its place (see `#replaceOpen`). */
   readonly replaces: boolean;
@@ -176,7 +176,7 @@ interface QueuedRow {
  * `kill -9`. The rows of relays that end in one turn of the event loop commit together
  * (group commit: one transaction, one WAL commit, instead of one per relay); a batch that fails is
  * written again row by row, so one bad row fails only its own relay. A stream has one row more:
- * once its engine has answered and before its first chunk leaves, an open row (`streamOpened`:
+ * before its engine is opened and waited for before its first chunk leaves, an open row (`streamOpening`:
  * recorded cut, `STREAM_INTERRUPTED`, no leaf, `completed_at` null, the most the request allowed as
  * its counts) that its outcome then takes the place of. A stream whose process dies mid-way so
  * leaves a cut stream's row, which the gateway's cut receipt settles (see {@link settleCut}) as it
@@ -201,7 +201,7 @@ export class RelayStore {
   readonly #recordAll: (batch: readonly QueuedRow[]) => void;
   /** Admitted relays not yet answered or refused, by request hash, with when they were admitted. */
   readonly #admitted = new Map<string, { readonly relay: AdmittedRelay; readonly at: number }>();
-  /** Admitted streams whose open row is committed (see `streamOpened`): their outcome replaces it. */
+  /** Admitted streams whose open row is committed (see `streamOpening`): their outcome replaces it. */
   readonly #open = new Set<string>();
   #sweepAt = FIRST_SWEEP_AT;
   /** Rows queued for the next group commit (their relays stay admitted until it commits). */
@@ -413,51 +413,31 @@ export class RelayStore {
    * outcome (answered, refused or cut) takes the row's place when the stream ends; a process that
    * dies first leaves it, and the gateway's cut receipt then settles it within those counts (see
    * {@link settleCut}). The relay stays admitted (in memory) until its outcome is written. One row
-   * per stream, in the group commit; completes once it is committed.
-   */
-  streamOpened(
-    requestHash: string,
-    most: { readonly inputTokens: number; readonly outputTokens: number; readonly computeUnits: number },
-  ): Effect.Effect<void, NodeStoreError> {
-    return Effect.async<void, NodeStoreError>((resume) =>
-      this.#queueOpen(requestHash, most, (failure) =>
-        resume(failure === undefined ? Effect.void : Effect.fail(failure)),
-      ),
-    );
-  }
-
-  /**
-   * {@link streamOpened}, queued now: the row joins the next group commit (at the end of this turn
-   * of the event loop) and the promise settles once it is committed, with the failure if it was
-   * not. A stream queues it before it opens its engine, so the commit runs while the engine starts;
-   * it waits for the promise before its first chunk, and before any other write of the relay (a
-   * row written while this one is queued would be dropped).
+   * per stream, queued now: it joins the next group commit (at the end of this turn of the event
+   * loop) and the promise settles once it is committed, with the failure if it was not. A stream
+   * queues it before it opens its engine, so the commit runs while the engine starts; it waits for
+   * the promise before its first chunk, and before any other write of the relay (a row queued
+   * while this one is would be dropped).
    */
   streamOpening(
     requestHash: string,
     most: { readonly inputTokens: number; readonly outputTokens: number; readonly computeUnits: number },
   ): Promise<NodeStoreError | undefined> {
-    return new Promise((resolve) => this.#queueOpen(requestHash, most, resolve));
-  }
-
-  #queueOpen(
-    requestHash: string,
-    most: { readonly inputTokens: number; readonly outputTokens: number; readonly computeUnits: number },
-    done: (failure?: NodeStoreError) => void,
-  ): void {
-    this.#queue(
-      "record a stream being served",
-      requestHash,
-      (admitted) => ({
-        ...rowOf(admitted.relay, admitted.at, null),
-        outcome: "error",
-        errorCode: "STREAM_INTERRUPTED",
-        responseHash: null,
-        leafHash: null,
-        ...most,
-      }),
-      done,
-      true,
+    return new Promise((resolve) =>
+      this.#queue(
+        "record a stream being served",
+        requestHash,
+        (admitted) => ({
+          ...rowOf(admitted.relay, admitted.at, null),
+          outcome: "error",
+          errorCode: "STREAM_INTERRUPTED",
+          responseHash: null,
+          leafHash: null,
+          ...most,
+        }),
+        resolve,
+        true,
+      ),
     );
   }
 
@@ -496,7 +476,7 @@ export class RelayStore {
    * - a stream the node recorded cut (`STREAM_INTERRUPTED`) becomes an answered row, written anew
    *   after every row there is (as an answer that comes late is: a claim already built from the
    *   first `n` rows keeps them). So does a stream whose process died while it served it (its open
-   *   row, see {@link streamOpened}): its counts are the most its request allowed (its
+   *   row, see {@link streamOpening}): its counts are the most its request allowed (its
    *   `max_tokens` over all its choices, and that call's weight), as the node cannot know how far
    *   it got, and the receipt is held to them. With several workers, an open row no process here
    *   serves may be another worker's: `pending` unless the primary grants its hash (no live worker
@@ -567,7 +547,7 @@ export class RelayStore {
             if (row === undefined) return "unknown";
             if (row.gatewayAddress !== cut.gatewayAddress) return { refused: "another gateway" };
             if (row.sessionId !== cut.sessionId) return { refused: "another session" };
-            // An open row (see `streamOpened`) that this process does not serve: the process that
+            // An open row (see `streamOpening`) that this process does not serve: the process that
             // served it died, unless another worker of the node serves it still, which only the
             // primary knows (it grants a hash to one worker at a time and drops a dead one's).
             const open =
@@ -775,7 +755,7 @@ export class RelayStore {
   }
 
   /**
-   * Streams whose process died while it served them (their open row, see `streamOpened`) are
+   * Streams whose process died while it served them (their open row, see `streamOpening`) are
    * recorded cut as of `now`, as a stream the node saw cut is: in no claim, until the gateway's cut
    * receipt pays the share its client received (see {@link settleCut}). Only where no process of
    * the node serves a relay yet: a lone node's start, or a primary's before it starts its workers.

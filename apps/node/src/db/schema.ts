@@ -6,7 +6,7 @@ import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlit
  * an answered relay survives a crash and is in the session's claim after a restart; while a relay
  * is in flight the ledger holds it in memory (see `RelayStore`). A stream's row is written before
  * its first chunk too, as cut with no `completed_at`, and its outcome takes its place: a stream
- * whose process died stays recorded cut (see `RelayStore.streamOpened`). `pending` rows come only
+ * whose process died stays recorded cut (see `RelayStore.streamOpening`). `pending` rows come only
  * from earlier versions, which wrote a row on admission.
  */
 export const relays = sqliteTable(

@@ -431,7 +431,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
      * rule the receipt broke. A stream still being served here or by another worker, or one
      * another worker has not committed yet, is `UNKNOWN_RELAY`, which a gateway retries. A stream
      * this node was serving when its process died is recorded cut, with the most its request
-     * allowed (`RelayStore.streamOpened`), and takes its receipt within that.
+     * allowed (`RelayStore.streamOpening`), and takes its receipt within that.
      */
     const gateways = options.admission.gateways;
     const grace = sessionGrace(options.admission.session);
@@ -545,7 +545,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
         };
         // Its row, before any chunk leaves: a node killed mid-stream leaves it recorded cut, with
         // the most its request allows, for the gateway's cut receipt to pay what reached the client
-        // (`RelayStore.streamOpened`). One row per stream, queued before the engine is opened so
+        // (`RelayStore.streamOpening`). One row per stream, queued before the engine is opened so
         // that its group commit runs while the engine starts; waited for before the first chunk
         // and before any other row of the relay is written.
         const most = {
