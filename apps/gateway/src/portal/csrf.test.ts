@@ -46,4 +46,13 @@ describe("cross-site requests", () => {
     ).toBe(false);
     expect(isCrossSite({ host: "gw.example" })).toBe(false);
   });
+
+  it("believes the browser's Sec-Fetch-Site over a Host that a proxy in front rewrote", () => {
+    // nginx's `proxy_set_header Host $host` drops the port the browser's Origin still names.
+    const behindProxy = { origin: "http://localhost:8090", host: "localhost" };
+    expect(isCrossSite({ ...behindProxy, secFetchSite: "same-origin" })).toBe(false);
+    expect(isCrossSite({ ...behindProxy, secFetchSite: "cross-site" })).toBe(true);
+    // Without Fetch Metadata the Origin is all there is to compare.
+    expect(isCrossSite(behindProxy)).toBe(true);
+  });
 });

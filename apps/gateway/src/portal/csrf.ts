@@ -39,16 +39,18 @@ export class CsrfTokens {
 
 /**
  * A second, independent check: a browser sends `Sec-Fetch-Site` and `Origin` on form posts; a
- * request another site triggered says so. Requests without them (old browsers, curl) are left to
- * the token.
+ * request another site triggered says so. `Sec-Fetch-Site` decides when present: the browser
+ * compares the origins itself, while the `Host` an `Origin` is compared with may have been
+ * rewritten by a reverse proxy in front (nginx's `proxy_set_header Host $host` drops the port),
+ * which would refuse every form of a page served through it. `Origin` against `Host` is the
+ * check for browsers without `Sec-Fetch-Site`; requests with neither (curl) are left to the token.
  */
 export function isCrossSite(headers: {
   readonly origin?: string | undefined;
   readonly host?: string | undefined;
   readonly secFetchSite?: string | undefined;
 }): boolean {
-  if (headers.secFetchSite !== undefined && !["same-origin", "none"].includes(headers.secFetchSite))
-    return true;
+  if (headers.secFetchSite !== undefined) return !["same-origin", "none"].includes(headers.secFetchSite);
   if (headers.origin !== undefined && headers.origin !== "null" && headers.host !== undefined) {
     try {
       return new URL(headers.origin).host !== headers.host;

@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Effect } from "effect";
@@ -495,6 +497,69 @@ describe("the portal behind https", () => {
       );
     } finally {
       await secure.close();
+    }
+  });
+});
+
+/**
+ * A reverse proxy on loopback that does what nginx's `proxy_set_header Host $host` does (the
+ * shipped `deploy/gateway-lb.conf` did): it passes the request on with the port dropped from `Host`.
+ */
+async function hostRewritingProxy(upstream: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const to = new URL(upstream);
+  const server = createServer((req, res) => {
+    const host = (req.headers.host ?? "").replace(/:\d+$/, "");
+    const onward = httpRequest(
+      {
+        host: to.hostname,
+        port: to.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(onward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("the portal behind a reverse proxy that rewrites Host", () => {
+  it("takes the forms a browser sends from the portal's own pages, and still refuses another site's", async () => {
+    const proxy = await hostRewritingProxy(t.gateway.url);
+    try {
+      // What Chromium sends with a form posted from the page it loaded through the proxy.
+      const sameOrigin = { origin: proxy.url, "sec-fetch-site": "same-origin" };
+      const b = new Browser(proxy.url);
+      const csrf = await b.csrf("/portal/");
+      const signup = await b.request("/portal/signup", {
+        form: { csrf, email: "proxied@example.com", password: "a long passphrase" },
+        headers: sameOrigin,
+      });
+      expect(errorCode(signup.text)).toBeUndefined();
+      expect(signup.res.status).toBe(303);
+      const created = await b.request("/portal/keys", {
+        form: { csrf: await b.csrf("/portal/keys"), name: "through the proxy" },
+        headers: sameOrigin,
+      });
+      expect(created.res.status).toBe(201);
+      expect(created.text).toMatch(/pai_[0-9A-Za-z]{32}/);
+      const foreign = await b.request("/portal/keys", {
+        form: { csrf: await b.csrf("/portal/keys"), name: "forged" },
+        headers: { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
+      });
+      expect(foreign.res.status).toBe(403);
+      expect(errorCode(foreign.text)).toBe("CSRF_REJECTED");
+    } finally {
+      await proxy.close();
     }
   });
 });
