@@ -149,6 +149,7 @@ export function makePortal(deps: PortalDeps) {
         network: ctx.networkOf(r.req),
       });
       const sessionId = await accounts.openSession(user);
+      await closeReplacedSession(r);
       r.redirect("/portal/keys?notice=welcome", [sessionCookieHeader(sessionId)]);
     } catch (e) {
       if (!(e instanceof PortalRefused)) throw e;
@@ -162,6 +163,7 @@ export function makePortal(deps: PortalDeps) {
     try {
       const user = await accounts.login(email, form.get("password") ?? "", ctx.networkOf(r.req));
       const sessionId = await accounts.openSession(user);
+      await closeReplacedSession(r);
       const next = r.query.get("next") ?? "";
       const target = /^\/portal\/[a-z0-9/_-]*$/.test(next)
         ? next
@@ -183,6 +185,15 @@ export function makePortal(deps: PortalDeps) {
     r.redirect("/portal/?notice=logged-out", [
       cookieHeader(sessionCookie, "", { secure: secureCookies, maxAge: 0 }),
     ]);
+  }
+
+  /**
+   * Ends the session whose cookie a new one replaces (a log-in or sign-up in a browser already
+   * logged in): the browser forgets its id, so nothing could log it out any more.
+   */
+  async function closeReplacedSession(r: PortalRequest) {
+    const previous = parseCookies(r.req.headers.cookie).get(sessionCookie);
+    if (previous !== undefined) await accounts.closeSession(previous);
   }
 
   const sessionCookieHeader = (sessionId: string) =>

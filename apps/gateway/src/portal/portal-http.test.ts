@@ -425,6 +425,36 @@ describe("the portal over HTTP", () => {
     expect(back.res.headers.get("location")).toBe("/portal/keys");
   });
 
+  it("ends the session a log-in or sign-up replaces in the same browser", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("first@example.com");
+    const first = b.jar.get("pai_session")!;
+    const opens = async (sessionId: string) =>
+      (
+        await fetch(`${t.gateway.url}/portal/keys`, {
+          headers: { cookie: `pai_session=${sessionId}` },
+          redirect: "manual",
+        })
+      ).status === 200;
+    expect(await opens(first)).toBe(true);
+    // Logged in, the browser signs up another account: the first session's id is gone from it.
+    await b.signup("second@example.com");
+    const second = b.jar.get("pai_session")!;
+    expect(second).not.toBe(first);
+    expect(await opens(first)).toBe(false);
+    // And logs in to the first account again over the second one's session.
+    const login = await b.request("/portal/login", {
+      form: {
+        csrf: await b.csrf("/portal/login"),
+        email: "first@example.com",
+        password: "a long passphrase",
+      },
+    });
+    expect(login.res.status).toBe(303);
+    expect(await opens(second)).toBe(false);
+    expect(await opens(b.jar.get("pai_session")!)).toBe(true);
+  });
+
   it("answers unknown pages and wrong methods with a code, never a stack trace", async () => {
     const b = new Browser(t.gateway.url);
     const missing = await b.request("/portal/nothing-here");
