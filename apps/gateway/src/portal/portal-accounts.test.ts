@@ -81,6 +81,35 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         ).toBe("WEAK_PASSWORD");
       });
 
+      it("counts a sign-up refused for a taken address as a failed log-in of its network", async () => {
+        const { accounts } = portal({
+          login: { failuresPer15Min: 3 },
+          signup: { perNetworkPerHour: 50, perNetworkPerDay: 50 },
+        });
+        await accounts.signup({ email: "amy@example.com", password: "a long passphrase", network: "home" });
+        const signup = (email: string, network: string) =>
+          codeOf(accounts.signup({ email, password: "another passphrase", network }));
+        // Each answer says the address has an account, as a failed log-in would: it counts as one.
+        expect(await signup("amy@example.com", "prober")).toBe("EMAIL_TAKEN");
+        expect(await codeOf(accounts.login("nobody@example.com", "a guess", "prober"))).toBe("LOGIN_FAILED");
+        expect(await signup("amy@example.com", "prober")).toBe("EMAIL_TAKEN");
+        // At the limit the network learns nothing more: taken or free, sign-up and log-in alike.
+        expect(await signup("amy@example.com", "prober")).toBe("LOGIN_LIMITED");
+        expect(await signup("free@example.com", "prober")).toBe("LOGIN_LIMITED");
+        expect(await codeOf(accounts.login("amy@example.com", "a long passphrase", "prober"))).toBe(
+          "LOGIN_LIMITED",
+        );
+        // Other networks are not affected; after the window the network signs up again.
+        expect(await signup("amy@example.com", "office")).toBe("EMAIL_TAKEN");
+        clock += 15 * 60_000 + 1;
+        expect(await signup("free@example.com", "prober")).toBe("ok");
+        // A burst of probes sent at once gets no more answers than the limit.
+        const burst = await Promise.all(Array.from({ length: 12 }, () => signup("amy@example.com", "burst")));
+        const answered = burst.filter((code) => code === "EMAIL_TAKEN").length;
+        expect(answered).toBeLessThanOrEqual(3);
+        expect(burst.filter((code) => code === "LOGIN_LIMITED")).toHaveLength(12 - answered);
+      });
+
       it("limits sign-ups per network per hour and per day, and everywhere per hour", async () => {
         const { accounts } = portal({ signup: { perNetworkPerHour: 2, perNetworkPerDay: 3, perHour: 5 } });
         const signup = (i: number, network: string) =>

@@ -112,8 +112,7 @@ export class PortalAccounts {
       await this.oneAtATime(() =>
         this.checkSignupLimits(input.network, this.now(), () => this.pendingBefore(ticket, network)),
       );
-      if ((await this.store.userByEmail(email)) !== undefined)
-        throw refuse("EMAIL_TAKEN", undefined, "email");
+      await this.refuseTakenEmail(email, input.network);
       const passwordHash = await hashPassword(input.password, this.config.passwordHash);
       // Checked again after the (slow) hash, one sign-up at a time with the inserts: concurrent
       // sign-ups from one network (on any replica) cannot all slip under the limit.
@@ -240,37 +239,72 @@ export class PortalAccounts {
     }
   }
 
+  /**
+   * Refuses (`LOGIN_LIMITED`, or `limited` when given) when a subject has reached its limit of
+   * failures. Failures are counted in the database, so every replica sees the same ones; attempts
+   * still being checked here (`holdAttempt`) count as failures until they are decided (their
+   * password checks take tens of milliseconds, and a guess sent alongside must not pass before they
+   * are recorded). The counts take turns with the recording of failures of the same subjects: a
+   * failure recorded during a count would be found both in the table and in flight, and refuse an
+   * attempt within the limit.
+   */
+  private async refuseOverFailureLimits(
+    limits: ReadonlyMap<string, number>,
+    limited?: string,
+  ): Promise<void> {
+    const since = this.now() - LOGIN_WINDOW_MS;
+    await this.inTurn([...limits.keys()], async () => {
+      for (const [subject, limit] of limits) {
+        const failures = await this.store.loginFailures(subject, since);
+        if (failures + (this.attempts.get(subject) ?? 1) - 1 >= limit) throw refuse("LOGIN_LIMITED", limited);
+      }
+    });
+  }
+
+  /** Records a failure of each subject, then releases their attempt (counted from the table from now on). */
+  private async recordFailure(subjects: readonly string[], release: () => void): Promise<void> {
+    const now = this.now();
+    await this.inTurn(subjects, async () => {
+      await this.store.recordLoginFailure(subjects, now, now - LOGIN_WINDOW_MS);
+      release();
+    });
+  }
+
+  /**
+   * Refuses a sign-up for an address that has an account (`EMAIL_TAKEN`). That answer says what a
+   * failed log-in would, that the address has an account, so it counts as a failed log-in of the
+   * network, and a network at `login.failuresPer15Min` gets no answer (`LOGIN_LIMITED`): the
+   * sign-up form is no way round the log-in limit for learning which addresses have accounts.
+   */
+  private async refuseTakenEmail(email: string, network: string): Promise<void> {
+    const subject = `n:${network}`;
+    const release = this.holdAttempt([subject]);
+    try {
+      await this.refuseOverFailureLimits(
+        new Map([[subject, this.config.login.failuresPer15Min]]),
+        "Too many sign-ups with taken addresses or failed log-ins from your network. Wait 15 minutes, then retry.",
+      );
+      if ((await this.store.userByEmail(email)) === undefined) return;
+      await this.recordFailure([subject], release);
+      throw refuse("EMAIL_TAKEN", undefined, "email");
+    } finally {
+      release();
+    }
+  }
+
   private async checkLogin(
     email: string,
     password: string,
     limits: ReadonlyMap<string, number>,
     release: () => void,
   ): Promise<PortalUser> {
-    const start = this.now();
-    const subjects = [...limits.keys()];
-    // Failures are counted in the database, so every replica sees the same ones; attempts still
-    // being checked here count as failures until they are decided (their password checks take
-    // tens of milliseconds, and a guess sent alongside must not pass before they are recorded).
-    // The counts take turns with the recording of failures of the same subjects: a failure
-    // recorded during a count would be found both in the table and in flight, and refuse an
-    // attempt within the limit.
-    const since = start - LOGIN_WINDOW_MS;
-    await this.inTurn(subjects, async () => {
-      for (const [subject, limit] of limits) {
-        const failures = await this.store.loginFailures(subject, since);
-        if (failures + (this.attempts.get(subject) ?? 1) - 1 >= limit) throw refuse("LOGIN_LIMITED");
-      }
-    });
+    await this.refuseOverFailureLimits(limits);
     const user = await this.store.userByEmail(email);
     this.dummyHash ??= hashPassword(randomBytes(16).toString("hex"), this.config.passwordHash);
     const ok = await verifyPassword(password.slice(0, 1024), user?.passwordHash ?? (await this.dummyHash));
     const now = this.now();
     if (user === undefined || !ok) {
-      await this.inTurn(subjects, async () => {
-        await this.store.recordLoginFailure(subjects, now, now - LOGIN_WINDOW_MS);
-        // Recorded: counted from the table from now on, no longer as in flight.
-        release();
-      });
+      await this.recordFailure([...limits.keys()], release);
       throw refuse("LOGIN_FAILED");
     }
     // The owner is in: the account's failures are forgotten (the network's stay).
