@@ -284,10 +284,11 @@ export function makePortal(deps: PortalDeps) {
         res.destroy();
         return;
       }
-      const user = await accounts
-        .sessionUser(parseCookies(req.headers.cookie).get(sessionCookie))
-        .catch(() => undefined);
-      const view: View = { user, csrf: "", path: req.url ?? "/portal/" };
+      const sessionId = parseCookies(req.headers.cookie).get(sessionCookie);
+      const user = await accounts.sessionUser(sessionId).catch(() => undefined);
+      // The header's log-out form needs the session's token on an error page too.
+      const token = user !== undefined && sessionId !== undefined ? csrf.forSession(sessionId) : "";
+      const view: View = { user, csrf: token, path: req.url ?? "/portal/" };
       if (e instanceof PortalRefused) {
         if (e.code === "SESSION_REQUIRED" && req.method === "GET") {
           const next = (req.url ?? "").split("?")[0] ?? "";

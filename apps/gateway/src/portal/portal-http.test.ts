@@ -455,6 +455,26 @@ describe("the portal over HTTP", () => {
     expect(await opens(b.jar.get("pai_session")!)).toBe(true);
   });
 
+  it("logs out with the header's button from an error page", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("lost@example.com");
+    const sessionId = b.jar.get("pai_session")!;
+    // A customer on a page that is not there, or is the operator's: the header still offers log-out.
+    for (const path of ["/portal/nothing-here", "/portal/admin/nodes"]) {
+      const { res, text } = await b.request(path);
+      expect([403, 404]).toContain(res.status);
+      expect(text).toContain('action="/portal/logout"');
+    }
+    const out = await b.request("/portal/logout", { form: { csrf: await b.csrf("/portal/nothing-here") } });
+    expect(errorCode(out.text)).toBeUndefined();
+    expect(out.res.status).toBe(303);
+    const replay = await fetch(`${t.gateway.url}/portal/keys`, {
+      headers: { cookie: `pai_session=${sessionId}` },
+      redirect: "manual",
+    });
+    expect(replay.status).toBe(303);
+  });
+
   it("answers unknown pages and wrong methods with a code, never a stack trace", async () => {
     const b = new Browser(t.gateway.url);
     const missing = await b.request("/portal/nothing-here");
