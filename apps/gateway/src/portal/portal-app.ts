@@ -290,7 +290,7 @@ export function makePortal(deps: PortalDeps) {
       const token = user !== undefined && sessionId !== undefined ? csrf.forSession(sessionId) : "";
       const view: View = { user, csrf: token, path: req.url ?? "/portal/" };
       if (e instanceof PortalRefused) {
-        if (e.code === "SESSION_REQUIRED" && req.method === "GET") {
+        if (e.code === "SESSION_REQUIRED" && (req.method === "GET" || req.method === "HEAD")) {
           const next = (req.url ?? "").split("?")[0] ?? "";
           redirect(res, `/portal/login?notice=login&next=${encodeURIComponent(next)}`);
           return;

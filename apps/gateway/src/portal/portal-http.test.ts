@@ -480,6 +480,10 @@ describe("the portal over HTTP", () => {
     const missing = await b.request("/portal/nothing-here");
     expect(missing.res.status).toBe(404);
     expect(errorCode(missing.text)).toBe("PAGE_NOT_FOUND");
+    // A HEAD is answered as its GET is: a page that needs a session sends to the log-in page.
+    const head = await b.request("/portal/keys", { method: "HEAD" });
+    expect(head.res.status).toBe(303);
+    expect(head.res.headers.get("location")).toBe("/portal/login?notice=login&next=%2Fportal%2Fkeys");
     const wrongMethod = await b.request("/portal/keys", { method: "DELETE" });
     expect(wrongMethod.res.status).toBe(400);
     const garbage = await b.request("/portal/signup", {
