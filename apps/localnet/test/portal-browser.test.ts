@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { weekIdOf } from "@pocket-ai/protocol";
@@ -191,6 +193,52 @@ describe.runIf(CHROMIUM !== undefined)("the portal in headless Chromium", () => 
     const csv = readFileSync((await (await download).path())!, "utf8");
     expect(csv).toMatch(/,llama-2-13b,1,1,750,1500,1500,1500,/);
   }, 120_000);
+
+  it("a customer signs up, creates a key and logs in again through a proxy that rewrites Host", async () => {
+    // What nginx's `proxy_set_header Host $host` does: the port the browser used is dropped.
+    const upstream = new URL(t.net.portalUrl);
+    const proxy = createServer((req, res) => {
+      const host = (req.headers.host ?? "").replace(/:\d+$/, "");
+      const onward = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host },
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(onward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxied = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/portal/`;
+    try {
+      await context.clearCookies();
+      await page.goto(proxied);
+      await page.fill("#signup-email", "proxied@example.com");
+      await page.fill("#signup-password", PASSWORD);
+      await page.click("#signup button[type=submit]");
+      await page.waitForLoadState();
+      expect(await page.locator("[data-code]").allTextContents()).toEqual([]);
+      await page.waitForURL(/\/portal\/keys/);
+      await page.fill("#new-name", "behind the proxy");
+      await page.click("#create-key button[type=submit]");
+      expect(await page.textContent("#new-key")).toMatch(/pai_[0-9A-Za-z]{32}/);
+      await logOut();
+      await page.goto(`${proxied}login`);
+      await page.fill("#login-email", "proxied@example.com");
+      await page.fill("#login-password", PASSWORD);
+      await page.click("form[action='/portal/login'] button[type=submit]");
+      await page.waitForURL(/\/portal\/keys/);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  }, 60_000);
 
   it("took a non-trivial screenshot of every page", () => {
     const names = taken.map((f) => f.split("/").at(-1));
