@@ -31,8 +31,13 @@ const SESSION = { mode: "time", genesisMs: 0, sessionLengthMs: 1_000_000, graceM
 const hash = (i: number) => i.toString(16).padStart(64, "0");
 const sessionEnd = SESSION.sessionLengthMs;
 
-/** A node's ledgers, a session of it, and a gateway that refuses each claim submission with `refusals` in turn, then takes it. */
-async function claimSetup(refusals: ErrorCode[]) {
+/**
+ * A node's ledgers, a session of it, and a gateway that refuses each claim submission with
+ * `refusals` in turn, then takes it. With `losesFirstClaim`, the gateway no longer holds the first
+ * claim it accepted when its proof comes (its database restored from a backup taken before): it
+ * answers the proof as a gateway with no such claim does, with an INVALID_PROOF refusal.
+ */
+async function claimSetup(refusals: ErrorCode[], options: { readonly losesFirstClaim?: boolean } = {}) {
   const { db, close } = await openLedger();
   const relays = new RelayStore(db);
   const claimStore = new ClaimStore(db);
@@ -66,6 +71,8 @@ async function claimSetup(refusals: ErrorCode[]) {
     );
   const left = [...refusals];
   let stored: { root: ClaimRoot; seed: string } | undefined;
+  let loses = options.losesFirstClaim === true;
+  const seeds: string[] = [];
   const outcomes: string[] = [];
   const gateway: GatewayClient = {
     url: "http://gateway.invalid",
@@ -86,6 +93,7 @@ async function claimSetup(refusals: ErrorCode[]) {
         const v = verifyClaimSubmission(message, { gatewayAddress: gatewayKey.address });
         if (!v.ok) return Effect.die(v.error);
         stored = stored ?? { root: v.value.submission.root, seed: generateProofSeed() };
+        seeds.push(stored.seed);
         return Effect.succeed(
           createClaimAck(
             {
@@ -101,7 +109,22 @@ async function claimSetup(refusals: ErrorCode[]) {
         );
       }),
     submitProof: (message) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
+        if (loses) {
+          loses = false;
+          stored = undefined;
+        }
+        if (stored === undefined) {
+          outcomes.push("no claim");
+          return Effect.fail(
+            new GatewayCallError({
+              gateway: "g",
+              procedure: "submitProof",
+              pocketCode: "INVALID_PROOF",
+              reason: `node ${node.address} has no claim for session ${sessionId}; submit the claim first`,
+            }),
+          );
+        }
         const checked = verifyProofSubmission(message, {
           gatewayAddress: gatewayKey.address,
           claim: stored!.root,
@@ -109,12 +132,14 @@ async function claimSetup(refusals: ErrorCode[]) {
         });
         outcomes.push(checked.ok ? "proven" : `rejected: ${checked.error.detail}`);
         const about = { nodeAddress: node.address, sessionId, root: stored!.root, issuedAt: 0 };
-        return checked.ok
-          ? createProofAck({ status: "proven", mintedUpokt: "9000", ...about }, gatewayKey)
-          : createProofAck(
-              { status: "rejected", mintedUpokt: "0", detail: checked.error.code, ...about },
-              gatewayKey,
-            );
+        return Effect.succeed(
+          checked.ok
+            ? createProofAck({ status: "proven", mintedUpokt: "9000", ...about }, gatewayKey)
+            : createProofAck(
+                { status: "rejected", mintedUpokt: "0", detail: checked.error.code, ...about },
+                gatewayKey,
+              ),
+        );
       }),
   };
   const pass = (now: number) =>
@@ -132,7 +157,7 @@ async function claimSetup(refusals: ErrorCode[]) {
         orphansSaid: new Set(),
       }),
     );
-  return { relays, claimStore, sessionId, gatewayKey, admitted, answer, pass, outcomes, close };
+  return { relays, claimStore, sessionId, gatewayKey, admitted, answer, pass, outcomes, seeds, close };
 }
 
 describe("a claim retried after a relay of its session was answered late", () => {
@@ -166,8 +191,8 @@ describe("a claim retried after a relay of its session was answered late", () =>
 });
 
 /** {@link claimSetup} with one relay of the session answered. */
-async function oneRelayClaim(refusals: ErrorCode[]) {
-  const t = await claimSetup(refusals);
+async function oneRelayClaim(refusals: ErrorCode[], options: { readonly losesFirstClaim?: boolean } = {}) {
+  const t = await claimSetup(refusals, options);
   await Effect.runPromise(
     Effect.gen(function* () {
       expect(yield* t.relays.admit(t.admitted(1), 500_000)).toBe(true);
@@ -251,6 +276,31 @@ describe("a claim that waited for its week's rate", () => {
     await t.pass(now);
     expect(t.claimStore.all()[0]).toMatchObject({ status: "rejected", mintedUpokt: "0" });
     expect(t.outcomes).toEqual([]);
+    await t.close();
+  });
+});
+
+describe("a claim its gateway no longer holds when the proof comes", () => {
+  it("is claimed again and proven, not retried as a proof for ever", async () => {
+    const t = await oneRelayClaim([], { losesFirstClaim: true });
+    // Pass 1: the claim is accepted; its proof finds no claim at the gateway.
+    const first = sessionEnd + SESSION.graceMs + 500;
+    await t.pass(first);
+    expect(t.outcomes).toEqual(["no claim"]);
+    // The passes that follow, each once the backoff has passed: the claim is sent again, under the
+    // gateway's new seed, and proven.
+    let now = first;
+    for (let i = 0; i < 3 && t.claimStore.all()[0]?.status !== "proven"; i++) {
+      now += 11 * 60_000;
+      await t.pass(now);
+    }
+    expect(t.seeds).toHaveLength(2);
+    expect(t.outcomes).toEqual(["no claim", "proven"]);
+    expect(t.claimStore.all()[0]).toMatchObject({
+      status: "proven",
+      mintedUpokt: "9000",
+      proofSeed: t.seeds[1],
+    });
     await t.close();
   });
 });

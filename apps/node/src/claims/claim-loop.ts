@@ -214,6 +214,34 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
         }),
       );
   };
+  /**
+   * A proof refused with INVALID_PROOF (not answered with a rejected receipt): the gateway holds
+   * no claim of this node and session (its database lost it, restored from a backup taken before
+   * the claim). Proving again can never work; the claim is sent again, while its window is open.
+   */
+  const claimAgain = (error: GatewayCallError) => {
+    const attempts = row.attempts + 1;
+    return deps.claims
+      .reclaim(
+        row.sessionId,
+        row.gatewayAddress,
+        attempts,
+        now + claimBackoffMs(attempts),
+        error.message,
+        now,
+      )
+      .pipe(
+        Effect.tap(() => {
+          deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "retry" });
+          deps.log.warn("the gateway holds no claim for this session; the claim is sent again", {
+            code: "CLAIM_NOT_HELD",
+            sessionId: row.sessionId,
+            gateway: row.gatewayAddress,
+            attempts,
+          });
+        }),
+      );
+  };
   if (gateway === undefined) return orphaned(deps, row, now);
   const root = claimedRoot(row);
   const window = sessionWindow(deps.session, row.sessionNumber);
@@ -246,6 +274,8 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
       // The leaf to prove comes from the seed and the node's own root, not from the ack's index.
       Effect.flatMap((ack) => prove(deps, gateway, { ...row, status: "claimed", proofSeed: ack.proofSeed })),
       Effect.catchTag("GatewayCallError", (e) => {
+        // The proof that follows an accepted claim found no claim at the gateway.
+        if (e.pocketCode === "INVALID_PROOF") return claimAgain(e);
         // A closed window may only mean this node's clock runs ahead of the gateway's, or one
         // replica of a gateway answering by an older rule: a few more of them before the claim is
         // given up, counted apart from the claim's other tries (a week whose rate came days late
@@ -270,7 +300,11 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
     );
   }
   if (row.proofSeed === null) return retryLater("claimed without a proof seed");
-  return prove(deps, gateway, row).pipe(Effect.catchTag("GatewayCallError", (e) => retryLater(e.message)));
+  return prove(deps, gateway, row).pipe(
+    Effect.catchTag("GatewayCallError", (e) =>
+      e.pocketCode === "INVALID_PROOF" ? claimAgain(e) : retryLater(e.message),
+    ),
+  );
 }
 
 /**

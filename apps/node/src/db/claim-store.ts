@@ -111,6 +111,42 @@ export class ClaimStore {
   }
 
   /**
+   * Takes a claim its gateway no longer holds back to `built`, so it is submitted again (its seed
+   * and receipt, which that gateway no longer knows, are dropped); `attempts` keeps counting, so a
+   * gateway that keeps losing it is asked ever less often.
+   */
+  reclaim(
+    sessionId: string,
+    gatewayAddress: string,
+    attempts: number,
+    nextAttemptAt: number,
+    error: string,
+    now: number,
+  ): Effect.Effect<void, NodeStoreError> {
+    return storeWrite("record claim to send again", () => {
+      this.db
+        .update(claims)
+        .set({
+          status: "built",
+          proofSeed: null,
+          claimReceipt: null,
+          attempts,
+          nextAttemptAt,
+          lastError: error.slice(0, 500),
+          updatedAt: now,
+        })
+        .where(
+          and(
+            eq(claims.sessionId, sessionId),
+            eq(claims.gatewayAddress, gatewayAddress),
+            inArray(claims.status, ["built", "claimed"]),
+          ),
+        )
+        .run();
+    });
+  }
+
+  /**
    * Makes the waiting claims (built or claimed) of `gatewayAddresses` whose last error starts with
    * `errorPrefix` due at `now`; returns how many.
    */
