@@ -37,7 +37,10 @@ const sessionEnd = SESSION.sessionLengthMs;
  * claim it accepted when its proof comes (its database restored from a backup taken before): it
  * answers the proof as a gateway with no such claim does, with an INVALID_PROOF refusal.
  */
-async function claimSetup(refusals: ErrorCode[], options: { readonly losesFirstClaim?: boolean } = {}) {
+async function claimSetup(
+  refusals: ErrorCode[],
+  options: { readonly losesFirstClaim?: boolean; readonly logLines?: string[] } = {},
+) {
   const { db, close } = await openLedger();
   const relays = new RelayStore(db);
   const claimStore = new ClaimStore(db);
@@ -151,7 +154,11 @@ async function claimSetup(refusals: ErrorCode[], options: { readonly losesFirstC
         session: SESSION,
         gateways: new Map([[gatewayKey.address, gateway]]),
         metrics: makeNodeMetrics(),
-        log: createLogger({ app: "node", level: "error" }),
+        log: createLogger({
+          app: "node",
+          level: options.logLines === undefined ? "error" : "info",
+          write: (line) => options.logLines?.push(line),
+        }),
         now: () => now,
         keepSettledMs: 10 * 86_400_000,
         orphansSaid: new Set(),
@@ -191,7 +198,10 @@ describe("a claim retried after a relay of its session was answered late", () =>
 });
 
 /** {@link claimSetup} with one relay of the session answered. */
-async function oneRelayClaim(refusals: ErrorCode[], options: { readonly losesFirstClaim?: boolean } = {}) {
+async function oneRelayClaim(
+  refusals: ErrorCode[],
+  options: { readonly losesFirstClaim?: boolean; readonly logLines?: string[] } = {},
+) {
   const t = await claimSetup(refusals, options);
   await Effect.runPromise(
     Effect.gen(function* () {
@@ -301,6 +311,27 @@ describe("a claim its gateway no longer holds when the proof comes", () => {
       mintedUpokt: "9000",
       proofSeed: t.seeds[1],
     });
+    await t.close();
+  });
+});
+
+describe("a claim its gateway refuses for good", () => {
+  it("is logged as a warning with the gateway's code and reason, so its runner sees why it was not paid", async () => {
+    const logLines: string[] = [];
+    const t = await oneRelayClaim(["INVALID_CLAIM"], { logLines });
+    await t.pass(sessionEnd + SESSION.graceMs + 500);
+    expect(t.claimStore.all()[0]).toMatchObject({ status: "rejected", mintedUpokt: "0" });
+    const rejected = logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.msg === "claim rejected");
+    expect(rejected).toEqual([
+      expect.objectContaining({
+        level: "warn",
+        code: "INVALID_CLAIM",
+        sessionId: t.sessionId,
+        reason: "INVALID_CLAIM: the gateway answered INVALID_CLAIM",
+      }),
+    ]);
     await t.close();
   });
 });

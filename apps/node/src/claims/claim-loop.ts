@@ -451,10 +451,13 @@ function settle(
     .pipe(
       Effect.tap(() => {
         deps.metrics.claims.inc({ gateway: row.gatewayAddress, status });
-        deps.log.info(`claim ${status}`, {
-          sessionId: row.sessionId,
-          gateway: row.gatewayAddress,
-          mintedUpokt: minted,
+        const about = { sessionId: row.sessionId, gateway: row.gatewayAddress, mintedUpokt: minted };
+        if (status === "proven") return deps.log.info("claim proven", about);
+        // The session is not paid: its runner is told why (the gateway's code, when it gave one).
+        deps.log.warn("claim rejected", {
+          code: /^([A-Z][A-Z_]*):/.exec(detail ?? "")?.[1] ?? "CLAIM_REJECTED",
+          ...about,
+          reason: detail ?? "rejected",
         });
       }),
     );
