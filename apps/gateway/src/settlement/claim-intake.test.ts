@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest";
 import {
   type ClaimAck,
   createClaimSubmission,
+  deriveSessionId,
   generateKeyPair,
   type SessionHeader,
   verifyClaimAck,
@@ -172,6 +173,30 @@ describe.each(STORE_DIALECTS)("Settlement.submitClaim on %s", (dialect) => {
           });
         }
       }).pipe(Effect.provide(settlementTest(dialect))),
+    );
+
+    it.effect(
+      "refuses a session past the last date a clock can show with INVALID_CLAIM, not an internal error",
+      () =>
+        Effect.gen(function* () {
+          const { node, header, ledger } = yield* served();
+          // The first hourly session that starts after 275760-09-13 (JavaScript's last date): its
+          // window is whole numbers, but no date can name when its claim window would open.
+          const sessionNumber = 2_400_000_001;
+          const sessionStart = sessionNumber * TEST_SESSION_PARAMS.sessionLengthMs;
+          const far: SessionHeader = {
+            ...header,
+            sessionNumber,
+            sessionId: deriveSessionId(header.applicationAddress, header.serviceId, sessionNumber),
+            sessionStart,
+            sessionEnd: sessionStart + TEST_SESSION_PARAMS.sessionLengthMs,
+          };
+          expect(yield* refusal(wire(nodeClaim(node, far, ledger).submission))).toMatchObject({
+            _tag: "InvalidClaim",
+            code: "INVALID_CLAIM",
+            detail: expect.stringContaining(`session ${sessionNumber}`),
+          });
+        }).pipe(Effect.provide(settlementTest(dialect))),
     );
 
     it.effect("refuses a claim before the session's grace has passed or after the claim window", () =>

@@ -38,6 +38,12 @@ function headerMismatch(header: SessionHeader, deps: SettlementDeps): string | u
   if (window.start !== header.sessionStart || window.end !== header.sessionEnd) {
     return `session ${sessionNumber} runs [${window.start}, ${window.end}) here, not [${header.sessionStart}, ${header.sessionEnd})`;
   }
+  // A window of whole milliseconds may still end past the last date a clock can show (275760):
+  // no relay was served in it, and its claim window could not be named in an answer.
+  const closesAt = window.end + deps.identity.session.graceMs + deps.config.claimWindowMs;
+  if (Number.isNaN(new Date(closesAt).getTime())) {
+    return `session ${sessionNumber} is outside this gateway's sessions: it ends after the last date a clock can show`;
+  }
   return undefined;
 }
 
