@@ -68,6 +68,10 @@ describe("settlement over HTTP, with the typed gateway client nodes use", () => 
 
     const refused = (p: Promise<unknown>) => p.then(() => undefined, pocketCodeOf);
     expect(await refused(gateway.settlement.submitClaim.mutate(submission))).toBe("RATE_NOT_SET");
+    // A proof of a claim the gateway does not hold: INVALID_PROOF, on which a node sends its claim again.
+    expect(await refused(gateway.settlement.submitProof.mutate(nodeProof(node, header, tree, 0)))).toBe(
+      "INVALID_PROOF",
+    );
 
     const week = weekIdOf(header.sessionStart);
     expect(await cli("rates", "set", "--week", week, "--usd-per-pokt", "$0.25")).toBe(
