@@ -24,11 +24,20 @@ export interface OpenedPostgres {
   readonly client: SqlClient;
 }
 
-/** The URL without its password, for messages and logs. */
+/**
+ * The URL without its password, for messages and logs: the one before the host, and any query
+ * parameter that carries one (`?password=…`, `?sslpassword=…`), which the driver reads as well.
+ * Anything that is not a `postgres://` URL is not shown at all: `user:secret@host/db` (the scheme
+ * left out) parses as a URL whose scheme is `user:` and whose path holds the password.
+ */
 export function redactDatabaseUrl(url: string): string {
   try {
     const parsed = new URL(url);
+    if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:")
+      return "(not a postgres:// URL)";
     if (parsed.password !== "") parsed.password = "***";
+    for (const name of [...parsed.searchParams.keys()])
+      if (/password/i.test(name)) parsed.searchParams.set(name, "***");
     return parsed.toString();
   } catch {
     return "(not a URL)";
@@ -75,7 +84,8 @@ export function openPostgres(options: {
     if (protocol !== "postgres:" && protocol !== "postgresql:") {
       return yield* new PostgresError({
         code: "INVALID_CONFIG",
-        reason: `the database URL ${where} is not a PostgreSQL URL; write it as postgres://user:password@host:5432/database`,
+        reason:
+          "the database URL is not a PostgreSQL URL (it is not shown: it may hold a password); write it as postgres://user:password@host:5432/database",
       });
     }
     // Checked first on a connection of its own, with a short timeout: a server that does not
