@@ -72,6 +72,10 @@ export function openPostgres(options: {
   /** Connections per process (default 10). */
   readonly poolSize?: number;
   readonly connectTimeoutMs?: number;
+  /** Longest a statement waits for a row or table lock another session holds (default 10 s). */
+  readonly lockTimeoutMs?: number;
+  /** Longest a transaction of this pool may sit idle between statements before the server ends it (default 30 s). */
+  readonly idleInTransactionTimeoutMs?: number;
 }): Effect.Effect<OpenedPostgres, PostgresError, Scope.Scope> {
   const where = redactDatabaseUrl(options.url);
   return Effect.gen(function* () {
@@ -120,6 +124,11 @@ export function openPostgres(options: {
     });
     // Requests wait for a pooled connection (a burst on one key queues on its row lock) rather
     // than fail; a connection that cannot be made in a minute fails the request as a storage error.
+    // A lock held by a session that does not go on (a replica frozen or cut off mid-transaction,
+    // an operator's open transaction) must not hold its waiters, and the pool they fill, forever:
+    // a wait for a lock fails after `lockTimeoutMs` (that request answers DATABASE_UNAVAILABLE),
+    // and the server ends a transaction of ours left idle for `idleInTransactionTimeoutMs`, which
+    // frees its locks. The gateway's transactions run their statements back to back.
     const pool = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
@@ -127,6 +136,8 @@ export function openPostgres(options: {
             connectionString: options.url,
             max: options.poolSize ?? 10,
             connectionTimeoutMillis: 60_000,
+            lock_timeout: options.lockTimeoutMs ?? 10_000,
+            idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 30_000,
             types,
           }),
       ),
