@@ -1,5 +1,10 @@
 export { applyEnvOverrides, ConfigError, loadConfig } from "./config/load-config.js";
-export { databaseErrorCode, describeDatabaseFailure, describeThrown } from "./db/database-failure.js";
+export {
+  databaseErrorCode,
+  databaseUnavailable,
+  describeDatabaseFailure,
+  describeThrown,
+} from "./db/database-failure.js";
 export { type OpenedPostgres, openPostgres, PostgresError, redactDatabaseUrl } from "./db/postgres.js";
 export {
   PlainSql,

@@ -1,5 +1,6 @@
 import type { ErrorCode } from "@pocket-ai/protocol";
 import {
+  databaseUnavailable,
   describeThrown,
   openPostgres,
   openSqlite,
@@ -16,15 +17,20 @@ export const MIGRATIONS_FOLDER = packageFile(import.meta.url, "@pocket-ai/gatewa
 export const PG_MIGRATIONS_FOLDER = packageFile(import.meta.url, "@pocket-ai/gateway", "drizzle/pg");
 
 /**
- * A SQL statement failed unexpectedly (disk full, server gone): a server error, never the caller's.
+ * A SQL statement failed (disk full, server gone, a bug): a server error, never the caller's.
  * `reason` is the driver's code and, for SQLite, its message (see `describeThrown`), never
- * the statement or its parameters: it is logged and printed at start.
+ * the statement or its parameters: it is logged and printed at start. `unavailable` when the
+ * database cannot be used now (see `databaseUnavailable`): every API then answers
+ * `DATABASE_UNAVAILABLE`, which callers retry; anything else is `INTERNAL`, logged under an id.
  */
 export class StorageError extends Data.TaggedError("StorageError")<{
   readonly operation: string;
   readonly reason: string;
+  readonly unavailable?: boolean;
 }> {
-  readonly code: ErrorCode = "INTERNAL";
+  get code(): Extract<ErrorCode, "INTERNAL" | "DATABASE_UNAVAILABLE"> {
+    return this.unavailable === true ? "DATABASE_UNAVAILABLE" : "INTERNAL";
+  }
 }
 
 /** The gateway's database could not be opened at start (bad URL, server unreachable, bad file). */
@@ -89,6 +95,7 @@ export function storeRunner(db: SqlClient): StoreRunner {
   return (operation, f) =>
     Effect.tryPromise({
       try: () => f(db),
-      catch: (e) => new StorageError({ operation, reason: describeThrown(e) }),
+      catch: (e) =>
+        new StorageError({ operation, reason: describeThrown(e), unavailable: databaseUnavailable(e) }),
     });
 }

@@ -5,7 +5,12 @@ import Database from "better-sqlite3";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { databaseErrorCode, describeDatabaseFailure, describeThrown } from "./database-failure.js";
+import {
+  databaseErrorCode,
+  databaseUnavailable,
+  describeDatabaseFailure,
+  describeThrown,
+} from "./database-failure.js";
 
 const root = mkdtempSync(join(tmpdir(), "pocket-db-failure-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -81,5 +86,49 @@ describe("describeThrown", () => {
     expect(describeThrown(Object.assign(new Error("Failed query: SELECT 1"), {}))).toBe(
       "a database query failed",
     );
+  });
+});
+
+describe("databaseUnavailable", () => {
+  const coded = (code: string, message = "failed") => Object.assign(new Error(message), { code });
+  const wrapped = (cause: unknown) =>
+    Object.assign(new Error("Failed query: update keys set spent = 1\nparams: "), { cause });
+
+  it("is an outage for a server out of reach, restarting, out of connections, or a lock or statement that timed out", () => {
+    for (const code of [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ENOTFOUND",
+      "08006",
+      "57P01",
+      "57P03",
+      "53300",
+      "55P03",
+      "57014",
+      "25P03",
+    ])
+      expect(databaseUnavailable(wrapped(coded(code))), code).toBe(true);
+    // The PostgreSQL driver's own words for a connection lost or never handed out.
+    expect(databaseUnavailable(new Error("Connection terminated unexpectedly"))).toBe(true);
+    expect(databaseUnavailable(new Error("timeout exceeded when trying to connect"))).toBe(true);
+    // SQLite's file busy, full or not writable.
+    for (const code of ["SQLITE_BUSY", "SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_READONLY"])
+      expect(databaseUnavailable(coded(code)), code).toBe(true);
+  });
+
+  it("is no outage for a statement the database refuses: a missing table, a constraint, a bad value, a bug", () => {
+    const missing = failureOf(() => {
+      const sqlite = new Database(join(root, "unavailable.sqlite"));
+      try {
+        drizzle(sqlite).run(sql`select * from nothing_here`);
+      } finally {
+        sqlite.close();
+      }
+    });
+    expect(databaseUnavailable(missing)).toBe(false);
+    for (const code of ["42P01", "23505", "22P02", "40P01", "SQLITE_CORRUPT", "SQLITE_CONSTRAINT_UNIQUE"])
+      expect(databaseUnavailable(wrapped(coded(code))), code).toBe(false);
+    expect(databaseUnavailable(new TypeError("cannot read properties of undefined"))).toBe(false);
+    expect(databaseUnavailable("plain")).toBe(false);
   });
 });

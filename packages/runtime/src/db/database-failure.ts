@@ -11,6 +11,50 @@ export function databaseErrorCode(e: unknown): string | undefined {
 }
 
 /**
+ * Whether a failed database call says the database cannot be used now — the server unreachable,
+ * restarting or out of connections, the connection lost, a lock or a statement that timed out,
+ * SQLite's file busy, full, unreadable or read-only — rather than that the app asked something
+ * wrong of it (a missing table, a broken constraint, a bug). The first is an operator's outage a
+ * caller retries; the second an internal error.
+ */
+export function databaseUnavailable(e: unknown): boolean {
+  const code = databaseErrorCode(e);
+  if (code !== undefined) {
+    if (code.startsWith("SQLITE_"))
+      return /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM)/.test(code);
+    if (/^E[A-Z]+$/.test(code)) return true;
+    return code.startsWith("08") || UNAVAILABLE_SQLSTATES.has(code);
+  }
+  // The PostgreSQL driver says a connection was lost, or none came, with no code.
+  for (let cause = e, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    if (LOST_CONNECTION.test(cause.message)) return true;
+    cause = cause.cause;
+  }
+  return false;
+}
+
+/**
+ * SQLSTATEs of a database that cannot serve now (besides class 08, connection exceptions): the
+ * server shutting down or starting (57P01-57P03), out of connections or resources (53xxx), a lock
+ * wait or a statement that timed out (55P03, 57014), a transaction the server ended as idle (25P03).
+ */
+const UNAVAILABLE_SQLSTATES: ReadonlySet<string> = new Set([
+  "57P01",
+  "57P02",
+  "57P03",
+  "53000",
+  "53100",
+  "53200",
+  "53300",
+  "55P03",
+  "57014",
+  "25P03",
+]);
+
+const LOST_CONNECTION =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/;
+
+/**
  * A database failure in words fit for a log: `SQLITE_READONLY: attempt to write a readonly
  * database` (SQLite's messages name tables and columns, never a bound value), `SQLSTATE 42P01`
  * (PostgreSQL), `ECONNREFUSED`, or, when no driver code is found, only the error's class name.
