@@ -155,32 +155,36 @@ export const serveRelay = Effect.fnUntraced(function* (
   const present = translated?.value.presenter(prepared.value.target.modelName, Math.floor(startedAt / 1000));
   const limits = door.limits;
   // Budget and rate admission come before any decoding: a key with nothing left costs no work.
-  const reservation = yield* limits.reserve(key, prepared.value.reservation);
-  // The key's window as it stands with this request in it, on whatever answer follows (only a
-  // key with a limit has one: the reservation read it while checking).
-  if (reservation.window !== undefined) {
-    for (const [name, value] of Object.entries(rateLimitHeaders(reservation.window)))
-      res.setHeader(name, value);
-  }
-  yield* dispatchRelay(
-    deps,
-    door,
-    res,
-    operation,
-    cors,
-    {
-      key,
-      node,
-      startedAt,
-      reservation,
-      present,
-      baseUrl: deps.publicUrl ?? `http://${req.headers.host}`,
-      requestId,
+  // Taken whole even when the client leaves meanwhile (its row may wait on another replica's
+  // lock): a hold taken then is given back at once, never left to the stale-hold sweep.
+  yield* Effect.acquireUseRelease(
+    limits.reserve(key, prepared.value.reservation),
+    (reservation) => {
+      // The key's window as it stands with this request in it, on whatever answer follows (only
+      // a key with a limit has one: the reservation read it while checking).
+      if (reservation.window !== undefined) {
+        for (const [name, value] of Object.entries(rateLimitHeaders(reservation.window)))
+          res.setHeader(name, value);
+      }
+      return dispatchRelay(
+        deps,
+        door,
+        res,
+        operation,
+        cors,
+        {
+          key,
+          node,
+          startedAt,
+          reservation,
+          present,
+          baseUrl: deps.publicUrl ?? `http://${req.headers.host}`,
+          requestId,
+        },
+        prepared.value,
+      ).pipe(Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(rename, e) : e)));
     },
-    prepared.value,
-  ).pipe(
-    Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(rename, e) : e)),
-    Effect.ensuring(limits.release(reservation).pipe(Effect.ignore)),
+    (reservation) => limits.release(reservation).pipe(Effect.ignore),
   );
 });
 
