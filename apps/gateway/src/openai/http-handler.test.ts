@@ -264,6 +264,47 @@ describe("the HTTP front door", () => {
     expect(rows).toMatchObject([{ requests: 1, failed: 1, spentMicroUsd: usage.spentMicroUsd }]);
   });
 
+  it("a stream its client read too slowly to end within the tier's time limit pays its node for what reached the client", async () => {
+    const { secret, key } = await t.newKey();
+    // Two content chunks, then the stream waits until the dispatcher ends it as outpaced.
+    t.dispatcher.stallAfterChunks = 2;
+    try {
+      const response = await postStreamedChat(secret, 8);
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = "";
+      while ((text.match(/^data: /gm) ?? []).length < 2) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before two chunks: ${text}`);
+        text += decoder.decode(value, { stream: true });
+      }
+      t.dispatcher.outpaceStalled();
+      for (let part = await reader.read(); part.done !== true; part = await reader.read())
+        text += decoder.decode(part.value, { stream: true });
+      expect(text).toMatch(/"code":"STREAM_INTERRUPTED"/);
+      expect(text).toContain("did not read the stream within the tier's time limit");
+      expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
+      const db = new Database(join(t.config.dataDir, "gateway.sqlite"), { readonly: true });
+      const rows = db
+        .prepare(
+          "select outcome, error_code, compute_units, price_micro_usd, leaf_hash from relays where key_id = ?",
+        )
+        .all(key.id) as Record<string, unknown>[];
+      db.close();
+      expect(rows).toHaveLength(1);
+      // Two of eight tokens reached the client: that share of the call, for the client and the node.
+      expect(rows[0]).toMatchObject({
+        outcome: "interrupted",
+        error_code: "STREAM_INTERRUPTED",
+        compute_units: 188,
+        price_micro_usd: 188,
+      });
+      expect(rows[0]?.leaf_hash).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      t.dispatcher.stallAfterChunks = undefined;
+    }
+  });
+
   it("a client that leaves once every choice has finished had the whole answer, and pays the whole price", async () => {
     const { secret, key } = await t.newKey();
     // Every content chunk and the finish, then the stream waits before the node's closing event.

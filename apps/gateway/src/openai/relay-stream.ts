@@ -329,11 +329,12 @@ const streamRelayBody = Effect.fnUntraced(function* (
   // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
   const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
   const ttftMs = final?.ttftMs;
-  // Cut by the gateway's own shutdown while the node was still sending: the node is paid as for a
-  // client that left (a stream the node broke or stalled is owed nothing). Paid nothing (also a
-  // stream whose link broke, or that ran past its deadline or failed a check), its receipt tells
+  // Cut by the gateway's own shutdown while the node was still sending, or past its time limit
+  // while the client had not read what the node sent: the node is paid as for a client that left
+  // (a stream the node broke or stalled is owed nothing). Paid nothing (also a stream whose link
+  // broke, or that the node let run past its deadline, or that failed a check), its receipt tells
   // the node so: a node that finished meanwhile must not claim the whole leaf.
-  const paid = failed && shutDown ? paidCut(usage, false) : undefined;
+  const paid = failed && (shutDown || final?.error?.cause === "client") ? paidCut(usage, false) : undefined;
   const cut: CutReceiptToWrite | undefined = paid ?? (failed ? events.unpaidCut?.() : undefined);
   // Charge and ledger row commit together before the stream's end reaches the client: a stream
   // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.

@@ -459,6 +459,58 @@ describe("a stream's client that leaves", () => {
   });
 });
 
+describe("a stream whose client falls behind", () => {
+  it("past the tier's time limit while the gateway waited on its client: ended for the client's sake, the node paid for what reached it and not counted as stalled", async () => {
+    const limited = await startTestNetwork({ hedge: { enabled: false }, timeouts: { "*:standard": 500 } });
+    try {
+      // The role chunk goes out at once, then a token every 200 ms: still sending when the limit passes.
+      const steady = await limited.startNode({ backend: { tokensPerSecond: 5 } });
+      await registered(limited, 1);
+      const events = await limited.managed.runPromise(
+        Effect.flatMap(Dispatcher, (d) => d.stream({ ...story(), targetNode: steady.address })),
+      );
+      const iterator = events[Symbol.asyncIterator]();
+      const read: DispatchStreamEvent[] = [];
+      while (textPieces(read) === 0) {
+        const next = await iterator.next();
+        if (next.done === true || next.value.type !== "data") throw new Error("the stream ended early");
+        read.push(next.value);
+      }
+      // The consumer takes nothing more (its client's socket is full) until the limit has passed:
+      // the gateway ended the node's call, and the node let go of the relay.
+      await vi.waitFor(() => expect(steady.node.relays.inFlight()).toBe(0), { timeout: 10_000 });
+      let last: DispatchStreamEvent | undefined;
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next())
+        last = next.value;
+      expect(last).toMatchObject({
+        type: "final",
+        outcome: "error",
+        error: { code: "STREAM_INTERRUPTED", cause: "client" },
+      });
+      expect((last as { error: { message: string } }).error.message).not.toMatch(/node/);
+      const view = await limited.managed.runPromise(
+        Effect.map(Selector, (s) => s.stats.view(steady.address, Date.now())),
+      );
+      expect(view.failures).toBe(0);
+      expect(limited.metrics.render()).not.toMatch(
+        /pocket_gateway_node_relays_total\{[^}]*outcome="TIMEOUT"/,
+      );
+      // Paid for the part that reached the client, as for a client that left.
+      const covered = read[read.length - 1] as Extract<DispatchStreamEvent, { type: "data" }>;
+      const paid = events.cutSettlement?.({
+        chain: covered.chain,
+        usage: { inputTokens: 5, outputTokens: textPieces(read) },
+        maxOutputTokens: 40,
+        calls: 1,
+        whole: false,
+      });
+      expect(paid?.record.computeUnits).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 /** An evaluator's score of a node under one of its model services. */
 const qualityScore = (address: string, qualifies: string[], serviceId = "llama-2-13b") => ({
   address,

@@ -91,9 +91,11 @@ export type DispatchStreamEvent =
             readonly message: string;
             /**
              * What ended it: the node's own error or refusal (`node`), a chunk that failed the
-             * gateway's checks (`checks`), or the connection lost or stalled (`transport`).
+             * gateway's checks (`checks`), the connection lost or stalled (`transport`), or the
+             * tier's time limit passed while the gateway waited on its client (`client`: the
+             * node is paid for what reached the client, as when the client leaves).
              */
-            readonly cause?: "node" | "checks" | "transport" | undefined;
+            readonly cause?: "node" | "checks" | "transport" | "client" | undefined;
           }
         | undefined;
       readonly record: RelayRecord | undefined;

@@ -63,7 +63,7 @@ export function streamEvents(
   const final = (
     outcome: "ok" | "error",
     rec: RelayRecord | undefined,
-    ended?: { readonly message: string; readonly cause: "node" | "checks" | "transport" },
+    ended?: { readonly message: string; readonly cause: "node" | "checks" | "transport" | "client" },
   ): DispatchStreamEvent => ({
     type: "final",
     verified: verifier.verifiedChunks,
@@ -121,6 +121,18 @@ export function streamEvents(
     return final("error", delivered(), ended);
   };
   const invalid = (why: AnswerRefusal) => invalidAnswer(address, why);
+  // The tier's time limit passed while no pull was pending: the gateway was waiting on its client
+  // (a full socket), not on the node, which had sent all the gateway took. Cut for the client's
+  // sake, as a client that left is: nothing counted against the node, which is paid for what
+  // reached the client (`cutSettlement`).
+  const outpaced = (): DispatchStreamEvent => {
+    cutByGateway = true;
+    return final("error", delivered(), {
+      message:
+        "the client did not read the stream within the tier's time limit; read a stream as it arrives, or ask for fewer tokens",
+      cause: "client",
+    });
+  };
 
   const closing = (trailer: RelayStreamFinal, checked: boolean): DispatchStreamEvent => {
     const lie = checked ? undefined : checks.trailer(trailer);
@@ -161,6 +173,7 @@ export function streamEvents(
     tally,
     interrupted,
     invalid,
+    outpaced,
     closing,
     ended: (event) => {
       close(true);
@@ -222,6 +235,8 @@ interface ChunkLoop {
   readonly tally: HeadCoveredTally;
   readonly interrupted: (failure: AttemptFailure) => DispatchStreamEvent;
   readonly invalid: (why: AnswerRefusal) => InvalidNodeResponse;
+  /** The final event of a stream whose time limit passed while no pull was pending. */
+  readonly outpaced: () => DispatchStreamEvent;
   readonly closing: (trailer: RelayStreamFinal, checked: boolean) => DispatchStreamEvent;
   /** The final event on its way out: the stream closed (the node's part is over), then watched. */
   readonly ended: (event: DispatchStreamEvent) => DispatchStreamEvent;
@@ -250,6 +265,8 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
   let checked = true;
   for (;;) {
     if (chunk === undefined) {
+      // Passed while the consumer was not pulling (its client behind): the node did not stall.
+      if (opened.deadline.expired !== undefined) return yield ended(loop.outpaced());
       // The pull is awaited here, not through a helper: one promise less per chunk.
       let pulled: IteratorResult<unknown>;
       loop.pull.since = performance.now();

@@ -2,6 +2,7 @@ import { encodePng } from "@pocket-ai/png";
 import {
   canonicalJson,
   chatPromptText,
+  createStreamCutReceipt,
   type ErrorCode,
   generateKeyPair,
   type OpenAIRequestOf,
@@ -53,6 +54,12 @@ export interface TestDispatcherControl {
    * saying its connection closed.
    */
   cutStalled(): void;
+  /**
+   * Ends every stream stalled now as the dispatcher ends one whose time limit passed while its
+   * client was behind (`cause: "client"`): its node is owed what reached the client, and the
+   * stream's `cutSettlement` pays it (the tier's weight for a call, as a share of the call).
+   */
+  outpaceStalled(): void;
   /** Nodes per public model name for `availability()`. */
   availability: Map<string, { nodes: number }>;
   /** Unary chat answers carry this text (counted as one output token per word) instead of the usual words. */
@@ -83,8 +90,9 @@ function inputTokens(request: DispatchRequest): number {
  */
 export function makeTestDispatcher() {
   const node = generateKeyPair().address;
-  /** How to end each stalled stream as cut by its node (see `cutStalled`). */
-  const stalled = new Set<() => void>();
+  /** How to end each stalled stream: as cut by its node (see `cutStalled`), or outpaced (`outpaceStalled`). */
+  const stalled = new Set<(how: "cut" | "outpaced") => void>();
+  const gatewayKey = generateKeyPair();
   const control: TestDispatcherControl = {
     requests: [],
     failNext: undefined,
@@ -94,7 +102,11 @@ export function makeTestDispatcher() {
     interruptOnOpen: false,
     closedStreams: 0,
     cutStalled: () => {
-      for (const cut of stalled) cut();
+      for (const cut of stalled) cut("cut");
+      stalled.clear();
+    },
+    outpaceStalled: () => {
+      for (const cut of stalled) cut("outpaced");
       stalled.clear();
     },
     availability: new Map(),
@@ -303,11 +315,12 @@ export function makeTestDispatcher() {
         : [...sent.map(piece), ...(cut === undefined ? [usageChunk, final] : [final])];
       // A stall waits until the stream is closed (the client left), then ends.
       let close = () => {};
-      const closed = new Promise<"closed" | "cut">((resolve) => {
+      const closed = new Promise<"closed" | "cut" | "outpaced">((resolve) => {
         close = () => resolve("closed");
       });
       let stopped = false;
-      const cutFinal: DispatchStreamEvent = {
+      let outpaced = false;
+      const cutFinal: Extract<DispatchStreamEvent, { type: "final" }> = {
         type: "final",
         verified: 0, // set to the chunks passed on when it is sent
         outcome: "error",
@@ -323,8 +336,21 @@ export function makeTestDispatcher() {
         for (const [i, event] of events.entries()) {
           if (stopped) return;
           if (stallAfter !== undefined && i >= stallAfter && i < sent.length) {
-            const cut = new Promise<"cut">((resolve) => stalled.add(() => resolve("cut")));
-            if ((await Promise.race([closed, cut])) === "cut") yield { ...cutFinal, verified: i };
+            const cut = new Promise<"cut" | "outpaced">((resolve) => stalled.add(resolve));
+            const how = await Promise.race([closed, cut]);
+            if (how === "cut") yield { ...cutFinal, verified: i };
+            if (how === "outpaced") {
+              outpaced = true;
+              yield {
+                ...cutFinal,
+                verified: i,
+                error: {
+                  code: "STREAM_INTERRUPTED",
+                  message: "the client did not read the stream within the tier's time limit",
+                  cause: "client",
+                },
+              };
+            }
             return;
           }
           yield event;
@@ -339,6 +365,30 @@ export function makeTestDispatcher() {
           if (!stopped) control.closedStreams += 1;
           stopped = true;
           close();
+        },
+        cutSettlement: ({ chain, usage: delivered, maxOutputTokens }) => {
+          if (!outpaced) return undefined;
+          const paid = record(request, delivered);
+          const computeUnits = Math.ceil(
+            (request.target.tier.computeUnitsPerRelay * delivered.outputTokens) / maxOutputTokens,
+          );
+          const fields = {
+            nodeAddress: paid.nodeAddress,
+            sessionId: paid.sessionId,
+            requestHash: paid.requestHash,
+            chain,
+            outputTokens: delivered.outputTokens,
+            computeUnits,
+            issuedAt: Date.now(),
+          };
+          return {
+            record: { ...paid, computeUnits },
+            receipt: {
+              receipt: createStreamCutReceipt(fields, gatewayKey),
+              expiresAt: Date.now() + 3_600_000,
+            },
+            deliver: () => undefined,
+          };
         },
       };
       onOpened?.(dispatched);
