@@ -38,6 +38,13 @@ export interface NodeRelayClient {
 /** Chunks held unread before the socket is paused (the node then waits to write more). */
 const MAX_BUFFERED_CHUNKS = 64;
 /**
+ * Characters of chunk lines held unread before the socket is paused, however few the chunks: a
+ * node's line may be as long as {@link MAX_NODE_ANSWER_CHARS}, and a stream whose reader waits on
+ * a slow client would otherwise hold {@link MAX_BUFFERED_CHUNKS} of them. An honest chunk (a few
+ * tokens, their log-probabilities) is a few kilobytes.
+ */
+const MAX_BUFFERED_CHARS = 1024 * 1024;
+/**
  * The most characters read from a node for one answer, or for one line of a stream (a node is a
  * stranger: without a bound, an endless answer would grow the gateway's memory until the
  * deadline). Four pictures of 1024×1024 as base64 PNG fit many times over.
@@ -280,6 +287,9 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
   #head = true;
   #partial = "";
   readonly #queue: RelayStreamChunk[] = [];
+  /** The length of each queued chunk's line, and their sum. */
+  readonly #sizes: number[] = [];
+  #queuedChars = 0;
   #ended = false;
   #paused = false;
   #error: unknown;
@@ -317,7 +327,12 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
   next(): Promise<IteratorResult<RelayStreamChunk>> {
     const chunk = this.#queue.shift();
     if (chunk !== undefined) {
-      if (this.#paused && this.#queue.length < MAX_BUFFERED_CHUNKS / 2) {
+      this.#queuedChars -= this.#sizes.shift() ?? 0;
+      if (
+        this.#paused &&
+        this.#queue.length < MAX_BUFFERED_CHUNKS / 2 &&
+        this.#queuedChars < MAX_BUFFERED_CHARS / 2
+      ) {
         this.#paused = false;
         this.#source.resume();
       }
@@ -336,6 +351,8 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
       this.#source.destroy();
     }
     this.#queue.length = 0;
+    this.#sizes.length = 0;
+    this.#queuedChars = 0;
     return Promise.resolve({ done: true, value: undefined });
   }
 
@@ -374,7 +391,7 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
           this.#fail(invalid("a chunk line is not [[chunk]]"));
           return;
         }
-        this.#push(value as RelayStreamChunk);
+        this.#push(value as RelayStreamChunk, line.length);
         return;
       }
       if (status === 0) {
@@ -413,7 +430,7 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
     if (payload.length === 1) this.#fail(invalid("the answer holds no chunks"));
   }
 
-  #push(chunk: RelayStreamChunk): void {
+  #push(chunk: RelayStreamChunk, chars: number): void {
     const waiter = this.#waiter;
     if (waiter !== undefined) {
       this.#waiter = undefined;
@@ -421,7 +438,12 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
       return;
     }
     this.#queue.push(chunk);
-    if (!this.#paused && this.#queue.length >= MAX_BUFFERED_CHUNKS) {
+    this.#sizes.push(chars);
+    this.#queuedChars += chars;
+    if (
+      !this.#paused &&
+      (this.#queue.length >= MAX_BUFFERED_CHUNKS || this.#queuedChars >= MAX_BUFFERED_CHARS)
+    ) {
       this.#paused = true;
       this.#source.pause();
     }

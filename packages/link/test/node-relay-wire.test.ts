@@ -1,11 +1,11 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ErrorCode, RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
-import { makeLeanHttpPool } from "@pocket-ai/runtime";
+import { type LeanHttpPool, makeLeanHttpPool } from "@pocket-ai/runtime";
 import type { TRPCClientError } from "@trpc/client";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Data, Effect, Runtime, Stream } from "effect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type CodedFailure,
   contextFromRequest,
@@ -17,6 +17,7 @@ import {
   pocketCodeOf,
   pocketDetailOf,
 } from "../src/index.js";
+import { chunkLine, STREAM_END_LINE, STREAM_PRELUDE } from "../src/node-relay-wire.js";
 
 class Refused extends Data.TaggedError("Refused")<{ readonly code: ErrorCode; readonly detail?: string }> {}
 const refuse = (code: ErrorCode, detail: string): CodedFailure =>
@@ -306,6 +307,58 @@ describe("the direct caller on lean sockets", () => {
 });
 
 describe("the direct caller against a hostile node", () => {
+  it("pauses a stream's connection once its unread chunks hold a bounded amount of text, however few they are", async () => {
+    // A node whose chunks are each half a megabyte: a few of them, far fewer than the count of
+    // unread chunks that pauses the connection, would hold gigabytes at the line bound.
+    const big = "y".repeat(512 * 1024);
+    const chunks = 16;
+    const hostile = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(STREAM_PRELUDE + chunkLine(JSON.stringify({ n: 0 })));
+      for (let n = 1; n <= chunks; n++) res.write(chunkLine(JSON.stringify({ n, text: big })));
+      res.end(STREAM_END_LINE);
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/trpc`;
+    // The lean pool, its pauses counted.
+    let pauses = 0;
+    const watched: LeanHttpPool = {
+      request: (target, request) => lean.request(target, request),
+      stream: (target, request, sink) =>
+        lean.stream(target, request, {
+          data: (part) => sink.data(part),
+          head: (status, flow) =>
+            sink.head(status, {
+              pause: () => {
+                pauses += 1;
+                flow.pause();
+              },
+              resume: () => flow.resume(),
+              close: (reason) => flow.close(reason),
+            }),
+        }),
+      close: () => undefined,
+    };
+    try {
+      const iterable = await makeNodeRelayClient(url, { agent, lean: watched }).relayStream.mutate({});
+      const iterator = iterable[Symbol.asyncIterator]();
+      expect((await iterator.next()).value).toEqual({ n: 0 });
+      // Nothing more is read: the caller stops taking the node's text once it holds its bound.
+      await vi.waitFor(() => expect(pauses).toBeGreaterThan(0), { timeout: 10_000 });
+      // And reading on hands over every chunk, whole and in order.
+      const seen: number[] = [];
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+        const { n, text } = next.value as unknown as { n: number; text: string };
+        expect(text).toBe(big);
+        seen.push(n);
+      }
+      expect(seen).toEqual(Array.from({ length: chunks }, (_, i) => i + 1));
+    } finally {
+      hostile.closeAllConnections();
+      await new Promise((resolve) => hostile.close(resolve));
+    }
+  });
+
   it("stops reading an answer, or a stream line, longer than its bound", async () => {
     // A node that answers without end: a unary body, and a stream's first line, that never close.
     let sent = 0;
