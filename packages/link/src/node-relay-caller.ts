@@ -356,20 +356,26 @@ class ChunkStream implements AsyncIterable<RelayStreamChunk>, AsyncIterator<Rela
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  /** More of the body's text. */
+  /**
+   * More of the body's text. Only the new part is searched for a line's end (the text held holds
+   * none): a long line arrives in many parts, and searching all of it again for each would flatten
+   * and scan it once per part, quadratic in its length.
+   */
   read(part: string): void {
     if (this.#ended || this.#error !== undefined) return;
-    let text = this.#partial + part;
-    let newline = text.indexOf("\n");
+    let start = 0;
+    let newline = part.indexOf("\n");
     while (newline !== -1) {
-      const line = text.slice(0, newline);
-      text = text.slice(newline + 1);
+      const piece = part.slice(start, newline);
+      const line = this.#partial === "" ? piece : this.#partial + piece;
+      this.#partial = "";
       if (line !== "") this.#line(line);
       if (this.#ended || this.#error !== undefined) return;
-      newline = text.indexOf("\n");
+      start = newline + 1;
+      newline = part.indexOf("\n", start);
     }
-    this.#partial = text;
-    if (text.length > this.#limit) this.#fail(tooLarge(this.#limit));
+    this.#partial = start === 0 ? this.#partial + part : part.slice(start);
+    if (this.#partial.length > this.#limit) this.#fail(tooLarge(this.#limit));
   }
 
   #line(line: string): void {

@@ -307,6 +307,45 @@ describe("the direct caller on lean sockets", () => {
 });
 
 describe("the direct caller against a hostile node", () => {
+  it("reads a long stream line in one pass over its text, not once per piece of it that arrives", async () => {
+    // One chunk line of 8 MB: it arrives in many pieces of a socket's read.
+    const text = "z".repeat(8 * 1024 * 1024);
+    const line = chunkLine(JSON.stringify({ n: 1, text }));
+    const long = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(STREAM_PRELUDE + line + STREAM_END_LINE);
+    });
+    await new Promise<void>((resolve) => long.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(long.address() as AddressInfo).port}/trpc`;
+    // Each search for a line's end in a string of a megabyte or more: the text read so far, scanned
+    // again for every piece (a node's line at the bound would take minutes of the gateway's CPU).
+    const indexOf = String.prototype.indexOf;
+    let rescans = 0;
+    const spy = vi.spyOn(String.prototype, "indexOf").mockImplementation(function (
+      this: string,
+      search: string,
+      position?: number,
+    ) {
+      if (search === "\n" && this.length >= 1024 * 1024) rescans += 1;
+      return indexOf.call(this, search, position);
+    });
+    try {
+      for (const client of [
+        makeNodeRelayClient(url, { agent, maxAnswerChars: 16 * 1024 * 1024 }),
+        makeNodeRelayClient(url, { agent, lean, maxAnswerChars: 16 * 1024 * 1024 }),
+      ]) {
+        const { chunks, error } = await collect(await client.relayStream.mutate({}));
+        expect(error).toBeUndefined();
+        expect(chunks).toEqual([{ n: 1, text }]);
+      }
+    } finally {
+      spy.mockRestore();
+      long.closeAllConnections();
+      await new Promise((resolve) => long.close(resolve));
+    }
+    expect(rescans).toBe(0);
+  });
+
   it("pauses a stream's connection once its unread chunks hold a bounded amount of text, however few they are", async () => {
     // A node whose chunks are each half a megabyte: a few of them, far fewer than the count of
     // unread chunks that pauses the connection, would hold gigabytes at the line bound.
