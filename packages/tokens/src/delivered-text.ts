@@ -32,12 +32,16 @@ export interface DeliveredBounds {
 }
 
 /**
- * Picks the bounds for a served model: the node's declared tokenizer kind (`llama-2`, `mistral`, or
- * `backend` with the model's family) makes counts exact; the family alone caps billing.
+ * Picks the bounds for a served model: a node that declares it counts with the family's own
+ * tokenizer (kind `llama-2` or `mistral`) is counted exactly; otherwise the family only caps
+ * billing. A node counting with its engine's tokenizer (`backend`) found no family of ours in its
+ * model's family or name (a node that does counts with it): its engine's vocabulary may be another
+ * (an extended one, a newer one under an old name), so the family's count proves nothing about it.
  *
  * @example
  * ```ts
- * outputBounds({ kind: "dev", exact: true }, familyTokenizer("llama-2")); // { family: llama-2 }
+ * outputBounds({ kind: "llama-2", exact: true }, familyTokenizer("llama-2")); // { exact: llama-2, family: llama-2 }
+ * outputBounds({ kind: "backend", exact: true }, familyTokenizer("llama-2")); // { family: llama-2 }
  * ```
  */
 export function outputBounds(
@@ -45,9 +49,7 @@ export function outputBounds(
   family: FamilyTokenizer | undefined,
 ): OutputBounds {
   if (family === undefined) return {};
-  const exact =
-    declared !== undefined &&
-    (declared.kind === family.family || (declared.kind === "backend" && declared.exact));
+  const exact = declared !== undefined && declared.kind === family.family;
   return exact ? { exact: family, family } : { family };
 }
 

@@ -78,19 +78,29 @@ export function familyMergeTokenizer(family: TokenizerFamily): MergeTokenizer {
 }
 
 /**
+ * Mistral models that count with Tekken (a byte-level BPE of 131k tokens, fewer tokens than the
+ * SentencePiece `mistral` tokenizer for most text), not with the Mistral 7B tokenizer: Mistral NeMo,
+ * Mistral Small from 24B on (the 22B `2409` and Ollama's `mistral-small:22b` keep SentencePiece),
+ * Mistral Medium. Counting their answers with `mistral` would prove overruns an honest engine never made.
+ */
+const TEKKEN_MISTRAL = /nemo|tekken|medium|small(?![-_: ]?(?:22b|2409|instruct-2409))/;
+
+/**
  * The family a model family or model name belongs to, when its tokenizer is one of ours:
- * `llama-2` for Llama 2 names, `mistral` for Mistral (and Mixtral) names.
+ * `llama-2` for Llama 2 names, `mistral` for the Mistral names that count with the Mistral 7B
+ * SentencePiece tokenizer (not Mistral NeMo, Small 3 or Medium, which count with Tekken).
  *
  * @example
  * ```ts
  * tokenizerFamilyOf("meta-llama/Llama-2-13b-chat-hf"); // "llama-2"
+ * tokenizerFamilyOf("mistralai/Mistral-Nemo-Instruct-2407"); // undefined
  * tokenizerFamilyOf("gpt2"); // undefined
  * ```
  */
 export function tokenizerFamilyOf(familyOrModel: string | undefined): TokenizerFamily | undefined {
   const name = (familyOrModel ?? "").toLowerCase();
   if (/llama[-_ ]?2/.test(name)) return "llama-2";
-  if (/m[iy]stral/.test(name)) return "mistral";
+  if (/m[iy]stral/.test(name) && !TEKKEN_MISTRAL.test(name)) return "mistral";
   return undefined;
 }
 

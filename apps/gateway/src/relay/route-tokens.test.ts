@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { testRoute } from "../../test/support/relay-route.js";
+import type { RegisteredNode } from "../registry/registered-node.js";
+import type { AnswerLimits } from "./relay-envelope.js";
+import { DeliveredText, deliveredAtMost, outputOverrun, routeTokens } from "./route-tokens.js";
+
+/** A route to a node that announces this model and tokenizer for the service it serves. */
+const routeTo = (
+  serviceId: string,
+  model: { readonly declared: string; readonly family?: string },
+  tokenizer: { readonly kind: string; readonly exact: boolean },
+) => {
+  const offer = { serviceId, tiers: ["standard"], model: { ...model, quantization: "none" }, tokenizer };
+  const node = { address: "pokt1node", offers: new Map([[serviceId, offer]]) } as unknown as RegisteredNode;
+  return { ...testRoute(1_000_005_000), node, servedServiceId: serviceId };
+};
+
+const limits = (maxOutputTokens: number): AnswerLimits => ({
+  maxOutputTokens,
+  choices: 1,
+  maxImages: 0,
+  maxComputeUnits: 1_000_000,
+  inputTokens: 0,
+});
+
+const answer = (content: string) => {
+  const text = new DeliveredText();
+  text.add({ choices: [{ index: 0, message: { role: "assistant", content } }] });
+  return text;
+};
+
+describe("routeTokens: whose count proves an overrun", () => {
+  // 18 words; the Mistral 7B tokenizer counts 29 tokens, Tekken (Mistral NeMo's) fewer.
+  const french =
+    " Le chat dort sur le canapé pendant que la pluie tombe doucement sur les fenêtres de la maison.";
+
+  it("does not count a Mistral NeMo answer with the Mistral 7B tokenizer (NeMo counts with Tekken)", () => {
+    // As the node announces it (its engine's count), and as a node that took the name for Mistral 7B's did.
+    for (const kind of ["backend", "mistral"]) {
+      const route = routeTo(
+        "mistral-nemo-12b",
+        { declared: "mistralai/Mistral-Nemo-Instruct-2407", family: "mistral-nemo" },
+        { kind, exact: true },
+      );
+      const tokens = routeTokens(route);
+      expect(tokens.output).toEqual({});
+      // An honest engine that stopped at max_tokens 24 is not refused for the other tokenizer's 29.
+      expect(outputOverrun(answer(french), tokens, limits(24))).toBeUndefined();
+    }
+  });
+
+  it("counts exactly only with the tokenizer the node says it counts with, not one its model name suggests", () => {
+    // The node's family is none of ours, so it counts with its engine's tokenizer (`backend`): an
+    // extended vocabulary that spells Korean in far fewer tokens than Llama 2's byte pieces.
+    const route = routeTo(
+      "llama-2-13b",
+      { declared: "beomi/llama-2-ko-7b", family: "ko-extended-vocab" },
+      { kind: "backend", exact: true },
+    );
+    const tokens = routeTokens(route);
+    expect(tokens.output.exact).toBeUndefined();
+    const korean = answer(" 서울은 대한민국의 수도이며 가장 큰 도시입니다.");
+    expect(outputOverrun(korean, tokens, limits(16))).toBeUndefined();
+    // The Llama 2 count still caps what is billed: never below an honest engine's count here.
+    expect(deliveredAtMost(16, korean, tokens)).toBeGreaterThanOrEqual(16);
+    // A node that counts with the family's own tokenizer is held to that count.
+    const exact = routeTokens(
+      routeTo(
+        "llama-2-13b",
+        { declared: "meta-llama/Llama-2-13b-chat-hf" },
+        { kind: "llama-2", exact: true },
+      ),
+    );
+    expect(outputOverrun(korean, exact, limits(16))).toMatch(/^delivered at least 35 output tokens/);
+  });
+});
