@@ -4,6 +4,7 @@ import { encodePng } from "@pocket-ai/png";
 import {
   bytesToHex,
   generateKeyPair,
+  type RelayStreamChunk,
   RelayStreamVerifier,
   relayLeafHash,
   relayRequestHash,
@@ -291,6 +292,34 @@ describe("streaming relays", () => {
     expect(leaves.map((l) => l.leafHash)).toContain(
       bytesToHex(relayLeafHash(verifier.requestHash, verifier.chain)),
     );
+  });
+
+  it("streams whole an answer that max_tokens ends on text held back for a possible stop sequence", async () => {
+    // Greedy: " Chile is Santiago", whose last token ends in "go", the start of the stop "go!".
+    const request = gw.request({
+      model: "llama-2-13b",
+      prompt: "The capital of",
+      max_tokens: 3,
+      temperature: 0,
+      stop: ["go!"],
+      stream: true,
+    });
+    const pieces: string[] = [];
+    let final: RelayStreamChunk["final"];
+    for await (const chunk of (await h.client.relayStream.mutate(
+      request,
+    )) as AsyncIterable<RelayStreamChunk>) {
+      const data = chunk.data as { choices?: { text?: string }[] } | null;
+      const text = data?.choices?.[0]?.text ?? "";
+      if (text !== "") pieces.push(text);
+      final = chunk.final ?? final;
+    }
+    // Every piece of text is at least one token to the node's checks and the gateway's: three
+    // tokens in four pieces would be an answer longer than max_tokens.
+    expect(final?.outcome).toBe("ok");
+    expect(pieces.join("")).toBe(" Chile is Santiago");
+    expect(pieces.length).toBeLessThanOrEqual(3);
+    expect(final?.usage.outputTokens).toBe(3);
   });
 
   it("answers a refused stream with one signed final error chunk", async () => {

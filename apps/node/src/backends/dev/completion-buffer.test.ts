@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CompletionBuffer } from "./completion-buffer.js";
 import { buildTokenizer } from "./tokenizer.js";
@@ -39,9 +40,36 @@ describe("CompletionBuffer", () => {
     const out = run("Hello world, the end.", ["the end!"]);
     expect(out.stopped).toBe(false);
     expect(out.text).toBe("Hello world, the end.");
-    // "the end" was held until "." showed the stop could not match.
+    // " the end" (whole tokens) was held until "." showed the stop could not match.
     const held = out.chunks.find((c) => c.tokens.includes(" end"));
-    expect(held).toEqual({ text: "the end.", tokens: [" end", "."] });
+    expect(held).toEqual({ text: " the end.", tokens: [" the", " end", "."] });
+  });
+
+  it("puts a token in every piece of text it releases, also when max_tokens ends it inside a possible stop", () => {
+    // Each piece of a stream is at least one token to whoever counts it (the node's own checks and
+    // the gateway's): a piece with none makes an honest stream look longer than its max_tokens.
+    const out = run("Hello world, the", ["the end!"]);
+    expect(out.text).toBe("Hello world, the");
+    for (const chunk of out.chunks) if (chunk.text !== "") expect(chunk.tokens.length).toBeGreaterThan(0);
+    expect(out.chunks.filter((c) => c.text !== "").length).toBeLessThanOrEqual(out.tokens.length);
+  });
+
+  it("never releases more pieces of text than tokens, whatever the text and stop sequences", () => {
+    const words = ["Hello", " world", ",", " the", " end", ".", " Stop", " here", "é"];
+    const stop = fc.string({ unit: fc.constantFrom(..."Helo wrd,thn.Spé"), minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...words), { maxLength: 12 }),
+        fc.array(stop, { maxLength: 3 }),
+        (parts, stops) => {
+          const out = run(parts.join(""), stops);
+          for (const chunk of out.chunks)
+            if (chunk.text !== "") expect(chunk.tokens.length).toBeGreaterThan(0);
+          const cut = stops.map((s) => parts.join("").indexOf(s)).filter((at) => at >= 0);
+          expect(out.text).toBe(parts.join("").slice(0, cut.length === 0 ? undefined : Math.min(...cut)));
+        },
+      ),
+    );
   });
 
   it("keeps a token whose start precedes a stop inside it", () => {

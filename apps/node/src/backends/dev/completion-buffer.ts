@@ -67,7 +67,25 @@ export class CompletionBuffer {
 
     const stopAt = this.findStop(Math.max(0, before - this.longestStop + 1));
     if (stopAt !== undefined) return { chunk: this.release(stopAt), stopped: true };
-    return { chunk: this.release(this.text.length - this.heldBack()), stopped: false };
+    return { chunk: this.release(this.wholeTokens(this.text.length - this.heldBack())), stopped: false };
+  }
+
+  /**
+   * `end` moved back to the start of the token whose text it falls inside: text goes out with the
+   * token it belongs to, never as a piece of its own after its token went out with the part
+   * before. Each piece of text released then carries a token, so that a reader who counts each
+   * piece as one token at least (the node's checks and the gateway's) never counts more than were
+   * generated, as it would when `max_tokens` ends the completion on text held for a stop.
+   */
+  private wholeTokens(end: number): number {
+    if (end >= this.text.length) return end;
+    let spanning: number | undefined;
+    for (const { start } of this.queue) {
+      if (start === end) return end;
+      if (start > end) break;
+      spanning = start;
+    }
+    return spanning ?? end;
   }
 
   /** Releases everything still held; unfinished characters become U+FFFD. */
