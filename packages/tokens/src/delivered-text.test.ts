@@ -104,6 +104,7 @@ describe("delivered text", () => {
         texts.push(t);
         return llama.countOutput(t);
       },
+      fewestOutput: (t: string) => llama.fewestOutput(t),
     };
     const text = new DeliveredText();
     text.add({ choices: [{ index: 0, delta: { content: "Hello big" } }] });

@@ -18,8 +18,10 @@ export interface OutputBounds {
 }
 
 /**
- * The reader's own counts of an answer: `atLeast` — no honest node counts fewer output tokens
- * (more than the request allowed proves an overrun); `atMost` — no honest bill is higher.
+ * The reader's own counts of an answer: `atLeast` — the lower bound, or the exact tokenizer's
+ * encoding of the text when higher (an engine that sampled another spelling of the text may have
+ * counted fewer: only {@link DeliveredText.fewest} proves an overrun); `atMost` — no honest bill is
+ * higher.
  *
  * @example
  * ```ts
@@ -192,6 +194,24 @@ export class DeliveredText {
     const value = { atLeast, atMost };
     this.#counted = { bounds: { exact: bounds.exact, family: bounds.family }, value };
     return value;
+  }
+
+  /**
+   * The fewest output tokens an engine counting with `exact` can have generated for the text, over
+   * all choices: the lower bound, or the fewest of the tokenizer's tokens that spell each choice's
+   * text (`fewestOutput`) when higher. More than the request allowed proves an overrun, however the
+   * engine sampled; the tokenizer's own encoding of the text does not. Needs the text, as
+   * {@link count} does.
+   */
+  fewest(exact: FamilyTokenizer): number {
+    if (!this.#keepText)
+      throw new Error("DeliveredText: fewest() needs the text, which keepText: false does not keep");
+    let sum = 0;
+    for (const c of this.#choices) {
+      if (c === undefined || c.text === "") continue;
+      sum += Math.max(c.words, c.pieces, exact.fewestOutput(c.text));
+    }
+    return sum;
   }
 
   /**

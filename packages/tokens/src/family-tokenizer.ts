@@ -1,6 +1,7 @@
 /// <reference path="./mistral-tokenizer-js.d.ts" />
 import llamaTokenizer from "llama-tokenizer-js";
 import mistralTokenizer from "mistral-tokenizer-js";
+import { FewestTokens } from "./fewest-tokens.js";
 import { MergeTokenizer } from "./merge-tokenizer.js";
 
 /** The model families whose tokenizer runs in-process, in gateways and nodes alike. */
@@ -13,6 +14,12 @@ export interface FamilyTokenizer {
   countPrompt(text: string): number;
   /** Tokens of generated text: no BOS, no added leading space (the engine continues a prompt). */
   countOutput(text: string): number;
+  /**
+   * The fewest tokens of the family's vocabulary that spell generated text: what an engine of the
+   * family counted at least, however it sampled the text ({@link countOutput} is the merges'
+   * spelling, which may be longer than the one sampled). Builds its table (about 0.05 s) on first use.
+   */
+  fewestOutput(text: string): number;
 }
 
 /**
@@ -29,12 +36,27 @@ const MERGE_TOKENIZERS: Record<TokenizerFamily, MergeTokenizer> = {
   mistral: new MergeTokenizer(() => mistralTokenizer, SPACE_TOKEN_ID.mistral),
 };
 
+/** Each family's vocabulary as spellings (see {@link FewestTokens}), built on first use. */
+const FEWEST: Record<TokenizerFamily, () => FewestTokens> = {
+  "llama-2": once(() => new FewestTokens(llamaTokenizer, SPACE_TOKEN_ID["llama-2"])),
+  mistral: once(() => new FewestTokens(mistralTokenizer, SPACE_TOKEN_ID.mistral)),
+};
+
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
 function familyTokenizerOf(family: TokenizerFamily): FamilyTokenizer {
   const tokenizer = MERGE_TOKENIZERS[family];
   return {
     family,
     countPrompt: (text) => tokenizer.count(text, true, true),
     countOutput: (text) => tokenizer.count(text, false, false),
+    fewestOutput: (text) => FEWEST[family]().count(text),
   };
 }
 

@@ -73,4 +73,22 @@ describe("routeTokens: whose count proves an overrun", () => {
     );
     expect(outputOverrun(korean, exact, limits(16))).toMatch(/^delivered at least 35 output tokens/);
   });
+
+  it("proves an overrun only by the fewest tokens that spell the text, not by the tokenizer's own spelling", () => {
+    const llama = routeTokens(
+      routeTo(
+        "llama-2-13b",
+        { declared: "meta-llama/Llama-2-13b-chat-hf" },
+        { kind: "llama-2", exact: true },
+      ),
+    );
+    // An engine sampling at a high temperature: `▁senza` then `matrix`, two tokens at max_tokens 2,
+    // which Llama 2's merges spell in five (`▁s` `enz` `am` `at` `rix`).
+    expect(outputOverrun(answer(" senzamatrix"), llama, limits(2))).toBeUndefined();
+    // A text no spelling fits in the limit is still refused, by the fewest tokens that spell it.
+    expect(outputOverrun(answer(" senzamatrix senzamatrix"), llama, limits(2))).toBe(
+      "delivered at least 4 output tokens by the gateway's count; the request allowed 2",
+    );
+    expect(outputOverrun(answer("x".repeat(400)), llama, limits(40))).toMatch(/^delivered at least 100 /);
+  });
 });

@@ -186,8 +186,8 @@ export function signedInputCount(
 }
 
 /**
- * Tokens the exact tokenizer may count above the engine per choice: text decoded from the
- * engine's tokens and counted again may merge or split one token differently at the edges.
+ * Tokens the exact tokenizer may count above the engine per choice: an engine's decoder may drop
+ * the space of a choice's first token (`▁senza` read as "senza"), whose rest then takes one more.
  */
 const RETOKENIZE_SLACK_PER_CHOICE = 1;
 
@@ -201,9 +201,15 @@ export function outputOverrun(
   // No count reaches the text's UTF-8 bytes (every token, word and piece holds at least one): text
   // that short proves no overrun without running a tokenizer.
   if (text.provableMax <= limits.maxOutputTokens + slack) return undefined;
+  // The exact tokenizer's encoding of the text screens (it is never below the fewest tokens that
+  // spell it); only the fewest prove an overrun: an engine that sampled a spelling the merges would
+  // not make (`▁senza` `matrix`, which they spell in five) counted fewer than the encoding.
   const counted = text.count(tokens.output);
   if (counted.atLeast <= limits.maxOutputTokens + slack) return undefined;
-  return `delivered at least ${counted.atLeast} output tokens by the gateway's count; the request allowed ${limits.maxOutputTokens}`;
+  const exact = tokens.output.exact;
+  const proven = exact === undefined ? counted.atLeast : text.fewest(exact);
+  if (proven <= limits.maxOutputTokens + slack) return undefined;
+  return `delivered at least ${proven} output tokens by the gateway's count; the request allowed ${limits.maxOutputTokens}`;
 }
 
 /**
