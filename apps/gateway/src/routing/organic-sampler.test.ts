@@ -136,9 +136,6 @@ describe("organic sampler", () => {
     const runs: DispatchStreamEvent[][] = [
       // The node failed mid-way: an error final, whatever came before.
       [...completionStream([" a", " b"], "stop").slice(0, 2), final("error")],
-      // An ok final without a finish reason of stop or length.
-      completionStream([" a"], null),
-      completionStream([" a"], "content_filter"),
     ];
     for (const events of runs) {
       const pass = sampler.watch(request("app_a"), () => 0);
@@ -151,6 +148,40 @@ describe("organic sampler", () => {
     };
     for (const event of [data({ choices: [call] }), ...chatStream(["x"], "stop")]) tools?.(event);
     expect(take()).toEqual([]);
+  });
+
+  it("holds what the customer received whatever finish reason the node chose, so a node cannot opt out of checks", () => {
+    // The finish reason is the node's word: one that ends its customers' answers with
+    // `content_filter`, `tool_calls` without a call, or no reason at all must still be checked.
+    const sampler = new OrganicSampler({ ...settings, maxHeld: 10 });
+    for (const finish of [null, "content_filter", "tool_calls"]) {
+      const pass = sampler.watch(request("app_a"), () => 0);
+      for (const event of completionStream([" a"], finish)) pass?.(event);
+    }
+    const chatPass = sampler.watch(chat("app_a", { messages: [{ role: "user", content: "Hi" }] }), () => 0);
+    for (const event of chatStream(["Hel", "lo"], null)) chatPass?.(event);
+    const take = () => sampler.take("pokt1node", 10, 0, ["completions", "chat"]);
+    expect(take().map((s) => [s.kind, s.output, s.stream])).toEqual([
+      ["completions", " a", true],
+      ["completions", " a", true],
+      ["completions", " a", true],
+      ["chat", "Hello", true],
+    ]);
+    for (const finish_reason of ["content_filter", "tool_calls"]) {
+      sampler.offer(request("app_a"), { choices: [{ index: 0, text: " b", finish_reason }] }, served, 0);
+      sampler.offer(
+        chat("app_a", { messages: [{ role: "user", content: "Hi" }] }),
+        { choices: [{ index: 0, message: { role: "assistant", content: "Hey" }, finish_reason }] },
+        served,
+        0,
+      );
+    }
+    expect(take().map((s) => [s.kind, s.output, s.stream])).toEqual([
+      ["completions", " b", false],
+      ["chat", "Hey", false],
+      ["completions", " b", false],
+      ["chat", "Hey", false],
+    ]);
   });
 
   it("never watches an unsampled stream: not drawn, opted out, pinned, n > 1, echo", () => {

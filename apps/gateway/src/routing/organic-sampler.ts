@@ -24,10 +24,7 @@ type Choice = {
   readonly text?: unknown;
   readonly message?: { readonly content?: unknown; readonly tool_calls?: unknown };
   readonly delta?: { readonly content?: unknown; readonly tool_calls?: unknown };
-  readonly finish_reason?: unknown;
 };
-
-const ENDED = new Set<unknown>(["stop", "length"]);
 
 const hasToolCalls = (part: { readonly tool_calls?: unknown } | undefined) =>
   Array.isArray(part?.tool_calls) && part.tool_calls.length > 0;
@@ -47,13 +44,17 @@ export class OrganicSampler {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** A unary relay's answer: set aside when the draw picks it and it is of a sampled shape. */
+  /**
+   * A unary relay's answer: set aside when the draw picks it and it is of a sampled shape. Its
+   * `finish_reason` decides nothing: it is the node's own word, and a node that ended its
+   * customers' answers with `content_filter` would otherwise keep every one of them from a check.
+   */
   offer(request: DispatchRequest, payload: Record<string, unknown>, served: Served, now: number): void {
     const asked = this.draw(request);
     if (asked === undefined) return;
     const choices = payload.choices as Choice[] | undefined;
     const choice = choices?.length === 1 ? choices[0] : undefined;
-    if (choice === undefined || (choice.finish_reason != null && !ENDED.has(choice.finish_reason))) return;
+    if (choice === undefined) return;
     if (asked.kind === "chat" && hasToolCalls(choice.message)) return;
     const output = asked.kind === "chat" ? choice.message?.content : choice.text;
     if (typeof output === "string") this.hold(asked, output, false, served, now);
@@ -64,7 +65,8 @@ export class OrganicSampler {
    * unsampled stream (nearly all) the answer is `undefined` and nothing watches its chunks; a
    * sampled one gets a function to pass each event through, which gathers choice 0's delivered
    * text (dropping the sample past `ORGANIC_MAX_CHARS`) and sets the sample aside only when the
-   * stream ended normally (`ok`, finish reason `stop` or `length`).
+   * stream ended normally (an `ok` final, which the node signs). The finish reason decides nothing:
+   * a node could leave it out, or say `content_filter`, on every customer's stream to escape checks.
    */
   watch(
     request: DispatchRequest,
@@ -74,11 +76,10 @@ export class OrganicSampler {
     if (asked === undefined) return undefined;
     let parts: string[] | undefined = [];
     let chars = 0;
-    let finish: unknown = null;
     return (event) => {
       if (parts === undefined) return event;
       if (event.type === "final") {
-        if (event.outcome === "ok" && event.record !== undefined && ENDED.has(finish))
+        if (event.outcome === "ok" && event.record !== undefined)
           this.hold(asked, parts.join(""), true, event.record, now());
         parts = undefined;
         return event;
@@ -94,7 +95,6 @@ export class OrganicSampler {
           return event;
         }
         if (typeof text === "string" && text !== "") parts.push(text);
-        if (choice.finish_reason != null) finish = choice.finish_reason;
       }
       return event;
     };
