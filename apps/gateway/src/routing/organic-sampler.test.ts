@@ -126,7 +126,7 @@ describe("organic sampler", () => {
     ]);
   });
 
-  it("samples a streamed completion; never a broken, cut or tool-calling stream", () => {
+  it("samples a streamed completion; never a broken or cut stream", () => {
     const sampler = new OrganicSampler(settings);
     const completion = sampler.watch(request("app_a", { temperature: 0.2 }), () => 0);
     for (const event of completionStream([" wor", "ld"], "length")) completion?.(event);
@@ -141,12 +141,6 @@ describe("organic sampler", () => {
       const pass = sampler.watch(request("app_a"), () => 0);
       for (const event of events) pass?.(event);
     }
-    const tools = sampler.watch(chat("app_a", { messages: [{ role: "user", content: "Hi" }] }), () => 0);
-    const call = {
-      index: 0,
-      delta: { tool_calls: [{ index: 0, function: { name: "f", arguments: "{}" } }] },
-    };
-    for (const event of [data({ choices: [call] }), ...chatStream(["x"], "stop")]) tools?.(event);
     expect(take()).toEqual([]);
   });
 
@@ -181,6 +175,38 @@ describe("organic sampler", () => {
       ["chat", "Hey", false],
       ["completions", " b", false],
       ["chat", "Hey", false],
+    ]);
+  });
+
+  it("holds a chat's text when the node added a tool call the request never offered", () => {
+    // Sampled chats name no tools: a tool call in the reply is the node's invention, and one added
+    // to every customer's reply must not keep them all from a check.
+    const sampler = new OrganicSampler({ ...settings, maxHeld: 10 });
+    const messages = [{ role: "user", content: "Hi" }];
+    const call = { index: 0, id: "c", type: "function", function: { name: "f", arguments: "{}" } };
+    sampler.offer(
+      chat("app_a", { messages }),
+      {
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content: "Hey", tool_calls: [call] },
+            finish_reason: "stop",
+          },
+        ],
+      },
+      served,
+      0,
+    );
+    const pass = sampler.watch(chat("app_a", { messages }), () => 0);
+    for (const event of [
+      data({ choices: [{ index: 0, delta: { content: "Hel", tool_calls: [call] }, finish_reason: null }] }),
+      ...chatStream(["lo"], "stop"),
+    ])
+      pass?.(event);
+    expect(sampler.take("pokt1node", 10, 0, ["chat"]).map((s) => [s.output, s.stream])).toEqual([
+      ["Hey", false],
+      ["Hello", true],
     ]);
   });
 

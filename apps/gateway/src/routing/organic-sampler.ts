@@ -22,12 +22,9 @@ type Served = { readonly nodeAddress: string; readonly servedServiceId: string }
 type Choice = {
   readonly index?: unknown;
   readonly text?: unknown;
-  readonly message?: { readonly content?: unknown; readonly tool_calls?: unknown };
-  readonly delta?: { readonly content?: unknown; readonly tool_calls?: unknown };
+  readonly message?: { readonly content?: unknown };
+  readonly delta?: { readonly content?: unknown };
 };
-
-const hasToolCalls = (part: { readonly tool_calls?: unknown } | undefined) =>
-  Array.isArray(part?.tool_calls) && part.tool_calls.length > 0;
 
 /**
  * Organic checks, the gateway's part: a small share of customers' answered text relays —
@@ -48,6 +45,8 @@ export class OrganicSampler {
    * A unary relay's answer: set aside when the draw picks it and it is of a sampled shape. Its
    * `finish_reason` decides nothing: it is the node's own word, and a node that ended its
    * customers' answers with `content_filter` would otherwise keep every one of them from a check.
+   * Nor does a tool call: a sampled chat offers no tools, so one in the reply is the node's own
+   * addition, and its text is checked all the same.
    */
   offer(request: DispatchRequest, payload: Record<string, unknown>, served: Served, now: number): void {
     const asked = this.draw(request);
@@ -55,7 +54,6 @@ export class OrganicSampler {
     const choices = payload.choices as Choice[] | undefined;
     const choice = choices?.length === 1 ? choices[0] : undefined;
     if (choice === undefined) return;
-    if (asked.kind === "chat" && hasToolCalls(choice.message)) return;
     const output = asked.kind === "chat" ? choice.message?.content : choice.text;
     if (typeof output === "string") this.hold(asked, output, false, served, now);
   }
@@ -66,7 +64,8 @@ export class OrganicSampler {
    * sampled one gets a function to pass each event through, which gathers choice 0's delivered
    * text (dropping the sample past `ORGANIC_MAX_CHARS`) and sets the sample aside only when the
    * stream ended normally (an `ok` final, which the node signs). The finish reason decides nothing:
-   * a node could leave it out, or say `content_filter`, on every customer's stream to escape checks.
+   * a node could leave it out, or say `content_filter`, on every customer's stream to escape checks;
+   * nor does a tool call the request never offered (see {@link OrganicSampler.offer}).
    */
   watch(
     request: DispatchRequest,
@@ -87,10 +86,9 @@ export class OrganicSampler {
       const choices = event.data.choices;
       if (!Array.isArray(choices)) return event;
       for (const choice of choices as Choice[]) {
-        const part = asked.kind === "chat" ? choice.delta : undefined;
-        const text = asked.kind === "chat" ? part?.content : choice.text;
+        const text = asked.kind === "chat" ? choice.delta?.content : choice.text;
         chars += typeof text === "string" ? text.length : 0;
-        if ((choice.index ?? 0) !== 0 || hasToolCalls(part) || chars > ORGANIC_MAX_CHARS) {
+        if ((choice.index ?? 0) !== 0 || chars > ORGANIC_MAX_CHARS) {
           parts = undefined;
           return event;
         }
