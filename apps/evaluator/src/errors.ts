@@ -77,7 +77,10 @@ export function errorCodeOf(error: ProbeError | PromptLogprobsUnsupported): Erro
  * recorded for the probe that met it: the run stops and resumes from there on the next round.
  */
 export class GatewayUnavailable extends Data.TaggedError("GatewayUnavailable")<{
-  /** `BACKEND_UNAVAILABLE` (no answer), `INVALID_API_KEY` (401) or `PERMISSION_DENIED` (403: no role `evaluator`). */
+  /**
+   * `BACKEND_UNAVAILABLE` (no answer), `INVALID_API_KEY` (401), `PERMISSION_DENIED` (403: no role
+   * `evaluator`) or `BUDGET_EXHAUSTED` (402: the key's budget is spent).
+   */
   readonly code: ErrorCode;
   readonly reason: string;
 }> {
@@ -87,7 +90,9 @@ export class GatewayUnavailable extends Data.TaggedError("GatewayUnavailable")<{
         ? "set gateway.apiKey (or POCKET_EVALUATOR__GATEWAY__API_KEY) to an application key of the gateway with role evaluator"
         : this.code === "PERMISSION_DENIED"
           ? "give the key role evaluator on the gateway (pocket-gateway admin keys create … --role evaluator)"
-          : "check gateway.baseUrl and that the gateway runs";
+          : this.code === "BUDGET_EXHAUSTED"
+            ? "raise the evaluator key's budget on the gateway (admin.keys.update budgetMicroUsd)"
+            : "check gateway.baseUrl and that the gateway runs";
     return `${this.code}: ${this.reason}: ${fix}. Nothing was scored; unfinished runs resume where they stopped on the next round.`;
   }
 }

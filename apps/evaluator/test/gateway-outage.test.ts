@@ -92,6 +92,60 @@ describe("the gateway going away in the middle of a run", () => {
     }
   }, 60_000);
 
+  it("stops the run when the evaluator's key runs out of budget, so no entry is published from probes the gateway refused", async () => {
+    const store = EvaluatorStore.layer(join(tempDir(), "evaluator.sqlite"));
+    const tasks = await Effect.runPromise(loadSuite([]));
+    const gateway = await startDevGateway({ nodes: [{ address, text: engine }], evaluatorKey: "k" });
+    // In front of the gateway: after 10 probes the evaluator's application is out of budget, and
+    // every later relay gets the gateway's 402, as a real gateway answers a spent key.
+    let probes = 0;
+    const proxy = createServer((req, res) => {
+      const probe = req.url?.includes("/completions") === true;
+      if (probe && ++probes > 10) {
+        req.resume();
+        res.writeHead(402, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify({
+            error: { code: "BUDGET_EXHAUSTED", message: "spent", type: "insufficient_quota" },
+          }),
+        );
+        return;
+      }
+      const upstream = request(
+        new URL(req.url ?? "/", gateway.baseUrl),
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxied = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`;
+    try {
+      const stopped = await Effect.runPromise(
+        Effect.gen(function* () {
+          const outcome = yield* Effect.either(runNode({ node, tasks, settings }));
+          const s = yield* EvaluatorStore;
+          return { outcome, board: s.board(), rows: s.db.select().from(itemResults).all() };
+        }).pipe(Effect.provide(Layer.merge(store, transportTo(proxied)))),
+      );
+      expect(Either.isLeft(stopped.outcome) && stopped.outcome.left).toMatchObject({
+        _tag: "GatewayUnavailable",
+        code: "BUDGET_EXHAUSTED",
+      });
+      // The probes the gateway refused say nothing about the node: none is recorded, nothing is
+      // published (an entry from them would clear the node's findings), and the run resumes later.
+      expect(stopped.rows.filter((r) => r.errorCode === "BUDGET_EXHAUSTED")).toEqual([]);
+      expect(stopped.board).toEqual([]);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await gateway.close();
+    }
+  }, 60_000);
+
   it("sends a probe again after one dropped connection, and the run goes on as if nothing happened", async () => {
     const store = EvaluatorStore.layer(join(tempDir(), "evaluator.sqlite"));
     const tasks = await Effect.runPromise(loadSuite([]));
@@ -263,4 +317,25 @@ describe("what a probe records when the link to the gateway fails, not the node"
         expect(watched.take()).toBeUndefined();
       },
     ));
+
+  it("stops the run when the gateway refuses the evaluator's own key: out of budget, revoked, or without role evaluator", async () => {
+    for (const [status, code] of [
+      [402, "BUDGET_EXHAUSTED"],
+      [401, "INVALID_API_KEY"],
+      [403, "PERMISSION_DENIED"],
+    ] as const)
+      await withSite(
+        (_n, res) => coded(res, status, code),
+        async ({ watched, requests }) => {
+          const result = await chat(watched);
+          expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "ProbeFailed", code });
+          // Not sent again: the key's standing does not change in a second.
+          expect(requests()).toBe(1);
+          const met = watched.take();
+          expect(met?._tag).toBe("GatewayUnavailable");
+          expect(met?.code).toBe(code);
+          expect(met?.message).toContain("Nothing was scored");
+        },
+      );
+  });
 });
