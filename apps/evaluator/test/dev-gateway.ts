@@ -152,7 +152,11 @@ export async function startDevGateway(options: {
       const query = new URL(req.url ?? "/", "http://dev-gateway").searchParams;
       const node = query.get("node");
       const kinds = (query.get("kinds") ?? "completions").split(",");
-      const wanted = (s: OrganicSample) => s.nodeAddress === node && kinds.includes(s.kind ?? "completions");
+      const service = query.get("service");
+      const wanted = (s: OrganicSample) =>
+        s.nodeAddress === node &&
+        kinds.includes(s.kind ?? "completions") &&
+        (service === null || s.serviceId === service);
       const taken = organic.filter(wanted);
       organic = organic.filter((s) => !wanted(s));
       return send(res, 200, { samples: taken });

@@ -92,3 +92,41 @@ describe("the evaluator's check of its gateway's base URL", () => {
     }
   });
 });
+
+describe("the organic samples the evaluator takes for one of a node's services", () => {
+  it("asks the gateway for that service's samples and checks none served under another", async () => {
+    const node = "pokt1node";
+    const sample = (serviceId: string, prompt: string) => ({
+      kind: "completions",
+      nodeAddress: node,
+      serviceId,
+      prompt,
+      output: " x",
+      params: {},
+      stream: false,
+    });
+    const asked: string[] = [];
+    // A gateway from before `service`: it hands out every service's samples of the node.
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? "");
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ samples: [sample("llama-2-13b", "One"), sample("mistral-7b", "Two")] }));
+    });
+    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+    try {
+      const transport = makeOpenAiTransport({
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+        apiKey: "k",
+        timeoutMs: 5_000,
+        headers: {},
+      });
+      const samples = await Effect.runPromise(transport.organicSamples!(node, "llama-2-13b"));
+      expect(samples.map((s) => [s.serviceId, s.kind === "chat" ? "" : s.prompt])).toEqual([
+        ["llama-2-13b", "One"],
+      ]);
+      expect(new URL(asked[0]!, "http://gateway").searchParams.get("service")).toBe("llama-2-13b");
+    } finally {
+      await new Promise<void>((closed) => server.close(() => closed()));
+    }
+  });
+});

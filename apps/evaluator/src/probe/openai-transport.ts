@@ -101,14 +101,16 @@ export function makeOpenAiTransport(access: GatewayAccess): ProbeTransportShape 
         }),
       ),
     checkAccess: () => checkAccess(access),
-    organicSamples: (nodeAddress) =>
+    organicSamples: (nodeAddress, serviceId) =>
       getJson(
         access,
-        `${ORGANIC_SAMPLES_PATH}?node=${encodeURIComponent(nodeAddress)}&kinds=completions,chat`,
+        `${ORGANIC_SAMPLES_PATH}?node=${encodeURIComponent(nodeAddress)}&kinds=completions,chat&service=${encodeURIComponent(serviceId)}`,
       ).pipe(
         Effect.map((raw) => {
           const parsed = OrganicSamples.safeParse(raw);
-          return parsed.success ? parsed.data.samples : [];
+          // A gateway from before `service` hands out every service's: another model's answers
+          // would gap against this service's reference as a weaker model's do.
+          return parsed.success ? parsed.data.samples.filter((s) => s.serviceId === serviceId) : [];
         }),
       ),
   };

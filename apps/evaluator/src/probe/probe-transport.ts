@@ -73,8 +73,11 @@ export interface ProbeTransportShape {
    * on transports that are not a gateway.
    */
   checkAccess?(): Effect.Effect<void, GatewayUnavailable>;
-  /** Customer relays of a node the gateway held for organic checks (handed out once); absent off a gateway. */
-  organicSamples?(nodeAddress: string): Effect.Effect<readonly OrganicSample[]>;
+  /**
+   * Customer relays of a node the gateway held for organic checks (handed out once), those it
+   * served under `serviceId` only; absent off a gateway.
+   */
+  organicSamples?(nodeAddress: string, serviceId: string): Effect.Effect<readonly OrganicSample[]>;
 }
 
 /** One image edit: the source and mask as PNG bytes, the other fields as an ordinary client sends them. */

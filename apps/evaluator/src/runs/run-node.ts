@@ -146,7 +146,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
         ? "self"
         : "none";
   if (!images && check !== undefined && gateway.organicSamples !== undefined) {
-    const samples = yield* gateway.organicSamples(options.node.address);
+    const samples = yield* gateway.organicSamples(options.node.address, options.node.serviceId);
     const unscored = new Map<string, number>();
     for (const [i, sample] of samples.entries()) {
       const outcome = yield* check(sample);

@@ -40,9 +40,10 @@ export const serveTrafficMix = Effect.fnUntraced(function* (
 });
 
 /**
- * `GET /v1/pocket/organic-samples?node=pokt1…&kinds=completions,chat`: customer relays of that
- * node held for organic checks (prompt or messages, output, parameters), handed out once, for
- * evaluator keys only. Without `kinds`, completions samples only (what older evaluators read).
+ * `GET /v1/pocket/organic-samples?node=pokt1…&kinds=completions,chat&service=llama-2-13b`: customer
+ * relays of that node held for organic checks (prompt or messages, output, parameters), handed out
+ * once, for evaluator keys only. Without `kinds`, completions samples only (what older evaluators
+ * read); with `service`, only those the node served under that service (without it, every service's).
  */
 export const serveOrganicSamples = Effect.fnUntraced(function* (
   deps: FrontDoorDeps,
@@ -56,11 +57,12 @@ export const serveOrganicSamples = Effect.fnUntraced(function* (
   const kinds = (query.get("kinds") ?? "completions")
     .split(",")
     .filter((k): k is OrganicSampleKind => k === "completions" || k === "chat");
+  const service = query.get("service") ?? undefined;
   const dispatcher = yield* Dispatcher;
   sendJson(
     res,
     200,
-    { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256, kinds) ?? []) },
+    { samples: node === "" ? [] : (dispatcher.organicSamples?.(node, 256, kinds, service) ?? []) },
     cors,
   );
 });

@@ -371,8 +371,8 @@ const make = Effect.gen(function* () {
     stream,
     availability: () => selector.availability(clock.unsafeCurrentTimeMillis()),
     trafficMix: () => selector.trafficMix.snapshot(),
-    organicSamples: (node, max, kinds) =>
-      selector.organic.take(node, max, clock.unsafeCurrentTimeMillis(), kinds),
+    organicSamples: (node, max, kinds, serviceId) =>
+      selector.organic.take(node, max, clock.unsafeCurrentTimeMillis(), kinds, serviceId),
   });
 });
 

@@ -205,11 +205,15 @@ export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
     >;
     /** The shapes of recent customer text relays (parameters only), for evaluator keys. */
     readonly trafficMix?: () => TrafficMix;
-    /** Hands out (once) customer relays of a node held for organic checks, for evaluator keys. */
+    /**
+     * Hands out (once) customer relays of a node held for organic checks, for evaluator keys; of
+     * one service it serves when `serviceId` is given.
+     */
     readonly organicSamples?: (
       nodeAddress: string,
       max: number,
       kinds?: readonly OrganicSampleKind[],
+      serviceId?: string,
     ) => readonly OrganicSample[];
   }
 >() {}

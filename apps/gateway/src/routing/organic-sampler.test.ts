@@ -210,6 +210,27 @@ describe("organic sampler", () => {
     ]);
   });
 
+  it("hands out a node's samples of one service only when asked for it, leaving its other services' for their own checks", () => {
+    // A node serving two models is evaluated once per service, each against that service's
+    // reference: another service's answers would gap against it like a weaker model's.
+    const sampler = new OrganicSampler({ ...settings, maxHeld: 10 });
+    sampler.offer(request("app_a", { prompt: "One" }), payload, served, 0);
+    sampler.offer(
+      request("app_a", { prompt: "Two" }),
+      payload,
+      { ...served, servedServiceId: "mistral-7b" },
+      0,
+    );
+    sampler.offer(request("app_a", { prompt: "Three" }), payload, served, 0);
+    const prompts = (taken: OrganicSample[]) => taken.map((s) => (s.kind === "chat" ? "" : s.prompt));
+    expect(prompts(sampler.take("pokt1node", 10, 0, ["completions"], "mistral-7b"))).toEqual(["Two"]);
+    expect(prompts(sampler.take("pokt1node", 10, 0, ["completions"], "llama-2-13b"))).toEqual([
+      "One",
+      "Three",
+    ]);
+    expect(sampler.take("pokt1node", 10, 0)).toEqual([]);
+  });
+
   it("never watches an unsampled stream: not drawn, opted out, pinned, n > 1, echo", () => {
     const draws = new OrganicSampler({ ...settings, share: 0.02 }, () => 0.5);
     expect(

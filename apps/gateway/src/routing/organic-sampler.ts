@@ -100,19 +100,23 @@ export class OrganicSampler {
 
   /**
    * Hands out (and forgets) up to `max` samples of one node, of the kinds the caller can score
-   * (older evaluators read completions samples only).
+   * (older evaluators read completions samples only), and of one service it serves when
+   * `serviceId` is given: a node serving two models is checked per service, each against that
+   * service's reference, and the other service's samples stay for its own check.
    */
   take(
     nodeAddress: string,
     max: number,
     now: number,
     kinds: readonly OrganicSampleKind[] = ["completions"],
+    serviceId?: string,
   ): OrganicSample[] {
     this.drop(now);
     const out: OrganicSample[] = [];
     this.held = this.held.filter((h) => {
       const kind = h.sample.kind ?? "completions";
       if (h.sample.nodeAddress !== nodeAddress || !kinds.includes(kind) || out.length >= max) return true;
+      if (serviceId !== undefined && h.sample.serviceId !== serviceId) return true;
       out.push(h.sample);
       return false;
     });
