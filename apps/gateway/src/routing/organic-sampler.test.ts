@@ -231,6 +231,17 @@ describe("organic sampler", () => {
     expect(sampler.take("pokt1node", 10, 0)).toEqual([]);
   });
 
+  it("makes room by dropping the busiest node's oldest sample, so one node's traffic cannot crowd out a quiet node's", () => {
+    const sampler = new OrganicSampler({ ...settings, maxHeld: 4 });
+    const quiet = { ...served, nodeAddress: "pokt1quiet" };
+    sampler.offer(request("app_a", { prompt: "Quiet" }), payload, quiet, 0);
+    for (let k = 0; k < 10; k++) sampler.offer(request("app_a", { prompt: `Busy ${k}` }), payload, served, 0);
+    const prompts = (taken: OrganicSample[]) => taken.map((s) => (s.kind === "chat" ? "" : s.prompt));
+    expect(prompts(sampler.take("pokt1quiet", 10, 0))).toEqual(["Quiet"]);
+    // The busy node keeps its newest, within the bound.
+    expect(prompts(sampler.take("pokt1node", 10, 0))).toEqual(["Busy 7", "Busy 8", "Busy 9"]);
+  });
+
   it("never watches an unsampled stream: not drawn, opted out, pinned, n > 1, echo", () => {
     const draws = new OrganicSampler({ ...settings, share: 0.02 }, () => 0.5);
     expect(

@@ -13,7 +13,7 @@ export interface OrganicSettings {
   readonly optOut: readonly string[];
   /** How long a sample waits in memory for an evaluator. */
   readonly heldMs: number;
-  /** Most samples held at once (the oldest go first). */
+  /** Most samples held at once (past it, the oldest of the node holding the most goes). */
   readonly maxHeld: number;
 }
 
@@ -141,7 +141,26 @@ export class OrganicSampler {
         : { kind: "completions", ...common, prompt: asked.prompt, params: asked.params, stream };
     this.drop(now);
     this.held.push({ sample, until: now + this.settings.heldMs });
-    if (this.held.length > this.settings.maxHeld) this.held.shift();
+    if (this.held.length > this.settings.maxHeld) this.evictFromBusiest();
+  }
+
+  /**
+   * Drops the oldest sample of the node holding the most. Dropping the oldest of all would leave a
+   * quiet node's few samples to be pushed out by the busy nodes' (or by one customer's flood)
+   * before an evaluator takes them, and a node nobody's samples reach is never checked.
+   */
+  private evictFromBusiest(): void {
+    const counts = new Map<string, number>();
+    for (const h of this.held) counts.set(h.sample.nodeAddress, (counts.get(h.sample.nodeAddress) ?? 0) + 1);
+    let busiest: string | undefined;
+    let most = 0;
+    for (const [address, n] of counts)
+      if (n > most) {
+        busiest = address;
+        most = n;
+      }
+    const oldest = this.held.findIndex((h) => h.sample.nodeAddress === busiest);
+    if (oldest >= 0) this.held.splice(oldest, 1);
   }
 
   private drop(now: number): void {
