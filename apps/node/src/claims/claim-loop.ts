@@ -4,6 +4,7 @@ import {
   createClaimSubmission,
   createProofSubmission,
   deriveSessionId,
+  type ErrorCode,
   GATEWAY_PROCEDURES,
   type KeyPair,
   MAX_CLAIM_WINDOW_MS,
@@ -50,11 +51,48 @@ const EARLY_REFUSALS_MS = 10 * 60_000;
 /**
  * The code a claim whose gateway is not in the config waits with (its `lastError` starts with it):
  * said once, when the claim is first found so; such a claim is tried again at its give-up time
- * ({@link orphanGivesUpAt}), or as soon as a node started with the gateway back in its config.
+ * ({@link claimGivesUpAt}), or as soon as a node started with the gateway back in its config.
  */
 export const CLAIM_GATEWAY_NOT_CONFIGURED = "CLAIM_GATEWAY_NOT_CONFIGURED";
 /** The code of a claim given up because its gateway stayed out of the config past every window. */
 export const CLAIM_ABANDONED = "CLAIM_ABANDONED";
+/**
+ * The code of a claim given up because its gateway, in the config, did not take it before its last
+ * possible window closed (unreachable, or failing, every time it was tried).
+ */
+export const CLAIM_EXPIRED = "CLAIM_EXPIRED";
+
+/**
+ * Codes a gateway refuses a claim or proof with that no later try changes (the node sends the same
+ * message again: same key, same version, same root), each with what the node's runner can do.
+ * Such a claim is rejected at once, logged once, and its relay rows pruned as a settled claim's.
+ */
+const FINAL_REFUSALS: ReadonlyMap<ErrorCode, string> = new Map<ErrorCode, string>([
+  [
+    "ADDRESS_MISMATCH",
+    "the gateway no longer answers to the address this session's relays were signed for (its key changed, or another gateway runs at its url): check the gateway's address in gateways against the one it prints at start",
+  ],
+  [
+    "INVALID_SIGNATURE",
+    "the gateway does not accept this node's signature: run a node and a gateway of the same protocol version",
+  ],
+  [
+    "MALFORMED_ENVELOPE",
+    "the gateway does not read this node's messages: upgrade the node to the gateway's protocol version",
+  ],
+  [
+    "INVALID_CLAIM",
+    "the gateway's ledger does not hold the relays this claim counts: ask the gateway's operator",
+  ],
+  [
+    "DUPLICATE_CLAIM",
+    "the gateway holds another claim of this node's key for this session: run one node per key",
+  ],
+]);
+
+/** What the runner of a node whose claim expired can do. */
+const EXPIRED_ACTION =
+  "check that the gateway's url in gateways reaches it, and that it is up; later sessions are claimed once it answers";
 /**
  * Causes of orphaned claims remembered at most (see `orphansSaid`). A node with `gateways: []`
  * serves relays signed by any key, so the gateways it has claims of are as many as keys anyone
@@ -63,12 +101,13 @@ export const CLAIM_ABANDONED = "CLAIM_ABANDONED";
 export const ORPHAN_CAUSES_KEPT = 1_024;
 
 /**
- * When a claim whose gateway is not in the config is given up: once no gateway takes it any more,
- * past the longest claim window a gateway opens after the session's end and grace (and for a claim
- * already stored, the longest proof window after that). Its relay rows are pruned from then on, as
- * a settled claim's are.
+ * When a claim no gateway took is given up: once no gateway takes it any more, past the longest
+ * claim window a gateway opens after the session's end and grace (and for a claim already stored,
+ * the longest proof window after that). A claim whose gateway is not in the config is given up
+ * then; one whose gateway is, at its first failed try from then on. Its relay rows are pruned from
+ * then on, as a settled claim's are.
  */
-export const orphanGivesUpAt = (session: SessionParams, row: ClaimRow): number =>
+export const claimGivesUpAt = (session: SessionParams, row: ClaimRow): number =>
   row.sessionEnd +
   sessionGrace(session) +
   MAX_CLAIM_WINDOW_MS +
@@ -195,7 +234,27 @@ function pruneLedger(deps: ClaimLoopDeps, graceEndedBefore: number): Effect.Effe
 function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeStoreError> {
   const gateway = deps.gateways.get(row.gatewayAddress);
   const now = deps.now();
+  /** Past the claim's last window nothing can succeed any more: it is given up. */
+  const expired = now >= claimGivesUpAt(deps.session, row);
+  const expire = (error: string) =>
+    settle(
+      deps,
+      row,
+      "rejected",
+      "0",
+      `${CLAIM_EXPIRED}: the gateway did not take the claim before its last window closed (last try: ${error})`,
+      null,
+      { counted: "expired", action: EXPIRED_ACTION },
+    );
+  /** A refusal no later try changes: the claim is rejected, with the gateway's code and reason. */
+  const refusedForGood = (e: GatewayCallError) => {
+    const action = e.pocketCode === undefined ? undefined : FINAL_REFUSALS.get(e.pocketCode);
+    return action === undefined
+      ? undefined
+      : settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`, null, { action });
+  };
   const retryLater = (error: string, windowRefusals?: number) => {
+    if (expired) return expire(error);
     const attempts = row.attempts + 1;
     return deps.claims
       .failed(
@@ -220,6 +279,7 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
    * the claim). Proving again can never work; the claim is sent again, while its window is open.
    */
   const claimAgain = (error: GatewayCallError) => {
+    if (expired) return expire(error.message);
     const attempts = row.attempts + 1;
     return deps.claims
       .reclaim(
@@ -289,11 +349,9 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
           now < row.sessionEnd + sessionGrace(deps.session) + EARLY_REFUSALS_MS;
         const windowRefusals =
           e.pocketCode === "CLAIM_WINDOW_CLOSED" && !early ? row.windowRefusals + 1 : undefined;
-        const final =
-          e.pocketCode === "DUPLICATE_CLAIM" ||
-          e.pocketCode === "INVALID_CLAIM" ||
-          (windowRefusals !== undefined && windowRefusals >= CLAIM_WINDOW_ATTEMPTS);
-        return final
+        const refused = refusedForGood(e);
+        if (refused !== undefined) return refused;
+        return windowRefusals !== undefined && windowRefusals >= CLAIM_WINDOW_ATTEMPTS
           ? settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`, null)
           : retryLater(e.message, windowRefusals);
       }),
@@ -302,7 +360,7 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
   if (row.proofSeed === null) return retryLater("claimed without a proof seed");
   return prove(deps, gateway, row).pipe(
     Effect.catchTag("GatewayCallError", (e) =>
-      e.pocketCode === "INVALID_PROOF" ? claimAgain(e) : retryLater(e.message),
+      e.pocketCode === "INVALID_PROOF" ? claimAgain(e) : (refusedForGood(e) ?? retryLater(e.message)),
     ),
   );
 }
@@ -316,7 +374,7 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
  * ({@link resumeClaims}).
  */
 function orphaned(deps: ClaimLoopDeps, row: ClaimRow, now: number): Effect.Effect<void, NodeStoreError> {
-  const givesUpAt = orphanGivesUpAt(deps.session, row);
+  const givesUpAt = claimGivesUpAt(deps.session, row);
   const about = { sessionId: row.sessionId, gateway: row.gatewayAddress };
   /** Warns of a cause the first time for its gateway, then says it at debug level. */
   const say = (code: string, message: string, fields: Record<string, unknown>) => {
@@ -445,12 +503,14 @@ function settle(
   minted: string,
   detail: string | null,
   receipt: string | null,
+  /** The metric's status when not `status`, and what the runner can do about a rejection. */
+  options: { readonly counted?: string; readonly action?: string } = {},
 ) {
   return deps.claims
     .settled(row.sessionId, row.gatewayAddress, status, minted, detail, receipt, deps.now())
     .pipe(
       Effect.tap(() => {
-        deps.metrics.claims.inc({ gateway: row.gatewayAddress, status });
+        deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: options.counted ?? status });
         const about = { sessionId: row.sessionId, gateway: row.gatewayAddress, mintedUpokt: minted };
         if (status === "proven") return deps.log.info("claim proven", about);
         // The session is not paid: its runner is told why (the gateway's code, when it gave one).
@@ -458,6 +518,7 @@ function settle(
           code: /^([A-Z][A-Z_]*):/.exec(detail ?? "")?.[1] ?? "CLAIM_REJECTED",
           ...about,
           reason: detail ?? "rejected",
+          ...(options.action === undefined ? {} : { action: options.action }),
         });
       }),
     );

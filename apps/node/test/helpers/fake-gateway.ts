@@ -27,6 +27,10 @@ export async function startFakeGateway(
   session: SessionParams,
   options: {
     refuseClaimsFirst?: number;
+    /** Coded refusals its first claim submissions get, one each, in turn (then it checks them). */
+    claimRefusals?: CodedFailure[];
+    /** Coded refusals its first proofs get, one each, in turn. */
+    proofRefusals?: CodedFailure[];
     key?: KeyPair;
     /** The candidate lists its registration answers carry (default: the announcing node alone). */
     registry?: (a: NodeAnnouncement) => Record<string, { address: string; registeredAt: number }[]>;
@@ -39,6 +43,10 @@ export async function startFakeGateway(
   const announcements: NodeAnnouncement[] = [];
   const claims = new Map<string, { root: ClaimRoot; seed: string; leafIndex: number; proven: boolean }>();
   let refusals = options.refuseClaimsFirst ?? 0;
+  const claimRefusals = [...(options.claimRefusals ?? [])];
+  const proofRefusals = [...(options.proofRefusals ?? [])];
+  /** The claim submissions and proofs it received, refused or not. */
+  const received = { claims: 0, proofs: 0 };
   const refuse = (error: CodedFailure) => Effect.fail(error);
   const router = makeGatewayNodeRouter({
     announce: (input) =>
@@ -66,6 +74,9 @@ export async function startFakeGateway(
           refusals -= 1;
           return Effect.die(new Error("temporarily unavailable"));
         }
+        received.claims += 1;
+        const coded = claimRefusals.shift();
+        if (coded !== undefined) return refuse(coded);
         const verified = verifyClaimSubmission(input, { gatewayAddress: key.address });
         if (!verified.ok) return refuse(verified.error);
         const s = verified.value.submission;
@@ -88,6 +99,9 @@ export async function startFakeGateway(
       }),
     submitProof: (input) =>
       Effect.suspend((): Effect.Effect<ProofAck, CodedFailure> => {
+        received.proofs += 1;
+        const coded = proofRefusals.shift();
+        if (coded !== undefined) return refuse(coded);
         const raw = input as { sessionId?: string; node?: { address?: string } };
         const claim = claims.get(`${raw.sessionId}/${raw.node?.address}`);
         if (claim === undefined) return refuse({ code: "INVALID_PROOF", message: "no such claim" });
@@ -132,6 +146,7 @@ export async function startFakeGateway(
     link: { url: `${url}/trpc`, address: key.address },
     announcements,
     claims,
+    received,
     receipts,
     close: () =>
       new Promise<void>((resolve) => {
