@@ -201,7 +201,7 @@ export function claimPass(
         relays: root.relays,
       });
     }
-    for (const row of deps.claims.due(now)) yield* advance(deps, row);
+    for (const row of deps.claims.due(now)) yield* advanceAlone(deps, row);
     if (search) yield* pruneLedger(deps, now - grace);
   });
 }
@@ -229,6 +229,49 @@ function pruneLedger(deps: ClaimLoopDeps, graceEndedBefore: number): Effect.Effe
       deps.log.info("relay ledger pruned", { rows: pruned });
     }
   });
+}
+
+/** The code of a claim whose step failed for a reason of the node's own (its ledger, a defect). */
+export const CLAIM_STEP_FAILED = "CLAIM_STEP_FAILED";
+
+/**
+ * One due claim's step, apart from the others': a ledger write that fails, or a defect, while one
+ * claim advances is logged (its first line, no stack) and the claim waits its backoff, as after a
+ * failed call; the pass goes on with the other claims (without this, the same row came first in
+ * every pass and no claim of the node advanced).
+ */
+function advanceAlone(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void> {
+  const failed = (error: string) =>
+    Effect.suspend(() => {
+      const now = deps.now();
+      const attempts = row.attempts + 1;
+      deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "retry" });
+      deps.log.error("claim step failed; the node's other claims go on, this one is tried again later", {
+        code: CLAIM_STEP_FAILED,
+        sessionId: row.sessionId,
+        gateway: row.gatewayAddress,
+        attempts,
+        error,
+      });
+      // Its backoff, when the ledger takes it; when not, the claim is simply tried in the next pass.
+      return deps.claims
+        .failed(
+          row.sessionId,
+          row.gatewayAddress,
+          attempts,
+          now + claimBackoffMs(attempts),
+          `${CLAIM_STEP_FAILED}: ${error}`,
+          now,
+        )
+        .pipe(
+          Effect.catchAll(() => Effect.void),
+          Effect.catchAllDefect(() => Effect.void),
+        );
+    });
+  return advance(deps, row).pipe(
+    Effect.catchAll((e) => failed(e.message)),
+    Effect.catchAllDefect((defect) => failed(describeThrown(defect))),
+  );
 }
 
 function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeStoreError> {
@@ -466,7 +509,7 @@ function prove(deps: ClaimLoopDeps, gateway: GatewayClient, row: ClaimRow) {
     if (row.proofSeed === null) return;
     // The tree the claim was built from: its first relays, not one written into the session since.
     const tree = yield* claimTreeOf(deps.relays, row.sessionId, row.gatewayAddress, row.relayCount).pipe(
-      Effect.orDie,
+      Effect.orDieWith((e) => new Error(`its ledger rows make no claim tree any more (${e.reason})`)),
     );
     const root = tree === undefined ? undefined : claimRoot(tree);
     if (tree === undefined || root === undefined || root.root !== row.root) {
