@@ -148,30 +148,55 @@ describe("a claim its gateway refuses with a code no later try changes", () => {
   it.each([
     ["INVALID_SIGNATURE", "same protocol version"],
     ["MALFORMED_ENVELOPE", "upgrade the node"],
-  ] as const)("refused with %s: rejected at once, said once with what to do", async (code, action) => {
-    const refusal: CodedFailure = { code, message: `the gateway answered ${code}` };
-    const gateway = await startFakeGateway(SESSION, { claimRefusals: [refusal, refusal, refusal] });
+  ] as const)(
+    "refused with %s (another protocol version): retried with what to do, proven once the gateway takes it",
+    async (code, action) => {
+      const refusal: CodedFailure = { code, message: `the gateway answered ${code}` };
+      // Refused twice (the node not upgraded yet), then taken.
+      const gateway = await startFakeGateway(SESSION, { claimRefusals: [refusal, refusal] });
+      cleanups.push(gateway.close);
+      const n = await claimingNode(gateway.key.address, gateway.link.url);
+      await n.pass(first);
+      expect(n.claim()).toMatchObject({ status: "built", attempts: 1 });
+      expect(n.warnings).toContainEqual(
+        expect.objectContaining({
+          msg: "claim step failed; will retry",
+          code,
+          action: expect.stringContaining(action),
+        }),
+      );
+      await n.pass(first + 11 * MINUTE);
+      await n.pass(first + 22 * MINUTE);
+      expect(n.claim()).toMatchObject({ status: "proven" });
+      expect(n.rejections()).toHaveLength(0);
+    },
+  );
+
+  it("refused so until its last window closes: then given up as expired", async () => {
+    const refusal: CodedFailure = { code: "MALFORMED_ENVELOPE", message: "unreadable claim" };
+    const gateway = await startFakeGateway(SESSION, { claimRefusals: Array(4).fill(refusal) });
     cleanups.push(gateway.close);
     const n = await claimingNode(gateway.key.address, gateway.link.url);
     await n.pass(first);
-    await n.pass(first + 11 * MINUTE);
-    expect(gateway.received.claims).toBe(1);
+    await n.pass(windowEnds - 1);
+    expect(n.claim()).toMatchObject({ status: "built", attempts: 2 });
+    await n.pass(windowEnds + 11 * MINUTE);
     expect(n.claim()).toMatchObject({ status: "rejected", mintedUpokt: "0" });
-    expect(n.rejections()).toEqual([
-      expect.objectContaining({ code, action: expect.stringContaining(action) }),
-    ]);
+    expect(n.claim()?.lastError).toMatch(/^CLAIM_EXPIRED: .*submitClaim.*protocol schema/);
+    expect(n.counted("expired")).toBe(1);
   });
 
-  it("a proof refused so: rejected, not proven again every ten minutes", async () => {
+  it("a proof refused so: proven again later, not given up at once", async () => {
     const refusal: CodedFailure = { code: "MALFORMED_ENVELOPE", message: "unreadable proof" };
-    const gateway = await startFakeGateway(SESSION, { proofRefusals: [refusal, refusal] });
+    const gateway = await startFakeGateway(SESSION, { proofRefusals: [refusal] });
     cleanups.push(gateway.close);
     const n = await claimingNode(gateway.key.address, gateway.link.url);
     await n.pass(first);
+    expect(n.claim()).toMatchObject({ status: "claimed" });
+    expect(n.claim()?.lastError).toMatch(/submitProof.*protocol schema/);
     await n.pass(first + 11 * MINUTE);
-    expect(gateway.received.proofs).toBe(1);
-    expect(n.claim()).toMatchObject({ status: "rejected", mintedUpokt: "0" });
-    expect(n.claim()?.lastError).toMatch(/^MALFORMED_ENVELOPE: /);
+    expect(gateway.received.proofs).toBe(2);
+    expect(n.claim()).toMatchObject({ status: "proven" });
   });
 
   it.each(["DATABASE_UNAVAILABLE", "RATE_LIMITED", "RATE_NOT_SET"] as const)(

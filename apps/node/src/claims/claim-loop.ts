@@ -64,7 +64,8 @@ export const CLAIM_EXPIRED = "CLAIM_EXPIRED";
 
 /**
  * Codes a gateway refuses a claim or proof with that no later try changes (the node sends the same
- * message again: same key, same version, same root), each with what the node's runner can do.
+ * message again: same key, same root; an upgrade changes none of them either, unlike
+ * {@link VERSION_REFUSALS}), each with what the node's runner can do.
  * Such a claim is rejected at once, logged once, and its relay rows pruned as a settled claim's.
  */
 const FINAL_REFUSALS: ReadonlyMap<ErrorCode, string> = new Map<ErrorCode, string>([
@@ -73,20 +74,28 @@ const FINAL_REFUSALS: ReadonlyMap<ErrorCode, string> = new Map<ErrorCode, string
     "the gateway no longer answers to the address this session's relays were signed for (its key changed, or another gateway runs at its url): check the gateway's address in gateways against the one it prints at start",
   ],
   [
-    "INVALID_SIGNATURE",
-    "the gateway does not accept this node's signature: run a node and a gateway of the same protocol version",
-  ],
-  [
-    "MALFORMED_ENVELOPE",
-    "the gateway does not read this node's messages: upgrade the node to the gateway's protocol version",
-  ],
-  [
     "INVALID_CLAIM",
     "the gateway's ledger does not hold the relays this claim counts: ask the gateway's operator",
   ],
   [
     "DUPLICATE_CLAIM",
     "the gateway holds another claim of this node's key for this session: run one node per key",
+  ],
+]);
+
+/**
+ * Refusals of a node and a gateway of different protocol versions: an upgrade can still get the
+ * claim paid, so it is tried again (each failed try warned of with what to do) until its last
+ * window closes, then given up as `CLAIM_EXPIRED`.
+ */
+const VERSION_REFUSALS: ReadonlyMap<ErrorCode, string> = new Map<ErrorCode, string>([
+  [
+    "INVALID_SIGNATURE",
+    "the gateway does not accept this node's signature: run a node and a gateway of the same protocol version",
+  ],
+  [
+    "MALFORMED_ENVELOPE",
+    "the gateway does not read this node's messages: upgrade the node to the gateway's protocol version",
   ],
 ]);
 
@@ -296,8 +305,9 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
       ? undefined
       : settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`, null, { action });
   };
-  const retryLater = (error: string, windowRefusals?: number) => {
+  const retryLater = (error: string, windowRefusals?: number, refusal?: GatewayCallError) => {
     if (expired) return expire(error);
+    const action = refusal?.pocketCode === undefined ? undefined : VERSION_REFUSALS.get(refusal.pocketCode);
     const attempts = row.attempts + 1;
     return deps.claims
       .failed(
@@ -312,7 +322,12 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
       .pipe(
         Effect.tap(() => {
           deps.metrics.claims.inc({ gateway: row.gatewayAddress, status: "retry" });
-          deps.log.warn("claim step failed; will retry", { sessionId: row.sessionId, attempts, error });
+          deps.log.warn("claim step failed; will retry", {
+            sessionId: row.sessionId,
+            attempts,
+            error,
+            ...(action === undefined ? {} : { code: refusal?.pocketCode, action }),
+          });
         }),
       );
   };
@@ -396,14 +411,16 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
         if (refused !== undefined) return refused;
         return windowRefusals !== undefined && windowRefusals >= CLAIM_WINDOW_ATTEMPTS
           ? settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`, null)
-          : retryLater(e.message, windowRefusals);
+          : retryLater(e.message, windowRefusals, e);
       }),
     );
   }
   if (row.proofSeed === null) return retryLater("claimed without a proof seed");
   return prove(deps, gateway, row).pipe(
     Effect.catchTag("GatewayCallError", (e) =>
-      e.pocketCode === "INVALID_PROOF" ? claimAgain(e) : (refusedForGood(e) ?? retryLater(e.message)),
+      e.pocketCode === "INVALID_PROOF"
+        ? claimAgain(e)
+        : (refusedForGood(e) ?? retryLater(e.message, undefined, e)),
     ),
   );
 }
