@@ -18,7 +18,7 @@ describe("the front door and the dispatcher apply the protocol's budget rule ali
     expect(relay.maxOutputTokens).toBe(vector.expected.maxOutputTokens);
     expect(relay.body.max_tokens).toBe(vector.expected.maxTokens);
     // The dispatcher sees the front door's body (max_tokens already clamped) on the served tier.
-    const route = { servedTier: relay.target.tier } as Route;
+    const route = { servedTier: relay.target.tier, node: { offers: new Map() } } as unknown as Route;
     const limits = answerLimits(route, {
       application: { id: "a", address: "a" },
       keyId: "k",

@@ -32,6 +32,8 @@ import { z } from "zod";
  * - `CHOICES`: a choice not asked for, one twice, or one asked for missing.
  * - `OUTPUT_AFTER_FINISH`: a choice streamed output after its `finish_reason`.
  * - `TOOL_CALLS`: more than one tool call in a choice when the request set `parallel_tool_calls: false`.
+ * - `TOOL_CALLS_NOT_OFFERED`: a tool call, or `finish_reason: "tool_calls"`, when the request offered
+ *   no tools or set `tool_choice: "none"` (no engine makes one then: the node made it up).
  * - `TOP_LOGPROBS`: more `top_logprobs` alternatives than the request asked for.
  * - `PROMPT_LOGPROBS`: an echoed prompt's log-probabilities asked for and left out.
  * - `EMBEDDINGS`: embeddings not one per input, in order, of the model's dimensions.
@@ -54,6 +56,7 @@ export const AnswerRefusalReasons = [
   "CHOICES",
   "OUTPUT_AFTER_FINISH",
   "TOOL_CALLS",
+  "TOOL_CALLS_NOT_OFFERED",
   "TOP_LOGPROBS",
   "PROMPT_LOGPROBS",
   "EMBEDDINGS",

@@ -13,6 +13,7 @@ import {
   tokensAtLeast,
 } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
+import type { ToolCallLimit } from "./answer-tool-calls.js";
 import type { DispatchRequest } from "./dispatcher.js";
 import { routeTokens, signedInputCount } from "./route-tokens.js";
 
@@ -78,8 +79,11 @@ export interface AnswerLimits {
    * request's `top_logprobs`, 0 when absent), as OpenAI's chat API answers.
    */
   readonly topLogprobs?: number | undefined;
-  /** Chat with `parallel_tool_calls: false`: each choice holds at most one tool call. */
-  readonly singleToolCall?: true | undefined;
+  /**
+   * Chat: the tool calls a choice may make (`toolCallLimit`): none without `tools` or with
+   * `tool_choice: "none"`, one with `parallel_tool_calls: false`; absent, any.
+   */
+  readonly toolCalls?: ToolCallLimit | undefined;
 }
 
 const count = (v: unknown, fallback: number) =>
@@ -156,8 +160,28 @@ function servedTierLimits(
     ...(operation === "chat.completions" && body.logprobs === true
       ? { topLogprobs: count(body.top_logprobs, 0) }
       : {}),
-    ...(operation === "chat.completions" && body.parallel_tool_calls === false
-      ? { singleToolCall: true as const }
+    ...(operation === "chat.completions"
+      ? {
+          toolCalls: toolCallLimit(
+            body,
+            route.node.offers.get(route.servedServiceId)?.capabilities.forcedToolChoice === true,
+          ),
+        }
       : {}),
   };
+}
+
+/**
+ * The tool calls a chat request allows each choice of its answer (the body as the front door
+ * passed it, which drops `tools: []` and a `tool_choice` of `"none"` or `"auto"` without tools).
+ * `tool_choice: "none"` is held only against a node that declares it obeys `tool_choice`
+ * (`forcedToolChoice`): Ollama takes tools but ignores the field, and may honestly call one.
+ */
+export function toolCallLimit(
+  body: Record<string, unknown>,
+  obeysToolChoice: boolean,
+): ToolCallLimit | undefined {
+  if (!Array.isArray(body.tools) || body.tools.length === 0) return { most: 0, why: "no tools" };
+  if (body.tool_choice === "none" && obeysToolChoice) return { most: 0, why: "tool_choice none" };
+  return body.parallel_tool_calls === false ? { most: 1 } : undefined;
 }

@@ -1,6 +1,7 @@
 import { OutputAfterFinish, type RelayStreamFinal, StreamedChoices } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
 import { type AnswerRefusal, refusal } from "./answer-refusal.js";
+import { StreamedToolCalls } from "./answer-tool-calls.js";
 import type { DispatchRequest } from "./dispatcher.js";
 import { type AnswerLimits, answerLimits } from "./relay-envelope.js";
 import {
@@ -11,7 +12,6 @@ import {
   routeTokens,
   usageInflated,
 } from "./route-tokens.js";
-import { StreamedToolCalls } from "./single-tool-call.js";
 import { chunkOffSchema, overLimit, topLogprobsOverCount } from "./verify-answer.js";
 
 /**
@@ -40,7 +40,7 @@ export class StreamChecks {
   readonly #choices: StreamedChoices;
   /** The choices whose `finish_reason` came: they say no more. */
   readonly #finished = new OutputAfterFinish();
-  /** With `parallel_tool_calls: false`: the one tool call each choice opened. */
+  /** Chat without tools offered, or with `parallel_tool_calls: false`: the tool calls each choice opened. */
   readonly #toolCalls: StreamedToolCalls | undefined;
 
   constructor(route: Route, request: DispatchRequest) {
@@ -49,13 +49,15 @@ export class StreamChecks {
     this.#choices = new StreamedChoices(this.limits.choices);
     this.echoes = echoesPrompt(request);
     this.#operation = request.operation;
-    this.#toolCalls = this.limits.singleToolCall === true ? new StreamedToolCalls() : undefined;
+    const toolCalls = this.limits.toolCalls;
+    this.#toolCalls = toolCalls === undefined ? undefined : new StreamedToolCalls(toolCalls);
   }
 
   /**
    * Why a data chunk is a lie, or `undefined`: off the operation's schema (or listing more
-   * `top_logprobs` alternatives than asked), a choice outside the request's (prompts × n), a second
-   * tool call in a choice where the request set `parallel_tool_calls: false`, or its
+   * `top_logprobs` alternatives than asked), a choice outside the request's (prompts × n), a tool
+   * call the request did not offer (no tools, `tool_choice: "none"`) or a second one in a choice
+   * where it set `parallel_tool_calls: false`, or its
    * text takes the answer past the request's output limit (a lower bound of any count). A chunk
    * that passes is added to {@link StreamChecks.text}.
    */

@@ -18,9 +18,9 @@ import {
 } from "@pocket-ai/protocol";
 import type { z } from "zod";
 import { type AnswerRefusal, envelopeRefusal, refusal, schemaRefusal } from "./answer-refusal.js";
+import { toolCallsOverLimit } from "./answer-tool-calls.js";
 import { type InvalidNodeResponse, invalidAnswer } from "./attempt-errors.js";
 import type { AnswerLimits } from "./relay-envelope.js";
-import { toolCallsOverOne } from "./single-tool-call.js";
 
 const ANSWER_SCHEMAS: Record<RelayOperation, z.ZodType> = {
   completions: CompletionResponse,
@@ -117,10 +117,8 @@ export function verifyAnswer(
   }
   const alternatives = topLogprobsOverCount(payload, expect.limits.topLogprobs);
   if (alternatives !== undefined) return invalid(alternatives);
-  if (expect.limits.singleToolCall === true) {
-    const calls = toolCallsOverOne(payload);
-    if (calls !== undefined) return invalid(calls);
-  }
+  const calls = toolCallsOverLimit(payload, expect.limits.toolCalls);
+  if (calls !== undefined) return invalid(calls);
   const vectors = expect.limits.vectors;
   if (vectors !== undefined) {
     const wrong = vectorsOffShape(response.payload as EmbeddingResponse, vectors);

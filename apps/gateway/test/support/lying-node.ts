@@ -71,7 +71,11 @@ export type Lie =
   /** Chat: answers with two tool calls in the first choice (streams: two tool-call indexes). */
   | "two-tool-calls"
   /** Chat: answers with one tool call (streams: one index over two deltas), which no limit refuses. */
-  | "one-tool-call";
+  | "one-tool-call"
+  /** Chat: calls a tool in its first chunk, before any byte reached the client (unary: as `one-tool-call`). */
+  | "tool-call-first"
+  /** Chat: ends its text with `finish_reason: "tool_calls"`, calling no tool (streams: the finishing chunk). */
+  | "tool-calls-finish";
 
 /** Text a node could send to forge a log line (or that stands for a prompt's or an output's words). */
 export const NODE_WORDS = 'node-words"}\n{"level":"error","msg":"forged by the node';
@@ -133,6 +137,15 @@ function withToolCalls(payload: unknown, count: number): unknown {
   const message = answer.choices?.[0]?.message;
   if (message !== undefined) message.tool_calls = toolCalls(count);
   return answer;
+}
+
+/** A copy of a chat answer or chunk whose choices that finished say `tool_calls`. */
+function withToolCallsFinish(data: unknown): unknown {
+  const copy = structuredClone(data) as { choices?: { finish_reason?: unknown }[] };
+  for (const choice of copy.choices ?? [])
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined)
+      choice.finish_reason = "tool_calls";
+  return copy;
 }
 
 /**
@@ -236,9 +249,12 @@ export async function startLyingNode(options: {
             return { ...answer, [NODE_WORDS]: NODE_WORDS } as RelayResponse;
           case "two-tool-calls":
           case "one-tool-call":
+          case "tool-call-first":
             return resign(answer, {
               payload: withToolCalls(answer.payload, lie === "two-tool-calls" ? 2 : 1),
             });
+          case "tool-calls-finish":
+            return resign(answer, { payload: withToolCallsFinish(answer.payload) });
           case "wrong-service":
             return resign(answer, {
               header: deriveSessionHeader(
@@ -321,6 +337,14 @@ export async function startLyingNode(options: {
             yield unsigned;
             continue;
           }
+          if (n === 1 && lie === "tool-call-first") {
+            for (const data of toolCallChunks(chunk.data, 1)) yield signer.next(data);
+            continue;
+          }
+          if (lie === "tool-calls-finish") {
+            yield signer.next(withToolCallsFinish(chunk.data));
+            continue;
+          }
           if (n === 1 && lie === "overflow-first") {
             yield signer.next(chunkWithText(chunk.data, MORE));
             continue;
@@ -354,12 +378,14 @@ export async function startLyingNode(options: {
     session: options.session,
     publicUrl: proxyUrl,
     gateways: [{ url: options.gatewayTrpcUrl, address: options.gatewayAddress }],
-    // Tool calling declared: the tool-call lies answer requests that define tools.
+    // Tool calling declared (with `tool_choice` obeyed): the tool-call lies answer requests that define tools.
     services: [
       {
         serviceId: "llama-2-13b",
         tiers: ["standard"],
-        backends: [{ kind: "dev", capabilities: { tools: true, singleToolCall: true } }],
+        backends: [
+          { kind: "dev", capabilities: { tools: true, singleToolCall: true, forcedToolChoice: true } },
+        ],
       },
     ],
     logLevel: "error",
