@@ -25,6 +25,11 @@ describe("family tokenizers", () => {
       "mistralai/Mistral-Small-Instruct-2409",
       "mistral-small:22b",
       "mistralai/Mistral-Large-Instruct-2407",
+      // Mixtral: 8x7B has Mistral 7B's tokenizer, 8x22B its v0.3 one; bare names (Ollama's) too.
+      "mixtral:8x7b",
+      "mixtral:8x22b",
+      "Mixtral-8x7B-Instruct-v0.1",
+      "mistralai/Mixtral-8x22B-Instruct-v0.1",
     ])
       expect(tokenizerFamilyOf(sentencePiece), sentencePiece).toBe("mistral");
     for (const tekken of [

@@ -110,11 +110,14 @@ const TEKKEN_MISTRAL = /nemo|tekken|medium|small(?![-_: ]?(?:22b|2409|instruct-2
 /**
  * The family a model family or model name belongs to, when its tokenizer is one of ours:
  * `llama-2` for Llama 2 names, `mistral` for the Mistral names that count with the Mistral 7B
- * SentencePiece tokenizer (not Mistral NeMo, Small 3 or Medium, which count with Tekken).
+ * SentencePiece tokenizer — Mixtral's too (8x7B has Mistral 7B's vocabulary, 8x22B its v0.3 one,
+ * as Mistral 7B v0.3 and Large 2 have) — not Mistral NeMo, Small 3 or Medium, which count with
+ * Tekken.
  *
  * @example
  * ```ts
  * tokenizerFamilyOf("meta-llama/Llama-2-13b-chat-hf"); // "llama-2"
+ * tokenizerFamilyOf("mixtral:8x7b"); // "mistral"
  * tokenizerFamilyOf("mistralai/Mistral-Nemo-Instruct-2407"); // undefined
  * tokenizerFamilyOf("gpt2"); // undefined
  * ```
@@ -122,7 +125,7 @@ const TEKKEN_MISTRAL = /nemo|tekken|medium|small(?![-_: ]?(?:22b|2409|instruct-2
 export function tokenizerFamilyOf(familyOrModel: string | undefined): TokenizerFamily | undefined {
   const name = (familyOrModel ?? "").toLowerCase();
   if (/llama[-_ ]?2/.test(name)) return "llama-2";
-  if (/m[iy]stral/.test(name) && !TEKKEN_MISTRAL.test(name)) return "mistral";
+  if (/m[iy]stral|mixtral/.test(name) && !TEKKEN_MISTRAL.test(name)) return "mistral";
   return undefined;
 }
 
