@@ -40,6 +40,8 @@ describe("family tokenizers", () => {
       "mistral-small3.2",
       "mistral-small",
       "mistral-medium-3",
+      "mistralai/Ministral-8B-Instruct-2410",
+      "mistralai/Pixtral-12B-2409",
     ])
       expect(tokenizerFamilyOf(tekken), tekken).toBeUndefined();
   });

@@ -103,16 +103,17 @@ export function familyMergeTokenizer(family: TokenizerFamily): MergeTokenizer {
  * Mistral models that count with Tekken (a byte-level BPE of 131k tokens, fewer tokens than the
  * SentencePiece `mistral` tokenizer for most text), not with the Mistral 7B tokenizer: Mistral NeMo,
  * Mistral Small from 24B on (the 22B `2409` and Ollama's `mistral-small:22b` keep SentencePiece),
- * Mistral Medium. Counting their answers with `mistral` would prove overruns an honest engine never made.
+ * Mistral Medium, Ministral and Pixtral (whose Hugging Face names carry `mistralai/`). Counting
+ * their answers with `mistral` would prove overruns an honest engine never made.
  */
-const TEKKEN_MISTRAL = /nemo|tekken|medium|small(?![-_: ]?(?:22b|2409|instruct-2409))/;
+const TEKKEN_MISTRAL = /nemo|tekken|medium|ministral|pixtral|small(?![-_: ]?(?:22b|2409|instruct-2409))/;
 
 /**
  * The family a model family or model name belongs to, when its tokenizer is one of ours:
  * `llama-2` for Llama 2 names, `mistral` for the Mistral names that count with the Mistral 7B
  * SentencePiece tokenizer — Mixtral's too (8x7B has Mistral 7B's vocabulary, 8x22B its v0.3 one,
- * as Mistral 7B v0.3 and Large 2 have) — not Mistral NeMo, Small 3 or Medium, which count with
- * Tekken.
+ * as Mistral 7B v0.3 and Large 2 have) — not Mistral NeMo, Small 3, Medium, Ministral or Pixtral,
+ * which count with Tekken.
  *
  * @example
  * ```ts
