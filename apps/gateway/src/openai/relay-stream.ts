@@ -8,6 +8,7 @@ import {
 } from "@pocket-ai/protocol";
 import { Effect } from "effect";
 import type { MeteringRow } from "../metering/metering-writer.js";
+import { countedUsage } from "../relay/counted-usage.js";
 import type { CutReceiptToWrite, DispatchEvents, DispatchStreamEvent } from "../relay/dispatcher.js";
 import { streamErrorEvent } from "./errors.js";
 import type { FrontDoorContext } from "./front-door-context.js";
@@ -30,7 +31,7 @@ const noop = () => undefined;
  */
 export const FINAL_AFTER_LEAVE_MS = 5_000;
 
-/** The node's closing usage chunk (`choices: []` with `usage`), sent only with `include_usage`. */
+/** The node's closing usage chunk (`choices: []` with `usage`); the client reads the counted usage instead. */
 const isUsageChunk = (data: Record<string, unknown>) =>
   Array.isArray(data.choices) &&
   data.choices.length === 0 &&
@@ -39,7 +40,9 @@ const isUsageChunk = (data: Record<string, unknown>) =>
 
 /**
  * One streamed relay, end to end as server-sent events. Every verified `data` event is forwarded
- * (model renamed to the public name; the usage chunk only when `stream_options.include_usage`).
+ * (model renamed to the public name), except the node's usage: its usage chunk is held back and,
+ * with `stream_options.include_usage`, written last (before `[DONE]`, once the stream is settled)
+ * with the usage the gateway counted and charged (`countedUsage`), not the node's own figures.
  * A stream that fails mid-way ends with an OpenAI error event (`data: {"error": …}`, which the
  * official SDK raises as an `APIError`) and then `[DONE]`, as does one still open when the
  * gateway's drain runs out (`deps.streams`). Billing: a complete stream is settled
@@ -119,6 +122,10 @@ const streamRelayBody = Effect.fnUntraced(function* (
   // the whole answer, and pays for it (see `clientLeft`).
   const finished = new FinishedChoices(expectedChoices(call.relay));
   let final: Final | undefined;
+  // The node's usage chunk (with `include_usage`), written with the counted usage at the end; the
+  // last chunk written stands for it when the node sent none.
+  let usageChunk: Record<string, unknown> | undefined;
+  let lastChunk: Record<string, unknown> | undefined;
 
   /**
    * Charges the stream and writes its ledger row in one transaction (see `Limits.settle`), with
@@ -278,19 +285,26 @@ const streamRelayBody = Effect.fnUntraced(function* (
           final = event;
           return;
         }
-        if (isUsageChunk(event.data) && !call.relay.includeUsage) {
+        // The node's usage chunk is held back: with `include_usage` it is written last, with the
+        // usage the gateway counted, once the node's signed usage has come (see below).
+        if (isUsageChunk(event.data)) {
+          usageChunk = event.data;
           tally.cover(event.verified);
           coveredChain = event.chain;
           continue;
         }
         // Nothing reaches a client that has gone: count only chunks handed to an open response.
         if (res.destroyed || res.writableEnded) continue;
-        tally.add(event.seq, event.data);
+        // Usage on a chunk with choices is the node's own figure too: not passed on.
+        let data = event.data;
+        if (data.usage !== undefined && data.usage !== null) data = { ...data, usage: null };
+        lastChunk = data;
+        tally.add(event.seq, data);
         tally.cover(event.verified);
         coveredChain = event.chain;
-        finished.add(event.data);
+        finished.add(data);
         // `data.model` is already the public name (the dispatcher sets it).
-        const text = present === undefined ? formatSseEvent(event.data) : present.chunk(event.data);
+        const text = present === undefined ? formatSseEvent(data) : present.chunk(data);
         if (text !== "" && !res.write(text)) await drained(res);
       }
     } finally {
@@ -388,14 +402,25 @@ const streamRelayBody = Effect.fnUntraced(function* (
     res.end();
     return;
   }
+  // A whole stream's usage chunk carries what was counted and charged (written from the last chunk,
+  // its id and model, when the node sent none); a failed one ends with its error instead.
+  const usageFrom = call.relay.includeUsage ? (usageChunk ?? lastChunk) : undefined;
+  const usageData =
+    failed || record === undefined || usageFrom === undefined
+      ? undefined
+      : { ...usageFrom, choices: [], usage: countedUsage(usageChunk?.usage, record.usage) };
   if (present !== undefined) {
-    yield* writeChunk(res, failed ? present.fail(clientCode, errorMessage, requestId) : present.close());
+    const usageText = usageData === undefined ? "" : present.chunk(usageData);
+    yield* writeChunk(
+      res,
+      failed ? present.fail(clientCode, errorMessage, requestId) : usageText + present.close(),
+    );
   } else {
     if (failed) {
       const event = streamErrorEvent(clientCode, errorMessage, requestId);
       yield* writeChunk(res, formatSseEvent(event));
     }
-    yield* writeChunk(res, SSE_DONE);
+    yield* writeChunk(res, usageData === undefined ? SSE_DONE : formatSseEvent(usageData) + SSE_DONE);
   }
   if (record !== undefined)
     res.addTrailers({ "x-pocket-node": record.nodeAddress, "x-pocket-relay": record.requestHash });

@@ -9,7 +9,8 @@ import { settleWithRetry } from "./settle-retry.js";
 
 /**
  * One non-streamed relay: dispatch, then charge the node-verified usage together with its ledger
- * row, and only then answer with the node's payload under the public model name. A dispatch failure or a client that leaves first
+ * row, and only then answer with the node's payload under the public model name (its `usage` the
+ * tokens charged, see `countedUsage`). A dispatch failure or a client that leaves first
  * charges nothing (the caller releases the reservation) and is recorded as a failed row.
  */
 export const unaryRelay = Effect.fnUntraced(function* (

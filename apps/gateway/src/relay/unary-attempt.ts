@@ -1,4 +1,4 @@
-import { bytesToHex, type RelayResponse, relayLeafHash } from "@pocket-ai/protocol";
+import { bytesToHex, type RelayResponse, type RelayUsage, relayLeafHash } from "@pocket-ai/protocol";
 import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
@@ -12,6 +12,7 @@ import {
   transportFailure,
   unreachable,
 } from "./attempt-errors.js";
+import { countedUsage } from "./counted-usage.js";
 import type { DispatchRequest, RelayRecord } from "./dispatcher.js";
 import { judgeRefusal, type RefusalCheck } from "./judge-refusal.js";
 import { answerLimits, signRelay } from "./relay-envelope.js";
@@ -223,7 +224,7 @@ function checkAnswer(
     ok: true,
     images: imagesMismatch(checked.payload, limits),
     answer: {
-      payload: { ...checked.payload, model: request.target.modelName },
+      payload: clientPayload(checked.payload, request, usage),
       record: {
         requestHash,
         nodeAddress: address,
@@ -237,6 +238,22 @@ function checkAnswer(
       },
     },
   };
+}
+
+/**
+ * The answer as the client reads it: the public model name, and a text or embeddings answer's
+ * `usage` the tokens the gateway counted and charges (`countedUsage`), not the node's own figures.
+ * An image answer's payload holds the images only.
+ */
+function clientPayload(
+  payload: Record<string, unknown>,
+  request: DispatchRequest,
+  usage: RelayUsage,
+): Record<string, unknown> {
+  const model = request.target.modelName;
+  const operation = request.operation;
+  if (operation === "images.generations" || operation === "images.edits") return { ...payload, model };
+  return { ...payload, model, usage: countedUsage(payload.usage, usage, operation === "embeddings") };
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type RelayResponse,
   type RelayStreamChunk,
   RelayStreamSigner,
+  type RelayUsage,
   relayRequestHash,
 } from "@pocket-ai/protocol";
 import { createLogger } from "@pocket-ai/runtime";
@@ -75,7 +76,44 @@ export type Lie =
   /** Chat: calls a tool in its first chunk, before any byte reached the client (unary: as `one-tool-call`). */
   | "tool-call-first"
   /** Chat: ends its text with `finish_reason: "tool_calls"`, calling no tool (streams: the finishing chunk). */
-  | "tool-calls-finish";
+  | "tool-calls-finish"
+  /**
+   * Signs usage above its own (see {@link padUsage}) that no check can prove wrong, and shows the
+   * same in the answer's OpenAI `usage` (streams: the usage chunk), with detail counts above both.
+   */
+  | "padded-usage"
+  /** Streams only: leaves out the usage chunk (as engines that ignore `include_usage` do). */
+  | "no-usage-chunk";
+
+/** Input tokens a `padded-usage` node adds to its usage: the gateway bills no more than it counts. */
+export const INPUT_PADDING = 1_000;
+
+/**
+ * Usage with {@link INPUT_PADDING} more input tokens (the output stays: the development backend
+ * writes up to `max_tokens`, and more would be over the request's limit).
+ */
+const padUsage = (usage: RelayUsage): RelayUsage => ({
+  ...usage,
+  inputTokens: usage.inputTokens + INPUT_PADDING,
+});
+
+/**
+ * An OpenAI `usage` with {@link INPUT_PADDING} more input tokens and more output tokens than the
+ * node signed, detail counts above its totals and a figure of the node's own.
+ */
+function padOpenAiUsage(usage: unknown): unknown {
+  const sent = usage as { prompt_tokens: number; completion_tokens: number };
+  const prompt = sent.prompt_tokens + INPUT_PADDING;
+  const completion = sent.completion_tokens + 5;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: prompt, note: "all cached" },
+    completion_tokens_details: { reasoning_tokens: 10_000 },
+    billed_tokens: 99_999,
+  };
+}
 
 /** Text a node could send to forge a log line (or that stands for a prompt's or an output's words). */
 export const NODE_WORDS = 'node-words"}\n{"level":"error","msg":"forged by the node';
@@ -93,6 +131,8 @@ export interface LyingNode {
   lie: Lie;
   /** Relays that reached this node (lying or not). */
   relays: number;
+  /** The usage the node signed into its last whole answer (lying or not). */
+  readonly declared: RelayUsage | undefined;
   stop(): Promise<void>;
 }
 
@@ -204,7 +244,7 @@ export async function startLyingNode(options: {
 }): Promise<LyingNode> {
   const dataDir = mkdtempSync(join(tmpdir(), "pocket-lying-node-"));
   let node: RunningNode | undefined;
-  const state = { lie: "honest" as Lie, relays: 0 };
+  const state = { lie: "honest" as Lie, relays: 0, declared: undefined as RelayUsage | undefined };
   let cadence: HeadCadence | undefined;
   // The node announces the proxy as its endpoint: the proxy calls the node at its own address.
   const caller = () => makeNodeClient(`${node!.url}/trpc`);
@@ -224,7 +264,15 @@ export async function startLyingNode(options: {
         if (lie === "unknown-code") throw coded(UNKNOWN_CODE, "the node says so");
         const answer = (await caller().relay.mutate(input)) as RelayResponse;
         if (answer.outcome !== "ok") return answer;
+        state.declared = lie === "padded-usage" ? padUsage(answer.usage) : answer.usage;
         switch (lie) {
+          case "padded-usage": {
+            const payload = answer.payload as Record<string, unknown>;
+            return resign(answer, {
+              payload: { ...payload, usage: padOpenAiUsage(payload.usage) },
+              usage: state.declared,
+            });
+          }
           case "inflated-usage":
             return resign(answer, {
               payload: editText(answer.payload, (text) => text.slice(0, 10)),
@@ -308,6 +356,12 @@ export async function startLyingNode(options: {
               });
               return;
             }
+            if (chunk.final.outcome === "ok")
+              state.declared = lie === "padded-usage" ? padUsage(chunk.final.usage) : chunk.final.usage;
+            if (lie === "padded-usage") {
+              yield signer.finish(chunk.data, { ...chunk.final, usage: state.declared! });
+              return;
+            }
             if (lie === "inflated-usage") {
               yield signer.finish(chunk.data, {
                 ...chunk.final,
@@ -357,6 +411,12 @@ export async function startLyingNode(options: {
           }
           if (lie === "inflated-usage" && n > 1) continue;
           if ((lie === "two-tool-calls" || lie === "one-tool-call") && n > 1) continue;
+          const usage = (chunk.data as { usage?: unknown }).usage;
+          if (lie === "no-usage-chunk" && typeof usage === "object" && usage !== null) continue;
+          if (lie === "padded-usage" && typeof usage === "object" && usage !== null) {
+            yield signer.next({ ...(chunk.data as object), usage: padOpenAiUsage(usage) });
+            continue;
+          }
           if (lie === "error-member") {
             yield signer.next({ ...(chunk.data as object), error: RATE_LIMITED_ERROR });
             continue;
@@ -404,6 +464,9 @@ export async function startLyingNode(options: {
     },
     get relays() {
       return state.relays;
+    },
+    get declared() {
+      return state.declared;
     },
     set relays(value: number) {
       state.relays = value;

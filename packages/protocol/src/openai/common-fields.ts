@@ -17,7 +17,8 @@ export type StopSequences = z.infer<typeof StopSequences>;
 
 /**
  * `stream_options`: with `include_usage: true` a stream ends with a chunk carrying `usage` (and no
- * choices); every earlier chunk carries `usage: null`.
+ * choices); every earlier chunk carries `usage: null`. A gateway writes that chunk last, once the
+ * node's signed usage has come, with the usage it counted and charges (see {@link CompletionUsage}).
  *
  * @example
  * ```ts
@@ -32,7 +33,14 @@ export type StreamOptions = z.infer<typeof StreamOptions>;
 const tokenCount = z.number().int().nonnegative();
 
 /**
- * Token usage of a completion or chat completion; `total_tokens` = prompt + completion.
+ * Token usage of a completion or chat completion; `total_tokens` = prompt + completion. What a
+ * client reads from a gateway are the tokens it counts against the key and charges: the node's
+ * signed usage, never above the gateway's own count of the request and the delivered text, rather
+ * than the engine's or the node's own figures (an engine's `prompt_tokens` may also count its chat
+ * template). Of the node's `prompt_tokens_details` and `completion_tokens_details` only counts
+ * stay, each at most the total it details; other members are dropped. An embeddings answer's
+ * `prompt_tokens` and `total_tokens` are the counted input the same way; `/v1/responses` reports
+ * the same numbers as `input_tokens`, `output_tokens` and `total_tokens`.
  *
  * @example
  * ```ts
