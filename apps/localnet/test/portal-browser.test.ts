@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hostRewritingProxy } from "@pocket-ai/gateway/testing/host-rewriting-proxy";
 import { weekIdOf } from "@pocket-ai/protocol";
 import OpenAI, { type APIError } from "openai";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -196,26 +195,8 @@ describe.runIf(CHROMIUM !== undefined)("the portal in headless Chromium", () => 
 
   it("a customer signs up, creates a key and logs in again through a proxy that rewrites Host", async () => {
     // What nginx's `proxy_set_header Host $host` does: the port the browser used is dropped.
-    const upstream = new URL(t.net.portalUrl);
-    const proxy = createServer((req, res) => {
-      const host = (req.headers.host ?? "").replace(/:\d+$/, "");
-      const onward = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host },
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      req.pipe(onward);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const proxied = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/portal/`;
+    const proxy = await hostRewritingProxy(t.net.portalUrl);
+    const proxied = `${proxy.url}/portal/`;
     try {
       await context.clearCookies();
       await page.goto(proxied);
@@ -235,8 +216,7 @@ describe.runIf(CHROMIUM !== undefined)("the portal in headless Chromium", () => 
       await page.click("form[action='/portal/login'] button[type=submit]");
       await page.waitForURL(/\/portal\/keys/);
     } finally {
-      proxy.closeAllConnections();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await proxy.close();
     }
   }, 60_000);
 

@@ -1,5 +1,3 @@
-import { createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { Effect } from "effect";
@@ -11,6 +9,7 @@ import {
   TEST_ADMIN_TOKEN,
   type TestGateway,
 } from "../../test/support/gateway-test-harness.js";
+import { hostRewritingProxy } from "../../test/support/host-rewriting-proxy.js";
 import { runAdminCommand } from "../app/admin-cli.js";
 import { cookiesAreSecure } from "./portal-app.js";
 
@@ -554,41 +553,6 @@ describe("the portal behind https", () => {
     }
   });
 });
-
-/**
- * A reverse proxy on loopback that does what nginx's `proxy_set_header Host $host` does (the
- * shipped `deploy/gateway-lb.conf` did): it passes the request on with the port dropped from `Host`.
- */
-async function hostRewritingProxy(upstream: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const to = new URL(upstream);
-  const server = createServer((req, res) => {
-    const host = (req.headers.host ?? "").replace(/:\d+$/, "");
-    const onward = httpRequest(
-      {
-        host: to.hostname,
-        port: to.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host },
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    req.pipe(onward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 describe("the portal behind a reverse proxy that rewrites Host", () => {
   it("takes the forms a browser sends from the portal's own pages, and still refuses another site's", async () => {

@@ -1,0 +1,39 @@
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A reverse proxy on loopback that does what nginx's `proxy_set_header Host $host` does (the
+ * shipped `deploy/gateway-lb.conf` did): it passes the request on with the port dropped from `Host`.
+ */
+export async function hostRewritingProxy(
+  upstream: string,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const to = new URL(upstream);
+  const server = createServer((req, res) => {
+    const host = (req.headers.host ?? "").replace(/:\d+$/, "");
+    const onward = httpRequest(
+      {
+        host: to.hostname,
+        port: to.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(onward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
