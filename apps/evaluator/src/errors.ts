@@ -13,6 +13,11 @@ export class ProbeFailed extends Data.TaggedError("ProbeFailed")<{
   readonly reason: string;
   /** No HTTP answer came (connection refused or reset): the gateway, not the node, was out of reach. */
   readonly unreachable?: true;
+  /**
+   * A refusal of the gateway's own that passes (`RATE_LIMITED`: the evaluator key's rpm or tpm
+   * window is full): the `Retry-After` it gave, in milliseconds.
+   */
+  readonly retryAfterMs?: number;
 }> {}
 
 /** A probe did not finish within its timeout; the HTTP request was aborted. */
@@ -79,7 +84,8 @@ export function errorCodeOf(error: ProbeError | PromptLogprobsUnsupported): Erro
 export class GatewayUnavailable extends Data.TaggedError("GatewayUnavailable")<{
   /**
    * `BACKEND_UNAVAILABLE` (no answer), `INVALID_API_KEY` (401), `PERMISSION_DENIED` (403: no role
-   * `evaluator`) or `BUDGET_EXHAUSTED` (402: the key's budget is spent).
+   * `evaluator`), `BUDGET_EXHAUSTED` (402: the key's budget is spent) or `RATE_LIMITED` (429: the
+   * key's rpm or tpm window stayed full after the waits its `Retry-After` asked for).
    */
   readonly code: ErrorCode;
   readonly reason: string;
@@ -92,7 +98,9 @@ export class GatewayUnavailable extends Data.TaggedError("GatewayUnavailable")<{
           ? "give the key role evaluator on the gateway (pocket-gateway admin keys create … --role evaluator)"
           : this.code === "BUDGET_EXHAUSTED"
             ? "raise the evaluator key's budget on the gateway (admin.keys.update budgetMicroUsd)"
-            : "check gateway.baseUrl and that the gateway runs";
+            : this.code === "RATE_LIMITED"
+              ? "raise the evaluator key's rpm and tpm on the gateway (admin.keys.update), or lower run.perNodeRatePerSecond and run.nodeConcurrency"
+              : "check gateway.baseUrl and that the gateway runs";
     return `${this.code}: ${this.reason}: ${fix}. Nothing was scored; unfinished runs resume where they stopped on the next round.`;
   }
 }

@@ -15,6 +15,15 @@ export const unansweredProbeRetry = Schedule.exponential(Duration.millis(250), 2
   Schedule.intersect(Schedule.recurs(2)),
 );
 
+/**
+ * A probe the gateway refused for a passing limit of the evaluator's key (`RATE_LIMITED`: its rpm
+ * or tpm window is full) is sent again after the `Retry-After` the gateway gave, at most this many
+ * times and only when the delay is at most `RETRY_AFTER_MAX_MS` (a rate window's length): a probe
+ * still refused stops the run (`gateway-watch.ts`), never records an excused probe in its place.
+ */
+export const RETRY_AFTER_TRIES = 3;
+export const RETRY_AFTER_MAX_MS = 60_000;
+
 /** How often the long-running evaluator starts a new round of runs over every node. */
 export function roundSchedule(intervalMs: number) {
   return Schedule.spaced(Duration.millis(intervalMs));

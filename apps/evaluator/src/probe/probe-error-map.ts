@@ -50,7 +50,15 @@ export function probeFailureOf(error: unknown): ProbeFailed {
     // a dropped connection, and stays excused if that trouble lasts.
     if (pocket !== undefined && PASSING_GATEWAY_TROUBLE.has(pocket))
       return new ProbeFailed({ code: pocket, status, reason: error.message, unreachable: true });
-    return new ProbeFailed({ code: pocket ?? codeOfStatus(error.status), status, reason: error.message });
+    const code = pocket ?? codeOfStatus(error.status);
+    // The gateway's own refusal that passes, with when to ask again (its rate windows).
+    const retryAfterMs = code === "RATE_LIMITED" ? retryAfterOf(error.headers) : undefined;
+    return new ProbeFailed({
+      code,
+      status,
+      reason: error.message,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
   }
   // The connection to the gateway broke while the answer streamed: the gateway ends a stream a
   // node failed with an error event, so a cut without one is the link's, not the node's.
@@ -63,6 +71,15 @@ export function probeFailureOf(error: unknown): ProbeFailed {
     });
   const reason = error instanceof Error ? error.message : String(error);
   return new ProbeFailed({ code: "INVALID_NODE_RESPONSE", status: 0, reason });
+}
+
+/** A `Retry-After` header in milliseconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3). */
+function retryAfterOf(headers: Headers | undefined): number | undefined {
+  const value = headers?.get("retry-after")?.trim();
+  if (value === undefined || value === "") return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /** Codes of a gateway that cannot serve for a moment, whatever the node. */

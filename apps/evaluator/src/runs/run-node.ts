@@ -14,7 +14,7 @@ import { DEFAULT_TIER_BARS, type TierBar } from "../scoring/tiers.js";
 import type { Task } from "../tasks/task-definition.js";
 import { baseLengths } from "./base-lengths.js";
 import { executeEntry } from "./execute-entry.js";
-import { watchGateway } from "./gateway-watch.js";
+import { type RetryAfterWait, watchGateway } from "./gateway-watch.js";
 import { IMAGE_SUITE_HASH, planImageRun, planRun, suiteHash } from "./plan.js";
 import { usableMix } from "./probe-shape.js";
 import { poissonPaced, rateLimited } from "./rate-limited.js";
@@ -39,6 +39,8 @@ export interface RunNodeOptions {
   readonly seed?: number | undefined;
   /** The probe-text pools (`loadProbeTexts`); the public defaults when unset. */
   readonly texts?: ProbeTexts | undefined;
+  /** How the run waits out a gateway's `Retry-After` before sending a probe again; a sleep by default. */
+  readonly waitRetryAfter?: RetryAfterWait | undefined;
 }
 
 /**
@@ -50,7 +52,13 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
   const store = yield* EvaluatorStore;
   const images = options.node.kind === "image";
   const gateway = yield* ProbeTransport;
-  const watched = watchGateway(gateway);
+  const watched = watchGateway(gateway, options.waitRetryAfter);
+  // The trusted endpoints' probes go through a gateway too, often the same key's: a refusal there
+  // (rate limited, key refused) stops the run as one to the node does.
+  const trusted = (e: ScoringEndpoint | undefined) =>
+    e === undefined ? undefined : { ...e, transport: watched.also(e.transport) };
+  const reference = trusted(options.reference);
+  const scorer = trusted(options.scorer);
   const limited = yield* rateLimited(watched.transport, options.settings.perNodeRatePerSecond);
   // With customer traffic to blend into, probes go out in its shapes and at Poisson times.
   const mix = images ? undefined : usableMix(yield* gateway.trafficMix?.() ?? Effect.succeed(undefined));
@@ -67,7 +75,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     startedAt: now(),
   };
   const plan = images
-    ? planImageRun(options.settings, run.seed, options.reference !== undefined)
+    ? planImageRun(options.settings, run.seed, reference !== undefined)
     : planRun(options.tasks, options.settings, run.seed);
   if (open === undefined) store.startRun({ ...run, plannedItems: plan.length });
   yield* Effect.logInfo(open === undefined ? "run started" : "run resumed").pipe(
@@ -104,7 +112,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
             texts: options.texts,
           },
     texts: options.texts,
-    reference: options.reference,
+    reference,
     loglikelihoodUnsupported: () => loglikelihoodUnsupported,
     imageLimits: images ? imageProbeLimits(options.node, options.settings) : undefined,
     now,
@@ -130,7 +138,6 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
 
   // Organic checks: customer relays of this node the gateway held, scored under the reference, or
   // asked of the node again and both answers scored under the scorer (`organic-check.ts`).
-  const { reference, scorer } = options;
   const nodeTarget = { address: options.node.address, model: options.node.model ?? options.node.serviceId };
   const check =
     reference !== undefined
