@@ -58,6 +58,13 @@ const RoutingFields = z.strictObject({
       /** The evaluator's tRPC base URL, e.g. `http://127.0.0.1:8090/trpc`. */
       url: z.url(),
       pollMs: ms(86_400_000).min(100).default(30_000),
+      /**
+       * A board whose newest entry is older than this is logged as stale (once, until a fresh one
+       * comes); it is still used. Its age is the gauge `pocket_gateway_scoreboard_age_seconds`.
+       */
+      staleAfterMs: ms(30 * 86_400_000)
+        .min(60_000)
+        .default(86_400_000),
     })
     .optional(),
   /** Organic checks: customers' completions and chat relays (unary and streamed) set aside for the evaluator to score (`organic-sampler.ts`). */

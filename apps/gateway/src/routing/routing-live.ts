@@ -6,6 +6,7 @@ import { NodeRegistry } from "../registry/node-registry.js";
 import { CutReceiptOutbox } from "../relay/cut-receipt-outbox.js";
 import { DispatcherLive } from "../relay/dispatcher-live.js";
 import { NodeClients } from "../relay/node-client.js";
+import { scoreboardAgeGauge } from "../scores/scoreboard-age.js";
 import { ScoresPoller } from "../scores/scores-poller.js";
 import { GatewayCatalog, GatewayKey } from "./gateway-key-and-catalog.js";
 import { type RoutingConfig, RoutingSettings } from "./routing-config.js";
@@ -20,7 +21,7 @@ import { Selector } from "./selector.js";
 export function RoutingLive(metrics: MetricsRegistry) {
   const base = Layer.mergeAll(
     Layer.provideMerge(NodeRegistry.layer, NodeClients.layer),
-    ScoresPoller.layer,
+    Layer.provideMerge(scoreboardAgeGauge(metrics), ScoresPoller.layer),
     RoutingMetrics.layer(metrics),
   );
   const selector = Layer.provideMerge(Selector.layer, base);

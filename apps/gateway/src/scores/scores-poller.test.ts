@@ -1,11 +1,14 @@
 import type { AddressInfo } from "node:net";
 import { generateKeyPair, type NodeScore } from "@pocket-ai/protocol";
+import { MetricsRegistry } from "@pocket-ai/runtime";
 import { initTRPC } from "@trpc/server";
 import { createHTTPServer } from "@trpc/server/adapters/standalone";
-import { Effect, Layer, ManagedRuntime } from "effect";
+import { Effect, Layer, Logger, ManagedRuntime } from "effect";
 import { afterAll, describe, expect, it } from "vitest";
+import { settableClock } from "../../test/support/settable-clock.js";
 import { until } from "../../test/support/until.js";
 import { RoutingSettings } from "../routing/routing-config.js";
+import { scoreboardAgeGauge } from "./scoreboard-age.js";
 import { PENALTY_WEIGHT, ScoreBook, ScoresPoller } from "./scores-poller.js";
 
 const node = generateKeyPair().address;
@@ -148,6 +151,67 @@ describe("ScoresPoller and a board from a newer evaluator", () => {
       lastError: expect.stringMatching(/off-schema: nodes\.0\.identity\.modelTestPValue/),
     });
     expect(book.qualifying("skill-coding")).toHaveLength(1);
+    await runtime.dispose();
+  });
+});
+
+describe("ScoresPoller and a board that stops changing", () => {
+  const t = initTRPC.create();
+  const HOUR = 3_600_000;
+  const updatedAt = Date.UTC(2030, 0, 1);
+  // An evaluator whose rounds keep failing: it serves its last entries under a fresh generatedAt.
+  let answer: unknown = {
+    evaluator: "e",
+    generatedAt: updatedAt,
+    nodes: [entry("llama-2-13b", [], updatedAt)],
+  };
+  const server = createHTTPServer({
+    router: t.router({ scores: t.router({ board: t.procedure.query(() => answer) }) }),
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("shows the age of its newest entry on /metrics and warns once it passes staleAfterMs, keeping its tiers", async () => {
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { clock, time } = settableClock(updatedAt + HOUR);
+    const metrics = new MetricsRegistry();
+    const warnings: string[] = [];
+    const logger = Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push(JSON.stringify(message));
+    });
+    const runtime = ManagedRuntime.make(
+      Layer.provideMerge(scoreboardAgeGauge(metrics), ScoresPoller.layer).pipe(
+        Layer.provide(RoutingSettings.layer({ evaluator: { url, pollMs: 100, staleAfterMs: 24 * HOUR } })),
+        Layer.provide(Layer.merge(Layer.setClock(clock), Logger.replace(Logger.defaultLogger, logger))),
+      ),
+    );
+    const book = await runtime.runPromise(ScoresPoller);
+    const age = () => metrics.render().match(/^pocket_gateway_scoreboard_age_seconds (\d+)$/m)?.[1];
+    expect(age()).toBeUndefined();
+    await until(() => book.status().fetchedAt !== undefined, "the first board");
+    expect(age()).toBe("3600");
+
+    answer = {
+      evaluator: "e",
+      generatedAt: updatedAt + 25 * HOUR,
+      nodes: [entry("llama-2-13b", [], updatedAt)],
+    };
+    time.at = updatedAt + 25 * HOUR;
+    expect(age()).toBe(String(25 * 3600));
+    await until(() => warnings.some((w) => w.includes("stale")), "the stale board's warning");
+    answer = {
+      evaluator: "e",
+      generatedAt: updatedAt + 26 * HOUR,
+      nodes: [entry("llama-2-13b", [], updatedAt)],
+    };
+    await until(() => book.status().generatedAt === updatedAt + 26 * HOUR, "a later poll of the stale board");
+    expect(warnings.filter((w) => w.includes("stale"))).toHaveLength(1);
+    // Not dropped: routing still reads the board's entries.
+    expect(book.score(node, "llama-2-13b")).toBeDefined();
+
+    answer = { evaluator: "e", generatedAt: time.at, nodes: [entry("llama-2-13b", [], time.at - 60_000)] };
+    await until(() => book.status().newestEntryAt === time.at - 60_000, "a fresh board");
+    expect(age()).toBe("60");
     await runtime.dispose();
   });
 });

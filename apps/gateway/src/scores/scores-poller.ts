@@ -11,6 +11,12 @@ export interface ScoresState {
   readonly fetchedAt: number | undefined;
   /** The last poll's failure, while the evaluator is unreachable or answers off-schema. */
   readonly lastError: string | undefined;
+  /**
+   * The newest entry's own `updatedAt` in the board kept (Unix ms; undefined while none): how old
+   * what routing trusts is, whatever `generatedAt` says (an evaluator whose runs keep failing
+   * still serves its last entries under a fresh `generatedAt`).
+   */
+  readonly newestEntryAt: number | undefined;
 }
 
 /**
@@ -21,7 +27,10 @@ export const PENALTY_WEIGHT = 0.1;
 
 const penalised = (entry: NodeScore) => (entry.penalties?.length ?? 0) > 0;
 
-/** Keeps the latest scoreboard; a failed poll keeps the previous one. */
+/**
+ * Keeps the latest scoreboard; a failed poll keeps the previous one, however old (its tiers are not
+ * dropped: the operator sees its age, `ageMs`, on /metrics and in a warning past `staleAfterMs`).
+ */
 export class ScoreBook {
   private byNode = new Map<string, NodeScore[]>();
   private state: ScoresState = {
@@ -29,7 +38,9 @@ export class ScoreBook {
     generatedAt: undefined,
     fetchedAt: undefined,
     lastError: undefined,
+    newestEntryAt: undefined,
   };
+  private staleWarned = false;
 
   accept(board: Scoreboard, now: number): void {
     const byNode = new Map<string, NodeScore[]>();
@@ -40,7 +51,29 @@ export class ScoreBook {
       generatedAt: board.generatedAt,
       fetchedAt: now,
       lastError: undefined,
+      newestEntryAt: board.nodes.reduce<number | undefined>(
+        (newest, e) => (newest === undefined || e.updatedAt > newest ? e.updatedAt : newest),
+        undefined,
+      ),
     };
+  }
+
+  /** Milliseconds since the newest entry kept was updated; undefined while no entry is kept. */
+  ageMs(now: number): number | undefined {
+    const at = this.state.newestEntryAt;
+    return at === undefined ? undefined : Math.max(0, now - at);
+  }
+
+  /**
+   * Whether the board kept just became older than `limitMs` (true once per crossing, to log once);
+   * a fresh board afterwards arms it again.
+   */
+  becameStale(now: number, limitMs: number): boolean {
+    const age = this.ageMs(now);
+    const stale = age !== undefined && age > limitMs;
+    const first = stale && !this.staleWarned;
+    this.staleWarned = stale;
+    return first;
   }
 
   /** Returns whether this is a new failure (the first since the last success), to log once. */
@@ -128,6 +161,19 @@ export class ScoresPoller extends Context.Tag("gateway/ScoresPoller")<ScoresPoll
       if (evaluator === undefined) return book;
       const startedAt = yield* Clock.currentTimeMillis;
       let reachedOnce = false;
+      const staleness = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        book.becameStale(now, evaluator.staleAfterMs)
+          ? Effect.logWarning(
+              "evaluator scoreboard is stale: its newest entry is older than routing.evaluator.staleAfterMs; quality tiers still come from it (check the evaluator's log: its rounds may be failing)",
+            ).pipe(
+              Effect.annotateLogs({
+                evaluator: evaluator.url,
+                ageSeconds: Math.floor((book.ageMs(now) ?? 0) / 1000),
+                staleAfterMs: evaluator.staleAfterMs,
+              }),
+            )
+          : Effect.void,
+      );
       const poll = fetchScoreboard(evaluator.url).pipe(
         Effect.flatMap((board) =>
           Effect.map(Clock.currentTimeMillis, (now) => {
@@ -148,7 +194,9 @@ export class ScoresPoller extends Context.Tag("gateway/ScoresPoller")<ScoresPoll
           }),
         ),
       );
-      yield* Effect.forkScoped(Effect.repeat(poll, scoresPollSchedule(evaluator.pollMs)));
+      yield* Effect.forkScoped(
+        Effect.repeat(Effect.zipRight(poll, staleness), scoresPollSchedule(evaluator.pollMs)),
+      );
       return book;
     }),
   );
