@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type GatewayAppRouter, GatewayConfig, startGateway } from "@pocket-ai/gateway";
-import { settableClock } from "@pocket-ai/gateway/testing/settable-clock";
 import { NodeConfig, startNode } from "@pocket-ai/node";
 import { createLogger } from "@pocket-ai/runtime";
 import { createTRPCClient, httpLink } from "@trpc/client";
-import { Effect, Either, Exit, Layer, Scope } from "effect";
+import { Clock, Effect, Either, Exit, Layer, Scope } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
 import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
@@ -26,7 +25,18 @@ const settings = { ...SMALL_TEXT_RUN, identityPrompts: 10, speedProbes: 0, items
  */
 async function startNetwork(rpm: number) {
   const dir = mkdtempSync(join(tmpdir(), "pocket-ratelimit-"));
-  const { clock, time } = settableClock();
+  // A clock the test sets (the gateway's test support has the same; another app's files are not
+  // imported here).
+  const time = { at: Date.now() };
+  const real = Clock.make();
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => time.at,
+    currentTimeMillis: Effect.sync(() => time.at),
+    unsafeCurrentTimeNanos: () => BigInt(time.at) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(time.at) * 1_000_000n),
+    sleep: (duration) => real.sleep(duration),
+  };
   const session = {
     mode: "time" as const,
     genesisMs: time.at - 1_000,

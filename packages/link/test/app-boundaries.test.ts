@@ -66,6 +66,7 @@ describe("the boundary check", () => {
         "apps/gateway/src/c.ts": 'import { y } from "../../node/src/y.js";\n',
         "apps/evaluator/test/d.ts": 'import { createDevTextEngine } from "@pocket-ai/node";\n',
         "apps/evaluator/test/e.ts": 'import type { AppRouter } from "@pocket-ai/gateway/router";\n',
+        "apps/evaluator/test/e2.test.ts": 'import { startGateway, Limits } from "@pocket-ai/gateway";\n',
         "apps/evaluator/src/f.test.ts": 'const m = await import("@pocket-ai/node/src/index.js");\n',
         "apps/node/src/g.ts": '/// <reference path="../../gateway/src/types.d.ts" />\n',
         "apps/localnet/src/h.ts": 'import { z } from "../../gateway/src/z.js";\n',
@@ -75,6 +76,7 @@ describe("the boundary check", () => {
       "apps/evaluator/src/f.test.ts",
       "apps/evaluator/test/d.ts",
       "apps/evaluator/test/e.ts",
+      "apps/evaluator/test/e2.test.ts",
       "apps/gateway/src/a.ts",
       "apps/gateway/src/b.ts",
       "apps/gateway/src/c.ts",
@@ -83,13 +85,15 @@ describe("the boundary check", () => {
     ]);
   });
 
-  it("allows packages, own files, the local network's composition and tests starting a real node", () => {
+  it("allows packages, own files, the local network's composition and tests starting a real node or gateway", () => {
     const found = appBoundaryViolations(
       repo({
         "apps/gateway/src/a.ts": 'import { x } from "@pocket-ai/protocol";\nimport { y } from "../b.js";\n',
         "apps/gateway/test/b.test.ts":
           'import { NodeConfig, type RunningNode, startNode } from "@pocket-ai/node";\nimport { startFakeVllm } from "@pocket-ai/node/fakes";\nimport { z } from "../src/a.js";\n',
         "apps/evaluator/src/c.test.ts": 'import { createDevTextEngine } from "@pocket-ai/node/fakes";\n',
+        "apps/evaluator/test/g.test.ts":
+          'import { type GatewayAppRouter, GatewayConfig, startGateway } from "@pocket-ai/gateway";\n',
         "apps/localnet/src/d.ts":
           'import { startGateway } from "@pocket-ai/gateway";\nimport { runRound } from "@pocket-ai/evaluator/app";\n',
         "apps/node/src/e.ts": 'import { f } from "@pocket-ai/node";\n',

@@ -9,6 +9,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
  * - Test code (`apps/<name>/test/**` or a `*.test.ts` file) may start a real node through the
  *   node's public entry, `@pocket-ai/node`, taking only the start-a-node API below, and may use the
  *   node's public test entry `@pocket-ai/node/fakes` (fake engines and the development engines).
+ *   It may start a real gateway the same way, through `@pocket-ai/gateway`'s start-a-gateway API.
  *
  * Everything else is a violation: another app's package name or subpath, a relative path that
  * leaves the app's folder, a `/// <reference path>` into another app.
@@ -23,6 +24,21 @@ export const NODE_START_API: ReadonlySet<string> = new Set([
   "StartNodeOptions",
   "NodeStartError",
 ]);
+
+/** The gateway's public entry, as tests may use it: start a gateway, configure it, call it, stop it. */
+export const GATEWAY_START_API: ReadonlySet<string> = new Set([
+  "startGateway",
+  "GatewayConfig",
+  "RunningGateway",
+  "GatewayAppRouter",
+  "GatewayStartError",
+]);
+
+/** What a test may take from another app's public entry. */
+const START_APIS: Readonly<Record<string, ReadonlySet<string>>> = {
+  node: NODE_START_API,
+  gateway: GATEWAY_START_API,
+};
 
 /** The node's public test entry. */
 export const NODE_TEST_ENTRY = "@pocket-ai/node/fakes";
@@ -124,18 +140,19 @@ export function appBoundaryViolations(repoRoot: string): BoundaryViolation[] {
         }
         if (app === "localnet") continue;
         if (target === "node" && test && specifier === NODE_TEST_ENTRY) continue;
-        if (target === "node" && test && subpath === "") {
+        const startApi = START_APIS[target];
+        if (startApi !== undefined && test && subpath === "") {
           const outside =
-            names === undefined ? ["(not a named import)"] : names.filter((n) => !NODE_START_API.has(n));
+            names === undefined ? ["(not a named import)"] : names.filter((n) => !startApi.has(n));
           if (outside.length > 0)
             flag(
-              `takes ${outside.join(", ")} from the node's entry; tests may take only its start-a-node API`,
+              `takes ${outside.join(", ")} from the ${target}'s entry; tests may take only its start-a-${target} API`,
             );
           continue;
         }
         flag(
           test
-            ? `another app (${target}); tests may use only the node's public entries`
+            ? `another app (${target}); tests may use only the node's and the gateway's public entries`
             : `another app (${target})`,
         );
       }
