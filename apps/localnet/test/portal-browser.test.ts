@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hostRewritingProxy } from "@pocket-ai/gateway/testing/host-rewriting-proxy";
 import { weekIdOf } from "@pocket-ai/protocol";
+import { hostRewritingProxy } from "@pocket-ai/vitest-config/host-rewriting-proxy";
 import OpenAI, { type APIError } from "openai";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

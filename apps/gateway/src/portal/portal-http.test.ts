@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { hostRewritingProxy } from "@pocket-ai/vitest-config/host-rewriting-proxy";
 import Database from "better-sqlite3";
 import { Effect } from "effect";
 import type { APIError } from "openai";
@@ -9,7 +10,6 @@ import {
   TEST_ADMIN_TOKEN,
   type TestGateway,
 } from "../../test/support/gateway-test-harness.js";
-import { hostRewritingProxy } from "../../test/support/host-rewriting-proxy.js";
 import { runAdminCommand } from "../app/admin-cli.js";
 import { cookiesAreSecure } from "./portal-app.js";
 
