@@ -319,7 +319,8 @@ describe("development backend", () => {
     // engine (3 MiB each: 12 turns each); the field, the composite and the answer are 1024x1024.
     expect(outpainting.count()).toBeGreaterThanOrEqual(4 + 3 * 12 + 3 * 16);
     expect(decoded(grown)[0]).toMatchObject({ width: 1024, height: 1024 });
-  });
+    // Turns decide it; a busy machine may take long over the pixels themselves.
+  }, 180_000);
 
   it("dates its answers (`created`) by the node's clock, not the machine's", async () => {
     const at = Date.UTC(2031, 0, 2, 3, 4, 5);
