@@ -12,32 +12,10 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(() => t?.close());
 
-const offer = {
-  serviceId: "llama-2-13b",
-  tiers: ["standard"],
-  model: { declared: "llama-2-13b", quantization: "none" },
-  capabilities: {
-    completions: true,
-    chat: true,
-    streaming: true,
-    promptLogprobs: false,
-    logprobs: false,
-    seed: false,
-    tokenize: false,
-    images: null,
-  },
-  tokenizer: { kind: "estimate" as const, exact: false },
-};
-
 let port = 31_000;
 /** A new node key announcing through the proxy for `forwardedFor`: the HTTP status and the link's code. */
 async function announceNew(forwardedFor: string) {
-  const announcement = textNodeAnnouncement(
-    generateKeyPair(),
-    `http://127.0.0.1:${port++}/trpc`,
-    Date.now(),
-    offer,
-  );
+  const announcement = textNodeAnnouncement(generateKeyPair(), `http://127.0.0.1:${port++}/trpc`, Date.now());
   const response = await fetch(`${t.gateway.trpcUrl}/nodes.announce`, {
     method: "POST",
     body: JSON.stringify(announcement),
