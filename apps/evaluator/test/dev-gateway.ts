@@ -37,6 +37,12 @@ export interface DevNodeSpec {
   readonly refuseRepeats?: boolean;
   /** Which customer requests `customerText` answers (default: all of them). */
   readonly customerTextFor?: (operation: string, stream: boolean) => boolean;
+  /**
+   * A two-faced node that turns honest when it notices a run: from the evaluator's first text
+   * request on, customers get the strong model too. `onNoticed` runs then, before that request is
+   * answered (a test sends customer traffic from it: the relays the node serves while probed).
+   */
+  readonly honestOnceProbed?: { readonly onNoticed: () => Promise<void> };
 }
 
 export interface DevGateway {
@@ -108,6 +114,11 @@ export async function startDevGateway(options: {
   readonly nodes: readonly DevNodeSpec[];
   readonly evaluatorKey: string;
   readonly customerKey?: string;
+  /**
+   * Most samples held per node, the oldest dropped first: the gateway's samples expire
+   * (`heldMs`) and the busiest node's go first when it holds too many. Unbounded by default.
+   */
+  readonly heldPerNode?: number;
 }): Promise<DevGateway> {
   const requests = new Map<string, number>();
   /** What customers asked each node that refuses repeats (`refuseRepeats`): node and request text. */
@@ -131,6 +142,8 @@ export async function startDevGateway(options: {
         : [[n.address, faultyImages(n.imageFault, slot.backend)] as const];
     }),
   );
+  /** Nodes that noticed a run (`honestOnceProbed`): the promise of their `onNoticed`. */
+  const noticed = new Map<string, Promise<void>>();
   let refusedTargets = 0;
   let organic: OrganicSample[] = [];
   let untargeted = 0;
@@ -193,8 +206,19 @@ export async function startDevGateway(options: {
         : path.endsWith("/images/edits")
           ? "edits"
           : "images";
+    const turning = slot.spec.honestOnceProbed;
+    if (
+      turning !== undefined &&
+      key === options.evaluatorKey &&
+      (operation === "chat.completions" || operation === "completions")
+    ) {
+      if (!noticed.has(address)) noticed.set(address, turning.onNoticed());
+      await noticed.get(address);
+    }
     const twoFaced =
-      key === options.customerKey && (slot.spec.customerTextFor?.(operation, body.stream === true) ?? true);
+      key === options.customerKey &&
+      !noticed.has(address) &&
+      (slot.spec.customerTextFor?.(operation, body.stream === true) ?? true);
     const backend =
       twoFaced && slot.forCustomers !== undefined
         ? slot.forCustomers
@@ -233,6 +257,12 @@ export async function startDevGateway(options: {
           ? { kind: "chat", ...served, messages: asked.messages }
           : { kind: "completions", ...served, prompt: asked.prompt },
       );
+      const cap = options.heldPerNode;
+      if (cap !== undefined && organic.filter((s) => s.nodeAddress === address).length > cap)
+        organic.splice(
+          organic.findIndex((s) => s.nodeAddress === address),
+          1,
+        );
     };
     if (body.stream === true && (operation === "chat.completions" || operation === "completions")) {
       res.writeHead(200, { "content-type": "text/event-stream" });

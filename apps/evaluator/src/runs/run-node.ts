@@ -117,6 +117,14 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
     imageLimits: images ? imageProbeLimits(options.node, options.settings) : undefined,
     now,
   };
+  // Organic samples are taken before the first probe goes out: they are customers' relays from
+  // before the node could tell a run had begun. Taken at the end, they would be the ones it served
+  // while the probes came, and a node that turns honest when it notices a probe would pass them.
+  // Handed out once: a run stopped early (the gateway stopped answering) drops them.
+  const samples =
+    !images && (reference !== undefined || scorer !== undefined) && gateway.organicSamples !== undefined
+      ? yield* gateway.organicSamples(options.node.address, options.node.serviceId)
+      : undefined;
   let finished = done.size;
   options.onProgress?.(finished, plan.length);
   for (const entry of plan) {
@@ -152,8 +160,7 @@ export const runNode = Effect.fn("Runner.runNode")(function* (options: RunNodeOp
       : check !== undefined
         ? "self"
         : "none";
-  if (!images && check !== undefined && gateway.organicSamples !== undefined) {
-    const samples = yield* gateway.organicSamples(options.node.address, options.node.serviceId);
+  if (samples !== undefined && check !== undefined) {
     const unscored = new Map<string, number>();
     for (const [i, sample] of samples.entries()) {
       const outcome = yield* check(sample);
