@@ -24,9 +24,18 @@ export const unansweredProbeRetry = Schedule.exponential(Duration.millis(250), 2
 export const RETRY_AFTER_TRIES = 3;
 export const RETRY_AFTER_MAX_MS = 60_000;
 
-/** How often the long-running evaluator starts a new round of runs over every node. */
+/**
+ * The gap after one round of the long-running evaluator ends and before the next starts, as a
+ * share of `roundIntervalMs`: drawn anew for each round, uniform between these bounds, so on
+ * average the interval. A fixed gap told every node when its next run would come, and a node that
+ * serves customers a cheap model could serve them the good one only around that time (its organic
+ * samples are the customers' relays of the minutes before its run).
+ */
+export const ROUND_GAP_SHARE = { min: 0.5, max: 1.5 } as const;
+
+/** How often the long-running evaluator starts a new round of runs over every node (see {@link ROUND_GAP_SHARE}). */
 export function roundSchedule(intervalMs: number) {
-  return Schedule.spaced(Duration.millis(intervalMs));
+  return Schedule.spaced(Duration.millis(intervalMs)).pipe(Schedule.jitteredWith(ROUND_GAP_SHARE));
 }
 
 /** How often the CLI redraws its progress bar. */

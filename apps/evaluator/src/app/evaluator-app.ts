@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { createLogger, observabilityLayer, serveHttp } from "@pocket-ai/runtime";
-import { Effect, Layer } from "effect";
+import { Effect, Layer, Random } from "effect";
 import type { EvaluatedNode, EvaluatorConfig, ReferenceModel } from "../config/evaluator-config.js";
 import { EvaluatorStore } from "../db/evaluator-store.js";
 import { EvaluatorConfigError } from "../errors.js";
@@ -174,7 +174,8 @@ export const startEvaluator = (config: EvaluatorConfig) =>
     yield* logProbeTexts(yield* loadProbeTexts(config.probeTexts));
     const server = yield* serveBoard(config);
     yield* Effect.logInfo(`leaderboard at ${server.url}/`);
-    yield* runRound(config, config.nodes).pipe(
+    // Each round runs the nodes in a new order: where a node's run falls in a round tells it nothing.
+    yield* Effect.flatMap(Random.shuffle(config.nodes), (order) => runRound(config, [...order])).pipe(
       // Any failure, a defect too (a database error), ends this round only: the next one runs.
       Effect.catchAllCause((cause) => Effect.logError("round failed", cause)),
       Effect.repeat(roundSchedule(config.run.roundIntervalMs)),

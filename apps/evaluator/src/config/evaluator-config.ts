@@ -152,7 +152,7 @@ const EvaluatorConfigFields = z.strictObject({
        */
       evidenceDecay: z.number().min(0).max(1).default(0.7),
       evidenceRounds: z.number().int().min(1).max(64).default(8),
-      /** Between scheduled rounds over all nodes. */
+      /** The mean gap between scheduled rounds over all nodes (each drawn from 0.5–1.5× it: `roundSchedule`). */
       roundIntervalMs: z.number().int().min(1000).default(3_600_000),
     })
     .prefault({}),
