@@ -10,7 +10,7 @@ describe("RoutingConfig", () => {
       nodesPerSession: 24,
       retry: { maxAttempts: 3 },
       hedge: { enabled: true, afterMs: 2_000 },
-      selection: { probationShare: 0.05, maxOperatorShare: 0.5, sanctionMs: 60_000 },
+      selection: { probationShare: 0.05, maxOperatorShare: 0.5, unscoredShare: 0.1, sanctionMs: 60_000 },
     });
     expect(config.evaluator).toBeUndefined();
     expect(RoutingConfig.parse({ evaluator: { url: "http://127.0.0.1:1/trpc" } }).evaluator?.pollMs).toBe(

@@ -48,6 +48,15 @@ const RoutingFields = z.strictObject({
       probationShare: z.number().min(0).max(1).default(0.05),
       /** Highest share of picks one operator's nodes may get while other operators have nodes. */
       maxOperatorShare: z.number().min(0.01).max(1).default(0.5),
+      /**
+       * Nodes the evaluator has not scored yet (new keys) get together at most this share of the
+       * picks while a scored node can serve the relay, and each is weighed at this share of the
+       * scored nodes' mean score, never above the lowest of them. Keys cost nothing: a node caught
+       * cheating gains no traffic by coming back under new ones. Where no candidate is scored (a
+       * new network, a new service) the unscored share the traffic as before; the evaluator's
+       * probes reach a new node whatever its share.
+       */
+      unscoredShare: z.number().min(0).max(1).default(0.1),
       /** How long a node that sent an invalid response (signature, schema, limits) gets no traffic. */
       sanctionMs: ms(86_400_000).default(60_000),
     })

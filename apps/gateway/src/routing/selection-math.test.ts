@@ -8,7 +8,7 @@ import {
   selectionWeights,
 } from "./selection-math.js";
 
-const policy = { probationShare: 0.05, maxOperatorShare: 0.5 };
+const policy = { probationShare: 0.05, maxOperatorShare: 0.5, unscoredShare: 0.1 };
 
 const signal = fc.record({
   address: fc.uuid(),
@@ -22,6 +22,7 @@ const signals = fc.uniqueArray(signal, { minLength: 1, maxLength: 30, selector: 
 const policies = fc.record({
   probationShare: fc.double({ min: 0, max: 1, noNaN: true }),
   maxOperatorShare: fc.double({ min: 0.01, max: 1, noNaN: true }),
+  unscoredShare: fc.double({ min: 0, max: 1, noNaN: true }),
 });
 
 const node = (address: string, fields: Partial<NodeSignal> = {}): NodeSignal => ({
@@ -38,7 +39,8 @@ describe("selection weights", () => {
   it("are finite and positive, and probabilities are a distribution", () => {
     fc.assert(
       fc.property(signals, policies, (nodes, p) => {
-        for (const w of selectionWeights(nodes)) expect(Number.isFinite(w) && w > 0).toBe(true);
+        for (const w of selectionWeights(nodes, p.unscoredShare))
+          expect(Number.isFinite(w) && w > 0).toBe(true);
         const probs = pickProbabilities(nodes, p);
         for (const x of probs) expect(x).toBeGreaterThanOrEqual(0);
         expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
@@ -47,21 +49,67 @@ describe("selection weights", () => {
   });
 
   it("favour better scores, lower latency and fewer errors", () => {
-    const [good, bad] = selectionWeights([node("a", { score: 0.9 }), node("b", { score: 0.3 })]);
+    const [good, bad] = selectionWeights([node("a", { score: 0.9 }), node("b", { score: 0.3 })], 0.1);
     expect(good!).toBeGreaterThan(bad!);
-    const [fast, slow] = selectionWeights([node("a", { latencyMs: 50 }), node("b", { latencyMs: 500 })]);
+    const [fast, slow] = selectionWeights([node("a", { latencyMs: 50 }), node("b", { latencyMs: 500 })], 0.1);
     expect(fast!).toBeGreaterThan(slow!);
-    const [ok, flaky] = selectionWeights([node("a"), node("b", { errorRate: 0.5 })]);
+    const [ok, flaky] = selectionWeights([node("a"), node("b", { errorRate: 0.5 })], 0.1);
     expect(ok!).toBeGreaterThan(flaky!);
   });
 
-  it("treat an unknown score as the candidates' mean", () => {
-    const [a, b, unknown] = selectionWeights([
-      node("a", { score: 0.8 }),
-      node("b", { score: 0.4 }),
-      node("c"),
-    ]);
-    expect(unknown).toBeCloseTo((a! + b!) / 2, 9);
+  it("weigh an unknown score at the unscored share of the scored mean, never above the lowest scored", () => {
+    const [, , unknown] = selectionWeights(
+      [node("a", { score: 0.8 }), node("b", { score: 0.4 }), node("c")],
+      0.1,
+    );
+    expect(unknown).toBeCloseTo(0.1 * 0.6, 9);
+    const [low, , under] = selectionWeights(
+      [node("a", { score: 0.03 }), node("b", { score: 0.9 }), node("c")],
+      0.5,
+    );
+    expect(under).toBeCloseTo(low!, 9);
+    // No scored candidate (a new network): every node is weighed alike.
+    expect(selectionWeights([node("a"), node("b")], 0.1)).toEqual([1, 1]);
+  });
+});
+
+describe("unscored nodes", () => {
+  const honest = Array.from({ length: 9 }, (_, i) => node(`honest-${i}`, { score: 0.7 }));
+
+  it("give a node caught cheating no more traffic under a fresh key than under its penalised one", () => {
+    // The penalised key is weighed at a tenth of its score (PENALTY_WEIGHT).
+    const penalised = pickProbabilities([...honest, node("cheater", { score: 0.07 })], policy).at(-1)!;
+    const fresh = pickProbabilities([...honest, node("fresh-key")], policy).at(-1)!;
+    expect(penalised).toBeGreaterThan(0);
+    expect(fresh).toBeGreaterThan(0);
+    expect(fresh).toBeLessThanOrEqual(penalised + 1e-12);
+  });
+
+  it("get together at most the unscored share while a scored node is eligible, and serve alone otherwise", () => {
+    fc.assert(
+      fc.property(signals, policies, (nodes, p) => {
+        const probs = pickProbabilities(nodes, p);
+        const anyClear = nodes.some((n) => !n.sanctioned);
+        const eligible = (n: NodeSignal) => !anyClear || !n.sanctioned;
+        const scoredEligible = nodes.some((n) => eligible(n) && n.score !== undefined);
+        const unscored = nodes.reduce((s, n, i) => (n.score === undefined ? s + probs[i]! : s), 0);
+        if (scoredEligible) expect(unscored).toBeLessThanOrEqual(p.unscoredShare + 1e-9);
+        else expect(unscored).toBeCloseTo(1, 9);
+      }),
+    );
+    // However many new keys one party brings, in a small pool or a large one.
+    for (const keys of [1, 5, 50]) {
+      const sybils = Array.from({ length: keys }, (_, i) => node(`key-${i}`));
+      const probs = pickProbabilities([...honest, ...sybils], policy);
+      expect(probs.slice(honest.length).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(0.1 + 1e-12);
+    }
+    // A service none of whose nodes is scored yet, or whose scored nodes are sanctioned, still serves.
+    expect(pickProbabilities([node("a"), node("b")], policy)).toEqual([0.5, 0.5]);
+    const [sanctioned, a, b] = pickProbabilities(
+      [node("scored", { score: 0.9, sanctioned: true }), node("a"), node("b")],
+      policy,
+    );
+    expect([sanctioned, a, b]).toEqual([0, 0.5, 0.5]);
   });
 });
 
@@ -85,15 +133,25 @@ describe("pickNode", () => {
       fc.property(signals, policies, (nodes, p) => {
         const probs = pickProbabilities(nodes, p);
         const anyClear = nodes.some((n) => !n.sanctioned);
-        const groups = new Map<string, number>();
-        let anonymous = false;
-        nodes.forEach((n, i) => {
-          if (anyClear && n.sanctioned) return;
-          if (n.operator === undefined) anonymous = true;
-          else groups.set(n.operator, (groups.get(n.operator) ?? 0) + probs[i]!);
-        });
-        const cap = anonymous ? p.maxOperatorShare : Math.max(p.maxOperatorShare, 1 / groups.size);
-        for (const share of groups.values()) expect(share).toBeLessThanOrEqual(cap + 1e-9);
+        const live: readonly NodeSignal[] = nodes.filter((n) => !anyClear || !n.sanctioned);
+        // While scored and unscored nodes are both eligible, the cap holds within each part.
+        const mixed = live.some((n) => n.score === undefined) && live.some((n) => n.score !== undefined);
+        const parts = mixed ? [true, false] : [undefined];
+        for (const scored of parts) {
+          const inPart = (n: NodeSignal) =>
+            live.includes(n) && (scored === undefined || (n.score !== undefined) === scored);
+          const groups = new Map<string, number>();
+          let anonymous = false;
+          let mass = 0;
+          nodes.forEach((n, i) => {
+            if (!inPart(n)) return;
+            mass += probs[i]!;
+            if (n.operator === undefined) anonymous = true;
+            else groups.set(n.operator, (groups.get(n.operator) ?? 0) + probs[i]!);
+          });
+          const cap = anonymous ? p.maxOperatorShare : Math.max(p.maxOperatorShare, 1 / groups.size);
+          for (const share of groups.values()) expect(share).toBeLessThanOrEqual(cap * mass + 1e-9);
+        }
       }),
     );
   });

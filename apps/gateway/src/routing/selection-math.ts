@@ -2,15 +2,21 @@
  * Tolerant weighted random selection, as pure math. A node's weight is
  *
  *   w = score × latency × reliability
- *   score       = evaluator's overall mean (unknown: the mean of the known scores, or 1), ≥ 0.01
+ *   score       = evaluator's overall mean, ≥ 0.01; unscored (a key the evaluator has not measured
+ *                 yet): `unscoredShare` of the scored candidates' mean, never above the lowest of
+ *                 them (1 when none is scored)
  *   latency     = 2m / (m + l), l the node's latency EWMA (TTFT for streams), m the median of the
  *                 candidates' known latencies (unknown l: 1; the median node gets 1, a 3× slower one 0.5)
  *   reliability = (1 − e)², e the node's error-rate EWMA (capped at 0.99)
  *
  * Sanctioned nodes get nothing while any other node is eligible. The probabilities mix a uniform
  * probation share with the weights — p = share / n + (1 − share) · w / Σw — so a low scorer or a
- * node back from a sanction keeps being measured; then one declared operator's total is capped (the
- * excess goes to the other nodes in proportion). Nodes that declare no operator are not grouped.
+ * node back from a sanction keeps being measured. While scored and unscored nodes are both
+ * eligible, the unscored together get at most `unscoredShare` of the picks (keys cost nothing: a
+ * node caught cheating that comes back under new ones, however many, stays within it); then,
+ * among the scored and among the unscored apart, one declared operator's total is capped (the
+ * excess goes to the other nodes of that part in proportion). Nodes that declare no operator are
+ * not grouped.
  */
 
 export interface NodeSignal {
@@ -27,6 +33,8 @@ export interface NodeSignal {
 export interface SelectionPolicy {
   readonly probationShare: number;
   readonly maxOperatorShare: number;
+  /** Most of the picks unscored nodes get together while a scored node is eligible; also their weight's share of the scored mean. */
+  readonly unscoredShare: number;
 }
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
@@ -38,16 +46,33 @@ function median(values: readonly number[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Each node's weight before sanctions, probation and the operator cap. Always finite and > 0. */
-export function selectionWeights(nodes: readonly NodeSignal[]): number[] {
-  const scores = nodes.flatMap((n) => (n.score === undefined ? [] : [clamp(n.score, 0, 1)]));
-  const neutral = scores.length === 0 ? 1 : scores.reduce((a, b) => a + b, 0) / scores.length;
+/** Whether the evaluator has scored the node (on the service it would serve the relay under). */
+const isScored = (n: NodeSignal) => n.score !== undefined && Number.isFinite(n.score);
+
+/**
+ * Each node's weight before sanctions, probation, the unscored share and the operator cap. Always
+ * finite and > 0. `unscoredShare` sets an unscored node's score against the scored ones'.
+ */
+export function selectionWeights(nodes: readonly NodeSignal[], unscoredShare: number): number[] {
+  let sum = 0;
+  let scored = 0;
+  let lowest = 1;
+  for (const n of nodes) {
+    if (!isScored(n)) continue;
+    const s = clamp(n.score!, 0, 1);
+    sum += s;
+    scored += 1;
+    lowest = Math.min(lowest, s);
+  }
+  // A new key is trusted less than the nodes that proved themselves, and never more than any of
+  // them: one caught cheating gains nothing by coming back under another.
+  const unknown = scored === 0 ? 1 : Math.min(lowest, (clamp(unscoredShare, 0, 1) * sum) / scored);
   const latencies = nodes.flatMap((n) =>
     n.latencyMs === undefined || !Number.isFinite(n.latencyMs) ? [] : [Math.max(0, n.latencyMs)],
   );
   const m = Math.max(1, median(latencies) ?? 1);
   return nodes.map((n) => {
-    const score = clamp(n.score === undefined || !Number.isFinite(n.score) ? neutral : n.score, 0.01, 1);
+    const score = clamp(isScored(n) ? n.score! : unknown, 0.01, 1);
     const l =
       n.latencyMs === undefined || !Number.isFinite(n.latencyMs) ? undefined : Math.max(0, n.latencyMs);
     const latency = l === undefined ? 1 : (2 * m) / (m + l);
@@ -61,14 +86,44 @@ export function pickProbabilities(nodes: readonly NodeSignal[], policy: Selectio
   if (nodes.length === 0) return [];
   const anyClear = nodes.some((n) => !n.sanctioned);
   const eligible = nodes.map((n) => !anyClear || !n.sanctioned);
-  const weights = selectionWeights(nodes).map((w, i) => (eligible[i] ? w : 0));
+  const weights = selectionWeights(nodes, policy.unscoredShare).map((w, i) => (eligible[i] ? w : 0));
   const count = eligible.filter(Boolean).length;
   const total = weights.reduce((a, b) => a + b, 0);
   const share = clamp(policy.probationShare, 0, 1);
   const p = weights.map((w, i) =>
     eligible[i] ? share / count + (1 - share) * (total > 0 ? w / total : 1 / count) : 0,
   );
-  return capOperators(nodes, p, eligible, policy.maxOperatorShare);
+  let unscoredMass = 0;
+  let scoredMass = 0;
+  nodes.forEach((n, i) => {
+    if (!eligible[i]) return;
+    if (isScored(n)) scoredMass += p[i]!;
+    else unscoredMass += p[i]!;
+  });
+  // One kind only (a new network, a service no node of which is scored yet, or all scored): as is.
+  if (unscoredMass === 0 || scoredMass === 0)
+    return capOperators(nodes, p, eligible, policy.maxOperatorShare);
+  // Both kinds: each part keeps its own mix, the unscored part held to its share, and the operator
+  // cap applies within each part (it never lifts the unscored above their share).
+  const unscoredShare = Math.min(unscoredMass, clamp(policy.unscoredShare, 0, 1));
+  const parts: [boolean, number, number][] = [
+    [false, unscoredMass, unscoredShare],
+    [true, scoredMass, 1 - unscoredShare],
+  ];
+  const out = new Array<number>(nodes.length).fill(0);
+  for (const [scored, mass, target] of parts) {
+    const inPart = nodes.map((n, i) => eligible[i]! && isScored(n) === scored);
+    const capped = capOperators(
+      nodes,
+      p.map((x, i) => (inPart[i] ? x / mass : 0)),
+      inPart,
+      policy.maxOperatorShare,
+    );
+    capped.forEach((x, i) => {
+      if (inPart[i]) out[i] = x * target;
+    });
+  }
+  return out;
 }
 
 /**
