@@ -140,6 +140,8 @@ function capOperators(
   const groupOf = (n: NodeSignal) => n.operator ?? `node:${n.address}`;
   const live = nodes.filter((_, i) => eligible[i]);
   const operators = new Set(live.flatMap((n) => (n.operator === undefined ? [] : [n.operator])));
+  // Only declared operators are capped: with none, nothing to do (the common case, per relay).
+  if (operators.size === 0) return p;
   const anonymous = live.some((n) => n.operator === undefined);
   const cap = anonymous ? maxShare : Math.max(maxShare, 1 / Math.max(1, operators.size));
   const capped = new Set<string>();
