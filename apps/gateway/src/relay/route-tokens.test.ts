@@ -91,4 +91,22 @@ describe("routeTokens: whose count proves an overrun", () => {
     );
     expect(outputOverrun(answer("x".repeat(400)), llama, limits(40))).toMatch(/^delivered at least 100 /);
   });
+
+  it("does not refuse an answer at max_tokens whose engine dropped its first token's space, whatever that token", () => {
+    const llama = routeTokens(
+      routeTo(
+        "llama-2-13b",
+        { declared: "meta-llama/Llama-2-13b-chat-hf" },
+        { kind: "llama-2", exact: true },
+      ),
+    );
+    // `▁January` `▁is` `▁cold` `.`: four tokens at max_tokens 4, read as "January is cold." by a
+    // decoder that drops the first token's space; "January" alone takes three of Llama 2's tokens.
+    expect(llama.output.exact?.countOutput(" January is cold.")).toBe(4);
+    expect(outputOverrun(answer("January is cold."), llama, limits(4))).toBeUndefined();
+    // Text no spelling fits in the limit, with or without that space, is still refused.
+    expect(outputOverrun(answer("January is cold. January is cold."), llama, limits(4))).toMatch(
+      /^delivered at least 8 output tokens/,
+    );
+  });
 });
