@@ -17,7 +17,9 @@ export interface FamilyTokenizer {
   /**
    * The fewest tokens of the family's vocabulary that spell generated text: what an engine of the
    * family counted at least, however it sampled the text ({@link countOutput} is the merges'
-   * spelling, which may be longer than the one sampled). Builds its table (about 0.05 s) on first use.
+   * spelling, which may be longer than the one sampled), and whether or not its decoder dropped the
+   * space of the first token (`▁January` read as "January", which takes three tokens without it).
+   * Builds its table (about 0.05 s) on first use.
    */
   fewestOutput(text: string): number;
 }
@@ -56,7 +58,10 @@ function familyTokenizerOf(family: TokenizerFamily): FamilyTokenizer {
     family,
     countPrompt: (text) => tokenizer.count(text, true, true),
     countOutput: (text) => tokenizer.count(text, false, false),
-    fewestOutput: (text) => FEWEST[family]().count(text),
+    fewestOutput: (text) => {
+      const fewest = FEWEST[family]();
+      return Math.min(fewest.count(text), fewest.count(` ${text}`));
+    },
   };
 }
 

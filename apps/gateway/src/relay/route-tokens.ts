@@ -187,7 +187,8 @@ export function signedInputCount(
 
 /**
  * Tokens the exact tokenizer may count above the engine per choice: an engine's decoder may drop
- * the space of a choice's first token (`▁senza` read as "senza"), whose rest then takes one more.
+ * the space of a choice's first token (`▁senza` read as "senza"), whose rest then takes more (the
+ * fewest tokens, which prove an overrun, read the text with that space too: `fewestOutput`).
  */
 const RETOKENIZE_SLACK_PER_CHOICE = 1;
 
