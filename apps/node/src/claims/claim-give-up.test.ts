@@ -244,3 +244,31 @@ describe("a claim whose gateway stays unreachable", () => {
     expect(n.rejections()).toHaveLength(1);
   });
 });
+
+describe("a claim of a week whose rate its gateway has not set", () => {
+  it("is not given up past the claim window: the gateway opens a full window once the rate is set", async () => {
+    // The gateway answers RATE_NOT_SET to every claim of the week, late ones too, until its
+    // operator sets the rate; then it takes them for claimWindowMs from that moment.
+    const refusal: CodedFailure = {
+      code: "RATE_NOT_SET",
+      message: "no POKT rate is set for week 1970-W01; the operator must set it",
+    };
+    const gateway = await startFakeGateway(SESSION, { claimRefusals: [refusal, refusal] });
+    cleanups.push(gateway.close);
+    const n = await claimingNode(gateway.key.address, gateway.link.url);
+    await n.pass(first);
+    expect(n.claim()).toMatchObject({ status: "built", attempts: 1 });
+
+    // Past the longest claim window, the rate still not set: the gateway still takes the claim later.
+    const late = windowEnds + 11 * MINUTE;
+    await n.pass(late);
+    expect(n.claim()).toMatchObject({ status: "built", attempts: 2 });
+    expect(n.rejections()).toHaveLength(0);
+    expect(n.rows()).toBe(3);
+
+    // The rate is set: the claim is taken and proven.
+    await n.pass(late + 11 * MINUTE);
+    expect(n.claim()).toMatchObject({ status: "proven" });
+    expect(n.rejections()).toHaveLength(0);
+  });
+});
