@@ -113,7 +113,8 @@ export const ORPHAN_CAUSES_KEPT = 1_024;
  * When a claim no gateway took is given up: once no gateway takes it any more, past the longest
  * claim window a gateway opens after the session's end and grace (and for a claim already stored,
  * the longest proof window after that). A claim whose gateway is not in the config is given up
- * then; one whose gateway is, at its first failed try from then on. Its relay rows are pruned from
+ * then; one whose gateway is, at its first failed try from then on (not one answered RATE_NOT_SET:
+ * that gateway still takes it, once its rate is set). Its relay rows are pruned from
  * then on, as a settled claim's are.
  */
 export const claimGivesUpAt = (session: SessionParams, row: ClaimRow): number =>
@@ -306,7 +307,9 @@ function advance(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void, NodeSt
       : settle(deps, row, "rejected", "0", `${e.pocketCode}: ${e.reason}`, null, { action });
   };
   const retryLater = (error: string, windowRefusals?: number, refusal?: GatewayCallError) => {
-    if (expired) return expire(error);
+    // RATE_NOT_SET says the gateway still takes the claim: a rate set late opens a full claim
+    // window from when it is set, however long after the session (see the gateway's claim intake).
+    if (expired && refusal?.pocketCode !== "RATE_NOT_SET") return expire(error);
     const action = refusal?.pocketCode === undefined ? undefined : VERSION_REFUSALS.get(refusal.pocketCode);
     const attempts = row.attempts + 1;
     return deps.claims
