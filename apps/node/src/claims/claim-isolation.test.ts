@@ -32,12 +32,14 @@ describe("a due claim whose step fails for a reason of the node's own", () => {
     const sqlite = (db as unknown as { readonly $client: Database }).$client;
     const relays = new RelayStore(db);
     const claims = new ClaimStore(db);
-    // Takes every claim once it has said RATE_NOT_SET to the first three.
+    // Takes every claim once it has said RATE_NOT_SET to the first four.
     const rateNotSet = { code: "RATE_NOT_SET" as const, message: "no rate for that week yet" };
-    const gateway = await startFakeGateway(SESSION, { claimRefusals: [rateNotSet, rateNotSet, rateNotSet] });
+    const gateway = await startFakeGateway(SESSION, {
+      claimRefusals: [rateNotSet, rateNotSet, rateNotSet, rateNotSet],
+    });
     cleanups.push(gateway.close);
     const app = generateKeyPair().address;
-    for (let n = 0; n < 3; n++) {
+    for (let n = 0; n < 4; n++) {
       insertAnsweredRows(
         db,
         {
@@ -76,11 +78,11 @@ describe("a due claim whose step fails for a reason of the node's own", () => {
         }),
       );
     // The three claims are built and wait for the week's rate.
-    const built = 4 * SESSION.sessionLengthMs;
+    const built = 5 * SESSION.sessionLengthMs;
     await pass(built);
     const next = built + 11 * MINUTE;
-    const [broken, unwritable, sound] = claims.due(next);
-    expect(sound).toBeDefined();
+    const [broken, unwritable, sound, outOfRange] = claims.due(next);
+    expect(outOfRange).toBeDefined();
     // The first claim's rows no longer make a tree (a defect when it is proven); the second's row
     // refuses every write.
     sqlite.prepare("update relays set leaf_hash = 'not a hash' where session_id = ?").run(broken!.sessionId);
@@ -88,13 +90,16 @@ describe("a due claim whose step fails for a reason of the node's own", () => {
       `create trigger claim_write_fails before update on claims when old.session_id = '${unwritable!.sessionId}'
        begin select raise(abort, 'disk I/O error'); end`,
     );
+    // The fourth's session number is out of range: its window cannot be computed (a throw, not a
+    // failed effect, while its step is built).
+    sqlite.prepare("update claims set session_number = -1 where session_id = ?").run(outOfRange!.sessionId);
 
     await pass(next);
     const status = (sessionId: string) => claims.all().find((c) => c.sessionId === sessionId)?.status;
     expect(status(sound!.sessionId)).toBe("proven");
     const failures = lines.filter((l) => l.code === "CLAIM_STEP_FAILED");
     expect(failures.map((l) => l.sessionId).sort()).toEqual(
-      [broken!.sessionId, unwritable!.sessionId].sort(),
+      [broken!.sessionId, unwritable!.sessionId, outOfRange!.sessionId].sort(),
     );
     expect(failures.every((l) => l.level === "error")).toBe(true);
     expect(failures.find((l) => l.sessionId === broken!.sessionId)?.error).toMatch(/no claim tree/);

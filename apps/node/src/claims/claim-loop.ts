@@ -278,7 +278,9 @@ function advanceAlone(deps: ClaimLoopDeps, row: ClaimRow): Effect.Effect<void> {
           Effect.catchAllDefect(() => Effect.void),
         );
     });
-  return advance(deps, row).pipe(
+  // Suspended: a throw while `advance` builds its effect (`sessionWindow` on a session number out of
+  // range) fails this claim's step, not the whole pass.
+  return Effect.suspend(() => advance(deps, row)).pipe(
     Effect.catchAll((e) => failed(e.message)),
     Effect.catchAllDefect((defect) => failed(describeThrown(defect))),
   );
