@@ -437,5 +437,116 @@ describe.each(STORE_DIALECTS)("portal accounts on %s", (dialect) => {
         expect(await codeOf(two.accounts.login("ann@example.com", "a long passphrase", "home"))).toBe("ok");
       });
     });
+
+    describe("password change and other sessions", () => {
+      const OLD = "a long passphrase";
+      const NEW = "another long passphrase";
+
+      async function loggedIn(accounts: PortalAccounts, email: string) {
+        const user = await accounts.signup({ email, password: OLD, network: "n" });
+        return { user, here: await accounts.openSession(user), there: await accounts.openSession(user) };
+      }
+
+      it("changes the password with the current one, ending every session and opening a fresh one", async () => {
+        const { accounts, db } = portal();
+        const { user, here, there } = await loggedIn(accounts, "pat@example.com");
+        const fresh = await accounts.changePassword(user, { current: OLD, next: NEW, network: "n" });
+        expect(fresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(await accounts.sessionUser(there)).toBeUndefined();
+        expect(await accounts.sessionUser(here)).toBeUndefined();
+        expect((await accounts.sessionUser(fresh))?.email).toBe("pat@example.com");
+        const stored = await db.all<{ idHash: string }>(sql`select id_hash as "idHash" from portal_sessions`);
+        expect(stored.map((s) => s.idHash)).toEqual([sessionIdHash(fresh)]);
+        expect(await codeOf(accounts.login("pat@example.com", OLD, "n"))).toBe("LOGIN_FAILED");
+        expect(await codeOf(accounts.login("pat@example.com", NEW, "n"))).toBe("ok");
+        const row = await db.get<{ hash: string }>(
+          sql`select password_hash as "hash" from portal_users where id = ${user.id}`,
+        );
+        expect(row?.hash).toMatch(/^scrypt\$/);
+        expect(row?.hash).not.toContain(NEW);
+      });
+
+      it("refuses a wrong current password and a weak new one with stable codes, changing nothing", async () => {
+        const { accounts } = portal();
+        const { user, there } = await loggedIn(accounts, "lee@example.com");
+        const change = (current: string, next: string) =>
+          codeOf(accounts.changePassword(user, { current, next, network: "n" }));
+        expect(await change("not my passphrase", NEW)).toBe("WRONG_PASSWORD");
+        expect(await change(OLD, "short")).toBe("WEAK_PASSWORD");
+        expect(await change(OLD, "password123")).toBe("WEAK_PASSWORD");
+        expect(await change(OLD, "lee@example.com")).toBe("WEAK_PASSWORD");
+        expect(await change(OLD, "x".repeat(1025))).toBe("WEAK_PASSWORD");
+        expect(await accounts.sessionUser(there)).toBeDefined();
+        expect(await codeOf(accounts.login("lee@example.com", OLD, "n"))).toBe("ok");
+      });
+
+      it("counts wrong current passwords as failed log-ins of the network and the account", async () => {
+        const { accounts } = portal({ login: { failuresPer15Min: 3, accountFailuresPer15Min: 5 } });
+        const { user } = await loggedIn(accounts, "joe@example.com");
+        const change = (current: string, network: string) =>
+          codeOf(accounts.changePassword(user, { current, next: NEW, network }));
+        expect(await change("guess 1", "cafe")).toBe("WRONG_PASSWORD");
+        expect(await codeOf(accounts.login("joe@example.com", "guess 2", "cafe"))).toBe("LOGIN_FAILED");
+        expect(await change("guess 3", "cafe")).toBe("WRONG_PASSWORD");
+        // The network is at its limit: neither the change nor a log-in is checked, right or not.
+        expect(await change(OLD, "cafe")).toBe("LOGIN_LIMITED");
+        expect(await codeOf(accounts.login("joe@example.com", OLD, "cafe"))).toBe("LOGIN_LIMITED");
+        // The account's count is shared with log-ins from every network.
+        expect(await change("guess 4", "home")).toBe("WRONG_PASSWORD");
+        expect(await change("guess 5", "office")).toBe("WRONG_PASSWORD");
+        expect(await change(OLD, "home")).toBe("LOGIN_LIMITED");
+        // A burst of guesses sent at once gets no more password checks than the limit.
+        clock += 15 * 60_000 + 1;
+        const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => change(`guess ${i}`, "burst")));
+        expect(burst.filter((c) => c === "WRONG_PASSWORD")).toHaveLength(3);
+        expect(burst.filter((c) => c === "LOGIN_LIMITED")).toHaveLength(5);
+      });
+
+      it("lets only one of two changes sent at once through", async () => {
+        const { accounts } = portal();
+        const { user } = await loggedIn(accounts, "two@example.com");
+        const [a, b] = await Promise.all([
+          codeOf(accounts.changePassword(user, { current: OLD, next: NEW, network: "n" })),
+          codeOf(
+            accounts.changePassword(user, { current: OLD, next: "a third long passphrase", network: "n" }),
+          ),
+        ]);
+        expect([a, b].sort()).toEqual(["WRONG_PASSWORD", "ok"]);
+        const winner = a === "ok" ? NEW : "a third long passphrase";
+        expect(await codeOf(accounts.login("two@example.com", winner, "n"))).toBe("ok");
+      });
+
+      it("opens no session for a log-in the change overtook, and a rehash at log-in keeps the new password", async () => {
+        const { accounts } = portal();
+        const { user } = await loggedIn(accounts, "race@example.com");
+        // A log-in checked the old password (its user read) just before the change.
+        const before = (await accounts.login("race@example.com", OLD, "n"))!;
+        await accounts.changePassword(user, { current: OLD, next: NEW, network: "n" });
+        expect(await codeOf(accounts.openSession(before))).toBe("LOGIN_FAILED");
+        // A stronger cost makes the next log-in rehash: only over the hash it checked.
+        const stronger = portal({ passwordHash: { logN: 11 } });
+        const store = stronger.store;
+        const stale = (await store.userById(user.id))!.passwordHash;
+        expect(await store.replacePasswordHash(user.id, `${stale}x`, "scrypt$other")).toBe(false);
+        expect(await codeOf(stronger.accounts.login("race@example.com", NEW, "n"))).toBe("ok");
+        expect((await store.userById(user.id))!.passwordHash).toMatch(/^scrypt\$11\$/);
+        expect(await codeOf(stronger.accounts.login("race@example.com", NEW, "n"))).toBe("ok");
+      });
+
+      it("ends every other session of the account, and no other account's", async () => {
+        const { accounts } = portal();
+        const { user, here, there } = await loggedIn(accounts, "sam@example.com");
+        const third = await accounts.openSession(user);
+        const other = await loggedIn(accounts, "kit@example.com");
+        expect(await accounts.otherSessions(user, here)).toBe(2);
+        expect(await accounts.endOtherSessions(user, here)).toBe(2);
+        expect(await accounts.sessionUser(there)).toBeUndefined();
+        expect(await accounts.sessionUser(third)).toBeUndefined();
+        expect((await accounts.sessionUser(here))?.email).toBe("sam@example.com");
+        expect(await accounts.otherSessions(user, here)).toBe(0);
+        expect(await accounts.sessionUser(other.here)).toBeDefined();
+        expect(await accounts.sessionUser(other.there)).toBeDefined();
+      });
+    });
   });
 });

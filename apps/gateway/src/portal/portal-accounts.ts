@@ -309,20 +309,92 @@ export class PortalAccounts {
     }
     // The owner is in: the account's failures are forgotten (the network's stay).
     await this.store.clearLoginFailures(`e:${email}`);
+    // Only over the hash just checked: a password changed meanwhile stays changed.
     if (needsRehash(user.passwordHash, this.config.passwordHash))
-      await this.store.setPasswordHash(user.id, await hashPassword(password, this.config.passwordHash));
+      await this.store.replacePasswordHash(
+        user.id,
+        user.passwordHash,
+        await hashPassword(password, this.config.passwordHash),
+      );
     if (user.role !== "admin" && this.isListedAdmin(email)) await this.store.setRole(email, "admin");
     await this.store.touchLogin(user.id, now);
     return (await this.store.userById(user.id)) ?? user;
   }
 
-  /** Opens a session for the user; returns the id the cookie carries (only its hash is stored). */
+  /**
+   * Opens a session for the user; returns the id the cookie carries (only its hash is stored).
+   * Refuses (`LOGIN_FAILED`) when the password changed since `user` was read: the password just
+   * checked no longer opens the account.
+   */
   async openSession(user: PortalUser): Promise<string> {
     const id = newSessionId();
     const now = this.now();
     await this.store.deleteExpiredSessions(now);
-    await this.store.insertSession(id, user.id, now, this.config.sessionHours * HOUR_MS);
+    const opened = await this.store.insertSession(
+      id,
+      user.id,
+      user.passwordHash,
+      now,
+      this.config.sessionHours * HOUR_MS,
+    );
+    if (!opened) throw refuse("LOGIN_FAILED");
     return id;
+  }
+
+  /**
+   * Changes the password of a logged-in user: the current one must be right (`WRONG_PASSWORD`; a
+   * wrong one counts as a failed log-in of the network and the account, and at their limits the
+   * change answers `LOGIN_LIMITED`, so a session is no way round the log-in limits), the new one
+   * passes the sign-up rules (`WEAK_PASSWORD`). Every session of the account ends, and a fresh one
+   * replaces the caller's: returns its id.
+   */
+  async changePassword(
+    user: PortalUser,
+    input: { readonly current: string; readonly next: string; readonly network: string },
+  ): Promise<string> {
+    this.checkPassword(input.next, user.email);
+    const { failuresPer15Min, accountFailuresPer15Min } = this.config.login;
+    const limits = new Map([
+      [`n:${input.network}`, failuresPer15Min],
+      [`e:${user.email}`, accountFailuresPer15Min],
+    ]);
+    const release = this.holdAttempt([...limits.keys()]);
+    try {
+      await this.refuseOverFailureLimits(limits);
+      const stored = (await this.store.userById(user.id))?.passwordHash;
+      const ok = stored !== undefined && (await verifyPassword(input.current.slice(0, 1024), stored));
+      if (stored === undefined || !ok) {
+        await this.recordFailure([...limits.keys()], release);
+        throw refuse("WRONG_PASSWORD", undefined, "current");
+      }
+      await this.store.clearLoginFailures(`e:${user.email}`);
+      const sessionId = newSessionId();
+      const changed = await this.store.changePassword(
+        {
+          userId: user.id,
+          expected: stored,
+          passwordHash: await hashPassword(input.next, this.config.passwordHash),
+          sessionId,
+        },
+        this.now(),
+        this.config.sessionHours * HOUR_MS,
+      );
+      // Another change got there first: the password checked is no longer the account's.
+      if (!changed) throw refuse("WRONG_PASSWORD", undefined, "current");
+      return sessionId;
+    } finally {
+      release();
+    }
+  }
+
+  /** Ends every session of the user but `sessionId` ("sign out everywhere else"); how many ended. */
+  async endOtherSessions(user: PortalUser, sessionId: string): Promise<number> {
+    return this.store.deleteOtherSessions(user.id, sessionId);
+  }
+
+  /** How many other live sessions the user has (other browsers, devices). */
+  async otherSessions(user: PortalUser, sessionId: string): Promise<number> {
+    return this.store.otherSessions(user.id, sessionId, this.now());
   }
 
   async sessionUser(sessionId: string | undefined): Promise<PortalUser | undefined> {

@@ -37,8 +37,32 @@ export function portalStore(db: SqlClient) {
           ${u.createdAt}, ${u.lastLoginAt})`),
     setRole: (email: string, role: PortalRole) =>
       db.run(sql`update portal_users set role = ${role} where email = ${email}`),
-    setPasswordHash: (id: string, passwordHash: string) =>
-      db.run(sql`update portal_users set password_hash = ${passwordHash} where id = ${id}`),
+    /**
+     * Replaces the password hash only while it is still `expected` (the one just checked): a
+     * password changed meanwhile is never overwritten by an older one. Whether it was replaced.
+     */
+    replacePasswordHash: async (id: string, expected: string, passwordHash: string) =>
+      (await db.run(sql`update portal_users set password_hash = ${passwordHash}
+        where id = ${id} and password_hash = ${expected}`)) === 1,
+    /**
+     * Sets a new password and ends every session of the account, opening `sessionId` in their
+     * place, in one transaction, while the stored hash is still `expected` (the one the current
+     * password was checked against). Whether it changed: `false` when the password changed meanwhile.
+     */
+    changePassword: (
+      change: { userId: string; expected: string; passwordHash: string; sessionId: string },
+      now: number,
+      ttlMs: number,
+    ) =>
+      db.transaction(async (tx) => {
+        const changed = await tx.run(sql`update portal_users set password_hash = ${change.passwordHash}
+          where id = ${change.userId} and password_hash = ${change.expected}`);
+        if (changed !== 1) return false;
+        await tx.run(sql`delete from portal_sessions where user_id = ${change.userId}`);
+        await tx.run(sql`insert into portal_sessions (id_hash, user_id, created_at, expires_at)
+          values (${sessionIdHash(change.sessionId)}, ${change.userId}, ${now}, ${now + ttlMs})`);
+        return true;
+      }),
     touchLogin: (id: string, now: number) =>
       db.run(sql`update portal_users set last_login_at = ${now} where id = ${id}`),
     /** Sign-ups from one network since `since`. */
@@ -52,9 +76,23 @@ export function portalStore(db: SqlClient) {
       countOf(db, sql`select cast(count(*) as bigint) as "n" from portal_users where created_at > ${since}`),
     countUsers: () => countOf(db, sql`select cast(count(*) as bigint) as "n" from portal_users`),
 
-    insertSession: (sessionId: string, userId: string, now: number, ttlMs: number) =>
-      db.run(sql`insert into portal_sessions (id_hash, user_id, created_at, expires_at)
-        values (${sessionIdHash(sessionId)}, ${userId}, ${now}, ${now + ttlMs})`),
+    /**
+     * Opens a session only while the user's password hash is still `passwordHash` (the one the
+     * log-in checked): a log-in with the old password that a password change overtakes opens
+     * nothing. On PostgreSQL the user's row is share-locked, so the change waits for this insert
+     * (and then ends the session) or this check waits for the change (and finds the new hash).
+     * Whether it opened.
+     */
+    insertSession: (sessionId: string, userId: string, passwordHash: string, now: number, ttlMs: number) =>
+      db.transaction(async (tx) => {
+        const lock = tx.dialect === "postgres" ? sql` for share` : sql``;
+        const current = await tx.get(sql`select id from portal_users
+          where id = ${userId} and password_hash = ${passwordHash}${lock}`);
+        if (current === undefined) return false;
+        await tx.run(sql`insert into portal_sessions (id_hash, user_id, created_at, expires_at)
+          values (${sessionIdHash(sessionId)}, ${userId}, ${now}, ${now + ttlMs})`);
+        return true;
+      }),
     /** The user of a live session; expired ones are removed on the way. */
     sessionUser: async (sessionId: string, now: number): Promise<PortalUser | undefined> => {
       const session = await db.get<{ idHash: string; userId: string; expiresAt: number }>(sql`
@@ -69,6 +107,17 @@ export function portalStore(db: SqlClient) {
     },
     deleteSession: (sessionId: string) =>
       db.run(sql`delete from portal_sessions where id_hash = ${sessionIdHash(sessionId)}`),
+    /** Ends every session of the user but `keepSessionId`; how many it ended. */
+    deleteOtherSessions: (userId: string, keepSessionId: string) =>
+      db.run(sql`delete from portal_sessions
+        where user_id = ${userId} and id_hash <> ${sessionIdHash(keepSessionId)}`),
+    /** The user's live sessions other than `sessionId`. */
+    otherSessions: (userId: string, sessionId: string, now: number) =>
+      countOf(
+        db,
+        sql`select cast(count(*) as bigint) as "n" from portal_sessions
+          where user_id = ${userId} and id_hash <> ${sessionIdHash(sessionId)} and expires_at > ${now}`,
+      ),
     /** Failed log-ins of a subject (`n:<network>` or `e:<email>`) after `since`. */
     loginFailures: (subject: string, since: number) =>
       countOf(

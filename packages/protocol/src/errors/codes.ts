@@ -346,6 +346,12 @@ export const ErrorCodes = {
     type: "authentication_error",
     message: "The e-mail address or the password is wrong. Check both and retry.",
   },
+  WRONG_PASSWORD: {
+    status: 403,
+    type: "permission_error",
+    message:
+      "The current password is wrong. Type the password you log in with now; wrong tries count as failed log-ins.",
+  },
   LOGIN_LIMITED: {
     status: 429,
     type: "rate_limit_error",
