@@ -220,6 +220,69 @@ describe.runIf(CHROMIUM !== undefined)("the portal in headless Chromium", () => 
     }
   }, 60_000);
 
+  it("a customer changes the password: another browser logged in loses its session, the old password stops working", async () => {
+    const NEW_PASSWORD = "a brand new passphrase";
+    const logIn = async (p: Page, password: string) => {
+      await p.goto(portal("login"));
+      await p.fill("#login-email", "pat@example.com");
+      await p.fill("#login-password", password);
+      await p.click("form[action='/portal/login'] button[type=submit]");
+      await p.waitForLoadState();
+    };
+    await context.clearCookies();
+    await signUp("pat@example.com");
+    await page.waitForURL(/\/portal\/keys/);
+    // A second browser, cookies of its own, logged in to the same account.
+    const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ARGS, headless: true });
+    try {
+      const other = await (await browser.newContext()).newPage();
+      await logIn(other, PASSWORD);
+      await other.waitForURL(/\/portal\/keys/);
+
+      await page.click("nav.main >> text=Account");
+      await page.waitForURL(/\/portal\/account/);
+      expect(await page.textContent("#other-sessions")).toContain("1 other browser");
+      // A wrong current password is refused with its code, and changes nothing.
+      await page.fill("#current-password", "not my passphrase");
+      await page.fill("#new-password", NEW_PASSWORD);
+      await page.fill("#confirm-password", NEW_PASSWORD);
+      await page.click("#change-password button[type=submit]");
+      await page.waitForSelector("[data-code='WRONG_PASSWORD']");
+      await other.goto(portal("keys"));
+      expect(other.url()).toContain("/portal/keys");
+
+      await page.fill("#current-password", PASSWORD);
+      await page.fill("#new-password", NEW_PASSWORD);
+      await page.fill("#confirm-password", NEW_PASSWORD);
+      await page.click("#change-password button[type=submit]");
+      await page.waitForURL(/notice=password-changed/);
+      expect(await page.textContent("#other-sessions")).toContain("no other browser");
+      await screenshot("account");
+      // This browser stays logged in; the other one is sent to the log-in page.
+      await page.goto(portal("keys"));
+      expect(page.url()).toContain("/portal/keys");
+      await other.goto(portal("keys"));
+      await other.waitForURL(/\/portal\/login/);
+      // The old password no longer logs in; the new one does.
+      await logIn(other, PASSWORD);
+      expect(await other.getAttribute("[data-code]", "data-code")).toBe("LOGIN_FAILED");
+      await logIn(other, NEW_PASSWORD);
+      await other.waitForURL(/\/portal\/keys/);
+
+      // "Sign out everywhere else" ends the other browser's new session, and keeps this one.
+      await page.goto(portal("account"));
+      await page.click("#sessions button[type=submit]");
+      await page.waitForURL(/notice=sessions-ended/);
+      await other.goto(portal("keys"));
+      await other.waitForURL(/\/portal\/login/);
+      await page.goto(portal("keys"));
+      expect(page.url()).toContain("/portal/keys");
+      await logOut();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it("took a non-trivial screenshot of every page", () => {
     const names = taken.map((f) => f.split("/").at(-1));
     expect(names).toEqual(
@@ -233,6 +296,7 @@ describe.runIf(CHROMIUM !== undefined)("the portal in headless Chromium", () => 
         "admin-nodes.png",
         "admin-traffic.png",
         "admin-settlement.png",
+        "account.png",
       ]),
     );
     for (const file of taken) expectNonTrivialPng(file);

@@ -21,6 +21,7 @@ const NAV_PUBLIC = [{ href: "/portal/catalog", label: "Models" }];
 const NAV_CUSTOMER = [
   { href: "/portal/keys", label: "API keys" },
   { href: "/portal/usage", label: "Usage" },
+  { href: "/portal/account", label: "Account" },
 ];
 const NAV_ADMIN = [
   { href: "/portal/admin/nodes", label: "Nodes" },

@@ -14,6 +14,7 @@ import type { Html } from "./html.js";
 import { cookieHeader, parseCookies, readForm, redirect, sendAsset, sendHtml } from "./http-io.js";
 import type { View } from "./layout.js";
 import { errorPage, landingPage, loginPage } from "./pages/landing.js";
+import { accountRoutes } from "./portal-account-routes.js";
 import { PortalAccounts } from "./portal-accounts.js";
 import { adminRoutes } from "./portal-admin-routes.js";
 import { PORTAL_CSS, PORTAL_JS } from "./portal-assets.js";
@@ -48,6 +49,9 @@ const NOTICES: Record<string, string> = {
   "key-saved": "The key's name and limits are saved. They apply from the next call.",
   "key-revoked": "The key is revoked: calls with it now fail with 401 invalid_api_key.",
   "rate-set": "The week's POKT rate is set.",
+  "password-changed":
+    "Your password is changed. Every other browser logged in to this account is logged out; use the new password from now on.",
+  "sessions-ended": "Every other browser logged in to this account is logged out. This one stays logged in.",
   "organic-on":
     "Quality checks are on: a small share of your completions and chats may be checked, never stored.",
   "organic-off": "Quality checks are off: none of your requests or answers are set aside.",
@@ -62,6 +66,8 @@ export interface PortalRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly user: PortalUser | undefined;
+  /** The id of the session `user` was found by (never logged). */
+  readonly sessionId: string | undefined;
   readonly view: View;
   /** Cookies to set on the answer (a new pre-session cookie). */
   readonly cookies: string[];
@@ -79,6 +85,8 @@ export interface PortalContext {
   readonly now: () => number;
   readonly secureCookies: boolean;
   readonly sessionCookie: string;
+  /** The `Set-Cookie` header that hands a browser this session id. */
+  sessionCookieHeader(sessionId: string): string;
   /** Runs a gateway service call; a coded failure becomes a {@link PortalRefused} (one already is kept as it is). */
   run<A, E>(effect: Effect.Effect<A, E, PortalServices>): Promise<A>;
   networkOf(req: IncomingMessage): string;
@@ -116,6 +124,7 @@ export function makePortal(deps: PortalDeps) {
     now,
     secureCookies,
     sessionCookie,
+    sessionCookieHeader: (sessionId) => sessionCookieHeader(sessionId),
     async run(effect) {
       const exit = await runPromiseExit(effect);
       if (Exit.isSuccess(exit)) return exit.value;
@@ -136,6 +145,7 @@ export function makePortal(deps: PortalDeps) {
     ["POST", /^\/login$/, login],
     ["POST", /^\/logout$/, logout],
     ...customerRoutes(ctx),
+    ...accountRoutes(ctx),
     ...adminRoutes(ctx),
   ];
 
@@ -243,6 +253,7 @@ export function makePortal(deps: PortalDeps) {
       path,
       query: url.searchParams,
       user,
+      sessionId: user === undefined ? undefined : sessionId,
       view,
       cookies: setCookies,
       baseUrl: baseUrlOf(req),

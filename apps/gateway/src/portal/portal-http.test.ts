@@ -454,6 +454,99 @@ describe("the portal over HTTP", () => {
     expect(await opens(b.jar.get("pai_session")!)).toBe(true);
   });
 
+  it("changes the password only with the session's token and the current password, and ends the other sessions", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("pw@example.com");
+    const elsewhere = new Browser(t.gateway.url);
+    const login = await elsewhere.request("/portal/login", {
+      form: {
+        csrf: await elsewhere.csrf("/portal/login"),
+        email: "pw@example.com",
+        password: "a long passphrase",
+      },
+    });
+    expect(login.res.status).toBe(303);
+    const account = await b.request("/portal/account");
+    expect(account.res.status).toBe(200);
+    expect(account.text).toContain("logged in in 1 other browser");
+    const form = {
+      current: "a long passphrase",
+      password: "a new long passphrase",
+      confirm: "a new long passphrase",
+    };
+    // Without the token, with another session's, or from another site: refused, nothing changes.
+    const missing = await b.request("/portal/account/password", { form });
+    expect(errorCode(missing.text)).toBe("CSRF_REJECTED");
+    const swapped = await b.request("/portal/account/password", {
+      form: { ...form, csrf: await elsewhere.csrf("/portal/account") },
+    });
+    expect(errorCode(swapped.text)).toBe("CSRF_REJECTED");
+    const csrf = await b.csrf("/portal/account");
+    const foreign = await b.request("/portal/account/password", {
+      form: { ...form, csrf },
+      headers: { origin: "https://evil.example" },
+    });
+    expect(errorCode(foreign.text)).toBe("CSRF_REJECTED");
+    const wrong = await b.request("/portal/account/password", {
+      form: { ...form, csrf, current: "not my passphrase" },
+    });
+    expect(wrong.res.status).toBe(403);
+    expect(errorCode(wrong.text)).toBe("WRONG_PASSWORD");
+    const weak = await b.request("/portal/account/password", {
+      form: { csrf, current: "a long passphrase", password: "short", confirm: "short" },
+    });
+    expect(weak.res.status).toBe(400);
+    expect(errorCode(weak.text)).toBe("WEAK_PASSWORD");
+    const differ = await b.request("/portal/account/password", {
+      form: { ...form, csrf, confirm: "a typo" },
+    });
+    expect(errorCode(differ.text)).toBe("INVALID_REQUEST");
+    expect((await elsewhere.request("/portal/keys")).res.status).toBe(200);
+    // Nothing of the form is echoed back into the page.
+    for (const page of [wrong.text, weak.text, differ.text])
+      expect(page).not.toContain("a new long passphrase");
+
+    const before = b.jar.get("pai_session")!;
+    const changed = await b.request("/portal/account/password", { form: { ...form, csrf } });
+    expect(changed.res.status).toBe(303);
+    expect(changed.res.headers.get("location")).toBe("/portal/account?notice=password-changed");
+    const after = b.jar.get("pai_session")!;
+    expect(after).not.toBe(before);
+    expect((await b.request("/portal/keys")).res.status).toBe(200);
+    expect((await elsewhere.request("/portal/keys")).res.status).toBe(303);
+    const replay = await fetch(`${t.gateway.url}/portal/keys`, {
+      headers: { cookie: `pai_session=${before}` },
+      redirect: "manual",
+    });
+    expect(replay.status).toBe(303);
+  });
+
+  it("signs out everywhere else with the account page's button, keeping this browser", async () => {
+    const b = new Browser(t.gateway.url);
+    await b.signup("away@example.com");
+    const others = [new Browser(t.gateway.url), new Browser(t.gateway.url)];
+    for (const o of others)
+      await o.request("/portal/login", {
+        form: {
+          csrf: await o.csrf("/portal/login"),
+          email: "away@example.com",
+          password: "a long passphrase",
+        },
+      });
+    expect((await b.request("/portal/account")).text).toContain("logged in in 2 other browsers");
+    const refused = await b.request("/portal/account/sessions/end-others", { form: {} });
+    expect(errorCode(refused.text)).toBe("CSRF_REJECTED");
+    const ended = await b.request("/portal/account/sessions/end-others", {
+      form: { csrf: await b.csrf("/portal/account") },
+    });
+    expect(ended.res.status).toBe(303);
+    expect(ended.res.headers.get("location")).toBe("/portal/account?notice=sessions-ended");
+    for (const o of others) expect((await o.request("/portal/keys")).res.status).toBe(303);
+    const page = await b.request("/portal/account?notice=sessions-ended");
+    expect(page.res.status).toBe(200);
+    expect(page.text).toContain("logged in in no other browser");
+  });
+
   it("logs out with the header's button from an error page", async () => {
     const b = new Browser(t.gateway.url);
     await b.signup("lost@example.com");
