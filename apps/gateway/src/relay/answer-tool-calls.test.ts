@@ -1,7 +1,7 @@
+import { StreamedToolCalls, toolCallLimit, toolCallsOverLimit } from "@pocket-ai/protocol";
 import { describe, expect, it } from "vitest";
 import { testDispatch, testRoute } from "../../test/support/relay-route.js";
-import { StreamedToolCalls, toolCallsOverLimit } from "./answer-tool-calls.js";
-import { answerLimits, toolCallLimit } from "./relay-envelope.js";
+import { answerLimits } from "./relay-envelope.js";
 
 const call = (i: number) => ({
   id: `call_${i}`,

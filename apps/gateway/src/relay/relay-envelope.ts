@@ -10,10 +10,11 @@ import {
   relayOutputCap,
   signRelayRequest,
   type TextRequestOf,
+  type ToolCallLimit,
   tokensAtLeast,
+  toolCallLimit,
 } from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
-import type { ToolCallLimit } from "./answer-tool-calls.js";
 import type { DispatchRequest } from "./dispatcher.js";
 import { routeTokens, signedInputCount } from "./route-tokens.js";
 
@@ -169,19 +170,4 @@ function servedTierLimits(
         }
       : {}),
   };
-}
-
-/**
- * The tool calls a chat request allows each choice of its answer (the body as the front door
- * passed it, which drops `tools: []` and a `tool_choice` of `"none"` or `"auto"` without tools).
- * `tool_choice: "none"` is held only against a node that declares it obeys `tool_choice`
- * (`forcedToolChoice`): Ollama takes tools but ignores the field, and may honestly call one.
- */
-export function toolCallLimit(
-  body: Record<string, unknown>,
-  obeysToolChoice: boolean,
-): ToolCallLimit | undefined {
-  if (!Array.isArray(body.tools) || body.tools.length === 0) return { most: 0, why: "no tools" };
-  if (body.tool_choice === "none" && obeysToolChoice) return { most: 0, why: "tool_choice none" };
-  return body.parallel_tool_calls === false ? { most: 1 } : undefined;
 }

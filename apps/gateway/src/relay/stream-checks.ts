@@ -1,7 +1,11 @@
-import { OutputAfterFinish, type RelayStreamFinal, StreamedChoices } from "@pocket-ai/protocol";
+import {
+  OutputAfterFinish,
+  type RelayStreamFinal,
+  StreamedChoices,
+  StreamedToolCalls,
+} from "@pocket-ai/protocol";
 import type { Route } from "../routing/route-plan.js";
 import { type AnswerRefusal, refusal } from "./answer-refusal.js";
-import { StreamedToolCalls } from "./answer-tool-calls.js";
 import type { DispatchRequest } from "./dispatcher.js";
 import { type AnswerLimits, answerLimits } from "./relay-envelope.js";
 import {

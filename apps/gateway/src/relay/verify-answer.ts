@@ -13,12 +13,12 @@ import {
   type RelayResponse,
   type RelayUsage,
   type SessionHeader,
+  toolCallsOverLimit,
   unpackEmbedding,
   verifyRelayResponse,
 } from "@pocket-ai/protocol";
 import type { z } from "zod";
 import { type AnswerRefusal, envelopeRefusal, refusal, schemaRefusal } from "./answer-refusal.js";
-import { toolCallsOverLimit } from "./answer-tool-calls.js";
 import { type InvalidNodeResponse, invalidAnswer } from "./attempt-errors.js";
 import type { AnswerLimits } from "./relay-envelope.js";
 

@@ -1,6 +1,13 @@
 export { answerChoicesMismatch, chunkChoiceOutOfRange, StreamedChoices } from "./answer-choices.js";
 export { carriesErrorMember, HONEST_OUTPUT_SLACK_PER_CHOICE, OutputAfterFinish } from "./answer-rules.js";
 export {
+  StreamedToolCalls,
+  type ToolCallLimit,
+  type ToolCallsOverLimit,
+  toolCallLimit,
+  toolCallsOverLimit,
+} from "./answer-tool-calls.js";
+export {
   ChatAssistantContent,
   ChatContent,
   ChatMessage,
