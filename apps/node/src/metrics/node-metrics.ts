@@ -11,6 +11,10 @@ export function makeNodeMetrics() {
       "pocket_node_relays_total",
       "Relays served, by service and outcome (ok, an error code, unrecorded: its answer left but its ledger row failed, or cut: its gateway went away before the answer was whole; neither is claimed, unless the gateway's cut receipt comes)",
     ),
+    engineAnswersRefused: registry.counter(
+      "pocket_node_engine_answers_refused_total",
+      "Engine answers (or stream pieces) the node refused to sign because the gateway would refuse them, by service and rule (the gateway's reason): the engine is at fault; each is answered BACKEND_ERROR (STREAM_INTERRUPTED once text went out)",
+    ),
     cutsSettled: registry.counter(
       "pocket_node_cut_streams_settled_total",
       "Streams cut short by their client that a gateway's signed receipt put into the node's claim, by gateway",

@@ -3,6 +3,9 @@ import {
   HONEST_OUTPUT_SLACK_PER_CHOICE,
   OutputAfterFinish,
   type RelayUsage,
+  StreamedToolCalls,
+  type ToolCallLimit,
+  toolCallsOverLimit,
 } from "@pocket-ai/protocol";
 import { DeliveredText } from "@pocket-ai/tokens";
 
@@ -14,16 +17,46 @@ export interface AnswerBounds {
   readonly choices: number;
   /** A completions call with `echo`: its text holds the prompt, so no output bound is read from it. */
   readonly echoes: boolean;
+  /**
+   * Chat: the tool calls a choice may make, as the gateway holds them (`toolCallLimit` over the
+   * relay's payload and the `forcedToolChoice` this node announces); absent, any.
+   */
+  readonly toolCalls?: ToolCallLimit | undefined;
+  /** Whether the answer comes as stream pieces (`delta`s) rather than one answer (`message`s). */
+  readonly stream: boolean;
+}
+
+/**
+ * Which of the gateway's rules an engine's answer broke: the gateway's own reason for it (its
+ * `pocket_gateway_node_refused_answers_total` reasons), so an operator reads one vocabulary on both
+ * sides. `SCHEMA` here is a top-level `error` member.
+ */
+export type EngineAnswerRule =
+  | "SCHEMA"
+  | "CHOICES"
+  | "OUTPUT_AFTER_FINISH"
+  | "OUTPUT_OVER_LIMIT"
+  | "TOOL_CALLS"
+  | "TOOL_CALLS_NOT_OFFERED";
+
+/** Why the node must not sign an engine's answer: the rule broken and a detail in the node's words. */
+export interface EngineAnswerFault {
+  readonly rule: EngineAnswerRule;
+  /** Counts, indexes and field names only: never text of the prompt or the answer. */
+  readonly detail: string;
 }
 
 /**
  * The node signs what its engine answers, so an engine's lie would be the node's, and the gateway
  * refuses it and sanctions the node (`docs/security.md`, "What the gateway counts itself"). These
- * are the gateway's checks that need nothing but the text, run on the engine's answer (or each
- * stream piece) before the node signs it:
+ * are the gateway's checks that need nothing but the request and the answer, run on the engine's
+ * answer (or each stream piece) before the node signs it:
  *
  * - no top-level `error` member beside the choices (clients read it as the API's own error);
  * - no output for a choice after its `finish_reason`;
+ * - no tool call (nor `finish_reason: "tool_calls"`) where the request offered no tools or set
+ *   `tool_choice: "none"` on a node that declares it obeys it, and no second call in a choice
+ *   where it set `parallel_tool_calls: false` (the gateway's rule, from `@pocket-ai/protocol`);
  * - no more text than the output cap allows: the words and pieces of the text are a lower bound of
  *   any tokenizer's count, so an answer over the cap by them was not made under the `max_tokens`
  *   the node asked for;
@@ -32,24 +65,37 @@ export interface AnswerBounds {
  *
  * An honest engine never fails these; one that does gets a signed `BACKEND_ERROR` (or a stream's
  * `STREAM_INTERRUPTED` once text went out), which the gateway retries elsewhere without a sanction.
+ * Per stream piece the cost is a few property reads on the object the backend already parsed.
  */
 export class EngineAnswer {
   // Counts only (words, pieces, bytes): the node needs no copy of the text it signs and passes on.
   readonly #text = new DeliveredText({ keepText: false });
   readonly #finished = new OutputAfterFinish();
+  readonly #streamedCalls: StreamedToolCalls | undefined;
 
-  constructor(readonly bounds: AnswerBounds) {}
+  constructor(readonly bounds: AnswerBounds) {
+    this.#streamedCalls =
+      bounds.stream && bounds.toolCalls !== undefined ? new StreamedToolCalls(bounds.toolCalls) : undefined;
+  }
 
   /** Adds an answer or a stream piece; why the node must not sign it, or `undefined`. */
-  add(data: unknown): string | undefined {
+  add(data: unknown): EngineAnswerFault | undefined {
     if (!isRecord(data)) return undefined;
-    if (carriesErrorMember(data)) return "carries an `error` member beside its choices";
+    if (carriesErrorMember(data))
+      return { rule: "SCHEMA", detail: "carries an `error` member beside its choices" };
     const late = this.#finished.add(data);
-    if (late !== undefined) return late;
+    if (late !== undefined) return { rule: "OUTPUT_AFTER_FINISH", detail: late };
+    const calls = this.bounds.stream
+      ? this.#streamedCalls?.add(data)
+      : toolCallsOverLimit(data, this.bounds.toolCalls);
+    if (calls !== undefined) return { rule: calls.reason, detail: calls.detail };
     this.#text.add(data);
     const { maxOutputTokens, echoes } = this.bounds;
     if (!echoes && this.#text.lowerBound > maxOutputTokens)
-      return `holds at least ${this.#text.lowerBound} output tokens; the call allowed ${maxOutputTokens}`;
+      return {
+        rule: "OUTPUT_OVER_LIMIT",
+        detail: `holds at least ${this.#text.lowerBound} output tokens; the call allowed ${maxOutputTokens}`,
+      };
     return undefined;
   }
 

@@ -18,6 +18,7 @@ import {
   StreamedChoices,
   sessionGrace,
   signRelayResponse,
+  toolCallLimit,
   verifyStreamCutReceipt,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
@@ -39,7 +40,8 @@ import { Metrics } from "../metrics/node-metrics.js";
 import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
 import { foldPiece, MAX_FOLDED_PIECES } from "./coalesce.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
-import { EngineAnswer } from "./engine-answer.js";
+import { EngineAnswer, type EngineAnswerFault } from "./engine-answer.js";
+import { EngineFaultLog } from "./engine-fault-log.js";
 import { GatewayCounts } from "./gateway-counts.js";
 import { checkImages } from "./image-answer.js";
 import { backendFailure, EnvelopeRejected } from "./relay-errors.js";
@@ -147,6 +149,12 @@ export class RelayService extends Context.Tag("node/RelayService")<
     const { key, store, metrics } = options;
     const now = options.admission.now;
     const serving = new ServingCount();
+    const engineFaults = new EngineFaultLog({
+      warn: (message, fields) => options.log.warn(message, fields),
+      counter: metrics.engineAnswersRefused,
+      everyMs: ENGINE_FAULT_LOG_MS,
+      now,
+    });
     // Bookkeeping of a relay already answered or refused: a failed write is logged, and the relay
     // (not recorded as answered) is simply never claimed.
     const writeFailed = (e: NodeStoreError) =>
@@ -345,15 +353,16 @@ export class RelayService extends Context.Tag("node/RelayService")<
               settling = true;
               // An engine that answers a batch in part, or whose answer the gateway would refuse
               // by its text alone (`engine-answer.ts`), is not signed: the lie would be this node's.
-              const text = relay.choices > 0 ? engineAnswer(relay) : undefined;
-              const wrong =
-                relay.choices > 0
-                  ? (answerChoicesMismatch(payload, relay.choices) ?? text?.add(payload))
-                  : undefined;
+              const text = relay.choices > 0 ? engineAnswer(relay, false) : undefined;
+              const wrong = relay.choices > 0 ? choicesFault(payload, relay.choices, text) : undefined;
+              if (wrong !== undefined) engineFaults.note(relay.service.spec.id, wrong);
               return Effect.uninterruptible(
                 wrong === undefined
                   ? answer(relay, payload, text)
-                  : refuseAdmitted(relay, protocolError("BACKEND_ERROR", `the backend's answer ${wrong}`)),
+                  : refuseAdmitted(
+                      relay,
+                      protocolError("BACKEND_ERROR", `the backend's answer ${wrong.detail}`),
+                    ),
               );
             },
           }).pipe(
@@ -504,9 +513,10 @@ export class RelayService extends Context.Tag("node/RelayService")<
         // What the gateway received, by the protocol's one rule: the claim counts the same.
         const tally = new DeliveredTally(relay);
         const failed = (failure: unknown): RelayStreamChunk => {
+          if (failure instanceof OffChoices) engineFaults.note(serviceId, failure.fault);
           const cause =
             failure instanceof OffChoices
-              ? protocolError("BACKEND_ERROR", `the backend's stream ${failure.detail}`)
+              ? protocolError("BACKEND_ERROR", `the backend's stream ${failure.fault.detail}`)
               : backendFailure(asPoolError(serviceId, failure));
           const error = tally.outputTokens > 0 ? protocolError("STREAM_INTERRUPTED", cause.detail) : cause;
           metrics.relays.inc({ service: serviceId, outcome: error.code });
@@ -616,7 +626,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
           signer,
           tally,
           choices,
-          text: engineAnswer(relay),
+          text: engineAnswer(relay, true),
           failed,
           answered: (usage, computeUnits, chain) =>
             Effect.runPromise(
@@ -688,14 +698,41 @@ const refusalDetail: Record<CutRefusal, string> = {
 const textUsage = (usage: RelayUsage, text: EngineAnswer | undefined) =>
   text === undefined ? usage : text.usage(usage);
 
-/** The checks of a text relay's engine answer before the node signs it (`engine-answer.ts`). */
-function engineAnswer(relay: AdmittedRelay): EngineAnswer {
+/**
+ * The checks of a text relay's engine answer before the node signs it (`engine-answer.ts`). A
+ * chat's tool calls are held to the limit the gateway computes from the same payload and from the
+ * `forcedToolChoice` this node announces for the service (its backends' capabilities).
+ */
+function engineAnswer(relay: AdmittedRelay, stream: boolean): EngineAnswer {
+  const operation = relay.request.operation;
   return new EngineAnswer({
     maxOutputTokens: relay.maxOutputTokens,
     choices: relay.choices,
-    echoes: relay.request.operation === "completions" && relay.body.echo === true,
+    echoes: operation === "completions" && relay.body.echo === true,
+    stream,
+    ...(operation === "chat.completions"
+      ? {
+          toolCalls: toolCallLimit(
+            relay.request.payload as Record<string, unknown>,
+            relay.service.capabilities.forcedToolChoice,
+          ),
+        }
+      : {}),
   });
 }
+
+/** Why a unary text answer must not be signed: its choices not the ones asked for, or a rule of {@link EngineAnswer}. */
+function choicesFault(
+  payload: unknown,
+  choices: number,
+  text: EngineAnswer | undefined,
+): EngineAnswerFault | undefined {
+  const mismatch = answerChoicesMismatch(payload, choices);
+  return mismatch === undefined ? text?.add(payload) : { rule: "CHOICES", detail: mismatch };
+}
+
+/** A warning per service and broken rule of its engine at most this often (`EngineFaultLog`). */
+const ENGINE_FAULT_LOG_MS = 60_000;
 
 /** How long before a session's claims may be built a finished stream's row stops changing (see `settleCut`). */
 const CLAIM_MARGIN_MS = 10_000;
@@ -703,9 +740,9 @@ const CLAIM_MARGIN_MS = 10_000;
 /** The reason a stream's controller aborts when the gateway goes away. */
 const GATEWAY_GONE = Symbol("gateway gone");
 
-/** An engine's stream that holds a choice not asked for, or ended before every choice came. */
+/** An engine's stream piece the node must not sign (`EngineAnswer`), or a stream short of its choices. */
 class OffChoices {
-  constructor(readonly detail: string) {}
+  constructor(readonly fault: EngineAnswerFault) {}
 }
 
 /** What a served stream's chunk loop reads and reports through (see {@link servedChunks}). */
@@ -775,13 +812,18 @@ async function* servedChunks(s: ServedStream): AsyncGenerator<RelayStreamChunk> 
         if (next.done === true) {
           // Every choice asked for (prompts × n) came, or the stream does not end `ok`.
           if (choices.seen < relay.choices)
-            failure = new OffChoices(`delivered ${choices.seen} of the ${relay.choices} choices asked for`);
+            failure = new OffChoices({
+              rule: "CHOICES",
+              detail: `delivered ${choices.seen} of the ${relay.choices} choices asked for`,
+            });
           break;
         }
         piece = next.value;
       }
       deadline.touch();
-      const off = (relay.choices > 0 ? choices.add(piece) : undefined) ?? text.add(piece);
+      const outOfRange = relay.choices > 0 ? choices.add(piece) : undefined;
+      const off =
+        outOfRange === undefined ? text.add(piece) : { rule: "CHOICES" as const, detail: outOfRange };
       if (off !== undefined) {
         failure = new OffChoices(off);
         break;

@@ -133,6 +133,13 @@ export interface FakeTextFaults {
    * samples a word letter by letter streams it.
    */
   splitTokens: boolean;
+  /**
+   * A chat that offered no tools is answered with a tool call anyway (`finish_reason:
+   * "tool_calls"`), as a misconfigured chat template or a broken parser does: `first` puts the call
+   * in a stream's first piece, `late` after its first tokens (a unary answer is the call alone);
+   * `times` then answers honestly again.
+   */
+  uninvitedToolCall: { at: "first" | "late"; times?: number } | null;
 }
 
 export interface FakeTextEngine extends FakeServerBase {
@@ -181,6 +188,7 @@ export async function startFakeVllm(
     burst: false,
     extraTopLogprob: false,
     splitTokens: false,
+    uninvitedToolCall: null,
   };
   // As the real engines: TGI's older versions end with `eos_token`; vLLM refuses `stream_options`
   // without `stream: true`, prompts past its context and token ids past its vocabulary (400);
@@ -424,9 +432,60 @@ export async function startFakeVllm(
     await stream(response, pieces);
   };
 
+  /** Where this chat gets a tool call it never offered (`faults.uninvitedToolCall`), counting it down. */
+  const uninvitedAt = (body: Record<string, unknown>): "first" | "late" | undefined => {
+    const fault = faults.uninvitedToolCall;
+    if (fault === null || (Array.isArray(body.tools) && body.tools.length > 0)) return undefined;
+    if (fault.times !== undefined)
+      faults.uninvitedToolCall = fault.times <= 1 ? null : { ...fault, times: fault.times - 1 };
+    return fault.at;
+  };
+  const inventedCall = {
+    id: "call_invented",
+    type: "function",
+    function: { name: "lookup", arguments: "{}" },
+  };
+
   const chat = async (body: Record<string, unknown>, response: ServerResponse) => {
     const g = generate(chatPrompt(body.messages), body);
     const base = { id: `chatcmpl-${g.id}`, created: created(), model };
+    const uninvited = uninvitedAt(body);
+    if (uninvited !== undefined) {
+      const call = (index: number) => ({
+        role: "assistant",
+        content: null,
+        tool_calls: [{ index, ...inventedCall }],
+      });
+      if (body.stream !== true) {
+        const message = { role: "assistant", content: null, tool_calls: [inventedCall] };
+        return sendJson(response, 200, {
+          ...base,
+          object: "chat.completion",
+          choices: [{ index: 0, message, logprobs: null, finish_reason: "tool_calls" }],
+          usage: usageOf([g]),
+        });
+      }
+      const chunk = { ...base, object: "chat.completion.chunk" };
+      const text = uninvited === "late" ? g.tokens.slice(0, 2) : [];
+      const pieces: unknown[] = [
+        ...(uninvited === "late"
+          ? [
+              {
+                ...chunk,
+                choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
+              },
+            ]
+          : []),
+        ...text.map((token) => ({
+          ...chunk,
+          choices: [{ index: 0, delta: { content: token }, finish_reason: null }],
+        })),
+        { ...chunk, choices: [{ index: 0, delta: call(0), finish_reason: null }] },
+        { ...chunk, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+      ];
+      if (wantsUsage(body)) pieces.push({ ...chunk, choices: [], usage: usageOf([g]) });
+      return stream(response, pieces);
+    }
     if (body.stream !== true) {
       const samples = [g, ...extraSamples(g.prompt, body)].map((sample) => shaped(sample, body));
       const choices = samples.map((sample, index) => {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Logger } from "@pocket-ai/runtime";
 import { type NodeHarness, startTestNode } from "./node-harness.js";
 
 /** What a scripted engine answers a generation call (its JSON body) with. */
@@ -8,11 +9,12 @@ export type EngineAnswer = (body: Record<string, unknown>, res: ServerResponse) 
 /**
  * A node serving `llama-2-13b` through a vLLM backend in front of an engine that answers `/v1/models`
  * and every other call as `answer` says (a test's lie, a stream that never ends); `backend` adds
- * to the backend's settings. `close` stops both.
+ * to the backend's settings; `log` takes the node's log lines. `close` stops both.
  */
 export async function nodeBehindEngine(
   answer: EngineAnswer,
   backend: Record<string, unknown> = {},
+  log?: Logger,
 ): Promise<{ readonly harness: NodeHarness; readonly close: () => Promise<void> }> {
   const engine: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const parts: Buffer[] = [];
@@ -29,16 +31,20 @@ export async function nodeBehindEngine(
   });
   await new Promise<void>((r) => engine.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(engine.address() as AddressInfo).port}`;
-  const harness = await startTestNode({
-    services: [
-      {
-        serviceId: "llama-2-13b",
-        tiers: ["standard"],
-        model: { declared: "llama-2-13b-chat", family: "llama-2" },
-        backends: [{ kind: "vllm", url, model: "m", probeAtStart: false, ...backend }],
-      },
-    ],
-  });
+  const harness = await startTestNode(
+    {
+      services: [
+        {
+          serviceId: "llama-2-13b",
+          tiers: ["standard"],
+          model: { declared: "llama-2-13b-chat", family: "llama-2" },
+          backends: [{ kind: "vllm", url, model: "m", probeAtStart: false, ...backend }],
+        },
+      ],
+    },
+    undefined,
+    log === undefined ? {} : { log },
+  );
   return {
     harness,
     close: async () => {
