@@ -207,6 +207,8 @@ export const claims = pgTable(
     paidComputeUnits: text("paid_compute_units"),
     detail: text("detail"),
     claimedAt: big("claimed_at").notNull(),
+    /** Time added to the proof window for gateway downtime (see `schema.ts`). */
+    proofExtensionMs: big("proof_extension_ms").notNull().default(0),
     settledAt: big("settled_at"),
   },
   (t) => [
@@ -216,6 +218,12 @@ export const claims = pgTable(
     index("claims_open").on(t.status, t.claimedAt),
   ],
 );
+
+/** When settlement was last known to run (see `schema.ts`). */
+export const settlementHeartbeat = pgTable("settlement_heartbeat", {
+  id: text("id").primaryKey(),
+  aliveAt: big("alive_at").notNull(),
+});
 
 export const portalUsers = pgTable(
   "portal_users",

@@ -263,6 +263,11 @@ export const claims = sqliteTable(
     paidComputeUnits: text("paid_compute_units"),
     detail: text("detail"),
     claimedAt: integer("claimed_at").notNull(),
+    /**
+     * Time added to the claim's proof window because the gateway was down while it ran (see
+     * `settlement/downtime-credit.ts`): the proof is due by `claimedAt + proofWindowMs + this`.
+     */
+    proofExtensionMs: integer("proof_extension_ms").notNull().default(0),
     settledAt: integer("settled_at"),
   },
   (t) => [
@@ -272,6 +277,16 @@ export const claims = sqliteTable(
     index("claims_open").on(t.status, t.claimedAt),
   ],
 );
+
+/**
+ * When settlement was last known to run (one row, `id` = 'settlement'), written about every minute
+ * by every replica: a gateway that starts after a longer gap was down, and extends the proof
+ * windows of the claims that were open by that gap.
+ */
+export const settlementHeartbeat = sqliteTable("settlement_heartbeat", {
+  id: text("id").primaryKey(),
+  aliveAt: integer("alive_at").notNull(),
+});
 
 export const gatewaySchema = {
   applications,
@@ -283,4 +298,5 @@ export const gatewaySchema = {
   probeApplications,
   weeklyRates,
   claims,
+  settlementHeartbeat,
 };

@@ -15,12 +15,21 @@ export const CLAIM_EXPIRY_SLACK_MS = 5 * 60_000;
 /** Claims rejected per transaction of the expiry. */
 const EXPIRY_BATCH = 500;
 
+/**
+ * Until when a claim may be proven: its proof window from when it was stored, plus the time the
+ * window was extended by while the gateway was down (see `downtime-credit.ts`).
+ */
+export const proofDeadline = (
+  claim: { readonly claimedAt: number; readonly proofExtensionMs: number },
+  proofWindowMs: number,
+): number => claim.claimedAt + proofWindowMs + claim.proofExtensionMs;
+
 /** Why a claim whose proof did not come in time is rejected: a late proof gets the same answer. */
 export const proofWindowClosed = (deadline: number): string =>
   `CLAIM_WINDOW_CLOSED: the proof window closed at ${isoTime(deadline)}`;
 
 /**
- * Rejects every claim whose proof window closed (`claimedAt + proofWindowMs`) more than
+ * Rejects every claim whose proof window closed ({@link proofDeadline}) more than
  * {@link CLAIM_EXPIRY_SLACK_MS} before `now` without a proof, with the answer a late proof gets (`CLAIM_WINDOW_CLOSED`): the claim is settled for
  * good, so the week's tally stops counting it as awaiting proof and can become final. Each claim
  * leaves `claimed` by the same conditional UPDATE a proof settles it with, so a proof that lands
@@ -37,7 +46,7 @@ export function makeExpireClaims({ use, config }: SettlementDeps) {
         );
         let rejected = 0;
         for (const claim of open) {
-          const detail = proofWindowClosed(claim.claimedAt + config.proofWindowMs);
+          const detail = proofWindowClosed(proofDeadline(claim, config.proofWindowMs));
           const outcome = {
             status: "rejected",
             mintedUpokt: "0",

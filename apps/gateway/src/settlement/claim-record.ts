@@ -1,4 +1,5 @@
 import { formatPokt } from "@pocket-ai/protocol";
+import { proofDeadline } from "./claim-expiry.js";
 import type { ClaimRow } from "./claim-store.js";
 
 /** The statuses a stored claim can have. */
@@ -33,7 +34,7 @@ export interface ClaimRecord {
   readonly mintedPokt: string;
   readonly detail: string | null;
   readonly claimedAt: number;
-  /** Until when the node may prove a `claimed` claim. */
+  /** Until when the node may prove a `claimed` claim (extended by the gateway's downtime, if any). */
   readonly proofDeadline: number;
   readonly settledAt: number | null;
 }
@@ -59,7 +60,7 @@ export function toClaimRecord(row: ClaimRow, proofWindowMs: number): ClaimRecord
     mintedPokt: formatPokt(BigInt(row.mintedUpokt)),
     detail: row.detail,
     claimedAt: row.claimedAt,
-    proofDeadline: row.claimedAt + proofWindowMs,
+    proofDeadline: proofDeadline(row, proofWindowMs),
     settledAt: row.settledAt,
   };
 }

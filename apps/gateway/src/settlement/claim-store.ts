@@ -17,7 +17,8 @@ const CLAIM_COLUMNS = sql.raw(`session_id as "sessionId", node_address as "nodeA
   session_number as "sessionNumber", session_end as "sessionEnd", root, relay_count as "relayCount",
   compute_units as "computeUnits", proof_seed as "proofSeed", leaf_index as "leafIndex", status,
   week_id as "weekId", rate_micro_usd_per_pokt as "rateMicroUsdPerPokt", minted_upokt as "mintedUpokt",
-  paid_relays as "paidRelays", paid_compute_units as "paidComputeUnits", detail, claimed_at as "claimedAt", settled_at as "settledAt"`);
+  paid_relays as "paidRelays", paid_compute_units as "paidComputeUnits", detail, claimed_at as "claimedAt",
+  proof_extension_ms as "proofExtensionMs", settled_at as "settledAt"`);
 
 export function findClaim(
   db: SqlClient,
@@ -85,8 +86,9 @@ export async function settleClaim(db: SqlClient, key: ClaimKey, outcome: ClaimOu
 }
 
 /**
- * Claims still awaiting their proof that were stored before `claimedBefore` (their proof window
- * closed), oldest first, at most `limit` (index `claims_open`).
+ * Claims still awaiting their proof that were stored before `claimedBefore`, counting the time
+ * their proof window was extended by as later (their proof window closed), oldest first, at most
+ * `limit` (index `claims_open`).
  */
 export function claimsPastProofWindow(
   db: SqlClient,
@@ -94,8 +96,20 @@ export function claimsPastProofWindow(
   limit: number,
 ): Promise<ClaimRow[]> {
   return db.all<ClaimRow>(sql`select ${CLAIM_COLUMNS} from claims
-    where status = 'claimed' and claimed_at < ${claimedBefore}
+    where status = 'claimed' and claimed_at + proof_extension_ms < ${claimedBefore}
     order by claimed_at, session_id, node_address limit ${limit}`);
+}
+
+/** Every claim still awaiting its proof (index `claims_open`). */
+export function claimsAwaitingProof(db: SqlClient): Promise<ClaimRow[]> {
+  return db.all<ClaimRow>(sql`select ${CLAIM_COLUMNS} from claims where status = 'claimed'
+    order by claimed_at, session_id, node_address`);
+}
+
+/** Sets how long a claim still awaiting its proof has beyond its proof window. */
+export function extendProofWindow(db: SqlClient, key: ClaimKey, extensionMs: number): Promise<number> {
+  return db.run(sql`update claims set proof_extension_ms = ${extensionMs}
+    where session_id = ${key.sessionId} and node_address = ${key.nodeAddress} and status = 'claimed'`);
 }
 
 export function claimsOfWeek(

@@ -1,6 +1,6 @@
 import { createProofAck, type KeyPair, type ProofAck, verifyProofSubmission } from "@pocket-ai/protocol";
 import { Clock, Effect } from "effect";
-import { proofWindowClosed } from "./claim-expiry.js";
+import { proofDeadline, proofWindowClosed } from "./claim-expiry.js";
 import { mintOfClaim } from "./claim-mint.js";
 import { type ClaimRow, findClaim, settleClaim } from "./claim-store.js";
 import { InvalidProof, refusalOf } from "./errors.js";
@@ -56,7 +56,7 @@ export function makeSubmitProof(deps: SettlementDeps) {
       );
     const reject = (detail: string) => settle("rejected", "0", null, detail);
 
-    const deadline = row.claimedAt + config.proofWindowMs;
+    const deadline = proofDeadline(row, config.proofWindowMs);
     if (now > deadline) return yield* reject(proofWindowClosed(deadline));
     const proven = verifyProofSubmission(input, {
       gatewayAddress: identity.address,

@@ -1,9 +1,10 @@
-import { Context, Effect, Layer } from "effect";
+import { Clock, Context, Effect, Layer } from "effect";
 import { GatewayStore, storeRunner } from "../db/database.js";
 import { claimExpiryLoop, makeExpireClaims } from "./claim-expiry.js";
 import { makeSubmitClaim } from "./claim-intake.js";
 import { type ClaimRecord, toClaimRecord } from "./claim-record.js";
 import { claimsOfWeek, latestClaims } from "./claim-store.js";
+import { makeCreditDowntime, writeHeartbeat } from "./downtime-credit.js";
 import { InvalidSettlementInput } from "./errors.js";
 import { makeSubmitProof } from "./proof-intake.js";
 import { SettlementConfig, SettlementIdentity } from "./settlement-config.js";
@@ -34,6 +35,13 @@ const make = Effect.gen(function* () {
     identity: { ...identity, session },
     config,
   };
+  // Before any proof is checked or claim expired: the windows the gateway's downtime cost back.
+  const down = yield* makeCreditDowntime(deps)(yield* Clock.currentTimeMillis);
+  if (down > 0) {
+    yield* Effect.logWarning(
+      "settlement was down: the proof windows of the claims open then are extended by as long",
+    ).pipe(Effect.annotateLogs({ downMs: down }));
+  }
   const expireClaims = makeExpireClaims(deps);
   const weeklyTally = makeWeeklyTally(deps, expireClaims);
   const { setWeeklyRate, listRates } = makeWeeklyRates(deps);
@@ -45,6 +53,10 @@ const make = Effect.gen(function* () {
     listRates,
     weeklyTally,
     expireClaims,
+    /** Records that settlement runs now (see `downtime-credit.ts`). */
+    heartbeat: Effect.fn("Settlement.heartbeat")(function* (now: number) {
+      yield* deps.use("settlement.heartbeat", (db) => writeHeartbeat(db, now));
+    }),
 
     /** The week's tally as CSV (a header row, one row per operator and service) or JSON. */
     report: Effect.fn("Settlement.report")(function* (weekId: string, format: ReportFormat) {
@@ -83,10 +95,19 @@ export class Settlement extends Context.Tag("gateway/Settlement")<
 
 /**
  * Claims whose proof never came, rejected while the gateway runs (every minute), not only when a
- * tally asks: the gateway app runs it beside {@link SettlementLive}.
+ * tally asks, and the heartbeat that tells a later start how long the gateway was down (written
+ * with each round, and when the gateway stops): the gateway app runs it beside {@link SettlementLive}.
  */
 export const ClaimExpiryLive = Layer.scopedDiscard(
-  Effect.flatMap(Settlement, (settlement) => Effect.forkScoped(claimExpiryLoop(settlement.expireClaims))),
+  Effect.gen(function* () {
+    const settlement = yield* Settlement;
+    const beat = Effect.flatMap(Clock.currentTimeMillis, settlement.heartbeat);
+    // A failed last beat only makes the next start count the last minute as downtime too.
+    yield* Effect.addFinalizer(() => Effect.catchAllCause(beat, () => Effect.void));
+    yield* Effect.forkScoped(
+      claimExpiryLoop((now) => Effect.zipRight(settlement.heartbeat(now), settlement.expireClaims(now))),
+    );
+  }),
 );
 
 /** Settlement; needs `GatewayStore`, `SettlementIdentity` and `SettlementConfig`. */

@@ -115,7 +115,9 @@ export const ORPHAN_CAUSES_KEPT = 1_024;
  * the longest proof window after that). A claim whose gateway is not in the config is given up
  * then; one whose gateway is, at its first failed try from then on (not one answered RATE_NOT_SET:
  * that gateway still takes it, once its rate is set). Its relay rows are pruned from
- * then on, as a settled claim's are.
+ * then on, as a settled claim's are. A gateway that was down extends the proof window of the claims
+ * open then by as long, but never past this moment (its `downtime-credit.ts`): a claimed claim is
+ * still being proven, by its failed tries every few minutes, whenever its gateway takes it.
  */
 export const claimGivesUpAt = (session: SessionParams, row: ClaimRow): number =>
   row.sessionEnd +
