@@ -110,4 +110,72 @@ describe("a due claim whose step fails for a reason of the node's own", () => {
     });
     await expect(pass(next + 11 * MINUTE)).resolves.toBeUndefined();
   });
+
+  it("one session whose claim cannot be written is logged, and the other sessions are claimed", async () => {
+    const { db, close } = await openLedger();
+    cleanups.push(close);
+    const sqlite = (db as unknown as { readonly $client: Database }).$client;
+    const relays = new RelayStore(db);
+    const claims = new ClaimStore(db);
+    const gateway = await startFakeGateway(SESSION);
+    cleanups.push(gateway.close);
+    const app = generateKeyPair().address;
+    const sessionIds = [0, 1, 2].map((n) => deriveSessionId(app, "llama-2-13b", n));
+    for (const [n, sessionId] of sessionIds.entries()) {
+      insertAnsweredRows(
+        db,
+        {
+          sessionId,
+          gatewayAddress: gateway.key.address,
+          applicationAddress: app,
+          serviceId: "llama-2-13b",
+          sessionNumber: n,
+          sessionEnd: (n + 1) * SESSION.sessionLengthMs,
+        },
+        3,
+      );
+    }
+    // Every session's claim is written but the first one's (the ledger refuses that row).
+    sqlite.exec(
+      `create trigger claim_insert_fails before insert on claims when new.session_id = '${sessionIds[0]}'
+       begin select raise(abort, 'disk I/O error'); end`,
+    );
+    const lines: Record<string, unknown>[] = [];
+    const pass = (now: number) =>
+      Effect.runPromise(
+        claimPass({
+          key: generateKeyPair(),
+          relays,
+          claims,
+          session: SESSION,
+          gateways: new Map([[gateway.key.address, makeGatewayClient(gateway.link.url)]]),
+          metrics: makeNodeMetrics(),
+          log: createLogger({
+            app: "node",
+            level: "error",
+            write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+          }),
+          now: () => now,
+          keepSettledMs: 10 * MINUTE,
+          orphansSaid: new Set(),
+        }),
+      );
+    await expect(pass(4 * SESSION.sessionLengthMs)).resolves.toBeUndefined();
+    const status = new Map(claims.all().map((c) => [c.sessionId, c.status]));
+    expect(status.get(sessionIds[0]!)).toBeUndefined();
+    expect(status.get(sessionIds[1]!)).toBe("proven");
+    expect(status.get(sessionIds[2]!)).toBe("proven");
+    expect(lines.filter((l) => l.code === "CLAIM_STEP_FAILED")).toEqual([
+      expect.objectContaining({
+        level: "error",
+        sessionId: sessionIds[0],
+        error: expect.stringMatching(/disk I\/O error/),
+      }),
+    ]);
+
+    // Once the ledger takes it again, the next search claims it too.
+    sqlite.exec("drop trigger claim_insert_fails");
+    await pass(4 * SESSION.sessionLengthMs + MINUTE);
+    expect(claims.all().find((c) => c.sessionId === sessionIds[0])?.status).toBe("proven");
+  });
 });

@@ -184,38 +184,66 @@ export function claimPass(
     const now = deps.now();
     const grace = sessionGrace(deps.session);
     for (const s of search ? deps.relays.unclaimedSessions(now - grace) : []) {
-      const tree = yield* claimTreeOf(deps.relays, s.sessionId, s.gatewayAddress).pipe(
-        Effect.catchTag("ClaimNotBuilt", (e) => {
-          // One session's leaves that make no tree (weights past the protocol's bounds) must not
-          // hold up the claims of every other session: it is left out, and said so.
-          deps.log.warn("claim not built: its leaves make no claim tree", {
-            code: "CLAIM_NOT_BUILT",
-            sessionId: s.sessionId,
-            gateway: s.gatewayAddress,
-            reason: e.reason,
-          });
-          return Effect.succeed(undefined);
-        }),
-      );
-      if (tree === undefined) continue;
-      const root = claimRoot(tree);
-      yield* deps.claims.insertBuilt({
-        ...s,
-        root: root.root,
-        relayCount: root.relays,
-        computeUnits: root.computeUnits,
-        nextAttemptAt: now,
-        updatedAt: now,
-      });
-      deps.log.info("claim built", {
-        sessionId: s.sessionId,
-        gateway: s.gatewayAddress,
-        relays: root.relays,
-      });
+      yield* buildAlone(deps, s, now);
     }
     for (const row of deps.claims.due(now)) yield* advanceAlone(deps, row);
     if (search) yield* pruneLedger(deps, now - grace);
   });
+}
+
+type UnclaimedSession = ReturnType<RelayStore["unclaimedSessions"]>[number];
+
+/**
+ * Builds one ended session's claim, apart from the others': a session whose leaves make no tree is
+ * left out (CLAIM_NOT_BUILT); a ledger read or write that fails, or a defect, is logged
+ * (CLAIM_STEP_FAILED, its first line, no stack) and the session is tried again at the next search,
+ * while the pass goes on with the other sessions and the due claims (without this, one session
+ * whose claim could not be written stopped every claim of the node).
+ */
+function buildAlone(deps: ClaimLoopDeps, s: UnclaimedSession, now: number): Effect.Effect<void> {
+  const failed = (error: string) =>
+    Effect.sync(() => {
+      deps.metrics.claims.inc({ gateway: s.gatewayAddress, status: "retry" });
+      deps.log.error("claim not built; the node's other claims go on, this one is tried again later", {
+        code: CLAIM_STEP_FAILED,
+        sessionId: s.sessionId,
+        gateway: s.gatewayAddress,
+        error,
+      });
+    });
+  return Effect.gen(function* () {
+    const tree = yield* claimTreeOf(deps.relays, s.sessionId, s.gatewayAddress).pipe(
+      Effect.catchTag("ClaimNotBuilt", (e) => {
+        // One session's leaves that make no tree (weights past the protocol's bounds) must not
+        // hold up the claims of every other session: it is left out, and said so.
+        deps.log.warn("claim not built: its leaves make no claim tree", {
+          code: "CLAIM_NOT_BUILT",
+          sessionId: s.sessionId,
+          gateway: s.gatewayAddress,
+          reason: e.reason,
+        });
+        return Effect.succeed(undefined);
+      }),
+    );
+    if (tree === undefined) return;
+    const root = claimRoot(tree);
+    yield* deps.claims.insertBuilt({
+      ...s,
+      root: root.root,
+      relayCount: root.relays,
+      computeUnits: root.computeUnits,
+      nextAttemptAt: now,
+      updatedAt: now,
+    });
+    deps.log.info("claim built", {
+      sessionId: s.sessionId,
+      gateway: s.gatewayAddress,
+      relays: root.relays,
+    });
+  }).pipe(
+    Effect.catchAll((e) => failed(e.message)),
+    Effect.catchAllDefect((defect) => failed(describeThrown(defect))),
+  );
 }
 
 /**
