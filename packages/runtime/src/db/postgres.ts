@@ -58,6 +58,15 @@ const types = {
       : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * TCP keepalive on every connection: an idle connection to a server that became unreachable
+ * without closing it (a partition, a frozen host) is closed after 10 s of silence and ten
+ * unanswered probes a second apart, so the pool replaces it before a request gets it, instead of
+ * the kernel keeping it for hours. (A statement in flight is bounded by the client's deadline:
+ * keepalive does not probe while sent bytes wait for their acknowledgement.)
+ */
+const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
+
 /** One lock number per app's migrations, so replicas starting together migrate one at a time. */
 const MIGRATION_LOCK = 0x706f636b; // "pock"
 
@@ -71,7 +80,20 @@ export function openPostgres(options: {
   readonly migrationsFolder: string;
   /** Connections per process (default 10). */
   readonly poolSize?: number;
+  /** Longest the check at start waits for a connection to the server (default 10 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Longest a statement waits for a pooled connection, a new connection's handshake included
+   * (default 60 s): requests queue for a busy pool, and a server that does not answer a new
+   * connection fails them as unavailable.
+   */
+  readonly acquireTimeoutMs?: number;
+  /**
+   * Longest a statement, or a transaction from BEGIN to COMMIT, may take before its connection is
+   * closed and the call fails as unavailable (default 60 s, above the lock wait and the idle
+   * transaction's limit): see {@link postgresClient}.
+   */
+  readonly queryTimeoutMs?: number;
   /** Longest a statement waits for a row or table lock another session holds (default 10 s). */
   readonly lockTimeoutMs?: number;
   /** Longest a transaction of this pool may sit idle between statements before the server ends it (default 30 s). */
@@ -99,6 +121,7 @@ export function openPostgres(options: {
         const connection = new pg.Client({
           connectionString: options.url,
           connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+          ...KEEP_ALIVE,
           types,
         });
         // A connection the server ends mid-migration (a restart) fails the start with the error
@@ -128,14 +151,17 @@ export function openPostgres(options: {
     // an operator's open transaction) must not hold its waiters, and the pool they fill, forever:
     // a wait for a lock fails after `lockTimeoutMs` (that request answers DATABASE_UNAVAILABLE),
     // and the server ends a transaction of ours left idle for `idleInTransactionTimeoutMs`, which
-    // frees its locks. The gateway's transactions run their statements back to back.
+    // frees its locks. The gateway's transactions run their statements back to back. A server that
+    // stops answering without closing the connection (a partition, a frozen host) is found by the
+    // client: TCP keepalive on idle connections, a deadline on each statement and transaction.
     const pool = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
           new pg.Pool({
             connectionString: options.url,
             max: options.poolSize ?? 10,
-            connectionTimeoutMillis: 60_000,
+            connectionTimeoutMillis: options.acquireTimeoutMs ?? 60_000,
+            ...KEEP_ALIVE,
             lock_timeout: options.lockTimeoutMs ?? 10_000,
             idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 30_000,
             types,
@@ -145,7 +171,13 @@ export function openPostgres(options: {
     );
     // An idle connection the server drops (restart, failover) must not crash the process.
     pool.on("error", () => undefined);
-    return { pool, client: postgresClient(pool) };
+    return {
+      pool,
+      client: postgresClient(
+        pool,
+        options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs },
+      ),
+    };
   });
 }
 

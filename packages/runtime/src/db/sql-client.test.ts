@@ -180,11 +180,18 @@ describe("plainSql statements", () => {
 
   it("give PostgreSQL numbered placeholders, the text drizzle's pg dialect gives", async () => {
     const seen: { text: string; params: unknown[] }[] = [];
-    const pool = {
+    const connection = {
       query: async (text: string, params: unknown[]) => {
         seen.push({ text, params });
         return { rows: [{ n: 1 }], rowCount: 1 };
       },
+      on: () => connection,
+      removeListener: () => connection,
+      release: () => undefined,
+    };
+    const pool = {
+      connect: (callback: (error: Error | undefined, client: typeof connection) => void) =>
+        callback(undefined, connection),
     } as unknown as Pool;
     const pg = postgresClient(pool);
     for (const id of ["k1", "k2"]) {

@@ -3,6 +3,12 @@ import { is, type SQL, StringChunk } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { Pool, PoolClient } from "pg";
+import {
+  DEFAULT_POSTGRES_QUERY_TIMEOUT_MS,
+  type PostgresTimeoutError,
+  takeConnection,
+  withinDeadline,
+} from "./postgres-deadline.js";
 
 /** The SQL dialects an app's storage runs on: SQLite (embedded, one process) or PostgreSQL (shared). */
 export type SqlDialect = "sqlite" | "postgres";
@@ -364,7 +370,7 @@ interface PendingTransaction {
 const RETRYABLE = new Set(["40001", "40P01"]);
 const TRANSACTION_ATTEMPTS = 5;
 
-async function pgAll<T>(runner: Pool | PoolClient, query: SqlQuery): Promise<{ rows: T[]; changes: number }> {
+async function pgAll<T>(runner: PoolClient, query: SqlQuery): Promise<{ rows: T[]; changes: number }> {
   const q = compilePg(query);
   const result = await runner.query(q.sql, q.params as unknown[]);
   return { rows: result.rows as T[], changes: result.rowCount ?? 0 };
@@ -381,41 +387,74 @@ function pgConnectionClient(connection: PoolClient): SqlClient {
   return self;
 }
 
-/** A {@link SqlClient} over a `pg` pool: statements take any connection, a transaction holds one. */
-export function postgresClient(pool: Pool): SqlClient {
+/** How a {@link postgresClient} bounds its calls. */
+export interface PostgresClientOptions {
+  /**
+   * Longest a statement, or a transaction from its BEGIN to its COMMIT, may take (default
+   * {@link DEFAULT_POSTGRES_QUERY_TIMEOUT_MS}); past it the connection is closed and the call
+   * fails with a {@link PostgresTimeoutError}. Waiting for a pooled connection is not counted.
+   */
+  readonly queryTimeoutMs?: number;
+}
+
+/**
+ * A {@link SqlClient} over a `pg` pool: statements take any connection, a transaction holds one.
+ * Each call has a deadline (see {@link PostgresClientOptions}): a server that stops answering
+ * without closing the connection (a partition, a frozen host) fails the call as the database being
+ * unavailable, and its connection is closed, so the pool replaces it, instead of being held for as
+ * long as the kernel keeps the socket.
+ */
+export function postgresClient(pool: Pool, options: PostgresClientOptions = {}): SqlClient {
+  const timeoutMs = options.queryTimeoutMs ?? DEFAULT_POSTGRES_QUERY_TIMEOUT_MS;
+  const statement = async <T>(query: SqlQuery): Promise<{ rows: T[]; changes: number }> => {
+    let broken: Error | undefined;
+    const lost = (e: Error) => {
+      broken ??= e;
+    };
+    const connection = await takeConnection(pool, lost);
+    try {
+      return await withinDeadline(connection, "statement", timeoutMs, pgAll<T>(connection, query), lost);
+    } catch (e) {
+      // As the pool's own `query` does: a connection whose statement failed is not used again.
+      broken ??= e as Error;
+      throw e;
+    } finally {
+      connection.removeListener("error", lost);
+      connection.release(broken);
+    }
+  };
   return {
     dialect: "postgres",
-    all: async (q) => (await pgAll(pool, q)).rows as never,
-    get: async (q) => (await pgAll(pool, q)).rows[0] as never,
-    run: async (q) => (await pgAll(pool, q)).changes,
+    all: async (q) => (await statement(q)).rows as never,
+    get: async (q) => (await statement(q)).rows[0] as never,
+    run: async (q) => (await statement(q)).changes,
     transaction: async (f) => {
       for (let attempt = 1; ; attempt++) {
         let broken: Error | undefined;
         // The server may end the connection while no statement runs on it (a restart, a failover,
-        // `pg_terminate_backend`), even in the packet that made a new connection ready: pg
-        // reports that as an `error` event, which with no listener would end the process. The
-        // listener is attached as the pool hands the connection out (in its callback, not after an
-        // `await`, which would leave the rest of that packet unheard); the transaction then fails
-        // (its next statement or COMMIT is refused) and the connection leaves the pool.
+        // `pg_terminate_backend`), even in the packet that made a new connection ready: the
+        // transaction then fails (its next statement or COMMIT is refused) and the connection
+        // leaves the pool. So does one that gets no answer within the deadline.
         const lost = (e: Error) => {
           broken ??= e;
         };
-        const connection = await new Promise<PoolClient>((resolve, reject) => {
-          pool.connect((error, client) => {
-            if (error || client === undefined) return reject(error ?? new Error("no connection"));
-            client.on("error", lost);
-            resolve(client);
-          });
-        });
+        const connection = await takeConnection(pool, lost);
+        const run = async () => {
+          try {
+            await connection.query("BEGIN");
+            const result = await f(pgConnectionClient(connection));
+            await connection.query("COMMIT");
+            return result;
+          } catch (e) {
+            await connection.query("ROLLBACK").catch((rollback: Error) => {
+              broken ??= rollback;
+            });
+            throw e;
+          }
+        };
         try {
-          await connection.query("BEGIN");
-          const result = await f(pgConnectionClient(connection));
-          await connection.query("COMMIT");
-          return result;
+          return await withinDeadline(connection, "transaction", timeoutMs, run(), lost);
         } catch (e) {
-          await connection.query("ROLLBACK").catch((rollback: Error) => {
-            broken = rollback;
-          });
           const code = (e as { code?: unknown }).code;
           if (typeof code === "string" && RETRYABLE.has(code) && attempt < TRANSACTION_ATTEMPTS) continue;
           throw e;
