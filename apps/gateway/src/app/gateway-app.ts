@@ -158,7 +158,11 @@ export function startGateway(
     const location: StoreLocation =
       config.database.url === undefined
         ? { file: join(config.dataDir, "gateway.sqlite") }
-        : { url: config.database.url, poolSize: config.database.poolSize };
+        : {
+            url: config.database.url,
+            poolSize: config.database.poolSize,
+            queryTimeoutMs: config.database.queryTimeoutMs,
+          };
     const database = GatewayStore.layer(location);
     const foundation = Layer.mergeAll(
       AccountsLive,

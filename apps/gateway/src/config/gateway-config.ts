@@ -27,6 +27,13 @@ export const GatewayConfig = z.strictObject({
       url: z.string().min(1).optional(),
       /** Connections each replica keeps to PostgreSQL. */
       poolSize: z.number().int().min(1).max(200).default(10),
+      /**
+       * Longest a statement, or a transaction as a whole, may wait for PostgreSQL before the
+       * replica closes that connection and answers `503 DATABASE_UNAVAILABLE` (a server cut off
+       * or frozen sends nothing, not even a close). Above the 10 s lock wait and the 30 s idle
+       * transaction limit, so those end first.
+       */
+      queryTimeoutMs: z.number().int().min(1000).max(3_600_000).default(60_000),
     })
     .prefault({}),
   /** Hex secp256k1 key the gateway signs relays with; or `privateKeyFile`. Env: POCKET_GATEWAY__PRIVATE_KEY. */

@@ -46,7 +46,11 @@ export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{
 /** Where the gateway keeps its state: one SQLite file (default), or a PostgreSQL database shared by replicas. */
 export type StoreLocation =
   | { readonly file: string }
-  | { readonly url: string; readonly poolSize?: number | undefined };
+  | {
+      readonly url: string;
+      readonly poolSize?: number | undefined;
+      readonly queryTimeoutMs?: number | undefined;
+    };
 
 /**
  * The gateway's storage: every table (accounts, budgets and rate windows, relay ledger, nodes,
@@ -63,6 +67,7 @@ export class GatewayStore extends Context.Tag("gateway/GatewayStore")<GatewaySto
           url: location.url,
           migrationsFolder: PG_MIGRATIONS_FOLDER,
           ...(location.poolSize === undefined ? {} : { poolSize: location.poolSize }),
+          ...(location.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: location.queryTimeoutMs }),
         }).pipe(
           Effect.map((opened) => opened.client),
           Effect.mapError((e) => new StoreOpenError({ code: e.code, reason: e.reason })),

@@ -1,4 +1,6 @@
 // `@pocket-ai/runtime/testing`: helpers other packages' tests share.
+
+export * from "./blackhole-proxy.js";
 export * from "./postgres-server.js";
 export * from "./run-process.js";
 export * from "./span-collector.js";
