@@ -6,7 +6,12 @@ import { type StorageError, storeRunner } from "../db/database.js";
 
 /** How often a replica refreshes its row in `gateway_replicas` and reloads its peers. */
 export const REPLICA_HEARTBEAT_MS = 5_000;
-/** A replica whose row was not refreshed for this long (three heartbeats) is gone. */
+/**
+ * A replica whose row was not refreshed for this long (three heartbeats) is gone. Rows are stamped
+ * and compared by the database's clock, the one clock every replica shares: replicas' own clocks
+ * may differ by more than this (a host without time sync, a VM resumed), which would make a live
+ * replica look gone to the others, or a gone one live.
+ */
 export const REPLICA_STALE_MS = 3 * REPLICA_HEARTBEAT_MS;
 /** Rows of replicas gone this long are deleted (a replica that crashed never deleted its own). */
 const FORGET_AFTER_MS = 24 * 3_600_000;
@@ -15,6 +20,9 @@ const FORGET_AFTER_MS = 24 * 3_600_000;
  * often, concurrent misses sharing one query: ids naming no replica cannot load the database.
  */
 const RELOAD_ON_MISS_MS = 250;
+
+/** The database server's time in ms, the clock rows of `gateway_replicas` are stamped and compared by. */
+const DATABASE_NOW_MS = sql`cast(extract(epoch from clock_timestamp()) * 1000 as bigint)`;
 
 /** A replica id: 8 random bytes, hex; new at each start (a restarted replica holds no images). */
 export const REPLICA_ID = /^[0-9a-f]{16}$/;
@@ -50,6 +58,7 @@ export interface ReplicaDirectory {
 
 interface Peer {
   readonly url: string;
+  /** When its row was last refreshed, on this replica's clock (see `load`). */
   readonly lastSeenAt: number;
 }
 
@@ -74,29 +83,32 @@ export function replicaDirectory(db: SqlClient, id: string): Effect.Effect<Repli
     let peers = new Map<string, Peer>();
     let advertised: string | undefined;
 
+    // A row's age is the database's (its stamp against the database's clock); in memory it is
+    // counted on from this replica's clock at the time it was read, never compared with a stamp.
     const load = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis;
       const rows = yield* use("replicas.load", (tx) =>
-        tx.all<{ id: string; url: string; lastSeenAt: number | string }>(sql`
-          select id, url, last_seen_at as "lastSeenAt" from gateway_replicas
-          where id <> ${id} and last_seen_at >= ${now - REPLICA_STALE_MS}`),
+        tx.all<{ id: string; url: string; ageMs: number | string }>(sql`
+          select id, url, ${DATABASE_NOW_MS} - last_seen_at as "ageMs" from gateway_replicas
+          where id <> ${id} and last_seen_at >= ${DATABASE_NOW_MS} - ${REPLICA_STALE_MS}`),
       );
-      peers = new Map(rows.map((r) => [r.id, { url: r.url, lastSeenAt: Number(r.lastSeenAt) }]));
+      peers = new Map(rows.map((r) => [r.id, { url: r.url, lastSeenAt: now - Number(r.ageMs) }]));
     });
 
     const beat = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis;
       const url = advertised;
       if (url !== undefined) {
         yield* use("replicas.beat", (tx) =>
           tx.run(sql`
             insert into gateway_replicas (id, url, started_at, last_seen_at)
-            values (${id}, ${url}, ${now}, ${now})
+            values (${id}, ${url}, ${DATABASE_NOW_MS}, ${DATABASE_NOW_MS})
             on conflict (id) do update set url = excluded.url, last_seen_at = excluded.last_seen_at`),
         );
       }
       yield* use("replicas.forget", (tx) =>
-        tx.run(sql`delete from gateway_replicas where last_seen_at < ${now - FORGET_AFTER_MS}`),
+        tx.run(
+          sql`delete from gateway_replicas where last_seen_at < ${DATABASE_NOW_MS} - ${FORGET_AFTER_MS}`,
+        ),
       );
       yield* load;
     });
@@ -143,10 +155,10 @@ export function replicaDirectory(db: SqlClient, id: string): Effect.Effect<Repli
 
     const stillLive = (peerId: string) =>
       Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis;
         const row = yield* use("replicas.check", (tx) =>
           tx.get<{ id: string }>(sql`
-            select id from gateway_replicas where id = ${peerId} and last_seen_at >= ${now - REPLICA_STALE_MS}`),
+            select id from gateway_replicas
+            where id = ${peerId} and last_seen_at >= ${DATABASE_NOW_MS} - ${REPLICA_STALE_MS}`),
         );
         if (row === undefined) peers.delete(peerId);
         return row !== undefined;
