@@ -1,6 +1,6 @@
 import { NodeScore, NodeScoreForReaders, type ScoreEstimate } from "@pocket-ai/protocol";
 import { openSqlite, packageFile } from "@pocket-ai/runtime";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, isNotNull } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { Context, Effect, Layer } from "effect";
 import { categoryScores, evaluatorSchema, itemResults, nodeScores, runs } from "./schema.js";
@@ -130,12 +130,43 @@ export class EvaluatorStoreImpl {
       });
   }
 
-  /** Replaces the identity group of a published entry. */
+  /**
+   * The scored fingerprint answers of the run each published entry came from, in one query:
+   * (node, service, prompt hash, answer hash) rows, for shared-backend groups.
+   */
+  publishedFingerprints(): {
+    nodeAddress: string;
+    serviceId: string;
+    promptHash: string;
+    responseHash: string;
+  }[] {
+    return this.db
+      .select({
+        nodeAddress: nodeScores.nodeAddress,
+        serviceId: nodeScores.serviceId,
+        promptHash: itemResults.promptHash,
+        responseHash: itemResults.responseHash,
+      })
+      .from(nodeScores)
+      .innerJoin(itemResults, eq(itemResults.runId, nodeScores.runId))
+      .where(
+        and(
+          eq(itemResults.category, "fingerprint"),
+          eq(itemResults.status, "scored"),
+          isNotNull(itemResults.responseHash),
+        ),
+      )
+      .all()
+      .flatMap((row) => (row.responseHash === null ? [] : [{ ...row, responseHash: row.responseHash }]));
+  }
+
+  /** Replaces the identity group of a published entry (no write when it is already that group). */
   setSharedBackendGroup(address: string, serviceId: string, group: string | null): void {
     const where = and(eq(nodeScores.nodeAddress, address), eq(nodeScores.serviceId, serviceId));
     const row = this.db.select().from(nodeScores).where(where).get();
     if (row === undefined) return;
     const entry = NodeScoreForReaders.parse(row.entry);
+    if ((entry.identity.sharedBackendGroup ?? null) === group) return;
     const next = { ...entry, identity: { ...entry.identity, sharedBackendGroup: group } };
     this.db.update(nodeScores).set({ entry: next }).where(where).run();
   }

@@ -5,19 +5,16 @@ const SEPARATOR = "\u0000";
 
 /**
  * Recomputes shared-backend groups over every published (node, service) entry from the fingerprint
- * results of the run each entry came from, and writes each entry's group into it. Entries without
- * fingerprints (image services) are not compared.
+ * results of the run each entry came from (one query), and writes each entry's group into it where
+ * it changed. Entries without fingerprints (image services) are not compared.
  */
 export function refreshSharedBackendGroups(store: EvaluatorStoreImpl): void {
   const fingerprints = new Map<string, Map<string, string>>();
-  for (const { runId, entry } of store.published()) {
-    const answers = new Map<string, string>();
-    for (const row of store.results(runId)) {
-      if (row.category === "fingerprint" && row.status === "scored" && row.responseHash !== null) {
-        answers.set(row.promptHash, row.responseHash);
-      }
-    }
-    if (answers.size > 0) fingerprints.set(`${entry.address}${SEPARATOR}${entry.serviceId}`, answers);
+  for (const row of store.publishedFingerprints()) {
+    const key = `${row.nodeAddress}${SEPARATOR}${row.serviceId}`;
+    const answers = fingerprints.get(key);
+    if (answers === undefined) fingerprints.set(key, new Map([[row.promptHash, row.responseHash]]));
+    else answers.set(row.promptHash, row.responseHash);
   }
   for (const [key, group] of sharedBackendGroups(fingerprints)) {
     const [address, serviceId] = key.split(SEPARATOR) as [string, string];
