@@ -1,7 +1,8 @@
+import { familyTokenizer } from "@pocket-ai/tokens";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiarsGateway, startLiarsGateway } from "./support/liars-gateway.js";
-import { INPUT_PADDING, type Lie, type LyingNode } from "./support/lying-node.js";
+import { INPUT_PADDING, type Lie, type LyingNode, type Script } from "./support/lying-node.js";
 
 /**
  * The usage a client reads is the usage it is charged for: a real gateway in front of one node,
@@ -41,6 +42,7 @@ async function charged<T>(lie: Lie, call: () => Promise<T>) {
   const result = await call();
   const after = await ledger();
   node.lie = "honest";
+  node.script = undefined;
   const declared = node.declared!;
   return { result, input: after.input - before.input, output: after.output - before.output, declared };
 }
@@ -164,5 +166,129 @@ describe("the usage a client reads", () => {
     for await (const chunk of stream) if (chunk.usage != null) usages.push(chunk.usage);
     node.lie = "honest";
     expect(usages).toEqual([]);
+  });
+});
+
+/**
+ * What an engine generated beyond the text it delivered: the end-of-sequence token of a choice
+ * that stopped on its own, the stop string it cut, a tool call's arguments a serializer escaped
+ * again. The node is paid, and the client charged and shown, the same count: the text's, plus what
+ * ended each choice that stopped, never more.
+ */
+describe("the output an answer's text does not hold", () => {
+  const llama = familyTokenizer("llama-2");
+  const count = (text: string) => llama.countOutput(text);
+  const TEXT = "The keeper lit the lamp and watched the ships pass the rocks.";
+  const STOP = "\n\n### The End of the Story ###";
+  const bytes = new TextEncoder().encode(TEXT).length;
+  const honest = (outputTokens: number, script: Partial<Script> = {}): Lie => {
+    node.script = { text: TEXT, finishReason: "stop", outputTokens, ...script };
+    return "scripted";
+  };
+  const completion = { model: "llama-2-13b", prompt: PROMPT, max_tokens: 40 };
+
+  it("pays and shows the end-of-sequence token of a choice that stopped, unary and streamed", async () => {
+    const unary = await charged(honest(count(TEXT) + 1), () => openai.chat.completions.create(chat));
+    expect(unary.result.usage?.completion_tokens).toBe(count(TEXT) + 1);
+    expect(unary.output).toBe(count(TEXT) + 1);
+    const streamed = await charged(honest(count(TEXT) + 1), streamedUsage);
+    expect(streamed.result.usages.map((u) => u.completion_tokens)).toEqual([count(TEXT) + 1]);
+    expect(streamed.output).toBe(count(TEXT) + 1);
+    const completed = await charged(honest(count(TEXT) + 1), () => openai.completions.create(completion));
+    expect([completed.result.usage?.completion_tokens, completed.output]).toEqual([
+      count(TEXT) + 1,
+      count(TEXT) + 1,
+    ]);
+  });
+
+  it("pays and shows a stop string the engine generated and cut, up to the longest one asked", async () => {
+    const cut = count(TEXT) + count(STOP);
+    const unary = await charged(honest(cut), () =>
+      openai.completions.create({ ...completion, stop: ["\n", STOP] }),
+    );
+    expect([unary.result.usage?.completion_tokens, unary.output]).toEqual([cut, cut]);
+    const streamed = await charged(honest(cut), async () => {
+      const stream = await openai.chat.completions.create({
+        ...chat,
+        stop: STOP,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let usage: OpenAI.CompletionUsage | undefined;
+      for await (const chunk of stream) usage = chunk.usage ?? usage;
+      return usage;
+    });
+    expect([streamed.result?.completion_tokens, streamed.output]).toEqual([cut, cut]);
+  });
+
+  it("pays a node that claims all its text's bytes and the request allow no more than that bound", async () => {
+    // The most no check refuses: the text's bytes and two per choice, within `max_tokens`.
+    const most = Math.min(bytes + 2, chat.max_tokens);
+    expect(most).toBeGreaterThan(count(TEXT) + count(STOP));
+    // Ran to its limit: nothing generated that the text does not hold.
+    const length = await charged(honest(most, { finishReason: "length" }), () =>
+      openai.chat.completions.create(chat),
+    );
+    expect([length.result.usage?.completion_tokens, length.output]).toEqual([count(TEXT), count(TEXT)]);
+    // Stopped: one end-of-sequence token more, or the longest stop string asked.
+    const stopped = await charged(honest(most), () => openai.chat.completions.create(chat));
+    expect([stopped.result.usage?.completion_tokens, stopped.output]).toEqual([
+      count(TEXT) + 1,
+      count(TEXT) + 1,
+    ]);
+    const withStop = await charged(honest(most), () =>
+      openai.completions.create({ ...completion, stop: [STOP, "\n"] }),
+    );
+    const cut = count(TEXT) + count(STOP);
+    expect([withStop.result.usage?.completion_tokens, withStop.output]).toEqual([cut, cut]);
+  });
+
+  it("shows in /v1/responses the end-of-sequence token it bills, unary and streamed", async () => {
+    const request = { model: "llama-2-13b", input: PROMPT, max_output_tokens: 40 };
+    const most = Math.min(bytes + 2, request.max_output_tokens);
+    const unary = await charged(honest(most), () => openai.responses.create(request));
+    expect([unary.result.usage?.output_tokens, unary.output]).toEqual([count(TEXT) + 1, count(TEXT) + 1]);
+    const streamed = await charged(honest(most), async () => {
+      const stream = await openai.responses.create({ ...request, stream: true });
+      let ended: OpenAI.Responses.Response | undefined;
+      for await (const event of stream) if (event.type === "response.completed") ended = event.response;
+      return ended;
+    });
+    expect([streamed.result?.usage?.output_tokens, streamed.output]).toEqual([
+      count(TEXT) + 1,
+      count(TEXT) + 1,
+    ]);
+  });
+
+  it("counts a tool call's arguments as the JSON they decode to, not as a serializer escaped them", async () => {
+    const written = String.raw`{"html":"\u003cb\u003eLamp\u003c/b\u003e \u0026 ships \ud83d\udea2"}`;
+    const decoded = `{"html":"<b>Lamp</b> & ships 🚢"}`;
+    expect(JSON.parse(written)).toEqual(JSON.parse(decoded));
+    const generated = count(`lookup${decoded}`);
+    // The node signs the count of the arguments as they were escaped.
+    const claim = count(`lookup${written}`);
+    expect(claim).toBeGreaterThan(generated);
+    const tools = [
+      { type: "function" as const, function: { name: "lookup", parameters: { type: "object" } } },
+    ];
+    const script = { text: "", toolArguments: written, finishReason: "tool_calls" } as const;
+    const ask = { ...chat, max_tokens: 60, tools };
+    expect(claim).toBeLessThanOrEqual(ask.max_tokens);
+    const unary = await charged(honest(claim, script), () => openai.chat.completions.create(ask));
+    expect(unary.result.choices[0]?.message.tool_calls?.[0]).toMatchObject({
+      function: { arguments: written },
+    });
+    expect([unary.result.usage?.completion_tokens, unary.output]).toEqual([generated, generated]);
+    const streamed = await charged(honest(claim, script), async () => {
+      const stream = await openai.chat.completions.create({
+        ...ask,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let usage: OpenAI.CompletionUsage | undefined;
+      for await (const chunk of stream) usage = chunk.usage ?? usage;
+      return usage;
+    });
+    expect([streamed.result?.completion_tokens, streamed.output]).toEqual([generated, generated]);
   });
 });

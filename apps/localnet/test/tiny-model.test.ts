@@ -28,9 +28,9 @@ describe("the local network's real model (the tiny llama in llama.cpp on node be
     const beta = t.net.nodes.find((n) => n.name === "beta")!;
     expect(response.headers.get("x-pocket-node")).toBe(beta.node.key.address);
     // The usage the client reads is what it is charged: one token per character of the delivered
-    // "The opposite of hot is cold." (28); the engine's 29 also counts the turn's leading space,
-    // which the reply's text does not hold.
-    expect(data.usage?.completion_tokens).toBe(28);
+    // "The opposite of hot is cold." (28), and one for what ended a choice that stopped; the
+    // engine's 29 counts the turn's leading space, which the reply's text does not hold.
+    expect(data.usage?.completion_tokens).toBe(29);
   });
 
   it("streams a completion and scores a prompt with echo + logprobs", async () => {

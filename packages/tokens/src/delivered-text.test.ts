@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DeliveredText, outputBounds } from "./delivered-text.js";
+import { DeliveredText, generatedJson, outputBounds } from "./delivered-text.js";
 import { familyTokenizer, tokenizerFamilyOf } from "./family-tokenizer.js";
 
 const llama = familyTokenizer("llama-2");
@@ -143,5 +143,48 @@ describe("delivered text", () => {
     expect(kept.count().atMost).toBe(whole);
     // Without the text there is nothing for a tokenizer to count.
     expect(() => counted.count()).toThrow(/keepText/);
+  });
+});
+
+describe("what an engine generated beyond the delivered text", () => {
+  it("counts the choices that stopped, whichever chunk said so", () => {
+    const text = new DeliveredText();
+    text.add({ choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] });
+    text.add({ choices: [{ index: 1, delta: { content: "Yo" }, finish_reason: "length" }] });
+    expect(text.stopped).toBe(0);
+    text.add({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+    expect(text.stopped).toBe(1);
+  });
+
+  it("counts a tool call's arguments as the JSON they decode to", () => {
+    const escaped = new DeliveredText();
+    escaped.add({
+      choices: [
+        {
+          index: 0,
+          message: {
+            tool_calls: [{ function: { name: "f", arguments: String.raw`{"a":"\u003cb\u003e"}` } }],
+          },
+        },
+      ],
+    });
+    const plain = new DeliveredText();
+    plain.add({
+      choices: [
+        { index: 0, message: { tool_calls: [{ function: { name: "f", arguments: `{"a":"<b>"}` } }] } },
+      ],
+    });
+    expect(escaped.count()).toEqual(plain.count());
+    expect(escaped.count().atMost).toBe(new TextEncoder().encode(`f{"a":"<b>"}`).length);
+  });
+
+  it("decodes only the escapes JSON lets stand as characters", () => {
+    expect(generatedJson(String.raw`{"q":"\u003cb\u003e \"x\" \ud83d\ude00 \/"}`)).toBe(
+      `{"q":"<b> \\"x\\" 😀 /"}`,
+    );
+    // A quote, a backslash, control characters and lone surrogates stay escaped; an escaped backslash is no escape.
+    const kept = String.raw`"\u0022 \u005c \u000a \ud83d \ude00 \\u003c \u00"`;
+    expect(generatedJson(kept)).toBe(kept);
+    expect(generatedJson(String.raw`"\u0041\ude00"`)).toBe(String.raw`"A\ude00"`);
   });
 });

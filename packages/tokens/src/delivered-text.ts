@@ -57,6 +57,13 @@ export function outputBounds(
 
 interface Choice {
   text: string;
+  /**
+   * Its tool calls' arguments as delivered (kept apart from `text`: they are counted as the JSON
+   * text they decode to, see {@link generatedJson}).
+   */
+  args: string;
+  /** Whether it ended with `finish_reason: "stop"` (the engine stopped on its own or on a stop string). */
+  stopped: boolean;
   /** The text's UTF-8 bytes, kept as pieces arrive (also when the text itself is not kept). */
   bytes: number;
   pieces: number;
@@ -124,20 +131,22 @@ export class DeliveredText {
           : position;
       let choice = this.#choices[index];
       if (choice === undefined) {
-        choice = { text: "", bytes: 0, pieces: 0, words: 0, inWord: false };
+        choice = { text: "", args: "", stopped: false, bytes: 0, pieces: 0, words: 0, inWord: false };
         this.#choices[index] = choice;
       }
-      const parts: unknown[] = [c.text];
+      if ((raw as { finish_reason?: unknown }).finish_reason === "stop") choice.stopped = true;
+      // Each part, and whether it is a tool call's arguments (JSON, counted as it decodes).
+      const parts: [unknown, boolean][] = [[c.text, false]];
       const body = c.delta ?? c.message;
       if (typeof body === "object" && body !== null) {
-        parts.push(body.content, body.refusal);
+        parts.push([body.content, false], [body.refusal, false]);
         if (Array.isArray(body.tool_calls)) {
           for (const call of body.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
-            parts.push(call?.function?.name, call?.function?.arguments);
+            parts.push([call?.function?.name, false], [call?.function?.arguments, true]);
           }
         }
       }
-      for (const part of parts) if (isText(part)) append(choice, part, this.#keepText);
+      for (const [part, args] of parts) if (isText(part)) append(choice, part, this.#keepText, args);
     });
   }
 
@@ -160,7 +169,15 @@ export class DeliveredText {
 
   /** Choices that delivered any text. */
   get choices(): number {
-    return this.#choices.filter((c) => c !== undefined && c.text !== "").length;
+    return this.#choices.filter((c) => c !== undefined && (c.text !== "" || c.args !== "")).length;
+  }
+
+  /**
+   * Choices that ended with `finish_reason: "stop"`: their engine generated what ended them (an
+   * end-of-sequence token, a stop string it cut) beyond the text they hold.
+   */
+  get stopped(): number {
+    return this.#choices.filter((c) => c?.stopped === true).length;
   }
 
   /**
@@ -179,16 +196,17 @@ export class DeliveredText {
     let atLeast = 0;
     let atMost = 0;
     for (const c of this.#choices) {
-      if (c === undefined || c.text === "") continue;
+      if (c === undefined || (c.text === "" && c.args === "")) continue;
+      const text = generated(c);
       const floor = Math.max(c.words, c.pieces);
-      const exact = bounds.exact?.countOutput(c.text);
+      const exact = bounds.exact?.countOutput(text);
       atLeast += Math.max(floor, exact ?? 0);
       const ceiling =
         bounds.family === undefined
-          ? encoder.encode(c.text).length
+          ? encoder.encode(text).length
           : bounds.family === bounds.exact
             ? (exact as number)
-            : bounds.family.countOutput(c.text);
+            : bounds.family.countOutput(text);
       atMost += ceiling;
     }
     const value = { atLeast, atMost };
@@ -208,8 +226,8 @@ export class DeliveredText {
       throw new Error("DeliveredText: fewest() needs the text, which keepText: false does not keep");
     let sum = 0;
     for (const c of this.#choices) {
-      if (c === undefined || c.text === "") continue;
-      sum += Math.max(c.words, c.pieces, exact.fewestOutput(c.text));
+      if (c === undefined || (c.text === "" && c.args === "")) continue;
+      sum += Math.max(c.words, c.pieces, exact.fewestOutput(generated(c)));
     }
     return sum;
   }
@@ -226,7 +244,42 @@ export class DeliveredText {
   }
 }
 
-function append(choice: Choice, part: string, keepText: boolean): void {
+/** A choice's text as its engine generated it: its text, then its tool calls' arguments decoded. */
+const generated = (c: Choice): string => (c.args === "" ? c.text : c.text + generatedJson(c.args));
+
+/** A JSON escape: `\uXXXX` (with the low surrogate's escape after it, when one follows), or any other. */
+const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})(?:\\u([dD][c-fC-F][0-9a-fA-F]{2}))?|[\s\S])/g;
+
+/** Whether JSON lets a UTF-16 unit stand as itself: not `"`, `\`, a control character or a surrogate. */
+const standsUnescaped = (code: number) =>
+  code >= 0x20 && code !== 0x22 && code !== 0x5c && (code < 0xd800 || code > 0xdfff);
+
+/**
+ * JSON text as an engine generated it, before a serializer escaped it again: a node's engine may
+ * re-encode a tool call's arguments with `\u003c` for `<` (Go's encoder escapes `<`, `>` and `&`;
+ * Python's, by default, every non-ASCII character), which the engine wrote as one character.
+ * Each `\uXXXX` escape of a character JSON lets stand unescaped (not `"`, `\` or a control
+ * character; a surrogate pair as its one character), and `\/`, is read as that character; every
+ * other escape stays as written. Counting the escapes would bill the client for the serializer.
+ *
+ * @example
+ * ```ts
+ * generatedJson(String.raw`{"q":"\u003cb\u003e \"x\" \ud83d\ude00"}`); // '{"q":"<b> \"x\" 😀"}'
+ * ```
+ */
+export function generatedJson(json: string): string {
+  if (!json.includes("\\")) return json;
+  return json.replace(JSON_ESCAPE, (written: string, unit?: string, low?: string) => {
+    if (unit === undefined) return written === "\\/" ? "/" : written;
+    const code = Number.parseInt(unit, 16);
+    if (low === undefined) return standsUnescaped(code) ? String.fromCharCode(code) : written;
+    if (code >= 0xd800 && code <= 0xdbff) return String.fromCharCode(code, Number.parseInt(low, 16));
+    // A unit before a lone low surrogate: the unit as above, the lone one as written.
+    return `${standsUnescaped(code) ? String.fromCharCode(code) : `\\u${unit}`}\\u${low}`;
+  });
+}
+
+function append(choice: Choice, part: string, keepText: boolean, args = false): void {
   choice.pieces += 1;
   choice.bytes += utf8Length(part);
   let words = 0;
@@ -236,5 +289,7 @@ function append(choice: Choice, part: string, keepText: boolean): void {
   if (choice.inWord && !/^\s/.test(part) && words > 0) words -= 1;
   choice.words += words;
   choice.inWord = !/\s$/.test(part);
-  if (keepText) choice.text += part;
+  if (!keepText) return;
+  if (args) choice.args += part;
+  else choice.text += part;
 }

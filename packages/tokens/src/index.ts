@@ -1,4 +1,10 @@
-export { type DeliveredBounds, DeliveredText, type OutputBounds, outputBounds } from "./delivered-text.js";
+export {
+  type DeliveredBounds,
+  DeliveredText,
+  generatedJson,
+  type OutputBounds,
+  outputBounds,
+} from "./delivered-text.js";
 export {
   type FamilyTokenizer,
   familyTokenizer,

@@ -14,6 +14,7 @@ import {
   type TokenCounter,
   tokensAtLeast,
   tokensAtMost,
+  utf8Length,
 } from "@pocket-ai/protocol";
 import {
   DeliveredText,
@@ -232,8 +233,9 @@ export function usageInflated(
 
 /**
  * The usage to record and bill: the node's signed usage, never above what the gateway counted
- * (output: the delivered text by its own count; input: the request by the node's tokenizer or an
- * upper bound; images: the answer's), nor above the request's output cap.
+ * (output: the delivered text by its own count, and what ended each choice that stopped; input:
+ * the request by the node's tokenizer or an upper bound; images: the answer's), nor above the
+ * request's output cap.
  */
 export function believedUsage(
   declared: RelayUsage,
@@ -250,7 +252,7 @@ export function believedUsage(
     inputTokens: Math.min(declared.inputTokens, inputAtMost(route, request, tokens)),
     outputTokens: Math.min(
       declared.outputTokens,
-      deliveredAtMost(declared.outputTokens, text, tokens),
+      deliveredAtMost(declared.outputTokens, text, tokens, stopTokensAtMost(request, tokens)),
       limits.maxOutputTokens,
     ),
   };
@@ -259,10 +261,41 @@ export function believedUsage(
 /**
  * The gateway's own ceiling on the output a text holds, as far as billing `declared` needs it: a
  * declared count at or under the text's words is under any count of it (no token spans two words),
- * so the tokenizer runs only when the node bills more than that.
+ * so the tokenizer runs only when the node bills more than that. `perStop`: the tokens an engine
+ * may have generated, beyond the text, in each choice that ended with `finish_reason: "stop"`
+ * ({@link stopTokensAtMost}).
  */
-export function deliveredAtMost(declared: number, text: DeliveredText, tokens: RouteTokens): number {
-  return declared <= text.words ? declared : text.count(tokens.output).atMost;
+export function deliveredAtMost(
+  declared: number,
+  text: DeliveredText,
+  tokens: RouteTokens,
+  perStop: number,
+): number {
+  return declared <= text.words ? declared : text.count(tokens.output).atMost + text.stopped * perStop;
+}
+
+/** Tokens an engine generates to end a choice on its own: its end-of-sequence token. */
+const END_OF_SEQUENCE_TOKENS = 1;
+
+/**
+ * The most tokens an engine generated, beyond a choice's text, to end it with `finish_reason:
+ * "stop"`: its end-of-sequence token (which has no text), or a stop string of the request, which
+ * the engine generated and cut from the text — the longest one's tokens by the route's family
+ * tokenizer, else its UTF-8 bytes (no token is shorter than a byte). The client named the stop
+ * strings, so a node can claim no more than the longest of them per choice; a choice that ran to
+ * its limit (`length`) or called a tool generated nothing that is not in its text.
+ */
+export function stopTokensAtMost(request: DispatchRequest, tokens: RouteTokens): number {
+  if (request.operation !== "completions" && request.operation !== "chat.completions")
+    return END_OF_SEQUENCE_TOKENS;
+  const stop = request.body.stop;
+  const strings = typeof stop === "string" ? [stop] : Array.isArray(stop) ? stop : [];
+  let most = END_OF_SEQUENCE_TOKENS;
+  for (const s of strings) {
+    if (typeof s !== "string" || s === "") continue;
+    most = Math.max(most, tokens.family?.countOutput(s) ?? utf8Length(s));
+  }
+  return most;
 }
 
 export { DeliveredText };

@@ -83,7 +83,28 @@ export type Lie =
    */
   | "padded-usage"
   /** Streams only: leaves out the usage chunk (as engines that ignore `include_usage` do). */
-  | "no-usage-chunk";
+  | "no-usage-chunk"
+  /** Answers its {@link LyingNode.script} (honestly or not: the script says what it signs). */
+  | "scripted";
+
+/**
+ * The answer a `scripted` node gives in place of its engine's: one choice, with the text (or a
+ * tool call's arguments) and finish reason given, signing `outputTokens` (the node's own input
+ * count stays). Streamed: the text, then the finishing chunk, then the usage chunk, then the
+ * final chunk; with `oneChunk`, the whole choice in one chunk.
+ */
+export interface Script {
+  readonly text: string;
+  /** Chat: the choice calls a tool with these arguments (its content empty). */
+  readonly toolArguments?: string;
+  readonly finishReason: "stop" | "length" | "tool_calls";
+  readonly outputTokens: number;
+  /**
+   * Streams: the whole choice in one chunk (no usage chunk), a data chunk before the final one
+   * (`data`) or the final chunk itself, the only one of the stream (`final`).
+   */
+  readonly oneChunk?: "data" | "final";
+}
 
 /** Input tokens a `padded-usage` node adds to its usage: the gateway bills no more than it counts. */
 export const INPUT_PADDING = 1_000;
@@ -133,6 +154,8 @@ export interface LyingNode {
   relays: number;
   /** The usage the node signed into its last whole answer (lying or not). */
   readonly declared: RelayUsage | undefined;
+  /** What a `scripted` node answers. */
+  script: Script | undefined;
   stop(): Promise<void>;
 }
 
@@ -230,6 +253,70 @@ function chunkWithText(like: unknown, content: string): unknown {
   return chunk;
 }
 
+/** The usage an OpenAI answer shows for `script`, over the node's own prompt tokens. */
+function scriptedUsage(usage: unknown, script: Script) {
+  const prompt = (usage as { prompt_tokens?: number } | null)?.prompt_tokens ?? 0;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: script.outputTokens,
+    total_tokens: prompt + script.outputTokens,
+  };
+}
+
+/** A choice (`delta` for a chunk, else `message`) carrying the script's text or tool call. */
+function scriptedChoice(like: { object?: unknown }, script: Script, chunk: boolean) {
+  const finish_reason = script.finishReason;
+  if (like.object === "text_completion")
+    return { index: 0, text: script.text, logprobs: null, finish_reason };
+  const call = {
+    id: "call_0",
+    type: "function",
+    function: { name: "lookup", arguments: script.toolArguments },
+  };
+  const body =
+    script.toolArguments === undefined
+      ? { role: "assistant", content: script.text }
+      : {
+          role: "assistant",
+          content: chunk ? undefined : null,
+          tool_calls: [chunk ? { index: 0, ...call } : call],
+        };
+  return {
+    index: 0,
+    [chunk ? "delta" : "message"]: body,
+    ...(chunk ? {} : { logprobs: null }),
+    finish_reason,
+  };
+}
+
+/** A unary answer of the script, in the shape of the engine's `payload`. */
+function scriptedAnswer(payload: unknown, script: Script): unknown {
+  const answer = structuredClone(payload) as { object?: unknown; choices?: unknown[]; usage?: unknown };
+  answer.choices = [scriptedChoice(answer, script, false)];
+  answer.usage = scriptedUsage(answer.usage, script);
+  return answer;
+}
+
+/** The data chunks of a streamed script, copies of the engine's chunk `like` (see {@link Script}). */
+function scriptedChunks(like: unknown, usage: unknown, script: Script): unknown[] {
+  const copy = (fields: Record<string, unknown>) => ({ ...(structuredClone(like) as object), ...fields });
+  const choice = scriptedChoice(like as { object?: unknown }, script, true);
+  if (script.oneChunk !== undefined) return [copy({ choices: [choice] })];
+  return [
+    copy({ choices: [{ ...choice, finish_reason: null }] }),
+    copy({
+      choices: [
+        {
+          index: 0,
+          ...(choice.text === undefined ? { delta: {} } : { text: "" }),
+          finish_reason: script.finishReason,
+        },
+      ],
+    }),
+    copy({ choices: [], usage: scriptedUsage(usage, script) }),
+  ];
+}
+
 /**
  * A real node (development backend) behind a proxy that lies with the node's own key, announcing
  * the proxy as its endpoint. `lie` can be changed between requests. Its streams sign chain heads
@@ -244,7 +331,12 @@ export async function startLyingNode(options: {
 }): Promise<LyingNode> {
   const dataDir = mkdtempSync(join(tmpdir(), "pocket-lying-node-"));
   let node: RunningNode | undefined;
-  const state = { lie: "honest" as Lie, relays: 0, declared: undefined as RelayUsage | undefined };
+  const state = {
+    lie: "honest" as Lie,
+    relays: 0,
+    declared: undefined as RelayUsage | undefined,
+    script: undefined as Script | undefined,
+  };
   let cadence: HeadCadence | undefined;
   // The node announces the proxy as its endpoint: the proxy calls the node at its own address.
   const caller = () => makeNodeClient(`${node!.url}/trpc`);
@@ -266,6 +358,11 @@ export async function startLyingNode(options: {
         if (answer.outcome !== "ok") return answer;
         state.declared = lie === "padded-usage" ? padUsage(answer.usage) : answer.usage;
         switch (lie) {
+          case "scripted": {
+            const script = state.script!;
+            state.declared = { ...answer.usage, outputTokens: script.outputTokens };
+            return resign(answer, { payload: scriptedAnswer(answer.payload, script), usage: state.declared });
+          }
           case "padded-usage": {
             const payload = answer.payload as Record<string, unknown>;
             return resign(answer, {
@@ -337,6 +434,24 @@ export async function startLyingNode(options: {
             usage: { inputTokens: 0, outputTokens: 0 },
             computeUnits: 0,
           });
+          return;
+        }
+        if (lie === "scripted") {
+          const script = state.script!;
+          const real: RelayStreamChunk[] = [];
+          for await (const raw of await caller().relayStream.mutate(input))
+            real.push(raw as RelayStreamChunk);
+          const final = real.at(-1)!.final!;
+          const usage = real.map((c) => (c.data as { usage?: unknown } | null)?.usage).find((u) => u != null);
+          const chunks = scriptedChunks(real[0]!.data, usage, script);
+          state.declared = { ...final.usage, outputTokens: script.outputTokens };
+          const trailer = { ...final, usage: state.declared };
+          if (script.oneChunk === "final") {
+            yield signer.finish(chunks[0], trailer);
+            return;
+          }
+          for (const data of chunks) yield signer.next(data);
+          yield signer.finish(null, trailer);
           return;
         }
         let n = 0;
@@ -467,6 +582,12 @@ export async function startLyingNode(options: {
     },
     get declared() {
       return state.declared;
+    },
+    get script() {
+      return state.script;
+    },
+    set script(value: Script | undefined) {
+      state.script = value;
     },
     set relays(value: number) {
       state.relays = value;
