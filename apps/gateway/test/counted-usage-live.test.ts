@@ -291,4 +291,19 @@ describe("the output an answer's text does not hold", () => {
     });
     expect([streamed.result?.completion_tokens, streamed.output]).toEqual([generated, generated]);
   });
+
+  it("passes on a stream made only of its final chunk, and writes its usage chunk", async () => {
+    const { result, input, output } = await charged(
+      honest(count(TEXT) + 1, { oneChunk: "final" }),
+      streamedUsage,
+    );
+    expect(result.chunks[0]?.choices[0]).toMatchObject({ delta: { content: TEXT }, finish_reason: "stop" });
+    expect(result.usages).toEqual([
+      { prompt_tokens: input, completion_tokens: output, total_tokens: input + output },
+    ]);
+    expect(output).toBe(count(TEXT) + 1);
+    const last = result.chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect([last.id, last.model]).toEqual([result.chunks[0]!.id, result.chunks[0]!.model]);
+  });
 });

@@ -132,7 +132,11 @@ const openAttempt = Effect.fnUntraced(function* (
     );
   }
   const checks = new StreamChecks(route, request);
-  const lie = first.final === undefined ? checks.data(first.data) : checks.trailer(first.final);
+  // A final chunk may carry the stream's last data (all of it, for a stream of one chunk): the data
+  // is checked as any chunk's, then the trailer against the text it holds.
+  const lie =
+    (carriesData(first) ? checks.data(first.data) : undefined) ??
+    (first.final === undefined ? undefined : checks.trailer(first.final));
   if (lie !== undefined) return yield* invalid(lie);
   const ttftMs = performance.now() - started;
   noteSuccess(ctx, route, "ttft", ttftMs);
@@ -174,3 +178,7 @@ export function openStream(
     ),
   );
 }
+
+/** Whether a chunk carries data: every chunk but a final one that carries none (`null`). */
+export const carriesData = (chunk: RelayStreamChunk): boolean =>
+  chunk.final === undefined || (chunk.data !== null && chunk.data !== undefined);

@@ -20,7 +20,7 @@ import {
 import { pendingCutReceipt } from "./cut-receipt.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
 import { believedUsage, deliveredAtMost, stopTokensAtMost } from "./route-tokens.js";
-import { type OpenedStream, pullFailure, STREAM_CLOSED } from "./stream-attempt.js";
+import { carriesData, type OpenedStream, pullFailure, STREAM_CLOSED } from "./stream-attempt.js";
 import type { StreamChecks } from "./stream-checks.js";
 
 /**
@@ -293,7 +293,8 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
       chunk = accepted.value.chunk;
       checked = false;
     }
-    if (chunk.final !== undefined) return yield ended(loop.closing(chunk.final, checked));
+    const trailer = chunk.final;
+    if (trailer !== undefined && !carriesData(chunk)) return yield ended(loop.closing(trailer, checked));
     const lie = checked ? undefined : checks.data(chunk.data);
     if (lie !== undefined) return yield ended(interrupted(invalid(lie)));
     tally.add(chunk.seq, chunk.data);
@@ -311,6 +312,8 @@ async function* chunkEvents(loop: ChunkLoop): AsyncGenerator<DispatchStreamEvent
       chain: verifier.verifiedChain,
     };
     yield watch === undefined ? event : watch(event);
+    // A final chunk's data came first (see `carriesData`); its trailer ends the stream.
+    if (trailer !== undefined) return yield ended(loop.closing(trailer, checked));
   }
 }
 
