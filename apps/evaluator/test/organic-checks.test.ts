@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
 import { createDevTextEngine } from "@pocket-ai/node/fakes";
-import { keyPairFromPrivateKey, type NodeScore } from "@pocket-ai/protocol";
+import type { NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,21 +13,14 @@ import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
 import { SMALL_TEXT_RUN } from "./run-settings.js";
+import { STORY_PROMPTS, testNodeAddress } from "./story-prompts.js";
 
 const EVALUATOR_KEY = "sk-evaluator-organic";
 const CUSTOMER_KEY = "sk-customer-organic";
 const settings = { ...SMALL_TEXT_RUN, nodeConcurrency: 2, itemsPerTask: 2, identityPrompts: 24 };
 
-const address = (i: number) =>
-  keyPairFromPrivateKey(createHash("sha256").update(`organic-node-${i}`).digest()).address;
-const PROMPTS = [
-  "The farmer walked to the market and",
-  "In the old city the river",
-  "Every morning the teacher",
-  "One day a robot in the library",
-  "The train left the mountain station and",
-  "Near the garden the children",
-];
+const address = (i: number) => testNodeAddress("organic-node", i);
+const PROMPTS = STORY_PROMPTS;
 
 let gateway: DevGateway;
 const honest = address(0);

@@ -20,6 +20,39 @@ import { claimPass } from "./claim-loop.js";
 const SESSION = { mode: "time", genesisMs: 0, sessionLengthMs: 1_000_000, graceMs: 1_000 } as const;
 const MINUTE = 60_000;
 
+/** Claim passes of one node against the gateway, at a given time, and the error lines they log. */
+function claimPasses(
+  relays: RelayStore,
+  claims: ClaimStore,
+  gateway: { readonly key: { readonly address: string }; readonly link: { readonly url: string } },
+) {
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  const pass = (now: number) =>
+    Effect.runPromise(
+      claimPass({
+        key: generateKeyPair(),
+        relays,
+        claims,
+        session: SESSION,
+        gateways: new Map([[gateway.key.address, makeGatewayClient(gateway.link.url)]]),
+        metrics: makeNodeMetrics(),
+        log: createLogger({
+          app: "node",
+          level: "error",
+          write: (line) => {
+            raw.push(line);
+            lines.push(JSON.parse(line) as Record<string, unknown>);
+          },
+        }),
+        now: () => now,
+        keepSettledMs: 10 * MINUTE,
+        orphansSaid: new Set(),
+      }),
+    );
+  return { lines, raw, pass };
+}
+
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -53,30 +86,7 @@ describe("a due claim whose step fails for a reason of the node's own", () => {
         3,
       );
     }
-    const lines: Record<string, unknown>[] = [];
-    const raw: string[] = [];
-    const pass = (now: number) =>
-      Effect.runPromise(
-        claimPass({
-          key: generateKeyPair(),
-          relays,
-          claims,
-          session: SESSION,
-          gateways: new Map([[gateway.key.address, makeGatewayClient(gateway.link.url)]]),
-          metrics: makeNodeMetrics(),
-          log: createLogger({
-            app: "node",
-            level: "error",
-            write: (line) => {
-              raw.push(line);
-              lines.push(JSON.parse(line) as Record<string, unknown>);
-            },
-          }),
-          now: () => now,
-          keepSettledMs: 10 * MINUTE,
-          orphansSaid: new Set(),
-        }),
-      );
+    const { lines, raw, pass } = claimPasses(relays, claims, gateway);
     // The three claims are built and wait for the week's rate.
     const built = 5 * SESSION.sessionLengthMs;
     await pass(built);
@@ -140,26 +150,7 @@ describe("a due claim whose step fails for a reason of the node's own", () => {
       `create trigger claim_insert_fails before insert on claims when new.session_id = '${sessionIds[0]}'
        begin select raise(abort, 'disk I/O error'); end`,
     );
-    const lines: Record<string, unknown>[] = [];
-    const pass = (now: number) =>
-      Effect.runPromise(
-        claimPass({
-          key: generateKeyPair(),
-          relays,
-          claims,
-          session: SESSION,
-          gateways: new Map([[gateway.key.address, makeGatewayClient(gateway.link.url)]]),
-          metrics: makeNodeMetrics(),
-          log: createLogger({
-            app: "node",
-            level: "error",
-            write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
-          }),
-          now: () => now,
-          keepSettledMs: 10 * MINUTE,
-          orphansSaid: new Set(),
-        }),
-      );
+    const { lines, pass } = claimPasses(relays, claims, gateway);
     await expect(pass(4 * SESSION.sessionLengthMs)).resolves.toBeUndefined();
     const status = new Map(claims.all().map((c) => [c.sessionId, c.status]));
     expect(status.get(sessionIds[0]!)).toBeUndefined();
