@@ -135,18 +135,23 @@ export class DeliveredText {
         this.#choices[index] = choice;
       }
       if ((raw as { finish_reason?: unknown }).finish_reason === "stop") choice.stopped = true;
-      // Each part, and whether it is a tool call's arguments (JSON, counted as it decodes).
-      const parts: [unknown, boolean][] = [[c.text, false]];
+      // Each part in order; a tool call's arguments are JSON, counted as they decode. No array per
+      // part: this runs for every chunk of every stream.
+      const keep = this.#keepText;
+      if (isText(c.text)) append(choice, c.text, keep);
       const body = c.delta ?? c.message;
       if (typeof body === "object" && body !== null) {
-        parts.push([body.content, false], [body.refusal, false]);
+        if (isText(body.content)) append(choice, body.content, keep);
+        if (isText(body.refusal)) append(choice, body.refusal, keep);
         if (Array.isArray(body.tool_calls)) {
           for (const call of body.tool_calls as { function?: { name?: unknown; arguments?: unknown } }[]) {
-            parts.push([call?.function?.name, false], [call?.function?.arguments, true]);
+            const name = call?.function?.name;
+            const args = call?.function?.arguments;
+            if (isText(name)) append(choice, name, keep);
+            if (isText(args)) append(choice, args, keep, true);
           }
         }
       }
-      for (const [part, args] of parts) if (isText(part)) append(choice, part, this.#keepText, args);
     });
   }
 
