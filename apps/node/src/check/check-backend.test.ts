@@ -119,6 +119,23 @@ describe("probeBackend", () => {
     expect(formatProbeReport(report)).toMatch(/prompt logprobs \(echo\)\s+yes\s+no\s+ERROR/);
   });
 
+  it("catches an engine that answers a chat without tools with a tool call", async () => {
+    const fake = await startFakeVllm({
+      flavor: "vllm",
+      model: "engine-model",
+      features: ENGINE_JSON_FEATURES.vllm,
+    });
+    closers.push(fake.close);
+    fake.faults.uninvitedToolCall = { at: "first" };
+    const config = backendConfig({ kind: "vllm", url: fake.url, model: "engine-model", timeoutMs: 5_000 });
+    const report = await Effect.runPromise(probeBackend(makeBackend(config, "text"), config));
+    expect(report.ok).toBe(false);
+    expect(row(report, "chat")).toMatchObject({ declared: true, observed: "no", finding: "error" });
+    expect(row(report, "chat")?.detail).toMatch(/offered no tools got a tool call/);
+    // Only chats without tools are at fault: completions still pass.
+    expect(row(report, "completions")).toMatchObject({ observed: "yes", finding: "ok" });
+  });
+
   it("reports a configured model the engine does not serve", async () => {
     const report = await probeText("vllm", "vllm", "other-model");
     expect(row(report, "models listed")).toMatchObject({ observed: "no", agrees: false });

@@ -1,4 +1,4 @@
-import { ChatCompletionResponse, CompletionResponse } from "@pocket-ai/protocol";
+import { ChatCompletionResponse, CompletionResponse, toolCallsOverLimit } from "@pocket-ai/protocol";
 import { Effect, Stream } from "effect";
 import type { Backend, BackendCapabilities, BackendError } from "../backends/backend.js";
 import { type Finding, no, type Run, yes } from "./check-finding.js";
@@ -68,7 +68,21 @@ export function probeText(declared: BackendCapabilities, backend: Backend, model
         declared.completions,
         Effect.map(completion({}), answered(CompletionResponse)),
       )) === "yes";
-    yield* run("chat", declared.chat, Effect.map(chat({}), answered(ChatCompletionResponse)));
+    // A chat that offers no tools must get no tool call: the node refuses to sign such an answer
+    // (`ENGINE_ANSWER_REFUSED`), so an engine that makes one (a chat template or tool parser that
+    // invents calls) would fail its customers' chats. Said here, before any traffic.
+    yield* run(
+      "chat",
+      declared.chat,
+      Effect.map(chat({}), (response) => {
+        const invented = toolCallsOverLimit(response, { most: 0, why: "no tools" });
+        return invented === undefined
+          ? answered(ChatCompletionResponse)(response)
+          : no(
+              `a chat that offered no tools got a tool call (${invented.detail}): the node refuses such answers; check the engine's chat template and tool-call parser`,
+            );
+      }),
+    );
     yield* run(
       "prompt logprobs (echo)",
       declared.promptLogprobs,
