@@ -3,7 +3,6 @@ import type { NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
 import { ProbeTransport } from "../src/probe/probe-transport.js";
@@ -11,7 +10,7 @@ import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
 import { SMALL_TEXT_RUN } from "./run-settings.js";
-import { STORY_PROMPTS, testNodeAddress } from "./story-prompts.js";
+import { devTextNode, STORY_PROMPTS, testNodeAddress } from "./organic-fixtures.js";
 
 const EVALUATOR_KEY = "sk-evaluator-noticing";
 const CUSTOMER_KEY = "sk-customer-noticing";
@@ -72,20 +71,13 @@ beforeAll(async () => {
     timeoutMs: 20_000,
     headers: {},
   });
-  const node: EvaluatedNode = {
-    address: noticing,
-    serviceId: "dev-text",
-    model: "dev-text",
-    declaredModel: "dev-q1",
-    kind: "text",
-  };
   const layer = Layer.merge(EvaluatorStore.layerTest, Layer.succeed(ProbeTransport, transport));
   const scored = await Effect.runPromise(
     Effect.gen(function* () {
       const tasks = yield* loadSuite([]);
       const store = yield* EvaluatorStore;
       const published = yield* runNode({
-        node,
+        node: devTextNode(noticing),
         tasks,
         settings,
         seed: 11,

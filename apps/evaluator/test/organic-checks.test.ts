@@ -3,7 +3,6 @@ import type { NodeScore } from "@pocket-ai/protocol";
 import { Effect, Layer } from "effect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EvaluatedNode } from "../src/config/evaluator-config.js";
 import { EvaluatorStore } from "../src/db/evaluator-store.js";
 import { organicMismatch } from "../src/identity/organic-check.js";
 import { makeOpenAiTransport } from "../src/probe/openai-transport.js";
@@ -13,7 +12,7 @@ import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
 import { SMALL_TEXT_RUN } from "./run-settings.js";
-import { STORY_PROMPTS, testNodeAddress } from "./story-prompts.js";
+import { devTextNode, STORY_PROMPTS, testNodeAddress } from "./organic-fixtures.js";
 
 const EVALUATOR_KEY = "sk-evaluator-organic";
 const CUSTOMER_KEY = "sk-customer-organic";
@@ -108,13 +107,6 @@ beforeAll(async () => {
     timeoutMs: 20_000,
     headers: {},
   });
-  const node = (a: string): EvaluatedNode => ({
-    address: a,
-    serviceId: "dev-text",
-    model: "dev-text",
-    declaredModel: "dev-q1",
-    kind: "text",
-  });
   const layer = Layer.merge(EvaluatorStore.layerTest, Layer.succeed(ProbeTransport, transport));
   const scored = await Effect.runPromise(
     Effect.gen(function* () {
@@ -123,7 +115,7 @@ beforeAll(async () => {
       return yield* Effect.forEach([honest, twoFaced, chatCheat], (a) =>
         Effect.map(
           runNode({
-            node: node(a),
+            node: devTextNode(a),
             tasks,
             settings,
             seed: 7,

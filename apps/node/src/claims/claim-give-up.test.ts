@@ -12,6 +12,7 @@ import { deriveSessionId, generateKeyPair, MAX_CLAIM_WINDOW_MS } from "@pocket-a
 import { createLogger } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { afterEach, describe, expect, it } from "vitest";
+import { insertAnsweredRows } from "../../test/helpers/claim-rows.js";
 import { startFakeGateway } from "../../test/helpers/fake-gateway.js";
 import { openLedger } from "../../test/helpers/ledger-fixtures.js";
 import { ClaimStore } from "../db/claim-store.js";
@@ -23,7 +24,6 @@ import { claimPass } from "./claim-loop.js";
 const SESSION = { mode: "time", genesisMs: 0, sessionLengthMs: 1_000_000, graceMs: 1_000 } as const;
 const MINUTE = 60_000;
 const KEEP_SETTLED_MS = 10 * MINUTE;
-const hash = (i: number) => i.toString(16).padStart(64, "0");
 const sessionEnd = SESSION.sessionLengthMs;
 /** The first pass after the session's grace. */
 const first = sessionEnd + SESSION.graceMs + 500;
@@ -55,37 +55,17 @@ async function claimingNode(gatewayAddress: string, url: string) {
   const claims = new ClaimStore(db);
   const app = generateKeyPair().address;
   const sessionId = deriveSessionId(app, "llama-2-13b", 0);
-  await Effect.runPromise(
-    Effect.gen(function* () {
-      for (let i = 0; i < 3; i++) {
-        yield* relays.admit(
-          {
-            requestHash: hash(i),
-            sessionId,
-            sessionNumber: 0,
-            sessionEnd,
-            serviceId: "llama-2-13b",
-            tier: "standard",
-            applicationAddress: app,
-            gatewayAddress,
-            stream: false,
-            expiresAt: sessionEnd + SESSION.graceMs,
-          },
-          1,
-        );
-        yield* relays.answer(
-          hash(i),
-          {
-            responseHash: hash(100 + i),
-            leafHash: hash(200 + i),
-            inputTokens: 1,
-            outputTokens: 1,
-            computeUnits: 750,
-          },
-          2,
-        );
-      }
-    }),
+  insertAnsweredRows(
+    db,
+    {
+      sessionId,
+      gatewayAddress,
+      applicationAddress: app,
+      serviceId: "llama-2-13b",
+      sessionNumber: 0,
+      sessionEnd,
+    },
+    3,
   );
   const warnings: Record<string, unknown>[] = [];
   const metrics = makeNodeMetrics();
