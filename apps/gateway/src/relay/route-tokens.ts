@@ -252,7 +252,7 @@ export function believedUsage(
     inputTokens: Math.min(declared.inputTokens, inputAtMost(route, request, tokens)),
     outputTokens: Math.min(
       declared.outputTokens,
-      deliveredAtMost(declared.outputTokens, text, tokens, stopTokensAtMost(request, tokens)),
+      deliveredAtMost(declared.outputTokens, text, tokens, request),
       limits.maxOutputTokens,
     ),
   };
@@ -261,17 +261,19 @@ export function believedUsage(
 /**
  * The gateway's own ceiling on the output a text holds, as far as billing `declared` needs it: a
  * declared count at or under the text's words is under any count of it (no token spans two words),
- * so the tokenizer runs only when the node bills more than that. `perStop`: the tokens an engine
- * may have generated, beyond the text, in each choice that ended with `finish_reason: "stop"`
- * ({@link stopTokensAtMost}).
+ * so the tokenizer runs only when the node bills more than that. Each choice that ended with
+ * `finish_reason: "stop"` may hold, beyond its text, what ended it ({@link stopTokensAtMost}, read
+ * from the request only then).
  */
 export function deliveredAtMost(
   declared: number,
   text: DeliveredText,
   tokens: RouteTokens,
-  perStop: number,
+  request: DispatchRequest,
 ): number {
-  return declared <= text.words ? declared : text.count(tokens.output).atMost + text.stopped * perStop;
+  if (declared <= text.words) return declared;
+  const stopped = text.stopped;
+  return text.count(tokens.output).atMost + (stopped === 0 ? 0 : stopped * stopTokensAtMost(request, tokens));
 }
 
 /** Tokens an engine generates to end a choice on its own: its end-of-sequence token. */

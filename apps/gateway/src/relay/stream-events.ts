@@ -19,7 +19,7 @@ import {
 } from "./attempt-errors.js";
 import { pendingCutReceipt } from "./cut-receipt.js";
 import type { DispatchEvents, DispatchRequest, DispatchStreamEvent, RelayRecord } from "./dispatcher.js";
-import { believedUsage, deliveredAtMost, stopTokensAtMost } from "./route-tokens.js";
+import { believedUsage, deliveredAtMost } from "./route-tokens.js";
 import { carriesData, type OpenedStream, pullFailure, STREAM_CLOSED } from "./stream-attempt.js";
 import type { StreamChecks } from "./stream-checks.js";
 
@@ -44,8 +44,6 @@ export function streamEvents(
   const { route, verifier, requestHash, checks } = opened;
   const address = route.node.address;
   const { limits, tokens, text } = checks;
-  // What ended a choice that stopped, beyond its text, at most (an end-of-sequence token, a stop string).
-  const perStop = stopTokensAtMost(request, tokens);
   // What the client was passed, billable as far as the node's signed heads cover it.
   const tally = new HeadCoveredTally(limits);
 
@@ -98,7 +96,7 @@ export function streamEvents(
     tally.cover(verifier.verifiedChunks);
     if (tally.chunks === 0 && tally.uncovered === 0) return undefined;
     const usage = tally.usage();
-    const counted = deliveredAtMost(usage.outputTokens, text, tokens, perStop);
+    const counted = deliveredAtMost(usage.outputTokens, text, tokens, request);
     return record({ ...usage, outputTokens: Math.min(usage.outputTokens, counted) }, 0);
   };
   const interrupted = (cause: AttemptFailure): DispatchStreamEvent => {
@@ -206,7 +204,7 @@ export function streamEvents(
       if (!cutByGateway || stalledFor !== undefined || chain === requestHash) return undefined;
       const outputTokens = Math.min(
         usage.outputTokens,
-        deliveredAtMost(usage.outputTokens, text, tokens, perStop),
+        deliveredAtMost(usage.outputTokens, text, tokens, request),
       );
       if (outputTokens === 0) return undefined;
       // The share of the tier the envelope named, which routing never makes heavier than the
