@@ -11,8 +11,8 @@ import { sha256Hex } from "../src/runs/rng.js";
 import { runNode } from "../src/runs/run-node.js";
 import { loadSuite } from "../src/tasks/load-task.js";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
-import { SMALL_TEXT_RUN } from "./run-settings.js";
 import { devTextNode, STORY_PROMPTS, testNodeAddress } from "./organic-fixtures.js";
+import { SMALL_TEXT_RUN } from "./run-settings.js";
 
 const EVALUATOR_KEY = "sk-evaluator-organic";
 const CUSTOMER_KEY = "sk-customer-organic";
