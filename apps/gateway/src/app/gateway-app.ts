@@ -162,6 +162,7 @@ export function startGateway(
             url: config.database.url,
             poolSize: config.database.poolSize,
             queryTimeoutMs: config.database.queryTimeoutMs,
+            migrateTimeoutMs: config.database.migrateTimeoutMs,
           };
     const database = GatewayStore.layer(location);
     const foundation = Layer.mergeAll(

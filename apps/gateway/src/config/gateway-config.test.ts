@@ -41,7 +41,7 @@ describe("gateway config", () => {
     expect(sqlite.database.url).toBeUndefined();
     const url = "postgres://pocket:hunter2-secret@db.internal:5432/gateway";
     const config = await Effect.runPromise(loadGatewayConfig(undefined, { POCKET_DATABASE_URL: url }));
-    expect(config.database).toEqual({ url, poolSize: 10, queryTimeoutMs: 60_000 });
+    expect(config.database).toEqual({ url, poolSize: 10, queryTimeoutMs: 60_000, migrateTimeoutMs: 600_000 });
     const explicit = await Effect.runPromise(
       loadGatewayConfig(undefined, {
         POCKET_DATABASE_URL: url,

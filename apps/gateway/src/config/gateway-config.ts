@@ -34,6 +34,12 @@ export const GatewayConfig = z.strictObject({
        * transaction limit, so those end first.
        */
       queryTimeoutMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+      /**
+       * Longest a replica's start may take to take the migration lock (another replica starting at
+       * once holds it while it migrates) and apply the migrations before it stops with
+       * `DATABASE_UNAVAILABLE`, instead of waiting forever on a server that stopped answering.
+       */
+      migrateTimeoutMs: z.number().int().min(1000).max(86_400_000).default(600_000),
     })
     .prefault({}),
   /** Hex secp256k1 key the gateway signs relays with; or `privateKeyFile`. Env: POCKET_GATEWAY__PRIVATE_KEY. */

@@ -50,6 +50,7 @@ export type StoreLocation =
       readonly url: string;
       readonly poolSize?: number | undefined;
       readonly queryTimeoutMs?: number | undefined;
+      readonly migrateTimeoutMs?: number | undefined;
     };
 
 /**
@@ -68,6 +69,7 @@ export class GatewayStore extends Context.Tag("gateway/GatewayStore")<GatewaySto
           migrationsFolder: PG_MIGRATIONS_FOLDER,
           ...(location.poolSize === undefined ? {} : { poolSize: location.poolSize }),
           ...(location.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: location.queryTimeoutMs }),
+          ...(location.migrateTimeoutMs === undefined ? {} : { migrateTimeoutMs: location.migrateTimeoutMs }),
         }).pipe(
           Effect.map((opened) => opened.client),
           Effect.mapError((e) => new StoreOpenError({ code: e.code, reason: e.reason })),

@@ -1,7 +1,23 @@
-import type { Pool, PoolClient } from "pg";
+import type { Client, Pool, PoolClient } from "pg";
 
 /** How long a PostgreSQL statement, or a transaction from BEGIN to COMMIT, may take by default. */
 export const DEFAULT_POSTGRES_QUERY_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a start may take by default to take the migration lock and apply the migrations: long
+ * enough for a migration that rewrites a large table, or for a replica starting beside another
+ * that migrates, bounded so that a server which stopped answering ends the start with an error.
+ */
+export const DEFAULT_POSTGRES_MIGRATE_TIMEOUT_MS = 600_000;
+
+/** What a deadline bounds: one statement, one transaction, or a start's lock and migrations. */
+export type DeadlineWork = "statement" | "transaction" | "migration";
+
+const WHAT: Record<DeadlineWork, string> = {
+  statement: "a statement",
+  transaction: "a transaction",
+  migration: "taking the migration lock and applying the migrations",
+};
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -14,8 +30,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export class PostgresTimeoutError extends Error {
   readonly code = "ETIMEDOUT";
-  constructor(what: "statement" | "transaction", timeoutMs: number) {
-    super(`PostgreSQL did not finish a ${what} within ${timeoutMs} ms; its connection was closed`);
+  constructor(
+    readonly what: DeadlineWork,
+    readonly timeoutMs: number,
+  ) {
+    super(`PostgreSQL did not finish ${WHAT[what]} within ${timeoutMs} ms; its connection was closed`);
     this.name = "PostgresTimeoutError";
   }
 }
@@ -44,8 +63,8 @@ export function takeConnection(pool: Pool, onError: (e: Error) => void): Promise
  * new one; `work`'s own later outcome is ignored.
  */
 export function withinDeadline<A>(
-  connection: PoolClient,
-  what: "statement" | "transaction",
+  connection: Client,
+  what: DeadlineWork,
   timeoutMs: number,
   work: Promise<A>,
   onTimeout: (e: PostgresTimeoutError) => void,
@@ -79,6 +98,6 @@ export function withinDeadline<A>(
  * acknowledge when no statement runs, and this one does not answer. The pool closes a connection
  * that does not connect in time the same way.
  */
-function closeSocket(connection: PoolClient): void {
+function closeSocket(connection: Client): void {
   (connection as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

@@ -3,6 +3,11 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { Data, Effect, type Scope } from "effect";
 import pg from "pg";
+import {
+  DEFAULT_POSTGRES_MIGRATE_TIMEOUT_MS,
+  PostgresTimeoutError,
+  withinDeadline,
+} from "./postgres-deadline.js";
 import { postgresClient, type SqlClient } from "./sql-client.js";
 
 /**
@@ -68,7 +73,7 @@ const types = {
 const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
 
 /** One lock number per app's migrations, so replicas starting together migrate one at a time. */
-const MIGRATION_LOCK = 0x706f636b; // "pock"
+export const MIGRATION_LOCK = 0x706f636b; // "pock"
 
 /**
  * Connects a pool to PostgreSQL, applies the app's committed migrations (under an advisory lock:
@@ -94,6 +99,13 @@ export function openPostgres(options: {
    * transaction's limit): see {@link postgresClient}.
    */
   readonly queryTimeoutMs?: number;
+  /**
+   * Longest the start may take to connect, take the migration lock (another replica starting at
+   * once holds it while it migrates) and apply the migrations (default 10 minutes): past it the
+   * start's connection is closed and the start fails as unavailable, instead of waiting forever on
+   * a server that stopped answering or a lock that is never released.
+   */
+  readonly migrateTimeoutMs?: number;
   /** Longest a statement waits for a row or table lock another session holds (default 10 s). */
   readonly lockTimeoutMs?: number;
   /** Longest a transaction of this pool may sit idle between statements before the server ends it (default 30 s). */
@@ -115,9 +127,12 @@ export function openPostgres(options: {
       });
     }
     // Checked first on a connection of its own, with a short timeout: a server that does not
-    // answer stops the start with a clear error instead of hanging.
+    // answer stops the start with a clear error instead of hanging. The lock wait and the
+    // migrations are bounded as a whole: a server that stops answering mid-start, or a lock held by
+    // a replica that froze while migrating, ends the start with an error an operator can act on.
+    const migrateTimeoutMs = options.migrateTimeoutMs ?? DEFAULT_POSTGRES_MIGRATE_TIMEOUT_MS;
     yield* Effect.tryPromise({
-      try: async () => {
+      try: () => {
         const connection = new pg.Client({
           connectionString: options.url,
           connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
@@ -127,22 +142,33 @@ export function openPostgres(options: {
         // A connection the server ends mid-migration (a restart) fails the start with the error
         // below, not with an unhandled 'error' event.
         connection.on("error", () => undefined);
-        await connection.connect();
-        try {
-          await connection.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+        const start = async () => {
+          await connection.connect();
           try {
-            await migrate(drizzle(connection), { migrationsFolder: options.migrationsFolder });
+            // Asked for again and again rather than waited for inside the server: a backend that
+            // waits for a lock does not notice its client has gone, and would keep waiting (and
+            // then hold the lock) after this start gave up.
+            while (!(await tryMigrationLock(connection))) await sleep(LOCK_RETRY_MS);
+            try {
+              await migrate(drizzle(connection), { migrationsFolder: options.migrationsFolder });
+            } finally {
+              await connection.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+            }
           } finally {
-            await connection.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+            await connection.end();
           }
-        } finally {
-          await connection.end();
-        }
+        };
+        // Past the deadline the socket is closed: the server drops the session's advisory lock
+        // and rolls back a migration in flight when it sees the close.
+        return withinDeadline(connection, "migration", migrateTimeoutMs, start(), () => undefined);
       },
       catch: (e) =>
         new PostgresError({
           code: "DATABASE_UNAVAILABLE",
-          reason: `cannot use PostgreSQL at ${where}: ${describe(e)}; check that the server runs, the URL's host, port, user, password and database are right, and that the user may create tables`,
+          reason:
+            e instanceof PostgresTimeoutError
+              ? `PostgreSQL at ${where} did not let this process take the migration lock and apply the migrations within ${migrateTimeoutMs} ms (another replica may be migrating, or be stuck holding the lock; or the server stopped answering); start again once the other replica is done or the server answers, or raise database.migrateTimeoutMs for a migration that takes longer`
+              : `cannot use PostgreSQL at ${where}: ${describe(e)}; check that the server runs, the URL's host, port, user, password and database are right, and that the user may create tables`,
         }),
     });
     // Requests wait for a pooled connection (a burst on one key queues on its row lock) rather
@@ -180,6 +206,18 @@ export function openPostgres(options: {
     };
   });
 }
+
+/** How often a start asks again for the migration lock another replica holds. */
+const LOCK_RETRY_MS = 250;
+
+async function tryMigrationLock(connection: pg.Client): Promise<boolean> {
+  const result = await connection.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
+    MIGRATION_LOCK,
+  ]);
+  return result.rows[0]?.locked === true;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function describe(error: unknown): string {
   const e = error as { code?: unknown; message?: unknown };
