@@ -161,7 +161,7 @@ describe("a streaming client that leaves", () => {
     expect(Number(charged)).toBe(750 * rounds);
   }, 60_000);
 
-  it("mid-stream: the node is paid for what reached the client, by the gateway's signed receipt, and nothing is counted against it", async () => {
+  it("mid-stream: the client pays the whole call, the node is paid its whole weight by the gateway's signed receipt, and nothing is counted against it", async () => {
     const key = await net.newKey();
     const node = net.nodes[0]!.node;
     const before = nodeBlame(await (await fetch(`${net.gateway.url}/metrics`)).text());
@@ -171,8 +171,9 @@ describe("a streaming client that leaves", () => {
       expect(text).not.toMatch(/"finish_reason":"[a-z_]+"/);
       await until(() => rowsOf(key.key.id).length === 1, "the relay's ledger row");
     });
-    // Under the node that served what the client read, charged and weighed for the share of the
-    // 8 tokens asked for that reached it, with the leaf of the last signed head that covered it.
+    // Under the node that served what the client read, with the leaf of the last signed head that
+    // covered it and the tokens of it that reached the client; leaving was the client's choice, so
+    // it pays the whole call (as a unary answer would) and the node weighs the whole call.
     const [row] = rowsOf(key.key.id);
     expect(row).toMatchObject({
       outcome: "interrupted",
@@ -180,10 +181,10 @@ describe("a streaming client that leaves", () => {
       node_address: node.key.address,
     });
     expect(row!.leaf_hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(row!.compute_units).toBeGreaterThan(0);
-    expect(row!.compute_units).toBeLessThan(750);
-    expect(row!.compute_units).toBe(Math.ceil((750 * row!.output_tokens) / 8));
-    expect(row!.price_micro_usd).toBe(row!.compute_units);
+    expect(row!.output_tokens).toBeGreaterThan(0);
+    expect(row!.output_tokens).toBeLessThan(8);
+    expect(row!.compute_units).toBe(750);
+    expect(row!.price_micro_usd).toBe(750);
     // The node took the receipt: the relay is in its claim with the gateway's leaf and weight, so a
     // proof that picks it verifies against the gateway's ledger.
     await until(
@@ -238,7 +239,7 @@ describe("a streaming client that leaves", () => {
     expect(nodeBlame(metrics)).toEqual(before);
   }, 60_000);
 
-  it("mid-stream, from an engine that streams tokens in pieces: the client pays the share the node is paid, never for more tokens than the gateway's count of the text", async () => {
+  it("mid-stream, from an engine that streams tokens in pieces: the client pays the whole call the node is paid for, and the row counts no more tokens than the gateway's count of the text", async () => {
     const key = await net.newKey();
     engine.faults.splitTokens = true;
     // Apart in time, so the node passes each piece on as its own chunk.
@@ -256,11 +257,13 @@ describe("a streaming client that leaves", () => {
     }
     const [row] = rowsOf(key.key.id);
     expect(row).toMatchObject({ outcome: "interrupted", error_code: "CLIENT_CLOSED" });
-    expect(row!.compute_units).toBeGreaterThan(0);
-    // One charge for one count of what reached the client: the row's tokens, the node's weight and
-    // the client's price agree (the tier's price is its weight).
-    expect(row!.compute_units).toBe(Math.ceil((750 * row!.output_tokens) / 100));
-    expect(row!.price_micro_usd).toBe(row!.compute_units);
+    // The client's price and the node's weight agree (the tier's price is its weight): the whole
+    // call, however few of the 100 tokens asked for it read. The row counts the words that reached
+    // it (nine or more content pieces of split words), not every piece.
+    expect(row!.compute_units).toBe(750);
+    expect(row!.price_micro_usd).toBe(750);
+    expect(row!.output_tokens).toBeGreaterThan(0);
+    expect(row!.output_tokens).toBeLessThan(100);
   }, 60_000);
 
   it("before any output reached it, while the node was still sending: the receipt of nothing changes no row of the node's, and the gateway counts it `unchanged`", async () => {

@@ -13,7 +13,8 @@ export interface RelayCharge {
  * input, held to the tier's input limit on its own. Images: the price per
  * standard image × the standard-image units of the images actually made. An interrupted stream
  * pays for what was delivered: the call price × delivered / allowed output tokens, rounded up
- * (nothing delivered, nothing to pay). `usage` is what the protocol's `DeliveredTally` counted —
+ * (nothing delivered, nothing to pay). A stream its client cut while the node was still sending is
+ * charged as `complete`, by the caller: that was the client's choice. `usage` is what the protocol's `DeliveredTally` counted —
  * the node's signed tally for a relay delivered whole, the gateway's own for one cut short — so
  * who failed does not change what the client pays.
  */

@@ -181,16 +181,20 @@ const streamRelayBody = Effect.fnUntraced(function* (
       const record = final?.outcome === "ok" && finished.all ? final.record : undefined;
       const usage = record?.usage ?? tally.usage();
       const ttftMs = record === undefined ? undefined : final?.ttftMs;
-      // Cut mid-way: the node is paid for what its signed heads covered of what reached the client;
-      // paid nothing, its receipt tells the node so.
-      const paid = record === undefined ? paidCut(usage, finished.all) : undefined;
+      // Cut mid-way while its node was still sending: leaving was the client's own choice, and it
+      // pays the whole call as a unary answer does, whatever it asked for as `max_tokens` (a share
+      // of that would let a client that hangs up just before the end buy any answer for a sliver of
+      // its price); the node is paid the whole weight through its receipt. Paid nothing (a node
+      // that had stalled, or nothing its signed heads covered reached the client), the client pays
+      // for what reached it and the receipt tells the node so.
+      const paid = record === undefined ? paidCut(usage, true) : undefined;
       const cut: CutReceiptToWrite | undefined =
         paid ?? (record === undefined ? events.unpaidCut?.() : undefined);
-      // A paid cut is billed for the tokens its row and its node's weight count (never above the
-      // gateway's count of the delivered text), not the chunks' count, which may be higher.
+      // A paid cut's row and its node's weight count the tokens the gateway counted of the
+      // delivered text (never above it), not the chunks' count, which may be higher.
       const billed = paid?.record.usage ?? usage;
       return Effect.tap(
-        settle(billed, finished.all ? "complete" : "interrupted", (chargedMicroUsd) =>
+        settle(billed, finished.all || paid !== undefined ? "complete" : "interrupted", (chargedMicroUsd) =>
           record !== undefined
             ? answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now, ttftMs })
             : paid !== undefined
@@ -343,50 +347,56 @@ const streamRelayBody = Effect.fnUntraced(function* (
   // Whole: the node's signed usage. Cut: what this response wrote, by the same rule.
   const usage: RelayUsage = failed || record === undefined ? tally.usage() : record.usage;
   const ttftMs = final?.ttftMs;
-  // Cut by the gateway's own shutdown while the node was still sending, or past its time limit
-  // while the client had not read what the node sent: the node is paid as for a client that left
-  // (a stream the node broke or stalled is owed nothing). Paid nothing (also a stream whose link
-  // broke, or that the node let run past its deadline, or that failed a check), its receipt tells
-  // the node so: a node that finished meanwhile must not claim the whole leaf.
-  const paid = failed && (shutDown || final?.error?.cause === "client") ? paidCut(usage, false) : undefined;
+  // Cut by the gateway's own shutdown while the node was still sending: the node is paid the
+  // share of the call that reached the client, and the client pays that share (the cut was not
+  // its doing). Cut past its time limit while the client had not read what the node sent: the
+  // client's doing, paid whole as for a client that left (a stream the node broke or stalled is
+  // owed nothing). Paid nothing (also a stream whose link broke, or that the node let run past its
+  // deadline, or that failed a check), its receipt tells the node so: a node that finished
+  // meanwhile must not claim the whole leaf.
+  const clientCut = failed && !shutDown && final?.error?.cause === "client";
+  const paid = failed && (shutDown || clientCut) ? paidCut(usage, clientCut) : undefined;
   const cut: CutReceiptToWrite | undefined = paid ?? (failed ? events.unpaidCut?.() : undefined);
   // Charge and ledger row commit together before the stream's end reaches the client: a stream
   // the client saw end (`[DONE]`) is in the ledger, charged exactly once, whenever the process dies.
   // A paid cut is billed as the row and the node's weight count it (see `leftSettled`).
   const billed = paid?.record.usage ?? usage;
-  const charged = yield* settle(billed, failed ? "interrupted" : "complete", (chargedMicroUsd) =>
-    paid !== undefined
-      ? withReceipt(
-          answeredRow(call.caller, call.relay, paid.record, {
-            kind: "interrupted",
-            chargedMicroUsd,
-            now,
-            ttftMs,
-            errorCode,
-          }),
-          paid,
-        )
-      : record === undefined
+  const charged = yield* settle(
+    billed,
+    failed && !(clientCut && paid !== undefined) ? "interrupted" : "complete",
+    (chargedMicroUsd) =>
+      paid !== undefined
         ? withReceipt(
-            failedRow(call.caller, call.relay, {
-              errorCode,
-              now,
-              usage,
-              chargedMicroUsd,
-              interrupted: true,
-            }),
-            cut,
-          )
-        : withReceipt(
-            answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
-              kind: failed ? "interrupted" : "ok",
+            answeredRow(call.caller, call.relay, paid.record, {
+              kind: "interrupted",
               chargedMicroUsd,
               now,
               ttftMs,
-              errorCode: failed ? errorCode : undefined,
+              errorCode,
             }),
-            cut,
-          ),
+            paid,
+          )
+        : record === undefined
+          ? withReceipt(
+              failedRow(call.caller, call.relay, {
+                errorCode,
+                now,
+                usage,
+                chargedMicroUsd,
+                interrupted: true,
+              }),
+              cut,
+            )
+          : withReceipt(
+              answeredRow(call.caller, call.relay, failed ? { ...record, usage } : record, {
+                kind: failed ? "interrupted" : "ok",
+                chargedMicroUsd,
+                now,
+                ttftMs,
+                errorCode: failed ? errorCode : undefined,
+              }),
+              cut,
+            ),
   );
   if (charged !== undefined) cut?.deliver();
   const requestId = res.getHeader(REQUEST_ID_HEADER)?.toString();

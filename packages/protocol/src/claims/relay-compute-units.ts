@@ -124,7 +124,8 @@ function requireCount(name: string, value: number): void {
  * it received (`outputTokens`, counted by the protocol's `DeliveredTally` as far as the node's
  * signed heads cover it) makes of the output it asked for (`maxOutputTokens`), rounded up: the
  * same share its client pays of the call's price. 0 when nothing was delivered (or nothing could
- * be). The gateway sets it and tells the node in a signed `StreamCutReceipt`.
+ * be). A gateway that charged its client the whole call (a client that chose to leave) weighs the
+ * whole by passing `outputTokens: maxOutputTokens`. The gateway sets it and tells the node in a signed `StreamCutReceipt`.
  *
  * Exact integer arithmetic (bigint inside). Throws `RangeError` for a negative or fractional count.
  *
