@@ -264,7 +264,7 @@ describe("the HTTP front door", () => {
     expect(rows).toMatchObject([{ requests: 1, failed: 1, spentMicroUsd: usage.spentMicroUsd }]);
   });
 
-  it("a stream its client read too slowly to end within the tier's time limit pays its node for what reached the client", async () => {
+  it("a stream its client read too slowly to end within the tier's time limit is the client's doing: it pays the whole call, and so is its node paid", async () => {
     const { secret, key } = await t.newKey();
     // Two content chunks, then the stream waits until the dispatcher ends it as outpaced.
     t.dispatcher.stallAfterChunks = 2;
@@ -292,12 +292,13 @@ describe("the HTTP front door", () => {
         .all(key.id) as Record<string, unknown>[];
       db.close();
       expect(rows).toHaveLength(1);
-      // Two of eight tokens reached the client: that share of the call, for the client and the node.
+      // Two of eight tokens reached the client, which did not read the rest in time: the whole
+      // call, for the client and the node, as for a client that left.
       expect(rows[0]).toMatchObject({
         outcome: "interrupted",
         error_code: "STREAM_INTERRUPTED",
-        compute_units: 188,
-        price_micro_usd: 188,
+        compute_units: 750,
+        price_micro_usd: 750,
       });
       expect(rows[0]?.leaf_hash).toMatch(/^[0-9a-f]{64}$/);
     } finally {

@@ -56,8 +56,9 @@ export interface TestDispatcherControl {
   cutStalled(): void;
   /**
    * Ends every stream stalled now as the dispatcher ends one whose time limit passed while its
-   * client was behind (`cause: "client"`): its node is owed what reached the client, and the
-   * stream's `cutSettlement` pays it (the tier's weight for a call, as a share of the call).
+   * client was behind (`cause: "client"`): its node is owed the call, and the stream's
+   * `cutSettlement` pays it (the tier's weight for a call, whole when the client was charged whole,
+   * else the share of the call that reached the client).
    */
   outpaceStalled(): void;
   /** Nodes per public model name for `availability()`. */
@@ -366,12 +367,14 @@ export function makeTestDispatcher() {
           stopped = true;
           close();
         },
-        cutSettlement: ({ chain, usage: delivered, maxOutputTokens }) => {
+        cutSettlement: ({ chain, usage: delivered, maxOutputTokens, whole }) => {
           if (!outpaced) return undefined;
           const paid = record(request, delivered);
-          const computeUnits = Math.ceil(
-            (request.target.tier.computeUnitsPerRelay * delivered.outputTokens) / maxOutputTokens,
-          );
+          const computeUnits = whole
+            ? request.target.tier.computeUnitsPerRelay
+            : Math.ceil(
+                (request.target.tier.computeUnitsPerRelay * delivered.outputTokens) / maxOutputTokens,
+              );
           const fields = {
             nodeAddress: paid.nodeAddress,
             sessionId: paid.sessionId,
