@@ -40,16 +40,30 @@ export function addressFromPublicKey(publicKey: Uint8Array | string): string {
  * ```
  */
 export function isValidAddress(address: unknown): address is string {
-  if (typeof address !== "string" || address.length > 90 || address !== address.toLowerCase()) return false;
+  if (typeof address !== "string") return false;
+  if (validAddresses.has(address)) return true;
+  if (address.length > 90 || address !== address.toLowerCase()) return false;
   try {
     const decoded = bech32.decodeUnsafe(address, 90);
     if (!decoded || decoded.prefix !== POKT_ADDRESS_PREFIX) return false;
     const data = bech32.fromWordsUnsafe(decoded.words);
-    return data instanceof Uint8Array && data.length === ADDRESS_BYTES;
+    if (!(data instanceof Uint8Array) || data.length !== ADDRESS_BYTES) return false;
   } catch {
     return false;
   }
+  if (validAddresses.size >= VALID_ADDRESSES_KEPT) validAddresses.clear();
+  validAddresses.add(address);
+  return true;
 }
+
+/**
+ * Addresses already found valid, at most {@link VALID_ADDRESSES_KEPT}: every relay envelope names
+ * the same few nodes and gateways, and decoding bech32 again for each costs more than the lookup.
+ * Only valid ones are kept, and the set is emptied when full: whatever addresses a stranger
+ * sends, they hold no more memory than that.
+ */
+const validAddresses = new Set<string>();
+const VALID_ADDRESSES_KEPT = 4096;
 
 /**
  * Whether `address` is the address of the compressed public key given as hex. Never throws:
