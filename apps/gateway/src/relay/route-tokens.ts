@@ -43,7 +43,22 @@ export interface RouteTokens {
   readonly countInput: TokenCounter;
 }
 
+/**
+ * Each route's counters: an attempt reads them when it signs, when it checks the answer and when
+ * it judges a refusal, and a route (its node, service and tier) does not change once planned.
+ */
+const routeTokensOf = new WeakMap<Route, RouteTokens>();
+
 export function routeTokens(route: Route): RouteTokens {
+  let tokens = routeTokensOf.get(route);
+  if (tokens === undefined) {
+    tokens = tokensOfRoute(route);
+    routeTokensOf.set(route, tokens);
+  }
+  return tokens;
+}
+
+function tokensOfRoute(route: Route): RouteTokens {
   const offer = route.node.offers.get(route.servedServiceId);
   const familyName = offerFamily(route.node, route.servedServiceId);
   const family = familyName === undefined ? undefined : familyTokenizer(familyName);
