@@ -234,10 +234,11 @@ const make = Effect.gen(function* () {
   const count = (request: DispatchRequest, stream: boolean) => {
     if (request.targetNode !== undefined) return;
     if (request.operation !== "completions" && request.operation !== "chat.completions") return;
-    const body = { ...request.body, stream };
+    // The shape reads `stream` from the body; the body is copied only when it says otherwise.
+    const body = (request.body.stream === true) === stream ? request.body : { ...request.body, stream };
     selector.trafficMix.record(
       trafficShapeOf(request.operation, body),
-      promptCharsOf(request.operation, body),
+      promptCharsOf(request.operation, request.body),
       request.application.id,
     );
   };
