@@ -47,7 +47,9 @@ export const unaryRelay = Effect.fnUntraced(function* (
       ),
     ),
   );
-  const payload = { ...answer.payload, model: call.relay.target.modelName };
+  // The attempt wrote the public model name already (`clientPayload`): copied only if it did not.
+  const model = call.relay.target.modelName;
+  const payload = answer.payload.model === model ? answer.payload : { ...answer.payload, model };
   sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
     ...call.headers,
     "x-pocket-node": record.nodeAddress,
