@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { bearerTokenOf } from "@pocket-ai/link";
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -39,7 +39,8 @@ export function isWellFormedApiKey(key: string): boolean {
  * lookup by hash.
  */
 export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key, "utf8").digest("hex");
+  // One-shot: no hash object per request (the key is hashed on every request it authenticates).
+  return hash("sha256", key, "hex");
 }
 
 /** The visible part of a key, e.g. `pai_Ab12Cd…`. */
