@@ -22,7 +22,8 @@ export function readBody(req: IncomingMessage, limit: number): Effect.Effect<Buf
     };
     const onEnd = () => {
       cleanup();
-      resume(Effect.succeed(Buffer.concat(parts)));
+      // A body that came in one part (nearly every JSON request) is read as it is, not copied.
+      resume(Effect.succeed(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
     };
     const onError = () => {
       cleanup();
