@@ -308,16 +308,14 @@ export class RelayStore {
    * once it has.
    */
   admit(relay: AdmittedRelay, now: number): Effect.Effect<boolean, NodeStoreError> {
-    const fresh = () =>
-      !this.#admitted.has(relay.requestHash) &&
-      this.#known.get({ requestHash: relay.requestHash }) === undefined;
-    const take = () => {
-      if (this.#admitted.size >= this.#sweepAt) this.#sweep(now);
-      this.#admitted.set(relay.requestHash, { relay, at: now });
-      return true;
-    };
     const shared = this.shared;
-    if (shared === undefined) return storeWrite("admit relay", () => fresh() && take());
+    if (shared === undefined)
+      return Effect.suspend(() => {
+        const admitted = this.#admitAlone(relay, now);
+        return typeof admitted === "boolean" ? Effect.succeed(admitted) : Effect.fail(admitted);
+      });
+    const fresh = () => this.#fresh(relay.requestHash);
+    const take = () => this.#take(relay, now);
     // Several processes: the primary holds each hash in flight in one of them. A relay another
     // process answered while this one asked is in the database by then (its row is committed
     // before its hash is released), so the second look refuses it.
@@ -365,6 +363,34 @@ export class RelayStore {
         ),
       );
     });
+  }
+
+  /**
+   * {@link admit} as a plain call, for a relay's one Effect to take without steps of its own:
+   * whether it is admitted, or the store's failure. `undefined` with `shared` (several workers),
+   * whose admission waits for the primary: `admit` then.
+   */
+  admitHere(relay: AdmittedRelay, now: number): boolean | NodeStoreError | undefined {
+    return this.shared === undefined ? this.#admitAlone(relay, now) : undefined;
+  }
+
+  #admitAlone(relay: AdmittedRelay, now: number): boolean | NodeStoreError {
+    try {
+      return this.#fresh(relay.requestHash) && this.#take(relay, now);
+    } catch (e) {
+      return storeError("admit relay", e);
+    }
+  }
+
+  /** Neither admitted here nor recorded in the database. */
+  #fresh(requestHash: string): boolean {
+    return !this.#admitted.has(requestHash) && this.#known.get({ requestHash }) === undefined;
+  }
+
+  #take(relay: AdmittedRelay, now: number): true {
+    if (this.#admitted.size >= this.#sweepAt) this.#sweep(now);
+    this.#admitted.set(relay.requestHash, { relay, at: now });
+    return true;
   }
 
   /** Forgets the admitted relays whose session can no longer admit anything (amortized: see `#sweepAt`). */

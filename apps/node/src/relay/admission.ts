@@ -111,32 +111,34 @@ export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect
     if ("kind" in envelope) return Effect.succeed(envelope);
     const { request, requestHash, now } = envelope;
     const refused = (error: ProtocolError) => refusedAdmission(request, requestHash, error);
-    const recorded = ctx.store.admit(
-      {
-        requestHash,
-        sessionId: request.header.sessionId,
-        sessionNumber: request.header.sessionNumber,
-        sessionEnd: request.header.sessionEnd,
-        serviceId: request.header.serviceId,
-        tier: request.tier,
-        applicationAddress: request.header.applicationAddress,
-        gatewayAddress: request.gateway.address,
-        stream: ctx.stream,
-        expiresAt: request.header.sessionEnd + sessionGrace(ctx.session),
-      },
-      now,
-    );
-    return Effect.flatMap(recorded, (fresh) => {
+    const record: Parameters<RelayStore["admit"]>[0] = {
+      requestHash,
+      sessionId: request.header.sessionId,
+      sessionNumber: request.header.sessionNumber,
+      sessionEnd: request.header.sessionEnd,
+      serviceId: request.header.serviceId,
+      tier: request.tier,
+      applicationAddress: request.header.applicationAddress,
+      gatewayAddress: request.gateway.address,
+      stream: ctx.stream,
+      expiresAt: request.header.sessionEnd + sessionGrace(ctx.session),
+    };
+    const decided = (checked: PayloadCheck): Effect.Effect<Admission, NodeStoreError> =>
+      checked.ok
+        ? Effect.succeed({ kind: "admitted", relay: { ...checked.value, request, requestHash } })
+        : Effect.as(ctx.store.refuse(requestHash, checked.error.code, ctx.now()), refused(checked.error));
+    const afterRecord = (fresh: boolean): Effect.Effect<Admission, NodeStoreError> => {
       if (!fresh)
         return Effect.succeed(
           refused(protocolError("REPLAYED_RELAY", `relay ${requestHash} was already received`)),
         );
-      return Effect.flatMap(checkPayload(request, ctx), (checked) =>
-        checked.ok
-          ? Effect.succeed<Admission>({ kind: "admitted", relay: { ...checked.value, request, requestHash } })
-          : Effect.as(ctx.store.refuse(requestHash, checked.error.code, ctx.now()), refused(checked.error)),
-      );
-    });
+      const checked = payloadCheck(request, ctx);
+      return Effect.isEffect(checked) ? Effect.flatMap(checked, decided) : decided(checked);
+    };
+    // One process admitting alone decides at once, in this step: no Effect of its own per relay.
+    const here = ctx.store.admitHere(record, now);
+    if (here === undefined) return Effect.flatMap(ctx.store.admit(record, now), afterRecord);
+    return typeof here === "boolean" ? afterRecord(here) : Effect.fail(here);
   });
 }
 
@@ -184,13 +186,6 @@ type PayloadCheck =
 
 function refusal(code: ErrorCode, detail?: string, param?: string): PayloadCheck {
   return { ok: false, error: protocolError(code, detail, param) };
-}
-
-function checkPayload(request: RelayRequest, ctx: AdmissionContext): Effect.Effect<PayloadCheck> {
-  return Effect.suspend(() => {
-    const checked = payloadCheck(request, ctx);
-    return Effect.isEffect(checked) ? checked : Effect.succeed(checked);
-  });
 }
 
 /** The payload's checks, synchronous but for counting tokens with a counter that is not. */
