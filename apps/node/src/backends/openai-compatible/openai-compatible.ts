@@ -96,17 +96,17 @@ export function makeOpenAICompatibleBackend(
     const request = engineBody(body);
     delete request.stream_options;
     request.stream = false;
-    return requestJson(target, "POST", path, request, deadline).pipe(
-      Effect.flatMap((value) => expectRecord(backendId, value, "response")),
-      Effect.filterOrFail(
-        (response) => Array.isArray(response.choices),
-        () =>
+    // One step after the exchange, in plain code: each relay's answer passes here.
+    return Effect.flatMap(requestJson(target, "POST", path, request, deadline), (value) => {
+      if (!isRecord(value)) return expectRecord(backendId, value, "response");
+      if (!Array.isArray(value.choices))
+        return Effect.fail(
           new BackendRejected({ backend: backendId, status: 502, reason: "response has no choices array" }),
-      ),
-      Effect.map((response) =>
-        withCallerModel(normalizeFinishReasons(atMostTopLogprobs(response, body)), callerModel(body)),
-      ),
-    );
+        );
+      return Effect.succeed(
+        withCallerModel(normalizeFinishReasons(atMostTopLogprobs(value, body)), callerModel(body)),
+      );
+    });
   };
 
   const notSupported = (what: string) =>
@@ -391,3 +391,6 @@ function sequentialPieces(iterators: readonly AsyncIterator<StreamPiece>[]): Asy
     },
   };
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
