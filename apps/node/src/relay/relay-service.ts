@@ -22,7 +22,7 @@ import {
   verifyStreamCutReceipt,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
-import { Context, Effect, Either, Exit, FiberId, Layer, Option, Scope } from "effect";
+import { Cause, Context, Effect, Either, Exit, FiberId, Layer, Option, Scope } from "effect";
 import { NodeSettings } from "../app/node-settings.js";
 import { BackendPools } from "../app/served-services.js";
 import { WorkerLink } from "../app/worker-link.js";
@@ -331,10 +331,29 @@ export class RelayService extends Context.Tag("node/RelayService")<
     const unaryAdmission: AdmissionContext = { ...options.admission, stream: false };
     const streamAdmission: AdmissionContext = { ...options.admission, stream: true };
 
+    // One handler at the relay's end, not one per concern: it leaves the serving count, and a
+    // relay cut off before it was answered (the gateway went away) is recorded failed first, never
+    // claimed. Once the backend's answer is in, the relay is answered (or refused) whatever the
+    // gateway does meanwhile: that step is not interrupted, and it counts the relay itself.
     const relay = (input: unknown): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
-      serving.around(relayUnary(input));
+      Effect.suspend(() => {
+        serving.enter();
+        const call: UnaryCall = { serving: undefined, settling: false };
+        const leave = Effect.sync(() => serving.leave());
+        return Effect.onExit(relayUnary(input, call), (exit) =>
+          call.serving !== undefined &&
+          !call.settling &&
+          Exit.isFailure(exit) &&
+          Cause.isInterruptedOnly(exit.cause)
+            ? Effect.ensuring(cutOff(call.serving, "INTERNAL"), leave)
+            : leave,
+        );
+      });
 
-    const relayUnary = (input: unknown): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
+    const relayUnary = (
+      input: unknown,
+      call: UnaryCall,
+    ): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
       Effect.flatMap(
         admitRelay(input, unaryAdmission),
         (admission): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> => {
@@ -344,13 +363,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
           const { relay } = admission;
           const pool = options.pools.get(relay.service.spec.id);
           if (pool === undefined) return refuseAdmitted(relay, noBackend(relay.service.spec.id));
-          // Once the backend's answer is in, the relay is answered (or refused) whatever the gateway
-          // does meanwhile: that step is not interrupted, and it counts the relay itself.
-          let settling = false;
+          call.serving = relay;
           return Effect.matchEffect(runUnary(relay, pool), {
             onFailure: (error) => refuseAdmitted(relay, backendFailure(error)),
             onSuccess: (payload) => {
-              settling = true;
+              call.settling = true;
               // An engine that answers a batch in part, or whose answer the gateway would refuse
               // by its text alone (`engine-answer.ts`), is not signed: the lie would be this node's.
               const text = relay.choices > 0 ? engineAnswer(relay, false) : undefined;
@@ -365,10 +382,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
                     ),
               );
             },
-          }).pipe(
-            // Cut off before it was answered (the gateway went away): recorded failed, never claimed.
-            Effect.onInterrupt(() => (settling ? Effect.void : cutOff(relay, "INTERNAL"))),
-          );
+          });
         },
       );
 
@@ -743,6 +757,14 @@ const GATEWAY_GONE = Symbol("gateway gone");
 /** An engine's stream piece the node must not sign (`EngineAnswer`), or a stream short of its choices. */
 class OffChoices {
   constructor(readonly fault: EngineAnswerFault) {}
+}
+
+/** A unary relay's state its end reads: the relay once it is served, and whether it is settling. */
+interface UnaryCall {
+  /** The admitted relay, from when its backend call is about to start. */
+  serving: AdmittedRelay | undefined;
+  /** Its backend's answer is in: it is answered or refused whatever the gateway does. */
+  settling: boolean;
 }
 
 /** What a served stream's chunk loop reads and reports through (see {@link servedChunks}). */
