@@ -284,20 +284,33 @@ export async function settleBudget(
       late = charged !== undefined;
       return charged ?? 0;
     }
-    // The key's row before its bucket, as in every step: two steps never wait on each other.
-    const key = await lockKey(tx, keyId);
-    if (key === undefined) return 0;
+    // The key's row before its bucket, as in every step: two steps never wait on each other. The
+    // whole cost fits the budget almost always (the reservation held the tier's most): then one
+    // UPDATE checks that it fits and charges it; only a charge the cap bites reads the row first.
+    let charged = actual;
+    let key: RateLimits | undefined = await tx.get<RateLimits>(plainSql`
+      update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved},
+        spent_micro_usd = spent_micro_usd + ${actual}, requests = requests + ${settled.requests},
+        tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
+      where id = ${keyId} and (budget_micro_usd is null
+        or spent_micro_usd + reserved_micro_usd - ${reserved} + ${actual} <= budget_micro_usd)
+      returning rpm, tpm`);
+    if (key === undefined) {
+      const held = await lockKey(tx, keyId);
+      if (held === undefined) return 0;
+      charged =
+        held.budget === null
+          ? actual
+          : Math.min(actual, Math.max(0, held.budget - held.spent - held.reserved + reserved));
+      await tx.run(plainSql`
+        update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved},
+          spent_micro_usd = spent_micro_usd + ${charged}, requests = requests + ${settled.requests},
+          tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
+        where id = ${keyId}`);
+      key = held;
+    }
     const tokens = settled.reservedTokens - settled.tokens;
     if (tokens !== 0 && limited(key)) await takeFromBucket(tx, keyId, closed.at, { requests: 0, tokens });
-    const charged =
-      key.budget === null
-        ? actual
-        : Math.min(actual, Math.max(0, key.budget - key.spent - key.reserved + reserved));
-    await tx.run(plainSql`
-      update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved},
-        spent_micro_usd = spent_micro_usd + ${charged}, requests = requests + ${settled.requests},
-        tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
-      where id = ${keyId}`);
     // Throwing rolls the charge back with the row: a duplicate relay is never charged twice.
     if (ledger !== undefined && (await insertRelayRow(tx, ledger(charged))) !== 1)
       throw new DuplicateLedgerRow();
