@@ -102,11 +102,12 @@ describe("the SQLite client's transactions", () => {
         await tx.run(sql`insert into t (v) values (${`${v}2`})`);
         return v;
       });
-    const failing = db.transaction(async (tx) => {
-      await tx.run(sql`insert into t (v) values (${"lost"})`);
-      throw new Error("refused");
-    });
-    const results = await Promise.allSettled([insert("a"), failing, insert("b"), insert("c")]);
+    const refused = () =>
+      db.transaction(async (tx) => {
+        await tx.run(sql`insert into t (v) values (${"lost"})`);
+        throw new Error("refused");
+      });
+    const results = await Promise.allSettled([insert("a"), refused(), insert("b"), insert("c")]);
     expect(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message))).toEqual([
       "a",
       "refused",
@@ -116,12 +117,36 @@ describe("the SQLite client's transactions", () => {
     expect((await values()).map((r) => r.v)).toEqual(["a", "a2", "b", "b2", "c", "c2"]);
     const begins = () => controls.filter((c) => c.startsWith("BEGIN"));
     expect(begins()).toEqual(["BEGIN IMMEDIATE"]);
-    // Each member in its own savepoint: the refused one rolled back alone.
+    // Each member after the first in its own savepoint: the refused one rolled back alone.
     expect(controls.filter((c) => c.startsWith("ROLLBACK"))).toEqual(["ROLLBACK TO group_member"]);
     expect(sqlite.inTransaction).toBe(false);
     // A transaction alone still commits by itself.
     expect(await insert("d")).toBe("d");
     expect(begins()).toHaveLength(2);
+  });
+
+  it("takes no savepoint for a group's first member, and starts the group over when it fails", async () => {
+    const insert = (v: string) => db.transaction((tx) => tx.run(sql`insert into t (v) values (${v})`));
+    const refused = (v: string) =>
+      db.transaction(async (tx) => {
+        await tx.run(sql`insert into t (v) values (${v})`);
+        throw new Error("refused");
+      });
+    const results = await Promise.allSettled([refused("x"), refused("y"), insert("a"), insert("b")]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "fulfilled", "fulfilled"]);
+    expect((await values()).map((r) => r.v)).toEqual(["a", "b"]);
+    // Nothing committed before "a": each refusal rolled the whole transaction back and began again.
+    expect(controls).toEqual([
+      "BEGIN IMMEDIATE",
+      "ROLLBACK",
+      "BEGIN IMMEDIATE",
+      "ROLLBACK",
+      "BEGIN IMMEDIATE",
+      "SAVEPOINT group_member",
+      "RELEASE group_member",
+      "COMMIT",
+    ]);
+    expect(sqlite.inTransaction).toBe(false);
   });
 
   it("holds every other statement until the group has committed", async () => {

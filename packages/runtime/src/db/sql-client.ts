@@ -287,10 +287,13 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
       lock.inTransaction = true;
       for (; next < batch.length; next++) {
         const t = batch[next] as PendingTransaction;
-        savepoint();
+        // Before the first member that commits, the transaction holds nothing to keep: a failure
+        // rolls all of it back and begins again, so no savepoint is needed until then.
+        const alone = done.length === 0;
+        if (!alone) savepoint();
         try {
           done.push({ t, result: await t.f(inside) });
-          release();
+          if (!alone) release();
         } catch (e) {
           // SQLite may have ended the whole transaction (an I/O error): then nothing of the group
           // holds, and the rest must not run outside a transaction.
@@ -299,9 +302,15 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
             t.reject(e);
             throw e;
           }
-          rollbackToSavepoint();
-          release();
-          t.reject(e);
+          if (alone) {
+            rollback();
+            t.reject(e);
+            begin();
+          } else {
+            rollbackToSavepoint();
+            release();
+            t.reject(e);
+          }
         }
       }
       commit();
