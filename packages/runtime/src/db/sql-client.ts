@@ -266,9 +266,10 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
 
   /**
    * Transactions asked for in one turn of the event loop commit together (group commit): one
-   * `BEGIN IMMEDIATE … COMMIT` around them, each in its own savepoint, so each still commits or
-   * rolls back whole and alone, and none resolves before the COMMIT that makes it durable. A
-   * busy writer pays one commit for several transactions instead of one each.
+   * `BEGIN IMMEDIATE … COMMIT` around them, each after the first in its own savepoint (before
+   * the first succeeds, the transaction itself is one), so each still commits or rolls back whole
+   * and alone, and none resolves before the COMMIT that makes it durable. A busy writer pays one
+   * commit for several transactions instead of one each.
    */
   const waiting: PendingTransaction[] = [];
   const commitWaiting = async (): Promise<void> => {
