@@ -4,6 +4,8 @@
  * the contracts each app implements (node relay, gateway's node-facing API, evaluator's
  * scoreboard) with a typed client for each.
  */
+
+export { answerBodiesBusy, type BodiesBusyCode, bodiesBusyError } from "./body-budget-refusal.js";
 export { httpStatusOf, trpcCodeOf } from "./error-status.js";
 export {
   type AnnounceSource,

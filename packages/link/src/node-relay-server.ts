@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { BodyBudget } from "@pocket-ai/runtime";
 import type { AnyRouter } from "@trpc/server";
 import { TRPCError } from "@trpc/server";
 import { Cause, Exit, type Fiber, Runtime, Stream } from "effect";
+import { bodiesBusyError } from "./body-budget-refusal.js";
 import type { NodeRelayApi, RelayChunks } from "./node-contract.js";
 import {
   chunkLine,
@@ -34,8 +36,10 @@ export function makeNodeRelayHandler<R>(options: {
   /** The base path the tRPC handler serves, with a trailing slash: `/trpc/`. */
   readonly basePath: string;
   readonly maxBodySize: number;
+  /** The bytes of bodies read and not yet verified, shared with every other reader of the process. */
+  readonly bodyBudget?: BodyBudget;
 }): NodeRelayHandler {
-  const { impl, router, runtime, basePath, maxBodySize } = options;
+  const { impl, router, runtime, basePath, maxBodySize, bodyBudget } = options;
   const relayUrl = `${basePath}${RELAY_PATH}`;
   const streamUrl = `${basePath}${RELAY_STREAM_PATH}?batch=1`;
   const run = Runtime.runPromiseExit(runtime);
@@ -52,7 +56,7 @@ export function makeNodeRelayHandler<R>(options: {
       gone = true;
       fiber?.unsafeInterruptAsFork(fiber.id());
     });
-    readBody(req, res, maxBodySize, (error, input) => {
+    readBody(req, res, maxBodySize, bodyBudget, (error, input) => {
       const answer = (status: number, body: string) => {
         if (res.destroyed) return;
         res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(body) });
@@ -79,7 +83,7 @@ export function makeNodeRelayHandler<R>(options: {
 
   const serveStream = (req: IncomingMessage, res: ServerResponse) => {
     const controller = abortOnClose(res);
-    readBody(req, res, maxBodySize, (error, body) => {
+    readBody(req, res, maxBodySize, bodyBudget, (error, body) => {
       if (error !== undefined) {
         const { shape } = formatError(router, error, RELAY_STREAM_PATH, undefined);
         if (res.destroyed) return;
@@ -140,12 +144,14 @@ function abortOnClose(res: ServerResponse): AbortController {
 /**
  * Reads the JSON body up to `limit` bytes. A larger body is refused without keeping it (the
  * connection is closed after the answer); a body that is not JSON is refused with a fixed message
- * (the parser's would quote the body).
+ * (the parser's would quote the body). Its parts are taken from `budget` as they come and given
+ * back once it is parsed or gone: a part that does not fit is refused the same way (`NODE_BUSY`).
  */
 function readBody(
   req: IncomingMessage,
   res: ServerResponse,
   limit: number,
+  budget: BodyBudget | undefined,
   done: (error: TRPCError | undefined, body: unknown) => void,
 ): void {
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
@@ -163,16 +169,24 @@ function readBody(
   const parts: Buffer[] = [];
   let size = 0;
   let finished = false;
+  let taken = 0;
+  const giveBack = () => {
+    budget?.give(taken);
+    taken = 0;
+  };
   req.on("data", (part: Buffer) => {
     if (finished) return;
     size += part.length;
-    if (size > limit) {
+    const busy = size <= limit && budget !== undefined && !budget.tryTake(part.length);
+    if (size > limit || busy) {
       finished = true;
       res.setHeader("connection", "close");
       parts.length = 0;
-      done(tooLarge(), undefined);
+      giveBack();
+      done(busy ? bodiesBusyError(budget as BodyBudget) : tooLarge(), undefined);
       return;
     }
+    if (budget !== undefined) taken += part.length;
     parts.push(part);
   });
   req.once("end", () => {
@@ -180,6 +194,7 @@ function readBody(
     finished = true;
     const text =
       parts.length === 1 ? (parts[0] as Buffer).toString("utf8") : Buffer.concat(parts).toString("utf8");
+    giveBack();
     let body: unknown;
     try {
       body = text === "" ? undefined : JSON.parse(text);
@@ -194,6 +209,7 @@ function readBody(
   req.once("error", () => {
     finished = true;
   });
+  req.once("close", giveBack);
 }
 
 function iteratorOf<R>(

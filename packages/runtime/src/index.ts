@@ -26,6 +26,7 @@ export {
 export { DataDirLocked, lockDataDir } from "./files/data-dir-lock.js";
 export { packageDir, packageFile } from "./files/package-file.js";
 export { makePrivateDir } from "./files/private-dir.js";
+export { BodyBudget } from "./http/body-budget.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export {
   type LeanBodySink,
@@ -41,7 +42,13 @@ export {
   openLeanText,
   type ReadyParts,
 } from "./http/lean-http.js";
-export { checkPortFree, ListenError, type RunningServer, serveHttp } from "./http/serve.js";
+export {
+  checkPortFree,
+  ListenError,
+  REQUEST_TIMEOUT_MS,
+  type RunningServer,
+  serveHttp,
+} from "./http/serve.js";
 export { hasSystemErrorCode } from "./http/system-error.js";
 export { KeyFileError, keyFileWriteFailure, loadKeyFile, writeKeyFile } from "./keys/key-file.js";
 export { describeCause, effectLoggerFor, redactingLoggerLayer } from "./log/effect-logger.js";

@@ -399,6 +399,12 @@ export const ErrorCodes = {
     type: "invalid_request_error",
     message: "This route does not take this HTTP method. Use the one the `Allow` header names.",
   },
+  REQUESTS_BUSY: {
+    status: 503,
+    type: "server_error",
+    message:
+      "The server is receiving as many request bodies as it holds in memory at once (bodies are read whole before they are checked). Retry in a few seconds; nothing was done.",
+  },
   // ── Configuration and internals ──────────────────────────────────────────────
   INVALID_CONFIG: {
     status: 500,

@@ -43,11 +43,27 @@ export function serveHttp(options: {
   readonly beforeCut?: () => Promise<void>;
   /** Called once, when the server stops accepting and its drain begins. */
   readonly onDrain?: () => void;
+  /**
+   * The longest a request may take to arrive whole, head and body ({@link REQUEST_TIMEOUT_MS} by
+   * default); a request still arriving then is answered 408 and its connection closed. The
+   * answer's own time is not bounded by it.
+   */
+  readonly requestTimeoutMs?: number;
 }): Effect.Effect<RunningServer, ListenError, Scope.Scope> {
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const listen = Effect.async<RunningServer, ListenError>((resume) => {
     tuneHeapForServing();
-    const server = createServer({ keepAliveTimeout: 65_000 }, options.handler);
-    server.headersTimeout = 66_000;
+    const server = createServer(
+      {
+        keepAliveTimeout: 65_000,
+        requestTimeout,
+        // Node looks for late requests this often (30 s by default, half a short deadline again).
+        connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(requestTimeout / 4))),
+      },
+      options.handler,
+    );
+    // A request's head is part of it: never given longer than the whole request.
+    server.headersTimeout = Math.min(66_000, requestTimeout);
     const onError = (e: NodeJS.ErrnoException) => resume(Effect.fail(listenError(options, e)));
     server.once("error", onError);
     server.listen(options.port, options.host, () => {
@@ -107,6 +123,13 @@ export function checkPortFree(at: {
     );
   });
 }
+
+/**
+ * How long a request may take to arrive whole unless the server says otherwise: a body at the
+ * largest size an app takes (32 MiB on a node) arrives well within it at 10 Mbit/s. Node's own
+ * default (300 s) let a stalled body hold its memory for five minutes.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 /** The longest `beforeCut` may take, once the drain has run out, to end the answers still open. */
 export const CUT_GRACE_MS = 2_000;
