@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  answerBodiesBusy,
   contextFromRequest,
   logUncodedFailures,
   makeNodeRelayHandler,
@@ -6,7 +8,14 @@ import {
   type NodeRelayApi,
 } from "@pocket-ai/link";
 import { ErrorCodes } from "@pocket-ai/protocol";
-import { METRICS_CHALLENGE, mergeExpositions, metricsAccess, serveHttp, spanned } from "@pocket-ai/runtime";
+import {
+  BodyBudget,
+  METRICS_CHALLENGE,
+  mergeExpositions,
+  metricsAccess,
+  serveHttp,
+  spanned,
+} from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Context, Duration, Effect, Layer, Option } from "effect";
 import { NodeDescription } from "../info/node-info.js";
@@ -18,6 +27,16 @@ import { WorkerLink } from "./worker-link.js";
 
 /** The setting that moves the node's port, as a refusal names it. */
 export const NODE_PORT_SETTING = "listen.port (env POCKET_NODE__LISTEN__PORT)";
+
+/** The largest relay body (an image edit's pictures as base64): `relay` and `relayStream` calls. */
+const MAX_RELAY_BODY_BYTES = 32 * 1024 * 1024;
+/**
+ * The largest body of any other call (a stream cut receipt, a call in another shape than the
+ * link's), and how many bytes of those bodies the process holds at once: they are reserved as
+ * declared, before tRPC reads them, so they have a budget of their own that relays never wait on.
+ */
+const MAX_OTHER_BODY_BYTES = 1024 * 1024;
+const OTHER_BODIES_BUDGET_BYTES = 16 * MAX_OTHER_BODY_BYTES;
 
 /** Where the node listens: its base URL and the tRPC URL gateways call (`<publicUrl or url>/trpc`). */
 export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
@@ -44,10 +63,15 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
           metrics.queueDepth.set({ service: stats.serviceId }, stats.queueDepth);
           for (const b of stats.backends) metrics.inFlight.set({ backend: b.id }, b.inFlight);
         }
+        metrics.unverifiedBodyBytes.set({}, relayBodies.held + otherBodies.held);
         return metrics.registry.render();
       };
       worker?.onRender(render);
       const metricsRefusal = metricsAccess(config.metrics);
+      // Bodies are read whole before their signature is checked: what strangers may make the
+      // process hold is bounded in all, not only per request.
+      const relayBodies = new BodyBudget(config.requests.bodyBudgetBytes);
+      const otherBodies = new BodyBudget(OTHER_BODIES_BUDGET_BYTES);
       // Without span export configured these spans are skipped (`spanned`).
       const impl: NodeRelayApi = {
         relay: (input) => spanned(relays.relay(input), "Node.relay"),
@@ -58,17 +82,32 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       };
       const router = makeNodeRouter(impl);
       const basePath = "/trpc/";
-      const maxBodySize = 32 * 1024 * 1024;
       const trpc = createHTTPHandler({
         router,
         basePath,
-        maxBodySize,
+        maxBodySize: MAX_OTHER_BODY_BYTES,
+        // Gateways call one procedure per request; `relayStream` comes as a batch of one (tRPC's
+        // stream link). A longer batch would answer `info` thousands of times for one small GET.
+        maxBatchSize: 1,
         createContext: contextFromRequest(runtime),
         onError: logUncodedFailures(runtime),
       });
       // The relay procedures' calls in tRPC's own shape are served straight on node:http (no Web
       // Request or Stream per call or chunk); everything else goes through the tRPC handler.
-      const relayCalls = makeNodeRelayHandler({ impl, router, runtime, basePath, maxBodySize });
+      const relayCalls = makeNodeRelayHandler({
+        impl,
+        router,
+        runtime,
+        basePath,
+        maxBodySize: MAX_RELAY_BODY_BYTES,
+        bodyBudget: relayBodies,
+      });
+      const trpcCalls = (req: IncomingMessage, res: ServerResponse) => {
+        if (relayCalls(req, res)) return;
+        if (otherBodies.holdRequest(req, res, MAX_OTHER_BODY_BYTES)) return trpc(req, res);
+        const path = (req.url ?? "").slice(basePath.length).split("?")[0] ?? "";
+        answerBodiesBusy(res, { router, budget: otherBodies, path });
+      };
       // Added before the server, so it runs after the server has closed and before the database
       // closes: relays whose callers went away still write their outcome (interrupted relays are
       // recorded failed), bounded by the same drain time.
@@ -93,9 +132,10 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
         port: config.listen.port,
         portSetting: NODE_PORT_SETTING,
         drainMs: config.shutdownDrainMs,
+        requestTimeoutMs: config.requests.timeoutMs,
         handler: (req, res) => {
           const path = (req.url ?? "/").split("?")[0];
-          if (path?.startsWith("/trpc/")) return relayCalls(req, res) ? undefined : trpc(req, res);
+          if (path?.startsWith("/trpc/")) return trpcCalls(req, res);
           if (path === "/metrics") {
             const refusal = metricsRefusal(req);
             if (refusal !== undefined) {
@@ -129,8 +169,15 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
             res.writeHead(h.ok ? 200 : 503, { "content-type": "application/json" });
             return res.end(JSON.stringify(h));
           }
-          res.writeHead(404, { "content-type": "application/json" });
-          res.end(JSON.stringify({ error: "not found: the node serves /trpc/*, /metrics and /health" }));
+          res.writeHead(ErrorCodes.ROUTE_NOT_FOUND.status, { "content-type": "application/json" });
+          res.end(
+            JSON.stringify({
+              error: {
+                code: "ROUTE_NOT_FOUND",
+                message: `No route ${path}. The node serves /trpc/*, /metrics and /health.`,
+              },
+            }),
+          );
         },
       }).pipe(Effect.mapError((e) => new NodeStartError({ code: e.code, reason: e.reason })));
       return { url: server.url, trpcUrl: `${config.publicUrl ?? server.url}/trpc` };

@@ -264,6 +264,24 @@ export const NodeConfig = z.strictObject({
    * them. `gguf` backends (a model loaded in-process) need 1.
    */
   workers: z.int().min(1).max(64).default(1),
+  /**
+   * Requests as they arrive, before any signature is checked (anyone can reach a node's port):
+   * `timeoutMs`, the longest a request may take to arrive whole, head and body (a relay body is at
+   * most 32 MiB: 60 s carries it at 10 Mbit/s), after which it is answered 408 and its connection
+   * closed; `bodyBudgetBytes`, the bytes of relay bodies this process holds while they arrive, all
+   * connections together: a body that would go past it is refused at once with `503 NODE_BUSY`
+   * (the gateway tries another node). Below 32 MiB the largest image relays never fit.
+   */
+  requests: z
+    .strictObject({
+      timeoutMs: z.int().min(1_000).max(600_000).default(60_000),
+      bodyBudgetBytes: z
+        .int()
+        .min(1024 * 1024)
+        .max(64 * 1024 * 1024 * 1024)
+        .default(256 * 1024 * 1024),
+    })
+    .prefault({}),
   /** On SIGTERM, how long in-flight relays may take to finish before connections are closed. */
   shutdownDrainMs: z.number().int().min(0).max(600_000).default(10_000),
 });

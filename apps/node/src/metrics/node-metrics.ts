@@ -32,6 +32,10 @@ export function makeNodeMetrics() {
       "Relays waiting for a backend slot, by service",
     ),
     inFlight: registry.gauge("pocket_node_backend_in_flight", "Relays running on a backend, by backend"),
+    unverifiedBodyBytes: registry.gauge(
+      "pocket_node_unverified_body_bytes",
+      "Bytes of relay bodies being received and not yet verified, held by this process (at most requests.bodyBudgetBytes; past it relays are refused NODE_BUSY)",
+    ),
     claims: registry.counter("pocket_node_claims_total", "Claims by gateway and status"),
     ledgerWriteFailures: registry.counter(
       "pocket_node_ledger_write_failures_total",
