@@ -1,18 +1,17 @@
 import { makeScoreboardRouter, type ScoreboardRouter } from "@pocket-ai/link";
-import { buildScoreboard } from "./publish/scoreboard.js";
+import type { Scoreboard } from "@pocket-ai/protocol";
+import { boardReader } from "./publish/scoreboard.js";
 import type { ScoresContext } from "./publish/scores-context.js";
 
 /**
  * The evaluator's tRPC router: the link's scoreboard contract (`scores.board`, `scores.node`),
- * implemented from the evaluator's store.
+ * implemented from the evaluator's store (the board built again only when it changed or is a
+ * second old: `boardReader`).
  */
-export function appRouter(ctx: ScoresContext): ScoreboardRouter {
+export function appRouter(ctx: ScoresContext, board: () => Scoreboard = boardReader(ctx)): ScoreboardRouter {
   return makeScoreboardRouter({
-    board: () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now(), ctx.measured),
-    node: (address) =>
-      buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now(), ctx.measured).nodes.find(
-        (n) => n.address === address,
-      ) ?? null,
+    board,
+    node: (address) => board().nodes.find((n) => n.address === address) ?? null,
   });
 }
 

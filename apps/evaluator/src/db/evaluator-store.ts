@@ -16,7 +16,14 @@ const MIGRATIONS = packageFile(import.meta.url, "@pocket-ai/evaluator", "drizzle
  * transaction, committed before the caller goes on, so a result recorded survives `kill -9`.
  */
 export class EvaluatorStoreImpl {
+  #boardWrites = 0;
+
   constructor(readonly db: EvaluatorDb) {}
+
+  /** How many writes to the published entries this store made: a board built before is stale once it moves. */
+  get boardWrites(): number {
+    return this.#boardWrites;
+  }
 
   /**
    * The unfinished run of a node on a service for this suite, if a previous process stopped
@@ -116,6 +123,7 @@ export class EvaluatorStoreImpl {
           .run();
       }
     });
+    this.#boardWrites++;
   }
 
   /** Published entries with the run each came from. */
@@ -169,6 +177,7 @@ export class EvaluatorStoreImpl {
     if ((entry.identity.sharedBackendGroup ?? null) === group) return;
     const next = { ...entry, identity: { ...entry.identity, sharedBackendGroup: group } };
     this.db.update(nodeScores).set({ entry: next }).where(where).run();
+    this.#boardWrites++;
   }
 
   /**

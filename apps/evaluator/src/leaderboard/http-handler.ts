@@ -4,7 +4,7 @@ import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
 import { describeThrown, METRICS_CHALLENGE, type MetricsConfig, metricsAccess } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Effect, Runtime } from "effect";
-import { buildScoreboard } from "../publish/scoreboard.js";
+import { boardReader } from "../publish/scoreboard.js";
 import type { ScoresContext } from "../publish/scores-context.js";
 import { appRouter } from "../router.js";
 import { evaluatorMetrics } from "./metrics.js";
@@ -23,9 +23,14 @@ export function evaluatorHandler(
   options: { readonly metrics?: MetricsConfig | undefined } = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const metricsRefusal = metricsAccess(options.metrics);
+  const board = boardReader(ctx);
   const trpc = createHTTPHandler({
-    router: appRouter(ctx),
+    router: appRouter(ctx, board),
     basePath: "/trpc/",
+    // tRPC's default client link batches the calls made together; a batch is capped (refused 400
+    // INVALID_REQUEST past it), or one small GET naming `scores.board` a thousand times would
+    // answer the whole board a thousand times over.
+    maxBatchSize: MAX_BATCH_CALLS,
     createContext: contextFromRequest(runtime),
     onError: logUncodedFailures(runtime),
   });
@@ -81,7 +86,7 @@ export function evaluatorHandler(
       res.end(JSON.stringify({ ok: true }));
       return;
     }
-    const current = read(res, () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now(), ctx.measured));
+    const current = read(res, board);
     if (current === undefined) return;
     if (path === "/scoreboard.json") {
       res.writeHead(200, { "content-type": "application/json" });
@@ -92,6 +97,9 @@ export function evaluatorHandler(
     res.end(leaderboardPage(current));
   };
 }
+
+/** The most calls one tRPC request may batch. */
+export const MAX_BATCH_CALLS = 10;
 
 /** The plain HTTP routes; everything else is tRPC under `/trpc/` or a 404. */
 const PAGES = new Set(["/", "/index.html", "/scoreboard.json", "/health", "/metrics"]);

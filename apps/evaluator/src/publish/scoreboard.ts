@@ -1,6 +1,7 @@
 import { type NodeScore, Scoreboard } from "@pocket-ai/protocol";
 import type { EvaluatedNode } from "../config/evaluator-config.js";
 import type { EvaluatorStoreImpl } from "../db/evaluator-store.js";
+import type { ScoresContext } from "./scores-context.js";
 
 /** The nodes an evaluator measures, as `measuredKey`s: its config's `nodes`. */
 export function measuredNodes(
@@ -33,4 +34,29 @@ export function buildScoreboard(
         (b.overall?.lower ?? -1) - (a.overall?.lower ?? -1) || a.address.localeCompare(b.address),
     );
   return Scoreboard.parse({ evaluator, generatedAt: now, nodes });
+}
+
+/** How long a built board is served again while nothing was published (by the evaluator's clock). */
+export const BOARD_REUSE_MS = 1_000;
+
+/**
+ * The board as {@link buildScoreboard} builds it, built again only once something was published
+ * or {@link BOARD_REUSE_MS} have passed: the board is public, and every reader (the page, the JSON,
+ * each tRPC call) would otherwise cost a read of every entry, a sort and a schema check.
+ */
+export function boardReader(ctx: ScoresContext): () => Scoreboard {
+  let built: { board: Scoreboard; at: number; writes: number } | undefined;
+  return () => {
+    const now = ctx.now();
+    const writes = ctx.store.boardWrites;
+    if (
+      built === undefined ||
+      built.writes !== writes ||
+      now < built.at ||
+      now - built.at >= BOARD_REUSE_MS
+    ) {
+      built = { board: buildScoreboard(ctx.store, ctx.evaluatorId, now, ctx.measured), at: now, writes };
+    }
+    return built.board;
+  };
 }
