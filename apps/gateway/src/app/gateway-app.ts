@@ -1,9 +1,10 @@
 import { createHmac } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
-import { logUncodedFailures } from "@pocket-ai/link";
+import { answerBodiesBusy, logUncodedFailures } from "@pocket-ai/link";
 import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
 import {
+  BodyBudget,
   checkPortFree,
   createLogger,
   type Gauge,
@@ -84,6 +85,14 @@ export interface RunningGateway {
 
 /** The setting that moves the gateway's port, as a refusal names it. */
 const GATEWAY_PORT_SETTING = "listen.port (env POCKET_GATEWAY__LISTEN__PORT)";
+
+/** The largest body of a `/trpc` call (an announcement, a claim's proofs, an admin call). */
+const MAX_TRPC_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * The bytes of `/trpc` bodies held at once, all connections together (16 of the largest): past it
+ * a call is refused `503 REQUESTS_BUSY` before its body is read.
+ */
+const TRPC_BODIES_BUDGET_BYTES = 16 * MAX_TRPC_BODY_BYTES;
 
 export interface StartGatewayOptions {
   readonly log?: Logger;
@@ -207,15 +216,26 @@ export function startGateway(
     const replicas = yield* replicaDirectory(db, newReplicaId());
 
     const router = makeAppRouter({ db, flushMetering: metering.flush });
-    const trpc = createHTTPHandler({
+    const trpcCalls = createHTTPHandler({
       router,
       basePath: "/trpc/",
-      maxBodySize: 4 * 1024 * 1024,
+      maxBodySize: MAX_TRPC_BODY_BYTES,
+      // Every client (nodes, the admin and settlement CLIs) calls one procedure per request: a batch
+      // would let one request make the gateway verify thousands of signatures.
+      allowBatching: false,
       // New nodes are counted per network (`routing.newNodesPerNetworkPerHour`), read as the
       // portal's limits read it (behind `portal.trustProxy`), kept only as a keyed tag.
       createContext: contextFromRequest(runtime, { clientNetwork: nodeNetworkTag(key, config) }),
       onError: logUncodedFailures(runtime as Runtime.Runtime<never>),
     });
+    // Bodies at /trpc are read before their signature or token is checked (nodes announce from
+    // anywhere): what they hold is reserved as declared, bounded in all.
+    const trpcBodies = new BodyBudget(TRPC_BODIES_BUDGET_BYTES);
+    const trpc = (req: IncomingMessage, res: ServerResponse) => {
+      if (trpcBodies.holdRequest(req, res, MAX_TRPC_BODY_BYTES)) return trpcCalls(req, res);
+      const path = (req.url ?? "").slice("/trpc/".length).split("?")[0] ?? "";
+      answerBodiesBusy(res, { router, budget: trpcBodies, path, code: "REQUESTS_BUSY" });
+    };
     // When the drain runs out, the streams still open end with an error event.
     const streams = new StreamShutdown();
     const frontDoorMetrics = makeFrontDoorMetrics(registry);
