@@ -1,0 +1,93 @@
+import http from "node:http";
+import { connect } from "node:net";
+import type { RelayResponse } from "@pocket-ai/protocol";
+import { BodyBudget, serveHttp } from "@pocket-ai/runtime";
+import { Effect, Exit, Runtime, Scope } from "effect";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  makeNodeRelayClient,
+  makeNodeRelayHandler,
+  makeNodeRouter,
+  type NodeRelayApi,
+} from "../src/index.js";
+
+// Bodies are read whole before anything is verified: many connections that send most of a body and
+// stall must hold no more than the budget, and a relay sent once they are gone is served.
+const impl: NodeRelayApi = {
+  relay: (input) => Effect.succeed({ ok: true, input } as unknown as RelayResponse),
+  relayStream: () => Effect.succeed([]),
+  settleCut: () => Effect.succeed({ status: "settled" }),
+  info: () => ({ address: "0xnode" }) as never,
+  health: () => ({ ok: true, backends: {} }),
+};
+const budget = new BodyBudget(64 * 1024);
+const direct = makeNodeRelayHandler({
+  impl,
+  router: makeNodeRouter(impl),
+  runtime: Runtime.defaultRuntime,
+  basePath: "/trpc/",
+  maxBodySize: 48 * 1024,
+  bodyBudget: budget,
+});
+const scope = Effect.runSync(Scope.make());
+let port = 0;
+let url = "";
+beforeAll(async () => {
+  const server = await Effect.runPromise(
+    Scope.extend(
+      serveHttp({
+        host: "127.0.0.1",
+        port: 0,
+        handler: (req, res) => {
+          if (!direct(req, res)) res.writeHead(404).end();
+        },
+      }),
+      scope,
+    ),
+  );
+  port = server.port;
+  url = `${server.url}/trpc`;
+});
+afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)));
+
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(check()).toBe(true);
+}
+
+function stalled(declared: number, sent: number) {
+  const socket = connect(port, "127.0.0.1");
+  let text = "";
+  const answer = new Promise<string>((resolve) => {
+    socket.on("data", (d) => {
+      text += d.toString("latin1");
+    });
+    socket.on("close", () => resolve(text));
+    socket.on("error", () => undefined);
+  });
+  socket.write(
+    `POST /trpc/relay HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
+  );
+  socket.write(Buffer.alloc(sent, 0x20));
+  return { socket, answer };
+}
+
+it("holds at most the budget for stalled bodies, refuses past it with 503 NODE_BUSY, and gives every byte back", async () => {
+  const held = Array.from({ length: 2 }, () => stalled(40 * 1024, 30 * 1024));
+  await until(() => budget.held === 60 * 1024);
+  const refused = await Promise.all(Array.from({ length: 8 }, () => stalled(40 * 1024, 30 * 1024).answer));
+  for (const text of refused) {
+    expect(text).toMatch(/^HTTP\/1.1 503/);
+    expect(text).toContain('"pocketCode":"NODE_BUSY"');
+    expect(text.toLowerCase()).toContain("connection: close");
+  }
+  expect(budget.held).toBeLessThanOrEqual(budget.limit);
+  for (const s of held) s.socket.destroy();
+  await until(() => budget.held === 0);
+  const agent = new http.Agent({ keepAlive: true });
+  const answer = await makeNodeRelayClient(url, { agent }).relay.mutate({ kind: "ok" });
+  agent.destroy();
+  expect(answer).toMatchObject({ ok: true });
+  expect(budget.held).toBe(0);
+});
