@@ -209,7 +209,7 @@ function readBody(
   req.once("error", () => {
     finished = true;
   });
-  req.once("close", giveBack);
+  if (budget !== undefined) req.once("close", giveBack);
 }
 
 function iteratorOf<R>(
