@@ -1,5 +1,4 @@
 import { makeScoreboardRouter, type ScoreboardRouter } from "@pocket-ai/link";
-import type { Scoreboard } from "@pocket-ai/protocol";
 import { boardReader } from "./publish/scoreboard.js";
 import type { ScoresContext } from "./publish/scores-context.js";
 
@@ -8,7 +7,9 @@ import type { ScoresContext } from "./publish/scores-context.js";
  * implemented from the evaluator's store (the board built again only when it changed or is a
  * second old: `boardReader`).
  */
-export function appRouter(ctx: ScoresContext, board: () => Scoreboard = boardReader(ctx)): ScoreboardRouter {
+export function appRouter(ctx: ScoresContext): ScoreboardRouter {
+  // Every call of a batch reads the same board.
+  const board = boardReader(ctx);
   return makeScoreboardRouter({
     board,
     node: (address) => board().nodes.find((n) => n.address === address) ?? null,

@@ -4,7 +4,7 @@ import { type ErrorCode, ErrorCodes } from "@pocket-ai/protocol";
 import { describeThrown, METRICS_CHALLENGE, type MetricsConfig, metricsAccess } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Effect, Runtime } from "effect";
-import { boardReader } from "../publish/scoreboard.js";
+import { buildScoreboard } from "../publish/scoreboard.js";
 import type { ScoresContext } from "../publish/scores-context.js";
 import { appRouter } from "../router.js";
 import { evaluatorMetrics } from "./metrics.js";
@@ -23,9 +23,8 @@ export function evaluatorHandler(
   options: { readonly metrics?: MetricsConfig | undefined } = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const metricsRefusal = metricsAccess(options.metrics);
-  const board = boardReader(ctx);
   const trpc = createHTTPHandler({
-    router: appRouter(ctx, board),
+    router: appRouter(ctx),
     basePath: "/trpc/",
     // tRPC's default client link batches the calls made together; a batch is capped (refused 400
     // INVALID_REQUEST past it), or one small GET naming `scores.board` a thousand times would
@@ -86,7 +85,9 @@ export function evaluatorHandler(
       res.end(JSON.stringify({ ok: true }));
       return;
     }
-    const current = read(res, board);
+    // Built for each page (one build per request, as any request costs): a read the database fails
+    // shows at once as 503, never hidden behind a board built before.
+    const current = read(res, () => buildScoreboard(ctx.store, ctx.evaluatorId, ctx.now(), ctx.measured));
     if (current === undefined) return;
     if (path === "/scoreboard.json") {
       res.writeHead(200, { "content-type": "application/json" });

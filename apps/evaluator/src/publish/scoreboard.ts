@@ -41,8 +41,8 @@ export const BOARD_REUSE_MS = 1_000;
 
 /**
  * The board as {@link buildScoreboard} builds it, built again only once something was published
- * or {@link BOARD_REUSE_MS} have passed: the board is public, and every reader (the page, the JSON,
- * each tRPC call) would otherwise cost a read of every entry, a sort and a schema check.
+ * or {@link BOARD_REUSE_MS} have passed: the board is public, and each tRPC call of a batch would
+ * otherwise cost a read of every entry, a sort and a schema check.
  */
 export function boardReader(ctx: ScoresContext): () => Scoreboard {
   let built: { board: Scoreboard; at: number; writes: number } | undefined;
