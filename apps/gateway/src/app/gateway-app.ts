@@ -39,10 +39,12 @@ import { StreamShutdown } from "../openai/stream-shutdown.js";
 import { UploadDecodes } from "../openai/upload-decodes.js";
 import { networkTag, requestNetwork } from "../portal/client-network.js";
 import { makePortal, mountPortal } from "../portal/index.js";
+import { isLoopbackHost } from "../portal/portal-config.js";
 import { Dispatcher } from "../relay/dispatcher.js";
 import { advertiseUrlOf } from "../replicas/advertise-url.js";
 import { newReplicaId, replicaDirectory } from "../replicas/replica-directory.js";
 import { longestRelayMs } from "../routing/routing-config.js";
+import { formatUsd, parseUsd } from "../settlement/usd-amount.js";
 import { contextFromRequest } from "../trpc.js";
 import { priceWeightGaps } from "./catalog-weights.js";
 import { readiness } from "./readiness.js";
@@ -322,6 +324,8 @@ export function startGateway(
         setting: "replica.advertiseUrl (env POCKET_GATEWAY__REPLICA__ADVERTISE_URL)",
       });
     }
+    const signup = portal === undefined ? undefined : openSignupReach(config);
+    if (signup !== undefined) log.warn("portal sign-up is open to anyone who reaches this gateway", signup);
     log.info("gateway started", {
       url: server.url,
       address: key.address,
@@ -339,6 +343,30 @@ export function startGateway(
     });
     return { url: server.url, trpcUrl: `${url}/trpc`, key, catalog, router, flushMetering: metering.flush };
   });
+}
+
+/**
+ * What open sign-up lets strangers spend when others reach the gateway (a listen host or
+ * `publicUrl` that is not loopback), for the start log's warning; undefined when sign-up is closed
+ * or only this machine reaches the gateway. The config refuses this without a budget cap
+ * (`publicSignupProblem`), so the figures are bounded: the operator reads what a day may cost.
+ */
+function openSignupReach(config: GatewayConfig): Record<string, unknown> | undefined {
+  const { signup, keys } = config.portal;
+  const publicHost = config.publicUrl === undefined ? undefined : new URL(config.publicUrl).hostname;
+  const reachable =
+    !isLoopbackHost(config.listen.host) || (publicHost !== undefined && !isLoopbackHost(publicHost));
+  if (!signup.enabled || !reachable || keys.maxBudgetUsd === null) return undefined;
+  // BigInt: the largest caps multiplied together pass Number's safe integers.
+  const perAccount = BigInt(keys.maxPerAccount) * BigInt(parseUsd(keys.maxBudgetUsd));
+  return {
+    perKeyUsd: keys.maxBudgetUsd,
+    perAccountUsd: formatUsd(perAccount),
+    accountsPerHour: signup.perHour,
+    atMostPerHourUsd: formatUsd(perAccount * BigInt(signup.perHour)),
+    settings:
+      "portal.keys.maxBudgetUsd, portal.keys.maxPerAccount, portal.signup.perHour; close it with portal.signup.enabled: false (env POCKET_GATEWAY__PORTAL__SIGNUP__ENABLED=false)",
+  };
 }
 
 /**

@@ -1,7 +1,16 @@
+import { isLoopbackAddress } from "@pocket-ai/runtime";
 import { z } from "zod";
+import { parseUsd } from "../settlement/usd-amount.js";
 import { addressBlockProblem } from "./client-network.js";
 
 const perWindow = z.number().int().min(0).max(1_000_000);
+/**
+ * The budget cap of a self-serve key when the operator sets none: a trial's worth (about a
+ * thousand small chat calls at the default catalog's prices), raised in the config once sign-up
+ * is paid for or known. Ten keys to an account make $10 an account.
+ */
+export const DEFAULT_MAX_KEY_BUDGET_USD = "1";
+
 const usd = z.string().regex(/^\$?(0|[1-9][0-9]{0,8})(\.[0-9]{1,6})?$/, "a dollar amount like 5 or 0.50");
 
 /**
@@ -85,10 +94,18 @@ export const PortalConfig = z
       .strictObject({
         /** Active keys one account may hold. */
         maxPerAccount: z.number().int().min(1).max(1000).default(10),
-        /** Budget a new self-serve key gets when the customer sets none; omitted: unlimited. */
+        /**
+         * Budget a new self-serve key gets when the customer sets none (at most `maxBudgetUsd`);
+         * omitted: `maxBudgetUsd`, or what is left of the account's room under it.
+         */
         defaultBudgetUsd: usd.optional(),
-        /** The highest budget a customer may give a key; omitted: no cap. */
-        maxBudgetUsd: usd.optional(),
+        /**
+         * The highest budget a customer may give a key; the account's keys together hold at most
+         * `maxPerAccount` times it. Sign-up asks for no payment, so a self-serve key always has a
+         * budget unless the operator writes `null` here (no cap), which the gateway refuses on an
+         * address others reach (see `publicSignupProblem`).
+         */
+        maxBudgetUsd: usd.nullable().default(DEFAULT_MAX_KEY_BUDGET_USD),
         /** The highest requests per minute a customer may give a key (and the default); omitted: none. */
         maxRpm: z.number().int().positive().optional(),
       })
@@ -106,6 +123,17 @@ export const PortalConfig = z
       .prefault({}),
   })
   .superRefine((portal, ctx) => {
+    const { defaultBudgetUsd, maxBudgetUsd } = portal.keys;
+    if (
+      defaultBudgetUsd !== undefined &&
+      maxBudgetUsd !== null &&
+      parseUsd(defaultBudgetUsd) > parseUsd(maxBudgetUsd)
+    )
+      ctx.addIssue({
+        code: "custom",
+        path: ["keys", "defaultBudgetUsd"],
+        message: `is more than keys.maxBudgetUsd (${maxBudgetUsd}): every key made without a budget would be refused; lower it or raise keys.maxBudgetUsd`,
+      });
     if (portal.admins.length > 0 && !portal.trustListedAdmins)
       ctx.addIssue({
         code: "custom",
@@ -116,3 +144,27 @@ export const PortalConfig = z
   })
   .prefault({});
 export type PortalConfig = z.infer<typeof PortalConfig>;
+
+/** Whether a listen host or URL host names this machine's loopback only (`127.0.0.1`, `::1`, `localhost`). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return bare === "localhost" || bare.endsWith(".localhost") || isLoopbackAddress(bare);
+}
+
+/**
+ * Why the portal cannot run as configured on a gateway others reach, or undefined: open sign-up
+ * (no e-mail check, no payment) with no budget cap on its keys lets anyone who reaches the port
+ * relay without limit at the operator's cost. "Others reach" is a listen host that is not
+ * loopback (`0.0.0.0` included), or a `publicUrl` that is not (a reverse proxy on this host).
+ */
+export function publicSignupProblem(
+  portal: PortalConfig,
+  listenHost: string,
+  publicUrl: string | undefined,
+): string | undefined {
+  if (!portal.enabled || !portal.signup.enabled || portal.keys.maxBudgetUsd !== null) return undefined;
+  const publicHost = publicUrl === undefined ? undefined : new URL(publicUrl).hostname;
+  if (isLoopbackHost(listenHost) && (publicHost === undefined || isLoopbackHost(publicHost)))
+    return undefined;
+  return `with sign-up open and no budget cap, anyone who reaches ${publicHost ?? listenHost} could sign up and relay without limit at your cost: set portal.keys.maxBudgetUsd to a dollar amount (default ${DEFAULT_MAX_KEY_BUDGET_USD}), close sign-up (portal.signup.enabled: false) and create keys with \`pocket-gateway admin keys create\`, or listen on 127.0.0.1 only`;
+}

@@ -38,7 +38,7 @@ interface KeyForm {
 export function customerRoutes(ctx: PortalContext): RouteTable {
   const { deps } = ctx;
   const limits = deps.config.keys;
-  const maxBudget = limits.maxBudgetUsd === undefined ? undefined : parseUsd(limits.maxBudgetUsd);
+  const maxBudget = limits.maxBudgetUsd === null ? undefined : parseUsd(limits.maxBudgetUsd);
   const defaultBudget = limits.defaultBudgetUsd === undefined ? undefined : parseUsd(limits.defaultBudgetUsd);
 
   const wholeNumber = (form: URLSearchParams, field: string, label: string): number | null => {
@@ -146,7 +146,7 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
       created,
       defaults: {
         budgetUsd: limits.defaultBudgetUsd,
-        maxBudgetUsd: limits.maxBudgetUsd,
+        maxBudgetUsd: limits.maxBudgetUsd ?? undefined,
         maxRpm: limits.maxRpm,
       },
     };
