@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { contextFromRequest, makeScoreboardRouter } from "@pocket-ai/link";
@@ -198,4 +199,60 @@ describe("pocket-gateway admin and settlement commands that cannot make their ca
     },
     60_000,
   );
+});
+
+describe("pocket-gateway admin and settlement commands pointed at plain http on another host", () => {
+  // This machine's own network address stands in for another host: what reaches it could cross a
+  // network. The listener records every request's authorization header.
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i?.family === "IPv4" && !i.internal)?.address;
+  const seen: (string | undefined)[] = [];
+  let remote = "";
+  let server: Server | undefined;
+  beforeAll(async () => {
+    if (address === undefined) return;
+    server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401, { "content-type": "application/json" }).end("{}");
+    });
+    await new Promise<void>((resolve) => server!.listen(0, address, resolve));
+    remote = `http://${address}:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(
+    () => new Promise((resolve) => (server === undefined ? resolve(undefined) : server.close(resolve))),
+  );
+
+  it("refuse with INSECURE_GATEWAY_URL before sending the token, from --url or POCKET_GATEWAY_URL", async (ctx) => {
+    if (address === undefined) ctx.skip();
+    const fromFlag = await cli("admin", "keys", "list", "--url", remote);
+    const fromEnv = await run(process.execPath, [POCKET_GATEWAY_COMMAND, "rates", "list"], {
+      cwd: GATEWAY_APP,
+      env: {
+        ...process.env,
+        POCKET_GATEWAY__ADMIN_TOKEN: "wrong-url-test-admin-token",
+        POCKET_GATEWAY_URL: remote,
+      },
+      timeout: 60_000,
+    }).then(
+      () => ({ status: 0, stderr: "" }),
+      (e: { code?: number; stderr: string }) => ({ status: e.code, stderr: e.stderr }),
+    );
+    for (const out of [fromFlag, fromEnv]) {
+      expect(out.status).toBe(1);
+      expect(out.stderr).toContain(
+        `pocket-gateway: INSECURE_GATEWAY_URL: ${remote} is plain http to another host: the admin token would cross the network in clear, so it was not sent. Pass the gateway's https:// address (--url https://${address}:`,
+      );
+      expect(out.stderr).toContain("or add --insecure if the network between is yours");
+      expect(out.stderr).not.toContain("wrong-url-test-admin-token");
+    }
+    expect(seen).toEqual([]);
+  }, 60_000);
+
+  it("send it with --insecure, the operator's word that the network is theirs", async (ctx) => {
+    if (address === undefined) ctx.skip();
+    const out = await cli("admin", "keys", "list", "--url", remote, "--insecure");
+    expect(out.stderr).toContain(`NOT_A_GATEWAY_ADMIN_API: ${remote}/trpc`);
+    expect(seen).toEqual(["Bearer wrong-url-test-admin-token"]);
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { pocketCodeOf } from "@pocket-ai/link";
 import { TRPCClientError } from "@trpc/client";
+import { isLoopbackHost } from "../portal/portal-config.js";
 
 /**
  * The code an admin or settlement command prints when its `--url` answers, but not as a Pocket AI
@@ -53,6 +54,31 @@ function withoutV1(url: string): string | undefined {
 
 /** The code an admin or settlement command prints when its `--url` is no http(s) address at all. */
 export const BAD_GATEWAY_URL = "BAD_GATEWAY_URL";
+
+/**
+ * The code an admin or settlement command prints, before any request, when its `--url` is plain
+ * `http://` to a host other than this machine: the admin token would cross the network in clear.
+ */
+export const INSECURE_GATEWAY_URL = "INSECURE_GATEWAY_URL";
+
+/**
+ * What an admin or settlement command prints instead of calling `url` with the admin token, or
+ * undefined when it may: `https://`, or `http://` to this machine's loopback (`127.0.0.1`, `::1`,
+ * `localhost`). The token opens every key, budget and rate, so a typo or a stale
+ * `POCKET_GATEWAY_URL` must not put it on the wire in clear; `--insecure` is the operator saying
+ * the network is theirs.
+ */
+export function insecureAdminUrl(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined; // BAD_GATEWAY_URL says what is wrong with it
+  }
+  if (parsed.protocol !== "http:" || isLoopbackHost(parsed.hostname)) return undefined;
+  const https = `https://${parsed.host}${parsed.pathname.replace(/\/trpc\/?$/, "")}`;
+  return `${INSECURE_GATEWAY_URL}: ${parsed.origin} is plain http to another host: the admin token would cross the network in clear, so it was not sent. Pass the gateway's https:// address (--url ${https}), run the command on the gateway's machine (http://127.0.0.1:<port>), or add --insecure if the network between is yours`;
+}
 
 /**
  * The code an admin or settlement command prints when nothing answers at its `--url` (a refused or

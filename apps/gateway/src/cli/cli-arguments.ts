@@ -5,6 +5,8 @@ export interface CliOptions {
   readonly config?: string | undefined;
   readonly url?: string | undefined;
   readonly out?: string | undefined;
+  /** `--insecure`: send the admin token over plain http to a host other than this machine. */
+  readonly insecure?: boolean | undefined;
 }
 
 /** A command that needs the app (or the admin client); `args` are its own, after its name. */
@@ -36,6 +38,7 @@ export function parseCli(argv: readonly string[]): CliRequest {
       config: takeOption(rest, ["--config", "-c"]),
       url: takeOption(rest, ["--url"]),
       out: takeOption(rest, ["--out"]),
+      insecure: takeFlag(rest, "--insecure"),
     };
   } catch (e) {
     if (e instanceof UsageError) return { kind: "usage-error", text: e.text };
@@ -63,6 +66,14 @@ export function parseCli(argv: readonly string[]): CliRequest {
     kind: "usage-error",
     text: `pocket-gateway: unknown command "${[command, ...args].join(" ")}"\n\n${USAGE}`,
   };
+}
+
+/** Takes a flag without a value out of `argv`: whether it was there. */
+function takeFlag(argv: string[], name: string): boolean {
+  const at = argv.indexOf(name);
+  if (at < 0) return false;
+  argv.splice(at, 1);
+  return true;
 }
 
 /** Takes `--name value` or `--name=value` out of `argv`; undefined when absent. */

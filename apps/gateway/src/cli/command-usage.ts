@@ -30,7 +30,8 @@ Usage:
 
 Admin and settlement commands call a running gateway's admin API: --url (default: the config's
 listen address, or POCKET_GATEWAY_URL) with the admin token (config adminToken, or
-POCKET_GATEWAY__ADMIN_TOKEN).
+POCKET_GATEWAY__ADMIN_TOKEN). The token goes in clear over http://, so a --url to another host
+must be https:// (or add --insecure, on a network you trust).
 
 ${ADMIN_USAGE}
 

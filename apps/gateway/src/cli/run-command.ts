@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { generatePrivateKey, keyPairFromPrivateKey } from "@pocket-ai/protocol";
 import { keyFileWriteFailure, runMain, StartFailure } from "@pocket-ai/runtime";
 import { Console, Effect } from "effect";
+import { insecureAdminUrl } from "../app/admin-call-failure.js";
 import { AdminCommandError, runAdminCommand } from "../app/admin-cli.js";
 import { writeGatewayKeyFile } from "../config/gateway-key-file.js";
 import { loadGatewayConfig } from "../config/load-gateway-config.js";
@@ -25,8 +26,13 @@ export function runCommand(command: Command, options: CliOptions): void {
   const adminApi = Effect.gen(function* () {
     const c = yield* config;
     const host = c.listen.host === "0.0.0.0" || c.listen.host === "::" ? "127.0.0.1" : c.listen.host;
-    const base = options.url ?? process.env.POCKET_GATEWAY_URL ?? `http://${host}:${c.listen.port}`;
+    const given = options.url ?? process.env.POCKET_GATEWAY_URL;
+    const base = given ?? `http://${host}:${c.listen.port}`;
     const url = base.endsWith("/trpc") ? base : `${base.replace(/\/$/, "")}/trpc`;
+    // Checked before anything is sent. The default comes from the same config as the token: the
+    // gateway's own listen address, which this command runs beside.
+    const insecure = given === undefined || options.insecure === true ? undefined : insecureAdminUrl(url);
+    if (insecure !== undefined) return yield* new AdminCommandError({ reason: insecure, usage: false });
     if (c.adminToken === undefined) {
       return yield* new StartFailure({
         code: "INVALID_CONFIG",
