@@ -42,6 +42,7 @@ export {
   openLeanText,
   type ReadyParts,
 } from "./http/lean-http.js";
+export { isPublicAddress, NotPublicAddressError, publicAddressLookup } from "./http/public-address.js";
 export {
   checkPortFree,
   ListenError,

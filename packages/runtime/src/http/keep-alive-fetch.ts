@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import type { LookupFunction } from "node:net";
 
 /** The part of a fetch `Response` that tRPC's links read. */
 export interface KeepAliveResponse {
@@ -39,11 +40,20 @@ function headersOf(headers: unknown): Record<string, string> {
  * strings (tRPC sends JSON); the response body is the Node stream, which tRPC's stream link reads.
  * Aborting the signal destroys the socket, so the node sees the client go away.
  */
-export function makeKeepAliveFetch(options: { readonly maxSockets?: number } = {}): KeepAliveFetch {
-  const agents = {
-    "http:": new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: "lifo" }),
-    "https:": new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: "lifo" }),
+export function makeKeepAliveFetch(
+  options: {
+    readonly maxSockets?: number;
+    /** Resolves a host name as each socket opens (see `publicAddressLookup`); default the system's. */
+    readonly lookup?: LookupFunction | undefined;
+  } = {},
+): KeepAliveFetch {
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: options.maxSockets ?? 256,
+    scheduling: "lifo" as const,
+    ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
   };
+  const agents = { "http:": new http.Agent(agentOptions), "https:": new https.Agent(agentOptions) };
   const fetch: KeepAliveFetch["fetch"] = (input, init = {}) =>
     new Promise((resolve, reject) => {
       const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);

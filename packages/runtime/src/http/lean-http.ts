@@ -335,6 +335,11 @@ export function makeLeanHttpPool(options: {
   readonly idleMs: number;
   /** Sockets open to one origin at most; calls beyond them wait for one (default 4,096). */
   readonly maxSockets?: number;
+  /**
+   * Resolves a host name as each socket opens (`net.connect`'s; default the system's): a caller
+   * that must not reach some addresses refuses them here (see `publicAddressLookup`).
+   */
+  readonly lookup?: net.LookupFunction | undefined;
 }): LeanHttpPool {
   const maxSockets = options.maxSockets ?? 4096;
   const idle = new Map<string, net.Socket[]>();
@@ -380,7 +385,7 @@ export function makeLeanHttpPool(options: {
   };
 
   const open = (target: LeanTarget): net.Socket => {
-    const socket = net.connect({ host: target.host, port: target.port });
+    const socket = net.connect({ host: target.host, port: target.port, lookup: options.lookup });
     socket.setNoDelay(true);
     all.add(socket);
     counts.set(target.origin, (counts.get(target.origin) ?? 0) + 1);
