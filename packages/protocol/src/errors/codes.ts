@@ -319,6 +319,12 @@ export const ErrorCodes = {
     message:
       "The gateway took as many nodes new to it (never announced there, or forgotten) from your network this hour as it takes. Nodes it knows are not limited; keep announcing, and this node is taken once the hour's count falls (the message says when). Run fewer new node keys from one network, or ask the gateway's operator to raise `routing.newNodesPerNetworkPerHour`.",
   },
+  ENDPOINT_NOT_PUBLIC: {
+    status: 403,
+    type: "permission_error",
+    message:
+      "The announced endpoint's host is, or resolves to, an address the gateway does not call: loopback, link-local, private (RFC 1918, CGNAT), unique-local, unspecified or multicast. Announce the address the gateway reaches the node at from the internet (a public IP address, or a name that resolves only to public ones), or, where gateway and node share a private network, ask the gateway's operator to set `routing.allowPrivateEndpoints`.",
+  },
   // ── Portal (the web console at /portal/) ─────────────────────────────────────
   SIGNUP_CLOSED: {
     status: 403,
