@@ -51,7 +51,8 @@ async function startNetwork(rpm: number) {
         listen: { host: "127.0.0.1", port: 0 },
         dataDir: join(dir, "gateway"),
         adminToken: ADMIN_TOKEN,
-        routing: { session, healthCheckMs: 600_000, announceEveryMs: 3_600_000 },
+        // The nodes listen on loopback.
+        routing: { session, healthCheckMs: 600_000, announceEveryMs: 3_600_000, allowPrivateEndpoints: true },
         metering: { flushMs: 20 },
         drainMs: 2_000,
       }),

@@ -177,7 +177,8 @@ describe("kill -9 of the gateway under load", () => {
           dataDir: gatewayDir,
           privateKey: Buffer.from(key.privateKey).toString("hex"),
           adminToken: LIVE_ADMIN_TOKEN,
-          routing: { session, healthCheckMs: 60_000 },
+          // The nodes listen on loopback.
+          routing: { session, healthCheckMs: 60_000, allowPrivateEndpoints: true },
           // Rows of unpaid relays wait a minute in memory: charged relays must not depend on it.
           metering: { flushMs: 60_000, batchSize: 10_000 },
           logLevel: "info",

@@ -44,7 +44,8 @@ async function openGateway(
         dataDir,
         privateKey: Buffer.from(TEST_GATEWAY.privateKey).toString("hex"),
         adminToken: LIVE_ADMIN_TOKEN,
-        routing: { session: TEST_SESSION_PARAMS, healthCheckMs: 600_000 },
+        // The nodes listen on loopback.
+        routing: { session: TEST_SESSION_PARAMS, healthCheckMs: 600_000, allowPrivateEndpoints: true },
         ...("url" in location ? { database: { url: location.url } } : {}),
       }),
       { log: createLogger({ app: "outage-gateway", level: "error" }) },

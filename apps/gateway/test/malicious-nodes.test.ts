@@ -84,7 +84,13 @@ beforeAll(async () => {
     metering: { flushMs: 20 },
     drainMs: 1_000,
     logLevel: "error",
-    routing: { session: SESSION, hedge: { enabled: false }, retry: { maxAttempts: 3 } },
+    // The nodes listen on loopback.
+    routing: {
+      session: SESSION,
+      hedge: { enabled: false },
+      retry: { maxAttempts: 3 },
+      allowPrivateEndpoints: true,
+    },
   });
   scope = Effect.runSync(Scope.make());
   const log = createLogger({ app: "gateway-malicious-test", level: "error" });

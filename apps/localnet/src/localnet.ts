@@ -157,6 +157,8 @@ export function startLocalnet(
           healthCheckMs: 2_000,
           announceEveryMs: 10_000,
           hedge: { enabled: config.hedging },
+          // The local nodes listen on this machine.
+          allowPrivateEndpoints: true,
           ...(config.evaluation.enabled ? { evaluator: { url: `${evaluatorUrl}/trpc`, pollMs: 5_000 } } : {}),
         },
         // A development network stops at Ctrl-C in about a second, open streams ended (the task runner

@@ -39,6 +39,8 @@ async function main() {
     adminToken: ADMIN_TOKEN,
     logLevel: "warn",
     drainMs: 2_000,
+    // The benchmark's nodes listen on loopback.
+    routing: { allowPrivateEndpoints: true },
   });
   const scope = Effect.runSync(Scope.make());
   const gateway = await Effect.runPromise(startGateway(config).pipe(Scope.extend(scope)));

@@ -110,7 +110,8 @@ async function run(scenario: Scenario): Promise<{ rps: number; errors: number; c
         dataDir: join(dir, `gateway-${i}`),
         privateKey: Buffer.from(privateKey).toString("hex"),
         adminToken: ADMIN_TOKEN,
-        routing: { session, healthCheckMs: 60_000 },
+        // The nodes listen on loopback.
+        routing: { session, healthCheckMs: 60_000, allowPrivateEndpoints: true },
         portal: { enabled: false },
         logLevel: "info",
         ...(scenario.databaseUrl === undefined ? {} : { database: { url: scenario.databaseUrl } }),

@@ -96,7 +96,8 @@ beforeAll(async () => {
       dataDir: join(work, "gateway"),
       adminToken: ADMIN_TOKEN,
       logLevel: "info",
-      routing: { healthCheckMs: 500, announceEveryMs: 2_000 },
+      // The nodes listen on loopback.
+      routing: { healthCheckMs: 500, announceEveryMs: 2_000, allowPrivateEndpoints: true },
     },
     /"msg":"gateway started","url":"([^"]+)","address":"([^"]+)"/,
   );

@@ -22,8 +22,16 @@ describe.each(STORE_DIALECTS)("new nodes per network on %s", (dialect) => {
     const settings = Layer.mergeAll(
       GatewayCatalog.layer(DEFAULT_CATALOG),
       GatewayKey.layer(generateKeyPair()),
-      RoutingSettings.layer({ announceEveryMs: 1_000, newNodesPerNetworkPerHour: PER_HOUR }),
-      NodeClients.layer,
+    ).pipe(
+      Layer.provideMerge(NodeClients.layer),
+      // The nodes' endpoints are on loopback.
+      Layer.provideMerge(
+        RoutingSettings.layer({
+          announceEveryMs: 1_000,
+          newNodesPerNetworkPerHour: PER_HOUR,
+          allowPrivateEndpoints: true,
+        }),
+      ),
     );
     let db: SqlClient;
     /** Two replicas on one database. */

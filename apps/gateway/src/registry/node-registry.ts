@@ -14,8 +14,9 @@ import { prepareNodeTokenizers } from "../relay/route-tokens.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { forgetNodesAfterMs, RoutingSettings } from "../routing/routing-config.js";
 import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
+import { endpointRefusal, literalEndpointRefusal } from "./endpoint-address.js";
 import { nodeFromRow, type RegisteredNode, toRegistered } from "./registered-node.js";
-import { AnnouncementLimited, AnnouncementRefused } from "./registry-errors.js";
+import { AnnouncementLimited, AnnouncementRefused, EndpointNotPublic } from "./registry-errors.js";
 
 export interface NodeHealth {
   readonly healthy: boolean;
@@ -107,6 +108,9 @@ const make = Effect.gen(function* () {
       }
       const node = nodeFromRow(catalog, row);
       if (node === undefined) continue;
+      // Announced before `allowPrivateEndpoints` was turned off: not called (a name is refused as
+      // each socket resolves it).
+      if (!settings.allowPrivateEndpoints && literalEndpointRefusal(node.endpoint) !== undefined) continue;
       if (known !== undefined && known.endpoint !== node.endpoint) health.delete(row.address);
       byAddress.set(row.address, node);
       arrived(node);
@@ -234,6 +238,11 @@ const make = Effect.gen(function* () {
         false,
         `none of the announced services (${offered}) is a model service of this gateway's catalog`,
       );
+    }
+    // Before anything calls the endpoint (the look at a disputed one below, probes, relays).
+    if (!settings.allowPrivateEndpoints) {
+      const refused = yield* endpointRefusal(node.endpoint);
+      if (refused !== undefined) return yield* new EndpointNotPublic({ detail: refused });
     }
     // A node new to the gateway (never announced, or forgotten) costs a row and every replica's
     // memory and scans for `forgetAfterMs`: its network's arrivals are bounded. Checked before the

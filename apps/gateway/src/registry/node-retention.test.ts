@@ -25,9 +25,11 @@ describe.each(STORE_DIALECTS)("the node registry on %s", (dialect) => {
     const settings = Layer.mergeAll(
       GatewayCatalog.layer(DEFAULT_CATALOG),
       GatewayKey.layer(generateKeyPair()),
-      // Reloads every second: the running registry's reload is awaited, not triggered.
-      RoutingSettings.layer({ announceEveryMs: 1_000 }),
-      NodeClients.layer,
+    ).pipe(
+      Layer.provideMerge(NodeClients.layer),
+      // Reloads every second: the running registry's reload is awaited, not triggered. The nodes'
+      // endpoints are on loopback.
+      Layer.provideMerge(RoutingSettings.layer({ announceEveryMs: 1_000, allowPrivateEndpoints: true })),
     );
     let db: SqlClient;
     let running: ManagedRuntime.ManagedRuntime<NodeRegistry, unknown>;

@@ -28,6 +28,20 @@ export class AnnouncementLimited extends Data.TaggedError("AnnouncementLimited")
   }
 }
 
+/**
+ * A node announced an endpoint whose host is, or resolves to, an address that is not public, and
+ * `routing.allowPrivateEndpoints` is off: the gateway calls no such address for a stranger.
+ */
+export class EndpointNotPublic extends Data.TaggedError("EndpointNotPublic")<{
+  /** Which address, and why (see `endpoint-address.ts`). */
+  readonly detail: string;
+}> {
+  readonly code: ErrorCode = "ENDPOINT_NOT_PUBLIC";
+  override get message(): string {
+    return `${this.detail}: this gateway calls nodes at public addresses only; announce the address it reaches this node at (routing.allowPrivateEndpoints is off)`;
+  }
+}
+
 /** An admin asked about a node the registry does not know. */
 export class UnknownNode extends Data.TaggedError("UnknownNode")<{
   readonly address: string;

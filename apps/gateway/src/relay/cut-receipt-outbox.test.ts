@@ -12,6 +12,7 @@ import { takeDueCutReceipts } from "../db/cut-receipt-rows.js";
 import { GatewayStore } from "../db/database.js";
 import { insertRelayRow, type RelayRow } from "../db/relay-rows.js";
 import { Limits } from "../limits/limits.js";
+import { RoutingSettings } from "../routing/routing-config.js";
 import { makeRoutingMetrics } from "../routing/routing-metrics.js";
 import {
   cutReceiptLeaseMs,
@@ -21,6 +22,11 @@ import {
 import { cutReceiptExpiresAt } from "./cut-receipt.js";
 import { makeCutReceiptDelivery } from "./cut-receipt-outbox.js";
 import { NodeClients } from "./node-client.js";
+
+/** The nodes here listen on loopback. */
+const loopbackNodeClients = NodeClients.layer.pipe(
+  Layer.provide(RoutingSettings.layer({ allowPrivateEndpoints: true })),
+);
 
 const gatewayKey = generateKeyPair();
 const nodeAddress = generateKeyPair().address;
@@ -226,7 +232,7 @@ describe.each(STORE_DIALECTS)("the outbox of cut streams' receipts on %s", (dial
             attempts: 3,
           });
           expect(yield* pass(EXPIRES_AT + 60_000)).toMatchObject({ taken: 0, expired: 0 });
-        }).pipe(Effect.provide(Layer.merge(accountsTest(dialect), NodeClients.layer))),
+        }).pipe(Effect.provide(Layer.merge(accountsTest(dialect), loopbackNodeClients))),
     );
 
     it.effect(
@@ -319,7 +325,7 @@ describe.each(STORE_DIALECTS)("the outbox of cut streams' receipts on %s", (dial
         yield* TestClock.setTime(EXPIRES_AT);
         expect(yield* delivery.pass).toMatchObject({ taken: 1, expired: 1 });
         expect(yield* stored(db)).toEqual([]);
-      }).pipe(Effect.provide(Layer.merge(accountsTest(dialect), NodeClients.layer))),
+      }).pipe(Effect.provide(Layer.merge(accountsTest(dialect), loopbackNodeClients))),
     );
 
     it.effect("gives each due receipt to one of two gateways on the same database", () =>
@@ -351,7 +357,7 @@ describe.each(STORE_DIALECTS)("the outbox of cut streams' receipts on %s", (dial
             yield* Effect.promise(() => one.run(plainSql`delete from cut_receipts`));
           }
         }),
-      ).pipe(Effect.provide(NodeClients.layer)),
+      ).pipe(Effect.provide(loopbackNodeClients)),
     );
 
     it.effect(
@@ -377,7 +383,7 @@ describe.each(STORE_DIALECTS)("the outbox of cut streams' receipts on %s", (dial
             yield* TestClock.setTime(15_000 + cutReceiptLeaseMs);
             expect(yield* restarted.pass).toMatchObject({ taken: 1, retried: 1 });
           }
-        }).pipe(Effect.provide(Layer.merge(accountsTest(dialect), NodeClients.layer))),
+        }).pipe(Effect.provide(Layer.merge(accountsTest(dialect), loopbackNodeClients))),
     );
   });
 });

@@ -1,8 +1,9 @@
 import http from "node:http";
 import https from "node:https";
 import { makeNodeRelayClient, type NodeRelayClient } from "@pocket-ai/link";
-import { makeKeepAliveFetch, makeLeanHttpPool } from "@pocket-ai/runtime";
+import { makeKeepAliveFetch, makeLeanHttpPool, publicAddressLookup } from "@pocket-ai/runtime";
 import { Context, Effect, Layer } from "effect";
+import { RoutingSettings } from "../routing/routing-config.js";
 import { healthCallTimeout } from "../routing/schedules.js";
 
 export type { NodeRelayClient as NodeClient } from "@pocket-ai/link";
@@ -18,7 +19,10 @@ const LEAN_IDLE_MS = 30_000;
 /**
  * One client per node endpoint, closed with the layer: relays and streams to `http:` nodes on the
  * lean client's pooled sockets, to `https:` nodes on `node:http` keep-alive agents, `info` and
- * `health` through tRPC's client on a keep-alive fetch.
+ * `health` through tRPC's client on a keep-alive fetch. Unless `routing.allowPrivateEndpoints`,
+ * every socket resolves its node's name to public addresses only, as it opens: a name that
+ * resolves elsewhere later than its announcement (DNS rebinding) is not followed. An endpoint that
+ * is an IP address is checked when it is announced (`endpoint-address.ts`).
  */
 export class NodeClients extends Context.Tag("gateway/NodeClients")<
   NodeClients,
@@ -30,13 +34,19 @@ export class NodeClients extends Context.Tag("gateway/NodeClients")<
       Effect.acquireRelease(
         // A streamed relay holds its socket until the last chunk: the pool must allow as many
         // sockets per node as the gateway may have streams open to it.
-        Effect.sync(() => {
-          const options = { keepAlive: true, maxSockets: MAX_SOCKETS_PER_NODE, scheduling: "lifo" as const };
+        Effect.map(RoutingSettings, (settings) => {
+          const lookup = settings.allowPrivateEndpoints ? undefined : publicAddressLookup;
+          const options = {
+            keepAlive: true,
+            maxSockets: MAX_SOCKETS_PER_NODE,
+            scheduling: "lifo" as const,
+            ...(lookup === undefined ? {} : { lookup }),
+          };
           return {
-            fetch: makeKeepAliveFetch({ maxSockets: MAX_SOCKETS_PER_NODE }),
+            fetch: makeKeepAliveFetch({ maxSockets: MAX_SOCKETS_PER_NODE, lookup }),
             http: new http.Agent(options),
             https: new https.Agent(options),
-            lean: makeLeanHttpPool({ idleMs: LEAN_IDLE_MS, maxSockets: MAX_SOCKETS_PER_NODE }),
+            lean: makeLeanHttpPool({ idleMs: LEAN_IDLE_MS, maxSockets: MAX_SOCKETS_PER_NODE, lookup }),
           };
         }),
         (pool) =>

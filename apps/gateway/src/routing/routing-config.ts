@@ -111,6 +111,15 @@ const RoutingFields = z.strictObject({
    * more are refused with `ANNOUNCE_LIMITED` until the count falls. Nodes it knows are never limited.
    */
   newNodesPerNetworkPerHour: z.number().int().min(1).max(1_000_000).default(20),
+  /**
+   * Whether nodes may announce endpoints on loopback, link-local, private (RFC 1918, CGNAT),
+   * unique-local, unspecified or multicast addresses. Off: such an announcement is refused with
+   * `ENDPOINT_NOT_PUBLIC`, and the gateway's connections to nodes go to public addresses only,
+   * whatever a node's name resolves to later. A key costs nothing: without this, anyone could point
+   * the gateway's signed requests (customers' prompts among them) at services on its own machine
+   * or network. On for a gateway whose nodes share its private network (the dev network, compose).
+   */
+  allowPrivateEndpoints: z.boolean().default(false),
 });
 
 /**

@@ -108,6 +108,8 @@ export async function spawnReplicas(
           healthCheckMs: 60_000,
           hedge: { enabled: false },
           timeouts: { "*:standard": 120_000 },
+          // The test nodes listen on loopback.
+          allowPrivateEndpoints: true,
         },
         logLevel: "info",
         ...extra,

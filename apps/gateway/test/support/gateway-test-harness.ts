@@ -33,6 +33,8 @@ export async function startTestGateway(
     metering: { flushMs: 20 },
     drainMs: 2_000,
     ...overrides,
+    // The test nodes listen on loopback.
+    routing: { allowPrivateEndpoints: true, ...(overrides.routing as Record<string, unknown> | undefined) },
   });
   const dispatcher = makeTestDispatcher();
   const scope = Effect.runSync(Scope.make());

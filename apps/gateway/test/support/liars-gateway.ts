@@ -47,7 +47,8 @@ export async function startLiarsGateway(
     adminToken: ADMIN,
     metering: { flushMs: 20 },
     drainMs: 1_000,
-    routing: { session: SESSION, hedge: { enabled: false }, ...routing },
+    // The test nodes listen on loopback.
+    routing: { session: SESSION, hedge: { enabled: false }, allowPrivateEndpoints: true, ...routing },
   });
   const scope = Effect.runSync(Scope.make());
   const lines: string[] = [];

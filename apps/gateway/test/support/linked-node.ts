@@ -63,7 +63,8 @@ export async function gatewayWithLinkedNode<L extends NodeLink>(options: {
         listen: { host: "127.0.0.1", port: 0 },
         dataDir: join(dir, "gateway"),
         adminToken: LIVE_ADMIN_TOKEN,
-        routing: { session, healthCheckMs: 60_000, ...options.routing },
+        // The test nodes listen on loopback.
+        routing: { session, healthCheckMs: 60_000, allowPrivateEndpoints: true, ...options.routing },
         metering: { flushMs: 20 },
       }),
       { log: createLogger({ app: "live-gateway", level: "error" }) },

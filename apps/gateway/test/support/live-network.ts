@@ -121,7 +121,8 @@ export async function startLiveNetwork(
         listen: { host: "127.0.0.1", port: 0 },
         dataDir: join(dir, "gateway"),
         adminToken: LIVE_ADMIN_TOKEN,
-        routing: { session, healthCheckMs: 60_000, ...options.routing },
+        // The test nodes listen on loopback.
+        routing: { session, healthCheckMs: 60_000, allowPrivateEndpoints: true, ...options.routing },
         metering: { flushMs: 20 },
         drainMs: 2_000,
         ...(options.catalog === undefined ? {} : { catalog: options.catalog }),

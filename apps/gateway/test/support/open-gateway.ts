@@ -17,7 +17,8 @@ export async function openGateway(dataDir: string, location: StoreLocation, sess
         listen: { host: "127.0.0.1", port: 0 },
         dataDir,
         adminToken: LIVE_ADMIN_TOKEN,
-        routing: { session, healthCheckMs: 60_000 },
+        // The test nodes listen on loopback.
+        routing: { session, healthCheckMs: 60_000, allowPrivateEndpoints: true },
         metering: { flushMs: 20 },
         drainMs: 2_000,
         ...("url" in location ? { database: { url: location.url } } : {}),

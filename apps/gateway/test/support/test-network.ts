@@ -98,6 +98,8 @@ export async function startTestNetwork(
   const evaluatorUrl = await listen(evaluator);
   const config = RoutingConfig.parse({
     healthCheckMs: 60_000,
+    // The test nodes listen on loopback.
+    allowPrivateEndpoints: true,
     evaluator: { url: evaluatorUrl, pollMs: 100 },
     ...routing,
   });
