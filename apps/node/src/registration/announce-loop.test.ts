@@ -60,6 +60,43 @@ const depsWith = (write: (line: string) => void): AnnounceDeps => {
 };
 
 describe("a node's registration with a gateway", () => {
+  it("says as an error that the gateway refuses an endpoint that is not public, and what to set", async () => {
+    const lines: string[] = [];
+    const refusing: GatewayClient = {
+      url: "http://gateway.invalid/trpc",
+      announce: () =>
+        Effect.fail(
+          new GatewayCallError({
+            gateway: "http://gateway.invalid/trpc",
+            procedure: "nodes.announce",
+            pocketCode: "ENDPOINT_NOT_PUBLIC",
+            coded: true,
+            reason: "the announced endpoint's host 127.0.0.1 is not a public address",
+          }),
+        ),
+      submitClaim: () => Effect.die("not called"),
+      submitProof: () => Effect.die("not called"),
+    };
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const loop = yield* Effect.fork(
+          announceForever(
+            depsWith((line) => lines.push(line)),
+            refusing,
+          ),
+        );
+        yield* TestClock.adjust(0);
+        yield* Fiber.interrupt(loop);
+      }).pipe(Effect.provide(TestContext.TestContext)),
+    );
+    const said = lines.map((line) => JSON.parse(line) as { level: string; msg: string; detail?: string });
+    expect(said[0]).toMatchObject({
+      level: "error",
+      detail: "the announced endpoint's host 127.0.0.1 is not a public address",
+    });
+    expect(said[0]!.msg).toMatch(/set publicUrl.*routing\.allowPrivateEndpoints/);
+  });
+
   it("announces again later, not in seconds, when the gateway takes no more new nodes from its network", async () => {
     const lines: string[] = [];
     let calls = 0;

@@ -102,6 +102,15 @@ export function announceForever(
           return announceLimitedRetryMs;
         }
         failures += 1;
+        if (e.pocketCode === "ENDPOINT_NOT_PUBLIC") {
+          // The node's configuration, not the link: no retry gets through until `publicUrl` (or the
+          // gateway's setting) changes. Said as an error; asked again as after any failure.
+          deps.log.error(
+            "the gateway does not call this node's endpoint: its host is, or resolves to, an address that is not public (loopback, private, link-local); set publicUrl to the URL the gateway reaches this node at, or, where both share a private network, ask the gateway's operator to set routing.allowPrivateEndpoints",
+            { gateway: gateway.url, endpoint: deps.endpoint, detail: e.reason, failures },
+          );
+          return announceRetryMs(failures);
+        }
         deps.log.warn("registration failed; retrying", {
           gateway: gateway.url,
           error: describeFetchFailure(e),
