@@ -200,8 +200,9 @@ describe("nodes.announce", () => {
 });
 
 describe("the registry", () => {
-  it("is loaded from the database when the gateway starts again", async () => {
-    const known = await net.managed.runPromise(
+  /** The addresses a registry started again over the test network's database loads. */
+  const loadedAgain = (allowPrivateEndpoints: boolean) =>
+    net.managed.runPromise(
       Effect.scoped(
         Effect.map(
           Layer.build(
@@ -210,7 +211,7 @@ describe("the registry", () => {
                 Layer.mergeAll(
                   GatewayCatalog.layer(DEFAULT_CATALOG),
                   GatewayKey.layer(net.key),
-                  RoutingSettings.layer(),
+                  RoutingSettings.layer({ allowPrivateEndpoints }),
                 ),
               ),
             ),
@@ -222,7 +223,14 @@ describe("the registry", () => {
         ),
       ),
     );
-    expect(known).toContain(node.address);
+
+  it("is loaded from the database when the gateway starts again", async () => {
+    // The test nodes listen on loopback, as the test network allows.
+    expect(await loadedAgain(true)).toContain(node.address);
+  });
+
+  it("leaves out nodes on loopback when it starts again with routing.allowPrivateEndpoints off", async () => {
+    expect(await loadedAgain(false)).not.toContain(node.address);
   });
 
   it("marks a node down after failed health probes", async () => {
