@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayStore } from "../src/db/database.js";
 import { startTestGateway, type TestGateway } from "./support/gateway-test-harness.js";
 import { withKeyWritesHeld } from "./support/key-writes-held.js";
+import { PortalBrowser } from "./support/portal-browser.js";
 import { dialectMissing, postgresServerUrl, STORE_DIALECTS } from "./support/temp-database.js";
 
 /**
@@ -12,42 +13,6 @@ import { dialectMissing, postgresServerUrl, STORE_DIALECTS } from "./support/tem
  * several key forms at once. On PostgreSQL the writes to the key table are held until every form
  * waits on a lock, so each form has passed whatever it checks apart from its write.
  */
-
-class Browser {
-  readonly jar = new Map<string, string>();
-  constructor(readonly base: string) {}
-  async request(path: string, form?: Record<string, string>) {
-    const headers: Record<string, string> = {};
-    if (this.jar.size > 0) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    if (form !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
-    const res = await fetch(`${this.base}${path}`, {
-      method: form === undefined ? "GET" : "POST",
-      headers,
-      ...(form === undefined ? {} : { body: new URLSearchParams(form).toString() }),
-      redirect: "manual",
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair = ""] = c.split(";");
-      const at = pair.indexOf("=");
-      this.jar.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-    return { res, text: await res.text() };
-  }
-  async csrf(path: string): Promise<string> {
-    return /name="csrf" value="([^"]+)"/.exec((await this.request(path)).text)![1]!;
-  }
-  async signup(email: string) {
-    await this.request("/portal/signup", {
-      csrf: await this.csrf("/portal/"),
-      email,
-      password: "a long passphrase",
-    });
-  }
-  async keyIds(): Promise<string[]> {
-    const page = (await this.request("/portal/keys")).text;
-    return [...page.matchAll(/data-key-id="(key_[0-9A-Za-z]+)"/g)].map((m) => m[1]!);
-  }
-}
 
 const errorCode = (page: string) => /data-code="([A-Z_]+)"/.exec(page)?.[1];
 
@@ -80,7 +45,7 @@ describe.each(STORE_DIALECTS)("portal key caps under concurrent forms on %s", (d
     };
 
     it("three Create key forms at once on an account allowed two keys: two are made, one is refused", async () => {
-      const b = new Browser(t.gateway.url);
+      const b = new PortalBrowser(t.gateway.url);
       await b.signup("race@example.com");
       const csrf = await b.csrf("/portal/keys");
       const forms = await atOnce(
@@ -95,7 +60,7 @@ describe.each(STORE_DIALECTS)("portal key caps under concurrent forms on %s", (d
     }, 30_000);
 
     it("two budget raises at once that fit only one by one: one is saved, one is refused", async () => {
-      const b = new Browser(t.gateway.url);
+      const b = new PortalBrowser(t.gateway.url);
       await b.signup("raise@example.com");
       const csrf = await b.csrf("/portal/keys");
       // A key that spent $0.00075 and was revoked: what it spent stays held against the $40.

@@ -1,39 +1,9 @@
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
+import { PortalBrowser } from "../../test/support/portal-browser.js";
 import { GatewayConfig } from "../config/gateway-config.js";
 import { DEFAULT_MAX_KEY_BUDGET_USD } from "./portal-config.js";
-
-/** Keeps the portal's cookies and reads a page's CSRF field: enough of a browser for sign-up and keys. */
-class Browser {
-  readonly jar = new Map<string, string>();
-  constructor(readonly base: string) {}
-
-  async request(path: string, form?: Record<string, string>) {
-    const headers: Record<string, string> = {};
-    if (this.jar.size > 0) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    if (form !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
-    const res = await fetch(`${this.base}${path}`, {
-      method: form === undefined ? "GET" : "POST",
-      headers,
-      ...(form === undefined ? {} : { body: new URLSearchParams(form).toString() }),
-      redirect: "manual",
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair = ""] = c.split(";");
-      const at = pair.indexOf("=");
-      if (/Max-Age=0/.test(c)) this.jar.delete(pair.slice(0, at));
-      else this.jar.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-    return { res, text: await res.text() };
-  }
-
-  async csrf(path: string): Promise<string> {
-    const m = /name="csrf" value="([^"]+)"/.exec((await this.request(path)).text);
-    if (m === null) throw new Error(`no CSRF field on ${path}`);
-    return m[1]!;
-  }
-}
 
 /** The gateway's config on `overrides`, or the problems it is refused for. */
 const problemsOf = (overrides: Record<string, unknown>) => {
@@ -50,7 +20,7 @@ describe("open sign-up on the default portal settings", () => {
   afterAll(() => t?.close());
 
   it("gives a key made without a budget the default cap, and refuses a budget above it", async () => {
-    const b = new Browser(t.gateway.url);
+    const b = new PortalBrowser(t.gateway.url);
     const signup = await b.request("/portal/signup", {
       csrf: await b.csrf("/portal/"),
       email: "stranger@example.com",
