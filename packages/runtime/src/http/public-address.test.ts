@@ -25,6 +25,13 @@ describe("isPublicAddress", () => {
     "ff02::1",
     "::ffff:127.0.0.1",
     "::ffff:169.254.169.254",
+    // NAT64 and 6to4 addresses carrying a private IPv4 address.
+    "64:ff9b::7f00:1",
+    "64:ff9b::169.254.169.254",
+    "64:ff9b:1::a00:1",
+    "64:ff9b:1:2::808:808",
+    "2002:c0a8:1::1",
+    "2002:7f00:1::",
     "localhost",
     "",
   ])("refuses %s", (address) => {
@@ -40,6 +47,9 @@ describe("isPublicAddress", () => {
     "172.32.0.1",
     "2001:4860:4860::8888",
     "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+    "64:ff9b::8.8.8.8",
+    "2002:808:808::1",
   ])("takes %s", (address) => {
     expect(isPublicAddress(address)).toBe(true);
   });
