@@ -1,4 +1,4 @@
-import { connect, type Socket } from "node:net";
+import { stalledUpload } from "@pocket-ai/runtime/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NodeHarness, startTestNode, TestGateway } from "./helpers/node-harness.js";
 
@@ -23,23 +23,8 @@ async function heldBytes(): Promise<number> {
 }
 
 /** A connection that declares `declared` bytes of a relay body, sends `sent` of them and stalls. */
-function stalledRelay(declared: number, sent: number): { socket: Socket; answer: Promise<string> } {
-  const { port } = new URL(h.node.url);
-  const socket = connect(Number(port), "127.0.0.1");
-  let text = "";
-  const answer = new Promise<string>((resolve) => {
-    socket.on("data", (d) => {
-      text += d.toString("latin1");
-    });
-    socket.on("close", () => resolve(text));
-    socket.on("error", () => undefined);
-  });
-  socket.write(
-    `POST /trpc/relay HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
-  );
-  socket.write(Buffer.alloc(sent, 0x20));
-  return { socket, answer };
-}
+const stalledRelay = (declared: number, sent: number) =>
+  stalledUpload(Number(new URL(h.node.url).port), "/trpc/relay", declared, sent);
 
 /** Resolves once `check` holds (the test's own timeout bounds the wait: state decides, not a clock). */
 const until = async (check: () => Promise<boolean>) => {

@@ -1,7 +1,7 @@
 import http from "node:http";
-import { connect } from "node:net";
 import type { RelayResponse } from "@pocket-ai/protocol";
 import { BodyBudget, serveHttp } from "@pocket-ai/runtime";
+import { stalledUpload } from "@pocket-ai/runtime/testing";
 import { Effect, Exit, Runtime, Scope } from "effect";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
@@ -50,28 +50,12 @@ beforeAll(async () => {
 });
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)));
 
+/** Resolves once `check` holds (the test's own timeout bounds the wait: state decides, not a clock). */
 async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  expect(check()).toBe(true);
+  while (!check()) await new Promise((r) => setTimeout(r, 20));
 }
 
-function stalled(declared: number, sent: number) {
-  const socket = connect(port, "127.0.0.1");
-  let text = "";
-  const answer = new Promise<string>((resolve) => {
-    socket.on("data", (d) => {
-      text += d.toString("latin1");
-    });
-    socket.on("close", () => resolve(text));
-    socket.on("error", () => undefined);
-  });
-  socket.write(
-    `POST /trpc/relay HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
-  );
-  socket.write(Buffer.alloc(sent, 0x20));
-  return { socket, answer };
-}
+const stalled = (declared: number, sent: number) => stalledUpload(port, "/trpc/relay", declared, sent);
 
 it("holds at most the budget for stalled bodies, refuses past it with 503 NODE_BUSY, and gives every byte back", async () => {
   const held = Array.from({ length: 2 }, () => stalled(40 * 1024, 30 * 1024));

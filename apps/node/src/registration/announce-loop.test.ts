@@ -1,4 +1,4 @@
-import { generateKeyPair, type RegistrationAck } from "@pocket-ai/protocol";
+import { type ErrorCode, generateKeyPair, type RegistrationAck } from "@pocket-ai/protocol";
 import { createLogger, PEER_TEXT_MAX } from "@pocket-ai/runtime";
 import { Deferred, Effect, Fiber, TestClock, TestContext } from "effect";
 import { describe, expect, it } from "vitest";
@@ -25,6 +25,30 @@ const refusingGateway = (detail: string): GatewayClient => ({
   submitClaim: () => Effect.die("not called"),
   submitProof: () => Effect.die("not called"),
 });
+
+/** A gateway whose every announcement call fails with its code `pocketCode` and `reason`; `calls` counts them. */
+const failingGateway = (pocketCode: ErrorCode, reason: string) => {
+  const gateway = {
+    calls: 0,
+    url: "http://gateway.invalid/trpc",
+    announce: () =>
+      Effect.suspend(() => {
+        gateway.calls += 1;
+        return Effect.fail(
+          new GatewayCallError({
+            gateway: "http://gateway.invalid/trpc",
+            procedure: "nodes.announce",
+            pocketCode,
+            coded: true,
+            reason,
+          }),
+        );
+      }),
+    submitClaim: () => Effect.die("not called"),
+    submitProof: () => Effect.die("not called"),
+  } satisfies GatewayClient & { calls: number };
+  return gateway;
+};
 
 const offer = {
   serviceId: "llama-2-13b",
@@ -62,21 +86,10 @@ const depsWith = (write: (line: string) => void): AnnounceDeps => {
 describe("a node's registration with a gateway", () => {
   it("says as an error that the gateway refuses an endpoint that is not public, and what to set", async () => {
     const lines: string[] = [];
-    const refusing: GatewayClient = {
-      url: "http://gateway.invalid/trpc",
-      announce: () =>
-        Effect.fail(
-          new GatewayCallError({
-            gateway: "http://gateway.invalid/trpc",
-            procedure: "nodes.announce",
-            pocketCode: "ENDPOINT_NOT_PUBLIC",
-            coded: true,
-            reason: "the announced endpoint's host 127.0.0.1 is not a public address",
-          }),
-        ),
-      submitClaim: () => Effect.die("not called"),
-      submitProof: () => Effect.die("not called"),
-    };
+    const refusing = failingGateway(
+      "ENDPOINT_NOT_PUBLIC",
+      "the announced endpoint's host 127.0.0.1 is not a public address",
+    );
     await Effect.runPromise(
       Effect.gen(function* () {
         const loop = yield* Effect.fork(
@@ -99,25 +112,10 @@ describe("a node's registration with a gateway", () => {
 
   it("announces again later, not in seconds, when the gateway takes no more new nodes from its network", async () => {
     const lines: string[] = [];
-    let calls = 0;
-    const limiting: GatewayClient = {
-      url: "http://gateway.invalid/trpc",
-      announce: () =>
-        Effect.suspend(() => {
-          calls += 1;
-          return Effect.fail(
-            new GatewayCallError({
-              gateway: "http://gateway.invalid/trpc",
-              procedure: "nodes.announce",
-              pocketCode: "ANNOUNCE_LIMITED",
-              coded: true,
-              reason: "this gateway took 20 new nodes from this node's network in the last hour",
-            }),
-          );
-        }),
-      submitClaim: () => Effect.die("not called"),
-      submitProof: () => Effect.die("not called"),
-    };
+    const limiting = failingGateway(
+      "ANNOUNCE_LIMITED",
+      "this gateway took 20 new nodes from this node's network in the last hour",
+    );
     await Effect.runPromise(
       Effect.gen(function* () {
         const loop = yield* Effect.fork(
@@ -127,12 +125,12 @@ describe("a node's registration with a gateway", () => {
           ),
         );
         yield* TestClock.adjust(0);
-        expect(calls).toBe(1);
+        expect(limiting.calls).toBe(1);
         // A failure of the link would be tried again within seconds; this waits.
         yield* TestClock.adjust(announceRetryMs(5));
-        expect(calls).toBe(1);
+        expect(limiting.calls).toBe(1);
         yield* TestClock.adjust(announceLimitedRetryMs);
-        expect(calls).toBe(2);
+        expect(limiting.calls).toBe(2);
         yield* Fiber.interrupt(loop);
       }).pipe(Effect.provide(TestContext.TestContext)),
     );

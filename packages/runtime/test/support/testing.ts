@@ -4,3 +4,4 @@ export * from "./blackhole-proxy.js";
 export * from "./postgres-server.js";
 export * from "./run-process.js";
 export * from "./span-collector.js";
+export * from "./stalled-upload.js";
