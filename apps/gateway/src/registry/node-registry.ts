@@ -1,12 +1,13 @@
 import {
   NODE_ANNOUNCEMENT_MAX_AGE_MS,
   NODE_ANNOUNCEMENT_MAX_SKEW_MS,
+  type NodeAnnouncement,
   type RegistrationAck,
   type RegistryCandidate,
   verifyNodeAnnouncement,
 } from "@pocket-ai/protocol";
-import { peerText } from "@pocket-ai/runtime";
-import { sql } from "drizzle-orm";
+import { peerText, type SqlClient } from "@pocket-ai/runtime";
+import { type SQL, sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Schedule } from "effect";
 import { GatewayStore, storeRunner } from "../db/database.js";
 import { askNode, NodeClients } from "../relay/node-client.js";
@@ -16,7 +17,12 @@ import { forgetNodesAfterMs, RoutingSettings } from "../routing/routing-config.j
 import { announceGracePeriods, unhealthyAfterFailures } from "../routing/schedules.js";
 import { endpointRefusal, literalEndpointRefusal } from "./endpoint-address.js";
 import { nodeFromRow, type RegisteredNode, toRegistered } from "./registered-node.js";
-import { AnnouncementLimited, AnnouncementRefused, EndpointNotPublic } from "./registry-errors.js";
+import {
+  AnnouncementLimited,
+  AnnouncementRefused,
+  AnnouncementSuperseded,
+  EndpointNotPublic,
+} from "./registry-errors.js";
 
 export interface NodeHealth {
   readonly healthy: boolean;
@@ -217,6 +223,18 @@ const make = Effect.gen(function* () {
     const { announcement } = verified.value;
     const address = announcement.node.address;
     const previous = byAddress.get(address);
+    // Taken in the order the node signed them: an announcement stays valid for minutes and crosses
+    // the link in the clear, so anyone who saw one could otherwise send it again after the node
+    // moved or dropped a service, and point the gateway back at the old endpoint (its prompts with
+    // it) or at services the node no longer serves. The same announcement again (a retried call)
+    // changes nothing, not even when the node was last heard from.
+    const { issuedAt } = announcement;
+    if (previous !== undefined) {
+      const heldIssuedAt = previous.announcement.issuedAt;
+      const same = issuedAt === heldIssuedAt && announcement.signature === previous.announcement.signature;
+      if (issuedAt <= heldIssuedAt && !same)
+        return yield* new AnnouncementSuperseded({ issuedAt, heldIssuedAt });
+    }
     const node = toRegistered(catalog, announcement, previous?.registeredAt ?? now, now);
     const ack = (accepted: boolean, detail?: string): RegistrationAck => ({
       accepted,
@@ -244,6 +262,8 @@ const make = Effect.gen(function* () {
       const refused = yield* endpointRefusal(node.endpoint);
       if (refused !== undefined) return yield* new EndpointNotPublic({ detail: refused });
     }
+    if (previous !== undefined && previous.announcement.signature === announcement.signature)
+      return ack(true);
     // A node new to the gateway (never announced, or forgotten) costs a row and every replica's
     // memory and scans for `forgetAfterMs`: its network's arrivals are bounded. Checked before the
     // endpoint's look below, and again while it is stored.
@@ -301,12 +321,22 @@ const make = Effect.gen(function* () {
           operator = excluded.operator, announcement = excluded.announcement,
           last_announced_at = excluded.last_announced_at, status = excluded.status
           ${arrival ? sql`, arrived_from = excluded.arrived_from, arrived_at = excluded.arrived_at` : sql``}
+        where ${storedIssuedAt(db)} < ${issuedAt}
         returning registered_at as "registeredAt"`),
     );
     const stored = yield* arrival
       ? arrivals.withPermits(1)(Effect.zipRight(checkArrivals(source.network, now), upsert))
       : upsert;
-    const registeredAt = stored?.registeredAt ?? node.registeredAt;
+    if (stored === undefined) {
+      // Another replica took this announcement or a later one since this replica last read the table.
+      const held = yield* use("nodes.held", (db) =>
+        db.get<{ announcement: string }>(sql`select announcement from nodes where address = ${address}`),
+      );
+      const heldAnnouncement = JSON.parse(held?.announcement ?? "{}") as Partial<NodeAnnouncement>;
+      if (heldAnnouncement.signature === announcement.signature) return ack(true);
+      return yield* new AnnouncementSuperseded({ issuedAt, heldIssuedAt: Number(heldAnnouncement.issuedAt) });
+    }
+    const registeredAt = stored.registeredAt;
     byAddress.set(address, registeredAt === node.registeredAt ? node : { ...node, registeredAt });
     arrived(node);
     if (previous === undefined || previous.endpoint !== node.endpoint) health.delete(address);
@@ -382,6 +412,13 @@ export class NodeRegistry extends Context.Tag("gateway/NodeRegistry")<
   Effect.Effect.Success<typeof make>
 >() {
   static readonly layer = Layer.scoped(NodeRegistry, make);
+}
+
+/** The `issuedAt` of the announcement a `nodes` row holds, in the dialect's JSON syntax. */
+function storedIssuedAt(db: SqlClient): SQL {
+  return db.dialect === "sqlite"
+    ? sql`json_extract(nodes.announcement, '$.issuedAt')`
+    : sql`(nodes.announcement::jsonb ->> 'issuedAt')::bigint`;
 }
 
 /**

@@ -29,6 +29,24 @@ export class AnnouncementLimited extends Data.TaggedError("AnnouncementLimited")
 }
 
 /**
+ * A node's announcement issued before the one this gateway holds (`heldIssuedAt`): an earlier one
+ * sent again, by whoever saw it on the link (it stays valid for minutes), or a node whose clock
+ * went back. Taking it would undo what the node announced since: its endpoint, its services.
+ */
+export class AnnouncementSuperseded extends Data.TaggedError("AnnouncementSuperseded")<{
+  readonly issuedAt: number;
+  readonly heldIssuedAt: number;
+}> {
+  readonly code: ErrorCode = "ANNOUNCEMENT_SUPERSEDED";
+  override get message(): string {
+    const behind = Math.max(1, Math.ceil((this.heldIssuedAt - this.issuedAt) / 1000));
+    return `this announcement was issued at ${iso(this.issuedAt)}, ${behind} s before the one this gateway holds for the node (${iso(this.heldIssuedAt)}): an earlier announcement sent again is not taken; if the node's clock went back, it is taken again once the node's clock passes ${iso(this.heldIssuedAt)}`;
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
  * A node announced an endpoint whose host is, or resolves to, an address that is not public, and
  * `routing.allowPrivateEndpoints` is off: the gateway calls no such address for a stranger.
  */

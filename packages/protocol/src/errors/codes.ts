@@ -325,6 +325,12 @@ export const ErrorCodes = {
     message:
       "The announced endpoint's host is, or resolves to, an address the gateway does not call: loopback, link-local, private (RFC 1918, CGNAT), unique-local, unspecified or multicast. Announce the address the gateway reaches the node at from the internet (a public IP address, or a name that resolves only to public ones), or, where gateway and node share a private network, ask the gateway's operator to set `routing.allowPrivateEndpoints`.",
   },
+  ANNOUNCEMENT_SUPERSEDED: {
+    status: 409,
+    type: "invalid_request_error",
+    message:
+      "The gateway holds an announcement of this node issued later than this one: an old announcement sent again, or a node whose clock went back. A node signs a new announcement each time; if its clock was stepped back, it is taken again once its clock passes the time of the one the gateway holds (the message says when).",
+  },
   // ── Portal (the web console at /portal/) ─────────────────────────────────────
   SIGNUP_CLOSED: {
     status: 403,

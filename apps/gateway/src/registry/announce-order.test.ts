@@ -1,0 +1,107 @@
+import { DEFAULT_CATALOG, generateKeyPair, RegistrationAck } from "@pocket-ai/protocol";
+import type { SqlClient } from "@pocket-ai/runtime";
+import { sql } from "drizzle-orm";
+import { Effect, Exit, Layer, ManagedRuntime } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { textNodeAnnouncement } from "../../test/support/registry-fixtures.js";
+import { settableClock } from "../../test/support/settable-clock.js";
+import { dialectMissing, STORE_DIALECTS, tempStore } from "../../test/support/temp-database.js";
+import { GatewayStore } from "../db/database.js";
+import { NodeClients } from "../relay/node-client.js";
+import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
+import { RoutingSettings } from "../routing/routing-config.js";
+import { NodeRegistry } from "./node-registry.js";
+
+// An announcement travels over the link in the clear and stays valid for minutes: whoever saw one
+// must not be able to send it again later and undo what the node announced since.
+describe.each(STORE_DIALECTS)("announcements in the order the node signed them, on %s", (dialect) => {
+  describe.skipIf(dialectMissing(dialect))(dialect, () => {
+    const { clock, time } = settableClock();
+    const store = ManagedRuntime.make(tempStore(dialect));
+    const settings = Layer.mergeAll(
+      GatewayCatalog.layer(DEFAULT_CATALOG),
+      GatewayKey.layer(generateKeyPair()),
+    ).pipe(
+      Layer.provideMerge(NodeClients.layer),
+      Layer.provideMerge(RoutingSettings.layer({ announceEveryMs: 60_000, allowPrivateEndpoints: true })),
+    );
+    let db: SqlClient;
+    /** Two replicas on one database; each refreshes from it only every 2 s. */
+    let replicas: ManagedRuntime.ManagedRuntime<NodeRegistry, unknown>[] = [];
+    beforeAll(async () => {
+      db = await store.runPromise(GatewayStore);
+      replicas = [0, 1].map(() =>
+        ManagedRuntime.make(
+          NodeRegistry.layer.pipe(
+            Layer.provide(settings),
+            Layer.provide(Layer.succeed(GatewayStore, db)),
+            Layer.provide(Layer.setClock(clock)),
+          ),
+        ),
+      );
+      for (const replica of replicas) await replica.runPromise(NodeRegistry);
+    }, 60_000);
+    afterAll(async () => {
+      for (const replica of replicas) await replica.dispose();
+      await store.dispose();
+    });
+
+    const send = async (message: unknown, on = 0) => {
+      const exit = await replicas[on]!.runPromiseExit(
+        Effect.flatMap(NodeRegistry, (r) => r.announce(message, { network: "n" })),
+      );
+      if (Exit.isSuccess(exit)) return RegistrationAck.parse(exit.value).accepted ? "accepted" : "refused";
+      const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined;
+      return { code: (failure as { code?: string } | undefined)?.code, message: String(failure) };
+    };
+    const stored = (address: string) =>
+      db.get<{ endpoint: string; lastAnnouncedAt: number }>(
+        sql`select endpoint, last_announced_at as "lastAnnouncedAt" from nodes where address = ${address}`,
+      );
+    const held = (address: string, on = 0) =>
+      replicas[on]!.runPromise(Effect.map(NodeRegistry, (r) => r.get(address)?.endpoint));
+
+    it("refuses an announcement older than the one it holds (ANNOUNCEMENT_SUPERSEDED) and keeps the newer", async () => {
+      const key = generateKeyPair();
+      const old = textNodeAnnouncement(key, "http://127.0.0.1:31001/trpc", time.at - 60_000);
+      expect(await send(old)).toBe("accepted");
+      time.at += 1_000;
+      expect(await send(textNodeAnnouncement(key, "http://127.0.0.1:31002/trpc", time.at))).toBe("accepted");
+      time.at += 1_000;
+      const replayed = await send(old);
+      expect(replayed).toMatchObject({ code: "ANNOUNCEMENT_SUPERSEDED" });
+      expect((replayed as { message: string }).message).toMatch(/clock/);
+      expect(await held(key.address)).toBe("http://127.0.0.1:31002/trpc");
+      expect((await stored(key.address))?.endpoint).toBe("http://127.0.0.1:31002/trpc");
+    });
+
+    it("refuses it on a replica that has not yet read the newer one from the database", async () => {
+      const key = generateKeyPair();
+      const endpoint = (port: number) => `http://127.0.0.1:${port}/trpc`;
+      expect(await send(textNodeAnnouncement(key, endpoint(31003), time.at - 40_000), 1)).toBe("accepted");
+      // Seen on the wire, then superseded on replica 0.
+      const old = textNodeAnnouncement(key, endpoint(31003), time.at - 30_000);
+      expect(await send(old, 0)).toBe("accepted");
+      time.at += 1_000;
+      expect(await send(textNodeAnnouncement(key, endpoint(31004), time.at), 0)).toBe("accepted");
+      // At once, to the replica that may still hold the first one: refused all the same.
+      expect(await send(old, 1)).toMatchObject({ code: "ANNOUNCEMENT_SUPERSEDED" });
+      expect((await stored(key.address))?.endpoint).toBe(endpoint(31004));
+    });
+
+    it("answers the same announcement again as accepted without counting it as a new sign of life", async () => {
+      const key = generateKeyPair();
+      const once = textNodeAnnouncement(key, "http://127.0.0.1:31005/trpc", time.at);
+      expect(await send(once)).toBe("accepted");
+      const first = await stored(key.address);
+      time.at += 120_000;
+      // A retry of a call whose answer was lost, or a copy someone kept: either way nothing new.
+      expect(await send(once)).toBe("accepted");
+      expect(await send(once, 1)).toBe("accepted");
+      expect(Number((await stored(key.address))?.lastAnnouncedAt)).toBe(Number(first?.lastAnnouncedAt));
+      // The node's next announcement is taken as always.
+      expect(await send(textNodeAnnouncement(key, "http://127.0.0.1:31005/trpc", time.at))).toBe("accepted");
+      expect(Number((await stored(key.address))?.lastAnnouncedAt)).toBe(time.at);
+    });
+  });
+});
