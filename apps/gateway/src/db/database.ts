@@ -31,6 +31,10 @@ export class StorageError extends Data.TaggedError("StorageError")<{
   get code(): Extract<ErrorCode, "INTERNAL" | "DATABASE_UNAVAILABLE"> {
     return this.unavailable === true ? "DATABASE_UNAVAILABLE" : "INTERNAL";
   }
+  /** For the operator's log only: its message stays empty, so callers get the code's own words. */
+  get logText(): string {
+    return `${this.operation}: ${this.reason}`;
+  }
 }
 
 /** The gateway's database could not be opened at start (bad URL, server unreachable, bad file). */

@@ -1,4 +1,4 @@
-import { Effect, Layer } from "effect";
+import { Data, Effect, Layer } from "effect";
 import { describe, expect, it } from "vitest";
 import { redactingLoggerLayer } from "./effect-logger.js";
 import { createLogger } from "./logger.js";
@@ -83,5 +83,30 @@ describe("redactingLoggerLayer", () => {
     }
     expect(seen).toEqual([]);
     expect(out.records()).toHaveLength(1);
+  });
+
+  it("logs what a failure tells only its operator (`logText`), where its message is kept for callers", async () => {
+    // A failure whose message goes to callers (empty here: they get their code's generic text)
+    // and whose words for the operator's log are its own.
+    class StoreFailed extends Data.TaggedError("StoreFailed")<{ operation: string; reason: string }> {
+      get logText(): string {
+        return `${this.operation}: ${this.reason}`;
+      }
+    }
+    const out = capture();
+    await Effect.runPromise(
+      Effect.fail(
+        new StoreFailed({ operation: "claims.insert", reason: "SQLITE_FULL: database or disk is full" }),
+      ).pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning("claim intake failed", cause)),
+        Effect.provide(out.layer),
+      ),
+    );
+    expect(out.records()).toEqual([
+      expect.objectContaining({
+        msg: "claim intake failed",
+        error: "StoreFailed: claims.insert: SQLITE_FULL: database or disk is full",
+      }),
+    ]);
   });
 });

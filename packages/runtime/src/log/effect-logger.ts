@@ -20,11 +20,17 @@ function levelOf(level: EffectLogLevel.LogLevel): LogLevel | undefined {
   return "error";
 }
 
-/** A failure's message, never its stack: logs leave the process, file paths must not. */
+/**
+ * A failure's message, never its stack: logs leave the process, file paths must not. A failure
+ * whose message is what its callers read (kept to its code's generic words, as a database failure
+ * is) carries the operator's words apart, as `logText`: the log takes those.
+ */
 export function describeCause(cause: Cause.Cause<unknown>): string | undefined {
   if (Cause.isEmpty(cause)) return undefined;
   if (Cause.isInterruptedOnly(cause)) return "interrupted";
   const error = Cause.squash(cause);
+  const logText = (error as { logText?: unknown } | null)?.logText;
+  if (error instanceof Error && typeof logText === "string") return `${error.name}: ${logText}`;
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
   return String(error);
