@@ -106,41 +106,54 @@ export interface AdmissionContext {
  * refused, as the limit is a cap on work.
  */
 export function admitRelay(input: unknown, ctx: AdmissionContext): Effect.Effect<Admission, NodeStoreError> {
-  return Effect.suspend(() => {
-    const envelope = checkEnvelope(input, ctx);
-    if ("kind" in envelope) return Effect.succeed(envelope);
-    const { request, requestHash, now } = envelope;
-    const refused = (error: ProtocolError) => refusedAdmission(request, requestHash, error);
-    const record: Parameters<RelayStore["admit"]>[0] = {
-      requestHash,
-      sessionId: request.header.sessionId,
-      sessionNumber: request.header.sessionNumber,
-      sessionEnd: request.header.sessionEnd,
-      serviceId: request.header.serviceId,
-      tier: request.tier,
-      applicationAddress: request.header.applicationAddress,
-      gatewayAddress: request.gateway.address,
-      stream: ctx.stream,
-      expiresAt: request.header.sessionEnd + sessionGrace(ctx.session),
-    };
-    const decided = (checked: PayloadCheck): Effect.Effect<Admission, NodeStoreError> =>
-      checked.ok
-        ? Effect.succeed({ kind: "admitted", relay: { ...checked.value, request, requestHash } })
-        : Effect.as(ctx.store.refuse(requestHash, checked.error.code, ctx.now()), refused(checked.error));
-    const afterRecord = (fresh: boolean): Effect.Effect<Admission, NodeStoreError> => {
-      if (!fresh)
-        return Effect.succeed(
-          refused(protocolError("REPLAYED_RELAY", `relay ${requestHash} was already received`)),
-        );
-      const checked = payloadCheck(request, ctx);
-      return Effect.isEffect(checked) ? Effect.flatMap(checked, decided) : decided(checked);
-    };
-    // One process admitting alone decides at once, in this step: no Effect of its own per relay.
-    const here = ctx.store.admitHere(record, now);
-    if (here === undefined) return Effect.flatMap(ctx.store.admit(record, now), afterRecord);
-    return typeof here === "boolean" ? afterRecord(here) : Effect.fail(here);
-  });
+  return Effect.suspend(() => asEffect(admitRelayNow(input, ctx)));
 }
+
+/**
+ * {@link admitRelay}'s checks run now: the admission itself when every step was synchronous (one
+ * process admitting alone, a payload whose tokens need no asynchronous counter), else the Effect
+ * of the steps left. A relay decided at once costs its caller no Effect step.
+ */
+export function admitRelayNow(
+  input: unknown,
+  ctx: AdmissionContext,
+): Admission | Effect.Effect<Admission, NodeStoreError> {
+  const envelope = checkEnvelope(input, ctx);
+  if ("kind" in envelope) return envelope;
+  const { request, requestHash, now } = envelope;
+  const refused = (error: ProtocolError) => refusedAdmission(request, requestHash, error);
+  const record: Parameters<RelayStore["admit"]>[0] = {
+    requestHash,
+    sessionId: request.header.sessionId,
+    sessionNumber: request.header.sessionNumber,
+    sessionEnd: request.header.sessionEnd,
+    serviceId: request.header.serviceId,
+    tier: request.tier,
+    applicationAddress: request.header.applicationAddress,
+    gatewayAddress: request.gateway.address,
+    stream: ctx.stream,
+    expiresAt: request.header.sessionEnd + sessionGrace(ctx.session),
+  };
+  const decided = (checked: PayloadCheck): Admission | Effect.Effect<Admission, NodeStoreError> =>
+    checked.ok
+      ? { kind: "admitted", relay: { ...checked.value, request, requestHash } }
+      : Effect.as(ctx.store.refuse(requestHash, checked.error.code, ctx.now()), refused(checked.error));
+  const afterRecord = (fresh: boolean): Admission | Effect.Effect<Admission, NodeStoreError> => {
+    if (!fresh) return refused(protocolError("REPLAYED_RELAY", `relay ${requestHash} was already received`));
+    const checked = payloadCheck(request, ctx);
+    return Effect.isEffect(checked)
+      ? Effect.flatMap(checked, (value) => asEffect(decided(value)))
+      : decided(checked);
+  };
+  // One process admitting alone decides at once, in this step: no Effect of its own per relay.
+  const here = ctx.store.admitHere(record, now);
+  if (here === undefined)
+    return Effect.flatMap(ctx.store.admit(record, now), (fresh) => asEffect(afterRecord(fresh)));
+  return typeof here === "boolean" ? afterRecord(here) : Effect.fail(here);
+}
+
+const asEffect = (admission: Admission | Effect.Effect<Admission, NodeStoreError>) =>
+  Effect.isEffect(admission) ? admission : Effect.succeed(admission);
 
 const refusedAdmission = (request: RelayRequest, requestHash: string, error: ProtocolError): Admission => ({
   kind: "refused",

@@ -37,7 +37,13 @@ import type { CutRefusal, RelayStore } from "../db/relay-store.js";
 import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
-import { type AdmissionContext, type AdmittedRelay, admitRelay } from "./admission.js";
+import {
+  type Admission,
+  type AdmissionContext,
+  type AdmittedRelay,
+  admitRelay,
+  admitRelayNow,
+} from "./admission.js";
 import { foldPiece, MAX_FOLDED_PIECES } from "./coalesce.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { EngineAnswer, type EngineAnswerFault } from "./engine-answer.js";
@@ -207,52 +213,41 @@ export class RelayService extends Context.Tag("node/RelayService")<
      * included). Text calls carry it as a deadline the pool and the engine request end at; the
      * other operations are bounded around the pool's call.
      */
-    const runUnary = (relay: AdmittedRelay, pool: BackendPool) => {
+    const runUnary = (relay: AdmittedRelay, pool: BackendPool, started: number) => {
       const op = relay.request.operation;
-      const started = performance.now();
       const timeoutMs = relay.tier.timeoutMs;
       const deadline: CallDeadline = {
         at: started + timeoutMs,
         error: () => new BackendTimeout({ backend: relay.service.spec.id, timeoutMs }),
       };
-      const call = (() => {
-        switch (op) {
-          case "completions":
-            return pool.completions(relay.body, deadline);
-          case "chat.completions":
-            return pool.chatCompletions(relay.body, deadline);
-          case "images.generations":
-          case "images.edits":
-            return withDeadline(
-              (op === "images.edits"
-                ? pool.imagesEdits(relay.body)
-                : pool.imagesGenerations(relay.body)
-              ).pipe(Effect.flatMap((payload) => checkImages(payload, relay, pool.serviceId))),
-              timeoutMs,
-              deadline.error,
-            );
-          case "embeddings": {
-            const expected = {
-              ...(relay.embeddings ?? { inputs: 0, dimensions: 0 }),
-              inputTokens: relay.inputTokens,
-            };
-            return withDeadline(
-              pool
-                .embeddings(relay.body)
-                .pipe(Effect.flatMap((payload) => packEmbeddingAnswer(payload, expected, pool.serviceId))),
-              timeoutMs,
-              deadline.error,
-            );
-          }
+      switch (op) {
+        case "completions":
+          return pool.completions(relay.body, deadline);
+        case "chat.completions":
+          return pool.chatCompletions(relay.body, deadline);
+        case "images.generations":
+        case "images.edits":
+          return withDeadline(
+            (op === "images.edits" ? pool.imagesEdits(relay.body) : pool.imagesGenerations(relay.body)).pipe(
+              Effect.flatMap((payload) => checkImages(payload, relay, pool.serviceId)),
+            ),
+            timeoutMs,
+            deadline.error,
+          );
+        case "embeddings": {
+          const expected = {
+            ...(relay.embeddings ?? { inputs: 0, dimensions: 0 }),
+            inputTokens: relay.inputTokens,
+          };
+          return withDeadline(
+            pool
+              .embeddings(relay.body)
+              .pipe(Effect.flatMap((payload) => packEmbeddingAnswer(payload, expected, pool.serviceId))),
+            timeoutMs,
+            deadline.error,
+          );
         }
-      })();
-      return Effect.map(call, (payload) => {
-        metrics.relaySeconds.observe(
-          { service: relay.service.spec.id, operation: op },
-          (performance.now() - started) / 1000,
-        );
-        return payload;
-      });
+      }
     };
 
     /** An admitted relay that fails after admission: recorded as refused, then answered signed. */
@@ -266,7 +261,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
       relay: AdmittedRelay,
       payload: Record<string, unknown>,
       text: EngineAnswer | undefined,
-    ): Effect.Effect<RelayResponse, NodeStoreError> => {
+    ): RelayResponse | Effect.Effect<RelayResponse, NodeStoreError> => {
       const usage: RelayUsage =
         relay.imageUnits > 0
           ? { inputTokens: 0, outputTokens: 0, images: relay.images }
@@ -325,66 +320,130 @@ export class RelayService extends Context.Tag("node/RelayService")<
         if (failure === undefined) metrics.relays.inc({ service, outcome: "ok" });
         else answerUnrecorded(service, failure);
       });
-      return Effect.succeed(response);
+      return response;
     };
 
     const unaryAdmission: AdmissionContext = { ...options.admission, stream: false };
     const streamAdmission: AdmissionContext = { ...options.admission, stream: true };
 
-    // One handler at the relay's end, not one per concern: it leaves the serving count, and a
-    // relay cut off before it was answered (the gateway went away) is recorded failed first, never
-    // claimed. Once the backend's answer is in, the relay is answered (or refused) whatever the
-    // gateway does meanwhile: that step is not interrupted, and it counts the relay itself.
+    // A relay decided at once (refused, or its envelope not verifiable) is answered in the step that
+    // admitted it: nothing of it runs later, so it never enters the serving count. An admitted one
+    // is counted until its end's bookkeeping is done, in one handler, not one per concern: it
+    // leaves the serving count, and a relay cut off before it was answered (the gateway went away)
+    // is recorded failed first, never claimed. Once the backend's answer is in, the relay is
+    // answered (or refused) whatever the gateway does meanwhile: that step is not interrupted, and
+    // it counts the relay itself.
     const relay = (input: unknown): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
       Effect.suspend(() => {
+        const admission = admitRelayNow(input, unaryAdmission);
+        if (Effect.isEffect(admission)) {
+          // An admission that waits (a ledger shared by workers, a tokenizer that is a backend call).
+          serving.enter();
+          const call: UnaryCall = { serving: undefined, settling: false };
+          return Effect.onExit(
+            Effect.flatMap(admission, (decided) => relayDecided(decided, call)),
+            (exit) =>
+              call.serving !== undefined &&
+              !call.settling &&
+              Exit.isFailure(exit) &&
+              Cause.isInterruptedOnly(exit.cause)
+                ? Effect.ensuring(cutOff(call.serving, "INTERNAL"), leave)
+                : leave,
+          );
+        }
+        if (admission.kind === "unverifiable") return Effect.fail(EnvelopeRejected.of(admission.error));
+        if (admission.kind === "refused")
+          return Effect.succeed(signError(admission.request, admission.requestHash, admission.error));
+        const pool = options.pools.get(admission.relay.service.spec.id);
+        // Counted as served while its refusal's row is written.
+        if (pool === undefined)
+          return serving.around(refuseAdmitted(admission.relay, noBackend(admission.relay.service.spec.id)));
+        return serveUnary(admission.relay, pool);
+      });
+    const leave = Effect.sync(() => serving.leave());
+
+    /**
+     * A relay admitted with a pool for its service, counted as served: the backend call, then its
+     * answer signed and recorded (or its failure refused), and the serving count left once, in the
+     * one step that follows the call (no handler of its own per concern).
+     */
+    const serveUnary = (
+      relay: AdmittedRelay,
+      pool: BackendPool,
+    ): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
+      Effect.uninterruptibleMask((restore) => {
+        const started = performance.now();
+        const call = runUnary(relay, pool, started);
         serving.enter();
-        const call: UnaryCall = { serving: undefined, settling: false };
-        const leave = Effect.sync(() => serving.leave());
-        return Effect.onExit(relayUnary(input, call), (exit) =>
-          call.serving !== undefined &&
-          !call.settling &&
-          Exit.isFailure(exit) &&
-          Cause.isInterruptedOnly(exit.cause)
-            ? Effect.ensuring(cutOff(call.serving, "INTERNAL"), leave)
-            : leave,
-        );
+        return Effect.matchCauseEffect(restore(call), {
+          onSuccess: (payload) => {
+            let answered: RelayResponse | Effect.Effect<RelayResponse, NodeStoreError>;
+            try {
+              answered = settle(relay, payload, started);
+            } catch (defect) {
+              serving.leave();
+              throw defect;
+            }
+            if (Effect.isEffect(answered)) return Effect.ensuring(answered, leave);
+            serving.leave();
+            return Effect.succeed(answered);
+          },
+          // The backend failed (refused signed, the refusal's write interruptible as the call
+          // was), or the gateway went away before the answer was in (recorded failed, not claimed).
+          onFailure: (cause) => {
+            const failure = Cause.failureOption(cause);
+            const ended = Option.isSome(failure)
+              ? restore(refuseAdmitted(relay, backendFailure(failure.value)))
+              : Effect.failCause(Cause.stripFailures(cause));
+            return Effect.onExit(ended, (exit) =>
+              Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+                ? Effect.ensuring(cutOff(relay, "INTERNAL"), leave)
+                : leave,
+            );
+          },
+        });
       });
 
-    const relayUnary = (
-      input: unknown,
-      call: UnaryCall,
-    ): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
-      Effect.flatMap(
-        admitRelay(input, unaryAdmission),
-        (admission): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> => {
-          if (admission.kind === "unverifiable") return Effect.fail(EnvelopeRejected.of(admission.error));
-          if (admission.kind === "refused")
-            return Effect.sync(() => signError(admission.request, admission.requestHash, admission.error));
-          const { relay } = admission;
-          const pool = options.pools.get(relay.service.spec.id);
-          if (pool === undefined) return refuseAdmitted(relay, noBackend(relay.service.spec.id));
-          call.serving = relay;
-          return Effect.matchEffect(runUnary(relay, pool), {
-            onFailure: (error) => refuseAdmitted(relay, backendFailure(error)),
-            onSuccess: (payload) => {
-              call.settling = true;
-              // An engine that answers a batch in part, or whose answer the gateway would refuse
-              // by its text alone (`engine-answer.ts`), is not signed: the lie would be this node's.
-              const text = relay.choices > 0 ? engineAnswer(relay, false) : undefined;
-              const wrong = relay.choices > 0 ? choicesFault(payload, relay.choices, text) : undefined;
-              if (wrong !== undefined) engineFaults.note(relay.service.spec.id, wrong);
-              return Effect.uninterruptible(
-                wrong === undefined
-                  ? answer(relay, payload, text)
-                  : refuseAdmitted(
-                      relay,
-                      protocolError("BACKEND_ERROR", `the backend's answer ${wrong.detail}`),
-                    ),
-              );
-            },
-          });
-        },
+    /** The backend's answer: signed and queued to be recorded, or refused if it must not be signed. */
+    const settle = (
+      relay: AdmittedRelay,
+      payload: Record<string, unknown>,
+      started: number,
+    ): RelayResponse | Effect.Effect<RelayResponse, NodeStoreError> => {
+      metrics.relaySeconds.observe(
+        { service: relay.service.spec.id, operation: relay.request.operation },
+        (performance.now() - started) / 1000,
       );
+      // An engine that answers a batch in part, or whose answer the gateway would refuse by its
+      // text alone (`engine-answer.ts`), is not signed: the lie would be this node's.
+      const text = relay.choices > 0 ? engineAnswer(relay, false) : undefined;
+      const wrong = relay.choices > 0 ? choicesFault(payload, relay.choices, text) : undefined;
+      if (wrong === undefined) return answer(relay, payload, text);
+      engineFaults.note(relay.service.spec.id, wrong);
+      return refuseAdmitted(relay, protocolError("BACKEND_ERROR", `the backend's answer ${wrong.detail}`));
+    };
+
+    /** A relay whose admission waited: served as a relay admitted at once is, its end handled by `relay`. */
+    const relayDecided = (
+      admission: Admission,
+      call: UnaryCall,
+    ): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> => {
+      if (admission.kind === "unverifiable") return Effect.fail(EnvelopeRejected.of(admission.error));
+      if (admission.kind === "refused")
+        return Effect.sync(() => signError(admission.request, admission.requestHash, admission.error));
+      const { relay } = admission;
+      const pool = options.pools.get(relay.service.spec.id);
+      if (pool === undefined) return refuseAdmitted(relay, noBackend(relay.service.spec.id));
+      call.serving = relay;
+      const started = performance.now();
+      return Effect.matchEffect(runUnary(relay, pool, started), {
+        onFailure: (error) => refuseAdmitted(relay, backendFailure(error)),
+        onSuccess: (payload) => {
+          call.settling = true;
+          return Effect.uninterruptible(Effect.suspend(() => asEffect(settle(relay, payload, started))));
+        },
+      });
+    };
 
     // Counted from here until the stream's bookkeeping is done: at once for a refusal or an opening
     // that failed (one final chunk), else when the open stream ends (see `OpenStream`).
@@ -685,6 +744,10 @@ export class RelayService extends Context.Tag("node/RelayService")<
     };
   }
 }
+
+/** A step's outcome decided now, or the Effect that decides it, as an Effect. */
+const asEffect = <A, E>(outcome: A | Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.isEffect(outcome) ? outcome : Effect.succeed(outcome);
 
 /** The `service` label of relays refused for a service this node does not serve. */
 const OTHER_SERVICE = "other";
