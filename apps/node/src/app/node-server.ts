@@ -17,7 +17,7 @@ import {
   spanned,
 } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { Context, Duration, Effect, Layer, Option } from "effect";
+import { Context, Duration, Effect, Layer, Option, Runtime, RuntimeFlags } from "effect";
 import { NodeDescription } from "../info/node-info.js";
 import { Metrics } from "../metrics/node-metrics.js";
 import { RelayService } from "../relay/relay-service.js";
@@ -55,7 +55,10 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const description = yield* NodeDescription;
       const metrics = yield* Metrics;
       const { pools } = yield* BackendPools;
-      const runtime = yield* Effect.runtime<never>();
+      // Calls run on this runtime without Effect's own fiber metrics (a counter, a gauge and a
+      // lifetime histogram updated as each call's fiber starts and ends): nothing reads them, and
+      // the node's metrics are its Prometheus registry's.
+      const runtime = Runtime.disableRuntimeFlag(yield* Effect.runtime<never>(), RuntimeFlags.RuntimeMetrics);
       const worker = Option.getOrUndefined(yield* Effect.serviceOption(WorkerLink));
       const render = () => {
         for (const pool of pools.values()) {
