@@ -222,22 +222,24 @@ export function openLeanEngineStream(
  * One HTTP exchange with the engine under the target's timeout, in one asynchronous step: the
  * limit is a plain timer that aborts the request (no timer fiber raced against the call), and an
  * interruption aborts it too. A caller's `deadline` that comes first ends it the same way, with
- * the caller's error.
+ * the caller's error. A 2xx answer's text is taken by `ok` as it arrives, so what the caller does
+ * with it (parse it, check it) is the step the call resumes with, not steps after it.
  */
-function exchange(
+function exchange<A>(
   target: EngineTarget,
   method: "GET" | "POST",
   path: string,
   body: unknown,
-  deadline?: CallDeadline,
-): Effect.Effect<string, BackendError> {
-  return Effect.async<string, BackendError>((resume) => {
+  deadline: CallDeadline | undefined,
+  ok: (text: string) => Effect.Effect<A, BackendError>,
+): Effect.Effect<A, BackendError> {
+  return Effect.async<A, BackendError>((resume) => {
     const headers: Record<string, string | number> = { ...(target.headers ?? {}) };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers["content-type"] = "application/json";
     let settled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const settle = (outcome: Effect.Effect<string, BackendError>) => {
+    const settle = (outcome: Effect.Effect<A, BackendError>) => {
       if (settled) return;
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
@@ -256,12 +258,19 @@ function exchange(
       callerFirst
         ? deadline.error()
         : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
-    const answered = (status: number, text: string) =>
-      settle(
-        status >= 200 && status < 300
-          ? Effect.succeed(text)
-          : Effect.fail(statusError(target.backendId, status, text)),
-      );
+    const answered = (status: number, text: string) => {
+      if (settled) return;
+      if (status < 200 || status >= 300)
+        return settle(Effect.fail(statusError(target.backendId, status, text)));
+      let outcome: Effect.Effect<A, BackendError>;
+      try {
+        outcome = ok(text);
+      } catch (defect) {
+        // Thrown outside the fiber: a defect of the call, as it was when the fiber ran it.
+        outcome = Effect.die(defect);
+      }
+      settle(outcome);
+    };
     // The limit is a plain timer that aborts the call; an interruption aborts it too.
     const arm = (abort: (reason: Error) => void) => {
       if (limitMs > MAX_TIMER_MS) return;
@@ -347,12 +356,31 @@ export function requestJson(
   body?: unknown,
   deadline?: CallDeadline,
 ): Effect.Effect<unknown, BackendError> {
-  return exchange(target, method, path, body, deadline).pipe(
-    Effect.flatMap((text) => parseEngineJson(target.backendId, text)),
-  );
+  return exchange(target, method, path, body, deadline, (text) => parseEngineJson(target.backendId, text));
+}
+
+/**
+ * {@link requestJson} whose parsed answer is taken by `then` in the same step (a relay's engine
+ * call: its answer checked as it arrives, no step of its own after the exchange).
+ */
+export function requestJsonThen<A>(
+  target: EngineTarget,
+  method: "GET" | "POST",
+  path: string,
+  body: unknown,
+  deadline: CallDeadline | undefined,
+  then: (value: unknown) => Effect.Effect<A, BackendError>,
+): Effect.Effect<A, BackendError> {
+  return exchange(target, method, path, body, deadline, (text) => {
+    const parsed = parseJsonText(text);
+    // Not JSON: `parseEngineJson`'s refusal (it never reaches `then`).
+    return parsed === undefined
+      ? Effect.flatMap(parseEngineJson(target.backendId, text), then)
+      : then(parsed);
+  });
 }
 
 /** A `GET` whose 2xx status is the whole answer (TGI's `/health` has an empty body). */
 export function requestOk(target: EngineTarget, path: string): Effect.Effect<void, BackendError> {
-  return Effect.asVoid(exchange(target, "GET", path, undefined));
+  return exchange(target, "GET", path, undefined, undefined, () => Effect.void);
 }

@@ -17,6 +17,7 @@ import {
   engineIdUrl,
   expectRecord,
   requestJson,
+  requestJsonThen,
   requestOk,
 } from "../engine-http.js";
 import { openSse, streamOfIterator } from "../engine-sse.js";
@@ -96,8 +97,8 @@ export function makeOpenAICompatibleBackend(
     const request = engineBody(body);
     delete request.stream_options;
     request.stream = false;
-    // One step after the exchange, in plain code: each relay's answer passes here.
-    return Effect.flatMap(requestJson(target, "POST", path, request, deadline), (value) => {
+    // Checked in the exchange's own step, in plain code: each relay's answer passes here.
+    return requestJsonThen(target, "POST", path, request, deadline, (value) => {
       if (!isRecord(value)) return expectRecord(backendId, value, "response");
       if (!Array.isArray(value.choices))
         return Effect.fail(

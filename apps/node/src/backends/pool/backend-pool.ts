@@ -193,21 +193,27 @@ export const makeBackendPool = (
       // A seat that is free now is taken without a scope or a queue: the call runs interruptible,
       // and its exit — whatever it is — frees the seat and reports the call before anything else.
       const attempt = (tried: ReadonlySet<number>): Effect.Effect<A, PoolError> =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.suspend(() => {
-            const index = slots.tryTake(tried);
-            if (index === undefined) return restore(bounded(queued(tried)));
-            const backend = backendAt(index);
-            const started = Date.now();
-            return Effect.flatMap(Effect.exit(restore(callOn(backend))), (exit) => {
+        Effect.uninterruptibleMask((restore) => {
+          const index = slots.tryTake(tried);
+          if (index === undefined) return restore(bounded(queued(tried)));
+          const backend = backendAt(index);
+          const started = Date.now();
+          const seconds = () => (Date.now() - started) / 1000;
+          return Effect.matchCauseEffect(restore(callOn(backend)), {
+            onSuccess: (value) => {
               slots.release(index);
-              observer?.onCall(backend.id, operation, (Date.now() - started) / 1000, outcomeOf(exit));
-              if (Exit.isSuccess(exit)) return exit;
-              const failure = Cause.failureOption(exit.cause);
+              observer?.onCall(backend.id, operation, seconds(), "ok");
+              return Effect.succeed(value);
+            },
+            onFailure: (cause) => {
+              slots.release(index);
+              const exit = Exit.failCause(cause);
+              observer?.onCall(backend.id, operation, seconds(), outcomeOf(exit));
+              const failure = Cause.failureOption(cause);
               return Option.isSome(failure) ? restore(after(failure.value, tried, index)) : exit;
-            });
-          }),
-        );
+            },
+          });
+        });
       /** No seat free now: wait in the queue (or fail with BackendBusy / BackendUnavailable). */
       const queued = (tried: ReadonlySet<number>): Effect.Effect<A, PoolError> =>
         Effect.scoped(queuedCall(tried, operation, call)).pipe(
