@@ -53,6 +53,65 @@ describe("bodies not yet verified", () => {
   }, 30_000);
 });
 
+describe("one network's share", () => {
+  // A node that counts loopback callers by address (127.0.0.2 is the stranger, 127.0.0.1 the
+  // gateway): 4 MiB in all, 1 MiB for one network.
+  let shared: NodeHarness;
+  beforeAll(async () => {
+    shared = await startTestNode({
+      requests: {
+        timeoutMs: 30_000,
+        bodyBudgetBytes: 4 * BUDGET,
+        bodyShareBytes: BUDGET,
+        unsharedSources: [],
+      },
+    });
+  });
+  afterAll(async () => {
+    await shared?.stop();
+  });
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${shared.node.url}/metrics`)).text();
+    return text.split("\n").filter((l) => l.startsWith(name));
+  };
+
+  it("refuses a stranger's slow uploads past its share 503 NODE_BUSY while a gateway's relay passes, and counts the refusals", async () => {
+    const port = Number(new URL(shared.node.url).port);
+    const stranger = Array.from({ length: 5 }, () =>
+      stalledUpload(port, "/trpc/relay", 900 * 1024, 400 * 1024, { from: "127.0.0.2" }),
+    );
+    // Two fit the share (more are refused if their parts came interleaved): the rest are refused,
+    // each counted, and the budget is far from full.
+    const refused: string[] = [];
+    for (const s of stranger) void s.answer.then((text) => refused.push(text));
+    const counted = 'pocket_node_bodies_refused_total{budget="relay",reason="share"}';
+    await until(
+      async () => refused.length >= 3 && (await metric(counted))[0] === `${counted} ${refused.length}`,
+    );
+    for (const text of refused) {
+      expect(text).toMatch(/^HTTP\/1.1 503/);
+      expect(text).toContain('"pocketCode":"NODE_BUSY"');
+    }
+    const response = await shared.client.relay.mutate(
+      gw.request({ model: "llama-2-13b", prompt: "The capital of France is", max_tokens: 4 }),
+    );
+    expect(response.usage.outputTokens).toBeGreaterThan(0);
+    for (const s of stranger) s.socket.destroy();
+  }, 30_000);
+
+  it("holds what another call's body sent, not what it declared, with or without a length", async () => {
+    const port = Number(new URL(shared.node.url).port);
+    const declared = stalledUpload(port, "/trpc/settleCut", 1024 * 1024, 1000, { from: "127.0.0.2" });
+    const chunked = stalledUpload(port, "/trpc/settleCut", 0, 2000, { from: "127.0.0.2", chunked: true });
+    await until(async () => {
+      const [line] = await metric("pocket_node_unverified_body_bytes");
+      return line?.endsWith(" 3000") === true;
+    });
+    declared.socket.destroy();
+    chunked.socket.destroy();
+  }, 30_000);
+});
+
 describe("other calls", () => {
   it("refuses a batch of more than one call with INVALID_REQUEST, and answers one", async () => {
     const batched = await fetch(`${h.node.trpcUrl}/${Array(50).fill("info").join(",")}?batch=1`);

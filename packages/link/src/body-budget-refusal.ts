@@ -1,5 +1,5 @@
-import type { ServerResponse } from "node:http";
-import type { BodyBudget } from "@pocket-ai/runtime";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { BodyBudget, BodyRefusal } from "@pocket-ai/runtime";
 import { type AnyRouter, TRPCError } from "@trpc/server";
 import { trpcCodeOf } from "./error-status.js";
 import { formatError, JSON_HEADERS } from "./node-relay-wire.js";
@@ -19,12 +19,20 @@ class BodiesBusy extends Error {
 
 /**
  * The refusal of a body that does not fit a {@link BodyBudget} (503): on a node `NODE_BUSY`, which
- * a gateway takes as "try another node", elsewhere `REQUESTS_BUSY`; the message says what is full.
+ * a gateway takes as "try another node", elsewhere `REQUESTS_BUSY`; the message says what is full:
+ * the whole budget, or the caller's own share of it (`why`).
  */
-export function bodiesBusyError(budget: BodyBudget, code: BodiesBusyCode = "NODE_BUSY"): TRPCError {
+export function bodiesBusyError(
+  budget: BodyBudget,
+  code: BodiesBusyCode = "NODE_BUSY",
+  why: BodyRefusal = "full",
+): TRPCError {
   const server = code === "NODE_BUSY" ? "node" : "server";
   const next = code === "NODE_BUSY" ? "retry on another node or in a few seconds" : "retry in a few seconds";
-  const message = `the ${server} is receiving as many request bodies as it holds at once (${budget.limit} bytes in all): ${next}`;
+  const message =
+    why === "share"
+      ? `the ${server} is receiving as many request bodies from your network as one network may send at once (${budget.share} bytes): send fewer at a time, or ${next} once earlier ones are answered`
+      : `the ${server} is receiving as many request bodies as it holds at once (${budget.limit} bytes in all): ${next}`;
   return new TRPCError({ code: trpcCodeOf(code), message, cause: new BodiesBusy(code, message) });
 }
 
@@ -40,10 +48,62 @@ export function answerBodiesBusy(
     readonly budget: BodyBudget;
     readonly path: string;
     readonly code?: BodiesBusyCode;
+    readonly why?: BodyRefusal;
   },
 ): void {
-  const error = bodiesBusyError(options.budget, options.code);
-  const { status, shape } = formatError(options.router, error, options.path, undefined);
+  answerError(res, options.router, bodiesBusyError(options.budget, options.code, options.why), options.path);
+}
+
+/**
+ * Serves tRPC calls whose bodies are read first, against `budget`: each part is taken as it
+ * arrives for the caller's source (`sourceOf`), so what a caller holds is what it sent, never
+ * what it declared, and one source holds at most the budget's share. A body that is whole goes to
+ * `handler` as `req.body` (tRPC reads it from there); one that does not fit is answered
+ * {@link answerBodiesBusy}, one past `maxBodySize` `PAYLOAD_TOO_LARGE`, both closing the
+ * connection. A request without a body goes to `handler` as it is.
+ */
+export function budgetedCalls(options: {
+  readonly router: AnyRouter;
+  readonly budget: BodyBudget;
+  /** The base path the tRPC handler serves, with a trailing slash: `/trpc/`. */
+  readonly basePath: string;
+  readonly maxBodySize: number;
+  readonly sourceOf: (req: IncomingMessage) => string | undefined;
+  readonly code?: BodiesBusyCode;
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  const { router, budget, basePath, maxBodySize, sourceOf, code, handler } = options;
+  return (req, res) => {
+    const bodiless =
+      req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined;
+    if (bodiless) return handler(req, res);
+    budget.readRequest(req, res, maxBodySize, sourceOf(req), (read) => {
+      if (read.kind === "read") {
+        (req as IncomingMessage & { body?: string }).body = read.body.toString("utf8");
+        return handler(req, res);
+      }
+      if (res.destroyed) return;
+      const path = (req.url ?? "").slice(basePath.length).split("?")[0] ?? "";
+      if (read.kind === "refused")
+        return answerBodiesBusy(res, {
+          router,
+          budget,
+          path,
+          why: read.why,
+          ...(code === undefined ? {} : { code }),
+        });
+      const error = new TRPCError({
+        code: "PAYLOAD_TOO_LARGE",
+        message: `the request body is larger than ${maxBodySize} bytes`,
+      });
+      answerError(res, router, error, path);
+    });
+  };
+}
+
+/** Answers one call with `error` in tRPC's shape and closes the connection after the answer. */
+function answerError(res: ServerResponse, router: AnyRouter, error: TRPCError, path: string): void {
+  const { status, shape } = formatError(router, error, path, undefined);
   const body = JSON.stringify({ error: shape });
   res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(body), connection: "close" });
   res.end(body);

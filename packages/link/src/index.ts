@@ -5,7 +5,12 @@
  * scoreboard) with a typed client for each.
  */
 
-export { answerBodiesBusy, type BodiesBusyCode, bodiesBusyError } from "./body-budget-refusal.js";
+export {
+  answerBodiesBusy,
+  type BodiesBusyCode,
+  bodiesBusyError,
+  budgetedCalls,
+} from "./body-budget-refusal.js";
 export { httpStatusOf, trpcCodeOf } from "./error-status.js";
 export {
   type AnnounceSource,

@@ -38,8 +38,10 @@ export function makeNodeRelayHandler<R>(options: {
   readonly maxBodySize: number;
   /** The bytes of bodies read and not yet verified, shared with every other reader of the process. */
   readonly bodyBudget?: BodyBudget;
+  /** Whose share of `bodyBudget` a request's body counts against (`undefined`: the whole budget). */
+  readonly bodySource?: (req: IncomingMessage) => string | undefined;
 }): NodeRelayHandler {
-  const { impl, router, runtime, basePath, maxBodySize, bodyBudget } = options;
+  const { impl, router, runtime, basePath, maxBodySize, bodyBudget, bodySource } = options;
   const relayUrl = `${basePath}${RELAY_PATH}`;
   const streamUrl = `${basePath}${RELAY_STREAM_PATH}?batch=1`;
   const run = Runtime.runPromiseExit(runtime);
@@ -56,7 +58,7 @@ export function makeNodeRelayHandler<R>(options: {
       gone = true;
       fiber?.unsafeInterruptAsFork(fiber.id());
     });
-    readBody(req, res, maxBodySize, bodyBudget, (error, input) => {
+    readBody(req, res, maxBodySize, bodyBudget, bodySource?.(req), (error, input) => {
       const answer = (status: number, body: string) => {
         if (res.destroyed) return;
         res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(body) });
@@ -83,7 +85,7 @@ export function makeNodeRelayHandler<R>(options: {
 
   const serveStream = (req: IncomingMessage, res: ServerResponse) => {
     const controller = abortOnClose(res);
-    readBody(req, res, maxBodySize, bodyBudget, (error, body) => {
+    readBody(req, res, maxBodySize, bodyBudget, bodySource?.(req), (error, body) => {
       if (error !== undefined) {
         const { shape } = formatError(router, error, RELAY_STREAM_PATH, undefined);
         if (res.destroyed) return;
@@ -145,13 +147,15 @@ function abortOnClose(res: ServerResponse): AbortController {
  * Reads the JSON body up to `limit` bytes. A larger body is refused without keeping it (the
  * connection is closed after the answer); a body that is not JSON is refused with a fixed message
  * (the parser's would quote the body). Its parts are taken from `budget` as they come and given
- * back once it is parsed or gone: a part that does not fit is refused the same way (`NODE_BUSY`).
+ * back once it is parsed or gone: a part that does not fit the budget, or `source`'s share of it,
+ * is refused the same way (`NODE_BUSY`).
  */
 function readBody(
   req: IncomingMessage,
   res: ServerResponse,
   limit: number,
   budget: BodyBudget | undefined,
+  source: string | undefined,
   done: (error: TRPCError | undefined, body: unknown) => void,
 ): void {
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
@@ -171,19 +175,22 @@ function readBody(
   let finished = false;
   let taken = 0;
   const giveBack = () => {
-    budget?.give(taken);
+    budget?.give(taken, source);
     taken = 0;
   };
   req.on("data", (part: Buffer) => {
     if (finished) return;
     size += part.length;
-    const busy = size <= limit && budget !== undefined && !budget.tryTake(part.length);
-    if (size > limit || busy) {
+    const busy = size <= limit && budget !== undefined ? budget.take(part.length, source) : undefined;
+    if (size > limit || busy !== undefined) {
       finished = true;
       res.setHeader("connection", "close");
       parts.length = 0;
       giveBack();
-      done(busy ? bodiesBusyError(budget as BodyBudget) : tooLarge(), undefined);
+      done(
+        busy !== undefined ? bodiesBusyError(budget as BodyBudget, "NODE_BUSY", busy) : tooLarge(),
+        undefined,
+      );
       return;
     }
     if (budget !== undefined) taken += part.length;

@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { RelayResponse } from "@pocket-ai/protocol";
-import { BodyBudget, serveHttp } from "@pocket-ai/runtime";
+import { BodyBudget, clientNetwork, serveHttp } from "@pocket-ai/runtime";
 import { stalledUpload } from "@pocket-ai/runtime/testing";
 import { Effect, Exit, Runtime, Scope } from "effect";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -29,6 +29,18 @@ const direct = makeNodeRelayHandler({
   maxBodySize: 48 * 1024,
   bodyBudget: budget,
 });
+// The same handler at /shared/ with a budget of 256 KiB, 64 KiB for one caller's network
+// (127.0.0.1 and 127.0.0.2 are two here).
+const shared = new BodyBudget(256 * 1024, { share: 64 * 1024 });
+const sharedDirect = makeNodeRelayHandler({
+  impl,
+  router: makeNodeRouter(impl),
+  runtime: Runtime.defaultRuntime,
+  basePath: "/shared/",
+  maxBodySize: 48 * 1024,
+  bodyBudget: shared,
+  bodySource: (req) => clientNetwork(req.socket.remoteAddress ?? ""),
+});
 const scope = Effect.runSync(Scope.make());
 let port = 0;
 let url = "";
@@ -39,7 +51,7 @@ beforeAll(async () => {
         host: "127.0.0.1",
         port: 0,
         handler: (req, res) => {
-          if (!direct(req, res)) res.writeHead(404).end();
+          if (!direct(req, res) && !sharedDirect(req, res)) res.writeHead(404).end();
         },
       }),
       scope,
@@ -74,4 +86,28 @@ it("holds at most the budget for stalled bodies, refuses past it with 503 NODE_B
   agent.destroy();
   expect(answer).toMatchObject({ ok: true });
   expect(budget.held).toBe(0);
+});
+
+it("refuses one network's stalled bodies past its share with 503 NODE_BUSY while another network's relay is served", async () => {
+  const stranger = Array.from({ length: 6 }, () =>
+    stalledUpload(port, "/shared/relay", 40 * 1024, 30 * 1024, { from: "127.0.0.2" }),
+  );
+  // Two fit the share (more are refused if their parts came interleaved); what is not refused is held.
+  const refused: string[] = [];
+  for (const s of stranger) void s.answer.then((text) => refused.push(text));
+  await until(() => refused.length >= 4 && shared.heldBy("127.0.0.2") === (6 - refused.length) * 30 * 1024);
+  for (const text of refused) {
+    expect(text).toMatch(/^HTTP\/1.1 503/);
+    expect(text).toContain('"pocketCode":"NODE_BUSY"');
+    expect(text).toContain("from your network");
+  }
+  // The whole budget is far from full: a relay from 127.0.0.1 is read and served.
+  const agent = new http.Agent({ keepAlive: true });
+  const answer = await makeNodeRelayClient(`${url.replace(/trpc$/, "shared")}`, { agent }).relay.mutate({
+    kind: "ok",
+  });
+  agent.destroy();
+  expect(answer).toMatchObject({ ok: true });
+  for (const s of stranger) s.socket.destroy();
+  await until(() => shared.held === 0);
 });

@@ -26,7 +26,14 @@ export {
 export { DataDirLocked, lockDataDir } from "./files/data-dir-lock.js";
 export { packageDir, packageFile } from "./files/package-file.js";
 export { makePrivateDir } from "./files/private-dir.js";
-export { BodyBudget } from "./http/body-budget.js";
+export { BodyBudget, type BodyRead, type BodyRefusal } from "./http/body-budget.js";
+export {
+  addressBlockProblem,
+  addressMatcher,
+  clientNetwork,
+  LOOPBACK_BLOCKS,
+  plainAddress,
+} from "./http/client-network.js";
 export { type KeepAliveFetch, type KeepAliveResponse, makeKeepAliveFetch } from "./http/keep-alive-fetch.js";
 export {
   type LeanBodySink,

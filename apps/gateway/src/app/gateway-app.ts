@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
-import { answerBodiesBusy, logUncodedFailures } from "@pocket-ai/link";
+import { budgetedCalls, logUncodedFailures } from "@pocket-ai/link";
 import { type Catalog, DEFAULT_CATALOG, type KeyPair, mergeCatalog } from "@pocket-ai/protocol";
 import {
   BodyBudget,
@@ -37,7 +37,7 @@ import { MessageItemSeal } from "../openai/responses/sealed-items.js";
 import { StreamedItemStore } from "../openai/responses/streamed-items.js";
 import { StreamShutdown } from "../openai/stream-shutdown.js";
 import { UploadDecodes } from "../openai/upload-decodes.js";
-import { networkTag, requestNetwork } from "../portal/client-network.js";
+import { networkTag, requestBodySource, requestNetwork } from "../portal/client-network.js";
 import { makePortal, mountPortal } from "../portal/index.js";
 import { isLoopbackHost } from "../portal/portal-config.js";
 import { Dispatcher } from "../relay/dispatcher.js";
@@ -92,7 +92,7 @@ const GATEWAY_PORT_SETTING = "listen.port (env POCKET_GATEWAY__LISTEN__PORT)";
 const MAX_TRPC_BODY_BYTES = 4 * 1024 * 1024;
 /**
  * The bytes of `/trpc` bodies held at once, all connections together (16 of the largest): past it
- * a call is refused `503 REQUESTS_BUSY` before its body is read.
+ * a call is refused `503 REQUESTS_BUSY` before the rest of its body is read.
  */
 const TRPC_BODIES_BUDGET_BYTES = 16 * MAX_TRPC_BODY_BYTES;
 
@@ -231,13 +231,26 @@ export function startGateway(
       onError: logUncodedFailures(runtime as Runtime.Runtime<never>),
     });
     // Bodies at /trpc are read before their signature or token is checked (nodes announce from
-    // anywhere): what they hold is reserved as declared, bounded in all.
-    const trpcBodies = new BodyBudget(TRPC_BODIES_BUDGET_BYTES);
-    const trpc = (req: IncomingMessage, res: ServerResponse) => {
-      if (trpcBodies.holdRequest(req, res, MAX_TRPC_BODY_BYTES)) return trpcCalls(req, res);
-      const path = (req.url ?? "").slice("/trpc/".length).split("?")[0] ?? "";
-      answerBodiesBusy(res, { router, budget: trpcBodies, path, code: "REQUESTS_BUSY" });
-    };
+    // anywhere): what they hold is counted as it arrives, bounded in all and per network.
+    const bodiesRefused = registry.counter(
+      "pocket_gateway_bodies_refused_total",
+      "Request bodies refused REQUESTS_BUSY before they were verified, by budget (trpc) and reason (full: the budget was; share: their network already held its share, bodyBudgets.trpcShareBytes)",
+    );
+    const trpcBodies = new BodyBudget(TRPC_BODIES_BUDGET_BYTES, {
+      share:
+        config.bodyBudgets.trpcShareBytes ??
+        BodyBudget.defaultShare(TRPC_BODIES_BUDGET_BYTES, MAX_TRPC_BODY_BYTES),
+      onRefused: (reason) => bodiesRefused.inc({ budget: "trpc", reason }),
+    });
+    const trpc: (req: IncomingMessage, res: ServerResponse) => void = budgetedCalls({
+      router,
+      budget: trpcBodies,
+      basePath: "/trpc/",
+      maxBodySize: MAX_TRPC_BODY_BYTES,
+      sourceOf: requestBodySource(config.portal),
+      code: "REQUESTS_BUSY",
+      handler: trpcCalls,
+    });
     // When the drain runs out, the streams still open end with an error event.
     const streams = new StreamShutdown();
     const frontDoorMetrics = makeFrontDoorMetrics(registry);

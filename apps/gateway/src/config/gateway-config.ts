@@ -76,6 +76,22 @@ export const GatewayConfig = z
       .prefault({}),
     /** The web portal at /portal/: sign-up, keys, usage, catalog, operator console (see `portal/portal-config.ts`). */
     portal: PortalConfig,
+    /**
+     * Bodies read before they are verified, all connections together: `/trpc` holds at most 64 MiB
+     * (16 calls of the largest, 4 MiB) and refuses past it `503 REQUESTS_BUSY`. One network (an
+     * IPv4 address, an IPv6 /64, read behind `portal.trustProxy` as every per-network limit reads
+     * it; none for this machine's loopback) holds at most `trpcShareBytes` of it, so one stranger's
+     * slow uploads cannot refuse every node's announcement (default: an eighth, 8 MiB).
+     */
+    bodyBudgets: z
+      .strictObject({
+        trpcShareBytes: z
+          .number()
+          .int()
+          .min(4 * 1024 * 1024)
+          .optional(),
+      })
+      .prefault({}),
     /** Largest request body accepted: JSON bodies, and multipart image edits (image + mask). */
     maxBodyBytes: z
       .strictObject({

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  answerBodiesBusy,
+  budgetedCalls,
   contextFromRequest,
   logUncodedFailures,
   makeNodeRelayHandler,
@@ -9,7 +9,9 @@ import {
 } from "@pocket-ai/link";
 import { ErrorCodes } from "@pocket-ai/protocol";
 import {
+  addressMatcher,
   BodyBudget,
+  clientNetwork,
   METRICS_CHALLENGE,
   mergeExpositions,
   metricsAccess,
@@ -32,8 +34,8 @@ export const NODE_PORT_SETTING = "listen.port (env POCKET_NODE__LISTEN__PORT)";
 const MAX_RELAY_BODY_BYTES = 32 * 1024 * 1024;
 /**
  * The largest body of any other call (a stream cut receipt, a call in another shape than the
- * link's), and how many bytes of those bodies the process holds at once: they are reserved as
- * declared, before tRPC reads them, so they have a budget of their own that relays never wait on.
+ * link's), and how many bytes of those bodies the process holds at once: they are read before
+ * tRPC sees them, against a budget of their own that relays never wait on.
  */
 const MAX_OTHER_BODY_BYTES = 1024 * 1024;
 const OTHER_BODIES_BUDGET_BYTES = 16 * MAX_OTHER_BODY_BYTES;
@@ -73,8 +75,23 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       const metricsRefusal = metricsAccess(config.metrics);
       // Bodies are read whole before their signature is checked: what strangers may make the
       // process hold is bounded in all, not only per request.
-      const relayBodies = new BodyBudget(config.requests.bodyBudgetBytes);
-      const otherBodies = new BodyBudget(OTHER_BODIES_BUDGET_BYTES);
+      // One network holds a share of each, so one stranger's slow uploads leave room for everyone
+      // else's; a proxy of the operator's own (loopback by default) is no one stranger.
+      const { bodyBudgetBytes, bodyShareBytes, unsharedSources } = config.requests;
+      const refused = (budget: string) => (reason: string) => metrics.bodiesRefused.inc({ budget, reason });
+      const relayBodies = new BodyBudget(bodyBudgetBytes, {
+        share: bodyShareBytes ?? BodyBudget.defaultShare(bodyBudgetBytes, MAX_RELAY_BODY_BYTES),
+        onRefused: refused("relay"),
+      });
+      const otherBodies = new BodyBudget(OTHER_BODIES_BUDGET_BYTES, {
+        share: BodyBudget.defaultShare(OTHER_BODIES_BUDGET_BYTES, MAX_OTHER_BODY_BYTES),
+        onRefused: refused("other"),
+      });
+      const unshared = addressMatcher(unsharedSources);
+      const bodySource = (req: IncomingMessage) => {
+        const address = req.socket.remoteAddress;
+        return address === undefined || unshared(address) ? undefined : clientNetwork(address);
+      };
       // Without span export configured these spans are skipped (`spanned`).
       const impl: NodeRelayApi = {
         relay: (input) => spanned(relays.relay(input), "Node.relay"),
@@ -104,12 +121,19 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
         basePath,
         maxBodySize: MAX_RELAY_BODY_BYTES,
         bodyBudget: relayBodies,
+        bodySource,
+      });
+      const otherCalls = budgetedCalls({
+        router,
+        budget: otherBodies,
+        basePath,
+        maxBodySize: MAX_OTHER_BODY_BYTES,
+        sourceOf: bodySource,
+        handler: trpc,
       });
       const trpcCalls = (req: IncomingMessage, res: ServerResponse) => {
         if (relayCalls(req, res)) return;
-        if (otherBodies.holdRequest(req, res, MAX_OTHER_BODY_BYTES)) return trpc(req, res);
-        const path = (req.url ?? "").slice(basePath.length).split("?")[0] ?? "";
-        answerBodiesBusy(res, { router, budget: otherBodies, path });
+        otherCalls(req, res);
       };
       // Added before the server, so it runs after the server has closed and before the database
       // closes: relays whose callers went away still write their outcome (interrupted relays are

@@ -5,7 +5,7 @@ import {
   PoktAddress,
   UnsignedNodeAnnouncement,
 } from "@pocket-ai/protocol";
-import { MetricsConfig, TelemetryConfig } from "@pocket-ai/runtime";
+import { addressBlockProblem, LOOPBACK_BLOCKS, MetricsConfig, TelemetryConfig } from "@pocket-ai/runtime";
 import { z } from "zod";
 
 /** The inference engines a node can sit in front of. `dev` is the built-in development backend. */
@@ -271,6 +271,12 @@ export const NodeConfig = z.strictObject({
    * closed; `bodyBudgetBytes`, the bytes of relay bodies this process holds while they arrive, all
    * connections together: a body that would go past it is refused at once with `503 NODE_BUSY`
    * (the gateway tries another node). Below 32 MiB the largest image relays never fit.
+   * `bodyShareBytes`, the most of that budget one network (an IPv4 address, an IPv6 /64) holds at
+   * once, so that one stranger's slow uploads cannot take what every gateway's relays need: past
+   * it that network's bodies are refused `503 NODE_BUSY` while others' still pass (default: an
+   * eighth of the budget, never below one 32 MiB body). Bodies from `unsharedSources` (addresses
+   * or CIDR blocks; default this machine's loopback, where a reverse proxy beside the node sends
+   * every caller's request from) count only against the whole budget.
    */
   requests: z
     .strictObject({
@@ -280,6 +286,19 @@ export const NodeConfig = z.strictObject({
         .min(1024 * 1024)
         .max(64 * 1024 * 1024 * 1024)
         .default(256 * 1024 * 1024),
+      bodyShareBytes: z
+        .int()
+        .min(1024 * 1024)
+        .max(64 * 1024 * 1024 * 1024)
+        .optional(),
+      unsharedSources: z
+        .array(
+          z.string().superRefine((block, ctx) => {
+            const problem = addressBlockProblem(block);
+            if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+          }),
+        )
+        .default([...LOOPBACK_BLOCKS]),
     })
     .prefault({}),
   /** On SIGTERM, how long in-flight relays may take to finish before connections are closed. */

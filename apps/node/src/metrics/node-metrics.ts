@@ -36,6 +36,10 @@ export function makeNodeMetrics() {
       "pocket_node_unverified_body_bytes",
       "Bytes of relay bodies being received and not yet verified, held by this process (at most requests.bodyBudgetBytes; past it relays are refused NODE_BUSY)",
     ),
+    bodiesRefused: registry.counter(
+      "pocket_node_bodies_refused_total",
+      "Request bodies refused NODE_BUSY before they were verified, by budget (relay: requests.bodyBudgetBytes; other: every other call's) and reason (full: the budget was; share: their network already held requests.bodyShareBytes of it)",
+    ),
     claims: registry.counter("pocket_node_claims_total", "Claims by gateway and status"),
     ledgerWriteFailures: registry.counter(
       "pocket_node_ledger_write_failures_total",
