@@ -234,8 +234,9 @@ export function startGateway(
     // anywhere): what they hold is counted as it arrives, bounded in all and per network.
     const bodiesRefused = registry.counter(
       "pocket_gateway_bodies_refused_total",
-      "Request bodies refused REQUESTS_BUSY before they were verified, by budget (trpc) and reason (full: the budget was; share: their network already held its share, bodyBudgets.trpcShareBytes)",
+      "Request bodies refused REQUESTS_BUSY while they arrived, by budget (trpc, v1) and reason (full: the budget was; share: their network already held its share, bodyBudgets.trpcShareBytes or v1ShareBytes)",
     );
+    const bodySource = requestBodySource(config.portal);
     const trpcBodies = new BodyBudget(TRPC_BODIES_BUDGET_BYTES, {
       share:
         config.bodyBudgets.trpcShareBytes ??
@@ -247,7 +248,7 @@ export function startGateway(
       budget: trpcBodies,
       basePath: "/trpc/",
       maxBodySize: MAX_TRPC_BODY_BYTES,
-      sourceOf: requestBodySource(config.portal),
+      sourceOf: bodySource,
       code: "REQUESTS_BUSY",
       handler: trpcCalls,
     });
@@ -263,6 +264,16 @@ export function startGateway(
         log,
         cors: config.cors,
         maxBodyBytes: config.maxBodyBytes,
+        // A key holder (anyone, where sign-up is open) could otherwise hold a body per connection.
+        bodies: {
+          budget: new BodyBudget(config.bodyBudgets.v1Bytes, {
+            share:
+              config.bodyBudgets.v1ShareBytes ??
+              BodyBudget.defaultShare(config.bodyBudgets.v1Bytes, config.maxBodyBytes.multipart),
+            onRefused: (reason) => bodiesRefused.inc({ budget: "v1", reason }),
+          }),
+          sourceOf: bodySource,
+        },
         uploadDecodes: (options.uploadDecodes ?? ((limits, gauge) => new UploadDecodes(limits, gauge)))(
           config.uploadDecodes,
           frontDoorMetrics.uploadDecodes,

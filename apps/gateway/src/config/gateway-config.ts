@@ -82,6 +82,10 @@ export const GatewayConfig = z
      * IPv4 address, an IPv6 /64, read behind `portal.trustProxy` as every per-network limit reads
      * it; none for this machine's loopback) holds at most `trpcShareBytes` of it, so one stranger's
      * slow uploads cannot refuse every node's announcement (default: an eighth, 8 MiB).
+     * `/v1` bodies (read once their key is authenticated, up to `maxBodyBytes`) being received hold
+     * at most `v1Bytes` in all and `v1ShareBytes` for one network (default: an eighth, never below
+     * one largest multipart body); past either a request is refused `503 REQUESTS_BUSY` with
+     * `Retry-After: 1`. Below `maxBodyBytes.multipart` the largest image edits never fit.
      */
     bodyBudgets: z
       .strictObject({
@@ -89,6 +93,16 @@ export const GatewayConfig = z
           .number()
           .int()
           .min(4 * 1024 * 1024)
+          .optional(),
+        v1Bytes: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .default(256 * 1024 * 1024),
+        v1ShareBytes: z
+          .number()
+          .int()
+          .min(1024 * 1024)
           .optional(),
       })
       .prefault({}),

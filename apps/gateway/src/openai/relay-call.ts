@@ -1,5 +1,6 @@
+import type { IncomingMessage } from "node:http";
 import type { Catalog } from "@pocket-ai/protocol";
-import type { Logger, SqlClient } from "@pocket-ai/runtime";
+import type { BodyBudget, Logger, SqlClient } from "@pocket-ai/runtime";
 import type { Accounts } from "../accounts/accounts.js";
 import type { Limits, Reservation } from "../limits/limits.js";
 import type { MeteringWriter } from "../metering/metering-writer.js";
@@ -23,6 +24,14 @@ export interface FrontDoorDeps {
   readonly log: Logger;
   readonly cors: { readonly origins: readonly string[] };
   readonly maxBodyBytes: { readonly json: number; readonly multipart: number };
+  /**
+   * The bytes of `/v1` bodies being received, all connections together, and whose share of them a
+   * request's body counts against (its network). Absent: no budget.
+   */
+  readonly bodies?: {
+    readonly budget: BodyBudget;
+    readonly sourceOf: (req: IncomingMessage) => string | undefined;
+  };
   /** The process-wide cap on image-edit uploads decoded at once (see `upload-decodes.ts`). */
   readonly uploadDecodes: UploadDecodes;
   /** Generated images kept for `response_format: "url"`. */

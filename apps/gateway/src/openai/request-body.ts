@@ -1,9 +1,24 @@
 import type { IncomingMessage } from "node:http";
+import type { BodyBudget } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { RequestRefused } from "./errors.js";
 
-/** Reads a request body up to `limit` bytes; a larger one is refused (413) without reading the rest. */
-export function readBody(req: IncomingMessage, limit: number): Effect.Effect<Buffer, RequestRefused> {
+/** The process-wide budget a body's parts are taken from while it arrives, and whose share they count against. */
+export interface BodyHold {
+  readonly budget: BodyBudget;
+  readonly source: string | undefined;
+}
+
+/**
+ * Reads a request body up to `limit` bytes; a larger one is refused (413) without reading the rest.
+ * With `hold`, each part is taken from its budget as it arrives and all are given back once the
+ * body is whole or gone: a part that does not fit is refused `503 REQUESTS_BUSY`, the rest unread.
+ */
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  hold?: BodyHold,
+): Effect.Effect<Buffer, RequestRefused> {
   return Effect.async<Buffer, RequestRefused>((resume) => {
     const declared = Number(req.headers["content-length"] ?? "0");
     if (declared > limit) {
@@ -12,13 +27,18 @@ export function readBody(req: IncomingMessage, limit: number): Effect.Effect<Buf
     }
     const parts: Buffer[] = [];
     let size = 0;
+    let taken = 0;
     const onData = (part: Buffer) => {
       size += part.length;
-      if (size > limit) {
+      const busy = size > limit ? undefined : hold?.budget.take(part.length, hold.source);
+      if (size > limit || busy !== undefined) {
         cleanup();
         req.resume();
-        resume(Effect.fail(tooLarge(limit)));
-      } else parts.push(part);
+        resume(Effect.fail(busy === undefined ? tooLarge(limit) : bodiesBusy(hold as BodyHold, busy)));
+      } else {
+        taken += part.length;
+        parts.push(part);
+      }
     };
     const onEnd = () => {
       cleanup();
@@ -34,6 +54,8 @@ export function readBody(req: IncomingMessage, limit: number): Effect.Effect<Buf
       );
     };
     const cleanup = () => {
+      hold?.budget.give(taken, hold.source);
+      taken = 0;
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
@@ -50,6 +72,16 @@ const tooLarge = (limit: number) =>
     code: "REQUEST_TOO_LARGE",
     detail: `the request body is larger than ${limit} bytes (the gateway's maxBodyBytes)`,
     status: 413,
+  });
+
+const bodiesBusy = (hold: BodyHold, why: "full" | "share") =>
+  new RequestRefused({
+    code: "REQUESTS_BUSY",
+    detail:
+      why === "share"
+        ? `the gateway is receiving as many request bodies from your network as one network may send at once (${hold.budget.share} bytes): send fewer at a time, or retry once earlier ones are answered`
+        : `the gateway is receiving as many request bodies as it holds at once (${hold.budget.limit} bytes in all): retry in a few seconds`,
+    retryAfterSeconds: 1,
   });
 
 /** Deepest nesting of arrays and objects a JSON body may have (real requests stay under 10). */

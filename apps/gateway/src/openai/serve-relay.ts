@@ -70,7 +70,7 @@ function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: Ser
         }),
       );
     }
-    return readBody(req, deps.maxBodyBytes.multipart).pipe(
+    return readBody(req, deps.maxBodyBytes.multipart, bodyHold(deps, req)).pipe(
       Effect.flatMap((body) => parseImageEditForm(body, contentType)),
     );
   }
@@ -84,7 +84,13 @@ function readRelayBody(deps: FrontDoorDeps, req: IncomingMessage, operation: Ser
       }),
     );
   }
-  return readBody(req, deps.maxBodyBytes.json).pipe(Effect.flatMap(parseJsonBody));
+  return readBody(req, deps.maxBodyBytes.json, bodyHold(deps, req)).pipe(Effect.flatMap(parseJsonBody));
+}
+
+function bodyHold(deps: FrontDoorDeps, req: IncomingMessage) {
+  return deps.bodies === undefined
+    ? undefined
+    : { budget: deps.bodies.budget, source: deps.bodies.sourceOf(req) };
 }
 
 /**
