@@ -134,7 +134,14 @@ export type CutSettlement =
  * completion time. No other row has none (`pending` rows of earlier versions are another outcome).
  */
 const openRow = () =>
-  and(eq(relays.outcome, "error"), eq(relays.errorCode, "STREAM_INTERRUPTED"), isNull(relays.completedAt));
+  and(unclaimable("error"), eq(relays.errorCode, "STREAM_INTERRUPTED"), isNull(relays.completedAt));
+
+/**
+ * Rows of an outcome no claim holds, found through `relays_outcome_end`, which holds only these
+ * (answered rows are not in it): the outcome is written in the statement, not bound, as SQLite
+ * takes a partial index only for a statement whose WHERE says what the index's does.
+ */
+const unclaimable = (outcome: "error" | "pending") => sql`${relays.outcome} = ${sql.raw(`'${outcome}'`)}`;
 
 /** `settleCut`'s answer, within the store, for an open row another worker may still serve. */
 const ASK_PRIMARY = Symbol("ask the primary");
@@ -775,7 +782,7 @@ export class RelayStore {
         this.db
           .update(relays)
           .set({ outcome: "error", errorCode: "INTERNAL", completedAt: now })
-          .where(eq(relays.outcome, "pending"))
+          .where(unclaimable("pending"))
           .run().changes,
     );
   }
