@@ -134,14 +134,16 @@ export type CutSettlement =
  * completion time. No other row has none (`pending` rows of earlier versions are another outcome).
  */
 const openRow = () =>
-  and(unclaimable("error"), eq(relays.errorCode, "STREAM_INTERRUPTED"), isNull(relays.completedAt));
+  and(outcomeIs("error"), eq(relays.errorCode, "STREAM_INTERRUPTED"), isNull(relays.completedAt));
 
 /**
- * Rows of an outcome no claim holds, found through `relays_outcome_end`, which holds only these
- * (answered rows are not in it): the outcome is written in the statement, not bound, as SQLite
- * takes a partial index only for a statement whose WHERE says what the index's does.
+ * Rows of one outcome, found through the index that holds that outcome's rows alone (answered:
+ * `relays_session_gateway`; refused or `pending`: `relays_outcome_end`): the outcome is written in
+ * the statement, not bound, as SQLite takes a partial index only for a statement whose WHERE says
+ * what the index's does.
  */
-const unclaimable = (outcome: "error" | "pending") => sql`${relays.outcome} = ${sql.raw(`'${outcome}'`)}`;
+const outcomeIs = (outcome: "ok" | "error" | "pending") =>
+  sql`${relays.outcome} = ${sql.raw(`'${outcome}'`)}`;
 
 /** `settleCut`'s answer, within the store, for an open row another worker may still serve. */
 const ASK_PRIMARY = Symbol("ask the primary");
@@ -782,7 +784,7 @@ export class RelayStore {
         this.db
           .update(relays)
           .set({ outcome: "error", errorCode: "INTERNAL", completedAt: now })
-          .where(unclaimable("pending"))
+          .where(outcomeIs("pending"))
           .run().changes,
     );
   }
@@ -844,19 +846,31 @@ export class RelayStore {
    * before `endedBefore`. Call it with `endedBefore` past the sessions' grace: a request of such a
    * session is refused by the session checks, so its row is no longer needed to refuse a replay.
    * The claim row keeps each settled session's totals. Rows of claims not yet settled stay. An
-   * ended session left with no row and no claim leaves the claim loop's search table too (not
-   * counted in the result).
+   * ended session left with no answered row and no claim leaves the claim loop's search table too
+   * (not counted in the result).
    */
   prune(settledBefore: number, endedBefore: number, limit: number): Effect.Effect<number, NodeStoreError> {
     // Not on the relay path (a claim pass runs it): drizzle's statements, prepared per call.
     return storeWrite("prune the relay ledger", () => {
       this.#commitQueued();
-      const settled = this.db.run(sql`
+      // Each outcome through its own index (see `relays_session_gateway`, `relays_outcome_end`);
+      // `cross join` keeps the claims the outer loop, each looking its rows up, whatever SQLite
+      // guesses of the tables' sizes. A settled claim's refused rows are those of its session's end.
+      let settled = this.db.run(sql`
         delete from relays where rowid in (
           select r.rowid from ${claims} c
-          join relays r on r.session_id = c.session_id and r.gateway_address = c.gateway_address
+          cross join relays r on r.session_id = c.session_id and r.gateway_address = c.gateway_address
+            and r.outcome = 'ok'
           where c.status in ('proven', 'rejected') and c.updated_at <= ${settledBefore}
           limit ${limit})`).changes;
+      if (settled >= limit) return settled;
+      settled += this.db.run(sql`
+        delete from relays where rowid in (
+          select r.rowid from ${claims} c
+          cross join relays r on r.outcome = 'error' and r.session_end = c.session_end
+            and r.session_id = c.session_id and r.gateway_address = c.gateway_address
+          where c.status in ('proven', 'rejected') and c.updated_at <= ${settledBefore}
+          limit ${limit - settled})`).changes;
       if (settled >= limit) return settled;
       // Every row of those claims is gone: their sessions leave the claim loop's search table too.
       this.db.run(sql`
@@ -868,9 +882,10 @@ export class RelayStore {
         delete from relays where rowid in (
           select rowid from relays where session_end <= ${endedBefore} and outcome = 'error'
           limit ${limit - settled})`).changes;
-      // An ended session with no claim and no row left (every answer of it was taken out of the
-      // claim by a receipt of nothing, then pruned as refused) has nothing to claim: it leaves the
-      // search table, which the claim loop would otherwise read on every pass, for ever.
+      // An ended session with no claim and no answered row left (every answer of it was taken out
+      // of the claim by a receipt of nothing) has nothing to claim: it leaves the search table,
+      // which the claim loop would otherwise read on every pass, for ever. (A paid cut receipt that
+      // makes one of its rows an answer again writes the session back, as it does for any.)
       this.db.run(sql`
         delete from ${ledgerSessions} where rowid in (
           select s.rowid from ${ledgerSessions} s
@@ -878,7 +893,8 @@ export class RelayStore {
             and not exists (select 1 from ${claims} c
               where c.session_id = s.session_id and c.gateway_address = s.gateway_address)
             and not exists (select 1 from relays r
-              where r.session_id = s.session_id and r.gateway_address = s.gateway_address)
+              where r.session_id = s.session_id and r.gateway_address = s.gateway_address
+                and r.outcome = 'ok')
           limit ${limit})`);
       return settled + refused;
     });
@@ -904,7 +920,7 @@ export class RelayStore {
         and(
           eq(relays.sessionId, sessionId),
           eq(relays.gatewayAddress, gatewayAddress),
-          eq(relays.outcome, "ok"),
+          outcomeIs("ok"),
           isNotNull(relays.leafHash),
         ),
       )
@@ -933,7 +949,7 @@ export class RelayStore {
         and(
           eq(relays.sessionId, sessionId),
           eq(relays.gatewayAddress, gatewayAddress),
-          eq(relays.outcome, "ok"),
+          outcomeIs("ok"),
           isNotNull(relays.leafHash),
           sql`rowid > ${after}`,
         ),

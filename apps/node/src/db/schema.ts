@@ -44,7 +44,10 @@ export const relays = sqliteTable(
     completedAt: integer("completed_at"),
   },
   (t) => [
-    index("relays_session_gateway").on(t.sessionId, t.gatewayAddress, t.outcome),
+    // A session's claim leaves, in the order they were written (rowid), and the rows of a settled
+    // claim to prune: answered rows only, so a refused relay's write (or a stream's open row's)
+    // touches one B-tree less.
+    index("relays_session_gateway").on(t.sessionId, t.gatewayAddress).where(sql`outcome = 'ok'`),
     // The rows no claim holds: the pruning of refused rows (`error`) reads one range of it, and the
     // start's look for `pending` rows and open streams another. Answered rows, most of the ledger,
     // are not in it (the claim loop finds their sessions in `ledger_sessions`): their write
