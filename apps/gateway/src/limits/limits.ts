@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Runtime, Schedule } from "effect";
 import { ApiKeyNotFound, InvalidApiKey } from "../accounts/errors.js";
 import { API_KEY_COLUMNS } from "../db/columns.js";
-import { GatewayStore, storeRunner } from "../db/database.js";
+import { GatewayStore, type StorageError, storeRunner } from "../db/database.js";
 import type { apiKeys } from "../db/schema.js";
 import {
   closeUncharged,
@@ -157,6 +157,15 @@ const make = Effect.gen(function* () {
       ).pipe(Effect.annotateLogs({ code: "RELAY_SETTLED_AFTER_STALE_HOLD", keyId, chargedMicroUsd })),
     );
 
+  /** Why a key's budget UPDATE matched no row: the key is gone or revoked, or its budget is spent. */
+  const refusedReservation = Effect.fnUntraced(function* (keyId: string, costMicroUsd: number) {
+    const row = yield* use("limits.keyStatus", (db) =>
+      db.get<{ status: string }>(sql`select status from api_keys where id = ${keyId}`),
+    );
+    if (row?.status !== "active") return yield* new InvalidApiKey({ reason: "revoked or unknown" });
+    return yield* new BudgetExhausted({ keyId, costMicroUsd });
+  });
+
   /** The relay failed before any billable work: nothing is charged or counted. */
   const releaseSpanned = spannedFn(
     "Limits.release",
@@ -178,19 +187,19 @@ const make = Effect.gen(function* () {
      * budget UPDATE and the window record are one database transaction (see `budget-ledger.ts`),
      * so concurrent reservations, on this replica or any other, never share the last slot.
      */
-    reserve: spannedFn(
-      "Limits.reserve",
-      Effect.fnUntraced(function* (key: LimitedKey, amount: ReservationAmount) {
-        const ask = { requests: amount.requests ?? 1, tokens: amount.tokens };
-        const invalid = notWhole({
-          requests: ask.requests,
-          tokens: ask.tokens,
-          costMicroUsd: amount.costMicroUsd,
-        });
-        if (invalid !== undefined) return yield* invalid;
-        const now = clock.unsafeCurrentTimeMillis();
-        const id = reservationId(now);
-        const outcome = yield* use("limits.reserve", (db) =>
+    reserve: spannedFn("Limits.reserve", (key: LimitedKey, amount: ReservationAmount) => {
+      const ask = { requests: amount.requests ?? 1, tokens: amount.tokens };
+      const invalid = notWhole({
+        requests: ask.requests,
+        tokens: ask.tokens,
+        costMicroUsd: amount.costMicroUsd,
+      });
+      if (invalid !== undefined) return invalid;
+      const now = clock.unsafeCurrentTimeMillis();
+      const id = reservationId(now);
+      // One step after the transaction, not a generator's: this runs for every relay.
+      return Effect.flatMap(
+        use("limits.reserve", (db) =>
           reserveBudget(db, {
             id,
             keyId: key.keyId,
@@ -199,27 +208,26 @@ const make = Effect.gen(function* () {
             cost: amount.costMicroUsd,
             now,
           }),
-        );
-        if (outcome === "no-budget") {
-          const row = yield* use("limits.keyStatus", (db) =>
-            db.get<{ status: string }>(sql`select status from api_keys where id = ${key.keyId}`),
-          );
-          if (row?.status !== "active") return yield* new InvalidApiKey({ reason: "revoked or unknown" });
-          return yield* new BudgetExhausted({ keyId: key.keyId, costMicroUsd: amount.costMicroUsd });
-        }
-        if (!("outcome" in outcome)) return yield* new RateLimited({ keyId: key.keyId, ...outcome });
-        live.add(id);
-        const reservation: Reservation = {
-          id,
-          keyId: key.keyId,
-          ...ask,
-          costMicroUsd: amount.costMicroUsd,
-          createdAt: now,
-          ...(outcome.window !== undefined && { window: { ...outcome.window, rpm: key.rpm, tpm: key.tpm } }),
-        };
-        return reservation;
-      }),
-    ),
+        ),
+        (
+          outcome,
+        ): Effect.Effect<Reservation, InvalidApiKey | BudgetExhausted | RateLimited | StorageError> => {
+          if (outcome === "no-budget") return refusedReservation(key.keyId, amount.costMicroUsd);
+          if (!("outcome" in outcome)) return Effect.fail(new RateLimited({ keyId: key.keyId, ...outcome }));
+          live.add(id);
+          return Effect.succeed({
+            id,
+            keyId: key.keyId,
+            ...ask,
+            costMicroUsd: amount.costMicroUsd,
+            createdAt: now,
+            ...(outcome.window !== undefined && {
+              window: { ...outcome.window, rpm: key.rpm, tpm: key.tpm },
+            }),
+          });
+        },
+      );
+    }),
 
     /**
      * Charges the relay's actual cost and counts its actual tokens; the rest of the reservation is
@@ -231,36 +239,40 @@ const make = Effect.gen(function* () {
      */
     settle: spannedFn(
       "Limits.settle",
-      Effect.fnUntraced(function* (
+      (
         reservation: Reservation,
         actual: { readonly tokens: number; readonly costMicroUsd: number },
         ledger?: (charged: number) => LedgerRow,
-      ) {
+      ): Effect.Effect<number, StorageError> => {
         const invalid = notWhole({ tokens: actual.tokens, costMicroUsd: actual.costMicroUsd });
-        if (invalid !== undefined) return yield* invalid;
+        if (invalid !== undefined) return invalid;
         const now = clock.unsafeCurrentTimeMillis();
-        if (!live.has(reservation.id)) return 0;
-        const charged = yield* use("limits.settle", (db) =>
-          settleBudget(
-            db,
-            {
-              id: reservation.id,
-              keyId: reservation.keyId,
-              reserved: reservation.costMicroUsd,
-              reservedTokens: reservation.tokens,
-              actual: actual.costMicroUsd,
-              requests: reservation.requests,
-              tokens: actual.tokens,
-              now,
-            },
-            ledger,
-            settledLate,
+        if (!live.has(reservation.id)) return Effect.succeed(0);
+        return Effect.map(
+          use("limits.settle", (db) =>
+            settleBudget(
+              db,
+              {
+                id: reservation.id,
+                keyId: reservation.keyId,
+                reserved: reservation.costMicroUsd,
+                reservedTokens: reservation.tokens,
+                actual: actual.costMicroUsd,
+                requests: reservation.requests,
+                tokens: actual.tokens,
+                now,
+              },
+              ledger,
+              settledLate,
+            ),
           ),
+          (charged) => {
+            // Only once the transaction committed: a failed write leaves the reservation to release.
+            live.delete(reservation.id);
+            return charged;
+          },
         );
-        // Only once the transaction committed: a failed write leaves the reservation to release.
-        live.delete(reservation.id);
-        return charged;
-      }),
+      },
     ),
 
     /**

@@ -13,50 +13,52 @@ import { settleWithRetry } from "./settle-retry.js";
  * tokens charged, see `countedUsage`). A dispatch failure or a client that leaves first
  * charges nothing (the caller releases the reservation) and is recorded as a failed row.
  */
-export const unaryRelay = Effect.fnUntraced(function* (
+export function unaryRelay(
   deps: FrontDoorDeps,
   door: FrontDoorContext,
   res: ServerResponse,
   call: RelayCall,
 ) {
   const { dispatcher, meter, limits } = door;
-  const answer = yield* dispatcher.unary(call.request).pipe(
+  // A chain of two steps, not a generator: this runs for nearly every relay.
+  return dispatcher.unary(call.request).pipe(
     Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
     Effect.onInterrupt(() => meter.record(clientClosedRow(call.caller, call.relay, door.now()))),
-  );
-  const { record } = answer;
-  const charge = chargeFor(call.relay, record.usage, "complete");
-  const now = door.now();
-  // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
-  // client received is always claimable by its node and charged exactly once. If that write
-  // keeps failing (`SETTLE_ATTEMPTS` tries), the answer is withheld (a storage failure, never
-  // blamed on the node).
-  const charged = yield* settleWithRetry(
-    deps.log,
-    "a relay",
-    limits.settle(call.reservation, charge, (chargedMicroUsd) =>
-      answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now }),
-    ),
-  ).pipe(
-    Effect.tapError((error) =>
-      Effect.sync(() =>
-        deps.log.error("settling a relay failed; the answer was withheld", {
-          requestHash: record.requestHash,
-          reason: error.reason,
+    Effect.flatMap((answer) => {
+      const { record } = answer;
+      const charge = chargeFor(call.relay, record.usage, "complete");
+      const now = door.now();
+      // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
+      // client received is always claimable by its node and charged exactly once. If that write
+      // keeps failing (`SETTLE_ATTEMPTS` tries), the answer is withheld (a storage failure, never
+      // blamed on the node).
+      return settleWithRetry(
+        deps.log,
+        "a relay",
+        limits.settle(call.reservation, charge, (chargedMicroUsd) =>
+          answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now }),
+        ),
+        (error) =>
+          deps.log.error("settling a relay failed; the answer was withheld", {
+            requestHash: record.requestHash,
+            reason: error.reason,
+          }),
+      ).pipe(
+        Effect.map((charged) => {
+          // The attempt wrote the public model name already (`clientPayload`): copied only if it did not.
+          const model = call.relay.target.modelName;
+          const payload = answer.payload.model === model ? answer.payload : { ...answer.payload, model };
+          sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
+            ...call.headers,
+            "x-pocket-node": record.nodeAddress,
+            "x-pocket-relay": record.requestHash,
+          });
+          const labels = labelsOf(call);
+          deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
+          deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);
+          deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
         }),
-      ),
-    ),
+      );
+    }),
   );
-  // The attempt wrote the public model name already (`clientPayload`): copied only if it did not.
-  const model = call.relay.target.modelName;
-  const payload = answer.payload.model === model ? answer.payload : { ...answer.payload, model };
-  sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
-    ...call.headers,
-    "x-pocket-node": record.nodeAddress,
-    "x-pocket-relay": record.requestHash,
-  });
-  const labels = labelsOf(call);
-  deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
-  deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);
-  deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
-});
+}

@@ -13,7 +13,7 @@ import type { Reservation } from "../limits/limits.js";
 import { DispatchError } from "../relay/dispatcher.js";
 import type { AnswerPresenter } from "./answer-presenter.js";
 import { embeddingsPresenter } from "./embeddings-answer.js";
-import { RequestRefused } from "./errors.js";
+import { type FrontDoorFailure, RequestRefused } from "./errors.js";
 import { type FrontDoorContext, frontDoorContext } from "./front-door-context.js";
 import { imageUrlPresenter } from "./image-urls.js";
 import { keyRoleOf } from "./key-roles.js";
@@ -172,7 +172,7 @@ export const serveRelay = Effect.fnUntraced(function* (
         for (const [name, value] of Object.entries(rateLimitHeaders(reservation.window)))
           res.setHeader(name, value);
       }
-      return dispatchRelay(
+      const relayed = dispatchRelay(
         deps,
         door,
         res,
@@ -188,31 +188,39 @@ export const serveRelay = Effect.fnUntraced(function* (
           requestId,
         },
         prepared.value,
-      ).pipe(Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(rename, e) : e)));
+      );
+      // Only a surface renames fields: a plain relay's errors pass with no handler to step through.
+      return rename === undefined
+        ? relayed
+        : relayed.pipe(Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(rename, e) : e)));
     },
     (reservation) => limits.release(reservation).pipe(Effect.ignore),
   );
 });
 
-/** Header checks and the mask decode (image edits), a signable body, then the relay itself. */
-const dispatchRelay = Effect.fnUntraced(function* (
+interface Admitted {
+  readonly key: AuthenticatedKey;
+  readonly node: string | undefined;
+  readonly startedAt: number;
+  readonly reservation: Reservation;
+  readonly present: AnswerPresenter | undefined;
+  readonly baseUrl: string;
+  readonly requestId: string;
+}
+
+/**
+ * Header checks and the mask decode (image edits), a signable body, then the relay itself. Plain
+ * code up to the relay but for the uploads' decode: no generator's steps on every relay.
+ */
+function dispatchRelay(
   deps: FrontDoorDeps,
   door: FrontDoorContext,
   res: ServerResponse,
   operation: ServiceOperation,
   cors: Readonly<Record<string, string>>,
-  admitted: {
-    readonly key: AuthenticatedKey;
-    readonly node: string | undefined;
-    readonly startedAt: number;
-    readonly reservation: Reservation;
-    readonly present: AnswerPresenter | undefined;
-    readonly baseUrl: string;
-    readonly requestId: string;
-  },
+  admitted: Admitted,
   prepared: PreparedRelay,
 ) {
-  const { key, node, startedAt, reservation } = admitted;
   let relay = prepared;
   let present = admitted.present;
   if (prepared.embedding !== undefined) present = embeddingsPresenter(prepared.embedding.encoding);
@@ -223,25 +231,56 @@ const dispatchRelay = Effect.fnUntraced(function* (
     present = imageUrlPresenter(deps.imageUrls, admitted.baseUrl);
   }
   if (operation === "images.edits" && relay.target.kind === "image") {
-    const [body, budget] = [relay.body, uploadPixelBudget(relay.target.tier.limits)];
-    const uploads = yield* Effect.promise((signal) =>
-      admitUploads(body, budget, deps.uploadDecodes, key.applicationId, signal),
+    const budget = uploadPixelBudget(relay.target.tier.limits);
+    const decode = decodedUploads(deps, door, admitted, relay, budget);
+    return Effect.flatMap(decode, (decoded) =>
+      relayOf(deps, door, res, operation, cors, admitted, decoded, present),
     );
-    if (!uploads.ok && uploads.error.code === "UPLOADS_BUSY")
-      return yield* new RequestRefused({
-        code: "UPLOADS_BUSY",
-        detail: uploads.error.detail,
-        retryAfterSeconds: 1,
-      });
-    if (!uploads.ok) {
-      // The gateway did the work of reading them: the refusal counts in the key's rate window
-      // (uncharged), so a key cannot have crafted uploads decoded past its requests per minute.
-      yield* door.limits.countUncharged(reservation);
-      return yield* RequestRefused.of(uploads.error);
-    }
-    relay = { ...relay, body: uploads.value };
   }
-  if (!isCanonicalJson(relay.body)) return yield* unsignable();
+  return relayOf(deps, door, res, operation, cors, admitted, relay, present);
+}
+
+/** An image edit's uploads checked and decoded, once the key is admitted. */
+const decodedUploads = Effect.fnUntraced(function* (
+  deps: FrontDoorDeps,
+  door: FrontDoorContext,
+  admitted: Admitted,
+  relay: PreparedRelay,
+  budget: ReturnType<typeof uploadPixelBudget>,
+) {
+  const body = relay.body;
+  const uploads = yield* Effect.promise((signal) =>
+    admitUploads(body, budget, deps.uploadDecodes, admitted.key.applicationId, signal),
+  );
+  if (!uploads.ok && uploads.error.code === "UPLOADS_BUSY")
+    return yield* new RequestRefused({
+      code: "UPLOADS_BUSY",
+      detail: uploads.error.detail,
+      retryAfterSeconds: 1,
+    });
+  if (!uploads.ok) {
+    // The gateway did the work of reading them: the refusal counts in the key's rate window
+    // (uncharged), so a key cannot have crafted uploads decoded past its requests per minute.
+    yield* door.limits.countUncharged(admitted.reservation);
+    return yield* RequestRefused.of(uploads.error);
+  }
+  const decoded: PreparedRelay = { ...relay, body: uploads.value };
+  return decoded;
+});
+
+/** The relay call of an admitted request, streamed or not. */
+function relayOf(
+  deps: FrontDoorDeps,
+  door: FrontDoorContext,
+  res: ServerResponse,
+  operation: ServiceOperation,
+  cors: Readonly<Record<string, string>>,
+  admitted: Admitted,
+  relay: PreparedRelay,
+  present: AnswerPresenter | undefined,
+): Effect.Effect<void, FrontDoorFailure | StorageError> {
+  const { key, node, startedAt, reservation } = admitted;
+  if (!isCanonicalJson(relay.body)) return Effect.fail(unsignable());
   const call = {
     caller: { applicationId: key.applicationId, keyId: key.keyId, startedAt },
     relay,
@@ -267,8 +306,8 @@ const dispatchRelay = Effect.fnUntraced(function* (
       "x-pocket-tier": relay.target.tier.id,
     },
   };
-  yield* relay.stream ? streamRelay(deps, door, res, call) : unaryRelay(deps, door, res, call);
-});
+  return relay.stream ? streamRelay(deps, door, res, call) : unaryRelay(deps, door, res, call);
+}
 
 /**
  * The body must be one the relay envelope can carry and sign: what passed the schema always is,

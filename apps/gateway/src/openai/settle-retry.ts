@@ -9,32 +9,33 @@ export const SETTLE_ATTEMPTS = 3;
  * between tries: a passing storage fault (a busy or briefly unreachable database) must not cost the
  * client its answer or the node its pay. Each failed try is logged (the reason only: never a
  * prompt); the last failure is the caller's to handle (withhold the answer, end the stream with
- * an error).
+ * an error), after `onGiveUp` when given.
  */
 export function settleWithRetry<A, E extends { readonly reason?: unknown }, R>(
   log: Logger,
   what: string,
   settle: Effect.Effect<A, E, R>,
+  onGiveUp?: (error: E) => void,
 ): Effect.Effect<A, E, R> {
-  let attempt = 0;
-  const tried = Effect.suspend(() => {
-    attempt += 1;
-    return settle;
-  }).pipe(
-    Effect.tapError((error) =>
-      Effect.sync(() =>
-        log.warn(`settling ${what} failed`, { attempt, of: SETTLE_ATTEMPTS, reason: String(error.reason) }),
+  const failed = (attempt: number, error: E) =>
+    log.warn(`settling ${what} failed`, { attempt, of: SETTLE_ATTEMPTS, reason: String(error.reason) });
+  // The first try runs alone, with one handler for its failure (the common case costs no schedule
+  // nor counter); after a failure, pauses of 20, then 40 ms before the next tries.
+  return Effect.catchAll(settle, (error) => {
+    failed(1, error);
+    let attempt = 1;
+    const retried = Effect.zipRight(
+      Effect.sleep("20 millis"),
+      Effect.retry(
+        Effect.suspend(() => {
+          attempt += 1;
+          return settle;
+        }).pipe(Effect.tapError((error) => Effect.sync(() => failed(attempt, error)))),
+        { schedule: Schedule.exponential("40 millis"), times: SETTLE_ATTEMPTS - 2 },
       ),
-    ),
-  );
-  // The first try runs alone (the common case costs no schedule); after a failure, pauses of 20,
-  // then 40 ms before the next tries.
-  return tried.pipe(
-    Effect.catchAll(() =>
-      Effect.zipRight(
-        Effect.sleep("20 millis"),
-        Effect.retry(tried, { schedule: Schedule.exponential("40 millis"), times: SETTLE_ATTEMPTS - 2 }),
-      ),
-    ),
-  );
+    );
+    return onGiveUp === undefined
+      ? retried
+      : Effect.tapError(retried, (error) => Effect.sync(() => onGiveUp(error)));
+  });
 }
