@@ -57,6 +57,7 @@ export function unaryRelay(
           deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
           deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);
           deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
+          return charged;
         }),
       );
     }),
