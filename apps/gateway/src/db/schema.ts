@@ -79,7 +79,9 @@ export const keyReservations = sqliteTable(
     /** 1 while the relay runs (the hold counts in `reserved_micro_usd`); 0 once settled or released. */
     open: integer("open").notNull(),
   },
-  (t) => [index("key_reservations_key_at").on(t.keyId, t.at), index("key_reservations_at").on(t.at)],
+  // No index on `at` alone: the sweep, its only reader, walks this one key by key (see
+  // `releaseStaleReservations`), and each reservation and settlement writes one index less.
+  (t) => [index("key_reservations_key_at").on(t.keyId, t.at)],
 );
 
 /**
@@ -180,9 +182,11 @@ export const relays = sqliteTable(
     stream: integer("stream", { mode: "boolean" }).notNull().default(false),
     createdAt: integer("created_at").notNull(),
   },
+  // A leaf is looked up within its session and node (`ledgerLeaf`, once per proof, beside the
+  // session's totals that read the same rows): no index on `leaf_hash` of its own, which, keyed by
+  // a random hash, cost every settlement a page of its own.
   (t) => [
     index("relays_session_node").on(t.sessionId, t.nodeAddress, t.outcome),
-    index("relays_leaf").on(t.leafHash),
     index("relays_key_time").on(t.keyId, t.createdAt),
   ],
 );

@@ -1,4 +1,5 @@
 import { plainSql, type SqlClient } from "@pocket-ai/runtime";
+import { sql } from "drizzle-orm";
 import { closeWithCharge, insertRelayRow, type RelayRow } from "../db/relay-rows.js";
 import {
   BUCKET_MS,
@@ -529,14 +530,30 @@ export function closeUncharged(
 }
 
 /**
+ * The keys that have reservation rows, as `keys(id)`, each found by one step of the
+ * `key_reservations_key_at` index (the next key after the last): the sweep reads the rows older
+ * than a time key by key through that index, so the table needs no index on `at` alone, which
+ * every reservation would write. A few keys' rows are in the table at a time (those of the last
+ * minute's relays, and open ones), so a sweep takes a step per such key, once a minute.
+ */
+const KEYS_WITH_RESERVATIONS = sql`
+  with recursive keys(id) as (
+    select min(key_id) from key_reservations
+    union all
+    select (select min(key_id) from key_reservations where key_id > keys.id) from keys where keys.id is not null
+  )`;
+
+/**
  * Gives back every reservation still open since before `before` (a crashed process's relays never
  * settle), drops the buckets that left the rate window, and the settled rows of those buckets (a
  * bucket's rows stay while it counts: a refusal may read them). Returns how many were given back.
  */
 export async function releaseStaleReservations(db: SqlClient, before: number, now: number): Promise<number> {
-  const stale = await db.all<{ id: string; keyId: string; held: number }>(plainSql`
-    select id, key_id as "keyId", held_micro_usd as "held" from key_reservations
-    where open = 1 and at < ${before}`);
+  const stale = await db.all<{ id: string; keyId: string; held: number }>(sql`
+    ${KEYS_WITH_RESERVATIONS}
+    select r.id, r.key_id as "keyId", r.held_micro_usd as "held" from keys
+    join key_reservations r on r.key_id = keys.id and r.at < ${before}
+    where r.open = 1`);
   let released = 0;
   for (const r of stale) {
     await releaseBudget(db, { id: r.id, keyId: r.keyId, reserved: r.held });
@@ -544,7 +561,10 @@ export async function releaseStaleReservations(db: SqlClient, before: number, no
   }
   const first = firstBucket(now);
   await db.run(plainSql`delete from key_rate_buckets where "second" < ${first}`);
-  await db.run(plainSql`delete from key_reservations where open = 0 and at < ${first * BUCKET_MS}`);
+  await db.run(sql`
+    ${KEYS_WITH_RESERVATIONS}
+    delete from key_reservations
+    where key_id in (select id from keys) and at < ${first * BUCKET_MS} and open = 0`);
   return released;
 }
 

@@ -44,7 +44,12 @@ export async function sessionLedger(
   };
 }
 
-/** The compute units the ledger holds for one leaf of a node's session, or undefined if the gateway never verified it. */
+/**
+ * The compute units the ledger holds for one leaf of a node's session, or undefined if the gateway
+ * never verified it. Read through the session and node's rows (`relays_session_node`), the ones
+ * `sessionLedger` reads for the same proof: the ledger keeps no index on the leaf alone, which
+ * every relay would write.
+ */
 export async function ledgerLeaf(
   db: SqlClient,
   sessionId: string,

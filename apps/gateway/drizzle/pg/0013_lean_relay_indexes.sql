@@ -1,0 +1,2 @@
+DROP INDEX "key_reservations_at";--> statement-breakpoint
+DROP INDEX "relays_leaf";
