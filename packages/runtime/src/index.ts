@@ -4,6 +4,8 @@ export {
   databaseUnavailable,
   describeDatabaseFailure,
   describeThrown,
+  sqliteRemedy,
+  withDatabaseRemedy,
 } from "./db/database-failure.js";
 export { type OpenedPostgres, openPostgres, PostgresError, redactDatabaseUrl } from "./db/postgres.js";
 export {

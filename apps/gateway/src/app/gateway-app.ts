@@ -18,6 +18,7 @@ import {
   StartFailure,
   serveHttp,
   watchCheckpoints,
+  withDatabaseRemedy,
   withStartCode,
 } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -198,7 +199,7 @@ export function startGateway(
     const context = yield* Layer.build(foundation).pipe(
       Effect.mapError((e) =>
         e instanceof StorageError
-          ? fail("DATABASE_UNAVAILABLE", `${e.operation}: ${e.reason}`)
+          ? fail("DATABASE_UNAVAILABLE", `${e.operation}: ${withDatabaseRemedy(e.reason)}`)
           : failWith("DATABASE_UNAVAILABLE")(e),
       ),
     );

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { openSqlite, packageFile } from "@pocket-ai/runtime";
+import { openSqlite, packageFile, withDatabaseRemedy } from "@pocket-ai/runtime";
 import { Context, Effect, Layer, Option } from "effect";
 import { NodeSettings, NodeStartError } from "../app/node-settings.js";
 import { WorkerLink } from "../app/worker-link.js";
@@ -46,7 +46,10 @@ export class RelayLedger extends Context.Tag("node/RelayLedger")<RelayLedger, Re
       const { log } = yield* NodeSettings;
       const clock = yield* NodeClock;
       const atStart = (e: NodeStoreError) =>
-        new NodeStartError({ code: "DATABASE_UNAVAILABLE", reason: `${e.operation}: ${e.reason}` });
+        new NodeStartError({
+          code: "DATABASE_UNAVAILABLE",
+          reason: `${e.operation}: ${withDatabaseRemedy(e.reason)}`,
+        });
       const abandoned = yield* store.abandonPending(clock.now()).pipe(Effect.mapError(atStart));
       if (abandoned > 0)
         log.warn("relays left unanswered by the last run were marked failed", { count: abandoned });

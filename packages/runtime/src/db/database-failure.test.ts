@@ -10,6 +10,7 @@ import {
   databaseUnavailable,
   describeDatabaseFailure,
   describeThrown,
+  withDatabaseRemedy,
 } from "./database-failure.js";
 
 const root = mkdtempSync(join(tmpdir(), "pocket-db-failure-"));
@@ -130,5 +131,34 @@ describe("databaseUnavailable", () => {
       expect(databaseUnavailable(wrapped(coded(code))), code).toBe(false);
     expect(databaseUnavailable(new TypeError("cannot read properties of undefined"))).toBe(false);
     expect(databaseUnavailable("plain")).toBe(false);
+  });
+});
+
+describe("withDatabaseRemedy", () => {
+  it("tells the operator what holds a locked file, for a write another process's transaction blocks", () => {
+    const file = join(root, "locked.sqlite");
+    const holder = new Database(file);
+    holder.pragma("journal_mode = WAL");
+    holder.exec("create table t (x integer)");
+    holder.exec("begin immediate");
+    const writer = drizzle(new Database(file, { timeout: 0 }));
+    try {
+      const reason = describeThrown(failureOf(() => writer.run(sql`insert into t values (${1})`)));
+      expect(reason).toMatch(/^SQLITE_BUSY/);
+      expect(withDatabaseRemedy(reason)).toBe(
+        `${reason}; another process holds a write lock on the database file (a sqlite3 shell or a backup tool with a transaction open, or a second process on the same data folder): end it, then start again`,
+      );
+    } finally {
+      holder.exec("rollback");
+      holder.close();
+    }
+  });
+
+  it("leaves words without a SQLite code that tells a fix as they are", () => {
+    expect(withDatabaseRemedy("SQLITE_CONSTRAINT_UNIQUE: UNIQUE constraint failed: t.x")).toBe(
+      "SQLITE_CONSTRAINT_UNIQUE: UNIQUE constraint failed: t.x",
+    );
+    expect(withDatabaseRemedy("SQLSTATE 57P01")).toBe("SQLSTATE 57P01");
+    expect(withDatabaseRemedy("SQLITE_FULL: database or disk is full")).toMatch(/; free space on the disk/);
   });
 });

@@ -55,6 +55,36 @@ const LOST_CONNECTION =
   /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/;
 
 /**
+ * What the operator does about a SQLite failure, by its code (`SQLITE_CORRUPT`, …): the code alone
+ * names the fault, not the fix, and a process that stops at start would otherwise be restarted into
+ * the same failure by its supervisor without a word of what to change. `undefined` for a code that
+ * tells no fix.
+ */
+export function sqliteRemedy(code: string): string | undefined {
+  if (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB")
+    return "the file is damaged or is no SQLite database: restore it from a backup, or move it aside (with its -wal and -shm files) to start an empty one, which loses what it held";
+  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code === "SQLITE_PERM")
+    return "make the file, its -wal and -shm files and its folder writable by the user this process runs as";
+  if (code === "SQLITE_FULL") return "free space on the disk of the data folder";
+  if (code.startsWith("SQLITE_IOERR"))
+    return "check the disk of the data folder (full, failing, or mounted read-only)";
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))
+    return "another process holds a write lock on the database file (a sqlite3 shell or a backup tool with a transaction open, or a second process on the same data folder): end it, then start again";
+  return undefined;
+}
+
+/**
+ * A failure's words (`describeThrown`'s) with what to do about it when they start with a SQLite
+ * code that tells (see {@link sqliteRemedy}); as they are otherwise. For a failure that stops a
+ * process at start, where the operator reads it.
+ */
+export function withDatabaseRemedy(reason: string): string {
+  const code = /^SQLITE_[A-Z_]+/.exec(reason)?.[0];
+  const remedy = code === undefined ? undefined : sqliteRemedy(code);
+  return remedy === undefined ? reason : `${reason}; ${remedy}`;
+}
+
+/**
  * A database failure in words fit for a log: `SQLITE_READONLY: attempt to write a readonly
  * database` (SQLite's messages name tables and columns, never a bound value), `SQLSTATE 42P01`
  * (PostgreSQL), `ECONNREFUSED`, or, when no driver code is found, only the error's class name.

@@ -5,6 +5,7 @@ import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3"
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { Data, Effect, type Scope } from "effect";
 import { makePrivateDir } from "../files/private-dir.js";
+import { sqliteRemedy } from "./database-failure.js";
 import { type CheckpointerOptions, WalCheckpointer } from "./wal-checkpointer.js";
 
 /** The database file could not be opened or migrated (`DATABASE_UNAVAILABLE`). */
@@ -18,28 +19,12 @@ export class DatabaseError extends Data.TaggedError("DatabaseError")<{
   }
 }
 
-/**
- * What the operator does about a SQLite failure at open, by its code (`SQLITE_CORRUPT`, …): the
- * code alone names the fault, not the fix, and a process that stops at start would otherwise be
- * restarted into the same failure by its supervisor without a word of what to change.
- */
-function remedyOf(code: string): string | undefined {
-  if (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB")
-    return "the file is damaged or is no SQLite database: restore it from a backup, or move it aside (with its -wal and -shm files) to start an empty one, which loses what it held";
-  if (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code === "SQLITE_PERM")
-    return "make the file, its -wal and -shm files and its folder writable by the user this process runs as";
-  if (code === "SQLITE_FULL") return "free space on the disk of the data folder";
-  if (code.startsWith("SQLITE_IOERR"))
-    return "check the disk of the data folder (full, failing, or mounted read-only)";
-  return undefined;
-}
-
 /** A failure's reason, with its SQLite code and what to do when the code tells. */
 function reasonOf(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   const code = (e as { code?: unknown }).code;
   if (typeof code !== "string" || !code.startsWith("SQLITE_")) return message;
-  const remedy = remedyOf(code);
+  const remedy = sqliteRemedy(code);
   return remedy === undefined ? `${message} (${code})` : `${message} (${code}); ${remedy}`;
 }
 
