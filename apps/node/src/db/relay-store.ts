@@ -855,7 +855,10 @@ export class RelayStore {
       this.#commitQueued();
       // Each outcome through its own index (see `relays_session_gateway`, `relays_outcome_end`);
       // `cross join` keeps the claims the outer loop, each looking its rows up, whatever SQLite
-      // guesses of the tables' sizes. A settled claim's refused rows are those of its session's end.
+      // guesses of the tables' sizes. A settled claim's refused rows are those of its session's end,
+      // which every session of its window shares: looked up claim by claim only while that end is
+      // not yet past `endedBefore` (never, once a claim settles after its grace); past it, they go
+      // with every ended session's refused rows below, each read once, not once per claim.
       let settled = this.db.run(sql`
         delete from relays where rowid in (
           select r.rowid from ${claims} c
@@ -870,6 +873,7 @@ export class RelayStore {
           cross join relays r on r.outcome = 'error' and r.session_end = c.session_end
             and r.session_id = c.session_id and r.gateway_address = c.gateway_address
           where c.status in ('proven', 'rejected') and c.updated_at <= ${settledBefore}
+            and c.session_end > ${endedBefore}
           limit ${limit - settled})`).changes;
       if (settled >= limit) return settled;
       // Every row of those claims is gone: their sessions leave the claim loop's search table too.
