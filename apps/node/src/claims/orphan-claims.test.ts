@@ -144,6 +144,7 @@ describe("a claim whose gateway is not in the config", () => {
     await s.close();
   });
 
+  // A thousand sessions built, claimed and refused: seconds on an idle machine, more on a busy one.
   it("remembers a bounded number of gateways, however many keys signed the relays of a node with gateways: []", async () => {
     const count = ORPHAN_CAUSES_KEPT + 50;
     const s = await orphanSetup(
@@ -155,7 +156,7 @@ describe("a claim whose gateway is not in the config", () => {
     expect(s.codes().filter((code) => code === "CLAIM_GATEWAY_NOT_CONFIGURED")).toHaveLength(count);
     expect(s.orphansSaid.size).toBeLessThanOrEqual(ORPHAN_CAUSES_KEPT);
     await s.close();
-  });
+  }, 120_000);
 
   it("waits, said once, until no gateway would take it, is then given up, said once, and its rows are pruned", async () => {
     const s = await orphanSetup();
