@@ -29,6 +29,7 @@ export { DataDirLocked, lockDataDir } from "./files/data-dir-lock.js";
 export { packageDir, packageFile } from "./files/package-file.js";
 export { makePrivateDir } from "./files/private-dir.js";
 export { BodyBudget, type BodyRead, type BodyRefusal } from "./http/body-budget.js";
+export { CancelToken } from "./http/cancel-token.js";
 export {
   addressBlockProblem,
   addressMatcher,

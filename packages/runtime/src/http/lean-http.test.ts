@@ -2,6 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { CancelToken } from "./cancel-token.js";
 import {
   type LeanFlow,
   LeanHttpError,
@@ -72,13 +73,14 @@ const post = (
   p: LeanHttpPool,
   url: string,
   body = "{}",
-  more: { signal?: AbortSignal; max?: number; maxError?: number } = {},
+  more: { signal?: AbortSignal; cancel?: CancelToken; max?: number; maxError?: number } = {},
 ) =>
   p.request(leanTarget(url)!, {
     method: "POST",
     body,
     headers: { "content-type": "application/json" },
     signal: more.signal,
+    cancel: more.cancel,
     maxBodyBytes: more.max ?? 1_000_000,
     maxErrorBodyBytes: more.maxError,
   });
@@ -257,7 +259,28 @@ describe("the lean HTTP/1.1 client", () => {
     expect((error as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
   });
 
-  it("aborts with the signal's reason and closes the socket", async () => {
+  /** One way to abort a call: its signal, or its cancel token. */
+  const aborters = [
+    {
+      by: "signal",
+      make: () => {
+        const controller = new AbortController();
+        return {
+          more: { signal: controller.signal },
+          abort: (reason: Error) => controller.abort(reason),
+        };
+      },
+    },
+    {
+      by: "cancel token",
+      make: () => {
+        const cancel = new CancelToken();
+        return { more: { cancel }, abort: (reason: Error) => cancel.cancel(reason) };
+      },
+    },
+  ];
+
+  it.each(aborters)("aborts with its $by's reason and closes the socket", async ({ make }) => {
     let arrived!: () => void;
     let closed!: () => void;
     const request = new Promise<void>((resolve) => {
@@ -270,45 +293,77 @@ describe("the lean HTTP/1.1 client", () => {
       socket.on("close", () => closed());
       socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", () => arrived());
     });
-    const controller = new AbortController();
-    const call = post(pool(), server.url, "{}", { signal: controller.signal });
+    const aborter = make();
+    const call = post(pool(), server.url, "{}", aborter.more);
     await request;
-    controller.abort(new Error("no answer in time"));
+    aborter.abort(new Error("no answer in time"));
     await expect(call).rejects.toThrow("no answer in time");
     await socketClosed;
   });
 
-  it("opens at most maxSockets to one origin; the calls beyond wait for one, or for their abort", async () => {
-    const held: net.Socket[] = [];
-    let release!: () => void;
-    const allHeld = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const server = await rawServer((socket) => {
-      held.push(socket);
-      if (held.length === 2) release();
-      // The first two wait until both are held; the rest are answered at once.
-      const answer = () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-      if (held.length <= 2) void allHeld.then(answer);
-      else answer();
-    });
-    const p = pool(2);
-    const target = server.url;
-    const controller = new AbortController();
-    const calls = Array.from({ length: 5 }, (_, i) =>
-      post(p, target, "{}", i === 4 ? { signal: controller.signal } : {}),
-    );
-    controller.abort(new Error("gone while waiting"));
-    const results = await Promise.allSettled(calls);
-    expect(results.slice(0, 4).map((r) => r.status === "fulfilled" && r.value.text)).toEqual([
-      "ok",
-      "ok",
-      "ok",
-      "ok",
-    ]);
-    expect(results[4]).toMatchObject({ status: "rejected", reason: new Error("gone while waiting") });
-    expect(server.connections()).toBe(2);
+  it.each(aborters)(
+    "refuses a call aborted by its $by before it starts, sending nothing",
+    async ({ make }) => {
+      let requests = 0;
+      const server = await httpServer((_req, res) => {
+        requests += 1;
+        res.end("ok");
+      });
+      const aborter = make();
+      aborter.abort(new Error("gone already"));
+      await expect(post(pool(), server.url, "{}", aborter.more)).rejects.toThrow("gone already");
+      expect(requests).toBe(0);
+    },
+  );
+
+  it("lets a cancel token serve one call after another, and refuses it to two at once", async () => {
+    const server = await httpServer((_req, res) => res.end("ok"));
+    const p = pool();
+    const cancel = new CancelToken();
+    // A call that ended no longer watches it: the next one may (and is not cancelled by it).
+    expect((await post(p, server.url, "{}", { cancel })).text).toBe("ok");
+    expect((await post(p, server.url, "{}", { cancel })).text).toBe("ok");
+    const slow = await rawServer(() => undefined);
+    const first = post(p, slow.url, "{}", { cancel });
+    await expect(post(p, server.url, "{}", { cancel })).rejects.toThrow(/one call at a time/);
+    cancel.cancel(new Error("done with it"));
+    await expect(first).rejects.toThrow("done with it");
+    // The refused call's socket was closed, not left busy: the pool still reaches the server.
+    expect((await post(p, server.url)).text).toBe("ok");
   });
+
+  it.each(aborters)(
+    "opens at most maxSockets to one origin; the calls beyond wait for one, or for their $by's abort",
+    async ({ make }) => {
+      const held: net.Socket[] = [];
+      let release!: () => void;
+      const allHeld = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const server = await rawServer((socket) => {
+        held.push(socket);
+        if (held.length === 2) release();
+        // The first two wait until both are held; the rest are answered at once.
+        const answer = () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        if (held.length <= 2) void allHeld.then(answer);
+        else answer();
+      });
+      const p = pool(2);
+      const target = server.url;
+      const aborter = make();
+      const calls = Array.from({ length: 5 }, (_, i) => post(p, target, "{}", i === 4 ? aborter.more : {}));
+      aborter.abort(new Error("gone while waiting"));
+      const results = await Promise.allSettled(calls);
+      expect(results.slice(0, 4).map((r) => r.status === "fulfilled" && r.value.text)).toEqual([
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+      ]);
+      expect(results[4]).toMatchObject({ status: "rejected", reason: new Error("gone while waiting") });
+      expect(server.connections()).toBe(2);
+    },
+  );
 
   it("refuses headers that would split the request, and only takes http: URLs", async () => {
     expect(leanTarget("https://example.com/x")).toBeUndefined();
