@@ -3,14 +3,22 @@ import https from "node:https";
 import { StringDecoder } from "node:string_decoder";
 import { urlToHttpOptions } from "node:url";
 import type { RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
-import { type LeanFlow, type LeanHttpPool, type LeanTarget, leanTarget } from "@pocket-ai/runtime";
+import {
+  type CancelToken,
+  type LeanFlow,
+  type LeanHttpPool,
+  type LeanTarget,
+  leanTarget,
+} from "@pocket-ai/runtime";
 import { TRPCClientError } from "@trpc/client";
 import { type LinkFetch, makeNodeClient, type NodeClient, type NodeRouter } from "./node-contract.js";
 import { RELAY_PATH, RELAY_STREAM_PATH } from "./node-relay-wire.js";
 
-/** What a call takes: a signal that aborts it (the HTTP request with it, so the node sees it go). */
+/** What a call takes: what aborts it (the HTTP request with it, so the node sees it go). */
 export interface NodeRelayCallOptions {
   readonly signal?: AbortSignal | undefined;
+  /** Aborts it as `signal` does, with no `AbortSignal` made per call (a relay's timer, its hedge). */
+  readonly cancel?: CancelToken | undefined;
 }
 
 /**
@@ -81,10 +89,12 @@ export function makeNodeRelayClient(
     url: http.RequestOptions,
     body: string,
     headers: Record<string, string>,
-    signal: AbortSignal | undefined,
+    call: NodeRelayCallOptions,
     onResponse: (res: http.IncomingMessage) => void,
     onError: (error: unknown) => void,
   ) => {
+    const { signal, cancel } = call;
+    if (cancel?.reason !== undefined) return onError(cancel.reason);
     if (signal?.aborted === true) return onError(signal.reason);
     const request = transport.request(
       {
@@ -100,9 +110,16 @@ export function makeNodeRelayClient(
       onResponse,
     );
     const onAbort = () =>
-      request.destroy(signal?.reason instanceof Error ? signal.reason : new Error("the call was aborted"));
+      request.destroy(
+        cancel?.reason ??
+          (signal?.reason instanceof Error ? signal.reason : new Error("the call was aborted")),
+      );
+    cancel?.watch(onAbort);
     signal?.addEventListener("abort", onAbort, { once: true });
-    request.once("close", () => signal?.removeEventListener("abort", onAbort));
+    request.once("close", () => {
+      cancel?.unwatch(onAbort);
+      signal?.removeEventListener("abort", onAbort);
+    });
     request.once("error", onError);
     request.end(body);
     return request;
@@ -117,6 +134,7 @@ export function makeNodeRelayClient(
         body: JSON.stringify(input) ?? "",
         headers: { "content-type": "application/json" },
         signal: call.signal,
+        cancel: call.cancel,
         maxBodyBytes: limit,
       })
       .then(
@@ -138,7 +156,7 @@ export function makeNodeRelayClient(
         relayTarget,
         JSON.stringify(input) ?? "",
         {},
-        call.signal,
+        call,
         (res) => {
           res.setEncoding("utf8");
           let text = "";
@@ -181,6 +199,7 @@ export function makeNodeRelayClient(
             body: `{"0":${JSON.stringify(input) ?? "null"}}`,
             headers: { "content-type": "application/json", "trpc-accept": "application/jsonl" },
             signal: call.signal,
+            cancel: call.cancel,
           },
           {
             head: (code, control) => {
@@ -230,7 +249,7 @@ export function makeNodeRelayClient(
         streamTarget,
         body,
         { "trpc-accept": "application/jsonl" },
-        call.signal,
+        call,
         (res) => {
           res.setEncoding("utf8");
           if (res.statusCode !== 200) {

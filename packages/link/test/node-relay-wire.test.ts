@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ErrorCode, RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
-import { type LeanHttpPool, makeLeanHttpPool } from "@pocket-ai/runtime";
+import { CancelToken, type LeanHttpPool, makeLeanHttpPool } from "@pocket-ai/runtime";
 import type { TRPCClientError } from "@trpc/client";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Data, Effect, Runtime, Stream } from "effect";
@@ -26,6 +26,27 @@ const chunk = (n: number, text = "") => ({ n, text }) as unknown as RelayStreamC
 
 /** What the node saw of each stream: whether its chunks were ended, and whether its signal aborted. */
 const streams = new Map<string, { ended: Promise<void>; aborted: () => boolean }>();
+/** A promise and what settles it. */
+const latch = () => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+};
+/** Relays that wait for their caller to leave: started, then interrupted. */
+const hanging = new Map<
+  string,
+  { started: ReturnType<typeof latch>; interrupted: ReturnType<typeof latch> }
+>();
+const hangingRelay = (id: string) => {
+  let relay = hanging.get(id);
+  if (relay === undefined) {
+    relay = { started: latch(), interrupted: latch() };
+    hanging.set(id, relay);
+  }
+  return relay;
+};
 
 // A node whose inputs pick the answer: ok, a coded refusal, a defect naming a secret path, three
 // chunks (as an Effect stream or a plain generator), a stream that fails to open or mid-way, and
@@ -35,6 +56,13 @@ const impl: NodeRelayApi = {
     const kind = (input as { kind?: string } | undefined)?.kind;
     if (kind === "ok") return Effect.succeed({ ok: true, input } as unknown as RelayResponse);
     if (kind === "defect") return Effect.die(new Error("ENOENT: /secret/node.key"));
+    if (kind === "hang") {
+      const relay = hangingRelay((input as { id: string }).id);
+      return Effect.sync(() => relay.started.resolve()).pipe(
+        Effect.zipRight(Effect.never),
+        Effect.onInterrupt(() => Effect.sync(() => relay.interrupted.resolve())),
+      );
+    }
     return Effect.fail(refuse("INVALID_SIGNATURE", "the envelope's signature does not match"));
   },
   relayStream: (input, signal) => {
@@ -225,6 +253,40 @@ describe.each(pairs)("the relay wire: $name", ({ server, client: makeClient }) =
     await iterator.return?.();
     await streams.get(id)?.ended;
     expect(streams.get(id)?.aborted()).toBe(true);
+  });
+});
+
+describe.each(pairs.slice(1))("a relay's abort: $name", ({ server, client: makeClient }) => {
+  it.each([
+    {
+      by: "cancel token",
+      make: () => {
+        const cancel = new CancelToken();
+        return { options: { cancel }, abort: (reason: Error) => cancel.cancel(reason) };
+      },
+    },
+    {
+      by: "signal",
+      make: () => {
+        const controller = new AbortController();
+        return { options: { signal: controller.signal }, abort: (reason: Error) => controller.abort(reason) };
+      },
+    },
+  ])("fails a relay its $by aborts with the reason, and the node's relay stops", async ({ make }) => {
+    const id = `${server()}-${Math.random()}`;
+    const aborter = make();
+    const call = rejection(makeClient(server()).relay.mutate({ kind: "hang", id }, aborter.options));
+    await hangingRelay(id).started.promise;
+    aborter.abort(new Error("no answer in 5 ms"));
+    expect(((await call) as TRPCClientError<never>).message).toBe("no answer in 5 ms");
+    await hangingRelay(id).interrupted.promise;
+  });
+
+  it("refuses a relay whose cancel token was cancelled before it was sent", async () => {
+    const cancel = new CancelToken();
+    cancel.cancel(new Error("the client left"));
+    const error = await rejection(makeClient(server()).relay.mutate({ kind: "ok" }, { cancel }));
+    expect((error as TRPCClientError<never>).message).toBe("the client left");
   });
 });
 
