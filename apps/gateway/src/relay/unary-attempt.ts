@@ -1,4 +1,5 @@
 import { bytesToHex, type RelayResponse, type RelayUsage, relayLeafHash } from "@pocket-ai/protocol";
+import { CancelToken } from "@pocket-ai/runtime";
 import type { LatencyKind } from "../routing/node-stats.js";
 import type { Route } from "../routing/route-plan.js";
 import { relayTimeoutMs } from "../routing/routing-config.js";
@@ -76,11 +77,12 @@ export function startUnaryAttempt(
   }
   const { envelope, requestHash, timeoutMs, client, started, check } = sent;
   const address = route.node.address;
-  const controller = new AbortController();
+  // A cancel token, not an AbortController: nothing but this attempt aborts its call.
+  const cancel = new CancelToken();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new Error(`no answer in ${timeoutMs} ms`));
+    cancel.cancel(new Error(`no answer in ${timeoutMs} ms`));
   }, timeoutMs);
   // Every reaction guarded: a throw (a bug) ends the attempt as a defect, never as an unhandled
   // rejection.
@@ -103,7 +105,7 @@ export function startUnaryAttempt(
   // Whether the node's answer came: a relay given up on before it did (see the cancel below) tells
   // the node's latency was at least the wait.
   let answered = false;
-  client.relay.mutate(envelope, { signal: controller.signal }).then(
+  client.relay.mutate(envelope, { cancel }).then(
     (raw) =>
       settle(() => {
         answered = true;
@@ -152,7 +154,7 @@ export function startUnaryAttempt(
     clearTimeout(timer);
     // Cancelled before its answer came (its client left, another node answered first).
     if (!answered) ctx.selector.stats.waited(address, kind, performance.now() - started);
-    controller.abort(new Error("the relay was interrupted"));
+    cancel.cancel(new Error("the relay was interrupted"));
     ctx.abandonedAttempt(route, requestHash);
   };
 }
