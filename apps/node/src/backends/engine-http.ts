@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import { urlToHttpOptions } from "node:url";
 import {
+  CancelToken,
   type LeanRequest,
   type LeanTarget,
   type LeanTextStream,
@@ -288,15 +289,15 @@ function exchange<A>(
         abort(new Error("aborted"));
       });
     if ("lean" in route) {
-      const controller = new AbortController();
-      const abort = (reason: Error) => controller.abort(reason);
+      const token = new CancelToken();
+      const abort = (reason: Error) => token.cancel(reason);
       arm(abort);
       lean
         .request(route.lean, {
           method,
           body: payload,
           headers,
-          signal: controller.signal,
+          cancel: token,
           maxBodyBytes: MAX_ENGINE_ANSWER_BYTES,
           maxErrorBodyBytes: MAX_ENGINE_ERROR_BYTES,
         })
