@@ -1,4 +1,4 @@
-import { Data, type Effect, type Scope, type Stream } from "effect";
+import { Data, type Effect, type Exit, type Scope, type Stream } from "effect";
 import type { BackendKind } from "../config/node-config.js";
 
 /**
@@ -116,6 +116,19 @@ export interface Backend {
     body: Record<string, unknown>,
     deadline?: CallDeadline,
   ): Effect.Effect<Record<string, unknown>, BackendError>;
+  /**
+   * {@link completions} or {@link chatCompletions} in plain callbacks, for a relay served without a
+   * fiber: `done` is called once with the call's exit, unless the returned function cancels the
+   * call first (it aborts the engine request, and `done` is never called); it may be called before
+   * this returns. It ends at `deadline` as those do. `undefined` (nothing started) where this body
+   * needs their Effect form; absent where every body does.
+   */
+  startUnary?(
+    operation: "completions" | "chat.completions",
+    body: Record<string, unknown>,
+    deadline: CallDeadline | undefined,
+    done: (exit: Exit.Exit<Record<string, unknown>, BackendError>) => void,
+  ): (() => void) | undefined;
   /** Streams `/v1/completions` or `/v1/chat/completions` chunks; `body.stream` is set by the adapter. */
   stream(
     operation: "completions" | "chat.completions",

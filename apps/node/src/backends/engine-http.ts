@@ -11,7 +11,7 @@ import {
   makeLeanHttpPool,
   openLeanText,
 } from "@pocket-ai/runtime";
-import { Duration, Effect } from "effect";
+import { Duration, Effect, Exit } from "effect";
 import {
   type BackendError,
   BackendRejected,
@@ -125,12 +125,11 @@ function parseJsonText(text: string): unknown {
 /** A 2xx body that is not JSON is not the engine's API: rejected with 502, as a proxy would. */
 export function parseEngineJson(backendId: string, text: string): Effect.Effect<unknown, BackendRejected> {
   const parsed = parseJsonText(text);
-  return parsed === undefined
-    ? Effect.fail(
-        new BackendRejected({ backend: backendId, status: 502, reason: "engine answered with invalid JSON" }),
-      )
-    : Effect.succeed(parsed);
+  return parsed === undefined ? Effect.fail(invalidJson(backendId)) : Effect.succeed(parsed);
 }
+
+const invalidJson = (backendId: string) =>
+  new BackendRejected({ backend: backendId, status: 502, reason: "engine answered with invalid JSON" });
 
 /** Fails with 502 unless `value` is a JSON object (an engine answering `[]` or `"ok"` is broken). */
 export function expectRecord(
@@ -220,11 +219,124 @@ export function openLeanEngineStream(
 }
 
 /**
- * One HTTP exchange with the engine under the target's timeout, in one asynchronous step: the
- * limit is a plain timer that aborts the request (no timer fiber raced against the call), and an
- * interruption aborts it too. A caller's `deadline` that comes first ends it the same way, with
- * the caller's error. A 2xx answer's text is taken by `ok` as it arrives, so what the caller does
- * with it (parse it, check it) is the step the call resumes with, not steps after it.
+ * One HTTP exchange with the engine under the target's timeout, in plain callbacks: the limit is a
+ * plain timer that aborts the request (no timer fiber raced against the call), and a caller's
+ * `deadline` that comes first ends it the same way, with the caller's error. `done` is called once,
+ * with a 2xx answer's text or the failure, unless the returned function cancels the exchange
+ * first (it aborts the request; `done` is then never called). `done` may be called before this
+ * returns (a request that cannot be made).
+ */
+function startExchange(
+  target: EngineTarget,
+  method: "GET" | "POST",
+  path: string,
+  body: unknown,
+  deadline: CallDeadline | undefined,
+  done: (outcome: Exit.Exit<string, BackendError>) => void,
+): () => void {
+  const headers: Record<string, string | number> = { ...(target.headers ?? {}) };
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  if (payload !== undefined) headers["content-type"] = "application/json";
+  let settled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const settle = (outcome: Exit.Exit<string, BackendError>) => {
+    if (settled) return;
+    settled = true;
+    if (timer !== undefined) clearTimeout(timer);
+    done(outcome);
+  };
+  const unavailable = (cause: unknown) =>
+    settle(
+      Exit.fail(new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) })),
+    );
+  const route = routeFor(engineUrl(target.baseUrl, path));
+  const callerFirst = deadline !== undefined && deadline.at - performance.now() < target.timeoutMs;
+  const limitMs = callerFirst ? Math.max(0, deadline.at - performance.now()) : target.timeoutMs;
+  const timeoutError = () =>
+    callerFirst
+      ? deadline.error()
+      : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
+  const answered = (status: number, text: string) =>
+    settle(
+      status < 200 || status >= 300
+        ? Exit.fail(statusError(target.backendId, status, text))
+        : Exit.succeed(text),
+    );
+  // The limit is a plain timer that aborts the call; a cancel aborts it too.
+  const arm = (abort: (reason: Error) => void) => {
+    if (limitMs > MAX_TIMER_MS) return;
+    timer = setTimeout(() => {
+      const timeout = timeoutError();
+      settle(Exit.fail(timeout));
+      abort(timeout);
+    }, limitMs);
+  };
+  const cancel = (abort: (reason: Error) => void) => () => {
+    if (settled) return;
+    settled = true;
+    if (timer !== undefined) clearTimeout(timer);
+    abort(new Error("aborted"));
+  };
+  if ("lean" in route) {
+    const token = new CancelToken();
+    const abort = (reason: Error) => token.cancel(reason);
+    arm(abort);
+    lean
+      .request(route.lean, {
+        method,
+        body: payload,
+        headers,
+        cancel: token,
+        maxBodyBytes: MAX_ENGINE_ANSWER_BYTES,
+        maxErrorBodyBytes: MAX_ENGINE_ERROR_BYTES,
+      })
+      .then(({ status, text }) => answered(status, text), unavailable);
+    return cancel(abort);
+  }
+  if (payload !== undefined) headers["content-length"] = Buffer.byteLength(payload);
+  let request: http.ClientRequest;
+  try {
+    const { secure, ...options } = route;
+    request = (secure ? https : http).request({ ...options, method, headers }, (response) => {
+      const status = response.statusCode ?? 0;
+      // The same limits as the lean client's: an error answer is cut, a 2xx one refused.
+      const cut = status >= 200 && status < 300 ? undefined : MAX_ENGINE_ERROR_BYTES;
+      const parts: Buffer[] = [];
+      let bytes = 0;
+      const text = () => Buffer.concat(parts).toString("utf8");
+      response.on("data", (part: Buffer) => {
+        if (settled) return;
+        if (cut !== undefined && bytes + part.length > cut) {
+          parts.push(part.subarray(0, cut - bytes));
+          answered(status, text());
+          request.destroy();
+          return;
+        }
+        bytes += part.length;
+        parts.push(part);
+        if (bytes > MAX_ENGINE_ANSWER_BYTES) {
+          unavailable(new Error(`the engine's answer is over ${MAX_ENGINE_ANSWER_BYTES} bytes`));
+          request.destroy();
+        }
+      });
+      response.once("end", () => answered(status, text()));
+      response.on("error", unavailable);
+    });
+  } catch (cause) {
+    unavailable(cause);
+    return () => undefined;
+  }
+  request.on("error", unavailable);
+  const abort = (reason: Error) => request.destroy(reason);
+  arm(abort);
+  request.end(payload);
+  return cancel(abort);
+}
+
+/**
+ * {@link startExchange} as one asynchronous step: an interruption aborts the request. A 2xx
+ * answer's text is taken by `ok` as it arrives, so what the caller does with it (parse it, check
+ * it) is the step the call resumes with, not steps after it.
  */
 function exchange<A>(
   target: EngineTarget,
@@ -235,113 +347,18 @@ function exchange<A>(
   ok: (text: string) => Effect.Effect<A, BackendError>,
 ): Effect.Effect<A, BackendError> {
   return Effect.async<A, BackendError>((resume) => {
-    const headers: Record<string, string | number> = { ...(target.headers ?? {}) };
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) headers["content-type"] = "application/json";
-    let settled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const settle = (outcome: Effect.Effect<A, BackendError>) => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      resume(outcome);
-    };
-    const unavailable = (cause: unknown) =>
-      settle(
-        Effect.fail(
-          new BackendUnavailable({ backend: target.backendId, reason: describeFetchFailure(cause) }),
-        ),
-      );
-    const route = routeFor(engineUrl(target.baseUrl, path));
-    const callerFirst = deadline !== undefined && deadline.at - performance.now() < target.timeoutMs;
-    const limitMs = callerFirst ? Math.max(0, deadline.at - performance.now()) : target.timeoutMs;
-    const timeoutError = () =>
-      callerFirst
-        ? deadline.error()
-        : new BackendTimeout({ backend: target.backendId, timeoutMs: target.timeoutMs });
-    const answered = (status: number, text: string) => {
-      if (settled) return;
-      if (status < 200 || status >= 300)
-        return settle(Effect.fail(statusError(target.backendId, status, text)));
-      let outcome: Effect.Effect<A, BackendError>;
+    const cancel = startExchange(target, method, path, body, deadline, (outcome) => {
+      if (Exit.isFailure(outcome)) return resume(Exit.failCause(outcome.cause));
+      let next: Effect.Effect<A, BackendError>;
       try {
-        outcome = ok(text);
+        next = ok(outcome.value);
       } catch (defect) {
         // Thrown outside the fiber: a defect of the call, as it was when the fiber ran it.
-        outcome = Effect.die(defect);
+        next = Effect.die(defect);
       }
-      settle(outcome);
-    };
-    // The limit is a plain timer that aborts the call; an interruption aborts it too.
-    const arm = (abort: (reason: Error) => void) => {
-      if (limitMs > MAX_TIMER_MS) return;
-      timer = setTimeout(() => {
-        const timeout = timeoutError();
-        settle(Effect.fail(timeout));
-        abort(timeout);
-      }, limitMs);
-    };
-    const cancel = (abort: (reason: Error) => void) =>
-      Effect.sync(() => {
-        if (settled) return;
-        settled = true;
-        if (timer !== undefined) clearTimeout(timer);
-        abort(new Error("aborted"));
-      });
-    if ("lean" in route) {
-      const token = new CancelToken();
-      const abort = (reason: Error) => token.cancel(reason);
-      arm(abort);
-      lean
-        .request(route.lean, {
-          method,
-          body: payload,
-          headers,
-          cancel: token,
-          maxBodyBytes: MAX_ENGINE_ANSWER_BYTES,
-          maxErrorBodyBytes: MAX_ENGINE_ERROR_BYTES,
-        })
-        .then(({ status, text }) => answered(status, text), unavailable);
-      return cancel(abort);
-    }
-    if (payload !== undefined) headers["content-length"] = Buffer.byteLength(payload);
-    let request: http.ClientRequest;
-    try {
-      const { secure, ...options } = route;
-      request = (secure ? https : http).request({ ...options, method, headers }, (response) => {
-        const status = response.statusCode ?? 0;
-        // The same limits as the lean client's: an error answer is cut, a 2xx one refused.
-        const cut = status >= 200 && status < 300 ? undefined : MAX_ENGINE_ERROR_BYTES;
-        const parts: Buffer[] = [];
-        let bytes = 0;
-        const text = () => Buffer.concat(parts).toString("utf8");
-        response.on("data", (part: Buffer) => {
-          if (settled) return;
-          if (cut !== undefined && bytes + part.length > cut) {
-            parts.push(part.subarray(0, cut - bytes));
-            answered(status, text());
-            request.destroy();
-            return;
-          }
-          bytes += part.length;
-          parts.push(part);
-          if (bytes > MAX_ENGINE_ANSWER_BYTES) {
-            unavailable(new Error(`the engine's answer is over ${MAX_ENGINE_ANSWER_BYTES} bytes`));
-            request.destroy();
-          }
-        });
-        response.once("end", () => answered(status, text()));
-        response.on("error", unavailable);
-      });
-    } catch (cause) {
-      unavailable(cause);
-      return;
-    }
-    request.on("error", unavailable);
-    const abort = (reason: Error) => request.destroy(reason);
-    arm(abort);
-    request.end(payload);
-    return cancel(abort);
+      resume(next);
+    });
+    return Effect.sync(cancel);
   });
 }
 
@@ -378,6 +395,34 @@ export function requestJsonThen<A>(
     return parsed === undefined
       ? Effect.flatMap(parseEngineJson(target.backendId, text), then)
       : then(parsed);
+  });
+}
+
+/**
+ * {@link requestJsonThen} in plain callbacks, for a relay's engine call served without a fiber:
+ * `done` is called once with what `then` made of the parsed answer (a defect thrown by `then` is
+ * its `die`), or with the exchange's failure, unless the returned function cancels the call first
+ * (it aborts the request, and `done` is never called). `done` may be called before this returns.
+ */
+export function startJsonThen<A>(
+  target: EngineTarget,
+  method: "GET" | "POST",
+  path: string,
+  body: unknown,
+  deadline: CallDeadline | undefined,
+  then: (value: unknown) => Exit.Exit<A, BackendError>,
+  done: (outcome: Exit.Exit<A, BackendError>) => void,
+): () => void {
+  return startExchange(target, method, path, body, deadline, (outcome) => {
+    if (Exit.isFailure(outcome)) return done(Exit.failCause(outcome.cause));
+    let next: Exit.Exit<A, BackendError>;
+    try {
+      const parsed = parseJsonText(outcome.value);
+      next = parsed === undefined ? Exit.fail(invalidJson(target.backendId)) : then(parsed);
+    } catch (defect) {
+      next = Exit.die(defect);
+    }
+    done(next);
   });
 }
 

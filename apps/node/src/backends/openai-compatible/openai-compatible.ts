@@ -1,5 +1,5 @@
 import { normalizeFinishReasons } from "@pocket-ai/protocol";
-import { Effect, type Scope, Stream } from "effect";
+import { Effect, Exit, type Scope, Stream } from "effect";
 import type { BackendConfig } from "../../config/node-config.js";
 import { ENGINE_EXTRAS } from "../../relay/engine-body.js";
 import {
@@ -19,6 +19,7 @@ import {
   requestJson,
   requestJsonThen,
   requestOk,
+  startJsonThen,
 } from "../engine-http.js";
 import { openSse, streamOfIterator } from "../engine-sse.js";
 import { tokenCount } from "./token-count.js";
@@ -91,24 +92,33 @@ export function makeOpenAICompatibleBackend(
         )
       : Effect.void;
 
-  const unary = (path: string, body: Record<string, unknown>, deadline?: CallDeadline) => {
-    // A unary call never carries `stream_options` (vLLM refuses it with `stream: false`). The
-    // engine body is this call's own copy: edited in place.
+  /** A unary call's engine body: never `stream_options` (vLLM refuses it with `stream: false`). */
+  const unaryBody = (body: Record<string, unknown>) => {
+    // The engine body is this call's own copy: edited in place.
     const request = engineBody(body);
     delete request.stream_options;
     request.stream = false;
-    // Checked in the exchange's own step, in plain code: each relay's answer passes here.
-    return requestJsonThen(target, "POST", path, request, deadline, (value) => {
-      if (!isRecord(value)) return expectRecord(backendId, value, "response");
+    return request;
+  };
+  /** The engine's unary answer checked and named in plain code: each relay's answer passes here. */
+  const unaryAnswer =
+    (body: Record<string, unknown>) =>
+    (value: unknown): Exit.Exit<Record<string, unknown>, BackendRejected> => {
+      if (!isRecord(value))
+        return Exit.fail(
+          new BackendRejected({ backend: backendId, status: 502, reason: "response is not a JSON object" }),
+        );
       if (!Array.isArray(value.choices))
-        return Effect.fail(
+        return Exit.fail(
           new BackendRejected({ backend: backendId, status: 502, reason: "response has no choices array" }),
         );
-      return Effect.succeed(
+      return Exit.succeed(
         withCallerModel(normalizeFinishReasons(atMostTopLogprobs(value, body)), callerModel(body)),
       );
-    });
-  };
+    };
+  // Checked in the exchange's own step.
+  const unary = (path: string, body: Record<string, unknown>, deadline?: CallDeadline) =>
+    requestJsonThen(target, "POST", path, unaryBody(body), deadline, unaryAnswer(body));
 
   const notSupported = (what: string) =>
     Effect.fail(new BackendRejected({ backend: backendId, status: 501, reason: `${kind} does not ${what}` }));
@@ -202,6 +212,18 @@ export function makeOpenAICompatibleBackend(
             : unary(PATHS.completions, body, deadline),
       ),
     chatCompletions: (body, deadline) => unary(PATHS["chat.completions"], body, deadline),
+    // The calls above in plain callbacks, where one engine call answers them (not Ollama's prompts
+    // one per call, nor a prompt it refuses: those take the Effect form).
+    startUnary: (operation, body, deadline, done) => {
+      if (operation === "completions" && kind === "ollama") return undefined;
+      const check = unaryAnswer(body);
+      const then =
+        operation === "completions" && kind === "llamacpp"
+          ? (value: unknown) =>
+              Exit.map(check(value), (response) => legacyCompletionLogprobs(response, new Map()))
+          : check;
+      return startJsonThen(target, "POST", PATHS[operation], unaryBody(body), deadline, then, done);
+    },
     openStream: openCompletionStream,
     stream: (operation, body): Stream.Stream<StreamPiece, BackendError> =>
       Stream.unwrapScoped(
