@@ -123,6 +123,68 @@ describe("backend pool", () => {
     expect(outcomes[0]).toBe("timeout");
   });
 
+  it("serves a call in callbacks on a free seat: the seat freed and the call reported once, a cancel aborting the engine request, a 500 retried through the Effect form", async () => {
+    const [a, b] = await engines(2, { maxConcurrency: 1 });
+    const calls: [string, CallOutcome][] = [];
+    const observer: BackendObserver = {
+      onCall: (id, _operation, _seconds, outcome) => calls.push([id, outcome]),
+    };
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend], [a!.config], { observer });
+        const answered = yield* Effect.promise(
+          () =>
+            new Promise<Effect.Effect<Record<string, unknown>, PoolError>>((resolve) => {
+              expect(pool.startUnary("chat.completions", chat, undefined, resolve)).toBeDefined();
+              expect(pool.stats().inFlight).toBe(1);
+            }),
+        );
+        expect(Exit.isExit(answered) && Exit.isSuccess(answered)).toBe(true);
+        expect(pool.stats().inFlight).toBe(0);
+        // Cancelled mid-call: the engine's request aborted, the seat freed, `done` never called.
+        a!.fake.faults.hang = true;
+        let done = 0;
+        const cancel = pool.startUnary("completions", completion, undefined, () => done++);
+        yield* waitUntil(() => (a!.fake.calls["POST /v1/completions"] ?? 0) > 0, "the engine's call");
+        // The one seat is taken: a second call is left to the Effect form.
+        expect(pool.startUnary("completions", completion, undefined, () => done++)).toBeUndefined();
+        cancel?.();
+        cancel?.();
+        yield* Effect.promise(() => a!.fake.waitForAbort(1));
+        expect(pool.stats().inFlight).toBe(0);
+        expect(done).toBe(0);
+        a!.fake.faults.hang = false;
+      }),
+    );
+    expect(calls).toEqual([
+      [a!.backend.id, "ok"],
+      [a!.backend.id, "interrupted"],
+    ]);
+    calls.length = 0;
+    a!.fake.faults.fail = { status: 500 };
+    await run(
+      Effect.gen(function* () {
+        const pool = yield* makeBackendPool("svc", [a!.backend, b!.backend], [a!.config, b!.config], {
+          observer,
+        });
+        // Both seats free and never picked: the first backend, `a`, takes the call.
+        const retry = yield* Effect.promise(
+          () =>
+            new Promise<Effect.Effect<Record<string, unknown>, PoolError>>((resolve) =>
+              pool.startUnary("completions", completion, undefined, resolve),
+            ),
+        );
+        expect(Exit.isExit(retry)).toBe(false);
+        expect((yield* retry).object).toBe("text_completion");
+        expect(pool.stats().inFlight).toBe(0);
+      }),
+    );
+    expect(calls).toEqual([
+      [a!.backend.id, "unavailable"],
+      [b!.backend.id, "ok"],
+    ]);
+  });
+
   it("fails fast with BackendBusy when every seat and the queue are taken", async () => {
     const [a] = await engines(1, { maxConcurrency: 1, maxQueue: 1 });
     const engine = latch();

@@ -71,6 +71,21 @@ export interface BackendPool {
     body: Record<string, unknown>,
     deadline?: CallDeadline,
   ): Effect.Effect<Record<string, unknown>, PoolError>;
+  /**
+   * {@link completions} or {@link chatCompletions} in plain callbacks, for a relay served without a
+   * fiber: started only where a seat is free now and its backend has the callback form
+   * (`Backend.startUnary`), else `undefined` (nothing started: the Effect forms serve the call).
+   * `done` is called once with the call's outcome, its seat freed and the call reported first: an
+   * `Exit`, or, for a failure another backend may retry, the Effect that retries it (waiting for a
+   * seat if it must). The returned function cancels the call before then: it aborts the engine
+   * request, frees the seat and reports the call interrupted; `done` is then never called.
+   */
+  startUnary(
+    operation: "completions" | "chat.completions",
+    body: Record<string, unknown>,
+    deadline: CallDeadline | undefined,
+    done: (outcome: Effect.Effect<Record<string, unknown>, PoolError>) => void,
+  ): (() => void) | undefined;
   stream(
     operation: "completions" | "chat.completions",
     body: Record<string, unknown>,
@@ -173,6 +188,7 @@ export const makeBackendPool = (
       operation: PoolOperation,
       call: (backend: Backend, deadline?: CallDeadline) => Effect.Effect<A, BackendError>,
       deadline?: CallDeadline,
+      tried: ReadonlySet<number> = new Set(),
     ): Effect.Effect<A, PoolError> => {
       const bounded = <X, E>(effect: Effect.Effect<X, E>): Effect.Effect<X, E | BackendTimeout> =>
         deadline === undefined
@@ -221,7 +237,64 @@ export const makeBackendPool = (
             Either.isRight(result) ? Effect.succeed(result.right) : after(result.left, tried, index),
           ),
         );
-      return attempt(new Set());
+      return attempt(tried);
+    };
+
+    const textCall =
+      (operation: "completions" | "chat.completions", body: Record<string, unknown>) =>
+      (backend: Backend, limit?: CallDeadline) =>
+        operation === "completions" ? backend.completions(body, limit) : backend.chatCompletions(body, limit);
+    // The first attempt on a seat free now, as `unary`'s, in callbacks: its end (or its cancel)
+    // frees the seat and reports the call before anything else, once. A retry takes `unary`.
+    const startUnary: BackendPool["startUnary"] = (operation, body, deadline, done) => {
+      const index = slots.tryTake(NO_BACKEND_TRIED);
+      if (index === undefined) return undefined;
+      const backend = backendAt(index);
+      const started = Date.now();
+      const seconds = () => (Date.now() - started) / 1000;
+      let finished = false;
+      const ended = (exit: Exit.Exit<Record<string, unknown>, BackendError>) => {
+        if (finished) return;
+        finished = true;
+        slots.release(index);
+        observer?.onCall(backend.id, operation, seconds(), outcomeOf(exit));
+        if (Exit.isSuccess(exit)) return done(exit);
+        const failure = Cause.failureOption(exit.cause);
+        if (Option.isNone(failure)) return done(exit);
+        const error = failure.value;
+        const tried = new Set([index]);
+        done(
+          retryOr(
+            error,
+            tried,
+            (again) =>
+              unary(operation, textCall(operation, body), deadline, again).pipe(
+                Effect.catchTag("BackendBusy", () => Effect.fail(error)),
+              ),
+            exit,
+          ),
+        );
+      };
+      let cancel: (() => void) | undefined;
+      try {
+        cancel = backend.startUnary?.(operation, body, deadline, ended);
+      } catch (defect) {
+        // A call that throws as it starts is a defect of the call, as in its Effect form.
+        ended(Exit.die(defect));
+        return () => undefined;
+      }
+      if (cancel === undefined) {
+        // This body takes the Effect form: the seat is given back untouched.
+        if (!finished) slots.release(index);
+        return undefined;
+      }
+      return () => {
+        if (finished) return;
+        finished = true;
+        cancel();
+        slots.release(index);
+        observer?.onCall(backend.id, operation, seconds(), "interrupted");
+      };
     };
 
     const stream = (operation: "completions" | "chat.completions", body: Record<string, unknown>) => {
@@ -354,10 +427,10 @@ export const makeBackendPool = (
     return {
       serviceId,
       capabilities: commonCapabilities(backends.map((backend) => backend.capabilities)),
-      completions: (body, deadline) =>
-        unary("completions", (backend, limit) => backend.completions(body, limit), deadline),
+      completions: (body, deadline) => unary("completions", textCall("completions", body), deadline),
       chatCompletions: (body, deadline) =>
-        unary("chat.completions", (backend, limit) => backend.chatCompletions(body, limit), deadline),
+        unary("chat.completions", textCall("chat.completions", body), deadline),
+      startUnary,
       stream,
       open,
       imagesGenerations: (body) => unary("images.generations", (backend) => backend.imagesGenerations(body)),
@@ -386,6 +459,9 @@ export const makeBackendPool = (
       }),
     } satisfies BackendPool;
   });
+
+/** A first attempt's backends already tried: none. */
+const NO_BACKEND_TRIED: ReadonlySet<number> = new Set();
 
 /** The iterator again, with the piece already read put back in front (and its `nextReady`). */
 function withFirst(first: IteratorResult<StreamPiece>, rest: PieceIterator): PieceIterator {
