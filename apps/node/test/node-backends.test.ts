@@ -489,7 +489,7 @@ describe("a node in front of real HTTP engines", () => {
     }
   });
 
-  it("records a unary relay the gateway gave up on as failed, holds nothing for it, and refuses its replay", async () => {
+  it("records a unary relay the gateway gave up on as failed, aborts its engine request, holds nothing for it, and refuses its replay", async () => {
     const h = await nodeInFrontOf("vllm");
     const engine = latch();
     fake!.faults.gate = engine.promise;
@@ -499,8 +499,11 @@ describe("a node in front of real HTTP engines", () => {
     const call = h.client.relay.mutate(request, { signal: controller.signal });
     await until(() => fake!.calls["POST /v1/completions"] === 1, "the relay at the engine");
     expect(h.node.relays.outcomeOf(hash)).toBe("pending");
+    const aborted = fake!.waitForAbort();
     controller.abort();
     await expect(call).rejects.toThrow();
+    // The engine's request is aborted with the relay.
+    await aborted;
     await until(() => h.node.relays.outcomeOf(hash) === "error", "the relay recorded failed");
     expect(h.node.relays.inFlight()).toBe(0);
     expect(await relaysCounted(h.node.url, "cut")).toBe(1);

@@ -42,6 +42,18 @@ export interface NodeHealth {
 export interface NodeRelayApi<R = never> {
   readonly relay: (input: unknown) => Effect.Effect<RelayResponse, CodedFailure, R>;
   /**
+   * {@link relay} in plain callbacks, where a node serves some relays without a fiber (optional:
+   * the link's direct path uses it when present). `done` is called once with the outcome: an
+   * `Exit` is the answer (or failure) itself; any other Effect is run, and its exit is. The
+   * returned function is called when the caller goes away before the answer is sent whole: before
+   * the outcome, it cancels the relay (which then hands `done` whatever must still run); after
+   * it, it does nothing (the Effect being run is interrupted instead).
+   */
+  readonly relayNow?: (
+    input: unknown,
+    done: (outcome: Effect.Effect<RelayResponse, CodedFailure, R>) => void,
+  ) => () => void;
+  /**
    * Opens a streamed relay. The chunks may come as an Effect stream or as a plain (async)
    * iterable — the cheaper per-chunk path; `signal` aborts when the caller goes away.
    */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { BodyBudget } from "@pocket-ai/runtime";
 import type { AnyRouter } from "@trpc/server";
 import { TRPCError } from "@trpc/server";
-import { Cause, Exit, type Fiber, Runtime, Stream } from "effect";
+import { Cause, type Effect, Exit, type Fiber, Runtime, Stream } from "effect";
 import { bodiesBusyError } from "./body-budget-refusal.js";
 import type { NodeRelayApi, RelayChunks } from "./node-contract.js";
 import {
@@ -48,15 +48,18 @@ export function makeNodeRelayHandler<R>(options: {
 
   const fork = Runtime.runFork(runtime);
 
-  // The relay runs as a fiber watched directly (no promise, no abort signal per call): a caller
-  // that goes away before the answer is sent whole interrupts it, as the signal would.
+  // The relay runs as a fiber watched directly (no promise, no abort signal per call), or, where
+  // the node serves it in callbacks (`relayNow`), with no fiber until an outcome needs one: a
+  // caller that goes away before the answer is sent whole cancels the call or interrupts the fiber.
   const serveRelay = (req: IncomingMessage, res: ServerResponse) => {
     let fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined;
+    let cancel: (() => void) | undefined;
     let gone = false;
     res.once("close", () => {
       if (res.writableFinished) return;
       gone = true;
-      fiber?.unsafeInterruptAsFork(fiber.id());
+      if (fiber !== undefined) fiber.unsafeInterruptAsFork(fiber.id());
+      else cancel?.();
     });
     readBody(req, res, maxBodySize, bodyBudget, bodySource?.(req), (error, input) => {
       const answer = (status: number, body: string) => {
@@ -68,18 +71,30 @@ export function makeNodeRelayHandler<R>(options: {
         const { status, shape } = formatError(router, e, RELAY_PATH, inputSeen);
         answer(status, JSON.stringify({ error: shape }));
       };
-      if (error !== undefined) return refuse(error, undefined);
-      const running = fork(impl.relay(input));
-      fiber = running;
-      if (gone) running.unsafeInterruptAsFork(running.id());
-      running.addObserver((exit) => {
+      const finish = (exit: Exit.Exit<unknown, unknown>) => {
         try {
           if (Exit.isSuccess(exit)) return answer(200, `{"result":{"data":${JSON.stringify(exit.value)}}}`);
           refuse(linkErrorOf(exit.cause, runtime as Runtime.Runtime<never>), input);
         } catch (e) {
           if (!res.headersSent) refuse(e, input);
         }
+      };
+      const run = (relay: Effect.Effect<unknown, unknown, R>) => {
+        const running = fork(relay);
+        fiber = running;
+        if (gone) running.unsafeInterruptAsFork(running.id());
+        running.addObserver(finish);
+      };
+      if (error !== undefined) return refuse(error, undefined);
+      if (impl.relayNow === undefined) return run(impl.relay(input));
+      let settled = false;
+      cancel = impl.relayNow(input, (outcome) => {
+        if (settled) return;
+        settled = true;
+        if (Exit.isExit(outcome)) finish(outcome);
+        else run(outcome);
       });
+      if (gone && !settled) cancel();
     });
   };
 

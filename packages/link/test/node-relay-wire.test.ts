@@ -504,3 +504,76 @@ describe("the direct caller against a hostile node", () => {
     }
   });
 });
+
+describe("the direct path with a node's callback relay (`relayNow`)", () => {
+  /** What the node saw of each call: cancelled, and whether the Effect it handed over then ran whole. */
+  const calls = new Map<string, { cancelled: boolean; cleaned: Promise<void> }>();
+  const nowImpl: NodeRelayApi = {
+    ...impl,
+    relayNow: (input, done) => {
+      const { kind, id = "" } = (input ?? {}) as { kind?: string; id?: string };
+      if (kind === "ok") {
+        done(Effect.succeed({ ok: true, input } as unknown as RelayResponse));
+        return () => undefined;
+      }
+      if (kind === "later") {
+        const timer = setTimeout(() => done(Effect.succeed({ later: true } as unknown as RelayResponse)), 5);
+        return () => clearTimeout(timer);
+      }
+      if (kind === "effect") {
+        done(Effect.as(Effect.sleep(5), { ran: true } as unknown as RelayResponse));
+        return () => undefined;
+      }
+      if (kind === "hang") {
+        let clean!: () => void;
+        const call = { cancelled: false, cleaned: new Promise<void>((resolve) => (clean = resolve)) };
+        calls.set(id, call);
+        return () => {
+          call.cancelled = true;
+          // What still runs once the caller left: not interrupted by the link.
+          done(
+            Effect.zipRight(
+              Effect.uninterruptible(Effect.zipRight(Effect.sleep(5), Effect.sync(clean))),
+              Effect.interrupt,
+            ),
+          );
+        };
+      }
+      done(Effect.fail(refuse("INVALID_SIGNATURE", "the envelope's signature does not match")));
+      return () => undefined;
+    },
+  };
+  const nowDirect = makeNodeRelayHandler({ impl: nowImpl, router, runtime, basePath, maxBodySize });
+  let nowUrl = "";
+  beforeAll(async () => {
+    nowUrl = await serve((req, res) => {
+      if (!nowDirect(req, res)) trpc(req, res);
+    });
+  });
+
+  it("answers an outcome handed over as it is, later, or as an Effect to run, and a coded refusal", async () => {
+    const client = makeNodeRelayClient(nowUrl, { agent, lean });
+    expect(await client.relay.mutate({ kind: "ok" })).toEqual({ ok: true, input: { kind: "ok" } });
+    expect(await client.relay.mutate({ kind: "later" })).toEqual({ later: true });
+    expect(await client.relay.mutate({ kind: "effect" })).toEqual({ ran: true });
+    const error = await rejection(client.relay.mutate({ kind: "bad" }));
+    expect(pocketCodeOf(error)).toBe("INVALID_SIGNATURE");
+    expect((error as TRPCClientError<never>).data).toMatchObject({ httpStatus: 401 });
+  });
+
+  it("cancels a call whose caller went away, and runs what the cancel hands over", async () => {
+    const id = `now-${Math.random()}`;
+    const controller = new AbortController();
+    const answer = rejection(
+      makeNodeRelayClient(nowUrl, { agent }).relay.mutate(
+        { kind: "hang", id },
+        { signal: controller.signal },
+      ),
+    );
+    await vi.waitFor(() => expect(calls.get(id)).toBeDefined());
+    controller.abort();
+    await answer;
+    await vi.waitFor(() => expect(calls.get(id)?.cancelled).toBe(true));
+    await calls.get(id)?.cleaned;
+  });
+});

@@ -17,6 +17,7 @@ import {
   metricsAccess,
   serveHttp,
   spanned,
+  spansExported,
 } from "@pocket-ai/runtime";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { Context, Duration, Effect, Layer, Option, Runtime, RuntimeFlags } from "effect";
@@ -95,6 +96,12 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
       // Without span export configured these spans are skipped (`spanned`).
       const impl: NodeRelayApi = {
         relay: (input) => spanned(relays.relay(input), "Node.relay"),
+        // Served in callbacks, with no fiber, unless spans are kept (a span needs the Effect).
+        relayNow: (input, done) => {
+          if (!spansExported()) return relays.relayNow(input, done);
+          done(spanned(relays.relay(input), "Node.relay"));
+          return () => undefined;
+        },
         relayStream: (input, signal) => spanned(relays.relayStream(input, signal), "Node.relayStream.open"),
         settleCut: (input) => spanned(relays.settleCut(input), "Node.settleCut"),
         info: () => description.info,

@@ -29,7 +29,7 @@ import { WorkerLink } from "../app/worker-link.js";
 import { BackendTimeout, type CallDeadline, type StreamPiece } from "../backends/backend.js";
 import { withDeadline } from "../backends/deadline.js";
 import { asPoolError } from "../backends/piece-iterator.js";
-import type { BackendPool } from "../backends/pool/backend-pool.js";
+import type { BackendPool, PoolError } from "../backends/pool/backend-pool.js";
 import { NodeClock } from "../clock/node-clock.js";
 import { RelayLedger } from "../db/node-database.js";
 import type { NodeStoreError } from "../db/node-store-error.js";
@@ -77,6 +77,11 @@ export class RelayService extends Context.Tag("node/RelayService")<
   RelayService,
   {
     readonly relay: (input: unknown) => Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError>;
+    /** {@link relay} in plain callbacks, without a fiber where it can (see the link's `relayNow`). */
+    readonly relayNow: (
+      input: unknown,
+      done: (outcome: Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError>) => void,
+    ) => () => void;
     readonly relayStream: (
       input: unknown,
       signal?: AbortSignal,
@@ -208,6 +213,15 @@ export class RelayService extends Context.Tag("node/RelayService")<
       );
     };
 
+    /** The tier's timeout over a relay's backend call, the wait for a seat included. */
+    const callDeadline = (relay: AdmittedRelay, started: number): CallDeadline => {
+      const timeoutMs = relay.tier.timeoutMs;
+      return {
+        at: started + timeoutMs,
+        error: () => new BackendTimeout({ backend: relay.service.spec.id, timeoutMs }),
+      };
+    };
+
     /**
      * The backend call under the tier's timeout, which counts from here (the wait for a seat
      * included). Text calls carry it as a deadline the pool and the engine request end at; the
@@ -216,10 +230,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
     const runUnary = (relay: AdmittedRelay, pool: BackendPool, started: number) => {
       const op = relay.request.operation;
       const timeoutMs = relay.tier.timeoutMs;
-      const deadline: CallDeadline = {
-        at: started + timeoutMs,
-        error: () => new BackendTimeout({ backend: relay.service.spec.id, timeoutMs }),
-      };
+      const deadline = callDeadline(relay, started);
       switch (op) {
         case "completions":
           return pool.completions(relay.body, deadline);
@@ -334,33 +345,121 @@ export class RelayService extends Context.Tag("node/RelayService")<
     // answered (or refused) whatever the gateway does meanwhile: that step is not interrupted, and
     // it counts the relay itself.
     const relay = (input: unknown): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> =>
-      Effect.suspend(() => {
-        const admission = admitRelayNow(input, unaryAdmission);
-        if (Effect.isEffect(admission)) {
-          // An admission that waits (a ledger shared by workers, a tokenizer that is a backend call).
-          serving.enter();
-          const call: UnaryCall = { serving: undefined, settling: false };
-          return Effect.onExit(
-            Effect.flatMap(admission, (decided) => relayDecided(decided, call)),
-            (exit) =>
-              call.serving !== undefined &&
-              !call.settling &&
-              Exit.isFailure(exit) &&
-              Cause.isInterruptedOnly(exit.cause)
-                ? Effect.ensuring(cutOff(call.serving, "INTERNAL"), leave)
-                : leave,
-          );
-        }
-        if (admission.kind === "unverifiable") return Effect.fail(EnvelopeRejected.of(admission.error));
-        if (admission.kind === "refused")
-          return Effect.succeed(signError(admission.request, admission.requestHash, admission.error));
-        const pool = options.pools.get(admission.relay.service.spec.id);
-        // Counted as served while its refusal's row is written.
-        if (pool === undefined)
-          return serving.around(refuseAdmitted(admission.relay, noBackend(admission.relay.service.spec.id)));
-        return serveUnary(admission.relay, pool);
-      });
+      Effect.suspend(() => relayAdmitted(admitRelayNow(input, unaryAdmission)));
+    /** A unary relay once admission ran: its answer now (a refusal) or the Effect that serves it. */
+    const relayAdmitted = (
+      admission: ReturnType<typeof admitRelayNow>,
+    ): Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError> => {
+      if (Effect.isEffect(admission)) {
+        // An admission that waits (a ledger shared by workers, a tokenizer that is a backend call).
+        serving.enter();
+        const call: UnaryCall = { serving: undefined, settling: false };
+        return Effect.onExit(
+          Effect.flatMap(admission, (decided) => relayDecided(decided, call)),
+          (exit) =>
+            call.serving !== undefined &&
+            !call.settling &&
+            Exit.isFailure(exit) &&
+            Cause.isInterruptedOnly(exit.cause)
+              ? Effect.ensuring(cutOff(call.serving, "INTERNAL"), leave)
+              : leave,
+        );
+      }
+      if (admission.kind === "unverifiable") return Effect.fail(EnvelopeRejected.of(admission.error));
+      if (admission.kind === "refused")
+        return Effect.succeed(signError(admission.request, admission.requestHash, admission.error));
+      const pool = options.pools.get(admission.relay.service.spec.id);
+      // Counted as served while its refusal's row is written.
+      if (pool === undefined)
+        return serving.around(refuseAdmitted(admission.relay, noBackend(admission.relay.service.spec.id)));
+      return serveUnary(admission.relay, pool);
+    };
     const leave = Effect.sync(() => serving.leave());
+
+    /**
+     * {@link relay} in plain callbacks, as the link's direct path serves it: a text relay admitted
+     * at once whose pool has a seat free now runs its engine call in callbacks, and its answer is
+     * signed and queued to be recorded in the call's own callback, with no fiber. `done` is called
+     * once with the outcome: the answer or failure as an `Exit`, or an Effect for the caller to run
+     * (a relay admitted later, an operation or a seat the callbacks do not serve, a refusal's row
+     * to write first, a retry on another backend). The returned function is for a gateway that
+     * leaves: before the outcome, it aborts the engine call and hands `done` the relay's cut
+     * bookkeeping (recorded failed, never claimed) to run; after it, it does nothing (the caller
+     * interrupts what it runs).
+     */
+    const relayNow = (
+      input: unknown,
+      done: (outcome: Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError>) => void,
+    ): (() => void) => {
+      let outcome: Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError>;
+      try {
+        const admission = admitRelayNow(input, unaryAdmission);
+        if (!Effect.isEffect(admission) && admission.kind === "admitted") {
+          const pool = options.pools.get(admission.relay.service.spec.id);
+          if (pool !== undefined) return startUnary(admission.relay, pool, done);
+        }
+        outcome = relayAdmitted(admission);
+      } catch (defect) {
+        // Thrown before any outcome: a defect of the relay, as it is in its Effect form.
+        outcome = Effect.die(defect);
+      }
+      done(outcome);
+      return noCancel;
+    };
+
+    /** A relay admitted with a pool for its service, counted as served from here (see `relayNow`). */
+    const startUnary = (
+      relay: AdmittedRelay,
+      pool: BackendPool,
+      done: (outcome: Effect.Effect<RelayResponse, EnvelopeRejected | NodeStoreError>) => void,
+    ): (() => void) => {
+      const started = performance.now();
+      const op = relay.request.operation;
+      serving.enter();
+      let ended = false;
+      const cancel =
+        op === "completions" || op === "chat.completions"
+          ? pool.startUnary(op, relay.body, callDeadline(relay, started), (outcome) => {
+              ended = true;
+              if (!Exit.isExit(outcome))
+                return done(
+                  Effect.uninterruptibleMask((restore) =>
+                    unaryEnd(relay, restore(outcome), started, restore),
+                  ),
+                );
+              const exit = outcome as Exit.Exit<Record<string, unknown>, PoolError>;
+              if (Exit.isFailure(exit)) return done(unaryFailed(relay, exit.cause, identity));
+              let answered: Effect.Effect<RelayResponse, NodeStoreError>;
+              try {
+                answered = unaryAnswered(relay, exit.value, started);
+              } catch (defect) {
+                answered = Effect.die(defect);
+              }
+              // Once the answer is in, its bookkeeping runs whatever the gateway does.
+              done(Exit.isExit(answered) ? answered : Effect.uninterruptible(answered));
+            })
+          : undefined;
+      if (cancel === undefined) {
+        ended = true;
+        done(
+          Effect.uninterruptibleMask((restore) =>
+            unaryEnd(relay, restore(runUnary(relay, pool, started)), started, restore),
+          ),
+        );
+        return noCancel;
+      }
+      return () => {
+        if (ended) return;
+        ended = true;
+        cancel();
+        done(
+          Effect.zipRight(
+            Effect.uninterruptible(Effect.ensuring(cutOff(relay, "INTERNAL"), leave)),
+            Effect.interrupt,
+          ),
+        );
+      };
+    };
 
     /**
      * A relay admitted with a pool for its service, counted as served: the backend call, then its
@@ -375,34 +474,58 @@ export class RelayService extends Context.Tag("node/RelayService")<
         const started = performance.now();
         const call = runUnary(relay, pool, started);
         serving.enter();
-        return Effect.matchCauseEffect(restore(call), {
-          onSuccess: (payload) => {
-            let answered: RelayResponse | Effect.Effect<RelayResponse, NodeStoreError>;
-            try {
-              answered = settle(relay, payload, started);
-            } catch (defect) {
-              serving.leave();
-              throw defect;
-            }
-            if (Effect.isEffect(answered)) return Effect.ensuring(answered, leave);
-            serving.leave();
-            return Effect.succeed(answered);
-          },
-          // The backend failed (refused signed, the refusal's write interruptible as the call
-          // was), or the gateway went away before the answer was in (recorded failed, not claimed).
-          onFailure: (cause) => {
-            const failure = Cause.failureOption(cause);
-            const ended = Option.isSome(failure)
-              ? restore(refuseAdmitted(relay, backendFailure(failure.value)))
-              : Effect.failCause(Cause.stripFailures(cause));
-            return Effect.onExit(ended, (exit) =>
-              Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-                ? Effect.ensuring(cutOff(relay, "INTERNAL"), leave)
-                : leave,
-            );
-          },
-        });
+        return unaryEnd(relay, restore(call), started, restore);
       });
+
+    /** What follows a served unary relay's backend call (uninterruptible but for `restore`d parts). */
+    const unaryEnd = (
+      relay: AdmittedRelay,
+      call: Effect.Effect<Record<string, unknown>, PoolError>,
+      started: number,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+    ): Effect.Effect<RelayResponse, NodeStoreError> =>
+      Effect.matchCauseEffect(call, {
+        onSuccess: (payload) => unaryAnswered(relay, payload, started),
+        onFailure: (cause) => unaryFailed(relay, cause, restore),
+      });
+
+    /** The backend's answer settled (see `settle`), the serving count left once it is. */
+    const unaryAnswered = (
+      relay: AdmittedRelay,
+      payload: Record<string, unknown>,
+      started: number,
+    ): Effect.Effect<RelayResponse, NodeStoreError> => {
+      let answered: RelayResponse | Effect.Effect<RelayResponse, NodeStoreError>;
+      try {
+        answered = settle(relay, payload, started);
+      } catch (defect) {
+        serving.leave();
+        throw defect;
+      }
+      if (Effect.isEffect(answered)) return Effect.ensuring(answered, leave);
+      serving.leave();
+      return Effect.succeed(answered);
+    };
+
+    /**
+     * The backend failed (refused signed, the refusal's write interruptible as the call was), or
+     * the gateway went away before the answer was in (recorded failed, not claimed).
+     */
+    const unaryFailed = (
+      relay: AdmittedRelay,
+      cause: Cause.Cause<PoolError>,
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+    ): Effect.Effect<RelayResponse, NodeStoreError> => {
+      const failure = Cause.failureOption(cause);
+      const ended = Option.isSome(failure)
+        ? restore(refuseAdmitted(relay, backendFailure(failure.value)))
+        : Effect.failCause(Cause.stripFailures(cause));
+      return Effect.onExit(ended, (exit) =>
+        Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+          ? Effect.ensuring(cutOff(relay, "INTERNAL"), leave)
+          : leave,
+      );
+    };
 
     /** The backend's answer: signed and queued to be recorded, or refused if it must not be signed. */
     const settle = (
@@ -737,6 +860,7 @@ export class RelayService extends Context.Tag("node/RelayService")<
 
     return {
       relay,
+      relayNow,
       relayStream,
       settleCut,
       drain: Effect.promise(() => serving.idle()),
@@ -748,6 +872,12 @@ export class RelayService extends Context.Tag("node/RelayService")<
 /** A step's outcome decided now, or the Effect that decides it, as an Effect. */
 const asEffect = <A, E>(outcome: A | Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.isEffect(outcome) ? outcome : Effect.succeed(outcome);
+
+/** The cancel of an outcome already handed over: nothing left to cancel. */
+const noCancel = () => undefined;
+
+/** Leaves an Effect as it is (`restore` where nothing is masked). */
+const identity = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => effect;
 
 /** The `service` label of relays refused for a service this node does not serve. */
 const OTHER_SERVICE = "other";
