@@ -297,6 +297,9 @@ const make = Effect.gen(function* () {
       }),
     ),
 
+    /** Whether the reservation is still held: neither settled nor released (nor counted uncharged). */
+    holds: (reservation: Reservation): boolean => live.has(reservation.id),
+
     /** The relay failed before any billable work: nothing is charged or counted. */
     release: (reservation: Reservation) =>
       // Settled (or released) already: nothing to give back, and no span for nothing.

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
-import { Effect } from "effect";
+import { Cause, Effect, Option } from "effect";
+import type { DispatchedUnary } from "../relay/dispatcher.js";
 import type { FrontDoorContext } from "./front-door-context.js";
 import { sendJson } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
@@ -19,47 +20,68 @@ export function unaryRelay(
   res: ServerResponse,
   call: RelayCall,
 ) {
-  const { dispatcher, meter, limits } = door;
-  // A chain of two steps, not a generator: this runs for nearly every relay.
-  return dispatcher.unary(call.request).pipe(
-    Effect.tapError((error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now()))),
-    Effect.onInterrupt(() => meter.record(clientClosedRow(call.caller, call.relay, door.now()))),
-    Effect.flatMap((answer) => {
-      const { record } = answer;
-      const charge = chargeFor(call.relay, record.usage, "complete");
-      const now = door.now();
-      // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
-      // client received is always claimable by its node and charged exactly once. If that write
-      // keeps failing (`SETTLE_ATTEMPTS` tries), the answer is withheld (a storage failure, never
-      // blamed on the node).
-      return settleWithRetry(
-        deps.log,
-        "a relay",
-        limits.settle(call.reservation, charge, (chargedMicroUsd) =>
-          answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now }),
-        ),
-        (error) =>
-          deps.log.error("settling a relay failed; the answer was withheld", {
-            requestHash: record.requestHash,
-            reason: error.reason,
-          }),
-      ).pipe(
-        Effect.map((charged) => {
-          // The attempt wrote the public model name already (`clientPayload`): copied only if it did not.
-          const model = call.relay.target.modelName;
-          const payload = answer.payload.model === model ? answer.payload : { ...answer.payload, model };
-          sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
-            ...call.headers,
-            "x-pocket-node": record.nodeAddress,
-            "x-pocket-relay": record.requestHash,
-          });
-          const labels = labelsOf(call);
-          deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
-          deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);
-          deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
-          return charged;
-        }),
-      );
+  const { dispatcher, meter } = door;
+  // One exit handler for the dispatch, not a generator nor `tapError` and `onInterrupt`'s steps:
+  // this runs for nearly every relay. The dispatch and what follows it run interruptible; only
+  // the handler, which records a client that left (interrupted) or a failed dispatch, does not.
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.matchCauseEffect(restore(dispatcher.unary(call.request)), {
+      onFailure: (cause) => {
+        const recorded = Cause.isInterruptedOnly(cause)
+          ? meter.record(clientClosedRow(call.caller, call.relay, door.now()))
+          : Option.match(Cause.failureOption(cause), {
+              onNone: () => Effect.void,
+              onSome: (error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now())),
+            });
+        return Effect.zipRight(recorded, Effect.failCause(cause));
+      },
+      onSuccess: (answer) => restore(answered(deps, door, res, call, answer)),
+    }),
+  );
+}
+
+/** The dispatch's answer charged with its ledger row (retried), then sent. */
+function answered(
+  deps: FrontDoorDeps,
+  door: FrontDoorContext,
+  res: ServerResponse,
+  call: RelayCall,
+  answer: DispatchedUnary,
+) {
+  const { limits } = door;
+  const { record } = answer;
+  const charge = chargeFor(call.relay, record.usage, "complete");
+  const now = door.now();
+  // The ledger row and the charge commit together BEFORE the client gets the answer: a relay a
+  // client received is always claimable by its node and charged exactly once. If that write
+  // keeps failing (`SETTLE_ATTEMPTS` tries), the answer is withheld (a storage failure, never
+  // blamed on the node).
+  return settleWithRetry(
+    deps.log,
+    "a relay",
+    limits.settle(call.reservation, charge, (chargedMicroUsd) =>
+      answeredRow(call.caller, call.relay, record, { kind: "ok", chargedMicroUsd, now }),
+    ),
+    (error) =>
+      deps.log.error("settling a relay failed; the answer was withheld", {
+        requestHash: record.requestHash,
+        reason: error.reason,
+      }),
+  ).pipe(
+    Effect.map((charged) => {
+      // The attempt wrote the public model name already (`clientPayload`): copied only if it did not.
+      const model = call.relay.target.modelName;
+      const payload = answer.payload.model === model ? answer.payload : { ...answer.payload, model };
+      sendJson(res, 200, call.present === undefined ? payload : call.present.unary(payload), {
+        ...call.headers,
+        "x-pocket-node": record.nodeAddress,
+        "x-pocket-relay": record.requestHash,
+      });
+      const labels = labelsOf(call);
+      deps.metrics.tokens.inc({ model: labels.model, direction: "input" }, record.usage.inputTokens);
+      deps.metrics.tokens.inc({ model: labels.model, direction: "output" }, record.usage.outputTokens);
+      deps.metrics.chargedMicroUsd.inc({ model: labels.model }, charged);
+      return charged;
     }),
   );
 }

@@ -163,9 +163,11 @@ export const serveRelay = Effect.fnUntraced(function* (
   // Budget and rate admission come before any decoding: a key with nothing left costs no work.
   // Taken whole even when the client leaves meanwhile (its row may wait on another replica's
   // lock): a hold taken then is given back at once, never left to the stale-hold sweep.
-  yield* Effect.acquireUseRelease(
-    limits.reserve(key, prepared.value.reservation),
-    (reservation) => {
+  // One mask and one exit handler, not `acquireUseRelease`'s steps: the reservation is taken
+  // uninterruptibly, the relay runs interruptible, and the handler gives the hold back after a
+  // failure or an interruption; after a settled relay there is nothing to give back, and no step.
+  yield* Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(limits.reserve(key, prepared.value.reservation), (reservation) => {
       // The key's window as it stands with this request in it, on whatever answer follows (only
       // a key with a limit has one: the reservation read it while checking).
       if (reservation.window !== undefined) {
@@ -190,11 +192,20 @@ export const serveRelay = Effect.fnUntraced(function* (
         prepared.value,
       );
       // Only a surface renames fields: a plain relay's errors pass with no handler to step through.
-      return rename === undefined
-        ? relayed
-        : relayed.pipe(Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(rename, e) : e)));
-    },
-    (reservation) => limits.release(reservation).pipe(Effect.ignore),
+      const run = restore(
+        rename === undefined
+          ? relayed
+          : relayed.pipe(
+              Effect.mapError((e) => (e._tag === "DispatchError" ? dispatchErrorOn(rename, e) : e)),
+            ),
+      );
+      return Effect.matchCauseEffect(run, {
+        onFailure: (cause) =>
+          Effect.zipRight(Effect.ignore(limits.release(reservation)), Effect.failCause(cause)),
+        onSuccess: () =>
+          limits.holds(reservation) ? Effect.ignore(limits.release(reservation)) : Effect.void,
+      });
+    }),
   );
 });
 
