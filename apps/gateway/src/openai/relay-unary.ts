@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { Cause, Effect, Option } from "effect";
-import type { DispatchedUnary } from "../relay/dispatcher.js";
+import type { DispatchError, DispatchedUnary } from "../relay/dispatcher.js";
 import type { FrontDoorContext } from "./front-door-context.js";
 import { sendJson } from "./http-response.js";
 import { type FrontDoorDeps, labelsOf, type RelayCall } from "./relay-call.js";
@@ -21,23 +21,34 @@ export function unaryRelay(
   call: RelayCall,
 ) {
   const { dispatcher, meter } = door;
-  // One exit handler for the dispatch, not a generator nor `tapError` and `onInterrupt`'s steps:
-  // this runs for nearly every relay. The dispatch and what follows it run interruptible; only
-  // the handler, which records a client that left (interrupted) or a failed dispatch, does not.
-  return Effect.uninterruptibleMask((restore) =>
-    Effect.matchCauseEffect(restore(dispatcher.unary(call.request)), {
+  // The dispatch as plain callbacks in one suspension, and one exit handler for it (no generator,
+  // no `tapError` nor `onInterrupt` steps): this runs for nearly every relay. The dispatch and what
+  // follows it run interruptible; only the handler, which cancels the attempts of a client that
+  // left (interrupted) and records it, or records a failed dispatch, does not.
+  return Effect.uninterruptibleMask((restore) => {
+    let cancel: (() => void) | undefined;
+    const dispatched = Effect.async<DispatchedUnary, DispatchError>((resume) => {
+      cancel = dispatcher.startUnary(call.request, resume);
+    });
+    return Effect.matchCauseEffect(restore(dispatched), {
       onFailure: (cause) => {
-        const recorded = Cause.isInterruptedOnly(cause)
-          ? meter.record(clientClosedRow(call.caller, call.relay, door.now()))
-          : Option.match(Cause.failureOption(cause), {
-              onNone: () => Effect.void,
-              onSome: (error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now())),
-            });
+        if (Cause.isInterruptedOnly(cause)) {
+          // The attempts still running are aborted: their nodes stop work no one will read.
+          cancel?.();
+          return Effect.zipRight(
+            meter.record(clientClosedRow(call.caller, call.relay, door.now())),
+            Effect.failCause(cause),
+          );
+        }
+        const recorded = Option.match(Cause.failureOption(cause), {
+          onNone: () => Effect.void,
+          onSome: (error) => meter.record(dispatchFailedRow(call.caller, call.relay, error, door.now())),
+        });
         return Effect.zipRight(recorded, Effect.failCause(cause));
       },
       onSuccess: (answer) => restore(answered(deps, door, res, call, answer)),
-    }),
-  );
+    });
+  });
 }
 
 /** The dispatch's answer charged with its ledger row (retried), then sent. */

@@ -1,6 +1,6 @@
 import { promptCharsOf, trafficShapeOf } from "@pocket-ai/protocol";
 import { spannedFn } from "@pocket-ai/runtime";
-import { Effect, Either, Layer, Option, Runtime } from "effect";
+import { Effect, Either, Exit, Layer, Option, Runtime } from "effect";
 import { NodeRegistry } from "../registry/node-registry.js";
 import { GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import type { LatencyKind } from "../routing/node-stats.js";
@@ -18,7 +18,13 @@ import {
 } from "./attempt-errors.js";
 import { pendingCutReceipt } from "./cut-receipt.js";
 import { CutReceiptOutbox } from "./cut-receipt-outbox.js";
-import { DispatchError, type DispatchEvents, Dispatcher, type DispatchRequest } from "./dispatcher.js";
+import {
+  DispatchError,
+  type DispatchEvents,
+  type DispatchedUnary,
+  Dispatcher,
+  type DispatchRequest,
+} from "./dispatcher.js";
 import { HedgeTimer } from "./hedge-timer.js";
 import { replanTime } from "./judge-refusal.js";
 import { NodeClients } from "./node-client.js";
@@ -105,18 +111,17 @@ const make = Effect.gen(function* () {
   const hedgeTimer = yield* HedgeTimer;
 
   /**
-   * After a node's session refusal: the routes for the session the refusal points to, with the
-   * refusing nodes free to be tried again (their refusal was about the session, not them).
-   * `undefined` when no new plan is due.
+   * After a node's session refusal: when to plan the routes again (the session the refusal points
+   * to), the refusing nodes made free to be tried again (their refusal was about the session, not
+   * them). `undefined` when no new plan is due.
    */
-  const replan = Effect.fnUntraced(function* (
+  const replanAt = (
     request: DispatchRequest,
-    stream: boolean,
     failures: readonly AttemptFailure[],
     seen: number,
     tried: Set<string>,
     routes: readonly Route[],
-  ) {
+  ): number | undefined => {
     const session = failures
       .slice(seen)
       .find((f): f is NodeRefused => f._tag === "NodeRefused" && f.blame === "session");
@@ -126,8 +131,21 @@ const make = Effect.gen(function* () {
     const at = replanTime(refusalCheck(ctx, route, request), session);
     for (const f of failures.slice(seen))
       if (f._tag === "NodeRefused" && f.blame === "session") tried.delete(f.nodeAddress);
-    return yield* Effect.option(selector.plan(request, stream, at));
-  });
+    return at;
+  };
+
+  /** {@link replanAt}'s new plan: `undefined` when none is due, none when it found no route. */
+  const replan = (
+    request: DispatchRequest,
+    stream: boolean,
+    failures: readonly AttemptFailure[],
+    seen: number,
+    tried: Set<string>,
+    routes: readonly Route[],
+  ) => {
+    const at = replanAt(request, failures, seen, tried, routes);
+    return at === undefined ? Effect.succeed(undefined) : Effect.option(selector.plan(request, stream, at));
+  };
 
   /**
    * How a round of attempts ended: an answer (`overruled`: an engine refusal of the round's other
@@ -143,9 +161,9 @@ const make = Effect.gen(function* () {
    * started when the first has not answered by then, or at once if the first fails before. The first
    * answer or believed caller error ends the round and cancels the other attempt (its HTTP request
    * aborted) — except an engine refusal while the other attempt still runs: that attempt is its
-   * second opinion, and the round waits for it. The round yields `undefined` when every attempt it
-   * started failed (each failure in `failures`) or no second node was left. Plain callbacks and one
-   * timer: no fiber per side.
+   * second opinion, and the round waits for it. `then` gets the outcome, `undefined` when every
+   * attempt it started failed (each failure in `failures`) or no second node was left; `die` a
+   * defect. Returns what cancels the round. Plain callbacks and one timer: no fiber per side.
    */
   const round = (
     first: Route,
@@ -154,81 +172,89 @@ const make = Effect.gen(function* () {
     failures: AttemptFailure[],
     next: () => Route | undefined,
     hedgeAfterMs: number | undefined,
-  ) =>
-    Effect.async<Outcome | undefined>((resume) => {
-      let ended = false;
-      let running = 0;
-      let hedged = hedgeAfterMs === undefined;
-      /** An engine refusal held while the round's other attempt, still running, gives its opinion. */
-      let held: NodeRefused | undefined;
-      const cancels: (() => void)[] = [];
-      let stopTimer: (() => void) | undefined;
-      /** Ends the round once: the timer stopped, every attempt still running cancelled. */
-      const stop = () => {
-        if (ended) return false;
-        ended = true;
-        stopTimer?.();
-        for (const cancel of cancels) cancel();
-        return true;
-      };
-      const end = (outcome: Effect.Effect<Outcome | undefined>) => {
-        if (stop()) resume(outcome);
-      };
-      const hedge = (slow: boolean) => {
-        if (hedged || ended) return;
-        hedged = true;
-        stopTimer?.();
-        const other = next();
-        if (other === undefined) {
-          if (running === 0) end(Effect.succeed(undefined));
-          return;
-        }
-        if (slow) ctx.metrics.hedges.inc();
-        launch(other);
-      };
-      // Callbacks run from timers and promise reactions: a throw there (a bug) ends the round as a
-      // defect instead of escaping to the event loop.
-      const guarded = (f: () => void) => {
-        try {
-          f();
-        } catch (defect) {
-          end(Effect.die(defect));
-        }
-      };
-      const launch = (route: Route) => {
-        running += 1;
-        cancels.push(
-          startUnaryAttempt(ctx, route, request, kind, (result) =>
-            guarded(() => {
-              running -= 1;
-              if ("defect" in result) return end(Effect.die(result.defect));
-              if (result.ok)
-                return end(
-                  Effect.succeed(
-                    held === undefined
-                      ? { answer: result.answer, route }
-                      : { answer: result.answer, route, overruled: held },
-                  ),
-                );
-              failures.push(result.failure);
-              if (isCallerError(result.failure)) {
-                if (held === undefined && running > 0 && isUnprovenRefusal(result.failure)) {
-                  held = result.failure;
-                  return;
-                }
-                return end(Effect.succeed({ refused: result.failure, confirmed: held !== undefined }));
+    then: (outcome: Outcome | undefined) => void,
+    die: (defect: unknown) => void,
+  ): (() => void) => {
+    let ended = false;
+    let running = 0;
+    let hedged = hedgeAfterMs === undefined;
+    /** An engine refusal held while the round's other attempt, still running, gives its opinion. */
+    let held: NodeRefused | undefined;
+    const cancels: (() => void)[] = [];
+    let stopTimer: (() => void) | undefined;
+    /** Ends the round once: the timer stopped, every attempt still running cancelled. */
+    const stop = () => {
+      if (ended) return false;
+      ended = true;
+      stopTimer?.();
+      for (const cancel of cancels) cancel();
+      return true;
+    };
+    /** Ends the round with its outcome, which `then` acts on (a throw there, a bug, is a defect). */
+    const end = (outcome: Outcome | undefined) => {
+      if (!stop()) return;
+      try {
+        then(outcome);
+      } catch (defect) {
+        die(defect);
+      }
+    };
+    const fail = (defect: unknown) => {
+      if (stop()) die(defect);
+    };
+    const hedge = (slow: boolean) => {
+      if (hedged || ended) return;
+      hedged = true;
+      stopTimer?.();
+      const other = next();
+      if (other === undefined) {
+        if (running === 0) end(undefined);
+        return;
+      }
+      if (slow) ctx.metrics.hedges.inc();
+      launch(other);
+    };
+    // Callbacks run from timers and promise reactions: a throw there (a bug) ends the round as a
+    // defect instead of escaping to the event loop.
+    const guarded = (f: () => void) => {
+      try {
+        f();
+      } catch (defect) {
+        fail(defect);
+      }
+    };
+    const launch = (route: Route) => {
+      running += 1;
+      cancels.push(
+        startUnaryAttempt(ctx, route, request, kind, (result) =>
+          guarded(() => {
+            running -= 1;
+            if ("defect" in result) return fail(result.defect);
+            if (result.ok)
+              return end(
+                held === undefined
+                  ? { answer: result.answer, route }
+                  : { answer: result.answer, route, overruled: held },
+              );
+            failures.push(result.failure);
+            if (isCallerError(result.failure)) {
+              if (held === undefined && running > 0 && isUnprovenRefusal(result.failure)) {
+                held = result.failure;
+                return;
               }
-              if (!hedged) return hedge(false);
-              // The other attempt failed for a reason of its own: the held refusal waits for another node.
-              if (running === 0) end(Effect.succeed(held === undefined ? undefined : { refused: held }));
-            }),
-          ),
-        );
-      };
-      if (hedgeAfterMs !== undefined) stopTimer = hedgeTimer(hedgeAfterMs, () => guarded(() => hedge(true)));
-      launch(first);
-      return Effect.sync(stop);
-    });
+              return end({ refused: result.failure, confirmed: held !== undefined });
+            }
+            if (!hedged) return hedge(false);
+            // The other attempt failed for a reason of its own: the held refusal waits for another node.
+            if (running === 0) end(held === undefined ? undefined : { refused: held });
+          }),
+        ),
+      );
+    };
+    if (hedgeAfterMs !== undefined) stopTimer = hedgeTimer(hedgeAfterMs, () => guarded(() => hedge(true)));
+    launch(first);
+    return stop;
+  };
 
   /** Customer text relays (never pinned to a node) feed the traffic mix that probes imitate. */
   const count = (request: DispatchRequest, stream: boolean) => {
@@ -243,78 +269,117 @@ const make = Effect.gen(function* () {
     );
   };
 
-  const unary = spannedFn(
-    "Dispatcher.unary",
-    Effect.fnUntraced(function* (request: DispatchRequest) {
-      count(request, false);
-      let routes = yield* selector.plan(request, false);
-      let replans = 0;
-      const kind: LatencyKind = request.target.kind === "image" ? "image" : "text";
-      const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
-      const hedging = settings.hedge.enabled && kind === "text" && request.targetNode === undefined;
-      const tried = new Set<string>();
-      const failures: AttemptFailure[] = [];
-      /** A believed engine refusal, held while another node of the session is asked the same. */
-      let engineRefusal: NodeRefused | undefined;
-      const next = (now: number) => {
-        const route = tried.size < maxAttempts ? selector.pick(routes, tried, kind, now) : undefined;
-        if (route !== undefined) tried.add(route.node.address);
-        if (route !== undefined && tried.size > 1) ctx.metrics.retries.inc();
-        return route;
-      };
-      while (true) {
-        const route = next(clock.unsafeCurrentTimeMillis());
-        if (route === undefined)
-          return yield* exhausted(
-            engineRefusal === undefined ? failures : [engineRefusal],
-            tried.size,
-            request.targetNode !== undefined,
-          );
-        const seen = failures.length;
-        // A second node is worth starting only while another is left to try.
-        const hedge = hedging && tried.size < maxAttempts && routes.length > tried.size;
-        const outcome = yield* round(
-          route,
-          request,
-          kind,
-          failures,
-          () => next(clock.unsafeCurrentTimeMillis()),
-          hedge ? settings.hedge.afterMs : undefined,
+  /**
+   * A unary relay as plain callbacks: rounds (see `round`) on the planned routes until one
+   * answers, a refusal stands or no node is left, then `done` with how it ended. Returns what
+   * cancels it (the attempts still running aborted). No fiber step between rounds.
+   */
+  const startUnary = (
+    request: DispatchRequest,
+    done: (exit: Exit.Exit<DispatchedUnary, DispatchError>) => void,
+  ): (() => void) => {
+    count(request, false);
+    const planned = selector.routes(request, false);
+    if (planned instanceof DispatchError) {
+      done(Exit.fail(planned));
+      return () => {};
+    }
+    let routes = planned;
+    let replans = 0;
+    const kind: LatencyKind = request.target.kind === "image" ? "image" : "text";
+    const maxAttempts = request.targetNode === undefined ? settings.retry.maxAttempts : 1;
+    const hedging = settings.hedge.enabled && kind === "text" && request.targetNode === undefined;
+    const tried = new Set<string>();
+    const failures: AttemptFailure[] = [];
+    /** A believed engine refusal, held while another node of the session is asked the same. */
+    let engineRefusal: NodeRefused | undefined;
+    let cancel: () => void = () => {};
+    let cancelled = false;
+    const next = (now: number) => {
+      const route = tried.size < maxAttempts ? selector.pick(routes, tried, kind, now) : undefined;
+      if (route !== undefined) tried.add(route.node.address);
+      if (route !== undefined && tried.size > 1) ctx.metrics.retries.inc();
+      return route;
+    };
+    const die = (defect: unknown) => done(Exit.die(defect));
+    const attempt = () => {
+      if (cancelled) return;
+      const route = next(clock.unsafeCurrentTimeMillis());
+      if (route === undefined) {
+        done(
+          Exit.fail(
+            exhausted(
+              engineRefusal === undefined ? failures : [engineRefusal],
+              tried.size,
+              request.targetNode !== undefined,
+            ),
+          ),
         );
-        if (outcome === undefined) {
-          if (replans < MAX_SESSION_REPLANS) {
-            const replanned = yield* replan(request, false, failures, seen, tried, routes);
-            if (replanned !== undefined) {
-              replans += 1;
-              if (Option.isSome(replanned)) routes = replanned.value;
-            }
-          }
-          continue;
-        }
-        if ("refused" in outcome) {
-          // A second opinion: the first engine refusal goes to the client only if no other node
-          // of the session answers the request either.
-          if (
-            engineRefusal === undefined &&
-            outcome.confirmed !== true &&
-            isUnprovenRefusal(outcome.refused)
-          ) {
-            engineRefusal = outcome.refused;
-            continue;
-          }
-          return yield* exhausted([outcome.refused], tried.size, request.targetNode !== undefined);
-        }
-        // Every engine refusal this answer disproves: an earlier round's, and this round's own.
-        if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal, outcome.route);
-        if (outcome.overruled !== undefined) noteDisprovedRefusal(ctx, outcome.overruled, outcome.route);
-        const answer = {
-          payload: outcome.answer.payload,
-          record: { ...outcome.answer.record, attempts: tried.size },
-        };
-        selector.organic.offer(request, answer.payload, answer.record, clock.unsafeCurrentTimeMillis());
-        return answer;
+        return;
       }
-    }),
+      const seen = failures.length;
+      // A second node is worth starting only while another is left to try.
+      const hedge = hedging && tried.size < maxAttempts && routes.length > tried.size;
+      cancel = round(
+        route,
+        request,
+        kind,
+        failures,
+        () => next(clock.unsafeCurrentTimeMillis()),
+        hedge ? settings.hedge.afterMs : undefined,
+        (outcome) => {
+          if (outcome === undefined) {
+            if (replans < MAX_SESSION_REPLANS) {
+              const at = replanAt(request, failures, seen, tried, routes);
+              if (at !== undefined) {
+                replans += 1;
+                const replanned = selector.routes(request, false, at);
+                if (!(replanned instanceof DispatchError)) routes = replanned;
+              }
+            }
+            return attempt();
+          }
+          if ("refused" in outcome) {
+            // A second opinion: the first engine refusal goes to the client only if no other node
+            // of the session answers the request either.
+            if (
+              engineRefusal === undefined &&
+              outcome.confirmed !== true &&
+              isUnprovenRefusal(outcome.refused)
+            ) {
+              engineRefusal = outcome.refused;
+              return attempt();
+            }
+            return done(
+              Exit.fail(exhausted([outcome.refused], tried.size, request.targetNode !== undefined)),
+            );
+          }
+          // Every engine refusal this answer disproves: an earlier round's, and this round's own.
+          if (engineRefusal !== undefined) noteDisprovedRefusal(ctx, engineRefusal, outcome.route);
+          if (outcome.overruled !== undefined) noteDisprovedRefusal(ctx, outcome.overruled, outcome.route);
+          const answer = {
+            payload: outcome.answer.payload,
+            record: { ...outcome.answer.record, attempts: tried.size },
+          };
+          selector.organic.offer(request, answer.payload, answer.record, clock.unsafeCurrentTimeMillis());
+          done(Exit.succeed(answer));
+        },
+        die,
+      );
+    };
+    try {
+      attempt();
+    } catch (defect) {
+      die(defect);
+    }
+    return () => {
+      cancelled = true;
+      cancel();
+    };
+  };
+
+  const unary = spannedFn("Dispatcher.unary", (request: DispatchRequest) =>
+    Effect.async<DispatchedUnary, DispatchError>((resume) => Effect.sync(startUnary(request, resume))),
   );
 
   const stream = spannedFn(
@@ -369,6 +434,7 @@ const make = Effect.gen(function* () {
 
   return Dispatcher.of({
     unary,
+    startUnary,
     stream,
     availability: () => selector.availability(clock.unsafeCurrentTimeMillis()),
     trafficMix: () => selector.trafficMix.snapshot(),

@@ -7,7 +7,7 @@ import type {
   ResolvedModel,
   TrafficMix,
 } from "@pocket-ai/protocol";
-import { Context, Data, type Effect } from "effect";
+import { Context, Data, type Effect, type Exit } from "effect";
 import type { PendingCutReceipt } from "../db/cut-receipt-rows.js";
 
 /**
@@ -185,6 +185,15 @@ export class Dispatcher extends Context.Tag("gateway/Dispatcher")<
   Dispatcher,
   {
     readonly unary: (request: DispatchRequest) => Effect.Effect<DispatchedUnary, DispatchError>;
+    /**
+     * {@link unary} as plain callbacks, for a caller that handles its own interruption: starts the
+     * relay, `done` hears once how it ended (never after the returned cancel is called); the
+     * cancel aborts the attempts still running. No fiber of its own.
+     */
+    readonly startUnary: (
+      request: DispatchRequest,
+      done: (exit: Exit.Exit<DispatchedUnary, DispatchError>) => void,
+    ) => () => void;
     /**
      * Opens a stream: fails with DispatchError only when no node produced a first byte (after
      * retries on other nodes); after that, failures end the stream with a `final` error event.

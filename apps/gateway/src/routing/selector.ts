@@ -242,6 +242,9 @@ const make = Effect.gen(function* () {
 
   return {
     plan,
+    /** {@link plan}'s routes, or why there are none, as a plain value: no step of the runtime. */
+    routes: (request: DispatchRequest, stream: boolean, sessionAt?: number) =>
+      routesFor(request, stream, sessionAt),
     pick,
     availability,
     stats,

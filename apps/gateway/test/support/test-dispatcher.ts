@@ -11,7 +11,7 @@ import {
   type RelayUsage,
   sha256Hex,
 } from "@pocket-ai/protocol";
-import { Effect, Layer } from "effect";
+import { Effect, type Exit, Layer } from "effect";
 import {
   DispatchError,
   type DispatchEvents,
@@ -407,6 +407,20 @@ export function makeTestDispatcher() {
       }),
     );
 
-  const layer = Layer.succeed(Dispatcher, { unary, stream, availability: () => control.availability });
+  // The test's unary answers at once: its callback form runs it to the end there and then.
+  const startUnary = (
+    request: DispatchRequest,
+    done: (exit: Exit.Exit<DispatchedUnary, DispatchError>) => void,
+  ) => {
+    done(Effect.runSyncExit(unary(request)));
+    return () => {};
+  };
+
+  const layer = Layer.succeed(Dispatcher, {
+    unary,
+    startUnary,
+    stream,
+    availability: () => control.availability,
+  });
   return { layer, control };
 }
