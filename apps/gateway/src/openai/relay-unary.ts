@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { spanned } from "@pocket-ai/runtime";
 import { Cause, Effect, Option } from "effect";
 import type { DispatchError, DispatchedUnary } from "../relay/dispatcher.js";
 import type { FrontDoorContext } from "./front-door-context.js";
@@ -27,9 +28,13 @@ export function unaryRelay(
   // left (interrupted) and records it, or records a failed dispatch, does not.
   return Effect.uninterruptibleMask((restore) => {
     let cancel: (() => void) | undefined;
-    const dispatched = Effect.async<DispatchedUnary, DispatchError>((resume) => {
-      cancel = dispatcher.startUnary(call.request, resume);
-    });
+    // The span `Dispatcher.unary` had, when spans are exported (else no step for it).
+    const dispatched = spanned(
+      Effect.async<DispatchedUnary, DispatchError>((resume) => {
+        cancel = dispatcher.startUnary(call.request, resume);
+      }),
+      "Dispatcher.unary",
+    );
     return Effect.matchCauseEffect(restore(dispatched), {
       onFailure: (cause) => {
         if (Cause.isInterruptedOnly(cause)) {
