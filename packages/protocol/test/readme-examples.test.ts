@@ -188,6 +188,7 @@ describe("README quick tour", () => {
 
   it("registers a node with a gateway", () => {
     const node = generateKeyPair();
+    const gateway = generateKeyPair();
     const announcement = createNodeAnnouncement(
       {
         endpoint: "https://node.example.org/trpc",
@@ -212,19 +213,26 @@ describe("README quick tour", () => {
         ],
         hardware: { gpu: "NVIDIA RTX 4090", vramGb: 24, cpuOnly: false },
         software: { name: "my-node", version: "1.0.0" },
+        gatewayAddress: gateway.address, // signed for this gateway alone
         issuedAt: Date.now(),
       },
       node,
     );
 
-    // On the gateway: signature, identity and freshness (older than 5 minutes is "stale").
-    const registered = verifyNodeAnnouncement(JSON.parse(JSON.stringify(announcement)));
+    // On the gateway: signature, identity, freshness (older than 5 minutes is "stale") and the gateway
+    // it was signed for.
+    const registered = verifyNodeAnnouncement(JSON.parse(JSON.stringify(announcement)), {
+      gatewayAddress: gateway.address,
+    });
     const isRegistered = registered.ok; // true
     const replayed = verifyNodeAnnouncement(announcement, { now: Date.now() + 3_600_000 });
     const replayDetail = replayed.ok ? null : replayed.error.detail; // "stale"
+    const elsewhere = verifyNodeAnnouncement(announcement, { gatewayAddress: generateKeyPair().address });
+    const elsewhereCode = elsewhere.ok ? null : elsewhere.error.code; // "ANNOUNCEMENT_WRONG_GATEWAY"
 
     expect(isRegistered).toBe(true);
     expect(replayDetail).toBe("stale");
+    expect(elsewhereCode).toBe("ANNOUNCEMENT_WRONG_GATEWAY");
   });
 
   it("settles a session: claim, ack, proof", () => {

@@ -331,6 +331,12 @@ export const ErrorCodes = {
     message:
       "The gateway holds an announcement of this node issued later than this one: an old announcement sent again, or a node whose clock went back. A node signs a new announcement each time; if its clock was stepped back, it is taken again once its clock passes the time of the one the gateway holds (the message says when).",
   },
+  ANNOUNCEMENT_WRONG_GATEWAY: {
+    status: 403,
+    type: "permission_error",
+    message:
+      "The announcement was signed for another gateway (its `gatewayAddress` is not this gateway's address): a node signs each announcement for the gateway it sends it to, so one carried to another gateway registers nothing there. A node sending its own announcement here has this gateway under another address in its config: set its gateways[].address to this gateway's address (its start log and `GET /health` show it).",
+  },
   // ── Portal (the web console at /portal/) ─────────────────────────────────────
   SIGNUP_CLOSED: {
     status: 403,

@@ -411,6 +411,80 @@ describe("verifyNodeAnnouncement", () => {
   });
 });
 
+describe("the gateway an announcement names", () => {
+  const gatewayA = generateKeyPair().address;
+  const gatewayB = generateKeyPair().address;
+  const forA = createNodeAnnouncement({ ...fields, gatewayAddress: gatewayA }, node);
+  const at = (input: unknown, gatewayAddress: string) =>
+    verifyNodeAnnouncement(input, { now, gatewayAddress });
+
+  it("is signed: the gateway it names takes it, and reads the name back", () => {
+    expect(forA.gatewayAddress).toBe(gatewayA);
+    const checked = at(JSON.parse(JSON.stringify(forA)), gatewayA);
+    expect(checked.ok).toBe(true);
+    if (!checked.ok) return;
+    expect(checked.value.announcement.gatewayAddress).toBe(gatewayA);
+    const { signature: _s, ...unsigned } = forA;
+    expect(checked.value.digest).toBe(bytesToHex(canonicalHash(unsigned)));
+  });
+
+  it("is refused by another gateway with ANNOUNCEMENT_WRONG_GATEWAY, naming both", () => {
+    const refused = at(forA, gatewayB);
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(refused.error).toMatchObject({ code: "ANNOUNCEMENT_WRONG_GATEWAY", param: "gatewayAddress" });
+    expect(refused.error.detail).toContain(gatewayA);
+    expect(refused.error.detail).toContain(gatewayB);
+    // Without a gateway to compare with (a tool reading announcements), the name is not checked.
+    expect(verify(forA).ok).toBe(true);
+  });
+
+  it("cannot be renamed, removed or added after signing", () => {
+    const renamed = { ...JSON.parse(JSON.stringify(forA)), gatewayAddress: gatewayB };
+    expect(at(renamed, gatewayB)).toMatchObject({ ok: false, error: { code: "INVALID_SIGNATURE" } });
+    const { gatewayAddress: _g, ...removed } = forA;
+    expect(at(removed, gatewayB)).toMatchObject({ ok: false, error: { code: "INVALID_SIGNATURE" } });
+    const added = { ...copy(), gatewayAddress: gatewayB };
+    expect(at(added, gatewayB)).toMatchObject({ ok: false, error: { code: "INVALID_SIGNATURE" } });
+  });
+
+  it("may be missing (a node older than the field): its signature, made as before, still verifies at any gateway", () => {
+    // Signed the way a node of the previous version signs: the canonical bytes of the fields it
+    // knew, no `gatewayAddress` among them.
+    const unsigned = { ...fields, v: 1, node: { address: node.address, publicKey: node.publicKeyHex } };
+    const earlier = {
+      ...unsigned,
+      signature: bytesToHex(signDigest(canonicalHash(unsigned), node.privateKey)),
+    };
+    expect(earlier).toEqual(announcement);
+    for (const gateway of [gatewayA, gatewayB]) {
+      const checked = at(JSON.parse(JSON.stringify(earlier)), gateway);
+      expect(checked.ok).toBe(true);
+      if (checked.ok) expect("gatewayAddress" in checked.value.announcement).toBe(false);
+    }
+  });
+
+  it("is a pokt1 address: anything else is refused when signed and when verified", () => {
+    expect(() => createNodeAnnouncement({ ...fields, gatewayAddress: "pokt1xyz" }, node)).toThrow(
+      /gatewayAddress/,
+    );
+    const unsigned = {
+      ...fields,
+      gatewayAddress: "https://gateway.example",
+      v: 1,
+      node: { address: node.address, publicKey: node.publicKeyHex },
+    };
+    const signed = {
+      ...unsigned,
+      signature: bytesToHex(signDigest(canonicalHash(unsigned), node.privateKey)),
+    };
+    expect(at(signed, gatewayA)).toMatchObject({
+      ok: false,
+      error: { code: "MALFORMED_ENVELOPE", param: "gatewayAddress" },
+    });
+  });
+});
+
 describe("announced text", () => {
   const TEXT_FIELDS = [
     "endpoint",

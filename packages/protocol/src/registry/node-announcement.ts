@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SignatureHex } from "../crypto/index.js";
+import { PoktAddress, SignatureHex } from "../crypto/index.js";
 import { bytesToHex } from "../encoding/index.js";
 import { fail, ok, type Result } from "../errors/index.js";
 import { RelaySignerIdentity } from "../relay/envelope-fields.js";
@@ -31,6 +31,9 @@ const announcementShape = <O extends typeof NodeServiceOffer | typeof SignedNode
     cpuOnly: z.boolean(),
   }),
   software: z.strictObject({ name: announcedText(64), version: announcedText(64) }),
+  // Optional within v1: absent, an announcement hashes exactly as before, so a node older than the
+  // field still verifies (see `verifyNodeAnnouncement`'s `gatewayAddress`).
+  gatewayAddress: PoktAddress.optional(),
   issuedAt: z.int().nonnegative(),
 });
 
@@ -73,8 +76,11 @@ export type SignedNodeAnnouncement = z.infer<typeof SignedNodeAnnouncement>;
  * the gateway's {@link RegistrationAck}. `endpoint` is the node's tRPC base URL; `operator` is a
  * free-text operator name (self-declared, so a gateway's cap on one operator's share binds honest
  * operators only — pair it with evaluator identity checks); `services` lists each service with its
- * tiers, model, capabilities and tokenizer; `issuedAt` is Unix milliseconds; `signature` is the
- * node's compact secp256k1 signature of SHA-256 of the canonical JSON of all other fields.
+ * tiers, model, capabilities and tokenizer; `gatewayAddress` is the `pokt1…` address of the gateway
+ * the node sends it to (a node signs one per gateway: another gateway refuses it, so it cannot be
+ * carried to a gateway the node's operator did not choose); `issuedAt` is Unix milliseconds;
+ * `signature` is the node's compact secp256k1 signature of SHA-256 of the canonical JSON of all
+ * other fields. `gatewayAddress` is optional within v1: nodes older than the field send none.
  *
  * Its free text is shown as the node wrote it, on operators' pages, in terminals and in logs, so
  * each text is bounded and holds no control, format, private-use or line-separator character (no
@@ -110,7 +116,7 @@ export type NodeAnnouncement = z.infer<typeof NodeAnnouncement>;
  *
  * @example
  * ```ts
- * const fields: NodeAnnouncementFields = { endpoint: "https://node.example/trpc", services, hardware, software, issuedAt: Date.now() };
+ * const fields: NodeAnnouncementFields = { endpoint: "https://node.example/trpc", services, hardware, software, gatewayAddress: gateway.address, issuedAt: Date.now() };
  * ```
  */
 export type NodeAnnouncementFields = Omit<UnsignedNodeAnnouncement, "v" | "node">;
@@ -143,7 +149,7 @@ export const NODE_ANNOUNCEMENT_MAX_SKEW_MS = 30_000;
  * @example
  * ```ts
  * const announcement = createNodeAnnouncement(
- *   { endpoint: "https://node.example/trpc", services, hardware, software, issuedAt: Date.now() },
+ *   { endpoint: "https://node.example/trpc", services, hardware, software, gatewayAddress: gateway.address, issuedAt: Date.now() },
  *   nodeKeyPair,
  * );
  * ```
@@ -156,26 +162,32 @@ export function createNodeAnnouncement(
 }
 
 /**
- * When {@link verifyNodeAnnouncement} runs (`now`, Unix ms; default `Date.now()`) and how old an
- * announcement may be (`maxAgeMs`; default {@link NODE_ANNOUNCEMENT_MAX_AGE_MS}).
+ * When {@link verifyNodeAnnouncement} runs (`now`, Unix ms; default `Date.now()`), how old an
+ * announcement may be (`maxAgeMs`; default {@link NODE_ANNOUNCEMENT_MAX_AGE_MS}) and, for a
+ * gateway, its own address (`gatewayAddress`): an announcement that names another gateway is
+ * refused. Without it, the gateway an announcement names is not checked.
  *
  * @example
  * ```ts
- * const options: NodeAnnouncementCheck = { now: clock.now(), maxAgeMs: 120_000 };
+ * const options: NodeAnnouncementCheck = { now: clock.now(), maxAgeMs: 120_000, gatewayAddress: key.address };
  * ```
  */
 export interface NodeAnnouncementCheck {
   readonly now?: number;
   readonly maxAgeMs?: number;
+  readonly gatewayAddress?: string;
 }
 
 /**
  * Verifies an untrusted node announcement. Refusals: MALFORMED_ENVELOPE (schema, with the first
  * issue's path as `param`; detail `"stale"` and param `issuedAt` when older than `maxAgeMs`, or
- * issued more than {@link NODE_ANNOUNCEMENT_MAX_SKEW_MS} in the future), ADDRESS_MISMATCH (the
- * node's address is not its public key's), INVALID_SIGNATURE. A fresh signed announcement cannot
- * be replayed later to resurrect a node that left; catalog membership of the services and tiers is
- * the gateway's check. The signature is checked over the announcement as sent, flags this version
+ * issued more than {@link NODE_ANNOUNCEMENT_MAX_SKEW_MS} in the future), ANNOUNCEMENT_WRONG_GATEWAY
+ * (it names a gateway other than `check.gatewayAddress`, param `gatewayAddress`), ADDRESS_MISMATCH
+ * (the node's address is not its public key's), INVALID_SIGNATURE. A fresh signed announcement
+ * cannot be replayed later to resurrect a node that left, nor, when it names its gateway, be sent
+ * to another gateway; one that names none (a node older than the field) is taken, and the caller
+ * sees that by its missing `gatewayAddress`. Catalog membership of the services and tiers is the
+ * gateway's check. The signature is checked over the announcement as sent, flags this version
  * does not know included; only then is it read as {@link NodeAnnouncement} (those flags dropped, a
  * known flag of the wrong type refused). Returns the announcement so read and its digest (hex
  * SHA-256 of the unsigned fields as signed). Never throws.
@@ -200,6 +212,15 @@ export function verifyNodeAnnouncement(
   if (now - sent.issuedAt > maxAgeMs) return fail("MALFORMED_ENVELOPE", "stale", "issuedAt");
   if (sent.issuedAt - now > NODE_ANNOUNCEMENT_MAX_SKEW_MS) {
     return fail("MALFORMED_ENVELOPE", "node announcement: issuedAt is in the future", "issuedAt");
+  }
+  // As cheap, and as final: signed for another gateway, it is refused whoever signed it.
+  const named = sent.gatewayAddress;
+  if (check.gatewayAddress !== undefined && named !== undefined && named !== check.gatewayAddress) {
+    return fail(
+      "ANNOUNCEMENT_WRONG_GATEWAY",
+      `node announcement: signed for gateway ${named}, sent to gateway ${check.gatewayAddress}`,
+      "gatewayAddress",
+    );
   }
   const signed = checkNodeSignature(sent, "node announcement");
   if (!signed.ok) return signed;
