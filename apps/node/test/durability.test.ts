@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pocketCodeOf } from "@pocket-ai/link";
 import {
   bytesToHex,
   createStreamCutReceipt,
@@ -330,8 +331,68 @@ describe("durability and the claim cycle", () => {
     }
   });
 
-  it("says so loudly when the gateway answers with another address than its config names", async () => {
+  it("signs each gateway's announcements for that gateway: each takes its own, neither the other's", async () => {
+    const [a, b] = await Promise.all([startFakeGateway(TEST_SESSION), startFakeGateway(TEST_SESSION)]);
+    const h = await startTestNode({ gateways: [a.link, b.link] });
+    try {
+      await until(() => a.announcements.length > 0 && b.announcements.length > 0, "both announcements");
+      expect(a.announcements[0]?.gatewayAddress).toBe(a.key.address);
+      expect(b.announcements[0]?.gatewayAddress).toBe(b.key.address);
+      expect([...a.refusedAnnouncements, ...b.refusedAnnouncements]).toEqual([]);
+      // What one gateway was sent, carried to the other, is refused there.
+      const carried = await b.sendAnnouncement(a.announcements[0]).catch((e: unknown) => e);
+      expect(pocketCodeOf(carried)).toBe("ANNOUNCEMENT_WRONG_GATEWAY");
+    } finally {
+      await h.stop();
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("says as an error what to set when the gateway refuses announcements signed for the address its config names", async () => {
     const gateway = await startFakeGateway(TEST_SESSION);
+    const lines: string[] = [];
+    const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
+    const configured = generateKeyPair().address;
+    const h = await startTestNode({ gateways: [{ ...gateway.link, address: configured }] }, undefined, {
+      log,
+    });
+    try {
+      await until(() => gateway.refusedAnnouncements.length > 0, "the refused announcement");
+      await until(() => lines.some((l) => l.includes(configured)), "the registration's log line");
+      expect(gateway.refusedAnnouncements[0]).toBe("ANNOUNCEMENT_WRONG_GATEWAY");
+      expect(gateway.announcements).toEqual([]);
+      const said = lines.map((l) => JSON.parse(l)).find((l) => l.configured === configured);
+      expect(said).toMatchObject({ level: "error", configured });
+      expect(said.msg).toContain("set its gateways[].address");
+      expect(said.detail).toContain(gateway.key.address);
+    } finally {
+      await h.stop();
+      await gateway.close();
+    }
+  });
+
+  it("announces without naming the gateway to a gateway older than the field, and warns once", async () => {
+    const gateway = await startFakeGateway(TEST_SESSION, { olderThanGatewayField: true });
+    const lines: string[] = [];
+    const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
+    const h = await startTestNode({ gateways: [gateway.link] }, undefined, { log });
+    try {
+      await until(() => gateway.announcements.length > 0, "the node's announcement");
+      expect(gateway.refusedAnnouncements).toEqual(["MALFORMED_ENVELOPE"]);
+      expect("gatewayAddress" in gateway.announcements[0]!).toBe(false);
+      await until(() => lines.some((l) => l.includes("registered with gateway")), "the registration");
+      const warned = lines.map((l) => JSON.parse(l)).filter((l) => String(l.msg).includes("gatewayAddress"));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatchObject({ level: "warn", gateway: gateway.link.url });
+    } finally {
+      await h.stop();
+      await gateway.close();
+    }
+  });
+
+  it("says so loudly when the gateway answers with another address than its config names", async () => {
+    // A gateway older than the announcement's gatewayAddress: a newer one refuses the announcement.
+    const gateway = await startFakeGateway(TEST_SESSION, { olderThanGatewayField: true });
     const lines: string[] = [];
     const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
     const configured = generateKeyPair().address;

@@ -11,7 +11,7 @@ import { NodeEndpoint } from "../app/node-server.js";
 import { NodeSettings } from "../app/node-settings.js";
 import { describeFetchFailure } from "../backends/engine-http.js";
 import { NodeClock } from "../clock/node-clock.js";
-import type { GatewayClient } from "../gateway-link/gateway-client.js";
+import type { GatewayCallError, GatewayClient } from "../gateway-link/gateway-client.js";
 import { GatewayClients } from "../gateway-link/gateway-client.js";
 import { NodeIdentity } from "../identity/node-identity.js";
 import { NODE_SOFTWARE, NodeDescription } from "../info/node-info.js";
@@ -40,23 +40,50 @@ export interface AnnounceDeps {
 export function announceForever(
   deps: AnnounceDeps,
   gateway: GatewayClient,
-  /** The gateway's address in this node's config: the only key whose relays the node takes from it. */
+  /**
+   * The gateway's address in this node's config: the only key whose relays the node takes from it,
+   * and the gateway each announcement is signed for.
+   */
   address?: string,
 ): Effect.Effect<never> {
   let failures = 0;
-  const once = Effect.gen(function* () {
-    const message = createNodeAnnouncement(
+  let saidOlder = false;
+  /**
+   * Signed for this gateway alone (its configured address): sent to another gateway, it is
+   * refused there, so no one can register this node where its operator did not choose to.
+   */
+  const announcement = (named: boolean) =>
+    createNodeAnnouncement(
       {
         endpoint: deps.endpoint,
         ...(deps.operator === undefined ? {} : { operator: deps.operator }),
         services: [...deps.services],
         hardware: deps.hardware,
         software: deps.software,
+        ...(named && address !== undefined ? { gatewayAddress: address } : {}),
         issuedAt: deps.now(),
       },
       deps.key,
     );
-    const ack = yield* gateway.announce(message);
+  const once = Effect.gen(function* () {
+    const ack = yield* gateway.announce(announcement(true)).pipe(
+      // A gateway older than `gatewayAddress` refuses the field as unknown. Until gateways refuse
+      // announcements without it, such a gateway is sent one without it (as earlier nodes send),
+      // and each announcement tries with it first, so an upgraded gateway gets it at once.
+      Effect.catchIf(
+        (e) => address !== undefined && refusesGatewayField(e),
+        () => {
+          if (!saidOlder) {
+            saidOlder = true;
+            deps.log.warn(
+              "the gateway's version does not take an announcement that names it (gatewayAddress); announcing without it, as earlier nodes do: ask its operator to upgrade",
+              { gateway: gateway.url },
+            );
+          }
+          return gateway.announce(announcement(false));
+        },
+      ),
+    );
     failures = 0;
     if (!ack.accepted) {
       deps.log.warn("gateway refused the registration", {
@@ -102,6 +129,15 @@ export function announceForever(
           return announceLimitedRetryMs;
         }
         failures += 1;
+        if (e.pocketCode === "ANNOUNCEMENT_WRONG_GATEWAY") {
+          // The config's address for this gateway is not the gateway's own: no announcement gets
+          // through until it changes. Said as an error; asked again as after any failure.
+          deps.log.error(
+            "the gateway refuses announcements signed for the address this node's config names for it: it has another address; if that gateway is yours, set its gateways[].address to its address (its start log and GET /health show it)",
+            { gateway: gateway.url, configured: address, detail: e.reason, failures },
+          );
+          return announceRetryMs(failures);
+        }
         if (e.pocketCode === "ENDPOINT_NOT_PUBLIC") {
           // The node's configuration, not the link: no retry gets through until `publicUrl` (or the
           // gateway's setting) changes. Said as an error; asked again as after any failure.
@@ -121,6 +157,14 @@ export function announceForever(
     ),
   );
   return Effect.forever(Effect.flatMap(once, (waitMs) => Effect.sleep(Duration.millis(waitMs))));
+}
+
+/**
+ * A gateway of a version older than the announcement's `gatewayAddress` refuses it as an unknown
+ * field: `MALFORMED_ENVELOPE` with zod's "Unrecognized key" naming it.
+ */
+function refusesGatewayField(e: GatewayCallError): boolean {
+  return e.pocketCode === "MALFORMED_ENVELOPE" && /Unrecognized key.*"gatewayAddress"/.test(e.reason);
 }
 
 /** Keeps the node registered with every gateway in its config, for the layer's lifetime. */

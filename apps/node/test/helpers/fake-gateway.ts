@@ -1,9 +1,15 @@
 import type { AddressInfo } from "node:net";
-import { type CodedFailure, contextFromRequest, makeGatewayNodeRouter } from "@pocket-ai/link";
+import {
+  type CodedFailure,
+  contextFromRequest,
+  makeGatewayClient,
+  makeGatewayNodeRouter,
+} from "@pocket-ai/link";
 import {
   type ClaimRoot,
   createClaimAck,
   createProofAck,
+  type ErrorCode,
   generateKeyPair,
   generateProofSeed,
   type KeyPair,
@@ -11,6 +17,7 @@ import {
   type ProofAck,
   proofLeafIndex,
   type SessionParams,
+  SignedNodeAnnouncement,
   verifyClaimSubmission,
   verifyNodeAnnouncement,
   verifyProofSubmission,
@@ -35,12 +42,20 @@ export async function startFakeGateway(
     /** The candidate lists its registration answers carry (default: the announcing node alone). */
     registry?: (a: NodeAnnouncement) => Record<string, { address: string; registeredAt: number }[]>;
     nodesPerSession?: number;
+    /**
+     * Answers as a gateway older than the announcement's `gatewayAddress`: one that carries it is
+     * refused as that version's closed schema refused it (`MALFORMED_ENVELOPE`, zod's "Unrecognized
+     * key"), and the gateway an announcement names is not checked.
+     */
+    olderThanGatewayField?: boolean;
   } = {},
 ) {
   const key: KeyPair = options.key ?? generateKeyPair();
   /** The key its receipts are signed with: another key than its own forges them (a man in the middle). */
   const receipts = { key };
   const announcements: NodeAnnouncement[] = [];
+  /** The announcements it refused, by code. */
+  const refusedAnnouncements: string[] = [];
   const claims = new Map<string, { root: ClaimRoot; seed: string; leafIndex: number; proven: boolean }>();
   let refusals = options.refuseClaimsFirst ?? 0;
   const claimRefusals = [...(options.claimRefusals ?? [])];
@@ -48,11 +63,26 @@ export async function startFakeGateway(
   /** The claim submissions and proofs it received, refused or not. */
   const received = { claims: 0, proofs: 0 };
   const refuse = (error: CodedFailure) => Effect.fail(error);
+  /** An announcement refused as a gateway refuses it: an error whose message is the detail. */
+  const refuseAnnouncement = (code: ErrorCode, detail: string) => {
+    refusedAnnouncements.push(code);
+    return Effect.fail(Object.assign(new Error(detail), { code, detail }));
+  };
   const router = makeGatewayNodeRouter({
     announce: (input) =>
       Effect.suspend(() => {
-        const verified = verifyNodeAnnouncement(input);
-        if (!verified.ok) return refuse(verified.error);
+        if (options.olderThanGatewayField) {
+          const earlier = SignedNodeAnnouncement.omit({ gatewayAddress: true }).strict().safeParse(input);
+          const issue = earlier.error?.issues[0];
+          if (issue !== undefined && issue.code === "unrecognized_keys")
+            return refuseAnnouncement("MALFORMED_ENVELOPE", `node announcement: ${issue.message}`);
+        }
+        const verified = verifyNodeAnnouncement(
+          input,
+          options.olderThanGatewayField ? {} : { gatewayAddress: key.address },
+        );
+        if (!verified.ok)
+          return refuseAnnouncement(verified.error.code, verified.error.detail ?? verified.error.message);
         announcements.push(verified.value.announcement);
         const a = verified.value.announcement;
         return Effect.succeed({
@@ -145,6 +175,10 @@ export async function startFakeGateway(
     url,
     link: { url: `${url}/trpc`, address: key.address },
     announcements,
+    refusedAnnouncements,
+    /** Sends an announcement to this gateway as a node would (over HTTP): what another party could replay. */
+    sendAnnouncement: (message: unknown) =>
+      makeGatewayClient(`${url}/trpc`).nodes.announce.mutate(message as SignedNodeAnnouncement),
     claims,
     received,
     receipts,
