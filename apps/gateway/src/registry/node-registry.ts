@@ -23,6 +23,7 @@ import {
   AnnouncementSuperseded,
   EndpointNotPublic,
 } from "./registry-errors.js";
+import { unnamedGatewayNotice } from "./unnamed-gateway.js";
 
 export interface NodeHealth {
   readonly healthy: boolean;
@@ -202,6 +203,7 @@ const make = Effect.gen(function* () {
    * one more per replica racing at that moment.
    */
   const arrivals = yield* Effect.makeSemaphore(1);
+  const toldUnnamed = unnamedGatewayNotice();
 
   const toCandidate = (n: RegisteredNode): RegistryCandidate => ({
     address: n.address,
@@ -210,7 +212,7 @@ const make = Effect.gen(function* () {
 
   const announce = Effect.fn("NodeRegistry.announce")(function* (input: unknown, source: AnnouncementSource) {
     const now = yield* Clock.currentTimeMillis;
-    const verified = verifyNodeAnnouncement(input, { now });
+    const verified = verifyNodeAnnouncement(input, { now, gatewayAddress: key.address });
     if (!verified.ok) {
       return yield* new AnnouncementRefused({
         code: verified.error.code,
@@ -341,6 +343,7 @@ const make = Effect.gen(function* () {
     arrived(node);
     if (previous === undefined || previous.endpoint !== node.endpoint) health.delete(address);
     version += 1;
+    yield* toldUnnamed(announcement);
     return ack(true);
   });
 

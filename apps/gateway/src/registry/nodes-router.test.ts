@@ -104,6 +104,69 @@ describe("nodes.announce", () => {
     expect(behind).toMatch(/sync the node's clock/);
   });
 
+  describe("the gateway an announcement names", () => {
+    /** A port of its own for each node: two nodes on one endpoint would dispute it. */
+    let port = 20_000;
+    const signedFor = (gatewayAddress: string | undefined, key = generateKeyPair()) => {
+      port += 1;
+      return createNodeAnnouncement(
+        {
+          endpoint: `http://127.0.0.1:${port}/trpc`,
+          services: [offer],
+          hardware: { gpu: "none", vramGb: 0, cpuOnly: true },
+          software: { name: "t", version: "1" },
+          ...(gatewayAddress === undefined ? {} : { gatewayAddress }),
+          issuedAt: Date.now(),
+        },
+        key,
+      );
+    };
+    const held = (address: string) =>
+      net.managed.runPromise(Effect.map(NodeRegistry, (r) => r.get(address)?.announcement));
+
+    it("refuses one signed for another gateway (403 ANNOUNCEMENT_WRONG_GATEWAY) and registers nothing", async () => {
+      const key = generateKeyPair();
+      const elsewhere = generateKeyPair().address;
+      const error = await client()
+        .mutation(GATEWAY_PROCEDURES.announce, signedFor(elsewhere, key))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TRPCClientError);
+      expect(pocketCode(error)).toBe("ANNOUNCEMENT_WRONG_GATEWAY");
+      expect((error as TRPCClientError<never>).data).toMatchObject({ httpStatus: 403 });
+      expect((error as Error).message).toContain(elsewhere);
+      expect((error as Error).message).toContain(net.key.address);
+      expect(await held(key.address)).toBeUndefined();
+    });
+
+    it("takes one signed for itself, and holds the name it was signed with", async () => {
+      const key = generateKeyPair();
+      const ack = RegistrationAck.parse(
+        await client().mutation(GATEWAY_PROCEDURES.announce, signedFor(net.key.address, key)),
+      );
+      expect(ack.accepted).toBe(true);
+      expect((await held(key.address))?.gatewayAddress).toBe(net.key.address);
+    });
+
+    it("still takes one that names no gateway (a node older than the field)", async () => {
+      const key = generateKeyPair();
+      const ack = RegistrationAck.parse(
+        await client().mutation(GATEWAY_PROCEDURES.announce, signedFor(undefined, key)),
+      );
+      expect(ack.accepted).toBe(true);
+      const stored = await held(key.address);
+      expect(stored).toBeDefined();
+      expect(stored?.gatewayAddress).toBeUndefined();
+    });
+
+    it("refuses one whose name was changed to its own after signing (INVALID_SIGNATURE)", async () => {
+      const renamed = { ...signedFor(generateKeyPair().address), gatewayAddress: net.key.address };
+      const error = await client()
+        .mutation(GATEWAY_PROCEDURES.announce, renamed)
+        .catch((e: unknown) => e);
+      expect(pocketCode(error)).toBe("INVALID_SIGNATURE");
+    });
+  });
+
   it("refuses a forged announcement with its protocol code", async () => {
     const forged = { ...announcement(), endpoint: "http://127.0.0.1:10/trpc" };
     const error = await client()
