@@ -1,12 +1,11 @@
 import { DEFAULT_CATALOG, generateKeyPair, RegistrationAck } from "@pocket-ai/protocol";
-import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, ManagedRuntime } from "effect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { textNodeAnnouncement } from "../../test/support/registry-fixtures.js";
+import { registryReplicas } from "../../test/support/registry-replicas.js";
 import { settableClock } from "../../test/support/settable-clock.js";
 import { dialectMissing, STORE_DIALECTS, tempStore } from "../../test/support/temp-database.js";
-import { GatewayStore } from "../db/database.js";
 import { NodeClients } from "../relay/node-client.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { RoutingSettings } from "../routing/routing-config.js";
@@ -25,29 +24,11 @@ describe.each(STORE_DIALECTS)("announcements in the order the node signed them, 
       Layer.provideMerge(NodeClients.layer),
       Layer.provideMerge(RoutingSettings.layer({ announceEveryMs: 60_000, allowPrivateEndpoints: true })),
     );
-    let db: SqlClient;
     /** Two replicas on one database; each refreshes from it only every 2 s. */
-    let replicas: ManagedRuntime.ManagedRuntime<NodeRegistry, unknown>[] = [];
-    beforeAll(async () => {
-      db = await store.runPromise(GatewayStore);
-      replicas = [0, 1].map(() =>
-        ManagedRuntime.make(
-          NodeRegistry.layer.pipe(
-            Layer.provide(settings),
-            Layer.provide(Layer.succeed(GatewayStore, db)),
-            Layer.provide(Layer.setClock(clock)),
-          ),
-        ),
-      );
-      for (const replica of replicas) await replica.runPromise(NodeRegistry);
-    }, 60_000);
-    afterAll(async () => {
-      for (const replica of replicas) await replica.dispose();
-      await store.dispose();
-    });
+    const { db, replicas } = registryReplicas(store, settings, clock);
 
     const send = async (message: unknown, on = 0) => {
-      const exit = await replicas[on]!.runPromiseExit(
+      const exit = await replicas()[on]!.runPromiseExit(
         Effect.flatMap(NodeRegistry, (r) => r.announce(message, { network: "n" })),
       );
       if (Exit.isSuccess(exit)) return RegistrationAck.parse(exit.value).accepted ? "accepted" : "refused";
@@ -55,11 +36,11 @@ describe.each(STORE_DIALECTS)("announcements in the order the node signed them, 
       return { code: (failure as { code?: string } | undefined)?.code, message: String(failure) };
     };
     const stored = (address: string) =>
-      db.get<{ endpoint: string; lastAnnouncedAt: number }>(
+      db().get<{ endpoint: string; lastAnnouncedAt: number }>(
         sql`select endpoint, last_announced_at as "lastAnnouncedAt" from nodes where address = ${address}`,
       );
     const held = (address: string, on = 0) =>
-      replicas[on]!.runPromise(Effect.map(NodeRegistry, (r) => r.get(address)?.endpoint));
+      replicas()[on]!.runPromise(Effect.map(NodeRegistry, (r) => r.get(address)?.endpoint));
 
     it("refuses an announcement older than the one it holds (ANNOUNCEMENT_SUPERSEDED) and keeps the newer", async () => {
       const key = generateKeyPair();

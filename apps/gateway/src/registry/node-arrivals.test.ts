@@ -1,12 +1,11 @@
 import { DEFAULT_CATALOG, generateKeyPair, type KeyPair, RegistrationAck } from "@pocket-ai/protocol";
-import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, ManagedRuntime } from "effect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { textNodeAnnouncement } from "../../test/support/registry-fixtures.js";
+import { registryReplicas } from "../../test/support/registry-replicas.js";
 import { settableClock } from "../../test/support/settable-clock.js";
 import { dialectMissing, STORE_DIALECTS, tempStore } from "../../test/support/temp-database.js";
-import { GatewayStore } from "../db/database.js";
 import { NodeClients } from "../relay/node-client.js";
 import { GatewayCatalog, GatewayKey } from "../routing/gateway-key-and-catalog.js";
 import { DEFAULT_FORGET_NODES_AFTER_MS, RoutingSettings } from "../routing/routing-config.js";
@@ -33,26 +32,8 @@ describe.each(STORE_DIALECTS)("new nodes per network on %s", (dialect) => {
         }),
       ),
     );
-    let db: SqlClient;
     /** Two replicas on one database. */
-    let replicas: ManagedRuntime.ManagedRuntime<NodeRegistry, unknown>[] = [];
-    beforeAll(async () => {
-      db = await store.runPromise(GatewayStore);
-      replicas = [0, 1].map(() =>
-        ManagedRuntime.make(
-          NodeRegistry.layer.pipe(
-            Layer.provide(settings),
-            Layer.provide(Layer.succeed(GatewayStore, db)),
-            Layer.provide(Layer.setClock(clock)),
-          ),
-        ),
-      );
-      for (const replica of replicas) await replica.runPromise(NodeRegistry);
-    }, 60_000);
-    afterAll(async () => {
-      for (const replica of replicas) await replica.dispose();
-      await store.dispose();
-    });
+    const { db, replicas } = registryReplicas(store, settings, clock);
 
     let port = 30_000;
     const ports = new Map<string, number>();
@@ -60,7 +41,7 @@ describe.each(STORE_DIALECTS)("new nodes per network on %s", (dialect) => {
     const announce = async (key: KeyPair, network: string, on = 0) => {
       const endpoint = `http://127.0.0.1:${ports.get(key.address) ?? port++}/trpc`;
       ports.set(key.address, Number(new URL(endpoint).port));
-      const exit = await replicas[on]!.runPromiseExit(
+      const exit = await replicas()[on]!.runPromiseExit(
         Effect.flatMap(NodeRegistry, (r) =>
           r.announce(textNodeAnnouncement(key, endpoint, time.at), { network }),
         ),
@@ -81,7 +62,7 @@ describe.each(STORE_DIALECTS)("new nodes per network on %s", (dialect) => {
       expect((refused as { message: string }).message).toMatch(/routing\.newNodesPerNetworkPerHour/);
       expect((refused as { message: string }).message).toMatch(/about 60 min/);
       // Refused, it left no row.
-      const row = await db.get(sql`select address from nodes where address = ${extra.address}`);
+      const row = await db().get(sql`select address from nodes where address = ${extra.address}`);
       expect(row).toBeUndefined();
       // Another network is counted apart.
       expect(await announce(generateKeyPair(), "elsewhere")).toBe("accepted");
@@ -125,10 +106,10 @@ describe.each(STORE_DIALECTS)("new nodes per network on %s", (dialect) => {
     it("counts a network's arrivals by an index", async () => {
       const indexed =
         dialect === "sqlite"
-          ? await db.all<{ detail: string }>(
+          ? await db().all<{ detail: string }>(
               sql`explain query plan select count(*) from nodes where arrived_from = ${"home"} and arrived_at > ${time.at}`,
             )
-          : await db.all<{ detail: string }>(
+          : await db().all<{ detail: string }>(
               sql`select indexdef as detail from pg_indexes where tablename = 'nodes' and indexname = 'nodes_arrivals'`,
             );
       expect(indexed.map((r) => r.detail).join("\n")).toMatch(
