@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { Effect, ManagedRuntime } from "effect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GatewayStore, type StoreLocation } from "../src/db/database.js";
-import { freePort } from "./support/free-port.js";
+import { onFreePort } from "./support/free-port.js";
 import {
   adminClient,
   type LiveSession,
@@ -104,21 +104,27 @@ describe.each(STORE_DIALECTS)(
             : { url: await createTestDatabase(postgresServerUrl() as string) };
         session = liveSession();
         gateway = await openGateway(join(dir, "gateway"), location, session);
-        const nodePort = await freePort();
-        gate = await receiptGate(nodePort);
-        node = await startDevNode(
-          { trpcUrl: gateway.gateway.trpcUrl, address: gateway.gateway.key.address },
-          session,
-          join(dir, "node"),
-          {},
-          { kind: "dev" },
-          {
-            listen: { host: "127.0.0.1", port: nodePort },
-            publicUrl: `http://127.0.0.1:${gate.port}`,
-            // Every chunk signed: what the client read is covered, so the gateway pays it under a leaf.
-            streamHeads: { everyChunks: 1 },
-          },
-        );
+        node = await onFreePort(async (nodePort) => {
+          gate = await receiptGate(nodePort);
+          try {
+            return await startDevNode(
+              { trpcUrl: gateway.gateway.trpcUrl, address: gateway.gateway.key.address },
+              session,
+              join(dir, "node"),
+              {},
+              { kind: "dev" },
+              {
+                listen: { host: "127.0.0.1", port: nodePort },
+                publicUrl: `http://127.0.0.1:${gate.port}`,
+                // Every chunk signed: what the client read is covered, so the gateway pays it under a leaf.
+                streamHeads: { everyChunks: 1 },
+              },
+            );
+          } catch (e) {
+            gate.server?.close();
+            throw e;
+          }
+        });
         await waitForNodes(adminClient(gateway.gateway.trpcUrl), [node.node.key.address]);
         store = ManagedRuntime.make(GatewayStore.layer(location));
       }, 90_000);

@@ -2,7 +2,7 @@ import http from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "./support/free-port.js";
+import { onFreePort } from "./support/free-port.js";
 import { type LiveNetwork, startLiveNetwork } from "./support/live-network.js";
 import { until } from "./support/until.js";
 
@@ -164,14 +164,20 @@ describe("a stream cut before anything was paid, in front of a node far from its
   let far: LiveNetwork;
   let link: { server: Server; port: number };
   beforeAll(async () => {
-    const nodePort = await freePort();
-    link = await slowLink(nodePort);
-    far = await startLiveNetwork({
-      nodes: 1,
-      nodeSettings: {
-        listen: { host: "127.0.0.1", port: nodePort },
-        publicUrl: `http://127.0.0.1:${link.port}`,
-      },
+    far = await onFreePort(async (nodePort) => {
+      link = await slowLink(nodePort);
+      try {
+        return await startLiveNetwork({
+          nodes: 1,
+          nodeSettings: {
+            listen: { host: "127.0.0.1", port: nodePort },
+            publicUrl: `http://127.0.0.1:${link.port}`,
+          },
+        });
+      } catch (e) {
+        link.server.close();
+        throw e;
+      }
     });
   }, 90_000);
   afterAll(async () => {

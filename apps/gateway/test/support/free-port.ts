@@ -8,3 +8,18 @@ export const freePort = () =>
       probe.close(() => resolve(port));
     });
   });
+
+/**
+ * `start` on a port free when it was chosen, chosen again while the start fails with PORT_IN_USE:
+ * another process (a benchmark, a parallel test) may bind the port between the probe and the start.
+ * `start` closes what it opened before it throws.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (e) {
+      if (attempt >= attempts || !String(e).includes("PORT_IN_USE")) throw e;
+    }
+  }
+}

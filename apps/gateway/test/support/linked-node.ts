@@ -6,7 +6,7 @@ import { createLogger } from "@pocket-ai/runtime";
 import { Effect, Exit, Scope } from "effect";
 import { type RunningGateway, startGateway } from "../../src/app/gateway-app.js";
 import { GatewayConfig } from "../../src/config/gateway-config.js";
-import { freePort } from "./free-port.js";
+import { onFreePort } from "./free-port.js";
 import { adminClient, LIVE_ADMIN_TOKEN, liveSession, startDevNode, waitForNodes } from "./live-network.js";
 
 /** A TCP link between gateway and node that a test makes misbehave: what it is, and where it listens. */
@@ -70,16 +70,23 @@ export async function gatewayWithLinkedNode<L extends NodeLink>(options: {
       { log: createLogger({ app: "live-gateway", level: "error" }) },
     ).pipe(Scope.extend(scope)),
   );
-  const nodePort = await freePort();
-  const link = await options.link(nodePort);
-  const node = await startDevNode(
-    { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
-    session,
-    join(dir, "node"),
-    {},
-    { kind: "dev" },
-    { listen: { host: "127.0.0.1", port: nodePort }, publicUrl: `http://127.0.0.1:${link.port}` },
-  );
+  const { link, node } = await onFreePort(async (nodePort) => {
+    const link = await options.link(nodePort);
+    try {
+      const node = await startDevNode(
+        { trpcUrl: gateway.trpcUrl, address: gateway.key.address },
+        session,
+        join(dir, "node"),
+        {},
+        { kind: "dev" },
+        { listen: { host: "127.0.0.1", port: nodePort }, publicUrl: `http://127.0.0.1:${link.port}` },
+      );
+      return { link, node };
+    } catch (e) {
+      link.server?.close();
+      throw e;
+    }
+  });
   await waitForNodes(adminClient(gateway.trpcUrl), [node.node.key.address]);
   return {
     gateway,
