@@ -1,6 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { openPostgres, openSqlite } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Effect, type Scope } from "effect";
@@ -8,19 +6,8 @@ import { describe, expect, it } from "vitest";
 import { GatewayStore, MIGRATIONS_FOLDER, PG_MIGRATIONS_FOLDER } from "../src/db/database.js";
 import { releaseStaleReservations } from "../src/limits/budget-ledger.js";
 import { ledgerLeaf } from "../src/settlement/relay-ledger.js";
+import { migrationsBefore } from "./support/migrations-before.js";
 import { dialectMissing, freshLocation, STORE_DIALECTS } from "./support/temp-database.js";
-
-/** A copy of the committed migrations that stops before `tag`: a database of the version before it. */
-function migrationsBefore(folder: string, tag: string): string {
-  const copy = mkdtempSync(join(tmpdir(), "pocket-migrations-before-"));
-  cpSync(folder, copy, { recursive: true });
-  const journalFile = join(copy, "meta", "_journal.json");
-  const journal = JSON.parse(readFileSync(journalFile, "utf8")) as { entries: { tag: string }[] };
-  const at = journal.entries.findIndex((e) => e.tag === tag);
-  expect(at).toBeGreaterThan(0);
-  writeFileSync(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
-  return copy;
-}
 
 const T = 1_800_000_000_000;
 const MINUTE = 60_000;
