@@ -69,7 +69,8 @@ describe("the claim of a session of 100,000 relays", () => {
       Math.floor(RELAYS / 4_096) + Math.floor((2 * RELAYS) / 2_048),
     );
     await close();
-  });
+    // 100,000 rows written, read, hashed and checked again: more than the default limit on a busy machine.
+  }, 120_000);
 });
 
 describe("pruning the rows of a settled claim", () => {
