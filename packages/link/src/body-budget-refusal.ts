@@ -20,19 +20,31 @@ class BodiesBusy extends Error {
 /**
  * The refusal of a body that does not fit a {@link BodyBudget} (503): on a node `NODE_BUSY`, which
  * a gateway takes as "try another node", elsewhere `REQUESTS_BUSY`; the message says what is full:
- * the whole budget, or the caller's own share of it (`why`).
+ * the whole budget, or the caller's own share of it, or its IPv6 /48's (`why`). A body larger than
+ * the caller may ever send (`neverFits`, its share: `source` says whose) is no matter of waiting:
+ * on a node still `NODE_BUSY` (another node may take it; the message says this one never will),
+ * elsewhere `PAYLOAD_TOO_LARGE` (413), which no client retries.
  */
 export function bodiesBusyError(
   budget: BodyBudget,
   code: BodiesBusyCode = "NODE_BUSY",
   why: BodyRefusal = "full",
+  source?: string,
 ): TRPCError {
   const server = code === "NODE_BUSY" ? "node" : "server";
   const next = code === "NODE_BUSY" ? "retry on another node or in a few seconds" : "retry in a few seconds";
+  if (why === "neverFits") {
+    const message = `the ${server} receives at most ${budget.reach(source)} bytes of request bodies from one network at once, and this body is larger: it is never taken here; ${code === "NODE_BUSY" ? "send it to another node" : "send a smaller body"}`;
+    return code === "NODE_BUSY"
+      ? new TRPCError({ code: trpcCodeOf(code), message, cause: new BodiesBusy(code, message) })
+      : new TRPCError({ code: "PAYLOAD_TOO_LARGE", message });
+  }
   const message =
     why === "share"
       ? `the ${server} is receiving as many request bodies from your network as one network may send at once (${budget.share} bytes): send fewer at a time, or ${next} once earlier ones are answered`
-      : `the ${server} is receiving as many request bodies as it holds at once (${budget.limit} bytes in all): ${next}`;
+      : why === "share48"
+        ? `the ${server} is receiving as many request bodies from the IPv6 /48 your network is in as one /48 may send at once (${budget.share48} bytes): send fewer at a time, or ${next} once earlier ones are answered`
+        : `the ${server} is receiving as many request bodies as it holds at once (${budget.limit} bytes in all): ${next}`;
   return new TRPCError({ code: trpcCodeOf(code), message, cause: new BodiesBusy(code, message) });
 }
 
@@ -49,9 +61,16 @@ export function answerBodiesBusy(
     readonly path: string;
     readonly code?: BodiesBusyCode;
     readonly why?: BodyRefusal;
+    /** The caller's source, whose share a `neverFits` refusal names. */
+    readonly source?: string | undefined;
   },
 ): void {
-  answerError(res, options.router, bodiesBusyError(options.budget, options.code, options.why), options.path);
+  answerError(
+    res,
+    options.router,
+    bodiesBusyError(options.budget, options.code, options.why, options.source),
+    options.path,
+  );
 }
 
 /**
@@ -77,7 +96,8 @@ export function budgetedCalls(options: {
     const bodiless =
       req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined;
     if (bodiless) return handler(req, res);
-    budget.readRequest(req, res, maxBodySize, sourceOf(req), (read) => {
+    const source = sourceOf(req);
+    budget.readRequest(req, res, maxBodySize, source, (read) => {
       if (read.kind === "read") {
         (req as IncomingMessage & { body?: string }).body = read.body.toString("utf8");
         return handler(req, res);
@@ -90,6 +110,7 @@ export function budgetedCalls(options: {
           budget,
           path,
           why: read.why,
+          source,
           ...(code === undefined ? {} : { code }),
         });
       const error = new TRPCError({

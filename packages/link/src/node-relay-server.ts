@@ -163,7 +163,8 @@ function abortOnClose(res: ServerResponse): AbortController {
  * connection is closed after the answer); a body that is not JSON is refused with a fixed message
  * (the parser's would quote the body). Its parts are taken from `budget` as they come and given
  * back once it is parsed or gone: a part that does not fit the budget, or `source`'s share of it,
- * is refused the same way (`NODE_BUSY`).
+ * is refused the same way (`NODE_BUSY`), as is a body larger than that share, declared or sent
+ * (the gateway takes it to another node; the message says it never fits here).
  */
 function readBody(
   req: IncomingMessage,
@@ -179,10 +180,14 @@ function readBody(
       code: "PAYLOAD_TOO_LARGE",
       message: `the request body is larger than ${limit} bytes`,
     });
-  if (declared > limit) {
+  const never = declared > limit ? undefined : budget?.refuseDeclared(declared, source);
+  if (declared > limit || never !== undefined) {
     res.setHeader("connection", "close");
     req.resume();
-    done(tooLarge(), undefined);
+    done(
+      never === undefined ? tooLarge() : bodiesBusyError(budget as BodyBudget, "NODE_BUSY", never, source),
+      undefined,
+    );
     return;
   }
   const parts: Buffer[] = [];
@@ -196,14 +201,14 @@ function readBody(
   req.on("data", (part: Buffer) => {
     if (finished) return;
     size += part.length;
-    const busy = size <= limit && budget !== undefined ? budget.take(part.length, source) : undefined;
+    const busy = size <= limit && budget !== undefined ? budget.take(part.length, source, size) : undefined;
     if (size > limit || busy !== undefined) {
       finished = true;
       res.setHeader("connection", "close");
       parts.length = 0;
       giveBack();
       done(
-        busy !== undefined ? bodiesBusyError(budget as BodyBudget, "NODE_BUSY", busy) : tooLarge(),
+        busy !== undefined ? bodiesBusyError(budget as BodyBudget, "NODE_BUSY", busy, source) : tooLarge(),
         undefined,
       );
       return;

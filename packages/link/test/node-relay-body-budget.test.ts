@@ -41,6 +41,17 @@ const sharedDirect = makeNodeRelayHandler({
   bodyBudget: shared,
   bodySource: (req) => clientNetwork(req.socket.remoteAddress ?? ""),
 });
+// At /small/, a budget below the largest body (a small text-only node's): 32 KiB, 16 KiB for one network.
+const small = new BodyBudget(32 * 1024, { share: 16 * 1024 });
+const smallDirect = makeNodeRelayHandler({
+  impl,
+  router: makeNodeRouter(impl),
+  runtime: Runtime.defaultRuntime,
+  basePath: "/small/",
+  maxBodySize: 48 * 1024,
+  bodyBudget: small,
+  bodySource: (req) => clientNetwork(req.socket.remoteAddress ?? ""),
+});
 const scope = Effect.runSync(Scope.make());
 let port = 0;
 let url = "";
@@ -51,7 +62,8 @@ beforeAll(async () => {
         host: "127.0.0.1",
         port: 0,
         handler: (req, res) => {
-          if (!direct(req, res) && !sharedDirect(req, res)) res.writeHead(404).end();
+          if (!direct(req, res) && !sharedDirect(req, res) && !smallDirect(req, res))
+            res.writeHead(404).end();
         },
       }),
       scope,
@@ -110,4 +122,23 @@ it("refuses one network's stalled bodies past its share with 503 NODE_BUSY while
   expect(answer).toMatchObject({ ok: true });
   for (const s of stranger) s.socket.destroy();
   await until(() => shared.held === 0);
+});
+
+it("says a body larger than one network's share never fits this node (NODE_BUSY: the gateway tries another), and serves one that fits", async () => {
+  const declared = await stalledUpload(port, "/small/relay", 20 * 1024, 0).answer;
+  const chunked = await stalledUpload(port, "/small/relay", 0, 20 * 1024, { chunked: true }).answer;
+  for (const text of [declared, chunked]) {
+    expect(text).toMatch(/^HTTP\/1.1 503/);
+    expect(text).toContain('"pocketCode":"NODE_BUSY"');
+    expect(text).toContain("at most 16384 bytes of request bodies from one network at once");
+    expect(text).toContain("never taken here");
+  }
+  expect(small.held).toBe(0);
+  const agent = new http.Agent({ keepAlive: true });
+  const answer = await makeNodeRelayClient(`${url.replace(/trpc$/, "small")}`, { agent }).relay.mutate({
+    kind: "ok",
+    text: "x".repeat(8 * 1024),
+  });
+  agent.destroy();
+  expect(answer).toMatchObject({ ok: true });
 });

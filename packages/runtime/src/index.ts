@@ -34,6 +34,7 @@ export {
   addressBlockProblem,
   addressMatcher,
   clientNetwork,
+  enclosingBlock,
   LOOPBACK_BLOCKS,
   plainAddress,
 } from "./http/client-network.js";

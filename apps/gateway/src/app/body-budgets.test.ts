@@ -44,8 +44,9 @@ function stalledFrom(from: string, path: string, declared: number, sent: number,
     socket.on("close", () => resolve(text));
     socket.on("error", () => undefined);
   });
+  const type = /content-type:/i.test(headers) ? "" : "content-type: application/json\r\n";
   socket.write(
-    `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-forwarded-for: ${from}\r\n${headers}content-length: ${declared}\r\n\r\n`,
+    `POST ${path} HTTP/1.1\r\nhost: x\r\n${type}x-forwarded-for: ${from}\r\n${headers}content-length: ${declared}\r\n\r\n`,
   );
   socket.write(Buffer.alloc(sent, 0x20));
   return { socket, answer };
@@ -56,11 +57,11 @@ const until = async (check: () => boolean | Promise<boolean>) => {
   while (!(await check())) await new Promise((r) => setTimeout(r, 20));
 };
 
-const refusals = async (budget: string) => {
+const refusals = async (budget: string, reason = "share") => {
   const text = await (await fetch(`${t.gateway.url}/metrics`)).text();
   const line = text
     .split("\n")
-    .find((l) => l.startsWith(`pocket_gateway_bodies_refused_total{budget="${budget}",reason="share"}`));
+    .find((l) => l.startsWith(`pocket_gateway_bodies_refused_total{budget="${budget}",reason="${reason}"}`));
   return Number(line?.split(" ").at(-1) ?? 0);
 };
 
@@ -122,5 +123,51 @@ describe("one network's share of the body budgets", () => {
     });
     expect((await admin.admin.applications.create.mutate({ name: "Other" })).id).toBeDefined();
     for (const s of stranger) s.socket.destroy();
+  }, 30_000);
+
+  it("bounds the IPv6 /64s of one /48 together (twice a share) while a caller in another /48 is served", async () => {
+    const auth = `authorization: Bearer ${secret}\r\n`;
+    // Three /64s of one /56, each far below its own share: two fit the /48's 2 MiB, one does not.
+    const uploads = [0, 1, 2].map((i) =>
+      stalledFrom(`2001:db8:aa:${i}00::1`, "/v1/chat/completions", 900 * 1024, 800 * 1024, auth),
+    );
+    const refused = await Promise.race(uploads.map((u) => u.answer));
+    expect(refused).toMatch(/^HTTP\/1.1 503/);
+    expect(refused.toLowerCase()).toContain("retry-after: 1");
+    expect(refused).toContain("IPv6 /48");
+    expect(await refusals("v1", "share48")).toBe(1);
+    const served = await fetch(`${t.gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${secret}`,
+        "x-forwarded-for": "2001:db8:ab::1",
+      },
+      body: JSON.stringify({
+        model: "llama-2-13b",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 4,
+      }),
+    });
+    expect(served.status).toBe(200);
+    for (const u of uploads) u.socket.destroy();
+  }, 30_000);
+
+  it("answers a /v1 body larger than one network's share 413 REQUEST_TOO_LARGE at once, not 503 to retry", async () => {
+    // An image edit may be 24 MiB (maxBodyBytes.multipart), but one network holds at most 1 MiB.
+    const edit = stalledFrom(
+      OTHER,
+      "/v1/images/edits",
+      2 * MiB,
+      0,
+      `authorization: Bearer ${secret}\r\ncontent-type: multipart/form-data; boundary=b\r\n`,
+    );
+    const answer = await edit.answer;
+    expect(answer).toMatch(/^HTTP\/1.1 413/);
+    expect(answer.toLowerCase()).not.toContain("retry-after");
+    expect(answer).toContain('"code":"REQUEST_TOO_LARGE"');
+    expect(answer).toContain(`larger than ${MiB} bytes`);
+    expect(await refusals("v1", "neverFits")).toBe(1);
+    edit.socket.destroy();
   }, 30_000);
 });

@@ -239,7 +239,7 @@ export function startGateway(
     // anywhere): what they hold is counted as it arrives, bounded in all and per network.
     const bodiesRefused = registry.counter(
       "pocket_gateway_bodies_refused_total",
-      "Request bodies refused REQUESTS_BUSY while they arrived, by budget (trpc, v1) and reason (full: the budget was; share: their network already held its share, bodyBudgets.trpcShareBytes or v1ShareBytes)",
+      "Request bodies refused while they arrived, by budget (trpc, v1) and reason (REQUESTS_BUSY: full, the budget was; share, their network already held its share, bodyBudgets.trpcShareBytes or v1ShareBytes; share48, the IPv6 /48 it is in held twice that. 413: neverFits, the body alone was larger than that share)",
     );
     const bodySource = requestBodySource(config.portal);
     const trpcBodies = new BodyBudget(TRPC_BODIES_BUDGET_BYTES, {

@@ -85,7 +85,10 @@ export const GatewayConfig = z
      * `/v1` bodies (read once their key is authenticated, up to `maxBodyBytes`) being received hold
      * at most `v1Bytes` in all and `v1ShareBytes` for one network (default: an eighth, never below
      * one largest multipart body); past either a request is refused `503 REQUESTS_BUSY` with
-     * `Retry-After: 1`. Below `maxBodyBytes.multipart` the largest image edits never fit.
+     * `Retry-After: 1`. On both, the /64s of one IPv6 /48 hold at most twice the share together:
+     * a /56 or /48 holder does not fill the budget from eight of its /64s. Below
+     * `maxBodyBytes.multipart` the largest image edits never fit: a body larger than the share is
+     * refused at once `413 REQUEST_TOO_LARGE` (no wait would help; clients do not retry a 413).
      */
     bodyBudgets: z
       .strictObject({

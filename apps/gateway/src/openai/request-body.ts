@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { BodyBudget } from "@pocket-ai/runtime";
+import type { BodyBudget, BodyRefusal } from "@pocket-ai/runtime";
 import { Effect } from "effect";
 import { RequestRefused } from "./errors.js";
 
@@ -13,6 +13,9 @@ export interface BodyHold {
  * Reads a request body up to `limit` bytes; a larger one is refused (413) without reading the rest.
  * With `hold`, each part is taken from its budget as it arrives and all are given back once the
  * body is whole or gone: a part that does not fit is refused `503 REQUESTS_BUSY`, the rest unread.
+ * A body larger than its network may ever hold at once (declared or sent past the share, an
+ * operator's `bodyBudgets` below `maxBodyBytes`) is refused 413 as one larger than `limit` is:
+ * waiting would not help, and no client retries a 413.
  */
 export function readBody(
   req: IncomingMessage,
@@ -25,12 +28,16 @@ export function readBody(
       resume(Effect.fail(tooLarge(limit)));
       return;
     }
+    if (hold?.budget.refuseDeclared(declared, hold.source) !== undefined) {
+      resume(Effect.fail(bodiesBusy(hold, "neverFits")));
+      return;
+    }
     const parts: Buffer[] = [];
     let size = 0;
     let taken = 0;
     const onData = (part: Buffer) => {
       size += part.length;
-      const busy = size > limit ? undefined : hold?.budget.take(part.length, hold.source);
+      const busy = size > limit ? undefined : hold?.budget.take(part.length, hold.source, size);
       if (size > limit || busy !== undefined) {
         cleanup();
         req.resume();
@@ -74,15 +81,23 @@ const tooLarge = (limit: number) =>
     status: 413,
   });
 
-const bodiesBusy = (hold: BodyHold, why: "full" | "share") =>
-  new RequestRefused({
-    code: "REQUESTS_BUSY",
-    detail:
-      why === "share"
-        ? `the gateway is receiving as many request bodies from your network as one network may send at once (${hold.budget.share} bytes): send fewer at a time, or retry once earlier ones are answered`
-        : `the gateway is receiving as many request bodies as it holds at once (${hold.budget.limit} bytes in all): retry in a few seconds`,
-    retryAfterSeconds: 1,
-  });
+const bodiesBusy = (hold: BodyHold, why: BodyRefusal) =>
+  why === "neverFits"
+    ? new RequestRefused({
+        code: "REQUEST_TOO_LARGE",
+        detail: `the request body is larger than ${hold.budget.reach(hold.source)} bytes, the most this gateway receives from one network at once (its bodyBudgets): it is never taken; send a smaller body`,
+        status: 413,
+      })
+    : new RequestRefused({
+        code: "REQUESTS_BUSY",
+        detail:
+          why === "share"
+            ? `the gateway is receiving as many request bodies from your network as one network may send at once (${hold.budget.share} bytes): send fewer at a time, or retry once earlier ones are answered`
+            : why === "share48"
+              ? `the gateway is receiving as many request bodies from the IPv6 /48 your network is in as one /48 may send at once (${hold.budget.share48} bytes): send fewer at a time, or retry once earlier ones are answered`
+              : `the gateway is receiving as many request bodies as it holds at once (${hold.budget.limit} bytes in all): retry in a few seconds`,
+        retryAfterSeconds: 1,
+      });
 
 /** Deepest nesting of arrays and objects a JSON body may have (real requests stay under 10). */
 export const MAX_JSON_DEPTH = 64;

@@ -274,7 +274,10 @@ export const NodeConfig = z.strictObject({
    * `bodyShareBytes`, the most of that budget one network (an IPv4 address, an IPv6 /64) holds at
    * once, so that one stranger's slow uploads cannot take what every gateway's relays need: past
    * it that network's bodies are refused `503 NODE_BUSY` while others' still pass (default: an
-   * eighth of the budget, never below one 32 MiB body). Bodies from `unsharedSources` (addresses
+   * eighth of the budget, never below one 32 MiB body); the /64s of one IPv6 /48 hold at most
+   * twice that together, so that a /56 or /48 holder cannot fill the budget from eight /64s. A
+   * body larger than the share (set below 32 MiB, a text-only node) is refused at once, its
+   * message saying it never fits this node. Bodies from `unsharedSources` (addresses
    * or CIDR blocks; default this machine's loopback, where a reverse proxy beside the node sends
    * every caller's request from) count only against the whole budget.
    */

@@ -38,7 +38,7 @@ export function makeNodeMetrics() {
     ),
     bodiesRefused: registry.counter(
       "pocket_node_bodies_refused_total",
-      "Request bodies refused NODE_BUSY before they were verified, by budget (relay: requests.bodyBudgetBytes; other: every other call's) and reason (full: the budget was; share: their network already held requests.bodyShareBytes of it)",
+      "Request bodies refused NODE_BUSY before they were verified, by budget (relay: requests.bodyBudgetBytes; other: every other call's) and reason (full: the budget was; share: their network already held requests.bodyShareBytes of it; share48: the IPv6 /48 it is in held twice that; neverFits: the body alone was larger than that share, never taken by this node)",
     ),
     claims: registry.counter("pocket_node_claims_total", "Claims by gateway and status"),
     ledgerWriteFailures: registry.counter(

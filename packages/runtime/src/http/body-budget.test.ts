@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stalledUpload } from "../../test/support/stalled-upload.js";
 import { BodyBudget, type BodyRefusal } from "./body-budget.js";
-import { clientNetwork } from "./client-network.js";
+import { clientNetwork, enclosingBlock } from "./client-network.js";
 
 // A real server on loopback that reads bodies against a budget of 64 KiB, 16 KiB for one source
 // (the caller's address: 127.0.0.1 and 127.0.0.2 are two callers here).
@@ -76,5 +76,70 @@ describe("BodyBudget", () => {
     expect(BodyBudget.defaultShare(64, 32)).toBe(32);
     expect(BodyBudget.defaultShare(16, 32)).toBe(16);
     expect(BodyBudget.defaultShare(1024, 32)).toBe(128);
+  });
+
+  it("bounds the /64s of one IPv6 /48 together (a /56 or /48 holder), not callers in other /48s or IPv4 addresses", () => {
+    // The gateway's /v1 budget by default: 256 MiB, a share of 32 MiB, 64 MiB for one /48.
+    const limit = 256 * 1024 * 1024;
+    const budget = new BodyBudget(limit, { share: BodyBudget.defaultShare(limit, 32 * 1024 * 1024) });
+    expect(budget.share48).toBe(2 * budget.share);
+    const taken = Array.from({ length: 8 }, (_, i) =>
+      budget.take(budget.share, clientNetwork(`2001:db8:aa:${i.toString(16)}00::1`)),
+    );
+    // Two /64s of the /56 fill the /48's share; the other six are refused, the budget stays open.
+    expect(taken).toEqual([undefined, undefined, ...Array<BodyRefusal>(6).fill("share48")]);
+    expect(budget.held).toBe(limit / 4);
+    expect(budget.heldBy("2001:db8:aa::/48")).toBe(limit / 4);
+    expect(budget.take(1, clientNetwork("2001:db8:aa:ff00::1"))).toBe("share48");
+    // A caller in the next /48, and one on IPv4, are not counted with it.
+    expect(budget.take(budget.share, clientNetwork("2001:db8:ab:1::1"))).toBeUndefined();
+    expect(budget.take(budget.share, clientNetwork("198.51.100.7"))).toBeUndefined();
+    expect(budget.take(budget.share, clientNetwork("198.51.100.8"))).toBeUndefined();
+    // Given back, the /48 holds nothing and is forgotten.
+    budget.give(budget.share, clientNetwork("2001:db8:aa:0::1"));
+    budget.give(budget.share, clientNetwork("2001:db8:aa:100::1"));
+    expect(budget.heldBy("2001:db8:aa::/48")).toBe(0);
+    expect(budget.take(budget.share, clientNetwork("2001:db8:aa:200::1"))).toBeUndefined();
+    expect(new BodyBudget(100, { share: 40, share48: 10 }).share48).toBe(40);
+    expect(enclosingBlock(clientNetwork("2001:DB8::1"))).toBe("2001:db8:0::/48");
+    expect(enclosingBlock(clientNetwork("::ffff:203.0.113.7"))).toBeUndefined();
+    expect(enclosingBlock("unknown")).toBeUndefined();
+    expect(new BodyBudget(100, { share: 60 }).share48).toBe(100);
+  });
+
+  it("refuses a body larger than its sender may ever hold as neverFits, not as a share that frees up", () => {
+    const budget = new BodyBudget(256 * 1024 * 1024, { share: 1024 * 1024 });
+    expect(budget.take(2 * 1024 * 1024, clientNetwork("198.51.100.7"))).toBe("neverFits");
+    // Part by part: the part that takes the body past the share says so, with the share empty.
+    expect(budget.take(512 * 1024, "198.51.100.7", 512 * 1024)).toBeUndefined();
+    budget.give(512 * 1024, "198.51.100.7");
+    expect(budget.take(512 * 1024, "198.51.100.7", 1536 * 1024)).toBe("neverFits");
+    expect(budget.refuseDeclared(1024 * 1024 + 1, "198.51.100.7")).toBe("neverFits");
+    expect(budget.refuseDeclared(1024 * 1024, "198.51.100.7")).toBeUndefined();
+    // A body of no source may be as large as the whole budget.
+    expect(budget.take(2 * 1024 * 1024)).toBeUndefined();
+    expect(budget.refuseDeclared(256 * 1024 * 1024 + 1, undefined)).toBe("neverFits");
+  });
+
+  it("answers a declared body larger than the share neverFits before reading it", async () => {
+    refusals.length = 0;
+    const small = new BodyBudget(64 * 1024, { share: 4 * 1024 });
+    const s = createServer((req, res) =>
+      small.readRequest(req, res, CAP, clientNetwork(req.socket.remoteAddress ?? ""), (read) =>
+        res.end(read.kind === "refused" ? read.why : read.kind),
+      ),
+    );
+    await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/`;
+      const big = await fetch(url, { method: "POST", body: "x".repeat(8 * 1024) });
+      expect(await big.text()).toBe("neverFits");
+      expect(big.headers.get("connection")).toBe("close");
+      const fits = await fetch(url, { method: "POST", body: "x".repeat(4 * 1024) });
+      expect(await fits.text()).toBe("read");
+      expect(small.held).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
   });
 });

@@ -20,6 +20,19 @@ export function clientNetwork(address: string): string {
     .join(":")}::/64`;
 }
 
+/**
+ * The IPv6 /48 a network read by {@link clientNetwork} is in (`2001:db8:1::/48` for
+ * `2001:db8:1:2::/64`), or `undefined` for an IPv4 address (or `unknown`). A /64 is one subscriber's
+ * network, but a subscriber or a server host is commonly given a /56 or a whole /48 (256 or 65,536
+ * /64s): what one holder can send is bounded per /48 as well, the widest block one holder usually
+ * gets, and so also every /56 of it.
+ */
+export function enclosingBlock(network: string): string | undefined {
+  if (!network.endsWith("::/64")) return undefined;
+  const groups = network.slice(0, -"::/64".length).split(":");
+  return groups.length === 4 ? `${groups.slice(0, 3).join(":")}::/48` : undefined;
+}
+
 /** An address without the IPv4-mapped prefix, with its family; `undefined` when it is none. */
 export function plainAddress(
   address: string,
