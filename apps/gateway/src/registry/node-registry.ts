@@ -229,7 +229,9 @@ const make = Effect.gen(function* () {
     // the link in the clear, so anyone who saw one could otherwise send it again after the node
     // moved or dropped a service, and point the gateway back at the old endpoint (its prompts with
     // it) or at services the node no longer serves. The same announcement again (a retried call)
-    // changes nothing, not even when the node was last heard from.
+    // changes nothing, not even when the node was last heard from. A node whose clock went back
+    // cannot be told from such a copy here: a running node signs after the last announcement it
+    // sent instead (the node's `announce-loop.ts`).
     const { issuedAt } = announcement;
     if (previous !== undefined) {
       const heldIssuedAt = previous.announcement.issuedAt;

@@ -166,4 +166,79 @@ describe("a node's registration with a gateway", () => {
     expect(line.detail.length).toBeLessThanOrEqual(PEER_TEXT_MAX);
     expect(line.detail.startsWith("forged\nforged\n")).toBe(true);
   });
+
+  it("signs after its last announcement when its clock went back, so the gateway does not refuse it as superseded", async () => {
+    // A gateway that takes a node's announcements in the order they were signed, as gateways do,
+    // and none issued more than 30 s ahead of its own clock (`gatewayTime`).
+    let held = Number.NEGATIVE_INFINITY;
+    let gatewayTime = 1_000_000_000;
+    const signed: number[] = [];
+    const refused: string[] = [];
+    const refuse = (pocketCode: ErrorCode) => {
+      refused.push(pocketCode);
+      return Effect.fail(
+        new GatewayCallError({
+          gateway: "http://gateway.invalid/trpc",
+          procedure: "nodes.announce",
+          pocketCode,
+          coded: true,
+          reason: pocketCode,
+        }),
+      );
+    };
+    const ordering: GatewayClient = {
+      url: "http://gateway.invalid/trpc",
+      announce: (announcement) =>
+        Effect.suspend(() => {
+          signed.push(announcement.issuedAt);
+          if (announcement.issuedAt > gatewayTime + 30_000) return refuse("MALFORMED_ENVELOPE");
+          if (announcement.issuedAt <= held) return refuse("ANNOUNCEMENT_SUPERSEDED");
+          held = announcement.issuedAt;
+          return Effect.succeed<RegistrationAck>({
+            accepted: true,
+            gatewayAddress: generateKeyPair().address,
+            session,
+            nodesPerSession: 3,
+            registry: {},
+            nextAnnounceMs: 60_000,
+          });
+        }),
+      submitClaim: () => Effect.die("not called"),
+      submitProof: () => Effect.die("not called"),
+    };
+    let clock = gatewayTime;
+    const deps = { ...depsWith(() => undefined), now: () => clock };
+    /** A minute on, for the gateway and (unless it was stepped) for the node. */
+    const minute = (step = 0) =>
+      Effect.suspend(() => {
+        gatewayTime += 60_000;
+        clock += 60_000 + step;
+        return TestClock.adjust(60_000);
+      });
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const loop = yield* Effect.fork(announceForever(deps, ordering));
+        yield* TestClock.adjust(0);
+        // Stepped back two minutes, then three more: each announcement is signed after the last.
+        yield* minute(-120_000);
+        yield* minute(-180_000);
+        // Set right: once the clock passes the last announcement, it signs at the clock again.
+        yield* minute(300_000);
+        // A clock an hour ahead is refused; set right again, it does not sign after that one.
+        yield* minute(3_600_000);
+        yield* minute(-3_600_000);
+        yield* Fiber.interrupt(loop);
+      }).pipe(Effect.provide(TestContext.TestContext)),
+    );
+    const start = 1_000_000_000;
+    expect(signed).toEqual([
+      start,
+      start + 1,
+      start + 2,
+      start + 180_000,
+      start + 240_000 + 3_600_000,
+      start + 300_000,
+    ]);
+    expect(refused).toEqual(["MALFORMED_ENVELOPE"]);
+  });
 });

@@ -2,6 +2,8 @@ import {
   canonicalJson,
   createNodeAnnouncement,
   type KeyPair,
+  NODE_ANNOUNCEMENT_MAX_AGE_MS,
+  NODE_ANNOUNCEMENT_MAX_SKEW_MS,
   type NodeServiceOffer,
   type SessionParams,
 } from "@pocket-ai/protocol";
@@ -48,6 +50,24 @@ export function announceForever(
 ): Effect.Effect<never> {
   let failures = 0;
   let saidOlder = false;
+  let lastIssuedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The time to sign at: the clock, or just after the last announcement sent when the clock went
+   * back (an NTP step) by less than a gateway ever holds an announcement for (its age and skew
+   * bounds). A gateway takes a node's announcements only in the order they were signed (a copy of
+   * an earlier one must not undo a later one) and cannot tell a clock that went back from such a
+   * copy: signed at the clock, every announcement would be refused `ANNOUNCEMENT_SUPERSEDED`, and
+   * the node left out of the draw, until the clock passed the last one's time. Further back, the
+   * last time is no bound: it was never held (a clock far ahead is refused), or the clock is now
+   * too far behind for any gateway to take what it signs, and the gateway's refusal says so.
+   */
+  const issuedAt = () => {
+    const now = deps.now();
+    const behind = lastIssuedAt - now;
+    lastIssuedAt =
+      behind >= 0 && behind < NODE_ANNOUNCEMENT_MAX_AGE_MS + NODE_ANNOUNCEMENT_MAX_SKEW_MS ? lastIssuedAt + 1 : now;
+    return lastIssuedAt;
+  };
   /**
    * Signed for this gateway alone (its configured address): sent to another gateway, it is
    * refused there, so no one can register this node where its operator did not choose to.
@@ -61,7 +81,7 @@ export function announceForever(
         hardware: deps.hardware,
         software: deps.software,
         ...(named && address !== undefined ? { gatewayAddress: address } : {}),
-        issuedAt: deps.now(),
+        issuedAt: issuedAt(),
       },
       deps.key,
     );
