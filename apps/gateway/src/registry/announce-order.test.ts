@@ -1,7 +1,10 @@
+import type { AddressInfo } from "node:net";
+import { contextFromRequest, makeNodeRouter, type NodeRelayApi } from "@pocket-ai/link";
 import { DEFAULT_CATALOG, generateKeyPair, RegistrationAck } from "@pocket-ai/protocol";
+import { createHTTPServer } from "@trpc/server/adapters/standalone";
 import { sql } from "drizzle-orm";
-import { Effect, Exit, Layer, ManagedRuntime } from "effect";
-import { describe, expect, it } from "vitest";
+import { Effect, Exit, Layer, ManagedRuntime, Runtime } from "effect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { textNodeAnnouncement } from "../../test/support/registry-fixtures.js";
 import { registryReplicas } from "../../test/support/registry-replicas.js";
 import { settableClock } from "../../test/support/settable-clock.js";
@@ -83,6 +86,56 @@ describe.each(STORE_DIALECTS)("announcements in the order the node signed them, 
       // The node's next announcement is taken as always.
       expect(await send(textNodeAnnouncement(key, "http://127.0.0.1:31005/trpc", time.at))).toBe("accepted");
       expect(Number((await stored(key.address))?.lastAnnouncedAt)).toBe(time.at);
+    });
+
+    // An endpoint whose `info` answers as `answering.address`.
+    const answering = { address: "" };
+    const impl = {
+      info: () => ({ address: answering.address }),
+      health: () => ({ ok: true, backends: {} }),
+    } as unknown as NodeRelayApi;
+    const server = createHTTPServer({
+      router: makeNodeRouter(impl),
+      basePath: "/trpc/",
+      createContext: contextFromRequest(Runtime.defaultRuntime),
+    });
+    let endpoint = "";
+    beforeAll(async () => {
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trpc`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const status = (address: string) =>
+      db().get<{ status: string }>(sql`select status from nodes where address = ${address}`);
+
+    it("takes a removed node's announcement again only once its endpoint answers as that node", async () => {
+      const squatter = generateKeyPair();
+      const owner = generateKeyPair();
+      const first = textNodeAnnouncement(squatter, endpoint, time.at);
+      expect(await send(first)).toBe("accepted");
+      // The owner answers there: its announcement takes the endpoint, the squatter's row is removed.
+      answering.address = owner.address;
+      time.at += 1_000;
+      expect(await send(textNodeAnnouncement(owner, endpoint, time.at))).toBe("accepted");
+      expect((await status(squatter.address))?.status).toBe("removed");
+      // The owner moves on: no node holds the endpoint now, yet the owner still answers there.
+      time.at += 1_000;
+      expect(await send(textNodeAnnouncement(owner, "http://127.0.0.1:31009/trpc", time.at))).toBe(
+        "accepted",
+      );
+      // The squatter's announcement again (a copy, or a retried call) is not answered as accepted
+      // while its row stays removed.
+      time.at += 11_000;
+      expect(await send(first)).toBe("refused");
+      expect((await status(squatter.address))?.status).toBe("removed");
+      expect(await held(squatter.address)).toBeUndefined();
+      // Once the endpoint answers as the squatter, the same announcement brings it back.
+      answering.address = squatter.address;
+      time.at += 11_000;
+      expect(await send(first)).toBe("accepted");
+      expect((await status(squatter.address))?.status).toBe("active");
+      expect(await held(squatter.address)).toBe(endpoint);
+      expect(Number((await stored(squatter.address))?.lastAnnouncedAt)).toBe(time.at);
     });
   });
 });

@@ -158,6 +158,20 @@ const make = Effect.gen(function* () {
       (info) => info?.address,
     );
 
+  /**
+   * Who answers at a disputed endpoint: asked at most once per {@link TAKEOVER_LOOK_MS} for each
+   * (`undefined` within it, as when none answers), so that announcing a disputed endpoint again and
+   * again (a signature costs nothing) does not make the gateway call it again and again.
+   */
+  const lookAt = (endpoint: string, now: number) =>
+    Effect.suspend(() => {
+      const looked = lookedAt.get(endpoint);
+      if (looked !== undefined && now - looked < TAKEOVER_LOOK_MS) return Effect.succeed(undefined);
+      if (lookedAt.size >= MAX_LOOKS) lookedAt.clear();
+      lookedAt.set(endpoint, now);
+      return answeringAddress(endpoint);
+    });
+
   /** Fresh nodes offering a service, in a stable order: the list sessions are drawn from. */
   const candidates = (serviceId: string, now: number): RegisteredNode[] =>
     [...byAddress.values()]
@@ -277,18 +291,16 @@ const make = Effect.gen(function* () {
     const holder = [...byAddress.values()].find(
       (n) => n.endpoint === node.endpoint && n.address !== address && fresh(n, now),
     );
+    /** Whether the endpoint answered as this node during this call. */
+    let answeredHere = false;
     if (holder !== undefined) {
       // Whoever answers at the endpoint owns it: a key that announced another node's endpoint
       // first (or kept announcing it while its owner was away) does not keep the owner out. One
-      // look per endpoint per period: announcing a taken endpoint again and again (a signature
-      // costs nothing) does not make the gateway call it again and again.
-      const refused = ack(false, `endpoint ${peerText(node.endpoint)} is registered by another node`);
-      const looked = lookedAt.get(node.endpoint);
-      if (looked !== undefined && now - looked < TAKEOVER_LOOK_MS) return refused;
-      if (lookedAt.size >= MAX_LOOKS) lookedAt.clear();
-      lookedAt.set(node.endpoint, now);
-      const answering = yield* answeringAddress(node.endpoint);
-      if (answering !== address) return refused;
+      // look per endpoint per period (`lookAt`).
+      const answering = yield* lookAt(node.endpoint, now);
+      if (answering !== address)
+        return ack(false, `endpoint ${peerText(node.endpoint)} is registered by another node`);
+      answeredHere = true;
       // The holder as it is now: it may have moved to another endpoint while the look ran.
       const current = byAddress.get(holder.address);
       if (current !== undefined && current.endpoint === node.endpoint) {
@@ -328,17 +340,41 @@ const make = Effect.gen(function* () {
         where ${storedIssuedAt(db)} < ${issuedAt}
         returning registered_at as "registeredAt"`),
     );
-    const stored = yield* arrival
+    let stored = yield* arrival
       ? arrivals.withPermits(1)(Effect.zipRight(checkArrivals(source.network, now), upsert))
       : upsert;
     if (stored === undefined) {
-      // Another replica took this announcement or a later one since this replica last read the table.
+      // Another replica took this announcement or a later one since this replica last read the
+      // table, or the row holds this very announcement and was marked `removed` since.
       const held = yield* use("nodes.held", (db) =>
-        db.get<{ announcement: string }>(sql`select announcement from nodes where address = ${address}`),
+        db.get<{ announcement: string; status: string }>(
+          sql`select announcement, status from nodes where address = ${address}`,
+        ),
       );
       const heldAnnouncement = JSON.parse(held?.announcement ?? "{}") as Partial<NodeAnnouncement>;
-      if (heldAnnouncement.signature === announcement.signature) return ack(true);
-      return yield* new AnnouncementSuperseded({ issuedAt, heldIssuedAt: Number(heldAnnouncement.issuedAt) });
+      if (heldAnnouncement.signature !== announcement.signature)
+        return yield* new AnnouncementSuperseded({
+          issuedAt,
+          heldIssuedAt: Number(heldAnnouncement.issuedAt),
+        });
+      if (held?.status !== "removed") return ack(true);
+      // Removed because its endpoint answered as another node: this announcement again (a retried
+      // call, or a copy anyone may have kept) is taken only once the endpoint answers as this node,
+      // and is not answered as accepted while the node stays out of the draw. The node's next
+      // announcement is taken as any is.
+      const proven = answeredHere || (yield* lookAt(node.endpoint, now)) === address;
+      if (!proven)
+        return ack(
+          false,
+          `this node's record was removed: its endpoint ${peerText(node.endpoint)} answered as another node; it is taken again once the endpoint answers as this node`,
+        );
+      stored = yield* use("nodes.reinstate", (db) =>
+        db.get<{ registeredAt: number }>(sql`update nodes set status = 'active', last_announced_at = ${now}
+          where address = ${address} and status = 'removed' and ${storedIssuedAt(db)} = ${issuedAt}
+          returning registered_at as "registeredAt"`),
+      );
+      // Taken meanwhile by another replica, or a later announcement: that one stands.
+      if (stored === undefined) return ack(false, "this node's record changed meanwhile: announce again");
     }
     const registeredAt = stored.registeredAt;
     byAddress.set(address, registeredAt === node.registeredAt ? node : { ...node, registeredAt });

@@ -65,7 +65,9 @@ export function announceForever(
     const now = deps.now();
     const behind = lastIssuedAt - now;
     lastIssuedAt =
-      behind >= 0 && behind < NODE_ANNOUNCEMENT_MAX_AGE_MS + NODE_ANNOUNCEMENT_MAX_SKEW_MS ? lastIssuedAt + 1 : now;
+      behind >= 0 && behind < NODE_ANNOUNCEMENT_MAX_AGE_MS + NODE_ANNOUNCEMENT_MAX_SKEW_MS
+        ? lastIssuedAt + 1
+        : now;
     return lastIssuedAt;
   };
   /**
