@@ -27,6 +27,18 @@ const refusingGateway = (detail: string): GatewayClient => ({
 });
 
 /** A gateway whose every announcement call fails with its code `pocketCode` and `reason`; `calls` counts them. */
+/** A gateway's coded refusal of an announcement. */
+const announceRefused = (pocketCode: ErrorCode, reason: string) =>
+  Effect.fail(
+    new GatewayCallError({
+      gateway: "http://gateway.invalid/trpc",
+      procedure: "nodes.announce",
+      pocketCode,
+      coded: true,
+      reason,
+    }),
+  );
+
 const failingGateway = (pocketCode: ErrorCode, reason: string) => {
   const gateway = {
     calls: 0,
@@ -34,15 +46,7 @@ const failingGateway = (pocketCode: ErrorCode, reason: string) => {
     announce: () =>
       Effect.suspend(() => {
         gateway.calls += 1;
-        return Effect.fail(
-          new GatewayCallError({
-            gateway: "http://gateway.invalid/trpc",
-            procedure: "nodes.announce",
-            pocketCode,
-            coded: true,
-            reason,
-          }),
-        );
+        return announceRefused(pocketCode, reason);
       }),
     submitClaim: () => Effect.die("not called"),
     submitProof: () => Effect.die("not called"),
@@ -176,15 +180,7 @@ describe("a node's registration with a gateway", () => {
     const refused: string[] = [];
     const refuse = (pocketCode: ErrorCode) => {
       refused.push(pocketCode);
-      return Effect.fail(
-        new GatewayCallError({
-          gateway: "http://gateway.invalid/trpc",
-          procedure: "nodes.announce",
-          pocketCode,
-          coded: true,
-          reason: pocketCode,
-        }),
-      );
+      return announceRefused(pocketCode, pocketCode);
     };
     const ordering: GatewayClient = {
       url: "http://gateway.invalid/trpc",
