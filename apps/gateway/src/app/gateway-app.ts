@@ -96,6 +96,8 @@ const MAX_TRPC_BODY_BYTES = 4 * 1024 * 1024;
  * a call is refused `503 REQUESTS_BUSY` before the rest of its body is read.
  */
 const TRPC_BODIES_BUDGET_BYTES = 16 * MAX_TRPC_BODY_BYTES;
+/** The most proxy addresses the warning about an unnamed reverse proxy names (once each). */
+const UNTRUSTED_PROXIES_SAID = 8;
 
 export interface StartGatewayOptions {
   readonly log?: Logger;
@@ -241,7 +243,17 @@ export function startGateway(
       "pocket_gateway_bodies_refused_total",
       "Request bodies refused while they arrived, by budget (trpc, v1) and reason (REQUESTS_BUSY: full, the budget was; share, their network already held its share, bodyBudgets.trpcShareBytes or v1ShareBytes; share48, the IPv6 /48 it is in held twice that. 413: neverFits, the body alone was larger than that share)",
     );
-    const bodySource = requestBodySource(config.portal);
+    // A reverse proxy the portal's settings do not name puts all its clients in one network: said
+    // once per proxy address (a few at most), with what to set.
+    const proxiesSaid = new Set<string>();
+    const bodySource = requestBodySource(config.portal, (peer) => {
+      if (proxiesSaid.has(peer) || proxiesSaid.size >= UNTRUSTED_PROXIES_SAID) return;
+      proxiesSaid.add(peer);
+      log.warn(
+        "requests from a private address carry X-Forwarded-For, but portal.trustProxy and portal.proxyAddresses do not name it as a proxy: every client behind it counts as one network (one share of the body budgets, one network's sign-up and log-in limits). If it is your reverse proxy, set portal.trustProxy and add its address to portal.proxyAddresses",
+        { peer },
+      );
+    });
     const trpcBodies = new BodyBudget(TRPC_BODIES_BUDGET_BYTES, {
       share:
         config.bodyBudgets.trpcShareBytes ??

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import {
   addressBlockProblem,
@@ -5,6 +6,7 @@ import {
   clientAddress,
   clientNetwork,
   networkTag,
+  requestBodySource,
 } from "./client-network.js";
 import { PortalConfig } from "./portal-config.js";
 
@@ -102,5 +104,34 @@ describe("client networks for abuse limits", () => {
       path: ["proxyAddresses", 1],
       message: '"lb.example" is not an IP address or a CIDR block',
     });
+  });
+
+  it("names a private peer that forwards for its clients without being a named proxy, and whose network the body budgets then count", () => {
+    const said: string[] = [];
+    const request = (peer: string, forwardedFor?: string) =>
+      ({
+        socket: { remoteAddress: peer },
+        headers: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor },
+      }) as unknown as IncomingMessage;
+    const defaults = PortalConfig.parse({});
+    const sourceOf = requestBodySource(defaults, (peer) => said.push(peer));
+    // A container bridge's proxy, not named: every client behind it is that one network.
+    expect(sourceOf(request("172.17.0.1", "203.0.113.7"))).toBe("172.17.0.1");
+    expect(sourceOf(request("::ffff:10.1.2.3", "203.0.113.8"))).toBe("10.1.2.3");
+    // A proxy on this host (the whole budget), a public peer (a client, which may write anything
+    // there), a private peer without the header: nothing to say.
+    expect(sourceOf(request("127.0.0.1", "203.0.113.7"))).toBeUndefined();
+    sourceOf(request("198.51.100.1", "203.0.113.7"));
+    sourceOf(request("192.168.1.5"));
+    expect(said).toEqual(["172.17.0.1", "10.1.2.3"]);
+
+    // Named, it is believed and nothing is said.
+    said.length = 0;
+    const named = requestBodySource(
+      PortalConfig.parse({ trustProxy: true, proxyAddresses: ["172.17.0.0/16"] }),
+      (peer) => said.push(peer),
+    );
+    expect(named(request("172.17.0.1", "203.0.113.7"))).toBe("203.0.113.7");
+    expect(said).toEqual([]);
   });
 });

@@ -62,15 +62,56 @@ export function requestNetwork(settings: {
  * machine's loopback: a reverse proxy beside the gateway that `trustProxy` does not name sends
  * every client's request from there, and one share for all of them would starve them all.
  */
-export function requestBodySource(settings: {
-  readonly trustProxy: number;
-  readonly proxyAddresses: readonly string[];
-}): (req: IncomingMessage) => string | undefined {
+export function requestBodySource(
+  settings: {
+    readonly trustProxy: number;
+    readonly proxyAddresses: readonly string[];
+  },
+  onUntrustedProxy?: (peer: string) => void,
+): (req: IncomingMessage) => string | undefined {
   const addressOf = requestAddress(settings);
   const loopback = addressMatcher(LOOPBACK_BLOCKS);
+  const untrusted = onUntrustedProxy === undefined ? undefined : untrustedProxy(settings);
   return (req) => {
     const address = addressOf(req);
+    if (untrusted !== undefined && req.headers["x-forwarded-for"] !== undefined) {
+      const peer = untrusted(req.socket.remoteAddress);
+      if (peer !== undefined) onUntrustedProxy?.(peer);
+    }
     return loopback(address) ? undefined : clientNetwork(address);
+  };
+}
+
+/**
+ * Private networks a reverse proxy of the operator's on another host or in a container sends from
+ * (a container bridge, a load balancer's subnet, carrier-grade NAT, IPv6 unique local addresses).
+ */
+const PRIVATE_BLOCKS: readonly string[] = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "100.64.0.0/10",
+  "fc00::/7",
+];
+
+/**
+ * The peer of a request that carries `X-Forwarded-For` when it looks like a reverse proxy of the
+ * operator's that the settings do not name (a private address, not loopback, not in
+ * `proxyAddresses` or with `trustProxy` off), else `undefined`. Behind such a proxy every client
+ * counts as the proxy's one network: one share of each body budget, one network's sign-up and
+ * log-in limits. A public peer that sends the header is a client, which may write anything there.
+ */
+function untrustedProxy(settings: {
+  readonly trustProxy: number;
+  readonly proxyAddresses: readonly string[];
+}): (peer: string | undefined) => string | undefined {
+  const trusted = addressMatcher(settings.proxyAddresses);
+  const loopback = addressMatcher(LOOPBACK_BLOCKS);
+  const inPrivate = addressMatcher(PRIVATE_BLOCKS);
+  return (peer) => {
+    if (peer === undefined || loopback(peer) || !inPrivate(peer)) return undefined;
+    if (settings.trustProxy > 0 && trusted(peer)) return undefined;
+    return plainAddress(peer)?.address;
   };
 }
 
