@@ -75,8 +75,9 @@ export const keyReservations = pgTable(
     /** 1 while the relay runs (the hold counts in `reserved_micro_usd`); 0 once settled or released. */
     open: integer("open").notNull(),
   },
-  // No index on `at` alone: the sweep, its only reader, walks this one key by key (see
-  // `releaseStaleReservations`), and each reservation and settlement writes one index less.
+  // No index on `at` alone: the sweep, its only reader, reads old rows through the primary key,
+  // whose ids start with their time (see `releaseStaleReservations`), and each reservation and
+  // settlement writes one index less.
   (t) => [index("key_reservations_key_at").on(t.keyId, t.at)],
 );
 

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, ManagedRuntime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ageReservations } from "../../test/support/aged-reservations.js";
 import {
   dialectMissing,
   freshLocation,
@@ -151,9 +152,7 @@ describe.each(STORE_DIALECTS)("budget reservations under concurrency on %s", (di
         await scope.runPromise(
           Effect.scoped(
             Effect.flatMap(GatewayStore, (db) =>
-              Effect.promise(() =>
-                db.run(sql`update key_reservations set at = at - ${STALE_RESERVATION_MS + 1}`),
-              ),
+              Effect.promise(() => ageReservations(db, STALE_RESERVATION_MS + 1)),
             ).pipe(Effect.provide(GatewayStore.layer(where))),
           ),
         );

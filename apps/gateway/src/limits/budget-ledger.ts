@@ -1,5 +1,5 @@
 import { plainSql, type SqlClient } from "@pocket-ai/runtime";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { closeWithCharge, insertRelayRow, type RelayRow } from "../db/relay-rows.js";
 import {
   BUCKET_MS,
@@ -530,41 +530,79 @@ export function closeUncharged(
 }
 
 /**
- * The keys that have reservation rows, as `keys(id)`, each found by one step of the
- * `key_reservations_key_at` index (the next key after the last): the sweep reads the rows older
- * than a time key by key through that index, so the table needs no index on `at` alone, which
- * every reservation would write. A few keys' rows are in the table at a time (those of the last
- * minute's relays, and open ones), so a sweep takes a step per such key, once a minute.
+ * The least id of a reservation made at `at`: an id starts with its time, 12 hex digits of
+ * milliseconds (`reservationId` in `limits.ts`, which names the time its row's `at` holds), so the
+ * primary key, which every reservation writes anyway, orders the rows by time.
  */
-const KEYS_WITH_RESERVATIONS = sql`
-  with recursive keys(id) as (
-    select min(key_id) from key_reservations
-    union all
-    select (select min(key_id) from key_reservations where key_id > keys.id) from keys where keys.id is not null
-  )`;
+const idsFrom = (at: number) => `res_${Math.max(0, Math.floor(at)).toString(16).padStart(12, "0")}`;
+
+/** Rows one of the sweep's statements takes at most: none holds SQLite's one thread (nor, deleting, its write lock) for long. */
+const SWEEP_BATCH = 1_000;
+
+/**
+ * Runs `batch` over the primary key's ranges that hold the rows older than `older`, one batch
+ * after another, each from the id after the last one the previous batch took (`batch` returns
+ * those, in the database's order). The table keeps no index on `at`, which every reservation would
+ * write; its ids start with their time instead, so the rows older than `older` are those with
+ * ids before `older`'s, and a sweep reads only those (rows it gives back or drops, and relays
+ * running since before `older`), never the last minute's, the bulk of the table, whose ids lie
+ * between `older`'s and a window past `now`. Ids after that are read too: no reservation is made
+ * there (a clock's error aside), but an id that does not start with its time (a reservation of a
+ * version before time-ordered ids, or of another shape) may sort there; one that sorts between
+ * is read a sweep or so after `older` passed it.
+ */
+async function sweepOlder(
+  older: number,
+  now: number,
+  batch: (range: SQL) => Promise<readonly string[]>,
+): Promise<void> {
+  const ranges: readonly [string | null, SQL][] = [
+    [null, sql`id < ${idsFrom(older)}`],
+    [idsFrom(now + RATE_WINDOW_MS), sql`1 = 1`],
+  ];
+  for (const [from, bound] of ranges) {
+    let after = from;
+    for (;;) {
+      const ids = await batch(after === null ? bound : sql`${bound} and id > ${after}`);
+      if (ids.length < SWEEP_BATCH) break;
+      after = ids[ids.length - 1] ?? null;
+    }
+  }
+}
 
 /**
  * Gives back every reservation still open since before `before` (a crashed process's relays never
  * settle), drops the buckets that left the rate window, and the settled rows of those buckets (a
  * bucket's rows stay while it counts: a refusal may read them). Returns how many were given back.
+ * Its cost grows with the rows it gives back or drops, not with the table (see {@link sweepOlder}).
  */
 export async function releaseStaleReservations(db: SqlClient, before: number, now: number): Promise<number> {
-  const stale = await db.all<{ id: string; keyId: string; held: number }>(sql`
-    ${KEYS_WITH_RESERVATIONS}
-    select r.id, r.key_id as "keyId", r.held_micro_usd as "held" from keys
-    join key_reservations r on r.key_id = keys.id and r.at < ${before}
-    where r.open = 1`);
   let released = 0;
-  for (const r of stale) {
-    await releaseBudget(db, { id: r.id, keyId: r.keyId, reserved: r.held });
-    released++;
-  }
+  await sweepOlder(before, now, async (range) => {
+    const stale = await db.all<{ id: string; keyId: string; held: number }>(sql`
+      select id, key_id as "keyId", held_micro_usd as "held" from key_reservations
+      where ${range} and at < ${before} and open = 1 order by id limit ${SWEEP_BATCH}`);
+    for (const r of stale) {
+      await releaseBudget(db, { id: r.id, keyId: r.keyId, reserved: r.held });
+      released++;
+    }
+    return stale.map((r) => r.id);
+  });
   const first = firstBucket(now);
   await db.run(plainSql`delete from key_rate_buckets where "second" < ${first}`);
-  await db.run(sql`
-    ${KEYS_WITH_RESERVATIONS}
-    delete from key_reservations
-    where key_id in (select id from keys) and at < ${first * BUCKET_MS} and open = 0`);
+  const cut = first * BUCKET_MS;
+  await sweepOlder(cut, now, async (range) => {
+    // The batch's ids first, then its range: the database's order of ids decides where the next
+    // batch starts, whatever the collation.
+    const settled = await db.all<{ id: string }>(sql`
+      select id from key_reservations where ${range} and at < ${cut} and open = 0
+      order by id limit ${SWEEP_BATCH}`);
+    const last = settled[settled.length - 1]?.id;
+    if (last !== undefined)
+      await db.run(sql`
+        delete from key_reservations where ${range} and id <= ${last} and at < ${cut} and open = 0`);
+    return settled.map((r) => r.id);
+  });
   return released;
 }
 

@@ -3,6 +3,7 @@ import type { SqlClient } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Effect, Exit, Layer, ManagedRuntime } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ageReservations } from "../../test/support/aged-reservations.js";
 import {
   dialectMissing,
   freshLocation,
@@ -246,7 +247,7 @@ describe.each(STORE_DIALECTS)("a relay that outlives its budget hold on %s", (di
         const age = async (ms: number) => {
           const store = ManagedRuntime.make(GatewayStore.layer(where));
           const db = await store.runPromise(GatewayStore);
-          await db.run(sql`update key_reservations set at = at - ${ms}`);
+          await ageReservations(db, ms);
           await store.dispose();
         };
         await age(30 * 60_000);
