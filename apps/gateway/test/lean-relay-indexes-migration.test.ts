@@ -5,7 +5,7 @@ import { Effect, type Scope } from "effect";
 import { describe, expect, it } from "vitest";
 import { GatewayStore, MIGRATIONS_FOLDER, PG_MIGRATIONS_FOLDER } from "../src/db/database.js";
 import { releaseStaleReservations } from "../src/limits/budget-ledger.js";
-import { ledgerLeaf } from "../src/settlement/relay-ledger.js";
+import { proofLedger } from "../src/settlement/relay-ledger.js";
 import { migrationsBefore } from "./support/migrations-before.js";
 import { dialectMissing, freshLocation, STORE_DIALECTS } from "./support/temp-database.js";
 
@@ -58,7 +58,7 @@ describe.each(STORE_DIALECTS)("upgrading to the lean relay indexes on %s", (dial
             yield* Effect.scoped(previous);
             const after = yield* Effect.flatMap(GatewayStore, (db) =>
               Effect.promise(async () => {
-                const leaf = await ledgerLeaf(db, "sess", "pokt1node", "leaf-b");
+                const leaf = (await proofLedger(db, "sess", "pokt1node", "leaf-b")).leafComputeUnits;
                 const released = await releaseStaleReservations(db, T - 15 * MINUTE, T);
                 const rows = await db.all<{ id: string; open: number }>(
                   sql`select id, open from key_reservations order by id`,

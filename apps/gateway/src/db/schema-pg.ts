@@ -149,9 +149,9 @@ export const relays = pgTable(
     stream: boolean("stream").notNull().default(false),
     createdAt: big("created_at").notNull(),
   },
-  // A leaf is looked up within its session and node (`ledgerLeaf`, once per proof, beside the
-  // session's totals that read the same rows): no index on `leaf_hash` of its own, which, keyed by
-  // a random hash, cost every settlement a page of its own.
+  // A leaf is looked up within its session and node, in the read of the session's totals
+  // (`proofLedger`, once per proof): no index on `leaf_hash` of its own, which, keyed by a random
+  // hash, cost every settlement a page of its own.
   (t) => [
     index("relays_session_node").on(t.sessionId, t.nodeAddress, t.outcome),
     index("relays_key_time").on(t.keyId, t.createdAt),

@@ -4,7 +4,7 @@ import { proofDeadline, proofWindowClosed } from "./claim-expiry.js";
 import { mintOfClaim } from "./claim-mint.js";
 import { type ClaimRow, findClaim, settleClaim } from "./claim-store.js";
 import { InvalidProof, refusalOf } from "./errors.js";
-import { ledgerLeaf, sessionLedger } from "./relay-ledger.js";
+import { proofLedger } from "./relay-ledger.js";
 import { rootOf, type SettlementDeps } from "./settlement-deps.js";
 
 /** The answer a settled claim gives, every time it is asked: the gateway's signed receipt. */
@@ -66,10 +66,10 @@ export function makeSubmitProof(deps: SettlementDeps) {
     if (!proven.ok)
       return yield* reject(`${proven.error.code}: ${proven.error.detail ?? proven.error.message}`);
 
-    const { ledgerCu, ledger } = yield* use("relays.proofLeaf", async (db) => ({
-      ledgerCu: await ledgerLeaf(db, sessionId, node.address, proof.leaf.hash),
-      ledger: await sessionLedger(db, sessionId, node.address),
-    }));
+    const ledger = yield* use("relays.proofLedger", (db) =>
+      proofLedger(db, sessionId, node.address, proof.leaf.hash),
+    );
+    const ledgerCu = ledger.leafComputeUnits;
     if (ledgerCu === undefined) {
       return yield* reject(
         `INVALID_PROOF: leaf ${proof.leaf.hash} is not a relay this gateway verified for this node and session`,

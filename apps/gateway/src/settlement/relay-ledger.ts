@@ -26,40 +26,58 @@ export interface SessionLedger extends RelayLedgerTotals {
   readonly maxComputeUnits: number;
 }
 
+/** What a proof reads of the ledger: {@link SessionLedger}, and the weight of the proven leaf. */
+export interface ProofLedger extends SessionLedger {
+  /** The compute units the ledger holds for the leaf, or undefined if the gateway never verified it. */
+  readonly leafComputeUnits: number | undefined;
+}
+
+type TotalsRow = { relays: number; computeUnits: string; maxComputeUnits: number | null };
+
+// The sum as text reaches JS without passing through a float (a number would round above 2^53).
+const TOTALS = sql.raw(`cast(count(*) as bigint) as "relays",
+  cast(coalesce(sum(compute_units), 0) as text) as "computeUnits",
+  max(compute_units) as "maxComputeUnits"`);
+
+const totalsOf = (row: TotalsRow | undefined): SessionLedger => ({
+  relays: Number(row?.relays ?? 0),
+  computeUnits: BigInt(row?.computeUnits ?? "0"),
+  maxComputeUnits: Number(row?.maxComputeUnits ?? 0),
+});
+
 export async function sessionLedger(
   db: SqlClient,
   sessionId: string,
   nodeAddress: string,
 ): Promise<SessionLedger> {
-  // The sum as text reaches JS without passing through a float (a number would round above 2^53).
-  const row = await db.get<{ relays: number; computeUnits: string; maxComputeUnits: number | null }>(sql`
-    select cast(count(*) as bigint) as "relays",
-           cast(coalesce(sum(compute_units), 0) as text) as "computeUnits",
-           max(compute_units) as "maxComputeUnits"
-    from relays where ${claimable(sessionId, nodeAddress)}`);
-  return {
-    relays: Number(row?.relays ?? 0),
-    computeUnits: BigInt(row?.computeUnits ?? "0"),
-    maxComputeUnits: Number(row?.maxComputeUnits ?? 0),
-  };
+  return totalsOf(
+    await db.get<TotalsRow>(sql`select ${TOTALS} from relays where ${claimable(sessionId, nodeAddress)}`),
+  );
 }
 
 /**
- * The compute units the ledger holds for one leaf of a node's session, or undefined if the gateway
- * never verified it. Read through the session and node's rows (`relays_session_node`), the ones
- * `sessionLedger` reads for the same proof: the ledger keeps no index on the leaf alone, which
- * every relay would write.
+ * The session's totals ({@link sessionLedger}) and the compute units of one leaf of it, in one
+ * read of the session and node's rows (`relays_session_node`): the ledger keeps no index on the
+ * leaf alone, which every relay would write, so a separate look-up of the leaf read those rows a
+ * second time. A leaf is one relay (its hash covers the request's, the ledger's key); were it in
+ * the ledger twice, the heavier row would count.
  */
-export async function ledgerLeaf(
+export async function proofLedger(
   db: SqlClient,
   sessionId: string,
   nodeAddress: string,
   leafHash: string,
-): Promise<number | undefined> {
-  const row = await db.get<{ computeUnits: number }>(sql`
-    select compute_units as "computeUnits" from relays
-    where ${claimable(sessionId, nodeAddress)} and leaf_hash = ${leafHash.toLowerCase()}`);
-  return row === undefined ? undefined : Number(row.computeUnits);
+): Promise<ProofLedger> {
+  // `compute_units` is never null: the leaf's maximum is null only when no claimable row has it.
+  const row = await db.get<TotalsRow & { leafComputeUnits: number | null }>(sql`
+    select ${TOTALS},
+      max(case when leaf_hash = ${leafHash.toLowerCase()} then compute_units end) as "leafComputeUnits"
+    from relays where ${claimable(sessionId, nodeAddress)}`);
+  const leaf = row?.leafComputeUnits;
+  return {
+    ...totalsOf(row),
+    leafComputeUnits: leaf === null || leaf === undefined ? undefined : Number(leaf),
+  };
 }
 
 /** Input and output tokens of the text-generation relays behind proven claims of a week, per service (for the Bedrock comparison; images and embeddings have no such price). */
