@@ -18,6 +18,17 @@ export {
   type SqlQuery,
   sqliteClient,
 } from "./db/sql-client.js";
+export {
+  runSteps,
+  runStepsSync,
+  type SqlCall,
+  type SqlStep,
+  type SqlSteps,
+  type SyncSql,
+  sqlAll,
+  sqlGet,
+  sqlRun,
+} from "./db/sql-steps.js";
 export { DatabaseError, type OpenedDatabase, openSqlite } from "./db/sqlite.js";
 export {
   type CheckpointerOptions,

@@ -15,6 +15,7 @@ import {
   sqliteClient,
   templateCompiler,
 } from "./sql-client.js";
+import { type SqlSteps, sqlAll, sqlRun } from "./sql-steps.js";
 
 let dir: string;
 let sqlite: Database.Database;
@@ -161,6 +162,55 @@ describe("the SQLite client's transactions", () => {
     expect(await first).toEqual([{ v: "x" }]);
     expect(await second).toBe(1);
     expect((await outside).map((r) => r.v)).toEqual(["x", "y"]);
+  });
+
+  it("runs bodies of steps in the same group as async ones, each told once, after the COMMIT", async () => {
+    const told: string[] = [];
+    const steps = (v: string, refuse = false) =>
+      new Promise<unknown>((resolve, reject) =>
+        db.transactionSteps(
+          function* (): SqlSteps<string> {
+            yield* sqlRun(sql`insert into t (v) values (${v})`);
+            if (refuse) throw new Error("refused");
+            const rows = yield* sqlAll<{ v: string }>(sql`select v from t where v = ${v}`);
+            return rows[0]?.v ?? "";
+          },
+          (r) => {
+            // Durable by now: the group's COMMIT ran before anyone heard of it.
+            told.push(`${r} after ${controls.at(-1)}`);
+            resolve(r);
+          },
+          (e) => {
+            told.push(`${(e as Error).message} ${v}`);
+            reject(e);
+          },
+        ),
+      );
+    const results = await Promise.allSettled([
+      steps("a"),
+      db.transaction((tx) => tx.run(sql`insert into t (v) values (${"b"})`)),
+      steps("x", true),
+      steps("c"),
+    ]);
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message))).toEqual([
+      "a",
+      1,
+      "refused",
+      "c",
+    ]);
+    expect(told).toEqual(["a after COMMIT", "refused x", "c after COMMIT"]);
+    expect((await values()).map((r) => r.v)).toEqual(["a", "b", "c"]);
+    expect(controls.filter((c) => c.startsWith("BEGIN") || c === "COMMIT")).toEqual([
+      "BEGIN IMMEDIATE",
+      "COMMIT",
+    ]);
+    expect(controls.filter((c) => c.startsWith("ROLLBACK"))).toEqual(["ROLLBACK TO group_member"]);
+    // Alone, a body of steps begins, runs and commits in the turn its group runs.
+    await steps("d");
+    expect(controls.slice(-2)).toEqual(["BEGIN IMMEDIATE", "COMMIT"]);
+    await expect(steps("e", true)).rejects.toThrow("refused");
+    expect(controls.slice(-2)).toEqual(["BEGIN IMMEDIATE", "ROLLBACK"]);
+    expect(sqlite.inTransaction).toBe(false);
   });
 
   it("fails every member of a group whose commit fails, keeping none of them", async () => {

@@ -9,6 +9,7 @@ import {
   takeConnection,
   withinDeadline,
 } from "./postgres-deadline.js";
+import { runSteps, runStepsSync, type SqlSteps } from "./sql-steps.js";
 
 /** The SQL dialects an app's storage runs on: SQLite (embedded, one process) or PostgreSQL (shared). */
 export type SqlDialect = "sqlite" | "postgres";
@@ -34,6 +35,17 @@ export interface SqlClient {
    * serialization failure). A throw rolls back. Inside, `tx.transaction` runs `f` inline.
    */
   transaction<A>(f: (tx: SqlClient) => Promise<A>): Promise<A>;
+  /**
+   * {@link transaction} for a body of {@link SqlSteps}, answered through `resolve` or `reject`
+   * (once) instead of a promise. On SQLite the body runs synchronously inside its group commit, and
+   * the caller hears once the COMMIT made it durable: no promise per statement or per transaction.
+   * `steps` makes the body afresh for each attempt (PostgreSQL retries).
+   */
+  transactionSteps<A>(
+    steps: () => SqlSteps<A>,
+    resolve: (result: A) => void,
+    reject: (error: unknown) => void,
+  ): void;
 }
 
 /** A value a {@link plainSql} statement binds: what both drivers take as a parameter as it is. */
@@ -184,6 +196,8 @@ const MAX_GROUP_COMMIT = 64;
 interface FileLock {
   tail: Promise<unknown>;
   inTransaction: boolean;
+  /** Tasks chained on `tail` that have not ended: none, and no transaction, means the file is free now. */
+  pending: number;
 }
 const fileLocks = new Map<string, FileLock>();
 
@@ -197,7 +211,7 @@ const fileLocks = new Map<string, FileLock>();
  */
 export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
   const name = sqlite.memory ? `:memory:${Math.random()}` : sqlite.name;
-  const lock = fileLocks.get(name) ?? { tail: Promise.resolve(), inTransaction: false };
+  const lock = fileLocks.get(name) ?? { tail: Promise.resolve(), inTransaction: false, pending: 0 };
   fileLocks.set(name, lock);
 
   // Statements prepared once per SQL text (queries bind their values as parameters, so the texts
@@ -247,10 +261,18 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
       return stmt.run(...params).changes;
     },
   };
+  const ended = () => {
+    lock.pending--;
+  };
+  /** Holds the file until `task` ends: what comes later is queued after it. */
+  const hold = (task: Promise<unknown>) => {
+    lock.pending++;
+    lock.tail = task.then(ended, ended);
+  };
   /** Runs `f` after any transaction in progress (and the ones queued before it). */
   const queued = <A>(f: () => A | Promise<A>): Promise<A> => {
     const next = lock.tail.then(f);
-    lock.tail = next.catch(() => undefined);
+    hold(next);
     return next;
   };
   const now = <A>(f: () => A): Promise<A> => {
@@ -276,13 +298,12 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
     const batch = waiting.splice(0, MAX_GROUP_COMMIT);
     if (waiting.length > 0) setImmediate(scheduleWaiting);
     if (batch.length === 0) return;
-    if (batch.length === 1) {
-      const only = batch[0] as PendingTransaction;
-      await runAlone(only.f).then(only.resolve, only.reject);
-      return;
-    }
-    const done: { readonly t: PendingTransaction; readonly result: unknown }[] = [];
+    // Each member's own failure, by its place in the batch; the others hear once the group ended.
+    const failed = new Map<number, unknown>();
+    const results: unknown[] = [];
     let next = 0;
+    let committed = false;
+    let groupError: unknown;
     try {
       begin();
       lock.inTransaction = true;
@@ -290,63 +311,65 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
         const t = batch[next] as PendingTransaction;
         // Before the first member that commits, the transaction holds nothing to keep: a failure
         // rolls all of it back and begins again, so no savepoint is needed until then.
-        const alone = done.length === 0;
+        const alone = results.length === 0;
         if (!alone) savepoint();
         try {
-          done.push({ t, result: await t.f(inside) });
+          // A body of steps runs at once, without a turn of its own; only an async one is awaited.
+          results.push(t.steps !== undefined ? runStepsSync(t.steps(), direct) : await t.f(inside));
           if (!alone) release();
         } catch (e) {
+          failed.set(next, e);
           // SQLite may have ended the whole transaction (an I/O error): then nothing of the group
           // holds, and the rest must not run outside a transaction.
           if (!sqlite.inTransaction) {
             next++;
-            t.reject(e);
             throw e;
           }
           if (alone) {
             rollback();
-            t.reject(e);
-            begin();
+            if (next + 1 < batch.length) begin();
           } else {
             rollbackToSavepoint();
             release();
-            t.reject(e);
           }
         }
       }
-      commit();
-      for (const { t, result } of done) t.resolve(result);
+      // Not in a transaction only when the last member was alone and rolled back: nothing to commit.
+      if (sqlite.inTransaction) commit();
+      committed = true;
     } catch (e) {
-      for (const { t } of done) t.reject(e);
-      for (const t of batch.slice(next)) t.reject(e);
+      groupError = e;
       if (sqlite.inTransaction) {
         try {
           rollback();
         } catch {
-          // The connection's own failure: every member was already told.
+          // The connection's own failure: every member is told below.
         }
       }
     } finally {
       lock.inTransaction = false;
     }
+    // Told only now, the file free again: a caller that runs a statement at once does not queue it
+    // behind a transaction that has already ended.
+    let done = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const t = batch[i] as PendingTransaction;
+      if (failed.has(i)) t.reject(failed.get(i));
+      else if (committed) t.resolve(results[done++]);
+      else t.reject(groupError);
+    }
   };
   const scheduleWaiting = () => {
-    queued(commitWaiting).catch(() => undefined);
+    // The file free (nothing queued, no transaction): the group runs now, and a group of steps
+    // alone runs to its end in this turn, with no promise chained on the file's queue.
+    if (lock.pending === 0 && !lock.inTransaction) {
+      const running = commitWaiting();
+      if (lock.inTransaction) hold(running);
+    } else queued(commitWaiting).catch(() => undefined);
   };
-  /** One transaction by itself, as a group of one. */
-  const runAlone = async <A>(f: (tx: SqlClient) => Promise<A>): Promise<A> => {
-    begin();
-    lock.inTransaction = true;
-    try {
-      const result = await f(inside);
-      commit();
-      return result;
-    } catch (e) {
-      if (sqlite.inTransaction) rollback();
-      throw e;
-    } finally {
-      lock.inTransaction = false;
-    }
+  const ask = (t: PendingTransaction) => {
+    waiting.push(t);
+    if (waiting.length === 1) setImmediate(scheduleWaiting);
   };
 
   const inside: SqlClient = {
@@ -355,6 +378,16 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
     get: async (q) => direct.get(q) as never,
     run: async (q) => direct.run(q),
     transaction: (f) => f(inside),
+    transactionSteps: (steps, resolve, reject) => {
+      let result: Parameters<typeof resolve>[0];
+      try {
+        result = runStepsSync(steps(), direct);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      resolve(result);
+    },
   };
   return {
     dialect: "sqlite",
@@ -363,18 +396,25 @@ export function sqliteClient(sqlite: BetterSqlite3.Database): SqlClient {
     run: (q) => now(() => direct.run(q)),
     transaction: <A>(f: (tx: SqlClient) => Promise<A>) =>
       new Promise<A>((resolve, reject) => {
-        waiting.push({ f, resolve, reject } as PendingTransaction);
-        if (waiting.length === 1) setImmediate(scheduleWaiting);
+        ask({ f, steps: undefined, resolve, reject } as PendingTransaction);
       }),
+    transactionSteps: (steps, resolve, reject) => {
+      ask({ f: undefined, steps, resolve, reject } as PendingTransaction);
+    },
   };
 }
 
-/** A transaction asked for and not yet run: see {@link sqliteClient}'s group commit. */
-interface PendingTransaction {
-  readonly f: (tx: SqlClient) => Promise<unknown>;
+/**
+ * A transaction asked for and not yet run: see {@link sqliteClient}'s group commit. Its body is
+ * an async function (`f`) or steps run synchronously (`steps`).
+ */
+type PendingTransaction = {
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: unknown) => void;
-}
+} & (
+  | { readonly f: (tx: SqlClient) => Promise<unknown>; readonly steps: undefined }
+  | { readonly f: undefined; readonly steps: () => SqlSteps<unknown> }
+);
 
 /** PostgreSQL error codes a transaction is retried on. */
 const RETRYABLE = new Set(["40001", "40P01"]);
@@ -393,6 +433,9 @@ function pgConnectionClient(connection: PoolClient): SqlClient {
     get: async (q) => (await pgAll(connection, q)).rows[0] as never,
     run: async (q) => (await pgAll(connection, q)).changes,
     transaction: (f) => f(self),
+    transactionSteps: (steps, resolve, reject) => {
+      runSteps(steps(), self).then(resolve, reject);
+    },
   };
   return self;
 }
@@ -433,7 +476,7 @@ export function postgresClient(pool: Pool, options: PostgresClientOptions = {}):
       connection.release(broken);
     }
   };
-  return {
+  const client: SqlClient = {
     dialect: "postgres",
     all: async (q) => (await statement(q)).rows as never,
     get: async (q) => (await statement(q)).rows[0] as never,
@@ -474,5 +517,9 @@ export function postgresClient(pool: Pool, options: PostgresClientOptions = {}):
         }
       }
     },
+    transactionSteps: (steps, resolve, reject) => {
+      client.transaction((tx) => runSteps(steps(), tx)).then(resolve, reject);
+    },
   };
+  return client;
 }
