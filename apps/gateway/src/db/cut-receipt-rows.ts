@@ -1,5 +1,5 @@
 import type { StreamCutReceipt } from "@pocket-ai/protocol";
-import { type PlainSqlValue, plainSql, type SqlClient } from "@pocket-ai/runtime";
+import { type PlainSql, type PlainSqlValue, plainSql, type SqlClient } from "@pocket-ai/runtime";
 
 /**
  * A signed receipt for a stream the gateway cut, to be written with the stream's ledger row (see
@@ -40,13 +40,16 @@ export const cutReceiptValues = ({ receipt, expiresAt }: PendingCutReceipt): Pla
   receipt.issuedAt,
 ];
 
-/** Writes a receipt to deliver (nothing when one for the relay is there already); in its ledger row's transaction. */
-export function insertCutReceipt(db: SqlClient, { receipt, expiresAt }: PendingCutReceipt): Promise<number> {
-  return db.run(plainSql`
+/** The statement that writes a receipt to deliver (nothing when one for the relay is there already). */
+export const cutReceiptInsert = ({ receipt, expiresAt }: PendingCutReceipt): PlainSql => plainSql`
     insert into cut_receipts (request_hash, node_address, session_id, receipt, expires_at, next_attempt_at, attempts, created_at)
     values (${receipt.requestHash}, ${receipt.nodeAddress}, ${receipt.sessionId}, ${JSON.stringify(receipt)},
       ${expiresAt}, ${receipt.issuedAt}, 0, ${receipt.issuedAt})
-    on conflict (request_hash) do nothing`);
+    on conflict (request_hash) do nothing`;
+
+/** Writes a receipt to deliver (see {@link cutReceiptInsert}); in its ledger row's transaction. */
+export function insertCutReceipt(db: SqlClient, pending: PendingCutReceipt): Promise<number> {
+  return db.run(cutReceiptInsert(pending));
 }
 
 type TakenRow = Omit<DueCutReceipt, "leaseUntil">;

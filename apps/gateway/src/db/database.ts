@@ -5,6 +5,7 @@ import {
   openPostgres,
   openSqlite,
   packageFile,
+  type SqlCall,
   type SqlClient,
   sqliteClient,
 } from "@pocket-ai/runtime";
@@ -102,11 +103,28 @@ export type StoreRunner = <A>(
   f: (db: SqlClient) => Promise<A>,
 ) => Effect.Effect<A, StorageError>;
 
+const storageError = (operation: string, e: unknown) =>
+  new StorageError({ operation, reason: describeThrown(e), unavailable: databaseUnavailable(e) });
+
 export function storeRunner(db: SqlClient): StoreRunner {
-  return (operation, f) =>
-    Effect.tryPromise({
-      try: () => f(db),
-      catch: (e) =>
-        new StorageError({ operation, reason: describeThrown(e), unavailable: databaseUnavailable(e) }),
-    });
+  return (operation, f) => Effect.tryPromise({ try: () => f(db), catch: (e) => storageError(operation, e) });
+}
+
+/**
+ * A {@link StoreRunner} for calls that answer through callbacks (see `SqlCall`, e.g. a transaction
+ * of `SqlSteps`): the fiber resumes once, from the callback, with no promise in between.
+ */
+export type StoreCaller = <A>(
+  operation: string,
+  call: (db: SqlClient) => SqlCall<A>,
+) => Effect.Effect<A, StorageError>;
+
+export function storeCaller(db: SqlClient): StoreCaller {
+  return <A>(operation: string, call: (db: SqlClient) => SqlCall<A>) =>
+    Effect.async<A, StorageError>((resume) =>
+      call(db)(
+        (a) => resume(Effect.succeed(a)),
+        (e) => resume(Effect.fail(storageError(operation, e))),
+      ),
+    );
 }

@@ -1,8 +1,15 @@
-import { PlainSql, type PlainSqlValue, type SqlClient } from "@pocket-ai/runtime";
+import {
+  PlainSql,
+  type PlainSqlValue,
+  runSteps,
+  type SqlClient,
+  type SqlSteps,
+  sqlRun,
+} from "@pocket-ai/runtime";
 import {
   CUT_RECEIPT_COLUMNS,
+  cutReceiptInsert,
   cutReceiptValues,
-  insertCutReceipt,
   type PendingCutReceipt,
 } from "./cut-receipt-rows.js";
 import type { relays } from "./schema.js";
@@ -61,14 +68,17 @@ const INSERT = partsOf([
 
 /**
  * Inserts a relay's row unless its request hash is already in the ledger, and its cut receipt with
- * it (call it inside a transaction when the row has one); returns 1 if inserted, else 0.
+ * it (run it inside a transaction when the row has one); returns 1 if inserted, else 0.
  */
-export function insertRelayRow(db: SqlClient, r: RelayRow): Promise<number> {
-  const inserted = db.run(new PlainSql(INSERT, [...valuesOf(r), r.priceMicroUsd ?? 0]));
-  const receipt = r.cutReceipt;
-  if (receipt === undefined) return inserted;
-  return inserted.then((n) => (n === 1 ? insertCutReceipt(db, receipt).then(() => n) : n));
+export function* insertRelayRowSteps(r: RelayRow): SqlSteps<number> {
+  const inserted = yield* sqlRun(new PlainSql(INSERT, [...valuesOf(r), r.priceMicroUsd ?? 0]));
+  if (inserted === 1 && r.cutReceipt !== undefined) yield* sqlRun(cutReceiptInsert(r.cutReceipt));
+  return inserted;
 }
+
+/** {@link insertRelayRowSteps} on `db`. */
+export const insertRelayRow = (db: SqlClient, r: RelayRow): Promise<number> =>
+  runSteps(insertRelayRowSteps(r), db);
 
 const CHARGED = ' select charged as "charged" from charge';
 const withRow = new WeakMap<TemplateStringsArray, TemplateStringsArray>();

@@ -1,6 +1,15 @@
-import { plainSql, type SqlClient } from "@pocket-ai/runtime";
+import {
+  plainSql,
+  runSteps,
+  type SqlCall,
+  type SqlClient,
+  type SqlSteps,
+  sqlAll,
+  sqlGet,
+  sqlRun,
+} from "@pocket-ai/runtime";
 import { type SQL, sql } from "drizzle-orm";
-import { closeWithCharge, insertRelayRow, type RelayRow } from "../db/relay-rows.js";
+import { closeWithCharge, insertRelayRowSteps, type RelayRow } from "../db/relay-rows.js";
 import {
   BUCKET_MS,
   type BucketCheck,
@@ -29,11 +38,18 @@ export type LedgerRow = RelayRow;
  * conditional UPDATE that carries its own condition, and the rate window is checked while the
  * key's row is locked, so no two requests — in one process or in several — can both take the
  * last unit. Nothing is checked in process memory and then incremented.
+ *
+ * The transactions' bodies are `SqlSteps`, written once for both dialects: SQLite runs each
+ * synchronously inside its group commit, PostgreSQL a statement at a time.
  */
 
+/** Runs `steps` in one transaction of `db`, as a promise (for the steps off a relay's path). */
+const inTransaction = <A>(db: SqlClient, steps: () => SqlSteps<A>): Promise<A> =>
+  new Promise((resolve, reject) => db.transactionSteps(steps, resolve, reject));
+
 /** Locks the key's row until the transaction ends (SQLite: the write lock is already held). */
-const lockKey = (tx: SqlClient, keyId: string) =>
-  tx.get<{ spent: number; reserved: number; budget: number | null } & RateLimits>(plainSql`
+const lockKey = (keyId: string) =>
+  sqlGet<{ spent: number; reserved: number; budget: number | null } & RateLimits>(plainSql`
     update api_keys set spent_micro_usd = spent_micro_usd where id = ${keyId}
     returning spent_micro_usd as "spent", reserved_micro_usd as "reserved", budget_micro_usd as "budget",
       rpm, tpm`);
@@ -58,32 +74,31 @@ const second = (at: number) => Math.floor(at / BUCKET_MS);
 const lastSecond = (now: number) => second(now + RATE_WINDOW_MS);
 
 /** The key's use of its window counted in whole buckets: one aggregate over its buckets. */
-const bucketTotal = async (db: SqlClient, keyId: string, now: number): Promise<RateAsk> =>
-  (await db.get<RateAsk>(plainSql`
+function* bucketTotal(keyId: string, now: number): SqlSteps<RateAsk> {
+  const total = yield* sqlGet<RateAsk>(plainSql`
     select cast(coalesce(sum(requests), 0) as bigint) as "requests",
       cast(coalesce(sum(tokens), 0) as bigint) as "tokens"
     from key_rate_buckets where key_id = ${keyId} and "second" >= ${firstBucket(now)}
-      and "second" <= ${lastSecond(now)}`)) ?? {
-    requests: 0,
-    tokens: 0,
-  };
+      and "second" <= ${lastSecond(now)}`);
+  return total ?? { requests: 0, tokens: 0 };
+}
 
 /** The key's buckets that hold part of the window at `now`, oldest first (at most 121, see above). */
-const windowBuckets = (db: SqlClient, keyId: string, now: number) =>
-  db.all<RateBucket>(plainSql`
+const windowBuckets = (keyId: string, now: number) =>
+  sqlAll<RateBucket>(plainSql`
     select "second", requests, tokens from key_rate_buckets
     where key_id = ${keyId} and "second" >= ${firstBucket(now)} and "second" <= ${lastSecond(now)}
     order by "second"`);
 
 /** The reservations of one bucket (one second of one key), oldest first. */
-const bucketEntries = (db: SqlClient, keyId: string) => (s: number) =>
-  db.all<WindowEntry>(plainSql`
+const bucketEntries = (keyId: string) => (s: number) =>
+  sqlAll<WindowEntry>(plainSql`
     select at, requests, tokens from key_reservations
     where key_id = ${keyId} and at >= ${s * BUCKET_MS} and at < ${(s + 1) * BUCKET_MS} order by at, id`);
 
 /** Adds to (or, negative, takes from) the bucket of a reservation made at `at`. */
-const addToBucket = (db: SqlClient, keyId: string, at: number, add: RateAsk) =>
-  db.run(plainSql`
+const addToBucket = (keyId: string, at: number, add: RateAsk) =>
+  sqlRun(plainSql`
     insert into key_rate_buckets (key_id, "second", requests, tokens)
     values (${keyId}, ${second(at)}, ${add.requests}, ${add.tokens})
     on conflict (key_id, "second") do update set
@@ -94,36 +109,34 @@ const addToBucket = (db: SqlClient, keyId: string, at: number, add: RateAsk) =>
  * Takes a reservation's share (or, negative, more tokens) out of its bucket; a bucket already
  * swept stays gone. Called with the key's row locked, as `addToBucket` is.
  */
-const takeFromBucket = (db: SqlClient, keyId: string, at: number, take: RateAsk) =>
-  db.run(plainSql`
+const takeFromBucket = (keyId: string, at: number, take: RateAsk) =>
+  sqlRun(plainSql`
     update key_rate_buckets set requests = requests - ${take.requests}, tokens = tokens - ${take.tokens}
     where key_id = ${keyId} and "second" = ${second(at)}`);
 
 /** Checks `ask` against the key's window from its buckets (see `checkBuckets`): exact, and O(1) when it fits. */
-async function checkRate(
-  db: SqlClient,
+function* checkRate(
   keyId: string,
   limits: { readonly rpm: number | null; readonly tpm: number | null },
   ask: RateAsk,
   now: number,
-): Promise<BucketCheck> {
-  const total = await bucketTotal(db, keyId, now);
+): SqlSteps<BucketCheck> {
+  const total = yield* bucketTotal(keyId, now);
   if (fitsLimits(total, limits, ask)) return { used: total };
-  return checkBuckets(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), limits, ask, now);
+  return yield* checkBuckets(yield* windowBuckets(keyId, now), bucketEntries(keyId), limits, ask, now);
 }
 
 /**
  * A key's exact use of its window: its buckets (and the oldest bucket's rows if it is partly out)
  * for a key with a limit; its rows for a key without, which keeps no buckets.
  */
-export async function windowUse(
-  db: SqlClient,
-  keyId: string,
-  limits: RateLimits,
-  now: number,
-): Promise<RateAsk> {
-  if (limited(limits)) return bucketUsage(await windowBuckets(db, keyId, now), bucketEntries(db, keyId), now);
-  const entries = await db.all<WindowEntry>(plainSql`
+export function windowUse(db: SqlClient, keyId: string, limits: RateLimits, now: number): Promise<RateAsk> {
+  return runSteps(windowUseSteps(keyId, limits, now), db);
+}
+
+function* windowUseSteps(keyId: string, limits: RateLimits, now: number): SqlSteps<RateAsk> {
+  if (limited(limits)) return yield* bucketUsage(yield* windowBuckets(keyId, now), bucketEntries(keyId), now);
+  const entries = yield* sqlAll<WindowEntry>(plainSql`
     select at, requests, tokens from key_reservations
     where key_id = ${keyId} and at > ${now - RATE_WINDOW_MS} and at <= ${now + RATE_WINDOW_MS}`);
   return windowUsage(entries, now);
@@ -165,25 +178,36 @@ export interface Reserved {
  * request: counted in whole buckets unless the check read rows, see `checkBuckets`), the refusal
  * of a rate limit, or `no-budget`. A key without limits reads no window at all. The key's row
  * decides whether it has limits, not the caller's cached copy: a limit set through another replica
- * holds at the next request here.
+ * holds at the next request here. Answers through callbacks (see `SqlCall`): on SQLite once the
+ * group commit that holds the reservation committed, with no promise on the way.
  */
-export async function reserveBudget(
+export function reserveBudget(
+  db: SqlClient,
+  input: ReserveInput,
+): SqlCall<Reserved | "no-budget" | RateRefusal> {
+  if (db.dialect === "postgres" && input.limits.rpm === null && input.limits.tpm === null)
+    return (resolve, reject) => {
+      reserveWithoutLimits(db, input).then(resolve, reject);
+    };
+  return reserveInTransaction(db, input);
+}
+
+/** PostgreSQL, for a key the caller knows without limits: one statement, a transaction only if need be. */
+async function reserveWithoutLimits(
   db: SqlClient,
   input: ReserveInput,
 ): Promise<Reserved | "no-budget" | RateRefusal> {
-  if (db.dialect === "postgres" && input.limits.rpm === null && input.limits.tpm === null) {
-    const taken = await reserveInOneStatement(db, input);
-    if (taken !== undefined) return taken;
-    // Not taken: out of budget, a key no longer active, or a key that got a rate limit since the
-    // caller read it (set through another replica, within the key cache's lifetime). Only the last
-    // needs the transaction below: one read tells, so a key out of budget (which a client may
-    // hammer) costs a round trip more, not a transaction.
-    const row = await db.get<{ rpm: number | null; tpm: number | null }>(
-      plainSql`select rpm, tpm from api_keys where id = ${input.keyId}`,
-    );
-    if (row === undefined || (row.rpm === null && row.tpm === null)) return "no-budget";
-  }
-  return reserveInTransaction(db, input);
+  const taken = await reserveInOneStatement(db, input);
+  if (taken !== undefined) return taken;
+  // Not taken: out of budget, a key no longer active, or a key that got a rate limit since the
+  // caller read it (set through another replica, within the key cache's lifetime). Only the last
+  // needs the transaction below: one read tells, so a key out of budget (which a client may
+  // hammer) costs a round trip more, not a transaction.
+  const row = await db.get<{ rpm: number | null; tpm: number | null }>(
+    plainSql`select rpm, tpm from api_keys where id = ${input.keyId}`,
+  );
+  if (row === undefined || (row.rpm === null && row.tpm === null)) return "no-budget";
+  return new Promise(reserveInTransaction(db, input));
 }
 
 /** A rate check that failed inside a reservation's transaction, thrown to roll the budget back. */
@@ -191,52 +215,50 @@ class RateRefused {
   constructor(readonly refusal: RateRefusal) {}
 }
 
-function reserveInTransaction(
-  db: SqlClient,
-  input: ReserveInput,
-): Promise<Reserved | "no-budget" | RateRefusal> {
+const reserveInTransaction =
+  (db: SqlClient, input: ReserveInput): SqlCall<Reserved | "no-budget" | RateRefusal> =>
+  (resolve, reject) =>
+    db.transactionSteps(
+      () => reserveSteps(input),
+      resolve,
+      (e) => (e instanceof RateRefused ? resolve(e.refusal) : reject(e)),
+    );
+
+function* reserveSteps(input: ReserveInput): SqlSteps<Reserved | "no-budget" | RateRefusal> {
   const { id, keyId, limits, ask, cost, now } = input;
-  return db
-    .transaction(async (tx) => {
-      let window: RateAsk | undefined;
-      let checked = false;
-      if (limits.rpm !== null || limits.tpm !== null) {
-        // The row's limits, not the (cached) caller's: they decide the buckets too.
-        const row = await lockKey(tx, keyId);
-        if (row === undefined) return "no-budget";
-        checked = true;
-        if (limited(row)) {
-          const check = await checkRate(tx, keyId, row, ask, now);
-          if (check.refusal !== undefined) return check.refusal;
-          window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
-        }
-      }
-      const taken = await tx.get<RateLimits>(plainSql`
-        update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
-        where id = ${keyId} and status = 'active'
-          and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)
-        returning rpm, tpm`);
-      if (taken === undefined) return "no-budget";
-      if (!checked && limited(taken)) {
-        // The caller knew the key without a limit, but its row has one now (a change made through
-        // another replica, or since the caller's key was cached): the row decides, checked now
-        // that the UPDATE holds the row; a refusal rolls the budget back with the transaction.
-        const check = await checkRate(tx, keyId, taken, ask, now);
-        if (check.refusal !== undefined) throw new RateRefused(check.refusal);
-        window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
-      }
-      await tx.run(plainSql`
-        insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
-        values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
-      if (limited(taken)) await addToBucket(tx, keyId, now, ask);
-      const reserved: Reserved =
-        window === undefined ? { outcome: "reserved" } : { outcome: "reserved", window };
-      return reserved;
-    })
-    .catch((e: unknown) => {
-      if (e instanceof RateRefused) return e.refusal;
-      throw e;
-    });
+  let window: RateAsk | undefined;
+  let checked = false;
+  if (limits.rpm !== null || limits.tpm !== null) {
+    // The row's limits, not the (cached) caller's: they decide the buckets too.
+    const row = yield* lockKey(keyId);
+    if (row === undefined) return "no-budget";
+    checked = true;
+    if (limited(row)) {
+      const check = yield* checkRate(keyId, row, ask, now);
+      if (check.refusal !== undefined) return check.refusal;
+      window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
+    }
+  }
+  const taken = yield* sqlGet<RateLimits>(plainSql`
+    update api_keys set reserved_micro_usd = reserved_micro_usd + ${cost}
+    where id = ${keyId} and status = 'active'
+      and (budget_micro_usd is null or spent_micro_usd + reserved_micro_usd + ${cost} <= budget_micro_usd)
+    returning rpm, tpm`);
+  if (taken === undefined) return "no-budget";
+  if (!checked && limited(taken)) {
+    // The caller knew the key without a limit, but its row has one now (a change made through
+    // another replica, or since the caller's key was cached): the row decides, checked now
+    // that the UPDATE holds the row; a refusal rolls the budget back with the transaction.
+    const check = yield* checkRate(keyId, taken, ask, now);
+    if (check.refusal !== undefined) throw new RateRefused(check.refusal);
+    window = { requests: check.used.requests + ask.requests, tokens: check.used.tokens + ask.tokens };
+  }
+  yield* sqlRun(plainSql`
+    insert into key_reservations (id, key_id, at, requests, tokens, held_micro_usd, open)
+    values (${id}, ${keyId}, ${now}, ${ask.requests}, ${ask.tokens}, ${cost}, 1)`);
+  if (limited(taken)) yield* addToBucket(keyId, now, ask);
+  const reserved: Reserved = window === undefined ? { outcome: "reserved" } : { outcome: "reserved", window };
+  return reserved;
 }
 
 /**
@@ -254,8 +276,11 @@ function reserveInTransaction(
  * recorded all the same, unless its row is in the ledger already (see {@link chargeLate}; one more
  * step, only then); `onLate` hears of such a charge. Without `ledger` nothing tells the two apart,
  * and 0 is charged.
+ *
+ * Answers through callbacks (see `SqlCall`): on SQLite once the group commit that holds the charge
+ * and its ledger row committed, with no promise on the way.
  */
-export async function settleBudget(
+export function settleBudget(
   db: SqlClient,
   settled: {
     id: string;
@@ -270,55 +295,68 @@ export async function settleBudget(
   },
   ledger?: (charged: number) => LedgerRow,
   onLate?: (keyId: string, charged: number) => void,
-): Promise<number> {
+): SqlCall<number> {
+  if (db.dialect === "postgres")
+    return (resolve, reject) => {
+      settleInOneStatement(db, settled, ledger, onLate).then(resolve, reject);
+    };
+  return (resolve, reject) =>
+    db.transactionSteps(
+      () => settleSteps(settled, ledger),
+      ({ charged, late }) => {
+        // Told once the transaction committed, not from inside it.
+        if (late) onLate?.(settled.keyId, charged);
+        resolve(charged);
+      },
+      reject,
+    );
+}
+
+/** SQLite: {@link settleBudget}'s transaction; `late` when it charged a reservation found not open. */
+function* settleSteps(
+  settled: Parameters<typeof settleBudget>[1],
+  ledger: ((charged: number) => LedgerRow) | undefined,
+): SqlSteps<{ readonly charged: number; readonly late: boolean }> {
   const { id, keyId, reserved, actual } = settled;
-  if (db.dialect === "postgres") return settleInOneStatement(db, settled, ledger, onLate);
-  // Told once the transaction committed, not from inside it.
-  let late = false;
-  const charged = await db.transaction(async (tx) => {
-    const closed = await tx.get<{ at: number }>(plainSql`
-      update key_reservations set open = 0, held_micro_usd = 0, tokens = ${settled.tokens}
-      where id = ${id} and open = 1 returning at`);
-    if (closed === undefined) {
-      if (ledger === undefined) return 0;
-      const charged = await chargeLate(tx, settled, ledger);
-      late = charged !== undefined;
-      return charged ?? 0;
-    }
-    // The key's row before its bucket, as in every step: two steps never wait on each other. The
-    // whole cost fits the budget almost always (the reservation held the tier's most): then one
-    // UPDATE checks that it fits and charges it; only a charge the cap bites reads the row first.
-    let charged = actual;
-    let key: RateLimits | undefined = await tx.get<RateLimits>(plainSql`
+  const closed = yield* sqlGet<{ at: number }>(plainSql`
+    update key_reservations set open = 0, held_micro_usd = 0, tokens = ${settled.tokens}
+    where id = ${id} and open = 1 returning at`);
+  if (closed === undefined) {
+    if (ledger === undefined) return { charged: 0, late: false };
+    const charged = yield* chargeLate(settled, ledger);
+    return { charged: charged ?? 0, late: charged !== undefined };
+  }
+  // The key's row before its bucket, as in every step: two steps never wait on each other. The
+  // whole cost fits the budget almost always (the reservation held the tier's most): then one
+  // UPDATE checks that it fits and charges it; only a charge the cap bites reads the row first.
+  let charged = actual;
+  let key: RateLimits | undefined = yield* sqlGet<RateLimits>(plainSql`
+    update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved},
+      spent_micro_usd = spent_micro_usd + ${actual}, requests = requests + ${settled.requests},
+      tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
+    where id = ${keyId} and (budget_micro_usd is null
+      or spent_micro_usd + reserved_micro_usd - ${reserved} + ${actual} <= budget_micro_usd)
+    returning rpm, tpm`);
+  if (key === undefined) {
+    const held = yield* lockKey(keyId);
+    if (held === undefined) return { charged: 0, late: false };
+    charged =
+      held.budget === null
+        ? actual
+        : Math.min(actual, Math.max(0, held.budget - held.spent - held.reserved + reserved));
+    yield* sqlRun(plainSql`
       update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved},
-        spent_micro_usd = spent_micro_usd + ${actual}, requests = requests + ${settled.requests},
+        spent_micro_usd = spent_micro_usd + ${charged}, requests = requests + ${settled.requests},
         tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
-      where id = ${keyId} and (budget_micro_usd is null
-        or spent_micro_usd + reserved_micro_usd - ${reserved} + ${actual} <= budget_micro_usd)
-      returning rpm, tpm`);
-    if (key === undefined) {
-      const held = await lockKey(tx, keyId);
-      if (held === undefined) return 0;
-      charged =
-        held.budget === null
-          ? actual
-          : Math.min(actual, Math.max(0, held.budget - held.spent - held.reserved + reserved));
-      await tx.run(plainSql`
-        update api_keys set reserved_micro_usd = reserved_micro_usd - ${reserved},
-          spent_micro_usd = spent_micro_usd + ${charged}, requests = requests + ${settled.requests},
-          tokens = tokens + ${settled.tokens}, last_used_at = ${settled.now}
-        where id = ${keyId}`);
-      key = held;
-    }
-    const tokens = settled.reservedTokens - settled.tokens;
-    if (tokens !== 0 && limited(key)) await takeFromBucket(tx, keyId, closed.at, { requests: 0, tokens });
-    // Throwing rolls the charge back with the row: a duplicate relay is never charged twice.
-    if (ledger !== undefined && (await insertRelayRow(tx, ledger(charged))) !== 1)
-      throw new DuplicateLedgerRow();
-    return charged;
-  });
-  if (late) onLate?.(keyId, charged);
-  return charged;
+      where id = ${keyId}`);
+    key = held;
+  }
+  const tokens = settled.reservedTokens - settled.tokens;
+  if (tokens !== 0 && limited(key)) yield* takeFromBucket(keyId, closed.at, { requests: 0, tokens });
+  // Throwing rolls the charge back with the row: a duplicate relay is never charged twice.
+  if (ledger !== undefined && (yield* insertRelayRowSteps(ledger(charged))) !== 1)
+    throw new DuplicateLedgerRow();
+  return { charged, late: false };
 }
 
 /** What a settled relay's key was charged: the columns of its row that the charge reads. */
@@ -343,16 +381,15 @@ const lateCharge = (key: HeldKey, settled: { readonly reserved: number; readonly
  * gives back only holds older than any window, and took the reservation out of its bucket. The
  * charge, or `undefined` when the row was there (or the key is gone): nothing was changed then.
  */
-async function chargeLate(
-  tx: SqlClient,
+function* chargeLate(
   settled: Parameters<typeof settleBudget>[1],
   ledger: (charged: number) => LedgerRow,
-): Promise<number | undefined> {
-  const key = await lockKey(tx, settled.keyId);
+): SqlSteps<number | undefined> {
+  const key = yield* lockKey(settled.keyId);
   if (key === undefined) return undefined;
   const charged = lateCharge(key, settled);
-  if ((await insertRelayRow(tx, ledger(charged))) !== 1) return undefined;
-  await tx.run(plainSql`
+  if ((yield* insertRelayRowSteps(ledger(charged))) !== 1) return undefined;
+  yield* sqlRun(plainSql`
     update api_keys set spent_micro_usd = spent_micro_usd + ${charged},
       requests = requests + ${settled.requests}, tokens = tokens + ${settled.tokens},
       last_used_at = ${settled.now}
@@ -489,16 +526,16 @@ export function releaseBudget(
   db: SqlClient,
   r: { id: string; keyId: string; reserved: number },
 ): Promise<void> {
-  return db.transaction(async (tx) => {
-    const removed = await tx.get<{ at: number; requests: number; tokens: number }>(
+  return inTransaction(db, function* () {
+    const removed = yield* sqlGet<{ at: number; requests: number; tokens: number }>(
       plainSql`delete from key_reservations where id = ${r.id} and open = 1 returning at, requests, tokens`,
     );
     if (removed !== undefined) {
-      const key = await tx.get<RateLimits>(
+      const key = yield* sqlGet<RateLimits>(
         plainSql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}
           returning rpm, tpm`,
       );
-      if (key !== undefined && limited(key)) await takeFromBucket(tx, r.keyId, removed.at, removed);
+      if (key !== undefined && limited(key)) yield* takeFromBucket(r.keyId, removed.at, removed);
     }
   });
 }
@@ -514,18 +551,18 @@ export function closeUncharged(
   db: SqlClient,
   r: { id: string; keyId: string; reserved: number; reservedTokens: number },
 ): Promise<void> {
-  return db.transaction(async (tx) => {
-    const closed = await tx.get<{ at: number }>(plainSql`
+  return inTransaction(db, function* () {
+    const closed = yield* sqlGet<{ at: number }>(plainSql`
       update key_reservations set open = 0, held_micro_usd = 0, tokens = 0
       where id = ${r.id} and open = 1 returning at`);
     if (closed === undefined) return;
     // The key's row before its bucket, as in every step: two steps never wait on each other.
-    const key = await tx.get<RateLimits>(
+    const key = yield* sqlGet<RateLimits>(
       plainSql`update api_keys set reserved_micro_usd = reserved_micro_usd - ${r.reserved} where id = ${r.keyId}
         returning rpm, tpm`,
     );
     if (key !== undefined && limited(key) && r.reservedTokens !== 0)
-      await takeFromBucket(tx, r.keyId, closed.at, { requests: 0, tokens: r.reservedTokens });
+      yield* takeFromBucket(r.keyId, closed.at, { requests: 0, tokens: r.reservedTokens });
   });
 }
 

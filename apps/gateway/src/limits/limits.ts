@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Layer, Runtime, Schedule } from "effect";
 import { ApiKeyNotFound, InvalidApiKey } from "../accounts/errors.js";
 import { API_KEY_COLUMNS } from "../db/columns.js";
-import { GatewayStore, type StorageError, storeRunner } from "../db/database.js";
+import { GatewayStore, type StorageError, storeCaller, storeRunner } from "../db/database.js";
 import type { apiKeys } from "../db/schema.js";
 import {
   closeUncharged,
@@ -116,6 +116,8 @@ const make = Effect.gen(function* () {
   const store = yield* GatewayStore;
   const { staleReservationMs: staleAfter } = yield* LimitsSettings;
   const use = storeRunner(store);
+  // The relay's own steps (reserve, settle): their transactions answer through callbacks.
+  const call = storeCaller(store);
   /** Reservations this process took and has not ended yet (metrics, graceful shutdown). */
   const live = new Set<string>();
   // Read once: a `Clock` step per reservation is two fiber steps on the hot path.
@@ -199,7 +201,7 @@ const make = Effect.gen(function* () {
       const id = reservationId(now);
       // One step after the transaction, not a generator's: this runs for every relay.
       return Effect.flatMap(
-        use("limits.reserve", (db) =>
+        call("limits.reserve", (db) =>
           reserveBudget(db, {
             id,
             keyId: key.keyId,
@@ -249,7 +251,7 @@ const make = Effect.gen(function* () {
         const now = clock.unsafeCurrentTimeMillis();
         if (!live.has(reservation.id)) return Effect.succeed(0);
         return Effect.map(
-          use("limits.settle", (db) =>
+          call("limits.settle", (db) =>
             settleBudget(
               db,
               {

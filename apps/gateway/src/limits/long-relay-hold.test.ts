@@ -131,7 +131,7 @@ describe.each(STORE_DIALECTS)("a relay that outlives its budget hold on %s", (di
         tokens: 0,
         now: r.createdAt,
       };
-      expect(await settleBudget(db, again, rowOf(key, r, 1))).toBe(0);
+      expect(await new Promise(settleBudget(db, again, rowOf(key, r, 1)))).toBe(0);
       expect(await ledger(db, key.keyId)).toEqual([{ price: PRICE }]);
       expect(await usage(a, key.keyId)).toMatchObject({
         requests: 1,

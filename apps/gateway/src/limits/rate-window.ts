@@ -135,36 +135,38 @@ export type BucketCheck =
  * admit what the whole oldest bucket refused.
  * `used` counts whole buckets where no entry was read: never less than the window's use, and at
  * most the oldest bucket's entries that already left it more.
+ * A generator over `entriesOf`'s own steps (the statements that read a bucket's entries, see
+ * `SqlSteps`), so the check runs inside a transaction of either kind.
  */
-export async function checkBuckets(
+export function* checkBuckets<Step>(
   buckets: readonly RateBucket[],
-  entriesOf: (second: number) => Promise<readonly WindowEntry[]>,
+  entriesOf: (second: number) => Generator<Step, readonly WindowEntry[], unknown>,
   limits: { readonly rpm: number | null; readonly tpm: number | null },
   ask: RateAsk,
   now: number,
   windowMs = RATE_WINDOW_MS,
-): Promise<BucketCheck> {
+): Generator<Step, BucketCheck, unknown> {
   let entries: readonly Counted[] = buckets.map(asEntry);
   for (;;) {
     const found = findRefusal(entries, limits, ask, now, windowMs);
     if (found === undefined) return { used: windowUsage(entries, now, windowMs) };
     const second = found.by?.bucket;
     if (second === undefined) return { refusal: found.refusal };
-    const own = await entriesOf(second);
+    const own = yield* entriesOf(second);
     entries = entries.flatMap((e) => (e.bucket === second ? own : [e]));
   }
 }
 
 /** A key's exact use of its window from its buckets, reading the oldest bucket's entries if it is partly out. */
-export async function bucketUsage(
+export function* bucketUsage<Step>(
   buckets: readonly RateBucket[],
-  entriesOf: (second: number) => Promise<readonly WindowEntry[]>,
+  entriesOf: (second: number) => Generator<Step, readonly WindowEntry[], unknown>,
   now: number,
   windowMs = RATE_WINDOW_MS,
-): Promise<RateAsk> {
+): Generator<Step, RateAsk, unknown> {
   const oldest = buckets[0];
   const partial = oldest !== undefined && oldest.second * BUCKET_MS < now - windowMs + 1;
-  const head = partial ? await entriesOf(oldest.second) : [];
+  const head = partial ? yield* entriesOf(oldest.second) : [];
   return windowUsage([...head, ...buckets.slice(partial ? 1 : 0).map(asEntry)], now, windowMs);
 }
 
