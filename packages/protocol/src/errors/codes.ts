@@ -329,7 +329,7 @@ export const ErrorCodes = {
     status: 409,
     type: "invalid_request_error",
     message:
-      "The gateway holds an announcement of this node issued later than this one: an old announcement sent again, or a node whose clock went back. A node signs a new announcement each time; if its clock was stepped back, it is taken again once its clock passes the time of the one the gateway holds (the message says when).",
+      "The gateway holds an announcement of this node issued later than this one: an old announcement sent again, or a node whose clock went back. A node signs a new announcement each time, after the last one it sent even when its clock was stepped back; a node restarted after such a step is taken again once its clock passes the time of the one the gateway holds (the message says when).",
   },
   ANNOUNCEMENT_WRONG_GATEWAY: {
     status: 403,
