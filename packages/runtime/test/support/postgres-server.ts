@@ -1,5 +1,13 @@
 import { execFile } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -80,7 +88,11 @@ let sequence = 0;
 export async function startTestPostgres(): Promise<TestPostgres> {
   const bin = findPostgresBin();
   if (bin === undefined) throw new Error("PostgreSQL binaries (initdb, pg_ctl) not found");
-  const dir = mkdtempSync(join(tmpdir(), "pocket-pg-"));
+  await stopOrphanedServers(bin);
+  const dir = mkdtempSync(join(tmpdir(), SERVER_FOLDER_PREFIX));
+  // Whose server it is: a run killed before its `stop` (a test runner aborted, a machine's
+  // timeout) leaves the server running, and the next start stops it (see `stopOrphanedServers`).
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   if (process.getuid?.() === 0) {
     const { uid, gid } = await lookupUser("postgres");
     chownSync(dir, uid, gid);
@@ -146,6 +158,54 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       }
     },
   };
+}
+
+/** The temp folders of the servers {@link startTestPostgres} starts, and the file naming their owner. */
+const SERVER_FOLDER_PREFIX = "pocket-pg-";
+const OWNER_FILE = "owner.pid";
+
+/** Whether a process of this id runs (one of another user's counts as running). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Stops the test servers whose owner process is gone (killed before its `stop`) and removes their
+ * folders, so aborted runs do not leave servers running on the machine. Only folders that name
+ * their owner are looked at; one whose owner still runs (or whose id was taken by another process)
+ * is left alone. Two runs doing this at once only stop a server twice, which fails harmlessly.
+ */
+export async function stopOrphanedServers(bin: string): Promise<readonly string[]> {
+  const stopped: string[] = [];
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(SERVER_FOLDER_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || running(owner)) continue;
+    try {
+      await run(
+        ...asServerUser(join(bin, "pg_ctl"), ["-D", join(dir, "data"), "-m", "immediate", "-w", "stop"]),
+        {
+          timeout: 60_000,
+        },
+      );
+    } catch {
+      // Not running any more (or stopped by another run meanwhile): the folder goes all the same.
+    }
+    rmSync(dir, { recursive: true, force: true });
+    stopped.push(dir);
+  }
+  return stopped;
 }
 
 /**
