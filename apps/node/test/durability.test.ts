@@ -31,6 +31,12 @@ function answeredOnDisk(dataDir: string): number {
   }
 }
 
+/** A logger whose JSON lines the test reads. */
+function capturedLog() {
+  const lines: string[] = [];
+  return { lines, log: createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) }) };
+}
+
 const services = [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }];
 
 describe("durability and the claim cycle", () => {
@@ -311,8 +317,7 @@ describe("durability and the claim cycle", () => {
 
   it("warns when it listens on every address and has no publicUrl to announce", async () => {
     const gateway = await startFakeGateway(TEST_SESSION);
-    const lines: string[] = [];
-    const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
+    const { lines, log } = capturedLog();
     const h = await startTestNode(
       { gateways: [gateway.link], listen: { host: "0.0.0.0", port: 0 } },
       undefined,
@@ -350,8 +355,7 @@ describe("durability and the claim cycle", () => {
 
   it("says as an error what to set when the gateway refuses announcements signed for the address its config names", async () => {
     const gateway = await startFakeGateway(TEST_SESSION);
-    const lines: string[] = [];
-    const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
+    const { lines, log } = capturedLog();
     const configured = generateKeyPair().address;
     const h = await startTestNode({ gateways: [{ ...gateway.link, address: configured }] }, undefined, {
       log,
@@ -373,8 +377,7 @@ describe("durability and the claim cycle", () => {
 
   it("announces without naming the gateway to a gateway older than the field, and warns once", async () => {
     const gateway = await startFakeGateway(TEST_SESSION, { olderThanGatewayField: true });
-    const lines: string[] = [];
-    const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
+    const { lines, log } = capturedLog();
     const h = await startTestNode({ gateways: [gateway.link] }, undefined, { log });
     try {
       await until(() => gateway.announcements.length > 0, "the node's announcement");
@@ -393,8 +396,7 @@ describe("durability and the claim cycle", () => {
   it("says so loudly when the gateway answers with another address than its config names", async () => {
     // A gateway older than the announcement's gatewayAddress: a newer one refuses the announcement.
     const gateway = await startFakeGateway(TEST_SESSION, { olderThanGatewayField: true });
-    const lines: string[] = [];
-    const log = createLogger({ app: "node-test", level: "info", write: (line) => lines.push(line) });
+    const { lines, log } = capturedLog();
     const configured = generateKeyPair().address;
     const h = await startTestNode({ gateways: [{ ...gateway.link, address: configured }] }, undefined, {
       log,

@@ -18,7 +18,7 @@ export class DataDirLocked extends Data.TaggedError("DataDirLocked")<{
 }
 
 /** Whether a process with this id runs (one of another user's counts: it cannot be signalled). */
-function running(pid: number): boolean {
+export function processRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -27,7 +27,8 @@ function running(pid: number): boolean {
   }
 }
 
-const holderOf = (file: string): number | undefined => {
+/** The process id a file holds (a lock's holder, a server's owner), or `undefined`. */
+export const pidInFile = (file: string): number | undefined => {
   try {
     const pid = Number(readFileSync(file, "utf8").trim());
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
@@ -53,8 +54,8 @@ export function lockDataDir(dir: string, app: string): Effect.Effect<void, DataD
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
-      const holder = holderOf(file);
-      if (holder !== undefined && running(holder)) {
+      const holder = pidInFile(file);
+      if (holder !== undefined && processRunning(holder)) {
         const who = holder === process.pid ? "this process" : `process ${holder}`;
         throw new DataDirLocked({
           code: "DATA_DIR_LOCKED",
@@ -72,7 +73,7 @@ export function lockDataDir(dir: string, app: string): Effect.Effect<void, DataD
           }),
   });
   const release = Effect.sync(() => {
-    if (holderOf(file) !== process.pid) return;
+    if (pidInFile(file) !== process.pid) return;
     try {
       unlinkSync(file);
     } catch {

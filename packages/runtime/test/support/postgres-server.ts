@@ -1,18 +1,11 @@
 import { execFile } from "node:child_process";
-import {
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { pidInFile, processRunning } from "../../src/files/data-dir-lock.js";
 
 const run = promisify(execFile);
 
@@ -164,16 +157,6 @@ export async function startTestPostgres(): Promise<TestPostgres> {
 const SERVER_FOLDER_PREFIX = "pocket-pg-";
 const OWNER_FILE = "owner.pid";
 
-/** Whether a process of this id runs (one of another user's counts as running). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Stops the test servers whose owner process is gone (killed before its `stop`) and removes their
  * folders, so aborted runs do not leave servers running on the machine. Only folders that name
@@ -185,13 +168,8 @@ export async function stopOrphanedServers(bin: string): Promise<readonly string[
   for (const name of readdirSync(tmpdir())) {
     if (!name.startsWith(SERVER_FOLDER_PREFIX)) continue;
     const dir = join(tmpdir(), name);
-    let owner: number;
-    try {
-      owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
-    } catch {
-      continue;
-    }
-    if (!Number.isInteger(owner) || owner <= 0 || running(owner)) continue;
+    const owner = pidInFile(join(dir, OWNER_FILE));
+    if (owner === undefined || processRunning(owner)) continue;
     try {
       await run(
         ...asServerUser(join(bin, "pg_ctl"), ["-D", join(dir, "data"), "-m", "immediate", "-w", "stop"]),
