@@ -110,21 +110,19 @@ export function makeNodeRelayHandler<R>(options: {
       }
       const input =
         typeof body === "object" && body !== null ? (body as Record<string, unknown>)["0"] : undefined;
-      let started = false;
+      const sent: PreludeSent = { prelude: false };
       const fail = (e: unknown) => {
         if (res.destroyed) return;
         if (!res.headersSent) res.writeHead(200, JSON_HEADERS);
         const { shape } = formatError(router, e, RELAY_STREAM_PATH, input);
-        res.end((started ? "" : STREAM_PRELUDE) + streamErrorLine(shape));
+        res.end((sent.prelude ? "" : STREAM_PRELUDE) + streamErrorLine(shape));
       };
       run(impl.relayStream(input, controller.signal), { signal: controller.signal }).then((exit) => {
         if (Exit.isFailure(exit)) return fail(linkErrorOf(exit.cause, runtime as Runtime.Runtime<never>));
         if (res.destroyed) return closeChunks(exit.value, runtime);
         res.writeHead(200, JSON_HEADERS);
-        started = true;
-        res.write(STREAM_PRELUDE);
         // A chunk stream that breaks is an internal failure: an error id, logged (never its words).
-        pipeChunks(exit.value, runtime, res, controller.signal).catch((e: unknown) =>
+        pipeChunks(exit.value, runtime, res, controller.signal, sent).catch((e: unknown) =>
           fail(controller.signal.aborted ? e : linkErrorOf(Cause.die(e), runtime as Runtime.Runtime<never>)),
         );
       }, fail);
@@ -256,9 +254,15 @@ function closeChunks<R>(chunks: RelayChunks<R>, runtime: Runtime.Runtime<R>): vo
   void Promise.resolve(iteratorOf(chunks, runtime).return?.()).catch(() => undefined);
 }
 
+/** Whether a stream's prelude line has been written (an error after it is written without one). */
+interface PreludeSent {
+  prelude: boolean;
+}
+
 /**
- * Writes each chunk as it comes. The first leaves at once, with the response's head (it is the
- * time to first token); later chunks that come within one turn of the event loop leave in one
+ * Writes each chunk as it comes. The first leaves at once, in one write with the response's head
+ * and the prelude line (it is the time to first token: the caller reads one segment, not the head
+ * and then the chunk); later chunks that come within one turn of the event loop leave in one
  * write (the response is corked until the turn ends): a reader slower than the engine gets them
  * coalesced. A full socket pauses the pulling until it drains; a caller that goes away ends the
  * chunks (which aborts the engine's request).
@@ -268,8 +272,15 @@ async function pipeChunks<R>(
   runtime: Runtime.Runtime<R>,
   res: ServerResponse,
   signal: AbortSignal,
+  sent: PreludeSent,
 ): Promise<void> {
   const iterator = iteratorOf(chunks, runtime);
+  // The prelude goes with the first line written (a chunk, or the end of a stream with none).
+  const lead = () => {
+    if (sent.prelude) return "";
+    sent.prelude = true;
+    return STREAM_PRELUDE;
+  };
   let corked = false;
   let first = true;
   const uncork = () => {
@@ -287,10 +298,10 @@ async function pipeChunks<R>(
         res.cork();
         setImmediate(uncork);
       }
-      if (!res.write(chunkLine(JSON.stringify(next.value)))) await drained(res, signal);
+      if (!res.write(lead() + chunkLine(JSON.stringify(next.value)))) await drained(res, signal);
     }
     if (!signal.aborted) {
-      res.end(STREAM_END_LINE);
+      res.end(lead() + STREAM_END_LINE);
       return;
     }
   } finally {

@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import type { ErrorCode, RelayResponse, RelayStreamChunk } from "@pocket-ai/protocol";
 import { CancelToken, type LeanHttpPool, makeLeanHttpPool } from "@pocket-ai/runtime";
 import type { TRPCClientError } from "@trpc/client";
@@ -81,6 +81,8 @@ const impl: NodeRelayApi = {
         });
         if (id !== undefined) streams.set(id, { ended, aborted: () => signal?.aborted === true });
         try {
+          // A first chunk that comes after the stream opened, once its reader had time to read.
+          if (kind === "late") await new Promise<void>((resolve) => setTimeout(resolve, 20));
           yield chunk(1, 'line\n"quoted" ✓');
           if (kind === "hang")
             await new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve()));
@@ -343,6 +345,37 @@ describe("the direct path's refusals", () => {
     const text = await broken.text();
     expect(text.split("\n")[1]).toContain('"pocketCode":"INVALID_REQUEST"');
     expect(text).not.toMatch(/nope|stack|\.ts\b/);
+  });
+});
+
+describe("the direct path's stream writes", () => {
+  /** The first segment a plain socket reads of a stream's answer, and the whole answer. */
+  const rawStream = (input: unknown) =>
+    new Promise<{ first: string; whole: string }>((resolve, reject) => {
+      const { port } = new URL(directUrl);
+      const body = JSON.stringify({ 0: input });
+      const socket = net.connect(Number(port), "127.0.0.1", () =>
+        socket.write(
+          `POST /trpc/relayStream?batch=1 HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n` +
+            `content-type: application/json\r\ntrpc-accept: application/jsonl\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        ),
+      );
+      const parts: string[] = [];
+      socket.setEncoding("utf8");
+      socket.on("data", (part: string) => parts.push(part));
+      socket.on("end", () => resolve({ first: parts[0] ?? "", whole: parts.join("") }));
+      socket.on("error", reject);
+    });
+
+  it("sends the head, the prelude and the first chunk in one write, however late the chunk comes", async () => {
+    const { first, whole } = await rawStream({ kind: "late" });
+    expect(first).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(first).toContain(STREAM_PRELUDE.trim());
+    expect(first).toContain('"n":1');
+    // Chunks after it, and the end, follow as before.
+    expect(whole).toContain('"n":3');
+    expect(whole).toContain(STREAM_END_LINE.trim());
   });
 });
 
