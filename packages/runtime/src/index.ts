@@ -30,6 +30,7 @@ export {
   sqlRun,
 } from "./db/sql-steps.js";
 export { DatabaseError, type OpenedDatabase, openSqlite } from "./db/sqlite.js";
+export { DatabaseNewerThanAppError } from "./db/unknown-migrations.js";
 export {
   type CheckpointerOptions,
   type CheckpointRun,

@@ -7,6 +7,7 @@ import {
   packageFile,
   type SqlCall,
   type SqlClient,
+  type StartCode,
   sqliteClient,
 } from "@pocket-ai/runtime";
 import { Context, Data, Effect, Layer } from "effect";
@@ -38,9 +39,12 @@ export class StorageError extends Data.TaggedError("StorageError")<{
   }
 }
 
-/** The gateway's database could not be opened at start (bad URL, server unreachable, bad file). */
+/**
+ * The gateway's database could not be opened at start (bad URL, server unreachable, bad file), or
+ * a newer release migrated it (`DATABASE_NEWER_THAN_APP`).
+ */
 export class StoreOpenError extends Data.TaggedError("StoreOpenError")<{
-  readonly code: Extract<ErrorCode, "INVALID_CONFIG" | "DATABASE_UNAVAILABLE">;
+  readonly code: Extract<StartCode, "INVALID_CONFIG" | "DATABASE_UNAVAILABLE" | "DATABASE_NEWER_THAN_APP">;
   readonly reason: string;
 }> {
   override get message(): string {
@@ -85,12 +89,13 @@ export class GatewayStore extends Context.Tag("gateway/GatewayStore")<GatewaySto
       GatewayStore,
       openSqlite({ file: location.file, schema: gatewaySchema, migrationsFolder: MIGRATIONS_FOLDER }).pipe(
         Effect.map(({ sqlite }) => sqliteClient(sqlite)),
-        Effect.mapError(
-          (e) =>
-            new StoreOpenError({
-              code: "DATABASE_UNAVAILABLE",
-              reason: `Cannot open the database ${e.file}: ${e.reason}; check the data folder`,
-            }),
+        Effect.mapError((e) =>
+          e._tag === "DatabaseNewerThanAppError"
+            ? new StoreOpenError({ code: e.code, reason: e.reason })
+            : new StoreOpenError({
+                code: "DATABASE_UNAVAILABLE",
+                reason: `Cannot open the database ${e.file}: ${e.reason}; check the data folder`,
+              }),
         ),
       ),
     );

@@ -9,6 +9,11 @@ import {
   withinDeadline,
 } from "./postgres-deadline.js";
 import { postgresClient, type SqlClient } from "./sql-client.js";
+import {
+  DatabaseNewerThanAppError,
+  type RecordedMigration,
+  unknownMigrations,
+} from "./unknown-migrations.js";
 
 /**
  * PostgreSQL could not be used: `INVALID_CONFIG` for a URL that is not a `postgres://` URL,
@@ -78,7 +83,8 @@ export const MIGRATION_LOCK = 0x706f636b; // "pock"
 /**
  * Connects a pool to PostgreSQL, applies the app's committed migrations (under an advisory lock:
  * replicas starting at once migrate one after another, the later ones find nothing to do) and
- * ends the pool when the scope closes.
+ * ends the pool when the scope closes. A database that records migrations this build does not
+ * have (a newer release migrated it) is refused untouched: {@link DatabaseNewerThanAppError}.
  */
 export function openPostgres(options: {
   readonly url: string;
@@ -110,7 +116,7 @@ export function openPostgres(options: {
   readonly lockTimeoutMs?: number;
   /** Longest a transaction of this pool may sit idle between statements before the server ends it (default 30 s). */
   readonly idleInTransactionTimeoutMs?: number;
-}): Effect.Effect<OpenedPostgres, PostgresError, Scope.Scope> {
+}): Effect.Effect<OpenedPostgres, PostgresError | DatabaseNewerThanAppError, Scope.Scope> {
   const where = redactDatabaseUrl(options.url);
   return Effect.gen(function* () {
     let protocol: string | undefined;
@@ -150,6 +156,11 @@ export function openPostgres(options: {
             // then hold the lock) after this start gave up.
             while (!(await tryMigrationLock(connection))) await sleep(LOCK_RETRY_MS);
             try {
+              // Under the lock, so a newer replica migrating at this moment is seen once it is done.
+              const recorded = await recordedMigrations(connection);
+              const unknown = unknownMigrations(recorded, options.migrationsFolder);
+              if (unknown.length > 0)
+                throw new DatabaseNewerThanAppError({ database: where, unknown: unknown.length });
               await migrate(drizzle(connection), { migrationsFolder: options.migrationsFolder });
             } finally {
               await connection.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
@@ -163,13 +174,15 @@ export function openPostgres(options: {
         return withinDeadline(connection, "migration", migrateTimeoutMs, start(), () => undefined);
       },
       catch: (e) =>
-        new PostgresError({
-          code: "DATABASE_UNAVAILABLE",
-          reason:
-            e instanceof PostgresTimeoutError
-              ? `PostgreSQL at ${where} did not let this process take the migration lock and apply the migrations within ${migrateTimeoutMs} ms (another replica may be migrating, or be stuck holding the lock; or the server stopped answering); start again once the other replica is done or the server answers, or raise database.migrateTimeoutMs for a migration that takes longer`
-              : `cannot use PostgreSQL at ${where}: ${describe(e)}; check that the server runs, the URL's host, port, user, password and database are right, and that the user may create tables`,
-        }),
+        e instanceof DatabaseNewerThanAppError
+          ? e
+          : new PostgresError({
+              code: "DATABASE_UNAVAILABLE",
+              reason:
+                e instanceof PostgresTimeoutError
+                  ? `PostgreSQL at ${where} did not let this process take the migration lock and apply the migrations within ${migrateTimeoutMs} ms (another replica may be migrating, or be stuck holding the lock; or the server stopped answering); start again once the other replica is done or the server answers, or raise database.migrateTimeoutMs for a migration that takes longer`
+                  : `cannot use PostgreSQL at ${where}: ${describe(e)}; check that the server runs, the URL's host, port, user, password and database are right, and that the user may create tables`,
+            }),
     });
     // Requests wait for a pooled connection (a burst on one key queues on its row lock) rather
     // than fail; a connection that cannot be made in a minute fails the request as a storage error.
@@ -215,6 +228,21 @@ async function tryMigrationLock(connection: pg.Client): Promise<boolean> {
     MIGRATION_LOCK,
   ]);
   return result.rows[0]?.locked === true;
+}
+
+/**
+ * drizzle's record of the migrations applied (none for a new database): `drizzle.__drizzle_migrations`,
+ * the schema and table its PostgreSQL migrator uses when given none.
+ */
+async function recordedMigrations(connection: pg.Client): Promise<RecordedMigration[]> {
+  const table = await connection.query<{ found: boolean }>(
+    "SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS found",
+  );
+  if (table.rows[0]?.found !== true) return [];
+  const rows = await connection.query<{ hash: string; created_at: string | null }>(
+    "SELECT hash, created_at::text AS created_at FROM drizzle.__drizzle_migrations",
+  );
+  return rows.rows.map((row) => ({ hash: row.hash, createdAt: Number(row.created_at) }));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

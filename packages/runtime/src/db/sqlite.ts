@@ -6,6 +6,11 @@ import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { Data, Effect, type Scope } from "effect";
 import { makePrivateDir } from "../files/private-dir.js";
 import { sqliteRemedy } from "./database-failure.js";
+import {
+  DatabaseNewerThanAppError,
+  type RecordedMigration,
+  unknownMigrations,
+} from "./unknown-migrations.js";
 import { type CheckpointerOptions, WalCheckpointer } from "./wal-checkpointer.js";
 
 /** The database file could not be opened or migrated (`DATABASE_UNAVAILABLE`). */
@@ -36,7 +41,8 @@ export interface OpenedDatabase<S extends Record<string, unknown>> {
 }
 
 /**
- * Opens (creating its folder) a SQLite file in WAL mode, applies the app's committed migrations,
+ * Opens (creating its folder) a SQLite file in WAL mode, applies the app's committed migrations
+ * (refusing a file that records migrations this build does not have: {@link DatabaseNewerThanAppError}),
  * and closes it — after a WAL checkpoint — when the scope ends. A file it creates is readable by
  * its owner only (0600, as the key files; its WAL and shared-memory files take the same mode), in
  * a folder it creates as 0700: the ledger, accounts and sessions are no other local user's. A file
@@ -51,7 +57,7 @@ export function openSqlite<S extends Record<string, unknown>>(options: {
   readonly migrationsFolder: string;
   /** Overrides of the checkpointer's settings (tests). */
   readonly checkpoint?: Partial<CheckpointerOptions>;
-}): Effect.Effect<OpenedDatabase<S>, DatabaseError, Scope.Scope> {
+}): Effect.Effect<OpenedDatabase<S>, DatabaseError | DatabaseNewerThanAppError, Scope.Scope> {
   return Effect.acquireRelease(
     Effect.try({
       try: () => {
@@ -60,6 +66,13 @@ export function openSqlite<S extends Record<string, unknown>>(options: {
           if (!existsSync(options.file)) closeSync(openSync(options.file, "a", 0o600));
         }
         const sqlite = new Database(options.file);
+        // Read before anything is written (the journal mode included): a file a newer release
+        // migrated is left as it was.
+        const unknown = unknownMigrations(recordedMigrations(sqlite), options.migrationsFolder);
+        if (unknown.length > 0) {
+          sqlite.close();
+          throw new DatabaseNewerThanAppError({ database: options.file, unknown: unknown.length });
+        }
         sqlite.pragma("journal_mode = WAL");
         sqlite.pragma("synchronous = NORMAL");
         sqlite.pragma("busy_timeout = 5000");
@@ -69,7 +82,10 @@ export function openSqlite<S extends Record<string, unknown>>(options: {
         if (options.file === ":memory:") return { db, sqlite };
         return { db, sqlite, checkpointer: new WalCheckpointer(options.file, sqlite, options.checkpoint) };
       },
-      catch: (e) => new DatabaseError({ file: options.file, reason: reasonOf(e) }),
+      catch: (e) =>
+        e instanceof DatabaseNewerThanAppError
+          ? e
+          : new DatabaseError({ file: options.file, reason: reasonOf(e) }),
     }),
     ({ sqlite, checkpointer }) => {
       const close = Effect.sync(() => {
@@ -92,4 +108,17 @@ export function openSqlite<S extends Record<string, unknown>>(options: {
         : close;
     },
   );
+}
+
+/** drizzle's record of the migrations applied to the file (none for a new file). */
+function recordedMigrations(sqlite: Database.Database): RecordedMigration[] {
+  const table = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'")
+    .get();
+  if (table === undefined) return [];
+  const rows = sqlite.prepare("SELECT hash, created_at FROM __drizzle_migrations").all() as {
+    hash: string;
+    created_at: number | string | null;
+  }[];
+  return rows.map((row) => ({ hash: row.hash, createdAt: Number(row.created_at) }));
 }

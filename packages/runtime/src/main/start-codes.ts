@@ -47,6 +47,10 @@ export const START_CODES = {
     meaning: "the database cannot be opened, reached or migrated",
     fix: "follow the message: restore a damaged file, free disk space, or check the PostgreSQL server and URL",
   },
+  DATABASE_NEWER_THAN_APP: {
+    meaning: "a newer release of the app migrated the database: this one does not know its tables",
+    fix: "start the newer release again, or restore the backup taken before it first started",
+  },
   BACKEND_START_FAILED: {
     meaning: "a node backend cannot start (a model file, an engine binding)",
     fix: "fix the backend the message names; `pocket-node check` probes each one",
