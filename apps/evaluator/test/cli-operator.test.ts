@@ -119,21 +119,32 @@ describe("start", () => {
 });
 
 describe("start failures", () => {
-  it("print a stable code first: no nodes, an unknown --node, a taken port; exit 1, no stack trace", async () => {
+  it("print a stable code first: no nodes, an unknown --node, a taken port, a newer database; exit 1, no stack trace", async () => {
     const dir = tempDir();
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
     const port = (busy.address() as AddressInfo).port;
-    for (const sub of ["none", "port"]) mkdirSync(join(dir, sub));
+    for (const sub of ["none", "port", "newer", join("newer", "data")]) mkdirSync(join(dir, sub));
+    // As a newer release leaves evaluator.sqlite: its record holds a migration this build does not have.
+    const newerFile = join(dir, "newer", "data", "evaluator.sqlite");
+    const newerDb = new Database(newerFile);
+    newerDb.exec(
+      "CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)",
+    );
+    newerDb
+      .prepare("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('newer', 4102444800000)")
+      .run();
+    newerDb.close();
     try {
       const none = writeConfig(join(dir, "none"), {
         dataDir: join(dir, "none", "data"),
         gateway: { baseUrl: gateway.baseUrl, apiKey: "sk-evaluator" },
       });
-      const [empty, unknown, taken] = await Promise.all([
+      const [empty, unknown, taken, newer] = await Promise.all([
         evaluatorCli(["run", "--config", none, "--all"]),
         evaluatorCli(["run", "--config", config(dir, gateway.baseUrl), "--node", "pokt1nobody"]),
         evaluatorCli(["serve", "--config", config(join(dir, "port"), gateway.baseUrl, "sk-evaluator", port)]),
+        evaluatorCli(["start", "--config", config(join(dir, "newer"), gateway.baseUrl)]),
       ]);
       expect(empty.stderr).toContain(
         "pocket-evaluator: INVALID_CONFIG: invalid evaluator configuration:\n  - no nodes are configured",
@@ -144,7 +155,15 @@ describe("start failures", () => {
       expect(taken.stderr).toContain(
         `pocket-evaluator: PORT_IN_USE: Port ${port} on 127.0.0.1 is already in use. Set listen.port to a free port.`,
       );
-      for (const run of [empty, unknown, taken]) {
+      expect(newer.stderr).toContain(
+        `pocket-evaluator: DATABASE_NEWER_THAN_APP: The database ${newerFile} was migrated by a newer release of this app: it records 1 migration this release does not have, so this release would run on tables it does not know. Nothing was written to it. Start the newer release again, or restore the backup taken before the newer release first started on it\n`,
+      );
+      const refused = new Database(newerFile, { readonly: true });
+      expect(refused.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual([
+        "__drizzle_migrations",
+      ]);
+      refused.close();
+      for (const run of [empty, unknown, taken, newer]) {
         expect(run.status).toBe(1);
         expect(run.stderr).not.toMatch(STACK);
       }

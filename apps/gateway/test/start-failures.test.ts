@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { POCKET_GATEWAY_COMMAND } from "./support/command-bundle.js";
 import { processScope, spawnGateway } from "./support/gateway-process.js";
@@ -52,11 +53,24 @@ describe("pocket-gateway start failures", () => {
       join(damaged, "gateway.sqlite"),
       "this is no SQLite database, only words in a file\n".repeat(200),
     );
-    const [sameFolder, samePort, keyIsFolder, badDatabase] = await Promise.all([
+    // A file a newer release migrated: drizzle's record holds a migration this build does not have.
+    const newer = join(scope.dir, "newer");
+    mkdirSync(newer);
+    const newerFile = join(newer, "gateway.sqlite");
+    const newerDb = new Database(newerFile);
+    newerDb.exec(
+      "CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)",
+    );
+    newerDb
+      .prepare("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('newer', 4102444800000)")
+      .run();
+    newerDb.close();
+    const [sameFolder, samePort, keyIsFolder, badDatabase, newerDatabase] = await Promise.all([
       startToExit(configFile("second", { dataDir: join(scope.dir, "shared") })),
       startToExit(configFile("port", { listen: { host: "127.0.0.1", port } })),
       startToExit(configFile("key", { privateKeyFile: keyFolder })),
       startToExit(configFile("db", { dataDir: damaged })),
+      startToExit(configFile("newer", { dataDir: newer })),
     ]);
     expect(lastWords(sameFolder.stderr)).toMatch(
       new RegExp(`^pocket-gateway: DATA_DIR_LOCKED: another pocket-gateway \\(process ${first.child.pid}\\)`),
@@ -70,7 +84,16 @@ describe("pocket-gateway start failures", () => {
     expect(lastWords(badDatabase.stderr)).toMatch(
       /^pocket-gateway: DATABASE_UNAVAILABLE: Cannot open the database .*SQLITE_NOTADB.*restore it from a backup/,
     );
-    for (const run of [sameFolder, samePort, keyIsFolder, badDatabase]) {
+    expect(lastWords(newerDatabase.stderr)).toBe(
+      `pocket-gateway: DATABASE_NEWER_THAN_APP: The database ${newerFile} was migrated by a newer release of this app: it records 1 migration this release does not have, so this release would run on tables it does not know. Nothing was written to it. Start the newer release again, or restore the backup taken before the newer release first started on it`,
+    );
+    // Refused before anything was written: no table of this build's was created in it.
+    const refused = new Database(newerFile, { readonly: true });
+    expect(refused.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual([
+      "__drizzle_migrations",
+    ]);
+    refused.close();
+    for (const run of [sameFolder, samePort, keyIsFolder, badDatabase, newerDatabase]) {
       expect(run.status).toBe(1);
       expect(run.stderr).not.toMatch(/\n\s+at /);
     }

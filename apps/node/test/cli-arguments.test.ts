@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runProcess } from "@pocket-ai/runtime/testing";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { POCKET_NODE_COMMAND } from "./helpers/command-bundle.js";
 
@@ -122,6 +123,41 @@ describe("pocket-node's arguments", () => {
         `pocket-node: KEY_FILE_UNREADABLE: Cannot read the key file ${dataDir}: it is a directory: set privateKeyFile to the key file itself`,
       );
       expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+  it("refuses a ledger a newer release migrated with DATABASE_NEWER_THAN_APP, and writes nothing to it", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "pocket-node-newer-"));
+    try {
+      // As a newer release leaves node.sqlite: its record holds a migration this build does not have.
+      const ledger = join(dataDir, "node.sqlite");
+      const db = new Database(ledger);
+      db.exec(
+        "CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)",
+      );
+      db.prepare("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('newer', 4102444800000)").run();
+      db.close();
+      const file = join(dataDir, "node.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          listen: { host: "127.0.0.1", port: 0 },
+          dataDir,
+          services: [{ serviceId: "llama-2-13b", tiers: ["standard"], backends: [{ kind: "dev" }] }],
+        }),
+      );
+      const run = await pocketNode(["start", "--config", file]);
+      expect(run.status).toBe(1);
+      expect(run.stderr.trimEnd().split("\n").at(-1)).toBe(
+        `pocket-node: DATABASE_NEWER_THAN_APP: The database ${ledger} was migrated by a newer release of this app: it records 1 migration this release does not have, so this release would run on tables it does not know. Nothing was written to it. Start the newer release again, or restore the backup taken before the newer release first started on it`,
+      );
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      const refused = new Database(ledger, { readonly: true });
+      expect(refused.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual([
+        "__drizzle_migrations",
+      ]);
+      refused.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -66,6 +66,27 @@ describe.each(STORE_DIALECTS)("the gateway store on %s", (dialect) => {
       ),
     );
 
+    it.effect("refuses a database a newer release migrated with DATABASE_NEWER_THAN_APP", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { location } = yield* freshLocation(dialect);
+          const record = dialect === "sqlite" ? sql`__drizzle_migrations` : sql`drizzle.__drizzle_migrations`;
+          // As a newer release leaves it: one migration more than this build has.
+          yield* withStore(location, (db) =>
+            db.run(sql`insert into ${record} (hash, created_at) values ('newer', 4102444800000)`),
+          );
+          const refused = yield* Effect.exit(withStore(location, tableNames));
+          const error =
+            Exit.isFailure(refused) && refused.cause._tag === "Fail" ? refused.cause.error : undefined;
+          expect(error?._tag).toBe("StoreOpenError");
+          expect(error?.code).toBe("DATABASE_NEWER_THAN_APP");
+          expect(error?.message).toMatch(
+            /^DATABASE_NEWER_THAN_APP: The database .+ was migrated by a newer release of this app: it records 1 migration this release does not have/,
+          );
+        }),
+      ),
+    );
+
     it.effect("refuses a negative reservation at the storage level", () =>
       Effect.scoped(
         Effect.gen(function* () {
