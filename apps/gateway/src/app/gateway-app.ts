@@ -181,7 +181,8 @@ export function startGateway(
     const database = GatewayStore.layer(location);
     const foundation = Layer.mergeAll(
       AccountsLive,
-      MeteringWriter.layer(config.metering),
+      // Rows a stop could not write wait in the data folder for the next start.
+      MeteringWriter.layer({ ...config.metering, spillDir: config.dataDir }),
       (options.routing ?? defaultRoutingLayer)(env),
       (options.settlement ?? defaultSettlementLayer)(env),
     ).pipe(

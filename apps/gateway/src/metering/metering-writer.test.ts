@@ -2,12 +2,8 @@ import { createLogger, redactingLoggerLayer } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect";
 import { describe, expect, it } from "vitest";
-import {
-  dialectMissing,
-  STORE_DIALECTS,
-  type StoreDialect,
-  tempStore,
-} from "../../test/support/temp-database.js";
+import { ALLOW_INSERTS, REFUSE_INSERTS } from "../../test/support/refused-inserts.js";
+import { dialectMissing, STORE_DIALECTS, tempStore } from "../../test/support/temp-database.js";
 import { GatewayStore } from "../db/database.js";
 import { type MeteringRow, MeteringWriter } from "./metering-writer.js";
 
@@ -30,19 +26,6 @@ const row = (i: number): MeteringRow => ({
 const countRows = Effect.flatMap(GatewayStore, (db) =>
   Effect.promise(async () => (await db.all(sql`select request_hash from relays`)).length),
 );
-
-/** A database that refuses every new relay row (a full disk, a lost server), and the way back. */
-const REFUSE_INSERTS: Record<StoreDialect, readonly string[]> = {
-  sqlite: ["CREATE TRIGGER refuse BEFORE INSERT ON relays BEGIN SELECT RAISE(ABORT, 'disk full'); END"],
-  postgres: [
-    "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER refuse BEFORE INSERT ON relays FOR EACH ROW EXECUTE FUNCTION refuse()",
-  ],
-};
-const ALLOW_INSERTS: Record<StoreDialect, string> = {
-  sqlite: "DROP TRIGGER refuse",
-  postgres: "DROP TRIGGER refuse ON relays",
-};
 
 describe.each(STORE_DIALECTS)("MeteringWriter on %s", (dialect) => {
   const TempDatabase = tempStore(dialect);
