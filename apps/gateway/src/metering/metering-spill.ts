@@ -135,7 +135,12 @@ export function retireSpill(spill: SpillFile): string | undefined {
     return undefined;
   }
   const kept = `${spill.file}.bad`;
-  renameSync(spill.file, kept);
+  try {
+    renameSync(spill.file, kept);
+  } catch (e) {
+    // Replicas on PostgreSQL may share a folder: one starting beside this one kept it first.
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
   return kept;
 }
 
