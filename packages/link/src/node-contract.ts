@@ -62,6 +62,18 @@ export interface NodeRelayApi<R = never> {
     signal?: AbortSignal,
   ) => Effect.Effect<RelayChunks<R>, CodedFailure, R>;
   /**
+   * {@link relayStream} in plain callbacks, where a node opens some streams without a fiber
+   * (optional: the link's direct path uses it when present). `done` is called once with the
+   * opening's outcome: an `Exit` is the chunks (or failure) themselves; any other Effect is run,
+   * and its exit is. `signal` aborts when the caller goes away: the node ends the opening itself
+   * then, and still calls `done`.
+   */
+  readonly relayStreamNow?: (
+    input: unknown,
+    signal: AbortSignal,
+    done: (outcome: Effect.Effect<RelayChunks<R>, CodedFailure, R>) => void,
+  ) => void;
+  /**
    * Takes a gateway's signed `StreamCutReceipt` (the input as sent): the streamed relay it names,
    * cut short when its client left, joins the node's claim for the part the gateway paid.
    */

@@ -117,7 +117,7 @@ export function makeNodeRelayHandler<R>(options: {
         const { shape } = formatError(router, e, RELAY_STREAM_PATH, input);
         res.end((sent.prelude ? "" : STREAM_PRELUDE) + streamErrorLine(shape));
       };
-      run(impl.relayStream(input, controller.signal), { signal: controller.signal }).then((exit) => {
+      const opened = (exit: Exit.Exit<RelayChunks<R>, unknown>) => {
         if (Exit.isFailure(exit)) return fail(linkErrorOf(exit.cause, runtime as Runtime.Runtime<never>));
         if (res.destroyed) return closeChunks(exit.value, runtime);
         res.writeHead(200, JSON_HEADERS);
@@ -125,7 +125,14 @@ export function makeNodeRelayHandler<R>(options: {
         pipeChunks(exit.value, runtime, res, controller.signal, sent).catch((e: unknown) =>
           fail(controller.signal.aborted ? e : linkErrorOf(Cause.die(e), runtime as Runtime.Runtime<never>)),
         );
-      }, fail);
+      };
+      const open = (opening: Effect.Effect<RelayChunks<R>, unknown, R>) =>
+        run(opening, { signal: controller.signal }).then(opened, fail);
+      if (impl.relayStreamNow === undefined) return open(impl.relayStream(input, controller.signal));
+      // An opening decided in callbacks is written in the step that decided it: no fiber, no promise.
+      impl.relayStreamNow(input, controller.signal, (outcome) =>
+        Exit.isExit(outcome) ? opened(outcome as Exit.Exit<RelayChunks<R>, unknown>) : open(outcome),
+      );
     });
   };
 

@@ -103,6 +103,11 @@ export class NodeEndpoint extends Context.Tag("node/NodeEndpoint")<
           return () => undefined;
         },
         relayStream: (input, signal) => spanned(relays.relayStream(input, signal), "Node.relayStream.open"),
+        // Opened in callbacks, as `relayNow` serves, unless spans are kept.
+        relayStreamNow: (input, signal, done) => {
+          if (!spansExported()) return relays.relayStreamNow(input, signal, done);
+          done(spanned(relays.relayStream(input, signal), "Node.relayStream.open"));
+        },
         settleCut: (input) => spanned(relays.settleCut(input), "Node.settleCut"),
         info: () => description.info,
         health: description.health,

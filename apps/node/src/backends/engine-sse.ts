@@ -132,8 +132,8 @@ export const openSse: (
             ? new BackendUnavailable({ backend, reason: "stream closed" })
             : new BackendUnavailable({ backend, reason: describeFetchFailure(cause) });
     const response = yield* Effect.tryPromise({
-      try: (signal) => {
-        signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+      // No signal of its own: an interrupted opening closes the scope, which aborts the request.
+      try: () => {
         return openAnswer(engineUrl(target.baseUrl, path), {
           headers: {
             ...(target.headers ?? {}),

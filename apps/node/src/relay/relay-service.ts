@@ -22,7 +22,7 @@ import {
   verifyStreamCutReceipt,
 } from "@pocket-ai/protocol";
 import { abortableIterator, type Logger, StreamDeadline } from "@pocket-ai/runtime";
-import { Cause, Context, Effect, Either, Exit, FiberId, Layer, Option, Scope } from "effect";
+import { Cause, Context, Effect, Exit, FiberId, Layer, Option, Scope } from "effect";
 import { NodeSettings } from "../app/node-settings.js";
 import { BackendPools } from "../app/served-services.js";
 import { WorkerLink } from "../app/worker-link.js";
@@ -37,13 +37,7 @@ import type { CutRefusal, RelayStore } from "../db/relay-store.js";
 import { NodeIdentity } from "../identity/node-identity.js";
 import type { NodeMetrics } from "../metrics/node-metrics.js";
 import { Metrics } from "../metrics/node-metrics.js";
-import {
-  type Admission,
-  type AdmissionContext,
-  type AdmittedRelay,
-  admitRelay,
-  admitRelayNow,
-} from "./admission.js";
+import { type Admission, type AdmissionContext, type AdmittedRelay, admitRelayNow } from "./admission.js";
 import { foldPiece, MAX_FOLDED_PIECES } from "./coalesce.js";
 import { packEmbeddingAnswer } from "./embedding-answer.js";
 import { EngineAnswer, type EngineAnswerFault } from "./engine-answer.js";
@@ -85,10 +79,13 @@ export class RelayService extends Context.Tag("node/RelayService")<
     readonly relayStream: (
       input: unknown,
       signal?: AbortSignal,
-    ) => Effect.Effect<
-      Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>,
-      EnvelopeRejected | NodeStoreError
-    >;
+    ) => Effect.Effect<StreamChunks, EnvelopeRejected | NodeStoreError>;
+    /** {@link relayStream} in plain callbacks, where it can (see the link's `relayStreamNow`). */
+    readonly relayStreamNow: (
+      input: unknown,
+      signal: AbortSignal | undefined,
+      done: (outcome: Effect.Effect<StreamChunks, EnvelopeRejected | NodeStoreError>) => void,
+    ) => void;
     /**
      * Takes a gateway's signed stream cut receipt (see `StreamCutReceipt`): the stream it names,
      * cut short when its client left, joins the session's claim with the gateway's leaf and weight.
@@ -570,43 +567,147 @@ export class RelayService extends Context.Tag("node/RelayService")<
 
     // Counted from here until the stream's bookkeeping is done: at once for a refusal or an opening
     // that failed (one final chunk), else when the open stream ends (see `OpenStream`).
-    const relayStream = (input: unknown, signal?: AbortSignal) =>
+    const relayStream = (
+      input: unknown,
+      signal?: AbortSignal,
+    ): Effect.Effect<StreamChunks, EnvelopeRejected | NodeStoreError> =>
       Effect.suspend(() => {
         serving.enter();
-        return Effect.onExit(openRelayStream(input, signal), (exit) =>
-          Effect.sync(() => {
-            if (!(Exit.isSuccess(exit) && exit.value instanceof OpenStream)) serving.leave();
-          }),
-        );
+        return streamAdmitted(admitRelayNow(input, streamAdmission), signal);
       });
 
-    const openRelayStream = Effect.fnUntraced(function* (input: unknown, signal?: AbortSignal) {
-      const admission = yield* admitRelay(input, streamAdmission);
-      if (admission.kind === "unverifiable") return yield* EnvelopeRejected.of(admission.error);
+    /**
+     * {@link relayStream} in plain callbacks, as the link's direct path serves it: a stream admitted
+     * at once is opened without a fiber of its own around the pool's opening, and `done` is called
+     * once with the opening's `Exit` (see `streamDecided`); an admission that waits hands `done` the
+     * Effect that serves the rest. `signal` aborts when the gateway goes away.
+     */
+    const relayStreamNow = (
+      input: unknown,
+      signal: AbortSignal | undefined,
+      done: (outcome: Effect.Effect<StreamChunks, EnvelopeRejected | NodeStoreError>) => void,
+    ) => {
+      serving.enter();
+      let admission: ReturnType<typeof admitRelayNow>;
+      try {
+        admission = admitRelayNow(input, streamAdmission);
+      } catch (defect) {
+        // Thrown before any outcome: a defect of the relay, as it is in its Effect form.
+        serving.leave();
+        return done(Effect.die(defect));
+      }
+      if (Effect.isEffect(admission)) return done(streamAdmitted(admission, signal));
+      streamDecided(admission, signal, done);
+    };
+
+    /**
+     * A counted stream's opening once admission ran, as an Effect: what `streamDecided` hands over.
+     * An interruption aborts the opening as the gateway's leaving does, and waits for its
+     * bookkeeping.
+     */
+    const streamAdmitted = (
+      admission: ReturnType<typeof admitRelayNow>,
+      signal: AbortSignal | undefined,
+    ): Effect.Effect<StreamChunks, EnvelopeRejected | NodeStoreError> => {
+      let handed = false;
+      const opening = Effect.flatMap(asEffect(admission), (decided) =>
+        Effect.async<StreamChunks, EnvelopeRejected | NodeStoreError>((resume, interrupted) => {
+          handed = true;
+          let settle: (exit: StreamOpened) => void = () => undefined;
+          const settled = new Promise<StreamOpened>((resolve) => {
+            settle = resolve;
+          });
+          const gone = signal === undefined ? interrupted : AbortSignal.any([signal, interrupted]);
+          streamDecided(decided, gone, (exit) => {
+            settle(exit);
+            resume(exit);
+          });
+          // Interrupted, it ends as the gateway's leaving does (a cut): waited for, and a stream that
+          // opened meanwhile ended as one never read is.
+          return Effect.promise(async () => {
+            const exit = await settled;
+            if (Exit.isSuccess(exit) && exit.value instanceof OpenStream) await exit.value.return();
+          });
+        }),
+      );
+      // Left here only when the opening never began (an admission that failed or was interrupted).
+      return Effect.onExit(opening, () =>
+        Effect.sync(() => {
+          if (!handed) serving.leave();
+        }),
+      );
+    };
+
+    /**
+     * A counted stream whose admission is decided: `done` is called once, its bookkeeping done,
+     * with the `Exit` of its opening: the envelope refused, one signed final chunk (a refusal, a
+     * ledger that cannot record, an engine that failed), or the open stream. It leaves the serving
+     * count unless the stream opened (the stream leaves it when it ends).
+     */
+    const streamDecided = (
+      admission: Admission,
+      signal: AbortSignal | undefined,
+      done: (exit: StreamOpened) => void,
+    ) => {
+      const ended = (exit: StreamOpened) => {
+        if (!(Exit.isSuccess(exit) && exit.value instanceof OpenStream)) serving.leave();
+        done(exit);
+      };
+      if (admission.kind === "unverifiable") return ended(Exit.fail(EnvelopeRejected.of(admission.error)));
       if (admission.kind === "refused") {
         const signer = new RelayStreamSigner(admission.requestHash, key);
         metrics.relays.inc({
           service: serviceLabel(admission.request.header.serviceId),
           outcome: admission.error.code,
         });
-        return [finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 })];
+        return ended(
+          Exit.succeed([finalError(signer, admission.error, { inputTokens: 0, outputTokens: 0 })]),
+        );
       }
+      const relay = admission.relay;
       // A ledger whose last commit failed could not record the stream's answer: refused before
       // any work (the refusal's own row is a commit: once one succeeds, streams are served again).
       if (store.writesFailing) {
-        const relay = admission.relay;
         const error = protocolError("INTERNAL", "the node cannot record relays now; try another node");
-        metrics.relays.inc({ service: relay.service.spec.id, outcome: error.code });
-        yield* bestEffort(store.refuse(relay.requestHash, error.code, now()));
-        return [
-          finalError(new RelayStreamSigner(relay.requestHash, key), error, {
-            inputTokens: 0,
-            outputTokens: 0,
-          }),
-        ];
+        return refuseStream(relay, error, { inputTokens: 0, outputTokens: 0 }, ended);
       }
-      return yield* streamRelay(admission.relay, signal);
-    });
+      const pool = options.pools.get(relay.service.spec.id);
+      if (pool === undefined)
+        return refuseStream(
+          relay,
+          noBackend(relay.service.spec.id),
+          new DeliveredTally(relay).usage(),
+          ended,
+        );
+      openStream(relay, pool, signal, ended);
+    };
+
+    /** An admitted stream refused before any work: recorded refused, then its one final chunk. */
+    const refuseStream = (
+      relay: AdmittedRelay,
+      error: ProtocolError,
+      usage: RelayUsage,
+      done: (exit: StreamOpened) => void,
+    ) => {
+      metrics.relays.inc({ service: relay.service.spec.id, outcome: error.code });
+      const last = finalError(new RelayStreamSigner(relay.requestHash, key), error, usage);
+      afterWrites(
+        bestEffort(store.refuse(relay.requestHash, error.code, now())),
+        () => Exit.succeed([last]),
+        done,
+      );
+    };
+
+    /** Runs the bookkeeping's `writes`, then hands `done` what follows them (or their defect). */
+    const afterWrites = (
+      writes: Effect.Effect<void>,
+      then: () => StreamOpened,
+      done: (exit: StreamOpened) => void,
+    ): void => {
+      Effect.runCallback(writes, {
+        onExit: (exit) => done(Exit.isFailure(exit) ? Exit.failCause(exit.cause) : then()),
+      });
+    };
 
     const finalError = (signer: RelayStreamSigner, error: ProtocolError, usage: RelayUsage) =>
       signer.finish(null, {
@@ -694,174 +795,195 @@ export class RelayService extends Context.Tag("node/RelayService")<
       });
 
     /**
-     * A streamed relay. Effect opens it (seat, engine request, first piece, retries) in a scope that
-     * the stream closes when it ends; the per-piece path is a plain loop — tally, sign, hand on —
-     * under one timer: the tier's timeout as a stall limit between pieces. A gateway that goes away
-     * (`signal`) aborts the engine request; the relay, not delivered whole, is never claimed.
+     * A streamed relay. Its opening (seat, engine request, first piece, retries) is the pool's
+     * Effect, run in a scope that the stream closes when it ends, and followed in callbacks: no fiber
+     * around it, no Effect step of the relay's own before its first chunk. The per-piece path is a
+     * plain loop — tally, sign, hand on — under one timer: the tier's timeout as a stall limit between
+     * pieces. A gateway that goes away (`signal`) aborts the opening, or the engine request once
+     * open; the relay, not delivered whole, is never claimed.
      */
-    const streamRelay: (
+    const openStream = (
       relay: AdmittedRelay,
+      pool: BackendPool,
       signal: AbortSignal | undefined,
-    ) => Effect.Effect<Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>> = Effect.fnUntraced(
-      function* (relay, signal) {
-        const signer = new RelayStreamSigner(relay.requestHash, key, options.streamHeads);
-        const serviceId = relay.service.spec.id;
-        // What the gateway received, by the protocol's one rule: the claim counts the same.
-        const tally = new DeliveredTally(relay);
-        const failed = (failure: unknown): RelayStreamChunk => {
-          if (failure instanceof OffChoices) engineFaults.note(serviceId, failure.fault);
-          const cause =
-            failure instanceof OffChoices
-              ? protocolError("BACKEND_ERROR", `the backend's stream ${failure.fault.detail}`)
-              : backendFailure(asPoolError(serviceId, failure));
-          const error = tally.outputTokens > 0 ? protocolError("STREAM_INTERRUPTED", cause.detail) : cause;
-          metrics.relays.inc({ service: serviceId, outcome: error.code });
-          return finalError(signer, error, tally.usage());
-        };
-        const pool = options.pools.get(serviceId);
-        if (pool === undefined) {
-          const error = noBackend(serviceId);
-          metrics.relays.inc({ service: serviceId, outcome: error.code });
-          yield* bestEffort(store.refuse(relay.requestHash, error.code, now()));
-          return [finalError(signer, error, tally.usage())];
-        }
-        const op = relay.request.operation === "completions" ? "completions" : "chat.completions";
-        const body = { ...relay.body, stream: true, stream_options: { include_usage: true } };
-        const timeoutMs = relay.tier.timeoutMs;
-        const controller = new AbortController();
-        // The tier's timeout bounds the opening (seat, engine request, first piece) as it bounds
-        // each wait for a piece after it: the same timer aborts the opening through `opening`.
-        const opening = new AbortController();
-        const deadline = new StreamDeadline({
-          totalMs: Number.POSITIVE_INFINITY,
-          idleMs: timeoutMs,
-          onExpire: () => {
-            const timeout = new BackendTimeout({ backend: serviceId, timeoutMs });
-            opening.abort(timeout);
-            controller.abort(timeout);
-          },
-        });
-        const onGone = () => controller.abort(GATEWAY_GONE);
-        signal?.addEventListener("abort", onGone, { once: true });
-        const scope = yield* Scope.make();
-        const release = (exit: Exit.Exit<unknown, unknown>) => {
-          deadline.clear();
-          signal?.removeEventListener("abort", onGone);
-          return Scope.close(scope, exit);
-        };
-        // Its row, before any chunk leaves: a node killed mid-stream leaves it recorded cut, with
-        // the most its request allows, for the gateway's cut receipt to pay what reached the client
-        // (`RelayStore.streamOpening`). One row per stream, queued before the engine is opened so
-        // that its group commit runs while the engine starts; waited for before the first chunk
-        // and before any other row of the relay is written.
-        const most = {
-          inputTokens: relay.inputTokens,
-          outputTokens: relay.maxOutputTokens,
-          computeUnits: weightOf(
-            relay.tier,
-            { inputTokens: relay.inputTokens, outputTokens: relay.maxOutputTokens },
-            0,
-            options.weighting,
-            relay.calls,
-          ),
-        };
-        const rowWritten = store.streamOpening(relay.requestHash, most);
-        const rowCommitted = Effect.uninterruptible(Effect.promise(() => rowWritten));
-        // A function: `release` clears the deadline as it is called.
-        const interrupted = () =>
-          Effect.zipRight(
-            rowCommitted,
-            Effect.suspend(() =>
-              Effect.zipRight(release(Exit.interrupt(FiberId.none)), cutOff(relay, "STREAM_INTERRUPTED")),
-            ),
-          );
-        // The deadline's one timer bounds the opening through a signal: no timer fiber, no fork.
-        const opened = yield* Scope.extend(pool.open(op, body, opening.signal), scope).pipe(
-          Effect.either,
-          Effect.onInterrupt(interrupted),
-        );
-        const recordFailure = yield* rowCommitted.pipe(Effect.onInterrupt(interrupted));
-        if (Either.isLeft(opened)) {
-          if (recordFailure !== undefined) writeFailed(recordFailure);
-          const last = failed(opened.left);
-          yield* release(Exit.fail(opened.left));
-          yield* bestEffort(
-            store.refuse(relay.requestHash, last.final?.error?.code ?? "BACKEND_ERROR", now()),
-          );
-          return [last];
-        }
-        if (recordFailure !== undefined) {
-          writeFailed(recordFailure);
-          const error = protocolError("INTERNAL", "the node cannot record relays now; try another node");
-          metrics.relays.inc({ service: serviceId, outcome: error.code });
-          yield* release(Exit.fail(recordFailure));
-          yield* bestEffort(store.refuse(relay.requestHash, error.code, now()));
-          return [finalError(signer, error, tally.usage())];
-        }
-        const pieces = abortableIterator(opened.right, controller.signal);
-        const engineReady = opened.right.nextReady;
-        // Pieces the engine already sent, none once the gateway went away or the time ran out.
-        const ready =
-          engineReady === undefined
-            ? undefined
-            : () => (controller.signal.aborted ? undefined : engineReady.call(opened.right));
-
-        const choices = new StreamedChoices(relay.choices);
-        // A reader that leaves before its first read never runs the generator's body (nor its
-        // `finally`): the stream is then ended here, the same way.
-        const abandon = async () => {
-          countCut(serviceId);
-          await refuse(relay, "STREAM_INTERRUPTED");
-          await Effect.runPromise(release(Exit.interrupt(FiberId.none)));
-        };
-        const chunks = servedChunks({
-          relay,
-          pieces,
-          ready,
-          deadline,
-          signer,
-          tally,
-          choices,
-          text: engineAnswer(relay, true),
-          failed,
-          answered: (usage, computeUnits, chain) =>
-            Effect.runPromise(
-              store
-                .answer(
-                  relay.requestHash,
-                  {
-                    responseHash: chain,
-                    leafHash: bytesToHex(relayLeafHash(relay.requestHash, chain)),
-                    inputTokens: usage.inputTokens,
-                    outputTokens: usage.outputTokens,
-                    computeUnits,
-                  },
-                  now(),
-                )
-                .pipe(
-                  Effect.as(true),
-                  Effect.catchAll((e) =>
-                    Effect.sync(() => {
-                      answerUnrecorded(serviceId, e);
-                      return false;
-                    }),
+      done: (exit: StreamOpened) => void,
+    ): void => {
+      const signer = new RelayStreamSigner(relay.requestHash, key, options.streamHeads);
+      const serviceId = relay.service.spec.id;
+      // What the gateway received, by the protocol's one rule: the claim counts the same.
+      const tally = new DeliveredTally(relay);
+      const failed = (failure: unknown): RelayStreamChunk => {
+        if (failure instanceof OffChoices) engineFaults.note(serviceId, failure.fault);
+        const cause =
+          failure instanceof OffChoices
+            ? protocolError("BACKEND_ERROR", `the backend's stream ${failure.fault.detail}`)
+            : backendFailure(asPoolError(serviceId, failure));
+        const error = tally.outputTokens > 0 ? protocolError("STREAM_INTERRUPTED", cause.detail) : cause;
+        metrics.relays.inc({ service: serviceId, outcome: error.code });
+        return finalError(signer, error, tally.usage());
+      };
+      const op = relay.request.operation === "completions" ? "completions" : "chat.completions";
+      const body = { ...relay.body, stream: true, stream_options: { include_usage: true } };
+      const timeoutMs = relay.tier.timeoutMs;
+      const controller = new AbortController();
+      // The tier's timeout bounds the opening (seat, engine request, first piece) as it bounds
+      // each wait for a piece after it: the same timer aborts the opening through `opening`.
+      const opening = new AbortController();
+      const deadline = new StreamDeadline({
+        totalMs: Number.POSITIVE_INFINITY,
+        idleMs: timeoutMs,
+        onExpire: () => {
+          const timeout = new BackendTimeout({ backend: serviceId, timeoutMs });
+          opening.abort(timeout);
+          controller.abort(timeout);
+        },
+      });
+      const onGone = () => controller.abort(GATEWAY_GONE);
+      signal?.addEventListener("abort", onGone, { once: true });
+      // Made as the opening starts, in its fiber (which starts at once): set before any release.
+      let scope: Scope.CloseableScope | undefined;
+      const release = (exit: Exit.Exit<unknown, unknown>) => {
+        deadline.clear();
+        signal?.removeEventListener("abort", onGone);
+        return Scope.close(scope as Scope.CloseableScope, exit);
+      };
+      // Its row, before any chunk leaves: a node killed mid-stream leaves it recorded cut, with
+      // the most its request allows, for the gateway's cut receipt to pay what reached the client
+      // (`RelayStore.streamOpening`). One row per stream, queued before the engine is opened so
+      // that its group commit runs while the engine starts; waited for before the first chunk
+      // and before any other row of the relay is written.
+      const most = {
+        inputTokens: relay.inputTokens,
+        outputTokens: relay.maxOutputTokens,
+        computeUnits: weightOf(
+          relay.tier,
+          { inputTokens: relay.inputTokens, outputTokens: relay.maxOutputTokens },
+          0,
+          options.weighting,
+          relay.calls,
+        ),
+      };
+      const rowWritten = store.streamOpening(relay.requestHash, most);
+      // The deadline's one timer bounds the opening through a signal: no timer fiber, no fork. The
+      // gateway leaving interrupts it.
+      const opener = Effect.runFork(
+        Effect.flatMap(Scope.make(), (made) => {
+          scope = made;
+          return Scope.extend(pool.open(op, body, opening.signal), made);
+        }),
+      );
+      const leave = () => opener.unsafeInterruptAsFork(FiberId.none);
+      if (signal?.aborted === true) leave();
+      else signal?.addEventListener("abort", leave, { once: true });
+      opener.addObserver((opened) => {
+        signal?.removeEventListener("abort", leave);
+        rowWritten.then((recordFailure) => {
+          // The gateway left while the stream opened: recorded cut once its row is in.
+          if (signal?.aborted === true || (Exit.isFailure(opened) && Cause.isInterruptedOnly(opened.cause))) {
+            const cut = Effect.zipRight(
+              release(Exit.interrupt(FiberId.none)),
+              cutOff(relay, "STREAM_INTERRUPTED"),
+            );
+            return afterWrites(cut, () => Exit.interrupt(FiberId.none), done);
+          }
+          if (Exit.isFailure(opened)) {
+            const failure = Cause.failureOption(opened.cause);
+            // A defect of the opening: its scope closed, the defect handed on.
+            if (Option.isNone(failure))
+              return afterWrites(
+                release(opened),
+                () => Exit.failCause(Cause.stripFailures(opened.cause)),
+                done,
+              );
+            if (recordFailure !== undefined) writeFailed(recordFailure);
+            const last = failed(failure.value);
+            const refused = store.refuse(
+              relay.requestHash,
+              last.final?.error?.code ?? "BACKEND_ERROR",
+              now(),
+            );
+            return afterWrites(
+              Effect.zipRight(release(opened), bestEffort(refused)),
+              () => Exit.succeed([last]),
+              done,
+            );
+          }
+          if (recordFailure !== undefined) {
+            writeFailed(recordFailure);
+            const error = protocolError("INTERNAL", "the node cannot record relays now; try another node");
+            metrics.relays.inc({ service: serviceId, outcome: error.code });
+            const refused = store.refuse(relay.requestHash, error.code, now());
+            return afterWrites(
+              Effect.zipRight(release(Exit.fail(recordFailure)), bestEffort(refused)),
+              () => Exit.succeed([finalError(signer, error, tally.usage())]),
+              done,
+            );
+          }
+          const engine = opened.value;
+          const pieces = abortableIterator(engine, controller.signal);
+          const engineReady = engine.nextReady;
+          // Pieces the engine already sent, none once the gateway went away or the time ran out.
+          const ready =
+            engineReady === undefined
+              ? undefined
+              : () => (controller.signal.aborted ? undefined : engineReady.call(engine));
+          // A reader that leaves before its first read never runs the generator's body (nor its
+          // `finally`): the stream is then ended here, the same way.
+          const abandon = async () => {
+            countCut(serviceId);
+            await refuse(relay, "STREAM_INTERRUPTED");
+            await Effect.runPromise(release(Exit.interrupt(FiberId.none)));
+          };
+          const chunks = servedChunks({
+            relay,
+            pieces,
+            ready,
+            deadline,
+            signer,
+            tally,
+            choices: new StreamedChoices(relay.choices),
+            text: engineAnswer(relay, true),
+            failed,
+            answered: (usage, computeUnits, chain) =>
+              Effect.runPromise(
+                store
+                  .answer(
+                    relay.requestHash,
+                    {
+                      responseHash: chain,
+                      leafHash: bytesToHex(relayLeafHash(relay.requestHash, chain)),
+                      inputTokens: usage.inputTokens,
+                      outputTokens: usage.outputTokens,
+                      computeUnits,
+                    },
+                    now(),
+                  )
+                  .pipe(
+                    Effect.as(true),
+                    Effect.catchAll((e) =>
+                      Effect.sync(() => {
+                        answerUnrecorded(serviceId, e);
+                        return false;
+                      }),
+                    ),
                   ),
-                ),
-            ),
-          refuse: (code, sent) => refuse(relay, code, sent),
-          release: (exit) => Effect.runPromise(release(exit)),
-          weighting: options.weighting,
-          onOk: () => metrics.relays.inc({ service: serviceId, outcome: "ok" }),
-          onCut: () => countCut(serviceId),
+              ),
+            refuse: (code, sent) => refuse(relay, code, sent),
+            release: (exit) => Effect.runPromise(release(exit)),
+            weighting: options.weighting,
+            onOk: () => metrics.relays.inc({ service: serviceId, outcome: "ok" }),
+            onCut: () => countCut(serviceId),
+          });
+          done(Exit.succeed(new OpenStream(chunks, abandon, () => serving.leave())));
         });
-        return new OpenStream(chunks, abandon, () => serving.leave());
-      },
-    );
+      });
+    };
 
     return {
       relay,
       relayNow,
       relayStream,
+      relayStreamNow,
       settleCut,
       drain: Effect.promise(() => serving.idle()),
       inFlight: () => serving.size,
@@ -951,6 +1073,12 @@ const GATEWAY_GONE = Symbol("gateway gone");
 class OffChoices {
   constructor(readonly fault: EngineAnswerFault) {}
 }
+
+/** A streamed relay's chunks: an open stream, or one final chunk. */
+type StreamChunks = Iterable<RelayStreamChunk> | AsyncIterable<RelayStreamChunk>;
+
+/** How a stream's opening ended: its chunks, or its envelope refused (or a defect, or the gateway gone). */
+type StreamOpened = Exit.Exit<StreamChunks, EnvelopeRejected | NodeStoreError>;
 
 /** A unary relay's state its end reads: the relay once it is served, and whether it is settling. */
 interface UnaryCall {
