@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createDevTextEngine } from "@pocket-ai/node/fakes";
 import { generateKeyPair } from "@pocket-ai/protocol";
+import { writeNewerMigratedSqlite } from "@pocket-ai/runtime/testing";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevGateway, startDevGateway } from "./dev-gateway.js";
@@ -127,14 +128,7 @@ describe("start failures", () => {
     for (const sub of ["none", "port", "newer", join("newer", "data")]) mkdirSync(join(dir, sub));
     // As a newer release leaves evaluator.sqlite: its record holds a migration this build does not have.
     const newerFile = join(dir, "newer", "data", "evaluator.sqlite");
-    const newerDb = new Database(newerFile);
-    newerDb.exec(
-      "CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)",
-    );
-    newerDb
-      .prepare("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('newer', 4102444800000)")
-      .run();
-    newerDb.close();
+    writeNewerMigratedSqlite(newerFile);
     try {
       const none = writeConfig(join(dir, "none"), {
         dataDir: join(dir, "none", "data"),

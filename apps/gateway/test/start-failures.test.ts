@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeNewerMigratedSqlite } from "@pocket-ai/runtime/testing";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { POCKET_GATEWAY_COMMAND } from "./support/command-bundle.js";
@@ -57,14 +58,7 @@ describe("pocket-gateway start failures", () => {
     const newer = join(scope.dir, "newer");
     mkdirSync(newer);
     const newerFile = join(newer, "gateway.sqlite");
-    const newerDb = new Database(newerFile);
-    newerDb.exec(
-      "CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)",
-    );
-    newerDb
-      .prepare("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('newer', 4102444800000)")
-      .run();
-    newerDb.close();
+    writeNewerMigratedSqlite(newerFile);
     const [sameFolder, samePort, keyIsFolder, badDatabase, newerDatabase] = await Promise.all([
       startToExit(configFile("second", { dataDir: join(scope.dir, "shared") })),
       startToExit(configFile("port", { listen: { host: "127.0.0.1", port } })),

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runProcess } from "@pocket-ai/runtime/testing";
+import { runProcess, writeNewerMigratedSqlite } from "@pocket-ai/runtime/testing";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { POCKET_NODE_COMMAND } from "./helpers/command-bundle.js";
@@ -132,12 +132,7 @@ describe("pocket-node's arguments", () => {
     try {
       // As a newer release leaves node.sqlite: its record holds a migration this build does not have.
       const ledger = join(dataDir, "node.sqlite");
-      const db = new Database(ledger);
-      db.exec(
-        "CREATE TABLE __drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)",
-      );
-      db.prepare("INSERT INTO __drizzle_migrations (hash, created_at) VALUES ('newer', 4102444800000)").run();
-      db.close();
+      writeNewerMigratedSqlite(ledger);
       const file = join(dataDir, "node.json");
       writeFileSync(
         file,
