@@ -401,6 +401,12 @@ export const ErrorCodes = {
     message:
       "The account's keys together hold the most budget this portal allows (what revoked keys spent counts). Lower another key's budget, or ask the operator to raise it.",
   },
+  SELF_SERVE_BUDGET_LIMITED: {
+    status: 429,
+    type: "rate_limit_error",
+    message:
+      "This portal has granted all the key budget it gives its accounts in a day. Try again later, or ask the portal operator to raise your key's budget.",
+  },
   PAGE_NOT_FOUND: {
     status: 404,
     type: "invalid_request_error",
