@@ -23,9 +23,18 @@ import {
   ApplicationNotFound,
   InvalidApiKey,
   KeyLimitReached,
+  SelfServeBudgetLimited,
 } from "./errors.js";
 import { KeyCache } from "./key-cache.js";
-import { activeKeyCount, budgetRoom, budgetWithin, type KeyCaps, lockApplication } from "./key-caps.js";
+import {
+  activeKeyCount,
+  budgetRoom,
+  budgetWithin,
+  grantOf,
+  grantWithinDay,
+  type KeyCaps,
+  lockApplication,
+} from "./key-caps.js";
 import { findKeyByHash } from "./key-lookup.js";
 import { type AuthenticatedKey, type KeyLimits, toApiKey, toApplication } from "./records.js";
 
@@ -48,7 +57,8 @@ type KeyRefusal =
   | ApplicationDisabled
   | ApiKeyNotFound
   | KeyLimitReached
-  | AccountBudgetReached;
+  | AccountBudgetReached
+  | SelfServeBudgetLimited;
 
 const make = Effect.gen(function* () {
   const store = yield* GatewayStore;
@@ -189,6 +199,14 @@ const make = Effect.gen(function* () {
               return new AccountBudgetReached({ applicationId, maxHeldMicroUsd, roomMicroUsd: room ?? 0 });
             budget = fitted;
           }
+          if (caps.grantsPerDay !== undefined) {
+            const room = await grantWithinDay(tx, grantOf(0, budget), caps.grantsPerDay);
+            if (room !== undefined)
+              return new SelfServeBudgetLimited({
+                maxMicroUsd: caps.grantsPerDay.maxMicroUsd,
+                roomMicroUsd: room,
+              });
+          }
           await tx.run(sql`insert into api_keys
             (id, application_id, name, prefix, hash, status, rpm, tpm, budget_micro_usd, created_at)
             values (${id}, ${applicationId}, ${input.name}, ${visiblePrefix(secret)}, ${hashApiKey(secret)},
@@ -224,7 +242,8 @@ const make = Effect.gen(function* () {
     /**
      * Changes a key's name or limits (`null` lifts a limit); takes effect on the next request.
      * With `caps.maxHeldMicroUsd`, a new budget is checked against the application's other keys in
-     * the transaction that writes it, with the application's row locked (see {@link KeyCaps}).
+     * the transaction that writes it, with the application's row locked (see {@link KeyCaps}); with
+     * `caps.grantsPerDay`, what it adds to the key's budget is counted against the day's grants.
      */
     updateKey: Effect.fn("Accounts.updateKey")(function* (
       keyId: string,
@@ -238,22 +257,42 @@ const make = Effect.gen(function* () {
       if (changed.length > 0) {
         const now = yield* Clock.currentTimeMillis;
         const limitsChange = patch.rpm !== undefined || patch.tpm !== undefined;
-        const { maxHeldMicroUsd } = caps;
+        const { maxHeldMicroUsd, grantsPerDay } = caps;
         const outcome = yield* use("apiKeys.update", (db) =>
           db.transaction(async (tx): Promise<KeyRefusal | undefined> => {
             let budget = patch.budgetMicroUsd;
-            if (maxHeldMicroUsd !== undefined && patch.budgetMicroUsd !== undefined) {
+            const capped = maxHeldMicroUsd !== undefined || grantsPerDay !== undefined;
+            if (capped && patch.budgetMicroUsd !== undefined) {
               const key = await tx.get<{ applicationId: string }>(
                 plainSql`select application_id as "applicationId" from api_keys where id = ${keyId}`,
               );
               if (key === undefined) return new ApiKeyNotFound({ keyId });
               const { applicationId } = key;
               await lockApplication(tx, applicationId);
-              const room = await budgetRoom(tx, applicationId, maxHeldMicroUsd, keyId);
-              const fitted = budgetWithin(room, patch.budgetMicroUsd, caps.fitBudgetToRoom === true);
-              if (fitted === "refused")
-                return new AccountBudgetReached({ applicationId, maxHeldMicroUsd, roomMicroUsd: room ?? 0 });
-              budget = fitted;
+              if (maxHeldMicroUsd !== undefined) {
+                const room = await budgetRoom(tx, applicationId, maxHeldMicroUsd, keyId);
+                const fitted = budgetWithin(room, patch.budgetMicroUsd, caps.fitBudgetToRoom === true);
+                if (fitted === "refused")
+                  return new AccountBudgetReached({
+                    applicationId,
+                    maxHeldMicroUsd,
+                    roomMicroUsd: room ?? 0,
+                  });
+                budget = fitted;
+              }
+              if (grantsPerDay !== undefined) {
+                // Read after the application's lock: no other capped change of its keys is under way.
+                const before = await tx.get<{ budget: number | null }>(
+                  plainSql`select budget_micro_usd as "budget" from api_keys where id = ${keyId}`,
+                );
+                const grant = grantOf(before?.budget == null ? null : Number(before.budget), budget ?? null);
+                const room = await grantWithinDay(tx, grant, grantsPerDay);
+                if (room !== undefined)
+                  return new SelfServeBudgetLimited({
+                    maxMicroUsd: grantsPerDay.maxMicroUsd,
+                    roomMicroUsd: room,
+                  });
+              }
             }
             const assignments = changed.map(
               (k) => sql`${sql.raw(columns[k])} = ${k === "budgetMicroUsd" ? budget : patch[k]}`,

@@ -59,3 +59,19 @@ export class AccountBudgetReached extends Data.TaggedError("AccountBudgetReached
     return `The application ${this.applicationId}'s keys may hold ${this.maxHeldMicroUsd} micro-USD together; ${this.roomMicroUsd} is left`;
   }
 }
+
+/**
+ * The key's budget (a new key's, or what a change adds) does not fit in what capped key changes of
+ * every application together may still grant in the rolling 24 hours (`portal.keys.selfServeUsdPerDay`).
+ */
+export class SelfServeBudgetLimited extends Data.TaggedError("SelfServeBudgetLimited")<{
+  /** What capped changes may grant in 24 hours. */
+  readonly maxMicroUsd: number;
+  /** What is left of it now. */
+  readonly roomMicroUsd: number;
+}> {
+  readonly code: ErrorCode = "SELF_SERVE_BUDGET_LIMITED";
+  override get message(): string {
+    return `Key changes may grant ${this.maxMicroUsd} micro-USD of budget in 24 hours; ${this.roomMicroUsd} is left`;
+  }
+}

@@ -13,6 +13,7 @@ export {
   ApplicationNotFound,
   InvalidApiKey,
   KeyLimitReached,
+  SelfServeBudgetLimited,
 } from "./errors.js";
 export type { KeyCaps } from "./key-caps.js";
 export type { ApiKey, Application, AuthenticatedKey, CreatedKey, KeyLimits } from "./records.js";

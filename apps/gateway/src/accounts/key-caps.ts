@@ -20,7 +20,16 @@ export interface KeyCaps {
    * for a default budget the customer did not ask for.
    */
   readonly fitBudgetToRoom?: boolean | undefined;
+  /**
+   * The most budget such changes of every application together may grant in a rolling 24 hours
+   * (the portal's `keys.selfServeUsdPerDay`), counted at `now`: a new key its budget, a change
+   * what it adds to the key's budget. See {@link grantWithinDay}.
+   */
+  readonly grantsPerDay?: { readonly maxMicroUsd: number; readonly now: number } | undefined;
 }
+
+/** The window of {@link KeyCaps.grantsPerDay}. */
+export const GRANT_WINDOW_MS = 86_400_000;
 
 /**
  * Locks the application's row until the transaction ends and returns its status (`undefined`: no
@@ -79,4 +88,41 @@ export function budgetWithin(
   if (room === undefined || budget === null || budget <= room) return budget;
   if (fit && room > 0) return room;
   return "refused";
+}
+
+/**
+ * What a key's budget going from `before` to `after` grants (`null`: unlimited, which no daily cap
+ * can hold): a raise what it adds, a lowering nothing. A key that was unlimited (the operator's)
+ * grants nothing by getting a budget.
+ */
+export function grantOf(before: number | null, after: number | null): number | null {
+  if (before === null) return 0;
+  if (after === null) return null;
+  return Math.max(0, after - before);
+}
+
+/**
+ * Records `grant` against `cap` when it fits beside what was granted in the last 24 hours, and
+ * returns undefined; otherwise writes nothing and returns what is left. The grant table is locked
+ * until the transaction ends (PostgreSQL: a table lock every grant takes, on any replica; SQLite:
+ * the transaction's `BEGIN IMMEDIATE` already holds the write lock), so two grants are counted one
+ * after the other and cannot both pass the cap. Take it after {@link lockApplication}: every grant
+ * takes the locks in that order.
+ */
+export async function grantWithinDay(
+  tx: SqlClient,
+  grant: number | null,
+  cap: NonNullable<KeyCaps["grantsPerDay"]>,
+): Promise<number | undefined> {
+  if (grant === 0) return undefined;
+  if (tx.dialect === "postgres") await tx.run(plainSql`lock table portal_budget_grants in exclusive mode`);
+  const since = cap.now - GRANT_WINDOW_MS;
+  const row = await tx.get<{ granted: number }>(plainSql`
+    select cast(coalesce(sum(micro_usd), 0) as bigint) as "granted" from portal_budget_grants
+    where at > ${since}`);
+  const room = Math.max(0, cap.maxMicroUsd - Number(row?.granted ?? 0));
+  if (grant === null || grant > room) return room;
+  await tx.run(plainSql`delete from portal_budget_grants where at <= ${since}`);
+  await tx.run(plainSql`insert into portal_budget_grants (at, micro_usd) values (${cap.now}, ${grant})`);
+  return undefined;
 }

@@ -390,24 +390,32 @@ export function startGateway(
 /**
  * What open sign-up lets strangers spend when others reach the gateway (a listen host or
  * `publicUrl` that is not loopback), for the start log's warning; undefined when sign-up is closed
- * or only this machine reaches the gateway. The config refuses this without a budget cap
- * (`publicSignupProblem`), so the figures are bounded: the operator reads what a day may cost.
+ * or only this machine reaches the gateway. The config refuses this without a budget cap or a
+ * daily cap (`publicSignupProblem`), so the figures are bounded: the operator reads what an hour
+ * and a day may cost, sign-ups at `signup.perHour` from many networks, held to
+ * `keys.selfServeUsdPerDay`.
  */
 function openSignupReach(config: GatewayConfig): Record<string, unknown> | undefined {
   const { signup, keys } = config.portal;
   const publicHost = config.publicUrl === undefined ? undefined : new URL(config.publicUrl).hostname;
   const reachable =
     !isLoopbackHost(config.listen.host) || (publicHost !== undefined && !isLoopbackHost(publicHost));
-  if (!signup.enabled || !reachable || keys.maxBudgetUsd === null) return undefined;
+  if (!signup.enabled || !reachable || keys.maxBudgetUsd === null || keys.selfServeUsdPerDay === null)
+    return undefined;
   // BigInt: the largest caps multiplied together pass Number's safe integers.
   const perAccount = BigInt(keys.maxPerAccount) * BigInt(parseUsd(keys.maxBudgetUsd));
+  const perDayCap = BigInt(parseUsd(keys.selfServeUsdPerDay));
+  const atMost = (v: bigint) => formatUsd(v < perDayCap ? v : perDayCap);
+  const perHour = perAccount * BigInt(signup.perHour);
   return {
     perKeyUsd: keys.maxBudgetUsd,
     perAccountUsd: formatUsd(perAccount),
     accountsPerHour: signup.perHour,
-    atMostPerHourUsd: formatUsd(perAccount * BigInt(signup.perHour)),
+    selfServeUsdPerDay: keys.selfServeUsdPerDay,
+    atMostPerHourUsd: atMost(perHour),
+    atMostPerDayUsd: atMost(perHour * 24n),
     settings:
-      "portal.keys.maxBudgetUsd, portal.keys.maxPerAccount, portal.signup.perHour; close it with portal.signup.enabled: false (env POCKET_GATEWAY__PORTAL__SIGNUP__ENABLED=false)",
+      "portal.keys.selfServeUsdPerDay, portal.keys.maxBudgetUsd, portal.keys.maxPerAccount, portal.signup.perHour; close it with portal.signup.enabled: false (env POCKET_GATEWAY__PORTAL__SIGNUP__ENABLED=false)",
   };
 }
 

@@ -28,6 +28,16 @@ describe("gateway config", () => {
       loadGatewayConfig(undefined, { POCKET_GATEWAY__UPLOAD_DECODES__QUEUE: "0" }),
     );
     expect(uploads.uploadDecodes).toEqual({ concurrency: 2, queue: 0, perApplication: 1 });
+    expect(config.portal.keys.selfServeUsdPerDay).toBe("50");
+    const daily = await Effect.runPromise(
+      loadGatewayConfig(undefined, { POCKET_GATEWAY__PORTAL__KEYS__SELF_SERVE_USD_PER_DAY: "12.50" }),
+    );
+    // An environment value is read as JSON: the number 12.5, taken as the amount it prints as.
+    expect(daily.portal.keys.selfServeUsdPerDay).toBe("12.5");
+    const off = await Effect.runPromise(
+      loadGatewayConfig(undefined, { POCKET_GATEWAY__PORTAL__KEYS__SELF_SERVE_USD_PER_DAY: "null" }),
+    );
+    expect(off.portal.keys.selfServeUsdPerDay).toBeNull();
     expect(config.cors.origins).toEqual(["*"]);
     expect(config.dataDir).toBe("./.data/gateway");
     expect(config.routing.session.mode).toBe("time");

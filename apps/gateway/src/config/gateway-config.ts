@@ -226,7 +226,7 @@ export const GatewayConfig = z
   .superRefine((config, ctx) => {
     const problem = publicSignupProblem(config.portal, config.listen.host, config.publicUrl);
     if (problem !== undefined)
-      ctx.addIssue({ code: "custom", path: ["portal", "keys", "maxBudgetUsd"], message: problem });
+      ctx.addIssue({ code: "custom", path: ["portal", "keys", problem.setting], message: problem.message });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
 

@@ -272,6 +272,15 @@ export const portalLoginFailures = pgTable(
   ],
 );
 
+export const portalBudgetGrants = pgTable(
+  "portal_budget_grants",
+  {
+    at: big("at").notNull(),
+    microUsd: big("micro_usd").notNull(),
+  },
+  (t) => [index("portal_budget_grants_at").on(t.at)],
+);
+
 /**
  * PostgreSQL only (a SQLite gateway is one process): the replicas sharing this database, each
  * with the address its peers reach it at, so an image URL made by one is served by all (see

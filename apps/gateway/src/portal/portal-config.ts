@@ -1,6 +1,6 @@
 import { isLoopbackAddress } from "@pocket-ai/runtime";
 import { z } from "zod";
-import { parseUsd } from "../settlement/usd-amount.js";
+import { formatUsd, parseUsd } from "../settlement/usd-amount.js";
 import { addressBlockProblem } from "./client-network.js";
 
 const perWindow = z.number().int().min(0).max(1_000_000);
@@ -10,8 +10,21 @@ const perWindow = z.number().int().min(0).max(1_000_000);
  * is paid for or known. Ten keys to an account make $10 an account.
  */
 export const DEFAULT_MAX_KEY_BUDGET_USD = "1";
+/**
+ * The key budget self-serve accounts together may be granted in a rolling day when the operator
+ * sets none: fifty trial keys' worth. Whatever the number of sign-ups, open sign-up then costs the
+ * operator at most this much new budget a day.
+ */
+export const DEFAULT_SELF_SERVE_USD_PER_DAY = "50";
 
-const usd = z.string().regex(/^\$?(0|[1-9][0-9]{0,8})(\.[0-9]{1,6})?$/, "a dollar amount like 5 or 0.50");
+/**
+ * A dollar amount, kept as its text: money is parsed into micro-USD with `parseUsd`, never a float.
+ * A number is taken as the text it prints as, because an environment override is read as JSON
+ * (`POCKET_GATEWAY__PORTAL__KEYS__SELF_SERVE_USD_PER_DAY=20` is the number 20).
+ */
+const usd = z
+  .union([z.string(), z.number().transform(String)])
+  .pipe(z.string().regex(/^\$?(0|[1-9][0-9]{0,8})(\.[0-9]{1,6})?$/, "a dollar amount like 5 or 0.50"));
 
 /**
  * The web portal at `/portal/`: self-serve sign-up, keys and usage for applications, and the
@@ -106,6 +119,14 @@ export const PortalConfig = z
          * address others reach (see `publicSignupProblem`).
          */
         maxBudgetUsd: usd.nullable().default(DEFAULT_MAX_KEY_BUDGET_USD),
+        /**
+         * The most budget customers' key forms grant in a rolling 24 hours, all accounts together
+         * (a new key its budget, a raise what it adds); past it a form is refused
+         * (`SELF_SERVE_BUDGET_LIMITED`) until older grants leave the window. The operator's own
+         * grants (CLI, admin API) are neither counted nor capped. `null`: no cap, refused like an
+         * unlimited `maxBudgetUsd` on an address others reach (see `publicSignupProblem`).
+         */
+        selfServeUsdPerDay: usd.nullable().default(DEFAULT_SELF_SERVE_USD_PER_DAY),
         /** The highest requests per minute a customer may give a key (and the default); omitted: none. */
         maxRpm: z.number().int().positive().optional(),
       })
@@ -152,19 +173,35 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Why the portal cannot run as configured on a gateway others reach, or undefined: open sign-up
- * (no e-mail check, no payment) with no budget cap on its keys lets anyone who reaches the port
- * relay without limit at the operator's cost. "Others reach" is a listen host that is not
- * loopback (`0.0.0.0` included), or a `publicUrl` that is not (a reverse proxy on this host).
+ * Why the portal cannot run as configured on a gateway others reach, and the setting to change, or
+ * undefined: open sign-up (no e-mail check, no payment) with no budget cap on its keys lets anyone
+ * who reaches the port relay without limit at the operator's cost, and with no daily cap on what
+ * self-serve keys are granted, sign-ups from many networks add up to what `signup.perHour` allows
+ * (a day of it, at the defaults, is 4,800 accounts: $48,000). "Others reach" is a listen host that
+ * is not loopback (`0.0.0.0` included), or a `publicUrl` that is not (a reverse proxy on this host).
  */
 export function publicSignupProblem(
   portal: PortalConfig,
   listenHost: string,
   publicUrl: string | undefined,
-): string | undefined {
-  if (!portal.enabled || !portal.signup.enabled || portal.keys.maxBudgetUsd !== null) return undefined;
+): { readonly setting: "maxBudgetUsd" | "selfServeUsdPerDay"; readonly message: string } | undefined {
+  const { maxBudgetUsd, selfServeUsdPerDay, maxPerAccount } = portal.keys;
+  if (!portal.enabled || !portal.signup.enabled || (maxBudgetUsd !== null && selfServeUsdPerDay !== null))
+    return undefined;
   const publicHost = publicUrl === undefined ? undefined : new URL(publicUrl).hostname;
   if (isLoopbackHost(listenHost) && (publicHost === undefined || isLoopbackHost(publicHost)))
     return undefined;
-  return `with sign-up open and no budget cap, anyone who reaches ${publicHost ?? listenHost} could sign up and relay without limit at your cost: set portal.keys.maxBudgetUsd to a dollar amount (default ${DEFAULT_MAX_KEY_BUDGET_USD}), close sign-up (portal.signup.enabled: false) and create keys with \`pocket-gateway admin keys create\`, or listen on 127.0.0.1 only`;
+  const reached = publicHost ?? listenHost;
+  const otherwise = `close sign-up (portal.signup.enabled: false) and create keys with \`pocket-gateway admin keys create\`, or listen on 127.0.0.1 only`;
+  if (maxBudgetUsd === null)
+    return {
+      setting: "maxBudgetUsd",
+      message: `with sign-up open and no budget cap, anyone who reaches ${reached} could sign up and relay without limit at your cost: set portal.keys.maxBudgetUsd to a dollar amount (default ${DEFAULT_MAX_KEY_BUDGET_USD}), ${otherwise}`,
+    };
+  // BigInt: the largest caps multiplied together pass Number's safe integers.
+  const perDay = BigInt(portal.signup.perHour) * 24n * BigInt(maxPerAccount) * BigInt(parseUsd(maxBudgetUsd));
+  return {
+    setting: "selfServeUsdPerDay",
+    message: `with sign-up open and no daily cap on self-serve budget, anyone who reaches ${reached} could sign up from many networks and be granted up to $${formatUsd(perDay)} a day at your cost (signup.perHour × 24 × keys.maxPerAccount × keys.maxBudgetUsd): set portal.keys.selfServeUsdPerDay to a dollar amount (default ${DEFAULT_SELF_SERVE_USD_PER_DAY}), ${otherwise}`,
+  };
 }

@@ -1,6 +1,6 @@
 import { Effect } from "effect";
 import { Accounts } from "../accounts/accounts.js";
-import type { AccountBudgetReached } from "../accounts/errors.js";
+import type { AccountBudgetReached, SelfServeBudgetLimited } from "../accounts/errors.js";
 import type { KeyCaps } from "../accounts/key-caps.js";
 import type { ApiKey } from "../accounts/records.js";
 import { Limits } from "../limits/limits.js";
@@ -40,6 +40,7 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
   const limits = deps.config.keys;
   const maxBudget = limits.maxBudgetUsd === null ? undefined : parseUsd(limits.maxBudgetUsd);
   const defaultBudget = limits.defaultBudgetUsd === undefined ? undefined : parseUsd(limits.defaultBudgetUsd);
+  const grantsPerDay = limits.selfServeUsdPerDay === null ? undefined : parseUsd(limits.selfServeUsdPerDay);
 
   const wholeNumber = (form: URLSearchParams, field: string, label: string): number | null => {
     const text = (form.get(field) ?? "").trim();
@@ -89,6 +90,13 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
           "budget",
         );
     }
+    // Only without `maxBudgetUsd` (a portal on loopback): a key with no budget would pass any daily cap.
+    if (grantsPerDay !== undefined && budgetMicroUsd === null)
+      throw refuse(
+        "INVALID_REQUEST",
+        `Give the key a budget: this portal grants at most $${formatUsd(grantsPerDay)} of key budget a day.`,
+        "budget",
+      );
     return { name, rpm, tpm, budgetMicroUsd };
   }
 
@@ -97,12 +105,16 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
    * writes the key: at most `maxPerAccount` active keys, and with `keys.maxBudgetUsd` the account's
    * keys together hold at most `maxPerAccount` times it (an active key its budget, a revoked one
    * what it spent, so revoking a spent key and making a new one opens no new money). A budget the
-   * customer asked for must fit; a default one shrinks to what is left.
+   * customer asked for must fit; a default one shrinks to what is left. With
+   * `keys.selfServeUsdPerDay`, what the change grants (a new key its budget, a raise what it adds)
+   * must also fit in what every account's key changes may still grant in the rolling 24 hours: a
+   * bound on what open sign-up costs a day, whatever the number of accounts.
    */
   const keyCaps = (form: URLSearchParams): KeyCaps => ({
     maxActiveKeys: limits.maxPerAccount,
     maxHeldMicroUsd: maxBudget === undefined ? undefined : limits.maxPerAccount * maxBudget,
     fitBudgetToRoom: (form.get("budget") ?? "").trim() === "",
+    grantsPerDay: grantsPerDay === undefined ? undefined : { maxMicroUsd: grantsPerDay, now: ctx.now() },
   });
 
   /** The refusals of a capped key change, as the keys page shows them. */
@@ -113,6 +125,14 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
         refuse(
           "ACCOUNT_BUDGET_REACHED",
           `Your keys together may hold $${formatUsd(e.maxHeldMicroUsd)} of budget (what revoked keys spent counts); $${formatUsd(e.roomMicroUsd)} is left.`,
+          "budget",
+        ),
+      ),
+    SelfServeBudgetLimited: (e: SelfServeBudgetLimited) =>
+      Effect.fail(
+        refuse(
+          "SELF_SERVE_BUDGET_LIMITED",
+          `This portal grants its accounts together at most $${formatUsd(e.maxMicroUsd)} of key budget a day, and $${formatUsd(e.roomMicroUsd)} is left now. Try again later (grants older than 24 hours make room), or ask the portal operator to raise your key's budget.`,
           "budget",
         ),
       ),

@@ -74,7 +74,8 @@ beforeAll(async () => {
     portal: {
       passwordHash: { logN: 10 },
       signup: { perNetworkPerHour: 20 },
-      keys: { maxPerAccount: 2, maxBudgetUsd: "20" },
+      // Each account's own caps at work: the daily cap on all accounts' grants has its own tests.
+      keys: { maxPerAccount: 2, maxBudgetUsd: "20", selfServeUsdPerDay: null },
     },
   });
 }, 30_000);

@@ -58,4 +58,19 @@ export const portalLoginFailures = sqliteTable(
   ],
 );
 
-export const portalSchema = { portalUsers, portalSessions, portalLoginFailures };
+/**
+ * Key budget the portal granted its customers in the last 24 hours, shared by every replica: one
+ * row per grant (a new key's budget, what a raise added) and its time, counted against
+ * `portal.keys.selfServeUsdPerDay`. The operator's own grants (CLI, admin API) are not here. Rows
+ * older than the window are deleted as new ones arrive.
+ */
+export const portalBudgetGrants = sqliteTable(
+  "portal_budget_grants",
+  {
+    at: integer("at").notNull(),
+    microUsd: integer("micro_usd").notNull(),
+  },
+  (t) => [index("portal_budget_grants_at").on(t.at)],
+);
+
+export const portalSchema = { portalUsers, portalSessions, portalLoginFailures, portalBudgetGrants };

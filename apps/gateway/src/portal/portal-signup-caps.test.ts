@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../../test/support/gateway-test-harness.js";
 import { PortalBrowser } from "../../test/support/portal-browser.js";
 import { GatewayConfig } from "../config/gateway-config.js";
-import { DEFAULT_MAX_KEY_BUDGET_USD } from "./portal-config.js";
+import { DEFAULT_MAX_KEY_BUDGET_USD, DEFAULT_SELF_SERVE_USD_PER_DAY } from "./portal-config.js";
 
 /** The gateway's config on `overrides`, or the problems it is refused for. */
 const problemsOf = (overrides: Record<string, unknown>) => {
@@ -73,7 +73,10 @@ describe("a gateway others reach", () => {
         perKeyUsd: "2.50",
         perAccountUsd: "10",
         accountsPerHour: 200,
-        atMostPerHourUsd: "2000",
+        // $2,000 an hour of sign-ups, held to the day's cap on self-serve grants.
+        selfServeUsdPerDay: DEFAULT_SELF_SERVE_USD_PER_DAY,
+        atMostPerHourUsd: "50",
+        atMostPerDayUsd: "50",
       });
       expect(String(warning?.settings)).toContain("portal.signup.enabled: false");
     } finally {
@@ -107,6 +110,18 @@ describe("a gateway others reach", () => {
     ).toEqual([]);
     expect(
       problemsOf({ listen: { host: "0.0.0.0" }, portal: { enabled: false, keys: { maxBudgetUsd: null } } }),
+    ).toEqual([]);
+    // No daily cap on self-serve grants: a day of sign-ups at signup.perHour from many networks.
+    const noDailyCap = { portal: { keys: { selfServeUsdPerDay: null } } };
+    expect(problemsOf({ listen: { host: "0.0.0.0" }, ...noDailyCap })).toEqual([
+      "portal.keys.selfServeUsdPerDay: with sign-up open and no daily cap on self-serve budget, anyone who reaches 0.0.0.0 could sign up from many networks and be granted up to $48000 a day at your cost (signup.perHour × 24 × keys.maxPerAccount × keys.maxBudgetUsd): set portal.keys.selfServeUsdPerDay to a dollar amount (default 50), close sign-up (portal.signup.enabled: false) and create keys with `pocket-gateway admin keys create`, or listen on 127.0.0.1 only",
+    ]);
+    expect(problemsOf({ listen: { host: "127.0.0.1" }, ...noDailyCap })).toEqual([]);
+    expect(
+      problemsOf({
+        listen: { host: "0.0.0.0" },
+        portal: { signup: { enabled: false }, keys: { selfServeUsdPerDay: null } },
+      }),
     ).toEqual([]);
     // The shipped default is capped, so a container's 0.0.0.0 starts on it.
     expect(problemsOf({ listen: { host: "0.0.0.0" } })).toEqual([]);
