@@ -86,7 +86,7 @@ export function customerRoutes(ctx: PortalContext): RouteTable {
       if (budgetMicroUsd > maxBudget)
         throw refuse(
           "INVALID_REQUEST",
-          `This portal allows a budget of at most $${limits.maxBudgetUsd} per key.`,
+          `This portal allows a budget of at most $${formatUsd(maxBudget)} per key.`,
           "budget",
         );
     }

@@ -75,7 +75,8 @@ beforeAll(async () => {
       passwordHash: { logN: 10 },
       signup: { perNetworkPerHour: 20 },
       // Each account's own caps at work: the daily cap on all accounts' grants has its own tests.
-      keys: { maxPerAccount: 2, maxBudgetUsd: "20", selfServeUsdPerDay: null },
+      // The cap written with its dollar sign, as the config allows: messages show it once.
+      keys: { maxPerAccount: 2, maxBudgetUsd: "$20", selfServeUsdPerDay: null },
     },
   });
 }, 30_000);
@@ -242,7 +243,7 @@ describe("the portal over HTTP", () => {
     expect(text).toMatch(/\$0 \/ \$20/); // no budget asked: the portal's cap applies
     const over = await b.createKey({ name: "big", budget: "100" });
     expect(over.res.status).toBe(400);
-    expect(over.text).toContain("at most $20");
+    expect(over.text).toContain("at most $20 per key");
     await b.createKey({ name: "second" });
     const third = await b.createKey({ name: "third" });
     expect(errorCode(third.text)).toBe("KEY_LIMIT_REACHED");
