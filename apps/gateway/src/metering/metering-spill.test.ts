@@ -5,30 +5,22 @@ import { createLogger, redactingLoggerLayer } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Clock, Context, Effect, Exit, Fiber, Layer, Scope, TestClock, TestContext } from "effect";
 import { describe, expect, it } from "vitest";
+import { meteringRow } from "../../test/support/metering-rows.js";
 import { ALLOW_INSERTS, REFUSE_INSERTS } from "../../test/support/refused-inserts.js";
 import { dialectMissing, freshLocation, STORE_DIALECTS } from "../../test/support/temp-database.js";
 import { GatewayStore, type StoreLocation } from "../db/database.js";
 import { writeSpill } from "./metering-spill.js";
 import { type MeteringRow, MeteringWriter, SHUTDOWN_WRITE_MS } from "./metering-writer.js";
 
-const row = (i: number): MeteringRow => ({
-  requestHash: `hash-${i}`,
-  applicationId: "app_1",
-  keyId: "key_1",
-  serviceId: "llama-2-13b",
-  tier: "standard",
-  operation: "completions",
-  nodeAddress: null,
-  sessionId: "s",
-  sessionNumber: 1,
-  outcome: "error",
-  errorCode: "NO_NODE",
-  inputTokens: 3,
-  priceMicroUsd: 0,
-  latencyMs: 12,
-  stream: true,
-  createdAt: 1_700_000_000_000 + i,
-});
+const row = (i: number): MeteringRow =>
+  meteringRow(i, {
+    nodeAddress: null,
+    outcome: "error",
+    errorCode: "NO_NODE",
+    priceMicroUsd: 0,
+    latencyMs: 12,
+    stream: true,
+  });
 
 const spillFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith("metering-spill-"));
 

@@ -2,26 +2,13 @@ import { createLogger, redactingLoggerLayer } from "@pocket-ai/runtime";
 import { sql } from "drizzle-orm";
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect";
 import { describe, expect, it } from "vitest";
+import { meteringRow } from "../../test/support/metering-rows.js";
 import { ALLOW_INSERTS, REFUSE_INSERTS } from "../../test/support/refused-inserts.js";
 import { dialectMissing, STORE_DIALECTS, tempStore } from "../../test/support/temp-database.js";
 import { GatewayStore } from "../db/database.js";
 import { type MeteringRow, MeteringWriter } from "./metering-writer.js";
 
-const row = (i: number): MeteringRow => ({
-  requestHash: `hash-${i}`,
-  applicationId: "app_1",
-  keyId: "key_1",
-  serviceId: "llama-2-13b",
-  tier: "standard",
-  operation: "completions",
-  sessionId: "s",
-  sessionNumber: 1,
-  outcome: "ok",
-  inputTokens: 3,
-  outputTokens: 4,
-  priceMicroUsd: 750,
-  createdAt: 1_700_000_000_000 + i,
-});
+const row = (i: number): MeteringRow => meteringRow(i, { outputTokens: 4, priceMicroUsd: 750 });
 
 const countRows = Effect.flatMap(GatewayStore, (db) =>
   Effect.promise(async () => (await db.all(sql`select request_hash from relays`)).length),
